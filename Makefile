@@ -1,0 +1,113 @@
+# dlnc — compiler, runtime and tests.
+#
+#   make                 build build/dlnc, build/libdlnrt.a, build/libdlnrt.so
+#   make test            all tests (unit, sanitizers, golden diagnostics, end to end)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make BLAS=openblas   runtime GEMM through OpenBLAS (optional comparison point)
+#
+# Generated sources (Bison, Flex, the embedded stdlib) go to build/gen.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -fPIC
+CFLAGS  ?=
+ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS) -fopenmp
+LDLIBS  = -lz -lm -ldl -fopenmp
+BISON   ?= bison
+FLEX    ?= flex
+
+ifeq ($(BLAS),openblas)
+ALL_CFLAGS += -DDL_USE_CBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS += -lopenblas
+endif
+
+GEN      = $(BUILD)/gen
+OBJ      = $(BUILD)/obj
+
+RT_SRC   = $(wildcard runtime/*.c)
+RT_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(RT_SRC))
+CC_SRC   = $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+CC_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(CC_SRC)) $(OBJ)/gen/dln.tab.o $(OBJ)/gen/lex.yy.o $(OBJ)/gen/stdlib_gen.o
+STDLIB   = $(wildcard stdlib/*.dln)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+
+CPPFLAGS = -Icompiler -Iruntime -I$(GEN)
+
+.PHONY: all test unit-test install clean bench asan-test
+all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so
+
+$(GEN)/dln.tab.c $(GEN)/dln.tab.h: grammar/dln.y
+	@mkdir -p $(GEN)
+	$(BISON) -Wall -Werror --defines=$(GEN)/dln.tab.h -o $(GEN)/dln.tab.c $<
+
+$(GEN)/lex.yy.c $(GEN)/lex.yy.h: grammar/dln.l $(GEN)/dln.tab.h
+	@mkdir -p $(GEN)
+	$(FLEX) --header-file=$(GEN)/lex.yy.h -o $(GEN)/lex.yy.c $<
+
+$(GEN)/stdlib_gen.c: $(STDLIB) compiler/embed_stdlib.sh
+	@mkdir -p $(GEN)
+	sh compiler/embed_stdlib.sh $(STDLIB) > $@
+
+# Generated scanners/parsers are not ours to keep warning-free in every detail.
+$(OBJ)/gen/%.o: $(GEN)/%.c $(GEN)/dln.tab.h $(GEN)/lex.yy.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare -c $< -o $@
+
+$(OBJ)/%.o: %.c $(GEN)/dln.tab.h $(GEN)/lex.yy.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+$(BUILD)/libdlnrt.a: $(RT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libdlnrt.so: $(RT_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libdlnc.a: $(CC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
+	$(CC) -o $@ $^ $(LDLIBS) -rdynamic
+
+# Unit tests: every tests/unit/test_<name>.c defines `void suite_<name>(void)`.
+$(GEN)/suites.inc: $(UNIT_SRC)
+	@mkdir -p $(GEN)
+	@for f in $(notdir $(basename $(filter tests/unit/test_%,$(UNIT_SRC)))); do \
+	  echo "SUITE($${f#test_})"; done > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/unit_tests: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
+	$(CC) -o $@ $^ -lcunit $(LDLIBS)
+
+$(OBJ)/tests/unit/main.o: $(GEN)/suites.inc
+
+unit-test: $(BUILD)/unit_tests $(BUILD)/dlnc $(BUILD)/libdlnrt.a
+	$(BUILD)/unit_tests
+
+# The same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-test:
+	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/unit_tests
+	ASAN_OPTIONS=detect_leaks=0 build-asan/unit_tests
+
+test: all $(BUILD)/unit_tests
+	sh tests/run_all.sh
+
+bench: all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/dlnc/stdlib
+	install -m 755 $(BUILD)/dlnc $(DESTDIR)$(PREFIX)/bin/dlnc
+	install -m 644 $(BUILD)/libdlnrt.a $(DESTDIR)$(PREFIX)/lib/libdlnrt.a
+	install -m 755 $(BUILD)/libdlnrt.so $(DESTDIR)$(PREFIX)/lib/libdlnrt.so
+	install -m 644 runtime/dlnrt.h $(DESTDIR)$(PREFIX)/include/dlnrt.h
+	install -m 644 $(STDLIB) $(DESTDIR)$(PREFIX)/share/dlnc/stdlib/
+
+clean:
+	rm -rf build build-asan

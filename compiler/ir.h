@@ -1,0 +1,232 @@
+/* ir.h — the intermediate representation.
+ *
+ * A graph is a list of nodes in topological order (construction order is a
+ * valid order; passes keep it so). Each node is one SSA value produced by one
+ * primitive op from ops.def. Every value has a dtype and a shape whose
+ * dimensions are monomials over run-time symbols: `k * N`, `k * N * T`, or a
+ * constant k. The batch N is symbol 0; symbols have an upper bound fixed when
+ * the model is created (max batch), so the memory plan is sized once.
+ *
+ * A module is what one .dln `model` compiles to: its parameters (trainable
+ * weights and persistent buffers such as batchnorm running statistics) and
+ * several graphs ("functions") over them — forward (eval mode), eval_step
+ * (eval mode + loss), train_step (train mode + loss + gradients). Graph
+ * outputs are bound to destinations (a caller buffer, a parameter's gradient,
+ * a parameter itself for state updates, the scalar loss), which is how the
+ * same IR expresses inference, training, `grad(loss, x)` as a value and
+ * batchnorm running averages. */
+#ifndef DLNC_IR_H
+#define DLNC_IR_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+
+#define IR_MAX_RANK 6
+#define IR_MAX_IN 6
+#define IR_MAX_SYMS 8
+#define IR_SYM_N 0 /* the batch dimension */
+
+typedef enum ir_opcode {
+#define OP(name, arity, kind, c_expr) OP_##name,
+#include "ops.def"
+#undef OP
+    OP__COUNT
+} ir_opcode;
+
+typedef enum ir_kind { IR_SOURCE, IR_ELEMWISE, IR_REDUCE, IR_CONTRACT, IR_SHAPE, IR_OPAQUE } ir_kind;
+
+typedef enum ir_dtype { IR_F32, IR_I32 } ir_dtype;
+
+/* A dimension: k * (product of the symbols whose bit is set in syms). */
+typedef struct ir_dim {
+    int64_t k;
+    uint32_t syms;
+} ir_dim;
+
+typedef struct ir_shape {
+    int rank;
+    ir_dim d[IR_MAX_RANK];
+} ir_shape;
+
+typedef struct ir_attrs {
+    int64_t i[8];
+    int ni;
+    double f[4];
+    int nf;
+} ir_attrs;
+
+typedef struct ir_node ir_node;
+struct ir_node {
+    int id;                 /* unique within the graph, stable across passes (printing) */
+    ir_opcode op;
+    int nin;
+    ir_node *in[IR_MAX_IN];
+    ir_attrs a;
+    ir_dtype dtype;
+    ir_shape shape;
+    src_loc loc;            /* the .dln span this node came from */
+    const char *name;       /* inputs/params: their name; others: optional debug name */
+    /* filled by passes */
+    int n_uses;             /* number of uses by live nodes and outputs */
+    int group;              /* fusion group id, -1 if none */
+    int64_t offset;         /* memory plan: offset in the arena (floats), -1 unplanned */
+    int storage;            /* memory plan: IR_STORE_* */
+};
+
+typedef enum ir_storage {
+    IR_STORE_ARENA,         /* planned in the activation arena */
+    IR_STORE_PARAM,         /* a parameter's own storage (OP_param) */
+    IR_STORE_INPUT,         /* a caller-provided buffer (OP_input) */
+    IR_STORE_OUTPUT,        /* written straight into an output's destination */
+    IR_STORE_INLINE,        /* never materialized (constant, fused into its consumer) */
+    IR_STORE_ALIAS,         /* shares the storage of in[0] (reshape, stop_grad) */
+} ir_storage;
+
+typedef enum ir_out_kind {
+    IR_OUT_VALUE,           /* copied to a caller buffer (forward outputs) */
+    IR_OUT_LOSS,            /* a scalar returned by the function */
+    IR_OUT_GRAD,            /* written to the gradient of module param `index` */
+    IR_OUT_ASSIGN,          /* written into module param/buffer `index` after the step */
+    IR_OUT_INPUT_GRAD,      /* gradient w.r.t. graph input `index`, to a caller buffer */
+} ir_out_kind;
+
+typedef struct ir_output {
+    ir_out_kind kind;
+    int index;
+    const char *name;
+    ir_node *node;
+} ir_output;
+
+typedef struct ir_input {
+    const char *name;       /* "x", "label", ... */
+    ir_dtype dtype;
+    ir_shape shape;
+    ir_node *node;
+} ir_input;
+
+typedef struct ir_symbol {
+    const char *name;       /* "N" */
+    int64_t max;            /* upper bound at run time; 0 = given at create time */
+} ir_symbol;
+
+typedef enum ir_mode { IR_MODE_EVAL, IR_MODE_TRAIN } ir_mode;
+
+typedef struct ir_graph {
+    arena *ar;
+    const char *name;       /* "forward", "train_step", ... */
+    ir_mode mode;
+    ir_node **nodes;
+    int n_nodes, cap_nodes;
+    int next_id;
+    ir_input *inputs;
+    int n_inputs, cap_inputs;
+    ir_output *outputs;
+    int n_outputs, cap_outputs;
+    struct ir_module *mod;  /* parameters are module-level */
+    int64_t arena_floats;   /* memory plan result: activation arena size at max symbols */
+} ir_graph;
+
+typedef enum ir_init_kind {
+    IR_INIT_ZEROS, IR_INIT_ONES, IR_INIT_CONSTANT, IR_INIT_NORMAL, IR_INIT_UNIFORM,
+    IR_INIT_LECUN_UNIFORM, IR_INIT_LECUN_NORMAL, IR_INIT_XAVIER_UNIFORM, IR_INIT_XAVIER_NORMAL,
+    IR_INIT_HE_UNIFORM, IR_INIT_HE_NORMAL,
+} ir_init_kind;
+
+typedef struct ir_init {
+    ir_init_kind kind;
+    double a, b;            /* constant: a; normal: mean a, std b; uniform: low a, high b */
+    int64_t fan_in, fan_out;/* resolved at elaboration (from the shape or given) */
+    double gain;            /* multiplier (1 unless given) */
+} ir_init;
+
+typedef struct ir_param {
+    const char *name;       /* hierarchical: "fc1.weight", "layer1.0.bn.running_mean" */
+    ir_shape shape;         /* constant dims only */
+    ir_init init;
+    int trainable;          /* 0 for buffers (running stats) and frozen params */
+    src_loc loc;
+} ir_param;
+
+typedef struct ir_module {
+    arena *ar;
+    const char *name;
+    ir_param *params;
+    int n_params, cap_params;
+    ir_symbol syms[IR_MAX_SYMS];
+    int n_syms;
+    ir_graph *forward;      /* eval mode: inputs x -> outputs */
+    ir_graph *eval_step;    /* eval mode: inputs x, label -> outputs, loss */
+    ir_graph *train_step;   /* train mode: inputs x, label -> loss, grads, state updates */
+    struct train_config *train; /* NULL when the file has no train section for this model */
+} ir_module;
+
+/* ---- op table access (ops.c) ------------------------------------------ */
+typedef struct ad_ctx ad_ctx;
+typedef struct emit_ctx emit_ctx;
+
+typedef struct ir_op_info {
+    const char *name;
+    int arity;
+    ir_kind kind;
+    const char *c_expr;
+    /* Sets n->dtype and n->shape from the inputs and attributes. On failure
+     * writes a message into err (optionally "...\nhint: ...") and returns 0. */
+    int (*shape)(ir_node *n, char *err, int errlen);
+    /* Reverse mode: given the output gradient gy, adds each input's
+     * contribution with ad_accum(). Formulas over primitive ops. NULL = not
+     * differentiable (error if a gradient must flow through it). */
+    void (*vjp)(ad_ctx *c, ir_node *n, ir_node *gy);
+    /* Cost of one evaluation, with symbols at the given values. */
+    double (*flops)(const ir_node *n, const int64_t *sym_values);
+} ir_op_info;
+
+extern const ir_op_info ir_ops[OP__COUNT];
+
+/* ---- modules and graphs (ir.c) ------------------------------------------ */
+ir_module *ir_module_new(arena *a, const char *name);
+int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init init, int trainable, src_loc loc);
+int ir_module_find_param(const ir_module *m, const char *name); /* -1 if absent */
+ir_graph *ir_graph_new(ir_module *m, const char *name, ir_mode mode);
+
+/* Append a node: runs the op's shape rule. On a shape error reports it at loc
+ * through d and returns NULL (callers propagate NULL). `a` may be NULL. */
+ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *const *in, int nin, const ir_attrs *a);
+/* Conveniences over ir_add for passes that cannot fail (autodiff); they abort
+ * with an internal-error message if the shape rule rejects them. */
+ir_node *ir_un(ir_graph *g, ir_opcode op, ir_node *x);
+ir_node *ir_bin(ir_graph *g, ir_opcode op, ir_node *x, ir_node *y);
+ir_node *ir_op_attrs(ir_graph *g, ir_opcode op, ir_node *const *in, int nin, const ir_attrs *a);
+ir_node *ir_const(ir_graph *g, double value, const ir_shape *shape); /* shape NULL = scalar */
+ir_node *ir_reshape(ir_graph *g, ir_node *x, const ir_shape *shape);
+ir_node *ir_broadcast(ir_graph *g, ir_node *x, const ir_shape *shape);
+ir_node *ir_reduce_sum(ir_graph *g, ir_node *x, uint32_t axes, int keepdims);
+ir_node *ir_input_node(ir_graph *g, const char *name, ir_dtype dt, const ir_shape *shape, src_loc loc);
+ir_node *ir_param_node(ir_graph *g, int param_index, src_loc loc);
+void ir_add_output(ir_graph *g, ir_out_kind kind, int index, const char *name, ir_node *node);
+
+/* ---- shapes ------------------------------------------------------------- */
+ir_dim ir_dim_const(int64_t k);
+ir_dim ir_dim_sym(int sym);
+int ir_dim_eq(ir_dim a, ir_dim b);
+int ir_dim_is_const(ir_dim a);
+ir_dim ir_dim_mul(ir_dim a, ir_dim b);
+int64_t ir_dim_eval(ir_dim a, const int64_t *sym_values);
+ir_dim ir_shape_numel(const ir_shape *s);
+int ir_shape_eq(const ir_shape *a, const ir_shape *b);
+/* NumPy broadcasting of a and b into out; 0 if incompatible. */
+int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out);
+/* "f32[N, 784]" into buf, using the module's symbol names (m may be NULL: "N"). */
+const char *ir_shape_str(char *buf, int len, ir_dtype dt, const ir_shape *s, const ir_module *m);
+
+/* ---- utilities ---------------------------------------------------------- */
+void ir_print_graph(FILE *out, const ir_graph *g);
+void ir_print_module(FILE *out, const ir_module *m);
+/* Checks structural invariants (topological order, arity, shapes re-inferred
+ * equal). Returns 0 and prints to stderr on a violation. Run after each pass
+ * in debug builds and in tests. */
+int ir_verify(const ir_graph *g);
+void ir_count_uses(ir_graph *g);
+
+#endif
