@@ -1,0 +1,27 @@
+/* emit.h — C11 code generation from planned graphs.
+ *
+ * For a module `mlp` it writes mlp.c and mlp.h: a struct holding one arena
+ * (parameters, gradients, optimizer state, activations), the functions
+ * create/free/init/forward/eval_step/train_step/set_lr/save/load, parameter
+ * and gradient access by name, and a `dl_model_api` descriptor so drivers
+ * (`dlnc run`) can use any compiled model. The code depends only on libc,
+ * libm, OpenMP and libdlnrt, and compiles with -Wall -Wextra -Werror. */
+#ifndef DLNC_EMIT_H
+#define DLNC_EMIT_H
+#include <stdio.h>
+
+#include "diag.h"
+#include "ir.h"
+
+typedef struct emit_options {
+    const char *header_name; /* "mlp.h", as #included by the .c */
+    const char *source_name; /* the .dln path, for comments */
+} emit_options;
+
+/* Emit every module in mods (the graphs must have been through passes_run).
+ * The first module with a train config is exported as `dlnc_model_api`
+ * (the JIT entry point); every module is also listed in dlnc_models[]. */
+int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out,
+           const emit_options *opt, diag_ctx *d);
+
+#endif

@@ -1,0 +1,31 @@
+/* passes.h — graph-to-graph passes. Each is a verb with the same signature,
+ * lives in its own file (pass_<name>.c), and can be observed with
+ * `dlnc --emit=ir --after=<name>`. */
+#ifndef DLNC_PASSES_H
+#define DLNC_PASSES_H
+#include <stdio.h>
+
+#include "ir.h"
+
+typedef void (*pass_fn)(ir_graph *g);
+
+typedef struct pass_info {
+    const char *name;
+    pass_fn run;
+    const char *what;    /* one line for --help */
+} pass_info;
+
+void pass_dce(ir_graph *g);     /* drop nodes no output depends on */
+void pass_cse(ir_graph *g);     /* merge identical (op, inputs, attrs) nodes */
+void pass_fold(ir_graph *g);    /* algebraic simplification: x*1, x+0, reshape of reshape, ... */
+void pass_fuse(ir_graph *g);    /* assign fusion groups (elementwise chains, epilogues) */
+void pass_plan(ir_graph *g);    /* memory plan: storage kind and arena offset per node */
+
+extern const pass_info pass_pipeline[]; /* in order; NULL-terminated by name */
+
+/* Run the pipeline. If dump_after names a pass, print the graph to dump_out
+ * right after it (and keep going). If verify, run ir_verify after each pass
+ * and return -1 on a violation. */
+int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify);
+
+#endif

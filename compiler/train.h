@@ -1,0 +1,14 @@
+/* train.h — a model's train section, resolved at compile time into the
+ * runtime's dl_train_config (so a typo in an optimizer argument is a compile
+ * error with a caret, not a run-time surprise). */
+#ifndef DLNC_TRAIN_H
+#define DLNC_TRAIN_H
+#include "dlnrt.h"
+#include "diag.h"
+
+typedef struct train_config {
+    dl_train_config cfg;  /* strings point into the compiler arena */
+    src_loc loc;
+} train_config;
+
+#endif
