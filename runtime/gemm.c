@@ -1,0 +1,321 @@
+/* gemm.c — single-precision matrix multiply, C = alpha * op(A) op(B) + beta * C.
+ *
+ * Dense layers, convolutions (as im2col) and attention all end up here, so
+ * this is the one kernel worth making fast. The structure is the classic
+ * Goto/BLIS one:
+ *
+ *   for jc over N in NC-wide slabs             (B slab sized for L3)
+ *     for pc over K in KC-deep slices          (pack B[pc, jc] into NR-wide panels)
+ *       parallel over tasks (MC rows of M) x (a share of the NR panels)
+ *         pack A[ic, pc] into MR-high panels   (A block sized for L2)
+ *         for each NR panel, for each MR panel: micro-kernel
+ *
+ * The micro-kernel keeps an MR x 16 tile of C in registers and does a rank-1
+ * update per k from two contiguous packed panels. It is plain C over GCC's
+ * vector extension (8-float vectors), compiled several times with different
+ * `target` attributes and chosen at run time with __builtin_cpu_supports, so
+ * the library needs no -march flag yet uses AVX2/FMA or AVX-512 where present
+ * (AVX-512's 32 registers allow a taller tile). Packing pads the edges with
+ * zeros, so the kernel never branches on size inside its k loop; edge tiles
+ * are written through a small buffer.
+ *
+ * Parallelism is one OpenMP region per call, never nested: inside an existing
+ * parallel region (e.g. a per-sample loop in generated code) we run serially.
+ * Small products skip packing entirely (a simple row-times-panel loop), since
+ * packing costs more than it saves there. Building with -DDL_USE_CBLAS sends
+ * everything to cblas_sgemm instead. */
+#pragma GCC optimize("O3", "fp-contract=fast")
+#include "dlnrt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef DL_USE_CBLAS
+#include <cblas.h>
+#include <limits.h>
+#endif
+
+static int dl_gemm_check(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                         int64_t lda, int64_t ldb, int64_t ldc)
+{
+    if (M < 0 || N < 0 || K < 0) {
+        dl_set_error("dl_sgemm: negative size M=%lld N=%lld K=%lld", (long long)M, (long long)N, (long long)K);
+        return -1;
+    }
+    int64_t a_cols = trans_a ? M : K, b_cols = trans_b ? K : N;
+    if ((M > 0 && K > 0 && lda < (a_cols > 1 ? a_cols : 1)) || (K > 0 && N > 0 && ldb < (b_cols > 1 ? b_cols : 1)) ||
+        (M > 0 && N > 0 && ldc < (N > 1 ? N : 1))) {
+        dl_set_error("dl_sgemm: leading dimension too small (lda=%lld ldb=%lld ldc=%lld for M=%lld N=%lld K=%lld)",
+                     (long long)lda, (long long)ldb, (long long)ldc, (long long)M, (long long)N, (long long)K);
+        return -1;
+    }
+    return 0;
+}
+
+/* C = beta * C, reading C only when beta != 0 (so NaN garbage in an output
+ * buffer with beta = 0 does not survive, as in BLAS). */
+static void dl_scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
+{
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof *c);
+        else if (beta != 1.0f) for (int64_t j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+#ifdef DL_USE_CBLAS
+void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+              float *C, int64_t ldc)
+{
+    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
+    if (M > INT_MAX || N > INT_MAX || K > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX) {
+        dl_set_error("dl_sgemm: size exceeds the BLAS int range");
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+#else
+
+enum {
+    DL_NR = 16,                           /* micro-tile width: two 8-float vectors */
+    DL_MR_MAX = 12,                       /* tallest micro-tile (AVX-512 variant) */
+    DL_KC = 256,                          /* k slice: an MR x KC + KC x NR pair fits L1 */
+    DL_MC = 144,                          /* rows of A per packed block (multiple of 6, 12 and 4) */
+    DL_NC = 4096,                         /* columns of B per packed slab */
+    DL_SMALL_FLOPS = 64 * 64 * 64,        /* below this, M*N*K, no packing */
+    DL_PARALLEL_FLOPS = 96 * 96 * 96,     /* below this, stay on one thread */
+};
+
+typedef float dl_v8 __attribute__((vector_size(32)));
+
+typedef void (*dl_ukernel_fn)(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                              int64_t ldc, float alpha, float beta, int m, int n);
+
+/* The micro-kernel, written once: MR is a compile-time constant in every
+ * caller, so the i loops unroll fully and acc lives in registers.
+ * a: packed MR x kc (a[p*MR + i]), b: packed kc x 16 (b[p*16 + j]);
+ * writes the top-left m x n corner of C. */
+static inline __attribute__((always_inline)) void
+dl_ukernel_body(const int MR, int64_t kc, const float *restrict a, const float *restrict b,
+                float *restrict c, int64_t ldc, float alpha, float beta, int m, int n)
+{
+    dl_v8 acc[DL_MR_MAX][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (dl_v8){0};
+    for (int64_t p = 0; p < kc; p++) {
+        dl_v8 b0, b1;
+        memcpy(&b0, b + p * DL_NR, sizeof b0);
+        memcpy(&b1, b + p * DL_NR + 8, sizeof b1);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            dl_v8 ai = (dl_v8){0} + a[p * MR + i];
+            acc[i][0] += ai * b0;
+            acc[i][1] += ai * b1;
+        }
+    }
+    if (m == MR && n == DL_NR) {
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            float *ci = c + i * ldc;
+            dl_v8 c0 = acc[i][0] * alpha, c1 = acc[i][1] * alpha, t0, t1;
+            if (beta != 0.0f) {
+                memcpy(&t0, ci, sizeof t0);
+                memcpy(&t1, ci + 8, sizeof t1);
+                c0 += t0 * beta;
+                c1 += t1 * beta;
+            }
+            memcpy(ci, &c0, sizeof c0);
+            memcpy(ci + 8, &c1, sizeof c1);
+        }
+        return;
+    }
+    float tile[DL_MR_MAX * DL_NR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        memcpy(tile + i * DL_NR, &acc[i][0], sizeof acc[i][0]);
+        memcpy(tile + i * DL_NR + 8, &acc[i][1], sizeof acc[i][1]);
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float v = alpha * tile[i * DL_NR + j];
+            c[i * ldc + j] = beta == 0.0f ? v : v + beta * c[i * ldc + j];
+        }
+}
+
+#define DL_UKERNEL_ARGS int64_t kc, const float *restrict a, const float *restrict b, float *restrict c, \
+                        int64_t ldc, float alpha, float beta, int m, int n
+
+static void dl_ukernel_4x16(DL_UKERNEL_ARGS) { dl_ukernel_body(4, kc, a, b, c, ldc, alpha, beta, m, n); }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DL_HAVE_X86_CLONES 1
+__attribute__((target("avx2,fma"))) static void dl_ukernel_6x16_avx2(DL_UKERNEL_ARGS)
+{
+    dl_ukernel_body(6, kc, a, b, c, ldc, alpha, beta, m, n);
+}
+__attribute__((target("avx512f,avx512vl,fma"))) static void dl_ukernel_12x16_avx512(DL_UKERNEL_ARGS)
+{
+    dl_ukernel_body(12, kc, a, b, c, ldc, alpha, beta, m, n);
+}
+#endif
+
+typedef struct dl_ukernel { int mr; dl_ukernel_fn fn; } dl_ukernel;
+
+static dl_ukernel dl_pick_ukernel(void)
+{
+#ifdef DL_HAVE_X86_CLONES
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        return (dl_ukernel){12, dl_ukernel_12x16_avx512};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return (dl_ukernel){6, dl_ukernel_6x16_avx2};
+#endif
+    return (dl_ukernel){4, dl_ukernel_4x16};
+}
+
+/* Pack rows [0, mc) x k-slice [0, kc) of op(A) (A already offset to the
+ * block's corner) into MR-high panels: panel r holds dst[p*MR + i]. */
+static void dl_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int64_t kc, int MR, float *dst)
+{
+    for (int64_t r = 0; r < mc; r += MR) {
+        int64_t mr = mc - r < MR ? mc - r : MR;
+        float *d = dst + r * kc;
+        if (!trans_a) {
+            for (int64_t i = 0; i < mr; i++) {
+                const float *src = A + (r + i) * lda;
+                for (int64_t p = 0; p < kc; p++) d[p * MR + i] = src[p];
+            }
+        } else {
+            for (int64_t p = 0; p < kc; p++) memcpy(d + p * MR, A + p * lda + r, (size_t)mr * sizeof *d);
+        }
+        for (int64_t i = mr; i < MR; i++)
+            for (int64_t p = 0; p < kc; p++) d[p * MR + i] = 0.0f;
+    }
+}
+
+/* Pack one 16-wide panel (columns [j0, j0+nr)) of the k-slice of op(B). */
+static void dl_pack_b_panel(int trans_b, const float *B, int64_t ldb, int64_t kc, int64_t j0, int64_t nr, float *d)
+{
+    if (!trans_b) {
+        for (int64_t p = 0; p < kc; p++) {
+            memcpy(d + p * DL_NR, B + p * ldb + j0, (size_t)nr * sizeof *d);
+            for (int64_t j = nr; j < DL_NR; j++) d[p * DL_NR + j] = 0.0f;
+        }
+    } else {
+        for (int64_t j = 0; j < nr; j++) {
+            const float *src = B + (j0 + j) * ldb;
+            for (int64_t p = 0; p < kc; p++) d[p * DL_NR + j] = src[p];
+        }
+        for (int64_t j = nr; j < DL_NR; j++)
+            for (int64_t p = 0; p < kc; p++) d[p * DL_NR + j] = 0.0f;
+    }
+}
+
+/* Unpacked path for small products: row i of C accumulates rows of op(B)
+ * scaled by op(A)[i, p] (or dot products when B is transposed). */
+static void dl_sgemm_small(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                           const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                           float *C, int64_t ldc)
+{
+    dl_scale_c(M, N, beta, C, ldc);
+    for (int64_t i = 0; i < M; i++) {
+        float *restrict c = C + i * ldc;
+        for (int64_t p = 0; p < K; p++) {
+            float a = alpha * (trans_a ? A[p * lda + i] : A[i * lda + p]);
+            if (!trans_b) {
+                const float *restrict b = B + p * ldb;
+                for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+            } else {
+                for (int64_t j = 0; j < N; j++) c[j] += a * B[j * ldb + p];
+            }
+        }
+    }
+}
+
+void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+              float *C, int64_t ldc)
+{
+    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
+    double flops = (double)M * (double)N * (double)K;
+    if (flops < DL_SMALL_FLOPS) {
+        dl_sgemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+
+    const dl_ukernel uk = dl_pick_ukernel();
+    const int MR = uk.mr;
+    const int64_t nc_max = N < DL_NC ? (N + DL_NR - 1) / DL_NR * DL_NR : DL_NC;
+    const int64_t kc_max = K < DL_KC ? K : DL_KC;
+    const int64_t mc_max = M < DL_MC ? (M + MR - 1) / MR * MR : DL_MC;
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (flops >= DL_PARALLEL_FLOPS && !omp_in_parallel()) nthreads = omp_get_max_threads();
+#endif
+    float *bpack = aligned_alloc(64, (size_t)(nc_max * kc_max * sizeof(float) + 63) / 64 * 64);
+    float *apack = aligned_alloc(64, (size_t)(nthreads * mc_max * kc_max * sizeof(float) + 63) / 64 * 64);
+    if (!bpack || !apack) {
+        free(bpack);
+        free(apack);
+        dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
+                     (long long)M, (long long)N, (long long)K);
+        return;
+    }
+
+    const int64_t n_ic = (M + DL_MC - 1) / DL_MC;
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        float *my_apack = apack + (int64_t)tid * mc_max * kc_max;
+        for (int64_t jc = 0; jc < N; jc += DL_NC) {
+            const int64_t nc = N - jc < DL_NC ? N - jc : DL_NC;
+            const int64_t n_panels = (nc + DL_NR - 1) / DL_NR;
+            /* Too few row blocks to occupy every thread: also split the panels. */
+            int64_t n_split = n_ic >= nthreads ? 1 : (nthreads + n_ic - 1) / n_ic;
+            if (n_split > n_panels) n_split = n_panels;
+            const int64_t panels_per_split = (n_panels + n_split - 1) / n_split;
+            for (int64_t pc = 0; pc < K; pc += DL_KC) {
+                const int64_t kc = K - pc < DL_KC ? K - pc : DL_KC;
+                const float beta_eff = pc == 0 ? beta : 1.0f;
+                const float *Bk = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
+#pragma omp for schedule(static)
+                for (int64_t jp = 0; jp < n_panels; jp++) {
+                    int64_t j0 = jp * DL_NR, nr = nc - j0 < DL_NR ? nc - j0 : DL_NR;
+                    dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nr, bpack + jp * DL_NR * kc);
+                }
+#pragma omp for schedule(static)
+                for (int64_t task = 0; task < n_ic * n_split; task++) {
+                    const int64_t ic = (task / n_split) * DL_MC, split = task % n_split;
+                    const int64_t mc = M - ic < DL_MC ? M - ic : DL_MC;
+                    const int64_t jp0 = split * panels_per_split;
+                    const int64_t jp1 = jp0 + panels_per_split < n_panels ? jp0 + panels_per_split : n_panels;
+                    const float *Ak = trans_a ? A + pc * lda + ic : A + ic * lda + pc;
+                    dl_pack_a(trans_a, Ak, lda, mc, kc, MR, my_apack);
+                    for (int64_t jp = jp0; jp < jp1; jp++) {
+                        const int64_t j0 = jp * DL_NR;
+                        const int n = (int)(nc - j0 < DL_NR ? nc - j0 : DL_NR);
+                        for (int64_t r = 0; r < mc; r += MR) {
+                            const int m = (int)(mc - r < MR ? mc - r : MR);
+                            uk.fn(kc, my_apack + r * kc, bpack + jp * DL_NR * kc,
+                                  C + (ic + r) * ldc + jc + j0, ldc, alpha, beta_eff, m, n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    free(bpack);
+    free(apack);
+}
+#endif /* DL_USE_CBLAS */

@@ -1,0 +1,114 @@
+/* test_rt_gemm.c — dl_sgemm against a naive double-precision triple loop:
+ * odd sizes (both the unpacked small path and the packed, blocked path),
+ * all four transpose combinations, alpha/beta, padded strides, beta = 0 over
+ * NaN garbage, a call from inside a parallel region, and bad arguments. */
+#include "dlnrt.h"
+
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* C = alpha * op(A) op(B) + beta * C in double. */
+static void naive_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double s = 0;
+            for (int64_t p = 0; p < K; p++)
+                s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) * (tb ? B[j * ldb + p] : B[p * ldb + j]);
+            C[i * ldc + j] = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * C[i * ldc + j]));
+        }
+}
+
+/* Runs one case; returns the max abs difference scaled by sqrt(K). */
+static double gemm_case(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int pad)
+{
+    int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    int64_t arows = ta ? K : M, brows = tb ? N : K;
+    float *A = malloc(sizeof(float) * (size_t)(arows * lda + 1));
+    float *B = malloc(sizeof(float) * (size_t)(brows * ldb + 1));
+    float *C1 = malloc(sizeof(float) * (size_t)(M * ldc + 1));
+    float *C2 = malloc(sizeof(float) * (size_t)(M * ldc + 1));
+    dl_fill_normal(A, arows * lda, 7, 1);
+    dl_fill_normal(B, brows * ldb, 7, 2);
+    dl_fill_normal(C1, M * ldc, 7, 3);
+    for (int64_t i = 0; i < M * ldc; i++) C2[i] = C1[i];
+    dl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
+    naive_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
+    double worst = 0;
+    for (int64_t i = 0; i < M * ldc; i++) worst = fmax(worst, fabs((double)C1[i] - C2[i]));
+    free(A); free(B); free(C1); free(C2);
+    return worst / sqrt((double)(K > 0 ? K : 1));
+}
+
+static void test_gemm_sizes_and_transposes(void)
+{
+    const int64_t sizes[] = {1, 7, 33, 130};
+    int failures = 0;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    for (int c = 0; c < 4; c++) {
+                        double err = gemm_case(ta, tb, sizes[a], sizes[b], sizes[c], 1.0f, 0.0f, 0);
+                        if (err > 1e-5) failures++;
+                    }
+    CU_ASSERT_EQUAL(failures, 0);
+}
+
+static void test_gemm_alpha_beta_strides(void)
+{
+    CU_ASSERT(gemm_case(0, 0, 130, 67, 300, 0.5f, 2.0f, 3) < 1e-5);   /* K > KC: two k slices */
+    CU_ASSERT(gemm_case(1, 0, 150, 33, 129, -1.5f, 1.0f, 5) < 1e-5);  /* M > MC: two row blocks */
+    CU_ASSERT(gemm_case(0, 1, 33, 130, 65, 1.0f, -0.25f, 1) < 1e-5);
+    CU_ASSERT(gemm_case(1, 1, 97, 101, 103, 2.0f, 0.5f, 7) < 1e-5);
+    CU_ASSERT(gemm_case(0, 0, 1, 1000, 300, 1.0f, 1.0f, 0) < 1e-5);   /* a row vector times a matrix */
+    CU_ASSERT(gemm_case(0, 0, 5, 3, 0, 1.0f, 0.5f, 2) < 1e-6);        /* K = 0: C = beta * C */
+}
+
+static void test_gemm_beta_zero_ignores_nan(void)
+{
+    float A[4 * 4], B[4 * 4], C[4 * 4];
+    for (int i = 0; i < 16; i++) { A[i] = 1.0f; B[i] = 2.0f; C[i] = NAN; }
+    dl_sgemm(0, 0, 4, 4, 4, 1.0f, A, 4, B, 4, 0.0f, C, 4);
+    for (int i = 0; i < 16; i++) CU_ASSERT_DOUBLE_EQUAL(C[i], 8.0, 1e-6);
+    float *big_c = malloc(sizeof(float) * 200 * 200);
+    float *big_a = calloc(200 * 200, sizeof(float));
+    for (int i = 0; i < 200 * 200; i++) big_c[i] = NAN;
+    dl_sgemm(0, 0, 200, 200, 200, 1.0f, big_a, 200, big_a, 200, 0.0f, big_c, 200);
+    int nans = 0;
+    for (int i = 0; i < 200 * 200; i++) nans += isnan(big_c[i]);
+    CU_ASSERT_EQUAL(nans, 0);
+    free(big_a); free(big_c);
+}
+
+static void test_gemm_inside_parallel_region(void)
+{
+    int bad = 0;
+#pragma omp parallel for reduction(+ : bad)
+    for (int t = 0; t < 4; t++) bad += gemm_case(t & 1, t >> 1, 70, 90, 110, 1.0f, 0.0f, t) > 1e-5;
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_gemm_bad_arguments(void)
+{
+    float C[4] = {1, 2, 3, 4}, A[4] = {0}, B[4] = {0};
+    dl_set_error("%s", "");
+    dl_sgemm(0, 0, 2, 2, 2, 1.0f, A, 1, B, 2, 0.0f, C, 2);  /* lda < K */
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "leading dimension"));
+    CU_ASSERT_EQUAL(C[0], 1.0f);                             /* C untouched */
+    dl_sgemm(0, 0, -1, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "negative size"));
+}
+
+void suite_rt_gemm(void)
+{
+    CU_pSuite s = CU_add_suite("rt_gemm", NULL, NULL);
+    CU_add_test(s, "sizes x transposes vs naive", test_gemm_sizes_and_transposes);
+    CU_add_test(s, "alpha, beta, strides, k/m blocking", test_gemm_alpha_beta_strides);
+    CU_add_test(s, "beta = 0 ignores NaN in C", test_gemm_beta_zero_ignores_nan);
+    CU_add_test(s, "serial inside a parallel region", test_gemm_inside_parallel_region);
+    CU_add_test(s, "bad arguments", test_gemm_bad_arguments);
+}
