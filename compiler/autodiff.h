@@ -13,7 +13,12 @@ struct ad_ctx {
     ir_graph *g;
     ir_node **grad;      /* indexed by node id: accumulated gradient, NULL = zero */
     int n_grad;
+    unsigned char *wanted; /* by node id: lies between a target and the output (else no gradient) */
 };
+
+/* Whether x needs a gradient (lies between a target and the output): VJPs
+ * may skip building contributions nobody wants (ad_accum drops them anyway). */
+int ad_wants(const ad_ctx *c, const ir_node *x);
 
 /* Add `contrib` to the gradient of x, reducing broadcast dimensions first. */
 void ad_accum(ad_ctx *c, ir_node *x, ir_node *contrib);

@@ -205,6 +205,26 @@ ir_node *ir_reduce_sum(ir_graph *g, ir_node *x, uint32_t axes, int keepdims);
 ir_node *ir_input_node(ir_graph *g, const char *name, ir_dtype dt, const ir_shape *shape, src_loc loc);
 ir_node *ir_param_node(ir_graph *g, int param_index, src_loc loc);
 void ir_add_output(ir_graph *g, ir_out_kind kind, int index, const char *name, ir_node *node);
+/* a[0..rank-1] @ b, with the last two dims of a/b transposed when ta/tb. */
+ir_node *ir_matmul(ir_graph *g, ir_node *a, ir_node *b, int ta, int tb);
+/* rand_uniform / rand_normal of `shape`, random stream `stream`. */
+ir_node *ir_rand(ir_graph *g, ir_opcode op, int64_t stream, const ir_shape *shape);
+
+/* Ops whose result shape is not a function of their inputs (constant,
+ * reshape, broadcast_to, rand_*) carry the target shape in their integer
+ * attributes, so ir_add and ir_verify can infer/re-check it like any other:
+ * i[first .. first+rank-1] hold one packed dim each (ir_dim_pack) and
+ * ni = first + rank. `first` is 0 for constant/reshape/broadcast_to and 1 for
+ * rand_* (whose i[0] is the stream id). The ir_const/ir_reshape/ir_broadcast/
+ * ir_rand builders fill these in; only elaboration-free code needs this. */
+int64_t ir_dim_pack(ir_dim d);          /* k | syms << 48 (k < 2^48) */
+ir_dim ir_dim_unpack(int64_t packed);
+void ir_attrs_set_shape(ir_attrs *a, int first, const ir_shape *s);
+int ir_attrs_get_shape(const ir_attrs *a, int first, ir_shape *s); /* 0 if malformed */
+
+/* Redirect every use of `from` (node inputs and graph outputs) to `to`.
+ * Passes use it to replace a value; `to` must precede all uses. */
+void ir_replace_uses(ir_graph *g, ir_node *from, ir_node *to);
 
 /* ---- shapes ------------------------------------------------------------- */
 ir_dim ir_dim_const(int64_t k);
@@ -217,8 +237,11 @@ ir_dim ir_shape_numel(const ir_shape *s);
 int ir_shape_eq(const ir_shape *a, const ir_shape *b);
 /* NumPy broadcasting of a and b into out; 0 if incompatible. */
 int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out);
-/* "f32[N, 784]" into buf, using the module's symbol names (m may be NULL: "N"). */
+/* "f32[N, 784]" into buf, using the module's symbol names (m may be NULL:
+ * symbol 0 is N, 1 is T, others S2, S3, ...). */
 const char *ir_shape_str(char *buf, int len, ir_dtype dt, const ir_shape *s, const ir_module *m);
+/* "N", "784", "4*N*T" into buf. */
+const char *ir_dim_str(char *buf, int len, ir_dim d, const ir_module *m);
 
 /* ---- utilities ---------------------------------------------------------- */
 void ir_print_graph(FILE *out, const ir_graph *g);

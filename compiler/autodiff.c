@@ -1,0 +1,171 @@
+/* autodiff.c — reverse-mode differentiation, as a graph transformation.
+ *
+ * Given a scalar y, walk the nodes y depends on in reverse topological order
+ * (the graph order reversed) and, for each node with an accumulated gradient,
+ * call its op's VJP from the op table; the VJP appends ordinary IR nodes and
+ * hands each input's contribution to ad_accum. Only nodes that lie between a
+ * wanted target (trainable parameter, requested input, or the x of
+ * grad(y, x)) and y get gradients: labels, constants and frozen weights
+ * generate no backward work. Integer values never get a gradient.
+ *
+ * ad_accum is the single place that undoes broadcasting: a contribution at
+ * a broadcast shape is summed over the broadcast axes (reduce_sum) and
+ * reshaped to its target's shape. Several contributions are added. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+
+/* The sum of t over the axes along which it was broadcast to reach `to`. */
+static ir_node *sum_to(ir_graph *g, ir_node *t, const ir_shape *to) {
+    if (ir_shape_eq(&t->shape, to)) return t;
+    ir_shape joint;
+    if (ir_broadcast_shapes(to, &t->shape, &joint) && ir_shape_eq(&joint, to))
+        return ir_broadcast(g, t, to); /* a smaller contribution (e.g. a scalar) */
+    uint32_t axes = 0;
+    int lead = t->shape.rank - to->rank;
+    for (int i = 0; i < t->shape.rank; i++) {
+        int j = i - lead;
+        if (j < 0 || !ir_dim_eq(to->d[j], t->shape.d[i])) axes |= 1u << i;
+    }
+    ir_node *r = ir_reduce_sum(g, t, axes, 1);
+    return ir_shape_eq(&r->shape, to) ? r : ir_reshape(g, r, to);
+}
+
+int ad_wants(const ad_ctx *c, const ir_node *x) {
+    return x->id < c->n_grad && c->wanted[x->id] && x->dtype == IR_F32;
+}
+
+void ad_accum(ad_ctx *c, ir_node *x, ir_node *contrib) {
+    if (!ad_wants(c, x)) return;
+    contrib = sum_to(c->g, contrib, &x->shape);
+    ir_node *prev = c->grad[x->id];
+    c->grad[x->id] = prev ? ir_bin(c->g, OP_add, prev, contrib) : contrib;
+}
+
+static int index_of(const ir_graph *g, const ir_node *n) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == n) return i;
+    return -1;
+}
+
+/* Fill c->grad for every node between y and a node marked in c->wanted
+ * (on entry: the targets). Returns 0, or -1 after reporting a node whose op
+ * has no VJP. The caller frees c->grad and c->wanted. */
+static int backward(ad_ctx *c, ir_node *y, diag_ctx *d) {
+    ir_graph *g = c->g;
+    int top = index_of(g, y);
+    if (top < 0) return -1;
+    /* forward: wanted = depends on a target; stop_grad and integers cut it */
+    for (int i = 0; i <= top; i++) {
+        ir_node *n = g->nodes[i];
+        if (n->dtype != IR_F32 || n->op == OP_stop_grad) {
+            c->wanted[n->id] = 0;
+            continue;
+        }
+        for (int k = 0; k < n->nin && !c->wanted[n->id]; k++) c->wanted[n->id] = c->wanted[n->in[k]->id];
+    }
+    /* backward: keep only what y depends on */
+    unsigned char *reach = calloc((size_t)c->n_grad, 1);
+    if (!reach) return -1;
+    reach[y->id] = 1;
+    for (int i = top; i >= 0; i--) {
+        ir_node *n = g->nodes[i];
+        if (!reach[n->id]) continue;
+        for (int k = 0; k < n->nin; k++) reach[n->in[k]->id] = 1;
+    }
+    for (int i = 0; i < c->n_grad; i++) c->wanted[i] &= reach[i];
+    free(reach);
+    if (!c->wanted[y->id]) return 0;
+
+    c->grad[y->id] = ir_const(g, 1.0, &y->shape);
+    int rc = 0;
+    for (int i = top; i >= 0; i--) {
+        ir_node *n = g->nodes[i]; /* re-read: VJPs append and may move the array */
+        ir_node *gy = c->grad[n->id];
+        int feeds_target = 0;
+        for (int k = 0; k < n->nin; k++) feeds_target |= c->wanted[n->in[k]->id];
+        if (!gy || !feeds_target) continue;
+        const ir_op_info *info = &ir_ops[n->op];
+        if (!info->vjp) {
+            if (d) diag_error(d, n->loc, "cannot differentiate through '%s'", info->name);
+            rc = -1;
+            continue;
+        }
+        info->vjp(c, n, gy);
+    }
+    return rc;
+}
+
+static int ctx_init(ad_ctx *c, ir_graph *g) {
+    c->g = g;
+    c->n_grad = g->next_id;
+    c->grad = calloc((size_t)c->n_grad, sizeof *c->grad);
+    c->wanted = calloc((size_t)c->n_grad, 1);
+    return c->grad && c->wanted ? 0 : -1;
+}
+
+static void ctx_free(ad_ctx *c) {
+    free(c->grad);
+    free(c->wanted);
+}
+
+int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wrt, diag_ctx *d) {
+    ad_ctx c;
+    if (!loss || ctx_init(&c, g) < 0) return -1;
+    ir_module *m = g->mod;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        if (n->op == OP_param && m && m->params[n->a.i[0]].trainable) c.wanted[n->id] = 1;
+    }
+    for (int k = 0; k < n_wrt; k++)
+        if (wrt_inputs[k] >= 0 && wrt_inputs[k] < g->n_inputs) c.wanted[g->inputs[wrt_inputs[k]].node->id] = 1;
+    int rc = backward(&c, loss, d);
+    if (rc == 0 && m) {
+        for (int p = 0; p < m->n_params; p++) {
+            if (!m->params[p].trainable) continue;
+            ir_node *gp = NULL;
+            for (int i = 0; i < g->n_nodes && !gp; i++)
+                if (g->nodes[i]->op == OP_param && g->nodes[i]->a.i[0] == p && g->nodes[i]->id < c.n_grad)
+                    gp = c.grad[g->nodes[i]->id];
+            if (!gp) gp = ir_const(g, 0.0, &m->params[p].shape); /* the loss does not reach it */
+            ir_add_output(g, IR_OUT_GRAD, p, m->params[p].name, gp);
+        }
+    }
+    if (rc == 0) {
+        for (int k = 0; k < n_wrt; k++) {
+            if (wrt_inputs[k] < 0 || wrt_inputs[k] >= g->n_inputs) continue;
+            const ir_input *in = &g->inputs[wrt_inputs[k]];
+            ir_node *gi = c.grad[in->node->id];
+            if (!gi) gi = ir_const(g, 0.0, &in->shape);
+            ir_add_output(g, IR_OUT_INPUT_GRAD, wrt_inputs[k], in->name, gi);
+        }
+    }
+    ctx_free(&c);
+    return rc;
+}
+
+ir_node *ad_grad_value(ir_graph *g, ir_node *y, ir_node *x, diag_ctx *d, src_loc loc) {
+    if (!y || !x) return NULL;
+    char b[128];
+    if (y->shape.rank != 0 || y->dtype != IR_F32) {
+        if (d)
+            diag_error(d, loc, "grad: the differentiated value must be a float scalar, got %s\nhint: reduce it first, e.g. with sum(...) or mean(...)",
+                       ir_shape_str(b, sizeof b, y->dtype, &y->shape, g->mod));
+        return NULL;
+    }
+    if (x->dtype != IR_F32) {
+        if (d)
+            diag_error(d, loc, "grad: cannot differentiate with respect to the integer tensor %s",
+                       ir_shape_str(b, sizeof b, x->dtype, &x->shape, g->mod));
+        return NULL;
+    }
+    ad_ctx c;
+    if (ctx_init(&c, g) < 0) return NULL;
+    c.wanted[x->id] = 1;
+    int rc = backward(&c, y, d);
+    ir_node *r = rc == 0 ? c.grad[x->id] : NULL;
+    if (rc == 0 && !r) r = ir_const(g, 0.0, &x->shape); /* y does not depend on x */
+    ctx_free(&c);
+    return r;
+}

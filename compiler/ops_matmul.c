@@ -1,0 +1,77 @@
+/* ops_matmul.c — batched matrix product a[.., M, K] @ b[.., K, P].
+ *
+ * i[0]/i[1] say that a/b are stored transposed in their last two dims, so
+ * x @ transpose(w) is one node and the backward pass never materializes a
+ * transpose: each of the four cases differentiates into matmuls with other
+ * flags. Leading (batch) dims broadcast; ad_accum sums a broadcast weight's
+ * gradient over the batch. Cost: 2*M*P*K multiply-adds per batch entry. */
+#include "ops_impl.h"
+
+/* The logical (rows, cols) of an operand after its transpose flag. */
+static void mat_dims(const ir_shape *s, int t, ir_dim *rows, ir_dim *cols) {
+    ir_dim r = s->d[s->rank - 2], c = s->d[s->rank - 1];
+    *rows = t ? c : r;
+    *cols = t ? r : c;
+}
+
+int op_shape_matmul(ir_node *n, char *err, int errlen) {
+    if (!ops_require_f32(n, 0, err, errlen) || !ops_require_f32(n, 1, err, errlen)) return 0;
+    const ir_node *a = n->in[0], *b = n->in[1];
+    char ba[OPS_TYPE_BUF], bb[OPS_TYPE_BUF];
+    for (int k = 0; k < 2; k++)
+        if (n->in[k]->shape.rank < 2)
+            return ops_fail(err, errlen, "matmul: operands need at least 2 dimensions, got %s\nhint: reshape a vector to [1, K] or [K, 1]",
+                            ops_type(ba, n->in[k]));
+    int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
+    ir_dim m, ka, kb, p;
+    mat_dims(&a->shape, ta, &m, &ka);
+    mat_dims(&b->shape, tb, &kb, &p);
+    if (!ir_dim_eq(ka, kb)) {
+        char s1[48], s2[48];
+        return ops_fail(err, errlen, "matmul: inner dimensions differ: %s%s @ %s%s (%s vs %s)\nhint: did you mean transpose(...)?",
+                        ta ? "transpose " : "", ops_type(ba, a), tb ? "transpose " : "", ops_type(bb, b),
+                        ir_dim_str(s1, sizeof s1, ka, NULL), ir_dim_str(s2, sizeof s2, kb, NULL));
+    }
+    ir_shape batch_a = a->shape, batch_b = b->shape, batch;
+    batch_a.rank -= 2, batch_b.rank -= 2;
+    if (!ir_broadcast_shapes(&batch_a, &batch_b, &batch))
+        return ops_fail(err, errlen, "matmul: the batch dimensions of %s and %s do not broadcast", ops_type(ba, a),
+                        ops_type(bb, b));
+    if (batch.rank + 2 > IR_MAX_RANK) return ops_fail(err, errlen, "matmul: result has too many dimensions");
+    n->shape = batch;
+    n->shape.d[n->shape.rank++] = m;
+    n->shape.d[n->shape.rank++] = p;
+    n->dtype = IR_F32;
+    return 1;
+}
+
+double op_flops_matmul(const ir_node *n, const int64_t *sv) {
+    ir_dim m, k;
+    mat_dims(&n->in[0]->shape, n->a.i[0] != 0, &m, &k);
+    return 2.0 * ops_numel(&n->shape, sv) * (double)ir_dim_eval(k, sv);
+}
+
+/* y = A' B' with A' = ta ? A^T : A, B' likewise. dA' = gy B'^T, dB' = A'^T gy;
+ * when A is stored transposed we need dA = (dA')^T = B' gy^T, and so on.
+ * Every case is one matmul with the right flags. */
+void op_vjp_matmul(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *a = n->in[0], *b = n->in[1];
+    int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
+    ir_node *da = NULL, *db = NULL;
+    int want_a = ad_wants(c, a), want_b = ad_wants(c, b);
+    if (!ta && !tb) {
+        if (want_a) da = ir_matmul(c->g, gy, b, 0, 1); /* gy B^T */
+        if (want_b) db = ir_matmul(c->g, a, gy, 1, 0); /* A^T gy */
+    } else if (!ta && tb) {
+        if (want_a) da = ir_matmul(c->g, gy, b, 0, 0); /* gy B        (y = A B^T) */
+        if (want_b) db = ir_matmul(c->g, gy, a, 1, 0); /* gy^T A */
+    } else if (ta && !tb) {
+        if (want_a) da = ir_matmul(c->g, b, gy, 0, 1); /* B gy^T      (y = A^T B) */
+        if (want_b) db = ir_matmul(c->g, a, gy, 0, 0); /* A gy */
+    } else {
+        if (want_a) da = ir_matmul(c->g, b, gy, 1, 1); /* B^T gy^T    (y = A^T B^T) */
+        if (want_b) db = ir_matmul(c->g, gy, a, 1, 1); /* gy^T A^T */
+    }
+    if (da) ad_accum(c, a, da);
+    if (db) ad_accum(c, b, db);
+}

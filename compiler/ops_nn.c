@@ -1,0 +1,115 @@
+/* ops_nn.c — ops that exist for neural networks rather than algebra:
+ * the numerically stable softmax / log_softmax along one axis, pick/unpick
+ * (gather and one-hot scatter by integer labels, for losses), and the random
+ * sources (dropout masks, reparameterization noise).
+ *
+ * softmax and log_softmax are primitives, not compositions, so the emitter
+ * can subtract the row max for stability and autodiff gets the compact
+ * textbook VJPs. Cost: 5 flops per element (max, subtract, exp, sum,
+ * divide/log), the same count for both. */
+#include "ops_impl.h"
+
+static int axis_shape(ir_node *n, char *err, int errlen) {
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    int rank = n->in[0]->shape.rank;
+    if (n->a.ni < 1 || n->a.i[0] < 0 || n->a.i[0] >= rank) {
+        char b[OPS_TYPE_BUF];
+        return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", ir_ops[n->op].name,
+                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, n->in[0]));
+    }
+    n->dtype = IR_F32;
+    n->shape = n->in[0]->shape;
+    return 1;
+}
+
+int op_shape_softmax(ir_node *n, char *err, int errlen) { return axis_shape(n, err, errlen); }
+int op_shape_log_softmax(ir_node *n, char *err, int errlen) { return axis_shape(n, err, errlen); }
+double op_flops_softmax(const ir_node *n, const int64_t *sv) { return 5 * ops_numel(&n->shape, sv); }
+double op_flops_log_softmax(const ir_node *n, const int64_t *sv) { return 5 * ops_numel(&n->shape, sv); }
+
+/* softmax: dx = y * (gy - sum(gy * y, axis)) */
+void op_vjp_softmax(ad_ctx *c, ir_node *n, ir_node *gy) {
+    uint32_t axis = 1u << n->a.i[0];
+    ir_node *dot = ir_reduce_sum(c->g, ir_bin(c->g, OP_mul, gy, n), axis, 1);
+    ad_accum(c, n->in[0], ir_bin(c->g, OP_mul, n, ir_bin(c->g, OP_sub, gy, dot)));
+}
+
+/* log_softmax: dx = gy - softmax(x) * sum(gy, axis), softmax(x) = exp(y) */
+void op_vjp_log_softmax(ad_ctx *c, ir_node *n, ir_node *gy) {
+    uint32_t axis = 1u << n->a.i[0];
+    ir_node *total = ir_reduce_sum(c->g, gy, axis, 1);
+    ir_node *p = ir_un(c->g, OP_exp, n);
+    ad_accum(c, n->in[0], ir_bin(c->g, OP_sub, gy, ir_bin(c->g, OP_mul, p, total)));
+}
+
+/* idx must be i32 with the given shape. */
+static int check_labels(ir_node *n, const ir_shape *want, char *err, int errlen) {
+    const ir_node *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF], b3[OPS_TYPE_BUF];
+    if (idx->dtype != IR_I32 || !ir_shape_eq(&idx->shape, want))
+        return ops_fail(err, errlen, "%s: labels must be %s to index %s, got %s", ir_ops[n->op].name,
+                        ir_shape_str(b1, sizeof b1, IR_I32, want, NULL), ops_type(b2, n->in[0]), ops_type(b3, idx));
+    return 1;
+}
+
+/* pick(x[..., C], idx[...]) -> [...]: x[..., idx[...]]. Labels are checked at run time. */
+int op_shape_pick(ir_node *n, char *err, int errlen) {
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    const ir_shape *x = &n->in[0]->shape;
+    if (x->rank < 1) {
+        char b[OPS_TYPE_BUF];
+        return ops_fail(err, errlen, "pick: cannot index the scalar %s by labels", ops_type(b, n->in[0]));
+    }
+    if (!ir_dim_is_const(x->d[x->rank - 1])) {
+        char b[OPS_TYPE_BUF];
+        return ops_fail(err, errlen, "pick: the class dimension of %s must be a constant", ops_type(b, n->in[0]));
+    }
+    ir_shape lead = *x;
+    lead.rank--;
+    if (!check_labels(n, &lead, err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = lead;
+    return 1;
+}
+
+/* unpick(g[...], idx[...]) -> [..., C] with C = i[0]: zeros except g at idx. */
+int op_shape_unpick(ir_node *n, char *err, int errlen) {
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    const ir_shape *g = &n->in[0]->shape;
+    if (n->a.ni < 1 || n->a.i[0] < 1) return ops_fail(err, errlen, "unpick: needs the class count C >= 1 in i[0]");
+    if (g->rank >= IR_MAX_RANK) return ops_fail(err, errlen, "unpick: result has too many dimensions");
+    if (!check_labels(n, g, err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = *g;
+    n->shape.d[n->shape.rank++] = ir_dim_const(n->a.i[0]);
+    return 1;
+}
+
+double op_flops_pick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_unpick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+
+void op_vjp_pick(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    int64_t classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
+    ir_attrs a = {.i = {classes}, .ni = 1};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_unpick, in, 2, &a));
+}
+
+void op_vjp_unpick(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, NULL));
+}
+
+/* Random sources: the shape is in i[1..], i[0] is the stream id. */
+static int rand_shape(ir_node *n, char *err, int errlen) {
+    if (n->a.ni < 1 || !ir_attrs_get_shape(&n->a, 1, &n->shape))
+        return ops_fail(err, errlen, "%s: needs a stream id in i[0] and a shape in i[1..]", ir_ops[n->op].name);
+    n->dtype = IR_F32;
+    return 1;
+}
+int op_shape_rand_uniform(ir_node *n, char *err, int errlen) { return rand_shape(n, err, errlen); }
+int op_shape_rand_normal(ir_node *n, char *err, int errlen) { return rand_shape(n, err, errlen); }
+double op_flops_rand_uniform(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_rand_normal(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+void op_vjp_rand_uniform(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
+void op_vjp_rand_normal(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
