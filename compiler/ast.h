@@ -7,6 +7,7 @@
 #ifndef DLNC_AST_H
 #define DLNC_AST_H
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -157,6 +158,30 @@ ast_expr *ast_call(arena *a, const char *callee, ast_arg *args, int n_args, src_
 /* `lhs |> rhs`: rhs must be a NAME (f) or a CALL (f(b)); returns f(lhs, b...),
  * or NULL if rhs is neither (the parser reports the error). */
 ast_expr *ast_pipe(arena *a, ast_expr *lhs, ast_expr *rhs, src_loc loc);
+
+/* Constructors for the rest of the tree (added with the parser). Arrays are
+ * arena-allocated by the caller and adopted, not copied. */
+ast_expr *ast_list(arena *a, ast_expr **items, int n, src_loc loc);
+ast_expr *ast_member(arena *a, ast_expr *lhs, const char *name, src_loc loc);
+ast_expr *ast_index(arena *a, ast_expr *lhs, ast_expr **items, int n, src_loc loc);
+ast_expr *ast_slice(arena *a, ast_expr *lo, ast_expr *hi, ast_expr *step, src_loc loc);
+ast_type *ast_type_tensor(arena *a, ast_dtype dt, int has_shape, ast_expr **dims, int rank, src_loc loc);
+ast_type *ast_type_scalar(arena *a, ast_type_kind kind, src_loc loc);
+ast_stmt *ast_assign(arena *a, const char **targets, src_loc *target_locs, int n, ast_expr *value, src_loc loc);
+ast_stmt *ast_param(arena *a, int frozen, const char *name, ast_type *type, ast_expr *init, src_loc loc);
+ast_stmt *ast_buffer(arena *a, const char *name, ast_type *type, ast_expr *init, src_loc loc);
+ast_stmt *ast_return(arena *a, ast_expr **values, int n, src_loc loc);
+ast_stmt *ast_if(arena *a, ast_expr *cond, ast_block_body then_body, ast_block_body else_body, src_loc loc);
+ast_stmt *ast_repeat(arena *a, const char *var, ast_expr *count, ast_block_body body, src_loc loc);
+ast_decl *ast_block_decl(arena *a, ast_decl_kind kind, const char *name, src_loc name_loc,
+                         ast_formal *formals, int n_formals, ast_type **ret_types, int n_ret_types,
+                         ast_block_body body, src_loc loc);
+ast_decl *ast_train_decl(arena *a, const char *model, src_loc name_loc, ast_setting *settings,
+                         int n_settings, src_loc loc);
+void ast_program_add(arena *a, ast_program *p, ast_decl *decl);
+/* Print one expression / type as .dln (used in diagnostics and tests). */
+void ast_print_expr(FILE *out, const ast_expr *e);
+void ast_print_type(FILE *out, const ast_type *t);
 
 const char *ast_op_name(ast_op op);          /* "+", "@", "not", ... */
 /* Print the program back as .dln (used by tests and `dlnc --emit=ast`). */
