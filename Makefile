@@ -29,7 +29,7 @@ OBJ      = $(BUILD)/obj
 RT_SRC   = $(wildcard runtime/*.c)
 RT_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(RT_SRC))
 CC_SRC   = $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-CC_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(CC_SRC)) $(OBJ)/gen/dln.tab.o $(OBJ)/gen/lex.yy.o $(OBJ)/gen/stdlib_gen.o
+CC_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(CC_SRC)) $(OBJ)/gen/dln.tab.o $(OBJ)/gen/lex.yy.o $(OBJ)/gen/stdlib_gen.o $(OBJ)/gen/rt_header_gen.o
 STDLIB   = $(wildcard stdlib/*.dln)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -49,6 +49,10 @@ $(GEN)/lex.yy.c $(GEN)/lex.yy.h: grammar/dln.l $(GEN)/dln.tab.h
 $(GEN)/stdlib_gen.c: $(STDLIB) compiler/embed_stdlib.sh
 	@mkdir -p $(GEN)
 	sh compiler/embed_stdlib.sh $(STDLIB) > $@
+
+$(GEN)/rt_header_gen.c: runtime/dlnrt.h compiler/embed_text.sh
+	@mkdir -p $(GEN)
+	sh compiler/embed_text.sh dlnrt_header_text runtime/dlnrt.h > $@
 
 # Generated scanners/parsers are not ours to keep warning-free in every detail.
 $(OBJ)/gen/%.o: $(GEN)/%.c $(GEN)/dln.tab.h $(GEN)/lex.yy.h
@@ -72,8 +76,10 @@ $(BUILD)/libdlnc.a: $(CC_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# dlnc carries the whole runtime and exports it (-rdynamic), so models built
+# by `dlnc run` resolve their dl_* calls against it.
 $(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
-	$(CC) -o $@ $^ $(LDLIBS) -rdynamic
+	$(CC) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(LDLIBS) -rdynamic
 
 # Unit tests: every tests/unit/test_<name>.c defines `void suite_<name>(void)`.
 $(GEN)/suites.inc: $(UNIT_SRC)
@@ -82,7 +88,7 @@ $(GEN)/suites.inc: $(UNIT_SRC)
 	  echo "SUITE($${f#test_})"; done > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/unit_tests: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
-	$(CC) -o $@ $^ -lcunit $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
 $(OBJ)/tests/unit/main.o: $(GEN)/suites.inc
 

@@ -1,0 +1,978 @@
+/* elab.c — elaboration: evaluate the program at compile time into IR.
+ *
+ * The .dln language is evaluated like a tiny interpreter whose tensor values
+ * are IR nodes: running a model body once appends its computation to a graph.
+ * Compile-time values (ints, floats, bools, strings, lists, symbolic
+ * dimensions, initializers) are folded away here, so the IR only ever sees
+ * tensors. A block call gets a fresh frame (blocks see only their arguments,
+ * never the caller's variables) and a parameter-name prefix, which is what
+ * makes names such as "dense1.weight" stable across compiles and across the
+ * three graphs (forward, eval_step, train_step) built from the same model:
+ * the graphs are elaborated separately, in eval and train mode, and find
+ * their parameters in the module by name.
+ *
+ * Shapes are checked as nodes are built (ir_add runs the op table's shape
+ * rule and reports at the node's source span); block signatures are checked
+ * by unification: a dimension name in a formal's type that is not yet bound
+ * binds to the argument's actual dimension, a bound one must match it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+#include "elab_internal.h"
+
+enum { ELAB_MAX_DEPTH = 64 };
+
+/* ---- values --------------------------------------------------------------- */
+
+value v_error(void) { return (value){.kind = V_ERROR}; }
+value v_int(int64_t i, src_loc loc) { return (value){.kind = V_INT, .i = i, .loc = loc}; }
+value v_float(double f, src_loc loc) { return (value){.kind = V_FLOAT, .f = f, .loc = loc}; }
+value v_bool(int b, src_loc loc) { return (value){.kind = V_BOOL, .i = !!b, .loc = loc}; }
+value v_tensor(ir_node *t, src_loc loc) {
+    if (!t) return v_error();
+    return (value){.kind = V_TENSOR, .t = t, .loc = loc};
+}
+
+static value v_dim(ir_dim d, src_loc loc) {
+    if (ir_dim_is_const(d)) return v_int(d.k, loc);
+    return (value){.kind = V_DIM, .dim = d, .loc = loc};
+}
+
+const char *v_kind_name(const value *v) {
+    switch (v->kind) {
+    case V_ERROR: return "<error>";
+    case V_NONE: return "nothing";
+    case V_INT: return "int";
+    case V_FLOAT: return "float";
+    case V_BOOL: return "bool";
+    case V_STR: return "str";
+    case V_DIM: return "dimension";
+    case V_TENSOR: return "tensor";
+    case V_LIST: return "list";
+    case V_INIT: return "initializer";
+    case V_FUNC: return "function";
+    }
+    return "?";
+}
+
+const char *v_describe(elab *e, const value *v) {
+    char buf[160];
+    switch (v->kind) {
+    case V_INT: return arena_printf(e->a, "int %lld", (long long)v->i);
+    case V_FLOAT: return arena_printf(e->a, "float %g", v->f);
+    case V_BOOL: return v->i ? "bool true" : "bool false";
+    case V_STR: return arena_printf(e->a, "str \"%s\"", v->s);
+    case V_TENSOR:
+        return arena_strdup(e->a, ir_shape_str(buf, sizeof buf, v->t->dtype, &v->t->shape, e->mod));
+    case V_FUNC: return arena_printf(e->a, "function '%s'", v->s);
+    default: return v_kind_name(v);
+    }
+}
+
+int as_number(const value *v, double *out) {
+    switch (v->kind) {
+    case V_INT:
+    case V_BOOL: *out = (double)v->i; return 1;
+    case V_FLOAT: *out = v->f; return 1;
+    default: return 0;
+    }
+}
+
+static int as_dim(const value *v, ir_dim *out) {
+    if (v->kind == V_INT) { *out = ir_dim_const(v->i); return 1; }
+    if (v->kind == V_DIM) { *out = v->dim; return 1; }
+    return 0;
+}
+
+ir_node *op_scalar(elab *e, double v, src_loc loc) {
+    ir_node *n = ir_const(e->g, v, NULL);
+    if (n) n->loc = loc;
+    return n;
+}
+
+ir_node *as_tensor(elab *e, value v, src_loc loc) {
+    double x;
+    if (v.kind == V_TENSOR) return v.t;
+    if (v.kind == V_ERROR) return NULL;
+    if (as_number(&v, &x)) return op_scalar(e, x, loc);
+    diag_error(e->d, loc, "expected a tensor, got %s", v_describe(e, &v));
+    return NULL;
+}
+
+/* ---- scopes --------------------------------------------------------------- */
+
+static binding *lookup(frame *f, const char *name) {
+    for (binding *b = f->vars; b; b = b->next)
+        if (strcmp(b->name, name) == 0) return b;
+    return NULL;
+}
+
+static void bind(elab *e, frame *f, const char *name, value v) {
+    binding *b = lookup(f, name);
+    if (!b) {
+        b = ARENA_NEW(e->a, binding);
+        b->name = name;
+        b->next = f->vars;
+        f->vars = b;
+    }
+    b->v = v;
+}
+
+static int next_instance(elab *e, frame *f, const char *block) {
+    for (counter *c = f->counters; c; c = c->next)
+        if (strcmp(c->name, block) == 0) return c->count++;
+    counter *c = ARENA_NEW(e->a, counter);
+    c->name = block;
+    c->count = 1;
+    c->next = f->counters;
+    f->counters = c;
+    return 0;
+}
+
+/* Levenshtein distance, for "did you mean" hints. */
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 40 || lb > 40) return 99;
+    int row[41];
+    for (int j = 0; j <= lb; j++) row[j] = j;
+    for (int i = 1; i <= la; i++) {
+        int prev = row[0];
+        row[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int cur = row[j];
+            int sub = prev + (a[i - 1] != b[j - 1]);
+            int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+typedef struct suggest {
+    const char *best;
+    int dist;
+    const char *target;
+} suggest;
+
+static void suggest_try(suggest *s, const char *cand) {
+    int d = edit_distance(s->target, cand);
+    int limit = (int)strlen(s->target) <= 3 ? 1 : 2;
+    if (d <= limit && d < s->dist) {
+        s->dist = d;
+        s->best = cand;
+    }
+}
+
+const ast_decl *find_block(elab *e, const char *name) {
+    for (int i = 0; i < e->user->n_decls; i++) {
+        const ast_decl *d = e->user->decls[i];
+        if (d->kind == AST_DECL_BLOCK && strcmp(d->name, name) == 0) return d;
+    }
+    for (int l = 0; l < e->n_lib; l++)
+        for (int i = 0; i < e->lib[l]->n_decls; i++) {
+            const ast_decl *d = e->lib[l]->decls[i];
+            if (d->kind == AST_DECL_BLOCK && strcmp(d->name, name) == 0) return d;
+        }
+    return NULL;
+}
+
+static const char *suggest_name(elab *e, frame *f, const char *name, int functions) {
+    suggest s = {.dist = 99, .target = name};
+    if (f && !functions)
+        for (binding *b = f->vars; b; b = b->next) suggest_try(&s, b->name);
+    if (functions) {
+        for (int i = 0; i < e->user->n_decls; i++)
+            if (e->user->decls[i]->kind == AST_DECL_BLOCK) suggest_try(&s, e->user->decls[i]->name);
+        for (int l = 0; l < e->n_lib; l++)
+            for (int i = 0; i < e->lib[l]->n_decls; i++)
+                if (e->lib[l]->decls[i]->kind == AST_DECL_BLOCK) suggest_try(&s, e->lib[l]->decls[i]->name);
+        static const char *const extra[] = {"relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
+                                            "leaky_relu", "elu", "dropout", "transpose", "reshape",
+                                            "flatten", "sum", "mean", "max", "matmul", "exp", "log",
+                                            "sqrt", "abs", "he_uniform", "xavier_uniform", "zeros"};
+        for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) suggest_try(&s, extra[i]);
+    }
+    return s.best;
+}
+
+/* ---- argument binding ------------------------------------------------------ */
+
+int bind_args(elab *e, const char *fname, src_loc call_loc, const argspec *spec, int nspec,
+              value *pos, int npos, const char **kw_names, value *kw, int nkw, const src_loc *kw_locs,
+              value *out) {
+    int ok = 1;
+    for (int i = 0; i < nspec; i++) out[i] = (value){.kind = V_NONE};
+    if (npos > nspec) {
+        diag_error(e->d, pos[nspec].loc, "too many arguments to '%s' (it takes at most %d)", fname, nspec);
+        return -1;
+    }
+    for (int i = 0; i < npos; i++) out[i] = pos[i];
+    for (int k = 0; k < nkw; k++) {
+        int found = -1;
+        for (int i = 0; i < nspec; i++)
+            if (strcmp(spec[i].name, kw_names[k]) == 0) found = i;
+        if (found < 0) {
+            char list[256] = "";
+            for (int i = 0; i < nspec; i++) {
+                if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+                strncat(list, spec[i].name, sizeof list - strlen(list) - 1);
+            }
+            diag_error(e->d, kw_locs ? kw_locs[k] : call_loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s",
+                       fname, kw_names[k], nspec ? list : "(none)");
+            ok = 0;
+        } else if (out[found].kind != V_NONE) {
+            diag_error(e->d, kw_locs ? kw_locs[k] : call_loc, "argument '%s' of '%s' given twice", kw_names[k], fname);
+            ok = 0;
+        } else {
+            out[found] = kw[k];
+        }
+    }
+    for (int i = 0; ok && i < nspec; i++)
+        if (spec[i].required && out[i].kind == V_NONE) {
+            diag_error(e->d, call_loc, "missing argument '%s' in call to '%s'", spec[i].name, fname);
+            ok = 0;
+        }
+    for (int i = 0; i < nspec; i++)
+        if (out[i].kind == V_ERROR) ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* ---- types ---------------------------------------------------------------- */
+
+static const char *type_str(elab *e, frame *f, const ast_type *t);
+
+static int check_scalar_formal(elab *e, const ast_formal *fm, value *v, const char *block) {
+    if (!fm->type || v->kind == V_ERROR) return 1;
+    double x;
+    switch (fm->type->kind) {
+    case AST_TY_INT:
+        if (v->kind == V_INT || v->kind == V_DIM) return 1;
+        break;
+    case AST_TY_FLOAT:
+        if (as_number(v, &x) && v->kind != V_BOOL) { *v = v_float(x, v->loc); return 1; }
+        break;
+    case AST_TY_BOOL:
+        if (v->kind == V_BOOL) return 1;
+        break;
+    case AST_TY_STR:
+        if (v->kind == V_STR) return 1;
+        break;
+    case AST_TY_TENSOR: return 1;
+    }
+    diag_error(e->d, v->loc, "argument '%s' of '%s' must be %s, got %s", fm->name, block,
+               type_str(e, NULL, fm->type), v_describe(e, v));
+    return 0;
+}
+
+static const char *type_str(elab *e, frame *f, const ast_type *t) {
+    (void)f;
+    switch (t->kind) {
+    case AST_TY_INT: return "int";
+    case AST_TY_FLOAT: return "float";
+    case AST_TY_BOOL: return "bool";
+    case AST_TY_STR: return "str";
+    case AST_TY_TENSOR: break;
+    }
+    const char *s = t->dtype == AST_DT_F32 ? "f32" : "i32";
+    if (!t->has_shape) return arena_printf(e->a, "a %s tensor", s);
+    char buf[256];
+    int len = snprintf(buf, sizeof buf, "%s[", s);
+    for (int i = 0; i < t->rank && len < (int)sizeof buf - 32; i++) {
+        const ast_expr *d = t->dims[i];
+        if (d->kind == AST_NAME) len += snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "", d->name);
+        else if (d->kind == AST_INT) len += snprintf(buf + len, sizeof buf - len, "%s%lld", i ? ", " : "", (long long)d->ival);
+        else len += snprintf(buf + len, sizeof buf - len, "%s...", i ? ", " : "");
+    }
+    snprintf(buf + len, sizeof buf - len, "]");
+    return arena_strdup(e->a, buf);
+}
+
+/* Unify a tensor value with a declared type, binding unbound dimension names
+ * in f. what/where describe the value for the message. Returns 1 if it fits. */
+static int unify_tensor(elab *e, frame *f, const ast_type *t, const value *v, const char *what, src_loc where) {
+    char have[160];
+    if (v->kind == V_ERROR) return 0;
+    if (v->kind != V_TENSOR) {
+        diag_error(e->d, where, "%s must be %s, got %s", what, type_str(e, f, t), v_describe(e, v));
+        return 0;
+    }
+    ir_node *n = v->t;
+    ir_shape_str(have, sizeof have, n->dtype, &n->shape, e->mod);
+    ir_dtype want = t->dtype == AST_DT_F32 ? IR_F32 : IR_I32;
+    if (n->dtype != want) {
+        diag_error(e->d, where, "%s must be %s, got %s", what, type_str(e, f, t), have);
+        return 0;
+    }
+    if (!t->has_shape) return 1;
+    if (t->rank != n->shape.rank) {
+        diag_error(e->d, where, "%s must be %s (rank %d), got %s (rank %d)", what, type_str(e, f, t), t->rank, have,
+                   n->shape.rank);
+        return 0;
+    }
+    for (int i = 0; i < t->rank; i++) {
+        const ast_expr *dx = t->dims[i];
+        ir_dim actual = n->shape.d[i];
+        if (dx->kind == AST_NAME && !lookup(f, dx->name)) {
+            bind(e, f, dx->name, v_dim(actual, dx->loc));
+            continue;
+        }
+        value dv = eval_expr(e, f, dx);
+        ir_dim expect;
+        if (dv.kind == V_ERROR) return 0;
+        if (!as_dim(&dv, &expect)) {
+            diag_error(e->d, dx->loc, "a dimension must be an int, got %s", v_describe(e, &dv));
+            return 0;
+        }
+        if (!ir_dim_eq(expect, actual)) {
+            char ebuf[64], abuf[64];
+            ir_shape s1 = {.rank = 1, .d = {expect}}, s2 = {.rank = 1, .d = {actual}};
+            ir_shape_str(ebuf, sizeof ebuf, IR_F32, &s1, e->mod);
+            ir_shape_str(abuf, sizeof abuf, IR_F32, &s2, e->mod);
+            /* "f32[784]" -> "784" */
+            ebuf[strlen(ebuf) - 1] = 0;
+            abuf[strlen(abuf) - 1] = 0;
+            diag_error(e->d, where, "%s must be %s, got %s\nhint: dimension %d is %s here but %s was expected", what,
+                       type_str(e, f, t), have, i, abuf + 4, ebuf + 4);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static void exec_body(elab *e, frame *f, const ast_block_body *body);
+
+static int64_t count_fan(const ir_shape *s, int in) {
+    if (s->rank == 0) return 1;
+    if (s->rank == 1) return s->d[0].k;
+    int64_t rf = 1;
+    for (int i = 2; i < s->rank; i++) rf *= s->d[i].k;
+    return (in ? s->d[1].k : s->d[0].k) * rf;
+}
+
+static void exec_param(elab *e, frame *f, const ast_stmt *st) {
+    const ast_type *t = st->type;
+    int trainable = st->kind == AST_ST_PARAM && !st->frozen;
+    if (!t || t->kind != AST_TY_TENSOR || !t->has_shape) {
+        diag_error(e->d, st->loc, "%s '%s' needs a tensor type with a shape, e.g. f32[64, 128]",
+                   st->kind == AST_ST_PARAM ? "parameter" : "buffer", st->name);
+        return;
+    }
+    if (t->dtype != AST_DT_F32) {
+        diag_error(e->d, t->loc, "parameters must be f32");
+        return;
+    }
+    ir_shape shape = {.rank = t->rank};
+    for (int i = 0; i < t->rank; i++) {
+        value dv = eval_expr(e, f, t->dims[i]);
+        if (dv.kind == V_ERROR) return;
+        if (dv.kind != V_INT) {
+            diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s\nhint: "
+                       "a parameter's size cannot depend on the batch size",
+                       v_describe(e, &dv));
+            return;
+        }
+        if (dv.i <= 0) {
+            diag_error(e->d, t->dims[i]->loc, "parameter dimension must be positive, got %lld", (long long)dv.i);
+            return;
+        }
+        shape.d[i] = ir_dim_const(dv.i);
+    }
+    ir_init init = {.kind = t->rank >= 2 ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
+    if (st->value) {
+        value iv = eval_expr(e, f, st->value);
+        double x;
+        if (iv.kind == V_ERROR) return;
+        if (iv.kind == V_FUNC && is_initializer(iv.s))
+            iv = make_initializer(e, iv.s, iv.loc, NULL, 0, NULL, NULL, 0, NULL);
+        if (iv.kind == V_INIT) init = iv.init;
+        else if (as_number(&iv, &x)) init = (ir_init){.kind = IR_INIT_CONSTANT, .a = x, .fan_in = -1, .fan_out = -1};
+        else {
+            diag_error(e->d, st->value->loc, "expected an initializer (zeros, he_uniform(), normal(std = 0.01), ...), got %s",
+                       v_describe(e, &iv));
+            return;
+        }
+    }
+    if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
+    if (init.fan_out < 0) init.fan_out = count_fan(&shape, 0);
+    const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);
+    if (lookup(f, st->name)) {
+        diag_error(e->d, st->loc, "'%s' is already defined in this block", st->name);
+        return;
+    }
+    int idx = ir_module_find_param(e->mod, full);
+    if (idx < 0) {
+        idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
+    } else if (!ir_shape_eq(&e->mod->params[idx].shape, &shape)) {
+        diag_error(e->d, st->loc, "parameter '%s' is declared twice with different shapes", full);
+        return;
+    }
+    bind(e, f, st->name, v_tensor(ir_param_node(e->g, idx, st->loc), st->loc));
+}
+
+static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
+    switch (st->kind) {
+    case AST_ST_ASSIGN: {
+        value v = eval_expr(e, f, st->value);
+        if (st->n_targets == 1) {
+            bind(e, f, st->targets[0], v);
+            return;
+        }
+        if (v.kind == V_ERROR) {
+            for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v);
+            return;
+        }
+        if (v.kind != V_LIST || v.n != st->n_targets) {
+            diag_error(e->d, st->value->loc, "cannot unpack %s into %d names", v_describe(e, &v), st->n_targets);
+            for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v_error());
+            return;
+        }
+        for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v.items[i]);
+        return;
+    }
+    case AST_ST_PARAM:
+    case AST_ST_BUFFER: exec_param(e, f, st); return;
+    case AST_ST_RETURN: {
+        if (st->n_values == 1) {
+            f->ret = eval_expr(e, f, st->values[0]);
+        } else {
+            value l = {.kind = V_LIST, .n = st->n_values, .loc = st->loc};
+            l.items = ARENA_NEW_ARRAY(e->a, value, st->n_values);
+            for (int i = 0; i < st->n_values; i++) l.items[i] = eval_expr(e, f, st->values[i]);
+            f->ret = l;
+        }
+        f->returned = 1;
+        return;
+    }
+    case AST_ST_IF: {
+        value c = eval_expr(e, f, st->value);
+        if (c.kind == V_ERROR) return;
+        if (c.kind != V_BOOL) {
+            diag_error(e->d, st->value->loc, "an 'if' condition must be a compile-time bool, got %s\nhint: "
+                       "to select between tensors element by element use where(cond, a, b)",
+                       v_describe(e, &c));
+            return;
+        }
+        exec_body(e, f, c.i ? &st->body : &st->else_body);
+        return;
+    }
+    case AST_ST_REPEAT: {
+        value c = eval_expr(e, f, st->value);
+        if (c.kind == V_ERROR) return;
+        if (c.kind != V_INT || c.i < 0) {
+            diag_error(e->d, st->value->loc, "'repeat' needs a non-negative compile-time int, got %s", v_describe(e, &c));
+            return;
+        }
+        for (int64_t i = 0; i < c.i && !f->returned; i++) {
+            if (st->name) bind(e, f, st->name, v_int(i, st->loc));
+            exec_body(e, f, &st->body);
+        }
+        return;
+    }
+    case AST_ST_EXPR: (void)eval_expr(e, f, st->value); return;
+    }
+}
+
+static void exec_body(elab *e, frame *f, const ast_block_body *body) {
+    for (int i = 0; i < body->n_stmts && !f->returned; i++) exec_stmt(e, f, body->stmts[i]);
+}
+
+/* ---- block calls ----------------------------------------------------------- */
+
+static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_loc) {
+    if (!f->returned) {
+        diag_error(e->d, blk->name_loc, "'%s' ends without a return statement", blk->name);
+        return 0;
+    }
+    if (blk->n_ret_types == 0 || f->ret.kind == V_ERROR) return f->ret.kind != V_ERROR;
+    int n = f->ret.kind == V_LIST && blk->n_ret_types > 1 ? f->ret.n : 1;
+    if (n != blk->n_ret_types) {
+        diag_error(e->d, blk->name_loc, "'%s' returns %d values but its signature declares %d", blk->name, n,
+                   blk->n_ret_types);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        const value *v = blk->n_ret_types > 1 ? &f->ret.items[i] : &f->ret;
+        const ast_type *t = blk->ret_types[i];
+        if (t->kind != AST_TY_TENSOR) continue;
+        const char *what = arena_printf(e->a, "the result of '%s'", blk->name);
+        if (!unify_tensor(e, f, t, v, what, t->loc)) {
+            diag_note(e->d, call_loc, "in this call to '%s'", blk->name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
+                 const char **kw_names, value *kw, int nkw, src_loc loc) {
+    if (e->depth >= ELAB_MAX_DEPTH) {
+        diag_error(e->d, loc, "blocks nested more than %d deep (is '%s' recursive?)", ELAB_MAX_DEPTH, blk->name);
+        return v_error();
+    }
+    frame f = {.decl = blk};
+    /* The instance name: `name = "fc1"` or the block name and a per-frame count. */
+    const char *inst = NULL;
+    int nf = blk->n_formals;
+    value *actual = ARENA_NEW_ARRAY(e->a, value, nf + 1);
+    src_loc *aloc = ARENA_NEW_ARRAY(e->a, src_loc, nf + 1);
+    int ok = 1;
+    if (npos > nf) {
+        diag_error(e->d, pos[nf].loc, "too many arguments to '%s' (it takes %d)", blk->name, nf);
+        diag_note(e->d, blk->name_loc, "'%s' is defined here", blk->name);
+        return v_error();
+    }
+    for (int i = 0; i < npos; i++) {
+        actual[i] = pos[i];
+        aloc[i] = call && i < call->n_args ? call->args[i].loc : loc;
+    }
+    for (int k = 0; k < nkw; k++) {
+        src_loc kl = call ? call->args[npos + k].loc : loc;
+        if (strcmp(kw_names[k], "name") == 0) {
+            if (kw[k].kind != V_STR) {
+                diag_error(e->d, kl, "'name' must be a string");
+                ok = 0;
+            } else {
+                inst = kw[k].s;
+            }
+            continue;
+        }
+        int found = -1;
+        for (int i = 0; i < nf; i++)
+            if (strcmp(blk->formals[i].name, kw_names[k]) == 0) found = i;
+        if (found < 0) {
+            char list[256] = "";
+            for (int i = 0; i < nf; i++) {
+                if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+                strncat(list, blk->formals[i].name, sizeof list - strlen(list) - 1);
+            }
+            diag_error(e->d, kl, "'%s' has no argument named '%s'\nhint: its arguments are: %s", blk->name,
+                       kw_names[k], list);
+            ok = 0;
+        } else if (actual[found].kind != V_NONE || found < npos) {
+            diag_error(e->d, kl, "argument '%s' of '%s' given twice", kw_names[k], blk->name);
+            ok = 0;
+        } else {
+            actual[found] = kw[k];
+            aloc[found] = kl;
+        }
+    }
+    if (!ok) return v_error();
+    for (int i = 0; i < nf + 1; i++)
+        if (actual[i].kind == V_ERROR) return v_error();
+    if (!inst) inst = arena_printf(e->a, "%s%d", blk->name, next_instance(e, caller, blk->name));
+    f.prefix = arena_printf(e->a, "%s%s.", caller->prefix, inst);
+
+    /* Compile-time arguments first (tensor shapes may mention them), then
+     * tensors, unifying dimensions, then defaults. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nf; i++) {
+            const ast_formal *fm = &blk->formals[i];
+            int is_tensor = fm->type && fm->type->kind == AST_TY_TENSOR;
+            if (actual[i].kind == V_NONE || is_tensor != pass) continue;
+            if (is_tensor) {
+                const char *what = arena_printf(e->a, "argument '%s' of '%s'", fm->name, blk->name);
+                if (!unify_tensor(e, &f, fm->type, &actual[i], what, aloc[i])) {
+                    diag_note(e->d, fm->loc, "'%s' is declared here", fm->name);
+                    return v_error();
+                }
+            } else if (!check_scalar_formal(e, fm, &actual[i], blk->name)) {
+                return v_error();
+            }
+            bind(e, &f, fm->name, actual[i]);
+        }
+    for (int i = 0; i < nf; i++) {
+        const ast_formal *fm = &blk->formals[i];
+        if (actual[i].kind != V_NONE) continue;
+        if (!fm->default_value) {
+            diag_error(e->d, loc, "missing argument '%s' in call to '%s'", fm->name, blk->name);
+            diag_note(e->d, blk->name_loc, "'%s' is defined here", blk->name);
+            return v_error();
+        }
+        value dv = eval_expr(e, &f, fm->default_value);
+        if (!check_scalar_formal(e, fm, &dv, blk->name)) return v_error();
+        bind(e, &f, fm->name, dv);
+    }
+    e->depth++;
+    exec_body(e, &f, &blk->body);
+    e->depth--;
+    if (!check_returns(e, &f, blk, loc)) return v_error();
+    /* Results keep the call's location so later errors point at the call. */
+    value r = f.ret;
+    r.loc = loc;
+    return r;
+}
+
+/* ---- expressions ----------------------------------------------------------- */
+
+int eval_call_args(elab *e, frame *f, const ast_expr *x, call_args *ca) {
+    int n = x->n_args, err = 0;
+    ca->pos = ARENA_NEW_ARRAY(e->a, value, n + 1);
+    ca->kw = ARENA_NEW_ARRAY(e->a, value, n + 1);
+    ca->kw_names = ARENA_NEW_ARRAY(e->a, const char *, n + 1);
+    ca->kw_locs = ARENA_NEW_ARRAY(e->a, src_loc, n + 1);
+    ca->npos = ca->nkw = 0;
+    for (int i = 0; i < n; i++) {
+        value v = eval_expr(e, f, x->args[i].value);
+        if (v.kind == V_ERROR) err = 1;
+        if (x->args[i].name) {
+            ca->kw_names[ca->nkw] = x->args[i].name;
+            ca->kw_locs[ca->nkw] = x->args[i].loc;
+            ca->kw[ca->nkw++] = v;
+        } else {
+            ca->pos[ca->npos++] = v;
+        }
+    }
+    return err ? -1 : 0;
+}
+
+static value eval_call(elab *e, frame *f, const ast_expr *x) {
+    call_args ca;
+    if (eval_call_args(e, f, x, &ca) != 0) return v_error();
+    value *pos = ca.pos, *kw = ca.kw;
+    const char **kwn = ca.kw_names;
+    src_loc *kwl = ca.kw_locs;
+    int npos = ca.npos, nkw = ca.nkw;
+    /* In a pipeline the error should point at the stage, not the whole chain. */
+    src_loc loc = x->loc;
+    const ast_decl *blk = find_block(e, x->name);
+    if (blk) return call_block(e, f, blk, x, pos, npos, kwn, kw, nkw, loc);
+    value r;
+    if (call_builtin(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl, &r)) return r;
+    if (is_initializer(x->name)) return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
+    const char *s = suggest_name(e, f, x->name, 1);
+    if (s) diag_error(e->d, loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
+    else diag_error(e->d, loc, "unknown function '%s'", x->name);
+    return v_error();
+}
+
+static value arith_numbers(elab *e, ast_op op, value a, value b, src_loc loc) {
+    ir_dim da, db;
+    if ((a.kind == V_DIM || b.kind == V_DIM) && as_dim(&a, &da) && as_dim(&b, &db)) {
+        if (op == AST_OP_MUL) return v_dim(ir_dim_mul(da, db), loc);
+        if (op == AST_OP_EQ) return v_bool(ir_dim_eq(da, db), loc);
+        if (op == AST_OP_NE) return v_bool(!ir_dim_eq(da, db), loc);
+        diag_error(e->d, loc, "only '*' and comparisons are defined on symbolic dimensions");
+        return v_error();
+    }
+    double x, y;
+    if (!as_number(&a, &x) || !as_number(&b, &y)) {
+        diag_error(e->d, loc, "operator '%s' is not defined for %s and %s", ast_op_name(op), v_describe(e, &a),
+                   v_describe(e, &b));
+        return v_error();
+    }
+    int ints = a.kind != V_FLOAT && b.kind != V_FLOAT;
+    switch (op) {
+    case AST_OP_ADD: return ints ? v_int(a.i + b.i, loc) : v_float(x + y, loc);
+    case AST_OP_SUB: return ints ? v_int(a.i - b.i, loc) : v_float(x - y, loc);
+    case AST_OP_MUL: return ints ? v_int(a.i * b.i, loc) : v_float(x * y, loc);
+    case AST_OP_DIV:
+        if (y == 0) {
+            diag_error(e->d, loc, "division by zero in a compile-time expression");
+            return v_error();
+        }
+        /* Integer division of ints stays an int when exact (2*units/2). */
+        if (ints && a.i % b.i == 0) return v_int(a.i / b.i, loc);
+        return v_float(x / y, loc);
+    case AST_OP_POW: return v_float(pow(x, y), loc);
+    case AST_OP_EQ: return v_bool(x == y, loc);
+    case AST_OP_NE: return v_bool(x != y, loc);
+    case AST_OP_LT: return v_bool(x < y, loc);
+    case AST_OP_LE: return v_bool(x <= y, loc);
+    case AST_OP_GT: return v_bool(x > y, loc);
+    case AST_OP_GE: return v_bool(x >= y, loc);
+    default: break;
+    }
+    diag_error(e->d, loc, "operator '%s' is not defined for numbers", ast_op_name(op));
+    return v_error();
+}
+
+static value eval_binary(elab *e, frame *f, const ast_expr *x) {
+    if (x->op == AST_OP_AND || x->op == AST_OP_OR) {
+        value a = eval_expr(e, f, x->lhs);
+        if (a.kind == V_ERROR) return a;
+        if (a.kind != V_BOOL) {
+            diag_error(e->d, x->lhs->loc, "'%s' needs compile-time bools, got %s", ast_op_name(x->op), v_describe(e, &a));
+            return v_error();
+        }
+        if ((x->op == AST_OP_AND) != (a.i != 0)) return a; /* short-circuit */
+        value b = eval_expr(e, f, x->rhs);
+        if (b.kind == V_ERROR) return b;
+        if (b.kind != V_BOOL) {
+            diag_error(e->d, x->rhs->loc, "'%s' needs compile-time bools, got %s", ast_op_name(x->op), v_describe(e, &b));
+            return v_error();
+        }
+        return b;
+    }
+    value a = eval_expr(e, f, x->lhs), b = eval_expr(e, f, x->rhs);
+    if (a.kind == V_ERROR || b.kind == V_ERROR) return v_error();
+    if (a.kind == V_STR && b.kind == V_STR && (x->op == AST_OP_EQ || x->op == AST_OP_NE))
+        return v_bool((strcmp(a.s, b.s) == 0) == (x->op == AST_OP_EQ), x->loc);
+    if (a.kind == V_STR && b.kind == V_STR && x->op == AST_OP_ADD)
+        return (value){.kind = V_STR, .s = arena_printf(e->a, "%s%s", a.s, b.s), .loc = x->loc};
+    if (a.kind != V_TENSOR && b.kind != V_TENSOR) {
+        if (x->op == AST_OP_MATMUL) {
+            diag_error(e->d, x->loc, "'@' needs tensors, got %s and %s", v_describe(e, &a), v_describe(e, &b));
+            return v_error();
+        }
+        return arith_numbers(e, x->op, a, b, x->loc);
+    }
+    /* x ** c with a compile-time exponent: cheaper, exact forms for the common cases. */
+    double c;
+    if (x->op == AST_OP_POW && a.kind == V_TENSOR && as_number(&b, &c)) {
+        if (c == 1) return a;
+        if (c == 2) return v_tensor(op_binary(e, OP_mul, a.t, a.t, x->loc), x->loc);
+        if (c == 0.5) return v_tensor(op_unary(e, OP_sqrt, a.t, x->loc), x->loc);
+    }
+    ir_node *ta = as_tensor(e, a, x->lhs->loc), *tb = as_tensor(e, b, x->rhs->loc);
+    if (!ta || !tb) return v_error();
+    static const ir_opcode ops[] = {
+        [AST_OP_ADD] = OP_add, [AST_OP_SUB] = OP_sub, [AST_OP_MUL] = OP_mul, [AST_OP_DIV] = OP_div,
+        [AST_OP_POW] = OP_pow, [AST_OP_LT] = OP_lt, [AST_OP_LE] = OP_le, [AST_OP_GT] = OP_gt,
+        [AST_OP_GE] = OP_ge, [AST_OP_EQ] = OP_eq,
+    };
+    switch (x->op) {
+    case AST_OP_MATMUL: return v_tensor(op_matmul(e, ta, tb, x->loc), x->loc);
+    case AST_OP_NE: {
+        ir_node *eq = op_binary(e, OP_eq, ta, tb, x->loc);
+        if (!eq) return v_error();
+        return v_tensor(op_binary(e, OP_sub, op_scalar(e, 1.0, x->loc), eq, x->loc), x->loc);
+    }
+    case AST_OP_ADD: case AST_OP_SUB: case AST_OP_MUL: case AST_OP_DIV: case AST_OP_POW:
+    case AST_OP_LT: case AST_OP_LE: case AST_OP_GT: case AST_OP_GE: case AST_OP_EQ:
+        return v_tensor(op_binary(e, ops[x->op], ta, tb, x->loc), x->loc);
+    default:
+        diag_error(e->d, x->loc, "operator '%s' is not defined for tensors", ast_op_name(x->op));
+        return v_error();
+    }
+}
+
+static value eval_unary(elab *e, frame *f, const ast_expr *x) {
+    value a = eval_expr(e, f, x->lhs);
+    if (a.kind == V_ERROR) return a;
+    switch (x->op) {
+    case AST_OP_NOT:
+        if (a.kind != V_BOOL) {
+            diag_error(e->d, x->loc, "'not' needs a compile-time bool, got %s", v_describe(e, &a));
+            return v_error();
+        }
+        return v_bool(!a.i, x->loc);
+    case AST_OP_POS: return a;
+    case AST_OP_NEG:
+        if (a.kind == V_INT) return v_int(-a.i, x->loc);
+        if (a.kind == V_FLOAT) return v_float(-a.f, x->loc);
+        if (a.kind == V_TENSOR) return v_tensor(op_unary(e, OP_neg, a.t, x->loc), x->loc);
+        break;
+    default: break;
+    }
+    diag_error(e->d, x->loc, "operator '%s' is not defined for %s", ast_op_name(x->op), v_describe(e, &a));
+    return v_error();
+}
+
+value eval_expr(elab *e, frame *f, const ast_expr *x) {
+    switch (x->kind) {
+    case AST_INT: return v_int(x->ival, x->loc);
+    case AST_FLOAT: return v_float(x->fval, x->loc);
+    case AST_BOOL: return v_bool((int)x->ival, x->loc);
+    case AST_STRING: return (value){.kind = V_STR, .s = x->sval, .loc = x->loc};
+    case AST_NAME: {
+        binding *b = lookup(f, x->name);
+        if (b) {
+            value v = b->v;
+            if (v.kind != V_ERROR) v.loc = x->loc;
+            return v;
+        }
+        if (find_block(e, x->name) || is_builtin(x->name) || is_initializer(x->name) || strcmp(x->name, "accuracy") == 0 ||
+            strcmp(x->name, "loss") == 0)
+            return (value){.kind = V_FUNC, .s = x->name, .loc = x->loc};
+        const char *s = suggest_name(e, f, x->name, 0);
+        if (s) diag_error(e->d, x->loc, "unknown name '%s'\nhint: did you mean '%s'?", x->name, s);
+        else diag_error(e->d, x->loc, "unknown name '%s'", x->name);
+        return v_error();
+    }
+    case AST_LIST: {
+        value l = {.kind = V_LIST, .n = x->n_items, .loc = x->loc};
+        l.items = ARENA_NEW_ARRAY(e->a, value, x->n_items + 1);
+        for (int i = 0; i < x->n_items; i++) {
+            l.items[i] = eval_expr(e, f, x->items[i]);
+            if (l.items[i].kind == V_ERROR) return v_error();
+        }
+        return l;
+    }
+    case AST_CALL: return eval_call(e, f, x);
+    case AST_BINARY: return eval_binary(e, f, x);
+    case AST_UNARY: return eval_unary(e, f, x);
+    case AST_MEMBER:
+    case AST_INDEX:
+    case AST_SLICE: break;
+    }
+    diag_error(e->d, x->loc, "indexing and member access are not supported yet");
+    return v_error();
+}
+
+/* ---- models ---------------------------------------------------------------- */
+
+/* Bind the model's tensor inputs: the first dimension of each may be a name
+ * (the batch symbol N, bounded at create time); the rest must be constants. */
+static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
+    for (int i = 0; i < model->n_formals; i++) {
+        const ast_formal *fm = &model->formals[i];
+        if (!fm->type || fm->type->kind != AST_TY_TENSOR) {
+            if (!fm->default_value) {
+                diag_error(e->d, fm->loc, "model argument '%s' must be a tensor or have a default value", fm->name);
+                return 0;
+            }
+            value dv = eval_expr(e, f, fm->default_value);
+            if (dv.kind == V_ERROR || !check_scalar_formal(e, fm, &dv, model->name)) return 0;
+            bind(e, f, fm->name, dv);
+            continue;
+        }
+        const ast_type *t = fm->type;
+        if (!t->has_shape) {
+            diag_error(e->d, t->loc, "model input '%s' needs a shape, e.g. f32[N, 784]", fm->name);
+            return 0;
+        }
+        ir_shape s = {.rank = t->rank};
+        for (int d = 0; d < t->rank; d++) {
+            const ast_expr *dx = t->dims[d];
+            if (dx->kind == AST_NAME && !lookup(f, dx->name)) {
+                if (d != 0) {
+                    diag_error(e->d, dx->loc, "only the first (batch) dimension of a model input may be symbolic");
+                    return 0;
+                }
+                if (e->mod->n_syms == 0) {
+                    e->mod->syms[0] = (ir_symbol){.name = dx->name, .max = 0};
+                    e->mod->n_syms = 1;
+                } else if (strcmp(e->mod->syms[0].name, dx->name) != 0) {
+                    diag_error(e->d, dx->loc, "all model inputs must share the batch dimension '%s'", e->mod->syms[0].name);
+                    return 0;
+                }
+                bind(e, f, dx->name, v_dim(ir_dim_sym(IR_SYM_N), dx->loc));
+                s.d[d] = ir_dim_sym(IR_SYM_N);
+                continue;
+            }
+            value dv = eval_expr(e, f, dx);
+            if (dv.kind == V_ERROR) return 0;
+            if (!as_dim(&dv, &s.d[d])) {
+                diag_error(e->d, dx->loc, "a dimension must be an int, got %s", v_describe(e, &dv));
+                return 0;
+            }
+        }
+        if (t->rank == 0 || ir_dim_is_const(s.d[0])) {
+            diag_error(e->d, t->loc, "model input '%s' must start with the batch dimension, e.g. f32[N, ...]", fm->name);
+            return 0;
+        }
+        ir_node *in = ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
+        bind(e, f, fm->name, v_tensor(in, fm->loc));
+    }
+    if (e->g->n_inputs != 1) {
+        diag_error(e->d, model->name_loc, "model '%s' must take exactly one tensor input (more are not supported yet)",
+                   model->name);
+        return 0;
+    }
+    return 1;
+}
+
+/* Run the model body into e->g; returns the output tensor. */
+static ir_node *run_model(elab *e, const ast_decl *model) {
+    frame f = {.prefix = "", .decl = model};
+    if (!bind_model_inputs(e, &f, model)) return NULL;
+    exec_body(e, &f, &model->body);
+    if (!check_returns(e, &f, model, model->name_loc)) return NULL;
+    if (f.ret.kind != V_TENSOR) {
+        diag_error(e->d, model->name_loc, "model '%s' must return one tensor, it returns %s", model->name,
+                   v_describe(e, &f.ret));
+        return NULL;
+    }
+    if (f.ret.t->dtype != IR_F32 || f.ret.t->shape.rank == 0 || !ir_dim_eq(f.ret.t->shape.d[0], ir_dim_sym(IR_SYM_N))) {
+        char buf[128];
+        diag_error(e->d, model->name_loc, "model '%s' must return f32[%s, ...], it returns %s", model->name,
+                   e->mod->syms[0].name, ir_shape_str(buf, sizeof buf, f.ret.t->dtype, &f.ret.t->shape, e->mod));
+        return NULL;
+    }
+    return f.ret.t;
+}
+
+static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, ir_mode mode, const ast_decl *train,
+                             int label_is_class) {
+    int errors = e->d->n_errors;
+    e->g = ir_graph_new(e->mod, name, mode);
+    e->next_stream = 0;
+    ir_node *out = run_model(e, model);
+    if (!out || e->d->n_errors > errors) return NULL;
+    if (!train) {
+        ir_add_output(e->g, IR_OUT_VALUE, 0, "output", out);
+        return e->g;
+    }
+    ir_shape ls;
+    if (label_is_class) ls = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}};
+    else ls = out->shape;
+    ir_node *label = ir_input_node(e->g, "label", label_is_class ? IR_I32 : IR_F32, &ls, train->name_loc);
+    ir_node *loss = train_loss(e, train, out, label);
+    if (!loss || e->d->n_errors > errors) return NULL;
+    if (mode == IR_MODE_EVAL) ir_add_output(e->g, IR_OUT_VALUE, 0, "output", out);
+    ir_add_output(e->g, IR_OUT_LOSS, 0, "loss", loss);
+    if (mode == IR_MODE_TRAIN && ad_differentiate(e->g, loss, NULL, 0, e->d) != 0) return NULL;
+    return e->g;
+}
+
+static int check_duplicates(elab *e, const ast_program *p) {
+    int ok = 1;
+    for (int i = 0; i < p->n_decls; i++)
+        for (int j = 0; j < i; j++) {
+            const ast_decl *a = p->decls[j], *b = p->decls[i];
+            int same_space = (a->kind == AST_DECL_TRAIN) == (b->kind == AST_DECL_TRAIN);
+            if (same_space && strcmp(a->name, b->name) == 0) {
+                diag_error(e->d, b->name_loc, "redefinition of '%s'", b->name);
+                diag_note(e->d, a->name_loc, "'%s' was first defined here", a->name);
+                ok = 0;
+            }
+        }
+    for (int i = 0; i < p->n_decls; i++) {
+        const ast_decl *t = p->decls[i];
+        if (t->kind != AST_DECL_TRAIN) continue;
+        int found = 0;
+        for (int j = 0; j < p->n_decls; j++)
+            if (p->decls[j]->kind == AST_DECL_MODEL && strcmp(p->decls[j]->name, t->name) == 0) found = 1;
+        if (!found) {
+            diag_error(e->d, t->name_loc, "train section for unknown model '%s'", t->name);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *const *lib, int n_lib,
+                 elab_output *out) {
+    elab e = {.a = a, .d = d, .user = user, .lib = lib, .n_lib = n_lib};
+    out->mods = NULL;
+    out->n_mods = 0;
+    int cap = 0;
+    if (!check_duplicates(&e, user)) return -1;
+    for (int i = 0; i < user->n_decls; i++) {
+        const ast_decl *model = user->decls[i];
+        if (model->kind != AST_DECL_MODEL) continue;
+        int errors = d->n_errors;
+        e.mod = ir_module_new(a, model->name);
+        const ast_decl *train = find_train_section(user, model->name);
+        int label_is_class = 1;
+        if (train) {
+            train_config *tc = ARENA_NEW(a, train_config);
+            if (train_config_build(&e, train, tc, &label_is_class) == 0) e.mod->train = tc;
+        }
+        e.mod->forward = build_graph(&e, model, "forward", IR_MODE_EVAL, NULL, 0);
+        if (e.mod->forward && train && d->n_errors == errors) {
+            e.mod->eval_step = build_graph(&e, model, "eval_step", IR_MODE_EVAL, train, label_is_class);
+            if (e.mod->eval_step)
+                e.mod->train_step = build_graph(&e, model, "train_step", IR_MODE_TRAIN, train, label_is_class);
+        }
+        if (d->n_errors > errors) continue;
+        ARENA_PUSH(a, out->mods, out->n_mods, cap, e.mod);
+    }
+    return d->n_errors ? -1 : 0;
+}

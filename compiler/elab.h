@@ -1,0 +1,28 @@
+/* elab.h — elaboration: from the AST to IR modules.
+ *
+ * Evaluates compile-time arguments, instantiates blocks (from the user's file
+ * and from the embedded stdlib), unrolls `repeat`, resolves `if`, creates
+ * parameters with stable hierarchical names, and builds one graph per
+ * function of each model (forward, eval_step, train_step), each through the
+ * op table's shape rules so every shape error is reported at its source span.
+ * The train section becomes a resolved train_config and, for train_step, the
+ * loss graph followed by reverse-mode autodiff. */
+#ifndef DLNC_ELAB_H
+#define DLNC_ELAB_H
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "ir.h"
+
+typedef struct elab_output {
+    ir_module **mods;      /* one per `model` in the user's file, in order */
+    int n_mods;
+} elab_output;
+
+/* lib: the stdlib programs (their blocks are visible from user code; user
+ * blocks of the same name shadow them). Returns 0, or -1 if any error was
+ * reported through d. */
+int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *const *lib, int n_lib,
+                 elab_output *out);
+
+#endif

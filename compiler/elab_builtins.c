@@ -1,0 +1,431 @@
+/* elab_builtins.c — the functions every .dln file can call without a block.
+ *
+ * Each builtin maps onto primitive ops from ops.def, or onto a short
+ * composition of them (mean = sum / count, flatten = reshape, dropout = mask
+ * multiply in train mode and identity in eval mode). Anything expressible as
+ * a composition of these belongs in the stdlib (.dln files) instead (dense, mlp, the
+ * losses), so this table stays short: it is the language's primitive
+ * vocabulary. One row per builtin: name, argument list, handler. */
+#include <math.h>
+#include <string.h>
+
+#include "elab_internal.h"
+
+typedef value (*builtin_fn)(elab *e, src_loc loc, const char *name, value *args);
+
+typedef struct builtin {
+    const char *name;
+    argspec args[4];
+    int nargs;
+    builtin_fn fn;
+    ir_opcode op;        /* for the simple one-op builtins */
+    double f0;           /* default float attribute (slope, alpha) */
+} builtin;
+
+/* ---- helpers shared with elab.c ------------------------------------------- */
+
+ir_node *op_binary(elab *e, ir_opcode op, ir_node *a, ir_node *b, src_loc loc) {
+    ir_node *in[2] = {a, b};
+    return ir_add(e->g, e->d, loc, op, in, 2, NULL);
+}
+
+ir_node *op_unary(elab *e, ir_opcode op, ir_node *a, src_loc loc) { return ir_add(e->g, e->d, loc, op, &a, 1, NULL); }
+
+/* transpose(w) feeding a matmul becomes the matmul's transpose flag, so no
+ * transposed copy of a weight matrix is ever materialized. */
+static int is_last_two_swap(const ir_node *n) {
+    if (n->op != OP_transpose) return 0;
+    int r = n->shape.rank;
+    if (r < 2) return 0;
+    for (int i = 0; i < r - 2; i++)
+        if (n->a.i[i] != i) return 0;
+    return n->a.i[r - 2] == r - 1 && n->a.i[r - 1] == r - 2;
+}
+
+ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
+    if (!a || !b) return NULL;
+    int ta = 0, tb = 0;
+    if (is_last_two_swap(a)) { ta = 1; a = a->in[0]; }
+    if (is_last_two_swap(b)) { tb = 1; b = b->in[0]; }
+    ir_attrs at = {.i = {ta, tb}, .ni = 2};
+    ir_node *in[2] = {a, b};
+    return ir_add(e->g, e->d, loc, OP_matmul, in, 2, &at);
+}
+
+static ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg) {
+    if (v->kind == V_TENSOR) return v->t;
+    double x;
+    if (as_number(v, &x)) return op_scalar(e, x, v->loc);
+    if (v->kind != V_ERROR)
+        diag_error(e->d, v->loc, "argument '%s' of '%s' must be a tensor, got %s", arg, fname, v_describe(e, v));
+    return NULL;
+}
+
+static int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg, double *out) {
+    if (v->kind == V_NONE) { *out = dflt; return 1; }
+    if (v->kind != V_BOOL && as_number(v, out)) return 1;
+    diag_error(e->d, v->loc, "argument '%s' of '%s' must be a number, got %s", arg, fname, v_describe(e, v));
+    return 0;
+}
+
+static int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out) {
+    if (v->kind != V_INT) {
+        diag_error(e->d, v->loc, "an axis of '%s' must be an int, got %s", fname, v_describe(e, v));
+        return 0;
+    }
+    int64_t a = v->i < 0 ? v->i + rank : v->i;
+    if (a < 0 || a >= rank) {
+        diag_error(e->d, v->loc, "axis %lld is out of range for a tensor of rank %d", (long long)v->i, rank);
+        return 0;
+    }
+    *out = (int)a;
+    return 1;
+}
+
+/* axis = None (all), an int, or a list of ints → bitmask. */
+static int axes_mask(elab *e, const value *v, int rank, const char *fname, uint32_t *mask) {
+    *mask = 0;
+    if (v->kind == V_NONE) {
+        *mask = rank ? (1u << rank) - 1 : 0;
+        return 1;
+    }
+    if (v->kind == V_LIST) {
+        for (int i = 0; i < v->n; i++) {
+            int a;
+            if (!axis_norm(e, &v->items[i], rank, fname, &a)) return 0;
+            if (*mask & (1u << a)) {
+                diag_error(e->d, v->items[i].loc, "axis %d listed twice", a);
+                return 0;
+            }
+            *mask |= 1u << a;
+        }
+        return 1;
+    }
+    int a;
+    if (!axis_norm(e, v, rank, fname, &a)) return 0;
+    *mask = 1u << a;
+    return 1;
+}
+
+static int bool_arg(elab *e, value *v, int dflt, const char *fname, const char *arg, int *out) {
+    if (v->kind == V_NONE) { *out = dflt; return 1; }
+    if (v->kind == V_BOOL) { *out = (int)v->i; return 1; }
+    diag_error(e->d, v->loc, "argument '%s' of '%s' must be a bool, got %s", arg, fname, v_describe(e, v));
+    return 0;
+}
+
+/* The number of elements in the reduced axes as a run-time scalar: a
+ * constant when it is known at compile time, otherwise the sum of a
+ * broadcast 1 over the symbolic extent (so 1/N needs no special op). */
+static ir_node *count_of(elab *e, const ir_shape *s, uint32_t mask, src_loc loc) {
+    ir_dim count = ir_dim_const(1);
+    for (int i = 0; i < s->rank; i++)
+        if (mask & (1u << i)) count = ir_dim_mul(count, s->d[i]);
+    if (ir_dim_is_const(count)) return op_scalar(e, (double)count.k, loc);
+    ir_shape one = {.rank = 1, .d = {count}};
+    ir_node *ones = ir_const(e->g, 1.0, &one);
+    ones->loc = loc;
+    return ir_reduce_sum(e->g, ones, 1u, 0);
+}
+
+/* ---- handlers ---------------------------------------------------------------- */
+
+static value b_unary(elab *e, src_loc loc, const char *name, value *args);
+static value b_param1(elab *e, src_loc loc, const char *name, value *args);
+
+static const builtin builtins[];
+static const builtin *find(const char *name);
+
+static value b_unary(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    return v_tensor(x ? op_unary(e, find(name)->op, x, loc) : NULL, loc);
+}
+
+/* leaky_relu(x, slope), elu(x, alpha): one float attribute. */
+static value b_param1(elab *e, src_loc loc, const char *name, value *args) {
+    const builtin *b = find(name);
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    double f0;
+    if (!x || !float_arg(e, &args[1], b->f0, name, b->args[1].name, &f0)) return v_error();
+    ir_attrs a = {.f = {f0}, .nf = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, b->op, &x, 1, &a), loc);
+}
+
+static value b_binary(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *a = tensor_arg(e, &args[0], name, "a"), *b = tensor_arg(e, &args[1], name, "b");
+    if (!a || !b) return v_error();
+    if (strcmp(name, "matmul") == 0) return v_tensor(op_matmul(e, a, b, loc), loc);
+    return v_tensor(op_binary(e, find(name)->op, a, b, loc), loc);
+}
+
+static value b_where(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[3];
+    for (int i = 0; i < 3; i++)
+        if (!(in[i] = tensor_arg(e, &args[i], name, find(name)->args[i].name))) return v_error();
+    return v_tensor(ir_add(e->g, e->d, loc, OP_where, in, 3, NULL), loc);
+}
+
+static value b_softmax(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    value axv = args[1].kind == V_NONE ? v_int(-1, loc) : args[1];
+    int axis;
+    if (!axis_norm(e, &axv, x->shape.rank, name, &axis)) return v_error();
+    ir_attrs a = {.i = {axis}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, find(name)->op, &x, 1, &a), loc);
+}
+
+static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    uint32_t mask;
+    int keep;
+    if (!x || !axes_mask(e, &args[1], x->shape.rank, name, &mask) || !bool_arg(e, &args[2], 0, name, "keepdims", &keep))
+        return v_error();
+    int is_max = strcmp(name, "max") == 0, is_min = strcmp(name, "min") == 0;
+    if (is_min) x = op_unary(e, OP_neg, x, loc);
+    ir_attrs a = {.i = {mask, keep}, .ni = 2};
+    ir_node *r = ir_add(e->g, e->d, loc, is_max || is_min ? OP_reduce_max : OP_reduce_sum, &x, 1, &a);
+    if (!r) return v_error();
+    if (is_min) r = op_unary(e, OP_neg, r, loc);
+    if (strcmp(name, "mean") == 0) r = op_binary(e, OP_div, r, count_of(e, &x->shape, mask, loc), loc);
+    return v_tensor(r, loc);
+}
+
+static value b_transpose(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    int r = x->shape.rank;
+    ir_attrs a = {.ni = r};
+    if (args[1].kind == V_NONE) {
+        if (r < 2) {
+            diag_error(e->d, loc, "transpose needs a tensor of rank 2 or more, got rank %d", r);
+            return v_error();
+        }
+        for (int i = 0; i < r; i++) a.i[i] = i;
+        a.i[r - 2] = r - 1;
+        a.i[r - 1] = r - 2;
+    } else {
+        value *p = &args[1];
+        if (p->kind != V_LIST || p->n != r) {
+            diag_error(e->d, p->loc, "the permutation of a rank-%d tensor must be a list of %d axes", r, r);
+            return v_error();
+        }
+        uint32_t seen = 0;
+        for (int i = 0; i < r; i++) {
+            int ax;
+            if (!axis_norm(e, &p->items[i], r, name, &ax)) return v_error();
+            if (seen & (1u << ax)) {
+                diag_error(e->d, p->items[i].loc, "axis %d appears twice in the permutation", ax);
+                return v_error();
+            }
+            seen |= 1u << ax;
+            a.i[i] = ax;
+        }
+    }
+    return v_tensor(ir_add(e->g, e->d, loc, OP_transpose, &x, 1, &a), loc);
+}
+
+static const char *dims_str(elab *e, const ir_shape *s) {
+    char buf[128];
+    return arena_strdup(e->a, ir_shape_str(buf, sizeof buf, IR_F32, s, e->mod) + 3);
+}
+
+static value do_reshape(elab *e, src_loc loc, ir_node *x, ir_shape target) {
+    ir_attrs a = {0};
+    ir_attrs_set_shape(&a, 0, &target);
+    return v_tensor(ir_add(e->g, e->d, loc, OP_reshape, &x, 1, &a), loc);
+}
+
+static value b_reshape(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    value *sv = &args[1];
+    if (sv->kind != V_LIST || sv->n > IR_MAX_RANK) {
+        diag_error(e->d, sv->loc, "the shape for reshape must be a list of at most %d dimensions, e.g. [N, -1]", IR_MAX_RANK);
+        return v_error();
+    }
+    ir_shape t = {.rank = sv->n};
+    int infer = -1;
+    ir_dim known = ir_dim_const(1);
+    for (int i = 0; i < sv->n; i++) {
+        value *d = &sv->items[i];
+        if (d->kind == V_INT && d->i == -1 && infer < 0) {
+            infer = i;
+            continue;
+        }
+        if (d->kind == V_INT && d->i > 0) t.d[i] = ir_dim_const(d->i);
+        else if (d->kind == V_DIM) t.d[i] = d->dim;
+        else {
+            diag_error(e->d, d->loc, "a reshape dimension must be a positive int, a dimension name or one -1, got %s",
+                       v_describe(e, d));
+            return v_error();
+        }
+        known = ir_dim_mul(known, t.d[i]);
+    }
+    if (infer >= 0) {
+        ir_dim total = ir_shape_numel(&x->shape);
+        /* total / known must be a monomial: known's symbols ⊆ total's, k divides. */
+        if ((known.syms & ~total.syms) || known.k == 0 || total.k % known.k != 0) {
+            diag_error(e->d, loc, "cannot infer the -1 dimension: %s elements do not divide into %s", dims_str(e, &x->shape),
+                       dims_str(e, &(ir_shape){.rank = 1, .d = {known}}));
+            return v_error();
+        }
+        t.d[infer] = (ir_dim){.k = total.k / known.k, .syms = total.syms & ~known.syms};
+    }
+    return do_reshape(e, loc, x, t);
+}
+
+static value b_flatten(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    value sv = args[1].kind == V_NONE ? v_int(1, loc) : args[1];
+    int start;
+    if (x->shape.rank == 0) return do_reshape(e, loc, x, (ir_shape){.rank = 1, .d = {ir_dim_const(1)}});
+    if (!axis_norm(e, &sv, x->shape.rank, name, &start)) return v_error();
+    ir_shape t = {.rank = start + 1};
+    for (int i = 0; i < start; i++) t.d[i] = x->shape.d[i];
+    t.d[start] = ir_dim_const(1);
+    for (int i = start; i < x->shape.rank; i++) t.d[start] = ir_dim_mul(t.d[start], x->shape.d[i]);
+    return do_reshape(e, loc, x, t);
+}
+
+/* dropout: train mode multiplies by a Bernoulli(1-p) mask scaled by 1/(1-p)
+ * (inverted dropout, as PyTorch); eval mode is the identity. */
+static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    double p;
+    if (!x || !float_arg(e, &args[1], 0.5, name, "p", &p)) return v_error();
+    if (p < 0 || p >= 1) {
+        diag_error(e->d, args[1].loc, "dropout probability must be in [0, 1), got %g", p);
+        return v_error();
+    }
+    int stream = e->next_stream++;
+    if (e->g->mode != IR_MODE_TRAIN || p == 0) return v_tensor(x, loc);
+    ir_attrs a = {.i = {stream}};
+    ir_attrs_set_shape(&a, 1, &x->shape);
+    ir_node *u = ir_add(e->g, e->d, loc, OP_rand_uniform, NULL, 0, &a);
+    ir_node *keep = op_binary(e, OP_ge, u, op_scalar(e, p, loc), loc);
+    ir_node *scaled = op_binary(e, OP_mul, keep, op_scalar(e, 1.0 / (1.0 - p), loc), loc);
+    return v_tensor(op_binary(e, OP_mul, x, scaled, loc), loc);
+}
+
+/* randn(like) / rand(like): noise shaped like a tensor (VAE reparameterization). */
+static value b_random(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "like");
+    if (!x) return v_error();
+    ir_attrs a = {.i = {e->next_stream++}};
+    ir_attrs_set_shape(&a, 1, &x->shape);
+    return v_tensor(ir_add(e->g, e->d, loc, strcmp(name, "randn") == 0 ? OP_rand_normal : OP_rand_uniform, NULL, 0, &a), loc);
+}
+
+static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x"), *idx = tensor_arg(e, &args[1], name, "index");
+    if (!x || !idx) return v_error();
+    ir_node *in[2] = {x, idx};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, NULL), loc);
+}
+
+/* Compositions kept here rather than in the stdlib because they are
+ * single expressions that read better as builtins. */
+static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    ir_node *r = NULL;
+    if (strcmp(name, "square") == 0) r = op_binary(e, OP_mul, x, x, loc);
+    else if (strcmp(name, "silu") == 0 || strcmp(name, "swish") == 0)
+        r = op_binary(e, OP_mul, x, op_unary(e, OP_sigmoid, x, loc), loc);
+    else if (strcmp(name, "softplus") == 0) /* relu(x) + log1p(exp(-|x|)): no overflow */
+        r = op_binary(e, OP_add, op_unary(e, OP_relu, x, loc),
+                      op_unary(e, OP_log1p, op_unary(e, OP_exp, op_unary(e, OP_neg, op_unary(e, OP_abs, x, loc), loc), loc), loc),
+                      loc);
+    else if (strcmp(name, "selu") == 0) {
+        ir_attrs a = {.f = {1.6732632423543772}, .nf = 1};
+        r = op_binary(e, OP_mul, ir_add(e->g, e->d, loc, OP_elu, &x, 1, &a), op_scalar(e, 1.0507009873554805, loc), loc);
+    } else if (strcmp(name, "relu6") == 0)
+        r = op_binary(e, OP_minimum, op_unary(e, OP_relu, x, loc), op_scalar(e, 6.0, loc), loc);
+    else if (strcmp(name, "hard_sigmoid") == 0)
+        r = op_binary(e, OP_minimum,
+                      op_unary(e, OP_relu, op_binary(e, OP_add, op_binary(e, OP_div, x, op_scalar(e, 6.0, loc), loc),
+                                                     op_scalar(e, 0.5, loc), loc), loc),
+                      op_scalar(e, 1.0, loc), loc);
+    return v_tensor(r, loc);
+}
+
+static value b_clamp(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    if (args[1].kind != V_NONE) {
+        ir_node *lo = tensor_arg(e, &args[1], name, "min");
+        x = lo ? op_binary(e, OP_maximum, x, lo, loc) : NULL;
+    }
+    if (x && args[2].kind != V_NONE) {
+        ir_node *hi = tensor_arg(e, &args[2], name, "max");
+        x = hi ? op_binary(e, OP_minimum, x, hi, loc) : NULL;
+    }
+    return v_tensor(x, loc);
+}
+
+#define X1 {{"x", 1}}, 1
+static const builtin builtins[] = {
+    {"relu", X1, b_unary, OP_relu, 0},
+    {"sigmoid", X1, b_unary, OP_sigmoid, 0},
+    {"tanh", X1, b_unary, OP_tanh, 0},
+    {"gelu", X1, b_unary, OP_gelu, 0},
+    {"exp", X1, b_unary, OP_exp, 0},
+    {"log", X1, b_unary, OP_log, 0},
+    {"log1p", X1, b_unary, OP_log1p, 0},
+    {"sqrt", X1, b_unary, OP_sqrt, 0},
+    {"abs", X1, b_unary, OP_abs, 0},
+    {"sign", X1, b_unary, OP_sign, 0},
+    {"stop_grad", X1, b_unary, OP_stop_grad, 0},
+    {"square", X1, b_compose, OP_mul, 0},
+    {"silu", X1, b_compose, OP_mul, 0},
+    {"swish", X1, b_compose, OP_mul, 0},
+    {"softplus", X1, b_compose, OP_add, 0},
+    {"selu", X1, b_compose, OP_elu, 0},
+    {"relu6", X1, b_compose, OP_minimum, 0},
+    {"hard_sigmoid", X1, b_compose, OP_minimum, 0},
+    {"leaky_relu", {{"x", 1}, {"slope", 0}}, 2, b_param1, OP_leaky_relu, 0.01},
+    {"elu", {{"x", 1}, {"alpha", 0}}, 2, b_param1, OP_elu, 1.0},
+    {"softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_softmax, 0},
+    {"log_softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_log_softmax, 0},
+    {"matmul", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_matmul, 0},
+    {"maximum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_maximum, 0},
+    {"minimum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_minimum, 0},
+    {"pow", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_pow, 0},
+    {"where", {{"cond", 1}, {"a", 1}, {"b", 1}}, 3, b_where, OP_where, 0},
+    {"clamp", {{"x", 1}, {"min", 0}, {"max", 0}}, 3, b_clamp, OP_minimum, 0},
+    {"sum", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_sum, 0},
+    {"mean", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_sum, 0},
+    {"max", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_max, 0},
+    {"min", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_max, 0},
+    {"transpose", {{"x", 1}, {"perm", 0}}, 2, b_transpose, OP_transpose, 0},
+    {"reshape", {{"x", 1}, {"shape", 1}}, 2, b_reshape, OP_reshape, 0},
+    {"flatten", {{"x", 1}, {"start", 0}}, 2, b_flatten, OP_reshape, 0},
+    {"dropout", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
+    {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},
+    {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
+    {"pick", {{"x", 1}, {"index", 1}}, 2, b_pick, OP_pick, 0},
+};
+#undef X1
+
+static const builtin *find(const char *name) {
+    for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
+        if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
+    return NULL;
+}
+
+int is_builtin(const char *name) { return find(name) != NULL; }
+
+int call_builtin(elab *e, const char *name, src_loc loc, value *pos, int npos, const char **kw_names, value *kw, int nkw,
+                 const src_loc *kw_locs, value *result) {
+    const builtin *b = find(name);
+    if (!b) return 0;
+    value args[4];
+    if (bind_args(e, name, loc, b->args, b->nargs, pos, npos, kw_names, kw, nkw, kw_locs, args) != 0) {
+        *result = v_error();
+        return 1;
+    }
+    *result = b->fn(e, loc, name, args);
+    return 1;
+}

@@ -1,0 +1,98 @@
+/* elab_init.c — parameter initializers: `param w: f32[64, 32] = he_uniform()`.
+ *
+ * An initializer is a compile-time value recording the distribution; fans
+ * default to PyTorch's rule (fan_in = shape[1] * receptive field, fan_out =
+ * shape[0] * receptive field) and are resolved once the parameter's shape is
+ * known (elab.c). The runtime (dl_init_tensor) draws the numbers, seeded, at
+ * model init — so the compiled C carries formulas, not weights. */
+#include <math.h>
+#include <string.h>
+
+#include "elab_internal.h"
+
+typedef struct init_def {
+    const char *name;
+    ir_init_kind kind;
+    argspec args[4];
+    int nargs;
+} init_def;
+
+static const init_def inits[] = {
+    {"zeros", IR_INIT_ZEROS, {{0}}, 0},
+    {"ones", IR_INIT_ONES, {{0}}, 0},
+    {"constant", IR_INIT_CONSTANT, {{"value", 1}}, 1},
+    {"normal", IR_INIT_NORMAL, {{"mean", 0}, {"std", 0}}, 2},
+    {"uniform", IR_INIT_UNIFORM, {{"low", 0}, {"high", 0}}, 2},
+    {"lecun_uniform", IR_INIT_LECUN_UNIFORM, {{"fan_in", 0}, {"fan_out", 0}}, 2},
+    {"lecun_normal", IR_INIT_LECUN_NORMAL, {{"fan_in", 0}, {"fan_out", 0}}, 2},
+    {"xavier_uniform", IR_INIT_XAVIER_UNIFORM, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"xavier_normal", IR_INIT_XAVIER_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"glorot_uniform", IR_INIT_XAVIER_UNIFORM, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"glorot_normal", IR_INIT_XAVIER_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"he_uniform", IR_INIT_HE_UNIFORM, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"he_normal", IR_INIT_HE_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"kaiming_uniform", IR_INIT_HE_UNIFORM, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    {"kaiming_normal", IR_INIT_HE_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+};
+
+static const init_def *find(const char *name) {
+    for (size_t i = 0; i < sizeof inits / sizeof *inits; i++)
+        if (strcmp(inits[i].name, name) == 0) return &inits[i];
+    return NULL;
+}
+
+int is_initializer(const char *name) { return find(name) != NULL; }
+
+static int num(elab *e, const value *v, double dflt, const char *what, double *out) {
+    if (v->kind == V_NONE) {
+        *out = dflt;
+        return 1;
+    }
+    if (v->kind != V_BOOL && as_number(v, out)) return 1;
+    diag_error(e->d, v->loc, "'%s' must be a number, got %s", what, v_describe(e, v));
+    return 0;
+}
+
+static int fan(elab *e, const value *v, int64_t *out) {
+    if (v->kind == V_NONE) return 1; /* keep -1: from the shape */
+    if (v->kind == V_INT && v->i > 0) {
+        *out = v->i;
+        return 1;
+    }
+    diag_error(e->d, v->loc, "a fan must be a positive int, got %s", v_describe(e, v));
+    return 0;
+}
+
+value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos, const char **kw_names, value *kw,
+                       int nkw, const src_loc *kw_locs) {
+    const init_def *def = find(name);
+    value args[4];
+    if (bind_args(e, name, loc, def->args, def->nargs, pos, npos, kw_names, kw, nkw, kw_locs, args) != 0) return v_error();
+    ir_init in = {.kind = def->kind, .fan_in = -1, .fan_out = -1};
+    int ok = 1;
+    switch (def->kind) {
+    case IR_INIT_CONSTANT: ok = num(e, &args[0], 0, "value", &in.a); break;
+    case IR_INIT_NORMAL: ok = num(e, &args[0], 0, "mean", &in.a) && num(e, &args[1], 1, "std", &in.b); break;
+    case IR_INIT_UNIFORM: ok = num(e, &args[0], 0, "low", &in.a) && num(e, &args[1], 1, "high", &in.b); break;
+    case IR_INIT_LECUN_UNIFORM:
+    case IR_INIT_LECUN_NORMAL: ok = fan(e, &args[0], &in.fan_in) && fan(e, &args[1], &in.fan_out); break;
+    case IR_INIT_XAVIER_UNIFORM:
+    case IR_INIT_XAVIER_NORMAL:
+    case IR_INIT_HE_UNIFORM:
+    case IR_INIT_HE_NORMAL:
+        /* gain 0 means "this initializer's default" (sqrt(2) for He, 1 for Xavier). */
+        ok = num(e, &args[0], 0, "gain", &in.gain) && fan(e, &args[1], &in.fan_in) && fan(e, &args[2], &in.fan_out);
+        break;
+    default: break;
+    }
+    if (!ok) return v_error();
+    if (def->kind == IR_INIT_NORMAL && in.b < 0) {
+        diag_error(e->d, args[1].loc, "std must be non-negative, got %g", in.b);
+        return v_error();
+    }
+    if (def->kind == IR_INIT_UNIFORM && !(in.a < in.b)) {
+        diag_error(e->d, loc, "uniform needs low < high, got [%g, %g)", in.a, in.b);
+        return v_error();
+    }
+    return (value){.kind = V_INIT, .init = in, .loc = loc};
+}

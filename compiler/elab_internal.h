@@ -1,0 +1,129 @@
+/* elab_internal.h — shared between the elaboration files:
+ *   elab.c           values, scopes, statements, expressions, block instantiation
+ *   elab_builtins.c  the built-in functions (primitive ops and small compositions)
+ *   elab_init.c      parameter initializers
+ *   elab_train.c     the train section: data/optimizer/schedule config and the loss */
+#ifndef DLNC_ELAB_INTERNAL_H
+#define DLNC_ELAB_INTERNAL_H
+#include "elab.h"
+#include "train.h"
+
+typedef enum vkind {
+    V_ERROR,    /* an error was already reported: propagate silently */
+    V_NONE,
+    V_INT, V_FLOAT, V_BOOL, V_STR,
+    V_DIM,      /* a symbolic dimension such as N or 2*N */
+    V_TENSOR,
+    V_LIST,     /* [a, b] or (a, b); also multiple return values */
+    V_INIT,     /* a parameter initializer: he_uniform(), zeros, ... */
+    V_FUNC,     /* a bare function name used as a value (`|> relu` is desugared; this is `metrics = [accuracy]`) */
+} vkind;
+
+typedef struct value value;
+struct value {
+    vkind kind;
+    int64_t i;          /* INT, BOOL */
+    double f;           /* FLOAT */
+    const char *s;      /* STR, FUNC (name) */
+    ir_dim dim;         /* DIM */
+    ir_node *t;         /* TENSOR */
+    value *items;       /* LIST */
+    int n;
+    ir_init init;       /* INIT (fan_in/out < 0: from the shape) */
+    src_loc loc;        /* where the value was written */
+};
+
+typedef struct binding {
+    const char *name;
+    value v;
+    struct binding *next;
+} binding;
+
+typedef struct counter {
+    const char *name;
+    int count;
+    struct counter *next;
+} counter;
+
+/* One block instantiation (or the model body, or the train section). */
+typedef struct frame {
+    binding *vars;
+    counter *counters;      /* calls per block name, for default instance names */
+    const char *prefix;     /* parameter name prefix: "" or "encoder.dense1." */
+    const ast_decl *decl;   /* NULL for the train section */
+    int returned;
+    value ret;
+} frame;
+
+typedef struct elab {
+    arena *a;
+    diag_ctx *d;
+    const ast_program *user;
+    ast_program *const *lib;
+    int n_lib;
+    ir_module *mod;
+    ir_graph *g;
+    int depth;              /* block nesting, to stop runaway recursion */
+    int next_stream;        /* random-source stream ids, stable across the three graphs */
+} elab;
+
+/* elab.c */
+value v_error(void);
+value v_int(int64_t i, src_loc loc);
+value v_float(double f, src_loc loc);
+value v_bool(int b, src_loc loc);
+value v_tensor(ir_node *t, src_loc loc);
+const char *v_kind_name(const value *v);
+const char *v_describe(elab *e, const value *v);    /* "f32[N, 10]", "int 3", ... */
+value eval_expr(elab *e, frame *f, const ast_expr *x);
+/* The evaluated arguments of a call expression. */
+typedef struct call_args {
+    value *pos;
+    int npos;
+    const char **kw_names;
+    value *kw;
+    src_loc *kw_locs;
+    int nkw;
+} call_args;
+/* Returns 0, or -1 if an argument had an error (already reported). */
+int eval_call_args(elab *e, frame *f, const ast_expr *call, call_args *ca);
+/* A value as a tensor: numbers become scalar constants. */
+ir_node *as_tensor(elab *e, value v, src_loc loc);
+int as_number(const value *v, double *out);         /* int/float/bool → double */
+const ast_decl *find_block(elab *e, const char *name);
+value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
+                 const char **kw_names, value *kw, int nkw, src_loc loc);
+
+/* Binding call arguments to a declared list of names (builtins, train functions). */
+typedef struct argspec {
+    const char *name;
+    int required;
+} argspec;
+/* Fills out[i] for each spec entry (kind V_NONE when absent and optional).
+ * Reports unknown/duplicate/missing arguments at the call; returns 0 or -1. */
+int bind_args(elab *e, const char *fname, src_loc call_loc, const argspec *spec, int nspec,
+              value *pos, int npos, const char **kw_names, value *kw, int nkw, const src_loc *kw_locs,
+              value *out);
+
+/* elab_builtins.c: returns 1 and sets *result if `name` is a builtin. */
+int call_builtin(elab *e, const char *name, src_loc loc, value *pos, int npos, const char **kw_names,
+                 value *kw, int nkw, const src_loc *kw_locs, value *result);
+int is_builtin(const char *name);
+/* Helpers also used by elab.c for operators. */
+ir_node *op_binary(elab *e, ir_opcode op, ir_node *a, ir_node *b, src_loc loc);
+ir_node *op_unary(elab *e, ir_opcode op, ir_node *a, src_loc loc);
+ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc);
+ir_node *op_scalar(elab *e, double v, src_loc loc);
+
+/* elab_init.c */
+int is_initializer(const char *name);
+value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos,
+                       const char **kw_names, value *kw, int nkw, const src_loc *kw_locs);
+
+/* elab_train.c */
+const ast_decl *find_train_section(const ast_program *p, const char *model);
+int train_config_build(elab *e, const ast_decl *train, train_config *out, int *label_is_class);
+/* Elaborate the `loss = ...` setting with `output` and `label` bound. */
+ir_node *train_loss(elab *e, const ast_decl *train, ir_node *output, ir_node *label);
+
+#endif

@@ -1,0 +1,357 @@
+/* elab_train.c — the train section.
+ *
+ *   train mlp {
+ *       data    = fashion_mnist("/usr/share/datasets/fashion-mnist", batch = 64)
+ *       loss    = cross_entropy(output, label)
+ *       optim   = adam(lr = 1e-3)
+ *       sched   = cosine(warmup = 1)
+ *       epochs  = 10
+ *       metrics = [accuracy]
+ *   }
+ *
+ * Everything but `loss` is resolved here, at compile time, into the
+ * runtime's dl_train_config: a misspelt optimizer argument is a compile
+ * error with a caret rather than a surprise an hour into training. `loss` is
+ * an ordinary expression over `output` (the model's result) and `label`
+ * (the data's targets), elaborated into each graph that needs it. */
+#include <math.h>
+#include <string.h>
+
+#include "elab_internal.h"
+
+static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
+                                         "epochs", "metrics", "seed", "checkpoint"};
+
+const ast_decl *find_train_section(const ast_program *p, const char *model) {
+    for (int i = 0; i < p->n_decls; i++)
+        if (p->decls[i]->kind == AST_DECL_TRAIN && strcmp(p->decls[i]->name, model) == 0) return p->decls[i];
+    return NULL;
+}
+
+static const ast_setting *setting(const ast_decl *t, const char *key, const char *alias) {
+    for (int i = 0; i < t->n_settings; i++)
+        if (strcmp(t->settings[i].key, key) == 0 || (alias && strcmp(t->settings[i].key, alias) == 0))
+            return &t->settings[i];
+    return NULL;
+}
+
+/* A setting whose value is a call (or a bare name, meaning a call with no
+ * arguments): returns the callee and its evaluated arguments. */
+static const char *call_of(elab *e, const ast_setting *s, call_args *ca) {
+    frame f = {.prefix = ""};
+    const ast_expr *x = s->value;
+    if (x->kind == AST_NAME) {
+        *ca = (call_args){0};
+        return x->name;
+    }
+    if (x->kind != AST_CALL) {
+        diag_error(e->d, x->loc, "'%s' must be a call such as %s", s->key,
+                   strcmp(s->key, "data") == 0 ? "fashion_mnist(\"dir\", batch = 64)"
+                   : s->key[0] == 'o'          ? "adam(lr = 1e-3)"
+                                               : "cosine(warmup = 1)");
+        return NULL;
+    }
+    if (eval_call_args(e, &f, x, ca) != 0) return NULL;
+    return x->name;
+}
+
+typedef struct kind_name {
+    const char *name;
+    int kind;
+} kind_name;
+
+static int unknown(elab *e, const ast_setting *s, const char *what, const char *name, const kind_name *known, int n) {
+    char list[256] = "";
+    for (int i = 0; i < n; i++) {
+        if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, known[i].name, sizeof list - strlen(list) - 1);
+    }
+    diag_error(e->d, s->value->loc, "unknown %s '%s'\nhint: known %ss: %s", what, name, what, list);
+    return -1;
+}
+
+static int get_float(elab *e, const value *v, double lo, double hi, const char *what, float *out) {
+    double x;
+    if (v->kind == V_NONE) return 1;
+    if (v->kind == V_BOOL || !as_number(v, &x)) {
+        diag_error(e->d, v->loc, "'%s' must be a number, got %s", what, v_describe(e, v));
+        return 0;
+    }
+    if (!(x >= lo && x <= hi)) {
+        diag_error(e->d, v->loc, "'%s' must be in [%g, %g], got %g", what, lo, hi, x);
+        return 0;
+    }
+    *out = (float)x;
+    return 1;
+}
+
+static int get_int(elab *e, const value *v, int64_t lo, const char *what, int64_t *out) {
+    if (v->kind == V_NONE) return 1;
+    if (v->kind != V_INT || v->i < lo) {
+        diag_error(e->d, v->loc, "'%s' must be an int >= %lld, got %s", what, (long long)lo, v_describe(e, v));
+        return 0;
+    }
+    *out = v->i;
+    return 1;
+}
+
+static int get_bool(elab *e, const value *v, const char *what, int *out) {
+    if (v->kind == V_NONE) return 1;
+    if (v->kind != V_BOOL) {
+        diag_error(e->d, v->loc, "'%s' must be true or false, got %s", what, v_describe(e, v));
+        return 0;
+    }
+    *out = (int)v->i;
+    return 1;
+}
+
+static int get_str(elab *e, const value *v, const char *what, const char **out) {
+    if (v->kind == V_NONE) return 1;
+    if (v->kind != V_STR) {
+        diag_error(e->d, v->loc, "'%s' must be a string, got %s", what, v_describe(e, v));
+        return 0;
+    }
+    *out = v->s;
+    return 1;
+}
+
+/* ---- data ------------------------------------------------------------------ */
+
+static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0}, {"idx", 0}, {"csv", 1}};
+    int k = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
+    if (k < 0) return unknown(e, s, "data source", fn, kinds, 4);
+    dc->kind = fn;
+    dc->batch = 64;
+    dc->shuffle = 1;
+    dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};
+    *label_is_class = 1;
+    int64_t batch = dc->batch, label_col = -1;
+    if (k == 0) {
+        static const argspec spec[] = {{"path", 0}, {"batch", 0}, {"shuffle", 0}, {"val_split", 0}};
+        value a[4];
+        if (bind_args(e, fn, s->value->loc, spec, 4, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+        dc->path = strcmp(fn, "fashion_mnist") == 0 ? "/usr/share/datasets/fashion-mnist" : NULL;
+        if (!get_str(e, &a[0], "path", &dc->path) || !get_int(e, &a[1], 1, "batch", &batch) ||
+            !get_bool(e, &a[2], "shuffle", &dc->shuffle) || !get_float(e, &a[3], 0, 0.99, "val_split", &dc->val_split))
+            return -1;
+        if (!dc->path) {
+            diag_error(e->d, s->value->loc, "'%s' needs the directory holding the IDX files", fn);
+            return -1;
+        }
+    } else {
+        static const argspec spec[] = {{"path", 1},      {"test", 0},   {"batch", 0},     {"shuffle", 0},
+                                       {"label_col", 0}, {"header", 0}, {"classify", 0},  {"val_split", 0},
+                                       {"delimiter", 0}};
+        value a[9];
+        if (bind_args(e, fn, s->value->loc, spec, 9, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+        const char *delim = ",";
+        int header = -1;
+        if (!get_str(e, &a[0], "path", &dc->path) || !get_str(e, &a[1], "test", &dc->test_path) ||
+            !get_int(e, &a[2], 1, "batch", &batch) || !get_bool(e, &a[3], "shuffle", &dc->shuffle) ||
+            !get_int(e, &a[4], -1000000, "label_col", &label_col) || !get_bool(e, &a[6], "classify", &dc->csv.classify) ||
+            !get_float(e, &a[7], 0, 0.99, "val_split", &dc->val_split) || !get_str(e, &a[8], "delimiter", &delim))
+            return -1;
+        if (a[5].kind != V_NONE && !get_bool(e, &a[5], "header", &header)) return -1;
+        if (strlen(delim) != 1) {
+            diag_error(e->d, a[8].loc, "the delimiter must be a single character");
+            return -1;
+        }
+        if (!dc->test_path && a[7].kind == V_NONE) dc->val_split = 0.2f;
+        dc->csv.label_col = (int)label_col;
+        dc->csv.header = header;
+        dc->csv.delimiter = delim[0];
+        *label_is_class = dc->csv.classify;
+    }
+    dc->batch = batch;
+    return 0;
+}
+
+/* ---- optimizers -------------------------------------------------------------- */
+
+static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    static const kind_name kinds[] = {{"sgd", DL_OPT_SGD},         {"momentum", DL_OPT_SGD},  {"nesterov", DL_OPT_SGD},
+                                      {"adam", DL_OPT_ADAM},       {"adamw", DL_OPT_ADAMW},   {"rmsprop", DL_OPT_RMSPROP},
+                                      {"adagrad", DL_OPT_ADAGRAD}};
+    int k = -1;
+    for (int i = 0; i < 7; i++)
+        if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
+    if (k < 0) return unknown(e, s, "optimizer", fn, kinds, 7);
+    /* torch.optim's defaults. */
+    *oc = (dl_optim_config){.kind = (dl_optim_kind)k, .beta1 = 0.9f, .beta2 = 0.999f, .alpha = 0.99f, .eps = 1e-8f};
+    static const argspec spec[] = {{"lr", 0},      {"momentum", 0},     {"dampening", 0},     {"nesterov", 0},
+                                   {"betas", 0},   {"eps", 0},          {"weight_decay", 0},  {"alpha", 0},
+                                   {"lr_decay", 0}, {"initial_accumulator", 0}, {"clip_norm", 0}};
+    enum { A_LR, A_MOM, A_DAMP, A_NEST, A_BETAS, A_EPS, A_WD, A_ALPHA, A_LRD, A_ACC, A_CLIP, A_N };
+    value a[A_N];
+    if (bind_args(e, fn, s->value->loc, spec, A_N, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+    /* Arguments that mean nothing to this optimizer are errors, not silently ignored. */
+    static const unsigned allowed[] = {
+        [DL_OPT_SGD] = 1 << A_LR | 1 << A_MOM | 1 << A_DAMP | 1 << A_NEST | 1 << A_WD | 1 << A_CLIP,
+        [DL_OPT_ADAM] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
+        [DL_OPT_ADAMW] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
+        [DL_OPT_RMSPROP] = 1 << A_LR | 1 << A_ALPHA | 1 << A_EPS | 1 << A_MOM | 1 << A_WD | 1 << A_CLIP,
+        [DL_OPT_ADAGRAD] = 1 << A_LR | 1 << A_LRD | 1 << A_ACC | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
+    };
+    for (int i = 0; i < A_N; i++)
+        if (a[i].kind != V_NONE && !(allowed[k] & (1u << i))) {
+            diag_error(e->d, a[i].loc, "'%s' does not take '%s'", fn, spec[i].name);
+            return -1;
+        }
+    switch (oc->kind) {
+    case DL_OPT_SGD:
+        oc->lr = 0.01f;
+        if (strcmp(fn, "momentum") == 0 || strcmp(fn, "nesterov") == 0) oc->momentum = 0.9f;
+        oc->nesterov = strcmp(fn, "nesterov") == 0;
+        break;
+    case DL_OPT_ADAM: oc->lr = 1e-3f; break;
+    case DL_OPT_ADAMW: oc->lr = 1e-3f; oc->weight_decay = 1e-2f; break;
+    case DL_OPT_RMSPROP: oc->lr = 1e-2f; break;
+    case DL_OPT_ADAGRAD: oc->lr = 1e-2f; oc->eps = 1e-10f; break;
+    }
+    if (!get_float(e, &a[A_LR], 1e-12, 1e3, "lr", &oc->lr) || !get_float(e, &a[A_MOM], 0, 1, "momentum", &oc->momentum) ||
+        !get_float(e, &a[A_DAMP], 0, 1, "dampening", &oc->dampening) || !get_bool(e, &a[A_NEST], "nesterov", &oc->nesterov) ||
+        !get_float(e, &a[A_EPS], 0, 1, "eps", &oc->eps) || !get_float(e, &a[A_WD], 0, 10, "weight_decay", &oc->weight_decay) ||
+        !get_float(e, &a[A_ALPHA], 0, 1, "alpha", &oc->alpha) || !get_float(e, &a[A_LRD], 0, 10, "lr_decay", &oc->lr_decay) ||
+        !get_float(e, &a[A_ACC], 0, 1e6, "initial_accumulator", &oc->initial_accumulator) ||
+        !get_float(e, &a[A_CLIP], 0, 1e9, "clip_norm", &oc->clip_norm))
+        return -1;
+    if (a[A_BETAS].kind != V_NONE) {
+        const value *b = &a[A_BETAS];
+        if (b->kind != V_LIST || b->n != 2) {
+            diag_error(e->d, b->loc, "'betas' must be a pair such as (0.9, 0.999)");
+            return -1;
+        }
+        if (!get_float(e, &b->items[0], 0, 0.999999, "betas[0]", &oc->beta1) ||
+            !get_float(e, &b->items[1], 0, 0.999999, "betas[1]", &oc->beta2))
+            return -1;
+    }
+    if (oc->kind == DL_OPT_SGD && oc->nesterov && (oc->momentum <= 0 || oc->dampening != 0)) {
+        diag_error(e->d, s->value->loc, "Nesterov momentum needs momentum > 0 and dampening = 0");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- schedules ----------------------------------------------------------------- */
+
+static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    static const kind_name kinds[] = {{"constant", DL_SCHED_CONSTANT},
+                                      {"step", DL_SCHED_STEP},
+                                      {"exponential", DL_SCHED_EXPONENTIAL},
+                                      {"cosine", DL_SCHED_COSINE}};
+    int k = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
+    if (k < 0) return unknown(e, s, "schedule", fn, kinds, 4);
+    *sc = (dl_sched_config){.kind = (dl_sched_kind)k, .gamma = 0.1f};
+    static const argspec spec[] = {{"step_size", 0}, {"gamma", 0}, {"min_lr", 0}, {"warmup", 0}, {"warmup_start", 0}};
+    value a[5];
+    if (bind_args(e, fn, s->value->loc, spec, 5, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+    if (k == DL_SCHED_STEP && a[0].kind == V_NONE) {
+        diag_error(e->d, s->value->loc, "'step' needs step_size = <epochs between decays>");
+        return -1;
+    }
+    if (k == DL_SCHED_EXPONENTIAL && a[1].kind == V_NONE) {
+        diag_error(e->d, s->value->loc, "'exponential' needs gamma = <per-epoch factor>");
+        return -1;
+    }
+    int64_t step = 1, warm = 0;
+    if (!get_int(e, &a[0], 1, "step_size", &step) || !get_float(e, &a[1], 0, 1, "gamma", &sc->gamma) ||
+        !get_float(e, &a[2], 0, 1e3, "min_lr", &sc->min_lr) || !get_int(e, &a[3], 0, "warmup", &warm) ||
+        !get_float(e, &a[4], 0, 1, "warmup_start", &sc->warmup_start))
+        return -1;
+    sc->step_size = (int)step;
+    sc->warmup = (int)warm;
+    return 0;
+}
+
+static int build_metrics(elab *e, const ast_setting *s, unsigned *out) {
+    const ast_expr *x = s->value;
+    const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
+    int n = x->kind == AST_LIST ? x->n_items : 1;
+    *out = DL_METRIC_LOSS;
+    for (int i = 0; i < n; i++) {
+        if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "accuracy") == 0) *out |= DL_METRIC_ACCURACY;
+        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "loss") == 0) *out |= DL_METRIC_LOSS;
+        else {
+            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label_is_class) {
+    int errors = e->d->n_errors;
+    dl_train_config *c = &out->cfg;
+    out->loc = t->loc;
+    *c = (dl_train_config){.epochs = 10, .metrics = DL_METRIC_LOSS, .seed = 42};
+    c->optim = (dl_optim_config){.kind = DL_OPT_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    for (int i = 0; i < t->n_settings; i++) {
+        const ast_setting *s = &t->settings[i];
+        int known = 0;
+        for (size_t k = 0; k < sizeof train_keys / sizeof *train_keys; k++)
+            if (strcmp(s->key, train_keys[k]) == 0) known = 1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(t->settings[j].key, s->key) == 0) {
+                diag_error(e->d, s->key_loc, "'%s' is set twice", s->key);
+                known = 1;
+            }
+        if (!known)
+            diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
+                       "metrics, seed, checkpoint", s->key);
+    }
+    const ast_setting *s;
+    if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
+    else build_data(e, s, &c->data, label_is_class);
+    if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
+    if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
+    if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
+    if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, &c->metrics);
+    frame f = {.prefix = ""};
+    if ((s = setting(t, "epochs", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        int64_t ep = 0;
+        if (v.kind != V_ERROR && get_int(e, &v, 1, "epochs", &ep)) c->epochs = (int)ep;
+    }
+    if ((s = setting(t, "seed", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        int64_t seed = 0;
+        if (v.kind != V_ERROR && get_int(e, &v, 0, "seed", &seed)) c->seed = (uint64_t)seed;
+    }
+    if ((s = setting(t, "checkpoint", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        if (v.kind != V_ERROR) get_str(e, &v, "checkpoint", &c->checkpoint);
+    }
+    return e->d->n_errors > errors ? -1 : 0;
+}
+
+ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label) {
+    const ast_setting *s = setting(t, "loss", NULL);
+    if (!s) return NULL;
+    frame f = {.prefix = ""};
+    binding b_out = {.name = "output", .v = v_tensor(output, t->name_loc)};
+    binding b_label = {.name = "label", .v = v_tensor(label, t->name_loc), .next = &b_out};
+    f.vars = &b_label;
+    value v = eval_expr(e, &f, s->value);
+    if (v.kind == V_ERROR) return NULL;
+    char buf[128];
+    if (v.kind != V_TENSOR || v.t->dtype != IR_F32 || v.t->shape.rank != 0) {
+        diag_error(e->d, s->value->loc, "the loss must be a scalar f32[], got %s\nhint: reduce it, e.g. mean(...)",
+                   v.kind == V_TENSOR ? ir_shape_str(buf, sizeof buf, v.t->dtype, &v.t->shape, e->mod) : v_describe(e, &v));
+        return NULL;
+    }
+    return v.t;
+}

@@ -1,0 +1,33 @@
+/* jit.h — `dlnc run`: build generated C into a shared object and train it.
+ *
+ * The default JIT is the system C compiler: the generated source is hashed
+ * (with the compiler flags and dlnc's version), built once into
+ * $DLNC_CACHE (default ~/.cache/dlnc) as <hash>.so, and dlopen()ed. The
+ * shared object's dl_* references resolve against the libdlnrt linked into
+ * dlnc itself, so the cache holds nothing but models. */
+#ifndef DLNC_JIT_H
+#define DLNC_JIT_H
+#include <stddef.h>
+
+#include "dlnrt.h"
+
+typedef struct jit_options {
+    const char *cc;          /* compiler command; default $DLNC_CC or "cc" */
+    const char *cflags;      /* default $DLNC_CFLAGS or "-O3 -march=native" */
+    const char *cache_dir;   /* default $DLNC_CACHE or ~/.cache/dlnc */
+    int verbose;             /* print the compile command */
+} jit_options;
+
+typedef struct jit_module {
+    void *handle;
+    const dl_model_api *api;
+    char so_path[8192];
+    int cached;              /* 1 if the shared object came from the cache */
+} jit_module;
+
+/* Build (or find in the cache) and load. Returns 0, or -1 with a message on stderr. */
+int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+             const jit_options *opt, jit_module *out);
+void jit_unload(jit_module *m);
+
+#endif

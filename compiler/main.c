@@ -1,0 +1,311 @@
+/* main.c — the dlnc driver. Read top to bottom, it is the pipeline:
+ *
+ *   parse (stdlib + the user's file) → elaborate into IR modules (shapes
+ *   checked, train graphs differentiated) → passes on every graph → emit C
+ *   → write model.c/model.h, or (`dlnc run`) build, load and train.
+ *
+ * Exit status: 0 on success, 1 on any error in the user's program (reported
+ * GCC-style on stderr, and no output file is written), 2 on usage errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "dlnc_version.h"
+#include "dlnrt.h"
+#include "elab.h"
+#include "emit.h"
+#include "ir.h"
+#include "jit.h"
+#include "parse.h"
+#include "passes.h"
+#include "stdlib_embed.h"
+
+typedef struct options {
+    int run;                  /* `dlnc run` */
+    const char *input;
+    const char *output;       /* -o: the .c path (header beside it) */
+    const char *emit;         /* --emit=ast|ir|c */
+    const char *after;        /* --after=PASS */
+    int check_only;
+    int verify;
+    jit_options jit;
+    dl_run_options run_opt;
+} options;
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: dlnc [options] model.dln            compile to model.c + model.h\n"
+            "       dlnc run [options] model.dln        compile, build, and run the train section\n"
+            "\n"
+            "options:\n"
+            "  -o FILE.c           output path (the header is written beside it as FILE.h)\n"
+            "  --emit=ast|ir|c     print the syntax tree, the IR, or the C to stdout instead\n"
+            "  --after=PASS        with --emit=ir: show the IR right after PASS\n"
+            "  --check             parse, elaborate and check shapes only\n"
+            "  --verify            run the IR verifier after every pass\n"
+            "  -h, --help          this help\n"
+            "  --version           print the version\n"
+            "\n"
+            "run options:\n"
+            "  --epochs N          override the train section's epochs\n"
+            "  --max-steps N       stop after N training steps (smoke tests)\n"
+            "  --seed N            override the train section's seed\n"
+            "  --checkpoint FILE   save the trained parameters here (safetensors)\n"
+            "  --history FILE.csv  write the per-epoch loss/accuracy curve\n"
+            "  --quiet             no progress lines\n"
+            "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
+            "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native\")\n"
+            "  -v                  show the JIT compile command\n"
+            "\n"
+            "passes (for --after):");
+    for (const pass_info *p = pass_pipeline; p->name; p++) fprintf(out, " %s", p->name);
+    fprintf(out, "\n");
+}
+
+static int parse_int_arg(const char *flag, const char *s, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < 0) {
+        fprintf(stderr, "dlnc: error: %s expects a non-negative integer, got '%s'\n", flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Returns 0, 1 to exit successfully (help/version), or -1 on a usage error. */
+static int parse_options(int argc, char **argv, options *o) {
+    int i = 1;
+    if (argc > 1 && strcmp(argv[1], "run") == 0) {
+        o->run = 1;
+        i = 2;
+    }
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        long long v;
+#define NEXT()                                                                          \
+    do {                                                                                \
+        if (i + 1 >= argc) {                                                            \
+            fprintf(stderr, "dlnc: error: %s needs an argument\n", a);                  \
+            return -1;                                                                  \
+        }                                                                               \
+    } while (0)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--version")) {
+            printf("dlnc %s (runtime %s)\n", DLNC_VERSION, DLNRT_VERSION);
+            return 1;
+        } else if (!strcmp(a, "-o")) {
+            NEXT();
+            o->output = argv[++i];
+        } else if (!strncmp(a, "--emit=", 7)) {
+            o->emit = a + 7;
+            if (strcmp(o->emit, "ast") && strcmp(o->emit, "ir") && strcmp(o->emit, "c")) {
+                fprintf(stderr, "dlnc: error: --emit takes ast, ir or c, not '%s'\n", o->emit);
+                return -1;
+            }
+        } else if (!strncmp(a, "--after=", 8)) {
+            o->after = a + 8;
+            int found = 0;
+            for (const pass_info *p = pass_pipeline; p->name; p++) found |= !strcmp(p->name, o->after);
+            if (!found) {
+                fprintf(stderr, "dlnc: error: unknown pass '%s' (see dlnc --help)\n", o->after);
+                return -1;
+            }
+        } else if (!strcmp(a, "--check")) {
+            o->check_only = 1;
+        } else if (!strcmp(a, "--verify")) {
+            o->verify = 1;
+        } else if (!strcmp(a, "--epochs") || !strcmp(a, "--max-steps") || !strcmp(a, "--seed")) {
+            NEXT();
+            if (parse_int_arg(a, argv[++i], &v)) return -1;
+            if (!strcmp(a, "--epochs")) o->run_opt.epochs = (int)v;
+            else if (!strcmp(a, "--max-steps")) o->run_opt.max_steps = v;
+            else o->run_opt.seed = (uint64_t)v;
+        } else if (!strcmp(a, "--checkpoint")) {
+            NEXT();
+            o->run_opt.checkpoint = argv[++i];
+        } else if (!strcmp(a, "--history")) {
+            NEXT();
+            o->run_opt.history_csv = argv[++i];
+        } else if (!strcmp(a, "--quiet")) {
+            o->run_opt.quiet = 1;
+        } else if (!strcmp(a, "--cc")) {
+            NEXT();
+            o->jit.cc = argv[++i];
+        } else if (!strcmp(a, "--cflags")) {
+            NEXT();
+            o->jit.cflags = argv[++i];
+        } else if (!strcmp(a, "-v")) {
+            o->jit.verbose = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "dlnc: error: unknown option '%s' (see dlnc --help)\n", a);
+            return -1;
+        } else if (o->input) {
+            fprintf(stderr, "dlnc: error: more than one input file ('%s' and '%s')\n", o->input, a);
+            return -1;
+        } else {
+            o->input = a;
+        }
+#undef NEXT
+    }
+    if (!o->input) {
+        fprintf(stderr, "dlnc: error: no input file\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* "dir/model.dln" → "dir/model.c" */
+static char *default_output(arena *a, const char *input) {
+    const char *dot = strrchr(input, '.');
+    const char *slash = strrchr(input, '/');
+    size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - input) : strlen(input);
+    return arena_printf(a, "%.*s.c", (int)stem, input);
+}
+
+static char *header_path(arena *a, const char *c_path) {
+    size_t n = strlen(c_path);
+    if (n > 2 && !strcmp(c_path + n - 2, ".c")) return arena_printf(a, "%.*s.h", (int)(n - 2), c_path);
+    return arena_printf(a, "%s.h", c_path);
+}
+
+static const char *base_name(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* Emit C into two memory buffers; nothing touches the disk until it all worked. */
+static int emit_to_memory(ir_module **mods, int n, const char *header_name, const char *source, diag_ctx *d, char **c,
+                          size_t *c_len, char **h, size_t *h_len) {
+    FILE *cf = open_memstream(c, c_len), *hf = open_memstream(h, h_len);
+    if (!cf || !hf) {
+        diag_fatal_noloc(d, "out of memory");
+        return -1;
+    }
+    emit_options eo = {.header_name = header_name, .source_name = source};
+    int rc = emit_c(mods, n, cf, hf, &eo, d);
+    fclose(cf);
+    fclose(hf);
+    return rc;
+}
+
+/* Write atomically: a failed or interrupted compile never leaves a partial file. */
+static int write_atomic(const char *path, const char *text, size_t len, diag_ctx *d) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        diag_fatal_noloc(d, "cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    size_t w = fwrite(text, 1, len, f);
+    if (fclose(f) != 0 || w != len || rename(tmp, path) != 0) {
+        diag_fatal_noloc(d, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_training(const jit_module *jm, const options *o) {
+    dl_run_result res;
+    if (dl_run_training(jm->api, &o->run_opt, &res) != 0) {
+        fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    options o = {0};
+    int pr = parse_options(argc, argv, &o);
+    if (pr) return pr > 0 ? 0 : 2;
+
+    arena ar = {0};
+    diag_ctx d;
+    diag_init(&d, stderr);
+    int status = 1;
+
+    /* 1. Parse the embedded stdlib, then the user's file. */
+    ast_program **lib = ARENA_NEW_ARRAY(&ar, ast_program *, stdlib_n_files);
+    for (int i = 0; i < stdlib_n_files; i++)
+        lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
+    ast_program *prog = parse_file(&ar, &d, o.input);
+    if (!prog || d.n_errors) goto done;
+    if (o.emit && !strcmp(o.emit, "ast")) {
+        ast_print(stdout, prog);
+        status = 0;
+        goto done;
+    }
+
+    /* 2. Elaborate: IR modules with shapes checked and train graphs differentiated. */
+    elab_output eo;
+    if (elab_program(&ar, &d, prog, lib, stdlib_n_files, &eo) != 0) goto done;
+    if (eo.n_mods == 0) {
+        diag_fatal_noloc(&d, "'%s' defines no model", o.input);
+        goto done;
+    }
+    if (o.check_only) {
+        status = 0;
+        goto done;
+    }
+
+    /* 3. Passes on every graph of every module. */
+    int dump_ir = o.emit && !strcmp(o.emit, "ir");
+    for (int m = 0; m < eo.n_mods; m++) {
+        ir_graph *graphs[3] = {eo.mods[m]->forward, eo.mods[m]->eval_step, eo.mods[m]->train_step};
+        for (int k = 0; k < 3; k++) {
+            if (!graphs[k]) continue;
+            if (dump_ir && o.after) printf("# %s.%s after %s\n", eo.mods[m]->name, graphs[k]->name, o.after);
+            if (passes_run(graphs[k], dump_ir ? o.after : NULL, stdout, o.verify) != 0) {
+                diag_fatal_noloc(&d, "internal error: the IR verifier failed after a pass (see above)");
+                goto done;
+            }
+        }
+        if (dump_ir && !o.after) ir_print_module(stdout, eo.mods[m]);
+    }
+    if (dump_ir) {
+        status = 0;
+        goto done;
+    }
+
+    /* 4. Emit C, then write it, print it, or build and run it. */
+    const char *c_path = o.output ? o.output : default_output(&ar, o.input);
+    const char *h_path = header_path(&ar, c_path);
+    const char *h_name = o.run ? "model.h" : base_name(h_path);
+    char *c_text = NULL, *h_text = NULL;
+    size_t c_len = 0, h_len = 0;
+    int rc = emit_to_memory(eo.mods, eo.n_mods, h_name, o.input, &d, &c_text, &c_len, &h_text, &h_len);
+    if (rc != 0 || d.n_errors) {
+        free(c_text);
+        free(h_text);
+        goto done;
+    }
+    if (o.run) {
+        jit_module jm;
+        if (jit_load(c_text, c_len, h_text, h_len, h_name, &o.jit, &jm) == 0) {
+            status = run_training(&jm, &o);
+            jit_unload(&jm);
+        }
+    } else if (o.emit) {
+        fwrite(c_text, 1, c_len, stdout);
+        status = 0;
+    } else if (write_atomic(h_path, h_text, h_len, &d) == 0 && write_atomic(c_path, c_text, c_len, &d) == 0) {
+        status = 0;
+    }
+    free(c_text);
+    free(h_text);
+
+done:
+    arena_free(&ar);
+    return d.n_errors && status == 0 ? 1 : status;
+}
