@@ -25,5 +25,8 @@ int interp_run(interp_state *s, const ir_graph *g, const int64_t *sym_values,
 const double *interp_output(const interp_state *s, int k);
 int64_t interp_numel(const interp_state *s, const ir_node *n);
 void interp_free(interp_state *s);
+/* One element of an IR_ELEMWISE op n at operand values a, b, c (unused ones
+ * ignored), in double: shared with constant folding. */
+double interp_elementwise(const ir_node *n, double a, double b, double c);
 
 #endif

@@ -139,7 +139,8 @@ void ir_print_module(FILE *out, const ir_module *m) {
 /* ---- verifier ----------------------------------------------------------- */
 
 static int fail(const ir_graph *g, const ir_node *n, const char *what) {
-    if (n) fprintf(stderr, "ir_verify: graph %s: %%%d (%s): %s\n", g->name, n->id, ir_ops[n->op].name, what);
+    if (n) fprintf(stderr, "ir_verify: graph %s: %%%d (%s): %s\n", g->name, n->id,
+                   (unsigned)n->op < OP__COUNT ? ir_ops[n->op].name : "?", what);
     else fprintf(stderr, "ir_verify: graph %s: %s\n", g->name, what);
     return 0;
 }

@@ -1,0 +1,310 @@
+/* interp.c — the reference interpreter: every op as the plainest loop over
+ * doubles.
+ *
+ * It is the oracle: gradient checks difference it with h = 1e-6, which only
+ * works in double, and the emitted C is tested against it. So each kernel is
+ * written for obviousness — offsets are recomputed from the flat index for
+ * every element, broadcasting is a zero stride — never for speed. i32 values
+ * (labels) are stored as doubles holding integers. Random sources go
+ * through the runtime's counter-based generator, so they agree with the
+ * generated code bit for bit (before the widening to double). */
+#include "interp.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlnrt.h"
+
+typedef struct dims {
+    int rank;
+    int64_t n[IR_MAX_RANK];
+} dims;
+
+static dims eval_dims(const ir_shape *s, const int64_t *sv) {
+    dims d = {s->rank, {0}};
+    for (int i = 0; i < s->rank; i++) d.n[i] = ir_dim_eval(s->d[i], sv);
+    return d;
+}
+
+static int64_t dims_numel(const dims *d) {
+    int64_t n = 1;
+    for (int i = 0; i < d->rank; i++) n *= d->n[i];
+    return n;
+}
+
+/* Row-major strides of `in` when read as if broadcast to `out` (NumPy:
+ * aligned right; a dimension of 1 that is stretched gets stride 0). */
+static void bcast_strides(const dims *in, const dims *out, int64_t *st) {
+    int64_t s = 1;
+    for (int i = out->rank - 1; i >= 0; i--) {
+        int j = i - (out->rank - in->rank);
+        if (j < 0) { st[i] = 0; continue; }
+        st[i] = in->n[j] == 1 && out->n[i] != 1 ? 0 : s;
+        s *= in->n[j];
+    }
+}
+
+/* The offset into a tensor with strides st of flat element i of shape out. */
+static int64_t offset_of(int64_t i, const dims *out, const int64_t *st) {
+    int64_t off = 0;
+    for (int d = out->rank - 1; d >= 0; d--) {
+        off += (i % out->n[d]) * st[d];
+        i /= out->n[d];
+    }
+    return off;
+}
+
+double interp_elementwise(const ir_node *n, double a, double b, double c) {
+    double f0 = n->a.f[0];
+    switch (n->op) {
+    case OP_neg: return -a;
+    case OP_exp: return exp(a);
+    case OP_log: return log(a);
+    case OP_log1p: return log1p(a);
+    case OP_sqrt: return sqrt(a);
+    case OP_abs: return fabs(a);
+    case OP_sign: return (a > 0) - (a < 0);
+    case OP_step: return a > 0 ? 1 : 0;
+    case OP_relu: return a > 0 ? a : 0;
+    case OP_leaky_relu: return a > 0 ? a : f0 * a;
+    case OP_elu: return a > 0 ? a : f0 * expm1(a);
+    case OP_sigmoid: return 1 / (1 + exp(-a));
+    case OP_tanh: return tanh(a);
+    case OP_gelu: return 0.5 * a * (1 + erf(a / sqrt(2.0)));
+    case OP_gelu_grad: return 0.5 * (1 + erf(a / sqrt(2.0))) + a * exp(-0.5 * a * a) / sqrt(2 * M_PI);
+    case OP_cast_f32: return a;
+    case OP_add: return a + b;
+    case OP_sub: return a - b;
+    case OP_mul: return a * b;
+    case OP_div: return a / b;
+    case OP_pow: return pow(a, b);
+    case OP_maximum: return fmax(a, b);
+    case OP_minimum: return fmin(a, b);
+    case OP_gt: return a > b;
+    case OP_ge: return a >= b;
+    case OP_lt: return a < b;
+    case OP_le: return a <= b;
+    case OP_eq: return a == b;
+    case OP_where: return a != 0 ? b : c;
+    default: return NAN;
+    }
+}
+
+static void run_elementwise(interp_state *s, const ir_node *n, double *y) {
+    dims out = eval_dims(&n->shape, s->sym_values);
+    int64_t st[IR_MAX_IN][IR_MAX_RANK];
+    for (int k = 0; k < n->nin; k++) {
+        dims in = eval_dims(&n->in[k]->shape, s->sym_values);
+        bcast_strides(&in, &out, st[k]);
+    }
+    int64_t total = dims_numel(&out);
+    for (int64_t i = 0; i < total; i++) {
+        double v[3] = {0, 0, 0};
+        for (int k = 0; k < n->nin; k++) v[k] = s->value[n->in[k]->id][offset_of(i, &out, st[k])];
+        y[i] = interp_elementwise(n, v[0], v[1], v[2]);
+    }
+}
+
+/* Also used for broadcast_to: a broadcasting copy. */
+static void run_broadcast(interp_state *s, const ir_node *n, double *y) {
+    dims out = eval_dims(&n->shape, s->sym_values), in = eval_dims(&n->in[0]->shape, s->sym_values);
+    int64_t st[IR_MAX_RANK];
+    bcast_strides(&in, &out, st);
+    const double *x = s->value[n->in[0]->id];
+    for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
+}
+
+static void run_reduce(interp_state *s, const ir_node *n, double *y) {
+    dims in = eval_dims(&n->in[0]->shape, s->sym_values);
+    uint32_t axes = (uint32_t)n->a.i[0];
+    /* strides of the keepdims output, 0 along reduced axes */
+    int64_t st[IR_MAX_RANK], acc = 1;
+    for (int d = in.rank - 1; d >= 0; d--) {
+        st[d] = axes & (1u << d) ? 0 : acc;
+        if (!(axes & (1u << d))) acc *= in.n[d];
+    }
+    int64_t n_out = interp_numel(s, n);
+    for (int64_t j = 0; j < n_out; j++) y[j] = n->op == OP_reduce_max ? -INFINITY : 0;
+    const double *x = s->value[n->in[0]->id];
+    for (int64_t i = 0; i < dims_numel(&in); i++) {
+        int64_t j = offset_of(i, &in, st);
+        if (n->op == OP_reduce_max) y[j] = fmax(y[j], x[i]);
+        else y[j] += x[i];
+    }
+}
+
+static void run_transpose(interp_state *s, const ir_node *n, double *y) {
+    dims in = eval_dims(&n->in[0]->shape, s->sym_values), out = eval_dims(&n->shape, s->sym_values);
+    int64_t in_st[IR_MAX_RANK], st[IR_MAX_RANK], acc = 1;
+    for (int d = in.rank - 1; d >= 0; d--) in_st[d] = acc, acc *= in.n[d];
+    for (int k = 0; k < out.rank; k++) st[k] = in_st[n->a.i[k]]; /* out dim k walks in dim perm[k] */
+    const double *x = s->value[n->in[0]->id];
+    for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
+}
+
+static void run_matmul(interp_state *s, const ir_node *n, double *y) {
+    const ir_node *a = n->in[0], *b = n->in[1];
+    dims da = eval_dims(&a->shape, s->sym_values), db = eval_dims(&b->shape, s->sym_values);
+    dims out = eval_dims(&n->shape, s->sym_values);
+    int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
+    int64_t ra = da.n[da.rank - 2], ca = da.n[da.rank - 1];
+    int64_t rb = db.n[db.rank - 2], cb = db.n[db.rank - 1];
+    int64_t M = ta ? ca : ra, K = ta ? ra : ca, P = tb ? rb : cb;
+    /* batch dims: broadcast, in units of whole matrices */
+    dims ba = da, bb = db, bo = out;
+    ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;
+    int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK];
+    bcast_strides(&ba, &bo, sa);
+    bcast_strides(&bb, &bo, sb);
+    const double *A = s->value[a->id], *B = s->value[b->id];
+    for (int64_t t = 0; t < dims_numel(&bo); t++) {
+        const double *At = A + offset_of(t, &bo, sa) * ra * ca;
+        const double *Bt = B + offset_of(t, &bo, sb) * rb * cb;
+        double *Y = y + t * M * P;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < P; j++) {
+                double sum = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    double av = ta ? At[k * ca + i] : At[i * ca + k];
+                    double bv = tb ? Bt[j * cb + k] : Bt[k * cb + j];
+                    sum += av * bv;
+                }
+                Y[i * P + j] = sum;
+            }
+    }
+}
+
+/* softmax / log_softmax along axis: [outer, len, inner] view of the tensor. */
+static void run_softmax(interp_state *s, const ir_node *n, double *y) {
+    dims d = eval_dims(&n->shape, s->sym_values);
+    int axis = (int)n->a.i[0];
+    int64_t outer = 1, len = d.n[axis], inner = 1;
+    for (int i = 0; i < axis; i++) outer *= d.n[i];
+    for (int i = axis + 1; i < d.rank; i++) inner *= d.n[i];
+    const double *x = s->value[n->in[0]->id];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            const double *xr = x + o * len * inner + in;
+            double *yr = y + o * len * inner + in;
+            double mx = -INFINITY, sum = 0;
+            for (int64_t k = 0; k < len; k++) mx = fmax(mx, xr[k * inner]);
+            for (int64_t k = 0; k < len; k++) sum += exp(xr[k * inner] - mx);
+            for (int64_t k = 0; k < len; k++)
+                yr[k * inner] = n->op == OP_softmax ? exp(xr[k * inner] - mx) / sum : xr[k * inner] - mx - log(sum);
+        }
+}
+
+static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes) {
+    if (v >= 0 && v < (double)classes && v == floor(v)) return 1;
+    fprintf(stderr, "interp: %s: label %g at position %lld is out of range [0, %lld)\n", ir_ops[n->op].name, v,
+            (long long)pos, (long long)classes);
+    return 0;
+}
+
+static int run_pick(interp_state *s, const ir_node *n, double *y) {
+    const double *x = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
+    int64_t rows = interp_numel(s, n->in[1]), classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
+    for (int64_t r = 0; r < rows; r++) {
+        if (!check_label(n, idx[r], r, classes)) return -1;
+        y[r] = x[r * classes + (int64_t)idx[r]];
+    }
+    return 0;
+}
+
+static int run_unpick(interp_state *s, const ir_node *n, double *y) {
+    const double *g = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
+    int64_t rows = interp_numel(s, n->in[1]), classes = n->a.i[0];
+    memset(y, 0, sizeof(double) * (size_t)(rows * classes));
+    for (int64_t r = 0; r < rows; r++) {
+        if (!check_label(n, idx[r], r, classes)) return -1;
+        y[r * classes + (int64_t)idx[r]] = g[r];
+    }
+    return 0;
+}
+
+static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed) {
+    float *tmp = malloc(sizeof(float) * (size_t)(count ? count : 1));
+    if (!tmp) return -1;
+    if (n->op == OP_rand_uniform) dl_fill_uniform(tmp, count, seed, (uint64_t)n->a.i[0]);
+    else dl_fill_normal(tmp, count, seed, (uint64_t)n->a.i[0]);
+    for (int64_t i = 0; i < count; i++) y[i] = tmp[i];
+    free(tmp);
+    return 0;
+}
+
+static int run_node(interp_state *s, const ir_node *n, double *const *inputs, double *const *params, uint64_t seed) {
+    int64_t count = interp_numel(s, n);
+    double *y = s->value[n->id];
+    switch (n->op) {
+    case OP_input:
+        if (!inputs || !inputs[n->a.i[0]]) {
+            fprintf(stderr, "interp: no data for input '%s'\n", n->name ? n->name : "?");
+            return -1;
+        }
+        memcpy(y, inputs[n->a.i[0]], sizeof(double) * (size_t)count);
+        return 0;
+    case OP_param:
+        if (!params || !params[n->a.i[0]]) {
+            fprintf(stderr, "interp: no data for parameter '%s'\n", n->name ? n->name : "?");
+            return -1;
+        }
+        memcpy(y, params[n->a.i[0]], sizeof(double) * (size_t)count);
+        return 0;
+    case OP_constant:
+        for (int64_t i = 0; i < count; i++) y[i] = n->a.f[0];
+        return 0;
+    case OP_rand_uniform: case OP_rand_normal:
+        return run_random(n, y, count, seed);
+    case OP_reshape: case OP_stop_grad:
+        memcpy(y, s->value[n->in[0]->id], sizeof(double) * (size_t)count);
+        return 0;
+    case OP_broadcast_to: run_broadcast(s, n, y); return 0;
+    case OP_reduce_sum: case OP_reduce_max: run_reduce(s, n, y); return 0;
+    case OP_transpose: run_transpose(s, n, y); return 0;
+    case OP_matmul: run_matmul(s, n, y); return 0;
+    case OP_softmax: case OP_log_softmax: run_softmax(s, n, y); return 0;
+    case OP_pick: return run_pick(s, n, y);
+    case OP_unpick: return run_unpick(s, n, y);
+    default:
+        if (ir_ops[n->op].kind == IR_ELEMWISE) {
+            run_elementwise(s, n, y);
+            return 0;
+        }
+        fprintf(stderr, "interp: no kernel for op '%s'\n", ir_ops[n->op].name);
+        return -1;
+    }
+}
+
+int64_t interp_numel(const interp_state *s, const ir_node *n) { return ir_dim_eval(ir_shape_numel(&n->shape), s->sym_values); }
+
+int interp_run(interp_state *s, const ir_graph *g, const int64_t *sym_values, double *const *inputs,
+               double *const *params, uint64_t seed) {
+    memset(s, 0, sizeof *s);
+    s->g = g;
+    for (int i = 0; i < IR_MAX_SYMS; i++) s->sym_values[i] = sym_values ? sym_values[i] : 1;
+    s->n_value = g->next_id;
+    s->value = calloc((size_t)(s->n_value ? s->n_value : 1), sizeof *s->value);
+    if (!s->value) return -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        int64_t count = interp_numel(s, n);
+        s->value[n->id] = calloc((size_t)(count ? count : 1), sizeof(double));
+        if (!s->value[n->id]) {
+            fprintf(stderr, "interp: out of memory\n");
+            return -1;
+        }
+        if (run_node(s, n, inputs, params, seed) < 0) return -1;
+    }
+    return 0;
+}
+
+const double *interp_output(const interp_state *s, int k) { return s->value[s->g->outputs[k].node->id]; }
+
+void interp_free(interp_state *s) {
+    for (int i = 0; i < s->n_value; i++) free(s->value[i]);
+    free(s->value);
+    s->value = NULL;
+    s->n_value = 0;
+}

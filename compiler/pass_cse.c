@@ -1,0 +1,77 @@
+/* pass_cse.c — common subexpression elimination.
+ *
+ * Two nodes are the same computation if they have the same op, dtype, shape,
+ * attributes and (already merged) inputs. One forward sweep with a hash
+ * table suffices because inputs precede their uses. Random sources are never
+ * merged — two dropout masks are two draws, even with equal attributes — and
+ * graph inputs are distinct by definition. The later duplicate is dropped and
+ * its uses redirected to the first. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes.h"
+
+static int mergeable(const ir_node *n) {
+    return n->op != OP_rand_uniform && n->op != OP_rand_normal && n->op != OP_input;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }
+
+static uint64_t node_hash(const ir_node *n) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)n->op);
+    h = mix(h, (uint64_t)n->dtype);
+    h = mix(h, (uint64_t)n->shape.rank);
+    for (int i = 0; i < n->shape.rank; i++) h = mix(mix(h, (uint64_t)n->shape.d[i].k), n->shape.d[i].syms);
+    for (int k = 0; k < n->nin; k++) h = mix(h, (uint64_t)n->in[k]->id);
+    for (int k = 0; k < n->a.ni; k++) h = mix(h, (uint64_t)n->a.i[k]);
+    for (int k = 0; k < n->a.nf; k++) {
+        uint64_t bits;
+        memcpy(&bits, &n->a.f[k], sizeof bits);
+        h = mix(h, bits);
+    }
+    return h;
+}
+
+static int same(const ir_node *a, const ir_node *b) {
+    if (a->op != b->op || a->dtype != b->dtype || a->nin != b->nin || !ir_shape_eq(&a->shape, &b->shape)) return 0;
+    if (a->a.ni != b->a.ni || a->a.nf != b->a.nf) return 0;
+    for (int k = 0; k < a->nin; k++)
+        if (a->in[k] != b->in[k]) return 0;
+    if (memcmp(a->a.i, b->a.i, sizeof(int64_t) * (size_t)a->a.ni) != 0) return 0;
+    return memcmp(a->a.f, b->a.f, sizeof(double) * (size_t)a->a.nf) == 0;
+}
+
+void pass_cse(ir_graph *g) {
+    int cap = 16;
+    while (cap < 2 * g->n_nodes) cap *= 2;
+    ir_node **table = calloc((size_t)cap, sizeof *table);
+    ir_node **rep = calloc((size_t)(g->next_id ? g->next_id : 1), sizeof *rep); /* id -> surviving node */
+    if (!table || !rep) {
+        free(table);
+        free(rep);
+        return;
+    }
+    int kept = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            if (rep[n->in[k]->id]) n->in[k] = rep[n->in[k]->id];
+        if (mergeable(n)) {
+            uint64_t slot = node_hash(n) & (uint64_t)(cap - 1);
+            while (table[slot] && !same(table[slot], n)) slot = (slot + 1) & (uint64_t)(cap - 1);
+            if (table[slot]) {
+                rep[n->id] = table[slot];
+                continue; /* dropped: every later use now points at the first */
+            }
+            table[slot] = n;
+        }
+        g->nodes[kept++] = n;
+    }
+    g->n_nodes = kept;
+    for (int i = 0; i < g->n_outputs; i++)
+        if (rep[g->outputs[i].node->id]) g->outputs[i].node = rep[g->outputs[i].node->id];
+    free(table);
+    free(rep);
+    ir_count_uses(g);
+}

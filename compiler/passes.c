@@ -1,0 +1,45 @@
+/* passes.c — the pass pipeline as a table, and the driver that runs it.
+ *
+ * Order matters and is the whole policy: fold first (autodiff leaves many
+ * reshape-of-constant and x*1 nodes), then CSE (folding exposes duplicates),
+ * then DCE (both leave dead nodes), then fusion and memory planning, which
+ * want the smallest graph. Any pass can be observed with --after=NAME, and
+ * with verify on, the IR is checked before the first pass and after each. */
+#include "passes.h"
+
+#include <string.h>
+
+const pass_info pass_pipeline[] = {
+    {"fold", pass_fold, "algebraic simplification and constant folding"},
+    {"cse", pass_cse, "merge identical computations"},
+    {"dce", pass_dce, "remove values no output depends on"},
+    {"fuse", pass_fuse, "group elementwise chains and epilogues into single loops"},
+    {"plan", pass_plan, "assign every value its storage and arena offset"},
+    {NULL, NULL, NULL},
+};
+
+int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify) {
+    if (dump_after) {
+        int known = 0;
+        for (const pass_info *p = pass_pipeline; p->name; p++) known |= strcmp(p->name, dump_after) == 0;
+        if (!known) {
+            fprintf(stderr, "dlnc: error: unknown pass '%s' (passes:", dump_after);
+            for (const pass_info *p = pass_pipeline; p->name; p++) fprintf(stderr, " %s", p->name);
+            fprintf(stderr, ")\n");
+            return -1;
+        }
+    }
+    if (verify && !ir_verify(g)) {
+        fprintf(stderr, "dlnc: internal error: graph '%s' is malformed before the passes\n", g->name);
+        return -1;
+    }
+    for (const pass_info *p = pass_pipeline; p->name; p++) {
+        p->run(g);
+        if (verify && !ir_verify(g)) {
+            fprintf(stderr, "dlnc: internal error: pass '%s' broke graph '%s'\n", p->name, g->name);
+            return -1;
+        }
+        if (dump_after && strcmp(dump_after, p->name) == 0) ir_print_graph(dump_out ? dump_out : stdout, g);
+    }
+    return 0;
+}
