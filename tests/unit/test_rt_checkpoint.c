@@ -1,0 +1,229 @@
+/* test_rt_checkpoint.c — the strict JSON parser (valid documents, malformed
+ * ones, truncations and random corruption that must fail cleanly), and
+ * safetensors round trips, mismatches, corrupt/truncated files (parameters
+ * untouched), and PyTorch reading what we write. */
+#include "dlnrt.h"
+#include "json_internal.h"
+
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_json_valid(void)
+{
+    const char *doc = " {\"a\": [1, -2.5e1, 0, true, false, null], \"b\\n\\u00e9\\ud83d\\ude00\": {\"c\": \"x\\\"y\"},"
+                      " \"big\": 123456789012} ";
+    dl_json v;
+    CU_ASSERT_EQUAL_FATAL(dl_json_parse(doc, strlen(doc), &v), 0);
+    CU_ASSERT_EQUAL(v.kind, DL_JSON_OBJECT);
+    const dl_json *a = dl_json_get(&v, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(a->count, 6);
+    CU_ASSERT(a->items[0].is_integer && a->items[0].integer == 1);
+    CU_ASSERT_DOUBLE_EQUAL(a->items[1].number, -25.0, 0);
+    CU_ASSERT(!a->items[1].is_integer);
+    CU_ASSERT_EQUAL(a->items[3].kind, DL_JSON_BOOL);
+    CU_ASSERT_EQUAL(a->items[5].kind, DL_JSON_NULL);
+    const dl_json *b = dl_json_get(&v, "b\n\xc3\xa9\xf0\x9f\x98\x80");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_STRING_EQUAL(dl_json_get(b, "c")->string, "x\"y");
+    CU_ASSERT_EQUAL(dl_json_get(&v, "big")->integer, 123456789012LL);
+    dl_json_free(&v);
+}
+
+static void test_json_malformed(void)
+{
+    const char *bad[] = {"", "{", "{\"a\":1,}", "[1,]", "[01]", "{\"a\" 1}", "{a:1}", "[1 2]", "\"abc", "\"a\tb\"",
+                         "\"\\x\"", "\"\\ud800\"", "\"\\u12\"", "-", "1.", "1e", "tru", "nul", "{\"a\":1}x",
+                         "{\"a\":1,\"a\":2}", "[\"\\u0000\"]", "+1", ".5", "{\"k\":[}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        dl_json v;
+        int rc = dl_json_parse(bad[i], strlen(bad[i]), &v);
+        CU_ASSERT_EQUAL(rc, -1);
+        if (rc == 0) { printf("\naccepted: %s\n", bad[i]); dl_json_free(&v); }
+        CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "at byte"));
+    }
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    dl_json v;
+    CU_ASSERT_EQUAL(dl_json_parse(deep, 200, &v), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "too deep"));
+}
+
+/* Every truncation and a few thousand random corruptions of a real header
+ * must either parse or fail with a message — never crash (run under ASan by
+ * `make asan-test`). */
+static void test_json_fuzz(void)
+{
+    const char *doc = "{\"__metadata__\":{\"format\":\"pt\"},\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[10,784],"
+                      "\"data_offsets\":[0,31360]},\"fc.b\\u00e9\":{\"dtype\":\"F32\",\"shape\":[10],\"data_offsets\":[31360,31400]}}";
+    size_t n = strlen(doc);
+    char *buf = malloc(n);
+    for (size_t cut = 0; cut < n; cut++) {
+        memcpy(buf, doc, cut);   /* exactly `cut` bytes, not NUL-terminated */
+        dl_json v;
+        CU_ASSERT_EQUAL(dl_json_parse(buf, cut, &v), -1);
+    }
+    dl_rng r;
+    dl_rng_seed(&r, 5);
+    const char garbage[] = "{}[]\",:\\u0123456789eE+-.tfn \x01\xff";
+    int parsed = 0;
+    for (int iter = 0; iter < 5000; iter++) {
+        memcpy(buf, doc, n);
+        int flips = 1 + (int)(dl_rng_next(&r) % 4);
+        for (int k = 0; k < flips; k++)
+            buf[dl_rng_next(&r) % n] = garbage[dl_rng_next(&r) % (sizeof garbage - 1)];
+        dl_json v;
+        if (dl_json_parse(buf, n, &v) == 0) { parsed++; dl_json_free(&v); }
+        else CU_ASSERT(dl_last_error()[0] != '\0');
+    }
+    CU_ASSERT(parsed < 5000);
+    free(buf);
+}
+
+static char tmpdir[64];
+
+static int make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dlnrt_ckpt_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_st_round_trip(void)
+{
+    float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1.5f, 0.25f}, s = 42.0f;
+    dl_named_tensor t[3] = {{"layer1.weight", 2, {2, 3}, w}, {"layer1.b\"ias", 1, {2}, b}, {"scalar", 0, {0}, &s}};
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, 3), 0);
+    char tmp_path[140];
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
+    CU_ASSERT_NOT_EQUAL(access(tmp_path, F_OK), 0);   /* the temporary was renamed */
+    /* header length is padded: 8 + H is a multiple of 8 */
+    FILE *f = fopen(path, "rb");
+    unsigned char len8[8];
+    CU_ASSERT_EQUAL(fread(len8, 1, 8, f), 8);
+    fclose(f);
+    CU_ASSERT_EQUAL(len8[0] % 8, 0);
+    float w2[6] = {0}, b2[2] = {0}, s2 = 0;
+    dl_named_tensor u[3] = {{"scalar", 0, {0}, &s2}, {"layer1.weight", 2, {2, 3}, w2}, {"layer1.b\"ias", 1, {2}, b2}};
+    CU_ASSERT_EQUAL_FATAL(dl_load_safetensors(path, u, 3, 0), 0);
+    CU_ASSERT_EQUAL(memcmp(w, w2, sizeof w), 0);
+    CU_ASSERT_EQUAL(memcmp(b, b2, sizeof b), 0);
+    CU_ASSERT_EQUAL(s2, 42.0f);
+    /* a subset: extra tensors are an error unless allowed */
+    float w3[6] = {0};
+    dl_named_tensor one = {"layer1.weight", 2, {2, 3}, w3};
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &one, 1, 0), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "unexpected tensor"));
+    CU_ASSERT_EQUAL(w3[0], 0.0f);
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &one, 1, 1), 0);
+    CU_ASSERT_EQUAL(w3[5], 6.0f);
+    /* shape mismatch and missing names name the tensor */
+    dl_named_tensor bad_shape = {"layer1.weight", 2, {3, 2}, w3};
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &bad_shape, 1, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "has shape [2,3] in the file, the model expects [3,2]"));
+    dl_named_tensor missing = {"nope", 1, {2}, b2};
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &missing, 1, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "'nope' not found"));
+}
+
+/* Writes `n` bytes of `src` to path. */
+static void write_bytes(const char *path, const unsigned char *src, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(src, 1, n, f);
+    fclose(f);
+}
+
+static void test_st_corrupt(void)
+{
+    float w[4] = {1, 2, 3, 4};
+    dl_named_tensor t = {"w", 1, {4}, w};
+    char path[128], bad[140];
+    snprintf(path, sizeof path, "%s/c.safetensors", tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, &t, 1), 0);
+    FILE *f = fopen(path, "rb");
+    unsigned char file[512];
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    float target[4] = {9, 9, 9, 9};
+    dl_named_tensor u = {"w", 1, {4}, target};
+    /* every truncation fails, and never touches the target */
+    int failures = 0;
+    for (size_t cut = 0; cut < n; cut++) {
+        write_bytes(bad, file, cut);
+        failures += dl_load_safetensors(bad, &u, 1, 0) == -1;
+    }
+    CU_ASSERT_EQUAL(failures, (int)n);
+    CU_ASSERT_EQUAL(target[0], 9.0f);
+    write_bytes(bad, file, n - 1);
+    dl_load_safetensors(bad, &u, 1, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "truncated"));
+    /* random byte corruption of the header: load or fail cleanly */
+    dl_rng r;
+    dl_rng_seed(&r, 11);
+    size_t hlen = file[0];
+    for (int iter = 0; iter < 500; iter++) {
+        unsigned char copy[512];
+        memcpy(copy, file, n);
+        copy[8 + dl_rng_next(&r) % hlen] = (unsigned char)dl_rng_next(&r);
+        write_bytes(bad, copy, n);
+        if (dl_load_safetensors(bad, &u, 1, 0) == -1) CU_ASSERT(dl_last_error()[0] != '\0');
+    }
+    /* a huge header length */
+    unsigned char huge[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
+    write_bytes(bad, huge, sizeof huge);
+    CU_ASSERT_EQUAL(dl_load_safetensors(bad, &u, 1, 0), -1);
+    CU_ASSERT_EQUAL(dl_load_safetensors("/nonexistent/x.safetensors", &u, 1, 0), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "cannot open"));
+    /* an unwritable destination fails without a crash */
+    CU_ASSERT_EQUAL(dl_save_safetensors("/nonexistent/dir/x.safetensors", &t, 1), -1);
+}
+
+/* PyTorch must read our file: a tiny reader with struct + json + torch.frombuffer. */
+static void test_st_pytorch_reads(void)
+{
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;   /* no torch: skip */
+    float w[6] = {0.5f, -1, 2, 3, 4, 5.25f}, b[3] = {7, 8, 9};
+    dl_named_tensor t[2] = {{"fc.weight", 2, {3, 2}, w}, {"fc.bias", 1, {3}, b}};
+    char path[128], cmd[1024];
+    snprintf(path, sizeof path, "%s/torch.safetensors", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, 2), 0);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"\n"
+             "import json, struct, torch\n"
+             "raw = open('%s', 'rb').read()\n"
+             "(n,) = struct.unpack('<Q', raw[:8]); h = json.loads(raw[8:8 + n]); data = raw[8 + n:]\n"
+             "assert (8 + n) %% 8 == 0 and h['__metadata__']['format'] == 'pt'\n"
+             "def get(k):\n"
+             "    b, e = h[k]['data_offsets']\n"
+             "    return torch.frombuffer(bytearray(data[b:e]), dtype=torch.float32).reshape(h[k]['shape'])\n"
+             "assert torch.equal(get('fc.weight'), torch.tensor([[0.5, -1], [2, 3], [4, 5.25]]))\n"
+             "assert torch.equal(get('fc.bias'), torch.tensor([7., 8, 9]))\n"
+             "\"",
+             path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+void suite_rt_checkpoint(void)
+{
+    CU_pSuite s = CU_add_suite("rt_checkpoint", make_tmpdir, remove_tmpdir);
+    CU_add_test(s, "json: valid document", test_json_valid);
+    CU_add_test(s, "json: malformed inputs rejected", test_json_malformed);
+    CU_add_test(s, "json: truncations and corruption", test_json_fuzz);
+    CU_add_test(s, "safetensors: round trip, subsets, mismatches", test_st_round_trip);
+    CU_add_test(s, "safetensors: truncated/corrupt files", test_st_corrupt);
+    CU_add_test(s, "safetensors: PyTorch reads our file", test_st_pytorch_reads);
+}
