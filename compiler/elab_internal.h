@@ -9,8 +9,8 @@
 #include "train.h"
 
 typedef enum vkind {
+    V_NONE,     /* absent (zero-initialized values are V_NONE) */
     V_ERROR,    /* an error was already reported: propagate silently */
-    V_NONE,
     V_INT, V_FLOAT, V_BOOL, V_STR,
     V_DIM,      /* a symbolic dimension such as N or 2*N */
     V_TENSOR,
