@@ -1,7 +1,239 @@
-/* pass_plan.c — memory plan (stub; full implementation follows). */
+/* pass_plan.c — the memory plan: where every value of a graph lives.
+ *
+ * Why: a training step must allocate nothing, and activations dominate its
+ * memory. Every value gets a storage kind, and the ones that need fresh memory
+ * get an offset in one activation arena, reusing the space of values that are
+ * dead (liveness), so the arena is far smaller than the sum of all tensors.
+ *
+ * Storage kinds (IR_STORE_*):
+ *   PARAM   param nodes: the model's own weights;
+ *   INPUT   input nodes: the caller's buffers;
+ *   INLINE  non-root members of a fusion group (kept in registers) and
+ *           constants whose every consumer is fused (printed as literals);
+ *   ALIAS   reshape and stop_grad: the storage of in[0], unchanged;
+ *   OUTPUT  written straight into a destination: a gradient buffer
+ *           (IR_OUT_GRAD) or the caller's `out` (IR_OUT_VALUE, only in graphs
+ *           without a loss, whose `out` may be NULL). `offset` then holds the
+ *           index of that graph output, not an arena offset;
+ *   ARENA   everything else, at `offset`.
+ *
+ * Sizes are symbolic (k, k*N, k*N*T). Buffers are grouped into classes by
+ * their symbol mask; each class is planned on its own in units of its
+ * monomial, so an offset `off` in class N means `class_base + off * max_N`
+ * floats once max_N is known at create time. Classes are laid out in
+ * increasing mask order, each after the previous one's end; emit_c.c
+ * recomputes each class's size from the offsets (plan_class_size).
+ *
+ * Liveness: a value is born at its node's position and dies at its last use.
+ * A fused member's inputs are read where its group's root runs; an alias's
+ * uses count as uses of the aliased value; graph outputs live to the end.
+ * Placement is first fit in order of birth. Two values overlap in time when
+ * their [birth, death] intervals intersect, so a kernel never writes its
+ * output over one of its own inputs.
+ *
+ * graph->arena_floats is the arena size with each symbol at its declared
+ * maximum (1 when the maximum is only known at create time), i.e. a lower
+ * bound for reports; the emitter derives the exact formula. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_internal.h"
 #include "passes.h"
+
+#define PLAN_ALIGN 16 /* floats: 64 bytes, one cache line, for constant-size buffers */
+
+typedef struct plan_buf {
+    ir_node *n;
+    int birth, death;
+    uint32_t cls;  /* symbol mask */
+    int64_t units; /* size in units of the class monomial */
+} plan_buf;
+
+static void *plan_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size);
+    if (!p) {
+        fprintf(stderr, "dlnc: out of memory in pass_plan\n");
+        exit(1);
+    }
+    return p;
+}
+
+static int max_id(const ir_graph *g)
+{
+    int nid = g->next_id > 0 ? g->next_id : 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->id >= nid) nid = g->nodes[i]->id + 1;
+    return nid;
+}
+
+static int64_t units_of(const ir_node *n)
+{
+    ir_dim d = ir_shape_numel(&n->shape);
+    int64_t u = d.k < 1 ? 1 : d.k;
+    if (d.syms == 0) u = (u + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+    return u;
+}
+
+/* Storage kinds (the rules in the comment above). */
+static void assign_storage(ir_graph *g)
+{
+    int nid = max_id(g);
+    unsigned char *nonfused_use = plan_calloc((size_t)nid, 1);
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            if (!emit_is_fusable(n)) nonfused_use[n->in[k]->id] = 1;
+    }
+    for (int i = 0; i < g->n_outputs; i++) nonfused_use[g->outputs[i].node->id] = 1;
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        n->offset = -1;
+        if (n->op == OP_param) n->storage = IR_STORE_PARAM;
+        else if (n->op == OP_input) n->storage = IR_STORE_INPUT;
+        else if (n->op == OP_reshape || n->op == OP_stop_grad) n->storage = IR_STORE_ALIAS;
+        else if (n->op == OP_constant && !nonfused_use[n->id]) n->storage = IR_STORE_INLINE;
+        else if (n->group >= 0 && n->group != n->id) n->storage = IR_STORE_INLINE;
+        else n->storage = IR_STORE_ARENA;
+    }
+    free(nonfused_use);
+
+    int has_loss = 0;
+    for (int i = 0; i < g->n_outputs; i++) has_loss |= g->outputs[i].kind == IR_OUT_LOSS;
+    for (int i = 0; i < g->n_outputs; i++) {
+        ir_output *o = &g->outputs[i];
+        ir_node *n = o->node;
+        int direct = o->kind == IR_OUT_GRAD || (o->kind == IR_OUT_VALUE && !has_loss);
+        if (direct && n->storage == IR_STORE_ARENA && n->dtype == IR_F32) {
+            n->storage = IR_STORE_OUTPUT;
+            n->offset = i;
+        }
+    }
+}
+
+/* Buffers with their live intervals; returns the count, *out malloc'ed. */
+static int live_buffers(const ir_graph *g, plan_buf **out)
+{
+    int nid = max_id(g);
+    int *pos = plan_calloc((size_t)nid, sizeof *pos);
+    int *death = plan_calloc((size_t)nid, sizeof *death);
+    ir_node **by_id = plan_calloc((size_t)nid, sizeof *by_id);
+    for (int i = 0; i < g->n_nodes; i++) {
+        pos[g->nodes[i]->id] = i;
+        death[g->nodes[i]->id] = i;
+        by_id[g->nodes[i]->id] = g->nodes[i];
+    }
+    for (int i = 0; i < g->n_outputs; i++) death[g->outputs[i].node->id] = g->n_nodes;
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        ir_node *n = g->nodes[i];
+        int when;
+        if (n->storage == IR_STORE_ALIAS) when = death[n->id];
+        else if (n->storage == IR_STORE_INLINE && n->group >= 0 && n->group < nid && by_id[n->group])
+            when = pos[n->group]; /* read where the group's root runs */
+        else when = i;
+        for (int k = 0; k < n->nin; k++)
+            if (death[n->in[k]->id] < when) death[n->in[k]->id] = when;
+    }
+    plan_buf *bufs = plan_calloc((size_t)g->n_nodes, sizeof *bufs);
+    int nb = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        if (n->storage != IR_STORE_ARENA) continue;
+        ir_dim d = ir_shape_numel(&n->shape);
+        bufs[nb++] = (plan_buf){n, i, death[n->id], d.syms, units_of(n)};
+    }
+    free(pos);
+    free(death);
+    free(by_id);
+    *out = bufs;
+    return nb;
+}
 
 void pass_plan(ir_graph *g)
 {
-    (void)g;
+    assign_storage(g);
+    plan_buf *bufs;
+    int nb = live_buffers(g, &bufs);
+    /* active[] holds the placed buffers of the current class, sorted by offset. */
+    plan_buf **active = plan_calloc((size_t)nb, sizeof *active);
+    g->arena_floats = 0;
+    for (int b0 = 0; b0 < nb; b0++) {
+        uint32_t cls = bufs[b0].cls;
+        int first_of_class = 1;
+        for (int j = 0; j < b0; j++)
+            if (bufs[j].cls == cls) first_of_class = 0;
+        if (!first_of_class) continue;
+        int na = 0;
+        int64_t class_units = 0;
+        for (int b = b0; b < nb; b++) {
+            plan_buf *p = &bufs[b];
+            if (p->cls != cls) continue;
+            int keep = 0; /* drop the dead, keep order */
+            for (int j = 0; j < na; j++)
+                if (active[j]->death >= p->birth) active[keep++] = active[j];
+            na = keep;
+            int64_t off = 0;
+            int at = na;
+            for (int j = 0; j < na; j++) {
+                if (off + p->units <= active[j]->n->offset) {
+                    at = j;
+                    break;
+                }
+                int64_t end = active[j]->n->offset + active[j]->units;
+                if (end > off) off = end;
+            }
+            p->n->offset = off;
+            memmove(&active[at + 1], &active[at], (size_t)(na - at) * sizeof *active);
+            active[at] = p;
+            na++;
+            if (off + p->units > class_units) class_units = off + p->units;
+        }
+        int64_t scale = 1;
+        for (int s = 0; s < IR_MAX_SYMS; s++)
+            if (cls & (1u << s)) {
+                int64_t mx = g->mod && s < g->mod->n_syms ? g->mod->syms[s].max : 0;
+                scale *= mx > 0 ? mx : 1;
+            }
+        g->arena_floats += class_units * scale;
+    }
+    free(active);
+    free(bufs);
+}
+
+int64_t plan_class_size(const ir_graph *g, uint32_t cls)
+{
+    int64_t size = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        if (n->storage != IR_STORE_ARENA || ir_shape_numel(&n->shape).syms != cls) continue;
+        int64_t end = n->offset + units_of(n);
+        if (end > size) size = end;
+    }
+    return size;
+}
+
+int plan_verify(const ir_graph *g, FILE *err)
+{
+    plan_buf *bufs;
+    int nb = live_buffers(g, &bufs);
+    int bad = 0;
+    for (int a = 0; a < nb; a++) {
+        if (bufs[a].n->offset < 0) {
+            if (err) fprintf(err, "plan: %%%d has no arena offset\n", bufs[a].n->id);
+            bad++;
+        }
+        for (int b = a + 1; b < nb; b++) {
+            plan_buf *p = &bufs[a], *q = &bufs[b];
+            if (p->cls != q->cls || p->death < q->birth || q->death < p->birth) continue;
+            if (p->n->offset + p->units <= q->n->offset || q->n->offset + q->units <= p->n->offset) continue;
+            if (err)
+                fprintf(err, "plan: %%%d [%lld, +%lld) live %d..%d overlaps %%%d [%lld, +%lld) live %d..%d\n",
+                        p->n->id, (long long)p->n->offset, (long long)p->units, p->birth, p->death, q->n->id,
+                        (long long)q->n->offset, (long long)q->units, q->birth, q->death);
+            bad++;
+        }
+    }
+    free(bufs);
+    return bad == 0;
 }

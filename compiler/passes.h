@@ -21,6 +21,11 @@ void pass_fold(ir_graph *g);    /* algebraic simplification: x*1, x+0, reshape o
 void pass_fuse(ir_graph *g);    /* assign fusion groups (elementwise chains, epilogues) */
 void pass_plan(ir_graph *g);    /* memory plan: storage kind and arena offset per node */
 
+/* After pass_plan: 1 if no two simultaneously-live arena buffers overlap;
+ * otherwise 0, describing each overlap on err (may be NULL). For debug
+ * builds and tests. */
+int plan_verify(const ir_graph *g, FILE *err);
+
 extern const pass_info pass_pipeline[]; /* in order; NULL-terminated by name */
 
 /* Run the pipeline. If dump_after names a pass, print the graph to dump_out

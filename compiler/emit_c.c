@@ -1,0 +1,705 @@
+/* emit_c.c — planned graphs to a C11 module: struct, API, step functions.
+ *
+ * Why this shape: the user of a compiled model wants a header that reads like
+ * a small library (create / init / forward / train_step / save ...), and the
+ * code behind it should be something a person can read and profile: one
+ * static function per kernel (emit_kernels.c), and per graph one public
+ * function that checks its arguments, names every buffer once
+ * (`float *const t12 = act_n + 3 * m->max_batch;  /+ f32[N, 512] +/`), calls
+ * the kernels in order and delivers the outputs.
+ *
+ * Memory: create() makes ONE allocation holding, in order, the parameters,
+ * their gradients, the optimizer's state slots and the activation arena, so a
+ * step allocates nothing. The arena's batch-sized class (pass_plan) comes
+ * first — an offset `off` there means `off * max_batch` floats — and the
+ * constant-size class after it; the three graphs of a module share the arena
+ * (each graph's plan fits in max over graphs of each class).
+ *
+ * Graph conventions (from elaboration): forward: input 0 = x, IR_OUT_VALUE
+ * outputs; eval_step: inputs x, label, outputs VALUE + LOSS; train_step:
+ * inputs x, label, outputs LOSS, GRAD per trainable parameter, ASSIGN (state
+ * updates applied after the step). After the backward, train_step clips the
+ * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update per
+ * parameter. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_internal.h"
+#include "train.h"
+
+typedef struct module_layout {
+    int64_t *poff;      /* by param: offset in the parameter region */
+    int64_t *goff;      /* by param: offset in the gradient region, -1 if not trainable */
+    int64_t n_pfloats;  /* parameter region size */
+    int64_t n_gfloats;  /* gradient region (and each optimizer slot) size */
+    int64_t act_n;      /* batch-sized arena class, in units of max_batch */
+    int64_t act_c;      /* constant-size arena class */
+} module_layout;
+
+static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
+
+static const char *c_ident(arena *ar, const char *s)
+{
+    char *t = arena_strdup(ar, s ? s : "v");
+    for (char *p = t; *p; p++)
+        if (!isalnum((unsigned char)*p)) *p = '_';
+    return t;
+}
+
+/* A C string literal with everything non-printable escaped. */
+static void put_cstr(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("NULL", f);
+        return;
+    }
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p < 32 || *p >= 127 || *p == '?') fprintf(f, "\\%03o", *p); /* '?': no trigraphs */
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static int64_t param_numel(const ir_param *p) { return ir_shape_numel(&p->shape).k; }
+
+/* ---- names of values inside a step function ------------------------------ */
+
+const char *emit_value_name(emit_ctx *c, const ir_node *n)
+{
+    switch (n->storage) {
+    case IR_STORE_PARAM: {
+        int i = (int)n->a.i[0];
+        c->param_used[i] = 1;
+        return arena_printf(c->ar, "p%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
+    }
+    case IR_STORE_INPUT:
+        if (n->a.i[0] == 0) {
+            c->uses_x = 1;
+            return "x";
+        }
+        c->uses_y = 1;
+        return "y";
+    case IR_STORE_ALIAS: return emit_value_name(c, n->in[0]);
+    default: return arena_printf(c->ar, "t%d", n->id);
+    }
+}
+
+static const char *grad_name(emit_ctx *c, int i)
+{
+    return arena_printf(c->ar, "g%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
+}
+
+/* ---- per-graph step functions ------------------------------------------ */
+
+typedef enum step_kind { STEP_FORWARD, STEP_EVAL, STEP_TRAIN } step_kind;
+
+static const char *label_type(const ir_module *m)
+{
+    const ir_graph *gs[2] = {m->eval_step, m->train_step};
+    for (int i = 0; i < 2; i++)
+        if (gs[i] && gs[i]->n_inputs > 1) return gs[i]->inputs[1].dtype == IR_I32 ? "int32_t" : "float";
+    return "int32_t";
+}
+
+static void step_signature(FILE *f, const ir_module *m, step_kind k)
+{
+    const char *p = m->name;
+    switch (k) {
+    case STEP_FORWARD: fprintf(f, "void %s_forward(%s_model *m, const float *x, float *out, int64_t n)", p, p); break;
+    case STEP_EVAL:
+        fprintf(f, "float %s_eval_step(%s_model *m, const float *x, const %s *y, float *out, int64_t n)", p, p,
+                label_type(m));
+        break;
+    case STEP_TRAIN:
+        fprintf(f, "float %s_train_step(%s_model *m, const float *x, const %s *y, int64_t n)", p, p, label_type(m));
+        break;
+    }
+}
+
+static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_kind kind, const module_layout *L,
+                     diag_ctx *d)
+{
+    static const char *const abbrev[] = {"fwd", "eval", "train"};
+    const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
+    const char *p = mod->name;
+    if (!g) {
+        step_signature(out, mod, kind);
+        fprintf(out, "\n{\n");
+        fprintf(out, "    (void)m, (void)x, (void)n;\n");
+        if (kind != STEP_FORWARD) fprintf(out, "    (void)y;\n");
+        if (kind != STEP_TRAIN) fprintf(out, "    (void)out;\n");
+        fprintf(out, "    dl_set_error(\"%s has no %s function\");\n    %s\n}\n\n", p,
+                kind == STEP_FORWARD ? "forward" : kind == STEP_EVAL ? "eval_step" : "train_step", fail);
+        return 0;
+    }
+
+    emit_ctx c = {0};
+    c.ar = mod->ar;
+    c.mod = mod;
+    c.g = g;
+    c.d = d;
+    c.prefix = p;
+    c.fail_return = fail;
+    c.kernel_prefix = arena_printf(mod->ar, "%s_%s", p, abbrev[kind]);
+    c.param_used = arena_alloc(mod->ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1));
+    char *defs = NULL, *calls = NULL, *tail = NULL;
+    size_t ldefs = 0, lcalls = 0, ltail = 0;
+    c.defs = open_memstream(&defs, &ldefs);
+    c.calls = open_memstream(&calls, &lcalls);
+    FILE *t = open_memstream(&tail, &ltail);
+    int errors_before = d->n_errors;
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        if (n->op == OP_input && (n->a.i[0] > 1 || (n->a.i[0] == 0 && n->dtype != IR_F32)))
+            diag_error(d, n->loc, "the C emitter supports graph inputs x (f32) and label only; got '%s'",
+                       n->name ? n->name : "?");
+        if (n->storage == IR_STORE_ARENA || n->storage == IR_STORE_OUTPUT) emit_kernel(&c, n);
+    }
+
+    /* Outputs. */
+    int has_loss = 0, n_values = 0;
+    for (int k = 0; k < g->n_outputs; k++) {
+        const ir_output *o = &g->outputs[k];
+        const ir_node *n = o->node;
+        int direct = n->storage == IR_STORE_OUTPUT && n->offset == k;
+        const char *src = direct ? NULL : emit_value_name(&c, n);
+        const char *numel = emit_numel(&c, &n->shape);
+        switch (o->kind) {
+        case IR_OUT_VALUE:
+            if (kind == STEP_TRAIN) break;
+            if (++n_values > 1) {
+                diag_error(d, n->loc, "the C emitter supports one value output per function");
+                break;
+            }
+            if (!direct)
+                fprintf(t, "    %smemcpy(out, %s, (size_t)%s * sizeof(float));\n", kind == STEP_EVAL ? "if (out) " : "",
+                        src, numel);
+            break;
+        case IR_OUT_LOSS:
+            if (has_loss++) break;
+            fprintf(t, "    const float loss = %s[0];\n", src ? src : emit_value_name(&c, n));
+            break;
+        case IR_OUT_GRAD:
+            if (o->index < 0 || o->index >= mod->n_params || L->goff[o->index] < 0) {
+                diag_error(d, n->loc, "gradient output for a parameter that is not trainable");
+                break;
+            }
+            c.param_used[o->index] = 1;
+            if (!direct)
+                fprintf(t, "    memcpy(%s, %s, (size_t)%s * sizeof(float));\n", grad_name(&c, o->index), src, numel);
+            break;
+        case IR_OUT_ASSIGN: break; /* after the update, below */
+        case IR_OUT_INPUT_GRAD:
+            diag_error(d, n->loc, "the C emitter does not support gradients with respect to inputs as outputs yet");
+            break;
+        }
+    }
+    if (kind == STEP_TRAIN) {
+        int ng = 0;
+        for (int k = 0; k < g->n_outputs; k++) ng += g->outputs[k].kind == IR_OUT_GRAD;
+        if (ng > 0) {
+            fprintf(t, "\n    /* optimizer: clip the global gradient norm, then one update per parameter */\n");
+            fprintf(t, "    if (m->opt.clip_norm > 0.0f) {\n        float *const grads[] = {");
+            int j = 0;
+            for (int k = 0; k < g->n_outputs; k++)
+                if (g->outputs[k].kind == IR_OUT_GRAD)
+                    fprintf(t, "%s%s", j++ ? ", " : "", grad_name(&c, g->outputs[k].index));
+            fprintf(t, "};\n        const int64_t sizes[] = {");
+            j = 0;
+            for (int k = 0; k < g->n_outputs; k++)
+                if (g->outputs[k].kind == IR_OUT_GRAD)
+                    fprintf(t, "%s%" PRId64, j++ ? ", " : "", param_numel(&mod->params[g->outputs[k].index]));
+            fprintf(t, "};\n");
+            fprintf(t, "        const double norm = dl_grad_norm(grads, sizes, %d);\n", ng);
+            fprintf(t, "        if (norm > m->opt.clip_norm) {\n");
+            fprintf(t, "            const float scale = (float)(m->opt.clip_norm / (norm + 1e-6));\n");
+            fprintf(t, "            for (int k = 0; k < %d; k++)\n", ng);
+            fprintf(t, "                for (int64_t i = 0; i < sizes[k]; i++) grads[k][i] *= scale;\n");
+            fprintf(t, "        }\n    }\n");
+            for (int k = 0; k < g->n_outputs; k++) {
+                if (g->outputs[k].kind != IR_OUT_GRAD) continue;
+                int pi = g->outputs[k].index;
+                if (pi < 0 || pi >= mod->n_params || L->goff[pi] < 0) continue;
+                fprintf(t, "    dl_optim_update(&m->opt, m->lr, m->step, p%d_%s, %s, m->m1 ? m->m1 + %" PRId64
+                           " : NULL, m->m2 ? m->m2 + %" PRId64 " : NULL, %" PRId64 ");\n",
+                        pi, c_ident(c.ar, mod->params[pi].name), grad_name(&c, pi), L->goff[pi], L->goff[pi],
+                        param_numel(&mod->params[pi]));
+            }
+        }
+    }
+    for (int k = 0; k < g->n_outputs; k++) {
+        const ir_output *o = &g->outputs[k];
+        if (o->kind != IR_OUT_ASSIGN || kind == STEP_FORWARD) continue;
+        if (o->index < 0 || o->index >= mod->n_params) {
+            diag_error(d, o->node->loc, "state update of a parameter that does not exist");
+            continue;
+        }
+        if (k == 0 || g->outputs[k - 1].kind != IR_OUT_ASSIGN) fprintf(t, "\n    /* state updates */\n");
+        c.param_used[o->index] = 1;
+        fprintf(t, "    memmove(p%d_%s, %s, (size_t)%s * sizeof(float));\n", o->index,
+                c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
+                emit_numel(&c, &o->node->shape));
+    }
+    if (kind != STEP_FORWARD) fprintf(t, "    return %s;\n", has_loss ? "loss" : "0.0f");
+    fclose(c.defs);
+    fclose(c.calls);
+    fclose(t);
+
+    /* Now that every reference is known, the declarations. */
+    fputs(defs, out); /* kernels precede the function that calls them */
+    free(defs);
+    char *head = NULL;
+    size_t lhead = 0;
+    FILE *h = open_memstream(&head, &lhead);
+    fprintf(h, "    if (n < 1 || n > m->max_batch) {\n");
+    fprintf(h, "        dl_set_error(\"%s: batch size %%lld is outside [1, %%lld] (max_batch given to create)\", "
+               "(long long)n, (long long)m->max_batch);\n        %s\n    }\n", p, fail);
+    if (!c.uses_x) fprintf(h, "    (void)x;\n");
+    if (kind != STEP_FORWARD && !c.uses_y) fprintf(h, "    (void)y;\n");
+    if (kind == STEP_TRAIN) fprintf(h, "    m->step++;\n");
+    if (c.graph_uses_seed)
+        fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)m->step * UINT64_C(0x9E3779B97F4A7C15));\n");
+    for (int i = 0; i < mod->n_params; i++)
+        if (c.param_used[i]) {
+            char shape[160];
+            ir_shape_str(shape, sizeof shape, IR_F32, &mod->params[i].shape, mod);
+            fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
+                    c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
+        }
+    for (int k = 0; k < g->n_outputs; k++) {
+        int pi = g->outputs[k].index;
+        int first = 1;
+        for (int j = 0; j < k; j++) first &= !(g->outputs[j].kind == IR_OUT_GRAD && g->outputs[j].index == pi);
+        if (g->outputs[k].kind == IR_OUT_GRAD && first && pi >= 0 && pi < mod->n_params && L->goff[pi] >= 0)
+            fprintf(h, "    float *const %s = m->grads + %" PRId64 ";\n", grad_name(&c, pi), L->goff[pi]);
+    }
+    int64_t cbase = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        char shape[160];
+        ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, mod);
+        if (n->storage == IR_STORE_ARENA) {
+            ir_dim sz = ir_shape_numel(&n->shape);
+            if (sz.syms) fprintf(h, "    float *const t%d = m->act + %" PRId64 " * m->max_batch;", n->id, n->offset);
+            else fprintf(h, "    float *const t%d = act_c + %" PRId64 ";", n->id, n->offset), cbase = 1;
+            fprintf(h, " /* %s %s */\n", shape, ir_ops[n->op].name);
+        } else if (n->storage == IR_STORE_OUTPUT) {
+            const ir_output *o = &g->outputs[n->offset];
+            if (o->kind == IR_OUT_GRAD) fprintf(h, "    float *const t%d = %s;", n->id, grad_name(&c, o->index));
+            else fprintf(h, "    float *const t%d = out;", n->id);
+            fprintf(h, " /* %s %s, written in place */\n", shape, ir_ops[n->op].name);
+        }
+    }
+    fclose(h);
+    step_signature(out, mod, kind);
+    fprintf(out, "\n{\n");
+    if (cbase) {
+        /* act_c must precede its users: print the batch check, then it, then the rest */
+        char *nl = strstr(head, "    }\n");
+        size_t cut = nl ? (size_t)(nl - head) + 6 : 0;
+        fwrite(head, 1, cut, out);
+        fprintf(out, "    float *const act_c = m->act + %" PRId64 " * m->max_batch; /* constant-size buffers */\n",
+                L->act_n);
+        fputs(head + cut, out);
+    } else {
+        fputs(head, out);
+    }
+    free(head);
+    fprintf(out, "\n");
+    fputs(calls, out);
+    free(calls);
+    if (ltail) fprintf(out, "\n");
+    fputs(tail, out);
+    free(tail);
+    fprintf(out, "}\n\n");
+    return d->n_errors > errors_before ? -1 : 0;
+}
+/* ---- module layout -------------------------------------------------------- */
+
+static void layout_module(const ir_module *m, module_layout *L)
+{
+    int np = m->n_params > 0 ? m->n_params : 1;
+    L->poff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
+    L->goff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
+    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        int64_t n = param_numel(&m->params[i]);
+        L->poff[i] = L->n_pfloats;
+        L->n_pfloats += align16(n);
+        L->goff[i] = -1;
+        if (m->params[i].trainable) {
+            L->goff[i] = L->n_gfloats;
+            L->n_gfloats += align16(n);
+        }
+    }
+    const ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
+    for (int i = 0; i < 3; i++) {
+        if (!gs[i]) continue;
+        int64_t an = plan_class_size(gs[i], 1u << IR_SYM_N), ac = plan_class_size(gs[i], 0);
+        if (an > L->act_n) L->act_n = an;
+        if (ac > L->act_c) L->act_c = ac;
+    }
+}
+
+/* Per-sample shape of a batched value: dims after the leading N. */
+static int per_sample(const ir_shape *s, int64_t *shape, int *rank, int64_t *numel)
+{
+    *rank = 0;
+    *numel = 1;
+    if (s->rank < 1 || s->d[0].syms != (1u << IR_SYM_N) || s->d[0].k != 1) return 0;
+    for (int i = 1; i < s->rank; i++) {
+        if (s->d[i].syms) return 0;
+        if (shape) shape[(*rank)++] = s->d[i].k;
+        *numel *= s->d[i].k;
+    }
+    return 1;
+}
+
+/* ---- the header ----------------------------------------------------------- */
+
+static void emit_header_module(FILE *h, const ir_module *m)
+{
+    const char *p = m->name;
+    fprintf(h, "/* ---- model %s ---- */\n\n", p);
+    fprintf(h, "/* An instance: parameters, gradients, optimizer state and activations in one allocation. */\n");
+    fprintf(h, "typedef struct %s_model %s_model;\n\n", p, p);
+    fprintf(h, "/* Allocate a model for batches of up to max_batch samples (NULL + dl_last_error() on failure).\n"
+               " * Parameters are zero until %s_init or %s_load. */\n", p, p);
+    fprintf(h, "%s_model *%s_create(int64_t max_batch);\n", p, p);
+    fprintf(h, "void %s_free(%s_model *m);\n", p, p);
+    fprintf(h, "/* Run the initializers of the .dln file with this seed; resets gradients, optimizer state, step. */\n");
+    fprintf(h, "void %s_init(%s_model *m, uint64_t seed);\n", p, p);
+    fprintf(h, "/* Inference (eval mode): x holds n samples, out receives n outputs. */\n");
+    fprintf(h, "void %s_forward(%s_model *m, const float *x, float *out, int64_t n);\n", p, p);
+    const char *lt = label_type(m);
+    fprintf(h, "/* Loss on n labelled samples in eval mode; also the outputs when out is not NULL.\n"
+               " * Returns NaN (see dl_last_error()) on a bad batch size or label. */\n");
+    fprintf(h, "float %s_eval_step(%s_model *m, const float *x, const %s *y, float *out, int64_t n);\n", p, p, lt);
+    fprintf(h, "/* One training step: forward, backward, optimizer update. Returns the loss (NaN on error). */\n");
+    fprintf(h, "float %s_train_step(%s_model *m, const float *x, const %s *y, int64_t n);\n", p, p, lt);
+    fprintf(h, "/* Learning rate for the following steps (schedules call this). */\n");
+    fprintf(h, "void %s_set_lr(%s_model *m, float lr);\n", p, p);
+    fprintf(h, "/* Parameters and buffers, by index: name, shape, trainable. */\n");
+    fprintf(h, "int %s_num_params(void);\n", p);
+    fprintf(h, "const dl_param_info *%s_param_info(int i);\n", p);
+    fprintf(h, "/* Data of a parameter by its .dln name (\"fc1.weight\"); NULL if there is none. */\n");
+    fprintf(h, "float *%s_param(%s_model *m, const char *name);\n", p, p);
+    fprintf(h, "/* Its gradient from the last train_step; NULL if absent or not trainable. */\n");
+    fprintf(h, "float *%s_grad(%s_model *m, const char *name);\n", p, p);
+    fprintf(h, "/* Checkpoints in safetensors format (readable by PyTorch); save is atomic. 0 = ok, -1 = error. */\n");
+    fprintf(h, "int %s_save(%s_model *m, const char *path);\n", p, p);
+    fprintf(h, "int %s_load(%s_model *m, const char *path);\n", p, p);
+    fprintf(h, "/* The same model behind a generic descriptor, for drivers such as dl_run_training. */\n");
+    fprintf(h, "const dl_model_api *%s_api(void);\n\n", p);
+}
+
+/* ---- the .c: tables ------------------------------------------------------- */
+
+static const char *const init_kind_names[] = {
+    [IR_INIT_ZEROS] = "DL_INIT_ZEROS",
+    [IR_INIT_ONES] = "DL_INIT_ONES",
+    [IR_INIT_CONSTANT] = "DL_INIT_CONSTANT",
+    [IR_INIT_NORMAL] = "DL_INIT_NORMAL",
+    [IR_INIT_UNIFORM] = "DL_INIT_UNIFORM",
+    [IR_INIT_LECUN_UNIFORM] = "DL_INIT_LECUN_UNIFORM",
+    [IR_INIT_LECUN_NORMAL] = "DL_INIT_LECUN_NORMAL",
+    [IR_INIT_XAVIER_UNIFORM] = "DL_INIT_XAVIER_UNIFORM",
+    [IR_INIT_XAVIER_NORMAL] = "DL_INIT_XAVIER_NORMAL",
+    [IR_INIT_HE_UNIFORM] = "DL_INIT_HE_UNIFORM",
+    [IR_INIT_HE_NORMAL] = "DL_INIT_HE_NORMAL",
+};
+
+static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    int np = m->n_params, cap = np > 0 ? np : 1;
+    fprintf(f, "#define %s_NUM_PARAMS %d\n\n", p, np);
+    fprintf(f, "/* name, rank, shape, numel, trainable */\n");
+    fprintf(f, "static const dl_param_info %s_params[%d] = {\n", p, cap);
+    for (int i = 0; i < np; i++) {
+        const ir_param *q = &m->params[i];
+        fprintf(f, "    {");
+        put_cstr(f, q->name);
+        fprintf(f, ", %d, {", q->shape.rank);
+        for (int k = 0; k < q->shape.rank; k++) fprintf(f, "%s%" PRId64, k ? ", " : "", q->shape.d[k].k);
+        fprintf(f, "}, %" PRId64 ", %d},\n", param_numel(q), q->trainable != 0);
+    }
+    if (np == 0) fprintf(f, "    {NULL, 0, {0}, 0, 0},\n");
+    fprintf(f, "};\n\n");
+    fprintf(f, "/* initializers (kind, a, b, fan_in, fan_out, gain), from the .dln */\n");
+    fprintf(f, "static const dl_init %s_inits[%d] = {\n", p, cap);
+    for (int i = 0; i < np; i++) {
+        const ir_init *in = &m->params[i].init;
+        int kind = (int)in->kind;
+        const char *kn = kind >= 0 && kind <= IR_INIT_HE_NORMAL ? init_kind_names[kind] : "DL_INIT_ZEROS";
+        fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s}, /* %s */\n", kn, emit_float(c, in->a),
+                emit_float(c, in->b), in->fan_in, in->fan_out, emit_float(c, in->gain == 0 ? 1.0 : in->gain),
+                m->params[i].name);
+    }
+    if (np == 0) fprintf(f, "    {DL_INIT_ZEROS, 0.0f, 0.0f, 0, 0, 1.0f},\n");
+    fprintf(f, "};\n\n");
+    fprintf(f, "/* offsets (floats) of each parameter in m->params and of its gradient in m->grads (-1: none) */\n");
+    fprintf(f, "static const int64_t %s_param_offset[%d] = {", p, cap);
+    for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->poff[i] : 0);
+    fprintf(f, "};\nstatic const int64_t %s_grad_offset[%d] = {", p, cap);
+    for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->goff[i] : -1);
+    fprintf(f, "};\n\n");
+}
+
+static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
+{
+    if (!m->train) return;
+    const dl_train_config *t = &m->train->cfg;
+    fprintf(f, "/* the train section of the .dln */\nstatic const dl_train_config %s_train_config = {\n", m->name);
+    fprintf(f, "    .data = {.kind = ");
+    put_cstr(f, t->data.kind);
+    fprintf(f, ", .path = ");
+    put_cstr(f, t->data.path);
+    fprintf(f, ", .test_path = ");
+    put_cstr(f, t->data.test_path);
+    fprintf(f, ",\n             .batch = %" PRId64 ", .shuffle = %d, .val_split = %s,\n", t->data.batch, t->data.shuffle,
+            emit_float(c, t->data.val_split));
+    fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d}},\n",
+            t->data.csv.label_col, t->data.csv.header, t->data.csv.classify, (int)t->data.csv.delimiter);
+    const dl_optim_config *o = &t->optim;
+    fprintf(f, "    .optim = {.kind = (dl_optim_kind)%d, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
+            (int)o->kind, emit_float(c, o->lr), emit_float(c, o->momentum), emit_float(c, o->dampening), o->nesterov);
+    fprintf(f, "              .beta1 = %s, .beta2 = %s, .alpha = %s, .eps = %s, .weight_decay = %s,\n",
+            emit_float(c, o->beta1), emit_float(c, o->beta2), emit_float(c, o->alpha), emit_float(c, o->eps),
+            emit_float(c, o->weight_decay));
+    fprintf(f, "              .lr_decay = %s, .initial_accumulator = %s, .clip_norm = %s},\n", emit_float(c, o->lr_decay),
+            emit_float(c, o->initial_accumulator), emit_float(c, o->clip_norm));
+    const dl_sched_config *s = &t->sched;
+    fprintf(f, "    .sched = {.kind = (dl_sched_kind)%d, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
+               ".warmup_start = %s},\n",
+            (int)s->kind, s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
+            emit_float(c, s->warmup_start));
+    fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
+            t->seed);
+    put_cstr(f, t->checkpoint);
+    fprintf(f, ",\n};\n\n");
+}
+
+/* ---- the .c: struct and API functions -------------------------------------- */
+
+static void emit_struct(FILE *f, const ir_module *m)
+{
+    fprintf(f, "struct %s_model {\n", m->name);
+    fprintf(f, "    int64_t max_batch;     /* the largest n a step accepts */\n");
+    fprintf(f, "    int64_t step;          /* training steps taken (the optimizer's time step) */\n");
+    fprintf(f, "    uint64_t seed;         /* from init: random sources draw from (seed, step) */\n");
+    fprintf(f, "    float lr;              /* current learning rate */\n");
+    fprintf(f, "    dl_optim_config opt;   /* from the train section (plain SGD without one) */\n");
+    fprintf(f, "    float *mem;            /* the one allocation; the pointers below point into it */\n");
+    fprintf(f, "    float *params, *grads; /* parameters; gradients of the trainable ones */\n");
+    fprintf(f, "    float *m1, *m2;        /* optimizer state slots (NULL when the optimizer has none) */\n");
+    fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
+    fprintf(f, "};\n\n");
+}
+
+static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
+    fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n),
+            L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + 16);
+    fprintf(f, "    if (max_batch < 1 || (act_per_sample > 0 && max_batch > (INT64_MAX / 8 - fixed) / act_per_sample)) {\n");
+    fprintf(f, "        dl_set_error(\"%s_create: max_batch %%lld is out of range\", (long long)max_batch);\n", p);
+    fprintf(f, "        return NULL;\n    }\n");
+    fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
+    fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
+    fprintf(f, "    m->max_batch = max_batch;\n");
+    if (m->train) fprintf(f, "    m->opt = %s_train_config.optim;\n", p);
+    else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
+    fprintf(f, "    m->lr = m->opt.lr;\n");
+    fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
+    fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
+    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act_per_sample * max_batch + %" PRId64 ";\n",
+            align16(L->act_c));
+    fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
+    fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
+    fprintf(f, "    if (!m->mem) {\n        free(m);\n");
+    fprintf(f, "        dl_set_error(\"%s_create: cannot allocate %%zu bytes\", bytes);\n        return NULL;\n    }\n", p);
+    fprintf(f, "    memset(m->mem, 0, bytes);\n");
+    fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
+    fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
+    fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
+    fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    fprintf(f, "    return m;\n}\n\n");
+
+    fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n    free(m->mem);\n    free(m);\n}\n\n", p, p);
+
+    fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
+    fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
+    fprintf(f, "    for (int i = 0; i < %s_NUM_PARAMS; i++) {\n", p);
+    fprintf(f, "        dl_rng rng; /* one stream per parameter: adding a layer does not reshuffle the others */\n");
+    fprintf(f, "        dl_rng_seed(&rng, seed * UINT64_C(0x9E3779B97F4A7C15) + (uint64_t)i + 1);\n");
+    fprintf(f, "        dl_init_tensor(m->params + %s_param_offset[i], %s_params[i].numel, &%s_inits[i], &rng);\n", p, p, p);
+    fprintf(f, "    }\n");
+    fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
+    fprintf(f, "}\n\n");
+
+    fprintf(f, "void %s_set_lr(%s_model *m, float lr) { m->lr = lr; }\n\n", p, p);
+    fprintf(f, "int %s_num_params(void) { return %s_NUM_PARAMS; }\n\n", p, p);
+    fprintf(f, "const dl_param_info *%s_param_info(int i)\n{\n", p);
+    fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? &%s_params[i] : NULL;\n}\n\n", p, p);
+    fprintf(f, "static int %s_param_index(const char *name)\n{\n", p);
+    fprintf(f, "    for (int i = 0; name && i < %s_NUM_PARAMS; i++)\n", p);
+    fprintf(f, "        if (strcmp(%s_params[i].name, name) == 0) return i;\n    return -1;\n}\n\n", p);
+    fprintf(f, "float *%s_param(%s_model *m, const char *name)\n{\n", p, p);
+    fprintf(f, "    const int i = %s_param_index(name);\n", p);
+    fprintf(f, "    return i < 0 ? NULL : m->params + %s_param_offset[i];\n}\n\n", p);
+    fprintf(f, "float *%s_grad(%s_model *m, const char *name)\n{\n", p, p);
+    fprintf(f, "    const int i = %s_param_index(name);\n", p);
+    fprintf(f, "    return i < 0 || %s_grad_offset[i] < 0 ? NULL : m->grads + %s_grad_offset[i];\n}\n\n", p, p);
+    fprintf(f, "static void %s_named(%s_model *m, dl_named_tensor *t)\n{\n", p, p);
+    fprintf(f, "    for (int i = 0; i < %s_NUM_PARAMS; i++) {\n", p);
+    fprintf(f, "        t[i].name = %s_params[i].name;\n        t[i].rank = %s_params[i].rank;\n", p, p);
+    fprintf(f, "        memcpy(t[i].shape, %s_params[i].shape, sizeof t[i].shape);\n", p);
+    fprintf(f, "        t[i].data = m->params + %s_param_offset[i];\n    }\n}\n\n", p);
+    int cap = m->n_params > 0 ? m->n_params : 1;
+    fprintf(f, "int %s_save(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
+    fprintf(f, "    %s_named(m, t);\n    return dl_save_safetensors(path, t, %s_NUM_PARAMS);\n}\n\n", p, p);
+    fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
+    fprintf(f, "    %s_named(m, t);\n    return dl_load_safetensors(path, t, %s_NUM_PARAMS, 0);\n}\n\n", p, p);
+}
+
+static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
+{
+    const char *p = m->name;
+    fprintf(f, "/* ---- the generic descriptor (void * wrappers) ---- */\n");
+    fprintf(f, "static void *%s_api_create(int64_t b) { return %s_create(b); }\n", p, p);
+    fprintf(f, "static void %s_api_destroy(void *m) { %s_free(m); }\n", p, p);
+    fprintf(f, "static void %s_api_init(void *m, uint64_t s) { %s_init(m, s); }\n", p, p);
+    fprintf(f, "static void %s_api_forward(void *m, const float *x, float *out, int64_t n) { %s_forward(m, x, out, n); }\n",
+            p, p);
+    fprintf(f, "static float %s_api_eval_step(void *m, const float *x, const void *y, float *out, int64_t n)\n", p);
+    fprintf(f, "{\n    return %s_eval_step(m, x, y, out, n);\n}\n", p);
+    fprintf(f, "static float %s_api_train_step(void *m, const float *x, const void *y, int64_t n)\n", p);
+    fprintf(f, "{\n    return %s_train_step(m, x, y, n);\n}\n", p);
+    fprintf(f, "static void %s_api_set_lr(void *m, float lr) { %s_set_lr(m, lr); }\n", p, p);
+    fprintf(f, "static float *%s_api_param_data(void *m, int i)\n{\n", p);
+    fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? ((%s_model *)m)->params + %s_param_offset[i] : NULL;\n}\n", p, p, p);
+    fprintf(f, "static float *%s_api_grad_data(void *m, int i)\n{\n", p);
+    fprintf(f, "    if (i < 0 || i >= %s_NUM_PARAMS || %s_grad_offset[i] < 0) return NULL;\n", p, p);
+    fprintf(f, "    return ((%s_model *)m)->grads + %s_grad_offset[i];\n}\n", p, p);
+    fprintf(f, "static int %s_api_save(void *m, const char *path) { return %s_save(m, path); }\n", p, p);
+    fprintf(f, "static int %s_api_load(void *m, const char *path) { return %s_load(m, path); }\n\n", p, p);
+
+    /* Per-sample shapes from the graphs. */
+    const ir_graph *any = m->forward ? m->forward : m->eval_step ? m->eval_step : m->train_step;
+    int64_t in_shape[8] = {0}, in_numel = 0, out_numel = 0, label_numel = 1;
+    int in_rank = 0, r;
+    if (any && any->n_inputs > 0 && !per_sample(&any->inputs[0].shape, in_shape, &in_rank, &in_numel))
+        diag_error(d, any->inputs[0].node->loc, "the input of model '%s' must have the batch N as its first dimension", p);
+    const ir_graph *vg = m->forward ? m->forward : m->eval_step;
+    for (int k = 0; vg && k < vg->n_outputs; k++)
+        if (vg->outputs[k].kind == IR_OUT_VALUE && !per_sample(&vg->outputs[k].node->shape, NULL, &r, &out_numel))
+            diag_error(d, vg->outputs[k].node->loc, "the output of model '%s' must have the batch N as its first dimension",
+                       p);
+    const char *label_kind = "DL_LABEL_CLASS";
+    const ir_graph *lg = m->train_step ? m->train_step : m->eval_step;
+    if (lg && lg->n_inputs > 1 && lg->inputs[1].dtype == IR_F32) {
+        label_kind = "DL_LABEL_DENSE";
+        if (!per_sample(&lg->inputs[1].shape, NULL, &r, &label_numel))
+            diag_error(d, lg->inputs[1].node->loc, "the labels of model '%s' must have the batch N as their first dimension",
+                       p);
+    }
+    fprintf(f, "#define %s_API_INIT { \\\n", p);
+    fprintf(f, "    .name = \"%s\", .abi_version = DL_ABI_VERSION, \\\n", p);
+    fprintf(f, "    .in_numel = %" PRId64 ", .in_rank = %d, .in_shape = {", in_numel, in_rank);
+    for (int i = 0; i < in_rank; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", in_shape[i]);
+    if (in_rank == 0) fprintf(f, "0");
+    fprintf(f, "}, \\\n    .out_numel = %" PRId64 ", .label_kind = %s, .label_numel = %" PRId64 ", \\\n", out_numel,
+            label_kind, label_numel);
+    fprintf(f, "    .n_params = %s_NUM_PARAMS, .params = %s_params, \\\n", p, p);
+    fprintf(f, "    .create = %s_api_create, .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p, p);
+    fprintf(f, "    .forward = %s_api_forward, .eval_step = %s_api_eval_step, .train_step = %s_api_train_step, \\\n", p, p,
+            p);
+    fprintf(f, "    .set_lr = %s_api_set_lr, .param_data = %s_api_param_data, .grad_data = %s_api_grad_data, \\\n", p, p,
+            p);
+    fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .train = %s }\n\n", p, p,
+            m->train ? arena_printf(m->ar, "&%s_train_config", p) : "NULL");
+    fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
+    fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
+}
+
+/* ---- entry point ---------------------------------------------------------- */
+
+static void emit_guard_name(FILE *h, const char *header)
+{
+    for (const char *s = header ? header : "model.h"; *s; s++)
+        fputc(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_', h);
+}
+
+int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const emit_options *opt, diag_ctx *d)
+{
+    int errors_before = d->n_errors;
+    const char *hname = opt && opt->header_name ? opt->header_name : "model.h";
+    const char *src = opt && opt->source_name ? opt->source_name : "(unknown)";
+    if (n_mods < 1) {
+        diag_fatal_noloc(d, "no model to emit");
+        return -1;
+    }
+    if (emit_check_table(NULL) > 0) {
+        emit_check_table(d->out ? d->out : stderr);
+        diag_fatal_noloc(d, "the C emitter's op table is incomplete");
+        return -1;
+    }
+
+    fprintf(h_out, "/* %s — generated by dlnc " DLNRT_VERSION " from %s. Do not edit.\n *\n", hname, src);
+    fprintf(h_out, " * Typical use:\n *     m = <model>_create(128); <model>_init(m, 42);\n");
+    fprintf(h_out, " *     loss = <model>_train_step(m, x, y, n); <model>_forward(m, x, out, n);\n");
+    fprintf(h_out, " * Tensors are row-major float32; x holds n samples one after another.\n");
+    fprintf(h_out, " * Errors: functions return NULL / NaN / -1 and dl_last_error() says why. */\n");
+    fprintf(h_out, "#ifndef ");
+    emit_guard_name(h_out, hname);
+    fprintf(h_out, "\n#define ");
+    emit_guard_name(h_out, hname);
+    fprintf(h_out, "\n#include <stdint.h>\n\n#include \"dlnrt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+
+    fprintf(c_out, "/* Generated by dlnc " DLNRT_VERSION " from %s. Do not edit: change the .dln and recompile.\n", src);
+    fprintf(c_out, " * Kernels are named <model>_<graph>_k<node id>_<ops>; `dlnc --emit=ir` shows the same ids. */\n");
+    fprintf(c_out, "#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
+    fprintf(c_out, "#include \"dlnrt.h\"\n#include \"%s\"\n\n", hname);
+
+    int entry = 0;
+    for (int i = n_mods - 1; i >= 0; i--)
+        if (mods[i]->train) entry = i;
+    for (int i = 0; i < n_mods; i++) {
+        const ir_module *m = mods[i];
+        module_layout L;
+        layout_module(m, &L);
+        emit_ctx c = {.ar = m->ar, .mod = m, .d = d, .prefix = m->name};
+        emit_header_module(h_out, m);
+        fprintf(c_out, "/* ======== model %s ======== */\n\n", m->name);
+        emit_struct(c_out, m);
+        emit_tables(c_out, &c, m, &L);
+        emit_train_config(c_out, &c, m);
+        emit_lifecycle(c_out, m, &L);
+        fprintf(c_out, "/* ---- forward (eval mode) ---- */\n\n");
+        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, d);
+        fprintf(c_out, "/* ---- eval_step: loss in eval mode ---- */\n\n");
+        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, d);
+        fprintf(c_out, "/* ---- train_step: forward, backward, update ---- */\n\n");
+        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, d);
+        emit_api(c_out, m, d);
+    }
+    fprintf(c_out, "/* ---- entry points for drivers: the first model with a train section ---- */\n");
+    fprintf(c_out, "const dl_model_api *dlnc_entry(void);\n");
+    fprintf(c_out, "const dl_model_api *dlnc_entry(void) { return &%s_api_desc; }\n", mods[entry]->name);
+    fprintf(c_out, "extern const dl_model_api dlnc_model_api;\n");
+    fprintf(c_out, "const dl_model_api dlnc_model_api = %s_API_INIT;\n", mods[entry]->name);
+    fprintf(c_out, "extern const dl_model_api *const dlnc_models[];\n");
+    fprintf(c_out, "const dl_model_api *const dlnc_models[] = {");
+    for (int i = 0; i < n_mods; i++) fprintf(c_out, "&%s_api_desc, ", mods[i]->name);
+    fprintf(c_out, "NULL};\n");
+    fprintf(h_out, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
+    return d->n_errors > errors_before ? -1 : 0;
+}

@@ -1,0 +1,66 @@
+/* emit_internal.h — what emit_c.c (module, struct, API, step functions) and
+ * emit_kernels.c (one C function per fused group or non-elementwise op)
+ * share. Not part of the compiler's public surface.
+ *
+ * The split: emit_c.c decides WHERE values live (names of the pointers in a
+ * step function: x, y, p3_fc1_weight, t17) and in what order kernels run;
+ * emit_kernels.c decides HOW one kernel computes its output from its inputs.
+ * A kernel body only ever sees `y` (its output), `x0, x1, ...` (its inputs),
+ * `n` (the batch) and `seed`, so kernels are independent of the plan. */
+#ifndef DLNC_EMIT_INTERNAL_H
+#define DLNC_EMIT_INTERNAL_H
+#include <stdio.h>
+
+#include "emit.h"
+#include "ir.h"
+
+struct emit_ctx {
+    arena *ar;                /* strings built while emitting (the module's arena) */
+    const ir_module *mod;
+    const ir_graph *g;        /* the graph being emitted */
+    diag_ctx *d;
+    const char *prefix;       /* the model name: every emitted symbol starts with it */
+    FILE *defs;               /* kernel definitions go here */
+    FILE *calls;              /* the step function's body: kernel calls */
+    const char *kernel_prefix;/* "mlp_train": kernels are <kernel_prefix>_k<id>_<ops> */
+    const char *fail_return;  /* "return NAN;" / "return;": what a failed kernel call does */
+    /* per-kernel flags, reset by emit_kernel */
+    int uses_n;               /* the body mentions the batch symbol n */
+    int uses_seed;            /* the body draws random numbers */
+    int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
+    /* per-graph flags */
+    int graph_uses_seed;
+    unsigned char *param_used;/* by module param index: its pointer is referenced */
+    int uses_act, uses_act_n; /* the arena class base pointers are referenced */
+    int uses_x, uses_y;       /* the step function reads its x / y argument */
+    int bad_symbol_reported;
+};
+
+/* ---- emit_kernels.c ----------------------------------------------------- */
+/* The batch-size expression of a dimension: "512", "n", "(4 * n)". Symbols
+ * other than N are reported once (the emitted API has only a batch size). */
+const char *emit_dim(emit_ctx *c, ir_dim d);
+const char *emit_numel(emit_ctx *c, const ir_shape *s);
+/* A C float literal that round-trips: "1.0f", "(-0.5f)", "INFINITY". */
+const char *emit_float(emit_ctx *c, double v);
+/* Define the kernel computing node n (a fusion-group root or a materialized
+ * non-elementwise node) in c->defs and write its call to c->calls.
+ * Returns 0, or -1 after a diagnostic. */
+int emit_kernel(emit_ctx *c, const ir_node *n);
+/* 1 if node n is folded into elementwise loops (elementwise ops and
+ * broadcast_to, which is elementwise with a broadcasting input). */
+int emit_is_fusable(const ir_node *n);
+/* Prints to err every op of ops.def that has no way to be emitted; returns
+ * their number (0 = the table is complete). */
+int emit_check_table(FILE *err);
+
+/* ---- pass_plan.c ---------------------------------------------------------- */
+/* Size of arena class `cls` (a symbol mask) in units of its monomial. */
+int64_t plan_class_size(const ir_graph *g, uint32_t cls);
+
+/* ---- emit_c.c ------------------------------------------------------------ */
+/* The step-function expression of a node's data pointer ("x", "p0_fc1_weight",
+ * "t12"); follows aliases. */
+const char *emit_value_name(emit_ctx *c, const ir_node *n);
+
+#endif
