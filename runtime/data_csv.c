@@ -1,0 +1,144 @@
+/* data_csv.c — numeric CSV files: one sample per line, one column of which
+ * is the label (a class index, or a float target for regression).
+ *
+ * Deliberately plain: fields are separated by one delimiter character,
+ * surrounding spaces are ignored, there is no quoting (a numeric table has no
+ * use for it), blank lines are skipped. The first line is a header when asked,
+ * or — with header = -1 — when any of its fields is not a number. Every
+ * problem is reported with the file and line: a field that is not a finite
+ * number, a row with a different number of fields than the first, a class
+ * label that is not a non-negative integer. */
+#include "dlnrt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Splits line in place into fields; returns the count (at most cap). */
+static int dl_csv_split(char *line, char delim, char **fields, int cap, int *overflow)
+{
+    int n = 0;
+    *overflow = 0;
+    char *s = line;
+    for (;;) {
+        char *end = strchr(s, delim);
+        if (end) *end = '\0';
+        while (*s == ' ' || *s == '\t') s++;
+        size_t len = strlen(s);
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' || s[len - 1] == '\n')) s[--len] = '\0';
+        if (n < cap) fields[n] = s;
+        else *overflow = 1;
+        n++;
+        if (!end) break;
+        s = end + 1;
+    }
+    return n;
+}
+
+static int dl_csv_number(const char *s, double *out)
+{
+    char *end;
+    if (!*s) return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Appends to a growable array of T; capacity doubles. */
+static int dl_grow(void **p, int64_t *cap, int64_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    int64_t c = *cap ? *cap : 1024;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, (size_t)c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    const char delim = opt->delimiter ? opt->delimiter : ',';
+    FILE *f = fopen(path, "r");
+    if (!f) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
+    enum { MAX_FIELDS = 1 << 16 };
+    char **fields = malloc(MAX_FIELDS * sizeof *fields);
+    char *line = NULL;
+    size_t line_cap = 0;
+    int64_t lineno = 0, x_cap = 0, y_cap = 0;
+    int ncols = -1, label = 0, rc = -1, first = 1, max_class = -1;
+    if (!fields) { dl_set_error("%s: out of memory", path); goto done; }
+    while (getline(&line, &line_cap, f) != -1) {
+        lineno++;
+        int overflow;
+        int n = dl_csv_split(line, delim, fields, MAX_FIELDS, &overflow);
+        if (n == 1 && fields[0][0] == '\0') continue;  /* blank line */
+        if (overflow) { dl_set_error("%s:%lld: more than %d fields", path, (long long)lineno, MAX_FIELDS); goto done; }
+        if (first) {
+            first = 0;
+            int header = opt->header;
+            if (header < 0) {
+                double v;
+                header = 0;
+                for (int i = 0; i < n && !header; i++) header = dl_csv_number(fields[i], &v) != 0;
+            }
+            ncols = n;
+            if (ncols < 2) { dl_set_error("%s:%lld: need at least 2 columns (features and a label)", path, (long long)lineno); goto done; }
+            label = opt->label_col < 0 ? ncols + opt->label_col : opt->label_col;
+            if (label < 0 || label >= ncols) {
+                dl_set_error("%s: label column %d is out of range for %d columns", path, opt->label_col, ncols);
+                goto done;
+            }
+            if (header) continue;
+        }
+        if (n != ncols) {
+            dl_set_error("%s:%lld: expected %d fields, got %d", path, (long long)lineno, ncols, n);
+            goto done;
+        }
+        if (dl_grow((void **)&out->x, &x_cap, (out->n + 1) * (ncols - 1), sizeof(float)) ||
+            dl_grow(opt->classify ? (void **)&out->y_class : (void **)&out->y_dense, &y_cap, out->n + 1,
+                    opt->classify ? sizeof(int32_t) : sizeof(float))) {
+            dl_set_error("%s: out of memory at line %lld", path, (long long)lineno);
+            goto done;
+        }
+        float *x = out->x + out->n * (ncols - 1);
+        for (int i = 0; i < ncols; i++) {
+            double v;
+            if (dl_csv_number(fields[i], &v)) {
+                dl_set_error("%s:%lld: column %d: '%s' is not a number", path, (long long)lineno, i + 1, fields[i]);
+                goto done;
+            }
+            if (i != label) { *x++ = (float)v; continue; }
+            if (!opt->classify) { out->y_dense[out->n] = (float)v; continue; }
+            if (v < 0 || v != floor(v) || v > 1e6) {
+                dl_set_error("%s:%lld: column %d: class label '%s' is not a non-negative integer", path,
+                             (long long)lineno, i + 1, fields[i]);
+                goto done;
+            }
+            out->y_class[out->n] = (int32_t)v;
+            if ((int)v > max_class) max_class = (int)v;
+        }
+        out->n++;
+    }
+    if (ferror(f)) { dl_set_error("%s: read error: %s", path, strerror(errno)); goto done; }
+    if (out->n == 0) { dl_set_error("%s: no data rows", path); goto done; }
+    out->x_numel = ncols - 1;
+    out->x_rank = 1;
+    out->x_shape[0] = ncols - 1;
+    out->label_kind = opt->classify ? DL_LABEL_CLASS : DL_LABEL_DENSE;
+    out->y_numel = 1;
+    out->num_classes = opt->classify ? max_class + 1 : 0;
+    rc = 0;
+done:
+    free(line);
+    free(fields);
+    fclose(f);
+    if (rc) dl_dataset_free(out);
+    return rc;
+}

@@ -1,0 +1,161 @@
+/* data_idx.c — IDX files (MNIST, Fashion-MNIST, EMNIST, KMNIST...).
+ *
+ * An IDX file is a 4-byte magic (0, 0, type, ndim), ndim big-endian u32
+ * dimensions, then the raw data. We accept unsigned-byte data (type 0x08):
+ * images with ndim 2..5 (0x00000803 for the usual N x rows x cols) and labels
+ * with ndim 1 (0x00000801). Files are read through zlib's gzopen/gzread,
+ * which reads gzipped and plain files alike (it sniffs the gzip magic), so
+ * `train-images-idx3-ubyte.gz` and an unpacked copy both work.
+ *
+ * Everything from disk is checked before it is trusted: the magic, every
+ * dimension, that images and labels agree on the count, and that the data is
+ * all there — a truncated download gives
+ *   "train-images-idx3-ubyte.gz: truncated: expected 47040000 bytes of pixel data, got 1234"
+ * rather than a model silently trained on zeros. Pixels are scaled to [0, 1];
+ * a 3-D image file is given a channel dimension (N, 1, rows, cols) so the
+ * per-sample shape matches convolutional models' inputs. */
+#include "dlnrt.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Reads exactly n bytes, or fails naming the file and what was short. */
+static int dl_gz_read_all(gzFile f, const char *path, unsigned char *buf, size_t n, const char *what)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t chunk = n - got < (size_t)INT_MAX / 2 ? n - got : (size_t)INT_MAX / 2;
+        int r = gzread(f, buf + got, (unsigned)chunk);
+        if (r < 0) {
+            int errnum;
+            const char *msg = gzerror(f, &errnum);
+            if (errnum == Z_BUF_ERROR) break;   /* gzip stream cut short: report as truncated */
+            dl_set_error("%s: corrupt or unreadable %s: %s", path, what, errnum == Z_ERRNO ? strerror(errno) : msg);
+            return -1;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    if (got < n) {
+        dl_set_error("%s: truncated: expected %zu bytes of %s, got %zu", path, n, what, got);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens an IDX file and reads its header; dims[0..*ndim). */
+static gzFile dl_idx_open(const char *path, int min_dim, int max_dim, int64_t dims[5], int *ndim)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f) {
+        dl_set_error("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+        return NULL;
+    }
+    unsigned char magic[4], be[4];
+    if (dl_gz_read_all(f, path, magic, 4, "IDX magic")) { gzclose(f); return NULL; }
+    if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] < min_dim || magic[3] > max_dim) {
+        dl_set_error("%s: not an IDX file of unsigned bytes with %d..%d dimensions (magic 0x%02x%02x%02x%02x)",
+                     path, min_dim, max_dim, magic[0], magic[1], magic[2], magic[3]);
+        gzclose(f);
+        return NULL;
+    }
+    *ndim = magic[3];
+    for (int d = 0; d < *ndim; d++) {
+        if (dl_gz_read_all(f, path, be, 4, "IDX header")) { gzclose(f); return NULL; }
+        dims[d] = (int64_t)be[0] << 24 | (int64_t)be[1] << 16 | (int64_t)be[2] << 8 | be[3];
+        if (dims[d] <= 0 || dims[d] > (1 << 28)) {
+            dl_set_error("%s: implausible dimension %d = %lld in the IDX header", path, d, (long long)dims[d]);
+            gzclose(f);
+            return NULL;
+        }
+    }
+    return f;
+}
+
+int dl_load_idx(const char *images_path, const char *labels_path, dl_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t idims[5], ldims[5];
+    int indim, lndim;
+    gzFile fi = dl_idx_open(images_path, 2, 5, idims, &indim);
+    if (!fi) return -1;
+    gzFile fl = dl_idx_open(labels_path, 1, 1, ldims, &lndim);
+    if (!fl) { gzclose(fi); return -1; }
+    int rc = -1;
+    unsigned char *raw = NULL, *lab = NULL;
+    const int64_t n = idims[0];
+    int64_t numel = 1;
+    for (int d = 1; d < indim; d++) numel *= idims[d];
+    if (ldims[0] != n) {
+        dl_set_error("%s has %lld images but %s has %lld labels", images_path, (long long)n, labels_path,
+                     (long long)ldims[0]);
+        goto done;
+    }
+    if (numel > ((int64_t)1 << 28) || n * numel > ((int64_t)1 << 36)) {
+        dl_set_error("%s: implausibly large (%lld samples of %lld values)", images_path, (long long)n, (long long)numel);
+        goto done;
+    }
+    raw = malloc((size_t)(n * numel));
+    lab = malloc((size_t)n);
+    out->x = malloc((size_t)(n * numel) * sizeof(float));
+    out->y_class = malloc((size_t)n * sizeof(int32_t));
+    if (!raw || !lab || !out->x || !out->y_class) { dl_set_error("%s: out of memory", images_path); goto done; }
+    if (dl_gz_read_all(fi, images_path, raw, (size_t)(n * numel), "pixel data")) goto done;
+    if (dl_gz_read_all(fl, labels_path, lab, (size_t)n, "label data")) goto done;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n * numel; i++) out->x[i] = raw[i] * (1.0f / 255.0f);
+    int max_label = 0;
+    for (int64_t i = 0; i < n; i++) {
+        out->y_class[i] = lab[i];
+        if (lab[i] > max_label) max_label = lab[i];
+    }
+    out->n = n;
+    out->x_numel = numel;
+    if (indim == 3) {   /* N x rows x cols: add the channel */
+        out->x_rank = 3;
+        out->x_shape[0] = 1, out->x_shape[1] = idims[1], out->x_shape[2] = idims[2];
+    } else {
+        out->x_rank = indim - 1;
+        for (int d = 1; d < indim; d++) out->x_shape[d - 1] = idims[d];
+    }
+    out->label_kind = DL_LABEL_CLASS;
+    out->y_numel = 1;
+    out->num_classes = max_label + 1;
+    rc = 0;
+done:
+    gzclose(fi);
+    gzclose(fl);
+    free(raw);
+    free(lab);
+    if (rc) dl_dataset_free(out);
+    return rc;
+}
+
+/* "<dir>/<prefix>-<kind>-idx<k>-ubyte.gz", or the same without ".gz". */
+static int dl_find_idx(const char *dir, const char *prefix, const char *kind, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s-%s.gz", dir, prefix, kind);
+    if (access(path, R_OK) == 0) return 0;
+    snprintf(path, cap, "%s/%s-%s", dir, prefix, kind);
+    if (access(path, R_OK) == 0) return 0;
+    dl_set_error("%s: no %s-%s.gz (or unpacked %s-%s) here", dir, prefix, kind, prefix, kind);
+    return -1;
+}
+
+int dl_load_mnist_dir(const char *dir, const char *split, dl_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *prefix;
+    if (strcmp(split, "train") == 0) prefix = "train";
+    else if (strcmp(split, "test") == 0 || strcmp(split, "t10k") == 0) prefix = "t10k";
+    else { dl_set_error("dl_load_mnist_dir: split must be \"train\" or \"test\", not \"%s\"", split); return -1; }
+    char images[4096], labels[4096];
+    if (dl_find_idx(dir, prefix, "images-idx3-ubyte", images, sizeof images)) return -1;
+    if (dl_find_idx(dir, prefix, "labels-idx1-ubyte", labels, sizeof labels)) return -1;
+    return dl_load_idx(images, labels, out);
+}

@@ -1,0 +1,137 @@
+/* dataset.c — owning datasets, the seeded train/validation split, and the
+ * batcher that feeds a training loop.
+ *
+ * The batcher owns a permutation of sample indices, reshuffled (Fisher–Yates,
+ * from its own seeded dl_rng) at every reset, and gathers each batch into
+ * its own contiguous buffers, so the model sees dense x[batch, ...] and
+ * y[batch] arrays and the dataset itself is never reordered. The last,
+ * partial batch of an epoch is kept (its size is returned). Same seed, same
+ * batches — on any machine. */
+#include "dlnrt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void dl_dataset_free(dl_dataset *d)
+{
+    if (!d) return;
+    free(d->x);
+    free(d->y_class);
+    free(d->y_dense);
+    memset(d, 0, sizeof *d);
+}
+
+static void dl_shuffle(int64_t *perm, int64_t n, dl_rng *rng)
+{
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(dl_rng_next(rng) % (uint64_t)(i + 1));
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* Copies samples idx[0..m) of d into x/yc/yd (whichever label array d has). */
+static void dl_gather(const dl_dataset *d, const int64_t *idx, int64_t m, float *x, int32_t *yc, float *yd)
+{
+    for (int64_t i = 0; i < m; i++) {
+        int64_t s = idx[i];
+        memcpy(x + i * d->x_numel, d->x + s * d->x_numel, (size_t)d->x_numel * sizeof *x);
+        if (d->label_kind == DL_LABEL_CLASS) yc[i] = d->y_class[s];
+        else memcpy(yd + i * d->y_numel, d->y_dense + s * d->y_numel, (size_t)d->y_numel * sizeof *yd);
+    }
+}
+
+/* Allocates arrays for m samples shaped like d. */
+static int dl_dataset_alloc_like(const dl_dataset *d, int64_t m, dl_dataset *out)
+{
+    *out = *d;
+    out->n = m;
+    out->x = malloc((size_t)(m * d->x_numel) * sizeof(float) + 1);
+    out->y_class = d->label_kind == DL_LABEL_CLASS ? malloc((size_t)m * sizeof(int32_t) + 1) : NULL;
+    out->y_dense = d->label_kind == DL_LABEL_DENSE ? malloc((size_t)(m * d->y_numel) * sizeof(float) + 1) : NULL;
+    if (!out->x || (d->label_kind == DL_LABEL_CLASS ? !out->y_class : !out->y_dense)) {
+        dl_dataset_free(out);
+        dl_set_error("dl_dataset_split: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int dl_dataset_split(dl_dataset *d, double fraction, uint64_t seed, dl_dataset *val)
+{
+    memset(val, 0, sizeof *val);
+    int64_t n_val = (int64_t)(d->n * fraction + 0.5);
+    if (!(fraction > 0 && fraction < 1) || n_val < 1 || n_val >= d->n) {
+        dl_set_error("dl_dataset_split: fraction %g of %lld samples leaves an empty training or validation set",
+                     fraction, (long long)d->n);
+        return -1;
+    }
+    int64_t *perm = malloc((size_t)d->n * sizeof *perm);
+    dl_dataset train;
+    if (!perm) { dl_set_error("dl_dataset_split: out of memory"); return -1; }
+    for (int64_t i = 0; i < d->n; i++) perm[i] = i;
+    dl_rng rng;
+    dl_rng_seed(&rng, seed);
+    dl_shuffle(perm, d->n, &rng);
+    const int64_t n_train = d->n - n_val;
+    if (dl_dataset_alloc_like(d, n_train, &train)) { free(perm); return -1; }
+    if (dl_dataset_alloc_like(d, n_val, val)) { dl_dataset_free(&train); free(perm); return -1; }
+    dl_gather(d, perm, n_train, train.x, train.y_class, train.y_dense);
+    dl_gather(d, perm + n_train, n_val, val->x, val->y_class, val->y_dense);
+    free(perm);
+    dl_dataset_free(d);
+    *d = train;
+    return 0;
+}
+
+int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed)
+{
+    memset(b, 0, sizeof *b);
+    if (batch <= 0 || d->n <= 0) {
+        dl_set_error("dl_batcher_init: need a positive batch size and a non-empty dataset (batch %lld, %lld samples)",
+                     (long long)batch, (long long)d->n);
+        return -1;
+    }
+    b->d = d;
+    b->batch = batch;
+    b->shuffle = shuffle;
+    dl_rng_seed(&b->rng, seed);
+    b->perm = malloc((size_t)d->n * sizeof *b->perm);
+    b->xbuf = malloc((size_t)(batch * d->x_numel) * sizeof(float) + 1);
+    b->ybuf = d->label_kind == DL_LABEL_CLASS ? malloc((size_t)batch * sizeof(int32_t))
+                                              : malloc((size_t)(batch * d->y_numel) * sizeof(float) + 1);
+    if (!b->perm || !b->xbuf || !b->ybuf) {
+        dl_batcher_free(b);
+        dl_set_error("dl_batcher_init: out of memory");
+        return -1;
+    }
+    for (int64_t i = 0; i < d->n; i++) b->perm[i] = i;
+    dl_batcher_reset(b);
+    return 0;
+}
+
+void dl_batcher_reset(dl_batcher *b)
+{
+    b->pos = 0;
+    if (b->shuffle) dl_shuffle(b->perm, b->d->n, &b->rng);
+}
+
+int64_t dl_batcher_next(dl_batcher *b, const float **x, const void **y)
+{
+    int64_t m = b->d->n - b->pos < b->batch ? b->d->n - b->pos : b->batch;
+    if (m <= 0) return 0;
+    dl_gather(b->d, b->perm + b->pos, m, b->xbuf, b->ybuf, b->ybuf);
+    b->pos += m;
+    *x = b->xbuf;
+    *y = b->ybuf;
+    return m;
+}
+
+void dl_batcher_free(dl_batcher *b)
+{
+    free(b->perm);
+    free(b->xbuf);
+    free(b->ybuf);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,310 @@
+/* test_rt_data.c — IDX files written by the test (plain and gzipped) and
+ * loaded back; truncated and corrupt files give errors with the right text;
+ * the real Fashion-MNIST test split; CSV parsing and its errors; the seeded
+ * split and the batcher. */
+#include "dlnrt.h"
+
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char dir[64];
+
+static int data_setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dlnrt_data_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int data_teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes an IDX file of unsigned bytes: header (magic, dims) + data, gzipped
+ * or plain; `keep` limits the total bytes written (to make truncated files). */
+static void write_idx(const char *name, int gz, const int *dims, int ndim, const unsigned char *data, size_t keep)
+{
+    unsigned char buf[4096];
+    size_t n = 0;
+    buf[n++] = 0; buf[n++] = 0; buf[n++] = 0x08; buf[n++] = (unsigned char)ndim;
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        buf[n++] = (unsigned char)(dims[d] >> 24); buf[n++] = (unsigned char)(dims[d] >> 16);
+        buf[n++] = (unsigned char)(dims[d] >> 8); buf[n++] = (unsigned char)dims[d];
+        count *= (size_t)dims[d];
+    }
+    memcpy(buf + n, data, count);
+    n += count;
+    if (keep < n) n = keep;
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        gzwrite(f, buf, (unsigned)n);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(buf, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* 5 images of 2x3 with pixel (s, k) = 10*s + k, labels s % 3. */
+static void write_small_set(const char *prefix, int gz)
+{
+    unsigned char px[5 * 6], lab[5];
+    for (int s = 0; s < 5; s++) {
+        for (int k = 0; k < 6; k++) px[s * 6 + k] = (unsigned char)(10 * s + k);
+        lab[s] = (unsigned char)(s % 3);
+    }
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%s-images-idx3-ubyte%s", prefix, gz ? ".gz" : "");
+    snprintf(b, sizeof b, "%s-labels-idx1-ubyte%s", prefix, gz ? ".gz" : "");
+    write_idx(a, gz, (int[]){5, 2, 3}, 3, px, (size_t)-1);
+    write_idx(b, gz, (int[]){5}, 1, lab, (size_t)-1);
+}
+
+static void check_small_set(const dl_dataset *d)
+{
+    CU_ASSERT_EQUAL(d->n, 5);
+    CU_ASSERT_EQUAL(d->x_numel, 6);
+    CU_ASSERT_EQUAL(d->x_rank, 3);
+    CU_ASSERT(d->x_shape[0] == 1 && d->x_shape[1] == 2 && d->x_shape[2] == 3);
+    CU_ASSERT_EQUAL(d->num_classes, 3);
+    CU_ASSERT_EQUAL(d->label_kind, DL_LABEL_CLASS);
+    CU_ASSERT_DOUBLE_EQUAL(d->x[3 * 6 + 4], 34.0 / 255.0, 1e-7);
+    CU_ASSERT_EQUAL(d->y_class[4], 1);
+}
+
+static void test_idx_plain_and_gz(void)
+{
+    dl_dataset d;
+    write_small_set("train", 0);   /* plain only */
+    CU_ASSERT_EQUAL_FATAL(dl_load_mnist_dir(dir, "train", &d), 0);
+    check_small_set(&d);
+    dl_dataset_free(&d);
+    write_small_set("t10k", 1);    /* gzipped */
+    CU_ASSERT_EQUAL_FATAL(dl_load_mnist_dir(dir, "test", &d), 0);
+    check_small_set(&d);
+    dl_dataset_free(&d);
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte.gz", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    CU_ASSERT_EQUAL(dl_load_idx(a, b, &d), 0);
+    dl_dataset_free(&d);
+    CU_ASSERT_EQUAL(dl_load_mnist_dir(dir, "validation", &d), -1);
+    CU_ASSERT_EQUAL(dl_load_mnist_dir("/nonexistent", "train", &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "train-images-idx3-ubyte.gz"));
+}
+
+static void test_idx_errors(void)
+{
+    unsigned char px[5 * 6] = {0}, lab[5] = {0};
+    char img[128], lbl[128];
+    dl_dataset d;
+    snprintf(img, sizeof img, "%s/bad-images", dir);
+    snprintf(lbl, sizeof lbl, "%s/bad-labels", dir);
+    write_idx("bad-labels", 0, (int[]){5}, 1, lab, (size_t)-1);
+    /* truncated pixel data, plain and gzipped */
+    for (int gz = 0; gz < 2; gz++) {
+        write_idx("bad-images", gz, (int[]){5, 2, 3}, 3, px, 16 + 7);
+        CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+        char want[256];
+        snprintf(want, sizeof want, "%s: truncated: expected 30 bytes of pixel data, got 7", img);
+        CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    }
+    /* a gzip stream cut in the middle */
+    write_idx("bad-images", 1, (int[]){5, 2, 3}, 3, px, (size_t)-1);
+    CU_ASSERT_EQUAL(truncate(img, 20), 0);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "truncated"));
+    /* wrong magic: a label file given as images, garbage, empty */
+    CU_ASSERT_EQUAL(dl_load_idx(lbl, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "not an IDX file"));
+    FILE *f = fopen(img, "wb");
+    fputs("hello, world", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "magic"));
+    f = fopen(img, "wb");
+    fclose(f);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "truncated: expected 4 bytes of IDX magic, got 0"));
+    /* count mismatch, zero dimension */
+    write_idx("bad-images", 0, (int[]){4, 2, 3}, 3, px, (size_t)-1);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "has 4 images but"));
+    write_idx("bad-images", 0, (int[]){5, 0, 3}, 3, px, (size_t)-1);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "implausible dimension"));
+    CU_ASSERT_PTR_NULL(d.x);
+}
+
+static void test_fashion_mnist(void)
+{
+    const char *fm = "/usr/share/datasets/fashion-mnist";
+    if (access(fm, R_OK) != 0) return;
+    dl_dataset d;
+    CU_ASSERT_EQUAL_FATAL(dl_load_mnist_dir(fm, "test", &d), 0);
+    CU_ASSERT_EQUAL(d.n, 10000);
+    CU_ASSERT_EQUAL(d.num_classes, 10);
+    CU_ASSERT_EQUAL(d.x_numel, 784);
+    int counts[10] = {0}, in_range = 1;
+    for (int64_t i = 0; i < d.n; i++) counts[d.y_class[i]]++;
+    for (int64_t i = 0; i < d.n * 784; i++) in_range &= d.x[i] >= 0.0f && d.x[i] <= 1.0f;
+    CU_ASSERT(in_range);
+    for (int c = 0; c < 10; c++) CU_ASSERT_EQUAL(counts[c], 1000);
+    dl_dataset_free(&d);
+}
+
+static const char *write_text(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_csv(void)
+{
+    dl_dataset d;
+    dl_csv_options o = {.label_col = -1, .header = -1, .classify = 1};
+    const char *p = write_text("a.csv", "x1, x2 ,label\r\n1.5,2,0\r\n\r\n-3,4e1,2\n5,6,1\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 3);
+    CU_ASSERT_EQUAL(d.x_numel, 2);
+    CU_ASSERT_EQUAL(d.num_classes, 3);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[2 * 1 + 1], 40.0, 0);
+    CU_ASSERT_EQUAL(d.y_class[1], 2);
+    dl_dataset_free(&d);
+    /* no header (detected), label first, dense target, ';' delimiter */
+    dl_csv_options r = {.label_col = 0, .header = -1, .classify = 0, .delimiter = ';'};
+    p = write_text("b.csv", "0.5;1;2\n-1.25;3;4\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &r, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 2);
+    CU_ASSERT_EQUAL(d.label_kind, DL_LABEL_DENSE);
+    CU_ASSERT_EQUAL(d.y_numel, 1);
+    CU_ASSERT_DOUBLE_EQUAL(d.y_dense[1], -1.25, 0);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[1 * 2 + 0], 3.0, 0);
+    dl_dataset_free(&d);
+    /* errors, with line numbers */
+    p = write_text("c.csv", "a,b,c\n1,2,0\n1,x,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "c.csv:3: column 2: 'x' is not a number"));
+    p = write_text("d.csv", "1,2,0\n1,2\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "d.csv:2: expected 3 fields, got 2"));
+    p = write_text("e.csv", "1,2,0\n1,2,1.5\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "e.csv:2: column 3: class label '1.5'"));
+    p = write_text("f.csv", "1,2,0\n1,,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "f.csv:2: column 2"));
+    dl_csv_options far = {.label_col = 7, .header = 0, .classify = 1};
+    CU_ASSERT_EQUAL(dl_load_csv(p, &far, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "out of range"));
+    p = write_text("g.csv", "a,b\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "no data rows"));
+    CU_ASSERT_EQUAL(dl_load_csv("/nonexistent.csv", &o, &d), -1);
+}
+
+/* A dataset with x = [i, -i], label i % 4. */
+static void make_counting(dl_dataset *d, int64_t n)
+{
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->x_numel = 2;
+    d->x_rank = 1;
+    d->x_shape[0] = 2;
+    d->x = malloc((size_t)n * 2 * sizeof(float));
+    d->y_class = malloc((size_t)n * sizeof(int32_t));
+    for (int64_t i = 0; i < n; i++) {
+        d->x[2 * i] = (float)i;
+        d->x[2 * i + 1] = (float)-i;
+        d->y_class[i] = (int32_t)(i % 4);
+    }
+    d->label_kind = DL_LABEL_CLASS;
+    d->y_numel = 1;
+    d->num_classes = 4;
+}
+
+static void test_split_and_batcher(void)
+{
+    dl_dataset d, v, d2, v2;
+    make_counting(&d, 100);
+    make_counting(&d2, 100);
+    CU_ASSERT_EQUAL_FATAL(dl_dataset_split(&d, 0.2, 7, &v), 0);
+    CU_ASSERT_EQUAL(d.n, 80);
+    CU_ASSERT_EQUAL(v.n, 20);
+    /* a partition of the samples, consistent rows, reproducible */
+    int seen[100] = {0}, consistent = 1;
+    for (int64_t i = 0; i < d.n; i++) { int s = (int)d.x[2 * i]; seen[s]++; consistent &= d.x[2 * i + 1] == -s && d.y_class[i] == s % 4; }
+    for (int64_t i = 0; i < v.n; i++) { int s = (int)v.x[2 * i]; seen[s]++; consistent &= v.x[2 * i + 1] == -s && v.y_class[i] == s % 4; }
+    int all_once = 1;
+    for (int i = 0; i < 100; i++) all_once &= seen[i] == 1;
+    CU_ASSERT(all_once && consistent);
+    CU_ASSERT_EQUAL(dl_dataset_split(&d2, 0.2, 7, &v2), 0);
+    CU_ASSERT_EQUAL(memcmp(v.x, v2.x, 40 * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(dl_dataset_split(&d2, 1.5, 7, &v), -1);
+    dl_dataset_free(&v);
+    dl_dataset_free(&d2);
+    dl_dataset_free(&v2);
+
+    /* batcher over 80 samples, batch 32: 32, 32, 16, then 0; each epoch a permutation */
+    dl_batcher b;
+    CU_ASSERT_EQUAL_FATAL(dl_batcher_init(&b, &d, 32, 1, 3), 0);
+    int64_t order[2][80], k = 0;
+    for (int epoch = 0; epoch < 2; epoch++) {
+        int count[100] = {0};
+        int64_t sizes[4], m, nb = 0;
+        const float *x;
+        const void *y;
+        while ((m = dl_batcher_next(&b, &x, &y)) > 0) {
+            sizes[nb++] = m;
+            for (int64_t i = 0; i < m; i++) {
+                int s = (int)x[2 * i];
+                count[s]++;
+                CU_ASSERT_EQUAL(((const int32_t *)y)[i], s % 4);
+                order[epoch][k++ % 80] = s;
+            }
+        }
+        CU_ASSERT_EQUAL(nb, 3);
+        CU_ASSERT(sizes[0] == 32 && sizes[1] == 32 && sizes[2] == 16);
+        int total = 0;
+        for (int i = 0; i < 100; i++) total += count[i] == 1;
+        CU_ASSERT_EQUAL(total, 80);
+        dl_batcher_reset(&b);
+    }
+    CU_ASSERT_NOT_EQUAL(memcmp(order[0], order[1], sizeof order[0]), 0);   /* reshuffled */
+    dl_batcher_free(&b);
+    /* unshuffled: in order */
+    CU_ASSERT_EQUAL_FATAL(dl_batcher_init(&b, &d, 50, 0, 3), 0);
+    const float *x;
+    const void *y;
+    CU_ASSERT_EQUAL(dl_batcher_next(&b, &x, &y), 50);
+    CU_ASSERT_EQUAL(x[2 * 5], d.x[2 * 5]);
+    CU_ASSERT_EQUAL(dl_batcher_next(&b, &x, &y), 30);
+    CU_ASSERT_EQUAL(dl_batcher_next(&b, &x, &y), 0);
+    dl_batcher_free(&b);
+    CU_ASSERT_EQUAL(dl_batcher_init(&b, &d, 0, 0, 3), -1);
+    dl_dataset_free(&d);
+}
+
+void suite_rt_data(void)
+{
+    CU_pSuite s = CU_add_suite("rt_data", data_setup, data_teardown);
+    CU_add_test(s, "IDX plain and gzipped", test_idx_plain_and_gz);
+    CU_add_test(s, "IDX truncated/corrupt errors", test_idx_errors);
+    CU_add_test(s, "Fashion-MNIST test split", test_fashion_mnist);
+    CU_add_test(s, "CSV: header, label column, errors", test_csv);
+    CU_add_test(s, "split and batcher", test_split_and_batcher);
+}
