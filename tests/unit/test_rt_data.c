@@ -239,7 +239,7 @@ static void make_counting(dl_dataset *d, int64_t n)
 
 static void test_split_and_batcher(void)
 {
-    dl_dataset d, v, d2, v2;
+    dl_dataset d, v, d2, v2, none;
     make_counting(&d, 100);
     make_counting(&d2, 100);
     CU_ASSERT_EQUAL_FATAL(dl_dataset_split(&d, 0.2, 7, &v), 0);
@@ -254,7 +254,7 @@ static void test_split_and_batcher(void)
     CU_ASSERT(all_once && consistent);
     CU_ASSERT_EQUAL(dl_dataset_split(&d2, 0.2, 7, &v2), 0);
     CU_ASSERT_EQUAL(memcmp(v.x, v2.x, 40 * sizeof(float)), 0);
-    CU_ASSERT_EQUAL(dl_dataset_split(&d2, 1.5, 7, &v), -1);
+    CU_ASSERT_EQUAL(dl_dataset_split(&d2, 1.5, 7, &none), -1);
     dl_dataset_free(&v);
     dl_dataset_free(&d2);
     dl_dataset_free(&v2);
