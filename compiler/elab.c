@@ -278,7 +278,7 @@ static const char *type_str(elab *e, frame *f, const ast_type *t) {
     case AST_TY_TENSOR: break;
     }
     const char *s = t->dtype == AST_DT_F32 ? "f32" : "i32";
-    if (!t->has_shape) return arena_printf(e->a, "a %s tensor", s);
+    if (!t->has_shape) return arena_printf(e->a, "an %s tensor", s);
     char buf[256];
     int len = snprintf(buf, sizeof buf, "%s[", s);
     for (int i = 0; i < t->rank && len < (int)sizeof buf - 32; i++) {
@@ -632,6 +632,13 @@ int eval_call_args(elab *e, frame *f, const ast_expr *x, call_args *ca) {
 }
 
 static value eval_call(elab *e, frame *f, const ast_expr *x) {
+    const ast_decl *blk = find_block(e, x->name);
+    if (!blk && !is_builtin(x->name) && !is_initializer(x->name)) {
+        const char *s = suggest_name(e, f, x->name, 1);
+        if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
+        else diag_error(e->d, x->loc, "unknown function '%s'", x->name);
+        return v_error();
+    }
     call_args ca;
     if (eval_call_args(e, f, x, &ca) != 0) return v_error();
     value *pos = ca.pos, *kw = ca.kw;
@@ -640,15 +647,10 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
     int npos = ca.npos, nkw = ca.nkw;
     /* In a pipeline the error should point at the stage, not the whole chain. */
     src_loc loc = x->loc;
-    const ast_decl *blk = find_block(e, x->name);
     if (blk) return call_block(e, f, blk, x, pos, npos, kwn, kw, nkw, loc);
     value r;
     if (call_builtin(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl, &r)) return r;
-    if (is_initializer(x->name)) return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
-    const char *s = suggest_name(e, f, x->name, 1);
-    if (s) diag_error(e->d, loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
-    else diag_error(e->d, loc, "unknown function '%s'", x->name);
-    return v_error();
+    return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
 }
 
 static value arith_numbers(elab *e, ast_op op, value a, value b, src_loc loc) {

@@ -346,7 +346,12 @@ ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label)
     binding b_label = {.name = "label", .v = v_tensor(label, t->name_loc), .next = &b_out};
     f.vars = &b_label;
     value v = eval_expr(e, &f, s->value);
-    if (v.kind == V_ERROR) return NULL;
+    if (v.kind == V_ERROR) {
+        if (label->dtype == IR_I32)
+            diag_note(e->d, s->value->loc, "this data source gives integer class labels (i32[N]); losses such as "
+                      "cross_entropy take them, regression losses need float targets");
+        return NULL;
+    }
     char buf[128];
     if (v.kind != V_TENSOR || v.t->dtype != IR_F32 || v.t->shape.rank != 0) {
         diag_error(e->d, s->value->loc, "the loss must be a scalar f32[], got %s\nhint: reduce it, e.g. mean(...)",
