@@ -369,15 +369,22 @@ arg
 
 %%
 
-/* The location of a reduced rule: from its first symbol to its last; an empty
- * rule sits just after whatever precedes it. */
+/* The location of a reduced rule: from its first to its last non-empty
+ * symbol. An empty rule gets a zero-width location (end before start) just
+ * after whatever precedes it, so an omitted `= init` or `-> type` at the end
+ * of a rule never stretches the rule's span. */
+static int dln_loc_empty(const src_loc *l) {
+    return l->end_line < l->line || (l->end_line == l->line && l->end_col < l->col);
+}
+
 src_loc dln_loc_default(const src_loc *rhs, int n) {
-    if (n > 0) return loc_span(rhs[1], rhs[n]);
+    int first = 1, last = n;
+    while (first < n && dln_loc_empty(&rhs[first])) first++;
+    while (last > first && dln_loc_empty(&rhs[last])) last--;
+    if (n > 0) return loc_span(rhs[first], rhs[last]);
     src_loc l = rhs[0];
     l.line = l.end_line;
     l.col = l.end_col + 1;
-    l.end_line = l.line;
-    l.end_col = l.col;
     return l;
 }
 
@@ -527,7 +534,12 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, dln_
         diag_error(P->diag, loc, "expected %s before %s", list, before);
         return 0;
     }
-    diag_error(P->diag, loc, "unexpected %s", before);
+    if (la == YYSYMBOL_ASSIGN)
+        /* `y = x +` then `z = 1` on the next line reads as `x + z`, then '='. */
+        diag_error(P->diag, loc, "unexpected %s\n"
+                   "hint: if this starts a new statement, the one before it is incomplete; '==' compares", before);
+    else
+        diag_error(P->diag, loc, "unexpected %s", before);
     return 0;
 }
 
