@@ -1,0 +1,243 @@
+/* test_shape.c — every shape rule: what it infers, and the exact text of the
+ * errors people will read at their .dln span. The rules are called directly
+ * on stack nodes (no graph needed); one test goes through ir_add to pin how
+ * an error is reported and how NULL operands propagate. */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+/* A value of the given type: shape "N,784" (N, T symbols; "" scalar). */
+static ir_node val(ir_dtype dt, const char *s) {
+    ir_node n = {0};
+    n.dtype = dt;
+    while (*s) {
+        if (*s == 'N') n.shape.d[n.shape.rank++] = ir_dim_sym(0), s++;
+        else if (*s == 'T') n.shape.d[n.shape.rank++] = ir_dim_sym(1), s++;
+        else n.shape.d[n.shape.rank++] = ir_dim_const(strtoll(s, (char **)&s, 10));
+        if (*s == ',') s++;
+    }
+    return n;
+}
+static ir_node f32(const char *s) { return val(IR_F32, s); }
+
+static char err[512];
+static char type[128];
+
+/* Run op's shape rule; returns the result type as text, or NULL (err set). */
+static const char *infer(ir_opcode op, ir_node *a, ir_node *b, ir_node *c, const ir_attrs *at) {
+    ir_node n = {0};
+    n.op = op;
+    ir_node *in[3] = {a, b, c};
+    for (int k = 0; k < 3 && in[k]; k++) n.in[n.nin++] = in[k];
+    if (at) n.a = *at;
+    err[0] = '\0';
+    if (!ir_ops[op].shape(&n, err, sizeof err)) return NULL;
+    return ir_shape_str(type, sizeof type, n.dtype, &n.shape, NULL);
+}
+
+#define CHECK_TYPE(got, want)                                      \
+    do {                                                           \
+        const char *g__ = (got);                                   \
+        CU_ASSERT_PTR_NOT_NULL(g__);                               \
+        if (g__) CU_ASSERT_STRING_EQUAL(g__, want);                \
+        if (!g__) printf("\n  unexpected error: %s\n", err);       \
+    } while (0)
+
+#define CHECK_ERR(got, want)                                       \
+    do {                                                           \
+        const char *g__ = (got);                                   \
+        CU_ASSERT_PTR_NULL(g__);                                   \
+        CU_ASSERT_STRING_EQUAL(err, want);                         \
+        if (strcmp(err, want)) printf("\n  got: %s\n", err);       \
+    } while (0)
+
+static void test_shape_str(void) {
+    ir_shape s = {0};
+    CU_ASSERT_STRING_EQUAL(ir_shape_str(type, sizeof type, IR_F32, &s, NULL), "f32[]");
+    ir_node x = val(IR_I32, "N");
+    CU_ASSERT_STRING_EQUAL(ir_shape_str(type, sizeof type, IR_I32, &x.shape, NULL), "i32[N]");
+    s.rank = 2;
+    s.d[0] = ir_dim_mul(ir_dim_sym(0), ir_dim_sym(1));
+    s.d[1] = ir_dim_const(64);
+    CU_ASSERT_STRING_EQUAL(ir_shape_str(type, sizeof type, IR_F32, &s, NULL), "f32[N*T, 64]");
+    s.rank = 1;
+    s.d[0] = ir_dim_mul(ir_dim_const(4), ir_dim_sym(0));
+    CU_ASSERT_STRING_EQUAL(ir_shape_str(type, sizeof type, IR_F32, &s, NULL), "f32[4*N]");
+    s.d[0] = ir_dim_sym(3);
+    CU_ASSERT_STRING_EQUAL(ir_shape_str(type, sizeof type, IR_F32, &s, NULL), "f32[S3]");
+    /* with a module, its symbol names */
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "m");
+    m->syms[1].name = "L";
+    m->n_syms = 2;
+    s.d[0] = ir_dim_mul(ir_dim_sym(0), ir_dim_sym(1));
+    CU_ASSERT_STRING_EQUAL(ir_shape_str(type, sizeof type, IR_F32, &s, m), "f32[N*L]");
+    arena_free(&ar);
+    /* dims arithmetic */
+    int64_t sv[IR_MAX_SYMS] = {5, 7};
+    CU_ASSERT_EQUAL(ir_dim_eval(s.d[0], sv), 35);
+    CU_ASSERT_TRUE(ir_dim_eq(ir_dim_unpack(ir_dim_pack(s.d[0])), s.d[0]));
+}
+
+static void test_elementwise(void) {
+    ir_node a = f32("N,10"), b = f32("10"), c = f32("N,12"), s = f32(""), one = f32("N,1"), row = f32("1,5");
+    ir_node lab = val(IR_I32, "N");
+    CHECK_TYPE(infer(OP_relu, &a, NULL, NULL, NULL), "f32[N, 10]");
+    CHECK_TYPE(infer(OP_add, &a, &b, NULL, NULL), "f32[N, 10]");
+    CHECK_TYPE(infer(OP_mul, &s, &a, NULL, NULL), "f32[N, 10]");
+    CHECK_TYPE(infer(OP_sub, &one, &row, NULL, NULL), "f32[N, 5]");
+    CHECK_TYPE(infer(OP_gt, &a, &s, NULL, NULL), "f32[N, 10]");
+    CHECK_TYPE(infer(OP_where, &one, &a, &s, NULL), "f32[N, 10]");
+    CHECK_TYPE(infer(OP_cast_f32, &lab, NULL, NULL, NULL), "f32[N]");
+    ir_attrs slope = {.f = {0.1}, .nf = 1};
+    CHECK_TYPE(infer(OP_leaky_relu, &a, NULL, NULL, &slope), "f32[N, 10]");
+
+    CHECK_ERR(infer(OP_add, &a, &c, NULL, NULL),
+              "cannot add f32[N, 10] and f32[N, 12]\n"
+              "hint: dimensions must be equal or 1 to broadcast (NumPy rules); dimension 1 is 10 vs 12");
+    CHECK_ERR(infer(OP_sub, &a, &row, NULL, NULL),
+              "cannot subtract f32[N, 10] and f32[1, 5]\n"
+              "hint: dimensions must be equal or 1 to broadcast (NumPy rules); dimension 1 is 10 vs 5");
+    ir_node t = f32("T,10");
+    CHECK_ERR(infer(OP_mul, &a, &t, NULL, NULL),
+              "cannot multiply f32[N, 10] and f32[T, 10]\n"
+              "hint: dimensions must be equal or 1 to broadcast (NumPy rules); dimension 0 is N vs T");
+    ir_node v3 = f32("3"), v4 = f32("4");
+    CHECK_ERR(infer(OP_maximum, &v3, &v4, NULL, NULL),
+              "maximum: cannot broadcast f32[3] and f32[4] together\n"
+              "hint: dimensions must be equal or 1 to broadcast (NumPy rules); dimension 0 is 3 vs 4");
+    CHECK_ERR(infer(OP_exp, &lab, NULL, NULL, NULL),
+              "exp: expected a float tensor, got i32[N]\n"
+              "hint: integer tensors (labels) must be converted with cast_f32 first");
+}
+
+static void test_reduce(void) {
+    ir_node x = f32("N,4,5");
+    ir_attrs a = {.i = {2, 0}, .ni = 2};
+    CHECK_TYPE(infer(OP_reduce_sum, &x, NULL, NULL, &a), "f32[N, 5]");
+    a.i[1] = 1;
+    CHECK_TYPE(infer(OP_reduce_max, &x, NULL, NULL, &a), "f32[N, 1, 5]");
+    ir_attrs all = {.i = {7, 0}, .ni = 2};
+    CHECK_TYPE(infer(OP_reduce_sum, &x, NULL, NULL, &all), "f32[]");
+    ir_attrs bad = {.i = {8, 0}, .ni = 2};
+    CHECK_ERR(infer(OP_reduce_sum, &x, NULL, NULL, &bad), "reduce_sum: axis 3 is out of range for f32[N, 4, 5] (it has 3 dimensions)");
+}
+
+static void test_shape_ops(void) {
+    ir_node x = f32("N,784"), lab = val(IR_I32, "N,1");
+    ir_node target = f32("N,28,28");
+    ir_attrs a = {0};
+    ir_attrs_set_shape(&a, 0, &target.shape);
+    CHECK_TYPE(infer(OP_reshape, &x, NULL, NULL, &a), "f32[N, 28, 28]");
+    ir_node flat = val(IR_I32, "N");
+    ir_attrs_set_shape(&a, 0, &flat.shape);
+    CHECK_TYPE(infer(OP_reshape, &lab, NULL, NULL, &a), "i32[N]"); /* keeps the dtype */
+    ir_node wrong = f32("N,780");
+    ir_attrs_set_shape(&a, 0, &wrong.shape);
+    CHECK_ERR(infer(OP_reshape, &x, NULL, NULL, &a),
+              "reshape: cannot reshape f32[N, 784] (784*N elements) to f32[N, 780] (780*N elements)");
+
+    ir_node col = f32("N,1"), wide = f32("2,N,5"), bad = f32("N,3");
+    ir_attrs_set_shape(&a, 0, &wide.shape);
+    CHECK_TYPE(infer(OP_broadcast_to, &col, NULL, NULL, &a), "f32[2, N, 5]");
+    CHECK_ERR(infer(OP_broadcast_to, &bad, NULL, NULL, &a),
+              "cannot broadcast f32[N, 3] to f32[2, N, 5]\nhint: each dimension must be equal to the target's or 1 (NumPy rules)");
+
+    ir_node t = f32("2,N,3");
+    ir_attrs perm = {.i = {2, 0, 1}, .ni = 3};
+    CHECK_TYPE(infer(OP_transpose, &t, NULL, NULL, &perm), "f32[3, 2, N]");
+    ir_attrs dup = {.i = {0, 0, 1}, .ni = 3};
+    CHECK_ERR(infer(OP_transpose, &t, NULL, NULL, &dup), "transpose: the axes must be a permutation of 0..2 for f32[2, N, 3]");
+    ir_attrs short_perm = {.i = {1, 0}, .ni = 2};
+    CHECK_ERR(infer(OP_transpose, &t, NULL, NULL, &short_perm),
+              "transpose: the permutation has 2 entries but f32[2, N, 3] has 3 dimensions");
+    CHECK_TYPE(infer(OP_stop_grad, &t, NULL, NULL, NULL), "f32[2, N, 3]");
+
+    ir_attrs k = {.f = {2.5}, .nf = 1};
+    ir_attrs_set_shape(&k, 0, &wide.shape);
+    CHECK_TYPE(infer(OP_constant, NULL, NULL, NULL, &k), "f32[2, N, 5]");
+    ir_attrs r = {.i = {7}};
+    ir_attrs_set_shape(&r, 1, &x.shape);
+    CHECK_TYPE(infer(OP_rand_normal, NULL, NULL, NULL, &r), "f32[N, 784]");
+}
+
+static void test_matmul(void) {
+    ir_node x = f32("N,784"), w = f32("512,784"), wt = f32("784,512"), v = f32("100");
+    ir_attrs nn = {.ni = 2}, tb = {.i = {0, 1}, .ni = 2}, ta = {.i = {1, 0}, .ni = 2};
+    CHECK_TYPE(infer(OP_matmul, &x, &wt, NULL, &nn), "f32[N, 512]");
+    CHECK_TYPE(infer(OP_matmul, &x, &w, NULL, &tb), "f32[N, 512]");
+    ir_node xt = f32("784,N");
+    CHECK_TYPE(infer(OP_matmul, &xt, &wt, NULL, &ta), "f32[N, 512]");
+    ir_node ba = f32("2,1,3,4"), bb = f32("5,4,6");
+    CHECK_TYPE(infer(OP_matmul, &ba, &bb, NULL, &nn), "f32[2, 5, 3, 6]");
+
+    ir_node w2 = f32("512,100");
+    CHECK_ERR(infer(OP_matmul, &x, &w2, NULL, &nn),
+              "matmul: inner dimensions differ: f32[N, 784] @ f32[512, 100] (784 vs 512)\nhint: did you mean transpose(...)?");
+    CHECK_ERR(infer(OP_matmul, &x, &wt, NULL, &tb),
+              "matmul: inner dimensions differ: f32[N, 784] @ transpose f32[784, 512] (784 vs 512)\nhint: did you mean transpose(...)?");
+    CHECK_ERR(infer(OP_matmul, &x, &v, NULL, &nn),
+              "matmul: operands need at least 2 dimensions, got f32[100]\nhint: reshape a vector to [1, K] or [K, 1]");
+    ir_node b1 = f32("2,3,4"), b2 = f32("3,4,5");
+    CHECK_ERR(infer(OP_matmul, &b1, &b2, NULL, &nn), "matmul: the batch dimensions of f32[2, 3, 4] and f32[3, 4, 5] do not broadcast");
+}
+
+static void test_nn(void) {
+    ir_node x = f32("N,10"), lab = val(IR_I32, "N"), g = f32("N");
+    ir_attrs ax = {.i = {1}, .ni = 1}, bad = {.i = {2}, .ni = 1};
+    CHECK_TYPE(infer(OP_softmax, &x, NULL, NULL, &ax), "f32[N, 10]");
+    CHECK_ERR(infer(OP_log_softmax, &x, NULL, NULL, &bad), "log_softmax: axis 2 is out of range for f32[N, 10]");
+    CHECK_TYPE(infer(OP_pick, &x, &lab, NULL, NULL), "f32[N]");
+    ir_attrs c10 = {.i = {10}, .ni = 1};
+    CHECK_TYPE(infer(OP_unpick, &g, &lab, NULL, &c10), "f32[N, 10]");
+    ir_node flab = f32("N");
+    CHECK_ERR(infer(OP_pick, &x, &flab, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got f32[N]");
+    ir_node lab2 = val(IR_I32, "N,2");
+    CHECK_ERR(infer(OP_pick, &x, &lab2, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got i32[N, 2]");
+}
+
+/* ir_add reports through diag at the node's span and returns NULL; NULL
+ * operands (an earlier error) propagate silently. */
+static void test_ir_add_reports(void) {
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "m");
+    ir_graph *g = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape s10 = {2, {{1, 1}, {10, 0}}}, s12 = {2, {{1, 1}, {12, 0}}};
+    ir_node *a = ir_input_node(g, "a", IR_F32, &s10, (src_loc){0});
+    ir_node *b = ir_input_node(g, "b", IR_F32, &s12, (src_loc){0});
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    diag_ctx d;
+    diag_init(&d, out);
+    src_loc loc = {"t.dln", 3, 14, 3, 18};
+    ir_node *in[2] = {a, b};
+    CU_ASSERT_PTR_NULL(ir_add(g, &d, loc, OP_add, in, 2, NULL));
+    CU_ASSERT_EQUAL(d.n_errors, 1);
+    in[1] = NULL;
+    CU_ASSERT_PTR_NULL(ir_add(g, &d, loc, OP_add, in, 2, NULL));
+    CU_ASSERT_EQUAL(d.n_errors, 1);
+    CU_ASSERT_PTR_NULL(ir_add(g, &d, loc, OP_add, in, 1, NULL));
+    CU_ASSERT_EQUAL(d.n_errors, 2);
+    CU_ASSERT_EQUAL(g->n_nodes, 2); /* nothing appended */
+    fclose(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "t.dln:3:14: error: cannot add f32[N, 10] and f32[N, 12]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "error: add takes 2 operands, got 1"));
+    free(buf);
+    free(d.sources);
+    arena_free(&ar);
+}
+
+void suite_shape(void) {
+    CU_pSuite s = CU_add_suite("shape", NULL, NULL);
+    CU_add_test(s, "shape and dim strings", test_shape_str);
+    CU_add_test(s, "elementwise and broadcasting", test_elementwise);
+    CU_add_test(s, "reductions", test_reduce);
+    CU_add_test(s, "reshape, broadcast_to, transpose, sources", test_shape_ops);
+    CU_add_test(s, "matmul", test_matmul);
+    CU_add_test(s, "softmax, pick, unpick", test_nn);
+    CU_add_test(s, "ir_add reports at the span", test_ir_add_reports);
+}
