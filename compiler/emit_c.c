@@ -509,7 +509,10 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
     fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n),
             L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + 16);
-    fprintf(f, "    if (max_batch < 1 || (act_per_sample > 0 && max_batch > (INT64_MAX / 8 - fixed) / act_per_sample)) {\n");
+    if (L->act_n > 0)
+        fprintf(f, "    if (max_batch < 1 || max_batch > (INT64_MAX / 8 - fixed) / act_per_sample) {\n");
+    else
+        fprintf(f, "    (void)fixed;\n    if (max_batch < 1 || max_batch > INT64_MAX / 8) {\n");
     fprintf(f, "        dl_set_error(\"%s_create: max_batch %%lld is out of range\", (long long)max_batch);\n", p);
     fprintf(f, "        return NULL;\n    }\n");
     fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
@@ -565,9 +568,9 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "        t[i].data = m->params + %s_param_offset[i];\n    }\n}\n\n", p);
     int cap = m->n_params > 0 ? m->n_params : 1;
     fprintf(f, "int %s_save(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
-    fprintf(f, "    %s_named(m, t);\n    return dl_save_safetensors(path, t, %s_NUM_PARAMS);\n}\n\n", p, p);
+    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_save_safetensors(path, t, %s_NUM_PARAMS);\n}\n\n", p, p);
     fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
-    fprintf(f, "    %s_named(m, t);\n    return dl_load_safetensors(path, t, %s_NUM_PARAMS, 0);\n}\n\n", p, p);
+    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_load_safetensors(path, t, %s_NUM_PARAMS, 0);\n}\n\n", p, p);
 }
 
 static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)

@@ -131,7 +131,7 @@ static const char *bcast_index(emit_ctx *c, const ir_shape *S, const ir_shape *L
         const char *t = var;
         if (!dim_is_one(div)) t = arena_printf(c->ar, "%s / %s", t, emit_dim(c, div));
         if (outer) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, mod));
-        if (!dim_is_one(mul)) t = arena_printf(c->ar, "(%s) * %s", t, emit_dim(c, mul));
+        if (!dim_is_one(mul)) t = arena_printf(c->ar, t == var ? "%s * %s" : "(%s) * %s", t, emit_dim(c, mul));
         expr = *expr ? arena_printf(c->ar, "%s + %s", expr, t) : (char *)t;
         p = q;
     }
@@ -254,6 +254,11 @@ static void emit_group(emit_ctx *c, FILE *b, const ir_node *n, const ir_node *co
     fclose(s);
     int ops = 0;
     for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(n, c->g->nodes[i]);
+    if (dim_is_one(ir_shape_numel(&n->shape))) { /* a scalar: no loop */
+        fprintf(b, "%s    y[0] = %s;\n", stmts ? stmts : "", e);
+        free(stmts);
+        return;
+    }
     emit_for(c, b, "    ", "i", ir_shape_numel(&n->shape), ops < 1 ? 1 : ops, "");
     if (slen == 0) {
         fprintf(b, "\n        y[i] = %s;\n", e);
@@ -318,7 +323,8 @@ static const char *group_offset(emit_ctx *c, const rgroup *gr, int ng, int red, 
         const char *t = var;
         if (!dim_is_one(div)) t = arena_printf(c->ar, "%s / %s", t, emit_dim(c, div));
         if (!first) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, gr[k].size));
-        if (!dim_is_one(gr[k].stride)) t = arena_printf(c->ar, "(%s) * %s", t, emit_dim(c, gr[k].stride));
+        if (!dim_is_one(gr[k].stride))
+            t = arena_printf(c->ar, t == var ? "%s * %s" : "(%s) * %s", t, emit_dim(c, gr[k].stride));
         expr = *expr ? arena_printf(c->ar, "%s + %s", expr, t) : (char *)t;
         first = 0;
     }
@@ -378,12 +384,12 @@ static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
         if (dim_is_one(ys->d[k])) continue;
         int pk = (int)n->a.i[k];
         ir_dim div = dims_product(ys, k + 1, r), instride = dims_product(xs, pk + 1, xs->rank);
-        const char *t = "i";
+        const char *t = "i", *var = t;
         if (!dim_is_one(div)) t = arena_printf(c->ar, "i / %s", emit_dim(c, div));
         int outer = 0;
         for (int j = 0; j < k; j++) outer |= !dim_is_one(ys->d[j]);
         if (outer) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, ys->d[k]));
-        if (!dim_is_one(instride)) t = arena_printf(c->ar, "(%s) * %s", t, emit_dim(c, instride));
+        if (!dim_is_one(instride)) t = arena_printf(c->ar, t == var ? "%s * %s" : "(%s) * %s", t, emit_dim(c, instride));
         expr = *expr ? arena_printf(c->ar, "%s + %s", expr, t) : (char *)t;
     }
     emit_for(c, b, "    ", "i", ir_shape_numel(ys), 2, "");
@@ -421,7 +427,7 @@ static void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
     const char *Ms = emit_dim(c, M), *Ns = emit_dim(c, N), *Ks = emit_dim(c, K);
     const char *lda = ta ? Ms : Ks, *ldb = tb ? Ks : Ns;
     ir_dim an = ir_shape_numel(&abatch), bn = ir_shape_numel(&bbatch);
-    fprintf(b, "    /* y[%s, %s] = a%s @ b%s per batch element */\n", Ms, Ns, ta ? "^T" : "", tb ? "^T" : "");
+    fprintf(b, "    /* y[%s, %s] = a%s @ b%s */\n", Ms, Ns, ta ? "^T" : "", tb ? "^T" : "");
     if (dim_is_one(bn) && !ta) { /* a's batch dims fold into M: one GEMM */
         const char *MM = emit_dim(c, ir_dim_mul(M, an));
         fprintf(b, "    dl_sgemm(0, %d, %s, %s, %s, 1.0f, x0, %s, x1, %s, 0.0f, y, %s);\n", tb, MM, Ns, Ks, lda, ldb,
@@ -431,6 +437,11 @@ static void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
     ir_shape obatch;
     if (!ir_broadcast_shapes(&abatch, &bbatch, &obatch)) obatch = abatch;
     ir_dim on = ir_shape_numel(&obatch);
+    if (dim_is_one(on)) {
+        fprintf(b, "    dl_sgemm(%d, %d, %s, %s, %s, 1.0f, x0, %s, x1, %s, 0.0f, y, %s);\n", ta, tb, Ms, Ns, Ks, lda, ldb,
+                Ns);
+        return;
+    }
     const char *ai = bcast_index(c, &obatch, &abatch, "bi"), *bi = bcast_index(c, &obatch, &bbatch, "bi");
     fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* serial: dl_sgemm is parallel inside */\n",
             emit_dim(c, on));

@@ -1,0 +1,452 @@
+/* test_emit.c — the back end end to end: fuse, plan, emit C, compile, run.
+ *
+ * Each case builds a small module by hand with ir.h's builder, runs the pass
+ * pipeline, emits C into a temporary directory, compiles it with the same
+ * strict flags users get (-Wall -Wextra -Werror) into a shared object linked
+ * with libdlnrt.a, loads it with dlopen and compares what it computes with
+ * the double-precision reference interpreter (relative tolerance 1e-4).
+ * The memory plan is checked with plan_verify on every graph, and a tampered
+ * plan must be caught by it. The MLP case compares a train_step's loss and
+ * every gradient with the interpreter and checks that a few SGD steps lower
+ * the loss; an out-of-range label must give NaN and an error, not a crash.
+ *
+ * The tests run from the repository root (runtime/dlnrt.h is found from the
+ * working directory) and find libdlnrt.a beside the test binary. */
+#include <CUnit/CUnit.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autodiff.h"
+#include "dlnrt.h"
+#include "emit.h"
+#include "emit_internal.h"
+#include "interp.h"
+#include "ir.h"
+#include "passes.h"
+
+static ir_shape shp(int rank, const int64_t *d)
+{
+    ir_shape s = {0};
+    s.rank = rank;
+    for (int i = 0; i < rank; i++) s.d[i] = d[i] < 0 ? ir_dim_sym(IR_SYM_N) : ir_dim_const(d[i]);
+    return s;
+}
+#define SHAPE(...) shp((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
+#define NN (-1) /* the batch dimension in SHAPE() */
+
+static const src_loc noloc = {0};
+static const ir_init zinit = {.kind = IR_INIT_ZEROS, .gain = 1};
+
+/* ---- compiling and loading --------------------------------------------- */
+
+typedef struct loaded {
+    void *so;
+    const dl_model_api *api;
+    char dir[64];
+} loaded;
+
+static void build_dir(char *out, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) {
+        snprintf(out, len, "build");
+        return;
+    }
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    snprintf(out, len, "%s", exe);
+}
+
+/* Pipeline + plan check + emit + cc + dlopen. Returns 0 on success. */
+static int compile_module(ir_module *m, loaded *L)
+{
+    memset(L, 0, sizeof *L);
+    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
+    for (int i = 0; i < 3; i++) {
+        if (!gs[i]) continue;
+        if (passes_run(gs[i], NULL, NULL, 1) != 0) return -1;
+        if (!plan_verify(gs[i], stderr)) return -1;
+    }
+    snprintf(L->dir, sizeof L->dir, "/tmp/dlnc_emit_XXXXXX");
+    if (!mkdtemp(L->dir)) return -1;
+    char cpath[128], hpath[128], sopath[128], bdir[PATH_MAX], cmd[PATH_MAX * 2 + 512];
+    snprintf(cpath, sizeof cpath, "%s/%s.c", L->dir, m->name);
+    snprintf(hpath, sizeof hpath, "%s/%s.h", L->dir, m->name);
+    snprintf(sopath, sizeof sopath, "%s/%s.so", L->dir, m->name);
+    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
+    if (!c || !h) return -1;
+    diag_ctx d;
+    diag_init(&d, stderr);
+    char hname[64];
+    snprintf(hname, sizeof hname, "%s.h", m->name);
+    emit_options opt = {hname, "test.dln"};
+    int rc = emit_c(&m, 1, c, h, &opt, &d);
+    fclose(c);
+    fclose(h);
+    if (rc != 0) return -1;
+    build_dir(bdir, sizeof bdir);
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s %s/libdlnrt.a -lz -lm "
+             "-o %s",
+             L->dir, cpath, bdir, sopath);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "test_emit: compile failed: %s\n", cmd);
+        return -1;
+    }
+    L->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
+    if (!L->so) {
+        fprintf(stderr, "test_emit: %s\n", dlerror());
+        return -1;
+    }
+    char sym[80];
+    snprintf(sym, sizeof sym, "%s_api", m->name);
+    const dl_model_api *(*get)(void) = (const dl_model_api *(*)(void))dlsym(L->so, sym);
+    L->api = get ? get() : NULL;
+    return L->api ? 0 : -1;
+}
+
+static void unload(loaded *L)
+{
+    if (L->so) dlclose(L->so);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", L->dir);
+    if (L->dir[0] && system(cmd) != 0) fprintf(stderr, "test_emit: cannot remove %s\n", L->dir);
+}
+
+/* ---- data and comparison ------------------------------------------------- */
+
+static uint64_t rng_state = 12345;
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static int64_t numel_at(const ir_shape *s, int64_t n)
+{
+    int64_t sv[IR_MAX_SYMS] = {n};
+    return ir_dim_eval(ir_shape_numel(s), sv);
+}
+
+static int close_enough(const float *got, const double *want, int64_t count, const char *what)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < count; i++) {
+        double tol = 1e-4 * fmax(1.0, fabs(want[i]));
+        if (!(fabs(got[i] - want[i]) <= tol)) {
+            if (bad++ < 5) fprintf(stderr, "%s[%lld]: got %.7g, want %.7g\n", what, (long long)i, got[i], want[i]);
+        }
+    }
+    return bad == 0;
+}
+
+/* Parameters: random values written into the model (and as doubles for the interpreter). */
+static double **random_params(const ir_module *m, const dl_model_api *api, void *inst)
+{
+    double **p = calloc((size_t)m->n_params + 1, sizeof *p);
+    for (int i = 0; i < m->n_params; i++) {
+        int64_t cnt = ir_shape_numel(&m->params[i].shape).k;
+        p[i] = malloc(sizeof(double) * (size_t)cnt);
+        float *w = api->param_data(inst, i);
+        for (int64_t j = 0; j < cnt; j++) {
+            w[j] = (float)(urand() * 2 - 1);
+            p[i][j] = w[j];
+        }
+    }
+    return p;
+}
+
+static void free_params(const ir_module *m, double **p)
+{
+    for (int i = 0; i < m->n_params; i++) free(p[i]);
+    free(p);
+}
+
+/* Run forward on random x with batch n and compare with the interpreter. */
+static void check_forward(ir_module *m, int64_t n)
+{
+    ir_graph *g = m->forward;
+    loaded L;
+    CU_ASSERT_FATAL(compile_module(m, &L) == 0);
+    void *inst = L.api->create(n + 2);
+    CU_ASSERT_FATAL(inst != NULL);
+    double **params = random_params(m, L.api, inst);
+    int64_t xn = numel_at(&g->inputs[0].shape, n);
+    float *x = malloc(sizeof(float) * (size_t)xn);
+    double *xd = malloc(sizeof(double) * (size_t)xn);
+    for (int64_t i = 0; i < xn; i++) xd[i] = x[i] = (float)(urand() * 4 - 2);
+    int vo = -1;
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k].kind == IR_OUT_VALUE) vo = k;
+    int64_t on = numel_at(&g->outputs[vo].node->shape, n);
+    float *out = calloc((size_t)on, sizeof(float));
+    L.api->forward(inst, x, out, n);
+
+    interp_state s;
+    int64_t sv[IR_MAX_SYMS] = {n};
+    CU_ASSERT_FATAL(interp_run(&s, g, sv, &xd, params, 1) == 0);
+    CU_ASSERT(close_enough(out, interp_output(&s, vo), on, m->name));
+    interp_free(&s);
+    free(out);
+    free(x);
+    free(xd);
+    free_params(m, params);
+    L.api->destroy(inst);
+    unload(&L);
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+static void test_table_complete(void) { CU_ASSERT(emit_check_table(stderr) == 0); }
+
+/* relu(x * b + c) - exp(-x) * 0.5 + 1/(1+x^2) with b [4], c [3, 1] broadcast over x [N, 3, 4]. */
+static void test_elementwise_broadcast(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "ew");
+    int pb = ir_module_add_param(m, "b", SHAPE(4), zinit, 1, noloc);
+    int pc = ir_module_add_param(m, "c", SHAPE(3, 1), zinit, 1, noloc);
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 3, 4);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_node *b = ir_param_node(g, pb, noloc), *c = ir_param_node(g, pc, noloc);
+    ir_node *h = ir_un(g, OP_relu, ir_bin(g, OP_add, ir_bin(g, OP_mul, x, b), c));
+    ir_node *e = ir_bin(g, OP_mul, ir_un(g, OP_exp, ir_un(g, OP_neg, x)), ir_const(g, 0.5, NULL));
+    ir_node *r = ir_bin(g, OP_div, ir_const(g, 1.0, NULL), ir_bin(g, OP_add, ir_const(g, 1.0, NULL), ir_bin(g, OP_mul, x, x)));
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", ir_bin(g, OP_add, ir_bin(g, OP_sub, h, e), r));
+    check_forward(m, 5);
+    /* the whole expression is one group: a single kernel writes the output */
+    int groups = 0;
+    for (int i = 0; i < g->n_nodes; i++) groups += g->nodes[i]->group == g->nodes[i]->id;
+    CU_ASSERT(groups == 1);
+    arena_free(&ar);
+}
+
+/* Batched matmuls with every transpose combination (folded and looped GEMMs). */
+static void test_matmul_transposes(void)
+{
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            arena ar = {0};
+            char name[16];
+            snprintf(name, sizeof name, "mm%d%d", ta, tb);
+            ir_module *m = ir_module_new(&ar, name);
+            /* x [N, 4, 3]: as a it is [4, 3], or [3, 4] transposed (M, K) */
+            int64_t K = ta ? 4 : 3;
+            int pw = ir_module_add_param(m, "w", tb ? SHAPE(5, K) : SHAPE(K, 5), zinit, 1, noloc);
+            ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+            ir_shape xs = SHAPE(NN, 4, 3);
+            ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+            ir_node *y = ir_matmul(g, x, ir_param_node(g, pw, noloc), ta, tb);
+            /* and a 2-D product with a symbolic M: flatten x to [N, 12] @ v [12, 2], broadcast-added */
+            ir_shape fs = SHAPE(NN, 12);
+            int pv = ir_module_add_param(m, "v", SHAPE(12, 2), zinit, 1, noloc);
+            ir_node *z = ir_matmul(g, ir_reshape(g, x, &fs), ir_param_node(g, pv, noloc), 0, 0);
+            ir_shape zs = SHAPE(NN, 1, 1);
+            ir_node *zsum = ir_reshape(g, ir_reduce_sum(g, z, 2, 1), &zs);
+            ir_add_output(g, IR_OUT_VALUE, 0, "y", ir_bin(g, OP_add, y, zsum));
+            check_forward(m, 3);
+            arena_free(&ar);
+        }
+}
+
+/* Sums and maxima over inner, outer and all-but-one axes; transposes. */
+static void test_reductions_transpose(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "red");
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 3, 4);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_attrs amax = {.i = {2, 0}, .ni = 2};
+    ir_node *mx = ir_op_attrs(g, OP_reduce_max, &x, 1, &amax);             /* [N, 4] */
+    ir_node *sm = ir_reduce_sum(g, x, 2, 0);                               /* [N, 4] */
+    ir_node *over_n = ir_reduce_sum(g, x, 1 | 2, 1);                       /* [1, 1, 4] */
+    ir_node *all = ir_reduce_sum(g, x, 1 | 2 | 4, 0);                      /* [] */
+    ir_node *inner = ir_reduce_sum(g, x, 4, 1);                            /* [N, 3, 1] */
+    ir_attrs perm = {.i = {0, 2, 1}, .ni = 3};
+    ir_node *xt = ir_op_attrs(g, OP_transpose, &x, 1, &perm);              /* [N, 4, 3] */
+    ir_node *t = ir_reduce_sum(g, ir_bin(g, OP_mul, xt, xt), 4, 0);        /* [N, 4] */
+    ir_node *a = ir_bin(g, OP_add, ir_bin(g, OP_add, mx, sm), t);          /* [N, 4] */
+    ir_node *b = ir_bin(g, OP_add, ir_bin(g, OP_mul, x, over_n), inner);   /* [N, 3, 4] */
+    /* a is [N, 4]: bring it to [N, 1, 4] to broadcast over the 3 */
+    ir_shape a3 = SHAPE(NN, 1, 4);
+    ir_node *out = ir_bin(g, OP_add, ir_bin(g, OP_mul, b, all), ir_reshape(g, a, &a3));
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", out);
+    check_forward(m, 4);
+    arena_free(&ar);
+}
+
+/* softmax over the last axis and over a middle axis; log_softmax. */
+static void test_softmax(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "sm");
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 4, 3);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_attrs ax1 = {.i = {1}, .ni = 1}, ax2 = {.i = {2}, .ni = 1};
+    ir_node *s1 = ir_op_attrs(g, OP_softmax, &x, 1, &ax1);
+    ir_node *s2 = ir_op_attrs(g, OP_log_softmax, &x, 1, &ax2);
+    ir_node *s3 = ir_op_attrs(g, OP_softmax, &x, 1, &ax2);
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", ir_bin(g, OP_add, ir_bin(g, OP_add, s1, s2), s3));
+    check_forward(m, 3);
+    arena_free(&ar);
+}
+
+/* A 6-8-3 MLP with cross-entropy: forward, eval_step, train_step. */
+static ir_node *mlp_logits(ir_graph *g, ir_node *x)
+{
+    ir_node *w1 = ir_param_node(g, 0, noloc), *b1 = ir_param_node(g, 1, noloc);
+    ir_node *w2 = ir_param_node(g, 2, noloc), *b2 = ir_param_node(g, 3, noloc);
+    ir_node *h = ir_un(g, OP_relu, ir_bin(g, OP_add, ir_matmul(g, x, w1, 0, 1), b1));
+    return ir_bin(g, OP_add, ir_matmul(g, h, w2, 0, 1), b2);
+}
+
+static ir_node *mlp_loss(ir_graph *g, ir_node *logits, ir_node *label)
+{
+    ir_attrs ax = {.i = {1}, .ni = 1};
+    ir_node *ls = ir_op_attrs(g, OP_log_softmax, &logits, 1, &ax);
+    ir_node *in[2] = {ls, label};
+    ir_node *picked = ir_op_attrs(g, OP_pick, in, 2, NULL);
+    return ir_bin(g, OP_mul, ir_reduce_sum(g, picked, 1, 0), ir_const(g, -0.25, NULL));
+}
+
+static ir_module *build_mlp(arena *ar)
+{
+    ir_module *m = ir_module_new(ar, "tmlp");
+    ir_module_add_param(m, "fc1.weight", SHAPE(8, 6), zinit, 1, noloc);
+    ir_module_add_param(m, "fc1.bias", SHAPE(8), zinit, 1, noloc);
+    ir_module_add_param(m, "fc2.weight", SHAPE(3, 8), zinit, 1, noloc);
+    ir_module_add_param(m, "fc2.bias", SHAPE(3), zinit, 1, noloc);
+    ir_shape xs = SHAPE(NN, 6), ls = SHAPE(NN);
+    ir_graph *f = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_add_output(f, IR_OUT_VALUE, 0, "y", mlp_logits(f, ir_input_node(f, "x", IR_F32, &xs, noloc)));
+    ir_graph *e = m->eval_step = ir_graph_new(m, "eval_step", IR_MODE_EVAL);
+    ir_node *ex = ir_input_node(e, "x", IR_F32, &xs, noloc), *el = ir_input_node(e, "label", IR_I32, &ls, noloc);
+    ir_node *elog = mlp_logits(e, ex);
+    ir_add_output(e, IR_OUT_VALUE, 0, "y", elog);
+    ir_add_output(e, IR_OUT_LOSS, 0, "loss", mlp_loss(e, elog, el));
+    ir_graph *t = m->train_step = ir_graph_new(m, "train_step", IR_MODE_TRAIN);
+    ir_node *tx = ir_input_node(t, "x", IR_F32, &xs, noloc), *tl = ir_input_node(t, "label", IR_I32, &ls, noloc);
+    ir_node *loss = mlp_loss(t, mlp_logits(t, tx), tl);
+    ir_add_output(t, IR_OUT_LOSS, 0, "loss", loss);
+    diag_ctx d;
+    diag_init(&d, stderr);
+    if (ad_differentiate(t, loss, NULL, 0, &d) != 0) return NULL;
+    return m;
+}
+
+static void test_mlp_train(void)
+{
+    arena ar = {0};
+    ir_module *m = build_mlp(&ar);
+    CU_ASSERT_FATAL(m != NULL);
+    loaded L;
+    CU_ASSERT_FATAL(compile_module(m, &L) == 0);
+    const int64_t n = 4;
+    CU_ASSERT(L.api->in_numel == 6 && L.api->out_numel == 3 && L.api->label_kind == DL_LABEL_CLASS);
+    void *inst = L.api->create(8);
+    CU_ASSERT_FATAL(inst != NULL);
+    double **params = random_params(m, L.api, inst);
+    float x[4 * 6];
+    double xd[4 * 6], yd[4];
+    int32_t y[4] = {0, 2, 1, 2};
+    for (int i = 0; i < 24; i++) xd[i] = x[i] = (float)(urand() * 2 - 1);
+    for (int i = 0; i < 4; i++) yd[i] = y[i];
+
+    /* eval_step: loss and outputs */
+    float out[12];
+    float eloss = L.api->eval_step(inst, x, y, out, n);
+    interp_state s;
+    int64_t sv[IR_MAX_SYMS] = {n};
+    double *ins[2] = {xd, yd};
+    CU_ASSERT_FATAL(interp_run(&s, m->eval_step, sv, ins, params, 1) == 0);
+    for (int k = 0; k < m->eval_step->n_outputs; k++) {
+        const ir_output *o = &m->eval_step->outputs[k];
+        if (o->kind == IR_OUT_LOSS) CU_ASSERT(close_enough(&eloss, interp_output(&s, k), 1, "eval loss"));
+        if (o->kind == IR_OUT_VALUE) CU_ASSERT(close_enough(out, interp_output(&s, k), 12, "eval out"));
+    }
+    interp_free(&s);
+
+    /* train_step: loss and every gradient */
+    L.api->set_lr(inst, 0.2f);
+    float loss0 = L.api->train_step(inst, x, y, n);
+    CU_ASSERT_FATAL(interp_run(&s, m->train_step, sv, ins, params, 1) == 0);
+    int grads = 0;
+    for (int k = 0; k < m->train_step->n_outputs; k++) {
+        const ir_output *o = &m->train_step->outputs[k];
+        if (o->kind == IR_OUT_LOSS) CU_ASSERT(close_enough(&loss0, interp_output(&s, k), 1, "train loss"));
+        if (o->kind == IR_OUT_GRAD) {
+            grads++;
+            CU_ASSERT(close_enough(L.api->grad_data(inst, o->index), interp_output(&s, k),
+                                   ir_shape_numel(&m->params[o->index].shape).k, m->params[o->index].name));
+        }
+    }
+    CU_ASSERT(grads == 4);
+    interp_free(&s);
+
+    /* a few more steps lower the loss */
+    float loss = loss0;
+    for (int i = 0; i < 20; i++) loss = L.api->train_step(inst, x, y, n);
+    CU_ASSERT(loss < 0.5f * loss0);
+
+    /* bad inputs: an out-of-range label and a too-large batch give NaN, not a crash */
+    const char *(*last_error)(void) = (const char *(*)(void))dlsym(L.so, "dl_last_error");
+    int32_t bad[4] = {0, 3, 1, 2};
+    CU_ASSERT(isnan(L.api->train_step(inst, x, bad, n)));
+    if (last_error) CU_ASSERT(strstr(last_error(), "label 3") != NULL);
+    bad[1] = -1;
+    CU_ASSERT(isnan(L.api->eval_step(inst, x, bad, NULL, n)));
+    CU_ASSERT(isnan(L.api->train_step(inst, x, y, 9)));
+
+    free_params(m, params);
+    L.api->destroy(inst);
+    unload(&L);
+    arena_free(&ar);
+}
+
+/* plan_verify catches overlapping live buffers. */
+static void test_plan_verify_catches_overlap(void)
+{
+    arena ar = {0};
+    ir_module *m = build_mlp(&ar);
+    CU_ASSERT_FATAL(m != NULL);
+    ir_graph *g = m->train_step;
+    CU_ASSERT_FATAL(passes_run(g, NULL, NULL, 1) == 0);
+    CU_ASSERT(plan_verify(g, NULL));
+    /* move the first arena buffer onto another one that is live at the same time */
+    ir_node *a = NULL, *b = NULL;
+    for (int i = 0; i < g->n_nodes && !b; i++) {
+        ir_node *n = g->nodes[i];
+        if (n->storage != IR_STORE_ARENA || ir_shape_numel(&n->shape).syms != 1) continue;
+        if (!a) a = n;
+        else if (n->offset != a->offset && n->in[0] == a) b = n;
+    }
+    if (a && b) {
+        b->offset = a->offset;
+        CU_ASSERT(!plan_verify(g, NULL));
+    } else {
+        CU_FAIL("no pair of live buffers to tamper with");
+    }
+    arena_free(&ar);
+}
+
+void suite_emit(void)
+{
+    CU_pSuite s = CU_add_suite("emit", NULL, NULL);
+    CU_add_test(s, "every op has an emitter", test_table_complete);
+    CU_add_test(s, "fused elementwise with broadcasting", test_elementwise_broadcast);
+    CU_add_test(s, "matmul, all transposes, batched", test_matmul_transposes);
+    CU_add_test(s, "reductions and transpose", test_reductions_transpose);
+    CU_add_test(s, "softmax and log_softmax", test_softmax);
+    CU_add_test(s, "MLP train_step vs interpreter", test_mlp_train);
+    CU_add_test(s, "plan_verify catches overlaps", test_plan_verify_catches_overlap);
+}
