@@ -1,0 +1,52 @@
+/* progress.c — what a person watching a training run sees: one line per
+ * epoch with the numbers that matter (train loss, test loss and accuracy,
+ * throughput, time, ETA), and an optional CSV of the same numbers that a
+ * plotting tool (or a spreadsheet) turns into loss curves. Kept apart from
+ * the epoch loop so the format can change without touching training logic. */
+#include "progress_internal.h"
+#include "dlnrt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+void dl_format_duration(double s, char *buf, size_t cap)
+{
+    if (!(s >= 0)) s = 0;
+    if (s < 60) snprintf(buf, cap, "%.1fs", s);
+    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
+{
+    char took[32], eta[32];
+    int width = snprintf(NULL, 0, "%d", s->epochs);
+    dl_format_duration(s->seconds, took, sizeof took);
+    dl_format_duration(s->eta_seconds, eta, sizeof eta);
+    fprintf(out, "epoch %*d/%d  loss %.4f", width + 1, s->epoch, s->epochs, s->train_loss);
+    if (!isnan(s->test_loss)) fprintf(out, "  test_loss %.4f", s->test_loss);
+    if (!isnan(s->test_acc)) fprintf(out, "  test_acc %.2f%%", 100.0 * s->test_acc);
+    fprintf(out, "  %.0f samples/s  %s", s->samples_per_s, took);
+    if (s->epoch < s->epochs) fprintf(out, "  ETA %s", eta);
+    fputc('\n', out);
+    fflush(out);
+}
+
+FILE *dl_history_open(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        dl_set_error("%s: cannot create the history file: %s", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(f, "epoch,train_loss,test_loss,test_acc,seconds\n");
+    fflush(f);
+    return f;
+}
+
+void dl_history_row(FILE *f, const dl_epoch_stats *s)
+{
+    fprintf(f, "%d,%.6g,%.6g,%.6g,%.3f\n", s->epoch, s->train_loss, s->test_loss, s->test_acc, s->seconds);
+    fflush(f);   /* a run stopped early still leaves its curve */
+}

@@ -1,0 +1,23 @@
+/* progress_internal.h — the training driver's human-facing output
+ * (progress lines, summary, loss-curve CSV); used by train.c only. */
+#ifndef DLNRT_PROGRESS_INTERNAL_H
+#define DLNRT_PROGRESS_INTERNAL_H
+#include <stdio.h>
+
+typedef struct dl_epoch_stats {
+    int epoch, epochs;                    /* 1-based epoch, total */
+    double train_loss;
+    double test_loss, test_acc;           /* NaN when not measured; acc is a fraction */
+    double samples_per_s;
+    double seconds;                       /* this epoch, training + evaluation */
+    double eta_seconds;                   /* estimate for the remaining epochs */
+} dl_epoch_stats;
+
+/* "1.5s", "2m03s", "1h02m" */
+void dl_format_duration(double seconds, char *buf, size_t cap);
+/* epoch  3/10  loss 0.3012  test_loss 0.3311  test_acc 88.12%  41234 samples/s  1.5s  ETA 10.5s */
+void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
+/* "epoch,train_loss,test_loss,test_acc,seconds" then one row per epoch. */
+FILE *dl_history_open(const char *path);
+void dl_history_row(FILE *f, const dl_epoch_stats *s);
+#endif

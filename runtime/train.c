@@ -1,0 +1,242 @@
+/* train.c — the training driver: `dlnc run`, or a user's main, hands it a
+ * compiled model's dl_model_api and it does the rest.
+ *
+ *   load data (IDX directory or CSV; test split, test file or a held-out
+ *     validation fraction) and check it fits the model's input and labels
+ *   create the model (max batch = the data batch), initialize it with the seed
+ *   per epoch: reshuffle; per step set the LR from the schedule at the
+ *     fractional epoch and call train_step; then evaluate on the test set with
+ *     eval_step (loss, and accuracy for classifiers); print a progress line,
+ *     append to the history CSV, save the checkpoint (atomically)
+ *   stop early on max_steps, or with an error on a non-finite loss
+ *
+ * Saving after every epoch means a run that diverges (or is killed) keeps
+ * the last good checkpoint: the save is atomic, and a NaN epoch never saves.
+ * Everything the model needs comes through the api struct; everything the
+ * caller needs comes back through dl_run_result and the return code. */
+#include "dlnrt.h"
+#include "progress_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double dl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Prefixes the current error message with context. */
+static void dl_error_context(const char *what)
+{
+    char inner[768];
+    snprintf(inner, sizeof inner, "%s", dl_last_error());
+    dl_set_error("%s: %s", what, inner);
+}
+
+static int dl_is_mnist_kind(const char *kind)
+{
+    return strcmp(kind, "fashion_mnist") == 0 || strcmp(kind, "mnist") == 0 || strcmp(kind, "idx") == 0;
+}
+
+/* Loads the training set and the evaluation set (test split, test file, or
+ * a validation split; *have_eval = 0 when there is none). */
+static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval)
+{
+    *have_eval = 0;
+    memset(eval, 0, sizeof *eval);
+    if (!dc->kind || !dc->path) { dl_set_error("data: the train section names no data kind or path"); return -1; }
+    if (dl_is_mnist_kind(dc->kind)) {
+        if (dl_load_mnist_dir(dc->path, "train", train)) return -1;
+        if (dc->val_split <= 0) {
+            if (dl_load_mnist_dir(dc->path, "test", eval)) { dl_dataset_free(train); return -1; }
+            *have_eval = 1;
+            return 0;
+        }
+    } else if (strcmp(dc->kind, "csv") == 0) {
+        if (dl_load_csv(dc->path, &dc->csv, train)) return -1;
+        if (dc->test_path) {
+            if (dl_load_csv(dc->test_path, &dc->csv, eval)) { dl_dataset_free(train); return -1; }
+            *have_eval = 1;
+            return 0;
+        }
+    } else {
+        dl_set_error("data: unknown kind '%s' (expected fashion_mnist, mnist, idx or csv)", dc->kind);
+        return -1;
+    }
+    if (dc->val_split > 0) {
+        if (dl_dataset_split(train, dc->val_split, seed ^ 0x5eedULL, eval)) { dl_dataset_free(train); return -1; }
+        *have_eval = 1;
+    }
+    return 0;
+}
+
+/* The dataset must match the model's input size and label kind/size. */
+static int dl_check_fit(const dl_model_api *api, const dl_dataset *d, const char *which)
+{
+    if (d->x_numel != api->in_numel) {
+        char shape[96] = "";
+        size_t k = 0;
+        for (int i = 0; i < d->x_rank && k < sizeof shape; i++)
+            k += (size_t)snprintf(shape + k, sizeof shape - k, i ? "x%lld" : "%lld", (long long)d->x_shape[i]);
+        dl_set_error("data: %s samples have %lld values (%s) but model '%s' takes %lld per sample", which,
+                     (long long)d->x_numel, shape, api->name ? api->name : "?", (long long)api->in_numel);
+        return -1;
+    }
+    if (api->label_kind == DL_LABEL_CLASS) {
+        if (d->label_kind != DL_LABEL_CLASS) {
+            dl_set_error("data: model '%s' is a classifier but the %s labels are real-valued targets", api->name, which);
+            return -1;
+        }
+        if (d->num_classes > api->out_numel) {
+            dl_set_error("data: %s labels go up to %d but model '%s' has only %lld outputs", which,
+                         d->num_classes - 1, api->name, (long long)api->out_numel);
+            return -1;
+        }
+    } else if (d->label_kind != DL_LABEL_DENSE || d->y_numel != api->label_numel) {
+        dl_set_error("data: model '%s' expects %lld real-valued targets per sample; the %s data has %s", api->name,
+                     (long long)api->label_numel, which, d->label_kind == DL_LABEL_CLASS ? "class labels" : "a different count");
+        return -1;
+    }
+    return 0;
+}
+
+/* Mean loss and accuracy (NaN when not a classifier) over d. */
+static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, float *out,
+                       double *loss, double *acc)
+{
+    dl_batcher b;
+    if (dl_batcher_init(&b, d, batch, 0, 0)) return -1;
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, n;
+    const float *x;
+    const void *y;
+    while ((n = dl_batcher_next(&b, &x, &y)) > 0) {
+        loss_sum += (double)api->eval_step(m, x, y, out, n) * n;
+        if (api->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, y, n, (int)api->out_numel);
+        seen += n;
+    }
+    dl_batcher_free(&b);
+    *loss = loss_sum / seen;
+    *acc = api->label_kind == DL_LABEL_CLASS ? (double)correct / seen : NAN;
+    return 0;
+}
+
+int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
+{
+    dl_run_options opt = {0};
+    if (options) opt = *options;
+    dl_run_result result = {0};
+    result.test_loss = result.test_accuracy = NAN;
+    if (res) *res = result;
+    if (!api) { dl_set_error("dl_run_training: no model"); return -1; }
+    if (api->abi_version != DL_ABI_VERSION) {
+        dl_set_error("model '%s' was compiled for runtime ABI %d; this libdlnrt %s is ABI %d", api->name,
+                     api->abi_version, DLNRT_VERSION, DL_ABI_VERSION);
+        return -1;
+    }
+    const dl_train_config *cfg = api->train;
+    if (!cfg) { dl_set_error("model '%s' has no train section", api->name); return -1; }
+    if (!api->create || !api->destroy || !api->init || !api->train_step || !api->set_lr) {
+        dl_set_error("model '%s': incomplete dl_model_api (create/destroy/init/train_step/set_lr)", api->name);
+        return -1;
+    }
+    const int epochs = opt.epochs > 0 ? opt.epochs : cfg->epochs;
+    const uint64_t seed = opt.seed ? opt.seed : cfg->seed;
+    const char *checkpoint = opt.checkpoint ? opt.checkpoint : cfg->checkpoint;
+    const int64_t batch = cfg->data.batch;
+    if (epochs <= 0 || batch <= 0) {
+        dl_set_error("train section of '%s': need epochs > 0 and batch > 0 (got %d, %lld)", api->name, epochs,
+                     (long long)batch);
+        return -1;
+    }
+
+    dl_dataset train, eval;
+    int have_eval, rc = -1;
+    if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) return -1;
+    have_eval = have_eval && api->eval_step;
+    void *m = NULL;
+    float *out = NULL;
+    FILE *history = NULL;
+    dl_batcher b = {0};
+    if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, "test"))) goto done;
+    m = api->create(batch);
+    if (!m) { dl_error_context("creating the model"); goto done; }
+    api->init(m, seed);
+    out = malloc((size_t)(batch * api->out_numel) * sizeof *out + 1);
+    if (!out) { dl_set_error("out of memory"); goto done; }
+    if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1)) goto done;
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv))) goto done;
+
+    const int64_t batches = (train.n + batch - 1) / batch;
+    const double t_start = dl_now();
+    int last_saved = 0;
+    for (int e = 0; e < epochs; e++) {
+        const double t0 = dl_now();
+        if (e > 0) dl_batcher_reset(&b);
+        double loss_sum = 0;
+        int64_t seen = 0, n, bi = 0;
+        const float *x;
+        const void *y;
+        int stop = 0;
+        while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = dl_batcher_next(&b, &x, &y)) > 0) {
+            api->set_lr(m, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches));
+            float loss = api->train_step(m, x, y, n);
+            bi++;
+            if (!isfinite(loss)) {
+                char kept[600] = "";
+                if (last_saved) snprintf(kept, sizeof kept, "; the checkpoint from epoch %d is kept in %s", last_saved, checkpoint);
+                dl_set_error("non-finite loss (%g) at epoch %d, step %lld (batch %lld of %lld)%s", loss, e + 1,
+                             (long long)(result.steps + 1), (long long)bi, (long long)batches, kept);
+                goto done;
+            }
+            loss_sum += (double)loss * n;
+            seen += n;
+            result.steps++;
+        }
+        if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
+        const double t_train = dl_now() - t0;
+        dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
+                            .test_loss = NAN, .test_acc = NAN, .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
+        if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc)) goto done;
+        s.seconds = dl_now() - t0;
+        s.eta_seconds = (dl_now() - t_start) / (e + 1) * (epochs - e - 1);
+        result.epochs_done = e + 1;
+        result.final_train_loss = s.train_loss;
+        result.test_loss = s.test_loss;
+        result.test_accuracy = s.test_acc;
+        if (!opt.quiet) dl_progress_epoch(stdout, &s);
+        if (history) dl_history_row(history, &s);
+        if (checkpoint && api->save) {
+            if (api->save(m, checkpoint)) { dl_error_context("saving the checkpoint"); goto done; }
+            last_saved = e + 1;
+        }
+        if (stop) break;
+    }
+    const double total = dl_now() - t_start;
+    result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
+    if (!opt.quiet) {
+        char took[32];
+        dl_format_duration(total, took, sizeof took);
+        printf("done: %d epoch%s, %lld steps in %s", result.epochs_done, result.epochs_done == 1 ? "" : "s",
+               (long long)result.steps, took);
+        if (!isnan(result.test_accuracy)) printf(", test_acc %.2f%%", 100.0 * result.test_accuracy);
+        else if (!isnan(result.test_loss)) printf(", test_loss %.4f", result.test_loss);
+        if (checkpoint && last_saved) printf(", saved %s", checkpoint);
+        printf("\n");
+        fflush(stdout);
+    }
+    rc = 0;
+done:
+    if (res) *res = result;
+    if (history) fclose(history);
+    dl_batcher_free(&b);
+    free(out);
+    if (m) api->destroy(m);
+    dl_dataset_free(&train);
+    dl_dataset_free(&eval);
+    return rc;
+}
