@@ -1,0 +1,218 @@
+/* test_passes.c — what DCE, CSE and fold do to small graphs, and the
+ * pipeline driver (order, --after dumps, verification). Each test builds the
+ * graph, runs one pass, and checks the surviving nodes by their ops. The
+ * passes' effect on real backward graphs (values unchanged) is checked in
+ * test_gradcheck.c. */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp.h"
+#include "ir.h"
+#include "passes.h"
+
+typedef struct fixture {
+    arena ar;
+    ir_graph *g;
+    ir_node *x, *y;
+    ir_shape s;
+} fixture;
+
+static void setup(fixture *f) {
+    memset(f, 0, sizeof *f);
+    ir_module *m = ir_module_new(&f->ar, "m");
+    f->g = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    f->s = (ir_shape){2, {{1, 1}, {4, 0}}};
+    f->x = ir_input_node(f->g, "x", IR_F32, &f->s, (src_loc){0});
+    f->y = ir_input_node(f->g, "y", IR_F32, &f->s, (src_loc){0});
+}
+
+static int count_op(const ir_graph *g, ir_opcode op) {
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i]->op == op;
+    return n;
+}
+
+static void out(fixture *f, ir_node *n) { ir_add_output(f->g, IR_OUT_VALUE, f->g->n_outputs, NULL, n); }
+
+static void test_dce(void) {
+    fixture f;
+    setup(&f);
+    ir_node *live = ir_un(f.g, OP_exp, f.x);
+    ir_un(f.g, OP_tanh, ir_un(f.g, OP_log, f.x)); /* dead chain */
+    out(&f, live);
+    pass_dce(f.g);
+    CU_ASSERT_EQUAL(f.g->n_nodes, 3); /* both inputs stay (they are the signature), exp */
+    CU_ASSERT_EQUAL(count_op(f.g, OP_tanh), 0);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_log), 0);
+    CU_ASSERT_EQUAL(f.y->n_uses, 0);
+    CU_ASSERT_EQUAL(live->n_uses, 1);
+    CU_ASSERT_TRUE(ir_verify(f.g));
+    arena_free(&f.ar);
+}
+
+static void test_cse(void) {
+    fixture f;
+    setup(&f);
+    ir_node *a = ir_bin(f.g, OP_mul, f.x, f.y);
+    ir_node *b = ir_bin(f.g, OP_mul, f.x, f.y);       /* same as a */
+    ir_node *c = ir_bin(f.g, OP_mul, f.y, f.x);       /* different operand order: kept */
+    ir_node *ea = ir_un(f.g, OP_exp, a), *eb = ir_un(f.g, OP_exp, b); /* merge transitively */
+    ir_node *k1 = ir_const(f.g, 2, NULL), *k2 = ir_const(f.g, 2, NULL), *k3 = ir_const(f.g, 3, NULL);
+    ir_node *r1 = ir_rand(f.g, OP_rand_uniform, 0, &f.s), *r2 = ir_rand(f.g, OP_rand_uniform, 0, &f.s);
+    ir_attrs ax0 = {.i = {1, 0}, .ni = 2}, ax1 = {.i = {2, 0}, .ni = 2};
+    ir_node *s0 = ir_op_attrs(f.g, OP_reduce_sum, &ea, 1, &ax0), *s1 = ir_op_attrs(f.g, OP_reduce_sum, &ea, 1, &ax1);
+    ir_node *all[] = {ea, eb, c, k1, k2, k3, r1, r2, s0, s1};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++) out(&f, all[i]);
+    pass_cse(f.g);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[1].node, ea);
+    CU_ASSERT_PTR_NOT_EQUAL(f.g->outputs[2].node, a);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[4].node, k1);
+    CU_ASSERT_PTR_NOT_EQUAL(f.g->outputs[5].node, k1);
+    CU_ASSERT_PTR_NOT_EQUAL(f.g->outputs[7].node, r1); /* random draws are never merged */
+    CU_ASSERT_PTR_NOT_EQUAL(f.g->outputs[9].node, s0); /* attributes differ */
+    CU_ASSERT_EQUAL(count_op(f.g, OP_mul), 2);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_exp), 1);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_constant), 2);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_rand_uniform), 2);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_reduce_sum), 2);
+    CU_ASSERT_TRUE(ir_verify(f.g));
+    arena_free(&f.ar);
+}
+
+static void test_fold_identities(void) {
+    fixture f;
+    setup(&f);
+    ir_node *zero = ir_const(f.g, 0, NULL), *one = ir_const(f.g, 1, NULL);
+    ir_node *a = ir_bin(f.g, OP_add, f.x, zero);            /* -> x */
+    ir_node *b = ir_bin(f.g, OP_mul, one, f.y);             /* -> y */
+    ir_node *c = ir_bin(f.g, OP_div, ir_bin(f.g, OP_sub, f.x, zero), one); /* -> x */
+    ir_node *d = ir_bin(f.g, OP_mul, f.x, zero);            /* stays: x*0 is NaN for x = inf */
+    ir_node *e = ir_un(f.g, OP_neg, ir_un(f.g, OP_neg, f.y)); /* -> y */
+    ir_shape wide = {3, {{2, 0}, {1, 1}, {4, 0}}};
+    ir_node *onew = ir_const(f.g, 1, &wide);
+    ir_node *g = ir_bin(f.g, OP_mul, f.x, onew);             /* stays: it broadcasts x */
+    ir_node *all[] = {a, b, c, d, e, g};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++) out(&f, all[i]);
+    pass_fold(f.g);
+    pass_dce(f.g);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[0].node, f.x);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[1].node, f.y);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[2].node, f.x);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[3].node, d);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[4].node, f.y);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[5].node, g);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_neg), 0);
+    CU_ASSERT_EQUAL(count_op(f.g, OP_mul), 2);
+    CU_ASSERT_TRUE(ir_verify(f.g));
+    arena_free(&f.ar);
+}
+
+static void test_fold_shapes_and_constants(void) {
+    fixture f;
+    setup(&f);
+    ir_shape flat = {1, {{4, 1}}}, back = f.s, col = {3, {{1, 1}, {2, 0}, {2, 0}}};
+    ir_node *r1 = ir_reshape(f.g, f.x, &col);
+    ir_node *r2 = ir_reshape(f.g, r1, &flat);               /* -> reshape(x) */
+    ir_node *r3 = ir_reshape(f.g, ir_reshape(f.g, f.x, &flat), &back); /* -> x */
+    ir_node *bc = ir_broadcast(f.g, f.y, &f.s);              /* same shape -> y */
+    /* autodiff's seed pattern: constant -> neg -> reshape -> broadcast_to */
+    ir_node *k = ir_broadcast(f.g, ir_reshape(f.g, ir_un(f.g, OP_neg, ir_const(f.g, 1, NULL)), &(ir_shape){1, {{1, 0}}}), &flat);
+    ir_node *arith = ir_bin(f.g, OP_mul, ir_const(f.g, 3, NULL), ir_bin(f.g, OP_add, ir_const(f.g, 1, NULL), ir_const(f.g, 2, NULL)));
+    ir_node *all[] = {r2, r3, bc, k, arith};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++) out(&f, all[i]);
+    pass_fold(f.g);
+    pass_dce(f.g);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[0].node, r2);
+    CU_ASSERT_PTR_EQUAL(r2->in[0], f.x);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[1].node, f.x);
+    CU_ASSERT_PTR_EQUAL(f.g->outputs[2].node, f.y);
+    ir_node *kf = f.g->outputs[3].node, *af = f.g->outputs[4].node;
+    CU_ASSERT_EQUAL(kf->op, OP_constant);
+    CU_ASSERT_EQUAL(kf->a.f[0], -1);
+    CU_ASSERT_TRUE(ir_shape_eq(&kf->shape, &flat));
+    CU_ASSERT_EQUAL(af->op, OP_constant);
+    CU_ASSERT_EQUAL(af->a.f[0], 9);
+    CU_ASSERT_EQUAL(f.g->n_nodes, 5); /* x, y, reshape, two constants */
+    CU_ASSERT_TRUE(ir_verify(f.g));
+    arena_free(&f.ar);
+}
+
+static void test_pipeline(void) {
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[0].name, "fold");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "cse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "dce");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "fuse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "plan");
+    CU_ASSERT_PTR_NULL(pass_pipeline[5].name);
+
+    fixture f;
+    setup(&f);
+    ir_node *a = ir_un(f.g, OP_exp, ir_bin(f.g, OP_add, f.x, ir_const(f.g, 0, NULL)));
+    ir_node *b = ir_un(f.g, OP_exp, f.x);
+    out(&f, ir_bin(f.g, OP_add, a, b));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *d = open_memstream(&buf, &len);
+    CU_ASSERT_EQUAL(passes_run(f.g, "dce", d, 1), 0);
+    fclose(d);
+    const char *want =
+        "graph forward (eval) {\n"
+        "  inputs:\n"
+        "    x: f32[N, 4] = %0\n"
+        "    y: f32[N, 4] = %1\n"
+        "  %0 = input x : f32[N, 4]\n"
+        "  %1 = input y : f32[N, 4]\n"
+        "  %4 = exp %0 : f32[N, 4]\n"
+        "  %6 = add %4, %4 : f32[N, 4]\n"
+        "  outputs:\n"
+        "    value = %6\n"
+        "}\n";
+    CU_ASSERT_STRING_EQUAL(buf, want);
+    if (strcmp(buf, want)) printf("\n%s", buf);
+    free(buf);
+
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    CU_ASSERT_EQUAL(passes_run(f.g, "nosuchpass", NULL, 1), -1);
+    fclose(stderr);
+    stderr = saved;
+    arena_free(&f.ar);
+}
+
+/* The interpreter rejects out-of-range labels instead of reading out of bounds. */
+static void test_interp_labels(void) {
+    fixture f;
+    setup(&f);
+    ir_shape ls = {1, {{1, 1}}};
+    ir_node *lab = ir_input_node(f.g, "label", IR_I32, &ls, (src_loc){0});
+    ir_node *in[2] = {f.x, lab};
+    out(&f, ir_op_attrs(f.g, OP_pick, in, 2, NULL));
+    int64_t sym[IR_MAX_SYMS] = {2, 1, 1, 1, 1, 1, 1, 1};
+    double xv[8] = {0, 1, 2, 3, 4, 5, 6, 7}, yv[8] = {0}, good[2] = {3, 1}, bad[2] = {3, 4};
+    double *ins[3] = {xv, yv, good};
+    interp_state s;
+    CU_ASSERT_EQUAL(interp_run(&s, f.g, sym, ins, NULL, 1), 0);
+    CU_ASSERT_EQUAL(interp_output(&s, 0)[0], 3);
+    CU_ASSERT_EQUAL(interp_output(&s, 0)[1], 5);
+    interp_free(&s);
+    ins[2] = bad;
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    CU_ASSERT_EQUAL(interp_run(&s, f.g, sym, ins, NULL, 1), -1);
+    fclose(stderr);
+    stderr = saved;
+    interp_free(&s);
+    arena_free(&f.ar);
+}
+
+void suite_passes(void) {
+    CU_pSuite s = CU_add_suite("passes", NULL, NULL);
+    CU_add_test(s, "dce", test_dce);
+    CU_add_test(s, "cse", test_cse);
+    CU_add_test(s, "fold: identities", test_fold_identities);
+    CU_add_test(s, "fold: shapes and constants", test_fold_shapes_and_constants);
+    CU_add_test(s, "pipeline and dump", test_pipeline);
+    CU_add_test(s, "interpreter checks labels", test_interp_labels);
+}
