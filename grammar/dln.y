@@ -50,7 +50,15 @@ typedef struct dln_parse_ctx {
     int line, col;          /* lexer: position of the next character */
     src_loc last_tok;       /* lexer: last token returned (end-of-file errors point after it) */
     char tok_text[40];      /* lexer: spelling of the last token, for "before 'x'" */
+    int tok_first_on_line;  /* lexer: the last token starts its line */
+    int tok_after_lex_error;/* lexer: the last token directly follows a lexical error (DLN_LEXERR_*) */
+    int lex_error_pending;  /* lexer: a lexical error was reported, no token since (DLN_LEXERR_*) */
+    int skip_line;          /* error recovery: drop the rest of this line (0 = off) */
+    int skip_depth;         /* error recovery: '{' dropped and not yet closed */
 } dln_parse_ctx;
+
+/* Kinds of lexical error, for deciding whether the next syntax error is noise. */
+enum { DLN_LEXERR_NONE, DLN_LEXERR_CHAR /* a skipped character */, DLN_LEXERR_STRING /* a string that ate its line */ };
 
 /* Growable lists used while reducing; turned into (items, count) pairs. */
 typedef struct { ast_expr **items; int n, cap; } dln_expr_vec;
@@ -498,6 +506,21 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, dln_
     char what[64], before[64];
     dln_lookahead_desc(P, la, before, sizeof before);
     src_loc loc = *yypcontext_location(ctx);
+
+    /* Resynchronize at the next line: a statement usually ends where its
+     * line does, and skipping its tail avoids errors about the leftovers.
+     * If the offending token starts its own line it is probably the start
+     * of the next statement, so nothing is skipped. */
+    if (!P->tok_first_on_line && la != YYSYMBOL_YYEOF && la != YYSYMBOL_RBRACE) {
+        P->skip_line = loc.line;
+        P->skip_depth = la == YYSYMBOL_LBRACE;
+    }
+    /* The lexer already explained what went wrong right before this token:
+     * a skipped character on the same line, or a string that swallowed the
+     * rest of its line (with whatever closed the expression). */
+    if (P->tok_after_lex_error == DLN_LEXERR_STRING ||
+        (P->tok_after_lex_error == DLN_LEXERR_CHAR && !P->tok_first_on_line))
+        return 0;
 
     yysymbol_kind_t want = YYSYMBOL_YYEMPTY;
     int at_decl_boundary = la == YYSYMBOL_YYEOF || la == YYSYMBOL_BLOCK || la == YYSYMBOL_MODEL ||
