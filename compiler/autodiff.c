@@ -28,7 +28,13 @@ static ir_node *sum_to(ir_graph *g, ir_node *t, const ir_shape *to) {
         int j = i - lead;
         if (j < 0 || !ir_dim_eq(to->d[j], t->shape.d[i])) axes |= 1u << i;
     }
-    ir_node *r = ir_reduce_sum(g, t, axes, 1);
+    /* usually the broadcast axes are leading ones (a bias over a batch):
+     * then dropping them gives the target directly, with no reshape */
+    ir_shape dropped = {0};
+    for (int i = 0; i < t->shape.rank; i++)
+        if (!(axes & (1u << i))) dropped.d[dropped.rank++] = t->shape.d[i];
+    int keep = !ir_shape_eq(&dropped, to);
+    ir_node *r = ir_reduce_sum(g, t, axes, keep);
     return ir_shape_eq(&r->shape, to) ? r : ir_reshape(g, r, to);
 }
 
