@@ -561,6 +561,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, dln_
         /* `y = x +` then `z = 1` on the next line reads as `x + z`, then '='. */
         diag_error(P->diag, loc, "unexpected %s\n"
                    "hint: if this starts a new statement, the one before it is incomplete; '==' compares", before);
+    else if (la == YYSYMBOL_EQ || la == YYSYMBOL_NE || la == YYSYMBOL_LT || la == YYSYMBOL_LE ||
+             la == YYSYMBOL_GT || la == YYSYMBOL_GE)
+        diag_error(P->diag, loc, "unexpected %s\n"
+                   "hint: comparisons do not chain; write 'a < b and b < c'", before);
     else
         diag_error(P->diag, loc, "unexpected %s", before);
     return 0;

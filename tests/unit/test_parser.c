@@ -454,6 +454,32 @@ static void test_settings_recovery(void) {
     parsed_free(&r);
 }
 
+static void test_recovery_skips_the_rest_of_the_line(void) {
+    parsed r;
+    parse_text(&r, "block b(x) {\n"
+                   "    param w f32[K, K]\n"        /* the tail `[K, K]` is not parsed as `K, K = ...` */
+                   "    if x == { y = [1,\n"        /* braces opened on the line are skipped to their '}' */
+                   " 2] }\n"
+                   "    z = a < b < c\n"
+                   "    return w\n"
+                   "}\n"
+                   "model m() { return 1 }\n");
+    CU_ASSERT_STRING_EQUAL(r.errors,
+        "t.dln:2:13: error: expected ':' before 'f32'\n"
+        "    2 |     param w f32[K, K]\n"
+        "      |             ^~~\n"
+        "t.dln:3:13: error: expected expression before '{'\n"
+        "    3 |     if x == { y = [1,\n"
+        "      |             ^\n"
+        "t.dln:5:15: error: unexpected '<'\n"
+        "    5 |     z = a < b < c\n"
+        "      |               ^\n"
+        "hint: comparisons do not chain; write 'a < b and b < c'\n");
+    CU_ASSERT_EQUAL_FATAL(r.prog->n_decls, 2);
+    CU_ASSERT_EQUAL(r.prog->decls[0]->body.n_stmts, 1); /* return w */
+    parsed_free(&r);
+}
+
 static void test_deep_nesting_is_an_error_not_a_crash(void) {
     enum { DEPTH = 20000 };
     char *src = malloc(2 * DEPTH + 64);
@@ -520,6 +546,7 @@ void suite_parser(void) {
     CU_add_test(s, "pipe and argument errors", test_pipe_and_argument_errors);
     CU_add_test(s, "recovery reports several errors", test_recovery_reports_several_errors);
     CU_add_test(s, "train settings recovery", test_settings_recovery);
+    CU_add_test(s, "recovery skips the rest of the line", test_recovery_skips_the_rest_of_the_line);
     CU_add_test(s, "deep nesting", test_deep_nesting_is_an_error_not_a_crash);
     CU_add_test(s, "parse_file", test_parse_file);
 }
