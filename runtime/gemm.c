@@ -21,8 +21,9 @@
  *
  * Parallelism is one OpenMP region per call, never nested: inside an existing
  * parallel region (e.g. a per-sample loop in generated code) we run serially.
- * Small products skip packing entirely (a simple row-times-panel loop), since
- * packing costs more than it saves there. Building with -DDL_USE_CBLAS sends
+ * Tiny products skip packing entirely (a simple row-times-panel loop), and
+ * matrix-vector shapes (M = 1 or N = 1: batch-1 inference) become contiguous
+ * dot products, since packing would cost as much as the multiply there. Building with -DDL_USE_CBLAS sends
  * everything to cblas_sgemm instead. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "dlnrt.h"
@@ -88,7 +89,7 @@ enum {
     DL_KC = 256,                          /* k slice: an MR x KC + KC x NR pair fits L1 */
     DL_MC = 144,                          /* rows of A per packed block (multiple of 6, 12 and 4) */
     DL_NC = 4096,                         /* columns of B per packed slab */
-    DL_SMALL_FLOPS = 64 * 64 * 64,        /* below this, M*N*K, no packing */
+    DL_SMALL_FLOPS = 16 * 16 * 16,        /* below this, M*N*K, no packing */
     DL_PARALLEL_FLOPS = 96 * 96 * 96,     /* below this, stay on one thread */
 };
 
@@ -238,6 +239,74 @@ static void dl_sgemm_small(int trans_a, int trans_b, int64_t M, int64_t N, int64
     }
 }
 
+/* Dot product with 16 independent lanes (so it vectorizes without
+ * reassociation flags); cloned for AVX2/AVX-512 by the loader (ifunc). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static float dl_dot(const float *restrict a, const float *restrict b, int64_t n)
+{
+    float acc[16] = {0};
+    int64_t p = 0;
+    for (; p + 16 <= n; p += 16)
+        for (int k = 0; k < 16; k++) acc[k] += a[p + k] * b[p + k];
+    float s = 0.0f;
+    for (; p < n; p++) s += a[p] * b[p];
+    for (int k = 0; k < 16; k++) s += acc[k];
+    return s;
+}
+
+/* Matrix-vector products (batch-1 inference, N = 1 heads): every output is a
+ * dot product of two contiguous K-vectors, and packing would cost as much as
+ * the multiply. `v` is the vector (contiguous), rows of `Mat` have stride ld;
+ * out[i * out_stride] for i < rows. */
+static void dl_gemv_rows(int64_t rows, int64_t K, float alpha, const float *Mat, int64_t ld, const float *v,
+                         float beta, float *out, int64_t out_stride, int parallel)
+{
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t i = 0; i < rows; i++) {
+        float d = alpha * dl_dot(Mat + i * ld, v, K);
+        float *o = out + i * out_stride;
+        *o = beta == 0.0f ? d : d + beta * *o;
+    }
+}
+
+/* Handles M == 1 with B transposed and N == 1 with A not transposed, the
+ * cases where each output is a dot product of contiguous rows (a strided
+ * vector operand is first copied). Returns 0 if it did the work. */
+static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                         float *C, int64_t ldc)
+{
+    int parallel = 0;
+#ifdef _OPENMP
+    parallel = (double)M * N * K >= (1 << 17) && !omp_in_parallel();
+#endif
+    const float *v;
+    float *copy = NULL;
+    if (M == 1 && trans_b) {              /* C[0, j] = op(A)[0, :] . B[j, :] */
+        v = A;
+        if (trans_a && lda != 1) {
+            if (!(copy = malloc((size_t)K * sizeof *copy))) return -1;
+            for (int64_t p = 0; p < K; p++) copy[p] = A[p * lda];
+            v = copy;
+        }
+        dl_gemv_rows(N, K, alpha, B, ldb, v, beta, C, 1, parallel);
+    } else if (N == 1 && !trans_a) {      /* C[i, 0] = A[i, :] . op(B)[:, 0] */
+        v = B;
+        if (!trans_b && ldb != 1) {
+            if (!(copy = malloc((size_t)K * sizeof *copy))) return -1;
+            for (int64_t p = 0; p < K; p++) copy[p] = B[p * ldb];
+            v = copy;
+        }
+        dl_gemv_rows(M, K, alpha, A, lda, v, beta, C, ldc, parallel);
+    } else {
+        return -1;
+    }
+    free(copy);
+    return 0;
+}
+
 void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc)
@@ -245,6 +314,8 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
     if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
+    if ((M == 1 || N == 1) && dl_sgemm_gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
     double flops = (double)M * (double)N * (double)K;
     if (flops < DL_SMALL_FLOPS) {
         dl_sgemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

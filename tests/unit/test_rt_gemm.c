@@ -66,6 +66,10 @@ static void test_gemm_alpha_beta_strides(void)
     CU_ASSERT(gemm_case(1, 1, 97, 101, 103, 2.0f, 0.5f, 7) < 1e-5);
     CU_ASSERT(gemm_case(0, 0, 1, 1000, 300, 1.0f, 1.0f, 0) < 1e-5);   /* a row vector times a matrix */
     CU_ASSERT(gemm_case(0, 0, 5, 3, 0, 1.0f, 0.5f, 2) < 1e-6);        /* K = 0: C = beta * C */
+    CU_ASSERT(gemm_case(1, 1, 1, 700, 300, 1.5f, 0.5f, 3) < 1e-5);    /* gemv: M = 1, strided A row */
+    CU_ASSERT(gemm_case(0, 1, 1, 700, 300, 1.0f, 0.0f, 0) < 1e-5);    /* gemv: M = 1 */
+    CU_ASSERT(gemm_case(0, 0, 500, 1, 300, 1.0f, 1.0f, 2) < 1e-5);    /* gemv: N = 1, strided B column */
+    CU_ASSERT(gemm_case(0, 1, 500, 1, 17, 2.0f, 0.0f, 0) < 1e-5);
 }
 
 static void test_gemm_beta_zero_ignores_nan(void)
