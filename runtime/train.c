@@ -121,7 +121,9 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     }
     dl_batcher_free(&b);
     *loss = loss_sum / seen;
-    *acc = api->label_kind == DL_LABEL_CLASS ? (double)correct / seen : NAN;
+    /* accuracy for classifiers, unless the train section lists metrics without it */
+    int want_acc = api->label_kind == DL_LABEL_CLASS && (!api->train->metrics || (api->train->metrics & DL_METRIC_ACCURACY));
+    *acc = want_acc ? (double)correct / seen : NAN;
     return 0;
 }
 
