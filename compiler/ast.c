@@ -178,6 +178,12 @@ ast_stmt *ast_return(arena *a, ast_expr **values, int n, src_loc loc) {
     return s;
 }
 
+ast_stmt *ast_expr_stmt(arena *a, ast_expr *call, src_loc loc) {
+    ast_stmt *s = ast_new_stmt(a, AST_ST_EXPR, loc);
+    s->value = call;
+    return s;
+}
+
 ast_stmt *ast_if(arena *a, ast_expr *cond, ast_block_body then_body, ast_block_body else_body, src_loc loc) {
     ast_stmt *s = ast_new_stmt(a, AST_ST_IF, loc);
     s->value = cond;

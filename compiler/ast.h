@@ -92,7 +92,7 @@ typedef enum ast_stmt_kind {
     AST_ST_RETURN,   /* return e  |  return a, b    values / n_values */
     AST_ST_IF,       /* if c { } else { }           cond, body, else_body (compile-time) */
     AST_ST_REPEAT,   /* repeat 3 { }  | repeat i in 3 { }   var (may be NULL), value=count, body */
-    AST_ST_EXPR,     /* a bare expression (reserved, e.g. assert(...)) */
+    AST_ST_EXPR,     /* a call used for its effect: update(buffer, value)   value */
 } ast_stmt_kind;
 
 typedef struct ast_block_body {
@@ -171,6 +171,8 @@ ast_stmt *ast_assign(arena *a, const char **targets, src_loc *target_locs, int n
 ast_stmt *ast_param(arena *a, int frozen, const char *name, ast_type *type, ast_expr *init, src_loc loc);
 ast_stmt *ast_buffer(arena *a, const char *name, ast_type *type, ast_expr *init, src_loc loc);
 ast_stmt *ast_return(arena *a, ast_expr **values, int n, src_loc loc);
+/* A call used as a statement for its effect: `update(running_mean, m)`. */
+ast_stmt *ast_expr_stmt(arena *a, ast_expr *call, src_loc loc);
 ast_stmt *ast_if(arena *a, ast_expr *cond, ast_block_body then_body, ast_block_body else_body, src_loc loc);
 ast_stmt *ast_repeat(arena *a, const char *var, ast_expr *count, ast_block_body body, src_loc loc);
 ast_decl *ast_block_decl(arena *a, ast_decl_kind kind, const char *name, src_loc name_loc,

@@ -474,7 +474,13 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
         }
         return;
     }
-    case AST_ST_EXPR: (void)eval_expr(e, f, st->value); return;
+    case AST_ST_EXPR: {
+        value v = eval_expr(e, f, st->value);
+        if (v.kind != V_NONE && v.kind != V_ERROR)
+            diag_error(e->d, st->value->loc, "the result of this call is unused\nhint: assign it: name = %s(...)",
+                       st->value->name);
+        return;
+    }
     }
 }
 
@@ -789,6 +795,8 @@ value eval_expr(elab *e, frame *f, const ast_expr *x) {
             if (v.kind != V_ERROR) v.loc = x->loc;
             return v;
         }
+        /* `training`: true while elaborating the train step, false for inference. */
+        if (strcmp(x->name, "training") == 0) return v_bool(e->g->mode == IR_MODE_TRAIN, x->loc);
         if (find_block(e, x->name) || is_builtin(x->name) || is_initializer(x->name) || strcmp(x->name, "accuracy") == 0 ||
             strcmp(x->name, "loss") == 0)
             return (value){.kind = V_FUNC, .s = x->name, .loc = x->loc};

@@ -15,7 +15,7 @@ typedef value (*builtin_fn)(elab *e, src_loc loc, const char *name, value *args)
 
 typedef struct builtin {
     const char *name;
-    argspec args[4];
+    argspec args[8];
     int nargs;
     builtin_fn fn;
     ir_opcode op;        /* for the simple one-op builtins */
@@ -301,8 +301,17 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
     }
     int stream = e->next_stream++;
     if (e->g->mode != IR_MODE_TRAIN || p == 0) return v_tensor(x, loc);
+    /* dropout2d zeroes whole channels: one draw per (sample, channel). */
+    ir_shape ms = x->shape;
+    if (strcmp(name, "dropout2d") == 0) {
+        if (ms.rank != 4) {
+            diag_error(e->d, loc, "dropout2d needs f32[N, C, H, W], got rank %d", ms.rank);
+            return v_error();
+        }
+        ms.d[2] = ms.d[3] = ir_dim_const(1);
+    }
     ir_attrs a = {.i = {stream}};
-    ir_attrs_set_shape(&a, 1, &x->shape);
+    ir_attrs_set_shape(&a, 1, &ms);
     ir_node *u = ir_add(e->g, e->d, loc, OP_rand_uniform, NULL, 0, &a);
     ir_node *keep = op_binary(e, OP_ge, u, op_scalar(e, p, loc), loc);
     ir_node *scaled = op_binary(e, OP_mul, keep, op_scalar(e, 1.0 / (1.0 - p), loc), loc);
@@ -365,6 +374,64 @@ static value b_clamp(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(x, loc);
 }
 
+/* update(buffer, value): in training, the buffer takes `value` after the step
+ * (an ASSIGN output of the graph, e.g. batch-norm running statistics); in
+ * evaluation, nothing. */
+static value b_update(elab *e, src_loc loc, const char *name, value *args) {
+    value *t = &args[0];
+    if (t->kind != V_TENSOR || t->t->op != OP_param || e->mod->params[t->t->a.i[0]].trainable) {
+        diag_error(e->d, t->loc, "the first argument of '%s' must be a buffer (declared with 'buffer')", name);
+        return v_error();
+    }
+    ir_node *v = tensor_arg(e, &args[1], name, "value");
+    if (!v) return v_error();
+    int idx = (int)t->t->a.i[0];
+    if (!ir_shape_eq(&v->shape, &t->t->shape) || v->dtype != IR_F32) {
+        char a[128], b[128];
+        diag_error(e->d, args[1].loc, "cannot update %s with a value of shape %s",
+                   ir_shape_str(a, sizeof a, IR_F32, &t->t->shape, e->mod), ir_shape_str(b, sizeof b, v->dtype, &v->shape, e->mod));
+        return v_error();
+    }
+    if (e->g->mode != IR_MODE_TRAIN) return (value){.kind = V_NONE, .loc = loc};
+    for (int i = 0; i < e->g->n_outputs; i++)
+        if (e->g->outputs[i].kind == IR_OUT_ASSIGN && e->g->outputs[i].index == idx) {
+            diag_error(e->d, loc, "buffer '%s' is updated twice in one step", e->mod->params[idx].name);
+            return v_error();
+        }
+    ir_add_output(e->g, IR_OUT_ASSIGN, idx, e->mod->params[idx].name, v);
+    return (value){.kind = V_NONE, .loc = loc};
+}
+
+/* numel(x, axis = None): the number of elements (over the given axes) — a
+ * compile-time int when known, else a run-time scalar (it involves N). */
+static value b_numel(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    uint32_t mask;
+    if (!x || !axes_mask(e, &args[1], x->shape.rank, name, &mask)) return v_error();
+    ir_node *c = count_of(e, &x->shape, mask, loc);
+    if (c && c->op == OP_constant) return v_int((int64_t)c->a.f[0], loc);
+    return v_tensor(c, loc);
+}
+
+/* Explicit regularization terms for a loss: the sum of |w| or w² over the
+ * trainable parameters (weights_only: rank >= 2, i.e. not biases or norms). */
+static value b_penalty(elab *e, src_loc loc, const char *name, value *args) {
+    int weights_only;
+    if (!bool_arg(e, &args[0], 1, name, "weights_only", &weights_only)) return v_error();
+    int l1 = strcmp(name, "l1_penalty") == 0;
+    ir_node *total = NULL;
+    for (int i = 0; i < e->mod->n_params; i++) {
+        const ir_param *p = &e->mod->params[i];
+        if (!p->trainable || (weights_only && p->shape.rank < 2)) continue;
+        ir_node *w = ir_param_node(e->g, i, loc);
+        ir_node *t = l1 ? op_unary(e, OP_abs, w, loc) : op_binary(e, OP_mul, w, w, loc);
+        ir_attrs a = {.i = {(1u << p->shape.rank) - 1, 0}, .ni = 2};
+        t = ir_add(e->g, e->d, loc, OP_reduce_sum, &t, 1, &a);
+        total = total ? op_binary(e, OP_add, total, t, loc) : t;
+    }
+    return v_tensor(total ? total : op_scalar(e, 0.0, loc), loc);
+}
+
 #define X1 {{"x", 1}}, 1
 static const builtin builtins[] = {
     {"relu", X1, b_unary, OP_relu, 0},
@@ -403,6 +470,11 @@ static const builtin builtins[] = {
     {"reshape", {{"x", 1}, {"shape", 1}}, 2, b_reshape, OP_reshape, 0},
     {"flatten", {{"x", 1}, {"start", 0}}, 2, b_flatten, OP_reshape, 0},
     {"dropout", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
+    {"dropout2d", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
+    {"update", {{"buffer", 1}, {"value", 1}}, 2, b_update, OP_param, 0},
+    {"numel", {{"x", 1}, {"axis", 0}}, 2, b_numel, OP_reduce_sum, 0},
+    {"l1_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_abs, 0},
+    {"l2_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_mul, 0},
     {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
     {"pick", {{"x", 1}, {"index", 1}}, 2, b_pick, OP_pick, 0},
@@ -421,7 +493,7 @@ int call_builtin(elab *e, const char *name, src_loc loc, value *pos, int npos, c
                  const src_loc *kw_locs, value *result) {
     const builtin *b = find(name);
     if (!b) return 0;
-    value args[4];
+    value args[8];
     if (bind_args(e, name, loc, b->args, b->nargs, pos, npos, kw_names, kw, nkw, kw_locs, args) != 0) {
         *result = v_error();
         return 1;

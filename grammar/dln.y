@@ -222,6 +222,7 @@ stmt
     | "frozen" "param" NAME ":" type init_opt { $$ = ast_param(A, 1, $3, $5, $6, @$); }
     | "buffer" NAME ":" type init_opt   { $$ = ast_buffer(A, $2, $4, $5, @$); }
     | "return" expr_list                { $$ = ast_return(A, $2.items, $2.n, @$); }
+    | NAME "(" args ")"                 { $$ = ast_expr_stmt(A, ast_call(A, $1, $3.items, $3.n, @$), @$); }
     | if_stmt
     | "repeat" expr "{" stmts "}"       { $$ = ast_repeat(A, NULL, $2, dln_body($4), @$); }
     | "repeat" NAME "in" expr "{" stmts "}" { $$ = ast_repeat(A, $2, $4, dln_body($6), @$); }
