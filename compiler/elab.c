@@ -653,10 +653,29 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
     int npos = ca.npos, nkw = ca.nkw;
     /* In a pipeline the error should point at the stage, not the whole chain. */
     src_loc loc = x->loc;
-    if (blk) return call_block(e, f, blk, x, pos, npos, kwn, kw, nkw, loc);
+    /* Top-level calls of a model body are its layers, for --summary. */
+    int top = e->summary && f->decl && f->decl->kind == AST_DECL_MODEL && !is_initializer(x->name);
+    int node0 = e->g->n_nodes, param0 = e->mod->n_params;
     value r;
-    if (call_builtin(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl, &r)) return r;
-    return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
+    if (blk) r = call_block(e, f, blk, x, pos, npos, kwn, kw, nkw, loc);
+    else if (!call_builtin(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl, &r))
+        return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
+    const value *first = r.kind == V_LIST && r.n > 0 ? &r.items[0] : &r;
+    if (top && first->kind == V_TENSOR) {
+        elab_layer l = {.type = x->name, .dtype = first->t->dtype, .shape = first->t->shape, .param_begin = param0,
+                        .param_end = e->mod->n_params, .node_begin = node0, .node_end = e->g->n_nodes};
+        l.name = x->name;
+        if (blk) {
+            /* the instance name is the prefix of the call's frame: recover it from the params' names,
+             * or rebuild it from the counter (the call just incremented it) */
+            for (counter *c = f->counters; c; c = c->next)
+                if (strcmp(c->name, x->name) == 0) l.name = arena_printf(e->a, "%s%d", x->name, c->count - 1);
+            for (int k = 0; k < nkw; k++)
+                if (strcmp(kwn[k], "name") == 0 && kw[k].kind == V_STR) l.name = kw[k].s;
+        }
+        ARENA_PUSH(e->a, e->summary->layers, e->summary->n_layers, e->summary->cap_layers, l);
+    }
+    return r;
 }
 
 static value arith_numbers(elab *e, ast_op op, value a, value b, src_loc loc) {
@@ -961,6 +980,7 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
                  elab_output *out) {
     elab e = {.a = a, .d = d, .user = user, .lib = lib, .n_lib = n_lib};
     out->mods = NULL;
+    out->summaries = NULL;
     out->n_mods = 0;
     int cap = 0;
     if (!check_duplicates(&e, user)) return -1;
@@ -975,14 +995,19 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
             train_config *tc = ARENA_NEW(a, train_config);
             if (train_config_build(&e, train, tc, &label_is_class) == 0) e.mod->train = tc;
         }
+        elab_summary *sum = ARENA_NEW(a, elab_summary);
+        e.summary = sum;
         e.mod->forward = build_graph(&e, model, "forward", IR_MODE_EVAL, NULL, 0);
+        e.summary = NULL;
         if (e.mod->forward && train && d->n_errors == errors) {
             e.mod->eval_step = build_graph(&e, model, "eval_step", IR_MODE_EVAL, train, label_is_class);
             if (e.mod->eval_step)
                 e.mod->train_step = build_graph(&e, model, "train_step", IR_MODE_TRAIN, train, label_is_class);
         }
         if (d->n_errors > errors) continue;
+        int n = out->n_mods, cap2 = cap;
         ARENA_PUSH(a, out->mods, out->n_mods, cap, e.mod);
+        ARENA_PUSH(a, out->summaries, n, cap2, *sum);
     }
     return d->n_errors ? -1 : 0;
 }

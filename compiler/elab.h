@@ -14,8 +14,24 @@
 #include "diag.h"
 #include "ir.h"
 
+/* One top-level call of a model body (a "layer" in the summary). */
+typedef struct elab_layer {
+    const char *name;      /* instance name ("dense0") or builtin name ("relu") */
+    const char *type;      /* the block or builtin called */
+    ir_dtype dtype;
+    ir_shape shape;        /* its result (the first one, if several) */
+    int param_begin, param_end; /* module params created by this call */
+    int node_begin, node_end;   /* forward-graph nodes it produced */
+} elab_layer;
+
+typedef struct elab_summary {
+    elab_layer *layers;
+    int n_layers, cap_layers;
+} elab_summary;
+
 typedef struct elab_output {
     ir_module **mods;      /* one per `model` in the user's file, in order */
+    elab_summary *summaries; /* parallel to mods: the forward graph's layers */
     int n_mods;
 } elab_output;
 

@@ -65,6 +65,7 @@ typedef struct elab {
     ir_graph *g;
     int depth;              /* block nesting, to stop runaway recursion */
     int next_stream;        /* random-source stream ids, stable across the three graphs */
+    elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
 } elab;
 
 /* elab.c */

@@ -24,6 +24,7 @@
 #include "parse.h"
 #include "passes.h"
 #include "stdlib_embed.h"
+#include "summary.h"
 
 typedef struct options {
     int run;                  /* `dlnc run` */
@@ -32,6 +33,7 @@ typedef struct options {
     const char *emit;         /* --emit=ast|ir|c */
     const char *after;        /* --after=PASS */
     int check_only;
+    int summary;
     int verify;
     jit_options jit;
     dl_run_options run_opt;
@@ -47,6 +49,7 @@ static void usage(FILE *out) {
             "  --emit=ast|ir|c     print the syntax tree, the IR, or the C to stdout instead\n"
             "  --after=PASS        with --emit=ir: show the IR right after PASS\n"
             "  --check             parse, elaborate and check shapes only\n"
+            "  --summary           print each layer's output shape, parameters and FLOPs\n"
             "  --verify            run the IR verifier after every pass\n"
             "  -h, --help          this help\n"
             "  --version           print the version\n"
@@ -121,6 +124,8 @@ static int parse_options(int argc, char **argv, options *o) {
             }
         } else if (!strcmp(a, "--check")) {
             o->check_only = 1;
+        } else if (!strcmp(a, "--summary")) {
+            o->summary = 1;
         } else if (!strcmp(a, "--verify")) {
             o->verify = 1;
         } else if (!strcmp(a, "--epochs") || !strcmp(a, "--max-steps") || !strcmp(a, "--seed")) {
@@ -252,6 +257,11 @@ int main(int argc, char **argv) {
     if (elab_program(&ar, &d, prog, lib, stdlib_n_files, &eo) != 0) goto done;
     if (eo.n_mods == 0) {
         diag_fatal_noloc(&d, "'%s' defines no model", o.input);
+        goto done;
+    }
+    if (o.summary) {
+        for (int m = 0; m < eo.n_mods; m++) summary_print(stdout, eo.mods[m], &eo.summaries[m]);
+        status = 0;
         goto done;
     }
     if (o.check_only) {
