@@ -7,14 +7,19 @@
  *   OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/gemm_bench
  *
  * Each size runs both libraries alternately, several repetitions, and keeps
- * the best time of each (the least disturbed by the machine's other work). */
+ * the best time of each (the least disturbed by the machine's other work).
+ * With several threads we sleep 0.3 s before each dl_sgemm phase: OpenBLAS's
+ * idle worker threads busy-wait for about 0.1 s after a call (its
+ * THREAD_TIMEOUT) and would otherwise steal a core from our OpenMP threads. */
 #include "dlnrt.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void)
 {
@@ -26,8 +31,9 @@ static double now(void)
 int main(int argc, char **argv)
 {
     int sizes[] = {256, 512, 1024};
+    int threads = omp_get_max_threads();
     int ta = argc > 1 ? atoi(argv[1]) : 0, tb = argc > 2 ? atoi(argv[2]) : 0;
-    printf("dl_sgemm vs cblas_sgemm (trans_a=%d trans_b=%d), GFLOP/s, best of runs\n", ta, tb);
+    printf("dl_sgemm vs cblas_sgemm (trans_a=%d trans_b=%d, %d threads), GFLOP/s, best of runs\n", ta, tb, threads);
     printf("%6s %10s %10s %7s %10s\n", "n", "dlnrt", "openblas", "ratio", "max|diff|");
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         int n = sizes[s];
@@ -38,6 +44,8 @@ int main(int argc, char **argv)
         int reps = n <= 256 ? 40 : n <= 512 ? 10 : 3;
         double best_dl = 1e30, best_ob = 1e30;
         for (int round = 0; round < 5; round++) {
+            if (threads > 1) usleep(300000);
+            dl_sgemm(ta, tb, n, n, n, 1.0f, A, n, B, n, 0.0f, C1, n);   /* warm-up, untimed */
             double t0 = now();
             for (int r = 0; r < reps; r++) dl_sgemm(ta, tb, n, n, n, 1.0f, A, n, B, n, 0.0f, C1, n);
             double t1 = now();

@@ -6,8 +6,7 @@
  *
  *   for jc over N in NC-wide slabs             (B slab sized for L3)
  *     for pc over K in KC-deep slices          (pack B[pc, jc] into NR-wide panels)
- *       parallel over tasks (MC rows of M) x (a share of the NR panels)
- *         pack A[ic, pc] into MR-high panels   (A block sized for L2)
+ *       for ic over M in MC-high blocks        (pack A[ic, pc] into MR-high panels, L2)
  *         for each NR panel, for each MR panel: micro-kernel
  *
  * The micro-kernel keeps an MR x 16 tile of C in registers and does a rank-1
@@ -19,12 +18,15 @@
  * zeros, so the kernel never branches on size inside its k loop; edge tiles
  * are written through a small buffer.
  *
- * Parallelism is one OpenMP region per call, never nested: inside an existing
- * parallel region (e.g. a per-sample loop in generated code) we run serially.
+ * Parallelism: C is cut into independent tiles, each a serial product as
+ * above, shared out by one OpenMP loop with no barriers inside (see
+ * dl_tile_grid). Never nested: inside an existing parallel region (e.g. a
+ * per-sample loop in generated code) we run serially.
+ *
  * Tiny products skip packing entirely (a simple row-times-panel loop), and
  * matrix-vector shapes (M = 1 or N = 1: batch-1 inference) become contiguous
- * dot products, since packing would cost as much as the multiply there. Building with -DDL_USE_CBLAS sends
- * everything to cblas_sgemm instead. */
+ * dot products, since packing would cost as much as the multiply there.
+ * Building with -DDL_USE_CBLAS sends everything to cblas_sgemm instead. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "dlnrt.h"
 
@@ -307,6 +309,73 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
     return 0;
 }
 
+/* One thread's blocked product: the Goto loop nest over its own packed
+ * buffers. Returns -1 (with the error set) only if the buffers cannot be had. */
+static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                            const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                            float *C, int64_t ldc)
+{
+    const int MR = uk.mr;
+    const int64_t nc_max = N < DL_NC ? (N + DL_NR - 1) / DL_NR * DL_NR : DL_NC;
+    const int64_t kc_max = K < DL_KC ? K : DL_KC;
+    const int64_t mc_max = M < DL_MC ? (M + MR - 1) / MR * MR : DL_MC;
+    float *bpack = aligned_alloc(64, (size_t)(nc_max * kc_max * sizeof(float) + 63) / 64 * 64);
+    float *apack = aligned_alloc(64, (size_t)(mc_max * kc_max * sizeof(float) + 63) / 64 * 64);
+    if (!bpack || !apack) {
+        free(bpack);
+        free(apack);
+        dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
+                     (long long)M, (long long)N, (long long)K);
+        return -1;
+    }
+    for (int64_t jc = 0; jc < N; jc += DL_NC) {
+        const int64_t nc = N - jc < DL_NC ? N - jc : DL_NC;
+        for (int64_t pc = 0; pc < K; pc += DL_KC) {
+            const int64_t kc = K - pc < DL_KC ? K - pc : DL_KC;
+            const float beta_eff = pc == 0 ? beta : 1.0f;
+            const float *Bk = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
+            for (int64_t j0 = 0; j0 < nc; j0 += DL_NR)
+                dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nc - j0 < DL_NR ? nc - j0 : DL_NR, bpack + j0 * kc);
+            for (int64_t ic = 0; ic < M; ic += DL_MC) {
+                const int64_t mc = M - ic < DL_MC ? M - ic : DL_MC;
+                dl_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, MR, apack);
+                for (int64_t j0 = 0; j0 < nc; j0 += DL_NR) {
+                    const int n = (int)(nc - j0 < DL_NR ? nc - j0 : DL_NR);
+                    for (int64_t r = 0; r < mc; r += MR) {
+                        const int m = (int)(mc - r < MR ? mc - r : MR);
+                        uk.fn(kc, apack + r * kc, bpack + j0 * kc, C + (ic + r) * ldc + jc + j0, ldc, alpha,
+                              beta_eff, m, n);
+                    }
+                }
+            }
+        }
+    }
+    free(bpack);
+    free(apack);
+    return 0;
+}
+
+/* Parallel plan: C is cut into a tm x tn grid of independent tiles, each a
+ * complete serial product with its own packing, taken by threads
+ * dynamically. No barrier inside: a thread that loses its core (a busy
+ * machine) delays only its own tile, not every k-slice of everyone. The grid
+ * minimizes the redundant packing K*(M*tn + N*tm) for about two tiles per
+ * thread, keeping tiles at least 2*MR rows and one NR panel wide. */
+static void dl_tile_grid(int64_t M, int64_t N, int MR, int nthreads, int64_t *tm, int64_t *tn)
+{
+    int64_t target = 2 * (int64_t)nthreads, best_tm = 1, best_tn = 1;
+    double best = -1;
+    for (int64_t a = 1; a <= target; a++) {
+        if (target % a) continue;
+        int64_t b = target / a;
+        if (M / a < 2 * MR || N / b < DL_NR) continue;
+        double cost = (double)M * b + (double)N * a;
+        if (best < 0 || cost < best) { best = cost; best_tm = a; best_tn = b; }
+    }
+    *tm = best_tm;
+    *tn = best_tn;
+}
+
 void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc)
@@ -321,72 +390,30 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
         dl_sgemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-
     const dl_ukernel uk = dl_pick_ukernel();
-    const int MR = uk.mr;
-    const int64_t nc_max = N < DL_NC ? (N + DL_NR - 1) / DL_NR * DL_NR : DL_NC;
-    const int64_t kc_max = K < DL_KC ? K : DL_KC;
-    const int64_t mc_max = M < DL_MC ? (M + MR - 1) / MR * MR : DL_MC;
     int nthreads = 1;
 #ifdef _OPENMP
     if (flops >= DL_PARALLEL_FLOPS && !omp_in_parallel()) nthreads = omp_get_max_threads();
 #endif
-    float *bpack = aligned_alloc(64, (size_t)(nc_max * kc_max * sizeof(float) + 63) / 64 * 64);
-    float *apack = aligned_alloc(64, (size_t)(nthreads * mc_max * kc_max * sizeof(float) + 63) / 64 * 64);
-    if (!bpack || !apack) {
-        free(bpack);
-        free(apack);
-        dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
-                     (long long)M, (long long)N, (long long)K);
+    int64_t tm = 1, tn = 1;
+    if (nthreads > 1) dl_tile_grid(M, N, uk.mr, nthreads, &tm, &tn);
+    if (tm * tn == 1) {
+        dl_sgemm_blocked(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-
-    const int64_t n_ic = (M + DL_MC - 1) / DL_MC;
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        float *my_apack = apack + (int64_t)tid * mc_max * kc_max;
-        for (int64_t jc = 0; jc < N; jc += DL_NC) {
-            const int64_t nc = N - jc < DL_NC ? N - jc : DL_NC;
-            const int64_t n_panels = (nc + DL_NR - 1) / DL_NR;
-            /* Too few row blocks to occupy every thread: also split the panels. */
-            int64_t n_split = n_ic >= nthreads ? 1 : (nthreads + n_ic - 1) / n_ic;
-            if (n_split > n_panels) n_split = n_panels;
-            const int64_t panels_per_split = (n_panels + n_split - 1) / n_split;
-            for (int64_t pc = 0; pc < K; pc += DL_KC) {
-                const int64_t kc = K - pc < DL_KC ? K - pc : DL_KC;
-                const float beta_eff = pc == 0 ? beta : 1.0f;
-                const float *Bk = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
-#pragma omp for schedule(static)
-                for (int64_t jp = 0; jp < n_panels; jp++) {
-                    int64_t j0 = jp * DL_NR, nr = nc - j0 < DL_NR ? nc - j0 : DL_NR;
-                    dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nr, bpack + jp * DL_NR * kc);
-                }
-#pragma omp for schedule(static)
-                for (int64_t task = 0; task < n_ic * n_split; task++) {
-                    const int64_t ic = (task / n_split) * DL_MC, split = task % n_split;
-                    const int64_t mc = M - ic < DL_MC ? M - ic : DL_MC;
-                    const int64_t jp0 = split * panels_per_split;
-                    const int64_t jp1 = jp0 + panels_per_split < n_panels ? jp0 + panels_per_split : n_panels;
-                    const float *Ak = trans_a ? A + pc * lda + ic : A + ic * lda + pc;
-                    dl_pack_a(trans_a, Ak, lda, mc, kc, MR, my_apack);
-                    for (int64_t jp = jp0; jp < jp1; jp++) {
-                        const int64_t j0 = jp * DL_NR;
-                        const int n = (int)(nc - j0 < DL_NR ? nc - j0 : DL_NR);
-                        for (int64_t r = 0; r < mc; r += MR) {
-                            const int m = (int)(mc - r < MR ? mc - r : MR);
-                            uk.fn(kc, my_apack + r * kc, bpack + jp * DL_NR * kc,
-                                  C + (ic + r) * ldc + jc + j0, ldc, alpha, beta_eff, m, n);
-                        }
-                    }
-                }
-            }
-        }
+    /* Tile edges on MR rows and NR columns, so only the last tiles have ragged micro-tiles. */
+    const int64_t rows = ((M + tm - 1) / tm + uk.mr - 1) / uk.mr * uk.mr;
+    const int64_t cols = ((N + tn - 1) / tn + DL_NR - 1) / DL_NR * DL_NR;
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(| : failed)
+    for (int64_t t = 0; t < tm * tn; t++) {
+        const int64_t i0 = (t / tn) * rows, j0 = (t % tn) * cols;
+        if (i0 >= M || j0 >= N) continue;
+        const int64_t mt = M - i0 < rows ? M - i0 : rows, nt = N - j0 < cols ? N - j0 : cols;
+        failed |= dl_sgemm_blocked(uk, trans_a, trans_b, mt, nt, K, alpha, trans_a ? A + i0 : A + i0 * lda, lda,
+                                   trans_b ? B + j0 * ldb : B + j0, ldb, beta, C + i0 * ldc + j0, ldc) != 0;
     }
-    free(bpack);
-    free(apack);
+    if (failed) dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
+                             (long long)M, (long long)N, (long long)K);
 }
 #endif /* DL_USE_CBLAS */
