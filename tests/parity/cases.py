@@ -1,0 +1,192 @@
+"""cases.py — THE table of parity cases for ops, losses and stdlib blocks.
+
+Why one table: adding an op to dlnc should mean adding one row here, and the
+row alone generates its .dln, its random inputs, its PyTorch reference and its
+report line. A row names the op (the report groups by it), a .dln expression
+over parameters a, b, c (formatted with the variant's attributes), the
+reference as a function of a dict of float64 tensors (keyed by parameter name,
+which also covers the parameters that stdlib blocks create, such as
+"dense0.weight") plus the same attributes, and a list of variants: input
+shapes and attributes. Inputs are parameters of a tiny model, so dlnc's
+gradient with respect to each of them comes out of train_step.
+
+Input domains: "n" standard normal; "pos" uniform [0.5, 2) (log, sqrt, pow
+bases); "prob" uniform [0.05, 0.95) (probabilities for bce); "away" normal
+values pushed at least 0.5 away from zero (denominators). Ties (relu at 0,
+max of equal values) have probability zero with these draws.
+
+Tolerances: forward 1e-5 and gradient 1e-4 of the reference's scale (see
+harness.rel_err); a row that needs more says why in `why`.
+"""
+import torch
+import torch.nn.functional as F
+
+
+class Case:
+    def __init__(self, op, dln, ref, inputs, attrs, domain, fwd_tol, grad_tol, why, kind="op", label=None):
+        self.op, self.dln, self.ref = op, dln, ref
+        self.inputs, self.attrs, self.domain = inputs, attrs, domain
+        self.fwd_tol, self.grad_tol, self.why = fwd_tol, grad_tol, why
+        self.kind, self.label = kind, label
+
+    def describe(self):
+        shapes = ", ".join(f"{k}{list(v)}" for k, v in self.inputs.items())
+        at = ", ".join(f"{k}={v}" for k, v in self.attrs.items())
+        return f"{self.op}: {self.expr()}  inputs {shapes}" + (f"  attrs {at}" if at else "")
+
+    def expr(self):
+        return self.dln.format(**self.attrs)
+
+
+def v(attrs=None, **shapes):
+    """One variant: input shapes by name, and attributes."""
+    return (shapes, attrs or {})
+
+
+OPS, LOSSES = [], []
+
+
+def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=None):
+    for shapes, attrs in variants:
+        OPS.append(Case(name, dln, ref, shapes, attrs, domain or {}, fwd_tol, grad_tol, why))
+
+
+def loss(name, dln, ref, shapes, label, domain="n", label_domain="n", fwd_tol=1e-5, grad_tol=1e-4, why=None):
+    """A loss over output z (B x C logits/predictions) and the label (class
+    indices or a dense target). The model is `x @ z` fed the identity, so the
+    output equals z exactly and the gradient w.r.t. z is the loss's gradient."""
+    for s in shapes:
+        LOSSES.append(Case(name, dln, ref, {"z": s}, {}, {"z": domain, "label": label_domain},
+                           fwd_tol, grad_tol, why, kind="loss", label=label))
+
+
+# Shapes for elementwise ops: a scalar-ish row, odd sizes, rank 3, batch-of-one.
+U = [v(a=(1,)), v(a=(7,)), v(a=(3, 5)), v(a=(2, 3, 4)), v(a=(1, 9, 1))]
+# Binary ops: same shape, broadcasting both ways, rank mismatch, scalars.
+B = [v(a=(5,), b=(5,)), v(a=(3, 4), b=(4,)), v(a=(3, 1), b=(1, 6)), v(a=(2, 3, 4), b=(3, 1)),
+     v(a=(1,), b=(2, 5)), v(a=(4, 1, 3), b=(4, 2, 1))]
+
+# ---- elementwise unary --------------------------------------------------------
+op("neg", "-a", lambda p: -p["a"], U)
+op("exp", "exp(a)", lambda p: torch.exp(p["a"]), U)
+op("log", "log(a)", lambda p: torch.log(p["a"]), U, domain={"a": "pos"})
+op("log1p", "log1p(a)", lambda p: torch.log1p(p["a"]), U, domain={"a": "pos"})
+op("sqrt", "sqrt(a)", lambda p: torch.sqrt(p["a"]), U, domain={"a": "pos"})
+op("abs", "abs(a)", lambda p: torch.abs(p["a"]), U)
+op("sign", "sign(a)", lambda p: torch.sign(p["a"]), U[:3])
+op("relu", "relu(a)", lambda p: F.relu(p["a"]), U)
+op("leaky_relu", "leaky_relu(a, slope = {slope})", lambda p, slope: F.leaky_relu(p["a"], slope),
+   [v({"slope": 0.01}, a=(3, 5)), v({"slope": 0.2}, a=(2, 3, 4)), v({"slope": 0.3}, a=(1,))])
+op("elu", "elu(a, alpha = {alpha})", lambda p, alpha: F.elu(p["a"], alpha),
+   [v({"alpha": 1.0}, a=(3, 5)), v({"alpha": 0.5}, a=(2, 3, 4)), v({"alpha": 1.7}, a=(7,))])
+op("sigmoid", "sigmoid(a)", lambda p: torch.sigmoid(p["a"]), U)
+op("tanh", "tanh(a)", lambda p: torch.tanh(p["a"]), U)
+op("gelu", "gelu(a)", lambda p: F.gelu(p["a"]), U)
+op("square", "square(a)", lambda p: p["a"] * p["a"], U[:3])
+op("silu", "silu(a)", lambda p: F.silu(p["a"]), U[:4])
+op("swish", "swish(a)", lambda p: F.silu(p["a"]), U[2:3])
+op("softplus", "softplus(a)", lambda p: F.softplus(p["a"]), U[:4])
+op("selu", "selu(a)", lambda p: F.selu(p["a"]), U[:4])
+op("relu6", "relu6(4.0 * a)", lambda p: F.relu6(4.0 * p["a"]), U[:4])
+op("hard_sigmoid", "hard_sigmoid(4.0 * a)", lambda p: F.hardsigmoid(4.0 * p["a"]), U[:4])
+op("stop_grad", "stop_grad(a) * a", lambda p: p["a"].detach() * p["a"], U[1:3])
+
+# ---- elementwise binary / ternary, broadcasting -----------------------------------
+op("add", "a + b", lambda p: p["a"] + p["b"], B)
+op("sub", "a - b", lambda p: p["a"] - p["b"], B)
+op("mul", "a * b", lambda p: p["a"] * p["b"], B)
+op("div", "a / b", lambda p: p["a"] / p["b"], B, domain={"b": "away"})
+op("pow", "a ** b", lambda p: p["a"] ** p["b"], B[:4], domain={"a": "pos"})
+op("pow_scalar", "a ** {k}", lambda p, k: p["a"] ** k, [v({"k": 2}, a=(3, 5)), v({"k": 3}, a=(7,)),
+                                                         v({"k": 0.5}, a=(2, 3))], domain={"a": "pos"})
+op("maximum", "maximum(a, b)", lambda p: torch.maximum(p["a"], p["b"]), B)
+op("minimum", "minimum(a, b)", lambda p: torch.minimum(p["a"], p["b"]), B)
+for name, sym, fn in [("gt", ">", torch.gt), ("ge", ">=", torch.ge), ("lt", "<", torch.lt), ("le", "<=", torch.le)]:
+    op(name, "(a %s b) * a" % sym, lambda p, fn=fn: fn(p["a"], p["b"]).double() * p["a"], B[:3])
+op("eq", "(a == a) * b", lambda p: torch.eq(p["a"], p["a"]).double() * p["b"], B[:2])
+op("where", "where(a > 0.0, b, c)", lambda p: torch.where(p["a"] > 0, p["b"], p["c"]),
+   [v(a=(3, 4), b=(3, 4), c=(3, 4)), v(a=(3, 1), b=(4,), c=(1, 1)), v(a=(7,), b=(7,), c=(1,))])
+op("clamp", "clamp(a, min = {lo}, max = {hi})", lambda p, lo, hi: torch.clamp(p["a"], lo, hi),
+   [v({"lo": -0.5, "hi": 0.5}, a=(3, 5)), v({"lo": 0.0, "hi": 1.0}, a=(2, 3, 4))])
+
+# ---- reductions -------------------------------------------------------------------
+R = [v({"axis": 0, "keepdims": "false"}, a=(5, 3)), v({"axis": 1, "keepdims": "true"}, a=(5, 3)),
+     v({"axis": 2, "keepdims": "false"}, a=(2, 3, 7)), v({"axis": [0, 2], "keepdims": "false"}, a=(2, 3, 7)),
+     v({"axis": 0, "keepdims": "true"}, a=(1, 4))]
+kd = lambda s: s == "true"
+op("sum", "sum(a)", lambda p: p["a"].sum(), [v(a=(7,)), v(a=(3, 5)), v(a=(2, 3, 4))])
+op("sum_axis", "sum(a, axis = {axis}, keepdims = {keepdims})",
+   lambda p, axis, keepdims: p["a"].sum(dim=axis, keepdim=kd(keepdims)), R)
+op("mean", "mean(a, axis = {axis}, keepdims = {keepdims})",
+   lambda p, axis, keepdims: p["a"].mean(dim=axis, keepdim=kd(keepdims)), R)
+op("max", "max(a, axis = {axis}, keepdims = {keepdims})",
+   lambda p, axis, keepdims: torch.amax(p["a"], dim=axis, keepdim=kd(keepdims)), R)
+op("min", "min(a, axis = {axis}, keepdims = {keepdims})",
+   lambda p, axis, keepdims: torch.amin(p["a"], dim=axis, keepdim=kd(keepdims)), R)
+op("max_all", "max(a)", lambda p: p["a"].max(), [v(a=(3, 5)), v(a=(1,))])
+op("sum_large", "sum(a, axis = 1)", lambda p: p["a"].sum(dim=1), [v(a=(3, 1000))])
+
+# ---- shape ops --------------------------------------------------------------------
+op("transpose", "transpose(a)", lambda p: p["a"].t(), [v(a=(3, 5)), v(a=(1, 4))])
+op("transpose_perm", "transpose(a, {perm})", lambda p, perm: p["a"].permute(*perm),
+   [v({"perm": [2, 0, 1]}, a=(2, 3, 4)), v({"perm": [0, 2, 1]}, a=(2, 3, 4)),
+    v({"perm": [1, 0, 3, 2]}, a=(2, 1, 3, 2))])
+op("reshape", "reshape(a, {shape}) * b", lambda p, shape: p["a"].reshape(shape) * p["b"],
+   [v({"shape": [4, 3]}, a=(3, 4), b=(3,)), v({"shape": [-1]}, a=(2, 3, 4), b=(24,)),
+    v({"shape": [2, -1, 2]}, a=(12,), b=(3, 1))])
+op("flatten", "flatten(a, start = {start}) * b", lambda p, start: torch.flatten(p["a"], start) * p["b"],
+   [v({"start": 1}, a=(2, 3, 4), b=(12,)), v({"start": 0}, a=(3, 5), b=(15,))])
+
+# ---- matrix products --------------------------------------------------------------
+op("matmul", "a @ b", lambda p: p["a"] @ p["b"],
+   [v(a=(3, 4), b=(4, 5)), v(a=(1, 7), b=(7, 3)), v(a=(6, 1), b=(1, 2)), v(a=(5, 9), b=(9, 1)),
+    v(a=(2, 3, 4), b=(2, 4, 5)), v(a=(2, 3, 4), b=(4, 5)), v(a=(3, 4), b=(2, 4, 5)),
+    v(a=(33, 70), b=(70, 19)), v(a=(2, 1, 3, 4), b=(3, 4, 2))])
+op("matmul_transposed", "a @ transpose(b)", lambda p: p["a"] @ p["b"].t(),
+   [v(a=(3, 4), b=(5, 4)), v(a=(17, 31), b=(9, 31))])
+op("matmul_ta", "transpose(a) @ b", lambda p: p["a"].t() @ p["b"], [v(a=(4, 3), b=(4, 5))])
+
+# ---- normalizing activations --------------------------------------------------------
+op("softmax", "softmax(a, axis = {axis})", lambda p, axis: F.softmax(p["a"], dim=axis),
+   [v({"axis": 1}, a=(3, 5)), v({"axis": 0}, a=(4, 3)), v({"axis": 1}, a=(2, 3, 4)), v({"axis": 2}, a=(2, 3, 4)),
+    v({"axis": 0}, a=(1,))])
+op("log_softmax", "log_softmax(a, axis = {axis})", lambda p, axis: F.log_softmax(p["a"], dim=axis),
+   [v({"axis": 1}, a=(3, 5)), v({"axis": 0}, a=(4, 3)), v({"axis": 1}, a=(2, 3, 4)), v({"axis": 1}, a=(1, 1000))])
+op("softmax_large", "softmax(30.0 * a, axis = 1)", lambda p: F.softmax(30.0 * p["a"], dim=1), [v(a=(4, 6))])
+
+# ---- stdlib blocks: parameters created by the block are inputs too ------------------
+op("dense", "dense(a, {units})",
+   lambda p, units: F.linear(p["a"], p["dense0.weight"], p["dense0.bias"]),
+   [v({"units": 5}, a=(3, 4)), v({"units": 1}, a=(1, 7)), v({"units": 13}, a=(6, 1))])
+op("dense_nobias", "dense(a, {units}, use_bias = false)",
+   lambda p, units: F.linear(p["a"], p["dense0.weight"]), [v({"units": 5}, a=(3, 4))])
+op("mlp", "mlp(a, 8, 6, 3)",
+   lambda p: F.linear(F.relu(F.linear(F.relu(F.linear(p["a"], p["mlp0.dense0.weight"], p["mlp0.dense0.bias"])),
+                                      p["mlp0.dense1.weight"], p["mlp0.dense1.bias"])),
+                      p["mlp0.dense2.weight"], p["mlp0.dense2.bias"]), [v(a=(4, 5)), v(a=(1, 3))])
+
+# ---- losses (stdlib/losses.dln) -----------------------------------------------------
+LS = [(1, 3), (4, 10), (7, 5)]
+loss("cross_entropy", "cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS, label="class")
+loss("nll", "nll(log_softmax(output, axis = 1), label)", lambda z, t: F.nll_loss(F.log_softmax(z, 1), t),
+     LS, label="class")
+loss("mse", "mse(output, label)", lambda z, t: F.mse_loss(z, t), LS, label="dense")
+loss("l1", "l1(output, label)", lambda z, t: F.l1_loss(z, t), LS, label="dense")
+loss("mae", "mae(output, label)", lambda z, t: F.l1_loss(z, t), LS[:1], label="dense")
+loss("huber", "huber(output, label, delta = 1.0)", lambda z, t: F.huber_loss(z, t, delta=1.0), LS, label="dense")
+loss("huber_d", "huber(output, label, delta = 0.3)", lambda z, t: F.huber_loss(z, t, delta=0.3), LS[1:2],
+     label="dense")
+loss("msle", "msle(output, label)", lambda z, t: F.mse_loss(torch.log1p(z), torch.log1p(t)), LS, label="dense",
+     domain="pos", label_domain="pos")
+loss("bce", "bce(output, label)", lambda z, t: F.binary_cross_entropy(z, t), LS, label="dense",
+     domain="prob", label_domain="prob")
+loss("bce_with_logits", "bce_with_logits(output, label)", lambda z, t: F.binary_cross_entropy_with_logits(z, t),
+     LS, label="dense", label_domain="prob")
+
+
+def by_op(cases):
+    out = {}
+    for c in cases:
+        out.setdefault(c.op, []).append(c)
+    return out
+
