@@ -105,7 +105,7 @@ test: all $(BUILD)/unit_tests
 	sh tests/run_all.sh
 
 bench: all
-	sh bench/run.sh
+	sh bench/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/dlnc/stdlib

@@ -633,6 +633,47 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }
 
+/* ---- costs, for benchmarks ------------------------------------------------ */
+
+/* FLOPs of one evaluation of g (the op table's counts, every node including
+ * fused ones) with the batch N = n and other symbols at 1. */
+static double graph_flops(const ir_graph *g, int64_t n)
+{
+    int64_t sv[IR_MAX_SYMS];
+    for (int i = 0; i < IR_MAX_SYMS; i++) sv[i] = 1;
+    sv[IR_SYM_N] = n;
+    double f = 0;
+    for (int i = 0; g && i < g->n_nodes; i++)
+        if (ir_ops[g->nodes[i]->op].flops) f += ir_ops[g->nodes[i]->op].flops(g->nodes[i], sv);
+    return f;
+}
+
+/* dlnc_flops(graph, n): 0 forward, 1 eval_step, 2 train_step (without the
+ * optimizer update). Costs are at most quadratic in the batch for every op
+ * we have, so three samples give the exact polynomial. dlnc_memory_bytes is
+ * create()'s one allocation for a given max_batch. */
+static void emit_costs(FILE *f, const ir_module *m)
+{
+    module_layout L;
+    layout_module(m, &L);
+    const ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
+    fprintf(f, "/* ---- costs of the entry model, for benchmarks (FLOPs from the op table) ---- */\n");
+    fprintf(f, "double dlnc_flops(int graph, int64_t n);\n");
+    fprintf(f, "double dlnc_flops(int graph, int64_t n)\n{\n    const double x = (double)n;\n    switch (graph) {\n");
+    for (int k = 0; k < 3; k++) {
+        double f1 = graph_flops(gs[k], 1), f2 = graph_flops(gs[k], 2), f3 = graph_flops(gs[k], 3);
+        double c2 = (f3 - 2 * f2 + f1) / 2, c1 = f2 - f1 - 3 * c2, c0 = f1 - c1 - c2;
+        fprintf(f, "    case %d: return %.17g + %.17g * x + %.17g * x * x;\n", k, c0, c1, c2);
+    }
+    fprintf(f, "    default: return 0.0;\n    }\n}\n");
+    fprintf(f, "int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots);\n");
+    fprintf(f, "int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots)\n{\n");
+    fprintf(f, "    const int64_t floats = %" PRId64 " + (1 + optim_slots) * (int64_t)%" PRId64 " + %" PRId64
+               " * max_batch + %" PRId64 ";\n",
+            L.n_pfloats, L.n_gfloats, align16(L.act_n), align16(L.act_c));
+    fprintf(f, "    return (floats * 4 + 63) / 64 * 64 + 64;\n}\n\n");
+}
+
 /* ---- entry point ---------------------------------------------------------- */
 
 static void emit_guard_name(FILE *h, const char *header)
@@ -702,7 +743,8 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
     fprintf(c_out, "extern const dl_model_api *const dlnc_models[];\n");
     fprintf(c_out, "const dl_model_api *const dlnc_models[] = {");
     for (int i = 0; i < n_mods; i++) fprintf(c_out, "&%s_api_desc, ", mods[i]->name);
-    fprintf(c_out, "NULL};\n");
+    fprintf(c_out, "NULL};\n\n");
+    emit_costs(c_out, mods[entry]);
     fprintf(h_out, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
     return d->n_errors > errors_before ? -1 : 0;
 }

@@ -88,16 +88,11 @@ static void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, 
     fprintf(b, "%sfor (int64_t %s = 0; %s < %s; %s++)", indent, var, var, cnt, var);
 }
 
-/* The value of one element of a constant node (f[0], divided by the run-time
- * symbols of its mask when it expresses a mean). The mask is the attribute
- * after the packed shape, when present. */
+/* The value of one element of a constant node: f[0] everywhere (the shape
+ * is packed in i[]; a mean over N is built from ordinary ops, not here). */
 static const char *constant_expr(emit_ctx *c, const ir_node *n)
 {
-    const char *v = emit_float(c, n->a.nf > 0 ? n->a.f[0] : 0.0);
-    uint32_t mask = n->a.ni > n->shape.rank ? (uint32_t)n->a.i[n->a.ni - 1] : 0;
-    if (!mask) return v;
-    ir_dim d = {1, mask};
-    return arena_printf(c->ar, "(%s / (float)%s)", v, emit_dim(c, d));
+    return emit_float(c, n->a.nf > 0 ? n->a.f[0] : 0.0);
 }
 
 /* Flat index into an input of shape L broadcast (NumPy, right-aligned) to

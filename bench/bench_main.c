@@ -1,0 +1,154 @@
+/* bench_main.c — time one compiled model: training steps and batch-1 inference.
+ *
+ * Linked with a model's generated C (dlnc model.dln -o model.c) and libdlnrt,
+ * like tests/e2e/smoke_main.c, so what is timed is exactly what users get:
+ * the generic dl_model_api of the entry model. Thread count comes from the
+ * environment (OMP_NUM_THREADS), as it would for a user.
+ *
+ *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer]
+ *
+ * Each of R repetitions runs train_step (batch B, fixed random data) until S
+ * seconds have passed (at least 3 steps) and records the mean step time; the
+ * reported value is the median over repetitions, the statistic least moved by
+ * a busy machine. The same for forward at batch 1. Prints one line of
+ * key=value pairs for bench/run.sh:
+ *
+ *   train_ms=... train_sps=... train_gflops=... infer_ms=... infer_gflops=...
+ *   rss_mb=... arena_mb=...
+ *
+ * GFLOP/s use dlnc_flops() — the op table's FLOP counts, emitted with the
+ * model — so they count the model's arithmetic, not the optimizer's. RSS is
+ * the process's peak (getrusage), i.e. including libc/OpenMP overhead. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "dlnrt.h"
+
+const dl_model_api *dlnc_entry(void);
+double dlnc_flops(int graph, int64_t n);
+int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots);
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct bench_ctx {
+    const dl_model_api *api;
+    void *m;
+    const float *x;
+    const void *y;
+    float *out;
+    int64_t batch;
+} bench_ctx;
+
+/* Seconds per call of train_step (what = 0) or forward at batch 1 (what = 1). */
+static double time_one(const bench_ctx *b, int what, double min_time)
+{
+    int calls = 0;
+    double t0 = now(), t;
+    do {
+        if (what == 0) {
+            float loss = b->api->train_step(b->m, b->x, b->y, b->batch);
+            if (loss != loss) {
+                fprintf(stderr, "bench_main: train_step failed: %s\n", dl_last_error());
+                exit(1);
+            }
+        } else {
+            b->api->forward(b->m, b->x, b->out, 1);
+        }
+        calls++;
+        t = now() - t0;
+    } while (t < min_time || calls < 3);
+    return t / calls;
+}
+
+int main(int argc, char **argv)
+{
+    int64_t batch = 128;
+    int reps = 7;
+    double min_time = 0.3;
+    const char *only = ""; /* for profiling one phase */
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) batch = atoll(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) reps = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--min-time") == 0) min_time = atof(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) only = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--batch B] [--reps R] [--min-time SECONDS]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (batch < 1 || reps < 1 || reps > 1000 || !(min_time >= 0)) {
+        fprintf(stderr, "bench_main: bad arguments\n");
+        return 2;
+    }
+    const dl_model_api *api = dlnc_entry();
+    void *m = api->create(batch);
+    if (!m) {
+        fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
+        return 1;
+    }
+    api->init(m, 42);
+    float *x = malloc(sizeof(float) * (size_t)(batch * api->in_numel));
+    float *out = malloc(sizeof(float) * (size_t)(batch * api->out_numel));
+    const int64_t ny = api->label_kind == DL_LABEL_CLASS ? batch : batch * api->label_numel;
+    void *y = malloc(4 * (size_t)ny);
+    double *samples = malloc(sizeof(double) * (size_t)reps);
+    if (!x || !out || !y || !samples) {
+        fprintf(stderr, "bench_main: out of memory\n");
+        return 1;
+    }
+    dl_rng r;
+    dl_rng_seed(&r, 7);
+    for (int64_t i = 0; i < batch * api->in_numel; i++) x[i] = dl_rng_uniform(&r);
+    for (int64_t i = 0; i < ny; i++) {
+        if (api->label_kind == DL_LABEL_CLASS) ((int32_t *)y)[i] = (int32_t)(dl_rng_next(&r) % (uint64_t)api->out_numel);
+        else ((float *)y)[i] = dl_rng_uniform(&r);
+    }
+    bench_ctx b = {api, m, x, y, out, batch};
+    /* A small learning rate keeps repeated steps on one batch finite. */
+    api->set_lr(m, 1e-5f);
+    double train_s = 0, infer_s = 0;
+    if (strcmp(only, "infer") != 0) {
+        time_one(&b, 0, 0.05); /* warm-up: page faults, OpenMP thread start */
+        for (int i = 0; i < reps; i++) samples[i] = time_one(&b, 0, min_time);
+        train_s = median(samples, reps);
+    }
+    if (strcmp(only, "train") != 0) {
+        time_one(&b, 1, 0.05);
+        for (int i = 0; i < reps; i++) samples[i] = time_one(&b, 1, min_time);
+        infer_s = median(samples, reps);
+    }
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const int slots = api->train ? dl_optim_state_slots(api->train->optim.kind) : 0;
+    printf("train_ms=%.4f train_sps=%.2f train_gflops=%.2f infer_ms=%.4f infer_gflops=%.2f rss_mb=%.1f arena_mb=%.2f\n",
+           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, batch) / train_s * 1e-9, infer_s * 1e3,
+           dlnc_flops(0, 1) / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
+           (double)dlnc_memory_bytes(batch, slots) / (1024.0 * 1024.0));
+    api->destroy(m);
+    free(x);
+    free(out);
+    free(y);
+    free(samples);
+    return 0;
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# bench/run.sh — what `make bench` runs: dlnc-compiled models against their
+# PyTorch twins, and dl_sgemm against OpenBLAS, on this machine.
+#   usage: bench/run.sh [BUILD_DIR]      (default: build; needs $B/dlnc and $B/libdlnrt.a)
+#   env:   BENCH_WORKLOADS="mlp ..."     subset of bench/workloads/*.dln
+#          BENCH_ROUNDS=3                alternating rounds per (workload, threads)
+#          BENCH_OUT=docs/performance.md where the table goes ("-": stdout only)
+# Builds into a temporary directory: each workload's C from dlnc, compiled
+# like `dlnc run` does (-O3 -march=native, or $DLNC_CFLAGS) and linked with
+# bench/bench_main.c; then bench/run.py alternates the runs and writes the table.
+# Whole run: about 1 minute per workload plus 1 for the GEMM ceiling.
+set -e
+B=${1:-build}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+CFLAGS=${DLNC_CFLAGS:-"-O3 -march=native"}
+OB=/usr/include/x86_64-linux-gnu/openblas-pthread
+cc -O2 -fopenmp -Iruntime -I$OB bench/gemm_bench.c "$B/libdlnrt.a" -o "$T/gemm_bench" -lopenblas -lz -lm
+for f in bench/workloads/*.dln; do
+  w=$(basename "$f" .dln)
+  case " ${BENCH_WORKLOADS:-$w} " in *" $w "*) ;; *) continue ;; esac
+  "$B/dlnc" "$f" -o "$T/$w.c"
+  cc -std=c11 $CFLAGS -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/$w.c" "$B/libdlnrt.a" -o "$T/$w.bench" -lz -lm
+done
+/usr/bin/python3 bench/run.py --bin "$T" --out "${BENCH_OUT:-docs/performance.md}" --rounds "${BENCH_ROUNDS:-3}" \
+  --cflags "$CFLAGS"
