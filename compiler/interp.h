@@ -28,5 +28,8 @@ void interp_free(interp_state *s);
 /* One element of an IR_ELEMWISE op n at operand values a, b, c (unused ones
  * ignored), in double: shared with constant folding. */
 double interp_elementwise(const ir_node *n, double a, double b, double c);
+/* The convolution and pooling ops (ops_conv.c; interp_conv.c): computes
+ * node n into y, -1 on a bad index or any other op. */
+int interp_conv(const interp_state *s, const ir_node *n, double *y);
 
 #endif

@@ -28,6 +28,7 @@
 #include "interp.h"
 #include "ir.h"
 #include "passes.h"
+#include "ops_conv.h"
 
 typedef enum gc_domain {
     D_ANY,   /* uniform [-2, 2] */
@@ -43,7 +44,7 @@ typedef struct gc_case {
     const char *shape[3]; /* "N,4" (N = batch symbol, T = symbol 1), "" = scalar */
     gc_domain dom[3];
     int ni;
-    int64_t i[4];
+    int64_t i[8];
     double f0;            /* leaky_relu slope, elu alpha */
     const char *target;   /* reshape / broadcast_to target shape */
     int64_t n;            /* value of N (0 = 3) */
@@ -135,6 +136,44 @@ static const gc_case cases[] = {
     {OP_pick, A2("N,5", "N", D_ANY, D_LABEL), .classes = 5},
     {OP_pick, A2("2,N,3", "2,N", D_ANY, D_LABEL), .classes = 3},
     {OP_unpick, A2("N", "N", D_ANY, D_LABEL), .ni = 1, .i = {4}, .classes = 4},
+    /* convolution and pooling (ops_conv.c). GEOM = stride, padding (top, bottom, left, right),
+     * dilation, groups, kernel, size, flag: the eight packed slots of ops_conv.h */
+#define GEOM(sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag)                                        \
+    .ni = 8, .i = {CONV_PAIR(sh, sw), CONV_PAIR(pt, pb), CONV_PAIR(pl, pr), CONV_PAIR(dh, dw), grp,             \
+                   CONV_PAIR(kh, kw), CONV_PAIR(zh, zw), flag}
+    {OP_conv2d, A2("N,2,5,5", "3,2,3,3", D_ANY, D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0)},
+    {OP_conv2d, A2("N,2,7,6", "2,2,3,2", D_ANY, D_ANY), GEOM(2, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0)},
+    {OP_conv2d, A2("N,4,5,5", "4,2,2,2", D_ANY, D_ANY), GEOM(2, 2, 1, 1, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0), .n = 1},
+    {OP_conv2d, A2("N,3,4,4", "5,3,1,1", D_ANY, D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0)},
+    {OP_conv2d, A2("N,1,6,6", "2,1,3,3", D_ANY, D_ANY), GEOM(2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0)},
+    {OP_conv2d, A2("N,3,5,4", "3,1,3,3", D_ANY, D_ANY), GEOM(1, 1, 1, 1, 1, 1, 1, 1, 3, 0, 0, 0, 0, 0), .n = 2},
+    {OP_conv2d, A2("N,1,5,5", "2,1,2,2", D_ANY, D_ANY), GEOM(1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0)},
+    {OP_conv_transpose2d, A2("N,3,3,3", "3,2,3,3", D_ANY, D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0)},
+    {OP_conv_transpose2d, A2("N,3,4,3", "3,1,2,2", D_ANY, D_ANY), GEOM(1, 1, 0, 0, 0, 0, 2, 2, 3, 0, 0, 0, 0, 0)},
+    {OP_conv_transpose2d, A2("N,2,3,4", "2,3,3,3", D_ANY, D_ANY), GEOM(2, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0, 1, 0, 0), .n = 1},
+    {OP_conv2d_bwd_weight, A2("N,2,5,5", "N,3,3,3", D_ANY, D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 3, 3, 0, 0, 0)},
+    {OP_conv2d_bwd_weight, A2("N,4,5,5", "N,2,3,3", D_ANY, D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 2, 3, 3, 0, 0, 0), .n = 2},
+    {OP_max_pool2d, A1("N,2,5,5", D_ANY), GEOM(2, 2, 0, 0, 0, 0, 1, 1, 1, 2, 2, 0, 0, 0)},
+    {OP_max_pool2d, A1("N,1,5,6", D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 3, 0, 0, 0), .n = 1},
+    {OP_max_pool2d, A1("N,2,6,6", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 2, 2, 1, 2, 2, 0, 0, 0)},
+    {OP_max_pool2d_indices, A1("N,2,4,4", D_ANY), GEOM(2, 2, 0, 0, 0, 0, 1, 1, 1, 2, 2, 0, 0, 0), .zero_grad = 1},
+    {OP_max_pool2d_bwd, A2("N,2,2,2", "N,2,2,2", D_ANY, D_LABEL), GEOM(2, 2, 0, 0, 0, 0, 1, 1, 1, 2, 2, 4, 4, 0),
+     .classes = 16},
+    {OP_max_unpool2d, A2("N,2,1,1", "N,2,1,1", D_ANY, D_LABEL), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 2, 3, 0),
+     .classes = 6},
+    {OP_max_unpool2d_bwd, A2("N,2,3,3", "N,2,2,2", D_ANY, D_LABEL), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0),
+     .classes = 9},
+    {OP_avg_pool2d, A1("N,2,5,5", D_ANY), GEOM(2, 2, 0, 0, 0, 0, 1, 1, 1, 2, 2, 0, 0, 1)},
+    {OP_avg_pool2d, A1("N,1,5,6", D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 3, 0, 0, 1), .n = 1},
+    {OP_avg_pool2d, A1("N,1,5,6", D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 3, 0, 0, 0)},
+    {OP_avg_pool2d, A1("N,2,6,5", D_ANY), GEOM(2, 1, 1, 1, 0, 0, 1, 1, 1, 3, 2, 0, 0, 0)},
+    {OP_avg_pool2d_bwd, A1("N,2,3,3", D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 3, 5, 5, 1)},
+    {OP_avg_pool2d_bwd, A1("N,1,3,4", D_ANY), GEOM(2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 3, 5, 7, 0), .n = 1},
+    {OP_adaptive_avg_pool2d, A1("N,2,5,7", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 3, 4, 0)},
+    {OP_adaptive_avg_pool2d, A1("N,1,4,4", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0), .n = 1},
+    {OP_adaptive_avg_pool2d, A1("N,1,3,2", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 4, 0)},
+    {OP_adaptive_avg_pool2d_bwd, A1("N,2,3,4", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 7, 0)},
+#undef GEOM
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 
@@ -217,6 +256,7 @@ static int build(gc_graph *gg, const gc_case *c, char *why, int whylen) {
     }
     ir_node *y = ir_add(g, NULL, (src_loc){0}, c->op, in, gg->n_in, &a);
     if (!y) return snprintf(why, (size_t)whylen, "the shape rule rejected the case"), 0;
+    if (y->dtype == IR_I32) y = ir_un(g, OP_cast_f32, y); /* integer results (indices): zero gradient */
     ir_node *r = ir_input_node(g, "R", IR_F32, &y->shape, (src_loc){0});
     uint32_t all = (1u << y->shape.rank) - 1;
     ir_node *loss = ir_reduce_sum(g, ir_bin(g, OP_mul, y, r), all, 0);
