@@ -53,6 +53,17 @@ int emit_is_fusable(const ir_node *n);
 /* Prints to err every op of ops.def that has no way to be emitted; returns
  * their number (0 = the table is complete). */
 int emit_check_table(FILE *err);
+/* `for (int64_t var = 0; var < count; var++)` (no body, no newline) with an
+ * OpenMP pragma above it when count * work (element-operations per
+ * iteration) is large enough to pay for the threads. */
+void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim count, int64_t work,
+              const char *extra_clause);
+
+/* ---- emit_movement.c: bodies of the data-movement kernels ------------------ */
+void emit_concat(emit_ctx *c, FILE *b, const ir_node *n);
+void emit_slice(emit_ctx *c, FILE *b, const ir_node *n);    /* slice and slice_grad */
+void emit_pad(emit_ctx *c, FILE *b, const ir_node *n);      /* pad and pad_grad */
+void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n); /* upsample and upsample_grad */
 
 /* ---- pass_plan.c ---------------------------------------------------------- */
 /* Size of arena class `cls` (a symbol mask) in units of its monomial. */

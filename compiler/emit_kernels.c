@@ -73,8 +73,8 @@ static ir_dim dims_product(const ir_shape *s, int from, int to)
 
 /* `for` header with an OpenMP pragma when the trip count times the work per
  * iteration can be large. */
-static void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim count, int64_t work,
-                     const char *extra_clause)
+void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim count, int64_t work,
+              const char *extra_clause)
 {
     const char *cnt = emit_dim(c, count);
     if (count.syms == 0) {
@@ -528,6 +528,10 @@ static const emit_fn emit_table[OP__COUNT] = {
     [OP_broadcast_to] = emit_nothing, [OP_transpose] = emit_transpose, [OP_matmul] = emit_matmul,
     [OP_softmax] = emit_softmax,     [OP_log_softmax] = emit_softmax, [OP_pick] = emit_pick,
     [OP_unpick] = emit_unpick,
+    /* data movement: emit_movement.c */
+    [OP_concat] = emit_concat,       [OP_slice] = emit_slice,       [OP_slice_grad] = emit_slice,
+    [OP_pad] = emit_pad,             [OP_pad_grad] = emit_pad,      [OP_upsample] = emit_upsample,
+    [OP_upsample_grad] = emit_upsample,
 };
 
 int emit_check_table(FILE *err)

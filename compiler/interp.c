@@ -267,6 +267,9 @@ static int run_node(interp_state *s, const ir_node *n, double *const *inputs, do
     case OP_softmax: case OP_log_softmax: run_softmax(s, n, y); return 0;
     case OP_pick: return run_pick(s, n, y);
     case OP_unpick: return run_unpick(s, n, y);
+    case OP_concat: case OP_slice: case OP_slice_grad: case OP_pad: case OP_pad_grad: case OP_upsample:
+    case OP_upsample_grad:
+        return interp_movement(s, n, y);
     case OP_conv2d: case OP_conv_transpose2d: case OP_conv2d_bwd_weight: case OP_max_pool2d:
     case OP_max_pool2d_indices: case OP_max_pool2d_bwd: case OP_max_unpool2d: case OP_max_unpool2d_bwd:
     case OP_avg_pool2d: case OP_avg_pool2d_bwd: case OP_adaptive_avg_pool2d: case OP_adaptive_avg_pool2d_bwd:

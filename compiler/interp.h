@@ -28,6 +28,9 @@ void interp_free(interp_state *s);
 /* One element of an IR_ELEMWISE op n at operand values a, b, c (unused ones
  * ignored), in double: shared with constant folding. */
 double interp_elementwise(const ir_node *n, double a, double b, double c);
+/* The data-movement ops (concat, slice, pad, upsample and their adjoints;
+ * interp_movement.c): computes node n into y, -1 for any other op. */
+int interp_movement(const interp_state *s, const ir_node *n, double *y);
 /* The convolution and pooling ops (ops_conv.c; interp_conv.c): computes
  * node n into y, -1 on a bad index or any other op. */
 int interp_conv(const interp_state *s, const ir_node *n, double *y);

@@ -24,7 +24,7 @@
 #include "diag.h"
 
 #define IR_MAX_RANK 6
-#define IR_MAX_IN 6
+#define IR_MAX_IN 16 /* concat is variadic (DenseNet); longer concats are chained */
 #define IR_MAX_SYMS 8
 #define IR_SYM_N 0 /* the batch dimension */
 

@@ -439,6 +439,82 @@ static void test_plan_verify_catches_overlap(void)
     arena_free(&ar);
 }
 
+/* ---- data movement (ops_movement.c, emit_movement.c) ----------------------- */
+
+static ir_node *mv_op(ir_graph *g, ir_opcode op, ir_node *x, const int64_t *i, int ni, double value)
+{
+    ir_attrs a = {.ni = ni, .f = {value}, .nf = 1};
+    for (int k = 0; k < ni; k++) a.i[k] = i[k];
+    return ir_op_attrs(g, op, &x, 1, &a);
+}
+#define MV(op, x, ...) mv_op(g, op, x, (int64_t[]){__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), 0.5)
+
+/* Every mode of pad, slice, upsample and their adjoints applied to x, each
+ * flattened to [N, -1] and all joined by concat (two chained, > 16 parts). */
+static void test_movement_ops(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "mv");
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 2, 6, 8);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_node *parts[] = {
+        MV(OP_pad, x, 0, 2, 1, 2, 0, 3),             /* constant, value 0.5 */
+        MV(OP_pad, x, 1, 2, 2, 3, 1, 4),             /* reflect */
+        MV(OP_pad, x, 2, 3, 1, 1, 2, 0, 0, 1),       /* replicate, 3 dims */
+        MV(OP_pad, x, 0, 2, -1, 2, 1, -2),           /* negative pads crop */
+        MV(OP_pad, x, 1, 1, 7, 0),                   /* reflect, one dim */
+        MV(OP_pad_grad, x, 1, 2, 1, 1, 2, 1),
+        MV(OP_pad_grad, x, 2, 2, 2, 1, 1, 1),
+        MV(OP_pad_grad, x, 0, 2, 1, -1, -1, 2),
+        MV(OP_slice, x, 3, 1, 3, 3),
+        MV(OP_slice, x, 1, 1, 1, 1),
+        MV(OP_slice, x, 2, 2, 1, 3),
+        MV(OP_slice_grad, x, 2, 1, 2, 13),
+        MV(OP_slice_grad, x, 3, 2, 1, 11),
+        MV(OP_upsample, x, 0, 2, 2, 0),
+        MV(OP_upsample, x, 0, 3, 1, 0),
+        MV(OP_upsample, x, 1, 2, 2, 0),
+        MV(OP_upsample, x, 1, 3, 2, 1),
+        MV(OP_upsample_grad, x, 0, 2, 2, 0),
+        MV(OP_upsample_grad, x, 0, 3, 4, 0),
+        MV(OP_upsample_grad, x, 1, 2, 2, 0),
+        MV(OP_upsample_grad, x, 1, 3, 2, 1),
+    };
+    enum { NP = sizeof parts / sizeof parts[0] };
+    ir_node *flat[NP];
+    for (int k = 0; k < NP; k++) {
+        CU_ASSERT_FATAL(parts[k] != NULL);
+        ir_dim per = ir_shape_numel(&parts[k]->shape);
+        ir_shape fs = {.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(per.k)}};
+        flat[k] = ir_reshape(g, parts[k], &fs);
+    }
+    ir_attrs ax1 = {.i = {1}, .ni = 1};
+    ir_node *first = ir_op_attrs(g, OP_concat, flat, IR_MAX_IN, &ax1);
+    ir_node *rest[NP - IR_MAX_IN + 1] = {first};
+    for (int k = IR_MAX_IN; k < NP; k++) rest[k - IR_MAX_IN + 1] = flat[k];
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", ir_op_attrs(g, OP_concat, rest, NP - IR_MAX_IN + 1, &ax1));
+    check_forward(m, 3);
+    arena_free(&ar);
+
+    /* Batch-free tensors (a parameter): the outer loops vanish. */
+    arena ar2 = {0};
+    m = ir_module_new(&ar2, "mvw");
+    g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape ws = SHAPE(3, 4), xs2 = SHAPE(NN, 6);
+    int wi = ir_module_add_param(m, "w", ws, zinit, 1, noloc);
+    x = ir_input_node(g, "x", IR_F32, &xs2, noloc);
+    ir_node *w = ir_param_node(g, wi, noloc);
+    ir_attrs ax0 = {.i = {0}, .ni = 1};
+    ir_node *cw[2] = {w, MV(OP_slice, w, 0, 1, 1, 2)};
+    ir_node *c = ir_op_attrs(g, OP_concat, cw, 2, &ax0);        /* [5, 4] */
+    ir_node *pc = MV(OP_pad, c, 0, 1, 1, 1);                    /* [5, 6] */
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", ir_matmul(g, x, pc, 0, 1));
+    check_forward(m, 2);
+    arena_free(&ar2);
+}
+#undef MV
+
 void suite_emit(void)
 {
     CU_pSuite s = CU_add_suite("emit", NULL, NULL);
@@ -449,4 +525,5 @@ void suite_emit(void)
     CU_add_test(s, "softmax and log_softmax", test_softmax);
     CU_add_test(s, "MLP train_step vs interpreter", test_mlp_train);
     CU_add_test(s, "plan_verify catches overlaps", test_plan_verify_catches_overlap);
+    CU_add_test(s, "data movement: concat, slice, pad, upsample and adjoints", test_movement_ops);
 }

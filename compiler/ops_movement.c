@@ -1,0 +1,244 @@
+/* ops_movement.c — data movement for convolutional networks: concat, slice,
+ * pad, upsample, and the adjoints their gradients need (slice_grad,
+ * pad_grad, upsample_grad).
+ *
+ * Why adjoint primitives rather than formulas: the gradient of a slice is a
+ * scatter into zeros, of a reflect pad a scatter-add, of an upsample a
+ * scatter-add over the pixels each source pixel fed. Written with existing
+ * ops these would be chains of concats of zeros or one-hot matmuls; as one
+ * op each they are a single readable loop. Each adjoint is linear, and its
+ * own VJP is the forward op again (slice <-> slice_grad, pad <-> pad_grad,
+ * upsample <-> upsample_grad), so second derivatives work as well.
+ *
+ * The IR keeps these ops simple: attributes are normalized (Python's
+ * negative and out-of-range slice bounds are resolved by elaboration), the
+ * moved dimensions are compile-time constants (the batch N may appear
+ * elsewhere), and everything is f32. Semantics are PyTorch's (torch.cat,
+ * narrow/slicing, F.pad, nn.Upsample with an integer scale_factor). Costs:
+ * pure copies are free; the adjoints and bilinear count their adds. */
+#include "ops_impl.h"
+#include "ops_movement.h"
+
+static int all_f32(const ir_node *n, char *err, int errlen) {
+    for (int k = 0; k < n->nin; k++)
+        if (!ops_require_f32(n, k, err, errlen)) return 0;
+    return 1;
+}
+
+/* The dimension of x moved along `axis` must be known at compile time. */
+static int const_dim(const ir_node *n, const ir_node *x, int axis, char *err, int errlen) {
+    if (ir_dim_is_const(x->shape.d[axis])) return 1;
+    char b[OPS_TYPE_BUF];
+    return ops_fail(err, errlen, "%s: dimension %d of %s is a run-time size\nhint: only dimensions known at compile "
+                    "time can be sliced, padded, resized or concatenated", ir_ops[n->op].name, axis, ops_type(b, x));
+}
+
+static int axis_attr(const ir_node *n, const ir_node *x, char *err, int errlen) {
+    char b[OPS_TYPE_BUF];
+    if (n->a.ni < 1 || n->a.i[0] < 0 || n->a.i[0] >= x->shape.rank)
+        return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", ir_ops[n->op].name,
+                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, x));
+    return 1;
+}
+
+/* ---- concat ---------------------------------------------------------------- */
+
+/* concat(x0, x1, ...; axis): equal shapes except along axis, whose sizes add. */
+int op_shape_concat(ir_node *n, char *err, int errlen) {
+    if (n->nin < 1) return ops_fail(err, errlen, "concat: needs at least one tensor");
+    if (!all_f32(n, err, errlen)) return 0;
+    const ir_node *x0 = n->in[0];
+    if (x0->shape.rank < 1) return ops_fail(err, errlen, "concat: cannot concatenate scalars\nhint: use stack for scalars");
+    if (!axis_attr(n, x0, err, errlen)) return 0;
+    int axis = (int)n->a.i[0];
+    int64_t total = 0;
+    for (int k = 0; k < n->nin; k++) {
+        const ir_node *x = n->in[k];
+        char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+        int same = x->shape.rank == x0->shape.rank;
+        for (int d = 0; same && d < x0->shape.rank; d++)
+            same = d == axis || ir_dim_eq(x->shape.d[d], x0->shape.d[d]);
+        if (!same)
+            return ops_fail(err, errlen, "concat: cannot join %s and %s along axis %d\nhint: all dimensions except "
+                            "axis %d must be equal", ops_type(b1, x0), ops_type(b2, x), axis, axis);
+        if (!const_dim(n, x, axis, err, errlen)) return 0;
+        total += x->shape.d[axis].k;
+    }
+    n->dtype = IR_F32;
+    n->shape = x0->shape;
+    n->shape.d[axis] = ir_dim_const(total);
+    return 1;
+}
+
+double op_flops_concat(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
+
+static ir_node *make_slice(ir_graph *g, ir_node *x, int64_t axis, int64_t start, int64_t step, int64_t count) {
+    ir_attrs a = {.i = {axis, start, step, count}, .ni = 4};
+    return ir_op_attrs(g, OP_slice, &x, 1, &a);
+}
+
+/* Each input's gradient is its slab of gy. */
+void op_vjp_concat(ad_ctx *c, ir_node *n, ir_node *gy) {
+    int64_t axis = n->a.i[0], at = 0;
+    for (int k = 0; k < n->nin; k++) {
+        int64_t len = n->in[k]->shape.d[axis].k;
+        if (ad_wants(c, n->in[k])) ad_accum(c, n->in[k], make_slice(c->g, gy, axis, at, 1, len));
+        at += len;
+    }
+}
+
+/* ---- slice and its adjoint ------------------------------------------------------ */
+
+/* Common to slice (length from x) and slice_grad (length i[3]): `count`
+ * positions start, start+step, ... must lie in [0, len). */
+static int check_range(const ir_node *n, int64_t len, int64_t count, char *err, int errlen) {
+    int64_t start = n->a.i[1], step = n->a.i[2];
+    if (step < 1) return ops_fail(err, errlen, "%s: step must be at least 1, got %lld", ir_ops[n->op].name, (long long)step);
+    if (count < 1 || start < 0 || start + (count - 1) * step >= len)
+        return ops_fail(err, errlen, "%s: %lld positions from %lld in steps of %lld do not fit in a dimension of size %lld",
+                        ir_ops[n->op].name, (long long)count, (long long)start, (long long)step, (long long)len);
+    return 1;
+}
+
+int op_shape_slice(ir_node *n, char *err, int errlen) {
+    const ir_node *x = n->in[0];
+    if (!all_f32(n, err, errlen) || !axis_attr(n, x, err, errlen)) return 0;
+    if (n->a.ni != 4) return ops_fail(err, errlen, "slice: needs axis, start, step, count in i[0..3]");
+    int axis = (int)n->a.i[0];
+    if (!const_dim(n, x, axis, err, errlen) || !check_range(n, x->shape.d[axis].k, n->a.i[3], err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = x->shape;
+    n->shape.d[axis] = ir_dim_const(n->a.i[3]);
+    return 1;
+}
+
+int op_shape_slice_grad(ir_node *n, char *err, int errlen) {
+    const ir_node *g = n->in[0];
+    if (!all_f32(n, err, errlen) || !axis_attr(n, g, err, errlen)) return 0;
+    if (n->a.ni != 4) return ops_fail(err, errlen, "slice_grad: needs axis, start, step, length in i[0..3]");
+    int axis = (int)n->a.i[0];
+    if (!const_dim(n, g, axis, err, errlen) || !check_range(n, n->a.i[3], g->shape.d[axis].k, err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = g->shape;
+    n->shape.d[axis] = ir_dim_const(n->a.i[3]);
+    return 1;
+}
+
+double op_flops_slice(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
+double op_flops_slice_grad(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
+
+void op_vjp_slice(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_attrs a = n->a;
+    a.i[3] = n->in[0]->shape.d[n->a.i[0]].k;
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_slice_grad, &gy, 1, &a));
+}
+
+void op_vjp_slice_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    int64_t axis = n->a.i[0];
+    ad_accum(c, n->in[0], make_slice(c->g, gy, axis, n->a.i[1], n->a.i[2], n->in[0]->shape.d[axis].k));
+}
+
+/* ---- pad and its adjoint --------------------------------------------------------- */
+
+static const char *pad_mode_name(int64_t m) {
+    return m == MV_PAD_CONSTANT ? "constant" : m == MV_PAD_REFLECT ? "reflect" : "replicate";
+}
+
+/* Shared by pad (sign +1: x -> padded) and pad_grad (sign -1: padded -> x).
+ * `from` is the input's shape; the padded dims are its last k. */
+static int pad_shape(ir_node *n, int sign, char *err, int errlen) {
+    const ir_node *x = n->in[0];
+    const char *op = ir_ops[n->op].name;
+    char b[OPS_TYPE_BUF];
+    if (!all_f32(n, err, errlen)) return 0;
+    int64_t mode = n->a.ni > 0 ? n->a.i[0] : -1, k = n->a.ni > 1 ? n->a.i[1] : -1;
+    if (mode < MV_PAD_CONSTANT || mode > MV_PAD_REPLICATE) return ops_fail(err, errlen, "%s: unknown mode %lld", op, (long long)mode);
+    if (k < 1 || k > MV_PAD_MAX_DIMS || n->a.ni != 2 + 2 * k)
+        return ops_fail(err, errlen, "%s: needs mode, k (1..%d) and 2k pads in its attributes", op, MV_PAD_MAX_DIMS);
+    if (k > x->shape.rank)
+        return ops_fail(err, errlen, "%s: %lld pairs of pads for %s, which has only %d dimensions\nhint: pads come in "
+                        "(left, right) pairs, last dimension first", op, (long long)k, ops_type(b, x), x->shape.rank);
+    n->dtype = IR_F32;
+    n->shape = x->shape;
+    for (int j = 0; j < k; j++) {
+        int d = x->shape.rank - 1 - j;
+        int64_t l = n->a.i[2 + 2 * j], r = n->a.i[3 + 2 * j];
+        if (l == 0 && r == 0) continue;
+        if (!const_dim(n, x, d, err, errlen)) return 0;
+        int64_t have = x->shape.d[d].k, out = have + sign * (l + r), len = sign > 0 ? have : out;
+        if (mode != MV_PAD_CONSTANT && (l < 0 || r < 0))
+            return ops_fail(err, errlen, "%s: negative pads (%lld, %lld) are only allowed in constant mode, not %s",
+                            op, (long long)l, (long long)r, pad_mode_name(mode));
+        if (len < 1 || out < 1)
+            return ops_fail(err, errlen, "%s: pads (%lld, %lld) leave nothing of dimension %d of %s", op,
+                            (long long)l, (long long)r, d, ops_type(b, x));
+        if (mode == MV_PAD_REFLECT && (l >= len || r >= len))
+            return ops_fail(err, errlen, "%s: reflect pads (%lld, %lld) must be smaller than dimension %d (size %lld)\n"
+                            "hint: reflection does not repeat the edge, so at most size - 1 elements can be mirrored",
+                            op, (long long)l, (long long)r, d, (long long)len);
+        n->shape.d[d] = ir_dim_const(out);
+    }
+    return 1;
+}
+
+int op_shape_pad(ir_node *n, char *err, int errlen) { return pad_shape(n, +1, err, errlen); }
+int op_shape_pad_grad(ir_node *n, char *err, int errlen) { return pad_shape(n, -1, err, errlen); }
+
+double op_flops_pad(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
+double op_flops_pad_grad(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+
+void op_vjp_pad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_attrs a = n->a;
+    a.nf = 0; /* the fill value has no gradient */
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pad_grad, &gy, 1, &a));
+}
+
+void op_vjp_pad_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_attrs a = n->a;
+    a.f[0] = 0, a.nf = 1;
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pad, &gy, 1, &a));
+}
+
+/* ---- upsample and its adjoint -------------------------------------------------------- */
+
+static int up_shape(ir_node *n, int grow, char *err, int errlen) {
+    const ir_node *x = n->in[0];
+    const char *op = ir_ops[n->op].name;
+    char b[OPS_TYPE_BUF];
+    if (!all_f32(n, err, errlen)) return 0;
+    if (n->a.ni != 4 || n->a.i[0] < MV_UP_NEAREST || n->a.i[0] > MV_UP_BILINEAR || n->a.i[1] < 1 || n->a.i[2] < 1)
+        return ops_fail(err, errlen, "%s: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3]", op);
+    if (x->shape.rank != 4)
+        return ops_fail(err, errlen, "%s: expected f32[N, C, H, W], got %s\nhint: reshape a single image to "
+                        "[1, C, H, W] first", op, ops_type(b, x));
+    if (!const_dim(n, x, 2, err, errlen) || !const_dim(n, x, 3, err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = x->shape;
+    for (int j = 0; j < 2; j++) {
+        int64_t have = x->shape.d[2 + j].k, s = n->a.i[1 + j];
+        if (!grow && have % s != 0)
+            return ops_fail(err, errlen, "%s: dimension %d of %s is not a multiple of the scale %lld", op, 2 + j,
+                            ops_type(b, x), (long long)s);
+        n->shape.d[2 + j] = ir_dim_const(grow ? have * s : have / s);
+    }
+    return 1;
+}
+
+int op_shape_upsample(ir_node *n, char *err, int errlen) { return up_shape(n, 1, err, errlen); }
+int op_shape_upsample_grad(ir_node *n, char *err, int errlen) { return up_shape(n, 0, err, errlen); }
+
+/* bilinear: 4 multiplies and 3 adds (plus the weight products) per output. */
+double op_flops_upsample(const ir_node *n, const int64_t *sv) {
+    return n->a.i[0] == MV_UP_BILINEAR ? 8 * ops_numel(&n->shape, sv) : 0;
+}
+double op_flops_upsample_grad(const ir_node *n, const int64_t *sv) {
+    return (n->a.i[0] == MV_UP_BILINEAR ? 8 : 1) * ops_numel(&n->in[0]->shape, sv);
+}
+
+void op_vjp_upsample(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_upsample_grad, &gy, 1, &n->a));
+}
+
+void op_vjp_upsample_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_upsample, &gy, 1, &n->a));
+}
