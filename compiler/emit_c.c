@@ -19,8 +19,8 @@
  * outputs; eval_step: inputs x, label, outputs VALUE + LOSS; train_step:
  * inputs x, label, outputs LOSS, GRAD per trainable parameter, ASSIGN (state
  * updates applied after the step). After the backward, train_step clips the
- * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update per
- * parameter. */
+ * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update
+ * once per run of adjacent trainable parameters (usually once in all). */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -204,7 +204,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         int ng = 0;
         for (int k = 0; k < g->n_outputs; k++) ng += g->outputs[k].kind == IR_OUT_GRAD;
         if (ng > 0) {
-            fprintf(t, "\n    /* optimizer: clip the global gradient norm, then one update per parameter */\n");
+            fprintf(t, "\n    /* optimizer: clip the global gradient norm, then update the parameters */\n");
             fprintf(t, "    if (m->opt.clip_norm > 0.0f) {\n        float *const grads[] = {");
             int j = 0;
             for (int k = 0; k < g->n_outputs; k++)
@@ -222,14 +222,30 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             fprintf(t, "            for (int k = 0; k < %d; k++)\n", ng);
             fprintf(t, "                for (int64_t i = 0; i < sizes[k]; i++) grads[k][i] *= scale;\n");
             fprintf(t, "        }\n    }\n");
+            /* One call per run of consecutive updated parameters whose
+             * parameter, gradient and state storage are each contiguous (the
+             * layouts differ only where a non-trainable parameter sits): one
+             * long loop instead of many short ones. The align16 padding in a
+             * run is zero in all of them, and every optimizer keeps it zero. */
+            unsigned char *upd = arena_alloc(c.ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1));
             for (int k = 0; k < g->n_outputs; k++) {
-                if (g->outputs[k].kind != IR_OUT_GRAD) continue;
                 int pi = g->outputs[k].index;
-                if (pi < 0 || pi >= mod->n_params || L->goff[pi] < 0) continue;
-                fprintf(t, "    dl_optim_update(&m->opt, m->lr, m->step, p%d_%s, %s, m->m1 ? m->m1 + %" PRId64
-                           " : NULL, m->m2 ? m->m2 + %" PRId64 " : NULL, %" PRId64 ");\n",
-                        pi, c_ident(c.ar, mod->params[pi].name), grad_name(&c, pi), L->goff[pi], L->goff[pi],
-                        param_numel(&mod->params[pi]));
+                if (g->outputs[k].kind == IR_OUT_GRAD && pi >= 0 && pi < mod->n_params && L->goff[pi] >= 0) upd[pi] = 1;
+            }
+            for (int pi = 0; pi < mod->n_params; pi++) {
+                if (!upd[pi]) continue;
+                int last = pi;
+                while (last + 1 < mod->n_params && upd[last + 1] &&
+                       L->poff[last + 1] - L->goff[last + 1] == L->poff[pi] - L->goff[pi])
+                    last++;
+                const int64_t len = L->poff[last] + param_numel(&mod->params[last]) - L->poff[pi];
+                fprintf(t, "    dl_optim_update(&m->opt, m->lr, m->step, m->params + %" PRId64 ", m->grads + %" PRId64
+                           ", m->m1 ? m->m1 + %" PRId64 " : NULL, m->m2 ? m->m2 + %" PRId64 " : NULL, %" PRId64
+                           "); /* %s",
+                        L->poff[pi], L->goff[pi], L->goff[pi], L->goff[pi], len, mod->params[pi].name);
+                if (last > pi) fprintf(t, " .. %s", mod->params[last].name);
+                fprintf(t, " */\n");
+                pi = last;
             }
         }
     }

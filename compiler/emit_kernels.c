@@ -350,6 +350,26 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
         fprintf(b, "    y[0] = (float)acc;\n");
         return;
     }
+    if (ng == 2 && gr[0].red && !gr[1].red && outn.syms == 0) {
+        /* Column sums (bias gradients): rows outer and contiguous columns
+         * inner, so the loads vectorize, in blocks of columns whose
+         * accumulators stay in L1; per column the same order and precision
+         * as the generic loop below. */
+        const int64_t blk = 128, nblk = (outn.k + blk - 1) / blk;
+        emit_for(c, b, "    ", "ob", ir_dim_const(nblk), redn.syms ? 64 * blk : redn.k * blk, "");
+        fprintf(b, " {\n");
+        fprintf(b, "        const int64_t o0 = ob * %lld, no = %lld - o0 < %lld ? %lld - o0 : %lld;\n", (long long)blk,
+                (long long)outn.k, (long long)blk, (long long)outn.k, (long long)blk);
+        fprintf(b, "        %s acc[%lld];\n", acc_t, (long long)blk);
+        fprintf(b, "        for (int64_t o = 0; o < no; o++) acc[o] = %s;\n", init);
+        fprintf(b, "        for (int64_t r = 0; r < %s; r++) {\n", emit_dim(c, redn));
+        fprintf(b, "            const float *restrict xr = x0 + r * %lld + o0;\n", (long long)outn.k);
+        fprintf(b, is_max ? "            for (int64_t o = 0; o < no; o++) acc[o] = fmaxf(acc[o], xr[o]);\n"
+                          : "            for (int64_t o = 0; o < no; o++) acc[o] += xr[o];\n");
+        fprintf(b, "        }\n");
+        fprintf(b, "        for (int64_t o = 0; o < no; o++) y[o0 + o] = (float)acc[o];\n    }\n");
+        return;
+    }
     int64_t work = redn.syms ? 64 : redn.k;
     emit_for(c, b, "    ", "o", outn, work, "");
     fprintf(b, " {\n");
