@@ -432,6 +432,21 @@ static value b_penalty(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(total ? total : op_scalar(e, 0.0, loc), loc);
 }
 
+/* pair(v): (v, v) for an int, v itself for a pair — how stdlib layers accept
+ * `kernel = 3` and `kernel = (3, 5)` alike. */
+static value b_pair(elab *e, src_loc loc, const char *name, value *args) {
+    value *v = &args[0];
+    if (v->kind == V_LIST && v->n == 2) return *v;
+    if (v->kind == V_INT) {
+        value l = {.kind = V_LIST, .n = 2, .loc = loc};
+        l.items = ARENA_NEW_ARRAY(e->a, value, 2);
+        l.items[0] = l.items[1] = *v;
+        return l;
+    }
+    diag_error(e->d, v->loc, "'%s' expects an int or a pair of ints, got %s", name, v_describe(e, v));
+    return v_error();
+}
+
 #define X1 {{"x", 1}}, 1
 static const builtin builtins[] = {
     {"relu", X1, b_unary, OP_relu, 0},
@@ -472,6 +487,7 @@ static const builtin builtins[] = {
     {"dropout", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
     {"dropout2d", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
     {"update", {{"buffer", 1}, {"value", 1}}, 2, b_update, OP_param, 0},
+    {"pair", {{"v", 1}}, 1, b_pair, OP_param, 0},
     {"numel", {{"x", 1}, {"axis", 0}}, 2, b_numel, OP_reduce_sum, 0},
     {"l1_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_abs, 0},
     {"l2_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_mul, 0},
