@@ -30,6 +30,7 @@
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "dlnrt.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -182,6 +183,49 @@ static dl_ukernel dl_pick_ukernel(void)
     return (dl_ukernel){4, dl_ukernel_4x16};
 }
 
+typedef float dl_v4 __attribute__((vector_size(16)));
+typedef int dl_v4i __attribute__((vector_size(16)));
+
+/* dst[p * ld_dst + i] = src[i * ld_src + p] for i < rows, p < kc: the
+ * transposing copy both packs need (A row-major into MR-high panels, B^T
+ * into 16-wide panels). Done as 4x4 register transposes (SSE shuffles, so
+ * no target flags needed): element-wise it ran at about one float per
+ * cycle and took a tenth of a training step. */
+static void dl_pack_transposed(const float *src, int64_t ld_src, int64_t rows, int64_t kc, float *dst, int64_t ld_dst)
+{
+    int64_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const float *s0 = src + i * ld_src, *s1 = s0 + ld_src, *s2 = s1 + ld_src, *s3 = s2 + ld_src;
+        int64_t p = 0;
+        for (; p + 4 <= kc; p += 4) {
+            dl_v4 r0, r1, r2, r3;
+            memcpy(&r0, s0 + p, sizeof r0);
+            memcpy(&r1, s1 + p, sizeof r1);
+            memcpy(&r2, s2 + p, sizeof r2);
+            memcpy(&r3, s3 + p, sizeof r3);
+            const dl_v4 t0 = __builtin_shuffle(r0, r1, (dl_v4i){0, 4, 1, 5});
+            const dl_v4 t1 = __builtin_shuffle(r0, r1, (dl_v4i){2, 6, 3, 7});
+            const dl_v4 t2 = __builtin_shuffle(r2, r3, (dl_v4i){0, 4, 1, 5});
+            const dl_v4 t3 = __builtin_shuffle(r2, r3, (dl_v4i){2, 6, 3, 7});
+            const dl_v4 c0 = __builtin_shuffle(t0, t2, (dl_v4i){0, 1, 4, 5});
+            const dl_v4 c1 = __builtin_shuffle(t0, t2, (dl_v4i){2, 3, 6, 7});
+            const dl_v4 c2 = __builtin_shuffle(t1, t3, (dl_v4i){0, 1, 4, 5});
+            const dl_v4 c3 = __builtin_shuffle(t1, t3, (dl_v4i){2, 3, 6, 7});
+            float *d = dst + p * ld_dst + i;
+            memcpy(d, &c0, sizeof c0);
+            memcpy(d + ld_dst, &c1, sizeof c1);
+            memcpy(d + 2 * ld_dst, &c2, sizeof c2);
+            memcpy(d + 3 * ld_dst, &c3, sizeof c3);
+        }
+        for (; p < kc; p++) {
+            float *d = dst + p * ld_dst + i;
+            d[0] = s0[p], d[1] = s1[p], d[2] = s2[p], d[3] = s3[p];
+        }
+    }
+    for (; i < rows; i++)
+        for (int64_t p = 0; p < kc; p++) dst[p * ld_dst + i] = src[i * ld_src + p];
+}
+
 /* Pack rows [0, mc) x k-slice [0, kc) of op(A) (A already offset to the
  * block's corner) into MR-high panels: panel r holds dst[p*MR + i]. */
 static void dl_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int64_t kc, int MR, float *dst)
@@ -190,10 +234,7 @@ static void dl_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int6
         int64_t mr = mc - r < MR ? mc - r : MR;
         float *d = dst + r * kc;
         if (!trans_a) {
-            for (int64_t i = 0; i < mr; i++) {
-                const float *src = A + (r + i) * lda;
-                for (int64_t p = 0; p < kc; p++) d[p * MR + i] = src[p];
-            }
+            dl_pack_transposed(A + r * lda, lda, mr, kc, d, MR);
         } else {
             for (int64_t p = 0; p < kc; p++) memcpy(d + p * MR, A + p * lda + r, (size_t)mr * sizeof *d);
         }
@@ -211,10 +252,7 @@ static void dl_pack_b_panel(int trans_b, const float *B, int64_t ldb, int64_t kc
             for (int64_t j = nr; j < DL_NR; j++) d[p * DL_NR + j] = 0.0f;
         }
     } else {
-        for (int64_t j = 0; j < nr; j++) {
-            const float *src = B + (j0 + j) * ldb;
-            for (int64_t p = 0; p < kc; p++) d[p * DL_NR + j] = src[p];
-        }
+        dl_pack_transposed(B + j0 * ldb, ldb, nr, kc, d, DL_NR);
         for (int64_t j = nr; j < DL_NR; j++)
             for (int64_t p = 0; p < kc; p++) d[p * DL_NR + j] = 0.0f;
     }
@@ -309,6 +347,53 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
     return 0;
 }
 
+/* The packing buffers of the calling thread, kept between calls and grown
+ * when a larger product comes: a training step then allocates nothing (the
+ * first step sizes every thread's buffer) and takes no page faults for
+ * packing. Per thread because tiles run concurrently; a thread's buffer is
+ * freed when the thread exits (pthread key destructor), so programs that
+ * start and stop their own threads do not leak. It is scratch with no
+ * observable state, hence not in dl_sgemm's signature. At most
+ * (NC + MC) * KC floats (4.3 MB) per thread. */
+typedef struct dl_pack_cache {
+    float *p;
+    size_t floats;
+} dl_pack_cache;
+
+static pthread_key_t dl_pack_key;
+static pthread_once_t dl_pack_key_once = PTHREAD_ONCE_INIT;
+static int dl_pack_key_ok;
+
+static void dl_pack_cache_free(void *v)
+{
+    dl_pack_cache *c = v;
+    free(c->p);
+    free(c);
+}
+
+static void dl_pack_key_init(void) { dl_pack_key_ok = pthread_key_create(&dl_pack_key, dl_pack_cache_free) == 0; }
+
+static float *dl_pack_buffer(int64_t floats)
+{
+    pthread_once(&dl_pack_key_once, dl_pack_key_init);
+    if (!dl_pack_key_ok) return NULL;
+    dl_pack_cache *c = pthread_getspecific(dl_pack_key);
+    if (!c) {
+        if (!(c = calloc(1, sizeof *c))) return NULL;
+        if (pthread_setspecific(dl_pack_key, c) != 0) {
+            free(c);
+            return NULL;
+        }
+    }
+    if ((size_t)floats > c->floats) {
+        free(c->p);
+        c->floats = 0;
+        c->p = aligned_alloc(64, ((size_t)floats * sizeof(float) + 63) / 64 * 64);
+        if (c->p) c->floats = (size_t)floats;
+    }
+    return c->p;
+}
+
 /* One thread's blocked product: the Goto loop nest over its own packed
  * buffers. Returns -1 (with the error set) only if the buffers cannot be had. */
 static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -319,11 +404,9 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
     const int64_t nc_max = N < DL_NC ? (N + DL_NR - 1) / DL_NR * DL_NR : DL_NC;
     const int64_t kc_max = K < DL_KC ? K : DL_KC;
     const int64_t mc_max = M < DL_MC ? (M + MR - 1) / MR * MR : DL_MC;
-    float *bpack = aligned_alloc(64, (size_t)(nc_max * kc_max * sizeof(float) + 63) / 64 * 64);
-    float *apack = aligned_alloc(64, (size_t)(mc_max * kc_max * sizeof(float) + 63) / 64 * 64);
-    if (!bpack || !apack) {
-        free(bpack);
-        free(apack);
+    const int64_t b_floats = (nc_max * kc_max + 15) / 16 * 16;
+    float *bpack = dl_pack_buffer(b_floats + mc_max * kc_max), *apack = bpack ? bpack + b_floats : NULL;
+    if (!bpack) {
         dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
                      (long long)M, (long long)N, (long long)K);
         return -1;
@@ -350,8 +433,6 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
             }
         }
     }
-    free(bpack);
-    free(apack);
     return 0;
 }
 
