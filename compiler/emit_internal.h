@@ -65,6 +65,9 @@ void emit_slice(emit_ctx *c, FILE *b, const ir_node *n);    /* slice and slice_g
 void emit_pad(emit_ctx *c, FILE *b, const ir_node *n);      /* pad and pad_grad */
 void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n); /* upsample and upsample_grad */
 
+/* ---- emit_conv.c: convolution and pooling kernels (runtime/conv.c calls) --- */
+void emit_conv(emit_ctx *c, FILE *b, const ir_node *n);
+
 /* ---- pass_plan.c ---------------------------------------------------------- */
 /* Size of arena class `cls` (a symbol mask) in units of its monomial. */
 int64_t plan_class_size(const ir_graph *g, uint32_t cls);

@@ -552,6 +552,11 @@ static const emit_fn emit_table[OP__COUNT] = {
     [OP_concat] = emit_concat,       [OP_slice] = emit_slice,       [OP_slice_grad] = emit_slice,
     [OP_pad] = emit_pad,             [OP_pad_grad] = emit_pad,      [OP_upsample] = emit_upsample,
     [OP_upsample_grad] = emit_upsample,
+    /* convolution and pooling: emit_conv.c */
+    [OP_conv2d] = emit_conv,         [OP_conv_transpose2d] = emit_conv, [OP_conv2d_bwd_weight] = emit_conv,
+    [OP_max_pool2d] = emit_conv,     [OP_max_pool2d_indices] = emit_conv, [OP_max_pool2d_bwd] = emit_conv,
+    [OP_max_unpool2d] = emit_conv,   [OP_max_unpool2d_bwd] = emit_conv, [OP_avg_pool2d] = emit_conv,
+    [OP_avg_pool2d_bwd] = emit_conv, [OP_adaptive_avg_pool2d] = emit_conv, [OP_adaptive_avg_pool2d_bwd] = emit_conv,
 };
 
 int emit_check_table(FILE *err)
@@ -614,7 +619,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         diag_error(c->d, n->loc, "the C emitter has no kernel for op '%s'", ir_ops[n->op].name);
         return -1;
     }
-    if (n->dtype != IR_F32) {
+    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices) { /* the one op with an i32 result */
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }
@@ -651,11 +656,13 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         fprintf(c->calls, "n");
         first = 0;
     }
-    fprintf(d, "%sfloat *restrict y", first ? "" : ", ");
-    fprintf(c->calls, "%s%s", first ? "" : ", ", emit_value_name(c, n));
+    /* i32 values (indices) live in float-typed arena storage: cast at the call */
+    int int_out = n->dtype == IR_I32;
+    fprintf(d, "%s%s *restrict y", first ? "" : ", ", int_out ? "int32_t" : "float");
+    fprintf(c->calls, "%s%s%s", first ? "" : ", ", int_out ? "(int32_t *)" : "", emit_value_name(c, n));
     for (int k = 0; k < nargs; k++) {
         fprintf(d, ", const %s *restrict x%d", args[k]->dtype == IR_I32 ? "int32_t" : "float", k);
-        fprintf(c->calls, ", %s", emit_value_name(c, args[k]));
+        fprintf(c->calls, ", %s%s", args[k]->dtype == IR_I32 ? "(const int32_t *)" : "", emit_value_name(c, args[k]));
     }
     if (c->uses_seed) {
         fprintf(d, ", uint64_t seed");

@@ -63,6 +63,43 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc);
 
+/* ---- convolution and pooling (conv.c) -------------------------------------
+ * NCHW float32 with PyTorch's semantics. One geometry describes the FORWARD
+ * op: input x[n, c, h, w], output y[n, oc, oh, ow], kernel kh x kw, stride,
+ * padding per side, dilation, groups; the backward functions take the
+ * forward op's geometry (so dl_conv2d_bwd_data with a conv's geometry is the
+ * transposed convolution). The unpooling functions take the pool's geometry:
+ * (h, w) is the large plane, (oh, ow) the pooled one. Functions returning int
+ * fail (-1, dl_last_error) when a scratch buffer cannot be allocated or an
+ * index lies outside its plane. Convolutions are im2col + dl_sgemm (a 1x1,
+ * stride-1, unpadded convolution is a plain GEMM on x), parallel over the
+ * batch when one image's GEMM is too small to parallelize by itself. */
+typedef struct dl_conv2d_geom {
+    int64_t n, c, h, w;                   /* input */
+    int64_t oc, oh, ow;                   /* output (oc = c for pools) */
+    int64_t kh, kw;                       /* kernel; a conv's weight is [oc, c/groups, kh, kw] */
+    int64_t sh, sw;                       /* stride */
+    int64_t pt, pb, pl, pr;               /* padding: top, bottom, left, right */
+    int64_t dh, dw;                       /* dilation */
+    int64_t groups;
+    int count_include_pad;                /* avg pools */
+} dl_conv2d_geom;
+
+int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
+/* Max pooling with -inf padding; idx (may be NULL) = flat index of the first
+ * maximum in its h*w plane, as torch's return_indices. y may be NULL too. */
+void dl_max_pool2d(const dl_conv2d_geom *g, const float *x, float *y, int32_t *idx);
+int dl_max_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, const int32_t *idx, float *gx);  /* scatter-add */
+int dl_max_unpool2d(const dl_conv2d_geom *g, const float *x, const int32_t *idx, float *y);      /* y[idx] = x */
+int dl_max_unpool2d_bwd(const dl_conv2d_geom *g, const float *gy, const int32_t *idx, float *gx); /* gather */
+void dl_avg_pool2d(const dl_conv2d_geom *g, const float *x, float *y);
+void dl_avg_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, float *gx);
+/* Adaptive average pooling to (oh, ow): windows [floor(i*h/oh), ceil((i+1)*h/oh)). */
+void dl_adaptive_avg_pool2d(const dl_conv2d_geom *g, const float *x, float *y);
+void dl_adaptive_avg_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, float *gx);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */

@@ -1,0 +1,351 @@
+/* conv.c — 2-D convolution and pooling kernels for generated code (NCHW,
+ * float32, PyTorch semantics; see dl_conv2d_geom in dlnrt.h).
+ *
+ * Convolutions are lowered to GEMM. For one image and one group:
+ *
+ *   forward      y_g[og, P]  = W_g[og, K] @ cols[K, P]       cols = im2col(x_g)
+ *   data grad    cols[K, P]  = W_g^T @ gy_g,                 gx_g = col2im(cols)
+ *   weight grad  gW_g[og, K] += gy_g[og, P] @ cols^T
+ *
+ * with K = (c/groups) * kh * kw and P = oh * ow. A 1x1, stride-1, unpadded
+ * convolution needs no im2col at all: x_g is already the [K, P] matrix, so
+ * the pointwise convolutions of MobileNet/ResNet bottlenecks are one GEMM
+ * per image and group with no copy.
+ *
+ * Parallelism: when one image's GEMM is big, images run one after another
+ * and dl_sgemm parallelizes inside; when it is small (LeNet, depthwise
+ * layers), images are distributed over threads, each with its own im2col
+ * buffer (dl_sgemm sees it is inside a parallel region and stays serial).
+ * The weight gradient then sums per-thread partial results. Each step is a
+ * small function so it can be replaced by a faster one independently. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlnrt.h"
+
+/* Below this many multiply-adds per image, parallelize over the batch. */
+#define CONV_IMAGE_PAR_MACS (1 << 21)
+/* Pools: parallelize over planes above this many window visits. */
+#define POOL_PAR_WORK 32768
+
+typedef struct conv_dims {
+    int64_t cg, og, K, P, plane_in; /* channels per group in/out, GEMM depth, output pixels, h*w */
+} conv_dims;
+
+static conv_dims dims_of(const dl_conv2d_geom *g) {
+    conv_dims d;
+    d.cg = g->c / g->groups;
+    d.og = g->oc / g->groups;
+    d.K = d.cg * g->kh * g->kw;
+    d.P = g->oh * g->ow;
+    d.plane_in = g->h * g->w;
+    return d;
+}
+
+static int is_pointwise(const dl_conv2d_geom *g) {
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 && g->pl == 0 &&
+           g->pr == 0;
+}
+
+/* cols[(c*kh + a)*kw + b][i*ow + j] = x[c, i*sh - pt + a*dh, j*sw - pl + b*dw], 0 in the padding. */
+static void im2col(const dl_conv2d_geom *g, int64_t cg, const float *restrict x, float *restrict cols) {
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t a = 0; a < g->kh; a++)
+            for (int64_t b = 0; b < g->kw; b++) {
+                float *restrict row = cols + ((c * g->kh + a) * g->kw + b) * g->oh * g->ow;
+                const float *restrict xc = x + c * g->h * g->w;
+                for (int64_t i = 0; i < g->oh; i++) {
+                    int64_t r = i * g->sh - g->pt + a * g->dh;
+                    float *restrict out = row + i * g->ow;
+                    if (r < 0 || r >= g->h) {
+                        memset(out, 0, sizeof(float) * (size_t)g->ow);
+                        continue;
+                    }
+                    for (int64_t j = 0; j < g->ow; j++) {
+                        int64_t q = j * g->sw - g->pl + b * g->dw;
+                        out[j] = q >= 0 && q < g->w ? xc[r * g->w + q] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* The adjoint of im2col: x[c, r, q] += every cols entry that was read from it. */
+static void col2im(const dl_conv2d_geom *g, int64_t cg, const float *restrict cols, float *restrict x) {
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t a = 0; a < g->kh; a++)
+            for (int64_t b = 0; b < g->kw; b++) {
+                const float *restrict row = cols + ((c * g->kh + a) * g->kw + b) * g->oh * g->ow;
+                float *restrict xc = x + c * g->h * g->w;
+                for (int64_t i = 0; i < g->oh; i++) {
+                    int64_t r = i * g->sh - g->pt + a * g->dh;
+                    if (r < 0 || r >= g->h) continue;
+                    for (int64_t j = 0; j < g->ow; j++) {
+                        int64_t q = j * g->sw - g->pl + b * g->dw;
+                        if (q >= 0 && q < g->w) xc[r * g->w + q] += row[i * g->ow + j];
+                    }
+                }
+            }
+}
+
+static int batch_parallel(const dl_conv2d_geom *g, const conv_dims *d) {
+    return g->n > 1 && (double)g->oc * (double)d->K * (double)d->P < CONV_IMAGE_PAR_MACS && !omp_in_parallel();
+}
+
+/* One scratch buffer of `each` floats per thread that may run (1 when serial). */
+static float *scratch(int64_t each, int nthreads) {
+    if (each == 0) each = 1;
+    float *p = malloc(sizeof(float) * (size_t)each * (size_t)nthreads);
+    if (!p) dl_set_error("conv2d: out of memory for a %lld-float im2col buffer", (long long)(each * nthreads));
+    return p;
+}
+
+static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *w, float *y,
+                       float *cols) {
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+        const float *xg = x + grp * d->cg * d->plane_in, *B = xg;
+        if (!is_pointwise(g)) {
+            im2col(g, d->cg, xg, cols);
+            B = cols;
+        }
+        dl_sgemm(0, 0, d->og, d->P, d->K, 1.0f, w + grp * d->og * d->K, d->K, B, d->P, 0.0f, y + grp * d->og * d->P,
+                 d->P);
+    }
+}
+
+int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y) {
+    conv_dims d = dims_of(g);
+    int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
+    float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
+    if (!is_pointwise(g) && !cols) return -1;
+#pragma omp parallel for schedule(static) if (par) num_threads(nt)
+    for (int64_t i = 0; i < g->n; i++)
+        conv_image(g, &d, x + i * g->c * d.plane_in, w, y + i * g->oc * d.P, cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
+    free(cols);
+    return 0;
+}
+
+static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, const float *gy, const float *w,
+                                float *gx, float *cols) {
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+        const float *wg = w + grp * d->og * d->K, *gyg = gy + grp * d->og * d->P;
+        float *gxg = gx + grp * d->cg * d->plane_in;
+        if (is_pointwise(g)) {
+            dl_sgemm(1, 0, d->K, d->P, d->og, 1.0f, wg, d->K, gyg, d->P, 0.0f, gxg, d->P);
+            continue;
+        }
+        dl_sgemm(1, 0, d->K, d->P, d->og, 1.0f, wg, d->K, gyg, d->P, 0.0f, cols, d->P);
+        memset(gxg, 0, sizeof(float) * (size_t)(d->cg * d->plane_in));
+        col2im(g, d->cg, cols, gxg);
+    }
+}
+
+int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx) {
+    conv_dims d = dims_of(g);
+    int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
+    float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
+    if (!is_pointwise(g) && !cols) return -1;
+#pragma omp parallel for schedule(static) if (par) num_threads(nt)
+    for (int64_t i = 0; i < g->n; i++)
+        conv_bwd_data_image(g, &d, gy + i * g->oc * d.P, w, gx + i * g->c * d.plane_in,
+                            cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
+    free(cols);
+    return 0;
+}
+
+/* gw (+)= the weight gradient of one image; beta 0 overwrites, 1 accumulates. */
+static void conv_bwd_weight_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *gy,
+                                  float *gw, float *cols, float beta) {
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+        const float *xg = x + grp * d->cg * d->plane_in, *B = xg;
+        if (!is_pointwise(g)) {
+            im2col(g, d->cg, xg, cols);
+            B = cols;
+        }
+        dl_sgemm(0, 1, d->og, d->K, d->P, 1.0f, gy + grp * d->og * d->P, d->P, B, d->P, beta, gw + grp * d->og * d->K,
+                 d->K);
+    }
+}
+
+int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    conv_dims d = dims_of(g);
+    int64_t wsize = g->oc * d.K, csize = is_pointwise(g) ? 0 : d.K * d.P;
+    if (g->n == 0) {
+        memset(gw, 0, sizeof(float) * (size_t)wsize);
+        return 0;
+    }
+    if (!batch_parallel(g, &d)) {
+        float *cols = csize ? scratch(csize, 1) : NULL;
+        if (csize && !cols) return -1;
+        for (int64_t i = 0; i < g->n; i++)
+            conv_bwd_weight_image(g, &d, x + i * g->c * d.plane_in, gy + i * g->oc * d.P, gw, cols, i ? 1.0f : 0.0f);
+        free(cols);
+        return 0;
+    }
+    /* Each thread sums its images into a private gradient; then they are added. */
+    int nt = omp_get_max_threads();
+    if (nt > g->n) nt = (int)g->n;
+    float *buf = scratch(csize + wsize, nt);
+    if (!buf) return -1;
+    int64_t each = (csize + wsize) ? csize + wsize : 1;
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), tn = omp_get_num_threads();
+        float *part = buf + t * each, *cols = part + wsize;
+        int first = 1;
+        memset(part, 0, sizeof(float) * (size_t)wsize);
+        for (int64_t i = t; i < g->n; i += tn) {
+            conv_bwd_weight_image(g, &d, x + i * g->c * d.plane_in, gy + i * g->oc * d.P, part, cols, first ? 0.0f : 1.0f);
+            first = 0;
+        }
+    }
+    for (int64_t k = 0; k < wsize; k++) {
+        float s = 0.0f;
+        for (int t = 0; t < nt; t++) s += buf[t * each + k];
+        gw[k] = s;
+    }
+    free(buf);
+    return 0;
+}
+
+/* ---- pooling ---------------------------------------------------------------- */
+
+static int pool_par(const dl_conv2d_geom *g, int64_t per_out) {
+    return (double)g->n * g->c * g->oh * g->ow * per_out >= POOL_PAR_WORK && !omp_in_parallel();
+}
+
+/* As PyTorch's CPU kernel: the first valid position is the initial
+ * candidate and only a strictly greater value (or NaN) replaces it. */
+void dl_max_pool2d(const dl_conv2d_geom *g, const float *x, float *y, int32_t *idx) {
+    int64_t planes = g->n * g->c;
+#pragma omp parallel for schedule(static) if (pool_par(g, g->kh * g->kw))
+    for (int64_t p = 0; p < planes; p++) {
+        const float *restrict xp = x + p * g->h * g->w;
+        for (int64_t i = 0; i < g->oh; i++)
+            for (int64_t j = 0; j < g->ow; j++) {
+                int64_t r0 = i * g->sh - g->pt, q0 = j * g->sw - g->pl;
+                int64_t r1 = r0 + g->dh * (g->kh - 1) + 1, q1 = q0 + g->dw * (g->kw - 1) + 1;
+                if (r1 > g->h) r1 = g->h;
+                if (q1 > g->w) q1 = g->w;
+                while (r0 < 0) r0 += g->dh;
+                while (q0 < 0) q0 += g->dw;
+                int64_t best = r0 * g->w + q0;
+                float m = -INFINITY;
+                for (int64_t r = r0; r < r1; r += g->dh)
+                    for (int64_t q = q0; q < q1; q += g->dw) {
+                        float v = xp[r * g->w + q];
+                        if (v > m || isnan(v)) m = v, best = r * g->w + q;
+                    }
+                int64_t o = (p * g->oh + i) * g->ow + j;
+                if (y) y[o] = m;
+                if (idx) idx[o] = (int32_t)best;
+            }
+    }
+}
+
+static int bad_index(const char *op, int32_t k, int64_t plane) {
+    dl_set_error("%s: index %d is outside the plane of %lld elements", op, (int)k, (long long)plane);
+    return -1;
+}
+
+/* Scatter the pooled-size values v into the big planes y at idx: add or assign. */
+static int scatter(const dl_conv2d_geom *g, const float *v, const int32_t *idx, float *y, int add, const char *op) {
+    int64_t planes = g->n * g->c, big = g->h * g->w, small = g->oh * g->ow;
+    int failed = 0;
+    memset(y, 0, sizeof(float) * (size_t)(planes * big));
+#pragma omp parallel for schedule(static) if (pool_par(g, 1)) reduction(| : failed)
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t k = 0; k < small; k++) {
+            int32_t t = idx[p * small + k];
+            if (t < 0 || t >= big) {
+                failed = 1;
+                continue;
+            }
+            if (add) y[p * big + t] += v[p * small + k];
+            else y[p * big + t] = v[p * small + k];
+        }
+    if (failed) {
+        for (int64_t k = 0; k < planes * small; k++)
+            if (idx[k] < 0 || idx[k] >= big) return bad_index(op, idx[k], big);
+    }
+    return 0;
+}
+
+int dl_max_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, const int32_t *idx, float *gx) {
+    return scatter(g, gy, idx, gx, 1, "max_pool2d backward");
+}
+
+int dl_max_unpool2d(const dl_conv2d_geom *g, const float *x, const int32_t *idx, float *y) {
+    return scatter(g, x, idx, y, 0, "max_unpool2d");
+}
+
+int dl_max_unpool2d_bwd(const dl_conv2d_geom *g, const float *gy, const int32_t *idx, float *gx) {
+    int64_t planes = g->n * g->c, big = g->h * g->w, small = g->oh * g->ow;
+    for (int64_t k = 0; k < planes * small; k++)
+        if (idx[k] < 0 || idx[k] >= big) return bad_index("max_unpool2d backward", idx[k], big);
+#pragma omp parallel for schedule(static) if (pool_par(g, 1))
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t k = 0; k < small; k++) gx[p * small + k] = gy[p * big + idx[p * small + k]];
+    return 0;
+}
+
+/* The window of output (i, j), clipped to the input, and its divisor
+ * (PyTorch: the padded window with count_include_pad, else the real one). */
+typedef struct window {
+    int64_t r0, r1, q0, q1;
+    float div;
+} window;
+
+static window avg_window(const dl_conv2d_geom *g, int64_t i, int64_t j) {
+    window wd;
+    wd.r0 = i * g->sh - g->pt, wd.q0 = j * g->sw - g->pl;
+    wd.r1 = wd.r0 + g->kh < g->h + g->pb ? wd.r0 + g->kh : g->h + g->pb;
+    wd.q1 = wd.q0 + g->kw < g->w + g->pr ? wd.q0 + g->kw : g->w + g->pr;
+    int64_t padded = (wd.r1 - wd.r0) * (wd.q1 - wd.q0);
+    if (wd.r0 < 0) wd.r0 = 0;
+    if (wd.q0 < 0) wd.q0 = 0;
+    if (wd.r1 > g->h) wd.r1 = g->h;
+    if (wd.q1 > g->w) wd.q1 = g->w;
+    wd.div = (float)(g->count_include_pad ? padded : (wd.r1 - wd.r0) * (wd.q1 - wd.q0));
+    return wd;
+}
+
+static window adaptive_window(const dl_conv2d_geom *g, int64_t i, int64_t j) {
+    window wd;
+    wd.r0 = i * g->h / g->oh, wd.r1 = ((i + 1) * g->h + g->oh - 1) / g->oh;
+    wd.q0 = j * g->w / g->ow, wd.q1 = ((j + 1) * g->w + g->ow - 1) / g->ow;
+    wd.div = (float)((wd.r1 - wd.r0) * (wd.q1 - wd.q0));
+    return wd;
+}
+
+/* Average pooling forward (adjoint = 0) or backward (adjoint = 1) with the
+ * given window rule. Backward runs per plane, so no two threads write the
+ * same input element. */
+static void avg_common(const dl_conv2d_geom *g, const float *in, float *out, int adjoint, int adaptive) {
+    int64_t planes = g->n * g->c, big = g->h * g->w, small = g->oh * g->ow;
+    int64_t per_out = adaptive ? (g->h / g->oh + 1) * (g->w / g->ow + 1) : g->kh * g->kw;
+    if (adjoint) memset(out, 0, sizeof(float) * (size_t)(planes * big));
+#pragma omp parallel for schedule(static) if (pool_par(g, per_out))
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t i = 0; i < g->oh; i++)
+            for (int64_t j = 0; j < g->ow; j++) {
+                window wd = adaptive ? adaptive_window(g, i, j) : avg_window(g, i, j);
+                int64_t o = p * small + i * g->ow + j;
+                if (adjoint) {
+                    float v = in[o] / wd.div;
+                    for (int64_t r = wd.r0; r < wd.r1; r++)
+                        for (int64_t q = wd.q0; q < wd.q1; q++) out[p * big + r * g->w + q] += v;
+                } else {
+                    float s = 0.0f;
+                    for (int64_t r = wd.r0; r < wd.r1; r++)
+                        for (int64_t q = wd.q0; q < wd.q1; q++) s += in[p * big + r * g->w + q];
+                    out[o] = s / wd.div;
+                }
+            }
+}
+
+void dl_avg_pool2d(const dl_conv2d_geom *g, const float *x, float *y) { avg_common(g, x, y, 0, 0); }
+void dl_avg_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, float *gx) { avg_common(g, gy, gx, 1, 0); }
+void dl_adaptive_avg_pool2d(const dl_conv2d_geom *g, const float *x, float *y) { avg_common(g, x, y, 0, 1); }
+void dl_adaptive_avg_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, float *gx) { avg_common(g, gy, gx, 1, 1); }
