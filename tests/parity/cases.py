@@ -23,8 +23,10 @@ import torch.nn.functional as F
 
 
 class Case:
-    def __init__(self, op, dln, ref, inputs, attrs, domain, fwd_tol, grad_tol, why, kind="op", label=None):
+    def __init__(self, op, dln, ref, inputs, attrs, domain, fwd_tol, grad_tol, why, kind="op", label=None,
+                 train_ref=None, state=None):
         self.op, self.dln, self.ref = op, dln, ref
+        self.train_ref, self.state = train_ref, state
         self.inputs, self.attrs, self.domain = inputs, attrs, domain
         self.fwd_tol, self.grad_tol, self.why = fwd_tol, grad_tol, why
         self.kind, self.label = kind, label
@@ -46,9 +48,14 @@ def v(attrs=None, **shapes):
 OPS, LOSSES = [], []
 
 
-def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=None):
+def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=None, train_ref=None, state=None):
+    """ref is the inference (eval mode) output, compared with forward(); a
+    mode-dependent op also gives train_ref, the training-mode output whose
+    projection is the loss, and state(p, **attrs) -> {buffer: value after one
+    training step} (batch-norm running statistics)."""
     for shapes, attrs in variants:
-        OPS.append(Case(name, dln, ref, shapes, attrs, domain or {}, fwd_tol, grad_tol, why))
+        OPS.append(Case(name, dln, ref, shapes, attrs, domain or {}, fwd_tol, grad_tol, why,
+                        train_ref=train_ref, state=state))
 
 
 def loss(name, dln, ref, shapes, label, domain="n", label_domain="n", fwd_tol=1e-5, grad_tol=1e-4, why=None):
@@ -164,6 +171,45 @@ op("mlp", "mlp(a, 8, 6, 3)",
    lambda p: F.linear(F.relu(F.linear(F.relu(F.linear(p["a"], p["mlp0.dense0.weight"], p["mlp0.dense0.bias"])),
                                       p["mlp0.dense1.weight"], p["mlp0.dense1.bias"])),
                       p["mlp0.dense2.weight"], p["mlp0.dense2.bias"]), [v(a=(4, 5)), v(a=(1, 3))])
+
+# ---- normalization layers (stdlib/norm.dln) ----------------------------------------
+op("layer_norm", "layer_norm(a, {f})",
+   lambda p, f: F.layer_norm(p["a"], (f,), p["layer_norm0.weight"], p["layer_norm0.bias"], 1e-5),
+   [v({"f": 5}, a=(3, 5)), v({"f": 4}, a=(2, 3, 4)), v({"f": 7}, a=(1, 7))],
+   domain={"layer_norm0.weight": "pos"})
+op("group_norm", "group_norm(a, {g})",
+   lambda p, g: F.group_norm(p["a"], g, p["group_norm0.weight"], p["group_norm0.bias"], 1e-5),
+   [v({"g": 2}, a=(2, 4, 3, 3)), v({"g": 3}, a=(1, 3, 5, 2)), v({"g": 1}, a=(3, 2, 2, 2))])
+op("instance_norm", "instance_norm(a)", lambda p: F.instance_norm(p["a"], eps=1e-5),
+   [v(a=(2, 3, 4, 5)), v(a=(1, 2, 3, 3))])
+op("instance_norm_affine", "instance_norm(a, affine = true)",
+   lambda p: F.instance_norm(p["a"], weight=p["instance_norm0.weight"], bias=p["instance_norm0.bias"], eps=1e-5),
+   [v(a=(2, 3, 4, 5))])
+
+
+def _bn(name, training):
+    def f(p, momentum=0.1):
+        rm, rv = p[name + ".running_mean"].detach().clone(), p[name + ".running_var"].detach().clone()
+        return F.batch_norm(p["a"], rm, rv, p[name + ".weight"], p[name + ".bias"], training=training,
+                            momentum=momentum, eps=1e-5)
+    return f
+
+
+def _bn_state(name):
+    def f(p, momentum=0.1):
+        rm, rv = p[name + ".running_mean"].detach().clone(), p[name + ".running_var"].detach().clone()
+        F.batch_norm(p["a"].detach(), rm, rv, None, None, training=True, momentum=momentum, eps=1e-5)
+        return {name + ".running_mean": rm, name + ".running_var": rv}
+    return f
+
+
+BN_DOMAIN = {"batch_norm0.running_var": "pos", "batch_norm1d0.running_var": "pos"}
+op("batch_norm", "batch_norm(a, momentum = {momentum})", _bn("batch_norm0", False),
+   [v({"momentum": 0.1}, a=(4, 3, 5, 5)), v({"momentum": 0.3}, a=(2, 1, 3, 7)), v({"momentum": 0.1}, a=(1, 2, 3, 3))],
+   domain=BN_DOMAIN, train_ref=_bn("batch_norm0", True), state=_bn_state("batch_norm0"))
+op("batch_norm1d", "batch_norm1d(a, momentum = {momentum})", _bn("batch_norm1d0", False),
+   [v({"momentum": 0.1}, a=(8, 5)), v({"momentum": 0.5}, a=(3, 2))],
+   domain=BN_DOMAIN, train_ref=_bn("batch_norm1d0", True), state=_bn_state("batch_norm1d0"))
 
 # ---- losses (stdlib/losses.dln) -----------------------------------------------------
 LS = [(1, 3), (4, 10), (7, 5)]

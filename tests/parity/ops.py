@@ -70,22 +70,29 @@ def run_one(lib, name, case, seed):
             vals[pname] = draw(case.domain.get(pname, "n"), shape, rng)
             m.set_param(pname, vals[pname])
         m.set_lr(0.0)
-        tp = {k: torch.tensor(a, dtype=torch.float64, requires_grad=True) for k, a in vals.items()}
+        # buffers (running statistics) are inputs without gradients
+        tp = {k: torch.tensor(a, dtype=torch.float64, requires_grad=m.params[k][1]) for k, a in vals.items()}
         if case.kind == "loss":
             return _run_loss(m, case, vals, tp, rng)
-        out = case.ref(tp, **case.attrs)
-        if not torch.is_tensor(out):
-            out = torch.tensor(out, dtype=torch.float64)
+        out = _tensor(case.ref(tp, **case.attrs))
         k = out.numel()
         proj = draw("n", (1, k), rng)
         x = np.zeros((1, 1), dtype=np.float32)
         ours = m.forward(x, (1, k))
         ferr = rel_err(ours.reshape(out.shape), out.detach().numpy())
-        loss_ref = (out.reshape(1, k) * torch.tensor(proj, dtype=torch.float64)).sum()
+        out_train = _tensor(case.train_ref(tp, **case.attrs)) if case.train_ref else out
+        loss_ref = (out_train.reshape(1, k) * torch.tensor(proj, dtype=torch.float64)).sum()
         loss = m.train_step(x, proj)
         ferr = max(ferr, rel_err(np.float64(loss), loss_ref.item()))
-        gerr, detail = _grad_errors(m, tp, loss_ref)
-        return ferr, gerr, detail
+        detail = None
+        if case.state:
+            for name, want in case.state(tp, **case.attrs).items():
+                e = rel_err(m.get(name), want.numpy())
+                if e > case.fwd_tol:
+                    detail = f"buffer {name} after one training step differs by {e:.1e}"
+                ferr = max(ferr, e)
+        gerr, gdetail = _grad_errors(m, tp, loss_ref)
+        return ferr, gerr, detail or gdetail
     finally:
         m.close()
 
@@ -107,8 +114,12 @@ def _run_loss(m, case, vals, tp, rng):
     return ferr, gerr, detail
 
 
+def _tensor(out):
+    return out if torch.is_tensor(out) else torch.tensor(out, dtype=torch.float64)
+
+
 def _grad_errors(m, tp, loss_ref):
-    names = sorted(tp)
+    names = sorted(k for k in tp if tp[k].requires_grad)
     grads = torch.autograd.grad(loss_ref, [tp[k] for k in names], allow_unused=True)
     worst, detail = 0.0, None
     for k, g in zip(names, grads):

@@ -107,7 +107,8 @@ def report(rows):
             tol = f" (tolerances fwd {c.fwd_tol:g}, grad {c.grad_tol:g})" if hasattr(c, "fwd_tol") else ""
             print(f"FAIL {what}\n     fwd err {fmt(r['fwd'])}, grad err {fmt(r['grad'])}{tol}")
             if r.get("detail"):
-                print("     " + str(r["detail"]).replace("\n", "\n     "))
+                lines = str(r["detail"]).splitlines()
+                print("     " + "\n     ".join(lines[:8] + (["..."] if len(lines) > 8 else [])))
     print("== parity with PyTorch ==")
     print(f"{'op / model':<24} {'cases':>5} {'max fwd err':>12} {'max grad err':>12}  result")
     for name, g in rows:

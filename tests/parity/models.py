@@ -1,0 +1,316 @@
+"""models.py — whole models against PyTorch: MLP, LeNet-5, ResNet-20.
+
+For each model a .dln file and an nn.Module whose state_dict names are dlnc's
+parameter names (dense0.weight, conv0.weight, batch_norm0.running_mean, ...).
+PyTorch initializes the weights, writes them as safetensors, and the generated
+code loads that file through the runtime (<model>_load), so both start from
+the same bits. Then, on the same batches:
+
+  1. eval-mode logits (forward) and loss (eval_step) — tolerance 1e-5;
+  2. training-mode loss and every parameter gradient of the first
+     train_step — tolerance 1e-4 (gradients), 1e-5 (loss);
+  3. 20 training steps with the model's optimizer on fresh batches; after the
+     last one, every parameter and buffer (batch-norm running statistics) and
+     the eval-mode logits — tolerance 1e-4 of each tensor's scale.
+
+The reference runs in float64, so what is measured is dlnc's float32 error.
+Why 1e-4 after 20 steps: the first-step gradients agree to ~1e-6 relative;
+SGD with momentum is a contraction-free linear recurrence in the update, so
+per-step differences add up (20 steps x lr-scaled ~1e-6 errors) rather than
+compound; observed values are ~1e-6, so 1e-4 leaves a wide margin while still
+catching any real mismatch (a wrong gradient or update rule gives errors of
+order 1e-2..1). Adam is not used for the 20-step runs: its update
+m / sqrt(v) turns a relative error in a near-zero gradient into an O(lr)
+parameter difference, which says nothing about correctness.
+
+Models whose ops have not landed in dlnc yet (conv, pooling) are reported as
+skipped ("not available yet") when their .dln does not compile for that
+reason, and fail for any other compile error.
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from harness import Model, load_lib, rel_err, st_read, st_write
+
+FWD_TOL, GRAD_TOL, TRAIN_TOL = 1e-5, 1e-4, 1e-4
+STEPS = 20
+
+
+def _train(name, batch, optim):
+    return (f"train {name} {{\n    data = csv(\"/dev/null\", batch = {batch}, classify = true)\n"
+            f"    loss = cross_entropy(output, label)\n    optim = {optim}\n    epochs = 1\n}}\n")
+
+
+# ---- MLP (samples/mlp.dln's shape) ------------------------------------------------------
+MLP_DLN = """model mlp(x: f32[N, 1, 28, 28]) -> f32[N, 10] {
+    h = flatten(x)
+    h = dense(h, 512) |> relu
+    h = dense(h, 256) |> relu
+    return dense(h, 10)
+}
+""" + _train("mlp", 16, "sgd(lr = 0.05, momentum = 0.9, weight_decay = 1e-4)")
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense0, self.dense1, self.dense2 = nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, 10)
+
+    def forward(self, x):
+        h = F.relu(self.dense0(x.flatten(1)))
+        return self.dense2(F.relu(self.dense1(h)))
+
+
+# ---- MLP with batch normalization (train/eval mode, running statistics) ------------------
+MLP_BN_DLN = """model mlp_bn(x: f32[N, 1, 28, 28]) -> f32[N, 10] {
+    h = flatten(x)
+    h = dense(h, 64) |> batch_norm1d |> relu
+    h = dense(h, 32) |> batch_norm1d(momentum = 0.3) |> relu
+    return dense(h, 10)
+}
+""" + _train("mlp_bn", 16, "sgd(lr = 0.05, momentum = 0.9)")
+
+
+class MLPBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense0, self.dense1, self.dense2 = nn.Linear(784, 64), nn.Linear(64, 32), nn.Linear(32, 10)
+        self.batch_norm1d0, self.batch_norm1d1 = nn.BatchNorm1d(64), nn.BatchNorm1d(32, momentum=0.3)
+
+    def forward(self, x):
+        h = F.relu(self.batch_norm1d0(self.dense0(x.flatten(1))))
+        return self.dense2(F.relu(self.batch_norm1d1(self.dense1(h))))
+
+
+# ---- LeNet-5 (with batch norm, max and average pooling) ------------------------------------
+LENET_DLN = """model lenet(x: f32[N, 1, 28, 28]) -> f32[N, 10] {
+    h = conv2d(x, 6, 5, padding = 2) |> batch_norm |> relu |> max_pool2d(2)
+    h = conv2d(h, 16, 5) |> relu |> avg_pool2d(2)
+    h = flatten(h)
+    h = dense(h, 120) |> relu
+    h = dense(h, 84) |> relu
+    return dense(h, 10)
+}
+""" + _train("lenet", 8, "sgd(lr = 0.05, momentum = 0.9)")
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv2d0 = nn.Conv2d(1, 6, 5, padding=2)
+        self.batch_norm0 = nn.BatchNorm2d(6)
+        self.conv2d1 = nn.Conv2d(6, 16, 5)
+        self.dense0, self.dense1, self.dense2 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.batch_norm0(self.conv2d0(x))), 2)
+        h = F.avg_pool2d(F.relu(self.conv2d1(h)), 2).flatten(1)
+        return self.dense2(F.relu(self.dense1(F.relu(self.dense0(h)))))
+
+
+# ---- ResNet-20 (CIFAR, He et al. 2016; 1x1-conv projection shortcuts) ------------------------
+RESNET_DLN = """block basic(x: f32[N, C, H, W], planes: int, stride: int) {
+    h = conv2d(x, planes, 3, stride = stride, padding = 1, use_bias = false) |> batch_norm |> relu
+    h = conv2d(h, planes, 3, padding = 1, use_bias = false) |> batch_norm
+    s = x
+    if stride != 1 or C != planes {
+        s = conv2d(x, planes, 1, stride = stride, use_bias = false) |> batch_norm
+    }
+    return relu(h + s)
+}
+
+model resnet20(x: f32[N, 3, 32, 32]) -> f32[N, 10] {
+    h = conv2d(x, 16, 3, padding = 1, use_bias = false) |> batch_norm |> relu
+    repeat i in 3 { h = basic(h, 16, 1) }
+    h = basic(h, 32, 2)
+    repeat i in 2 { h = basic(h, 32, 1) }
+    h = basic(h, 64, 2)
+    repeat i in 2 { h = basic(h, 64, 1) }
+    h = mean(h, axis = [2, 3])
+    return dense(h, 10)
+}
+""" + _train("resnet20", 4, "sgd(lr = 0.02, momentum = 0.9, weight_decay = 5e-4)")
+
+
+class Basic(nn.Module):
+    def __init__(self, cin, planes, stride):
+        super().__init__()
+        self.conv2d0 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+        self.batch_norm0 = nn.BatchNorm2d(planes)
+        self.conv2d1 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.batch_norm1 = nn.BatchNorm2d(planes)
+        self.proj = stride != 1 or cin != planes
+        if self.proj:
+            self.conv2d2 = nn.Conv2d(cin, planes, 1, stride, bias=False)
+            self.batch_norm2 = nn.BatchNorm2d(planes)
+
+    def forward(self, x):
+        h = F.relu(self.batch_norm0(self.conv2d0(x)))
+        h = self.batch_norm1(self.conv2d1(h))
+        s = self.batch_norm2(self.conv2d2(x)) if self.proj else x
+        return F.relu(h + s)
+
+
+class ResNet20(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv2d0 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.batch_norm0 = nn.BatchNorm2d(16)
+        cin = 16
+        for i, (planes, stride) in enumerate([(16, 1)] * 3 + [(32, 2), (32, 1), (32, 1), (64, 2), (64, 1), (64, 1)]):
+            setattr(self, f"basic{i}", Basic(cin, planes, stride))
+            cin = planes
+        self.dense0 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = F.relu(self.batch_norm0(self.conv2d0(x)))
+        for i in range(9):
+            h = getattr(self, f"basic{i}")(h)
+        return self.dense0(h.mean(dim=(2, 3)))
+
+
+def _sgd(lr, momentum=0.0, wd=0.0):
+    return lambda params: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
+
+
+# name, .dln, module, input shape, batch, torch optimizer (same as the train section)
+MODELS = [
+    ("mlp", MLP_DLN, MLP, (1, 28, 28), 16, _sgd(0.05, 0.9, 1e-4)),
+    ("mlp_bn", MLP_BN_DLN, MLPBN, (1, 28, 28), 16, _sgd(0.05, 0.9)),
+    ("lenet", LENET_DLN, LeNet, (1, 28, 28), 8, _sgd(0.05, 0.9)),
+    ("resnet20", RESNET_DLN, ResNet20, (3, 32, 32), 4, _sgd(0.02, 0.9, 5e-4)),
+]
+
+NOT_YET = ("unknown function", "unknown block", "has no C emitter", "emitter's op table is incomplete")
+
+
+class _Desc:
+    def __init__(self, text):
+        self.text, self.fwd_tol, self.grad_tol = text, FWD_TOL, GRAD_TOL
+
+    def describe(self):
+        return self.text
+
+
+def state_for_dlnc(module):
+    """state_dict without PyTorch-only entries (num_batches_tracked)."""
+    return {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+COMPILED = {}  # name -> (.so path, error): interchange.py reuses the builds
+
+
+def compile_model(build, name):
+    if name not in COMPILED:
+        dln = next(m[1] for m in MODELS if m[0] == name)
+        COMPILED[name] = build.compile_dln(dln, name)
+    return COMPILED[name]
+
+
+def not_yet(err):
+    return any(s in err for s in NOT_YET)
+
+
+def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
+    """Returns (rows, (reference module, Model, lib) or None) — rows are result dicts."""
+    so, err = compile_model(build, name)
+    if so is None:
+        if not_yet(err):
+            return [dict(case=_Desc(f"{name}: {err.splitlines()[0]}"), fwd=None, grad=None, ok=False, skip=True,
+                         detail=err)], None
+        return [dict(case=_Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False,
+                     detail=err)], None
+    lib = load_lib(so)
+    torch.manual_seed(seed)
+    ref = make().double()
+    m = Model(lib, name, max_batch=batch, class_labels=True)
+    rows = []
+    try:
+        # names and shapes must agree before anything else makes sense
+        ours = {k: s for k, (s, _) in m.params.items()}
+        theirs = {k: tuple(v.shape) for k, v in state_for_dlnc(ref).items()}
+        if ours != theirs:
+            diff = sorted(set(ours.items()) ^ set(theirs.items()))[:8]
+            return [dict(case=_Desc(f"{name}: parameter names/shapes"), fwd=float("nan"), grad=float("nan"),
+                         ok=False, detail=f"dlnc vs torch differ: {diff}")], None
+        path = os.path.join(build.work, f"{name}_torch_init.safetensors")
+        st_write(path, state_for_dlnc(ref))
+        if m.load(path) != 0:
+            return [dict(case=_Desc(f"{name}: load torch weights"), fwd=float("nan"), grad=float("nan"),
+                         ok=False, detail="load failed")], None
+        rng = np.random.default_rng(seed)
+        batches = [(rng.standard_normal((batch,) + in_shape).astype(np.float32),
+                    rng.integers(0, 10, size=(batch,)).astype(np.int32)) for _ in range(STEPS + 1)]
+        T = lambda a: torch.tensor(a, dtype=torch.float64)
+        x0, y0 = batches[0]
+        # 1. eval mode: logits and loss
+        ref.eval()
+        with torch.no_grad():
+            logits = ref(T(x0))
+            loss_eval = F.cross_entropy(logits, T(y0).long())
+        out = m.forward(x0, (batch, 10))
+        loss_e, out_e = m.eval_step(x0, y0, (batch, 10))
+        e_logits = max(rel_err(out, logits.numpy()), rel_err(out_e, logits.numpy()))
+        e_loss = rel_err(np.float64(loss_e), loss_eval.item())
+        rows.append(dict(case=_Desc(f"{name}: eval-mode logits, batch {batch}"), fwd=e_logits, grad=None,
+                         ok=e_logits <= FWD_TOL))
+        rows.append(dict(case=_Desc(f"{name}: eval-mode loss"), fwd=e_loss, grad=None, ok=e_loss <= FWD_TOL))
+        # 2. first training step: loss and every gradient
+        ref.train()
+        opt = make_opt(ref.parameters())
+        opt.zero_grad()
+        loss_t = F.cross_entropy(ref(T(x0)), T(y0).long())
+        loss_t.backward()
+        loss_ours = m.train_step(x0, y0)
+        e_tl = rel_err(np.float64(loss_ours), loss_t.item())
+        rows.append(dict(case=_Desc(f"{name}: training-mode loss (step 1)"), fwd=e_tl, grad=None, ok=e_tl <= FWD_TOL))
+        worst, worst_name = 0.0, None
+        for pname, p in ref.named_parameters():
+            e = rel_err(m.get(pname, grad=True), p.grad.numpy())
+            if e > worst:
+                worst, worst_name = e, pname
+        rows.append(dict(case=_Desc(f"{name}: gradients of all {sum(1 for _ in ref.parameters())} parameters"),
+                         fwd=None, grad=worst, ok=worst <= GRAD_TOL, detail=f"worst: {worst_name}"))
+        opt.step()
+        # 3. 19 more steps on fresh batches; then parameters, buffers, eval logits
+        worst_loss = e_tl
+        for x, y in batches[1:STEPS]:
+            opt.zero_grad()
+            lt = F.cross_entropy(ref(T(x)), T(y).long())
+            lt.backward()
+            opt.step()
+            worst_loss = max(worst_loss, rel_err(np.float64(m.train_step(x, y)), lt.item()))
+        worst, worst_name = 0.0, None
+        for pname, v in state_for_dlnc(ref).items():
+            e = rel_err(m.get(pname), v.numpy())
+            if e > worst:
+                worst, worst_name = e, pname
+        ref.eval()
+        xl, yl = batches[STEPS]
+        with torch.no_grad():
+            logits = ref(T(xl))
+        e_out = rel_err(m.forward(xl, (batch, 10)), logits.numpy())
+        e20 = max(worst, e_out, worst_loss)
+        rows.append(dict(case=_Desc(f"{name}: {STEPS} training steps: losses, parameters and buffers, "
+                                    f"then eval logits"), fwd=max(e_out, worst_loss), grad=worst,
+                         ok=e20 <= TRAIN_TOL, detail=f"worst tensor: {worst_name}"))
+        return rows, (ref, m, lib)
+    except Exception as e:
+        m.close()
+        rows.append(dict(case=_Desc(f"{name}: {type(e).__name__}"), fwd=float("nan"), grad=float("nan"), ok=False,
+                         detail=str(e)))
+        return rows, None
+
+
+def run(build):
+    out = []
+    for name, dln, make, in_shape, batch, make_opt in MODELS:
+        rows, keep = run_model(build, name, dln, make, in_shape, batch, make_opt)
+        if keep:
+            keep[1].close()
+        out.append(("model " + name, rows))
+    return out
