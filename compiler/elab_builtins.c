@@ -52,7 +52,7 @@ ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     return ir_add(e->g, e->d, loc, OP_matmul, in, 2, &at);
 }
 
-static ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg) {
+ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg) {
     if (v->kind == V_TENSOR) return v->t;
     double x;
     if (as_number(v, &x)) return op_scalar(e, x, v->loc);
@@ -61,14 +61,14 @@ static ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg
     return NULL;
 }
 
-static int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg, double *out) {
+int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg, double *out) {
     if (v->kind == V_NONE) { *out = dflt; return 1; }
     if (v->kind != V_BOOL && as_number(v, out)) return 1;
     diag_error(e->d, v->loc, "argument '%s' of '%s' must be a number, got %s", arg, fname, v_describe(e, v));
     return 0;
 }
 
-static int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out) {
+int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out) {
     if (v->kind != V_INT) {
         diag_error(e->d, v->loc, "an axis of '%s' must be an int, got %s", fname, v_describe(e, v));
         return 0;
@@ -107,7 +107,7 @@ static int axes_mask(elab *e, const value *v, int rank, const char *fname, uint3
     return 1;
 }
 
-static int bool_arg(elab *e, value *v, int dflt, const char *fname, const char *arg, int *out) {
+int bool_arg(elab *e, value *v, int dflt, const char *fname, const char *arg, int *out) {
     if (v->kind == V_NONE) { *out = dflt; return 1; }
     if (v->kind == V_BOOL) { *out = (int)v->i; return 1; }
     diag_error(e->d, v->loc, "argument '%s' of '%s' must be a bool, got %s", arg, fname, v_describe(e, v));
@@ -494,6 +494,16 @@ static const builtin builtins[] = {
     {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
     {"pick", {{"x", 1}, {"index", 1}}, 2, b_pick, OP_pick, 0},
+    /* data movement (elab_movement.c) */
+    {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
+    {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},
+    {"slice", {{"x", 1}, {"axis", 1}, {"start", 0}, {"end", 0}, {"step", 0}}, 5, b_slice, OP_slice, 0},
+    {"split", {{"x", 1}, {"sizes", 1}, {"axis", 0}}, 3, b_split, OP_slice, 0},
+    {"chunk", {{"x", 1}, {"chunks", 1}, {"axis", 0}}, 3, b_chunk, OP_slice, 0},
+    {"pad", {{"x", 1}, {"pads", 1}, {"mode", 0}, {"value", 0}}, 4, b_pad, OP_pad, 0},
+    {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}}, 4, b_upsample, OP_upsample, 0},
+    {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
+    {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
 };
 #undef X1
 

@@ -115,6 +115,25 @@ ir_node *op_binary(elab *e, ir_opcode op, ir_node *a, ir_node *b, src_loc loc);
 ir_node *op_unary(elab *e, ir_opcode op, ir_node *a, src_loc loc);
 ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc);
 ir_node *op_scalar(elab *e, double v, src_loc loc);
+/* Argument checks shared by the builtin files; each reports its own error
+ * at the argument and returns 0 / NULL (V_NONE takes the default). */
+ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg);
+int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg, double *out);
+int bool_arg(elab *e, value *v, int dflt, const char *fname, const char *arg, int *out);
+/* A possibly negative axis of a rank-`rank` tensor, normalized into *out. */
+int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out);
+
+/* elab_movement.c: builtins concat, stack, slice, split, chunk, pad,
+ * upsample, squeeze, unsqueeze (same signature as elab_builtins.c's handlers) */
+value b_concat(elab *e, src_loc loc, const char *name, value *args);
+value b_stack(elab *e, src_loc loc, const char *name, value *args);
+value b_slice(elab *e, src_loc loc, const char *name, value *args);
+value b_split(elab *e, src_loc loc, const char *name, value *args);
+value b_chunk(elab *e, src_loc loc, const char *name, value *args);
+value b_pad(elab *e, src_loc loc, const char *name, value *args);
+value b_upsample(elab *e, src_loc loc, const char *name, value *args);
+value b_squeeze(elab *e, src_loc loc, const char *name, value *args);
+value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);
 
 /* elab_init.c */
 int is_initializer(const char *name);

@@ -25,14 +25,36 @@ static ir_dim span(const ir_shape *s, int from, int to)
     return p;
 }
 
+/* "p + a + b" without the zero terms ("0" or ""): a pointer or index expression. */
+static const char *plus(emit_ctx *c, const char *p, const char *a, const char *b)
+{
+    const char *r = p;
+    if (a && *a && strcmp(a, "0") != 0) r = *r ? arena_printf(c->ar, "%s + %s", r, a) : a;
+    if (b && *b && strcmp(b, "0") != 0) r = *r ? arena_printf(c->ar, "%s + %s", r, b) : b;
+    return *r ? r : "0";
+}
+
+/* "a * b" without multiplying by one. */
+static const char *times(emit_ctx *c, const char *a, ir_dim b)
+{
+    return is_one(b) ? a : arena_printf(c->ar, "%s * %s", a, emit_dim(c, b));
+}
+
+/* The dims [from, to) of s as "28, 28". */
+static const char *dims_text(emit_ctx *c, const ir_shape *s, int from, int to)
+{
+    const char *t = "";
+    for (int k = from; k < to; k++) t = arena_printf(c->ar, "%s%s%s", t, k > from ? ", " : "", emit_dim(c, s->d[k]));
+    return t;
+}
+
 /* Work per outer iteration, for emit_for's threshold (symbols count as 64). */
 static int64_t work_of(ir_dim d) { return d.syms ? 64 * d.k : d.k; }
 
-/* "o * X + " or "" when outer is one: the outer part of an offset. */
+/* "o * row", or "" when outer is one: the outer part of an offset. */
 static const char *outer_term(emit_ctx *c, ir_dim outer, ir_dim row)
 {
-    if (is_one(outer)) return "";
-    return arena_printf(c->ar, "o * %s + ", emit_dim(c, row));
+    return is_one(outer) ? "" : times(c, "o", row);
 }
 
 /* Opens `for o` over outer (or nothing when outer is one); returns the indent. */
@@ -63,9 +85,11 @@ void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
     for (int k = 0; k < n->nin; k++) {
         ir_dim len = ir_dim_mul(n->in[k]->shape.d[axis], inner);
         const char *lens = emit_dim(c, len);
-        fprintf(b, "%smemcpy(y + %s%s, x%d + %s, (size_t)%s * sizeof(float));\n", ind, outer_term(c, outer, row),
-                emit_dim(c, ir_dim_mul(ir_dim_const(at), inner)), k,
-                is_one(outer) ? "0" : arena_printf(c->ar, "o * %s", lens), lens);
+        char xk[16];
+        snprintf(xk, sizeof xk, "x%d", k);
+        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", ind,
+                plus(c, "y", outer_term(c, outer, row), emit_dim(c, ir_dim_mul(ir_dim_const(at), inner))),
+                plus(c, xk, outer_term(c, outer, len), NULL), lens);
         at += n->in[k]->shape.d[axis].k;
     }
     close_outer(b, outer);
@@ -89,14 +113,16 @@ void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
     const char *ind = open_outer(c, b, outer, srow);
     const char *bo = outer_term(c, outer, brow), *so = outer_term(c, outer, srow);
     if (step == 1) { /* one contiguous run per outer index */
-        const char *src = arena_printf(c->ar, "%s + %s%s", bigp, bo, emit_dim(c, ir_dim_mul(ir_dim_const(start), inner)));
-        const char *dst = *so ? arena_printf(c->ar, "%s + %s0", smallp, so) : smallp;
+        const char *src = plus(c, bigp, bo, emit_dim(c, ir_dim_mul(ir_dim_const(start), inner)));
+        const char *dst = plus(c, smallp, so, NULL);
         fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", ind, grad ? src : dst, grad ? dst : src,
                 emit_dim(c, srow));
     } else {
         fprintf(b, "%sfor (int64_t j = 0; j < %lld; j++) {\n", ind, (long long)count);
-        fprintf(b, "%s    const int64_t bj = %s(%lld + j * %lld) * %s, sj = %sj * %s;\n", ind, bo, (long long)start,
-                (long long)step, in, so, in);
+        const char *pos = start ? arena_printf(c->ar, "%lld + j * %lld", (long long)start, (long long)step)
+                                : arena_printf(c->ar, "j * %lld", (long long)step);
+        if (!is_one(inner)) pos = arena_printf(c->ar, "(%s) * %s", pos, in);
+        fprintf(b, "%s    const int64_t bj = %s, sj = %s;\n", ind, plus(c, "", bo, pos), plus(c, "", so, times(c, "j", inner)));
         const char *dst = grad ? "bj" : "sj", *src = grad ? "sj" : "bj";
         if (is_one(inner)) fprintf(b, "%s    y[%s] = x0[%s];\n", ind, dst, src);
         else fprintf(b, "%s    for (int64_t i = 0; i < %s; i++) y[%s + i] = x0[%s + i];\n", ind, in, dst, src);
@@ -115,8 +141,8 @@ void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
     int r = big->rank, first = r - k;
     ir_dim outer = span(big, 0, first), pn = span(big, first, r), sn = span(small, first, r);
     fprintf(b, "    /* %s%s padding of the last %d dims: [%s, %s] %s [%s, %s] */\n", grad ? "gradient of " : "",
-            mode_names[mode], k, emit_dim(c, outer), emit_dim(c, sn), grad ? "<-" : "->", emit_dim(c, outer),
-            emit_dim(c, pn));
+            mode_names[mode], k, emit_dim(c, outer), dims_text(c, small, first, r), grad ? "<-" : "->",
+            emit_dim(c, outer), dims_text(c, big, first, r));
     if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
     const char *ind = open_outer(c, b, outer, pn);
     fprintf(b, "%sconst float *restrict xo = x0%s;\n", ind,
@@ -139,15 +165,17 @@ void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
             fprintf(b, "%sif (s%d < 0) s%d = -s%d;\n", indent, v, v, v);
             fprintf(b, "%sif (s%d >= %s) s%d = %lld - s%d;\n", indent, v, D, v, (long long)(2 * (small->d[d].k - 1)), v);
         } else if (mode == MV_PAD_REPLICATE) {
-            fprintf(b, "%sconst int64_t t%d = c%d - %lld, s%d = t%d < 0 ? 0 : t%d >= %s ? %s - 1 : t%d;\n", indent, v, v,
-                    (long long)l, v, v, v, D, D, v);
+            fprintf(b, "%sconst int64_t t%d = c%d - %lld, s%d = t%d < 0 ? 0 : t%d >= %s ? %lld : t%d;\n", indent, v, v,
+                    (long long)l, v, v, v, D, (long long)(small->d[d].k - 1), v);
         } else {
             fprintf(b, "%sconst int64_t s%d = c%d - %lld;\n", indent, v, v, (long long)l);
             const char *cond = arena_printf(c->ar, "s%d >= 0 && s%d < %s", v, v, D);
             inside = *inside ? arena_printf(c->ar, "%s && %s", inside, cond) : cond;
         }
-        pidx = *pidx ? arena_printf(c->ar, "(%s) * %s + c%d", pidx, P, v) : arena_printf(c->ar, "c%d", v);
-        sidx = *sidx ? arena_printf(c->ar, "(%s) * %s + s%d", sidx, D, v) : arena_printf(c->ar, "s%d", v);
+        const char *pfmt = strchr(pidx, '+') ? "(%s) * %s + c%d" : "%s * %s + c%d";
+        const char *sfmt = strchr(sidx, '+') ? "(%s) * %s + s%d" : "%s * %s + s%d";
+        pidx = *pidx ? arena_printf(c->ar, pfmt, pidx, P, v) : arena_printf(c->ar, "c%d", v);
+        sidx = *sidx ? arena_printf(c->ar, sfmt, sidx, D, v) : arena_printf(c->ar, "s%d", v);
     }
     if (grad) {
         if (*inside) fprintf(b, "%sif (%s) yo[%s] += xo[%s];\n", indent, inside, sidx, pidx);
@@ -234,7 +262,7 @@ void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
             fprintf(b, "                yp[r1 + w1[ow]] += a1 * b1 * g;\n");
         } else {
             fprintf(b, "                yp[%s] = a0 * (b0 * xp[r0 + w0[ow]] + b1 * xp[r0 + w1[ow]]) +\n", out);
-            fprintf(b, "                         a1 * (b0 * xp[r1 + w0[ow]] + b1 * xp[r1 + w1[ow]]);\n");
+            fprintf(b, "                    a1 * (b0 * xp[r1 + w0[ow]] + b1 * xp[r1 + w1[ow]]);\n");
         }
     }
     fprintf(b, "            }\n    }\n");

@@ -1,0 +1,354 @@
+/* elab_movement.c — the data-movement builtins: concat, stack, slice, split,
+ * chunk, pad, upsample, squeeze, unsqueeze (rows in elab_builtins.c's table).
+ *
+ * Their meaning is PyTorch's (torch.cat / stack / split / chunk / squeeze /
+ * unsqueeze, Python slicing, F.pad, nn.Upsample with an integer
+ * scale_factor); everything Python-ish is resolved here, at compile time, so
+ * the IR ops stay simple: negative and out-of-range slice bounds are
+ * normalized, pads are checked against the mode, split/chunk become a list
+ * of slices, stack/squeeze/unsqueeze become reshapes (+ concat), and a
+ * concat of more tensors than a node can take (IR_MAX_IN) becomes a chain.
+ * The IR cannot hold an empty tensor, so an empty slice or split piece is an
+ * error here rather than a zero-size value. */
+#include <math.h>
+#include <string.h>
+
+#include "elab_internal.h"
+#include "ops_movement.h"
+
+/* An optional int argument (V_NONE = dflt). */
+static int int_arg(elab *e, const value *v, int64_t dflt, const char *fname, const char *arg, int64_t *out) {
+    if (v->kind == V_NONE) { *out = dflt; return 1; }
+    if (v->kind == V_INT) { *out = v->i; return 1; }
+    if (v->kind != V_ERROR)
+        diag_error(e->d, v->loc, "argument '%s' of '%s' must be an int, got %s", arg, fname, v_describe(e, v));
+    return 0;
+}
+
+/* An optional string argument that must be one of `choices` (NULL-terminated);
+ * its index, or -1 after an error. */
+static int choice_arg(elab *e, const value *v, int dflt, const char *fname, const char *arg, const char *const *choices,
+                      const char *hint) {
+    if (v->kind == V_NONE) return dflt;
+    if (v->kind == V_STR)
+        for (int k = 0; choices[k]; k++)
+            if (strcmp(v->s, choices[k]) == 0) return k;
+    if (v->kind != V_ERROR)
+        diag_error(e->d, v->loc, "argument '%s' of '%s' cannot be %s\nhint: %s", arg, fname, v_describe(e, v), hint);
+    return -1;
+}
+
+static ir_node *reshape_to(elab *e, ir_node *x, const ir_shape *s, src_loc loc) {
+    ir_attrs a = {0};
+    ir_attrs_set_shape(&a, 0, s);
+    return ir_add(e->g, e->d, loc, OP_reshape, &x, 1, &a);
+}
+
+/* A list argument whose items are all tensors; its length, or -1. */
+static int tensor_list(elab *e, value *v, const char *fname, ir_node ***out) {
+    if (v->kind == V_ERROR) return -1;
+    if (v->kind != V_LIST || v->n < 1) {
+        diag_error(e->d, v->loc, "the first argument of '%s' must be a non-empty list of tensors, got %s\nhint: %s([a, b], "
+                   "axis = 1)", fname, v_describe(e, v), fname);
+        return -1;
+    }
+    *out = ARENA_NEW_ARRAY(e->a, ir_node *, v->n);
+    for (int k = 0; k < v->n; k++) {
+        if (v->items[k].kind == V_ERROR) return -1;
+        if (v->items[k].kind != V_TENSOR) {
+            diag_error(e->d, v->items[k].loc, "item %d of the list given to '%s' must be a tensor, got %s", k + 1, fname,
+                       v_describe(e, &v->items[k]));
+            return -1;
+        }
+        (*out)[k] = v->items[k].t;
+    }
+    return v->n;
+}
+
+/* concat of any number of tensors: chained when longer than a node's inputs. */
+static ir_node *concat_nodes(elab *e, ir_node **xs, int n, int axis, src_loc loc) {
+    if (n == 1) return xs[0];
+    ir_attrs a = {.i = {axis}, .ni = 1};
+    ir_node *acc = ir_add(e->g, e->d, loc, OP_concat, xs, n < IR_MAX_IN ? n : IR_MAX_IN, &a);
+    for (int at = IR_MAX_IN; acc && at < n; at += IR_MAX_IN - 1) {
+        ir_node *in[IR_MAX_IN] = {acc};
+        int m = n - at < IR_MAX_IN - 1 ? n - at : IR_MAX_IN - 1;
+        memcpy(in + 1, xs + at, sizeof(ir_node *) * (size_t)m);
+        acc = ir_add(e->g, e->d, loc, OP_concat, in, m + 1, &a);
+    }
+    return acc;
+}
+
+/* concat(tensors, axis = 0): torch.cat. */
+value b_concat(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node **xs;
+    int n = tensor_list(e, &args[0], name, &xs), axis;
+    if (n < 0) return v_error();
+    value axv = args[1].kind == V_NONE ? v_int(0, loc) : args[1];
+    if (!axis_norm(e, &axv, xs[0]->shape.rank, name, &axis)) return v_error();
+    return v_tensor(concat_nodes(e, xs, n, axis, loc), loc);
+}
+
+/* x with a dimension of 1 inserted before position `axis` (0..rank). */
+static ir_node *insert_one(elab *e, ir_node *x, int axis, src_loc loc) {
+    if (x->shape.rank >= IR_MAX_RANK) {
+        diag_error(e->d, loc, "cannot add a dimension to a tensor of rank %d (the limit is %d)", x->shape.rank, IR_MAX_RANK);
+        return NULL;
+    }
+    ir_shape s = {.rank = x->shape.rank + 1};
+    for (int d = 0, k = 0; d < s.rank; d++) s.d[d] = d == axis ? ir_dim_const(1) : x->shape.d[k++];
+    return reshape_to(e, x, &s, loc);
+}
+
+/* An axis for inserting a dimension: -(rank+1) .. rank. */
+static int insert_axis(elab *e, const value *v, int rank, const char *fname, int *out) {
+    return axis_norm(e, v, rank + 1, fname, out);
+}
+
+/* stack(tensors, axis = 0): torch.stack = unsqueeze each, then concat. */
+value b_stack(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node **xs;
+    int n = tensor_list(e, &args[0], name, &xs), axis;
+    if (n < 0) return v_error();
+    value axv = args[1].kind == V_NONE ? v_int(0, loc) : args[1];
+    if (!insert_axis(e, &axv, xs[0]->shape.rank, name, &axis)) return v_error();
+    for (int k = 1; k < n; k++)
+        if (!ir_shape_eq(&xs[k]->shape, &xs[0]->shape)) {
+            diag_error(e->d, args[0].items[k].loc, "stack needs tensors of one shape: item %d is %s, item 1 is %s", k + 1,
+                       v_describe(e, &args[0].items[k]), v_describe(e, &args[0].items[0]));
+            return v_error();
+        }
+    for (int k = 0; k < n; k++)
+        if (!(xs[k] = insert_one(e, xs[k], axis, loc))) return v_error();
+    return v_tensor(concat_nodes(e, xs, n, axis, loc), loc);
+}
+
+/* The slice [start:start+count*step:step] of x along axis (already checked). */
+static ir_node *slice_node(elab *e, ir_node *x, int axis, int64_t start, int64_t step, int64_t count, src_loc loc) {
+    if (start == 0 && step == 1 && ir_dim_eq(x->shape.d[axis], ir_dim_const(count))) return x;
+    ir_attrs a = {.i = {axis, start, step, count}, .ni = 4};
+    return ir_add(e->g, e->d, loc, OP_slice, &x, 1, &a);
+}
+
+/* The compile-time length of x's axis, or -1 after an error. */
+static int64_t axis_len(elab *e, ir_node *x, int axis, const char *fname, src_loc loc) {
+    if (ir_dim_is_const(x->shape.d[axis])) return x->shape.d[axis].k;
+    char b[128];
+    diag_error(e->d, loc, "'%s' cannot cut dimension %d of %s: its size is only known at run time", fname, axis,
+               ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod));
+    return -1;
+}
+
+/* Python's rule for one slice bound: negative counts from the end, then clamp. */
+static int64_t clamp_bound(int64_t b, int64_t len) {
+    if (b < 0) b += len;
+    return b < 0 ? 0 : b > len ? len : b;
+}
+
+/* slice(x, axis, start = None, end = None, step = 1): x[..., start:end:step, ...]. */
+value b_slice(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    int axis;
+    int64_t start, end, step;
+    if (!x || !axis_norm(e, &args[1], x->shape.rank, name, &axis) || !int_arg(e, &args[4], 1, name, "step", &step))
+        return v_error();
+    if (step < 1) {
+        diag_error(e->d, args[4].loc, "the step of a slice must be positive, got %lld", (long long)step);
+        return v_error();
+    }
+    if (args[2].kind == V_NONE && args[3].kind == V_NONE && step == 1) return v_tensor(x, loc); /* x[:] */
+    int64_t len = axis_len(e, x, axis, name, loc);
+    if (len < 0 || !int_arg(e, &args[2], 0, name, "start", &start) || !int_arg(e, &args[3], len, name, "end", &end))
+        return v_error();
+    start = clamp_bound(start, len), end = clamp_bound(end, len);
+    int64_t count = end > start ? (end - start + step - 1) / step : 0;
+    if (count == 0) {
+        diag_error(e->d, loc, "this slice of axis %d is empty: [%lld:%lld] of a dimension of size %lld\nhint: tensors "
+                   "cannot have zero elements", axis, (long long)start, (long long)end, (long long)len);
+        return v_error();
+    }
+    return v_tensor(slice_node(e, x, axis, start, step, count, loc), loc);
+}
+
+/* Consecutive pieces of the given sizes along axis, as a list of tensors. */
+static value pieces(elab *e, ir_node *x, int axis, const int64_t *sizes, int n, src_loc loc) {
+    value l = {.kind = V_LIST, .n = n, .loc = loc};
+    l.items = ARENA_NEW_ARRAY(e->a, value, n);
+    int64_t at = 0;
+    for (int k = 0; k < n; k++) {
+        ir_node *p = slice_node(e, x, axis, at, 1, sizes[k], loc);
+        if (!p) return v_error();
+        l.items[k] = v_tensor(p, loc);
+        at += sizes[k];
+    }
+    return l;
+}
+
+/* Pieces of `size` (the last may be smaller): torch.split with an int. */
+static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t size, src_loc loc) {
+    int n = (int)((len + size - 1) / size);
+    int64_t *sizes = ARENA_NEW_ARRAY(e->a, int64_t, n);
+    for (int k = 0; k < n; k++) sizes[k] = k < n - 1 ? size : len - size * (n - 1);
+    return pieces(e, x, axis, sizes, n, loc);
+}
+
+/* split(x, sizes, axis = 0): torch.split — an int is the size of each piece
+ * (the last may be smaller), a list gives every piece's size. */
+value b_split(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    int axis;
+    value axv = args[2].kind == V_NONE ? v_int(0, loc) : args[2];
+    if (!x || !axis_norm(e, &axv, x->shape.rank, name, &axis)) return v_error();
+    int64_t len = axis_len(e, x, axis, name, loc);
+    if (len < 0) return v_error();
+    value *sv = &args[1];
+    if (sv->kind == V_INT) {
+        if (sv->i < 1) {
+            diag_error(e->d, sv->loc, "the size of each piece must be at least 1, got %lld", (long long)sv->i);
+            return v_error();
+        }
+        return even_pieces(e, x, axis, len, sv->i, loc);
+    }
+    if (sv->kind != V_LIST) {
+        if (sv->kind != V_ERROR)
+            diag_error(e->d, sv->loc, "'split' takes the size of each piece or a list of sizes, got %s\nhint: split(x, 2, "
+                       "axis = 1) or split(x, [3, 5], axis = 1); chunk(x, n) cuts into n pieces", v_describe(e, sv));
+        return v_error();
+    }
+    int64_t *sizes = ARENA_NEW_ARRAY(e->a, int64_t, sv->n ? sv->n : 1), total = 0;
+    for (int k = 0; k < sv->n; k++) {
+        if (sv->items[k].kind != V_INT || sv->items[k].i < 1) {
+            diag_error(e->d, sv->items[k].loc, "a piece size must be a positive int, got %s", v_describe(e, &sv->items[k]));
+            return v_error();
+        }
+        total += sizes[k] = sv->items[k].i;
+    }
+    if (sv->n == 0 || total != len) {
+        diag_error(e->d, sv->loc, "the sizes add up to %lld but dimension %d has size %lld", (long long)total, axis,
+                   (long long)len);
+        return v_error();
+    }
+    return pieces(e, x, axis, sizes, sv->n, loc);
+}
+
+/* chunk(x, chunks, axis = 0): torch.chunk — pieces of ceil(len / chunks), so
+ * there may be fewer than `chunks` of them. */
+value b_chunk(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    int axis;
+    int64_t chunks;
+    value axv = args[2].kind == V_NONE ? v_int(0, loc) : args[2];
+    if (!x || !int_arg(e, &args[1], 1, name, "chunks", &chunks) || !axis_norm(e, &axv, x->shape.rank, name, &axis))
+        return v_error();
+    if (chunks < 1) {
+        diag_error(e->d, args[1].loc, "the number of chunks must be at least 1, got %lld", (long long)chunks);
+        return v_error();
+    }
+    int64_t len = axis_len(e, x, axis, name, loc);
+    if (len < 0) return v_error();
+    return even_pieces(e, x, axis, len, (len + chunks - 1) / chunks, loc);
+}
+
+/* pad(x, pads, mode = "constant", value = 0.0): torch.nn.functional.pad —
+ * pads = (left, right) for the last dim, then (top, bottom) for the one
+ * before, ...; up to 3 dims. */
+value b_pad(elab *e, src_loc loc, const char *name, value *args) {
+    static const char *const modes[] = {"constant", "reflect", "replicate", NULL};
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    int mode = choice_arg(e, &args[2], MV_PAD_CONSTANT, name, "mode", modes,
+                          "the modes are \"constant\", \"reflect\" and \"replicate\"");
+    if (mode < 0) return v_error();
+    value *pv = &args[1];
+    if (pv->kind != V_LIST || pv->n < 2 || pv->n % 2 || pv->n > 2 * MV_PAD_MAX_DIMS) {
+        if (pv->kind != V_ERROR)
+            diag_error(e->d, pv->loc, "pads must be a list of 2, 4 or 6 ints, got %s\nhint: (left, right) for the last "
+                       "dimension first, then (top, bottom), as torch.nn.functional.pad", v_describe(e, pv));
+        return v_error();
+    }
+    ir_attrs a = {.i = {mode, pv->n / 2}, .ni = 2 + pv->n, .nf = 1};
+    int any = 0;
+    for (int k = 0; k < pv->n; k++) {
+        if (pv->items[k].kind != V_INT) {
+            diag_error(e->d, pv->items[k].loc, "a pad must be an int, got %s", v_describe(e, &pv->items[k]));
+            return v_error();
+        }
+        any |= (a.i[2 + k] = pv->items[k].i) != 0;
+    }
+    if (args[3].kind != V_NONE && mode != MV_PAD_CONSTANT) {
+        diag_error(e->d, args[3].loc, "padding mode \"%s\" does not take a value", modes[mode]);
+        return v_error();
+    }
+    if (!float_arg(e, &args[3], 0.0, name, "value", &a.f[0])) return v_error();
+    if (!any) return v_tensor(x, loc);
+    return v_tensor(ir_add(e->g, e->d, loc, OP_pad, &x, 1, &a), loc);
+}
+
+/* One integer scale factor (an int, or a float with an integer value). */
+static int scale_item(elab *e, const value *v, int64_t *out) {
+    double f;
+    if (v->kind != V_BOOL && as_number(v, &f) && f >= 1 && f == floor(f) && f < 1e6) {
+        *out = (int64_t)f;
+        return 1;
+    }
+    if (v->kind != V_ERROR)
+        diag_error(e->d, v->loc, "a scale factor must be a whole number >= 1, got %s\nhint: upsample supports integer "
+                   "factors such as 2 or (2, 1)", v_describe(e, v));
+    return 0;
+}
+
+/* upsample(x, scale = 2, mode = "nearest", align_corners = false):
+ * nn.Upsample(scale_factor = scale) on f32[N, C, H, W]; scale is one factor
+ * or (factor_h, factor_w). */
+value b_upsample(elab *e, src_loc loc, const char *name, value *args) {
+    static const char *const modes[] = {"nearest", "bilinear", NULL};
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    int mode = choice_arg(e, &args[2], MV_UP_NEAREST, name, "mode", modes, "the modes are \"nearest\" and \"bilinear\"");
+    if (mode < 0) return v_error();
+    int64_t sh = 2, sw = 2;
+    value *sv = &args[1];
+    if (sv->kind == V_LIST) {
+        if (sv->n != 2) {
+            diag_error(e->d, sv->loc, "scale must be one factor or (factor_h, factor_w), got %d factors", sv->n);
+            return v_error();
+        }
+        if (!scale_item(e, &sv->items[0], &sh) || !scale_item(e, &sv->items[1], &sw)) return v_error();
+    } else if (sv->kind != V_NONE) {
+        if (!scale_item(e, sv, &sh)) return v_error();
+        sw = sh;
+    }
+    int align;
+    if (!bool_arg(e, &args[3], 0, name, "align_corners", &align)) return v_error();
+    if (args[3].kind != V_NONE && mode != MV_UP_BILINEAR) {
+        diag_error(e->d, args[3].loc, "align_corners can only be set with mode = \"bilinear\"");
+        return v_error();
+    }
+    ir_attrs a = {.i = {mode, sh, sw, align}, .ni = 4};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_upsample, &x, 1, &a), loc);
+}
+
+/* squeeze(x, axis = None): torch.squeeze — drops the given axis if its size
+ * is 1 (else x is unchanged), or every dimension of size 1. A run-time
+ * dimension (N) is never dropped. */
+value b_squeeze(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    int only = -1;
+    if (!x || (args[1].kind != V_NONE && !axis_norm(e, &args[1], x->shape.rank, name, &only))) return v_error();
+    ir_shape s = {0};
+    for (int d = 0; d < x->shape.rank; d++) {
+        int one = ir_dim_eq(x->shape.d[d], ir_dim_const(1));
+        if (!(one && (only < 0 || only == d))) s.d[s.rank++] = x->shape.d[d];
+    }
+    if (s.rank == x->shape.rank) return v_tensor(x, loc);
+    return v_tensor(reshape_to(e, x, &s, loc), loc);
+}
+
+/* unsqueeze(x, axis): torch.unsqueeze — a dimension of 1 before `axis`
+ * (-(rank+1) .. rank). */
+value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    int axis;
+    if (!x || !insert_axis(e, &args[1], x->shape.rank, name, &axis)) return v_error();
+    return v_tensor(insert_one(e, x, axis, loc), loc);
+}
