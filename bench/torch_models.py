@@ -26,6 +26,44 @@ def mlp():
     return _he_uniform_zero_bias(model), (1, 28, 28), 10, lambda p: torch.optim.Adam(p, lr=1e-3)
 
 
+def lenet5():
+    model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    return _he_uniform_zero_bias(model), (1, 28, 28), 10, lambda p: torch.optim.Adam(p, lr=2e-3)
+
+
+class _Basic(nn.Module):
+    """stdlib/blocks.dln basic_block: conv-bn-relu, conv-bn, 1x1 projection when the shape changes."""
+
+    def __init__(self, cin, out, stride):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(cin, out, 3, stride, 1, bias=False), nn.BatchNorm2d(out)
+        self.c2, self.b2 = nn.Conv2d(out, out, 3, 1, 1, bias=False), nn.BatchNorm2d(out)
+        self.short = None
+        if stride != 1 or cin != out:
+            self.short = nn.Sequential(nn.Conv2d(cin, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x):
+        h = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+        return torch.relu(h + (self.short(x) if self.short is not None else x))
+
+
+def resnet20():
+    layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    cin = 16
+    for out, stride in ((16, 1), (32, 2), (64, 2)):
+        for k in range(3):
+            layers.append(_Basic(cin, out, stride if k == 0 else 1))
+            cin = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    model = _he_uniform_zero_bias(nn.Sequential(*layers))
+    return model, (3, 32, 32), 10, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
+                                                             weight_decay=5e-4)
+
+
 WORKLOADS = {
     "mlp": mlp,
+    "lenet5": lenet5,
+    "resnet20": resnet20,
 }
