@@ -504,6 +504,17 @@ static const builtin builtins[] = {
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}}, 4, b_upsample, OP_upsample, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
     {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
+    /* convolution and pooling (elab_conv.c) */
+    {"conv", {{"x", 1}, {"w", 1}, {"stride", 0}, {"pad", 0}, {"dilation", 0}, {"groups", 0}}, 6, b_conv, OP_conv2d, 0},
+    {"conv_transpose", {{"x", 1}, {"w", 1}, {"stride", 0}, {"pad", 0}, {"output_pad", 0}, {"dilation", 0}, {"groups", 0}},
+     7, b_conv, OP_conv_transpose2d, 0},
+    {"max_pool2d", {{"x", 1}, {"kernel", 1}, {"stride", 0}, {"pad", 0}, {"dilation", 0}}, 5, b_pool, OP_max_pool2d, 0},
+    {"max_pool2d_with_indices", {{"x", 1}, {"kernel", 1}, {"stride", 0}, {"pad", 0}, {"dilation", 0}}, 5, b_pool,
+     OP_max_pool2d_indices, 0},
+    {"avg_pool2d", {{"x", 1}, {"kernel", 1}, {"stride", 0}, {"pad", 0}, {"count_include_pad", 0}}, 5, b_pool,
+     OP_avg_pool2d, 0},
+    {"adaptive_avg_pool2d", {{"x", 1}, {"size", 1}}, 2, b_adaptive_pool, OP_adaptive_avg_pool2d, 0},
+    {"max_unpool2d", {{"x", 1}, {"indices", 1}, {"size", 1}}, 3, b_unpool, OP_max_unpool2d, 0},
 };
 #undef X1
 

@@ -135,6 +135,13 @@ value b_upsample(elab *e, src_loc loc, const char *name, value *args);
 value b_squeeze(elab *e, src_loc loc, const char *name, value *args);
 value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);
 
+/* elab_conv.c: builtins conv, conv_transpose, max_pool2d, max_pool2d_with_indices,
+ * avg_pool2d, adaptive_avg_pool2d, max_unpool2d (same signature as the handlers) */
+value b_conv(elab *e, src_loc loc, const char *name, value *args);
+value b_pool(elab *e, src_loc loc, const char *name, value *args);
+value b_adaptive_pool(elab *e, src_loc loc, const char *name, value *args);
+value b_unpool(elab *e, src_loc loc, const char *name, value *args);
+
 /* elab_init.c */
 int is_initializer(const char *name);
 value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "ops_conv.h"
 
 static void print_axes(FILE *out, uint64_t mask) {
     const char *sep = "";
@@ -54,6 +55,13 @@ static void print_attrs(FILE *out, const ir_node *n) {
     case OP_unpick:
         fprintf(out, " [C=%lld]", (long long)a->i[0]);
         return;
+    case OP_conv2d: case OP_conv_transpose2d: case OP_conv2d_bwd_weight: case OP_max_pool2d:
+    case OP_max_pool2d_indices: case OP_max_pool2d_bwd: case OP_max_unpool2d: case OP_max_unpool2d_bwd:
+    case OP_avg_pool2d: case OP_avg_pool2d_bwd: case OP_adaptive_avg_pool2d: case OP_adaptive_avg_pool2d_bwd: {
+        char buf[200];
+        fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* packed pairs, unpacked for people */
+        return;
+    }
     default:
         break;
     }
