@@ -261,9 +261,10 @@ value b_pad(elab *e, src_loc loc, const char *name, value *args) {
     if (mode < 0) return v_error();
     value *pv = &args[1];
     if (pv->kind != V_LIST || pv->n < 2 || pv->n % 2 || pv->n > 2 * MV_PAD_MAX_DIMS) {
+        const char *got = pv->kind == V_LIST ? arena_printf(e->a, "%d values", pv->n) : v_describe(e, pv);
         if (pv->kind != V_ERROR)
             diag_error(e->d, pv->loc, "pads must be a list of 2, 4 or 6 ints, got %s\nhint: (left, right) for the last "
-                       "dimension first, then (top, bottom), as torch.nn.functional.pad", v_describe(e, pv));
+                       "dimension first, then (top, bottom), as torch.nn.functional.pad", got);
         return v_error();
     }
     ir_attrs a = {.i = {mode, pv->n / 2}, .ni = 2 + pv->n, .nf = 1};

@@ -231,6 +231,77 @@ static void test_ir_add_reports(void) {
     arena_free(&ar);
 }
 
+/* ---- data movement (ops_movement.c) ---------------------------------------- */
+
+static ir_attrs ints(int n, const int64_t *v) {
+    ir_attrs a = {.ni = n};
+    for (int k = 0; k < n; k++) a.i[k] = v[k];
+    return a;
+}
+#define INTS(...) ints((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
+
+static void test_movement(void) {
+    ir_node a = f32("N,2,5"), b = f32("N,3,5"), c = f32("N,2,4"), lab = val(IR_I32, "N,2,5"), s = f32("");
+    ir_attrs ax1 = INTS(1), ax0 = INTS(0), ax3 = INTS(3);
+    CHECK_TYPE(infer(OP_concat, &a, &b, &a, &ax1), "f32[N, 7, 5]");
+    CHECK_ERR(infer(OP_concat, &a, &c, NULL, &ax1),
+              "concat: cannot join f32[N, 2, 5] and f32[N, 2, 4] along axis 1\nhint: all dimensions except axis 1 must be equal");
+    CHECK_ERR(infer(OP_concat, &a, &b, NULL, &ax0),
+              "concat: dimension 0 of f32[N, 2, 5] is a run-time size\nhint: only dimensions known at compile time can be "
+              "sliced, padded, resized or concatenated");
+    CHECK_ERR(infer(OP_concat, &a, &b, NULL, &ax3), "concat: axis 3 is out of range for f32[N, 2, 5]");
+    CHECK_ERR(infer(OP_concat, &s, NULL, NULL, &ax0), "concat: cannot concatenate scalars\nhint: use stack for scalars");
+    CHECK_ERR(infer(OP_concat, &a, &lab, NULL, &ax1),
+              "concat: expected a float tensor, got i32[N, 2, 5]\nhint: integer tensors (labels) must be converted with cast_f32 first");
+
+    ir_node x = f32("N,7");
+    ir_attrs sl = INTS(1, 1, 2, 3), far = INTS(1, 3, 2, 3), zero = INTS(1, 0, 0, 2);
+    CHECK_TYPE(infer(OP_slice, &x, NULL, NULL, &sl), "f32[N, 3]");
+    CHECK_ERR(infer(OP_slice, &x, NULL, NULL, &far),
+              "slice: 3 positions from 3 in steps of 2 do not fit in a dimension of size 7");
+    CHECK_ERR(infer(OP_slice, &x, NULL, NULL, &zero), "slice: step must be at least 1, got 0");
+    ir_node g = f32("N,3");
+    ir_attrs sg = INTS(1, 1, 2, 7), sg_short = INTS(1, 1, 2, 5);
+    CHECK_TYPE(infer(OP_slice_grad, &g, NULL, NULL, &sg), "f32[N, 7]");
+    CHECK_ERR(infer(OP_slice_grad, &g, NULL, NULL, &sg_short),
+              "slice_grad: 3 positions from 1 in steps of 2 do not fit in a dimension of size 5");
+
+    ir_node img = f32("N,3,4,5");
+    ir_attrs refl = INTS(1, 2, 2, 4, 3, 1), big = INTS(1, 1, 5, 0), neg = INTS(2, 1, -1, 0);
+    ir_attrs crop = INTS(0, 2, -1, 2, 1, -2), three = INTS(2, 3, 1, 1, 1, 1, 1, 1), gone = INTS(0, 1, -3, -2);
+    CHECK_TYPE(infer(OP_pad, &img, NULL, NULL, &refl), "f32[N, 3, 8, 11]");
+    CHECK_TYPE(infer(OP_pad, &img, NULL, NULL, &crop), "f32[N, 3, 3, 6]");
+    CHECK_TYPE(infer(OP_pad, &img, NULL, NULL, &three), "f32[N, 5, 6, 7]");
+    CHECK_ERR(infer(OP_pad, &img, NULL, NULL, &big),
+              "pad: reflect pads (5, 0) must be smaller than dimension 3 (size 5)\nhint: reflection does not repeat the "
+              "edge, so at most size - 1 elements can be mirrored");
+    CHECK_ERR(infer(OP_pad, &img, NULL, NULL, &neg), "pad: negative pads (-1, 0) are only allowed in constant mode, not replicate");
+    CHECK_ERR(infer(OP_pad, &img, NULL, NULL, &gone), "pad: pads (-3, -2) leave nothing of dimension 3 of f32[N, 3, 4, 5]");
+    ir_node vec = f32("5");
+    ir_attrs two = INTS(0, 2, 1, 1, 1, 1);
+    CHECK_ERR(infer(OP_pad, &vec, NULL, NULL, &two),
+              "pad: 2 pairs of pads for f32[5], which has only 1 dimensions\nhint: pads come in (left, right) pairs, last "
+              "dimension first");
+    ir_node row = f32("3,N");
+    ir_attrs pn = INTS(0, 1, 1, 1);
+    CHECK_ERR(infer(OP_pad, &row, NULL, NULL, &pn),
+              "pad: dimension 1 of f32[3, N] is a run-time size\nhint: only dimensions known at compile time can be "
+              "sliced, padded, resized or concatenated");
+    ir_node padded = f32("N,3,8,11");
+    CHECK_TYPE(infer(OP_pad_grad, &padded, NULL, NULL, &refl), "f32[N, 3, 4, 5]");
+
+    ir_attrs up = INTS(1, 2, 3, 0), near = INTS(0, 2, 5, 0), no_scale = INTS(1, 0, 2, 0);
+    CHECK_TYPE(infer(OP_upsample, &img, NULL, NULL, &up), "f32[N, 3, 8, 15]");
+    CHECK_TYPE(infer(OP_upsample_grad, &img, NULL, NULL, &near), "f32[N, 3, 2, 1]");
+    CHECK_ERR(infer(OP_upsample_grad, &img, NULL, NULL, &up),
+              "upsample_grad: dimension 3 of f32[N, 3, 4, 5] is not a multiple of the scale 3");
+    CHECK_ERR(infer(OP_upsample, &x, NULL, NULL, &up),
+              "upsample: expected f32[N, C, H, W], got f32[N, 7]\nhint: reshape a single image to [1, C, H, W] first");
+    CHECK_ERR(infer(OP_upsample, &img, NULL, NULL, &no_scale),
+              "upsample: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3]");
+}
+#undef INTS
+
 void suite_shape(void) {
     CU_pSuite s = CU_add_suite("shape", NULL, NULL);
     CU_add_test(s, "shape and dim strings", test_shape_str);
@@ -240,4 +311,5 @@ void suite_shape(void) {
     CU_add_test(s, "matmul", test_matmul);
     CU_add_test(s, "softmax, pick, unpick", test_nn);
     CU_add_test(s, "ir_add reports at the span", test_ir_add_reports);
+    CU_add_test(s, "concat, slice, pad, upsample and adjoints", test_movement);
 }
