@@ -211,6 +211,113 @@ op("batch_norm1d", "batch_norm1d(a, momentum = {momentum})", _bn("batch_norm1d0"
    [v({"momentum": 0.1}, a=(8, 5)), v({"momentum": 0.5}, a=(3, 2))],
    domain=BN_DOMAIN, train_ref=_bn("batch_norm1d0", True), state=_bn_state("batch_norm1d0"))
 
+# ---- convolution and pooling (stdlib/conv.dln over the conv/pool primitives) ---------------
+CONV = lambda **kw: dict(dict(stride=1, pad=0, dil=1, groups=1), **kw)
+op("conv2d", "conv2d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad}, dilation = {dil}, groups = {groups})",
+   lambda p, out, k, stride, pad, dil, groups: F.conv2d(p["a"], p["conv2d0.weight"], p["conv2d0.bias"], stride, pad,
+                                                        dil, groups),
+   [v(CONV(out=1, k=3), a=(1, 1, 5, 5)),
+    v(CONV(out=4, k=3, stride=2, pad=1), a=(2, 3, 7, 6)),
+    v(CONV(out=6, k=3, pad=2, dil=2, groups=2), a=(2, 4, 8, 8)),
+    v(CONV(out=2, k=(3, 5), stride=(2, 1), pad=(1, 2)), a=(1, 3, 9, 7)),
+    v(CONV(out=4, k=3, pad=1, groups=4), a=(2, 4, 6, 6)),
+    v(CONV(out=5, k=1), a=(3, 8, 5, 5)),
+    v(CONV(out=3, k=5, stride=3, pad=2), a=(2, 2, 11, 11)),
+    v(CONV(out=16, k=3, pad=1), a=(2, 8, 12, 12))])
+op("conv2d_nobias", "conv2d(a, {out}, kernel = {k}, use_bias = false)",
+   lambda p, out, k: F.conv2d(p["a"], p["conv2d0.weight"]), [v(dict(out=3, k=2), a=(2, 2, 4, 5))])
+op("conv1d", "conv1d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad})",
+   lambda p, out, k, stride, pad: F.conv1d(p["a"], p["conv1d0.conv.weight"].squeeze(2), p["conv1d0.conv.bias"],
+                                           stride, pad),
+   [v(dict(out=4, k=3, stride=2, pad=1), a=(2, 3, 10)), v(dict(out=1, k=1, stride=1, pad=0), a=(1, 1, 5))])
+op("conv_transpose2d",
+   "conv_transpose2d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad}, output_pad = {opad}, "
+   "dilation = {dil}, groups = {groups})",
+   lambda p, out, k, stride, pad, opad, dil, groups: F.conv_transpose2d(
+       p["a"], p["conv_transpose2d0.weight"], p["conv_transpose2d0.bias"], stride, pad, opad, groups, dil),
+   [v(CONV(out=2, k=2, stride=2, opad=0), a=(1, 3, 4, 4)),
+    v(CONV(out=6, k=3, stride=2, pad=1, opad=1), a=(2, 4, 5, 3)),
+    v(CONV(out=4, k=3, stride=1, pad=1, opad=0, dil=2, groups=2), a=(2, 2, 5, 5))])
+op("maxpool", "maxpool(a, {k}, stride = {stride}, pad = {pad})",
+   lambda p, k, stride, pad: F.max_pool2d(p["a"], k, stride, pad),
+   [v(dict(k=2, stride=2, pad=0), a=(1, 1, 4, 4)), v(dict(k=3, stride=2, pad=1), a=(2, 3, 7, 7)),
+    v(dict(k=2, stride=1, pad=0), a=(2, 2, 5, 6)), v(dict(k=(2, 3), stride=(2, 1), pad=(1, 1)), a=(1, 2, 5, 6))])
+op("avgpool", "avgpool(a, {k}, stride = {stride}, pad = {pad})",
+   lambda p, k, stride, pad: F.avg_pool2d(p["a"], k, stride, pad),
+   [v(dict(k=2, stride=2, pad=0), a=(1, 1, 4, 4)), v(dict(k=3, stride=2, pad=1), a=(2, 3, 7, 7)),
+    v(dict(k=2, stride=1, pad=0), a=(2, 2, 5, 6))])
+op("global_avg_pool", "global_avg_pool(a)", lambda p: p["a"].mean(dim=(2, 3)), [v(a=(2, 3, 4, 5)), v(a=(1, 1, 1, 1))])
+
+
+def _block_ref(factory, prefix, training):
+    """Reference for a stdlib block through an equivalent nn.Module whose
+    state_dict names are the block's (parameters and buffers come from p)."""
+    from torch.nn.utils.stateless import functional_call
+
+    def f(p, **attrs):
+        m = factory(**attrs).double().train(training)
+        state = {k[len(prefix):]: (p[k] if not k.endswith(("running_mean", "running_var")) else p[k].detach().clone())
+                 for k in p if k.startswith(prefix)}
+        return functional_call(m, state, (p["a"],))
+    return f
+
+
+class _ConvBnRelu(torch.nn.Module):
+    def __init__(self, cin, out):
+        super().__init__()
+        self.conv2d0 = torch.nn.Conv2d(cin, out, 3, 1, 1, bias=False)
+        self.batch_norm0 = torch.nn.BatchNorm2d(out)
+
+    def forward(self, x):
+        return F.relu(self.batch_norm0(self.conv2d0(x)))
+
+
+def _basic_block(cin, out, stride):
+    import models
+    return models.BasicBlock(cin, out, stride)
+
+
+op("conv_bn_relu", "conv_bn_relu(a, {out})", _block_ref(_ConvBnRelu, "conv_bn_relu0.", False),
+   [v(dict(out=4, cin=3), a=(2, 3, 5, 5))], domain={"conv_bn_relu0.batch_norm0.running_var": "pos"},
+   train_ref=_block_ref(_ConvBnRelu, "conv_bn_relu0.", True))
+op("basic_block", "basic_block(a, {out}, stride = {stride})", _block_ref(_basic_block, "basic_block0.", False),
+   [v(dict(cin=4, out=4, stride=1), a=(2, 4, 6, 6)), v(dict(cin=3, out=8, stride=2), a=(2, 3, 7, 7))],
+   domain={f"basic_block0.{bn}.running_var": "pos" for bn in ("batch_norm0", "batch_norm1", "shortcut_bn")},
+   train_ref=_block_ref(_basic_block, "basic_block0.", True))
+
+# ---- data movement ----------------------------------------------------------------
+def _sl(p, axis, start, end, step):
+    idx = [slice(None)] * p["a"].dim()
+    idx[axis] = slice(start, end, step)
+    return p["a"][tuple(idx)]
+
+
+op("slice", "slice(a, {axis}, start = {start}, end = {end}, step = {step})", _sl,
+   [v(dict(axis=0, start=1, end=3, step=1), a=(4, 3)), v(dict(axis=1, start=0, end=7, step=2), a=(2, 7)),
+    v(dict(axis=2, start=1, end=5, step=3), a=(2, 3, 6)), v(dict(axis=1, start=-3, end=-1, step=1), a=(3, 5))])
+op("concat", "concat([a, b], axis = {axis})", lambda p, axis: torch.cat([p["a"], p["b"]], axis),
+   [v(dict(axis=0), a=(2, 3), b=(4, 3)), v(dict(axis=1), a=(2, 3), b=(2, 1)), v(dict(axis=1), a=(1, 2, 3, 3),
+                                                                                 b=(1, 5, 3, 3))])
+op("concat3", "concat([a, b, c], axis = 2)", lambda p: torch.cat([p["a"], p["b"], p["c"]], 2),
+   [v(a=(2, 3, 1), b=(2, 3, 4), c=(2, 3, 2))])
+op("stack", "stack([a, b], axis = {axis})", lambda p, axis: torch.stack([p["a"], p["b"]], axis),
+   [v(dict(axis=0), a=(2, 3), b=(2, 3)), v(dict(axis=2), a=(2, 3), b=(2, 3))])
+op("squeeze", "squeeze(a, axis = 1) * b", lambda p: p["a"].squeeze(1) * p["b"], [v(a=(3, 1, 4), b=(4,))])
+op("unsqueeze", "unsqueeze(a, 1) * b", lambda p: p["a"].unsqueeze(1) * p["b"], [v(a=(3, 4), b=(2, 1))])
+op("pad", 'pad(a, {pads}, mode = "{mode}")', lambda p, pads, mode: F.pad(p["a"], pads, mode),
+   [v(dict(pads=[1, 2], mode="constant"), a=(2, 3)), v(dict(pads=[2, 1, 1, 2], mode="reflect"), a=(1, 2, 5, 6)),
+    v(dict(pads=[1, 1, 2, 0], mode="replicate"), a=(1, 2, 4, 4)), v(dict(pads=[1, 0], mode="reflect"), a=(2, 2, 3))])
+op("pad_value", "pad(a, {pads}, value = {value})", lambda p, pads, value: F.pad(p["a"], pads, value=value),
+   [v(dict(pads=[1, 0, 2, 1], value=0.5), a=(2, 3, 4))])
+op("upsample", 'upsample(a, {scale}, mode = "{mode}")',
+   lambda p, scale, mode: F.interpolate(p["a"], scale_factor=scale, mode=mode,
+                                        align_corners=False if mode == "bilinear" else None),
+   [v(dict(scale=2, mode="nearest"), a=(1, 2, 3, 4)), v(dict(scale=(2, 3), mode="nearest"), a=(2, 1, 3, 2)),
+    v(dict(scale=2, mode="bilinear"), a=(1, 2, 3, 4)), v(dict(scale=3, mode="bilinear"), a=(2, 1, 4, 3))])
+op("upsample_aligned", 'upsample(a, {scale}, mode = "bilinear", align_corners = true)',
+   lambda p, scale: F.interpolate(p["a"], scale_factor=scale, mode="bilinear", align_corners=True),
+   [v(dict(scale=2), a=(1, 2, 3, 4))])
+
 # ---- losses (stdlib/losses.dln) -----------------------------------------------------
 LS = [(1, 3), (4, 10), (7, 5)]
 loss("cross_entropy", "cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS, label="class")

@@ -57,6 +57,15 @@ class Build:
             return None, "dlnc: " + (r.stderr or r.stdout).strip()
         return self._cc(base)
 
+    def check_dln(self, source, tag):
+        """dlnc alone (no C compile): None if it accepts the source, else its errors."""
+        path = os.path.join(self.work, f"{tag}_check.dln")
+        with open(path, "w") as f:
+            f.write(source)
+        r = subprocess.run([self.dlnc, path, "-o", os.path.join(self.work, f"{tag}_check.c")],
+                           capture_output=True, text=True)
+        return None if r.returncode == 0 else (r.stderr or r.stdout)
+
     def start_compile(self, source, tag):
         """Like compile_dln, but the C compiler runs in the background; call
         finish_compile(handle) for the result (lets two builds share the cores)."""

@@ -86,13 +86,11 @@ class MLPBN(nn.Module):
         return self.dense2(F.relu(self.batch_norm1d1(self.dense1(h))))
 
 
-# ---- LeNet-5 (with batch norm, max and average pooling) ------------------------------------
+# ---- LeNet-5 (samples/lenet5.dln, plus batch norm and an average pool) ----------------------
 LENET_DLN = """model lenet(x: f32[N, 1, 28, 28]) -> f32[N, 10] {
-    h = conv2d(x, 6, 5, padding = 2) |> batch_norm |> relu |> max_pool2d(2)
-    h = conv2d(h, 16, 5) |> relu |> avg_pool2d(2)
-    h = flatten(h)
-    h = dense(h, 120) |> relu
-    h = dense(h, 84) |> relu
+    h = conv2d(x, 6, kernel = 5, pad = 2) |> batch_norm |> relu |> maxpool(2)
+    h = conv2d(h, 16, kernel = 5) |> relu |> avgpool(2)
+    h = flatten(h) |> dense(120) |> relu |> dense(84) |> relu
     return dense(h, 10)
 }
 """ + _train("lenet", 8, "sgd(lr = 0.05, momentum = 0.9)")
@@ -112,47 +110,51 @@ class LeNet(nn.Module):
         return self.dense2(F.relu(self.dense1(F.relu(self.dense0(h)))))
 
 
-# ---- ResNet-20 (CIFAR, He et al. 2016; 1x1-conv projection shortcuts) ------------------------
-RESNET_DLN = """block basic(x: f32[N, C, H, W], planes: int, stride: int) {
-    h = conv2d(x, planes, 3, stride = stride, padding = 1, use_bias = false) |> batch_norm |> relu
-    h = conv2d(h, planes, 3, padding = 1, use_bias = false) |> batch_norm
-    s = x
-    if stride != 1 or C != planes {
-        s = conv2d(x, planes, 1, stride = stride, use_bias = false) |> batch_norm
-    }
-    return relu(h + s)
+# ---- ResNet-20 (samples/resnet20.dln on CIFAR-shaped 3x32x32 input) ---------------------------
+RESNET_DLN = """block stage(x: f32[N, C, H, W], out: int, stride: int) -> f32 {
+    h = basic_block(x, out, stride = stride)
+    repeat 2 { h = basic_block(h, out) }
+    return h
 }
 
 model resnet20(x: f32[N, 3, 32, 32]) -> f32[N, 10] {
-    h = conv2d(x, 16, 3, padding = 1, use_bias = false) |> batch_norm |> relu
-    repeat i in 3 { h = basic(h, 16, 1) }
-    h = basic(h, 32, 2)
-    repeat i in 2 { h = basic(h, 32, 1) }
-    h = basic(h, 64, 2)
-    repeat i in 2 { h = basic(h, 64, 1) }
-    h = mean(h, axis = [2, 3])
-    return dense(h, 10)
+    h = conv2d(x, 16, 3, pad = 1, use_bias = false) |> batch_norm |> relu
+    h = h |> stage(16, 1) |> stage(32, 2) |> stage(64, 2)
+    return global_avg_pool(h) |> dense(10)
 }
 """ + _train("resnet20", 4, "sgd(lr = 0.02, momentum = 0.9, weight_decay = 5e-4)")
 
 
-class Basic(nn.Module):
-    def __init__(self, cin, planes, stride):
+class BasicBlock(nn.Module):
+    """stdlib/blocks.dln's basic_block, with its parameter names."""
+
+    def __init__(self, cin, out, stride):
         super().__init__()
-        self.conv2d0 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-        self.batch_norm0 = nn.BatchNorm2d(planes)
-        self.conv2d1 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.batch_norm1 = nn.BatchNorm2d(planes)
-        self.proj = stride != 1 or cin != planes
+        self.conv2d0 = nn.Conv2d(cin, out, 3, stride, 1, bias=False)
+        self.batch_norm0 = nn.BatchNorm2d(out)
+        self.conv2d1 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
+        self.batch_norm1 = nn.BatchNorm2d(out)
+        self.proj = stride != 1 or cin != out
         if self.proj:
-            self.conv2d2 = nn.Conv2d(cin, planes, 1, stride, bias=False)
-            self.batch_norm2 = nn.BatchNorm2d(planes)
+            self.shortcut = nn.Conv2d(cin, out, 1, stride, bias=False)
+            self.shortcut_bn = nn.BatchNorm2d(out)
 
     def forward(self, x):
         h = F.relu(self.batch_norm0(self.conv2d0(x)))
         h = self.batch_norm1(self.conv2d1(h))
-        s = self.batch_norm2(self.conv2d2(x)) if self.proj else x
+        s = self.shortcut_bn(self.shortcut(x)) if self.proj else x
         return F.relu(h + s)
+
+
+class Stage(nn.Module):
+    def __init__(self, cin, out, stride):
+        super().__init__()
+        self.basic_block0 = BasicBlock(cin, out, stride)
+        self.basic_block1 = BasicBlock(out, out, 1)
+        self.basic_block2 = BasicBlock(out, out, 1)
+
+    def forward(self, x):
+        return self.basic_block2(self.basic_block1(self.basic_block0(x)))
 
 
 class ResNet20(nn.Module):
@@ -160,16 +162,12 @@ class ResNet20(nn.Module):
         super().__init__()
         self.conv2d0 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
         self.batch_norm0 = nn.BatchNorm2d(16)
-        cin = 16
-        for i, (planes, stride) in enumerate([(16, 1)] * 3 + [(32, 2), (32, 1), (32, 1), (64, 2), (64, 1), (64, 1)]):
-            setattr(self, f"basic{i}", Basic(cin, planes, stride))
-            cin = planes
+        self.stage0, self.stage1, self.stage2 = Stage(16, 16, 1), Stage(16, 32, 2), Stage(32, 64, 2)
         self.dense0 = nn.Linear(64, 10)
 
     def forward(self, x):
         h = F.relu(self.batch_norm0(self.conv2d0(x)))
-        for i in range(9):
-            h = getattr(self, f"basic{i}")(h)
+        h = self.stage2(self.stage1(self.stage0(h)))
         return self.dense0(h.mean(dim=(2, 3)))
 
 
@@ -185,7 +183,7 @@ MODELS = [
     ("resnet20", RESNET_DLN, ResNet20, (3, 32, 32), 4, _sgd(0.02, 0.9, 5e-4)),
 ]
 
-NOT_YET = ("unknown function", "unknown block", "has no C emitter", "emitter's op table is incomplete")
+from ops import NOT_YET  # noqa: E402
 
 
 class _Desc:
