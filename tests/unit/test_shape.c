@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "ops_conv.h"
 
 /* A value of the given type: shape "N,784" (N, T symbols; "" scalar). */
 static ir_node val(ir_dtype dt, const char *s) {
@@ -302,6 +303,102 @@ static void test_movement(void) {
 }
 #undef INTS
 
+/* ---- convolution and pooling (ops_conv.c) ---------------------------------- */
+
+static ir_attrs geom(int64_t s, int64_t p, int64_t d, int64_t groups, int64_t k, int64_t size, int64_t flag) {
+    conv_geom g = conv_geom_default();
+    g.sh = g.sw = s, g.pt = g.pb = g.pl = g.pr = p, g.dh = g.dw = d, g.groups = groups;
+    g.kh = g.kw = k, g.size_h = g.size_w = size, g.flag = flag;
+    ir_attrs a;
+    conv_geom_set(&a, &g);
+    return a;
+}
+
+static void test_conv(void) {
+    ir_node x = f32("N,3,32,32"), w = f32("16,3,3,3"), dw = f32("6,1,3,3"), x6 = f32("N,6,8,8");
+    ir_attrs a = geom(1, 1, 1, 1, 0, 0, 0);
+    CHECK_TYPE(infer(OP_conv2d, &x, &w, NULL, &a), "f32[N, 16, 32, 32]");
+    a = geom(2, 0, 1, 1, 0, 0, 0);
+    CHECK_TYPE(infer(OP_conv2d, &x, &w, NULL, &a), "f32[N, 16, 15, 15]");
+    a = geom(1, 2, 2, 6, 0, 0, 0);
+    CHECK_TYPE(infer(OP_conv2d, &x6, &dw, NULL, &a), "f32[N, 6, 8, 8]");
+    a = geom(1, 0, 1, 4, 0, 0, 0);
+    CHECK_ERR(infer(OP_conv2d, &x6, &dw, NULL, &a), "conv2d: 6 input channels cannot be split into groups=4");
+    a = geom(1, 0, 1, 1, 0, 0, 0);
+    CHECK_ERR(infer(OP_conv2d, &x6, &w, NULL, &a),
+              "conv2d: the weight f32[16, 3, 3, 3] expects 3 input channels per group, but x has 6 channels in 1 "
+              "group(s) (6 per group)\nhint: the weight layout is [out_channels, in_channels/groups, kh, kw]");
+    ir_node big = f32("8,6,11,11");
+    CHECK_ERR(infer(OP_conv2d, &x6, &big, NULL, &a),
+              "conv2d: the kernel 11x11 (dilation 1x1: 11x11 effective) is larger than the padded input 8x8 (8x8 plus "
+              "padding 0,0,0,0): the output size would be -2x-2\nhint: use a smaller kernel or add padding");
+    ir_node flat = f32("N,784");
+    CHECK_ERR(infer(OP_conv2d, &flat, &w, NULL, &a),
+              "conv2d: x must be f32[N, C, H, W], got f32[N, 784]\nhint: images are NCHW; reshape flat inputs, e.g. "
+              "reshape(x, [N, 1, 28, 28])");
+    a = geom(0, 0, 1, 1, 0, 0, 0);
+    CHECK_ERR(infer(OP_conv2d, &x, &w, NULL, &a), "conv2d: the stride must be positive, got 0x0");
+
+    /* conv_transpose2d: [in, out/groups, kh, kw]; output padding recovers skipped rows */
+    ir_node xt = f32("N,16,5,5"), wt = f32("16,8,3,3");
+    a = geom(2, 1, 1, 1, 0, 1, 0);
+    CHECK_TYPE(infer(OP_conv_transpose2d, &xt, &wt, NULL, &a), "f32[N, 8, 10, 10]");
+    a = geom(2, 1, 1, 1, 0, 2, 0);
+    CHECK_ERR(infer(OP_conv_transpose2d, &xt, &wt, NULL, &a),
+              "conv_transpose2d: the output padding 2x2 must be smaller than the stride 2x2");
+    a = geom(1, 0, 1, 1, 0, 0, 0);
+    CHECK_ERR(infer(OP_conv_transpose2d, &x, &wt, NULL, &a),
+              "conv_transpose2d: the weight f32[16, 8, 3, 3] is for 16 input channels, but x f32[N, 3, 32, 32] has 3\n"
+              "hint: the weight layout is [in_channels, out_channels/groups, kh, kw]");
+
+    /* conv2d_bwd_weight: the kernel comes from the attributes */
+    ir_node gy = f32("N,16,15,15");
+    a = geom(2, 0, 1, 1, 3, 0, 0);
+    CHECK_TYPE(infer(OP_conv2d_bwd_weight, &x, &gy, NULL, &a), "f32[16, 3, 3, 3]");
+    a = geom(1, 0, 1, 1, 3, 0, 0);
+    CHECK_ERR(infer(OP_conv2d_bwd_weight, &x, &gy, NULL, &a),
+              "conv2d_bwd_weight: the output gradient f32[N, 16, 15, 15] does not match the 30x30 output of x f32[N, 3, 32, 32]");
+}
+
+static void test_pools(void) {
+    ir_node x = f32("N,4,9,9");
+    ir_attrs a = geom(2, 0, 1, 1, 2, 0, 0);
+    CHECK_TYPE(infer(OP_max_pool2d, &x, NULL, NULL, &a), "f32[N, 4, 4, 4]");
+    CHECK_TYPE(infer(OP_max_pool2d_indices, &x, NULL, NULL, &a), "i32[N, 4, 4, 4]");
+    a = geom(2, 1, 1, 1, 3, 0, 1);
+    CHECK_TYPE(infer(OP_avg_pool2d, &x, NULL, NULL, &a), "f32[N, 4, 5, 5]");
+    a = geom(1, 2, 1, 1, 3, 0, 0);
+    CHECK_ERR(infer(OP_max_pool2d, &x, NULL, NULL, &a),
+              "max_pool2d: the padding 2,2,2,2 must be at most half the kernel 3x3");
+    a = geom(1, 0, 1, 1, 10, 0, 0);
+    CHECK_ERR(infer(OP_avg_pool2d, &x, NULL, NULL, &a),
+              "avg_pool2d: the kernel 10x10 (dilation 1x1: 10x10 effective) is larger than the padded input 9x9 (9x9 "
+              "plus padding 0,0,0,0): the output size would be 0x0\nhint: use a smaller kernel or add padding");
+    a = geom(1, 0, 2, 1, 2, 0, 0);
+    CHECK_ERR(infer(OP_avg_pool2d, &x, NULL, NULL, &a), "avg_pool2d: dilation is not supported (got 2x2)");
+    a = geom(1, 0, 1, 1, 0, 3, 0);
+    CHECK_TYPE(infer(OP_adaptive_avg_pool2d, &x, NULL, NULL, &a), "f32[N, 4, 3, 3]");
+    a = geom(1, 0, 1, 1, 0, 0, 0);
+    CHECK_ERR(infer(OP_adaptive_avg_pool2d, &x, NULL, NULL, &a),
+              "adaptive_avg_pool2d: the output size must be positive, got 0x0");
+
+    /* backward ops and unpooling: the larger size is an attribute */
+    ir_node gy = f32("N,4,4,4"), idx = val(IR_I32, "N,4,4,4"), fidx = f32("N,4,4,4");
+    a = geom(2, 0, 1, 1, 2, 9, 0);
+    CHECK_TYPE(infer(OP_max_pool2d_bwd, &gy, &idx, NULL, &a), "f32[N, 4, 9, 9]");
+    CHECK_TYPE(infer(OP_max_unpool2d, &gy, &idx, NULL, &a), "f32[N, 4, 9, 9]");
+    CHECK_TYPE(infer(OP_max_unpool2d_bwd, &x, &idx, NULL, &a), "f32[N, 4, 4, 4]");
+    CHECK_ERR(infer(OP_max_unpool2d, &gy, &fidx, NULL, &a),
+              "max_unpool2d: the indices must be i32[N, C, H, W], got f32[N, 4, 4, 4]");
+    a = geom(2, 0, 1, 1, 2, 9, 0);
+    CHECK_TYPE(infer(OP_avg_pool2d_bwd, &gy, NULL, NULL, &a), "f32[N, 4, 9, 9]");
+    a = geom(1, 0, 1, 1, 2, 9, 0);
+    CHECK_ERR(infer(OP_avg_pool2d_bwd, &gy, NULL, NULL, &a),
+              "avg_pool2d_bwd: the output gradient f32[N, 4, 4, 4] does not match the 8x8 output of a 9x9 input");
+    a = geom(1, 0, 1, 1, 0, 9, 0);
+    CHECK_TYPE(infer(OP_adaptive_avg_pool2d_bwd, &gy, NULL, NULL, &a), "f32[N, 4, 9, 9]");
+}
+
 void suite_shape(void) {
     CU_pSuite s = CU_add_suite("shape", NULL, NULL);
     CU_add_test(s, "shape and dim strings", test_shape_str);
@@ -312,4 +409,6 @@ void suite_shape(void) {
     CU_add_test(s, "softmax, pick, unpick", test_nn);
     CU_add_test(s, "ir_add reports at the span", test_ir_add_reports);
     CU_add_test(s, "concat, slice, pad, upsample and adjoints", test_movement);
+    CU_add_test(s, "conv2d, conv_transpose2d, conv2d_bwd_weight", test_conv);
+    CU_add_test(s, "pools, unpooling and their backward ops", test_pools);
 }
