@@ -14,7 +14,7 @@ OPT     ?= -O2
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -fPIC
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS) -fopenmp
-LDLIBS  = -lz -lm -ldl -fopenmp
+LDLIBS  = -lpng -lz -lm -ldl -fopenmp
 BISON   ?= bison
 FLEX    ?= flex
 

@@ -6,8 +6,10 @@
  * its own contiguous buffers, so the model sees dense x[batch, ...] and
  * y[batch] arrays and the dataset itself is never reordered. The last,
  * partial batch of an epoch is kept (its size is returned). Same seed, same
- * batches — on any machine. */
+ * batches — on any machine. With dl_batcher_set_augment, each gathered
+ * batch is transformed in augment.c (which also counts epochs by resets). */
 #include "dlnrt.h"
+#include "augment_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,7 @@ int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuff
     b->d = d;
     b->batch = batch;
     b->shuffle = shuffle;
+    b->seed = seed;
     dl_rng_seed(&b->rng, seed);
     b->perm = malloc((size_t)d->n * sizeof *b->perm);
     b->xbuf = malloc((size_t)(batch * d->x_numel) * sizeof(float) + 1);
@@ -114,6 +117,7 @@ int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuff
 void dl_batcher_reset(dl_batcher *b)
 {
     b->pos = 0;
+    b->epoch++;
     if (b->shuffle) dl_shuffle(b->perm, b->d->n, &b->rng);
 }
 
@@ -122,9 +126,9 @@ int64_t dl_batcher_next(dl_batcher *b, const float **x, const void **y)
     int64_t m = b->d->n - b->pos < b->batch ? b->d->n - b->pos : b->batch;
     if (m <= 0) return 0;
     dl_gather(b->d, b->perm + b->pos, m, b->xbuf, b->ybuf, b->ybuf);
-    b->pos += m;
     *x = b->xbuf;
-    *y = b->ybuf;
+    *y = b->aug || b->one_hot > 0 ? dl_aug_batch(b, b->perm + b->pos, m) : b->ybuf;
+    b->pos += m;
     return m;
 }
 
@@ -133,5 +137,24 @@ void dl_batcher_free(dl_batcher *b)
     free(b->perm);
     free(b->xbuf);
     free(b->ybuf);
+    free(b->yhot);
+    free(b->xmix);
+    free(b->ymix);
+    free(b->scratch);
     memset(b, 0, sizeof *b);
+}
+
+int dl_dataset_to_masks(dl_dataset *d, float threshold)
+{
+    float *mask = malloc((size_t)(d->n * d->x_numel) * sizeof *mask + 1);
+    if (!mask) { dl_set_error("dl_dataset_to_masks: out of memory"); return -1; }
+    for (int64_t i = 0; i < d->n * d->x_numel; i++) mask[i] = d->x[i] > threshold ? 1.0f : 0.0f;
+    free(d->y_class);
+    free(d->y_dense);
+    d->y_class = NULL;
+    d->y_dense = mask;
+    d->label_kind = DL_LABEL_DENSE;
+    d->y_numel = d->x_numel;
+    d->num_classes = 0;
+    return 0;
 }

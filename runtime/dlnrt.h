@@ -176,6 +176,49 @@ typedef struct dl_csv_options {
 int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out);
 /* Move the last `fraction` of d (after a seeded shuffle) into val. */
 int dl_dataset_split(dl_dataset *d, double fraction, uint64_t seed, dl_dataset *val);
+/* CIFAR-10, binary version: split "train" reads data_batch_1.bin .. data_batch_5.bin,
+ * "test" reads test_batch.bin, from dir or dir/cifar-10-batches-bin. A record is 1 label
+ * byte (0..9) + 3072 pixel bytes (the R, G, B planes of a 32x32 image, row-major); x is
+ * [3, 32, 32] in [0, 1]. A file whose size is not a whole number of records is an error. */
+int dl_load_cifar10_dir(const char *dir, const char *split, dl_dataset *out);
+/* PNG images, one subfolder per class: the class is the subfolder's index in sorted
+ * (byte-wise) order; *.png files in it (any case; other files are ignored). Images are
+ * converted to `channels` (1 gray, 3 RGB, 4 RGBA; 0 = 1 if the first image is grayscale,
+ * else 3), dropped alpha composited on black; all must share one size (the first
+ * mismatching file is named). x is [C, H, W] in [0, 1]. classes_from (may be NULL):
+ * take the class list from that folder instead (a test set must use the training set's
+ * classes); a subfolder of dir that is not among them is an error. */
+int dl_load_image_folder(const char *dir, const char *classes_from, int channels, dl_dataset *out);
+/* Segmentation targets from images: labels become DENSE masks shaped like x,
+ * 1 where x > threshold, else 0 (the class labels are dropped). */
+int dl_dataset_to_masks(dl_dataset *d, float threshold);
+
+/* Data augmentation, applied by the batcher per sample (training batches only,
+ * except normalization, which applies to every batch), in this fixed order:
+ * random crop (zero-pad `crop_pad` pixels per side, crop back at a random
+ * offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
+ * rotate_deg] about the center, bilinear, zero fill), brightness (x *= U[1-b,
+ * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean) each
+ * clamped to [0, 1], Gaussian noise (not clamped), per-channel normalization
+ * ((x - mean) / std), cutout (`cutout_count` squares of side `cutout_size`
+ * centred anywhere, clipped at the border, set to 0), then mixup (x = l x_i +
+ * (1-l) x_j with l ~ Beta(alpha, alpha) and j a random sample of the same
+ * batch; labels mixed alike, class labels becoming one-hot mixtures).
+ * Geometric transforms move a dense label of the image's size (a mask) with
+ * the image. Random draws come from (seed, epoch, sample index), so a run is
+ * reproducible whatever the thread count. Zero fields are off. */
+#define DL_AUG_MAX_CHANNELS 4
+typedef struct dl_augment_config {
+    int crop_pad;                         /* pixels of zero padding per side; 0 = no random crop */
+    float hflip, vflip;                   /* flip probabilities */
+    float rotate_deg;                     /* maximum rotation, degrees */
+    float brightness, contrast;           /* jitter strengths */
+    float noise_std;
+    int norm_channels;                    /* 0: no normalization; 1: one mean/std for all channels */
+    float norm_mean[DL_AUG_MAX_CHANNELS], norm_std[DL_AUG_MAX_CHANNELS];
+    int cutout_size, cutout_count;
+    float mixup_alpha;                    /* > 0: mixup */
+} dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
 typedef struct dl_batcher {
@@ -185,12 +228,24 @@ typedef struct dl_batcher {
     int shuffle;
     dl_rng rng;
     float *xbuf; void *ybuf;
+    /* set by dl_batcher_set_augment (all zero/NULL without it) */
+    const dl_augment_config *aug;         /* NULL: batches as stored */
+    int augment;                          /* 1: training transforms; 0: normalization only */
+    int one_hot;                          /* > 0: class labels are returned as dense [batch, one_hot] */
+    uint64_t seed;                        /* augmentation draws come from (seed, epoch, sample) */
+    int64_t epoch;                        /* counts resets */
+    float *yhot, *xmix, *ymix, *scratch;
 } dl_batcher;
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed);
 void dl_batcher_reset(dl_batcher *b);     /* new epoch (reshuffles) */
 /* Next batch into internal buffers; returns its size, 0 at the end of the epoch. */
 int64_t dl_batcher_next(dl_batcher *b, const float **x, const void **y);
 void dl_batcher_free(dl_batcher *b);
+/* Transform batches per aug (kept by pointer; NULL = none): training transforms when
+ * `augment`, normalization always. one_hot > 0: class labels come back as dense
+ * float rows of that width (needed by mixup; the int labels stay in b->ybuf).
+ * Fails when aug does not fit the data (e.g. normalization lists vs channels). */
+int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
@@ -209,6 +264,8 @@ int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int all
 /* ---- metrics -------------------------------------------------------------- */
 /* Number of rows whose argmax over `classes` columns equals the label. */
 int64_t dl_count_correct(const float *logits, const int32_t *labels, int64_t n, int classes);
+/* Adds to *inter / *uni the counts of (logit > 0) AND / OR (target > 0.5) over n values. */
+void dl_count_iou(const float *logits, const float *target, int64_t n, int64_t *inter, int64_t *uni);
 
 /* ---- the compiled model, as seen by drivers -------------------------------
  * Generated code fills one of these per model; `dlnc run` finds it through the
@@ -229,9 +286,15 @@ typedef struct dl_data_config {
     int shuffle;
     float val_split;                      /* fraction held out for validation (0 = none) */
     dl_csv_options csv;
+    int channels;                         /* image_folder: 1, 3, 4 or 0 = from the first image */
+    float mask_threshold;                 /* fashion_mnist_masks: mask = pixel > threshold */
+    dl_augment_config augment;
 } dl_data_config;
 
-enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2 };
+/* IoU: outputs are logits, a pixel is predicted positive when its output is
+ * > 0; IoU = |predicted AND target| / |predicted OR target| over the whole
+ * evaluation set, target = label > 0.5 (1 when both are empty). */
+enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4 };
 
 typedef struct dl_train_config {
     dl_data_config data;
@@ -285,6 +348,7 @@ typedef struct dl_run_result {
     double final_train_loss;
     double test_loss, test_accuracy;      /* accuracy NaN when not a classifier */
     double seconds_per_epoch;
+    double test_iou;                      /* NaN unless metrics ask for iou */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one

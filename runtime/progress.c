@@ -27,6 +27,7 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     fprintf(out, "epoch %*d/%d  loss %.4f", width + 1, s->epoch, s->epochs, s->train_loss);
     if (!isnan(s->test_loss)) fprintf(out, "  test_loss %.4f", s->test_loss);
     if (!isnan(s->test_acc)) fprintf(out, "  test_acc %.2f%%", 100.0 * s->test_acc);
+    if (!isnan(s->test_iou)) fprintf(out, "  test_iou %.4f", s->test_iou);
     fprintf(out, "  %.0f samples/s  %s", s->samples_per_s, took);
     if (s->epoch < s->epochs) fprintf(out, "  ETA %s", eta);
     fputc('\n', out);

@@ -8,6 +8,7 @@ typedef struct dl_epoch_stats {
     int epoch, epochs;                    /* 1-based epoch, total */
     double train_loss;
     double test_loss, test_acc;           /* NaN when not measured; acc is a fraction */
+    double test_iou;                      /* NaN when not measured */
     double samples_per_s;
     double seconds;                       /* this epoch, training + evaluation */
     double eta_seconds;                   /* estimate for the remaining epochs */

@@ -1,12 +1,17 @@
 /* train.c — the training driver: `dlnc run`, or a user's main, hands it a
  * compiled model's dl_model_api and it does the rest.
  *
- *   load data (IDX directory or CSV; test split, test file or a held-out
- *     validation fraction) and check it fits the model's input and labels
+ *   load data (IDX directory, CSV, CIFAR-10, a PNG image folder, or
+ *     Fashion-MNIST with generated masks; test split, test file/folder or a
+ *     held-out validation fraction) and check it fits the model's input and
+ *     labels (class labels feeding a model with dense labels, as mixup
+ *     needs, are one-hot encoded)
+ *   batch with augmentation (training batches) and normalization (all)
  *   create the model (max batch = the data batch), initialize it with the seed
  *   per epoch: reshuffle; per step set the LR from the schedule at the
  *     fractional epoch and call train_step; then evaluate on the test set with
- *     eval_step (loss, and accuracy for classifiers); print a progress line,
+ *     eval_step (loss; accuracy when labels are classes; IoU for masks when
+ *     asked); print a progress line,
  *     append to the history CSV, save the checkpoint (atomically)
  *   stop early on max_steps, or with an error on a non-finite loss
  *
@@ -56,6 +61,36 @@ static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *tra
             *have_eval = 1;
             return 0;
         }
+    } else if (strcmp(dc->kind, "fashion_mnist_masks") == 0) {
+        if (dl_load_mnist_dir(dc->path, "train", train)) return -1;
+        if (dl_dataset_to_masks(train, dc->mask_threshold)) { dl_dataset_free(train); return -1; }
+        if (dc->val_split <= 0) {
+            if (dl_load_mnist_dir(dc->path, "test", eval) || dl_dataset_to_masks(eval, dc->mask_threshold)) {
+                dl_dataset_free(train);
+                dl_dataset_free(eval);
+                return -1;
+            }
+            *have_eval = 1;
+            return 0;
+        }
+    } else if (strcmp(dc->kind, "cifar10") == 0) {
+        if (dl_load_cifar10_dir(dc->path, "train", train)) return -1;
+        if (dc->val_split <= 0) {
+            if (dl_load_cifar10_dir(dc->path, "test", eval)) { dl_dataset_free(train); return -1; }
+            *have_eval = 1;
+            return 0;
+        }
+    } else if (strcmp(dc->kind, "image_folder") == 0) {
+        if (dl_load_image_folder(dc->path, NULL, dc->channels, train)) return -1;
+        if (dc->test_path) {
+            /* the training folder's classes and channel count, so labels and shapes agree */
+            if (dl_load_image_folder(dc->test_path, dc->path, (int)train->x_shape[0], eval)) {
+                dl_dataset_free(train);
+                return -1;
+            }
+            *have_eval = 1;
+            return 0;
+        }
     } else if (strcmp(dc->kind, "csv") == 0) {
         if (dl_load_csv(dc->path, &dc->csv, train)) return -1;
         if (dc->test_path) {
@@ -64,7 +99,8 @@ static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *tra
             return 0;
         }
     } else {
-        dl_set_error("data: unknown kind '%s' (expected fashion_mnist, mnist, idx or csv)", dc->kind);
+        dl_set_error("data: unknown kind '%s' (expected fashion_mnist, mnist, idx, csv, cifar10, image_folder or "
+                     "fashion_mnist_masks)", dc->kind);
         return -1;
     }
     if (dc->val_split > 0) {
@@ -96,6 +132,13 @@ static int dl_check_fit(const dl_model_api *api, const dl_dataset *d, const char
                          d->num_classes - 1, api->name, (long long)api->out_numel);
             return -1;
         }
+    } else if (d->label_kind == DL_LABEL_CLASS && api->label_numel == api->out_numel) {
+        /* one-hot encoded by the batcher (mixup, soft-target losses) */
+        if (d->num_classes > api->label_numel) {
+            dl_set_error("data: %s labels go up to %d but model '%s' has only %lld outputs", which,
+                         d->num_classes - 1, api->name, (long long)api->out_numel);
+            return -1;
+        }
     } else if (d->label_kind != DL_LABEL_DENSE || d->y_numel != api->label_numel) {
         dl_set_error("data: model '%s' expects %lld real-valued targets per sample; the %s data has %s", api->name,
                      (long long)api->label_numel, which, d->label_kind == DL_LABEL_CLASS ? "class labels" : "a different count");
@@ -104,26 +147,42 @@ static int dl_check_fit(const dl_model_api *api, const dl_dataset *d, const char
     return 0;
 }
 
-/* Mean loss and accuracy (NaN when not a classifier) over d. */
+/* Class labels become one-hot rows when the model takes dense labels. */
+static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
+{
+    return api->label_kind == DL_LABEL_DENSE && d->label_kind == DL_LABEL_CLASS ? (int)api->label_numel : 0;
+}
+
+/* Mean loss, accuracy (NaN unless the labels are classes) and IoU (NaN
+ * unless asked for, with dense labels) over d. */
 static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, float *out,
-                       double *loss, double *acc)
+                       double *loss, double *acc, double *iou)
 {
     dl_batcher b;
     if (dl_batcher_init(&b, d, batch, 0, 0)) return -1;
+    if (dl_batcher_set_augment(&b, &api->train->data.augment, 0, dl_one_hot_width(api, d))) {
+        dl_batcher_free(&b);
+        return -1;
+    }
+    const unsigned metrics = api->train->metrics;
+    const int want_iou = (metrics & DL_METRIC_IOU) && d->label_kind == DL_LABEL_DENSE;
     double loss_sum = 0;
-    int64_t correct = 0, seen = 0, n;
+    int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
     const float *x;
     const void *y;
     while ((n = dl_batcher_next(&b, &x, &y)) > 0) {
         loss_sum += (double)api->eval_step(m, x, y, out, n) * n;
-        if (api->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, y, n, (int)api->out_numel);
+        /* b.ybuf holds the class labels even when y is their one-hot rows */
+        if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, b.ybuf, n, (int)api->out_numel);
+        if (want_iou) dl_count_iou(out, y, n * api->out_numel, &inter, &uni);
         seen += n;
     }
     dl_batcher_free(&b);
     *loss = loss_sum / seen;
     /* accuracy for classifiers, unless the train section lists metrics without it */
-    int want_acc = api->label_kind == DL_LABEL_CLASS && (!api->train->metrics || (api->train->metrics & DL_METRIC_ACCURACY));
+    int want_acc = d->label_kind == DL_LABEL_CLASS && (!metrics || (metrics & DL_METRIC_ACCURACY));
     *acc = want_acc ? (double)correct / seen : NAN;
+    *iou = want_iou ? (uni ? (double)inter / uni : 1.0) : NAN;
     return 0;
 }
 
@@ -132,7 +191,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_run_options opt = {0};
     if (options) opt = *options;
     dl_run_result result = {0};
-    result.test_loss = result.test_accuracy = NAN;
+    result.test_loss = result.test_accuracy = result.test_iou = NAN;
     if (res) *res = result;
     if (!api) { dl_set_error("dl_run_training: no model"); return -1; }
     if (api->abi_version != DL_ABI_VERSION) {
@@ -170,7 +229,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     api->init(m, seed);
     out = malloc((size_t)(batch * api->out_numel) * sizeof *out + 1);
     if (!out) { dl_set_error("out of memory"); goto done; }
-    if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1)) goto done;
+    if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1) ||
+        dl_batcher_set_augment(&b, &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
+        goto done;
     if (opt.history_csv && !(history = dl_history_open(opt.history_csv))) goto done;
 
     const int64_t batches = (train.n + batch - 1) / batch;
@@ -202,14 +263,15 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
-                            .test_loss = NAN, .test_acc = NAN, .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
-        if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc)) goto done;
+                            .test_loss = NAN, .test_acc = NAN, .test_iou = NAN, .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
+        if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc, &s.test_iou)) goto done;
         s.seconds = dl_now() - t0;
         s.eta_seconds = (dl_now() - t_start) / (e + 1) * (epochs - e - 1);
         result.epochs_done = e + 1;
         result.final_train_loss = s.train_loss;
         result.test_loss = s.test_loss;
         result.test_accuracy = s.test_acc;
+        result.test_iou = s.test_iou;
         if (!opt.quiet) dl_progress_epoch(stdout, &s);
         if (history) dl_history_row(history, &s);
         if (checkpoint && api->save) {
@@ -226,6 +288,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         printf("done: %d epoch%s, %lld steps in %s", result.epochs_done, result.epochs_done == 1 ? "" : "s",
                (long long)result.steps, took);
         if (!isnan(result.test_accuracy)) printf(", test_acc %.2f%%", 100.0 * result.test_accuracy);
+        else if (!isnan(result.test_iou)) printf(", test_iou %.4f", result.test_iou);
         else if (!isnan(result.test_loss)) printf(", test_loss %.4f", result.test_loss);
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);
         printf("\n");

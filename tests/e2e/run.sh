@@ -18,7 +18,7 @@ for f in samples/*.dln; do
   if ! cc $CFLAGS -I"$T" -c "$T/$name.c" -o "$T/$name.o" 2>"$T/$name.cc"; then
     echo "FAIL $f: generated C does not compile with -Werror"; head -20 "$T/$name.cc"; fail=$((fail+1)); continue
   fi
-  if ! cc $CFLAGS -I"$T" tests/e2e/smoke_main.c "$T/$name.o" "$B/libdlnrt.a" -lz -lm -o "$T/$name.smoke" 2>"$T/$name.cc"; then
+  if ! cc $CFLAGS -I"$T" tests/e2e/smoke_main.c "$T/$name.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/$name.smoke" 2>"$T/$name.cc"; then
     echo "FAIL $f: smoke driver does not link"; head -20 "$T/$name.cc"; fail=$((fail+1)); continue
   fi
   if OMP_NUM_THREADS=2 "$T/$name.smoke" 40 "$T/$name.safetensors"; then pass=$((pass+1)); else echo "FAIL $f"; fail=$((fail+1)); fi

@@ -1,0 +1,33 @@
+/* augment_internal.h — the deterministic image transforms behind
+ * dl_augment_config, with their parameters explicit (no random draws), so
+ * tests can check each one on a tiny image by hand. Images are [c, h, w]
+ * float planes; `tmp` holds c*h*w floats. Used by augment.c and its tests. */
+#ifndef DLNRT_AUGMENT_INTERNAL_H
+#define DLNRT_AUGMENT_INTERNAL_H
+#include "dlnrt.h"
+
+/* out(i, j) = in(i + dy, j + dx), 0 outside: a crop at offset (pad+dy, pad+dx) of the padded image. */
+void dl_aug_shift(float *x, int64_t c, int64_t h, int64_t w, int64_t dy, int64_t dx, float *tmp);
+void dl_aug_hflip(float *x, int64_t c, int64_t h, int64_t w);   /* mirror columns */
+void dl_aug_vflip(float *x, int64_t c, int64_t h, int64_t w);   /* mirror rows */
+/* Counter-clockwise by `degrees` about ((h-1)/2, (w-1)/2), bilinear, 0 outside. */
+void dl_aug_rotate(float *x, int64_t c, int64_t h, int64_t w, double degrees, float *tmp);
+/* Brightness then contrast factors (1 = unchanged), results clamped to [0, 1]. */
+void dl_aug_jitter(float *x, int64_t n, float brightness, float contrast);
+/* Zeroes the size x size square centred at (cy, cx) (top-left at cy - size/2), clipped. */
+void dl_aug_cutout(float *x, int64_t c, int64_t h, int64_t w, int64_t cy, int64_t cx, int64_t size);
+/* (x - mean[k]) / std[k] per channel k (one pair for all when channels == 1). */
+void dl_aug_normalize(float *x, int64_t c, int64_t hw, const dl_augment_config *a);
+/* A Beta(alpha, alpha) draw (ratio of two gamma draws). */
+float dl_aug_beta(dl_rng *r, float alpha);
+/* The per-sample generator: a pure function of (seed, epoch, sample, stream). */
+void dl_aug_rng(dl_rng *r, uint64_t seed, int64_t epoch, int64_t sample, int stream);
+
+/* All the per-sample random transforms before normalization, on x[c, h, w]
+ * and (when y != NULL) the geometric ones on y[yc, h, w] too. */
+void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,
+                       dl_rng *r, float *tmp);
+/* The batcher's hook: transforms the gathered samples idx[0..m) in b's
+ * buffers; returns the labels to hand out (b->ybuf, or the one-hot rows). */
+const void *dl_aug_batch(dl_batcher *b, const int64_t *idx, int64_t m);
+#endif

@@ -1,0 +1,222 @@
+/* data_image.c — a folder of PNG images, one subfolder per class
+ * (torchvision's ImageFolder layout):
+ *
+ *   root/cat/001.png  root/cat/002.png  root/dog/001.png ...
+ *
+ * Classes are the subfolders in sorted (byte-wise) order, files within a
+ * class sorted too, so the dataset's order — and with it every seeded
+ * shuffle and split — is the same on every machine, whatever readdir
+ * returns. Decoding is libpng's simplified API (png_image), which converts
+ * any PNG (palette, gray, 16-bit, with or without alpha or tRNS) to the
+ * 8-bit gray / RGB / RGBA we ask for, compositing a dropped alpha channel on
+ * black. We do not resize: every image must have the first image's size, and
+ * the error names the first file that does not. A test folder is read
+ * against the training folder's class list, so "dog" is the same label in
+ * both even when the test set lacks a class. */
+#include "dlnrt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+typedef struct dl_names {
+    char **v;
+    int n, cap;
+} dl_names;
+
+static void dl_names_free(dl_names *s)
+{
+    for (int i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static int dl_names_push(dl_names *s, const char *name)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        s->v = v, s->cap = cap;
+    }
+    if (!(s->v[s->n] = strdup(name))) return -1;
+    s->n++;
+    return 0;
+}
+
+static int dl_cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int dl_is_png_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcasecmp(name + n - 4, ".png") == 0;
+}
+
+/* Sorted entries of dir: subfolders (want_dirs) or *.png files. */
+static int dl_list(const char *dir, int want_dirs, dl_names *out)
+{
+    memset(out, 0, sizeof *out);
+    DIR *d = opendir(dir);
+    if (!d) { dl_set_error("%s: cannot open the image folder: %s", dir, strerror(errno)); return -1; }
+    struct dirent *e;
+    char path[4608];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;   /* ., .., hidden files */
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0) continue;
+        int keep = want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && dl_is_png_name(e->d_name);
+        if (keep && dl_names_push(out, e->d_name)) {
+            closedir(d);
+            dl_names_free(out);
+            dl_set_error("%s: out of memory listing the folder", dir);
+            return -1;
+        }
+    }
+    closedir(d);
+    if (out->n) qsort(out->v, (size_t)out->n, sizeof *out->v, dl_cmp_names);
+    return 0;
+}
+
+static png_uint_32 dl_png_format(int channels)
+{
+    return channels == 1 ? PNG_FORMAT_GRAY : channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
+}
+
+/* Decodes path into x[channels, h, w] (floats in [0, 1]); pix is h*w*channels bytes of scratch. */
+static int dl_png_read(const char *path, int channels, png_uint_32 h, png_uint_32 w, unsigned char *pix, float *x)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) {
+        dl_set_error("%s: not a readable PNG: %s", path, im.message);
+        return -1;
+    }
+    if (im.height != h || im.width != w) {
+        dl_set_error("%s: image is %ux%u but the folder's images are %ux%u (width x height); images are not resized, "
+                     "so all must share one size", path, (unsigned)im.width, (unsigned)im.height, (unsigned)w, (unsigned)h);
+        png_image_free(&im);
+        return -1;
+    }
+    im.format = dl_png_format(channels);
+    png_color black = {0, 0, 0};
+    if (!png_image_finish_read(&im, &black, pix, 0, NULL)) {
+        dl_set_error("%s: corrupt PNG: %s", path, im.message);
+        png_image_free(&im);
+        return -1;
+    }
+    const size_t hw = (size_t)h * w;
+    for (int k = 0; k < channels; k++)   /* interleaved HWC bytes → CHW floats */
+        for (size_t i = 0; i < hw; i++) x[k * hw + i] = pix[i * (size_t)channels + (size_t)k] * (1.0f / 255.0f);
+    return 0;
+}
+
+/* Size and channel count of the first image. */
+static int dl_png_probe(const char *path, png_uint_32 *h, png_uint_32 *w, int *color)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) {
+        dl_set_error("%s: not a readable PNG: %s", path, im.message);
+        return -1;
+    }
+    *h = im.height, *w = im.width;
+    *color = (im.format & PNG_FORMAT_FLAG_COLOR) != 0;
+    png_image_free(&im);
+    return 0;
+}
+
+int dl_load_image_folder(const char *dir, const char *classes_from, int channels, dl_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    if (channels != 0 && channels != 1 && channels != 3 && channels != 4) {
+        dl_set_error("dl_load_image_folder: channels must be 1, 3, 4 or 0 (from the first image), not %d", channels);
+        return -1;
+    }
+    dl_names classes = {0}, here = {0}, files = {0};
+    int *label_of = NULL, rc = -1;
+    unsigned char *pix = NULL;
+    char path[9300];
+    if (dl_list(classes_from ? classes_from : dir, 1, &classes)) return -1;
+    if (classes.n == 0) {
+        dl_set_error("%s: no class subfolders (expected <folder>/<class>/<image>.png)", classes_from ? classes_from : dir);
+        goto done;
+    }
+    if (classes_from) {
+        if (dl_list(dir, 1, &here)) goto done;
+    } else {
+        for (int i = 0; i < classes.n; i++)
+            if (dl_names_push(&here, classes.v[i])) { dl_set_error("out of memory"); goto done; }
+    }
+    /* Count the files, map each subfolder of dir to its class index. */
+    label_of = calloc((size_t)here.n + 1, sizeof *label_of);
+    if (!label_of) { dl_set_error("out of memory"); goto done; }
+    int64_t n = 0;
+    for (int i = 0; i < here.n; i++) {
+        char **hit = bsearch(&here.v[i], classes.v, (size_t)classes.n, sizeof *classes.v, dl_cmp_names);
+        if (!hit) {
+            dl_set_error("%s/%s: class '%s' is not among the %d classes of %s", dir, here.v[i], here.v[i], classes.n,
+                         classes_from);
+            goto done;
+        }
+        label_of[i] = (int)(hit - classes.v);
+        snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
+        if (dl_list(path, 0, &files)) goto done;
+        n += files.n;
+        dl_names_free(&files);
+    }
+    if (n == 0) { dl_set_error("%s: no .png images in the class subfolders", dir); goto done; }
+
+    png_uint_32 h = 0, w = 0;
+    for (int i = 0; i < here.n && !h; i++) {   /* the first image fixes size (and channels when 0) */
+        snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
+        if (dl_list(path, 0, &files)) goto done;
+        if (files.n) {
+            snprintf(path, sizeof path, "%s/%s/%s", dir, here.v[i], files.v[0]);
+            int color;
+            if (dl_png_probe(path, &h, &w, &color)) goto done;
+            if (channels == 0) channels = color ? 3 : 1;
+        }
+        dl_names_free(&files);
+    }
+    const int64_t numel = (int64_t)channels * h * w;
+    if (h == 0 || w == 0 || numel > ((int64_t)1 << 26) || n * numel > ((int64_t)1 << 34)) {
+        dl_set_error("%s: implausible image size %ux%u for %lld images", dir, (unsigned)w, (unsigned)h, (long long)n);
+        goto done;
+    }
+    out->x = malloc((size_t)(n * numel) * sizeof(float));
+    out->y_class = malloc((size_t)n * sizeof(int32_t));
+    pix = malloc((size_t)numel);
+    if (!out->x || !out->y_class || !pix) { dl_set_error("%s: out of memory for %lld images", dir, (long long)n); goto done; }
+    for (int i = 0; i < here.n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
+        if (dl_list(path, 0, &files)) goto done;
+        for (int j = 0; j < files.n; j++) {
+            snprintf(path, sizeof path, "%s/%s/%s", dir, here.v[i], files.v[j]);
+            if (dl_png_read(path, channels, h, w, pix, out->x + out->n * numel)) goto done;
+            out->y_class[out->n++] = label_of[i];
+        }
+        dl_names_free(&files);
+    }
+    out->x_numel = numel;
+    out->x_rank = 3;
+    out->x_shape[0] = channels, out->x_shape[1] = h, out->x_shape[2] = w;
+    out->label_kind = DL_LABEL_CLASS;
+    out->y_numel = 1;
+    out->num_classes = classes.n;
+    rc = 0;
+done:
+    if (rc) dl_dataset_free(out);
+    dl_names_free(&classes);
+    dl_names_free(&here);
+    dl_names_free(&files);
+    free(label_of);
+    free(pix);
+    return rc;
+}

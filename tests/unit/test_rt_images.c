@@ -1,0 +1,209 @@
+/* test_rt_images.c — CIFAR-10 binary files and PNG class folders written by
+ * the test and loaded back: values, labels, layouts, channel conversion,
+ * class order, a test folder read against the training classes; truncated
+ * files, bad labels, missing files, mismatched image sizes and unknown
+ * classes give errors naming the file. */
+#include "dlnrt.h"
+
+#include <CUnit/CUnit.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int images_setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dlnrt_images_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int images_teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* `records` CIFAR records: label (first + r) % 10, pixel k = (r + k) % 256. */
+static void write_cifar(const char *sub, const char *name, int records, int first, size_t cut)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    unsigned char rec[3073];
+    size_t written = 0;
+    for (int r = 0; r < records; r++) {
+        rec[0] = (unsigned char)((first + r) % 10);
+        for (int k = 0; k < 3072; k++) rec[1 + k] = (unsigned char)((r + k) % 256);
+        size_t n = cut && written + sizeof rec > cut ? cut - written : sizeof rec;
+        fwrite(rec, 1, n, f);
+        written += n;
+    }
+    fclose(f);
+}
+
+static void test_cifar10(void)
+{
+    char names[5][32], c[128];
+    snprintf(c, sizeof c, "%s/c", dir);
+    mkdir(c, 0755);
+    for (int i = 0; i < 5; i++) {
+        snprintf(names[i], sizeof names[i], "data_batch_%d.bin", i + 1);
+        write_cifar("c/cifar-10-batches-bin", names[i], 2, 2 * i, 0);
+    }
+    write_cifar("c/cifar-10-batches-bin", "test_batch.bin", 3, 7, 0);
+    char root[128], inner[160];
+    snprintf(root, sizeof root, "%s/c", dir);
+    snprintf(inner, sizeof inner, "%s/c/cifar-10-batches-bin", dir);
+    dl_dataset d;
+    CU_ASSERT_FATAL(dl_load_cifar10_dir(root, "train", &d) == 0);
+    CU_ASSERT_EQUAL(d.n, 10);
+    CU_ASSERT_EQUAL(d.x_rank, 3);
+    CU_ASSERT_EQUAL(d.x_shape[0], 3);
+    CU_ASSERT_EQUAL(d.x_shape[1], 32);
+    CU_ASSERT_EQUAL(d.x_numel, 3072);
+    CU_ASSERT_EQUAL(d.num_classes, 10);
+    for (int i = 0; i < 10; i++) CU_ASSERT_EQUAL(d.y_class[i], i);
+    /* record 1 of data_batch_3 (sample 5): green plane starts at k = 1024 → (1 + 1024) % 256 */
+    CU_ASSERT_DOUBLE_EQUAL(d.x[5 * 3072 + 1024], ((1 + 1024) % 256) / 255.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[5 * 3072 + 3071], ((1 + 3071) % 256) / 255.0, 1e-6);
+    dl_dataset_free(&d);
+    CU_ASSERT_FATAL(dl_load_cifar10_dir(inner, "test", &d) == 0);   /* the unpacked folder itself */
+    CU_ASSERT_EQUAL(d.n, 3);
+    CU_ASSERT_EQUAL(d.y_class[2], 9);
+    dl_dataset_free(&d);
+
+    write_cifar("c/cifar-10-batches-bin", "test_batch.bin", 3, 7, 3073 * 2 + 100);
+    CU_ASSERT_EQUAL(dl_load_cifar10_dir(root, "test", &d), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s/test_batch.bin: truncated or not CIFAR-10: 6246 bytes is not a whole number of "
+             "3073-byte records (1 label + 3072 pixels)", inner);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    /* a label out of range */
+    char path[256];
+    snprintf(path, sizeof path, "%s/test_batch.bin", inner);
+    write_cifar("c/cifar-10-batches-bin", "test_batch.bin", 3, 7, 0);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 3073, SEEK_SET);
+    fputc(12, f);
+    fclose(f);
+    CU_ASSERT_EQUAL(dl_load_cifar10_dir(root, "test", &d), -1);
+    CU_ASSERT(strstr(dl_last_error(), "record 1 has label 12") != NULL);
+    snprintf(path, sizeof path, "%s/data_batch_4.bin", inner);
+    unlink(path);
+    CU_ASSERT_EQUAL(dl_load_cifar10_dir(root, "train", &d), -1);
+    CU_ASSERT(strstr(dl_last_error(), "data_batch_4.bin: cannot open") != NULL);
+    CU_ASSERT_EQUAL(dl_load_cifar10_dir(root, "valid", &d), -1);
+}
+
+/* A w x h PNG of the given libpng format; byte i of the pixel data = seed + i. */
+static void write_png(const char *rel, png_uint_32 format, int w, int h, int seed)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    im.format = format;
+    im.width = (png_uint_32)w;
+    im.height = (png_uint_32)h;
+    size_t n = PNG_IMAGE_SIZE(im);
+    unsigned char *pix = malloc(n);
+    for (size_t i = 0; i < n; i++) pix[i] = (unsigned char)(seed + (int)i);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    CU_ASSERT(png_image_write_to_file(&im, path, 0, pix, 0, NULL) != 0);
+    free(pix);
+}
+
+static void make_dirs(const char *const *rels, int n)
+{
+    char path[256];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, rels[i]);
+        mkdir(path, 0755);
+    }
+}
+
+static void test_image_folder(void)
+{
+    make_dirs((const char *const[]){"imgs", "imgs/b_dog", "imgs/a_cat", "val", "val/b_dog"}, 5);
+    write_png("imgs/b_dog/01.png", PNG_FORMAT_GRAY, 3, 2, 10);   /* b_dog sorts after a_cat */
+    write_png("imgs/a_cat/z.PNG", PNG_FORMAT_RGB, 3, 2, 100);
+    write_png("imgs/a_cat/a.png", PNG_FORMAT_GRAY, 3, 2, 50);
+    write_png("val/b_dog/x.png", PNG_FORMAT_RGBA, 3, 2, 0);
+    char p[256];   /* a file that is not a .png is ignored */
+    snprintf(p, sizeof p, "%s/imgs/a_cat/notes.txt", dir);
+    FILE *f = fopen(p, "w");
+    fputs("not an image\n", f);
+    fclose(f);
+
+    char imgs[128], val[128];
+    snprintf(imgs, sizeof imgs, "%s/imgs", dir);
+    snprintf(val, sizeof val, "%s/val", dir);
+    dl_dataset d;
+    /* channels from the first image: a_cat/a.png is gray → 1 */
+    CU_ASSERT_FATAL(dl_load_image_folder(imgs, NULL, 0, &d) == 0);
+    CU_ASSERT_EQUAL(d.n, 3);
+    CU_ASSERT_EQUAL(d.x_shape[0], 1);
+    CU_ASSERT_EQUAL(d.x_shape[1], 2);
+    CU_ASSERT_EQUAL(d.x_shape[2], 3);
+    CU_ASSERT_EQUAL(d.num_classes, 2);
+    CU_ASSERT_EQUAL(d.y_class[0], 0);   /* a_cat/a.png */
+    CU_ASSERT_EQUAL(d.y_class[1], 0);   /* a_cat/z.PNG */
+    CU_ASSERT_EQUAL(d.y_class[2], 1);   /* b_dog/01.png */
+    CU_ASSERT_DOUBLE_EQUAL(d.x[0], 50 / 255.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[5], 55 / 255.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[2 * 6 + 4], 14 / 255.0, 1e-6);
+    dl_dataset_free(&d);
+    /* RGB: interleaved bytes become planes; gray is replicated */
+    CU_ASSERT_FATAL(dl_load_image_folder(imgs, NULL, 3, &d) == 0);
+    CU_ASSERT_EQUAL(d.x_numel, 18);
+    const float *rgb = d.x + 18;   /* a_cat/z.PNG: pixel i, channel k = 100 + 3i + k */
+    CU_ASSERT_DOUBLE_EQUAL(rgb[0 * 6 + 1], 103 / 255.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(rgb[1 * 6 + 1], 104 / 255.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(rgb[2 * 6 + 5], 117 / 255.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[0], d.x[6], 1e-6);   /* gray a.png: R = G */
+    dl_dataset_free(&d);
+    /* a test folder with one of the classes keeps the training label; RGBA alpha kept with 4 channels */
+    CU_ASSERT_FATAL(dl_load_image_folder(val, imgs, 4, &d) == 0);
+    CU_ASSERT_EQUAL(d.n, 1);
+    CU_ASSERT_EQUAL(d.y_class[0], 1);
+    CU_ASSERT_EQUAL(d.num_classes, 2);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[3 * 6 + 0], 3 / 255.0, 1e-6);   /* alpha of pixel 0 */
+    dl_dataset_free(&d);
+
+    /* errors */
+    make_dirs((const char *const[]){"val/c_bird"}, 1);
+    write_png("val/c_bird/y.png", PNG_FORMAT_GRAY, 3, 2, 0);
+    CU_ASSERT_EQUAL(dl_load_image_folder(val, imgs, 1, &d), -1);
+    CU_ASSERT(strstr(dl_last_error(), "class 'c_bird' is not among the 2 classes of") != NULL);
+    write_png("imgs/b_dog/02.png", PNG_FORMAT_GRAY, 4, 2, 0);
+    CU_ASSERT_EQUAL(dl_load_image_folder(imgs, NULL, 0, &d), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s/imgs/b_dog/02.png: image is 4x2 but the folder's images are 3x2 (width x height); "
+             "images are not resized, so all must share one size", dir);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    snprintf(p, sizeof p, "%s/imgs/b_dog/02.png", dir);
+    f = fopen(p, "w");
+    fputs("garbage", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(dl_load_image_folder(imgs, NULL, 0, &d), -1);
+    CU_ASSERT(strstr(dl_last_error(), "02.png: not a readable PNG") != NULL);
+    CU_ASSERT_EQUAL(dl_load_image_folder(imgs, NULL, 2, &d), -1);
+    snprintf(p, sizeof p, "%s/nothing", dir);
+    CU_ASSERT_EQUAL(dl_load_image_folder(p, NULL, 0, &d), -1);
+    CU_ASSERT(strstr(dl_last_error(), "cannot open the image folder") != NULL);
+}
+
+void suite_rt_images(void)
+{
+    CU_pSuite s = CU_add_suite("rt_images", images_setup, images_teardown);
+    CU_add_test(s, "CIFAR-10 binary batches", test_cifar10);
+    CU_add_test(s, "PNG image folders", test_image_folder);
+}
