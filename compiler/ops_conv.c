@@ -130,6 +130,9 @@ static ir_shape nchw(ir_dim n, int64_t c, int64_t h, int64_t w) {
     return s;
 }
 
+/* a / b rounded down (b > 0): the output-size formula's value for a too-small input. */
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 /* The output size of a window sweep over x's H, W, or an error naming the numbers. */
 static int sweep(const ir_node *n, const conv_geom *g, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t *oh,
                  int64_t *ow, char *err, int errlen) {
@@ -144,8 +147,8 @@ static int sweep(const ir_node *n, const conv_geom *g, int64_t H, int64_t W, int
                     (long long)(g->dh * (kh - 1) + 1), (long long)(g->dw * (kw - 1) + 1), (long long)(H + g->pt + g->pb),
                     (long long)(W + g->pl + g->pr), (long long)H, (long long)W, (long long)g->pt, (long long)g->pb,
                     (long long)g->pl, (long long)g->pr,
-                    (long long)((H + g->pt + g->pb - g->dh * (kh - 1) - 1) / g->sh + 1),
-                    (long long)((W + g->pl + g->pr - g->dw * (kw - 1) - 1) / g->sw + 1));
+                    (long long)(floor_div(H + g->pt + g->pb - g->dh * (kh - 1) - 1, g->sh) + 1),
+                    (long long)(floor_div(W + g->pl + g->pr - g->dw * (kw - 1) - 1, g->sw) + 1));
 }
 
 /* Channels of x split into groups, and the weight's per-group input count. */
