@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dlnrt.h"
+#include "scratch_internal.h"
 
 /* Below this many multiply-adds per image, parallelize over the batch. */
 #define CONV_IMAGE_PAR_MACS (1 << 21)
@@ -63,6 +64,16 @@ static void im2col(const dl_conv2d_geom *g, int64_t cg, const float *restrict x,
                         memset(out, 0, sizeof(float) * (size_t)g->ow);
                         continue;
                     }
+                    if (g->sw == 1) { /* q = j + q0: zeros, one contiguous copy, zeros */
+                        const int64_t q0 = b * g->dw - g->pl;
+                        const int64_t j0 = q0 < 0 ? (-q0 < g->ow ? -q0 : g->ow) : 0;
+                        int64_t j1 = g->w - q0 < g->ow ? g->w - q0 : g->ow;
+                        if (j1 < j0) j1 = j0;
+                        memset(out, 0, sizeof(float) * (size_t)j0);
+                        memcpy(out + j0, xc + r * g->w + q0 + j0, sizeof(float) * (size_t)(j1 - j0));
+                        memset(out + j1, 0, sizeof(float) * (size_t)(g->ow - j1));
+                        continue;
+                    }
                     for (int64_t j = 0; j < g->ow; j++) {
                         int64_t q = j * g->sw - g->pl + b * g->dw;
                         out[j] = q >= 0 && q < g->w ? xc[r * g->w + q] : 0.0f;
@@ -81,6 +92,13 @@ static void col2im(const dl_conv2d_geom *g, int64_t cg, const float *restrict co
                 for (int64_t i = 0; i < g->oh; i++) {
                     int64_t r = i * g->sh - g->pt + a * g->dh;
                     if (r < 0 || r >= g->h) continue;
+                    if (g->sw == 1) { /* q = j + q0 over the valid j: a contiguous, vectorizable add */
+                        const int64_t q0 = b * g->dw - g->pl;
+                        const int64_t j0 = q0 < 0 ? -q0 : 0, j1 = g->w - q0 < g->ow ? g->w - q0 : g->ow;
+                        const float *restrict rr = row + i * g->ow;
+                        for (int64_t j = j0; j < j1; j++) xc[r * g->w + q0 + j] += rr[j];
+                        continue;
+                    }
                     for (int64_t j = 0; j < g->ow; j++) {
                         int64_t q = j * g->sw - g->pl + b * g->dw;
                         if (q >= 0 && q < g->w) xc[r * g->w + q] += row[i * g->ow + j];
@@ -93,12 +111,11 @@ static int batch_parallel(const dl_conv2d_geom *g, const conv_dims *d) {
     return g->n > 1 && (double)g->oc * (double)d->K * (double)d->P < CONV_IMAGE_PAR_MACS && !omp_in_parallel();
 }
 
-/* One scratch buffer of `each` floats per thread that may run (1 when serial). */
+/* One scratch buffer of `each` floats per thread that may run (1 when serial):
+ * the calling thread's cached one (scratch_internal.h), never freed here. */
 static float *scratch(int64_t each, int nthreads) {
     if (each == 0) each = 1;
-    float *p = malloc(sizeof(float) * (size_t)each * (size_t)nthreads);
-    if (!p) dl_set_error("conv2d: out of memory for a %lld-float im2col buffer", (long long)(each * nthreads));
-    return p;
+    return dl_scratch(DL_SCRATCH_CONV, each * nthreads);
 }
 
 static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *w, float *y,
@@ -122,7 +139,6 @@ int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y)
 #pragma omp parallel for schedule(static) if (par) num_threads(nt)
     for (int64_t i = 0; i < g->n; i++)
         conv_image(g, &d, x + i * g->c * d.plane_in, w, y + i * g->oc * d.P, cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
-    free(cols);
     return 0;
 }
 
@@ -150,7 +166,6 @@ int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w,
     for (int64_t i = 0; i < g->n; i++)
         conv_bwd_data_image(g, &d, gy + i * g->oc * d.P, w, gx + i * g->c * d.plane_in,
                             cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
-    free(cols);
     return 0;
 }
 
@@ -180,7 +195,6 @@ int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *g
         if (csize && !cols) return -1;
         for (int64_t i = 0; i < g->n; i++)
             conv_bwd_weight_image(g, &d, x + i * g->c * d.plane_in, gy + i * g->oc * d.P, gw, cols, i ? 1.0f : 0.0f);
-        free(cols);
         return 0;
     }
     /* Each thread sums its images into a private gradient; then they are added. */
@@ -205,7 +219,6 @@ int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *g
         for (int t = 0; t < nt; t++) s += buf[t * each + k];
         gw[k] = s;
     }
-    free(buf);
     return 0;
 }
 

@@ -29,8 +29,8 @@
  * Building with -DDL_USE_CBLAS sends everything to cblas_sgemm instead. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "dlnrt.h"
+#include "scratch_internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -347,53 +347,6 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
     return 0;
 }
 
-/* The packing buffers of the calling thread, kept between calls and grown
- * when a larger product comes: a training step then allocates nothing (the
- * first step sizes every thread's buffer) and takes no page faults for
- * packing. Per thread because tiles run concurrently; a thread's buffer is
- * freed when the thread exits (pthread key destructor), so programs that
- * start and stop their own threads do not leak. It is scratch with no
- * observable state, hence not in dl_sgemm's signature. At most
- * (NC + MC) * KC floats (4.3 MB) per thread. */
-typedef struct dl_pack_cache {
-    float *p;
-    size_t floats;
-} dl_pack_cache;
-
-static pthread_key_t dl_pack_key;
-static pthread_once_t dl_pack_key_once = PTHREAD_ONCE_INIT;
-static int dl_pack_key_ok;
-
-static void dl_pack_cache_free(void *v)
-{
-    dl_pack_cache *c = v;
-    free(c->p);
-    free(c);
-}
-
-static void dl_pack_key_init(void) { dl_pack_key_ok = pthread_key_create(&dl_pack_key, dl_pack_cache_free) == 0; }
-
-static float *dl_pack_buffer(int64_t floats)
-{
-    pthread_once(&dl_pack_key_once, dl_pack_key_init);
-    if (!dl_pack_key_ok) return NULL;
-    dl_pack_cache *c = pthread_getspecific(dl_pack_key);
-    if (!c) {
-        if (!(c = calloc(1, sizeof *c))) return NULL;
-        if (pthread_setspecific(dl_pack_key, c) != 0) {
-            free(c);
-            return NULL;
-        }
-    }
-    if ((size_t)floats > c->floats) {
-        free(c->p);
-        c->floats = 0;
-        c->p = aligned_alloc(64, ((size_t)floats * sizeof(float) + 63) / 64 * 64);
-        if (c->p) c->floats = (size_t)floats;
-    }
-    return c->p;
-}
-
 /* One thread's blocked product: the Goto loop nest over its own packed
  * buffers. Returns -1 (with the error set) only if the buffers cannot be had. */
 static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -405,7 +358,7 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
     const int64_t kc_max = K < DL_KC ? K : DL_KC;
     const int64_t mc_max = M < DL_MC ? (M + MR - 1) / MR * MR : DL_MC;
     const int64_t b_floats = (nc_max * kc_max + 15) / 16 * 16;
-    float *bpack = dl_pack_buffer(b_floats + mc_max * kc_max), *apack = bpack ? bpack + b_floats : NULL;
+    float *bpack = dl_scratch(DL_SCRATCH_GEMM_PACK, b_floats + mc_max * kc_max), *apack = bpack ? bpack + b_floats : NULL;
     if (!bpack) {
         dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
                      (long long)M, (long long)N, (long long)K);

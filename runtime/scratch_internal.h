@@ -1,0 +1,25 @@
+/* scratch_internal.h — per-thread scratch buffers kept between calls (runtime only).
+ *
+ * Kernels that need temporary memory (GEMM packing, im2col columns) take it
+ * from here instead of malloc/free per call: a training step then allocates
+ * nothing after the first one, and the kernel's pages stay mapped (freshly
+ * mmapped scratch costs a page fault and a page clear per 4 KB, which showed
+ * up as a seventh of a ResNet step). Each thread has its own buffers, one per
+ * slot, so concurrent tiles and nested users (conv -> gemm) never share. */
+#ifndef DLNRT_SCRATCH_INTERNAL_H
+#define DLNRT_SCRATCH_INTERNAL_H
+#include <stdint.h>
+
+enum {
+    DL_SCRATCH_GEMM_PACK, /* gemm.c: packed A and B panels */
+    DL_SCRATCH_CONV,      /* conv.c: im2col columns, per-thread partial gradients */
+    DL_SCRATCH_SLOTS
+};
+
+/* A 64-byte aligned buffer of at least `floats` floats for the calling thread,
+ * valid until the next call with the same slot on this thread; contents are
+ * unspecified. NULL (with dl_set_error) when memory runs out. Freed when the
+ * thread exits. */
+float *dl_scratch(int slot, int64_t floats);
+
+#endif
