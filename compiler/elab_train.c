@@ -7,20 +7,24 @@
  *       sched   = cosine(warmup = 1)
  *       epochs  = 10
  *       metrics = [accuracy]
+ *       augment = [random_crop(pad = 4), hflip(), normalize(mean = [0.5], std = [0.5])]
  *   }
  *
  * Everything but `loss` is resolved here, at compile time, into the
  * runtime's dl_train_config: a misspelt optimizer argument is a compile
  * error with a caret rather than a surprise an hour into training. `loss` is
  * an ordinary expression over `output` (the model's result) and `label`
- * (the data's targets), elaborated into each graph that needs it. */
+ * (the data's targets), elaborated into each graph that needs it. The
+ * label's type follows from the data and augmentation: i32[N] class labels,
+ * or f32 shaped like the output for regression targets, masks
+ * (fashion_mnist_masks) and mixup's one-hot mixtures. */
 #include <math.h>
 #include <string.h>
 
 #include "elab_internal.h"
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
-                                         "epochs", "metrics", "seed", "checkpoint"};
+                                         "epochs", "metrics", "seed", "checkpoint", "augment"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -121,18 +125,55 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     call_args ca;
     const char *fn = call_of(e, s, &ca);
     if (!fn) return -1;
-    static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0}, {"idx", 0}, {"csv", 1}};
+    static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0},       {"idx", 0},
+                                      {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
+                                      {"fashion_mnist_masks", 4}};
     int k = -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 7; i++)
         if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
-    if (k < 0) return unknown(e, s, "data source", fn, kinds, 4);
+    if (k < 0) return unknown(e, s, "data source", fn, kinds, 7);
     dc->kind = fn;
     dc->batch = 64;
     dc->shuffle = 1;
     dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};
     *label_is_class = 1;
     int64_t batch = dc->batch, label_col = -1;
-    if (k == 0) {
+    if (k >= 2) {   /* cifar10, image_folder, fashion_mnist_masks */
+        static const argspec spec[] = {{"path", 0}, {"batch", 0}, {"shuffle", 0}, {"val_split", 0},
+                                       {"test", 0}, {"channels", 0}, {"threshold", 0}};
+        enum { D_PATH, D_BATCH, D_SHUF, D_VAL, D_TEST, D_CH, D_THR, D_N };
+        static const unsigned allowed[] = {
+            [2] = 1 << D_PATH | 1 << D_BATCH | 1 << D_SHUF | 1 << D_VAL,
+            [3] = 1 << D_PATH | 1 << D_BATCH | 1 << D_SHUF | 1 << D_VAL | 1 << D_TEST | 1 << D_CH,
+            [4] = 1 << D_PATH | 1 << D_BATCH | 1 << D_SHUF | 1 << D_VAL | 1 << D_THR,
+        };
+        value a[D_N];
+        if (bind_args(e, fn, s->value->loc, spec, D_N, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+        for (int i = 0; i < D_N; i++)
+            if (a[i].kind != V_NONE && !(allowed[k] & (1u << i))) {
+                diag_error(e->d, a[i].loc, "'%s' does not take '%s'", fn, spec[i].name);
+                return -1;
+            }
+        dc->path = k == 4 ? "/usr/share/datasets/fashion-mnist" : NULL;
+        if (k == 4) dc->mask_threshold = 0.1f;
+        int64_t channels = 0;
+        if (!get_str(e, &a[D_PATH], "path", &dc->path) || !get_int(e, &a[D_BATCH], 1, "batch", &batch) ||
+            !get_bool(e, &a[D_SHUF], "shuffle", &dc->shuffle) || !get_float(e, &a[D_VAL], 0, 0.99, "val_split", &dc->val_split) ||
+            !get_str(e, &a[D_TEST], "test", &dc->test_path) || !get_int(e, &a[D_CH], 0, "channels", &channels) ||
+            !get_float(e, &a[D_THR], 0, 1, "threshold", &dc->mask_threshold))
+            return -1;
+        if (channels != 0 && channels != 1 && channels != 3 && channels != 4) {
+            diag_error(e->d, a[D_CH].loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
+            return -1;
+        }
+        if (!dc->path) {
+            diag_error(e->d, s->value->loc, "'%s' needs the %s", fn,
+                       k == 2 ? "directory holding data_batch_1.bin .. test_batch.bin" : "folder of class subfolders");
+            return -1;
+        }
+        dc->channels = (int)channels;
+        *label_is_class = k != 4;   /* masks are dense targets shaped like the output */
+    } else if (k == 0) {
         static const argspec spec[] = {{"path", 0}, {"batch", 0}, {"shuffle", 0}, {"val_split", 0}};
         value a[4];
         if (bind_args(e, fn, s->value->loc, spec, 4, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
@@ -277,6 +318,111 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
     return 0;
 }
 
+/* ---- augmentation ---------------------------------------------------------------- */
+
+/* A list of numbers (or one number) into out[0..*n), each in (lo, hi]. */
+static int get_floats(elab *e, const value *v, double lo, double hi, const char *what, float *out, int *n) {
+    const value *items = v->kind == V_LIST ? v->items : v;
+    int count = v->kind == V_LIST ? v->n : 1;
+    if (count < 1 || count > DL_AUG_MAX_CHANNELS) {
+        diag_error(e->d, v->loc, "'%s' must list 1 to %d values (one per channel)", what, DL_AUG_MAX_CHANNELS);
+        return 0;
+    }
+    for (int i = 0; i < count; i++)
+        if (!get_float(e, &items[i], lo, hi, what, &out[i])) return 0;
+    *n = count;
+    return 1;
+}
+
+static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, int *label_is_class) {
+    static const kind_name kinds[] = {{"random_crop", 0}, {"hflip", 1},  {"vflip", 2},  {"rotate", 3},
+                                      {"noise", 4},       {"brightness", 5}, {"contrast", 6}, {"cutout", 7},
+                                      {"mixup", 8},       {"normalize", 9}};
+    static const argspec specs[][2] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
+                                       {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
+                                       {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}};
+    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2};
+    const ast_expr *x = s->value;
+    const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
+    int n = x->kind == AST_LIST ? x->n_items : 1;
+    unsigned seen = 0;
+    *ac = (dl_augment_config){0};
+    for (int i = 0; i < n; i++) {
+        const ast_expr *it = items[i];
+        if (it->kind != AST_NAME && it->kind != AST_CALL) {
+            diag_error(e->d, it->loc, "an augmentation is a call such as random_crop(pad = 4) or hflip()");
+            return -1;
+        }
+        int k = -1;
+        for (int j = 0; j < 10; j++)
+            if (strcmp(it->name, kinds[j].name) == 0) k = kinds[j].kind;
+        if (k < 0) {
+            diag_error(e->d, it->loc, "unknown augmentation '%s'\nhint: known augmentations: random_crop, hflip, vflip, "
+                       "rotate, noise, brightness, contrast, cutout, mixup, normalize", it->name);
+            return -1;
+        }
+        if (seen & (1u << k)) {
+            diag_error(e->d, it->loc, "'%s' is listed twice", it->name);
+            return -1;
+        }
+        seen |= 1u << k;
+        call_args ca = {0};
+        frame f = {.prefix = ""};
+        if (it->kind == AST_CALL && eval_call_args(e, &f, it, &ca) != 0) return -1;
+        value a[2];
+        if (bind_args(e, it->name, it->loc, specs[k], nspec[k], ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a))
+            return -1;
+        int64_t iv;
+        int ok = 1;
+        switch (k) {
+        case 0: iv = 4; ok = get_int(e, &a[0], 1, "pad", &iv); ac->crop_pad = (int)iv; break;
+        case 1: ac->hflip = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->hflip); break;
+        case 2: ac->vflip = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->vflip); break;
+        case 3: ac->rotate_deg = 10; ok = get_float(e, &a[0], 0, 180, "degrees", &ac->rotate_deg); break;
+        case 4: ac->noise_std = 0.05f; ok = get_float(e, &a[0], 0, 10, "std", &ac->noise_std); break;
+        case 5: ac->brightness = 0.2f; ok = get_float(e, &a[0], 0, 10, "amount", &ac->brightness); break;
+        case 6: ac->contrast = 0.2f; ok = get_float(e, &a[0], 0, 10, "amount", &ac->contrast); break;
+        case 7:
+            iv = 8;
+            ok = get_int(e, &a[0], 1, "size", &iv);
+            ac->cutout_size = (int)iv;
+            iv = 1;
+            ok = ok && get_int(e, &a[1], 1, "count", &iv);
+            ac->cutout_count = (int)iv;
+            break;
+        case 8:
+            ac->mixup_alpha = 0.2f;
+            ok = get_float(e, &a[0], 1e-3, 100, "alpha", &ac->mixup_alpha);
+            *label_is_class = 0;   /* labels become one-hot mixtures f32[N, C] */
+            break;
+        case 9: {
+            int nm = 0, ns = 0;
+            ok = get_floats(e, &a[0], -1e6, 1e6, "mean", ac->norm_mean, &nm) &&
+                 get_floats(e, &a[1], 1e-12, 1e6, "std", ac->norm_std, &ns);
+            if (ok && nm != ns) {
+                diag_error(e->d, a[1].loc, "'normalize' needs as many stds as means (%d means, %d stds)", nm, ns);
+                ok = 0;
+            }
+            ac->norm_channels = nm;
+            break;
+        }
+        }
+        if (!ok) return -1;
+    }
+    return 0;
+}
+
+/* mixup's labels are soft: a loss over i32 class labels cannot take them. */
+static int has_mixup(const ast_decl *t) {
+    const ast_setting *s = setting(t, "augment", NULL);
+    if (!s) return 0;
+    const ast_expr *x = s->value;
+    const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
+    for (int i = 0; i < (x->kind == AST_LIST ? x->n_items : 1); i++)
+        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) && strcmp(items[i]->name, "mixup") == 0) return 1;
+    return 0;
+}
+
 static int build_metrics(elab *e, const ast_setting *s, unsigned *out) {
     const ast_expr *x = s->value;
     const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
@@ -285,8 +431,9 @@ static int build_metrics(elab *e, const ast_setting *s, unsigned *out) {
     for (int i = 0; i < n; i++) {
         if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "accuracy") == 0) *out |= DL_METRIC_ACCURACY;
         else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "loss") == 0) *out |= DL_METRIC_LOSS;
+        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "iou") == 0) *out |= DL_METRIC_IOU;
         else {
-            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss");
+            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou");
             return -1;
         }
     }
@@ -311,11 +458,12 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint", s->key);
+                       "metrics, seed, checkpoint, augment", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
+    if ((s = setting(t, "augment", NULL))) build_augment(e, s, &c->data.augment, label_is_class);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
@@ -347,7 +495,10 @@ ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label)
     f.vars = &b_label;
     value v = eval_expr(e, &f, s->value);
     if (v.kind == V_ERROR) {
-        if (label->dtype == IR_I32)
+        if (label->dtype == IR_F32 && has_mixup(t))
+            diag_note(e->d, s->value->loc, "with mixup the labels are one-hot mixtures (f32[N, C]); use a soft-target "
+                      "loss such as soft_cross_entropy(output, label)");
+        else if (label->dtype == IR_I32)
             diag_note(e->d, s->value->loc, "this data source gives integer class labels (i32[N]); losses such as "
                       "cross_entropy take them, regression losses need float targets");
         return NULL;

@@ -481,8 +481,20 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     put_cstr(f, t->data.test_path);
     fprintf(f, ",\n             .batch = %" PRId64 ", .shuffle = %d, .val_split = %s,\n", t->data.batch, t->data.shuffle,
             emit_float(c, t->data.val_split));
-    fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d}},\n",
+    fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d},\n",
             t->data.csv.label_col, t->data.csv.header, t->data.csv.classify, (int)t->data.csv.delimiter);
+    const dl_augment_config *a = &t->data.augment;
+    fprintf(f, "             .channels = %d, .mask_threshold = %s,\n", t->data.channels, emit_float(c, t->data.mask_threshold));
+    fprintf(f, "             .augment = {.crop_pad = %d, .hflip = %s, .vflip = %s, .rotate_deg = %s, .brightness = %s, "
+               ".contrast = %s,\n", a->crop_pad, emit_float(c, a->hflip), emit_float(c, a->vflip), emit_float(c, a->rotate_deg),
+            emit_float(c, a->brightness), emit_float(c, a->contrast));
+    fprintf(f, "                         .noise_std = %s, .norm_channels = %d, .norm_mean = {", emit_float(c, a->noise_std),
+            a->norm_channels);
+    for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_mean[k]));
+    fprintf(f, "}, .norm_std = {");
+    for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_std[k]));
+    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s}},\n", a->cutout_size,
+            a->cutout_count, emit_float(c, a->mixup_alpha));
     const dl_optim_config *o = &t->optim;
     fprintf(f, "    .optim = {.kind = (dl_optim_kind)%d, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
             (int)o->kind, emit_float(c, o->lr), emit_float(c, o->momentum), emit_float(c, o->dampening), o->nesterov);
