@@ -24,6 +24,19 @@ for f in samples/*.dln; do
   if OMP_NUM_THREADS=2 "$T/$name.smoke" 40 "$T/$name.safetensors"; then pass=$((pass+1)); else echo "FAIL $f"; fail=$((fail+1)); fi
 done
 
+# Model summaries count what the papers count: LeNet-5 has 61,706 parameters,
+# ResNet-20 on 3x32x32 with projection shortcuts 272,474.
+check_params() {
+  if $DLNC --summary "$1" | grep -q "^Total params: $2\$"; then
+    echo "summary $3: $2 parameters: ok"; pass=$((pass+1))
+  else
+    echo "FAIL summary $3: expected $2 parameters"; $DLNC --summary "$1" | tail -6; fail=$((fail+1))
+  fi
+}
+check_params samples/lenet5.dln 61,706 lenet5
+sed 's/f32\[N, 1, 28, 28\]/f32[N, 3, 32, 32]/' samples/resnet20.dln > "$T/resnet20_cifar.dln"
+check_params "$T/resnet20_cifar.dln" 272,474 resnet20
+
 # The real data path through the JIT: a short run on Fashion-MNIST.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   if DLNC_CACHE="$T/cache" $DLNC run samples/mlp.dln --epochs 1 --max-steps 200 --history "$T/h.csv" >"$T/run.out" 2>&1 \
