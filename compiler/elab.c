@@ -836,11 +836,11 @@ value eval_expr(elab *e, frame *f, const ast_expr *x) {
     case AST_CALL: return eval_call(e, f, x);
     case AST_BINARY: return eval_binary(e, f, x);
     case AST_UNARY: return eval_unary(e, f, x);
+    case AST_INDEX: return eval_index(e, f, x);
     case AST_MEMBER:
-    case AST_INDEX:
     case AST_SLICE: break;
     }
-    diag_error(e->d, x->loc, "indexing and member access are not supported yet");
+    diag_error(e->d, x->loc, "member access is not supported yet");
     return v_error();
 }
 

@@ -134,6 +134,15 @@ value b_pad(elab *e, src_loc loc, const char *name, value *args);
 value b_upsample(elab *e, src_loc loc, const char *name, value *args);
 value b_squeeze(elab *e, src_loc loc, const char *name, value *args);
 value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);
+/* Helpers shared with elab_index.c: x reshaped to s; the slice
+ * [start:start+count*step:step] of x along axis (x itself when that is all of
+ * it); one Python slice bound (negative from the end) clamped to 0..len. */
+ir_node *reshape_to(elab *e, ir_node *x, const ir_shape *s, src_loc loc);
+ir_node *slice_along(elab *e, ir_node *x, int axis, int64_t start, int64_t step, int64_t count, src_loc loc);
+int64_t slice_bound(int64_t b, int64_t len);
+
+/* elab_index.c: x[i, j:k:s] on tensors and compile-time lists. */
+value eval_index(elab *e, frame *f, const ast_expr *x);
 
 /* elab_conv.c: builtins conv, conv_transpose, max_pool2d, max_pool2d_with_indices,
  * avg_pool2d, adaptive_avg_pool2d, max_unpool2d (same signature as the handlers) */

@@ -38,7 +38,7 @@ static int choice_arg(elab *e, const value *v, int dflt, const char *fname, cons
     return -1;
 }
 
-static ir_node *reshape_to(elab *e, ir_node *x, const ir_shape *s, src_loc loc) {
+ir_node *reshape_to(elab *e, ir_node *x, const ir_shape *s, src_loc loc) {
     ir_attrs a = {0};
     ir_attrs_set_shape(&a, 0, s);
     return ir_add(e->g, e->d, loc, OP_reshape, &x, 1, &a);
@@ -124,7 +124,7 @@ value b_stack(elab *e, src_loc loc, const char *name, value *args) {
 }
 
 /* The slice [start:start+count*step:step] of x along axis (already checked). */
-static ir_node *slice_node(elab *e, ir_node *x, int axis, int64_t start, int64_t step, int64_t count, src_loc loc) {
+ir_node *slice_along(elab *e, ir_node *x, int axis, int64_t start, int64_t step, int64_t count, src_loc loc) {
     if (start == 0 && step == 1 && ir_dim_eq(x->shape.d[axis], ir_dim_const(count))) return x;
     ir_attrs a = {.i = {axis, start, step, count}, .ni = 4};
     return ir_add(e->g, e->d, loc, OP_slice, &x, 1, &a);
@@ -140,7 +140,7 @@ static int64_t axis_len(elab *e, ir_node *x, int axis, const char *fname, src_lo
 }
 
 /* Python's rule for one slice bound: negative counts from the end, then clamp. */
-static int64_t clamp_bound(int64_t b, int64_t len) {
+int64_t slice_bound(int64_t b, int64_t len) {
     if (b < 0) b += len;
     return b < 0 ? 0 : b > len ? len : b;
 }
@@ -160,14 +160,14 @@ value b_slice(elab *e, src_loc loc, const char *name, value *args) {
     int64_t len = axis_len(e, x, axis, name, loc);
     if (len < 0 || !int_arg(e, &args[2], 0, name, "start", &start) || !int_arg(e, &args[3], len, name, "end", &end))
         return v_error();
-    start = clamp_bound(start, len), end = clamp_bound(end, len);
+    start = slice_bound(start, len), end = slice_bound(end, len);
     int64_t count = end > start ? (end - start + step - 1) / step : 0;
     if (count == 0) {
         diag_error(e->d, loc, "this slice of axis %d is empty: [%lld:%lld] of a dimension of size %lld\nhint: tensors "
                    "cannot have zero elements", axis, (long long)start, (long long)end, (long long)len);
         return v_error();
     }
-    return v_tensor(slice_node(e, x, axis, start, step, count, loc), loc);
+    return v_tensor(slice_along(e, x, axis, start, step, count, loc), loc);
 }
 
 /* Consecutive pieces of the given sizes along axis, as a list of tensors. */
@@ -176,7 +176,7 @@ static value pieces(elab *e, ir_node *x, int axis, const int64_t *sizes, int n, 
     l.items = ARENA_NEW_ARRAY(e->a, value, n);
     int64_t at = 0;
     for (int k = 0; k < n; k++) {
-        ir_node *p = slice_node(e, x, axis, at, 1, sizes[k], loc);
+        ir_node *p = slice_along(e, x, axis, at, 1, sizes[k], loc);
         if (!p) return v_error();
         l.items[k] = v_tensor(p, loc);
         at += sizes[k];
