@@ -204,9 +204,20 @@ static void dl_aug_geometry(const dl_dataset *d, int64_t *c, int64_t *h, int64_t
     if (*c * *h * *w != d->x_numel) *c = d->x_numel / (*h * *w);   /* leading dims beyond C fold into it */
 }
 
+/* Whether aug changes anything in this mode (an all-zero config costs nothing). */
+static int dl_aug_active(const dl_augment_config *a, int augment)
+{
+    if (!a) return 0;
+    if (a->norm_channels > 0) return 1;
+    return augment && (a->crop_pad > 0 || a->hflip > 0 || a->vflip > 0 || a->rotate_deg > 0 || a->brightness > 0 ||
+                       a->contrast > 0 || a->noise_std > 0 || (a->cutout_size > 0 && a->cutout_count > 0) ||
+                       a->mixup_alpha > 0);
+}
+
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
 {
     const dl_dataset *d = b->d;
+    if (!dl_aug_active(aug, augment)) aug = NULL;
     int64_t c, h, w;
     dl_aug_geometry(d, &c, &h, &w);
     if (aug && augment) {

@@ -244,7 +244,8 @@ void dl_batcher_free(dl_batcher *b);
 /* Transform batches per aug (kept by pointer; NULL = none): training transforms when
  * `augment`, normalization always. one_hot > 0: class labels come back as dense
  * float rows of that width (needed by mixup; the int labels stay in b->ybuf).
- * Fails when aug does not fit the data (e.g. normalization lists vs channels). */
+ * Call once, after dl_batcher_init. Fails when aug does not fit the data (e.g.
+ * normalization lists vs channels). */
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
 /* ---- checkpoints (safetensors) ------------------------------------------- */
