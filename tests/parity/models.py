@@ -14,19 +14,29 @@ the same bits. Then, on the same batches:
      the eval-mode logits — tolerance 1e-4 of each tensor's scale.
 
 The reference runs in float64, so what is measured is dlnc's float32 error.
-Why 1e-4 after 20 steps: the first-step gradients agree to ~1e-6 relative;
-SGD with momentum is a contraction-free linear recurrence in the update, so
-per-step differences add up (20 steps x lr-scaled ~1e-6 errors) rather than
-compound; observed values are ~1e-6, so 1e-4 leaves a wide margin while still
-catching any real mismatch (a wrong gradient or update rule gives errors of
-order 1e-2..1). Adam is not used for the 20-step runs: its update
-m / sqrt(v) turns a relative error in a near-zero gradient into an O(lr)
-parameter difference, which says nothing about correctness.
+
+Why the 20-step tolerance is max(1e-4, 4 x e32), where e32 is how far
+PyTorch's own float32 run of the same 20 steps (same weights, batches and
+optimizer) ends up from the float64 run: a ReLU network sees ~10^6
+pre-activations per step, so every few steps one lies within float32
+rounding of zero and flips between the two precisions. A flip changes that
+step's gradient by ~1e-3, and training then amplifies the difference
+exponentially (ResNet-20 with batch norm over 4 samples reaches O(1) parameter
+differences in 20 steps — in PyTorch float32 vs float64 just as in dlnc).
+So the exact trajectory is not reproducible by any float32 implementation,
+and the meaningful statement is "dlnc stays as close to the exact trajectory
+as PyTorch's float32 does" (factor 4 for the randomness of which element
+flips first). Where no flip happens (MLP, LeNet-5 here), e32 is ~1e-6 and
+the bound is 1e-4: per-step differences of ~1e-7 add up over 20 steps of
+SGD with momentum to ~1e-6, far below it, while a real mismatch (a wrong
+gradient or update rule) gives 1e-2..1. The first step's gradients, where
+no amplification has happened, are held to the strict 1e-4.
 
 Models whose ops have not landed in dlnc yet (conv, pooling) are reported as
 skipped ("not available yet") when their .dln does not compile for that
 reason, and fail for any other compile error.
 """
+import copy
 import os
 
 import numpy as np
@@ -110,14 +120,16 @@ class LeNet(nn.Module):
         return self.dense2(F.relu(self.dense1(F.relu(self.dense0(h)))))
 
 
-# ---- ResNet-20 (samples/resnet20.dln on CIFAR-shaped 3x32x32 input) ---------------------------
+# ---- ResNet-20 (samples/resnet20.dln; 3 channels, 16x16 to keep the suite fast —
+# the architecture and every parameter shape are CIFAR ResNet-20's, global
+# average pooling makes the spatial size irrelevant to the weights) ------------
 RESNET_DLN = """block stage(x: f32[N, C, H, W], out: int, stride: int) -> f32 {
     h = basic_block(x, out, stride = stride)
     repeat 2 { h = basic_block(h, out) }
     return h
 }
 
-model resnet20(x: f32[N, 3, 32, 32]) -> f32[N, 10] {
+model resnet20(x: f32[N, 3, 16, 16]) -> f32[N, 10] {
     h = conv2d(x, 16, 3, pad = 1, use_bias = false) |> batch_norm |> relu
     h = h |> stage(16, 1) |> stage(32, 2) |> stage(64, 2)
     return global_avg_pool(h) |> dense(10)
@@ -180,7 +192,7 @@ MODELS = [
     ("mlp", MLP_DLN, MLP, (1, 28, 28), 16, _sgd(0.05, 0.9, 1e-4)),
     ("mlp_bn", MLP_BN_DLN, MLPBN, (1, 28, 28), 16, _sgd(0.05, 0.9)),
     ("lenet", LENET_DLN, LeNet, (1, 28, 28), 8, _sgd(0.05, 0.9)),
-    ("resnet20", RESNET_DLN, ResNet20, (3, 32, 32), 4, _sgd(0.02, 0.9, 5e-4)),
+    ("resnet20", RESNET_DLN, ResNet20, (3, 16, 16), 4, _sgd(0.02, 0.9, 5e-4)),
 ]
 
 from ops import NOT_YET  # noqa: E402
@@ -259,7 +271,9 @@ def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
         rows.append(dict(case=_Desc(f"{name}: eval-mode loss"), fwd=e_loss, grad=None, ok=e_loss <= FWD_TOL))
         # 2. first training step: loss and every gradient
         ref.train()
+        ref32 = copy.deepcopy(ref).float()  # PyTorch's own float32 run, for the 20-step bound
         opt = make_opt(ref.parameters())
+        opt32 = make_opt(ref32.parameters())
         opt.zero_grad()
         loss_t = F.cross_entropy(ref(T(x0)), T(y0).long())
         loss_t.backward()
@@ -276,26 +290,42 @@ def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
         opt.step()
         # 3. 19 more steps on fresh batches; then parameters, buffers, eval logits
         worst_loss = e_tl
-        for x, y in batches[1:STEPS]:
+        e32_loss = 0.0
+        for k, (x, y) in enumerate(batches[:STEPS]):
+            opt32.zero_grad()
+            l32 = F.cross_entropy(ref32(torch.tensor(x)), torch.tensor(y).long())
+            l32.backward()
+            opt32.step()
+            if k == 0:
+                e32_loss = rel_err(np.float64(l32.item()), loss_t.item())
+                continue
             opt.zero_grad()
             lt = F.cross_entropy(ref(T(x)), T(y).long())
             lt.backward()
             opt.step()
             worst_loss = max(worst_loss, rel_err(np.float64(m.train_step(x, y)), lt.item()))
-        worst, worst_name = 0.0, None
+            e32_loss = max(e32_loss, rel_err(np.float64(l32.item()), lt.item()))
+        worst, worst_name, e32 = 0.0, None, 0.0
+        sd32 = state_for_dlnc(ref32)
         for pname, v in state_for_dlnc(ref).items():
             e = rel_err(m.get(pname), v.numpy())
+            e32 = max(e32, rel_err(sd32[pname].numpy(), v.numpy()))
             if e > worst:
                 worst, worst_name = e, pname
         ref.eval()
+        ref32.eval()
         xl, yl = batches[STEPS]
         with torch.no_grad():
             logits = ref(T(xl))
+            e32 = max(e32, e32_loss, rel_err(ref32(torch.tensor(xl)).numpy(), logits.numpy()))
         e_out = rel_err(m.forward(xl, (batch, 10)), logits.numpy())
         e20 = max(worst, e_out, worst_loss)
+        tol = max(TRAIN_TOL, 4 * e32)
         rows.append(dict(case=_Desc(f"{name}: {STEPS} training steps: losses, parameters and buffers, "
-                                    f"then eval logits"), fwd=max(e_out, worst_loss), grad=worst,
-                         ok=e20 <= TRAIN_TOL, detail=f"worst tensor: {worst_name}"))
+                                    f"then eval logits (bound {tol:.1e}; torch float32 itself is {e32:.1e} off)"),
+                         fwd=max(e_out, worst_loss), grad=worst, ok=e20 <= tol,
+                         detail=f"worst tensor: {worst_name}; torch float32 vs float64: {e32:.1e}",
+                         note=f"20 steps: {e20:.1e} vs bound {tol:.1e}"))
         return rows, (ref, m, lib)
     except Exception as e:
         m.close()
