@@ -98,7 +98,7 @@ unit-test: $(BUILD)/unit_tests $(BUILD)/dlnc $(BUILD)/libdlnrt.a
 # The same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan-test:
 	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/unit_tests
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/unit_tests build-asan/dlnc
 	ASAN_OPTIONS=detect_leaks=0 build-asan/unit_tests
 
 test: all $(BUILD)/unit_tests
