@@ -105,7 +105,8 @@ def report(rows):
             c = r.get("case")
             what = c.describe() if hasattr(c, "describe") else str(c)
             tol = f" (tolerances fwd {c.fwd_tol:g}, grad {c.grad_tol:g})" if hasattr(c, "fwd_tol") else ""
-            print(f"FAIL {what}\n     fwd err {fmt(r['fwd'])}, grad err {fmt(r['grad'])}{tol}")
+            seed = f", inputs from seed {r['seed']}" if "seed" in r else ""
+            print(f"FAIL {what}\n     fwd err {fmt(r['fwd'])}, grad err {fmt(r['grad'])}{tol}{seed}")
             if r.get("detail"):
                 lines = str(r["detail"]).splitlines()
                 print("     " + "\n     ".join(lines[:8] + (["..."] if len(lines) > 8 else [])))
