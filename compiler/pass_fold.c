@@ -8,6 +8,9 @@
  *   broadcast_to to x's own shape             ->  x
  *   an elementwise op, reshape or broadcast_to whose inputs are all
  *       constants                             ->  one constant
+ *   a sum of slice_grads that tile their axis ->  concat of their inputs
+ *       (the gradient of split/chunk: one copy instead of k zero-filled
+ *       full-size buffers and k-1 adds; equal up to the sign of zeros)
  * x * 0 is NOT folded to 0: it is NaN when x is Inf or NaN, and hiding a
  * diverging loss behind a zero would be worse than the multiply. Constants
  * are folded in double and stored as double; the emitter rounds them to
@@ -27,6 +30,54 @@ static int same_type(const ir_node *a, const ir_node *b) {
     return a->dtype == b->dtype && ir_shape_eq(&a->shape, &b->shape);
 }
 
+/* ---- split gradients ------------------------------------------------------ */
+
+/* Autodiff accumulates the gradient of x = concat of pieces as
+ * add(add(slice_grad(g1), slice_grad(g2)), slice_grad(g3)): each piece's
+ * gradient scattered into zeros of x's size, then summed. When the leaves of
+ * such an add tree are slice_grads along one axis with step 1 whose ranges
+ * cover the axis exactly once, the sum is the concat of g1, g2, g3 in order
+ * of their starts. Leaves of any other kind leave the tree alone. */
+static int is_sum_part(const ir_node *n) { return n->op == OP_add || n->op == OP_slice_grad; }
+
+/* Both inputs are checked before descending, so a long accumulation of
+ * other gradients is rejected at its top; a tree of at most IR_MAX_IN leaves
+ * has fewer than 2 * IR_MAX_IN nodes, so `budget` bounds the work per add. */
+static int collect_slice_grads(ir_node *n, ir_node **leaves, int *k, int *budget) {
+    if (--*budget < 0) return 0;
+    if (n->op == OP_add && n->nin == 2 && same_type(n->in[0], n) && same_type(n->in[1], n) &&
+        is_sum_part(n->in[0]) && is_sum_part(n->in[1]))
+        return collect_slice_grads(n->in[0], leaves, k, budget) && collect_slice_grads(n->in[1], leaves, k, budget);
+    if (n->op != OP_slice_grad || n->a.i[2] != 1 || *k == IR_MAX_IN) return 0;
+    leaves[(*k)++] = n;
+    return 1;
+}
+
+static int fold_split_grads(ir_node *n) {
+    ir_node *leaves[IR_MAX_IN];
+    int k = 0, budget = 2 * IR_MAX_IN;
+    if (!collect_slice_grads(n, leaves, &k, &budget) || k < 2) return 0;
+    int64_t axis = leaves[0]->a.i[0], len = leaves[0]->a.i[3];
+    for (int j = 1; j < k; j++) /* insertion sort by start */
+        for (int i = j; i > 0 && leaves[i]->a.i[1] < leaves[i - 1]->a.i[1]; i--) {
+            ir_node *t = leaves[i];
+            leaves[i] = leaves[i - 1];
+            leaves[i - 1] = t;
+        }
+    int64_t at = 0;
+    for (int j = 0; j < k; j++) {
+        const ir_node *g = leaves[j]->in[0];
+        if (leaves[j]->a.i[0] != axis || leaves[j]->a.i[3] != len || leaves[j]->a.i[1] != at) return 0;
+        at += g->shape.d[axis].k;
+    }
+    if (at != len) return 0;
+    n->op = OP_concat;
+    n->nin = k;
+    for (int j = 0; j < k; j++) n->in[j] = leaves[j]->in[0];
+    n->a = (ir_attrs){.i = {axis}, .ni = 1};
+    return 1;
+}
+
 /* The node n can be replaced by, or NULL. May rewrite n in place. */
 static ir_node *simplify(ir_node *n) {
     ir_node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
@@ -34,6 +85,7 @@ static ir_node *simplify(ir_node *n) {
     case OP_add:
         if (is_const(b, 0) && same_type(a, n)) return a;
         if (is_const(a, 0) && same_type(b, n)) return b;
+        fold_split_grads(n);
         break;
     case OP_sub:
         if (is_const(b, 0) && same_type(a, n)) return a;
