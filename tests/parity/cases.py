@@ -246,6 +246,24 @@ op("avgpool", "avgpool(a, {k}, stride = {stride}, pad = {pad})",
    lambda p, k, stride, pad: F.avg_pool2d(p["a"], k, stride, pad),
    [v(dict(k=2, stride=2, pad=0), a=(1, 1, 4, 4)), v(dict(k=3, stride=2, pad=1), a=(2, 3, 7, 7)),
     v(dict(k=2, stride=1, pad=0), a=(2, 2, 5, 6))])
+# the primitives directly: asymmetric and "same" padding, pool dilation, exclusive averages
+op("conv_pad4", "conv(a, b, stride = {stride}, pad = {pad})",
+   lambda p, stride, pad: F.conv2d(F.pad(p["a"], (pad[2], pad[3], pad[0], pad[1])), p["b"], stride=stride),
+   [v(dict(stride=1, pad=(0, 1, 2, 1)), a=(2, 3, 5, 6), b=(4, 3, 3, 3)),
+    v(dict(stride=2, pad=(1, 0, 0, 2)), a=(1, 2, 7, 7), b=(3, 2, 2, 3))])
+op("conv_same", 'conv(a, b, pad = "same", dilation = {dil})',
+   lambda p, dil: F.conv2d(p["a"], p["b"], padding="same", dilation=dil),
+   [v(dict(dil=1), a=(2, 3, 6, 5), b=(4, 3, 3, 3)), v(dict(dil=1), a=(1, 2, 6, 6), b=(2, 2, 4, 4)),
+    v(dict(dil=2), a=(1, 2, 7, 6), b=(3, 2, 3, 2))])
+op("max_pool2d_dilated", "max_pool2d(a, {k}, stride = {stride}, pad = {pad}, dilation = {dil})",
+   lambda p, k, stride, pad, dil: F.max_pool2d(p["a"], k, stride, pad, dil),
+   [v(dict(k=3, stride=1, pad=0, dil=2), a=(2, 2, 7, 7)), v(dict(k=2, stride=2, pad=1, dil=2), a=(1, 3, 8, 6))])
+op("avg_pool2d_exclusive", "avg_pool2d(a, {k}, stride = {stride}, pad = {pad}, count_include_pad = false)",
+   lambda p, k, stride, pad: F.avg_pool2d(p["a"], k, stride, pad, count_include_pad=False),
+   [v(dict(k=3, stride=2, pad=1), a=(2, 3, 7, 7)), v(dict(k=2, stride=1, pad=1), a=(1, 1, 3, 4))])
+op("adaptive_avg_pool2d", "adaptive_avg_pool2d(a, {size})",
+   lambda p, size: F.adaptive_avg_pool2d(p["a"], size),
+   [v(dict(size=(3, 2)), a=(2, 3, 7, 5)), v(dict(size=(1, 1)), a=(1, 2, 4, 4)), v(dict(size=(4, 4)), a=(1, 1, 6, 9))])
 op("global_avg_pool", "global_avg_pool(a)", lambda p: p["a"].mean(dim=(2, 3)), [v(a=(2, 3, 4, 5)), v(a=(1, 1, 1, 1))])
 
 
@@ -302,6 +320,8 @@ op("concat3", "concat([a, b, c], axis = 2)", lambda p: torch.cat([p["a"], p["b"]
    [v(a=(2, 3, 1), b=(2, 3, 4), c=(2, 3, 2))])
 op("stack", "stack([a, b], axis = {axis})", lambda p, axis: torch.stack([p["a"], p["b"]], axis),
    [v(dict(axis=0), a=(2, 3), b=(2, 3)), v(dict(axis=2), a=(2, 3), b=(2, 3))])
+op("chunk", "concat(chunk(a, {n}, axis = 1), axis = 0)", lambda p, n: torch.cat(torch.chunk(p["a"], n, 1), 0),
+   [v(dict(n=2), a=(2, 4)), v(dict(n=3), a=(1, 6, 2))])
 op("squeeze", "squeeze(a, axis = 1) * b", lambda p: p["a"].squeeze(1) * p["b"], [v(a=(3, 1, 4), b=(4,))])
 op("unsqueeze", "unsqueeze(a, 1) * b", lambda p: p["a"].unsqueeze(1) * p["b"], [v(a=(3, 4), b=(2, 1))])
 op("pad", 'pad(a, {pads}, mode = "{mode}")', lambda p, pads, mode: F.pad(p["a"], pads, mode),

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -58,6 +59,7 @@ def main(argv):
         else:
             build_dir = a
         i += 1
+    warnings.filterwarnings("ignore", category=UserWarning)  # torch's notes on padding="same", SequentialLR
     torch.set_num_threads(2)
     torch.manual_seed(0)
     build = harness.Build(build_dir)
