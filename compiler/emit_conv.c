@@ -46,6 +46,8 @@ void emit_conv(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_conv2d:
         if (w->shape.d[2].k == 1 && w->shape.d[3].k == 1 && g.sh == 1 && g.sw == 1 && !g.pt && !g.pb && !g.pl && !g.pr)
             fprintf(b, "    /* 1x1, stride 1, no padding: one GEMM per image and group, no im2col */\n");
+        else if (g.groups > 1 && g.groups == xs->d[1].k)
+            fprintf(b, "    /* depthwise: direct per-plane kernel, no im2col (runtime/conv_depthwise.c) */\n");
         else fprintf(b, "    /* im2col + GEMM per image and group */\n");
         emit_geom(c, b, N, xs, ys, w->shape.d[2].k, w->shape.d[3].k, &g);
         fprintf(b, "    return dl_conv2d(&g, x0, x1, y);\n");

@@ -132,6 +132,7 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
 }
 
 int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y) {
+    if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise(g, x, w, y); /* conv_depthwise.c */
     conv_dims d = dims_of(g);
     int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
     float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
@@ -158,6 +159,7 @@ static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, con
 }
 
 int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx) {
+    if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_data(g, gy, w, gx);
     conv_dims d = dims_of(g);
     int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
     float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
@@ -184,6 +186,7 @@ static void conv_bwd_weight_image(const dl_conv2d_geom *g, const conv_dims *d, c
 }
 
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_weight(g, x, gy, gw);
     conv_dims d = dims_of(g);
     int64_t wsize = g->oc * d.K, csize = is_pointwise(g) ? 0 : d.K * d.P;
     if (g->n == 0) {

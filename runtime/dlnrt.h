@@ -99,6 +99,13 @@ void dl_avg_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, float *gx);
 /* Adaptive average pooling to (oh, ow): windows [floor(i*h/oh), ceil((i+1)*h/oh)). */
 void dl_adaptive_avg_pool2d(const dl_conv2d_geom *g, const float *x, float *y);
 void dl_adaptive_avg_pool2d_bwd(const dl_conv2d_geom *g, const float *gy, float *gx);
+/* Direct depthwise kernels (conv_depthwise.c) for groups == c (any channel
+ * multiplier oc/c): no im2col, one pass over each plane. dl_conv2d and its
+ * two backward functions dispatch to them when dl_conv2d_is_depthwise. */
+int dl_conv2d_is_depthwise(const dl_conv2d_geom *g);
+int dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+int dl_conv2d_depthwise_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+int dl_conv2d_depthwise_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
