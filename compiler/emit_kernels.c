@@ -370,7 +370,7 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
         fprintf(b, "        for (int64_t o = 0; o < no; o++) y[o0 + o] = (float)acc[o];\n    }\n");
         return;
     }
-    int64_t work = redn.syms ? 64 : redn.k;
+    int64_t work = redn.syms ? redn.k * 64 : redn.k; /* a batch-sized reduction: assume a batch of 64 */
     emit_for(c, b, "    ", "o", outn, work, "");
     fprintf(b, " {\n");
     fprintf(b, "        const float *restrict xo = x0 + %s;\n", group_offset(c, gr, ng, 0, "o"));
