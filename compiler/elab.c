@@ -355,31 +355,30 @@ static int64_t count_fan(const ir_shape *s, int in) {
     return (in ? s->d[1].k : s->d[0].k) * rf;
 }
 
-static void exec_param(elab *e, frame *f, const ast_stmt *st) {
+static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     const ast_type *t = st->type;
     int trainable = st->kind == AST_ST_PARAM && !st->frozen;
     if (!t || t->kind != AST_TY_TENSOR || !t->has_shape) {
         diag_error(e->d, st->loc, "%s '%s' needs a tensor type with a shape, e.g. f32[64, 128]",
                    st->kind == AST_ST_PARAM ? "parameter" : "buffer", st->name);
-        return;
+        return v_error();
     }
     if (t->dtype != AST_DT_F32) {
         diag_error(e->d, t->loc, "parameters must be f32");
-        return;
+        return v_error();
     }
     ir_shape shape = {.rank = t->rank};
     for (int i = 0; i < t->rank; i++) {
         value dv = eval_expr(e, f, t->dims[i]);
-        if (dv.kind == V_ERROR) return;
+        if (dv.kind == V_ERROR) return v_error();
         if (dv.kind != V_INT) {
-            diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s\nhint: "
-                       "a parameter's size cannot depend on the batch size",
-                       v_describe(e, &dv));
-            return;
+            diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s%s", v_describe(e, &dv),
+                       dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size" : "");
+            return v_error();
         }
         if (dv.i <= 0) {
             diag_error(e->d, t->dims[i]->loc, "parameter dimension must be positive, got %lld", (long long)dv.i);
-            return;
+            return v_error();
         }
         shape.d[i] = ir_dim_const(dv.i);
     }
@@ -387,7 +386,7 @@ static void exec_param(elab *e, frame *f, const ast_stmt *st) {
     if (st->value) {
         value iv = eval_expr(e, f, st->value);
         double x;
-        if (iv.kind == V_ERROR) return;
+        if (iv.kind == V_ERROR) return v_error();
         if (iv.kind == V_FUNC && is_initializer(iv.s))
             iv = make_initializer(e, iv.s, iv.loc, NULL, 0, NULL, NULL, 0, NULL);
         if (iv.kind == V_INIT) init = iv.init;
@@ -395,7 +394,7 @@ static void exec_param(elab *e, frame *f, const ast_stmt *st) {
         else {
             diag_error(e->d, st->value->loc, "expected an initializer (zeros, he_uniform(), normal(std = 0.01), ...), got %s",
                        v_describe(e, &iv));
-            return;
+            return v_error();
         }
     }
     if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
@@ -403,16 +402,23 @@ static void exec_param(elab *e, frame *f, const ast_stmt *st) {
     const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);
     if (lookup(f, st->name)) {
         diag_error(e->d, st->loc, "'%s' is already defined in this block", st->name);
-        return;
+        return v_error();
     }
     int idx = ir_module_find_param(e->mod, full);
     if (idx < 0) {
         idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
     } else if (!ir_shape_eq(&e->mod->params[idx].shape, &shape)) {
         diag_error(e->d, st->loc, "parameter '%s' is declared twice with different shapes", full);
-        return;
+        return v_error();
     }
-    bind(e, f, st->name, v_tensor(ir_param_node(e->g, idx, st->loc), st->loc));
+    return v_tensor(ir_param_node(e->g, idx, st->loc), st->loc);
+}
+
+static void exec_param(elab *e, frame *f, const ast_stmt *st) {
+    value v = declare_param(e, f, st);
+    /* A failed declaration still binds its name (to an error value, which
+     * later uses pass on silently), so it is not reported again as unknown. */
+    if (v.kind != V_ERROR || !lookup(f, st->name)) bind(e, f, st->name, v);
 }
 
 static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
@@ -605,8 +611,15 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
         bind(e, &f, fm->name, dv);
     }
     e->depth++;
+    int errors0 = e->d->n_errors;
     exec_body(e, &f, &blk->body);
     e->depth--;
+    /* An error inside the body points into the block (perhaps the stdlib):
+     * say which call of the user's led there, innermost call first. */
+    if (e->d->n_errors > errors0) {
+        diag_note(e->d, loc, "in this call to '%s'", blk->name);
+        return v_error();
+    }
     if (!check_returns(e, &f, blk, loc)) return v_error();
     /* Results keep the call's location so later errors point at the call. */
     value r = f.ret;

@@ -55,9 +55,20 @@ ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
 ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg) {
     if (v->kind == V_TENSOR) return v->t;
     double x;
-    if (as_number(v, &x)) return op_scalar(e, x, v->loc);
+    if (v->kind != V_BOOL && as_number(v, &x)) return op_scalar(e, x, v->loc); /* true is not 1.0 here */
     if (v->kind != V_ERROR)
-        diag_error(e->d, v->loc, "argument '%s' of '%s' must be a tensor, got %s", arg, fname, v_describe(e, v));
+        diag_error(e->d, v->loc, "argument '%s' of '%s' must be a tensor or a number, got %s", arg, fname, v_describe(e, v));
+    return NULL;
+}
+
+/* tensor_arg for builtins made of several ops: an integer tensor is reported
+ * once, in the builtin's name, rather than by whichever op meets it first. */
+static ir_node *float_tensor_arg(elab *e, value *v, const char *fname, const char *arg, src_loc call) {
+    ir_node *x = tensor_arg(e, v, fname, arg);
+    if (!x || x->dtype == IR_F32) return x;
+    char b[128];
+    diag_error(e->d, call, "%s: expected a float tensor, got %s\nhint: integer tensors (labels) must be converted with cast_f32 first",
+               fname, ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod));
     return NULL;
 }
 
@@ -176,7 +187,7 @@ static value b_softmax(elab *e, src_loc loc, const char *name, value *args) {
 }
 
 static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
-    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     uint32_t mask;
     int keep;
     if (!x || !axes_mask(e, &args[1], x->shape.rank, name, &mask) || !bool_arg(e, &args[2], 0, name, "keepdims", &keep))
@@ -225,11 +236,6 @@ static value b_transpose(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_transpose, &x, 1, &a), loc);
 }
 
-static const char *dims_str(elab *e, const ir_shape *s) {
-    char buf[128];
-    return arena_strdup(e->a, ir_shape_str(buf, sizeof buf, IR_F32, s, e->mod) + 3);
-}
-
 static value do_reshape(elab *e, src_loc loc, ir_node *x, ir_shape target) {
     ir_attrs a = {0};
     ir_attrs_set_shape(&a, 0, &target);
@@ -255,7 +261,10 @@ static value b_reshape(elab *e, src_loc loc, const char *name, value *args) {
         }
         if (d->kind == V_INT && d->i > 0) t.d[i] = ir_dim_const(d->i);
         else if (d->kind == V_DIM) t.d[i] = d->dim;
-        else {
+        else if (d->kind == V_INT && d->i == -1) {
+            diag_error(e->d, d->loc, "only one dimension of a reshape can be -1");
+            return v_error();
+        } else {
             diag_error(e->d, d->loc, "a reshape dimension must be a positive int, a dimension name or one -1, got %s",
                        v_describe(e, d));
             return v_error();
@@ -266,8 +275,10 @@ static value b_reshape(elab *e, src_loc loc, const char *name, value *args) {
         ir_dim total = ir_shape_numel(&x->shape);
         /* total / known must be a monomial: known's symbols ⊆ total's, k divides. */
         if ((known.syms & ~total.syms) || known.k == 0 || total.k % known.k != 0) {
-            diag_error(e->d, loc, "cannot infer the -1 dimension: %s elements do not divide into %s", dims_str(e, &x->shape),
-                       dims_str(e, &(ir_shape){.rank = 1, .d = {known}}));
+            char b[128], nb[64], kb[64];
+            diag_error(e->d, loc, "cannot infer the -1 dimension: %s has %s elements, not a multiple of %s (the other dimensions)",
+                       ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod), ir_dim_str(nb, sizeof nb, total, e->mod),
+                       ir_dim_str(kb, sizeof kb, known, e->mod));
             return v_error();
         }
         t.d[infer] = (ir_dim){.k = total.k / known.k, .syms = total.syms & ~known.syms};
@@ -299,17 +310,18 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[1].loc, "dropout probability must be in [0, 1), got %g", p);
         return v_error();
     }
+    int channels = strcmp(name, "dropout2d") == 0;
+    if (channels && x->shape.rank != 4) { /* checked in every mode: eval must reject what train rejects */
+        char b[128];
+        diag_error(e->d, loc, "dropout2d needs f32[N, C, H, W], got %s\nhint: dropout(x, p) drops single elements of any shape",
+                   ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod));
+        return v_error();
+    }
     int stream = e->next_stream++;
     if (e->g->mode != IR_MODE_TRAIN || p == 0) return v_tensor(x, loc);
     /* dropout2d zeroes whole channels: one draw per (sample, channel). */
     ir_shape ms = x->shape;
-    if (strcmp(name, "dropout2d") == 0) {
-        if (ms.rank != 4) {
-            diag_error(e->d, loc, "dropout2d needs f32[N, C, H, W], got rank %d", ms.rank);
-            return v_error();
-        }
-        ms.d[2] = ms.d[3] = ir_dim_const(1);
-    }
+    if (channels) ms.d[2] = ms.d[3] = ir_dim_const(1);
     ir_attrs a = {.i = {stream}};
     ir_attrs_set_shape(&a, 1, &ms);
     ir_node *u = ir_add(e->g, e->d, loc, OP_rand_uniform, NULL, 0, &a);
@@ -320,7 +332,13 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
 
 /* randn(like) / rand(like): noise shaped like a tensor (VAE reparameterization). */
 static value b_random(elab *e, src_loc loc, const char *name, value *args) {
-    ir_node *x = tensor_arg(e, &args[0], name, "like");
+    if (args[0].kind != V_TENSOR) { /* a number would silently give one scalar draw */
+        if (args[0].kind != V_ERROR)
+            diag_error(e->d, args[0].loc, "argument 'like' of '%s' must be a tensor (the noise takes its shape), got %s", name,
+                       v_describe(e, &args[0]));
+        return v_error();
+    }
+    ir_node *x = args[0].t;
     if (!x) return v_error();
     ir_attrs a = {.i = {e->next_stream++}};
     ir_attrs_set_shape(&a, 1, &x->shape);
@@ -337,7 +355,7 @@ static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
 /* Compositions kept here rather than in the stdlib because they are
  * single expressions that read better as builtins. */
 static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
-    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     if (!x) return v_error();
     ir_node *r = NULL;
     if (strcmp(name, "square") == 0) r = op_binary(e, OP_mul, x, x, loc);
@@ -460,6 +478,7 @@ static const builtin builtins[] = {
     {"abs", X1, b_unary, OP_abs, 0},
     {"sign", X1, b_unary, OP_sign, 0},
     {"stop_grad", X1, b_unary, OP_stop_grad, 0},
+    {"cast_f32", X1, b_unary, OP_cast_f32, 0},
     {"square", X1, b_compose, OP_mul, 0},
     {"silu", X1, b_compose, OP_mul, 0},
     {"swish", X1, b_compose, OP_mul, 0},

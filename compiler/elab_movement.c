@@ -102,6 +102,11 @@ static ir_node *insert_one(elab *e, ir_node *x, int axis, src_loc loc) {
 
 /* An axis for inserting a dimension: -(rank+1) .. rank. */
 static int insert_axis(elab *e, const value *v, int rank, const char *fname, int *out) {
+    if (v->kind == V_INT && (v->i > rank || v->i < -rank - 1)) { /* say which rank the range comes from */
+        diag_error(e->d, v->loc, "axis %lld is out of range for '%s' of a tensor of rank %d: the new axis is one of %d..%d",
+                   (long long)v->i, fname, rank, -rank - 1, rank);
+        return 0;
+    }
     return axis_norm(e, v, rank + 1, fname, out);
 }
 
