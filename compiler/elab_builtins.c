@@ -545,6 +545,10 @@ static const builtin *find(const char *name) {
 
 int is_builtin(const char *name) { return find(name) != NULL; }
 
+const char *builtin_name(int i) {
+    return i >= 0 && (size_t)i < sizeof builtins / sizeof *builtins ? builtins[i].name : NULL;
+}
+
 int call_builtin(elab *e, const char *name, src_loc loc, value *pos, int npos, const char **kw_names, value *kw, int nkw,
                  const src_loc *kw_locs, value *result) {
     const builtin *b = find(name);

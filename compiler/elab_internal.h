@@ -110,6 +110,8 @@ int bind_args(elab *e, const char *fname, src_loc call_loc, const argspec *spec,
 int call_builtin(elab *e, const char *name, src_loc loc, value *pos, int npos, const char **kw_names,
                  value *kw, int nkw, const src_loc *kw_locs, value *result);
 int is_builtin(const char *name);
+/* The i-th builtin's name, NULL past the end (the docs/diagnostics audit, test_op_coverage.c). */
+const char *builtin_name(int i);
 /* Helpers also used by elab.c for operators. */
 ir_node *op_binary(elab *e, ir_opcode op, ir_node *a, ir_node *b, src_loc loc);
 ir_node *op_unary(elab *e, ir_opcode op, ir_node *a, src_loc loc);

@@ -32,11 +32,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include "autodiff.h"
+#include "elab_internal.h"
 #include "emit_internal.h"
 #include "interp.h"
 #include "ir.h"
 #include "ops_conv.h"
+#include "stdlib_embed.h"
 
 typedef enum cov_grad {
     G_DIFF,   /* differentiable: a gradient reaches some float operand */
@@ -403,10 +407,127 @@ static void test_every_op_has_a_row(void) {
     }
 }
 
+/* ---- the language's names: builtins and stdlib blocks ------------------------
+ *
+ * Every builtin (elab_builtins.c) and every stdlib block must be documented
+ * in docs/language.md (in a table row, or in a code example) and have a
+ * bad-input case in tests/golden/ — an error whose quoted source line calls
+ * it, whose message names it, or that a note attributes to a call of it. The
+ * files are read from the repository root, where `make unit-test` runs. */
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (buf) buf[got] = '\0';
+    return buf;
+}
+
+static int is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
+
+/* `name` as a whole word in [s, end), followed by `after` when it is not 0. */
+static int has_word(const char *s, const char *end, const char *name, char after) {
+    size_t n = strlen(name);
+    for (const char *p = s; p + n <= end && (p = strstr(p, name)) && p + n <= end; p++) {
+        if (p > s && is_word_char(p[-1])) continue;
+        if (after ? p[n] == after : !is_word_char(p[n])) return 1;
+    }
+    return 0;
+}
+
+/* The names of the language: builtins, then stdlib blocks (arena of the caller). */
+static int language_names(const char **names, int cap) {
+    int n = 0;
+    for (int i = 0; builtin_name(i) && n < cap; i++) names[n++] = builtin_name(i);
+    static char blocks[256][64];
+    int nb = 0;
+    for (int f = 0; f < stdlib_n_files; f++)
+        for (const char *p = stdlib_files[f].text; (p = strstr(p, "block ")) && n < cap && nb < 256; p++) {
+            if (p != stdlib_files[f].text && p[-1] != '\n') continue;
+            const char *q = p + 6;
+            int len = 0;
+            while (is_word_char(q[len]) && len < 63) len++;
+            memcpy(blocks[nb], q, (size_t)len);
+            blocks[nb][len] = '\0';
+            names[n++] = blocks[nb++];
+        }
+    return n;
+}
+
+static void test_docs_name_everything(void) {
+    char *doc = slurp("docs/language.md");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const char *names[512];
+    int n = language_names(names, 512), missing = 0;
+    CU_ASSERT(n > 60);
+    for (int i = 0; i < n; i++) {
+        /* a table row ("| `dense(x, units)` | ...") or a line of an example that calls it */
+        int found = 0;
+        for (const char *line = doc; *line && !found;) {
+            const char *end = strchr(line, '\n');
+            if (!end) end = line + strlen(line);
+            if (line[0] == '|' ? has_word(line, end, names[i], 0) : has_word(line, end, names[i], '(')) found = 1;
+            line = *end ? end + 1 : end;
+        }
+        if (!found) printf("\n  docs/language.md does not mention '%s'", names[i]), missing++;
+    }
+    CU_ASSERT_EQUAL(missing, 0);
+    free(doc);
+}
+
+static void test_golden_misuse_everything(void) {
+    DIR *dir = opendir("tests/golden");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    const char *names[512];
+    int n = language_names(names, 512);
+    unsigned char covered[512] = {0};
+    struct dirent *ent;
+    while ((ent = readdir(dir))) {
+        size_t len = strlen(ent->d_name);
+        if (len < 5 || strcmp(ent->d_name + len - 4, ".err")) continue;
+        char path[512];
+        snprintf(path, sizeof path, "tests/golden/%s", ent->d_name);
+        char *text = slurp(path);
+        if (!text) continue;
+        /* an error (its message and quoted line), or a note "in this call to 'x'" */
+        for (char *p = text; (p = strstr(p, ": error: ")) != NULL; p++) {
+            char *msg_end = strchr(p, '\n');
+            if (!msg_end) break;
+            char *quote_end = strchr(msg_end + 1, '\n');
+            if (!quote_end) quote_end = msg_end + 1 + strlen(msg_end + 1);
+            for (int i = 0; i < n; i++) {
+                char quoted[80];
+                snprintf(quoted, sizeof quoted, "'%s'", names[i]);
+                size_t ql = strlen(quoted);
+                int in_msg = has_word(p, msg_end, names[i], ':') || (strstr(p, quoted) && strstr(p, quoted) + ql <= msg_end);
+                if (in_msg || has_word(msg_end, quote_end, names[i], '(')) covered[i] = 1;
+            }
+        }
+        for (char *p = text; (p = strstr(p, "note: in this call to '")); p++) {
+            p += strlen("note: in this call to '");
+            for (int i = 0; i < n; i++)
+                if (!strncmp(p, names[i], strlen(names[i])) && p[strlen(names[i])] == '\'') covered[i] = 1;
+        }
+        free(text);
+    }
+    closedir(dir);
+    int missing = 0;
+    for (int i = 0; i < n; i++)
+        if (!covered[i]) printf("\n  no golden diagnostic for a misuse of '%s' in tests/golden", names[i]), missing++;
+    CU_ASSERT_EQUAL(missing, 0);
+}
+
 void suite_op_coverage(void) {
     CU_pSuite s = CU_add_suite("op_coverage", NULL, NULL);
     CU_add_test(s, "every op of ops.def has one audit row", test_every_op_has_a_row);
     CU_add_test(s, "valid use: shape rule, interpreter, declared gradient", test_valid_uses);
     CU_add_test(s, "every op can be emitted", test_emitters);
     CU_add_test(s, "bad use: a clear shape-rule message", test_bad_uses);
+    CU_add_test(s, "docs/language.md names every builtin and stdlib block", test_docs_name_everything);
+    CU_add_test(s, "tests/golden misuses every builtin and stdlib block", test_golden_misuse_everything);
 }
