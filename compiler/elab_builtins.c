@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "autodiff.h"
 #include "elab_internal.h"
 
 typedef value (*builtin_fn)(elab *e, src_loc loc, const char *name, value *args);
@@ -450,6 +451,23 @@ static value b_penalty(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(total ? total : op_scalar(e, 0.0, loc), loc);
 }
 
+/* grad(y, x): the gradient of the scalar y with respect to the tensor x, as
+ * a value in the same graph (ad_grad_value appends the backward nodes), so
+ * it can be computed with — FGSM's x + eps * sign(grad(loss, x)), input
+ * gradient penalties — and the train step differentiates through it like
+ * any other value (second order). x must be a tensor y was computed from. */
+static value b_grad(elab *e, src_loc loc, const char *name, value *args) {
+    for (int k = 0; k < 2; k++)
+        if (args[k].kind != V_TENSOR) {
+            if (args[k].kind != V_ERROR)
+                diag_error(e->d, args[k].loc, "argument '%s' of '%s' must be a tensor, got %s", k ? "x" : "y", name,
+                           v_describe(e, &args[k]));
+            return v_error();
+        }
+    if (!args[0].t || !args[1].t) return v_error();
+    return v_tensor(ad_grad_value(e->g, args[0].t, args[1].t, e->d, loc), loc);
+}
+
 /* pair(v): (v, v) for an int, v itself for a pair — how stdlib layers accept
  * `kernel = 3` and `kernel = (3, 5)` alike. */
 static value b_pair(elab *e, src_loc loc, const char *name, value *args) {
@@ -513,6 +531,7 @@ static const builtin builtins[] = {
     {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
     {"pick", {{"x", 1}, {"index", 1}}, 2, b_pick, OP_pick, 0},
+    {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},
