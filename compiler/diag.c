@@ -44,6 +44,12 @@ const char *diag_add_source(diag_ctx *d, const char *name, const char *text) {
     return name;
 }
 
+void diag_free(diag_ctx *d) {
+    free(d->sources);
+    d->sources = NULL;
+    d->n_sources = d->cap_sources = 0;
+}
+
 src_loc loc_span(src_loc a, src_loc b) {
     src_loc r = a;
     if (!r.file) r.file = b.file;

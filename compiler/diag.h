@@ -37,6 +37,9 @@ void diag_init(diag_ctx *d, FILE *out);
 /* Register a file's text so errors in it can quote lines. The strings must
  * outlive the context. Returns the stable name pointer to put in src_loc. */
 const char *diag_add_source(diag_ctx *d, const char *name, const char *text);
+/* Release what the context allocated (the source table); the texts are the
+ * caller's. The context may be initialized again afterwards. */
+void diag_free(diag_ctx *d);
 
 /* Report an error at loc. The message may contain a second part after a '\n'
  * starting with "hint: ", which is printed after the caret line. */

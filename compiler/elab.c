@@ -382,6 +382,19 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         }
         shape.d[i] = ir_dim_const(dv.i);
     }
+    /* Bounded so every size and offset computed from it (fans, layout, the
+     * emitted C's int64 arithmetic) stays far from overflow. */
+    const int64_t max_numel = (int64_t)1 << 32;
+    int64_t numel = 1;
+    for (int i = 0; i < t->rank && numel <= max_numel; i++)
+        numel = shape.d[i].k > max_numel / numel ? max_numel + 1 : numel * shape.d[i].k;
+    if (numel > max_numel) {
+        char buf[160];
+        ir_shape_str(buf, sizeof buf, IR_F32, &shape, e->mod);
+        diag_error(e->d, st->loc, "%s '%s' %s has more than 2^32 elements",
+                   st->kind == AST_ST_PARAM ? "parameter" : "buffer", st->name, buf);
+        return v_error();
+    }
     ir_init init = {.kind = t->rank >= 2 ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
     if (st->value) {
         value iv = eval_expr(e, f, st->value);

@@ -190,7 +190,9 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                 diag_error(d, n->loc, "gradient output for a parameter that is not trainable");
                 break;
             }
-            c.param_used[o->index] = 1;
+            /* the gradient pointer is declared from the outputs; the parameter's own
+             * pointer only if the step reads it (a parameter cut off from the loss
+             * has a zero gradient and no use) */
             if (!direct)
                 fprintf(t, "    memcpy(%s, %s, (size_t)%s * sizeof(float));\n", grad_name(&c, o->index), src, numel);
             break;

@@ -23,7 +23,13 @@ ir_dim ir_dim_const(int64_t k) { return (ir_dim){k, 0}; }
 ir_dim ir_dim_sym(int sym) { return (ir_dim){1, 1u << sym}; }
 int ir_dim_eq(ir_dim a, ir_dim b) { return a.k == b.k && a.syms == b.syms; }
 int ir_dim_is_const(ir_dim a) { return a.syms == 0; }
-ir_dim ir_dim_mul(ir_dim a, ir_dim b) { return (ir_dim){a.k * b.k, a.syms | b.syms}; }
+/* Saturating: a product of sizes a program names (say 2^32 * 2^32) must not
+ * overflow; ir_add then rejects any tensor beyond 2^32 elements per sample. */
+ir_dim ir_dim_mul(ir_dim a, ir_dim b) {
+    int64_t k;
+    if (__builtin_mul_overflow(a.k, b.k, &k)) k = (a.k < 0) != (b.k < 0) ? INT64_MIN : INT64_MAX;
+    return (ir_dim){k, a.syms | b.syms};
+}
 
 int64_t ir_dim_eval(ir_dim a, const int64_t *sym_values) {
     int64_t v = a.k;
@@ -164,6 +170,25 @@ static void node_append(ir_graph *g, ir_node *n) {
     ARENA_PUSH(g->ar, g->nodes, g->n_nodes, g->cap_nodes, n);
 }
 
+/* Every tensor's constant size factor is bounded, so the products taken
+ * later (numel, fans, byte sizes, the memory plan's offsets, the emitted C's
+ * int64 index arithmetic) cannot overflow whatever sizes a program names. */
+static int shape_size_ok(const ir_shape *s) {
+    const int64_t max = (int64_t)1 << 32;
+    int64_t k = 1;
+    for (int i = 0; i < s->rank; i++) {
+        if (s->d[i].k < 0 || (s->d[i].k > 0 && k > max / s->d[i].k)) return 0;
+        k *= s->d[i].k;
+    }
+    return k <= max;
+}
+
+static int shape_has_negative(const ir_shape *s) {
+    for (int i = 0; i < s->rank; i++)
+        if (s->d[i].k < 0) return 1;
+    return 0;
+}
+
 ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *const *in, int nin, const ir_attrs *a) {
     const ir_op_info *info = &ir_ops[op];
     for (int i = 0; i < nin; i++)
@@ -180,6 +205,11 @@ ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *co
     if (a) n->a = *a;
     if (!err[0] && !info->shape(n, err, sizeof err)) {
         if (!err[0]) snprintf(err, sizeof err, "%s: invalid operands", info->name);
+    } else if (!err[0] && !shape_size_ok(&n->shape)) {
+        char buf[160];
+        ir_shape_str(buf, sizeof buf, n->dtype, &n->shape, g->mod);
+        snprintf(err, sizeof err, "%s: the result %s has %s", info->name, buf,
+                 shape_has_negative(&n->shape) ? "a negative dimension" : "more than 2^32 elements per sample");
     } else if (!err[0]) {
         node_append(g, n);
         return n;

@@ -317,5 +317,6 @@ int main(int argc, char **argv) {
 
 done:
     arena_free(&ar);
+    diag_free(&d);
     return d.n_errors && status == 0 ? 1 : status;
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -141,6 +142,13 @@ static int dl_read_file(const char *path, unsigned char **data, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
+    /* A directory opens fine on Linux and "seeks" to LONG_MAX: ask what it is first. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        dl_set_error("%s: not a regular file", path);
+        return -1;
+    }
     if (fseek(f, 0, SEEK_END) != 0) { fclose(f); dl_set_error("%s: cannot seek", path); return -1; }
     long n = ftell(f);
     rewind(f);
@@ -206,6 +214,12 @@ static int dl_check_entry(const char *path, const char *name, const dl_json *e, 
     return 0;
 }
 
+static int dl_span_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
 int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int allow_extra)
 {
     unsigned char *buf;
@@ -231,19 +245,33 @@ int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int all
     const unsigned char *data = buf + 8 + hlen;
     const size_t data_size = size - 8 - (size_t)hlen;
     int64_t *begin = calloc((size_t)count + 1, sizeof *begin);
+    int64_t (*spans)[2] = NULL, n_spans = 0;
     int rc = -1;
     if (!begin) { dl_set_error("%s: out of memory", path); goto done; }
     if (root.kind != DL_JSON_OBJECT) { dl_set_error("%s: corrupt header: not a JSON object", path); goto done; }
     /* Every entry in the file must be well-formed, and (unless allowed) wanted. */
+    if (!(spans = malloc(sizeof *spans * (size_t)(root.count + 1)))) { dl_set_error("%s: out of memory", path); goto done; }
     for (int64_t k = 0; k < root.count; k++) {
         const char *name = root.keys[k];
         if (strcmp(name, "__metadata__") == 0) continue;
         int64_t shape[8], b;
         int rank;
         if (dl_check_entry(path, name, &root.items[k], data_size, shape, &rank, &b)) goto done;
+        spans[n_spans][0] = b;
+        spans[n_spans++][1] = b + dl_numel(shape, rank) * 4;
         int wanted = 0;
         for (int i = 0; i < count && !wanted; i++) wanted = strcmp(t[i].name, name) == 0;
         if (!wanted && !allow_extra) { dl_set_error("%s: unexpected tensor '%s' in the file", path, name); goto done; }
+    }
+    /* The tensors must tile the data exactly (the format forbids holes). A
+     * header length off by a few bytes still parses when it only drops or
+     * adds padding, but shifts every tensor: this is what catches it. */
+    qsort(spans, (size_t)n_spans, sizeof *spans, dl_span_cmp);
+    int64_t covered = 0;
+    for (int64_t k = 0; k < n_spans && covered >= 0; k++) covered = spans[k][0] == covered ? spans[k][1] : -1;
+    if (covered != (int64_t)data_size) {
+        dl_set_error("%s: truncated or corrupt: the tensors do not cover the %zu data bytes exactly", path, data_size);
+        goto done;
     }
     for (int i = 0; i < count; i++) {
         const dl_json *e = dl_json_get(&root, t[i].name);
@@ -266,6 +294,7 @@ int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int all
     rc = 0;
 done:
     free(begin);
+    free(spans);
     dl_json_free(&root);
     free(buf);
     return rc;
