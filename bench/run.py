@@ -26,9 +26,19 @@ def parse_kv(line):
     return {k: float(v) for k, v in re.findall(r"(\w+)=([-+0-9.eEinfa]+)", line)}
 
 
+WAIT_POLICY = os.environ.get("BENCH_WAIT_POLICY", "passive")
+
+
 def run(cmd, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
+    # Both sides get the same OpenMP wait policy. GCC's default spins before
+    # sleeping; on a machine with other busy processes a spinning thread
+    # holds the core its partner needs and every barrier costs a scheduler
+    # time slice (measured: MLP training step 165 ms at 2 threads instead
+    # of 4.7 ms with "passive"). BENCH_WAIT_POLICY=default leaves it unset.
+    if WAIT_POLICY != "default":
+        env["OMP_WAIT_POLICY"] = WAIT_POLICY
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
@@ -109,7 +119,7 @@ def main():
     out(f"Latest `make bench` run: {started:%Y-%m-%d %H:%M}, {machine()}.  ")
     out(f"Command: `make bench` (bench/run.sh); model C compiled with `{a.cflags} -fopenmp`; "
         f"{a.rounds} alternating rounds, each a median of {a.reps} repetitions of >= {a.min_time} s; "
-        f"median over rounds. Load average (1 min) at start {load_start}, at end {loadavg()} "
+        f"median over rounds; OMP_WAIT_POLICY={WAIT_POLICY} for both sides. Load average (1 min) at start {load_start}, at end {loadavg()} "
         "(other jobs on this machine disturb the 2-thread numbers most).\n")
     out("## Training step (steps/s, higher is better) and batch-1 inference latency (ms, lower is better)\n")
     out("PyTorch best = the faster of its 1- and 2-thread configurations. GFLOP/s = op-table FLOPs "

@@ -7,8 +7,8 @@ Run in its own process per thread setting (bench/run.sh sets OMP_NUM_THREADS
 too, since PyTorch reads it at start-up). Training step = zero_grad, forward,
 cross-entropy, backward, optimizer step — what dlnc's train_step does.
 Inference = eval mode under torch.inference_mode(), batch 1. Each of R
-repetitions runs until S seconds have passed; the median is reported, in the
-same key=value format as bench_main.c.
+repetitions runs until S seconds have passed (the same budget rules as
+bench_main.c); the median is reported, in the same key=value format.
 """
 import argparse
 import resource
@@ -28,8 +28,16 @@ def time_one(fn, min_time):
         fn()
         calls += 1
         t = time.perf_counter() - t0
-        if t >= min_time and calls >= 3:
+        if t >= min_time and (calls >= 3 or t >= 3 * min_time):
             return t / calls
+
+
+def median_of_reps(fn, reps, min_time):
+    """Median over up to `reps` repetitions, at least 2, stopping past 10 * min_time (as bench_main.c)."""
+    samples, t0 = [], time.perf_counter()
+    while len(samples) < reps and (len(samples) < 2 or time.perf_counter() - t0 < 10 * min_time):
+        samples.append(time_one(fn, min_time))
+    return statistics.median(samples)
 
 
 def main():
@@ -64,10 +72,10 @@ def main():
             return model(x1)
 
     time_one(train_step, 0.05)
-    tr = statistics.median(time_one(train_step, a.min_time) for _ in range(a.reps))
+    tr = median_of_reps(train_step, a.reps, a.min_time)
     model.eval()
     time_one(infer, 0.05)
-    inf = statistics.median(time_one(infer, a.min_time) for _ in range(a.reps))
+    inf = median_of_reps(infer, a.reps, a.min_time)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"train_ms={tr * 1e3:.4f} train_sps={1 / tr:.2f} infer_ms={inf * 1e3:.4f} rss_mb={rss:.1f}")
 
