@@ -188,6 +188,40 @@ static void test_st_corrupt(void)
     CU_ASSERT_EQUAL(dl_load_safetensors(bad, &u, 1, 0), -1);
     CU_ASSERT_EQUAL(dl_load_safetensors("/nonexistent/x.safetensors", &u, 1, 0), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "cannot open"));
+    /* a directory is not a checkpoint (it opens, and "seeks" to LONG_MAX) */
+    CU_ASSERT_EQUAL(dl_load_safetensors(tmpdir, &u, 1, 0), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "not a regular file"));
+    /* a header length short by one: the JSON still parses (it loses a pad
+     * space) but every tensor would be read one byte early; the data must
+     * be covered exactly by the tensors (found by tests/e2e/ckpt_main.c) */
+    {
+        unsigned char copy[512];
+        memcpy(copy, file, n);
+        CU_ASSERT_EQUAL(copy[8 + hlen - 1], ' ');
+        copy[0]--;
+        write_bytes(bad, copy, n);
+        CU_ASSERT_EQUAL(dl_load_safetensors(bad, &u, 1, 0), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "do not cover"));
+        /* and a hole left by an entry that stops short */
+        float w5[5] = {1, 2, 3, 4, 5};
+        dl_named_tensor t5 = {"w", 1, {5}, w5};
+        char p5[140];
+        snprintf(p5, sizeof p5, "%s/c5.safetensors", tmpdir);
+        CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(p5, &t5, 1), 0);
+        f = fopen(p5, "rb");
+        unsigned char f5[512];
+        size_t n5 = fread(f5, 1, sizeof f5, f);
+        fclose(f);
+        char *shape = memmem(f5 + 8, f5[0], "[5]", 3), *offs = memmem(f5 + 8, f5[0], "[0,20]", 6);
+        CU_ASSERT_FATAL(shape && offs);
+        shape[1] = '4';
+        offs[3] = '1', offs[4] = '6';   /* "[0,16]": 4 floats of the 5 stored */
+        write_bytes(bad, f5, n5);
+        target[0] = 9;
+        CU_ASSERT_EQUAL(dl_load_safetensors(bad, &u, 1, 0), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "do not cover"));
+        CU_ASSERT_EQUAL(target[0], 9.0f);
+    }
     /* an unwritable destination fails without a crash */
     CU_ASSERT_EQUAL(dl_save_safetensors("/nonexistent/dir/x.safetensors", &t, 1), -1);
 }
