@@ -64,14 +64,49 @@ typedef struct kind_name {
     int kind;
 } kind_name;
 
-static int unknown(elab *e, const ast_setting *s, const char *what, const char *name, const kind_name *known, int n) {
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
+
+/* The kind named `name` in known[0..n), or -1. */
+static int kind_of(const char *name, const kind_name *known, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(name, known[i].name) == 0) return known[i].kind;
+    return -1;
+}
+
+static int unknown(elab *e, src_loc loc, const char *what, const char *name, const kind_name *known, int n) {
     char list[256] = "";
     for (int i = 0; i < n; i++) {
         if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
         strncat(list, known[i].name, sizeof list - strlen(list) - 1);
     }
-    diag_error(e->d, s->value->loc, "unknown %s '%s'\nhint: known %ss: %s", what, name, what, list);
+    diag_error(e->d, loc, "unknown %s '%s'\nhint: known %ss: %s", what, name, what, list);
     return -1;
+}
+
+/* bind_args over a call's evaluated arguments. */
+static int bind_call(elab *e, const char *fn, src_loc loc, const argspec *spec, int nspec, const call_args *ca, value *out) {
+    return bind_args(e, fn, loc, spec, nspec, ca->pos, ca->npos, ca->kw_names, ca->kw, ca->nkw, ca->kw_locs, out);
+}
+
+/* Arguments outside `allowed` (a bit per spec entry) mean nothing to this
+ * kind: errors, not silently ignored. */
+static int only_allowed(elab *e, const char *fn, const argspec *spec, int nspec, const value *a, unsigned allowed) {
+    for (int i = 0; i < nspec; i++)
+        if (a[i].kind != V_NONE && !(allowed & (1u << i))) {
+            diag_error(e->d, a[i].loc, "'%s' does not take '%s'", fn, spec[i].name);
+            return 0;
+        }
+    return 1;
+}
+
+/* A setting's items: those of a list, or the one value itself. */
+static const ast_expr *const *setting_items(const ast_setting *s, int *n) {
+    if (s->value->kind == AST_LIST) {
+        *n = s->value->n_items;
+        return (const ast_expr *const *)s->value->items;
+    }
+    *n = 1;
+    return (const ast_expr *const *)&s->value;
 }
 
 static int get_float(elab *e, const value *v, double lo, double hi, const char *what, float *out) {
@@ -128,10 +163,8 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0},       {"idx", 0},
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
                                       {"fashion_mnist_masks", 4}};
-    int k = -1;
-    for (int i = 0; i < 7; i++)
-        if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
-    if (k < 0) return unknown(e, s, "data source", fn, kinds, 7);
+    int k = kind_of(fn, kinds, COUNT(kinds));
+    if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
     dc->batch = 64;
     dc->shuffle = 1;
@@ -148,12 +181,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             [4] = 1 << D_PATH | 1 << D_BATCH | 1 << D_SHUF | 1 << D_VAL | 1 << D_THR,
         };
         value a[D_N];
-        if (bind_args(e, fn, s->value->loc, spec, D_N, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
-        for (int i = 0; i < D_N; i++)
-            if (a[i].kind != V_NONE && !(allowed[k] & (1u << i))) {
-                diag_error(e->d, a[i].loc, "'%s' does not take '%s'", fn, spec[i].name);
-                return -1;
-            }
+        if (bind_call(e, fn, s->value->loc, spec, D_N, &ca, a) || !only_allowed(e, fn, spec, D_N, a, allowed[k])) return -1;
         dc->path = k == 4 ? "/usr/share/datasets/fashion-mnist" : NULL;
         if (k == 4) dc->mask_threshold = 0.1f;
         int64_t channels = 0;
@@ -175,8 +203,8 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
         *label_is_class = k != 4;   /* masks are dense targets shaped like the output */
     } else if (k == 0) {
         static const argspec spec[] = {{"path", 0}, {"batch", 0}, {"shuffle", 0}, {"val_split", 0}};
-        value a[4];
-        if (bind_args(e, fn, s->value->loc, spec, 4, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+        value a[COUNT(spec)];
+        if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
         dc->path = strcmp(fn, "fashion_mnist") == 0 ? "/usr/share/datasets/fashion-mnist" : NULL;
         if (!get_str(e, &a[0], "path", &dc->path) || !get_int(e, &a[1], 1, "batch", &batch) ||
             !get_bool(e, &a[2], "shuffle", &dc->shuffle) || !get_float(e, &a[3], 0, 0.99, "val_split", &dc->val_split))
@@ -189,8 +217,8 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
         static const argspec spec[] = {{"path", 1},      {"test", 0},   {"batch", 0},     {"shuffle", 0},
                                        {"label_col", 0}, {"header", 0}, {"classify", 0},  {"val_split", 0},
                                        {"delimiter", 0}};
-        value a[9];
-        if (bind_args(e, fn, s->value->loc, spec, 9, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+        value a[COUNT(spec)];
+        if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
         const char *delim = ",";
         int header = -1;
         if (!get_str(e, &a[0], "path", &dc->path) || !get_str(e, &a[1], "test", &dc->test_path) ||
@@ -222,10 +250,8 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
     static const kind_name kinds[] = {{"sgd", DL_OPT_SGD},         {"momentum", DL_OPT_SGD},  {"nesterov", DL_OPT_SGD},
                                       {"adam", DL_OPT_ADAM},       {"adamw", DL_OPT_ADAMW},   {"rmsprop", DL_OPT_RMSPROP},
                                       {"adagrad", DL_OPT_ADAGRAD}};
-    int k = -1;
-    for (int i = 0; i < 7; i++)
-        if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
-    if (k < 0) return unknown(e, s, "optimizer", fn, kinds, 7);
+    int k = kind_of(fn, kinds, COUNT(kinds));
+    if (k < 0) return unknown(e, s->value->loc, "optimizer", fn, kinds, COUNT(kinds));
     /* torch.optim's defaults. */
     *oc = (dl_optim_config){.kind = (dl_optim_kind)k, .beta1 = 0.9f, .beta2 = 0.999f, .alpha = 0.99f, .eps = 1e-8f};
     static const argspec spec[] = {{"lr", 0},      {"momentum", 0},     {"dampening", 0},     {"nesterov", 0},
@@ -233,8 +259,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
                                    {"lr_decay", 0}, {"initial_accumulator", 0}, {"clip_norm", 0}};
     enum { A_LR, A_MOM, A_DAMP, A_NEST, A_BETAS, A_EPS, A_WD, A_ALPHA, A_LRD, A_ACC, A_CLIP, A_N };
     value a[A_N];
-    if (bind_args(e, fn, s->value->loc, spec, A_N, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
-    /* Arguments that mean nothing to this optimizer are errors, not silently ignored. */
+    if (bind_call(e, fn, s->value->loc, spec, A_N, &ca, a)) return -1;
     static const unsigned allowed[] = {
         [DL_OPT_SGD] = 1 << A_LR | 1 << A_MOM | 1 << A_DAMP | 1 << A_NEST | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_ADAM] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
@@ -242,11 +267,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
         [DL_OPT_RMSPROP] = 1 << A_LR | 1 << A_ALPHA | 1 << A_EPS | 1 << A_MOM | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_ADAGRAD] = 1 << A_LR | 1 << A_LRD | 1 << A_ACC | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
     };
-    for (int i = 0; i < A_N; i++)
-        if (a[i].kind != V_NONE && !(allowed[k] & (1u << i))) {
-            diag_error(e->d, a[i].loc, "'%s' does not take '%s'", fn, spec[i].name);
-            return -1;
-        }
+    if (!only_allowed(e, fn, spec, A_N, a, allowed[k])) return -1;
     switch (oc->kind) {
     case DL_OPT_SGD:
         oc->lr = 0.01f;
@@ -292,14 +313,12 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
                                       {"step", DL_SCHED_STEP},
                                       {"exponential", DL_SCHED_EXPONENTIAL},
                                       {"cosine", DL_SCHED_COSINE}};
-    int k = -1;
-    for (int i = 0; i < 4; i++)
-        if (strcmp(fn, kinds[i].name) == 0) k = kinds[i].kind;
-    if (k < 0) return unknown(e, s, "schedule", fn, kinds, 4);
+    int k = kind_of(fn, kinds, COUNT(kinds));
+    if (k < 0) return unknown(e, s->value->loc, "schedule", fn, kinds, COUNT(kinds));
     *sc = (dl_sched_config){.kind = (dl_sched_kind)k, .gamma = 0.1f};
     static const argspec spec[] = {{"step_size", 0}, {"gamma", 0}, {"min_lr", 0}, {"warmup", 0}, {"warmup_start", 0}};
-    value a[5];
-    if (bind_args(e, fn, s->value->loc, spec, 5, ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a)) return -1;
+    value a[COUNT(spec)];
+    if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
     if (k == DL_SCHED_STEP && a[0].kind == V_NONE) {
         diag_error(e->d, s->value->loc, "'step' needs step_size = <epochs between decays>");
         return -1;
@@ -342,9 +361,8 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
                                        {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
                                        {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}};
     static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2};
-    const ast_expr *x = s->value;
-    const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
-    int n = x->kind == AST_LIST ? x->n_items : 1;
+    int n;
+    const ast_expr *const *items = setting_items(s, &n);
     unsigned seen = 0;
     *ac = (dl_augment_config){0};
     for (int i = 0; i < n; i++) {
@@ -353,14 +371,8 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
             diag_error(e->d, it->loc, "an augmentation is a call such as random_crop(pad = 4) or hflip()");
             return -1;
         }
-        int k = -1;
-        for (int j = 0; j < 10; j++)
-            if (strcmp(it->name, kinds[j].name) == 0) k = kinds[j].kind;
-        if (k < 0) {
-            diag_error(e->d, it->loc, "unknown augmentation '%s'\nhint: known augmentations: random_crop, hflip, vflip, "
-                       "rotate, noise, brightness, contrast, cutout, mixup, normalize", it->name);
-            return -1;
-        }
+        int k = kind_of(it->name, kinds, COUNT(kinds));
+        if (k < 0) return unknown(e, it->loc, "augmentation", it->name, kinds, COUNT(kinds));
         if (seen & (1u << k)) {
             diag_error(e->d, it->loc, "'%s' is listed twice", it->name);
             return -1;
@@ -370,8 +382,7 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
         frame f = {.prefix = ""};
         if (it->kind == AST_CALL && eval_call_args(e, &f, it, &ca) != 0) return -1;
         value a[2];
-        if (bind_args(e, it->name, it->loc, specs[k], nspec[k], ca.pos, ca.npos, ca.kw_names, ca.kw, ca.nkw, ca.kw_locs, a))
-            return -1;
+        if (bind_call(e, it->name, it->loc, specs[k], nspec[k], &ca, a)) return -1;
         int64_t iv;
         int ok = 1;
         switch (k) {
@@ -416,17 +427,16 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
 static int has_mixup(const ast_decl *t) {
     const ast_setting *s = setting(t, "augment", NULL);
     if (!s) return 0;
-    const ast_expr *x = s->value;
-    const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
-    for (int i = 0; i < (x->kind == AST_LIST ? x->n_items : 1); i++)
+    int n;
+    const ast_expr *const *items = setting_items(s, &n);
+    for (int i = 0; i < n; i++)
         if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) && strcmp(items[i]->name, "mixup") == 0) return 1;
     return 0;
 }
 
 static int build_metrics(elab *e, const ast_setting *s, unsigned *out) {
-    const ast_expr *x = s->value;
-    const ast_expr *const *items = x->kind == AST_LIST ? (const ast_expr *const *)x->items : &x;
-    int n = x->kind == AST_LIST ? x->n_items : 1;
+    int n;
+    const ast_expr *const *items = setting_items(s, &n);
     *out = DL_METRIC_LOSS;
     for (int i = 0; i < n; i++) {
         if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "accuracy") == 0) *out |= DL_METRIC_ACCURACY;
@@ -503,10 +513,9 @@ ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label)
                       "cross_entropy take them, regression losses need float targets");
         return NULL;
     }
-    char buf[128];
     if (v.kind != V_TENSOR || v.t->dtype != IR_F32 || v.t->shape.rank != 0) {
         diag_error(e->d, s->value->loc, "the loss must be a scalar f32[], got %s\nhint: reduce it, e.g. mean(...)",
-                   v.kind == V_TENSOR ? ir_shape_str(buf, sizeof buf, v.t->dtype, &v.t->shape, e->mod) : v_describe(e, &v));
+                   v_describe(e, &v));
         return NULL;
     }
     return v.t;
