@@ -217,11 +217,13 @@ static int64_t out_pad(int64_t want, int64_t in, int64_t s, int64_t plo, int64_t
     return want - ((in - 1) * s - plo - phi + d * (k - 1) + 1);
 }
 
-static ir_node *conv_like(ad_ctx *c, ir_opcode op, ir_node *a, ir_node *b, const conv_geom *g) {
+/* An op of the family on a (and b, unless NULL) with geometry g: how every
+ * VJP below builds its result. */
+static ir_node *geom_op(ad_ctx *c, ir_opcode op, ir_node *a, ir_node *b, const conv_geom *g) {
     ir_attrs at;
     conv_geom_set(&at, g);
     ir_node *in[2] = {a, b};
-    return ir_op_attrs(c->g, op, in, 2, &at);
+    return ir_op_attrs(c->g, op, in, b ? 2 : 1, &at);
 }
 
 /* dx of conv2d(x, w) for output gradient gy: the transposed convolution. */
@@ -230,20 +232,20 @@ static ir_node *conv_dx(ad_ctx *c, const conv_geom *g0, ir_node *x, ir_node *w, 
     g.kh = g.kw = 0;
     g.size_h = out_pad(dimk(x, 2), dimk(gy, 2), g.sh, g.pt, g.pb, g.dh, dimk(w, 2));
     g.size_w = out_pad(dimk(x, 3), dimk(gy, 3), g.sw, g.pl, g.pr, g.dw, dimk(w, 3));
-    return conv_like(c, OP_conv_transpose2d, gy, w, &g);
+    return geom_op(c, OP_conv_transpose2d, gy, w, &g);
 }
 
 static ir_node *conv_dw(ad_ctx *c, const conv_geom *g0, ir_node *x, ir_node *gy, const ir_node *w) {
     conv_geom g = *g0;
     g.kh = dimk(w, 2), g.kw = dimk(w, 3);
     g.size_h = g.size_w = 0;
-    return conv_like(c, OP_conv2d_bwd_weight, x, gy, &g);
+    return geom_op(c, OP_conv2d_bwd_weight, x, gy, &g);
 }
 
 static ir_node *conv_fwd(ad_ctx *c, const conv_geom *g0, ir_node *x, ir_node *w) {
     conv_geom g = *g0;
     g.kh = g.kw = g.size_h = g.size_w = 0;
-    return conv_like(c, OP_conv2d, x, w, &g);
+    return geom_op(c, OP_conv2d, x, w, &g);
 }
 
 void op_vjp_conv2d(ad_ctx *c, ir_node *n, ir_node *gy) {
@@ -382,21 +384,18 @@ double op_flops_avg_pool2d(const ir_node *n, const int64_t *sv) { return pool_fl
 double op_flops_avg_pool2d_bwd(const ir_node *n, const int64_t *sv) { return pool_flops(n, &n->in[0]->shape, sv); }
 
 /* A copy of n's geometry with the size slot set (the _bwd ops' input size). */
-static ir_attrs with_size(const ir_node *n, int64_t h, int64_t w) {
+static conv_geom with_size(const ir_node *n, int64_t h, int64_t w) {
     conv_geom g;
     conv_geom_get(&n->a, &g);
     g.size_h = h, g.size_w = w;
-    ir_attrs a;
-    conv_geom_set(&a, &g);
-    return a;
+    return g;
 }
 
 void op_vjp_max_pool2d(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *x = n->in[0];
     ir_node *idx = ir_op_attrs(c->g, OP_max_pool2d_indices, &x, 1, &n->a);
-    ir_attrs a = with_size(n, dimk(x, 2), dimk(x, 3));
-    ir_node *in[2] = {gy, idx};
-    ad_accum(c, x, ir_op_attrs(c->g, OP_max_pool2d_bwd, in, 2, &a));
+    conv_geom g = with_size(n, dimk(x, 2), dimk(x, 3));
+    ad_accum(c, x, geom_op(c, OP_max_pool2d_bwd, gy, idx, &g));
 }
 
 /* Indices are piecewise constant: no gradient. */
@@ -428,10 +427,7 @@ double op_flops_max_unpool2d(const ir_node *n, const int64_t *sv) { return ops_n
 
 static ir_node *gather(ad_ctx *c, ir_node *g, ir_node *idx) {
     conv_geom geom = conv_geom_default();
-    ir_attrs a;
-    conv_geom_set(&a, &geom);
-    ir_node *in[2] = {g, idx};
-    return ir_op_attrs(c->g, OP_max_unpool2d_bwd, in, 2, &a);
+    return geom_op(c, OP_max_unpool2d_bwd, g, idx, &geom);
 }
 
 void op_vjp_max_pool2d_bwd(ad_ctx *c, ir_node *n, ir_node *G) {
@@ -463,15 +459,14 @@ double op_flops_max_unpool2d_bwd(const ir_node *n, const int64_t *sv) { return o
 void op_vjp_max_unpool2d_bwd(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *g = n->in[0];
     if (!ad_wants(c, g)) return;
-    ir_attrs a = with_size(n, dimk(g, 2), dimk(g, 3));
-    ir_node *in[2] = {gy, n->in[1]};
-    ad_accum(c, g, ir_op_attrs(c->g, OP_max_pool2d_bwd, in, 2, &a));
+    conv_geom geom = with_size(n, dimk(g, 2), dimk(g, 3));
+    ad_accum(c, g, geom_op(c, OP_max_pool2d_bwd, gy, n->in[1], &geom));
 }
 
 void op_vjp_avg_pool2d(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *x = n->in[0];
-    ir_attrs a = with_size(n, dimk(x, 2), dimk(x, 3));
-    ad_accum(c, x, ir_op_attrs(c->g, OP_avg_pool2d_bwd, &gy, 1, &a));
+    conv_geom g = with_size(n, dimk(x, 2), dimk(x, 3));
+    ad_accum(c, x, geom_op(c, OP_avg_pool2d_bwd, gy, NULL, &g));
 }
 
 /* gy[N, C, oh, ow] -> f32[N, C, size], where pooling size gives oh x ow. */
@@ -493,8 +488,8 @@ int op_shape_avg_pool2d_bwd(ir_node *n, char *err, int errlen) {
 }
 
 void op_vjp_avg_pool2d_bwd(ad_ctx *c, ir_node *n, ir_node *G) {
-    ir_attrs a = with_size(n, 0, 0);
-    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_avg_pool2d, &G, 1, &a));
+    conv_geom g = with_size(n, 0, 0);
+    ad_accum(c, n->in[0], geom_op(c, OP_avg_pool2d, G, NULL, &g));
 }
 
 /* ---- adaptive average pooling ---------------------------------------------- */
@@ -525,22 +520,18 @@ double op_flops_adaptive_avg_pool2d_bwd(const ir_node *n, const int64_t *sv) {
     return ops_numel(&n->in[0]->shape, sv) + ops_numel(&n->shape, sv);
 }
 
-static ir_attrs adaptive_attrs(int64_t h, int64_t w) {
-    conv_geom g = conv_geom_default();
-    g.size_h = h, g.size_w = w;
-    ir_attrs a;
-    conv_geom_set(&a, &g);
-    return a;
+/* The adaptive pools carry only the output size: each is the other's
+ * adjoint with the size of the other's input. */
+static ir_node *adaptive_to(ad_ctx *c, ir_opcode op, ir_node *g, const ir_node *like) {
+    conv_geom geom = conv_geom_default();
+    geom.size_h = dimk(like, 2), geom.size_w = dimk(like, 3);
+    return geom_op(c, op, g, NULL, &geom);
 }
 
 void op_vjp_adaptive_avg_pool2d(ad_ctx *c, ir_node *n, ir_node *gy) {
-    ir_node *x = n->in[0];
-    ir_attrs a = adaptive_attrs(dimk(x, 2), dimk(x, 3));
-    ad_accum(c, x, ir_op_attrs(c->g, OP_adaptive_avg_pool2d_bwd, &gy, 1, &a));
+    ad_accum(c, n->in[0], adaptive_to(c, OP_adaptive_avg_pool2d_bwd, gy, n->in[0]));
 }
 
 void op_vjp_adaptive_avg_pool2d_bwd(ad_ctx *c, ir_node *n, ir_node *G) {
-    ir_node *gy = n->in[0];
-    ir_attrs a = adaptive_attrs(dimk(gy, 2), dimk(gy, 3));
-    ad_accum(c, gy, ir_op_attrs(c->g, OP_adaptive_avg_pool2d, &G, 1, &a));
+    ad_accum(c, n->in[0], adaptive_to(c, OP_adaptive_avg_pool2d, G, n->in[0]));
 }
