@@ -42,36 +42,26 @@ static int same(const ir_node *a, const ir_node *b) {
     return memcmp(a->a.f, b->a.f, sizeof(double) * (size_t)a->a.nf) == 0;
 }
 
+typedef struct cse_table {
+    ir_node **slot;  /* open addressing, cap a power of two */
+    int cap;
+} cse_table;
+
+/* The first node computing what n computes, or NULL when n is the first. */
+static ir_node *first_same(ir_node *n, void *ctx) {
+    cse_table *t = ctx;
+    if (!mergeable(n)) return NULL;
+    uint64_t at = node_hash(n) & (uint64_t)(t->cap - 1);
+    while (t->slot[at] && !same(t->slot[at], n)) at = (at + 1) & (uint64_t)(t->cap - 1);
+    if (t->slot[at]) return t->slot[at];
+    t->slot[at] = n;
+    return NULL;
+}
+
 void pass_cse(ir_graph *g) {
-    int cap = 16;
-    while (cap < 2 * g->n_nodes) cap *= 2;
-    ir_node **table = calloc((size_t)cap, sizeof *table);
-    ir_node **rep = calloc((size_t)(g->next_id ? g->next_id : 1), sizeof *rep); /* id -> surviving node */
-    if (!table || !rep) {
-        free(table);
-        free(rep);
-        return;
-    }
-    int kept = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        ir_node *n = g->nodes[i];
-        for (int k = 0; k < n->nin; k++)
-            if (rep[n->in[k]->id]) n->in[k] = rep[n->in[k]->id];
-        if (mergeable(n)) {
-            uint64_t slot = node_hash(n) & (uint64_t)(cap - 1);
-            while (table[slot] && !same(table[slot], n)) slot = (slot + 1) & (uint64_t)(cap - 1);
-            if (table[slot]) {
-                rep[n->id] = table[slot];
-                continue; /* dropped: every later use now points at the first */
-            }
-            table[slot] = n;
-        }
-        g->nodes[kept++] = n;
-    }
-    g->n_nodes = kept;
-    for (int i = 0; i < g->n_outputs; i++)
-        if (rep[g->outputs[i].node->id]) g->outputs[i].node = rep[g->outputs[i].node->id];
-    free(table);
-    free(rep);
-    ir_count_uses(g);
+    cse_table t = {.cap = 16};
+    while (t.cap < 2 * g->n_nodes) t.cap *= 2;
+    if (!(t.slot = calloc((size_t)t.cap, sizeof *t.slot))) return;
+    pass_rewrite(g, first_same, &t);
+    free(t.slot);
 }

@@ -18,8 +18,7 @@
  * expression in float at run time.
  *
  * Nodes are rewritten in place (same id, same shape) or replaced by an
- * earlier node; replaced nodes lose all uses and are dropped here. */
-#include <stdlib.h>
+ * earlier node; replaced nodes lose all uses and are dropped (pass_rewrite). */
 
 #include "interp.h"
 #include "passes.h"
@@ -136,25 +135,12 @@ static void fold_constants(ir_node *n) {
     n->a.nf = 1;
 }
 
-void pass_fold(ir_graph *g) {
-    ir_node **rep = calloc((size_t)(g->next_id ? g->next_id : 1), sizeof *rep);
-    if (!rep) return;
-    int kept = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        ir_node *n = g->nodes[i];
-        for (int k = 0; k < n->nin; k++)
-            if (rep[n->in[k]->id]) n->in[k] = rep[n->in[k]->id];
-        ir_node *r = simplify(n);
-        if (r) {
-            rep[n->id] = r;
-            continue;
-        }
-        fold_constants(n);
-        g->nodes[kept++] = n;
-    }
-    g->n_nodes = kept;
-    for (int i = 0; i < g->n_outputs; i++)
-        if (rep[g->outputs[i].node->id]) g->outputs[i].node = rep[g->outputs[i].node->id];
-    free(rep);
-    ir_count_uses(g);
+/* An earlier node to use instead of n, or NULL with n folded in place. */
+static ir_node *fold_node(ir_node *n, void *ctx) {
+    (void)ctx;
+    ir_node *r = simplify(n);
+    if (!r) fold_constants(n);
+    return r;
 }
+
+void pass_fold(ir_graph *g) { pass_rewrite(g, fold_node, NULL); }

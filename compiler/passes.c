@@ -7,6 +7,7 @@
  * with verify on, the IR is checked before the first pass and after each. */
 #include "passes.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const pass_info pass_pipeline[] = {
@@ -17,6 +18,24 @@ const pass_info pass_pipeline[] = {
     {"plan", pass_plan, "assign every value its storage and arena offset"},
     {NULL, NULL, NULL},
 };
+
+void pass_rewrite(ir_graph *g, ir_node *(*replace)(ir_node *n, void *ctx), void *ctx) {
+    ir_node **rep = calloc((size_t)(g->next_id ? g->next_id : 1), sizeof *rep); /* id -> replacement */
+    if (!rep) return;
+    int kept = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            if (rep[n->in[k]->id]) n->in[k] = rep[n->in[k]->id];
+        if ((rep[n->id] = replace(n, ctx))) continue;
+        g->nodes[kept++] = n;
+    }
+    g->n_nodes = kept;
+    for (int i = 0; i < g->n_outputs; i++)
+        if (rep[g->outputs[i].node->id]) g->outputs[i].node = rep[g->outputs[i].node->id];
+    free(rep);
+    ir_count_uses(g);
+}
 
 int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify) {
     if (dump_after) {

@@ -26,6 +26,13 @@ void pass_plan(ir_graph *g);    /* memory plan: storage kind and arena offset pe
  * builds and tests. */
 int plan_verify(const ir_graph *g, FILE *err);
 
+/* The sweep CSE and fold share: visits the nodes in order, each with its
+ * inputs already redirected to earlier replacements; when replace(n, ctx)
+ * returns another node, n is dropped and every later use of n (and any
+ * output) takes that node instead. Recounts uses at the end. Out of memory
+ * leaves the graph as it was (skipping a rewrite is always safe). */
+void pass_rewrite(ir_graph *g, ir_node *(*replace)(ir_node *n, void *ctx), void *ctx);
+
 extern const pass_info pass_pipeline[]; /* in order; NULL-terminated by name */
 
 /* Run the pipeline. If dump_after names a pass, print the graph to dump_out
