@@ -58,15 +58,24 @@ const char *v_kind_name(const value *v) {
     return "?";
 }
 
-const char *v_describe(elab *e, const value *v) {
+const char *t_describe(elab *e, const ir_node *t) {
     char buf[160];
+    return arena_strdup(e->a, ir_shape_str(buf, sizeof buf, t->dtype, &t->shape, e->mod));
+}
+
+value v_list(elab *e, int n, src_loc loc) {
+    value l = {.kind = V_LIST, .n = n, .loc = loc};
+    l.items = ARENA_NEW_ARRAY(e->a, value, n);
+    return l;
+}
+
+const char *v_describe(elab *e, const value *v) {
     switch (v->kind) {
     case V_INT: return arena_printf(e->a, "int %lld", (long long)v->i);
     case V_FLOAT: return arena_printf(e->a, "float %g", v->f);
     case V_BOOL: return v->i ? "bool true" : "bool false";
     case V_STR: return arena_printf(e->a, "str \"%s\"", v->s);
-    case V_TENSOR:
-        return arena_strdup(e->a, ir_shape_str(buf, sizeof buf, v->t->dtype, &v->t->shape, e->mod));
+    case V_TENSOR: return t_describe(e, v->t);
     case V_FUNC: return arena_printf(e->a, "function '%s'", v->s);
     default: return v_kind_name(v);
     }
@@ -294,14 +303,13 @@ static const char *type_str(elab *e, frame *f, const ast_type *t) {
 /* Unify a tensor value with a declared type, binding unbound dimension names
  * in f. what/where describe the value for the message. Returns 1 if it fits. */
 static int unify_tensor(elab *e, frame *f, const ast_type *t, const value *v, const char *what, src_loc where) {
-    char have[160];
     if (v->kind == V_ERROR) return 0;
     if (v->kind != V_TENSOR) {
         diag_error(e->d, where, "%s must be %s, got %s", what, type_str(e, f, t), v_describe(e, v));
         return 0;
     }
     ir_node *n = v->t;
-    ir_shape_str(have, sizeof have, n->dtype, &n->shape, e->mod);
+    const char *have = t_describe(e, n);
     ir_dtype want = t->dtype == AST_DT_F32 ? IR_F32 : IR_I32;
     if (n->dtype != want) {
         diag_error(e->d, where, "%s must be %s, got %s", what, type_str(e, f, t), have);
@@ -329,14 +337,9 @@ static int unify_tensor(elab *e, frame *f, const ast_type *t, const value *v, co
         }
         if (!ir_dim_eq(expect, actual)) {
             char ebuf[64], abuf[64];
-            ir_shape s1 = {.rank = 1, .d = {expect}}, s2 = {.rank = 1, .d = {actual}};
-            ir_shape_str(ebuf, sizeof ebuf, IR_F32, &s1, e->mod);
-            ir_shape_str(abuf, sizeof abuf, IR_F32, &s2, e->mod);
-            /* "f32[784]" -> "784" */
-            ebuf[strlen(ebuf) - 1] = 0;
-            abuf[strlen(abuf) - 1] = 0;
             diag_error(e->d, where, "%s must be %s, got %s\nhint: dimension %d is %s here but %s was expected", what,
-                       type_str(e, f, t), have, i, abuf + 4, ebuf + 4);
+                       type_str(e, f, t), have, i, ir_dim_str(abuf, sizeof abuf, actual, e->mod),
+                       ir_dim_str(ebuf, sizeof ebuf, expect, e->mod));
             return 0;
         }
     }
@@ -460,8 +463,7 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
         if (st->n_values == 1) {
             f->ret = eval_expr(e, f, st->values[0]);
         } else {
-            value l = {.kind = V_LIST, .n = st->n_values, .loc = st->loc};
-            l.items = ARENA_NEW_ARRAY(e->a, value, st->n_values);
+            value l = v_list(e, st->n_values, st->loc);
             for (int i = 0; i < st->n_values; i++) l.items[i] = eval_expr(e, f, st->values[i]);
             f->ret = l;
         }
@@ -851,8 +853,7 @@ value eval_expr(elab *e, frame *f, const ast_expr *x) {
         return v_error();
     }
     case AST_LIST: {
-        value l = {.kind = V_LIST, .n = x->n_items, .loc = x->loc};
-        l.items = ARENA_NEW_ARRAY(e->a, value, x->n_items + 1);
+        value l = v_list(e, x->n_items, x->loc);
         for (int i = 0; i < x->n_items; i++) {
             l.items[i] = eval_expr(e, f, x->items[i]);
             if (l.items[i].kind == V_ERROR) return v_error();
@@ -945,9 +946,8 @@ static ir_node *run_model(elab *e, const ast_decl *model) {
         return NULL;
     }
     if (f.ret.t->dtype != IR_F32 || f.ret.t->shape.rank == 0 || !ir_dim_eq(f.ret.t->shape.d[0], ir_dim_sym(IR_SYM_N))) {
-        char buf[128];
         diag_error(e->d, model->name_loc, "model '%s' must return f32[%s, ...], it returns %s", model->name,
-                   e->mod->syms[0].name, ir_shape_str(buf, sizeof buf, f.ret.t->dtype, &f.ret.t->shape, e->mod));
+                   e->mod->syms[0].name, t_describe(e, f.ret.t));
         return NULL;
     }
     return f.ret.t;

@@ -67,9 +67,8 @@ ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg) {
 static ir_node *float_tensor_arg(elab *e, value *v, const char *fname, const char *arg, src_loc call) {
     ir_node *x = tensor_arg(e, v, fname, arg);
     if (!x || x->dtype == IR_F32) return x;
-    char b[128];
     diag_error(e->d, call, "%s: expected a float tensor, got %s\nhint: integer tensors (labels) must be converted with cast_f32 first",
-               fname, ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod));
+               fname, t_describe(e, x));
     return NULL;
 }
 
@@ -276,9 +275,9 @@ static value b_reshape(elab *e, src_loc loc, const char *name, value *args) {
         ir_dim total = ir_shape_numel(&x->shape);
         /* total / known must be a monomial: known's symbols ⊆ total's, k divides. */
         if ((known.syms & ~total.syms) || known.k == 0 || total.k % known.k != 0) {
-            char b[128], nb[64], kb[64];
+            char nb[64], kb[64];
             diag_error(e->d, loc, "cannot infer the -1 dimension: %s has %s elements, not a multiple of %s (the other dimensions)",
-                       ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod), ir_dim_str(nb, sizeof nb, total, e->mod),
+                       t_describe(e, x), ir_dim_str(nb, sizeof nb, total, e->mod),
                        ir_dim_str(kb, sizeof kb, known, e->mod));
             return v_error();
         }
@@ -313,9 +312,8 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
     }
     int channels = strcmp(name, "dropout2d") == 0;
     if (channels && x->shape.rank != 4) { /* checked in every mode: eval must reject what train rejects */
-        char b[128];
         diag_error(e->d, loc, "dropout2d needs f32[N, C, H, W], got %s\nhint: dropout(x, p) drops single elements of any shape",
-                   ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod));
+                   t_describe(e, x));
         return v_error();
     }
     int stream = e->next_stream++;
@@ -406,9 +404,9 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
     if (!v) return v_error();
     int idx = (int)t->t->a.i[0];
     if (!ir_shape_eq(&v->shape, &t->t->shape) || v->dtype != IR_F32) {
-        char a[128], b[128];
+        char a[128];
         diag_error(e->d, args[1].loc, "cannot update %s with a value of shape %s",
-                   ir_shape_str(a, sizeof a, IR_F32, &t->t->shape, e->mod), ir_shape_str(b, sizeof b, v->dtype, &v->shape, e->mod));
+                   ir_shape_str(a, sizeof a, IR_F32, &t->t->shape, e->mod), t_describe(e, v));
         return v_error();
     }
     if (e->g->mode != IR_MODE_TRAIN) return (value){.kind = V_NONE, .loc = loc};
@@ -474,8 +472,7 @@ static value b_pair(elab *e, src_loc loc, const char *name, value *args) {
     value *v = &args[0];
     if (v->kind == V_LIST && v->n == 2) return *v;
     if (v->kind == V_INT) {
-        value l = {.kind = V_LIST, .n = 2, .loc = loc};
-        l.items = ARENA_NEW_ARRAY(e->a, value, 2);
+        value l = v_list(e, 2, loc);
         l.items[0] = l.items[1] = *v;
         return l;
     }

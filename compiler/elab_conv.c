@@ -161,8 +161,7 @@ value b_pool(elab *e, src_loc loc, const char *name, value *args) {
     if (strcmp(name, "max_pool2d_with_indices") != 0) return v_tensor(y, loc);
     ir_node *idx = add_geom(e, loc, OP_max_pool2d_indices, &x, 1, &g);
     if (!idx) return v_error();
-    value l = {.kind = V_LIST, .n = 2, .loc = loc};
-    l.items = ARENA_NEW_ARRAY(e->a, value, 2);
+    value l = v_list(e, 2, loc);
     l.items[0] = v_tensor(y, loc);
     l.items[1] = v_tensor(idx, loc);
     return l;

@@ -77,8 +77,7 @@ static value index_list(elab *e, frame *f, const ast_expr *x, const value *l) {
     if (ix->kind == AST_SLICE) {
         span s;
         if (!resolve_slice(e, f, ix, l->n, &s)) return v_error();
-        value r = {.kind = V_LIST, .n = (int)s.count, .loc = x->loc};
-        r.items = ARENA_NEW_ARRAY(e->a, value, s.count + 1);
+        value r = v_list(e, (int)s.count, x->loc);
         for (int64_t k = 0; k < s.count; k++) r.items[k] = l->items[s.start + k * s.step];
         return r;
     }
@@ -98,9 +97,8 @@ static value index_list(elab *e, frame *f, const ast_expr *x, const value *l) {
 /* The compile-time length of axis d of t, or -1 after reporting at loc. */
 static int64_t cut_len(elab *e, ir_node *t, int d, src_loc loc) {
     if (ir_dim_is_const(t->shape.d[d])) return t->shape.d[d].k;
-    char b[128];
     diag_error(e->d, loc, "cannot index dimension %d of %s: its size is only known at run time\nhint: keep it whole with "
-               "':'", d, ir_shape_str(b, sizeof b, t->dtype, &t->shape, e->mod));
+               "':'", d, t_describe(e, t));
     return -1;
 }
 
@@ -109,9 +107,8 @@ static int64_t cut_len(elab *e, ir_node *t, int d, src_loc loc) {
 static value index_tensor(elab *e, frame *f, const ast_expr *x, ir_node *t) {
     int rank = t->shape.rank;
     if (x->n_items > rank) {
-        char b[128];
-        diag_error(e->d, x->items[rank]->loc, "too many indices: %s has %d dimension%s, %d indices given",
-                   ir_shape_str(b, sizeof b, t->dtype, &t->shape, e->mod), rank, rank == 1 ? "" : "s", x->n_items);
+        diag_error(e->d, x->items[rank]->loc, "too many indices: %s has %d dimension%s, %d indices given", t_describe(e, t),
+                   rank, rank == 1 ? "" : "s", x->n_items);
         return v_error();
     }
     int dropped[IR_MAX_RANK] = {0}, any_dropped = 0;

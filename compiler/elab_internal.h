@@ -76,6 +76,8 @@ value v_bool(int b, src_loc loc);
 value v_tensor(ir_node *t, src_loc loc);
 const char *v_kind_name(const value *v);
 const char *v_describe(elab *e, const value *v);    /* "f32[N, 10]", "int 3", ... */
+const char *t_describe(elab *e, const ir_node *t);  /* a tensor's type, "f32[N, 10]" (in the arena) */
+value v_list(elab *e, int n, src_loc loc);          /* a list of n items, all V_NONE */
 value eval_expr(elab *e, frame *f, const ast_expr *x);
 /* The evaluated arguments of a call expression. */
 typedef struct call_args {

@@ -138,9 +138,8 @@ ir_node *slice_along(elab *e, ir_node *x, int axis, int64_t start, int64_t step,
 /* The compile-time length of x's axis, or -1 after an error. */
 static int64_t axis_len(elab *e, ir_node *x, int axis, const char *fname, src_loc loc) {
     if (ir_dim_is_const(x->shape.d[axis])) return x->shape.d[axis].k;
-    char b[128];
     diag_error(e->d, loc, "'%s' cannot cut dimension %d of %s: its size is only known at run time", fname, axis,
-               ir_shape_str(b, sizeof b, x->dtype, &x->shape, e->mod));
+               t_describe(e, x));
     return -1;
 }
 
@@ -177,8 +176,7 @@ value b_slice(elab *e, src_loc loc, const char *name, value *args) {
 
 /* Consecutive pieces of the given sizes along axis, as a list of tensors. */
 static value pieces(elab *e, ir_node *x, int axis, const int64_t *sizes, int n, src_loc loc) {
-    value l = {.kind = V_LIST, .n = n, .loc = loc};
-    l.items = ARENA_NEW_ARRAY(e->a, value, n);
+    value l = v_list(e, n, loc);
     int64_t at = 0;
     for (int k = 0; k < n; k++) {
         ir_node *p = slice_along(e, x, axis, at, 1, sizes[k], loc);
