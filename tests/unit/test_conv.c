@@ -15,13 +15,10 @@
  * Runs from the repository root, like test_emit.c, whose compile-and-load
  * steps it repeats in short form. */
 #include <CUnit/CUnit.h>
-#include <dlfcn.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "autodiff.h"
 #include "dlnrt.h"
@@ -30,6 +27,7 @@
 #include "ir.h"
 #include "ops_conv.h"
 #include "passes.h"
+#include "emitted.h"
 
 static const src_loc noloc = {0};
 static const ir_init zinit = {.kind = IR_INIT_ZEROS, .gain = 1};
@@ -48,60 +46,6 @@ static ir_shape cshape(int rank, const int64_t *d)
 }
 
 /* ---- compile and load (as test_emit.c) ---------------------------------- */
-
-typedef struct loaded {
-    void *so;
-    const dl_model_api *api;
-    char dir[64];
-} loaded;
-
-static int compile_module(ir_module *m, loaded *L)
-{
-    memset(L, 0, sizeof *L);
-    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
-    for (int i = 0; i < 3; i++)
-        if (gs[i] && (passes_run(gs[i], NULL, NULL, 1) != 0 || !plan_verify(gs[i], stderr))) return -1;
-    snprintf(L->dir, sizeof L->dir, "/tmp/dlnc_conv_XXXXXX");
-    if (!mkdtemp(L->dir)) return -1;
-    char cpath[128], hpath[128], sopath[128], exe[PATH_MAX], cmd[PATH_MAX * 2 + 512];
-    snprintf(cpath, sizeof cpath, "%s/%s.c", L->dir, m->name);
-    snprintf(hpath, sizeof hpath, "%s/%s.h", L->dir, m->name);
-    snprintf(sopath, sizeof sopath, "%s/%s.so", L->dir, m->name);
-    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
-    if (!c || !h) return -1;
-    diag_ctx d;
-    diag_init(&d, stderr);
-    char hname[64];
-    snprintf(hname, sizeof hname, "%s.h", m->name);
-    emit_options opt = {hname, "conv.dln"};
-    int rc = emit_c(&m, 1, c, h, &opt, &d);
-    fclose(c);
-    fclose(h);
-    if (rc != 0) return -1;
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[k > 0 ? k : 0] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    snprintf(cmd, sizeof cmd,
-             "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s %s/libdlnrt.a -lz -lm -o %s",
-             L->dir, cpath, k > 0 ? exe : "build", sopath);
-    if (system(cmd) != 0) return fprintf(stderr, "test_conv: compile failed: %s\n", cmd), -1;
-    L->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
-    if (!L->so) return fprintf(stderr, "test_conv: %s\n", dlerror()), -1;
-    char sym[80];
-    snprintf(sym, sizeof sym, "%s_api", m->name);
-    const dl_model_api *(*get)(void) = (const dl_model_api *(*)(void))dlsym(L->so, sym);
-    L->api = get ? get() : NULL;
-    return L->api ? 0 : -1;
-}
-
-static void unload(loaded *L)
-{
-    if (L->so) dlclose(L->so);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", L->dir);
-    if (L->dir[0] && system(cmd) != 0) fprintf(stderr, "test_conv: cannot remove %s\n", L->dir);
-}
 
 static uint64_t rng_state = 777;
 static double urand(void)
@@ -218,8 +162,8 @@ static void test_net_train_step(void)
     arena ar = {0};
     ir_module *m = build_net(&ar);
     CU_ASSERT_FATAL(m != NULL);
-    loaded L;
-    CU_ASSERT_FATAL(compile_module(m, &L) == 0);
+    emitted L;
+    CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
     const int64_t n = 4;
     void *inst = L.api->create(6);
     CU_ASSERT_FATAL(inst != NULL);
@@ -263,7 +207,7 @@ static void test_net_train_step(void)
     for (int i = 0; i < m->n_params; i++) free(params[i]);
     free(params);
     L.api->destroy(inst);
-    unload(&L);
+    emitted_unload(&L);
     arena_free(&ar);
 }
 
@@ -293,8 +237,8 @@ static void check_single_conv(const char *name, int64_t c, int64_t h, int64_t o,
         ir_add_output(g, IR_OUT_LOSS, 0, "loss", loss);
         CU_ASSERT_FATAL(ad_differentiate(g, loss, NULL, 0, NULL) == 0);
     }
-    loaded L;
-    CU_ASSERT_FATAL(compile_module(m, &L) == 0);
+    emitted L;
+    CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
     void *inst = L.api->create(n);
     CU_ASSERT_FATAL(inst != NULL);
     double **params = random_params(m, L.api, inst);
@@ -321,7 +265,7 @@ static void check_single_conv(const char *name, int64_t c, int64_t h, int64_t o,
     for (int i = 0; i < m->n_params; i++) free(params[i]);
     free(params);
     L.api->destroy(inst);
-    unload(&L);
+    emitted_unload(&L);
     arena_free(&ar);
 }
 

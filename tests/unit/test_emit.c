@@ -14,12 +14,10 @@
  * working directory) and find libdlnrt.a beside the test binary. */
 #include <CUnit/CUnit.h>
 #include <dlfcn.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "autodiff.h"
 #include "dlnrt.h"
@@ -28,6 +26,7 @@
 #include "interp.h"
 #include "ir.h"
 #include "passes.h"
+#include "emitted.h"
 
 static ir_shape shp(int rank, const int64_t *d)
 {
@@ -42,83 +41,7 @@ static ir_shape shp(int rank, const int64_t *d)
 static const src_loc noloc = {0};
 static const ir_init zinit = {.kind = IR_INIT_ZEROS, .gain = 1};
 
-/* ---- compiling and loading --------------------------------------------- */
-
-typedef struct loaded {
-    void *so;
-    const dl_model_api *api;
-    char dir[64];
-} loaded;
-
-static void build_dir(char *out, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0) {
-        snprintf(out, len, "build");
-        return;
-    }
-    exe[k] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    snprintf(out, len, "%s", exe);
-}
-
-/* Pipeline + plan check + emit + cc + dlopen. Returns 0 on success. */
-static int compile_module(ir_module *m, loaded *L)
-{
-    memset(L, 0, sizeof *L);
-    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
-    for (int i = 0; i < 3; i++) {
-        if (!gs[i]) continue;
-        if (passes_run(gs[i], NULL, NULL, 1) != 0) return -1;
-        if (!plan_verify(gs[i], stderr)) return -1;
-    }
-    snprintf(L->dir, sizeof L->dir, "/tmp/dlnc_emit_XXXXXX");
-    if (!mkdtemp(L->dir)) return -1;
-    char cpath[128], hpath[128], sopath[128], bdir[PATH_MAX], cmd[PATH_MAX * 2 + 512];
-    snprintf(cpath, sizeof cpath, "%s/%s.c", L->dir, m->name);
-    snprintf(hpath, sizeof hpath, "%s/%s.h", L->dir, m->name);
-    snprintf(sopath, sizeof sopath, "%s/%s.so", L->dir, m->name);
-    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
-    if (!c || !h) return -1;
-    diag_ctx d;
-    diag_init(&d, stderr);
-    char hname[64];
-    snprintf(hname, sizeof hname, "%s.h", m->name);
-    emit_options opt = {hname, "test.dln"};
-    int rc = emit_c(&m, 1, c, h, &opt, &d);
-    fclose(c);
-    fclose(h);
-    if (rc != 0) return -1;
-    build_dir(bdir, sizeof bdir);
-    snprintf(cmd, sizeof cmd,
-             "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s %s/libdlnrt.a -lz -lm "
-             "-o %s",
-             L->dir, cpath, bdir, sopath);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "test_emit: compile failed: %s\n", cmd);
-        return -1;
-    }
-    L->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
-    if (!L->so) {
-        fprintf(stderr, "test_emit: %s\n", dlerror());
-        return -1;
-    }
-    char sym[80];
-    snprintf(sym, sizeof sym, "%s_api", m->name);
-    const dl_model_api *(*get)(void) = (const dl_model_api *(*)(void))dlsym(L->so, sym);
-    L->api = get ? get() : NULL;
-    return L->api ? 0 : -1;
-}
-
-static void unload(loaded *L)
-{
-    if (L->so) dlclose(L->so);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", L->dir);
-    if (L->dir[0] && system(cmd) != 0) fprintf(stderr, "test_emit: cannot remove %s\n", L->dir);
-}
+/* Compiling and loading: emitted.h. */
 
 /* ---- data and comparison ------------------------------------------------- */
 
@@ -173,8 +96,8 @@ static void free_params(const ir_module *m, double **p)
 static void check_forward(ir_module *m, int64_t n)
 {
     ir_graph *g = m->forward;
-    loaded L;
-    CU_ASSERT_FATAL(compile_module(m, &L) == 0);
+    emitted L;
+    CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
     void *inst = L.api->create(n + 2);
     CU_ASSERT_FATAL(inst != NULL);
     double **params = random_params(m, L.api, inst);
@@ -199,7 +122,7 @@ static void check_forward(ir_module *m, int64_t n)
     free(xd);
     free_params(m, params);
     L.api->destroy(inst);
-    unload(&L);
+    emitted_unload(&L);
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -349,8 +272,8 @@ static void test_mlp_train(void)
     arena ar = {0};
     ir_module *m = build_mlp(&ar);
     CU_ASSERT_FATAL(m != NULL);
-    loaded L;
-    CU_ASSERT_FATAL(compile_module(m, &L) == 0);
+    emitted L;
+    CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
     const int64_t n = 4;
     CU_ASSERT(L.api->in_numel == 6 && L.api->out_numel == 3 && L.api->label_kind == DL_LABEL_CLASS);
     void *inst = L.api->create(8);
@@ -409,7 +332,7 @@ static void test_mlp_train(void)
 
     free_params(m, params);
     L.api->destroy(inst);
-    unload(&L);
+    emitted_unload(&L);
     arena_free(&ar);
 }
 

@@ -19,108 +19,35 @@
  * The tests run from the repository root (runtime/dlnrt.h) and find
  * libdlnrt.a beside the test binary, as test_emit.c does. */
 #include <CUnit/CUnit.h>
-#include <dlfcn.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dlnrt.h"
-#include "elab.h"
-#include "emit.h"
-#include "parse.h"
-#include "passes.h"
-#include "stdlib_embed.h"
+#include "emitted.h"
 
 /* ---- compiling .dln source to a loaded model ----------------------------- */
 
 typedef struct model {
-    void *so;
-    const dl_model_api *api;
+    emitted built;
+    const dl_model_api *api;    /* built.api, the name the tests read best */
     void *inst;
-    char dir[64];
 } model;
-
-static void exe_dir(char *out, size_t len) {
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0) {
-        snprintf(out, len, "build");
-        return;
-    }
-    exe[k] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    snprintf(out, len, "%s", exe);
-}
-
-/* Front end + passes + emit into a temporary directory. Returns 0 or -1. */
-static int emit_source(const char *src, const char *dir, const char *name) {
-    arena ar = {0};
-    diag_ctx d;
-    diag_init(&d, stderr);
-    int rc = -1;
-    ast_program **lib = ARENA_NEW_ARRAY(&ar, ast_program *, stdlib_n_files);
-    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
-    ast_program *prog = parse_source(&ar, &d, "modes.dln", src);
-    elab_output eo = {0};
-    if (d.n_errors || elab_program(&ar, &d, prog, lib, stdlib_n_files, &eo) != 0 || eo.n_mods != 1) goto out;
-    ir_module *m = eo.mods[0];
-    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
-    for (int i = 0; i < 3; i++)
-        if (gs[i] && passes_run(gs[i], NULL, NULL, 1) != 0) goto out;
-    char cpath[160], hpath[160], hname[80];
-    snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
-    snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
-    snprintf(hname, sizeof hname, "%s.h", name);
-    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
-    if (c && h) {
-        emit_options opt = {hname, "modes.dln"};
-        rc = emit_c(&m, 1, c, h, &opt, &d);
-    }
-    if (c) fclose(c);
-    if (h) fclose(h);
-out:
-    arena_free(&ar);
-    return rc;
-}
 
 /* Compile `src` (one model named `name`), load it, create and init it. */
 static int load(const char *src, const char *name, int64_t max_batch, model *M) {
     memset(M, 0, sizeof *M);
-    snprintf(M->dir, sizeof M->dir, "/tmp/dlnc_modes_XXXXXX");
-    if (!mkdtemp(M->dir)) return -1;
-    if (emit_source(src, M->dir, name) != 0) return -1;
-    char bdir[PATH_MAX], cmd[PATH_MAX * 2 + 512], sopath[160];
-    exe_dir(bdir, sizeof bdir);
-    snprintf(sopath, sizeof sopath, "%s/%s.so", M->dir, name);
-    snprintf(cmd, sizeof cmd,
-             "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s/%s.c %s/libdlnrt.a -lz -lm "
-             "-o %s",
-             M->dir, M->dir, name, bdir, sopath);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "test_modes: compile failed: %s\n", cmd);
-        return -1;
-    }
-    M->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
-    if (!M->so) return -1;
-    char sym[96];
-    snprintf(sym, sizeof sym, "%s_api", name);
-    const dl_model_api *(*get)(void) = (const dl_model_api *(*)(void))dlsym(M->so, sym);
-    M->api = get ? get() : NULL;
-    if (!M->api || !(M->inst = M->api->create(max_batch))) return -1;
+    if (emitted_build_source(src, &M->built) != 0 || strcmp(M->built.api->name, name) != 0) return -1;
+    M->api = M->built.api;
+    if (!(M->inst = M->api->create(max_batch))) return -1;
     M->api->init(M->inst, 7);
     return 0;
 }
 
 static void unload(model *M) {
     if (M->inst) M->api->destroy(M->inst);
-    if (M->so) dlclose(M->so);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", M->dir);
-    if (M->dir[0] && system(cmd) != 0) fprintf(stderr, "test_modes: cannot remove %s\n", M->dir);
+    emitted_unload(&M->built);
 }
 
 /* The index of the parameter whose name ends in `suffix`, or -1. */

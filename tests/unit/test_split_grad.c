@@ -12,17 +12,14 @@
  * dlopen, libdlnrt.a beside the test binary), whose train step must match
  * the interpreter on the unfolded graph. */
 #include <CUnit/CUnit.h>
-#include <dlfcn.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dlnrt.h"
+#include "emitted.h"
 #include "elab.h"
-#include "emit.h"
 #include "interp.h"
 #include "parse.h"
 #include "passes.h"
@@ -144,45 +141,17 @@ static void test_split_grad_left_alone(void) {
 
 /* ---- the folded gradient in the emitted C ---------------------------------- */
 
-/* Passes, emit, cc, dlopen into dir; the API or NULL. */
-static const dl_model_api *build(ir_module *m, const char *dir, void **so) {
-    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
-    for (int i = 0; i < 3; i++)
-        if (gs[i] && passes_run(gs[i], NULL, NULL, 1) != 0) return NULL;
-    char cpath[128], hpath[128], sopath[128], exe[PATH_MAX], cmd[PATH_MAX + 512];
-    snprintf(cpath, sizeof cpath, "%s/m.c", dir);
-    snprintf(hpath, sizeof hpath, "%s/m.h", dir);
-    snprintf(sopath, sizeof sopath, "%s/m.so", dir);
-    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
-    diag_ctx d;
-    diag_init(&d, stderr);
-    emit_options opt = {"m.h", "split.dln"};
-    int rc = c && h ? emit_c(&m, 1, c, h, &opt, &d) : -1;
-    if (c) fclose(c);
-    if (h) fclose(h);
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (rc != 0 || k <= 0) return NULL;
-    exe[k] = 0;
-    *strrchr(exe, '/') = 0;
-    snprintf(cmd, sizeof cmd, "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s "
-             "%s/libdlnrt.a -lz -lm -o %s", dir, cpath, exe, sopath);
-    if (system(cmd) != 0 || !(*so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL))) return NULL;
-    const dl_model_api *(*get)(void) = (const dl_model_api *(*)(void))dlsym(*so, "m_api");
-    return get ? get() : NULL;
-}
-
 static void test_split_grad_emitted(void) {
-    char src[1024], dir[] = "/tmp/dlnc_split_XXXXXX";
+    char src[1024];
     model_src(src, sizeof src, "    h = dense(x, 8)\n    a, b, c = split(h, [3, 1, 4], axis = 1)\n"
                                "    return concat([a * sigmoid(c[:, 1:]), b], axis = 1)");
     arena a1 = {0}, a2 = {0};
     ir_module *plain = elaborate(&a1, src), *m = elaborate(&a2, src);
     CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    void *so = NULL;
-    const dl_model_api *api = build(m, dir, &so);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(api);
+    emitted built;
+    CU_ASSERT_EQUAL_FATAL(emitted_build(m, &built), 0);
+    const dl_model_api *api = built.api;
     CU_ASSERT_EQUAL(count_op(m->train_step, OP_slice_grad), 1); /* c[:, 1:] inside c's piece */
     int64_t nref;
     double *ref = run_train(plain, &nref); /* loss, then the gradients */
@@ -224,10 +193,7 @@ static void test_split_grad_emitted(void) {
     free(io[1]);
     free(ref);
     api->destroy(inst);
-    dlclose(so);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "test_split_grad: cannot remove %s\n", dir);
+    emitted_unload(&built);
     arena_free(&a1);
     arena_free(&a2);
 }

@@ -1,0 +1,98 @@
+/* emitted.c — see emitted.h. */
+#include "emitted.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elab.h"
+#include "emit.h"
+#include "parse.h"
+#include "passes.h"
+#include "stdlib_embed.h"
+
+/* The directory of the test binary, where libdlnrt.a was built. */
+static void exe_dir(char *out, size_t len) {
+    char exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) {
+        snprintf(out, len, "build");
+        return;
+    }
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    snprintf(out, len, "%s", exe);
+}
+
+int emitted_build(ir_module *m, emitted *out) {
+    memset(out, 0, sizeof *out);
+    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
+    for (int i = 0; i < 3; i++)
+        if (gs[i] && (passes_run(gs[i], NULL, NULL, 1) != 0 || !plan_verify(gs[i], stderr))) return -1;
+    snprintf(out->dir, sizeof out->dir, "/tmp/dlnc_emitted_XXXXXX");
+    if (!mkdtemp(out->dir)) {
+        out->dir[0] = 0;
+        return -1;
+    }
+    char cpath[160], hpath[160], sopath[160], hname[96], bdir[PATH_MAX], cmd[PATH_MAX * 2 + 512];
+    snprintf(cpath, sizeof cpath, "%s/%s.c", out->dir, m->name);
+    snprintf(hpath, sizeof hpath, "%s/%s.h", out->dir, m->name);
+    snprintf(sopath, sizeof sopath, "%s/%s.so", out->dir, m->name);
+    snprintf(hname, sizeof hname, "%s.h", m->name);
+    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
+    diag_ctx d;
+    diag_init(&d, stderr);
+    emit_options opt = {hname, "test.dln"};
+    int rc = c && h ? emit_c(&m, 1, c, h, &opt, &d) : -1;
+    if (c) fclose(c);
+    if (h) fclose(h);
+    diag_free(&d);
+    if (rc != 0) return -1;
+    exe_dir(bdir, sizeof bdir);
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s %s/libdlnrt.a -lz -lm -o %s",
+             out->dir, cpath, bdir, sopath);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "emitted: compile failed: %s\n", cmd);
+        return -1;
+    }
+    if (!(out->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL))) {
+        fprintf(stderr, "emitted: %s\n", dlerror());
+        return -1;
+    }
+    char sym[128];
+    snprintf(sym, sizeof sym, "%s_api", m->name);
+    const dl_model_api *(*get)(void) = (const dl_model_api *(*)(void))dlsym(out->so, sym);
+    out->api = get ? get() : NULL;
+    return out->api ? 0 : -1;
+}
+
+int emitted_build_source(const char *src, emitted *out) {
+    memset(out, 0, sizeof *out);
+    arena ar = {0};
+    diag_ctx d;
+    diag_init(&d, stderr);
+    ast_program **lib = ARENA_NEW_ARRAY(&ar, ast_program *, stdlib_n_files);
+    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
+    ast_program *prog = parse_source(&ar, &d, "test.dln", src);
+    elab_output eo = {0};
+    int rc = -1;
+    if (!d.n_errors && elab_program(&ar, &d, prog, lib, stdlib_n_files, &eo) == 0 && eo.n_mods == 1)
+        rc = emitted_build(eo.mods[0], out);
+    diag_free(&d);
+    arena_free(&ar);
+    return rc;
+}
+
+void emitted_unload(emitted *e) {
+    if (e->so) dlclose(e->so);
+    e->so = NULL;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    if (e->dir[0] && system(cmd) != 0) fprintf(stderr, "emitted: cannot remove %s\n", e->dir);
+    e->dir[0] = 0;
+}
