@@ -58,7 +58,7 @@ int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
     (void)header_name;
     memset(out, 0, sizeof *out);
     const char *cc = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
-    const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native");
+    const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
     char cache[4096];
     if (opt && opt->cache_dir) snprintf(cache, sizeof cache, "%s", opt->cache_dir);
     else if (getenv("DLNC_CACHE") && *getenv("DLNC_CACHE")) snprintf(cache, sizeof cache, "%s", getenv("DLNC_CACHE"));

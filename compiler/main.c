@@ -62,7 +62,7 @@ static void usage(FILE *out) {
             "  --history FILE.csv  write the per-epoch loss/accuracy curve\n"
             "  --quiet             no progress lines\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
-            "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native\")\n"
+            "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\")\n"
             "  -v                  show the JIT compile command\n"
             "\n"
             "passes (for --after):");
