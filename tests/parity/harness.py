@@ -46,16 +46,19 @@ class Build:
                 raise SystemExit(f"parity: {f} is missing; run `make` first")
         self._count = 0
 
-    def compile_dln(self, source, tag):
-        """dlnc + cc: returns (path of the .so, None) or (None, error text)."""
+    def _dlnc(self, source, tag):
+        """Writes source to a fresh <tag>_<n>.dln and runs dlnc on it: (base path, None) or (base, error text)."""
         self._count += 1
         base = os.path.join(self.work, f"{tag}_{self._count}")
         with open(base + ".dln", "w") as f:
             f.write(source)
         r = subprocess.run([self.dlnc, base + ".dln", "-o", base + ".c"], capture_output=True, text=True)
-        if r.returncode != 0:
-            return None, "dlnc: " + (r.stderr or r.stdout).strip()
-        return self._cc(base)
+        return base, None if r.returncode == 0 else "dlnc: " + (r.stderr or r.stdout).strip()
+
+    def compile_dln(self, source, tag):
+        """dlnc + cc: returns (path of the .so, None) or (None, error text)."""
+        base, err = self._dlnc(source, tag)
+        return (None, err) if err else self._cc(base)
 
     def check_dln(self, source, tag):
         """dlnc alone (no C compile): None if it accepts the source, else its errors."""
@@ -69,13 +72,9 @@ class Build:
     def start_compile(self, source, tag):
         """Like compile_dln, but the C compiler runs in the background; call
         finish_compile(handle) for the result (lets two builds share the cores)."""
-        self._count += 1
-        base = os.path.join(self.work, f"{tag}_{self._count}")
-        with open(base + ".dln", "w") as f:
-            f.write(source)
-        r = subprocess.run([self.dlnc, base + ".dln", "-o", base + ".c"], capture_output=True, text=True)
-        if r.returncode != 0:
-            return (base, None, "dlnc: " + (r.stderr or r.stdout).strip())
+        base, err = self._dlnc(source, tag)
+        if err:
+            return (base, None, err)
         p = subprocess.Popen(self._cc_cmd(base), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return (base, p, None)
 
