@@ -87,16 +87,21 @@ static png_uint_32 dl_png_format(int channels)
     return channels == 1 ? PNG_FORMAT_GRAY : channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
 }
 
+/* Opens path's header into *im (size and format known, pixels not read yet). */
+static int dl_png_open(const char *path, png_image *im)
+{
+    memset(im, 0, sizeof *im);
+    im->version = PNG_IMAGE_VERSION;
+    if (png_image_begin_read_from_file(im, path)) return 0;
+    dl_set_error("%s: not a readable PNG: %s", path, im->message);
+    return -1;
+}
+
 /* Decodes path into x[channels, h, w] (floats in [0, 1]); pix is h*w*channels bytes of scratch. */
 static int dl_png_read(const char *path, int channels, png_uint_32 h, png_uint_32 w, unsigned char *pix, float *x)
 {
     png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&im, path)) {
-        dl_set_error("%s: not a readable PNG: %s", path, im.message);
-        return -1;
-    }
+    if (dl_png_open(path, &im)) return -1;
     if (im.height != h || im.width != w) {
         dl_set_error("%s: image is %ux%u but the folder's images are %ux%u (width x height); images are not resized, "
                      "so all must share one size", path, (unsigned)im.width, (unsigned)im.height, (unsigned)w, (unsigned)h);
@@ -120,12 +125,7 @@ static int dl_png_read(const char *path, int channels, png_uint_32 h, png_uint_3
 static int dl_png_probe(const char *path, png_uint_32 *h, png_uint_32 *w, int *color)
 {
     png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&im, path)) {
-        dl_set_error("%s: not a readable PNG: %s", path, im.message);
-        return -1;
-    }
+    if (dl_png_open(path, &im)) return -1;
     *h = im.height, *w = im.width;
     *color = (im.format & PNG_FORMAT_FLAG_COLOR) != 0;
     png_image_free(&im);
