@@ -1,7 +1,9 @@
 #!/bin/sh
 # End-to-end: every samples/*.dln compiles, its C builds with -Werror, and a
 # smoke driver shows the loss falling on a fixed batch, eval/forward agreeing
-# and a checkpoint round-tripping. Then `dlnc run` trains mlp.dln on real
+# and a checkpoint round-tripping, and damaged checkpoints are rejected by the
+# model's load. Fuzzer regressions compile cleanly; a diverging run stops with
+# status 1 and keeps its last good checkpoint. Then `dlnc run` trains mlp.dln on real
 # Fashion-MNIST for a few hundred steps. Last line: "e2e: N passed, N failed".
 #   usage: tests/e2e/run.sh [BUILD_DIR]
 B=${1:-build}
@@ -22,7 +24,42 @@ for f in samples/*.dln; do
     echo "FAIL $f: smoke driver does not link"; head -20 "$T/$name.cc"; fail=$((fail+1)); continue
   fi
   if OMP_NUM_THREADS=2 "$T/$name.smoke" 40 "$T/$name.safetensors"; then pass=$((pass+1)); else echo "FAIL $f"; fail=$((fail+1)); fi
+  # Damaged checkpoints through the model's own load: rejected, parameters untouched.
+  mkdir -p "$T/ck_$name"
+  if cc $CFLAGS -I"$T" tests/e2e/ckpt_main.c "$T/$name.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/$name.ckpt" 2>"$T/$name.cc" \
+     && OMP_NUM_THREADS=2 "$T/$name.ckpt" "$T/ck_$name"; then pass=$((pass+1)); else echo "FAIL $f: corrupt checkpoints"; fail=$((fail+1)); fi
 done
+
+# Minimized fuzzer findings that must compile, and compile cleanly as C.
+for f in tests/fuzz/regress/*.dln; do
+  name=$(basename "$f" .dln)
+  if $DLNC "$f" -o "$T/r_$name.c" 2>"$T/r_$name.err" && cc $CFLAGS -I"$T" -c "$T/r_$name.c" -o "$T/r_$name.o" 2>"$T/r_$name.cc"; then
+    echo "fuzz regression $name: ok"; pass=$((pass+1))
+  else
+    echo "FAIL fuzz regression $f"; cat "$T/r_$name.err"; head -20 "$T/r_$name.cc"; fail=$((fail+1))
+  fi
+done
+
+# NaN in training: a run that diverges in epoch 2 stops with status 1 and a
+# message, and keeps epoch 1's checkpoint intact: byte for byte what a
+# 1-epoch run with the same seed saves.
+DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run tests/e2e/diverge.dln --checkpoint "$T/div.safetensors" >"$T/div.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: non-finite loss (.*) at epoch 2,.*the checkpoint from epoch 1 is kept in $T/div.safetensors" "$T/div.out" \
+   && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run tests/e2e/diverge.dln --epochs 1 --quiet --checkpoint "$T/div1.safetensors" \
+   && cmp -s "$T/div.safetensors" "$T/div1.safetensors" && [ ! -e "$T/div.safetensors.tmp" ]; then
+  echo "diverging run: exit 1, message, epoch-1 checkpoint kept: ok"; pass=$((pass+1))
+else
+  echo "FAIL diverging run (exit $rc):"; tail -3 "$T/div.out"; fail=$((fail+1))
+fi
+# A checkpoint path that cannot be written is an error, not a crash or a silent skip.
+DLNC_CACHE="$T/cache" $DLNC run tests/e2e/diverge.dln --epochs 1 --quiet --checkpoint "$T/no/such/dir/c.safetensors" >"$T/nock.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: saving the checkpoint: .*cannot create" "$T/nock.out"; then
+  echo "unwritable checkpoint path: clear error: ok"; pass=$((pass+1))
+else
+  echo "FAIL unwritable checkpoint path (exit $rc):"; cat "$T/nock.out"; fail=$((fail+1))
+fi
 
 # Model summaries count what the papers count: LeNet-5 has 61,706 parameters,
 # ResNet-20 on 3x32x32 with projection shortcuts 272,474.

@@ -28,6 +28,7 @@ import glob
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -385,6 +386,10 @@ def main():
 
     seen = {}
     work = tempfile.mkdtemp(prefix="dlnc_fuzz_work.")
+    # A private copy: a rebuild of the compiler during a long run must not
+    # turn into "Permission denied" findings halfway through.
+    shutil.copy2(dlnc, os.path.join(work, "dlnc"))
+    dlnc = os.path.join(work, "dlnc")
     counts = {"ok": 0, "accepted": 0}
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
         futs = {ex.submit(check_one, dlnc, args.cflags.split(), work, i, t, args.timeout): (i, n, a, t)
