@@ -21,6 +21,10 @@
  *
  * Gradient clipping (clip_norm) is global across parameters, so it is the
  * caller's job: dl_grad_norm gives the norm, the caller scales the gradients. */
+/* The update loops are memory-streaming and run once per parameter per step;
+ * -O3 without errno-setting sqrtf lets them vectorize, and the clones use
+ * AVX2/AVX-512 where the CPU has them (the library is built without -march). */
+#pragma GCC optimize("O3", "no-math-errno")
 #include "dlnrt.h"
 
 #include <math.h>
@@ -82,6 +86,9 @@ static void dl_rmsprop(const dl_optim_config *c, float lr, float *restrict w, co
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void dl_adam(const dl_optim_config *c, float lr, int64_t step, int decoupled, float *restrict w,
                     const float *restrict g, float *restrict m, float *restrict v, int64_t n)
 {
