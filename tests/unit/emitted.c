@@ -8,11 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elab.h"
+#include "compiled.h"
 #include "emit.h"
-#include "parse.h"
 #include "passes.h"
-#include "stdlib_embed.h"
 
 /* The directory of the test binary, where libdlnrt.a was built. */
 static void exe_dir(char *out, size_t len) {
@@ -74,16 +72,8 @@ int emitted_build(ir_module *m, emitted *out) {
 int emitted_build_source(const char *src, emitted *out) {
     memset(out, 0, sizeof *out);
     arena ar = {0};
-    diag_ctx d;
-    diag_init(&d, stderr);
-    ast_program **lib = ARENA_NEW_ARRAY(&ar, ast_program *, stdlib_n_files);
-    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
-    ast_program *prog = parse_source(&ar, &d, "test.dln", src);
-    elab_output eo = {0};
-    int rc = -1;
-    if (!d.n_errors && elab_program(&ar, &d, prog, lib, stdlib_n_files, &eo) == 0 && eo.n_mods == 1)
-        rc = emitted_build(eo.mods[0], out);
-    diag_free(&d);
+    ir_module *m = compiled_elaborate(&ar, stderr, src);
+    int rc = m ? emitted_build(m, out) : -1;
     arena_free(&ar);
     return rc;
 }

@@ -12,45 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elab.h"
+#include "compiled.h"
 #include "interp.h"
-#include "parse.h"
-#include "stdlib_embed.h"
-
-typedef struct compiled {
-    arena ar;
-    ir_module *mod;
-    char *diags;
-    size_t diags_len;
-} compiled;
-
-static void compile(compiled *c, const char *src) {
-    memset(c, 0, sizeof *c);
-    FILE *mem = open_memstream(&c->diags, &c->diags_len);
-    diag_ctx d;
-    diag_init(&d, mem);
-    ast_program **lib = ARENA_NEW_ARRAY(&c->ar, ast_program *, stdlib_n_files);
-    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(&c->ar, &d, stdlib_files[i].name, stdlib_files[i].text);
-    ast_program *prog = parse_source(&c->ar, &d, "t.dln", src);
-    elab_output out = {0};
-    if (!d.n_errors && elab_program(&c->ar, &d, prog, lib, stdlib_n_files, &out) == 0 && out.n_mods > 0)
-        c->mod = out.mods[0];
-    fclose(mem);
-}
-
-static void release(compiled *c) {
-    arena_free(&c->ar);
-    free(c->diags);
-}
 
 /* The forward graph on x (N = 2), compared elementwise with want(x). */
 static void check_forward(const char *src, int k, double (*want)(double)) {
     compiled c;
-    compile(&c, src);
+    compiled_init(&c, src);
     CU_ASSERT_PTR_NOT_NULL(c.mod);
     if (!c.mod) {
         printf("\n%s", c.diags);
-        release(&c);
+        compiled_free(&c);
         return;
     }
     double xv[16];
@@ -62,7 +34,7 @@ static void check_forward(const char *src, int k, double (*want)(double)) {
     const double *y = interp_output(&s, 0);
     for (int i = 0; i < 2 * k; i++) CU_ASSERT_DOUBLE_EQUAL(y[i], want(xv[i]), 1e-12);
     interp_free(&s);
-    release(&c);
+    compiled_free(&c);
 }
 
 static double cubic_grad(double x) { return 3 * x * x - 2; }
@@ -93,7 +65,7 @@ static int find_output(const ir_graph *g, ir_out_kind kind) {
  * grad(...), so its gradient is a second derivative. */
 static void test_grad_second_order(void) {
     compiled c;
-    compile(&c, "model m(x: f32[N, 3]) -> f32[N, 3] {\n"
+    compiled_init(&c, "model m(x: f32[N, 3]) -> f32[N, 3] {\n"
                 "    h = dense(x, 2, use_bias = false, name = \"fc\")\n"
                 "    return grad(sum(tanh(h)), x)\n"
                 "}\n"
@@ -133,18 +105,18 @@ static void test_grad_second_order(void) {
         double numeric = (lp - lm) / (2 * h);
         CU_ASSERT_DOUBLE_EQUAL(analytic[i], numeric, 1e-6 * fmax(1, fabs(numeric)));
     }
-    release(&c);
+    compiled_free(&c);
 }
 
 static void check_error(const char *body, const char *want) {
     compiled c;
     char src[512];
     snprintf(src, sizeof src, "model m(x: f32[N, 4]) -> f32 {\n%s\n}\n", body);
-    compile(&c, src);
+    compiled_init(&c, src);
     CU_ASSERT_PTR_NULL(c.mod);
     CU_ASSERT_STRING_EQUAL(c.diags, want);
     if (strcmp(c.diags, want)) printf("\n  got:\n%s  want:\n%s", c.diags, want);
-    release(&c);
+    compiled_free(&c);
 }
 
 static void test_grad_errors(void) {

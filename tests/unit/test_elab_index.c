@@ -12,37 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elab.h"
+#include "compiled.h"
 #include "interp.h"
-#include "parse.h"
-#include "stdlib_embed.h"
-
-/* One compile: the module (NULL after errors) and the diagnostics text. */
-typedef struct compiled {
-    arena ar;
-    ir_module *mod;
-    char *diags;
-    size_t diags_len;
-} compiled;
-
-static void compile(compiled *c, const char *src) {
-    memset(c, 0, sizeof *c);
-    FILE *mem = open_memstream(&c->diags, &c->diags_len);
-    diag_ctx d;
-    diag_init(&d, mem);
-    ast_program **lib = ARENA_NEW_ARRAY(&c->ar, ast_program *, stdlib_n_files);
-    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(&c->ar, &d, stdlib_files[i].name, stdlib_files[i].text);
-    ast_program *prog = parse_source(&c->ar, &d, "t.dln", src);
-    elab_output out = {0};
-    if (!d.n_errors && elab_program(&c->ar, &d, prog, lib, stdlib_n_files, &out) == 0 && out.n_mods > 0)
-        c->mod = out.mods[0];
-    fclose(mem);
-}
-
-static void release(compiled *c) {
-    arena_free(&c->ar);
-    free(c->diags);
-}
 
 /* The source of `model m(x: <input>) -> f32 { <body> }`. */
 static char *model_src(const char *input, const char *body) {
@@ -55,7 +26,7 @@ static char *model_src(const char *input, const char *body) {
 /* The forward output's type, or the diagnostics when it did not compile. */
 static void check_type(const char *input, const char *body, const char *want) {
     compiled c;
-    compile(&c, model_src(input, body));
+    compiled_init(&c, model_src(input, body));
     char got[128] = "";
     if (c.mod && c.mod->forward->n_outputs > 0) {
         const ir_node *o = c.mod->forward->outputs[0].node;
@@ -63,7 +34,7 @@ static void check_type(const char *input, const char *body, const char *want) {
     }
     CU_ASSERT_STRING_EQUAL(got, want);
     if (strcmp(got, want)) printf("\n  %s: got '%s', want '%s'\n%s", body, got, want, c.diags ? c.diags : "");
-    release(&c);
+    compiled_free(&c);
 }
 
 static void test_index_types(void) {
@@ -85,7 +56,7 @@ static void test_index_types(void) {
 /* Dropping every axis leaves a rank-0 tensor (x[0, 0] of f32[3, 4] is f32[]). */
 static void test_index_rank0(void) {
     compiled c;
-    compile(&c, model_src("f32[N, 3]", "    s = sum(x, axis = 0)[1]\n    return x * s"));
+    compiled_init(&c, model_src("f32[N, 3]", "    s = sum(x, axis = 0)[1]\n    return x * s"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
     int scalars = 0;
     for (int k = 0; k < c.mod->forward->n_nodes; k++) {
@@ -93,7 +64,7 @@ static void test_index_rank0(void) {
         scalars += n->op == OP_reshape && n->shape.rank == 0 && n->in[0]->op == OP_slice;
     }
     CU_ASSERT_EQUAL(scalars, 1);
-    release(&c);
+    compiled_free(&c);
 }
 
 static void test_list_index(void) {
@@ -111,7 +82,7 @@ static void test_list_index(void) {
  * x[n][1][2], [4], [6]. */
 static void test_index_values(void) {
     compiled c;
-    compile(&c, model_src("f32[N, 3, 8]", "    return x[:, 1, 2:7:2] + x[:, -1, -1:]"));
+    compiled_init(&c, model_src("f32[N, 3, 8]", "    return x[:, 1, 2:7:2] + x[:, -1, -1:]"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
     double xv[48];
     for (int k = 0; k < 48; k++) xv[k] = k;
@@ -126,14 +97,14 @@ static void test_index_values(void) {
             CU_ASSERT_DOUBLE_EQUAL(y[n * 3 + j], want, 1e-12);
         }
     interp_free(&s);
-    release(&c);
+    compiled_free(&c);
 }
 
 /* A train step through indexing: the gradient of the loss reaches the
  * weight through slice_grad (and the integer index's reshape). */
 static void test_index_train(void) {
     compiled c;
-    compile(&c, "model m(x: f32[N, 3, 8]) -> f32[N, 4] {\n"
+    compiled_init(&c, "model m(x: f32[N, 3, 8]) -> f32[N, 4] {\n"
                 "    h = dense(x[:, 1], 6)\n"
                 "    return dense(h[:, 1:5], 4)\n"
                 "}\n"
@@ -150,18 +121,18 @@ static void test_index_train(void) {
     for (int k = 0; c.mod->train_step && k < c.mod->train_step->n_nodes; k++)
         slice_grads += c.mod->train_step->nodes[k]->op == OP_slice_grad;
     CU_ASSERT(slice_grads >= 1);
-    release(&c);
+    compiled_free(&c);
 }
 
 /* The whole diagnostic (message, source line, caret line, hint). */
 static void check_error(const char *input, const char *body, const char *want) {
     compiled c;
-    compile(&c, model_src(input, body));
+    compiled_init(&c, model_src(input, body));
     CU_ASSERT_PTR_NULL(c.mod);
     const char *got = c.diags ? c.diags : "";
     CU_ASSERT_STRING_EQUAL(got, want);
     if (strcmp(got, want)) printf("\n  got:\n%s  want:\n%s", got, want);
-    release(&c);
+    compiled_free(&c);
 }
 
 static void test_index_errors(void) {

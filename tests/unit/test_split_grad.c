@@ -17,24 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiled.h"
 #include "dlnrt.h"
 #include "emitted.h"
-#include "elab.h"
 #include "interp.h"
-#include "parse.h"
 #include "passes.h"
-#include "stdlib_embed.h"
-
-static ir_module *elaborate(arena *ar, const char *src) {
-    diag_ctx d;
-    diag_init(&d, stderr);
-    ast_program **lib = ARENA_NEW_ARRAY(ar, ast_program *, stdlib_n_files);
-    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(ar, &d, stdlib_files[i].name, stdlib_files[i].text);
-    ast_program *prog = parse_source(ar, &d, "split.dln", src);
-    elab_output out = {0};
-    if (d.n_errors || elab_program(ar, &d, prog, lib, stdlib_n_files, &out) != 0 || out.n_mods != 1) return NULL;
-    return out.mods[0];
-}
 
 static int count_op(const ir_graph *g, ir_opcode op) {
     int k = 0;
@@ -90,7 +77,7 @@ static void check(const char *body, int want_slice_grads, int want_concats) {
     char src[1024];
     model_src(src, sizeof src, body);
     arena a1 = {0}, a2 = {0};
-    ir_module *plain = elaborate(&a1, src), *folded = elaborate(&a2, src);
+    ir_module *plain = compiled_elaborate(&a1, stderr, src), *folded = compiled_elaborate(&a2, stderr, src);
     CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
     CU_ASSERT_PTR_NOT_NULL_FATAL(folded);
     CU_ASSERT(count_op(plain->train_step, OP_slice_grad) >= 2);
@@ -146,7 +133,7 @@ static void test_split_grad_emitted(void) {
     model_src(src, sizeof src, "    h = dense(x, 8)\n    a, b, c = split(h, [3, 1, 4], axis = 1)\n"
                                "    return concat([a * sigmoid(c[:, 1:]), b], axis = 1)");
     arena a1 = {0}, a2 = {0};
-    ir_module *plain = elaborate(&a1, src), *m = elaborate(&a2, src);
+    ir_module *plain = compiled_elaborate(&a1, stderr, src), *m = compiled_elaborate(&a2, stderr, src);
     CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     emitted built;
