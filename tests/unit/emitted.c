@@ -12,8 +12,7 @@
 #include "emit.h"
 #include "passes.h"
 
-/* The directory of the test binary, where libdlnrt.a was built. */
-static void exe_dir(char *out, size_t len) {
+void emitted_exe_dir(char *out, size_t len) {
     char exe[PATH_MAX];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (k <= 0) {
@@ -50,7 +49,7 @@ int emitted_build(ir_module *m, emitted *out) {
     if (h) fclose(h);
     diag_free(&d);
     if (rc != 0) return -1;
-    exe_dir(bdir, sizeof bdir);
+    emitted_exe_dir(bdir, sizeof bdir);
     snprintf(cmd, sizeof cmd,
              "cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -fPIC -shared -Iruntime -I%s %s %s/libdlnrt.a -lz -lm -o %s",
              out->dir, cpath, bdir, sopath);

@@ -10,6 +10,8 @@
  * binary. */
 #ifndef DLNC_TESTS_EMITTED_H
 #define DLNC_TESTS_EMITTED_H
+#include <stddef.h>
+
 #include "dlnrt.h"
 #include "ir.h"
 
@@ -26,5 +28,8 @@ int emitted_build(ir_module *m, emitted *out);
 int emitted_build_source(const char *src, emitted *out);
 /* dlclose and remove the directory (safe after a failed build). */
 void emitted_unload(emitted *e);
+/* The test binary's directory, where the build put libdlnrt.a and dlnc
+ * ("build" if /proc/self/exe cannot be read). */
+void emitted_exe_dir(char *out, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
  * and mixup (soft_cross_entropy), and a PNG class folder with a test folder.
  * With Fashion-MNIST installed, the generated mask task trains with IoU. */
 #include "dlnrt.h"
+#include "emitted.h"
 
 #include <CUnit/CUnit.h>
 #include <limits.h>
@@ -20,15 +21,7 @@ static char dir[64], bdir[PATH_MAX];
 
 static int pipeline_setup(void)
 {
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    snprintf(bdir, sizeof bdir, "build");
-    if (k > 0) {
-        exe[k] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-        snprintf(bdir, sizeof bdir, "%s", exe);
-    }
+    emitted_exe_dir(bdir, sizeof bdir);
     snprintf(dir, sizeof dir, "/tmp/dlnrt_pipeline_XXXXXX");
     return mkdtemp(dir) ? 0 : -1;
 }
