@@ -111,15 +111,52 @@ static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *tra
 }
 
 /* The dataset must match the model's input size and label kind/size. */
+static void dl_format_dims(char *out, size_t cap, const int64_t *shape, int rank)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (int i = 0; i < rank && k < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, i ? "x%lld" : "%lld", (long long)shape[i]);
+}
+
+static int dl_non_one_rank(const int64_t *shape, int rank)
+{
+    int r = 0;
+    for (int i = 0; i < rank; i++) r += shape[i] != 1;
+    return r;
+}
+
+/* Equal after dropping the size-1 axes (an IDX 28x28 image is a 1x28x28 input). */
+static int dl_same_shape_but_ones(const int64_t *a, int ra, const int64_t *b, int rb)
+{
+    int i = 0, j = 0;
+    for (;;) {
+        while (i < ra && a[i] == 1) i++;
+        while (j < rb && b[j] == 1) j++;
+        if (i == ra || j == rb) return i == ra && j == rb;
+        if (a[i++] != b[j++]) return 0;
+    }
+}
+
 static int dl_check_fit(const dl_model_api *api, const dl_dataset *d, const char *which)
 {
     if (d->x_numel != api->in_numel) {
-        char shape[96] = "";
-        size_t k = 0;
-        for (int i = 0; i < d->x_rank && k < sizeof shape; i++)
-            k += (size_t)snprintf(shape + k, sizeof shape - k, i ? "x%lld" : "%lld", (long long)d->x_shape[i]);
+        char shape[96];
+        dl_format_dims(shape, sizeof shape, d->x_shape, d->x_rank);
         dl_set_error("data: %s samples have %lld values (%s) but model '%s' takes %lld per sample", which,
                      (long long)d->x_numel, shape, api->name ? api->name : "?", (long long)api->in_numel);
+        return -1;
+    }
+    /* Images fed to a model that takes images must also have its shape,
+     * size-1 axes aside: 14x56 pictures in a 1x28x28 model would train on
+     * scrambled pixels without a word. A flat side (a CSV row, a model
+     * taking f32[N, 784]) is a deliberate flattening: any shape goes. */
+    if (dl_non_one_rank(d->x_shape, d->x_rank) >= 2 && dl_non_one_rank(api->in_shape, api->in_rank) >= 2 &&
+        !dl_same_shape_but_ones(d->x_shape, d->x_rank, api->in_shape, api->in_rank)) {
+        char have[96], want[96];
+        dl_format_dims(have, sizeof have, d->x_shape, d->x_rank);
+        dl_format_dims(want, sizeof want, api->in_shape, api->in_rank);
+        dl_set_error("data: %s samples are %s but model '%s' takes %s", which, have, api->name ? api->name : "?", want);
         return -1;
     }
     if (api->label_kind == DL_LABEL_CLASS) {

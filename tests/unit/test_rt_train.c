@@ -271,6 +271,19 @@ static void test_driver_errors(void)
     CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
     CU_ASSERT_STRING_EQUAL(dl_last_error(),
                            "data: training samples have 16 values (1x4x4) but model 'linear' takes 15 per sample");
+    /* same count, other picture shape: an error, not scrambled pixels */
+    reset_model();
+    api.in_rank = 3, api.in_shape[1] = 2, api.in_shape[2] = 8;
+    CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), "data: training samples are 1x4x4 but model 'linear' takes 1x2x8");
+    reset_model();
+    api.in_rank = 2, api.in_shape[0] = 4, api.in_shape[1] = 4;   /* 4x4 for 1x4x4: size-1 axes aside, equal */
+    o.max_steps = 1;
+    CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), 0);
+    reset_model();
+    api.in_rank = 1, api.in_shape[0] = 16;                        /* a flat model takes any picture */
+    CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), 0);
+    o.max_steps = 0;
     reset_model();
     api.out_numel = 2;
     CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
