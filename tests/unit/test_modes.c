@@ -16,8 +16,7 @@
  * Why through the emitted C rather than the interpreter: the mode split
  * happens at elaboration (three graphs per model), and the buffer updates
  * and the per-step random seeds exist only in the generated step functions.
- * The tests run from the repository root (runtime/dlnrt.h) and find
- * libdlnrt.a beside the test binary, as test_emit.c does. */
+ * Built and loaded with emitted.h (run from the repository root). */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>

@@ -19,8 +19,7 @@
  *     and nothing on the bias (weights_only defaults to true);
  *   - lambda * l2_penalty(weights_only = false): + 2 * lambda * w on every
  *     trainable parameter, the bias included.
- * Runs from the repository root and finds libdlnrt.a beside the test binary,
- * as test_modes.c does. */
+ * Built and loaded with emitted.h (run from the repository root). */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
