@@ -18,6 +18,10 @@
  *   4. A group's id is the id of its root, the one member whose value is
  *      materialized; the other members stay in registers (pass_plan marks them
  *      IR_STORE_INLINE). Non-fusable nodes get group -1.
+ *   5. A group is at most FUSE_MAX_DEPTH deep and FUSE_MAX_MEMBERS large: the
+ *      emitter writes a group as one nested C expression, recursively, and
+ *      `repeat 100000 { h = relu(h) }` must not overflow its stack (or the C
+ *      compiler's patience). A longer chain is split into several groups.
  * Epilogue fusion into matmul is not done yet.
  *
  * Walking the nodes backwards decides each consumer before its producers. */
@@ -26,14 +30,18 @@
 #include "emit_internal.h"
 #include "passes.h"
 
+enum { FUSE_MAX_DEPTH = 64, FUSE_MAX_MEMBERS = 256 };
+
 void pass_fuse(ir_graph *g)
 {
     int nid = g->next_id > 0 ? g->next_id : 1;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i]->id >= nid) nid = g->nodes[i]->id + 1;
     int *uses = calloc((size_t)nid, sizeof *uses);
+    int *depth = calloc((size_t)nid, sizeof *depth);   /* a member's distance from its group's root */
+    int *members = calloc((size_t)nid, sizeof *members); /* per group id */
     ir_node **consumer = calloc((size_t)nid, sizeof *consumer);
-    if (!uses || !consumer) {
+    if (!uses || !depth || !members || !consumer) {
         fprintf(stderr, "dlnc: out of memory in pass_fuse\n");
         exit(1);
     }
@@ -52,11 +60,18 @@ void pass_fuse(ir_graph *g)
         if (!emit_is_fusable(v)) continue;
         ir_node *c = consumer[v->id];
         if (uses[v->id] == 1 && c && emit_is_fusable(c) && c->group >= 0 && v->dtype == c->dtype &&
-            ir_shape_eq(&v->shape, &c->shape))
+            ir_shape_eq(&v->shape, &c->shape) && depth[c->id] + 1 < FUSE_MAX_DEPTH &&
+            members[c->group] < FUSE_MAX_MEMBERS) {
             v->group = c->group;
-        else
+            depth[v->id] = depth[c->id] + 1;
+            members[v->group]++;
+        } else {
             v->group = v->id;
+            members[v->id] = 1;
+        }
     }
     free(uses);
+    free(depth);
+    free(members);
     free(consumer);
 }
