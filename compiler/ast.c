@@ -292,24 +292,37 @@ static void ast_print_string(FILE *out, const char *s) {
     fputc('"', out);
 }
 
-static void ast_print_args(FILE *out, const ast_arg *args, int n) {
+static void print_expr(FILE *out, const ast_expr *e, int depth);
+
+static void ast_print_args(FILE *out, const ast_arg *args, int n, int depth) {
     for (int i = 0; i < n; i++) {
         if (i) fputs(", ", out);
         if (args[i].name) fprintf(out, "%s = ", args[i].name);
-        ast_print_expr(out, args[i].value);
+        print_expr(out, args[i].value, depth);
     }
 }
 
-static void ast_print_exprs(FILE *out, ast_expr *const *items, int n) {
+static void ast_print_exprs(FILE *out, ast_expr *const *items, int n, int depth) {
     for (int i = 0; i < n; i++) {
         if (i) fputs(", ", out);
-        ast_print_expr(out, items[i]);
+        print_expr(out, items[i], depth);
     }
 }
 
-void ast_print_expr(FILE *out, const ast_expr *e) {
+/* Deep trees come from long left-associative chains (x + x + ... with no
+ * parentheses for the parser to bound); elaboration rejects them, and the
+ * dump stops descending instead of overflowing the stack. */
+enum { AST_PRINT_MAX_DEPTH = 1000 };
+
+void ast_print_expr(FILE *out, const ast_expr *e) { print_expr(out, e, 0); }
+
+static void print_expr(FILE *out, const ast_expr *e, int depth) {
     if (!e) {
         fputs("<missing>", out);
+        return;
+    }
+    if (++depth > AST_PRINT_MAX_DEPTH) {
+        fputs("<nested too deeply>", out);
         return;
     }
     switch (e->kind) {
@@ -320,43 +333,43 @@ void ast_print_expr(FILE *out, const ast_expr *e) {
     case AST_NAME: fputs(e->name, out); break;
     case AST_LIST:
         fputc('[', out);
-        ast_print_exprs(out, e->items, e->n_items);
+        ast_print_exprs(out, e->items, e->n_items, depth);
         fputc(']', out);
         break;
     case AST_CALL:
         fprintf(out, "%s(", e->name);
-        ast_print_args(out, e->args, e->n_args);
+        ast_print_args(out, e->args, e->n_args, depth);
         fputc(')', out);
         break;
     case AST_BINARY:
         fputc('(', out);
-        ast_print_expr(out, e->lhs);
+        print_expr(out, e->lhs, depth);
         fprintf(out, " %s ", ast_op_name(e->op));
-        ast_print_expr(out, e->rhs);
+        print_expr(out, e->rhs, depth);
         fputc(')', out);
         break;
     case AST_UNARY:
         fprintf(out, e->op == AST_OP_NOT ? "(%s " : "(%s", ast_op_name(e->op));
-        ast_print_expr(out, e->lhs);
+        print_expr(out, e->lhs, depth);
         fputc(')', out);
         break;
     case AST_MEMBER:
-        ast_print_expr(out, e->lhs);
+        print_expr(out, e->lhs, depth);
         fprintf(out, ".%s", e->name);
         break;
     case AST_INDEX:
-        ast_print_expr(out, e->lhs);
+        print_expr(out, e->lhs, depth);
         fputc('[', out);
-        ast_print_exprs(out, e->items, e->n_items);
+        ast_print_exprs(out, e->items, e->n_items, depth);
         fputc(']', out);
         break;
     case AST_SLICE:
-        if (e->items[0]) ast_print_expr(out, e->items[0]);
+        if (e->items[0]) print_expr(out, e->items[0], depth);
         fputc(':', out);
-        if (e->items[1]) ast_print_expr(out, e->items[1]);
+        if (e->items[1]) print_expr(out, e->items[1], depth);
         if (e->items[2]) {
             fputc(':', out);
-            ast_print_expr(out, e->items[2]);
+            print_expr(out, e->items[2], depth);
         }
         break;
     }
@@ -368,7 +381,7 @@ void ast_print_type(FILE *out, const ast_type *t) {
         fputs(t->dtype == AST_DT_I32 ? "i32" : "f32", out);
         if (t->has_shape) {
             fputc('[', out);
-            ast_print_exprs(out, t->dims, t->rank);
+            ast_print_exprs(out, t->dims, t->rank, 0);
             fputc(']', out);
         }
         break;
@@ -423,7 +436,7 @@ static void ast_print_stmt(FILE *out, const ast_stmt *s, int depth) {
         break;
     case AST_ST_RETURN:
         fputs("return ", out);
-        ast_print_exprs(out, s->values, s->n_values);
+        ast_print_exprs(out, s->values, s->n_values, 0);
         break;
     case AST_ST_IF: ast_print_if_tail(out, s, depth); break;
     case AST_ST_REPEAT:

@@ -829,7 +829,26 @@ static value eval_unary(elab *e, frame *f, const ast_expr *x) {
     return v_error();
 }
 
+static value eval_expr_at(elab *e, frame *f, const ast_expr *x);
+
+/* The parser bounds parentheses, but a left-associative chain (x + x + ...,
+ * x |> relu |> ..., x[...][...]) is deep without any: each level costs this
+ * recursion about a kilobyte of stack. */
+enum { ELAB_MAX_EXPR_DEPTH = 1000 };
+
 value eval_expr(elab *e, frame *f, const ast_expr *x) {
+    if (e->expr_depth >= ELAB_MAX_EXPR_DEPTH) {
+        diag_error(e->d, x->loc, "expression nested too deeply (more than %d levels)\n"
+                   "hint: split it into several statements", ELAB_MAX_EXPR_DEPTH);
+        return v_error();
+    }
+    e->expr_depth++;
+    value v = eval_expr_at(e, f, x);
+    e->expr_depth--;
+    return v;
+}
+
+static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
     switch (x->kind) {
     case AST_INT: return v_int(x->ival, x->loc);
     case AST_FLOAT: return v_float(x->fval, x->loc);

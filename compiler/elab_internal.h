@@ -66,6 +66,7 @@ typedef struct elab {
     int depth;              /* block nesting, to stop runaway recursion */
     int next_stream;        /* random-source stream ids, stable across the three graphs */
     elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
+    int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
 } elab;
 
 /* elab.c */
