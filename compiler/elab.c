@@ -25,6 +25,27 @@
 
 enum { ELAB_MAX_DEPTH = 64 };
 
+/* Elaboration runs the program's compile-time part (repeat, if, block calls),
+ * which can loop for ever (repeat 10^12, or a block calling itself twice per
+ * level: 2^64 calls under the depth limit) or build a graph no machine holds.
+ * Both budgets are far beyond any real network (ResNet-152 is ~10^4 nodes);
+ * past them we report once and unwind. */
+#define ELAB_MAX_WORK ((int64_t)20000000)
+enum { ELAB_MAX_NODES = 500000 };
+
+static int over_budget(elab *e, src_loc loc) {
+    if (e->runaway) return 1;
+    if (++e->work <= ELAB_MAX_WORK && (!e->g || e->g->n_nodes <= ELAB_MAX_NODES)) return 0;
+    e->runaway = 1;
+    if (e->work > ELAB_MAX_WORK)
+        diag_error(e->d, loc, "elaboration did more than %lld steps; is a 'repeat' count or a recursion runaway?",
+                   (long long)ELAB_MAX_WORK);
+    else
+        diag_error(e->d, loc, "the graph grew beyond %d operations; is a 'repeat' count or a recursion runaway?",
+                   ELAB_MAX_NODES);
+    return 1;
+}
+
 /* ---- values --------------------------------------------------------------- */
 
 value v_error(void) { return (value){.kind = V_ERROR}; }
@@ -438,6 +459,7 @@ static void exec_param(elab *e, frame *f, const ast_stmt *st) {
 }
 
 static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
+    if (over_budget(e, st->loc)) return;
     switch (st->kind) {
     case AST_ST_ASSIGN: {
         value v = eval_expr(e, f, st->value);
@@ -489,7 +511,7 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
             diag_error(e->d, st->value->loc, "'repeat' needs a non-negative compile-time int, got %s", v_describe(e, &c));
             return;
         }
-        for (int64_t i = 0; i < c.i && !f->returned; i++) {
+        for (int64_t i = 0; i < c.i && !f->returned && !over_budget(e, st->loc); i++) {
             if (st->name) bind(e, f, st->name, v_int(i, st->loc));
             exec_body(e, f, &st->body);
         }
@@ -513,7 +535,7 @@ static void exec_body(elab *e, frame *f, const ast_block_body *body) {
 
 static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_loc) {
     if (!f->returned) {
-        diag_error(e->d, blk->name_loc, "'%s' ends without a return statement", blk->name);
+        if (!e->runaway) diag_error(e->d, blk->name_loc, "'%s' ends without a return statement", blk->name);
         return 0;
     }
     if (blk->n_ret_types == 0 || f->ret.kind == V_ERROR) return f->ret.kind != V_ERROR;
@@ -538,8 +560,10 @@ static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_lo
 
 value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
                  const char **kw_names, value *kw, int nkw, src_loc loc) {
+    if (over_budget(e, loc)) return v_error();
     if (e->depth >= ELAB_MAX_DEPTH) {
         diag_error(e->d, loc, "blocks nested more than %d deep (is '%s' recursive?)", ELAB_MAX_DEPTH, blk->name);
+        e->runaway = 1;   /* b(x) + b(x) would hit the limit 2^64 times */
         return v_error();
     }
     frame f = {.decl = blk};

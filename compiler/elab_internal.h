@@ -67,6 +67,8 @@ typedef struct elab {
     int next_stream;        /* random-source stream ids, stable across the three graphs */
     elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
     int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
+    int64_t work;           /* statements, loop iterations and block calls so far (bounded) */
+    int runaway;            /* a work, size or depth limit was hit: unwind without further errors */
 } elab;
 
 /* elab.c */
