@@ -585,8 +585,15 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     for (int k = 0; k < nkw; k++) {
         src_loc kl = call ? call->args[npos + k].loc : loc;
         if (strcmp(kw_names[k], "name") == 0) {
+            /* It becomes part of parameter names: checkpoint keys, C comments
+             * and identifiers. PyTorch's alphabet keeps all three safe. */
+            size_t bad = kw[k].kind == V_STR ? strspn(kw[k].s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                "0123456789_.-") : 0;
             if (kw[k].kind != V_STR) {
                 diag_error(e->d, kl, "'name' must be a string");
+                ok = 0;
+            } else if (!kw[k].s[0] || kw[k].s[bad]) {
+                diag_error(e->d, kl, "'name' must be non-empty and use only letters, digits, '_', '.' and '-'");
                 ok = 0;
             } else {
                 inst = kw[k].s;

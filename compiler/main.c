@@ -240,6 +240,16 @@ int main(int argc, char **argv) {
     diag_init(&d, stderr);
     int status = 1;
 
+    /* Paths are quoted in the generated C's comments and #include: keep out
+     * what would end a comment, start a trigraph, or break a string there. */
+    const char *paths[2] = {o.input, o.output};
+    for (int i = 0; i < 2; i++)
+        if (paths[i] && (strstr(paths[i], "*/") || strstr(paths[i], "??") || strpbrk(paths[i], "\"\\\n"))) {
+            diag_fatal_noloc(&d, "the path '%s' contains '*/', '?\?', a quote, a backslash or a newline, which the "
+                             "generated C cannot quote; rename it", paths[i]);
+            goto done;
+        }
+
     /* 1. Parse the embedded stdlib, then the user's file. */
     ast_program **lib = ARENA_NEW_ARRAY(&ar, ast_program *, stdlib_n_files);
     for (int i = 0; i < stdlib_n_files; i++)

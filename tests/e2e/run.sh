@@ -40,6 +40,13 @@ for f in tests/fuzz/regress/*.dln; do
   fi
 done
 
+# Paths end up in the generated C's comments and #include: ones it cannot quote are refused.
+if ! $DLNC samples/mlp.dln -o "$T/o\"*/k.c" 2>"$T/path.err" && grep -q "cannot quote" "$T/path.err" && [ ! -e "$T/o\"*/k.c" ]; then
+  echo "unquotable output path: clear error: ok"; pass=$((pass+1))
+else
+  echo "FAIL unquotable output path"; cat "$T/path.err"; fail=$((fail+1))
+fi
+
 # NaN in training: a run that diverges in epoch 2 stops with status 1 and a
 # message, and keeps epoch 1's checkpoint intact: byte for byte what a
 # 1-epoch run with the same seed saves.
