@@ -1064,6 +1064,14 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
         const ast_decl *model = user->decls[i];
         if (model->kind != AST_DECL_MODEL) continue;
         int errors = d->n_errors;
+        /* The model's name prefixes every generated C symbol; "dl" would give
+         * dl_init, the runtime's type, and dlnc_* are the generated entry points. */
+        const char *mn = model->name;
+        if (!strcmp(mn, "dl") || !strncmp(mn, "dl_", 3) || !strcmp(mn, "dlnc") || !strncmp(mn, "dlnc_", 5)) {
+            diag_error(d, model->name_loc, "model name '%s' is reserved: 'dl', 'dlnc' and names starting 'dl_' or "
+                       "'dlnc_' belong to the runtime and the generated entry points", mn);
+            continue;
+        }
         e.mod = ir_module_new(a, model->name);
         const ast_decl *train = find_train_section(user, model->name);
         int label_is_class = 1;
