@@ -740,7 +740,13 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
 static value arith_numbers(elab *e, ast_op op, value a, value b, src_loc loc) {
     ir_dim da, db;
     if ((a.kind == V_DIM || b.kind == V_DIM) && as_dim(&a, &da) && as_dim(&b, &db)) {
-        if (op == AST_OP_MUL) return v_dim(ir_dim_mul(da, db), loc);
+        if (op == AST_OP_MUL) {
+            if (da.syms & db.syms) {
+                diag_error(e->d, loc, "a dimension may contain the batch dimension only once (N*N is not supported)");
+                return v_error();
+            }
+            return v_dim(ir_dim_mul(da, db), loc);
+        }
         if (op == AST_OP_EQ) return v_bool(ir_dim_eq(da, db), loc);
         if (op == AST_OP_NE) return v_bool(!ir_dim_eq(da, db), loc);
         diag_error(e->d, loc, "only '*' and comparisons are defined on symbolic dimensions");

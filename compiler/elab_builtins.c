@@ -269,6 +269,12 @@ static value b_reshape(elab *e, src_loc loc, const char *name, value *args) {
                        v_describe(e, d));
             return v_error();
         }
+        /* Dimensions are monomials with each symbol at most once: N*N (or N in
+         * two dimensions of one shape) would be a size the planner cannot bound. */
+        if (known.syms & t.d[i].syms) {
+            diag_error(e->d, d->loc, "a shape may use the batch dimension only once (N*N elements are not supported)");
+            return v_error();
+        }
         known = ir_dim_mul(known, t.d[i]);
     }
     if (infer >= 0) {
