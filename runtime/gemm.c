@@ -98,15 +98,16 @@ enum {
 
 typedef float dl_v8 __attribute__((vector_size(32)));
 
-typedef void (*dl_ukernel_fn)(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                              int64_t ldc, float alpha, float beta, int m, int n);
+typedef void (*dl_ukernel_fn)(int64_t kc, const float *restrict a, const float *restrict b, int64_t bs,
+                              float *restrict c, int64_t ldc, float alpha, float beta, int m, int n);
 
 /* The micro-kernel, written once: MR is a compile-time constant in every
  * caller, so the i loops unroll fully and acc lives in registers.
- * a: packed MR x kc (a[p*MR + i]), b: packed kc x 16 (b[p*16 + j]);
+ * a: packed MR x kc (a[p*MR + i]), b: kc rows of 16 floats, row p at
+ * b + p*bs (bs = 16 when packed, ldb when B is read in place);
  * writes the top-left m x n corner of C. */
 static inline __attribute__((always_inline)) void
-dl_ukernel_body(const int MR, int64_t kc, const float *restrict a, const float *restrict b,
+dl_ukernel_body(const int MR, int64_t kc, const float *restrict a, const float *restrict b, int64_t bs,
                 float *restrict c, int64_t ldc, float alpha, float beta, int m, int n)
 {
     dl_v8 acc[DL_MR_MAX][2];
@@ -114,8 +115,8 @@ dl_ukernel_body(const int MR, int64_t kc, const float *restrict a, const float *
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (dl_v8){0};
     for (int64_t p = 0; p < kc; p++) {
         dl_v8 b0, b1;
-        memcpy(&b0, b + p * DL_NR, sizeof b0);
-        memcpy(&b1, b + p * DL_NR + 8, sizeof b1);
+        memcpy(&b0, b + p * bs, sizeof b0);
+        memcpy(&b1, b + p * bs + 8, sizeof b1);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; i++) {
             dl_v8 ai = (dl_v8){0} + a[p * MR + i];
@@ -152,35 +153,56 @@ dl_ukernel_body(const int MR, int64_t kc, const float *restrict a, const float *
         }
 }
 
-#define DL_UKERNEL_ARGS int64_t kc, const float *restrict a, const float *restrict b, float *restrict c, \
-                        int64_t ldc, float alpha, float beta, int m, int n
+#define DL_UKERNEL_ARGS int64_t kc, const float *restrict a, const float *restrict b, int64_t bs, \
+                        float *restrict c, int64_t ldc, float alpha, float beta, int m, int n
+#define DL_UKERNEL(MR, name, target_attr) \
+    target_attr static void name(DL_UKERNEL_ARGS) { dl_ukernel_body(MR, kc, a, b, bs, c, ldc, alpha, beta, m, n); }
 
-static void dl_ukernel_4x16(DL_UKERNEL_ARGS) { dl_ukernel_body(4, kc, a, b, c, ldc, alpha, beta, m, n); }
+DL_UKERNEL(4, dl_ukernel_4x16, )
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DL_HAVE_X86_CLONES 1
-__attribute__((target("avx2,fma"))) static void dl_ukernel_6x16_avx2(DL_UKERNEL_ARGS)
-{
-    dl_ukernel_body(6, kc, a, b, c, ldc, alpha, beta, m, n);
-}
-__attribute__((target("avx512f,avx512vl,fma"))) static void dl_ukernel_12x16_avx512(DL_UKERNEL_ARGS)
-{
-    dl_ukernel_body(12, kc, a, b, c, ldc, alpha, beta, m, n);
-}
+#define DL_AVX2 __attribute__((target("avx2,fma")))
+#define DL_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+DL_UKERNEL(4, dl_ukernel_4x16_avx2, DL_AVX2)
+DL_UKERNEL(6, dl_ukernel_6x16_avx2, DL_AVX2)
+DL_UKERNEL(4, dl_ukernel_4x16_avx512, DL_AVX512)
+DL_UKERNEL(6, dl_ukernel_6x16_avx512, DL_AVX512)
+DL_UKERNEL(8, dl_ukernel_8x16_avx512, DL_AVX512)
+DL_UKERNEL(12, dl_ukernel_12x16_avx512, DL_AVX512)
 #endif
 
 typedef struct dl_ukernel { int mr; dl_ukernel_fn fn; } dl_ukernel;
 
-static dl_ukernel dl_pick_ukernel(void)
+/* Among the tile heights this CPU can run, the one that pads M least (ties:
+ * the taller tile, more reuse per B load). Convolutions have M = 6, 16, 32,
+ * 64 output channels: a 12-high tile wasted a third of the work at M = 16
+ * and half at M = 6, an 8- or 6-high one none. */
+static dl_ukernel dl_pick_ukernel(int64_t M)
 {
+    dl_ukernel options[4] = {{4, dl_ukernel_4x16}};
+    int count = 1;
 #ifdef DL_HAVE_X86_CLONES
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
-        return (dl_ukernel){12, dl_ukernel_12x16_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return (dl_ukernel){6, dl_ukernel_6x16_avx2};
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+        options[0] = (dl_ukernel){12, dl_ukernel_12x16_avx512};
+        options[1] = (dl_ukernel){8, dl_ukernel_8x16_avx512};
+        options[2] = (dl_ukernel){6, dl_ukernel_6x16_avx512};
+        options[3] = (dl_ukernel){4, dl_ukernel_4x16_avx512};
+        count = 4;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        options[0] = (dl_ukernel){6, dl_ukernel_6x16_avx2};
+        options[1] = (dl_ukernel){4, dl_ukernel_4x16_avx2};
+        count = 2;
+    }
 #endif
-    return (dl_ukernel){4, dl_ukernel_4x16};
+    dl_ukernel best = options[0];
+    int64_t best_rows = (M + best.mr - 1) / best.mr * best.mr;
+    for (int i = 1; i < count; i++) {
+        int64_t rows = (M + options[i].mr - 1) / options[i].mr * options[i].mr;
+        if (rows < best_rows) best = options[i], best_rows = rows;
+    }
+    return best;
 }
 
 typedef float dl_v4 __attribute__((vector_size(16)));
@@ -354,6 +376,10 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
                             float *C, int64_t ldc)
 {
     const int MR = uk.mr;
+    /* With at most two row panels each packed B panel would be read once or
+     * twice: packing costs more than it saves, so full 16-wide panels are
+     * read straight from B (row stride ldb); only a ragged last panel is packed. */
+    const int b_in_place = !trans_b && M <= 2 * MR;
     const int64_t nc_max = N < DL_NC ? (N + DL_NR - 1) / DL_NR * DL_NR : DL_NC;
     const int64_t kc_max = K < DL_KC ? K : DL_KC;
     const int64_t mc_max = M < DL_MC ? (M + MR - 1) / MR * MR : DL_MC;
@@ -371,7 +397,8 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
             const float beta_eff = pc == 0 ? beta : 1.0f;
             const float *Bk = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
             for (int64_t j0 = 0; j0 < nc; j0 += DL_NR)
-                dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nc - j0 < DL_NR ? nc - j0 : DL_NR, bpack + j0 * kc);
+                if (!b_in_place || nc - j0 < DL_NR)
+                    dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nc - j0 < DL_NR ? nc - j0 : DL_NR, bpack + j0 * kc);
             for (int64_t ic = 0; ic < M; ic += DL_MC) {
                 const int64_t mc = M - ic < DL_MC ? M - ic : DL_MC;
                 dl_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, MR, apack);
@@ -379,8 +406,9 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
                     const int n = (int)(nc - j0 < DL_NR ? nc - j0 : DL_NR);
                     for (int64_t r = 0; r < mc; r += MR) {
                         const int m = (int)(mc - r < MR ? mc - r : MR);
-                        uk.fn(kc, apack + r * kc, bpack + j0 * kc, C + (ic + r) * ldc + jc + j0, ldc, alpha,
-                              beta_eff, m, n);
+                        const int inplace = b_in_place && n == DL_NR;
+                        uk.fn(kc, apack + r * kc, inplace ? Bk + j0 : bpack + j0 * kc, inplace ? ldb : DL_NR,
+                              C + (ic + r) * ldc + jc + j0, ldc, alpha, beta_eff, m, n);
                     }
                 }
             }
@@ -424,7 +452,7 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
         dl_sgemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    const dl_ukernel uk = dl_pick_ukernel();
+    const dl_ukernel uk = dl_pick_ukernel(M);
     int nthreads = 1;
 #ifdef _OPENMP
     if (flops >= DL_PARALLEL_FLOPS && !omp_in_parallel()) nthreads = omp_get_max_threads();

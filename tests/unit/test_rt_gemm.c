@@ -58,6 +58,22 @@ static void test_gemm_sizes_and_transposes(void)
     CU_ASSERT_EQUAL(failures, 0);
 }
 
+/* Few rows (convolutions: M = output channels): every tile height gets
+ * picked, B is read in place (M <= 2 tile heights), ragged last panels are
+ * packed, and two k slices accumulate through beta. */
+static void test_gemm_short_m(void)
+{
+    const int64_t ms[] = {2, 4, 5, 6, 8, 12, 16, 20, 24}, ns[] = {16, 47, 100}, ks[] = {9, 300};
+    int failures = 0;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int a = 0; a < 9; a++)
+                for (int b = 0; b < 3; b++)
+                    for (int c = 0; c < 2; c++)
+                        failures += gemm_case(ta, tb, ms[a], ns[b], ks[c], 1.5f, 0.5f, (a + b) % 3) > 1e-5;
+    CU_ASSERT_EQUAL(failures, 0);
+}
+
 static void test_gemm_alpha_beta_strides(void)
 {
     CU_ASSERT(gemm_case(0, 0, 130, 67, 300, 0.5f, 2.0f, 3) < 1e-5);   /* K > KC: two k slices */
@@ -111,6 +127,7 @@ void suite_rt_gemm(void)
 {
     CU_pSuite s = CU_add_suite("rt_gemm", NULL, NULL);
     CU_add_test(s, "sizes x transposes vs naive", test_gemm_sizes_and_transposes);
+    CU_add_test(s, "short M: tile heights, B in place", test_gemm_short_m);
     CU_add_test(s, "alpha, beta, strides, k/m blocking", test_gemm_alpha_beta_strides);
     CU_add_test(s, "beta = 0 ignores NaN in C", test_gemm_beta_zero_ignores_nan);
     CU_add_test(s, "serial inside a parallel region", test_gemm_inside_parallel_region);
