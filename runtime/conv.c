@@ -132,14 +132,28 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
 }
 
 int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y) {
-    if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise(g, x, w, y); /* conv_depthwise.c */
+    return dl_conv2d_ep(g, x, w, y, NULL, NULL);
+}
+
+int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
+                 void *ctx) {
+    if (dl_conv2d_is_depthwise(g)) { /* conv_depthwise.c works a plane at a time; the epilogue follows */
+        int rc = dl_conv2d_depthwise(g, x, w, y);
+        if (rc || !ep) return rc;
+#pragma omp parallel for schedule(static) if (g->n > 1 && g->oc * g->oh * g->ow * g->n >= 65536 && !omp_in_parallel())
+        for (int64_t i = 0; i < g->n; i++) ep(ctx, i, y + i * g->oc * g->oh * g->ow);
+        return 0;
+    }
     conv_dims d = dims_of(g);
     int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
     float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
     if (!is_pointwise(g) && !cols) return -1;
 #pragma omp parallel for schedule(static) if (par) num_threads(nt)
-    for (int64_t i = 0; i < g->n; i++)
-        conv_image(g, &d, x + i * g->c * d.plane_in, w, y + i * g->oc * d.P, cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
+    for (int64_t i = 0; i < g->n; i++) {
+        float *yi = y + i * g->oc * d.P;
+        conv_image(g, &d, x + i * g->c * d.plane_in, w, yi, cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
+        if (ep) ep(ctx, i, yi);
+    }
     return 0;
 }
 

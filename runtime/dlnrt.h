@@ -86,6 +86,15 @@ typedef struct dl_conv2d_geom {
 } dl_conv2d_geom;
 
 int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+/* A convolution epilogue: generated code that finishes one image's output
+ * while it is still in cache (bias, per-channel affine such as an inference
+ * batch norm, activation, residual add, extra outputs). dl_conv2d_ep calls it
+ * exactly once per image, after that image's y[image] (oc*oh*ow floats) is
+ * complete, possibly from several threads at once for different images; ep
+ * must touch only that image's slice of its tensors. ep NULL = dl_conv2d. */
+typedef void (*dl_conv_epilogue)(void *ctx, int64_t image, float *y_image);
+int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
+                 void *ctx);
 int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 /* Max pooling with -inf padding; idx (may be NULL) = flat index of the first
