@@ -12,21 +12,36 @@
  * the pointwise convolutions of MobileNet/ResNet bottlenecks are one GEMM
  * per image and group with no copy.
  *
- * Parallelism: when one image's GEMM is big, images run one after another
- * and dl_sgemm parallelizes inside; when it is small (LeNet, depthwise
- * layers), images are distributed over threads, each with its own im2col
- * buffer (dl_sgemm sees it is inside a parallel region and stays serial).
- * The weight gradient then sums per-thread partial results. Each step is a
- * small function so it can be replaced by a faster one independently. */
+ * The stride-1 data gradient needs no col2im: it is itself a convolution,
+ * of gy with the kernel flipped and its channel axes swapped (im2col.c
+ * builds that weight once per call), padded by dh*(kh-1) - pt etc. — one
+ * im2col of gy and one GEMM writing gx directly, with no memset and no
+ * scatter-add. Other strides keep GEMM + col2im.
+ *
+ * Parallelism: with at least as many images as threads, images are shared
+ * out over the threads, each with its own columns buffer and a serial GEMM
+ * (dl_sgemm sees it is inside a parallel region). Parallelizing inside each
+ * GEMM instead (the previous rule for every image above 2M multiply-adds)
+ * made ResNet-20 slower at 2 threads than at 1: its GEMMs are only 16-64
+ * rows high and do not split well. Only when there are fewer images than
+ * threads (batch-1 inference) and an image is big do images run one after
+ * another with dl_sgemm parallel inside (it stays serial when too small).
+ * The weight gradient gives each thread a private partial gradient (thread
+ * 0's is gw itself) over a contiguous range of images, then the threads add
+ * the partials up slice by slice. Each step is a small function so it can
+ * be replaced by a faster one independently. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dlnrt.h"
+#include "im2col_internal.h"
 #include "scratch_internal.h"
 
-/* Below this many multiply-adds per image, parallelize over the batch. */
+/* With fewer images than threads, below this many multiply-adds per image
+ * the images still go to separate threads (a GEMM this small does not gain
+ * from splitting). */
 #define CONV_IMAGE_PAR_MACS (1 << 21)
 /* Pools: parallelize over planes above this many window visits. */
 #define POOL_PAR_WORK 32768
@@ -50,84 +65,49 @@ static int is_pointwise(const dl_conv2d_geom *g) {
            g->pr == 0;
 }
 
-/* cols[(c*kh + a)*kw + b][i*ow + j] = x[c, i*sh - pt + a*dh, j*sw - pl + b*dw], 0 in the padding. */
-static void im2col(const dl_conv2d_geom *g, int64_t cg, const float *restrict x, float *restrict cols) {
-    for (int64_t c = 0; c < cg; c++)
-        for (int64_t a = 0; a < g->kh; a++)
-            for (int64_t b = 0; b < g->kw; b++) {
-                float *restrict row = cols + ((c * g->kh + a) * g->kw + b) * g->oh * g->ow;
-                const float *restrict xc = x + c * g->h * g->w;
-                for (int64_t i = 0; i < g->oh; i++) {
-                    int64_t r = i * g->sh - g->pt + a * g->dh;
-                    float *restrict out = row + i * g->ow;
-                    if (r < 0 || r >= g->h) {
-                        memset(out, 0, sizeof(float) * (size_t)g->ow);
-                        continue;
-                    }
-                    if (g->sw == 1) { /* q = j + q0: zeros, one contiguous copy, zeros */
-                        const int64_t q0 = b * g->dw - g->pl;
-                        const int64_t j0 = q0 < 0 ? (-q0 < g->ow ? -q0 : g->ow) : 0;
-                        int64_t j1 = g->w - q0 < g->ow ? g->w - q0 : g->ow;
-                        if (j1 < j0) j1 = j0;
-                        memset(out, 0, sizeof(float) * (size_t)j0);
-                        memcpy(out + j0, xc + r * g->w + q0 + j0, sizeof(float) * (size_t)(j1 - j0));
-                        memset(out + j1, 0, sizeof(float) * (size_t)(g->ow - j1));
-                        continue;
-                    }
-                    for (int64_t j = 0; j < g->ow; j++) {
-                        int64_t q = j * g->sw - g->pl + b * g->dw;
-                        out[j] = q >= 0 && q < g->w ? xc[r * g->w + q] : 0.0f;
-                    }
-                }
-            }
+/* Threads to share the images over; 1 = images in sequence (GEMMs may then
+ * parallelize inside). */
+static int image_threads(const dl_conv2d_geom *g, const conv_dims *d) {
+    int nt = omp_get_max_threads();
+    if (g->n < 2 || nt < 2 || omp_in_parallel()) return 1;
+    if (g->n < nt && (double)g->oc * (double)d->K * (double)d->P >= CONV_IMAGE_PAR_MACS) return 1;
+    return g->n < nt ? (int)g->n : nt;
 }
 
-/* The adjoint of im2col: x[c, r, q] += every cols entry that was read from it. */
-static void col2im(const dl_conv2d_geom *g, int64_t cg, const float *restrict cols, float *restrict x) {
-    for (int64_t c = 0; c < cg; c++)
-        for (int64_t a = 0; a < g->kh; a++)
-            for (int64_t b = 0; b < g->kw; b++) {
-                const float *restrict row = cols + ((c * g->kh + a) * g->kw + b) * g->oh * g->ow;
-                float *restrict xc = x + c * g->h * g->w;
-                for (int64_t i = 0; i < g->oh; i++) {
-                    int64_t r = i * g->sh - g->pt + a * g->dh;
-                    if (r < 0 || r >= g->h) continue;
-                    if (g->sw == 1) { /* q = j + q0 over the valid j: a contiguous, vectorizable add */
-                        const int64_t q0 = b * g->dw - g->pl;
-                        const int64_t j0 = q0 < 0 ? -q0 : 0, j1 = g->w - q0 < g->ow ? g->w - q0 : g->ow;
-                        const float *restrict rr = row + i * g->ow;
-                        for (int64_t j = j0; j < j1; j++) xc[r * g->w + q0 + j] += rr[j];
-                        continue;
-                    }
-                    for (int64_t j = 0; j < g->ow; j++) {
-                        int64_t q = j * g->sw - g->pl + b * g->dw;
-                        if (q >= 0 && q < g->w) xc[r * g->w + q] += row[i * g->ow + j];
-                    }
-                }
-            }
-}
+/* Scratch pieces start on 64-byte boundaries (whole cache lines per thread). */
+static int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
 
-static int batch_parallel(const dl_conv2d_geom *g, const conv_dims *d) {
-    return g->n > 1 && (double)g->oc * (double)d->K * (double)d->P < CONV_IMAGE_PAR_MACS && !omp_in_parallel();
-}
-
-/* One scratch buffer of `each` floats per thread that may run (1 when serial):
- * the calling thread's cached one (scratch_internal.h), never freed here. */
-static float *scratch(int64_t each, int nthreads) {
-    if (each == 0) each = 1;
-    return dl_scratch(DL_SCRATCH_CONV, each * nthreads);
-}
+/* The calling thread's conv scratch buffer (scratch_internal.h), never freed here. */
+static float *scratch(int64_t floats) { return dl_scratch(DL_SCRATCH_CONV, floats ? floats : 1); }
 
 static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *w, float *y,
                        float *cols) {
     for (int64_t grp = 0; grp < g->groups; grp++) {
         const float *xg = x + grp * d->cg * d->plane_in, *B = xg;
         if (!is_pointwise(g)) {
-            im2col(g, d->cg, xg, cols);
+            dl_im2col(g, d->cg, xg, cols);
             B = cols;
         }
         dl_sgemm(0, 0, d->og, d->P, d->K, 1.0f, w + grp * d->og * d->K, d->K, B, d->P, 0.0f, y + grp * d->og * d->P,
                  d->P);
+    }
+}
+
+/* The forward over all images; cols holds nt buffers `stride` floats apart (NULL if pointwise). */
+static void conv_images(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *w, float *y,
+                        dl_conv_epilogue ep, void *ctx, float *cols, int64_t stride, int nt) {
+    if (nt == 1) { /* no (inactive) parallel region around the GEMMs that may parallelize themselves */
+        for (int64_t i = 0; i < g->n; i++) {
+            conv_image(g, d, x + i * g->c * d->plane_in, w, y + i * g->oc * d->P, cols);
+            if (ep) ep(ctx, i, y + i * g->oc * d->P);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t i = 0; i < g->n; i++) {
+        float *yi = y + i * g->oc * d->P;
+        conv_image(g, d, x + i * g->c * d->plane_in, w, yi, cols ? cols + omp_get_thread_num() * stride : NULL);
+        if (ep) ep(ctx, i, yi);
     }
 }
 
@@ -145,15 +125,40 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
         return 0;
     }
     conv_dims d = dims_of(g);
-    int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
-    float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
-    if (!is_pointwise(g) && !cols) return -1;
-#pragma omp parallel for schedule(static) if (par) num_threads(nt)
-    for (int64_t i = 0; i < g->n; i++) {
-        float *yi = y + i * g->oc * d.P;
-        conv_image(g, &d, x + i * g->c * d.plane_in, w, yi, cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
-        if (ep) ep(ctx, i, yi);
-    }
+    int nt = image_threads(g, &d);
+    int64_t stride = is_pointwise(g) ? 0 : lines(d.K * d.P);
+    float *cols = stride ? scratch(stride * nt) : NULL;
+    if (stride && !cols) return -1;
+    conv_images(g, &d, x, w, y, ep, ctx, cols, stride, nt);
+    return 0;
+}
+
+/* ---- data gradient ------------------------------------------------------- */
+
+/* Whether the stride-1 data gradient goes through the flipped convolution.
+ * Its GEMM is [cg x og*kh*kw] @ [og*kh*kw x h*w], col2im's [cg*kh*kw x og] @
+ * [og x P]: with few output channels (og < 32) col2im's GEMM is too shallow
+ * to run well, with few input channels (cg < 8) the flipped one is too
+ * short for a micro-tile. Measured (bench/conv_bench.c, batch 64, 1 thread):
+ * flipped 1.35x faster at 16->16 on 32x32 (og 16), 0.86x at 32->32 on
+ * 16x16, 1.03x at 64->64 on 8x8, 0.83x at 3->16, 0.4x at LeNet's 6->16. */
+static int flip_pays(const dl_conv2d_geom *g, const conv_dims *d) {
+    return g->sh == 1 && g->sw == 1 && !is_pointwise(g) && d->og < 32 && d->cg >= 8;
+}
+
+/* The stride-1 data gradient as a forward convolution of gy (see the top). */
+static int bwd_data_flipped(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx) {
+    dl_conv2d_geom f = *g;
+    f.c = g->oc, f.h = g->oh, f.w = g->ow, f.oc = g->c, f.oh = g->h, f.ow = g->w;
+    f.pt = g->dh * (g->kh - 1) - g->pt, f.pb = g->dh * (g->kh - 1) - g->pb;
+    f.pl = g->dw * (g->kw - 1) - g->pl, f.pr = g->dw * (g->kw - 1) - g->pr;
+    conv_dims d = dims_of(g), fd = dims_of(&f);
+    int nt = image_threads(&f, &fd);
+    int64_t wsize = lines(g->oc * d.K), stride = lines(fd.K * fd.P);
+    float *buf = scratch(wsize + stride * nt);
+    if (!buf) return -1;
+    dl_conv_flip_weight(w, g->groups, d.og, d.cg, g->kh, g->kw, buf);
+    conv_images(&f, &fd, gy, buf, gx, NULL, NULL, buf + wsize, stride, nt);
     return 0;
 }
 
@@ -167,23 +172,31 @@ static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, con
             continue;
         }
         dl_sgemm(1, 0, d->K, d->P, d->og, 1.0f, wg, d->K, gyg, d->P, 0.0f, cols, d->P);
-        memset(gxg, 0, sizeof(float) * (size_t)(d->cg * d->plane_in));
-        col2im(g, d->cg, cols, gxg);
+        dl_col2im(g, d->cg, cols, gxg);
     }
 }
 
 int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx) {
     if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_data(g, gy, w, gx);
     conv_dims d = dims_of(g);
-    int par = batch_parallel(g, &d), nt = par ? omp_get_max_threads() : 1;
-    float *cols = is_pointwise(g) ? NULL : scratch(d.K * d.P, nt);
-    if (!is_pointwise(g) && !cols) return -1;
-#pragma omp parallel for schedule(static) if (par) num_threads(nt)
+    if (flip_pays(g, &d)) return bwd_data_flipped(g, gy, w, gx);
+    int nt = image_threads(g, &d);
+    int64_t stride = is_pointwise(g) ? 0 : lines(d.K * d.P);
+    float *cols = stride ? scratch(stride * nt) : NULL;
+    if (stride && !cols) return -1;
+    if (nt == 1) {
+        for (int64_t i = 0; i < g->n; i++)
+            conv_bwd_data_image(g, &d, gy + i * g->oc * d.P, w, gx + i * g->c * d.plane_in, cols);
+        return 0;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t i = 0; i < g->n; i++)
         conv_bwd_data_image(g, &d, gy + i * g->oc * d.P, w, gx + i * g->c * d.plane_in,
-                            cols ? cols + omp_get_thread_num() * d.K * d.P : NULL);
+                            cols ? cols + omp_get_thread_num() * stride : NULL);
     return 0;
 }
+
+/* ---- weight gradient ----------------------------------------------------- */
 
 /* gw (+)= the weight gradient of one image; beta 0 overwrites, 1 accumulates. */
 static void conv_bwd_weight_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *gy,
@@ -191,7 +204,7 @@ static void conv_bwd_weight_image(const dl_conv2d_geom *g, const conv_dims *d, c
     for (int64_t grp = 0; grp < g->groups; grp++) {
         const float *xg = x + grp * d->cg * d->plane_in, *B = xg;
         if (!is_pointwise(g)) {
-            im2col(g, d->cg, xg, cols);
+            dl_im2col(g, d->cg, xg, cols);
             B = cols;
         }
         dl_sgemm(0, 1, d->og, d->K, d->P, 1.0f, gy + grp * d->og * d->P, d->P, B, d->P, beta, gw + grp * d->og * d->K,
@@ -199,42 +212,40 @@ static void conv_bwd_weight_image(const dl_conv2d_geom *g, const conv_dims *d, c
     }
 }
 
+/* gw = the gradient summed over images [lo, hi) (zeros when there are none). */
+static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *gy,
+                             float *gw, float *cols, int64_t lo, int64_t hi) {
+    if (lo == hi) memset(gw, 0, sizeof(float) * (size_t)(g->oc * d->K));
+    for (int64_t i = lo; i < hi; i++)
+        conv_bwd_weight_image(g, d, x + i * g->c * d->plane_in, gy + i * g->oc * d->P, gw, cols, i > lo ? 1.0f : 0.0f);
+}
+
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
     if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_weight(g, x, gy, gw);
     conv_dims d = dims_of(g);
-    int64_t wsize = g->oc * d.K, csize = is_pointwise(g) ? 0 : d.K * d.P;
-    if (g->n == 0) {
-        memset(gw, 0, sizeof(float) * (size_t)wsize);
-        return 0;
-    }
-    if (!batch_parallel(g, &d)) {
-        float *cols = csize ? scratch(csize, 1) : NULL;
-        if (csize && !cols) return -1;
-        for (int64_t i = 0; i < g->n; i++)
-            conv_bwd_weight_image(g, &d, x + i * g->c * d.plane_in, gy + i * g->oc * d.P, gw, cols, i ? 1.0f : 0.0f);
-        return 0;
-    }
-    /* Each thread sums its images into a private gradient; then they are added. */
-    int nt = omp_get_max_threads();
-    if (nt > g->n) nt = (int)g->n;
-    float *buf = scratch(csize + wsize, nt);
+    int nt = image_threads(g, &d);
+    int64_t wsize = g->oc * d.K, cstride = is_pointwise(g) ? 0 : lines(d.K * d.P);
+    int64_t each = cstride + lines(wsize); /* per thread: columns, then (threads 1..) a partial gradient */
+    float *buf = scratch(each * nt);
     if (!buf) return -1;
-    int64_t each = (csize + wsize) ? csize + wsize : 1;
+    if (nt == 1) {
+        bwd_weight_range(g, &d, x, gy, gw, buf, 0, g->n);
+        return 0;
+    }
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), tn = omp_get_num_threads();
-        float *part = buf + t * each, *cols = part + wsize;
-        int first = 1;
-        memset(part, 0, sizeof(float) * (size_t)wsize);
-        for (int64_t i = t; i < g->n; i += tn) {
-            conv_bwd_weight_image(g, &d, x + i * g->c * d.plane_in, gy + i * g->oc * d.P, part, cols, first ? 0.0f : 1.0f);
-            first = 0;
+        float *part = t ? buf + t * each + cstride : gw;
+        bwd_weight_range(g, &d, x, gy, part, buf + t * each, g->n * t / tn, g->n * (t + 1) / tn);
+        if (tn > 1) {
+#pragma omp barrier
+            int64_t k0 = wsize * t / tn, k1 = wsize * (t + 1) / tn;
+            for (int u = 1; u < tn; u++) {
+                const float *restrict p = buf + u * each + cstride;
+                float *restrict o = gw;
+                for (int64_t k = k0; k < k1; k++) o[k] += p[k];
+            }
         }
-    }
-    for (int64_t k = 0; k < wsize; k++) {
-        float s = 0.0f;
-        for (int t = 0; t < nt; t++) s += buf[t * each + k];
-        gw[k] = s;
     }
     return 0;
 }

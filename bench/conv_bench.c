@@ -1,0 +1,124 @@
+/* conv_bench.c — dl_conv2d, dl_conv2d_bwd_data and dl_conv2d_bwd_weight on
+ * the ResNet-20 (batch 64) and LeNet-5 layer shapes, at 1 and 2 threads.
+ *
+ * Built against libdlnrt.a alone it times the library's kernels. Built with
+ * -DCONV_BENCH_OLD and an older conv.o whose four entry points were renamed
+ * to old_dl_* (objcopy --redefine-sym), it times old and new side by side,
+ * alternating the two so machine load hits both alike, and prints the
+ * median of each with the speedup — the before/after numbers in
+ * docs/profile-resnet20.md come from this. Usage:
+ *
+ *   conv_bench [reps]        (OMP_WAIT_POLICY=passive recommended) */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlnrt.h"
+
+#ifdef CONV_BENCH_OLD
+int old_dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+int old_dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+int old_dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
+#endif
+
+typedef struct shape {
+    const char *name;
+    int64_t n, c, h, oc, k, s, p;
+} shape;
+
+static const shape shapes[] = {
+    {"r16x32 s1", 64, 16, 32, 16, 3, 1, 1}, {"r16>32 s2", 64, 16, 32, 32, 3, 2, 1},
+    {"r32x16 s1", 64, 32, 16, 32, 3, 1, 1}, {"r32>64 s2", 64, 32, 16, 64, 3, 2, 1},
+    {"r64x8 s1", 64, 64, 8, 64, 3, 1, 1},   {"r 1x1 s2", 64, 16, 32, 32, 1, 2, 0},
+    {"r3>16 s1", 64, 3, 32, 16, 3, 1, 1},   {"lenet c1", 64, 1, 28, 6, 5, 1, 2},
+    {"lenet c3", 64, 6, 14, 16, 5, 1, 0},   {"r16x32 n1", 1, 16, 32, 16, 3, 1, 1},
+};
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+typedef struct bufs {
+    dl_conv2d_geom g;
+    float *x, *w, *y, *gx, *gw;
+} bufs;
+
+/* op 0 forward, 1 data gradient, 2 weight gradient; old selects the renamed kernels. */
+static void run(bufs *b, int op, int old) {
+    (void)old;
+#ifdef CONV_BENCH_OLD
+    if (old) {
+        if (op == 0) old_dl_conv2d(&b->g, b->x, b->w, b->y);
+        if (op == 1) old_dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
+        if (op == 2) old_dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
+        return;
+    }
+#endif
+    if (op == 0) dl_conv2d(&b->g, b->x, b->w, b->y);
+    if (op == 1) dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
+    if (op == 2) dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
+}
+
+/* Seconds per call: enough calls for ~20 ms. */
+static double time_calls(bufs *b, int op, int old) {
+    int calls = 0;
+    double t0 = now(), t;
+    do {
+        run(b, op, old);
+        calls++;
+    } while ((t = now() - t0) < 0.02);
+    return t / calls;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static float *rnd(int64_t n) {
+    float *v = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = (float)rand() / RAND_MAX - 0.5f;
+    return v;
+}
+
+int main(int argc, char **argv) {
+    int reps = argc > 1 ? atoi(argv[1]) : 7;
+    if (reps < 1 || reps > 64) reps = 7;
+    static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
+    printf("%-10s %-10s %2s %9s %9s %8s %8s %7s\n", "shape", "op", "t", "old ms", "new ms", "old GF/s", "new GF/s",
+           "speedup");
+    for (int nt = 1; nt <= 2; nt++) {
+        omp_set_num_threads(nt);
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            const shape *s = &shapes[si];
+            bufs b;
+            memset(&b.g, 0, sizeof b.g);
+            b.g.n = s->n, b.g.c = s->c, b.g.h = b.g.w = s->h, b.g.oc = s->oc, b.g.kh = b.g.kw = s->k;
+            b.g.sh = b.g.sw = s->s, b.g.pt = b.g.pb = b.g.pl = b.g.pr = s->p, b.g.dh = b.g.dw = 1, b.g.groups = 1;
+            b.g.oh = b.g.ow = (s->h + 2 * s->p - s->k) / s->s + 1;
+            int64_t nx = s->n * s->c * s->h * s->h, ny = s->n * s->oc * b.g.oh * b.g.ow, nw = s->oc * s->c * s->k * s->k;
+            b.x = rnd(nx), b.w = rnd(nw), b.y = rnd(ny), b.gx = rnd(nx), b.gw = rnd(nw);
+            double flops = 2.0 * (double)ny * s->c * s->k * s->k;
+            for (int op = 0; op < 3; op++) {
+                double t[2][64];
+                for (int r = 0; r < reps; r++)
+                    for (int old = 0; old < 2; old++) t[old][r] = time_calls(&b, op, old);
+                qsort(t[0], (size_t)reps, sizeof(double), cmp);
+                qsort(t[1], (size_t)reps, sizeof(double), cmp);
+                double tn = t[0][reps / 2], to = t[1][reps / 2];
+#ifndef CONV_BENCH_OLD
+                to = tn;
+#endif
+                printf("%-10s %-10s %2d %9.3f %9.3f %8.1f %8.1f %6.2fx\n", s->name, ops[op], nt, to * 1e3, tn * 1e3,
+                       flops / to * 1e-9, flops / tn * 1e-9, to / tn);
+                fflush(stdout);
+            }
+            free(b.x), free(b.w), free(b.y), free(b.gx), free(b.gw);
+        }
+    }
+    return 0;
+}
