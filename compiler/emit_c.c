@@ -154,12 +154,20 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     FILE *t = open_memstream(&tail, &ltail);
     int errors_before = d->n_errors;
 
+    /* by node id: a group root already computed in a conv's epilogue */
+    unsigned char *in_epilogue = arena_alloc(mod->ar, (size_t)(g->next_id > 0 ? g->next_id : 1));
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
         if (n->op == OP_input && (n->a.i[0] > 1 || (n->a.i[0] == 0 && n->dtype != IR_F32)))
             diag_error(d, n->loc, "the C emitter supports graph inputs x (f32) and label only; got '%s'",
                        n->name ? n->name : "?");
-        if (n->storage == IR_STORE_ARENA || n->storage == IR_STORE_OUTPUT) emit_kernel(&c, n);
+        if (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_OUTPUT) continue;
+        if (n->id < g->next_id && in_epilogue[n->id]) continue;
+        if (n->epilogue && n->epilogue->id < g->next_id && emit_conv_epilogue(&c, n) == 1) {
+            in_epilogue[n->epilogue->id] = 1;
+            continue;
+        }
+        emit_kernel(&c, n);
     }
 
     /* Outputs. */

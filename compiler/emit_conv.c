@@ -14,6 +14,9 @@
  * The geometry is always the FORWARD op's (dlnrt.h): conv_transpose2d is
  * the data gradient of the convolution that maps its output back to its
  * input, the pools' backward ops and unpooling use the pool's geometry. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "emit_internal.h"
 #include "ops_conv.h"
 
@@ -32,7 +35,9 @@ static void emit_geom(emit_ctx *c, FILE *b, ir_dim n, const ir_shape *in, const 
             (long long)g->dh, (long long)g->dw, (long long)g->groups, g->flag != 0);
 }
 
-void emit_conv(emit_ctx *c, FILE *b, const ir_node *n)
+/* The body of n's kernel; for a conv2d with ep_fn non-NULL, the call passes
+ * the epilogue ep_fn and the kernel's `ep` argument (emit_conv_epilogue). */
+static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *ep_fn)
 {
     conv_geom g;
     if (!conv_geom_get(&n->a, &g)) {
@@ -50,7 +55,8 @@ void emit_conv(emit_ctx *c, FILE *b, const ir_node *n)
             fprintf(b, "    /* depthwise: direct per-plane kernel, no im2col (runtime/conv_depthwise.c) */\n");
         else fprintf(b, "    /* im2col + GEMM per image and group */\n");
         emit_geom(c, b, N, xs, ys, w->shape.d[2].k, w->shape.d[3].k, &g);
-        fprintf(b, "    return dl_conv2d(&g, x0, x1, y);\n");
+        if (ep_fn) fprintf(b, "    return dl_conv2d_ep(&g, x0, x1, y, %s, ep);\n", ep_fn);
+        else fprintf(b, "    return dl_conv2d(&g, x0, x1, y);\n");
         break;
     case OP_conv_transpose2d: /* the data gradient of the conv from y's shape to x's */
         fprintf(b, "    /* the data gradient of the convolution y -> x: GEMM + col2im */\n");
@@ -89,4 +95,180 @@ void emit_conv(emit_ctx *c, FILE *b, const ir_node *n)
         return;
     }
     c->returns_status = 1;
+}
+
+void emit_conv(emit_ctx *c, FILE *b, const ir_node *n) { emit_conv_body(c, b, n, NULL); }
+
+/* ---- a conv2d with its consuming group in the epilogue (pass_epilogue) ---- */
+
+/* One argument of the group kernel's call, as the epilogue passes it. */
+typedef struct ep_arg {
+    const char *name;   /* the step function's pointer: "t18", "p3_bn_running_mean", "out" */
+    int64_t per_image;  /* N-first values: floats per image (offset image * per_image); 0 = broadcast */
+    int is_conv;        /* the conv's own output: the epilogue's y_image */
+} ep_arg;
+
+/* Copies text to out without its OpenMP directives other than `simd`: the
+ * group kernel now runs once per image inside dl_conv2d_ep's parallel loop
+ * over images, where a nested region would oversubscribe the cores (or, with
+ * nesting off, pay for a team of one per call) for one small image. */
+static void put_serial(FILE *out, const char *text)
+{
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+        const char *q = p;
+        while (q < p + len && (*q == ' ' || *q == '\t')) q++;
+        int omp = strncmp(q, "#pragma omp", 11) == 0;
+        if (omp && strncmp(q + 11, " simd", 5) == 0) omp = 0;
+        if (!omp) fwrite(p, 1, len, out);
+        p += len;
+    }
+}
+
+/* Splits the captured call `    name(a, b, c);\n` into name and args; 0 if
+ * it has another form (a status-returning kernel), then nothing is fused. */
+static int parse_call(emit_ctx *c, char *call, const char **name, const char **args, int max, int *nargs)
+{
+    char *p = call;
+    while (*p == ' ') p++;
+    char *open = strchr(p, '('), *close = strrchr(p, ')');
+    if (!open || !close || close < open || strncmp(p, "if ", 3) == 0 || strcmp(close, ");\n") != 0) return 0;
+    *open = *close = 0;
+    *name = arena_strdup(c->ar, p);
+    int na = 0;
+    for (char *a = open + 1; *a && na < max;) {
+        char *comma = strstr(a, ", ");
+        if (comma) *comma = 0;
+        args[na++] = arena_strdup(c->ar, a);
+        if (!comma) break;
+        a = comma + 2;
+    }
+    *nargs = na;
+    return na >= 2;
+}
+
+static int is_member_of(const ir_node *u, const ir_node *root)
+{
+    return u->group == root->id && emit_is_fusable(u);
+}
+
+/* What the epilogue passes for the group kernel's argument `arg`: a leaf of
+ * the group (matched by its pointer name) or the group's output. */
+static int classify(emit_ctx *c, const ir_node *v, const ir_node *root, const char *arg, ep_arg *out)
+{
+    out->name = arg;
+    out->per_image = out->is_conv = 0;
+    if (strcmp(arg, emit_value_name(c, root)) == 0) {
+        out->per_image = ir_shape_numel(&root->shape).k;
+        return 1;
+    }
+    for (int i = 0; i < c->g->n_nodes; i++) {
+        const ir_node *m = c->g->nodes[i];
+        if (!is_member_of(m, root)) continue;
+        for (int k = 0; k < m->nin; k++) {
+            const ir_node *u = m->in[k];
+            if (is_member_of(u, root) || strcmp(arg, emit_value_name(c, u)) != 0) continue;
+            out->is_conv = u == v;
+            ir_dim numel = ir_shape_numel(&u->shape);
+            out->per_image = numel.syms ? numel.k : 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
+{
+    const ir_node *root = v->epilogue;
+    if (!root || v->op != OP_conv2d) return 0;
+    int errors_before = c->d->n_errors;
+    /* The group's kernel, defined as usual but captured: its call tells the
+     * argument order, and its definition is copied without OpenMP. */
+    FILE *defs = c->defs, *calls = c->calls;
+    char *gdef = NULL, *gcall = NULL;
+    size_t ldef = 0, lcall = 0;
+    c->defs = open_memstream(&gdef, &ldef);
+    c->calls = open_memstream(&gcall, &lcall);
+    if (!c->defs || !c->calls) {
+        diag_fatal_noloc(c->d, "out of memory while emitting C");
+        return -1;
+    }
+    int rc = emit_kernel(c, root);
+    fclose(c->defs);
+    fclose(c->calls);
+    c->defs = defs;
+    c->calls = calls;
+    enum { MAX_ARGS = 72 };
+    const char *gname, *args[MAX_ARGS];
+    ep_arg ea[MAX_ARGS];
+    int na = 0, ok = rc == 0 && parse_call(c, gcall, &gname, args, MAX_ARGS, &na) && strcmp(args[0], "n") == 0;
+    for (int k = 1; ok && k < na; k++) ok = classify(c, v, root, args[k], &ea[k]);
+    if (!ok) { /* not the expected form: the conv and the group stay two kernels */
+        free(gdef);
+        free(gcall);
+        return rc == 0 ? 0 : -1;
+    }
+    put_serial(c->defs, gdef);
+    free(gdef);
+    free(gcall);
+
+    /* The context: the group's pointers, except the conv output the epilogue
+     * is handed, named as in the step function. */
+    const char *ctx = arena_printf(c->ar, "%s_ep%d", c->kernel_prefix, v->id);
+    FILE *d = c->defs;
+    fprintf(d, "/* epilogue of conv %%%d: group %%%d (%s) on one image, while the conv output is in cache */\n",
+            v->id, root->id, gname);
+    fprintf(d, "typedef struct %s {\n", ctx);
+    for (int k = 1; k < na; k++) {
+        int dup = ea[k].is_conv;
+        for (int j = 1; j < k; j++) dup |= strcmp(ea[j].name, ea[k].name) == 0;
+        if (!dup) fprintf(d, "    %sfloat *%s;\n", k == 1 ? "" : "const ", ea[k].name);
+    }
+    fprintf(d, "} %s;\n\n", ctx);
+    fprintf(d, "static void %s_run(void *ctx, int64_t image, float *y_image)\n{\n", ctx);
+    fprintf(d, "    const %s *e = ctx;\n", ctx);
+    fprintf(d, "    %s(1", gname);
+    for (int k = 1; k < na; k++) {
+        if (ea[k].is_conv) fprintf(d, ", y_image");
+        else if (ea[k].per_image) fprintf(d, ", e->%s + image * %lld", ea[k].name, (long long)ea[k].per_image);
+        else fprintf(d, ", e->%s", ea[k].name);
+    }
+    fprintf(d, ");\n}\n\n");
+
+    /* The conv kernel, with the context as one more argument. */
+    c->uses_n = c->uses_seed = c->returns_status = 0;
+    char *body = NULL;
+    size_t blen = 0;
+    FILE *b = open_memstream(&body, &blen);
+    if (!b) {
+        diag_fatal_noloc(c->d, "out of memory while emitting C");
+        return -1;
+    }
+    emit_conv_body(c, b, v, arena_printf(c->ar, "%s_run", ctx));
+    fclose(b);
+    const char *kname = arena_printf(c->ar, "%s_k%d_conv2d_ep", c->kernel_prefix, v->id);
+    char shape[160];
+    ir_shape_str(shape, sizeof shape, v->dtype, &v->shape, c->mod);
+    if (v->loc.file) fprintf(d, "/* %s:%d:%d  ", v->loc.file, v->loc.line, v->loc.col);
+    else fprintf(d, "/* (generated)  ");
+    fprintf(d, "%s = conv2d(%%%d, %%%d), then group %%%d per image */\n", shape, v->in[0]->id, v->in[1]->id, root->id);
+    fprintf(d, "static int %s(int64_t n, float *restrict y, const float *restrict x0, const float *restrict x1, "
+               "%s *ep)\n{\n%s}\n\n", kname, ctx, body);
+    free(body);
+
+    /* The call: fill the context, run the conv (and with it the group). */
+    fprintf(c->calls, "    {\n        %s e%d = {", ctx, v->id);
+    int first = 1;
+    for (int k = 1; k < na; k++) {
+        int dup = ea[k].is_conv;
+        for (int j = 1; j < k; j++) dup |= strcmp(ea[j].name, ea[k].name) == 0;
+        if (dup) continue;
+        fprintf(c->calls, "%s.%s = %s", first ? "" : ", ", ea[k].name, ea[k].name);
+        first = 0;
+    }
+    fprintf(c->calls, "};\n");
+    fprintf(c->calls, "        if (%s(n, %s, %s, %s, &e%d) != 0) %s\n    }\n", kname, emit_value_name(c, v),
+            emit_value_name(c, v->in[0]), emit_value_name(c, v->in[1]), v->id, c->fail_return);
+    return c->d->n_errors > errors_before ? -1 : 1;
 }

@@ -67,6 +67,11 @@ void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n); /* upsample and upsa
 
 /* ---- emit_conv.c: convolution and pooling kernels (runtime/conv.c calls) --- */
 void emit_conv(emit_ctx *c, FILE *b, const ir_node *n);
+/* A conv2d linked by pass_epilogue: defines its group's kernel (without
+ * OpenMP), an epilogue calling it per image, the conv kernel passing that to
+ * dl_conv2d_ep, and writes the call. 1 = done (the group is not called
+ * again), 0 = not possible (emit both as usual), -1 after a diagnostic. */
+int emit_conv_epilogue(emit_ctx *c, const ir_node *v);
 
 /* ---- pass_plan.c ---------------------------------------------------------- */
 /* Size of arena class `cls` (a symbol mask) in units of its monomial. */

@@ -71,6 +71,7 @@ struct ir_node {
     /* filled by passes */
     int n_uses;             /* number of uses by live nodes and outputs */
     int group;              /* fusion group id, -1 if none */
+    ir_node *epilogue;      /* conv2d: root of the group computed per image in its epilogue (pass_epilogue) */
     int64_t offset;         /* memory plan: offset in the arena (floats), -1 unplanned */
     int storage;            /* memory plan: IR_STORE_* */
 };

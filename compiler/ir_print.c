@@ -6,7 +6,8 @@
  *   %4 = matmul %0, %3 [tb] : f32[N, 512]   ; mlp.dln:5:12
  *
  * followed by the plan's annotations when a pass has set them
- * ({group 2, arena@1024}). The verifier re-runs every shape rule and checks
+ * ({group 2, arena@1024}; {epilogue 18, arena@0} on a conv2d whose consuming
+ * group runs in its epilogue). The verifier re-runs every shape rule and checks
  * the invariants passes must keep: topological order, arity, unique ids,
  * outputs that point into the graph. */
 #include <stdlib.h>
@@ -80,9 +81,10 @@ static const char *storage_name(int s) {
 static void print_plan(FILE *out, const ir_node *n) {
     int natural = n->op == OP_input ? IR_STORE_INPUT : n->op == OP_param ? IR_STORE_PARAM : IR_STORE_ARENA;
     int show_store = n->offset >= 0 || n->storage != natural;
-    if (n->group < 0 && !show_store) return;
+    if (n->group < 0 && !n->epilogue && !show_store) return;
     fprintf(out, "  {");
     if (n->group >= 0) fprintf(out, "group %d%s", n->group, show_store ? ", " : "");
+    if (n->epilogue) fprintf(out, "epilogue %d%s", n->epilogue->id, show_store ? ", " : "");
     if (show_store) {
         fprintf(out, "%s", storage_name(n->storage));
         if (n->offset >= 0) fprintf(out, "@%lld", (long long)n->offset);

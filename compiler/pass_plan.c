@@ -25,7 +25,8 @@
  * recomputes each class's size from the offsets (plan_class_size).
  *
  * Liveness: a value is born at its node's position and dies at its last use.
- * A fused member's inputs are read where its group's root runs; an alias's
+ * A fused member's inputs are read where its group's root runs, a conv's
+ * with an epilogue (pass_epilogue) likewise; an alias's
  * uses count as uses of the aliased value; graph outputs live to the end.
  * Placement is first fit in order of birth. Two values overlap in time when
  * their [birth, death] intervals intersect, so a kernel never writes its
@@ -131,6 +132,8 @@ static int live_buffers(const ir_graph *g, plan_buf **out)
         if (n->storage == IR_STORE_ALIAS) when = death[n->id];
         else if (n->storage == IR_STORE_INLINE && n->group >= 0 && n->group < nid && by_id[n->group])
             when = pos[n->group]; /* read where the group's root runs */
+        else if (n->epilogue && n->epilogue->id < nid && by_id[n->epilogue->id] == n->epilogue)
+            when = pos[n->epilogue->id]; /* read until its epilogue has written the group's last image */
         else when = i;
         for (int k = 0; k < n->nin; k++)
             if (death[n->in[k]->id] < when) death[n->in[k]->id] = when;

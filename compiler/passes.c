@@ -15,6 +15,7 @@ const pass_info pass_pipeline[] = {
     {"cse", pass_cse, "merge identical computations"},
     {"dce", pass_dce, "remove values no output depends on"},
     {"fuse", pass_fuse, "group elementwise chains and epilogues into single loops"},
+    {"epilogue", pass_epilogue, "run a convolution's consuming group per image, in its epilogue"},
     {"plan", pass_plan, "assign every value its storage and arena offset"},
     {NULL, NULL, NULL},
 };

@@ -19,6 +19,7 @@ void pass_dce(ir_graph *g);     /* drop nodes no output depends on */
 void pass_cse(ir_graph *g);     /* merge identical (op, inputs, attrs) nodes */
 void pass_fold(ir_graph *g);    /* algebraic simplification: x*1, x+0, reshape of reshape, ... */
 void pass_fuse(ir_graph *g);    /* assign fusion groups (elementwise chains, epilogues) */
+void pass_epilogue(ir_graph *g);/* link a conv2d to the elementwise group that consumes it */
 void pass_plan(ir_graph *g);    /* memory plan: storage kind and arena offset per node */
 
 /* After pass_plan: 1 if no two simultaneously-live arena buffers overlap;

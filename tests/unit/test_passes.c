@@ -144,8 +144,9 @@ static void test_pipeline(void) {
     CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "cse");
     CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "dce");
     CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "fuse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "plan");
-    CU_ASSERT_PTR_NULL(pass_pipeline[5].name);
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "epilogue");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "plan");
+    CU_ASSERT_PTR_NULL(pass_pipeline[6].name);
 
     fixture f;
     setup(&f);

@@ -1,0 +1,255 @@
+/* test_epilogue.c — pass_epilogue and the fused conv + group code it leads to.
+ *
+ *   - where the pass links a conv2d to its consuming group: an inference
+ *     batch norm + ReLU, the same with a residual add (basic_block), a bias
+ *     add + ReLU — in the train step too when the backward does not need the
+ *     conv output — and where it must not: a train-mode batch norm (the conv
+ *     output feeds the batch statistics as well), a conv output that is also
+ *     a graph output, a leaf that mixes images;
+ *   - the moved order stays topological and the plan keeps the conv's input
+ *     alive until the group's root (plan_verify and ir_verify via emitted.h);
+ *   - numbers: the emitted model (conv + epilogue, -Werror) against the
+ *     reference interpreter on the unfused graphs, forward, eval_step and
+ *     train_step (loss and every gradient), at batch 1 and 3, with convs on
+ *     both runtime paths (images in parallel, and images one after another
+ *     with dl_sgemm parallel inside). */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiled.h"
+#include "dlnrt.h"
+#include "emitted.h"
+#include "interp.h"
+#include "ir.h"
+#include "ops_conv.h"
+#include "passes.h"
+
+/* 16x16 images: the 32->32 convs of the block are 2.4M multiply-adds per
+ * image (runtime/conv.c runs images one after another), the others fewer
+ * (images in parallel). */
+static const char *const net_src =
+    "model epi(x: f32[N, 3, 16, 16]) -> f32[N, 10] {\n"
+    "    h = conv2d(x, 32, 3, pad = 1, use_bias = false) |> batch_norm |> relu\n"
+    "    h = basic_block(h, 32)\n"
+    "    h = conv2d(h, 8, 3, pad = 1) |> relu |> maxpool(2)\n"
+    "    return global_avg_pool(h) |> dense(10)\n"
+    "}\n"
+    "train epi {\n"
+    "    data    = csv(\"/dev/null\", batch = 4, classify = true)\n"
+    "    loss    = cross_entropy(output, label)\n"
+    "    optim   = sgd(lr = 0.1)\n"
+    "    epochs  = 1\n"
+    "}\n";
+
+static uint64_t rng_state = 99;
+
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static int close_enough(const float *got, const double *want, int64_t count, const char *what)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (!(fabs(got[i] - want[i]) <= 2e-4 * fmax(1.0, fabs(want[i]))) && bad++ < 5)
+            fprintf(stderr, "%s[%lld]: got %.7g, want %.7g\n", what, (long long)i, got[i], want[i]);
+    return bad == 0;
+}
+
+/* conv2d nodes of g: how many, and how many carry an epilogue. */
+static void count_convs(const ir_graph *g, int *convs, int *linked)
+{
+    *convs = *linked = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        if (n->op != OP_conv2d) continue;
+        (*convs)++;
+        if (!n->epilogue) continue;
+        (*linked)++;
+        /* the link's invariants: a group root of the conv's shape, after it */
+        CU_ASSERT(n->epilogue->group == n->epilogue->id);
+        CU_ASSERT(ir_shape_eq(&n->epilogue->shape, &n->shape));
+        int pos_conv = -1, pos_root = -1;
+        for (int j = 0; j < g->n_nodes; j++) {
+            if (g->nodes[j] == n) pos_conv = j;
+            if (g->nodes[j] == n->epilogue) pos_root = j;
+        }
+        CU_ASSERT(pos_conv >= 0 && pos_conv < pos_root);
+    }
+}
+
+static void run_passes(ir_graph *g)
+{
+    CU_ASSERT_FATAL(passes_run(g, NULL, NULL, 1) == 0);
+    CU_ASSERT(plan_verify(g, stderr));
+}
+
+/* (a) and (b) on the network: every conv of the eval graphs is linked
+ * (bn + relu, bn + residual + relu, bias + relu); in the train step only the
+ * bias conv (a train-mode batch norm reads the conv output twice). */
+static void test_where_it_fires(void)
+{
+    arena ar = {0};
+    ir_module *m = compiled_elaborate(&ar, stderr, net_src);
+    CU_ASSERT_FATAL(m != NULL);
+    int convs, linked;
+    run_passes(m->forward);
+    count_convs(m->forward, &convs, &linked);
+    CU_ASSERT_EQUAL(convs, 4);
+    CU_ASSERT_EQUAL(linked, 4);
+    run_passes(m->train_step);
+    count_convs(m->train_step, &convs, &linked);
+    CU_ASSERT_EQUAL(convs, 4);
+    CU_ASSERT_EQUAL(linked, 1);
+    for (int i = 0; i < m->train_step->n_nodes; i++) {
+        const ir_node *n = m->train_step->nodes[i];
+        if (n->op == OP_conv2d && n->epilogue) CU_ASSERT_EQUAL(n->shape.d[1].k, 8); /* the bias conv */
+    }
+
+    /* the dump shows the link */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *d = open_memstream(&buf, &len);
+    ir_print_graph(d, m->forward);
+    fclose(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "{epilogue "));
+    free(buf);
+    arena_free(&ar);
+}
+
+/* A hand-built graph: y = conv(x, w) + b, with variations that must not fuse. */
+typedef enum variant { PLAIN, CONV_IS_OUTPUT, LEAF_MIXES_IMAGES } variant;
+
+static ir_graph *conv_add(arena *ar, variant v)
+{
+    ir_module *m = ir_module_new(ar, "m");
+    ir_graph *g = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = {4, {ir_dim_sym(IR_SYM_N), ir_dim_const(2), ir_dim_const(5), ir_dim_const(5)}};
+    ir_shape ws = {4, {ir_dim_const(3), ir_dim_const(2), ir_dim_const(3), ir_dim_const(3)}};
+    ir_init zi = {.kind = IR_INIT_ZEROS, .gain = 1};
+    ir_module_add_param(m, "w", ws, zi, 1, (src_loc){0});
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, (src_loc){0});
+    ir_node *w = ir_param_node(g, 0, (src_loc){0});
+    conv_geom geom = {.sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1, .kh = 3, .kw = 3};
+    ir_attrs a;
+    conv_geom_set(&a, &geom);
+    ir_node *in[2] = {x, w};
+    ir_node *c = ir_op_attrs(g, OP_conv2d, in, 2, &a);
+    ir_node *other;
+    if (v == LEAF_MIXES_IMAGES) { /* a [3, 3, 3] value summed over the batch */
+        ir_node *s = ir_reduce_sum(g, c, 1u, 0);
+        other = s;
+    } else {
+        other = ir_const(g, 0.5, NULL);
+    }
+    ir_node *y = ir_un(g, OP_relu, ir_bin(g, OP_add, c, other));
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", y);
+    if (v == CONV_IS_OUTPUT) ir_add_output(g, IR_OUT_VALUE, 1, "c", c);
+    return g;
+}
+
+static int linked_convs(ir_graph *g)
+{
+    int convs, linked;
+    pass_fuse(g);
+    pass_epilogue(g);
+    CU_ASSERT(ir_verify(g));
+    count_convs(g, &convs, &linked);
+    return linked;
+}
+
+static void test_where_it_must_not(void)
+{
+    arena ar = {0};
+    CU_ASSERT_EQUAL(linked_convs(conv_add(&ar, PLAIN)), 1);
+    CU_ASSERT_EQUAL(linked_convs(conv_add(&ar, CONV_IS_OUTPUT)), 0);
+    CU_ASSERT_EQUAL(linked_convs(conv_add(&ar, LEAF_MIXES_IMAGES)), 0); /* also a second use */
+    arena_free(&ar);
+}
+
+/* (c) the emitted model, fused, against the interpreter on the unfused graphs. */
+static void check_numbers(int64_t n)
+{
+    arena ar = {0};
+    ir_module *m = compiled_elaborate(&ar, stderr, net_src);
+    CU_ASSERT_FATAL(m != NULL);
+    double **params = calloc((size_t)m->n_params, sizeof *params);
+    for (int i = 0; i < m->n_params; i++) {
+        int64_t cnt = ir_shape_numel(&m->params[i].shape).k;
+        params[i] = malloc(sizeof(double) * (size_t)cnt);
+        /* positive (a running variance must be), away from zero (a ReLU's kink) */
+        for (int64_t j = 0; j < cnt; j++) params[i][j] = 0.25 + 0.5 * urand();
+    }
+    const int64_t xn = n * 3 * 16 * 16;
+    float *x = malloc(sizeof(float) * (size_t)xn);
+    double *xd = malloc(sizeof(double) * (size_t)xn);
+    for (int64_t i = 0; i < xn; i++) xd[i] = x[i] = (float)(urand() * 2 - 1);
+    int32_t y[3] = {1, 7, 3};
+    double yd[3] = {1, 7, 3};
+    int64_t sv[IR_MAX_SYMS] = {n};
+    double *ins[2] = {xd, yd};
+
+    /* the references, before the passes run on the same graphs */
+    interp_state fwd, ev, tr;
+    CU_ASSERT_FATAL(interp_run(&fwd, m->forward, sv, ins, params, 1) == 0);
+    CU_ASSERT_FATAL(interp_run(&ev, m->eval_step, sv, ins, params, 1) == 0);
+    CU_ASSERT_FATAL(interp_run(&tr, m->train_step, sv, ins, params, 1) == 0);
+
+    emitted L;
+    CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
+    int convs, linked;
+    count_convs(m->forward, &convs, &linked);
+    CU_ASSERT_EQUAL(linked, 4);
+    void *inst = L.api->create(4);
+    CU_ASSERT_FATAL(inst != NULL);
+    for (int i = 0; i < m->n_params; i++) {
+        float *w = L.api->param_data(inst, i);
+        for (int64_t j = 0; j < ir_shape_numel(&m->params[i].shape).k; j++) w[j] = (float)params[i][j];
+    }
+    float out[30];
+    L.api->forward(inst, x, out, n);
+    CU_ASSERT(close_enough(out, interp_output(&fwd, 0), n * 10, "forward"));
+    float loss = L.api->eval_step(inst, x, y, out, n);
+    for (int k = 0; k < m->eval_step->n_outputs; k++)
+        if (m->eval_step->outputs[k].kind == IR_OUT_LOSS) CU_ASSERT(close_enough(&loss, interp_output(&ev, k), 1, "eval loss"));
+    L.api->set_lr(inst, 0.0f);
+    loss = L.api->train_step(inst, x, y, n);
+    int grads = 0;
+    for (int k = 0; k < m->train_step->n_outputs; k++) {
+        const ir_output *o = &m->train_step->outputs[k];
+        if (o->kind == IR_OUT_LOSS) CU_ASSERT(close_enough(&loss, interp_output(&tr, k), 1, "train loss"));
+        if (o->kind != IR_OUT_GRAD) continue;
+        grads++;
+        CU_ASSERT(close_enough(L.api->grad_data(inst, o->index), interp_output(&tr, k),
+                               ir_shape_numel(&m->params[o->index].shape).k, m->params[o->index].name));
+    }
+    CU_ASSERT(grads > 0);
+
+    interp_free(&fwd);
+    interp_free(&ev);
+    interp_free(&tr);
+    L.api->destroy(inst);
+    emitted_unload(&L);
+    for (int i = 0; i < m->n_params; i++) free(params[i]);
+    free(params);
+    free(x);
+    free(xd);
+    arena_free(&ar);
+}
+
+static void test_numbers_batch1(void) { check_numbers(1); }
+static void test_numbers_batch3(void) { check_numbers(3); }
+
+void suite_epilogue(void)
+{
+    CU_pSuite s = CU_add_suite("epilogue", NULL, NULL);
+    CU_add_test(s, "where the pass links a conv to its group", test_where_it_fires);
+    CU_add_test(s, "where it must not", test_where_it_must_not);
+    CU_add_test(s, "fused numbers at batch 1", test_numbers_batch1);
+    CU_add_test(s, "fused numbers at batch 3", test_numbers_batch3);
+}
