@@ -8,7 +8,10 @@
  * median of each with the speedup — the before/after numbers in
  * docs/profile-resnet20.md come from this. Usage:
  *
- *   conv_bench [reps]        (OMP_WAIT_POLICY=passive recommended) */
+ *   conv_bench [reps] [cpu]  (OMP_WAIT_POLICY=passive recommended)
+ *
+ * "cpu" times process CPU time at one thread only: on a shared, busy
+ * machine that is the steadier measure of what a change saves. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +39,11 @@ static const shape shapes[] = {
     {"lenet c3", 64, 6, 14, 16, 5, 1, 0},   {"r16x32 n1", 1, 16, 32, 16, 3, 1, 1},
 };
 
+static clockid_t timer = CLOCK_MONOTONIC;
+
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(timer, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
@@ -88,10 +93,12 @@ static float *rnd(int64_t n) {
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (reps < 1 || reps > 64) reps = 7;
+    int max_threads = 2;
+    if (argc > 2 && strcmp(argv[2], "cpu") == 0) timer = CLOCK_PROCESS_CPUTIME_ID, max_threads = 1;
     static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
     printf("%-10s %-10s %2s %9s %9s %8s %8s %7s\n", "shape", "op", "t", "old ms", "new ms", "old GF/s", "new GF/s",
            "speedup");
-    for (int nt = 1; nt <= 2; nt++) {
+    for (int nt = 1; nt <= max_threads; nt++) {
         omp_set_num_threads(nt);
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
             const shape *s = &shapes[si];
