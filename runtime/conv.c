@@ -137,13 +137,13 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
 
 /* Whether the stride-1 data gradient goes through the flipped convolution.
  * Its GEMM is [cg x og*kh*kw] @ [og*kh*kw x h*w], col2im's [cg*kh*kw x og] @
- * [og x P]: with few output channels (og < 32) col2im's GEMM is too shallow
- * to run well, with few input channels (cg < 8) the flipped one is too
- * short for a micro-tile. Measured (bench/conv_bench.c, batch 64, 1 thread):
- * flipped 1.35x faster at 16->16 on 32x32 (og 16), 0.86x at 32->32 on
- * 16x16, 1.03x at 64->64 on 8x8, 0.83x at 3->16, 0.4x at LeNet's 6->16. */
+ * [og x P]: with few input channels (cg < 8) the flipped GEMM is too short
+ * for a micro-tile, and col2im wins. Measured (bench/conv_bench.c cpu,
+ * batch 64, 1 thread, CPU time of col2im path / flipped): 16->16 on 32x32
+ * 1.35, 32->32 on 16x16 1.07, 64->64 on 8x8 1.13; 3->16 0.63, LeNet's
+ * 1->6 0.30 and 6->16 0.39. */
 static int flip_pays(const dl_conv2d_geom *g, const conv_dims *d) {
-    return g->sh == 1 && g->sw == 1 && !is_pointwise(g) && d->og < 32 && d->cg >= 8;
+    return g->sh == 1 && g->sw == 1 && !is_pointwise(g) && d->cg >= 8;
 }
 
 /* The stride-1 data gradient as a forward convolution of gy (see the top). */

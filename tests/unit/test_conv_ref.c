@@ -3,7 +3,7 @@
  *
  * Every path is reached: the flat and row-wise im2col (stride 1 with
  * ow == w or not, strides 2 and 3), the stride-1 data gradient as a flipped
- * convolution (taken for cg >= 8 and og < 32; including padding wider than
+ * convolution (taken for cg >= 8; including padding wider than
  * the kernel reach, where the flipped padding is negative, and dilation) and
  * col2im otherwise,
  * groups, a pointwise 1x1, batches of one and of sizes not divisible by the
