@@ -1,16 +1,29 @@
-/* gemm_bench.c — GFLOP/s of dl_sgemm against OpenBLAS's cblas_sgemm.
+/* gemm_bench.c — GFLOP/s of dl_sgemm against OpenBLAS's cblas_sgemm, and
+ * of dl_sgemm at one thread against itself at all threads.
  *
  * Build and run (from the repository root, after `make`):
  *   cc -O2 -fopenmp -Iruntime -I/usr/include/x86_64-linux-gnu/openblas-pthread \
- *      bench/gemm_bench.c build/libdlnrt.a -o build/gemm_bench -lopenblas -lz -lm
- *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 build/gemm_bench
- *   OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/gemm_bench
+ *      bench/gemm_bench.c build/libdlnrt.a -o build/gemm_bench -lopenblas -lpng -lz -lm
+ *   OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/gemm_bench [options]
  *
- * Each size runs both libraries alternately, several repetitions, and keeps
- * the best time of each (the least disturbed by the machine's other work).
- * With several threads we sleep 0.3 s before each dl_sgemm phase: OpenBLAS's
- * idle worker threads busy-wait for about 0.1 s after a call (its
- * THREAD_TIMEOUT) and would otherwise steal a core from our OpenMP threads. */
+ * Options:
+ *   TA TB              transposes for the square sizes (default 0 0; old usage)
+ *   --shapes LIST      comma-separated sets: square (n = 256, 512, 1024, all of NN,
+ *                      NT, TN with no TA TB given), mlp (batch-128 MLP forward and
+ *                      backward products), conv (im2col shapes of small CNNs),
+ *                      gemv (batch-1 inference), small (thresholds); default square
+ *   --mnk M,N,K,TA,TB  one shape (repeatable)
+ *   --vs1              compare dl_sgemm at all threads with dl_sgemm at one
+ *                      thread (in the same process, alternating) instead of
+ *                      with OpenBLAS: the ratio says whether threading pays
+ *   --rounds R         alternations per shape (default 5); the best of each kept
+ *
+ * Each shape runs both sides alternately, R rounds of enough repetitions for
+ * about 20 ms, and keeps the best time of each (the least disturbed by the
+ * machine's other work). Before each dl_sgemm phase after OpenBLAS ran with
+ * several threads we sleep 0.3 s: OpenBLAS's idle worker threads busy-wait
+ * for about 0.1 s after a call (its THREAD_TIMEOUT) and would otherwise steal
+ * a core from our OpenMP threads. */
 #include "dlnrt.h"
 
 #include <cblas.h>
@@ -18,8 +31,11 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+typedef struct shape { int m, n, k, ta, tb; } shape;
 
 static double now(void)
 {
@@ -28,38 +44,121 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The shapes a set stands for; returns how many were appended to out. */
+static int shape_set(const char *name, int ta, int tb, int have_t, shape *out)
+{
+    int c = 0;
+    if (!strcmp(name, "square")) {
+        static const int tr[3][2] = {{0, 0}, {0, 1}, {1, 0}};
+        for (int t = 0; t < (have_t ? 1 : 3); t++)
+            for (int n = 256; n <= 1024; n *= 2)
+                out[c++] = (shape){n, n, n, have_t ? ta : tr[t][0], have_t ? tb : tr[t][1]};
+    } else if (!strcmp(name, "mlp")) {
+        /* 784-512-256-10 at batch 128: forward X W, then dX = dY W^T, dW = X^T dY */
+        static const shape s[] = {{128, 512, 784, 0, 0}, {128, 256, 512, 0, 0}, {128, 10, 256, 0, 0},
+                                  {128, 512, 256, 0, 1}, {128, 784, 512, 0, 1},
+                                  {784, 512, 128, 1, 0}, {512, 256, 128, 1, 0}, {256, 10, 128, 1, 0}};
+        for (size_t i = 0; i < sizeof s / sizeof *s; i++) out[c++] = s[i];
+    } else if (!strcmp(name, "conv")) {
+        /* weights [Cout x Cin*9] times im2col columns [Cin*9 x H*W] (NN), and
+         * the backward products: dW = dY cols^T (NT), dcols = W^T dY (TN) */
+        static const int cv[][3] = {{16, 1024, 144}, {32, 256, 288}, {64, 64, 576}, {32, 1024, 144}, {64, 256, 576}};
+        for (size_t i = 0; i < sizeof cv / sizeof *cv; i++) {
+            int m = cv[i][0], n = cv[i][1], k = cv[i][2];
+            out[c++] = (shape){m, n, k, 0, 0};
+            out[c++] = (shape){m, k, n, 0, 1};
+            out[c++] = (shape){k, n, m, 1, 0};
+        }
+    } else if (!strcmp(name, "gemv")) {
+        static const shape s[] = {{1, 512, 784, 0, 0}, {1, 256, 512, 0, 0}, {1, 10, 256, 0, 0},
+                                  {1, 512, 784, 0, 1}, {1, 1024, 1024, 0, 1}, {1024, 1, 1024, 0, 0}};
+        for (size_t i = 0; i < sizeof s / sizeof *s; i++) out[c++] = s[i];
+    } else if (!strcmp(name, "small")) {
+        static const int n[] = {32, 48, 64, 80, 96, 128, 160};
+        for (size_t i = 0; i < sizeof n / sizeof *n; i++) out[c++] = (shape){n[i], n[i], n[i], 0, 0};
+        static const shape s[] = {{8, 64, 64, 0, 0}, {16, 256, 144, 0, 0}, {16, 64, 144, 0, 0},
+                                  {32, 128, 128, 0, 0}, {4, 512, 784, 0, 0}, {16, 512, 784, 0, 0}};
+        for (size_t i = 0; i < sizeof s / sizeof *s; i++) out[c++] = s[i];
+    } else {
+        fprintf(stderr, "gemm_bench: unknown shape set '%s'\n", name);
+        exit(2);
+    }
+    return c;
+}
+
+/* Seconds per call of one side: dl_sgemm at `threads` threads, or OpenBLAS. */
+static double time_side(int blas, int threads, const shape *s, int reps, const float *A, const float *B, float *C)
+{
+    int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+    if (!blas) omp_set_num_threads(threads);
+    if (blas) cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans,
+                          s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n);
+    else dl_sgemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n);   /* warm-up, untimed */
+    double t0 = now();
+    for (int r = 0; r < reps; r++) {
+        if (blas) cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans,
+                              s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n);
+        else dl_sgemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n);
+    }
+    return (now() - t0) / reps;
+}
+
 int main(int argc, char **argv)
 {
-    int sizes[] = {256, 512, 1024};
-    int threads = omp_get_max_threads();
-    int ta = argc > 1 ? atoi(argv[1]) : 0, tb = argc > 2 ? atoi(argv[2]) : 0;
-    printf("dl_sgemm vs cblas_sgemm (trans_a=%d trans_b=%d, %d threads), GFLOP/s, best of runs\n", ta, tb, threads);
-    printf("%6s %10s %10s %7s %10s\n", "n", "dlnrt", "openblas", "ratio", "max|diff|");
-    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-        int n = sizes[s];
-        size_t nn = (size_t)n * n;
-        float *A = malloc(nn * 4), *B = malloc(nn * 4), *C1 = calloc(nn, 4), *C2 = calloc(nn, 4);
-        dl_fill_uniform(A, (int64_t)nn, 1, 1);
-        dl_fill_uniform(B, (int64_t)nn, 1, 2);
-        int reps = n <= 256 ? 40 : n <= 512 ? 10 : 3;
-        double best_dl = 1e30, best_ob = 1e30;
-        for (int round = 0; round < 5; round++) {
-            if (threads > 1) usleep(300000);
-            dl_sgemm(ta, tb, n, n, n, 1.0f, A, n, B, n, 0.0f, C1, n);   /* warm-up, untimed */
-            double t0 = now();
-            for (int r = 0; r < reps; r++) dl_sgemm(ta, tb, n, n, n, 1.0f, A, n, B, n, 0.0f, C1, n);
-            double t1 = now();
-            for (int r = 0; r < reps; r++)
-                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                            n, n, n, 1.0f, A, n, B, n, 0.0f, C2, n);
-            double t2 = now();
-            if ((t1 - t0) / reps < best_dl) best_dl = (t1 - t0) / reps;
-            if ((t2 - t1) / reps < best_ob) best_ob = (t2 - t1) / reps;
+    static shape shapes[512];
+    int count = 0, vs1 = 0, rounds = 5, ta = 0, tb = 0, have_t = 0, positional = 0;
+    const char *sets = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--vs1")) vs1 = 1;
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--shapes") && i + 1 < argc) sets = argv[++i];
+        else if (!strcmp(argv[i], "--mnk") && i + 1 < argc && count < 500) {
+            shape s = {0};
+            if (sscanf(argv[++i], "%d,%d,%d,%d,%d", &s.m, &s.n, &s.k, &s.ta, &s.tb) < 3) {
+                fprintf(stderr, "gemm_bench: --mnk wants M,N,K[,TA,TB]\n");
+                return 2;
+            }
+            shapes[count++] = s;
+        } else if (argv[i][0] != '-' && positional < 2) {
+            *(positional++ ? &tb : &ta) = atoi(argv[i]);
+            have_t = 1;
+        } else {
+            fprintf(stderr, "usage: gemm_bench [TA TB] [--shapes square,mlp,conv,gemv,small] [--mnk M,N,K,TA,TB] "
+                            "[--vs1] [--rounds R]\n");
+            return 2;
         }
+    }
+    if (!sets && !count) sets = "square";
+    if (sets) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", sets);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) count += shape_set(tok, ta, tb, have_t, shapes + count);
+    }
+    const int threads = omp_get_max_threads();
+    printf("dl_sgemm (%d threads) vs %s, GFLOP/s, best of %d rounds\n", threads,
+           vs1 ? "dl_sgemm at 1 thread" : "cblas_sgemm", rounds);
+    printf("%5s %5s %5s %2s %10s %10s %7s %10s\n", "M", "N", "K", "tr", "dlnrt", vs1 ? "dl@1" : "openblas", "ratio",
+           "max|diff|");
+    for (int i = 0; i < count; i++) {
+        const shape *s = shapes + i;
+        size_t na = (size_t)s->m * s->k, nb = (size_t)s->k * s->n, nc = (size_t)s->m * s->n;
+        float *A = malloc(na * 4), *B = malloc(nb * 4), *C1 = calloc(nc, 4), *C2 = calloc(nc, 4);
+        dl_fill_uniform(A, (int64_t)na, 1, 1);
+        dl_fill_uniform(B, (int64_t)nb, 1, 2);
+        double flops = 2.0 * s->m * s->n * s->k, t1 = time_side(0, threads, s, 1, A, B, C1);
+        int reps = (int)(0.02 / (t1 > 1e-7 ? t1 : 1e-7)) + 1;
+        double best_dl = 1e30, best_ref = 1e30;
+        for (int round = 0; round < rounds; round++) {
+            if (!vs1 && threads > 1) usleep(300000);
+            best_dl = fmin(best_dl, time_side(0, threads, s, reps, A, B, C1));
+            best_ref = fmin(best_ref, time_side(!vs1, 1, s, reps, A, B, C2));
+        }
+        omp_set_num_threads(threads);
         double maxdiff = 0;
-        for (size_t i = 0; i < nn; i++) maxdiff = fmax(maxdiff, fabs(C1[i] - C2[i]));
-        double gf = 2.0 * n * n * n * 1e-9;
-        printf("%6d %10.1f %10.1f %6.0f%% %10.2g\n", n, gf / best_dl, gf / best_ob, 100.0 * best_ob / best_dl, maxdiff);
+        for (size_t j = 0; j < nc; j++) maxdiff = fmax(maxdiff, fabs(C1[j] - C2[j]));
+        printf("%5d %5d %5d %c%c %10.1f %10.1f %6.0f%% %10.2g\n", s->m, s->n, s->k, s->ta ? 'T' : 'N',
+               s->tb ? 'T' : 'N', flops * 1e-9 / best_dl, flops * 1e-9 / best_ref, 100.0 * best_ref / best_dl, maxdiff);
+        fflush(stdout);
         free(A); free(B); free(C1); free(C2);
     }
     return 0;
