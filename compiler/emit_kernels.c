@@ -28,6 +28,11 @@
 #include "emit_internal.h"
 
 #define EMIT_PAR_WORK 32768 /* element-operations below which a loop stays serial */
+/* The same for the memory-bound loops of elementwise groups and reductions,
+ * counting per element its loads, stores and operations. Larger: waking a
+ * second thread (OMP_WAIT_POLICY=passive) costs tens of microseconds, as much
+ * as streaming ~100K floats. Measured: see docs/design.md. */
+#define EMIT_PAR_STREAM (1 << 20)
 #define EMIT_MAX_ARGS 64
 
 typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);
@@ -195,22 +200,24 @@ static int count_refs(const char *tmpl, int k)
     return cnt;
 }
 
-/* The C expression of v's element i inside root's group; members used more
- * than once by their consumer's template are bound to locals first. */
-static const char *ew_expr(emit_ctx *c, FILE *b, const ir_node *root, const ir_node *v, const ir_node *const *args,
-                           int nargs)
+/* The C expression of v's element inside root's kernel, where refs[k] reads
+ * argument k's element (e.g. "x0[o0 + i]", or "s1" for a hoisted broadcast
+ * operand); members used more than once by their consumer's template are
+ * bound to locals first (written to b, indented by ind). */
+static const char *ew_expr(emit_ctx *c, FILE *b, const char *ind, const ir_node *root, const ir_node *v,
+                           const ir_node *const *args, int nargs, const char *const *refs)
 {
     if (!is_member(root, v)) {
         if (v->op == OP_constant && v->storage == IR_STORE_INLINE) return constant_expr(c, v);
         int k = arg_index(args, nargs, v);
-        return arena_printf(c->ar, "x%d[%s]", k, bcast_index(c, &root->shape, &v->shape, "i"));
+        return k >= 0 ? refs[k] : "0.0f";
     }
     const char *tmpl = v->op == OP_broadcast_to ? "$0" : ir_ops[v->op].c_expr;
     const char *sub[IR_MAX_IN];
     for (int k = 0; k < v->nin && k < IR_MAX_IN; k++) {
-        sub[k] = ew_expr(c, b, root, v->in[k], args, nargs);
+        sub[k] = ew_expr(c, b, ind, root, v->in[k], args, nargs, refs);
         if (is_member(root, v->in[k]) && count_refs(tmpl, k) > 1) {
-            fprintf(b, "        const float v%d = %s;\n", v->in[k]->id, sub[k]);
+            fprintf(b, "%sconst float v%d = %s;\n", ind, v->in[k]->id, sub[k]);
             sub[k] = arena_printf(c->ar, "v%d", v->in[k]->id);
         }
     }
@@ -240,27 +247,214 @@ static const char *ew_expr(emit_ctx *c, FILE *b, const ir_node *root, const ir_n
     return out;
 }
 
+/* An expression with the statements it needs first (locals for members
+ * used twice), so it can be written in more than one loop. */
+typedef struct ew_code {
+    const char *stmts; /* "" or lines at the indentation asked for */
+    const char *expr;
+} ew_code;
+
+static ew_code ew_code_of(emit_ctx *c, const char *ind, const ir_node *root, const ir_node *v,
+                          const ir_node *const *args, int nargs, const char *const *refs)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *s = open_memstream(&text, &len);
+    ew_code r = {"", "0.0f"};
+    if (!s) return r;
+    r.expr = ew_expr(c, s, ind, root, v, args, nargs, refs);
+    fclose(s);
+    r.stmts = arena_printf(c->ar, "%s", text ? text : "");
+    free(text);
+    return r;
+}
+
+/* ---- loop nests over broadcast operands ----------------------------------- */
+
+/* A kernel's iteration space (a group's output shape, a reduction's input
+ * shape) with adjacent dims merged whenever every operand varies along both
+ * or along neither (and, for a reduction, both are reduced or both kept);
+ * size-1 dims are dropped. Along each collapsed dim an operand then has one
+ * stride — the product of its own later dims — or none: a per-channel
+ * operand of [N, C, H, W] makes [N, C, H*W] where it varies along C only, so
+ * loops over these dims index every operand without a division per element,
+ * and the innermost loop is contiguous (or constant) for every operand. */
+typedef struct vdim {
+    ir_dim size;
+    int red;                               /* a reduced dim (reductions only) */
+    unsigned char full[EMIT_MAX_ARGS + 1]; /* operand k varies along this dim */
+    ir_dim stride[EMIT_MAX_ARGS + 1];      /* its stride, where it varies */
+} vdim;
+
+/* Does L, broadcast (right-aligned) to S, vary along S's dim d? */
+static int varies_along(const ir_shape *S, const ir_shape *L, int d)
+{
+    int k = d - (S->rank - L->rank);
+    return k >= 0 && !dim_is_one(L->d[k]);
+}
+
+/* The collapsed dims of S for operands args[0..nargs) and, when with_out, the
+ * kernel's output as operand nargs (varying along every dim). Returns their
+ * number (0: S has one element). */
+static int view_dims(const ir_shape *S, uint32_t red_axes, const ir_node *const *args, int nargs, int with_out,
+                     vdim *vd)
+{
+    int nops = nargs + (with_out ? 1 : 0), m = 0;
+    for (int d = 0; d < S->rank; d++) {
+        if (dim_is_one(S->d[d])) continue;
+        vdim v;
+        memset(&v, 0, sizeof v);
+        v.size = S->d[d];
+        v.red = (red_axes >> d) & 1;
+        for (int k = 0; k < nargs; k++) v.full[k] = (unsigned char)varies_along(S, &args[k]->shape, d);
+        if (with_out) v.full[nargs] = 1;
+        if (m > 0 && vd[m - 1].red == v.red && !memcmp(vd[m - 1].full, v.full, (size_t)nops))
+            vd[m - 1].size = ir_dim_mul(vd[m - 1].size, v.size);
+        else vd[m++] = v;
+    }
+    for (int k = 0; k < nops; k++) {
+        ir_dim st = ir_dim_const(1);
+        for (int j = m - 1; j >= 0; j--) {
+            if (!vd[j].full[k]) continue;
+            vd[j].stride[k] = st;
+            st = ir_dim_mul(st, vd[j].size);
+        }
+    }
+    return m;
+}
+
+/* Operand k's offset: the sum of coord[j] * its stride over the dims j that
+ * have a coordinate (coord[j] NULL: not counted) and along which it varies. */
+static const char *view_offset(emit_ctx *c, const vdim *vd, int m, int k, const char *const *coord)
+{
+    char *e = "";
+    for (int j = 0; j < m; j++) {
+        if (!coord[j] || !vd[j].full[k]) continue;
+        const char *t = dim_is_one(vd[j].stride[k])
+                            ? coord[j]
+                            : arena_printf(c->ar, "%s * %s", coord[j], emit_dim(c, vd[j].stride[k]));
+        e = *e ? arena_printf(c->ar, "%s + %s", e, t) : (char *)t;
+    }
+    return *e ? e : "0";
+}
+
+static int varies_anywhere(const vdim *vd, int m, int k)
+{
+    for (int j = 0; j < m; j++)
+        if (vd[j].full[k]) return 1;
+    return 0;
+}
+
+static const char *arg_ctype(const ir_node *v) { return v->dtype == IR_I32 ? "int32_t" : "float"; }
+
+/* Before an innermost loop over dim `inner` with index `i`: binds each
+ * operand's base offset (or, if it is constant along that dim, its value) and
+ * sets refs[k] to how the loop body reads it. `base` names y's own base
+ * offset if it was bound (operands with the same offset reuse it). Operands
+ * constant everywhere were hoisted to the function's top (refs set already). */
+static void bind_operands(emit_ctx *c, FILE *b, const char *ind, const vdim *vd, int m, int inner,
+                          const char *const *coord, const ir_node *const *args, int nargs, const char *base_expr,
+                          const char *base_name, const char **refs)
+{
+    const char *offs[EMIT_MAX_ARGS]; /* the offsets bound so far, by operand (NULL: none) */
+    for (int k = 0; k < nargs; k++) {
+        offs[k] = NULL;
+        if (!varies_anywhere(vd, m, k)) continue;
+        const char *off = view_offset(c, vd, m, k, coord);
+        if (inner >= 0 && vd[inner].full[k]) {
+            const char *at = dim_is_one(vd[inner].stride[k])
+                                 ? "i"
+                                 : arena_printf(c->ar, "i * %s", emit_dim(c, vd[inner].stride[k]));
+            const char *name = NULL;
+            if (base_name && !strcmp(off, base_expr)) name = base_name;
+            for (int j = 0; j < k && !name; j++)
+                if (offs[j] && !strcmp(offs[j], off)) name = arena_printf(c->ar, "o%d", j);
+            if (!strcmp(off, "0")) {
+                refs[k] = arena_printf(c->ar, "x%d[%s]", k, at);
+            } else if (name) {
+                refs[k] = arena_printf(c->ar, "x%d[%s + %s]", k, name, at);
+            } else {
+                fprintf(b, "%sconst int64_t o%d = %s;\n", ind, k, off);
+                offs[k] = off;
+                refs[k] = arena_printf(c->ar, "x%d[o%d + %s]", k, k, at);
+            }
+        } else {
+            fprintf(b, "%sconst %s s%d = x%d[%s];\n", ind, arg_ctype(args[k]), k, k, off);
+            refs[k] = arena_printf(c->ar, "s%d", k);
+        }
+    }
+}
+
+/* Operands with a single element: read once at the kernel's top. */
+static void hoist_scalars(emit_ctx *c, FILE *b, const vdim *vd, int m, const ir_node *const *args, int nargs,
+                          const char **refs)
+{
+    for (int k = 0; k < nargs; k++) {
+        if (varies_anywhere(vd, m, k)) continue;
+        fprintf(b, "    const %s s%d = x%d[0];\n", arg_ctype(args[k]), k, k);
+        refs[k] = arena_printf(c->ar, "s%d", k);
+    }
+}
+
+static const char *indent(emit_ctx *c, int depth) { return arena_printf(c->ar, "%*s", 4 + 4 * depth, ""); }
+
+/* `#pragma omp parallel for` above a loop nest of `trips` iterations that
+ * touches `elems` elements with about `work` operations (loads, stores,
+ * arithmetic) each, when elems * work can reach `threshold`; with a run-time
+ * if() when elems depends on the batch. */
+static void emit_pragma(emit_ctx *c, FILE *b, const char *ind, ir_dim trips, ir_dim elems, int64_t work,
+                        int64_t threshold, const char *clauses)
+{
+    if (work < 1) work = 1;
+    if (trips.syms == 0 && trips.k <= 1) return;
+    if (elems.syms == 0) {
+        if (elems.k * work >= threshold) fprintf(b, "%s#pragma omp parallel for schedule(static)%s\n", ind, clauses);
+    } else {
+        fprintf(b, "%s#pragma omp parallel for schedule(static)%s if(%s >= %lld)\n", ind, clauses,
+                emit_dim(c, elems), (long long)((threshold + work - 1) / work));
+    }
+}
+
+/* An elementwise group: loops over the collapsed dims of its output, the
+ * outer ones as one parallel nest (collapse), the innermost contiguous. */
 static void emit_group(emit_ctx *c, FILE *b, const ir_node *n, const ir_node *const *args, int nargs)
 {
-    char *stmts = NULL;
-    size_t slen = 0;
-    FILE *s = open_memstream(&stmts, &slen);
-    const char *e = ew_expr(c, s, n, n, args, nargs);
-    fclose(s);
     int ops = 0;
     for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(n, c->g->nodes[i]);
-    if (dim_is_one(ir_shape_numel(&n->shape))) { /* a scalar: no loop */
-        fprintf(b, "%s    y[0] = %s;\n", stmts ? stmts : "", e);
-        free(stmts);
+    vdim vd[IR_MAX_RANK];
+    int m = view_dims(&n->shape, 0, args, nargs, 1, vd);
+    const char *refs[EMIT_MAX_ARGS];
+    hoist_scalars(c, b, vd, m, args, nargs, refs);
+    if (m == 0) { /* a scalar: no loop */
+        ew_code e = ew_code_of(c, "    ", n, n, args, nargs, refs);
+        fprintf(b, "%s    y[0] = %s;\n", e.stmts, e.expr);
         return;
     }
-    emit_for(c, b, "    ", "i", ir_shape_numel(&n->shape), ops < 1 ? 1 : ops, "");
-    if (slen == 0) {
-        fprintf(b, "\n        y[i] = %s;\n", e);
-    } else {
-        fprintf(b, " {\n%s        y[i] = %s;\n    }\n", stmts, e);
+    int inner = m - 1;
+    const char *coord[IR_MAX_RANK] = {0};
+    char clause[32] = "";
+    if (inner >= 2) snprintf(clause, sizeof clause, " collapse(%d)", inner);
+    ir_dim trips = ir_dim_const(1);
+    for (int j = 0; j < (inner > 0 ? inner : 1); j++) trips = ir_dim_mul(trips, vd[j].size);
+    emit_pragma(c, b, "    ", trips, ir_shape_numel(&n->shape), ops + nargs + 1, EMIT_PAR_STREAM, clause);
+    for (int j = 0; j < inner; j++) {
+        coord[j] = arena_printf(c->ar, "j%d", j);
+        fprintf(b, "%sfor (int64_t %s = 0; %s < %s; %s++)%s\n", indent(c, j), coord[j], coord[j],
+                emit_dim(c, vd[j].size), coord[j], j == inner - 1 ? " {" : "");
     }
-    free(stmts);
+    const char *ind = indent(c, inner > 0 ? inner : 0);
+    const char *yoff = view_offset(c, vd, m, nargs, coord), *ybase = NULL;
+    if (strcmp(yoff, "0")) {
+        fprintf(b, "%sconst int64_t oy = %s;\n", ind, yoff);
+        ybase = "oy";
+    }
+    bind_operands(c, b, ind, vd, m, inner, coord, args, nargs, yoff, ybase, refs);
+    ew_code e = ew_code_of(c, arena_printf(c->ar, "%s    ", ind), n, n, args, nargs, refs);
+    fprintf(b, "%sfor (int64_t i = 0; i < %s; i++)", ind, emit_dim(c, vd[inner].size));
+    const char *yat = ybase ? "y[oy + i]" : "y[i]";
+    if (*e.stmts) fprintf(b, " {\n%s%s    %s = %s;\n%s}\n", e.stmts, ind, yat, e.expr, ind);
+    else fprintf(b, "\n%s    %s = %s;\n", ind, yat, e.expr);
+    if (inner > 0) fprintf(b, "%s}\n", indent(c, inner - 1));
 }
 
 /* ---- sources ------------------------------------------------------------ */
@@ -281,134 +475,147 @@ static void emit_rand(emit_ctx *c, FILE *b, const ir_node *n)
 
 /* ---- reductions ----------------------------------------------------------- */
 
-typedef struct rgroup {
-    ir_dim size;
-    ir_dim stride; /* in the input */
-    int red;
-} rgroup;
-
-/* Collapse x's dims into maximal runs of reduced / kept dims (size-1 dims dropped). */
-static int collapse(const ir_shape *s, uint32_t axes, rgroup *gr)
+/* A reduction whose input is an elementwise group computed inline
+ * (pass_fuse: the group's only use is this reduction). */
+static int is_fused_reduce(const ir_node *n)
 {
-    int ng = 0;
-    for (int k = 0; k < s->rank; k++) {
-        if (dim_is_one(s->d[k])) continue;
-        int red = (axes >> k) & 1;
-        if (ng > 0 && gr[ng - 1].red == red) gr[ng - 1].size = ir_dim_mul(gr[ng - 1].size, s->d[k]);
-        else gr[ng++] = (rgroup){s->d[k], ir_dim_const(1), red};
-    }
-    ir_dim st = ir_dim_const(1);
-    for (int k = ng - 1; k >= 0; k--) {
-        gr[k].stride = st;
-        st = ir_dim_mul(st, gr[k].size);
-    }
-    return ng;
+    return (n->op == OP_reduce_sum || n->op == OP_reduce_max) && n->group == n->id && is_member(n, n->in[0]);
 }
 
-/* Offset in the input of the element whose index among the `red` groups is `var`. */
-static const char *group_offset(emit_ctx *c, const rgroup *gr, int ng, int red, const char *var)
+/* The coordinate along kept dim j of output element `o` (kept dims are y's
+ * dims, in order): "(o / 1024 % 16)". */
+static const char *kept_coord(emit_ctx *c, const vdim *vd, int m, int j)
 {
-    char *expr = "";
+    ir_dim div = ir_dim_const(1);
     int first = 1;
-    for (int k = 0; k < ng; k++) {
-        if (gr[k].red != red) continue;
-        ir_dim div = ir_dim_const(1);
-        for (int j = k + 1; j < ng; j++)
-            if (gr[j].red == red) div = ir_dim_mul(div, gr[j].size);
-        const char *t = var;
-        if (!dim_is_one(div)) t = arena_printf(c->ar, "%s / %s", t, emit_dim(c, div));
-        if (!first) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, gr[k].size));
-        if (!dim_is_one(gr[k].stride))
-            t = arena_printf(c->ar, t == var ? "%s * %s" : "(%s) * %s", t, emit_dim(c, gr[k].stride));
-        expr = *expr ? arena_printf(c->ar, "%s + %s", expr, t) : (char *)t;
-        first = 0;
+    for (int k = 0; k < m; k++) {
+        if (vd[k].red) continue;
+        if (k < j) first = 0;
+        if (k > j) div = ir_dim_mul(div, vd[k].size);
     }
-    return *expr ? expr : "0";
+    const char *t = "o";
+    if (!dim_is_one(div)) t = arena_printf(c->ar, "o / %s", emit_dim(c, div));
+    if (!first) t = arena_printf(c->ar, "%s %% %s", t, emit_dim(c, vd[j].size));
+    return t[1] ? arena_printf(c->ar, "(%s)", t) : t;
 }
 
+/* Column sums ([R, K] reduced over R, e.g. bias gradients): rows outer and
+ * contiguous columns inner, so the loads vectorize, in blocks of columns
+ * whose accumulators stay in L1; per column the same order and precision as
+ * the general loop. */
+static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *n, const vdim *vd, const ir_node *const *args,
+                           int nargs, const char **refs, int64_t work)
+{
+    int is_max = n->op == OP_reduce_max;
+    const char *acc_t = is_max ? "float" : "double", *init = is_max ? "-INFINITY" : "0.0";
+    const int64_t K = vd[1].size.k, blk = 128, nblk = (K + blk - 1) / blk;
+    emit_pragma(c, b, "    ", ir_dim_const(nblk), ir_dim_mul(vd[0].size, vd[1].size), work, EMIT_PAR_STREAM, "");
+    fprintf(b, "    for (int64_t ob = 0; ob < %lld; ob++) {\n", (long long)nblk);
+    fprintf(b, "        const int64_t c0 = ob * %lld, nc = %lld - c0 < %lld ? %lld - c0 : %lld;\n", (long long)blk,
+            (long long)K, (long long)blk, (long long)K, (long long)blk);
+    fprintf(b, "        %s acc[%lld];\n", acc_t, (long long)blk);
+    fprintf(b, "        for (int64_t i = 0; i < nc; i++) acc[i] = %s;\n", init);
+    fprintf(b, "        for (int64_t r = 0; r < %s; r++) {\n", emit_dim(c, vd[0].size));
+    const char *coord[2] = {"r", "c0"};
+    bind_operands(c, b, "            ", vd, 2, 1, coord, args, nargs, "", NULL, refs);
+    ew_code e = ew_code_of(c, "                ", n, n->in[0], args, nargs, refs);
+    fprintf(b, "            for (int64_t i = 0; i < nc; i++) {\n%s", e.stmts);
+    fprintf(b, is_max ? "                acc[i] = fmaxf(acc[i], %s);\n" : "                acc[i] += %s;\n", e.expr);
+    fprintf(b, "            }\n        }\n");
+    fprintf(b, "        for (int64_t i = 0; i < nc; i++) y[c0 + i] = (float)acc[i];\n    }\n");
+}
+
+/* reduce_sum / reduce_max over the input's collapsed dims: one (parallel)
+ * loop over the output elements, inside it one loop per reduced dim,
+ * outermost first (the order of the flat index), so no division per input
+ * element. When the innermost reduced dim is the last dim (contiguous for
+ * every operand), a sum runs in 8 double lanes (vectorizes; double keeps the
+ * different order harmless), e.g. batch-norm statistics over N, H, W. The
+ * input is x0, or the elementwise group fused into the reduction, evaluated
+ * element by element and never stored. */
 static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    const ir_node *x = n->in[0];
+    const ir_node *args[EMIT_MAX_ARGS];
+    int nargs = kernel_args(n, args, is_fused_reduce(n));
     int is_max = n->op == OP_reduce_max;
-    rgroup gr[IR_MAX_RANK];
-    int ng = collapse(&x->shape, (uint32_t)n->a.i[0], gr);
-    ir_dim outn = ir_dim_const(1), redn = ir_dim_const(1);
-    for (int k = 0; k < ng; k++) {
-        if (gr[k].red) redn = ir_dim_mul(redn, gr[k].size);
-        else outn = ir_dim_mul(outn, gr[k].size);
-    }
+    int ops = 1;
+    for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(n, c->g->nodes[i]);
+    const int64_t work = ops + nargs;
+    vdim vd[IR_MAX_RANK];
+    int m = view_dims(&n->in[0]->shape, (uint32_t)n->a.i[0], args, nargs, 0, vd);
+    const char *refs[EMIT_MAX_ARGS];
+    hoist_scalars(c, b, vd, m, args, nargs, refs);
     const char *acc_t = is_max ? "float" : "double", *init = is_max ? "-INFINITY" : "0.0";
-    if (dim_is_one(redn)) { /* nothing to reduce: a copy */
-        emit_for(c, b, "    ", "i", outn, 1, "");
-        fprintf(b, " y[i] = x0[i];\n");
-        return;
+    ir_dim outn = ir_dim_const(1), redn = ir_dim_const(1);
+    int last_red = -1;
+    for (int j = 0; j < m; j++) {
+        if (vd[j].red) redn = ir_dim_mul(redn, vd[j].size), last_red = j;
+        else outn = ir_dim_mul(outn, vd[j].size);
     }
-    if (dim_is_one(outn)) { /* everything: one parallel reduction */
+    ir_dim elems = ir_dim_mul(outn, redn);
+    const char *coord[IR_MAX_RANK] = {0};
+    if (m == 1 && last_red == 0) { /* everything, one dim: one parallel reduction */
         fprintf(b, "    %s acc = %s;\n", acc_t, init);
-        emit_for(c, b, "    ", "r", redn, 1, is_max ? " reduction(max:acc)" : " reduction(+:acc)");
-        fprintf(b, is_max ? " acc = fmaxf(acc, x0[r]);\n" : " acc += x0[r];\n");
-        fprintf(b, "    y[0] = (float)acc;\n");
+        emit_pragma(c, b, "    ", redn, redn, work, EMIT_PAR_STREAM, is_max ? " reduction(max:acc)" : " reduction(+:acc)");
+        bind_operands(c, b, "    ", vd, m, 0, coord, args, nargs, "", NULL, refs);
+        ew_code e = ew_code_of(c, "        ", n, n->in[0], args, nargs, refs);
+        fprintf(b, "    for (int64_t i = 0; i < %s; i++) {\n%s", emit_dim(c, redn), e.stmts);
+        fprintf(b, is_max ? "        acc = fmaxf(acc, %s);\n" : "        acc += %s;\n", e.expr);
+        fprintf(b, "    }\n    y[0] = (float)acc;\n");
         return;
     }
-    if (ng == 2 && gr[0].red && !gr[1].red && outn.syms == 0) {
-        /* Column sums (bias gradients): rows outer and contiguous columns
-         * inner, so the loads vectorize, in blocks of columns whose
-         * accumulators stay in L1; per column the same order and precision
-         * as the generic loop below. */
-        const int64_t blk = 128, nblk = (outn.k + blk - 1) / blk;
-        emit_for(c, b, "    ", "ob", ir_dim_const(nblk), redn.syms ? 64 * blk : redn.k * blk, "");
-        fprintf(b, " {\n");
-        fprintf(b, "        const int64_t o0 = ob * %lld, no = %lld - o0 < %lld ? %lld - o0 : %lld;\n", (long long)blk,
-                (long long)outn.k, (long long)blk, (long long)outn.k, (long long)blk);
-        fprintf(b, "        %s acc[%lld];\n", acc_t, (long long)blk);
-        fprintf(b, "        for (int64_t o = 0; o < no; o++) acc[o] = %s;\n", init);
-        fprintf(b, "        for (int64_t r = 0; r < %s; r++) {\n", emit_dim(c, redn));
-        fprintf(b, "            const float *restrict xr = x0 + r * %lld + o0;\n", (long long)outn.k);
-        fprintf(b, is_max ? "            for (int64_t o = 0; o < no; o++) acc[o] = fmaxf(acc[o], xr[o]);\n"
-                          : "            for (int64_t o = 0; o < no; o++) acc[o] += xr[o];\n");
-        fprintf(b, "        }\n");
-        fprintf(b, "        for (int64_t o = 0; o < no; o++) y[o0 + o] = (float)acc[o];\n    }\n");
+    if (m == 2 && vd[0].red && !vd[1].red && vd[1].size.syms == 0) {
+        reduce_columns(c, b, n, vd, args, nargs, refs, work);
         return;
     }
-    int64_t work = redn.syms ? redn.k * 64 : redn.k; /* a batch-sized reduction: assume a batch of 64 */
-    emit_for(c, b, "    ", "o", outn, work, "");
-    fprintf(b, " {\n");
-    fprintf(b, "        const float *restrict xo = x0 + %s;\n", group_offset(c, gr, ng, 0, "o"));
-    /* One loop per reduced group, outermost first (the order of the flat
-     * index), so no division per element. When the innermost group is
-     * contiguous, a sum runs in 8 double lanes (vectorizes; double keeps the
-     * different order harmless), e.g. batch-norm statistics over N, H, W. */
-    int nred = 0, last = -1;
-    for (int k = 0; k < ng; k++)
-        if (gr[k].red) nred++, last = k;
-    const int lanes = !is_max && dim_is_one(gr[last].stride);
+    int has_o = !dim_is_one(outn);
+    if (has_o) {
+        emit_pragma(c, b, "    ", outn, elems, work, EMIT_PAR_STREAM, "");
+        fprintf(b, "    for (int64_t o = 0; o < %s; o++) {\n", emit_dim(c, outn));
+        for (int j = 0; j < m; j++)
+            if (!vd[j].red) coord[j] = kept_coord(c, vd, m, j);
+    } else {
+        fprintf(b, "    {\n");
+    }
+    const char *yat = has_o ? "y[o]" : "y[0]";
+    if (last_red < 0) { /* nothing to reduce: the input itself */
+        bind_operands(c, b, "        ", vd, m, -1, coord, args, nargs, "", NULL, refs);
+        ew_code e = ew_code_of(c, "        ", n, n->in[0], args, nargs, refs);
+        fprintf(b, "%s        %s = %s;\n    }\n", e.stmts, yat, e.expr);
+        return;
+    }
+    const int lanes = !is_max && last_red == m - 1;
     fprintf(b, "        %s acc = %s;\n", acc_t, init);
     if (lanes) fprintf(b, "        double lane[8] = {0};\n");
-    char *off = "";
-    int depth = 0;
-    for (int k = 0; k < ng; k++) {
-        if (!gr[k].red || k == last) continue;
-        const char *ind = arena_printf(c->ar, "%*s", 8 + 4 * depth, "");
-        fprintf(b, "%sfor (int64_t r%d = 0; r%d < %s; r%d++) {\n", ind, k, k, emit_dim(c, gr[k].size), k);
-        off = arena_printf(c->ar, "%s + r%d * %s", off, k, emit_dim(c, gr[k].stride));
+    int depth = 1;
+    for (int j = 0; j < last_red; j++) {
+        if (!vd[j].red) continue;
+        coord[j] = arena_printf(c->ar, "r%d", j);
+        fprintf(b, "%sfor (int64_t r%d = 0; r%d < %s; r%d++) {\n", indent(c, depth), j, j, emit_dim(c, vd[j].size), j);
         depth++;
     }
-    const char *ind = arena_printf(c->ar, "%*s", 8 + 4 * depth, "");
-    const char *len = emit_dim(c, gr[last].size);
-    fprintf(b, "%sconst float *restrict xr = xo%s;\n", ind, off);
+    const char *ind = indent(c, depth), *len = emit_dim(c, vd[last_red].size);
+    bind_operands(c, b, ind, vd, m, last_red, coord, args, nargs, "", NULL, refs);
     if (lanes) {
+        const char *ind2 = arena_printf(c->ar, "%s        ", ind);
+        ew_code e = ew_code_of(c, ind2, n, n->in[0], args, nargs, refs);
         fprintf(b, "%sint64_t q = 0;\n", ind);
         fprintf(b, "%sfor (; q + 8 <= %s; q += 8)\n", ind, len);
-        fprintf(b, "%s    for (int k = 0; k < 8; k++) lane[k] += xr[q + k];\n", ind);
-        fprintf(b, "%sfor (; q < %s; q++) lane[0] += xr[q];\n", ind, len);
+        fprintf(b, "%s    for (int k = 0; k < 8; k++) {\n", ind);
+        fprintf(b, "%sconst int64_t i = q + k;\n%s%slane[k] += %s;\n", ind2, e.stmts, ind2, e.expr);
+        fprintf(b, "%s    }\n", ind);
+        e = ew_code_of(c, arena_printf(c->ar, "%s    ", ind), n, n->in[0], args, nargs, refs);
+        fprintf(b, "%sfor (int64_t i = q; i < %s; i++) {\n%s%s    lane[0] += %s;\n%s}\n", ind, len, e.stmts, ind,
+                e.expr, ind);
     } else {
-        fprintf(b, "%sfor (int64_t q = 0; q < %s; q++)", ind, len);
-        const char *st = dim_is_one(gr[last].stride) ? "q" : arena_printf(c->ar, "q * %s", emit_dim(c, gr[last].stride));
-        fprintf(b, is_max ? " acc = fmaxf(acc, xr[%s]);\n" : " acc += xr[%s];\n", st);
+        ew_code e = ew_code_of(c, arena_printf(c->ar, "%s    ", ind), n, n->in[0], args, nargs, refs);
+        fprintf(b, "%sfor (int64_t i = 0; i < %s; i++) {\n%s", ind, len, e.stmts);
+        fprintf(b, is_max ? "%s    acc = fmaxf(acc, %s);\n" : "%s    acc += %s;\n", ind, e.expr);
+        fprintf(b, "%s}\n", ind);
     }
-    for (int k = depth - 1; k >= 0; k--) fprintf(b, "%*s}\n", 8 + 4 * k, "");
+    for (int k = depth - 1; k >= 1; k--) fprintf(b, "%s}\n", indent(c, k));
     if (lanes) fprintf(b, "        for (int k = 0; k < 8; k++) acc += lane[k];\n");
-    fprintf(b, "        y[o] = (float)acc;\n    }\n");
+    fprintf(b, "        %s = (float)acc;\n    }\n", yat);
 }
 
 /* ---- data movement ------------------------------------------------------- */
@@ -628,18 +835,21 @@ static const char *describe(emit_ctx *c, const ir_node *root, const ir_node *v, 
     return arena_printf(c->ar, "%s)", s);
 }
 
+/* <prefix>_k<id>_<member ops>, and for a fused reduction the reduction's
+ * op last: mlp_train_k12_add_relu, resnet20_train_k13_sub_mul_reduce_sum. */
 static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
 {
     char *name = arena_printf(c->ar, "%s_k%d", c->kernel_prefix, n->id);
-    if (!is_group) return arena_printf(c->ar, "%s_%s", name, ir_ops[n->op].name);
+    const char *tail = is_group ? "" : arena_printf(c->ar, "_%s", ir_ops[n->op].name);
+    if (!is_group && !is_fused_reduce(n)) return arena_printf(c->ar, "%s%s", name, tail);
     int count = 0;
     for (int i = 0; i < c->g->n_nodes; i++) {
         const ir_node *v = c->g->nodes[i];
         if (!is_member(n, v)) continue;
-        if (++count > 4) return arena_printf(c->ar, "%s_etc", name);
+        if (++count > 4) return arena_printf(c->ar, "%s_etc%s", name, tail);
         name = arena_printf(c->ar, "%s_%s", name, ir_ops[v->op].name);
     }
-    return name;
+    return arena_printf(c->ar, "%s%s", name, tail);
 }
 
 int emit_kernel(emit_ctx *c, const ir_node *n)
@@ -654,7 +864,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         return -1;
     }
     const ir_node *args[EMIT_MAX_ARGS];
-    int nargs = kernel_args(n, args, is_group);
+    int nargs = kernel_args(n, args, is_group || is_fused_reduce(n));
     int errors_before = c->d->n_errors;
 
     c->uses_n = c->uses_seed = c->returns_status = 0;

@@ -22,7 +22,16 @@
  *      emitter writes a group as one nested C expression, recursively, and
  *      `repeat 100000 { h = relu(h) }` must not overflow its stack (or the C
  *      compiler's patience). A longer chain is split into several groups.
- * Epilogue fusion into matmul is not done yet.
+ *   6. A reduction (reduce_sum, reduce_max; f32) whose input is the root of
+ *      an f32 group with exactly one use — this reduction — and that reduces
+ *      at least one element away takes that group over: the group's id
+ *      becomes the reduction's id, the reduction is the root (materialized),
+ *      and the former root turns into an inline member. The emitter then
+ *      evaluates the group inside the reduction's loops, so e.g. the
+ *      batch-norm variance sum((x - m) * (x - m)) or a backward
+ *      sum(gy * step(h)) never stores its [N, C, H, W] operand.
+ * Epilogue fusion into matmul is not done yet; pass_epilogue runs a
+ * convolution's consuming group per image.
  *
  * Walking the nodes backwards decides each consumer before its producers. */
 #include <stdlib.h>
@@ -31,6 +40,29 @@
 #include "passes.h"
 
 enum { FUSE_MAX_DEPTH = 64, FUSE_MAX_MEMBERS = 256 };
+
+/* Rule 6. uses and members are pass_fuse's counts, by node / group id. */
+static void fuse_into_reductions(ir_graph *g, const int *uses, const int *members, int nid)
+{
+    int *into = calloc((size_t)nid, sizeof *into); /* by old group id: the reduction's id + 1 */
+    if (!into) return;                              /* fusing less is always correct */
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *r = g->nodes[i];
+        if ((r->op != OP_reduce_sum && r->op != OP_reduce_max) || r->dtype != IR_F32) continue;
+        ir_node *v = r->in[0];
+        ir_dim vn = ir_shape_numel(&v->shape), rn = ir_shape_numel(&r->shape);
+        if (!emit_is_fusable(v) || v->group != v->id || uses[v->id] != 1 || v->dtype != IR_F32 || members[v->id] >= FUSE_MAX_MEMBERS ||
+            (vn.k == rn.k && vn.syms == rn.syms))
+            continue;
+        into[v->id] = r->id + 1;
+        r->group = r->id;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *v = g->nodes[i];
+        if (v->group >= 0 && v->group < nid && into[v->group]) v->group = into[v->group] - 1;
+    }
+    free(into);
+}
 
 void pass_fuse(ir_graph *g)
 {
@@ -70,6 +102,7 @@ void pass_fuse(ir_graph *g)
             members[v->id] = 1;
         }
     }
+    fuse_into_reductions(g, uses, members, nid);
     free(uses);
     free(depth);
     free(members);
