@@ -7,7 +7,8 @@
  *   OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/gemm_bench [options]
  *
  * Options:
- *   TA TB              transposes for the square sizes (default 0 0; old usage)
+ *   TA TB              transposes for the square sizes (default 0 0; old usage:
+ *                      no options = n = 256, 512, 1024, NN, which bench/run.py reads)
  *   --shapes LIST      comma-separated sets: square (n = 256, 512, 1024, all of NN,
  *                      NT, TN with no TA TB given), mlp (batch-128 MLP forward and
  *                      backward products), conv (im2col shapes of small CNNs),
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!sets && !count) sets = "square";
+    if (!sets && !count) sets = "square", have_t = 1;   /* the old usage: n = 256..1024, TA TB (default NN) */
     if (sets) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s", sets);
@@ -137,8 +138,8 @@ int main(int argc, char **argv)
     const int threads = omp_get_max_threads();
     printf("dl_sgemm (%d threads) vs %s, GFLOP/s, best of %d rounds\n", threads,
            vs1 ? "dl_sgemm at 1 thread" : "cblas_sgemm", rounds);
-    printf("%5s %5s %5s %2s %10s %10s %7s %10s\n", "M", "N", "K", "tr", "dlnrt", vs1 ? "dl@1" : "openblas", "ratio",
-           "max|diff|");
+    /* Square shapes are labelled by n alone (bench/run.py reads those rows), others MxNxK. */
+    printf("%14s %10s %10s %7s %10s %3s\n", "n or MxNxK", "dlnrt", vs1 ? "dl@1" : "openblas", "ratio", "max|diff|", "tr");
     for (int i = 0; i < count; i++) {
         const shape *s = shapes + i;
         size_t na = (size_t)s->m * s->k, nb = (size_t)s->k * s->n, nc = (size_t)s->m * s->n;
@@ -156,8 +157,11 @@ int main(int argc, char **argv)
         omp_set_num_threads(threads);
         double maxdiff = 0;
         for (size_t j = 0; j < nc; j++) maxdiff = fmax(maxdiff, fabs(C1[j] - C2[j]));
-        printf("%5d %5d %5d %c%c %10.1f %10.1f %6.0f%% %10.2g\n", s->m, s->n, s->k, s->ta ? 'T' : 'N',
-               s->tb ? 'T' : 'N', flops * 1e-9 / best_dl, flops * 1e-9 / best_ref, 100.0 * best_ref / best_dl, maxdiff);
+        char label[48];
+        if (s->m == s->n && s->n == s->k) snprintf(label, sizeof label, "%d", s->n);
+        else snprintf(label, sizeof label, "%dx%dx%d", s->m, s->n, s->k);
+        printf("%14s %10.1f %10.1f %6.0f%% %10.2g  %c%c\n", label, flops * 1e-9 / best_dl, flops * 1e-9 / best_ref,
+               100.0 * best_ref / best_dl, maxdiff, s->ta ? 'T' : 'N', s->tb ? 'T' : 'N');
         fflush(stdout);
         free(A); free(B); free(C1); free(C2);
     }
