@@ -92,12 +92,32 @@ static void free_params(const ir_module *m, double **p)
     free(p);
 }
 
-/* Run forward on random x with batch n and compare with the interpreter. */
-static void check_forward(ir_module *m, int64_t n)
+/* The generated C of a built module (malloc'ed; NULL if unreadable). */
+static char *read_c(const emitted *L, const ir_module *m)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s.c", L->dir, m->name);
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *s = open_memstream(&text, &len);
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, s);
+    fclose(f);
+    fclose(s);
+    return text;
+}
+
+/* Run forward on random x with batch n and compare with the interpreter;
+ * the generated C goes to *c_text when asked for (free it). */
+static void check_forward_c(ir_module *m, int64_t n, char **c_text)
 {
     ir_graph *g = m->forward;
     emitted L;
     CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
+    if (c_text) *c_text = read_c(&L, m);
     void *inst = L.api->create(n + 2);
     CU_ASSERT_FATAL(inst != NULL);
     double **params = random_params(m, L.api, inst);
@@ -125,6 +145,8 @@ static void check_forward(ir_module *m, int64_t n)
     emitted_unload(&L);
 }
 
+static void check_forward(ir_module *m, int64_t n) { check_forward_c(m, n, NULL); }
+
 /* ---- cases --------------------------------------------------------------- */
 
 static void test_table_complete(void) { CU_ASSERT(emit_check_table(stderr) == 0); }
@@ -149,6 +171,87 @@ static void test_elementwise_broadcast(void)
     int groups = 0;
     for (int i = 0; i < g->n_nodes; i++) groups += g->nodes[i]->group == g->nodes[i]->id;
     CU_ASSERT(groups == 1);
+    arena_free(&ar);
+}
+
+/* Elementwise groups over many broadcast patterns at once: per channel
+ * [3, 1, 1], per plane [4, 5], per row [5], per sample [N, 1, 1, 1], a
+ * reduction's [N, 3, 1, 5] and a column [4, 1] against x [N, 3, 4, 5]. The
+ * loop nests index every operand without a division or modulo by the loop
+ * index (those made the old flat loops slow and unvectorizable). */
+static void test_broadcast_loop_nests(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "bln");
+    int pc = ir_module_add_param(m, "c", SHAPE(3, 1, 1), zinit, 1, noloc);
+    int pp = ir_module_add_param(m, "p", SHAPE(4, 5), zinit, 1, noloc);
+    int pr = ir_module_add_param(m, "r", SHAPE(5), zinit, 1, noloc);
+    int pk = ir_module_add_param(m, "k", SHAPE(4, 1), zinit, 1, noloc);
+    int ps = ir_module_add_param(m, "s", SHAPE(1), zinit, 1, noloc);
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 3, 4, 5);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_node *c = ir_param_node(g, pc, noloc), *p = ir_param_node(g, pp, noloc), *r = ir_param_node(g, pr, noloc);
+    ir_node *k = ir_param_node(g, pk, noloc), *sc = ir_param_node(g, ps, noloc);
+    ir_node *q = ir_reduce_sum(g, x, 2 | 4 | 8, 1);   /* [N, 1, 1, 1] */
+    ir_node *a = ir_reduce_sum(g, x, 4, 1);           /* [N, 3, 1, 5] */
+    ir_node *h = ir_un(g, OP_relu, ir_bin(g, OP_add, ir_bin(g, OP_mul, ir_bin(g, OP_sub, x, c), p), r));
+    ir_node *t = ir_bin(g, OP_mul, ir_bin(g, OP_add, a, k), sc); /* [N, 3, 4, 5] by a and k alone */
+    ir_node *y = ir_bin(g, OP_add, ir_bin(g, OP_mul, h, q), ir_bin(g, OP_mul, t, ir_bin(g, OP_mul, x, x)));
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", y);
+    char *text = NULL;
+    check_forward_c(m, 3, &text);
+    check_forward(m, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NULL(strstr(text, "i / "));
+    CU_ASSERT_PTR_NULL(strstr(text, "i % "));
+    CU_ASSERT_PTR_NULL(strstr(text, "(i) % "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "collapse(")); /* outer dims as one parallel nest */
+    free(text);
+    arena_free(&ar);
+}
+
+/* Reductions with their elementwise input fused (pass_fuse rule 6), on every
+ * loop shape of emit_reduce: batch-norm style statistics over (0, 2, 3)
+ * (the variance of x - mean), a max over a middle axis of a broadcast
+ * product, column sums of [N, 60] scaled per column, a sum of everything.
+ * The fused inputs are never materialized: no kernel writes them. */
+static void test_fused_reductions(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "fred");
+    int pp = ir_module_add_param(m, "p", SHAPE(4, 5), zinit, 1, noloc);
+    int pw = ir_module_add_param(m, "w", SHAPE(60), zinit, 1, noloc);
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 3, 4, 5), fs = SHAPE(NN, 60), x4 = SHAPE(NN, 1, 4, 5), c4 = SHAPE(1, 3, 4, 5);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_node *p = ir_param_node(g, pp, noloc), *w = ir_param_node(g, pw, noloc);
+    const uint32_t nhw = 1 | 4 | 8;
+    ir_node *mean = ir_bin(g, OP_mul, ir_reduce_sum(g, x, nhw, 1), ir_const(g, 0.05, NULL));
+    ir_node *d = ir_bin(g, OP_sub, x, mean);
+    ir_node *var = ir_reduce_sum(g, ir_bin(g, OP_mul, d, d), nhw, 1);          /* [1, 3, 1, 1] */
+    ir_attrs amax = {.i = {2, 1}, .ni = 2};
+    ir_node *prod = ir_un(g, OP_relu, ir_bin(g, OP_mul, x, p));
+    ir_node *mx = ir_op_attrs(g, OP_reduce_max, &prod, 1, &amax);               /* [N, 1, 4, 5] */
+    ir_node *col = ir_reduce_sum(g, ir_bin(g, OP_mul, ir_reshape(g, x, &fs), w), 1, 0); /* [60] */
+    ir_node *all = ir_reduce_sum(g, ir_un(g, OP_exp, ir_un(g, OP_neg, ir_bin(g, OP_mul, x, x))), 1 | 2 | 4 | 8, 0);
+    ir_node *y = ir_bin(g, OP_add, ir_bin(g, OP_mul, d, var), ir_reshape(g, mx, &x4));
+    y = ir_bin(g, OP_add, ir_bin(g, OP_add, y, ir_reshape(g, col, &c4)), all);
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", y);
+    char *text = NULL;
+    check_forward_c(m, 3, &text);
+    check_forward(m, 1);
+    int fused = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *v = g->nodes[i];
+        if (v->op != OP_reduce_sum && v->op != OP_reduce_max) continue;
+        if (v->group == v->id && v->in[0]->group == v->id) fused++;
+    }
+    CU_ASSERT_EQUAL(fused, 4); /* var, mx, col, all; not the mean (its input is x) */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "_mul_reduce_sum("));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "_mul_relu_reduce_max("));
+    free(text);
     arena_free(&ar);
 }
 
@@ -443,6 +546,8 @@ void suite_emit(void)
     CU_pSuite s = CU_add_suite("emit", NULL, NULL);
     CU_add_test(s, "every op has an emitter", test_table_complete);
     CU_add_test(s, "fused elementwise with broadcasting", test_elementwise_broadcast);
+    CU_add_test(s, "loop nests over broadcast operands", test_broadcast_loop_nests);
+    CU_add_test(s, "reductions with their input fused", test_fused_reductions);
     CU_add_test(s, "matmul, all transposes, batched", test_matmul_transposes);
     CU_add_test(s, "reductions and transpose", test_reductions_transpose);
     CU_add_test(s, "softmax and log_softmax", test_softmax);

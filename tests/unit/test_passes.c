@@ -182,6 +182,47 @@ static void test_pipeline(void) {
     arena_free(&f.ar);
 }
 
+/* fuse rule 6: a reduction takes over the group of its single-use
+ * elementwise input; not when the input has another use, is not elementwise
+ * (a reduction of a reduction), or when nothing is reduced away. */
+static void test_fuse_into_reduction(void) {
+    fixture f;
+    setup(&f);
+    ir_node *d = ir_bin(f.g, OP_sub, f.x, f.y);
+    ir_node *sq = ir_bin(f.g, OP_mul, d, d);                 /* d used twice: its own group */
+    ir_node *r = ir_reduce_sum(f.g, ir_un(f.g, OP_exp, sq), 1, 1); /* exp(sq) -> r */
+    ir_node *shared = ir_un(f.g, OP_neg, f.x);
+    ir_node *r2 = ir_reduce_sum(f.g, shared, 2, 0);          /* shared is also an output */
+    ir_node *inner = ir_reduce_sum(f.g, ir_un(f.g, OP_relu, f.y), 2, 0);
+    ir_node *outer = ir_reduce_sum(f.g, inner, 1, 0);        /* its input is a reduction */
+    out(&f, r);
+    out(&f, r2);
+    out(&f, shared);
+    out(&f, outer);
+    pass_fuse(f.g);
+    ir_node *e = r->in[0];
+    CU_ASSERT_EQUAL(r->group, r->id);
+    CU_ASSERT_EQUAL(e->group, r->id);   /* exp joined the reduction */
+    CU_ASSERT_EQUAL(sq->group, r->id);  /* and its group with it */
+    CU_ASSERT_EQUAL(d->group, d->id);   /* two uses: materialized */
+    CU_ASSERT_EQUAL(r2->group, -1);
+    CU_ASSERT_EQUAL(shared->group, shared->id);
+    CU_ASSERT_EQUAL(inner->group, inner->id);
+    CU_ASSERT_EQUAL(inner->in[0]->group, inner->id);
+    CU_ASSERT_EQUAL(outer->group, -1);
+
+    /* reduce over a size-1 axis: nothing to gain, stays apart */
+    ir_shape one = {2, {{4, 0}, {1, 0}}};
+    ir_node *z = ir_input_node(f.g, "z", IR_F32, &one, (src_loc){0});
+    ir_node *t = ir_un(f.g, OP_tanh, z);
+    ir_node *r3 = ir_reduce_sum(f.g, t, 2, 1);
+    out(&f, r3);
+    pass_fuse(f.g);
+    CU_ASSERT_EQUAL(t->group, t->id);
+    CU_ASSERT_EQUAL(r3->group, -1);
+    arena_free(&f.ar);
+}
+
 /* The interpreter rejects out-of-range labels instead of reading out of bounds. */
 static void test_interp_labels(void) {
     fixture f;
@@ -215,5 +256,6 @@ void suite_passes(void) {
     CU_add_test(s, "fold: identities", test_fold_identities);
     CU_add_test(s, "fold: shapes and constants", test_fold_shapes_and_constants);
     CU_add_test(s, "pipeline and dump", test_pipeline);
+    CU_add_test(s, "fuse: a reduction takes its input's group", test_fuse_into_reduction);
     CU_add_test(s, "interpreter checks labels", test_interp_labels);
 }
