@@ -97,7 +97,13 @@ enum {
     DL_MC = 144,                          /* rows of A per packed block (multiple of 6, 12 and 4) */
     DL_NC = 4096,                         /* columns of B per packed slab */
     DL_SMALL_FLOPS = 16 * 16 * 16,        /* below this, M*N*K, no packing */
-    DL_PARALLEL_FLOPS = 96 * 96 * 96,     /* below this, stay on one thread */
+    /* Below these M*N*K, stay on one thread: waking the second one under
+     * OMP_WAIT_POLICY=passive costs 20-30 us. Measured at 2 threads vs 1
+     * (gemm_bench --vs1, best of 5): square n = 96 1.0-1.25x, 112 1.1-1.2x,
+     * 128 1.35-1.5x; gemv (memory-bound) 1x512x784 0.53x, 1x1024x1024 1.0x,
+     * 1x1024x2048 1.3x. */
+    DL_PARALLEL_FLOPS = 128 * 128 * 128,
+    DL_PARALLEL_GEMV_FLOPS = 2048 * 1024,
 };
 
 typedef float dl_v8 __attribute__((vector_size(32)));
@@ -377,7 +383,7 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
 {
     int parallel = 0;
 #ifdef _OPENMP
-    parallel = (double)M * N * K >= (1 << 17) && !omp_in_parallel();
+    parallel = (double)M * N * K >= DL_PARALLEL_GEMV_FLOPS && !omp_in_parallel();
 #endif
     const float *v;
     float *copy = NULL;
