@@ -1,11 +1,13 @@
 /* test_rt_gemm.c — dl_sgemm against a naive double-precision triple loop:
  * odd sizes (both the unpacked small path and the packed, blocked path),
  * all four transpose combinations, alpha/beta, padded strides, beta = 0 over
- * NaN garbage, a call from inside a parallel region, and bad arguments. */
+ * NaN garbage, a call from inside a parallel region, the threaded paths at 1
+ * and 2 threads, and bad arguments. */
 #include "dlnrt.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +114,28 @@ static void test_gemm_inside_parallel_region(void)
     CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* The threaded paths at 1 and 2 threads: products above the parallel
+ * thresholds (tiles claimed by the threads, ragged last tiles, several k
+ * slices accumulating through beta), tall/wide/short-M grids, and gemv above
+ * its own threshold; each must match the naive product whatever the split. */
+static void test_gemm_threads(void)
+{
+    static const int64_t shapes[][3] = {
+        {131, 129, 133}, {257, 250, 300}, {128, 512, 200}, {20, 1030, 150}, {700, 40, 90}, {1, 2100, 1100}, {2100, 1, 1100},
+    };
+    int saved = omp_get_max_threads(), failures = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int t = 0; t < 4; t++) {
+                const float alpha = t == 1 ? -0.5f : 1.0f, beta = t == 2 ? 0.75f : t == 3 ? 1.0f : 0.0f;
+                failures += gemm_case(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], alpha, beta, (int)s % 3) > 1e-5;
+            }
+    }
+    omp_set_num_threads(saved);
+    CU_ASSERT_EQUAL(failures, 0);
+}
+
 static void test_gemm_bad_arguments(void)
 {
     float C[4] = {1, 2, 3, 4}, A[4] = {0}, B[4] = {0};
@@ -131,5 +155,6 @@ void suite_rt_gemm(void)
     CU_add_test(s, "alpha, beta, strides, k/m blocking", test_gemm_alpha_beta_strides);
     CU_add_test(s, "beta = 0 ignores NaN in C", test_gemm_beta_zero_ignores_nan);
     CU_add_test(s, "serial inside a parallel region", test_gemm_inside_parallel_region);
+    CU_add_test(s, "1 and 2 threads: tiles, gemv, alpha/beta", test_gemm_threads);
     CU_add_test(s, "bad arguments", test_gemm_bad_arguments);
 }
