@@ -223,9 +223,47 @@ typedef int dl_v4i __attribute__((vector_size(16)));
  * into 16-wide panels). Done as 4x4 register transposes (SSE shuffles, so
  * no target flags needed): element-wise it ran at about one float per
  * cycle and took a tenth of a training step. */
+typedef int dl_v8i __attribute__((vector_size(32)));
+
+/* The 8x8 block of dl_pack_transposed: rows i..i+7, columns p..p+7. Three
+ * rounds of two-vector shuffles (unpack pairs, then quads, then halves). */
+static inline __attribute__((always_inline)) void
+dl_transpose_8x8(const float *s, int64_t ld_src, float *d, int64_t ld_dst)
+{
+    dl_v8 r[8], t[8], u[8];
+    for (int k = 0; k < 8; k++) memcpy(&r[k], s + k * ld_src, sizeof r[k]);
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = __builtin_shuffle(r[k], r[k + 1], (dl_v8i){0, 8, 1, 9, 4, 12, 5, 13});
+        t[k + 1] = __builtin_shuffle(r[k], r[k + 1], (dl_v8i){2, 10, 3, 11, 6, 14, 7, 15});
+    }
+    for (int k = 0; k < 8; k += 4)
+        for (int h = 0; h < 2; h++) {
+            u[k + 2 * h] = __builtin_shuffle(t[k + h], t[k + h + 2], (dl_v8i){0, 1, 8, 9, 4, 5, 12, 13});
+            u[k + 2 * h + 1] = __builtin_shuffle(t[k + h], t[k + h + 2], (dl_v8i){2, 3, 10, 11, 6, 7, 14, 15});
+        }
+    for (int k = 0; k < 4; k++) {   /* u[k] holds columns k and k+4 of rows 0-3, u[k+4] of rows 4-7 */
+        const dl_v8 lo = __builtin_shuffle(u[k], u[k + 4], (dl_v8i){0, 1, 2, 3, 8, 9, 10, 11});
+        const dl_v8 hi = __builtin_shuffle(u[k], u[k + 4], (dl_v8i){4, 5, 6, 7, 12, 13, 14, 15});
+        memcpy(d + k * ld_dst, &lo, sizeof lo);
+        memcpy(d + (k + 4) * ld_dst, &hi, sizeof hi);
+    }
+}
+
+/* Cloned for AVX2/AVX-512 (ifunc), where the 8x8 blocks are single 256-bit
+ * shuffles: about twice the 4x4 SSE version's speed on the transposed packs
+ * of the convolution weight gradient (A = dY, B = columns^T). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void dl_pack_transposed(const float *src, int64_t ld_src, int64_t rows, int64_t kc, float *dst, int64_t ld_dst)
 {
     int64_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int64_t p = 0;
+        for (; p + 8 <= kc; p += 8) dl_transpose_8x8(src + i * ld_src + p, ld_src, dst + p * ld_dst + i, ld_dst);
+        for (; p < kc; p++)
+            for (int k = 0; k < 8; k++) dst[p * ld_dst + i + k] = src[(i + k) * ld_src + p];
+    }
     for (; i + 4 <= rows; i += 4) {
         const float *s0 = src + i * ld_src, *s1 = s0 + ld_src, *s2 = s1 + ld_src, *s3 = s2 + ld_src;
         int64_t p = 0;
