@@ -32,8 +32,19 @@
  *      is where the epilogue now reads them. pass_plan keeps the conv's
  *      inputs alive until G's root, because G's output is written image by
  *      image while the convolution still reads later images of its input.
- * conv_transpose2d and matmul have no epilogue hook yet. */
+ * conv_transpose2d and matmul have no epilogue hook yet.
+ *
+ * Before linking, in eval-mode graphs only, an inference batch norm inside a
+ * group is folded into a per-channel affine, as PyTorch computes it:
+ *     add(mul(div(sub(x, M), S), G), B)  ->  add(mul(x, A), B')
+ *     with A = G / S and B' = B - M * A
+ * when sub, div and mul are non-root members of one group (single uses, so
+ * nothing else reads their values), x has the group's shape, and M, S, G, B
+ * have no run-time dimension. A and B' are per-channel values computed once
+ * per call by their own tiny kernels (placed before the mul and the add);
+ * per element, a division and a subtraction become one multiply-add. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "emit_internal.h"
 #include "passes.h"
@@ -96,8 +107,88 @@ static int move_before_root(ir_graph *g, ir_node *v, const ir_node *root)
     return 1;
 }
 
+/* ---- the batch-norm affine fold ---- */
+
+static int small_leaf(const ir_node *u, int group)
+{
+    return !in_group(u, group) && u->dtype == IR_F32 && no_symbols(&u->shape);
+}
+
+/* A non-root member of a group with op `op`. */
+static int inner_member(const ir_node *u, ir_opcode op)
+{
+    return u->op == op && u->group >= 0 && u->group != u->id && emit_is_fusable(u);
+}
+
+/* Moves the last node of g (just appended) to index `at`. */
+static void move_last_to(ir_graph *g, int at)
+{
+    ir_node *last = g->nodes[g->n_nodes - 1];
+    memmove(&g->nodes[at + 1], &g->nodes[at], (size_t)(g->n_nodes - 1 - at) * sizeof *g->nodes);
+    g->nodes[at] = last;
+}
+
+static int index_of(const ir_graph *g, const ir_node *n)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == n) return i;
+    return -1;
+}
+
+/* Removes n (which has no uses left) from g's node list. */
+static void drop_node(ir_graph *g, const ir_node *n)
+{
+    int i = index_of(g, n);
+    if (i < 0) return;
+    memmove(&g->nodes[i], &g->nodes[i + 1], (size_t)(g->n_nodes - 1 - i) * sizeof *g->nodes);
+    g->n_nodes--;
+}
+
+/* The fold at the add node `ad`, if the pattern in the header matches. */
+static int fold_affine(ir_graph *g, ir_node *ad)
+{
+    if (ad->op != OP_add || !emit_is_fusable(ad) || ad->group < 0 || ad->dtype != IR_F32) return 0;
+    int grp = ad->group;
+    for (int ka = 0; ka < 2; ka++) {
+        ir_node *mu = ad->in[ka], *b = ad->in[1 - ka];
+        if (!inner_member(mu, OP_mul) || mu->group != grp || !small_leaf(b, grp)) continue;
+        for (int km = 0; km < 2; km++) {
+            ir_node *dv = mu->in[km], *gm = mu->in[1 - km];
+            if (!inner_member(dv, OP_div) || dv->group != grp || !small_leaf(gm, grp)) continue;
+            ir_node *sb = dv->in[0], *sd = dv->in[1];
+            if (!inner_member(sb, OP_sub) || sb->group != grp || !small_leaf(sd, grp)) continue;
+            ir_node *x = sb->in[0], *m = sb->in[1];
+            if (!small_leaf(m, grp) || x->dtype != IR_F32 || !ir_shape_eq(&x->shape, &ad->shape) ||
+                !ir_shape_eq(&sb->shape, &ad->shape) || !ir_shape_eq(&mu->shape, &ad->shape))
+                continue;
+            /* A = G / S and M * A before the mul; B' = B - M * A before the add */
+            ir_node *a = ir_bin(g, OP_div, gm, sd);
+            a->group = a->id;
+            move_last_to(g, index_of(g, mu));
+            ir_node *ma = ir_bin(g, OP_mul, m, a);
+            move_last_to(g, index_of(g, mu));
+            ir_node *bb = ir_bin(g, OP_sub, b, ma);
+            bb->group = bb->id;
+            ma->group = ir_shape_eq(&ma->shape, &bb->shape) ? bb->id : ma->id;
+            move_last_to(g, index_of(g, ad) > index_of(g, ma) ? index_of(g, ad) : index_of(g, ma) + 1);
+            mu->in[km] = x;
+            mu->in[1 - km] = a;
+            ad->in[1 - ka] = bb;
+            drop_node(g, dv);
+            drop_node(g, sb);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void pass_epilogue(ir_graph *g)
 {
+    if (g->mode == IR_MODE_EVAL) {
+        int folded = 0;
+        for (int i = 0; i < g->n_nodes; i++) folded += fold_affine(g, g->nodes[i]);
+        if (folded) ir_count_uses(g);
+    }
     int nid = g->next_id > 0 ? g->next_id : 1;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i]->id >= nid) nid = g->nodes[i]->id + 1;

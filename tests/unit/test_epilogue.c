@@ -1,5 +1,7 @@
 /* test_epilogue.c — pass_epilogue and the fused conv + group code it leads to.
  *
+ *   - the inference batch-norm fold (no per-element division left in eval
+ *     graphs; train graphs untouched);
  *   - where the pass links a conv2d to its consuming group: an inference
  *     batch norm + ReLU, the same with a residual add (basic_block), a bias
  *     add + ReLU — in the train step too when the backward does not need the
@@ -89,6 +91,17 @@ static void run_passes(ir_graph *g)
     CU_ASSERT(plan_verify(g, stderr));
 }
 
+/* div nodes over whole feature maps ([N, C, H, W]): what the batch-norm fold removes */
+static int image_divs(const ir_graph *g)
+{
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        k += n->op == OP_div && n->shape.rank == 4 && ir_shape_numel(&n->shape).syms != 0;
+    }
+    return k;
+}
+
 /* (a) and (b) on the network: every conv of the eval graphs is linked
  * (bn + relu, bn + residual + relu, bias + relu); in the train step only the
  * bias conv (a train-mode batch norm reads the conv output twice). */
@@ -102,7 +115,9 @@ static void test_where_it_fires(void)
     count_convs(m->forward, &convs, &linked);
     CU_ASSERT_EQUAL(convs, 4);
     CU_ASSERT_EQUAL(linked, 4);
+    CU_ASSERT_EQUAL(image_divs(m->forward), 0); /* eval batch norms folded to x * A + B */
     run_passes(m->train_step);
+    CU_ASSERT(image_divs(m->train_step) >= 3); /* train mode: not folded */
     count_convs(m->train_step, &convs, &linked);
     CU_ASSERT_EQUAL(convs, 4);
     CU_ASSERT_EQUAL(linked, 1);
