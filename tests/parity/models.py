@@ -32,6 +32,13 @@ SGD with momentum to ~1e-6, far below it, while a real mismatch (a wrong
 gradient or update rule) gives 1e-2..1. The first step's gradients, where
 no amplification has happened, are held to the strict 1e-4.
 
+Even the 4 x e32 bound is a coin flip for ResNet-20 (batch norm over 4
+samples): a change of summation order alone (the flipped-kernel data
+gradient) moved its free-running error from 1e-2 to 3.3 against a bound of
+2.3. So models in TEACHER_FORCED are checked step by step instead, each step
+starting from dlnc's own state (_teacher_forced_steps): every step's loss,
+gradients and updated state at the strict tolerances, with nothing to amplify.
+
 Models whose ops have not landed in dlnc yet (conv, pooling) are reported as
 skipped ("not available yet") when their .dln does not compile for that
 reason, and fail for any other compile error.
@@ -48,6 +55,9 @@ from harness import Model, load_lib, rel_err, st_read, st_write
 
 FWD_TOL, GRAD_TOL, TRAIN_TOL = 1e-5, 1e-4, 1e-4
 STEPS = 20
+# Models whose free-running 20-step trajectory is chaotic in float32 (batch
+# norm over 4 samples): their steps are compared teacher-forced instead.
+TEACHER_FORCED = {"resnet20"}
 
 
 def _train(name, batch, optim):
@@ -225,6 +235,58 @@ def not_yet(err):
     return any(s in err for s in NOT_YET)
 
 
+def _teacher_forced_steps(name, m, ref, opt, batches, T):
+    """Steps 2..STEPS of a chaotic model, each started from dlnc's own state.
+
+    Before every step the float64 reference takes dlnc's parameters and
+    buffers; both then take the step on the same batch and are compared: loss,
+    every gradient, and every parameter and buffer after the update. So each
+    comparison holds one step's float32 error (strict tolerances) and no flip
+    amplifies. The optimizer states are not copied: each side accumulates its
+    own gradients, which agree per step, so they stay within rounding too.
+    Last, the eval-mode logits from the synchronized state."""
+    worst, where = {"loss": 0.0, "grad": 0.0, "state": 0.0}, {}
+
+    def note(kind, e, what):
+        if e > worst[kind] or kind not in where:
+            worst[kind], where[kind] = max(e, worst[kind]), what if e >= worst[kind] else where.get(kind, what)
+
+    def compare_state(step):
+        for pname, v in state_for_dlnc(ref).items():
+            note("state", rel_err(m.get(pname), v.numpy()), f"{pname} after step {step}")
+
+    def sync():
+        with torch.no_grad():
+            for pname, v in state_for_dlnc(ref).items():  # shares storage with the module
+                v.copy_(torch.from_numpy(np.asarray(m.get(pname), dtype=np.float64).reshape(v.shape)))
+
+    compare_state(1)
+    for k, (x, y) in enumerate(batches[1:STEPS], start=2):
+        sync()
+        opt.zero_grad()
+        lt = F.cross_entropy(ref(T(x)), T(y).long())
+        lt.backward()
+        opt.step()
+        note("loss", rel_err(np.float64(m.train_step(x, y)), lt.item()), f"loss of step {k}")
+        for pname, p in ref.named_parameters():
+            note("grad", rel_err(m.get(pname, grad=True), p.grad.numpy()), f"{pname} gradient, step {k}")
+        compare_state(k)
+    sync()
+    ref.eval()
+    xl, _ = batches[STEPS]
+    with torch.no_grad():
+        logits = ref(T(xl))
+    e_out = rel_err(m.forward(xl, (xl.shape[0], 10)), logits.numpy())
+    fwd = max(worst["loss"], e_out)
+    ok = fwd <= FWD_TOL and worst["grad"] <= GRAD_TOL and worst["state"] <= TRAIN_TOL
+    return dict(case=_Desc(f"{name}: {STEPS} training steps, each from dlnc's state: losses, gradients, "
+                           f"parameters and buffers after each update, then eval logits"),
+                fwd=fwd, grad=max(worst["grad"], worst["state"]), ok=ok,
+                detail=f"worst: {where.get('loss')} {worst['loss']:.1e}; {where.get('grad')} {worst['grad']:.1e}; "
+                       f"{where.get('state')} {worst['state']:.1e}; eval logits {e_out:.1e}",
+                note=f"per step: loss {worst['loss']:.1e}, grad {worst['grad']:.1e}, state {worst['state']:.1e}")
+
+
 def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
     """Returns (rows, (reference module, Model, lib) or None) — rows are result dicts."""
     so, err = compile_model(build, name)
@@ -288,6 +350,9 @@ def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
         rows.append(dict(case=_Desc(f"{name}: gradients of all {sum(1 for _ in ref.parameters())} parameters"),
                          fwd=None, grad=worst, ok=worst <= GRAD_TOL, detail=f"worst: {worst_name}"))
         opt.step()
+        if name in TEACHER_FORCED:
+            rows.append(_teacher_forced_steps(name, m, ref, opt, batches, T))
+            return rows, (ref, m, lib)
         # 3. 19 more steps on fresh batches; then parameters, buffers, eval logits
         worst_loss = e_tl
         e32_loss = 0.0
