@@ -39,6 +39,11 @@ def run(cmd, threads):
     # of 4.7 ms with "passive"). BENCH_WAIT_POLICY=default leaves it unset.
     if WAIT_POLICY != "default":
         env["OMP_WAIT_POLICY"] = WAIT_POLICY
+    # Threads bound to cores, for both sides: unbound, Linux sometimes put
+    # both of a 2-thread run's threads on one core while the other was busy,
+    # and whole runs came out at 1-thread speed at random.
+    if threads > 1:
+        env.setdefault("OMP_PROC_BIND", "true")
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
@@ -119,7 +124,7 @@ def main():
     out(f"Latest `make bench` run: {started:%Y-%m-%d %H:%M}, {machine()}.  ")
     out(f"Command: `make bench` (bench/run.sh); model C compiled with `{a.cflags} -fopenmp`; "
         f"{a.rounds} alternating rounds, each a median of {a.reps} repetitions of >= {a.min_time} s; "
-        f"median over rounds; OMP_WAIT_POLICY={WAIT_POLICY} for both sides. Load average (1 min) at start {load_start}, at end {loadavg()} "
+        f"median over rounds; OMP_WAIT_POLICY={WAIT_POLICY} and (2 threads) OMP_PROC_BIND=true for both sides. Load average (1 min) at start {load_start}, at end {loadavg()} "
         "(other jobs on this machine disturb the 2-thread numbers most).\n")
     out("## Training step (steps/s, higher is better) and batch-1 inference latency (ms, lower is better)\n")
     out("PyTorch best = the faster of its 1- and 2-thread configurations. GFLOP/s = op-table FLOPs "
