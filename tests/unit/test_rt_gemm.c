@@ -61,15 +61,17 @@ static void test_gemm_sizes_and_transposes(void)
 }
 
 /* Few rows (convolutions: M = output channels): every tile height gets
- * picked, B is read in place (M <= 2 tile heights), ragged last panels are
- * packed, and two k slices accumulate through beta. */
+ * picked (on AVX-512 24, 16, 12, 8, 6, 4: M = 20, 24, 48 -> 24; 16, 31 -> 16;
+ * 12, 35 -> 12; 7, 8 -> 8; 5, 6 -> 6; 2, 4 -> 4), full and ragged, B is read
+ * in place (M <= 2 tile heights), ragged last panels are packed, and two k
+ * slices accumulate through beta. */
 static void test_gemm_short_m(void)
 {
-    const int64_t ms[] = {2, 4, 5, 6, 8, 12, 16, 20, 24}, ns[] = {16, 47, 100}, ks[] = {9, 300};
+    const int64_t ms[] = {2, 4, 5, 6, 7, 8, 12, 16, 20, 24, 31, 35, 48}, ns[] = {16, 47, 100}, ks[] = {9, 300};
     int failures = 0;
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)
-            for (int a = 0; a < 9; a++)
+            for (int a = 0; a < 13; a++)
                 for (int b = 0; b < 3; b++)
                     for (int c = 0; c < 2; c++)
                         failures += gemm_case(ta, tb, ms[a], ns[b], ks[c], 1.5f, 0.5f, (a + b) % 3) > 1e-5;
