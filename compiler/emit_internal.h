@@ -50,6 +50,13 @@ int emit_kernel(emit_ctx *c, const ir_node *n);
 /* 1 if node n is folded into elementwise loops (elementwise ops and
  * broadcast_to, which is elementwise with a broadcasting input). */
 int emit_is_fusable(const ir_node *n);
+/* Sibling reductions (pass_fuse rule 7): at most this many share a kernel,
+ * which writes y (the first's output), y1, y2, ... */
+enum { EMIT_MAX_SIBLINGS = 4 };
+/* 1 if reductions a and b can be computed in one loop nest with each output
+ * summed in the order its own kernel would use: same op, input shape, axes,
+ * and the same collapsed loops for the operands of each (view_dims). */
+int emit_reduce_siblings_ok(const ir_node *a, const ir_node *b);
 /* Prints to err every op of ops.def that has no way to be emitted; returns
  * their number (0 = the table is complete). */
 int emit_check_table(FILE *err);

@@ -508,30 +508,85 @@ static const char *kept_coord(emit_ctx *c, const vdim *vd, int m, int j)
     return t[1] ? arena_printf(c->ar, "(%s)", t) : t;
 }
 
+/* The reductions one kernel computes: n alone, or n and the siblings it
+ * leads (pass_fuse rule 7), in graph order. */
+static int reduce_members(const emit_ctx *c, const ir_node *n, const ir_node **rs)
+{
+    int nr = 0;
+    rs[nr++] = n;
+    if (n->sibling != n) return nr;
+    for (int i = 0; i < c->g->n_nodes; i++) {
+        const ir_node *v = c->g->nodes[i];
+        if (v != n && v->sibling == n && nr < EMIT_MAX_SIBLINGS) rs[nr++] = v;
+    }
+    return nr;
+}
+
+/* The kernel arguments of reductions rs: each one's, once, in order. */
+static int reduce_args(const ir_node *const *rs, int nr, const ir_node **args)
+{
+    int na = 0;
+    for (int j = 0; j < nr; j++) {
+        const ir_node *a[EMIT_MAX_ARGS];
+        int k = kernel_args(rs[j], a, is_fused_reduce(rs[j]));
+        for (int i = 0; i < k; i++)
+            if (arg_index(args, na, a[i]) < 0 && na < EMIT_MAX_ARGS) args[na++] = a[i];
+    }
+    return na;
+}
+
+/* Names in a kernel computing nr reductions: "acc" for one, "acc0", "acc1", ...
+ * for siblings; outputs are y, y1, y2, ... either way. */
+static const char *red_name(emit_ctx *c, const char *base, int j, int nr)
+{
+    return nr == 1 ? base : arena_printf(c->ar, "%s%d", base, j);
+}
+
+static const char *red_out(emit_ctx *c, int j) { return j ? arena_printf(c->ar, "y%d", j) : "y"; }
+
 /* Column sums ([R, K] reduced over R, e.g. bias gradients): rows outer and
  * contiguous columns inner, so the loads vectorize, in blocks of columns
  * whose accumulators stay in L1; per column the same order and precision as
  * the general loop. */
-static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *n, const vdim *vd, const ir_node *const *args,
-                           int nargs, const char **refs, int64_t work)
+static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *const *rs, int nr, const vdim *vd,
+                           const ir_node *const *args, int nargs, const char **refs, int64_t work)
 {
-    int is_max = n->op == OP_reduce_max;
+    int is_max = rs[0]->op == OP_reduce_max;
     const char *acc_t = is_max ? "float" : "double", *init = is_max ? "-INFINITY" : "0.0";
     const int64_t K = vd[1].size.k, blk = 128, nblk = (K + blk - 1) / blk;
     emit_pragma(c, b, "    ", ir_dim_const(nblk), ir_dim_mul(vd[0].size, vd[1].size), work, EMIT_PAR_STREAM, "");
     fprintf(b, "    for (int64_t ob = 0; ob < %lld; ob++) {\n", (long long)nblk);
     fprintf(b, "        const int64_t c0 = ob * %lld, nc = %lld - c0 < %lld ? %lld - c0 : %lld;\n", (long long)blk,
             (long long)K, (long long)blk, (long long)K, (long long)blk);
-    fprintf(b, "        %s acc[%lld];\n", acc_t, (long long)blk);
-    fprintf(b, "        for (int64_t i = 0; i < nc; i++) acc[i] = %s;\n", init);
+    for (int j = 0; j < nr; j++) fprintf(b, "        %s %s[%lld];\n", acc_t, red_name(c, "acc", j, nr), (long long)blk);
+    for (int j = 0; j < nr; j++)
+        fprintf(b, "        for (int64_t i = 0; i < nc; i++) %s[i] = %s;\n", red_name(c, "acc", j, nr), init);
     fprintf(b, "        for (int64_t r = 0; r < %s; r++) {\n", emit_dim(c, vd[0].size));
     const char *coord[2] = {"r", "c0"};
     bind_operands(c, b, "            ", vd, 2, 1, coord, args, nargs, "", NULL, refs);
-    ew_code e = ew_code_of(c, "                ", n, n->in[0], args, nargs, refs);
-    fprintf(b, "            for (int64_t i = 0; i < nc; i++) {\n%s", e.stmts);
-    fprintf(b, is_max ? "                acc[i] = fmaxf(acc[i], %s);\n" : "                acc[i] += %s;\n", e.expr);
+    fprintf(b, "            for (int64_t i = 0; i < nc; i++) {\n");
+    for (int j = 0; j < nr; j++) {
+        const char *acc = red_name(c, "acc", j, nr);
+        ew_code e = ew_code_of(c, "                ", rs[j], rs[j]->in[0], args, nargs, refs);
+        fprintf(b, "%s", e.stmts);
+        if (is_max) fprintf(b, "                %s[i] = fmaxf(%s[i], %s);\n", acc, acc, e.expr);
+        else fprintf(b, "                %s[i] += %s;\n", acc, e.expr);
+    }
     fprintf(b, "            }\n        }\n");
-    fprintf(b, "        for (int64_t i = 0; i < nc; i++) y[c0 + i] = (float)acc[i];\n    }\n");
+    for (int j = 0; j < nr; j++)
+        fprintf(b, "        for (int64_t i = 0; i < nc; i++) %s[c0 + i] = (float)%s[i];\n", red_out(c, j),
+                red_name(c, "acc", j, nr));
+    fprintf(b, "    }\n");
+}
+
+/* `acc = fmaxf(acc, e)` / `acc += e` for member j, with its statements. */
+static void reduce_step(emit_ctx *c, FILE *b, const char *ind, const ir_node *r, const char *acc,
+                        const ir_node *const *args, int nargs, const char *const *refs)
+{
+    ew_code e = ew_code_of(c, ind, r, r->in[0], args, nargs, refs);
+    fprintf(b, "%s", e.stmts);
+    if (r->op == OP_reduce_max) fprintf(b, "%s%s = fmaxf(%s, %s);\n", ind, acc, acc, e.expr);
+    else fprintf(b, "%s%s += %s;\n", ind, acc, e.expr);
 }
 
 /* reduce_sum / reduce_max over the input's collapsed dims: one (parallel)
@@ -541,20 +596,26 @@ static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *n, const vdim *v
  * every operand), a sum runs in 8 double lanes (vectorizes; double keeps the
  * different order harmless), e.g. batch-norm statistics over N, H, W. The
  * input is x0, or the elementwise group fused into the reduction, evaluated
- * element by element and never stored. */
+ * element by element and never stored. Sibling reductions (pass_fuse rule 7)
+ * share the loops, each with its own accumulators in the same order as alone. */
 static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 {
+    const ir_node *rs[EMIT_MAX_SIBLINGS];
+    int nr = reduce_members(c, n, rs);
     const ir_node *args[EMIT_MAX_ARGS];
-    int nargs = kernel_args(n, args, is_fused_reduce(n));
+    int nargs = reduce_args(rs, nr, args);
     int is_max = n->op == OP_reduce_max;
-    int ops = 1;
-    for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(n, c->g->nodes[i]);
+    int ops = nr;
+    for (int j = 0; j < nr; j++)
+        for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(rs[j], c->g->nodes[i]);
     const int64_t work = ops + nargs;
     vdim vd[IR_MAX_RANK];
     int m = view_dims(&n->in[0]->shape, (uint32_t)n->a.i[0], args, nargs, 0, vd);
     const char *refs[EMIT_MAX_ARGS];
     hoist_scalars(c, b, vd, m, args, nargs, refs);
     const char *acc_t = is_max ? "float" : "double", *init = is_max ? "-INFINITY" : "0.0";
+    const char *acc[EMIT_MAX_SIBLINGS], *lane[EMIT_MAX_SIBLINGS];
+    for (int j = 0; j < nr; j++) acc[j] = red_name(c, "acc", j, nr), lane[j] = red_name(c, "lane", j, nr);
     ir_dim outn = ir_dim_const(1), redn = ir_dim_const(1);
     int last_red = -1;
     for (int j = 0; j < m; j++) {
@@ -564,17 +625,21 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     ir_dim elems = ir_dim_mul(outn, redn);
     const char *coord[IR_MAX_RANK] = {0};
     if (m == 1 && last_red == 0) { /* everything, one dim: one parallel reduction */
-        fprintf(b, "    %s acc = %s;\n", acc_t, init);
-        emit_pragma(c, b, "    ", redn, redn, work, EMIT_PAR_STREAM, is_max ? " reduction(max:acc)" : " reduction(+:acc)");
+        char *clause = is_max ? " reduction(max:" : " reduction(+:";
+        for (int j = 0; j < nr; j++) {
+            fprintf(b, "    %s %s = %s;\n", acc_t, acc[j], init);
+            clause = arena_printf(c->ar, "%s%s%s", clause, j ? ", " : "", acc[j]);
+        }
+        emit_pragma(c, b, "    ", redn, redn, work, EMIT_PAR_STREAM, arena_printf(c->ar, "%s)", clause));
         bind_operands(c, b, "    ", vd, m, 0, coord, args, nargs, "", NULL, refs);
-        ew_code e = ew_code_of(c, "        ", n, n->in[0], args, nargs, refs);
-        fprintf(b, "    for (int64_t i = 0; i < %s; i++) {\n%s", emit_dim(c, redn), e.stmts);
-        fprintf(b, is_max ? "        acc = fmaxf(acc, %s);\n" : "        acc += %s;\n", e.expr);
-        fprintf(b, "    }\n    y[0] = (float)acc;\n");
+        fprintf(b, "    for (int64_t i = 0; i < %s; i++) {\n", emit_dim(c, redn));
+        for (int j = 0; j < nr; j++) reduce_step(c, b, "        ", rs[j], acc[j], args, nargs, refs);
+        fprintf(b, "    }\n");
+        for (int j = 0; j < nr; j++) fprintf(b, "    %s[0] = (float)%s;\n", red_out(c, j), acc[j]);
         return;
     }
     if (m == 2 && vd[0].red && !vd[1].red && vd[1].size.syms == 0) {
-        reduce_columns(c, b, n, vd, args, nargs, refs, work);
+        reduce_columns(c, b, rs, nr, vd, args, nargs, refs, work);
         return;
     }
     int has_o = !dim_is_one(outn);
@@ -586,16 +651,20 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     } else {
         fprintf(b, "    {\n");
     }
-    const char *yat = has_o ? "y[o]" : "y[0]";
+    const char *at = has_o ? "o" : "0";
     if (last_red < 0) { /* nothing to reduce: the input itself */
         bind_operands(c, b, "        ", vd, m, -1, coord, args, nargs, "", NULL, refs);
-        ew_code e = ew_code_of(c, "        ", n, n->in[0], args, nargs, refs);
-        fprintf(b, "%s        %s = %s;\n    }\n", e.stmts, yat, e.expr);
+        for (int j = 0; j < nr; j++) {
+            ew_code e = ew_code_of(c, "        ", rs[j], rs[j]->in[0], args, nargs, refs);
+            fprintf(b, "%s        %s[%s] = %s;\n", e.stmts, red_out(c, j), at, e.expr);
+        }
+        fprintf(b, "    }\n");
         return;
     }
     const int lanes = !is_max && last_red == m - 1;
-    fprintf(b, "        %s acc = %s;\n", acc_t, init);
-    if (lanes) fprintf(b, "        double lane[8] = {0};\n");
+    for (int j = 0; j < nr; j++) fprintf(b, "        %s %s = %s;\n", acc_t, acc[j], init);
+    if (lanes)
+        for (int j = 0; j < nr; j++) fprintf(b, "        double %s[8] = {0};\n", lane[j]);
     int depth = 1;
     for (int j = 0; j < last_red; j++) {
         if (!vd[j].red) continue;
@@ -604,27 +673,52 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
         depth++;
     }
     const char *ind = indent(c, depth), *len = emit_dim(c, vd[last_red].size);
+    const char *ind1 = arena_printf(c->ar, "%s    ", ind);
     bind_operands(c, b, ind, vd, m, last_red, coord, args, nargs, "", NULL, refs);
     if (lanes) {
         const char *ind2 = arena_printf(c->ar, "%s        ", ind);
-        ew_code e = ew_code_of(c, ind2, n, n->in[0], args, nargs, refs);
         fprintf(b, "%sint64_t q = 0;\n", ind);
         fprintf(b, "%sfor (; q + 8 <= %s; q += 8)\n", ind, len);
         fprintf(b, "%s    for (int k = 0; k < 8; k++) {\n", ind);
-        fprintf(b, "%sconst int64_t i = q + k;\n%s%slane[k] += %s;\n", ind2, e.stmts, ind2, e.expr);
+        fprintf(b, "%sconst int64_t i = q + k;\n", ind2);
+        for (int j = 0; j < nr; j++)
+            reduce_step(c, b, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
         fprintf(b, "%s    }\n", ind);
-        e = ew_code_of(c, arena_printf(c->ar, "%s    ", ind), n, n->in[0], args, nargs, refs);
-        fprintf(b, "%sfor (int64_t i = q; i < %s; i++) {\n%s%s    lane[0] += %s;\n%s}\n", ind, len, e.stmts, ind,
-                e.expr, ind);
+        fprintf(b, "%sfor (int64_t i = q; i < %s; i++) {\n", ind, len);
+        for (int j = 0; j < nr; j++)
+            reduce_step(c, b, ind1, rs[j], arena_printf(c->ar, "%s[0]", lane[j]), args, nargs, refs);
+        fprintf(b, "%s}\n", ind);
     } else {
-        ew_code e = ew_code_of(c, arena_printf(c->ar, "%s    ", ind), n, n->in[0], args, nargs, refs);
-        fprintf(b, "%sfor (int64_t i = 0; i < %s; i++) {\n%s", ind, len, e.stmts);
-        fprintf(b, is_max ? "%s    acc = fmaxf(acc, %s);\n" : "%s    acc += %s;\n", ind, e.expr);
+        fprintf(b, "%sfor (int64_t i = 0; i < %s; i++) {\n", ind, len);
+        for (int j = 0; j < nr; j++) reduce_step(c, b, ind1, rs[j], acc[j], args, nargs, refs);
         fprintf(b, "%s}\n", ind);
     }
     for (int k = depth - 1; k >= 1; k--) fprintf(b, "%s}\n", indent(c, k));
-    if (lanes) fprintf(b, "        for (int k = 0; k < 8; k++) acc += lane[k];\n");
-    fprintf(b, "        %s = (float)acc;\n    }\n", yat);
+    if (lanes)
+        for (int j = 0; j < nr; j++) fprintf(b, "        for (int k = 0; k < 8; k++) %s += %s[k];\n", acc[j], lane[j]);
+    for (int j = 0; j < nr; j++) fprintf(b, "        %s[%s] = (float)%s;\n", red_out(c, j), at, acc[j]);
+    fprintf(b, "    }\n");
+}
+
+int emit_reduce_siblings_ok(const ir_node *a, const ir_node *b)
+{
+    if ((a->op != OP_reduce_sum && a->op != OP_reduce_max) || a->op != b->op || a->dtype != IR_F32 ||
+        b->dtype != IR_F32 || a->a.i[0] != b->a.i[0] || !ir_shape_eq(&a->shape, &b->shape) ||
+        !ir_shape_eq(&a->in[0]->shape, &b->in[0]->shape))
+        return 0;
+    const ir_node *aa[EMIT_MAX_ARGS], *ba[EMIT_MAX_ARGS];
+    int na = kernel_args(a, aa, is_fused_reduce(a)), nb = kernel_args(b, ba, is_fused_reduce(b));
+    if (na > EMIT_MAX_ARGS / EMIT_MAX_SIBLINGS || nb > EMIT_MAX_ARGS / EMIT_MAX_SIBLINGS) return 0;
+    vdim va[IR_MAX_RANK], vb[IR_MAX_RANK];
+    uint32_t axes = (uint32_t)a->a.i[0];
+    int ma = view_dims(&a->in[0]->shape, axes, aa, na, 0, va), mb = view_dims(&b->in[0]->shape, axes, ba, nb, 0, vb);
+    if (ma != mb) return 0;
+    int reduced = 0;
+    for (int j = 0; j < ma; j++) {
+        if (!ir_dim_eq(va[j].size, vb[j].size) || va[j].red != vb[j].red) return 0;
+        reduced |= va[j].red;
+    }
+    return reduced; /* an identity "reduction" has nothing to share */
 }
 
 /* ---- data movement ------------------------------------------------------- */
@@ -863,6 +957,7 @@ static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
 
 int emit_kernel(emit_ctx *c, const ir_node *n)
 {
+    if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = emit_is_fusable(n);
     if (!is_group && !emit_table[n->op]) {
         diag_error(c->d, n->loc, "the C emitter has no kernel for op '%s'", ir_ops[n->op].name);
@@ -872,8 +967,9 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }
-    const ir_node *args[EMIT_MAX_ARGS];
-    int nargs = kernel_args(n, args, is_group || is_fused_reduce(n));
+    const ir_node *args[EMIT_MAX_ARGS], *rs[EMIT_MAX_SIBLINGS];
+    int nr = n->sibling ? reduce_members(c, n, rs) : 1;
+    int nargs = nr > 1 ? reduce_args(rs, nr, args) : kernel_args(n, args, is_group || is_fused_reduce(n));
     int errors_before = c->d->n_errors;
 
     c->uses_n = c->uses_seed = c->returns_status = 0;
@@ -889,12 +985,15 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     fclose(b);
 
     const char *name = kernel_name(c, n, is_group);
+    if (nr > 1) name = arena_printf(c->ar, "%s_x%d", name, nr);
     char shape[160];
     ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, c->mod);
     FILE *d = c->defs;
     if (n->loc.file) fprintf(d, "/* %s:%d:%d  ", n->loc.file, n->loc.line, n->loc.col);
     else fprintf(d, "/* (generated)  ");
-    fprintf(d, "%s = %s */\n", shape, describe(c, n, n, 0));
+    fprintf(d, "%s = %s", shape, describe(c, n, n, 0));
+    for (int j = 1; j < nr; j++) fprintf(d, ";\n * y%d = %s", j, describe(c, rs[j], rs[j], 0));
+    fprintf(d, " */\n");
     fprintf(d, "static %s %s(", c->returns_status ? "int" : "void", name);
     fprintf(c->calls, "    ");
     if (c->returns_status) fprintf(c->calls, "if (");
@@ -909,6 +1008,10 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     int int_out = n->dtype == IR_I32;
     fprintf(d, "%s%s *restrict y", first ? "" : ", ", int_out ? "int32_t" : "float");
     fprintf(c->calls, "%s%s%s", first ? "" : ", ", int_out ? "(int32_t *)" : "", emit_value_name(c, n));
+    for (int j = 1; j < nr; j++) {
+        fprintf(d, ", float *restrict y%d", j);
+        fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));
+    }
     for (int k = 0; k < nargs; k++) {
         fprintf(d, ", const %s *restrict x%d", args[k]->dtype == IR_I32 ? "int32_t" : "float", k);
         fprintf(c->calls, ", %s%s", args[k]->dtype == IR_I32 ? "(const int32_t *)" : "", emit_value_name(c, args[k]));

@@ -72,6 +72,8 @@ struct ir_node {
     int n_uses;             /* number of uses by live nodes and outputs */
     int group;              /* fusion group id, -1 if none */
     ir_node *epilogue;      /* conv2d: root of the group computed per image in its epilogue (pass_epilogue) */
+    ir_node *sibling;       /* reduction: the first of the reductions sharing its loop nest (pass_fuse rule 7;
+                               the first points to itself), NULL if it has its own kernel */
     int64_t offset;         /* memory plan: offset in the arena (floats), -1 unplanned */
     int storage;            /* memory plan: IR_STORE_* */
 };

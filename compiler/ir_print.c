@@ -7,7 +7,8 @@
  *
  * followed by the plan's annotations when a pass has set them
  * ({group 2, arena@1024}; {epilogue 18, arena@0} on a conv2d whose consuming
- * group runs in its epilogue). The verifier re-runs every shape rule and checks
+ * group runs in its epilogue; {siblings 991, ...} on reductions computed in
+ * the loop nest of reduction %991, pass_fuse rule 7). The verifier re-runs every shape rule and checks
  * the invariants passes must keep: topological order, arity, unique ids,
  * outputs that point into the graph. */
 #include <stdlib.h>
@@ -81,10 +82,11 @@ static const char *storage_name(int s) {
 static void print_plan(FILE *out, const ir_node *n) {
     int natural = n->op == OP_input ? IR_STORE_INPUT : n->op == OP_param ? IR_STORE_PARAM : IR_STORE_ARENA;
     int show_store = n->offset >= 0 || n->storage != natural;
-    if (n->group < 0 && !n->epilogue && !show_store) return;
+    if (n->group < 0 && !n->epilogue && !n->sibling && !show_store) return;
     fprintf(out, "  {");
     if (n->group >= 0) fprintf(out, "group %d%s", n->group, show_store ? ", " : "");
     if (n->epilogue) fprintf(out, "epilogue %d%s", n->epilogue->id, show_store ? ", " : "");
+    if (n->sibling) fprintf(out, "siblings %d%s", n->sibling->id, show_store ? ", " : "");
     if (show_store) {
         fprintf(out, "%s", storage_name(n->storage));
         if (n->offset >= 0) fprintf(out, "@%lld", (long long)n->offset);

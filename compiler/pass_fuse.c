@@ -30,6 +30,22 @@
  *      evaluates the group inside the reduction's loops, so e.g. the
  *      batch-norm variance sum((x - m) * (x - m)) or a backward
  *      sum(gy * step(h)) never stores its [N, C, H, W] operand.
+ *   7. Sibling reductions share one loop nest: reductions (after rule 6) with
+ *      the same op, input shape, axes and collapsed loop nest
+ *      (emit_reduce_siblings_ok: the emitter loops the same way for each
+ *      alone, so every output keeps its accumulation order), none depending
+ *      on another, at most EMIT_MAX_SIBLINGS of them within
+ *      FUSE_SIBLING_WINDOW nodes, become one kernel with one accumulator and
+ *      one output each: a batch norm's backward sum(g), sum(g * x_hat) and
+ *      the variance gradient's sum were three passes over [N, C, H, W].
+ *      Each member's `sibling` is the first member (the leader). Placement:
+ *      the kernel must run where all inputs exist and before any output is
+ *      used, so the earlier members, and the nodes between that depend on
+ *      them (their reshapes, consumers), sink to just after the last member's
+ *      place: the set becomes contiguous with the leader first, the kernel
+ *      runs at the leader's place, and pass_plan births every member there.
+ *      A set that another set's sinking split is dissolved (still correct,
+ *      just separate kernels).
  * Epilogue fusion into matmul is not done yet; pass_epilogue runs a
  * convolution's consuming group per image.
  *
@@ -40,6 +56,10 @@
 #include "passes.h"
 
 enum { FUSE_MAX_DEPTH = 64, FUSE_MAX_MEMBERS = 256 };
+/* Rule 7 looks for siblings this many nodes back. A batch norm's backward
+ * sums lie within ~12 nodes; farther apart, sinking the first would keep its
+ * [N, C, H, W] input alive across unrelated work. */
+enum { FUSE_SIBLING_WINDOW = 32 };
 
 /* Rule 6. uses and members are pass_fuse's counts, by node / group id. */
 static void fuse_into_reductions(ir_graph *g, const int *uses, const int *members, int nid)
@@ -62,6 +82,122 @@ static void fuse_into_reductions(ir_graph *g, const int *uses, const int *member
         if (v->group >= 0 && v->group < nid && into[v->group]) v->group = into[v->group] - 1;
     }
     free(into);
+}
+
+/* ---- rule 7: sibling reductions ------------------------------------------ */
+
+static int is_reduction(const ir_node *r)
+{
+    return (r->op == OP_reduce_sum || r->op == OP_reduce_max) && r->dtype == IR_F32 &&
+           (r->group < 0 || r->group == r->id);
+}
+
+/* Does the node at position `at` depend on a member of set L (all of whose
+ * members lie in [from, at))? dep[id] == stamp marks the dependents found. */
+static int depends_on_set(const ir_graph *g, const ir_node *L, int from, int at, int *dep, int stamp)
+{
+    for (int i = from; i <= at; i++) {
+        ir_node *v = g->nodes[i];
+        int d = i < at && v->sibling == L;
+        for (int k = 0; k < v->nin && !d; k++) d = dep[v->in[k]->id] == stamp;
+        if (i == at) return d;
+        if (d) dep[v->id] = stamp;
+    }
+    return 0;
+}
+
+/* Makes set L contiguous: its members before the last one, and the nodes in
+ * between that depend on them, move to just after the last one's place
+ * (members, then the last one, then those dependents), each part in its old
+ * order. Topological order holds: the last member depends on no other member
+ * (checked when the set was formed), and nothing left ahead depends on what
+ * moved. tmp has room for g->n_nodes pointers. */
+static void sink_set(ir_graph *g, const ir_node *L, ir_node **tmp, int *dep, int stamp)
+{
+    int first = -1, last = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->sibling == L) {
+            if (first < 0) first = i;
+            last = i;
+        }
+    if (first < 0 || first == last) return;
+    ir_node *mem[EMIT_MAX_SIBLINGS], *anchor = g->nodes[last];
+    int nm = 0, nd = 0, w = first;
+    for (int i = first; i < last; i++) {
+        ir_node *v = g->nodes[i];
+        int d = v->sibling == L;
+        for (int k = 0; k < v->nin && !d; k++) d = dep[v->in[k]->id] == stamp;
+        if (!d) {
+            g->nodes[w++] = v;
+            continue;
+        }
+        dep[v->id] = stamp;
+        if (v->sibling == L && nm < EMIT_MAX_SIBLINGS) mem[nm++] = v;
+        else tmp[nd++] = v;
+    }
+    for (int j = 0; j < nm; j++) g->nodes[w++] = mem[j];
+    g->nodes[w++] = anchor;
+    for (int j = 0; j < nd; j++) g->nodes[w++] = tmp[j];
+}
+
+/* Is every set contiguous with its leader first? Dissolves the ones that are
+ * not. count is by leader id. */
+static void check_sets(ir_graph *g, const int *count)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *v = g->nodes[i];
+        if (!v->sibling) continue;
+        const ir_node *L = v->sibling;
+        int n = count[L->id], ok = L == v && i + n <= g->n_nodes;
+        for (int j = 0; ok && j < n; j++) ok = g->nodes[i + j]->sibling == L;
+        if (ok) {
+            i += n - 1;
+            continue;
+        }
+        for (int j = 0; j < g->n_nodes; j++)
+            if (g->nodes[j]->sibling == L) g->nodes[j]->sibling = NULL;
+    }
+}
+
+/* Rule 7. */
+static void fuse_siblings(ir_graph *g, int nid)
+{
+    int *count = calloc((size_t)nid, sizeof *count); /* members, by leader id */
+    int *dep = calloc((size_t)nid, sizeof *dep);
+    ir_node **tmp = calloc((size_t)g->n_nodes + 1, sizeof *tmp);
+    ir_node **lead = calloc((size_t)g->n_nodes + 1, sizeof *lead);
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i]->sibling = NULL;
+    if (!count || !dep || !tmp || !lead) goto done; /* fusing less is always correct */
+    int stamp = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *r = g->nodes[i];
+        if (!is_reduction(r)) continue;
+        for (int j = i - 1; j >= 0 && j >= i - FUSE_SIBLING_WINDOW && !r->sibling; j--) {
+            ir_node *L = g->nodes[j];
+            if (L->sibling != L || count[L->id] >= EMIT_MAX_SIBLINGS || !emit_reduce_siblings_ok(L, r)) continue;
+            if (depends_on_set(g, L, j, i, dep, ++stamp)) continue;
+            r->sibling = L;
+            count[L->id]++;
+        }
+        if (!r->sibling) {
+            r->sibling = r;
+            count[r->id] = 1;
+        }
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *v = g->nodes[i];
+        if (v->sibling && count[v->sibling->id] < 2) v->sibling = NULL;
+    }
+    int nl = 0; /* the leaders, listed first: sinking reorders the nodes */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->sibling == g->nodes[i]) lead[nl++] = g->nodes[i];
+    for (int j = 0; j < nl; j++) sink_set(g, lead[j], tmp, dep, ++stamp);
+    check_sets(g, count);
+done:
+    free(count);
+    free(dep);
+    free(tmp);
+    free(lead);
 }
 
 void pass_fuse(ir_graph *g)
@@ -103,6 +239,7 @@ void pass_fuse(ir_graph *g)
         }
     }
     fuse_into_reductions(g, uses, members, nid);
+    fuse_siblings(g, nid);
     free(uses);
     free(depth);
     free(members);

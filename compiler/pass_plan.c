@@ -26,7 +26,9 @@
  *
  * Liveness: a value is born at its node's position and dies at its last use.
  * A fused member's inputs are read where its group's root runs, a conv's
- * with an epilogue (pass_epilogue) likewise; an alias's
+ * with an epilogue (pass_epilogue) likewise; sibling reductions (pass_fuse
+ * rule 7, contiguous in the node order) are all born where the first of them
+ * runs, since its kernel writes them all there; an alias's
  * uses count as uses of the aliased value; graph outputs live to the end.
  * Placement is first fit in order of birth. Two values overlap in time when
  * their [birth, death] intervals intersect, so a kernel never writes its
@@ -144,7 +146,8 @@ static int live_buffers(const ir_graph *g, plan_buf **out)
         ir_node *n = g->nodes[i];
         if (n->storage != IR_STORE_ARENA) continue;
         ir_dim d = ir_shape_numel(&n->shape);
-        bufs[nb++] = (plan_buf){n, i, death[n->id], d.syms, units_of(n)};
+        int birth = n->sibling && n->sibling->id < nid && by_id[n->sibling->id] ? pos[n->sibling->id] : i;
+        bufs[nb++] = (plan_buf){n, birth, death[n->id], d.syms, units_of(n)};
     }
     free(pos);
     free(death);

@@ -255,6 +255,59 @@ static void test_fused_reductions(void)
     arena_free(&ar);
 }
 
+/* Sibling reductions (pass_fuse rule 7) on each loop shape that takes
+ * several outputs: batch-norm backward style sums over (0, 2, 3) — sum(g),
+ * sum(g * x), sum(-(g * x) / s) — as one kernel with three outputs; column
+ * sums of [N, 60]; whole-tensor sums (an OpenMP reduction over two
+ * accumulators). A sum of x * sum(x) depends on its sibling and gets its own
+ * kernel. Values vs the interpreter at batch 3 and 1. */
+static void test_sibling_reductions(void)
+{
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "sib");
+    int pw = ir_module_add_param(m, "w", SHAPE(60), zinit, 1, noloc);
+    int ps = ir_module_add_param(m, "s", SHAPE(1, 3, 1, 1), zinit, 1, noloc);
+    ir_graph *g = m->forward = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape xs = SHAPE(NN, 3, 4, 5), fs = SHAPE(NN, 60), c4 = SHAPE(1, 3, 4, 5);
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, noloc);
+    ir_node *w = ir_param_node(g, pw, noloc), *sc = ir_param_node(g, ps, noloc);
+    const uint32_t nhw = 1 | 4 | 8;
+    ir_node *gr = ir_un(g, OP_tanh, x);                                  /* used by several sums */
+    ir_node *b1 = ir_reduce_sum(g, gr, nhw, 1);                          /* [1, 3, 1, 1] */
+    ir_node *b2 = ir_reduce_sum(g, ir_bin(g, OP_mul, gr, x), nhw, 1);
+    ir_node *b3 = ir_reduce_sum(g, ir_un(g, OP_neg, ir_bin(g, OP_div, ir_bin(g, OP_mul, gr, x), sc)), nhw, 1);
+    ir_node *dep = ir_reduce_sum(g, ir_bin(g, OP_mul, x, b1), nhw, 1);  /* depends on b1 */
+    ir_node *xr = ir_reshape(g, x, &fs);
+    ir_node *c1 = ir_reduce_sum(g, xr, 1, 0), *c2 = ir_reduce_sum(g, ir_bin(g, OP_mul, xr, w), 1, 0); /* [60] */
+    const uint32_t all = 1 | 2 | 4 | 8;
+    ir_node *a1 = ir_reduce_sum(g, gr, all, 0), *a2 = ir_reduce_sum(g, ir_un(g, OP_exp, ir_un(g, OP_neg, x)), all, 0);
+    ir_node *y = ir_bin(g, OP_add, ir_bin(g, OP_mul, x, b1), ir_bin(g, OP_mul, gr, b2));
+    y = ir_bin(g, OP_add, ir_bin(g, OP_add, y, b3), dep);
+    y = ir_bin(g, OP_add, y, ir_bin(g, OP_mul, ir_reshape(g, c1, &c4), ir_reshape(g, c2, &c4)));
+    y = ir_bin(g, OP_add, y, ir_bin(g, OP_sub, a1, a2));
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", y);
+    char *text = NULL;
+    check_forward_c(m, 3, &text);
+    check_forward(m, 1);
+    CU_ASSERT_PTR_EQUAL(b1->sibling, b1);
+    CU_ASSERT_PTR_EQUAL(b2->sibling, b1);
+    CU_ASSERT_PTR_EQUAL(b3->sibling, b1);
+    CU_ASSERT_PTR_NOT_EQUAL(dep->sibling, b1);
+    CU_ASSERT_PTR_EQUAL(c2->sibling, c1);
+    CU_ASSERT_PTR_EQUAL(a2->sibling, a1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    const char *k3 = strstr(text, "_reduce_sum_x3(");
+    CU_ASSERT_PTR_NOT_NULL(k3);                                   /* one kernel, three outputs */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "float *restrict y2,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "y1[c0 + i] = (float)acc1[i];")); /* column sums */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "acc0, acc1)"));           /* whole-tensor sums */
+    int calls = 0; /* the three-output kernel is defined once and called once */
+    for (const char *p = k3; p && (p = strstr(p + 1, "_reduce_sum_x3(")); ) calls++;
+    CU_ASSERT_EQUAL(calls, 1);
+    free(text);
+    arena_free(&ar);
+}
+
 /* Batched matmuls with every transpose combination (folded and looped GEMMs). */
 static void test_matmul_transposes(void)
 {
@@ -548,6 +601,7 @@ void suite_emit(void)
     CU_add_test(s, "fused elementwise with broadcasting", test_elementwise_broadcast);
     CU_add_test(s, "loop nests over broadcast operands", test_broadcast_loop_nests);
     CU_add_test(s, "reductions with their input fused", test_fused_reductions);
+    CU_add_test(s, "sibling reductions: one kernel, several outputs", test_sibling_reductions);
     CU_add_test(s, "matmul, all transposes, batched", test_matmul_transposes);
     CU_add_test(s, "reductions and transpose", test_reductions_transpose);
     CU_add_test(s, "softmax and log_softmax", test_softmax);

@@ -223,6 +223,72 @@ static void test_fuse_into_reduction(void) {
     arena_free(&f.ar);
 }
 
+static int pos_of(const ir_graph *g, const ir_node *n) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == n) return i;
+    return -1;
+}
+
+/* fuse rule 7: independent reductions with the same input shape and axes
+ * share a kernel; the earlier one and its consumer (a reshape between them)
+ * sink below the later one, so the set is contiguous, leader first. A
+ * reduction that depends on one of them (sum(x * s1)), one of another op
+ * and one over other axes stay apart. Values are unchanged (interpreter). */
+static void test_fuse_siblings(void) {
+    fixture f;
+    setup(&f);
+    ir_shape flat = {1, {{4, 0}}};
+    ir_node *s1 = ir_reduce_sum(f.g, f.x, 1, 1);                              /* [1, 4] */
+    ir_node *v1 = ir_reshape(f.g, s1, &flat);                                 /* s1's consumer */
+    ir_node *s2 = ir_reduce_sum(f.g, ir_bin(f.g, OP_mul, f.x, f.y), 1, 1);    /* sibling of s1 */
+    ir_node *s3 = ir_reduce_sum(f.g, ir_bin(f.g, OP_mul, f.x, s1), 1, 1);     /* depends on s1 */
+    ir_attrs amax = {.i = {1, 1}, .ni = 2};
+    ir_node *mx = ir_op_attrs(f.g, OP_reduce_max, &f.y, 1, &amax);            /* another op */
+    ir_node *rows = ir_reduce_sum(f.g, ir_un(f.g, OP_exp, f.y), 2, 1);        /* other axes */
+    out(&f, v1);
+    out(&f, s2);
+    out(&f, s3);
+    out(&f, mx);
+    out(&f, rows);
+    int64_t sym[IR_MAX_SYMS] = {3, 1, 1, 1, 1, 1, 1, 1};
+    double xv[12], yv[12];
+    for (int i = 0; i < 12; i++) xv[i] = 0.25 * i - 1, yv[i] = 1.5 - 0.125 * i * i;
+    double *ins[2] = {xv, yv};
+    interp_state before, after;
+    CU_ASSERT_FATAL(interp_run(&before, f.g, sym, ins, NULL, 1) == 0);
+    pass_fuse(f.g);
+    CU_ASSERT_TRUE(ir_verify(f.g)); /* still in topological order */
+    CU_ASSERT_PTR_EQUAL(s1->sibling, s1);
+    CU_ASSERT_PTR_EQUAL(s2->sibling, s1);
+    CU_ASSERT_PTR_NULL(s3->sibling);
+    CU_ASSERT_PTR_NOT_EQUAL(mx->sibling, s1);
+    CU_ASSERT_PTR_NOT_EQUAL(rows->sibling, s1);
+    CU_ASSERT_EQUAL(pos_of(f.g, s2), pos_of(f.g, s1) + 1); /* contiguous, leader first */
+    CU_ASSERT_TRUE(pos_of(f.g, v1) > pos_of(f.g, s2));    /* the consumer sank with s1 */
+    pass_plan(f.g);
+    CU_ASSERT_TRUE(plan_verify(f.g, stderr));
+    CU_ASSERT_FATAL(interp_run(&after, f.g, sym, ins, NULL, 1) == 0);
+    for (int k = 0; k < f.g->n_outputs; k++) {
+        int64_t cnt = ir_dim_eval(ir_shape_numel(&f.g->outputs[k].node->shape), sym);
+        for (int64_t i = 0; i < cnt; i++) CU_ASSERT_EQUAL(interp_output(&before, k)[i], interp_output(&after, k)[i]);
+    }
+    interp_free(&before);
+    interp_free(&after);
+
+    /* b reads a through t = y * a: it depends on a, so no set forms */
+    fixture h;
+    setup(&h);
+    ir_node *a = ir_reduce_sum(h.g, h.x, 1, 1);
+    ir_node *t = ir_bin(h.g, OP_mul, h.y, a);
+    ir_node *b = ir_reduce_sum(h.g, ir_bin(h.g, OP_mul, h.x, t), 1, 1);
+    out(&h, b);
+    pass_fuse(h.g);
+    CU_ASSERT_PTR_NULL(a->sibling);
+    CU_ASSERT_PTR_NULL(b->sibling);
+    arena_free(&h.ar);
+    arena_free(&f.ar);
+}
+
 /* The interpreter rejects out-of-range labels instead of reading out of bounds. */
 static void test_interp_labels(void) {
     fixture f;
@@ -257,5 +323,6 @@ void suite_passes(void) {
     CU_add_test(s, "fold: shapes and constants", test_fold_shapes_and_constants);
     CU_add_test(s, "pipeline and dump", test_pipeline);
     CU_add_test(s, "fuse: a reduction takes its input's group", test_fuse_into_reduction);
+    CU_add_test(s, "fuse: sibling reductions share a kernel", test_fuse_siblings);
     CU_add_test(s, "interpreter checks labels", test_interp_labels);
 }
