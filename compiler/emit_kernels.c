@@ -677,17 +677,21 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     bind_operands(c, b, ind, vd, m, last_red, coord, args, nargs, "", NULL, refs);
     if (lanes) {
         const char *ind2 = arena_printf(c->ar, "%s        ", ind);
-        fprintf(b, "%sint64_t q = 0;\n", ind);
-        fprintf(b, "%sfor (; q + 8 <= %s; q += 8)\n", ind, len);
-        fprintf(b, "%s    for (int k = 0; k < 8; k++) {\n", ind);
-        fprintf(b, "%sconst int64_t i = q + k;\n", ind2);
-        for (int j = 0; j < nr; j++)
+        /* Siblings: the row loop once per sibling, each exactly as alone (GCC
+         * vectorizes that, not one loop feeding several lane arrays); the row
+         * is in L1 for the later ones, so memory is still streamed once. */
+        for (int j = 0; j < nr; j++) {
+            const char *q = nr > 1 ? arena_printf(c->ar, "q%d", j) : "q";
+            fprintf(b, "%sint64_t %s = 0;\n", ind, q);
+            fprintf(b, "%sfor (; %s + 8 <= %s; %s += 8)\n", ind, q, len, q);
+            fprintf(b, "%s    for (int k = 0; k < 8; k++) {\n", ind);
+            fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
             reduce_step(c, b, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
-        fprintf(b, "%s    }\n", ind);
-        fprintf(b, "%sfor (int64_t i = q; i < %s; i++) {\n", ind, len);
-        for (int j = 0; j < nr; j++)
+            fprintf(b, "%s    }\n", ind);
+            fprintf(b, "%sfor (int64_t i = %s; i < %s; i++) {\n", ind, q, len);
             reduce_step(c, b, ind1, rs[j], arena_printf(c->ar, "%s[0]", lane[j]), args, nargs, refs);
-        fprintf(b, "%s}\n", ind);
+            fprintf(b, "%s}\n", ind);
+        }
     } else {
         fprintf(b, "%sfor (int64_t i = 0; i < %s; i++) {\n", ind, len);
         for (int j = 0; j < nr; j++) reduce_step(c, b, ind1, rs[j], acc[j], args, nargs, refs);
