@@ -1,11 +1,15 @@
 /* test_conv_ref.c — the generic convolution kernels (conv.c, im2col.c)
  * against plain reference loops in double precision.
  *
- * Every path is reached: the flat and row-wise im2col (stride 1 with
- * ow == w or not, strides 2 and 3), the stride-1 data gradient as a flipped
- * convolution (taken for cg >= 8; including padding wider than
- * the kernel reach, where the flipped padding is negative, and dilation) and
- * col2im otherwise,
+ * Every path is reached: the direct kernels of conv_direct_small.c (stride
+ * 1, og <= 16 per group: LeNet's c1 and c3 exactly, one and several
+ * channel tiles of uneven height, tap counts not a multiple of the tile,
+ * asymmetric padding, dilation, groups, and the flipped data gradient
+ * through them), the flat and row-wise im2col (stride 1 with ow == w or
+ * not, with og > 16; strides 2 and 3), the stride-1 data gradient as a
+ * flipped convolution (taken for cg >= 8 or when the direct kernels fit;
+ * including padding wider than the kernel reach, where the flipped padding
+ * is negative, and dilation) and col2im otherwise,
  * groups, a pointwise 1x1, batches of one and of sizes not divisible by the
  * thread count, each at 1 and 2 threads (images shared over threads, or in
  * sequence with the GEMM parallel inside). Outputs start as NaN so a missed
@@ -138,6 +142,13 @@ static void test_conv_vs_reference(void) {
         {1, 16, 16, 1, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, /* one big image, flipped */
         {1, 32, 32, 1, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, /* one big image: GEMM parallel inside */
         {3, 32, 48, 1, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, /* few big images */
+        {3, 1, 6, 1, 28, 28, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},  /* LeNet c1: direct, one tile */
+        {5, 6, 16, 1, 14, 14, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1}, /* LeNet c3: direct, two tiles, flipped K 400 */
+        {1, 3, 13, 1, 9, 7, 3, 2, 1, 1, 2, 0, 1, 3, 1, 1},   /* direct: uneven tiles, asymmetric pads, n 1 */
+        {3, 2, 11, 1, 11, 9, 3, 3, 1, 1, 1, 2, 3, 0, 2, 1},  /* direct with dilation 2x1 */
+        {3, 4, 10, 2, 7, 9, 2, 3, 1, 1, 0, 1, 1, 0, 1, 2},   /* direct with groups, K 12 (not 5k) */
+        {3, 3, 20, 1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* og 20: flat im2col; flipped data grad direct */
+        {2, 6, 20, 1, 14, 13, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1}, /* og 20 c3-like: row-wise im2col */
     };
     for (int threads = 1; threads <= 2; threads++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], threads);

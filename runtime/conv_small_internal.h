@@ -1,0 +1,29 @@
+/* conv_small_internal.h — direct kernels for stride-1 convolutions with few
+ * output channels per group (runtime only; conv_direct_small.c).
+ *
+ * conv.c calls these instead of im2col + GEMM when dl_conv_small_fits: the
+ * forward per image (also used for the stride-1 data gradient, which is the
+ * forward of the flipped convolution), the weight gradient per range of
+ * images. Each takes a per-thread buffer of the given number of floats. */
+#ifndef DLNRT_CONV_SMALL_INTERNAL_H
+#define DLNRT_CONV_SMALL_INTERNAL_H
+#include <stdint.h>
+
+#include "dlnrt.h"
+
+/* Whether the direct kernels handle g: stride 1, no negative padding, a
+ * geometry whose oh/ow match its padding, og <= 16 per group, few taps. */
+int dl_conv_small_fits(const dl_conv2d_geom *g);
+
+/* Floats of per-thread buffer the forward needs (64-byte aligned). */
+int64_t dl_conv_small_fwd_floats(const dl_conv2d_geom *g);
+/* y = conv(x) for ONE image (all groups); x is [c, h, w], y [oc, oh, ow]. */
+void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf);
+
+/* Floats of per-thread buffer the weight gradient needs (64-byte aligned). */
+int64_t dl_conv_small_wgrad_floats(const dl_conv2d_geom *g);
+/* gw = the weight gradient summed over images [lo, hi) (overwritten; zeros if none). */
+void dl_conv_small_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
+                              int64_t lo, int64_t hi);
+
+#endif
