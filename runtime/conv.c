@@ -22,9 +22,10 @@
  * ResNet's first stages) skip im2col and the GEMM for the direct kernels of
  * conv_direct_small.c (forward, weight gradient, and so the flipped data
  * gradient): with so few output channels building the columns cost as much
- * as the multiply. conv_bench, batch 64, 1 thread, CPU time old/new: LeNet
- * c1 forward 1.6x, weight gradient 2.5x; c3 1.9x, 1.3x, data gradient 1.2x;
- * ResNet 16x16 on 32x32 weight gradient 1.5x, forward 1.08x.
+ * as the multiply. conv_bench, batch 64, 1 thread, CPU time old/new
+ * (forward, data, weight gradient): LeNet c1 2.0x, 1.5x, 2.4x; c3 2.6x,
+ * 2.2x, 1.6x; ResNet's 16x16 on 32x32 1.3x, 1.3x, 1.7x; 3->16 1.15x, 1.7x,
+ * 1.9x.
  *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
@@ -166,8 +167,8 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
  * batch 64, 1 thread, CPU time of col2im path / flipped): 16->16 on 32x32
  * 1.35, 32->32 on 16x16 1.07, 64->64 on 8x8 1.13; 3->16 0.63, LeNet's
  * 1->6 0.30 and 6->16 0.39 — but when the flipped convolution fits the
- * direct kernels (its og = cg <= 16) it beats col2im: 3->16 1.33x, LeNet c3
- * 1.24x. */
+ * direct kernels (its og = cg <= 16) it beats col2im: 3->16 1.7x, LeNet c3
+ * 2.2x, c1 1.5x. */
 static dl_conv2d_geom flipped(const dl_conv2d_geom *g) {
     dl_conv2d_geom f = *g;
     f.c = g->oc, f.h = g->oh, f.w = g->ow, f.oc = g->c, f.oh = g->h, f.ow = g->w;

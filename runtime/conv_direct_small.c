@@ -15,26 +15,40 @@
  * 16; positions with j >= ow (pw - ow = dw*(kw-1) per row) are computed and
  * thrown away (forward) or meet zeros in the padded gy (weight gradient).
  *
- *   forward      16 output pixels x ob (<= 8) channels of accumulators in
- *                registers; per tap one load of x and ob broadcast FMAs.
+ *   forward      32 output pixels x ob (<= 8) channels of accumulators in
+ *                registers; per tap two loads of x and 2*ob FMAs with the
+ *                weight as an embedded broadcast. Kernel rows that read only
+ *                zero padding for all 32 pixels are skipped (the flipped
+ *                data gradient of a valid 5x5 convolution is padded by 4).
  *   weight grad  an ob (<= 4) x 5-tap tile of vector accumulators; per 16
  *                pixels ob loads of gy, 5 of x, 5*ob FMAs. The 16 lanes are
  *                kept apart over all images of the range (vacc, in the
  *                thread's buffer) and summed once at the end.
  *
- * The kernels are compiled for AVX-512, AVX2 and baseline x86-64 and chosen
- * at load time (target_clones), as conv_depthwise.c does. */
-#pragma GCC optimize("O3")
+ * The kernels are compiled for AVX-512, AVX with FMA (their float code
+ * needs nothing from AVX2, and the "avx2" clone would not contract to FMAs)
+ * and baseline x86-64 and chosen at load time (target_clones). -std=c11 turns
+ * off FMA contraction; without it (as gemm.c also found) every tap was a
+ * multiply and an add, and the forward lost to im2col + GEMM at 3 -> 16. */
+#pragma GCC optimize("O3", "fp-contract=fast")
 #include <string.h>
 
 #include "conv_small_internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define CS_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
 #else
 #define CS_CLONES
 #endif
 #define INLINE inline __attribute__((always_inline))
+
+static int avx512(void) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
 
 #define VL 16      /* floats per vector: output pixels per step */
 #define FWD_OB 8   /* most output channels per forward tile */
@@ -96,36 +110,76 @@ static void tap_offsets(const dl_conv2d_geom *g, const cs_dims *d, int32_t *off)
 
 /* ---- forward ----------------------------------------------------------------- */
 
-/* yb[o][p] = sum_t wb[o][t] * xp[off[t] + p] for o < ob, all p < npr. */
-static INLINE void fwd_tile(const int ob, const float *restrict xp, const int32_t *restrict off, int64_t K,
-                            const float *restrict wb, int64_t npr, float *restrict yb) {
-    for (int64_t p = 0; p < npr; p += VL) {
-        cs_v acc[FWD_OB];
+/* What the forward tile needs of the geometry to skip kernel rows. */
+typedef struct fwd_geom {
+    int64_t cg, kh, kw, K, pw, dh, pt, h, oh, npr;
+    int wide; /* two vectors of pixels per step (AVX-512) */
+} fwd_geom;
+
+/* Kernel rows [*alo, *ahi) of the n pixels from p are those that read some
+ * unpadded input row: the others read only zero padding and are skipped
+ * (the stride-1 data gradient's flipped convolution of a valid 5x5 one is
+ * padded by 4 rows on each side: 28% of its taps). */
+static INLINE void live_rows(const fwd_geom *f, int64_t p, int64_t n, int64_t *alo, int64_t *ahi) {
+    int64_t i0 = p / f->pw, i1 = (p + n - 1) / f->pw; /* p < np, so i0 < oh */
+    if (i1 > f->oh - 1) i1 = f->oh - 1;
+    int64_t lo = f->pt - i1 <= 0 ? 0 : (f->pt - i1 + f->dh - 1) / f->dh;
+    int64_t hi = f->pt + f->h - 1 - i0 < 0 ? 0 : (f->pt + f->h - 1 - i0) / f->dh + 1;
+    if (hi > f->kh) hi = f->kh;
+    *alo = lo, *ahi = hi > lo ? hi : lo;
+}
+
+/* yb[o][p .. p + nc*VL) = sum_t wb[o][t] * xp[off[t] + p ..] for o < ob:
+ * nc (1 or 2) vectors of pixels, so each broadcast weight feeds nc FMAs. */
+static INLINE void fwd_span(const int ob, const int nc, const fwd_geom *f, int64_t p, const float *restrict xp,
+                            const int32_t *restrict off, const float *restrict wb, float *restrict yb) {
+    const int64_t K = f->K;
+    cs_v acc[FWD_OB][2];
 #pragma GCC unroll 8
-        for (int o = 0; o < ob; o++) acc[o] = (cs_v){0};
-        for (int64_t t = 0; t < K; t++) {
-            cs_v xv;
-            memcpy(&xv, xp + off[t] + p, sizeof xv);
+    for (int o = 0; o < ob; o++)
+#pragma GCC unroll 2
+        for (int k = 0; k < nc; k++) acc[o][k] = (cs_v){0};
+    int64_t alo, ahi;
+    live_rows(f, p, nc * VL, &alo, &ahi);
+    for (int64_t c = 0; c < f->cg; c++)
+        for (int64_t t = (c * f->kh + alo) * f->kw; t < (c * f->kh + ahi) * f->kw; t++) {
+            cs_v xv[2];
+#pragma GCC unroll 2
+            for (int k = 0; k < nc; k++) memcpy(&xv[k], xp + off[t] + p + k * VL, sizeof xv[k]);
 #pragma GCC unroll 8
-            for (int o = 0; o < ob; o++) acc[o] += wb[o * K + t] * xv;
+            for (int o = 0; o < ob; o++)
+#pragma GCC unroll 2
+                for (int k = 0; k < nc; k++) acc[o][k] += wb[o * K + t] * xv[k];
         }
 #pragma GCC unroll 8
-        for (int o = 0; o < ob; o++) memcpy(yb + o * npr + p, &acc[o], sizeof acc[o]);
-    }
+    for (int o = 0; o < ob; o++)
+#pragma GCC unroll 2
+        for (int k = 0; k < nc; k++) memcpy(yb + o * f->npr + p + k * VL, &acc[o][k], sizeof acc[o][k]);
+}
+
+/* yb[o][p] = sum_t wb[o][t] * xp[off[t] + p] for o < ob, all p < npr.
+ * Two vectors per step only with 32 vector registers (AVX-512): with 16,
+ * 2 * 8 accumulators of two ymm each would spill. */
+static INLINE void fwd_tile(const int ob, const fwd_geom *f, const float *restrict xp, const int32_t *restrict off,
+                            const float *restrict wb, float *restrict yb) {
+    int64_t p = 0;
+    if (f->wide)
+        for (; p + 2 * VL <= f->npr; p += 2 * VL) fwd_span(ob, 2, f, p, xp, off, wb, yb);
+    for (; p < f->npr; p += VL) fwd_span(ob, 1, f, p, xp, off, wb, yb);
 }
 
 /* fwd_tile with ob a constant in each case, so the accumulators live in registers. */
-CS_CLONES static void fwd_block(int ob, const float *xp, const int32_t *off, int64_t K, const float *wb, int64_t npr,
+CS_CLONES static void fwd_block(int ob, const fwd_geom *f, const float *xp, const int32_t *off, const float *wb,
                                 float *yb) {
     switch (ob) {
-    case 1: fwd_tile(1, xp, off, K, wb, npr, yb); break;
-    case 2: fwd_tile(2, xp, off, K, wb, npr, yb); break;
-    case 3: fwd_tile(3, xp, off, K, wb, npr, yb); break;
-    case 4: fwd_tile(4, xp, off, K, wb, npr, yb); break;
-    case 5: fwd_tile(5, xp, off, K, wb, npr, yb); break;
-    case 6: fwd_tile(6, xp, off, K, wb, npr, yb); break;
-    case 7: fwd_tile(7, xp, off, K, wb, npr, yb); break;
-    default: fwd_tile(8, xp, off, K, wb, npr, yb); break;
+    case 1: fwd_tile(1, f, xp, off, wb, yb); break;
+    case 2: fwd_tile(2, f, xp, off, wb, yb); break;
+    case 3: fwd_tile(3, f, xp, off, wb, yb); break;
+    case 4: fwd_tile(4, f, xp, off, wb, yb); break;
+    case 5: fwd_tile(5, f, xp, off, wb, yb); break;
+    case 6: fwd_tile(6, f, xp, off, wb, yb); break;
+    case 7: fwd_tile(7, f, xp, off, wb, yb); break;
+    default: fwd_tile(8, f, xp, off, wb, yb); break;
     }
 }
 
@@ -146,12 +200,13 @@ void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w
     int32_t off[MAX_TAPS];
     tap_offsets(g, &d, off);
     const int ob = tile_height(d.og, FWD_OB);
+    const fwd_geom f = {d.cg, g->kh, g->kw, d.K, d.pw, g->dh, g->pt, g->h, g->oh, d.npr, avx512()};
     const int64_t P = g->oh * g->ow;
     for (int64_t grp = 0; grp < g->groups; grp++) {
         pad_planes(g, &d, x + grp * d.cg * g->h * g->w, xp);
         for (int64_t o0 = 0; o0 < d.og; o0 += ob) {
             int64_t rows = d.og - o0 < ob ? d.og - o0 : ob;
-            fwd_block((int)rows, xp, off, d.K, w + (grp * d.og + o0) * d.K, d.npr, yb);
+            fwd_block((int)rows, &f, xp, off, w + (grp * d.og + o0) * d.K, yb);
             for (int64_t o = 0; o < rows; o++) {
                 float *restrict yo = y + (grp * d.og + o0 + o) * P;
                 const float *restrict src = yb + o * d.npr;
