@@ -105,8 +105,12 @@ enum {
      * OMP_WAIT_POLICY=passive costs 20-30 us. Measured at 2 threads vs 1
      * (gemm_bench --vs1, best of 5): square n = 96 1.0-1.25x, 112 1.1-1.2x,
      * 128 1.35-1.5x; gemv (memory-bound) 1x512x784 0.53x, 1x1024x1024 1.0x,
-     * 1x1024x2048 1.3x. */
-    DL_PARALLEL_FLOPS = 128 * 128 * 128,
+     * 1x1024x2048 1.3x. Inside a model the partner thread has gone back to
+     * sleep between products (im2col, elementwise work in between), so the
+     * break-even is higher: ResNet-20 batch-1 inference, whose convolutions
+     * are ~2.4M each, took 0.60-0.78 ms at 2 threads with 128^3 and 0.54 ms
+     * (= 1 thread) with 192^3 (bench_main, OMP_PROC_BIND=true). */
+    DL_PARALLEL_FLOPS = 192 * 192 * 192,
     DL_PARALLEL_GEMV_FLOPS = 2048 * 1024,
 };
 

@@ -123,7 +123,7 @@ static void test_gemm_inside_parallel_region(void)
 static void test_gemm_threads(void)
 {
     static const int64_t shapes[][3] = {
-        {131, 129, 133}, {257, 250, 300}, {128, 512, 200}, {20, 1030, 150}, {700, 40, 90}, {1, 2100, 1100}, {2100, 1, 1100},
+        {211, 209, 213}, {257, 250, 300}, {128, 512, 200}, {20, 1030, 400}, {700, 40, 300}, {1, 2100, 1100}, {2100, 1, 1100},
     };
     int saved = omp_get_max_threads(), failures = 0;
     for (int threads = 1; threads <= 2; threads++) {
