@@ -593,11 +593,16 @@ static void reduce_step(emit_ctx *c, FILE *b, const char *ind, const ir_node *r,
  * loop over the output elements, inside it one loop per reduced dim,
  * outermost first (the order of the flat index), so no division per input
  * element. When the innermost reduced dim is the last dim (contiguous for
- * every operand), a sum runs in 8 double lanes (vectorizes; double keeps the
- * different order harmless), e.g. batch-norm statistics over N, H, W. The
+ * every operand), a sum runs in EMIT_SUM_LANES double lanes, then 8, then one
+ * (vectorizes; double keeps the different order harmless), e.g. batch-norm
+ * statistics over N, H, W: with 8 lanes these loops waited on the add
+ * latency, and 32 made ResNet-20's train step 5-6% faster (1 thread,
+ * 156-158 -> 148-150 ms, alternating). The
  * input is x0, or the elementwise group fused into the reduction, evaluated
  * element by element and never stored. Sibling reductions (pass_fuse rule 7)
  * share the loops, each with its own accumulators in the same order as alone. */
+enum { EMIT_SUM_LANES = 32 };
+
 static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_node *rs[EMIT_MAX_SIBLINGS];
@@ -664,7 +669,7 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     const int lanes = !is_max && last_red == m - 1;
     for (int j = 0; j < nr; j++) fprintf(b, "        %s %s = %s;\n", acc_t, acc[j], init);
     if (lanes)
-        for (int j = 0; j < nr; j++) fprintf(b, "        double %s[8] = {0};\n", lane[j]);
+        for (int j = 0; j < nr; j++) fprintf(b, "        double %s[%d] = {0};\n", lane[j], EMIT_SUM_LANES);
     int depth = 1;
     for (int j = 0; j < last_red; j++) {
         if (!vd[j].red) continue;
@@ -683,11 +688,13 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
         for (int j = 0; j < nr; j++) {
             const char *q = nr > 1 ? arena_printf(c->ar, "q%d", j) : "q";
             fprintf(b, "%sint64_t %s = 0;\n", ind, q);
-            fprintf(b, "%sfor (; %s + 8 <= %s; %s += 8)\n", ind, q, len, q);
-            fprintf(b, "%s    for (int k = 0; k < 8; k++) {\n", ind);
-            fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
-            reduce_step(c, b, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
-            fprintf(b, "%s    }\n", ind);
+            for (int width = EMIT_SUM_LANES; width >= 8; width = width > 8 ? 8 : 0) {
+                fprintf(b, "%sfor (; %s + %d <= %s; %s += %d)\n", ind, q, width, len, q, width);
+                fprintf(b, "%s    for (int k = 0; k < %d; k++) {\n", ind, width);
+                fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
+                reduce_step(c, b, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
+                fprintf(b, "%s    }\n", ind);
+            }
             fprintf(b, "%sfor (int64_t i = %s; i < %s; i++) {\n", ind, q, len);
             reduce_step(c, b, ind1, rs[j], arena_printf(c->ar, "%s[0]", lane[j]), args, nargs, refs);
             fprintf(b, "%s}\n", ind);
@@ -699,7 +706,7 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     }
     for (int k = depth - 1; k >= 1; k--) fprintf(b, "%s}\n", indent(c, k));
     if (lanes)
-        for (int j = 0; j < nr; j++) fprintf(b, "        for (int k = 0; k < 8; k++) %s += %s[k];\n", acc[j], lane[j]);
+        for (int j = 0; j < nr; j++) fprintf(b, "        for (int k = 0; k < %d; k++) %s += %s[k];\n", EMIT_SUM_LANES, acc[j], lane[j]);
     for (int j = 0; j < nr; j++) fprintf(b, "        %s[%s] = (float)%s;\n", red_out(c, j), at, acc[j]);
     fprintf(b, "    }\n");
 }
