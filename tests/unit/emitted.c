@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,17 @@ void emitted_unload(emitted *e) {
     snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
     if (e->dir[0] && system(cmd) != 0) fprintf(stderr, "emitted: cannot remove %s\n", e->dir);
     e->dir[0] = 0;
+}
+
+double emitted_urand(uint64_t *state) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*state >> 11) / 9007199254740992.0;
+}
+
+int emitted_close(const float *got, const double *want, int64_t count, double rel_tol, const char *what) {
+    int bad = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (!(fabs(got[i] - want[i]) <= rel_tol * fmax(1.0, fabs(want[i]))) && bad++ < 5)
+            fprintf(stderr, "%s[%lld]: got %.7g, want %.7g\n", what, (long long)i, got[i], want[i]);
+    return bad == 0;
 }

@@ -11,6 +11,7 @@
 #ifndef DLNC_TESTS_EMITTED_H
 #define DLNC_TESTS_EMITTED_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dlnrt.h"
 #include "ir.h"
@@ -31,5 +32,12 @@ void emitted_unload(emitted *e);
 /* The test binary's directory, where the build put libdlnrt.a and dlnc
  * ("build" if /proc/self/exe cannot be read). */
 void emitted_exe_dir(char *out, size_t len);
+
+/* Test data and comparison shared by the tests that run emitted code: the
+ * next uniform [0, 1) double of an LCG state, and whether got matches want
+ * within rel_tol * max(1, |want|) everywhere (the first mismatches, named
+ * what, go to stderr). */
+double emitted_urand(uint64_t *state);
+int emitted_close(const float *got, const double *want, int64_t count, double rel_tol, const char *what);
 
 #endif

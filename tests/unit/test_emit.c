@@ -46,11 +46,7 @@ static const ir_init zinit = {.kind = IR_INIT_ZEROS, .gain = 1};
 /* ---- data and comparison ------------------------------------------------- */
 
 static uint64_t rng_state = 12345;
-static double urand(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
+static double urand(void) { return emitted_urand(&rng_state); }
 
 static int64_t numel_at(const ir_shape *s, int64_t n)
 {
@@ -60,14 +56,7 @@ static int64_t numel_at(const ir_shape *s, int64_t n)
 
 static int close_enough(const float *got, const double *want, int64_t count, const char *what)
 {
-    int bad = 0;
-    for (int64_t i = 0; i < count; i++) {
-        double tol = 1e-4 * fmax(1.0, fabs(want[i]));
-        if (!(fabs(got[i] - want[i]) <= tol)) {
-            if (bad++ < 5) fprintf(stderr, "%s[%lld]: got %.7g, want %.7g\n", what, (long long)i, got[i], want[i]);
-        }
-    }
-    return bad == 0;
+    return emitted_close(got, want, count, 1e-4, what);
 }
 
 /* Parameters: random values written into the model (and as doubles for the interpreter). */

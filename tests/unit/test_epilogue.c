@@ -47,20 +47,11 @@ static const char *const net_src =
     "}\n";
 
 static uint64_t rng_state = 99;
-
-static double urand(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
+static double urand(void) { return emitted_urand(&rng_state); }
 
 static int close_enough(const float *got, const double *want, int64_t count, const char *what)
 {
-    int bad = 0;
-    for (int64_t i = 0; i < count; i++)
-        if (!(fabs(got[i] - want[i]) <= 2e-4 * fmax(1.0, fabs(want[i]))) && bad++ < 5)
-            fprintf(stderr, "%s[%lld]: got %.7g, want %.7g\n", what, (long long)i, got[i], want[i]);
-    return bad == 0;
+    return emitted_close(got, want, count, 2e-4, what);
 }
 
 /* conv2d nodes of g: how many, and how many carry an epilogue. */

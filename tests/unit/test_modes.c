@@ -62,10 +62,7 @@ static int param_index(const model *M, const char *suffix) {
 /* ---- data ----------------------------------------------------------------- */
 
 static uint64_t rng_state = 2024;
-static double urand(void) {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
+static double urand(void) { return emitted_urand(&rng_state); }
 /* Roughly N(mean, sd) (sum of uniforms): only spread matters here. */
 static float noise(double mean, double sd) {
     double s = 0;
