@@ -108,74 +108,13 @@ typedef struct ep_arg {
     int is_conv;        /* the conv's own output: the epilogue's y_image */
 } ep_arg;
 
-/* Copies text to out without its OpenMP directives other than `simd`: the
- * group kernel now runs once per image inside dl_conv2d_ep's parallel loop
- * over images, where a nested region would oversubscribe the cores (or, with
- * nesting off, pay for a team of one per call) for one small image. */
-static void put_serial(FILE *out, const char *text)
+/* What the epilogue passes for operand u of the group kernel: the conv's own
+ * output (the epilogue's y_image), a per-image value (offset by the image)
+ * or a broadcast one (as is). */
+static ep_arg classify(emit_ctx *c, const ir_node *v, const ir_node *u)
 {
-    for (const char *p = text; *p;) {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
-        const char *q = p;
-        while (q < p + len && (*q == ' ' || *q == '\t')) q++;
-        int omp = strncmp(q, "#pragma omp", 11) == 0;
-        if (omp && strncmp(q + 11, " simd", 5) == 0) omp = 0;
-        if (!omp) fwrite(p, 1, len, out);
-        p += len;
-    }
-}
-
-/* Splits the captured call `    name(a, b, c);\n` into name and args; 0 if
- * it has another form (a status-returning kernel), then nothing is fused. */
-static int parse_call(emit_ctx *c, char *call, const char **name, const char **args, int max, int *nargs)
-{
-    char *p = call;
-    while (*p == ' ') p++;
-    char *open = strchr(p, '('), *close = strrchr(p, ')');
-    if (!open || !close || close < open || strncmp(p, "if ", 3) == 0 || strcmp(close, ");\n") != 0) return 0;
-    *open = *close = 0;
-    *name = arena_strdup(c->ar, p);
-    int na = 0;
-    for (char *a = open + 1; *a && na < max;) {
-        char *comma = strstr(a, ", ");
-        if (comma) *comma = 0;
-        args[na++] = arena_strdup(c->ar, a);
-        if (!comma) break;
-        a = comma + 2;
-    }
-    *nargs = na;
-    return na >= 2;
-}
-
-static int is_member_of(const ir_node *u, const ir_node *root)
-{
-    return u->group == root->id && emit_is_fusable(u);
-}
-
-/* What the epilogue passes for the group kernel's argument `arg`: a leaf of
- * the group (matched by its pointer name) or the group's output. */
-static int classify(emit_ctx *c, const ir_node *v, const ir_node *root, const char *arg, ep_arg *out)
-{
-    out->name = arg;
-    out->per_image = out->is_conv = 0;
-    if (strcmp(arg, emit_value_name(c, root)) == 0) {
-        out->per_image = ir_shape_numel(&root->shape).k;
-        return 1;
-    }
-    for (int i = 0; i < c->g->n_nodes; i++) {
-        const ir_node *m = c->g->nodes[i];
-        if (!is_member_of(m, root)) continue;
-        for (int k = 0; k < m->nin; k++) {
-            const ir_node *u = m->in[k];
-            if (is_member_of(u, root) || strcmp(arg, emit_value_name(c, u)) != 0) continue;
-            out->is_conv = u == v;
-            ir_dim numel = ir_shape_numel(&u->shape);
-            out->per_image = numel.syms ? numel.k : 0;
-            return 1;
-        }
-    }
-    return 0;
+    ir_dim numel = ir_shape_numel(&u->shape);
+    return (ep_arg){.name = emit_value_name(c, u), .per_image = numel.syms ? numel.k : 0, .is_conv = u == v};
 }
 
 int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
@@ -183,8 +122,10 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     const ir_node *root = v->epilogue;
     if (!root || v->op != OP_conv2d) return 0;
     int errors_before = c->d->n_errors;
-    /* The group's kernel, defined as usual but captured: its call tells the
-     * argument order, and its definition is copied without OpenMP. */
+    /* The group's kernel, defined as usual but serial and captured: its call
+     * in the step function is dropped (the epilogue calls it instead), and
+     * its definition is kept only if the kernel has the plain form
+     * name(n, y, x0, ...) that the epilogue calls. */
     FILE *defs = c->defs, *calls = c->calls;
     char *gdef = NULL, *gcall = NULL;
     size_t ldef = 0, lcall = 0;
@@ -194,24 +135,29 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         diag_fatal_noloc(c->d, "out of memory while emitting C");
         return -1;
     }
+    c->serial = 1;
     int rc = emit_kernel(c, root);
+    c->serial = 0;
+    int plain = c->uses_n && !c->uses_seed && !c->returns_status;
     fclose(c->defs);
     fclose(c->calls);
     c->defs = defs;
     c->calls = calls;
-    enum { MAX_ARGS = 72 };
-    const char *gname, *args[MAX_ARGS];
-    ep_arg ea[MAX_ARGS];
-    int na = 0, ok = rc == 0 && parse_call(c, gcall, &gname, args, MAX_ARGS, &na) && strcmp(args[0], "n") == 0;
-    for (int k = 1; ok && k < na; k++) ok = classify(c, v, root, args[k], &ea[k]);
-    if (!ok) { /* not the expected form: the conv and the group stay two kernels */
+    free(gcall);
+    const char *gname = NULL;
+    const ir_node *operands[EMIT_MAX_ARGS];
+    int nx = rc == 0 && plain ? emit_group_operands(c, root, &gname, operands) : -1;
+    if (nx < 0) { /* not the expected form: the conv and the group stay two kernels */
         free(gdef);
-        free(gcall);
         return rc == 0 ? 0 : -1;
     }
-    put_serial(c->defs, gdef);
+    /* ea[1] is the group's output y, ea[2 + k] its operand xk (ea[0], n, unused) */
+    ep_arg ea[EMIT_MAX_ARGS + 2];
+    int na = nx + 2;
+    ea[1] = classify(c, v, root);
+    for (int k = 0; k < nx; k++) ea[2 + k] = classify(c, v, operands[k]);
+    fputs(gdef, c->defs);
     free(gdef);
-    free(gcall);
 
     /* The context: the group's pointers, except the conv output the epilogue
      * is handed, named as in the step function. */

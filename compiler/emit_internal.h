@@ -28,6 +28,9 @@ struct emit_ctx {
     int uses_n;               /* the body mentions the batch symbol n */
     int uses_seed;            /* the body draws random numbers */
     int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
+    int serial;               /* emit no OpenMP directives: a conv epilogue's kernel runs inside
+                                 dl_conv2d_ep's loop over images, where a nested region would
+                                 oversubscribe the cores for one small image */
     /* per-graph flags */
     int graph_uses_seed;
     unsigned char *param_used;/* by module param index: its pointer is referenced */
@@ -79,6 +82,11 @@ void emit_conv(emit_ctx *c, FILE *b, const ir_node *n);
  * dl_conv2d_ep, and writes the call. 1 = done (the group is not called
  * again), 0 = not possible (emit both as usual), -1 after a diagnostic. */
 int emit_conv_epilogue(emit_ctx *c, const ir_node *v);
+#define EMIT_MAX_ARGS 64 /* operands of one kernel */
+/* For a plain elementwise group root n: the name emit_kernel gives its kernel
+ * and its operands x0, x1, ... in order (the call is name(n, y, x0, ...));
+ * -1 for any other node. */
+int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const ir_node **args);
 
 /* ---- pass_plan.c ---------------------------------------------------------- */
 /* Size of arena class `cls` (a symbol mask) in units of its monomial. */

@@ -42,7 +42,6 @@
  * (measured: 131K elements 9 us serial, 15 us on 2 threads; 262K: 21 vs 27
  * on a busy machine; break-even ~150-250K on an idle one). */
 #define EMIT_PAR_STREAM (1 << 20)
-#define EMIT_MAX_ARGS 64
 
 typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);
 
@@ -91,7 +90,9 @@ void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim 
               const char *extra_clause)
 {
     const char *cnt = emit_dim(c, count);
-    if (count.syms == 0) {
+    if (c->serial) {
+        /* no directive (see emit_ctx.serial) */
+    } else if (count.syms == 0) {
         if (count.k * work >= EMIT_PAR_WORK && count.k > 1)
             fprintf(b, "%s#pragma omp parallel for schedule(static)%s\n", indent, extra_clause);
     } else {
@@ -415,7 +416,7 @@ static void emit_pragma(emit_ctx *c, FILE *b, const char *ind, ir_dim trips, ir_
                         int64_t threshold, const char *clauses)
 {
     if (work < 1) work = 1;
-    if (trips.syms == 0 && trips.k <= 1) return;
+    if (c->serial || (trips.syms == 0 && trips.k <= 1)) return;
     if (elems.syms == 0) {
         if (elems.k * work >= threshold) fprintf(b, "%s#pragma omp parallel for schedule(static)%s\n", ind, clauses);
     } else {
@@ -964,6 +965,13 @@ static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
         name = arena_printf(c->ar, "%s_%s", name, ir_ops[v->op].name);
     }
     return arena_printf(c->ar, "%s%s", name, tail);
+}
+
+int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const ir_node **args)
+{
+    if (!emit_is_fusable(n) || n->sibling) return -1;
+    *name = kernel_name(c, n, 1);
+    return kernel_args(n, args, 1);
 }
 
 int emit_kernel(emit_ctx *c, const ir_node *n)
