@@ -420,6 +420,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         return v_error();
     }
     ir_init init = {.kind = t->rank >= 2 ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
+    init.gain = init_default_gain(init.kind);
     if (st->value) {
         value iv = eval_expr(e, f, st->value);
         double x;
@@ -427,7 +428,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         if (iv.kind == V_FUNC && is_initializer(iv.s))
             iv = make_initializer(e, iv.s, iv.loc, NULL, 0, NULL, NULL, 0, NULL);
         if (iv.kind == V_INIT) init = iv.init;
-        else if (as_number(&iv, &x)) init = (ir_init){.kind = IR_INIT_CONSTANT, .a = x, .fan_in = -1, .fan_out = -1};
+        else if (as_number(&iv, &x)) init = (ir_init){.kind = IR_INIT_CONSTANT, .a = x, .fan_in = -1, .fan_out = -1, .gain = 1};
         else {
             diag_error(e->d, st->value->loc, "expected an initializer (zeros, he_uniform(), normal(std = 0.01), ...), got %s",
                        v_describe(e, &iv));

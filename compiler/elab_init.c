@@ -43,6 +43,13 @@ static const init_def *find(const char *name) {
 
 int is_initializer(const char *name) { return find(name) != NULL; }
 
+/* The default gain is resolved at compile time, so the emitted table carries
+ * the number that is used: sqrt(2) for He (PyTorch's calculate_gain('relu')),
+ * 1 for everything else. */
+double init_default_gain(ir_init_kind kind) {
+    return kind == IR_INIT_HE_UNIFORM || kind == IR_INIT_HE_NORMAL ? sqrt(2.0) : 1.0;
+}
+
 static int num(elab *e, const value *v, double dflt, const char *what, double *out) {
     if (v->kind == V_NONE) {
         *out = dflt;
@@ -68,7 +75,7 @@ value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int n
     const init_def *def = find(name);
     value args[4];
     if (bind_args(e, name, loc, def->args, def->nargs, pos, npos, kw_names, kw, nkw, kw_locs, args) != 0) return v_error();
-    ir_init in = {.kind = def->kind, .fan_in = -1, .fan_out = -1};
+    ir_init in = {.kind = def->kind, .fan_in = -1, .fan_out = -1, .gain = init_default_gain(def->kind)};
     int ok = 1;
     switch (def->kind) {
     case IR_INIT_CONSTANT: ok = num(e, &args[0], 0, "value", &in.a); break;
@@ -80,8 +87,12 @@ value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int n
     case IR_INIT_XAVIER_NORMAL:
     case IR_INIT_HE_UNIFORM:
     case IR_INIT_HE_NORMAL:
-        /* gain 0 means "this initializer's default" (sqrt(2) for He, 1 for Xavier). */
-        ok = num(e, &args[0], 0, "gain", &in.gain) && fan(e, &args[1], &in.fan_in) && fan(e, &args[2], &in.fan_out);
+        ok = num(e, &args[0], in.gain, "gain", &in.gain) && fan(e, &args[1], &in.fan_in) &&
+             fan(e, &args[2], &in.fan_out);
+        if (ok && !(in.gain > 0)) {
+            diag_error(e->d, args[0].loc, "gain must be positive, got %g", in.gain);
+            ok = 0;
+        }
         break;
     default: break;
     }

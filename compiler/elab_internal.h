@@ -160,6 +160,7 @@ value b_unpool(elab *e, src_loc loc, const char *name, value *args);
 
 /* elab_init.c */
 int is_initializer(const char *name);
+double init_default_gain(ir_init_kind kind);
 value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos,
                        const char **kw_names, value *kw, int nkw, const src_loc *kw_locs);
 

@@ -465,7 +465,7 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
         int kind = (int)in->kind;
         const char *kn = kind >= 0 && kind <= IR_INIT_HE_NORMAL ? init_kind_names[kind] : "DL_INIT_ZEROS";
         fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s}, /* %s */\n", kn, emit_float(c, in->a),
-                emit_float(c, in->b), in->fan_in, in->fan_out, emit_float(c, in->gain == 0 ? 1.0 : in->gain),
+                emit_float(c, in->b), in->fan_in, in->fan_out, emit_float(c, in->gain),
                 m->params[i].name);
     }
     if (np == 0) fprintf(f, "    {DL_INIT_ZEROS, 0.0f, 0.0f, 0, 0, 1.0f},\n");

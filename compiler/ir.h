@@ -141,7 +141,7 @@ typedef struct ir_init {
     ir_init_kind kind;
     double a, b;            /* constant: a; normal: mean a, std b; uniform: low a, high b */
     int64_t fan_in, fan_out;/* resolved at elaboration (from the shape or given) */
-    double gain;            /* multiplier (1 unless given) */
+    double gain;            /* multiplier, defaults resolved by elab_init.c (sqrt(2) for He, 1 for Xavier) */
 } ir_init;
 
 typedef struct ir_param {

@@ -51,8 +51,10 @@ typedef struct dl_init {
     int64_t fan_in, fan_out;
     float gain;
 } dl_init;
-/* Fill w[0..n) per the initializer, drawing from the rng (PyTorch's formulas:
- * he_uniform bound = gain*sqrt(6/fan_in) with gain 1 meaning sqrt(2)/sqrt(2)… see init.c). */
+/* Fill w[0..n) per the initializer, drawing from the rng (PyTorch's formulas,
+ * listed in init.c; e.g. he_uniform's bound is gain*sqrt(3/fan_in)). dlnc
+ * always emits the gain it resolved; a hand-written gain of 0 means the
+ * kind's default (sqrt(2) for He, 1 otherwise). */
 void dl_init_tensor(float *w, int64_t n, const dl_init *init, dl_rng *rng);
 
 /* ---- kernels ------------------------------------------------------------

@@ -4,7 +4,8 @@ by optimizer, model by model.
 
     /usr/bin/python3 tests/parity/run.py [BUILD_DIR] [--only SECTION,...] [--keep]
 
-Sections: ops (cases.py: primitive ops, stdlib blocks, losses), optim
+Sections: ops (cases.py: primitive ops, stdlib blocks, losses), init
+(initializers against torch.nn.init and the docs' table), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
 ResNet-20: logits, loss, gradients, 20 training steps, batch-norm state),
 interchange (safetensors both ways). Ends with a table — op or model, cases,
@@ -35,7 +36,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "optim", "models", "interchange"]
+SECTIONS = ["ops", "init", "optim", "models", "interchange"]
 
 
 def fmt(e):
@@ -70,6 +71,9 @@ def main(argv):
         res = ops.run_cases(build, all_cases)
         for name, group in group_by(res):
             rows.append((name, group))
+    if "init" in only:
+        import init
+        rows += init.run(build)
     if "optim" in only:
         import optim
         rows += optim.run(build)
