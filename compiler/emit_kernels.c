@@ -27,6 +27,7 @@
  * element-streams for the memory-bound groups and reductions (EMIT_PAR_STREAM);
  * dl_sgemm parallelizes itself and is never called from inside a parallel
  * region. */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,6 +582,18 @@ static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *const *rs, int n
 }
 
 /* `acc = fmaxf(acc, e)` / `acc += e` for member j, with its statements. */
+/* Whether C text uses the identifier id (not as part of a longer name). */
+static int mentions_ident(const char *text, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = isalnum((unsigned char)p[n]) || p[n] == '_';
+        if (!before && !after) return 1;
+    }
+    return 0;
+}
+
 static void reduce_step(emit_ctx *c, FILE *b, const char *ind, const ir_node *r, const char *acc,
                         const ir_node *const *args, int nargs, const char *const *refs)
 {
@@ -692,8 +705,15 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
             for (int width = EMIT_SUM_LANES; width >= 8; width = width > 8 ? 8 : 0) {
                 fprintf(b, "%sfor (; %s + %d <= %s; %s += %d)\n", ind, q, width, len, q, width);
                 fprintf(b, "%s    for (int k = 0; k < %d; k++) {\n", ind, width);
-                fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
-                reduce_step(c, b, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
+                char *step = NULL;
+                size_t step_len = 0;
+                FILE *s = open_memstream(&step, &step_len);
+                reduce_step(c, s, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
+                fclose(s);
+                /* a broadcast scalar summed (the gradient of a sum) reads no element */
+                if (mentions_ident(step, "i")) fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
+                fputs(step, b);
+                free(step);
                 fprintf(b, "%s    }\n", ind);
             }
             fprintf(b, "%sfor (int64_t i = %s; i < %s; i++) {\n", ind, q, len);

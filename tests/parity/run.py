@@ -5,7 +5,8 @@ by optimizer, model by model.
     /usr/bin/python3 tests/parity/run.py [BUILD_DIR] [--only SECTION,...] [--keep]
 
 Sections: ops (cases.py: primitive ops, stdlib blocks, losses), init
-(initializers against torch.nn.init and the docs' table), optim
+(initializers against torch.nn.init and the docs' table), corpus (every
+case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
 ResNet-20: logits, loss, gradients, 20 training steps, batch-norm state),
 interchange (safetensors both ways). Ends with a table — op or model, cases,
@@ -36,7 +37,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "init", "optim", "models", "interchange"]
+SECTIONS = ["ops", "corpus", "init", "optim", "models", "interchange"]
 
 
 def fmt(e):
@@ -71,6 +72,9 @@ def main(argv):
         res = ops.run_cases(build, all_cases)
         for name, group in group_by(res):
             rows.append((name, group))
+    if "corpus" in only:
+        import corpus
+        rows += corpus.run(build)
     if "init" in only:
         import init
         rows += init.run(build)
