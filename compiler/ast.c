@@ -245,6 +245,8 @@ const char *ast_op_name(ast_op op) {
     case AST_OP_SUB: return "-";
     case AST_OP_MUL: return "*";
     case AST_OP_DIV: return "/";
+    case AST_OP_FLOORDIV: return "//";
+    case AST_OP_MOD: return "%";
     case AST_OP_POW: return "**";
     case AST_OP_MATMUL: return "@";
     case AST_OP_EQ: return "==";

@@ -31,7 +31,7 @@ typedef enum ast_expr_kind {
 } ast_expr_kind;
 
 typedef enum ast_op {
-    AST_OP_ADD, AST_OP_SUB, AST_OP_MUL, AST_OP_DIV, AST_OP_POW, AST_OP_MATMUL,
+    AST_OP_ADD, AST_OP_SUB, AST_OP_MUL, AST_OP_DIV, AST_OP_FLOORDIV, AST_OP_MOD, AST_OP_POW, AST_OP_MATMUL,
     AST_OP_EQ, AST_OP_NE, AST_OP_LT, AST_OP_LE, AST_OP_GT, AST_OP_GE,
     AST_OP_AND, AST_OP_OR, AST_OP_NOT, AST_OP_NEG, AST_OP_POS,
 } ast_op;

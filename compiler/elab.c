@@ -93,7 +93,11 @@ value v_list(elab *e, int n, src_loc loc) {
 const char *v_describe(elab *e, const value *v) {
     switch (v->kind) {
     case V_INT: return arena_printf(e->a, "int %lld", (long long)v->i);
-    case V_FLOAT: return arena_printf(e->a, "float %g", v->f);
+    case V_FLOAT: {
+        /* shortest text that reads back as the value: 40 * 0.3 is 12.000000000000002, not "12" */
+        char *s = arena_printf(e->a, "float %.15g", v->f);
+        return strtod(s + 6, NULL) == v->f ? s : arena_printf(e->a, "float %.17g", v->f);
+    }
     case V_BOOL: return v->i ? "bool true" : "bool false";
     case V_STR: return arena_printf(e->a, "str \"%s\"", v->s);
     case V_TENSOR: return t_describe(e, v->t);
@@ -111,8 +115,18 @@ int as_number(const value *v, double *out) {
     }
 }
 
+/* Wherever an int is required, a float with an integral value is one
+ * (C * 0.5 = 36.0 as a channel count); a non-integral float stays a float, so
+ * the caller's error shows its value. */
+value int_like(const value *v) {
+    if (v->kind == V_FLOAT && isfinite(v->f) && v->f == floor(v->f) && fabs(v->f) < 9.0e15)
+        return (value){.kind = V_INT, .i = (int64_t)v->f, .loc = v->loc};
+    return *v;
+}
+
 static int as_dim(const value *v, ir_dim *out) {
-    if (v->kind == V_INT) { *out = ir_dim_const(v->i); return 1; }
+    value iv = int_like(v);
+    if (iv.kind == V_INT) { *out = ir_dim_const(iv.i); return 1; }
     if (v->kind == V_DIM) { *out = v->dim; return 1; }
     return 0;
 }
@@ -280,6 +294,7 @@ static int check_scalar_formal(elab *e, const ast_formal *fm, value *v, const ch
     double x;
     switch (fm->type->kind) {
     case AST_TY_INT:
+        *v = int_like(v);
         if (v->kind == V_INT || v->kind == V_DIM) return 1;
         break;
     case AST_TY_FLOAT:
@@ -395,6 +410,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     for (int i = 0; i < t->rank; i++) {
         value dv = eval_expr(e, f, t->dims[i]);
         if (dv.kind == V_ERROR) return v_error();
+        dv = int_like(&dv);
         if (dv.kind != V_INT) {
             diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s%s", v_describe(e, &dv),
                        dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size" : "");
@@ -508,6 +524,7 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
     case AST_ST_REPEAT: {
         value c = eval_expr(e, f, st->value);
         if (c.kind == V_ERROR) return;
+        c = int_like(&c);
         if (c.kind != V_INT || c.i < 0) {
             diag_error(e->d, st->value->loc, "'repeat' needs a non-negative compile-time int, got %s", v_describe(e, &c));
             return;
@@ -772,6 +789,27 @@ static value arith_numbers(elab *e, ast_op op, value a, value b, src_loc loc) {
         /* Integer division of ints stays an int when exact (2*units/2). */
         if (ints && a.i % b.i == 0) return v_int(a.i / b.i, loc);
         return v_float(x / y, loc);
+    case AST_OP_FLOORDIV:
+    case AST_OP_MOD:
+        if (y == 0) {
+            diag_error(e->d, loc, "%s by zero in a compile-time expression",
+                       op == AST_OP_MOD ? "modulo" : "division");
+            return v_error();
+        }
+        /* Python's rules: the quotient rounds toward -infinity and the
+         * remainder takes the divisor's sign, so (k - 1) // 2 and i % n work
+         * for negative operands as they do there. */
+        if (ints) {
+            int64_t q = a.i / b.i, r = a.i % b.i;
+            if (r != 0 && ((r < 0) != (b.i < 0))) q--, r += b.i;
+            return v_int(op == AST_OP_MOD ? r : q, loc);
+        }
+        if (op == AST_OP_FLOORDIV) return v_float(floor(x / y), loc);
+        {
+            double r = fmod(x, y);
+            if (r != 0 && ((r < 0) != (y < 0))) r += y;
+            return v_float(r, loc);
+        }
     case AST_OP_POW: return v_float(pow(x, y), loc);
     case AST_OP_EQ: return v_bool(x == y, loc);
     case AST_OP_NE: return v_bool(x != y, loc);
@@ -839,6 +877,15 @@ static value eval_binary(elab *e, frame *f, const ast_expr *x) {
     case AST_OP_ADD: case AST_OP_SUB: case AST_OP_MUL: case AST_OP_DIV: case AST_OP_POW:
     case AST_OP_LT: case AST_OP_LE: case AST_OP_GT: case AST_OP_GE: case AST_OP_EQ:
         return v_tensor(op_binary(e, ops[x->op], ta, tb, x->loc), x->loc);
+    case AST_OP_FLOORDIV:
+    case AST_OP_MOD: {
+        /* a // b = floor(a / b) and a % b = a - b * floor(a / b) (torch's
+         * floor_divide and remainder); floor has a zero gradient, so the
+         * remainder's gradient is 1 for a and -floor(a / b) for b, as torch's. */
+        ir_node *q = op_unary(e, OP_floor, op_binary(e, OP_div, ta, tb, x->loc), x->loc);
+        if (x->op == AST_OP_FLOORDIV) return v_tensor(q, x->loc);
+        return v_tensor(op_binary(e, OP_sub, ta, op_binary(e, OP_mul, tb, q, x->loc), x->loc), x->loc);
+    }
     default:
         diag_error(e->d, x->loc, "operator '%s' is not defined for tensors", ast_op_name(x->op));
         return v_error();

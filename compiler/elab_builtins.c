@@ -80,6 +80,8 @@ int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg
 }
 
 int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out) {
+    value iv = int_like(v);
+    v = &iv;
     if (v->kind != V_INT) {
         diag_error(e->d, v->loc, "an axis of '%s' must be an int, got %s", fname, v_describe(e, v));
         return 0;
@@ -254,7 +256,7 @@ static value b_reshape(elab *e, src_loc loc, const char *name, value *args) {
     int infer = -1;
     ir_dim known = ir_dim_const(1);
     for (int i = 0; i < sv->n; i++) {
-        value *d = &sv->items[i];
+        value di = int_like(&sv->items[i]), *d = &di;
         if (d->kind == V_INT && d->i == -1 && infer < 0) {
             infer = i;
             continue;
@@ -475,7 +477,7 @@ static value b_grad(elab *e, src_loc loc, const char *name, value *args) {
 /* pair(v): (v, v) for an int, v itself for a pair — how stdlib layers accept
  * `kernel = 3` and `kernel = (3, 5)` alike. */
 static value b_pair(elab *e, src_loc loc, const char *name, value *args) {
-    value *v = &args[0];
+    value iv = int_like(&args[0]), *v = &iv;
     if (v->kind == V_LIST && v->n == 2) return *v;
     if (v->kind == V_INT) {
         value l = v_list(e, 2, loc);
@@ -498,6 +500,8 @@ static const builtin builtins[] = {
     {"sqrt", X1, b_unary, OP_sqrt, 0},
     {"abs", X1, b_unary, OP_abs, 0},
     {"sign", X1, b_unary, OP_sign, 0},
+    {"floor", X1, b_unary, OP_floor, 0},
+    {"round", X1, b_unary, OP_round, 0},
     {"stop_grad", X1, b_unary, OP_stop_grad, 0},
     {"cast_f32", X1, b_unary, OP_cast_f32, 0},
     {"square", X1, b_compose, OP_mul, 0},

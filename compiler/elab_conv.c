@@ -23,7 +23,9 @@ static ir_node *tensor_in(elab *e, value *v, const char *fname, const char *arg)
     return NULL;
 }
 
-static int int_in_range(elab *e, const value *v, int64_t lo, const char *fname, const char *arg) {
+static int int_in_range(elab *e, const value *v, int64_t lo, const char *fname, const char *arg, int64_t *out) {
+    value iv = int_like(v);
+    v = &iv;
     if (v->kind != V_INT) {
         if (v->kind != V_ERROR)
             diag_error(e->d, v->loc, "argument '%s' of '%s' must be an int or a pair of ints, got %s", arg, fname,
@@ -35,6 +37,7 @@ static int int_in_range(elab *e, const value *v, int64_t lo, const char *fname, 
                    lo > 0 ? "positive" : "non-negative", (long long)v->i);
         return 0;
     }
+    *out = v->i;
     return 1;
 }
 
@@ -51,12 +54,10 @@ static int pair_arg(elab *e, const value *v, int64_t dflt_h, int64_t dflt_w, int
                        fname, v->n);
             return 0;
         }
-        if (!int_in_range(e, &v->items[0], lo, fname, arg) || !int_in_range(e, &v->items[1], lo, fname, arg)) return 0;
-        *h = v->items[0].i, *w = v->items[1].i;
-        return 1;
+        return int_in_range(e, &v->items[0], lo, fname, arg, h) && int_in_range(e, &v->items[1], lo, fname, arg, w);
     }
-    if (!int_in_range(e, v, lo, fname, arg)) return 0;
-    *h = *w = v->i;
+    if (!int_in_range(e, v, lo, fname, arg, h)) return 0;
+    *w = *h;
     return 1;
 }
 
@@ -78,8 +79,7 @@ static int pad_arg(elab *e, const value *v, int allow_same, int64_t kh, int64_t 
     if (v->kind == V_LIST && v->n == 4) {
         int64_t p[4];
         for (int k = 0; k < 4; k++) {
-            if (!int_in_range(e, &v->items[k], 0, fname, "pad")) return 0;
-            p[k] = v->items[k].i;
+            if (!int_in_range(e, &v->items[k], 0, fname, "pad", &p[k])) return 0;
         }
         g->pt = p[0], g->pb = p[1], g->pl = p[2], g->pr = p[3];
         return 1;
@@ -118,8 +118,7 @@ value b_conv(elab *e, src_loc loc, const char *name, value *args) {
         !pair_arg(e, dil, 1, 1, 1, name, "dilation", &g.dh, &g.dw))
         return v_error();
     if (grp->kind != V_NONE) {
-        if (!int_in_range(e, grp, 1, name, "groups")) return v_error();
-        g.groups = grp->i;
+        if (!int_in_range(e, grp, 1, name, "groups", &g.groups)) return v_error();
     }
     const ir_shape *ws = &in[1]->shape;
     int64_t kh = ws->rank == 4 ? ws->d[2].k : 1, kw = ws->rank == 4 ? ws->d[3].k : 1;

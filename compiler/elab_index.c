@@ -27,6 +27,7 @@ static int bound_value(elab *e, frame *f, const ast_expr *b, const char *what, v
     if (!b) { *out = (value){.kind = V_NONE}; return 1; }
     *out = eval_expr(e, f, b);
     if (out->kind == V_ERROR) return 0;
+    *out = int_like(out);
     if (out->kind != V_INT) {
         diag_error(e->d, b->loc, "%s must be an int, got %s", what, v_describe(e, out));
         return 0;
@@ -83,6 +84,7 @@ static value index_list(elab *e, frame *f, const ast_expr *x, const value *l) {
     }
     value v = eval_expr(e, f, ix);
     if (v.kind == V_ERROR) return v;
+    v = int_like(&v);
     if (v.kind != V_INT) {
         diag_error(e->d, ix->loc, "a list index must be an int, got %s", v_describe(e, &v));
         return v_error();
@@ -129,6 +131,7 @@ static value index_tensor(elab *e, frame *f, const ast_expr *x, ir_node *t) {
         } else {
             value v = eval_expr(e, f, ix);
             if (v.kind == V_ERROR) return v;
+            v = int_like(&v);
             if (v.kind != V_INT) {
                 if (v.kind == V_TENSOR)
                     diag_error(e->d, ix->loc, "indexing with a tensor is not supported\nhint: an index is a "

@@ -62,6 +62,8 @@ static int num(elab *e, const value *v, double dflt, const char *what, double *o
 
 static int fan(elab *e, const value *v, int64_t *out) {
     if (v->kind == V_NONE) return 1; /* keep -1: from the shape */
+    value iv = int_like(v);
+    v = &iv;
     if (v->kind == V_INT && v->i > 0) {
         *out = v->i;
         return 1;

@@ -19,7 +19,8 @@
 /* An optional int argument (V_NONE = dflt). */
 static int int_arg(elab *e, const value *v, int64_t dflt, const char *fname, const char *arg, int64_t *out) {
     if (v->kind == V_NONE) { *out = dflt; return 1; }
-    if (v->kind == V_INT) { *out = v->i; return 1; }
+    value iv = int_like(v);
+    if (iv.kind == V_INT) { *out = iv.i; return 1; }
     if (v->kind != V_ERROR)
         diag_error(e->d, v->loc, "argument '%s' of '%s' must be an int, got %s", arg, fname, v_describe(e, v));
     return 0;
@@ -205,6 +206,9 @@ value b_split(elab *e, src_loc loc, const char *name, value *args) {
     int64_t len = axis_len(e, x, axis, name, loc);
     if (len < 0) return v_error();
     value *sv = &args[1];
+    *sv = int_like(sv);
+    if (sv->kind == V_LIST)
+        for (int k = 0; k < sv->n; k++) sv->items[k] = int_like(&sv->items[k]);
     if (sv->kind == V_INT) {
         if (sv->i < 1) {
             diag_error(e->d, sv->loc, "the size of each piece must be at least 1, got %lld", (long long)sv->i);
@@ -273,6 +277,7 @@ value b_pad(elab *e, src_loc loc, const char *name, value *args) {
     ir_attrs a = {.i = {mode, pv->n / 2}, .ni = 2 + pv->n, .nf = 1};
     int any = 0;
     for (int k = 0; k < pv->n; k++) {
+        pv->items[k] = int_like(&pv->items[k]);
         if (pv->items[k].kind != V_INT) {
             diag_error(e->d, pv->items[k].loc, "a pad must be an int, got %s", v_describe(e, &pv->items[k]));
             return v_error();

@@ -126,6 +126,8 @@ static int get_float(elab *e, const value *v, double lo, double hi, const char *
 
 static int get_int(elab *e, const value *v, int64_t lo, const char *what, int64_t *out) {
     if (v->kind == V_NONE) return 1;
+    value iv = int_like(v);
+    v = &iv;
     if (v->kind != V_INT || v->i < lo) {
         diag_error(e->d, v->loc, "'%s' must be an int >= %lld, got %s", what, (long long)lo, v_describe(e, v));
         return 0;

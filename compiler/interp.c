@@ -67,6 +67,8 @@ double interp_elementwise(const ir_node *n, double a, double b, double c) {
     case OP_abs: return fabs(a);
     case OP_sign: return (a > 0) - (a < 0);
     case OP_step: return a > 0 ? 1 : 0;
+    case OP_floor: return floor(a);
+    case OP_round: return nearbyint(a);
     case OP_relu: return a > 0 ? a : 0;
     case OP_leaky_relu: return a > 0 ? a : f0 * a;
     case OP_elu: return a > 0 ? a : f0 * expm1(a);

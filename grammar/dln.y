@@ -121,7 +121,7 @@ static ast_block_body dln_body1(dln_parse_ctx *P, ast_stmt *s);
        FROZEN "frozen" RETURN "return" IF "if" ELSE "else" REPEAT "repeat" IN "in"
        AND "and" OR "or" NOT "not" TRUE "true" FALSE "false"
        F32 "f32" I32 "i32" KW_INT "int" KW_FLOAT "float" KW_BOOL "bool" KW_STR "str"
-%token PIPE "|>" ARROW "->" EQ "==" NE "!=" LE "<=" GE ">=" LT "<" GT ">" POW "**"
+%token PIPE "|>" ARROW "->" EQ "==" NE "!=" LE "<=" GE ">=" LT "<" GT ">" POW "**" FLOORDIV "//" PERCENT "%"
        PLUS "+" MINUS "-" STAR "*" SLASH "/" AT "@" ASSIGN "=" COMMA "," COLON ":"
        SEMI ";" DOT "." LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
        LBRACE "{" RBRACE "}"
@@ -301,6 +301,8 @@ term
     : unary
     | term "*" unary                    { $$ = ast_binary(A, AST_OP_MUL, $1, $3, @$); }
     | term "/" unary                    { $$ = ast_binary(A, AST_OP_DIV, $1, $3, @$); }
+    | term "//" unary                   { $$ = ast_binary(A, AST_OP_FLOORDIV, $1, $3, @$); }
+    | term "%" unary                    { $$ = ast_binary(A, AST_OP_MOD, $1, $3, @$); }
     | term "@" unary                    { $$ = ast_binary(A, AST_OP_MATMUL, $1, $3, @$); }
     ;
 

@@ -81,6 +81,14 @@ op("log1p", "log1p(a)", lambda p: torch.log1p(p["a"]), U, domain={"a": "pos"})
 op("sqrt", "sqrt(a)", lambda p: torch.sqrt(p["a"]), U, domain={"a": "pos"})
 op("abs", "abs(a)", lambda p: torch.abs(p["a"]), U)
 op("sign", "sign(a)", lambda p: torch.sign(p["a"]), U[:3])
+# floor/round/floor division/remainder: "n" draws almost never sit on a jump;
+# round's halves go to even as in torch.
+op("floor", "floor(3 * a)", lambda p: torch.floor(3 * p["a"]), U[:3])
+op("round", "round(3 * a)", lambda p: torch.round(3 * p["a"]), U[:3])
+op("floordiv", "a // b", lambda p: torch.div(p["a"], p["b"], rounding_mode="floor"), B[:4], domain={"b": "away"})
+op("remainder", "a % b", lambda p: torch.remainder(p["a"], p["b"]), B[:4], domain={"b": "away"})
+op("floordiv const", "(3 * a) // 2 + a % 0.5", lambda p: torch.div(3 * p["a"], 2, rounding_mode="floor")
+   + torch.remainder(p["a"], 0.5), U[:3])
 op("relu", "relu(a)", lambda p: F.relu(p["a"]), U)
 op("leaky_relu", "leaky_relu(a, slope = {slope})", lambda p, slope: F.leaky_relu(p["a"], slope),
    [v({"slope": 0.01}, a=(3, 5)), v({"slope": 0.2}, a=(2, 3, 4)), v({"slope": 0.3}, a=(1,))])

@@ -35,6 +35,7 @@ typedef enum gc_domain {
     D_POS,   /* uniform [0.5, 2] */
     D_AWAY,  /* |x| in [0.2, 2], random sign: away from kinks at 0 */
     D_TIES,  /* integers -2..2: ties are frequent */
+    D_FRAC,  /* k + [0.1, 0.4] or k + [0.6, 0.9], k in -3..2: away from the jumps of floor and round */
     D_BOOL,  /* 0 or 1 (where's condition): not differentiated */
     D_LABEL, /* i32 in [0, classes): not differentiated */
 } gc_domain;
@@ -66,6 +67,8 @@ static const gc_case cases[] = {
     {OP_abs, A1("N,5", D_AWAY)},
     {OP_sign, A1("N,5", D_AWAY)},
     {OP_step, A1("N,5", D_AWAY)},
+    {OP_floor, A1("N,5", D_FRAC)},
+    {OP_round, A1("N,5", D_FRAC)},
     {OP_relu, A1("N,5", D_AWAY)},
     {OP_relu, A1("N,7", D_AWAY), .n = 1},
     {OP_leaky_relu, A1("N,5", D_AWAY), .f0 = 0.01},
@@ -233,6 +236,7 @@ static double draw(rng *r, gc_domain d, int classes) {
     case D_POS: return 0.5 + 1.5 * rnd(r);
     case D_AWAY: return (rnd(r) < 0.5 ? -1 : 1) * (0.2 + 1.8 * rnd(r));
     case D_TIES: return floor(5 * rnd(r)) - 2;
+    case D_FRAC: return floor(6 * rnd(r)) - 3 + (rnd(r) < 0.5 ? 0.1 : 0.6) + 0.3 * rnd(r);
     case D_BOOL: return rnd(r) < 0.5;
     case D_LABEL: return floor(classes * rnd(r));
     }

@@ -177,11 +177,26 @@ static void test_unterminated_string(void) {
 
 static void test_comments_are_skipped(void) {
     lex_result r;
-    lex_all(&r, "# a comment block model\na // another { }\n  # last\nb");
+    lex_all(&r, "# a comment block model\na # another { }\n  # last\nb");
     CU_ASSERT_EQUAL_FATAL(r.n, 2);
     CU_ASSERT_STRING_EQUAL(r.toks[0].val.str, "a");
     CU_ASSERT_STRING_EQUAL(r.toks[1].val.str, "b");
     CU_ASSERT_EQUAL(r.toks[1].loc.line, 4);
+    lex_free(&r);
+}
+
+/* `//` is floor division, as in Python, never a comment: `(k - 1) // 2` once
+ * silently meant `(k - 1)`. */
+static void test_floor_division_and_modulo(void) {
+    lex_result r;
+    lex_all(&r, "(k - 1) // 2 % 3 / 4");
+    CU_ASSERT_EQUAL_FATAL(r.n, 11);
+    CU_ASSERT_EQUAL(r.toks[5].kind, TOK_FLOORDIV);
+    CU_ASSERT_EQUAL(r.toks[5].loc.col, 9);
+    CU_ASSERT_EQUAL(r.toks[5].loc.end_col, 10);
+    CU_ASSERT_EQUAL(r.toks[6].kind, TOK_INT);
+    CU_ASSERT_EQUAL(r.toks[7].kind, TOK_PERCENT);
+    CU_ASSERT_EQUAL(r.toks[9].kind, TOK_SLASH);
     lex_free(&r);
 }
 
@@ -243,6 +258,7 @@ void suite_lexer(void) {
     CU_add_test(s, "bad escape points at the backslash", test_bad_escape_points_at_backslash);
     CU_add_test(s, "unterminated string", test_unterminated_string);
     CU_add_test(s, "comments are skipped", test_comments_are_skipped);
+    CU_add_test(s, "// and % are operators", test_floor_division_and_modulo);
     CU_add_test(s, "locations", test_locations);
     CU_add_test(s, "invalid characters", test_invalid_characters_are_skipped_and_reported);
     CU_add_test(s, "empty input", test_empty_input);

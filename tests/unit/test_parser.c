@@ -141,7 +141,7 @@ static void test_pipes_desugar_to_calls(void) {
 
 static void test_declarations_round_trip(void) {
     const char *src =
-        "# comment to end of line        // also a comment\n"
+        "# comment to end of line\n"
         "block dense(x: f32[N, K], units: int, bias: bool = true) -> f32[N, units] {\n"
         "    param weight: f32[units, K] = he_uniform()\n"
         "    param b: f32[units] = zeros\n"
@@ -327,7 +327,7 @@ static void test_types(void) {
 
 static void test_empty_program(void) {
     parsed r;
-    parse_text(&r, "  // nothing\n");
+    parse_text(&r, "  # nothing\n");
     CU_ASSERT_PTR_NOT_NULL(r.prog);
     CU_ASSERT_EQUAL(r.prog->n_decls, 0);
     CU_ASSERT_EQUAL(r.d.n_errors, 0);
