@@ -461,8 +461,9 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     int idx = ir_module_find_param(e->mod, full);
     if (idx < 0) {
         idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
-    } else if (!ir_shape_eq(&e->mod->params[idx].shape, &shape)) {
-        diag_error(e->d, st->loc, "parameter '%s' is declared twice with different shapes", full);
+        e->mod->params[idx].site = f->in_stdlib ? e->user_site : st->loc;
+    } else if (!check_redeclaration(e, &e->mod->params[idx], st->kind == AST_ST_PARAM ? "parameter" : "buffer",
+                                    &shape, &init, trainable, st->loc)) {
         return v_error();
     }
     return v_tensor(ir_param_node(e->g, idx, st->loc), st->loc);
@@ -576,6 +577,12 @@ static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_lo
     return 1;
 }
 
+static int is_user_decl(const elab *e, const ast_decl *d) {
+    for (int i = 0; e->user && i < e->user->n_decls; i++)
+        if (e->user->decls[i] == d) return 1;
+    return 0;
+}
+
 value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
                  const char **kw_names, value *kw, int nkw, src_loc loc) {
     if (over_budget(e, loc)) return v_error();
@@ -584,7 +591,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
         e->runaway = 1;   /* b(x) + b(x) would hit the limit 2^64 times */
         return v_error();
     }
-    frame f = {.decl = blk};
+    frame f = {.decl = blk, .in_stdlib = !is_user_decl(e, blk)};
     /* The instance name: `name = "fc1"` or the block name and a per-frame count. */
     const char *inst = NULL;
     int nf = blk->n_formals;
@@ -676,7 +683,10 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     }
     e->depth++;
     int errors0 = e->d->n_errors;
+    src_loc outer_site = e->user_site;
+    if (!caller->in_stdlib) e->user_site = loc;
     exec_body(e, &f, &blk->body);
+    e->user_site = outer_site;
     e->depth--;
     /* An error inside the body points into the block (perhaps the stdlib):
      * say which call of the user's led there, innermost call first. */

@@ -72,6 +72,56 @@ static int fan(elab *e, const value *v, int64_t *out) {
     return 0;
 }
 
+/* An initializer as the user would write it, with every value resolved:
+ * "he_uniform(gain = 1.41421, fan_in = 96, fan_out = 10)". */
+const char *init_describe(elab *e, const ir_init *in) {
+    const init_def *def = NULL;
+    for (size_t i = 0; i < sizeof inits / sizeof *inits && !def; i++)
+        if (inits[i].kind == in->kind) def = &inits[i];
+    if (!def) return "?";
+    switch (in->kind) {
+    case IR_INIT_ZEROS:
+    case IR_INIT_ONES: return def->name;
+    case IR_INIT_CONSTANT: return arena_printf(e->a, "constant(%g)", in->a);
+    case IR_INIT_NORMAL: return arena_printf(e->a, "normal(mean = %g, std = %g)", in->a, in->b);
+    case IR_INIT_UNIFORM: return arena_printf(e->a, "uniform(low = %g, high = %g)", in->a, in->b);
+    default:
+        return arena_printf(e->a, "%s(gain = %g, fan_in = %lld, fan_out = %lld)", def->name, in->gain,
+                            (long long)in->fan_in, (long long)in->fan_out);
+    }
+}
+
+static int init_eq(const ir_init *a, const ir_init *b) {
+    return a->kind == b->kind && a->a == b->a && a->b == b->b && a->gain == b->gain && a->fan_in == b->fan_in &&
+           a->fan_out == b->fan_out;
+}
+
+/* A second declaration of the same full name is the same tensor (weight
+ * tying: `dense(h, 64, name = "cell")` twice); it must agree with the first
+ * in everything, or which one won would depend on call order. */
+int check_redeclaration(elab *e, const ir_param *first, const char *what, const ir_shape *shape,
+                        const ir_init *init, int trainable, src_loc loc) {
+    char a[160], b[160];
+    const char *problem = NULL, *then = NULL, *now = NULL;
+    if (!ir_shape_eq(&first->shape, shape)) {
+        ir_shape_str(a, sizeof a, IR_F32, &first->shape, e->mod);
+        ir_shape_str(b, sizeof b, IR_F32, shape, e->mod);
+        problem = "a different shape", then = a, now = b;
+    } else if (first->trainable != trainable) {
+        problem = "a different trainability", then = first->trainable ? "trainable" : "frozen or a buffer",
+        now = trainable ? "trainable" : "frozen or a buffer";
+    } else if (!init_eq(&first->init, init)) {
+        problem = "a different initializer", then = init_describe(e, &first->init), now = init_describe(e, init);
+    }
+    if (!problem) return 1;
+    diag_error(e->d, loc,
+               "%s '%s' is declared again with %s: %s here, %s before\nhint: declarations with the same name are one "
+               "tensor (weight tying) and must agree; give the call another name = \"...\" for separate weights",
+               what, first->name, problem, now, then);
+    diag_note(e->d, first->site, "'%s' is first declared here", first->name);
+    return 0;
+}
+
 value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos, const char **kw_names, value *kw,
                        int nkw, const src_loc *kw_locs) {
     const init_def *def = find(name);

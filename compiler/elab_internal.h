@@ -51,6 +51,7 @@ typedef struct frame {
     counter *counters;      /* calls per block name, for default instance names */
     const char *prefix;     /* parameter name prefix: "" or "encoder.dense1." */
     const ast_decl *decl;   /* NULL for the train section */
+    int in_stdlib;          /* decl is a stdlib block: diagnostics also name the user's call (elab.user_site) */
     int returned;
     value ret;
 } frame;
@@ -64,6 +65,7 @@ typedef struct elab {
     ir_module *mod;
     ir_graph *g;
     int depth;              /* block nesting, to stop runaway recursion */
+    src_loc user_site;      /* the innermost call written in the user's file, while inside the stdlib */
     int next_stream;        /* random-source stream ids, stable across the three graphs */
     elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
     int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
@@ -162,6 +164,9 @@ value b_unpool(elab *e, src_loc loc, const char *name, value *args);
 /* elab_init.c */
 int is_initializer(const char *name);
 double init_default_gain(ir_init_kind kind);
+const char *init_describe(elab *e, const ir_init *in);
+int check_redeclaration(elab *e, const ir_param *first, const char *what, const ir_shape *shape,
+                        const ir_init *init, int trainable, src_loc loc);
 value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos,
                        const char **kw_names, value *kw, int nkw, const src_loc *kw_locs);
 

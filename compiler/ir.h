@@ -149,7 +149,8 @@ typedef struct ir_param {
     ir_shape shape;         /* constant dims only */
     ir_init init;
     int trainable;          /* 0 for buffers (running stats) and frozen params */
-    src_loc loc;
+    src_loc loc;            /* the declaration */
+    src_loc site;           /* where the user's file declared it: loc, or the call into the stdlib */
 } ir_param;
 
 typedef struct ir_module {

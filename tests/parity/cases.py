@@ -173,6 +173,10 @@ op("softmax_large", "softmax(30.0 * a, axis = 1)", lambda p: F.softmax(30.0 * p[
 op("dense", "dense(a, {units})",
    lambda p, units: F.linear(p["a"], p["dense0.weight"], p["dense0.bias"]),
    [v({"units": 5}, a=(3, 4)), v({"units": 1}, a=(1, 7)), v({"units": 13}, a=(6, 1))])
+# Weight tying: two calls with one name are one tensor; its gradient sums both uses.
+op("dense tied", 'dense(relu(dense(a, 4, name = "t")), 4, name = "t")',
+   lambda p: F.linear(F.relu(F.linear(p["a"], p["t.weight"], p["t.bias"])), p["t.weight"], p["t.bias"]),
+   [v(a=(3, 4))])
 op("dense_nobias", "dense(a, {units}, use_bias = false)",
    lambda p, units: F.linear(p["a"], p["dense0.weight"]), [v({"units": 5}, a=(3, 4))])
 op("mlp", "mlp(a, 8, 6, 3)",
