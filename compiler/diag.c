@@ -182,8 +182,11 @@ static int diag_error_allowed(diag_ctx *d) {
 
 void diag_error(diag_ctx *d, src_loc loc, const char *fmt, ...) {
     d->n_errors++;
-    if (!diag_error_allowed(d)) return;
     va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
+    va_end(ap);
+    if (!diag_error_allowed(d)) return;
     va_start(ap, fmt);
     diag_emit(d, "error", loc, fmt, ap);
     va_end(ap);

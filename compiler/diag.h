@@ -31,6 +31,7 @@ typedef struct diag_ctx {
     diag_source *sources;
     int n_sources, cap_sources;
     int color;          /* unused for now; plain text keeps goldens stable */
+    char last_error[256]; /* the latest error's message, so a caller can add a note that fits it */
 } diag_ctx;
 
 void diag_init(diag_ctx *d, FILE *out);

@@ -532,7 +532,16 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
         }
         for (int64_t i = 0; i < c.i && !f->returned && !over_budget(e, st->loc); i++) {
             if (st->name) bind(e, f, st->name, v_int(i, st->loc));
+            int errors0 = e->d->n_errors;
             exec_body(e, f, &st->body);
+            /* Every later copy would repeat the same messages: stop at the
+             * first iteration that failed and say which one it was. */
+            if (e->d->n_errors > errors0) {
+                if (c.i > 1)
+                    diag_note(e->d, st->loc, "in iteration %s%s%lld of %lld of this 'repeat'", st->name ? st->name : "",
+                              st->name ? " = " : "", (long long)(st->name ? i : i + 1), (long long)c.i);
+                return;
+            }
         }
         return;
     }

@@ -506,15 +506,17 @@ ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label)
     binding b_label = {.name = "label", .v = v_tensor(label, t->name_loc), .next = &b_out};
     f.vars = &b_label;
     value v = eval_expr(e, &f, s->value);
-    if (v.kind == V_ERROR) {
+    /* The notes below explain a dtype or shape clash with the labels; after
+     * any other error (an unknown name) they would mislead. */
+    if (v.kind == V_ERROR && (strstr(e->d->last_error, "i32") || strstr(e->d->last_error, "f32"))) {
         if (label->dtype == IR_F32 && has_mixup(t))
             diag_note(e->d, s->value->loc, "with mixup the labels are one-hot mixtures (f32[N, C]); use a soft-target "
                       "loss such as soft_cross_entropy(output, label)");
         else if (label->dtype == IR_I32)
             diag_note(e->d, s->value->loc, "this data source gives integer class labels (i32[N]); losses such as "
                       "cross_entropy take them, regression losses need float targets");
-        return NULL;
     }
+    if (v.kind == V_ERROR) return NULL;
     if (v.kind != V_TENSOR || v.t->dtype != IR_F32 || v.t->shape.rank != 0) {
         diag_error(e->d, s->value->loc, "the loss must be a scalar f32[], got %s\nhint: reduce it, e.g. mean(...)",
                    v_describe(e, &v));

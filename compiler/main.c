@@ -35,6 +35,7 @@ typedef struct options {
     int check_only;
     int summary;
     int verify;
+    const char *model;        /* --model: which model `dlnc run` trains */
     jit_options jit;
     dl_run_options run_opt;
 } options;
@@ -55,6 +56,7 @@ static void usage(FILE *out) {
             "  --version           print the version\n"
             "\n"
             "run options:\n"
+            "  --model NAME        the model to train, when the file has several train sections\n"
             "  --epochs N          override the train section's epochs\n"
             "  --max-steps N       stop after N training steps (smoke tests)\n"
             "  --seed N            override the train section's seed\n"
@@ -140,6 +142,9 @@ static int parse_options(int argc, char **argv, options *o) {
         } else if (!strcmp(a, "--history")) {
             NEXT();
             o->run_opt.history_csv = argv[++i];
+        } else if (!strcmp(a, "--model")) {
+            NEXT();
+            o->model = argv[++i];
         } else if (!strcmp(a, "--quiet")) {
             o->run_opt.quiet = 1;
         } else if (!strcmp(a, "--cc")) {
@@ -277,6 +282,38 @@ int main(int argc, char **argv) {
     if (o.check_only) {
         status = 0;
         goto done;
+    }
+
+    /* `dlnc run` trains one model: the one --model names, or the only one
+     * with a train section; several without --model is an error, not a guess. */
+    if (o.run) {
+        int pick = -1, trainable = 0;
+        char names[512] = "";
+        for (int m = 0; m < eo.n_mods; m++) {
+            if (o.model && !strcmp(eo.mods[m]->name, o.model)) pick = m;
+            if (!eo.mods[m]->train) continue;
+            if (!o.model && pick < 0) pick = m;
+            trainable++;
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", trainable > 1 ? ", " : "",
+                     eo.mods[m]->name);
+        }
+        if (o.model && pick < 0) {
+            diag_fatal_noloc(&d, "--model %s: '%s' defines no such model", o.model, o.input);
+            goto done;
+        }
+        if (pick < 0 || !eo.mods[pick]->train) {
+            diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
+                             eo.mods[pick < 0 ? 0 : pick]->name, eo.mods[pick < 0 ? 0 : pick]->name);
+            goto done;
+        }
+        if (!o.model && trainable > 1) {
+            diag_fatal_noloc(&d, "%s has %d models with a train section (%s); choose one with --model NAME", o.input,
+                             trainable, names);
+            goto done;
+        }
+        eo.mods[0] = eo.mods[pick];
+        eo.summaries[0] = eo.summaries[pick];
+        eo.n_mods = 1;
     }
 
     /* 3. Passes on every graph of every module. */

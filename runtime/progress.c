@@ -25,23 +25,24 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     dl_format_duration(s->seconds, took, sizeof took);
     dl_format_duration(s->eta_seconds, eta, sizeof eta);
     fprintf(out, "epoch %*d/%d  loss %.4f", width + 1, s->epoch, s->epochs, s->train_loss);
-    if (!isnan(s->test_loss)) fprintf(out, "  test_loss %.4f", s->test_loss);
-    if (!isnan(s->test_acc)) fprintf(out, "  test_acc %.2f%%", 100.0 * s->test_acc);
-    if (!isnan(s->test_iou)) fprintf(out, "  test_iou %.4f", s->test_iou);
+    const char *ev = s->eval_name ? s->eval_name : "test";
+    if (!isnan(s->test_loss)) fprintf(out, "  %s_loss %.4f", ev, s->test_loss);
+    if (!isnan(s->test_acc)) fprintf(out, "  %s_acc %.2f%%", ev, 100.0 * s->test_acc);
+    if (!isnan(s->test_iou)) fprintf(out, "  %s_iou %.4f", ev, s->test_iou);
     fprintf(out, "  %.0f samples/s  %s", s->samples_per_s, took);
     if (s->epoch < s->epochs) fprintf(out, "  ETA %s", eta);
     fputc('\n', out);
     fflush(out);
 }
 
-FILE *dl_history_open(const char *path)
+FILE *dl_history_open(const char *path, const char *eval_name)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
         dl_set_error("%s: cannot create the history file: %s", path, strerror(errno));
         return NULL;
     }
-    fprintf(f, "epoch,train_loss,test_loss,test_acc,seconds\n");
+    fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds\n", eval_name, eval_name);
     fflush(f);
     return f;
 }

@@ -7,6 +7,7 @@
 typedef struct dl_epoch_stats {
     int epoch, epochs;                    /* 1-based epoch, total */
     double train_loss;
+    const char *eval_name;                /* "test", or "val" for a validation split: the label of test_* */
     double test_loss, test_acc;           /* NaN when not measured; acc is a fraction */
     double test_iou;                      /* NaN when not measured */
     double samples_per_s;
@@ -18,7 +19,8 @@ typedef struct dl_epoch_stats {
 void dl_format_duration(double seconds, char *buf, size_t cap);
 /* epoch  3/10  loss 0.3012  test_loss 0.3311  test_acc 88.12%  41234 samples/s  1.5s  ETA 10.5s */
 void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
-/* "epoch,train_loss,test_loss,test_acc,seconds" then one row per epoch. */
-FILE *dl_history_open(const char *path);
+/* "epoch,train_loss,test_loss,test_acc,seconds" (val_loss, val_acc for a
+ * validation split) then one row per epoch. */
+FILE *dl_history_open(const char *path, const char *eval_name);
 void dl_history_row(FILE *f, const dl_epoch_stats *s);
 #endif

@@ -48,7 +48,9 @@ static int dl_is_mnist_kind(const char *kind)
 }
 
 /* Loads the training set and the evaluation set (test split, test file, or
- * a validation split; *have_eval = 0 when there is none). */
+ * a validation split; *have_eval = 0 when there is none). The evaluation
+ * set's figures are labelled "val" when it is a validation split, "test"
+ * otherwise (dl_eval_name). */
 static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval)
 {
     *have_eval = 0;
@@ -141,9 +143,14 @@ static int dl_same_shape_but_ones(const int64_t *a, int ra, const int64_t *b, in
 static int dl_check_fit(const dl_model_api *api, const dl_dataset *d, const char *which)
 {
     if (d->x_numel != api->in_numel) {
-        char shape[96];
-        dl_format_dims(shape, sizeof shape, d->x_shape, d->x_rank);
-        dl_set_error("data: %s samples have %lld values (%s) but model '%s' takes %lld per sample", which,
+        /* the sample's shape only when it says more than its count (1x28x28, not 17) */
+        char shape[112] = "";
+        if (dl_non_one_rank(d->x_shape, d->x_rank) >= 2) {
+            memcpy(shape, " (", 3);
+            dl_format_dims(shape + 2, sizeof shape - 3, d->x_shape, d->x_rank);
+            strcat(shape, ")");
+        }
+        dl_set_error("data: %s samples have %lld values%s but model '%s' takes %lld per sample", which,
                      (long long)d->x_numel, shape, api->name ? api->name : "?", (long long)api->in_numel);
         return -1;
     }
@@ -260,7 +267,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     float *out = NULL;
     FILE *history = NULL;
     dl_batcher b = {0};
-    if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, "test"))) goto done;
+    /* a validation split is held out of the training data, never the test set */
+    const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
+    if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
     m = api->create(batch);
     if (!m) { dl_error_context("creating the model"); goto done; }
     api->init(m, seed);
@@ -269,7 +278,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1) ||
         dl_batcher_set_augment(&b, &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
-    if (opt.history_csv && !(history = dl_history_open(opt.history_csv))) goto done;
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name))) goto done;
 
     const int64_t batches = (train.n + batch - 1) / batch;
     const double t_start = dl_now();
@@ -300,7 +309,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
-                            .test_loss = NAN, .test_acc = NAN, .test_iou = NAN, .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
+                            .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
+                            .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
         if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc, &s.test_iou)) goto done;
         s.seconds = dl_now() - t0;
         s.eta_seconds = (dl_now() - t_start) / (e + 1) * (epochs - e - 1);
@@ -319,14 +329,15 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
-    if (!opt.quiet) {
+    /* --quiet drops the per-epoch lines, never the result */
+    {
         char took[32];
         dl_format_duration(total, took, sizeof took);
         printf("done: %d epoch%s, %lld steps in %s", result.epochs_done, result.epochs_done == 1 ? "" : "s",
                (long long)result.steps, took);
-        if (!isnan(result.test_accuracy)) printf(", test_acc %.2f%%", 100.0 * result.test_accuracy);
-        else if (!isnan(result.test_iou)) printf(", test_iou %.4f", result.test_iou);
-        else if (!isnan(result.test_loss)) printf(", test_loss %.4f", result.test_loss);
+        if (!isnan(result.test_accuracy)) printf(", %s_acc %.2f%%", eval_name, 100.0 * result.test_accuracy);
+        else if (!isnan(result.test_iou)) printf(", %s_iou %.4f", eval_name, result.test_iou);
+        else if (!isnan(result.test_loss)) printf(", %s_loss %.4f", eval_name, result.test_loss);
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);
         printf("\n");
         fflush(stdout);

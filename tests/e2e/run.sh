@@ -81,6 +81,46 @@ check_params samples/lenet5.dln 61,706 lenet5
 sed 's/f32\[N, 1, 28, 28\]/f32[N, 3, 32, 32]/' samples/resnet20.dln > "$T/resnet20_cifar.dln"
 check_params "$T/resnet20_cifar.dln" 272,474 resnet20
 
+# The run driver's words: which model, which split, what --quiet keeps.
+cat > "$T/two.dln" <<'EOF2'
+model a(x: f32[N, 18]) -> f32[N, 2] {
+    return dense(x, 2)
+}
+model b(x: f32[N, 18]) -> f32[N, 2] {
+    return dense(x, 8) |> relu |> dense(2)
+}
+train a {
+    data = csv("two.csv", batch = 8, val_split = 0.25)
+    loss = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+    epochs = 2
+    metrics = [accuracy]
+}
+train b {
+    data = csv("two.csv", batch = 8, test = "two.csv")
+    loss = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+    epochs = 2
+    metrics = [accuracy]
+}
+EOF2
+awk 'BEGIN { for (r = 0; r < 40; r++) { for (c = 0; c < 18; c++) printf "%d,", (r * 7 + c * 3) % 5; print r % 2 } }' > "$T/two.csv"
+sed 's/N, 18/N, 17/' "$T/two.dln" > "$T/narrow.dln"
+D=$(cd "$B" && pwd)/dlnc
+(cd "$T" && DLNC_CACHE="$T/cache" "$D" run two.dln) > "$T/two.out" 2>&1; rc1=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model a --history h2.csv two.dln) > "$T/a.out" 2>&1; rc2=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model b --quiet two.dln) > "$T/b.out" 2>&1; rc3=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model b narrow.dln) > "$T/n.out" 2>&1; rc4=$?
+if [ $rc1 -eq 1 ] && grep -q "has 2 models with a train section ('a', 'b'); choose one with --model NAME" "$T/two.out" \
+   && [ $rc2 -eq 0 ] && grep -q "val_acc" "$T/a.out" && ! grep -q "test_" "$T/a.out" \
+   && head -1 "$T/h2.csv" | grep -q "^epoch,train_loss,val_loss,val_acc,seconds$" \
+   && [ $rc3 -eq 0 ] && ! grep -q "^epoch" "$T/b.out" && grep -q "^done: 2 epochs, .*test_acc" "$T/b.out" \
+   && [ $rc4 -eq 1 ] && grep -q "training samples have 18 values but model 'b' takes 17 per sample" "$T/n.out"; then
+  echo "run driver: --model, val_* for a validation split, --quiet keeps the result, sample-size message: ok"; pass=$((pass+1))
+else
+  echo "FAIL run driver ($rc1 $rc2 $rc3 $rc4):"; cat "$T/two.out" "$T/a.out" "$T/h2.csv" "$T/b.out" "$T/n.out"; fail=$((fail+1))
+fi
+
 # The real data path through the JIT: a short run on Fashion-MNIST.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   if DLNC_CACHE="$T/cache" $DLNC run samples/mlp.dln --epochs 1 --max-steps 200 --history "$T/h.csv" >"$T/run.out" 2>&1 \
