@@ -167,7 +167,7 @@ static void test_fashion_mnist_masks(void)
                "    metrics = [iou]\n"
                "    augment = [hflip(), rotate(degrees = 10)]\n"
                "}\n");
-    compile_and_run("seg", "--epochs 1 --max-steps 30", "test_iou");
+    compile_and_run("seg", "--epochs 1 --max-steps 30", "val_iou"); /* a validation split */
 }
 
 void suite_rt_pipeline(void)
