@@ -6,15 +6,16 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dlnc_version.h"
+#include "jit_spawn.h"
 
 extern const char dlnrt_header_text[]; /* runtime/dlnrt.h, embedded at build time */
 
@@ -94,14 +95,17 @@ int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
             fprintf(stderr, "dlnc: error: cannot write to the cache directory '%s': %s\n", dir, strerror(errno));
             return -1;
         }
-        char cmd[32768], tmp[8300];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out->so_path, (long)getpid());
-        snprintf(cmd, sizeof cmd, "%s -std=c11 %s -fopenmp -fPIC -shared -I'%s' -o '%s' '%s/model.c' -lm", cc, cflags, dir,
-                 tmp, dir);
-        if (opt && opt->verbose) fprintf(stderr, "dlnc: %s\n", cmd);
-        int rc = system(cmd);
-        if (rc != 0 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-            fprintf(stderr, "dlnc: error: the C compiler failed on the generated code (%s/model.c)\n", dir);
+        char tmp[8300], tmp_name[64];
+        snprintf(tmp_name, sizeof tmp_name, "model.so.tmp.%ld", (long)getpid());
+        snprintf(tmp, sizeof tmp, "%s/%s", dir, tmp_name);
+        int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0) {
+            fprintf(stderr, "dlnc: error: cannot open the cache directory '%s': %s\n", dir, strerror(errno));
+            return -1;
+        }
+        int rc = jit_spawn_cc(cc, cflags, dir_fd, dir, tmp_name, opt && opt->verbose);
+        close(dir_fd);
+        if (rc != 0) {
             unlink(tmp);
             return -1;
         }
