@@ -14,7 +14,7 @@
 typedef struct jit_options {
     const char *cc;          /* compiler command, split at spaces (jit_spawn.h); default $DLNC_CC or "cc" */
     const char *cflags;      /* default $DLNC_CFLAGS or "-O3 -march=native -fno-math-errno" (sqrtf/expf vectorize without errno) */
-    const char *cache_dir;   /* default $DLNC_CACHE or ~/.cache/dlnc */
+    const char *cache_dir;   /* default $DLNC_CACHE, $XDG_CACHE_HOME/dlnc or ~/.cache/dlnc (jit_cache.h) */
     int verbose;             /* print the compile command */
 } jit_options;
 
