@@ -1,32 +1,26 @@
-/* jit.c — see jit.h. Each model version gets its own cache directory
- * <cache>/<hash>/ holding model.c, model.h, dlnrt.h and model.so; a build
- * goes to model.so.tmp.<pid> and is renamed into place, so concurrent runs
- * and interrupted builds never leave a broken shared object behind. */
+/* jit.c — see jit.h. The steps, each in its own file:
+ *
+ *   jit_spawn.c  the compiler's argument vector (no shell), and running it
+ *   jit_key.c    the entry's name: SHA-256 of everything the build depends on
+ *   jit_cache.c  the per-user cache root and entry directories, checked
+ *
+ * A build goes to model.so.tmp.<pid> and is renamed into place, so
+ * concurrent runs and interrupted builds never leave a broken shared object
+ * behind. */
 #include "jit.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "dlnc_version.h"
 #include "jit_cache.h"
+#include "jit_key.h"
 #include "jit_spawn.h"
 
 extern const char dlnrt_header_text[]; /* runtime/dlnrt.h, embedded at build time */
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static const char *env_or(const char *name, const char *dflt) {
     const char *v = getenv(name);
@@ -34,22 +28,22 @@ static const char *env_or(const char *name, const char *dflt) {
 }
 
 /* The entry's model.so: kept if there, else its sources written and built. */
-static int build(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *cc, const char *cflags,
-                 int dir_fd, const char *dir, int verbose, jit_module *out) {
+static int build(jit_cc *cc, int dir_fd, const char *dir, const char *c_text, size_t c_len, const char *h_text,
+                 size_t h_len, const char *header_name, int verbose, jit_module *out) {
     if (faccessat(dir_fd, "model.so", R_OK, 0) == 0) {
         out->cached = 1;
         if (verbose) fprintf(stderr, "dlnc: using cached %s\n", out->so_path);
         return 0;
     }
     if (jit_cache_write(dir_fd, "model.c", c_text, c_len, 0) != 0 ||
-        jit_cache_write(dir_fd, "model.h", h_text, h_len, 0) != 0 ||
+        jit_cache_write(dir_fd, header_name, h_text, h_len, 0) != 0 ||
         jit_cache_write(dir_fd, "dlnrt.h", dlnrt_header_text, strlen(dlnrt_header_text), 0) != 0) {
         fprintf(stderr, "dlnc: error: cannot write to the cache directory '%s': %s\n", dir, strerror(errno));
         return -1;
     }
     char tmp[64];
     snprintf(tmp, sizeof tmp, "model.so.tmp.%ld", (long)getpid());
-    if (jit_spawn_cc(cc, cflags, dir_fd, dir, tmp, verbose) != 0) {
+    if (jit_cc_run(cc, dir_fd, dir, tmp, verbose) != 0) {
         unlinkat(dir_fd, tmp, 0);
         return -1;
     }
@@ -61,35 +55,7 @@ static int build(const char *c_text, size_t c_len, const char *h_text, size_t h_
     return 0;
 }
 
-int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
-             const jit_options *opt, jit_module *out) {
-    (void)header_name;
-    memset(out, 0, sizeof *out);
-    const char *cc = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
-    const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
-    char root[4096];
-    if (jit_cache_root(opt ? opt->cache_dir : NULL, root, sizeof root) != 0) return -1;
-
-    uint64_t h = 0xcbf29ce484222325ULL;
-    h = fnv1a(h, c_text, c_len);
-    h = fnv1a(h, h_text, h_len);
-    h = fnv1a(h, dlnrt_header_text, strlen(dlnrt_header_text));
-    h = fnv1a(h, cc, strlen(cc));
-    h = fnv1a(h, cflags, strlen(cflags));
-    h = fnv1a(h, DLNC_VERSION, strlen(DLNC_VERSION));
-    char key[32], dir[4200];
-    snprintf(key, sizeof key, "%016llx", (unsigned long long)h);
-    snprintf(dir, sizeof dir, "%s/%s", root, key);
-    snprintf(out->so_path, sizeof out->so_path, "%s/model.so", dir);
-
-    int root_fd = jit_cache_open_root(root);
-    if (root_fd < 0) return -1;
-    int dir_fd = jit_cache_open_entry(root_fd, root, key);
-    close(root_fd);
-    if (dir_fd < 0) return -1;
-    int rc = build(c_text, c_len, h_text, h_len, cc, cflags, dir_fd, dir, opt && opt->verbose, out);
-    close(dir_fd);
-    if (rc != 0) return -1;
+static int load(jit_module *out) {
     out->handle = dlopen(out->so_path, RTLD_NOW | RTLD_LOCAL);
     if (!out->handle) {
         fprintf(stderr, "dlnc: error: cannot load '%s': %s\n", out->so_path, dlerror());
@@ -109,6 +75,30 @@ int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
         return -1;
     }
     return 0;
+}
+
+int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+             const jit_options *opt, jit_module *out) {
+    memset(out, 0, sizeof *out);
+    const char *cc_cmd = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
+    const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
+    int verbose = opt && opt->verbose;
+    jit_cc cc;
+    if (jit_cc_prepare(&cc, cc_cmd, cflags) != 0) return -1;
+    char root[4096], key[JIT_HEX], dir[4200];
+    int rc = -1, root_fd = -1, dir_fd = -1;
+    if (jit_key(c_text, c_len, h_text, h_len, header_name, &cc, key) != 0 ||
+        jit_cache_root(opt ? opt->cache_dir : NULL, root, sizeof root) != 0)
+        goto out;
+    snprintf(dir, sizeof dir, "%s/%s", root, key);
+    snprintf(out->so_path, sizeof out->so_path, "%s/model.so", dir);
+    if ((root_fd = jit_cache_open_root(root)) < 0 || (dir_fd = jit_cache_open_entry(root_fd, root, key)) < 0) goto out;
+    if (build(&cc, dir_fd, dir, c_text, c_len, h_text, h_len, header_name, verbose, out) == 0) rc = load(out);
+out:
+    if (dir_fd >= 0) close(dir_fd);
+    if (root_fd >= 0) close(root_fd);
+    jit_cc_free(&cc);
+    return rc;
 }
 
 void jit_unload(jit_module *m) {

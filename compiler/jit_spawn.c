@@ -1,11 +1,13 @@
-/* jit_spawn.c — see jit_spawn.h. posix_spawnp with an argument vector, and
+/* jit_spawn.c — see jit_spawn.h. posix_spawn with an argument vector, and
  * the child's working directory set from the entry's open descriptor
  * (posix_spawn_file_actions_addfchdir_np), so the compiler reads and
- * writes exactly the directory dlnc checked, whatever happens to its path. */
+ * writes exactly the directory dlnc checked, whatever happens to its path.
+ * The compiler is looked up in PATH here, before that chdir, so that a
+ * relative name (`--cc ./mycc`, or "." in PATH) means what it means in the
+ * caller's directory, and the key names the file that actually runs. */
 #include "jit_spawn.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +31,71 @@ static void split_words(const char *s, char **argv, int *n, char **buf) {
     }
 }
 
-static void print_command(const char *dir, char **argv) {
-    fprintf(stderr, "dlnc: building in %s:", dir);
-    for (char **a = argv; *a; a++) fprintf(stderr, " %s", *a);
-    fprintf(stderr, "\n");
+/* `dir/name` (or `name` alone if dir_len is 0) made absolute, into c->path
+ * if it is an executable regular file. */
+static int try_path(jit_cc *c, const char *dir, size_t dir_len, const char *name) {
+    char rel[PATH_MAX], cwd[PATH_MAX];
+    int len = dir_len ? snprintf(rel, sizeof rel, "%.*s/%s", (int)dir_len, dir, name)
+                      : snprintf(rel, sizeof rel, "%s", name);
+    if (len < 0 || (size_t)len >= sizeof rel) return 0;
+    if (rel[0] == '/') len = snprintf(c->path, sizeof c->path, "%s", rel);
+    else if (getcwd(cwd, sizeof cwd)) len = snprintf(c->path, sizeof c->path, "%s/%s", cwd, rel);
+    else return 0;
+    return len > 0 && (size_t)len < sizeof c->path && access(c->path, X_OK) == 0 && stat(c->path, &c->st) == 0 &&
+           S_ISREG(c->st.st_mode);
+}
+
+static int find_compiler(jit_cc *c, const char *name) {
+    if (strchr(name, '/')) return try_path(c, NULL, 0, name);
+    const char *path = getenv("PATH");
+    if (!path) path = "/bin:/usr/bin"; /* glibc's default for execvp */
+    for (const char *p = path;; p++) {
+        size_t len = strcspn(p, ":");
+        if (try_path(c, len ? p : ".", len ? len : 1, name)) return 1; /* "" is the working directory */
+        p += len;
+        if (!*p) return 0;
+    }
+}
+
+int jit_cc_prepare(jit_cc *c, const char *cc, const char *cflags) {
+    static const char *fixed[] = {"-fopenmp", "-fPIC", "-shared", "-I.", "-o", "model.so", "model.c", "-lm"};
+    enum { N_FIXED = sizeof fixed / sizeof *fixed };
+    memset(c, 0, sizeof *c);
+    size_t len_cc = strlen(cc), len_flags = strlen(cflags);
+    size_t n_ptrs = len_cc / 2 + len_flags / 2 + N_FIXED + 4;
+    c->argv = malloc(n_ptrs * sizeof *c->argv + len_cc + len_flags + 16);
+    if (!c->argv) {
+        fprintf(stderr, "dlnc: error: out of memory\n");
+        return -1;
+    }
+    char *buf = (char *)(c->argv + n_ptrs);
+    int n = 0;
+    split_words(cc, c->argv, &n, &buf);
+    if (n == 0) {
+        fprintf(stderr, "dlnc: error: the C compiler command is empty\n");
+        jit_cc_free(c);
+        return -1;
+    }
+    strcpy(buf, "-std=c11");
+    c->argv[n++] = buf;
+    buf += strlen(buf) + 1;
+    split_words(cflags, c->argv, &n, &buf);
+    for (int i = 0; i < N_FIXED; i++) {
+        if (!strcmp(fixed[i], "model.so")) c->out_arg = n;
+        c->argv[n++] = (char *)fixed[i];
+    }
+    c->argv[n] = NULL;
+    if (!find_compiler(c, c->argv[0])) {
+        fprintf(stderr, "dlnc: error: cannot find the C compiler '%s' (set DLNC_CC or --cc)\n", c->argv[0]);
+        jit_cc_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void jit_cc_free(jit_cc *c) {
+    free(c->argv);
+    c->argv = NULL;
 }
 
 static int wait_for(pid_t pid, const char *dir) {
@@ -49,47 +112,32 @@ static int wait_for(pid_t pid, const char *dir) {
     return -1;
 }
 
-int jit_spawn_cc(const char *cc, const char *cflags, int dir_fd, const char *dir, const char *out_name, int verbose) {
-    const char *fixed[] = {"-fopenmp", "-fPIC", "-shared", "-I.", "-o", out_name, "model.c", "-lm"};
-    enum { N_FIXED = sizeof fixed / sizeof *fixed };
-    size_t len_cc = strlen(cc), len_flags = strlen(cflags);
-    char **argv = calloc(len_cc / 2 + len_flags / 2 + N_FIXED + 4, sizeof *argv);
-    char *buf = malloc(len_cc + len_flags + 2), *p = buf, *abs_cc = NULL;
-    int n = 0, rc = -1;
+static int spawn_and_wait(jit_cc *c, int dir_fd, const char *dir, int verbose) {
+    if (verbose) {
+        fprintf(stderr, "dlnc: building in %s:", dir);
+        for (char **a = c->argv; *a; a++) fprintf(stderr, " %s", *a);
+        fprintf(stderr, "\n");
+    }
     posix_spawn_file_actions_t fa;
-    if (!argv || !buf || posix_spawn_file_actions_init(&fa) != 0) {
-        fprintf(stderr, "dlnc: error: out of memory\n");
-        free(argv);
-        free(buf);
+    pid_t pid;
+    int err = posix_spawn_file_actions_init(&fa);
+    if (err) {
+        fprintf(stderr, "dlnc: error: cannot run the C compiler: %s\n", strerror(err));
         return -1;
     }
-    split_words(cc, argv, &n, &p);
-    if (n == 0) {
-        fprintf(stderr, "dlnc: error: no C compiler: the compiler command is empty\n");
-        goto out;
-    }
-    /* The child starts in the entry directory: a relative compiler path
-     * (`--cc ./mycc`) means the caller's directory, so make it absolute. */
-    char cwd[PATH_MAX];
-    if (argv[0][0] != '/' && strchr(argv[0], '/') && getcwd(cwd, sizeof cwd) &&
-        (abs_cc = malloc(strlen(cwd) + strlen(argv[0]) + 2))) {
-        sprintf(abs_cc, "%s/%s", cwd, argv[0]);
-        argv[0] = abs_cc;
-    }
-    argv[n++] = "-std=c11";
-    split_words(cflags, argv, &n, &p);
-    for (int i = 0; i < N_FIXED; i++) argv[n++] = (char *)fixed[i];
-    argv[n] = NULL;
-    if (verbose) print_command(dir, argv);
-    pid_t pid;
-    int err = posix_spawn_file_actions_addfchdir_np(&fa, dir_fd);
-    if (!err) err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    if (err) fprintf(stderr, "dlnc: error: cannot run the C compiler '%s': %s\n", argv[0], strerror(err));
-    else rc = wait_for(pid, dir);
-out:
+    err = posix_spawn_file_actions_addfchdir_np(&fa, dir_fd);
+    if (!err) err = posix_spawn(&pid, c->path, &fa, NULL, c->argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    free(abs_cc);
-    free(argv);
-    free(buf);
+    if (err) {
+        fprintf(stderr, "dlnc: error: cannot run the C compiler '%s': %s\n", c->path, strerror(err));
+        return -1;
+    }
+    return wait_for(pid, dir);
+}
+
+int jit_cc_run(jit_cc *c, int dir_fd, const char *dir, const char *out_name, int verbose) {
+    c->argv[c->out_arg] = (char *)out_name;
+    int rc = spawn_and_wait(c, dir_fd, dir, verbose);
+    c->argv[c->out_arg] = "model.so";
     return rc;
 }
