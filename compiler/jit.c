@@ -2,11 +2,12 @@
  *
  *   jit_spawn.c  the compiler's argument vector (no shell), and running it
  *   jit_key.c    the entry's name: SHA-256 of everything the build depends on
- *   jit_cache.c  the per-user cache root and entry directories, checked
+ *   jit_cache.c  the per-user cache root and entry directories, checked;
+ *                the verified model.so, or installing a new one
  *
  * A build goes to model.so.tmp.<pid> and is renamed into place, so
  * concurrent runs and interrupted builds never leave a broken shared object
- * behind. */
+ * behind, and a damaged one found later fails verification and is rebuilt. */
 #include "jit.h"
 
 #include <dlfcn.h>
@@ -27,14 +28,9 @@ static const char *env_or(const char *name, const char *dflt) {
     return v && *v ? v : dflt;
 }
 
-/* The entry's model.so: kept if there, else its sources written and built. */
+/* Writes the entry's sources and builds them into its model.so. */
 static int build(jit_cc *cc, int dir_fd, const char *dir, const char *c_text, size_t c_len, const char *h_text,
-                 size_t h_len, const char *header_name, int verbose, jit_module *out) {
-    if (faccessat(dir_fd, "model.so", R_OK, 0) == 0) {
-        out->cached = 1;
-        if (verbose) fprintf(stderr, "dlnc: using cached %s\n", out->so_path);
-        return 0;
-    }
+                 size_t h_len, const char *header_name, int verbose) {
     if (jit_cache_write(dir_fd, "model.c", c_text, c_len, 0) != 0 ||
         jit_cache_write(dir_fd, header_name, h_text, h_len, 0) != 0 ||
         jit_cache_write(dir_fd, "dlnrt.h", dlnrt_header_text, strlen(dlnrt_header_text), 0) != 0) {
@@ -47,16 +43,43 @@ static int build(jit_cc *cc, int dir_fd, const char *dir, const char *c_text, si
         unlinkat(dir_fd, tmp, 0);
         return -1;
     }
-    if (renameat(dir_fd, tmp, dir_fd, "model.so") != 0) {
-        fprintf(stderr, "dlnc: error: cannot install '%s': %s\n", out->so_path, strerror(errno));
-        unlinkat(dir_fd, tmp, 0);
-        return -1;
-    }
-    return 0;
+    return jit_cache_install_so(dir_fd, dir, tmp);
 }
 
-static int load(jit_module *out) {
-    out->handle = dlopen(out->so_path, RTLD_NOW | RTLD_LOCAL);
+/* The entry's verified model.so, built first if it has none or its model.so
+ * fails verification. Returns a descriptor, or -1 with a message. */
+static int find_or_build(jit_cc *cc, int dir_fd, const char *dir, const char *c_text, size_t c_len,
+                         const char *h_text, size_t h_len, const char *header_name, int verbose, jit_module *out) {
+    char why[256];
+    int fd = jit_cache_open_so(dir_fd, why, sizeof why);
+    if (fd >= 0) {
+        out->cached = 1;
+        if (verbose) fprintf(stderr, "dlnc: using cached %s\n", out->so_path);
+        return fd;
+    }
+    if (fd == JIT_SO_BAD) fprintf(stderr, "dlnc: warning: the cached '%s' %s; rebuilding it\n", out->so_path, why);
+    if (build(cc, dir_fd, dir, c_text, c_len, h_text, h_len, header_name, verbose) != 0) return -1;
+    fd = jit_cache_open_so(dir_fd, why, sizeof why);
+    if (fd < 0)
+        fprintf(stderr, "dlnc: error: the model.so just built in '%s' %s\n", dir,
+                fd == JIT_SO_ABSENT ? "is gone" : why);
+    return fd < 0 ? -1 : fd;
+}
+
+/* Load what was verified, not whatever the path names by now: dlopen of
+ * /proc/self/fd/N opens the very inode that was hashed, so a model.so
+ * renamed in, or a symlink planted, after the check is never what gets
+ * mapped. That inode's bytes could still change in between only by a write
+ * into it in place, which needs write permission on a file we checked is
+ * ours alone — dlnc itself never writes an installed model.so, it renames
+ * new ones over it — and whoever has that permission could replace dlnc.
+ * A private memfd copy would close even that gap, but executable memfds are
+ * refused on hardened kernels (vm.memfd_noexec) and cost a copy per run. */
+static int load(int fd, jit_module *out) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    out->handle = dlopen(proc, RTLD_NOW | RTLD_LOCAL);
+    close(fd);
     if (!out->handle) {
         fprintf(stderr, "dlnc: error: cannot load '%s': %s\n", out->so_path, dlerror());
         return -1;
@@ -86,14 +109,15 @@ int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
     jit_cc cc;
     if (jit_cc_prepare(&cc, cc_cmd, cflags) != 0) return -1;
     char root[4096], key[JIT_HEX], dir[4200];
-    int rc = -1, root_fd = -1, dir_fd = -1;
+    int rc = -1, root_fd = -1, dir_fd = -1, so_fd = -1;
     if (jit_key(c_text, c_len, h_text, h_len, header_name, &cc, key) != 0 ||
         jit_cache_root(opt ? opt->cache_dir : NULL, root, sizeof root) != 0)
         goto out;
     snprintf(dir, sizeof dir, "%s/%s", root, key);
     snprintf(out->so_path, sizeof out->so_path, "%s/model.so", dir);
     if ((root_fd = jit_cache_open_root(root)) < 0 || (dir_fd = jit_cache_open_entry(root_fd, root, key)) < 0) goto out;
-    if (build(&cc, dir_fd, dir, c_text, c_len, h_text, h_len, header_name, verbose, out) == 0) rc = load(out);
+    so_fd = find_or_build(&cc, dir_fd, dir, c_text, c_len, h_text, h_len, header_name, verbose, out);
+    if (so_fd >= 0) rc = load(so_fd, out);
 out:
     if (dir_fd >= 0) close(dir_fd);
     if (root_fd >= 0) close(root_fd);
