@@ -15,6 +15,9 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -fPIC -fno-math-e
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS) -fopenmp
 LDLIBS  = -lpng -lz -lm -ldl -fopenmp
+# libcrypto (SHA-256 for the JIT cache) goes into dlnc and the unit tests
+# only, never into libdlnrt or generated code.
+DLNC_LIBS = -lcrypto
 BISON   ?= bison
 FLEX    ?= flex
 
@@ -79,7 +82,7 @@ $(BUILD)/libdlnc.a: $(CC_OBJ)
 # dlnc carries the whole runtime and exports it (-rdynamic), so models built
 # by `dlnc run` resolve their dl_* calls against it.
 $(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
-	$(CC) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(LDLIBS) -rdynamic
+	$(CC) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(LDLIBS) $(DLNC_LIBS) -rdynamic
 
 # Unit tests: every tests/unit/test_<name>.c defines `void suite_<name>(void)`.
 $(GEN)/suites.inc: $(UNIT_SRC)
@@ -88,7 +91,7 @@ $(GEN)/suites.inc: $(UNIT_SRC)
 	  echo "SUITE($${f#test_})"; done > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/unit_tests: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC)) $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lcunit $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcunit $(LDLIBS) $(DLNC_LIBS)
 
 $(OBJ)/tests/unit/main.o: $(GEN)/suites.inc
 

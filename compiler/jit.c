@@ -1,117 +1,85 @@
-/* jit.c — see jit.h. Each model version gets its own cache directory
- * <cache>/<hash>/ holding model.c, model.h, dlnrt.h and model.so; a build
- * goes to model.so.tmp.<pid> and is renamed into place, so concurrent runs
- * and interrupted builds never leave a broken shared object behind. */
+/* jit.c — see jit.h. The steps, each in its own file:
+ *
+ *   jit_spawn.c  the compiler's argument vector (no shell), and running it
+ *   jit_key.c    the entry's name: SHA-256 of everything the build depends on
+ *   jit_cache.c  the per-user cache root and entry directories, checked;
+ *                the verified model.so, or installing a new one
+ *
+ * A build goes to model.so.tmp.<pid> and is renamed into place, so
+ * concurrent runs and interrupted builds never leave a broken shared object
+ * behind, and a damaged one found later fails verification and is rebuilt. */
 #include "jit.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "dlnc_version.h"
+#include "jit_cache.h"
+#include "jit_key.h"
+#include "jit_spawn.h"
 
 extern const char dlnrt_header_text[]; /* runtime/dlnrt.h, embedded at build time */
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static int mkdirs(const char *path) {
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
-static int write_file(const char *path, const char *text, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(text, 1, len, f);
-    int rc = fclose(f);
-    return w == len && rc == 0 ? 0 : -1;
-}
 
 static const char *env_or(const char *name, const char *dflt) {
     const char *v = getenv(name);
     return v && *v ? v : dflt;
 }
 
-int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
-             const jit_options *opt, jit_module *out) {
-    (void)header_name;
-    memset(out, 0, sizeof *out);
-    const char *cc = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
-    const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
-    char cache[4096];
-    if (opt && opt->cache_dir) snprintf(cache, sizeof cache, "%s", opt->cache_dir);
-    else if (getenv("DLNC_CACHE") && *getenv("DLNC_CACHE")) snprintf(cache, sizeof cache, "%s", getenv("DLNC_CACHE"));
-    else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME"))
-        snprintf(cache, sizeof cache, "%s/dlnc", getenv("XDG_CACHE_HOME"));
-    else snprintf(cache, sizeof cache, "%s/.cache/dlnc", env_or("HOME", "/tmp"));
-
-    uint64_t h = 0xcbf29ce484222325ULL;
-    h = fnv1a(h, c_text, c_len);
-    h = fnv1a(h, h_text, h_len);
-    h = fnv1a(h, dlnrt_header_text, strlen(dlnrt_header_text));
-    h = fnv1a(h, cc, strlen(cc));
-    h = fnv1a(h, cflags, strlen(cflags));
-    h = fnv1a(h, DLNC_VERSION, strlen(DLNC_VERSION));
-    char dir[4200], path[4400];
-    snprintf(dir, sizeof dir, "%s/%016llx", cache, (unsigned long long)h);
-    snprintf(out->so_path, sizeof out->so_path, "%s/model.so", dir);
-
-    if (access(out->so_path, R_OK) == 0) {
-        out->cached = 1;
-    } else {
-        if (mkdirs(dir) != 0) {
-            fprintf(stderr, "dlnc: error: cannot create cache directory '%s': %s\n", dir, strerror(errno));
-            return -1;
-        }
-        snprintf(path, sizeof path, "%s/model.c", dir);
-        int ok = write_file(path, c_text, c_len) == 0;
-        snprintf(path, sizeof path, "%s/model.h", dir);
-        ok = ok && write_file(path, h_text, h_len) == 0;
-        snprintf(path, sizeof path, "%s/dlnrt.h", dir);
-        ok = ok && write_file(path, dlnrt_header_text, strlen(dlnrt_header_text)) == 0;
-        if (!ok) {
-            fprintf(stderr, "dlnc: error: cannot write to the cache directory '%s': %s\n", dir, strerror(errno));
-            return -1;
-        }
-        char cmd[32768], tmp[8300];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out->so_path, (long)getpid());
-        snprintf(cmd, sizeof cmd, "%s -std=c11 %s -fopenmp -fPIC -shared -I'%s' -o '%s' '%s/model.c' -lm", cc, cflags, dir,
-                 tmp, dir);
-        if (opt && opt->verbose) fprintf(stderr, "dlnc: %s\n", cmd);
-        int rc = system(cmd);
-        if (rc != 0 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-            fprintf(stderr, "dlnc: error: the C compiler failed on the generated code (%s/model.c)\n", dir);
-            unlink(tmp);
-            return -1;
-        }
-        if (rename(tmp, out->so_path) != 0) {
-            fprintf(stderr, "dlnc: error: cannot install '%s': %s\n", out->so_path, strerror(errno));
-            unlink(tmp);
-            return -1;
-        }
+/* Writes the entry's sources and builds them into its model.so. */
+static int build(jit_cc *cc, int dir_fd, const char *dir, const char *c_text, size_t c_len, const char *h_text,
+                 size_t h_len, const char *header_name, int verbose) {
+    if (jit_cache_write(dir_fd, "model.c", c_text, c_len, 0) != 0 ||
+        jit_cache_write(dir_fd, header_name, h_text, h_len, 0) != 0 ||
+        jit_cache_write(dir_fd, "dlnrt.h", dlnrt_header_text, strlen(dlnrt_header_text), 0) != 0) {
+        fprintf(stderr, "dlnc: error: cannot write to the cache directory '%s': %s\n", dir, strerror(errno));
+        return -1;
     }
-    out->handle = dlopen(out->so_path, RTLD_NOW | RTLD_LOCAL);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "model.so.tmp.%ld", (long)getpid());
+    if (jit_cc_run(cc, dir_fd, dir, tmp, verbose) != 0) {
+        unlinkat(dir_fd, tmp, 0);
+        return -1;
+    }
+    return jit_cache_install_so(dir_fd, dir, tmp);
+}
+
+/* The entry's verified model.so, built first if it has none or its model.so
+ * fails verification. Returns a descriptor, or -1 with a message. */
+static int find_or_build(jit_cc *cc, int dir_fd, const char *dir, const char *c_text, size_t c_len,
+                         const char *h_text, size_t h_len, const char *header_name, int verbose, jit_module *out) {
+    char why[256];
+    int fd = jit_cache_open_so(dir_fd, why, sizeof why);
+    if (fd >= 0) {
+        out->cached = 1;
+        if (verbose) fprintf(stderr, "dlnc: using cached %s\n", out->so_path);
+        return fd;
+    }
+    if (fd == JIT_SO_BAD) fprintf(stderr, "dlnc: warning: the cached '%s' %s; rebuilding it\n", out->so_path, why);
+    if (build(cc, dir_fd, dir, c_text, c_len, h_text, h_len, header_name, verbose) != 0) return -1;
+    fd = jit_cache_open_so(dir_fd, why, sizeof why);
+    if (fd < 0)
+        fprintf(stderr, "dlnc: error: the model.so just built in '%s' %s\n", dir,
+                fd == JIT_SO_ABSENT ? "is gone" : why);
+    return fd < 0 ? -1 : fd;
+}
+
+/* Load what was verified, not whatever the path names by now: dlopen of
+ * /proc/self/fd/N opens the very inode that was hashed, so a model.so
+ * renamed in, or a symlink planted, after the check is never what gets
+ * mapped. That inode's bytes could still change in between only by a write
+ * into it in place, which needs write permission on a file we checked is
+ * ours alone — dlnc itself never writes an installed model.so, it renames
+ * new ones over it — and whoever has that permission could replace dlnc.
+ * A private memfd copy would close even that gap, but executable memfds are
+ * refused on hardened kernels (vm.memfd_noexec) and cost a copy per run. */
+static int load(int fd, jit_module *out) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    out->handle = dlopen(proc, RTLD_NOW | RTLD_LOCAL);
+    close(fd);
     if (!out->handle) {
         fprintf(stderr, "dlnc: error: cannot load '%s': %s\n", out->so_path, dlerror());
         return -1;
@@ -130,6 +98,31 @@ int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
         return -1;
     }
     return 0;
+}
+
+int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+             const jit_options *opt, jit_module *out) {
+    memset(out, 0, sizeof *out);
+    const char *cc_cmd = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
+    const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
+    int verbose = opt && opt->verbose;
+    jit_cc cc;
+    if (jit_cc_prepare(&cc, cc_cmd, cflags) != 0) return -1;
+    char root[4096], key[JIT_HEX], dir[4200];
+    int rc = -1, root_fd = -1, dir_fd = -1, so_fd = -1;
+    if (jit_key(c_text, c_len, h_text, h_len, header_name, &cc, key) != 0 ||
+        jit_cache_root(opt ? opt->cache_dir : NULL, root, sizeof root) != 0)
+        goto out;
+    snprintf(dir, sizeof dir, "%s/%s", root, key);
+    snprintf(out->so_path, sizeof out->so_path, "%s/model.so", dir);
+    if ((root_fd = jit_cache_open_root(root)) < 0 || (dir_fd = jit_cache_open_entry(root_fd, root, key)) < 0) goto out;
+    so_fd = find_or_build(&cc, dir_fd, dir, c_text, c_len, h_text, h_len, header_name, verbose, out);
+    if (so_fd >= 0) rc = load(so_fd, out);
+out:
+    if (dir_fd >= 0) close(dir_fd);
+    if (root_fd >= 0) close(root_fd);
+    jit_cc_free(&cc);
+    return rc;
 }
 
 void jit_unload(jit_module *m) {

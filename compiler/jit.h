@@ -1,10 +1,10 @@
 /* jit.h — `dlnc run`: build generated C into a shared object and train it.
  *
- * The default JIT is the system C compiler: the generated source is hashed
- * (with the compiler flags and dlnc's version), built once into
- * $DLNC_CACHE (default ~/.cache/dlnc) as <hash>.so, and dlopen()ed. The
- * shared object's dl_* references resolve against the libdlnrt linked into
- * dlnc itself, so the cache holds nothing but models. */
+ * The default JIT is the system C compiler: the generated source is built
+ * once into a per-user cache entry <cache>/<SHA-256 key>/model.so
+ * (jit_cache.h, jit_key.h), verified against its recorded SHA-256 and
+ * dlopen()ed. The shared object's dl_* references resolve against the
+ * libdlnrt linked into dlnc itself, so the cache holds nothing but models. */
 #ifndef DLNC_JIT_H
 #define DLNC_JIT_H
 #include <stddef.h>
@@ -12,16 +12,16 @@
 #include "dlnrt.h"
 
 typedef struct jit_options {
-    const char *cc;          /* compiler command; default $DLNC_CC or "cc" */
+    const char *cc;          /* compiler command, split at spaces (jit_spawn.h); default $DLNC_CC or "cc" */
     const char *cflags;      /* default $DLNC_CFLAGS or "-O3 -march=native -fno-math-errno" (sqrtf/expf vectorize without errno) */
-    const char *cache_dir;   /* default $DLNC_CACHE or ~/.cache/dlnc */
-    int verbose;             /* print the compile command */
+    const char *cache_dir;   /* default $DLNC_CACHE, $XDG_CACHE_HOME/dlnc or ~/.cache/dlnc (jit_cache.h) */
+    int verbose;             /* print the cache entry and the compile command */
 } jit_options;
 
 typedef struct jit_module {
     void *handle;
     const dl_model_api *api;
-    char so_path[8192];
+    char so_path[8192];      /* the entry's model.so, for messages (it is loaded from a verified descriptor) */
     int cached;              /* 1 if the shared object came from the cache */
 } jit_module;
 

@@ -64,8 +64,9 @@ static void usage(FILE *out) {
             "  --history FILE.csv  write the per-epoch loss/accuracy curve\n"
             "  --quiet             no progress lines\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
-            "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\")\n"
-            "  -v                  show the JIT compile command\n"
+            "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
+            "                      both are split into words at spaces, with no shell\n"
+            "  -v                  show the JIT cache entry and compile command\n"
             "\n"
             "passes (for --after):");
     for (const pass_info *p = pass_pipeline; p->name; p++) fprintf(out, " %s", p->name);

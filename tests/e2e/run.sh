@@ -3,7 +3,8 @@
 # smoke driver shows the loss falling on a fixed batch, eval/forward agreeing
 # and a checkpoint round-tripping, and damaged checkpoints are rejected by the
 # model's load. Fuzzer regressions compile cleanly; a diverging run stops with
-# status 1 and keeps its last good checkpoint. Then `dlnc run` trains mlp.dln on real
+# status 1 and keeps its last good checkpoint; `dlnc run`'s build cache is
+# checked (jit_cache.sh). Then `dlnc run` trains mlp.dln on real
 # Fashion-MNIST for a few hundred steps. Last line: "e2e: N passed, N failed".
 #   usage: tests/e2e/run.sh [BUILD_DIR]
 B=${1:-build}
@@ -67,6 +68,9 @@ if [ $rc -eq 1 ] && grep -q "error: saving the checkpoint: .*cannot create" "$T/
 else
   echo "FAIL unwritable checkpoint path (exit $rc):"; cat "$T/nock.out"; fail=$((fail+1))
 fi
+
+# `dlnc run`'s build cache: no shell, per-user directories, verified entries.
+. tests/e2e/jit_cache.sh
 
 # Model summaries count what the papers count: LeNet-5 has 61,706 parameters,
 # ResNet-20 on 3x32x32 with projection shortcuts 272,474.
