@@ -136,7 +136,7 @@ static int parse_options(int argc, char **argv, options *o) {
             if (parse_int_arg(a, argv[++i], &v)) return -1;
             if (!strcmp(a, "--epochs")) o->run_opt.epochs = (int)v;
             else if (!strcmp(a, "--max-steps")) o->run_opt.max_steps = v;
-            else o->run_opt.seed = (uint64_t)v;
+            else o->run_opt.seed = (uint64_t)v, o->run_opt.seed_set = 1;
         } else if (!strcmp(a, "--checkpoint")) {
             NEXT();
             o->run_opt.checkpoint = argv[++i];

@@ -358,7 +358,8 @@ typedef struct dl_run_options {
     int quiet;
     const char *checkpoint;               /* overrides the train section */
     const char *history_csv;              /* per-epoch loss/accuracy curve, NULL = none */
-    uint64_t seed;                        /* 0 = the train section's */
+    uint64_t seed;                        /* overrides the train section's when seed_set */
+    int seed_set;                         /* so that seed 0 is a seed like any other */
 } dl_run_options;
 
 typedef struct dl_run_result {

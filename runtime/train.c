@@ -250,7 +250,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         return -1;
     }
     const int epochs = opt.epochs > 0 ? opt.epochs : cfg->epochs;
-    const uint64_t seed = opt.seed ? opt.seed : cfg->seed;
+    const uint64_t seed = opt.seed_set ? opt.seed : cfg->seed;
     const char *checkpoint = opt.checkpoint ? opt.checkpoint : cfg->checkpoint;
     const int64_t batch = cfg->data.batch;
     if (epochs <= 0 || batch <= 0) {

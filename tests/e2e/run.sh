@@ -115,6 +115,14 @@ D=$(cd "$B" && pwd)/dlnc
 (cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model a --history h2.csv two.dln) > "$T/a.out" 2>&1; rc2=$?
 (cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model b --quiet two.dln) > "$T/b.out" 2>&1; rc3=$?
 (cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model b narrow.dln) > "$T/n.out" 2>&1; rc4=$?
+for s in 0 0b 42; do
+  (cd "$T" && DLNC_CACHE="$T/cache" "$D" run --model a --quiet --seed ${s%b} --checkpoint "seed$s.st" two.dln) >/dev/null 2>&1
+done
+if cmp -s "$T/seed0.st" "$T/seed0b.st" && ! cmp -s "$T/seed0.st" "$T/seed42.st"; then
+  echo "--seed 0 is a seed (same run twice, differs from --seed 42): ok"; pass=$((pass+1))
+else
+  echo "FAIL --seed 0: ignored or not reproducible"; ls -l "$T"/seed*; fail=$((fail+1))
+fi
 if [ $rc1 -eq 1 ] && grep -q "has 2 models with a train section ('a', 'b'); choose one with --model NAME" "$T/two.out" \
    && [ $rc2 -eq 0 ] && grep -q "val_acc" "$T/a.out" && ! grep -q "test_" "$T/a.out" \
    && head -1 "$T/h2.csv" | grep -q "^epoch,train_loss,val_loss,val_acc,seconds$" \
