@@ -14,6 +14,7 @@
  * present, no unexpected extras) and only then copies into the caller's
  * tensors — a corrupt or mismatched file leaves the parameters untouched. */
 #include "dlnrt.h"
+#include "checked_internal.h"
 #include "json_internal.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@
 #endif
 
 enum { DL_ST_MAX_HEADER = 100 * 1024 * 1024 };
+#define DL_ST_MAX_NUMEL ((int64_t)1 << 40)   /* floats in one tensor: 4 TB, so byte counts never overflow */
 
 /* A growable text buffer for the header. */
 typedef struct dl_strbuf { char *s; size_t len, cap; int oom; } dl_strbuf;
@@ -187,16 +189,18 @@ static int dl_check_entry(const char *path, const char *name, const dl_json *e, 
         return -1;
     }
     if (sh->count > 8) { dl_set_error("%s: tensor '%s' has rank %lld > 8", path, name, (long long)sh->count); return -1; }
-    int64_t numel = 1;
+    int64_t numel;
     for (int64_t d = 0; d < sh->count; d++) {
         const dl_json *x = &sh->items[d];
-        if (x->kind != DL_JSON_NUMBER || !x->is_integer || x->integer < 0 || x->integer > ((int64_t)1 << 40)) {
+        if (x->kind != DL_JSON_NUMBER || !x->is_integer || x->integer < 0) {
             dl_set_error("%s: corrupt header: bad dimension in the shape of '%s'", path, name);
             return -1;
         }
         shape[d] = x->integer;
-        numel *= x->integer;
-        if (numel > ((int64_t)1 << 40)) { dl_set_error("%s: tensor '%s' is implausibly large", path, name); return -1; }
+    }
+    if (dl_numel_checked(shape, (int)sh->count, DL_ST_MAX_NUMEL, &numel)) {
+        dl_set_error("%s: tensor '%s' is implausibly large", path, name);
+        return -1;
     }
     *rank = (int)sh->count;
     const dl_json *b = &off->items[0], *en = &off->items[1];

@@ -226,6 +226,34 @@ static void test_st_corrupt(void)
     CU_ASSERT_EQUAL(dl_save_safetensors("/nonexistent/dir/x.safetensors", &t, 1), -1);
 }
 
+/* A safetensors file from a header text (padded to 8) and `data_bytes` zero bytes of data. */
+static void write_st(const char *path, const char *header, size_t data_bytes)
+{
+    size_t h = strlen(header), padded = (h + 7) / 8 * 8;
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 8; i++) fputc((int)((padded >> (8 * i)) & 0xff), f);
+    fputs(header, f);
+    for (size_t i = h; i < padded + data_bytes; i++) fputc(i < padded ? ' ' : 0, f);
+    fclose(f);
+}
+
+/* Shapes are multiplied with overflow checks: [2^40, 2^24] is 2^64 floats,
+ * which wrapped to 0 and let an extra tensor with no data through (and is
+ * undefined behaviour: UBSan stops on it). Issue 18, item 5. */
+static void test_st_shape_overflow(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/overflow.safetensors", tmpdir);
+    write_st(path, "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                   "\"big\":{\"dtype\":\"F32\",\"shape\":[1099511627776,16777216],\"data_offsets\":[16,16]}}", 16);
+    float w[4] = {9, 9, 9, 9};
+    dl_named_tensor t = {"w", 1, {4}, w};
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "tensor 'big' is implausibly large"));
+    CU_ASSERT_EQUAL(w[0], 9.0f);
+}
+
 /* PyTorch must read our file: a tiny reader with struct + json + torch.frombuffer. */
 static void test_st_pytorch_reads(void)
 {
@@ -259,5 +287,6 @@ void suite_rt_checkpoint(void)
     CU_add_test(s, "json: truncations and corruption", test_json_fuzz);
     CU_add_test(s, "safetensors: round trip, subsets, mismatches", test_st_round_trip);
     CU_add_test(s, "safetensors: truncated/corrupt files", test_st_corrupt);
+    CU_add_test(s, "safetensors: shape products overflow-checked", test_st_shape_overflow);
     CU_add_test(s, "safetensors: PyTorch reads our file", test_st_pytorch_reads);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -33,13 +34,14 @@ static void write_idx(const char *name, int gz, const int *dims, int ndim, const
     unsigned char buf[4096];
     size_t n = 0;
     buf[n++] = 0; buf[n++] = 0; buf[n++] = 0x08; buf[n++] = (unsigned char)ndim;
-    size_t count = 1;
+    size_t count = 1;   /* wraps for absurd claims; only the bytes kept are copied */
     for (int d = 0; d < ndim; d++) {
         buf[n++] = (unsigned char)(dims[d] >> 24); buf[n++] = (unsigned char)(dims[d] >> 16);
         buf[n++] = (unsigned char)(dims[d] >> 8); buf[n++] = (unsigned char)dims[d];
         count *= (size_t)dims[d];
     }
-    memcpy(buf + n, data, count);
+    if (keep < n + count) count = keep > n ? keep - n : 0;   /* a header-only file may claim any size */
+    if (count) memcpy(buf + n, data, count);
     n += count;
     if (keep < n) n = keep;
     char path[256];
@@ -144,6 +146,42 @@ static void test_idx_errors(void)
     CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "implausible dimension"));
     CU_ASSERT_PTR_NULL(d.x);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Sizes from the header are multiplied with overflow checks and compared with
+ * what the file can hold before anything is allocated. 1 x 256 x 2^28 x 2^28
+ * is 2^64 values: the unchecked product wrapped to 0 and this 20-byte file
+ * loaded as one sample of no pixels (issue 18, item 5). */
+static void test_idx_size_overflow(void)
+{
+    char img[128], lbl[128];
+    dl_dataset d;
+    snprintf(img, sizeof img, "%s/huge-images", dir);
+    snprintf(lbl, sizeof lbl, "%s/huge-labels", dir);
+    unsigned char one = 0;
+    write_idx("huge-labels", 0, (int[]){1}, 1, &one, (size_t)-1);
+    write_idx("huge-images", 0, (int[]){1, 256, 1 << 28, 1 << 28}, 4, NULL, 20);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "huge-images: implausibly large"));
+    CU_ASSERT_PTR_NULL(d.x);
+    /* a plausible claim the file cannot hold: plain files by their size, gzip
+     * by deflate's best ratio (1032:1) — refused before allocating 2 GB */
+    for (int gz = 0; gz < 2; gz++) {
+        write_idx("huge-images", gz, (int[]){8192, 512, 512}, 3, NULL, 16);
+        write_idx("huge-labels", gz, (int[]){8192}, 1, NULL, 8);
+        CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+        char want[256];
+        if (gz) snprintf(want, sizeof want, "%s: the header declares 2147483648 bytes of pixel data, more than a "
+                         "%lld-byte gzip file can hold", img, (long long)file_size(img));
+        else snprintf(want, sizeof want, "%s: truncated: expected 2147483648 bytes of pixel data, got 0", img);
+        CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    }
 }
 
 static void test_fashion_mnist(void)
@@ -304,6 +342,7 @@ void suite_rt_data(void)
     CU_pSuite s = CU_add_suite("rt_data", data_setup, data_teardown);
     CU_add_test(s, "IDX plain and gzipped", test_idx_plain_and_gz);
     CU_add_test(s, "IDX truncated/corrupt errors", test_idx_errors);
+    CU_add_test(s, "IDX sizes: checked products, bounded by the file", test_idx_size_overflow);
     CU_add_test(s, "Fashion-MNIST test split", test_fashion_mnist);
     CU_add_test(s, "CSV: header, label column, errors", test_csv);
     CU_add_test(s, "split and batcher", test_split_and_batcher);
