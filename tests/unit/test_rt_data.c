@@ -396,6 +396,47 @@ static void test_csv(void)
     CU_ASSERT_EQUAL(dl_load_csv("/nonexistent.csv", &o, &d), -1);
 }
 
+/* Values beyond float range became +-inf after the finiteness check on the
+ * double; a first row holding NaN, or starting with a UTF-8 byte-order mark,
+ * was taken for a header and silently dropped (issue 18, item 8). */
+static void test_csv_values_and_header_rule(void)
+{
+    dl_dataset d;
+    dl_csv_options o = {.label_col = -1, .header = -1, .classify = 1};
+    dl_csv_options r = {.label_col = -1, .header = -1, .classify = 0};
+    const char *p = write_text("big.csv", "1,2,0\n3,1e39,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "big.csv:2: column 2: '1e39' is beyond float range"));
+    p = write_text("big.csv", "1,2,0\n-1e39,1,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "big.csv:2: column 1: '-1e39' is beyond float range"));
+    p = write_text("big.csv", "1,2,0.5\n1,2,-4e38\n");   /* a dense target too */
+    CU_ASSERT_EQUAL(dl_load_csv(p, &r, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "big.csv:2: column 3: '-4e38' is beyond float range"));
+    p = write_text("big.csv", "3.4028234e38,1e-50,0\n");   /* FLT_MAX is fine; underflow to 0 is not an error */
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.x[0], 3.4028234e38f);
+    CU_ASSERT_EQUAL(d.x[1], 0.0f);
+    dl_dataset_free(&d);
+    /* NaN and infinity are numbers to the header rule, then rejected as data */
+    p = write_text("nan.csv", "nan,1,0\n2,3,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "nan.csv:1: column 1: 'nan' is not a finite number"));
+    p = write_text("nan.csv", "x,y,label\n2,-inf,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "nan.csv:2: column 2: '-inf' is not a finite number"));
+    /* a byte-order mark is not part of the first field */
+    p = write_text("bom.csv", "\xef\xbb\xbf" "1,2,0\n3,4,1\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 2);
+    CU_ASSERT_EQUAL(d.x[0], 1.0f);
+    dl_dataset_free(&d);
+    p = write_text("bom.csv", "\xef\xbb\xbf" "a,b,c\n3,4,1\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 1);
+    dl_dataset_free(&d);
+}
+
 /* A dataset with x = [i, -i], label i % 4. */
 static void make_counting(dl_dataset *d, int64_t n)
 {
@@ -487,5 +528,6 @@ void suite_rt_data(void)
     CU_add_test(s, "IDX gzip: CRC and length checked, read to the end", test_idx_gzip_integrity);
     CU_add_test(s, "Fashion-MNIST test split", test_fashion_mnist);
     CU_add_test(s, "CSV: header, label column, errors", test_csv);
+    CU_add_test(s, "CSV: float range, NaN and BOM in the first row", test_csv_values_and_header_rule);
     CU_add_test(s, "split and batcher", test_split_and_batcher);
 }
