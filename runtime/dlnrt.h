@@ -271,8 +271,9 @@ typedef struct dl_named_tensor {
     int64_t shape[8];
     float *data;
 } dl_named_tensor;
-/* Written to "<path>.tmp" then renamed, so an interrupted save never loses the
- * previous checkpoint. */
+/* Written to a temporary file of its own beside path ("<path>.tmp.<unique>"),
+ * fsynced and renamed over path, so an interrupted save never loses the
+ * previous checkpoint and concurrent saves to one path do not collide. */
 int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count);
 /* Fills the data of every tensor in t by name; names/shapes must match
  * (extra tensors in the file are an error unless allow_extra). */

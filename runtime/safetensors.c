@@ -7,13 +7,15 @@
  * padded with spaces so that 8 + H is a multiple of 8, then the raw tensor
  * bytes; offsets are relative to the end of the header.
  *
- * Saving is atomic: we write "<path>.tmp", flush and fsync it, then rename it
- * over <path>, so a crash or a full disk mid-save leaves the previous
- * checkpoint intact. Loading reads the whole file, validates everything
- * (header JSON, dtypes, shapes, offsets inside the file, every requested name
+ * Saving is atomic (atomic_file.c): we write a temporary file of our own
+ * beside <path>, fsync it, rename it over <path> and fsync the directory, so
+ * a crash or a full disk mid-save leaves the previous checkpoint intact and
+ * concurrent saves to one path do not collide. Loading reads the whole
+ * file, validates everything (header JSON, dtypes, shapes, offsets inside the file, every requested name
  * present, no unexpected extras) and only then copies into the caller's
  * tensors — a corrupt or mismatched file leaves the parameters untouched. */
 #include "dlnrt.h"
+#include "atomic_file_internal.h"
 #include "checked_internal.h"
 #include "json_internal.h"
 
@@ -107,36 +109,22 @@ int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
     while (!h.oom && h.len % 8 != 0) dl_sb_put(&h, " ", 1);
     if (h.oom) { free(h.s); dl_set_error("%s: out of memory building the header", path); return -1; }
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) { free(h.s); dl_set_error("%s: out of memory", path); return -1; }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        dl_set_error("%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp); free(h.s);
-        return -1;
-    }
+    dl_atomic_file af;
+    if (dl_atomic_create(&af, path)) { free(h.s); return -1; }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(h.s, 1, h.len, f) == h.len;
+    int ok = fwrite(len8, 1, 8, af.f) == 8 && fwrite(h.s, 1, h.len, af.f) == h.len;
     for (int i = 0; ok && i < count; i++) {
         size_t n = (size_t)dl_numel(t[i].shape, t[i].rank);
-        ok = fwrite(t[i].data, sizeof(float), n, f) == n;
+        ok = fwrite(t[i].data, sizeof(float), n, af.f) == n;
     }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int saved_errno = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        dl_set_error("%s: write failed: %s", path, strerror(ok ? errno : saved_errno));
-        remove(tmp);
-        free(tmp); free(h.s);
+    free(h.s);
+    if (!ok) {
+        dl_set_error("%s: write failed: %s", path, strerror(errno));
+        dl_atomic_abort(&af);
         return -1;
     }
-    free(tmp);
-    free(h.s);
-    return 0;
+    return dl_atomic_commit(&af);
 }
 
 /* Read a whole file; -1 with an error naming it. */

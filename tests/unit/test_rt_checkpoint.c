@@ -6,9 +6,12 @@
 #include "json_internal.h"
 
 #include <CUnit/CUnit.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_json_valid(void)
@@ -99,6 +102,16 @@ static int remove_tmpdir(void)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Files in tmpdir whose names start with prefix. */
+static int count_files(const char *prefix)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d) closedir(d);
+    return n;
+}
+
 static void test_st_round_trip(void)
 {
     float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1.5f, 0.25f}, s = 42.0f;
@@ -106,9 +119,7 @@ static void test_st_round_trip(void)
     char path[128];
     snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
     CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, 3), 0);
-    char tmp_path[140];
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
-    CU_ASSERT_NOT_EQUAL(access(tmp_path, F_OK), 0);   /* the temporary was renamed */
+    CU_ASSERT_EQUAL(count_files("m.safetensors"), 1);   /* the temporary was renamed */
     /* header length is padded: 8 + H is a multiple of 8 */
     FILE *f = fopen(path, "rb");
     unsigned char len8[8];
@@ -254,6 +265,58 @@ static void test_st_shape_overflow(void)
     CU_ASSERT_EQUAL(w[0], 9.0f);
 }
 
+typedef struct saver { const char *path; float value; int failures; char error[256]; } saver;
+
+static void *save_many(void *arg)
+{
+    saver *s = arg;
+    float w[64];
+    for (int i = 0; i < 64; i++) w[i] = s->value;
+    dl_named_tensor t = {"w", 1, {64}, w};
+    for (int k = 0; k < 100; k++)
+        if (dl_save_safetensors(s->path, &t, 1) != 0) {
+            if (!s->failures++) snprintf(s->error, sizeof s->error, "%s", dl_last_error());
+        }
+    return NULL;
+}
+
+/* Two saves to one path at once shared "<path>.tmp": one renamed the other's
+ * half-written file or found it gone, and that run died. Each save now has a
+ * temporary of its own beside the target (issue 18, item 9). */
+static void test_st_concurrent_saves(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/shared.safetensors", tmpdir);
+    saver a = {path, 1.0f, 0, ""}, b = {path, 2.0f, 0, ""};
+    pthread_t ta, tb;
+    CU_ASSERT_FATAL(pthread_create(&ta, NULL, save_many, &a) == 0);
+    CU_ASSERT_FATAL(pthread_create(&tb, NULL, save_many, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    if (a.failures || b.failures) printf("\n%d + %d failed saves: %s%s\n", a.failures, b.failures, a.error, b.error);
+    CU_ASSERT_EQUAL(a.failures + b.failures, 0);
+    float w[64];
+    dl_named_tensor t = {"w", 1, {64}, w};
+    CU_ASSERT_EQUAL_FATAL(dl_load_safetensors(path, &t, 1, 0), 0);   /* whole: one of the two */
+    CU_ASSERT(w[0] == 1.0f || w[0] == 2.0f);
+    CU_ASSERT_EQUAL(w[0], w[63]);
+    CU_ASSERT_EQUAL(count_files("shared.safetensors"), 1);   /* no temporaries left */
+    /* permissions as any new file's (0666 less the umask), not mkstemp's 0600 */
+    mode_t old = umask(022);
+    CU_ASSERT_EQUAL(dl_save_safetensors(path, &t, 1), 0);
+    struct stat st;
+    CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    umask(old);
+    /* a save that fails at the rename (the target is a directory) removes its temporary */
+    char sub[140];
+    snprintf(sub, sizeof sub, "%s/adir", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0755), 0);
+    CU_ASSERT_EQUAL(dl_save_safetensors(sub, &t, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "adir"));
+    CU_ASSERT_EQUAL(count_files("adir"), 1);
+    rmdir(sub);
+}
+
 /* PyTorch must read our file: a tiny reader with struct + json + torch.frombuffer. */
 static void test_st_pytorch_reads(void)
 {
@@ -288,5 +351,6 @@ void suite_rt_checkpoint(void)
     CU_add_test(s, "safetensors: round trip, subsets, mismatches", test_st_round_trip);
     CU_add_test(s, "safetensors: truncated/corrupt files", test_st_corrupt);
     CU_add_test(s, "safetensors: shape products overflow-checked", test_st_shape_overflow);
+    CU_add_test(s, "safetensors: concurrent saves to one path", test_st_concurrent_saves);
     CU_add_test(s, "safetensors: PyTorch reads our file", test_st_pytorch_reads);
 }
