@@ -17,6 +17,12 @@ static inline int dl_mul_i64(int64_t a, int64_t b, int64_t *out)
     return __builtin_mul_overflow(a, b, out) ? -1 : 0;
 }
 
+/* *out = a + b; returns -1 if it overflows int64. */
+static inline int dl_add_i64(int64_t a, int64_t b, int64_t *out)
+{
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+
 /* *out = dims[0] * ... * dims[n-1] (1 when n = 0); -1 if a dimension is
  * negative or the product overflows int64 or exceeds limit. */
 static inline int dl_numel_checked(const int64_t *dims, int n, int64_t limit, int64_t *out)
