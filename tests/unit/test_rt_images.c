@@ -106,6 +106,28 @@ static void test_cifar10(void)
     CU_ASSERT_EQUAL(dl_load_cifar10_dir(root, "valid", &d), -1);
 }
 
+/* Record counts come from file sizes, which are only what stat says: a
+ * sparse test_batch.bin of 2^28 records (825 GB, no disk used) asked for a
+ * 3.3 TB allocation, which overcommit may grant and the reads then fill.
+ * Refused by a bound before allocating (issue 18 audit). */
+static void test_cifar10_huge(void)
+{
+    char sub[128], path[256];
+    snprintf(sub, sizeof sub, "%s/huge", dir);
+    mkdir(sub, 0755);
+    snprintf(path, sizeof path, "%s/test_batch.bin", sub);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    int sparse = ftruncate(fileno(f), (off_t)3073 << 28) == 0;
+    fclose(f);
+    if (!sparse) { printf("\n(no sparse files here: skipped)\n"); return; }
+    dl_dataset d;
+    CU_ASSERT_EQUAL(dl_load_cifar10_dir(sub, "test", &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "implausibly large for CIFAR-10: 268435456 records"));
+    CU_ASSERT_PTR_NULL(d.x);
+    unlink(path);
+}
+
 /* A w x h PNG of the given libpng format; byte i of the pixel data = seed + i.
  * Returns libpng's verdict (no CUnit calls: the race test writes from a thread). */
 static int write_png_quiet(const char *rel, png_uint_32 format, int w, int h, int seed)
@@ -266,10 +288,40 @@ static void test_image_folder_grows_while_loading(void)
     pthread_join(writer, NULL);
 }
 
+/* A PNG cut anywhere in its pixel data is an error naming it, never an
+ * image with missing rows. (Only the 12-byte end marker, IEND, may be
+ * missing: every pixel is then present and CRC-checked, and libpng does not
+ * ask for it.) */
+static void test_png_truncated(void)
+{
+    make_dirs((const char *const[]){"cut", "cut/a"}, 2);
+    write_png("cut/a/full.png", PNG_FORMAT_RGB, 32, 32, 3);
+    char full[256], cutp[256], root[128];
+    snprintf(full, sizeof full, "%s/cut/a/full.png", dir);
+    snprintf(cutp, sizeof cutp, "%s/cut/a/z.png", dir);
+    snprintf(root, sizeof root, "%s/cut", dir);
+    FILE *f = fopen(full, "rb");
+    unsigned char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    int wrong = 0;
+    for (size_t cut = 8; cut < n - 12; cut += 1 + cut / 16) {
+        f = fopen(cutp, "wb");
+        fwrite(buf, 1, cut, f);
+        fclose(f);
+        dl_dataset d;
+        if (dl_load_image_folder(root, NULL, 3, &d) == 0) { wrong++; dl_dataset_free(&d); }
+        else wrong += strstr(dl_last_error(), "z.png") == NULL;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
 void suite_rt_images(void)
 {
     CU_pSuite s = CU_add_suite("rt_images", images_setup, images_teardown);
     CU_add_test(s, "CIFAR-10 binary batches", test_cifar10);
+    CU_add_test(s, "CIFAR-10: a huge (sparse) file is refused before allocating", test_cifar10_huge);
+    CU_add_test(s, "PNG cut in its pixel data", test_png_truncated);
     CU_add_test(s, "PNG image folders", test_image_folder);
     CU_add_test(s, "PNG folder growing while it is loaded", test_image_folder_grows_while_loading);
 }
