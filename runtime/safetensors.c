@@ -34,7 +34,7 @@
 #error "safetensors.c writes host floats as little-endian; add byte swapping for this target"
 #endif
 
-enum { DL_ST_MAX_HEADER = 100 * 1024 * 1024 };
+enum { DL_ST_MAX_HEADER = 100000000 };   /* bytes: the safetensors crate's MAX_HEADER_SIZE */
 #define DL_ST_MAX_NUMEL ((int64_t)1 << 40)   /* floats in one tensor: 4 TB, so byte counts never overflow */
 
 /* A growable text buffer for the header. */
@@ -147,6 +147,11 @@ int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
     dl_sb_put(&h, "}", 1);
     while (!h.oom && h.len % 8 != 0) dl_sb_put(&h, " ", 1);
     if (h.oom) { free(h.s); dl_set_error("%s: out of memory building the header", path); return -1; }
+    if (h.len > DL_ST_MAX_HEADER) {   /* neither we nor safetensors could load it back */
+        dl_set_error("%s: the header of %d tensors would be %zu bytes, over the 100 MB limit", path, count, h.len);
+        free(h.s);
+        return -1;
+    }
 
     dl_atomic_file af;
     if (dl_atomic_create(&af, path)) { free(h.s); return -1; }
