@@ -112,8 +112,8 @@ static int dl_idx_check_room(const char *path, const dl_idx_file *x, int64_t byt
     }
     int64_t most;
     if (!dl_mul_i64(x->s.file_bytes, 1032, &most) && bytes <= most) return 0;
-    dl_set_error("%s: the header declares %lld bytes of %s, more than a %lld-byte gzip file can hold", path,
-                 (long long)bytes, what, (long long)x->s.file_bytes);
+    dl_set_error("%s: truncated or corrupt: the header declares %lld bytes of %s, more than a %lld-byte gzip "
+                 "file can hold", path, (long long)bytes, what, (long long)x->s.file_bytes);
     return -1;
 }
 

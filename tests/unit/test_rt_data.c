@@ -177,8 +177,8 @@ static void test_idx_size_overflow(void)
         write_idx("huge-labels", gz, (int[]){8192}, 1, NULL, 8);
         CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
         char want[256];
-        if (gz) snprintf(want, sizeof want, "%s: the header declares 2147483648 bytes of pixel data, more than a "
-                         "%lld-byte gzip file can hold", img, (long long)file_size(img));
+        if (gz) snprintf(want, sizeof want, "%s: truncated or corrupt: the header declares 2147483648 bytes of "
+                         "pixel data, more than a %lld-byte gzip file can hold", img, (long long)file_size(img));
         else snprintf(want, sizeof want, "%s: truncated: expected 2147483648 bytes of pixel data, got 0", img);
         CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
     }
