@@ -9,6 +9,7 @@
  * number of records, and every label is a digit 0..9. Either the unpacked
  * folder itself or its parent may be given. */
 #include "dlnrt.h"
+#include "checked_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 
 enum { DL_CIFAR_PIXELS = 3 * 32 * 32, DL_CIFAR_RECORD = 1 + DL_CIFAR_PIXELS };
+#define DL_CIFAR_MAX_VALUES ((int64_t)1 << 36)   /* 22 million images, 256 GB of floats: as IDX's bound */
 
 /* Size of a regular file, or -1 with an error naming it. */
 static long long dl_file_size(const char *path)
@@ -91,7 +93,15 @@ int dl_load_cifar10_dir(const char *dir, const char *split, dl_dataset *out)
         }
         total += sizes[i] / DL_CIFAR_RECORD;
     }
-    out->x = malloc((size_t)(total * DL_CIFAR_PIXELS) * sizeof(float));
+    /* A size is only what stat says: a sparse or bogus file of terabytes
+     * would otherwise be an allocation that overcommit grants and the reads
+     * then fill until the process is killed. CIFAR-10 has 60000 images. */
+    int64_t values;
+    if (dl_mul_i64(total, DL_CIFAR_PIXELS, &values) || values > DL_CIFAR_MAX_VALUES) {
+        dl_set_error("%s: implausibly large for CIFAR-10: %lld records in the %s files", base, (long long)total, split);
+        return -1;
+    }
+    out->x = malloc((size_t)values * sizeof(float));
     out->y_class = malloc((size_t)total * sizeof(int32_t));
     if (!out->x || !out->y_class) {
         dl_dataset_free(out);

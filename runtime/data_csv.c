@@ -3,11 +3,17 @@
  *
  * Deliberately plain: fields are separated by one delimiter character,
  * surrounding spaces are ignored, there is no quoting (a numeric table has no
- * use for it), blank lines are skipped. The first line is a header when asked,
- * or — with header = -1 — when any of its fields is not a number. Every
- * problem is reported with the file and line: a field that is not a finite
- * number, a row with a different number of fields than the first, a class
- * label that is not a non-negative integer. */
+ * use for it), blank lines are skipped, and a UTF-8 byte-order mark at the
+ * start of the file is dropped (spreadsheets write one). The first line is a
+ * header when asked, or — with header = -1 — when any of its fields is not
+ * number text. Number text is whatever strtod reads completely, so "nan" and
+ * "inf" count: a first row holding NaN is data, and then an error, not a
+ * header silently dropped. Every problem is reported as file:line: column N
+ * (the field's 1-based index): a field that is not a number, one that is not
+ * finite, one beyond float range (|x| > 3.4e38, which would become inf: the
+ * check is on the float, after conversion; values that underflow to 0 or a
+ * subnormal are accepted), a row with a different number of fields than the
+ * first, a class label that is not a non-negative integer. */
 #include "dlnrt.h"
 
 #include <errno.h>
@@ -37,15 +43,19 @@ static int dl_csv_split(char *line, char delim, char **fields, int cap, int *ove
     return n;
 }
 
-static int dl_csv_number(const char *s, double *out)
+typedef enum dl_csv_value { DL_CSV_OK, DL_CSV_NOT_NUMBER, DL_CSV_NOT_FINITE, DL_CSV_BEYOND_FLOAT } dl_csv_value;
+
+/* Reads field s as a number: *out, and whether it is a usable float. */
+static dl_csv_value dl_csv_number(const char *s, double *out)
 {
     char *end;
-    if (!*s) return -1;
-    errno = 0;
+    if (!*s) return DL_CSV_NOT_NUMBER;
     double v = strtod(s, &end);
-    if (*end || !isfinite(v)) return -1;
+    if (*end) return DL_CSV_NOT_NUMBER;
     *out = v;
-    return 0;
+    if (!isfinite(v)) return DL_CSV_NOT_FINITE;
+    if (isinf((float)v)) return DL_CSV_BEYOND_FLOAT;
+    return DL_CSV_OK;
 }
 
 /* Appends to a growable array of T; capacity doubles. */
@@ -77,7 +87,9 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
     while (getline(&line, &line_cap, f) != -1) {
         lineno++;
         int overflow;
-        int n = dl_csv_split(line, delim, fields, MAX_FIELDS, &overflow);
+        char *text = line;
+        if (lineno == 1 && strncmp(text, "\xef\xbb\xbf", 3) == 0) text += 3;   /* UTF-8 byte-order mark */
+        int n = dl_csv_split(text, delim, fields, MAX_FIELDS, &overflow);
         if (n == 1 && fields[0][0] == '\0') continue;  /* blank line */
         if (overflow) { dl_set_error("%s:%lld: more than %d fields", path, (long long)lineno, MAX_FIELDS); goto done; }
         if (first) {
@@ -86,7 +98,7 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
             if (header < 0) {
                 double v;
                 header = 0;
-                for (int i = 0; i < n && !header; i++) header = dl_csv_number(fields[i], &v) != 0;
+                for (int i = 0; i < n && !header; i++) header = dl_csv_number(fields[i], &v) == DL_CSV_NOT_NUMBER;
             }
             ncols = n;
             if (ncols < 2) { dl_set_error("%s:%lld: need at least 2 columns (features and a label)", path, (long long)lineno); goto done; }
@@ -110,8 +122,12 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
         float *x = out->x + out->n * (ncols - 1);
         for (int i = 0; i < ncols; i++) {
             double v;
-            if (dl_csv_number(fields[i], &v)) {
-                dl_set_error("%s:%lld: column %d: '%s' is not a number", path, (long long)lineno, i + 1, fields[i]);
+            dl_csv_value kind = dl_csv_number(fields[i], &v);
+            if (kind != DL_CSV_OK) {
+                dl_set_error("%s:%lld: column %d: '%s' is %s", path, (long long)lineno, i + 1, fields[i],
+                             kind == DL_CSV_NOT_NUMBER   ? "not a number"
+                             : kind == DL_CSV_NOT_FINITE ? "not a finite number"
+                                                         : "beyond float range (+-3.4e38)");
                 goto done;
             }
             if (i != label) { *x++ = (float)v; continue; }

@@ -3,112 +3,156 @@
  * An IDX file is a 4-byte magic (0, 0, type, ndim), ndim big-endian u32
  * dimensions, then the raw data. We accept unsigned-byte data (type 0x08):
  * images with ndim 2..5 (0x00000803 for the usual N x rows x cols) and labels
- * with ndim 1 (0x00000801). Files are read through zlib's gzopen/gzread,
- * which reads gzipped and plain files alike (it sniffs the gzip magic), so
+ * with ndim 1 (0x00000801). Files are read through gzstream.c, which reads
+ * gzipped and plain files alike (it sniffs the gzip magic), so
  * `train-images-idx3-ubyte.gz` and an unpacked copy both work.
  *
  * Everything from disk is checked before it is trusted: the magic, every
- * dimension, that images and labels agree on the count, and that the data is
- * all there — a truncated download gives
+ * dimension, that images and labels agree on the count, that the claimed
+ * size fits the file (before allocating), and that the data is all there —
+ * a truncated download gives
  *   "train-images-idx3-ubyte.gz: truncated: expected 47040000 bytes of pixel data, got 1234"
- * rather than a model silently trained on zeros. Pixels are scaled to [0, 1];
+ * rather than a model silently trained on zeros. A gzipped file is read to
+ * the end of its stream, because only there is the CRC-32 and length in the
+ * gzip trailer compared: stopping at the last byte we need let bit flips and
+ * a missing trailer through. As with gunzip, several gzip members are one
+ * concatenated stream and bytes after the last member that do not start
+ * another are ignored (none of our data can be in them, and every byte we
+ * use was checked). Data beyond what the header declares is an error:
+ * header and contents disagree. Pixels are scaled to [0, 1];
  * a 3-D image file is given a channel dimension (N, 1, rows, cols) so the
  * per-sample shape matches convolutional models' inputs. */
 #include "dlnrt.h"
+#include "checked_internal.h"
+#include "gzstream_internal.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 /* Reads exactly n bytes, or fails naming the file and what was short. */
-static int dl_gz_read_all(gzFile f, const char *path, unsigned char *buf, size_t n, const char *what)
+static int dl_idx_read(dl_gzstream *s, unsigned char *buf, size_t n, const char *what)
 {
-    size_t got = 0;
-    while (got < n) {
-        size_t chunk = n - got < (size_t)INT_MAX / 2 ? n - got : (size_t)INT_MAX / 2;
-        int r = gzread(f, buf + got, (unsigned)chunk);
-        if (r < 0) {
-            int errnum;
-            const char *msg = gzerror(f, &errnum);
-            if (errnum == Z_BUF_ERROR) break;   /* gzip stream cut short: report as truncated */
-            dl_set_error("%s: corrupt or unreadable %s: %s", path, what, errnum == Z_ERRNO ? strerror(errno) : msg);
-            return -1;
-        }
-        if (r == 0) break;
-        got += (size_t)r;
-    }
-    if (got < n) {
-        dl_set_error("%s: truncated: expected %zu bytes of %s, got %zu", path, n, what, got);
+    int64_t got = dl_gz_read(s, buf, n);
+    if (got < 0) return -1;
+    if ((size_t)got < n) {
+        dl_set_error("%s: truncated: expected %zu bytes of %s, got %lld", s->path, n, what, (long long)got);
         return -1;
     }
     return 0;
 }
 
-/* Opens an IDX file and reads its header; dims[0..*ndim). */
-static gzFile dl_idx_open(const char *path, int min_dim, int max_dim, int64_t dims[5], int *ndim)
+/* After the last byte the header declares the file must end, and a gzip
+ * stream with its trailer (which dl_gz_read checks as it passes). */
+static int dl_idx_read_end(dl_gzstream *s, size_t declared, const char *what)
 {
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        dl_set_error("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-        return NULL;
+    unsigned char extra;
+    int64_t got = dl_gz_read(s, &extra, 1);
+    if (got < 0) return -1;
+    if (got > 0) {
+        dl_set_error("%s: more data than the header declares (%zu bytes of %s)", s->path, declared, what);
+        return -1;
     }
+    if (s->truncated) {
+        dl_set_error("%s: truncated: the gzip stream ends before its CRC-32 and length trailer", s->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* An open IDX file after its header: dims[0..ndim). */
+typedef struct dl_idx_file {
+    dl_gzstream s;
+    int64_t dims[5];
+    int ndim;
+    int64_t header_bytes;                 /* magic + dimensions */
+} dl_idx_file;
+
+/* Opens an IDX file and reads its header. */
+static int dl_idx_open(const char *path, int min_dim, int max_dim, dl_idx_file *x)
+{
+    memset(x, 0, sizeof *x);
+    if (dl_gz_open(&x->s, path)) return -1;
     unsigned char magic[4], be[4];
-    if (dl_gz_read_all(f, path, magic, 4, "IDX magic")) { gzclose(f); return NULL; }
+    if (dl_idx_read(&x->s, magic, 4, "IDX magic")) goto fail;
     if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] < min_dim || magic[3] > max_dim) {
         dl_set_error("%s: not an IDX file of unsigned bytes with %d..%d dimensions (magic 0x%02x%02x%02x%02x)",
                      path, min_dim, max_dim, magic[0], magic[1], magic[2], magic[3]);
-        gzclose(f);
-        return NULL;
+        goto fail;
     }
-    *ndim = magic[3];
-    for (int d = 0; d < *ndim; d++) {
-        if (dl_gz_read_all(f, path, be, 4, "IDX header")) { gzclose(f); return NULL; }
-        dims[d] = (int64_t)be[0] << 24 | (int64_t)be[1] << 16 | (int64_t)be[2] << 8 | be[3];
-        if (dims[d] <= 0 || dims[d] > (1 << 28)) {
-            dl_set_error("%s: implausible dimension %d = %lld in the IDX header", path, d, (long long)dims[d]);
-            gzclose(f);
-            return NULL;
+    x->ndim = magic[3];
+    for (int d = 0; d < x->ndim; d++) {
+        if (dl_idx_read(&x->s, be, 4, "IDX header")) goto fail;
+        x->dims[d] = (int64_t)be[0] << 24 | (int64_t)be[1] << 16 | (int64_t)be[2] << 8 | be[3];
+        if (x->dims[d] <= 0 || x->dims[d] > (1 << 28)) {
+            dl_set_error("%s: implausible dimension %d = %lld in the IDX header", path, d, (long long)x->dims[d]);
+            goto fail;
         }
     }
-    return f;
+    x->header_bytes = 4 + 4 * (int64_t)x->ndim;
+    return 0;
+fail:
+    dl_gz_close(&x->s);
+    return -1;
+}
+
+/* Refuses, before anything is allocated, `bytes` of data that the file cannot
+ * hold: a plain file by its size, a gzipped one by deflate's best ratio
+ * (1032:1, for long runs of one byte) — so a forged header cannot make us
+ * allocate gigabytes for a file of a few bytes. */
+static int dl_idx_check_room(const char *path, const dl_idx_file *x, int64_t bytes, const char *what)
+{
+    if (!x->s.gzipped) {
+        int64_t have = x->s.file_bytes - x->header_bytes;
+        if (have >= bytes) return 0;
+        dl_set_error("%s: truncated: expected %lld bytes of %s, got %lld", path, (long long)bytes, what,
+                     (long long)(have > 0 ? have : 0));
+        return -1;
+    }
+    int64_t most;
+    if (!dl_mul_i64(x->s.file_bytes, 1032, &most) && bytes <= most) return 0;
+    dl_set_error("%s: truncated or corrupt: the header declares %lld bytes of %s, more than a %lld-byte gzip "
+                 "file can hold", path, (long long)bytes, what, (long long)x->s.file_bytes);
+    return -1;
 }
 
 int dl_load_idx(const char *images_path, const char *labels_path, dl_dataset *out)
 {
     memset(out, 0, sizeof *out);
-    int64_t idims[5], ldims[5];
-    int indim, lndim;
-    gzFile fi = dl_idx_open(images_path, 2, 5, idims, &indim);
-    if (!fi) return -1;
-    gzFile fl = dl_idx_open(labels_path, 1, 1, ldims, &lndim);
-    if (!fl) { gzclose(fi); return -1; }
+    dl_idx_file fi, fl;
+    if (dl_idx_open(images_path, 2, 5, &fi)) return -1;
+    if (dl_idx_open(labels_path, 1, 1, &fl)) { dl_gz_close(&fi.s); return -1; }
     int rc = -1;
     unsigned char *raw = NULL, *lab = NULL;
-    const int64_t n = idims[0];
-    int64_t numel = 1;
-    for (int d = 1; d < indim; d++) numel *= idims[d];
-    if (ldims[0] != n) {
+    const int64_t n = fi.dims[0];
+    int64_t numel, total;
+    if (fl.dims[0] != n) {
         dl_set_error("%s has %lld images but %s has %lld labels", images_path, (long long)n, labels_path,
-                     (long long)ldims[0]);
+                     (long long)fl.dims[0]);
         goto done;
     }
-    if (numel > ((int64_t)1 << 28) || n * numel > ((int64_t)1 << 36)) {
-        dl_set_error("%s: implausibly large (%lld samples of %lld values)", images_path, (long long)n, (long long)numel);
+    if (dl_numel_checked(fi.dims + 1, fi.ndim - 1, (int64_t)1 << 28, &numel) ||
+        dl_mul_i64(n, numel, &total) || total > ((int64_t)1 << 36)) {
+        char shape[96];
+        size_t k = 0;
+        for (int d = 0; d < fi.ndim; d++)
+            k += (size_t)snprintf(shape + k, sizeof shape - k, d ? " x %lld" : "%lld", (long long)fi.dims[d]);
+        dl_set_error("%s: implausibly large: the header declares %s bytes", images_path, shape);
         goto done;
     }
-    raw = malloc((size_t)(n * numel));
+    if (dl_idx_check_room(images_path, &fi, total, "pixel data") || dl_idx_check_room(labels_path, &fl, n, "label data"))
+        goto done;
+    raw = malloc((size_t)total);
     lab = malloc((size_t)n);
-    out->x = malloc((size_t)(n * numel) * sizeof(float));
+    out->x = malloc((size_t)total * sizeof(float));
     out->y_class = malloc((size_t)n * sizeof(int32_t));
     if (!raw || !lab || !out->x || !out->y_class) { dl_set_error("%s: out of memory", images_path); goto done; }
-    if (dl_gz_read_all(fi, images_path, raw, (size_t)(n * numel), "pixel data")) goto done;
-    if (dl_gz_read_all(fl, labels_path, lab, (size_t)n, "label data")) goto done;
+    if (dl_idx_read(&fi.s, raw, (size_t)total, "pixel data") || dl_idx_read_end(&fi.s, (size_t)total, "pixel data") ||
+        dl_idx_read(&fl.s, lab, (size_t)n, "label data") || dl_idx_read_end(&fl.s, (size_t)n, "label data"))
+        goto done;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n * numel; i++) out->x[i] = raw[i] * (1.0f / 255.0f);
+    for (int64_t i = 0; i < total; i++) out->x[i] = raw[i] * (1.0f / 255.0f);
     int max_label = 0;
     for (int64_t i = 0; i < n; i++) {
         out->y_class[i] = lab[i];
@@ -116,20 +160,20 @@ int dl_load_idx(const char *images_path, const char *labels_path, dl_dataset *ou
     }
     out->n = n;
     out->x_numel = numel;
-    if (indim == 3) {   /* N x rows x cols: add the channel */
+    if (fi.ndim == 3) {   /* N x rows x cols: add the channel */
         out->x_rank = 3;
-        out->x_shape[0] = 1, out->x_shape[1] = idims[1], out->x_shape[2] = idims[2];
+        out->x_shape[0] = 1, out->x_shape[1] = fi.dims[1], out->x_shape[2] = fi.dims[2];
     } else {
-        out->x_rank = indim - 1;
-        for (int d = 1; d < indim; d++) out->x_shape[d - 1] = idims[d];
+        out->x_rank = fi.ndim - 1;
+        for (int d = 1; d < fi.ndim; d++) out->x_shape[d - 1] = fi.dims[d];
     }
     out->label_kind = DL_LABEL_CLASS;
     out->y_numel = 1;
     out->num_classes = max_label + 1;
     rc = 0;
 done:
-    gzclose(fi);
-    gzclose(fl);
+    dl_gz_close(&fi.s);
+    dl_gz_close(&fl.s);
     free(raw);
     free(lab);
     if (rc) dl_dataset_free(out);

@@ -14,6 +14,7 @@
  * against the training folder's class list, so "dog" is the same label in
  * both even when the test set lacks a class. */
 #include "dlnrt.h"
+#include "checked_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -132,6 +133,52 @@ static int dl_png_probe(const char *path, png_uint_32 *h, png_uint_32 *w, int *c
     return 0;
 }
 
+/* Every image of the dataset, in order: path and class. Built from one
+ * listing of each class folder, so the count we allocate for is the count we
+ * decode even if the folders change while we read them (an image added after
+ * its folder was listed is not part of this load; one removed is an error). */
+typedef struct dl_image_list {
+    dl_names paths;
+    int *label;                           /* label[i] is the class of paths.v[i] */
+    int label_cap;
+} dl_image_list;
+
+static void dl_image_list_free(dl_image_list *l)
+{
+    dl_names_free(&l->paths);
+    free(l->label);
+    memset(l, 0, sizeof *l);
+}
+
+/* Appends the sorted *.png files of folder to l, as class `label`. */
+static int dl_image_list_add(dl_image_list *l, const char *folder, int label)
+{
+    dl_names files;
+    if (dl_list(folder, 0, &files)) return -1;
+    char path[9300];
+    for (int j = 0; j < files.n; j++) {
+        if (l->paths.n == l->label_cap) {
+            int cap = l->label_cap ? 2 * l->label_cap : 64;
+            int *v = realloc(l->label, (size_t)cap * sizeof *v);
+            if (!v) goto oom;
+            l->label = v, l->label_cap = cap;
+        }
+        if (snprintf(path, sizeof path, "%s/%s", folder, files.v[j]) >= (int)sizeof path) {
+            dl_set_error("%s: the path of '%s' is too long", folder, files.v[j]);
+            dl_names_free(&files);
+            return -1;
+        }
+        l->label[l->paths.n] = label;
+        if (dl_names_push(&l->paths, path)) goto oom;
+    }
+    dl_names_free(&files);
+    return 0;
+oom:
+    dl_names_free(&files);
+    dl_set_error("%s: out of memory listing the folder", folder);
+    return -1;
+}
+
 int dl_load_image_folder(const char *dir, const char *classes_from, int channels, dl_dataset *out)
 {
     memset(out, 0, sizeof *out);
@@ -139,8 +186,9 @@ int dl_load_image_folder(const char *dir, const char *classes_from, int channels
         dl_set_error("dl_load_image_folder: channels must be 1, 3, 4 or 0 (from the first image), not %d", channels);
         return -1;
     }
-    dl_names classes = {0}, here = {0}, files = {0};
-    int *label_of = NULL, rc = -1;
+    dl_names classes = {0}, here = {0};
+    dl_image_list images = {0};
+    int rc = -1;
     unsigned char *pix = NULL;
     char path[9300];
     if (dl_list(classes_from ? classes_from : dir, 1, &classes)) return -1;
@@ -154,10 +202,7 @@ int dl_load_image_folder(const char *dir, const char *classes_from, int channels
         for (int i = 0; i < classes.n; i++)
             if (dl_names_push(&here, classes.v[i])) { dl_set_error("out of memory"); goto done; }
     }
-    /* Count the files, map each subfolder of dir to its class index. */
-    label_of = calloc((size_t)here.n + 1, sizeof *label_of);
-    if (!label_of) { dl_set_error("out of memory"); goto done; }
-    int64_t n = 0;
+    /* List every class folder once, mapping each subfolder of dir to its class index. */
     for (int i = 0; i < here.n; i++) {
         char **hit = bsearch(&here.v[i], classes.v, (size_t)classes.n, sizeof *classes.v, dl_cmp_names);
         if (!hit) {
@@ -165,45 +210,32 @@ int dl_load_image_folder(const char *dir, const char *classes_from, int channels
                          classes_from);
             goto done;
         }
-        label_of[i] = (int)(hit - classes.v);
         snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
-        if (dl_list(path, 0, &files)) goto done;
-        n += files.n;
-        dl_names_free(&files);
+        if (dl_image_list_add(&images, path, (int)(hit - classes.v))) goto done;
     }
+    const int64_t n = images.paths.n;
     if (n == 0) { dl_set_error("%s: no .png images in the class subfolders", dir); goto done; }
 
-    png_uint_32 h = 0, w = 0;
-    for (int i = 0; i < here.n && !h; i++) {   /* the first image fixes size (and channels when 0) */
-        snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
-        if (dl_list(path, 0, &files)) goto done;
-        if (files.n) {
-            snprintf(path, sizeof path, "%s/%s/%s", dir, here.v[i], files.v[0]);
-            int color;
-            if (dl_png_probe(path, &h, &w, &color)) goto done;
-            if (channels == 0) channels = color ? 3 : 1;
-        }
-        dl_names_free(&files);
-    }
-    const int64_t numel = (int64_t)channels * h * w;
-    if (h == 0 || w == 0 || numel > ((int64_t)1 << 26) || n * numel > ((int64_t)1 << 34)) {
-        dl_set_error("%s: implausible image size %ux%u for %lld images", dir, (unsigned)w, (unsigned)h, (long long)n);
+    png_uint_32 h, w;   /* the first image fixes size (and channels when 0) */
+    int color;
+    if (dl_png_probe(images.paths.v[0], &h, &w, &color)) goto done;
+    if (channels == 0) channels = color ? 3 : 1;
+    int64_t numel, total;
+    if (h == 0 || w == 0 || dl_numel_checked((const int64_t[]){channels, h, w}, 3, (int64_t)1 << 26, &numel) ||
+        dl_mul_i64(n, numel, &total) || total > ((int64_t)1 << 34)) {
+        dl_set_error("%s: implausible image size %ux%u for %lld images (from %s)", dir, (unsigned)w, (unsigned)h,
+                     (long long)n, images.paths.v[0]);
         goto done;
     }
-    out->x = malloc((size_t)(n * numel) * sizeof(float));
+    out->x = malloc((size_t)total * sizeof(float));
     out->y_class = malloc((size_t)n * sizeof(int32_t));
     pix = malloc((size_t)numel);
     if (!out->x || !out->y_class || !pix) { dl_set_error("%s: out of memory for %lld images", dir, (long long)n); goto done; }
-    for (int i = 0; i < here.n; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
-        if (dl_list(path, 0, &files)) goto done;
-        for (int j = 0; j < files.n; j++) {
-            snprintf(path, sizeof path, "%s/%s/%s", dir, here.v[i], files.v[j]);
-            if (dl_png_read(path, channels, h, w, pix, out->x + out->n * numel)) goto done;
-            out->y_class[out->n++] = label_of[i];
-        }
-        dl_names_free(&files);
+    for (int64_t i = 0; i < n; i++) {
+        if (dl_png_read(images.paths.v[i], channels, h, w, pix, out->x + i * numel)) goto done;
+        out->y_class[i] = images.label[i];
     }
+    out->n = n;
     out->x_numel = numel;
     out->x_rank = 3;
     out->x_shape[0] = channels, out->x_shape[1] = h, out->x_shape[2] = w;
@@ -215,8 +247,7 @@ done:
     if (rc) dl_dataset_free(out);
     dl_names_free(&classes);
     dl_names_free(&here);
-    dl_names_free(&files);
-    free(label_of);
+    dl_image_list_free(&images);
     free(pix);
     return rc;
 }

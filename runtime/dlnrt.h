@@ -180,14 +180,15 @@ typedef struct dl_dataset {
 
 void dl_dataset_free(dl_dataset *d);
 /* IDX (MNIST/Fashion-MNIST) image + label files, gzipped or not (detected by
- * magic bytes). Pixels are scaled to [0, 1]. Truncated/corrupt files fail
- * with a message naming the file and what was expected. */
+ * magic bytes). Pixels are scaled to [0, 1]. Truncated/corrupt files (gzip
+ * streams are read to their end and CRC-checked) and sizes the file cannot
+ * hold fail with a message naming the file and what was expected. */
 int dl_load_idx(const char *images_path, const char *labels_path, dl_dataset *out);
 /* "<dir>/train-images-idx3-ubyte[.gz]" etc.; split = "train" or "test"/"t10k". */
 int dl_load_mnist_dir(const char *dir, const char *split, dl_dataset *out);
 typedef struct dl_csv_options {
     int label_col;                        /* column index of the label; negative counts from the end */
-    int header;                           /* 1 = skip the first line; -1 = detect */
+    int header;                           /* 1 = skip the first line; -1 = a header if a field is not number text (nan, inf are) */
     int classify;                         /* 1 = integer class labels, 0 = dense float targets */
     char delimiter;                       /* ',' by default */
 } dl_csv_options;
@@ -273,11 +274,14 @@ typedef struct dl_named_tensor {
     int64_t shape[8];
     float *data;
 } dl_named_tensor;
-/* Written to "<path>.tmp" then renamed, so an interrupted save never loses the
- * previous checkpoint. */
+/* Written to a temporary file of its own beside path ("<path>.tmp.<unique>"),
+ * fsynced and renamed over path, so an interrupted save never loses the
+ * previous checkpoint and concurrent saves to one path do not collide. */
 int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count);
 /* Fills the data of every tensor in t by name; names/shapes must match
- * (extra tensors in the file are an error unless allow_extra). */
+ * (extra tensors in the file are an error unless allow_extra). The header
+ * (at most 100 MB) is validated against the file size before any tensor data
+ * is read; only the tensors in t are read; on failure t is untouched. */
 int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int allow_extra);
 
 /* ---- metrics -------------------------------------------------------------- */

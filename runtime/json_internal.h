@@ -19,7 +19,8 @@ typedef struct dl_json {
     char *string;                         /* STRING, NUL-terminated (\u0000 is rejected) */
     int64_t count;                        /* ARRAY/OBJECT: number of elements */
     struct dl_json *items;                /* ARRAY/OBJECT: the values */
-    char **keys;                          /* OBJECT: the keys, parallel to items */
+    char **keys;                          /* OBJECT: the keys, in document order like items */
+    int64_t *sorted;                      /* OBJECT: indices into items/keys in key (strcmp) order */
 } dl_json;
 
 /* Parse exactly one JSON value spanning text[0..len) (surrounding whitespace
@@ -28,6 +29,9 @@ typedef struct dl_json {
  * *out needs no freeing. */
 int dl_json_parse(const char *text, size_t len, dl_json *out);
 void dl_json_free(dl_json *v);
+/* The index in obj->items of `key`, or -1 (also when obj is not an object);
+ * O(log n). */
+int64_t dl_json_find(const dl_json *obj, const char *key);
 /* The value of `key` in an object, or NULL. */
 const dl_json *dl_json_get(const dl_json *obj, const char *key);
 

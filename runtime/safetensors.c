@@ -7,16 +7,23 @@
  * padded with spaces so that 8 + H is a multiple of 8, then the raw tensor
  * bytes; offsets are relative to the end of the header.
  *
- * Saving is atomic: we write "<path>.tmp", flush and fsync it, then rename it
- * over <path>, so a crash or a full disk mid-save leaves the previous
- * checkpoint intact. Loading reads the whole file, validates everything
- * (header JSON, dtypes, shapes, offsets inside the file, every requested name
- * present, no unexpected extras) and only then copies into the caller's
- * tensors — a corrupt or mismatched file leaves the parameters untouched. */
+ * Saving is atomic (atomic_file.c): we write a temporary file of our own
+ * beside <path>, fsync it, rename it over <path> and fsync the directory, so
+ * a crash or a full disk mid-save leaves the previous checkpoint intact and
+ * concurrent saves to one path do not collide. Loading reads the header
+ * alone (at most 100 MB, safetensors' own limit, checked before reading
+ * it), validates everything against the file size (JSON, dtypes, shapes,
+ * offsets, the tensors tiling the data exactly, every requested name
+ * present, no unexpected extras), and only then reads the tensors asked for
+ * — a corrupt or mismatched file leaves the parameters untouched, and a
+ * large file is not read to be refused. */
 #include "dlnrt.h"
+#include "atomic_file_internal.h"
+#include "checked_internal.h"
 #include "json_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +34,8 @@
 #error "safetensors.c writes host floats as little-endian; add byte swapping for this target"
 #endif
 
-enum { DL_ST_MAX_HEADER = 100 * 1024 * 1024 };
+enum { DL_ST_MAX_HEADER = 100000000 };   /* bytes: the safetensors crate's MAX_HEADER_SIZE */
+#define DL_ST_MAX_NUMEL ((int64_t)1 << 40)   /* floats in one tensor: 4 TB, so byte counts never overflow */
 
 /* A growable text buffer for the header. */
 typedef struct dl_strbuf { char *s; size_t len, cap; int oom; } dl_strbuf;
@@ -76,18 +84,53 @@ static int64_t dl_numel(const int64_t *shape, int rank)
     return n;
 }
 
-int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
+static int dl_cmp_names(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The names of t[0..count) sorted (byte-wise), for duplicate checks and lookups;
+ * NULL with an error naming path when out of memory. */
+static const char **dl_sorted_names(const char *path, const dl_named_tensor *t, int count)
+{
+    const char **v = malloc(((size_t)count + 1) * sizeof *v);
+    if (!v) { dl_set_error("%s: out of memory", path); return NULL; }
+    for (int i = 0; i < count; i++) v[i] = t[i].name;
+    qsort(v, (size_t)count, sizeof *v, dl_cmp_names);
+    return v;
+}
+
+/* Checks what the caller asks to save: names (unique; sorted once, as 80k
+ * pairwise comparisons were quadratic), ranks, sizes. */
+static int dl_check_tensors(const char *path, const dl_named_tensor *t, int count)
 {
     for (int i = 0; i < count; i++) {
+        int64_t numel;
         if (!t[i].name || !t[i].name[0] || t[i].rank < 0 || t[i].rank > 8 || !t[i].data) {
             dl_set_error("%s: tensor %d has no name, no data or a bad rank", path, i);
             return -1;
         }
-        for (int d = 0; d < t[i].rank; d++)
-            if (t[i].shape[d] < 0) { dl_set_error("%s: tensor '%s' has a negative dimension", path, t[i].name); return -1; }
-        for (int j = 0; j < i; j++)
-            if (strcmp(t[i].name, t[j].name) == 0) { dl_set_error("%s: duplicate tensor name '%s'", path, t[i].name); return -1; }
+        if (strcmp(t[i].name, "__metadata__") == 0) {
+            dl_set_error("%s: '__metadata__' is reserved by the format, not a tensor name", path);
+            return -1;
+        }
+        if (dl_numel_checked(t[i].shape, t[i].rank, DL_ST_MAX_NUMEL, &numel)) {
+            dl_set_error("%s: tensor '%s' has a negative dimension or is too large", path, t[i].name);
+            return -1;
+        }
     }
+    const char **names = dl_sorted_names(path, t, count);
+    if (!names) return -1;
+    for (int i = 1; i < count; i++)
+        if (strcmp(names[i], names[i - 1]) == 0) {
+            dl_set_error("%s: duplicate tensor name '%s'", path, names[i]);
+            free(names);
+            return -1;
+        }
+    free(names);
+    return 0;
+}
+
+int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
+{
+    if (dl_check_tensors(path, t, count)) return -1;
     dl_strbuf h = {0};
     dl_sb_puts(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
     int64_t offset = 0;
@@ -104,65 +147,28 @@ int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
     dl_sb_put(&h, "}", 1);
     while (!h.oom && h.len % 8 != 0) dl_sb_put(&h, " ", 1);
     if (h.oom) { free(h.s); dl_set_error("%s: out of memory building the header", path); return -1; }
-
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) { free(h.s); dl_set_error("%s: out of memory", path); return -1; }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        dl_set_error("%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp); free(h.s);
+    if (h.len > DL_ST_MAX_HEADER) {   /* neither we nor safetensors could load it back */
+        dl_set_error("%s: the header of %d tensors would be %zu bytes, over the 100 MB limit", path, count, h.len);
+        free(h.s);
         return -1;
     }
+
+    dl_atomic_file af;
+    if (dl_atomic_create(&af, path)) { free(h.s); return -1; }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(h.s, 1, h.len, f) == h.len;
+    int ok = fwrite(len8, 1, 8, af.f) == 8 && fwrite(h.s, 1, h.len, af.f) == h.len;
     for (int i = 0; ok && i < count; i++) {
         size_t n = (size_t)dl_numel(t[i].shape, t[i].rank);
-        ok = fwrite(t[i].data, sizeof(float), n, f) == n;
+        ok = fwrite(t[i].data, sizeof(float), n, af.f) == n;
     }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int saved_errno = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        dl_set_error("%s: write failed: %s", path, strerror(ok ? errno : saved_errno));
-        remove(tmp);
-        free(tmp); free(h.s);
-        return -1;
-    }
-    free(tmp);
     free(h.s);
-    return 0;
-}
-
-/* Read a whole file; -1 with an error naming it. */
-static int dl_read_file(const char *path, unsigned char **data, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
-    /* A directory opens fine on Linux and "seeks" to LONG_MAX: ask what it is first. */
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        dl_set_error("%s: not a regular file", path);
+    if (!ok) {
+        dl_set_error("%s: write failed: %s", path, strerror(errno));
+        dl_atomic_abort(&af);
         return -1;
     }
-    if (fseek(f, 0, SEEK_END) != 0) { fclose(f); dl_set_error("%s: cannot seek", path); return -1; }
-    long n = ftell(f);
-    rewind(f);
-    unsigned char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        dl_set_error("%s: cannot read", path);
-        return -1;
-    }
-    fclose(f);
-    *data = buf;
-    *size = (size_t)n;
-    return 0;
+    return dl_atomic_commit(&af);
 }
 
 static void dl_format_shape(char *out, size_t cap, const int64_t *shape, int rank)
@@ -172,9 +178,15 @@ static void dl_format_shape(char *out, size_t cap, const int64_t *shape, int ran
     if (k < cap) snprintf(out + k, cap - k, "]");
 }
 
-/* Checks one header entry; fills its shape, rank and byte range. */
-static int dl_check_entry(const char *path, const char *name, const dl_json *e, size_t data_size,
-                          int64_t *shape, int *rank, int64_t *begin)
+/* One tensor of the header, checked: shape and byte range in the data. */
+typedef struct dl_st_entry {
+    int64_t shape[8];
+    int rank;                             /* -1: not a tensor (__metadata__) */
+    int64_t begin, end;
+} dl_st_entry;
+
+/* Checks one header entry against the data size. */
+static int dl_check_entry(const char *path, const char *name, const dl_json *e, int64_t data_size, dl_st_entry *out)
 {
     const dl_json *dtype = dl_json_get(e, "dtype"), *sh = dl_json_get(e, "shape"), *off = dl_json_get(e, "data_offsets");
     if (e->kind != DL_JSON_OBJECT || !dtype || dtype->kind != DL_JSON_STRING || !sh || sh->kind != DL_JSON_ARRAY ||
@@ -187,22 +199,25 @@ static int dl_check_entry(const char *path, const char *name, const dl_json *e, 
         return -1;
     }
     if (sh->count > 8) { dl_set_error("%s: tensor '%s' has rank %lld > 8", path, name, (long long)sh->count); return -1; }
-    int64_t numel = 1;
     for (int64_t d = 0; d < sh->count; d++) {
         const dl_json *x = &sh->items[d];
-        if (x->kind != DL_JSON_NUMBER || !x->is_integer || x->integer < 0 || x->integer > ((int64_t)1 << 40)) {
+        if (x->kind != DL_JSON_NUMBER || !x->is_integer || x->integer < 0) {
             dl_set_error("%s: corrupt header: bad dimension in the shape of '%s'", path, name);
             return -1;
         }
-        shape[d] = x->integer;
-        numel *= x->integer;
-        if (numel > ((int64_t)1 << 40)) { dl_set_error("%s: tensor '%s' is implausibly large", path, name); return -1; }
+        out->shape[d] = x->integer;
     }
-    *rank = (int)sh->count;
+    out->rank = (int)sh->count;
+    int64_t numel;
+    if (dl_numel_checked(out->shape, out->rank, DL_ST_MAX_NUMEL, &numel)) {
+        dl_set_error("%s: tensor '%s' is implausibly large", path, name);
+        return -1;
+    }
     const dl_json *b = &off->items[0], *en = &off->items[1];
     if (b->kind != DL_JSON_NUMBER || !b->is_integer || en->kind != DL_JSON_NUMBER || !en->is_integer ||
-        b->integer < 0 || en->integer < b->integer || (uint64_t)en->integer > data_size) {
-        dl_set_error("%s: truncated or corrupt: data_offsets of '%s' lie outside the %zu data bytes", path, name, data_size);
+        b->integer < 0 || en->integer < b->integer || en->integer > data_size) {
+        dl_set_error("%s: truncated or corrupt: data_offsets of '%s' lie outside the %lld data bytes", path, name,
+                     (long long)data_size);
         return -1;
     }
     if (en->integer - b->integer != numel * 4) {
@@ -210,92 +225,189 @@ static int dl_check_entry(const char *path, const char *name, const dl_json *e, 
                      (long long)(en->integer - b->integer), (long long)numel);
         return -1;
     }
-    *begin = b->integer;
+    out->begin = b->integer;
+    out->end = en->integer;
     return 0;
 }
 
 static int dl_span_cmp(const void *a, const void *b)
 {
-    const int64_t *x = a, *y = b;
-    return (x[0] > y[0]) - (x[0] < y[0]);
+    const dl_st_entry *const *x = a, *const *y = b;
+    return ((*x)->begin > (*y)->begin) - ((*x)->begin < (*y)->begin);
+}
+
+/* The tensors must tile the data exactly (the format forbids holes). A
+ * header length off by a few bytes still parses when it only drops or adds
+ * padding, but shifts every tensor: this is what catches it. */
+static int dl_check_coverage(const char *path, dl_st_entry *entries, int64_t n, int64_t data_size)
+{
+    const dl_st_entry **by_begin = malloc(((size_t)n + 1) * sizeof *by_begin);
+    if (!by_begin) { dl_set_error("%s: out of memory", path); return -1; }
+    int64_t m = 0, covered = 0;
+    for (int64_t k = 0; k < n; k++)
+        if (entries[k].rank >= 0) by_begin[m++] = &entries[k];
+    qsort(by_begin, (size_t)m, sizeof *by_begin, dl_span_cmp);
+    for (int64_t k = 0; k < m && covered >= 0; k++) covered = by_begin[k]->begin == covered ? by_begin[k]->end : -1;
+    free(by_begin);
+    if (covered != data_size) {
+        dl_set_error("%s: truncated or corrupt: the tensors do not cover the %lld data bytes exactly", path,
+                     (long long)data_size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads exactly n bytes at offset; -1 on error or a short read. */
+static int dl_pread_all(int fd, void *buf, size_t n, int64_t offset)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (char *)buf + got, n - got, (off_t)(offset + (int64_t)got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k == 0) errno = 0;   /* end of file: the file shrank since we looked */
+        if (k <= 0) return -1;
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+/* The parsed, validated header of an open checkpoint. */
+typedef struct dl_st_file {
+    const char *path;
+    int fd;
+    int64_t data_start, data_size;        /* the tensor bytes: file offset and length */
+    dl_json root;
+    dl_st_entry *entries;                 /* one per root.items[k] */
+} dl_st_file;
+
+static void dl_st_close(dl_st_file *f)
+{
+    if (f->fd >= 0) close(f->fd);
+    dl_json_free(&f->root);
+    free(f->entries);
+}
+
+/* Opens path and reads and checks its header only — the length against the
+ * 100 MB limit and the file size before reading it, then every entry
+ * against the data size — so no tensor data is read for a file that is
+ * going to be refused. */
+static int dl_st_open(const char *path, dl_st_file *f)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (f->fd < 0 || fstat(f->fd, &st) != 0) {
+        dl_set_error("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) { dl_set_error("%s: not a regular file", path); return -1; }
+    const int64_t size = (int64_t)st.st_size;
+    unsigned char len8[8];
+    uint64_t hlen = 0;
+    if (size < 8 || dl_pread_all(f->fd, len8, 8, 0)) {
+        dl_set_error("%s: truncated or not a safetensors file (%lld bytes)", path, (long long)size);
+        return -1;
+    }
+    for (int i = 0; i < 8; i++) hlen |= (uint64_t)len8[i] << (8 * i);
+    if (hlen > DL_ST_MAX_HEADER) {
+        dl_set_error("%s: not a safetensors file, or corrupt: a header of %llu bytes is over the 100 MB limit", path,
+                     (unsigned long long)hlen);
+        return -1;
+    }
+    if ((int64_t)hlen > size - 8) {
+        dl_set_error("%s: truncated or not a safetensors file (%lld bytes, header length %llu)", path, (long long)size,
+                     (unsigned long long)hlen);
+        return -1;
+    }
+    char *text = malloc((size_t)hlen + 1);
+    if (!text) { dl_set_error("%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen); return -1; }
+    if (dl_pread_all(f->fd, text, (size_t)hlen, 8)) {
+        free(text);
+        dl_set_error("%s: cannot read the header: %s", path, errno ? strerror(errno) : "the file shrank");
+        return -1;
+    }
+    int bad = dl_json_parse(text, (size_t)hlen, &f->root);
+    free(text);
+    if (bad) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", dl_last_error());
+        dl_set_error("%s: corrupt header: %s", path, why);
+        return -1;
+    }
+    if (f->root.kind != DL_JSON_OBJECT) { dl_set_error("%s: corrupt header: not a JSON object", path); return -1; }
+    f->data_start = 8 + (int64_t)hlen;
+    f->data_size = size - f->data_start;
+    if (!(f->entries = malloc(((size_t)f->root.count + 1) * sizeof *f->entries))) {
+        dl_set_error("%s: out of memory", path);
+        return -1;
+    }
+    for (int64_t k = 0; k < f->root.count; k++) {
+        f->entries[k].rank = -1;
+        if (strcmp(f->root.keys[k], "__metadata__") == 0) continue;
+        if (dl_check_entry(path, f->root.keys[k], &f->root.items[k], f->data_size, &f->entries[k])) return -1;
+    }
+    return dl_check_coverage(path, f->entries, f->root.count, f->data_size);
+}
+
+/* Every tensor in the file is one the caller asks for (unless extras are allowed). */
+static int dl_st_check_wanted(const dl_st_file *f, const dl_named_tensor *t, int count)
+{
+    const char **names = dl_sorted_names(f->path, t, count);
+    if (!names) return -1;
+    int rc = 0;
+    for (int64_t k = 0; k < f->root.count && !rc; k++) {
+        const char *name = f->root.keys[k];
+        if (f->entries[k].rank < 0 || bsearch(&name, names, (size_t)count, sizeof *names, dl_cmp_names)) continue;
+        dl_set_error("%s: unexpected tensor '%s' in the file", f->path, name);
+        rc = -1;
+    }
+    free(names);
+    return rc;
 }
 
 int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int allow_extra)
 {
-    unsigned char *buf;
-    size_t size;
-    if (dl_read_file(path, &buf, &size)) return -1;
-    uint64_t hlen = 0;
-    if (size >= 8)
-        for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
-    if (size < 8 || hlen > size - 8 || hlen > DL_ST_MAX_HEADER) {
-        dl_set_error("%s: truncated or not a safetensors file (%zu bytes, header length %llu)", path, size,
-                     (unsigned long long)hlen);
-        free(buf);
-        return -1;
-    }
-    dl_json root;
-    if (dl_json_parse((const char *)buf + 8, (size_t)hlen, &root)) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", dl_last_error());
-        dl_set_error("%s: corrupt header: %s", path, why);
-        free(buf);
-        return -1;
-    }
-    const unsigned char *data = buf + 8 + hlen;
-    const size_t data_size = size - 8 - (size_t)hlen;
-    int64_t *begin = calloc((size_t)count + 1, sizeof *begin);
-    int64_t (*spans)[2] = NULL, n_spans = 0;
+    dl_st_file f;
+    typedef struct { const dl_st_entry *e; int64_t at; } dl_st_pick;   /* t[i]'s entry, its place in staging */
+    dl_st_pick *pick = NULL;
+    unsigned char *staging = NULL;
     int rc = -1;
-    if (!begin) { dl_set_error("%s: out of memory", path); goto done; }
-    if (root.kind != DL_JSON_OBJECT) { dl_set_error("%s: corrupt header: not a JSON object", path); goto done; }
-    /* Every entry in the file must be well-formed, and (unless allowed) wanted. */
-    if (!(spans = malloc(sizeof *spans * (size_t)(root.count + 1)))) { dl_set_error("%s: out of memory", path); goto done; }
-    for (int64_t k = 0; k < root.count; k++) {
-        const char *name = root.keys[k];
-        if (strcmp(name, "__metadata__") == 0) continue;
-        int64_t shape[8], b;
-        int rank;
-        if (dl_check_entry(path, name, &root.items[k], data_size, shape, &rank, &b)) goto done;
-        spans[n_spans][0] = b;
-        spans[n_spans++][1] = b + dl_numel(shape, rank) * 4;
-        int wanted = 0;
-        for (int i = 0; i < count && !wanted; i++) wanted = strcmp(t[i].name, name) == 0;
-        if (!wanted && !allow_extra) { dl_set_error("%s: unexpected tensor '%s' in the file", path, name); goto done; }
-    }
-    /* The tensors must tile the data exactly (the format forbids holes). A
-     * header length off by a few bytes still parses when it only drops or
-     * adds padding, but shifts every tensor: this is what catches it. */
-    qsort(spans, (size_t)n_spans, sizeof *spans, dl_span_cmp);
-    int64_t covered = 0;
-    for (int64_t k = 0; k < n_spans && covered >= 0; k++) covered = spans[k][0] == covered ? spans[k][1] : -1;
-    if (covered != (int64_t)data_size) {
-        dl_set_error("%s: truncated or corrupt: the tensors do not cover the %zu data bytes exactly", path, data_size);
-        goto done;
-    }
+    if (dl_st_open(path, &f) || (!allow_extra && dl_st_check_wanted(&f, t, count))) goto done;
+    if (!(pick = malloc(((size_t)count + 1) * sizeof *pick))) { dl_set_error("%s: out of memory", path); goto done; }
+    int64_t total = 0;
     for (int i = 0; i < count; i++) {
-        const dl_json *e = dl_json_get(&root, t[i].name);
-        if (!e) { dl_set_error("%s: tensor '%s' not found", path, t[i].name); goto done; }
-        int64_t shape[8];
-        int rank;
-        dl_check_entry(path, t[i].name, e, data_size, shape, &rank, &begin[i]);
-        int same = rank == t[i].rank;
-        for (int d = 0; same && d < rank; d++) same = shape[d] == t[i].shape[d];
+        int64_t k = dl_json_find(&f.root, t[i].name);
+        if (k < 0 || f.entries[k].rank < 0) { dl_set_error("%s: tensor '%s' not found", path, t[i].name); goto done; }
+        const dl_st_entry *e = &f.entries[k];
+        int same = e->rank == t[i].rank;
+        for (int d = 0; same && d < e->rank; d++) same = e->shape[d] == t[i].shape[d];
         if (!same) {
             char have[128], want[128];
-            dl_format_shape(have, sizeof have, shape, rank);
+            dl_format_shape(have, sizeof have, e->shape, e->rank);
             dl_format_shape(want, sizeof want, t[i].shape, t[i].rank);
             dl_set_error("%s: tensor '%s' has shape %s in the file, the model expects %s", path, t[i].name, have, want);
             goto done;
         }
+        pick[i] = (dl_st_pick){e, total};
+        if (dl_add_i64(total, e->end - e->begin, &total)) { dl_set_error("%s: out of memory", path); goto done; }
     }
+    /* Only the tensors asked for are read, into a staging buffer first: a read
+     * error half-way (or a file changed underfoot) leaves the caller's tensors
+     * untouched, as a refused file does. */
+    if (!(staging = malloc((size_t)total + 1))) { dl_set_error("%s: out of memory", path); goto done; }
     for (int i = 0; i < count; i++)
-        memcpy(t[i].data, data + begin[i], (size_t)dl_numel(t[i].shape, t[i].rank) * sizeof(float));
+        if (dl_pread_all(f.fd, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin),
+                         f.data_start + pick[i].e->begin)) {
+            dl_set_error("%s: cannot read tensor '%s': %s", path, t[i].name, errno ? strerror(errno) : "the file shrank");
+            goto done;
+        }
+    for (int i = 0; i < count; i++)
+        memcpy(t[i].data, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin));
     rc = 0;
 done:
-    free(begin);
-    free(spans);
-    dl_json_free(&root);
-    free(buf);
+    free(staging);
+    free(pick);
+    dl_st_close(&f);
     return rc;
 }

@@ -6,9 +6,13 @@
 #include "json_internal.h"
 
 #include <CUnit/CUnit.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void test_json_valid(void)
@@ -99,6 +103,16 @@ static int remove_tmpdir(void)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Files in tmpdir whose names start with prefix. */
+static int count_files(const char *prefix)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d) closedir(d);
+    return n;
+}
+
 static void test_st_round_trip(void)
 {
     float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1.5f, 0.25f}, s = 42.0f;
@@ -106,9 +120,7 @@ static void test_st_round_trip(void)
     char path[128];
     snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
     CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, 3), 0);
-    char tmp_path[140];
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
-    CU_ASSERT_NOT_EQUAL(access(tmp_path, F_OK), 0);   /* the temporary was renamed */
+    CU_ASSERT_EQUAL(count_files("m.safetensors"), 1);   /* the temporary was renamed */
     /* header length is padded: 8 + H is a multiple of 8 */
     FILE *f = fopen(path, "rb");
     unsigned char len8[8];
@@ -226,6 +238,214 @@ static void test_st_corrupt(void)
     CU_ASSERT_EQUAL(dl_save_safetensors("/nonexistent/dir/x.safetensors", &t, 1), -1);
 }
 
+/* A safetensors file from a header text (padded to 8) and `data_bytes` zero bytes of data. */
+static void write_st(const char *path, const char *header, size_t data_bytes)
+{
+    size_t h = strlen(header), padded = (h + 7) / 8 * 8;
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 8; i++) fputc((int)((padded >> (8 * i)) & 0xff), f);
+    fputs(header, f);
+    for (size_t i = h; i < padded + data_bytes; i++) fputc(i < padded ? ' ' : 0, f);
+    fclose(f);
+}
+
+/* Shapes are multiplied with overflow checks: [2^40, 2^24] is 2^64 floats,
+ * which wrapped to 0 and let an extra tensor with no data through (and is
+ * undefined behaviour: UBSan stops on it). Issue 18, item 5. */
+static void test_st_shape_overflow(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/overflow.safetensors", tmpdir);
+    write_st(path, "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                   "\"big\":{\"dtype\":\"F32\",\"shape\":[1099511627776,16777216],\"data_offsets\":[16,16]}}", 16);
+    float w[4] = {9, 9, 9, 9};
+    dl_named_tensor t = {"w", 1, {4}, w};
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "tensor 'big' is implausibly large"));
+    CU_ASSERT_EQUAL(w[0], 9.0f);
+}
+
+typedef struct saver { const char *path; float value; int failures; char error[256]; } saver;
+
+static void *save_many(void *arg)
+{
+    saver *s = arg;
+    float w[64];
+    for (int i = 0; i < 64; i++) w[i] = s->value;
+    dl_named_tensor t = {"w", 1, {64}, w};
+    for (int k = 0; k < 100; k++)
+        if (dl_save_safetensors(s->path, &t, 1) != 0) {
+            if (!s->failures++) snprintf(s->error, sizeof s->error, "%s", dl_last_error());
+        }
+    return NULL;
+}
+
+/* Two saves to one path at once shared "<path>.tmp": one renamed the other's
+ * half-written file or found it gone, and that run died. Each save now has a
+ * temporary of its own beside the target (issue 18, item 9). */
+static void test_st_concurrent_saves(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/shared.safetensors", tmpdir);
+    saver a = {path, 1.0f, 0, ""}, b = {path, 2.0f, 0, ""};
+    pthread_t ta, tb;
+    CU_ASSERT_FATAL(pthread_create(&ta, NULL, save_many, &a) == 0);
+    CU_ASSERT_FATAL(pthread_create(&tb, NULL, save_many, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    if (a.failures || b.failures) printf("\n%d + %d failed saves: %s%s\n", a.failures, b.failures, a.error, b.error);
+    CU_ASSERT_EQUAL(a.failures + b.failures, 0);
+    float w[64];
+    dl_named_tensor t = {"w", 1, {64}, w};
+    CU_ASSERT_EQUAL_FATAL(dl_load_safetensors(path, &t, 1, 0), 0);   /* whole: one of the two */
+    CU_ASSERT(w[0] == 1.0f || w[0] == 2.0f);
+    CU_ASSERT_EQUAL(w[0], w[63]);
+    CU_ASSERT_EQUAL(count_files("shared.safetensors"), 1);   /* no temporaries left */
+    /* permissions as any new file's (0666 less the umask), not mkstemp's 0600 */
+    mode_t old = umask(022);
+    CU_ASSERT_EQUAL(dl_save_safetensors(path, &t, 1), 0);
+    struct stat st;
+    CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    umask(old);
+    /* a save that fails at the rename (the target is a directory) removes its temporary */
+    char sub[140];
+    snprintf(sub, sizeof sub, "%s/adir", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0755), 0);
+    CU_ASSERT_EQUAL(dl_save_safetensors(sub, &t, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "adir"));
+    CU_ASSERT_EQUAL(count_files("adir"), 1);
+    rmdir(sub);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Header parsing, duplicate-key detection, name lookup and the save's own
+ * duplicate-name check were quadratic in the number of keys: 80k tensors took
+ * 29 s to load. Linear (n log n) now: well under a second; the 3 s bound only
+ * keeps a loaded machine from failing it (issue 18, item 11). */
+static void test_st_many_keys(void)
+{
+    enum { N = 80000 };
+    static float values[N];
+    static char names[N][16];
+    dl_named_tensor *t = calloc(N, sizeof *t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "layer%05d.w", (i * 7919) % N);   /* not in sorted order */
+        values[i] = (float)i;
+        t[i] = (dl_named_tensor){names[i], 1, {1}, &values[i]};
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/many.safetensors", tmpdir);
+    double t0 = now_seconds();
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, N), 0);
+    double t1 = now_seconds();
+    for (int i = 0; i < N; i++) values[i] = -1;
+    CU_ASSERT_EQUAL_FATAL(dl_load_safetensors(path, t, N, 0), 0);
+    double t2 = now_seconds();
+    int right = 1;
+    for (int i = 0; i < N; i++) right &= values[i] == (float)i;
+    CU_ASSERT(right);
+    if (t1 - t0 > 3 || t2 - t1 > 3) printf("\n80k tensors: save %.2f s, load %.2f s\n", t1 - t0, t2 - t1);
+    CU_ASSERT(t1 - t0 < 3);
+    CU_ASSERT(t2 - t1 < 3);
+    /* a duplicate among them is still found, saving and in a file */
+    t[N - 1].name = names[N / 2];
+    CU_ASSERT_EQUAL(dl_save_safetensors(path, t, N), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "duplicate tensor name"));
+    free(t);
+    /* the parser alone on an 80k-key object, with a duplicate at the very end */
+    size_t cap = (size_t)N * 24 + 64, n = 0;
+    char *doc = malloc(cap);
+    n += (size_t)snprintf(doc + n, cap - n, "{");
+    for (int i = 0; i < N; i++) n += (size_t)snprintf(doc + n, cap - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+    size_t dup_at = n + 1;
+    n += (size_t)snprintf(doc + n, cap - n, ",\"k123\":0}");
+    dl_json v;
+    t0 = now_seconds();
+    CU_ASSERT_EQUAL(dl_json_parse(doc, n - 10, &v), -1);   /* cut: unterminated */
+    doc[dup_at - 1] = '}';                                 /* without the duplicate */
+    CU_ASSERT_EQUAL_FATAL(dl_json_parse(doc, dup_at, &v), 0);
+    CU_ASSERT_EQUAL(v.count, N);
+    CU_ASSERT_EQUAL(dl_json_get(&v, "k79999")->integer, 79999);
+    CU_ASSERT_EQUAL(dl_json_get(&v, "k0")->integer, 0);
+    CU_ASSERT_PTR_NULL(dl_json_get(&v, "k80000"));
+    dl_json_free(&v);
+    doc[dup_at - 1] = ',';
+    CU_ASSERT_EQUAL(dl_json_parse(doc, n, &v), -1);
+    char want[64];
+    snprintf(want, sizeof want, "at byte %zu: duplicate key", dup_at);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    CU_ASSERT(now_seconds() - t0 < 3);
+    free(doc);
+}
+
+/* Makes path a sparse file of `size` bytes (no disk used); 0 if the file system allows it. */
+static int make_sparse(const char *path, const unsigned char *head, size_t n, off_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    fwrite(head, 1, n, f);
+    fflush(f);
+    int rc = ftruncate(fileno(f), size);
+    fclose(f);
+    return rc;
+}
+
+/* The start of a safetensors file in buf: length, header padded to 8, then
+ * the 16 data bytes of "w" = {1, 2, 3, 4}; returns the bytes used. */
+static size_t st_image(unsigned char *buf, const char *header)
+{
+    size_t h = strlen(header), padded = (h + 7) / 8 * 8;
+    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(padded >> (8 * i));
+    memcpy(buf + 8, header, h);
+    memset(buf + 8 + h, ' ', padded - h);
+    const float one[4] = {1, 2, 3, 4};
+    memcpy(buf + 8 + padded, one, sizeof one);
+    return 8 + padded + sizeof one;
+}
+
+/* The loader read the whole file before looking at its header: a 1 TB file
+ * (sparse here) meant a 1 TB allocation, even to reject it or to use 16 bytes
+ * of it. Now the header length is checked against the 100 MB limit (as
+ * safetensors' own) and the file size first, the header is validated against
+ * the size, and only the tensors asked for are read (issue 18, item 11). */
+static void test_st_validate_before_reading(void)
+{
+    const off_t tb = (off_t)1 << 40;
+    char path[128];
+    snprintf(path, sizeof path, "%s/sparse.safetensors", tmpdir);
+    float w[4] = {9, 9, 9, 9};
+    dl_named_tensor t = {"w", 1, {4}, w};
+    /* a 200 MB header claim in a 1 TB file: refused from its first 8 bytes */
+    unsigned char head[8] = {0x00, 0xc2, 0xeb, 0x0b, 0, 0, 0, 0};   /* 200,000,000 */
+    if (make_sparse(path, head, 8, tb)) { printf("\n(no sparse files here: skipped)\n"); return; }
+    double t0 = now_seconds();
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 0), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "header of 200000000 bytes is over the 100 MB limit"));
+    /* a valid header for 16 bytes of data, followed by a terabyte of zeros */
+    unsigned char buf[256];
+    size_t n = st_image(buf, "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}");
+    make_sparse(path, buf, n, tb);
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 0), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "do not cover"));
+    CU_ASSERT_EQUAL(w[0], 9.0f);
+    /* the terabyte is an extra tensor: allowed, and not read */
+    n = st_image(buf, "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                      "\"big\":{\"dtype\":\"F32\",\"shape\":[274877906944],\"data_offsets\":[16,1099511627792]}}");
+    make_sparse(path, buf, n, (off_t)n + tb);
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 1), 0);
+    CU_ASSERT_EQUAL(w[3], 4.0f);
+    CU_ASSERT(now_seconds() - t0 < 3);
+    unlink(path);
+}
+
 /* PyTorch must read our file: a tiny reader with struct + json + torch.frombuffer. */
 static void test_st_pytorch_reads(void)
 {
@@ -259,5 +479,9 @@ void suite_rt_checkpoint(void)
     CU_add_test(s, "json: truncations and corruption", test_json_fuzz);
     CU_add_test(s, "safetensors: round trip, subsets, mismatches", test_st_round_trip);
     CU_add_test(s, "safetensors: truncated/corrupt files", test_st_corrupt);
+    CU_add_test(s, "safetensors: shape products overflow-checked", test_st_shape_overflow);
+    CU_add_test(s, "safetensors: concurrent saves to one path", test_st_concurrent_saves);
+    CU_add_test(s, "safetensors: 80k tensors in well under a second", test_st_many_keys);
+    CU_add_test(s, "safetensors: header validated before reading data", test_st_validate_before_reading);
     CU_add_test(s, "safetensors: PyTorch reads our file", test_st_pytorch_reads);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -30,16 +31,17 @@ static int data_teardown(void)
  * or plain; `keep` limits the total bytes written (to make truncated files). */
 static void write_idx(const char *name, int gz, const int *dims, int ndim, const unsigned char *data, size_t keep)
 {
-    unsigned char buf[4096];
+    static unsigned char buf[16384];
     size_t n = 0;
     buf[n++] = 0; buf[n++] = 0; buf[n++] = 0x08; buf[n++] = (unsigned char)ndim;
-    size_t count = 1;
+    size_t count = 1;   /* wraps for absurd claims; only the bytes kept are copied */
     for (int d = 0; d < ndim; d++) {
         buf[n++] = (unsigned char)(dims[d] >> 24); buf[n++] = (unsigned char)(dims[d] >> 16);
         buf[n++] = (unsigned char)(dims[d] >> 8); buf[n++] = (unsigned char)dims[d];
         count *= (size_t)dims[d];
     }
-    memcpy(buf + n, data, count);
+    if (keep < n + count) count = keep > n ? keep - n : 0;   /* a header-only file may claim any size */
+    if (count) memcpy(buf + n, data, count);
     n += count;
     if (keep < n) n = keep;
     char path[256];
@@ -146,6 +148,42 @@ static void test_idx_errors(void)
     CU_ASSERT_PTR_NULL(d.x);
 }
 
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Sizes from the header are multiplied with overflow checks and compared with
+ * what the file can hold before anything is allocated. 1 x 256 x 2^28 x 2^28
+ * is 2^64 values: the unchecked product wrapped to 0 and this 20-byte file
+ * loaded as one sample of no pixels (issue 18, item 5). */
+static void test_idx_size_overflow(void)
+{
+    char img[128], lbl[128];
+    dl_dataset d;
+    snprintf(img, sizeof img, "%s/huge-images", dir);
+    snprintf(lbl, sizeof lbl, "%s/huge-labels", dir);
+    unsigned char one = 0;
+    write_idx("huge-labels", 0, (int[]){1}, 1, &one, (size_t)-1);
+    write_idx("huge-images", 0, (int[]){1, 256, 1 << 28, 1 << 28}, 4, NULL, 20);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "huge-images: implausibly large"));
+    CU_ASSERT_PTR_NULL(d.x);
+    /* a plausible claim the file cannot hold: plain files by their size, gzip
+     * by deflate's best ratio (1032:1) — refused before allocating 2 GB */
+    for (int gz = 0; gz < 2; gz++) {
+        write_idx("huge-images", gz, (int[]){8192, 512, 512}, 3, NULL, 16);
+        write_idx("huge-labels", gz, (int[]){8192}, 1, NULL, 8);
+        CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), -1);
+        char want[256];
+        if (gz) snprintf(want, sizeof want, "%s: truncated or corrupt: the header declares 2147483648 bytes of "
+                         "pixel data, more than a %lld-byte gzip file can hold", img, (long long)file_size(img));
+        else snprintf(want, sizeof want, "%s: truncated: expected 2147483648 bytes of pixel data, got 0", img);
+        CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    }
+}
+
 static void test_fashion_mnist(void)
 {
     const char *fm = "/usr/share/datasets/fashion-mnist";
@@ -161,6 +199,147 @@ static void test_fashion_mnist(void)
     CU_ASSERT(in_range);
     for (int c = 0; c < 10; c++) CU_ASSERT_EQUAL(counts[c], 1000);
     dl_dataset_free(&d);
+}
+
+/* Reads a whole file into a malloc'd buffer; *n its size. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *b = malloc(*n);
+    if (b && fread(b, 1, *n, f) != *n) { free(b); b = NULL; }
+    fclose(f);
+    return b;
+}
+
+static void spill(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+/* Loads images + labels and expects failure with an error naming `named`. */
+static int rejects(const char *img, const char *lbl, const char *named)
+{
+    dl_dataset d;
+    if (dl_load_idx(img, lbl, &d) == 0) { dl_dataset_free(&d); return 0; }
+    return strstr(dl_last_error(), named) != NULL;
+}
+
+/* The gzip trailer (CRC-32 and length) is checked: the stream is read to its
+ * end. Single-bit flips in the real Fashion-MNIST files loaded 4 times in 40
+ * and cutting the trailer off went unnoticed, because reading stopped at the
+ * last byte the header asked for (issue 18, item 6). Each flip position is
+ * in the deflate data or the trailer (the 10-byte header's time stamp and OS
+ * byte are not checked by gzip either). */
+static void test_idx_gzip_integrity(void)
+{
+    const char *fm = "/usr/share/datasets/fashion-mnist";
+    char src_img[256], src_lbl[256], img[128], lbl[128];
+    snprintf(src_img, sizeof src_img, "%s/t10k-images-idx3-ubyte.gz", fm);
+    snprintf(src_lbl, sizeof src_lbl, "%s/t10k-labels-idx1-ubyte.gz", fm);
+    snprintf(img, sizeof img, "%s/flip-images-idx3-ubyte.gz", dir);
+    snprintf(lbl, sizeof lbl, "%s/flip-labels-idx1-ubyte.gz", dir);
+    size_t ni, nl;
+    unsigned char *bi = slurp(src_img, &ni), *bl = slurp(src_lbl, &nl);
+    if (bi && bl) {
+        /* 40 flips spread over the labels file, then each trailer byte,
+         * against 10000 tiny images (the real ones would only slow this down) */
+        static unsigned char tiny[10000];
+        write_idx("flip-images-idx3-ubyte.gz", 1, (int[]){10000, 1, 1}, 3, tiny, (size_t)-1);
+        int accepted = 0;
+        for (size_t k = 0; k < 48; k++) {
+            size_t pos = k < 40 ? 10 + k * (nl - 10) / 40 : nl - 8 + (k - 40);
+            bl[pos] ^= (unsigned char)(1u << (k % 8));
+            spill(lbl, bl, nl);
+            bl[pos] ^= (unsigned char)(1u << (k % 8));
+            if (!rejects(img, lbl, lbl)) { accepted++; printf("\nflip at byte %zu of %zu loaded\n", pos, nl); }
+        }
+        CU_ASSERT_EQUAL(accepted, 0);
+        /* 8 flips in the 4.4 MB images file, the last two in its trailer */
+        spill(lbl, bl, nl);
+        accepted = 0;
+        for (size_t k = 0; k < 8; k++) {
+            size_t pos = k < 6 ? 10 + k * (ni - 10) / 6 + 12345 : ni - 1 - 4 * (k - 6);
+            bi[pos] ^= (unsigned char)(1u << (k % 8));
+            spill(img, bi, ni);
+            bi[pos] ^= (unsigned char)(1u << (k % 8));
+            if (!rejects(img, lbl, img)) { accepted++; printf("\nflip at byte %zu of %zu loaded\n", pos, ni); }
+        }
+        CU_ASSERT_EQUAL(accepted, 0);
+        /* cutting the trailer (or part of it) off is truncation */
+        const size_t cuts[] = {1, 4, 8};
+        for (size_t k = 0; k < 3; k++) {
+            spill(img, bi, ni - cuts[k]);
+            CU_ASSERT(rejects(img, lbl, "truncated"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), img));
+        }
+        /* the intact copies load */
+        spill(img, bi, ni);
+        dl_dataset d;
+        CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), 0);
+        dl_dataset_free(&d);
+    }
+    free(bi);
+    free(bl);
+
+    /* Small generated files. A damaged CRC names the file; */
+    unsigned char px[30], lab[5] = {0, 1, 2, 0, 1};
+    for (int i = 0; i < 30; i++) px[i] = (unsigned char)(7 * i);
+    snprintf(img, sizeof img, "%s/gz-images", dir);
+    snprintf(lbl, sizeof lbl, "%s/gz-labels", dir);
+    write_idx("gz-images", 1, (int[]){5, 2, 3}, 3, px, (size_t)-1);
+    write_idx("gz-labels", 1, (int[]){5}, 1, lab, (size_t)-1);
+    size_t n;
+    unsigned char *b = slurp(img, &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    b[n - 8] ^= 1;
+    spill(img, b, n);
+    CU_ASSERT(rejects(img, lbl, img));
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "corrupt"));
+    b[n - 8] ^= 1;
+    /* data beyond what the header declares is an error, not ignored; */
+    gzFile g = gzopen(img, "wb");
+    gzwrite(g, "\0\0\x08\x03\0\0\0\x04\0\0\0\x02\0\0\0\x03", 16);   /* 4 images declared, */
+    gzwrite(g, px, 30);                                                    /* 5 stored */
+    gzclose(g);
+    write_idx("gz-labels", 1, (int[]){4}, 1, lab, (size_t)-1);
+    CU_ASSERT(rejects(img, lbl, "more data than the header declares"));
+    write_idx("gz-labels", 1, (int[]){5}, 1, lab, (size_t)-1);
+    /* a multi-member file (gzip a b > c) is the concatenation, as gunzip reads it; */
+    g = gzopen(img, "wb");
+    gzwrite(g, "\0\0\x08\x03\0\0\0\x05\0\0\0\x02\0\0\0\x03", 16);
+    gzclose(g);
+    size_t n1;
+    unsigned char *m1 = slurp(img, &n1);
+    g = gzopen(img, "wb");
+    gzwrite(g, px, 30);
+    gzclose(g);
+    size_t n2;
+    unsigned char *m2 = slurp(img, &n2), *twice = malloc(n1 + n2);
+    memcpy(twice, m1, n1);
+    memcpy(twice + n1, m2, n2);
+    spill(img, twice, n1 + n2);
+    dl_dataset d;
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), 0);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[29], 203 / 255.0, 1e-7);
+    dl_dataset_free(&d);
+    /* and bytes after the last member that do not start another one are
+     * ignored, as gzip ignores them (it warns): they hold no data of ours. */
+    spill(img, b, n);
+    FILE *f = fopen(img, "ab");
+    fputs("\n\0\0\0\0", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(dl_load_idx(img, lbl, &d), 0);
+    dl_dataset_free(&d);
+    free(b);
+    free(twice);
+    free(m1);
+    free(m2);
 }
 
 static const char *write_text(const char *name, const char *text)
@@ -215,6 +394,47 @@ static void test_csv(void)
     CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "no data rows"));
     CU_ASSERT_EQUAL(dl_load_csv("/nonexistent.csv", &o, &d), -1);
+}
+
+/* Values beyond float range became +-inf after the finiteness check on the
+ * double; a first row holding NaN, or starting with a UTF-8 byte-order mark,
+ * was taken for a header and silently dropped (issue 18, item 8). */
+static void test_csv_values_and_header_rule(void)
+{
+    dl_dataset d;
+    dl_csv_options o = {.label_col = -1, .header = -1, .classify = 1};
+    dl_csv_options r = {.label_col = -1, .header = -1, .classify = 0};
+    const char *p = write_text("big.csv", "1,2,0\n3,1e39,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "big.csv:2: column 2: '1e39' is beyond float range"));
+    p = write_text("big.csv", "1,2,0\n-1e39,1,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "big.csv:2: column 1: '-1e39' is beyond float range"));
+    p = write_text("big.csv", "1,2,0.5\n1,2,-4e38\n");   /* a dense target too */
+    CU_ASSERT_EQUAL(dl_load_csv(p, &r, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "big.csv:2: column 3: '-4e38' is beyond float range"));
+    p = write_text("big.csv", "3.4028234e38,1e-50,0\n");   /* FLT_MAX is fine; underflow to 0 is not an error */
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.x[0], 3.4028234e38f);
+    CU_ASSERT_EQUAL(d.x[1], 0.0f);
+    dl_dataset_free(&d);
+    /* NaN and infinity are numbers to the header rule, then rejected as data */
+    p = write_text("nan.csv", "nan,1,0\n2,3,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "nan.csv:1: column 1: 'nan' is not a finite number"));
+    p = write_text("nan.csv", "x,y,label\n2,-inf,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "nan.csv:2: column 2: '-inf' is not a finite number"));
+    /* a byte-order mark is not part of the first field */
+    p = write_text("bom.csv", "\xef\xbb\xbf" "1,2,0\n3,4,1\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 2);
+    CU_ASSERT_EQUAL(d.x[0], 1.0f);
+    dl_dataset_free(&d);
+    p = write_text("bom.csv", "\xef\xbb\xbf" "a,b,c\n3,4,1\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 1);
+    dl_dataset_free(&d);
 }
 
 /* A dataset with x = [i, -i], label i % 4. */
@@ -304,7 +524,10 @@ void suite_rt_data(void)
     CU_pSuite s = CU_add_suite("rt_data", data_setup, data_teardown);
     CU_add_test(s, "IDX plain and gzipped", test_idx_plain_and_gz);
     CU_add_test(s, "IDX truncated/corrupt errors", test_idx_errors);
+    CU_add_test(s, "IDX sizes: checked products, bounded by the file", test_idx_size_overflow);
+    CU_add_test(s, "IDX gzip: CRC and length checked, read to the end", test_idx_gzip_integrity);
     CU_add_test(s, "Fashion-MNIST test split", test_fashion_mnist);
     CU_add_test(s, "CSV: header, label column, errors", test_csv);
+    CU_add_test(s, "CSV: float range, NaN and BOM in the first row", test_csv_values_and_header_rule);
     CU_add_test(s, "split and batcher", test_split_and_batcher);
 }
