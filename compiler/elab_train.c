@@ -24,7 +24,8 @@
 #include "elab_internal.h"
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
-                                         "epochs", "metrics", "seed", "checkpoint", "augment"};
+                                         "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
+                                         "init_prefix"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -470,7 +471,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
@@ -494,6 +495,16 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     if ((s = setting(t, "checkpoint", NULL))) {
         value v = eval_expr(e, &f, s->value);
         if (v.kind != V_ERROR) get_str(e, &v, "checkpoint", &c->checkpoint);
+    }
+    if ((s = setting(t, "init_from", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        if (v.kind != V_ERROR) get_str(e, &v, "init_from", &c->init_from);
+    }
+    if ((s = setting(t, "init_prefix", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        if (v.kind != V_ERROR) get_str(e, &v, "init_prefix", &c->init_prefix);
+        if (!setting(t, "init_from", NULL))
+            diag_error(e->d, s->loc, "'init_prefix' needs 'init_from', the checkpoint to load from");
     }
     return e->d->n_errors > errors ? -1 : 0;
 }

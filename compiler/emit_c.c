@@ -421,6 +421,12 @@ static void emit_header_module(FILE *h, const ir_module *m)
     fprintf(h, "/* Checkpoints in safetensors format (readable by PyTorch); save is atomic. 0 = ok, -1 = error. */\n");
     fprintf(h, "int %s_save(%s_model *m, const char *path);\n", p, p);
     fprintf(h, "int %s_load(%s_model *m, const char *path);\n", p, p);
+    fprintf(h, "/* Loads the part of a checkpoint this model owns: each parameter from the\n"
+               " * file's tensor named prefix + its name (\"\" for the same names; \"dec.\" to take\n"
+               " * a decoder from its VAE's checkpoint). Parameters the file lacks keep their\n"
+               " * values; report (may be NULL) counts what was used, skipped and missing.\n"
+               " * A shape mismatch or no match at all is an error and changes nothing. */\n");
+    fprintf(h, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report);\n", p, p);
     fprintf(h, "/* The same model behind a generic descriptor, for drivers such as dl_run_training. */\n");
     fprintf(h, "const dl_model_api *%s_api(void);\n\n", p);
 }
@@ -521,6 +527,10 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
             t->seed);
     put_cstr(f, t->checkpoint);
+    fprintf(f, ",\n    .init_from = ");
+    put_cstr(f, t->init_from);
+    fprintf(f, ", .init_prefix = ");
+    put_cstr(f, t->init_prefix);
     fprintf(f, ",\n};\n\n");
 }
 
@@ -609,6 +619,10 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_save_safetensors(path, t, %s_NUM_PARAMS);\n}\n\n", p, p);
     fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
     fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_load_safetensors(path, t, %s_NUM_PARAMS, 0);\n}\n\n", p, p);
+    fprintf(f, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report)\n{\n", p, p);
+    fprintf(f, "    dl_named_tensor t[%d];\n", cap);
+    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n", p);
+    fprintf(f, "    return dl_load_safetensors_prefix(path, t, %s_NUM_PARAMS, prefix, report);\n}\n\n", p);
 }
 
 static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
@@ -631,7 +645,9 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "    if (i < 0 || i >= %s_NUM_PARAMS || %s_grad_offset[i] < 0) return NULL;\n", p, p);
     fprintf(f, "    return ((%s_model *)m)->grads + %s_grad_offset[i];\n}\n", p, p);
     fprintf(f, "static int %s_api_save(void *m, const char *path) { return %s_save(m, path); }\n", p, p);
-    fprintf(f, "static int %s_api_load(void *m, const char *path) { return %s_load(m, path); }\n\n", p, p);
+    fprintf(f, "static int %s_api_load(void *m, const char *path) { return %s_load(m, path); }\n", p, p);
+    fprintf(f, "static int %s_api_load_prefix(void *m, const char *path, const char *prefix, dl_load_report *rep)\n", p);
+    fprintf(f, "{\n    return %s_load_prefix(m, path, prefix, rep);\n}\n\n", p);
 
     /* Per-sample shapes from the graphs. */
     const ir_graph *any = m->forward ? m->forward : m->eval_step ? m->eval_step : m->train_step;
@@ -665,7 +681,7 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
             p);
     fprintf(f, "    .set_lr = %s_api_set_lr, .param_data = %s_api_param_data, .grad_data = %s_api_grad_data, \\\n", p, p,
             p);
-    fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .train = %s }\n\n", p, p,
+    fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .load_prefix = %s_api_load_prefix, .train = %s }\n\n", p, p, p,
             m->train ? arena_printf(m->ar, "&%s_train_config", p) : "NULL");
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);

@@ -284,6 +284,21 @@ int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count);
  * is read; only the tensors in t are read; on failure t is untouched. */
 int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int allow_extra);
 
+/* A partial load: what was used, what the file had besides, what the model
+ * kept (the first few names of each, for the message). */
+typedef struct dl_load_report {
+    int used, skipped, missing;
+    char skipped_names[160], missing_names[160];
+} dl_load_report;
+/* Loads the part of a checkpoint that a model owns: t[i] comes from the
+ * file's tensor prefix + t[i].name (a decoder's "fc.weight" from its VAE's
+ * "dec.fc.weight" with prefix "dec."; "" for the same names). Tensors the
+ * file lacks keep their values and are reported missing; the file's others
+ * are reported skipped; a shape that differs, or no match at all, is an
+ * error and changes nothing. rep may be NULL. */
+int dl_load_safetensors_prefix(const char *path, dl_named_tensor *t, int count, const char *prefix,
+                               dl_load_report *rep);
+
 /* ---- metrics -------------------------------------------------------------- */
 /* Number of rows whose argmax over `classes` columns equals the label. */
 int64_t dl_count_correct(const float *logits, const int32_t *labels, int64_t n, int classes);
@@ -327,6 +342,8 @@ typedef struct dl_train_config {
     unsigned metrics;                     /* DL_METRIC_* bits */
     uint64_t seed;
     const char *checkpoint;               /* save parameters here after training (NULL = no) */
+    const char *init_from;                /* after init, load the part of this checkpoint the model owns */
+    const char *init_prefix;              /* ... from its tensors named init_prefix + our names ("" = same) */
 } dl_train_config;
 
 typedef struct dl_model_api {
@@ -350,10 +367,11 @@ typedef struct dl_model_api {
     float *(*grad_data)(void *m, int i);  /* NULL for non-trainable */
     int (*save)(void *m, const char *path);
     int (*load)(void *m, const char *path);
+    int (*load_prefix)(void *m, const char *path, const char *prefix, dl_load_report *rep);
     const dl_train_config *train;         /* NULL if the .dln has no train section */
 } dl_model_api;
 
-#define DL_ABI_VERSION 1
+#define DL_ABI_VERSION 2
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {

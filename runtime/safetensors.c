@@ -366,7 +366,13 @@ static int dl_st_check_wanted(const dl_st_file *f, const dl_named_tensor *t, int
     return rc;
 }
 
-int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int allow_extra)
+/* The file's tensor for t[i] is prefix + t[i].name. Strict (partial == 0):
+ * every one must be there. Partial: missing ones are left as they are and
+ * counted in rep, as are the file's tensors nobody asked for. */
+static void dl_report_name(char *list, size_t cap, int already, const char *name);
+
+static int dl_st_load(const char *path, dl_named_tensor *t, int count, int allow_extra, const char *prefix,
+                      dl_load_report *rep)
 {
     dl_st_file f;
     typedef struct { const dl_st_entry *e; int64_t at; } dl_st_pick;   /* t[i]'s entry, its place in staging */
@@ -376,9 +382,27 @@ int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int all
     if (dl_st_open(path, &f) || (!allow_extra && dl_st_check_wanted(&f, t, count))) goto done;
     if (!(pick = malloc(((size_t)count + 1) * sizeof *pick))) { dl_set_error("%s: out of memory", path); goto done; }
     int64_t total = 0;
+    const size_t plen = prefix ? strlen(prefix) : 0;
+    char *key = NULL;
     for (int i = 0; i < count; i++) {
-        int64_t k = dl_json_find(&f.root, t[i].name);
-        if (k < 0 || f.entries[k].rank < 0) { dl_set_error("%s: tensor '%s' not found", path, t[i].name); goto done; }
+        pick[i].e = NULL;
+        size_t nlen = strlen(t[i].name);
+        char *k2 = realloc(key, plen + nlen + 1);
+        if (!k2) { dl_set_error("%s: out of memory", path); free(key); goto done; }
+        key = k2;
+        memcpy(key, prefix ? prefix : "", plen);
+        memcpy(key + plen, t[i].name, nlen + 1);
+        int64_t k = dl_json_find(&f.root, key);
+        if (k < 0 || f.entries[k].rank < 0) {
+            if (rep) {
+                dl_report_name(rep->missing_names, sizeof rep->missing_names, rep->missing, t[i].name);
+                rep->missing++;
+                continue;
+            }
+            dl_set_error("%s: tensor '%s' not found", path, key);
+            free(key);
+            goto done;
+        }
         const dl_st_entry *e = &f.entries[k];
         int same = e->rank == t[i].rank;
         for (int d = 0; same && d < e->rank; d++) same = e->shape[d] == t[i].shape[d];
@@ -386,28 +410,76 @@ int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int all
             char have[128], want[128];
             dl_format_shape(have, sizeof have, e->shape, e->rank);
             dl_format_shape(want, sizeof want, t[i].shape, t[i].rank);
-            dl_set_error("%s: tensor '%s' has shape %s in the file, the model expects %s", path, t[i].name, have, want);
+            if (plen)
+                dl_set_error("%s: tensor '%s' has shape %s in the file, the model's '%s' expects %s", path, key, have,
+                             t[i].name, want);
+            else dl_set_error("%s: tensor '%s' has shape %s in the file, the model expects %s", path, key, have, want);
+            free(key);
             goto done;
         }
         pick[i] = (dl_st_pick){e, total};
-        if (dl_add_i64(total, e->end - e->begin, &total)) { dl_set_error("%s: out of memory", path); goto done; }
+        if (rep) rep->used++;
+        if (dl_add_i64(total, e->end - e->begin, &total)) { dl_set_error("%s: out of memory", path); free(key); goto done; }
+    }
+    free(key);
+    if (rep) {
+        /* what the file has that nothing asked for: another model's part */
+        for (int64_t k = 0; k < f.root.count; k++) {
+            if (f.entries[k].rank < 0) continue;
+            int used = 0;
+            for (int i = 0; i < count && !used; i++) used = pick[i].e == &f.entries[k];
+            if (used) continue;
+            dl_report_name(rep->skipped_names, sizeof rep->skipped_names, rep->skipped, f.root.keys[k]);
+            rep->skipped++;
+        }
+        if (rep->used == 0) {
+            dl_set_error("%s: no tensor of the file matches the model%s%s%s (it has %d, e.g. %s)", path,
+                         plen ? " under the prefix '" : "", plen ? prefix : "", plen ? "'" : "", rep->skipped,
+                         rep->skipped ? rep->skipped_names : "none");
+            goto done;
+        }
     }
     /* Only the tensors asked for are read, into a staging buffer first: a read
      * error half-way (or a file changed underfoot) leaves the caller's tensors
      * untouched, as a refused file does. */
     if (!(staging = malloc((size_t)total + 1))) { dl_set_error("%s: out of memory", path); goto done; }
     for (int i = 0; i < count; i++)
-        if (dl_pread_all(f.fd, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin),
-                         f.data_start + pick[i].e->begin)) {
+        if (pick[i].e && dl_pread_all(f.fd, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin),
+                                      f.data_start + pick[i].e->begin)) {
             dl_set_error("%s: cannot read tensor '%s': %s", path, t[i].name, errno ? strerror(errno) : "the file shrank");
             goto done;
         }
     for (int i = 0; i < count; i++)
-        memcpy(t[i].data, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin));
+        if (pick[i].e) memcpy(t[i].data, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin));
     rc = 0;
 done:
     free(staging);
     free(pick);
     dl_st_close(&f);
     return rc;
+}
+
+/* "a, b, c, ..." — the first few names, enough to recognise a wrong prefix. */
+static void dl_report_name(char *list, size_t cap, int already, const char *name)
+{
+    size_t len = strlen(list);
+    if (already >= 4) {
+        if (already == 4 && len + 5 < cap) strcat(list, ", ...");
+        return;
+    }
+    snprintf(list + len, cap - len, "%s%s", already ? ", " : "", name);
+}
+
+int dl_load_safetensors(const char *path, dl_named_tensor *t, int count, int allow_extra)
+{
+    return dl_st_load(path, t, count, allow_extra, NULL, NULL);
+}
+
+int dl_load_safetensors_prefix(const char *path, dl_named_tensor *t, int count, const char *prefix,
+                               dl_load_report *rep)
+{
+    dl_load_report local;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof *rep);
+    return dl_st_load(path, t, count, 1, prefix, rep);
 }

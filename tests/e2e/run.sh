@@ -139,6 +139,41 @@ if cmp -s "$T/seed0.st" "$T/seed0b.st" && ! cmp -s "$T/seed0.st" "$T/seed42.st";
 else
   echo "FAIL --seed 0: ignored or not reproducible"; ls -l "$T"/seed*; fail=$((fail+1))
 fi
+# init_from: a model takes the part of another's checkpoint it owns, and says what it took.
+cat > "$T/part.dln" <<'EOF2'
+model part(x: f32[N, 18]) -> f32[N, 2] {
+    return dense(x, 2, name = "head") + dense(x, 2, name = "new")
+}
+train part {
+    data = csv("two.csv", batch = 8, val_split = 0.25)
+    loss = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+    epochs = 1
+    init_from = "from.st"
+    init_prefix = "body."
+}
+EOF2
+cat > "$T/whole.dln" <<'EOF2'
+model whole(x: f32[N, 18]) -> f32[N, 2] {
+    return dense(x, 2, name = "body.head") + dense(x, 2, name = "other")
+}
+train whole {
+    data = csv("two.csv", batch = 8, val_split = 0.25)
+    loss = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+    epochs = 1
+    checkpoint = "from.st"
+}
+EOF2
+(cd "$T" && DLNC_CACHE="$T/cache" "$D" run --quiet whole.dln && DLNC_CACHE="$T/cache" "$D" run --quiet part.dln) > "$T/part.out" 2>&1; rcp=$?
+sed 's/"body."/"nobody."/' "$T/part.dln" > "$T/part2.dln"
+(cd "$T" && DLNC_CACHE="$T/cache" "$D" run --quiet part2.dln) > "$T/part2.out" 2>&1; rcp2=$?
+if [ $rcp -eq 0 ] && grep -q "^init_from from.st (prefix 'body.'): 2 tensors loaded, 2 in the file skipped (other.weight, other.bias), 2 of the model's not in the file, kept as initialized (new.weight, new.bias)$" "$T/part.out" \
+   && [ $rcp2 -eq 1 ] && grep -q "no tensor of the file matches the model under the prefix 'nobody.'" "$T/part2.out"; then
+  echo "init_from with a prefix: part of a checkpoint, reported; a wrong prefix is an error: ok"; pass=$((pass+1))
+else
+  echo "FAIL init_from ($rcp $rcp2):"; cat "$T/part.out" "$T/part2.out"; fail=$((fail+1))
+fi
 if [ $rc1 -eq 1 ] && grep -q "has 2 models with a train section ('a', 'b'); choose one with --model NAME" "$T/two.out" \
    && [ $rc2 -eq 0 ] && grep -q "val_acc" "$T/a.out" && ! grep -q "test_" "$T/a.out" \
    && head -1 "$T/h2.csv" | grep -q "^epoch,train_loss,val_loss,val_acc,seconds$" \

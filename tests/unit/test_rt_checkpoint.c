@@ -150,6 +150,44 @@ static void test_st_round_trip(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "'nope' not found"));
 }
 
+/* Loading the part of a checkpoint a model owns: a decoder's fc.* from its
+ * VAE's dec.fc.*, with a report of what was used, skipped and missing; the
+ * strict load still refuses the same file. */
+static void test_st_load_prefix(void)
+{
+    float enc[4] = {9, 9, 9, 9}, w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {7, 8};
+    dl_named_tensor vae[3] = {{"enc.w", 1, {4}, enc}, {"dec.fc.weight", 2, {2, 3}, w}, {"dec.fc.bias", 1, {2}, b}};
+    char path[128];
+    snprintf(path, sizeof path, "%s/vae.safetensors", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, vae, 3), 0);
+    float w2[6] = {0}, b2[2] = {0}, other[3] = {-1, -1, -1};
+    dl_named_tensor dec[3] = {{"fc.weight", 2, {2, 3}, w2}, {"fc.bias", 1, {2}, b2}, {"head.weight", 1, {3}, other}};
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, dec, 3, 1), -1); /* strict: fc.weight is not in the file */
+    CU_ASSERT_EQUAL(w2[0], 0.0f);
+    dl_load_report rep;
+    CU_ASSERT_EQUAL_FATAL(dl_load_safetensors_prefix(path, dec, 3, "dec.", &rep), 0);
+    CU_ASSERT_EQUAL(memcmp(w, w2, sizeof w), 0);
+    CU_ASSERT_EQUAL(memcmp(b, b2, sizeof b), 0);
+    CU_ASSERT_EQUAL(other[0], -1.0f); /* missing: kept */
+    CU_ASSERT(rep.used == 2 && rep.skipped == 1 && rep.missing == 1);
+    CU_ASSERT_STRING_EQUAL(rep.skipped_names, "enc.w");
+    CU_ASSERT_STRING_EQUAL(rep.missing_names, "head.weight");
+    /* a wrong prefix matches nothing: an error, not a silent no-op */
+    memset(w2, 0, sizeof w2);
+    CU_ASSERT_EQUAL(dl_load_safetensors_prefix(path, dec, 3, "decoder.", &rep), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "no tensor of the file matches the model under the prefix 'decoder.'"));
+    /* a shape that differs is an error and changes nothing */
+    dl_named_tensor wrong = {"fc.weight", 2, {3, 2}, w2};
+    CU_ASSERT_EQUAL(dl_load_safetensors_prefix(path, &wrong, 1, "dec.", NULL), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "'dec.fc.weight' has shape [2,3] in the file, the model's 'fc.weight' expects [3,2]"));
+    CU_ASSERT_EQUAL(w2[0], 0.0f);
+    /* "" is a same-name partial load */
+    float enc2[4] = {0};
+    dl_named_tensor e1 = {"enc.w", 1, {4}, enc2};
+    CU_ASSERT_EQUAL(dl_load_safetensors_prefix(path, &e1, 1, "", &rep), 0);
+    CU_ASSERT(enc2[3] == 9.0f && rep.used == 1 && rep.skipped == 2 && rep.missing == 0);
+}
+
 /* Writes `n` bytes of `src` to path. */
 static void write_bytes(const char *path, const unsigned char *src, size_t n)
 {
@@ -479,6 +517,7 @@ void suite_rt_checkpoint(void)
     CU_add_test(s, "json: truncations and corruption", test_json_fuzz);
     CU_add_test(s, "safetensors: round trip, subsets, mismatches", test_st_round_trip);
     CU_add_test(s, "safetensors: truncated/corrupt files", test_st_corrupt);
+    CU_add_test(s, "safetensors: partial load by prefix, with a report", test_st_load_prefix);
     CU_add_test(s, "safetensors: shape products overflow-checked", test_st_shape_overflow);
     CU_add_test(s, "safetensors: concurrent saves to one path", test_st_concurrent_saves);
     CU_add_test(s, "safetensors: 80k tensors in well under a second", test_st_many_keys);
