@@ -48,7 +48,7 @@ static void usage(FILE *out) {
             "options:\n"
             "  -o FILE.c           output path (the header is written beside it as FILE.h)\n"
             "  --emit=ast|ir|c     print the syntax tree, the IR, or the C to stdout instead\n"
-            "  --after=PASS        with --emit=ir: show the IR right after PASS\n"
+            "  --after=PASS        with --emit=ir: show the IR right after PASS (elab: before the first pass)\n"
             "  --check             parse, elaborate and check shapes only\n"
             "  --summary           print each layer's output shape, parameters and FLOPs\n"
             "  --verify            run the IR verifier after every pass\n"
@@ -68,7 +68,7 @@ static void usage(FILE *out) {
             "                      both are split into words at spaces, with no shell\n"
             "  -v                  show the JIT cache entry and compile command\n"
             "\n"
-            "passes (for --after):");
+            "stages (for --after): " PASS_STAGE_ELAB);
     for (const pass_info *p = pass_pipeline; p->name; p++) fprintf(out, " %s", p->name);
     fprintf(out, "\n");
 }
@@ -119,9 +119,7 @@ static int parse_options(int argc, char **argv, options *o) {
             }
         } else if (!strncmp(a, "--after=", 8)) {
             o->after = a + 8;
-            int found = 0;
-            for (const pass_info *p = pass_pipeline; p->name; p++) found |= !strcmp(p->name, o->after);
-            if (!found) {
+            if (!passes_known_stage(o->after)) {
                 fprintf(stderr, "dlnc: error: unknown pass '%s' (see dlnc --help)\n", o->after);
                 return -1;
             }

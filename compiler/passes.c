@@ -3,7 +3,8 @@
  * Order matters and is the whole policy: fold first (autodiff leaves many
  * reshape-of-constant and x*1 nodes), then CSE (folding exposes duplicates),
  * then DCE (both leave dead nodes), then fusion and memory planning, which
- * want the smallest graph. Any pass can be observed with --after=NAME, and
+ * want the smallest graph. Any pass can be observed with --after=NAME (and
+ * the graphs as elaboration and autodiff built them with --after=elab), and
  * with verify on, the IR is checked before the first pass and after each. */
 #include "passes.h"
 
@@ -38,7 +39,18 @@ void pass_rewrite(ir_graph *g, ir_node *(*replace)(ir_node *n, void *ctx), void 
     ir_count_uses(g);
 }
 
+int passes_known_stage(const char *name) {
+    if (strcmp(name, PASS_STAGE_ELAB) == 0) return 1;
+    for (const pass_info *p = pass_pipeline; p->name; p++)
+        if (strcmp(p->name, name) == 0) return 1;
+    return 0;
+}
+
 int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify) {
+    if (dump_after && strcmp(dump_after, PASS_STAGE_ELAB) == 0) {
+        ir_print_graph(dump_out ? dump_out : stdout, g);
+        dump_after = NULL;
+    }
     if (dump_after) {
         int known = 0;
         for (const pass_info *p = pass_pipeline; p->name; p++) known |= strcmp(p->name, dump_after) == 0;

@@ -36,6 +36,12 @@ void pass_rewrite(ir_graph *g, ir_node *(*replace)(ir_node *n, void *ctx), void 
 
 extern const pass_info pass_pipeline[]; /* in order; NULL-terminated by name */
 
+/* The stage before the first pass: the graphs as elaboration built them,
+ * the train graph already differentiated (autodiff runs inside elaboration). */
+#define PASS_STAGE_ELAB "elab"
+/* 1 if name is PASS_STAGE_ELAB or a pass of the pipeline (for --after). */
+int passes_known_stage(const char *name);
+
 /* Run the pipeline. If dump_after names a pass, print the graph to dump_out
  * right after it (and keep going). If verify, run ir_verify after each pass
  * and return -1 on a violation. */

@@ -101,6 +101,15 @@ check_params samples/lenet5.dln 61,706 lenet5
 sed 's/f32\[N, 1, 28, 28\]/f32[N, 3, 32, 32]/' samples/resnet20.dln > "$T/resnet20_cifar.dln"
 check_params "$T/resnet20_cifar.dln" 272,474 resnet20
 
+# The IR as elaboration and autodiff built it, before the first pass.
+if $DLNC --emit=ir --after=elab samples/mlp.dln > "$T/elab.ir" 2>&1 \
+   && [ "$(grep -c '^# mlp\.\(forward\|eval_step\|train_step\) after elab$' "$T/elab.ir")" -eq 3 ] \
+   && ! grep -q "{group" "$T/elab.ir"; then
+  echo "--emit=ir --after=elab: the three graphs before any pass: ok"; pass=$((pass+1))
+else
+  echo "FAIL --after=elab:"; head -5 "$T/elab.ir"; fail=$((fail+1))
+fi
+
 # The run driver's words: which model, which split, what --quiet keeps.
 cat > "$T/two.dln" <<'EOF2'
 model a(x: f32[N, 18]) -> f32[N, 2] {
