@@ -24,6 +24,21 @@ extern "C" {
 
 const char *dl_last_error(void);
 void dl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Empties the message, so a caller can tell "failed with a reason" from a
+ * NaN that is just a value (a step returns NaN for both). */
+void dl_clear_error(void);
+
+/* ---- non-finite values (numerics.c) -------------------------------------
+ * What the training driver, the checkpoint writer and `--check-numerics`
+ * builds use to refuse NaN and infinities. */
+/* Index of the first NaN or infinity in x[0..n), -1 if there is none. */
+int64_t dl_find_nonfinite(const float *x, int64_t n);
+/* "nan", "inf" or "-inf" (the sign of a NaN is not shown). */
+const char *dl_nonfinite_name(float v);
+/* 0 if y[0..n) is finite; otherwise -1 with the error "non-finite value (nan)
+ * in <what> during <during> <step>". Called after every kernel by code that
+ * `dlnc --check-numerics` generates. */
+int dl_check_finite(const float *y, int64_t n, const char *what, const char *during, int64_t step);
 
 /* ---- random numbers ------------------------------------------------------
  * Counter-based (SplitMix64/Philox-style): the value at (seed, stream, index)
@@ -276,7 +291,9 @@ typedef struct dl_named_tensor {
 } dl_named_tensor;
 /* Written to a temporary file of its own beside path ("<path>.tmp.<unique>"),
  * fsynced and renamed over path, so an interrupted save never loses the
- * previous checkpoint and concurrent saves to one path do not collide. */
+ * previous checkpoint and concurrent saves to one path do not collide. A
+ * tensor holding a NaN or an infinity is refused (-1, naming it) before
+ * anything is written. */
 int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count);
 /* Fills the data of every tensor in t by name; names/shapes must match
  * (extra tensors in the file are an error unless allow_extra). The header

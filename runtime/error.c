@@ -21,3 +21,5 @@ void dl_set_error(const char *fmt, ...)
     vsnprintf(dl_error_buf, sizeof dl_error_buf, fmt, ap);
     va_end(ap);
 }
+
+void dl_clear_error(void) { dl_error_buf[0] = '\0'; }

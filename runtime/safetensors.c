@@ -128,9 +128,26 @@ static int dl_check_tensors(const char *path, const dl_named_tensor *t, int coun
     return 0;
 }
 
+/* A checkpoint is what training resumes from and what gets deployed: one
+ * holding a NaN or an infinity is never useful, and writing it would replace
+ * the last good one. Refused before anything touches the disk. */
+static int dl_refuse_nonfinite(const char *path, const dl_named_tensor *t, int count)
+{
+    for (int i = 0; i < count; i++) {
+        const int64_t n = dl_numel(t[i].shape, t[i].rank), at = dl_find_nonfinite(t[i].data, n);
+        if (at >= 0) {
+            dl_set_error("%s: not saved: tensor '%s' holds a non-finite value (%s at element %lld of %lld)", path,
+                         t[i].name, dl_nonfinite_name(t[i].data[at]), (long long)at, (long long)n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
 {
     if (dl_check_tensors(path, t, count)) return -1;
+    if (dl_refuse_nonfinite(path, t, count)) return -1;
     dl_strbuf h = {0};
     dl_sb_puts(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
     int64_t offset = 0;
