@@ -98,7 +98,13 @@ static int backward(ad_ctx *c, ir_node *y, diag_ctx *d) {
             rc = -1;
             continue;
         }
+        /* The nodes of n's VJP take n's position in the .dln: a backward
+         * kernel's comment, and a --check-numerics message about it, then
+         * point at the op it differentiates rather than at whatever its
+         * first input happened to come from (often nothing). */
+        int first = g->n_nodes;
         info->vjp(c, n, gy);
+        for (int k = first; k < g->n_nodes; k++) g->nodes[k]->loc = n->loc;
     }
     return rc;
 }
