@@ -156,9 +156,11 @@ int emit_is_fusable(const ir_node *n)
     return (ir_ops[n->op].kind == IR_ELEMWISE && ir_ops[n->op].c_expr) || n->op == OP_broadcast_to;
 }
 
+/* A fusable node outside any group (group -1: pass_fuse did not run, as in
+ * a --check-numerics build) is a group of one, its own root. */
 static int is_member(const ir_node *root, const ir_node *v)
 {
-    return v->group >= 0 && v->group == root->group && emit_is_fusable(v);
+    return emit_is_fusable(v) && (v == root || (v->group >= 0 && v->group == root->group));
 }
 
 /* The kernel arguments: for a group, its leaves (inlined constants excluded),
