@@ -49,7 +49,7 @@ static const char *c_ident(arena *ar, const char *s)
 }
 
 /* A C string literal with everything non-printable escaped. */
-static void put_cstr(FILE *f, const char *s)
+void emit_cstr(FILE *f, const char *s)
 {
     if (!s) {
         fputs("NULL", f);
@@ -122,7 +122,7 @@ static void step_signature(FILE *f, const ir_module *m, step_kind k)
 }
 
 static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_kind kind, const module_layout *L,
-                     diag_ctx *d)
+                     int check_numerics, diag_ctx *d)
 {
     static const char *const abbrev[] = {"fwd", "eval", "train"};
     const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
@@ -145,6 +145,9 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.d = d;
     c.prefix = p;
     c.fail_return = fail;
+    /* forward returns nothing a caller could test, so it is never checked */
+    if (check_numerics && kind != STEP_FORWARD)
+        c.check_during = kind == STEP_TRAIN ? "train_step, step" : "eval_step after training step";
     c.kernel_prefix = arena_printf(mod->ar, "%s_%s", p, abbrev[kind]);
     c.param_used = arena_alloc(mod->ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1));
     char *defs = NULL, *calls = NULL, *tail = NULL;
@@ -163,7 +166,8 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                        n->name ? n->name : "?");
         if (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_OUTPUT) continue;
         if (n->id < g->next_id && in_epilogue[n->id]) continue;
-        if (n->epilogue && n->epilogue->id < g->next_id && emit_conv_epilogue(&c, n) == 1) {
+        /* (a checked build checks each kernel's output after its call: none may hide in an epilogue) */
+        if (n->epilogue && n->epilogue->id < g->next_id && !c.check_during && emit_conv_epilogue(&c, n) == 1) {
             in_epilogue[n->epilogue->id] = 1;
             continue;
         }
@@ -257,6 +261,8 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                 fprintf(t, " */\n");
                 pi = last;
             }
+            for (int pi = 0; c.check_during && pi < mod->n_params; pi++)
+                if (upd[pi]) emit_check_param(&c, t, pi, L->poff[pi]);
         }
     }
     for (int k = 0; k < g->n_outputs; k++) {
@@ -457,7 +463,7 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     for (int i = 0; i < np; i++) {
         const ir_param *q = &m->params[i];
         fprintf(f, "    {");
-        put_cstr(f, q->name);
+        emit_cstr(f, q->name);
         fprintf(f, ", %d, {", q->shape.rank);
         for (int k = 0; k < q->shape.rank; k++) fprintf(f, "%s%" PRId64, k ? ", " : "", q->shape.d[k].k);
         fprintf(f, "}, %" PRId64 ", %d},\n", param_numel(q), q->trainable != 0);
@@ -490,11 +496,11 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     const dl_train_config *t = &m->train->cfg;
     fprintf(f, "/* the train section of the .dln */\nstatic const dl_train_config %s_train_config = {\n", m->name);
     fprintf(f, "    .data = {.kind = ");
-    put_cstr(f, t->data.kind);
+    emit_cstr(f, t->data.kind);
     fprintf(f, ", .path = ");
-    put_cstr(f, t->data.path);
+    emit_cstr(f, t->data.path);
     fprintf(f, ", .test_path = ");
-    put_cstr(f, t->data.test_path);
+    emit_cstr(f, t->data.test_path);
     fprintf(f, ",\n             .batch = %" PRId64 ", .shuffle = %d, .val_split = %s,\n", t->data.batch, t->data.shuffle,
             emit_float(c, t->data.val_split));
     fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d},\n",
@@ -526,11 +532,11 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
             emit_float(c, s->warmup_start));
     fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
             t->seed);
-    put_cstr(f, t->checkpoint);
+    emit_cstr(f, t->checkpoint);
     fprintf(f, ",\n    .init_from = ");
-    put_cstr(f, t->init_from);
+    emit_cstr(f, t->init_from);
     fprintf(f, ", .init_prefix = ");
-    put_cstr(f, t->init_prefix);
+    emit_cstr(f, t->init_prefix);
     fprintf(f, ",\n};\n\n");
 }
 
@@ -741,6 +747,7 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
     int errors_before = d->n_errors;
     const char *hname = opt && opt->header_name ? opt->header_name : "model.h";
     const char *src = opt && opt->source_name ? opt->source_name : "(unknown)";
+    const int check = opt && opt->check_numerics;
     if (n_mods < 1) {
         diag_fatal_noloc(d, "no model to emit");
         return -1;
@@ -763,7 +770,11 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
     fprintf(h_out, "\n#include <stdint.h>\n\n#include \"dlnrt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 
     fprintf(c_out, "/* Generated by dlnc " DLNRT_VERSION " from %s. Do not edit: change the .dln and recompile.\n", src);
-    fprintf(c_out, " * Kernels are named <model>_<graph>_k<node id>_<ops>; `dlnc --emit=ir` shows the same ids. */\n");
+    fprintf(c_out, " * Kernels are named <model>_<graph>_k<node id>_<ops>; `dlnc --emit=ir` shows the same ids.");
+    if (check)
+        fprintf(c_out, "\n * Built with --check-numerics: train_step and eval_step stop at the first kernel output\n"
+                       " * (or updated parameter) that is not finite, naming its op and .dln position.");
+    fprintf(c_out, " */\n");
     fprintf(c_out, "#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
     fprintf(c_out, "#include \"dlnrt.h\"\n#include \"%s\"\n\n", hname);
 
@@ -782,11 +793,11 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         emit_train_config(c_out, &c, m);
         emit_lifecycle(c_out, m, &L);
         fprintf(c_out, "/* ---- forward (eval mode) ---- */\n\n");
-        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, d);
+        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, check, d);
         fprintf(c_out, "/* ---- eval_step: loss in eval mode ---- */\n\n");
-        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, d);
+        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, check, d);
         fprintf(c_out, "/* ---- train_step: forward, backward, update ---- */\n\n");
-        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, d);
+        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, check, d);
         emit_api(c_out, m, d);
     }
     fprintf(c_out, "/* ---- entry points for drivers: the first model with a train section ---- */\n");

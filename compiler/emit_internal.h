@@ -24,6 +24,8 @@ struct emit_ctx {
     FILE *calls;              /* the step function's body: kernel calls */
     const char *kernel_prefix;/* "mlp_train": kernels are <kernel_prefix>_k<id>_<ops> */
     const char *fail_return;  /* "return NAN;" / "return;": what a failed kernel call does */
+    const char *check_during; /* --check-numerics in train_step / eval_step: how a message names
+                                 the step ("train_step, step"); NULL = emit no checks */
     /* per-kernel flags, reset by emit_kernel */
     int uses_n;               /* the body mentions the batch symbol n */
     int uses_seed;            /* the body draws random numbers */
@@ -88,6 +90,14 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v);
  * -1 for any other node. */
 int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const ir_node **args);
 
+/* ---- emit_checks.c: --check-numerics ---------------------------------------- */
+/* After the call of kernel `kernel` computing n (and its sibling reductions
+ * rs[1..nr)), a line per f32 output in c->calls: stop the step when it is not
+ * finite, naming the op, its .dln position and the kernel. */
+void emit_check_output(emit_ctx *c, const ir_node *n, const char *kernel, const ir_node *const *rs, int nr);
+/* The same for parameter pi's storage (m->params + offset) after the optimizer update, to f. */
+void emit_check_param(emit_ctx *c, FILE *f, int pi, int64_t offset);
+
 /* ---- pass_plan.c ---------------------------------------------------------- */
 /* Size of arena class `cls` (a symbol mask) in units of its monomial. */
 int64_t plan_class_size(const ir_graph *g, uint32_t cls);
@@ -96,5 +106,7 @@ int64_t plan_class_size(const ir_graph *g, uint32_t cls);
 /* The step-function expression of a node's data pointer ("x", "p0_fc1_weight",
  * "t12"); follows aliases. */
 const char *emit_value_name(emit_ctx *c, const ir_node *n);
+/* s as a C string literal, everything non-printable escaped ("NULL" for NULL). */
+void emit_cstr(FILE *f, const char *s);
 
 #endif

@@ -1065,6 +1065,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     fprintf(d, ")\n{\n%s}\n\n", body);
     if (c->returns_status) fprintf(c->calls, ") != 0) %s\n", c->fail_return);
     else fprintf(c->calls, ");\n");
+    if (c->check_during) emit_check_output(c, n, name, rs, nr);
     free(body);
     return c->d->n_errors > errors_before ? -1 : 0;
 }

@@ -35,6 +35,7 @@ typedef struct options {
     int check_only;
     int summary;
     int verify;
+    int check_numerics;       /* --check-numerics: unfused kernels, each output checked */
     const char *model;        /* --model: which model `dlnc run` trains */
     jit_options jit;
     dl_run_options run_opt;
@@ -52,6 +53,9 @@ static void usage(FILE *out) {
             "  --check             parse, elaborate and check shapes only\n"
             "  --summary           print each layer's output shape, parameters and FLOPs\n"
             "  --verify            run the IR verifier after every pass\n"
+            "  --check-numerics    no fusion, and check every kernel's output in train_step and\n"
+            "                      eval_step: the first NaN or infinity stops with the op and its\n"
+            "                      .dln line (slower; a debugging build)\n"
             "  -h, --help          this help\n"
             "  --version           print the version\n"
             "\n"
@@ -129,6 +133,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->summary = 1;
         } else if (!strcmp(a, "--verify")) {
             o->verify = 1;
+        } else if (!strcmp(a, "--check-numerics")) {
+            o->check_numerics = 1;
         } else if (!strcmp(a, "--epochs") || !strcmp(a, "--max-steps") || !strcmp(a, "--seed")) {
             NEXT();
             if (parse_int_arg(a, argv[++i], &v)) return -1;
@@ -193,15 +199,14 @@ static const char *base_name(const char *p) {
 }
 
 /* Emit C into two memory buffers; nothing touches the disk until it all worked. */
-static int emit_to_memory(ir_module **mods, int n, const char *header_name, const char *source, diag_ctx *d, char **c,
-                          size_t *c_len, char **h, size_t *h_len) {
+static int emit_to_memory(ir_module **mods, int n, const emit_options *eo, diag_ctx *d, char **c, size_t *c_len,
+                          char **h, size_t *h_len) {
     FILE *cf = open_memstream(c, c_len), *hf = open_memstream(h, h_len);
     if (!cf || !hf) {
         diag_fatal_noloc(d, "out of memory");
         return -1;
     }
-    emit_options eo = {.header_name = header_name, .source_name = source};
-    int rc = emit_c(mods, n, cf, hf, &eo, d);
+    int rc = emit_c(mods, n, cf, hf, eo, d);
     fclose(cf);
     fclose(hf);
     return rc;
@@ -315,14 +320,18 @@ int main(int argc, char **argv) {
         eo.n_mods = 1;
     }
 
-    /* 3. Passes on every graph of every module. */
+    /* 3. Passes on every graph of every module. A --check-numerics build
+     * fuses nothing: a fused chain keeps its intermediates in registers,
+     * where a relu would hide the NaN of the log before it. */
     int dump_ir = o.emit && !strcmp(o.emit, "ir");
+    static const char *const unfused[] = {"fuse", "epilogue", NULL};
     for (int m = 0; m < eo.n_mods; m++) {
         ir_graph *graphs[3] = {eo.mods[m]->forward, eo.mods[m]->eval_step, eo.mods[m]->train_step};
         for (int k = 0; k < 3; k++) {
             if (!graphs[k]) continue;
             if (dump_ir && o.after) printf("# %s.%s after %s\n", eo.mods[m]->name, graphs[k]->name, o.after);
-            if (passes_run(graphs[k], dump_ir ? o.after : NULL, stdout, o.verify) != 0) {
+            if (passes_run_skipping(graphs[k], o.check_numerics ? unfused : NULL, dump_ir ? o.after : NULL, stdout,
+                                    o.verify) != 0) {
                 diag_fatal_noloc(&d, "internal error: the IR verifier failed after a pass (see above)");
                 goto done;
             }
@@ -340,7 +349,8 @@ int main(int argc, char **argv) {
     const char *h_name = o.run ? "model.h" : base_name(h_path);
     char *c_text = NULL, *h_text = NULL;
     size_t c_len = 0, h_len = 0;
-    int rc = emit_to_memory(eo.mods, eo.n_mods, h_name, o.input, &d, &c_text, &c_len, &h_text, &h_len);
+    emit_options eopt = {.header_name = h_name, .source_name = o.input, .check_numerics = o.check_numerics};
+    int rc = emit_to_memory(eo.mods, eo.n_mods, &eopt, &d, &c_text, &c_len, &h_text, &h_len);
     if (rc != 0 || d.n_errors) {
         free(c_text);
         free(h_text);

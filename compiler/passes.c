@@ -47,6 +47,16 @@ int passes_known_stage(const char *name) {
 }
 
 int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify) {
+    return passes_run_skipping(g, NULL, dump_after, dump_out, verify);
+}
+
+static int skipped(const char *const *skip, const char *name) {
+    for (; skip && *skip; skip++)
+        if (strcmp(*skip, name) == 0) return 1;
+    return 0;
+}
+
+int passes_run_skipping(ir_graph *g, const char *const *skip, const char *dump_after, FILE *dump_out, int verify) {
     if (dump_after && strcmp(dump_after, PASS_STAGE_ELAB) == 0) {
         ir_print_graph(dump_out ? dump_out : stdout, g);
         dump_after = NULL;
@@ -66,7 +76,7 @@ int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify) 
         return -1;
     }
     for (const pass_info *p = pass_pipeline; p->name; p++) {
-        p->run(g);
+        if (!skipped(skip, p->name)) p->run(g);
         if (verify && !ir_verify(g)) {
             fprintf(stderr, "dlnc: internal error: pass '%s' broke graph '%s'\n", p->name, g->name);
             return -1;

@@ -46,5 +46,9 @@ int passes_known_stage(const char *name);
  * right after it (and keep going). If verify, run ir_verify after each pass
  * and return -1 on a violation. */
 int passes_run(ir_graph *g, const char *dump_after, FILE *dump_out, int verify);
+/* The same without the passes named in skip (a NULL-terminated list; NULL
+ * skips none). `--check-numerics` skips fuse and epilogue, so that every op
+ * is a kernel of its own whose output can be checked. */
+int passes_run_skipping(ir_graph *g, const char *const *skip, const char *dump_after, FILE *dump_out, int verify);
 
 #endif

@@ -26,11 +26,15 @@ void emitted_exe_dir(char *out, size_t len) {
     snprintf(out, len, "%s", exe);
 }
 
-int emitted_build(ir_module *m, emitted *out) {
+/* check: a --check-numerics build, as main.c makes it (no fusion, checks emitted) */
+static int build(ir_module *m, int check, emitted *out) {
+    static const char *const unfused[] = {"fuse", "epilogue", NULL};
     memset(out, 0, sizeof *out);
     ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
     for (int i = 0; i < 3; i++)
-        if (gs[i] && (passes_run(gs[i], NULL, NULL, 1) != 0 || !plan_verify(gs[i], stderr))) return -1;
+        if (gs[i] && (passes_run_skipping(gs[i], check ? unfused : NULL, NULL, NULL, 1) != 0 ||
+                      !plan_verify(gs[i], stderr)))
+            return -1;
     snprintf(out->dir, sizeof out->dir, "/tmp/dlnc_emitted_XXXXXX");
     if (!mkdtemp(out->dir)) {
         out->dir[0] = 0;
@@ -44,7 +48,7 @@ int emitted_build(ir_module *m, emitted *out) {
     FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
     diag_ctx d;
     diag_init(&d, stderr);
-    emit_options opt = {hname, "test.dln"};
+    emit_options opt = {.header_name = hname, .source_name = "test.dln", .check_numerics = check};
     int rc = c && h ? emit_c(&m, 1, c, h, &opt, &d) : -1;
     if (c) fclose(c);
     if (h) fclose(h);
@@ -69,14 +73,20 @@ int emitted_build(ir_module *m, emitted *out) {
     return out->api ? 0 : -1;
 }
 
-int emitted_build_source(const char *src, emitted *out) {
+int emitted_build(ir_module *m, emitted *out) { return build(m, 0, out); }
+
+static int build_source(const char *src, int check, emitted *out) {
     memset(out, 0, sizeof *out);
     arena ar = {0};
     ir_module *m = compiled_elaborate(&ar, stderr, src);
-    int rc = m ? emitted_build(m, out) : -1;
+    int rc = m ? build(m, check, out) : -1;
     arena_free(&ar);
     return rc;
 }
+
+int emitted_build_source(const char *src, emitted *out) { return build_source(src, 0, out); }
+
+int emitted_build_source_checked(const char *src, emitted *out) { return build_source(src, 1, out); }
 
 void emitted_unload(emitted *e) {
     if (e->so) dlclose(e->so);

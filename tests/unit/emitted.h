@@ -27,6 +27,9 @@ typedef struct emitted {
 int emitted_build(ir_module *m, emitted *out);
 /* The same for source text holding one model (elaborated with the stdlib). */
 int emitted_build_source(const char *src, emitted *out);
+/* The same as `dlnc --check-numerics` builds it: no fusion, every kernel's
+ * output checked in train_step and eval_step. */
+int emitted_build_source_checked(const char *src, emitted *out);
 /* dlclose and remove the directory (safe after a failed build). */
 void emitted_unload(emitted *e);
 /* The test binary's directory, where the build put libdlnrt.a and dlnc
