@@ -412,7 +412,10 @@ typedef struct dl_run_result {
 
 /* Load the data, train, evaluate on the test/validation split, print one
  * progress line per epoch, save the checkpoint. Stops with an error (returns
- * -1) on a non-finite loss, keeping the last good checkpoint. */
+ * -1), keeping the last good checkpoint, on a non-finite training loss, a
+ * step that fails (a `--check-numerics` model names the first non-finite
+ * kernel output), a non-finite parameter after an epoch, or a non-finite
+ * test/validation loss. */
 int dl_run_training(const dl_model_api *api, const dl_run_options *opt, dl_run_result *res);
 
 #ifdef __cplusplus

@@ -3,7 +3,9 @@
 # smoke driver shows the loss falling on a fixed batch, eval/forward agreeing
 # and a checkpoint round-tripping, and damaged checkpoints are rejected by the
 # model's load. Fuzzer regressions compile cleanly; a diverging run stops with
-# status 1 and keeps its last good checkpoint; two runs can save to one path;
+# status 1 and keeps its last good checkpoint, and so do runs whose NaN hides
+# from the loss or whose test loss is infinite (--check-numerics names the op
+# that made the NaN); two runs can save to one path;
 # `dlnc run`'s build cache is checked (jit_cache.sh). Then `dlnc run` trains
 # mlp.dln on real Fashion-MNIST for a few hundred steps, and damaged data files
 # are clear errors. Last line: "e2e: N passed, N failed".
@@ -68,6 +70,38 @@ if [ $rc -eq 1 ] && grep -q "error: saving the checkpoint: .*cannot create" "$T/
   echo "unwritable checkpoint path: clear error: ok"; pass=$((pass+1))
 else
   echo "FAIL unwritable checkpoint path (exit $rc):"; cat "$T/nock.out"; fail=$((fail+1))
+fi
+
+# Non-finite values the training loss does not show (issue 18 item 7). A NaN
+# hidden by a relu ruins a parameter (nan_masked.dln): the per-epoch scan stops
+# the run before epoch 2's save, naming the parameter, and epoch 1's
+# checkpoint stays byte for byte what a 1-epoch run saves.
+DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run tests/e2e/nan_masked.dln --checkpoint "$T/nm.safetensors" >"$T/nm.out" 2>&1
+rc=$?
+DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run tests/e2e/nan_masked.dln --epochs 1 --quiet --checkpoint "$T/nm1.safetensors" >/dev/null 2>&1
+if [ $rc -eq 1 ] && grep -q "error: non-finite value (nan) in parameter 's' (element 0 of 1) after epoch 2, step 50; rerun with --check-numerics to find the op that produced it; the checkpoint from epoch 1 is kept in $T/nm.safetensors" "$T/nm.out" \
+   && cmp -s "$T/nm.safetensors" "$T/nm1.safetensors" && ! ls "$T"/nm.safetensors.tmp* >/dev/null 2>&1; then
+  echo "NaN hidden by relu: parameter scan stops the run, epoch-1 checkpoint kept: ok"; pass=$((pass+1))
+else
+  echo "FAIL NaN hidden by relu, parameter scan (exit $rc):"; tail -3 "$T/nm.out"; fail=$((fail+1))
+fi
+# Built with --check-numerics, the same run stops at the step and op that made the NaN.
+DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run --check-numerics tests/e2e/nan_masked.dln --checkpoint "$T/nmc.safetensors" >"$T/nmc.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: non-finite value (nan) in the output of sqrt at tests/e2e/nan_masked.dln:13:9 (kernel nan_masked_train_k[0-9]*_sqrt) during train_step, step 35 (epoch 2, batch 10 of 25); the checkpoint from epoch 1 is kept in $T/nmc.safetensors" "$T/nmc.out" \
+   && cmp -s "$T/nmc.safetensors" "$T/nm1.safetensors"; then
+  echo "--check-numerics names the op and line of the first NaN: ok"; pass=$((pass+1))
+else
+  echo "FAIL --check-numerics (exit $rc):"; tail -3 "$T/nmc.out"; fail=$((fail+1))
+fi
+# An infinite test loss stops the run after that epoch, and nothing is saved.
+DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run tests/e2e/inf_test_loss.dln --checkpoint "$T/inf.safetensors" >"$T/inf.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: non-finite test loss (inf) after epoch 1, step 32; .*; no checkpoint was written" "$T/inf.out" \
+   && [ ! -e "$T/inf.safetensors" ] && ! grep -q "^epoch  2" "$T/inf.out"; then
+  echo "infinite test loss: exit 1, nothing saved: ok"; pass=$((pass+1))
+else
+  echo "FAIL infinite test loss (exit $rc):"; tail -3 "$T/inf.out"; fail=$((fail+1))
 fi
 
 # `dlnc run`'s build cache: no shell, per-user directories, verified entries.

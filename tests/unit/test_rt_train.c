@@ -4,7 +4,9 @@
  * generated IDX dataset of three classes (class k lights up row k). The loss
  * must go down and the test accuracy up; max_steps, the history CSV, the
  * checkpoint, a validation split from CSV, and the errors (input size
- * mismatch, non-finite loss keeping the last checkpoint) are checked. */
+ * mismatch, non-finite loss keeping the last checkpoint) are checked, and
+ * so are the non-finite values the loss does not show: a NaN weight behind
+ * a finite loss, an infinite test loss, a step that fails with a reason. */
 #include "dlnrt.h"
 
 #include <CUnit/CUnit.h>
@@ -26,6 +28,9 @@ typedef struct linear_model {
 } linear_model;
 
 static int64_t nan_at_step;               /* >0: train_step returns NaN at this step (error test) */
+static int64_t poison_at_step;            /* >0: w[3] becomes NaN after this step's loss */
+static int64_t fail_at_step;              /* >0: train_step fails with a reason (NaN + dl_set_error) */
+static int inf_eval;                      /* eval_step returns +inf */
 static const dl_train_config *current_cfg;
 
 static void *lm_create(int64_t max_batch)
@@ -87,7 +92,7 @@ static float lm_eval_step(void *p, const float *x, const void *y, float *out, in
     memcpy(copy, out, sizeof(float) * (size_t)(n * C));
     float loss = lm_loss(copy, y, n, 0);
     free(copy);
-    return loss;
+    return inf_eval ? INFINITY : loss;
 }
 
 static float lm_train_step(void *p, const float *x, const void *y, int64_t n)
@@ -104,7 +109,21 @@ static float lm_train_step(void *p, const float *x, const void *y, int64_t n)
     m->step++;
     dl_optim_update(&current_cfg->optim, m->lr, m->step, m->w, m->gw, m->mw, NULL, C * D);
     dl_optim_update(&current_cfg->optim, m->lr, m->step, m->b, m->gb, m->mb, NULL, C);
+    if (m->step == poison_at_step) m->w[3] = NAN; /* what a relu-masked NaN does to a weight */
+    if (m->step == fail_at_step) {
+        dl_set_error("non-finite value (nan) in the output of log at t.dln:3:9 (kernel k7_log) during train_step, "
+                     "step %lld", (long long)m->step);
+        return NAN;
+    }
     return m->step == nan_at_step ? NAN : loss;
+}
+
+static const dl_param_info lm_params[2] = {{"fc.weight", 2, {C, D}, C * D, 1}, {"fc.bias", 1, {C}, C, 1}};
+
+static float *lm_param_data(void *p, int i)
+{
+    linear_model *m = p;
+    return i == 0 ? m->w : i == 1 ? m->b : NULL;
 }
 
 static void lm_set_lr(void *p, float lr) { ((linear_model *)p)->lr = lr; }
@@ -183,12 +202,14 @@ static void reset_model(void)
     cfg.metrics = DL_METRIC_LOSS | DL_METRIC_ACCURACY;
     cfg.seed = 42;
     current_cfg = &cfg;
-    nan_at_step = 0;
+    nan_at_step = poison_at_step = fail_at_step = 0;
+    inf_eval = 0;
     api = (dl_model_api){.name = "linear", .abi_version = DL_ABI_VERSION, .in_numel = D, .in_rank = 3,
                          .in_shape = {1, 4, 4}, .out_numel = C, .label_kind = DL_LABEL_CLASS, .label_numel = 1,
                          .create = lm_create, .destroy = lm_destroy, .init = lm_init, .forward = lm_forward,
                          .eval_step = lm_eval_step, .train_step = lm_train_step, .set_lr = lm_set_lr,
-                         .save = lm_save, .train = &cfg};
+                         .save = lm_save, .train = &cfg, .n_params = 2, .params = lm_params,
+                         .param_data = lm_param_data};
 }
 
 static void test_driver_trains(void)
@@ -315,6 +336,83 @@ static void test_driver_errors(void)
     CU_ASSERT_EQUAL(access(ckpt, R_OK), 0);
 }
 
+/* The bytes of a file (NULL if unreadable); *len its size. */
+static unsigned char *slurp(const char *path, long *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    rewind(f);
+    unsigned char *b = malloc((size_t)*len + 1);
+    if (fread(b, 1, (size_t)*len, f) != (size_t)*len) *len = -1;
+    fclose(f);
+    return b;
+}
+
+/* 1 if the two files hold the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+    long la = 0, lb = 0;
+    unsigned char *x = slurp(a, &la), *y = slurp(b, &lb);
+    int same = x && y && la == lb && la >= 0 && memcmp(x, y, (size_t)la) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Non-finite values that the training loss does not show stop the run
+ * before they are saved (issue 18). */
+static void test_driver_nonfinite(void)
+{
+    dl_run_options o = {.quiet = 1};
+    dl_run_result r;
+    char ckpt[128], ckpt1[128], want[512];
+    snprintf(ckpt, sizeof ckpt, "%s/masked.safetensors", dir);
+    snprintf(ckpt1, sizeof ckpt1, "%s/epoch1.safetensors", dir);
+    /* the reference: what epoch 1 saves */
+    reset_model();
+    o.checkpoint = ckpt1;
+    o.epochs = 1;
+    CU_ASSERT_EQUAL_FATAL(dl_run_training(&api, &o, &r), 0);
+    o.epochs = 0;
+
+    /* a weight turns NaN behind a finite loss (here: in the update of the
+     * last step of epoch 2, after its loss was computed): the per-epoch scan
+     * stops the run before epoch 2's save */
+    reset_model();
+    poison_at_step = 38;
+    o.checkpoint = ckpt;
+    CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
+    snprintf(want, sizeof want,
+             "non-finite value (nan) in parameter 'fc.weight' (element 3 of 48) after epoch 2, step 38; rerun with "
+             "--check-numerics to find the op that produced it; the checkpoint from epoch 1 is kept in %s", ckpt);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    CU_ASSERT(same_file(ckpt, ckpt1));
+
+    /* an infinite test loss stops the run; nothing was saved yet */
+    reset_model();
+    inf_eval = 1;
+    snprintf(ckpt, sizeof ckpt, "%s/inf.safetensors", dir);
+    o.checkpoint = ckpt;
+    CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), "non-finite test loss (inf) after epoch 1, step 19; rerun with "
+                                            "--check-numerics to find the op that produced it; no checkpoint was written");
+    CU_ASSERT_NOT_EQUAL(access(ckpt, F_OK), 0);
+
+    /* a step that fails with a reason (a --check-numerics build) is reported with it */
+    reset_model();
+    fail_at_step = 25;
+    snprintf(ckpt, sizeof ckpt, "%s/fail.safetensors", dir);
+    o.checkpoint = ckpt;
+    CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
+    snprintf(want, sizeof want,
+             "non-finite value (nan) in the output of log at t.dln:3:9 (kernel k7_log) during train_step, step 25 "
+             "(epoch 2, batch 6 of 19); the checkpoint from epoch 1 is kept in %s", ckpt);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
+    CU_ASSERT(same_file(ckpt, ckpt1));
+}
+
 void suite_rt_train(void)
 {
     CU_pSuite s = CU_add_suite("rt_train", train_setup, train_teardown);
@@ -322,4 +420,5 @@ void suite_rt_train(void)
     CU_add_test(s, "progress line, max_steps", test_driver_progress_and_max_steps);
     CU_add_test(s, "csv with a validation split", test_driver_csv_val_split);
     CU_add_test(s, "errors: sizes, labels, data, NaN", test_driver_errors);
+    CU_add_test(s, "non-finite weights, test loss, failed steps", test_driver_nonfinite);
 }
