@@ -8,9 +8,10 @@
  * and compares the results with memcmp, at sizes that reach the parallel
  * paths and with batches not divisible by the thread count. Before the
  * partials were fixed, the convolution weight gradient (one partial per
- * thread) failed here; forward and data gradients, which never sum across
- * threads, and the GEMM (its tiles split M and N, never K) are checked so
- * that it stays true. */
+ * thread), dl_grad_norm and the generated sum of a whole tensor (OpenMP's
+ * reduction clause) all failed here; forward and data gradients, which never
+ * sum across threads, and the GEMM (its tiles split M and N, never K) are
+ * checked so that it stays true. */
 #include <CUnit/CUnit.h>
 #include <omp.h>
 #include <stdio.h>
@@ -135,9 +136,82 @@ static void test_gemm_threads(void)
     omp_set_num_threads(saved);
 }
 
+/* ---- gradient norm -------------------------------------------------------- */
+
+static void test_grad_norm_threads(void)
+{
+    int64_t sizes[3] = {1000003, 70001, 5};
+    uint64_t state = 5;
+    float *grads[3];
+    for (int t = 0; t < 3; t++) grads[t] = random_floats(sizes[t], &state);
+    grads[0][17] = 3e5f; /* a large term, so the order of the additions shows */
+    double norm[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        norm[th - 1] = dl_grad_norm(grads, sizes, 3);
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++) {
+        CU_ASSERT(memcmp(&norm[th - 1], &norm[0], sizeof(double)) == 0);
+        if (memcmp(&norm[th - 1], &norm[0], sizeof(double)))
+            fprintf(stderr, "dl_grad_norm at %d threads: %.17g, at 1 thread %.17g\n", th, norm[th - 1], norm[0]);
+    }
+    for (int t = 0; t < 3; t++) free(grads[t]);
+}
+
+/* ---- a generated sum of a whole tensor ---------------------------------------- */
+
+/* The loss sum(x * s * label) and the gradient of s, sum(x * label), are
+ * sums of 64 x 4096 terms, above the size where the generated loop goes
+ * parallel. The terms are +1e20 first, -1e20 last and small between: summed
+ * left to right the small ones vanish into 1e20 (0 in the end), while a sum
+ * split in two keeps those of the half without 1e20 (about 1e5). */
+static void test_emitted_sum_threads(void)
+{
+    static const char *src =
+        "model wide_sum(x: f32[N, 4096]) -> f32[N, 4096] {\n"
+        "    param s: f32[1] = ones\n"
+        "    return x * s\n"
+        "}\n"
+        "train wide_sum {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
+        "    loss = sum(output * label)\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 64, F = 4096 };
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
+    void *m = e.api->create(B);
+    CU_ASSERT_FATAL(m != NULL);
+    float *x = malloc(sizeof(float) * B * F), *label = malloc(sizeof(float) * B * F);
+    uint64_t state = 3;
+    for (int64_t i = 0; i < B * F; i++) x[i] = (float)emitted_urand(&state), label[i] = 1.0f;
+    x[0] = 1e20f, x[B * F - 1] = -1e20f;
+    float loss[MAX_THREADS], grad[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        e.api->init(m, 1); /* the same parameters before each step */
+        loss[th - 1] = e.api->train_step(m, x, label, B);
+        grad[th - 1] = e.api->grad_data(m, 0)[0];
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++) {
+        CU_ASSERT(same_bits(&loss[th - 1], &loss[0], sizeof(float), "generated sum (loss)", th));
+        CU_ASSERT(same_bits(&grad[th - 1], &grad[0], sizeof(float), "generated sum (gradient)", th));
+    }
+    free(x), free(label);
+    e.api->destroy(m);
+    emitted_unload(&e);
+}
+
 void suite_threads(void)
 {
     CU_pSuite s = CU_add_suite("threads", NULL, NULL);
     CU_add_test(s, "conv2d forward, data and weight gradients: same bits at 1, 2, 3 threads", test_conv_threads);
     CU_add_test(s, "dl_sgemm: same bits at 1, 2, 3 threads", test_gemm_threads);
+    CU_add_test(s, "dl_grad_norm: same bits at 1, 2, 3 threads", test_grad_norm_threads);
+    CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
 }
