@@ -618,6 +618,12 @@ static void reduce_step(emit_ctx *c, FILE *b, const char *ind, const ir_node *r,
  * element by element and never stored. Sibling reductions (pass_fuse rule 7)
  * share the loops, each with its own accumulators in the same order as alone. */
 enum { EMIT_SUM_LANES = 32 };
+/* A reduction of everything to one value is summed in this many contiguous
+ * chunks, each its own accumulator, which are then added in chunk order: the
+ * chunks depend on the size alone, so the sum is the same bits whether one
+ * thread runs them or several (OpenMP's reduction clause combines per-thread
+ * sums, and so changed with the thread count). */
+enum { EMIT_SUM_CHUNKS = 16 };
 
 static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 {
@@ -645,18 +651,31 @@ static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     }
     ir_dim elems = ir_dim_mul(outn, redn);
     const char *coord[IR_MAX_RANK] = {0};
-    if (m == 1 && last_red == 0) { /* everything, one dim: one parallel reduction */
-        char *clause = is_max ? " reduction(max:" : " reduction(+:";
+    if (m == 1 && last_red == 0) { /* everything, one dim: fixed chunks, then their partials in order */
+        const char *len = emit_dim(c, redn), *part[EMIT_MAX_SIBLINGS];
+        fprintf(b, "    /* %d fixed chunks, combined in order: the same result at any thread count */\n",
+                EMIT_SUM_CHUNKS);
+        for (int j = 0; j < nr; j++) {
+            part[j] = red_name(c, "part", j, nr);
+            fprintf(b, "    %s %s[%d];\n", acc_t, part[j], EMIT_SUM_CHUNKS);
+        }
+        emit_pragma(c, b, "    ", ir_dim_const(EMIT_SUM_CHUNKS), redn, work, EMIT_PAR_STREAM, "");
+        fprintf(b, "    for (int64_t ch = 0; ch < %d; ch++) {\n", EMIT_SUM_CHUNKS);
+        for (int j = 0; j < nr; j++) fprintf(b, "        %s %s = %s;\n", acc_t, acc[j], init);
+        bind_operands(c, b, "        ", vd, m, 0, coord, args, nargs, "", NULL, refs);
+        fprintf(b, "        for (int64_t i = %s * ch / %d; i < %s * (ch + 1) / %d; i++) {\n", len, EMIT_SUM_CHUNKS, len,
+                EMIT_SUM_CHUNKS);
+        for (int j = 0; j < nr; j++) reduce_step(c, b, "            ", rs[j], acc[j], args, nargs, refs);
+        fprintf(b, "        }\n");
+        for (int j = 0; j < nr; j++) fprintf(b, "        %s[ch] = %s;\n", part[j], acc[j]);
+        fprintf(b, "    }\n");
         for (int j = 0; j < nr; j++) {
             fprintf(b, "    %s %s = %s;\n", acc_t, acc[j], init);
-            clause = arena_printf(c->ar, "%s%s%s", clause, j ? ", " : "", acc[j]);
+            fprintf(b, "    for (int64_t ch = 0; ch < %d; ch++) %s;\n", EMIT_SUM_CHUNKS,
+                    is_max ? arena_printf(c->ar, "%s = fmaxf(%s, %s[ch])", acc[j], acc[j], part[j])
+                           : arena_printf(c->ar, "%s += %s[ch]", acc[j], part[j]));
+            fprintf(b, "    %s[0] = (float)%s;\n", red_out(c, j), acc[j]);
         }
-        emit_pragma(c, b, "    ", redn, redn, work, EMIT_PAR_STREAM, arena_printf(c->ar, "%s)", clause));
-        bind_operands(c, b, "    ", vd, m, 0, coord, args, nargs, "", NULL, refs);
-        fprintf(b, "    for (int64_t i = 0; i < %s; i++) {\n", emit_dim(c, redn));
-        for (int j = 0; j < nr; j++) reduce_step(c, b, "        ", rs[j], acc[j], args, nargs, refs);
-        fprintf(b, "    }\n");
-        for (int j = 0; j < nr; j++) fprintf(b, "    %s[0] = (float)%s;\n", red_out(c, j), acc[j]);
         return;
     }
     if (m == 2 && vd[0].red && !vd[1].red && vd[1].size.syms == 0) {

@@ -35,10 +35,14 @@
  * rows high and do not split well. Only when there are fewer images than
  * threads (batch-1 inference) and an image is big do images run one after
  * another with dl_sgemm parallel inside (it stays serial when too small).
- * The weight gradient gives each thread a private partial gradient (thread
- * 0's is gw itself) over a contiguous range of images, then the threads add
- * the partials up slice by slice. Each step is a small function so it can
- * be replaced by a faster one independently. */
+ * The weight gradient sums over images, and its result must not depend on
+ * the thread count (docs/design.md, "Determinism"): the images are cut into
+ * a number of contiguous chunks that depends on the geometry alone
+ * (wgrad_chunks), each summed into its own partial (chunk 0's is gw itself)
+ * by whichever thread takes it, and the partials are added to gw in chunk
+ * order, slice by slice. (One partial per thread, as before, made 1 and 2
+ * threads train LeNet-5 and ResNet-8 to different weights.) Each step is a
+ * small function so it can be replaced by a faster one independently. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -53,6 +57,11 @@
  * the images still go to separate threads (a GEMM this small does not gain
  * from splitting). */
 #define CONV_IMAGE_PAR_MACS (1 << 21)
+/* Weight gradient: output pixels (images x oh*ow) per chunk at least, and
+ * the most floats of partial gradients (see wgrad_chunks). */
+#define WGRAD_CHUNK_PIXELS 2048
+#define WGRAD_MAX_CHUNKS 12
+#define WGRAD_PARTIAL_FLOATS (4 << 20)
 /* Pools: parallelize over planes above this many window visits. */
 #define POOL_PAR_WORK 32768
 
@@ -258,33 +267,73 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
         conv_bwd_weight_image(g, d, x + i * g->c * d->plane_in, gy + i * g->oc * d->P, gw, cols, i > lo ? 1.0f : 0.0f);
 }
 
+/* How many chunks the images of a weight gradient are summed in: a
+ * function of the geometry alone, never of the thread count. The most of
+ * 12, 6, 4 that leaves every chunk an image and WGRAD_CHUNK_PIXELS output
+ * pixels (images x oh*ow, the depth of its sum; 16 times that on the direct
+ * kernels, whose partial is 16 lanes wide until the chunk ends), else 2 (1
+ * for a single image), with at most WGRAD_PARTIAL_FLOATS of partials. Even
+ * counts keep 2 threads balanced (3 chunks would split 2:1), 12 and 6 also
+ * 3 threads. Each chunk past the first costs a partial written and added:
+ * 12 chunks at batch 64 cost ResNet's 64-channel layer 5-7% and LeNet's c3
+ * 15% (conv_bench cpu, 1 thread), hence the depth rule; smaller layers keep
+ * 2 chunks, and a third thread idles there. */
+static int64_t wgrad_chunks(const dl_conv2d_geom *g, const conv_dims *d) {
+    static const int64_t options[] = {WGRAD_MAX_CHUNKS, 6, 4, 2};
+    const int64_t depth = direct_wgrad(g) ? 16 * WGRAD_CHUNK_PIXELS : WGRAD_CHUNK_PIXELS;
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        int64_t k = options[i];
+        if (k <= g->n && (k == 2 || g->n * d->P >= k * depth) && (k - 1) * lines(g->oc * d->K) <= WGRAD_PARTIAL_FLOATS)
+            return k;
+    }
+    return 1;
+}
+
+/* gw[k0, k1) += part[c] for c = 1 .. chunks - 1, in that order for every
+ * element whoever adds it. */
+static void add_partials(float *restrict gw, float *const *part, int64_t chunks, int64_t k0, int64_t k1) {
+    const int64_t slice = 1024; /* gw's slice stays in L1 while the partials stream past */
+    for (int64_t s0 = k0; s0 < k1; s0 += slice) {
+        int64_t s1 = s0 + slice < k1 ? s0 + slice : k1;
+        for (int64_t c = 1; c < chunks; c++) {
+            const float *restrict p = part[c];
+            for (int64_t k = s0; k < s1; k++) gw[k] += p[k];
+        }
+    }
+}
+
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
     if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_weight(g, x, gy, gw);
     conv_dims d = dims_of(g);
+    int64_t wsize = g->oc * d.K, chunks = wgrad_chunks(g, &d);
     int nt = image_threads(g, &d);
-    int64_t wsize = g->oc * d.K;
+    if (nt > chunks) nt = (int)chunks;
     int64_t cstride = direct_wgrad(g) ? lines(dl_conv_small_wgrad_floats(g)) : is_pointwise(g) ? 0 : lines(d.K * d.P);
-    int64_t each = cstride + lines(wsize); /* per thread: columns, then (threads 1..) a partial gradient */
-    float *buf = scratch(each * nt);
+    /* Scratch: a slot per thread, its columns then a partial, then the
+     * partials of chunks nt, nt + 1, ... (chunk 0's is gw itself). With the
+     * threads' columns back to back instead, ResNet's 32>64 layer took 3-4%
+     * more CPU at 2 threads (cache sets shared by the two threads, we think;
+     * a partial between them was the old layout and measured as fast). */
+    int64_t each = cstride + lines(wsize);
+    float *buf = scratch(each * nt + lines(wsize) * (chunks > nt ? chunks - nt : 0)), *part[WGRAD_MAX_CHUNKS];
     if (!buf) return -1;
-    if (nt == 1) {
-        bwd_weight_range(g, &d, x, gy, gw, buf, 0, g->n);
+    part[0] = gw;
+    for (int64_t c = 1; c < chunks; c++)
+        part[c] = c < nt ? buf + c * each + cstride : buf + nt * each + (c - nt) * lines(wsize);
+    if (nt == 1) { /* no (inactive) parallel region around GEMMs that may parallelize themselves */
+        for (int64_t c = 0; c < chunks; c++)
+            bwd_weight_range(g, &d, x, gy, part[c], buf, g->n * c / chunks, g->n * (c + 1) / chunks);
+        add_partials(gw, part, chunks, 0, wsize);
         return 0;
     }
 #pragma omp parallel num_threads(nt)
     {
-        int t = omp_get_thread_num(), tn = omp_get_num_threads();
-        float *part = t ? buf + t * each + cstride : gw;
-        bwd_weight_range(g, &d, x, gy, part, buf + t * each, g->n * t / tn, g->n * (t + 1) / tn);
-        if (tn > 1) {
-#pragma omp barrier
-            int64_t k0 = wsize * t / tn, k1 = wsize * (t + 1) / tn;
-            for (int u = 1; u < tn; u++) {
-                const float *restrict p = buf + u * each + cstride;
-                float *restrict o = gw;
-                for (int64_t k = k0; k < k1; k++) o[k] += p[k];
-            }
-        }
+        float *cols = buf + omp_get_thread_num() * each;
+#pragma omp for schedule(static)
+        for (int64_t c = 0; c < chunks; c++)
+            bwd_weight_range(g, &d, x, gy, part[c], cols, g->n * c / chunks, g->n * (c + 1) / chunks);
+        int t = omp_get_thread_num(), tn = omp_get_num_threads(); /* after the loop's barrier */
+        add_partials(gw, part, chunks, wsize * t / tn, wsize * (t + 1) / tn);
     }
     return 0;
 }

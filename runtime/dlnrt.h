@@ -161,7 +161,8 @@ int dl_optim_state_slots(dl_optim_kind kind);
  * when unused), zero-initialized by the caller before the first step. */
 void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
                      float *w, const float *g, float *m1, float *m2, int64_t n);
-/* Global L2 norm of several gradient arrays (for clipping); OpenMP-parallel. */
+/* Global L2 norm of several gradient arrays (for clipping); OpenMP-parallel,
+ * the same bits at any thread count. */
 double dl_grad_norm(float *const *grads, const int64_t *sizes, int count);
 
 /* ---- learning-rate schedules --------------------------------------------- */

@@ -133,15 +133,26 @@ void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
                  (int)c->kind, dl_optim_state_slots(c->kind));
 }
 
+/* Each array is summed in NORM_CHUNKS contiguous chunks, then the chunks'
+ * sums in order: the same bits however many threads share the chunks (an
+ * OpenMP reduction clause adds per-thread sums, which moved the clipping
+ * scale with the thread count). */
+enum { NORM_CHUNKS = 16 };
+
 double dl_grad_norm(float *const *grads, const int64_t *sizes, int count)
 {
     double total = 0.0;
     for (int t = 0; t < count; t++) {
         const float *g = grads[t];
-        double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static) if (sizes[t] > 65536)
-        for (int64_t i = 0; i < sizes[t]; i++) s += (double)g[i] * g[i];
-        total += s;
+        const int64_t n = sizes[t];
+        double part[NORM_CHUNKS];
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (int c = 0; c < NORM_CHUNKS; c++) {
+            double s = 0.0;
+            for (int64_t i = n * c / NORM_CHUNKS; i < n * (c + 1) / NORM_CHUNKS; i++) s += (double)g[i] * g[i];
+            part[c] = s;
+        }
+        for (int c = 0; c < NORM_CHUNKS; c++) total += part[c];
     }
     return sqrt(total);
 }

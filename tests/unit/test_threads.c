@@ -1,0 +1,217 @@
+/* test_threads.c — results independent of the thread count.
+ *
+ * The runtime and the generated code promise the same bits at any
+ * OMP_NUM_THREADS on one machine (docs/design.md, "Determinism"): a sum
+ * whose terms are shared over threads is cut into chunks fixed by the
+ * problem alone, each with its own partial, and the partials are added in
+ * chunk order. So each test here runs one computation at 1, 2 and 3 threads
+ * and compares the results with memcmp, at sizes that reach the parallel
+ * paths and with batches not divisible by the thread count. Before the
+ * partials were fixed, the convolution weight gradient (one partial per
+ * thread), dl_grad_norm and the generated sum of a whole tensor (OpenMP's
+ * reduction clause) all failed here; forward and data gradients, which never
+ * sum across threads, and the GEMM (its tiles split M and N, never K) are
+ * checked so that it stays true. */
+#include <CUnit/CUnit.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlnrt.h"
+#include "emitted.h"
+
+enum { MAX_THREADS = 3 };
+
+static float *random_floats(int64_t n, uint64_t *state)
+{
+    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) v[i] = (float)(2.0 * emitted_urand(state) - 1.0);
+    return v;
+}
+
+/* Whether got (computed at `threads`) has the bits of want (at 1 thread); the first difference to stderr. */
+static int same_bits(const void *got, const void *want, size_t bytes, const char *what, int threads)
+{
+    if (memcmp(got, want, bytes) == 0) return 1;
+    const float *g = got, *w = want;
+    for (size_t i = 0; i < bytes / sizeof(float); i++)
+        if (memcmp(&g[i], &w[i], sizeof(float)) != 0) {
+            fprintf(stderr, "%s at %d threads: [%zu] %.9g, at 1 thread %.9g\n", what, threads, i, g[i], w[i]);
+            break;
+        }
+    return 0;
+}
+
+/* ---- convolutions ------------------------------------------------------------ */
+
+typedef struct conv_case {
+    int64_t n, c, oc, groups, h, k, s, p;
+    const char *what;
+} conv_case;
+
+/* Forward, data and weight gradient at 1, 2 and 3 threads: 0 if all agree bit for bit. */
+static int conv_differs(const conv_case *t)
+{
+    dl_conv2d_geom g = {.n = t->n, .c = t->c, .h = t->h, .w = t->h, .oc = t->oc, .kh = t->k, .kw = t->k,
+                        .sh = t->s, .sw = t->s, .pt = t->p, .pb = t->p, .pl = t->p, .pr = t->p,
+                        .dh = 1, .dw = 1, .groups = t->groups};
+    g.oh = g.ow = (t->h + 2 * t->p - t->k) / t->s + 1;
+    const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * (g.c / g.groups) * g.kh * g.kw;
+    uint64_t state = 1234 + (uint64_t)t->n;
+    float *x = random_floats(nx, &state), *w = random_floats(nw, &state), *gy = random_floats(ny, &state);
+    float *y[MAX_THREADS], *gx[MAX_THREADS], *gw[MAX_THREADS];
+    int saved = omp_get_max_threads(), bad = 0;
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        y[th - 1] = malloc(sizeof(float) * (size_t)ny);
+        gx[th - 1] = malloc(sizeof(float) * (size_t)nx);
+        gw[th - 1] = malloc(sizeof(float) * (size_t)nw);
+        bad |= dl_conv2d(&g, x, w, y[th - 1]) | dl_conv2d_bwd_data(&g, gy, w, gx[th - 1]) |
+               dl_conv2d_bwd_weight(&g, x, gy, gw[th - 1]);
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS && !bad; th++) {
+        char what[160];
+        snprintf(what, sizeof what, "%s: forward", t->what);
+        bad |= !same_bits(y[th - 1], y[0], sizeof(float) * (size_t)ny, what, th);
+        snprintf(what, sizeof what, "%s: data gradient", t->what);
+        bad |= !same_bits(gx[th - 1], gx[0], sizeof(float) * (size_t)nx, what, th);
+        snprintf(what, sizeof what, "%s: weight gradient", t->what);
+        bad |= !same_bits(gw[th - 1], gw[0], sizeof(float) * (size_t)nw, what, th);
+    }
+    for (int th = 0; th < MAX_THREADS; th++) free(y[th]), free(gx[th]), free(gw[th]);
+    free(x), free(w), free(gy);
+    return bad;
+}
+
+/* Every path of conv.c, conv_direct_small.c and conv_depthwise.c, with 1 to
+ * 12 chunks of images (conv.c, wgrad_chunks) and odd batches. */
+static void test_conv_threads(void)
+{
+    static const conv_case cases[] = {
+        /* n   c  oc  g   h  k  s  p */
+        {25, 8, 20, 1, 32, 3, 1, 1, "im2col + GEMM, 12 chunks"},
+        {13, 32, 32, 1, 16, 3, 1, 1, "ResNet 32-channel stage, 2 chunks"},
+        {64, 64, 64, 1, 8, 3, 1, 1, "ResNet 64-channel stage, batch 64"},
+        {11, 8, 24, 1, 15, 3, 2, 1, "stride 2 (col2im data gradient)"},
+        {9, 16, 8, 1, 12, 1, 1, 0, "pointwise"},
+        {7, 16, 32, 1, 13, 1, 2, 0, "1x1 stride 2"},
+        {5, 8, 8, 2, 10, 3, 1, 1, "groups"},
+        {7, 1, 6, 1, 28, 5, 1, 2, "LeNet c1, direct kernels"},
+        {17, 6, 16, 1, 14, 5, 1, 0, "LeNet c3, direct kernels"},
+        {130, 3, 16, 1, 32, 3, 1, 1, "direct kernels, 4 chunks"},
+        {6, 12, 12, 12, 9, 3, 1, 1, "depthwise"},
+        {5, 32, 64, 32, 20, 3, 2, 1, "depthwise, multiplier 2, stride 2"},
+        {1, 32, 48, 1, 24, 3, 1, 1, "one image: GEMM parallel inside"},
+        {2, 32, 32, 1, 32, 3, 1, 1, "two big images"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) CU_ASSERT(!conv_differs(&cases[i]));
+}
+
+/* ---- GEMM --------------------------------------------------------------------- */
+
+/* Products above the parallel threshold (tall, wide, short M, gemv) with
+ * beta = 1, so C's old contents are in the sum too. */
+static void test_gemm_threads(void)
+{
+    static const int64_t shapes[][3] = {{211, 209, 213}, {20, 1030, 400}, {700, 40, 300}, {1, 2100, 1100}, {2100, 1, 1100}};
+    int saved = omp_get_max_threads();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        uint64_t state = 99 + s;
+        float *A = random_floats(M * K, &state), *B = random_floats(K * N, &state), *C0 = random_floats(M * N, &state);
+        float *C[MAX_THREADS];
+        for (int th = 1; th <= MAX_THREADS; th++) {
+            omp_set_num_threads(th);
+            C[th - 1] = malloc(sizeof(float) * (size_t)(M * N));
+            memcpy(C[th - 1], C0, sizeof(float) * (size_t)(M * N));
+            dl_sgemm(0, 1, M, N, K, 1.0f, A, K, B, K, 1.0f, C[th - 1], N);
+        }
+        for (int th = 2; th <= MAX_THREADS; th++)
+            CU_ASSERT(same_bits(C[th - 1], C[0], sizeof(float) * (size_t)(M * N), "dl_sgemm", th));
+        for (int th = 0; th < MAX_THREADS; th++) free(C[th]);
+        free(A), free(B), free(C0);
+    }
+    omp_set_num_threads(saved);
+}
+
+/* ---- gradient norm -------------------------------------------------------- */
+
+static void test_grad_norm_threads(void)
+{
+    int64_t sizes[3] = {1000003, 70001, 5};
+    uint64_t state = 5;
+    float *grads[3];
+    for (int t = 0; t < 3; t++) grads[t] = random_floats(sizes[t], &state);
+    grads[0][17] = 3e5f; /* a large term, so the order of the additions shows */
+    double norm[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        norm[th - 1] = dl_grad_norm(grads, sizes, 3);
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++) {
+        CU_ASSERT(memcmp(&norm[th - 1], &norm[0], sizeof(double)) == 0);
+        if (memcmp(&norm[th - 1], &norm[0], sizeof(double)))
+            fprintf(stderr, "dl_grad_norm at %d threads: %.17g, at 1 thread %.17g\n", th, norm[th - 1], norm[0]);
+    }
+    for (int t = 0; t < 3; t++) free(grads[t]);
+}
+
+/* ---- a generated sum of a whole tensor ---------------------------------------- */
+
+/* The loss sum(x * s * label) and the gradient of s, sum(x * label), are
+ * sums of 64 x 4096 terms, above the size where the generated loop goes
+ * parallel. The terms are +1e20 first, -1e20 last and small between: summed
+ * left to right the small ones vanish into 1e20 (0 in the end), while a sum
+ * split in two keeps those of the half without 1e20 (about 1e5). */
+static void test_emitted_sum_threads(void)
+{
+    static const char *src =
+        "model wide_sum(x: f32[N, 4096]) -> f32[N, 4096] {\n"
+        "    param s: f32[1] = ones\n"
+        "    return x * s\n"
+        "}\n"
+        "train wide_sum {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
+        "    loss = sum(output * label)\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 64, F = 4096 };
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
+    void *m = e.api->create(B);
+    CU_ASSERT_FATAL(m != NULL);
+    float *x = malloc(sizeof(float) * B * F), *label = malloc(sizeof(float) * B * F);
+    uint64_t state = 3;
+    for (int64_t i = 0; i < B * F; i++) x[i] = (float)emitted_urand(&state), label[i] = 1.0f;
+    x[0] = 1e20f, x[B * F - 1] = -1e20f;
+    float loss[MAX_THREADS], grad[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        e.api->init(m, 1); /* the same parameters before each step */
+        loss[th - 1] = e.api->train_step(m, x, label, B);
+        grad[th - 1] = e.api->grad_data(m, 0)[0];
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++) {
+        CU_ASSERT(same_bits(&loss[th - 1], &loss[0], sizeof(float), "generated sum (loss)", th));
+        CU_ASSERT(same_bits(&grad[th - 1], &grad[0], sizeof(float), "generated sum (gradient)", th));
+    }
+    free(x), free(label);
+    e.api->destroy(m);
+    emitted_unload(&e);
+}
+
+void suite_threads(void)
+{
+    CU_pSuite s = CU_add_suite("threads", NULL, NULL);
+    CU_add_test(s, "conv2d forward, data and weight gradients: same bits at 1, 2, 3 threads", test_conv_threads);
+    CU_add_test(s, "dl_sgemm: same bits at 1, 2, 3 threads", test_gemm_threads);
+    CU_add_test(s, "dl_grad_norm: same bits at 1, 2, 3 threads", test_grad_norm_threads);
+    CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
+}
