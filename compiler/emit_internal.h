@@ -71,14 +71,16 @@ int emit_check_table(FILE *err);
 void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim count, int64_t work,
               const char *extra_clause);
 
-/* ---- emit_movement.c: bodies of the data-movement kernels ------------------ */
-void emit_concat(emit_ctx *c, FILE *b, const ir_node *n);
-void emit_slice(emit_ctx *c, FILE *b, const ir_node *n);    /* slice and slice_grad */
-void emit_pad(emit_ctx *c, FILE *b, const ir_node *n);      /* pad and pad_grad */
-void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n); /* upsample and upsample_grad */
+/* The kernel body of each op family (op_families.def) for node n, into b:
+ * emit_movement in emit_movement.c (concat, slice, pad, upsample and their
+ * adjoints), emit_conv in emit_conv.c (convolution and pooling through
+ * runtime/conv.c), the others in emit_kernels.c. emit_kernel dispatches
+ * through ops.def's family column; a missing one does not link. */
+#define FAMILY(name, files) void emit_##name(emit_ctx *c, FILE *b, const ir_node *n);
+#include "op_families.def"
+#undef FAMILY
 
-/* ---- emit_conv.c: convolution and pooling kernels (runtime/conv.c calls) --- */
-void emit_conv(emit_ctx *c, FILE *b, const ir_node *n);
+/* ---- emit_conv.c ------------------------------------------------------------ */
 /* A conv2d linked by pass_epilogue: defines its group's kernel (without
  * OpenMP), an epilogue calling it per image, the conv kernel passing that to
  * dl_conv2d_ep, and writes the call. 1 = done (the group is not called

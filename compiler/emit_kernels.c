@@ -44,7 +44,6 @@
  * on a busy machine; break-even ~150-250K on an idle one). */
 #define EMIT_PAR_STREAM (1 << 20)
 
-typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);
 
 /* ---- small formatting helpers ------------------------------------------- */
 
@@ -625,7 +624,7 @@ enum { EMIT_SUM_LANES = 32 };
  * sums, and so changed with the thread count). */
 enum { EMIT_SUM_CHUNKS = 16 };
 
-static void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
+void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_node *rs[EMIT_MAX_SIBLINGS];
     int nr = reduce_members(c, n, rs);
@@ -804,11 +803,10 @@ static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, " y[i] = x0[%s];\n", *expr ? expr : "0");
 }
 
-static void emit_nothing(emit_ctx *c, FILE *b, const ir_node *n) { (void)c, (void)b, (void)n; }
 
 /* ---- contractions -------------------------------------------------------- */
 
-static void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
+void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_shape *as = &n->in[0]->shape, *bs = &n->in[1]->shape;
     int ta = n->a.ni > 0 && n->a.i[0], tb = n->a.ni > 1 && n->a.i[1];
@@ -860,7 +858,7 @@ static void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
 
 /* ---- softmax family ------------------------------------------------------ */
 
-static void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
+void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_shape *s = &n->shape;
     int ax = (int)n->a.i[0];
@@ -930,37 +928,49 @@ static void emit_unpick(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "        y[r * %s + k] = x0[r];\n    }\n    return 0;\n", Cs);
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the families (op_families.def), dispatched through ops.def --------- */
 
-/* Elementwise ops need no entry: their c_expr is composed by emit_group.
- * broadcast_to is fused like them; it has an entry only for completeness. */
-static const emit_fn emit_table[OP__COUNT] = {
-    [OP_input] = emit_nothing,       [OP_param] = emit_nothing,     [OP_constant] = emit_constant,
-    [OP_rand_uniform] = emit_rand,   [OP_rand_normal] = emit_rand,  [OP_reduce_sum] = emit_reduce,
-    [OP_reduce_max] = emit_reduce,   [OP_reshape] = emit_copy,      [OP_stop_grad] = emit_copy,
-    [OP_broadcast_to] = emit_nothing, [OP_transpose] = emit_transpose, [OP_matmul] = emit_matmul,
-    [OP_softmax] = emit_softmax,     [OP_log_softmax] = emit_softmax, [OP_pick] = emit_pick,
-    [OP_unpick] = emit_unpick,
-    /* data movement: emit_movement.c */
-    [OP_concat] = emit_concat,       [OP_slice] = emit_slice,       [OP_slice_grad] = emit_slice,
-    [OP_pad] = emit_pad,             [OP_pad_grad] = emit_pad,      [OP_upsample] = emit_upsample,
-    [OP_upsample_grad] = emit_upsample,
-    /* convolution and pooling: emit_conv.c */
-    [OP_conv2d] = emit_conv,         [OP_conv_transpose2d] = emit_conv, [OP_conv2d_bwd_weight] = emit_conv,
-    [OP_max_pool2d] = emit_conv,     [OP_max_pool2d_indices] = emit_conv, [OP_max_pool2d_bwd] = emit_conv,
-    [OP_max_unpool2d] = emit_conv,   [OP_max_unpool2d_bwd] = emit_conv, [OP_avg_pool2d] = emit_conv,
-    [OP_avg_pool2d_bwd] = emit_conv, [OP_adaptive_avg_pool2d] = emit_conv, [OP_adaptive_avg_pool2d_bwd] = emit_conv,
+void emit_source(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    if (n->op == OP_constant) emit_constant(c, b, n);
+    else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) emit_rand(c, b, n);
+    /* input, param: no kernel, the step function points at the data */
+}
+
+/* An elementwise group rooted at n (emit_kernel routes every fusable root here). */
+void emit_elemwise(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    const ir_node *args[EMIT_MAX_ARGS];
+    emit_group(c, b, n, args, kernel_args(n, args, 1));
+}
+
+void emit_layout(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    if (n->op == OP_transpose) emit_transpose(c, b, n);
+    else if (n->op != OP_broadcast_to) emit_copy(c, b, n); /* reshape, stop_grad; broadcast_to is fused */
+}
+
+void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    if (n->op == OP_pick) emit_pick(c, b, n);
+    else emit_unpick(c, b, n);
+}
+
+typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);
+static const emit_fn emit_by_op[OP__COUNT] = {
+#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = emit_##family,
+#include "ops.def"
+#undef OP
 };
 
+/* Elementwise ops must have their C expression (a group composes them). */
 int emit_check_table(FILE *err)
 {
     int missing = 0;
     for (int op = 0; op < OP__COUNT; op++) {
-        int ok = ir_ops[op].kind == IR_ELEMWISE ? ir_ops[op].c_expr != NULL : emit_table[op] != NULL;
-        if (!ok) {
-            if (err) fprintf(err, "emit: op '%s' has no C emitter\n", ir_ops[op].name);
-            missing++;
-        }
+        if (ir_ops[op].kind != IR_ELEMWISE || ir_ops[op].c_expr) continue;
+        if (err) fprintf(err, "emit: elementwise op '%s' has no c_expr\n", ir_ops[op].name);
+        missing++;
     }
     return missing;
 }
@@ -1019,10 +1029,6 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
 {
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = emit_is_fusable(n);
-    if (!is_group && !emit_table[n->op]) {
-        diag_error(c->d, n->loc, "the C emitter has no kernel for op '%s'", ir_ops[n->op].name);
-        return -1;
-    }
     if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices) { /* the one op with an i32 result */
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
@@ -1041,7 +1047,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         return -1;
     }
     if (is_group) emit_group(c, b, n, args, nargs);
-    else emit_table[n->op](c, b, n);
+    else emit_by_op[n->op](c, b, n);
     fclose(b);
 
     const char *name = kernel_name(c, n, is_group);

@@ -73,7 +73,7 @@ static void close_outer(FILE *b, ir_dim outer)
 
 /* ---- concat: each input is a slab [outer, len_k, inner] of y ---------------- */
 
-void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
+static void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
 {
     int axis = (int)n->a.i[0];
     ir_dim outer = span(&n->shape, 0, axis), inner = span(&n->shape, axis + 1, n->shape.rank);
@@ -97,7 +97,7 @@ void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
 
 /* ---- slice: y[o, j, :] = x[o, start + j*step, :]; slice_grad scatters into zeros ---- */
 
-void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
+static void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
 {
     int grad = n->op == OP_slice_grad, axis = (int)n->a.i[0];
     const ir_shape *big = grad ? &n->shape : &n->in[0]->shape, *small = grad ? &n->in[0]->shape : &n->shape;
@@ -133,7 +133,7 @@ void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
 
 /* ---- pad: each padded coordinate maps to a source coordinate ----------------- */
 
-void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
+static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
 {
     static const char *mode_names[] = {"constant", "reflect", "replicate"};
     int grad = n->op == OP_pad_grad, mode = (int)n->a.i[0], k = (int)n->a.i[1];
@@ -227,7 +227,7 @@ static void index_table(emit_ctx *c, FILE *b, char a, int mode, int64_t in, int6
     fprintf(b, "        l%c[i] = l < 0.0f ? 0.0f : l > 1.0f ? 1.0f : l;\n    }\n", a);
 }
 
-void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
+static void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
 {
     int grad = n->op == OP_upsample_grad, mode = (int)n->a.i[0], align = (int)n->a.i[3];
     const ir_shape *big = grad ? &n->in[0]->shape : &n->shape, *small = grad ? &n->shape : &n->in[0]->shape;
@@ -266,4 +266,14 @@ void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
         }
     }
     fprintf(b, "            }\n    }\n");
+}
+
+void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    switch (n->op) {
+    case OP_concat: emit_concat(c, b, n); return;
+    case OP_slice: case OP_slice_grad: emit_slice(c, b, n); return;
+    case OP_pad: case OP_pad_grad: emit_pad(c, b, n); return;
+    default: emit_upsample(c, b, n); return; /* upsample, upsample_grad */
+    }
 }

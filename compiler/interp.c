@@ -57,44 +57,18 @@ static int64_t offset_of(int64_t i, const dims *out, const int64_t *st) {
 }
 
 double interp_elementwise(const ir_node *n, double a, double b, double c) {
-    double f0 = n->a.f[0];
+    const double f0 = n->a.f[0];
+    (void)a, (void)b, (void)c, (void)f0;
     switch (n->op) {
-    case OP_neg: return -a;
-    case OP_exp: return exp(a);
-    case OP_log: return log(a);
-    case OP_log1p: return log1p(a);
-    case OP_sqrt: return sqrt(a);
-    case OP_abs: return fabs(a);
-    case OP_sign: return (a > 0) - (a < 0);
-    case OP_step: return a > 0 ? 1 : 0;
-    case OP_floor: return floor(a);
-    case OP_round: return nearbyint(a);
-    case OP_relu: return a > 0 ? a : 0;
-    case OP_leaky_relu: return a > 0 ? a : f0 * a;
-    case OP_elu: return a > 0 ? a : f0 * expm1(a);
-    case OP_sigmoid: return 1 / (1 + exp(-a));
-    case OP_tanh: return tanh(a);
-    case OP_gelu: return 0.5 * a * (1 + erf(a / sqrt(2.0)));
-    case OP_gelu_grad: return 0.5 * (1 + erf(a / sqrt(2.0))) + a * exp(-0.5 * a * a) / sqrt(2 * M_PI);
-    case OP_cast_f32: return a;
-    case OP_add: return a + b;
-    case OP_sub: return a - b;
-    case OP_mul: return a * b;
-    case OP_div: return a / b;
-    case OP_pow: return pow(a, b);
-    case OP_maximum: return fmax(a, b);
-    case OP_minimum: return fmin(a, b);
-    case OP_gt: return a > b;
-    case OP_ge: return a >= b;
-    case OP_lt: return a < b;
-    case OP_le: return a <= b;
-    case OP_eq: return a == b;
-    case OP_where: return a != 0 ? b : c;
-    default: return NAN;
+#define OP(name, arity, kind, family, c_expr, ref) \
+    case OP_##name: return (ref);
+#include "ops.def"
+#undef OP
+    default: return 0;
     }
 }
 
-static void run_elementwise(interp_state *s, const ir_node *n, double *y) {
+static void run_elementwise(const interp_state *s, const ir_node *n, double *y) {
     dims out = eval_dims(&n->shape, s->sym_values);
     int64_t st[IR_MAX_IN][IR_MAX_RANK];
     for (int k = 0; k < n->nin; k++) {
@@ -110,7 +84,7 @@ static void run_elementwise(interp_state *s, const ir_node *n, double *y) {
 }
 
 /* Also used for broadcast_to: a broadcasting copy. */
-static void run_broadcast(interp_state *s, const ir_node *n, double *y) {
+static void run_broadcast(const interp_state *s, const ir_node *n, double *y) {
     dims out = eval_dims(&n->shape, s->sym_values), in = eval_dims(&n->in[0]->shape, s->sym_values);
     int64_t st[IR_MAX_RANK];
     bcast_strides(&in, &out, st);
@@ -118,7 +92,7 @@ static void run_broadcast(interp_state *s, const ir_node *n, double *y) {
     for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
 }
 
-static void run_reduce(interp_state *s, const ir_node *n, double *y) {
+static void run_reduce(const interp_state *s, const ir_node *n, double *y) {
     dims in = eval_dims(&n->in[0]->shape, s->sym_values);
     uint32_t axes = (uint32_t)n->a.i[0];
     /* strides of the keepdims output, 0 along reduced axes */
@@ -137,7 +111,7 @@ static void run_reduce(interp_state *s, const ir_node *n, double *y) {
     }
 }
 
-static void run_transpose(interp_state *s, const ir_node *n, double *y) {
+static void run_transpose(const interp_state *s, const ir_node *n, double *y) {
     dims in = eval_dims(&n->in[0]->shape, s->sym_values), out = eval_dims(&n->shape, s->sym_values);
     int64_t in_st[IR_MAX_RANK], st[IR_MAX_RANK], acc = 1;
     for (int d = in.rank - 1; d >= 0; d--) in_st[d] = acc, acc *= in.n[d];
@@ -146,7 +120,7 @@ static void run_transpose(interp_state *s, const ir_node *n, double *y) {
     for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
 }
 
-static void run_matmul(interp_state *s, const ir_node *n, double *y) {
+static void run_matmul(const interp_state *s, const ir_node *n, double *y) {
     const ir_node *a = n->in[0], *b = n->in[1];
     dims da = eval_dims(&a->shape, s->sym_values), db = eval_dims(&b->shape, s->sym_values);
     dims out = eval_dims(&n->shape, s->sym_values);
@@ -179,7 +153,7 @@ static void run_matmul(interp_state *s, const ir_node *n, double *y) {
 }
 
 /* softmax / log_softmax along axis: [outer, len, inner] view of the tensor. */
-static void run_softmax(interp_state *s, const ir_node *n, double *y) {
+static void run_softmax(const interp_state *s, const ir_node *n, double *y) {
     dims d = eval_dims(&n->shape, s->sym_values);
     int axis = (int)n->a.i[0];
     int64_t outer = 1, len = d.n[axis], inner = 1;
@@ -205,7 +179,7 @@ static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes)
     return 0;
 }
 
-static int run_pick(interp_state *s, const ir_node *n, double *y) {
+static int run_pick(const interp_state *s, const ir_node *n, double *y) {
     const double *x = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
     int64_t rows = interp_numel(s, n->in[1]), classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
     for (int64_t r = 0; r < rows; r++) {
@@ -215,7 +189,7 @@ static int run_pick(interp_state *s, const ir_node *n, double *y) {
     return 0;
 }
 
-static int run_unpick(interp_state *s, const ir_node *n, double *y) {
+static int run_unpick(const interp_state *s, const ir_node *n, double *y) {
     const double *g = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
     int64_t rows = interp_numel(s, n->in[1]), classes = n->a.i[0];
     memset(y, 0, sizeof(double) * (size_t)(rows * classes));
@@ -236,55 +210,66 @@ static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed)
     return 0;
 }
 
-static int run_node(interp_state *s, const ir_node *n, double *const *inputs, double *const *params, uint64_t seed) {
+/* ---- the families (op_families.def): one function each, called through
+ * the table below, which ops.def's family column fills ---------------------- */
+
+int interp_source(const interp_state *s, const ir_node *n, double *y) {
     int64_t count = interp_numel(s, n);
-    double *y = s->value[n->id];
+    double *const *from = n->op == OP_input ? s->inputs : s->params;
     switch (n->op) {
     case OP_input:
-        if (!inputs || !inputs[n->a.i[0]]) {
-            fprintf(stderr, "interp: no data for input '%s'\n", n->name ? n->name : "?");
-            return -1;
-        }
-        memcpy(y, inputs[n->a.i[0]], sizeof(double) * (size_t)count);
-        return 0;
     case OP_param:
-        if (!params || !params[n->a.i[0]]) {
-            fprintf(stderr, "interp: no data for parameter '%s'\n", n->name ? n->name : "?");
+        if (!from || !from[n->a.i[0]]) {
+            fprintf(stderr, "interp: no data for %s '%s'\n", n->op == OP_input ? "input" : "parameter",
+                    n->name ? n->name : "?");
             return -1;
         }
-        memcpy(y, params[n->a.i[0]], sizeof(double) * (size_t)count);
+        memcpy(y, from[n->a.i[0]], sizeof(double) * (size_t)count);
         return 0;
     case OP_constant:
         for (int64_t i = 0; i < count; i++) y[i] = n->a.f[0];
         return 0;
-    case OP_rand_uniform: case OP_rand_normal:
-        return run_random(n, y, count, seed);
-    case OP_reshape: case OP_stop_grad:
-        memcpy(y, s->value[n->in[0]->id], sizeof(double) * (size_t)count);
-        return 0;
-    case OP_broadcast_to: run_broadcast(s, n, y); return 0;
-    case OP_reduce_sum: case OP_reduce_max: run_reduce(s, n, y); return 0;
-    case OP_transpose: run_transpose(s, n, y); return 0;
-    case OP_matmul: run_matmul(s, n, y); return 0;
-    case OP_softmax: case OP_log_softmax: run_softmax(s, n, y); return 0;
-    case OP_pick: return run_pick(s, n, y);
-    case OP_unpick: return run_unpick(s, n, y);
-    case OP_concat: case OP_slice: case OP_slice_grad: case OP_pad: case OP_pad_grad: case OP_upsample:
-    case OP_upsample_grad:
-        return interp_movement(s, n, y);
-    case OP_conv2d: case OP_conv_transpose2d: case OP_conv2d_bwd_weight: case OP_max_pool2d:
-    case OP_max_pool2d_indices: case OP_max_pool2d_bwd: case OP_max_unpool2d: case OP_max_unpool2d_bwd:
-    case OP_avg_pool2d: case OP_avg_pool2d_bwd: case OP_adaptive_avg_pool2d: case OP_adaptive_avg_pool2d_bwd:
-        return interp_conv(s, n, y);
-    default:
-        if (ir_ops[n->op].kind == IR_ELEMWISE) {
-            run_elementwise(s, n, y);
-            return 0;
-        }
-        fprintf(stderr, "interp: no kernel for op '%s'\n", ir_ops[n->op].name);
-        return -1;
+    default: return run_random(n, y, count, s->seed);
     }
 }
+
+int interp_elemwise(const interp_state *s, const ir_node *n, double *y) {
+    run_elementwise(s, n, y);
+    return 0;
+}
+
+int interp_reduce(const interp_state *s, const ir_node *n, double *y) {
+    run_reduce(s, n, y);
+    return 0;
+}
+
+int interp_layout(const interp_state *s, const ir_node *n, double *y) {
+    if (n->op == OP_transpose) run_transpose(s, n, y);
+    else if (n->op == OP_broadcast_to) run_broadcast(s, n, y);
+    else memcpy(y, s->value[n->in[0]->id], sizeof(double) * (size_t)interp_numel(s, n)); /* reshape, stop_grad */
+    return 0;
+}
+
+int interp_matmul(const interp_state *s, const ir_node *n, double *y) {
+    run_matmul(s, n, y);
+    return 0;
+}
+
+int interp_softmax(const interp_state *s, const ir_node *n, double *y) {
+    run_softmax(s, n, y);
+    return 0;
+}
+
+int interp_label(const interp_state *s, const ir_node *n, double *y) {
+    return n->op == OP_pick ? run_pick(s, n, y) : run_unpick(s, n, y);
+}
+
+typedef int (*interp_fn)(const interp_state *s, const ir_node *n, double *y);
+static const interp_fn interp_by_op[OP__COUNT] = {
+#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = interp_##family,
+#include "ops.def"
+#undef OP
+};
 
 int64_t interp_numel(const interp_state *s, const ir_node *n) { return ir_dim_eval(ir_shape_numel(&n->shape), s->sym_values); }
 
@@ -292,6 +277,7 @@ int interp_run(interp_state *s, const ir_graph *g, const int64_t *sym_values, do
                double *const *params, uint64_t seed) {
     memset(s, 0, sizeof *s);
     s->g = g;
+    s->inputs = inputs, s->params = params, s->seed = seed;
     for (int i = 0; i < IR_MAX_SYMS; i++) s->sym_values[i] = sym_values ? sym_values[i] : 1;
     s->n_value = g->next_id;
     s->value = calloc((size_t)(s->n_value ? s->n_value : 1), sizeof *s->value);
@@ -304,7 +290,7 @@ int interp_run(interp_state *s, const ir_graph *g, const int64_t *sym_values, do
             fprintf(stderr, "interp: out of memory\n");
             return -1;
         }
-        if (run_node(s, n, inputs, params, seed) < 0) return -1;
+        if (interp_by_op[n->op](s, n, s->value[n->id]) < 0) return -1;
     }
     return 0;
 }

@@ -13,6 +13,8 @@ typedef struct interp_state {
     int64_t sym_values[IR_MAX_SYMS];
     double **value;      /* by node id: malloc'ed, row-major; i32 values stored as doubles */
     int n_value;
+    double *const *inputs, *const *params; /* as given to interp_run */
+    uint64_t seed;
 } interp_state;
 
 /* Evaluate every node. inputs[i] holds graph input i, params[j] module param j
@@ -28,11 +30,12 @@ void interp_free(interp_state *s);
 /* One element of an IR_ELEMWISE op n at operand values a, b, c (unused ones
  * ignored), in double: shared with constant folding. */
 double interp_elementwise(const ir_node *n, double a, double b, double c);
-/* The data-movement ops (concat, slice, pad, upsample and their adjoints;
- * interp_movement.c): computes node n into y, -1 for any other op. */
-int interp_movement(const interp_state *s, const ir_node *n, double *y);
-/* The convolution and pooling ops (ops_conv.c; interp_conv.c): computes
- * node n into y, -1 on a bad index or any other op. */
-int interp_conv(const interp_state *s, const ir_node *n, double *y);
+/* The reference kernel of each op family (op_families.def): computes node n
+ * into y (numel at s's symbol values); 0, or -1 with a message (a label out
+ * of range, missing input data). interp_movement is in interp_movement.c,
+ * interp_conv in interp_conv.c, the others in interp.c. */
+#define FAMILY(name, files) int interp_##name(const interp_state *s, const ir_node *n, double *y);
+#include "op_families.def"
+#undef FAMILY
 
 #endif

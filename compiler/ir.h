@@ -29,11 +29,18 @@
 #define IR_SYM_N 0 /* the batch dimension */
 
 typedef enum ir_opcode {
-#define OP(name, arity, kind, c_expr) OP_##name,
+#define OP(name, arity, kind, family, c_expr, ref) OP_##name,
 #include "ops.def"
 #undef OP
     OP__COUNT
 } ir_opcode;
+
+typedef enum ir_family {
+#define FAMILY(name, files) IR_FAM_##name,
+#include "op_families.def"
+#undef FAMILY
+    IR_FAM__COUNT
+} ir_family;
 
 typedef enum ir_kind { IR_SOURCE, IR_ELEMWISE, IR_REDUCE, IR_CONTRACT, IR_SHAPE, IR_OPAQUE } ir_kind;
 
@@ -174,6 +181,7 @@ typedef struct ir_op_info {
     const char *name;
     int arity;
     ir_kind kind;
+    ir_family family;       /* whose interp_/emit_/print_ functions compute it (op_families.def) */
     const char *c_expr;
     /* Sets n->dtype and n->shape from the inputs and attributes. On failure
      * writes a message into err (optionally "...\nhint: ...") and returns 0. */

@@ -26,53 +26,65 @@ static void print_axes(FILE *out, uint64_t mask) {
         }
 }
 
-/* The attributes that are not already visible in the node's type. */
-static void print_attrs(FILE *out, const ir_node *n) {
+/* The attributes that are not already visible in the node's type, one
+ * printer per op family (op_families.def), chosen through ops.def. */
+
+/* Slots as stored: "[1, 2, 0.5]" (families whose slots read as they are). */
+static void print_raw(FILE *out, const ir_node *n) {
     const ir_attrs *a = &n->a;
-    switch (n->op) {
-    case OP_input: case OP_param: case OP_reshape: case OP_broadcast_to:
-        return;
-    case OP_constant:
-        fprintf(out, " %.9g", a->f[0]);
-        return;
-    case OP_rand_uniform: case OP_rand_normal:
-        fprintf(out, " [stream=%lld]", (long long)a->i[0]);
-        return;
-    case OP_reduce_sum: case OP_reduce_max:
-        fprintf(out, " [axes=");
-        print_axes(out, (uint64_t)a->i[0]);
-        fprintf(out, "%s]", a->i[1] ? ", keepdims" : "");
-        return;
-    case OP_matmul:
-        if (a->i[0] || a->i[1]) fprintf(out, " [%s%s%s]", a->i[0] ? "ta" : "", a->i[0] && a->i[1] ? ", " : "", a->i[1] ? "tb" : "");
-        return;
-    case OP_transpose:
-        fprintf(out, " [perm=");
-        for (int k = 0; k < a->ni; k++) fprintf(out, "%s%lld", k ? "," : "", (long long)a->i[k]);
-        fprintf(out, "]");
-        return;
-    case OP_softmax: case OP_log_softmax:
-        fprintf(out, " [axis=%lld]", (long long)a->i[0]);
-        return;
-    case OP_unpick:
-        fprintf(out, " [C=%lld]", (long long)a->i[0]);
-        return;
-    case OP_conv2d: case OP_conv_transpose2d: case OP_conv2d_bwd_weight: case OP_max_pool2d:
-    case OP_max_pool2d_indices: case OP_max_pool2d_bwd: case OP_max_unpool2d: case OP_max_unpool2d_bwd:
-    case OP_avg_pool2d: case OP_avg_pool2d_bwd: case OP_adaptive_avg_pool2d: case OP_adaptive_avg_pool2d_bwd: {
-        char buf[200];
-        fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* packed pairs, unpacked for people */
-        return;
-    }
-    default:
-        break;
-    }
     if (a->ni == 0 && a->nf == 0) return;
     fprintf(out, " [");
     for (int k = 0; k < a->ni; k++) fprintf(out, "%s%lld", k ? ", " : "", (long long)a->i[k]);
     for (int k = 0; k < a->nf; k++) fprintf(out, "%s%.9g", k || a->ni ? ", " : "", a->f[k]);
     fprintf(out, "]");
 }
+
+static void print_source(FILE *out, const ir_node *n) {
+    if (n->op == OP_constant) fprintf(out, " %.9g", n->a.f[0]);
+    else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) fprintf(out, " [stream=%lld]", (long long)n->a.i[0]);
+}
+
+static void print_elemwise(FILE *out, const ir_node *n) { print_raw(out, n); }
+
+static void print_reduce(FILE *out, const ir_node *n) {
+    fprintf(out, " [axes=");
+    print_axes(out, (uint64_t)n->a.i[0]);
+    fprintf(out, "%s]", n->a.i[1] ? ", keepdims" : "");
+}
+
+static void print_layout(FILE *out, const ir_node *n) {
+    if (n->op != OP_transpose) return; /* reshape, broadcast_to: the type says it all */
+    fprintf(out, " [perm=");
+    for (int k = 0; k < n->a.ni; k++) fprintf(out, "%s%lld", k ? "," : "", (long long)n->a.i[k]);
+    fprintf(out, "]");
+}
+
+static void print_matmul(FILE *out, const ir_node *n) {
+    const ir_attrs *a = &n->a;
+    if (a->i[0] || a->i[1]) fprintf(out, " [%s%s%s]", a->i[0] ? "ta" : "", a->i[0] && a->i[1] ? ", " : "", a->i[1] ? "tb" : "");
+}
+
+static void print_softmax(FILE *out, const ir_node *n) { fprintf(out, " [axis=%lld]", (long long)n->a.i[0]); }
+
+static void print_label(FILE *out, const ir_node *n) {
+    if (n->op == OP_unpick) fprintf(out, " [C=%lld]", (long long)n->a.i[0]);
+}
+
+static void print_movement(FILE *out, const ir_node *n) { print_raw(out, n); }
+
+static void print_conv(FILE *out, const ir_node *n) {
+    char buf[200];
+    fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* packed pairs, unpacked for people */
+}
+
+typedef void (*print_fn)(FILE *out, const ir_node *n);
+static const print_fn print_by_op[OP__COUNT] = {
+#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = print_##family,
+#include "ops.def"
+#undef OP
+};
+
+static void print_attrs(FILE *out, const ir_node *n) { print_by_op[n->op](out, n); }
 
 static const char *storage_name(int s) {
     static const char *names[] = {"arena", "param", "input", "output", "inline", "alias"};
