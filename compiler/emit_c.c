@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "emit_internal.h"
+#include "passes.h"
 #include "train.h"
 
 typedef struct module_layout {

@@ -13,6 +13,7 @@
 
 #include "emit.h"
 #include "ir.h"
+#include "lower.h"
 
 struct emit_ctx {
     arena *ar;                /* strings built while emitting (the module's arena) */
@@ -52,16 +53,6 @@ const char *emit_float(emit_ctx *c, double v);
  * non-elementwise node) in c->defs and write its call to c->calls.
  * Returns 0, or -1 after a diagnostic. */
 int emit_kernel(emit_ctx *c, const ir_node *n);
-/* 1 if node n is folded into elementwise loops (elementwise ops and
- * broadcast_to, which is elementwise with a broadcasting input). */
-int emit_is_fusable(const ir_node *n);
-/* Sibling reductions (pass_fuse rule 7): at most this many share a kernel,
- * which writes y (the first's output), y1, y2, ... */
-enum { EMIT_MAX_SIBLINGS = 4 };
-/* 1 if reductions a and b can be computed in one loop nest with each output
- * summed in the order its own kernel would use: same op, input shape, axes,
- * and the same collapsed loops for the operands of each (view_dims). */
-int emit_reduce_siblings_ok(const ir_node *a, const ir_node *b);
 /* Prints to err every op of ops.def that has no way to be emitted; returns
  * their number (0 = the table is complete). */
 int emit_check_table(FILE *err);
@@ -99,10 +90,6 @@ int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const 
 void emit_check_output(emit_ctx *c, const ir_node *n, const char *kernel, const ir_node *const *rs, int nr);
 /* The same for parameter pi's storage (m->params + offset) after the optimizer update, to f. */
 void emit_check_param(emit_ctx *c, FILE *f, int pi, int64_t offset);
-
-/* ---- pass_plan.c ---------------------------------------------------------- */
-/* Size of arena class `cls` (a symbol mask) in units of its monomial. */
-int64_t plan_class_size(const ir_graph *g, uint32_t cls);
 
 /* ---- emit_c.c ------------------------------------------------------------ */
 /* The step-function expression of a node's data pointer ("x", "p0_fc1_weight",

@@ -150,7 +150,7 @@ static const char *bcast_index(emit_ctx *c, const ir_shape *S, const ir_shape *L
 
 /* ---- elementwise groups ------------------------------------------------- */
 
-int emit_is_fusable(const ir_node *n)
+int lower_fusable(const ir_node *n)
 {
     return (ir_ops[n->op].kind == IR_ELEMWISE && ir_ops[n->op].c_expr) || n->op == OP_broadcast_to;
 }
@@ -159,7 +159,7 @@ int emit_is_fusable(const ir_node *n)
  * a --check-numerics build) is a group of one, its own root. */
 static int is_member(const ir_node *root, const ir_node *v)
 {
-    return emit_is_fusable(v) && (v == root || (v->group >= 0 && v->group == root->group));
+    return lower_fusable(v) && (v == root || (v->group >= 0 && v->group == root->group));
 }
 
 /* The kernel arguments: for a group, its leaves (inlined constants excluded),
@@ -520,7 +520,7 @@ static int reduce_members(const emit_ctx *c, const ir_node *n, const ir_node **r
     if (n->sibling != n) return nr;
     for (int i = 0; i < c->g->n_nodes; i++) {
         const ir_node *v = c->g->nodes[i];
-        if (v != n && v->sibling == n && nr < EMIT_MAX_SIBLINGS) rs[nr++] = v;
+        if (v != n && v->sibling == n && nr < LOWER_MAX_SIBLINGS) rs[nr++] = v;
     }
     return nr;
 }
@@ -626,7 +626,7 @@ enum { EMIT_SUM_CHUNKS = 16 };
 
 void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    const ir_node *rs[EMIT_MAX_SIBLINGS];
+    const ir_node *rs[LOWER_MAX_SIBLINGS];
     int nr = reduce_members(c, n, rs);
     const ir_node *args[EMIT_MAX_ARGS];
     int nargs = reduce_args(rs, nr, args);
@@ -640,7 +640,7 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     const char *refs[EMIT_MAX_ARGS];
     hoist_scalars(c, b, vd, m, args, nargs, refs);
     const char *acc_t = is_max ? "float" : "double", *init = is_max ? "-INFINITY" : "0.0";
-    const char *acc[EMIT_MAX_SIBLINGS], *lane[EMIT_MAX_SIBLINGS];
+    const char *acc[LOWER_MAX_SIBLINGS], *lane[LOWER_MAX_SIBLINGS];
     for (int j = 0; j < nr; j++) acc[j] = red_name(c, "acc", j, nr), lane[j] = red_name(c, "lane", j, nr);
     ir_dim outn = ir_dim_const(1), redn = ir_dim_const(1);
     int last_red = -1;
@@ -651,7 +651,7 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     ir_dim elems = ir_dim_mul(outn, redn);
     const char *coord[IR_MAX_RANK] = {0};
     if (m == 1 && last_red == 0) { /* everything, one dim: fixed chunks, then their partials in order */
-        const char *len = emit_dim(c, redn), *part[EMIT_MAX_SIBLINGS];
+        const char *len = emit_dim(c, redn), *part[LOWER_MAX_SIBLINGS];
         fprintf(b, "    /* %d fixed chunks, combined in order: the same result at any thread count */\n",
                 EMIT_SUM_CHUNKS);
         for (int j = 0; j < nr; j++) {
@@ -752,7 +752,7 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "    }\n");
 }
 
-int emit_reduce_siblings_ok(const ir_node *a, const ir_node *b)
+int lower_siblings_ok(const ir_node *a, const ir_node *b)
 {
     if ((a->op != OP_reduce_sum && a->op != OP_reduce_max) || a->op != b->op || a->dtype != IR_F32 ||
         b->dtype != IR_F32 || a->a.i[0] != b->a.i[0] || !ir_shape_eq(&a->shape, &b->shape) ||
@@ -760,7 +760,7 @@ int emit_reduce_siblings_ok(const ir_node *a, const ir_node *b)
         return 0;
     const ir_node *aa[EMIT_MAX_ARGS], *ba[EMIT_MAX_ARGS];
     int na = kernel_args(a, aa, is_fused_reduce(a)), nb = kernel_args(b, ba, is_fused_reduce(b));
-    if (na > EMIT_MAX_ARGS / EMIT_MAX_SIBLINGS || nb > EMIT_MAX_ARGS / EMIT_MAX_SIBLINGS) return 0;
+    if (na > EMIT_MAX_ARGS / LOWER_MAX_SIBLINGS || nb > EMIT_MAX_ARGS / LOWER_MAX_SIBLINGS) return 0;
     vdim va[IR_MAX_RANK], vb[IR_MAX_RANK];
     uint32_t axes = (uint32_t)a->a.i[0];
     int ma = view_dims(&a->in[0]->shape, axes, aa, na, 0, va), mb = view_dims(&b->in[0]->shape, axes, ba, nb, 0, vb);
@@ -1020,7 +1020,7 @@ static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
 
 int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const ir_node **args)
 {
-    if (!emit_is_fusable(n) || n->sibling) return -1;
+    if (!lower_fusable(n) || n->sibling) return -1;
     *name = kernel_name(c, n, 1);
     return kernel_args(n, args, 1);
 }
@@ -1028,12 +1028,12 @@ int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const 
 int emit_kernel(emit_ctx *c, const ir_node *n)
 {
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
-    int is_group = emit_is_fusable(n);
+    int is_group = lower_fusable(n);
     if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices) { /* the one op with an i32 result */
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }
-    const ir_node *args[EMIT_MAX_ARGS], *rs[EMIT_MAX_SIBLINGS];
+    const ir_node *args[EMIT_MAX_ARGS], *rs[LOWER_MAX_SIBLINGS];
     int nr = n->sibling ? reduce_members(c, n, rs) : 1;
     int nargs = nr > 1 ? reduce_args(rs, nr, args) : kernel_args(n, args, is_group || is_fused_reduce(n));
     int errors_before = c->d->n_errors;

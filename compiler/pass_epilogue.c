@@ -46,7 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit_internal.h"
+#include "lower.h"
 #include "passes.h"
 
 static int is_batch_dim(ir_dim d) { return d.k == 1 && d.syms == (1u << IR_SYM_N); }
@@ -67,7 +67,7 @@ static int no_symbols(const ir_shape *s)
     return 1;
 }
 
-static int in_group(const ir_node *u, int group) { return u->group == group && emit_is_fusable(u); }
+static int in_group(const ir_node *u, int group) { return u->group == group && lower_fusable(u); }
 
 /* Rule 3 for every leaf of the group rooted at `root`. */
 static int leaves_ok(const ir_graph *g, const ir_node *root, const ir_node *v)
@@ -117,7 +117,7 @@ static int small_leaf(const ir_node *u, int group)
 /* A non-root member of a group with op `op`. */
 static int inner_member(const ir_node *u, ir_opcode op)
 {
-    return u->op == op && u->group >= 0 && u->group != u->id && emit_is_fusable(u);
+    return u->op == op && u->group >= 0 && u->group != u->id && lower_fusable(u);
 }
 
 /* Moves the last node of g (just appended) to index `at`. */
@@ -147,7 +147,7 @@ static void drop_node(ir_graph *g, const ir_node *n)
 /* The fold at the add node `ad`, if the pattern in the header matches. */
 static int fold_affine(ir_graph *g, ir_node *ad)
 {
-    if (ad->op != OP_add || !emit_is_fusable(ad) || ad->group < 0 || ad->dtype != IR_F32) return 0;
+    if (ad->op != OP_add || !lower_fusable(ad) || ad->group < 0 || ad->dtype != IR_F32) return 0;
     int grp = ad->group;
     for (int ka = 0; ka < 2; ka++) {
         ir_node *mu = ad->in[ka], *b = ad->in[1 - ka];
@@ -218,9 +218,9 @@ void pass_epilogue(ir_graph *g)
         ir_node *v = g->nodes[i];
         if (v->op != OP_conv2d || v->dtype != IR_F32 || !batch_major(&v->shape) || uses[v->id] != 1) continue;
         ir_node *c = consumer[v->id];
-        if (!c || c->group < 0 || c->group >= nid || !emit_is_fusable(c) || taken[c->group]) continue;
+        if (!c || c->group < 0 || c->group >= nid || !lower_fusable(c) || taken[c->group]) continue;
         ir_node *root = by_id[c->group];
-        if (!root || !emit_is_fusable(root) || !ir_shape_eq(&root->shape, &v->shape) || root->dtype != IR_F32) continue;
+        if (!root || !lower_fusable(root) || !ir_shape_eq(&root->shape, &v->shape) || root->dtype != IR_F32) continue;
         if (!leaves_ok(g, root, v)) continue;
         taken[root->id] = 1;
         v->epilogue = root;

@@ -32,9 +32,9 @@
  *      sum(gy * step(h)) never stores its [N, C, H, W] operand.
  *   7. Sibling reductions share one loop nest: reductions (after rule 6) with
  *      the same op, input shape, axes and collapsed loop nest
- *      (emit_reduce_siblings_ok: the emitter loops the same way for each
+ *      (lower_siblings_ok: the emitter loops the same way for each
  *      alone, so every output keeps its accumulation order), none depending
- *      on another, at most EMIT_MAX_SIBLINGS of them within
+ *      on another, at most LOWER_MAX_SIBLINGS of them within
  *      FUSE_SIBLING_WINDOW nodes, become one kernel with one accumulator and
  *      one output each: a batch norm's backward sum(g), sum(g * x_hat) and
  *      the variance gradient's sum were three passes over [N, C, H, W].
@@ -52,7 +52,7 @@
  * Walking the nodes backwards decides each consumer before its producers. */
 #include <stdlib.h>
 
-#include "emit_internal.h"
+#include "lower.h"
 #include "passes.h"
 
 enum { FUSE_MAX_DEPTH = 64, FUSE_MAX_MEMBERS = 256 };
@@ -71,7 +71,7 @@ static void fuse_into_reductions(ir_graph *g, const int *uses, const int *member
         if ((r->op != OP_reduce_sum && r->op != OP_reduce_max) || r->dtype != IR_F32) continue;
         ir_node *v = r->in[0];
         ir_dim vn = ir_shape_numel(&v->shape), rn = ir_shape_numel(&r->shape);
-        if (!emit_is_fusable(v) || v->group != v->id || uses[v->id] != 1 || v->dtype != IR_F32 || members[v->id] >= FUSE_MAX_MEMBERS ||
+        if (!lower_fusable(v) || v->group != v->id || uses[v->id] != 1 || v->dtype != IR_F32 || members[v->id] >= FUSE_MAX_MEMBERS ||
             (vn.k == rn.k && vn.syms == rn.syms))
             continue;
         into[v->id] = r->id + 1;
@@ -121,7 +121,7 @@ static void sink_set(ir_graph *g, const ir_node *L, ir_node **tmp, int *dep, int
             last = i;
         }
     if (first < 0 || first == last) return;
-    ir_node *mem[EMIT_MAX_SIBLINGS], *anchor = g->nodes[last];
+    ir_node *mem[LOWER_MAX_SIBLINGS], *anchor = g->nodes[last];
     int nm = 0, nd = 0, w = first;
     for (int i = first; i < last; i++) {
         ir_node *v = g->nodes[i];
@@ -132,7 +132,7 @@ static void sink_set(ir_graph *g, const ir_node *L, ir_node **tmp, int *dep, int
             continue;
         }
         dep[v->id] = stamp;
-        if (v->sibling == L && nm < EMIT_MAX_SIBLINGS) mem[nm++] = v;
+        if (v->sibling == L && nm < LOWER_MAX_SIBLINGS) mem[nm++] = v;
         else tmp[nd++] = v;
     }
     for (int j = 0; j < nm; j++) g->nodes[w++] = mem[j];
@@ -174,7 +174,7 @@ static void fuse_siblings(ir_graph *g, int nid)
         if (!is_reduction(r)) continue;
         for (int j = i - 1; j >= 0 && j >= i - FUSE_SIBLING_WINDOW && !r->sibling; j--) {
             ir_node *L = g->nodes[j];
-            if (L->sibling != L || count[L->id] >= EMIT_MAX_SIBLINGS || !emit_reduce_siblings_ok(L, r)) continue;
+            if (L->sibling != L || count[L->id] >= LOWER_MAX_SIBLINGS || !lower_siblings_ok(L, r)) continue;
             if (depends_on_set(g, L, j, i, dep, ++stamp)) continue;
             r->sibling = L;
             count[L->id]++;
@@ -225,9 +225,9 @@ void pass_fuse(ir_graph *g)
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         ir_node *v = g->nodes[i];
         v->group = -1;
-        if (!emit_is_fusable(v)) continue;
+        if (!lower_fusable(v)) continue;
         ir_node *c = consumer[v->id];
-        if (uses[v->id] == 1 && c && emit_is_fusable(c) && c->group >= 0 && v->dtype == c->dtype &&
+        if (uses[v->id] == 1 && c && lower_fusable(c) && c->group >= 0 && v->dtype == c->dtype &&
             ir_shape_eq(&v->shape, &c->shape) && depth[c->id] + 1 < FUSE_MAX_DEPTH &&
             members[c->group] < FUSE_MAX_MEMBERS) {
             v->group = c->group;

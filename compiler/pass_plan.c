@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit_internal.h"
+#include "lower.h"
 #include "passes.h"
 
 #define PLAN_ALIGN 16 /* floats: 64 bytes, one cache line, for constant-size buffers */
@@ -86,7 +86,7 @@ static void assign_storage(ir_graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = g->nodes[i];
         for (int k = 0; k < n->nin; k++)
-            if (!emit_is_fusable(n)) nonfused_use[n->in[k]->id] = 1;
+            if (!lower_fusable(n)) nonfused_use[n->in[k]->id] = 1;
     }
     for (int i = 0; i < g->n_outputs; i++) nonfused_use[g->outputs[i].node->id] = 1;
 

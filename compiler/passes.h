@@ -22,6 +22,10 @@ void pass_fuse(ir_graph *g);    /* assign fusion groups (elementwise chains, epi
 void pass_epilogue(ir_graph *g);/* link a conv2d to the elementwise group that consumes it */
 void pass_plan(ir_graph *g);    /* memory plan: storage kind and arena offset per node */
 
+/* After pass_plan: the size of arena class `cls` (a symbol mask) in units of
+ * its monomial, which the emitter allocates. */
+int64_t plan_class_size(const ir_graph *g, uint32_t cls);
+
 /* After pass_plan: 1 if no two simultaneously-live arena buffers overlap;
  * otherwise 0, describing each overlap on err (may be NULL). For debug
  * builds and tests. */
