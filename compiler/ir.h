@@ -57,11 +57,24 @@ typedef struct ir_shape {
     ir_dim d[IR_MAX_RANK];
 } ir_shape;
 
+/* The typed attributes of the convolution and pooling family (ops_conv.h
+ * says what each field means for each op). */
+typedef struct conv_geom {
+    int64_t sh, sw;            /* stride */
+    int64_t pt, pb, pl, pr;    /* padding: top, bottom, left, right */
+    int64_t dh, dw;            /* dilation */
+    int64_t groups;
+    int64_t kh, kw;            /* kernel (when not given by a weight) */
+    int64_t size_h, size_w;    /* output size / output padding, per op */
+    int64_t flag;
+} conv_geom;
+
 typedef struct ir_attrs {
     int64_t i[8];
     int ni;
     double f[4];
     int nf;
+    conv_geom conv;         /* the conv family's geometry; all zero for every other op */
 } ir_attrs;
 
 typedef struct ir_node ir_node;

@@ -25,7 +25,6 @@
 
 /* ---- attribute packing ---------------------------------------------------- */
 
-static const int64_t PAIR_BASE = 4294967296LL;
 static const int64_t ATTR_MAX = 2147483647LL;
 
 conv_geom conv_geom_default(void) {
@@ -36,30 +35,15 @@ conv_geom conv_geom_default(void) {
 
 void conv_geom_set(ir_attrs *a, const conv_geom *g) {
     memset(a, 0, sizeof *a);
-    a->i[0] = CONV_PAIR(g->sh, g->sw);
-    a->i[1] = CONV_PAIR(g->pt, g->pb);
-    a->i[2] = CONV_PAIR(g->pl, g->pr);
-    a->i[3] = CONV_PAIR(g->dh, g->dw);
-    a->i[4] = g->groups;
-    a->i[5] = CONV_PAIR(g->kh, g->kw);
-    a->i[6] = CONV_PAIR(g->size_h, g->size_w);
-    a->i[7] = g->flag;
-    a->ni = 8;
-}
-
-static int unpair(int64_t v, int64_t *hi, int64_t *lo) {
-    if (v < 0) return 0;
-    *hi = v / PAIR_BASE;
-    *lo = v % PAIR_BASE;
-    return *hi <= ATTR_MAX && *lo <= ATTR_MAX;
+    a->conv = *g;
 }
 
 int conv_geom_get(const ir_attrs *a, conv_geom *g) {
-    memset(g, 0, sizeof *g);
-    if (a->ni != 8) return 0;
-    return unpair(a->i[0], &g->sh, &g->sw) && unpair(a->i[1], &g->pt, &g->pb) && unpair(a->i[2], &g->pl, &g->pr) &&
-           unpair(a->i[3], &g->dh, &g->dw) && a->i[4] >= 0 && a->i[4] <= ATTR_MAX && (g->groups = a->i[4], 1) &&
-           unpair(a->i[5], &g->kh, &g->kw) && unpair(a->i[6], &g->size_h, &g->size_w) && (g->flag = a->i[7], 1);
+    *g = a->conv;
+    const int64_t *v = &g->sh;
+    for (size_t k = 0; k < sizeof *g / sizeof *v; k++)
+        if (v[k] < 0 || v[k] > ATTR_MAX) return 0;
+    return 1;
 }
 
 int64_t conv_out_len(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t dil, int64_t k, int64_t stride) {

@@ -46,6 +46,7 @@ typedef struct gc_case {
     gc_domain dom[3];
     int ni;
     int64_t i[8];
+    conv_geom conv;       /* the conv family's geometry */
     double f0;            /* leaky_relu slope, elu alpha */
     const char *target;   /* reshape / broadcast_to target shape */
     int64_t n;            /* value of N (0 = 3) */
@@ -171,10 +172,9 @@ static const gc_case cases[] = {
     {OP_upsample_grad, A1("N,2,6,8", D_ANY), .ni = 4, .i = {1, 2, 2, 0}},
     {OP_upsample_grad, A1("N,1,9,8", D_ANY), .ni = 4, .i = {1, 3, 2, 1}},
     /* convolution and pooling (ops_conv.c). GEOM = stride, padding (top, bottom, left, right),
-     * dilation, groups, kernel, size, flag: the eight packed slots of ops_conv.h */
-#define GEOM(sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag)                                        \
-    .ni = 8, .i = {CONV_PAIR(sh, sw), CONV_PAIR(pt, pb), CONV_PAIR(pl, pr), CONV_PAIR(dh, dw), grp,             \
-                   CONV_PAIR(kh, kw), CONV_PAIR(zh, zw), flag}
+     * dilation, groups, kernel, size, flag: ir_attrs.conv */
+#define GEOM(sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag) \
+    .conv = {sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag}
     {OP_conv2d, A2("N,2,5,5", "3,2,3,3", D_ANY, D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0)},
     {OP_conv2d, A2("N,2,7,6", "2,2,3,2", D_ANY, D_ANY), GEOM(2, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0)},
     {OP_conv2d, A2("N,4,5,5", "4,2,2,2", D_ANY, D_ANY), GEOM(2, 2, 1, 1, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0), .n = 1},
@@ -283,7 +283,7 @@ static int build(gc_graph *gg, const gc_case *c, char *why, int whylen) {
         if (c->dom[k] != D_LABEL && c->dom[k] != D_BOOL) gg->wrt[gg->n_wrt++] = k;
         gg->n_in++;
     }
-    ir_attrs a = {.ni = c->ni, .nf = 1, .f = {c->f0}};
+    ir_attrs a = {.ni = c->ni, .nf = 1, .f = {c->f0}, .conv = c->conv};
     memcpy(a.i, c->i, sizeof c->i);
     if (c->target) {
         ir_shape t = parse_shape(c->target);

@@ -66,10 +66,9 @@ typedef struct cov_row {
 #define IN(...) .in = {__VA_ARGS__}
 #define AT(...) .a = {__VA_ARGS__}
 #define F0(v) AT(.f = {v}, .nf = 1)
-/* The eight conv_geom slots of ops_conv.h: stride, padding, dilation, groups, kernel, size, flag. */
-#define GEOM(sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag)                                          \
-    AT(.ni = 8, .i = {CONV_PAIR(sh, sw), CONV_PAIR(pt, pb), CONV_PAIR(pl, pr), CONV_PAIR(dh, dw), grp,          \
-                      CONV_PAIR(kh, kw), CONV_PAIR(zh, zw), flag})
+/* The conv family's geometry (ir_attrs.conv): stride, padding, dilation, groups, kernel, size, flag. */
+#define GEOM(sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag) \
+    AT(.conv = {sh, sw, pt, pb, pl, pr, dh, dw, grp, kh, kw, zh, zw, flag})
 #define UNARY(name, g, dom) \
     {OP_##name, g, .ok = {IN(dom ":N,4")}, .bad = {IN("i3:N,4")}, .bad_msg = "expected a float tensor"}
 #define BINARY(name, g, dom) \
