@@ -383,7 +383,9 @@ typedef struct dl_run_options {
     int64_t max_steps;                    /* >0: stop after this many steps (tests) */
     int quiet;
     const char *checkpoint;               /* overrides the train section */
-    const char *history_csv;              /* per-epoch loss/accuracy curve, NULL = none */
+    const char *history_csv;              /* per-epoch loss/accuracy curve, NULL = none; beside it the
+                                             per-step losses (<stem>.steps.csv), the curves (<stem>.png,
+                                             .svg) and a classifier's <stem>.confusion.csv, .png, .svg */
     uint64_t seed;                        /* overrides the train section's when seed_set */
     int seed_set;                         /* so that seed 0 is a seed like any other */
 } dl_run_options;
