@@ -162,12 +162,49 @@ static int dl_covered(const dl_figure *f, float x0, float y0, float x1, float y1
     return hits;
 }
 
+enum { DL_LEGEND_ROW = DL_TICK_SIZE + 10, DL_LEGEND_SAMPLE = 28, DL_LEGEND_PAD = 10, DL_LEGEND_MARGIN = 12 };
+
+static void dl_legend_size(const dl_legend_entry *e, int n, float *w, float *h)
+{
+    float text_w = 0;
+    for (int i = 0; i < n; i++) text_w = fmaxf(text_w, dl_text_width(e[i].label, DL_TICK_SIZE));
+    *w = DL_LEGEND_PAD + DL_LEGEND_SAMPLE + 8 + text_w + DL_LEGEND_PAD;
+    *h = DL_LEGEND_PAD + n * DL_LEGEND_ROW - 10 + DL_LEGEND_PAD;
+}
+
+/* Whether the curve through (xs, ys) passes under the box (sampled as dl_covered does). */
+static int dl_series_under(const dl_axes *a, const double *xs, const double *ys, int n, float x0, float y0, float x1,
+                           float y1)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < (i + 1 < n ? 8 : 1); j++) {
+            double t = j / 8.0, x = xs[i] + (j ? t * (xs[i + 1] - xs[i]) : 0), y = ys[i] + (j ? t * (ys[i + 1] - ys[i]) : 0);
+            float px = dl_axes_px(a, x), py = dl_axes_py(a, y);
+            if (px >= x0 && px <= x1 && py >= y0 && py <= y1) return 1;
+        }
+    return 0;
+}
+
+int dl_axes_headroom(dl_axes *a, const dl_legend_entry *e, int n, const dl_series *s, int ns)
+{
+    float w, h;
+    dl_legend_size(e, n, &w, &h);
+    for (int raised = 0;; raised++) {
+        float x0 = a->x + a->w - w - DL_LEGEND_MARGIN, y0 = a->y + DL_LEGEND_MARGIN;
+        int under = 0;
+        for (int i = 0; i < ns && !under; i++) under = dl_series_under(a, s[i].xs, s[i].ys, s[i].n, x0, y0, x0 + w, y0 + h);
+        if (!under || raised == 4) return raised;
+        a->yt.hi += a->yt.step;
+        a->yt.n++;
+    }
+}
+
 void dl_legend(dl_figure *f, const dl_axes *a, const dl_legend_entry *e, int n)
 {
-    const float s = DL_TICK_SIZE, row = s + 10, sample = 28, pad = 10, margin = 12;
-    float text_w = 0;
-    for (int i = 0; i < n; i++) text_w = fmaxf(text_w, dl_text_width(e[i].label, s));
-    float w = pad + sample + 8 + text_w + pad, h = pad + n * row - 10 + pad;
+    const float s = DL_TICK_SIZE, row = DL_LEGEND_ROW, sample = DL_LEGEND_SAMPLE, pad = DL_LEGEND_PAD,
+                margin = DL_LEGEND_MARGIN;
+    float w, h;
+    dl_legend_size(e, n, &w, &h);
     /* the corner hiding the least of the curves: top right, top left, bottom right, bottom left */
     float best_x = 0, best_y = 0;
     int best = -1;

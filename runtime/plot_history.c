@@ -152,24 +152,29 @@ int dl_history_figure(const char *path, const dl_numtable *h, const char *steps_
     dl_axes loss = {.x = DL_LEFT, .y = DL_TOP, .w = DL_HISTORY_WIDTH - DL_LEFT - DL_RIGHT, .h = DL_PANEL_H};
     dl_epoch_ticks(xmax, &loss.xt);
     dl_nice_ticks(llo, lhi, 6, &loss.yt);
-    dl_axes_draw(f, &loss, "Loss", "epoch", "loss");
-    dl_legend_entry le[3];
-    int nl = 0;
-    if (ns > 0) {
-        dl_axes_series(f, &loss, sx, sl, ns, DL_STEP_COLOR, 1, 0, 0);
-        le[nl++] = (dl_legend_entry){"train loss, each step", DL_STEP_COLOR, 1, 0, 0};
-    }
-    dl_axes_series(f, &loss, ep, tl, n, DL_TRAIN_COLOR, 2, 0, 3.5f);
-    le[nl++] = (dl_legend_entry){"train loss, epoch mean", DL_TRAIN_COLOR, 2, 0, 3.5f};
+    /* the curves, with their legend entries; the axis is raised to make room for the legend */
     char eval_label[96];
     snprintf(eval_label, sizeof eval_label, "%s loss", eval);
     double elo = INFINITY, ehi = -INFINITY;
     dl_extend(el, n, &elo, &ehi);
-    if (elo <= ehi) {
-        dl_axes_series(f, &loss, ep, el, n, DL_EVAL_COLOR, 2, 6, 3.5f);
-        le[nl++] = (dl_legend_entry){eval_label, DL_EVAL_COLOR, 2, 6, 3.5f};
+    dl_legend_entry le[3];
+    dl_series ls[3];
+    int nc = 0;
+    if (ns > 0) {
+        ls[nc] = (dl_series){sx, sl, ns};
+        le[nc++] = (dl_legend_entry){"train loss, each step", DL_STEP_COLOR, 1, 0, 0};
     }
-    dl_legend(f, &loss, le, nl);
+    ls[nc] = (dl_series){ep, tl, n};
+    le[nc++] = (dl_legend_entry){"train loss, epoch mean", DL_TRAIN_COLOR, 2, 0, 3.5f};
+    if (elo <= ehi) {
+        ls[nc] = (dl_series){ep, el, n};
+        le[nc++] = (dl_legend_entry){eval_label, DL_EVAL_COLOR, 2, 6, 3.5f};
+    }
+    dl_axes_headroom(&loss, le, nc, ls, nc);
+    dl_axes_draw(f, &loss, "Loss", "epoch", "loss");
+    for (int i = 0; i < nc; i++)
+        dl_axes_series(f, &loss, ls[i].xs, ls[i].ys, ls[i].n, le[i].color, le[i].width, le[i].dash, le[i].marker);
+    dl_legend(f, &loss, le, nc);
     if (axes) axes[0] = loss, axes[1] = (dl_axes){0};
 
     if (acc_panel) {

@@ -94,5 +94,13 @@ typedef struct dl_legend_entry {
 /* A boxed legend in the corner of the plot area that hides the least of the
  * curves drawn so far (top right when it is a tie). */
 void dl_legend(dl_figure *f, const dl_axes *a, const dl_legend_entry *e, int n);
+/* Before drawing: raises the y axis a step at a time (at most 4) until the
+ * legend fits in the top right corner above the curves; returns the steps
+ * added. */
+typedef struct dl_series {
+    const double *xs, *ys;
+    int n;
+} dl_series;
+int dl_axes_headroom(dl_axes *a, const dl_legend_entry *e, int n, const dl_series *s, int ns);
 
 #endif

@@ -188,6 +188,24 @@ static void test_raster(void)
     dl_fig_free(&f);
 }
 
+/* A flat curve at the top of its range would sit under the legend: the
+ * axis is raised by whole steps until the top right corner is free. */
+static void test_legend_headroom(void)
+{
+    double xs[3] = {0, 1, 2}, ys[3] = {1, 3, 3};
+    dl_axes a = {.x = 100, .y = 50, .w = 600, .h = 200};
+    dl_nice_ticks(0, 2, 5, &a.xt);
+    dl_nice_ticks(1, 3, 5, &a.yt);
+    double hi = a.yt.hi;
+    dl_legend_entry e = {"a rather long legend label", 0x1f77b4, 2, 0, 0};
+    dl_series s = {xs, ys, 3};
+    int raised = dl_axes_headroom(&a, &e, 1, &s, 1);
+    CU_ASSERT(raised >= 1 && raised <= 4);
+    CU_ASSERT_DOUBLE_EQUAL(a.yt.hi, hi + raised * a.yt.step, 1e-9);
+    CU_ASSERT(dl_axes_py(&a, 3) > a.y + 12 + 24);   /* below the one-row legend box */
+    CU_ASSERT_EQUAL(dl_axes_headroom(&a, &e, 1, &s, 1), 0);
+}
+
 static const char *history_csv =
     "epoch,train_loss,val_loss,val_acc,seconds\n"
     "1,1.0,0.9,0.5,1.5\n"
@@ -432,6 +450,7 @@ void suite_rt_plot(void)
     CU_add_test(s, "nice tick values", test_nice_ticks);
     CU_add_test(s, "bitmap font covers printable ASCII", test_font);
     CU_add_test(s, "rasterizer: exact rectangles, crisp lines, text", test_raster);
+    CU_add_test(s, "room for the legend above the curves", test_legend_headroom);
     CU_add_test(s, "history points land on their pixels", test_history_points);
     CU_add_test(s, "dl_plot_csv: PNG size, well-formed SVG, per-step file", test_plot_csv_files);
     CU_add_test(s, "damaged CSVs: file:line errors, no picture", test_damaged_csv);
