@@ -23,6 +23,7 @@
 #include "jit.h"
 #include "parse.h"
 #include "passes.h"
+#include "plot_cmd.h"
 #include "stdlib_embed.h"
 #include "summary.h"
 
@@ -44,6 +45,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: dlnc [options] model.dln            compile to model.c + model.h\n"
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
+            "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
             "  -o FILE.c           output path (the header is written beside it as FILE.h)\n"
@@ -61,7 +63,9 @@ static void usage(FILE *out) {
             "  --max-steps N       stop after N training steps (smoke tests)\n"
             "  --seed N            override the train section's seed\n"
             "  --checkpoint FILE   save the trained parameters here (safetensors)\n"
-            "  --history FILE.csv  write the per-epoch loss/accuracy curve\n"
+            "  --history FILE.csv  write the per-epoch loss/accuracy curve, and beside it the\n"
+            "                      per-step losses (FILE.steps.csv), their pictures (FILE.png,\n"
+            "                      FILE.svg) and a classifier's FILE.confusion.{csv,png,svg}\n"
             "  --quiet             no progress lines\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
@@ -237,6 +241,7 @@ static int run_training(const jit_module *jm, const options *o) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "plot") == 0) return plot_cmd_main(argc - 1, argv + 1);
     options o = {0};
     int pr = parse_options(argc, argv, &o);
     if (pr) return pr > 0 ? 0 : 2;
