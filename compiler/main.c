@@ -19,6 +19,7 @@
 #include "dlnrt.h"
 #include "elab.h"
 #include "emit.h"
+#include "emit_dot.h"
 #include "ir.h"
 #include "jit.h"
 #include "parse.h"
@@ -31,7 +32,7 @@ typedef struct options {
     int run;                  /* `dlnc run` */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
-    const char *emit;         /* --emit=ast|ir|c */
+    const char *emit;         /* --emit=ast|ir|c|dot */
     const char *after;        /* --after=PASS */
     int check_only;
     int summary;
@@ -49,7 +50,8 @@ static void usage(FILE *out) {
             "\n"
             "options:\n"
             "  -o FILE.c           output path (the header is written beside it as FILE.h)\n"
-            "  --emit=ast|ir|c     print the syntax tree, the IR, or the C to stdout instead\n"
+            "  --emit=ast|ir|c|dot print the syntax tree, the IR, the C, or the model graph\n"
+            "                      (Graphviz: dlnc --emit=dot m.dln | dot -Tsvg > m.svg) to stdout\n"
             "  --after=PASS        with --emit=ir: show the IR right after PASS\n"
             "  --check             parse, elaborate and check shapes only\n"
             "  --summary           print each layer's output shape, parameters and FLOPs\n"
@@ -117,8 +119,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->output = argv[++i];
         } else if (!strncmp(a, "--emit=", 7)) {
             o->emit = a + 7;
-            if (strcmp(o->emit, "ast") && strcmp(o->emit, "ir") && strcmp(o->emit, "c")) {
-                fprintf(stderr, "dlnc: error: --emit takes ast, ir or c, not '%s'\n", o->emit);
+            if (strcmp(o->emit, "ast") && strcmp(o->emit, "ir") && strcmp(o->emit, "c") && strcmp(o->emit, "dot")) {
+                fprintf(stderr, "dlnc: error: --emit takes ast, ir, c or dot, not '%s'\n", o->emit);
                 return -1;
             }
         } else if (!strncmp(a, "--after=", 8)) {
@@ -282,6 +284,11 @@ int main(int argc, char **argv) {
     }
     if (o.summary) {
         for (int m = 0; m < eo.n_mods; m++) summary_print(stdout, eo.mods[m], &eo.summaries[m]);
+        status = 0;
+        goto done;
+    }
+    if (o.emit && !strcmp(o.emit, "dot")) {
+        emit_dot(stdout, eo.mods, eo.summaries, eo.n_mods, o.input);
         status = 0;
         goto done;
     }

@@ -7,7 +7,8 @@
 #   - a damaged history is exit 1 with file:line, and leaves no picture;
 #   - `dlnc plot` usage errors are exit 2, and `dlnc --help` lists every
 #     subcommand;
-# Needs xmllint (libxml2-utils), as .ci/run installs.
+#   - `dlnc --emit=dot` of every sample is read by Graphviz's dot.
+# Needs xmllint (libxml2-utils) and dot (graphviz), as .ci/run installs.
 # Sourced by run.sh after the run driver's checks (uses $D, the absolute
 # dlnc, $DLNC, $T with two.dln and two.csv, $pass, $fail).
 
@@ -69,6 +70,18 @@ else pic_fail "damaged history ($rc $rc2)" "$T/pic.bad"; cat "$T/pic.cut"; fi
 "$D" --help > "$T/dlnc.help"; rc4=$?
 if [ $rc -eq 2 ] && [ $rc2 -eq 2 ] && [ $rc3 -eq 0 ] && grep -q "^usage: dlnc plot" "$T/pic.help" && [ $rc4 -eq 0 ] \
    && grep -q "^usage: dlnc \[options\] model.dln" "$T/dlnc.help" && grep -q "^ *dlnc run \[options\]" "$T/dlnc.help" \
-   && grep -q "^ *dlnc plot " "$T/dlnc.help"; then
+   && grep -q "^ *dlnc plot " "$T/dlnc.help" && grep -q "emit=ast|ir|c|dot" "$T/dlnc.help"; then
   pic_ok "dlnc plot usage errors exit 2; dlnc --help lists dlnc, dlnc run, dlnc plot"
 else pic_fail "usage ($rc $rc2 $rc3 $rc4)" "$T/dlnc.help"; fi
+
+# The model graph of every sample, through Graphviz.
+if need dot graphviz && need xmllint libxml2-utils; then
+  bad=""
+  for f in samples/*.dln; do
+    $DLNC --emit=dot "$f" > "$T/g.dot" && dot -Tsvg "$T/g.dot" > "$T/g.svg" 2>"$T/g.err" && [ ! -s "$T/g.err" ] \
+      && xmllint --noout "$T/g.svg" || bad="$bad $f"
+  done
+  if [ -z "$bad" ] && [ "$($DLNC --emit=dot samples/lenet5.dln | grep -c -- ' -> ')" -ge 8 ]; then
+    pic_ok "dlnc --emit=dot: Graphviz reads every sample's graph"
+  else pic_fail "dlnc --emit=dot:$bad" "$T/g.err"; fi
+fi
