@@ -4,8 +4,9 @@
 # and a checkpoint round-tripping, and damaged checkpoints are rejected by the
 # model's load. Fuzzer regressions compile cleanly; a diverging run stops with
 # status 1 and keeps its last good checkpoint; two runs can save to one path;
-# `dlnc run`'s build cache is checked (jit_cache.sh), and the pictures of a
-# run, `dlnc plot` and `--emit=dot` (pictures.sh). Then `dlnc run` trains
+# `dlnc run`'s build cache is checked (jit_cache.sh), the pictures of a run,
+# `dlnc plot` and `--emit=dot` (pictures.sh), and packaging: install,
+# pkg-config, soname, man page, uninstall (install.sh). Then `dlnc run` trains
 # mlp.dln on real Fashion-MNIST for a few hundred steps, and damaged data files
 # are clear errors. Last line: "e2e: N passed, N failed".
 #   usage: tests/e2e/run.sh [BUILD_DIR]
@@ -187,6 +188,9 @@ fi
 
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
+
+# make install / uninstall, pkg-config, the soname, the man page.
+. tests/e2e/install.sh
 
 # The real data path through the JIT: a short run on Fashion-MNIST.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
