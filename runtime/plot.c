@@ -60,11 +60,14 @@ static void dl_segment(dl_figure *f, float x0, float y0, float x1, float y1, flo
     dl_fig_line(f, pts, 2, width, 0, color);
 }
 
-/* A tick value with the decimals its step needs; never "-0.0". */
-static double dl_tick_value(const dl_ticks *t, int i)
+/* Tick i as text: with the decimals its step needs, in exponent form when
+ * the axis is huge or tiny (a diverging loss reaches 1e33); never "-0.0". */
+static void dl_tick_label(const dl_ticks *t, int i, char *buf, size_t cap)
 {
-    double v = t->lo + i * t->step;
-    return fabs(v) < t->step * 1e-6 ? 0.0 : v;
+    double v = t->lo + i * t->step, big = fmax(fabs(t->lo), fabs(t->hi));
+    if (fabs(v) < t->step * 1e-6) v = 0.0;
+    if (big >= 1e6 || (big > 0 && big < 1e-3)) snprintf(buf, cap, "%.3g", v);
+    else snprintf(buf, cap, "%.*f", t->decimals, v);
 }
 
 void dl_axes_draw(dl_figure *f, const dl_axes *a, const char *title, const char *xlabel, const char *ylabel)
@@ -72,27 +75,27 @@ void dl_axes_draw(dl_figure *f, const dl_axes *a, const char *title, const char 
     const float s = DL_TICK_SIZE;
     float left = dl_snap(a->x), right = dl_snap(a->x + a->w), top = dl_snap(a->y), bottom = dl_snap(a->y + a->h);
     float widest = 0;
+    char label[64];
     for (int i = 0; i < a->yt.n; i++) {
-        double v = dl_tick_value(&a->yt, i);
-        float y = dl_snap(dl_axes_py(a, v));
+        float y = dl_snap(dl_axes_py(a, a->yt.lo + i * a->yt.step));
         if (i > 0 && i < a->yt.n - 1) dl_segment(f, left, y, right, y, 1, DL_GRID);
         dl_segment(f, left - 5, y, left, y, 1, DL_FRAME);
-        dl_fig_text(f, left - 9, y + s / 2, s, DL_ANCHOR_END, 0, DL_INK, "%.*f", a->yt.decimals, v);
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.*f", a->yt.decimals, v);
-        widest = fmaxf(widest, dl_text_width(buf, s));
+        dl_tick_label(&a->yt, i, label, sizeof label);
+        dl_fig_text(f, left - 9, y + s / 2, s, DL_ANCHOR_END, 0, DL_INK, "%s", label);
+        widest = fmaxf(widest, dl_text_width(label, s));
     }
     for (int i = 0; i < a->xt.n; i++) {
-        double v = dl_tick_value(&a->xt, i);
-        float x = dl_snap(dl_axes_px(a, v));
+        float x = dl_snap(dl_axes_px(a, a->xt.lo + i * a->xt.step));
         if (i > 0 && i < a->xt.n - 1) dl_segment(f, x, top, x, bottom, 1, DL_GRID);
         dl_segment(f, x, bottom, x, bottom + 5, 1, DL_FRAME);
-        dl_fig_text(f, x, bottom + 9 + s, s, DL_ANCHOR_MIDDLE, 0, DL_INK, "%.*f", a->xt.decimals, v);
+        dl_tick_label(&a->xt, i, label, sizeof label);
+        dl_fig_text(f, x, bottom + 9 + s, s, DL_ANCHOR_MIDDLE, 0, DL_INK, "%s", label);
     }
     float frame[10] = {left, top, right, top, right, bottom, left, bottom, left, top};
     dl_fig_line(f, frame, 5, 1, 0, DL_FRAME);
     if (xlabel) dl_fig_text(f, a->x + a->w / 2, bottom + 2 * s + 22, s, DL_ANCHOR_MIDDLE, 0, DL_INK, "%s", xlabel);
-    if (ylabel) dl_fig_text(f, left - widest - 18, a->y + a->h / 2, s, DL_ANCHOR_MIDDLE, 1, DL_INK, "%s", ylabel);
+    /* beside the widest tick label, but inside the picture (a vertical label extends left of its x) */
+    if (ylabel) dl_fig_text(f, fmaxf(left - widest - 18, s + 4), a->y + a->h / 2, s, DL_ANCHOR_MIDDLE, 1, DL_INK, "%s", ylabel);
     if (title) dl_fig_text(f, a->x + a->w / 2, top - 12, s, DL_ANCHOR_MIDDLE, 0, DL_INK, "%s", title);
 }
 

@@ -278,6 +278,30 @@ static void test_history_points(void)
     dl_numtable_free(&h);
 }
 
+/* A diverging run's losses (1e33) label their axis in exponent form, and
+ * the y label stays inside the picture. */
+static void test_huge_values(void)
+{
+    char path[256];
+    write_file("huge.csv", "epoch,train_loss,val_loss,val_acc,seconds\n1,1.2e33,inf,nan,0.1\n", path, sizeof path);
+    dl_numtable h;
+    CU_ASSERT_EQUAL_FATAL(dl_numtable_read(path, &h), 0);
+    dl_figure f;
+    CU_ASSERT_EQUAL_FATAL(dl_history_figure(path, &h, NULL, NULL, "huge", &f, NULL), 0);
+    CU_ASSERT_EQUAL(f.height, DL_HISTORY_HEIGHT_1);   /* no accuracy measured: one panel */
+    int exp_labels = 0, ylabel_inside = 0;
+    for (int i = 0; i < f.n; i++) {
+        const dl_prim *p = &f.prims[i];
+        if (p->kind != DL_PRIM_TEXT) continue;
+        exp_labels += strstr(p->text, "e+33") != NULL;
+        if (!strcmp(p->text, "loss") && p->vertical) ylabel_inside = p->x - p->size >= 0;
+    }
+    CU_ASSERT(exp_labels >= 2);
+    CU_ASSERT(ylabel_inside);
+    dl_fig_free(&f);
+    dl_numtable_free(&h);
+}
+
 /* dl_plot_csv with and without -o, the per-step file beside the history,
  * PNG size and SVG well-formedness. */
 static void test_plot_csv_files(void)
@@ -452,6 +476,7 @@ void suite_rt_plot(void)
     CU_add_test(s, "rasterizer: exact rectangles, crisp lines, text", test_raster);
     CU_add_test(s, "room for the legend above the curves", test_legend_headroom);
     CU_add_test(s, "history points land on their pixels", test_history_points);
+    CU_add_test(s, "huge values: exponent tick labels", test_huge_values);
     CU_add_test(s, "dl_plot_csv: PNG size, well-formed SVG, per-step file", test_plot_csv_files);
     CU_add_test(s, "damaged CSVs: file:line errors, no picture", test_damaged_csv);
     CU_add_test(s, "NUL bytes and missing files", test_nul_and_missing);
