@@ -62,24 +62,31 @@ static void dl_fill_capsule(dl_canvas *c, float ax, float ay, float bx, float by
     }
 }
 
-/* A polyline, dashed with equal on and off lengths carried across vertices. */
+/* A polyline, dashed with equal on and off lengths carried across vertices.
+ * The walk jumps to each dash boundary exactly rather than adding lengths:
+ * with sums, s + (a remainder of 1e-7) == s in float, and a run of the
+ * regression sample looped here forever. */
 static void dl_draw_line(dl_canvas *c, const dl_prim *p)
 {
-    float hw = p->width / 2, phase = 0;   /* distance into the current dash period */
+    const double on = p->dash;
+    const float hw = p->width / 2;
+    double phase = 0;                     /* position in the current dash period, [0, 2 on) */
     for (int k = 0; k + 1 < p->npts; k++) {
         float ax = p->pts[2 * k], ay = p->pts[2 * k + 1], bx = p->pts[2 * k + 2], by = p->pts[2 * k + 3];
         if (!isfinite(ax) || !isfinite(ay) || !isfinite(bx) || !isfinite(by)) continue;
-        if (p->dash <= 0) { dl_fill_capsule(c, ax, ay, bx, by, hw, p->color); continue; }
-        float len = hypotf(bx - ax, by - ay), s = 0;
+        if (on <= 0) { dl_fill_capsule(c, ax, ay, bx, by, hw, p->color); continue; }
+        double len = hypot(bx - ax, by - ay), s = 0;
         while (s < len) {
-            float period_left = (phase < p->dash ? p->dash : 2 * p->dash) - phase;
-            float e = fminf(len, s + period_left);
-            if (phase < p->dash) {
-                float t0 = s / len, t1 = e / len;
-                dl_fill_capsule(c, ax + t0 * (bx - ax), ay + t0 * (by - ay), ax + t1 * (bx - ax), ay + t1 * (by - ay),
-                                hw, p->color);
+            double boundary = phase < on ? on : 2 * on, e = fmin(len, s + (boundary - phase));
+            if (phase < on)
+                dl_fill_capsule(c, (float)(ax + s / len * (bx - ax)), (float)(ay + s / len * (by - ay)),
+                                (float)(ax + e / len * (bx - ax)), (float)(ay + e / len * (by - ay)), hw, p->color);
+            if (e < len) {
+                phase = boundary < 2 * on ? boundary : 0;
+            } else {
+                phase += len - s;
+                if (phase >= 2 * on) phase = 0;
             }
-            phase = fmodf(phase + (e - s), 2 * p->dash);
             s = e;
         }
     }

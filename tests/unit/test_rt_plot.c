@@ -278,6 +278,59 @@ static void test_history_points(void)
     dl_numtable_free(&h);
 }
 
+/* The history of a run of samples/regression.dln: drawing its dashed
+ * validation curve looped forever when the dash walk added lengths in float
+ * (a remainder of 1e-7 added to 20 pixels changed nothing). alarm() turns a
+ * relapse into a failure instead of a hang. */
+static const char *regression_csv =
+    "epoch,train_loss,val_loss,val_acc,seconds\n"
+    "1,0.103725,0.0836317,nan,0.001\n"
+    "2,0.0827218,0.0795219,nan,0.001\n"
+    "3,0.0786649,0.0758449,nan,0.001\n"
+    "4,0.072097,0.065853,nan,0.001\n"
+    "5,0.0537873,0.0388552,nan,0.003\n"
+    "6,0.0250984,0.0140993,nan,0.001\n"
+    "7,0.0105463,0.00812467,nan,0.001\n"
+    "8,0.00801227,0.00751399,nan,0.001\n"
+    "9,0.00726265,0.0069851,nan,0.001\n"
+    "10,0.00656179,0.00671555,nan,0.005\n"
+    "11,0.00600644,0.0054753,nan,0.001\n"
+    "12,0.00556047,0.00499506,nan,0.001\n"
+    "13,0.0049306,0.00462046,nan,0.001\n"
+    "14,0.00462209,0.00422338,nan,0.001\n"
+    "15,0.00439153,0.00427214,nan,0.001\n"
+    "16,0.00414242,0.00389639,nan,0.001\n"
+    "17,0.00415229,0.00374348,nan,0.001\n"
+    "18,0.00377092,0.0037697,nan,0.001\n"
+    "19,0.00356433,0.00331346,nan,0.001\n"
+    "20,0.0034476,0.00331261,nan,0.001\n"
+    "21,0.00328649,0.00310003,nan,0.001\n"
+    "22,0.00324477,0.00310656,nan,0.001\n"
+    "23,0.00311982,0.00315285,nan,0.001\n"
+    "24,0.00315124,0.00292928,nan,0.001\n"
+    "25,0.00304677,0.00296357,nan,0.001\n"
+    "26,0.00297107,0.00280035,nan,0.001\n"
+    "27,0.00297922,0.00291588,nan,0.001\n"
+    "28,0.00292347,0.00281961,nan,0.001\n"
+    "29,0.00288852,0.00293894,nan,0.001\n"
+    "30,0.00287215,0.00268524,nan,0.001\n"
+;
+
+static void test_dash_walk_ends(void)
+{
+    char path[256], png[256];
+    write_file("regression.csv", regression_csv, path, sizeof path);
+    snprintf(png, sizeof png, "%s/regression.png", dir);
+    alarm(60);
+    CU_ASSERT_EQUAL(dl_plot_csv(path, png), 0);
+    alarm(0);
+    int w = 0, h = 0;
+    unsigned char *px = read_png(png, &w, &h);
+    CU_ASSERT_PTR_NOT_NULL(px);
+    CU_ASSERT_EQUAL(h, DL_HISTORY_HEIGHT_1);
+    free(px);
+}
+
 /* A diverging run's losses (1e33) label their axis in exponent form, and
  * the y label stays inside the picture. */
 static void test_huge_values(void)
@@ -477,6 +530,7 @@ void suite_rt_plot(void)
     CU_add_test(s, "room for the legend above the curves", test_legend_headroom);
     CU_add_test(s, "history points land on their pixels", test_history_points);
     CU_add_test(s, "huge values: exponent tick labels", test_huge_values);
+    CU_add_test(s, "dashed curves: the walk ends (hung before)", test_dash_walk_ends);
     CU_add_test(s, "dl_plot_csv: PNG size, well-formed SVG, per-step file", test_plot_csv_files);
     CU_add_test(s, "damaged CSVs: file:line errors, no picture", test_damaged_csv);
     CU_add_test(s, "NUL bytes and missing files", test_nul_and_missing);
