@@ -37,7 +37,14 @@ void dl_nice_ticks(double lo, double hi, int target, dl_ticks *t)
     /* a value a rounding error past a tick does not earn another tick */
     t->lo = floor(lo / t->step + 1e-9) * t->step;
     t->hi = ceil(hi / t->step - 1e-9) * t->step;
-    t->n = (int)lround((t->hi - t->lo) / t->step) + 1;
+    double n = (t->hi - t->lo) / t->step;
+    if (!isfinite(n) || !(n >= 1 && n <= 100)) {
+        /* beyond double's range (a damaged file's 1e308): two ticks, no loop over billions */
+        t->lo = isfinite(lo) && isfinite(hi - lo) ? lo : -1, t->hi = isfinite(lo) && isfinite(hi - lo) ? hi : 1;
+        t->step = t->hi - t->lo, t->n = 2, t->decimals = 0;
+        return;
+    }
+    t->n = (int)lround(n) + 1;
     int d = -(int)floor(log10(t->step) + 1e-9);
     t->decimals = d > 0 ? d : 0;
 }

@@ -143,6 +143,10 @@ static void test_nice_ticks(void)
     CU_ASSERT(isfinite(t.lo) && isfinite(t.hi) && t.hi > t.lo);
     dl_nice_ticks(0, 0.00123, 5, &t);
     CU_ASSERT_EQUAL(t.decimals, 4);
+    dl_nice_ticks(-1e308, 1e308, 6, &t);  /* the range overflows double */
+    CU_ASSERT(isfinite(t.lo) && isfinite(t.hi) && t.hi > t.lo && t.n == 2);
+    dl_nice_ticks(1e300, 1.0000000000001e300, 6, &t);
+    CU_ASSERT(isfinite(t.step) && t.step > 0 && t.n >= 2 && t.n <= 101);
 }
 
 static void test_font(void)
