@@ -14,13 +14,11 @@ enum { DL_TICK_SIZE = 14 };               /* tick labels, legend, axis labels */
 #define DL_GRID 0xe4e4e4u
 #define DL_LEGEND_EDGE 0xbbbbbbu
 
-/* 1, 2 or 5 times a power of ten: the nearest (round) or the next up. */
-static double dl_nice_number(double x, int round)
+/* 1, 2 or 5 times a power of ten: the nearest. */
+static double dl_nice_number(double x)
 {
-    double e = floor(log10(x)), p = pow(10, e), m = x / p, nice;
-    if (round) nice = m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10;
-    else nice = m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10;
-    return nice * p;
+    double e = floor(log10(x)), p = pow(10, e), m = x / p;
+    return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * p;
 }
 
 void dl_nice_ticks(double lo, double hi, int target, dl_ticks *t)
@@ -32,8 +30,7 @@ void dl_nice_ticks(double lo, double hi, int target, dl_ticks *t)
         double pad = lo == 0 ? 1 : fabs(lo) * 0.1;
         lo -= pad, hi += pad;
     }
-    double range = dl_nice_number(hi - lo, 0);
-    t->step = dl_nice_number(range / (target > 1 ? target - 1 : 1), 1);
+    t->step = dl_nice_number((hi - lo) / (target > 1 ? target - 1 : 1));
     /* a value a rounding error past a tick does not earn another tick */
     t->lo = floor(lo / t->step + 1e-9) * t->step;
     t->hi = ceil(hi / t->step - 1e-9) * t->step;

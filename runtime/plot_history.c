@@ -152,7 +152,9 @@ int dl_history_figure(const char *path, const dl_numtable *h, const char *steps_
     dl_axes loss = {.x = DL_LEFT, .y = DL_TOP, .w = DL_HISTORY_WIDTH - DL_LEFT - DL_RIGHT, .h = DL_PANEL_H};
     dl_epoch_ticks(xmax, &loss.xt);
     dl_nice_ticks(llo, lhi, 6, &loss.yt);
-    /* the curves, with their legend entries; the axis is raised to make room for the legend */
+    /* the curves, with their legend entries; the axis is raised to make room for the legend;
+     * a marker per epoch while they stay apart */
+    const float marker = n <= 40 ? 3.5f : 0;
     char eval_label[96];
     snprintf(eval_label, sizeof eval_label, "%s loss", eval);
     double elo = INFINITY, ehi = -INFINITY;
@@ -165,10 +167,10 @@ int dl_history_figure(const char *path, const dl_numtable *h, const char *steps_
         le[nc++] = (dl_legend_entry){"train loss, each step", DL_STEP_COLOR, 1, 0, 0};
     }
     ls[nc] = (dl_series){ep, tl, n};
-    le[nc++] = (dl_legend_entry){"train loss, epoch mean", DL_TRAIN_COLOR, 2, 0, 3.5f};
+    le[nc++] = (dl_legend_entry){"train loss, epoch mean", DL_TRAIN_COLOR, 2, 0, marker};
     if (elo <= ehi) {
         ls[nc] = (dl_series){ep, el, n};
-        le[nc++] = (dl_legend_entry){eval_label, DL_EVAL_COLOR, 2, 6, 3.5f};
+        le[nc++] = (dl_legend_entry){eval_label, DL_EVAL_COLOR, 2, 6, marker};
     }
     dl_axes_headroom(&loss, le, nc, ls, nc);
     dl_axes_draw(f, &loss, "Loss", "epoch", "loss");
@@ -182,10 +184,10 @@ int dl_history_figure(const char *path, const dl_numtable *h, const char *steps_
         acc.y = DL_TOP + DL_PANEL_H + DL_PANEL_GAP;
         dl_nice_ticks(alo, fmin(ahi, 100), 6, &acc.yt);
         dl_axes_draw(f, &acc, "Accuracy", "epoch", "accuracy (%)");
-        dl_axes_series(f, &acc, ep, ea, n, DL_EVAL_COLOR, 2, 6, 3.5f);
+        dl_axes_series(f, &acc, ep, ea, n, DL_EVAL_COLOR, 2, 6, marker);
         char acc_label[96];
         snprintf(acc_label, sizeof acc_label, "%s accuracy", eval);
-        dl_legend_entry ae = {acc_label, DL_EVAL_COLOR, 2, 6, 3.5f};
+        dl_legend_entry ae = {acc_label, DL_EVAL_COLOR, 2, 6, marker};
         dl_legend(f, &acc, &ae, 1);
         if (axes) axes[1] = acc;
     }

@@ -69,8 +69,10 @@ typedef struct dl_ticks {
     int n;                                /* ticks at lo, lo + step, ..., hi */
     int decimals;                         /* digits after the point that tell the ticks apart */
 } dl_ticks;
-/* "Nice numbers" (Heckbert, Graphics Gems I): about `target` ticks whose step
- * is 1, 2 or 5 times a power of ten, covering [lo, hi]. */
+/* "Nice numbers" (after Heckbert, Graphics Gems I): about `target` ticks
+ * whose step is 1, 2 or 5 times a power of ten (the nearest to the range's
+ * share; Heckbert first rounds the range up, which can double the axis),
+ * from a multiple of the step at or below lo to one at or above hi. */
 void dl_nice_ticks(double lo, double hi, int target, dl_ticks *t);
 
 typedef struct dl_axes {

@@ -115,28 +115,31 @@ static int svg_well_formed(const char *path)
 static void test_nice_ticks(void)
 {
     dl_ticks t;
-    /* Heckbert's loose labelling: the range rounds up to 1, 2 or 5 x 10^k, the step to the nearest */
-    dl_nice_ticks(0, 2.43, 6, &t);        /* range 5, step 1 */
-    CU_ASSERT_DOUBLE_EQUAL(t.step, 1, 1e-12);
+    /* the step is the 1, 2 or 5 x 10^k nearest to range / (target - 1) */
+    dl_nice_ticks(0, 2.43, 6, &t);        /* 0.486 -> 0.5 */
+    CU_ASSERT_DOUBLE_EQUAL(t.step, 0.5, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(t.lo, 0, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(t.hi, 3, 1e-12);
-    CU_ASSERT_EQUAL(t.n, 4);
-    CU_ASSERT_EQUAL(t.decimals, 0);
-    dl_nice_ticks(85.21, 87.24, 6, &t);   /* accuracies in percent */
-    CU_ASSERT_DOUBLE_EQUAL(t.step, 1, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(t.hi, 2.5, 1e-12);
+    CU_ASSERT_EQUAL(t.n, 6);
+    CU_ASSERT_EQUAL(t.decimals, 1);
+    dl_nice_ticks(85.21, 87.24, 6, &t);   /* accuracies in percent: 0.406 -> 0.5 */
+    CU_ASSERT_DOUBLE_EQUAL(t.step, 0.5, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(t.lo, 85, 1e-9);
-    CU_ASSERT_DOUBLE_EQUAL(t.hi, 88, 1e-9);
-    dl_nice_ticks(0.2, 0.61, 6, &t);      /* range 0.5, step 0.1 */
+    CU_ASSERT_DOUBLE_EQUAL(t.hi, 87.5, 1e-9);
+    dl_nice_ticks(0, 100.2, 9, &t);       /* 12.5 -> 10: the axis ends at 110, not 200 */
+    CU_ASSERT_DOUBLE_EQUAL(t.step, 10, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(t.hi, 110, 1e-9);
+    dl_nice_ticks(0.2, 0.61, 6, &t);      /* 0.082 -> 0.1 */
     CU_ASSERT_DOUBLE_EQUAL(t.step, 0.1, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(t.lo, 0.2, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(t.hi, 0.7, 1e-12);
     CU_ASSERT_EQUAL(t.n, 6);
     CU_ASSERT_EQUAL(t.decimals, 1);
     dl_nice_ticks(0.4, 1.0, 6, &t);       /* exactly on ticks: no extra tick beyond */
-    CU_ASSERT_DOUBLE_EQUAL(t.step, 0.2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(t.step, 0.1, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(t.lo, 0.4, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(t.hi, 1.0, 1e-12);
-    CU_ASSERT_EQUAL(t.n, 4);
+    CU_ASSERT_EQUAL(t.n, 7);
     dl_nice_ticks(3, 3, 6, &t);           /* a flat curve still gets a range */
     CU_ASSERT(t.lo < 3 && t.hi > 3 && t.n >= 2);
     dl_nice_ticks(NAN, 1, 6, &t);
@@ -218,7 +221,7 @@ static const char *history_csv =
     "4,0.4,0.5,0.8,1.5\n";
 
 /* Epochs 1-4 on x (ticks 0..4 by 1) and losses 0.4-1.0 on y (ticks 0.4 to
- * 1.0 by 0.2): the loss panel's area is x 100..772, y 78..308, so epoch 2,
+ * 1.0 by 0.1): the loss panel's area is x 100..772, y 78..308, so epoch 2,
  * loss 0.8 is at (100 + 2/4 * 672, 308 - 0.4/0.6 * 230) = (436, 154.67). */
 static void test_history_points(void)
 {
