@@ -3,6 +3,7 @@
 #   make                 build build/dlnc, build/libdlnrt.a, build/libdlnrt.so
 #   make test            all tests (unit, sanitizers, golden diagnostics, end to end)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make uninstall       removes what install put (same PREFIX and DESTDIR)
 #   make BLAS=openblas   runtime GEMM through OpenBLAS (optional comparison point)
 #
 # Generated sources (Bison, Flex, the embedded stdlib) go to build/gen.
@@ -21,6 +22,20 @@ DLNC_LIBS = -lcrypto
 BISON   ?= bison
 FLEX    ?= flex
 
+# libdlnrt.so's version: MAJOR is DL_ABI_VERSION, which changes whenever a
+# program or model built against the library would break (so it is the
+# soname: a model for ABI 2 loads libdlnrt.so.2), MINOR is DLNRT_VERSION's.
+ABI      := $(shell sed -n 's/^\#define DL_ABI_VERSION \([0-9][0-9]*\).*/\1/p' runtime/dlnrt.h)
+RT_VERSION := $(shell sed -n 's/^\#define DLNRT_VERSION "\(.*\)"/\1/p' runtime/dlnrt.h)
+SONAME   = libdlnrt.so.$(ABI)
+SOFILE   = $(SONAME).$(word 2,$(subst ., ,$(RT_VERSION)))
+BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+DATADIR  = $(PREFIX)/share/dlnc
+MANDIR   = $(PREFIX)/share/man/man1
+PCDIR    = $(LIBDIR)/pkgconfig
+
 ifeq ($(BLAS),openblas)
 ALL_CFLAGS += -DDL_USE_CBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS += -lopenblas
@@ -38,7 +53,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 
 CPPFLAGS = -Icompiler -Iruntime -I$(GEN)
 
-.PHONY: all test unit-test install clean bench asan-test
+.PHONY: all test unit-test install uninstall clean bench asan-test
 all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so
 
 $(GEN)/dln.tab.c $(GEN)/dln.tab.h: grammar/dln.y
@@ -72,8 +87,12 @@ $(BUILD)/libdlnrt.a: $(RT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libdlnrt.so: $(RT_OBJ)
-	$(CC) -shared -o $@ $^ $(LDLIBS)
+$(BUILD)/$(SOFILE): $(RT_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libdlnrt.so: $(BUILD)/$(SOFILE)
+	ln -sf $(SOFILE) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/libdlnc.a: $(CC_OBJ)
 	@rm -f $@
@@ -110,13 +129,29 @@ test: all $(BUILD)/unit_tests
 bench: all
 	sh bench/run.sh $(BUILD)
 
+# dlnrt.pc (pkg-config) is written at install time: it holds the PREFIX.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/dlnc/stdlib
-	install -m 755 $(BUILD)/dlnc $(DESTDIR)$(PREFIX)/bin/dlnc
-	install -m 644 $(BUILD)/libdlnrt.a $(DESTDIR)$(PREFIX)/lib/libdlnrt.a
-	install -m 755 $(BUILD)/libdlnrt.so $(DESTDIR)$(PREFIX)/lib/libdlnrt.so
-	install -m 644 runtime/dlnrt.h $(DESTDIR)$(PREFIX)/include/dlnrt.h
-	install -m 644 $(STDLIB) $(DESTDIR)$(PREFIX)/share/dlnc/stdlib/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCDIR) \
+	  $(DESTDIR)$(DATADIR)/stdlib $(DESTDIR)$(MANDIR)
+	install -m 755 $(BUILD)/dlnc $(DESTDIR)$(BINDIR)/dlnc
+	install -m 644 $(BUILD)/libdlnrt.a $(DESTDIR)$(LIBDIR)/libdlnrt.a
+	install -m 755 $(BUILD)/$(SOFILE) $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdlnrt.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	  -e 's|@VERSION@|$(RT_VERSION)|' runtime/dlnrt.pc.in > $(DESTDIR)$(PCDIR)/dlnrt.pc
+	chmod 644 $(DESTDIR)$(PCDIR)/dlnrt.pc
+	install -m 644 runtime/dlnrt.h $(DESTDIR)$(INCDIR)/dlnrt.h
+	install -m 644 $(STDLIB) $(DESTDIR)$(DATADIR)/stdlib/
+	install -m 644 docs/dlnc.1 $(DESTDIR)$(MANDIR)/dlnc.1
+
+# Exactly the files install puts, and the directories that are dlnc's alone.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dlnc $(DESTDIR)$(LIBDIR)/libdlnrt.a $(DESTDIR)$(LIBDIR)/$(SOFILE) \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libdlnrt.so $(DESTDIR)$(PCDIR)/dlnrt.pc \
+	  $(DESTDIR)$(INCDIR)/dlnrt.h $(DESTDIR)$(MANDIR)/dlnc.1 \
+	  $(addprefix $(DESTDIR)$(DATADIR)/stdlib/,$(notdir $(STDLIB)))
+	-rmdir $(DESTDIR)$(DATADIR)/stdlib $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build build-asan

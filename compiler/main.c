@@ -19,10 +19,12 @@
 #include "dlnrt.h"
 #include "elab.h"
 #include "emit.h"
+#include "emit_dot.h"
 #include "ir.h"
 #include "jit.h"
 #include "parse.h"
 #include "passes.h"
+#include "plot_cmd.h"
 #include "stdlib_embed.h"
 #include "summary.h"
 
@@ -30,7 +32,7 @@ typedef struct options {
     int run;                  /* `dlnc run` */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
-    const char *emit;         /* --emit=ast|ir|c */
+    const char *emit;         /* --emit=ast|ir|c|dot */
     const char *after;        /* --after=PASS */
     int check_only;
     int summary;
@@ -45,10 +47,12 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: dlnc [options] model.dln            compile to model.c + model.h\n"
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
+            "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
             "  -o FILE.c           output path (the header is written beside it as FILE.h)\n"
-            "  --emit=ast|ir|c     print the syntax tree, the IR, or the C to stdout instead\n"
+            "  --emit=ast|ir|c|dot print the syntax tree, the IR, the C, or the model graph\n"
+            "                      (Graphviz: dlnc --emit=dot m.dln | dot -Tsvg > m.svg) to stdout\n"
             "  --after=PASS        with --emit=ir: show the IR right after PASS (elab: before the first pass)\n"
             "  --check             parse, elaborate and check shapes only\n"
             "  --summary           print each layer's output shape, parameters and FLOPs\n"
@@ -65,7 +69,9 @@ static void usage(FILE *out) {
             "  --max-steps N       stop after N training steps (smoke tests)\n"
             "  --seed N            override the train section's seed\n"
             "  --checkpoint FILE   save the trained parameters here (safetensors)\n"
-            "  --history FILE.csv  write the per-epoch loss/accuracy curve\n"
+            "  --history FILE.csv  write the per-epoch loss/accuracy curve, and beside it the\n"
+            "                      per-step losses (FILE.steps.csv), their pictures (FILE.png,\n"
+            "                      FILE.svg) and a classifier's FILE.confusion.{csv,png,svg}\n"
             "  --quiet             no progress lines\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
@@ -117,8 +123,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->output = argv[++i];
         } else if (!strncmp(a, "--emit=", 7)) {
             o->emit = a + 7;
-            if (strcmp(o->emit, "ast") && strcmp(o->emit, "ir") && strcmp(o->emit, "c")) {
-                fprintf(stderr, "dlnc: error: --emit takes ast, ir or c, not '%s'\n", o->emit);
+            if (strcmp(o->emit, "ast") && strcmp(o->emit, "ir") && strcmp(o->emit, "c") && strcmp(o->emit, "dot")) {
+                fprintf(stderr, "dlnc: error: --emit takes ast, ir, c or dot, not '%s'\n", o->emit);
                 return -1;
             }
         } else if (!strncmp(a, "--after=", 8)) {
@@ -240,6 +246,7 @@ static int run_training(const jit_module *jm, const options *o) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "plot") == 0) return plot_cmd_main(argc - 1, argv + 1);
     options o = {0};
     int pr = parse_options(argc, argv, &o);
     if (pr) return pr > 0 ? 0 : 2;
@@ -280,6 +287,11 @@ int main(int argc, char **argv) {
     }
     if (o.summary) {
         for (int m = 0; m < eo.n_mods; m++) summary_print(stdout, eo.mods[m], &eo.summaries[m]);
+        status = 0;
+        goto done;
+    }
+    if (o.emit && !strcmp(o.emit, "dot")) {
+        emit_dot(stdout, eo.mods, eo.summaries, eo.n_mods, o.input);
         status = 0;
         goto done;
     }

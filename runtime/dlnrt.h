@@ -320,6 +320,10 @@ int dl_load_safetensors_prefix(const char *path, dl_named_tensor *t, int count, 
 /* ---- metrics -------------------------------------------------------------- */
 /* Number of rows whose argmax over `classes` columns equals the label. */
 int64_t dl_count_correct(const float *logits, const int32_t *labels, int64_t n, int classes);
+/* The confusion matrix: counts[label * classes + argmax] += 1 per row (rows
+ * are true classes, columns predictions); labels outside [0, classes) are
+ * not counted. */
+void dl_count_confusion(const float *logits, const int32_t *labels, int64_t n, int classes, int64_t *counts);
 /* Adds to *inter / *uni the counts of (logit > 0) AND / OR (target > 0.5) over n values. */
 void dl_count_iou(const float *logits, const float *target, int64_t n, int64_t *inter, int64_t *uni);
 
@@ -397,7 +401,9 @@ typedef struct dl_run_options {
     int64_t max_steps;                    /* >0: stop after this many steps (tests) */
     int quiet;
     const char *checkpoint;               /* overrides the train section */
-    const char *history_csv;              /* per-epoch loss/accuracy curve, NULL = none */
+    const char *history_csv;              /* per-epoch loss/accuracy curve, NULL = none; beside it the
+                                             per-step losses (<stem>.steps.csv), the curves (<stem>.png,
+                                             .svg) and a classifier's <stem>.confusion.csv, .png, .svg */
     uint64_t seed;                        /* overrides the train section's when seed_set */
     int seed_set;                         /* so that seed 0 is a seed like any other */
 } dl_run_options;
@@ -418,6 +424,14 @@ typedef struct dl_run_result {
  * kernel output), a non-finite parameter after an epoch, or a non-finite
  * test/validation loss. */
 int dl_run_training(const dl_model_api *api, const dl_run_options *opt, dl_run_result *res);
+
+/* ---- pictures (`dlnc plot`) ----------------------------------------------
+ * A CSV the driver wrote, drawn: a history ("epoch,train_loss,...", with the
+ * per-step losses of <stem>.steps.csv when present) as loss and accuracy
+ * curves, a confusion matrix ("true_class,pred_0,...") as a heat map. out
+ * names a .png or .svg file; NULL writes both beside the CSV (<stem>.png,
+ * <stem>.svg). A damaged CSV is an error naming file:line. */
+int dl_plot_csv(const char *csv, const char *out);
 
 #ifdef __cplusplus
 }

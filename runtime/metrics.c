@@ -7,17 +7,26 @@
  * the metric does not depend on the batch size. */
 #include "dlnrt.h"
 
+static int dl_argmax(const float *row, int classes)
+{
+    int best = 0;
+    for (int j = 1; j < classes; j++)
+        if (row[j] > row[best] || row[best] != row[best]) best = j;
+    return best;
+}
+
 int64_t dl_count_correct(const float *logits, const int32_t *labels, int64_t n, int classes)
 {
     int64_t correct = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const float *row = logits + i * (int64_t)classes;
-        int best = 0;
-        for (int j = 1; j < classes; j++)
-            if (row[j] > row[best] || row[best] != row[best]) best = j;
-        correct += best == labels[i];
-    }
+    for (int64_t i = 0; i < n; i++) correct += dl_argmax(logits + i * (int64_t)classes, classes) == labels[i];
     return correct;
+}
+
+void dl_count_confusion(const float *logits, const int32_t *labels, int64_t n, int classes, int64_t *counts)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] >= 0 && labels[i] < classes)
+            counts[(int64_t)labels[i] * classes + dl_argmax(logits + i * (int64_t)classes, classes)]++;
 }
 
 void dl_count_iou(const float *logits, const float *target, int64_t n, int64_t *inter, int64_t *uni)

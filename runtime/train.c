@@ -29,6 +29,7 @@
  * caller needs comes back through dl_run_result and the return code. */
 #include "dlnrt.h"
 #include "progress_internal.h"
+#include "run_record_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -232,9 +233,10 @@ static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
 }
 
 /* Mean loss, accuracy (NaN unless the labels are classes) and IoU (NaN
- * unless asked for, with dense labels) over d. */
+ * unless asked for, with dense labels) over d; the confusion matrix into
+ * rec's when it has one. */
 static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, float *out,
-                       double *loss, double *acc, double *iou)
+                       double *loss, double *acc, double *iou, dl_run_record *rec)
 {
     dl_batcher b;
     if (dl_batcher_init(&b, d, batch, 0, 0)) return -1;
@@ -248,6 +250,7 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
     const float *x;
     const void *y;
+    if (rec->confusion) memset(rec->confusion, 0, sizeof *rec->confusion * (size_t)rec->classes * (size_t)rec->classes);
     while ((n = dl_batcher_next(&b, &x, &y)) > 0) {
         dl_clear_error();
         const float loss = api->eval_step(m, x, y, out, n);
@@ -257,6 +260,7 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
             return -1;
         }
         loss_sum += (double)loss * n;
+        if (rec->confusion) dl_count_confusion(out, b.ybuf, n, rec->classes, rec->confusion);
         /* b.ybuf holds the class labels even when y is their one-hot rows */
         if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, b.ybuf, n, (int)api->out_numel);
         if (want_iou) dl_count_iou(out, y, n * api->out_numel, &inter, &uni);
@@ -308,6 +312,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     float *out = NULL;
     FILE *history = NULL;
     dl_batcher b = {0};
+    dl_run_record rec = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
     if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
@@ -335,6 +340,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         dl_batcher_set_augment(&b, &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
     if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name))) goto done;
+    /* a confusion matrix where accuracy is measured (see dl_evaluate) */
+    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS &&
+                        (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
+    if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
     const int64_t batches = (train.n + batch - 1) / batch;
     const int saves = checkpoint && api->save;
@@ -369,13 +378,14 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             loss_sum += (double)loss * n;
             seen += n;
             result.steps++;
+            dl_record_step(&rec, result.steps, e + (double)bi / batches, loss);
         }
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
-        if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc, &s.test_iou)) {
+        if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc, &s.test_iou, &rec)) {
             char what[96];
             snprintf(what, sizeof what, "evaluating on the %s after epoch %d",
                      eval_name[0] == 'v' ? "validation split" : "test set", e + 1);
@@ -392,6 +402,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         result.test_iou = s.test_iou;
         if (!opt.quiet) dl_progress_epoch(stdout, &s);
         if (history) dl_history_row(history, &s);
+        if (dl_record_epoch(&rec)) goto done;
         /* The epoch's line is out (it shows the damage); now refuse to save
          * or go on from non-finite weights or figures. Accuracy and IoU are
          * ratios of counts and always finite; the loss is what can overflow. */
@@ -416,6 +427,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
+    if (dl_record_finish(&rec, eval_name, opt.quiet)) goto done;
     /* --quiet drops the per-epoch lines, never the result */
     {
         char took[32];
@@ -433,6 +445,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
 done:
     if (res) *res = result;
     if (history) fclose(history);
+    dl_record_close(&rec);
     dl_batcher_free(&b);
     free(out);
     if (m) api->destroy(m);

@@ -7,7 +7,9 @@
 # status 1 and keeps its last good checkpoint, and so do runs whose NaN hides
 # from the loss or whose test loss is infinite (--check-numerics names the op
 # that made the NaN); two runs can save to one path;
-# `dlnc run`'s build cache is checked (jit_cache.sh). Then `dlnc run` trains
+# `dlnc run`'s build cache is checked (jit_cache.sh), the pictures of a run,
+# `dlnc plot` and `--emit=dot` (pictures.sh), and packaging: install,
+# pkg-config, soname, man page, uninstall (install.sh). Then `dlnc run` trains
 # mlp.dln on real Fashion-MNIST for a few hundred steps, and damaged data files
 # are clear errors. Last line: "e2e: N passed, N failed".
 #   usage: tests/e2e/run.sh [BUILD_DIR]
@@ -240,11 +242,17 @@ else
   echo "FAIL run driver ($rc1 $rc2 $rc3 $rc4):"; cat "$T/two.out" "$T/a.out" "$T/h2.csv" "$T/b.out" "$T/n.out"; fail=$((fail+1))
 fi
 
+# The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
+. tests/e2e/pictures.sh
+
+# make install / uninstall, pkg-config, the soname, the man page.
+. tests/e2e/install.sh
+
 # The real data path through the JIT: a short run on Fashion-MNIST.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   if DLNC_CACHE="$T/cache" $DLNC run samples/mlp.dln --epochs 1 --max-steps 200 --history "$T/h.csv" >"$T/run.out" 2>&1 \
-     && grep -q "test_acc" "$T/run.out"; then
-    echo "dlnc run samples/mlp.dln (200 steps): ok"; tail -2 "$T/run.out"; pass=$((pass+1))
+     && grep -q "test_acc" "$T/run.out" && [ -s "$T/h.png" ] && [ -s "$T/h.confusion.svg" ]; then
+    echo "dlnc run samples/mlp.dln (200 steps, with its pictures): ok"; tail -2 "$T/run.out"; pass=$((pass+1))
   else
     echo "FAIL dlnc run samples/mlp.dln"; cat "$T/run.out"; fail=$((fail+1))
   fi

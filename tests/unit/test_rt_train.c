@@ -2,7 +2,8 @@
  * softmax classifier over 4x4 images, written directly in C against
  * dl_model_api (as generated code would fill it), trained on a small
  * generated IDX dataset of three classes (class k lights up row k). The loss
- * must go down and the test accuracy up; max_steps, the history CSV, the
+ * must go down and the test accuracy up; max_steps, the history CSV (and
+ * the per-step losses, pictures and confusion matrix beside it), the
  * checkpoint, a validation split from CSV, and the errors (input size
  * mismatch, non-finite loss keeping the last checkpoint) are checked, and
  * so are the non-finite values the loss does not show: a NaN weight behind
@@ -243,6 +244,35 @@ static void test_driver_trains(void)
     CU_ASSERT_EQUAL(rows, 5);
     CU_ASSERT(loss[4] < 0.5 * loss[0]);
     CU_ASSERT_DOUBLE_EQUAL(loss[4], r.final_train_loss, 1e-4);
+    /* beside it: each step's loss, the pictures, the last evaluation's confusion matrix */
+    char side[160];
+    snprintf(side, sizeof side, "%s/history.steps.csv", dir);
+    f = fopen(side, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) lines++;
+    fclose(f);
+    CU_ASSERT_EQUAL(lines, 1 + 5 * 19);
+    const char *pictures[] = {"history.png", "history.svg", "history.confusion.png", "history.confusion.svg"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(side, sizeof side, "%s/%s", dir, pictures[i]);
+        CU_ASSERT_EQUAL(access(side, R_OK), 0);
+    }
+    snprintf(side, sizeof side, "%s/history.confusion.csv", dir);
+    f = fopen(side, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
+    CU_ASSERT_STRING_EQUAL(line, "true_class,pred_0,pred_1,pred_2\n");
+    int total = 0, diagonal = 0, row = 0, c[4];
+    while (fscanf(f, "%d,%d,%d,%d\n", &c[0], &c[1], &c[2], &c[3]) == 4) {
+        CU_ASSERT_EQUAL(c[0], row);
+        total += c[1] + c[2] + c[3];
+        diagonal += c[1 + row++];
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(row, 3);
+    CU_ASSERT_EQUAL(total, 60);
+    CU_ASSERT_EQUAL(diagonal, (int)lround(r.test_accuracy * 60));
     /* the checkpoint holds the trained parameters */
     float w[C * D], b[C];
     dl_named_tensor t[2] = {{"fc.weight", 2, {C, D}, w}, {"fc.bias", 1, {C}, b}};
