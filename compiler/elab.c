@@ -148,32 +148,27 @@ ir_node *as_tensor(elab *e, value v, src_loc loc) {
 
 /* ---- scopes --------------------------------------------------------------- */
 
-static binding *lookup(frame *f, const char *name) {
-    for (binding *b = f->vars; b; b = b->next)
-        if (strcmp(b->name, name) == 0) return b;
-    return NULL;
-}
+static binding *lookup(frame *f, const char *name) { return strmap_get(&f->var_index, name); }
 
-static void bind(elab *e, frame *f, const char *name, value v) {
+void frame_bind(elab *e, frame *f, const char *name, value v) {
     binding *b = lookup(f, name);
     if (!b) {
         b = ARENA_NEW(e->a, binding);
         b->name = name;
         b->next = f->vars;
         f->vars = b;
+        strmap_put(&f->var_index, e->a, name, b);
     }
     b->v = v;
 }
 
 static int next_instance(elab *e, frame *f, const char *block) {
-    for (counter *c = f->counters; c; c = c->next)
-        if (strcmp(c->name, block) == 0) return c->count++;
-    counter *c = ARENA_NEW(e->a, counter);
-    c->name = block;
-    c->count = 1;
-    c->next = f->counters;
-    f->counters = c;
-    return 0;
+    int *count = strmap_get(&f->counters, block);
+    if (!count) {
+        count = ARENA_NEW(e->a, int);
+        strmap_put(&f->counters, e->a, block, count);
+    }
+    return (*count)++;
 }
 
 /* Levenshtein distance, for "did you mean" hints. */
@@ -212,16 +207,8 @@ static void suggest_try(suggest *s, const char *cand) {
 }
 
 const ast_decl *find_block(elab *e, const char *name) {
-    for (int i = 0; i < e->user->n_decls; i++) {
-        const ast_decl *d = e->user->decls[i];
-        if (d->kind == AST_DECL_BLOCK && strcmp(d->name, name) == 0) return d;
-    }
-    for (int l = 0; l < e->n_lib; l++)
-        for (int i = 0; i < e->lib[l]->n_decls; i++) {
-            const ast_decl *d = e->lib[l]->decls[i];
-            if (d->kind == AST_DECL_BLOCK && strcmp(d->name, name) == 0) return d;
-        }
-    return NULL;
+    const ast_decl *d = strmap_get(&e->user_blocks, name);
+    return d ? d : strmap_get(&e->lib_blocks, name);
 }
 
 static const char *suggest_name(elab *e, frame *f, const char *name, int functions) {
@@ -361,7 +348,7 @@ static int unify_tensor(elab *e, frame *f, const ast_type *t, const value *v, co
         const ast_expr *dx = t->dims[i];
         ir_dim actual = n->shape.d[i];
         if (dx->kind == AST_NAME && !lookup(f, dx->name)) {
-            bind(e, f, dx->name, v_dim(actual, dx->loc));
+            frame_bind(e, f, dx->name, v_dim(actual, dx->loc));
             continue;
         }
         value dv = eval_expr(e, f, dx);
@@ -473,7 +460,7 @@ static void exec_param(elab *e, frame *f, const ast_stmt *st) {
     value v = declare_param(e, f, st);
     /* A failed declaration still binds its name (to an error value, which
      * later uses pass on silently), so it is not reported again as unknown. */
-    if (v.kind != V_ERROR || !lookup(f, st->name)) bind(e, f, st->name, v);
+    if (v.kind != V_ERROR || !lookup(f, st->name)) frame_bind(e, f, st->name, v);
 }
 
 static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
@@ -482,19 +469,19 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
     case AST_ST_ASSIGN: {
         value v = eval_expr(e, f, st->value);
         if (st->n_targets == 1) {
-            bind(e, f, st->targets[0], v);
+            frame_bind(e, f, st->targets[0], v);
             return;
         }
         if (v.kind == V_ERROR) {
-            for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v);
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v);
             return;
         }
         if (v.kind != V_LIST || v.n != st->n_targets) {
             diag_error(e->d, st->value->loc, "cannot unpack %s into %d names", v_describe(e, &v), st->n_targets);
-            for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v_error());
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
             return;
         }
-        for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v.items[i]);
+        for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v.items[i]);
         return;
     }
     case AST_ST_PARAM:
@@ -531,7 +518,7 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
             return;
         }
         for (int64_t i = 0; i < c.i && !f->returned && !over_budget(e, st->loc); i++) {
-            if (st->name) bind(e, f, st->name, v_int(i, st->loc));
+            if (st->name) frame_bind(e, f, st->name, v_int(i, st->loc));
             int errors0 = e->d->n_errors;
             exec_body(e, f, &st->body);
             /* Every later copy would repeat the same messages: stop at the
@@ -586,11 +573,7 @@ static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_lo
     return 1;
 }
 
-static int is_user_decl(const elab *e, const ast_decl *d) {
-    for (int i = 0; e->user && i < e->user->n_decls; i++)
-        if (e->user->decls[i] == d) return 1;
-    return 0;
-}
+static int is_user_decl(const elab *e, const ast_decl *d) { return strmap_get(&e->user_blocks, d->name) == d; }
 
 value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
                  const char **kw_names, value *kw, int nkw, src_loc loc) {
@@ -676,7 +659,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
             } else if (!check_scalar_formal(e, fm, &actual[i], blk->name)) {
                 return v_error();
             }
-            bind(e, &f, fm->name, actual[i]);
+            frame_bind(e, &f, fm->name, actual[i]);
         }
     for (int i = 0; i < nf; i++) {
         const ast_formal *fm = &blk->formals[i];
@@ -688,7 +671,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
         }
         value dv = eval_expr(e, &f, fm->default_value);
         if (!check_scalar_formal(e, fm, &dv, blk->name)) return v_error();
-        bind(e, &f, fm->name, dv);
+        frame_bind(e, &f, fm->name, dv);
     }
     e->depth++;
     int errors0 = e->d->n_errors;
@@ -764,8 +747,8 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
         if (blk) {
             /* the instance name is the prefix of the call's frame: recover it from the params' names,
              * or rebuild it from the counter (the call just incremented it) */
-            for (counter *c = f->counters; c; c = c->next)
-                if (strcmp(c->name, x->name) == 0) l.name = arena_printf(e->a, "%s%d", x->name, c->count - 1);
+            const int *count = strmap_get(&f->counters, x->name);
+            if (count) l.name = arena_printf(e->a, "%s%d", x->name, *count - 1);
             for (int k = 0; k < nkw; k++)
                 if (strcmp(kwn[k], "name") == 0 && kw[k].kind == V_STR) l.name = kw[k].s;
         }
@@ -1008,7 +991,7 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
             }
             value dv = eval_expr(e, f, fm->default_value);
             if (dv.kind == V_ERROR || !check_scalar_formal(e, fm, &dv, model->name)) return 0;
-            bind(e, f, fm->name, dv);
+            frame_bind(e, f, fm->name, dv);
             continue;
         }
         const ast_type *t = fm->type;
@@ -1031,7 +1014,7 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
                     diag_error(e->d, dx->loc, "all model inputs must share the batch dimension '%s'", e->mod->syms[0].name);
                     return 0;
                 }
-                bind(e, f, dx->name, v_dim(ir_dim_sym(IR_SYM_N), dx->loc));
+                frame_bind(e, f, dx->name, v_dim(ir_dim_sym(IR_SYM_N), dx->loc));
                 s.d[d] = ir_dim_sym(IR_SYM_N);
                 continue;
             }
@@ -1047,7 +1030,7 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
             return 0;
         }
         ir_node *in = ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
-        bind(e, f, fm->name, v_tensor(in, fm->loc));
+        frame_bind(e, f, fm->name, v_tensor(in, fm->loc));
     }
     if (e->g->n_inputs != 1) {
         diag_error(e->d, model->name_loc, "model '%s' must take exactly one tensor input (more are not supported yet)",
@@ -1081,6 +1064,8 @@ static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, i
     int errors = e->d->n_errors;
     e->g = ir_graph_new(e->mod, name, mode);
     e->next_stream = 0;
+    e->updated = NULL;
+    e->cap_updated = 0;
     ir_node *out = run_model(e, model);
     if (!out || e->d->n_errors > errors) return NULL;
     if (!train) {
@@ -1133,6 +1118,14 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
     out->n_mods = 0;
     int cap = 0;
     if (!check_duplicates(&e, user)) return -1;
+    /* User blocks shadow the stdlib's; within the stdlib the first file wins. */
+    for (int i = 0; i < user->n_decls; i++)
+        if (user->decls[i]->kind == AST_DECL_BLOCK) strmap_put(&e.user_blocks, a, user->decls[i]->name, (void *)user->decls[i]);
+    for (int l = 0; l < n_lib; l++)
+        for (int i = 0; i < lib[l]->n_decls; i++) {
+            const ast_decl *d = lib[l]->decls[i];
+            if (d->kind == AST_DECL_BLOCK && !strmap_get(&e.lib_blocks, d->name)) strmap_put(&e.lib_blocks, a, d->name, (void *)d);
+        }
     for (int i = 0; i < user->n_decls; i++) {
         const ast_decl *model = user->decls[i];
         if (model->kind != AST_DECL_MODEL) continue;
