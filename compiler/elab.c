@@ -29,13 +29,17 @@ enum { ELAB_MAX_DEPTH = 64 };
  * which can loop for ever (repeat 10^12, or a block calling itself twice per
  * level: 2^64 calls under the depth limit) or build a graph no machine holds.
  * Both budgets are far beyond any real network (ResNet-152 is ~10^4 nodes);
- * past them we report once and unwind. */
+ * past them we report once and unwind. A step is a statement, a loop
+ * iteration, a block call or an expression evaluated, and what grows with a
+ * value rather than with the program text (a string's bytes, a list's items)
+ * is charged by its size before it is built. Statements check the budgets;
+ * so does anything charging a size, since one expression can be large. */
 #define ELAB_MAX_WORK ((int64_t)20000000)
-enum { ELAB_MAX_NODES = 500000 };
 
-static int over_budget(elab *e, src_loc loc) {
+int elab_charge(elab *e, src_loc loc, int64_t cost) {
     if (e->runaway) return 1;
-    if (++e->work <= ELAB_MAX_WORK && (!e->g || e->g->n_nodes <= ELAB_MAX_NODES)) return 0;
+    e->work += cost;
+    if (e->work <= ELAB_MAX_WORK && (!e->g || e->g->n_nodes <= ELAB_MAX_NODES)) return 0;
     e->runaway = 1;
     if (e->work > ELAB_MAX_WORK)
         diag_error(e->d, loc, "elaboration did more than %lld steps; is a 'repeat' count or a recursion runaway?",
@@ -45,6 +49,8 @@ static int over_budget(elab *e, src_loc loc) {
                    ELAB_MAX_NODES);
     return 1;
 }
+
+static int over_budget(elab *e, src_loc loc) { return elab_charge(e, loc, 1); }
 
 /* ---- values --------------------------------------------------------------- */
 
@@ -846,8 +852,10 @@ static value eval_binary(elab *e, frame *f, const ast_expr *x) {
     if (a.kind == V_ERROR || b.kind == V_ERROR) return v_error();
     if (a.kind == V_STR && b.kind == V_STR && (x->op == AST_OP_EQ || x->op == AST_OP_NE))
         return v_bool((strcmp(a.s, b.s) == 0) == (x->op == AST_OP_EQ), x->loc);
-    if (a.kind == V_STR && b.kind == V_STR && x->op == AST_OP_ADD)
+    if (a.kind == V_STR && b.kind == V_STR && x->op == AST_OP_ADD) {
+        if (elab_charge(e, x->loc, (int64_t)(strlen(a.s) + strlen(b.s)))) return v_error();
         return (value){.kind = V_STR, .s = arena_printf(e->a, "%s%s", a.s, b.s), .loc = x->loc};
+    }
     if (a.kind != V_TENSOR && b.kind != V_TENSOR) {
         if (x->op == AST_OP_MATMUL) {
             diag_error(e->d, x->loc, "'@' needs tensors, got %s and %s", v_describe(e, &a), v_describe(e, &b));
@@ -930,6 +938,7 @@ value eval_expr(elab *e, frame *f, const ast_expr *x) {
         return v_error();
     }
     e->expr_depth++;
+    e->work++; /* checked by the statement (a statement's expressions are bounded by its text) */
     value v = eval_expr_at(e, f, x);
     e->expr_depth--;
     return v;

@@ -69,11 +69,16 @@ typedef struct elab {
     int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
     strmap user_blocks;     /* name -> the user's block (find_block) */
     strmap lib_blocks;      /* name -> the stdlib's block, the first of that name */
-    int64_t work;           /* statements, loop iterations and block calls so far (bounded) */
+    int64_t work;           /* steps so far (bounded): statements, iterations, calls, expressions, sizes (elab_charge) */
     int runaway;            /* a work, size or depth limit was hit: unwind without further errors */
 } elab;
 
 /* elab.c */
+enum { ELAB_MAX_NODES = 500000 }; /* operations in one graph, while elaborating */
+/* Charges `cost` steps to the work budget before something that costs that
+ * much is built; 1 if a budget is spent (reported once, at loc, the first
+ * time: the caller unwinds with an error value). */
+int elab_charge(elab *e, src_loc loc, int64_t cost);
 /* Bind name (an AST or arena string) to v in f, replacing an earlier binding. */
 void frame_bind(elab *e, frame *f, const char *name, value v);
 value v_error(void);
