@@ -133,17 +133,25 @@ int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wr
     for (int k = 0; k < n_wrt; k++)
         if (wrt_inputs[k] >= 0 && wrt_inputs[k] < g->n_inputs) c.wanted[g->inputs[wrt_inputs[k]].node->id] = 1;
     int rc = backward(&c, loss, d);
+    ir_node **pgrad = NULL; /* by param index: its gradient */
+    if (rc == 0 && m && !(pgrad = calloc((size_t)m->n_params + 1, sizeof *pgrad))) {
+        if (d) diag_fatal_noloc(d, "out of memory");
+        rc = -1;
+    }
     if (rc == 0 && m) {
+        for (int i = 0; i < g->n_nodes; i++) {
+            ir_node *n = g->nodes[i];
+            int64_t p = n->a.i[0];
+            if (n->op == OP_param && n->id < c.n_grad && p >= 0 && p < m->n_params && !pgrad[p]) pgrad[p] = c.grad[n->id];
+        }
         for (int p = 0; p < m->n_params; p++) {
             if (!m->params[p].trainable) continue;
-            ir_node *gp = NULL;
-            for (int i = 0; i < g->n_nodes && !gp; i++)
-                if (g->nodes[i]->op == OP_param && g->nodes[i]->a.i[0] == p && g->nodes[i]->id < c.n_grad)
-                    gp = c.grad[g->nodes[i]->id];
+            ir_node *gp = pgrad[p];
             if (!gp) gp = ir_const(g, 0.0, &m->params[p].shape); /* the loss does not reach it */
             ir_add_output(g, IR_OUT_GRAD, p, m->params[p].name, gp);
         }
     }
+    free(pgrad);
     if (rc == 0) {
         for (int k = 0; k < n_wrt; k++) {
             if (wrt_inputs[k] < 0 || wrt_inputs[k] >= g->n_inputs) continue;

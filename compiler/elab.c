@@ -29,13 +29,17 @@ enum { ELAB_MAX_DEPTH = 64 };
  * which can loop for ever (repeat 10^12, or a block calling itself twice per
  * level: 2^64 calls under the depth limit) or build a graph no machine holds.
  * Both budgets are far beyond any real network (ResNet-152 is ~10^4 nodes);
- * past them we report once and unwind. */
+ * past them we report once and unwind. A step is a statement, a loop
+ * iteration, a block call or an expression evaluated, and what grows with a
+ * value rather than with the program text (a string's bytes, a list's items)
+ * is charged by its size before it is built. Statements check the budgets;
+ * so does anything charging a size, since one expression can be large. */
 #define ELAB_MAX_WORK ((int64_t)20000000)
-enum { ELAB_MAX_NODES = 500000 };
 
-static int over_budget(elab *e, src_loc loc) {
+int elab_charge(elab *e, src_loc loc, int64_t cost) {
     if (e->runaway) return 1;
-    if (++e->work <= ELAB_MAX_WORK && (!e->g || e->g->n_nodes <= ELAB_MAX_NODES)) return 0;
+    e->work += cost;
+    if (e->work <= ELAB_MAX_WORK && (!e->g || e->g->n_nodes <= ELAB_MAX_NODES)) return 0;
     e->runaway = 1;
     if (e->work > ELAB_MAX_WORK)
         diag_error(e->d, loc, "elaboration did more than %lld steps; is a 'repeat' count or a recursion runaway?",
@@ -45,6 +49,8 @@ static int over_budget(elab *e, src_loc loc) {
                    ELAB_MAX_NODES);
     return 1;
 }
+
+static int over_budget(elab *e, src_loc loc) { return elab_charge(e, loc, 1); }
 
 /* ---- values --------------------------------------------------------------- */
 
@@ -148,32 +154,27 @@ ir_node *as_tensor(elab *e, value v, src_loc loc) {
 
 /* ---- scopes --------------------------------------------------------------- */
 
-static binding *lookup(frame *f, const char *name) {
-    for (binding *b = f->vars; b; b = b->next)
-        if (strcmp(b->name, name) == 0) return b;
-    return NULL;
-}
+static binding *lookup(frame *f, const char *name) { return strmap_get(&f->var_index, name); }
 
-static void bind(elab *e, frame *f, const char *name, value v) {
+void frame_bind(elab *e, frame *f, const char *name, value v) {
     binding *b = lookup(f, name);
     if (!b) {
         b = ARENA_NEW(e->a, binding);
         b->name = name;
         b->next = f->vars;
         f->vars = b;
+        strmap_put(&f->var_index, e->a, name, b);
     }
     b->v = v;
 }
 
 static int next_instance(elab *e, frame *f, const char *block) {
-    for (counter *c = f->counters; c; c = c->next)
-        if (strcmp(c->name, block) == 0) return c->count++;
-    counter *c = ARENA_NEW(e->a, counter);
-    c->name = block;
-    c->count = 1;
-    c->next = f->counters;
-    f->counters = c;
-    return 0;
+    int *count = strmap_get(&f->counters, block);
+    if (!count) {
+        count = ARENA_NEW(e->a, int);
+        strmap_put(&f->counters, e->a, block, count);
+    }
+    return (*count)++;
 }
 
 /* Levenshtein distance, for "did you mean" hints. */
@@ -212,16 +213,8 @@ static void suggest_try(suggest *s, const char *cand) {
 }
 
 const ast_decl *find_block(elab *e, const char *name) {
-    for (int i = 0; i < e->user->n_decls; i++) {
-        const ast_decl *d = e->user->decls[i];
-        if (d->kind == AST_DECL_BLOCK && strcmp(d->name, name) == 0) return d;
-    }
-    for (int l = 0; l < e->n_lib; l++)
-        for (int i = 0; i < e->lib[l]->n_decls; i++) {
-            const ast_decl *d = e->lib[l]->decls[i];
-            if (d->kind == AST_DECL_BLOCK && strcmp(d->name, name) == 0) return d;
-        }
-    return NULL;
+    const ast_decl *d = strmap_get(&e->user_blocks, name);
+    return d ? d : strmap_get(&e->lib_blocks, name);
 }
 
 static const char *suggest_name(elab *e, frame *f, const char *name, int functions) {
@@ -361,7 +354,7 @@ static int unify_tensor(elab *e, frame *f, const ast_type *t, const value *v, co
         const ast_expr *dx = t->dims[i];
         ir_dim actual = n->shape.d[i];
         if (dx->kind == AST_NAME && !lookup(f, dx->name)) {
-            bind(e, f, dx->name, v_dim(actual, dx->loc));
+            frame_bind(e, f, dx->name, v_dim(actual, dx->loc));
             continue;
         }
         value dv = eval_expr(e, f, dx);
@@ -473,7 +466,7 @@ static void exec_param(elab *e, frame *f, const ast_stmt *st) {
     value v = declare_param(e, f, st);
     /* A failed declaration still binds its name (to an error value, which
      * later uses pass on silently), so it is not reported again as unknown. */
-    if (v.kind != V_ERROR || !lookup(f, st->name)) bind(e, f, st->name, v);
+    if (v.kind != V_ERROR || !lookup(f, st->name)) frame_bind(e, f, st->name, v);
 }
 
 static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
@@ -482,19 +475,19 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
     case AST_ST_ASSIGN: {
         value v = eval_expr(e, f, st->value);
         if (st->n_targets == 1) {
-            bind(e, f, st->targets[0], v);
+            frame_bind(e, f, st->targets[0], v);
             return;
         }
         if (v.kind == V_ERROR) {
-            for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v);
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v);
             return;
         }
         if (v.kind != V_LIST || v.n != st->n_targets) {
             diag_error(e->d, st->value->loc, "cannot unpack %s into %d names", v_describe(e, &v), st->n_targets);
-            for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v_error());
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
             return;
         }
-        for (int i = 0; i < st->n_targets; i++) bind(e, f, st->targets[i], v.items[i]);
+        for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v.items[i]);
         return;
     }
     case AST_ST_PARAM:
@@ -531,7 +524,7 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
             return;
         }
         for (int64_t i = 0; i < c.i && !f->returned && !over_budget(e, st->loc); i++) {
-            if (st->name) bind(e, f, st->name, v_int(i, st->loc));
+            if (st->name) frame_bind(e, f, st->name, v_int(i, st->loc));
             int errors0 = e->d->n_errors;
             exec_body(e, f, &st->body);
             /* Every later copy would repeat the same messages: stop at the
@@ -586,11 +579,7 @@ static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_lo
     return 1;
 }
 
-static int is_user_decl(const elab *e, const ast_decl *d) {
-    for (int i = 0; e->user && i < e->user->n_decls; i++)
-        if (e->user->decls[i] == d) return 1;
-    return 0;
-}
+static int is_user_decl(const elab *e, const ast_decl *d) { return strmap_get(&e->user_blocks, d->name) == d; }
 
 value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
                  const char **kw_names, value *kw, int nkw, src_loc loc) {
@@ -676,7 +665,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
             } else if (!check_scalar_formal(e, fm, &actual[i], blk->name)) {
                 return v_error();
             }
-            bind(e, &f, fm->name, actual[i]);
+            frame_bind(e, &f, fm->name, actual[i]);
         }
     for (int i = 0; i < nf; i++) {
         const ast_formal *fm = &blk->formals[i];
@@ -688,7 +677,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
         }
         value dv = eval_expr(e, &f, fm->default_value);
         if (!check_scalar_formal(e, fm, &dv, blk->name)) return v_error();
-        bind(e, &f, fm->name, dv);
+        frame_bind(e, &f, fm->name, dv);
     }
     e->depth++;
     int errors0 = e->d->n_errors;
@@ -764,8 +753,8 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
         if (blk) {
             /* the instance name is the prefix of the call's frame: recover it from the params' names,
              * or rebuild it from the counter (the call just incremented it) */
-            for (counter *c = f->counters; c; c = c->next)
-                if (strcmp(c->name, x->name) == 0) l.name = arena_printf(e->a, "%s%d", x->name, c->count - 1);
+            const int *count = strmap_get(&f->counters, x->name);
+            if (count) l.name = arena_printf(e->a, "%s%d", x->name, *count - 1);
             for (int k = 0; k < nkw; k++)
                 if (strcmp(kwn[k], "name") == 0 && kw[k].kind == V_STR) l.name = kw[k].s;
         }
@@ -863,8 +852,10 @@ static value eval_binary(elab *e, frame *f, const ast_expr *x) {
     if (a.kind == V_ERROR || b.kind == V_ERROR) return v_error();
     if (a.kind == V_STR && b.kind == V_STR && (x->op == AST_OP_EQ || x->op == AST_OP_NE))
         return v_bool((strcmp(a.s, b.s) == 0) == (x->op == AST_OP_EQ), x->loc);
-    if (a.kind == V_STR && b.kind == V_STR && x->op == AST_OP_ADD)
+    if (a.kind == V_STR && b.kind == V_STR && x->op == AST_OP_ADD) {
+        if (elab_charge(e, x->loc, (int64_t)(strlen(a.s) + strlen(b.s)))) return v_error();
         return (value){.kind = V_STR, .s = arena_printf(e->a, "%s%s", a.s, b.s), .loc = x->loc};
+    }
     if (a.kind != V_TENSOR && b.kind != V_TENSOR) {
         if (x->op == AST_OP_MATMUL) {
             diag_error(e->d, x->loc, "'@' needs tensors, got %s and %s", v_describe(e, &a), v_describe(e, &b));
@@ -947,6 +938,7 @@ value eval_expr(elab *e, frame *f, const ast_expr *x) {
         return v_error();
     }
     e->expr_depth++;
+    e->work++; /* checked by the statement (a statement's expressions are bounded by its text) */
     value v = eval_expr_at(e, f, x);
     e->expr_depth--;
     return v;
@@ -1008,7 +1000,7 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
             }
             value dv = eval_expr(e, f, fm->default_value);
             if (dv.kind == V_ERROR || !check_scalar_formal(e, fm, &dv, model->name)) return 0;
-            bind(e, f, fm->name, dv);
+            frame_bind(e, f, fm->name, dv);
             continue;
         }
         const ast_type *t = fm->type;
@@ -1031,7 +1023,7 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
                     diag_error(e->d, dx->loc, "all model inputs must share the batch dimension '%s'", e->mod->syms[0].name);
                     return 0;
                 }
-                bind(e, f, dx->name, v_dim(ir_dim_sym(IR_SYM_N), dx->loc));
+                frame_bind(e, f, dx->name, v_dim(ir_dim_sym(IR_SYM_N), dx->loc));
                 s.d[d] = ir_dim_sym(IR_SYM_N);
                 continue;
             }
@@ -1047,7 +1039,7 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
             return 0;
         }
         ir_node *in = ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
-        bind(e, f, fm->name, v_tensor(in, fm->loc));
+        frame_bind(e, f, fm->name, v_tensor(in, fm->loc));
     }
     if (e->g->n_inputs != 1) {
         diag_error(e->d, model->name_loc, "model '%s' must take exactly one tensor input (more are not supported yet)",
@@ -1081,6 +1073,8 @@ static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, i
     int errors = e->d->n_errors;
     e->g = ir_graph_new(e->mod, name, mode);
     e->next_stream = 0;
+    e->updated = NULL;
+    e->cap_updated = 0;
     ir_node *out = run_model(e, model);
     if (!out || e->d->n_errors > errors) return NULL;
     if (!train) {
@@ -1133,6 +1127,14 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
     out->n_mods = 0;
     int cap = 0;
     if (!check_duplicates(&e, user)) return -1;
+    /* User blocks shadow the stdlib's; within the stdlib the first file wins. */
+    for (int i = 0; i < user->n_decls; i++)
+        if (user->decls[i]->kind == AST_DECL_BLOCK) strmap_put(&e.user_blocks, a, user->decls[i]->name, (void *)user->decls[i]);
+    for (int l = 0; l < n_lib; l++)
+        for (int i = 0; i < lib[l]->n_decls; i++) {
+            const ast_decl *d = lib[l]->decls[i];
+            if (d->kind == AST_DECL_BLOCK && !strmap_get(&e.lib_blocks, d->name)) strmap_put(&e.lib_blocks, a, d->name, (void *)d);
+        }
     for (int i = 0; i < user->n_decls; i++) {
         const ast_decl *model = user->decls[i];
         if (model->kind != AST_DECL_MODEL) continue;

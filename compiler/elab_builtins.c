@@ -418,11 +418,17 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     }
     if (e->g->mode != IR_MODE_TRAIN) return (value){.kind = V_NONE, .loc = loc};
-    for (int i = 0; i < e->g->n_outputs; i++)
-        if (e->g->outputs[i].kind == IR_OUT_ASSIGN && e->g->outputs[i].index == idx) {
-            diag_error(e->d, loc, "buffer '%s' is updated twice in one step", e->mod->params[idx].name);
-            return v_error();
-        }
+    if (idx >= e->cap_updated) {
+        int cap = e->cap_updated ? e->cap_updated : 64;
+        while (cap <= idx) cap *= 2;
+        e->updated = arena_grow(e->a, e->updated, 1, e->cap_updated, cap);
+        e->cap_updated = cap;
+    }
+    if (e->updated[idx]) {
+        diag_error(e->d, loc, "buffer '%s' is updated twice in one step", e->mod->params[idx].name);
+        return v_error();
+    }
+    e->updated[idx] = 1;
     ir_add_output(e->g, IR_OUT_ASSIGN, idx, e->mod->params[idx].name, v);
     return (value){.kind = V_NONE, .loc = loc};
 }

@@ -77,7 +77,7 @@ static value index_list(elab *e, frame *f, const ast_expr *x, const value *l) {
     const ast_expr *ix = x->items[0];
     if (ix->kind == AST_SLICE) {
         span s;
-        if (!resolve_slice(e, f, ix, l->n, &s)) return v_error();
+        if (!resolve_slice(e, f, ix, l->n, &s) || elab_charge(e, x->loc, s.count)) return v_error();
         value r = v_list(e, (int)s.count, x->loc);
         for (int64_t k = 0; k < s.count; k++) r.items[k] = l->items[s.start + k * s.step];
         return r;

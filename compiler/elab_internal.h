@@ -6,6 +6,7 @@
 #ifndef DLNC_ELAB_INTERNAL_H
 #define DLNC_ELAB_INTERNAL_H
 #include "elab.h"
+#include "strmap.h"
 #include "train.h"
 
 typedef enum vkind {
@@ -36,19 +37,14 @@ struct value {
 typedef struct binding {
     const char *name;
     value v;
-    struct binding *next;
+    struct binding *next;   /* the frame's previous binding (newest first, for "did you mean") */
 } binding;
-
-typedef struct counter {
-    const char *name;
-    int count;
-    struct counter *next;
-} counter;
 
 /* One block instantiation (or the model body, or the train section). */
 typedef struct frame {
-    binding *vars;
-    counter *counters;      /* calls per block name, for default instance names */
+    binding *vars;          /* newest first */
+    strmap var_index;       /* name -> its binding in vars */
+    strmap counters;        /* block name -> int * calls so far, for default instance names */
     const char *prefix;     /* parameter name prefix: "" or "encoder.dense1." */
     const ast_decl *decl;   /* NULL for the train section */
     int in_stdlib;          /* decl is a stdlib block: diagnostics also name the user's call (elab.user_site) */
@@ -67,13 +63,24 @@ typedef struct elab {
     int depth;              /* block nesting, to stop runaway recursion */
     src_loc user_site;      /* the innermost call written in the user's file, while inside the stdlib */
     int next_stream;        /* random-source stream ids, stable across the three graphs */
+    unsigned char *updated; /* by param index: update() gave it a new value in this graph */
+    int cap_updated;
     elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
     int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
-    int64_t work;           /* statements, loop iterations and block calls so far (bounded) */
+    strmap user_blocks;     /* name -> the user's block (find_block) */
+    strmap lib_blocks;      /* name -> the stdlib's block, the first of that name */
+    int64_t work;           /* steps so far (bounded): statements, iterations, calls, expressions, sizes (elab_charge) */
     int runaway;            /* a work, size or depth limit was hit: unwind without further errors */
 } elab;
 
 /* elab.c */
+enum { ELAB_MAX_NODES = 500000 }; /* operations in one graph, while elaborating */
+/* Charges `cost` steps to the work budget before something that costs that
+ * much is built; 1 if a budget is spent (reported once, at loc, the first
+ * time: the caller unwinds with an error value). */
+int elab_charge(elab *e, src_loc loc, int64_t cost);
+/* Bind name (an AST or arena string) to v in f, replacing an earlier binding. */
+void frame_bind(elab *e, frame *f, const char *name, value v);
 value v_error(void);
 value v_int(int64_t i, src_loc loc);
 value v_float(double f, src_loc loc);

@@ -189,11 +189,17 @@ static value pieces(elab *e, ir_node *x, int axis, const int64_t *sizes, int n, 
 }
 
 /* Pieces of `size` (the last may be smaller): torch.split with an int. */
-static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t size, src_loc loc) {
-    int n = (int)((len + size - 1) / size);
+static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t size, const char *name, src_loc loc) {
+    int64_t n = (len + size - 1) / size;
+    /* one operation per piece: a dimension of 10^9 cut into ones stops here, before its list is allocated */
+    if (n > ELAB_MAX_NODES - e->g->n_nodes) {
+        diag_error(e->d, loc, "'%s' would make %lld pieces, more than the %d operations a graph may have", name,
+                   (long long)n, ELAB_MAX_NODES);
+        return v_error();
+    }
     int64_t *sizes = ARENA_NEW_ARRAY(e->a, int64_t, n);
     for (int k = 0; k < n; k++) sizes[k] = k < n - 1 ? size : len - size * (n - 1);
-    return pieces(e, x, axis, sizes, n, loc);
+    return pieces(e, x, axis, sizes, (int)n, loc);
 }
 
 /* split(x, sizes, axis = 0): torch.split — an int is the size of each piece
@@ -214,7 +220,7 @@ value b_split(elab *e, src_loc loc, const char *name, value *args) {
             diag_error(e->d, sv->loc, "the size of each piece must be at least 1, got %lld", (long long)sv->i);
             return v_error();
         }
-        return even_pieces(e, x, axis, len, sv->i, loc);
+        return even_pieces(e, x, axis, len, sv->i, name, loc);
     }
     if (sv->kind != V_LIST) {
         if (sv->kind != V_ERROR)
@@ -253,7 +259,7 @@ value b_chunk(elab *e, src_loc loc, const char *name, value *args) {
     }
     int64_t len = axis_len(e, x, axis, name, loc);
     if (len < 0) return v_error();
-    return even_pieces(e, x, axis, len, (len + chunks - 1) / chunks, loc);
+    return even_pieces(e, x, axis, len, (len + chunks - 1) / chunks, name, loc);
 }
 
 /* pad(x, pads, mode = "constant", value = 0.0): torch.nn.functional.pad —

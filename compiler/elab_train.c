@@ -513,9 +513,8 @@ ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label)
     const ast_setting *s = setting(t, "loss", NULL);
     if (!s) return NULL;
     frame f = {.prefix = ""};
-    binding b_out = {.name = "output", .v = v_tensor(output, t->name_loc)};
-    binding b_label = {.name = "label", .v = v_tensor(label, t->name_loc), .next = &b_out};
-    f.vars = &b_label;
+    frame_bind(e, &f, "output", v_tensor(output, t->name_loc));
+    frame_bind(e, &f, "label", v_tensor(label, t->name_loc));
     value v = eval_expr(e, &f, s->value);
     /* The notes below explain a dtype or shape clash with the labels; after
      * any other error (an unknown name) they would mislead. */

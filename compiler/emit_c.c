@@ -305,12 +305,13 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
                     c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
         }
+    unsigned char *declared = arena_alloc(c.ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1)); /* by param */
     for (int k = 0; k < g->n_outputs; k++) {
         int pi = g->outputs[k].index;
-        int first = 1;
-        for (int j = 0; j < k; j++) first &= !(g->outputs[j].kind == IR_OUT_GRAD && g->outputs[j].index == pi);
-        if (g->outputs[k].kind == IR_OUT_GRAD && first && pi >= 0 && pi < mod->n_params && L->goff[pi] >= 0)
-            fprintf(h, "    float *const %s = m->grads + %" PRId64 ";\n", grad_name(&c, pi), L->goff[pi]);
+        if (g->outputs[k].kind != IR_OUT_GRAD || pi < 0 || pi >= mod->n_params || L->goff[pi] < 0 || declared[pi])
+            continue;
+        declared[pi] = 1;
+        fprintf(h, "    float *const %s = m->grads + %" PRId64 ";\n", grad_name(&c, pi), L->goff[pi]);
     }
     int64_t cbase = 0;
     for (int i = 0; i < g->n_nodes; i++) {

@@ -15,6 +15,14 @@
 #include "ir.h"
 #include "lower.h"
 
+/* Nodes listed by an integer key, each list in graph order: the list of key
+ * k is items[at[k] .. at[k + 1]). at == NULL: not built yet. */
+typedef struct emit_lists {
+    int *at;
+    const ir_node **items;
+    int n_keys;
+} emit_lists;
+
 struct emit_ctx {
     arena *ar;                /* strings built while emitting (the module's arena) */
     const ir_module *mod;
@@ -40,6 +48,9 @@ struct emit_ctx {
     int uses_act, uses_act_n; /* the arena class base pointers are referenced */
     int uses_x, uses_y;       /* the step function reads its x / y argument */
     int bad_symbol_reported;
+    /* per-graph indexes, built by the first kernel that needs them (emit_kernels.c) */
+    emit_lists groups;        /* by group id: the group's fusable members */
+    emit_lists siblings;      /* by a sibling leader's id: the reductions sharing its kernel */
 };
 
 /* ---- emit_kernels.c ----------------------------------------------------- */

@@ -162,6 +162,56 @@ static int is_member(const ir_node *root, const ir_node *v)
     return lower_fusable(v) && (v == root || (v->group >= 0 && v->group == root->group));
 }
 
+/* Kernels ask for their group's members and their sibling reductions; a scan
+ * of the graph per kernel made emitting L layers cost L^2, so both are
+ * listed once per graph (counting sort by key, graph order kept). */
+static int group_key(const ir_node *v) { return v->group >= 0 && lower_fusable(v) ? v->group : -1; }
+static int sibling_key(const ir_node *v) { return v->sibling ? v->sibling->id : -1; }
+
+static emit_lists list_by(emit_ctx *c, int (*key)(const ir_node *))
+{
+    const ir_graph *g = c->g;
+    emit_lists l = {.n_keys = g->next_id};
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->id >= l.n_keys) l.n_keys = g->nodes[i]->id + 1;
+    l.at = ARENA_NEW_ARRAY(c->ar, int, l.n_keys + 1);
+    l.items = ARENA_NEW_ARRAY(c->ar, const ir_node *, g->n_nodes + 1);
+    for (int i = 0; i < g->n_nodes; i++) {
+        int k = key(g->nodes[i]);
+        if (k >= 0 && k < l.n_keys) l.at[k + 1]++;
+    }
+    for (int k = 0; k < l.n_keys; k++) l.at[k + 1] += l.at[k];
+    int *fill = ARENA_NEW_ARRAY(c->ar, int, l.n_keys + 1);
+    memcpy(fill, l.at, sizeof *fill * (size_t)(l.n_keys + 1));
+    for (int i = 0; i < g->n_nodes; i++) {
+        int k = key(g->nodes[i]);
+        if (k >= 0 && k < l.n_keys) l.items[fill[k]++] = g->nodes[i];
+    }
+    return l;
+}
+
+/* The nodes listed under key k (*out: the first of them); returns how many. */
+static int list_get(const emit_lists *l, int k, const ir_node *const **out)
+{
+    if (k < 0 || k >= l->n_keys) return 0;
+    *out = l->items + l->at[k];
+    return l->at[k + 1] - l->at[k];
+}
+
+/* The members of root's fusion group (is_member), in graph order. */
+static int group_members(emit_ctx *c, const ir_node *root, const ir_node *const **out)
+{
+    if (root->group < 0) { /* outside any group (no pass_fuse: --check-numerics): a group of one */
+        if (!lower_fusable(root)) return 0;
+        const ir_node **one = ARENA_NEW_ARRAY(c->ar, const ir_node *, 1);
+        one[0] = root;
+        *out = one;
+        return 1;
+    }
+    if (!c->groups.at) c->groups = list_by(c, group_key);
+    return list_get(&c->groups, root->group, out);
+}
+
 /* The kernel arguments: for a group, its leaves (inlined constants excluded),
  * each once; otherwise the node's inputs in order. */
 static int kernel_args(const ir_node *n, const ir_node **args, int is_group)
@@ -431,8 +481,8 @@ static void emit_pragma(emit_ctx *c, FILE *b, const char *ind, ir_dim trips, ir_
  * outer ones as one parallel nest (collapse), the innermost contiguous. */
 static void emit_group(emit_ctx *c, FILE *b, const ir_node *n, const ir_node *const *args, int nargs)
 {
-    int ops = 0;
-    for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(n, c->g->nodes[i]);
+    const ir_node *const *mem;
+    int ops = group_members(c, n, &mem);
     vdim vd[IR_MAX_RANK];
     int m = view_dims(&n->shape, 0, args, nargs, 1, vd);
     const char *refs[EMIT_MAX_ARGS];
@@ -513,15 +563,16 @@ static const char *kept_coord(emit_ctx *c, const vdim *vd, int m, int j)
 
 /* The reductions one kernel computes: n alone, or n and the siblings it
  * leads (pass_fuse rule 7), in graph order. */
-static int reduce_members(const emit_ctx *c, const ir_node *n, const ir_node **rs)
+static int reduce_members(emit_ctx *c, const ir_node *n, const ir_node **rs)
 {
     int nr = 0;
     rs[nr++] = n;
     if (n->sibling != n) return nr;
-    for (int i = 0; i < c->g->n_nodes; i++) {
-        const ir_node *v = c->g->nodes[i];
-        if (v != n && v->sibling == n && nr < LOWER_MAX_SIBLINGS) rs[nr++] = v;
-    }
+    if (!c->siblings.at) c->siblings = list_by(c, sibling_key);
+    const ir_node *const *sib;
+    int ns = list_get(&c->siblings, n->id, &sib);
+    for (int i = 0; i < ns; i++)
+        if (sib[i] != n && nr < LOWER_MAX_SIBLINGS) rs[nr++] = sib[i];
     return nr;
 }
 
@@ -632,8 +683,10 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     int nargs = reduce_args(rs, nr, args);
     int is_max = n->op == OP_reduce_max;
     int ops = nr;
-    for (int j = 0; j < nr; j++)
-        for (int i = 0; i < c->g->n_nodes; i++) ops += is_member(rs[j], c->g->nodes[i]);
+    for (int j = 0; j < nr; j++) {
+        const ir_node *const *mem;
+        ops += group_members(c, rs[j], &mem);
+    }
     const int64_t work = ops + nargs;
     vdim vd[IR_MAX_RANK];
     int m = view_dims(&n->in[0]->shape, (uint32_t)n->a.i[0], args, nargs, 0, vd);
@@ -1008,12 +1061,11 @@ static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
     char *name = arena_printf(c->ar, "%s_k%d", c->kernel_prefix, n->id);
     const char *tail = is_group ? "" : arena_printf(c->ar, "_%s", ir_ops[n->op].name);
     if (!is_group && !is_fused_reduce(n)) return arena_printf(c->ar, "%s%s", name, tail);
-    int count = 0;
-    for (int i = 0; i < c->g->n_nodes; i++) {
-        const ir_node *v = c->g->nodes[i];
-        if (!is_member(n, v)) continue;
-        if (++count > 4) return arena_printf(c->ar, "%s_etc%s", name, tail);
-        name = arena_printf(c->ar, "%s_%s", name, ir_ops[v->op].name);
+    const ir_node *const *mem;
+    int nm = group_members(c, n, &mem);
+    for (int i = 0; i < nm; i++) {
+        if (i >= 4) return arena_printf(c->ar, "%s_etc%s", name, tail);
+        name = arena_printf(c->ar, "%s_%s", name, ir_ops[mem[i]->op].name);
     }
     return arena_printf(c->ar, "%s%s", name, tail);
 }

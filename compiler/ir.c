@@ -132,10 +132,9 @@ ir_module *ir_module_new(arena *a, const char *name) {
     return m;
 }
 
+/* The map holds index + 1, so that an absent name (NULL) is not index 0. */
 int ir_module_find_param(const ir_module *m, const char *name) {
-    for (int i = 0; i < m->n_params; i++)
-        if (strcmp(m->params[i].name, name) == 0) return i;
-    return -1;
+    return (int)(intptr_t)strmap_get(&m->param_index, name) - 1;
 }
 
 /* Returns the new index, or -1 if a parameter of that name already exists. */
@@ -143,6 +142,7 @@ int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init 
     if (ir_module_find_param(m, name) >= 0) return -1;
     ir_param p = {arena_strdup(m->ar, name), shape, init, trainable, loc, loc};
     ARENA_PUSH(m->ar, m->params, m->n_params, m->cap_params, p);
+    strmap_put(&m->param_index, m->ar, p.name, (void *)(intptr_t)m->n_params);
     return m->n_params - 1;
 }
 
@@ -290,10 +290,16 @@ ir_node *ir_input_node(ir_graph *g, const char *name, ir_dtype dt, const ir_shap
 }
 
 /* One node per parameter per graph, so gradients of a parameter used in
- * several places meet in one node. */
+ * several places meet in one node. g->param_nodes remembers it: graphs are
+ * built before any pass could drop a node. */
 ir_node *ir_param_node(ir_graph *g, int param_index, src_loc loc) {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->op == OP_param && g->nodes[i]->a.i[0] == param_index) return g->nodes[i];
+    if (param_index < g->cap_param_nodes && g->param_nodes[param_index]) return g->param_nodes[param_index];
+    if (param_index >= g->cap_param_nodes) {
+        int cap = g->cap_param_nodes ? g->cap_param_nodes : 8;
+        while (cap <= param_index) cap *= 2;
+        g->param_nodes = arena_grow(g->ar, g->param_nodes, sizeof *g->param_nodes, g->cap_param_nodes, cap);
+        g->cap_param_nodes = cap;
+    }
     const ir_param *p = &g->mod->params[param_index];
     ir_node *n = node_new(g, OP_param, loc);
     n->name = p->name;
@@ -303,6 +309,7 @@ ir_node *ir_param_node(ir_graph *g, int param_index, src_loc loc) {
     n->a.ni = 1;
     n->storage = IR_STORE_PARAM;
     node_append(g, n);
+    g->param_nodes[param_index] = n;
     return n;
 }
 

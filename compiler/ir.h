@@ -22,6 +22,7 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "strmap.h"
 
 #define IR_MAX_RANK 6
 #define IR_MAX_IN 16 /* concat is variadic (DenseNet); longer concats are chained */
@@ -148,6 +149,8 @@ typedef struct ir_graph {
     ir_output *outputs;
     int n_outputs, cap_outputs;
     struct ir_module *mod;  /* parameters are module-level */
+    ir_node **param_nodes;  /* by module param index: its node here, made by ir_param_node (or NULL) */
+    int cap_param_nodes;
     int64_t arena_floats;   /* memory plan result: activation arena size at max symbols */
 } ir_graph;
 
@@ -178,6 +181,7 @@ typedef struct ir_module {
     const char *name;
     ir_param *params;
     int n_params, cap_params;
+    strmap param_index;     /* name -> index + 1 (ir_module_find_param) */
     ir_symbol syms[IR_MAX_SYMS];
     int n_syms;
     ir_graph *forward;      /* eval mode: inputs x -> outputs */

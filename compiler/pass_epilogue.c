@@ -69,12 +69,51 @@ static int no_symbols(const ir_shape *s)
 
 static int in_group(const ir_node *u, int group) { return u->group == group && lower_fusable(u); }
 
-/* Rule 3 for every leaf of the group rooted at `root`. */
-static int leaves_ok(const ir_graph *g, const ir_node *root, const ir_node *v)
+/* A group's members, listed by group id (each in graph order), and each
+ * node's index in g->nodes: so that checking and moving a group touches that
+ * group and the stretch of graph it spans, not the whole graph per conv. */
+typedef struct epi_index {
+    int *at;                /* by group id: its members are mem[at[id] .. at[id + 1]) */
+    ir_node **mem;
+    int *pos;               /* by node id */
+    ir_node **tmp;          /* room for g->n_nodes pointers */
+} epi_index;
+
+static int index_graph(const ir_graph *g, int nid, epi_index *x)
 {
-    for (int i = 0; i < g->n_nodes; i++) {
-        const ir_node *m = g->nodes[i];
-        if (!in_group(m, root->id)) continue;
+    x->at = calloc((size_t)nid + 1, sizeof *x->at);
+    x->mem = calloc((size_t)g->n_nodes + 1, sizeof *x->mem);
+    x->pos = calloc((size_t)nid, sizeof *x->pos);
+    x->tmp = calloc((size_t)g->n_nodes + 1, sizeof *x->tmp);
+    int *fill = calloc((size_t)nid + 1, sizeof *fill);
+    int ok = x->at && x->mem && x->pos && x->tmp && fill;
+    for (int i = 0; ok && i < g->n_nodes; i++) {
+        ir_node *u = g->nodes[i];
+        x->pos[u->id] = i;
+        if (u->group >= 0 && u->group < nid && lower_fusable(u)) x->at[u->group + 1]++;
+    }
+    for (int k = 0; ok && k < nid; k++) fill[k + 1] = x->at[k + 1] += x->at[k];
+    for (int i = 0; ok && i < g->n_nodes; i++) {
+        ir_node *u = g->nodes[i];
+        if (u->group >= 0 && u->group < nid && lower_fusable(u)) x->mem[fill[u->group]++] = u;
+    }
+    free(fill);
+    return ok;
+}
+
+static void index_free(epi_index *x)
+{
+    free(x->at);
+    free(x->mem);
+    free(x->pos);
+    free(x->tmp);
+}
+
+/* Rule 3 for every leaf of the group rooted at `root`. */
+static int leaves_ok(const epi_index *x, const ir_node *root, const ir_node *v)
+{
+    for (int j = x->at[root->id]; j < x->at[root->id + 1]; j++) {
+        const ir_node *m = x->mem[j];
         for (int k = 0; k < m->nin; k++) {
             const ir_node *u = m->in[k];
             if (u == v || in_group(u, root->id)) continue;
@@ -86,25 +125,24 @@ static int leaves_ok(const ir_graph *g, const ir_node *root, const ir_node *v)
     return 1;
 }
 
-/* Rule 5: move v and the group's non-root members to just before root. */
-static int move_before_root(ir_graph *g, ir_node *v, const ir_node *root)
+/* Rule 5: move v and the group's non-root members to just before root.
+ * Nothing ahead of the first of them moves, so only that stretch is
+ * rewritten (and its positions updated). */
+static void move_before_root(ir_graph *g, ir_node *v, const ir_node *root, epi_index *x)
 {
-    int n = g->n_nodes, r = -1;
-    ir_node **moved = malloc((size_t)n * sizeof *moved);
-    if (!moved) return 0; /* keep the order; the caller then does not link */
-    int nm = 0, kept = 0;
-    for (int i = 0; i < n; i++) {
+    int r = x->pos[root->id], first = x->pos[v->id] < r ? x->pos[v->id] : r;
+    for (int j = x->at[root->id]; j < x->at[root->id + 1]; j++) {
+        int p = x->pos[x->mem[j]->id];
+        if (p < first) first = p;
+    }
+    int nm = 0, kept = first;
+    for (int i = first; i < r; i++) {
         ir_node *u = g->nodes[i];
-        if (u == root) r = i;
-        if (r < 0 && (u == v || (u != root && in_group(u, root->id)))) moved[nm++] = u;
+        if (u == v || in_group(u, root->id)) x->tmp[nm++] = u;
         else g->nodes[kept++] = u;
     }
-    /* kept = n - nm; root is now at r - nm: open a gap of nm before it */
-    int at = r - nm;
-    for (int i = n - 1; i >= at + nm; i--) g->nodes[i] = g->nodes[i - nm];
-    for (int j = 0; j < nm; j++) g->nodes[at + j] = moved[j];
-    free(moved);
-    return 1;
+    for (int j = 0; j < nm; j++) g->nodes[kept++] = x->tmp[j]; /* just before root, at r */
+    for (int i = first; i < r; i++) x->pos[g->nodes[i]->id] = i;
 }
 
 /* ---- the batch-norm affine fold ---- */
@@ -120,32 +158,59 @@ static int inner_member(const ir_node *u, ir_opcode op)
     return u->op == op && u->group >= 0 && u->group != u->id && lower_fusable(u);
 }
 
-/* Moves the last node of g (just appended) to index `at`. */
-static void move_last_to(ir_graph *g, int at)
+/* The folds' new nodes go right before the node they serve and the nodes
+ * they replace go away; both are applied in one pass over the node array
+ * when all folds are done (moving the array per fold cost a graph with many
+ * batch norms n^2). */
+typedef struct fold_edits {
+    ir_node **node, **before; /* node[k] goes right before before[k], in the order recorded */
+    int n, cap;
+    unsigned char *dropped;   /* by id (the graph's ids before the folds) */
+    int nid;
+} fold_edits;
+
+static void insert_before(ir_graph *g, fold_edits *ed, ir_node *n, ir_node *before)
 {
-    ir_node *last = g->nodes[g->n_nodes - 1];
-    memmove(&g->nodes[at + 1], &g->nodes[at], (size_t)(g->n_nodes - 1 - at) * sizeof *g->nodes);
-    g->nodes[at] = last;
+    if (ed->n == ed->cap) {
+        int cap = ed->cap ? 2 * ed->cap : 16;
+        ed->node = arena_grow(g->ar, ed->node, sizeof *ed->node, ed->cap, cap);
+        ed->before = arena_grow(g->ar, ed->before, sizeof *ed->before, ed->cap, cap);
+        ed->cap = cap;
+    }
+    ed->node[ed->n] = n;
+    ed->before[ed->n++] = before;
 }
 
-static int index_of(const ir_graph *g, const ir_node *n)
+/* The graph's first n0 nodes with the recorded edits applied (the nodes the
+ * folds appended after them are all placed by the edits). */
+static void apply_edits(ir_graph *g, const fold_edits *ed, int n0)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == n) return i;
-    return -1;
-}
-
-/* Removes n (which has no uses left) from g's node list. */
-static void drop_node(ir_graph *g, const ir_node *n)
-{
-    int i = index_of(g, n);
-    if (i < 0) return;
-    memmove(&g->nodes[i], &g->nodes[i + 1], (size_t)(g->n_nodes - 1 - i) * sizeof *g->nodes);
-    g->n_nodes--;
+    int *at = calloc((size_t)ed->nid + 1, sizeof *at); /* by id: its insertions are ins[at[id] .. at[id + 1]) */
+    int *fill = calloc((size_t)ed->nid + 1, sizeof *fill);
+    ir_node **ins = calloc((size_t)ed->n + 1, sizeof *ins), **out = calloc((size_t)g->n_nodes + 1, sizeof *out);
+    if (!at || !fill || !ins || !out) {
+        fprintf(stderr, "dlnc: out of memory in pass_epilogue\n");
+        exit(1);
+    }
+    for (int k = 0; k < ed->n; k++) at[ed->before[k]->id + 1]++;
+    for (int id = 0; id < ed->nid; id++) fill[id + 1] = at[id + 1] += at[id];
+    for (int k = 0; k < ed->n; k++) ins[fill[ed->before[k]->id]++] = ed->node[k];
+    int w = 0;
+    for (int i = 0; i < n0; i++) {
+        ir_node *u = g->nodes[i];
+        for (int k = at[u->id]; k < at[u->id + 1]; k++) out[w++] = ins[k];
+        if (!ed->dropped[u->id]) out[w++] = u;
+    }
+    memcpy(g->nodes, out, sizeof *out * (size_t)w);
+    g->n_nodes = w;
+    free(at);
+    free(fill);
+    free(ins);
+    free(out);
 }
 
 /* The fold at the add node `ad`, if the pattern in the header matches. */
-static int fold_affine(ir_graph *g, ir_node *ad)
+static int fold_affine(ir_graph *g, ir_node *ad, fold_edits *ed)
 {
     if (ad->op != OP_add || !lower_fusable(ad) || ad->group < 0 || ad->dtype != IR_F32) return 0;
     int grp = ad->group;
@@ -164,18 +229,17 @@ static int fold_affine(ir_graph *g, ir_node *ad)
             /* A = G / S and M * A before the mul; B' = B - M * A before the add */
             ir_node *a = ir_bin(g, OP_div, gm, sd);
             a->group = a->id;
-            move_last_to(g, index_of(g, mu));
+            insert_before(g, ed, a, mu);
             ir_node *ma = ir_bin(g, OP_mul, m, a);
-            move_last_to(g, index_of(g, mu));
+            insert_before(g, ed, ma, mu);
             ir_node *bb = ir_bin(g, OP_sub, b, ma);
             bb->group = bb->id;
             ma->group = ir_shape_eq(&ma->shape, &bb->shape) ? bb->id : ma->id;
-            move_last_to(g, index_of(g, ad) > index_of(g, ma) ? index_of(g, ad) : index_of(g, ma) + 1);
+            insert_before(g, ed, bb, ad); /* ad uses mu, so it comes after ma */
             mu->in[km] = x;
             mu->in[1 - km] = a;
             ad->in[1 - ka] = bb;
-            drop_node(g, dv);
-            drop_node(g, sb);
+            ed->dropped[dv->id] = ed->dropped[sb->id] = 1;
             return 1;
         }
     }
@@ -185,9 +249,20 @@ static int fold_affine(ir_graph *g, ir_node *ad)
 void pass_epilogue(ir_graph *g)
 {
     if (g->mode == IR_MODE_EVAL) {
+        int n0 = g->n_nodes;
+        fold_edits ed = {.nid = g->next_id > 0 ? g->next_id : 1};
+        for (int i = 0; i < n0; i++)
+            if (g->nodes[i]->id >= ed.nid) ed.nid = g->nodes[i]->id + 1;
+        ed.dropped = calloc((size_t)ed.nid, 1);
         int folded = 0;
-        for (int i = 0; i < g->n_nodes; i++) folded += fold_affine(g, g->nodes[i]);
-        if (folded) ir_count_uses(g);
+        /* again at the same add while it folds: its new input may be one more normalization */
+        for (int i = 0; ed.dropped && i < n0; i++)
+            while (fold_affine(g, g->nodes[i], &ed)) folded++;
+        if (folded) {
+            apply_edits(g, &ed, n0);
+            ir_count_uses(g);
+        }
+        free(ed.dropped);
     }
     int nid = g->next_id > 0 ? g->next_id : 1;
     for (int i = 0; i < g->n_nodes; i++)
@@ -196,8 +271,9 @@ void pass_epilogue(ir_graph *g)
     ir_node **consumer = calloc((size_t)nid, sizeof *consumer);
     ir_node **by_id = calloc((size_t)nid, sizeof *by_id);
     unsigned char *taken = calloc((size_t)nid, 1); /* group ids already in an epilogue */
-    if (!uses || !consumer || !by_id || !taken) { /* skipping the pass is always correct */
-        free(uses), free(consumer), free(by_id), free(taken);
+    epi_index x = {0};
+    if (!uses || !consumer || !by_id || !taken || !index_graph(g, nid, &x)) { /* skipping the pass is always correct */
+        free(uses), free(consumer), free(by_id), free(taken), index_free(&x);
         return;
     }
     for (int i = 0; i < g->n_nodes; i++) {
@@ -221,16 +297,16 @@ void pass_epilogue(ir_graph *g)
         if (!c || c->group < 0 || c->group >= nid || !lower_fusable(c) || taken[c->group]) continue;
         ir_node *root = by_id[c->group];
         if (!root || !lower_fusable(root) || !ir_shape_eq(&root->shape, &v->shape) || root->dtype != IR_F32) continue;
-        if (!leaves_ok(g, root, v)) continue;
+        if (!leaves_ok(&x, root, v)) continue;
         taken[root->id] = 1;
         v->epilogue = root;
         linked[nl++] = v;
     }
-    for (int j = 0; j < nl; j++)
-        if (!move_before_root(g, linked[j], linked[j]->epilogue)) linked[j]->epilogue = NULL;
+    for (int j = 0; j < nl; j++) move_before_root(g, linked[j], linked[j]->epilogue, &x);
     free(linked);
     free(uses);
     free(consumer);
     free(by_id);
     free(taken);
+    index_free(&x);
 }

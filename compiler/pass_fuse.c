@@ -106,20 +106,28 @@ static int depends_on_set(const ir_graph *g, const ir_node *L, int from, int at,
     return 0;
 }
 
+/* The members of each set, linked: next[v->id] follows v, starting from the
+ * leader's entry head[L->id]; and pos[v->id], v's index in g->nodes. Sinking
+ * and checking a set then touch its own span of the graph, not all of it. */
+typedef struct sib_sets {
+    ir_node **head, **next;
+    int *pos;
+} sib_sets;
+
 /* Makes set L contiguous: its members before the last one, and the nodes in
  * between that depend on them, move to just after the last one's place
  * (members, then the last one, then those dependents), each part in its old
  * order. Topological order holds: the last member depends on no other member
  * (checked when the set was formed), and nothing left ahead depends on what
  * moved. tmp has room for g->n_nodes pointers. */
-static void sink_set(ir_graph *g, const ir_node *L, ir_node **tmp, int *dep, int stamp)
+static void sink_set(ir_graph *g, const ir_node *L, sib_sets *s, ir_node **tmp, int *dep, int stamp)
 {
     int first = -1, last = -1;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->sibling == L) {
-            if (first < 0) first = i;
-            last = i;
-        }
+    for (const ir_node *v = s->head[L->id]; v; v = s->next[v->id]) {
+        int at = s->pos[v->id];
+        if (first < 0 || at < first) first = at;
+        if (at > last) last = at;
+    }
     if (first < 0 || first == last) return;
     ir_node *mem[LOWER_MAX_SIBLINGS], *anchor = g->nodes[last];
     int nm = 0, nd = 0, w = first;
@@ -138,11 +146,12 @@ static void sink_set(ir_graph *g, const ir_node *L, ir_node **tmp, int *dep, int
     for (int j = 0; j < nm; j++) g->nodes[w++] = mem[j];
     g->nodes[w++] = anchor;
     for (int j = 0; j < nd; j++) g->nodes[w++] = tmp[j];
+    for (int i = first; i <= last; i++) s->pos[g->nodes[i]->id] = i;
 }
 
 /* Is every set contiguous with its leader first? Dissolves the ones that are
  * not. count is by leader id. */
-static void check_sets(ir_graph *g, const int *count)
+static void check_sets(ir_graph *g, const int *count, const sib_sets *s)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *v = g->nodes[i];
@@ -154,8 +163,7 @@ static void check_sets(ir_graph *g, const int *count)
             i += n - 1;
             continue;
         }
-        for (int j = 0; j < g->n_nodes; j++)
-            if (g->nodes[j]->sibling == L) g->nodes[j]->sibling = NULL;
+        for (ir_node *u = s->head[L->id]; u; u = s->next[u->id]) u->sibling = NULL;
     }
 }
 
@@ -166,8 +174,10 @@ static void fuse_siblings(ir_graph *g, int nid)
     int *dep = calloc((size_t)nid, sizeof *dep);
     ir_node **tmp = calloc((size_t)g->n_nodes + 1, sizeof *tmp);
     ir_node **lead = calloc((size_t)g->n_nodes + 1, sizeof *lead);
+    sib_sets s = {calloc((size_t)nid, sizeof *s.head), calloc((size_t)nid, sizeof *s.next),
+                  calloc((size_t)nid, sizeof *s.pos)};
     for (int i = 0; i < g->n_nodes; i++) g->nodes[i]->sibling = NULL;
-    if (!count || !dep || !tmp || !lead) goto done; /* fusing less is always correct */
+    if (!count || !dep || !tmp || !lead || !s.head || !s.next || !s.pos) goto done; /* fusing less is always correct */
     int stamp = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *r = g->nodes[i];
@@ -189,15 +199,25 @@ static void fuse_siblings(ir_graph *g, int nid)
         if (v->sibling && count[v->sibling->id] < 2) v->sibling = NULL;
     }
     int nl = 0; /* the leaders, listed first: sinking reorders the nodes */
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        ir_node *v = g->nodes[i];
+        s.pos[v->id] = i;
+        if (!v->sibling) continue;
+        s.next[v->id] = s.head[v->sibling->id];
+        s.head[v->sibling->id] = v;
+    }
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i]->sibling == g->nodes[i]) lead[nl++] = g->nodes[i];
-    for (int j = 0; j < nl; j++) sink_set(g, lead[j], tmp, dep, ++stamp);
-    check_sets(g, count);
+    for (int j = 0; j < nl; j++) sink_set(g, lead[j], &s, tmp, dep, ++stamp);
+    check_sets(g, count, &s);
 done:
     free(count);
     free(dep);
     free(tmp);
     free(lead);
+    free(s.head);
+    free(s.next);
+    free(s.pos);
 }
 
 void pass_fuse(ir_graph *g)

@@ -30,18 +30,18 @@
  * rule 7, contiguous in the node order) are all born where the first of them
  * runs, since its kernel writes them all there; an alias's
  * uses count as uses of the aliased value; graph outputs live to the end.
- * Placement is first fit in order of birth. Two values overlap in time when
- * their [birth, death] intervals intersect, so a kernel never writes its
- * output over one of its own inputs.
+ * Placement is first fit in order of birth (plan_fit.c). Two values overlap
+ * in time when their [birth, death] intervals intersect, so a kernel never
+ * writes its output over one of its own inputs.
  *
  * graph->arena_floats is the arena size with each symbol at its declared
  * maximum (1 when the maximum is only known at create time), i.e. a lower
  * bound for reports; the emitter derives the exact formula. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "lower.h"
 #include "passes.h"
+#include "plan_fit.h"
 
 #define PLAN_ALIGN 16 /* floats: 64 bytes, one cache line, for constant-size buffers */
 
@@ -161,38 +161,26 @@ void pass_plan(ir_graph *g)
     assign_storage(g);
     plan_buf *bufs;
     int nb = live_buffers(g, &bufs);
-    /* active[] holds the placed buffers of the current class, sorted by offset. */
-    plan_buf **active = plan_calloc((size_t)nb, sizeof *active);
+    plan_fit *fit = plan_fit_new(nb);
     g->arena_floats = 0;
+    /* the classes planned so far: a handful (masks over IR_MAX_SYMS symbols) */
+    uint32_t seen[1 << IR_MAX_SYMS];
+    int n_seen = 0;
     for (int b0 = 0; b0 < nb; b0++) {
         uint32_t cls = bufs[b0].cls;
         int first_of_class = 1;
-        for (int j = 0; j < b0; j++)
-            if (bufs[j].cls == cls) first_of_class = 0;
+        for (int j = 0; j < n_seen; j++)
+            if (seen[j] == cls) first_of_class = 0;
         if (!first_of_class) continue;
-        int na = 0;
+        if (n_seen < (int)(sizeof seen / sizeof *seen)) seen[n_seen++] = cls;
+        plan_fit_reset(fit);
         int64_t class_units = 0;
         for (int b = b0; b < nb; b++) {
             plan_buf *p = &bufs[b];
             if (p->cls != cls) continue;
-            int keep = 0; /* drop the dead, keep order */
-            for (int j = 0; j < na; j++)
-                if (active[j]->death >= p->birth) active[keep++] = active[j];
-            na = keep;
-            int64_t off = 0;
-            int at = na;
-            for (int j = 0; j < na; j++) {
-                if (off + p->units <= active[j]->n->offset) {
-                    at = j;
-                    break;
-                }
-                int64_t end = active[j]->n->offset + active[j]->units;
-                if (end > off) off = end;
-            }
+            plan_fit_expire(fit, p->birth);
+            int64_t off = plan_fit_place(fit, p->units, p->death);
             p->n->offset = off;
-            memmove(&active[at + 1], &active[at], (size_t)(na - at) * sizeof *active);
-            active[at] = p;
-            na++;
             if (off + p->units > class_units) class_units = off + p->units;
         }
         int64_t scale = 1;
@@ -203,7 +191,7 @@ void pass_plan(ir_graph *g)
             }
         g->arena_floats += class_units * scale;
     }
-    free(active);
+    plan_fit_free(fit);
     free(bufs);
 }
 

@@ -159,6 +159,28 @@ else
   echo "FAIL --after=elab:"; head -5 "$T/elab.ir"; fail=$((fail+1))
 fi
 
+# Compile time grows linearly with the layers (issue 18 item 12: lookups
+# walked lists and ir_param_node scanned the graph, so 40000 layers took
+# minutes). 20000 dense layers with a train section, all three functions to
+# C (about 3 s on two idle cores; the old code took over a minute), and a
+# million layers stop at the operation guard within seconds.
+awk 'BEGIN { print "model deep(x: f32[N, 8]) {\n    h = x\n    repeat 20000 { h = dense(h, 8) }\n    return h\n}";
+             print "train deep {\n    data = csv(\"/dev/null\", batch = 4, classify = false)";
+             print "    loss = mse(output, label)\n    optim = sgd(lr = 0.1)\n    epochs = 1\n}" }' > "$T/deep.dln"
+if timeout 15 $DLNC --emit=c "$T/deep.dln" > "$T/deep.c" 2> "$T/deep.err" && grep -q "deep_train_step" "$T/deep.c"; then
+  echo "20000 layers compile within 15 s: ok"; pass=$((pass+1))
+else
+  echo "FAIL 20000 layers: not compiled within 15 s"; head -5 "$T/deep.err"; fail=$((fail+1))
+fi
+rm -f "$T/deep.c"
+timeout 10 $DLNC --check tests/golden/runaway_layers.dln 2> "$T/million.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: the graph grew beyond 500000 operations" "$T/million.err"; then
+  echo "a million layers: stopped at the operation guard within 10 s: ok"; pass=$((pass+1))
+else
+  echo "FAIL a million layers (exit $rc, 124 = timed out):"; head -3 "$T/million.err"; fail=$((fail+1))
+fi
+
 # The run driver's words: which model, which split, what --quiet keeps.
 cat > "$T/two.dln" <<'EOF2'
 model a(x: f32[N, 18]) -> f32[N, 2] {
