@@ -1,7 +1,9 @@
 # dlnc — compiler, runtime and tests.
 #
 #   make                 build build/dlnc, build/libdlnrt.a, build/libdlnrt.so
-#   make test            all tests (unit, sanitizers, golden diagnostics, end to end)
+#   make test            all tests (unit, sanitizers, golden diagnostics, end to end, fuzzing briefly)
+#   make fuzz            each libFuzzer harness FUZZ_SECONDS (300) on its corpus, new inputs merged in;
+#                        FUZZ="csv png" picks harnesses (tests/fuzz/, docs/testing.md)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall       removes what install put (same PREFIX and DESTDIR)
 #   make BLAS=openblas   runtime GEMM through OpenBLAS (optional comparison point)
@@ -14,8 +16,10 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -fPIC -fno-math-errno
 CFLAGS  ?=
-ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS) -fopenmp
-LDLIBS  = -lpng -lz -lm -ldl -fopenmp
+# The fuzz build turns OpenMP off: libFuzzer wants one thread per input.
+OPENMP  ?= -fopenmp
+ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS) $(OPENMP)
+LDLIBS  = -lpng -lz -lm -ldl $(OPENMP)
 # libcrypto (SHA-256 for the JIT cache) goes into dlnc and the unit tests
 # only, never into libdlnrt or generated code.
 DLNC_LIBS = -lcrypto
@@ -53,7 +57,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 
 CPPFLAGS = -Icompiler -Iruntime -I$(GEN)
 
-.PHONY: all test unit-test install uninstall clean bench asan-test
+.PHONY: all test unit-test install uninstall clean bench asan-test fuzz fuzz-build fuzz-coverage
 all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so
 
 $(GEN)/dln.tab.c $(GEN)/dln.tab.h: grammar/dln.y
@@ -123,6 +127,33 @@ asan-test:
 	  LDFLAGS="-fsanitize=address,undefined" build-asan/unit_tests build-asan/dlnc
 	ASAN_OPTIONS=detect_leaks=0 build-asan/unit_tests
 
+# libFuzzer harnesses, tests/fuzz/fuzz_<name>.c → build-fuzz/fuzz_<name>: clang with
+# ASan + UBSan and coverage instrumentation, OpenMP off (one thread per input).
+FUZZ_SRC     = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_HELPERS = tests/fuzz/scratch.c tests/fuzz/dataset_check.c
+FUZZ_CFLAGS  = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+               -Wno-unknown-pragmas
+FUZZ_SECONDS ?= 300
+FUZZ ?=
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 OPENMP= CFLAGS="$(FUZZ_CFLAGS)" \
+	  $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPERS) $(wildcard tests/fuzz/*.h) $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_HELPERS) \
+	  $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a $(LDLIBS) $(DLNC_LIBS)
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh --long $(FUZZ_SECONDS) $(FUZZ)
+
+# Line coverage of the corpora (needs llvm): build-fuzz-cov/, tests/fuzz/coverage.sh.
+fuzz-coverage:
+	$(MAKE) BUILD=build-fuzz-cov CC=clang OPT=-O1 OPENMP= \
+	  CFLAGS="-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping -Wno-unknown-pragmas" \
+	  $(patsubst tests/fuzz/%.c,build-fuzz-cov/%,$(FUZZ_SRC))
+	sh tests/fuzz/coverage.sh $(FUZZ)
+
 test: all $(BUILD)/unit_tests
 	sh tests/run_all.sh
 
@@ -154,4 +185,4 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/stdlib $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-fuzz-cov

@@ -1033,6 +1033,11 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
                 diag_error(e->d, dx->loc, "a dimension must be an int, got %s", v_describe(e, &dv));
                 return 0;
             }
+            if (ir_dim_is_const(s.d[d]) && s.d[d].k <= 0) {
+                diag_error(e->d, dx->loc, "model input dimension must be positive, got %lld\n"
+                           "hint: tensors cannot have zero elements", (long long)s.d[d].k);
+                return 0;
+            }
         }
         if (t->rank == 0 || ir_dim_is_const(s.d[0])) {
             diag_error(e->d, t->loc, "model input '%s' must start with the batch dimension, e.g. f32[N, ...]", fm->name);

@@ -365,6 +365,11 @@ typedef int32_t pool_v8i __attribute__((vector_size(32)));
         k = ((kv) & t_) | (k & ~t_);                                       \
     } while (0)
 
+/* The even and odd lanes of a:b. __builtin_shufflevector (constant lanes)
+ * is the spelling GCC (12 and later) and clang share; the fuzz build uses clang. */
+#define POOL_EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define POOL_ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+
 /* Eight outputs (j .. j+7) from 16 floats of each input row. */
 static inline __attribute__((always_inline)) void max_pool2x2_8(const float *r0, const float *r1, int32_t j,
                                                                 int32_t base, int32_t w, pool_v8f *mo, pool_v8i *ko) {
@@ -374,13 +379,13 @@ static inline __attribute__((always_inline)) void max_pool2x2_8(const float *r0,
     memcpy(&a1, r0 + 8, sizeof a1);
     memcpy(&b0, r1, sizeof b0);
     memcpy(&b1, r1 + 8, sizeof b1);
-    pool_v8f m = __builtin_shuffle(a0, a1, even), v;
+    pool_v8f m = POOL_EVENS(a0, a1), v;
     pool_v8i k = base + 2 * j + even;
-    v = __builtin_shuffle(a0, a1, odd);
+    v = POOL_ODDS(a0, a1);
     POOL_TAKE(v, base + 2 * j + odd);
-    v = __builtin_shuffle(b0, b1, even);
+    v = POOL_EVENS(b0, b1);
     POOL_TAKE(v, base + w + 2 * j + even);
-    v = __builtin_shuffle(b0, b1, odd);
+    v = POOL_ODDS(b0, b1);
     POOL_TAKE(v, base + w + 2 * j + odd);
     *mo = m, *ko = k;
 }

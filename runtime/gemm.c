@@ -276,14 +276,13 @@ static dl_ukernel dl_pick_ukernel(int64_t M)
 }
 
 typedef float dl_v4 __attribute__((vector_size(16)));
-typedef int dl_v4i __attribute__((vector_size(16)));
 
 /* dst[p * ld_dst + i] = src[i * ld_src + p] for i < rows, p < kc: the
  * transposing copy both packs need (A row-major into MR-high panels, B^T
  * into 16-wide panels). Done as 4x4 register transposes (SSE shuffles, so
  * no target flags needed): element-wise it ran at about one float per
- * cycle and took a tenth of a training step. */
-typedef int dl_v8i __attribute__((vector_size(32)));
+ * cycle and took a tenth of a training step. Shuffles are spelled
+ * __builtin_shufflevector (constant lanes), which GCC 12+ and clang share. */
 
 /* The 8x8 block of dl_pack_transposed: rows i..i+7, columns p..p+7. Three
  * rounds of two-vector shuffles (unpack pairs, then quads, then halves). */
@@ -293,17 +292,17 @@ dl_transpose_8x8(const float *s, int64_t ld_src, float *d, int64_t ld_dst)
     dl_v8 r[8], t[8], u[8];
     for (int k = 0; k < 8; k++) memcpy(&r[k], s + k * ld_src, sizeof r[k]);
     for (int k = 0; k < 8; k += 2) {
-        t[k] = __builtin_shuffle(r[k], r[k + 1], (dl_v8i){0, 8, 1, 9, 4, 12, 5, 13});
-        t[k + 1] = __builtin_shuffle(r[k], r[k + 1], (dl_v8i){2, 10, 3, 11, 6, 14, 7, 15});
+        t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
     }
     for (int k = 0; k < 8; k += 4)
         for (int h = 0; h < 2; h++) {
-            u[k + 2 * h] = __builtin_shuffle(t[k + h], t[k + h + 2], (dl_v8i){0, 1, 8, 9, 4, 5, 12, 13});
-            u[k + 2 * h + 1] = __builtin_shuffle(t[k + h], t[k + h + 2], (dl_v8i){2, 3, 10, 11, 6, 7, 14, 15});
+            u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
         }
     for (int k = 0; k < 4; k++) {   /* u[k] holds columns k and k+4 of rows 0-3, u[k+4] of rows 4-7 */
-        const dl_v8 lo = __builtin_shuffle(u[k], u[k + 4], (dl_v8i){0, 1, 2, 3, 8, 9, 10, 11});
-        const dl_v8 hi = __builtin_shuffle(u[k], u[k + 4], (dl_v8i){4, 5, 6, 7, 12, 13, 14, 15});
+        const dl_v8 lo = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        const dl_v8 hi = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
         memcpy(d + k * ld_dst, &lo, sizeof lo);
         memcpy(d + (k + 4) * ld_dst, &hi, sizeof hi);
     }
@@ -333,14 +332,14 @@ static void dl_pack_transposed(const float *src, int64_t ld_src, int64_t rows, i
             memcpy(&r1, s1 + p, sizeof r1);
             memcpy(&r2, s2 + p, sizeof r2);
             memcpy(&r3, s3 + p, sizeof r3);
-            const dl_v4 t0 = __builtin_shuffle(r0, r1, (dl_v4i){0, 4, 1, 5});
-            const dl_v4 t1 = __builtin_shuffle(r0, r1, (dl_v4i){2, 6, 3, 7});
-            const dl_v4 t2 = __builtin_shuffle(r2, r3, (dl_v4i){0, 4, 1, 5});
-            const dl_v4 t3 = __builtin_shuffle(r2, r3, (dl_v4i){2, 6, 3, 7});
-            const dl_v4 c0 = __builtin_shuffle(t0, t2, (dl_v4i){0, 1, 4, 5});
-            const dl_v4 c1 = __builtin_shuffle(t0, t2, (dl_v4i){2, 3, 6, 7});
-            const dl_v4 c2 = __builtin_shuffle(t1, t3, (dl_v4i){0, 1, 4, 5});
-            const dl_v4 c3 = __builtin_shuffle(t1, t3, (dl_v4i){2, 3, 6, 7});
+            const dl_v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
+            const dl_v4 t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+            const dl_v4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+            const dl_v4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+            const dl_v4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+            const dl_v4 c1 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+            const dl_v4 c2 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+            const dl_v4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
             float *d = dst + p * ld_dst + i;
             memcpy(d, &c0, sizeof c0);
             memcpy(d + ld_dst, &c1, sizeof c1);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make test`: every test layer, then one total line.
 #   unit (CUnit), unit under ASan+UBSan, golden diagnostics, end to end,
-#   parity with PyTorch (tests/parity, needs python3-torch).
+#   a short libFuzzer run (tests/fuzz, needs clang), parity with PyTorch
+#   (tests/parity, needs python3-torch).
 # Each layer prints its own summary; the last line here adds them up as
 # "N passed, N failed".
 set -u
@@ -26,7 +27,7 @@ tail -n 15 /tmp/dlnc_asan.$$
 set -- $(cunit_counts /tmp/dlnc_asan.$$); [ $rc -ne 0 ] && [ "$2" = 0 ] && set -- "$1" 1
 add "$1" "$2"
 
-for layer in golden e2e parity; do
+for layer in golden e2e fuzz parity; do
   echo "== $layer =="
   sh tests/$layer/run.sh "$B" > /tmp/dlnc_$layer.$$ 2>&1
   cat /tmp/dlnc_$layer.$$

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""make_seeds.py — writes the reader harnesses' seed inputs to
+tests/fuzz/corpus/<harness>/seed-*: a few tiny valid files of each format,
+in the framing each harness expects (see the comment at the top of its .c).
+
+    /usr/bin/python3 tests/fuzz/make_seeds.py
+
+The output is checked in; rerun this only to change the seeds. Seeds are
+valid on purpose: libFuzzer mutates them into the damaged files, and a valid
+start reaches the code after the header checks. The compiler harness's seeds
+are the .dln files already in the tree (tests/fuzz/run.sh gathers them).
+"""
+import gzip
+import json
+import os
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(harness, name, data):
+    d = os.path.join(HERE, "corpus", harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# ---- safetensors: the harness loads w f32[2, 3] and b f32[3] (or m.w, m.b) --
+def safetensors(tensors, metadata=None, order=None):
+    """tensors: [(name, shape, floats)]; data laid out in `order` (names)."""
+    order = order or [t[0] for t in tensors]
+    by_name = {t[0]: t for t in tensors}
+    header, blob = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name in order:
+        _, shape, values = by_name[name]
+        raw = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(blob), len(blob) + len(raw)]}
+        blob += raw
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    return struct.pack("<Q", len(text)) + text + blob
+
+
+W = ("w", [2, 3], [0.5, -1.0, 2.0, 0.0, 1e-3, 3.25])
+B = ("b", [3], [1.0, 2.0, 3.0])
+put("safetensors", "exact", safetensors([W, B]))
+put("safetensors", "metadata", safetensors([W, B], metadata={"format": "pt"}))
+put("safetensors", "reordered", safetensors([W, B], order=["b", "w"]))
+put("safetensors", "extra", safetensors([W, B, ("extra", [1, 2], [7.0, 8.0])]))
+put("safetensors", "scalar", safetensors([W, B, ("s", [], [4.0])]))
+put("safetensors", "empty", safetensors([], metadata={"format": "pt"}))
+put("safetensors", "prefixed", safetensors([("m.w", W[1], W[2]), ("m.b", B[1], B[2]), ("enc.x", [1], [0.0])]))
+
+
+# ---- IDX: [u16 LE length of the image file][image file][label file] --------
+def idx(dims, data):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + bytes(data)
+
+
+def idx_pair(images, labels):
+    return struct.pack("<H", len(images)) + images + labels
+
+
+pixels = [(7 * i) % 256 for i in range(2 * 3 * 4)]
+put("idx", "plain", idx_pair(idx([2, 3, 4], pixels), idx([2], [1, 0])))
+put("idx", "gzip", idx_pair(gzip.compress(idx([2, 3, 4], pixels), mtime=0), gzip.compress(idx([2], [3, 9]), mtime=0)))
+put("idx", "rank4", idx_pair(idx([2, 2, 3, 2], pixels), idx([2], [0, 1])))
+put("idx", "rank2", idx_pair(idx([3, 5], range(15)), idx([3], [2, 2, 0])))
+
+
+# ---- CSV: [option byte][text]; see fuzz_csv.c for the bits ------------------
+def csv_opt(delim, classify, header, label):
+    return bytes([delim | classify << 2 | header << 3 | label << 5])
+
+
+put("csv", "classes", csv_opt(0, 1, 0, 0) + b"a,b,label\n0.5,1,0\n-2,3e2,1\n4,.5,2\n")
+put("csv", "regression", csv_opt(1, 0, 1, 0) + b"1;2;0.25\n3;4;-1.5\n")
+put("csv", "label_first_tab", csv_opt(2, 1, 0, 1) + b"1\t0.1\t0.2\r\n\r\n0\t0.3\t0.4\r\n")
+put("csv", "spaces", csv_opt(3, 0, 2, 4) + b"x y t\n1 2 3\n4 5 6\n")
+
+
+# ---- CIFAR-10 test_batch.bin: records of 1 label byte + 3072 pixels ----------
+def cifar_record(label, seed):
+    return bytes([label]) + bytes((seed + 13 * i) % 256 for i in range(3072))
+
+
+put("cifar", "one", cifar_record(3, 0))
+put("cifar", "two", cifar_record(0, 1) + cifar_record(9, 2))
+
+
+# ---- PNG: [channels byte][PNG file] ----------------------------------------
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(width, height, bit_depth, color_type, rows, extra=b""):
+    """rows: the filtered scanlines' raw bytes, one bytes object per row."""
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    raw = b"".join(b"\x00" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+put("png", "gray", b"\x00" + png(2, 2, 8, 0, [b"\x00\xff", b"\x80\x40"]))
+put("png", "rgb_as_gray", b"\x01" + png(3, 2, 8, 2, [bytes(range(9)), bytes(range(100, 109))]))
+put("png", "rgba_as_rgb", b"\x02" + png(2, 1, 8, 6, [b"\x10\x20\x30\x80\xff\xff\xff\x00"]))
+put("png", "palette_trns", b"\x03" + png(2, 2, 2, 3, [b"\x40", b"\x90"],
+                                         chunk(b"PLTE", bytes([255, 0, 0, 0, 255, 0, 0, 0, 255]))
+                                         + chunk(b"tRNS", b"\xff\x80")))
+put("png", "gray16", b"\x00" + png(2, 1, 16, 0, [b"\x12\x34\xff\xff"]))
+put("png", "gray_alpha", b"\x01" + png(1, 2, 8, 4, [b"\x80\x40", b"\xff\xff"]))
+put("png", "bits1", b"\x00" + png(8, 1, 1, 0, [b"\xa5"]))
