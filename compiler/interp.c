@@ -68,7 +68,7 @@ double interp_elementwise(const ir_node *n, double a, double b, double c) {
     }
 }
 
-static void run_elementwise(const interp_state *s, const ir_node *n, double *y) {
+int interp_elemwise(const interp_state *s, const ir_node *n, double *y) {
     dims out = eval_dims(&n->shape, s->sym_values);
     int64_t st[IR_MAX_IN][IR_MAX_RANK];
     for (int k = 0; k < n->nin; k++) {
@@ -81,6 +81,7 @@ static void run_elementwise(const interp_state *s, const ir_node *n, double *y) 
         for (int k = 0; k < n->nin; k++) v[k] = s->value[n->in[k]->id][offset_of(i, &out, st[k])];
         y[i] = interp_elementwise(n, v[0], v[1], v[2]);
     }
+    return 0;
 }
 
 /* Also used for broadcast_to: a broadcasting copy. */
@@ -92,7 +93,7 @@ static void run_broadcast(const interp_state *s, const ir_node *n, double *y) {
     for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
 }
 
-static void run_reduce(const interp_state *s, const ir_node *n, double *y) {
+int interp_reduce(const interp_state *s, const ir_node *n, double *y) {
     dims in = eval_dims(&n->in[0]->shape, s->sym_values);
     uint32_t axes = (uint32_t)n->a.i[0];
     /* strides of the keepdims output, 0 along reduced axes */
@@ -109,6 +110,7 @@ static void run_reduce(const interp_state *s, const ir_node *n, double *y) {
         if (n->op == OP_reduce_max) y[j] = fmax(y[j], x[i]);
         else y[j] += x[i];
     }
+    return 0;
 }
 
 static void run_transpose(const interp_state *s, const ir_node *n, double *y) {
@@ -120,7 +122,7 @@ static void run_transpose(const interp_state *s, const ir_node *n, double *y) {
     for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
 }
 
-static void run_matmul(const interp_state *s, const ir_node *n, double *y) {
+int interp_matmul(const interp_state *s, const ir_node *n, double *y) {
     const ir_node *a = n->in[0], *b = n->in[1];
     dims da = eval_dims(&a->shape, s->sym_values), db = eval_dims(&b->shape, s->sym_values);
     dims out = eval_dims(&n->shape, s->sym_values);
@@ -150,10 +152,11 @@ static void run_matmul(const interp_state *s, const ir_node *n, double *y) {
                 Y[i * P + j] = sum;
             }
     }
+    return 0;
 }
 
 /* softmax / log_softmax along axis: [outer, len, inner] view of the tensor. */
-static void run_softmax(const interp_state *s, const ir_node *n, double *y) {
+int interp_softmax(const interp_state *s, const ir_node *n, double *y) {
     dims d = eval_dims(&n->shape, s->sym_values);
     int axis = (int)n->a.i[0];
     int64_t outer = 1, len = d.n[axis], inner = 1;
@@ -170,6 +173,7 @@ static void run_softmax(const interp_state *s, const ir_node *n, double *y) {
             for (int64_t k = 0; k < len; k++)
                 yr[k * inner] = n->op == OP_softmax ? exp(xr[k * inner] - mx) / sum : xr[k * inner] - mx - log(sum);
         }
+    return 0;
 }
 
 static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes) {
@@ -233,30 +237,10 @@ int interp_source(const interp_state *s, const ir_node *n, double *y) {
     }
 }
 
-int interp_elemwise(const interp_state *s, const ir_node *n, double *y) {
-    run_elementwise(s, n, y);
-    return 0;
-}
-
-int interp_reduce(const interp_state *s, const ir_node *n, double *y) {
-    run_reduce(s, n, y);
-    return 0;
-}
-
 int interp_layout(const interp_state *s, const ir_node *n, double *y) {
     if (n->op == OP_transpose) run_transpose(s, n, y);
     else if (n->op == OP_broadcast_to) run_broadcast(s, n, y);
     else memcpy(y, s->value[n->in[0]->id], sizeof(double) * (size_t)interp_numel(s, n)); /* reshape, stop_grad */
-    return 0;
-}
-
-int interp_matmul(const interp_state *s, const ir_node *n, double *y) {
-    run_matmul(s, n, y);
-    return 0;
-}
-
-int interp_softmax(const interp_state *s, const ir_node *n, double *y) {
-    run_softmax(s, n, y);
     return 0;
 }
 
