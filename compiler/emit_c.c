@@ -655,7 +655,12 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "static int %s_api_save(void *m, const char *path) { return %s_save(m, path); }\n", p, p);
     fprintf(f, "static int %s_api_load(void *m, const char *path) { return %s_load(m, path); }\n", p, p);
     fprintf(f, "static int %s_api_load_prefix(void *m, const char *path, const char *prefix, dl_load_report *rep)\n", p);
-    fprintf(f, "{\n    return %s_load_prefix(m, path, prefix, rep);\n}\n\n", p);
+    fprintf(f, "{\n    return %s_load_prefix(m, path, prefix, rep);\n}\n", p);
+    fprintf(f, "static float *%s_api_optim_slot(void *m, int slot, int i)\n{\n", p);
+    fprintf(f, "    float *base = slot == 0 ? ((%s_model *)m)->m1 : slot == 1 ? ((%s_model *)m)->m2 : NULL;\n", p, p);
+    fprintf(f, "    if (!base || i < 0 || i >= %s_NUM_PARAMS || %s_grad_offset[i] < 0) return NULL;\n", p, p);
+    fprintf(f, "    return base + %s_grad_offset[i];\n}\n", p);
+    fprintf(f, "static int64_t *%s_api_step_count(void *m) { return &((%s_model *)m)->step; }\n\n", p, p);
 
     /* Per-sample shapes from the graphs. */
     const ir_graph *any = m->forward ? m->forward : m->eval_step ? m->eval_step : m->train_step;
@@ -689,8 +694,9 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
             p);
     fprintf(f, "    .set_lr = %s_api_set_lr, .param_data = %s_api_param_data, .grad_data = %s_api_grad_data, \\\n", p, p,
             p);
-    fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .load_prefix = %s_api_load_prefix, .train = %s }\n\n", p, p, p,
-            m->train ? arena_printf(m->ar, "&%s_train_config", p) : "NULL");
+    fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .load_prefix = %s_api_load_prefix, .train = %s, \\\n", p, p,
+            p, m->train ? arena_printf(m->ar, "&%s_train_config", p) : "NULL");
+    fprintf(f, "    .optim_slot = %s_api_optim_slot, .step_count = %s_api_step_count }\n\n", p, p);
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }

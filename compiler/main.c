@@ -65,6 +65,7 @@ static void usage(FILE *out) {
             "\n"
             "run options:\n"
             "  --model NAME        the model to train, when the file has several train sections\n"
+            "  --resume            continue an interrupted run from its checkpoint, bit for bit\n"
             "  --epochs N          override the train section's epochs\n"
             "  --max-steps N       stop after N training steps (smoke tests)\n"
             "  --seed N            override the train section's seed\n"
@@ -153,6 +154,8 @@ static int parse_options(int argc, char **argv, options *o) {
         } else if (!strcmp(a, "--history")) {
             NEXT();
             o->run_opt.history_csv = argv[++i];
+        } else if (!strcmp(a, "--resume")) {
+            o->run_opt.resume = 1;
         } else if (!strcmp(a, "--model")) {
             NEXT();
             o->model = argv[++i];

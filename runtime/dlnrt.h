@@ -296,6 +296,12 @@ typedef struct dl_named_tensor {
  * tensor holding a NaN or an infinity is refused (-1, naming it) before
  * anything is written. */
 int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count);
+/* The same with string metadata: meta holds n_meta (key, value) pairs,
+ * written into the header's "__metadata__" beside {"format": "pt"}. */
+int dl_save_safetensors_meta(const char *path, const dl_named_tensor *t, int count, const char *const *meta,
+                             int n_meta);
+/* One string of a checkpoint's metadata into out (cap bytes); -1 if absent. */
+int dl_safetensors_meta(const char *path, const char *key, char *out, size_t cap);
 /* Fills the data of every tensor in t by name; names/shapes must match
  * (extra tensors in the file are an error unless allow_extra). The header
  * (at most 100 MB) is validated against the file size before any tensor data
@@ -391,9 +397,14 @@ typedef struct dl_model_api {
     int (*load)(void *m, const char *path);
     int (*load_prefix)(void *m, const char *path, const char *prefix, dl_load_report *rep);
     const dl_train_config *train;         /* NULL if the .dln has no train section */
+    /* The optimizer's state of parameter i (slot 0: momentum or Adam's first
+     * moment, 1: the second), NULL when there is none; and the optimizer's
+     * step count. What a resumed run needs besides the parameters. */
+    float *(*optim_slot)(void *m, int slot, int i);
+    int64_t *(*step_count)(void *m);
 } dl_model_api;
 
-#define DL_ABI_VERSION 2
+#define DL_ABI_VERSION 3
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {
@@ -406,6 +417,7 @@ typedef struct dl_run_options {
                                              .svg) and a classifier's <stem>.confusion.csv, .png, .svg */
     uint64_t seed;                        /* overrides the train section's when seed_set */
     int seed_set;                         /* so that seed 0 is a seed like any other */
+    int resume;                           /* continue from the checkpoint's run state, if the file exists */
 } dl_run_options;
 
 typedef struct dl_run_result {

@@ -35,14 +35,15 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     fflush(out);
 }
 
-FILE *dl_history_open(const char *path, const char *eval_name)
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows)
 {
-    FILE *f = fopen(path, "w");
+    /* a resumed run continues the curve; keep_rows = the epochs already in it */
+    FILE *f = fopen(path, keep_rows > 0 ? "a" : "w");
     if (!f) {
         dl_set_error("%s: cannot create the history file: %s", path, strerror(errno));
         return NULL;
     }
-    fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds\n", eval_name, eval_name);
+    if (keep_rows <= 0) fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds\n", eval_name, eval_name);
     fflush(f);
     return f;
 }

@@ -21,6 +21,6 @@ void dl_format_duration(double seconds, char *buf, size_t cap);
 void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
 /* "epoch,train_loss,test_loss,test_acc,seconds" (val_loss, val_acc for a
  * validation split) then one row per epoch. */
-FILE *dl_history_open(const char *path, const char *eval_name);
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows);
 void dl_history_row(FILE *f, const dl_epoch_stats *s);
 #endif

@@ -146,10 +146,23 @@ static int dl_refuse_nonfinite(const char *path, const dl_named_tensor *t, int c
 
 int dl_save_safetensors(const char *path, const dl_named_tensor *t, int count)
 {
+    return dl_save_safetensors_meta(path, t, count, NULL, 0);
+}
+
+int dl_save_safetensors_meta(const char *path, const dl_named_tensor *t, int count, const char *const *meta,
+                             int n_meta)
+{
     if (dl_check_tensors(path, t, count)) return -1;
     if (dl_refuse_nonfinite(path, t, count)) return -1;
     dl_strbuf h = {0};
-    dl_sb_puts(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+    dl_sb_puts(&h, "{\"__metadata__\":{\"format\":\"pt\"");
+    for (int k = 0; k < n_meta; k++) {
+        dl_sb_put(&h, ",", 1);
+        dl_sb_json_string(&h, meta[2 * k]);
+        dl_sb_put(&h, ":", 1);
+        dl_sb_json_string(&h, meta[2 * k + 1]);
+    }
+    dl_sb_put(&h, "}", 1);
     int64_t offset = 0;
     for (int i = 0; i < count; i++) {
         dl_sb_put(&h, ",", 1);
@@ -376,6 +389,7 @@ static int dl_st_check_wanted(const dl_st_file *f, const dl_named_tensor *t, int
     for (int64_t k = 0; k < f->root.count && !rc; k++) {
         const char *name = f->root.keys[k];
         if (f->entries[k].rank < 0 || bsearch(&name, names, (size_t)count, sizeof *names, dl_cmp_names)) continue;
+        if (name[0] == '@') continue; /* training state (optimizer slots), not a model tensor: dl_save_run */
         dl_set_error("%s: unexpected tensor '%s' in the file", f->path, name);
         rc = -1;
     }
@@ -499,4 +513,22 @@ int dl_load_safetensors_prefix(const char *path, dl_named_tensor *t, int count, 
     if (!rep) rep = &local;
     memset(rep, 0, sizeof *rep);
     return dl_st_load(path, t, count, 1, prefix, rep);
+}
+
+int dl_safetensors_meta(const char *path, const char *key, char *out, size_t cap)
+{
+    dl_st_file f;
+    int rc = -1;
+    if (dl_st_open(path, &f)) goto done;
+    const dl_json *meta = dl_json_get(&f.root, "__metadata__");
+    const dl_json *v = meta && meta->kind == DL_JSON_OBJECT ? dl_json_get(meta, key) : NULL;
+    if (!v || v->kind != DL_JSON_STRING) {
+        dl_set_error("%s: no '%s' in the checkpoint's metadata", path, key);
+        goto done;
+    }
+    snprintf(out, cap, "%s", v->string);
+    rc = 0;
+done:
+    dl_st_close(&f);
+    return rc;
 }

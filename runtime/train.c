@@ -29,11 +29,13 @@
  * caller needs comes back through dl_run_result and the return code. */
 #include "dlnrt.h"
 #include "progress_internal.h"
+#include "resume_internal.h"
 #include "run_record_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 static double dl_now(void)
@@ -339,7 +341,18 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1) ||
         dl_batcher_set_augment(&b, &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
-    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name))) goto done;
+    /* --resume: the last run checkpoint's state, and the data order replayed to
+     * where it stood (a fresh run when there is no checkpoint yet) */
+    dl_run_position at = {.seed = seed};
+    if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
+        if (dl_run_load(api, m, checkpoint, &at)) { dl_error_context("--resume"); goto done; }
+        for (int k = 1; k < at.epochs_done && k < epochs; k++) dl_batcher_reset(&b);
+        result.steps = at.steps;
+        result.epochs_done = at.epochs_done;
+        printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
+               at.epochs_done == 1 ? "" : "s", (long long)at.steps);
+    }
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done))) goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS &&
                         (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
@@ -348,8 +361,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     const int64_t batches = (train.n + batch - 1) / batch;
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
-    int last_saved = 0;
-    for (int e = 0; e < epochs; e++) {
+    int last_saved = at.epochs_done;
+    for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
         if (e > 0) dl_batcher_reset(&b);
         double loss_sum = 0;
@@ -420,7 +433,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             goto done;
         }
         if (saves) {
-            if (api->save(m, checkpoint)) { dl_error_context("saving the checkpoint"); goto done; }
+            at.epochs_done = e + 1, at.steps = result.steps;
+            if (dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
             last_saved = e + 1;
         }
         if (stop) break;

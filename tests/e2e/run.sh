@@ -278,6 +278,22 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   else
     echo "FAIL dlnc run samples/mlp.dln"; cat "$T/run.out"; fail=$((fail+1))
   fi
+  # Exact resume: a run killed (-9) at a random step after its first checkpoint,
+  # then `--resume`d, ends with the same checkpoint, byte for byte, as one that
+  # was never interrupted (optimizer slots, step and data order restored).
+  (cd "$T" && DLNC_CACHE="$T/cache" "$D" run "$OLDPWD/samples/mlp.dln" --epochs 3 --quiet --checkpoint whole.st) > "$T/r1.out" 2>&1
+  rm -f "$T/cut.st"
+  (cd "$T" && DLNC_CACHE="$T/cache" exec "$D" run "$OLDPWD/samples/mlp.dln" --epochs 3 --quiet --checkpoint cut.st) > "$T/r2.out" 2>&1 &
+  pr=$!
+  while [ ! -f "$T/cut.st" ] && kill -0 $pr 2>/dev/null; do sleep 0.05; done
+  sleep 0.$(( $(od -An -N1 -tu1 /dev/urandom) % 9 )); kill -9 $pr 2>/dev/null; wait $pr 2>/dev/null
+  (cd "$T" && DLNC_CACHE="$T/cache" "$D" run "$OLDPWD/samples/mlp.dln" --epochs 3 --quiet --checkpoint cut.st --resume) > "$T/r3.out" 2>&1; rr=$?
+  (cd "$T" && DLNC_CACHE="$T/cache" "$D" run "$OLDPWD/samples/mlp.dln" --epochs 3 --quiet --checkpoint cut.st --resume --seed 7) > "$T/r4.out" 2>&1; rs=$?
+  if [ $rr -eq 0 ] && cmp -s "$T/whole.st" "$T/cut.st" && [ $rs -eq 1 ] && grep -q "seeded with 42, this one with 7" "$T/r4.out"; then
+    echo "killed at a random step, resumed: the same checkpoint byte for byte ($(grep -o 'resuming from.*done' "$T/r3.out" || echo 'killed before the first checkpoint')); another seed refused: ok"; pass=$((pass+1))
+  else
+    echo "FAIL exact resume ($rr $rs):"; cat "$T/r1.out" "$T/r3.out" "$T/r4.out" | tail -8; fail=$((fail+1))
+  fi
   # A truncated data file is a clear error, not a crash.
   mkdir -p "$T/bad"
   head -c 5000 /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz > "$T/bad/train-images-idx3-ubyte.gz"

@@ -1,0 +1,22 @@
+/* resume_internal.h — run checkpoints (resume.c), for the training driver. */
+#ifndef DLNRT_RESUME_INTERNAL_H
+#define DLNRT_RESUME_INTERNAL_H
+#include <stdint.h>
+
+#include "dlnrt.h"
+
+/* Where a run stands at an epoch end. */
+typedef struct dl_run_position {
+    int epochs_done;
+    int64_t steps;          /* the run's training steps so far */
+    uint64_t seed;          /* the run's seed: a resume must use the same */
+} dl_run_position;
+
+/* The model's parameters, its optimizer slots and step, and `at`, written
+ * atomically to path (still an ordinary checkpoint of the model). */
+int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run_position *at);
+/* Restores what dl_run_save wrote into a created model; at->seed must be the
+ * run's seed (checked), epochs_done and steps are filled in. */
+int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_position *at);
+
+#endif
