@@ -456,7 +456,7 @@ static int dl_st_load(const char *path, dl_named_tensor *t, int count, int allow
     if (rep) {
         /* what the file has that nothing asked for: another model's part */
         for (int64_t k = 0; k < f.root.count; k++) {
-            if (f.entries[k].rank < 0) continue;
+            if (f.entries[k].rank < 0 || f.root.keys[k][0] == '@') continue; /* not a model's: run state */
             int used = 0;
             for (int i = 0; i < count && !used; i++) used = pick[i].e == &f.entries[k];
             if (used) continue;

@@ -186,6 +186,14 @@ static void test_st_load_prefix(void)
     dl_named_tensor e1 = {"enc.w", 1, {4}, enc2};
     CU_ASSERT_EQUAL(dl_load_safetensors_prefix(path, &e1, 1, "", &rep), 0);
     CU_ASSERT(enc2[3] == 9.0f && rep.used == 1 && rep.skipped == 2 && rep.missing == 0);
+    /* run state ('@' names: optimizer slots of a run checkpoint) is neither a model's tensor
+     * for a strict load nor something a partial load skipped */
+    float m1[6] = {0};
+    dl_named_tensor run[2] = {{"fc.weight", 2, {2, 3}, w}, {"@m1.fc.weight", 2, {2, 3}, m1}};
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, run, 2), 0);
+    CU_ASSERT_EQUAL(dl_load_safetensors(path, dec, 1, 0), 0);
+    CU_ASSERT_EQUAL(dl_load_safetensors_prefix(path, dec, 1, "", &rep), 0);
+    CU_ASSERT(rep.used == 1 && rep.skipped == 0);
 }
 
 /* Writes `n` bytes of `src` to path. */
