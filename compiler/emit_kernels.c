@@ -1106,40 +1106,45 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (nr > 1) name = arena_printf(c->ar, "%s_x%d", name, nr);
     char shape[160];
     ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, c->mod);
-    FILE *d = c->defs;
+    char *def = NULL;
+    size_t dlen = 0;
+    FILE *d = open_memstream(&def, &dlen);
+    if (!d) {
+        free(body);
+        diag_fatal_noloc(c->d, "out of memory while emitting C");
+        return -1;
+    }
     if (n->loc.file) fprintf(d, "/* %s:%d:%d  ", n->loc.file, n->loc.line, n->loc.col);
     else fprintf(d, "/* (generated)  ");
     fprintf(d, "%s = %s", shape, describe(c, n, n, 0));
     for (int j = 1; j < nr; j++) fprintf(d, ";\n * y%d = %s", j, describe(c, rs[j], rs[j], 0));
     fprintf(d, " */\n");
     fprintf(d, "static %s %s(", c->returns_status ? "int" : "void", name);
-    fprintf(c->calls, "    ");
-    if (c->returns_status) fprintf(c->calls, "if (");
-    fprintf(c->calls, "%s(", name);
-    int first = 1;
-    if (c->uses_n) {
-        fprintf(d, "int64_t n");
-        fprintf(c->calls, "n");
-        first = 0;
-    }
-    /* i32 values (indices) live in float-typed arena storage: cast at the call */
-    int int_out = n->dtype == IR_I32;
-    fprintf(d, "%s%s *restrict y", first ? "" : ", ", int_out ? "int32_t" : "float");
-    fprintf(c->calls, "%s%s%s", first ? "" : ", ", int_out ? "(int32_t *)" : "", emit_value_name(c, n));
-    for (int j = 1; j < nr; j++) {
-        fprintf(d, ", float *restrict y%d", j);
-        fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));
-    }
-    for (int k = 0; k < nargs; k++) {
+    if (c->uses_n) fprintf(d, "int64_t n, ");
+    fprintf(d, "%s *restrict y", n->dtype == IR_I32 ? "int32_t" : "float");
+    for (int j = 1; j < nr; j++) fprintf(d, ", float *restrict y%d", j);
+    for (int k = 0; k < nargs; k++)
         fprintf(d, ", const %s *restrict x%d", args[k]->dtype == IR_I32 ? "int32_t" : "float", k);
+    if (c->uses_seed) fprintf(d, ", uint64_t seed");
+    fprintf(d, ")\n{\n%s}\n\n", body);
+    fclose(d);
+    const char *const *same = emit_share_find(c->share, def, &name, 1);
+    if (same) name = same[0];
+    else fputs(def, c->defs);
+    free(def);
+    c->kernel = name;
+
+    fprintf(c->calls, "    %s%s(", c->returns_status ? "if (" : "", name);
+    if (c->uses_n) fprintf(c->calls, "n, ");
+    /* i32 values (indices) live in float-typed arena storage: cast at the call */
+    fprintf(c->calls, "%s%s", n->dtype == IR_I32 ? "(int32_t *)" : "", emit_value_name(c, n));
+    for (int j = 1; j < nr; j++) fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));
+    for (int k = 0; k < nargs; k++)
         fprintf(c->calls, ", %s%s", args[k]->dtype == IR_I32 ? "(const int32_t *)" : "", emit_value_name(c, args[k]));
-    }
     if (c->uses_seed) {
-        fprintf(d, ", uint64_t seed");
         fprintf(c->calls, ", seed");
         c->graph_uses_seed = 1;
     }
-    fprintf(d, ")\n{\n%s}\n\n", body);
     if (c->returns_status) fprintf(c->calls, ") != 0) %s\n", c->fail_return);
     else fprintf(c->calls, ");\n");
     if (c->check_during) emit_check_output(c, n, name, rs, nr);
