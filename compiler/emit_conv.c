@@ -203,8 +203,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     fclose(b);
     char shape[160];
     ir_shape_str(shape, sizeof shape, v->dtype, &v->shape, c->mod);
-    if (v->loc.file) fprintf(d, "/* %s:%d:%d  ", v->loc.file, v->loc.line, v->loc.col);
-    else fprintf(d, "/* (generated)  ");
+    emit_origin(d, v);
     fprintf(d, "%s = conv2d(%%%d, %%%d), then group %%%d per image */\n", shape, v->in[0]->id, v->in[1]->id, root->id);
     fprintf(d, "static int %s(int64_t n, float *restrict y, const float *restrict x0, const float *restrict x1, "
                "%s *ep)\n{\n%s}\n\n", kname, ctx, body);

@@ -72,6 +72,12 @@ const char *emit_dim(emit_ctx *c, ir_dim d);
 const char *emit_numel(emit_ctx *c, const ir_shape *s);
 /* A C float literal that round-trips: "1.0f", "(-0.5f)", "INFINITY". */
 const char *emit_float(emit_ctx *c, double v);
+/* A kernel comment's opening for node n, to d: "/+ <where>  " with where
+ * the user's line: "mlp.dln:8:9", or for a node of a stdlib block its call
+ * site "mlp.dln:8:9 dense(...) (inlined from stdlib/layers.dln:11:9)", then
+ * for a node made by a VJP ", backward of relu". A node without a position
+ * takes its nearest input's; "/+ " alone when none has one. */
+void emit_origin(FILE *d, const ir_node *n);
 /* Define the kernel computing node n (a fusion-group root or a materialized
  * non-elementwise node) in c->defs and write its call to c->calls.
  * Returns 0, or -1 after a diagnostic. */

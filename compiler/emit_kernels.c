@@ -1054,6 +1054,32 @@ static const char *describe(emit_ctx *c, const ir_node *root, const ir_node *v, 
     return arena_printf(c->ar, "%s)", s);
 }
 
+/* The .dln position of n, or of the nearest input that has one (a node a
+ * pass made, such as a folded constant, may have none); NULL if none does. */
+static const ir_node *located(const ir_node *n, int depth)
+{
+    if (n->loc.file || depth > 8) return n->loc.file ? n : NULL;
+    for (int k = 0; k < n->nin; k++) {
+        const ir_node *v = located(n->in[k], depth + 1);
+        if (v) return v;
+    }
+    return NULL;
+}
+
+void emit_origin(FILE *d, const ir_node *n)
+{
+    const ir_node *v = located(n, 0);
+    fprintf(d, "/* ");
+    if (!v) return;
+    /* in a stdlib block: the user's call first, the block's own line after */
+    if (v->site.file)
+        fprintf(d, "%s:%d:%d %s(...) (inlined from %s:%d:%d)", v->site.file, v->site.line, v->site.col,
+                v->site_block ? v->site_block : "?", v->loc.file, v->loc.line, v->loc.col);
+    else fprintf(d, "%s:%d:%d", v->loc.file, v->loc.line, v->loc.col);
+    if (v->grad_of > 0) fprintf(d, "%sbackward of %s", v->site.file ? ", " : " ", ir_ops[v->grad_of - 1].name);
+    fprintf(d, "  ");
+}
+
 /* <prefix>_k<id>_<member ops>, and for a fused reduction the reduction's
  * op last: mlp_train_k12_add_relu, resnet20_train_k13_sub_mul_reduce_sum. */
 static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
@@ -1114,8 +1140,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         diag_fatal_noloc(c->d, "out of memory while emitting C");
         return -1;
     }
-    if (n->loc.file) fprintf(d, "/* %s:%d:%d  ", n->loc.file, n->loc.line, n->loc.col);
-    else fprintf(d, "/* (generated)  ");
+    emit_origin(d, n);
     fprintf(d, "%s = %s", shape, describe(c, n, n, 0));
     for (int j = 1; j < nr; j++) fprintf(d, ";\n * y%d = %s", j, describe(c, rs[j], rs[j], 0));
     fprintf(d, " */\n");
