@@ -321,8 +321,12 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, mod);
         if (n->storage == IR_STORE_ARENA) {
             ir_dim sz = ir_shape_numel(&n->shape);
-            if (sz.syms) fprintf(h, "    float *const t%d = m->act + %" PRId64 " * m->max_batch;", n->id, n->offset);
-            else fprintf(h, "    float *const t%d = act_c + %" PRId64 ";", n->id, n->offset), cbase = 1;
+            /* i32 values (indices) live in the float arena: one cast here, none at the calls */
+            const int i32 = n->dtype == IR_I32;
+            fprintf(h, "    %s *const t%d = %s", i32 ? "int32_t" : "float", n->id, i32 ? "(int32_t *)(" : "");
+            if (sz.syms) fprintf(h, "m->act + %" PRId64 " * m->max_batch", n->offset);
+            else fprintf(h, "act_c + %" PRId64, n->offset), cbase = 1;
+            fprintf(h, "%s;", i32 ? ")" : "");
             fprintf(h, " /* %s %s */\n", shape, ir_ops[n->op].name);
         } else if (n->storage == IR_STORE_OUTPUT) {
             const ir_output *o = &g->outputs[n->offset];
@@ -493,6 +497,25 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\n\n");
 }
 
+/* The runtime's enum constants by value, so the config reads DL_OPT_ADAM, not
+ * (dl_optim_kind)3; each name is spelled once, by the preprocessor. */
+#define ENUM_NAME(k) [k] = #k
+static const char *const optim_kind_names[] = {
+    ENUM_NAME(DL_OPT_SGD), ENUM_NAME(DL_OPT_ADAGRAD), ENUM_NAME(DL_OPT_RMSPROP), ENUM_NAME(DL_OPT_ADAM),
+    ENUM_NAME(DL_OPT_ADAMW),
+};
+static const char *const sched_kind_names[] = {
+    ENUM_NAME(DL_SCHED_CONSTANT), ENUM_NAME(DL_SCHED_STEP), ENUM_NAME(DL_SCHED_EXPONENTIAL), ENUM_NAME(DL_SCHED_COSINE),
+};
+#undef ENUM_NAME
+
+/* names[k], or a cast of k when the table has no name for it */
+static const char *enum_name(emit_ctx *c, const char *const *names, int n, const char *type, int k)
+{
+    if (k >= 0 && k < n && names[k]) return names[k];
+    return arena_printf(c->ar, "(%s)%d", type, k);
+}
+
 static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
 {
     if (!m->train) return;
@@ -521,17 +544,21 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s}},\n", a->cutout_size,
             a->cutout_count, emit_float(c, a->mixup_alpha));
     const dl_optim_config *o = &t->optim;
-    fprintf(f, "    .optim = {.kind = (dl_optim_kind)%d, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
-            (int)o->kind, emit_float(c, o->lr), emit_float(c, o->momentum), emit_float(c, o->dampening), o->nesterov);
+    fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
+            enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",
+                      (int)o->kind),
+            emit_float(c, o->lr), emit_float(c, o->momentum), emit_float(c, o->dampening), o->nesterov);
     fprintf(f, "              .beta1 = %s, .beta2 = %s, .alpha = %s, .eps = %s, .weight_decay = %s,\n",
             emit_float(c, o->beta1), emit_float(c, o->beta2), emit_float(c, o->alpha), emit_float(c, o->eps),
             emit_float(c, o->weight_decay));
     fprintf(f, "              .lr_decay = %s, .initial_accumulator = %s, .clip_norm = %s},\n", emit_float(c, o->lr_decay),
             emit_float(c, o->initial_accumulator), emit_float(c, o->clip_norm));
     const dl_sched_config *s = &t->sched;
-    fprintf(f, "    .sched = {.kind = (dl_sched_kind)%d, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
+    fprintf(f, "    .sched = {.kind = %s, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
                ".warmup_start = %s},\n",
-            (int)s->kind, s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
+            enum_name(c, sched_kind_names, (int)(sizeof sched_kind_names / sizeof *sched_kind_names), "dl_sched_kind",
+                      (int)s->kind),
+            s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
             emit_float(c, s->warmup_start));
     fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
             t->seed);

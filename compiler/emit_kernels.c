@@ -1161,11 +1161,10 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
 
     fprintf(c->calls, "    %s%s(", c->returns_status ? "if (" : "", name);
     if (c->uses_n) fprintf(c->calls, "n, ");
-    /* i32 values (indices) live in float-typed arena storage: cast at the call */
-    fprintf(c->calls, "%s%s", n->dtype == IR_I32 ? "(int32_t *)" : "", emit_value_name(c, n));
+    /* (an i32 value's pointer is declared int32_t *, the label y const int32_t *) */
+    fprintf(c->calls, "%s", emit_value_name(c, n));
     for (int j = 1; j < nr; j++) fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));
-    for (int k = 0; k < nargs; k++)
-        fprintf(c->calls, ", %s%s", args[k]->dtype == IR_I32 ? "(const int32_t *)" : "", emit_value_name(c, args[k]));
+    for (int k = 0; k < nargs; k++) fprintf(c->calls, ", %s", emit_value_name(c, args[k]));
     if (c->uses_seed) {
         fprintf(c->calls, ", seed");
         c->graph_uses_seed = 1;
