@@ -495,6 +495,9 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\nstatic const int64_t %s_grad_offset[%d] = {", p, cap);
     for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->goff[i] : -1);
     fprintf(f, "};\n\n");
+    fprintf(f, "/* the above, for the runtime's dl_params_* (init, find, save, load) */\n");
+    fprintf(f, "static const dl_param_table %s_param_table = {%s_NUM_PARAMS, %s_params, %s_inits, %s_param_offset};\n\n",
+            p, p, p, p, p);
 }
 
 /* The runtime's enum constants by value, so the config reads DL_OPT_ADAM, not
@@ -624,11 +627,7 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
-    fprintf(f, "    for (int i = 0; i < %s_NUM_PARAMS; i++) {\n", p);
-    fprintf(f, "        dl_rng rng; /* one stream per parameter: adding a layer does not reshuffle the others */\n");
-    fprintf(f, "        dl_rng_seed(&rng, seed * UINT64_C(0x9E3779B97F4A7C15) + (uint64_t)i + 1);\n");
-    fprintf(f, "        dl_init_tensor(m->params + %s_param_offset[i], %s_params[i].numel, &%s_inits[i], &rng);\n", p, p, p);
-    fprintf(f, "    }\n");
+    fprintf(f, "    dl_params_init(&%s_param_table, m->params, seed);\n", p);
     fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
     fprintf(f, "}\n\n");
 
@@ -636,29 +635,18 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "int %s_num_params(void) { return %s_NUM_PARAMS; }\n\n", p, p);
     fprintf(f, "const dl_param_info *%s_param_info(int i)\n{\n", p);
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? &%s_params[i] : NULL;\n}\n\n", p, p);
-    fprintf(f, "static int %s_param_index(const char *name)\n{\n", p);
-    fprintf(f, "    for (int i = 0; name && i < %s_NUM_PARAMS; i++)\n", p);
-    fprintf(f, "        if (strcmp(%s_params[i].name, name) == 0) return i;\n    return -1;\n}\n\n", p);
     fprintf(f, "float *%s_param(%s_model *m, const char *name)\n{\n", p, p);
-    fprintf(f, "    const int i = %s_param_index(name);\n", p);
+    fprintf(f, "    const int i = dl_param_find(&%s_param_table, name);\n", p);
     fprintf(f, "    return i < 0 ? NULL : m->params + %s_param_offset[i];\n}\n\n", p);
     fprintf(f, "float *%s_grad(%s_model *m, const char *name)\n{\n", p, p);
-    fprintf(f, "    const int i = %s_param_index(name);\n", p);
+    fprintf(f, "    const int i = dl_param_find(&%s_param_table, name);\n", p);
     fprintf(f, "    return i < 0 || %s_grad_offset[i] < 0 ? NULL : m->grads + %s_grad_offset[i];\n}\n\n", p, p);
-    fprintf(f, "static void %s_named(%s_model *m, dl_named_tensor *t)\n{\n", p, p);
-    fprintf(f, "    for (int i = 0; i < %s_NUM_PARAMS; i++) {\n", p);
-    fprintf(f, "        t[i].name = %s_params[i].name;\n        t[i].rank = %s_params[i].rank;\n", p, p);
-    fprintf(f, "        memcpy(t[i].shape, %s_params[i].shape, sizeof t[i].shape);\n", p);
-    fprintf(f, "        t[i].data = m->params + %s_param_offset[i];\n    }\n}\n\n", p);
-    int cap = m->n_params > 0 ? m->n_params : 1;
-    fprintf(f, "int %s_save(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
-    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_save_safetensors(path, t, %s_NUM_PARAMS);\n}\n\n", p, p);
-    fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
-    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_load_safetensors(path, t, %s_NUM_PARAMS, 0);\n}\n\n", p, p);
+    fprintf(f, "int %s_save(%s_model *m, const char *path) { return dl_params_save(&%s_param_table, m->params, path); }\n\n",
+            p, p, p);
+    fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n", p, p);
+    fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, NULL, NULL);\n}\n\n", p);
     fprintf(f, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report)\n{\n", p, p);
-    fprintf(f, "    dl_named_tensor t[%d];\n", cap);
-    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n", p);
-    fprintf(f, "    return dl_load_safetensors_prefix(path, t, %s_NUM_PARAMS, prefix, report);\n}\n\n", p);
+    fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, prefix, report);\n}\n\n", p);
 }
 
 static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
