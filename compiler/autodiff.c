@@ -98,13 +98,18 @@ static int backward(ad_ctx *c, ir_node *y, diag_ctx *d) {
             rc = -1;
             continue;
         }
-        /* The nodes of n's VJP take n's position in the .dln: a backward
-         * kernel's comment, and a --check-numerics message about it, then
-         * point at the op it differentiates rather than at whatever its
-         * first input happened to come from (often nothing). */
+        /* The nodes of n's VJP take n's position in the .dln (and its user
+         * call site) and remember n's op: a backward kernel's comment, and a
+         * --check-numerics message about it, then point at the op it
+         * differentiates rather than at whatever its first input happened to
+         * come from (often nothing). */
         int first = g->n_nodes;
         info->vjp(c, n, gy);
-        for (int k = first; k < g->n_nodes; k++) g->nodes[k]->loc = n->loc;
+        for (int k = first; k < g->n_nodes; k++) {
+            ir_node *b = g->nodes[k];
+            b->loc = n->loc, b->site = n->site, b->site_block = n->site_block;
+            b->grad_of = 1 + (int)n->op;
+        }
     }
     return rc;
 }

@@ -683,8 +683,17 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     int errors0 = e->d->n_errors;
     src_loc outer_site = e->user_site;
     if (!caller->in_stdlib) e->user_site = loc;
+    int first_node = e->g ? e->g->n_nodes : 0;
     exec_body(e, &f, &blk->body);
     e->user_site = outer_site;
+    /* The user's call into the stdlib names the nodes its block made: the
+     * generated C then points at a line of the user's file. Only this call
+     * scans them (the stdlib calls no user code), so the cost stays linear. */
+    if (!caller->in_stdlib && f.in_stdlib && e->g)
+        for (int k = first_node; k < e->g->n_nodes; k++) {
+            e->g->nodes[k]->site = loc;
+            e->g->nodes[k]->site_block = blk->name;
+        }
     e->depth--;
     /* An error inside the body points into the block (perhaps the stdlib):
      * say which call of the user's led there, innermost call first. */

@@ -123,7 +123,7 @@ static void step_signature(FILE *f, const ir_module *m, step_kind k)
 }
 
 static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_kind kind, const module_layout *L,
-                     int check_numerics, diag_ctx *d)
+                     emit_share *share, int check_numerics, diag_ctx *d)
 {
     static const char *const abbrev[] = {"fwd", "eval", "train"};
     const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
@@ -146,6 +146,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.d = d;
     c.prefix = p;
     c.fail_return = fail;
+    c.share = share;
     /* forward returns nothing a caller could test, so it is never checked */
     if (check_numerics && kind != STEP_FORWARD)
         c.check_during = kind == STEP_TRAIN ? "train_step, step" : "eval_step after training step";
@@ -320,8 +321,12 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, mod);
         if (n->storage == IR_STORE_ARENA) {
             ir_dim sz = ir_shape_numel(&n->shape);
-            if (sz.syms) fprintf(h, "    float *const t%d = m->act + %" PRId64 " * m->max_batch;", n->id, n->offset);
-            else fprintf(h, "    float *const t%d = act_c + %" PRId64 ";", n->id, n->offset), cbase = 1;
+            /* i32 values (indices) live in the float arena: one cast here, none at the calls */
+            const int i32 = n->dtype == IR_I32;
+            fprintf(h, "    %s *const t%d = %s", i32 ? "int32_t" : "float", n->id, i32 ? "(int32_t *)(" : "");
+            if (sz.syms) fprintf(h, "m->act + %" PRId64 " * m->max_batch", n->offset);
+            else fprintf(h, "act_c + %" PRId64, n->offset), cbase = 1;
+            fprintf(h, "%s;", i32 ? ")" : "");
             fprintf(h, " /* %s %s */\n", shape, ir_ops[n->op].name);
         } else if (n->storage == IR_STORE_OUTPUT) {
             const ir_output *o = &g->outputs[n->offset];
@@ -490,6 +495,28 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\nstatic const int64_t %s_grad_offset[%d] = {", p, cap);
     for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->goff[i] : -1);
     fprintf(f, "};\n\n");
+    fprintf(f, "/* the above, for the runtime's dl_params_* (init, find, save, load) */\n");
+    fprintf(f, "static const dl_param_table %s_param_table = {%s_NUM_PARAMS, %s_params, %s_inits, %s_param_offset};\n\n",
+            p, p, p, p, p);
+}
+
+/* The runtime's enum constants by value, so the config reads DL_OPT_ADAM, not
+ * (dl_optim_kind)3; each name is spelled once, by the preprocessor. */
+#define ENUM_NAME(k) [k] = #k
+static const char *const optim_kind_names[] = {
+    ENUM_NAME(DL_OPT_SGD), ENUM_NAME(DL_OPT_ADAGRAD), ENUM_NAME(DL_OPT_RMSPROP), ENUM_NAME(DL_OPT_ADAM),
+    ENUM_NAME(DL_OPT_ADAMW),
+};
+static const char *const sched_kind_names[] = {
+    ENUM_NAME(DL_SCHED_CONSTANT), ENUM_NAME(DL_SCHED_STEP), ENUM_NAME(DL_SCHED_EXPONENTIAL), ENUM_NAME(DL_SCHED_COSINE),
+};
+#undef ENUM_NAME
+
+/* names[k], or a cast of k when the table has no name for it */
+static const char *enum_name(emit_ctx *c, const char *const *names, int n, const char *type, int k)
+{
+    if (k >= 0 && k < n && names[k]) return names[k];
+    return arena_printf(c->ar, "(%s)%d", type, k);
 }
 
 static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
@@ -520,17 +547,21 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s}},\n", a->cutout_size,
             a->cutout_count, emit_float(c, a->mixup_alpha));
     const dl_optim_config *o = &t->optim;
-    fprintf(f, "    .optim = {.kind = (dl_optim_kind)%d, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
-            (int)o->kind, emit_float(c, o->lr), emit_float(c, o->momentum), emit_float(c, o->dampening), o->nesterov);
+    fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
+            enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",
+                      (int)o->kind),
+            emit_float(c, o->lr), emit_float(c, o->momentum), emit_float(c, o->dampening), o->nesterov);
     fprintf(f, "              .beta1 = %s, .beta2 = %s, .alpha = %s, .eps = %s, .weight_decay = %s,\n",
             emit_float(c, o->beta1), emit_float(c, o->beta2), emit_float(c, o->alpha), emit_float(c, o->eps),
             emit_float(c, o->weight_decay));
     fprintf(f, "              .lr_decay = %s, .initial_accumulator = %s, .clip_norm = %s},\n", emit_float(c, o->lr_decay),
             emit_float(c, o->initial_accumulator), emit_float(c, o->clip_norm));
     const dl_sched_config *s = &t->sched;
-    fprintf(f, "    .sched = {.kind = (dl_sched_kind)%d, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
+    fprintf(f, "    .sched = {.kind = %s, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
                ".warmup_start = %s},\n",
-            (int)s->kind, s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
+            enum_name(c, sched_kind_names, (int)(sizeof sched_kind_names / sizeof *sched_kind_names), "dl_sched_kind",
+                      (int)s->kind),
+            s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
             emit_float(c, s->warmup_start));
     fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
             t->seed);
@@ -596,11 +627,7 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
-    fprintf(f, "    for (int i = 0; i < %s_NUM_PARAMS; i++) {\n", p);
-    fprintf(f, "        dl_rng rng; /* one stream per parameter: adding a layer does not reshuffle the others */\n");
-    fprintf(f, "        dl_rng_seed(&rng, seed * UINT64_C(0x9E3779B97F4A7C15) + (uint64_t)i + 1);\n");
-    fprintf(f, "        dl_init_tensor(m->params + %s_param_offset[i], %s_params[i].numel, &%s_inits[i], &rng);\n", p, p, p);
-    fprintf(f, "    }\n");
+    fprintf(f, "    dl_params_init(&%s_param_table, m->params, seed);\n", p);
     fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
     fprintf(f, "}\n\n");
 
@@ -608,29 +635,18 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "int %s_num_params(void) { return %s_NUM_PARAMS; }\n\n", p, p);
     fprintf(f, "const dl_param_info *%s_param_info(int i)\n{\n", p);
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? &%s_params[i] : NULL;\n}\n\n", p, p);
-    fprintf(f, "static int %s_param_index(const char *name)\n{\n", p);
-    fprintf(f, "    for (int i = 0; name && i < %s_NUM_PARAMS; i++)\n", p);
-    fprintf(f, "        if (strcmp(%s_params[i].name, name) == 0) return i;\n    return -1;\n}\n\n", p);
     fprintf(f, "float *%s_param(%s_model *m, const char *name)\n{\n", p, p);
-    fprintf(f, "    const int i = %s_param_index(name);\n", p);
+    fprintf(f, "    const int i = dl_param_find(&%s_param_table, name);\n", p);
     fprintf(f, "    return i < 0 ? NULL : m->params + %s_param_offset[i];\n}\n\n", p);
     fprintf(f, "float *%s_grad(%s_model *m, const char *name)\n{\n", p, p);
-    fprintf(f, "    const int i = %s_param_index(name);\n", p);
+    fprintf(f, "    const int i = dl_param_find(&%s_param_table, name);\n", p);
     fprintf(f, "    return i < 0 || %s_grad_offset[i] < 0 ? NULL : m->grads + %s_grad_offset[i];\n}\n\n", p, p);
-    fprintf(f, "static void %s_named(%s_model *m, dl_named_tensor *t)\n{\n", p, p);
-    fprintf(f, "    for (int i = 0; i < %s_NUM_PARAMS; i++) {\n", p);
-    fprintf(f, "        t[i].name = %s_params[i].name;\n        t[i].rank = %s_params[i].rank;\n", p, p);
-    fprintf(f, "        memcpy(t[i].shape, %s_params[i].shape, sizeof t[i].shape);\n", p);
-    fprintf(f, "        t[i].data = m->params + %s_param_offset[i];\n    }\n}\n\n", p);
-    int cap = m->n_params > 0 ? m->n_params : 1;
-    fprintf(f, "int %s_save(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
-    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_save_safetensors(path, t, %s_NUM_PARAMS);\n}\n\n", p, p);
-    fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n    dl_named_tensor t[%d];\n", p, p, cap);
-    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n    return dl_load_safetensors(path, t, %s_NUM_PARAMS, 0);\n}\n\n", p, p);
+    fprintf(f, "int %s_save(%s_model *m, const char *path) { return dl_params_save(&%s_param_table, m->params, path); }\n\n",
+            p, p, p);
+    fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n", p, p);
+    fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, NULL, NULL);\n}\n\n", p);
     fprintf(f, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report)\n{\n", p, p);
-    fprintf(f, "    dl_named_tensor t[%d];\n", cap);
-    fprintf(f, "    memset(t, 0, sizeof t);\n    %s_named(m, t);\n", p);
-    fprintf(f, "    return dl_load_safetensors_prefix(path, t, %s_NUM_PARAMS, prefix, report);\n}\n\n", p);
+    fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, prefix, report);\n}\n\n", p);
 }
 
 static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
@@ -778,7 +794,9 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
     fprintf(h_out, "\n#include <stdint.h>\n\n#include \"dlnrt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 
     fprintf(c_out, "/* Generated by dlnc " DLNRT_VERSION " from %s. Do not edit: change the .dln and recompile.\n", src);
-    fprintf(c_out, " * Kernels are named <model>_<graph>_k<node id>_<ops>; `dlnc --emit=ir` shows the same ids.");
+    fprintf(c_out, " * Kernels are named <model>_<graph>_k<node id>_<ops>; `dlnc --emit=ir` shows the same ids.\n"
+                   " * Each distinct kernel is defined once, under the name of its first use: eval_step and\n"
+                   " * train_step call forward's kernels, and repeated blocks call the first block's.");
     if (check)
         fprintf(c_out, "\n * Built with --check-numerics: train_step and eval_step stop at the first kernel output\n"
                        " * (or updated parameter) that is not finite, naming its op and .dln position.");
@@ -794,6 +812,7 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         module_layout L;
         layout_module(m, &L);
         emit_ctx c = {.ar = m->ar, .mod = m, .d = d, .prefix = m->name};
+        emit_share *share = emit_share_new(m->ar); /* a kernel repeated in this module is defined once */
         emit_header_module(h_out, m);
         fprintf(c_out, "/* ======== model %s ======== */\n\n", m->name);
         emit_struct(c_out, m);
@@ -801,11 +820,11 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         emit_train_config(c_out, &c, m);
         emit_lifecycle(c_out, m, &L);
         fprintf(c_out, "/* ---- forward (eval mode) ---- */\n\n");
-        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, check, d);
+        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, check, d);
         fprintf(c_out, "/* ---- eval_step: loss in eval mode ---- */\n\n");
-        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, check, d);
+        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, share, check, d);
         fprintf(c_out, "/* ---- train_step: forward, backward, update ---- */\n\n");
-        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, check, d);
+        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, share, check, d);
         emit_api(c_out, m, d);
     }
     fprintf(c_out, "/* ---- entry points for drivers: the first model with a train section ---- */\n");

@@ -144,7 +144,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     c->defs = defs;
     c->calls = calls;
     free(gcall);
-    const char *gname = NULL;
+    const char *gname = NULL, *gkernel = c->kernel; /* gkernel: an earlier identical kernel's name */
     const ir_node *operands[EMIT_MAX_ARGS];
     int nx = rc == 0 && plain ? emit_group_operands(c, root, &gname, operands) : -1;
     if (nx < 0) { /* not the expected form: the conv and the group stay two kernels */
@@ -162,9 +162,17 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     /* The context: the group's pointers, except the conv output the epilogue
      * is handed, named as in the step function. */
     const char *ctx = arena_printf(c->ar, "%s_ep%d", c->kernel_prefix, v->id);
-    FILE *d = c->defs;
+    const char *kname = arena_printf(c->ar, "%s_k%d_conv2d_ep", c->kernel_prefix, v->id);
+    const char *run = arena_printf(c->ar, "%s_run", ctx);
+    char *def = NULL;
+    size_t dlen = 0;
+    FILE *d = open_memstream(&def, &dlen);
+    if (!d) {
+        diag_fatal_noloc(c->d, "out of memory while emitting C");
+        return -1;
+    }
     fprintf(d, "/* epilogue of conv %%%d: group %%%d (%s) on one image, while the conv output is in cache */\n",
-            v->id, root->id, gname);
+            v->id, root->id, gkernel);
     fprintf(d, "typedef struct %s {\n", ctx);
     for (int k = 1; k < na; k++) {
         int dup = ea[k].is_conv;
@@ -172,9 +180,9 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         if (!dup) fprintf(d, "    %sfloat *%s;\n", k == 1 ? "" : "const ", ea[k].name);
     }
     fprintf(d, "} %s;\n\n", ctx);
-    fprintf(d, "static void %s_run(void *ctx, int64_t image, float *y_image)\n{\n", ctx);
+    fprintf(d, "static void %s(void *ctx, int64_t image, float *y_image)\n{\n", run);
     fprintf(d, "    const %s *e = ctx;\n", ctx);
-    fprintf(d, "    %s(1", gname);
+    fprintf(d, "    %s(1", gkernel);
     for (int k = 1; k < na; k++) {
         if (ea[k].is_conv) fprintf(d, ", y_image");
         else if (ea[k].per_image) fprintf(d, ", e->%s + image * %lld", ea[k].name, (long long)ea[k].per_image);
@@ -191,17 +199,22 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         diag_fatal_noloc(c->d, "out of memory while emitting C");
         return -1;
     }
-    emit_conv_body(c, b, v, arena_printf(c->ar, "%s_run", ctx));
+    emit_conv_body(c, b, v, run);
     fclose(b);
-    const char *kname = arena_printf(c->ar, "%s_k%d_conv2d_ep", c->kernel_prefix, v->id);
     char shape[160];
     ir_shape_str(shape, sizeof shape, v->dtype, &v->shape, c->mod);
-    if (v->loc.file) fprintf(d, "/* %s:%d:%d  ", v->loc.file, v->loc.line, v->loc.col);
-    else fprintf(d, "/* (generated)  ");
+    emit_origin(d, v);
     fprintf(d, "%s = conv2d(%%%d, %%%d), then group %%%d per image */\n", shape, v->in[0]->id, v->in[1]->id, root->id);
     fprintf(d, "static int %s(int64_t n, float *restrict y, const float *restrict x0, const float *restrict x1, "
                "%s *ep)\n{\n%s}\n\n", kname, ctx, body);
     free(body);
+    fclose(d);
+    /* context, epilogue and conv kernel are shared as one unit */
+    const char *const own[] = {ctx, run, kname};
+    const char *const *same = emit_share_find(c->share, def, own, 3);
+    if (same) ctx = same[0], kname = same[2];
+    else fputs(def, c->defs);
+    free(def);
 
     /* The call: fill the context, run the conv (and with it the group). */
     fprintf(c->calls, "    {\n        %s e%d = {", ctx, v->id);

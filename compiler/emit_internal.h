@@ -23,6 +23,16 @@ typedef struct emit_lists {
     int n_keys;
 } emit_lists;
 
+/* ---- emit_share.c: each distinct kernel defined once per module ------------- */
+typedef struct emit_share emit_share;
+emit_share *emit_share_new(arena *ar);
+/* The definition `text` of the symbols names[0..k) (k <= 9): NULL if no
+ * identical one (up to those names and comments at line starts) was seen in
+ * this module, which it is now; else the earlier definition's names, in the
+ * same order, to call instead of writing text. */
+/* (s == NULL: share nothing.) */
+const char *const *emit_share_find(emit_share *s, const char *text, const char *const *names, int k);
+
 struct emit_ctx {
     arena *ar;                /* strings built while emitting (the module's arena) */
     const ir_module *mod;
@@ -33,12 +43,14 @@ struct emit_ctx {
     FILE *calls;              /* the step function's body: kernel calls */
     const char *kernel_prefix;/* "mlp_train": kernels are <kernel_prefix>_k<id>_<ops> */
     const char *fail_return;  /* "return NAN;" / "return;": what a failed kernel call does */
+    emit_share *share;        /* the module's kernels so far: a repeated one is called, not redefined */
     const char *check_during; /* --check-numerics in train_step / eval_step: how a message names
                                  the step ("train_step, step"); NULL = emit no checks */
     /* per-kernel flags, reset by emit_kernel */
     int uses_n;               /* the body mentions the batch symbol n */
     int uses_seed;            /* the body draws random numbers */
     int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
+    const char *kernel;       /* the name emit_kernel's call used (an earlier identical kernel's) */
     int serial;               /* emit no OpenMP directives: a conv epilogue's kernel runs inside
                                  dl_conv2d_ep's loop over images, where a nested region would
                                  oversubscribe the cores for one small image */
@@ -60,6 +72,12 @@ const char *emit_dim(emit_ctx *c, ir_dim d);
 const char *emit_numel(emit_ctx *c, const ir_shape *s);
 /* A C float literal that round-trips: "1.0f", "(-0.5f)", "INFINITY". */
 const char *emit_float(emit_ctx *c, double v);
+/* A kernel comment's opening for node n, to d: "/+ <where>  " with where
+ * the user's line: "mlp.dln:8:9", or for a node of a stdlib block its call
+ * site "mlp.dln:8:9 dense(...) (inlined from stdlib/layers.dln:11:9)", then
+ * for a node made by a VJP ", backward of relu". A node without a position
+ * takes its nearest input's; "/+ " alone when none has one. */
+void emit_origin(FILE *d, const ir_node *n);
 /* Define the kernel computing node n (a fusion-group root or a materialized
  * non-elementwise node) in c->defs and write its call to c->calls.
  * Returns 0, or -1 after a diagnostic. */

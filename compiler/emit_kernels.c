@@ -1054,6 +1054,32 @@ static const char *describe(emit_ctx *c, const ir_node *root, const ir_node *v, 
     return arena_printf(c->ar, "%s)", s);
 }
 
+/* The .dln position of n, or of the nearest input that has one (a node a
+ * pass made, such as a folded constant, may have none); NULL if none does. */
+static const ir_node *located(const ir_node *n, int depth)
+{
+    if (n->loc.file || depth > 8) return n->loc.file ? n : NULL;
+    for (int k = 0; k < n->nin; k++) {
+        const ir_node *v = located(n->in[k], depth + 1);
+        if (v) return v;
+    }
+    return NULL;
+}
+
+void emit_origin(FILE *d, const ir_node *n)
+{
+    const ir_node *v = located(n, 0);
+    fprintf(d, "/* ");
+    if (!v) return;
+    /* in a stdlib block: the user's call first, the block's own line after */
+    if (v->site.file)
+        fprintf(d, "%s:%d:%d %s(...) (inlined from %s:%d:%d)", v->site.file, v->site.line, v->site.col,
+                v->site_block ? v->site_block : "?", v->loc.file, v->loc.line, v->loc.col);
+    else fprintf(d, "%s:%d:%d", v->loc.file, v->loc.line, v->loc.col);
+    if (v->grad_of > 0) fprintf(d, "%sbackward of %s", v->site.file ? ", " : " ", ir_ops[v->grad_of - 1].name);
+    fprintf(d, "  ");
+}
+
 /* <prefix>_k<id>_<member ops>, and for a fused reduction the reduction's
  * op last: mlp_train_k12_add_relu, resnet20_train_k13_sub_mul_reduce_sum. */
 static const char *kernel_name(emit_ctx *c, const ir_node *n, int is_group)
@@ -1106,40 +1132,43 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (nr > 1) name = arena_printf(c->ar, "%s_x%d", name, nr);
     char shape[160];
     ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, c->mod);
-    FILE *d = c->defs;
-    if (n->loc.file) fprintf(d, "/* %s:%d:%d  ", n->loc.file, n->loc.line, n->loc.col);
-    else fprintf(d, "/* (generated)  ");
+    char *def = NULL;
+    size_t dlen = 0;
+    FILE *d = open_memstream(&def, &dlen);
+    if (!d) {
+        free(body);
+        diag_fatal_noloc(c->d, "out of memory while emitting C");
+        return -1;
+    }
+    emit_origin(d, n);
     fprintf(d, "%s = %s", shape, describe(c, n, n, 0));
     for (int j = 1; j < nr; j++) fprintf(d, ";\n * y%d = %s", j, describe(c, rs[j], rs[j], 0));
     fprintf(d, " */\n");
     fprintf(d, "static %s %s(", c->returns_status ? "int" : "void", name);
-    fprintf(c->calls, "    ");
-    if (c->returns_status) fprintf(c->calls, "if (");
-    fprintf(c->calls, "%s(", name);
-    int first = 1;
-    if (c->uses_n) {
-        fprintf(d, "int64_t n");
-        fprintf(c->calls, "n");
-        first = 0;
-    }
-    /* i32 values (indices) live in float-typed arena storage: cast at the call */
-    int int_out = n->dtype == IR_I32;
-    fprintf(d, "%s%s *restrict y", first ? "" : ", ", int_out ? "int32_t" : "float");
-    fprintf(c->calls, "%s%s%s", first ? "" : ", ", int_out ? "(int32_t *)" : "", emit_value_name(c, n));
-    for (int j = 1; j < nr; j++) {
-        fprintf(d, ", float *restrict y%d", j);
-        fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));
-    }
-    for (int k = 0; k < nargs; k++) {
+    if (c->uses_n) fprintf(d, "int64_t n, ");
+    fprintf(d, "%s *restrict y", n->dtype == IR_I32 ? "int32_t" : "float");
+    for (int j = 1; j < nr; j++) fprintf(d, ", float *restrict y%d", j);
+    for (int k = 0; k < nargs; k++)
         fprintf(d, ", const %s *restrict x%d", args[k]->dtype == IR_I32 ? "int32_t" : "float", k);
-        fprintf(c->calls, ", %s%s", args[k]->dtype == IR_I32 ? "(const int32_t *)" : "", emit_value_name(c, args[k]));
-    }
+    if (c->uses_seed) fprintf(d, ", uint64_t seed");
+    fprintf(d, ")\n{\n%s}\n\n", body);
+    fclose(d);
+    const char *const *same = emit_share_find(c->share, def, &name, 1);
+    if (same) name = same[0];
+    else fputs(def, c->defs);
+    free(def);
+    c->kernel = name;
+
+    fprintf(c->calls, "    %s%s(", c->returns_status ? "if (" : "", name);
+    if (c->uses_n) fprintf(c->calls, "n, ");
+    /* (an i32 value's pointer is declared int32_t *, the label y const int32_t *) */
+    fprintf(c->calls, "%s", emit_value_name(c, n));
+    for (int j = 1; j < nr; j++) fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));
+    for (int k = 0; k < nargs; k++) fprintf(c->calls, ", %s", emit_value_name(c, args[k]));
     if (c->uses_seed) {
-        fprintf(d, ", uint64_t seed");
         fprintf(c->calls, ", seed");
         c->graph_uses_seed = 1;
     }
-    fprintf(d, ")\n{\n%s}\n\n", body);
     if (c->returns_status) fprintf(c->calls, ") != 0) %s\n", c->fail_return);
     else fprintf(c->calls, ");\n");
     if (c->check_during) emit_check_output(c, n, name, rs, nr);

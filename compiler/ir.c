@@ -229,8 +229,12 @@ static ir_node *must(ir_node *n, ir_opcode op) {
 
 static src_loc loc_of(ir_node *const *in, int nin) { return nin > 0 ? in[0]->loc : (src_loc){0}; }
 
+/* A node a pass or a VJP builds comes from in[0]'s line, and so from the
+ * same user call when that line is in a stdlib block. */
 ir_node *ir_op_attrs(ir_graph *g, ir_opcode op, ir_node *const *in, int nin, const ir_attrs *a) {
-    return must(ir_add(g, NULL, loc_of(in, nin), op, in, nin, a), op);
+    ir_node *n = must(ir_add(g, NULL, loc_of(in, nin), op, in, nin, a), op);
+    if (nin > 0) n->site = in[0]->site, n->site_block = in[0]->site_block;
+    return n;
 }
 
 ir_node *ir_un(ir_graph *g, ir_opcode op, ir_node *x) { return ir_op_attrs(g, op, &x, 1, NULL); }

@@ -88,6 +88,9 @@ struct ir_node {
     ir_dtype dtype;
     ir_shape shape;
     src_loc loc;            /* the .dln span this node came from */
+    src_loc site;           /* made inside a stdlib block: the user's call that led there (file NULL otherwise) */
+    const char *site_block; /* ... and the block that call named ("dense") */
+    int grad_of;            /* made by a VJP: 1 + the opcode it differentiates; 0 otherwise */
     const char *name;       /* inputs/params: their name; others: optional debug name */
     /* filled by passes */
     int n_uses;             /* number of uses by live nodes and outputs */

@@ -344,6 +344,24 @@ typedef struct dl_param_info {
     int trainable;
 } dl_param_info;
 
+/* A model's parameters as its tables describe them (emitted per model): the
+ * runtime initializes, finds, saves and loads them for every model alike. */
+typedef struct dl_param_table {
+    int count;
+    const dl_param_info *info;            /* name, rank, shape, numel, trainable */
+    const dl_init *init;                  /* the .dln's initializer of each */
+    const int64_t *param_offset;          /* floats into the parameter region */
+} dl_param_table;
+/* Each parameter from its initializer, on its own stream of seed. */
+void dl_params_init(const dl_param_table *t, float *params, uint64_t seed);
+/* The index of the parameter called name, -1 if none (or name is NULL). */
+int dl_param_find(const dl_param_table *t, const char *name);
+/* dl_save_safetensors of the parameters stored at params. */
+int dl_params_save(const dl_param_table *t, float *params, const char *path);
+/* dl_load_safetensors (prefix NULL: exactly the model's tensors) or, with a
+ * prefix, dl_load_safetensors_prefix into the parameters stored at params. */
+int dl_params_load(const dl_param_table *t, float *params, const char *path, const char *prefix, dl_load_report *rep);
+
 typedef struct dl_data_config {
     const char *kind;                     /* "fashion_mnist", "mnist", "idx", "csv" */
     const char *path;                     /* directory (mnist kinds) or train file (csv) */

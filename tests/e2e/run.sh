@@ -103,7 +103,7 @@ fi
 # Built with --check-numerics, the same run stops at the step and op that made the NaN.
 DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 $DLNC run --check-numerics tests/e2e/nan_masked.dln --checkpoint "$T/nmc.safetensors" >"$T/nmc.out" 2>&1
 rc=$?
-if [ $rc -eq 1 ] && grep -q "error: non-finite value (nan) in the output of sqrt at tests/e2e/nan_masked.dln:13:9 (kernel nan_masked_train_k[0-9]*_sqrt) during train_step, step 35 (epoch 2, batch 10 of 25); the checkpoint from epoch 1 is kept in $T/nmc.safetensors" "$T/nmc.out" \
+if [ $rc -eq 1 ] && grep -q "error: non-finite value (nan) in the output of sqrt at tests/e2e/nan_masked.dln:13:9 (kernel nan_masked_fwd_k[0-9]*_sqrt) during train_step, step 35 (epoch 2, batch 10 of 25); the checkpoint from epoch 1 is kept in $T/nmc.safetensors" "$T/nmc.out" \
    && cmp -s "$T/nmc.safetensors" "$T/nm1.safetensors"; then
   echo "--check-numerics names the op and line of the first NaN: ok"; pass=$((pass+1))
 else
