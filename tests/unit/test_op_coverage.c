@@ -41,6 +41,7 @@
 #include "ir.h"
 #include "ops_conv.h"
 #include "stdlib_embed.h"
+#include "files.h"
 
 typedef enum cov_grad {
     G_DIFF,   /* differentiable: a gradient reaches some float operand */
@@ -416,19 +417,6 @@ static void test_every_op_has_a_row(void) {
  * it, whose message names it, or that a note attributes to a call of it. The
  * files are read from the repository root, where `make unit-test` runs. */
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (buf) buf[got] = '\0';
-    return buf;
-}
-
 static int is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
 
 /* `name` as a whole word in [s, end), followed by `after` when it is not 0. */
@@ -461,7 +449,7 @@ static int language_names(const char **names, int cap) {
 }
 
 static void test_docs_name_everything(void) {
-    char *doc = slurp("docs/language.md");
+    char *doc = (char *)test_read_file("docs/language.md", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     const char *names[512];
     int n = language_names(names, 512), missing = 0;
@@ -493,7 +481,7 @@ static void test_golden_misuse_everything(void) {
         if (len < 5 || strcmp(ent->d_name + len - 4, ".err")) continue;
         char path[512];
         snprintf(path, sizeof path, "tests/golden/%s", ent->d_name);
-        char *text = slurp(path);
+        char *text = (char *)test_read_file(path, NULL);
         if (!text) continue;
         /* an error (its message and quoted line), or a note "in this call to 'x'" */
         for (char *p = text; (p = strstr(p, ": error: ")) != NULL; p++) {

@@ -3,6 +3,7 @@
  * the real Fashion-MNIST test split; CSV parsing and its errors; the seeded
  * split and the batcher. */
 #include "dlnrt.h"
+#include "files.h"
 
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -201,20 +202,6 @@ static void test_fashion_mnist(void)
     dl_dataset_free(&d);
 }
 
-/* Reads a whole file into a malloc'd buffer; *n its size. */
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    unsigned char *b = malloc(*n);
-    if (b && fread(b, 1, *n, f) != *n) { free(b); b = NULL; }
-    fclose(f);
-    return b;
-}
-
 static void spill(const char *path, const unsigned char *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -245,7 +232,7 @@ static void test_idx_gzip_integrity(void)
     snprintf(img, sizeof img, "%s/flip-images-idx3-ubyte.gz", dir);
     snprintf(lbl, sizeof lbl, "%s/flip-labels-idx1-ubyte.gz", dir);
     size_t ni, nl;
-    unsigned char *bi = slurp(src_img, &ni), *bl = slurp(src_lbl, &nl);
+    unsigned char *bi = test_read_file(src_img, &ni), *bl = test_read_file(src_lbl, &nl);
     if (bi && bl) {
         /* 40 flips spread over the labels file, then each trailer byte,
          * against 10000 tiny images (the real ones would only slow this down) */
@@ -295,7 +282,7 @@ static void test_idx_gzip_integrity(void)
     write_idx("gz-images", 1, (int[]){5, 2, 3}, 3, px, (size_t)-1);
     write_idx("gz-labels", 1, (int[]){5}, 1, lab, (size_t)-1);
     size_t n;
-    unsigned char *b = slurp(img, &n);
+    unsigned char *b = test_read_file(img, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     b[n - 8] ^= 1;
     spill(img, b, n);
@@ -315,12 +302,12 @@ static void test_idx_gzip_integrity(void)
     gzwrite(g, "\0\0\x08\x03\0\0\0\x05\0\0\0\x02\0\0\0\x03", 16);
     gzclose(g);
     size_t n1;
-    unsigned char *m1 = slurp(img, &n1);
+    unsigned char *m1 = test_read_file(img, &n1);
     g = gzopen(img, "wb");
     gzwrite(g, px, 30);
     gzclose(g);
     size_t n2;
-    unsigned char *m2 = slurp(img, &n2), *twice = malloc(n1 + n2);
+    unsigned char *m2 = test_read_file(img, &n2), *twice = malloc(n1 + n2);
     memcpy(twice, m1, n1);
     memcpy(twice + n1, m2, n2);
     spill(img, twice, n1 + n2);

@@ -4,6 +4,7 @@
  * checkpoint writer refuses a tensor holding one, leaving the previous
  * checkpoint byte for byte (issue 18: NaN weights were saved). */
 #include "dlnrt.h"
+#include "files.h"
 
 #include <CUnit/CUnit.h>
 #include <dirent.h>
@@ -56,19 +57,6 @@ static void test_check_finite(void)
     CU_ASSERT_STRING_EQUAL(dl_last_error(), "");
 }
 
-static unsigned char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)*len + 1);
-    if (fread(b, 1, (size_t)*len, f) != (size_t)*len) *len = -1;
-    fclose(f);
-    return b;
-}
-
 /* Entries of dir other than . and .. */
 static int count_entries(const char *dir)
 {
@@ -87,8 +75,8 @@ static void test_save_refuses_nonfinite(void)
     float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {0.5f, -0.5f};
     dl_named_tensor t[2] = {{"fc.weight", 2, {2, 3}, w}, {"fc.bias", 1, {2}, b}};
     CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, 2), 0);
-    long len0 = 0, len1 = 0;
-    unsigned char *before = slurp(path, &len0);
+    size_t len0 = 0, len1 = 0;
+    unsigned char *before = test_read_file(path, &len0);
 
     w[4] = NAN;
     CU_ASSERT_EQUAL(dl_save_safetensors(path, t, 2), -1);
@@ -102,7 +90,7 @@ static void test_save_refuses_nonfinite(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "tensor 'fc.bias' holds a non-finite value (inf at element 1 of 2)"));
 
     /* the previous checkpoint is intact, byte for byte, and no temporary is left */
-    unsigned char *after = slurp(path, &len1);
+    unsigned char *after = test_read_file(path, &len1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(after);
     CU_ASSERT(len0 > 0 && len0 == len1 && memcmp(before, after, (size_t)len0) == 0);
     CU_ASSERT_EQUAL(count_entries(dir), 1);

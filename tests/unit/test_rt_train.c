@@ -9,6 +9,7 @@
  * so are the non-finite values the loss does not show: a NaN weight behind
  * a finite loss, an infinite test loss, a step that fails with a reason. */
 #include "dlnrt.h"
+#include "files.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -366,26 +367,12 @@ static void test_driver_errors(void)
     CU_ASSERT_EQUAL(access(ckpt, R_OK), 0);
 }
 
-/* The bytes of a file (NULL if unreadable); *len its size. */
-static unsigned char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)*len + 1);
-    if (fread(b, 1, (size_t)*len, f) != (size_t)*len) *len = -1;
-    fclose(f);
-    return b;
-}
-
 /* 1 if the two files hold the same bytes. */
 static int same_file(const char *a, const char *b)
 {
-    long la = 0, lb = 0;
-    unsigned char *x = slurp(a, &la), *y = slurp(b, &lb);
-    int same = x && y && la == lb && la >= 0 && memcmp(x, y, (size_t)la) == 0;
+    size_t la = 0, lb = 0;
+    unsigned char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
+    int same = x && y && la == lb && memcmp(x, y, la) == 0;
     free(x);
     free(y);
     return same;
