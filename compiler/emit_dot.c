@@ -41,6 +41,16 @@ static void dot_label(FILE *out, const char *s)
     }
 }
 
+/* One vertex line: `    m0_layer3 [<attrs>label="<label>"];` (attrs empty or ending in ", "). */
+static void dot_vertex_line(FILE *out, int mod, dot_vertex v, const char *attrs, const char *label)
+{
+    fprintf(out, "    ");
+    dot_id(out, mod, v);
+    fprintf(out, " [%slabel=\"", attrs);
+    dot_label(out, label);
+    fprintf(out, "\"];\n");
+}
+
 static int dot_same(dot_vertex a, dot_vertex b) { return a.kind == b.kind && a.index == b.index; }
 
 static void dot_add_edge(dot_edges *es, dot_vertex from, dot_vertex to)
@@ -109,13 +119,9 @@ static void emit_module(FILE *out, int mi, const ir_module *m, const elab_summar
     dot_label(out, m->name);
     fprintf(out, "\";\n");
     for (int i = 0; i < g->n_inputs; i++) {
-        fprintf(out, "    ");
-        dot_id(out, mi, (dot_vertex){DOT_INPUT, i});
         snprintf(label, sizeof label, "%s\n%s", g->inputs[i].name,
                  ir_shape_str(shape, sizeof shape, g->inputs[i].dtype, &g->inputs[i].shape, m));
-        fprintf(out, " [shape=oval, fillcolor=\"#fde9c9\", label=\"");
-        dot_label(out, label);
-        fprintf(out, "\"];\n");
+        dot_vertex_line(out, mi, (dot_vertex){DOT_INPUT, i}, "shape=oval, fillcolor=\"#fde9c9\", ", label);
     }
     for (int l = 0; l < s->n_layers; l++) {
         const elab_layer *L = &s->layers[l];
@@ -128,11 +134,7 @@ static void emit_module(FILE *out, int mi, const ir_module *m, const elab_summar
             char num[32];
             snprintf(label + k, sizeof label - (size_t)k, "\n%s params", dot_thousands(num, sizeof num, params));
         }
-        fprintf(out, "    ");
-        dot_id(out, mi, (dot_vertex){DOT_LAYER, l});
-        fprintf(out, " [%slabel=\"", params ? "" : "fillcolor=\"#eeeeee\", ");
-        dot_label(out, label);
-        fprintf(out, "\"];\n");
+        dot_vertex_line(out, mi, (dot_vertex){DOT_LAYER, l}, params ? "" : "fillcolor=\"#eeeeee\", ", label);
     }
     dot_edges es = {0};
     for (int k = 0; k < g->n_nodes; k++) {
@@ -142,11 +144,7 @@ static void emit_module(FILE *out, int mi, const ir_module *m, const elab_summar
         if (to.kind == DOT_OP) {
             snprintf(label, sizeof label, "%s\n%s", ir_ops[n->op].name,
                      ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, m));
-            fprintf(out, "    ");
-            dot_id(out, mi, to);
-            fprintf(out, " [shape=box, style=\"filled\", fillcolor=\"#eeeeee\", label=\"");
-            dot_label(out, label);
-            fprintf(out, "\"];\n");
+            dot_vertex_line(out, mi, to, "shape=box, style=\"filled\", fillcolor=\"#eeeeee\", ", label);
         }
         for (int i = 0; i < n->nin; i++)
             if (n->in[i]->op == OP_input || ir_ops[n->in[i]->op].kind != IR_SOURCE)
@@ -158,11 +156,7 @@ static void emit_module(FILE *out, int mi, const ir_module *m, const elab_summar
         dot_vertex v = {DOT_OUTPUT, o};
         snprintf(label, sizeof label, "%s\n%s", g->n_outputs > 1 && g->outputs[o].name ? g->outputs[o].name : "output",
                  ir_shape_str(shape, sizeof shape, n->dtype, &n->shape, m));
-        fprintf(out, "    ");
-        dot_id(out, mi, v);
-        fprintf(out, " [shape=oval, fillcolor=\"#d5efd5\", label=\"");
-        dot_label(out, label);
-        fprintf(out, "\"];\n");
+        dot_vertex_line(out, mi, v, "shape=oval, fillcolor=\"#d5efd5\", ", label);
         dot_add_edge(&es, dot_owner(n, layer_of), v);
     }
     for (int i = 0; i < es.n; i++) {
