@@ -200,6 +200,28 @@ ast_stmt *ast_repeat(arena *a, const char *var, ast_expr *count, ast_block_body 
     return s;
 }
 
+ast_stmt *ast_scan(arena *a, int reverse, const char **vars, src_loc *var_locs, ast_expr **seqs, int n_seqs,
+                   const char **carries, src_loc *carry_locs, int n_carries, ast_block_body body, src_loc loc) {
+    ast_stmt *s = ast_new_stmt(a, AST_ST_SCAN, loc);
+    s->reverse = reverse;
+    s->scan_vars = vars;
+    s->scan_var_locs = var_locs;
+    s->values = seqs;
+    s->n_values = n_seqs;
+    s->carries = carries;
+    s->carry_locs = carry_locs;
+    s->n_carries = n_carries;
+    s->body = body;
+    return s;
+}
+
+ast_stmt *ast_yield(arena *a, ast_expr **values, int n, src_loc loc) {
+    ast_stmt *s = ast_new_stmt(a, AST_ST_YIELD, loc);
+    s->values = values;
+    s->n_values = n;
+    return s;
+}
+
 ast_decl *ast_block_decl(arena *a, ast_decl_kind kind, const char *name, src_loc name_loc,
                          ast_formal *formals, int n_formals, ast_type **ret_types, int n_ret_types,
                          ast_block_body body, src_loc loc) {
@@ -451,6 +473,24 @@ static void ast_print_stmt(FILE *out, const ast_stmt *s, int depth) {
         fputc('}', out);
         break;
     case AST_ST_EXPR: ast_print_expr(out, s->value); break;
+    case AST_ST_YIELD:
+        fputs("yield ", out);
+        ast_print_exprs(out, s->values, s->n_values, 0);
+        break;
+    case AST_ST_SCAN:
+        for (int i = 0; i < s->n_targets; i++) fprintf(out, "%s%s", i ? ", " : "", s->targets[i]);
+        fputs(s->n_targets ? " = scan " : "scan ", out);
+        if (s->reverse) fputs("reverse ", out);
+        for (int i = 0; i < s->n_values; i++) {
+            fprintf(out, "%s%s in ", i ? ", " : "", s->scan_vars[i]);
+            ast_print_expr(out, s->values[i]);
+        }
+        for (int i = 0; i < s->n_carries; i++) fprintf(out, "%s%s", i ? ", " : " carry ", s->carries[i]);
+        fputs(" {\n", out);
+        ast_print_body(out, s->body, depth + 1);
+        ast_indent(out, depth);
+        fputc('}', out);
+        break;
     }
     fputc('\n', out);
 }

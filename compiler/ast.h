@@ -93,6 +93,9 @@ typedef enum ast_stmt_kind {
     AST_ST_IF,       /* if c { } else { }           cond, body, else_body (compile-time) */
     AST_ST_REPEAT,   /* repeat 3 { }  | repeat i in 3 { }   var (may be NULL), value=count, body */
     AST_ST_EXPR,     /* a call used for its effect: update(buffer, value)   value */
+    AST_ST_SCAN,     /* ys = scan [reverse] xt in xs, ... carry h, c { }   targets (may be none), scan_vars /
+                        values (the sequences), carries, reverse, body */
+    AST_ST_YIELD,    /* yield a, b (inside a scan body)   values / n_values */
 } ast_stmt_kind;
 
 typedef struct ast_block_body {
@@ -114,6 +117,12 @@ struct ast_stmt {
     ast_block_body body;     /* IF then / REPEAT body */
     ast_block_body else_body;/* IF else (may be empty); `else if` nests an IF here */
     int frozen;              /* PARAM declared `frozen param ...` (reserved: transfer learning) */
+    const char **scan_vars;  /* SCAN: the per-step names, one per sequence in values */
+    src_loc *scan_var_locs;
+    const char **carries;    /* SCAN: the names carried from step to step */
+    src_loc *carry_locs;
+    int n_carries;
+    int reverse;             /* SCAN: from the last step to the first */
 };
 
 /* One `key = expr` line of a train section. */
@@ -174,6 +183,9 @@ ast_stmt *ast_return(arena *a, ast_expr **values, int n, src_loc loc);
 /* A call used as a statement for its effect: `update(running_mean, m)`. */
 ast_stmt *ast_expr_stmt(arena *a, ast_expr *call, src_loc loc);
 ast_stmt *ast_if(arena *a, ast_expr *cond, ast_block_body then_body, ast_block_body else_body, src_loc loc);
+ast_stmt *ast_scan(arena *a, int reverse, const char **vars, src_loc *var_locs, ast_expr **seqs, int n_seqs,
+                   const char **carries, src_loc *carry_locs, int n_carries, ast_block_body body, src_loc loc);
+ast_stmt *ast_yield(arena *a, ast_expr **values, int n, src_loc loc);
 ast_stmt *ast_repeat(arena *a, const char *var, ast_expr *count, ast_block_body body, src_loc loc);
 ast_decl *ast_block_decl(arena *a, ast_decl_kind kind, const char *name, src_loc name_loc,
                          ast_formal *formals, int n_formals, ast_type **ret_types, int n_ret_types,

@@ -55,13 +55,19 @@ static int index_of(const ir_graph *g, const ir_node *n) {
     return -1;
 }
 
-/* Fill c->grad for every node between y and a node marked in c->wanted
- * (on entry: the targets). Returns 0, or -1 after reporting a node whose op
- * has no VJP. The caller frees c->grad and c->wanted. */
-static int backward(ad_ctx *c, ir_node *y, diag_ctx *d) {
+/* Fill c->grad for every node between the ys and a node marked in c->wanted
+ * (on entry: the targets), starting from gradient seeds[k] at ys[k] (NULL:
+ * the scalar 1). Returns 0, or -1 after reporting a node whose op has no
+ * VJP. The caller frees c->grad and c->wanted. */
+static int backward(ad_ctx *c, ir_node *const *ys, ir_node *const *seeds, int n_ys, diag_ctx *d) {
     ir_graph *g = c->g;
-    int top = index_of(g, y);
-    if (top < 0) return -1;
+    int top = -1;
+    for (int k = 0; k < n_ys; k++) {
+        int at = index_of(g, ys[k]);
+        if (at < 0) return -1;
+        if (at > top) top = at;
+    }
+    if (top < 0) return 0;
     /* forward: wanted = depends on a target; stop_grad and integers cut it */
     for (int i = 0; i <= top; i++) {
         ir_node *n = g->nodes[i];
@@ -71,10 +77,10 @@ static int backward(ad_ctx *c, ir_node *y, diag_ctx *d) {
         }
         for (int k = 0; k < n->nin && !c->wanted[n->id]; k++) c->wanted[n->id] = c->wanted[n->in[k]->id];
     }
-    /* backward: keep only what y depends on */
+    /* backward: keep only what the ys depend on */
     unsigned char *reach = calloc((size_t)c->n_grad, 1);
     if (!reach) return -1;
-    reach[y->id] = 1;
+    for (int k = 0; k < n_ys; k++) reach[ys[k]->id] = 1;
     for (int i = top; i >= 0; i--) {
         ir_node *n = g->nodes[i];
         if (!reach[n->id]) continue;
@@ -82,9 +88,12 @@ static int backward(ad_ctx *c, ir_node *y, diag_ctx *d) {
     }
     for (int i = 0; i < c->n_grad; i++) c->wanted[i] &= reach[i];
     free(reach);
-    if (!c->wanted[y->id]) return 0;
-
-    c->grad[y->id] = ir_const(g, 1.0, &y->shape);
+    for (int k = 0; k < n_ys; k++) {
+        ir_node *y = ys[k];
+        if (!c->wanted[y->id]) continue;
+        ir_node *s = seeds && seeds[k] ? seeds[k] : ir_const(g, 1.0, &y->shape);
+        c->grad[y->id] = c->grad[y->id] ? ir_bin(g, OP_add, c->grad[y->id], s) : s;
+    }
     int rc = 0;
     for (int i = top; i >= 0; i--) {
         ir_node *n = g->nodes[i]; /* re-read: VJPs append and may move the array */
@@ -137,7 +146,7 @@ int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wr
     }
     for (int k = 0; k < n_wrt; k++)
         if (wrt_inputs[k] >= 0 && wrt_inputs[k] < g->n_inputs) c.wanted[g->inputs[wrt_inputs[k]].node->id] = 1;
-    int rc = backward(&c, loss, d);
+    int rc = backward(&c, &loss, NULL, 1, d);
     ir_node **pgrad = NULL; /* by param index: its gradient */
     if (rc == 0 && m && !(pgrad = calloc((size_t)m->n_params + 1, sizeof *pgrad))) {
         if (d) diag_fatal_noloc(d, "out of memory");
@@ -188,9 +197,21 @@ ir_node *ad_grad_value(ir_graph *g, ir_node *y, ir_node *x, diag_ctx *d, src_loc
     ad_ctx c;
     if (ctx_init(&c, g) < 0) return NULL;
     c.wanted[x->id] = 1;
-    int rc = backward(&c, y, d);
+    int rc = backward(&c, &y, NULL, 1, d);
     ir_node *r = rc == 0 ? c.grad[x->id] : NULL;
     if (rc == 0 && !r) r = ir_const(g, 0.0, &x->shape); /* y does not depend on x */
     ctx_free(&c);
     return r;
+}
+
+int ad_vjp(ir_graph *g, ir_node *const *ys, ir_node *const *seeds, int n_ys, ir_node *const *wrt, int n_wrt,
+           ir_node **grads, diag_ctx *d) {
+    ad_ctx c;
+    if (ctx_init(&c, g) < 0) return -1;
+    for (int j = 0; j < n_wrt; j++)
+        if (wrt[j]->dtype == IR_F32) c.wanted[wrt[j]->id] = 1;
+    int rc = backward(&c, ys, seeds, n_ys, d);
+    for (int j = 0; j < n_wrt; j++) grads[j] = rc == 0 && wrt[j]->id < c.n_grad ? c.grad[wrt[j]->id] : NULL;
+    ctx_free(&c);
+    return rc;
 }

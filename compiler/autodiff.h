@@ -36,4 +36,11 @@ int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wr
  * the building block of `grad(loss, x)` expressions. NULL + diagnostic on failure. */
 ir_node *ad_grad_value(ir_graph *g, ir_node *y, ir_node *x, diag_ctx *d, src_loc loc);
 
+/* Reverse mode from several values at once (a loop body's outputs): seeds[k]
+ * is the gradient arriving at ys[k]. Sets grads[j] to the gradient of
+ * wrt[j], NULL where it does not depend on them (or is an integer). Returns
+ * 0, or -1 after reporting through d. */
+int ad_vjp(ir_graph *g, ir_node *const *ys, ir_node *const *seeds, int n_ys, ir_node *const *wrt, int n_wrt,
+           ir_node **grads, diag_ctx *d);
+
 #endif

@@ -166,6 +166,15 @@ void frame_bind(elab *e, frame *f, const char *name, value v) {
         strmap_put(&f->var_index, e->a, name, b);
     }
     b->v = v;
+    b->level = e->scan ? e->scan->level : 0;
+}
+
+int frame_lookup(elab *e, frame *f, const char *name, value *out) {
+    binding *b = lookup(f, name);
+    if (!b) return 0;
+    if (e->scan && b->level < e->scan->level && b->v.kind != V_ERROR) frame_bind(e, f, name, scan_capture(e, b->v, b->level, name));
+    *out = b->v;
+    return 1;
 }
 
 static int next_instance(elab *e, frame *f, const char *block) {
@@ -377,7 +386,7 @@ static int unify_tensor(elab *e, frame *f, const ast_type *t, const value *v, co
 
 /* ---- statements ------------------------------------------------------------ */
 
-static void exec_body(elab *e, frame *f, const ast_block_body *body);
+
 
 static int64_t count_fan(const ir_shape *s, int in) {
     if (s->rank == 0) return 1;
@@ -538,6 +547,8 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
         }
         return;
     }
+    case AST_ST_SCAN: exec_scan(e, f, st); return;
+    case AST_ST_YIELD: exec_yield(e, f, st); return;
     case AST_ST_EXPR: {
         value v = eval_expr(e, f, st->value);
         if (v.kind != V_NONE && v.kind != V_ERROR)
@@ -548,7 +559,7 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
     }
 }
 
-static void exec_body(elab *e, frame *f, const ast_block_body *body) {
+void exec_body(elab *e, frame *f, const ast_block_body *body) {
     for (int i = 0; i < body->n_stmts && !f->returned; i++) exec_stmt(e, f, body->stmts[i]);
 }
 
@@ -960,9 +971,8 @@ static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
     case AST_BOOL: return v_bool((int)x->ival, x->loc);
     case AST_STRING: return (value){.kind = V_STR, .s = x->sval, .loc = x->loc};
     case AST_NAME: {
-        binding *b = lookup(f, x->name);
-        if (b) {
-            value v = b->v;
+        value v;
+        if (frame_lookup(e, f, x->name, &v)) {
             if (v.kind != V_ERROR) v.loc = x->loc;
             return v;
         }

@@ -37,6 +37,7 @@ struct value {
 typedef struct binding {
     const char *name;
     value v;
+    int level;              /* the scan nesting whose graph holds v's tensors (0: the model's graph) */
     struct binding *next;   /* the frame's previous binding (newest first, for "did you mean") */
 } binding;
 
@@ -71,9 +72,34 @@ typedef struct elab {
     strmap lib_blocks;      /* name -> the stdlib's block, the first of that name */
     int64_t work;           /* steps so far (bounded): statements, iterations, calls, expressions, sizes (elab_charge) */
     int runaway;            /* a work, size or depth limit was hit: unwind without further errors */
+    struct scan_ctx *scan;  /* the innermost scan body being elaborated, NULL outside any (elab_scan.c) */
 } elab;
 
+/* A scan body being elaborated (elab_scan.c): its graph, and the values of
+ * the enclosing graph it reads (captures), each an input of the body. */
+typedef struct scan_ctx {
+    struct scan_ctx *parent;
+    int level;              /* 1 for a scan in the model's body, 2 inside that, ... */
+    ir_graph *outer, *body;
+    ir_node *captured[IR_MAX_IN * 4];   /* outer values ... */
+    ir_node *as_input[IR_MAX_IN * 4];   /* ... and the body inputs standing for them */
+    int n_captured;
+    const frame *frame;     /* the body's own frame: where `yield` may appear */
+    value yields;           /* V_LIST of the yielded values, V_NONE before the yield */
+    src_loc yield_loc;
+} scan_ctx;
+
 /* elab.c */
+void exec_body(elab *e, frame *f, const ast_block_body *body);
+/* The value bound to name in f, brought into the scan body being elaborated
+ * when it was bound outside it; NULL binding if there is none. */
+int frame_lookup(elab *e, frame *f, const char *name, value *out);
+/* elab_scan.c: the `scan` statement and `yield` inside its body. */
+void exec_scan(elab *e, frame *f, const ast_stmt *st);
+void exec_yield(elab *e, frame *f, const ast_stmt *st);
+/* A value bound at nesting `level` as seen from the current scan body:
+ * tensors of outer graphs become inputs (captures) of the body. */
+value scan_capture(elab *e, value v, int level, const char *name);
 enum { ELAB_MAX_NODES = 500000 }; /* operations in one graph, while elaborating */
 /* Charges `cost` steps to the work budget before something that costs that
  * much is built; 1 if a budget is spent (reported once, at loc, the first

@@ -37,6 +37,7 @@ typedef struct module_layout {
     int64_t n_gfloats;  /* gradient region (and each optimizer slot) size */
     int64_t act_n;      /* batch-sized arena class, in units of max_batch */
     int64_t act_c;      /* constant-size arena class */
+    emit_scan_regions scans; /* the loop bodies' regions, at the end of each class */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
@@ -79,6 +80,7 @@ const char *emit_value_name(emit_ctx *c, const ir_node *n)
         return arena_printf(c->ar, "p%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
     }
     case IR_STORE_INPUT:
+        if (c->in_body) return arena_printf(c->ar, "in%d", (int)n->a.i[0]);
         if (n->a.i[0] == 0) {
             c->uses_x = 1;
             return "x";
@@ -147,6 +149,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.prefix = p;
     c.fail_return = fail;
     c.share = share;
+    c.scan_regions = &L->scans;
     /* forward returns nothing a caller could test, so it is never checked */
     if (check_numerics && kind != STEP_FORWARD)
         c.check_during = kind == STEP_TRAIN ? "train_step, step" : "eval_step after training step";
@@ -166,8 +169,12 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         if (n->op == OP_input && (n->a.i[0] > 1 || (n->a.i[0] == 0 && n->dtype != IR_F32)))
             diag_error(d, n->loc, "the C emitter supports graph inputs x (f32) and label only; got '%s'",
                        n->name ? n->name : "?");
+        if (n->op == OP_scan) {
+            emit_scan_loop(&c, n);
+            continue;
+        }
         if (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_OUTPUT) continue;
-        if (n->id < g->next_id && in_epilogue[n->id]) continue;
+        if (n->op == OP_scan_part || (n->id < g->next_id && in_epilogue[n->id])) continue; /* written by its scan */
         /* (a checked build checks each kernel's output after its call: none may hide in an epilogue) */
         if (n->epilogue && n->epilogue->id < g->next_id && !c.check_during && emit_conv_epilogue(&c, n) == 1) {
             in_epilogue[n->epilogue->id] = 1;
@@ -384,6 +391,7 @@ static void layout_module(const ir_module *m, module_layout *L)
         if (an > L->act_n) L->act_n = an;
         if (ac > L->act_c) L->act_c = ac;
     }
+    emit_scan_layout(m, &L->act_n, &L->act_c, &L->scans);
 }
 
 /* Per-sample shape of a batched value: dims after the leading N. */

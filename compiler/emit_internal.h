@@ -33,6 +33,12 @@ emit_share *emit_share_new(arena *ar);
 /* (s == NULL: share nothing.) */
 const char *const *emit_share_find(emit_share *s, const char *text, const char *const *names, int k);
 
+/* Where each loop body's region starts in the activation arena (emit_scan.c). */
+typedef struct emit_scan_regions {
+    int64_t act_n;            /* the arena's batch-sized class, in units of max_batch (constant class after it) */
+    int64_t *base_n, *base_c; /* by body index */
+} emit_scan_regions;
+
 struct emit_ctx {
     arena *ar;                /* strings built while emitting (the module's arena) */
     const ir_module *mod;
@@ -60,6 +66,8 @@ struct emit_ctx {
     int uses_act, uses_act_n; /* the arena class base pointers are referenced */
     int uses_x, uses_y;       /* the step function reads its x / y argument */
     int bad_symbol_reported;
+    int in_body;              /* emitting a scan body: inputs are in0, in1, ...; the arena is `act` */
+    const emit_scan_regions *scan_regions;
     /* per-graph indexes, built by the first kernel that needs them (emit_kernels.c) */
     emit_lists groups;        /* by group id: the group's fusable members */
     emit_lists siblings;      /* by a sibling leader's id: the reductions sharing its kernel */
@@ -111,6 +119,13 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v);
  * and its operands x0, x1, ... in order (the call is name(n, y, x0, ...));
  * -1 for any other node. */
 int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const ir_node **args);
+
+/* ---- emit_scan.c: loops ------------------------------------------------------ */
+/* Reserves a region per loop body after the graphs' arena classes (growing
+ * *act_n, *act_c) and records where each starts. */
+void emit_scan_layout(const ir_module *m, int64_t *act_n, int64_t *act_c, emit_scan_regions *r);
+/* Defines scan n's body and loop functions in c->defs and writes the call. */
+int emit_scan_loop(emit_ctx *c, const ir_node *n);
 
 /* ---- emit_checks.c: --check-numerics ---------------------------------------- */
 /* After the call of kernel `kernel` computing n (and its sibling reductions

@@ -265,7 +265,8 @@ int interp_run(interp_state *s, const ir_graph *g, const int64_t *sym_values, do
     for (int i = 0; i < IR_MAX_SYMS; i++) s->sym_values[i] = sym_values ? sym_values[i] : 1;
     s->n_value = g->next_id;
     s->value = calloc((size_t)(s->n_value ? s->n_value : 1), sizeof *s->value);
-    if (!s->value) return -1;
+    s->extra = calloc((size_t)(s->n_value ? s->n_value : 1), sizeof *s->extra);
+    if (!s->value || !s->extra) return -1;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
         int64_t count = interp_numel(s, n);
@@ -283,7 +284,10 @@ const double *interp_output(const interp_state *s, int k) { return s->value[s->g
 
 void interp_free(interp_state *s) {
     for (int i = 0; i < s->n_value; i++) free(s->value[i]);
+    for (int i = 0; s->extra && i < s->n_value; i++) free(s->extra[i]);
     free(s->value);
+    free(s->extra);
     s->value = NULL;
+    s->extra = NULL;
     s->n_value = 0;
 }

@@ -15,6 +15,7 @@ typedef struct interp_state {
     int n_value;
     double *const *inputs, *const *params; /* as given to interp_run */
     uint64_t seed;
+    double **extra;      /* by node id: a scan's parts, one after another (interp_scan.c), or NULL */
 } interp_state;
 
 /* Evaluate every node. inputs[i] holds graph input i, params[j] module param j

@@ -146,6 +146,11 @@ int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init 
     return m->n_params - 1;
 }
 
+int ir_module_add_body(ir_module *m, ir_graph *body) {
+    ARENA_PUSH(m->ar, m->bodies, m->n_bodies, m->cap_bodies, body);
+    return m->n_bodies - 1;
+}
+
 ir_graph *ir_graph_new(ir_module *m, const char *name, ir_mode mode) {
     ir_graph *g = ARENA_NEW(m->ar, ir_graph);
     g->ar = m->ar;

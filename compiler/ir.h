@@ -191,6 +191,8 @@ typedef struct ir_module {
     ir_graph *eval_step;    /* eval mode: inputs x, label -> outputs, loss */
     ir_graph *train_step;   /* train mode: inputs x, label -> loss, grads, state updates */
     struct train_config *train; /* NULL when the file has no train section for this model */
+    struct ir_graph **bodies;   /* loop bodies: OP_scan's i[0] indexes this (ops_scan.h) */
+    int n_bodies, cap_bodies;
 } ir_module;
 
 /* ---- op table access (ops.c) ------------------------------------------ */
@@ -221,6 +223,8 @@ ir_module *ir_module_new(arena *a, const char *name);
 int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init init, int trainable, src_loc loc);
 int ir_module_find_param(const ir_module *m, const char *name); /* -1 if absent */
 ir_graph *ir_graph_new(ir_module *m, const char *name, ir_mode mode);
+/* A new loop body of m (not one of forward/eval_step/train_step): its index. */
+int ir_module_add_body(ir_module *m, ir_graph *body);
 
 /* Append a node: runs the op's shape rule. On a shape error reports it at loc
  * through d and returns NULL (callers propagate NULL). `a` may be NULL. */

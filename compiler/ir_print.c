@@ -77,6 +77,14 @@ static void print_conv(FILE *out, const ir_node *n) {
     fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* packed pairs, unpacked for people */
 }
 
+static void print_scan(FILE *out, const ir_node *n) {
+    const ir_attrs *a = &n->a;
+    if (n->op == OP_scan_part) fprintf(out, " [part=%lld]", (long long)a->i[0]);
+    else
+        fprintf(out, " [body=%lld, carries=%lld, sequences=%lld, results=%lld, sums=%lld%s]", (long long)a->i[0],
+                (long long)a->i[1], (long long)a->i[2], (long long)a->i[3], (long long)a->i[5], a->i[4] ? ", reverse" : "");
+}
+
 typedef void (*print_fn)(FILE *out, const ir_node *n);
 static const print_fn print_by_op[OP__COUNT] = {
 #define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = print_##family,
@@ -158,6 +166,10 @@ void ir_print_module(FILE *out, const ir_module *m) {
     const ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
     for (int i = 0; i < 3; i++)
         if (gs[i]) ir_print_graph(out, gs[i]);
+    for (int i = 0; i < m->n_bodies; i++) {
+        fprintf(out, "body %d:\n", i);
+        ir_print_graph(out, m->bodies[i]);
+    }
 }
 
 /* ---- verifier ----------------------------------------------------------- */

@@ -341,11 +341,13 @@ int main(int argc, char **argv) {
     int dump_ir = o.emit && !strcmp(o.emit, "ir");
     static const char *const unfused[] = {"fuse", "epilogue", NULL};
     for (int m = 0; m < eo.n_mods; m++) {
-        ir_graph *graphs[3] = {eo.mods[m]->forward, eo.mods[m]->eval_step, eo.mods[m]->train_step};
-        for (int k = 0; k < 3; k++) {
-            if (!graphs[k]) continue;
-            if (dump_ir && o.after) printf("# %s.%s after %s\n", eo.mods[m]->name, graphs[k]->name, o.after);
-            if (passes_run_skipping(graphs[k], o.check_numerics ? unfused : NULL, dump_ir ? o.after : NULL, stdout,
+        ir_module *mod = eo.mods[m];
+        for (int k = 0; k < 3 + mod->n_bodies; k++) {
+            /* the three graphs, then the loop bodies (ops_scan.h) */
+            ir_graph *gk = k == 0 ? mod->forward : k == 1 ? mod->eval_step : k == 2 ? mod->train_step : mod->bodies[k - 3];
+            if (!gk) continue;
+            if (dump_ir && o.after) printf("# %s.%s after %s\n", mod->name, gk->name, o.after);
+            if (passes_run_skipping(gk, o.check_numerics ? unfused : NULL, dump_ir ? o.after : NULL, stdout,
                                     o.verify) != 0) {
                 diag_fatal_noloc(&d, "internal error: the IR verifier failed after a pass (see above)");
                 goto done;

@@ -11,6 +11,8 @@
  *   INLINE  non-root members of a fusion group (kept in registers) and
  *           constants whose every consumer is fused (printed as literals);
  *   ALIAS   reshape and stop_grad: the storage of in[0], unchanged;
+ *           (a scan is INLINE too: a token whose parts are the arena values
+ *           its loop writes, all born where the scan runs);
  *   OUTPUT  written straight into a destination: a gradient buffer
  *           (IR_OUT_GRAD) or the caller's `out` (IR_OUT_VALUE, only in graphs
  *           without a loss, whose `out` may be NULL). `offset` then holds the
@@ -96,6 +98,7 @@ static void assign_storage(ir_graph *g)
         if (n->op == OP_param) n->storage = IR_STORE_PARAM;
         else if (n->op == OP_input) n->storage = IR_STORE_INPUT;
         else if (n->op == OP_reshape || n->op == OP_stop_grad) n->storage = IR_STORE_ALIAS;
+        else if (n->op == OP_scan) n->storage = IR_STORE_INLINE; /* a token: its parts hold the results */
         else if (n->op == OP_constant && !nonfused_use[n->id]) n->storage = IR_STORE_INLINE;
         else if (n->group >= 0 && n->group != n->id) n->storage = IR_STORE_INLINE;
         else n->storage = IR_STORE_ARENA;
@@ -113,6 +116,13 @@ static void assign_storage(ir_graph *g)
             n->offset = i;
         }
     }
+}
+
+static int by_birth(const void *a, const void *b)
+{
+    const plan_buf *p = a, *q = b;
+    if (p->birth != q->birth) return p->birth < q->birth ? -1 : 1;
+    return p->n->id < q->n->id ? -1 : p->n->id > q->n->id;
 }
 
 /* Buffers with their live intervals; returns the count, *out malloc'ed. */
@@ -147,11 +157,15 @@ static int live_buffers(const ir_graph *g, plan_buf **out)
         if (n->storage != IR_STORE_ARENA) continue;
         ir_dim d = ir_shape_numel(&n->shape);
         int birth = n->sibling && n->sibling->id < nid && by_id[n->sibling->id] ? pos[n->sibling->id] : i;
+        if (n->op == OP_scan_part) birth = pos[n->in[0]->id]; /* the loop writes its parts from its first step */
         bufs[nb++] = (plan_buf){n, birth, death[n->id], d.syms, units_of(n)};
     }
     free(pos);
     free(death);
     free(by_id);
+    /* placement walks births in order; a scan's parts made later by its
+     * gradient are born back at the scan */
+    qsort(bufs, (size_t)nb, sizeof *bufs, by_birth);
     *out = bufs;
     return nb;
 }

@@ -68,6 +68,7 @@ typedef struct { const char **items; src_loc *locs; int n, cap; } dln_name_vec;
 typedef struct { ast_type **items; int n, cap; } dln_type_vec;
 typedef struct { ast_formal *items; int n, cap; } dln_formal_vec;
 typedef struct { ast_setting *items; int n, cap; } dln_setting_vec;
+typedef struct { dln_name_vec names; dln_expr_vec exprs; } dln_pair_vec;
 
 /* Bison passes the locations of the rule's symbols as rhs[1..n], rhs[0] being
  * the symbol just before the rule. */
@@ -95,6 +96,7 @@ src_loc dln_loc_default(const src_loc *rhs, int n);
     dln_type_vec types;
     dln_formal_vec formals;
     dln_setting_vec settings;
+    dln_pair_vec pairs;
 }
 
 %code {
@@ -119,6 +121,7 @@ static ast_block_body dln_body1(dln_parse_ctx *P, ast_stmt *s);
 %token <fval> FLOAT "number"
 %token BLOCK "block" MODEL "model" TRAIN "train" PARAM "param" BUFFER "buffer"
        FROZEN "frozen" RETURN "return" IF "if" ELSE "else" REPEAT "repeat" IN "in"
+       SCAN "scan" CARRY "carry" YIELD "yield" REVERSE "reverse"
        AND "and" OR "or" NOT "not" TRUE "true" FALSE "false"
        F32 "f32" I32 "i32" KW_INT "int" KW_FLOAT "float" KW_BOOL "bool" KW_STR "str"
 %token PIPE "|>" ARROW "->" EQ "==" NE "!=" LE "<=" GE ">=" LT "<" GT ">" POW "**" FLOORDIV "//" PERCENT "%"
@@ -132,7 +135,10 @@ static ast_block_body dln_body1(dln_parse_ctx *P, ast_stmt *s);
 %type <type> type type_opt
 %type <types> ret_opt type_list
 %type <stmts> stmts
-%type <stmt> stmt if_stmt
+%type <stmt> stmt if_stmt scan_stmt
+%type <ival> reverse_opt
+%type <names> carry_opt
+%type <pairs> scan_pairs
 %type <body> else_opt
 %type <names> names
 %type <settings> settings
@@ -226,6 +232,34 @@ stmt
     | if_stmt
     | "repeat" expr "{" stmts "}"       { $$ = ast_repeat(A, NULL, $2, dln_body($4), @$); }
     | "repeat" NAME "in" expr "{" stmts "}" { $$ = ast_repeat(A, $2, $4, dln_body($6), @$); }
+    | scan_stmt
+    | names "=" scan_stmt               { $$ = $3; $$->targets = $1.items; $$->target_locs = $1.locs;
+                                          $$->n_targets = $1.n; $$->loc = @$; }
+    | "yield" expr_list                 { $$ = ast_yield(A, $2.items, $2.n, @$); }
+    ;
+
+/* scan xt in xs, mt in mask carry h, c { ... yield y }: the loop over axis 1 */
+scan_stmt
+    : "scan" reverse_opt scan_pairs carry_opt "{" stmts "}"
+        { $$ = ast_scan(A, (int)$2, $3.names.items, $3.names.locs, $3.exprs.items, $3.exprs.n, $4.items, $4.locs, $4.n,
+                        dln_body($6), @$); }
+    ;
+
+reverse_opt
+    : %empty                            { $$ = 0; }
+    | "reverse"                         { $$ = 1; }
+    ;
+
+/* `xt in xs, mt in mask`: the step names and the sequences, side by side */
+scan_pairs
+    : NAME "in" expr                    { $$ = (dln_pair_vec){0}; $$.names = dln_names_push(P, $$.names, $1, @1);
+                                          VPUSH($$.exprs, $3); }
+    | scan_pairs "," NAME "in" expr     { $$ = $1; $$.names = dln_names_push(P, $$.names, $3, @3); VPUSH($$.exprs, $5); }
+    ;
+
+carry_opt
+    : %empty                            { $$ = (dln_name_vec){0}; }
+    | "carry" names                     { $$ = $2; }
     ;
 
 names

@@ -30,11 +30,11 @@ void emitted_exe_dir(char *out, size_t len) {
 static int build(ir_module *m, int check, emitted *out) {
     static const char *const unfused[] = {"fuse", "epilogue", NULL};
     memset(out, 0, sizeof *out);
-    ir_graph *gs[3] = {m->forward, m->eval_step, m->train_step};
-    for (int i = 0; i < 3; i++)
-        if (gs[i] && (passes_run_skipping(gs[i], check ? unfused : NULL, NULL, NULL, 1) != 0 ||
-                      !plan_verify(gs[i], stderr)))
+    for (int i = 0; i < 3 + m->n_bodies; i++) { /* the three graphs, then the loop bodies */
+        ir_graph *g = i == 0 ? m->forward : i == 1 ? m->eval_step : i == 2 ? m->train_step : m->bodies[i - 3];
+        if (g && (passes_run_skipping(g, check ? unfused : NULL, NULL, NULL, 1) != 0 || !plan_verify(g, stderr)))
             return -1;
+    }
     snprintf(out->dir, sizeof out->dir, "/tmp/dlnc_emitted_XXXXXX");
     if (!mkdtemp(out->dir)) {
         out->dir[0] = 0;

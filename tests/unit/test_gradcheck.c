@@ -437,6 +437,7 @@ static void test_all_cases(void) {
 static void test_every_op_has_a_case(void) {
     for (int op = 0; op < OP__COUNT; op++) {
         if (ir_ops[op].kind == IR_SOURCE) continue; /* no inputs, nothing to differentiate */
+        if (op == OP_scan || op == OP_scan_part) continue; /* a loop: test_scan.c checks it at several lengths */
         int found = 0;
         for (int ci = 0; ci < N_CASES && !found; ci++) found = (int)cases[ci].op == op;
         if (!found) printf("\n  op '%s' has no gradcheck case", ir_ops[op].name);

@@ -1,0 +1,220 @@
+/* ops_scan.c — the loop op and its parts: shape rules, cost, and reverse mode.
+ *
+ * Reverse mode of a scan is another scan, running the other way: its carry is
+ * the gradient of the carried state, its sequences are the carries saved
+ * before each forward step, the forward sequences and the gradients of the
+ * per-step results, and it accumulates the gradients of the captures. Its
+ * body recomputes one forward step from the saved carry and differentiates
+ * it (ad_vjp), so the only per-step values kept are the carries: memory
+ * O(T * state), and the forward body's intermediates never outlive a step. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+#include "ops_impl.h"
+#include "ops_scan.h"
+
+scan_info scan_info_of(const ir_node *n) {
+    scan_info s = {(int)n->a.i[0], (int)n->a.i[1], (int)n->a.i[2], (int)n->a.i[3], (int)n->a.i[5], 0, (int)n->a.i[4]};
+    s.ncap = n->nin - s.nc - s.ns;
+    return s;
+}
+
+/* [N, ...] with the sequence length inserted at axis 1. */
+static ir_shape with_time(const ir_shape *s, ir_dim t) {
+    ir_shape r = {.rank = s->rank + 1};
+    r.d[0] = s->d[0];
+    r.d[1] = t;
+    for (int i = 1; i < s->rank; i++) r.d[i + 1] = s->d[i];
+    return r;
+}
+
+int scan_part_shape(const ir_module *m, const ir_node *scan, int p, ir_shape *out) {
+    scan_info si = scan_info_of(scan);
+    if (!m || si.body < 0 || si.body >= m->n_bodies || si.ns < 1) return 0;
+    const ir_graph *b = m->bodies[si.body];
+    ir_dim t = scan->in[si.nc]->shape.d[1];
+    if (p < si.nc) *out = b->outputs[p].node->shape;
+    else if (p < si.nc + si.ny) *out = with_time(&b->outputs[p].node->shape, t);
+    else if (p < 2 * si.nc + si.ny) *out = with_time(&scan->in[p - si.nc - si.ny]->shape, t);
+    else if (p < 2 * si.nc + si.ny + si.na) *out = b->outputs[p - si.nc].node->shape;
+    else return 0;
+    return 1;
+}
+
+int op_shape_scan(ir_node *n, char *err, int errlen) {
+    scan_info si = scan_info_of(n);
+    if (si.nc < 0 || si.ns < 1 || si.ny < 0 || si.na < 0 || si.ncap < 0)
+        return ops_fail(err, errlen, "scan: needs at least one sequence (carries %d, sequences %d, inputs %d)", si.nc,
+                        si.ns, n->nin);
+    const ir_node *s0 = n->in[si.nc];
+    char b[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    for (int k = si.nc; k < si.nc + si.ns; k++) {
+        const ir_node *x = n->in[k];
+        if (x->shape.rank < 2)
+            return ops_fail(err, errlen, "scan: a sequence must be at least [N, T], got %s\nhint: the loop runs over "
+                            "axis 1", ops_type(b, x));
+        if (!ir_dim_eq(x->shape.d[0], s0->shape.d[0]) || !ir_dim_eq(x->shape.d[1], s0->shape.d[1]))
+            return ops_fail(err, errlen, "scan: the sequences must agree in their first two dimensions, got %s and %s",
+                            ops_type(b, s0), ops_type(b2, x));
+    }
+    n->dtype = IR_F32;
+    n->shape = (ir_shape){.rank = 1, .d = {ir_dim_const(1)}};
+    return 1;
+}
+
+int op_shape_scan_part(ir_node *n, char *err, int errlen) {
+    if (n->in[0]->op != OP_scan) return ops_fail(err, errlen, "scan_part: its input must be a scan");
+    if (!ir_attrs_get_shape(&n->a, 1, &n->shape)) return ops_fail(err, errlen, "scan_part: malformed shape attribute");
+    n->dtype = IR_F32;
+    return 1;
+}
+
+double op_flops_scan(const ir_node *n, const int64_t *sv) {
+    scan_info si = scan_info_of(n);
+    double steps = (double)ir_dim_eval(n->in[si.nc]->shape.d[1], sv);
+    return steps * (n->a.f[0] + n->a.f[1] * (double)sv[IR_SYM_N]);
+}
+
+double op_flops_scan_part(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
+
+/* FLOPs of one run of body at batch size nb. */
+static double body_flops(const ir_graph *b, int64_t nb) {
+    int64_t sv[IR_MAX_SYMS];
+    for (int i = 0; i < IR_MAX_SYMS; i++) sv[i] = 1;
+    sv[IR_SYM_N] = nb;
+    double f = 0;
+    for (int i = 0; i < b->n_nodes; i++) f += ir_ops[b->nodes[i]->op].flops(b->nodes[i], sv);
+    return f;
+}
+
+ir_node *scan_build(ir_graph *g, int body, ir_node *const *ins, int nin, int nc, int ns, int ny, int na, int reverse) {
+    ir_attrs a = {.i = {body, nc, ns, ny, reverse, na}, .ni = 6};
+    const ir_graph *b = g->mod->bodies[body];
+    double f0 = body_flops(b, 0), f1 = body_flops(b, 1);
+    a.f[0] = f0, a.f[1] = f1 - f0, a.nf = 2;
+    return ir_op_attrs(g, OP_scan, ins, nin, &a);
+}
+
+ir_node *scan_part(ir_graph *g, ir_node *scan, int p) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *q = g->nodes[i];
+        if (q->op == OP_scan_part && q->in[0] == scan && q->a.i[0] == p) return q;
+    }
+    ir_shape s;
+    if (!scan_part_shape(g->mod, scan, p, &s)) return NULL;
+    ir_attrs a = {.i = {p}, .ni = 1};
+    ir_attrs_set_shape(&a, 1, &s);
+    ir_node *r = ir_op_attrs(g, OP_scan_part, &scan, 1, &a);
+    r->loc = scan->loc, r->site = scan->site, r->site_block = scan->site_block;
+    return r;
+}
+
+/* A part's gradient reaches its scan through a token, so the scan's VJP runs
+ * once, after every part's gradient is complete (parts follow their scan). */
+void op_vjp_scan_part(ad_ctx *c, ir_node *n, ir_node *gy) {
+    (void)gy;
+    if (!c->grad[n->in[0]->id]) ad_accum(c, n->in[0], ir_const(c->g, 0.0, &n->in[0]->shape));
+}
+
+/* Copies body's node n into bb, its inputs through map (by body node id). */
+static ir_node *clone_node(ir_graph *bb, const ir_node *n, ir_node **map) {
+    ir_node *in[IR_MAX_IN];
+    for (int k = 0; k < n->nin; k++) in[k] = map[n->in[k]->id];
+    ir_node *r = ir_op_attrs(bb, n->op, in, n->nin, &n->a);
+    r->loc = n->loc, r->site = n->site, r->site_block = n->site_block, r->grad_of = n->grad_of;
+    r->name = n->name;
+    return r;
+}
+
+void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
+    (void)gy;
+    ir_graph *g = c->g;
+    ir_module *m = g->mod;
+    scan_info si = scan_info_of(n);
+    ir_graph *fb = m->bodies[si.body];
+    ir_node *gfin[IR_MAX_IN] = {0}, *gys[IR_MAX_IN] = {0};
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *q = g->nodes[i];
+        if (q->op != OP_scan_part || q->in[0] != n || q->id >= c->n_grad) continue;
+        int p = (int)q->a.i[0];
+        if (p < si.nc) gfin[p] = c->grad[q->id];
+        else if (p < si.nc + si.ny) gys[p - si.nc] = c->grad[q->id];
+        /* the saved carries and the accumulations are not differentiated (no second order) */
+    }
+
+    /* The backward body: inputs [gradient of the carry after the step (nc)]
+     * [the carry before it (nc), the step's slices (ns), the gradients of its
+     * results (ny)][captures]; outputs [gradient of the carry before the step]
+     * [gradient of each f32 slice wanted][gradient of each capture wanted]. */
+    ir_graph *bb = ir_graph_new(m, arena_printf(m->ar, "%s.grad", fb->name), fb->mode);
+    int nbody = ir_module_add_body(m, bb);
+    ir_node **map = calloc((size_t)(fb->next_id > 0 ? fb->next_id : 1), sizeof *map);
+    if (!map) abort();
+    ir_node *gc_in[IR_MAX_IN], *fwd_in[IR_MAX_IN], *gy_in[IR_MAX_IN];
+    for (int k = 0; k < si.nc; k++) {
+        const ir_input *fi = &fb->inputs[k];
+        gc_in[k] = ir_input_node(bb, arena_printf(m->ar, "d_%s", fi->name), IR_F32, &fi->shape, n->loc);
+    }
+    for (int k = 0; k < si.nc + si.ns; k++) {
+        const ir_input *fi = &fb->inputs[k];
+        map[fi->node->id] = fwd_in[k] = ir_input_node(bb, fi->name, fi->dtype, &fi->shape, n->loc);
+    }
+    for (int j = 0; j < si.ny; j++) {
+        const ir_node *yo = fb->outputs[si.nc + j].node;
+        gy_in[j] = ir_input_node(bb, arena_printf(m->ar, "d_%s", fb->outputs[si.nc + j].name), IR_F32, &yo->shape,
+                                 n->loc);
+    }
+    for (int k = si.nc + si.ns; k < fb->n_inputs; k++) {
+        const ir_input *fi = &fb->inputs[k];
+        map[fi->node->id] = fwd_in[k] = ir_input_node(bb, fi->name, fi->dtype, &fi->shape, n->loc);
+    }
+    for (int i = 0; i < fb->n_nodes; i++)
+        if (fb->nodes[i]->op != OP_input) map[fb->nodes[i]->id] = clone_node(bb, fb->nodes[i], map);
+
+    /* seeds: the new carries and the per-step results (accumulations of a
+     * forward body do not occur: only reverse bodies accumulate) */
+    ir_node *ys[2 * IR_MAX_IN], *seeds[2 * IR_MAX_IN];
+    int n_ys = 0;
+    for (int k = 0; k < si.nc; k++) ys[n_ys] = map[fb->outputs[k].node->id], seeds[n_ys++] = gc_in[k];
+    for (int j = 0; j < si.ny; j++) ys[n_ys] = map[fb->outputs[si.nc + j].node->id], seeds[n_ys++] = gy_in[j];
+    /* what needs a gradient: every carry (it flows on to the previous step),
+     * and the sequences and captures the outer graph wants */
+    int wanted_in[IR_MAX_IN], n_wrt = 0;
+    ir_node *wrt[IR_MAX_IN], *grads[IR_MAX_IN];
+    for (int k = 0; k < n->nin; k++)
+        if (k < si.nc || (fwd_in[k]->dtype == IR_F32 && ad_wants(c, n->in[k]))) wanted_in[n_wrt] = k, wrt[n_wrt++] = fwd_in[k];
+    if (ad_vjp(bb, ys, seeds, n_ys, wrt, n_wrt, grads, NULL) != 0) abort(); /* the forward body was differentiable */
+    free(map);
+    int nseq_g = 0, ncap_g = 0;
+    for (int j = 0; j < n_wrt; j++) {
+        int k = wanted_in[j];
+        ir_node *gk = grads[j] ? grads[j] : ir_const(bb, 0.0, &wrt[j]->shape);
+        const char *nm = arena_printf(m->ar, "d_%s", fwd_in[k]->name);
+        ir_add_output(bb, IR_OUT_VALUE, 0, nm, gk);
+        nseq_g += k >= si.nc && k < si.nc + si.ns;
+        ncap_g += k >= si.nc + si.ns;
+    }
+
+    /* The reverse loop in the outer graph. */
+    ir_node *ins[IR_MAX_IN];
+    int nin = 0;
+    for (int k = 0; k < si.nc; k++)
+        ins[nin++] = gfin[k] ? gfin[k] : ir_const(g, 0.0, &n->in[k]->shape);
+    for (int k = 0; k < si.nc; k++) ins[nin++] = scan_part(g, n, si.nc + si.ny + k);
+    for (int k = 0; k < si.ns; k++) ins[nin++] = n->in[si.nc + k];
+    for (int j = 0; j < si.ny; j++) {
+        ir_shape ys_shape;
+        scan_part_shape(m, n, si.nc + j, &ys_shape);
+        ins[nin++] = gys[j] ? gys[j] : ir_const(g, 0.0, &ys_shape);
+    }
+    for (int k = si.nc + si.ns; k < n->nin; k++) ins[nin++] = n->in[k];
+    if (nin > IR_MAX_IN) abort(); /* elaboration keeps 2*nc + ns + ny + captures within IR_MAX_IN */
+    ir_node *r = scan_build(g, nbody, ins, nin, si.nc, si.nc + si.ns + si.ny, nseq_g, ncap_g, !si.reverse);
+    for (int j = 0, ys_at = 0, acc_at = 0; j < n_wrt; j++) {
+        int k = wanted_in[j];
+        if (k < si.nc) ad_accum(c, n->in[k], scan_part(g, r, k));
+        else if (k < si.nc + si.ns) ad_accum(c, n->in[k], scan_part(g, r, si.nc + ys_at++));
+        else ad_accum(c, n->in[k], scan_part(g, r, 2 * si.nc + nseq_g + acc_at++));
+    }
+}
