@@ -404,6 +404,11 @@ static value b_clamp(elab *e, src_loc loc, const char *name, value *args) {
  * evaluation, nothing. */
 static value b_update(elab *e, src_loc loc, const char *name, value *args) {
     value *t = &args[0];
+    if (e->scan) {
+        diag_error(e->d, loc, "'%s' inside a scan body: a buffer takes one new value per training step, not per loop "
+                   "step\nhint: carry the value through the scan and update the buffer after it", name);
+        return v_error();
+    }
     if (t->kind != V_TENSOR || t->t->op != OP_param || e->mod->params[t->t->a.i[0]].trainable) {
         diag_error(e->d, t->loc, "the first argument of '%s' must be a buffer (declared with 'buffer')", name);
         return v_error();
@@ -431,6 +436,20 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
     e->updated[idx] = 1;
     ir_add_output(e->g, IR_OUT_ASSIGN, idx, e->mod->params[idx].name, v);
     return (value){.kind = V_NONE, .loc = loc};
+}
+
+/* error(message): a compile-time error of the program's own, for blocks
+ * whose arguments are out of what they support (stdlib/recurrent.dln's layer
+ * count); reported at the call, with the user's call when in the stdlib. */
+static value b_error(elab *e, src_loc loc, const char *name, value *args) {
+    if (args[0].kind != V_STR) {
+        diag_error(e->d, args[0].loc, "the argument of '%s' must be a string, got %s", name, v_describe(e, &args[0]));
+        return v_error();
+    }
+    diag_error(e->d, loc, "%s", args[0].s);
+    if (e->user_site.file && loc.file && strcmp(e->user_site.file, loc.file) != 0)
+        diag_note(e->d, e->user_site, "from this call");
+    return v_error();
 }
 
 /* numel(x, axis = None): the number of elements (over the given axes) — a
@@ -537,6 +556,7 @@ static const builtin builtins[] = {
     {"dropout", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
     {"dropout2d", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
     {"update", {{"buffer", 1}, {"value", 1}}, 2, b_update, OP_param, 0},
+    {"error", {{"message", 1}}, 1, b_error, OP_param, 0},
     {"pair", {{"v", 1}}, 1, b_pair, OP_param, 0},
     {"numel", {{"x", 1}, {"axis", 0}}, 2, b_numel, OP_reduce_sum, 0},
     {"l1_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_abs, 0},

@@ -121,7 +121,7 @@ static ast_block_body dln_body1(dln_parse_ctx *P, ast_stmt *s);
 %token <fval> FLOAT "number"
 %token BLOCK "block" MODEL "model" TRAIN "train" PARAM "param" BUFFER "buffer"
        FROZEN "frozen" RETURN "return" IF "if" ELSE "else" REPEAT "repeat" IN "in"
-       SCAN "scan" CARRY "carry" YIELD "yield" REVERSE "reverse"
+       SCAN "scan" CARRY "carry" YIELD "yield"
        AND "and" OR "or" NOT "not" TRUE "true" FALSE "false"
        F32 "f32" I32 "i32" KW_INT "int" KW_FLOAT "float" KW_BOOL "bool" KW_STR "str"
 %token PIPE "|>" ARROW "->" EQ "==" NE "!=" LE "<=" GE ">=" LT "<" GT ">" POW "**" FLOORDIV "//" PERCENT "%"
@@ -136,7 +136,6 @@ static ast_block_body dln_body1(dln_parse_ctx *P, ast_stmt *s);
 %type <types> ret_opt type_list
 %type <stmts> stmts
 %type <stmt> stmt if_stmt scan_stmt
-%type <ival> reverse_opt
 %type <names> carry_opt
 %type <pairs> scan_pairs
 %type <body> else_opt
@@ -240,14 +239,15 @@ stmt
 
 /* scan xt in xs, mt in mask carry h, c { ... yield y }: the loop over axis 1 */
 scan_stmt
-    : "scan" reverse_opt scan_pairs carry_opt "{" stmts "}"
-        { $$ = ast_scan(A, (int)$2, $3.names.items, $3.names.locs, $3.exprs.items, $3.exprs.n, $4.items, $4.locs, $4.n,
+    : "scan" scan_pairs carry_opt "{" stmts "}"
+        { $$ = ast_scan(A, 0, $2.names.items, $2.names.locs, $2.exprs.items, $2.exprs.n, $3.items, $3.locs, $3.n,
+                        dln_body($5), @$); }
+    /* `reverse` is a word only here, so it stays free as a name elsewhere */
+    | "scan" NAME scan_pairs carry_opt "{" stmts "}"
+        { if (strcmp($2, "reverse") != 0)
+              diag_error(P->diag, @2, "expected 'reverse' or 'NAME in SEQUENCE' after 'scan', got '%s'", $2);
+          $$ = ast_scan(A, 1, $3.names.items, $3.names.locs, $3.exprs.items, $3.exprs.n, $4.items, $4.locs, $4.n,
                         dln_body($6), @$); }
-    ;
-
-reverse_opt
-    : %empty                            { $$ = 0; }
-    | "reverse"                         { $$ = 1; }
     ;
 
 /* `xt in xs, mt in mask`: the step names and the sequences, side by side */
