@@ -440,15 +440,13 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
 
 /* error(message): a compile-time error of the program's own, for blocks
  * whose arguments are out of what they support (stdlib/recurrent.dln's layer
- * count); reported at the call, with the user's call when in the stdlib. */
+ * count); reported at the call. */
 static value b_error(elab *e, src_loc loc, const char *name, value *args) {
     if (args[0].kind != V_STR) {
         diag_error(e->d, args[0].loc, "the argument of '%s' must be a string, got %s", name, v_describe(e, &args[0]));
         return v_error();
     }
-    diag_error(e->d, loc, "%s", args[0].s);
-    if (e->user_site.file && loc.file && strcmp(e->user_site.file, loc.file) != 0)
-        diag_note(e->d, e->user_site, "from this call");
+    diag_error(e->d, loc, "%s", args[0].s); /* (the call chain follows, as for every error in a block) */
     return v_error();
 }
 
