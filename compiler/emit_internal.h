@@ -35,8 +35,8 @@ const char *const *emit_share_find(emit_share *s, const char *text, const char *
 
 /* Where each loop body's region starts in the activation arena (emit_scan.c). */
 typedef struct emit_scan_regions {
-    int64_t act_n;            /* the arena's batch-sized class, in units of max_batch (constant class after it) */
-    int64_t *base_n, *base_c; /* by body index */
+    const char *wn, *wc;      /* in a step function: the batch-sized and constant-size arena classes' bases */
+    int64_t *base_n, *base_c; /* by body index: its region in each class (units of max_batch / floats) */
 } emit_scan_regions;
 
 struct emit_ctx {

@@ -1,9 +1,9 @@
 /* emit_scan.c — a scan (ops_scan.h) as C: one function for its body, one
  * for its loop, each written once however long the sequence is.
  *
- *   <prefix>_scan<b>_body(n, mb, act, seed, in, out)   one step: the body
+ *   <prefix>_scan<b>_body(n, mb, wn, wc, seed, in, out)   one step: the body
  *       graph's kernels, in the same style as a step function's;
- *   <prefix>_scan<b>(n, T, mb, act, seed, in, part)    the loop: copies the
+ *   <prefix>_scan<b>(n, T, mb, wn, wc, seed, in, part)    the loop: copies the
  *       carries in, and per step gathers x[:, t] of each sequence, saves the
  *       carry when asked, runs the body, takes the new carries, scatters the
  *       per-step results into [N, T, ...] and adds the accumulated ones.
@@ -67,14 +67,17 @@ void emit_scan_layout(const ir_module *m, int64_t *act_n, int64_t *act_c, emit_s
         loop_buffers(m->bodies[b], &si, off, is_n, &sn, &sc);
         *act_n += sn, *act_c += sc;
     }
-    r->act_n = *act_n;
+    r->wn = "m->act";
+    r->wc = arena_printf(m->ar, "(m->act + %" PRId64 " * m->max_batch)", *act_n);
 }
 
-/* "act + (base + off) * mb" or the constant-class equivalent. */
+/* Where a body's value lives: wn (the batch-sized class, in units of mb =
+ * max_batch) or wc (the constant-size class), both passed down from the
+ * step function, which knows the model's arena layout. */
 static const char *region_ptr(emit_ctx *c, int b, int is_n, int64_t off) {
     const emit_scan_regions *r = c->scan_regions;
-    if (is_n) return arena_printf(c->ar, "act + %" PRId64 " * mb", r->base_n[b] + off);
-    return arena_printf(c->ar, "act + %" PRId64 " * mb + %" PRId64, r->act_n, r->base_c[b] + off);
+    if (is_n) return arena_printf(c->ar, "wn + %" PRId64 " * mb", r->base_n[b] + off);
+    return arena_printf(c->ar, "wc + %" PRId64, r->base_c[b] + off);
 }
 
 static const char *ctype(const ir_node *n) { return n->dtype == IR_I32 ? "int32_t" : "float"; }
@@ -115,9 +118,9 @@ static int emit_body(emit_ctx *c, const ir_node *scan, int b, const char *fname)
 
     fprintf(c->defs, "/* %s:%d:%d one step of the scan: graph %s */\n", scan->loc.file ? scan->loc.file : "?",
             scan->loc.line, scan->loc.col, body->name);
-    fprintf(c->defs, "static void %s_body(int64_t n, int64_t mb, float *restrict act, uint64_t seed, "
+    fprintf(c->defs, "static void %s_body(int64_t n, int64_t mb, float *wn, float *wc, uint64_t seed, "
                      "const void *const *in, void *const *out)\n{\n", fname);
-    fprintf(c->defs, "    (void)n, (void)mb, (void)act, (void)seed, (void)in, (void)out;\n");
+    fprintf(c->defs, "    (void)n, (void)mb, (void)wn, (void)wc, (void)seed, (void)in, (void)out;\n");
     for (int k = 0; k < body->n_inputs; k++) {
         const ir_node *n = body->inputs[k].node;
         fprintf(c->defs, "    const %s *const in%d = in[%d]; /* %s */\n", ctype(n), k, k, body->inputs[k].name);
@@ -167,7 +170,7 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     emit_origin(d, n);
     fprintf(d, "scan over axis 1 of %d sequence%s carrying %d state%s%s */\n", si.ns, si.ns == 1 ? "" : "s", si.nc,
             si.nc == 1 ? "" : "s", si.reverse ? ", last step first" : "");
-    fprintf(d, "static void %s(int64_t n, int64_t T, int64_t mb, float *restrict act, uint64_t seed, "
+    fprintf(d, "static void %s(int64_t n, int64_t T, int64_t mb, float *wn, float *wc, uint64_t seed, "
                "const void *const *in, float *const *part)\n{\n", fname);
     for (int k = 0; k < si.nc + si.ns; k++)
         fprintf(d, "    float *const s%d = %s; /* %s */\n", k, region_ptr(c, si.body, is_n[k], off[k]),
@@ -202,7 +205,7 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
                    ", sizeof(float) * %" PRId64 ");\n", p, p, in_r[k], k, in_r[k], in_r[k]);
     }
     fprintf(d, "        }\n");
-    fprintf(d, "        %s_body(n, mb, act, seed, bin, bout);\n", fname);
+    fprintf(d, "        %s_body(n, mb, wn, wc, seed, bin, bout);\n", fname);
     for (int k = 0; k < si.nc; k++)
         fprintf(d, "        memcpy(s%d, o%d, sizeof(float) * (size_t)(n * %" PRId64 "));\n", k, k, in_r[k]);
     for (int j = 0; j < si.ny; j++) {
@@ -235,8 +238,13 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     fprintf(c->calls, "};\n        float *const part[] = {");
     for (int p = 0; p < nparts; p++) fprintf(c->calls, "%s%s", p ? ", " : "", parts[p]);
     fprintf(c->calls, "};\n");
-    fprintf(c->calls, "        %s(n, %s, %s, %s, %s, in, part);\n    }\n", fname, emit_dim(c, s0->shape.d[1]),
-            c->in_body ? "mb" : "m->max_batch", c->in_body ? "act" : "m->act", c->graph_uses_seed ? "seed" : "0");
+    if (c->in_body)
+        fprintf(c->calls, "        %s(n, %s, mb, wn, wc, %s, in, part);\n    }\n", fname, emit_dim(c, s0->shape.d[1]),
+                c->graph_uses_seed ? "seed" : "0");
+    else
+        fprintf(c->calls, "        %s(n, %s, m->max_batch, %s, %s, %s, in, part);\n    }\n", fname,
+                emit_dim(c, s0->shape.d[1]), c->scan_regions->wn, c->scan_regions->wc,
+                c->graph_uses_seed ? "seed" : "0");
     c->uses_n = 1;
     (void)sn, (void)sc;
     return 0;
