@@ -127,6 +127,49 @@ static ir_node *clone_node(ir_graph *bb, const ir_node *n, ir_node **map) {
     return r;
 }
 
+/* The leaves of a sum (adds of equal shapes), at most 8 (more: returns 9). */
+static int collect_terms(ir_node *x, ir_node **out, int n) {
+    if (n > 8) return n;
+    if (x->op == OP_add && ir_shape_eq(&x->in[0]->shape, &x->shape) && ir_shape_eq(&x->in[1]->shape, &x->shape))
+        return collect_terms(x->in[1], out, collect_terms(x->in[0], out, n));
+    if (n < 8) out[n] = x;
+    return n + 1;
+}
+
+/* A term of a capture's gradient that a loop can leave to after it. */
+typedef struct hoisted {
+    int j;              /* the capture (index into wrt) */
+    ir_node *a, *b;     /* a^T b, or the batch sum of a when b is NULL */
+    int ya, yb;         /* their positions among the body's stacked results, or -1 ... */
+    ir_node *sa, *sb;   /* ... when the outer graph has them stacked already (a sequence the body reads) */
+} hoisted;
+
+static int per_sample(const ir_node *x) {
+    return x->shape.rank >= 1 && x->shape.d[0].syms == 1u << IR_SYM_N && x->shape.d[0].k == 1 && x->dtype == IR_F32;
+}
+
+static int hoistable(ir_node *t, hoisted *h) {
+    *h = (hoisted){0};
+    if (t->op == OP_matmul && t->a.i[0] && !t->a.i[1] && t->in[0]->shape.rank == 2 && t->in[1]->shape.rank == 2 &&
+        per_sample(t->in[0]) && per_sample(t->in[1])) {
+        h->a = t->in[0], h->b = t->in[1];
+        return 1;
+    }
+    if (t->op == OP_reduce_sum && t->a.i[0] == 1 && !t->a.i[1] && per_sample(t->in[0])) {
+        h->a = t->in[0];
+        return 1;
+    }
+    return 0;
+}
+
+/* [N, T, ...] as [N*T, ...]. */
+static ir_node *flatten_steps(ir_graph *g, ir_node *x) {
+    ir_shape s = {.rank = x->shape.rank - 1};
+    s.d[0] = ir_dim_mul(x->shape.d[0], x->shape.d[1]);
+    for (int i = 2; i < x->shape.rank; i++) s.d[i - 1] = x->shape.d[i];
+    return ir_reshape(g, x, &s);
+}
+
 void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     (void)gy;
     ir_graph *g = c->g;
@@ -186,14 +229,66 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
         if (k < si.nc || (fwd_in[k]->dtype == IR_F32 && ad_wants(c, n->in[k]))) wanted_in[n_wrt] = k, wrt[n_wrt++] = fwd_in[k];
     if (ad_vjp(bb, ys, seeds, n_ys, wrt, n_wrt, grads, NULL) != 0) abort(); /* the forward body was differentiable */
     free(map);
-    int nseq_g = 0, ncap_g = 0;
+
+    /* A capture's gradient is a sum over the steps. Its terms of the form
+     * a_t^T b_t (a weight reached by a matrix product) or a sum of a_t over
+     * the batch (a bias) need not run per step: the body yields a_t (and
+     * b_t), and after the loop ONE product of the stacked [N*T, ...] values
+     * (or one sum) gives the whole term — a long GEMM instead of T thin ones. */
+    ir_node *term[IR_MAX_IN][8];
+    int nterm[IR_MAX_IN] = {0};
+    hoisted hs[IR_MAX_IN * 4];
+    int nh = 0;
     for (int j = 0; j < n_wrt; j++) {
+        if (wanted_in[j] < si.nc + si.ns || !grads[j]) continue;
+        ir_node *all[8];
+        int na = collect_terms(grads[j], all, 0);
+        for (int t = 0; t < na; t++) {
+            hoisted h;
+            if (na <= 8 && nh < (int)(sizeof hs / sizeof *hs) && hoistable(all[t], &h)) h.j = j, hs[nh++] = h;
+            else if (nterm[j] < 8) term[j][nterm[j]++] = all[t];
+        }
+        if (na > 8) nterm[j] = -1; /* too many terms: keep the gradient whole */
+    }
+
+    int nseq_g = 0, ncap_g = 0, ny_b = 0;
+    for (int j = 0; j < n_wrt; j++) { /* the new carries, then the slices' gradients */
         int k = wanted_in[j];
+        if (k >= si.nc + si.ns) continue;
         ir_node *gk = grads[j] ? grads[j] : ir_const(bb, 0.0, &wrt[j]->shape);
-        const char *nm = arena_printf(m->ar, "d_%s", fwd_in[k]->name);
-        ir_add_output(bb, IR_OUT_VALUE, 0, nm, gk);
-        nseq_g += k >= si.nc && k < si.nc + si.ns;
-        ncap_g += k >= si.nc + si.ns;
+        ir_add_output(bb, IR_OUT_VALUE, 0, arena_printf(m->ar, "d_%s", fwd_in[k]->name), gk);
+        nseq_g += k >= si.nc;
+    }
+    for (int h = 0; h < nh; h++) { /* the hoisted terms' factors, stacked */
+        ir_node **v[2] = {&hs[h].a, &hs[h].b}, **sv[2] = {&hs[h].sa, &hs[h].sb};
+        int *y[2] = {&hs[h].ya, &hs[h].yb};
+        for (int f = 0; f < 2; f++) {
+            *y[f] = -1;
+            if (!*v[f]) continue;
+            for (int k = 0; k < si.nc + si.ns && !*sv[f]; k++) /* the saved carries and the forward sequences */
+                if (*v[f] == fwd_in[k]) *sv[f] = k < si.nc ? scan_part(g, n, si.nc + si.ny + k) : n->in[k];
+            for (int j = 0; j < si.ny && !*sv[f]; j++) /* the gradients of the forward results */
+                if (*v[f] == gy_in[j]) *sv[f] = gys[j];
+            if (*sv[f]) continue;
+            for (int o = si.nc; o < bb->n_outputs && *y[f] < 0; o++) /* already a result (the gates' gradient) */
+                if (bb->outputs[o].node == *v[f]) *y[f] = o;
+            if (*y[f] >= 0) continue;
+            *y[f] = si.nc + nseq_g + ny_b++;
+            ir_add_output(bb, IR_OUT_VALUE, 0, "hoisted", *v[f]);
+        }
+    }
+    int acc_of[IR_MAX_IN];
+    for (int j = 0; j < n_wrt; j++) { /* what stays a per-step sum */
+        acc_of[j] = -1;
+        int k = wanted_in[j];
+        if (k < si.nc + si.ns || !grads[j] || nterm[j] == 0) continue;
+        ir_node *gk = grads[j];
+        if (nterm[j] > 0) {
+            gk = term[j][0];
+            for (int t = 1; t < nterm[j]; t++) gk = ir_bin(bb, OP_add, gk, term[j][t]);
+        }
+        acc_of[j] = ncap_g++;
+        ir_add_output(bb, IR_OUT_VALUE, 0, arena_printf(m->ar, "d_%s", fwd_in[k]->name), gk);
     }
 
     /* The reverse loop in the outer graph. */
@@ -210,11 +305,17 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     }
     for (int k = si.nc + si.ns; k < n->nin; k++) ins[nin++] = n->in[k];
     if (nin > IR_MAX_IN) abort(); /* elaboration keeps 2*nc + ns + ny + captures within IR_MAX_IN */
-    ir_node *r = scan_build(g, nbody, ins, nin, si.nc, si.nc + si.ns + si.ny, nseq_g, ncap_g, !si.reverse);
-    for (int j = 0, ys_at = 0, acc_at = 0; j < n_wrt; j++) {
+    ir_node *r = scan_build(g, nbody, ins, nin, si.nc, si.nc + si.ns + si.ny, nseq_g + ny_b, ncap_g, !si.reverse);
+    for (int j = 0, ys_at = 0; j < n_wrt; j++) {
         int k = wanted_in[j];
         if (k < si.nc) ad_accum(c, n->in[k], scan_part(g, r, k));
         else if (k < si.nc + si.ns) ad_accum(c, n->in[k], scan_part(g, r, si.nc + ys_at++));
-        else ad_accum(c, n->in[k], scan_part(g, r, 2 * si.nc + nseq_g + acc_at++));
+        else if (acc_of[j] >= 0) ad_accum(c, n->in[k], scan_part(g, r, 2 * si.nc + nseq_g + ny_b + acc_of[j]));
+    }
+    for (int h = 0; h < nh; h++) {
+        ir_node *a = flatten_steps(g, hs[h].sa ? hs[h].sa : scan_part(g, r, hs[h].ya));
+        ir_node *t = !hs[h].b ? ir_reduce_sum(g, a, 1u, 0)
+                              : ir_matmul(g, a, flatten_steps(g, hs[h].sb ? hs[h].sb : scan_part(g, r, hs[h].yb)), 1, 0);
+        ad_accum(c, n->in[wanted_in[hs[h].j]], t);
     }
 }
