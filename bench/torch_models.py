@@ -62,8 +62,28 @@ def resnet20():
                                                              weight_decay=5e-4)
 
 
+class _LSTMRows(nn.Module):
+    """samples/lstm_rows.dln: the 28 rows of an image as steps of nn.LSTM(28, 128), dense on the last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(28, 128, batch_first=True), nn.Linear(128, 10)
+
+    def forward(self, x):
+        y, _ = self.lstm(x.reshape(x.shape[0], 28, 28))
+        return self.fc(y[:, 27])
+
+
+def lstm_rows():
+    model = _LSTMRows()
+    nn.init.kaiming_uniform_(model.fc.weight, nonlinearity="relu")
+    nn.init.zeros_(model.fc.bias)
+    return model, (1, 28, 28), 10, lambda p: torch.optim.Adam(p, lr=2e-3)
+
+
 WORKLOADS = {
     "mlp": mlp,
     "lenet5": lenet5,
     "resnet20": resnet20,
+    "lstm_rows": lstm_rows,
 }

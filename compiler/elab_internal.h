@@ -81,8 +81,8 @@ typedef struct scan_ctx {
     struct scan_ctx *parent;
     int level;              /* 1 for a scan in the model's body, 2 inside that, ... */
     ir_graph *outer, *body;
-    ir_node *captured[IR_MAX_IN * 4];   /* outer values ... */
-    ir_node *as_input[IR_MAX_IN * 4];   /* ... and the body inputs standing for them */
+    ir_node *captured[IR_MAX_LOOP_IN * 4];   /* outer values ... */
+    ir_node *as_input[IR_MAX_LOOP_IN * 4];   /* ... and the body inputs standing for them */
     int n_captured;
     const frame *frame;     /* the body's own frame: where `yield` may appear */
     value yields;           /* V_LIST of the yielded values, V_NONE before the yield */

@@ -110,10 +110,10 @@ static int lift_params(elab *e, scan_ctx *c) {
 void exec_scan(elab *e, frame *f, const ast_stmt *st) {
     const int nc = st->n_carries, ns = st->n_values;
     char tb[160], tb2[160];
-    ir_node *seq[IR_MAX_IN], *init[IR_MAX_IN];
+    ir_node *seq[IR_MAX_LOOP_IN], *init[IR_MAX_LOOP_IN];
     int bad = 0;
-    if (nc + ns > IR_MAX_IN) {
-        diag_error(e->d, st->loc, "a scan takes at most %d sequences and carries together, this one has %d", IR_MAX_IN,
+    if (nc + ns > IR_MAX_LOOP_IN) {
+        diag_error(e->d, st->loc, "a scan takes at most %d sequences and carries together, this one has %d", IR_MAX_LOOP_IN,
                    nc + ns);
         return;
     }
@@ -181,7 +181,7 @@ void exec_scan(elab *e, frame *f, const ast_stmt *st) {
     exec_body(e, &body, &st->body);
     if (body.returned) diag_error(e->d, st->loc, "'return' inside a scan body\nhint: the body ends with yield; return after the scan");
     /* the results: new carries, then the yields */
-    ir_node *outs[2 * IR_MAX_IN];
+    ir_node *outs[2 * IR_MAX_LOOP_IN];
     int ny = c.yields.kind == V_LIST ? c.yields.n : 0;
     if (ny != st->n_targets && e->d->n_errors == errors) {
         if (st->n_targets && !ny)
@@ -221,16 +221,16 @@ void exec_scan(elab *e, frame *f, const ast_stmt *st) {
     e->g = c.outer;
     e->scan = c.parent;
     if (!ok) goto unbind;
-    if (nc + ns + c.n_captured > IR_MAX_IN || 2 * nc + ns + ny + c.n_captured > IR_MAX_IN) {
+    if (nc + ns + c.n_captured > IR_MAX_LOOP_IN || 2 * nc + ns + ny + c.n_captured > IR_MAX_LOOP_IN) {
         diag_error(e->d, st->loc, "this scan reads %d values from outside its body and carries %d; at most %d "
                    "inputs fit a scan and its gradient (2 * carries + sequences + results + captures)",
-                   c.n_captured, nc, IR_MAX_IN);
+                   c.n_captured, nc, IR_MAX_LOOP_IN);
         goto unbind;
     }
     for (int k = 0; k < nc; k++) ir_add_output(c.body, IR_OUT_VALUE, 0, st->carries[k], outs[k]);
     for (int j = 0; j < ny; j++)
         ir_add_output(c.body, IR_OUT_VALUE, 0, st->n_targets > j ? st->targets[j] : "yield", outs[nc + j]);
-    ir_node *ins[IR_MAX_IN];
+    ir_node *ins[IR_MAX_LOOP_IN];
     int nin = 0;
     for (int k = 0; k < nc; k++) ins[nin++] = init[k];
     for (int k = 0; k < ns; k++) ins[nin++] = seq[k];

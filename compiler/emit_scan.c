@@ -62,8 +62,8 @@ void emit_scan_layout(const ir_module *m, int64_t *act_n, int64_t *act_c, emit_s
         r->base_n[b] = *act_n, r->base_c[b] = *act_c;
         if (!s) continue;
         scan_info si = scan_info_of(s);
-        int64_t off[4 * IR_MAX_IN], sn, sc;
-        int is_n[4 * IR_MAX_IN];
+        int64_t off[4 * IR_MAX_LOOP_IN], sn, sc;
+        int is_n[4 * IR_MAX_LOOP_IN];
         loop_buffers(m->bodies[b], &si, off, is_n, &sn, &sc);
         *act_n += sn, *act_c += sc;
     }
@@ -155,15 +155,15 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     const ir_graph *body = m->bodies[si.body];
     const char *fname = arena_printf(c->ar, "%s_scan%d", c->prefix, si.body);
     if (emit_body(c, n, si.body, fname) != 0) return -1;
-    int64_t off[4 * IR_MAX_IN], sn, sc;
-    int is_n[4 * IR_MAX_IN];
+    int64_t off[4 * IR_MAX_LOOP_IN], sn, sc;
+    int is_n[4 * IR_MAX_LOOP_IN];
     loop_buffers(body, &si, off, is_n, &sn, &sc);
     const ir_node *s0 = n->in[si.nc];
     const int nparts = 2 * si.nc + si.ny + si.na, nout = body->n_outputs;
     FILE *d = c->defs;
 
     /* per-sample sizes (elements) of every buffer the loop moves */
-    int64_t in_r[IR_MAX_IN], out_r[2 * IR_MAX_IN];
+    int64_t in_r[IR_MAX_LOOP_IN], out_r[2 * IR_MAX_LOOP_IN];
     for (int k = 0; k < si.nc + si.ns; k++) in_r[k] = ir_shape_numel(&body->inputs[k].shape).k;
     for (int k = 0; k < nout; k++) out_r[k] = ir_shape_numel(&body->outputs[k].node->shape).k;
 
@@ -227,7 +227,7 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     fprintf(d, "}\n\n");
 
     /* the call */
-    const char *parts[4 * IR_MAX_IN];
+    const char *parts[4 * IR_MAX_LOOP_IN];
     for (int p = 0; p < nparts; p++) parts[p] = "NULL";
     for (int i = 0; i < c->g->n_nodes; i++) {
         const ir_node *q = c->g->nodes[i];

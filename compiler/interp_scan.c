@@ -17,7 +17,7 @@ static int run_loop(const interp_state *s, const ir_node *n, double *y) {
     const int64_t *sv = s->sym_values;
     const int64_t nb = ir_dim_eval(n->in[si.nc]->shape.d[0], sv), T = ir_dim_eval(n->in[si.nc]->shape.d[1], sv);
     int nparts = 2 * si.nc + si.ny + si.na;
-    int64_t part_at[4 * IR_MAX_IN + 1], part_len[4 * IR_MAX_IN];
+    int64_t part_at[4 * IR_MAX_LOOP_IN + 1], part_len[4 * IR_MAX_LOOP_IN];
     part_at[0] = 0;
     for (int p = 0; p < nparts; p++) {
         ir_shape ps;
@@ -26,8 +26,8 @@ static int run_loop(const interp_state *s, const ir_node *n, double *y) {
         part_at[p + 1] = part_at[p] + part_len[p];
     }
     double *out = calloc((size_t)(part_at[nparts] + 1), sizeof *out);
-    double *in[IR_MAX_IN];
-    int64_t in_len[IR_MAX_IN];
+    double *in[IR_MAX_LOOP_IN];
+    int64_t in_len[IR_MAX_LOOP_IN];
     if (!out) return -1;
     for (int k = 0; k < n->nin; k++) {
         /* a sequence is seen one step at a time, everything else whole */

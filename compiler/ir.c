@@ -200,13 +200,13 @@ ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *co
         if (!in[i]) return NULL; /* an earlier error; already reported */
     char err[512];
     err[0] = '\0';
-    if ((info->arity >= 0 && nin != info->arity) || nin > IR_MAX_IN) {
+    if ((info->arity >= 0 && nin != info->arity) || nin > (op == OP_scan ? IR_MAX_LOOP_IN : IR_MAX_IN)) {
         snprintf(err, sizeof err, "%s takes %d operand%s, got %d", info->name, info->arity,
                  info->arity == 1 ? "" : "s", nin);
     }
     ir_node *n = node_new(g, op, loc);
     n->nin = nin;
-    for (int i = 0; i < nin && i < IR_MAX_IN; i++) n->in[i] = in[i];
+    for (int i = 0; i < nin && i < IR_MAX_LOOP_IN; i++) n->in[i] = in[i];
     if (a) n->a = *a;
     if (!err[0] && !info->shape(n, err, sizeof err)) {
         if (!err[0]) snprintf(err, sizeof err, "%s: invalid operands", info->name);

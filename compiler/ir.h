@@ -26,6 +26,7 @@
 
 #define IR_MAX_RANK 6
 #define IR_MAX_IN 16 /* concat is variadic (DenseNet); longer concats are chained */
+#define IR_MAX_LOOP_IN 32 /* a scan's carries, sequences and captures (ops_scan.h): the most inputs of any node */
 #define IR_MAX_SYMS 8
 #define IR_SYM_N 0 /* the batch dimension */
 
@@ -83,7 +84,7 @@ struct ir_node {
     int id;                 /* unique within the graph, stable across passes (printing) */
     ir_opcode op;
     int nin;
-    ir_node *in[IR_MAX_IN];
+    ir_node *in[IR_MAX_LOOP_IN];
     ir_attrs a;
     ir_dtype dtype;
     ir_shape shape;

@@ -119,7 +119,7 @@ void op_vjp_scan_part(ad_ctx *c, ir_node *n, ir_node *gy) {
 
 /* Copies body's node n into bb, its inputs through map (by body node id). */
 static ir_node *clone_node(ir_graph *bb, const ir_node *n, ir_node **map) {
-    ir_node *in[IR_MAX_IN];
+    ir_node *in[IR_MAX_LOOP_IN];
     for (int k = 0; k < n->nin; k++) in[k] = map[n->in[k]->id];
     ir_node *r = ir_op_attrs(bb, n->op, in, n->nin, &n->a);
     r->loc = n->loc, r->site = n->site, r->site_block = n->site_block, r->grad_of = n->grad_of;
@@ -170,13 +170,83 @@ static ir_node *flatten_steps(ir_graph *g, ir_node *x) {
     return ir_reshape(g, x, &s);
 }
 
+/* Instead of recomputing a step's values in the backward body, the forward
+ * loop can stack them as extra results: every value of the forward body the
+ * backward part reads (an activation's output, a product's operands) that
+ * changes from step to step. Those clones in bb become sequence inputs (in
+ * place, so bb's order stays valid; its recomputation of them dies in DCE),
+ * the forward body yields the originals, and the forward scan's result count
+ * grows. Skipped (0) when the inputs would not fit a node. Returns how many
+ * values are saved. */
+static int save_forward_values(ir_node *scan, ir_graph *fb, ir_graph *bb, ir_node **map, int first_clone,
+                               int first_bwd, int nin_before) {
+    ir_node *orig_of_clone[IR_MAX_LOOP_IN];
+    ir_node *clone[IR_MAX_LOOP_IN];
+    int ns = 0;
+    unsigned char *varies = calloc((size_t)(bb->next_id > 0 ? bb->next_id : 1), 1);
+    unsigned char *chosen = calloc((size_t)(bb->next_id > 0 ? bb->next_id : 1), 1);
+    if (!varies || !chosen) abort();
+    /* a clone varies when it reads a carry, a slice or another varying clone */
+    scan_info si = scan_info_of(scan);
+    for (int k = 0; k < si.nc + si.ns; k++) varies[map[fb->inputs[k].node->id]->id] = 1;
+    for (int i = first_clone; i < first_bwd; i++) {
+        ir_node *x = bb->nodes[i];
+        for (int k = 0; k < x->nin; k++) varies[x->id] |= varies[x->in[k]->id];
+    }
+    int too_many = 0;
+    for (int i = first_bwd; i < bb->n_nodes && !too_many; i++) {
+        ir_node *b = bb->nodes[i];
+        for (int k = 0; k < b->nin; k++) {
+            ir_node *x = b->in[k];
+            int pos = -1;
+            for (int q = first_clone; q < first_bwd && pos < 0; q++)
+                if (bb->nodes[q] == x) pos = q;
+            if (pos < 0 || !varies[x->id] || chosen[x->id] || x->dtype != IR_F32) continue;
+            if (ns >= IR_MAX_LOOP_IN || nin_before + ns + 1 > IR_MAX_LOOP_IN) { too_many = 1; break; }
+            chosen[x->id] = 1;
+            clone[ns++] = x;
+        }
+    }
+    free(varies);
+    free(chosen);
+    if (too_many || ns == 0) return 0;
+    /* the originals: clone ids back to forward nodes */
+    for (int j = 0; j < ns; j++) {
+        orig_of_clone[j] = NULL;
+        for (int i = 0; i < fb->n_nodes && !orig_of_clone[j]; i++)
+            if (fb->nodes[i]->op != OP_input && map[fb->nodes[i]->id] == clone[j]) orig_of_clone[j] = fb->nodes[i];
+        if (!orig_of_clone[j]) abort();
+    }
+    /* the forward body yields them (after its own results; it has no sums) */
+    for (int j = 0; j < ns; j++) ir_add_output(fb, IR_OUT_VALUE, 0, "saved", orig_of_clone[j]);
+    scan->a.i[3] += ns;
+    /* bb: each clone becomes an input among the sequences, before the captures */
+    int first_cap = bb->n_inputs - si.ncap;
+    ir_input *old = bb->inputs;
+    int n_old = bb->n_inputs;
+    bb->inputs = NULL, bb->n_inputs = bb->cap_inputs = 0;
+    for (int k = 0; k < n_old + ns; k++) {
+        ir_input rec;
+        if (k < first_cap) rec = old[k];
+        else if (k < first_cap + ns) {
+            ir_node *x = clone[k - first_cap];
+            x->op = OP_input, x->nin = 0, x->a = (ir_attrs){0}, x->a.ni = 1;
+            x->name = "saved";
+            rec = (ir_input){x->name, x->dtype, x->shape, x};
+        } else rec = old[k - ns];
+        rec.node->a.i[0] = k;
+        ARENA_PUSH(bb->ar, bb->inputs, bb->n_inputs, bb->cap_inputs, rec);
+    }
+    return ns;
+}
+
 void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     (void)gy;
     ir_graph *g = c->g;
     ir_module *m = g->mod;
     scan_info si = scan_info_of(n);
     ir_graph *fb = m->bodies[si.body];
-    ir_node *gfin[IR_MAX_IN] = {0}, *gys[IR_MAX_IN] = {0};
+    ir_node *gfin[IR_MAX_LOOP_IN] = {0}, *gys[IR_MAX_LOOP_IN] = {0};
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *q = g->nodes[i];
         if (q->op != OP_scan_part || q->in[0] != n || q->id >= c->n_grad) continue;
@@ -194,7 +264,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     int nbody = ir_module_add_body(m, bb);
     ir_node **map = calloc((size_t)(fb->next_id > 0 ? fb->next_id : 1), sizeof *map);
     if (!map) abort();
-    ir_node *gc_in[IR_MAX_IN], *fwd_in[IR_MAX_IN], *gy_in[IR_MAX_IN];
+    ir_node *gc_in[IR_MAX_LOOP_IN], *fwd_in[IR_MAX_LOOP_IN], *gy_in[IR_MAX_LOOP_IN];
     for (int k = 0; k < si.nc; k++) {
         const ir_input *fi = &fb->inputs[k];
         gc_in[k] = ir_input_node(bb, arena_printf(m->ar, "d_%s", fi->name), IR_F32, &fi->shape, n->loc);
@@ -212,32 +282,36 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
         const ir_input *fi = &fb->inputs[k];
         map[fi->node->id] = fwd_in[k] = ir_input_node(bb, fi->name, fi->dtype, &fi->shape, n->loc);
     }
+    int first_clone = bb->n_nodes;
     for (int i = 0; i < fb->n_nodes; i++)
         if (fb->nodes[i]->op != OP_input) map[fb->nodes[i]->id] = clone_node(bb, fb->nodes[i], map);
+    int first_bwd = bb->n_nodes;
 
     /* seeds: the new carries and the per-step results (accumulations of a
      * forward body do not occur: only reverse bodies accumulate) */
-    ir_node *ys[2 * IR_MAX_IN], *seeds[2 * IR_MAX_IN];
+    ir_node *ys[2 * IR_MAX_LOOP_IN], *seeds[2 * IR_MAX_LOOP_IN];
     int n_ys = 0;
     for (int k = 0; k < si.nc; k++) ys[n_ys] = map[fb->outputs[k].node->id], seeds[n_ys++] = gc_in[k];
     for (int j = 0; j < si.ny; j++) ys[n_ys] = map[fb->outputs[si.nc + j].node->id], seeds[n_ys++] = gy_in[j];
     /* what needs a gradient: every carry (it flows on to the previous step),
      * and the sequences and captures the outer graph wants */
-    int wanted_in[IR_MAX_IN], n_wrt = 0;
-    ir_node *wrt[IR_MAX_IN], *grads[IR_MAX_IN];
+    int wanted_in[IR_MAX_LOOP_IN], n_wrt = 0;
+    ir_node *wrt[IR_MAX_LOOP_IN], *grads[IR_MAX_LOOP_IN];
     for (int k = 0; k < n->nin; k++)
         if (k < si.nc || (fwd_in[k]->dtype == IR_F32 && ad_wants(c, n->in[k]))) wanted_in[n_wrt] = k, wrt[n_wrt++] = fwd_in[k];
     if (ad_vjp(bb, ys, seeds, n_ys, wrt, n_wrt, grads, NULL) != 0) abort(); /* the forward body was differentiable */
+    int nsaved = save_forward_values(n, fb, bb, map, first_clone, first_bwd, 2 * si.nc + si.ns + si.ny + si.ncap);
     free(map);
+    si.ny = (int)n->a.i[3] - nsaved; /* the forward's own results (the scan now also yields the saved values) */
 
     /* A capture's gradient is a sum over the steps. Its terms of the form
      * a_t^T b_t (a weight reached by a matrix product) or a sum of a_t over
      * the batch (a bias) need not run per step: the body yields a_t (and
      * b_t), and after the loop ONE product of the stacked [N*T, ...] values
      * (or one sum) gives the whole term — a long GEMM instead of T thin ones. */
-    ir_node *term[IR_MAX_IN][8];
-    int nterm[IR_MAX_IN] = {0};
-    hoisted hs[IR_MAX_IN * 4];
+    ir_node *term[IR_MAX_LOOP_IN][8];
+    int nterm[IR_MAX_LOOP_IN] = {0};
+    hoisted hs[IR_MAX_LOOP_IN * 4];
     int nh = 0;
     for (int j = 0; j < n_wrt; j++) {
         if (wanted_in[j] < si.nc + si.ns || !grads[j]) continue;
@@ -266,7 +340,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
             *y[f] = -1;
             if (!*v[f]) continue;
             for (int k = 0; k < si.nc + si.ns && !*sv[f]; k++) /* the saved carries and the forward sequences */
-                if (*v[f] == fwd_in[k]) *sv[f] = k < si.nc ? scan_part(g, n, si.nc + si.ny + k) : n->in[k];
+                if (*v[f] == fwd_in[k]) *sv[f] = k < si.nc ? scan_part(g, n, si.nc + (int)n->a.i[3] + k) : n->in[k];
             for (int j = 0; j < si.ny && !*sv[f]; j++) /* the gradients of the forward results */
                 if (*v[f] == gy_in[j]) *sv[f] = gys[j];
             if (*sv[f]) continue;
@@ -277,7 +351,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
             ir_add_output(bb, IR_OUT_VALUE, 0, "hoisted", *v[f]);
         }
     }
-    int acc_of[IR_MAX_IN];
+    int acc_of[IR_MAX_LOOP_IN];
     for (int j = 0; j < n_wrt; j++) { /* what stays a per-step sum */
         acc_of[j] = -1;
         int k = wanted_in[j];
@@ -292,20 +366,21 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     }
 
     /* The reverse loop in the outer graph. */
-    ir_node *ins[IR_MAX_IN];
+    ir_node *ins[IR_MAX_LOOP_IN];
     int nin = 0;
     for (int k = 0; k < si.nc; k++)
         ins[nin++] = gfin[k] ? gfin[k] : ir_const(g, 0.0, &n->in[k]->shape);
-    for (int k = 0; k < si.nc; k++) ins[nin++] = scan_part(g, n, si.nc + si.ny + k);
+    for (int k = 0; k < si.nc; k++) ins[nin++] = scan_part(g, n, si.nc + (int)n->a.i[3] + k);
     for (int k = 0; k < si.ns; k++) ins[nin++] = n->in[si.nc + k];
     for (int j = 0; j < si.ny; j++) {
         ir_shape ys_shape;
         scan_part_shape(m, n, si.nc + j, &ys_shape);
         ins[nin++] = gys[j] ? gys[j] : ir_const(g, 0.0, &ys_shape);
     }
+    for (int k = 0; k < nsaved; k++) ins[nin++] = scan_part(g, n, si.nc + si.ny + k);
     for (int k = si.nc + si.ns; k < n->nin; k++) ins[nin++] = n->in[k];
-    if (nin > IR_MAX_IN) abort(); /* elaboration keeps 2*nc + ns + ny + captures within IR_MAX_IN */
-    ir_node *r = scan_build(g, nbody, ins, nin, si.nc, si.nc + si.ns + si.ny, nseq_g + ny_b, ncap_g, !si.reverse);
+    if (nin > IR_MAX_LOOP_IN) abort(); /* elaboration keeps 2*nc + ns + ny + captures within IR_MAX_LOOP_IN */
+    ir_node *r = scan_build(g, nbody, ins, nin, si.nc, si.nc + si.ns + si.ny + nsaved, nseq_g + ny_b, ncap_g, !si.reverse);
     for (int j = 0, ys_at = 0; j < n_wrt; j++) {
         int k = wanted_in[j];
         if (k < si.nc) ad_accum(c, n->in[k], scan_part(g, r, k));
