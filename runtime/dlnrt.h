@@ -326,8 +326,8 @@ void dl_text_data_free(dl_text_data *d);
  * text files), subdirectories (not descended into) and anything else that
  * is not a regular file (a dangling symlink, a FIFO). The last val_split (in [0, 1)) of
  * the bytes is the validation text; the vocabulary comes from the rest.
- * Empty text, a split leaving either part shorter than 2 bytes, and more
- * than DL_TEXT_MAX_BYTES are errors. */
+ * Text shorter than 2 bytes, a split leaving either part shorter than 2
+ * bytes, and more than DL_TEXT_MAX_BYTES are errors. */
 int dl_load_text(const char *path, double val_split, dl_text_data *out);
 
 /* A token file: ids as decimal integers separated by whitespace (spaces,

@@ -12,8 +12,9 @@
 int dl_text_append_file(const char *path, char **buf, int64_t *len, int64_t *cap);
 
 /* How many of n ids the validation part gets: floor(n * val_split). Fails
- * (naming what) unless val_split is in [0, 1) and, with a split, both parts
- * keep at least 2 ids — one next-token pair each. */
+ * (naming what) unless val_split is in [0, 1) and the training part — and
+ * with a split the validation part too — keeps at least 2 ids, one
+ * next-token pair. */
 int dl_text_val_count(int64_t n, double val_split, const char *what, int64_t *n_val);
 
 /* Moves the last n_val ids of d->train into a new d->val. */

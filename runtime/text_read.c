@@ -77,6 +77,10 @@ int dl_text_val_count(int64_t n, double val_split, const char *what, int64_t *n_
         return -1;
     }
     *n_val = (int64_t)((double)n * val_split);
+    if (val_split == 0 && n < 2) {
+        dl_set_error("%s: %lld token; training needs at least 2 (one next-token pair)", what, (long long)n);
+        return -1;
+    }
     if (val_split > 0 && (*n_val < 2 || n - *n_val < 2)) {
         dl_set_error("%s: val_split %g of %lld tokens leaves %lld for validation and %lld for training; each part "
                      "needs at least 2", what, val_split, (long long)n, (long long)*n_val, (long long)(n - *n_val));

@@ -2,8 +2,11 @@
  * (name order, skipped names, symlinks, subdirectories), the vocabulary from
  * the training part and the fallback for validation bytes, the vocabulary in
  * checkpoint metadata, token files and their damage, both batching modes,
- * sampling, and the real fortunes corpus. */
+ * sampling, the real fortunes corpus, and the train section's text(...) and
+ * tokens(...) resolved into dl_data_config. */
+#include "compiled.h"
 #include "dlnrt.h"
+#include "train.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -87,6 +90,9 @@ static void test_corpus_directory(void)
     put("zero", "");
     CU_ASSERT_EQUAL(dl_load_text(at("zero"), 0, &d), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "the text is empty"));
+    put("one", "x");
+    CU_ASSERT_EQUAL(dl_load_text(at("one"), 0, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "1 token; training needs at least 2"));
     CU_ASSERT_EQUAL(dl_load_text(at("missing"), 0, &d), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "cannot open"));
     CU_ASSERT_EQUAL(dl_load_text(at("corpus/a"), 1.0, &d), -1);
@@ -431,6 +437,34 @@ static void test_fortunes(void)
     dl_text_data_free(&d);
 }
 
+static void test_train_section(void)
+{
+    static const char *const src[] = {
+        "model m(x: f32[N, 8]) -> f32[N, 4] { return dense(x, 4) }\n"
+        "train m { data = text(\"/usr/share/games/fortunes\", batch = 16, seq_len = 100, val_split = 0.1, "
+        "contiguous = true)\n loss = cross_entropy(output, label) }\n",
+        "model m(x: f32[N, 8]) -> f32[N, 4] { return dense(x, 4) }\n"
+        "train m { data = tokens(\"ids.txt\", vocab = 5000)\n loss = cross_entropy(output, label) }\n",
+    };
+    compiled c;
+    compiled_init(&c, src[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod->train);
+    const dl_data_config *d = &c.mod->train->cfg.data;
+    CU_ASSERT_STRING_EQUAL(d->kind, "text");
+    CU_ASSERT_STRING_EQUAL(d->path, "/usr/share/games/fortunes");
+    CU_ASSERT(d->batch == 16 && d->seq_len == 100 && d->contiguous == 1 && d->vocab == 0);
+    CU_ASSERT(fabsf(d->val_split - 0.1f) < 1e-7f);
+    compiled_free(&c);
+    compiled_init(&c, src[1]);   /* the defaults */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
+    d = &c.mod->train->cfg.data;
+    CU_ASSERT_STRING_EQUAL(d->kind, "tokens");
+    CU_ASSERT(d->batch == 32 && d->seq_len == 64 && d->contiguous == 0 && d->vocab == 5000);
+    CU_ASSERT(fabsf(d->val_split - 0.05f) < 1e-7f);
+    compiled_free(&c);
+}
+
 void suite_rt_text(void)
 {
     CU_pSuite s = CU_add_suite("rt_text", text_setup, text_teardown);
@@ -443,4 +477,5 @@ void suite_rt_text(void)
     CU_add_test(s, "contiguous streams: rows continue, reset per epoch", test_contiguous_streams);
     CU_add_test(s, "sampling: greedy, temperature, top-k, seeded, errors", test_sampling);
     CU_add_test(s, "the fortunes corpus", test_fortunes);
+    CU_add_test(s, "train section: text(...) and tokens(...)", test_train_section);
 }
