@@ -336,7 +336,7 @@ int main(int argc, char **argv) {
          * Remove when the driver takes dl_batch. */
         const char *kind = eo.mods[pick]->train->cfg.data.kind;
         if (kind && (!strcmp(kind, "text") || !strcmp(kind, "tokens"))) {
-            diag_fatal_noloc(&d, "%s: the '%s' data source is not supported by `dlnc run` yet (its batches are named "
+            diag_fatal_noloc(&d, "%s: the '%s' data source is not supported by dlnc run yet (its batches are named "
                              "fields, tokens and targets, which the training driver does not take yet); the model "
                              "compiles, and the runtime's dl_text_batcher gives its batches", o.input, kind);
             goto done;

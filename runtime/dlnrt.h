@@ -324,8 +324,9 @@ void dl_text_data_free(dl_text_data *d);
  * as they are. Skipped: hidden files (names starting with '.'), names
  * ending in .dat or .u8 (fortune(6)'s index files and its links to the
  * text files), subdirectories (not descended into) and anything else that
- * is not a regular file (a dangling symlink, a FIFO). The last val_split (in [0, 1)) of
- * the bytes is the validation text; the vocabulary comes from the rest.
+ * is not a regular file (a dangling symlink, a FIFO). The last val_split
+ * (in [0, 1)) of the bytes is the validation text; the vocabulary comes
+ * from the rest; validation bytes outside it become the fallback id.
  * Text shorter than 2 bytes, a split leaving either part shorter than 2
  * bytes, and more than DL_TEXT_MAX_BYTES are errors. */
 int dl_load_text(const char *path, double val_split, dl_text_data *out);
