@@ -159,16 +159,53 @@ static int get_str(elab *e, const value *v, const char *what, const char **out) 
 
 /* ---- data ------------------------------------------------------------------ */
 
+/* text("dir or file", ...) and tokens("ids.txt", ...): a stream of token ids
+ * cut into next-token samples (runtime/text_batch.c). The defaults are the
+ * char-LSTM workload's: batch 32, 64 steps, the last 5% for validation. */
+static int build_text_data(elab *e, const char *fn, src_loc loc, const call_args *ca, dl_data_config *dc) {
+    static const argspec spec[] = {{"path", 1}, {"batch", 0}, {"seq_len", 0}, {"val_split", 0}, {"contiguous", 0},
+                                   {"vocab", 0}};
+    enum { T_PATH, T_BATCH, T_SEQ, T_VAL, T_CONT, T_VOCAB, T_N };
+    const int tokens = strcmp(fn, "tokens") == 0;
+    value a[T_N];
+    a[T_VOCAB].kind = V_NONE;   /* text's vocabulary is the bytes of its training text: no argument */
+    if (bind_call(e, fn, loc, spec, tokens ? T_N : T_VOCAB, ca, a)) return -1;
+    dc->batch = 32;
+    dc->seq_len = 64;
+    dc->val_split = 0.05f;
+    dc->shuffle = 1;   /* random windows are visited in a shuffled order; contiguous streams ignore it */
+    if (!get_str(e, &a[T_PATH], "path", &dc->path) || !get_int(e, &a[T_BATCH], 1, "batch", &dc->batch) ||
+        !get_int(e, &a[T_SEQ], 1, "seq_len", &dc->seq_len) ||
+        !get_float(e, &a[T_VAL], 0, 0.99, "val_split", &dc->val_split) ||
+        !get_bool(e, &a[T_CONT], "contiguous", &dc->contiguous) || !get_int(e, &a[T_VOCAB], 1, "vocab", &dc->vocab))
+        return -1;
+    /* the runtime batcher's bounds, so that a typo is caught here, not after loading the corpus */
+    const value *big = dc->batch > (1 << 20) ? &a[T_BATCH] : dc->seq_len > (1 << 20) ? &a[T_SEQ] : NULL;
+    if (big) {
+        const int is_batch = big == &a[T_BATCH];
+        diag_error(e->d, big->loc, "'%s' must be at most 1048576, got %lld", is_batch ? "batch" : "seq_len",
+                   (long long)(is_batch ? dc->batch : dc->seq_len));
+        return -1;
+    }
+    if (dc->vocab > 2147483647) {
+        diag_error(e->d, a[T_VOCAB].loc, "'vocab' must be at most 2147483647 (ids are int32), got %lld",
+                   (long long)dc->vocab);
+        return -1;
+    }
+    return 0;
+}
+
 static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
     if (!fn) return -1;
     static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0},       {"idx", 0},
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
-                                      {"fashion_mnist_masks", 4}};
+                                      {"fashion_mnist_masks", 4}, {"text", 5},          {"tokens", 5}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
+    if (k == 5) return build_text_data(e, fn, s->value->loc, &ca, dc);
     dc->batch = 64;
     dc->shuffle = 1;
     dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};

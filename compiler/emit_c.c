@@ -552,8 +552,10 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_mean[k]));
     fprintf(f, "}, .norm_std = {");
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_std[k]));
-    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s}},\n", a->cutout_size,
+    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s},\n", a->cutout_size,
             a->cutout_count, emit_float(c, a->mixup_alpha));
+    fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 "},\n", t->data.seq_len,
+            t->data.contiguous, t->data.vocab);
     const dl_optim_config *o = &t->optim;
     fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
             enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",

@@ -283,6 +283,130 @@ void dl_batcher_free(dl_batcher *b);
  * normalization lists vs channels). */
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
+/* ---- batches of named fields ----------------------------------------------
+ * What a data source hands the training driver: n samples, each a set of
+ * named fields (a text source gives `tokens` and `targets`, both i32[T]).
+ * reset = 1 when carried state (an RNN's) must be cleared before this batch. */
+typedef enum dl_dtype { DL_F32 = 0, DL_I32 = 1 } dl_dtype;
+typedef struct dl_field { const char *name; dl_dtype dtype; int rank; int64_t shape[8]; const void *data; } dl_field; /* shape per sample; data batch-major */
+typedef struct dl_batch { int64_t n; int n_fields; dl_field field[8]; int reset; } dl_batch;
+
+/* ---- text: token streams for language models --------------------------------
+ * Two sources give one stream of token ids each for training and validation:
+ * a character corpus (tokens are bytes) and a file of pre-tokenized ids. The
+ * validation part is the LAST val_split of the stream, not shuffled, so it
+ * is text the model has never seen, not neighbours of training windows. */
+
+/* A byte vocabulary: the sorted set of bytes seen in the training text, id i
+ * being the i-th smallest. */
+typedef struct dl_vocab {
+    int size;                             /* 1..256 */
+    unsigned char byte[256];              /* id -> byte, ascending */
+    int16_t id[256];                      /* byte -> id, -1 if not in the vocabulary */
+} dl_vocab;
+
+typedef struct dl_text_data {
+    int32_t *train; int64_t n_train;      /* token ids */
+    int32_t *val; int64_t n_val;          /* NULL / 0 without a validation split */
+    int64_t vocab_size;                   /* every id is in [0, vocab_size) */
+    int has_vocab;                        /* char corpus: vocab holds the byte vocabulary */
+    dl_vocab vocab;
+    int64_t val_unknown;                  /* char corpus: validation bytes not in vocab (mapped to fallback) */
+    int32_t fallback;                     /* char corpus: their id: that of ' ' if the vocabulary has it, else 0 */
+} dl_text_data;
+void dl_text_data_free(dl_text_data *d);
+
+/* Largest text or token file (and directory total) the readers accept. */
+#define DL_TEXT_MAX_BYTES ((int64_t)1 << 30)
+
+/* A character corpus: path is a file, or a directory whose regular files
+ * (symlinks followed) are read in byte-wise name order and concatenated
+ * as they are. Skipped: hidden files (names starting with '.'), names
+ * ending in .dat or .u8 (fortune(6)'s index files and its links to the
+ * text files), subdirectories (not descended into) and anything else that
+ * is not a regular file (a dangling symlink, a FIFO). The last val_split
+ * (in [0, 1)) of the bytes is the validation text; the vocabulary comes
+ * from the rest; validation bytes outside it become the fallback id.
+ * Text shorter than 2 bytes, a split leaving either part shorter than 2
+ * bytes, and more than DL_TEXT_MAX_BYTES are errors. */
+int dl_load_text(const char *path, double val_split, dl_text_data *out);
+
+/* A token file: ids as decimal integers separated by whitespace (spaces,
+ * tabs, newlines), each in [0, 2^31 - 2]. vocab_size > 0 fixes the
+ * vocabulary (an id >= it is an error naming line and id), 0 means max id + 1.
+ * Anything else — a sign, a letter, a number too large, no ids — is an error
+ * naming file:line. Split as dl_load_text. */
+int dl_load_tokens(const char *path, int64_t vocab_size, double val_split, dl_text_data *out);
+
+/* The vocabulary of the bytes text[0..n) (n >= 1). */
+void dl_vocab_build(dl_vocab *v, const unsigned char *text, int64_t n);
+/* The checkpoint metadata key under which a model's vocabulary is stored, and
+ * the value: "bytes:" and two lowercase hex digits per byte, ascending
+ * ("bytes:0a20216162" = newline, space, '!', 'a', 'b') — plain ASCII, so it
+ * survives JSON escaping unchanged. out needs DL_VOCAB_META_MAX bytes. */
+#define DL_VOCAB_META_KEY "vocab"
+#define DL_VOCAB_META_MAX (6 + 2 * 256 + 1)
+void dl_vocab_to_meta(const dl_vocab *v, char *out);
+/* Parses such a value; anything else (bad prefix, odd length, non-hex
+ * digits, bytes not strictly ascending, empty) is an error. */
+int dl_vocab_from_meta(const char *s, dl_vocab *v);
+/* The vocabulary stored in a checkpoint (dl_save_safetensors_meta with key
+ * DL_VOCAB_META_KEY). */
+int dl_vocab_load(const char *checkpoint, dl_vocab *v);
+/* Text to ids: ids[0..len) (ids may be NULL to only check). A byte outside
+ * the vocabulary is an error naming it and its position. */
+int dl_vocab_encode(const dl_vocab *v, const char *text, int64_t len, int32_t *ids);
+/* Ids to text: out[0..n) and a NUL (out holds n + 1 bytes); an id outside
+ * [0, size) is an error. */
+int dl_vocab_decode(const dl_vocab *v, const int32_t *ids, int64_t n, char *out);
+
+/* Batches for next-token prediction: fields `tokens` i32[T] and `targets`
+ * i32[T], targets[t] = the token after tokens[t]. Two modes:
+ *   random (contiguous = 0): the stream cut into windows of T at an offset
+ *     drawn per epoch, visited in a shuffled order; each batch is
+ *     independent, so reset = 1 on every batch; the last batch of an epoch
+ *     may be partial. Draws come from (seed, epoch): reproducible.
+ *   contiguous (contiguous = 1, for truncated BPTT): the stream split into
+ *     `batch` equal parallel streams; row i of batch k continues exactly
+ *     where row i of batch k - 1 ended; reset = 1 on an epoch's first batch
+ *     only; every batch is full (each stream's tail shorter than T is left
+ *     out); seed is unused.
+ * ids are borrowed (they must outlive the batcher); batch buffers are the
+ * batcher's, valid until the next call. */
+typedef struct dl_text_batcher {
+    const int32_t *ids; int64_t n;        /* the stream */
+    int64_t batch, seq_len;
+    int contiguous;
+    uint64_t seed;
+    int64_t epoch;                        /* counts resets */
+    int64_t windows;                      /* random: windows per epoch; contiguous: batches per epoch */
+    int64_t offset;                       /* random: this epoch's window grid offset */
+    int64_t stream_len;                   /* contiguous: tokens per stream */
+    int64_t pos;                          /* windows (random) or batches (contiguous) given this epoch */
+    int64_t *order;                       /* random: this epoch's window order */
+    int32_t *tokens, *targets;            /* [batch, seq_len] each */
+} dl_text_batcher;
+/* Fails when the stream is too short for one batch (random: T + 1 ids;
+ * contiguous: batch * T + 1) or batch/seq_len < 1. */
+int dl_text_batcher_init(dl_text_batcher *b, const int32_t *ids, int64_t n, int64_t batch, int64_t seq_len,
+                         int contiguous, uint64_t seed);
+/* The next batch into out (fields point into the batcher); returns its n, 0
+ * at the end of the epoch. */
+int64_t dl_text_batcher_next(dl_text_batcher *b, dl_batch *out);
+void dl_text_batcher_reset(dl_text_batcher *b);   /* next epoch */
+int64_t dl_text_batcher_batches(const dl_text_batcher *b);   /* per epoch */
+void dl_text_batcher_free(dl_text_batcher *b);
+
+/* ---- sampling (generation) ------------------------------------------------
+ * The next id from one row of n logits: temperature 0 takes the argmax (the
+ * first of equal maxima); temperature > 0 samples softmax(logits / T) with
+ * one draw of rng, restricted to the top_k largest logits when 0 < top_k < n
+ * (ties at the cut broken by lower id). A -inf logit has probability 0; NaN,
+ * +inf, all -inf, n < 1 or a negative temperature are errors (-1). */
+int dl_sample_logits(const float *logits, int n, float temperature, int top_k, dl_rng *rng);
+/* Bits per character (or token) from a mean cross-entropy in nats. */
+double dl_bits_per_char(double loss_nats);
+
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
     const char *name;
@@ -363,7 +487,7 @@ int dl_params_save(const dl_param_table *t, float *params, const char *path);
 int dl_params_load(const dl_param_table *t, float *params, const char *path, const char *prefix, dl_load_report *rep);
 
 typedef struct dl_data_config {
-    const char *kind;                     /* "fashion_mnist", "mnist", "idx", "csv" */
+    const char *kind;                     /* "fashion_mnist", "mnist", "idx", "csv", "text", "tokens", ... */
     const char *path;                     /* directory (mnist kinds) or train file (csv) */
     const char *test_path;                /* csv: test file (may be NULL: use val split) */
     int64_t batch;
@@ -373,6 +497,9 @@ typedef struct dl_data_config {
     int channels;                         /* image_folder: 1, 3, 4 or 0 = from the first image */
     float mask_threshold;                 /* fashion_mnist_masks: mask = pixel > threshold */
     dl_augment_config augment;
+    int64_t seq_len;                      /* text, tokens: tokens per sample (T) */
+    int contiguous;                       /* text, tokens: 1 = parallel streams for truncated BPTT */
+    int64_t vocab;                        /* tokens: vocabulary size (0 = max id + 1) */
 } dl_data_config;
 
 /* IoU: outputs are logits, a pixel is predicted positive when its output is
@@ -422,7 +549,7 @@ typedef struct dl_model_api {
     int64_t *(*step_count)(void *m);
 } dl_model_api;
 
-#define DL_ABI_VERSION 3
+#define DL_ABI_VERSION 4
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {

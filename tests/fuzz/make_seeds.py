@@ -113,3 +113,14 @@ put("png", "palette_trns", b"\x03" + png(2, 2, 2, 3, [b"\x40", b"\x90"],
 put("png", "gray16", b"\x00" + png(2, 1, 16, 0, [b"\x12\x34\xff\xff"]))
 put("png", "gray_alpha", b"\x01" + png(1, 2, 8, 4, [b"\x80\x40", b"\xff\xff"]))
 put("png", "bits1", b"\x00" + png(8, 1, 1, 0, [b"\xa5"]))
+
+
+# ---- text: [option byte][token file / corpus / vocabulary]; see fuzz_text.c --
+def text_opt(vocab, split, contiguous, seq):
+    return bytes([vocab | split << 2 | contiguous << 4 | seq << 5])
+
+
+put("text", "tokens", text_opt(0, 0, 0, 2) + b"3 1 4 1 5 9 2 6\n5 3 5 8 9 7 9\n")
+put("text", "tokens_vocab_split", text_opt(2, 1, 1, 0) + b"0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1\n")
+put("text", "corpus", text_opt(0, 1, 1, 1) + b"A fortune:\n%\nThe other one.\n%\n")
+put("text", "vocab", text_opt(0, 0, 0, 0) + b"bytes:0a20216162")
