@@ -172,7 +172,8 @@ op("softmax_large", "softmax(30.0 * a, axis = 1)", lambda p: F.softmax(30.0 * p[
 # ---- stdlib blocks: parameters created by the block are inputs too ------------------
 op("dense", "dense(a, {units})",
    lambda p, units: F.linear(p["a"], p["dense0.weight"], p["dense0.bias"]),
-   [v({"units": 5}, a=(3, 4)), v({"units": 1}, a=(1, 7)), v({"units": 13}, a=(6, 1))])
+   [v({"units": 5}, a=(3, 4)), v({"units": 1}, a=(1, 7)), v({"units": 13}, a=(6, 1)),
+    v({"units": 6}, a=(2, 5, 4)), v({"units": 3}, a=(2, 3, 2, 4))])
 # Weight tying: two calls with one name are one tensor; its gradient sums both uses.
 op("dense tied", 'dense(relu(dense(a, 4, name = "t")), 4, name = "t")',
    lambda p: F.linear(F.relu(F.linear(p["a"], p["t.weight"], p["t.bias"])), p["t.weight"], p["t.bias"]),
