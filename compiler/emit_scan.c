@@ -89,6 +89,7 @@ static int emit_body(emit_ctx *c, const ir_node *scan, int b, const char *fname)
     bc.g = body;
     bc.kernel_prefix = fname;
     bc.check_during = NULL;
+    bc.fail_return = "return -1;"; /* a kernel's run-time check failed (an index out of range): the loop stops */
     bc.in_body = 1;
     bc.graph_uses_seed = 0;
     bc.groups = (emit_lists){0};
@@ -118,7 +119,7 @@ static int emit_body(emit_ctx *c, const ir_node *scan, int b, const char *fname)
 
     fprintf(c->defs, "/* %s:%d:%d one step of the scan: graph %s */\n", scan->loc.file ? scan->loc.file : "?",
             scan->loc.line, scan->loc.col, body->name);
-    fprintf(c->defs, "static void %s_body(int64_t n, int64_t mb, float *wn, float *wc, uint64_t seed, "
+    fprintf(c->defs, "static int %s_body(int64_t n, int64_t mb, float *wn, float *wc, uint64_t seed, "
                      "const void *const *in, void *const *out)\n{\n", fname);
     fprintf(c->defs, "    (void)n, (void)mb, (void)wn, (void)wc, (void)seed, (void)in, (void)out;\n");
     for (int k = 0; k < body->n_inputs; k++) {
@@ -145,7 +146,7 @@ static int emit_body(emit_ctx *c, const ir_node *scan, int b, const char *fname)
     }
     fputs(calls, c->defs);
     free(calls);
-    fprintf(c->defs, "}\n\n");
+    fprintf(c->defs, "    return 0;\n}\n\n");
     return c->d->n_errors > errors ? -1 : 0;
 }
 
@@ -170,7 +171,7 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     emit_origin(d, n);
     fprintf(d, "scan over axis 1 of %d sequence%s carrying %d state%s%s */\n", si.ns, si.ns == 1 ? "" : "s", si.nc,
             si.nc == 1 ? "" : "s", si.reverse ? ", last step first" : "");
-    fprintf(d, "static void %s(int64_t n, int64_t T, int64_t mb, float *wn, float *wc, uint64_t seed, "
+    fprintf(d, "static int %s(int64_t n, int64_t T, int64_t mb, float *wn, float *wc, uint64_t seed, "
                "const void *const *in, float *const *part)\n{\n", fname);
     for (int k = 0; k < si.nc + si.ns; k++)
         fprintf(d, "    float *const s%d = %s; /* %s */\n", k, region_ptr(c, si.body, is_n[k], off[k]),
@@ -205,7 +206,7 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
                    ", sizeof(float) * %" PRId64 ");\n", p, p, in_r[k], k, in_r[k], in_r[k]);
     }
     fprintf(d, "        }\n");
-    fprintf(d, "        %s_body(n, mb, wn, wc, seed, bin, bout);\n", fname);
+    fprintf(d, "        if (%s_body(n, mb, wn, wc, seed, bin, bout) != 0) return -1;\n", fname);
     for (int k = 0; k < si.nc; k++)
         fprintf(d, "        memcpy(s%d, o%d, sizeof(float) * (size_t)(n * %" PRId64 "));\n", k, k, in_r[k]);
     for (int j = 0; j < si.ny; j++) {
@@ -224,7 +225,7 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     for (int k = 0; k < si.nc; k++)
         fprintf(d, "    if (part[%d]) memcpy(part[%d], s%d, sizeof(float) * (size_t)(n * %" PRId64 "));\n", k, k, k,
                 in_r[k]);
-    fprintf(d, "}\n\n");
+    fprintf(d, "    return 0;\n}\n\n");
 
     /* the call */
     const char *parts[4 * IR_MAX_LOOP_IN];
@@ -239,12 +240,12 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     for (int p = 0; p < nparts; p++) fprintf(c->calls, "%s%s", p ? ", " : "", parts[p]);
     fprintf(c->calls, "};\n");
     if (c->in_body)
-        fprintf(c->calls, "        %s(n, %s, mb, wn, wc, %s, in, part);\n    }\n", fname, emit_dim(c, s0->shape.d[1]),
-                c->graph_uses_seed ? "seed" : "0");
+        fprintf(c->calls, "        if (%s(n, %s, mb, wn, wc, %s, in, part) != 0) %s\n    }\n", fname,
+                emit_dim(c, s0->shape.d[1]), c->graph_uses_seed ? "seed" : "0", c->fail_return);
     else
-        fprintf(c->calls, "        %s(n, %s, m->max_batch, %s, %s, %s, in, part);\n    }\n", fname,
+        fprintf(c->calls, "        if (%s(n, %s, m->max_batch, %s, %s, %s, in, part) != 0) %s\n    }\n", fname,
                 emit_dim(c, s0->shape.d[1]), c->scan_regions->wn, c->scan_regions->wc,
-                c->graph_uses_seed ? "seed" : "0");
+                c->graph_uses_seed ? "seed" : "0", c->fail_return);
     c->uses_n = 1;
     (void)sn, (void)sc;
     return 0;
