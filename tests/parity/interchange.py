@@ -58,7 +58,7 @@ def run_one(build, name, make, in_shape):
     lib = load_lib(so)
     m = Model(lib, name, max_batch=4, class_labels=True)
     T = lambda a: torch.tensor(a, dtype=torch.float64)
-    x = np.random.default_rng(7).standard_normal((4,) + in_shape).astype(np.float32)
+    x = models.make_input(name, np.random.default_rng(7), (4,) + in_shape)
     try:
         # dlnc -> torch
         m.init_(m.m, 42)

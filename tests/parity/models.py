@@ -1,4 +1,6 @@
-"""models.py — whole models against PyTorch: MLP, LeNet-5, ResNet-20.
+"""models.py — whole models against PyTorch: MLP, LeNet-5, ResNet-20, and the
+recurrent layers of stdlib/recurrent.dln (LSTM, GRU, RNN; bidirectional,
+stacked, variable-length sequences as packed sequences, final states).
 
 For each model a .dln file and an nn.Module whose state_dict names are dlnc's
 parameter names (dense0.weight, conv0.weight, batch_norm0.running_mean, ...).
@@ -6,7 +8,9 @@ PyTorch initializes the weights, writes them as safetensors, and the generated
 code loads that file through the runtime (<model>_load), so both start from
 the same bits. Then, on the same batches:
 
-  1. eval-mode logits (forward) and loss (eval_step) — tolerance 1e-5;
+  1. eval-mode logits (forward) and loss (eval_step) — tolerance 1e-5; the
+     logits again for partial batches (1 and batch-1 samples in a model
+     created for batch);
   2. training-mode loss and every parameter gradient of the first
      train_step — tolerance 1e-4 (gradients), 1e-5 (loss);
   3. 20 training steps with the model's optimizer on fresh batches; after the
@@ -193,8 +197,189 @@ class ResNet20(nn.Module):
         return self.dense0(h.mean(dim=(2, 3)))
 
 
+# ---- recurrent layers (stdlib/recurrent.dln: rnn, lstm, gru, *_scan) --------------------
+# Models take one f32[N, 1, T, F] input (an image's rows as the time steps),
+# reshaped to [N, T, F] (batch_first). nn.RNN/nn.LSTM/nn.GRU held in an
+# attribute named like dlnc's block instance (lstm0, gru0, ...) have dlnc's
+# parameter names: lstm0.weight_ih_l0, ..., gru0.bias_hh_l0_reverse.
+
+def _seq(x):
+    return x.flatten(1, 2)  # [N, 1, T, F] -> [N, T, F]
+
+
+LSTM2_DLN = """model lstm2(x: f32[N, 1, 6, 5]) -> f32[N, 10] {
+    h = reshape(x, [-1, 6, 5]) |> lstm(8, layers = 2)
+    return dense(h[:, 5, :], 10)
+}
+""" + _train("lstm2", 4, "sgd(lr = 0.1, momentum = 0.9)")
+
+
+class LSTM2(nn.Module):
+    """2-layer LSTM over the rows, classifier on the last step's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm0 = nn.LSTM(5, 8, num_layers=2, batch_first=True)
+        self.dense0 = nn.Linear(8, 10)
+
+    def forward(self, x):
+        y, _ = self.lstm0(_seq(x))
+        return self.dense0(y[:, -1])
+
+
+BIGRU_DLN = """model bigru(x: f32[N, 1, 7, 4]) -> f32[N, 10] {
+    h = reshape(x, [-1, 7, 4]) |> gru(6, bidirectional = true)
+    return dense(mean(h, axis = 1), 10)
+}
+""" + _train("bigru", 4, "adam(lr = 0.01)")
+
+
+class BiGRU(nn.Module):
+    """Bidirectional GRU, classifier on the mean of the outputs over time."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru0 = nn.GRU(4, 6, batch_first=True, bidirectional=True)
+        self.dense0 = nn.Linear(12, 10)
+
+    def forward(self, x):
+        y, _ = self.gru0(_seq(x))
+        return self.dense0(y.mean(dim=1))
+
+
+RNN_RELU_DLN = """model rnn_relu(x: f32[N, 1, 5, 6]) -> f32[N, 10] {
+    h = reshape(x, [-1, 5, 6]) |> rnn(8, layers = 2, bidirectional = true, dropout = 0.0, nonlinearity = "relu")
+    return dense(flatten(h), 10)
+}
+""" + _train("rnn_relu", 4, "sgd(lr = 0.05, momentum = 0.9)")
+
+
+class RNNReLU(nn.Module):
+    """2-layer bidirectional Elman RNN with ReLU, classifier on all outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn0 = nn.RNN(6, 8, num_layers=2, nonlinearity="relu", batch_first=True, bidirectional=True, dropout=0.0)
+        self.dense0 = nn.Linear(5 * 16, 10)
+
+    def forward(self, x):
+        y, _ = self.rnn0(_seq(x))
+        return self.dense0(y.flatten(1))
+
+
+# Variable lengths: column 0 of every step is 1.0 for a real step and 0.0 for
+# padding (padding only at the end); the other columns of padded steps hold
+# noise that must not matter. dlnc passes that column as `mask`; PyTorch packs
+# the sequences with pack_padded_sequence and pads the outputs back with zeros.
+def _masked_input(rng, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    n, t = shape[0], shape[2]
+    lengths = rng.integers(1, t + 1, size=n)
+    lengths[0] = t  # one full-length sequence in every batch
+    x[:, 0, :, 0] = (np.arange(t)[None, :] < lengths[:, None]).astype(np.float32)
+    return x
+
+
+def _packed(x):
+    s = _seq(x)
+    lengths = s[:, :, 0].sum(dim=1).round().long()
+    return nn.utils.rnn.pack_padded_sequence(s, lengths, batch_first=True, enforce_sorted=False), s.shape[1]
+
+
+LSTM_MASKED_DLN = """model lstm_masked(x: f32[N, 1, 7, 4]) -> f32[N, 10] {
+    s = reshape(x, [-1, 7, 4])
+    h = lstm(s, 5, layers = 2, bidirectional = true, mask = s[:, :, 0])
+    return dense(flatten(h), 10)
+}
+""" + _train("lstm_masked", 4, "sgd(lr = 0.1, momentum = 0.9)")
+
+
+class LSTMMasked(nn.Module):
+    """2-layer bidirectional LSTM over packed variable-length sequences; the
+    classifier sees every step's output, so padded outputs must be exact zeros."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm0 = nn.LSTM(4, 5, num_layers=2, batch_first=True, bidirectional=True)
+        self.dense0 = nn.Linear(7 * 10, 10)
+
+    def forward(self, x):
+        packed, t = _packed(x)
+        y, _ = self.lstm0(packed)
+        y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
+        return self.dense0(y.flatten(1))
+
+
+# Final states: user blocks declaring nn.LSTM/GRU/RNN's parameters and calling
+# lstm_scan / gru_scan / rnn_scan for (outputs, final states); the output is
+# [h, c] of the LSTM, [h forward, h reverse] of a bidirectional GRU and h of an
+# RNN, against PyTorch's h_n / c_n of packed sequences (the state after each
+# sample's last real step).
+STATES_DLN = """block lstm_state(x: f32[N, T, I], hidden: int, mask = 1.0) -> f32 {
+    k = hidden ** -0.5
+    param weight_ih_l0: f32[4 * hidden, I] = uniform(low = -k, high = k)
+    param weight_hh_l0: f32[4 * hidden, hidden] = uniform(low = -k, high = k)
+    param bias_ih_l0: f32[4 * hidden] = uniform(low = -k, high = k)
+    param bias_hh_l0: f32[4 * hidden] = uniform(low = -k, high = k)
+    _, h, c = lstm_scan(x, weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, mask = mask)
+    return concat([h, c], axis = 1)
+}
+
+block bigru_state(x: f32[N, T, I], hidden: int, mask = 1.0) -> f32 {
+    k = hidden ** -0.5
+    param weight_ih_l0: f32[3 * hidden, I] = uniform(low = -k, high = k)
+    param weight_hh_l0: f32[3 * hidden, hidden] = uniform(low = -k, high = k)
+    param bias_ih_l0: f32[3 * hidden] = uniform(low = -k, high = k)
+    param bias_hh_l0: f32[3 * hidden] = uniform(low = -k, high = k)
+    param weight_ih_l0_reverse: f32[3 * hidden, I] = uniform(low = -k, high = k)
+    param weight_hh_l0_reverse: f32[3 * hidden, hidden] = uniform(low = -k, high = k)
+    param bias_ih_l0_reverse: f32[3 * hidden] = uniform(low = -k, high = k)
+    param bias_hh_l0_reverse: f32[3 * hidden] = uniform(low = -k, high = k)
+    _, hf = gru_scan(x, weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, mask = mask)
+    _, hr = gru_scan(x, weight_ih_l0_reverse, weight_hh_l0_reverse, bias_ih_l0_reverse, bias_hh_l0_reverse,
+                     mask = mask, reverse = true)
+    return concat([hf, hr], axis = 1)
+}
+
+block rnn_state(x: f32[N, T, I], hidden: int, mask = 1.0) -> f32 {
+    k = hidden ** -0.5
+    param weight_ih_l0: f32[hidden, I] = uniform(low = -k, high = k)
+    param weight_hh_l0: f32[hidden, hidden] = uniform(low = -k, high = k)
+    param bias_ih_l0: f32[hidden] = uniform(low = -k, high = k)
+    param bias_hh_l0: f32[hidden] = uniform(low = -k, high = k)
+    _, h = rnn_scan(x, weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, mask = mask)
+    return h
+}
+
+model rnn_states(x: f32[N, 1, 6, 3]) -> f32[N, 10] {
+    s = reshape(x, [-1, 6, 3])
+    m = s[:, :, 0]
+    return concat([lstm_state(s, 2, mask = m), bigru_state(s, 2, mask = m), rnn_state(s, 2, mask = m)], axis = 1)
+}
+""" + _train("rnn_states", 4, "sgd(lr = 0.1, momentum = 0.9)")
+
+
+class RNNStates(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm_state0 = nn.LSTM(3, 2, batch_first=True)
+        self.bigru_state0 = nn.GRU(3, 2, batch_first=True, bidirectional=True)
+        self.rnn_state0 = nn.RNN(3, 2, batch_first=True)
+
+    def forward(self, x):
+        packed, _ = _packed(x)
+        _, (h, c) = self.lstm_state0(packed)
+        _, g = self.bigru_state0(packed)
+        _, r = self.rnn_state0(packed)
+        return torch.cat([h[0], c[0], g[0], g[1], r[0]], dim=1)
+
+
 def _sgd(lr, momentum=0.0, wd=0.0):
     return lambda params: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
+
+
+def _adam(lr):
+    return lambda params: torch.optim.Adam(params, lr=lr)
 
 
 # name, .dln, module, input shape, batch, torch optimizer (same as the train section)
@@ -203,7 +388,20 @@ MODELS = [
     ("mlp_bn", MLP_BN_DLN, MLPBN, (1, 28, 28), 16, _sgd(0.05, 0.9)),
     ("lenet", LENET_DLN, LeNet, (1, 28, 28), 8, _sgd(0.05, 0.9)),
     ("resnet20", RESNET_DLN, ResNet20, (3, 16, 16), 4, _sgd(0.02, 0.9, 5e-4)),
+    ("lstm2", LSTM2_DLN, LSTM2, (1, 6, 5), 4, _sgd(0.1, 0.9)),
+    ("bigru", BIGRU_DLN, BiGRU, (1, 7, 4), 4, _adam(0.01)),
+    ("rnn_relu", RNN_RELU_DLN, RNNReLU, (1, 5, 6), 4, _sgd(0.05, 0.9)),
+    ("lstm_masked", LSTM_MASKED_DLN, LSTMMasked, (1, 7, 4), 4, _sgd(0.1, 0.9)),
+    ("rnn_states", STATES_DLN, RNNStates, (1, 6, 3), 4, _sgd(0.1, 0.9)),
 ]
+# Models whose input is not plain N(0, 1) noise: name -> f(rng, shape) -> float32 array.
+INPUTS = {"lstm_masked": _masked_input, "rnn_states": _masked_input}
+
+
+def make_input(name, rng, shape):
+    """A batch of inputs for model `name` (shape includes the batch)."""
+    f = INPUTS.get(name)
+    return f(rng, shape) if f else rng.standard_normal(shape).astype(np.float32)
 
 from ops import NOT_YET  # noqa: E402
 
@@ -315,7 +513,7 @@ def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
             return [dict(case=_Desc(f"{name}: load torch weights"), fwd=float("nan"), grad=float("nan"),
                          ok=False, detail="load failed")], None
         rng = np.random.default_rng(seed)
-        batches = [(rng.standard_normal((batch,) + in_shape).astype(np.float32),
+        batches = [(make_input(name, rng, (batch,) + in_shape),
                     rng.integers(0, 10, size=(batch,)).astype(np.int32)) for _ in range(STEPS + 1)]
         T = lambda a: torch.tensor(a, dtype=torch.float64)
         x0, y0 = batches[0]
@@ -331,6 +529,15 @@ def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
         rows.append(dict(case=_Desc(f"{name}: eval-mode logits, batch {batch}"), fwd=e_logits, grad=None,
                          ok=e_logits <= FWD_TOL))
         rows.append(dict(case=_Desc(f"{name}: eval-mode loss"), fwd=e_loss, grad=None, ok=e_loss <= FWD_TOL))
+        # a partial batch (fewer samples than the model was created for): loops
+        # and buffers must follow the actual batch size, not the maximum
+        e_part = 0.0
+        for n in (1, batch - 1):
+            with torch.no_grad():
+                lp = ref(T(x0[:n]))
+            e_part = max(e_part, rel_err(m.forward(x0[:n], (n, 10)), lp.numpy()))
+        rows.append(dict(case=_Desc(f"{name}: eval-mode logits of partial batches (1 and {batch - 1} of {batch})"),
+                         fwd=e_part, grad=None, ok=e_part <= FWD_TOL))
         # 2. first training step: loss and every gradient
         ref.train()
         ref32 = copy.deepcopy(ref).float()  # PyTorch's own float32 run, for the 20-step bound

@@ -8,7 +8,7 @@ Sections: ops (cases.py: primitive ops, stdlib blocks, losses), init
 (initializers against torch.nn.init and the docs' table), corpus (every
 case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
-ResNet-20: logits, loss, gradients, 20 training steps, batch-norm state),
+ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state),
 interchange (safetensors both ways). Ends with a table — op or model, cases,
 max forward error, max gradient error, pass/fail — then the line
 `parity: N passed, N failed`. Failing cases print what reproduces them.
