@@ -49,6 +49,7 @@ static const const_case cases[] = {
     {"tril(expand(arange(2), 2, 2, 2), 1)", 8, {0, 1, 0, 1, 0, 1, 0, 1}},  /* rank 3: per matrix */
     {"expand(arange(3), 2, -1)", 6, {0, 1, 2, 0, 1, 2}},
     {"expand(reshape(arange(2), [2, 1]), [2, 3])", 6, {0, 0, 0, 1, 1, 1}},
+    {"cast_f32(expand(arange(2, 4, dtype = \"i32\"), 2, -1))", 4, {2, 3, 2, 3}},  /* i32 positions, broadcast */
     {"sin(arange(3) * 0.5) + cos(arange(3))", 3, {1, 0.47942553860420301 + 0.54030230586813977,
                                                   0.8414709848078965 - 0.41614683654714241}},
 };
