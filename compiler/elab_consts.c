@@ -119,7 +119,7 @@ static ir_node *iota(elab *e, const ir_shape *s, int axis, double start, double 
 
 /* ---- zeros, ones, full and the _like forms ----------------------------------- */
 
-enum { CONST_SIZES = IR_MAX_RANK }; /* zeros(d0, ..., d5): the size arguments of the table rows below */
+enum { CONST_SIZES = IR_MAX_RANK }; /* zeros(d0, ..., d5): the SIZES arguments of their rows in elab_builtins.c */
 
 /* zeros(d0, ...), ones(d0, ...), full(d0, ..., value = v). full's value may
  * also follow a list of sizes positionally, as in torch.full((2, 3), 0.5). */
