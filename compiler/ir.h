@@ -109,6 +109,7 @@ typedef enum ir_storage {
     IR_STORE_OUTPUT,        /* written straight into an output's destination */
     IR_STORE_INLINE,        /* never materialized (constant, fused into its consumer) */
     IR_STORE_ALIAS,         /* shares the storage of in[0] (reshape, stop_grad) */
+    IR_STORE_STATIC,        /* computed from constants alone: its own region, filled by the first call, kept */
 } ir_storage;
 
 typedef enum ir_out_kind {

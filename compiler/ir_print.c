@@ -88,8 +88,8 @@ static const print_fn print_by_op[OP__COUNT] = {
 static void print_attrs(FILE *out, const ir_node *n) { print_by_op[n->op](out, n); }
 
 static const char *storage_name(int s) {
-    static const char *names[] = {"arena", "param", "input", "output", "inline", "alias"};
-    return s >= 0 && s <= IR_STORE_ALIAS ? names[s] : "?";
+    static const char *names[] = {"arena", "param", "input", "output", "inline", "alias", "static"};
+    return s >= 0 && s <= IR_STORE_STATIC ? names[s] : "?";
 }
 
 static void print_plan(FILE *out, const ir_node *n) {
