@@ -233,6 +233,32 @@ static void test_mask_is_fused(void) {
     compiled_free(&c);
 }
 
+/* eval_step and train_step each keep their own STATIC values: at the same
+ * parameters both give the same loss, on the first calls and on later ones. */
+static void test_static_in_training(void) {
+    const char *src = "model m(x: f32[N, 6, 4]) -> f32[N, 6, 4] {\n"
+                      "    param w: f32[4] = normal(std = 0.5)\n"
+                      "    pe = cos(reshape(arange(6), [6, 1]) * reshape(exp(arange(0, 4) * -0.5), [1, 4]))\n"
+                      "    return tril(x * w + pe, k = 1) + eye(6, 4)\n"
+                      "}\n"
+                      "train m {\n    data = csv(\"/dev/null\", batch = 1, classify = false)\n"
+                      "    loss = mse(output, label)\n    optim = sgd(lr = 0.1)\n    epochs = 1\n}\n";
+    emitted em;
+    CU_ASSERT_EQUAL_FATAL(emitted_build_source(src, &em), 0);
+    void *m = em.api->create(2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    em.api->init(m, 5);
+    float x[48], y[48];
+    uint64_t st = 3;
+    for (int i = 0; i < 48; i++) x[i] = (float)emitted_urand(&st), y[i] = (float)emitted_urand(&st);
+    for (int step = 0; step < 3; step++) {
+        float le = em.api->eval_step(m, x, y, NULL, 2), lt = em.api->train_step(m, x, y, 2);
+        CU_ASSERT(isfinite(le) && fabsf(le - lt) <= 1e-6f * fmaxf(1.0f, fabsf(le)));
+    }
+    em.api->destroy(m);
+    emitted_unload(&em);
+}
+
 /* After the passes: the index vectors and the encoding are STATIC; x + pe and arange(N) are not. */
 static void test_static_plan(void) {
     compiled c;
@@ -269,4 +295,5 @@ void suite_consts(void) {
     CU_add_test(s, "docs/language.md: causal mask and positional encoding", test_docs_example);
     CU_add_test(s, "a constant mask is two index vectors", test_mask_is_fused);
     CU_add_test(s, "values of constants alone are STATIC in the plan", test_static_plan);
+    CU_add_test(s, "STATIC values in eval_step and train_step", test_static_in_training);
 }
