@@ -763,6 +763,8 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
     int node0 = e->g->n_nodes, param0 = e->mod->n_params;
     value r;
     if (blk) r = call_block(e, f, blk, x, pos, npos, kwn, kw, nkw, loc);
+    else if (npos == 0 && nkw == 0 && is_initializer(x->name)) /* `= zeros()`: the initializer, not a tensor of no size */
+        return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
     else if (!call_builtin(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl, &r))
         return make_initializer(e, x->name, loc, pos, npos, kwn, kw, nkw, kwl);
     const value *first = r.kind == V_LIST && r.n > 0 ? &r.items[0] : &r;

@@ -512,10 +512,13 @@ static value b_pair(elab *e, src_loc loc, const char *name, value *args) {
 }
 
 #define X1 {{"x", 1}}, 1
+#define SIZES {"d0", 0}, {"d1", 0}, {"d2", 0}, {"d3", 0}, {"d4", 0}, {"d5", 0} /* IR_MAX_RANK of them */
 static const builtin builtins[] = {
     {"relu", X1, b_unary, OP_relu, 0},
     {"sigmoid", X1, b_unary, OP_sigmoid, 0},
     {"tanh", X1, b_unary, OP_tanh, 0},
+    {"sin", X1, b_unary, OP_sin, 0},
+    {"cos", X1, b_unary, OP_cos, 0},
     {"gelu", X1, b_unary, OP_gelu, 0},
     {"exp", X1, b_unary, OP_exp, 0},
     {"log", X1, b_unary, OP_log, 0},
@@ -573,6 +576,18 @@ static const builtin builtins[] = {
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}}, 4, b_upsample, OP_upsample, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
     {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
+    /* constant and index tensors (elab_consts.c); sizes as separate arguments or one list */
+    {"zeros", {SIZES}, IR_MAX_RANK, b_fill, OP_constant, 0},
+    {"ones", {SIZES}, IR_MAX_RANK, b_fill, OP_constant, 0},
+    {"full", {SIZES, {"value", 0}}, IR_MAX_RANK + 1, b_fill, OP_constant, 0},
+    {"zeros_like", {{"x", 1}}, 1, b_fill_like, OP_constant, 0},
+    {"ones_like", {{"x", 1}}, 1, b_fill_like, OP_constant, 0},
+    {"full_like", {{"x", 1}, {"value", 1}}, 2, b_fill_like, OP_constant, 0},
+    {"arange", {{"start", 0}, {"end", 0}, {"step", 0}, {"dtype", 0}}, 4, b_arange, OP_iota, 0},
+    {"eye", {{"n", 1}, {"m", 0}}, 2, b_eye, OP_iota, 0},
+    {"tril", {{"x", 1}, {"k", 0}}, 2, b_triangle, OP_where, 0},
+    {"triu", {{"x", 1}, {"k", 0}}, 2, b_triangle, OP_where, 0},
+    {"expand", {{"x", 1}, SIZES}, IR_MAX_RANK + 1, b_expand, OP_broadcast_to, 0},
     /* convolution and pooling (elab_conv.c) */
     {"conv", {{"x", 1}, {"w", 1}, {"stride", 0}, {"pad", 0}, {"dilation", 0}, {"groups", 0}}, 6, b_conv, OP_conv2d, 0},
     {"conv_transpose", {{"x", 1}, {"w", 1}, {"stride", 0}, {"pad", 0}, {"output_pad", 0}, {"dilation", 0}, {"groups", 0}},
@@ -586,6 +601,7 @@ static const builtin builtins[] = {
     {"max_unpool2d", {{"x", 1}, {"indices", 1}, {"size", 1}}, 3, b_unpool, OP_max_unpool2d, 0},
 };
 #undef X1
+#undef SIZES
 
 static const builtin *find(const char *name) {
     for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)

@@ -1,6 +1,7 @@
 /* elab_internal.h — shared between the elaboration files:
  *   elab.c           values, scopes, statements, expressions, block instantiation
  *   elab_builtins.c  the built-in functions (primitive ops and small compositions)
+ *   elab_consts.c    the builtins that make constant and index tensors (zeros, arange, eye, tril, expand)
  *   elab_init.c      parameter initializers
  *   elab_train.c     the train section: data/optimizer/schedule config and the loss */
 #ifndef DLNC_ELAB_INTERNAL_H
@@ -193,6 +194,15 @@ value b_conv(elab *e, src_loc loc, const char *name, value *args);
 value b_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_adaptive_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_unpool(elab *e, src_loc loc, const char *name, value *args);
+
+/* elab_consts.c: builtins zeros, ones, full, zeros_like, ones_like,
+ * full_like, arange, eye, tril, triu, expand (same signature as the handlers) */
+value b_fill(elab *e, src_loc loc, const char *name, value *args);
+value b_fill_like(elab *e, src_loc loc, const char *name, value *args);
+value b_arange(elab *e, src_loc loc, const char *name, value *args);
+value b_eye(elab *e, src_loc loc, const char *name, value *args);
+value b_triangle(elab *e, src_loc loc, const char *name, value *args);
+value b_expand(elab *e, src_loc loc, const char *name, value *args);
 
 /* elab_init.c */
 int is_initializer(const char *name);

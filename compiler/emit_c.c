@@ -13,7 +13,10 @@
  * step allocates nothing. The arena's batch-sized class (pass_plan) comes
  * first — an offset `off` there means `off * max_batch` floats — and the
  * constant-size class after it; the three graphs of a module share the arena
- * (each graph's plan fits in max over graphs of each class).
+ * (each graph's plan fits in max over graphs of each class). After the arena,
+ * if any graph has STATIC values (pass_plan: computed from constants alone),
+ * the statics region: each graph's own, filled by its first call under a bit
+ * of m->statics_ready and never overwritten.
  *
  * Graph conventions (from elaboration): forward: input 0 = x, IR_OUT_VALUE
  * outputs; eval_step: inputs x, label, outputs VALUE + LOSS; train_step:
@@ -38,6 +41,8 @@ typedef struct module_layout {
     int64_t act_n;      /* batch-sized arena class, in units of max_batch */
     int64_t act_c;      /* constant-size arena class */
     emit_scan_regions scans; /* the loop bodies' regions, at the end of each class */
+    int64_t sbase[3];   /* by step function: where its STATIC values start in the statics region */
+    int64_t n_sfloats;  /* the statics region: every step function's, one after another */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
@@ -161,6 +166,10 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.calls = open_memstream(&calls, &lcalls);
     FILE *t = open_memstream(&tail, &ltail);
     int errors_before = d->n_errors;
+    /* the kernels of STATIC values: called under a once-only guard (pass_plan) */
+    char *scalls = NULL;
+    size_t lscalls = 0;
+    FILE *statics = open_memstream(&scalls, &lscalls);
 
     /* by node id: a group root already computed in a conv's epilogue */
     unsigned char *in_epilogue = arena_alloc(mod->ar, (size_t)(g->next_id > 0 ? g->next_id : 1));
@@ -173,8 +182,15 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             emit_scan_loop(&c, n);
             continue;
         }
-        if (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_OUTPUT) continue;
+        if (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_OUTPUT && n->storage != IR_STORE_STATIC) continue;
         if (n->op == OP_scan_part || (n->id < g->next_id && in_epilogue[n->id])) continue; /* written by its scan */
+        if (n->storage == IR_STORE_STATIC) {
+            FILE *step_calls = c.calls;
+            c.calls = statics;
+            emit_kernel(&c, n);
+            c.calls = step_calls;
+            continue;
+        }
         /* (a checked build checks each kernel's output after its call: none may hide in an epilogue) */
         if (n->epilogue && n->epilogue->id < g->next_id && !c.check_during && emit_conv_epilogue(&c, n) == 1) {
             in_epilogue[n->epilogue->id] = 1;
@@ -290,6 +306,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     if (kind != STEP_FORWARD) fprintf(t, "    return %s;\n", has_loss ? "loss" : "0.0f");
     fclose(c.defs);
     fclose(c.calls);
+    fclose(statics);
     fclose(t);
 
     /* Now that every reference is known, the declarations. */
@@ -335,6 +352,11 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             else fprintf(h, "act_c + %" PRId64, n->offset), cbase = 1;
             fprintf(h, "%s;", i32 ? ")" : "");
             fprintf(h, " /* %s %s */\n", shape, ir_ops[n->op].name);
+        } else if (n->storage == IR_STORE_STATIC) {
+            const int i32 = n->dtype == IR_I32;
+            fprintf(h, "    %s *const t%d = %sm->statics + %" PRId64 "%s; /* %s %s, computed once */\n",
+                    i32 ? "int32_t" : "float", n->id, i32 ? "(int32_t *)(" : "", L->sbase[kind] + n->offset,
+                    i32 ? ")" : "", shape, ir_ops[n->op].name);
         } else if (n->storage == IR_STORE_OUTPUT) {
             const ir_output *o = &g->outputs[n->offset];
             if (o->kind == IR_OUT_GRAD) fprintf(h, "    float *const t%d = %s;", n->id, grad_name(&c, o->index));
@@ -358,6 +380,17 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     }
     free(head);
     fprintf(out, "\n");
+    if (lscalls) { /* the same every step: computed by the first call */
+        fprintf(out, "    if (!(m->statics_ready & %du)) {\n", 1 << kind);
+        for (char *line = scalls; *line;) {
+            char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+            fprintf(out, "    %.*s", (int)len, line);
+            line += len;
+        }
+        fprintf(out, "        m->statics_ready |= %du;\n    }\n", 1 << kind);
+    }
+    free(scalls);
     fputs(calls, out);
     free(calls);
     if (ltail) fprintf(out, "\n");
@@ -373,7 +406,7 @@ static void layout_module(const ir_module *m, module_layout *L)
     int np = m->n_params > 0 ? m->n_params : 1;
     L->poff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
     L->goff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
-    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = 0;
+    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = L->n_sfloats = 0;
     for (int i = 0; i < m->n_params; i++) {
         int64_t n = param_numel(&m->params[i]);
         L->poff[i] = L->n_pfloats;
@@ -390,6 +423,8 @@ static void layout_module(const ir_module *m, module_layout *L)
         int64_t an = plan_class_size(gs[i], 1u << IR_SYM_N), ac = plan_class_size(gs[i], 0);
         if (an > L->act_n) L->act_n = an;
         if (ac > L->act_c) L->act_c = ac;
+        L->sbase[i] = L->n_sfloats;
+        L->n_sfloats += plan_static_size(gs[i]);
     }
     emit_scan_layout(m, &L->act_n, &L->act_c, &L->scans);
 }
@@ -585,7 +620,7 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
 
 /* ---- the .c: struct and API functions -------------------------------------- */
 
-static void emit_struct(FILE *f, const ir_module *m)
+static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
 {
     fprintf(f, "struct %s_model {\n", m->name);
     fprintf(f, "    int64_t max_batch;     /* the largest n a step accepts */\n");
@@ -597,6 +632,10 @@ static void emit_struct(FILE *f, const ir_module *m)
     fprintf(f, "    float *params, *grads; /* parameters; gradients of the trainable ones */\n");
     fprintf(f, "    float *m1, *m2;        /* optimizer state slots (NULL when the optimizer has none) */\n");
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
+    if (L->n_sfloats) { /* (pass_plan's STATIC values) */
+        fprintf(f, "    float *statics;        /* values computed from constants alone, by each step function's first call */\n");
+        fprintf(f, "    unsigned statics_ready; /* bit k: step function k (forward, eval_step, train_step) has computed them */\n");
+    }
     fprintf(f, "};\n\n");
 }
 
@@ -605,7 +644,7 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     const char *p = m->name;
     fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
     fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n),
-            L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + 16);
+            L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + L->n_sfloats + 16);
     if (L->act_n > 0)
         fprintf(f, "    if (max_batch < 1 || max_batch > (INT64_MAX / 8 - fixed) / act_per_sample) {\n");
     else
@@ -621,7 +660,7 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
     fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
     fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act_per_sample * max_batch + %" PRId64 ";\n",
-            align16(L->act_c));
+            align16(L->act_c) + L->n_sfloats);
     fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
     fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
     fprintf(f, "    if (!m->mem) {\n        free(m);\n");
@@ -631,6 +670,7 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
     fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
     fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    if (L->n_sfloats) fprintf(f, "    m->statics = m->act + act_per_sample * max_batch + %" PRId64 ";\n", align16(L->act_c));
     fprintf(f, "    return m;\n}\n\n");
 
     fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n    free(m->mem);\n    free(m);\n}\n\n", p, p);
@@ -764,7 +804,7 @@ static void emit_costs(FILE *f, const ir_module *m)
     fprintf(f, "int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots)\n{\n");
     fprintf(f, "    const int64_t floats = %" PRId64 " + (1 + optim_slots) * (int64_t)%" PRId64 " + %" PRId64
                " * max_batch + %" PRId64 ";\n",
-            L.n_pfloats, L.n_gfloats, align16(L.act_n), align16(L.act_c));
+            L.n_pfloats, L.n_gfloats, align16(L.act_n), align16(L.act_c) + L.n_sfloats);
     fprintf(f, "    return (floats * 4 + 63) / 64 * 64 + 64;\n}\n\n");
 }
 
@@ -825,7 +865,7 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         emit_share *share = emit_share_new(m->ar); /* a kernel repeated in this module is defined once */
         emit_header_module(h_out, m);
         fprintf(c_out, "/* ======== model %s ======== */\n\n", m->name);
-        emit_struct(c_out, m);
+        emit_struct(c_out, m, &L);
         emit_tables(c_out, &c, m, &L);
         emit_train_config(c_out, &c, m);
         emit_lifecycle(c_out, m, &L);

@@ -535,6 +535,31 @@ static void emit_rand(emit_ctx *c, FILE *b, const ir_node *n)
             emit_numel(c, &n->shape), (long long)(n->a.ni > 0 ? n->a.i[0] : n->id));
 }
 
+/* iota: the index along the axis from the flat index (divide by the dims
+ * after it, wrap at its length unless it is the first dim that is not 1),
+ * then start + step * index — in double for f32, as torch.arange computes
+ * before rounding, and in integers for i32. */
+static void emit_iota(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int axis = (int)n->a.i[0], outer = 0;
+    ir_dim inner = ir_dim_const(1);
+    for (int d = axis + 1; d < n->shape.rank; d++) inner = ir_dim_mul(inner, n->shape.d[d]);
+    for (int d = 0; d < axis; d++) outer |= !dim_is_one(n->shape.d[d]);
+    const char *idx = "i";
+    if (!dim_is_one(inner)) idx = arena_printf(c->ar, "i / %s", emit_dim(c, inner));
+    if (outer) idx = arena_printf(c->ar, "(%s) %% %s", idx, emit_dim(c, n->shape.d[axis]));
+    double start = n->a.f[0], step = n->a.f[1];
+    const char *v;
+    if (n->dtype == IR_I32)
+        v = arena_printf(c->ar, "(int32_t)(%lld + %lld * (%s))", (long long)start, (long long)step, idx);
+    else if (start == 0 && step == 1)
+        v = arena_printf(c->ar, "(float)(%s)", idx);
+    else
+        v = arena_printf(c->ar, "(float)(%.17g + %.17g * (double)(%s))", start, step, idx);
+    emit_for(c, b, "    ", "i", ir_shape_numel(&n->shape), 2, "");
+    fprintf(b, " y[i] = %s;\n", v);
+}
+
 /* ---- reductions ----------------------------------------------------------- */
 
 /* A reduction whose input is an elementwise group computed inline
@@ -987,6 +1012,7 @@ void emit_source(emit_ctx *c, FILE *b, const ir_node *n)
 {
     if (n->op == OP_constant) emit_constant(c, b, n);
     else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) emit_rand(c, b, n);
+    else if (n->op == OP_iota) emit_iota(c, b, n);
     /* input, param: no kernel, the step function points at the data */
 }
 
@@ -1107,7 +1133,8 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
 {
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = lower_fusable(n);
-    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices) { /* the one op with an i32 result */
+    /* the ops with i32 results; an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
+    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_iota && n->op != OP_broadcast_to) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

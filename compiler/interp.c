@@ -214,6 +214,14 @@ static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed)
     return 0;
 }
 
+/* iota: f[0] + f[1] * (the element's index along axis i[0]). */
+static void run_iota(const interp_state *s, const ir_node *n, double *y, int64_t count) {
+    int axis = (int)n->a.i[0];
+    int64_t size = ir_dim_eval(n->shape.d[axis], s->sym_values), inner = 1;
+    for (int d = axis + 1; d < n->shape.rank; d++) inner *= ir_dim_eval(n->shape.d[d], s->sym_values);
+    for (int64_t i = 0; i < count; i++) y[i] = n->a.f[0] + n->a.f[1] * (double)(i / inner % size);
+}
+
 /* ---- the families (op_families.def): one function each, called through
  * the table below, which ops.def's family column fills ---------------------- */
 
@@ -233,6 +241,7 @@ int interp_source(const interp_state *s, const ir_node *n, double *y) {
     case OP_constant:
         for (int64_t i = 0; i < count; i++) y[i] = n->a.f[0];
         return 0;
+    case OP_iota: run_iota(s, n, y, count); return 0;
     default: return run_random(n, y, count, s->seed);
     }
 }

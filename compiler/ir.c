@@ -147,6 +147,7 @@ int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init 
 }
 
 int ir_module_add_body(ir_module *m, ir_graph *body) {
+    body->loop_body = 1;
     ARENA_PUSH(m->ar, m->bodies, m->n_bodies, m->cap_bodies, body);
     return m->n_bodies - 1;
 }

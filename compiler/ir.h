@@ -110,6 +110,7 @@ typedef enum ir_storage {
     IR_STORE_OUTPUT,        /* written straight into an output's destination */
     IR_STORE_INLINE,        /* never materialized (constant, fused into its consumer) */
     IR_STORE_ALIAS,         /* shares the storage of in[0] (reshape, stop_grad) */
+    IR_STORE_STATIC,        /* computed from constants alone: its own region, filled by the first call, kept */
 } ir_storage;
 
 typedef enum ir_out_kind {
@@ -156,6 +157,7 @@ typedef struct ir_graph {
     ir_node **param_nodes;  /* by module param index: its node here, made by ir_param_node (or NULL) */
     int cap_param_nodes;
     int64_t arena_floats;   /* memory plan result: activation arena size at max symbols */
+    int loop_body;          /* a scan's body (ir_module_add_body): runs once per step, keeps nothing between calls */
 } ir_graph;
 
 typedef enum ir_init_kind {

@@ -42,6 +42,7 @@ static void print_raw(FILE *out, const ir_node *n) {
 static void print_source(FILE *out, const ir_node *n) {
     if (n->op == OP_constant) fprintf(out, " %.9g", n->a.f[0]);
     else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) fprintf(out, " [stream=%lld]", (long long)n->a.i[0]);
+    else if (n->op == OP_iota) fprintf(out, " [axis=%lld, start=%.17g, step=%.17g]", (long long)n->a.i[0], n->a.f[0], n->a.f[1]);
 }
 
 static void print_elemwise(FILE *out, const ir_node *n) { print_raw(out, n); }
@@ -95,8 +96,8 @@ static const print_fn print_by_op[OP__COUNT] = {
 static void print_attrs(FILE *out, const ir_node *n) { print_by_op[n->op](out, n); }
 
 static const char *storage_name(int s) {
-    static const char *names[] = {"arena", "param", "input", "output", "inline", "alias"};
-    return s >= 0 && s <= IR_STORE_ALIAS ? names[s] : "?";
+    static const char *names[] = {"arena", "param", "input", "output", "inline", "alias", "static"};
+    return s >= 0 && s <= IR_STORE_STATIC ? names[s] : "?";
 }
 
 static void print_plan(FILE *out, const ir_node *n) {

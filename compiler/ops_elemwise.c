@@ -30,6 +30,8 @@ UNARY_SHAPE(round)
 UNARY_SHAPE(relu)
 UNARY_SHAPE(sigmoid)
 UNARY_SHAPE(tanh)
+UNARY_SHAPE(sin)
+UNARY_SHAPE(cos)
 UNARY_SHAPE(gelu)
 UNARY_SHAPE(gelu_grad)
 
@@ -124,7 +126,7 @@ BROADCAST_SHAPE(where)
     double op_flops_##name(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 PER_ELEMENT(neg) PER_ELEMENT(exp) PER_ELEMENT(log) PER_ELEMENT(log1p) PER_ELEMENT(sqrt)
 PER_ELEMENT(abs) PER_ELEMENT(sign) PER_ELEMENT(step) PER_ELEMENT(floor) PER_ELEMENT(round) PER_ELEMENT(relu) PER_ELEMENT(leaky_relu)
-PER_ELEMENT(elu) PER_ELEMENT(sigmoid) PER_ELEMENT(tanh) PER_ELEMENT(gelu) PER_ELEMENT(gelu_grad)
+PER_ELEMENT(elu) PER_ELEMENT(sigmoid) PER_ELEMENT(tanh) PER_ELEMENT(sin) PER_ELEMENT(cos) PER_ELEMENT(gelu) PER_ELEMENT(gelu_grad)
 PER_ELEMENT(cast_f32) PER_ELEMENT(add) PER_ELEMENT(sub) PER_ELEMENT(mul) PER_ELEMENT(div)
 PER_ELEMENT(pow) PER_ELEMENT(maximum) PER_ELEMENT(minimum) PER_ELEMENT(gt) PER_ELEMENT(ge)
 PER_ELEMENT(lt) PER_ELEMENT(le) PER_ELEMENT(eq) PER_ELEMENT(where)
@@ -180,6 +182,8 @@ void op_vjp_elu(ad_ctx *c, ir_node *n, ir_node *gy) {
 
 void op_vjp_sigmoid(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(MUL(gy, n), SUB(K(1), n))); }
 void op_vjp_tanh(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, SUB(K(1), MUL(n, n)))); }
+void op_vjp_sin(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_cos, X(0)))); }
+void op_vjp_cos(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), ir_un(c->g, OP_neg, MUL(gy, ir_un(c->g, OP_sin, X(0))))); }
 void op_vjp_gelu(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_gelu_grad, X(0)))); }
 
 /* gelu_grad(x) = Phi(x) + x phi(x), so its derivative is phi(x) (2 - x^2):

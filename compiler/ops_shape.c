@@ -1,7 +1,8 @@
-/* ops_shape.c — sources that name existing data (input, param, constant) and
- * the data-movement ops (reshape, broadcast_to, transpose, stop_grad).
+/* ops_shape.c — sources that name existing data (input, param, constant),
+ * the index source iota, and the data-movement ops (reshape, broadcast_to,
+ * transpose, stop_grad).
  *
- * None computes anything, so all cost zero flops. input and param nodes get
+ * None computes anything beyond a fill, so all cost zero flops. input and param nodes get
  * their shape from the graph input / module parameter when built
  * (ir_input_node, ir_param_node); their rule only keeps it. constant,
  * reshape and broadcast_to read their target shape from the attributes
@@ -22,6 +23,17 @@ int op_shape_constant(ir_node *n, char *err, int errlen) {
     if (n->a.nf < 1 || !ir_attrs_get_shape(&n->a, 0, &n->shape))
         return ops_fail(err, errlen, "constant: needs f[0] = value and a shape in its attributes");
     n->dtype = IR_F32;
+    return 1;
+}
+
+/* iota: start + step * index along one axis; its shape, like constant's,
+ * comes from the attributes (after the axis and the dtype flag). */
+int op_shape_iota(ir_node *n, char *err, int errlen) {
+    if (n->a.ni < 2 || n->a.nf < 2 || !ir_attrs_get_shape(&n->a, 2, &n->shape))
+        return ops_fail(err, errlen, "iota: needs i[0] = axis, i[1] = dtype, f[0] = start, f[1] = step and a shape");
+    if (n->a.i[0] < 0 || n->a.i[0] >= n->shape.rank)
+        return ops_fail(err, errlen, "iota: axis %lld is out of range for rank %d", (long long)n->a.i[0], n->shape.rank);
+    n->dtype = n->a.i[1] ? IR_I32 : IR_F32;
     return 1;
 }
 
@@ -84,12 +96,12 @@ int op_shape_stop_grad(ir_node *n, char *err, int errlen) {
 
 #define FREE(name) \
     double op_flops_##name(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
-FREE(input) FREE(param) FREE(constant) FREE(reshape) FREE(broadcast_to) FREE(transpose) FREE(stop_grad)
+FREE(input) FREE(param) FREE(constant) FREE(iota) FREE(reshape) FREE(broadcast_to) FREE(transpose) FREE(stop_grad)
 
 /* Sources end the backward walk; stop_grad is the identity with no gradient. */
 #define NO_INPUT_GRAD(name) \
     void op_vjp_##name(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
-NO_INPUT_GRAD(input) NO_INPUT_GRAD(param) NO_INPUT_GRAD(constant) NO_INPUT_GRAD(stop_grad)
+NO_INPUT_GRAD(input) NO_INPUT_GRAD(param) NO_INPUT_GRAD(constant) NO_INPUT_GRAD(iota) NO_INPUT_GRAD(stop_grad)
 
 void op_vjp_reshape(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, n->in[0], ir_reshape(c->g, gy, &n->in[0]->shape)); }
 

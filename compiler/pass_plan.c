@@ -17,6 +17,13 @@
  *           (IR_OUT_GRAD) or the caller's `out` (IR_OUT_VALUE, only in graphs
  *           without a loss, whose `out` may be NULL). `offset` then holds the
  *           index of that graph output, not an arena offset;
+ *   STATIC  a value computed from constants alone with a constant shape (an
+ *           arange, a mask's index vectors, a positional encoding): it
+ *           does not change from step to step, so it gets its own place in
+ *           a region no other value shares (`offset` there), the step
+ *           function computes it on its first call and keeps it. Not for
+ *           values written to a destination (OUTPUT) or computed by another
+ *           node's kernel (sibling reductions, a conv's epilogue);
  *   ARENA   everything else, at `offset`.
  *
  * Sizes are symbolic (k, k*N, k*N*T). Buffers are grouped into classes by
@@ -125,6 +132,25 @@ static int by_birth(const void *a, const void *b)
     return p->n->id < q->n->id ? -1 : p->n->id > q->n->id;
 }
 
+/* STATIC (the rule in the comment above): what is computed from constant
+ * and iota sources alone, at a constant shape, and would be in the arena. */
+static void mark_static(ir_graph *g)
+{
+    if (g->loop_body) return; /* a loop body computes everything at every step (emit_scan.c plans no statics region) */
+    unsigned char *is_static = plan_calloc((size_t)max_id(g), 1);
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = g->nodes[i];
+        int s = n->op == OP_constant || n->op == OP_iota ||
+                (n->nin > 0 && ir_ops[n->op].kind != IR_SOURCE && !n->sibling && !n->epilogue &&
+                 n->op != OP_scan && n->op != OP_scan_part); /* a loop runs every step */
+        for (int k = 0; k < n->nin && s; k++) s = is_static[n->in[k]->id];
+        s = s && ir_shape_numel(&n->shape).syms == 0;
+        is_static[n->id] = (unsigned char)s;
+        if (s && n->storage == IR_STORE_ARENA) n->storage = IR_STORE_STATIC;
+    }
+    free(is_static);
+}
+
 /* Buffers with their live intervals; returns the count, *out malloc'ed. */
 static int live_buffers(const ir_graph *g, plan_buf **out)
 {
@@ -173,6 +199,7 @@ static int live_buffers(const ir_graph *g, plan_buf **out)
 void pass_plan(ir_graph *g)
 {
     assign_storage(g);
+    mark_static(g);
     plan_buf *bufs;
     int nb = live_buffers(g, &bufs);
     plan_fit *fit = plan_fit_new(nb);
@@ -207,6 +234,21 @@ void pass_plan(ir_graph *g)
     }
     plan_fit_free(fit);
     free(bufs);
+    int64_t statics = 0; /* one after another, never reused */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->storage == IR_STORE_STATIC) {
+            g->nodes[i]->offset = statics;
+            statics += units_of(g->nodes[i]);
+        }
+    g->arena_floats += statics;
+}
+
+int64_t plan_static_size(const ir_graph *g)
+{
+    int64_t size = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->storage == IR_STORE_STATIC) size += units_of(g->nodes[i]);
+    return size;
 }
 
 int64_t plan_class_size(const ir_graph *g, uint32_t cls)

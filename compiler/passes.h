@@ -25,6 +25,8 @@ void pass_plan(ir_graph *g);    /* memory plan: storage kind and arena offset pe
 /* After pass_plan: the size of arena class `cls` (a symbol mask) in units of
  * its monomial, which the emitter allocates. */
 int64_t plan_class_size(const ir_graph *g, uint32_t cls);
+/* After pass_plan: the floats of the graph's STATIC values (computed once, kept). */
+int64_t plan_static_size(const ir_graph *g);
 
 /* After pass_plan: 1 if no two simultaneously-live arena buffers overlap;
  * otherwise 0, describing each overlap on err (may be NULL). For debug

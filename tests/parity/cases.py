@@ -97,6 +97,8 @@ op("elu", "elu(a, alpha = {alpha})", lambda p, alpha: F.elu(p["a"], alpha),
 op("sigmoid", "sigmoid(a)", lambda p: torch.sigmoid(p["a"]), U)
 op("tanh", "tanh(a)", lambda p: torch.tanh(p["a"]), U)
 op("gelu", "gelu(a)", lambda p: F.gelu(p["a"]), U)
+op("sin", "sin(3 * a)", lambda p: torch.sin(3 * p["a"]), U)
+op("cos", "cos(3 * a)", lambda p: torch.cos(3 * p["a"]), U)
 op("square", "square(a)", lambda p: p["a"] * p["a"], U[:3])
 op("silu", "silu(a)", lambda p: F.silu(p["a"]), U[:4])
 op("swish", "swish(a)", lambda p: F.silu(p["a"]), U[2:3])
@@ -151,6 +153,31 @@ op("reshape", "reshape(a, {shape}) * b", lambda p, shape: p["a"].reshape(shape) 
     v({"shape": [2, -1, 2]}, a=(12,), b=(3, 1))])
 op("flatten", "flatten(a, start = {start}) * b", lambda p, start: torch.flatten(p["a"], start) * p["b"],
    [v({"start": 1}, a=(2, 3, 4), b=(12,)), v({"start": 0}, a=(3, 5), b=(15,))])
+
+# ---- constant and index tensors: the parameter a gives each a gradient to check ------
+# The lengths of float aranges are torch's ceil((end - start) / step), values computed in
+# double and rounded (-3 + 0.7 * i is not exact in binary).
+AR = [v({"args": "5"}, a=(5,)), v({"args": "1, 2, 0.25"}, a=(4,)), v({"args": "5, 0, -2"}, a=(3,)),
+      v({"args": "0, 1, 0.3"}, a=(4,)), v({"args": "-3, 4, 0.7"}, a=(10,)), v({"args": "2.5, 9"}, a=(7,))]
+op("arange", "a * arange({args})", lambda p, args: p["a"] * torch.arange(*eval("(%s,)" % args), dtype=torch.float64),
+   AR)
+op("arange_i32", 'a * cast_f32(arange(2, 9, 3, dtype = "i32"))', lambda p: p["a"] * torch.arange(2, 9, 3).double(),
+   [v(a=(3,))])
+op("eye", "a * eye({n}, {m}) + a", lambda p, n, m: p["a"] * torch.eye(n, m, dtype=torch.float64) + p["a"],
+   [v({"n": 3, "m": 3}, a=(3, 3)), v({"n": 2, "m": 5}, a=(2, 5)), v({"n": 4, "m": 1}, a=(4, 1))])
+for fn in ("tril", "triu"):
+    op(fn, fn + "(a, k = {k})", lambda p, k, fn=fn: getattr(torch, fn)(p["a"], diagonal=k),
+       [v({"k": 0}, a=(4, 4)), v({"k": -1}, a=(3, 5)), v({"k": 2}, a=(2, 3, 4)), v({"k": 1}, a=(5, 2)),
+        v({"k": -4}, a=(3, 3))])
+op("expand", "expand(a, {sizes})", lambda p, sizes: p["a"].expand(*eval("(%s,)" % sizes)),
+   [v({"sizes": "2, 3, 4"}, a=(3, 1)), v({"sizes": "3, -1"}, a=(4,)), v({"sizes": "[2, 5]"}, a=(1,)),
+    v({"sizes": "-1, 3, -1"}, a=(2, 1, 4))])
+op("zeros ones full", "a * full({dims}, value = 1.5) + ones({dims}) - zeros(({dims}))",
+   lambda p, dims: p["a"] * torch.full(eval("(%s,)" % dims), 1.5, dtype=torch.float64) + 1,
+   [v({"dims": "3, 4"}, a=(3, 4)), v({"dims": "2"}, a=(1,)), v({"dims": "2, 1, 3"}, a=(3,))])
+op("full positional", "a * full((2, 3), -0.5)", lambda p: p["a"] * -0.5, [v(a=(2, 3))])
+op("_like", "a * full_like(a, 3) + ones_like(a) + zeros_like(a)",
+   lambda p: p["a"] * torch.full_like(p["a"], 3) + torch.ones_like(p["a"]) + torch.zeros_like(p["a"]), U[:3])
 
 # ---- matrix products --------------------------------------------------------------
 op("matmul", "a @ b", lambda p: p["a"] @ p["b"],

@@ -54,7 +54,7 @@ typedef enum cov_grad {
 typedef struct cov_use {
     const char *in[3]; /* operand specs (see above) */
     ir_attrs a;
-    const char *target; /* constant, reshape, broadcast_to, rand_*: the packed shape */
+    const char *target; /* constant, reshape, broadcast_to, rand_*, iota: the packed shape */
 } cov_use;
 
 typedef struct cov_row {
@@ -84,6 +84,7 @@ static const cov_row rows[] = {
     {OP_constant, G_SOURCE, .ok = {F0(0.5), .target = "N,4"}, .bad_msg = "needs f[0] = value and a shape"},
     {OP_rand_uniform, G_SOURCE, .ok = {AT(.i = {7}), .target = "N,4"}, .bad_msg = "needs a stream id"},
     {OP_rand_normal, G_SOURCE, .ok = {AT(.i = {7}), .target = "N,4"}, .bad_msg = "needs a stream id"},
+    {OP_iota, G_SOURCE, .ok = {AT(.i = {1, 0}, .f = {0.5, 2}, .nf = 2), .target = "N,4"}, .bad_msg = "needs i[0] = axis"},
     /* elementwise unary */
     UNARY(neg, G_DIFF, "f"),
     UNARY(exp, G_DIFF, "f"),
@@ -100,6 +101,8 @@ static const cov_row rows[] = {
     {OP_elu, G_DIFF, .ok = {IN("f:N,4"), F0(1.0)}, .bad = {IN("i3:N,4"), F0(1.0)}, .bad_msg = "expected a float tensor"},
     UNARY(sigmoid, G_DIFF, "f"),
     UNARY(tanh, G_DIFF, "f"),
+    UNARY(sin, G_DIFF, "f"),
+    UNARY(cos, G_DIFF, "f"),
     UNARY(gelu, G_DIFF, "f"),
     UNARY(gelu_grad, G_DIFF, "f"),
     {OP_cast_f32, G_ZERO, .ok = {IN("i5:N,4")}, .total = "any tensor converts to f32 (labels are its use)"},
@@ -230,7 +233,7 @@ static ir_attrs use_attrs(ir_opcode op, const cov_use *u) {
     ir_attrs a = u->a;
     if (u->target) {
         ir_shape t = parse_shape(u->target);
-        ir_attrs_set_shape(&a, op == OP_rand_uniform || op == OP_rand_normal ? 1 : 0, &t);
+        ir_attrs_set_shape(&a, op == OP_rand_uniform || op == OP_rand_normal ? 1 : op == OP_iota ? 2 : 0, &t);
     }
     return a;
 }
