@@ -359,6 +359,31 @@ static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, NULL), loc);
 }
 
+/* take(table, index): rows of the table by integer indices (embeddings). */
+static value b_take(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *t = tensor_arg(e, &args[0], name, "table"), *idx = tensor_arg(e, &args[1], name, "index");
+    if (!t || !idx) return v_error();
+    ir_node *in[2] = {t, idx};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_take, in, 2, NULL), loc);
+}
+
+/* scatter_add(src, index, size): rows of src summed into `size` rows of zeros
+ * at the indices; size is an int or a symbolic dimension (N). */
+static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *src = tensor_arg(e, &args[0], name, "src"), *idx = tensor_arg(e, &args[1], name, "index");
+    value sv = int_like(&args[2]);
+    ir_dim size = sv.kind == V_DIM ? sv.dim : ir_dim_const(sv.kind == V_INT ? sv.i : 0);
+    if (sv.kind != V_ERROR && (!(sv.kind == V_INT || sv.kind == V_DIM) || size.k < 1)) {
+        diag_error(e->d, sv.loc, "argument 'size' of '%s' must be a positive int or dimension (the rows of the result), got %s",
+                   name, v_describe(e, &sv));
+        return v_error();
+    }
+    if (!src || !idx || sv.kind == V_ERROR) return v_error();
+    ir_node *in[2] = {src, idx};
+    ir_attrs a = {.i = {ir_dim_pack(size)}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
+}
+
 /* Compositions kept here rather than in the stdlib because they are
  * single expressions that read better as builtins. */
 static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
@@ -545,6 +570,8 @@ static const builtin builtins[] = {
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
     {"pick", {{"x", 1}, {"index", 1}}, 2, b_pick, OP_pick, 0},
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
+    {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
+    {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},

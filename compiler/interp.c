@@ -178,8 +178,8 @@ int interp_softmax(const interp_state *s, const ir_node *n, double *y) {
 
 static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes) {
     if (v >= 0 && v < (double)classes && v == floor(v)) return 1;
-    fprintf(stderr, "interp: %s: label %g at position %lld is out of range [0, %lld)\n", ir_ops[n->op].name, v,
-            (long long)pos, (long long)classes);
+    fprintf(stderr, "interp: %s: %s %g at position %lld is out of range [0, %lld)\n", ir_ops[n->op].name,
+            n->op == OP_pick || n->op == OP_unpick ? "label" : "index", v, (long long)pos, (long long)classes);
     return 0;
 }
 
@@ -200,6 +200,31 @@ static int run_unpick(const interp_state *s, const ir_node *n, double *y) {
     for (int64_t r = 0; r < rows; r++) {
         if (!check_label(n, idx[r], r, classes)) return -1;
         y[r * classes + (int64_t)idx[r]] = g[r];
+    }
+    return 0;
+}
+
+/* take: row idx[s] of the table, for each s; scatter_add: the adjoint, rows
+ * of the source summed into row idx[s] of zeros in order of s. */
+static int run_take(const interp_state *s, const ir_node *n, double *y) {
+    const double *t = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
+    int64_t rows = interp_numel(s, n->in[1]), v = ir_dim_eval(n->in[0]->shape.d[0], s->sym_values);
+    int64_t width = rows ? interp_numel(s, n) / rows : 0;
+    for (int64_t r = 0; r < rows; r++) {
+        if (!check_label(n, idx[r], r, v)) return -1;
+        memcpy(y + r * width, t + (int64_t)idx[r] * width, sizeof(double) * (size_t)width);
+    }
+    return 0;
+}
+
+static int run_scatter_add(const interp_state *s, const ir_node *n, double *y) {
+    const double *src = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
+    int64_t rows = interp_numel(s, n->in[1]), v = ir_dim_eval(n->shape.d[0], s->sym_values);
+    int64_t width = interp_numel(s, n) / v;
+    memset(y, 0, sizeof(double) * (size_t)(v * width));
+    for (int64_t r = 0; r < rows; r++) {
+        if (!check_label(n, idx[r], r, v)) return -1;
+        for (int64_t j = 0; j < width; j++) y[(int64_t)idx[r] * width + j] += src[r * width + j];
     }
     return 0;
 }
@@ -245,7 +270,12 @@ int interp_layout(const interp_state *s, const ir_node *n, double *y) {
 }
 
 int interp_label(const interp_state *s, const ir_node *n, double *y) {
-    return n->op == OP_pick ? run_pick(s, n, y) : run_unpick(s, n, y);
+    switch (n->op) {
+    case OP_pick: return run_pick(s, n, y);
+    case OP_unpick: return run_unpick(s, n, y);
+    case OP_take: return run_take(s, n, y);
+    default: return run_scatter_add(s, n, y);
+    }
 }
 
 typedef int (*interp_fn)(const interp_state *s, const ir_node *n, double *y);

@@ -1,6 +1,8 @@
 /* ops_nn.c — ops that exist for neural networks rather than algebra:
  * the numerically stable softmax / log_softmax along one axis, pick/unpick
- * (gather and one-hot scatter by integer labels, for losses), and the random
+ * (gather and one-hot scatter by integer labels, for losses), take and
+ * scatter_add (rows of a table by integer indices, and back: embeddings,
+ * graph messages), and the random
  * sources (dropout masks, reparameterization noise).
  *
  * softmax and log_softmax are primitives, not compositions, so the emitter
@@ -98,6 +100,63 @@ void op_vjp_pick(ad_ctx *c, ir_node *n, ir_node *gy) {
 void op_vjp_unpick(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, NULL));
+}
+
+/* take(table[V, D..], idx[S..]) -> [S.., D..]: the rows of the table that idx
+ * names (an embedding lookup; PyTorch's F.embedding / index_select on axis 0).
+ * Indices are checked against V at run time. */
+int op_shape_take(ir_node *n, char *err, int errlen) {
+    const ir_node *t = n->in[0], *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    if (t->shape.rank < 1)
+        return ops_fail(err, errlen, "take: the table must have rows to take, got the scalar %s", ops_type(b1, t));
+    if (idx->dtype != IR_I32)
+        return ops_fail(err, errlen, "take: the index must be an integer tensor (i32), got %s", ops_type(b1, idx));
+    if (idx->shape.rank + t->shape.rank - 1 > IR_MAX_RANK)
+        return ops_fail(err, errlen, "take: indexing %s by %s gives more than %d dimensions", ops_type(b1, t),
+                        ops_type(b2, idx), IR_MAX_RANK);
+    n->dtype = IR_F32;
+    n->shape = idx->shape;
+    for (int k = 1; k < t->shape.rank; k++) n->shape.d[n->shape.rank++] = t->shape.d[k];
+    return 1;
+}
+
+/* scatter_add(src[S.., D..], idx[S..]) -> [V, D..] with V = i[0] (packed):
+ * zeros, then row idx[s] += src[s] for every s in order (PyTorch's index_add
+ * on axis 0 into zeros); take's adjoint, and take is its own. */
+int op_shape_scatter_add(ir_node *n, char *err, int errlen) {
+    const ir_node *src = n->in[0], *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    if (n->a.ni < 1 || n->a.i[0] <= 0 || ir_dim_unpack(n->a.i[0]).k <= 0)
+        return ops_fail(err, errlen, "scatter_add: needs the number of rows V >= 1 in i[0]");
+    if (idx->dtype != IR_I32)
+        return ops_fail(err, errlen, "scatter_add: the index must be an integer tensor (i32), got %s", ops_type(b1, idx));
+    int lead = idx->shape.rank, same = lead <= src->shape.rank;
+    for (int k = 0; same && k < lead; k++) same = ir_dim_eq(idx->shape.d[k], src->shape.d[k]);
+    if (!same)
+        return ops_fail(err, errlen, "scatter_add: the index %s must have the leading dimensions of the source %s",
+                        ops_type(b1, idx), ops_type(b2, src));
+    n->dtype = IR_F32;
+    n->shape.rank = 1 + src->shape.rank - lead;
+    n->shape.d[0] = ir_dim_unpack(n->a.i[0]);
+    for (int k = lead; k < src->shape.rank; k++) n->shape.d[1 + k - lead] = src->shape.d[k];
+    return 1;
+}
+
+double op_flops_take(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_scatter_add(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+
+void op_vjp_take(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ir_attrs a = {.i = {ir_dim_pack(n->in[0]->shape.d[0])}, .ni = 1};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_scatter_add, in, 2, &a));
+}
+
+void op_vjp_scatter_add(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_take, in, 2, NULL));
 }
 
 /* Random sources: the shape is in i[1..], i[0] is the stream id. */

@@ -24,8 +24,9 @@ import torch.nn.functional as F
 
 class Case:
     def __init__(self, op, dln, ref, inputs, attrs, domain, fwd_tol, grad_tol, why, kind="op", label=None,
-                 train_ref=None, state=None):
+                 train_ref=None, state=None, with_params=False):
         self.op, self.dln, self.ref = op, dln, ref
+        self.with_params = with_params
         self.train_ref, self.state = train_ref, state
         self.inputs, self.attrs, self.domain = inputs, attrs, domain
         self.fwd_tol, self.grad_tol, self.why = fwd_tol, grad_tol, why
@@ -58,13 +59,17 @@ def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=N
                         train_ref=train_ref, state=state))
 
 
-def loss(name, dln, ref, shapes, label, domain="n", label_domain="n", fwd_tol=1e-5, grad_tol=1e-4, why=None):
+def loss(name, dln, ref, shapes, label, domain="n", label_domain="n", fwd_tol=1e-5, grad_tol=1e-4, why=None,
+         params=False):
     """A loss over output z (B x C logits/predictions) and the label (class
     indices or a dense target). The model is `x @ z` fed the identity, so the
-    output equals z exactly and the gradient w.r.t. z is the loss's gradient."""
+    output equals z exactly and the gradient w.r.t. z is the loss's gradient.
+    Class labels are drawn in [0, C). With params=True the reference is
+    ref(z, t, p), p every parameter by name (those the loss's own blocks
+    declare, such as "embedding0.weight"), whose gradients are compared too."""
     for s in shapes:
         LOSSES.append(Case(name, dln, ref, {"z": s}, {}, {"z": domain, "label": label_domain},
-                           fwd_tol, grad_tol, why, kind="loss", label=label))
+                           fwd_tol, grad_tol, why, kind="loss", label=label, with_params=params))
 
 
 # Shapes for elementwise ops: a scalar-ish row, odd sizes, rank 3, batch-of-one.
@@ -571,6 +576,14 @@ loss("bce_with_logits", "bce_with_logits(output, label)", lambda z, t: F.binary_
      LS, label="dense", label_domain="prob")
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
+
+# ---- integer indices: take, scatter_add (the label is the index) ----------------------
+# take(zᵀz, t) picks rows of a C x C table, so any class label is in range; take(z, t) picks rows (B >= C).
+loss("take", "sum(take(transpose(output) @ output, label) * output)", lambda z, t: ((z.t() @ z)[t] * z).sum(), LS,
+     label="class")
+loss("take", "sum(take(output, label) ** 2)", lambda z, t: (F.embedding(t, z) ** 2).sum(), [(7, 5)], label="class")
+loss("scatter_add", "sum(scatter_add(output, label, 10) ** 2)",
+     lambda z, t: (torch.zeros(10, z.shape[1], dtype=z.dtype).index_add(0, t, z) ** 2).sum(), LS, label="class")
 
 
 def by_op(cases):
