@@ -948,38 +948,7 @@ void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "    }\n");
 }
 
-/* ---- indexing by labels -------------------------------------------------- */
-
-static void emit_pick(emit_ctx *c, FILE *b, const ir_node *n)
-{
-    const ir_shape *xs = &n->in[0]->shape;
-    ir_dim C = xs->d[xs->rank - 1];
-    const char *Cs = emit_dim(c, C);
-    c->returns_status = 1;
-    fprintf(b, "    /* serial: O(rows), and the first bad label is reported */\n");
-    fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->shape));
-    fprintf(b, "        const int32_t k = x1[r];\n");
-    fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
-    fprintf(b, "            dl_set_error(\"%s: label %%d of sample %%lld is outside [0, %%d)\", (int)k, (long long)r, "
-               "(int)%s);\n", c->prefix, Cs);
-    fprintf(b, "            return -1;\n        }\n");
-    fprintf(b, "        y[r] = x0[r * %s + k];\n    }\n    return 0;\n", Cs);
-}
-
-static void emit_unpick(emit_ctx *c, FILE *b, const ir_node *n)
-{
-    ir_dim C = n->shape.d[n->shape.rank - 1];
-    const char *Cs = emit_dim(c, C);
-    c->returns_status = 1;
-    fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
-    fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->in[0]->shape));
-    fprintf(b, "        const int32_t k = x1[r];\n");
-    fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
-    fprintf(b, "            dl_set_error(\"%s: label %%d of sample %%lld is outside [0, %%d)\", (int)k, (long long)r, "
-               "(int)%s);\n", c->prefix, Cs);
-    fprintf(b, "            return -1;\n        }\n");
-    fprintf(b, "        y[r * %s + k] = x0[r];\n    }\n    return 0;\n", Cs);
-}
+/* ---- indexing by labels and indices ------------------------------------ */
 
 /* The user's position of node n as emit_origin writes it ("m.dln:4:9", with
  * the stdlib block and "backward of" notes), as a C string literal. */
@@ -1014,6 +983,32 @@ static void emit_index_check(emit_ctx *c, FILE *b, const ir_node *n, const char 
             ir_ops[n->op].name);
     fprintf(b, "                         (int)x1[r], (long long)%s, %s, (long long)r);\n", bound, origin_literal(c, n));
     fprintf(b, "            return -1;\n        }\n");
+}
+
+/* pick (y[r] = x0[r, k]) and unpick (zeros, y[r, k] = x0[r]) with k = x1[r]:
+ * serial, O(rows); the first label outside [0, C) stops the step, and an
+ * ignored label (ignore_index) gives 0 / a zero row. */
+static void emit_pick_unpick(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int pick = n->op == OP_pick;
+    const ir_shape *wide = pick ? &n->in[0]->shape : &n->shape;
+    const char *Cs = emit_dim(c, wide->d[wide->rank - 1]);
+    c->returns_status = 1;
+    if (!pick) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
+    fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->in[1]->shape));
+    fprintf(b, "        const int32_t k = x1[r];\n");
+    if (n->a.ni >= 3 && n->a.i[1]) {
+        fprintf(b, "        if (k == %lld) { /* ignore_index */\n", (long long)n->a.i[2]);
+        fprintf(b, "%s            continue;\n        }\n", pick ? "            y[r] = 0.0f;\n" : "");
+    }
+    fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
+    /* no op name: unpick is also one_hot, which the position's line shows */
+    fprintf(b, "            dl_set_error(\"%s: label %%d (element %%lld of the labels) is outside [0, %%d) at %%s\",\n",
+            c->prefix);
+    fprintf(b, "                         (int)k, (long long)r, (int)%s, %s);\n", Cs, origin_literal(c, n));
+    fprintf(b, "            return -1;\n        }\n");
+    if (pick) fprintf(b, "        y[r] = x0[r * %s + k];\n    }\n    return 0;\n", Cs);
+    else fprintf(b, "        y[r * %s + k] = x0[r];\n    }\n    return 0;\n", Cs);
 }
 
 /* The row width W (elements per index) of take's output / scatter_add's
@@ -1089,8 +1084,8 @@ void emit_layout(emit_ctx *c, FILE *b, const ir_node *n)
 void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
 {
     switch (n->op) {
-    case OP_pick: emit_pick(c, b, n); break;
-    case OP_unpick: emit_unpick(c, b, n); break;
+    case OP_pick:
+    case OP_unpick: emit_pick_unpick(c, b, n); break;
     case OP_take: emit_take(c, b, n); break;
     default: emit_scatter_add(c, b, n);
     }

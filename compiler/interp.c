@@ -183,10 +183,17 @@ static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes)
     return 0;
 }
 
+/* pick / unpick's ignored label (ignore_index), if it has one. */
+static int ignored(const ir_node *n, double label) { return n->a.ni >= 3 && n->a.i[1] && label == (double)n->a.i[2]; }
+
 static int run_pick(const interp_state *s, const ir_node *n, double *y) {
     const double *x = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
     int64_t rows = interp_numel(s, n->in[1]), classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
     for (int64_t r = 0; r < rows; r++) {
+        if (ignored(n, idx[r])) {
+            y[r] = 0;
+            continue;
+        }
         if (!check_label(n, idx[r], r, classes)) return -1;
         y[r] = x[r * classes + (int64_t)idx[r]];
     }
@@ -198,6 +205,7 @@ static int run_unpick(const interp_state *s, const ir_node *n, double *y) {
     int64_t rows = interp_numel(s, n->in[1]), classes = n->a.i[0];
     memset(y, 0, sizeof(double) * (size_t)(rows * classes));
     for (int64_t r = 0; r < rows; r++) {
+        if (ignored(n, idx[r])) continue;
         if (!check_label(n, idx[r], r, classes)) return -1;
         y[r * classes + (int64_t)idx[r]] = g[r];
     }

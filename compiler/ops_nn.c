@@ -49,8 +49,10 @@ static int check_labels(ir_node *n, const ir_shape *want, char *err, int errlen)
     const ir_node *idx = n->in[1];
     char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF], b3[OPS_TYPE_BUF];
     if (idx->dtype != IR_I32 || !ir_shape_eq(&idx->shape, want))
-        return ops_fail(err, errlen, "%s: labels must be %s to index %s, got %s", ir_ops[n->op].name,
-                        ir_shape_str(b1, sizeof b1, IR_I32, want, NULL), ops_type(b2, n->in[0]), ops_type(b3, idx));
+        return ops_fail(err, errlen, "%s: labels must be %s to index %s, got %s%s", ir_ops[n->op].name,
+                        ir_shape_str(b1, sizeof b1, IR_I32, want, NULL), ops_type(b2, n->in[0]), ops_type(b3, idx),
+                        n->op == OP_pick ? "\nhint: one class label per position: the shape of the scores without "
+                                           "their last dimension (the classes)" : "");
     return 1;
 }
 
@@ -90,16 +92,23 @@ int op_shape_unpick(ir_node *n, char *err, int errlen) {
 double op_flops_pick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 double op_flops_unpick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 
+/* The adjoint keeps the ignored label (i[1], i[2]) of the op it differentiates. */
+static ir_attrs label_attrs(const ir_node *n, int64_t classes) {
+    ir_attrs a = {.i = {classes}, .ni = 1};
+    if (n->a.ni >= 3 && n->a.i[1]) a.i[1] = 1, a.i[2] = n->a.i[2], a.ni = 3;
+    return a;
+}
+
 void op_vjp_pick(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    int64_t classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
-    ir_attrs a = {.i = {classes}, .ni = 1};
+    ir_attrs a = label_attrs(n, n->in[0]->shape.d[n->in[0]->shape.rank - 1].k);
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_unpick, in, 2, &a));
 }
 
 void op_vjp_unpick(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, NULL));
+    ir_attrs a = label_attrs(n, 0);
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, &a));
 }
 
 /* take(table[V, D..], idx[S..]) -> [S.., D..]: the rows of the table that idx

@@ -562,6 +562,24 @@ LS = [(1, 3), (4, 10), (7, 5)]
 loss("cross_entropy", "cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS, label="class")
 loss("nll", "nll(log_softmax(output, axis = 1), label)", lambda z, t: F.nll_loss(F.log_softmax(z, 1), t),
      LS, label="class")
+# Classes on the last axis over every position: [1, B, C] logits with [1, B] targets, and [B, 1, C] with
+# [B, 1], equal PyTorch's F.cross_entropy(logits.reshape(-1, C), targets.reshape(-1)).
+loss("cross_entropy_seq", "cross_entropy(unsqueeze(output, 0), unsqueeze(label, 0))",
+     lambda z, t: F.cross_entropy(z, t), LS, label="class")
+loss("cross_entropy_seq", "cross_entropy(unsqueeze(output, 1), unsqueeze(label, 1))",
+     lambda z, t: F.cross_entropy(z, t), LS[1:], label="class")
+# ignore_index = a class that occurs (-100, the default, never does among labels drawn in [0, C))
+loss("cross_entropy_ignore", "cross_entropy(output, label, ignore_index = 1)",
+     lambda z, t: F.cross_entropy(z, t, ignore_index=1), LS[1:], label="class")
+loss("cross_entropy_mask", "cross_entropy(output, label, mask = cast_f32(label) * 0.25 + 0.5)",
+     lambda z, t: (F.cross_entropy(z, t, reduction="none") * (t * 0.25 + 0.5)).sum() / (t * 0.25 + 0.5).sum(),
+     LS, label="class")
+loss("cross_entropy_smooth", "cross_entropy(output, label, label_smoothing = 0.1)",
+     lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1), LS, label="class")
+loss("cross_entropy_smooth", "cross_entropy(unsqueeze(output, 0), unsqueeze(label, 0), label_smoothing = 0.2, ignore_index = 2)",
+     lambda z, t: F.cross_entropy(z, t, label_smoothing=0.2, ignore_index=2), LS[1:], label="class")
+loss("nll_ignore", "nll(log_softmax(output, axis = 1), label, ignore_index = 0)",
+     lambda z, t: F.nll_loss(F.log_softmax(z, 1), t, ignore_index=0), LS[1:], label="class")
 loss("mse", "mse(output, label)", lambda z, t: F.mse_loss(z, t), LS, label="dense")
 loss("l1", "l1(output, label)", lambda z, t: F.l1_loss(z, t), LS, label="dense")
 loss("mae", "mae(output, label)", lambda z, t: F.l1_loss(z, t), LS[:1], label="dense")
@@ -584,6 +602,22 @@ loss("take", "sum(take(transpose(output) @ output, label) * output)", lambda z, 
 loss("take", "sum(take(output, label) ** 2)", lambda z, t: (F.embedding(t, z) ** 2).sum(), [(7, 5)], label="class")
 loss("scatter_add", "sum(scatter_add(output, label, 10) ** 2)",
      lambda z, t: (torch.zeros(10, z.shape[1], dtype=z.dtype).index_add(0, t, z) ** 2).sum(), LS, label="class")
+
+loss("pick", "sum(pick(output, label) ** 2)", lambda z, t: (z.gather(1, t[:, None]) ** 2).sum(), LS, label="class")
+loss("pick", "sum(pick(output, label, ignore_index = 1) ** 2)",
+     lambda z, t: torch.where(t != 1, z.gather(1, t[:, None])[:, 0], 0.0).pow(2).sum(), LS[1:], label="class")
+loss("one_hot", "-sum(one_hot(label, 10) * log_softmax(output, axis = 1))",
+     lambda z, t: -(F.one_hot(t, 10).double() * F.log_softmax(z, 1)).sum(), [(4, 10), (2, 10)], label="class")
+loss("one_hot", "sum(one_hot(unsqueeze(label, 0), 5) * unsqueeze(output, 0) ** 2)",
+     lambda z, t: (F.one_hot(t, 5).double() * z ** 2).sum(), [(7, 5)], label="class")
+loss("embedding", "sum(embedding(label, 12, 5) * output)",
+     lambda z, t, p: (F.embedding(t, p["embedding0.weight"]) * z).sum(), [(4, 5), (7, 5)], label="class", params=True)
+loss("embedding", "sum(embedding(unsqueeze(label, 1), 12, 3) ** 2) + sum(output)",
+     lambda z, t, p: (F.embedding(t[:, None], p["embedding0.weight"]) ** 2).sum() + z.sum(), LS, label="class",
+     params=True)
+loss("embedding", "sum(embedding(label, 5, 5, padding_idx = 2) * output)",
+     lambda z, t, p: (F.embedding(t, p["embedding0.weight"] * (torch.arange(5) != 2)[:, None], padding_idx=2) * z).sum(),
+     [(7, 5)], label="class", params=True)
 
 
 def by_op(cases):

@@ -81,8 +81,79 @@ static void test_take_values_and_gradient(void)
     emitted_unload(&e);
 }
 
+/* cross_entropy over [1, N, C] positions (the labels unsqueezed to [1, N]):
+ * a target of -100 (ignore_index) counts for nothing, neither loss nor
+ * denominator, and gets no gradient; one outside [0, C) otherwise is an
+ * error naming the user's line. one_hot's indices are checked the same way. */
+static const char *seq_src =
+    "model m(x: f32[N, 4]) -> f32[N, 4] {\n"
+    "    param s: f32[1] = ones\n"
+    "    return x * s\n"
+    "}\n"
+    "train m {\n"
+    "    data = csv(\"unused.csv\", batch = 4, classify = true)\n"
+    "    loss = cross_entropy(unsqueeze(output, 0), unsqueeze(label, 0))\n"
+    "    optim = sgd(lr = 0.1)\n"
+    "    epochs = 1\n"
+    "}\n";
+
+static void test_cross_entropy_ignore_and_range(void)
+{
+    enum { B = 4, C = 4 };
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(seq_src, &e) == 0);
+    const char *(*last_error)(void);
+    *(void **)&last_error = dlsym(e.so, "dl_last_error");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(last_error);
+    void *m = e.api->create(B);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    e.api->init(m, 1); /* s = 1: the logits are x */
+    const float x[B * C] = {1, 2, 0, -1, 0.5f, 0.5f, 3, 0, -2, 1, 1, 0, 4, 0, 0, 1};
+    const int32_t y[B] = {1, -100, 2, -100};
+    double want = 0;
+    for (int n = 0; n < B; n += 2) { /* rows 1 and 3 are ignored */
+        double mx = -INFINITY, sum = 0;
+        for (int k = 0; k < C; k++) mx = fmax(mx, x[n * C + k]);
+        for (int k = 0; k < C; k++) sum += exp(x[n * C + k] - mx);
+        want += (mx + log(sum) - x[n * C + y[n]]) / 2;
+    }
+    float loss = e.api->eval_step(m, x, y, NULL, B);
+    CU_ASSERT(fabs(loss - want) < 1e-5);
+    int32_t bad[B] = {1, 4, 2, -100};
+    CU_ASSERT(isnan(e.api->train_step(m, x, bad, B)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_error(), "label 4 (element 1 of the labels) is outside [0, 4) at t.dln:7:12"));
+    e.api->destroy(m);
+    emitted_unload(&e);
+
+    /* one_hot: the same check, at its own line */
+    static const char *one_hot_src =
+        "model m(x: f32[N, 4]) -> f32[N, 4] {\n"
+        "    param s: f32[1] = ones\n"
+        "    return x * s\n"
+        "}\n"
+        "train m {\n"
+        "    data = csv(\"unused.csv\", batch = 4, classify = true)\n"
+        "    loss = sum(one_hot(label, 4) * output)\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    CU_ASSERT_FATAL(emitted_build_source(one_hot_src, &e) == 0);
+    *(void **)&last_error = dlsym(e.so, "dl_last_error");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(last_error);
+    m = e.api->create(B);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    e.api->init(m, 1);
+    const int32_t good[B] = {1, 0, 3, 3};
+    CU_ASSERT(fabs(e.api->eval_step(m, x, good, NULL, B) - (2 + 0.5f + 0 + 1)) < 1e-6);
+    CU_ASSERT(isnan(e.api->eval_step(m, x, y, NULL, B)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_error(), "label -100 (element 1 of the labels) is outside [0, 4) at t.dln:7:16"));
+    e.api->destroy(m);
+    emitted_unload(&e);
+}
+
 void suite_gather(void)
 {
     CU_pSuite s = CU_add_suite("gather", NULL, NULL);
     CU_add_test(s, "take: values, the table's gradient with repeated rows, index checks", test_take_values_and_gradient);
+    CU_add_test(s, "cross_entropy over positions: ignore_index, labels out of range", test_cross_entropy_ignore_and_range);
 }

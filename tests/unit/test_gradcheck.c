@@ -140,6 +140,9 @@ static const gc_case cases[] = {
     {OP_pick, A2("N,5", "N", D_ANY, D_LABEL), .classes = 5},
     {OP_pick, A2("2,N,3", "2,N", D_ANY, D_LABEL), .classes = 3},
     {OP_unpick, A2("N", "N", D_ANY, D_LABEL), .ni = 1, .i = {4}, .classes = 4},
+    /* i = {C, 1, ignored label}: ignore_index (label 2 occurs among N = 6 draws in [0, 4) or [0, 5)) */
+    {OP_pick, A2("N,5", "N", D_ANY, D_LABEL), .ni = 3, .i = {0, 1, 2}, .classes = 5, .n = 6},
+    {OP_unpick, A2("N,2", "N,2", D_ANY, D_LABEL), .ni = 3, .i = {4, 1, 2}, .classes = 4},
     /* take / scatter_add: index shapes with repeats (N = 3 rows of 2 into 4 or 5), a rank-1 and a
      * symbolic table (V = N), a scalar index; scatter_add's i[0] = V packed (N: 1 << 48 | 1) */
     {OP_take, A2("5,3", "N,2", D_ANY, D_LABEL), .classes = 5},
