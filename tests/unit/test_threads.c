@@ -232,9 +232,7 @@ static void test_emitted_scatter_add_threads(void)
     enum { B = 64, F = 4096, V = 50 };
     emitted e;
     CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
-    int ti = -1;
-    for (int i = 0; i < e.api->n_params; i++)
-        if (strcmp(e.api->params[i].name, "lookup0.table") == 0) ti = i;
+    int ti = emitted_param_index(&e, "lookup0.table");
     CU_ASSERT_FATAL(ti >= 0);
     void *m = e.api->create(B);
     CU_ASSERT_FATAL(m != NULL);
