@@ -422,6 +422,16 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
     return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
 }
 
+/* gather(x, index, axis): torch.gather. */
+static value b_gather(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x"), *idx = tensor_arg(e, &args[1], name, "index");
+    int axis;
+    if (!x || !idx || !axis_norm(e, &args[2], x->shape.rank, name, &axis)) return v_error();
+    ir_node *in[2] = {x, idx};
+    ir_attrs a = {.i = {axis}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_gather, in, 2, &a), loc);
+}
+
 /* Compositions kept here rather than in the stdlib because they are
  * single expressions that read better as builtins. */
 static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
@@ -611,6 +621,7 @@ static const builtin builtins[] = {
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
     {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
     {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},
+    {"gather", {{"x", 1}, {"index", 1}, {"axis", 1}}, 3, b_gather, OP_gather, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},

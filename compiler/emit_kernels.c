@@ -971,7 +971,7 @@ static const char *origin_literal(emit_ctx *c, const ir_node *n)
     return r;
 }
 
-/* take / scatter_add index x1 (`rows` of them) against `bound`: checked
+/* take / scatter_add / gather index x1 (`rows` of them) against `bound`: checked
  * before anything is read or written, serially, so the first bad index is
  * reported and no out-of-range row is ever touched. */
 static void emit_index_check(emit_ctx *c, FILE *b, const ir_node *n, const char *rows, const char *bound)
@@ -1059,6 +1059,29 @@ static void emit_scatter_add(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "            for (int64_t j = j0; j < j1; j++) yr[j] += xr[j];\n        }\n    }\n    return 0;\n");
 }
 
+/* gather / gather_grad along an axis: idx (and gather's output, gather_grad's
+ * input) as [outer, K, inner], x (gather_grad's output) as [outer, L, inner].
+ * Each outer slice is one thread's: gather_grad's sums stay inside a slice,
+ * in index order, so they are the same at any thread count. */
+static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
+    const ir_shape *is = &n->in[1]->shape;
+    ir_shape before = {.rank = axis}, after = {.rank = is->rank - axis - 1};
+    for (int k = 0; k < axis; k++) before.d[k] = is->d[k];
+    for (int k = axis + 1; k < is->rank; k++) after.d[k - axis - 1] = is->d[k];
+    ir_dim outer = ir_shape_numel(&before), inner = ir_shape_numel(&after);
+    const char *K = emit_dim(c, is->d[axis]), *I = emit_dim(c, inner);
+    const char *L = emit_dim(c, (grad ? &n->shape : &n->in[0]->shape)->d[axis]);
+    emit_index_check(c, b, n, emit_numel(c, is), L);
+    if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
+    emit_for(c, b, "    ", "o", outer, ir_dim_mul(is->d[axis], inner).k, "");
+    fprintf(b, "\n        for (int64_t k = 0; k < %s; k++)\n", K);
+    fprintf(b, "            for (int64_t i = 0; i < %s; i++) {\n", I);
+    fprintf(b, "                const int64_t p = (o * %s + k) * %s + i, q = (o * %s + x1[p]) * %s + i;\n", K, I, L, I);
+    fprintf(b, "                %s;\n            }\n    return 0;\n", grad ? "y[q] += x0[p]" : "y[p] = x0[q]");
+}
+
 /* ---- the families (op_families.def), dispatched through ops.def --------- */
 
 void emit_source(emit_ctx *c, FILE *b, const ir_node *n)
@@ -1087,7 +1110,8 @@ void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_pick:
     case OP_unpick: emit_pick_unpick(c, b, n); break;
     case OP_take: emit_take(c, b, n); break;
-    default: emit_scatter_add(c, b, n);
+    case OP_scatter_add: emit_scatter_add(c, b, n); break;
+    default: emit_gather(c, b, n); /* gather, gather_grad */
     }
 }
 

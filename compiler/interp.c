@@ -237,6 +237,30 @@ static int run_scatter_add(const interp_state *s, const ir_node *n, double *y) {
     return 0;
 }
 
+/* gather / gather_grad along axis a: idx viewed as [outer, K, inner], x (or
+ * gather_grad's result) as [outer, L, inner]; element (o, k, i) of idx names
+ * x's element (o, idx, i). */
+static int run_gather(const interp_state *s, const ir_node *n, double *y) {
+    int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
+    const ir_node *idx_node = n->in[1], *wide = grad ? n : n->in[0];
+    const double *v = s->value[n->in[0]->id], *idx = s->value[idx_node->id];
+    dims d = eval_dims(&idx_node->shape, s->sym_values);
+    int64_t outer = 1, inner = 1, K = d.n[axis], L = ir_dim_eval(wide->shape.d[axis], s->sym_values);
+    for (int k = 0; k < axis; k++) outer *= d.n[k];
+    for (int k = axis + 1; k < d.rank; k++) inner *= d.n[k];
+    if (grad) memset(y, 0, sizeof(double) * (size_t)(outer * L * inner));
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t p = (o * K + k) * inner + i;
+                if (!check_label(n, idx[p], p, L)) return -1;
+                int64_t q = (o * L + (int64_t)idx[p]) * inner + i;
+                if (grad) y[q] += v[p];
+                else y[p] = v[q];
+            }
+    return 0;
+}
+
 static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed) {
     float *tmp = malloc(sizeof(float) * (size_t)(count ? count : 1));
     if (!tmp) return -1;
@@ -282,7 +306,8 @@ int interp_label(const interp_state *s, const ir_node *n, double *y) {
     case OP_pick: return run_pick(s, n, y);
     case OP_unpick: return run_unpick(s, n, y);
     case OP_take: return run_take(s, n, y);
-    default: return run_scatter_add(s, n, y);
+    case OP_scatter_add: return run_scatter_add(s, n, y);
+    default: return run_gather(s, n, y); /* gather, gather_grad */
     }
 }
 

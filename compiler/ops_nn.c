@@ -168,6 +168,66 @@ void op_vjp_scatter_add(ad_ctx *c, ir_node *n, ir_node *gy) {
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_take, in, 2, NULL));
 }
 
+/* gather(x, idx) along i[0] = axis (torch.gather): idx has x's rank and
+ * dimensions except along the axis, where it has K of them; the result has
+ * idx's shape, out[.., k, ..] = x[.., idx[.., k, ..], ..]. gather_grad is
+ * the adjoint: zeros of x's shape (length L = i[1] along the axis), each g
+ * added at its index. Unlike torch, the other dimensions must be equal (not
+ * merely no larger). */
+static int gather_axis_ok(ir_node *n, const ir_node *shaped, char *err, int errlen) {
+    const ir_node *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    if (idx->dtype != IR_I32)
+        return ops_fail(err, errlen, "%s: the index must be an integer tensor (i32), got %s", ir_ops[n->op].name,
+                        ops_type(b1, idx));
+    int rank = shaped->shape.rank, axis = n->a.ni >= 1 ? (int)n->a.i[0] : -1;
+    if (axis < 0 || axis >= rank)
+        return ops_fail(err, errlen, "%s: axis %d is out of range for %s", ir_ops[n->op].name, axis, ops_type(b1, shaped));
+    int same = idx->shape.rank == rank;
+    for (int k = 0; same && k < rank; k++) same = k == axis || ir_dim_eq(idx->shape.d[k], shaped->shape.d[k]);
+    if (!same)
+        return ops_fail(err, errlen, "%s: the index %s must have the shape of %s except along axis %d",
+                        ir_ops[n->op].name, ops_type(b1, idx), ops_type(b2, shaped), axis);
+    return 1;
+}
+
+int op_shape_gather(ir_node *n, char *err, int errlen) {
+    if (!gather_axis_ok(n, n->in[0], err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = n->in[1]->shape;
+    return 1;
+}
+
+int op_shape_gather_grad(ir_node *n, char *err, int errlen) {
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (n->a.ni < 2 || n->a.i[1] <= 0 || ir_dim_unpack(n->a.i[1]).k <= 0)
+        return ops_fail(err, errlen, "gather_grad: needs the axis in i[0] and its length L >= 1 in i[1]");
+    if (!gather_axis_ok(n, n->in[1], err, errlen)) return 0;
+    if (!ir_shape_eq(&n->in[0]->shape, &n->in[1]->shape))
+        return ops_fail(err, errlen, "gather_grad: the gradient %s must have the shape of the index %s",
+                        ops_type(b1, n->in[0]), ops_type(b2, n->in[1]));
+    n->dtype = IR_F32;
+    n->shape = n->in[0]->shape;
+    n->shape.d[n->a.i[0]] = ir_dim_unpack(n->a.i[1]);
+    return 1;
+}
+
+double op_flops_gather(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_gather_grad(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+
+void op_vjp_gather(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ir_attrs a = {.i = {n->a.i[0], ir_dim_pack(n->in[0]->shape.d[n->a.i[0]])}, .ni = 2};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather_grad, in, 2, &a));
+}
+
+void op_vjp_gather_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ir_attrs a = {.i = {n->a.i[0]}, .ni = 1};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather, in, 2, &a));
+}
+
 /* Random sources: the shape is in i[1..], i[0] is the stream id. */
 static int rand_shape(ir_node *n, char *err, int errlen) {
     if (n->a.ni < 1 || !ir_attrs_get_shape(&n->a, 1, &n->shape))

@@ -619,6 +619,13 @@ loss("embedding", "sum(embedding(label, 5, 5, padding_idx = 2) * output)",
      lambda z, t, p: (F.embedding(t, p["embedding0.weight"] * (torch.arange(5) != 2)[:, None], padding_idx=2) * z).sum(),
      [(7, 5)], label="class", params=True)
 
+loss("gather", "sum(gather(output, unsqueeze(label, 1), 1) ** 2)", lambda z, t: (z.gather(1, t[:, None]) ** 2).sum(),
+     LS, label="class")
+loss("gather", "sum(gather(transpose(output), reshape(label, [1, -1]), 0) ** 2)",
+     lambda z, t: (z.t().gather(0, t[None, :]) ** 2).sum(), LS[1:], label="class")
+loss("gather", "sum(exp(gather(unsqueeze(output, 2), reshape(label, [-1, 1, 1]), 1)))",
+     lambda z, t: torch.exp(z[:, :, None].gather(1, t[:, None, None])).sum(), LS[1:], label="class")
+
 
 def by_op(cases):
     out = {}

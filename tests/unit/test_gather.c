@@ -1,6 +1,6 @@
 /* test_gather.c — take and scatter_add (rows by integer index: embedding
- * lookups and their adjoint), one_hot and cross_entropy over positions, in
- * generated code.
+ * lookups and their adjoint), gather along an axis, one_hot and
+ * cross_entropy over positions, in generated code.
  *
  * The gradient check (test_gradcheck.c) holds the VJPs to central
  * differences on the interpreter, and the parity suite holds everything to
@@ -131,10 +131,23 @@ static void test_one_hot(void)
     unload(&l);
 }
 
+/* gather along the classes: x[n, label[n]], and the same check as take's. */
+static void test_gather_axis(void)
+{
+    loaded l;
+    CU_ASSERT_FATAL(load("", "sum(gather(output, unsqueeze(label, 1), 1))", &l) == 0);
+    const int32_t good[B] = {1, 0, 3, 3}, bad[B] = {1, 0, 4, 0};
+    CU_ASSERT(fabs(l.e.api->train_step(l.m, x, good, B) - (2 + 0.5f + 0 + 1)) < 1e-6);
+    CU_ASSERT(isnan(l.e.api->eval_step(l.m, x, bad, NULL, B)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(l.last_error(), "index 4 out of range [0, 4) in gather at t.dln:7:16 (element 2"));
+    unload(&l);
+}
+
 void suite_gather(void)
 {
     CU_pSuite s = CU_add_suite("gather", NULL, NULL);
     CU_add_test(s, "take: values, the table's gradient with repeated rows, index checks", test_take_values_and_gradient);
     CU_add_test(s, "cross_entropy over positions: ignore_index, labels out of range", test_cross_entropy_ignore_and_range);
     CU_add_test(s, "one_hot: values and index checks", test_one_hot);
+    CU_add_test(s, "gather along an axis: values and index checks", test_gather_axis);
 }
