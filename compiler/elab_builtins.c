@@ -352,11 +352,84 @@ static value b_random(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, strcmp(name, "randn") == 0 ? OP_rand_normal : OP_rand_uniform, NULL, 0, &a), loc);
 }
 
+/* An optional int argument (V_NONE: *set = 0). */
+static int opt_int_arg(elab *e, value *v, const char *fname, const char *arg, int *set, int64_t *out) {
+    value iv = int_like(v);
+    *set = iv.kind != V_NONE;
+    if (iv.kind == V_NONE || iv.kind == V_INT) {
+        *out = iv.i;
+        return 1;
+    }
+    if (iv.kind != V_ERROR)
+        diag_error(e->d, iv.loc, "argument '%s' of '%s' must be an int, got %s", arg, fname, v_describe(e, &iv));
+    return 0;
+}
+
+/* pick(x, index, ignore_index = None): x[..., index[...]], 0 where index is ignore_index. */
 static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = tensor_arg(e, &args[0], name, "x"), *idx = tensor_arg(e, &args[1], name, "index");
-    if (!x || !idx) return v_error();
+    int has_ignore;
+    int64_t ignore;
+    if (!opt_int_arg(e, &args[2], name, "ignore_index", &has_ignore, &ignore) || !x || !idx) return v_error();
     ir_node *in[2] = {x, idx};
-    return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, NULL), loc);
+    ir_attrs a = {.i = {0, 1, ignore}, .ni = 3};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, has_ignore ? &a : NULL), loc);
+}
+
+/* one_hot(index, classes): 1.0 at index along a new last axis of `classes`
+ * (F.one_hot as float): unpick of ones, which checks the indices. */
+static value b_one_hot(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *idx = tensor_arg(e, &args[0], name, "index");
+    value cv = int_like(&args[1]);
+    if (cv.kind != V_ERROR && (cv.kind != V_INT || cv.i < 1)) {
+        diag_error(e->d, cv.loc, "argument 'classes' of '%s' must be a positive int, got %s", name, v_describe(e, &cv));
+        return v_error();
+    }
+    if (!idx || cv.kind == V_ERROR) return v_error();
+    if (idx->dtype != IR_I32) {
+        diag_error(e->d, args[0].loc, "'%s' needs integer indices (i32), got %s", name, t_describe(e, idx));
+        return v_error();
+    }
+    ir_node *ones = ir_const(e->g, 1.0, &idx->shape);
+    ones->loc = loc;
+    ir_node *in[2] = {ones, idx};
+    ir_attrs a = {.i = {cv.i}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_unpick, in, 2, &a), loc);
+}
+
+/* take(table, index): rows of the table by integer indices (embeddings). */
+static value b_take(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *t = tensor_arg(e, &args[0], name, "table"), *idx = tensor_arg(e, &args[1], name, "index");
+    if (!t || !idx) return v_error();
+    ir_node *in[2] = {t, idx};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_take, in, 2, NULL), loc);
+}
+
+/* scatter_add(src, index, size): rows of src summed into `size` rows of zeros
+ * at the indices; size is an int or a symbolic dimension (N). */
+static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *src = tensor_arg(e, &args[0], name, "src"), *idx = tensor_arg(e, &args[1], name, "index");
+    value sv = int_like(&args[2]);
+    ir_dim size = sv.kind == V_DIM ? sv.dim : ir_dim_const(sv.kind == V_INT ? sv.i : 0);
+    if (sv.kind != V_ERROR && (!(sv.kind == V_INT || sv.kind == V_DIM) || size.k < 1)) {
+        diag_error(e->d, sv.loc, "argument 'size' of '%s' must be a positive int or dimension (the rows of the result), got %s",
+                   name, v_describe(e, &sv));
+        return v_error();
+    }
+    if (!src || !idx || sv.kind == V_ERROR) return v_error();
+    ir_node *in[2] = {src, idx};
+    ir_attrs a = {.i = {ir_dim_pack(size)}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
+}
+
+/* gather(x, index, axis): torch.gather. */
+static value b_gather(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x"), *idx = tensor_arg(e, &args[1], name, "index");
+    int axis;
+    if (!x || !idx || !axis_norm(e, &args[2], x->shape.rank, name, &axis)) return v_error();
+    ir_node *in[2] = {x, idx};
+    ir_attrs a = {.i = {axis}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_gather, in, 2, &a), loc);
 }
 
 /* Compositions kept here rather than in the stdlib because they are
@@ -564,8 +637,12 @@ static const builtin builtins[] = {
     {"l2_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_mul, 0},
     {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
-    {"pick", {{"x", 1}, {"index", 1}}, 2, b_pick, OP_pick, 0},
+    {"pick", {{"x", 1}, {"index", 1}, {"ignore_index", 0}}, 3, b_pick, OP_pick, 0},
+    {"one_hot", {{"index", 1}, {"classes", 1}}, 2, b_one_hot, OP_unpick, 0},
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
+    {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
+    {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},
+    {"gather", {{"x", 1}, {"index", 1}, {"axis", 1}}, 3, b_gather, OP_gather, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},

@@ -973,37 +973,138 @@ void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "    }\n");
 }
 
-/* ---- indexing by labels -------------------------------------------------- */
+/* ---- indexing by labels and indices ------------------------------------ */
 
-static void emit_pick(emit_ctx *c, FILE *b, const ir_node *n)
+/* The user's position of node n as emit_origin writes it ("m.dln:4:9", with
+ * the stdlib block and "backward of" notes), as a C string literal. */
+static const char *origin_literal(emit_ctx *c, const ir_node *n)
 {
-    const ir_shape *xs = &n->in[0]->shape;
-    ir_dim C = xs->d[xs->rank - 1];
-    const char *Cs = emit_dim(c, C);
-    c->returns_status = 1;
-    fprintf(b, "    /* serial: O(rows), and the first bad label is reported */\n");
-    fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->shape));
-    fprintf(b, "        const int32_t k = x1[r];\n");
-    fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
-    fprintf(b, "            dl_set_error(\"%s: label %%d of sample %%lld is outside [0, %%d)\", (int)k, (long long)r, "
-               "(int)%s);\n", c->prefix, Cs);
-    fprintf(b, "            return -1;\n        }\n");
-    fprintf(b, "        y[r] = x0[r * %s + k];\n    }\n    return 0;\n", Cs);
+    char *text = NULL, *lit = NULL;
+    size_t len = 0, llen = 0;
+    FILE *t = open_memstream(&text, &len);
+    emit_origin(t, n);
+    fclose(t);
+    size_t skip = strlen("/* "), end = strlen(text);
+    while (end > skip && text[end - 1] == ' ') end--;
+    text[end] = '\0';
+    FILE *l = open_memstream(&lit, &llen);
+    emit_cstr(l, end > skip ? text + skip : "an unknown line");
+    fclose(l);
+    const char *r = arena_printf(c->ar, "%s", lit);
+    free(text);
+    free(lit);
+    return r;
 }
 
-static void emit_unpick(emit_ctx *c, FILE *b, const ir_node *n)
+/* take / scatter_add / gather index x1 (`rows` of them) against `bound`: checked
+ * before anything is read or written, serially, so the first bad index is
+ * reported and no out-of-range row is ever touched. */
+static void emit_index_check(emit_ctx *c, FILE *b, const ir_node *n, const char *rows, const char *bound)
 {
-    ir_dim C = n->shape.d[n->shape.rank - 1];
-    const char *Cs = emit_dim(c, C);
     c->returns_status = 1;
-    fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
-    fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->in[0]->shape));
-    fprintf(b, "        const int32_t k = x1[r];\n");
-    fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
-    fprintf(b, "            dl_set_error(\"%s: label %%d of sample %%lld is outside [0, %%d)\", (int)k, (long long)r, "
-               "(int)%s);\n", c->prefix, Cs);
+    fprintf(b, "    for (int64_t r = 0; r < %s; r++)\n", rows);
+    fprintf(b, "        if (x1[r] < 0 || x1[r] >= %s) {\n", bound);
+    fprintf(b, "            dl_set_error(\"index %%d out of range [0, %%lld) in %s at %%s (element %%lld of the index)\",\n",
+            ir_ops[n->op].name);
+    fprintf(b, "                         (int)x1[r], (long long)%s, %s, (long long)r);\n", bound, origin_literal(c, n));
     fprintf(b, "            return -1;\n        }\n");
-    fprintf(b, "        y[r * %s + k] = x0[r];\n    }\n    return 0;\n", Cs);
+}
+
+/* pick (y[r] = x0[r, k]) and unpick (zeros, y[r, k] = x0[r]) with k = x1[r]:
+ * serial, O(rows); the first label outside [0, C) stops the step, and an
+ * ignored label (ignore_index) gives 0 / a zero row. */
+static void emit_pick_unpick(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int pick = n->op == OP_pick;
+    const ir_shape *wide = pick ? &n->in[0]->shape : &n->shape;
+    const char *Cs = emit_dim(c, wide->d[wide->rank - 1]);
+    c->returns_status = 1;
+    if (!pick) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
+    fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->in[1]->shape));
+    fprintf(b, "        const int32_t k = x1[r];\n");
+    if (n->a.ni >= 3 && n->a.i[1]) {
+        fprintf(b, "        if (k == %lld) { /* ignore_index */\n", (long long)n->a.i[2]);
+        fprintf(b, "%s            continue;\n        }\n", pick ? "            y[r] = 0.0f;\n" : "");
+    }
+    fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
+    /* no op name: unpick is also one_hot, which the position's line shows */
+    fprintf(b, "            dl_set_error(\"%s: label %%d (element %%lld of the labels) is outside [0, %%d) at %%s\",\n",
+            c->prefix);
+    fprintf(b, "                         (int)k, (long long)r, (int)%s, %s);\n", Cs, origin_literal(c, n));
+    fprintf(b, "            return -1;\n        }\n");
+    if (pick) fprintf(b, "        y[r] = x0[r * %s + k];\n    }\n    return 0;\n", Cs);
+    else fprintf(b, "        y[r * %s + k] = x0[r];\n    }\n    return 0;\n", Cs);
+}
+
+/* The row width W (elements per index) of take's output / scatter_add's
+ * input: the product of the dims after the index's. */
+static ir_dim row_width(const ir_shape *s, int from)
+{
+    ir_shape w = {.rank = s->rank - from};
+    for (int k = from; k < s->rank; k++) w.d[k - from] = s->d[k];
+    return ir_shape_numel(&w);
+}
+
+/* take: each output row copied by one thread. */
+static void emit_take(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    const ir_node *idx = n->in[1];
+    ir_dim rows = ir_shape_numel(&idx->shape), w = row_width(&n->shape, idx->shape.rank);
+    const char *W = emit_dim(c, w);
+    emit_index_check(c, b, n, emit_dim(c, rows), emit_dim(c, n->in[0]->shape.d[0]));
+    emit_for(c, b, "    ", "r", rows, w.k, "");
+    fprintf(b, "\n        memcpy(y + r * %s, x0 + (int64_t)x1[r] * %s, (size_t)%s * sizeof(float));\n", W, W, W);
+    fprintf(b, "    return 0;\n");
+}
+
+/* scatter_add: the output's columns in blocks of 64, each block summed by one
+ * thread over the source rows in index order, so every element's sum has the
+ * same order at any thread count (no atomics). */
+static void emit_scatter_add(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    const ir_node *idx = n->in[1];
+    ir_dim rows = ir_shape_numel(&idx->shape), w = row_width(&n->shape, 1);
+    const char *W = emit_dim(c, w), *R = emit_dim(c, rows);
+    int64_t blk = ir_dim_is_const(w) ? 64 : 0; /* 0: a symbolic row is one block */
+    emit_index_check(c, b, n, R, emit_dim(c, n->shape.d[0]));
+    fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
+    int64_t blocks = blk ? (w.k + blk - 1) / blk : 1;
+    ir_dim total = ir_dim_mul(rows, w); /* the adds: threads pay from EMIT_PAR_WORK of them */
+    if (c->serial || blocks < 2 || (ir_dim_is_const(total) && total.k < EMIT_PAR_WORK)) {
+        /* serial */
+    } else if (ir_dim_is_const(total)) fprintf(b, "    #pragma omp parallel for schedule(static)\n");
+    else fprintf(b, "    #pragma omp parallel for schedule(static) if(%s >= %d)\n", emit_dim(c, total), EMIT_PAR_WORK);
+    fprintf(b, "    for (int64_t jb = 0; jb < %lld; jb++) {\n", (long long)blocks);
+    if (blk) fprintf(b, "        const int64_t j0 = jb * %lld, j1 = j0 + %lld < %s ? j0 + %lld : %s;\n", (long long)blk,
+                     (long long)blk, W, (long long)blk, W);
+    else fprintf(b, "        const int64_t j0 = 0, j1 = %s;\n        (void)jb;\n", W);
+    fprintf(b, "        for (int64_t r = 0; r < %s; r++) {\n", R);
+    fprintf(b, "            float *restrict yr = y + (int64_t)x1[r] * %s;\n", W);
+    fprintf(b, "            const float *restrict xr = x0 + r * %s;\n", W);
+    fprintf(b, "            for (int64_t j = j0; j < j1; j++) yr[j] += xr[j];\n        }\n    }\n    return 0;\n");
+}
+
+/* gather / gather_grad along an axis: idx (and gather's output, gather_grad's
+ * input) as [outer, K, inner], x (gather_grad's output) as [outer, L, inner].
+ * Each outer slice is one thread's: gather_grad's sums stay inside a slice,
+ * in index order, so they are the same at any thread count. */
+static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
+    const ir_shape *is = &n->in[1]->shape;
+    ir_shape before = {.rank = axis}, after = {.rank = is->rank - axis - 1};
+    for (int k = 0; k < axis; k++) before.d[k] = is->d[k];
+    for (int k = axis + 1; k < is->rank; k++) after.d[k - axis - 1] = is->d[k];
+    ir_dim outer = ir_shape_numel(&before), inner = ir_shape_numel(&after);
+    const char *K = emit_dim(c, is->d[axis]), *I = emit_dim(c, inner);
+    const char *L = emit_dim(c, (grad ? &n->shape : &n->in[0]->shape)->d[axis]);
+    emit_index_check(c, b, n, emit_numel(c, is), L);
+    if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
+    emit_for(c, b, "    ", "o", outer, ir_dim_mul(is->d[axis], inner).k, "");
+    fprintf(b, "\n        for (int64_t k = 0; k < %s; k++)\n", K);
+    fprintf(b, "            for (int64_t i = 0; i < %s; i++) {\n", I);
+    fprintf(b, "                const int64_t p = (o * %s + k) * %s + i, q = (o * %s + x1[p]) * %s + i;\n", K, I, L, I);
+    fprintf(b, "                %s;\n            }\n    return 0;\n", grad ? "y[q] += x0[p]" : "y[p] = x0[q]");
 }
 
 /* ---- the families (op_families.def), dispatched through ops.def --------- */
@@ -1031,8 +1132,13 @@ void emit_layout(emit_ctx *c, FILE *b, const ir_node *n)
 
 void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    if (n->op == OP_pick) emit_pick(c, b, n);
-    else emit_unpick(c, b, n);
+    switch (n->op) {
+    case OP_pick:
+    case OP_unpick: emit_pick_unpick(c, b, n); break;
+    case OP_take: emit_take(c, b, n); break;
+    case OP_scatter_add: emit_scatter_add(c, b, n); break;
+    default: emit_gather(c, b, n); /* gather, gather_grad */
+    }
 }
 
 typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);

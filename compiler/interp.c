@@ -178,15 +178,22 @@ int interp_softmax(const interp_state *s, const ir_node *n, double *y) {
 
 static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes) {
     if (v >= 0 && v < (double)classes && v == floor(v)) return 1;
-    fprintf(stderr, "interp: %s: label %g at position %lld is out of range [0, %lld)\n", ir_ops[n->op].name, v,
-            (long long)pos, (long long)classes);
+    fprintf(stderr, "interp: %s: %s %g at position %lld is out of range [0, %lld)\n", ir_ops[n->op].name,
+            n->op == OP_pick || n->op == OP_unpick ? "label" : "index", v, (long long)pos, (long long)classes);
     return 0;
 }
+
+/* pick / unpick's ignored label (ignore_index), if it has one. */
+static int ignored(const ir_node *n, double label) { return n->a.ni >= 3 && n->a.i[1] && label == (double)n->a.i[2]; }
 
 static int run_pick(const interp_state *s, const ir_node *n, double *y) {
     const double *x = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
     int64_t rows = interp_numel(s, n->in[1]), classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
     for (int64_t r = 0; r < rows; r++) {
+        if (ignored(n, idx[r])) {
+            y[r] = 0;
+            continue;
+        }
         if (!check_label(n, idx[r], r, classes)) return -1;
         y[r] = x[r * classes + (int64_t)idx[r]];
     }
@@ -198,9 +205,59 @@ static int run_unpick(const interp_state *s, const ir_node *n, double *y) {
     int64_t rows = interp_numel(s, n->in[1]), classes = n->a.i[0];
     memset(y, 0, sizeof(double) * (size_t)(rows * classes));
     for (int64_t r = 0; r < rows; r++) {
+        if (ignored(n, idx[r])) continue;
         if (!check_label(n, idx[r], r, classes)) return -1;
         y[r * classes + (int64_t)idx[r]] = g[r];
     }
+    return 0;
+}
+
+/* take: row idx[s] of the table, for each s; scatter_add: the adjoint, rows
+ * of the source summed into row idx[s] of zeros in order of s. */
+static int run_take(const interp_state *s, const ir_node *n, double *y) {
+    const double *t = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
+    int64_t rows = interp_numel(s, n->in[1]), v = ir_dim_eval(n->in[0]->shape.d[0], s->sym_values);
+    int64_t width = rows ? interp_numel(s, n) / rows : 0;
+    for (int64_t r = 0; r < rows; r++) {
+        if (!check_label(n, idx[r], r, v)) return -1;
+        memcpy(y + r * width, t + (int64_t)idx[r] * width, sizeof(double) * (size_t)width);
+    }
+    return 0;
+}
+
+static int run_scatter_add(const interp_state *s, const ir_node *n, double *y) {
+    const double *src = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
+    int64_t rows = interp_numel(s, n->in[1]), v = ir_dim_eval(n->shape.d[0], s->sym_values);
+    int64_t width = interp_numel(s, n) / v;
+    memset(y, 0, sizeof(double) * (size_t)(v * width));
+    for (int64_t r = 0; r < rows; r++) {
+        if (!check_label(n, idx[r], r, v)) return -1;
+        for (int64_t j = 0; j < width; j++) y[(int64_t)idx[r] * width + j] += src[r * width + j];
+    }
+    return 0;
+}
+
+/* gather / gather_grad along axis a: idx viewed as [outer, K, inner], x (or
+ * gather_grad's result) as [outer, L, inner]; element (o, k, i) of idx names
+ * x's element (o, idx, i). */
+static int run_gather(const interp_state *s, const ir_node *n, double *y) {
+    int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
+    const ir_node *idx_node = n->in[1], *wide = grad ? n : n->in[0];
+    const double *v = s->value[n->in[0]->id], *idx = s->value[idx_node->id];
+    dims d = eval_dims(&idx_node->shape, s->sym_values);
+    int64_t outer = 1, inner = 1, K = d.n[axis], L = ir_dim_eval(wide->shape.d[axis], s->sym_values);
+    for (int k = 0; k < axis; k++) outer *= d.n[k];
+    for (int k = axis + 1; k < d.rank; k++) inner *= d.n[k];
+    if (grad) memset(y, 0, sizeof(double) * (size_t)(outer * L * inner));
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t p = (o * K + k) * inner + i;
+                if (!check_label(n, idx[p], p, L)) return -1;
+                int64_t q = (o * L + (int64_t)idx[p]) * inner + i;
+                if (grad) y[q] += v[p];
+                else y[p] = v[q];
+            }
     return 0;
 }
 
@@ -254,7 +311,13 @@ int interp_layout(const interp_state *s, const ir_node *n, double *y) {
 }
 
 int interp_label(const interp_state *s, const ir_node *n, double *y) {
-    return n->op == OP_pick ? run_pick(s, n, y) : run_unpick(s, n, y);
+    switch (n->op) {
+    case OP_pick: return run_pick(s, n, y);
+    case OP_unpick: return run_unpick(s, n, y);
+    case OP_take: return run_take(s, n, y);
+    case OP_scatter_add: return run_scatter_add(s, n, y);
+    default: return run_gather(s, n, y); /* gather, gather_grad */
+    }
 }
 
 typedef int (*interp_fn)(const interp_state *s, const ir_node *n, double *y);

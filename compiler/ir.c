@@ -195,6 +195,19 @@ static int shape_has_negative(const ir_shape *s) {
     return 0;
 }
 
+/* The first symbol that two dimensions share (N in f32[N, N]), or -1: its
+ * square is not a monomial ir_dim can hold, so numel and the memory plan
+ * would count N elements for N*N. x @ transpose(x) and take of an N-row
+ * table by an N-shaped index would build one. */
+static int shape_repeated_symbol(const ir_shape *s) {
+    uint32_t seen = 0;
+    for (int i = 0; i < s->rank; i++) {
+        if (seen & s->d[i].syms) return __builtin_ctz(seen & s->d[i].syms);
+        seen |= s->d[i].syms;
+    }
+    return -1;
+}
+
 ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *const *in, int nin, const ir_attrs *a) {
     const ir_op_info *info = &ir_ops[op];
     for (int i = 0; i < nin; i++)
@@ -216,6 +229,13 @@ ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *co
         ir_shape_str(buf, sizeof buf, n->dtype, &n->shape, g->mod);
         snprintf(err, sizeof err, "%s: the result %s has %s", info->name, buf,
                  shape_has_negative(&n->shape) ? "a negative dimension" : "more than 2^32 elements per sample");
+    } else if (!err[0] && shape_repeated_symbol(&n->shape) >= 0) {
+        char buf[160];
+        int sym = shape_repeated_symbol(&n->shape);
+        const char *name = g->mod && sym < g->mod->n_syms ? g->mod->syms[sym].name : "a run-time size";
+        ir_shape_str(buf, sizeof buf, n->dtype, &n->shape, g->mod);
+        snprintf(err, sizeof err, "%s: the result %s has %s in two dimensions, which is not supported (its size would grow "
+                 "as %s squared)", info->name, buf, name, name);
     } else if (!err[0]) {
         node_append(g, n);
         return n;

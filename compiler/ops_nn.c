@@ -1,6 +1,8 @@
 /* ops_nn.c — ops that exist for neural networks rather than algebra:
  * the numerically stable softmax / log_softmax along one axis, pick/unpick
- * (gather and one-hot scatter by integer labels, for losses), and the random
+ * (gather and one-hot scatter by integer labels, for losses), take and
+ * scatter_add (rows of a table by integer indices, and back: embeddings,
+ * graph messages), and the random
  * sources (dropout masks, reparameterization noise).
  *
  * softmax and log_softmax are primitives, not compositions, so the emitter
@@ -47,8 +49,10 @@ static int check_labels(ir_node *n, const ir_shape *want, char *err, int errlen)
     const ir_node *idx = n->in[1];
     char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF], b3[OPS_TYPE_BUF];
     if (idx->dtype != IR_I32 || !ir_shape_eq(&idx->shape, want))
-        return ops_fail(err, errlen, "%s: labels must be %s to index %s, got %s", ir_ops[n->op].name,
-                        ir_shape_str(b1, sizeof b1, IR_I32, want, NULL), ops_type(b2, n->in[0]), ops_type(b3, idx));
+        return ops_fail(err, errlen, "%s: labels must be %s to index %s, got %s%s", ir_ops[n->op].name,
+                        ir_shape_str(b1, sizeof b1, IR_I32, want, NULL), ops_type(b2, n->in[0]), ops_type(b3, idx),
+                        n->op == OP_pick ? "\nhint: one class label per position: the shape of the scores without "
+                                           "their last dimension (the classes)" : "");
     return 1;
 }
 
@@ -88,16 +92,140 @@ int op_shape_unpick(ir_node *n, char *err, int errlen) {
 double op_flops_pick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 double op_flops_unpick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 
+/* The adjoint keeps the ignored label (i[1], i[2]) of the op it differentiates. */
+static ir_attrs label_attrs(const ir_node *n, int64_t classes) {
+    ir_attrs a = {.i = {classes}, .ni = 1};
+    if (n->a.ni >= 3 && n->a.i[1]) a.i[1] = 1, a.i[2] = n->a.i[2], a.ni = 3;
+    return a;
+}
+
 void op_vjp_pick(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    int64_t classes = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
-    ir_attrs a = {.i = {classes}, .ni = 1};
+    ir_attrs a = label_attrs(n, n->in[0]->shape.d[n->in[0]->shape.rank - 1].k);
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_unpick, in, 2, &a));
 }
 
 void op_vjp_unpick(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, NULL));
+    ir_attrs a = label_attrs(n, 0);
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, &a));
+}
+
+/* take(table[V, D..], idx[S..]) -> [S.., D..]: the rows of the table that idx
+ * names (an embedding lookup; PyTorch's F.embedding / index_select on axis 0).
+ * Indices are checked against V at run time. */
+int op_shape_take(ir_node *n, char *err, int errlen) {
+    const ir_node *t = n->in[0], *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    if (t->shape.rank < 1)
+        return ops_fail(err, errlen, "take: the table must have rows to take, got the scalar %s", ops_type(b1, t));
+    if (idx->dtype != IR_I32)
+        return ops_fail(err, errlen, "take: the index must be an integer tensor (i32), got %s", ops_type(b1, idx));
+    if (idx->shape.rank + t->shape.rank - 1 > IR_MAX_RANK)
+        return ops_fail(err, errlen, "take: indexing %s by %s gives more than %d dimensions", ops_type(b1, t),
+                        ops_type(b2, idx), IR_MAX_RANK);
+    n->dtype = IR_F32;
+    n->shape = idx->shape;
+    for (int k = 1; k < t->shape.rank; k++) n->shape.d[n->shape.rank++] = t->shape.d[k];
+    return 1;
+}
+
+/* scatter_add(src[S.., D..], idx[S..]) -> [V, D..] with V = i[0] (packed):
+ * zeros, then row idx[s] += src[s] for every s in order (PyTorch's index_add
+ * on axis 0 into zeros); take's adjoint, and take is its own. */
+int op_shape_scatter_add(ir_node *n, char *err, int errlen) {
+    const ir_node *src = n->in[0], *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    if (n->a.ni < 1 || n->a.i[0] <= 0 || ir_dim_unpack(n->a.i[0]).k <= 0)
+        return ops_fail(err, errlen, "scatter_add: needs the number of rows V >= 1 in i[0]");
+    if (idx->dtype != IR_I32)
+        return ops_fail(err, errlen, "scatter_add: the index must be an integer tensor (i32), got %s", ops_type(b1, idx));
+    int lead = idx->shape.rank, same = lead <= src->shape.rank;
+    for (int k = 0; same && k < lead; k++) same = ir_dim_eq(idx->shape.d[k], src->shape.d[k]);
+    if (!same)
+        return ops_fail(err, errlen, "scatter_add: the index %s must have the leading dimensions of the source %s",
+                        ops_type(b1, idx), ops_type(b2, src));
+    n->dtype = IR_F32;
+    n->shape.rank = 1 + src->shape.rank - lead;
+    n->shape.d[0] = ir_dim_unpack(n->a.i[0]);
+    for (int k = lead; k < src->shape.rank; k++) n->shape.d[1 + k - lead] = src->shape.d[k];
+    return 1;
+}
+
+double op_flops_take(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_scatter_add(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+
+void op_vjp_take(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ir_attrs a = {.i = {ir_dim_pack(n->in[0]->shape.d[0])}, .ni = 1};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_scatter_add, in, 2, &a));
+}
+
+void op_vjp_scatter_add(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_take, in, 2, NULL));
+}
+
+/* gather(x, idx) along i[0] = axis (torch.gather): idx has x's rank and
+ * dimensions except along the axis, where it has K of them; the result has
+ * idx's shape, out[.., k, ..] = x[.., idx[.., k, ..], ..]. gather_grad is
+ * the adjoint: zeros of x's shape (length L = i[1] along the axis), each g
+ * added at its index. Unlike torch, the other dimensions must be equal (not
+ * merely no larger). */
+static int gather_axis_ok(ir_node *n, const ir_node *shaped, char *err, int errlen) {
+    const ir_node *idx = n->in[1];
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    if (idx->dtype != IR_I32)
+        return ops_fail(err, errlen, "%s: the index must be an integer tensor (i32), got %s", ir_ops[n->op].name,
+                        ops_type(b1, idx));
+    int rank = shaped->shape.rank, axis = n->a.ni >= 1 ? (int)n->a.i[0] : -1;
+    if (axis < 0 || axis >= rank)
+        return ops_fail(err, errlen, "%s: axis %d is out of range for %s", ir_ops[n->op].name, axis, ops_type(b1, shaped));
+    int same = idx->shape.rank == rank;
+    for (int k = 0; same && k < rank; k++) same = k == axis || ir_dim_eq(idx->shape.d[k], shaped->shape.d[k]);
+    if (!same)
+        return ops_fail(err, errlen, "%s: the index %s must have the shape of %s except along axis %d",
+                        ir_ops[n->op].name, ops_type(b1, idx), ops_type(b2, shaped), axis);
+    return 1;
+}
+
+int op_shape_gather(ir_node *n, char *err, int errlen) {
+    if (!gather_axis_ok(n, n->in[0], err, errlen)) return 0;
+    n->dtype = IR_F32;
+    n->shape = n->in[1]->shape;
+    return 1;
+}
+
+int op_shape_gather_grad(ir_node *n, char *err, int errlen) {
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (n->a.ni < 2 || n->a.i[1] <= 0 || ir_dim_unpack(n->a.i[1]).k <= 0)
+        return ops_fail(err, errlen, "gather_grad: needs the axis in i[0] and its length L >= 1 in i[1]");
+    if (!gather_axis_ok(n, n->in[1], err, errlen)) return 0;
+    if (!ir_shape_eq(&n->in[0]->shape, &n->in[1]->shape))
+        return ops_fail(err, errlen, "gather_grad: the gradient %s must have the shape of the index %s",
+                        ops_type(b1, n->in[0]), ops_type(b2, n->in[1]));
+    n->dtype = IR_F32;
+    n->shape = n->in[0]->shape;
+    n->shape.d[n->a.i[0]] = ir_dim_unpack(n->a.i[1]);
+    return 1;
+}
+
+double op_flops_gather(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_gather_grad(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+
+void op_vjp_gather(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ir_attrs a = {.i = {n->a.i[0], ir_dim_pack(n->in[0]->shape.d[n->a.i[0]])}, .ni = 2};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather_grad, in, 2, &a));
+}
+
+void op_vjp_gather_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ir_attrs a = {.i = {n->a.i[0]}, .ni = 1};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather, in, 2, &a));
 }
 
 /* Random sources: the shape is in i[1..], i[0] is the stream id. */

@@ -24,8 +24,9 @@ import torch.nn.functional as F
 
 class Case:
     def __init__(self, op, dln, ref, inputs, attrs, domain, fwd_tol, grad_tol, why, kind="op", label=None,
-                 train_ref=None, state=None):
+                 train_ref=None, state=None, with_params=False):
         self.op, self.dln, self.ref = op, dln, ref
+        self.with_params = with_params
         self.train_ref, self.state = train_ref, state
         self.inputs, self.attrs, self.domain = inputs, attrs, domain
         self.fwd_tol, self.grad_tol, self.why = fwd_tol, grad_tol, why
@@ -58,13 +59,17 @@ def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=N
                         train_ref=train_ref, state=state))
 
 
-def loss(name, dln, ref, shapes, label, domain="n", label_domain="n", fwd_tol=1e-5, grad_tol=1e-4, why=None):
+def loss(name, dln, ref, shapes, label, domain="n", label_domain="n", fwd_tol=1e-5, grad_tol=1e-4, why=None,
+         params=False):
     """A loss over output z (B x C logits/predictions) and the label (class
     indices or a dense target). The model is `x @ z` fed the identity, so the
-    output equals z exactly and the gradient w.r.t. z is the loss's gradient."""
+    output equals z exactly and the gradient w.r.t. z is the loss's gradient.
+    Class labels are drawn in [0, C). With params=True the reference is
+    ref(z, t, p), p every parameter by name (those the loss's own blocks
+    declare, such as "embedding0.weight"), whose gradients are compared too."""
     for s in shapes:
         LOSSES.append(Case(name, dln, ref, {"z": s}, {}, {"z": domain, "label": label_domain},
-                           fwd_tol, grad_tol, why, kind="loss", label=label))
+                           fwd_tol, grad_tol, why, kind="loss", label=label, with_params=params))
 
 
 # Shapes for elementwise ops: a scalar-ish row, odd sizes, rank 3, batch-of-one.
@@ -585,6 +590,24 @@ LS = [(1, 3), (4, 10), (7, 5)]
 loss("cross_entropy", "cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS, label="class")
 loss("nll", "nll(log_softmax(output, axis = 1), label)", lambda z, t: F.nll_loss(F.log_softmax(z, 1), t),
      LS, label="class")
+# Classes on the last axis over every position: [1, B, C] logits with [1, B] targets, and [B, 1, C] with
+# [B, 1], equal PyTorch's F.cross_entropy(logits.reshape(-1, C), targets.reshape(-1)).
+loss("cross_entropy_seq", "cross_entropy(unsqueeze(output, 0), unsqueeze(label, 0))",
+     lambda z, t: F.cross_entropy(z, t), LS, label="class")
+loss("cross_entropy_seq", "cross_entropy(unsqueeze(output, 1), unsqueeze(label, 1))",
+     lambda z, t: F.cross_entropy(z, t), LS[1:], label="class")
+# ignore_index = a class that occurs (-100, the default, never does among labels drawn in [0, C))
+loss("cross_entropy_ignore", "cross_entropy(output, label, ignore_index = 1)",
+     lambda z, t: F.cross_entropy(z, t, ignore_index=1), LS[1:], label="class")
+loss("cross_entropy_mask", "cross_entropy(output, label, mask = cast_f32(label) * 0.25 + 0.5)",
+     lambda z, t: (F.cross_entropy(z, t, reduction="none") * (t * 0.25 + 0.5)).sum() / (t * 0.25 + 0.5).sum(),
+     LS, label="class")
+loss("cross_entropy_smooth", "cross_entropy(output, label, label_smoothing = 0.1)",
+     lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1), LS, label="class")
+loss("cross_entropy_smooth", "cross_entropy(unsqueeze(output, 0), unsqueeze(label, 0), label_smoothing = 0.2, ignore_index = 2)",
+     lambda z, t: F.cross_entropy(z, t, label_smoothing=0.2, ignore_index=2), LS[1:], label="class")
+loss("nll_ignore", "nll(log_softmax(output, axis = 1), label, ignore_index = 0)",
+     lambda z, t: F.nll_loss(F.log_softmax(z, 1), t, ignore_index=0), LS[1:], label="class")
 loss("mse", "mse(output, label)", lambda z, t: F.mse_loss(z, t), LS, label="dense")
 loss("l1", "l1(output, label)", lambda z, t: F.l1_loss(z, t), LS, label="dense")
 loss("mae", "mae(output, label)", lambda z, t: F.l1_loss(z, t), LS[:1], label="dense")
@@ -599,6 +622,37 @@ loss("bce_with_logits", "bce_with_logits(output, label)", lambda z, t: F.binary_
      LS, label="dense", label_domain="prob")
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
+
+# ---- integer indices: take, scatter_add (the label is the index) ----------------------
+# take(zᵀz, t) picks rows of a C x C table, so any class label is in range; take(z, t) picks rows (B >= C).
+loss("take", "sum(take(transpose(output) @ output, label) * output)", lambda z, t: ((z.t() @ z)[t] * z).sum(), LS,
+     label="class")
+loss("take", "sum(take(output, label) ** 2)", lambda z, t: (F.embedding(t, z) ** 2).sum(), [(7, 5)], label="class")
+loss("scatter_add", "sum(scatter_add(output, label, 10) ** 2)",
+     lambda z, t: (torch.zeros(10, z.shape[1], dtype=z.dtype).index_add(0, t, z) ** 2).sum(), LS, label="class")
+
+loss("pick", "sum(pick(output, label) ** 2)", lambda z, t: (z.gather(1, t[:, None]) ** 2).sum(), LS, label="class")
+loss("pick", "sum(pick(output, label, ignore_index = 1) ** 2)",
+     lambda z, t: torch.where(t != 1, z.gather(1, t[:, None])[:, 0], 0.0).pow(2).sum(), LS[1:], label="class")
+loss("one_hot", "-sum(one_hot(label, 10) * log_softmax(output, axis = 1))",
+     lambda z, t: -(F.one_hot(t, 10).double() * F.log_softmax(z, 1)).sum(), [(4, 10), (2, 10)], label="class")
+loss("one_hot", "sum(one_hot(unsqueeze(label, 0), 5) * unsqueeze(output, 0) ** 2)",
+     lambda z, t: (F.one_hot(t, 5).double() * z ** 2).sum(), [(7, 5)], label="class")
+loss("embedding", "sum(embedding(label, 12, 5) * output)",
+     lambda z, t, p: (F.embedding(t, p["embedding0.weight"]) * z).sum(), [(4, 5), (7, 5)], label="class", params=True)
+loss("embedding", "sum(embedding(unsqueeze(label, 1), 12, 3) ** 2) + sum(output)",
+     lambda z, t, p: (F.embedding(t[:, None], p["embedding0.weight"]) ** 2).sum() + z.sum(), LS, label="class",
+     params=True)
+loss("embedding", "sum(embedding(label, 5, 5, padding_idx = 2) * output)",
+     lambda z, t, p: (F.embedding(t, p["embedding0.weight"] * (torch.arange(5) != 2)[:, None], padding_idx=2) * z).sum(),
+     [(7, 5)], label="class", params=True)
+
+loss("gather", "sum(gather(output, unsqueeze(label, 1), 1) ** 2)", lambda z, t: (z.gather(1, t[:, None]) ** 2).sum(),
+     LS, label="class")
+loss("gather", "sum(gather(transpose(output), reshape(label, [1, -1]), 0) ** 2)",
+     lambda z, t: (z.t().gather(0, t[None, :]) ** 2).sum(), LS[1:], label="class")
+loss("gather", "sum(exp(gather(unsqueeze(output, 2), reshape(label, [-1, 1, 1]), 1)))",
+     lambda z, t: torch.exp(z[:, :, None].gather(1, t[:, None, None])).sum(), LS[1:], label="class")
 
 
 def by_op(cases):

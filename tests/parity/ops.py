@@ -113,7 +113,7 @@ def _run_loss(m, case, vals, tp, rng):
         y = draw(case.domain.get("label", "n"), (b, c), rng)
         ty = torch.tensor(y, dtype=torch.float64)
     x = np.eye(b, dtype=np.float32)
-    loss_ref = case.ref(tp["z"], ty)
+    loss_ref = case.ref(tp["z"], ty, tp) if case.with_params else case.ref(tp["z"], ty)
     eval_loss, _ = m.eval_step(x, y)
     loss = m.train_step(x, y)
     ferr = max(rel_err(np.float64(loss), loss_ref.item()), rel_err(np.float64(eval_loss), loss_ref.item()))

@@ -97,6 +97,12 @@ void emitted_unload(emitted *e) {
     e->dir[0] = 0;
 }
 
+int emitted_param_index(const emitted *e, const char *name) {
+    for (int i = 0; i < e->api->n_params; i++)
+        if (strcmp(e->api->params[i].name, name) == 0) return i;
+    return -1;
+}
+
 double emitted_urand(uint64_t *state) {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
     return (double)(*state >> 11) / 9007199254740992.0;

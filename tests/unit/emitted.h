@@ -36,6 +36,9 @@ void emitted_unload(emitted *e);
  * ("build" if /proc/self/exe cannot be read). */
 void emitted_exe_dir(char *out, size_t len);
 
+/* The index of the loaded model's parameter `name` (api->params), -1 if none. */
+int emitted_param_index(const emitted *e, const char *name);
+
 /* Test data and comparison shared by the tests that run emitted code: the
  * next uniform [0, 1) double of an LCG state, and whether got matches want
  * within rel_tol * max(1, |want|) everywhere (the first mismatches, named

@@ -143,6 +143,24 @@ static const gc_case cases[] = {
     {OP_pick, A2("N,5", "N", D_ANY, D_LABEL), .classes = 5},
     {OP_pick, A2("2,N,3", "2,N", D_ANY, D_LABEL), .classes = 3},
     {OP_unpick, A2("N", "N", D_ANY, D_LABEL), .ni = 1, .i = {4}, .classes = 4},
+    /* i = {C, 1, ignored label}: ignore_index (label 2 occurs among N = 6 draws in [0, 4) or [0, 5)) */
+    {OP_pick, A2("N,5", "N", D_ANY, D_LABEL), .ni = 3, .i = {0, 1, 2}, .classes = 5, .n = 6},
+    {OP_unpick, A2("N,2", "N,2", D_ANY, D_LABEL), .ni = 3, .i = {4, 1, 2}, .classes = 4},
+    /* take / scatter_add: index shapes with repeats (N = 3 rows of 2 into 4 or 5), a rank-1 and a
+     * symbolic table (V = N), a scalar index; scatter_add's i[0] = V packed (N: 1 << 48 | 1) */
+    {OP_take, A2("5,3", "N,2", D_ANY, D_LABEL), .classes = 5},
+    {OP_take, A2("4", "N", D_ANY, D_LABEL), .classes = 4},
+    {OP_take, A2("N,2,3", "2,5", D_ANY, D_LABEL), .classes = 3},
+    {OP_take, A2("6,2", "", D_ANY, D_LABEL), .classes = 6},
+    {OP_scatter_add, A2("N,2,3", "N,2", D_ANY, D_LABEL), .ni = 1, .i = {4}, .classes = 4},
+    {OP_scatter_add, A2("N,3", "N", D_ANY, D_LABEL), .ni = 1, .i = {(int64_t)1 << 48 | 1}, .classes = 3},
+    {OP_scatter_add, A2("N", "N", D_ANY, D_LABEL), .ni = 1, .i = {2}, .classes = 2, .n = 5},
+    /* gather {axis} along the middle, first and last axis (K < L, K > L); gather_grad {axis, L packed} */
+    {OP_gather, A2("N,5,2", "N,3,2", D_ANY, D_LABEL), .ni = 1, .i = {1}, .classes = 5},
+    {OP_gather, A2("4,N", "6,N", D_ANY, D_LABEL), .ni = 1, .i = {0}, .classes = 4},
+    {OP_gather, A2("N,3", "N,7", D_ANY, D_LABEL), .ni = 1, .i = {1}, .classes = 3},
+    {OP_gather_grad, A2("N,3,2", "N,3,2", D_ANY, D_LABEL), .ni = 2, .i = {1, 5}, .classes = 5},
+    {OP_gather_grad, A2("6,N", "6,N", D_ANY, D_LABEL), .ni = 2, .i = {0, 4}, .classes = 4},
     /* data movement (ops_movement.c). concat: i = {axis}; slice: {axis, start, step, count};
      * slice_grad: {axis, start, step, length}; pad/pad_grad: {mode (0 constant, 1 reflect,
      * 2 replicate), k, (left, right) per dim, last dim first}, f0 = fill; upsample/upsample_grad:

@@ -144,6 +144,13 @@ static const cov_row rows[] = {
     {OP_pick, G_DIFF, .ok = {IN("f:N,5", "i5:N")}, .bad = {IN("f:N,5", "f:N")}, .bad_msg = "labels must be"},
     {OP_unpick, G_DIFF, .ok = {IN("f:N", "i4:N"), AT(.i = {4}, .ni = 1)}, .bad = {IN("f:N", "i4:N")},
      .bad_msg = "class count"},
+    {OP_take, G_DIFF, .ok = {IN("f:5,3", "i5:N,2")}, .bad = {IN("f:5,3", "f:N,2")}, .bad_msg = "must be an integer tensor"},
+    {OP_scatter_add, G_DIFF, .ok = {IN("f:N,2,3", "i4:N,2"), AT(.i = {4}, .ni = 1)},
+     .bad = {IN("f:N,2,3", "i4:N,3"), AT(.i = {4}, .ni = 1)}, .bad_msg = "leading dimensions"},
+    {OP_gather, G_DIFF, .ok = {IN("f:N,5,2", "i5:N,3,2"), AT(.i = {1}, .ni = 1)},
+     .bad = {IN("f:N,5,2", "i5:N,3,3"), AT(.i = {1}, .ni = 1)}, .bad_msg = "except along axis 1"},
+    {OP_gather_grad, G_DIFF, .ok = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1, 5}, .ni = 2)},
+     .bad = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1}, .ni = 1)}, .bad_msg = "its length L"},
     /* data movement: concat {axis}; slice {axis, start, step, count}; slice_grad {axis, start, step, length};
      * pad/pad_grad {mode, k, (left, right) last dim first}; upsample/_grad {mode, scale_h, scale_w, align} */
     {OP_concat, G_DIFF, .ok = {IN("f:N,2,3", "f:N,4,3"), AT(.i = {1}, .ni = 1)},

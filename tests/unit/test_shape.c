@@ -195,9 +195,21 @@ static void test_nn(void) {
     ir_attrs c10 = {.i = {10}, .ni = 1};
     CHECK_TYPE(infer(OP_unpick, &g, &lab, NULL, &c10), "f32[N, 10]");
     ir_node flab = f32("N");
-    CHECK_ERR(infer(OP_pick, &x, &flab, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got f32[N]");
+#define PICK_HINT "\nhint: one class label per position: the shape of the scores without their last dimension (the classes)"
+    CHECK_ERR(infer(OP_pick, &x, &flab, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got f32[N]" PICK_HINT);
     ir_node lab2 = val(IR_I32, "N,2");
-    CHECK_ERR(infer(OP_pick, &x, &lab2, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got i32[N, 2]");
+    CHECK_ERR(infer(OP_pick, &x, &lab2, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got i32[N, 2]" PICK_HINT);
+#undef PICK_HINT
+    /* take / scatter_add: rows of a table by an index of any shape, and back */
+    ir_node table = f32("7,3,2");
+    CHECK_TYPE(infer(OP_take, &table, &lab2, NULL, NULL), "f32[N, 2, 3, 2]");
+    CHECK_ERR(infer(OP_take, &table, &flab, NULL, NULL), "take: the index must be an integer tensor (i32), got f32[N]");
+    ir_node src = f32("N,2,5");
+    ir_attrs v7 = {.i = {7}, .ni = 1};
+    CHECK_TYPE(infer(OP_scatter_add, &src, &lab2, NULL, &v7), "f32[7, 5]");
+    CHECK_ERR(infer(OP_scatter_add, &src, &lab2, NULL, NULL), "scatter_add: needs the number of rows V >= 1 in i[0]");
+    CHECK_ERR(infer(OP_scatter_add, &x, &lab2, NULL, &v7),
+              "scatter_add: the index i32[N, 2] must have the leading dimensions of the source f32[N, 10]");
 }
 
 /* ir_add reports through diag at the node's span and returns NULL; NULL

@@ -207,6 +207,56 @@ static void test_emitted_sum_threads(void)
     emitted_unload(&e);
 }
 
+/* ---- scatter_add: take's gradient ---------------------------------------------- */
+
+/* The table gradient of sum(output * table[label]) is a scatter-add of 64
+ * rows of 4096 into 50 (rows repeat): above the size where its loop over
+ * column blocks goes parallel. Each block sums its rows in index order. */
+static void test_emitted_scatter_add_threads(void)
+{
+    static const char *src =
+        "block lookup(t: i32[N]) -> f32[N, 4096] {\n"
+        "    param table: f32[50, 4096] = normal()\n"
+        "    return take(table, t)\n"
+        "}\n"
+        "model wide_take(x: f32[N, 4096]) -> f32[N, 4096] {\n"
+        "    param s: f32[1] = ones\n"
+        "    return x * s\n"
+        "}\n"
+        "train wide_take {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = true)\n"
+        "    loss = sum(output * lookup(label))\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 64, F = 4096, V = 50 };
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
+    int ti = emitted_param_index(&e, "lookup0.table");
+    CU_ASSERT_FATAL(ti >= 0);
+    void *m = e.api->create(B);
+    CU_ASSERT_FATAL(m != NULL);
+    uint64_t state = 5;
+    float *x = random_floats((int64_t)B * F, &state), *grads[MAX_THREADS];
+    int32_t label[B];
+    for (int i = 0; i < B; i++) label[i] = (int32_t)(emitted_urand(&state) * 8); /* 8 rows, each about 8 times */
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        e.api->init(m, 1);
+        e.api->train_step(m, x, label, B);
+        grads[th - 1] = malloc(sizeof(float) * V * F);
+        memcpy(grads[th - 1], e.api->grad_data(m, ti), sizeof(float) * V * F);
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++)
+        CU_ASSERT(same_bits(grads[th - 1], grads[0], sizeof(float) * V * F, "scatter_add (take's gradient)", th));
+    for (int th = 0; th < MAX_THREADS; th++) free(grads[th]);
+    free(x);
+    e.api->destroy(m);
+    emitted_unload(&e);
+}
+
 void suite_threads(void)
 {
     CU_pSuite s = CU_add_suite("threads", NULL, NULL);
@@ -214,4 +264,5 @@ void suite_threads(void)
     CU_add_test(s, "dl_sgemm: same bits at 1, 2, 3 threads", test_gemm_threads);
     CU_add_test(s, "dl_grad_norm: same bits at 1, 2, 3 threads", test_grad_norm_threads);
     CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
+    CU_add_test(s, "generated scatter_add: same bits at 1, 2, 3 threads", test_emitted_scatter_add_threads);
 }
