@@ -37,11 +37,12 @@ typedef struct module_layout {
     int64_t n_gfloats;  /* gradient region (and each optimizer slot) size */
     int64_t act_n;      /* batch-sized arena class, in units of max_batch */
     int64_t act_c;      /* constant-size arena class */
+    int64_t *cls;       /* general models: by symbol mask, that class's size in units of its monomial */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
 
-static const char *c_ident(arena *ar, const char *s)
+const char *emit_c_ident(arena *ar, const char *s)
 {
     char *t = arena_strdup(ar, s ? s : "v");
     for (char *p = t; *p; p++)
@@ -76,15 +77,12 @@ const char *emit_value_name(emit_ctx *c, const ir_node *n)
     case IR_STORE_PARAM: {
         int i = (int)n->a.i[0];
         c->param_used[i] = 1;
-        return arena_printf(c->ar, "p%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
+        return arena_printf(c->ar, "p%d_%s", i, emit_c_ident(c->ar, c->mod->params[i].name));
     }
     case IR_STORE_INPUT:
-        if (n->a.i[0] == 0) {
-            c->uses_x = 1;
-            return "x";
-        }
-        c->uses_y = 1;
-        return "y";
+        c->uses_in |= 1u << (n->a.i[0] & 31);
+        if (!c->legacy) return emit_in_name(c->ar, c->g, (int)n->a.i[0]);
+        return n->a.i[0] == 0 ? "x" : "y";
     case IR_STORE_ALIAS: return emit_value_name(c, n->in[0]);
     default: return arena_printf(c->ar, "t%d", n->id);
     }
@@ -92,12 +90,12 @@ const char *emit_value_name(emit_ctx *c, const ir_node *n)
 
 static const char *grad_name(emit_ctx *c, int i)
 {
-    return arena_printf(c->ar, "g%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
+    return arena_printf(c->ar, "g%d_%s", i, emit_c_ident(c->ar, c->mod->params[i].name));
 }
 
 /* ---- per-graph step functions ------------------------------------------ */
 
-typedef enum step_kind { STEP_FORWARD, STEP_EVAL, STEP_TRAIN } step_kind;
+typedef enum step_kind { STEP_FORWARD = EMIT_STEP_FORWARD, STEP_EVAL = EMIT_STEP_EVAL, STEP_TRAIN = EMIT_STEP_TRAIN } step_kind;
 
 static const char *label_type(const ir_module *m)
 {
@@ -110,6 +108,14 @@ static const char *label_type(const ir_module *m)
 static void step_signature(FILE *f, const ir_module *m, step_kind k)
 {
     const char *p = m->name;
+    if (!emit_legacy_api(m)) {
+        static const char *const fn[] = {"void %s_forward(%s_model *m", "float %s_eval_step(%s_model *m",
+                                         "float %s_train_step(%s_model *m"};
+        fprintf(f, fn[k], p, p);
+        emit_step_params(f, m, k, 0);
+        fprintf(f, ")");
+        return;
+    }
     switch (k) {
     case STEP_FORWARD: fprintf(f, "void %s_forward(%s_model *m, const float *x, float *out, int64_t n)", p, p); break;
     case STEP_EVAL:
@@ -128,12 +134,17 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     static const char *const abbrev[] = {"fwd", "eval", "train"};
     const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
     const char *p = mod->name;
+    const int legacy = emit_legacy_api(mod);
     if (!g) {
         step_signature(out, mod, kind);
         fprintf(out, "\n{\n");
-        fprintf(out, "    (void)m, (void)x, (void)n;\n");
-        if (kind != STEP_FORWARD) fprintf(out, "    (void)y;\n");
-        if (kind != STEP_TRAIN) fprintf(out, "    (void)out;\n");
+        if (!legacy) {
+            emit_step_voids(out, mod, kind);
+        } else {
+            fprintf(out, "    (void)m, (void)x, (void)n;\n");
+            if (kind != STEP_FORWARD) fprintf(out, "    (void)y;\n");
+            if (kind != STEP_TRAIN) fprintf(out, "    (void)out;\n");
+        }
         fprintf(out, "    dl_set_error(\"%s has no %s function\");\n    %s\n}\n\n", p,
                 kind == STEP_FORWARD ? "forward" : kind == STEP_EVAL ? "eval_step" : "train_step", fail);
         return 0;
@@ -147,6 +158,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.prefix = p;
     c.fail_return = fail;
     c.share = share;
+    c.legacy = legacy;
     /* forward returns nothing a caller could test, so it is never checked */
     if (check_numerics && kind != STEP_FORWARD)
         c.check_during = kind == STEP_TRAIN ? "train_step, step" : "eval_step after training step";
@@ -163,9 +175,6 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     unsigned char *in_epilogue = arena_alloc(mod->ar, (size_t)(g->next_id > 0 ? g->next_id : 1));
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
-        if (n->op == OP_input && (n->a.i[0] > 1 || (n->a.i[0] == 0 && n->dtype != IR_F32)))
-            diag_error(d, n->loc, "the C emitter supports graph inputs x (f32) and label only; got '%s'",
-                       n->name ? n->name : "?");
         if (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_OUTPUT) continue;
         if (n->id < g->next_id && in_epilogue[n->id]) continue;
         /* (a checked build checks each kernel's output after its call: none may hide in an epilogue) */
@@ -185,16 +194,18 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         const char *src = direct ? NULL : emit_value_name(&c, n);
         const char *numel = emit_numel(&c, &n->shape);
         switch (o->kind) {
-        case IR_OUT_VALUE:
+        case IR_OUT_VALUE: {
             if (kind == STEP_TRAIN) break;
-            if (++n_values > 1) {
+            if (legacy && ++n_values > 1) {
                 diag_error(d, n->loc, "the C emitter supports one value output per function");
                 break;
             }
+            const char *dst = legacy ? "out" : emit_out_name(c.ar, o->name);
             if (!direct)
-                fprintf(t, "    %smemcpy(out, %s, (size_t)%s * sizeof(float));\n", kind == STEP_EVAL ? "if (out) " : "",
-                        src, numel);
+                fprintf(t, "    %s%s%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", kind == STEP_EVAL ? "if (" : "",
+                        kind == STEP_EVAL ? dst : "", kind == STEP_EVAL ? ") " : "", dst, src, numel);
             break;
+        }
         case IR_OUT_LOSS:
             if (has_loss++) break;
             fprintf(t, "    const float loss = %s[0];\n", src ? src : emit_value_name(&c, n));
@@ -277,7 +288,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         if (k == 0 || g->outputs[k - 1].kind != IR_OUT_ASSIGN) fprintf(t, "\n    /* state updates */\n");
         c.param_used[o->index] = 1;
         fprintf(t, "    memmove(p%d_%s, %s, (size_t)%s * sizeof(float));\n", o->index,
-                c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
+                emit_c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
                 emit_numel(&c, &o->node->shape));
     }
     if (kind != STEP_FORWARD) fprintf(t, "    return %s;\n", has_loss ? "loss" : "0.0f");
@@ -291,11 +302,14 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     char *head = NULL;
     size_t lhead = 0;
     FILE *h = open_memstream(&head, &lhead);
-    fprintf(h, "    if (n < 1 || n > m->max_batch) {\n");
-    fprintf(h, "        dl_set_error(\"%s: batch size %%lld is outside [1, %%lld] (max_batch given to create)\", "
-               "(long long)n, (long long)m->max_batch);\n        %s\n    }\n", p, fail);
-    if (!c.uses_x) fprintf(h, "    (void)x;\n");
-    if (kind != STEP_FORWARD && !c.uses_y) fprintf(h, "    (void)y;\n");
+    if (legacy) {
+        if (!(c.uses_in & 1u)) fprintf(h, "    (void)x;\n");
+        if (kind != STEP_FORWARD && !(c.uses_in & 2u)) fprintf(h, "    (void)y;\n");
+    } else {
+        for (int i = 0; i < g->n_inputs; i++)
+            if (!(c.uses_in & (1u << i))) fprintf(h, "    (void)%s;\n", emit_in_name(c.ar, g, i));
+        /* outputs are always written, symbols always checked */
+    }
     if (kind == STEP_TRAIN) fprintf(h, "    m->step++;\n");
     if (c.graph_uses_seed)
         fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)m->step * UINT64_C(0x9E3779B97F4A7C15));\n");
@@ -304,7 +318,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             char shape[160];
             ir_shape_str(shape, sizeof shape, IR_F32, &mod->params[i].shape, mod);
             fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
-                    c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
+                    emit_c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
         }
     unsigned char *declared = arena_alloc(c.ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1)); /* by param */
     for (int k = 0; k < g->n_outputs; k++) {
@@ -324,31 +338,33 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             /* i32 values (indices) live in the float arena: one cast here, none at the calls */
             const int i32 = n->dtype == IR_I32;
             fprintf(h, "    %s *const t%d = %s", i32 ? "int32_t" : "float", n->id, i32 ? "(int32_t *)(" : "");
-            if (sz.syms) fprintf(h, "m->act + %" PRId64 " * m->max_batch", n->offset);
+            if (sz.syms && legacy) fprintf(h, "m->act + %" PRId64 " * m->max_batch", n->offset);
+            else if (sz.syms)
+                fprintf(h, "m->act + m->cls_base[%u] + %" PRId64 " * m->cls_unit[%u]", sz.syms, n->offset, sz.syms);
             else fprintf(h, "act_c + %" PRId64, n->offset), cbase = 1;
             fprintf(h, "%s;", i32 ? ")" : "");
             fprintf(h, " /* %s %s */\n", shape, ir_ops[n->op].name);
         } else if (n->storage == IR_STORE_OUTPUT) {
             const ir_output *o = &g->outputs[n->offset];
             if (o->kind == IR_OUT_GRAD) fprintf(h, "    float *const t%d = %s;", n->id, grad_name(&c, o->index));
-            else fprintf(h, "    float *const t%d = out;", n->id);
+            else if (legacy) fprintf(h, "    float *const t%d = out;", n->id);
+            else
+                fprintf(h, "    %s *const t%d = %s;", n->dtype == IR_I32 ? "int32_t" : "float", n->id,
+                        emit_out_name(c.ar, o->name));
             fprintf(h, " /* %s %s, written in place */\n", shape, ir_ops[n->op].name);
         }
     }
     fclose(h);
     step_signature(out, mod, kind);
     fprintf(out, "\n{\n");
-    if (cbase) {
-        /* act_c must precede its users: print the batch check, then it, then the rest */
-        char *nl = strstr(head, "    }\n");
-        size_t cut = nl ? (size_t)(nl - head) + 6 : 0;
-        fwrite(head, 1, cut, out);
+    emit_step_checks(out, mod, fail);
+    /* act_c must precede its users: the checks, then it, then the rest */
+    if (cbase && legacy)
         fprintf(out, "    float *const act_c = m->act + %" PRId64 " * m->max_batch; /* constant-size buffers */\n",
                 L->act_n);
-        fputs(head + cut, out);
-    } else {
-        fputs(head, out);
-    }
+    else if (cbase)
+        fprintf(out, "    float *const act_c = m->act + m->cls_base[0]; /* constant-size buffers */\n");
+    fputs(head, out);
     free(head);
     fprintf(out, "\n");
     fputs(calls, out);
@@ -384,6 +400,13 @@ static void layout_module(const ir_module *m, module_layout *L)
         if (an > L->act_n) L->act_n = an;
         if (ac > L->act_c) L->act_c = ac;
     }
+    const int ncls = 1 << (m->n_syms > 0 ? m->n_syms : 1);
+    L->cls = ARENA_NEW_ARRAY(m->ar, int64_t, ncls);
+    for (int k = 0; k < ncls; k++)
+        for (int i = 0; i < 3; i++) {
+            int64_t sz = gs[i] ? plan_class_size(gs[i], (uint32_t)k) : 0;
+            if (sz > L->cls[k]) L->cls[k] = sz;
+        }
 }
 
 /* Per-sample shape of a batched value: dims after the leading N. */
@@ -408,6 +431,10 @@ static void emit_header_module(FILE *h, const ir_module *m)
     fprintf(h, "/* ---- model %s ---- */\n\n", p);
     fprintf(h, "/* An instance: parameters, gradients, optimizer state and activations in one allocation. */\n");
     fprintf(h, "typedef struct %s_model %s_model;\n\n", p, p);
+    if (!emit_legacy_api(m)) {
+        emit_header_general(h, m);
+        goto rest;
+    }
     fprintf(h, "/* Allocate a model for batches of up to max_batch samples (NULL + dl_last_error() on failure).\n"
                " * Parameters are zero until %s_init or %s_load. */\n", p, p);
     fprintf(h, "%s_model *%s_create(int64_t max_batch);\n", p, p);
@@ -422,6 +449,7 @@ static void emit_header_module(FILE *h, const ir_module *m)
     fprintf(h, "float %s_eval_step(%s_model *m, const float *x, const %s *y, float *out, int64_t n);\n", p, p, lt);
     fprintf(h, "/* One training step: forward, backward, optimizer update. Returns the loss (NaN on error). */\n");
     fprintf(h, "float %s_train_step(%s_model *m, const float *x, const %s *y, int64_t n);\n", p, p, lt);
+rest:
     fprintf(h, "/* Learning rate for the following steps (schedules call this). */\n");
     fprintf(h, "void %s_set_lr(%s_model *m, float lr);\n", p, p);
     fprintf(h, "/* Parameters and buffers, by index: name, shape, trainable. */\n");
@@ -587,12 +615,83 @@ static void emit_struct(FILE *f, const ir_module *m)
     fprintf(f, "    float *params, *grads; /* parameters; gradients of the trainable ones */\n");
     fprintf(f, "    float *m1, *m2;        /* optimizer state slots (NULL when the optimizer has none) */\n");
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
+    if (!emit_legacy_api(m)) {
+        const int k = m->n_syms, ncls = 1 << k;
+        fprintf(f, "    int64_t sym_max[%d];     /* bound of each symbol (N, then", k);
+        for (int i = 1; i < k; i++) fprintf(f, " %s", m->syms[i].name);
+        fprintf(f, ") given to create */\n");
+        fprintf(f, "    int64_t cls_base[%d];    /* by symbol mask: where that arena class starts in act, */\n", ncls);
+        fprintf(f, "    int64_t cls_unit[%d];    /* and its unit, the product of the bounds of its symbols */\n", ncls);
+    }
     fprintf(f, "};\n\n");
+}
+
+/* A general model's create: every symbol has a bound; the arena holds each
+ * class (symbol mask) at its own base, an offset `off` in class c meaning
+ * base[c] + off * unit[c] floats, unit[c] the product of c's bounds; then the
+ * constant-size class. Sizes are checked for overflow. */
+static void emit_create_general(FILE *f, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    const int K = m->n_syms, ncls = 1 << K;
+    fprintf(f, "static %s_model *%s_create_sym(const int64_t *sym_max)\n{\n", p, p);
+    fprintf(f, "    /* each arena class's size in units of its symbols' product, by symbol mask */\n");
+    fprintf(f, "    static const int64_t cls_size[%d] = {", ncls);
+    for (int c = 0; c < ncls; c++) fprintf(f, "%s%" PRId64, c ? ", " : "", c ? L->cls[c] : align16(L->cls[0]));
+    fprintf(f, "};\n");
+    for (int k = 0; k < K; k++) {
+        fprintf(f, "    if (sym_max[%d] < 1 || sym_max[%d] > INT32_MAX) {\n", k, k);
+        fprintf(f, "        dl_set_error(\"%s_create: max_%s %%lld is out of range\", (long long)sym_max[%d]);\n", p,
+                k == 0 ? "batch" : m->syms[k].name, k);
+        fprintf(f, "        return NULL;\n    }\n");
+    }
+    fprintf(f, "    int64_t base[%d], unit[%d], act = 0;\n", ncls, ncls);
+    fprintf(f, "    int ok = 1;\n");
+    fprintf(f, "    for (int c = 1; c <= %d; c++) {\n", ncls);
+    fprintf(f, "        const int cls = c %% %d; /* the constant class (0) last */\n", ncls);
+    fprintf(f, "        int64_t size = 0;\n        unit[cls] = 1;\n");
+    fprintf(f, "        for (int k = 0; k < %d; k++)\n", K);
+    fprintf(f, "            if (cls >> k & 1) ok &= !__builtin_mul_overflow(unit[cls], sym_max[k], &unit[cls]);\n");
+    fprintf(f, "        base[cls] = act;\n");
+    fprintf(f, "        ok &= !__builtin_mul_overflow(cls_size[cls], unit[cls], &size);\n");
+    fprintf(f, "        ok &= !__builtin_add_overflow(act, size, &act);\n    }\n");
+    fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
+    fprintf(f, "    if (!ok || act > INT64_MAX / 8 - n_params - 3 * n_grads - 16) {\n");
+    fprintf(f, "        dl_set_error(\"%s_create: the bounds are too large\");\n        return NULL;\n    }\n", p);
+    fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
+    fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
+    fprintf(f, "    m->max_batch = sym_max[0];\n");
+    fprintf(f, "    memcpy(m->sym_max, sym_max, sizeof m->sym_max);\n");
+    fprintf(f, "    memcpy(m->cls_base, base, sizeof base);\n    memcpy(m->cls_unit, unit, sizeof unit);\n");
+    if (m->train) fprintf(f, "    m->opt = %s_train_config.optim;\n", p);
+    else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
+    fprintf(f, "    m->lr = m->opt.lr;\n");
+    fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
+    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act;\n");
+    fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
+    fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
+    fprintf(f, "    if (!m->mem) {\n        free(m);\n");
+    fprintf(f, "        dl_set_error(\"%s_create: cannot allocate %%zu bytes\", bytes);\n        return NULL;\n    }\n", p);
+    fprintf(f, "    memset(m->mem, 0, bytes);\n");
+    fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
+    fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
+    fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
+    fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    fprintf(f, "    return m;\n}\n\n");
+    fprintf(f, "%s_model *%s_create(int64_t max_batch", p, p);
+    for (int k = 1; k < K; k++) fprintf(f, ", int64_t max_s%d", k);
+    fprintf(f, ")\n{\n    const int64_t sym_max[%d] = {max_batch", K);
+    for (int k = 1; k < K; k++) fprintf(f, ", max_s%d", k);
+    fprintf(f, "};\n    return %s_create_sym(sym_max);\n}\n\n", p);
 }
 
 static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
 {
     const char *p = m->name;
+    if (!emit_legacy_api(m)) {
+        emit_create_general(f, m, L);
+        goto rest;
+    }
     fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
     fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n),
             L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + 16);
@@ -623,6 +722,7 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
     fprintf(f, "    return m;\n}\n\n");
 
+rest:
     fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n    free(m->mem);\n    free(m);\n}\n\n", p, p);
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
@@ -652,16 +752,24 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
 static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
 {
     const char *p = m->name;
+    const int legacy = emit_legacy_api(m);
     fprintf(f, "/* ---- the generic descriptor (void * wrappers) ---- */\n");
-    fprintf(f, "static void *%s_api_create(int64_t b) { return %s_create(b); }\n", p, p);
+    emit_io_tables(f, m, d);
+    if (!legacy) fprintf(f, "static void *%s_create_io(const int64_t *sym_max) { return %s_create_sym(sym_max); }\n", p, p);
+    if (legacy) {
+        fprintf(f, "static void *%s_create_io(const int64_t *sym_max) { return %s_create(sym_max[0]); }\n", p, p);
+        fprintf(f, "static void *%s_api_create(int64_t b) { return %s_create(b); }\n", p, p);
+    }
     fprintf(f, "static void %s_api_destroy(void *m) { %s_free(m); }\n", p, p);
     fprintf(f, "static void %s_api_init(void *m, uint64_t s) { %s_init(m, s); }\n", p, p);
-    fprintf(f, "static void %s_api_forward(void *m, const float *x, float *out, int64_t n) { %s_forward(m, x, out, n); }\n",
-            p, p);
-    fprintf(f, "static float %s_api_eval_step(void *m, const float *x, const void *y, float *out, int64_t n)\n", p);
-    fprintf(f, "{\n    return %s_eval_step(m, x, y, out, n);\n}\n", p);
-    fprintf(f, "static float %s_api_train_step(void *m, const float *x, const void *y, int64_t n)\n", p);
-    fprintf(f, "{\n    return %s_train_step(m, x, y, n);\n}\n", p);
+    if (legacy) {
+        fprintf(f, "static void %s_api_forward(void *m, const float *x, float *out, int64_t n) { %s_forward(m, x, out, n); }\n",
+                p, p);
+        fprintf(f, "static float %s_api_eval_step(void *m, const float *x, const void *y, float *out, int64_t n)\n", p);
+        fprintf(f, "{\n    return %s_eval_step(m, x, y, out, n);\n}\n", p);
+        fprintf(f, "static float %s_api_train_step(void *m, const float *x, const void *y, int64_t n)\n", p);
+        fprintf(f, "{\n    return %s_train_step(m, x, y, n);\n}\n", p);
+    }
     fprintf(f, "static void %s_api_set_lr(void *m, float lr) { %s_set_lr(m, lr); }\n", p, p);
     fprintf(f, "static float *%s_api_param_data(void *m, int i)\n{\n", p);
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? ((%s_model *)m)->params + %s_param_offset[i] : NULL;\n}\n", p, p, p);
@@ -682,16 +790,16 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     const ir_graph *any = m->forward ? m->forward : m->eval_step ? m->eval_step : m->train_step;
     int64_t in_shape[8] = {0}, in_numel = 0, out_numel = 0, label_numel = 1;
     int in_rank = 0, r;
-    if (any && any->n_inputs > 0 && !per_sample(&any->inputs[0].shape, in_shape, &in_rank, &in_numel))
+    if (legacy && any && any->n_inputs > 0 && !per_sample(&any->inputs[0].shape, in_shape, &in_rank, &in_numel))
         diag_error(d, any->inputs[0].node->loc, "the input of model '%s' must have the batch N as its first dimension", p);
     const ir_graph *vg = m->forward ? m->forward : m->eval_step;
-    for (int k = 0; vg && k < vg->n_outputs; k++)
+    for (int k = 0; legacy && vg && k < vg->n_outputs; k++)
         if (vg->outputs[k].kind == IR_OUT_VALUE && !per_sample(&vg->outputs[k].node->shape, NULL, &r, &out_numel))
             diag_error(d, vg->outputs[k].node->loc, "the output of model '%s' must have the batch N as its first dimension",
                        p);
     const char *label_kind = "DL_LABEL_CLASS";
     const ir_graph *lg = m->train_step ? m->train_step : m->eval_step;
-    if (lg && lg->n_inputs > 1 && lg->inputs[1].dtype == IR_F32) {
+    if (legacy && lg && lg->n_inputs > 1 && lg->inputs[1].dtype == IR_F32) {
         label_kind = "DL_LABEL_DENSE";
         if (!per_sample(&lg->inputs[1].shape, NULL, &r, &label_numel))
             diag_error(d, lg->inputs[1].node->loc, "the labels of model '%s' must have the batch N as their first dimension",
@@ -705,14 +813,24 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "}, \\\n    .out_numel = %" PRId64 ", .label_kind = %s, .label_numel = %" PRId64 ", \\\n", out_numel,
             label_kind, label_numel);
     fprintf(f, "    .n_params = %s_NUM_PARAMS, .params = %s_params, \\\n", p, p);
-    fprintf(f, "    .create = %s_api_create, .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p, p);
-    fprintf(f, "    .forward = %s_api_forward, .eval_step = %s_api_eval_step, .train_step = %s_api_train_step, \\\n", p, p,
-            p);
+    if (legacy) {
+        fprintf(f, "    .create = %s_api_create, .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p, p);
+        fprintf(f, "    .forward = %s_api_forward, .eval_step = %s_api_eval_step, .train_step = %s_api_train_step, \\\n",
+                p, p, p);
+    } else {
+        fprintf(f, "    .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p);
+    }
     fprintf(f, "    .set_lr = %s_api_set_lr, .param_data = %s_api_param_data, .grad_data = %s_api_grad_data, \\\n", p, p,
             p);
     fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .load_prefix = %s_api_load_prefix, .train = %s, \\\n", p, p,
             p, m->train ? arena_printf(m->ar, "&%s_train_config", p) : "NULL");
-    fprintf(f, "    .optim_slot = %s_api_optim_slot, .step_count = %s_api_step_count }\n\n", p, p);
+    fprintf(f, "    .optim_slot = %s_api_optim_slot, .step_count = %s_api_step_count, \\\n", p, p);
+    fprintf(f, "    .n_syms = %d, .sym_names = %s_sym_names, \\\n", m->n_syms, p);
+    fprintf(f, "    .n_inputs = %d, .n_outputs = %d, .n_fields = %d, \\\n", m->forward->n_inputs, emit_n_outputs(m),
+            emit_n_fields(m));
+    fprintf(f, "    .inputs = %s_io_inputs, .outputs = %s_io_outputs, .fields = %s_io_fields, \\\n", p, p, p);
+    fprintf(f, "    .create_io = %s_create_io, .forward_io = %s_io_forward, .eval_io = %s_io_eval, .train_io = %s_io_train }\n\n",
+            p, p, p, p);
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }

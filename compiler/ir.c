@@ -287,7 +287,7 @@ ir_node *ir_input_node(ir_graph *g, const char *name, ir_dtype dt, const ir_shap
     n->a.i[0] = g->n_inputs;
     n->a.ni = 1;
     n->storage = IR_STORE_INPUT;
-    ir_input rec = {n->name, dt, *shape, n};
+    ir_input rec = {n->name, dt, *shape, n, NULL};
     ARENA_PUSH(g->ar, g->inputs, g->n_inputs, g->cap_inputs, rec);
     node_append(g, n);
     return n;

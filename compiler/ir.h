@@ -131,6 +131,8 @@ typedef struct ir_input {
     ir_dtype dtype;
     ir_shape shape;
     ir_node *node;
+    const char *field;      /* the data field a training driver feeds it ("image" for a model input x);
+                               NULL: the field of its own name */
 } ir_input;
 
 typedef struct ir_symbol {
