@@ -679,9 +679,9 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
     fprintf(f, "    return m;\n}\n\n");
     fprintf(f, "%s_model *%s_create(int64_t max_batch", p, p);
-    for (int k = 1; k < K; k++) fprintf(f, ", int64_t max_s%d", k);
+    for (int k = 1; k < K; k++) fprintf(f, ", int64_t max_sym%d", k);
     fprintf(f, ")\n{\n    const int64_t sym_max[%d] = {max_batch", K);
-    for (int k = 1; k < K; k++) fprintf(f, ", max_s%d", k);
+    for (int k = 1; k < K; k++) fprintf(f, ", max_sym%d", k);
     fprintf(f, "};\n    return %s_create_sym(sym_max);\n}\n\n", p);
 }
 

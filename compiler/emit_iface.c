@@ -9,7 +9,7 @@
  * model is "general": one C argument per model input, then per data field
  * the loss reads (steps only), then per output (forward, eval_step), then
  * n, then one int64_t per further symbol (T, ...). Inside the .c the
- * arguments are named in_<name>, out_<name>, s<k> so that no .dln name can
+ * arguments are named in_<name>, out_<name>, sym<k> so that no .dln name can
  * collide with a local of the step body (m, n, t12, loss, seed); the
  * header's prototypes use the .dln's own names. */
 #include <inttypes.h>
@@ -110,7 +110,7 @@ void emit_step_params(FILE *f, const ir_module *m, int kind, int header)
     fprintf(f, ", int64_t n");
     for (int k = 1; k < m->n_syms; k++) {
         if (header) fprintf(f, ", int64_t %s", header_sym(m, k));
-        else fprintf(f, ", int64_t s%d", k);
+        else fprintf(f, ", int64_t sym%d", k);
     }
 }
 
@@ -123,7 +123,7 @@ void emit_step_voids(FILE *f, const ir_module *m, int kind)
         for (int i = fw->n_inputs; s && i < s->n_inputs; i++) fprintf(f, "    (void)%s;\n", emit_in_name(m->ar, s, i));
     if (kind != EMIT_STEP_TRAIN)
         for (int k = 0; k < emit_n_outputs(m); k++) fprintf(f, "    (void)%s;\n", emit_out_name(m->ar, value_output(m, k)->name));
-    for (int k = 1; k < m->n_syms; k++) fprintf(f, "    (void)s%d;\n", k);
+    for (int k = 1; k < m->n_syms; k++) fprintf(f, "    (void)sym%d;\n", k);
 }
 
 void emit_step_checks(FILE *f, const ir_module *m, const char *fail)
@@ -134,9 +134,9 @@ void emit_step_checks(FILE *f, const ir_module *m, const char *fail)
                "(long long)n, (long long)m->max_batch);\n        %s\n    }\n", p, fail);
     for (int k = 1; k < m->n_syms; k++) {
         const char *s = m->syms[k].name;
-        fprintf(f, "    if (s%d < 1 || s%d > m->sym_max[%d]) {\n", k, k, k);
+        fprintf(f, "    if (sym%d < 1 || sym%d > m->sym_max[%d]) {\n", k, k, k);
         fprintf(f, "        dl_set_error(\"%s: %s = %%lld is outside [1, %%lld] (max_%s given to create)\", "
-                   "(long long)s%d, (long long)m->sym_max[%d]);\n        %s\n    }\n", p, s, s, k, k, fail);
+                   "(long long)sym%d, (long long)m->sym_max[%d]);\n        %s\n    }\n", p, s, s, k, k, fail);
     }
 }
 

@@ -48,7 +48,7 @@ struct emit_ctx {
                                  the step ("train_step, step"); NULL = emit no checks */
     /* per-kernel flags, reset by emit_kernel */
     int uses_n;               /* the body mentions the batch symbol n */
-    unsigned uses_sym;        /* ... and these further symbols (bit k: s<k>, e.g. T) */
+    unsigned uses_sym;        /* ... and these further symbols (bit k: sym<k>, e.g. T) */
     int uses_seed;            /* the body draws random numbers */
     int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
     const char *kernel;       /* the name emit_kernel's call used (an earlier identical kernel's) */
@@ -68,10 +68,10 @@ struct emit_ctx {
 };
 
 /* ---- emit_kernels.c ----------------------------------------------------- */
-/* The C expression of a dimension: "512", "n", "(4 * n)", "(n * s1)": the
- * batch is n, symbol k > 0 (T, ...) is s<k> in kernels and step functions. */
+/* The C expression of a dimension: "512", "n", "(4 * n)", "(n * sym1)": the
+ * batch is n, symbol k > 0 (T, ...) is sym<k> (not s<k>: kernels name hoisted scalars so) in kernels and step functions. */
 const char *emit_dim(emit_ctx *c, ir_dim d);
-/* A kernel's symbol parameters ("int64_t n, int64_t s1, ") or arguments ("n, s1, "). */
+/* A kernel's symbol parameters ("int64_t n, int64_t sym1, ") or arguments ("n, sym1, "). */
 void emit_sym_args(emit_ctx *c, FILE *f, int decl);
 const char *emit_numel(emit_ctx *c, const ir_shape *s);
 /* A C float literal that round-trips: "1.0f", "(-0.5f)", "INFINITY". */

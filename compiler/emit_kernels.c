@@ -52,11 +52,11 @@ static int dim_is_one(ir_dim d) { return d.k == 1 && d.syms == 0; }
 const char *emit_dim(emit_ctx *c, ir_dim d)
 {
     if (d.syms == 0) return arena_printf(c->ar, "%lld", (long long)d.k);
-    /* the batch is `n`, further symbols (T, ...) `s1`, `s2`, ... in kernels and step functions */
+    /* the batch is `n`, further symbols (T, ...) `sym1`, `sym2`, ... in kernels and step functions */
     const char *t = d.k == 1 ? NULL : arena_printf(c->ar, "%lld", (long long)d.k);
     for (int k = 0; k < IR_MAX_SYMS; k++) {
         if (!(d.syms & (1u << k))) continue;
-        const char *v = k == IR_SYM_N ? "n" : arena_printf(c->ar, "s%d", k);
+        const char *v = k == IR_SYM_N ? "n" : arena_printf(c->ar, "sym%d", k);
         if (k == IR_SYM_N) c->uses_n = 1;
         else c->uses_sym |= 1u << k;
         t = t ? arena_printf(c->ar, "%s * %s", t, v) : v;
@@ -64,12 +64,12 @@ const char *emit_dim(emit_ctx *c, ir_dim d)
     return strchr(t, ' ') ? arena_printf(c->ar, "(%s)", t) : t;
 }
 
-/* The symbol arguments of a kernel that uses_n / uses_sym: "int64_t n, int64_t s1, " (decl) or "n, s1, ". */
+/* The symbol arguments of a kernel that uses_n / uses_sym: "int64_t n, int64_t sym1, " (decl) or "n, sym1, ". */
 void emit_sym_args(emit_ctx *c, FILE *f, int decl)
 {
     if (c->uses_n) fprintf(f, "%sn, ", decl ? "int64_t " : "");
     for (int k = 1; k < IR_MAX_SYMS; k++)
-        if (c->uses_sym & (1u << k)) fprintf(f, "%ss%d, ", decl ? "int64_t " : "", k);
+        if (c->uses_sym & (1u << k)) fprintf(f, "%ssym%d, ", decl ? "int64_t " : "", k);
 }
 
 const char *emit_numel(emit_ctx *c, const ir_shape *s) { return emit_dim(c, ir_shape_numel(s)); }

@@ -264,6 +264,9 @@ else
   echo "FAIL run driver ($rc1 $rc2 $rc3 $rc4):"; cat "$T/two.out" "$T/a.out" "$T/h2.csv" "$T/b.out" "$T/n.out"; fail=$((fail+1))
 fi
 
+# Models with several inputs and outputs and a run-time T: their C API and `dlnc run`.
+. tests/e2e/iface.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 
