@@ -604,6 +604,7 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
             diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is %s", in->name,
                        ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name,
                        ir_shape_str(want, sizeof want, dt, &s, e->mod));
+            diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }
         if (strcmp(f->name, in->name) != 0) in->field = f->name;
