@@ -15,10 +15,14 @@
  * constant-size class after it; the three graphs of a module share the arena
  * (each graph's plan fits in max over graphs of each class).
  *
- * Graph conventions (from elaboration): forward: input 0 = x, IR_OUT_VALUE
- * outputs; eval_step: inputs x, label, outputs VALUE + LOSS; train_step:
- * inputs x, label, outputs LOSS, GRAD per trainable parameter, ASSIGN (state
- * updates applied after the step). After the backward, train_step clips the
+ * Graph conventions (from elaboration): forward: the model's inputs, one
+ * IR_OUT_VALUE output per model output; eval_step: the model's inputs then
+ * the data fields the loss reads (label), outputs VALUE + LOSS; train_step:
+ * the same inputs, outputs LOSS, GRAD per trainable parameter, ASSIGN (state
+ * updates applied after the step). emit_iface.c decides the C form: today's
+ * (x, y, out, n) for one-input models, one argument per input, field, output
+ * and symbol otherwise; a general model's arena has one class per symbol
+ * mask, placed by create (m->cls_base, m->cls_unit). After the backward, train_step clips the
  * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update
  * once per run of adjacent trainable parameters (usually once in all). */
 #include <ctype.h>

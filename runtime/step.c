@@ -212,3 +212,37 @@ float dl_stepper_eval(dl_stepper *s, void *m)
     if (s->io) return s->api->eval_io(m, s->arg, s->out, s->sym[0], s->n_syms > 1 ? s->sym + 1 : NULL);
     return s->api->eval_step(m, s->arg[0], s->arg[1], s->out[0], s->sym[0]);
 }
+
+/* ---- the dataset source ------------------------------------------------------ */
+
+static int64_t dataset_next(dl_source *s, dl_batch *b)
+{
+    const float *x;
+    const void *y;
+    const int64_t n = dl_batcher_next(&s->batcher, &x, &y);
+    if (n > 0) dl_batch_from_dataset(b, s->d, s->first, n, x, y, s->one_hot);
+    return n;
+}
+
+static void dataset_reset(dl_source *s) { dl_batcher_reset(&s->batcher); }
+static void dataset_close(dl_source *s) { dl_batcher_free(&s->batcher); }
+
+int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name, int64_t batch, int shuffle,
+                      uint64_t seed, const dl_augment_config *aug, int augment, int one_hot)
+{
+    memset(s, 0, sizeof *s);
+    s->d = d;
+    s->first = first_name;
+    s->one_hot = one_hot;
+    if (dl_batcher_init(&s->batcher, d, batch, shuffle, seed)) return -1;
+    if (dl_batcher_set_augment(&s->batcher, aug, augment, one_hot)) {
+        dl_batcher_free(&s->batcher);
+        return -1;
+    }
+    s->next = dataset_next;
+    s->reset = dataset_reset;
+    s->close = dataset_close;
+    s->batches = (d->n + batch - 1) / batch;
+    dl_batch_from_dataset(&s->bounds, d, first_name, batch, NULL, NULL, one_hot);
+    return 0;
+}

@@ -44,4 +44,29 @@ float dl_stepper_train(dl_stepper *s, void *m);
 /* The loss; the outputs into s->out. */
 float dl_stepper_eval(dl_stepper *s, void *m);
 
+/* A source of named-field batches: the training loop and the evaluation
+ * draw from one. A dataset (IDX, CSV, CIFAR-10, an image folder) comes
+ * through dl_batcher and dl_batch_from_dataset (dl_source_dataset); a
+ * source that produces dl_batches itself (a text corpus) fills next, reset,
+ * close and bounds the same way and needs nothing else from the driver. */
+typedef struct dl_source {
+    /* The next batch into *b (its pointers valid until the next call): its
+     * n, 0 at the end of the epoch, -1 on an error. */
+    int64_t (*next)(struct dl_source *s, dl_batch *b);
+    void (*reset)(struct dl_source *s);       /* a new epoch (reshuffles) */
+    void (*close)(struct dl_source *s);
+    dl_batch bounds;                          /* the largest batch: n and each field's largest shape (data NULL) */
+    int64_t batches;                          /* per epoch, for the schedule's fractional epoch */
+    /* the dataset adapter's state */
+    dl_batcher batcher;
+    const dl_dataset *d;
+    const char *first;                        /* "image" or "features" */
+    int one_hot;
+} dl_source;
+
+/* Batches of d with the fields first_name ("image", "features") and
+ * "label"; shuffle/seed/aug/augment/one_hot as for dl_batcher. */
+int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name, int64_t batch, int shuffle,
+                      uint64_t seed, const dl_augment_config *aug, int augment, int one_hot);
+
 #endif

@@ -313,30 +313,21 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     float *const out = st->out[0];
     int64_t rows = 0, rows_seen = 0;
     dl_batch db;
-    dl_batcher b;
-    if (dl_batcher_init(&b, d, batch, 0, 0)) return -1;
-    if (dl_batcher_set_augment(&b, &api->train->data.augment, 0, dl_one_hot_width(api, d))) {
-        dl_batcher_free(&b);
+    dl_source src;
+    if (dl_source_dataset(&src, d, dl_first_field(&api->train->data), batch, 0, 0, &api->train->data.augment, 0,
+                          dl_one_hot_width(api, d)))
         return -1;
-    }
     const unsigned metrics = api->train->metrics;
     const int want_iou = (metrics & DL_METRIC_IOU) && d->label_kind == DL_LABEL_DENSE;
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
-    const float *x;
-    const void *y;
     if (rec->confusion) memset(rec->confusion, 0, sizeof *rec->confusion * (size_t)rec->classes * (size_t)rec->classes);
-    while ((n = dl_batcher_next(&b, &x, &y)) > 0) {
+    while ((n = src.next(&src, &db)) > 0) {
         dl_clear_error();
-        dl_batch_from_dataset(&db, d, dl_first_field(&api->train->data), n, x, y, dl_one_hot_width(api, d));
-        if (dl_stepper_bind(st, &db)) {
-            dl_batcher_free(&b);
-            return -1;
-        }
-        const float loss = dl_stepper_eval(st, m);
+        const float loss = dl_stepper_bind(st, &db) ? NAN : dl_stepper_eval(st, m);
         /* NaN with a reason is a failed step (e.g. a --check-numerics check), not a value to average */
         if (isnan(loss) && dl_last_error()[0]) {
-            dl_batcher_free(&b);
+            src.close(&src);
             return -1;
         }
         loss_sum += (double)loss * n;
@@ -346,13 +337,14 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
             rows_seen += rows;
             continue;
         }
-        if (rec->confusion) dl_count_confusion(out, b.ybuf, n, rec->classes, rec->confusion);
-        /* b.ybuf holds the class labels even when y is their one-hot rows */
-        if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, b.ybuf, n, (int)api->out_numel);
-        if (want_iou) dl_count_iou(out, y, n * api->out_numel, &inter, &uni);
+        /* the batcher's ybuf holds the class labels even when the label field is their one-hot rows */
+        const int32_t *classes = src.batcher.ybuf;
+        if (rec->confusion) dl_count_confusion(out, classes, n, rec->classes, rec->confusion);
+        if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, classes, n, (int)api->out_numel);
+        if (want_iou) dl_count_iou(out, db.field[1].data, n * api->out_numel, &inter, &uni);
         rows_seen += n;
     }
-    dl_batcher_free(&b);
+    src.close(&src);
     *loss = loss_sum / seen;
     /* accuracy for classifiers, unless the train section lists metrics without it */
     int want_acc = d->label_kind == DL_LABEL_CLASS && (!metrics || (metrics & DL_METRIC_ACCURACY)) && rows_seen > 0;
@@ -397,9 +389,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     have_eval = have_eval && (api->eval_step || api->eval_io);
     void *m = NULL;
     dl_stepper st = {0};
+    dl_source src = {0};
     dl_batch db;
     FILE *history = NULL;
-    dl_batcher b = {0};
     dl_run_record rec = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
@@ -408,10 +400,12 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     } else if (dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
         goto done;
     }
-    /* the steps' arguments bound to the data's fields by name; the bounds of
-     * the model's symbols are the shapes of the source's batches */
-    dl_batch_from_dataset(&db, &train, dl_first_field(&cfg->data), batch, NULL, NULL, dl_one_hot_width(api, &train));
-    if (dl_stepper_init(&st, api, &db, batch)) goto done;
+    /* the training batches as named fields; the steps' arguments bound to them
+     * by name, the bounds of the model's symbols from the source's largest batch */
+    if (dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
+                          &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
+        goto done;
+    if (dl_stepper_init(&st, api, &src.bounds, batch)) goto done;
     m = dl_stepper_create(&st);
     if (!m) { dl_error_context("creating the model"); goto done; }
     api->init(m, seed);
@@ -430,15 +424,12 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                                 rep.missing_names);
         printf("\n");
     }
-    if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1) ||
-        dl_batcher_set_augment(&b, &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
-        goto done;
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
     dl_run_position at = {.seed = seed};
     if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
         if (dl_run_load(api, m, checkpoint, &at)) { dl_error_context("--resume"); goto done; }
-        for (int k = 1; k < at.epochs_done && k < epochs; k++) dl_batcher_reset(&b);
+        for (int k = 1; k < at.epochs_done && k < epochs; k++) src.reset(&src);
         result.steps = at.steps;
         result.epochs_done = at.epochs_done;
         printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
@@ -450,22 +441,19 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                         (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
-    const int64_t batches = (train.n + batch - 1) / batch;
+    const int64_t batches = src.batches;
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
     int last_saved = at.epochs_done;
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
-        if (e > 0) dl_batcher_reset(&b);
+        if (e > 0) src.reset(&src);
         double loss_sum = 0;
         int64_t seen = 0, n, bi = 0;
-        const float *x;
-        const void *y;
         int stop = 0;
-        while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = dl_batcher_next(&b, &x, &y)) > 0) {
+        while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
             api->set_lr(m, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches));
             dl_clear_error();
-            dl_batch_from_dataset(&db, &train, dl_first_field(&cfg->data), n, x, y, dl_one_hot_width(api, &train));
             float loss = dl_stepper_bind(&st, &db) ? NAN : dl_stepper_train(&st, m);
             bi++;
             if (!isfinite(loss)) {
@@ -553,7 +541,7 @@ done:
     if (res) *res = result;
     if (history) fclose(history);
     dl_record_close(&rec);
-    dl_batcher_free(&b);
+    if (src.close) src.close(&src);
     dl_stepper_free(&st);
     if (m) api->destroy(m);
     dl_dataset_free(&train);
