@@ -406,13 +406,22 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         return v_error();
     }
     ir_shape shape = {.rank = t->rank};
+    int state = 0;
     for (int i = 0; i < t->rank; i++) {
         value dv = eval_expr(e, f, t->dims[i]);
         if (dv.kind == V_ERROR) return v_error();
         dv = int_like(&dv);
+        /* `buffer h: f32[N, 256]`: state carried across training steps, one row per sample */
+        if (i == 0 && st->kind == AST_ST_BUFFER && dv.kind == V_DIM && e->mod->n_syms > 0 &&
+            ir_dim_eq(dv.dim, ir_dim_sym(IR_SYM_N))) {
+            shape.d[0] = dv.dim;
+            state = 1;
+            continue;
+        }
         if (dv.kind != V_INT) {
             diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s%s", v_describe(e, &dv),
-                       dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size" : "");
+                       dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size; only the first dimension of "
+                       "a buffer may be the batch (state carried between training steps)" : "");
             return v_error();
         }
         if (dv.i <= 0) {
@@ -434,7 +443,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
                    st->kind == AST_ST_PARAM ? "parameter" : "buffer", st->name, buf);
         return v_error();
     }
-    ir_init init = {.kind = t->rank >= 2 ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
+    ir_init init = {.kind = t->rank >= 2 && !state ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
     init.gain = init_default_gain(init.kind);
     if (st->value) {
         value iv = eval_expr(e, f, st->value);
@@ -450,6 +459,11 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
             return v_error();
         }
     }
+    if (state && init.kind != IR_INIT_ZEROS && init.kind != IR_INIT_ONES && init.kind != IR_INIT_CONSTANT) {
+        diag_error(e->d, st->value->loc, "buffer '%s' holds state per sample and is reset to its initializer: it must "
+                   "be zeros, ones or a number", st->name);
+        return v_error();
+    }
     if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
     if (init.fan_out < 0) init.fan_out = count_fan(&shape, 0);
     const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);
@@ -461,6 +475,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     if (idx < 0) {
         idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
         e->mod->params[idx].site = f->in_stdlib ? e->user_site : st->loc;
+        e->mod->params[idx].state = state;
     } else if (!check_redeclaration(e, &e->mod->params[idx], st->kind == AST_ST_PARAM ? "parameter" : "buffer",
                                     &shape, &init, trainable, st->loc)) {
         return v_error();

@@ -42,6 +42,8 @@ typedef struct module_layout {
     int64_t act_n;      /* batch-sized arena class, in units of max_batch */
     int64_t act_c;      /* constant-size arena class */
     int64_t *cls;       /* general models: by symbol mask, that class's size in units of its monomial */
+    int64_t n_sfloats;  /* state buffers ([N, ...], ir_param.state) per sample; their poff is in these units */
+    int n_table;        /* parameters in the tables (saved, loaded, initialized): all but the state */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
@@ -72,6 +74,15 @@ void emit_cstr(FILE *f, const char *s)
 }
 
 static int64_t param_numel(const ir_param *p) { return ir_shape_numel(&p->shape).k; }
+
+/* The model has carried state: a `buffer` shaped [N, ...]. */
+static int has_state(const ir_module *m)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].state) return 1;
+    return 0;
+}
+
 
 /* ---- names of values inside a step function ------------------------------ */
 
@@ -321,8 +332,12 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         if (c.param_used[i]) {
             char shape[160];
             ir_shape_str(shape, sizeof shape, IR_F32, &mod->params[i].shape, mod);
-            fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
-                    emit_c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
+            if (mod->params[i].state)
+                fprintf(h, "    float *const p%d_%s = m->state + %" PRId64 " * m->max_batch; /* %s %s, carried state */\n",
+                        i, emit_c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
+            else
+                fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
+                        emit_c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
         }
     unsigned char *declared = arena_alloc(c.ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1)); /* by param */
     for (int k = 0; k < g->n_outputs; k++) {
@@ -386,9 +401,17 @@ static void layout_module(const ir_module *m, module_layout *L)
     int np = m->n_params > 0 ? m->n_params : 1;
     L->poff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
     L->goff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
-    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = 0;
+    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = L->n_sfloats = 0;
+    L->n_table = 0;
     for (int i = 0; i < m->n_params; i++) {
         int64_t n = param_numel(&m->params[i]);
+        if (m->params[i].state) { /* per sample, in the state region after the optimizer's */
+            L->poff[i] = L->n_sfloats;
+            L->n_sfloats += align16(n);
+            L->goff[i] = -1;
+            continue;
+        }
+        L->n_table++;
         L->poff[i] = L->n_pfloats;
         L->n_pfloats += align16(n);
         L->goff[i] = -1;
@@ -473,6 +496,11 @@ rest:
                " * A shape mismatch or no match at all is an error and changes nothing. */\n");
     fprintf(h, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report);\n", p, p);
     fprintf(h, "/* The same model behind a generic descriptor, for drivers such as dl_run_training. */\n");
+    if (has_state(m)) {
+        fprintf(h, "/* Carried state (each `buffer` shaped [N, ...]) back to its initializer, for every row: at the\n"
+                   " * start of a new stream. init does it too; checkpoints never hold this state. */\n");
+        fprintf(h, "void %s_reset_state(%s_model *m);\n", p, p);
+    }
     fprintf(h, "const dl_model_api *%s_api(void);\n\n", p);
 }
 
@@ -495,12 +523,14 @@ static const char *const init_kind_names[] = {
 static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_layout *L)
 {
     const char *p = m->name;
-    int np = m->n_params, cap = np > 0 ? np : 1;
+    /* carried state is no parameter: not initialized, saved or loaded through the tables */
+    int np = L->n_table, cap = np > 0 ? np : 1;
     fprintf(f, "#define %s_NUM_PARAMS %d\n\n", p, np);
     fprintf(f, "/* name, rank, shape, numel, trainable */\n");
     fprintf(f, "static const dl_param_info %s_params[%d] = {\n", p, cap);
-    for (int i = 0; i < np; i++) {
+    for (int i = 0; i < m->n_params; i++) {
         const ir_param *q = &m->params[i];
+        if (q->state) continue;
         fprintf(f, "    {");
         emit_cstr(f, q->name);
         fprintf(f, ", %d, {", q->shape.rank);
@@ -511,8 +541,9 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\n\n");
     fprintf(f, "/* initializers (kind, a, b, fan_in, fan_out, gain), from the .dln */\n");
     fprintf(f, "static const dl_init %s_inits[%d] = {\n", p, cap);
-    for (int i = 0; i < np; i++) {
+    for (int i = 0; i < m->n_params; i++) {
         const ir_init *in = &m->params[i].init;
+        if (m->params[i].state) continue;
         int kind = (int)in->kind;
         const char *kn = kind >= 0 && kind <= IR_INIT_HE_NORMAL ? init_kind_names[kind] : "DL_INIT_ZEROS";
         fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s}, /* %s */\n", kn, emit_float(c, in->a),
@@ -523,9 +554,13 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\n\n");
     fprintf(f, "/* offsets (floats) of each parameter in m->params and of its gradient in m->grads (-1: none) */\n");
     fprintf(f, "static const int64_t %s_param_offset[%d] = {", p, cap);
-    for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->poff[i] : 0);
+    for (int i = 0, j = 0; i < m->n_params; i++)
+        if (!m->params[i].state) fprintf(f, "%s%" PRId64, j++ ? ", " : "", L->poff[i]);
+    if (np == 0) fprintf(f, "0");
     fprintf(f, "};\nstatic const int64_t %s_grad_offset[%d] = {", p, cap);
-    for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->goff[i] : -1);
+    for (int i = 0, j = 0; i < m->n_params; i++)
+        if (!m->params[i].state) fprintf(f, "%s%" PRId64, j++ ? ", " : "", L->goff[i]);
+    if (np == 0) fprintf(f, "-1");
     fprintf(f, "};\n\n");
     fprintf(f, "/* the above, for the runtime's dl_params_* (init, find, save, load) */\n");
     fprintf(f, "static const dl_param_table %s_param_table = {%s_NUM_PARAMS, %s_params, %s_inits, %s_param_offset};\n\n",
@@ -619,6 +654,8 @@ static void emit_struct(FILE *f, const ir_module *m)
     fprintf(f, "    float *params, *grads; /* parameters; gradients of the trainable ones */\n");
     fprintf(f, "    float *m1, *m2;        /* optimizer state slots (NULL when the optimizer has none) */\n");
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
+    if (has_state(m))
+        fprintf(f, "    float *state;          /* buffers carried between training steps, max_batch rows each */\n");
     if (!emit_legacy_api(m)) {
         const int k = m->n_syms, ncls = 1 << k;
         fprintf(f, "    int64_t sym_max[%d];     /* bound of each symbol (N, then", k);
@@ -628,6 +665,25 @@ static void emit_struct(FILE *f, const ir_module *m)
         fprintf(f, "    int64_t cls_unit[%d];    /* and its unit, the product of the bounds of its symbols */\n", ncls);
     }
     fprintf(f, "};\n\n");
+}
+
+/* <model>_reset_state: every carried-state buffer back to its constant
+ * initializer, all max_batch rows. init calls it; so does a driver when a
+ * batch starts a new stream. */
+static void emit_reset_state(FILE *f, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    emit_ctx c = {.ar = m->ar, .mod = m, .prefix = p};
+    fprintf(f, "void %s_reset_state(%s_model *m)\n{\n", p, p);
+    for (int i = 0; i < m->n_params; i++) {
+        const ir_param *q = &m->params[i];
+        if (!q->state) continue;
+        const double v = q->init.kind == IR_INIT_ONES ? 1.0 : q->init.kind == IR_INIT_CONSTANT ? q->init.a : 0.0;
+        fprintf(f, "    for (int64_t i = 0; i < %" PRId64 " * m->max_batch; i++) m->state[%" PRId64
+                   " * m->max_batch + i] = %s; /* %s */\n",
+                param_numel(q), L->poff[i], emit_float(&c, v), q->name);
+    }
+    fprintf(f, "}\n\n");
 }
 
 /* A general model's create: every symbol has a bound; the arena holds each
@@ -660,7 +716,8 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     fprintf(f, "        ok &= !__builtin_mul_overflow(cls_size[cls], unit[cls], &size);\n");
     fprintf(f, "        ok &= !__builtin_add_overflow(act, size, &act);\n    }\n");
     fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
-    fprintf(f, "    if (!ok || act > INT64_MAX / 8 - n_params - 3 * n_grads - 16) {\n");
+    fprintf(f, "    const int64_t state = %" PRId64 " * sym_max[0]; /* carried state, max_batch rows */\n", L->n_sfloats);
+    fprintf(f, "    if (!ok || act > INT64_MAX / 8 - n_params - 3 * n_grads - 16 - state) {\n");
     fprintf(f, "        dl_set_error(\"%s_create: the bounds are too large\");\n        return NULL;\n    }\n", p);
     fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
     fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
@@ -671,7 +728,7 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
     fprintf(f, "    m->lr = m->opt.lr;\n");
     fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
-    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act;\n");
+    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + state + act;\n");
     fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
     fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
     fprintf(f, "    if (!m->mem) {\n        free(m);\n");
@@ -680,7 +737,8 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
     fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
     fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
-    fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    if (L->n_sfloats) fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n    m->act = m->state + state;\n");
+    else fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads + state;\n");
     fprintf(f, "    return m;\n}\n\n");
     fprintf(f, "%s_model *%s_create(int64_t max_batch", p, p);
     for (int k = 1; k < K; k++) fprintf(f, ", int64_t max_sym%d", k);
@@ -697,9 +755,10 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
         goto rest;
     }
     fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
-    fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n),
+    /* (carried state is per sample too: it counts as activations here) */
+    fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n) + L->n_sfloats,
             L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + 16);
-    if (L->act_n > 0)
+    if (L->act_n + L->n_sfloats > 0)
         fprintf(f, "    if (max_batch < 1 || max_batch > (INT64_MAX / 8 - fixed) / act_per_sample) {\n");
     else
         fprintf(f, "    (void)fixed;\n    if (max_batch < 1 || max_batch > INT64_MAX / 8) {\n");
@@ -723,16 +782,23 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
     fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
     fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
-    fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    if (L->n_sfloats) {
+        fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n");
+        fprintf(f, "    m->act = m->state + %" PRId64 " * max_batch;\n", L->n_sfloats);
+    } else {
+        fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    }
     fprintf(f, "    return m;\n}\n\n");
 
 rest:
+    if (L->n_sfloats) emit_reset_state(f, m, L);
     fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n    free(m->mem);\n    free(m);\n}\n\n", p, p);
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
     fprintf(f, "    dl_params_init(&%s_param_table, m->params, seed);\n", p);
     fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
+    if (L->n_sfloats) fprintf(f, "    %s_reset_state(m);\n", p);
     fprintf(f, "}\n\n");
 
     fprintf(f, "void %s_set_lr(%s_model *m, float lr) { m->lr = lr; }\n\n", p, p);
@@ -789,6 +855,7 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "    if (!base || i < 0 || i >= %s_NUM_PARAMS || %s_grad_offset[i] < 0) return NULL;\n", p, p);
     fprintf(f, "    return base + %s_grad_offset[i];\n}\n", p);
     fprintf(f, "static int64_t *%s_api_step_count(void *m) { return &((%s_model *)m)->step; }\n\n", p, p);
+    if (has_state(m)) fprintf(f, "static void %s_api_reset_state(void *m) { %s_reset_state(m); }\n\n", p, p);
 
     /* Per-sample shapes from the graphs. */
     const ir_graph *any = m->forward ? m->forward : m->eval_step ? m->eval_step : m->train_step;
@@ -833,8 +900,9 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "    .n_inputs = %d, .n_outputs = %d, .n_fields = %d, \\\n", m->forward->n_inputs, emit_n_outputs(m),
             emit_n_fields(m));
     fprintf(f, "    .inputs = %s_io_inputs, .outputs = %s_io_outputs, .fields = %s_io_fields, \\\n", p, p, p);
-    fprintf(f, "    .create_io = %s_create_io, .forward_io = %s_io_forward, .eval_io = %s_io_eval, .train_io = %s_io_train }\n\n",
+    fprintf(f, "    .create_io = %s_create_io, .forward_io = %s_io_forward, .eval_io = %s_io_eval, .train_io = %s_io_train, \\\n",
             p, p, p, p);
+    fprintf(f, "    .reset_state = %s }\n\n", has_state(m) ? arena_printf(m->ar, "%s_api_reset_state", p) : "NULL");
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }
@@ -876,7 +944,7 @@ static void emit_costs(FILE *f, const ir_module *m)
     fprintf(f, "int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots)\n{\n");
     fprintf(f, "    const int64_t floats = %" PRId64 " + (1 + optim_slots) * (int64_t)%" PRId64 " + %" PRId64
                " * max_batch + %" PRId64 ";\n",
-            L.n_pfloats, L.n_gfloats, align16(L.act_n), align16(L.act_c));
+            L.n_pfloats, L.n_gfloats, align16(L.act_n) + L.n_sfloats, align16(L.act_c));
     fprintf(f, "    return (floats * 4 + 63) / 64 * 64 + 64;\n}\n\n");
 }
 

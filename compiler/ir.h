@@ -179,6 +179,9 @@ typedef struct ir_param {
     int trainable;          /* 0 for buffers (running stats) and frozen params */
     src_loc loc;            /* the declaration */
     src_loc site;           /* where the user's file declared it: loc, or the call into the stdlib */
+    int state;              /* a buffer shaped [N, ...] (the batch first): state carried from one training
+                               step to the next, stored at max_batch, reset to its constant initializer by
+                               <model>_reset_state, never saved; its other dims are constants */
 } ir_param;
 
 typedef struct ir_module {

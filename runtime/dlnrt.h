@@ -475,6 +475,9 @@ typedef struct dl_model_api {
      * pointers, each may be NULL. Returns the loss, NaN on error. */
     float (*eval_io)(void *m, const void *const *in, void *const *out, int64_t n, const int64_t *syms);
     float (*train_io)(void *m, const void *const *in, int64_t n, const int64_t *syms);
+    /* Carried state (buffers shaped [N, ...]) back to its initializer; NULL
+     * when the model has none. The driver calls it when a batch has `reset`. */
+    void (*reset_state)(void *m);
 } dl_model_api;
 
 #define DL_ABI_VERSION 4

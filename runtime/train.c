@@ -322,8 +322,10 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
     if (rec->confusion) memset(rec->confusion, 0, sizeof *rec->confusion * (size_t)rec->classes * (size_t)rec->classes);
+    if (api->reset_state) api->reset_state(m); /* evaluation starts from the initial state */
     while ((n = src.next(&src, &db)) > 0) {
         dl_clear_error();
+        if (db.reset && api->reset_state) api->reset_state(m);
         const float loss = dl_stepper_bind(st, &db) ? NAN : dl_stepper_eval(st, m);
         /* NaN with a reason is a failed step (e.g. a --check-numerics check), not a value to average */
         if (isnan(loss) && dl_last_error()[0]) {
@@ -448,12 +450,15 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
         if (e > 0) src.reset(&src);
+        /* carried state starts every epoch from its initializer (so a resumed run replays it exactly) */
+        if (api->reset_state) api->reset_state(m);
         double loss_sum = 0;
         int64_t seen = 0, n, bi = 0;
         int stop = 0;
         while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
             api->set_lr(m, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches));
             dl_clear_error();
+            if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
             float loss = dl_stepper_bind(&st, &db) ? NAN : dl_stepper_train(&st, m);
             bi++;
             if (!isfinite(loss)) {

@@ -2,7 +2,8 @@
  * of the general form (several inputs, one of them i32; two named outputs;
  * a run-time symbol T bounded at create time), directly and through the
  * descriptor's io entry points. Exit status 0 when every check holds.
- *   cc ... iface_main.c iface.o libdlnrt.a && ./a.out */
+ * Carried state (buffers shaped [N, ...]) in both forms.
+ *   cc ... iface_main.c iface.o libdlnrt.a && ./a.out [DIR for a checkpoint] */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,12 +129,62 @@ static void test_single(void)
     single_free(m);
 }
 
-int main(void)
+/* Carried state: kept across training steps, reset on request, never saved. */
+static void test_state(const char *dir)
+{
+    float x[N * 16], y3[N * 3], s[N * 16];
+    int32_t y[N];
+    make_batch(N, 16, x, y);
+    carry_model *m = carry_create(N);
+    if (!m) return;
+    carry_init(m, 1);
+    carry_forward(m, x, y3, s, N);
+    for (int i = 0; i < N * 16; i++) CHECK(s[i] == x[i] + 0.5f, "fresh state: s[%d] = %g", i, s[i]);
+    carry_train_step(m, x, y, N);
+    carry_train_step(m, x, y, N);
+    carry_forward(m, x, y3, s, N);
+    for (int i = 0; i < N * 16; i++) CHECK(s[i] == x[i] + x[i] + x[i] + 0.5f, "after 2 steps: s[%d] = %g", i, s[i]);
+    /* a smaller batch carries its own rows: row r keeps its state */
+    carry_train_step(m, x, y, 2);
+    carry_forward(m, x, y3, s, N);
+    CHECK(s[0] == 4 * x[0] + 0.5f && s[2 * 16] == 3 * x[2 * 16] + 0.5f, "rows: %g %g", s[0], s[2 * 16]);
+    /* checkpoints hold parameters only */
+    CHECK(carry_num_params() == 2, "carry has %d parameters", carry_num_params());
+    for (int i = 0; i < carry_num_params(); i++)
+        CHECK(strncmp(carry_param_info(i)->name, "dense", 5) == 0, "saved: %s", carry_param_info(i)->name);
+    char path[256];
+    snprintf(path, sizeof path, "%s/carry.safetensors", dir);
+    CHECK(carry_save(m, path) == 0 && carry_load(m, path) == 0, "save/load: %s", dl_last_error());
+    carry_forward(m, x, y3, s, N);
+    CHECK(s[0] == 4 * x[0] + 0.5f, "load keeps the state: %g", s[0]);
+    CHECK(carry_api()->reset_state != NULL && pair_api()->reset_state == NULL, "reset_state members");
+    carry_api()->reset_state(m);
+    carry_forward(m, x, y3, s, N);
+    for (int i = 0; i < N * 16; i++) CHECK(s[i] == x[i] + 0.5f, "after reset: s[%d] = %g", i, s[i]);
+    carry_free(m);
+
+    /* in a model of the one-input form */
+    keep_model *k = keep_create(N);
+    if (!k) return;
+    keep_init(k, 1);
+    float out[N * 16];
+    keep_train_step(k, x, y, N);
+    keep_train_step(k, x, y, N);
+    keep_forward(k, x, out, N);
+    CHECK(out[5] == 4 * x[5] && out[40] == 4 * x[40], "keep: %g vs %g", out[5], 4 * x[5]);
+    keep_reset_state(k);
+    keep_forward(k, x, out, N);
+    CHECK(out[5] == x[5], "keep after reset: %g", out[5]);
+    keep_free(k);
+}
+
+int main(int argc, char **argv)
 {
     test_pair();
     test_descriptor();
     test_single();
+    test_state(argc > 1 ? argv[1] : "/tmp");
     if (failures) return 1;
-    printf("iface: two-input, two-output models with a run-time T through the generated API: ok\n");
+    printf("iface: two-input, two-output models with a run-time T, and carried state, through the generated API: ok\n");
     return 0;
 }
