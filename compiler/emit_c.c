@@ -667,6 +667,29 @@ static void emit_struct(FILE *f, const ir_module *m)
     fprintf(f, "};\n\n");
 }
 
+/* create's optimizer settings: the train section's, plain SGD without one. */
+static void emit_create_optimizer(FILE *f, const ir_module *m)
+{
+    const char *p = m->name;
+    if (m->train) fprintf(f, "    m->opt = %s_train_config.optim;\n", p);
+    else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
+    fprintf(f, "    m->lr = m->opt.lr;\n");
+    fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
+}
+
+/* create's one allocation of `floats` floats and the regions at its start. */
+static void emit_create_memory(FILE *f, const char *p)
+{
+    fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
+    fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
+    fprintf(f, "    if (!m->mem) {\n        free(m);\n");
+    fprintf(f, "        dl_set_error(\"%s_create: cannot allocate %%zu bytes\", bytes);\n        return NULL;\n    }\n", p);
+    fprintf(f, "    memset(m->mem, 0, bytes);\n");
+    fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
+    fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
+    fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
+}
+
 /* <model>_reset_state: every carried-state buffer back to its constant
  * initializer, all max_batch rows. init calls it; so does a driver when a
  * batch starts a new stream. */
@@ -724,19 +747,9 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     fprintf(f, "    m->max_batch = sym_max[0];\n");
     fprintf(f, "    memcpy(m->sym_max, sym_max, sizeof m->sym_max);\n");
     fprintf(f, "    memcpy(m->cls_base, base, sizeof base);\n    memcpy(m->cls_unit, unit, sizeof unit);\n");
-    if (m->train) fprintf(f, "    m->opt = %s_train_config.optim;\n", p);
-    else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
-    fprintf(f, "    m->lr = m->opt.lr;\n");
-    fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
+    emit_create_optimizer(f, m);
     fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + state + act;\n");
-    fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
-    fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
-    fprintf(f, "    if (!m->mem) {\n        free(m);\n");
-    fprintf(f, "        dl_set_error(\"%s_create: cannot allocate %%zu bytes\", bytes);\n        return NULL;\n    }\n", p);
-    fprintf(f, "    memset(m->mem, 0, bytes);\n");
-    fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
-    fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
-    fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
+    emit_create_memory(f, m->name);
     if (L->n_sfloats) fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n    m->act = m->state + state;\n");
     else fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads + state;\n");
     fprintf(f, "    return m;\n}\n\n");
@@ -767,21 +780,11 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
     fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
     fprintf(f, "    m->max_batch = max_batch;\n");
-    if (m->train) fprintf(f, "    m->opt = %s_train_config.optim;\n", p);
-    else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
-    fprintf(f, "    m->lr = m->opt.lr;\n");
-    fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
+    emit_create_optimizer(f, m);
     fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
     fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act_per_sample * max_batch + %" PRId64 ";\n",
             align16(L->act_c));
-    fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
-    fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
-    fprintf(f, "    if (!m->mem) {\n        free(m);\n");
-    fprintf(f, "        dl_set_error(\"%s_create: cannot allocate %%zu bytes\", bytes);\n        return NULL;\n    }\n", p);
-    fprintf(f, "    memset(m->mem, 0, bytes);\n");
-    fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
-    fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
-    fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
+    emit_create_memory(f, m->name);
     if (L->n_sfloats) {
         fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n");
         fprintf(f, "    m->act = m->state + %" PRId64 " * max_batch;\n", L->n_sfloats);
