@@ -956,10 +956,10 @@ static value eval_unary(elab *e, frame *f, const ast_expr *x) {
 
 static value eval_expr_at(elab *e, frame *f, const ast_expr *x);
 
-/* The parser bounds parentheses, but a left-associative chain (x + x + ...,
- * x |> relu |> ..., x[...][...]) is deep without any: each level costs this
- * recursion about a kilobyte of stack. */
-enum { ELAB_MAX_EXPR_DEPTH = 1000 };
+/* (ELAB_MAX_EXPR_DEPTH, elab_internal.h: the parser bounds parentheses, but
+ * a left-associative chain (x + x + ..., x |> relu |> ..., x[...][...]) is
+ * deep without any: each level costs this recursion about a kilobyte of
+ * stack.) */
 
 value eval_expr(elab *e, frame *f, const ast_expr *x) {
     if (e->expr_depth >= ELAB_MAX_EXPR_DEPTH) {

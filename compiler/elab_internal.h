@@ -75,6 +75,7 @@ typedef struct elab {
 
 /* elab.c */
 enum { ELAB_MAX_NODES = 500000 }; /* operations in one graph, while elaborating */
+enum { ELAB_MAX_EXPR_DEPTH = 1000 }; /* eval_expr's recursion (a left-associative chain x + x + ... is deep) */
 /* Charges `cost` steps to the work budget before something that costs that
  * much is built; 1 if a budget is spent (reported once, at loc, the first
  * time: the caller unwinds with an error value). */

@@ -529,6 +529,10 @@ typedef struct data_field {
 
 enum { MAX_FIELDS = 8 };
 
+/* A new source lists its fields here, its first the primary one (a text
+ * source: tokens, FIELD_PRIMARY, i32; targets, FIELD_LIKE_PRIMARY, i32), and
+ * gives the driver dl_batches with the same names (runtime/step_internal.h,
+ * dl_source). */
 static int data_fields(const dl_data_config *dc, int label_is_class, data_field *out) {
     int n = 0;
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32};
@@ -562,14 +566,15 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
     return 0;
 }
 
-/* Every name written in the expression x, into names (at most cap). */
-static void expr_names(const ast_expr *x, const ast_expr **names, int *n, int cap) {
-    if (!x) return;
+/* Every name written in the expression x, into names (at most cap). Deeper
+ * than eval_expr goes is left to it to report. */
+static void expr_names(const ast_expr *x, const ast_expr **names, int *n, int cap, int depth) {
+    if (!x || depth > ELAB_MAX_EXPR_DEPTH) return;
     if (x->kind == AST_NAME && *n < cap) names[(*n)++] = x;
-    expr_names(x->lhs, names, n, cap);
-    expr_names(x->rhs, names, n, cap);
-    for (int i = 0; i < x->n_items; i++) expr_names(x->items[i], names, n, cap);
-    for (int i = 0; i < x->n_args; i++) expr_names(x->args[i].value, names, n, cap);
+    expr_names(x->lhs, names, n, cap, depth + 1);
+    expr_names(x->rhs, names, n, cap, depth + 1);
+    for (int i = 0; i < x->n_items; i++) expr_names(x->items[i], names, n, cap, depth + 1);
+    for (int i = 0; i < x->n_args; i++) expr_names(x->args[i].value, names, n, cap, depth + 1);
 }
 
 /* Each model input reads the data field of its name; a single input whose
@@ -646,7 +651,7 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
      * `label`, so its step functions keep their (x, y) signature. */
     const ast_expr *names[256];
     int nn = 0;
-    expr_names(s->value, names, &nn, 256);
+    expr_names(s->value, names, &nn, 256, 0);
     unsigned char used[MAX_FIELDS] = {0};
     for (int k = 0; k < nn; k++) {
         const char *nm = names[k]->name;
