@@ -531,6 +531,7 @@ static void ast_print_decl(FILE *out, const ast_decl *d) {
         fputs(" -> (", out);
         for (int i = 0; i < d->n_ret_types; i++) {
             if (i) fputs(", ", out);
+            if (d->ret_types[i]->name) fprintf(out, "%s: ", d->ret_types[i]->name);
             ast_print_type(out, d->ret_types[i]);
         }
         fputc(')', out);

@@ -75,6 +75,8 @@ typedef struct ast_type {
     ast_expr **dims;
     int rank;
     src_loc loc;
+    const char *name;     /* a named result `logits: f32[...]` in `-> (...)`; NULL otherwise */
+    src_loc name_loc;
 } ast_type;
 
 /* A formal parameter of a block/model: `x: f32[N, K]`, `units: int`, `bias: bool = true`. */

@@ -226,6 +226,12 @@ const ast_decl *find_block(elab *e, const char *name) {
     return d ? d : strmap_get(&e->lib_blocks, name);
 }
 
+const char *closest_name(const char *name, const char *const *cands, int n) {
+    suggest s = {.dist = 99, .target = name};
+    for (int i = 0; i < n; i++) suggest_try(&s, cands[i]);
+    return s.best;
+}
+
 static const char *suggest_name(elab *e, frame *f, const char *name, int functions) {
     suggest s = {.dist = 99, .target = name};
     if (f && !functions)
@@ -409,13 +415,22 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         return v_error();
     }
     ir_shape shape = {.rank = t->rank};
+    int state = 0;
     for (int i = 0; i < t->rank; i++) {
         value dv = eval_expr(e, f, t->dims[i]);
         if (dv.kind == V_ERROR) return v_error();
         dv = int_like(&dv);
+        /* `buffer h: f32[N, 256]`: state carried across training steps, one row per sample */
+        if (i == 0 && st->kind == AST_ST_BUFFER && dv.kind == V_DIM && e->mod->n_syms > 0 &&
+            ir_dim_eq(dv.dim, ir_dim_sym(IR_SYM_N))) {
+            shape.d[0] = dv.dim;
+            state = 1;
+            continue;
+        }
         if (dv.kind != V_INT) {
             diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s%s", v_describe(e, &dv),
-                       dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size" : "");
+                       dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size; only the first dimension of "
+                       "a buffer may be the batch (state carried between training steps)" : "");
             return v_error();
         }
         if (dv.i <= 0) {
@@ -437,7 +452,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
                    st->kind == AST_ST_PARAM ? "parameter" : "buffer", st->name, buf);
         return v_error();
     }
-    ir_init init = {.kind = t->rank >= 2 ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
+    ir_init init = {.kind = t->rank >= 2 && !state ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
     init.gain = init_default_gain(init.kind);
     if (st->value) {
         value iv = eval_expr(e, f, st->value);
@@ -453,6 +468,11 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
             return v_error();
         }
     }
+    if (state && init.kind != IR_INIT_ZEROS && init.kind != IR_INIT_ONES && init.kind != IR_INIT_CONSTANT) {
+        diag_error(e->d, st->value->loc, "buffer '%s' holds state per sample and is reset to its initializer: it must "
+                   "be zeros, ones or a number", st->name);
+        return v_error();
+    }
     if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
     if (init.fan_out < 0) init.fan_out = count_fan(&shape, 0);
     const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);
@@ -464,6 +484,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     if (idx < 0) {
         idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
         e->mod->params[idx].site = f->in_stdlib ? e->user_site : st->loc;
+        e->mod->params[idx].state = state;
     } else if (!check_redeclaration(e, &e->mod->params[idx], st->kind == AST_ST_PARAM ? "parameter" : "buffer",
                                     &shape, &init, trainable, st->loc)) {
         return v_error();
@@ -948,10 +969,10 @@ static value eval_unary(elab *e, frame *f, const ast_expr *x) {
 
 static value eval_expr_at(elab *e, frame *f, const ast_expr *x);
 
-/* The parser bounds parentheses, but a left-associative chain (x + x + ...,
- * x |> relu |> ..., x[...][...]) is deep without any: each level costs this
- * recursion about a kilobyte of stack. */
-enum { ELAB_MAX_EXPR_DEPTH = 1000 };
+/* (ELAB_MAX_EXPR_DEPTH, elab_internal.h: the parser bounds parentheses, but
+ * a left-associative chain (x + x + ..., x |> relu |> ..., x[...][...]) is
+ * deep without any: each level costs this recursion about a kilobyte of
+ * stack.) */
 
 value eval_expr(elab *e, frame *f, const ast_expr *x) {
     if (e->expr_depth >= ELAB_MAX_EXPR_DEPTH) {
@@ -1009,89 +1030,179 @@ static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
 
 /* ---- models ---------------------------------------------------------------- */
 
-/* Bind the model's tensor inputs: the first dimension of each may be a name
- * (the batch symbol N, bounded at create time); the rest must be constants. */
+/* The symbol a dimension name stands for, making it if it is new: the first
+ * input's first dimension is the batch N (symbol 0), every other name a
+ * further run-time symbol (T, ...) bounded at create time like N. -1 after
+ * an error. */
+static int model_symbol(elab *e, const ast_expr *dx, int first) {
+    ir_module *m = e->mod;
+    for (int k = 0; k < m->n_syms; k++)
+        if (strcmp(m->syms[k].name, dx->name) == 0) return k;
+    if (first && m->n_syms == 0) {
+        m->syms[m->n_syms++] = (ir_symbol){.name = dx->name, .max = 0};
+        return IR_SYM_N;
+    }
+    if (first) {
+        diag_error(e->d, dx->loc, "all model inputs must share the batch dimension '%s'", m->syms[0].name);
+        return -1;
+    }
+    if (m->n_syms >= IR_MAX_SYMS) {
+        diag_error(e->d, dx->loc, "a model may have at most %d symbolic dimensions", IR_MAX_SYMS);
+        return -1;
+    }
+    m->syms[m->n_syms] = (ir_symbol){.name = dx->name, .max = 0};
+    return m->n_syms++;
+}
+
+/* One tensor input of a model: its first dimension is the batch symbol N; a
+ * dimension that is a name with no compile-time value is a further run-time
+ * symbol (`T` in `tokens: i32[N, T]`), shared by every input naming it. */
+static int bind_tensor_input(elab *e, frame *f, const ast_formal *fm) {
+    const ast_type *t = fm->type;
+    if (!t->has_shape) {
+        diag_error(e->d, t->loc, "model input '%s' needs a shape, e.g. f32[N, 784]", fm->name);
+        return 0;
+    }
+    ir_shape s = {.rank = t->rank};
+    if (t->rank > IR_MAX_RANK) {
+        diag_error(e->d, t->loc, "model input '%s' has rank %d; at most %d is supported", fm->name, t->rank, IR_MAX_RANK);
+        return 0;
+    }
+    for (int d = 0; d < t->rank; d++) {
+        const ast_expr *dx = t->dims[d];
+        if (dx->kind == AST_NAME && !lookup(f, dx->name)) {
+            int k = model_symbol(e, dx, d == 0);
+            if (k < 0) return 0;
+            frame_bind(e, f, dx->name, v_dim(ir_dim_sym(k), dx->loc));
+            s.d[d] = ir_dim_sym(k);
+            continue;
+        }
+        value dv = eval_expr(e, f, dx);
+        if (dv.kind == V_ERROR) return 0;
+        if (!as_dim(&dv, &s.d[d])) {
+            diag_error(e->d, dx->loc, "a dimension must be an int, got %s", v_describe(e, &dv));
+            return 0;
+        }
+        if (ir_dim_is_const(s.d[d]) && s.d[d].k <= 0) {
+            diag_error(e->d, dx->loc, "model input dimension must be positive, got %lld\n"
+                       "hint: tensors cannot have zero elements", (long long)s.d[d].k);
+            return 0;
+        }
+        if (d > 0 && (s.d[d].syms & (1u << IR_SYM_N))) {
+            diag_error(e->d, dx->loc, "the batch dimension '%s' may only be the first dimension of model input '%s'",
+                       e->mod->syms[IR_SYM_N].name, fm->name);
+            return 0;
+        }
+    }
+    if (t->rank == 0 || !ir_dim_eq(s.d[0], ir_dim_sym(IR_SYM_N))) {
+        diag_error(e->d, t->loc, "model input '%s' must start with the batch dimension, e.g. f32[N, ...]", fm->name);
+        return 0;
+    }
+    if (e->g->n_inputs >= ELAB_MAX_IO) {
+        diag_error(e->d, fm->loc, "a model may take at most %d tensor inputs", ELAB_MAX_IO);
+        return 0;
+    }
+    ir_node *in = ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
+    frame_bind(e, f, fm->name, v_tensor(in, fm->loc));
+    return 1;
+}
+
+/* Bind the model's arguments: scalars (which must have defaults) first, so
+ * that `d: int = 64` sizes `x: f32[N, d]` wherever it is listed; then the
+ * tensor inputs in order (graph inputs 0, 1, ...). */
 static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
     for (int i = 0; i < model->n_formals; i++) {
         const ast_formal *fm = &model->formals[i];
-        if (!fm->type || fm->type->kind != AST_TY_TENSOR) {
-            if (!fm->default_value) {
-                diag_error(e->d, fm->loc, "model argument '%s' must be a tensor or have a default value", fm->name);
-                return 0;
-            }
-            value dv = eval_expr(e, f, fm->default_value);
-            if (dv.kind == V_ERROR || !check_scalar_formal(e, fm, &dv, model->name)) return 0;
-            frame_bind(e, f, fm->name, dv);
-            continue;
-        }
-        const ast_type *t = fm->type;
-        if (!t->has_shape) {
-            diag_error(e->d, t->loc, "model input '%s' needs a shape, e.g. f32[N, 784]", fm->name);
+        if (fm->type && fm->type->kind == AST_TY_TENSOR) continue;
+        if (!fm->default_value) {
+            diag_error(e->d, fm->loc, "model argument '%s' must be a tensor or have a default value", fm->name);
             return 0;
         }
-        ir_shape s = {.rank = t->rank};
-        for (int d = 0; d < t->rank; d++) {
-            const ast_expr *dx = t->dims[d];
-            if (dx->kind == AST_NAME && !lookup(f, dx->name)) {
-                if (d != 0) {
-                    diag_error(e->d, dx->loc, "only the first (batch) dimension of a model input may be symbolic");
-                    return 0;
-                }
-                if (e->mod->n_syms == 0) {
-                    e->mod->syms[0] = (ir_symbol){.name = dx->name, .max = 0};
-                    e->mod->n_syms = 1;
-                } else if (strcmp(e->mod->syms[0].name, dx->name) != 0) {
-                    diag_error(e->d, dx->loc, "all model inputs must share the batch dimension '%s'", e->mod->syms[0].name);
-                    return 0;
-                }
-                frame_bind(e, f, dx->name, v_dim(ir_dim_sym(IR_SYM_N), dx->loc));
-                s.d[d] = ir_dim_sym(IR_SYM_N);
-                continue;
-            }
-            value dv = eval_expr(e, f, dx);
-            if (dv.kind == V_ERROR) return 0;
-            if (!as_dim(&dv, &s.d[d])) {
-                diag_error(e->d, dx->loc, "a dimension must be an int, got %s", v_describe(e, &dv));
-                return 0;
-            }
-            if (ir_dim_is_const(s.d[d]) && s.d[d].k <= 0) {
-                diag_error(e->d, dx->loc, "model input dimension must be positive, got %lld\n"
-                           "hint: tensors cannot have zero elements", (long long)s.d[d].k);
-                return 0;
-            }
-        }
-        if (t->rank == 0 || ir_dim_is_const(s.d[0])) {
-            diag_error(e->d, t->loc, "model input '%s' must start with the batch dimension, e.g. f32[N, ...]", fm->name);
-            return 0;
-        }
-        ir_node *in = ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
-        frame_bind(e, f, fm->name, v_tensor(in, fm->loc));
+        value dv = eval_expr(e, f, fm->default_value);
+        if (dv.kind == V_ERROR || !check_scalar_formal(e, fm, &dv, model->name)) return 0;
+        frame_bind(e, f, fm->name, dv);
     }
-    if (e->g->n_inputs != 1) {
-        diag_error(e->d, model->name_loc, "model '%s' must take exactly one tensor input (more are not supported yet)",
-                   model->name);
+    for (int i = 0; i < model->n_formals; i++) {
+        const ast_formal *fm = &model->formals[i];
+        if (fm->type && fm->type->kind == AST_TY_TENSOR && !bind_tensor_input(e, f, fm)) return 0;
+    }
+    if (e->g->n_inputs == 0) {
+        diag_error(e->d, model->name_loc, "model '%s' takes no tensor input\nhint: e.g. model %s(x: f32[N, 784]) -> ...",
+                   model->name, model->name);
         return 0;
     }
     return 1;
 }
 
-/* Run the model body into e->g; returns the output tensor. */
-static ir_node *run_model(elab *e, const ast_decl *model) {
-    frame f = {.prefix = "", .decl = model};
-    if (!bind_model_inputs(e, &f, model)) return NULL;
-    exec_body(e, &f, &model->body);
-    if (!check_returns(e, &f, model, model->name_loc)) return NULL;
-    if (f.ret.kind != V_TENSOR) {
+/* The model's outputs from its return value: one tensor (called `output`,
+ * or the name its signature gives it), or several, named in the signature
+ * `-> (logits: f32[N, T, V], h: f32[N, 256])`. Each starts with N. */
+static int model_outputs(elab *e, const ast_decl *model, const value *ret, model_io *io) {
+    const char *bn = e->mod->syms[IR_SYM_N].name;
+    if (ret->kind == V_LIST) {
+        int named = model->n_ret_types == ret->n;
+        for (int i = 0; named && i < model->n_ret_types; i++) named = model->ret_types[i]->name != NULL;
+        if (!named) {
+            diag_error(e->d, model->name_loc, "model '%s' returns %d values: name them in its signature\n"
+                       "hint: e.g. -> (logits: f32[%s, 10], hidden: f32[%s, 64]) and return logits, h",
+                       model->name, ret->n, bn, bn);
+            return 0;
+        }
+        if (ret->n > ELAB_MAX_IO) {
+            diag_error(e->d, model->name_loc, "a model may have at most %d outputs", ELAB_MAX_IO);
+            return 0;
+        }
+    } else if (ret->kind != V_TENSOR) {
         diag_error(e->d, model->name_loc, "model '%s' must return one tensor, it returns %s", model->name,
-                   v_describe(e, &f.ret));
-        return NULL;
+                   v_describe(e, ret));
+        return 0;
     }
-    if (f.ret.t->dtype != IR_F32 || f.ret.t->shape.rank == 0 || !ir_dim_eq(f.ret.t->shape.d[0], ir_dim_sym(IR_SYM_N))) {
-        diag_error(e->d, model->name_loc, "model '%s' must return f32[%s, ...], it returns %s", model->name,
-                   e->mod->syms[0].name, t_describe(e, f.ret.t));
-        return NULL;
+    io->n_out = ret->kind == V_LIST ? ret->n : 1;
+    for (int i = 0; i < io->n_out; i++) {
+        const value *v = ret->kind == V_LIST ? &ret->items[i] : ret;
+        const ast_type *rt = model->n_ret_types == io->n_out ? model->ret_types[i] : NULL;
+        const char *name = rt && rt->name ? rt->name : "output";
+        src_loc at = rt && rt->name ? rt->name_loc : model->name_loc;
+        if (v->kind != V_TENSOR) {
+            diag_error(e->d, at, "output '%s' of model '%s' must be a tensor, it is %s", name, model->name,
+                       v_describe(e, v));
+            return 0;
+        }
+        ir_node *t = v->t;
+        if (t->shape.rank == 0 || !ir_dim_eq(t->shape.d[0], ir_dim_sym(IR_SYM_N))) {
+            if (io->n_out == 1)
+                diag_error(e->d, model->name_loc, "model '%s' must return %s[%s, ...], it returns %s", model->name,
+                           t->dtype == IR_I32 ? "i32" : "f32", bn, t_describe(e, t));
+            else
+                diag_error(e->d, at, "output '%s' of model '%s' must start with the batch dimension %s, it is %s", name,
+                           model->name, bn, t_describe(e, t));
+            return 0;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(io->out_names[j], name) == 0) {
+                diag_error(e->d, at, "model '%s' has two outputs named '%s'", model->name, name);
+                return 0;
+            }
+        for (int j = 0; j < e->g->n_inputs; j++)
+            if (strcmp(e->g->inputs[j].name, name) == 0) {
+                diag_error(e->d, at, "output '%s' of model '%s' has the name of an input", name, model->name);
+                return 0;
+            }
+        io->out_names[i] = name;
+        io->out[i] = t;
     }
-    return f.ret.t;
+    return 1;
+}
+
+/* Run the model body into e->g: its inputs and outputs into io. */
+static int run_model(elab *e, const ast_decl *model, model_io *io) {
+    frame f = {.prefix = "", .decl = model};
+    *io = (model_io){0};
+    if (!bind_model_inputs(e, &f, model)) return 0;
+    io->n_in = e->g->n_inputs;
+    exec_body(e, &f, &model->body);
+    if (!check_returns(e, &f, model, model->name_loc)) return 0;
+    return model_outputs(e, model, &f.ret, io);
 }
 
 static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, ir_mode mode, const ast_decl *train,
@@ -1101,19 +1212,16 @@ static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, i
     e->next_stream = 0;
     e->updated = NULL;
     e->cap_updated = 0;
-    ir_node *out = run_model(e, model);
-    if (!out || e->d->n_errors > errors) return NULL;
+    model_io io;
+    if (!run_model(e, model, &io) || e->d->n_errors > errors) return NULL;
     if (!train) {
-        ir_add_output(e->g, IR_OUT_VALUE, 0, "output", out);
+        for (int i = 0; i < io.n_out; i++) ir_add_output(e->g, IR_OUT_VALUE, i, io.out_names[i], io.out[i]);
         return e->g;
     }
-    ir_shape ls;
-    if (label_is_class) ls = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}};
-    else ls = out->shape;
-    ir_node *label = ir_input_node(e->g, "label", label_is_class ? IR_I32 : IR_F32, &ls, train->name_loc);
-    ir_node *loss = train_loss(e, train, out, label);
+    ir_node *loss = train_loss(e, train, &io, label_is_class);
     if (!loss || e->d->n_errors > errors) return NULL;
-    if (mode == IR_MODE_EVAL) ir_add_output(e->g, IR_OUT_VALUE, 0, "output", out);
+    if (mode == IR_MODE_EVAL)
+        for (int i = 0; i < io.n_out; i++) ir_add_output(e->g, IR_OUT_VALUE, i, io.out_names[i], io.out[i]);
     ir_add_output(e->g, IR_OUT_LOSS, 0, "loss", loss);
     if (mode == IR_MODE_TRAIN && ad_differentiate(e->g, loss, NULL, 0, e->d) != 0) return NULL;
     return e->g;

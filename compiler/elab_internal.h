@@ -102,6 +102,7 @@ void exec_yield(elab *e, frame *f, const ast_stmt *st);
  * tensors of outer graphs become inputs (captures) of the body. */
 value scan_capture(elab *e, value v, int level, const char *name);
 enum { ELAB_MAX_NODES = 500000 }; /* operations in one graph, while elaborating */
+enum { ELAB_MAX_EXPR_DEPTH = 1000 }; /* eval_expr's recursion (a left-associative chain x + x + ... is deep) */
 /* Charges `cost` steps to the work budget before something that costs that
  * much is built; 1 if a budget is spent (reported once, at loc, the first
  * time: the caller unwinds with an error value). */
@@ -213,10 +214,25 @@ int check_redeclaration(elab *e, const ir_param *first, const char *what, const 
 value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos,
                        const char **kw_names, value *kw, int nkw, const src_loc *kw_locs);
 
+/* The closest of cands[0..n) to name for a "did you mean" hint, or NULL. */
+const char *closest_name(const char *name, const char *const *cands, int n);
+
+/* A model's interface while elaborating one graph: its tensor inputs are
+ * the graph's inputs 0 .. n_in-1; its outputs by name ("output" when it
+ * returns one unnamed tensor). */
+#define ELAB_MAX_IO 8
+typedef struct model_io {
+    int n_in, n_out;
+    const char *out_names[ELAB_MAX_IO];
+    ir_node *out[ELAB_MAX_IO];
+} model_io;
+
 /* elab_train.c */
 const ast_decl *find_train_section(const ast_program *p, const char *model);
 int train_config_build(elab *e, const ast_decl *train, train_config *out, int *label_is_class);
-/* Elaborate the `loss = ...` setting with `output` and `label` bound. */
-ir_node *train_loss(elab *e, const ast_decl *train, ir_node *output, ir_node *label);
+/* Elaborate the `loss = ...` setting over the model's outputs and inputs and
+ * the data's fields (each field the loss uses becomes a graph input after
+ * the model's); binds each model input to the data field it reads. */
+ir_node *train_loss(elab *e, const ast_decl *train, const model_io *io, int label_is_class);
 
 #endif

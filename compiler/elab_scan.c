@@ -100,7 +100,7 @@ static int lift_params(elab *e, scan_ctx *c) {
         n->a = (ir_attrs){.i = {b->n_inputs}, .ni = 1};
         n->storage = IR_STORE_INPUT;
         n->name = e->mod->params[p].name;
-        ir_input rec = {n->name, n->dtype, n->shape, n};
+        ir_input rec = {.name = n->name, .dtype = n->dtype, .shape = n->shape, .node = n};
         ARENA_PUSH(b->ar, b->inputs, b->n_inputs, b->cap_inputs, rec);
         if (p < b->cap_param_nodes) b->param_nodes[p] = NULL;
     }

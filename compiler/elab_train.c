@@ -546,16 +546,189 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     return e->d->n_errors > errors ? -1 : 0;
 }
 
-ir_node *train_loss(elab *e, const ast_decl *t, ir_node *output, ir_node *label) {
+/* ---- data fields and the loss ------------------------------------------------ */
+
+/* What a data source gives, by name: the primary input (whose per-sample
+ * shape is the model input's that reads it), the labels, and whatever a
+ * source adds. docs/language.md "Data fields" lists them per source. */
+typedef enum field_kind {
+    FIELD_PRIMARY,     /* the samples: shape and dtype of the model input bound to it */
+    FIELD_CLASS,       /* i32[N] class labels */
+    FIELD_DENSE,       /* f32 targets shaped like the (first) output */
+    FIELD_LIKE_PRIMARY /* i32 shaped like the primary field (per-position targets) */
+} field_kind;
+
+typedef struct data_field {
+    const char *name;
+    field_kind kind;
+    ir_dtype dtype;
+} data_field;
+
+enum { MAX_FIELDS = 8 };
+
+/* A new source lists its fields here, its first the primary one (a text
+ * source: tokens, FIELD_PRIMARY, i32; targets, FIELD_LIKE_PRIMARY, i32), and
+ * gives the driver dl_batches with the same names (runtime/step_internal.h,
+ * dl_source). */
+static int data_fields(const dl_data_config *dc, int label_is_class, data_field *out) {
+    int n = 0;
+    if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32};
+    else out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32};
+    out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32};
+    return n;
+}
+
+static const char *field_list(elab *e, const data_field *fs, int n) {
+    const char *s = "";
+    for (int i = 0; i < n; i++) s = arena_printf(e->a, "%s%s%s", s, i ? ", " : "", fs[i].name);
+    return s;
+}
+
+/* The type field f has in this model: the primary's comes from the model
+ * input reading it (NULL when none does). */
+static int field_type(const data_field *f, const model_io *io, ir_node *primary, ir_dtype *dt, ir_shape *s) {
+    *dt = f->dtype;
+    switch (f->kind) {
+    case FIELD_PRIMARY:
+        if (!primary) return 0;
+        *s = primary->shape;
+        return 1;
+    case FIELD_CLASS: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
+    case FIELD_DENSE: *s = io->out[0]->shape; return 1;
+    case FIELD_LIKE_PRIMARY:
+        if (!primary) return 0;
+        *s = primary->shape;
+        return 1;
+    }
+    return 0;
+}
+
+/* Every name written in the expression x, into names (at most cap). Deeper
+ * than eval_expr goes is left to it to report. */
+static void expr_names(const ast_expr *x, const ast_expr **names, int *n, int cap, int depth) {
+    if (!x || depth > ELAB_MAX_EXPR_DEPTH) return;
+    if (x->kind == AST_NAME && *n < cap) names[(*n)++] = x;
+    expr_names(x->lhs, names, n, cap, depth + 1);
+    expr_names(x->rhs, names, n, cap, depth + 1);
+    for (int i = 0; i < x->n_items; i++) expr_names(x->items[i], names, n, cap, depth + 1);
+    for (int i = 0; i < x->n_args; i++) expr_names(x->args[i].value, names, n, cap, depth + 1);
+}
+
+/* Each model input reads the data field of its name; a single input whose
+ * name no field has reads the primary one. -1 after an error. */
+static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io, const data_field *fs, int nf,
+                                 int *field_of) {
+    const dl_data_config *dc = e->mod->train ? &e->mod->train->cfg.data : NULL;
+    const char *src = dc && dc->kind ? dc->kind : "the data source";
+    ir_node *primary = NULL;
+    for (int i = 0; i < io->n_in; i++) {
+        const ir_input *in = &e->g->inputs[i];
+        field_of[i] = -1;
+        for (int j = 0; j < nf; j++)
+            if (strcmp(fs[j].name, in->name) == 0) field_of[i] = j;
+        if (field_of[i] < 0 && io->n_in == 1) field_of[i] = 0;
+        if (field_of[i] < 0) {
+            diag_error(e->d, in->node->loc, "model input '%s' is not given by the data\nhint: %s(...) gives the fields %s; "
+                       "name each input after the field it reads", in->name, src, field_list(e, fs, nf));
+            diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
+            return -1;
+        }
+        if (fs[field_of[i]].kind == FIELD_PRIMARY) primary = in->node;
+    }
+    for (int i = 0; i < io->n_in; i++) {
+        ir_input *in = &e->g->inputs[i];
+        const data_field *f = &fs[field_of[i]];
+        ir_dtype dt;
+        ir_shape s;
+        if (!field_type(f, io, primary, &dt, &s)) continue;
+        if (dt != in->dtype || !ir_shape_eq(&s, &in->shape)) {
+            char want[160], have[160];
+            diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is %s", in->name,
+                       ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name,
+                       ir_shape_str(want, sizeof want, dt, &s, e->mod));
+            diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
+            return -1;
+        }
+        if (strcmp(f->name, in->name) != 0) in->field = f->name;
+    }
+    return 0;
+}
+
+ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is_class) {
     const ast_setting *s = setting(t, "loss", NULL);
     if (!s) return NULL;
+    data_field fs[MAX_FIELDS];
+    const dl_data_config *dc = e->mod->train ? &e->mod->train->cfg.data : &(dl_data_config){0};
+    int nf = data_fields(dc, label_is_class, fs), field_of[ELAB_MAX_IO];
+    if (bind_inputs_to_fields(e, t, io, fs, nf, field_of)) return NULL;
+    ir_node *primary = NULL, *by_field[MAX_FIELDS] = {0};
+    for (int i = 0; i < io->n_in; i++) {
+        by_field[field_of[i]] = e->g->inputs[i].node;
+        if (fs[field_of[i]].kind == FIELD_PRIMARY) primary = e->g->inputs[i].node;
+    }
+
+    /* Names the loss can use: outputs, inputs, fields. */
     frame f = {.prefix = ""};
-    frame_bind(e, &f, "output", v_tensor(output, t->name_loc));
-    frame_bind(e, &f, "label", v_tensor(label, t->name_loc));
+    const char *avail[3 * MAX_FIELDS + 1];
+    int na = 0;
+    if (io->n_out == 1) frame_bind(e, &f, "output", v_tensor(io->out[0], t->name_loc)), avail[na++] = "output";
+    for (int i = 0; i < io->n_out; i++)
+        if (strcmp(io->out_names[i], "output") != 0)
+            frame_bind(e, &f, io->out_names[i], v_tensor(io->out[i], t->name_loc)), avail[na++] = io->out_names[i];
+    for (int i = 0; i < io->n_in; i++)
+        frame_bind(e, &f, e->g->inputs[i].name, v_tensor(e->g->inputs[i].node, t->name_loc)),
+            avail[na++] = e->g->inputs[i].name;
+    for (int j = 0; j < nf; j++)
+        if (by_field[j]) frame_bind(e, &f, fs[j].name, v_tensor(by_field[j], t->name_loc));
+    for (int j = 0; j < nf; j++)
+        if (!strmap_get(&f.var_index, fs[j].name)) avail[na++] = fs[j].name;
+
+    /* Fields the loss names become step inputs, in the source's order; the
+     * form of model today's API has (one f32 input, one output) always takes
+     * `label`, so its step functions keep their (x, y) signature. */
+    const ast_expr *names[256];
+    int nn = 0;
+    expr_names(s->value, names, &nn, 256, 0);
+    unsigned char used[MAX_FIELDS] = {0};
+    for (int k = 0; k < nn; k++) {
+        const char *nm = names[k]->name;
+        if (strmap_get(&f.var_index, nm)) continue;
+        int j = 0;
+        while (j < nf && strcmp(fs[j].name, nm) != 0) j++;
+        if (j < nf) {
+            used[j] = 1;
+            continue;
+        }
+        if (strcmp(nm, "training") == 0 || find_block(e, nm) || is_builtin(nm) || is_initializer(nm)) continue;
+        const char *close = closest_name(nm, avail, na);
+        if (close) diag_error(e->d, names[k]->loc, "unknown name '%s'\nhint: did you mean '%s'?", nm, close);
+        else {
+            const char *list = "";
+            for (int i = 0; i < na; i++) list = arena_printf(e->a, "%s%s%s", list, i ? ", " : "", avail[i]);
+            diag_error(e->d, names[k]->loc, "unknown name '%s' in the loss\nhint: the loss can use %s", nm, list);
+        }
+        return NULL;
+    }
+    const ir_input *x0 = &e->g->inputs[0];
+    int today = io->n_in == 1 && io->n_out == 1 && x0->dtype == IR_F32 && e->mod->n_syms == 1;
+    for (int j = 0; j < nf; j++) {
+        if (by_field[j] || !(used[j] || (today && strcmp(fs[j].name, "label") == 0))) continue;
+        ir_dtype dt;
+        ir_shape fsh;
+        if (!field_type(&fs[j], io, primary, &dt, &fsh)) {
+            diag_error(e->d, s->value->loc, "the loss uses the data field '%s', whose shape comes from the model input "
+                       "that reads '%s', but no input does", fs[j].name, fs[0].name);
+            return NULL;
+        }
+        ir_node *in = ir_input_node(e->g, fs[j].name, dt, &fsh, t->name_loc);
+        frame_bind(e, &f, fs[j].name, v_tensor(in, t->name_loc));
+    }
     value v = eval_expr(e, &f, s->value);
     /* The notes below explain a dtype or shape clash with the labels; after
      * any other error (an unknown name) they would mislead. */
-    if (v.kind == V_ERROR && (strstr(e->d->last_error, "i32") || strstr(e->d->last_error, "f32"))) {
+    binding *lb = strmap_get(&f.var_index, "label");
+    ir_node *label = lb && lb->v.kind == V_TENSOR ? lb->v.t : NULL;
+    if (v.kind == V_ERROR && label && (strstr(e->d->last_error, "i32") || strstr(e->d->last_error, "f32"))) {
         if (label->dtype == IR_F32 && has_mixup(t))
             diag_note(e->d, s->value->loc, "with mixup the labels are one-hot mixtures (f32[N, C]); use a soft-target "
                       "loss such as soft_cross_entropy(output, label)");

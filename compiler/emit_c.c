@@ -16,12 +16,17 @@
  * (each graph's plan fits in max over graphs of each class). After the arena,
  * if any graph has STATIC values (pass_plan: computed from constants alone),
  * the statics region: each graph's own, filled by its first call under a bit
- * of m->statics_ready and never overwritten.
+ * of m->statics_ready and never overwritten. At the end of each arena class,
+ * a region per loop body (emit_scan.c).
  *
- * Graph conventions (from elaboration): forward: input 0 = x, IR_OUT_VALUE
- * outputs; eval_step: inputs x, label, outputs VALUE + LOSS; train_step:
- * inputs x, label, outputs LOSS, GRAD per trainable parameter, ASSIGN (state
- * updates applied after the step). After the backward, train_step clips the
+ * Graph conventions (from elaboration): forward: the model's inputs, one
+ * IR_OUT_VALUE output per model output; eval_step: the model's inputs then
+ * the data fields the loss reads (label), outputs VALUE + LOSS; train_step:
+ * the same inputs, outputs LOSS, GRAD per trainable parameter, ASSIGN (state
+ * updates applied after the step). emit_iface.c decides the C form: today's
+ * (x, y, out, n) for one-input models, one argument per input, field, output
+ * and symbol otherwise; a general model's arena has one class per symbol
+ * mask, placed by create (m->cls_base, m->cls_unit). After the backward, train_step clips the
  * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update
  * once per run of adjacent trainable parameters (usually once in all). */
 #include <ctype.h>
@@ -40,14 +45,17 @@ typedef struct module_layout {
     int64_t n_gfloats;  /* gradient region (and each optimizer slot) size */
     int64_t act_n;      /* batch-sized arena class, in units of max_batch */
     int64_t act_c;      /* constant-size arena class */
-    emit_scan_regions scans; /* the loop bodies' regions, at the end of each class */
+    int64_t *cls;       /* general models: by symbol mask, that class's size in units of its monomial */
+    int64_t n_sfloats;  /* state buffers ([N, ...], ir_param.state) per sample; their poff is in these units */
     int64_t sbase[3];   /* by step function: where its STATIC values start in the statics region */
-    int64_t n_sfloats;  /* the statics region: every step function's, one after another */
+    int64_t n_statics;  /* the statics region: every step function's, one after another */
+    emit_scan_regions scans; /* the loop bodies' regions, at the end of the batch-sized and constant classes */
+    int n_table;        /* parameters in the tables (saved, loaded, initialized): all but the state */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
 
-static const char *c_ident(arena *ar, const char *s)
+const char *emit_c_ident(arena *ar, const char *s)
 {
     char *t = arena_strdup(ar, s ? s : "v");
     for (char *p = t; *p; p++)
@@ -74,6 +82,15 @@ void emit_cstr(FILE *f, const char *s)
 
 static int64_t param_numel(const ir_param *p) { return ir_shape_numel(&p->shape).k; }
 
+/* The model has carried state: a `buffer` shaped [N, ...]. */
+static int has_state(const ir_module *m)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].state) return 1;
+    return 0;
+}
+
+
 /* ---- names of values inside a step function ------------------------------ */
 
 const char *emit_value_name(emit_ctx *c, const ir_node *n)
@@ -82,16 +99,13 @@ const char *emit_value_name(emit_ctx *c, const ir_node *n)
     case IR_STORE_PARAM: {
         int i = (int)n->a.i[0];
         c->param_used[i] = 1;
-        return arena_printf(c->ar, "p%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
+        return arena_printf(c->ar, "p%d_%s", i, emit_c_ident(c->ar, c->mod->params[i].name));
     }
     case IR_STORE_INPUT:
         if (c->in_body) return arena_printf(c->ar, "in%d", (int)n->a.i[0]);
-        if (n->a.i[0] == 0) {
-            c->uses_x = 1;
-            return "x";
-        }
-        c->uses_y = 1;
-        return "y";
+        c->uses_in |= 1u << (n->a.i[0] & 31);
+        if (!c->legacy) return emit_in_name(c->ar, c->g, (int)n->a.i[0]);
+        return n->a.i[0] == 0 ? "x" : "y";
     case IR_STORE_ALIAS: return emit_value_name(c, n->in[0]);
     default: return arena_printf(c->ar, "t%d", n->id);
     }
@@ -99,12 +113,12 @@ const char *emit_value_name(emit_ctx *c, const ir_node *n)
 
 static const char *grad_name(emit_ctx *c, int i)
 {
-    return arena_printf(c->ar, "g%d_%s", i, c_ident(c->ar, c->mod->params[i].name));
+    return arena_printf(c->ar, "g%d_%s", i, emit_c_ident(c->ar, c->mod->params[i].name));
 }
 
 /* ---- per-graph step functions ------------------------------------------ */
 
-typedef enum step_kind { STEP_FORWARD, STEP_EVAL, STEP_TRAIN } step_kind;
+typedef enum step_kind { STEP_FORWARD = EMIT_STEP_FORWARD, STEP_EVAL = EMIT_STEP_EVAL, STEP_TRAIN = EMIT_STEP_TRAIN } step_kind;
 
 static const char *label_type(const ir_module *m)
 {
@@ -117,6 +131,14 @@ static const char *label_type(const ir_module *m)
 static void step_signature(FILE *f, const ir_module *m, step_kind k)
 {
     const char *p = m->name;
+    if (!emit_legacy_api(m)) {
+        static const char *const fn[] = {"void %s_forward(%s_model *m", "float %s_eval_step(%s_model *m",
+                                         "float %s_train_step(%s_model *m"};
+        fprintf(f, fn[k], p, p);
+        emit_step_params(f, m, k, 0);
+        fprintf(f, ")");
+        return;
+    }
     switch (k) {
     case STEP_FORWARD: fprintf(f, "void %s_forward(%s_model *m, const float *x, float *out, int64_t n)", p, p); break;
     case STEP_EVAL:
@@ -135,12 +157,17 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     static const char *const abbrev[] = {"fwd", "eval", "train"};
     const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
     const char *p = mod->name;
+    const int legacy = emit_legacy_api(mod);
     if (!g) {
         step_signature(out, mod, kind);
         fprintf(out, "\n{\n");
-        fprintf(out, "    (void)m, (void)x, (void)n;\n");
-        if (kind != STEP_FORWARD) fprintf(out, "    (void)y;\n");
-        if (kind != STEP_TRAIN) fprintf(out, "    (void)out;\n");
+        if (!legacy) {
+            emit_step_voids(out, mod, kind);
+        } else {
+            fprintf(out, "    (void)m, (void)x, (void)n;\n");
+            if (kind != STEP_FORWARD) fprintf(out, "    (void)y;\n");
+            if (kind != STEP_TRAIN) fprintf(out, "    (void)out;\n");
+        }
         fprintf(out, "    dl_set_error(\"%s has no %s function\");\n    %s\n}\n\n", p,
                 kind == STEP_FORWARD ? "forward" : kind == STEP_EVAL ? "eval_step" : "train_step", fail);
         return 0;
@@ -154,6 +181,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.prefix = p;
     c.fail_return = fail;
     c.share = share;
+    c.legacy = legacy;
     c.scan_regions = &L->scans;
     /* forward returns nothing a caller could test, so it is never checked */
     if (check_numerics && kind != STEP_FORWARD)
@@ -175,9 +203,6 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     unsigned char *in_epilogue = arena_alloc(mod->ar, (size_t)(g->next_id > 0 ? g->next_id : 1));
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
-        if (n->op == OP_input && (n->a.i[0] > 1 || (n->a.i[0] == 0 && n->dtype != IR_F32)))
-            diag_error(d, n->loc, "the C emitter supports graph inputs x (f32) and label only; got '%s'",
-                       n->name ? n->name : "?");
         if (n->op == OP_scan) {
             emit_scan_loop(&c, n);
             continue;
@@ -208,16 +233,18 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         const char *src = direct ? NULL : emit_value_name(&c, n);
         const char *numel = emit_numel(&c, &n->shape);
         switch (o->kind) {
-        case IR_OUT_VALUE:
+        case IR_OUT_VALUE: {
             if (kind == STEP_TRAIN) break;
-            if (++n_values > 1) {
+            if (legacy && ++n_values > 1) {
                 diag_error(d, n->loc, "the C emitter supports one value output per function");
                 break;
             }
+            const char *dst = legacy ? "out" : emit_out_name(c.ar, o->name);
             if (!direct)
-                fprintf(t, "    %smemcpy(out, %s, (size_t)%s * sizeof(float));\n", kind == STEP_EVAL ? "if (out) " : "",
-                        src, numel);
+                fprintf(t, "    %s%s%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", kind == STEP_EVAL ? "if (" : "",
+                        kind == STEP_EVAL ? dst : "", kind == STEP_EVAL ? ") " : "", dst, src, numel);
             break;
+        }
         case IR_OUT_LOSS:
             if (has_loss++) break;
             fprintf(t, "    const float loss = %s[0];\n", src ? src : emit_value_name(&c, n));
@@ -300,7 +327,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         if (k == 0 || g->outputs[k - 1].kind != IR_OUT_ASSIGN) fprintf(t, "\n    /* state updates */\n");
         c.param_used[o->index] = 1;
         fprintf(t, "    memmove(p%d_%s, %s, (size_t)%s * sizeof(float));\n", o->index,
-                c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
+                emit_c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
                 emit_numel(&c, &o->node->shape));
     }
     if (kind != STEP_FORWARD) fprintf(t, "    return %s;\n", has_loss ? "loss" : "0.0f");
@@ -315,11 +342,14 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     char *head = NULL;
     size_t lhead = 0;
     FILE *h = open_memstream(&head, &lhead);
-    fprintf(h, "    if (n < 1 || n > m->max_batch) {\n");
-    fprintf(h, "        dl_set_error(\"%s: batch size %%lld is outside [1, %%lld] (max_batch given to create)\", "
-               "(long long)n, (long long)m->max_batch);\n        %s\n    }\n", p, fail);
-    if (!c.uses_x) fprintf(h, "    (void)x;\n");
-    if (kind != STEP_FORWARD && !c.uses_y) fprintf(h, "    (void)y;\n");
+    if (legacy) {
+        if (!(c.uses_in & 1u)) fprintf(h, "    (void)x;\n");
+        if (kind != STEP_FORWARD && !(c.uses_in & 2u)) fprintf(h, "    (void)y;\n");
+    } else {
+        for (int i = 0; i < g->n_inputs; i++)
+            if (!(c.uses_in & (1u << i))) fprintf(h, "    (void)%s;\n", emit_in_name(c.ar, g, i));
+        /* outputs are always written, symbols always checked */
+    }
     if (kind == STEP_TRAIN) fprintf(h, "    m->step++;\n");
     if (c.graph_uses_seed)
         fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)m->step * UINT64_C(0x9E3779B97F4A7C15));\n");
@@ -327,8 +357,12 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         if (c.param_used[i]) {
             char shape[160];
             ir_shape_str(shape, sizeof shape, IR_F32, &mod->params[i].shape, mod);
-            fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
-                    c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
+            if (mod->params[i].state)
+                fprintf(h, "    float *const p%d_%s = m->state + %" PRId64 " * m->max_batch; /* %s %s, carried state */\n",
+                        i, emit_c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
+            else
+                fprintf(h, "    float *const p%d_%s = m->params + %" PRId64 "; /* %s %s */\n", i,
+                        emit_c_ident(c.ar, mod->params[i].name), L->poff[i], mod->params[i].name, shape);
         }
     unsigned char *declared = arena_alloc(c.ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1)); /* by param */
     for (int k = 0; k < g->n_outputs; k++) {
@@ -348,7 +382,9 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             /* i32 values (indices) live in the float arena: one cast here, none at the calls */
             const int i32 = n->dtype == IR_I32;
             fprintf(h, "    %s *const t%d = %s", i32 ? "int32_t" : "float", n->id, i32 ? "(int32_t *)(" : "");
-            if (sz.syms) fprintf(h, "m->act + %" PRId64 " * m->max_batch", n->offset);
+            if (sz.syms && legacy) fprintf(h, "m->act + %" PRId64 " * m->max_batch", n->offset);
+            else if (sz.syms)
+                fprintf(h, "m->act + m->cls_base[%u] + %" PRId64 " * m->cls_unit[%u]", sz.syms, n->offset, sz.syms);
             else fprintf(h, "act_c + %" PRId64, n->offset), cbase = 1;
             fprintf(h, "%s;", i32 ? ")" : "");
             fprintf(h, " /* %s %s */\n", shape, ir_ops[n->op].name);
@@ -360,24 +396,24 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         } else if (n->storage == IR_STORE_OUTPUT) {
             const ir_output *o = &g->outputs[n->offset];
             if (o->kind == IR_OUT_GRAD) fprintf(h, "    float *const t%d = %s;", n->id, grad_name(&c, o->index));
-            else fprintf(h, "    float *const t%d = out;", n->id);
+            else if (legacy) fprintf(h, "    float *const t%d = out;", n->id);
+            else
+                fprintf(h, "    %s *const t%d = %s;", n->dtype == IR_I32 ? "int32_t" : "float", n->id,
+                        emit_out_name(c.ar, o->name));
             fprintf(h, " /* %s %s, written in place */\n", shape, ir_ops[n->op].name);
         }
     }
     fclose(h);
     step_signature(out, mod, kind);
     fprintf(out, "\n{\n");
-    if (cbase) {
-        /* act_c must precede its users: print the batch check, then it, then the rest */
-        char *nl = strstr(head, "    }\n");
-        size_t cut = nl ? (size_t)(nl - head) + 6 : 0;
-        fwrite(head, 1, cut, out);
+    emit_step_checks(out, mod, fail);
+    /* act_c must precede its users: the checks, then it, then the rest */
+    if (cbase && legacy)
         fprintf(out, "    float *const act_c = m->act + %" PRId64 " * m->max_batch; /* constant-size buffers */\n",
                 L->act_n);
-        fputs(head + cut, out);
-    } else {
-        fputs(head, out);
-    }
+    else if (cbase)
+        fprintf(out, "    float *const act_c = m->act + m->cls_base[0]; /* constant-size buffers */\n");
+    fputs(head, out);
     free(head);
     fprintf(out, "\n");
     if (lscalls) { /* the same every step: computed by the first call */
@@ -406,9 +442,17 @@ static void layout_module(const ir_module *m, module_layout *L)
     int np = m->n_params > 0 ? m->n_params : 1;
     L->poff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
     L->goff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
-    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = L->n_sfloats = 0;
+    L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = L->n_sfloats = L->n_statics = 0;
+    L->n_table = 0;
     for (int i = 0; i < m->n_params; i++) {
         int64_t n = param_numel(&m->params[i]);
+        if (m->params[i].state) { /* per sample, in the state region after the optimizer's */
+            L->poff[i] = L->n_sfloats;
+            L->n_sfloats += align16(n);
+            L->goff[i] = -1;
+            continue;
+        }
+        L->n_table++;
         L->poff[i] = L->n_pfloats;
         L->n_pfloats += align16(n);
         L->goff[i] = -1;
@@ -423,10 +467,27 @@ static void layout_module(const ir_module *m, module_layout *L)
         int64_t an = plan_class_size(gs[i], 1u << IR_SYM_N), ac = plan_class_size(gs[i], 0);
         if (an > L->act_n) L->act_n = an;
         if (ac > L->act_c) L->act_c = ac;
-        L->sbase[i] = L->n_sfloats;
-        L->n_sfloats += plan_static_size(gs[i]);
+        L->sbase[i] = L->n_statics;
+        L->n_statics += plan_static_size(gs[i]);
     }
-    emit_scan_layout(m, &L->act_n, &L->act_c, &L->scans);
+    const int ncls = 1 << (m->n_syms > 0 ? m->n_syms : 1);
+    L->cls = ARENA_NEW_ARRAY(m->ar, int64_t, ncls);
+    for (int k = 0; k < ncls; k++)
+        for (int i = 0; i < 3; i++) {
+            int64_t sz = gs[i] ? plan_class_size(gs[i], (uint32_t)k) : 0;
+            if (sz > L->cls[k]) L->cls[k] = sz;
+        }
+    /* the loop bodies' regions: after the batch-sized and the constant class */
+    if (emit_legacy_api(m)) {
+        emit_scan_layout(m, &L->act_n, &L->act_c, &L->scans);
+        L->scans.wn = "m->act";
+        L->scans.wc = arena_printf(m->ar, "(m->act + %" PRId64 " * m->max_batch)", L->act_n);
+    } else {
+        emit_scan_layout(m, &L->cls[1], &L->cls[0], &L->scans);
+        L->act_n = L->cls[1], L->act_c = L->cls[0];
+        L->scans.wn = "(m->act + m->cls_base[1])";
+        L->scans.wc = "(m->act + m->cls_base[0])";
+    }
 }
 
 /* Per-sample shape of a batched value: dims after the leading N. */
@@ -451,6 +512,10 @@ static void emit_header_module(FILE *h, const ir_module *m)
     fprintf(h, "/* ---- model %s ---- */\n\n", p);
     fprintf(h, "/* An instance: parameters, gradients, optimizer state and activations in one allocation. */\n");
     fprintf(h, "typedef struct %s_model %s_model;\n\n", p, p);
+    if (!emit_legacy_api(m)) {
+        emit_header_general(h, m);
+        goto rest;
+    }
     fprintf(h, "/* Allocate a model for batches of up to max_batch samples (NULL + dl_last_error() on failure).\n"
                " * Parameters are zero until %s_init or %s_load. */\n", p, p);
     fprintf(h, "%s_model *%s_create(int64_t max_batch);\n", p, p);
@@ -465,6 +530,7 @@ static void emit_header_module(FILE *h, const ir_module *m)
     fprintf(h, "float %s_eval_step(%s_model *m, const float *x, const %s *y, float *out, int64_t n);\n", p, p, lt);
     fprintf(h, "/* One training step: forward, backward, optimizer update. Returns the loss (NaN on error). */\n");
     fprintf(h, "float %s_train_step(%s_model *m, const float *x, const %s *y, int64_t n);\n", p, p, lt);
+rest:
     fprintf(h, "/* Learning rate for the following steps (schedules call this). */\n");
     fprintf(h, "void %s_set_lr(%s_model *m, float lr);\n", p, p);
     fprintf(h, "/* Parameters and buffers, by index: name, shape, trainable. */\n");
@@ -484,6 +550,11 @@ static void emit_header_module(FILE *h, const ir_module *m)
                " * A shape mismatch or no match at all is an error and changes nothing. */\n");
     fprintf(h, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report);\n", p, p);
     fprintf(h, "/* The same model behind a generic descriptor, for drivers such as dl_run_training. */\n");
+    if (has_state(m)) {
+        fprintf(h, "/* Carried state (each `buffer` shaped [N, ...]) back to its initializer, for every row: at the\n"
+                   " * start of a new stream. init does it too; checkpoints never hold this state. */\n");
+        fprintf(h, "void %s_reset_state(%s_model *m);\n", p, p);
+    }
     fprintf(h, "const dl_model_api *%s_api(void);\n\n", p);
 }
 
@@ -506,12 +577,14 @@ static const char *const init_kind_names[] = {
 static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_layout *L)
 {
     const char *p = m->name;
-    int np = m->n_params, cap = np > 0 ? np : 1;
+    /* carried state is no parameter: not initialized, saved or loaded through the tables */
+    int np = L->n_table, cap = np > 0 ? np : 1;
     fprintf(f, "#define %s_NUM_PARAMS %d\n\n", p, np);
     fprintf(f, "/* name, rank, shape, numel, trainable */\n");
     fprintf(f, "static const dl_param_info %s_params[%d] = {\n", p, cap);
-    for (int i = 0; i < np; i++) {
+    for (int i = 0; i < m->n_params; i++) {
         const ir_param *q = &m->params[i];
+        if (q->state) continue;
         fprintf(f, "    {");
         emit_cstr(f, q->name);
         fprintf(f, ", %d, {", q->shape.rank);
@@ -522,8 +595,9 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\n\n");
     fprintf(f, "/* initializers (kind, a, b, fan_in, fan_out, gain), from the .dln */\n");
     fprintf(f, "static const dl_init %s_inits[%d] = {\n", p, cap);
-    for (int i = 0; i < np; i++) {
+    for (int i = 0; i < m->n_params; i++) {
         const ir_init *in = &m->params[i].init;
+        if (m->params[i].state) continue;
         int kind = (int)in->kind;
         const char *kn = kind >= 0 && kind <= IR_INIT_HE_NORMAL ? init_kind_names[kind] : "DL_INIT_ZEROS";
         fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s}, /* %s */\n", kn, emit_float(c, in->a),
@@ -534,9 +608,13 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     fprintf(f, "};\n\n");
     fprintf(f, "/* offsets (floats) of each parameter in m->params and of its gradient in m->grads (-1: none) */\n");
     fprintf(f, "static const int64_t %s_param_offset[%d] = {", p, cap);
-    for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->poff[i] : 0);
+    for (int i = 0, j = 0; i < m->n_params; i++)
+        if (!m->params[i].state) fprintf(f, "%s%" PRId64, j++ ? ", " : "", L->poff[i]);
+    if (np == 0) fprintf(f, "0");
     fprintf(f, "};\nstatic const int64_t %s_grad_offset[%d] = {", p, cap);
-    for (int i = 0; i < cap; i++) fprintf(f, "%s%" PRId64, i ? ", " : "", np ? L->goff[i] : -1);
+    for (int i = 0, j = 0; i < m->n_params; i++)
+        if (!m->params[i].state) fprintf(f, "%s%" PRId64, j++ ? ", " : "", L->goff[i]);
+    if (np == 0) fprintf(f, "-1");
     fprintf(f, "};\n\n");
     fprintf(f, "/* the above, for the runtime's dl_params_* (init, find, save, load) */\n");
     fprintf(f, "static const dl_param_table %s_param_table = {%s_NUM_PARAMS, %s_params, %s_inits, %s_param_offset};\n\n",
@@ -632,35 +710,36 @@ static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    float *params, *grads; /* parameters; gradients of the trainable ones */\n");
     fprintf(f, "    float *m1, *m2;        /* optimizer state slots (NULL when the optimizer has none) */\n");
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
-    if (L->n_sfloats) { /* (pass_plan's STATIC values) */
+    if (has_state(m))
+        fprintf(f, "    float *state;          /* buffers carried between training steps, max_batch rows each */\n");
+    if (L->n_statics) { /* (pass_plan's STATIC values) */
         fprintf(f, "    float *statics;        /* values computed from constants alone, by each step function's first call */\n");
         fprintf(f, "    unsigned statics_ready; /* bit k: step function k (forward, eval_step, train_step) has computed them */\n");
+    }
+    if (!emit_legacy_api(m)) {
+        const int k = m->n_syms, ncls = 1 << k;
+        fprintf(f, "    int64_t sym_max[%d];     /* bound of each symbol (N, then", k);
+        for (int i = 1; i < k; i++) fprintf(f, " %s", m->syms[i].name);
+        fprintf(f, ") given to create */\n");
+        fprintf(f, "    int64_t cls_base[%d];    /* by symbol mask: where that arena class starts in act, */\n", ncls);
+        fprintf(f, "    int64_t cls_unit[%d];    /* and its unit, the product of the bounds of its symbols */\n", ncls);
     }
     fprintf(f, "};\n\n");
 }
 
-static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
+/* create's optimizer settings: the train section's, plain SGD without one. */
+static void emit_create_optimizer(FILE *f, const ir_module *m)
 {
     const char *p = m->name;
-    fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
-    fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n),
-            L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + L->n_sfloats + 16);
-    if (L->act_n > 0)
-        fprintf(f, "    if (max_batch < 1 || max_batch > (INT64_MAX / 8 - fixed) / act_per_sample) {\n");
-    else
-        fprintf(f, "    (void)fixed;\n    if (max_batch < 1 || max_batch > INT64_MAX / 8) {\n");
-    fprintf(f, "        dl_set_error(\"%s_create: max_batch %%lld is out of range\", (long long)max_batch);\n", p);
-    fprintf(f, "        return NULL;\n    }\n");
-    fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
-    fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
-    fprintf(f, "    m->max_batch = max_batch;\n");
     if (m->train) fprintf(f, "    m->opt = %s_train_config.optim;\n", p);
     else fprintf(f, "    m->opt = (dl_optim_config){.kind = DL_OPT_SGD, .lr = 0.01f};\n");
     fprintf(f, "    m->lr = m->opt.lr;\n");
     fprintf(f, "    const int slots = dl_optim_state_slots(m->opt.kind);\n");
-    fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
-    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act_per_sample * max_batch + %" PRId64 ";\n",
-            align16(L->act_c) + L->n_sfloats);
+}
+
+/* create's one allocation of `floats` floats and the regions at its start. */
+static void emit_create_memory(FILE *f, const char *p)
+{
     fprintf(f, "    const size_t bytes = ((size_t)floats * sizeof(float) + 63) / 64 * 64 + 64;\n");
     fprintf(f, "    m->mem = aligned_alloc(64, bytes);\n");
     fprintf(f, "    if (!m->mem) {\n        free(m);\n");
@@ -669,16 +748,124 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
     fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
     fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
-    fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
-    if (L->n_sfloats) fprintf(f, "    m->statics = m->act + act_per_sample * max_batch + %" PRId64 ";\n", align16(L->act_c));
+}
+
+/* <model>_reset_state: every carried-state buffer back to its constant
+ * initializer, all max_batch rows. init calls it; so does a driver when a
+ * batch starts a new stream. */
+static void emit_reset_state(FILE *f, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    emit_ctx c = {.ar = m->ar, .mod = m, .prefix = p};
+    fprintf(f, "void %s_reset_state(%s_model *m)\n{\n", p, p);
+    for (int i = 0; i < m->n_params; i++) {
+        const ir_param *q = &m->params[i];
+        if (!q->state) continue;
+        const double v = q->init.kind == IR_INIT_ONES ? 1.0 : q->init.kind == IR_INIT_CONSTANT ? q->init.a : 0.0;
+        fprintf(f, "    for (int64_t i = 0; i < %" PRId64 " * m->max_batch; i++) m->state[%" PRId64
+                   " * m->max_batch + i] = %s; /* %s */\n",
+                param_numel(q), L->poff[i], emit_float(&c, v), q->name);
+    }
+    fprintf(f, "}\n\n");
+}
+
+/* A general model's create: every symbol has a bound; the arena holds each
+ * class (symbol mask) at its own base, an offset `off` in class c meaning
+ * base[c] + off * unit[c] floats, unit[c] the product of c's bounds; then the
+ * constant-size class. Sizes are checked for overflow. */
+static void emit_create_general(FILE *f, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    const int K = m->n_syms, ncls = 1 << K;
+    fprintf(f, "static %s_model *%s_create_sym(const int64_t *sym_max)\n{\n", p, p);
+    fprintf(f, "    /* each arena class's size in units of its symbols' product, by symbol mask */\n");
+    fprintf(f, "    static const int64_t cls_size[%d] = {", ncls);
+    for (int c = 0; c < ncls; c++) fprintf(f, "%s%" PRId64, c ? ", " : "", c ? L->cls[c] : align16(L->cls[0]));
+    fprintf(f, "};\n");
+    for (int k = 0; k < K; k++) {
+        fprintf(f, "    if (sym_max[%d] < 1 || sym_max[%d] > INT32_MAX) {\n", k, k);
+        fprintf(f, "        dl_set_error(\"%s_create: max_%s %%lld is out of range\", (long long)sym_max[%d]);\n", p,
+                k == 0 ? "batch" : m->syms[k].name, k);
+        fprintf(f, "        return NULL;\n    }\n");
+    }
+    fprintf(f, "    int64_t base[%d], unit[%d], act = 0;\n", ncls, ncls);
+    fprintf(f, "    int ok = 1;\n");
+    fprintf(f, "    for (int c = 1; c <= %d; c++) {\n", ncls);
+    fprintf(f, "        const int cls = c %% %d; /* the constant class (0) last */\n", ncls);
+    fprintf(f, "        int64_t size = 0;\n        unit[cls] = 1;\n");
+    fprintf(f, "        for (int k = 0; k < %d; k++)\n", K);
+    fprintf(f, "            if (cls >> k & 1) ok &= !__builtin_mul_overflow(unit[cls], sym_max[k], &unit[cls]);\n");
+    fprintf(f, "        base[cls] = act;\n");
+    fprintf(f, "        ok &= !__builtin_mul_overflow(cls_size[cls], unit[cls], &size);\n");
+    fprintf(f, "        ok &= !__builtin_add_overflow(act, size, &act);\n    }\n");
+    fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
+    fprintf(f, "    const int64_t state = %" PRId64 " * sym_max[0]; /* carried state, max_batch rows */\n", L->n_sfloats);
+    fprintf(f, "    const int64_t statics = %" PRId64 "; /* values computed once (pass_plan's STATIC) */\n", L->n_statics);
+    fprintf(f, "    if (!ok || act > INT64_MAX / 8 - n_params - 3 * n_grads - 16 - state - statics) {\n");
+    fprintf(f, "        dl_set_error(\"%s_create: the bounds are too large\");\n        return NULL;\n    }\n", p);
+    fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
+    fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
+    fprintf(f, "    m->max_batch = sym_max[0];\n");
+    fprintf(f, "    memcpy(m->sym_max, sym_max, sizeof m->sym_max);\n");
+    fprintf(f, "    memcpy(m->cls_base, base, sizeof base);\n    memcpy(m->cls_unit, unit, sizeof unit);\n");
+    emit_create_optimizer(f, m);
+    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + state + act + statics;\n");
+    emit_create_memory(f, m->name);
+    if (L->n_sfloats) fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n    m->act = m->state + state;\n");
+    else fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads + state;\n");
+    if (L->n_statics) fprintf(f, "    m->statics = m->act + act;\n");
+    fprintf(f, "    return m;\n}\n\n");
+    fprintf(f, "%s_model *%s_create(int64_t max_batch", p, p);
+    for (int k = 1; k < K; k++) fprintf(f, ", int64_t max_sym%d", k);
+    fprintf(f, ")\n{\n    const int64_t sym_max[%d] = {max_batch", K);
+    for (int k = 1; k < K; k++) fprintf(f, ", max_sym%d", k);
+    fprintf(f, "};\n    return %s_create_sym(sym_max);\n}\n\n", p);
+}
+
+static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
+{
+    const char *p = m->name;
+    if (!emit_legacy_api(m)) {
+        emit_create_general(f, m, L);
+        goto rest;
+    }
+    fprintf(f, "%s_model *%s_create(int64_t max_batch)\n{\n", p, p);
+    /* (carried state is per sample too: it counts as activations here) */
+    fprintf(f, "    const int64_t act_per_sample = %" PRId64 ", fixed = %" PRId64 ";\n", align16(L->act_n) + L->n_sfloats,
+            L->n_pfloats + 3 * L->n_gfloats + align16(L->act_c) + L->n_statics + 16);
+    if (L->act_n + L->n_sfloats > 0)
+        fprintf(f, "    if (max_batch < 1 || max_batch > (INT64_MAX / 8 - fixed) / act_per_sample) {\n");
+    else
+        fprintf(f, "    (void)fixed;\n    if (max_batch < 1 || max_batch > INT64_MAX / 8) {\n");
+    fprintf(f, "        dl_set_error(\"%s_create: max_batch %%lld is out of range\", (long long)max_batch);\n", p);
+    fprintf(f, "        return NULL;\n    }\n");
+    fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
+    fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
+    fprintf(f, "    m->max_batch = max_batch;\n");
+    emit_create_optimizer(f, m);
+    fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
+    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + act_per_sample * max_batch + %" PRId64 ";\n",
+            align16(L->act_c) + L->n_statics);
+    emit_create_memory(f, m->name);
+    if (L->n_sfloats) {
+        fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n");
+        fprintf(f, "    m->act = m->state + %" PRId64 " * max_batch;\n", L->n_sfloats);
+    } else {
+        fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads;\n");
+    }
+    if (L->n_statics)
+        fprintf(f, "    m->statics = m->act + %" PRId64 " * max_batch + %" PRId64 ";\n", align16(L->act_n), align16(L->act_c));
     fprintf(f, "    return m;\n}\n\n");
 
+rest:
+    if (L->n_sfloats) emit_reset_state(f, m, L);
     fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n    free(m->mem);\n    free(m);\n}\n\n", p, p);
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
     fprintf(f, "    dl_params_init(&%s_param_table, m->params, seed);\n", p);
     fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
+    if (L->n_sfloats) fprintf(f, "    %s_reset_state(m);\n", p);
     fprintf(f, "}\n\n");
 
     fprintf(f, "void %s_set_lr(%s_model *m, float lr) { m->lr = lr; }\n\n", p, p);
@@ -702,16 +889,24 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
 static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
 {
     const char *p = m->name;
+    const int legacy = emit_legacy_api(m);
     fprintf(f, "/* ---- the generic descriptor (void * wrappers) ---- */\n");
-    fprintf(f, "static void *%s_api_create(int64_t b) { return %s_create(b); }\n", p, p);
+    emit_io_tables(f, m, d);
+    if (!legacy) fprintf(f, "static void *%s_create_io(const int64_t *sym_max) { return %s_create_sym(sym_max); }\n", p, p);
+    if (legacy) {
+        fprintf(f, "static void *%s_create_io(const int64_t *sym_max) { return %s_create(sym_max[0]); }\n", p, p);
+        fprintf(f, "static void *%s_api_create(int64_t b) { return %s_create(b); }\n", p, p);
+    }
     fprintf(f, "static void %s_api_destroy(void *m) { %s_free(m); }\n", p, p);
     fprintf(f, "static void %s_api_init(void *m, uint64_t s) { %s_init(m, s); }\n", p, p);
-    fprintf(f, "static void %s_api_forward(void *m, const float *x, float *out, int64_t n) { %s_forward(m, x, out, n); }\n",
-            p, p);
-    fprintf(f, "static float %s_api_eval_step(void *m, const float *x, const void *y, float *out, int64_t n)\n", p);
-    fprintf(f, "{\n    return %s_eval_step(m, x, y, out, n);\n}\n", p);
-    fprintf(f, "static float %s_api_train_step(void *m, const float *x, const void *y, int64_t n)\n", p);
-    fprintf(f, "{\n    return %s_train_step(m, x, y, n);\n}\n", p);
+    if (legacy) {
+        fprintf(f, "static void %s_api_forward(void *m, const float *x, float *out, int64_t n) { %s_forward(m, x, out, n); }\n",
+                p, p);
+        fprintf(f, "static float %s_api_eval_step(void *m, const float *x, const void *y, float *out, int64_t n)\n", p);
+        fprintf(f, "{\n    return %s_eval_step(m, x, y, out, n);\n}\n", p);
+        fprintf(f, "static float %s_api_train_step(void *m, const float *x, const void *y, int64_t n)\n", p);
+        fprintf(f, "{\n    return %s_train_step(m, x, y, n);\n}\n", p);
+    }
     fprintf(f, "static void %s_api_set_lr(void *m, float lr) { %s_set_lr(m, lr); }\n", p, p);
     fprintf(f, "static float *%s_api_param_data(void *m, int i)\n{\n", p);
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? ((%s_model *)m)->params + %s_param_offset[i] : NULL;\n}\n", p, p, p);
@@ -727,21 +922,22 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "    if (!base || i < 0 || i >= %s_NUM_PARAMS || %s_grad_offset[i] < 0) return NULL;\n", p, p);
     fprintf(f, "    return base + %s_grad_offset[i];\n}\n", p);
     fprintf(f, "static int64_t *%s_api_step_count(void *m) { return &((%s_model *)m)->step; }\n\n", p, p);
+    if (has_state(m)) fprintf(f, "static void %s_api_reset_state(void *m) { %s_reset_state(m); }\n\n", p, p);
 
     /* Per-sample shapes from the graphs. */
     const ir_graph *any = m->forward ? m->forward : m->eval_step ? m->eval_step : m->train_step;
     int64_t in_shape[8] = {0}, in_numel = 0, out_numel = 0, label_numel = 1;
     int in_rank = 0, r;
-    if (any && any->n_inputs > 0 && !per_sample(&any->inputs[0].shape, in_shape, &in_rank, &in_numel))
+    if (legacy && any && any->n_inputs > 0 && !per_sample(&any->inputs[0].shape, in_shape, &in_rank, &in_numel))
         diag_error(d, any->inputs[0].node->loc, "the input of model '%s' must have the batch N as its first dimension", p);
     const ir_graph *vg = m->forward ? m->forward : m->eval_step;
-    for (int k = 0; vg && k < vg->n_outputs; k++)
+    for (int k = 0; legacy && vg && k < vg->n_outputs; k++)
         if (vg->outputs[k].kind == IR_OUT_VALUE && !per_sample(&vg->outputs[k].node->shape, NULL, &r, &out_numel))
             diag_error(d, vg->outputs[k].node->loc, "the output of model '%s' must have the batch N as its first dimension",
                        p);
     const char *label_kind = "DL_LABEL_CLASS";
     const ir_graph *lg = m->train_step ? m->train_step : m->eval_step;
-    if (lg && lg->n_inputs > 1 && lg->inputs[1].dtype == IR_F32) {
+    if (legacy && lg && lg->n_inputs > 1 && lg->inputs[1].dtype == IR_F32) {
         label_kind = "DL_LABEL_DENSE";
         if (!per_sample(&lg->inputs[1].shape, NULL, &r, &label_numel))
             diag_error(d, lg->inputs[1].node->loc, "the labels of model '%s' must have the batch N as their first dimension",
@@ -755,14 +951,25 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "}, \\\n    .out_numel = %" PRId64 ", .label_kind = %s, .label_numel = %" PRId64 ", \\\n", out_numel,
             label_kind, label_numel);
     fprintf(f, "    .n_params = %s_NUM_PARAMS, .params = %s_params, \\\n", p, p);
-    fprintf(f, "    .create = %s_api_create, .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p, p);
-    fprintf(f, "    .forward = %s_api_forward, .eval_step = %s_api_eval_step, .train_step = %s_api_train_step, \\\n", p, p,
-            p);
+    if (legacy) {
+        fprintf(f, "    .create = %s_api_create, .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p, p);
+        fprintf(f, "    .forward = %s_api_forward, .eval_step = %s_api_eval_step, .train_step = %s_api_train_step, \\\n",
+                p, p, p);
+    } else {
+        fprintf(f, "    .destroy = %s_api_destroy, .init = %s_api_init, \\\n", p, p);
+    }
     fprintf(f, "    .set_lr = %s_api_set_lr, .param_data = %s_api_param_data, .grad_data = %s_api_grad_data, \\\n", p, p,
             p);
     fprintf(f, "    .save = %s_api_save, .load = %s_api_load, .load_prefix = %s_api_load_prefix, .train = %s, \\\n", p, p,
             p, m->train ? arena_printf(m->ar, "&%s_train_config", p) : "NULL");
-    fprintf(f, "    .optim_slot = %s_api_optim_slot, .step_count = %s_api_step_count }\n\n", p, p);
+    fprintf(f, "    .optim_slot = %s_api_optim_slot, .step_count = %s_api_step_count, \\\n", p, p);
+    fprintf(f, "    .n_syms = %d, .sym_names = %s_sym_names, \\\n", m->n_syms, p);
+    fprintf(f, "    .n_inputs = %d, .n_outputs = %d, .n_fields = %d, \\\n", m->forward->n_inputs, emit_n_outputs(m),
+            emit_n_fields(m));
+    fprintf(f, "    .inputs = %s_io_inputs, .outputs = %s_io_outputs, .fields = %s_io_fields, \\\n", p, p, p);
+    fprintf(f, "    .create_io = %s_create_io, .forward_io = %s_io_forward, .eval_io = %s_io_eval, .train_io = %s_io_train, \\\n",
+            p, p, p, p);
+    fprintf(f, "    .reset_state = %s }\n\n", has_state(m) ? arena_printf(m->ar, "%s_api_reset_state", p) : "NULL");
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }
@@ -804,7 +1011,7 @@ static void emit_costs(FILE *f, const ir_module *m)
     fprintf(f, "int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots)\n{\n");
     fprintf(f, "    const int64_t floats = %" PRId64 " + (1 + optim_slots) * (int64_t)%" PRId64 " + %" PRId64
                " * max_batch + %" PRId64 ";\n",
-            L.n_pfloats, L.n_gfloats, align16(L.act_n), align16(L.act_c) + L.n_sfloats);
+            L.n_pfloats, L.n_gfloats, align16(L.act_n) + L.n_sfloats, align16(L.act_c) + L.n_statics);
     fprintf(f, "    return (floats * 4 + 63) / 64 * 64 + 64;\n}\n\n");
 }
 

@@ -138,7 +138,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     c->serial = 1;
     int rc = emit_kernel(c, root);
     c->serial = 0;
-    int plain = c->uses_n && !c->uses_seed && !c->returns_status;
+    int plain = c->uses_n && !c->uses_sym && !c->uses_seed && !c->returns_status;
     fclose(c->defs);
     fclose(c->calls);
     c->defs = defs;
@@ -192,6 +192,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
 
     /* The conv kernel, with the context as one more argument. */
     c->uses_n = c->uses_seed = c->returns_status = 0;
+    c->uses_sym = 0;
     char *body = NULL;
     size_t blen = 0;
     FILE *b = open_memstream(&body, &blen);

@@ -54,6 +54,7 @@ struct emit_ctx {
                                  the step ("train_step, step"); NULL = emit no checks */
     /* per-kernel flags, reset by emit_kernel */
     int uses_n;               /* the body mentions the batch symbol n */
+    unsigned uses_sym;        /* ... and these further symbols (bit k: sym<k>, e.g. T) */
     int uses_seed;            /* the body draws random numbers */
     int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
     const char *kernel;       /* the name emit_kernel's call used (an earlier identical kernel's) */
@@ -64,7 +65,8 @@ struct emit_ctx {
     int graph_uses_seed;
     unsigned char *param_used;/* by module param index: its pointer is referenced */
     int uses_act, uses_act_n; /* the arena class base pointers are referenced */
-    int uses_x, uses_y;       /* the step function reads its x / y argument */
+    unsigned uses_in;         /* bit i: the step function reads graph input i (x, y or in_<name>) */
+    int legacy;               /* the model has today's API form (emit_legacy_api) */
     int bad_symbol_reported;
     int in_body;              /* emitting a scan body: inputs are in0, in1, ...; the arena is `act` */
     const emit_scan_regions *scan_regions;
@@ -74,9 +76,11 @@ struct emit_ctx {
 };
 
 /* ---- emit_kernels.c ----------------------------------------------------- */
-/* The batch-size expression of a dimension: "512", "n", "(4 * n)". Symbols
- * other than N are reported once (the emitted API has only a batch size). */
+/* The C expression of a dimension: "512", "n", "(4 * n)", "(n * sym1)": the
+ * batch is n, symbol k > 0 (T, ...) is sym<k> (not s<k>: kernels name hoisted scalars so) in kernels and step functions. */
 const char *emit_dim(emit_ctx *c, ir_dim d);
+/* A kernel's symbol parameters ("int64_t n, int64_t sym1, ") or arguments ("n, sym1, "). */
+void emit_sym_args(emit_ctx *c, FILE *f, int decl);
 const char *emit_numel(emit_ctx *c, const ir_shape *s);
 /* A C float literal that round-trips: "1.0f", "(-0.5f)", "INFINITY". */
 const char *emit_float(emit_ctx *c, double v);
@@ -127,6 +131,28 @@ void emit_scan_layout(const ir_module *m, int64_t *act_n, int64_t *act_c, emit_s
 /* Defines scan n's body and loop functions in c->defs and writes the call. */
 int emit_scan_loop(emit_ctx *c, const ir_node *n);
 
+/* ---- emit_iface.c: the form and arguments of a model's C functions -------------- */
+enum { EMIT_STEP_FORWARD, EMIT_STEP_EVAL, EMIT_STEP_TRAIN };
+/* The .dln name as a C identifier (non-alphanumerics become '_'). */
+const char *emit_c_ident(arena *ar, const char *s);
+/* 1 when the model has today's form — one f32 input whose only run-time dim
+ * is N, one output, and (with a train section) the label — so its functions
+ * keep the (x, y, out, n) signatures; 0 for the general form. */
+int emit_legacy_api(const ir_module *m);
+const ir_graph *emit_step_graph(const ir_module *m); /* train_step, else eval_step, else NULL */
+int emit_n_outputs(const ir_module *m);              /* the model's outputs */
+int emit_n_fields(const ir_module *m);               /* data fields its steps read besides the inputs */
+/* A general model's step parameters after `m`: inputs, fields (steps), outputs
+ * (forward, eval), n, symbols; with the .dln's names (header) or the body's. */
+void emit_step_params(FILE *f, const ir_module *m, int kind, int header);
+void emit_step_voids(FILE *f, const ir_module *m, int kind); /* a stub's (void) casts */
+/* The checks of n and every symbol against its bound (each: error + fail). */
+void emit_step_checks(FILE *f, const ir_module *m, const char *fail);
+const char *emit_in_name(arena *ar, const ir_graph *g, int i); /* "in_tokens" */
+const char *emit_out_name(arena *ar, const char *name);       /* "out_logits" */
+void emit_header_general(FILE *h, const ir_module *m);
+/* The dl_io_info tables and the io entry points (<model>_io_forward ...). */
+void emit_io_tables(FILE *f, const ir_module *m, diag_ctx *d);
 /* ---- emit_checks.c: --check-numerics ---------------------------------------- */
 /* After the call of kernel `kernel` computing n (and its sibling reductions
  * rs[1..nr)), a line per f32 output in c->calls: stop the step when it is not

@@ -52,17 +52,24 @@ static int dim_is_one(ir_dim d) { return d.k == 1 && d.syms == 0; }
 const char *emit_dim(emit_ctx *c, ir_dim d)
 {
     if (d.syms == 0) return arena_printf(c->ar, "%lld", (long long)d.k);
-    if (d.syms & ~1u) {
-        if (!c->bad_symbol_reported)
-            diag_error(c->d, (src_loc){0},
-                       "the C emitter supports only the batch symbol N as a run-time dimension (model '%s')",
-                       c->prefix);
-        c->bad_symbol_reported = 1;
-        return "0";
+    /* the batch is `n`, further symbols (T, ...) `sym1`, `sym2`, ... in kernels and step functions */
+    const char *t = d.k == 1 ? NULL : arena_printf(c->ar, "%lld", (long long)d.k);
+    for (int k = 0; k < IR_MAX_SYMS; k++) {
+        if (!(d.syms & (1u << k))) continue;
+        const char *v = k == IR_SYM_N ? "n" : arena_printf(c->ar, "sym%d", k);
+        if (k == IR_SYM_N) c->uses_n = 1;
+        else c->uses_sym |= 1u << k;
+        t = t ? arena_printf(c->ar, "%s * %s", t, v) : v;
     }
-    c->uses_n = 1;
-    if (d.k == 1) return "n";
-    return arena_printf(c->ar, "(%lld * n)", (long long)d.k);
+    return strchr(t, ' ') ? arena_printf(c->ar, "(%s)", t) : t;
+}
+
+/* The symbol arguments of a kernel that uses_n / uses_sym: "int64_t n, int64_t sym1, " (decl) or "n, sym1, ". */
+void emit_sym_args(emit_ctx *c, FILE *f, int decl)
+{
+    if (c->uses_n) fprintf(f, "%sn, ", decl ? "int64_t " : "");
+    for (int k = 1; k < IR_MAX_SYMS; k++)
+        if (c->uses_sym & (1u << k)) fprintf(f, "%ssym%d, ", decl ? "int64_t " : "", k);
 }
 
 const char *emit_numel(emit_ctx *c, const ir_shape *s) { return emit_dim(c, ir_shape_numel(s)); }
@@ -1250,6 +1257,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     int errors_before = c->d->n_errors;
 
     c->uses_n = c->uses_seed = c->returns_status = 0;
+    c->uses_sym = 0;
     char *body = NULL;
     size_t blen = 0;
     FILE *b = open_memstream(&body, &blen);
@@ -1278,7 +1286,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     for (int j = 1; j < nr; j++) fprintf(d, ";\n * y%d = %s", j, describe(c, rs[j], rs[j], 0));
     fprintf(d, " */\n");
     fprintf(d, "static %s %s(", c->returns_status ? "int" : "void", name);
-    if (c->uses_n) fprintf(d, "int64_t n, ");
+    emit_sym_args(c, d, 1);
     fprintf(d, "%s *restrict y", n->dtype == IR_I32 ? "int32_t" : "float");
     for (int j = 1; j < nr; j++) fprintf(d, ", float *restrict y%d", j);
     for (int k = 0; k < nargs; k++)
@@ -1293,7 +1301,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     c->kernel = name;
 
     fprintf(c->calls, "    %s%s(", c->returns_status ? "if (" : "", name);
-    if (c->uses_n) fprintf(c->calls, "n, ");
+    emit_sym_args(c, c->calls, 0);
     /* (an i32 value's pointer is declared int32_t *, the label y const int32_t *) */
     fprintf(c->calls, "%s", emit_value_name(c, n));
     for (int j = 1; j < nr; j++) fprintf(c->calls, ", %s", emit_value_name(c, rs[j]));

@@ -67,8 +67,7 @@ void emit_scan_layout(const ir_module *m, int64_t *act_n, int64_t *act_c, emit_s
         loop_buffers(m->bodies[b], &si, off, is_n, &sn, &sc);
         *act_n += sn, *act_c += sc;
     }
-    r->wn = "m->act";
-    r->wc = arena_printf(m->ar, "(m->act + %" PRId64 " * m->max_batch)", *act_n);
+    r->wn = r->wc = NULL; /* the caller knows how its model addresses the two classes */
 }
 
 /* Where a body's value lives: wn (the batch-sized class, in units of mb =

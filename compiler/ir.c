@@ -140,7 +140,7 @@ int ir_module_find_param(const ir_module *m, const char *name) {
 /* Returns the new index, or -1 if a parameter of that name already exists. */
 int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init init, int trainable, src_loc loc) {
     if (ir_module_find_param(m, name) >= 0) return -1;
-    ir_param p = {arena_strdup(m->ar, name), shape, init, trainable, loc, loc};
+    ir_param p = {arena_strdup(m->ar, name), shape, init, trainable, loc, loc, 0};
     ARENA_PUSH(m->ar, m->params, m->n_params, m->cap_params, p);
     strmap_put(&m->param_index, m->ar, p.name, (void *)(intptr_t)m->n_params);
     return m->n_params - 1;
@@ -313,7 +313,7 @@ ir_node *ir_input_node(ir_graph *g, const char *name, ir_dtype dt, const ir_shap
     n->a.i[0] = g->n_inputs;
     n->a.ni = 1;
     n->storage = IR_STORE_INPUT;
-    ir_input rec = {n->name, dt, *shape, n};
+    ir_input rec = {n->name, dt, *shape, n, NULL};
     ARENA_PUSH(g->ar, g->inputs, g->n_inputs, g->cap_inputs, rec);
     node_append(g, n);
     return n;

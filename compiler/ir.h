@@ -133,6 +133,8 @@ typedef struct ir_input {
     ir_dtype dtype;
     ir_shape shape;
     ir_node *node;
+    const char *field;      /* the data field a training driver feeds it ("image" for a model input x);
+                               NULL: the field of its own name */
 } ir_input;
 
 typedef struct ir_symbol {
@@ -180,6 +182,9 @@ typedef struct ir_param {
     int trainable;          /* 0 for buffers (running stats) and frozen params */
     src_loc loc;            /* the declaration */
     src_loc site;           /* where the user's file declared it: loc, or the call into the stdlib */
+    int state;              /* a buffer shaped [N, ...] (the batch first): state carried from one training
+                               step to the next, stored at max_batch, reset to its constant initializer by
+                               <model>_reset_state, never saved; its other dims are constants */
 } ir_param;
 
 typedef struct ir_module {

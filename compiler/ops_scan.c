@@ -232,7 +232,7 @@ static int save_forward_values(ir_node *scan, ir_graph *fb, ir_graph *bb, ir_nod
             ir_node *x = clone[k - first_cap];
             x->op = OP_input, x->nin = 0, x->a = (ir_attrs){0}, x->a.ni = 1;
             x->name = "saved";
-            rec = (ir_input){x->name, x->dtype, x->shape, x};
+            rec = (ir_input){.name = x->name, .dtype = x->dtype, .shape = x->shape, .node = x};
         } else rec = old[k - ns];
         rec.node->a.i[0] = k;
         ARENA_PUSH(bb->ar, bb->inputs, bb->n_inputs, bb->cap_inputs, rec);

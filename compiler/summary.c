@@ -45,7 +45,8 @@ void summary_print(FILE *out, const ir_module *m, const elab_summary *s) {
         const elab_layer *L = &s->layers[l];
         int64_t params = 0;
         for (int p = L->param_begin; p < L->param_end; p++)
-            if (m->params[p].trainable || strstr(m->params[p].name, "running_")) params += numel_const(&m->params[p].shape);
+            if (m->params[p].state) continue; /* carried state, not a parameter */
+            else if (m->params[p].trainable || strstr(m->params[p].name, "running_")) params += numel_const(&m->params[p].shape);
         double flops = 0;
         for (int k = L->node_begin; g && k < L->node_end && k < g->n_nodes; k++) flops += node_flops(g->nodes[k]);
         layer_flops += flops;
@@ -60,6 +61,7 @@ void summary_print(FILE *out, const ir_module *m, const elab_summary *s) {
     fputc('\n', out);
     int64_t trainable = 0, frozen = 0, buffers = 0;
     for (int p = 0; p < m->n_params; p++) {
+        if (m->params[p].state) continue;
         int64_t n = numel_const(&m->params[p].shape);
         if (m->params[p].trainable) trainable += n;
         else if (strstr(m->params[p].name, "running_")) buffers += n;

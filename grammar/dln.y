@@ -134,6 +134,7 @@ static ast_block_body dln_body1(dln_parse_ctx *P, ast_stmt *s);
 %type <formal> formal
 %type <type> type type_opt
 %type <types> ret_opt type_list
+%type <type> ret_type
 %type <stmts> stmts
 %type <stmt> stmt if_stmt scan_stmt
 %type <names> carry_opt
@@ -210,8 +211,14 @@ ret_opt
     ;
 
 type_list
-    : type                              { $$ = (dln_type_vec){0}; VPUSH($$, $1); }
-    | type_list "," type                { $$ = $1; VPUSH($$, $3); }
+    : ret_type                          { $$ = (dln_type_vec){0}; VPUSH($$, $1); }
+    | type_list "," ret_type            { $$ = $1; VPUSH($$, $3); }
+    ;
+
+/* A result of a tuple return may be named (a model's outputs): `logits: f32[N, 10]`. */
+ret_type
+    : type
+    | NAME ":" type                     { $$ = $3; $$->name = $1; $$->name_loc = @1; }
     ;
 
 stmts

@@ -284,8 +284,9 @@ void dl_batcher_free(dl_batcher *b);
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
 /* ---- batches of named fields ----------------------------------------------
- * What a data source hands the training driver: n samples, each a set of
- * named fields (a text source gives `tokens` and `targets`, both i32[T]).
+ * What a data source hands the training driver: n samples of several named
+ * tensors ("image" and "label" from an image source, "features" and "label"
+ * from a CSV file, "tokens" and "targets" from a text source, both i32[T]).
  * reset = 1 when carried state (an RNN's) must be cleared before this batch. */
 typedef enum dl_dtype { DL_F32 = 0, DL_I32 = 1 } dl_dtype;
 typedef struct dl_field { const char *name; dl_dtype dtype; int rank; int64_t shape[8]; const void *data; } dl_field; /* shape per sample; data batch-major */
@@ -457,6 +458,21 @@ void dl_count_confusion(const float *logits, const int32_t *labels, int64_t n, i
 /* Adds to *inter / *uni the counts of (logit > 0) AND / OR (target > 0.5) over n values. */
 void dl_count_iou(const float *logits, const float *target, int64_t n, int64_t *inter, int64_t *uni);
 
+/* ---- named-field batches (dl_batch, above) ------------------------------------
+ * A model input reads the field of its name (a single input whose name no
+ * field has reads the source's first field); the `loss` of the train section
+ * may read any. reset: the batch starts a new stream (carried state goes back
+ * to its initializer). */
+
+/* The field called name in b, NULL if there is none. */
+const dl_field *dl_batch_find(const dl_batch *b, const char *name);
+/* A dl_batcher batch (x, y of n samples from d) as the fields "image" (or
+ * "features" for a CSV source: first_name) and "label": the adapter between
+ * dl_dataset/dl_batcher and named-field batches. one_hot > 0: y holds dense
+ * rows of that width (the batcher's one-hot labels). */
+void dl_batch_from_dataset(dl_batch *b, const dl_dataset *d, const char *first_name, int64_t n, const float *x,
+                           const void *y, int one_hot);
+
 /* ---- the compiled model, as seen by drivers -------------------------------
  * Generated code fills one of these per model; `dlnc run` finds it through the
  * symbol `dlnc_model_api` in the JIT-compiled shared object. */
@@ -519,6 +535,18 @@ typedef struct dl_train_config {
     const char *init_prefix;              /* ... from its tensors named init_prefix + our names ("" = same) */
 } dl_train_config;
 
+/* One tensor of a model's interface: a model input, an output, or a data
+ * field its steps read. shape is per sample (without the leading batch N);
+ * a run-time symbol k >= 1 (T: 1) is DL_DIM_SYM(k). */
+#define DL_DIM_SYM(k) (-(int64_t)(k))
+typedef struct dl_io_info {
+    const char *name;                     /* "tokens", "logits", "label" */
+    const char *field;                    /* the data field a driver feeds it ("image" for an input x); = name otherwise */
+    dl_dtype dtype;
+    int rank;
+    int64_t shape[8];
+} dl_io_info;
+
 typedef struct dl_model_api {
     const char *name;
     int abi_version;                      /* DL_ABI_VERSION */
@@ -547,6 +575,31 @@ typedef struct dl_model_api {
      * step count. What a resumed run needs besides the parameters. */
     float *(*optim_slot)(void *m, int slot, int i);
     int64_t *(*step_count)(void *m);
+    /* ---- ABI 4: the interface of every model, whatever its form ----
+     * The members above (in_numel ... train_step) describe and run models of
+     * the one-input form (one f32 input with only the batch dim, one output,
+     * labels); for others forward/eval_step/train_step are NULL and in_numel
+     * is 0. The members below work for every model. Symbols: symbol 0 is the
+     * batch N, symbols 1.. are further run-time dims (T). */
+    int n_syms;
+    const char *const *sym_names;         /* "N", "T", ... */
+    int n_inputs, n_outputs, n_fields;
+    const dl_io_info *inputs;             /* the model's inputs, in order */
+    const dl_io_info *outputs;            /* its outputs ("output" when it returns one unnamed tensor) */
+    const dl_io_info *fields;             /* the data fields eval/train steps read besides the inputs ("label") */
+    /* sym_max[k]: the bound of symbol k (sym_max[0] = max batch). NULL + dl_last_error() on failure. */
+    void *(*create_io)(const int64_t *sym_max);
+    /* in: n_inputs pointers; out: n_outputs pointers; syms: the values of
+     * symbols 1 .. n_syms-1 (syms[0] is T; NULL when n_syms <= 1). A size
+     * above its bound: nothing is computed and dl_last_error() says why. */
+    void (*forward_io)(void *m, const void *const *in, void *const *out, int64_t n, const int64_t *syms);
+    /* in: n_inputs + n_fields pointers (inputs, then fields); out: n_outputs
+     * pointers, each may be NULL. Returns the loss, NaN on error. */
+    float (*eval_io)(void *m, const void *const *in, void *const *out, int64_t n, const int64_t *syms);
+    float (*train_io)(void *m, const void *const *in, int64_t n, const int64_t *syms);
+    /* Carried state (buffers shaped [N, ...]) back to its initializer; NULL
+     * when the model has none. The driver calls it when a batch has `reset`. */
+    void (*reset_state)(void *m);
 } dl_model_api;
 
 #define DL_ABI_VERSION 4

@@ -31,6 +31,7 @@
 #include "progress_internal.h"
 #include "resume_internal.h"
 #include "run_record_internal.h"
+#include "step_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -228,51 +229,128 @@ static int dl_check_fit(const dl_model_api *api, const dl_dataset *d, const char
     return 0;
 }
 
+/* A model of the one-input form (its x/y members describe it) or filled
+ * by hand; otherwise only its io tables do (general form, ABI 4). */
+static int dl_one_input_form(const dl_model_api *api) { return api->forward != NULL || api->train_step != NULL; }
+
+/* The step argument reading the field "label", NULL if none does. */
+static const dl_io_info *dl_label_arg(const dl_model_api *api)
+{
+    for (int i = 0; i < api->n_fields; i++)
+        if (strcmp(api->fields[i].name, "label") == 0) return &api->fields[i];
+    for (int i = 0; i < api->n_inputs; i++)
+        if (api->inputs[i].field && strcmp(api->inputs[i].field, "label") == 0) return &api->inputs[i];
+    return NULL;
+}
+
+static int64_t dl_info_numel(const dl_io_info *in)
+{
+    int64_t k = 1;
+    for (int d = 0; d < in->rank; d++) k *= in->shape[d] > 0 ? in->shape[d] : 1;
+    return k;
+}
+
 /* Class labels become one-hot rows when the model takes dense labels. */
 static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
 {
-    return api->label_kind == DL_LABEL_DENSE && d->label_kind == DL_LABEL_CLASS ? (int)api->label_numel : 0;
+    if (d->label_kind != DL_LABEL_CLASS) return 0;
+    if (dl_one_input_form(api)) return api->label_kind == DL_LABEL_DENSE ? (int)api->label_numel : 0;
+    const dl_io_info *l = dl_label_arg(api);
+    return l && l->dtype == DL_F32 ? (int)dl_info_numel(l) : 0;
+}
+
+/* The name a dataset's samples go by: "features" for a CSV file, "image" otherwise. */
+static const char *dl_first_field(const dl_data_config *dc)
+{
+    return dc->kind && strcmp(dc->kind, "csv") == 0 ? "features" : "image";
+}
+
+/* A general model's fit to a dataset beyond what binding checks: class
+ * labels within the first output's last dimension. */
+static int dl_check_classes(const dl_model_api *api, const dl_dataset *d, const char *which)
+{
+    const dl_io_info *l = dl_label_arg(api);
+    if (!l || l->dtype != DL_I32 || d->label_kind != DL_LABEL_CLASS || api->n_outputs < 1) return 0;
+    const dl_io_info *o = &api->outputs[0];
+    const int64_t v = o->rank > 0 ? o->shape[o->rank - 1] : 1;
+    if (v > 0 && d->num_classes > v) {
+        dl_set_error("data: %s labels go up to %d but output '%s' of model '%s' has only %lld classes", which,
+                     d->num_classes - 1, o->name, api->name, (long long)v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Per-position accuracy of a general model: output 0's last dim is the
+ * classes, and the label field (i32, "label" or "targets") holds one class
+ * per position of the rest ([N, T, V] outputs with [N, T] labels). The
+ * number of positions counted into *rows; 0 when the model is not such a
+ * classifier. */
+static int64_t dl_count_positions(const dl_stepper *st, const dl_batch *b, int64_t *rows)
+{
+    const dl_model_api *api = st->api;
+    *rows = 0;
+    if (api->n_outputs < 1 || api->outputs[0].dtype != DL_F32) return 0;
+    const dl_field *l = dl_batch_find(b, "label");
+    if (!l || l->dtype != DL_I32) l = dl_batch_find(b, "targets");
+    if (!l || l->dtype != DL_I32) return 0;
+    const dl_io_info *o = &api->outputs[0];
+    const int64_t per = st->out_numel[0], v = o->rank > 0 && o->shape[o->rank - 1] > 0 ? o->shape[o->rank - 1] : 0;
+    int64_t positions = 1;
+    for (int d = 0; d < l->rank; d++) positions *= l->shape[d];
+    if (v == 0 || positions * v != per) return 0;
+    *rows = b->n * positions;
+    return dl_count_correct(st->out[0], l->data, *rows, (int)v);
 }
 
 /* Mean loss, accuracy (NaN unless the labels are classes) and IoU (NaN
  * unless asked for, with dense labels) over d; the confusion matrix into
  * rec's when it has one. */
-static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, float *out,
+static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, dl_stepper *st,
                        double *loss, double *acc, double *iou, dl_run_record *rec)
 {
-    dl_batcher b;
-    if (dl_batcher_init(&b, d, batch, 0, 0)) return -1;
-    if (dl_batcher_set_augment(&b, &api->train->data.augment, 0, dl_one_hot_width(api, d))) {
-        dl_batcher_free(&b);
+    const int one_input = dl_one_input_form(api);
+    float *const out = st->out[0];
+    int64_t rows = 0, rows_seen = 0;
+    dl_batch db;
+    dl_source src;
+    if (dl_source_dataset(&src, d, dl_first_field(&api->train->data), batch, 0, 0, &api->train->data.augment, 0,
+                          dl_one_hot_width(api, d)))
         return -1;
-    }
     const unsigned metrics = api->train->metrics;
     const int want_iou = (metrics & DL_METRIC_IOU) && d->label_kind == DL_LABEL_DENSE;
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
-    const float *x;
-    const void *y;
     if (rec->confusion) memset(rec->confusion, 0, sizeof *rec->confusion * (size_t)rec->classes * (size_t)rec->classes);
-    while ((n = dl_batcher_next(&b, &x, &y)) > 0) {
+    if (api->reset_state) api->reset_state(m); /* evaluation starts from the initial state */
+    while ((n = src.next(&src, &db)) > 0) {
         dl_clear_error();
-        const float loss = api->eval_step(m, x, y, out, n);
+        if (db.reset && api->reset_state) api->reset_state(m);
+        const float loss = dl_stepper_bind(st, &db) ? NAN : dl_stepper_eval(st, m);
         /* NaN with a reason is a failed step (e.g. a --check-numerics check), not a value to average */
         if (isnan(loss) && dl_last_error()[0]) {
-            dl_batcher_free(&b);
+            src.close(&src);
             return -1;
         }
         loss_sum += (double)loss * n;
-        if (rec->confusion) dl_count_confusion(out, b.ybuf, n, rec->classes, rec->confusion);
-        /* b.ybuf holds the class labels even when y is their one-hot rows */
-        if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, b.ybuf, n, (int)api->out_numel);
-        if (want_iou) dl_count_iou(out, y, n * api->out_numel, &inter, &uni);
         seen += n;
+        if (!one_input) {
+            correct += dl_count_positions(st, &db, &rows);
+            rows_seen += rows;
+            continue;
+        }
+        /* the batcher's ybuf holds the class labels even when the label field is their one-hot rows */
+        const int32_t *classes = src.batcher.ybuf;
+        if (rec->confusion) dl_count_confusion(out, classes, n, rec->classes, rec->confusion);
+        if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, classes, n, (int)api->out_numel);
+        if (want_iou) dl_count_iou(out, db.field[1].data, n * api->out_numel, &inter, &uni);
+        rows_seen += n;
     }
-    dl_batcher_free(&b);
+    src.close(&src);
     *loss = loss_sum / seen;
     /* accuracy for classifiers, unless the train section lists metrics without it */
-    int want_acc = d->label_kind == DL_LABEL_CLASS && (!metrics || (metrics & DL_METRIC_ACCURACY));
-    *acc = want_acc ? (double)correct / seen : NAN;
+    int want_acc = d->label_kind == DL_LABEL_CLASS && (!metrics || (metrics & DL_METRIC_ACCURACY)) && rows_seen > 0;
+    *acc = want_acc ? (double)correct / rows_seen : NAN;
     *iou = want_iou ? (uni ? (double)inter / uni : 1.0) : NAN;
     return 0;
 }
@@ -292,7 +370,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     const dl_train_config *cfg = api->train;
     if (!cfg) { dl_set_error("model '%s' has no train section", api->name); return -1; }
-    if (!api->create || !api->destroy || !api->init || !api->train_step || !api->set_lr) {
+    if (!(api->create || api->create_io) || !api->destroy || !api->init || !(api->train_step || api->train_io) ||
+        !api->set_lr) {
         dl_set_error("model '%s': incomplete dl_model_api (create/destroy/init/train_step/set_lr)", api->name);
         return -1;
     }
@@ -309,16 +388,27 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_dataset train, eval;
     int have_eval, rc = -1;
     if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) return -1;
-    have_eval = have_eval && api->eval_step;
+    have_eval = have_eval && (api->eval_step || api->eval_io);
     void *m = NULL;
-    float *out = NULL;
+    dl_stepper st = {0};
+    dl_source src = {0};
+    dl_batch db;
     FILE *history = NULL;
-    dl_batcher b = {0};
     dl_run_record rec = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
-    if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
-    m = api->create(batch);
+    if (dl_one_input_form(api)) {
+        if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
+    } else if (dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
+        goto done;
+    }
+    /* the training batches as named fields; the steps' arguments bound to them
+     * by name, the bounds of the model's symbols from the source's largest batch */
+    if (dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
+                          &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
+        goto done;
+    if (dl_stepper_init(&st, api, &src.bounds, batch)) goto done;
+    m = dl_stepper_create(&st);
     if (!m) { dl_error_context("creating the model"); goto done; }
     api->init(m, seed);
     if (cfg->init_from) {
@@ -336,17 +426,12 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                                 rep.missing_names);
         printf("\n");
     }
-    out = malloc((size_t)(batch * api->out_numel) * sizeof *out + 1);
-    if (!out) { dl_set_error("out of memory"); goto done; }
-    if (dl_batcher_init(&b, &train, batch, cfg->data.shuffle, seed + 1) ||
-        dl_batcher_set_augment(&b, &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
-        goto done;
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
     dl_run_position at = {.seed = seed};
     if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
         if (dl_run_load(api, m, checkpoint, &at)) { dl_error_context("--resume"); goto done; }
-        for (int k = 1; k < at.epochs_done && k < epochs; k++) dl_batcher_reset(&b);
+        for (int k = 1; k < at.epochs_done && k < epochs; k++) src.reset(&src);
         result.steps = at.steps;
         result.epochs_done = at.epochs_done;
         printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
@@ -354,26 +439,27 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done))) goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
-    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS &&
+    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
                         (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
-    const int64_t batches = (train.n + batch - 1) / batch;
+    const int64_t batches = src.batches;
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
     int last_saved = at.epochs_done;
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
-        if (e > 0) dl_batcher_reset(&b);
+        if (e > 0) src.reset(&src);
+        /* carried state starts every epoch from its initializer (so a resumed run replays it exactly) */
+        if (api->reset_state) api->reset_state(m);
         double loss_sum = 0;
         int64_t seen = 0, n, bi = 0;
-        const float *x;
-        const void *y;
         int stop = 0;
-        while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = dl_batcher_next(&b, &x, &y)) > 0) {
+        while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
             api->set_lr(m, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches));
             dl_clear_error();
-            float loss = api->train_step(m, x, y, n);
+            if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
+            float loss = dl_stepper_bind(&st, &db) ? NAN : dl_stepper_train(&st, m);
             bi++;
             if (!isfinite(loss)) {
                 /* a NaN with a reason is a failed step: its reason says more than the NaN */
@@ -398,7 +484,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
-        if (have_eval && dl_evaluate(api, m, &eval, batch, out, &s.test_loss, &s.test_acc, &s.test_iou, &rec)) {
+        if (have_eval && dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec)) {
             char what[96];
             snprintf(what, sizeof what, "evaluating on the %s after epoch %d",
                      eval_name[0] == 'v' ? "validation split" : "test set", e + 1);
@@ -460,8 +546,8 @@ done:
     if (res) *res = result;
     if (history) fclose(history);
     dl_record_close(&rec);
-    dl_batcher_free(&b);
-    free(out);
+    if (src.close) src.close(&src);
+    dl_stepper_free(&st);
     if (m) api->destroy(m);
     dl_dataset_free(&train);
     dl_dataset_free(&eval);

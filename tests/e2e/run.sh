@@ -283,6 +283,9 @@ else
   echo "FAIL text data source ($rct1 $rct2):"; cat "$T/charlm.out" "$T/charlm_run.out"; fail=$((fail+1))
 fi
 
+# Models with several inputs and outputs and a run-time T: their C API and `dlnc run`.
+. tests/e2e/iface.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 

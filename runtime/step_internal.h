@@ -1,0 +1,72 @@
+/* step_internal.h — how the training driver calls a model's steps on
+ * named-field batches (step.c). */
+#ifndef DLNRT_STEP_INTERNAL_H
+#define DLNRT_STEP_INTERNAL_H
+#include <stdint.h>
+
+#include "dlnrt.h"
+
+#define DL_STEP_MAX_ARGS 16 /* model inputs + data fields */
+#define DL_STEP_MAX_SYMS 8
+
+/* A model's step arguments bound to batch fields by name. An api with the
+ * io entry points (ABI 4) reads each input's `field` and each step field's
+ * name; a hand-written api without them takes the batch's first field as x
+ * and "label" as y, as drivers always did. */
+typedef struct dl_stepper {
+    const dl_model_api *api;
+    int io;                                   /* 1: create_io / train_io / eval_io */
+    int n_args;                               /* inputs then fields */
+    const char *field[DL_STEP_MAX_ARGS];      /* the batch field each argument reads (NULL: the first) */
+    const dl_io_info *info[DL_STEP_MAX_ARGS]; /* its declared type (io only) */
+    const void *arg[DL_STEP_MAX_ARGS];        /* bound by dl_stepper_bind */
+    int n_syms;
+    int64_t sym[DL_STEP_MAX_SYMS];            /* symbol values of the bound batch (sym[0] = n) */
+    int64_t sym_max[DL_STEP_MAX_SYMS];        /* their bounds: from the bounds batch given to init */
+    int n_out;
+    void *out[8];                             /* eval outputs, each at the bounds */
+    int64_t out_numel[8];                     /* per sample, at the bound batch's symbol values */
+} dl_stepper;
+
+/* Binds the api to the fields of `bounds` (a batch of the source's largest
+ * shapes; data may be NULL), which fixes every symbol's bound, sym_max[0] =
+ * max_batch, and allocates the eval outputs. -1 with an error naming the
+ * field that is missing or does not fit. */
+int dl_stepper_init(dl_stepper *s, const dl_model_api *api, const dl_batch *bounds, int64_t max_batch);
+void dl_stepper_free(dl_stepper *s);
+/* The model, created at the stepper's bounds. */
+void *dl_stepper_create(const dl_stepper *s);
+/* Points the arguments at b's fields and takes the symbol values from their
+ * shapes; -1 with an error when a field is missing, of another dtype or
+ * shape, or a symbol exceeds its bound. */
+int dl_stepper_bind(dl_stepper *s, const dl_batch *b);
+float dl_stepper_train(dl_stepper *s, void *m);
+/* The loss; the outputs into s->out. */
+float dl_stepper_eval(dl_stepper *s, void *m);
+
+/* A source of named-field batches: the training loop and the evaluation
+ * draw from one. A dataset (IDX, CSV, CIFAR-10, an image folder) comes
+ * through dl_batcher and dl_batch_from_dataset (dl_source_dataset); a
+ * source that produces dl_batches itself (a text corpus) fills next, reset,
+ * close and bounds the same way and needs nothing else from the driver. */
+typedef struct dl_source {
+    /* The next batch into *b (its pointers valid until the next call): its
+     * n, 0 at the end of the epoch, -1 on an error. */
+    int64_t (*next)(struct dl_source *s, dl_batch *b);
+    void (*reset)(struct dl_source *s);       /* a new epoch (reshuffles) */
+    void (*close)(struct dl_source *s);
+    dl_batch bounds;                          /* the largest batch: n and each field's largest shape (data NULL) */
+    int64_t batches;                          /* per epoch, for the schedule's fractional epoch */
+    /* the dataset adapter's state */
+    dl_batcher batcher;
+    const dl_dataset *d;
+    const char *first;                        /* "image" or "features" */
+    int one_hot;
+} dl_source;
+
+/* Batches of d with the fields first_name ("image", "features") and
+ * "label"; shuffle/seed/aug/augment/one_hot as for dl_batcher. */
+int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name, int64_t batch, int shuffle,
+                      uint64_t seed, const dl_augment_config *aug, int augment, int one_hot);
+
+#endif
