@@ -572,6 +572,12 @@ enum { MAX_FIELDS = 8 };
  * dl_source). */
 static int data_fields(const dl_data_config *dc, int label_is_class, data_field *out) {
     int n = 0;
+    if (dc->kind && (strcmp(dc->kind, "text") == 0 || strcmp(dc->kind, "tokens") == 0)) {
+        /* next-token prediction: ids and the ids one position later, i32[N, T] each */
+        out[n++] = (data_field){"tokens", FIELD_PRIMARY, IR_I32};
+        out[n++] = (data_field){"targets", FIELD_LIKE_PRIMARY, IR_I32};
+        return n;
+    }
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32};
     else out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32};
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32};

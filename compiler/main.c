@@ -30,7 +30,7 @@
 #include "train.h"
 
 typedef struct options {
-    int run;                  /* `dlnc run` */
+    int run;                  /* `dlnc run` (1) or `dlnc sample` (2): build the model and run it */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
     const char *emit;         /* --emit=ast|ir|c|dot */
@@ -42,12 +42,14 @@ typedef struct options {
     const char *model;        /* --model: which model `dlnc run` trains */
     jit_options jit;
     dl_run_options run_opt;
+    dl_generate_options gen;  /* `dlnc sample` */
 } options;
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: dlnc [options] model.dln            compile to model.c + model.h\n"
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
+            "       dlnc sample [options] model.dln     generate text from a trained language model\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -75,6 +77,13 @@ static void usage(FILE *out) {
             "                      per-step losses (FILE.steps.csv), their pictures (FILE.png,\n"
             "                      FILE.svg) and a classifier's FILE.confusion.{csv,png,svg}\n"
             "  --quiet             no progress lines\n"
+            "\n"
+            "sample options (also --model, --seed, --checkpoint: the trained model, required):\n"
+            "  --prompt TEXT       the text to continue (default: a newline)\n"
+            "  --length N          how many tokens to generate (default 200)\n"
+            "  --temperature T     0: always the likeliest token; higher: more varied (default 0.8)\n"
+            "  --top-k K           draw only among the K likeliest tokens (default 0: all)\n"
+            "  --context N         tokens of context the model sees (default: the train section's seq_len)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -103,7 +112,12 @@ static int parse_options(int argc, char **argv, options *o) {
     if (argc > 1 && strcmp(argv[1], "run") == 0) {
         o->run = 1;
         i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "sample") == 0) {
+        o->run = 2;
+        i = 2;
     }
+    o->gen.length = 200;
+    o->gen.temperature = 0.8f;
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
@@ -149,6 +163,28 @@ static int parse_options(int argc, char **argv, options *o) {
             if (!strcmp(a, "--epochs")) o->run_opt.epochs = (int)v;
             else if (!strcmp(a, "--max-steps")) o->run_opt.max_steps = v;
             else o->run_opt.seed = (uint64_t)v, o->run_opt.seed_set = 1;
+        } else if (!strcmp(a, "--length") || !strcmp(a, "--top-k") || !strcmp(a, "--context")) {
+            NEXT();
+            if (parse_int_arg(a, argv[++i], &v)) return -1;
+            if (v < 0) {
+                fprintf(stderr, "dlnc: error: %s must not be negative\n", a);
+                return -1;
+            }
+            if (!strcmp(a, "--length")) o->gen.length = v;
+            else if (!strcmp(a, "--top-k")) o->gen.top_k = (int)(v > 1 << 30 ? 1 << 30 : v);
+            else o->gen.context = v;
+        } else if (!strcmp(a, "--temperature")) {
+            NEXT();
+            char *end;
+            double t = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || !(t >= 0 && t <= 1e6)) {
+                fprintf(stderr, "dlnc: error: --temperature takes a number >= 0, not '%s'\n", argv[i]);
+                return -1;
+            }
+            o->gen.temperature = (float)t;
+        } else if (!strcmp(a, "--prompt")) {
+            NEXT();
+            o->gen.prompt = argv[++i];
         } else if (!strcmp(a, "--checkpoint")) {
             NEXT();
             o->run_opt.checkpoint = argv[++i];
@@ -236,6 +272,19 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
         diag_fatal_noloc(d, "cannot write '%s': %s", path, strerror(errno));
         unlink(tmp);
         return -1;
+    }
+    return 0;
+}
+
+/* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
+static int run_sample(const jit_module *jm, const options *o) {
+    dl_generate_options g = o->gen;
+    g.checkpoint = o->run_opt.checkpoint;
+    g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+    if (dl_generate(jm->api, &g, stdout) != 0) {
+        fflush(stdout);
+        fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
+        return 1;
     }
     return 0;
 }
@@ -331,16 +380,6 @@ int main(int argc, char **argv) {
                              trainable, names);
             goto done;
         }
-        /* The text sources give batches of named fields (tokens, targets),
-         * which dl_run_training does not consume yet: say so before building.
-         * Remove when the driver takes dl_batch. */
-        const char *kind = eo.mods[pick]->train->cfg.data.kind;
-        if (kind && (!strcmp(kind, "text") || !strcmp(kind, "tokens"))) {
-            diag_fatal_noloc(&d, "%s: the '%s' data source is not supported by dlnc run yet (its batches are named "
-                             "fields, tokens and targets, which the training driver does not take yet); the model "
-                             "compiles, and the runtime's dl_text_batcher gives its batches", o.input, kind);
-            goto done;
-        }
         eo.mods[0] = eo.mods[pick];
         eo.summaries[0] = eo.summaries[pick];
         eo.n_mods = 1;
@@ -387,7 +426,7 @@ int main(int argc, char **argv) {
     if (o.run) {
         jit_module jm;
         if (jit_load(c_text, c_len, h_text, h_len, h_name, &o.jit, &jm) == 0) {
-            status = run_training(&jm, &o);
+            status = o.run == 2 ? run_sample(&jm, &o) : run_training(&jm, &o);
             jit_unload(&jm);
         }
     } else if (o.emit) {

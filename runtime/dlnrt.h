@@ -14,6 +14,7 @@
 #ifndef DLNRT_H
 #define DLNRT_H
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -405,6 +406,28 @@ void dl_text_batcher_free(dl_text_batcher *b);
  * (ties at the cut broken by lower id). A -inf logit has probability 0; NaN,
  * +inf, all -inf, n < 1 or a negative temperature are errors (-1). */
 int dl_sample_logits(const float *logits, int n, float temperature, int top_k, dl_rng *rng);
+/* Text from a trained language model (`dlnc sample`): a model whose one
+ * input is token ids i32[N, T] and one of whose outputs is logits f32[N, T, V]
+ * is created for batch 1 and `context` positions (0: its train section's
+ * seq_len), loaded from `checkpoint` (parameters and the vocabulary stored by
+ * the training run), given the prompt, and asked for `length` more tokens,
+ * each drawn from the logits at the last position of the window of the last
+ * `context` tokens, with dl_sample_logits (temperature, top_k) and a
+ * generator seeded with `seed`: the same inputs give the same text. The
+ * prompt, then each token as it comes, is written to out. -1 with an error
+ * for a model of another form, a missing vocabulary, a prompt byte outside
+ * it, or a failed step. */
+struct dl_model_api; /* (below, with the training driver) */
+typedef struct dl_generate_options {
+    const char *checkpoint;
+    const char *prompt;                   /* NULL or "": a newline */
+    int64_t length;
+    float temperature;
+    int top_k;
+    uint64_t seed;
+    int64_t context;
+} dl_generate_options;
+int dl_generate(const struct dl_model_api *api, const dl_generate_options *o, FILE *out);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
 

@@ -79,8 +79,9 @@ int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run
     snprintf(steps, sizeof steps, "%" PRId64, at->steps);
     snprintf(mstep, sizeof mstep, "%" PRId64, *api->step_count(m));
     snprintf(seed, sizeof seed, "%" PRIu64, at->seed);
-    const char *meta[] = {"dlnc.epochs_done", epochs, "dlnc.steps", steps, "dlnc.model_step", mstep, "dlnc.seed", seed};
-    int rc = dl_save_safetensors_meta(path, t, n, meta, 4);
+    const char *meta[] = {"dlnc.epochs_done", epochs, "dlnc.steps", steps, "dlnc.model_step", mstep, "dlnc.seed", seed,
+                          DL_VOCAB_META_KEY, at->vocab};
+    int rc = dl_save_safetensors_meta(path, t, n, meta, at->vocab ? 5 : 4);
     free_names(names);
     free(t);
     return rc;

@@ -10,6 +10,7 @@ typedef struct dl_run_position {
     int epochs_done;
     int64_t steps;          /* the run's training steps so far */
     uint64_t seed;          /* the run's seed: a resume must use the same */
+    const char *vocab;      /* a text source's vocabulary (dl_vocab_to_meta), saved as metadata; NULL: none */
 } dl_run_position;
 
 /* The model's parameters, its optimizer slots and step, and `at`, written

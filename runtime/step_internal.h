@@ -57,6 +57,8 @@ typedef struct dl_source {
     void (*close)(struct dl_source *s);
     dl_batch bounds;                          /* the largest batch: n and each field's largest shape (data NULL) */
     int64_t batches;                          /* per epoch, for the schedule's fractional epoch */
+    /* the text source's state (source_text.c) */
+    dl_text_batcher text;
     /* the dataset adapter's state */
     dl_batcher batcher;
     const dl_dataset *d;
@@ -68,5 +70,10 @@ typedef struct dl_source {
  * "label"; shuffle/seed/aug/augment/one_hot as for dl_batcher. */
 int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name, int64_t batch, int shuffle,
                       uint64_t seed, const dl_augment_config *aug, int augment, int one_hot);
+
+/* Next-token batches (fields tokens, targets: i32[seq_len]) of the ids
+ * ids[0..n), as the text source's dl_data_config says (batch, seq_len,
+ * contiguous streams or seeded random windows). */
+int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_config *dc, uint64_t seed);
 
 #endif

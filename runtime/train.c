@@ -355,6 +355,48 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     return 0;
 }
 
+static int dl_is_text_kind(const char *kind)
+{
+    return kind && (strcmp(kind, "text") == 0 || strcmp(kind, "tokens") == 0);
+}
+
+/* Mean loss and per-position accuracy of a language model over the
+ * validation ids, in the order of the text, the state carried as in training. */
+static int dl_evaluate_text(const dl_model_api *api, void *m, const dl_text_data *td, const dl_data_config *dc,
+                            dl_stepper *st, double *loss, double *acc)
+{
+    dl_source src;
+    dl_data_config vc = *dc;
+    vc.contiguous = 1; /* every validation position once, in order */
+    if (dl_source_text(&src, td->val, td->n_val, &vc, 0)) return -1;
+    double loss_sum = 0;
+    int64_t seen = 0, correct = 0, rows_seen = 0, rows, n;
+    dl_batch db;
+    if (api->reset_state) api->reset_state(m);
+    while ((n = src.next(&src, &db)) > 0) {
+        dl_clear_error();
+        if (db.reset && api->reset_state) api->reset_state(m);
+        const float l = dl_stepper_bind(st, &db) ? NAN : dl_stepper_eval(st, m);
+        if (isnan(l) && dl_last_error()[0]) {
+            src.close(&src);
+            return -1;
+        }
+        loss_sum += (double)l * n;
+        seen += n;
+        correct += dl_count_positions(st, &db, &rows);
+        rows_seen += rows;
+    }
+    src.close(&src);
+    if (seen == 0) {
+        dl_set_error("the validation text is shorter than one batch of %lld x %lld tokens", (long long)dc->batch,
+                     (long long)dc->seq_len);
+        return -1;
+    }
+    *loss = loss_sum / seen;
+    *acc = rows_seen ? (double)correct / rows_seen : NAN;
+    return 0;
+}
+
 int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
 {
     dl_run_options opt = {0};
@@ -385,9 +427,21 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         return -1;
     }
 
-    dl_dataset train, eval;
+    dl_dataset train = {0}, eval = {0};
+    dl_text_data td = {0};
     int have_eval, rc = -1;
-    if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) return -1;
+    const int text = dl_is_text_kind(cfg->data.kind);
+    char vocab_meta[2 * 256 + 16];
+    if (text) {
+        /* a language model's corpus: next-token batches of named fields */
+        if (strcmp(cfg->data.kind, "text") == 0 ? dl_load_text(cfg->data.path, cfg->data.val_split, &td)
+                                                : dl_load_tokens(cfg->data.path, cfg->data.vocab, cfg->data.val_split, &td))
+            return -1;
+        have_eval = td.n_val > 0;
+        if (td.has_vocab) dl_vocab_to_meta(&td.vocab, vocab_meta);
+    } else if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) {
+        return -1;
+    }
     have_eval = have_eval && (api->eval_step || api->eval_io);
     void *m = NULL;
     dl_stepper st = {0};
@@ -397,15 +451,18 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_run_record rec = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
-    if (dl_one_input_form(api)) {
+    if (text) {
+        /* (the model's own checks name a token id beyond its vocabulary) */
+    } else if (dl_one_input_form(api)) {
         if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
     } else if (dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
         goto done;
     }
     /* the training batches as named fields; the steps' arguments bound to them
      * by name, the bounds of the model's symbols from the source's largest batch */
-    if (dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
-                          &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
+    if (text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, seed + 1)
+             : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
+                                 &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
     if (dl_stepper_init(&st, api, &src.bounds, batch)) goto done;
     m = dl_stepper_create(&st);
@@ -428,7 +485,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
-    dl_run_position at = {.seed = seed};
+    dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL};
     if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
         if (dl_run_load(api, m, checkpoint, &at)) { dl_error_context("--resume"); goto done; }
         for (int k = 1; k < at.epochs_done && k < epochs; k++) src.reset(&src);
@@ -484,7 +541,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
-        if (have_eval && dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec)) {
+        if (have_eval && (text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
+                               : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec))) {
             char what[96];
             snprintf(what, sizeof what, "evaluating on the %s after epoch %d",
                      eval_name[0] == 'v' ? "validation split" : "test set", e + 1);
@@ -537,6 +595,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (!isnan(result.test_accuracy)) printf(", %s_acc %.2f%%", eval_name, 100.0 * result.test_accuracy);
         else if (!isnan(result.test_iou)) printf(", %s_iou %.4f", eval_name, result.test_iou);
         else if (!isnan(result.test_loss)) printf(", %s_loss %.4f", eval_name, result.test_loss);
+        if (text && !isnan(result.test_loss))
+            printf(", %s_loss %.4f (%.3f bits per %s)", eval_name, result.test_loss, dl_bits_per_char(result.test_loss),
+                   td.has_vocab ? "character" : "token");
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);
         printf("\n");
         fflush(stdout);
@@ -551,5 +612,6 @@ done:
     if (m) api->destroy(m);
     dl_dataset_free(&train);
     dl_dataset_free(&eval);
+    dl_text_data_free(&td);
     return rc;
 }

@@ -1,0 +1,115 @@
+/* generate.c — text from a trained language model (`dlnc sample`).
+ *
+ * Any compiled model whose one input is i32[N, T] token ids and one of whose
+ * outputs is f32[N, T, V] next-token logits (a character LSTM, a GPT) can
+ * generate. It runs at batch 1: the prompt, then one token at a time, each
+ * drawn from the logits at the last position of the window of the last
+ * `context` tokens, so a model sees the context lengths it was trained on.
+ * Recomputing the window costs O(context) per token; a model with a
+ * key/value cache would do better, and one without state needs nothing else.
+ * Sampling is dl_sample_logits with a seeded generator: the same checkpoint,
+ * prompt, seed and settings give the same text. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlnrt.h"
+
+#define GEN_MAX_OUTPUTS 8
+
+/* The logits output: f32 [T, V] per sample; -1 if the model has none. */
+static int logits_output(const dl_model_api *api, int64_t *vocab) {
+    for (int k = 0; k < api->n_outputs; k++) {
+        const dl_io_info *o = &api->outputs[k];
+        if (o->dtype == DL_F32 && o->rank == 2 && o->shape[0] == DL_DIM_SYM(1) && o->shape[1] > 0) {
+            *vocab = o->shape[1];
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* Elements per sample of output k with T = t. */
+static int64_t output_numel(const dl_io_info *o, int64_t t) {
+    int64_t n = 1;
+    for (int d = 0; d < o->rank; d++) n *= o->shape[d] < 0 ? t : o->shape[d];
+    return n;
+}
+
+int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out) {
+    if (!api || !o || !out) {
+        dl_set_error("dl_generate: missing argument");
+        return -1;
+    }
+    int64_t V = 0;
+    const int lo = api->abi_version >= 4 ? logits_output(api, &V) : -1;
+    if (lo < 0 || api->n_inputs != 1 || api->n_syms != 2 || api->inputs[0].dtype != DL_I32 ||
+        api->inputs[0].rank != 1 || api->inputs[0].shape[0] != DL_DIM_SYM(1) || !api->create_io ||
+        !api->forward_io || api->n_outputs > GEN_MAX_OUTPUTS) {
+        dl_set_error("model '%s' cannot generate text: sampling needs one input of token ids i32[N, T] and an output "
+                     "of next-token logits f32[N, T, V]", api->name);
+        return -1;
+    }
+    if (!o->checkpoint) {
+        dl_set_error("sampling needs the trained model: --checkpoint FILE (what `dlnc run --checkpoint FILE` saved)");
+        return -1;
+    }
+    if (o->length < 0 || !(o->temperature >= 0) || o->top_k < 0 || o->context < 0) {
+        dl_set_error("sampling: length, temperature, top-k and context must not be negative");
+        return -1;
+    }
+    dl_vocab vocab;
+    if (dl_vocab_load(o->checkpoint, &vocab) != 0) return -1;
+    if (vocab.size > V) {
+        dl_set_error("%s: its vocabulary has %d tokens but the model's logits have %lld", o->checkpoint, vocab.size,
+                     (long long)V);
+        return -1;
+    }
+    const char *prompt = o->prompt && o->prompt[0] ? o->prompt : "\n";
+    const int64_t plen = (int64_t)strlen(prompt);
+    const int64_t seq = api->train ? api->train->data.seq_len : 0;
+    const int64_t context = o->context > 0 ? o->context : seq > 0 ? seq : 64;
+    int32_t *ids = malloc(sizeof *ids * (size_t)(plen + o->length));
+    void *outs[GEN_MAX_OUTPUTS] = {0};
+    void *m = NULL;
+    int rc = -1;
+    if (!ids) {
+        dl_set_error("sampling: out of memory");
+        goto done;
+    }
+    for (int k = 0; k < api->n_outputs; k++)
+        if (!(outs[k] = malloc(sizeof(float) * (size_t)output_numel(&api->outputs[k], context)))) {
+            dl_set_error("sampling: out of memory");
+            goto done;
+        }
+    if (dl_vocab_encode(&vocab, prompt, plen, ids) != 0) goto done;
+    const int64_t bounds[2] = {1, context};
+    if (!(m = api->create_io(bounds)) || api->load(m, o->checkpoint) != 0) goto done;
+    dl_rng rng;
+    dl_rng_seed(&rng, o->seed);
+    fputs(prompt, out);
+    int64_t len = plen;
+    for (int64_t i = 0; i < o->length; i++) {
+        const int64_t t = len < context ? len : context;
+        const void *in[1] = {ids + len - t};
+        dl_clear_error();
+        if (api->reset_state) api->reset_state(m); /* each window is read from its start */
+        api->forward_io(m, in, outs, 1, &t);
+        if (dl_last_error()[0]) goto done;
+        const int next = dl_sample_logits((const float *)outs[lo] + (t - 1) * V, vocab.size, o->temperature,
+                                          o->top_k, &rng);
+        if (next < 0) goto done;
+        ids[len++] = next;
+        char ch;
+        dl_vocab_decode(&vocab, ids + len - 1, 1, &ch);
+        fputc(ch, out);
+        fflush(out);
+    }
+    fputc('\n', out);
+    rc = 0;
+done:
+    if (m) api->destroy(m);
+    for (int k = 0; k < GEN_MAX_OUTPUTS; k++) free(outs[k]);
+    free(ids);
+    return rc;
+}
