@@ -19,7 +19,14 @@
  *
  * GFLOP/s use dlnc_flops() — the op table's FLOP counts, emitted with the
  * model — so they count the model's arithmetic, not the optimizer's. RSS is
- * the process's peak (getrusage), i.e. including libc/OpenMP overhead. */
+ * the process's peak (getrusage), i.e. including libc/OpenMP overhead.
+ *
+ * A model of the general form (ABI 4 io entry points: token inputs, a
+ * sequence length T) runs through train_io/forward_io with every run-time
+ * symbol at its train section's seq_len (64 without one); integer inputs
+ * and fields hold random ids below the first output's last dimension (the
+ * classes). dlnc_flops counts the other symbols at 1, so its figure is
+ * scaled by T (all of such a model's work is per position). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +65,10 @@ typedef struct bench_ctx {
     const void *y;
     float *out;
     int64_t batch;
+    int io;                 /* the general form: the io entry points */
+    const void *args[16];   /* its inputs then fields */
+    void *outs[8];
+    int64_t syms[8];        /* values of symbols 1.. (T) */
 } bench_ctx;
 
 /* Seconds per call of train_step (what = 0) or forward at batch 1 (what = 1). */
@@ -67,11 +78,14 @@ static double time_one(const bench_ctx *b, int what, double min_time)
     double t0 = now(), t;
     do {
         if (what == 0) {
-            float loss = b->api->train_step(b->m, b->x, b->y, b->batch);
+            float loss = b->io ? b->api->train_io(b->m, b->args, b->batch, b->syms)
+                               : b->api->train_step(b->m, b->x, b->y, b->batch);
             if (loss != loss) {
                 fprintf(stderr, "bench_main: train_step failed: %s\n", dl_last_error());
                 exit(1);
             }
+        } else if (b->io) {
+            b->api->forward_io(b->m, b->args, b->outs, 1, b->syms);
         } else {
             b->api->forward(b->m, b->x, b->out, 1);
         }
@@ -79,6 +93,76 @@ static double time_one(const bench_ctx *b, int what, double min_time)
         t = now() - t0;
     } while (t < min_time || (calls < 3 && t < 3 * min_time));
     return t / calls;
+}
+
+/* Median seconds per train step and per batch-1 forward, as main's loop. */
+static void time_both(bench_ctx *b, int reps, double min_time, const char *only, double *samples, double *train_s,
+                      double *infer_s)
+{
+    *train_s = *infer_s = 0;
+    for (int what = 0; what < 2; what++) {
+        if (strcmp(only, what ? "train" : "infer") == 0) continue;
+        time_one(b, what, 0.05); /* warm-up: page faults, OpenMP thread start */
+        int done = 0;
+        for (double t0 = now(); done < reps && (done < 2 || now() - t0 < 10 * min_time); done++)
+            samples[done] = time_one(b, what, min_time);
+        *(what ? infer_s : train_s) = median(samples, done);
+    }
+}
+
+static int64_t io_numel(const dl_io_info *io, const int64_t *sym)
+{
+    int64_t n = 1;
+    for (int d = 0; d < io->rank; d++) n *= io->shape[d] < 0 ? sym[-io->shape[d]] : io->shape[d];
+    return n;
+}
+
+/* The general form (see the top comment). */
+static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min_time, const char *only)
+{
+    const int64_t T = api->train && api->train->data.seq_len > 0 ? api->train->data.seq_len : 64;
+    int64_t sym[8] = {batch};
+    for (int k = 1; k < api->n_syms && k < 8; k++) sym[k] = T;
+    bench_ctx b = {.api = api, .batch = batch, .io = 1};
+    for (int k = 1; k < 8; k++) b.syms[k - 1] = sym[k];
+    if (api->n_inputs + api->n_fields > 16 || api->n_outputs > 8 || !(b.m = api->create_io(sym))) {
+        fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
+        return 1;
+    }
+    api->init(b.m, 42);
+    const dl_io_info *o0 = &api->outputs[0];
+    const int64_t classes = o0->rank > 0 && o0->shape[o0->rank - 1] > 0 ? o0->shape[o0->rank - 1] : 2;
+    dl_rng r;
+    dl_rng_seed(&r, 7);
+    for (int i = 0; i < api->n_inputs + api->n_fields; i++) {
+        const dl_io_info *io = i < api->n_inputs ? &api->inputs[i] : &api->fields[i - api->n_inputs];
+        const int64_t n = batch * io_numel(io, sym);
+        void *v = malloc(4 * (size_t)n);
+        if (!v) return 1;
+        for (int64_t j = 0; j < n; j++) {
+            if (io->dtype == DL_I32) ((int32_t *)v)[j] = (int32_t)(dl_rng_next(&r) % (uint64_t)classes);
+            else ((float *)v)[j] = dl_rng_uniform(&r);
+        }
+        b.args[i] = v;
+    }
+    for (int k = 0; k < api->n_outputs; k++)
+        if (!(b.outs[k] = malloc(4 * (size_t)(batch * io_numel(&api->outputs[k], sym))))) return 1;
+    api->set_lr(b.m, 1e-5f);
+    double *samples = malloc(sizeof(double) * (size_t)reps), train_s, infer_s;
+    if (!samples) return 1;
+    time_both(&b, reps, min_time, only, samples, &train_s, &infer_s);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const int slots = api->train ? dl_optim_state_slots(api->train->optim.kind) : 0;
+    printf("train_ms=%.4f train_sps=%.2f train_gflops=%.2f infer_ms=%.4f infer_gflops=%.2f rss_mb=%.1f arena_mb=%.2f\n",
+           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, batch) * (double)T / train_s * 1e-9, infer_s * 1e3,
+           dlnc_flops(0, 1) * (double)T / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
+           (double)dlnc_memory_bytes(batch, slots) / (1024.0 * 1024.0));
+    api->destroy(b.m);
+    for (int i = 0; i < api->n_inputs + api->n_fields; i++) free((void *)b.args[i]);
+    for (int k = 0; k < api->n_outputs; k++) free(b.outs[k]);
+    free(samples);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -102,6 +186,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const dl_model_api *api = dlnc_entry();
+    if (!api->train_step) return bench_io(api, batch, reps, min_time, only);
     void *m = api->create(batch);
     if (!m) {
         fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
@@ -124,24 +209,11 @@ int main(int argc, char **argv)
         if (api->label_kind == DL_LABEL_CLASS) ((int32_t *)y)[i] = (int32_t)(dl_rng_next(&r) % (uint64_t)api->out_numel);
         else ((float *)y)[i] = dl_rng_uniform(&r);
     }
-    bench_ctx b = {api, m, x, y, out, batch};
+    bench_ctx b = {.api = api, .m = m, .x = x, .y = y, .out = out, .batch = batch};
     /* A small learning rate keeps repeated steps on one batch finite. */
     api->set_lr(m, 1e-5f);
-    double train_s = 0, infer_s = 0;
-    if (strcmp(only, "infer") != 0) {
-        time_one(&b, 0, 0.05); /* warm-up: page faults, OpenMP thread start */
-        int done = 0;
-        for (double t0 = now(); done < reps && (done < 2 || now() - t0 < 10 * min_time); done++)
-            samples[done] = time_one(&b, 0, min_time);
-        train_s = median(samples, done);
-    }
-    if (strcmp(only, "train") != 0) {
-        time_one(&b, 1, 0.05);
-        int done = 0;
-        for (double t0 = now(); done < reps && (done < 2 || now() - t0 < 10 * min_time); done++)
-            samples[done] = time_one(&b, 1, min_time);
-        infer_s = median(samples, done);
-    }
+    double train_s, infer_s;
+    time_both(&b, reps, min_time, only, samples, &train_s, &infer_s);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -53,8 +53,17 @@ def main():
     model, in_shape, classes, make_opt = WORKLOADS[a.workload]()
     opt = make_opt(model.parameters())
     lossf = torch.nn.CrossEntropyLoss()
-    x = torch.rand(a.batch, *in_shape)
-    y = torch.randint(0, classes, (a.batch,))
+    if in_shape[0] == "tokens":
+        # a language model: token ids in, next-token logits at every position out
+        T = in_shape[1]
+        x = torch.randint(0, classes, (a.batch, T))
+        y = torch.randint(0, classes, (a.batch, T))
+
+        def lossf(logits, target, ce=lossf):
+            return ce(logits.reshape(-1, classes), target.reshape(-1))
+    else:
+        x = torch.rand(a.batch, *in_shape)
+        y = torch.randint(0, classes, (a.batch,))
     x1 = x[:1].clone()
     for g in opt.param_groups:
         g["lr"] = 1e-5

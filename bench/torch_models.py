@@ -81,9 +81,30 @@ def lstm_rows():
     return model, (1, 28, 28), 10, lambda p: torch.optim.Adam(p, lr=2e-3)
 
 
+class _CharLSTM(nn.Module):
+    """samples/char_lstm.dln: nn.Embedding(128, 64), a 2-layer nn.LSTM(64, 256), logits at every position."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.lstm, self.fc = nn.Embedding(128, 64), nn.LSTM(64, 256, 2, batch_first=True), nn.Linear(256, 128)
+
+    def forward(self, t):
+        y, _ = self.lstm(self.emb(t))
+        return self.fc(y)
+
+
+def char_lstm():
+    # the performance brief's char-LSTM: 2 layers, hidden 256, batch 32, 64 steps
+    model = _CharLSTM()
+    nn.init.kaiming_uniform_(model.fc.weight, nonlinearity="relu")
+    nn.init.zeros_(model.fc.bias)
+    return model, ("tokens", 64), 128, lambda p: torch.optim.Adam(p, lr=2e-3)
+
+
 WORKLOADS = {
     "mlp": mlp,
     "lenet5": lenet5,
     "resnet20": resnet20,
     "lstm_rows": lstm_rows,
+    "char_lstm": char_lstm,
 }

@@ -206,6 +206,22 @@ op("dense", "dense(a, {units})",
    lambda p, units: F.linear(p["a"], p["dense0.weight"], p["dense0.bias"]),
    [v({"units": 5}, a=(3, 4)), v({"units": 1}, a=(1, 7)), v({"units": 13}, a=(6, 1)),
     v({"units": 6}, a=(2, 5, 4)), v({"units": 3}, a=(2, 3, 2, 4))])
+# Bahdanau attention (stdlib/recurrent.dln): context and weights of a query over a sequence.
+def _additive(p, part, mask=None):
+    q = F.linear(p["a"], p["additive_attention0.query.weight"])
+    k = F.linear(p["b"], p["additive_attention0.key.weight"])
+    e = F.linear(torch.tanh(q[:, None, :] + k), p["additive_attention0.score.weight"])[..., 0]
+    if mask is not None:
+        e = e + (mask - 1.0) * 1e9
+    w = F.softmax(e, dim=1)
+    return (w[..., None] * p["b"]).sum(1) if part == 0 else w
+
+
+op("additive_attention", "additive_attention(a, b, 6)[{part}]", lambda p, part: _additive(p, part),
+   [v({"part": 0}, a=(3, 4), b=(3, 5, 2)), v({"part": 1}, a=(2, 3), b=(2, 4, 3))])
+op("additive_attention masked", "additive_attention(a, b, 5, mask = tril(ones(3, 4), k = 1))[0]",
+   lambda p: _additive(p, 0, torch.tril(torch.ones(3, 4, dtype=p["a"].dtype), diagonal=1)),
+   [v(a=(3, 4), b=(3, 4, 2))])
 # Weight tying: two calls with one name are one tensor; its gradient sums both uses.
 op("dense tied", 'dense(relu(dense(a, 4, name = "t")), 4, name = "t")',
    lambda p: F.linear(F.relu(F.linear(p["a"], p["t.weight"], p["t.bias"])), p["t.weight"], p["t.bias"]),
