@@ -1,6 +1,7 @@
 /* compiled.c — see compiled.h. */
 #include "compiled.h"
 
+#include <CUnit/CUnit.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,4 +33,14 @@ void compiled_init(compiled *c, const char *src) {
 void compiled_free(compiled *c) {
     arena_free(&c->ar);
     free(c->diags);
+}
+
+void compiled_expect_errors(const char *src, const char *want) {
+    compiled c;
+    compiled_init(&c, src);
+    CU_ASSERT_PTR_NULL(c.mod);
+    const char *got = c.diags ? c.diags : "";
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (strcmp(got, want)) printf("\n  got:\n%s  want:\n%s", got, want);
+    compiled_free(&c);
 }

@@ -26,4 +26,8 @@ typedef struct compiled {
 void compiled_init(compiled *c, const char *src);
 void compiled_free(compiled *c);
 
+/* A CUnit check: src does not compile, and its diagnostics are exactly want
+ * (both texts printed when they differ). */
+void compiled_expect_errors(const char *src, const char *want);
+
 #endif

@@ -126,13 +126,7 @@ static void test_index_train(void) {
 
 /* The whole diagnostic (message, source line, caret line, hint). */
 static void check_error(const char *input, const char *body, const char *want) {
-    compiled c;
-    compiled_init(&c, model_src(input, body));
-    CU_ASSERT_PTR_NULL(c.mod);
-    const char *got = c.diags ? c.diags : "";
-    CU_ASSERT_STRING_EQUAL(got, want);
-    if (strcmp(got, want)) printf("\n  got:\n%s  want:\n%s", got, want);
-    compiled_free(&c);
+    compiled_expect_errors(model_src(input, body), want);
 }
 
 static void test_index_errors(void) {
