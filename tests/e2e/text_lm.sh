@@ -36,3 +36,14 @@ if [ $rcr -eq 0 ] && grep -q "^done: 3 epochs.*val_loss .* bits per character" "
 else
   echo "FAIL text language model ($rcr $rc1 $rc2 $rc3 $rc4):"; cat "$T/lm.out" "$T/s1" "$T/s2" "$T/s3" "$T/s4"; fail=$((fail+1))
 fi
+# truncated BPTT: contiguous batches, the LSTM's state carried in [N, H] buffers
+cp tests/e2e/tbptt.dln "$T/tbptt.dln"
+(cd "$T" && DLNC_CACHE="$T/cache" "$DL" run tbptt.dln --checkpoint tbptt.st) > "$T/tb.out" 2>&1; rct=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$DL" sample tbptt.dln --checkpoint tbptt.st --prompt "A " --length 20 --temperature 0) \
+  > "$T/tb.s" 2>&1; rcts=$?
+if [ $rct -eq 0 ] && grep -q "^done: 3 epochs.*bits per character" "$T/tb.out" && [ $rcts -eq 0 ] \
+   && [ "$(head -c 2 "$T/tb.s")" = "A " ] && ! grep -q '"h"' "$T/tbptt.st"; then
+  echo "truncated BPTT over contiguous text batches, the state carried in buffers (not saved): ok"; pass=$((pass+1))
+else
+  echo "FAIL truncated BPTT ($rct $rcts):"; cat "$T/tb.out" "$T/tb.s"; fail=$((fail+1))
+fi
