@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """The PyTorch twin of samples/char_lstm.dln, trained for a given wall time.
 
-    OMP_NUM_THREADS=2 /usr/bin/python3 bench/char_lstm_torch.py SECONDS [CORPUS_DIR]
+    OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 /usr/bin/python3 bench/char_lstm_torch.py SECONDS [CORPUS_DIR]
+
+(OMP_WAIT_POLICY=passive as make bench sets it: with GCC's default spinning,
+PyTorch's LSTM ran this loop 5x slower on the 2-core machine: 54 against
+269 samples/s. FLUSH_DENORMAL=1 sets torch.set_flush_denormal; it made no
+difference here.)
 
 Same corpus reading as dlnc's `text` source (regular files of the directory in
 byte-wise name order, hidden files and *.dat/*.u8 skipped, concatenated), same
@@ -58,6 +63,8 @@ def main():
     tr = torch.tensor([ids[b] for b in train], dtype=torch.long)
     va = torch.tensor([ids.get(b, space) for b in val], dtype=torch.long)
     torch.manual_seed(1)
+    if os.environ.get("FLUSH_DENORMAL"):
+        torch.set_flush_denormal(True)
     model = CharLSTM()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     B, T = 32, 64
