@@ -13,7 +13,8 @@ byte-wise name order, hidden files and *.dat/*.u8 skipped, concatenated), same
 split (the last 5% is validation), same vocabulary (the sorted bytes of the
 training part), same model (nn.Embedding(128, 64), nn.LSTM(64, 256, 2,
 batch_first), nn.Linear(256, 128)), same batches (32 random windows of 64),
-Adam(2e-3) with the gradient norm clipped at 5. It trains until SECONDS have
+Adam(2e-3) with the gradient norm clipped at 5, a cosine schedule (over the
+time budget, since the number of steps is not known). It trains until SECONDS have
 passed, then reports the validation loss over the validation text read in
 order (windows of 64, batch 32, as dlnc's evaluation) in nats and bits per
 character, so the two can be set side by side for the same training time.
@@ -70,6 +71,9 @@ def main():
     B, T = 32, 64
     t0, steps = time.time(), 0
     while time.time() - t0 < seconds:
+        # samples/char_lstm.dln's cosine schedule, over the time budget instead of the epochs
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - t0) / seconds)))
         starts = torch.randint(0, len(tr) - T - 1, (B,))
         x = torch.stack([tr[s:s + T] for s in starts])
         y = torch.stack([tr[s + 1:s + T + 1] for s in starts])
