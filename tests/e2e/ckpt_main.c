@@ -144,7 +144,8 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
     ctx c = {.api = dlnc_entry()};
     const dl_model_api *api = c.api;
-    if (!(c.m = api->create(2)) || api->n_params == 0) {
+    const int64_t bounds[8] = {2, 16, 16, 16, 16, 16, 16, 16}; /* a general model: N = 2, every other symbol 16 */
+    if (!(c.m = api->create ? api->create(2) : api->create_io(bounds)) || api->n_params == 0) {
         printf("%s: create failed or no parameters: %s\n", api->name, dl_last_error());
         return 1;
     }

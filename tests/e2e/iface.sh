@@ -14,7 +14,7 @@ fi
 DI=$(cd "$B" && pwd)/dlnc
 (cd "$T" && DLNC_CACHE="$T/cache" "$DI" run --model pair --epochs 20 iface.dln) > "$T/pair.out" 2>&1; rca=$?
 (cd "$T" && DLNC_CACHE="$T/cache" "$DI" run --model single iface.dln) > "$T/single.out" 2>&1; rcb=$?
-(cd "$T" && DLNC_CACHE="$T/cache" "$DI" run --model carry --checkpoint carry.st iface.dln) > "$T/carry.out" 2>&1; rcs=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$DI" run --model carried --checkpoint carry.st iface.dln) > "$T/carry.out" 2>&1; rcs=$?
 # a model input the data does not give is a compile error naming the fields
 sed 's/label: i32\[N\])/lbl: i32[N])/; s/cast_f32(label)/cast_f32(lbl)/' "$T/iface.dln" > "$T/nofield.dln"
 (cd "$T" && "$DI" nofield.dln -o nofield.c) > "$T/nofield.out" 2>&1; rcc=$?

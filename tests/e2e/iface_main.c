@@ -135,33 +135,33 @@ static void test_state(const char *dir)
     float x[N * 16], y3[N * 3], s[N * 16];
     int32_t y[N];
     make_batch(N, 16, x, y);
-    carry_model *m = carry_create(N);
+    carried_model *m = carried_create(N);
     if (!m) return;
-    carry_init(m, 1);
-    carry_forward(m, x, y3, s, N);
+    carried_init(m, 1);
+    carried_forward(m, x, y3, s, N);
     for (int i = 0; i < N * 16; i++) CHECK(s[i] == x[i] + 0.5f, "fresh state: s[%d] = %g", i, s[i]);
-    carry_train_step(m, x, y, N);
-    carry_train_step(m, x, y, N);
-    carry_forward(m, x, y3, s, N);
+    carried_train_step(m, x, y, N);
+    carried_train_step(m, x, y, N);
+    carried_forward(m, x, y3, s, N);
     for (int i = 0; i < N * 16; i++) CHECK(s[i] == x[i] + x[i] + x[i] + 0.5f, "after 2 steps: s[%d] = %g", i, s[i]);
     /* a smaller batch carries its own rows: row r keeps its state */
-    carry_train_step(m, x, y, 2);
-    carry_forward(m, x, y3, s, N);
+    carried_train_step(m, x, y, 2);
+    carried_forward(m, x, y3, s, N);
     CHECK(s[0] == 4 * x[0] + 0.5f && s[2 * 16] == 3 * x[2 * 16] + 0.5f, "rows: %g %g", s[0], s[2 * 16]);
     /* checkpoints hold parameters only */
-    CHECK(carry_num_params() == 2, "carry has %d parameters", carry_num_params());
-    for (int i = 0; i < carry_num_params(); i++)
-        CHECK(strncmp(carry_param_info(i)->name, "dense", 5) == 0, "saved: %s", carry_param_info(i)->name);
+    CHECK(carried_num_params() == 2, "carry has %d parameters", carried_num_params());
+    for (int i = 0; i < carried_num_params(); i++)
+        CHECK(strncmp(carried_param_info(i)->name, "dense", 5) == 0, "saved: %s", carried_param_info(i)->name);
     char path[256];
     snprintf(path, sizeof path, "%s/carry.safetensors", dir);
-    CHECK(carry_save(m, path) == 0 && carry_load(m, path) == 0, "save/load: %s", dl_last_error());
-    carry_forward(m, x, y3, s, N);
+    CHECK(carried_save(m, path) == 0 && carried_load(m, path) == 0, "save/load: %s", dl_last_error());
+    carried_forward(m, x, y3, s, N);
     CHECK(s[0] == 4 * x[0] + 0.5f, "load keeps the state: %g", s[0]);
-    CHECK(carry_api()->reset_state != NULL && pair_api()->reset_state == NULL, "reset_state members");
-    carry_api()->reset_state(m);
-    carry_forward(m, x, y3, s, N);
+    CHECK(carried_api()->reset_state != NULL && pair_api()->reset_state == NULL, "reset_state members");
+    carried_api()->reset_state(m);
+    carried_forward(m, x, y3, s, N);
     for (int i = 0; i < N * 16; i++) CHECK(s[i] == x[i] + 0.5f, "after reset: s[%d] = %g", i, s[i]);
-    carry_free(m);
+    carried_free(m);
 
     /* in a model of the one-input form */
     keep_model *k = keep_create(N);

@@ -440,11 +440,11 @@ static void test_fortunes(void)
 static void test_train_section(void)
 {
     static const char *const src[] = {
-        "model m(x: f32[N, 8]) -> f32[N, 4] { return dense(x, 4) }\n"
+        "model m(tokens: i32[N, T]) -> f32[N, T, 4] { return dense(embedding(tokens, 4, 8), 4) }\n"
         "train m { data = text(\"/usr/share/games/fortunes\", batch = 16, seq_len = 100, val_split = 0.1, "
-        "contiguous = true)\n loss = cross_entropy(output, label) }\n",
-        "model m(x: f32[N, 8]) -> f32[N, 4] { return dense(x, 4) }\n"
-        "train m { data = tokens(\"ids.txt\", vocab = 5000)\n loss = cross_entropy(output, label) }\n",
+        "contiguous = true)\n loss = cross_entropy(output, targets) }\n",
+        "model m(tokens: i32[N, T]) -> f32[N, T, 4] { return dense(embedding(tokens, 4, 8), 4) }\n"
+        "train m { data = tokens(\"ids.txt\", vocab = 5000)\n loss = cross_entropy(output, targets) }\n",
     };
     compiled c;
     compiled_init(&c, src[0]);
