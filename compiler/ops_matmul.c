@@ -54,11 +54,29 @@ double op_flops_matmul(const ir_node *n, const int64_t *sv) {
 /* y = A' B' with A' = ta ? A^T : A, B' likewise. dA' = gy B'^T, dB' = A'^T gy;
  * when A is stored transposed we need dA = (dA')^T = B' gy^T, and so on.
  * Every case is one matmul with the right flags. */
+/* [..., R, C] as [M, C], M the product of the other dimensions. */
+static ir_node *rows_of(ir_graph *g, ir_node *x) {
+    ir_shape s = {.rank = 2};
+    s.d[0] = ir_dim_const(1);
+    for (int i = 0; i < x->shape.rank - 1; i++) s.d[0] = ir_dim_mul(s.d[0], x->shape.d[i]);
+    s.d[1] = x->shape.d[x->shape.rank - 1];
+    return ir_reshape(g, x, &s);
+}
+
 void op_vjp_matmul(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *a = n->in[0], *b = n->in[1];
     int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
     ir_node *da = NULL, *db = NULL;
     int want_a = ad_wants(c, a), want_b = ad_wants(c, b);
+    /* A weight applied to every row of a batched input (x: [N, T, K] @ W^T, a
+     * dense layer over a sequence): its gradient sums over every row, which is
+     * ONE product of the rows stacked, [K, N*T] @ [N*T, O] — not N products of
+     * T rows each, materialized as [N, O, K] and then summed. */
+    if (want_b && !ta && b->shape.rank == 2 && a->shape.rank >= 3) {
+        ir_node *a2 = rows_of(c->g, a), *g2 = rows_of(c->g, gy);
+        ad_accum(c, b, tb ? ir_matmul(c->g, g2, a2, 1, 0) : ir_matmul(c->g, a2, g2, 1, 0));
+        want_b = 0;
+    }
     if (!ta && !tb) {
         if (want_a) da = ir_matmul(c->g, gy, b, 0, 1); /* gy B^T */
         if (want_b) db = ir_matmul(c->g, a, gy, 1, 0); /* A^T gy */
