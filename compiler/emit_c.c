@@ -51,6 +51,7 @@ typedef struct module_layout {
     int64_t n_statics;  /* the statics region: every step function's, one after another */
     emit_scan_regions scans; /* the loop bodies' regions, at the end of the batch-sized and constant classes */
     int n_table;        /* parameters in the tables (saved, loaded, initialized): all but the state */
+    const decode_plan *decode; /* the forward graph runs incrementally (decode.h); NULL if it cannot */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
@@ -152,7 +153,7 @@ static void step_signature(FILE *f, const ir_module *m, step_kind k)
 }
 
 static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_kind kind, const module_layout *L,
-                     emit_share *share, int check_numerics, diag_ctx *d)
+                     emit_share *share, int check_numerics, const decode_plan *dec, diag_ctx *d)
 {
     static const char *const abbrev[] = {"fwd", "eval", "train"};
     const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
@@ -186,7 +187,8 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     /* forward returns nothing a caller could test, so it is never checked */
     if (check_numerics && kind != STEP_FORWARD)
         c.check_during = kind == STEP_TRAIN ? "train_step, step" : "eval_step after training step";
-    c.kernel_prefix = arena_printf(mod->ar, "%s_%s", p, abbrev[kind]);
+    c.kernel_prefix = arena_printf(mod->ar, "%s_%s", p, dec ? "dec" : abbrev[kind]);
+    c.decode = dec;
     c.param_used = arena_alloc(mod->ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1));
     char *defs = NULL, *calls = NULL, *tail = NULL;
     size_t ldefs = 0, lcalls = 0, ltail = 0;
@@ -403,10 +405,13 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             fprintf(h, " /* %s %s, written in place */\n", shape, ir_ops[n->op].name);
         }
     }
+    if (dec) emit_decode_caches(h, mod, g, dec);
     fclose(h);
-    step_signature(out, mod, kind);
+    if (dec) emit_decode_signature(out, mod, 0);
+    else step_signature(out, mod, kind);
     fprintf(out, "\n{\n");
     emit_step_checks(out, mod, fail);
+    if (dec) emit_decode_checks(out, mod);
     /* act_c must precede its users: the checks, then it, then the rest */
     if (cbase && legacy)
         fprintf(out, "    float *const act_c = m->act + %" PRId64 " * m->max_batch; /* constant-size buffers */\n",
@@ -477,6 +482,8 @@ static void layout_module(const ir_module *m, module_layout *L)
             int64_t sz = gs[i] ? plan_class_size(gs[i], (uint32_t)k) : 0;
             if (sz > L->cls[k]) L->cls[k] = sz;
         }
+    char why[256];
+    L->decode = emit_legacy_api(m) ? NULL : decode_analyze(m, why, sizeof why);
     /* the loop bodies' regions: after the batch-sized and the constant class */
     if (emit_legacy_api(m)) {
         emit_scan_layout(m, &L->act_n, &L->act_c, &L->scans);
@@ -506,7 +513,7 @@ static int per_sample(const ir_shape *s, int64_t *shape, int *rank, int64_t *num
 
 /* ---- the header ----------------------------------------------------------- */
 
-static void emit_header_module(FILE *h, const ir_module *m)
+static void emit_header_module(FILE *h, const ir_module *m, const module_layout *L)
 {
     const char *p = m->name;
     fprintf(h, "/* ---- model %s ---- */\n\n", p);
@@ -514,6 +521,7 @@ static void emit_header_module(FILE *h, const ir_module *m)
     fprintf(h, "typedef struct %s_model %s_model;\n\n", p, p);
     if (!emit_legacy_api(m)) {
         emit_header_general(h, m);
+        if (L->decode) emit_decode_header(h, m);
         goto rest;
     }
     fprintf(h, "/* Allocate a model for batches of up to max_batch samples (NULL + dl_last_error() on failure).\n"
@@ -712,6 +720,7 @@ static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
     if (has_state(m))
         fprintf(f, "    float *state;          /* buffers carried between training steps, max_batch rows each */\n");
+    if (L->decode) fprintf(f, "    float *kv;             /* decode's key/value caches (%s_decode) */\n", m->name);
     if (L->n_statics) { /* (pass_plan's STATIC values) */
         fprintf(f, "    float *statics;        /* values computed from constants alone, by each step function's first call */\n");
         fprintf(f, "    unsigned statics_ready; /* bit k: step function k (forward, eval_step, train_step) has computed them */\n");
@@ -801,7 +810,16 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     fprintf(f, "    const int64_t n_params = %" PRId64 ", n_grads = %" PRId64 ";\n", L->n_pfloats, L->n_gfloats);
     fprintf(f, "    const int64_t state = %" PRId64 " * sym_max[0]; /* carried state, max_batch rows */\n", L->n_sfloats);
     fprintf(f, "    const int64_t statics = %" PRId64 "; /* values computed once (pass_plan's STATIC) */\n", L->n_statics);
-    fprintf(f, "    if (!ok || act > INT64_MAX / 8 - n_params - 3 * n_grads - 16 - state - statics) {\n");
+    if (L->decode) {
+        fprintf(f, "    int64_t kv = 0; /* decode's caches: %" PRId64 " floats per sample and position */\n",
+                L->decode->kv_floats);
+        fprintf(f, "    ok &= !__builtin_mul_overflow(sym_max[0], sym_max[1], &kv) && !__builtin_mul_overflow(kv, "
+                   "(int64_t)%" PRId64 ", &kv);\n", L->decode->kv_floats);
+        fprintf(f, "    ok &= kv <= INT64_MAX / 8 - statics;\n");
+    } else {
+        fprintf(f, "    const int64_t kv = 0;\n");
+    }
+    fprintf(f, "    if (!ok || act > INT64_MAX / 8 - n_params - 3 * n_grads - 16 - state - statics - kv) {\n");
     fprintf(f, "        dl_set_error(\"%s_create: the bounds are too large\");\n        return NULL;\n    }\n", p);
     fprintf(f, "    %s_model *m = calloc(1, sizeof *m);\n", p);
     fprintf(f, "    if (!m) {\n        dl_set_error(\"%s_create: out of memory\");\n        return NULL;\n    }\n", p);
@@ -809,11 +827,12 @@ static void emit_create_general(FILE *f, const ir_module *m, const module_layout
     fprintf(f, "    memcpy(m->sym_max, sym_max, sizeof m->sym_max);\n");
     fprintf(f, "    memcpy(m->cls_base, base, sizeof base);\n    memcpy(m->cls_unit, unit, sizeof unit);\n");
     emit_create_optimizer(f, m);
-    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + state + act + statics;\n");
+    fprintf(f, "    const int64_t floats = n_params + (1 + slots) * n_grads + state + act + statics + kv;\n");
     emit_create_memory(f, m->name);
     if (L->n_sfloats) fprintf(f, "    m->state = m->grads + (1 + slots) * n_grads;\n    m->act = m->state + state;\n");
     else fprintf(f, "    m->act = m->grads + (1 + slots) * n_grads + state;\n");
     if (L->n_statics) fprintf(f, "    m->statics = m->act + act;\n");
+    if (L->decode) fprintf(f, "    m->kv = m->act + act + statics;\n");
     fprintf(f, "    return m;\n}\n\n");
     fprintf(f, "%s_model *%s_create(int64_t max_batch", p, p);
     for (int k = 1; k < K; k++) fprintf(f, ", int64_t max_sym%d", k);
@@ -886,12 +905,13 @@ rest:
     fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, prefix, report);\n}\n\n", p);
 }
 
-static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
+static void emit_api(FILE *f, const ir_module *m, const module_layout *L, diag_ctx *d)
 {
     const char *p = m->name;
     const int legacy = emit_legacy_api(m);
     fprintf(f, "/* ---- the generic descriptor (void * wrappers) ---- */\n");
     emit_io_tables(f, m, d);
+    if (L->decode) emit_decode_io(f, m);
     if (!legacy) fprintf(f, "static void *%s_create_io(const int64_t *sym_max) { return %s_create_sym(sym_max); }\n", p, p);
     if (legacy) {
         fprintf(f, "static void *%s_create_io(const int64_t *sym_max) { return %s_create(sym_max[0]); }\n", p, p);
@@ -969,7 +989,8 @@ static void emit_api(FILE *f, const ir_module *m, diag_ctx *d)
     fprintf(f, "    .inputs = %s_io_inputs, .outputs = %s_io_outputs, .fields = %s_io_fields, \\\n", p, p, p);
     fprintf(f, "    .create_io = %s_create_io, .forward_io = %s_io_forward, .eval_io = %s_io_eval, .train_io = %s_io_train, \\\n",
             p, p, p, p);
-    fprintf(f, "    .reset_state = %s }\n\n", has_state(m) ? arena_printf(m->ar, "%s_api_reset_state", p) : "NULL");
+    fprintf(f, "    .reset_state = %s, \\\n", has_state(m) ? arena_printf(m->ar, "%s_api_reset_state", p) : "NULL");
+    fprintf(f, "    .decode_io = %s }\n\n", L->decode ? arena_printf(m->ar, "%s_io_decode", p) : "NULL");
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }
@@ -1070,19 +1091,23 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         layout_module(m, &L);
         emit_ctx c = {.ar = m->ar, .mod = m, .d = d, .prefix = m->name};
         emit_share *share = emit_share_new(m->ar); /* a kernel repeated in this module is defined once */
-        emit_header_module(h_out, m);
+        emit_header_module(h_out, m, &L);
         fprintf(c_out, "/* ======== model %s ======== */\n\n", m->name);
         emit_struct(c_out, m, &L);
         emit_tables(c_out, &c, m, &L);
         emit_train_config(c_out, &c, m);
         emit_lifecycle(c_out, m, &L);
         fprintf(c_out, "/* ---- forward (eval mode) ---- */\n\n");
-        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, check, d);
+        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, check, NULL, d);
+        if (L.decode) {
+            fprintf(c_out, "/* ---- decode: forward over new positions, with the key/value caches ---- */\n\n");
+            emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, 0, L.decode, d);
+        }
         fprintf(c_out, "/* ---- eval_step: loss in eval mode ---- */\n\n");
-        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, share, check, d);
+        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, share, check, NULL, d);
         fprintf(c_out, "/* ---- train_step: forward, backward, update ---- */\n\n");
-        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, share, check, d);
-        emit_api(c_out, m, d);
+        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, share, check, NULL, d);
+        emit_api(c_out, m, &L, d);
     }
     fprintf(c_out, "/* ---- entry points for drivers: the first model with a train section ---- */\n");
     fprintf(c_out, "const dl_model_api *dlnc_entry(void);\n");

@@ -11,6 +11,7 @@
 #define DLNC_EMIT_INTERNAL_H
 #include <stdio.h>
 
+#include "decode.h"
 #include "emit.h"
 #include "ir.h"
 #include "lower.h"
@@ -56,6 +57,7 @@ struct emit_ctx {
     int uses_n;               /* the body mentions the batch symbol n */
     unsigned uses_sym;        /* ... and these further symbols (bit k: sym<k>, e.g. T) */
     int uses_seed;            /* the body draws random numbers */
+    int uses_pos;             /* the body counts positions from the decode step's `pos` */
     int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
     const char *kernel;       /* the name emit_kernel's call used (an earlier identical kernel's) */
     int serial;               /* emit no OpenMP directives: a conv epilogue's kernel runs inside
@@ -68,6 +70,7 @@ struct emit_ctx {
     unsigned uses_in;         /* bit i: the step function reads graph input i (x, y or in_<name>) */
     int legacy;               /* the model has today's API form (emit_legacy_api) */
     int bad_symbol_reported;
+    const decode_plan *decode;/* emitting <model>_decode (decode.h): NULL for the other steps */
     int in_body;              /* emitting a scan body: inputs are in0, in1, ...; the arena is `act` */
     const emit_scan_regions *scan_regions;
     /* per-graph indexes, built by the first kernel that needs them (emit_kernels.c) */
@@ -153,6 +156,19 @@ const char *emit_out_name(arena *ar, const char *name);       /* "out_logits" */
 void emit_header_general(FILE *h, const ir_module *m);
 /* The dl_io_info tables and the io entry points (<model>_io_forward ...). */
 void emit_io_tables(FILE *f, const ir_module *m, diag_ctx *d);
+/* ---- emit_decode.c: <model>_decode, the incremental forward (decode.h) ---------- */
+/* Its signature: forward's arguments, then `int64_t pos` (the first new
+ * position); with the .dln's names (header) or the body's. */
+void emit_decode_signature(FILE *f, const ir_module *m, int header);
+void emit_decode_checks(FILE *f, const ir_module *m);   /* pos + T within the caches */
+/* The pointers of each cached attention's key and value caches, into the step's declarations. */
+void emit_decode_caches(FILE *h, const ir_module *m, const ir_graph *g, const decode_plan *p);
+void emit_decode_header(FILE *h, const ir_module *m);    /* the prototype and what it does */
+void emit_decode_io(FILE *f, const ir_module *m);        /* <model>_io_decode, for the descriptor */
+/* The cache pointers' names of a cached attention node. */
+const char *emit_decode_kcache(emit_ctx *c, const ir_node *n);
+const char *emit_decode_vcache(emit_ctx *c, const ir_node *n);
+
 /* ---- emit_checks.c: --check-numerics ---------------------------------------- */
 /* After the call of kernel `kernel` computing n (and its sibling reductions
  * rs[1..nr)), a line per f32 output in c->calls: stop the step when it is not

@@ -555,6 +555,10 @@ static void emit_iota(emit_ctx *c, FILE *b, const ir_node *n)
     const char *idx = "i";
     if (!dim_is_one(inner)) idx = arena_printf(c->ar, "i / %s", emit_dim(c, inner));
     if (outer) idx = arena_printf(c->ar, "(%s) %% %s", idx, emit_dim(c, n->shape.d[axis]));
+    if (c->decode && c->decode->role[n->id] == DECODE_OFFSET) { /* positions pos, pos + 1, ... */
+        idx = arena_printf(c->ar, "pos + (%s)", idx);
+        c->uses_pos = 1;
+    }
     double start = n->a.f[0], step = n->a.f[1];
     const char *v;
     if (n->dtype == IR_I32)
@@ -1256,7 +1260,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     int nargs = nr > 1 ? reduce_args(rs, nr, args) : kernel_args(n, args, is_group || is_fused_reduce(n));
     int errors_before = c->d->n_errors;
 
-    c->uses_n = c->uses_seed = c->returns_status = 0;
+    c->uses_n = c->uses_seed = c->returns_status = c->uses_pos = 0;
     c->uses_sym = 0;
     char *body = NULL;
     size_t blen = 0;
@@ -1292,6 +1296,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     for (int k = 0; k < nargs; k++)
         fprintf(d, ", const %s *restrict x%d", args[k]->dtype == IR_I32 ? "int32_t" : "float", k);
     if (c->uses_seed) fprintf(d, ", uint64_t seed");
+    if (c->uses_pos) fprintf(d, ", int64_t pos");
     fprintf(d, ")\n{\n%s}\n\n", body);
     fclose(d);
     const char *const *same = emit_share_find(c->share, def, &name, 1);
@@ -1310,6 +1315,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         fprintf(c->calls, ", seed");
         c->graph_uses_seed = 1;
     }
+    if (c->uses_pos) fprintf(c->calls, ", pos");
     if (c->returns_status) fprintf(c->calls, ") != 0) %s\n", c->fail_return);
     else fprintf(c->calls, ");\n");
     if (c->check_during) emit_check_output(c, n, name, rs, nr);

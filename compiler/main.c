@@ -84,6 +84,8 @@ static void usage(FILE *out) {
             "  --temperature T     0: always the likeliest token; higher: more varied (default 0.8)\n"
             "  --top-k K           draw only among the K likeliest tokens (default 0: all)\n"
             "  --context N         tokens of context the model sees (default: the train section's seq_len)\n"
+            "  --no-cache          recompute the whole window for every token, even when the model\n"
+            "                      has a key/value cache (the same tokens, slower: for comparison)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -155,6 +157,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->summary = 1;
         } else if (!strcmp(a, "--verify")) {
             o->verify = 1;
+        } else if (!strcmp(a, "--no-cache")) {
+            o->gen.no_cache = 1;
         } else if (!strcmp(a, "--check-numerics")) {
             o->check_numerics = 1;
         } else if (!strcmp(a, "--epochs") || !strcmp(a, "--max-steps") || !strcmp(a, "--seed")) {

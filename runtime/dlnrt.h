@@ -426,6 +426,7 @@ typedef struct dl_generate_options {
     int top_k;
     uint64_t seed;
     int64_t context;
+    int no_cache;                         /* recompute every window even when the model has decode_io */
 } dl_generate_options;
 int dl_generate(const struct dl_model_api *api, const dl_generate_options *o, FILE *out);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
@@ -623,9 +624,15 @@ typedef struct dl_model_api {
     /* Carried state (buffers shaped [N, ...]) back to its initializer; NULL
      * when the model has none. The driver calls it when a batch has `reset`. */
     void (*reset_state)(void *m);
+    /* ---- ABI 5 ----
+     * Incremental inference (<model>_decode): like forward_io over the
+     * positions pos .. pos + syms[0] - 1 only, the earlier ones' keys and
+     * values coming from the model's caches (written by the calls that
+     * computed them). NULL when the model cannot run so (docs/language.md). */
+    void (*decode_io)(void *m, const void *const *in, void *const *out, int64_t n, const int64_t *syms, int64_t pos);
 } dl_model_api;
 
-#define DL_ABI_VERSION 4
+#define DL_ABI_VERSION 5
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {

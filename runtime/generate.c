@@ -5,8 +5,12 @@
  * generate. It runs at batch 1: the prompt, then one token at a time, each
  * drawn from the logits at the last position of the window of the last
  * `context` tokens, so a model sees the context lengths it was trained on.
- * Recomputing the window costs O(context) per token; a model with a
- * key/value cache would do better, and one without state needs nothing else.
+ * A model with an incremental form (decode_io: a transformer whose
+ * attention caches its keys and values) computes only the new position
+ * while the window still starts at the first token, and the whole window
+ * again once it slides (positions then shift, so nothing cached is valid):
+ * the same logits as recomputing, at O(1) positions per token instead of
+ * O(context) until the context is full.
  * Sampling is dl_sample_logits with a seeded generator: the same checkpoint,
  * prompt, seed and settings give the same text. */
 #include <stdio.h>
@@ -34,6 +38,15 @@ static int64_t output_numel(const dl_io_info *o, int64_t t) {
     int64_t n = 1;
     for (int d = 0; d < o->rank; d++) n *= o->shape[d] < 0 ? t : o->shape[d];
     return n;
+}
+
+/* Appends token `next` to ids and prints it. */
+static void emit_token(const dl_vocab *vocab, int32_t *ids, int64_t *len, int next, FILE *out) {
+    ids[(*len)++] = next;
+    char ch;
+    dl_vocab_decode(vocab, ids + *len - 1, 1, &ch);
+    fputc(ch, out);
+    fflush(out);
 }
 
 int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out) {
@@ -88,22 +101,30 @@ int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out
     dl_rng rng;
     dl_rng_seed(&rng, o->seed);
     fputs(prompt, out);
-    int64_t len = plen;
+    int64_t len = plen, cached = 0; /* decode: positions 0 .. cached-1 of the window starting at ids[0] are cached */
     for (int64_t i = 0; i < o->length; i++) {
         const int64_t t = len < context ? len : context;
-        const void *in[1] = {ids + len - t};
         dl_clear_error();
+        if (api->decode_io && !o->no_cache && len <= context) {
+            const int64_t fresh = len - cached;
+            const void *in[1] = {ids + cached};
+            api->decode_io(m, in, outs, 1, &fresh, cached);
+            cached = len;
+            if (dl_last_error()[0]) goto done;
+            const int next = dl_sample_logits((const float *)outs[lo] + (fresh - 1) * V, vocab.size, o->temperature,
+                                              o->top_k, &rng);
+            if (next < 0) goto done;
+            emit_token(&vocab, ids, &len, next, out);
+            continue;
+        }
+        const void *in[1] = {ids + len - t};
         if (api->reset_state) api->reset_state(m); /* each window is read from its start */
         api->forward_io(m, in, outs, 1, &t);
         if (dl_last_error()[0]) goto done;
         const int next = dl_sample_logits((const float *)outs[lo] + (t - 1) * V, vocab.size, o->temperature,
                                           o->top_k, &rng);
         if (next < 0) goto done;
-        ids[len++] = next;
-        char ch;
-        dl_vocab_decode(&vocab, ids + len - 1, 1, &ch);
-        fputc(ch, out);
-        fflush(out);
+        emit_token(&vocab, ids, &len, next, out);
     }
     fputc('\n', out);
     rc = 0;
