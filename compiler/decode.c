@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "ops_attention.h"
 
 static int has_t(ir_dim d, uint32_t tb) { return (d.syms & tb) != 0; }
 
@@ -65,6 +66,36 @@ static int matmul_contracts_t(const ir_node *n, uint32_t tb)
     return axis_has_t(a, ka, tb) || axis_has_t(b, kb, tb);
 }
 
+/* Attention over positions: the keys run over T (self-attention) and are
+ * cached, or over something else (cross-attention to a fixed memory) and
+ * only the queries' positions matter. Either way a causal one must know
+ * where its queries start. */
+static int attention_role(const ir_node *n, uint32_t tb, const char **what)
+{
+    attn_shape a = attn_shape_of(n);
+    for (int i = 0; i < a.nb; i++)
+        if (has_t(n->in[0]->shape.d[i], tb)) {
+            *what = "an attention batched over positions";
+            return -1;
+        }
+    const int exact_t = a.t.k == 1 && a.t.syms == tb;
+    if (!has_t(a.s, tb)) {
+        if (!has_t(a.t, tb) || !n->a.attn.causal) return DECODE_PLAIN;
+        if (exact_t) return DECODE_OFFSET;
+        *what = "a causal attention whose queries are not the positions";
+        return -1;
+    }
+    if (!n->a.attn.causal) {
+        *what = "an attention over the whole sequence (not causal)";
+        return -1;
+    }
+    if (!exact_t || !(a.s.k == 1 && a.s.syms == tb) || a.mask) {
+        *what = a.mask ? "a causal attention with a mask over the sequence" : "an attention over a multiple of the sequence";
+        return -1;
+    }
+    return DECODE_CACHED;
+}
+
 /* The role of n, or -1 when n mixes positions (what it does then in *what). */
 static int role_of(const ir_node *n, uint32_t tb, const char **what)
 {
@@ -108,6 +139,7 @@ static int role_of(const ir_node *n, uint32_t tb, const char **what)
         if (!axis_has_t(n->in[0], n->in[0]->shape.rank - 1, tb)) return DECODE_PLAIN;
         *what = "a pick along the sequence";
         return -1;
+    case OP_attention: return attention_role(n, tb, what);
     case OP_concat: case OP_slice: case OP_pad:
         /* they act along constant dimensions only (ops_movement.c) */
         return DECODE_PLAIN;
@@ -116,6 +148,21 @@ static int role_of(const ir_node *n, uint32_t tb, const char **what)
     if (info->kind == IR_ELEMWISE) return DECODE_PLAIN;
     *what = info->name;
     return -1;
+}
+
+/* Room for n's keys and values: per sample and position, the rows of its
+ * constant batch dims (heads of a [N, H, T, d] layout) times E and Ev. */
+static int cache_layout(decode_plan *p, const ir_node *n)
+{
+    attn_shape a = attn_shape_of(n);
+    ir_dim batch = ir_dim_const(1);
+    for (int i = 0; i < a.nb; i++) batch = ir_dim_mul(batch, n->in[0]->shape.d[i]);
+    if (batch.syms != 1u << IR_SYM_N) return 0;
+    p->kv_off[n->id] = p->kv_floats;
+    p->kv_row_k[n->id] = batch.k * a.e;
+    p->kv_floats += batch.k * (a.e + a.ev);
+    p->n_cached++;
+    return 1;
 }
 
 decode_plan *decode_analyze(const ir_module *m, char *why, int whylen)
@@ -136,6 +183,7 @@ decode_plan *decode_analyze(const ir_module *m, char *why, int whylen)
     p->sym = 1;
     p->role = arena_alloc(m->ar, (size_t)(g->next_id > 0 ? g->next_id : 1));
     p->kv_off = arena_alloc(m->ar, sizeof(int64_t) * (size_t)(g->next_id > 0 ? g->next_id : 1));
+    p->kv_row_k = arena_alloc(m->ar, sizeof(int64_t) * (size_t)(g->next_id > 0 ? g->next_id : 1));
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
         const char *what = NULL;
@@ -146,6 +194,11 @@ decode_plan *decode_analyze(const ir_module *m, char *why, int whylen)
             return NULL;
         }
         p->role[n->id] = (unsigned char)r;
+        if (r == DECODE_CACHED && !cache_layout(p, n)) {
+            snprintf(why, (size_t)whylen, "the attention at %s:%d:%d is not batched by N", n->loc.file ? n->loc.file : "?",
+                     n->loc.line, n->loc.col);
+            return NULL;
+        }
     }
     if (p->n_cached == 0) {
         snprintf(why, (size_t)whylen, "the model has no causal self-attention to cache");

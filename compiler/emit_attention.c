@@ -20,8 +20,10 @@ static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *
     fprintf(b, "    const dl_attention_geom g = {.batch = %s, .t = %s, .s = %s, .e = %lld, .ev = %lld, .heads = %lld,\n",
             emit_dim(c, batch), emit_dim(c, a->t), emit_dim(c, a->s), (long long)a->e, (long long)a->ev,
             (long long)at->heads);
-    fprintf(b, "                                 .causal = %d, .q_pos0 = %lld, .scale = %s", (int)at->causal,
-            (long long)at->q_pos0, emit_float(c, at->scale));
+    const int from_pos = c->decode && c->decode->role[n->id] != DECODE_PLAIN; /* queries start at pos */
+    fprintf(b, "                                 .causal = %d, .q_pos0 = %s, .scale = %s", (int)at->causal,
+            from_pos ? "pos" : arena_printf(c->ar, "%lld", (long long)at->q_pos0), emit_float(c, at->scale));
+    if (from_pos) c->uses_pos = 1;
     if (a->mask) {
         int r = a->target.rank, h = at->heads > 1;
         fprintf(b, ",\n                                 .nb = %d, .bdim = {", a->nb);
@@ -35,8 +37,37 @@ static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *
     fprintf(b, "};\n");
 }
 
+/* Decoding (decode.h): the new keys and values go to the caches at rows
+ * pos .., and the queries attend over the pos + T rows there. */
+static void emit_cached(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *a) {
+    const attn_attrs *at = &n->a.attn;
+    ir_dim batch = ir_dim_const(1);
+    for (int i = 0; i < a->nb; i++) batch = ir_dim_mul(batch, n->in[0]->shape.d[i]);
+    const char *B = emit_dim(c, batch), *T = emit_dim(c, a->t);
+    fprintf(b, "    /* decoding: append the new keys and values at rows pos.. of the caches (cap rows each), */\n");
+    fprintf(b, "    for (int64_t b = 0; b < %s; b++) {\n", B);
+    fprintf(b, "        memcpy(kc + (b * cap + pos) * %lld, x1 + b * %s * %lld, sizeof(float) * (size_t)(%s * %lld));\n",
+            (long long)a->e, T, (long long)a->e, T, (long long)a->e);
+    fprintf(b, "        memcpy(vc + (b * cap + pos) * %lld, x2 + b * %s * %lld, sizeof(float) * (size_t)(%s * %lld));\n",
+            (long long)a->ev, T, (long long)a->ev, T, (long long)a->ev);
+    fprintf(b, "    }\n    /* then attend over the pos + %s keys so far: the queries are positions pos.. */\n", T);
+    fprintf(b, "    const dl_attention_geom g = {.batch = %s, .t = %s, .s = pos + %s, .e = %lld, .ev = %lld, .heads = %lld,\n", B,
+            T, T, (long long)a->e, (long long)a->ev, (long long)at->heads);
+    fprintf(b, "                                 .causal = 1, .q_pos0 = pos, .scale = %s, .kb = cap * %lld, .vb = cap * %lld};\n",
+            emit_float(c, at->scale), (long long)a->e, (long long)a->ev);
+    fprintf(b, "    return dl_attention(&g, x0, kc, vc, NULL, y);\n");
+    c->uses_pos = 1;
+    c->extra_params = "float *restrict kc, float *restrict vc, int64_t cap";
+    c->extra_args = arena_printf(c->ar, "%s, %s, m->sym_max[1]", emit_decode_kcache(c, n), emit_decode_vcache(c, n));
+    c->returns_status = 1;
+}
+
 void emit_attention(emit_ctx *c, FILE *b, const ir_node *n) {
     attn_shape a = attn_shape_of(n);
+    if (c->decode && c->decode->role[n->id] == DECODE_CACHED) {
+        emit_cached(c, b, n, &a);
+        return;
+    }
     const char *mask = a.mask ? (n->op == OP_attention ? "x3" : "x5") : "NULL";
     fprintf(b, "    /* fused: one row of probabilities at a time, no T x S buffer (runtime/attention.c) */\n");
     emit_geom(c, b, n, &a);

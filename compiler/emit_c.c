@@ -51,7 +51,8 @@ typedef struct module_layout {
     int64_t n_statics;  /* the statics region: every step function's, one after another */
     emit_scan_regions scans; /* the loop bodies' regions, at the end of the batch-sized and constant classes */
     int n_table;        /* parameters in the tables (saved, loaded, initialized): all but the state */
-    const decode_plan *decode; /* the forward graph runs incrementally (decode.h); NULL if it cannot */
+    const decode_plan *decode; /* the forward graph runs incrementally (decode.h); NULL if it cannot, */
+    const char *no_decode;     /* and then why */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
@@ -482,8 +483,9 @@ static void layout_module(const ir_module *m, module_layout *L)
             int64_t sz = gs[i] ? plan_class_size(gs[i], (uint32_t)k) : 0;
             if (sz > L->cls[k]) L->cls[k] = sz;
         }
-    char why[256];
+    char why[256] = "";
     L->decode = emit_legacy_api(m) ? NULL : decode_analyze(m, why, sizeof why);
+    L->no_decode = emit_legacy_api(m) ? "the model has no sequence symbol" : arena_strdup(m->ar, why);
     /* the loop bodies' regions: after the batch-sized and the constant class */
     if (emit_legacy_api(m)) {
         emit_scan_layout(m, &L->act_n, &L->act_c, &L->scans);
@@ -990,7 +992,9 @@ static void emit_api(FILE *f, const ir_module *m, const module_layout *L, diag_c
     fprintf(f, "    .create_io = %s_create_io, .forward_io = %s_io_forward, .eval_io = %s_io_eval, .train_io = %s_io_train, \\\n",
             p, p, p, p);
     fprintf(f, "    .reset_state = %s, \\\n", has_state(m) ? arena_printf(m->ar, "%s_api_reset_state", p) : "NULL");
-    fprintf(f, "    .decode_io = %s }\n\n", L->decode ? arena_printf(m->ar, "%s_io_decode", p) : "NULL");
+    fprintf(f, "    .decode_io = %s, .no_decode = ", L->decode ? arena_printf(m->ar, "%s_io_decode", p) : "NULL");
+    emit_cstr(f, L->decode ? NULL : L->no_decode);
+    fprintf(f, " }\n\n");
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }

@@ -15,7 +15,7 @@ void emit_decode_signature(FILE *f, const ir_module *m, int header)
 {
     fprintf(f, "void %s_decode(%s_model *m", m->name, m->name);
     emit_step_params(f, m, EMIT_STEP_FORWARD, header);
-    fprintf(f, ", int64_t pos");
+    fprintf(f, ", int64_t pos)");
 }
 
 void emit_decode_checks(FILE *f, const ir_module *m)
@@ -51,7 +51,7 @@ void emit_decode_header(FILE *h, const ir_module *m)
                " * next position: the outputs equal forward's over the whole sequence, at O(%s) cost per\n"
                " * position instead of O(%s^2). pos + %s must not exceed max_%s. */\n", T, T, T, T, T);
     emit_decode_signature(h, m, 1);
-    fprintf(h, ");\n");
+    fprintf(h, ";\n");
 }
 
 void emit_decode_io(FILE *f, const ir_module *m)

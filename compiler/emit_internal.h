@@ -58,6 +58,8 @@ struct emit_ctx {
     unsigned uses_sym;        /* ... and these further symbols (bit k: sym<k>, e.g. T) */
     int uses_seed;            /* the body draws random numbers */
     int uses_pos;             /* the body counts positions from the decode step's `pos` */
+    const char *extra_params; /* more parameters of the kernel ("float *restrict kc, int64_t cap"), */
+    const char *extra_args;   /* and the step's arguments for them; NULL: none */
     int returns_status;       /* the kernel returns int (0 = ok, -1 = dl_set_error called) */
     const char *kernel;       /* the name emit_kernel's call used (an earlier identical kernel's) */
     int serial;               /* emit no OpenMP directives: a conv epilogue's kernel runs inside

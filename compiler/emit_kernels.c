@@ -1261,6 +1261,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     int errors_before = c->d->n_errors;
 
     c->uses_n = c->uses_seed = c->returns_status = c->uses_pos = 0;
+    c->extra_params = c->extra_args = NULL;
     c->uses_sym = 0;
     char *body = NULL;
     size_t blen = 0;
@@ -1297,6 +1298,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         fprintf(d, ", const %s *restrict x%d", args[k]->dtype == IR_I32 ? "int32_t" : "float", k);
     if (c->uses_seed) fprintf(d, ", uint64_t seed");
     if (c->uses_pos) fprintf(d, ", int64_t pos");
+    if (c->extra_params) fprintf(d, ", %s", c->extra_params);
     fprintf(d, ")\n{\n%s}\n\n", body);
     fclose(d);
     const char *const *same = emit_share_find(c->share, def, &name, 1);
@@ -1316,6 +1318,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
         c->graph_uses_seed = 1;
     }
     if (c->uses_pos) fprintf(c->calls, ", pos");
+    if (c->extra_args) fprintf(c->calls, ", %s", c->extra_args);
     if (c->returns_status) fprintf(c->calls, ") != 0) %s\n", c->fail_return);
     else fprintf(c->calls, ");\n");
     if (c->check_during) emit_check_output(c, n, name, rs, nr);

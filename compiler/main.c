@@ -285,6 +285,12 @@ static int run_sample(const jit_module *jm, const options *o) {
     dl_generate_options g = o->gen;
     g.checkpoint = o->run_opt.checkpoint;
     g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+    if (o->jit.verbose) {
+        const dl_model_api *a = jm->api;
+        if (a->decode_io && !g.no_cache) fprintf(stderr, "dlnc: sampling with the key/value cache (%s_decode)\n", a->name);
+        else if (a->decode_io) fprintf(stderr, "dlnc: --no-cache: every token recomputes the window\n");
+        else fprintf(stderr, "dlnc: no key/value cache (%s): every token recomputes the window\n", a->no_decode ? a->no_decode : "?");
+    }
     if (dl_generate(jm->api, &g, stdout) != 0) {
         fflush(stdout);
         fprintf(stderr, "dlnc: error: %s\n", dl_last_error());

@@ -52,13 +52,21 @@ static const float *mask_row(const dl_attention_geom *g, const float *mask, int6
     return mask + off;
 }
 
+/* Batch b's keys and values (a cache's rows are spaced by its capacity). */
+static const float *keys_of(const dl_attention_geom *g, const float *k, int64_t b) {
+    return k + b * (g->kb ? g->kb : g->s * g->e);
+}
+static const float *values_of(const dl_attention_geom *g, const float *v, int64_t b) {
+    return v + b * (g->vb ? g->vb : g->s * g->ev);
+}
+
 /* The probabilities of row (b, h, t) into p[0..lim): returns lim, the keys
  * that take part (causal: s <= t + q_pos0), 0 when every key is masked. */
 static int64_t probs(const dl_attention_geom *g, const float *q, const float *k, const float *mask, int64_t b, int64_t h,
                      int64_t t, float *restrict p) {
     int64_t dh = g->e / g->heads, lim = g->s;
     if (g->causal && t + g->q_pos0 + 1 < lim) lim = t + g->q_pos0 + 1 > 0 ? t + g->q_pos0 + 1 : 0;
-    const float *qr = q + (b * g->t + t) * g->e + h * dh, *kb = k + b * g->s * g->e + h * dh;
+    const float *qr = q + (b * g->t + t) * g->e + h * dh, *kb = keys_of(g, k, b) + h * dh;
     const float *mr = mask ? mask_row(g, mask, b, h, t) : NULL;
     float mx = -INFINITY;
     for (int64_t s = 0; s < lim; s++) {
@@ -97,7 +105,7 @@ int dl_attention(const dl_attention_geom *g, const float *q, const float *k, con
             float *restrict o = out + (b * g->t + t) * g->ev + h * dv;
             memset(o, 0, sizeof(float) * (size_t)dv);
             int64_t lim = probs(g, q, k, mask, b, h, t, p);
-            const float *vb = v + b * g->s * g->ev + h * dv;
+            const float *vb = values_of(g, v, b) + h * dv;
             for (int64_t s = 0; s < lim; s++) axpy(o, p[s], vb + s * g->ev, dv);
         }
     }

@@ -159,6 +159,9 @@ typedef struct dl_attention_geom {
     int64_t bdim[DL_ATTN_MAX_BATCH_DIMS];         /* their lengths */
     int64_t mb[DL_ATTN_MAX_BATCH_DIMS];           /* the mask's stride along each */
     int64_t mh, mt, ms;                           /* ... along the head, the query, the key */
+    int64_t kb, vb;                               /* forward only: floats from one batch's keys (values) to the
+                                                     next's; 0: s * e (s * ev), packed. Cached decoding reads
+                                                     the first s rows of caches of max_T rows per batch */
 } dl_attention_geom;
 
 int dl_attention(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask, float *out);
@@ -665,6 +668,7 @@ typedef struct dl_model_api {
      * values coming from the model's caches (written by the calls that
      * computed them). NULL when the model cannot run so (docs/language.md). */
     void (*decode_io)(void *m, const void *const *in, void *const *out, int64_t n, const int64_t *syms, int64_t pos);
+    const char *no_decode;                /* when decode_io is NULL: why ("a softmax over the sequence at m.dln:4:9 ...") */
 } dl_model_api;
 
 #define DL_ABI_VERSION 5

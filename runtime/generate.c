@@ -43,9 +43,9 @@ static int64_t output_numel(const dl_io_info *o, int64_t t) {
 /* Appends token `next` to ids and prints it. */
 static void emit_token(const dl_vocab *vocab, int32_t *ids, int64_t *len, int next, FILE *out) {
     ids[(*len)++] = next;
-    char ch;
-    dl_vocab_decode(vocab, ids + *len - 1, 1, &ch);
-    fputc(ch, out);
+    char ch[2]; /* the byte and the terminator dl_vocab_decode writes */
+    dl_vocab_decode(vocab, ids + *len - 1, 1, ch);
+    fputc(ch[0], out);
     fflush(out);
 }
 
