@@ -38,15 +38,14 @@ static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *
 void emit_attention(emit_ctx *c, FILE *b, const ir_node *n) {
     attn_shape a = attn_shape_of(n);
     const char *mask = a.mask ? (n->op == OP_attention ? "x3" : "x5") : "NULL";
-    fprintf(b, "    /* fused: one row of probabilities at a time, no T x S buffer (runtime/attention.c) */\n");
+    fprintf(b, "    /* fused: a tile of scores per block of queries, no T x S buffer (runtime/attention.c) */\n");
     emit_geom(c, b, n, &a);
     if (n->op == OP_attention) fprintf(b, "    return dl_attention(&g, x0, x1, x2, %s, y);\n", mask);
-    else
-        switch (n->a.attn.which) {
-        case 0: fprintf(b, "    return dl_attention_bwd_q(&g, x0, x1, x2, %s, x3, x4, y);\n", mask); break;
-        case 1: fprintf(b, "    return dl_attention_bwd_kv(&g, x0, x1, x2, %s, x3, x4, y, NULL);\n", mask); break;
-        case 2: fprintf(b, "    return dl_attention_bwd_kv(&g, x0, x1, x2, %s, x3, x4, NULL, y);\n", mask); break;
-        default: fprintf(b, "    return dl_attention_bwd_mask(&g, x0, x1, x2, %s, x3, x4, y);\n", mask);
-        }
+    else {
+        const char *out[4] = {"NULL", "NULL", "NULL", "NULL"}; /* dq, dk, dv, dscores */
+        out[n->a.attn.which] = "y";
+        fprintf(b, "    return dl_attention_bwd(&g, x0, x1, x2, %s, x3, x4, %s, %s, %s, %s);\n", mask, out[0], out[1], out[2],
+                out[3]);
+    }
     c->returns_status = 1;
 }
