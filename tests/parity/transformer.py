@@ -1,0 +1,170 @@
+"""transformer.py — stdlib/transformer.dln and roll against PyTorch.
+
+Rows as in cases.py (the same Case and variant helpers, run by ops.run_cases),
+kept in their own section (`--only transformers`) because each reference is
+an nn.Module written the way PyTorch code writes it: the tutorial's
+PositionalEncoding, timm's PatchEmbed / MixerBlock, the Swin reference's
+window functions, and (with the attention op) nn.MultiheadAttention and
+nn.Transformer{Encoder,Decoder}Layer themselves. A module reference is
+called with dlnc's parameters through functional_call, after checking that
+its state_dict has exactly the names and shapes of the block's parameters:
+so every row also proves that a PyTorch checkpoint of that module loads.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cases import Case, v
+
+CASES = []
+
+
+def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=None):
+    for shapes, attrs in variants:
+        CASES.append(Case(name, dln, ref, shapes, attrs, domain or {}, fwd_tol, grad_tol, why))
+
+
+def module_ref(factory, prefix, args=("a",)):
+    """A reference through nn.Module `factory(**attrs)` whose state_dict names,
+    under `prefix`, must be exactly the block's parameters."""
+    from torch.nn.utils.stateless import functional_call
+
+    def f(p, **attrs):
+        m = factory(**attrs).double().eval()
+        ours = {k[len(prefix):]: tuple(t.shape) for k, t in p.items() if k.startswith(prefix)}
+        theirs = {k: tuple(t.shape) for k, t in m.state_dict().items()}
+        if ours != theirs:
+            raise AssertionError(f"parameters differ from the module's state_dict: {sorted(set(ours.items()) ^ set(theirs.items()))}")
+        state = {k[len(prefix):]: t for k, t in p.items() if k.startswith(prefix)}
+        return functional_call(m, state, tuple(p[a] for a in args))
+    return f
+
+
+# ---- roll (elab_movement.c: slices and a concat) -------------------------------------
+op("roll", "roll(a, {s}, axis = {ax})", lambda p, s, ax: torch.roll(p["a"], s, ax),
+   [v(dict(s=1, ax=0), a=(5,)), v(dict(s=-2, ax=1), a=(3, 4)), v(dict(s=7, ax=-1), a=(2, 3, 5)),
+    v(dict(s=(2, -1), ax=(1, 2)), a=(2, 4, 3, 2)), v(dict(s=(0, 3), ax=(0, 1)), a=(3, 3))])
+
+
+# ---- positional encodings -----------------------------------------------------------
+class TutorialPE(nn.Module):
+    """The PyTorch tutorial's PositionalEncoding, batch first."""
+
+    def __init__(self, d_model, max_len=5000):
+        super().__init__()
+        position = torch.arange(max_len).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div_term)
+        pe[:, 1::2] = torch.cos(position * div_term)
+        self.pe = pe
+
+    def forward(self, x):
+        return x + self.pe[: x.size(1)].to(x.dtype)
+
+
+op("positional_encoding", "positional_encoding(a, max_len = {m})",
+   lambda p, m: TutorialPE(p["a"].shape[2], m)(p["a"]),
+   [v(dict(m=9), a=(2, 9, 6)), v(dict(m=5000), a=(1, 7, 4)), v(dict(m=64), a=(3, 1, 2))])
+op("sinusoidal_positions", "sinusoidal_positions({t}, {d}) + 0.0 * a",
+   lambda p, t, d: TutorialPE(d, t).pe.double() + 0.0 * p["a"], [v(dict(t=50, d=8), a=(1,)), v(dict(t=3, d=2), a=(1,))])
+op("learned_positions", "learned_positions(a, {m})",
+   lambda p, m: p["a"] + F.embedding(torch.arange(p["a"].shape[1]), p["learned_positions0.weight"]),
+   [v(dict(m=7), a=(2, 5, 3)), v(dict(m=4), a=(1, 4, 6))])
+
+
+# ---- ViT: patches and the class token (timm's names) ----------------------------------
+class PatchEmbed(nn.Module):
+    def __init__(self, cin, patch, dim):
+        super().__init__()
+        self.proj = nn.Conv2d(cin, dim, patch, patch)
+
+    def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class ClassToken(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x):
+        return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+op("patch_embed", "patch_embed(a, {patch}, {dim})", module_ref(PatchEmbed, "patch_embed0."),
+   [v(dict(cin=3, patch=4, dim=5), a=(2, 3, 8, 12)), v(dict(cin=1, patch=2, dim=3), a=(1, 1, 2, 2))])
+op("class_token", "class_token(a)", module_ref(ClassToken, "class_token0."),
+   [v(dict(dim=4), a=(2, 3, 4)), v(dict(dim=1), a=(1, 1, 1))])
+
+
+def _vit_stem(p, patch, dim):
+    h = F.conv2d(p["a"], p["patch_embed0.proj.weight"], p["patch_embed0.proj.bias"], patch).flatten(2).transpose(1, 2)
+    return torch.cat([p["class_token0.cls_token"].expand(h.shape[0], -1, -1), h], dim=1)
+
+
+op("patch_embed+class_token", "patch_embed(a, {patch}, {dim}) |> class_token",
+   _vit_stem, [v(dict(patch=2, dim=6), a=(2, 3, 4, 6))])
+
+
+# ---- Swin's window functions (the reference implementation's code) ----------------------
+def window_partition(x, w):
+    B, H, W, C = x.shape
+    x = x.view(B, H // w, w, W // w, w, C)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, w, w, C)
+
+
+def window_reverse(windows, w, H, W):
+    B = int(windows.shape[0] / (H * W / w / w))
+    x = windows.view(B, H // w, W // w, w, w, -1)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, H, W, -1)
+
+
+op("window_partition", "window_partition(a, {w})", lambda p, w: window_partition(p["a"], w),
+   [v(dict(w=2), a=(2, 4, 6, 3)), v(dict(w=3), a=(1, 3, 3, 2))])
+op("window_reverse", "window_reverse(a, {w}, {h}, {wd})", lambda p, w, h, wd: window_reverse(p["a"], w, h, wd),
+   [v(dict(w=2, h=4, wd=6), a=(12, 2, 2, 3)), v(dict(w=3, h=3, wd=3), a=(2, 3, 3, 2))])
+
+
+# ---- feed-forward and MLP-Mixer ------------------------------------------------------------
+class FeedForward(nn.Module):
+    def __init__(self, dim, hidden, act):
+        super().__init__()
+        self.linear1, self.linear2, self.act = nn.Linear(dim, hidden), nn.Linear(hidden, dim), act
+
+    def forward(self, x):
+        return self.linear2(F.gelu(self.linear1(x)) if self.act == "gelu" else F.relu(self.linear1(x)))
+
+
+class Mlp(nn.Module):
+    """timm's Mlp (fc1, GELU, fc2)."""
+
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class MixerBlock(nn.Module):
+    """timm's MixerBlock."""
+
+    def __init__(self, patches, dim, token_hidden, channel_hidden):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
+        self.mlp_tokens, self.mlp_channels = Mlp(patches, token_hidden), Mlp(dim, channel_hidden)
+
+    def forward(self, x):
+        x = x + self.mlp_tokens(self.norm1(x).transpose(1, 2)).transpose(1, 2)
+        return x + self.mlp_channels(self.norm2(x))
+
+
+op("feed_forward", 'feed_forward(a, {hidden}, activation = "{act}")', module_ref(FeedForward, "feed_forward0."),
+   [v(dict(dim=4, hidden=6, act="relu"), a=(2, 3, 4)), v(dict(dim=5, hidden=3, act="gelu"), a=(3, 5))])
+op("mixer_block", "mixer_block(a, {token_hidden}, {channel_hidden})", module_ref(MixerBlock, "mixer_block0."),
+   [v(dict(patches=4, dim=6, token_hidden=5, channel_hidden=7), a=(2, 4, 6)),
+    v(dict(patches=1, dim=3, token_hidden=2, channel_hidden=4), a=(1, 1, 3))],
+   domain={f"mixer_block0.norm{i}.weight": "pos" for i in (1, 2)})
