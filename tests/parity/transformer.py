@@ -26,9 +26,10 @@ def op(name, dln, ref, variants, domain=None, fwd_tol=1e-5, grad_tol=1e-4, why=N
         CASES.append(Case(name, dln, ref, shapes, attrs, domain or {}, fwd_tol, grad_tol, why))
 
 
-def module_ref(factory, prefix, args=("a",)):
+def module_ref(factory, prefix, call=lambda m, p, **attrs: m(p["a"])):
     """A reference through nn.Module `factory(**attrs)` whose state_dict names,
-    under `prefix`, must be exactly the block's parameters."""
+    under `prefix`, must be exactly the block's parameters; `call` applies it
+    to the inputs."""
     from torch.nn.utils.stateless import functional_call
 
     def f(p, **attrs):
@@ -38,7 +39,9 @@ def module_ref(factory, prefix, args=("a",)):
         if ours != theirs:
             raise AssertionError(f"parameters differ from the module's state_dict: {sorted(set(ours.items()) ^ set(theirs.items()))}")
         state = {k[len(prefix):]: t for k, t in p.items() if k.startswith(prefix)}
-        return functional_call(m, state, tuple(p[a] for a in args))
+        orig = m.forward
+        m.forward = lambda *_: call(lambda *a, **kw: orig(*a, **kw), p, **attrs)
+        return functional_call(m, state, ())
     return f
 
 
@@ -168,3 +171,97 @@ op("mixer_block", "mixer_block(a, {token_hidden}, {channel_hidden})", module_ref
    [v(dict(patches=4, dim=6, token_hidden=5, channel_hidden=7), a=(2, 4, 6)),
     v(dict(patches=1, dim=3, token_hidden=2, channel_hidden=4), a=(1, 1, 3))],
    domain={f"mixer_block0.norm{i}.weight": "pos" for i in (1, 2)})
+
+
+# ---- attention: nn.MultiheadAttention and the transformer layers ---------------------------
+def causal_mask(t, s):
+    """PyTorch's square subsequent mask (generate_square_subsequent_mask), T x S."""
+    return torch.triu(torch.full((t, s), float("-inf"), dtype=torch.float64), diagonal=1)
+
+
+def pad_mask(n, s, cut):
+    """Key padding: sample i ignores its last (i * cut) % s keys (sample 0 none)."""
+    return torch.arange(s)[None, :] >= s - (torch.arange(n)[:, None] * cut) % s
+
+
+# The same masks in .dln, from constants: `pad_mask(n, s, cut)` as an f32[n, s] tensor.
+def dln_pad(n, s, cut):
+    return f"(expand(arange({s}), {n}, -1) >= {s} - (reshape(arange({n}), [{n}, 1]) * {cut}) % {s})"
+
+
+def _mha(E, heads, bias=True, kdim=None, vdim=None, **_):
+    return nn.MultiheadAttention(E, heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
+
+
+def _mha_call(m, p, E, heads, kpm=None, mask=None, causal=False, kv="aa", **_):
+    q = p["a"]
+    k, v = p[kv[0]], p[kv[1]]
+    am = p["c"] if mask == "c" else None
+    if causal:
+        am = causal_mask(q.shape[1], k.shape[1]) if am is None else am + causal_mask(q.shape[1], k.shape[1])
+    kp = pad_mask(q.shape[0], k.shape[1], kpm) if kpm else None
+    return m(q, k, v, key_padding_mask=kp, attn_mask=am, need_weights=False)[0]
+
+
+MHA = module_ref(_mha, "multi_head_attention0.", _mha_call)
+op("multi_head_attention", "multi_head_attention(a, a, a, {heads})", MHA,
+   [v(dict(E=8, heads=2), a=(2, 5, 8)), v(dict(E=6, heads=1), a=(3, 4, 6)), v(dict(E=6, heads=3), a=(1, 1, 6))])
+op("multi_head_attention", "multi_head_attention(a, b, c, {heads})", MHA,
+   [v(dict(E=6, heads=3, kv="bc"), a=(2, 4, 6), b=(2, 7, 6), c=(2, 7, 6)),
+    v(dict(E=4, heads=2, kdim=3, vdim=5, kv="bc"), a=(2, 3, 4), b=(2, 6, 3), c=(2, 6, 5))])
+op("multi_head_attention masks", "multi_head_attention(a, a, a, {heads}, causal = true)", MHA,
+   [v(dict(E=8, heads=2, causal=True), a=(2, 5, 8)), v(dict(E=4, heads=1, causal=True), a=(2, 3, 4))])
+op("multi_head_attention masks", "multi_head_attention(a, a, a, {heads}, key_padding_mask = " + dln_pad(2, 6, 2)
+   + ", causal = {c})", MHA,
+   [v(dict(E=8, heads=2, kpm=2, c="false"), a=(2, 6, 8)), v(dict(E=4, heads=1, kpm=2, c="false"), a=(2, 6, 4)),
+    v(dict(E=8, heads=4, kpm=2, c="true", causal=True), a=(2, 6, 8))])
+op("multi_head_attention masks", "multi_head_attention(a, a, a, {heads}, attn_mask = c, bias = false)", MHA,
+   [v(dict(E=6, heads=2, mask="c", bias=False), a=(2, 4, 6), c=(4, 4)),
+    v(dict(E=6, heads=1, mask="c", bias=False), a=(1, 4, 6), c=(4, 4))])
+op("multi_head_attention masks", "multi_head_attention(a, b, b, {heads}, attn_mask = c, key_padding_mask = "
+   + dln_pad(2, 5, 3) + ")", MHA,
+   [v(dict(E=4, heads=2, mask="c", kpm=3, kv="bb"), a=(2, 3, 4), b=(2, 5, 4), c=(3, 5))])
+
+
+def _enc(E, heads, ff, act, norm_first, **_):
+    return nn.TransformerEncoderLayer(E, heads, ff, dropout=0.0, activation=act, batch_first=True, norm_first=norm_first)
+
+
+def _enc_call(m, p, causal=False, kpm=None, **_):
+    x = p["a"]
+    am = causal_mask(x.shape[1], x.shape[1]) if causal else None
+    return m(x, src_mask=am, src_key_padding_mask=pad_mask(x.shape[0], x.shape[1], kpm) if kpm else None)
+
+
+_LN = {f"{layer}0.norm{i}.weight": "pos" for layer in ("transformer_encoder_layer", "transformer_decoder_layer")
+       for i in (1, 2, 3)}
+ENC = "transformer_encoder_layer(a, {heads}, ff = {ff}, dropout = 0.0, activation = \"{act}\", norm_first = {nf}"
+op("transformer_encoder_layer", ENC + ")", module_ref(_enc, "transformer_encoder_layer0.", _enc_call),
+   [v(dict(E=8, heads=2, ff=12, act="relu", norm_first=False, nf="false"), a=(2, 5, 8)),
+    v(dict(E=8, heads=2, ff=12, act="relu", norm_first=True, nf="true"), a=(2, 5, 8)),
+    v(dict(E=6, heads=3, ff=5, act="gelu", norm_first=False, nf="false"), a=(3, 4, 6)),
+    v(dict(E=6, heads=1, ff=7, act="gelu", norm_first=True, nf="true"), a=(1, 3, 6))], domain=_LN)
+op("transformer_encoder_layer", ENC + ", causal = true, key_padding_mask = " + dln_pad(2, 5, 1) + ")",
+   module_ref(_enc, "transformer_encoder_layer0.", _enc_call),
+   [v(dict(E=8, heads=2, ff=12, act="relu", norm_first=False, nf="false", causal=True, kpm=1), a=(2, 5, 8)),
+    v(dict(E=8, heads=4, ff=12, act="gelu", norm_first=True, nf="true", causal=True, kpm=1), a=(2, 5, 8))], domain=_LN)
+
+
+def _dec(E, heads, ff, act, norm_first, **_):
+    return nn.TransformerDecoderLayer(E, heads, ff, dropout=0.0, activation=act, batch_first=True, norm_first=norm_first)
+
+
+def _dec_call(m, p, kpm=None, **_):
+    x, mem = p["a"], p["b"]
+    return m(x, mem, tgt_mask=causal_mask(x.shape[1], x.shape[1]),
+             memory_key_padding_mask=pad_mask(mem.shape[0], mem.shape[1], kpm) if kpm else None)
+
+
+DEC = "transformer_decoder_layer(a, b, {heads}, ff = {ff}, dropout = 0.0, activation = \"{act}\", norm_first = {nf}"
+op("transformer_decoder_layer", DEC + ")", module_ref(_dec, "transformer_decoder_layer0.", _dec_call),
+   [v(dict(E=8, heads=2, ff=12, act="relu", norm_first=False, nf="false"), a=(2, 5, 8), b=(2, 7, 8)),
+    v(dict(E=6, heads=3, ff=5, act="gelu", norm_first=True, nf="true"), a=(2, 4, 6), b=(2, 3, 6))], domain=_LN)
+op("transformer_decoder_layer", DEC + ", memory_key_padding_mask = " + dln_pad(2, 6, 2) + ")",
+   module_ref(_dec, "transformer_decoder_layer0.", _dec_call),
+   [v(dict(E=4, heads=2, ff=6, act="relu", norm_first=False, nf="false", kpm=2), a=(2, 3, 4), b=(2, 6, 4))],
+   domain=_LN)
