@@ -265,3 +265,104 @@ op("transformer_decoder_layer", DEC + ", memory_key_padding_mask = " + dln_pad(2
    module_ref(_dec, "transformer_decoder_layer0.", _dec_call),
    [v(dict(E=4, heads=2, ff=6, act="relu", norm_first=False, nf="false", kpm=2), a=(2, 3, 4), b=(2, 6, 4))],
    domain=_LN)
+
+
+# ---- Swin: the reference implementation's WindowAttention and SwinTransformerBlock ------------
+# (microsoft/Swin-Transformer, models/swin_transformer.py, without drop_path), input [N, H, W, C];
+# its index and mask buffers are registered non-persistent, so the state_dict holds the parameters.
+class WindowAttention(nn.Module):
+    def __init__(self, dim, window, heads):
+        super().__init__()
+        self.window, self.heads, self.scale = window, heads, (dim // heads) ** -0.5
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid([torch.arange(window), torch.arange(window)], indexing="ij"))
+        cf = torch.flatten(coords, 1)
+        rel = (cf[:, :, None] - cf[:, None, :]).permute(1, 2, 0).contiguous()
+        rel[:, :, 0] += window - 1
+        rel[:, :, 1] += window - 1
+        rel[:, :, 0] *= 2 * window - 1
+        self.register_buffer("relative_position_index", rel.sum(-1), persistent=False)
+        self.qkv, self.proj = nn.Linear(dim, dim * 3), nn.Linear(dim, dim)
+
+    def forward(self, x, mask=None):
+        B_, N, C = x.shape
+        qkv = self.qkv(x).reshape(B_, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
+        attn = q @ k.transpose(-2, -1)
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(N, N, -1)
+        attn = attn + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        if mask is not None:
+            nW = mask.shape[0]
+            attn = attn.view(B_ // nW, nW, self.heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, self.heads, N, N)
+        x = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(B_, N, C)
+        return self.proj(x)
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, dim, res, heads, window, shift, mlp_ratio):
+        super().__init__()
+        if min(res) <= window:
+            shift, window = 0, min(res)
+        self.res, self.window, self.shift = res, window, shift
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window, heads)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        mask = None
+        if shift > 0:
+            H, W = res
+            img = torch.zeros((1, H, W, 1))
+            cnt = 0
+            for h in (slice(0, -window), slice(-window, -shift), slice(-shift, None)):
+                for w in (slice(0, -window), slice(-window, -shift), slice(-shift, None)):
+                    img[:, h, w, :] = cnt
+                    cnt += 1
+            mw = window_partition(img, window).view(-1, window * window)
+            mask = mw.unsqueeze(1) - mw.unsqueeze(2)
+            mask = mask.masked_fill(mask != 0, float(-100.0)).masked_fill(mask == 0, float(0.0))
+        self.register_buffer("attn_mask", mask, persistent=False)
+
+    def forward(self, x):
+        N, H, W, C = x.shape
+        shortcut, w, s = x, self.window, self.shift
+        x = self.norm1(x)
+        if s > 0:
+            x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))
+        windows = window_partition(x, w).view(-1, w * w, C)
+        mask = None if self.attn_mask is None else self.attn_mask.to(x.dtype)
+        x = window_reverse(self.attn(windows, mask=mask).view(-1, w, w, C), w, H, W)
+        if s > 0:
+            x = torch.roll(x, shifts=(s, s), dims=(1, 2))
+        x = shortcut + x
+        return x + self.mlp(self.norm2(x))
+
+
+def _swin(dim, res, heads, window, shift, ratio):
+    return SwinBlock(dim, res, heads, window, shift, ratio)
+
+
+op("swin_block", "swin_block(a, {heads}, window = {window}, shift = {shift}, mlp_ratio = {ratio})",
+   module_ref(_swin, "swin_block0."),
+   [v(dict(dim=6, res=(8, 8), heads=2, window=4, shift=2, ratio=2.0), a=(2, 8, 8, 6)),
+    v(dict(dim=6, res=(8, 8), heads=3, window=4, shift=0, ratio=1.5), a=(1, 8, 8, 6)),
+    v(dict(dim=4, res=(6, 9), heads=1, window=3, shift=1, ratio=2.0), a=(2, 6, 9, 4)),
+    v(dict(dim=4, res=(4, 4), heads=2, window=7, shift=3, ratio=1.0), a=(1, 4, 4, 4))],
+   domain={"swin_block0.norm1.weight": "pos", "swin_block0.norm2.weight": "pos"})
+
+
+def _mha_ref_heads(p, heads, causal):
+    """Heads side by side, as nn.MultiheadAttention between its projections."""
+    q, k, v = p["a"], p["b"], p["c"]
+    split = lambda x: x.reshape(x.shape[0], x.shape[1], heads, -1).transpose(1, 2)
+    s = split(q) @ split(k).transpose(-1, -2) * (q.shape[-1] // heads) ** -0.5
+    if causal:
+        s = s + causal_mask(q.shape[1], k.shape[1])
+    y = torch.softmax(s, -1) @ split(v)
+    return y.transpose(1, 2).reshape(q.shape[0], q.shape[1], -1)
+
+
+# attend's composed form (what a training step with attention-weight dropout runs), dropout 0 here.
+op("attend_composed", "attend_composed(a, b, c, {heads}, causal = {causal})",
+   lambda p, heads, causal: _mha_ref_heads(p, heads, causal == "true"),
+   [v(dict(heads=2, causal="false"), a=(2, 4, 6), b=(2, 5, 6), c=(2, 5, 4)),
+    v(dict(heads=1, causal="true"), a=(2, 4, 3), b=(2, 4, 3), c=(2, 4, 5))])
