@@ -30,6 +30,21 @@ static void fill(float *v, int64_t n, uint64_t *rng) {
     for (int64_t i = 0; i < n; i++) v[i] = (float)(2 * emitted_urand(rng) - 1);
 }
 
+/* src built, instantiated for NB samples of up to TMAX steps and initialized. */
+static void *build_model(const char *src, emitted *em, uint64_t seed) {
+    CU_ASSERT_FATAL(emitted_build_source(src, em) == 0);
+    int64_t sym_max[2] = {NB, TMAX};
+    void *m = em->api->create_io(sym_max);
+    CU_ASSERT_FATAL(m != NULL);
+    em->api->init(m, seed);
+    return m;
+}
+
+static void unload_model(emitted *em, void *m) {
+    em->api->destroy(m);
+    emitted_unload(em);
+}
+
 /* x + sinusoidal rows + learned rows, at T = 5 and T = MAXLEN from one build
  * whose bound is larger than max_len; T = 14 is refused by take's check. */
 static void test_positions_symbolic(void) {
@@ -37,10 +52,7 @@ static void test_positions_symbolic(void) {
                              "    return positional_encoding(x, max_len = 12) |> learned_positions(12)\n"
                              "}\n";
     emitted em;
-    CU_ASSERT_FATAL(emitted_build_source(src, &em) == 0);
-    int64_t sym_max[2] = {NB, TMAX};
-    void *m = em.api->create_io(sym_max);
-    CU_ASSERT_FATAL(m != NULL);
+    void *m = build_model(src, &em, 1);
     int wi = emitted_param_index(&em, "learned_positions0.weight");
     CU_ASSERT_FATAL(wi >= 0);
     float *w = em.api->param_data(m, wi);
@@ -71,8 +83,7 @@ static void test_positions_symbolic(void) {
     *(void **)&last_error = dlsym(em.so, "dl_last_error");
     CU_ASSERT_FATAL(last_error != NULL);
     CU_ASSERT(strstr(last_error(), "index 12 out of range [0, 12) in take") != NULL);
-    em.api->destroy(m);
-    emitted_unload(&em);
+    unload_model(&em, m);
 }
 
 /* The emitted model's parameters as the interpreter takes them. */
@@ -97,11 +108,7 @@ static void test_layers_symbolic(void) {
         "    return y, grad(sum(y * y), x)\n"
         "}\n";
     emitted em;
-    CU_ASSERT_FATAL(emitted_build_source(src, &em) == 0);
-    int64_t sym_max[2] = {NB, TMAX};
-    void *m = em.api->create_io(sym_max);
-    CU_ASSERT_FATAL(m != NULL);
-    em.api->init(m, 1);
+    void *m = build_model(src, &em, 1);
     arena ar = {0};
     ir_module *mod = compiled_elaborate(&ar, stderr, src);
     CU_ASSERT_FATAL(mod != NULL);
@@ -130,8 +137,7 @@ static void test_layers_symbolic(void) {
     for (int i = 0; i < em.api->n_params; i++) free(params[i]);
     free(params);
     arena_free(&ar);
-    em.api->destroy(m);
-    emitted_unload(&em);
+    unload_model(&em, m);
 }
 
 /* A GPT-style model (tokens, learned positions, two pre-norm causal encoder
@@ -151,11 +157,7 @@ static void test_tiny_gpt_trains(void) {
         "    optim = adam(lr = 1e-2)\n"
         "}\n";
     emitted em;
-    CU_ASSERT_FATAL(emitted_build_source(src, &em) == 0);
-    int64_t sym_max[2] = {NB, TMAX};
-    void *m = em.api->create_io(sym_max);
-    CU_ASSERT_FATAL(m != NULL);
-    em.api->init(m, 5);
+    void *m = build_model(src, &em, 5);
     for (int64_t t = 6; t <= TMAX; t += TMAX - 6) {
         int32_t tok[NB * TMAX], tgt[NB * TMAX];
         for (int i = 0; i < NB * t; i++) tok[i] = (i * 7 + 3) % 16, tgt[i] = (i * 7 + 10) % 16;
@@ -166,8 +168,7 @@ static void test_tiny_gpt_trains(void) {
         CU_ASSERT(isfinite(first) && isfinite(last));
         CU_ASSERT(last < 0.5f * first);
     }
-    em.api->destroy(m);
-    emitted_unload(&em);
+    unload_model(&em, m);
 }
 
 static int count_ops(const ir_graph *g, ir_opcode op) {
