@@ -143,12 +143,12 @@ int dl_conv2d_depthwise_bwd_weight(const dl_conv2d_geom *g, const float *x, cons
  * are the last rows of a longer sequence, as in cached decoding). A row
  * whose keys are all masked (-inf) gives 0. The mask (NULL: none) is read
  * through strides over the scores' coordinates (batch dims, head, t, s), 0
- * where it broadcasts. No T x S buffer: each thread keeps one row of S
- * probabilities. The backward functions recompute the probabilities from
- * q, k, v and need the forward's output and its gradient dout; dk or dv may
- * be NULL. dl_attention_bwd_mask writes dS [B, heads, T, S] (the gradient of
- * the scores, unreduced). All return 0, or -1 (dl_last_error) when scratch
- * memory runs out. */
+ * where it broadcasts. No T x S buffer: each thread keeps a tile of scores
+ * for a block of queries. The backward recomputes the probabilities from q,
+ * k, v and needs the forward's output and its gradient dout; dscores
+ * receives dS [B, heads, T, S] (the gradient of the scores, unreduced: the
+ * mask's). Both return 0, or -1 (dl_last_error) when scratch memory runs
+ * out. */
 #define DL_ATTN_MAX_BATCH_DIMS 4
 typedef struct dl_attention_geom {
     int64_t batch, t, s, e, ev, heads;
@@ -159,15 +159,14 @@ typedef struct dl_attention_geom {
     int64_t bdim[DL_ATTN_MAX_BATCH_DIMS];         /* their lengths */
     int64_t mb[DL_ATTN_MAX_BATCH_DIMS];           /* the mask's stride along each */
     int64_t mh, mt, ms;                           /* ... along the head, the query, the key */
+    int64_t ld_dq, ld_dk, ld_dv;                  /* dl_attention_bwd: row strides of the gradients, 0 = e, e, ev
+                                                     (more when they lie side by side in one buffer) */
 } dl_attention_geom;
 
 int dl_attention(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask, float *out);
-int dl_attention_bwd_q(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
-                       const float *out, const float *dout, float *dq);
-int dl_attention_bwd_kv(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
-                        const float *out, const float *dout, float *dk, float *dv);
-int dl_attention_bwd_mask(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
-                          const float *out, const float *dout, float *dscores);
+/* Any of dq, dk, dv, dscores may be NULL; one call computes the others with one recomputation. */
+int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
+                     const float *out, const float *dout, float *dq, float *dk, float *dv, float *dscores);
 
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
