@@ -649,6 +649,7 @@ static const builtin builtins[] = {
     {"slice", {{"x", 1}, {"axis", 1}, {"start", 0}, {"end", 0}, {"step", 0}}, 5, b_slice, OP_slice, 0},
     {"split", {{"x", 1}, {"sizes", 1}, {"axis", 0}}, 3, b_split, OP_slice, 0},
     {"chunk", {{"x", 1}, {"chunks", 1}, {"axis", 0}}, 3, b_chunk, OP_slice, 0},
+    {"roll", {{"x", 1}, {"shifts", 1}, {"axis", 0}}, 3, b_roll, OP_concat, 0},
     {"pad", {{"x", 1}, {"pads", 1}, {"mode", 0}, {"value", 0}}, 4, b_pad, OP_pad, 0},
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}}, 4, b_upsample, OP_upsample, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},

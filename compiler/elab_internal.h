@@ -174,6 +174,7 @@ value b_concat(elab *e, src_loc loc, const char *name, value *args);
 value b_stack(elab *e, src_loc loc, const char *name, value *args);
 value b_slice(elab *e, src_loc loc, const char *name, value *args);
 value b_split(elab *e, src_loc loc, const char *name, value *args);
+value b_roll(elab *e, src_loc loc, const char *name, value *args);
 value b_chunk(elab *e, src_loc loc, const char *name, value *args);
 value b_pad(elab *e, src_loc loc, const char *name, value *args);
 value b_upsample(elab *e, src_loc loc, const char *name, value *args);

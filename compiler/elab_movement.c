@@ -1,5 +1,5 @@
 /* elab_movement.c — the data-movement builtins: concat, stack, slice, split,
- * chunk, pad, upsample, squeeze, unsqueeze (rows in elab_builtins.c's table).
+ * chunk, roll, pad, upsample, squeeze, unsqueeze (rows in elab_builtins.c's table).
  *
  * Their meaning is PyTorch's (torch.cat / stack / split / chunk / squeeze /
  * unsqueeze, Python slicing, F.pad, nn.Upsample with an integer
@@ -260,6 +260,43 @@ value b_chunk(elab *e, src_loc loc, const char *name, value *args) {
     int64_t len = axis_len(e, x, axis, name, loc);
     if (len < 0) return v_error();
     return even_pieces(e, x, axis, len, (len + chunks - 1) / chunks, name, loc);
+}
+
+/* roll(x, shifts, axis): torch.roll with dims given. Each (shift, axis)
+ * pair is two slices swapped by a concat, so it differentiates like them
+ * and needs no op of its own; the shift is taken modulo the length, as
+ * torch does, so -1 and len - 1 are the same roll. */
+value b_roll(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    value one_s[1], one_a[1], *sv = &args[1], *av = &args[2];
+    *sv = int_like(sv);
+    int n = sv->kind == V_LIST ? sv->n : 1;
+    if (av->kind == V_NONE) {
+        diag_error(e->d, loc, "'roll' needs the axis to roll along\nhint: roll(x, 2, axis = 1), or roll(x, (-3, -3), "
+                   "axis = (1, 2)) for several (torch.roll without dims flattens first; reshape for that)");
+        return v_error();
+    }
+    if ((sv->kind == V_LIST) != (av->kind == V_LIST) || (av->kind == V_LIST && av->n != n) || n < 1) {
+        if (sv->kind != V_ERROR && av->kind != V_ERROR)
+            diag_error(e->d, av->loc, "'roll' takes one shift per axis: an int and an int, or two lists of one length; "
+                       "got %s and %s", v_describe(e, sv), v_describe(e, av));
+        return v_error();
+    }
+    value *shifts = sv->kind == V_LIST ? sv->items : (one_s[0] = *sv, one_s);
+    value *axes = av->kind == V_LIST ? av->items : (one_a[0] = *av, one_a);
+    for (int k = 0; k < n; k++) {
+        int64_t shift, len;
+        int axis;
+        if (!int_arg(e, &shifts[k], 0, name, "shifts", &shift) || !axis_norm(e, &axes[k], x->shape.rank, name, &axis) ||
+            (len = axis_len(e, x, axis, name, loc)) < 0)
+            return v_error();
+        shift = ((shift % len) + len) % len;
+        if (shift == 0) continue;
+        ir_node *parts[2] = {slice_along(e, x, axis, len - shift, 1, shift, loc), slice_along(e, x, axis, 0, 1, len - shift, loc)};
+        if (!parts[0] || !parts[1] || !(x = concat_nodes(e, parts, 2, axis, loc))) return v_error();
+    }
+    return v_tensor(x, loc);
 }
 
 /* pad(x, pads, mode = "constant", value = 0.0): torch.nn.functional.pad —

@@ -1,6 +1,6 @@
 """corpus.py — every op in every position compiles with -Wall -Wextra -Werror.
 
-The parity cases (cases.py) put each builtin, stdlib block and loss in forward
+The parity cases (cases.py, transformer.py) put each builtin, stdlib block and loss in forward
 position (forward, eval and train graphs) and its VJP in backward position.
 This section takes the same rows and puts them where only gradients-as-values
 reach: `grad(...)` inside the model (the VJP kernels then run in the forward
@@ -22,6 +22,7 @@ refusal is allowed, C that does not compile never is.
 import re
 
 import cases as case_table
+import transformer
 from ops import _train_section
 
 CHUNK = 24
@@ -55,7 +56,7 @@ def source(name, case):
 
 def _first_variants():
     seen, out = set(), []
-    for c in case_table.OPS + case_table.LOSSES:
+    for c in case_table.OPS + case_table.LOSSES + transformer.CASES:
         key = (c.op, c.dln)
         if key not in seen:
             seen.add(key)

@@ -374,6 +374,69 @@ class RNNStates(nn.Module):
         return torch.cat([h[0], c[0], g[0], g[1], r[0]], dim=1)
 
 
+# ---- transformers (stdlib/transformer.dln, stdlib/attention.dln) ---------------------------
+# The PyTorch side is built from PyTorch's own modules (nn.TransformerEncoderLayer, ...) and the
+# reference implementations of tests/parity/transformer.py, each an attribute named like the
+# dlnc block instance, so its state_dict is dlnc's checkpoint (interchange.py loads it both ways).
+# SGD, not Adam: the key projection's bias has a gradient of exactly zero (softmax ignores a
+# constant added to every score), i.e. rounding noise, which Adam would scale up to full steps.
+TFM_DLN = """model tfm(x: f32[N, 1, 6, 8]) -> f32[N, 10] {
+    s = reshape(x, [-1, 6, 8])
+    h = positional_encoding(s, max_len = 32)
+    h = transformer_encoder_layer(h, 2, ff = 16, dropout = 0.0)
+    h = transformer_decoder_layer(h, s, 4, ff = 12, dropout = 0.0, activation = "gelu", norm_first = true)
+    return dense(mean(h, axis = 1), 10)
+}
+""" + _train("tfm", 4, "sgd(lr = 0.05, momentum = 0.9)")
+
+
+class TFM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        import transformer as t
+        self.pe = t.TutorialPE(8, 32)
+        self.transformer_encoder_layer0 = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.transformer_decoder_layer0 = nn.TransformerDecoderLayer(8, 4, 12, dropout=0.0, activation="gelu",
+                                                                     batch_first=True, norm_first=True)
+        self.dense0 = nn.Linear(8, 10)
+
+    def forward(self, x):
+        import transformer as t
+        s = x.reshape(-1, 6, 8)
+        h = self.transformer_encoder_layer0(self.pe(s))
+        h = self.transformer_decoder_layer0(h, s, tgt_mask=t.causal_mask(6, 6).to(x.dtype))
+        return self.dense0(h.mean(1))
+
+
+VISION_DLN = """model vision(x: f32[N, 1, 8, 8]) -> f32[N, 10] {
+    p = patch_embed(x, 2, 6)
+    h = swin_block(reshape(p, [-1, 4, 4, 6]), 2, window = 2, shift = 1, mlp_ratio = 2.0)
+    h = reshape(h, [-1, 16, 6]) |> mixer_block(8, 12) |> class_token |> learned_positions(17)
+    h = transformer_encoder_layer(h, 3, ff = 12, dropout = 0.0, norm_first = true)
+    return dense(h[:, 0], 10)
+}
+""" + _train("vision", 4, "sgd(lr = 0.05, momentum = 0.9)")
+
+
+class Vision(nn.Module):
+    def __init__(self):
+        super().__init__()
+        import transformer as t
+        self.patch_embed0 = t.PatchEmbed(1, 2, 6)
+        self.swin_block0 = t.SwinBlock(6, (4, 4), 2, 2, 1, 2.0)
+        self.mixer_block0 = t.MixerBlock(16, 6, 8, 12)
+        self.class_token0 = t.ClassToken(6)
+        self.learned_positions0 = nn.Embedding(17, 6)
+        self.transformer_encoder_layer0 = nn.TransformerEncoderLayer(6, 3, 12, dropout=0.0, batch_first=True,
+                                                                     norm_first=True)
+        self.dense0 = nn.Linear(6, 10)
+
+    def forward(self, x):
+        h = self.swin_block0(self.patch_embed0(x).reshape(-1, 4, 4, 6))
+        h = self.class_token0(self.mixer_block0(h.reshape(-1, 16, 6))) + self.learned_positions0.weight
+        return self.dense0(self.transformer_encoder_layer0(h)[:, 0])
+
+
 def _sgd(lr, momentum=0.0, wd=0.0):
     return lambda params: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
 
@@ -393,6 +456,8 @@ MODELS = [
     ("rnn_relu", RNN_RELU_DLN, RNNReLU, (1, 5, 6), 4, _sgd(0.05, 0.9)),
     ("lstm_masked", LSTM_MASKED_DLN, LSTMMasked, (1, 7, 4), 4, _sgd(0.1, 0.9)),
     ("rnn_states", STATES_DLN, RNNStates, (1, 6, 3), 4, _sgd(0.1, 0.9)),
+    ("tfm", TFM_DLN, TFM, (1, 6, 8), 4, _sgd(0.05, 0.9)),
+    ("vision", VISION_DLN, Vision, (1, 8, 8), 4, _sgd(0.05, 0.9)),
 ]
 # Models whose input is not plain N(0, 1) noise: name -> f(rng, shape) -> float32 array.
 INPUTS = {"lstm_masked": _masked_input, "rnn_states": _masked_input}

@@ -4,7 +4,8 @@ by optimizer, model by model.
 
     /usr/bin/python3 tests/parity/run.py [BUILD_DIR] [--only SECTION,...] [--keep]
 
-Sections: ops (cases.py: primitive ops, stdlib blocks, losses), init
+Sections: ops (cases.py: primitive ops, stdlib blocks, losses), transformers
+(transformer.py: stdlib/transformer.dln against PyTorch's modules), init
 (initializers against torch.nn.init and the docs' table), corpus (every
 case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
@@ -37,7 +38,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "corpus", "init", "optim", "models", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "interchange"]
 
 
 def fmt(e):
@@ -72,6 +73,9 @@ def main(argv):
         res = ops.run_cases(build, all_cases)
         for name, group in group_by(res):
             rows.append((name, group))
+    if "transformers" in only:
+        import transformer
+        rows += group_by(ops.run_cases(build, transformer.CASES))
     if "corpus" in only:
         import corpus
         rows += corpus.run(build)
