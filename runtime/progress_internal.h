@@ -10,6 +10,7 @@ typedef struct dl_epoch_stats {
     const char *eval_name;                /* "test", or "val" for a validation split: the label of test_* */
     double test_loss, test_acc;           /* NaN when not measured; acc is a fraction */
     double test_iou;                      /* NaN when not measured */
+    double test_exact_teacher, test_exact_greedy; /* seq2seq exact match, NaN when not measured */
     double samples_per_s;
     double seconds;                       /* this epoch, training + evaluation */
     double eta_seconds;                   /* estimate for the remaining epochs */
