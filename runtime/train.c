@@ -385,7 +385,7 @@ static int dl_check_vocab(const dl_model_api *api, int64_t need, const char *why
     const dl_io_info *o = &api->outputs[0];
     const int64_t v = o->rank > 0 ? o->shape[o->rank - 1] : 0;
     if (v > 0 && v < need) {
-        dl_set_error("data: output '%s' of model '%s' has %lld classes but %s needs %lld", o->name, api->name,
+        dl_set_error("data: output '%s' of model '%s' has %lld classes, too few for %s: %lld are needed", o->name, api->name,
                      (long long)v, why, (long long)need);
         return -1;
     }
@@ -455,8 +455,11 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
     if (text || s2s) {
         /* the model's own checks name a token id beyond an embedding's table */
-        if (s2s ? dl_check_vocab(api, sd.vocab, "seq2seq_task (digits + 4)")
-                : cfg->data.mlm > 0 && dl_check_vocab(api, td.vocab_size + 1, "the [MASK] id (the vocabulary + 1)"))
+        char why[96];
+        snprintf(why, sizeof why, s2s ? "seq2seq_task's tokens (digits + 4)"
+                                      : "masked tokens (the %lld ids of the vocabulary, then [MASK] = %lld)",
+                 (long long)td.vocab_size, (long long)td.vocab_size);
+        if (s2s ? dl_check_vocab(api, sd.vocab, why) : cfg->data.mlm > 0 && dl_check_vocab(api, td.vocab_size + 1, why))
             goto done;
     } else if (dl_one_input_form(api)) {
         if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
