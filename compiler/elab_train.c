@@ -791,6 +791,12 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
         by_field[field_of[i]] = e->g->inputs[i].node;
         if (fs[field_of[i]].kind == FIELD_PRIMARY) primary = e->g->inputs[i].node;
     }
+    /* greedy decoding feeds the model its own tokens through the input reading target_in */
+    if (e->mod->train && (e->mod->train->cfg.metrics & DL_METRIC_EXACT_MATCH) && !(nf > 1 && by_field[1] && io->out[0]->shape.rank == 3)) {
+        diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'exact_match' decodes greedily: model '%s' needs an "
+                   "input reading target_in and logits f32[N, T, V] as its first output", t->name);
+        return NULL;
+    }
 
     /* Names the loss can use: outputs, inputs, fields. */
     frame f = {.prefix = ""};
