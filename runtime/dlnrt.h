@@ -700,7 +700,7 @@ typedef struct dl_model_api {
     void (*reset_state)(void *m);
 } dl_model_api;
 
-#define DL_ABI_VERSION 4
+#define DL_ABI_VERSION 5
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {
