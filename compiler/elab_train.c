@@ -214,6 +214,15 @@ static int build_seq2seq_data(elab *e, src_loc loc, const call_args *ca, dl_data
                    (long long)dc->length);
         return -1;
     }
+    /* the runtime keeps test sources out of training by drawing again: the test set may take at most half */
+    const int64_t sources = dl_seq2seq_sources(dc);
+    if (sources >= 0 && dc->n_test > sources / 2) {
+        diag_error(e->d, a[Q_TEST].kind != V_NONE ? a[Q_TEST].loc : loc, "a test set of %lld sequences would take more "
+                   "than half of the %lld distinct sources of '%s' at these lengths and digits\nhint: test_size = %lld at "
+                   "most, or a larger length or digits", (long long)dc->n_test, (long long)sources, dc->task,
+                   (long long)(sources / 2));
+        return -1;
+    }
     dc->path = "";   /* generated: nothing to read */
     return 0;
 }

@@ -475,6 +475,9 @@ int dl_seq2seq_lengths(const char *task, int64_t length, int64_t *S, int64_t *T)
  * sources, which is an error otherwise. The same arguments give the same
  * data. */
 int dl_seq2seq_generate(const struct dl_data_config *dc, uint64_t seed, dl_seq2seq_data *out);
+/* How many distinct sources dc's task has at its lengths and digits (at most
+ * 2^62); -1 for an unknown task or lengths/digits out of range. */
+int64_t dl_seq2seq_sources(const struct dl_data_config *dc);
 void dl_seq2seq_free(dl_seq2seq_data *d);
 /* Greedy autoregressive decoding with a model m (created with bounds of at
  * least b->n and T) that reads its input `target_in` — i32[T], or a symbol

@@ -58,6 +58,13 @@ static int64_t source_space(int kind, int64_t lo, int64_t hi, int64_t digits)
     return kind == TASK_ADD ? sat_mul(total, total) : total;
 }
 
+int64_t dl_seq2seq_sources(const dl_data_config *dc)
+{
+    const int kind = task_kind(dc->task);
+    if (kind < 0 || dc->min_length < 1 || dc->min_length > dc->length || dc->digits < 2) return -1;
+    return source_space(kind, dc->min_length, dc->length, dc->digits);
+}
+
 static int64_t draw(dl_rng *r, int64_t n) { return (int64_t)(dl_rng_next(r) % (uint64_t)n); }
 
 /* k digits of a number (most significant first, nonzero unless k = 1) into d. */

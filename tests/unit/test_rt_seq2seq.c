@@ -144,6 +144,13 @@ static void test_disjoint_and_seeded(void)
     dl_seq2seq_free(&c);
     /* the test set may take at most half of the sources: 10 + 100 here */
     dc = task("copy", 2, 1, 10, 10, 56);
+    CU_ASSERT_EQUAL(dl_seq2seq_sources(&dc), 110);
+    const dl_data_config add1 = task("add", 1, 1, 3, 1, 0), add2 = task("add", 2, 2, 10, 1, 0);
+    const dl_data_config huge = task("sort", 1024, 1, 1000, 1, 0), bad = task("rotate", 2, 1, 10, 1, 0);
+    CU_ASSERT_EQUAL(dl_seq2seq_sources(&add1), 9);
+    CU_ASSERT_EQUAL(dl_seq2seq_sources(&add2), 90 * 90);   /* no leading zeros */
+    CU_ASSERT_EQUAL(dl_seq2seq_sources(&huge), (int64_t)1 << 62);   /* saturated, not wrapped */
+    CU_ASSERT_EQUAL(dl_seq2seq_sources(&bad), -1);
     CU_ASSERT_EQUAL(dl_seq2seq_generate(&dc, 1, &a), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "110 distinct sources"));
     dc.n_test = 55;
