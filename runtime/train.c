@@ -503,7 +503,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
                at.epochs_done == 1 ? "" : "s", (long long)at.steps);
     }
-    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done))) goto done;
+    const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact))) goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
                         (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;

@@ -1,7 +1,7 @@
 # Sourced by tests/e2e/run.sh (needs B, T, pass, fail, CFLAGS): sequence-to-
 # sequence and masked-token training end to end. An LSTM encoder-decoder
 # learns the copy task of seq2seq_task (generated, no file) in 400 steps and
-# reports both exact-match figures; a decoder that peeks at the next
+# reports both exact-match figures (epoch lines, done:, --history columns); a decoder that peeks at the next
 # target_in position gets teacher-forced exact match for free and nothing
 # greedily (the reason the greedy number exists); a masked-token model trains
 # on a tokens(..., mlm = 0.15) source; a model whose vocabulary has no room
@@ -31,7 +31,7 @@ for f in seq2seq_copy seq2seq_peek mlm; do
   "$DL" "$T/$f.dln" -o "$T/$f.c" && cc $CFLAGS -c "$T/$f.c" -o "$T/$f.o" || { ok=0; echo "FAIL $f: does not build with -Werror"; }
 done
 run() { (cd "$T" && DLNC_CACHE="$T/cache" "$DL" run "$@"); }
-run seq2seq_copy.dln > "$T/copy.out" 2>&1; rc1=$?
+run seq2seq_copy.dln --history copy.csv > "$T/copy.out" 2>&1; rc1=$?
 run seq2seq_peek.dln > "$T/peek.out" 2>&1; rc2=$?
 run mlm.dln > "$T/mlm.out" 2>&1; rc3=$?
 run mlm_small.dln > "$T/mlm_small.out" 2>&1; rc4=$?
@@ -41,7 +41,8 @@ pct() { sed -n "s/^done: .*$2 \([0-9]*\)\.[0-9]*%.*/\1/p" "$1"; }
 tf=$(pct "$T/copy.out" test_exact_teacher); gr=$(pct "$T/copy.out" test_exact_greedy)
 ptf=$(pct "$T/peek.out" test_exact_teacher); pgr=$(pct "$T/peek.out" test_exact_greedy)
 if [ $ok -eq 1 ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -q "^epoch  *1/2 .*test_exact_teacher .*test_exact_greedy" "$T/copy.out" \
-   && [ -n "$tf" ] && [ "$tf" -ge 90 ] && [ -n "$gr" ] && [ "$gr" -ge 90 ] \
+   && [ "$(head -1 "$T/copy.csv")" = "epoch,train_loss,test_loss,test_acc,seconds,test_exact_teacher,test_exact_greedy" ] \
+   && [ "$(wc -l < "$T/copy.csv")" -eq 3 ] && [ -n "$tf" ] && [ "$tf" -ge 90 ] && [ -n "$gr" ] && [ "$gr" -ge 90 ] \
    && [ -n "$ptf" ] && [ "$ptf" -ge 90 ] && [ -n "$pgr" ] && [ "$pgr" -le 10 ]; then
   echo "seq2seq_task: an LSTM encoder-decoder copies (exact match teacher-forced $tf%, greedy $gr%); a peeking decoder $ptf% / $pgr%: ok"
   pass=$((pass+1))
