@@ -618,7 +618,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (!isnan(result.test_exact_teacher))
             printf(", %s_exact_teacher %.2f%%, %s_exact_greedy %.2f%%", eval_name, 100.0 * result.test_exact_teacher,
                    eval_name, 100.0 * result.test_exact_greedy);
-        if (text && !isnan(result.test_loss))
+        /* a masked-token loss is over the masked positions only: not a compression rate of the text */
+        if (text && !isnan(result.test_loss) && cfg->data.mlm > 0)
+            printf(", %s_loss %.4f (masked tokens)", eval_name, result.test_loss);
+        else if (text && !isnan(result.test_loss))
             printf(", %s_loss %.4f (%.3f bits per %s)", eval_name, result.test_loss, dl_bits_per_char(result.test_loss),
                    td.has_vocab ? "character" : "token");
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);

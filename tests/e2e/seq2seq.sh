@@ -49,7 +49,7 @@ if [ $ok -eq 1 ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -q "^epoch  *1/2 .*
 else
   echo "FAIL seq2seq ($ok $rc1 $rc2; $tf $gr $ptf $pgr):"; cat "$T/copy.out" "$T/peek.out"; fail=$((fail+1))
 fi
-if [ $rc3 -eq 0 ] && grep -q "^done: 2 epochs.*val_acc" "$T/mlm.out" \
+if [ $rc3 -eq 0 ] && grep -q "^done: 2 epochs.*val_acc .*val_loss [0-9.]* (masked tokens)" "$T/mlm.out" \
    && [ $rc4 -eq 1 ] && grep -q "too few for masked tokens .*\[MASK\] = 10): 11 are needed" "$T/mlm_small.out" \
    && [ $rc5 -eq 1 ] && grep -q "12 classes, too few for seq2seq_task's tokens (digits + 4): 14 are needed" "$T/copy_small.out"; then
   echo "masked-token training on tokens(mlm = 0.15); vocabularies without room for [MASK] or the task's tokens refused: ok"
