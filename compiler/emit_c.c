@@ -677,8 +677,13 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_std[k]));
     fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s},\n", a->cutout_size,
             a->cutout_count, emit_float(c, a->mixup_alpha));
-    fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 "},\n", t->data.seq_len,
-            t->data.contiguous, t->data.vocab);
+    fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
+            t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
+    fprintf(f, "             .task = ");
+    emit_cstr(f, t->data.task);
+    fprintf(f, ", .length = %" PRId64 ", .min_length = %" PRId64 ", .digits = %" PRId64 ", .n_train = %" PRId64
+               ", .n_test = %" PRId64 "},\n", t->data.length, t->data.min_length, t->data.digits, t->data.n_train,
+            t->data.n_test);
     const dl_optim_config *o = &t->optim;
     fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
             enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",

@@ -106,6 +106,15 @@ static ir_node *simplify(ir_node *n) {
     case OP_broadcast_to:
         if (same_type(a, n)) return a;
         break;
+    case OP_attention:
+    case OP_attention_grad:
+        /* a mask of zeros (nn.MultiheadAttention's default key padding, no
+         * attn_mask) adds nothing: without it the kernel reads no mask, and
+         * a causal self-attention can be cached (decode.c) */
+        if (n->nin == (n->op == OP_attention ? 4 : 6) && is_const(n->in[n->nin - 1], 0) &&
+            !(n->op == OP_attention_grad && n->a.attn.which == ATTN_DMASK))
+            n->nin--;
+        break;
     default:
         break;
     }

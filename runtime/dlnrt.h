@@ -424,6 +424,10 @@ typedef struct dl_text_batcher {
     int64_t pos;                          /* windows (random) or batches (contiguous) given this epoch */
     int64_t *order;                       /* random: this epoch's window order */
     int32_t *tokens, *targets;            /* [batch, seq_len] each */
+    /* masked-token modelling (dl_text_batcher_set_mlm; 0 = next-token batches) */
+    float mlm;                            /* the fraction of positions selected */
+    int32_t mask_id;                      /* [MASK]: the id after the vocabulary */
+    float *mlm_mask;                      /* [batch, seq_len]: 1 at the selected positions */
 } dl_text_batcher;
 /* Fails when the stream is too short for one batch (random: T + 1 ids;
  * contiguous: batch * T + 1) or batch/seq_len < 1. */
@@ -435,6 +439,15 @@ int64_t dl_text_batcher_next(dl_text_batcher *b, dl_batch *out);
 void dl_text_batcher_reset(dl_text_batcher *b);   /* next epoch */
 int64_t dl_text_batcher_batches(const dl_text_batcher *b);   /* per epoch */
 void dl_text_batcher_free(dl_text_batcher *b);
+/* BERT-style masked-token batches instead (call once, after init): each
+ * window is `tokens` with a fraction p in (0, 1) of its positions selected
+ * (at least one per window), of which 80% become mask_id, 10% a token drawn
+ * uniformly from [0, mask_id) and 10% stay; `targets` is the window itself
+ * (not shifted) and a third field `mlm_mask` f32[T] is 1 at the selected
+ * positions, 0 elsewhere. Draws come from (seed, epoch, the window's place
+ * in the stream): the same windows are masked alike whatever else runs.
+ * -1 unless p is in (0, 1) and mask_id >= 1. */
+int dl_text_batcher_set_mlm(dl_text_batcher *b, float p, int32_t mask_id);
 
 /* ---- sampling (generation) ------------------------------------------------
  * The next id from one row of n logits: temperature 0 takes the argmax (the
@@ -455,6 +468,7 @@ int dl_sample_logits(const float *logits, int n, float temperature, int top_k, d
  * for a model of another form, a missing vocabulary, a prompt byte outside
  * it, or a failed step. */
 struct dl_model_api; /* (below, with the training driver) */
+struct dl_data_config;
 typedef struct dl_generate_options {
     const char *checkpoint;
     const char *prompt;                   /* NULL or "": a newline */
@@ -468,6 +482,51 @@ typedef struct dl_generate_options {
 int dl_generate(const struct dl_model_api *api, const dl_generate_options *o, FILE *out);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
+
+/* ---- sequence-to-sequence toy tasks (seq2seq_task.c, decode.c) -----------
+ * Generated in memory, no file: "reverse", "copy" and "sort" a sequence of
+ * 1..length digits, or "add" two numbers of 1..length digits (base `digits`,
+ * most significant digit first, no leading zeros) into their sum. One token
+ * scheme for every task, so a model declares its vocabulary as digits + 4: */
+#define DL_TOK_PAD 0                      /* after a sequence's end; ignored by losses and metrics */
+#define DL_TOK_BOS 1                      /* starts target_in */
+#define DL_TOK_EOS 2                      /* ends every target */
+#define DL_TOK_SEP 3                      /* between the two numbers of "add" */
+#define DL_TOK_DIGIT0 4                   /* digit d is DL_TOK_DIGIT0 + d */
+/* Per sequence: source i32[S] (the input, PAD after its end), target i32[T]
+ * (the answer, EOS, then PAD) and target_in i32[T] (BOS, then the target
+ * shifted right by one: teacher forcing). S = length and T = length + 1;
+ * for "add" S = 2 * length + 1 and T = length + 2. */
+typedef struct dl_seq2seq_data {
+    int64_t n_train, n_test;
+    int64_t S, T, vocab;                  /* vocab = digits + 4 */
+    int32_t *source;                      /* [n_train + n_test, S]: the training rows, then the test rows */
+    int32_t *target_in, *target;          /* [n_train + n_test, T] each */
+} dl_seq2seq_data;
+/* S and T of a task at this length; -1 (with an error) for an unknown task. */
+int dl_seq2seq_lengths(const char *task, int64_t length, int64_t *S, int64_t *T);
+/* The sequences of dc->task (length, min_length, digits, n_train, n_test of
+ * a dl_data_config), drawn from seed: lengths uniform in [min_length,
+ * length], digits uniform. The n_test test sequences are distinct, and no
+ * training source equals a test source (training ones may repeat among
+ * themselves); so the test set may be at most half of the task's possible
+ * sources, which is an error otherwise. The same arguments give the same
+ * data. */
+int dl_seq2seq_generate(const struct dl_data_config *dc, uint64_t seed, dl_seq2seq_data *out);
+/* How many distinct sources dc's task has at its lengths and digits (at most
+ * 2^62); -1 for an unknown task or lengths/digits out of range. */
+int64_t dl_seq2seq_sources(const struct dl_data_config *dc);
+void dl_seq2seq_free(dl_seq2seq_data *d);
+/* Greedy autoregressive decoding with a model m (created with bounds of at
+ * least b->n and T) that reads its input `target_in` — i32[T], or a symbol
+ * standing for T — beside others read from the fields of b by name (e.g.
+ * `source`), and one of whose outputs is logits f32[T, V]: target_in starts
+ * as BOS and PADs; the model runs once per position t and the argmax of its
+ * logits at t becomes out[i, t] and target_in[i, t + 1]. A row is done at
+ * its EOS (the rest of its out is PAD); decoding stops when all are. out is
+ * [b->n, T]. -1 with an error for a model of another form or a failed
+ * forward. */
+int dl_greedy_decode(const struct dl_model_api *api, void *m, const dl_batch *b, int64_t T, int32_t *out);
 
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
@@ -518,6 +577,19 @@ int64_t dl_count_correct(const float *logits, const int32_t *labels, int64_t n, 
 void dl_count_confusion(const float *logits, const int32_t *labels, int64_t n, int classes, int64_t *counts);
 /* Adds to *inter / *uni the counts of (logit > 0) AND / OR (target > 0.5) over n values. */
 void dl_count_iou(const float *logits, const float *target, int64_t n, int64_t *inter, int64_t *uni);
+/* The index of the largest of row[0..n) (the first of equal maxima; a NaN never wins). */
+int dl_argmax(const float *row, int n);
+/* dl_count_correct over the rows that count: labels[i] != ignore and, when
+ * weight is not NULL, weight[i] > 0 (a masked-token batch's mlm_mask); how
+ * many rows counted into *counted. */
+int64_t dl_count_correct_where(const float *logits, const int32_t *labels, const float *weight, int32_t ignore,
+                               int64_t n, int classes, int64_t *counted);
+/* Exact match of sequences: the rows of n x T target ids (PAD, 0, after a
+ * sequence's end) whose every non-PAD position is predicted: by the argmax
+ * of logits [n, T, classes] (teacher-forced), or equals pred [n, T] ids
+ * (dl_greedy_decode's output). */
+int64_t dl_count_exact_logits(const float *logits, const int32_t *target, int64_t n, int64_t T, int classes);
+int64_t dl_count_exact(const int32_t *pred, const int32_t *target, int64_t n, int64_t T);
 
 /* ---- named-field batches (dl_batch, above) ------------------------------------
  * A model input reads the field of its name (a single input whose name no
@@ -577,12 +649,18 @@ typedef struct dl_data_config {
     int64_t seq_len;                      /* text, tokens: tokens per sample (T) */
     int contiguous;                       /* text, tokens: 1 = parallel streams for truncated BPTT */
     int64_t vocab;                        /* tokens: vocabulary size (0 = max id + 1) */
+    float mlm;                            /* text, tokens: > 0 = masked-token batches, this fraction selected */
+    const char *task;                     /* seq2seq_task: "reverse", "sort", "copy", "add" */
+    int64_t length, min_length, digits;   /* seq2seq_task: sequence lengths, alphabet size */
+    int64_t n_train, n_test;              /* seq2seq_task: generated sequences */
 } dl_data_config;
 
 /* IoU: outputs are logits, a pixel is predicted positive when its output is
  * > 0; IoU = |predicted AND target| / |predicted OR target| over the whole
  * evaluation set, target = label > 0.5 (1 when both are empty). */
-enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4 };
+/* EXACT_MATCH (seq2seq_task): the fraction of test sequences predicted whole,
+ * teacher-forced and by greedy decoding (dl_greedy_decode). */
+enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8 };
 
 typedef struct dl_train_config {
     dl_data_config data;
@@ -693,6 +771,7 @@ typedef struct dl_run_result {
     double test_loss, test_accuracy;      /* accuracy NaN when not a classifier */
     double seconds_per_epoch;
     double test_iou;                      /* NaN unless metrics ask for iou */
+    double test_exact_teacher, test_exact_greedy; /* NaN unless metrics ask for exact_match */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one

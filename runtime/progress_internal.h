@@ -10,6 +10,7 @@ typedef struct dl_epoch_stats {
     const char *eval_name;                /* "test", or "val" for a validation split: the label of test_* */
     double test_loss, test_acc;           /* NaN when not measured; acc is a fraction */
     double test_iou;                      /* NaN when not measured */
+    double test_exact_teacher, test_exact_greedy; /* seq2seq exact match, NaN when not measured */
     double samples_per_s;
     double seconds;                       /* this epoch, training + evaluation */
     double eta_seconds;                   /* estimate for the remaining epochs */
@@ -20,7 +21,8 @@ void dl_format_duration(double seconds, char *buf, size_t cap);
 /* epoch  3/10  loss 0.3012  test_loss 0.3311  test_acc 88.12%  41234 samples/s  1.5s  ETA 10.5s */
 void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
 /* "epoch,train_loss,test_loss,test_acc,seconds" (val_loss, val_acc for a
- * validation split) then one row per epoch. */
-FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows);
+ * validation split), then ",test_exact_teacher,test_exact_greedy" when
+ * exact (a seq2seq_task measuring exact_match), then one row per epoch. */
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact);
 void dl_history_row(FILE *f, const dl_epoch_stats *s);
 #endif

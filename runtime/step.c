@@ -213,6 +213,26 @@ float dl_stepper_eval(dl_stepper *s, void *m)
     return s->api->eval_step(m, s->arg[0], s->arg[1], s->out[0], s->sym[0]);
 }
 
+int64_t dl_stepper_count_correct(const dl_stepper *st, const dl_batch *b, int32_t ignore, int64_t *rows)
+{
+    const dl_model_api *api = st->api;
+    *rows = 0;
+    if (api->n_outputs < 1 || api->outputs[0].dtype != DL_F32) return 0;
+    const dl_field *l = dl_batch_find(b, "label");
+    if (!l || l->dtype != DL_I32) l = dl_batch_find(b, "targets");
+    if (!l || l->dtype != DL_I32) l = dl_batch_find(b, "target");
+    if (!l || l->dtype != DL_I32) return 0;
+    /* masked-token batches are scored where the loss is: at the selected positions */
+    const dl_field *w = dl_batch_find(b, "mlm_mask");
+    const dl_io_info *o = &api->outputs[0];
+    const int64_t per = st->out_numel[0], v = o->rank > 0 && o->shape[o->rank - 1] > 0 ? o->shape[o->rank - 1] : 0;
+    int64_t positions = 1;
+    for (int d = 0; d < l->rank; d++) positions *= l->shape[d];
+    if (v == 0 || positions * v != per) return 0;
+    if (w && (w->dtype != DL_F32 || w->rank != l->rank || memcmp(w->shape, l->shape, sizeof *w->shape * (size_t)l->rank))) w = NULL;
+    return dl_count_correct_where(st->out[0], l->data, w ? w->data : NULL, ignore, b->n * positions, (int)v, rows);
+}
+
 /* ---- the dataset source ------------------------------------------------------ */
 
 static int64_t dataset_next(dl_source *s, dl_batch *b)

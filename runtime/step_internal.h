@@ -43,6 +43,14 @@ int dl_stepper_bind(dl_stepper *s, const dl_batch *b);
 float dl_stepper_train(dl_stepper *s, void *m);
 /* The loss; the outputs into s->out. */
 float dl_stepper_eval(dl_stepper *s, void *m);
+/* Per-position accuracy after dl_stepper_eval on b: output 0's last dim is
+ * the classes, and the label field (i32 "label", "targets" or "target")
+ * holds one class per position of the rest ([N, T, V] outputs with [N, T]
+ * labels). Positions whose label is `ignore` (PAD for seq2seq_task, -1 for
+ * none) or whose mlm_mask is 0 are not counted. The correct ones are
+ * returned, the counted ones into *rows; 0 when the model is not such a
+ * classifier. */
+int64_t dl_stepper_count_correct(const dl_stepper *st, const dl_batch *b, int32_t ignore, int64_t *rows);
 
 /* A source of named-field batches: the training loop and the evaluation
  * draw from one. A dataset (IDX, CSV, CIFAR-10, an image folder) comes
@@ -59,6 +67,13 @@ typedef struct dl_source {
     int64_t batches;                          /* per epoch, for the schedule's fractional epoch */
     /* the text source's state (source_text.c) */
     dl_text_batcher text;
+    /* the seq2seq_task source's state (source_seq2seq.c): rows [first, first + count) of s2s_data */
+    const dl_seq2seq_data *s2s_data;
+    int64_t s2s_first, s2s_count, s2s_pos, s2s_epoch;
+    int64_t *s2s_order;
+    int32_t *s2s_buf;                         /* source, target_in, target of one batch */
+    uint64_t s2s_seed;
+    int shuffle_rows;
     /* the dataset adapter's state */
     dl_batcher batcher;
     const dl_dataset *d;
@@ -73,7 +88,23 @@ int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name,
 
 /* Next-token batches (fields tokens, targets: i32[seq_len]) of the ids
  * ids[0..n), as the text source's dl_data_config says (batch, seq_len,
- * contiguous streams or seeded random windows). */
-int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_config *dc, uint64_t seed);
+ * contiguous streams or seeded random windows); with dc->mlm, masked-token
+ * batches (and mlm_mask f32[seq_len]) whose [MASK] id is vocab. */
+int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_config *dc, int64_t vocab, uint64_t seed);
+
+/* Batches of the rows [first, first + count) of d (fields source i32[S],
+ * target_in and target i32[T]), visited in a shuffled order per epoch
+ * (seeded by seed and the epoch) when shuffle, in row order otherwise. */
+int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
+                      uint64_t seed);
+
+/* What dl_evaluate_seq2seq measures on the test rows of a seq2seq_task;
+ * NaN where not measured. */
+typedef struct dl_seq2seq_scores {
+    double loss, accuracy;                    /* accuracy: per target position, PAD excluded */
+    double exact_teacher, exact_greedy;       /* fractions of sequences right in full (exact != 0) */
+} dl_seq2seq_scores;
+int dl_evaluate_seq2seq(const dl_model_api *api, void *m, const dl_seq2seq_data *d, int64_t batch, dl_stepper *st,
+                        int exact, dl_seq2seq_scores *r);
 
 #endif

@@ -281,28 +281,6 @@ static int dl_check_classes(const dl_model_api *api, const dl_dataset *d, const 
     return 0;
 }
 
-/* Per-position accuracy of a general model: output 0's last dim is the
- * classes, and the label field (i32, "label" or "targets") holds one class
- * per position of the rest ([N, T, V] outputs with [N, T] labels). The
- * number of positions counted into *rows; 0 when the model is not such a
- * classifier. */
-static int64_t dl_count_positions(const dl_stepper *st, const dl_batch *b, int64_t *rows)
-{
-    const dl_model_api *api = st->api;
-    *rows = 0;
-    if (api->n_outputs < 1 || api->outputs[0].dtype != DL_F32) return 0;
-    const dl_field *l = dl_batch_find(b, "label");
-    if (!l || l->dtype != DL_I32) l = dl_batch_find(b, "targets");
-    if (!l || l->dtype != DL_I32) return 0;
-    const dl_io_info *o = &api->outputs[0];
-    const int64_t per = st->out_numel[0], v = o->rank > 0 && o->shape[o->rank - 1] > 0 ? o->shape[o->rank - 1] : 0;
-    int64_t positions = 1;
-    for (int d = 0; d < l->rank; d++) positions *= l->shape[d];
-    if (v == 0 || positions * v != per) return 0;
-    *rows = b->n * positions;
-    return dl_count_correct(st->out[0], l->data, *rows, (int)v);
-}
-
 /* Mean loss, accuracy (NaN unless the labels are classes) and IoU (NaN
  * unless asked for, with dense labels) over d; the confusion matrix into
  * rec's when it has one. */
@@ -335,7 +313,7 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         loss_sum += (double)loss * n;
         seen += n;
         if (!one_input) {
-            correct += dl_count_positions(st, &db, &rows);
+            correct += dl_stepper_count_correct(st, &db, -1, &rows);
             rows_seen += rows;
             continue;
         }
@@ -368,7 +346,7 @@ static int dl_evaluate_text(const dl_model_api *api, void *m, const dl_text_data
     dl_source src;
     dl_data_config vc = *dc;
     vc.contiguous = 1; /* every validation position once, in order */
-    if (dl_source_text(&src, td->val, td->n_val, &vc, 0)) return -1;
+    if (dl_source_text(&src, td->val, td->n_val, &vc, td->vocab_size, 0)) return -1;
     double loss_sum = 0;
     int64_t seen = 0, correct = 0, rows_seen = 0, rows, n;
     dl_batch db;
@@ -383,7 +361,7 @@ static int dl_evaluate_text(const dl_model_api *api, void *m, const dl_text_data
         }
         loss_sum += (double)l * n;
         seen += n;
-        correct += dl_count_positions(st, &db, &rows);
+        correct += dl_stepper_count_correct(st, &db, -1, &rows);
         rows_seen += rows;
     }
     src.close(&src);
@@ -397,12 +375,30 @@ static int dl_evaluate_text(const dl_model_api *api, void *m, const dl_text_data
     return 0;
 }
 
+/* The classes of output 0 (its last dimension) must hold every id the data
+ * gives: a seq2seq_task's digits + 4, a masked-token batch's [MASK] (the
+ * vocabulary size). An embedding would report the first id beyond its table,
+ * but not a dense output that is merely too narrow. */
+static int dl_check_vocab(const dl_model_api *api, int64_t need, const char *why)
+{
+    if (api->n_outputs < 1) return 0;
+    const dl_io_info *o = &api->outputs[0];
+    const int64_t v = o->rank > 0 ? o->shape[o->rank - 1] : 0;
+    if (v > 0 && v < need) {
+        dl_set_error("data: output '%s' of model '%s' has %lld classes, too few for %s: %lld are needed", o->name, api->name,
+                     (long long)v, why, (long long)need);
+        return -1;
+    }
+    return 0;
+}
+
 int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
 {
     dl_run_options opt = {0};
     if (options) opt = *options;
     dl_run_result result = {0};
     result.test_loss = result.test_accuracy = result.test_iou = NAN;
+    result.test_exact_teacher = result.test_exact_greedy = NAN;
     if (res) *res = result;
     if (!api) { dl_set_error("dl_run_training: no model"); return -1; }
     if (api->abi_version != DL_ABI_VERSION) {
@@ -429,8 +425,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
 
     dl_dataset train = {0}, eval = {0};
     dl_text_data td = {0};
+    dl_seq2seq_data sd = {0};
     int have_eval, rc = -1;
     const int text = dl_is_text_kind(cfg->data.kind);
+    const int s2s = cfg->data.kind && strcmp(cfg->data.kind, "seq2seq_task") == 0;
     char vocab_meta[2 * 256 + 16];
     if (text) {
         /* a language model's corpus: next-token batches of named fields */
@@ -439,6 +437,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             return -1;
         have_eval = td.n_val > 0;
         if (td.has_vocab) dl_vocab_to_meta(&td.vocab, vocab_meta);
+    } else if (s2s) {
+        /* generated from the run's seed: no file, the same sequences every time */
+        if (dl_seq2seq_generate(&cfg->data, seed, &sd)) return -1;
+        have_eval = sd.n_test > 0;
     } else if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) {
         return -1;
     }
@@ -451,8 +453,14 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_run_record rec = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
-    if (text) {
-        /* (the model's own checks name a token id beyond its vocabulary) */
+    if (text || s2s) {
+        /* the model's own checks name a token id beyond an embedding's table */
+        char why[96];
+        snprintf(why, sizeof why, s2s ? "seq2seq_task's tokens (digits + 4)"
+                                      : "masked tokens (the %lld ids of the vocabulary, then [MASK] = %lld)",
+                 (long long)td.vocab_size, (long long)td.vocab_size);
+        if (s2s ? dl_check_vocab(api, sd.vocab, why) : cfg->data.mlm > 0 && dl_check_vocab(api, td.vocab_size + 1, why))
+            goto done;
     } else if (dl_one_input_form(api)) {
         if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
     } else if (dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
@@ -460,7 +468,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     /* the training batches as named fields; the steps' arguments bound to them
      * by name, the bounds of the model's symbols from the source's largest batch */
-    if (text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, seed + 1)
+    if (s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
+        : text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, td.vocab_size, seed + 1)
              : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
                                  &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
@@ -494,7 +503,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
                at.epochs_done == 1 ? "" : "s", (long long)at.steps);
     }
-    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done))) goto done;
+    const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact))) goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
                         (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
@@ -540,15 +550,23 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
+                            .test_exact_teacher = NAN, .test_exact_greedy = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
-        if (have_eval && (text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
-                               : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec))) {
+        dl_seq2seq_scores sc;
+        if (have_eval &&
+            (s2s    ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
+             : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
+                    : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec))) {
             char what[96];
             snprintf(what, sizeof what, "evaluating on the %s after epoch %d",
                      eval_name[0] == 'v' ? "validation split" : "test set", e + 1);
             dl_error_context(what);
             dl_error_kept(last_saved, checkpoint, saves);
             goto done;
+        }
+        if (have_eval && s2s) {
+            s.test_loss = sc.loss, s.test_acc = sc.accuracy;
+            s.test_exact_teacher = sc.exact_teacher, s.test_exact_greedy = sc.exact_greedy;
         }
         s.seconds = dl_now() - t0;
         s.eta_seconds = (dl_now() - t_start) / (e + 1) * (epochs - e - 1);
@@ -557,6 +575,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         result.test_loss = s.test_loss;
         result.test_accuracy = s.test_acc;
         result.test_iou = s.test_iou;
+        result.test_exact_teacher = s.test_exact_teacher;
+        result.test_exact_greedy = s.test_exact_greedy;
         if (!opt.quiet) dl_progress_epoch(stdout, &s);
         if (history) dl_history_row(history, &s);
         if (dl_record_epoch(&rec)) goto done;
@@ -595,7 +615,13 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (!isnan(result.test_accuracy)) printf(", %s_acc %.2f%%", eval_name, 100.0 * result.test_accuracy);
         else if (!isnan(result.test_iou)) printf(", %s_iou %.4f", eval_name, result.test_iou);
         else if (!isnan(result.test_loss)) printf(", %s_loss %.4f", eval_name, result.test_loss);
-        if (text && !isnan(result.test_loss))
+        if (!isnan(result.test_exact_teacher))
+            printf(", %s_exact_teacher %.2f%%, %s_exact_greedy %.2f%%", eval_name, 100.0 * result.test_exact_teacher,
+                   eval_name, 100.0 * result.test_exact_greedy);
+        /* a masked-token loss is over the masked positions only: not a compression rate of the text */
+        if (text && !isnan(result.test_loss) && cfg->data.mlm > 0)
+            printf(", %s_loss %.4f (masked tokens)", eval_name, result.test_loss);
+        else if (text && !isnan(result.test_loss))
             printf(", %s_loss %.4f (%.3f bits per %s)", eval_name, result.test_loss, dl_bits_per_char(result.test_loss),
                    td.has_vocab ? "character" : "token");
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);
@@ -613,5 +639,6 @@ done:
     dl_dataset_free(&train);
     dl_dataset_free(&eval);
     dl_text_data_free(&td);
+    dl_seq2seq_free(&sd);
     return rc;
 }

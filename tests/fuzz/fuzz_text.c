@@ -7,7 +7,10 @@
  *
  * What loads is batched for one epoch (batch 3) and checked: every id within
  * the vocabulary, targets the tokens shifted by one, the batch count
- * matching dl_text_batcher_batches. A violation aborts. */
+ * matching dl_text_batcher_batches; then for one epoch of masked-token
+ * batches (mlm 0.15, [MASK] = the vocabulary size): targets within the
+ * vocabulary, tokens within it or [MASK], the mask 0 or 1 with at least one
+ * 1 per row, unselected tokens equal to their targets. A violation aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,26 @@ static void batch_epoch(const int32_t *ids, int64_t n, int64_t vocab, int64_t T,
         batches++;
     }
     check(batches == dl_text_batcher_batches(&b));
+    dl_text_batcher_free(&b);
+    if (contiguous || vocab > 2147483646 || dl_text_batcher_init(&b, ids, n, 3, T, 0, 7) != 0) return;
+    check(dl_text_batcher_set_mlm(&b, 0.15f, (int32_t)vocab) == 0);
+    while ((m = dl_text_batcher_next(&b, &bt)) > 0) {
+        const int32_t *tok = bt.field[0].data, *tgt = bt.field[1].data;
+        const float *mask = bt.field[2].data;
+        check(bt.n_fields == 3);
+        check_ids(tok, m * T, vocab + 1);
+        check_ids(tgt, m * T, vocab);
+        for (int64_t r = 0; r < m; r++) {
+            int64_t selected = 0;
+            for (int64_t t = 0; t < T; t++) {
+                const int64_t k = r * T + t;
+                check(mask[k] == 0.0f || mask[k] == 1.0f);
+                check(mask[k] == 1.0f || tok[k] == tgt[k]);
+                selected += mask[k] == 1.0f;
+            }
+            check(selected >= 1);
+        }
+    }
     dl_text_batcher_free(&b);
 }
 
