@@ -865,27 +865,52 @@ static void emit_copy(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "    memcpy(y, x0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
 }
 
+/* A transpose as rows of a contiguous output run: output dims of size one are
+ * dropped and neighbours that are also neighbours, in order, in the input are
+ * merged (out dim k reads input stride t_k; k and k+1 merge when t_k =
+ * t_{k+1} * size_{k+1}), so [N, T, H, hd] -> [N, H, T, hd] is rows of hd
+ * floats copied from stride-1 runs. Division and modulo run once per row,
+ * never per element: per element they cost more than the copy. */
 static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_shape *xs = &n->in[0]->shape, *ys = &n->shape;
-    int r = ys->rank;
-    /* out dim k = in dim perm[k]: the input offset of output coordinate k is
-     * its value times the input stride of dim perm[k]. */
-    char *expr = "";
-    for (int k = 0; k < r; k++) {
+    ir_dim size[IR_MAX_RANK], stride[IR_MAX_RANK];
+    int m = 0;
+    for (int k = 0; k < ys->rank; k++) {
         if (dim_is_one(ys->d[k])) continue;
         int pk = (int)n->a.i[k];
-        ir_dim div = dims_product(ys, k + 1, r), instride = dims_product(xs, pk + 1, xs->rank);
-        const char *t = "i", *var = t;
-        if (!dim_is_one(div)) t = arena_printf(c->ar, "i / %s", emit_dim(c, div));
-        int outer = 0;
-        for (int j = 0; j < k; j++) outer |= !dim_is_one(ys->d[j]);
-        if (outer) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, ys->d[k]));
-        if (!dim_is_one(instride)) t = arena_printf(c->ar, t == var ? "%s * %s" : "(%s) * %s", t, emit_dim(c, instride));
-        expr = *expr ? arena_printf(c->ar, "%s + %s", expr, t) : (char *)t;
+        ir_dim t = dims_product(xs, pk + 1, xs->rank);
+        if (m > 0 && ir_dim_eq(stride[m - 1], ir_dim_mul(t, ys->d[k]))) {
+            size[m - 1] = ir_dim_mul(size[m - 1], ys->d[k]);
+            stride[m - 1] = t;
+        } else {
+            size[m] = ys->d[k];
+            stride[m++] = t;
+        }
     }
-    emit_for(c, b, "    ", "i", ir_shape_numel(ys), 2, "");
-    fprintf(b, " y[i] = x0[%s];\n", *expr ? expr : "0");
+    if (m == 0) {
+        fprintf(b, "    y[0] = x0[0];\n");
+        return;
+    }
+    ir_dim rows = ir_dim_const(1), len = size[m - 1];
+    for (int k = 0; k < m - 1; k++) rows = ir_dim_mul(rows, size[k]);
+    const char *base = "0";
+    for (int k = 0; k < m - 1; k++) {
+        ir_dim div = ir_dim_const(1);
+        for (int j = k + 1; j < m - 1; j++) div = ir_dim_mul(div, size[j]);
+        const char *t = dim_is_one(div) ? "r" : arena_printf(c->ar, "r / %s", emit_dim(c, div));
+        if (k > 0) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, size[k]));
+        t = arena_printf(c->ar, strchr(t, ' ') ? "(%s) * %s" : "%s * %s", t, emit_dim(c, stride[k]));
+        base = k == 0 ? t : arena_printf(c->ar, "%s + %s", base, t);
+    }
+    const char *L = emit_dim(c, len);
+    const char *at = dim_is_one(stride[m - 1]) ? "j" : arena_printf(c->ar, "j * %s", emit_dim(c, stride[m - 1]));
+    emit_for(c, b, "    ", "r", rows, 2 * (len.syms ? 64 * len.k : len.k), "");
+    fprintf(b, " {\n");
+    fprintf(b, "        const float *restrict xr = x0 + %s;\n", base);
+    fprintf(b, "        float *restrict yr = y + r * %s;\n", L);
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j] = xr[%s];\n", L, at);
+    fprintf(b, "    }\n");
 }
 
 
