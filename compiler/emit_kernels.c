@@ -993,12 +993,12 @@ void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "        float sum = 0.0f;\n");
     if (n->op == OP_softmax) {
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", As);
-        fprintf(b, "            const float e = expf(xr[j%s] - mx);\n", st);
+        fprintf(b, "            const float e = dl_expf(xr[j%s] - mx);\n", st);
         fprintf(b, "            yr[j%s] = e;\n            sum += e;\n        }\n", st);
         fprintf(b, "        const float inv = 1.0f / sum;\n");
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j%s] *= inv;\n", As, st);
     } else {
-        fprintf(b, "        for (int64_t j = 0; j < %s; j++) sum += expf(xr[j%s] - mx);\n", As, st);
+        fprintf(b, "        for (int64_t j = 0; j < %s; j++) sum += dl_expf(xr[j%s] - mx);\n", As, st);
         fprintf(b, "        const float lse = mx + logf(sum);\n");
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j%s] = xr[j%s] - lse;\n", As, st, st);
     }
