@@ -989,7 +989,8 @@ void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
         fprintf(b, "        float *restrict yr = y + base;\n");
     }
     fprintf(b, "        float mx = -INFINITY;\n");
-    fprintf(b, "        for (int64_t j = 0; j < %s; j++) mx = fmaxf(mx, xr[j%s]);\n", As, st);
+    /* a select, not fmaxf (a libm call without -ffinite-math-only); both skip a NaN element */
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) mx = xr[j%s] > mx ? xr[j%s] : mx;\n", As, st, st);
     fprintf(b, "        float sum = 0.0f;\n");
     if (n->op == OP_softmax) {
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", As);
