@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlnrt.h"
 #include "emit_internal.h"
 
 #define EMIT_PAR_WORK 32768 /* element-operations below which a loop stays serial */
@@ -959,8 +960,23 @@ void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
         return;
     }
     const char *ai = bcast_index(c, &obatch, &abatch, "bi"), *bi = bcast_index(c, &obatch, &bbatch, "bi");
-    fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* serial: dl_sgemm is parallel inside */\n",
-            emit_dim(c, on));
+    /* Products too small for dl_sgemm to split (attention's heads: 64x64x32)
+     * are shared out whole over the batch; each is one thread's, in the same
+     * order at any thread count. Larger ones stay serial here and dl_sgemm
+     * splits each. */
+    ir_dim mnk = ir_dim_mul(ir_dim_mul(M, N), K);
+    if (!c->serial && (mnk.syms || mnk.k < DL_GEMM_PARALLEL_FLOPS)) {
+        const char *total = emit_dim(c, ir_dim_mul(on, mnk));
+        if (mnk.syms)
+            fprintf(b, "    #pragma omp parallel for schedule(static) if(%s >= DL_GEMM_PARALLEL_FLOPS && %s < "
+                       "DL_GEMM_PARALLEL_FLOPS)\n", total, emit_dim(c, mnk));
+        else
+            fprintf(b, "    #pragma omp parallel for schedule(static) if(%s >= DL_GEMM_PARALLEL_FLOPS)\n", total);
+        fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* dl_sgemm runs on this thread */\n", emit_dim(c, on));
+    } else {
+        fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* serial: dl_sgemm is parallel inside */\n",
+                emit_dim(c, on));
+    }
     fprintf(b, "        dl_sgemm(%d, %d, %s, %s, %s, 1.0f, x0 + (%s) * %s, %s, x1 + (%s) * %s, %s, 0.0f,\n", ta,
             tb, Ms, Ns, Ks, ai, emit_dim(c, ir_dim_mul(M, K)), lda, bi, emit_dim(c, ir_dim_mul(K, N)), ldb);
     fprintf(b, "                 y + bi * %s, %s);\n", emit_dim(c, ir_dim_mul(M, N)), Ns);

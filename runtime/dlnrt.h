@@ -81,6 +81,12 @@ void dl_init_tensor(float *w, int64_t n, const dl_init *init, dl_rng *rng);
 void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc);
+/* From this M*N*K up dl_sgemm splits one product over threads (below it, waking
+ * a second thread costs more than it saves; gemm.c has the measurements).
+ * Called inside a parallel region it always runs on the calling thread, so a
+ * batch of smaller products goes parallel over the batch instead: generated
+ * code does that for [B, M, K] @ [B, K, N] (attention heads). */
+#define DL_GEMM_PARALLEL_FLOPS (192 * 192 * 192)
 
 /* ---- convolution and pooling (conv.c) -------------------------------------
  * NCHW float32 with PyTorch's semantics. One geometry describes the FORWARD

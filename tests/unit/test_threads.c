@@ -257,6 +257,53 @@ static void test_emitted_scatter_add_threads(void)
     emitted_unload(&e);
 }
 
+/* ---- batched small products: attention's heads -------------------------------- */
+
+/* [N, 64, 32] @ [N, 32, 64] is 64 products too small for dl_sgemm to split,
+ * so the generated loop shares them out over the batch; forward and backward
+ * (two more batched products) must not care how. */
+static void test_emitted_batched_matmul_threads(void)
+{
+    static const char *src =
+        "model heads(x: f32[N, 64, 32]) -> f32[N, 64, 32] {\n"
+        "    q = dense(x, 32)\n"
+        "    return softmax(q @ transpose(x), axis = -1) @ x\n"
+        "}\n"
+        "train heads {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
+        "    loss = sum(output * label)\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 61, T = 64, D = 32 };
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
+    int wi = emitted_param_index(&e, "dense0.weight");
+    CU_ASSERT_FATAL(wi >= 0);
+    void *m = e.api->create(64);
+    CU_ASSERT_FATAL(m != NULL);
+    uint64_t state = 9;
+    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * T * D, &state);
+    float loss[MAX_THREADS], *grads[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        e.api->init(m, 1);
+        loss[th - 1] = e.api->train_step(m, x, label, B);
+        grads[th - 1] = malloc(sizeof(float) * D * D);
+        memcpy(grads[th - 1], e.api->grad_data(m, wi), sizeof(float) * D * D);
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++) {
+        CU_ASSERT(same_bits(&loss[th - 1], &loss[0], sizeof(float), "batched matmul (loss)", th));
+        CU_ASSERT(same_bits(grads[th - 1], grads[0], sizeof(float) * D * D, "batched matmul (gradient)", th));
+    }
+    for (int th = 0; th < MAX_THREADS; th++) free(grads[th]);
+    free(x), free(label);
+    e.api->destroy(m);
+    emitted_unload(&e);
+}
+
 void suite_threads(void)
 {
     CU_pSuite s = CU_add_suite("threads", NULL, NULL);
@@ -265,4 +312,5 @@ void suite_threads(void)
     CU_add_test(s, "dl_grad_norm: same bits at 1, 2, 3 threads", test_grad_norm_threads);
     CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
     CU_add_test(s, "generated scatter_add: same bits at 1, 2, 3 threads", test_emitted_scatter_add_threads);
+    CU_add_test(s, "generated batched small products: same bits at 1, 2, 3 threads", test_emitted_batched_matmul_threads);
 }
