@@ -42,6 +42,10 @@ int ad_wants(const ad_ctx *c, const ir_node *x) {
     return x->id < c->n_grad && c->wanted[x->id] && x->dtype == IR_F32;
 }
 
+void ad_fail(ad_ctx *c, const char *message) {
+    if (!c->fail) c->fail = message;
+}
+
 void ad_accum(ad_ctx *c, ir_node *x, ir_node *contrib) {
     if (!ad_wants(c, x)) return;
     contrib = sum_to(c->g, contrib, &x->shape);
@@ -95,6 +99,8 @@ static int backward(ad_ctx *c, ir_node *const *ys, ir_node *const *seeds, int n_
         c->grad[y->id] = c->grad[y->id] ? ir_bin(g, OP_add, c->grad[y->id], s) : s;
     }
     int rc = 0;
+    const char *reported = NULL; /* the last ad_fail message reported, and where */
+    src_loc at = {0};
     for (int i = top; i >= 0; i--) {
         ir_node *n = g->nodes[i]; /* re-read: VJPs append and may move the array */
         ir_node *gy = c->grad[n->id];
@@ -114,6 +120,13 @@ static int backward(ad_ctx *c, ir_node *const *ys, ir_node *const *seeds, int n_
          * come from (often nothing). */
         int first = g->n_nodes;
         info->vjp(c, n, gy);
+        if (c->fail) { /* once per message and line: dq, dk and dv of one op fail alike */
+            if (d && (c->fail != reported || n->loc.line != at.line || n->loc.col != at.col))
+                diag_error(d, n->loc, "%s", c->fail);
+            reported = c->fail, at = n->loc;
+            c->fail = NULL;
+            rc = -1;
+        }
         for (int k = first; k < g->n_nodes; k++) {
             ir_node *b = g->nodes[k];
             b->loc = n->loc, b->site = n->site, b->site_block = n->site_block;
@@ -128,6 +141,7 @@ static int ctx_init(ad_ctx *c, ir_graph *g) {
     c->n_grad = g->next_id;
     c->grad = calloc((size_t)c->n_grad, sizeof *c->grad);
     c->wanted = calloc((size_t)c->n_grad, 1);
+    c->fail = NULL;
     return c->grad && c->wanted ? 0 : -1;
 }
 

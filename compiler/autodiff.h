@@ -14,7 +14,14 @@ struct ad_ctx {
     ir_node **grad;      /* indexed by node id: accumulated gradient, NULL = zero */
     int n_grad;
     unsigned char *wanted; /* by node id: lies between a target and the output (else no gradient) */
+    const char *fail;    /* set by a VJP that cannot build its formula for this use (ad_fail): reported at the op */
 };
+
+/* For a VJP that cannot differentiate this use of its op (a second derivative
+ * it has no formula for, a gradient whose shape the IR cannot hold): the
+ * message, with an optional "\nhint: ...", is reported at the op's line and
+ * differentiation fails. */
+void ad_fail(ad_ctx *c, const char *message);
 
 /* Whether x needs a gradient (lies between a target and the output): VJPs
  * may skip building contributions nobody wants (ad_accum drops them anyway). */

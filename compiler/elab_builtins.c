@@ -653,6 +653,9 @@ static const builtin builtins[] = {
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}}, 4, b_upsample, OP_upsample, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
     {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
+    /* fused scaled-dot-product attention (elab_attention.c) */
+    {"attention", {{"q", 1}, {"k", 1}, {"v", 1}, {"heads", 0}, {"causal", 0}, {"mask", 0}, {"scale", 0}}, 7, b_attention,
+     OP_attention, 0},
     /* constant and index tensors (elab_consts.c); sizes as separate arguments or one list */
     {"zeros", {SIZES}, IR_MAX_RANK, b_fill, OP_constant, 0},
     {"ones", {SIZES}, IR_MAX_RANK, b_fill, OP_constant, 0},

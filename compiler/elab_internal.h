@@ -196,6 +196,9 @@ value b_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_adaptive_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_unpool(elab *e, src_loc loc, const char *name, value *args);
 
+/* elab_attention.c: builtin attention (same signature as the handlers) */
+value b_attention(elab *e, src_loc loc, const char *name, value *args);
+
 /* elab_consts.c: builtins zeros, ones, full, zeros_like, ones_like,
  * full_like, arange, eye, tril, triu, expand (same signature as the handlers) */
 value b_fill(elab *e, src_loc loc, const char *name, value *args);

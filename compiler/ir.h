@@ -71,12 +71,22 @@ typedef struct conv_geom {
     int64_t flag;
 } conv_geom;
 
+/* The typed attributes of attention and attention_grad (ops_attention.c). */
+typedef struct attn_attrs {
+    int64_t heads;          /* >= 1, divides q's and v's last dims */
+    int64_t causal;         /* 1: query t sees keys s <= t + q_pos0 only */
+    int64_t q_pos0;         /* position of query 0 among the keys (0 from the builtin; for cached decoding) */
+    int64_t which;          /* attention_grad: 0 = dq, 1 = dk, 2 = dv, 3 = dmask (unreduced) */
+    double scale;           /* multiplies q.k before the mask is added (resolved: never a default) */
+} attn_attrs;
+
 typedef struct ir_attrs {
     int64_t i[8];
     int ni;
     double f[4];
     int nf;
     conv_geom conv;         /* the conv family's geometry; all zero for every other op */
+    attn_attrs attn;        /* the attention family's; all zero for every other op */
 } ir_attrs;
 
 typedef struct ir_node ir_node;

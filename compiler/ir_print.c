@@ -76,6 +76,14 @@ static void print_label(FILE *out, const ir_node *n) {
 
 static void print_movement(FILE *out, const ir_node *n) { print_raw(out, n); }
 
+static void print_attention(FILE *out, const ir_node *n) {
+    const attn_attrs *a = &n->a.attn;
+    fprintf(out, " [heads=%lld, scale=%g%s", (long long)a->heads, a->scale, a->causal ? ", causal" : "");
+    if (a->q_pos0) fprintf(out, ", q_pos0=%lld", (long long)a->q_pos0);
+    if (n->op == OP_attention_grad) fprintf(out, ", d%s", a->which == 0 ? "q" : a->which == 1 ? "k" : a->which == 2 ? "v" : "mask");
+    fprintf(out, "]");
+}
+
 static void print_conv(FILE *out, const ir_node *n) {
     char buf[200];
     fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* packed pairs, unpacked for people */

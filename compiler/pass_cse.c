@@ -32,6 +32,7 @@ static uint64_t node_hash(const ir_node *n) {
     }
     const int64_t *geom = &n->a.conv.sh; /* conv_geom is int64_t fields only */
     for (size_t k = 0; k < sizeof n->a.conv / sizeof *geom; k++) h = mix(h, (uint64_t)geom[k]);
+    h = mix(mix(h, (uint64_t)n->a.attn.heads), (uint64_t)n->a.attn.which);
     return h;
 }
 
@@ -42,6 +43,7 @@ static int same(const ir_node *a, const ir_node *b) {
         if (a->in[k] != b->in[k]) return 0;
     if (memcmp(a->a.i, b->a.i, sizeof(int64_t) * (size_t)a->a.ni) != 0) return 0;
     if (memcmp(&a->a.conv, &b->a.conv, sizeof a->a.conv) != 0) return 0;
+    if (memcmp(&a->a.attn, &b->a.attn, sizeof a->a.attn) != 0) return 0; /* no padding: 8-byte fields */
     return memcmp(a->a.f, b->a.f, sizeof(double) * (size_t)a->a.nf) == 0;
 }
 

@@ -141,6 +141,38 @@ int dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w,
 int dl_conv2d_depthwise_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
 int dl_conv2d_depthwise_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 
+/* ---- attention (attention.c) ----------------------------------------------
+ * Scaled-dot-product attention, fused: q[B, T, E], k[B, S, E], v[B, S, Ev]
+ * row-major (B = the product of the leading dims), heads splitting E and Ev
+ * into equal column blocks; out[B, T, Ev] holds the heads side by side. Per
+ * head, out_t = sum_s softmax_s(scale q_t.k_s + mask[.., t, s]) v_s, where
+ * with causal only keys s <= t + q_pos0 take part (q_pos0 > 0: the queries
+ * are the last rows of a longer sequence, as in cached decoding). A row
+ * whose keys are all masked (-inf) gives 0. The mask (NULL: none) is read
+ * through strides over the scores' coordinates (batch dims, head, t, s), 0
+ * where it broadcasts. No T x S buffer: each thread keeps a tile of scores
+ * for a block of queries. The backward recomputes the probabilities from q,
+ * k, v and needs the forward's output and its gradient dout; dscores
+ * receives dS [B, heads, T, S] (the gradient of the scores, unreduced: the
+ * mask's). Both return 0, or -1 (dl_last_error) when scratch memory runs
+ * out. */
+#define DL_ATTN_MAX_BATCH_DIMS 4
+typedef struct dl_attention_geom {
+    int64_t batch, t, s, e, ev, heads;
+    int causal;
+    int64_t q_pos0;
+    float scale;
+    int nb;                                       /* leading dims, for the mask's strides */
+    int64_t bdim[DL_ATTN_MAX_BATCH_DIMS];         /* their lengths */
+    int64_t mb[DL_ATTN_MAX_BATCH_DIMS];           /* the mask's stride along each */
+    int64_t mh, mt, ms;                           /* ... along the head, the query, the key */
+} dl_attention_geom;
+
+int dl_attention(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask, float *out);
+/* Any of dq, dk, dv, dscores may be NULL; one call computes the others with one recomputation. */
+int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
+                     const float *out, const float *dout, float *dq, float *dk, float *dv, float *dscores);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */

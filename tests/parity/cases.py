@@ -201,6 +201,59 @@ op("log_softmax", "log_softmax(a, axis = {axis})", lambda p, axis: F.log_softmax
    [v({"axis": 1}, a=(3, 5)), v({"axis": 0}, a=(4, 3)), v({"axis": 1}, a=(2, 3, 4)), v({"axis": 1}, a=(1, 1000))])
 op("softmax_large", "softmax(30.0 * a, axis = 1)", lambda p: F.softmax(30.0 * p["a"], dim=1), [v(a=(4, 6))])
 
+# ---- fused attention (ops_attention.c) -------------------------------------------------
+# torch 1.13 has no F.scaled_dot_product_attention: the reference is its textbook form per
+# head, the heads being column blocks of q, k and v (nn.MultiheadAttention's layout).
+def _attention(q, k, v, heads=1, causal=False, mask=None, scale=None):
+    *lead, t, e = q.shape
+    s, ev = k.shape[-2], v.shape[-1]
+    split = lambda x, w: x.reshape(*lead, x.shape[-2], heads, w // heads).transpose(-2, -3)
+    qh, kh, vh = split(q, e), split(k, e), split(v, ev)  # [B.., heads, rows, width / heads]
+    sc = (qh @ kh.transpose(-1, -2)) * (scale if scale is not None else (e // heads) ** -0.5)
+    if mask is not None:  # broadcasts to [B.., T, S] (one head) or [B.., heads, T, S]
+        sc = sc + (mask if heads > 1 else mask.reshape(*mask.shape[:-2], 1, *mask.shape[-2:]) if mask.dim() >= 2 else mask)
+    if causal:
+        sc = sc.masked_fill(torch.ones(t, s, dtype=torch.bool).tril().logical_not(), float("-inf"))
+    out = F.softmax(sc, dim=-1) @ vh
+    return out.transpose(-2, -3).reshape(*lead, t, ev)
+
+
+_ATT_MASK = lambda t, s: torch.log(torch.ones(t, s, dtype=torch.float64).tril())  # 0 / -inf: the causal mask
+op("attention", "attention(a, b, c{extra})", lambda p, extra, **kw: _attention(p["a"], p["b"], p["c"], **kw),
+   [v({"extra": ""}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 6)),
+    v({"extra": ""}, a=(3, 4), b=(6, 4), c=(6, 2)),
+    v({"extra": ", scale = 0.25", "scale": 0.25}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 3)),
+    v({"extra": ", causal = true", "causal": True}, a=(2, 4, 4), b=(2, 4, 4), c=(2, 4, 3)),
+    v({"extra": ", causal = true", "causal": True}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 3)),
+    v({"extra": ", heads = 2", "heads": 2}, a=(2, 3, 8), b=(2, 5, 8), c=(2, 5, 6)),
+    v({"extra": ", heads = 4, causal = true", "heads": 4, "causal": True}, a=(2, 2, 6, 8), b=(2, 2, 6, 8),
+      c=(2, 2, 6, 4))])
+# masks: -inf entries (log of 0), a learned bias per head, a key-padding bias per sample; d's gradient is checked
+op("attention masked", "attention(a, b, c, mask = d + log(tril(ones(3, 5))){extra})",
+   lambda p, extra, **kw: _attention(p["a"], p["b"], p["c"], mask=p["d"] + _ATT_MASK(3, 5), **kw),
+   [v({"extra": ""}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 6), d=(3, 5)),
+    v({"extra": ", heads = 2", "heads": 2}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 6), d=(2, 1, 5))])
+op("attention bias", "attention(a, b, c, mask = d{extra})",
+   lambda p, extra, **kw: _attention(p["a"], p["b"], p["c"], mask=p["d"], **kw),
+   [v({"extra": ", heads = 2", "heads": 2}, a=(2, 3, 8), b=(2, 5, 8), c=(2, 5, 6), d=(2, 3, 5)),
+    v({"extra": ", heads = 2", "heads": 2}, a=(2, 3, 8), b=(2, 5, 8), c=(2, 5, 6), d=(2, 1, 1, 5)),
+    v({"extra": ", causal = true", "causal": True}, a=(2, 4, 4), b=(2, 4, 4), c=(2, 4, 3), d=(2, 1, 4))])
+
+
+# Multi-head attention = projections around attention(heads = h): nn.MultiheadAttention's functional form.
+def _mha(p):
+    w = lambda n: p[n + ".weight"]
+    x = p["a"].transpose(0, 1)  # torch wants [T, B, E]
+    y, _ = F.multi_head_attention_forward(
+        x, x, x, 8, 2, None, torch.cat([p["q.bias"], p["k.bias"], p["v.bias"]]), None, None, False, 0.0,
+        w("o"), p["o.bias"], training=False, need_weights=False, attn_mask=torch.ones(4, 4, dtype=torch.bool).triu(1),
+        use_separate_proj_weight=True, q_proj_weight=w("q"), k_proj_weight=w("k"), v_proj_weight=w("v"))
+    return y.transpose(0, 1)
+
+
+op("attention mha", 'dense(attention(dense(a, 8, name = "q"), dense(a, 8, name = "k"), dense(a, 8, name = "v"), '
+   'heads = 2, causal = true), 8, name = "o")', lambda p: _mha(p), [v(a=(3, 4, 8))])
+
 # ---- stdlib blocks: parameters created by the block are inputs too ------------------
 op("dense", "dense(a, {units})",
    lambda p, units: F.linear(p["a"], p["dense0.weight"], p["dense0.bias"]),

@@ -47,12 +47,13 @@ typedef enum cov_grad {
     G_DIFF,   /* differentiable: a gradient reaches some float operand */
     G_ZERO,   /* declared non-differentiable: its VJP contributes nothing */
     G_SOURCE, /* no operands */
+    G_NONE,   /* no VJP: differentiating through it fails with a message (attention_grad: no second derivative) */
     G_LOOP,   /* a scan and its parts: a valid use needs a body graph, so uses 1 and 3
                  are test_scan.c's (gradients at several lengths, emitted C vs reference) */
 } cov_grad;
 
 typedef struct cov_use {
-    const char *in[3]; /* operand specs (see above) */
+    const char *in[6]; /* operand specs (see above) */
     ir_attrs a;
     const char *target; /* constant, reshape, broadcast_to, rand_*, iota: the packed shape */
 } cov_use;
@@ -192,6 +193,12 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,2,5,7"), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 4, 0)}, .bad_msg = "must be positive"},
     {OP_adaptive_avg_pool2d_bwd, G_DIFF, .ok = {IN("f:N,2,3,4"), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 7, 0)},
      .bad = {IN("f:N,2,12"), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 7, 0)}, .bad_msg = "f32[N, C, H, W]"},
+    /* attention: q, k, v[, mask]; attention_grad: q, k, v, out, dout[, mask] (ir_attrs.attn) */
+    {OP_attention, G_DIFF, .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,1,5"), AT(.attn = {.heads = 2, .causal = 1, .scale = 0.5})},
+     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,3"), AT(.attn = {.heads = 2, .scale = 0.5})}, .bad_msg = "does not broadcast"},
+    {OP_attention_grad, G_NONE, .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5})},
+     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = 3})},
+     .bad_msg = "3 (dmask, with a mask)"},
     /* loops (ops_scan.h) */
     {OP_scan, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0, 1, 0, 0, 0, 0}, .ni = 6)}, .bad_msg = "at least one sequence"},
     {OP_scan_part, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0}, .ni = 1)}, .bad_msg = "must be a scan"},
@@ -232,7 +239,7 @@ static cov_spec parse_spec(const char *s) {
 
 static int n_operands(const cov_use *u) {
     int k = 0;
-    while (k < 3 && u->in[k]) k++;
+    while (k < 6 && u->in[k]) k++;
     return k;
 }
 
@@ -283,12 +290,12 @@ static const char *check_valid_use(const cov_row *r) {
     int64_t sym[IR_MAX_SYMS] = {3, 1, 1, 1, 1, 1, 1, 1};
     uint64_t seed = 0x9E3779B97F4A7C15ull ^ (uint64_t)(r->op + 1) * 7919u;
     int nin = r->op == OP_param ? 0 : n_operands(&r->ok);
-    ir_node *in[3];
-    cov_spec spec[4];
-    int wrt[3], n_wrt = 0;
+    ir_node *in[6];
+    cov_spec spec[7];
+    int wrt[6], n_wrt = 0;
     for (int k = 0; k < nin; k++) {
         spec[k] = parse_spec(r->ok.in[k]);
-        static const char *names[] = {"a", "b", "c"};
+        static const char *names[] = {"a", "b", "c", "d", "e", "f"};
         in[k] = ir_input_node(g, names[k], spec[k].dt, &spec[k].shape, (src_loc){0});
         if (spec[k].dt == IR_F32) wrt[n_wrt++] = k;
     }
@@ -301,7 +308,7 @@ static const char *check_valid_use(const cov_row *r) {
         for (int64_t e = 0; e < pn; e++) pvals[0][e] = draw(&seed, &ps);
     }
     const char *fail = NULL;
-    double *vals[4] = {0};
+    double *vals[7] = {0};
     interp_state st = {0};
     int ran = 0;
     ir_node *y = build_use(g, r, in, nin);
@@ -315,10 +322,11 @@ static const char *check_valid_use(const cov_row *r) {
     spec[nin] = (cov_spec){.dt = IR_F32, .shape = yf->shape};
     ir_node *loss = ir_reduce_sum(g, ir_bin(g, OP_mul, yf, rw), (1u << yf->shape.rank) - 1, 0);
     ir_add_output(g, IR_OUT_LOSS, 0, "loss", loss);
-    if (ad_differentiate(g, loss, wrt, n_wrt, NULL) != 0) {
-        fail = "ad_differentiate failed";
+    if ((ad_differentiate(g, loss, wrt, n_wrt, NULL) != 0) != (r->grad == G_NONE)) {
+        fail = r->grad == G_NONE ? "declared without a VJP, but ad_differentiate succeeded" : "ad_differentiate failed";
         goto done;
     }
+    if (r->grad == G_NONE) goto done; /* its forward is checked where it is used: attention's gradients */
     if (!ir_verify(g)) {
         fail = "the differentiated graph does not verify";
         goto done;
@@ -350,7 +358,7 @@ static const char *check_valid_use(const cov_row *r) {
     }
 done:
     if (ran) interp_free(&st);
-    for (int k = 0; k < 4; k++) free(vals[k]);
+    for (int k = 0; k < 7; k++) free(vals[k]);
     free(pvals[0]);
     arena_free(&ar);
     return fail;
@@ -396,7 +404,7 @@ static void test_bad_uses(void) {
         }
         CU_ASSERT_PTR_NOT_NULL(r->bad_msg);
         if (!r->bad_msg) continue;
-        ir_node ops[3], n = {.op = r->op};
+        ir_node ops[6], n = {.op = r->op};
         for (int k = 0; k < n_operands(&r->bad); k++) {
             cov_spec sp = parse_spec(r->bad.in[k]);
             ops[k] = (ir_node){.dtype = sp.dt, .shape = sp.shape};

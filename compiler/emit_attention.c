@@ -1,0 +1,51 @@
+/* emit_attention.c — kernel bodies of attention and attention_grad.
+ *
+ * Each body is one call into runtime/attention.c, where the row loops live
+ * as ordinary C (tested, profiled and tuned without touching the compiler);
+ * the kernel spells out the geometry, so it still reads as what it computes:
+ *
+ *     const dl_attention_geom g = {.batch = n, .t = sym1, .s = sym1, .e = 8, .ev = 8, .heads = 2,
+ *                                  .causal = 1, .q_pos0 = 0, .scale = 0.5f, ...};
+ *     return dl_attention(&g, x0, x1, x2, NULL, y);
+ *
+ * The mask's broadcasting becomes strides over the scores' coordinates
+ * (batch dims, head, query, key), 0 where it broadcasts. */
+#include "emit_internal.h"
+#include "ops_attention.h"
+
+static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *a) {
+    const attn_attrs *at = &n->a.attn;
+    ir_dim batch = ir_dim_const(1);
+    for (int i = 0; i < a->nb; i++) batch = ir_dim_mul(batch, n->in[0]->shape.d[i]);
+    fprintf(b, "    const dl_attention_geom g = {.batch = %s, .t = %s, .s = %s, .e = %lld, .ev = %lld, .heads = %lld,\n",
+            emit_dim(c, batch), emit_dim(c, a->t), emit_dim(c, a->s), (long long)a->e, (long long)a->ev,
+            (long long)at->heads);
+    fprintf(b, "                                 .causal = %d, .q_pos0 = %lld, .scale = %s", (int)at->causal,
+            (long long)at->q_pos0, emit_float(c, at->scale));
+    if (a->mask) {
+        int r = a->target.rank, h = at->heads > 1;
+        fprintf(b, ",\n                                 .nb = %d, .bdim = {", a->nb);
+        for (int i = 0; i < a->nb; i++) fprintf(b, "%s%s", i ? ", " : "", emit_dim(c, n->in[0]->shape.d[i]));
+        fprintf(b, "}, .mb = {");
+        for (int i = 0; i < a->nb; i++) fprintf(b, "%s%s", i ? ", " : "", emit_dim(c, attn_mask_stride(a, i)));
+        fprintf(b, "},\n                                 .mh = %s, .mt = %s, .ms = %s",
+                h ? emit_dim(c, attn_mask_stride(a, a->nb)) : "0", emit_dim(c, attn_mask_stride(a, r - 2)),
+                emit_dim(c, attn_mask_stride(a, r - 1)));
+    }
+    fprintf(b, "};\n");
+}
+
+void emit_attention(emit_ctx *c, FILE *b, const ir_node *n) {
+    attn_shape a = attn_shape_of(n);
+    const char *mask = a.mask ? (n->op == OP_attention ? "x3" : "x5") : "NULL";
+    fprintf(b, "    /* fused: a tile of scores per block of queries, no T x S buffer (runtime/attention.c) */\n");
+    emit_geom(c, b, n, &a);
+    if (n->op == OP_attention) fprintf(b, "    return dl_attention(&g, x0, x1, x2, %s, y);\n", mask);
+    else {
+        const char *out[4] = {"NULL", "NULL", "NULL", "NULL"}; /* dq, dk, dv, dscores */
+        out[n->a.attn.which] = "y";
+        fprintf(b, "    return dl_attention_bwd(&g, x0, x1, x2, %s, x3, x4, %s, %s, %s, %s);\n", mask, out[0], out[1], out[2],
+                out[3]);
+    }
+    c->returns_status = 1;
+}

@@ -1,0 +1,192 @@
+/* attention.c — fused scaled-dot-product attention (dlnrt.h), forward and
+ * backward, without a T x S buffer.
+ *
+ * The work is cut into (batch, head, block of queries) tiles. For a tile of
+ * TB queries the thread computes the TB x S' scores (S' = the keys any of
+ * its queries may see: all, or up to the last one's causal limit) with one
+ * dl_sgemm, adds the mask, takes each row's stable softmax in place, and
+ * multiplies by the values with a second dl_sgemm straight into the
+ * output's columns of that head. The tile lives in per-thread scratch of at
+ * most ATTN_TILE_FLOATS floats, whatever T and S are; dl_sgemm runs
+ * serially inside our parallel loop and brings its AVX2/AVX-512 kernels, so
+ * the products run as fast as the composed q @ k^T, softmax, @ v would,
+ * without their T x S tensors. q, k, v and out are row-major with the heads
+ * as column blocks, so a head is a strided submatrix (leading dimension E or
+ * Ev) that dl_sgemm reads in place.
+ *
+ * The backward recomputes each tile's probabilities P (as flash attention
+ * does) instead of keeping them. With D_t = dout_t . out_t and
+ * dS = P o (dout v^T - D), per tile:
+ *   dq   = scale dS k          (the tile's own rows)
+ *   dk  += scale dS^T q        (the sums over queries: all tiles of one
+ *   dv  += P^T dout             (batch, head) run in one thread, in order)
+ *   dS written out as the mask's gradient
+ * so the backward is parallel over (batch, head) pairs, and each requested
+ * gradient costs one recomputation at most: one call computes all of them. */
+#pragma GCC optimize("O3", "no-trapping-math")
+#include <math.h>
+#include <string.h>
+
+#include "dlnrt.h"
+#include "scratch_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#define IN_PARALLEL() omp_in_parallel()
+#else
+#define IN_PARALLEL() 1
+#endif
+
+/* Scores per thread: up to 64 queries, fewer when S is long (64K floats, 256 KB). */
+#define ATTN_TILE_FLOATS 65536
+#define ATTN_MAX_TB 64
+/* Below this many multiply-adds a call stays on one thread. */
+#define ATTN_PARALLEL_WORK 65536
+
+typedef struct tile {
+    int64_t b, h, t0, tb;  /* batch, head, first query, queries */
+    int64_t lim;           /* keys that take part: 0 .. lim-1 */
+} tile;
+
+/* e^x for x <= 0 (x minus its row's maximum), -inf included (exactly 0), in
+ * straight-line code that vectorizes: libm's expf is a call per element,
+ * which was two thirds of the kernel's time. Cephes' expf: x = n ln2 + r
+ * with |r| <= ln2/2 (ln2 in two parts), a degree-7 polynomial for e^r, and
+ * 2^n put into the exponent bits; within 2 ulp of expf. Below -87.3 (e^x
+ * under the smallest normal float) the weight is 0. */
+static inline float exp_nonpos(float x) {
+    const float xc = x < -87.0f ? -87.0f : x;
+    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < -87.0f ? 0.0f : p * scale;
+}
+
+static int64_t tile_rows(const dl_attention_geom *g) {
+    int64_t tb = ATTN_TILE_FLOATS / (g->s > 0 ? g->s : 1);
+    return tb < 1 ? 1 : tb > ATTN_MAX_TB ? ATTN_MAX_TB : tb;
+}
+
+/* The mask's row for (batch b, head h, query t): element s at [s * g->ms]. */
+static const float *mask_row(const dl_attention_geom *g, const float *mask, int64_t b, int64_t h, int64_t t) {
+    int64_t off = h * g->mh + t * g->mt;
+    for (int i = g->nb - 1; i >= 0; i--) off += (b % g->bdim[i]) * g->mb[i], b /= g->bdim[i];
+    return mask + off;
+}
+
+/* The probabilities of tile x into p[tb x lim] (row stride lim); sets x->lim.
+ * A row whose every key is masked is all 0. */
+static void probs(const dl_attention_geom *g, const float *q, const float *k, const float *mask, tile *x, float *p) {
+    int64_t dh = g->e / g->heads, last = x->t0 + x->tb - 1 + g->q_pos0 + 1;
+    x->lim = g->causal && last < g->s ? (last > 0 ? last : 0) : g->s;
+    if (x->lim == 0) return;
+    const float *qb = q + (x->b * g->t + x->t0) * g->e + x->h * dh, *kb = k + x->b * g->s * g->e + x->h * dh;
+    dl_sgemm(0, 1, x->tb, x->lim, dh, g->scale, qb, g->e, kb, g->e, 0.0f, p, x->lim);
+    for (int64_t i = 0; i < x->tb; i++) {
+        float *restrict r = p + i * x->lim;
+        int64_t t = x->t0 + i, see = g->causal && t + g->q_pos0 + 1 < x->lim ? t + g->q_pos0 + 1 : x->lim;
+        if (see < 0) see = 0;
+        if (mask) {
+            const float *mr = mask_row(g, mask, x->b, x->h, t);
+            for (int64_t s = 0; s < see; s++) r[s] += mr[s * g->ms];
+        }
+        float mx = -INFINITY; /* (a comparison, not fmaxf: a libm call per element, a fifth of the time) */
+#pragma omp simd reduction(max : mx)
+        for (int64_t s = 0; s < see; s++) mx = r[s] > mx ? r[s] : mx;
+        if (mx == -INFINITY) see = 0; /* every key masked: the row is 0 */
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t s = 0; s < see; s++) sum += r[s] = exp_nonpos(r[s] - mx);
+        const float inv = see ? 1.0f / sum : 0.0f;
+#pragma omp simd
+        for (int64_t s = 0; s < see; s++) r[s] *= inv;
+        for (int64_t s = see; s < x->lim; s++) r[s] = 0.0f;
+    }
+}
+
+static int scratch_failed(void) {
+    dl_set_error("attention: out of memory for a tile of scores");
+    return -1;
+}
+
+int dl_attention(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask, float *out) {
+    const int64_t tb = tile_rows(g), nqb = (g->t + tb - 1) / tb, tiles = g->batch * g->heads * nqb, dv = g->ev / g->heads;
+    const double work = (double)g->batch * g->t * g->s * (g->e + g->ev);
+    int failed = 0;
+#pragma omp parallel if (tiles > 1 && work >= ATTN_PARALLEL_WORK && !IN_PARALLEL()) reduction(| : failed)
+    {
+        float *p = dl_scratch(DL_SCRATCH_ATTN, tb * g->s + 1);
+        failed |= !p;
+#pragma omp for schedule(dynamic)
+        for (int64_t i = 0; i < tiles; i++) {
+            if (!p) continue;
+            tile x = {.b = i / nqb / g->heads, .h = i / nqb % g->heads, .t0 = i % nqb * tb};
+            x.tb = g->t - x.t0 < tb ? g->t - x.t0 : tb;
+            probs(g, q, k, mask, &x, p);
+            /* lim = 0 (nothing visible) writes zeros: dl_sgemm with K = 0 is C = beta C */
+            dl_sgemm(0, 0, x.tb, dv, x.lim, 1.0f, p, x.lim ? x.lim : 1, v + x.b * g->s * g->ev + x.h * dv, g->ev, 0.0f,
+                     out + (x.b * g->t + x.t0) * g->ev + x.h * dv, g->ev);
+        }
+    }
+    return failed ? scratch_failed() : 0;
+}
+
+int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
+                     const float *out, const float *dout, float *dq, float *dk, float *dv, float *dscores) {
+    const int64_t tb = tile_rows(g), pairs = g->batch * g->heads, dh = g->e / g->heads, dvh = g->ev / g->heads;
+    const int need_ds = dq || dk || dscores;
+    const double work = (double)g->batch * g->t * g->s * (g->e + g->ev);
+    int failed = 0;
+#pragma omp parallel if (pairs > 1 && work >= ATTN_PARALLEL_WORK && !IN_PARALLEL()) reduction(| : failed)
+    {
+        float *p = dl_scratch(DL_SCRATCH_ATTN, 2 * tb * g->s + 1), *ds = p ? p + tb * g->s : NULL;
+        failed |= !p;
+#pragma omp for schedule(dynamic)
+        for (int64_t i = 0; i < pairs; i++) {
+            if (!p) continue;
+            const int64_t b = i / g->heads, h = i % g->heads;
+            const float *qb = q + b * g->t * g->e + h * dh, *kb = k + b * g->s * g->e + h * dh;
+            const float *vb = v + b * g->s * g->ev + h * dvh;
+            float *dkb = dk ? dk + b * g->s * g->e + h * dh : NULL, *dvb = dv ? dv + b * g->s * g->ev + h * dvh : NULL;
+            for (int64_t s = 0; s < g->s; s++) {
+                if (dkb) memset(dkb + s * g->e, 0, sizeof(float) * (size_t)dh);
+                if (dvb) memset(dvb + s * g->ev, 0, sizeof(float) * (size_t)dvh);
+            }
+            for (int64_t t0 = 0; t0 < g->t; t0 += tb) {
+                tile x = {.b = b, .h = h, .t0 = t0, .tb = g->t - t0 < tb ? g->t - t0 : tb};
+                probs(g, q, k, mask, &x, p);
+                const int64_t lim = x.lim, ld = lim ? lim : 1, o = (b * g->t + t0) * g->ev + h * dvh;
+                if (dvb) dl_sgemm(1, 0, lim, dvh, x.tb, 1.0f, p, ld, dout + o, g->ev, 1.0f, dvb, g->ev);
+                if (!need_ds) continue;
+                /* dS = P o (dout v^T - D), row by row */
+                dl_sgemm(0, 1, x.tb, lim, dvh, 1.0f, dout + o, g->ev, vb, g->ev, 0.0f, ds, ld);
+                for (int64_t r = 0; r < x.tb; r++) {
+                    const float *dor = dout + o + r * g->ev, *outr = out + o + r * g->ev;
+                    float D = 0.0f;
+                    for (int64_t j = 0; j < dvh; j++) D += dor[j] * outr[j];
+                    float *restrict dsr = ds + r * lim;
+                    const float *restrict pr = p + r * lim;
+                    for (int64_t s = 0; s < lim; s++) dsr[s] = pr[s] * (dsr[s] - D);
+                }
+                if (dq) dl_sgemm(0, 0, x.tb, dh, lim, g->scale, ds, ld, kb, g->e, 0.0f, dq + (b * g->t + t0) * g->e + h * dh, g->e);
+                if (dkb) dl_sgemm(1, 0, lim, dh, x.tb, g->scale, ds, ld, qb + t0 * g->e, g->e, 1.0f, dkb, g->e);
+                if (dscores)
+                    for (int64_t r = 0; r < x.tb; r++) {
+                        float *d = dscores + ((i * g->t) + t0 + r) * g->s;
+                        memcpy(d, ds + r * lim, sizeof(float) * (size_t)lim);
+                        memset(d + lim, 0, sizeof(float) * (size_t)(g->s - lim));
+                    }
+            }
+        }
+    }
+    return failed ? scratch_failed() : 0;
+}
