@@ -84,7 +84,12 @@ static const float *mask_row(const dl_attention_geom *g, const float *mask, int6
 }
 
 /* The probabilities of tile x into p[tb x lim] (row stride lim); sets x->lim.
- * A row whose every key is masked is all 0. */
+ * A row whose every key is masked is all 0. Cloned for AVX2/AVX-512 (the
+ * library is built for baseline x86-64, 4-float vectors): its exp loop was
+ * a tenth of a GPT training step. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void probs(const dl_attention_geom *g, const float *q, const float *k, const float *mask, tile *x, float *p) {
     int64_t dh = g->e / g->heads, last = x->t0 + x->tb - 1 + g->q_pos0 + 1;
     x->lim = g->causal && last < g->s ? (last > 0 ? last : 0) : g->s;
@@ -99,17 +104,27 @@ static void probs(const dl_attention_geom *g, const float *q, const float *k, co
             const float *mr = mask_row(g, mask, x->b, x->h, t);
             for (int64_t s = 0; s < see; s++) r[s] += mr[s * g->ms];
         }
+        /* The loops run over the whole row, the keys past `see` set to -inf
+         * (weight exactly 0): a causal row is `see` = 1..lim long, and over
+         * `see` the vector loops left a scalar tail of 8 elements on average,
+         * most of this function's time at lim = 64. */
         float mx = -INFINITY; /* (a comparison, not fmaxf: a libm call per element, a fifth of the time) */
 #pragma omp simd reduction(max : mx)
-        for (int64_t s = 0; s < see; s++) mx = r[s] > mx ? r[s] : mx;
-        if (mx == -INFINITY) see = 0; /* every key masked: the row is 0 */
+        for (int64_t s = 0; s < x->lim; s++) {
+            const float v = s < see ? r[s] : -INFINITY;
+            r[s] = v;
+            mx = v > mx ? v : mx;
+        }
+        if (mx == -INFINITY) { /* every key masked: the row is 0 */
+            memset(r, 0, sizeof(float) * (size_t)x->lim);
+            continue;
+        }
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t s = 0; s < see; s++) sum += r[s] = exp_nonpos(r[s] - mx);
-        const float inv = see ? 1.0f / sum : 0.0f;
+        for (int64_t s = 0; s < x->lim; s++) sum += r[s] = exp_nonpos(r[s] - mx);
+        const float inv = 1.0f / sum;
 #pragma omp simd
-        for (int64_t s = 0; s < see; s++) r[s] *= inv;
-        for (int64_t s = see; s < x->lim; s++) r[s] = 0.0f;
+        for (int64_t s = 0; s < x->lim; s++) r[s] *= inv;
     }
 }
 
