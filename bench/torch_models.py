@@ -165,4 +165,5 @@ WORKLOADS = {
     "lstm_rows": lstm_rows,
     "char_lstm": char_lstm,
     "gpt": gpt,
+    "gpt_composed": gpt,  # the same model; ours writes its attention out of primitive ops
 }
