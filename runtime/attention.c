@@ -48,29 +48,6 @@ typedef struct tile {
     int64_t lim;           /* keys that take part: 0 .. lim-1 */
 } tile;
 
-/* e^x for x <= 0 (x minus its row's maximum), -inf included (exactly 0), in
- * straight-line code that vectorizes: libm's expf is a call per element,
- * which was two thirds of the kernel's time. Cephes' expf: x = n ln2 + r
- * with |r| <= ln2/2 (ln2 in two parts), a degree-7 polynomial for e^r, and
- * 2^n put into the exponent bits; within 2 ulp of expf. Below -87.3 (e^x
- * under the smallest normal float) the weight is 0. */
-static inline float exp_nonpos(float x) {
-    const float xc = x < -87.0f ? -87.0f : x;
-    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < -87.0f ? 0.0f : p * scale;
-}
-
 static int64_t tile_rows(const dl_attention_geom *g) {
     int64_t tb = ATTN_TILE_FLOATS / (g->s > 0 ? g->s : 1);
     return tb < 1 ? 1 : tb > ATTN_MAX_TB ? ATTN_MAX_TB : tb;
@@ -121,7 +98,7 @@ static void probs(const dl_attention_geom *g, const float *q, const float *k, co
         }
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t s = 0; s < x->lim; s++) sum += r[s] = exp_nonpos(r[s] - mx);
+        for (int64_t s = 0; s < x->lim; s++) sum += r[s] = dl_expf(r[s] - mx);
         const float inv = 1.0f / sum;
 #pragma omp simd
         for (int64_t s = 0; s < x->lim; s++) r[s] *= inv;
