@@ -4,7 +4,7 @@
  * as ordinary C (tested, profiled and tuned without touching the compiler);
  * the kernel spells out the geometry, so it still reads as what it computes:
  *
- *     const dl_attention_geom g = {.batch = n, .t = sym1, .s = sym1, .e = 8, .ev = 8, .heads = 2,
+ *     dl_attention_geom g = {.batch = n, .t = sym1, .s = sym1, .e = 8, .ev = 8, .heads = 2,
  *                                  .causal = 1, .q_pos0 = 0, .scale = 0.5f, ...};
  *     return dl_attention(&g, x0, x1, x2, NULL, y);
  *
@@ -17,7 +17,7 @@ static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *
     const attn_attrs *at = &n->a.attn;
     ir_dim batch = ir_dim_const(1);
     for (int i = 0; i < a->nb; i++) batch = ir_dim_mul(batch, n->in[0]->shape.d[i]);
-    fprintf(b, "    const dl_attention_geom g = {.batch = %s, .t = %s, .s = %s, .e = %lld, .ev = %lld, .heads = %lld,\n",
+    fprintf(b, "    dl_attention_geom g = {.batch = %s, .t = %s, .s = %s, .e = %lld, .ev = %lld, .heads = %lld,\n",
             emit_dim(c, batch), emit_dim(c, a->t), emit_dim(c, a->s), (long long)a->e, (long long)a->ev,
             (long long)at->heads);
     fprintf(b, "                                 .causal = %d, .q_pos0 = %lld, .scale = %s", (int)at->causal,
@@ -42,8 +42,15 @@ void emit_attention(emit_ctx *c, FILE *b, const ir_node *n) {
     emit_geom(c, b, n, &a);
     if (n->op == OP_attention) fprintf(b, "    return dl_attention(&g, x0, x1, x2, %s, y);\n", mask);
     else {
-        const char *out[4] = {"NULL", "NULL", "NULL", "NULL"}; /* dq, dk, dv, dscores */
-        out[n->a.attn.which] = "y";
+        /* the gradients in `which` lie side by side in y's rows */
+        int64_t w = n->a.attn.which, width = attn_grad_offset(&a, w, ATTN_DMASK);
+        const char *out[4] = {"NULL", "NULL", "NULL", w == ATTN_DMASK ? "y" : "NULL"}; /* dq, dk, dv, dscores */
+        for (int k = 0; k < 3; k++) {
+            int64_t off = attn_grad_offset(&a, w, 1 << k);
+            if (w & (1 << k)) out[k] = off ? arena_printf(c->ar, "y + %lld", (long long)off) : "y";
+        }
+        if (w != ATTN_DMASK && (w & (w - 1)))
+            fprintf(b, "    g.ld_dq = g.ld_dk = g.ld_dv = %lld;\n", (long long)width);
         fprintf(b, "    return dl_attention_bwd(&g, x0, x1, x2, %s, x3, x4, %s, %s, %s, %s);\n", mask, out[0], out[1], out[2],
                 out[3]);
     }

@@ -76,20 +76,21 @@ int interp_attention(const interp_state *s, const ir_node *n, double *y) {
                     for (int64_t i = 0; i < dv; i++) dp += dout[orow + i] * v[(b * S + j) * Ev + h * dv + i];
                     ds[j] = p[j] * (dp - D);
                 }
-                for (int64_t j = 0; j < S; j++)
-                    switch (at->which) {
-                    case 0:
-                        for (int64_t i = 0; i < dh; i++)
-                            y[(b * T + t) * E + h * dh + i] += at->scale * ds[j] * k[(b * S + j) * E + h * dh + i];
-                        break;
-                    case 1:
-                        for (int64_t i = 0; i < dh; i++) y[(b * S + j) * E + h * dh + i] += at->scale * ds[j] * qr[i];
-                        break;
-                    case 2:
-                        for (int64_t i = 0; i < dv; i++) y[(b * S + j) * Ev + h * dv + i] += p[j] * dout[orow + i];
-                        break;
-                    default: y[((b * H + h) * T + t) * S + j] = ds[j]; /* [B.., T, S] when H = 1 */
+                const int64_t w = at->which, W = attn_grad_offset(&a, w, ATTN_DMASK);
+                const int64_t oq = attn_grad_offset(&a, w, ATTN_DQ), ok = attn_grad_offset(&a, w, ATTN_DK);
+                const int64_t ov = attn_grad_offset(&a, w, ATTN_DV);
+                for (int64_t j = 0; j < S; j++) {
+                    if (w == ATTN_DMASK) {
+                        y[((b * H + h) * T + t) * S + j] = ds[j]; /* [B.., T, S] when H = 1 */
+                        continue;
                     }
+                    for (int64_t i = 0; w & ATTN_DQ && i < dh; i++)
+                        y[(b * T + t) * W + oq + h * dh + i] += at->scale * ds[j] * k[(b * S + j) * E + h * dh + i];
+                    for (int64_t i = 0; w & ATTN_DK && i < dh; i++)
+                        y[(b * S + j) * W + ok + h * dh + i] += at->scale * ds[j] * qr[i];
+                    for (int64_t i = 0; w & ATTN_DV && i < dv; i++)
+                        y[(b * S + j) * W + ov + h * dv + i] += p[j] * dout[orow + i];
+                }
             }
     free(p), free(ds);
     return 0;

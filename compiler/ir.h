@@ -76,9 +76,10 @@ typedef struct attn_attrs {
     int64_t heads;          /* >= 1, divides q's and v's last dims */
     int64_t causal;         /* 1: query t sees keys s <= t + q_pos0 only */
     int64_t q_pos0;         /* position of query 0 among the keys (0 from the builtin; for cached decoding) */
-    int64_t which;          /* attention_grad: 0 = dq, 1 = dk, 2 = dv, 3 = dmask (unreduced) */
+    int64_t which;          /* attention_grad: ATTN_DQ | ATTN_DK | ATTN_DV (side by side), or ATTN_DMASK alone */
     double scale;           /* multiplies q.k before the mask is added (resolved: never a default) */
 } attn_attrs;
+enum { ATTN_DQ = 1, ATTN_DK = 2, ATTN_DV = 4, ATTN_DMASK = 8 };
 
 typedef struct ir_attrs {
     int64_t i[8];

@@ -80,7 +80,9 @@ static void print_attention(FILE *out, const ir_node *n) {
     const attn_attrs *a = &n->a.attn;
     fprintf(out, " [heads=%lld, scale=%g%s", (long long)a->heads, a->scale, a->causal ? ", causal" : "");
     if (a->q_pos0) fprintf(out, ", q_pos0=%lld", (long long)a->q_pos0);
-    if (n->op == OP_attention_grad) fprintf(out, ", d%s", a->which == 0 ? "q" : a->which == 1 ? "k" : a->which == 2 ? "v" : "mask");
+    if (n->op == OP_attention_grad)
+        fprintf(out, ",%s%s%s%s", a->which & ATTN_DQ ? " dq" : "", a->which & ATTN_DK ? " dk" : "",
+                a->which & ATTN_DV ? " dv" : "", a->which & ATTN_DMASK ? " dmask" : "");
     fprintf(out, "]");
 }
 

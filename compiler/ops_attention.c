@@ -11,13 +11,14 @@
  * with causal: key s only for s <= t + q_pos0. A row whose every key is
  * masked (all -inf) gives 0, not NaN.
  *
- * The VJP is attention_grad, once per wanted operand (attn.which): each
- * recomputes the probabilities P row by row, as flash attention does, from
- * q, k, v, the forward's output and its gradient: with D_t = dout_t.out_t,
- * dP = dout v^T and dS = P o (dP - D), dq = scale dS k, dk = scale dS^T q,
- * dv = P^T dout, and dmask = dS (the only one shaped like the scores, so
- * the only one that needs T and S not to be the same symbol). Each costs
- * about one forward; attention is a small part of a transformer step. */
+ * The VJP is attention_grad, which recomputes the probabilities P tile by
+ * tile, as flash attention does, from q, k, v, the forward's output and its
+ * gradient: with D_t = dout_t.out_t, dP = dout v^T and dS = P o (dP - D),
+ * dq = scale dS k, dk = scale dS^T q, dv = P^T dout, and dmask = dS (the
+ * only one shaped like the scores, so the only one that needs T and S not
+ * to be the same symbol). One node computes every gradient in its `which`
+ * set side by side along the last axis (slices take them apart), so a
+ * self-attention's backward recomputes P once. */
 #include <math.h>
 #include <string.h>
 
@@ -114,6 +115,14 @@ int op_shape_attention(ir_node *n, char *err, int errlen) {
     return 1;
 }
 
+int64_t attn_grad_offset(const attn_shape *a, int64_t which, int bit) {
+    int64_t off = 0;
+    if (bit > ATTN_DQ && (which & ATTN_DQ)) off += a->e;
+    if (bit > ATTN_DK && (which & ATTN_DK)) off += a->e;
+    if (bit > ATTN_DV && (which & ATTN_DV)) off += a->ev;
+    return off;
+}
+
 int op_shape_attention_grad(ir_node *n, char *err, int errlen) {
     if (!check_operands(n, err, errlen)) return 0;
     ir_shape o = n->in[0]->shape;
@@ -122,12 +131,19 @@ int op_shape_attention_grad(ir_node *n, char *err, int errlen) {
     if (!ir_shape_eq(&n->in[3]->shape, &o) || !ir_shape_eq(&n->in[4]->shape, &o))
         return ops_fail(err, errlen, "attention_grad: the output %s and its gradient %s must be %s", ops_type(b1, n->in[3]),
                         ops_type(b2, n->in[4]), ir_shape_str(b3, sizeof b3, IR_F32, &o, NULL));
+    attn_shape a = attn_shape_of(n);
     int64_t w = n->a.attn.which;
-    if (w < 0 || w > 3 || (w == 3 && !has_mask(n)))
-        return ops_fail(err, errlen, "attention_grad: which = %lld is not 0 (dq), 1 (dk), 2 (dv) or 3 (dmask, with a mask)",
-                        (long long)w);
+    int kv = (w & (ATTN_DK | ATTN_DV)) != 0;
+    if (w == ATTN_DMASK ? !has_mask(n) : w < 1 || w > 7 || ((w & ATTN_DQ) && kv && !ir_dim_eq(a.t, a.s)))
+        return ops_fail(err, errlen, "attention_grad: which = %lld is not a set of dq (1), dk (2), dv (4) (dq with the "
+                        "others only when T = S) nor dmask (8, with a mask)", (long long)w);
     n->dtype = IR_F32;
-    n->shape = w == 3 ? attn_shape_of(n).target : n->in[w]->shape;
+    if (w == ATTN_DMASK) {
+        n->shape = a.target;
+        return 1;
+    }
+    n->shape = n->in[w & ATTN_DQ ? 0 : 1]->shape;
+    n->shape.d[n->shape.rank - 1] = ir_dim_const(attn_grad_offset(&a, w, ATTN_DMASK));
     return 1;
 }
 
@@ -145,33 +161,63 @@ double op_flops_attention(const ir_node *n, const int64_t *sv) {
     return pairs(n, sv) * (double)(2 * a.e + 2 * a.ev + 5 * n->a.attn.heads);
 }
 
-/* Recomputed scores and dP (2E + 2Ev), then the operand's own product. */
+/* Recomputed scores (2E), dv's product (2Ev), dP and the products for dq and dk (2Ev + 2E each). */
 double op_flops_attention_grad(const ir_node *n, const int64_t *sv) {
     attn_shape a = attn_shape_of(n);
-    int64_t own = n->a.attn.which == 0 || n->a.attn.which == 1 ? 2 * a.e : n->a.attn.which == 2 ? 2 * a.ev : 0;
-    return pairs(n, sv) * (double)(2 * a.e + 2 * a.ev + own + 8 * n->a.attn.heads);
+    int64_t w = n->a.attn.which, f = 2 * a.e + 5 * n->a.attn.heads;
+    if (w & ATTN_DV) f += 2 * a.ev;
+    if (w & (ATTN_DQ | ATTN_DK | ATTN_DMASK)) f += 2 * a.ev + 3 * n->a.attn.heads;
+    if (w & ATTN_DQ) f += 2 * a.e;
+    if (w & ATTN_DK) f += 2 * a.e;
+    return pairs(n, sv) * (double)f;
 }
 
+/* One attention_grad node computing the gradients in `which` side by side, and each one's columns. */
+static void grads(ad_ctx *c, ir_node *n, ir_node *const *in, int nin, int64_t which) {
+    ir_attrs a = n->a;
+    a.attn.which = which;
+    ir_node *g = ir_op_attrs(c->g, OP_attention_grad, in, nin, &a);
+    attn_shape s = attn_shape_of(n);
+    for (int k = 0; k < 3; k++) {
+        int bit = 1 << k;
+        if (!(which & bit)) continue;
+        ir_node *part = g;
+        if (which != bit) {
+            int64_t width = k == 2 ? s.ev : s.e;
+            ir_attrs sl = {.i = {g->shape.rank - 1, attn_grad_offset(&s, which, bit), 1, width}, .ni = 4};
+            part = ir_op_attrs(c->g, OP_slice, &g, 1, &sl);
+        }
+        ad_accum(c, n->in[k], part);
+    }
+}
+
+/* The wanted gradients of q, k and v come from one recomputation when they
+ * have as many rows (self-attention) and from two otherwise; the mask's
+ * from its own (it is the only one shaped like the scores). */
 void op_vjp_attention(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[6] = {n->in[0], n->in[1], n->in[2], n, gy, has_mask(n) ? n->in[3] : NULL};
     int nin = has_mask(n) ? 6 : 5;
-    for (int w = 0; w < n->nin; w++) {
-        if (!ad_wants(c, n->in[w])) continue;
-        ir_attrs a = n->a;
-        a.attn.which = w;
-        if (w == 3) {
-            attn_shape s = attn_shape_of(n);
-            uint32_t seen = 0, twice = 0;
-            for (int i = 0; i < s.target.rank; i++) twice |= seen & s.target.d[i].syms, seen |= s.target.d[i].syms;
-            if (twice) {
-                ad_fail(c, "attention: the gradient of the mask is shaped like the scores [.., T, S], which cannot "
-                           "have the same run-time size in two dimensions\nhint: give the queries or the keys a "
-                           "constant length, or pass stop_grad(mask) if the mask needs no gradient");
-                continue;
-            }
-        }
-        ad_accum(c, n->in[w], ir_op_attrs(c->g, OP_attention_grad, in, nin, &a));
+    int64_t want = 0;
+    for (int k = 0; k < 3; k++)
+        if (ad_wants(c, n->in[k])) want |= 1 << k;
+    attn_shape s = attn_shape_of(n);
+    if ((want & ATTN_DQ) && (want & (ATTN_DK | ATTN_DV)) && !ir_dim_eq(s.t, s.s)) {
+        grads(c, n, in, nin, ATTN_DQ);
+        want &= ~(int64_t)ATTN_DQ;
     }
+    if (want) grads(c, n, in, nin, want);
+    if (!has_mask(n) || !ad_wants(c, n->in[3])) return;
+    uint32_t seen = 0, twice = 0;
+    for (int i = 0; i < s.target.rank; i++) twice |= seen & s.target.d[i].syms, seen |= s.target.d[i].syms;
+    if (twice) {
+        ad_fail(c, "attention: the gradient of the mask is shaped like the scores [.., T, S], which cannot "
+                   "have the same run-time size in two dimensions\nhint: give the queries or the keys a "
+                   "constant length, or pass stop_grad(mask) if the mask needs no gradient");
+        return;
+    }
+    ir_attrs a = n->a;
+    a.attn.which = ATTN_DMASK;
+    ad_accum(c, n->in[3], ir_op_attrs(c->g, OP_attention_grad, in, nin, &a));
 }
 
 void op_vjp_attention_grad(ad_ctx *c, ir_node *n, ir_node *gy) {

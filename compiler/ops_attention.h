@@ -25,4 +25,9 @@ attn_shape attn_shape_of(const ir_node *n);
  * broadcasts (a dimension of 1, or one the mask does not have). */
 ir_dim attn_mask_stride(const attn_shape *a, int j);
 
+/* Where gradient `bit` (ATTN_DQ, ATTN_DK, ATTN_DV) starts among the columns
+ * of an attention_grad computing the set `which`: dq, dk, dv in that order.
+ * With bit = ATTN_DMASK: the total width. */
+int64_t attn_grad_offset(const attn_shape *a, int64_t which, int bit);
+
 #endif

@@ -136,6 +136,7 @@ int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k,
                      const float *out, const float *dout, float *dq, float *dk, float *dv, float *dscores) {
     const int64_t tb = tile_rows(g), pairs = g->batch * g->heads, dh = g->e / g->heads, dvh = g->ev / g->heads;
     const int need_ds = dq || dk || dscores;
+    const int64_t lq = g->ld_dq ? g->ld_dq : g->e, lk = g->ld_dk ? g->ld_dk : g->e, lv = g->ld_dv ? g->ld_dv : g->ev;
     const double work = (double)g->batch * g->t * g->s * (g->e + g->ev);
     int failed = 0;
 #pragma omp parallel if (pairs > 1 && work >= ATTN_PARALLEL_WORK && !IN_PARALLEL()) reduction(| : failed)
@@ -148,16 +149,16 @@ int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k,
             const int64_t b = i / g->heads, h = i % g->heads;
             const float *qb = q + b * g->t * g->e + h * dh, *kb = k + b * g->s * g->e + h * dh;
             const float *vb = v + b * g->s * g->ev + h * dvh;
-            float *dkb = dk ? dk + b * g->s * g->e + h * dh : NULL, *dvb = dv ? dv + b * g->s * g->ev + h * dvh : NULL;
+            float *dkb = dk ? dk + b * g->s * lk + h * dh : NULL, *dvb = dv ? dv + b * g->s * lv + h * dvh : NULL;
             for (int64_t s = 0; s < g->s; s++) {
-                if (dkb) memset(dkb + s * g->e, 0, sizeof(float) * (size_t)dh);
-                if (dvb) memset(dvb + s * g->ev, 0, sizeof(float) * (size_t)dvh);
+                if (dkb) memset(dkb + s * lk, 0, sizeof(float) * (size_t)dh);
+                if (dvb) memset(dvb + s * lv, 0, sizeof(float) * (size_t)dvh);
             }
             for (int64_t t0 = 0; t0 < g->t; t0 += tb) {
                 tile x = {.b = b, .h = h, .t0 = t0, .tb = g->t - t0 < tb ? g->t - t0 : tb};
                 probs(g, q, k, mask, &x, p);
                 const int64_t lim = x.lim, ld = lim ? lim : 1, o = (b * g->t + t0) * g->ev + h * dvh;
-                if (dvb) dl_sgemm(1, 0, lim, dvh, x.tb, 1.0f, p, ld, dout + o, g->ev, 1.0f, dvb, g->ev);
+                if (dvb) dl_sgemm(1, 0, lim, dvh, x.tb, 1.0f, p, ld, dout + o, g->ev, 1.0f, dvb, lv);
                 if (!need_ds) continue;
                 /* dS = P o (dout v^T - D), row by row */
                 dl_sgemm(0, 1, x.tb, lim, dvh, 1.0f, dout + o, g->ev, vb, g->ev, 0.0f, ds, ld);
@@ -169,8 +170,8 @@ int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k,
                     const float *restrict pr = p + r * lim;
                     for (int64_t s = 0; s < lim; s++) dsr[s] = pr[s] * (dsr[s] - D);
                 }
-                if (dq) dl_sgemm(0, 0, x.tb, dh, lim, g->scale, ds, ld, kb, g->e, 0.0f, dq + (b * g->t + t0) * g->e + h * dh, g->e);
-                if (dkb) dl_sgemm(1, 0, lim, dh, x.tb, g->scale, ds, ld, qb + t0 * g->e, g->e, 1.0f, dkb, g->e);
+                if (dq) dl_sgemm(0, 0, x.tb, dh, lim, g->scale, ds, ld, kb, g->e, 0.0f, dq + (b * g->t + t0) * lq + h * dh, lq);
+                if (dkb) dl_sgemm(1, 0, lim, dh, x.tb, g->scale, ds, ld, qb + t0 * g->e, g->e, 1.0f, dkb, lk);
                 if (dscores)
                     for (int64_t r = 0; r < x.tb; r++) {
                         float *d = dscores + ((i * g->t) + t0 + r) * g->s;

@@ -166,6 +166,8 @@ typedef struct dl_attention_geom {
     int64_t bdim[DL_ATTN_MAX_BATCH_DIMS];         /* their lengths */
     int64_t mb[DL_ATTN_MAX_BATCH_DIMS];           /* the mask's stride along each */
     int64_t mh, mt, ms;                           /* ... along the head, the query, the key */
+    int64_t ld_dq, ld_dk, ld_dv;                  /* dl_attention_bwd: row strides of the gradients, 0 = e, e, ev
+                                                     (more when they lie side by side in one buffer) */
 } dl_attention_geom;
 
 int dl_attention(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask, float *out);

@@ -7,7 +7,8 @@
  * T is a symbol (which the composed form q @ transpose(k) cannot express),
  * run at two lengths from one build, its output and its input gradient
  * against the reference interpreter; and masks with -inf, down to a sample
- * whose every key is masked, which must give 0 rather than NaN. */
+ * whose every key is masked, which must give 0 rather than NaN; and the
+ * runtime's q_pos0, which cached decoding will use. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdlib.h>
@@ -109,9 +110,35 @@ static void test_masked_keys(void)
     emitted_unload(&em);
 }
 
+/* The runtime's q_pos0 (for cached decoding: the 3 queries are positions
+ * 2, 3, 4 of 5 keys, so query t sees keys s <= t + 2), against the formula
+ * written out; the op itself passes 0. */
+static void test_query_offset(void)
+{
+    enum { T = 3, S = 5, D = 4 };
+    uint64_t rng = 3;
+    float q[T * D], k[S * D], v[S * D], out[T * D];
+    fill(q, T * D, &rng), fill(k, S * D, &rng), fill(v, S * D, &rng);
+    dl_attention_geom g = {.batch = 1, .t = T, .s = S, .e = D, .ev = D, .heads = 1, .causal = 1, .q_pos0 = 2, .scale = 0.5f};
+    CU_ASSERT_FATAL(dl_attention(&g, q, k, v, NULL, out) == 0);
+    double want[T * D] = {0};
+    for (int t = 0; t < T; t++) {
+        double w[S], sum = 0;
+        for (int s = 0; s <= t + 2; s++) {
+            double d = 0;
+            for (int i = 0; i < D; i++) d += (double)q[t * D + i] * k[s * D + i];
+            sum += w[s] = exp(0.5 * d);
+        }
+        for (int s = 0; s <= t + 2; s++)
+            for (int i = 0; i < D; i++) want[t * D + i] += w[s] / sum * v[s * D + i];
+    }
+    CU_ASSERT(emitted_close(out, want, T * D, 1e-5, "attention with q_pos0 = 2"));
+}
+
 void suite_attention(void)
 {
     CU_pSuite s = CU_add_suite("attention", NULL, NULL);
     CU_add_test(s, "causal, two heads, T a symbol: C = interpreter at two lengths", test_symbolic_length);
     CU_add_test(s, "-inf key masks, a fully masked sample gives 0", test_masked_keys);
+    CU_add_test(s, "the runtime's q_pos0: queries later in the sequence", test_query_offset);
 }

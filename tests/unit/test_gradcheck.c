@@ -231,14 +231,16 @@ static const gc_case cases[] = {
     {OP_adaptive_avg_pool2d, A1("N,1,3,2", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 4, 0)},
     {OP_adaptive_avg_pool2d_bwd, A1("N,2,3,4", D_ANY), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 7, 0)},
 #undef GEOM
-    /* attention (ops_attention.c): q, k, v[, mask]; attention_grad: q, k, v, out, dout */
+    /* attention (ops_attention.c): q, k, v[, mask] (T = S: one attention_grad for dq, dk, dv; T != S: two);
+     * attention_grad: q, k, v, out, dout */
     {OP_attention, .shape = {"N,3,4", "N,5,4", "N,5,6"}, .attn = {.heads = 1, .scale = 0.5}},
     {OP_attention, .shape = {"N,4,4", "N,4,4", "N,4,2"}, .attn = {.heads = 2, .causal = 1, .scale = 0.7}},
     {OP_attention, .shape = {"N,2,3,4", "N,2,5,4", "N,2,5,2", "2,1,5"}, .attn = {.heads = 2, .scale = 0.6}, .n = 2},
     {OP_attention, .shape = {"N,2,4", "N,3,4", "N,3,3", "N,1,3"}, .attn = {.heads = 1, .causal = 1, .q_pos0 = 1, .scale = 1}},
     {OP_attention, .shape = {"3,4", "5,4", "5,3", "3,5"}, .attn = {.heads = 1, .scale = 0.4}},
     {OP_attention, .shape = {"N,T,4", "N,T,4", "N,T,4"}, .attn = {.heads = 2, .causal = 1, .scale = 0.5}},
-    {OP_attention_grad, .shape = {"N,2,4", "N,3,4", "N,3,2", "N,2,2", "N,2,2"}, .attn = {.heads = 1, .scale = 0.5}, .no_vjp = 1},
+    {OP_attention_grad, .shape = {"N,2,4", "N,3,4", "N,3,2", "N,2,2", "N,2,2"}, .attn = {.heads = 1, .scale = 0.5, .which = ATTN_DK | ATTN_DV},
+     .no_vjp = 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

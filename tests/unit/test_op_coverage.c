@@ -196,9 +196,10 @@ static const cov_row rows[] = {
     /* attention: q, k, v[, mask]; attention_grad: q, k, v, out, dout[, mask] (ir_attrs.attn) */
     {OP_attention, G_DIFF, .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,1,5"), AT(.attn = {.heads = 2, .causal = 1, .scale = 0.5})},
      .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,3"), AT(.attn = {.heads = 2, .scale = 0.5})}, .bad_msg = "does not broadcast"},
-    {OP_attention_grad, G_NONE, .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5})},
-     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = 3})},
-     .bad_msg = "3 (dmask, with a mask)"},
+    {OP_attention_grad, G_NONE,
+     .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = ATTN_DK | ATTN_DV})},
+     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = ATTN_DQ | ATTN_DK})},
+     .bad_msg = "only when T = S"},
     /* loops (ops_scan.h) */
     {OP_scan, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0, 1, 0, 0, 0, 0}, .ni = 6)}, .bad_msg = "at least one sequence"},
     {OP_scan_part, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0}, .ni = 1)}, .bad_msg = "must be a scan"},

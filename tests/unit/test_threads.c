@@ -272,6 +272,34 @@ static void test_emitted_batched_matmul_threads(void)
     free(x), free(label);
 }
 
+/* ---- attention: tiles of queries forward, (batch, head) pairs backward ------------- */
+
+/* 5 x 2 heads, 70 queries (two tiles) over 70 keys, causal, a key-padding mask with -inf. */
+static void test_attention_threads(void)
+{
+    enum { NB = 5, H = 2, T = 70, E = 16, EV = 8 };
+    dl_attention_geom g = {.batch = NB, .t = T, .s = T, .e = E, .ev = EV, .heads = H, .causal = 1, .scale = 0.25f,
+                           .nb = 1, .bdim = {NB}, .mb = {T}, .mh = 0, .mt = 0, .ms = 1};
+    uint64_t st = 11;
+    float *q = random_floats(NB * T * E, &st), *k = random_floats(NB * T * E, &st), *v = random_floats(NB * T * EV, &st);
+    float *mask = random_floats(NB * T, &st), *dout = random_floats(NB * T * EV, &st);
+    mask[3] = mask[T + 10] = -1.0f / 0.0f;
+    const int64_t per = NB * T * (EV + 2 * E + EV) + NB * H * T * T;
+    float *res[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        float *r = res[th - 1] = calloc((size_t)per, sizeof(float));
+        float *out = r, *dq = out + NB * T * EV, *dk = dq + NB * T * E, *dv = dk + NB * T * E, *ds = dv + NB * T * EV;
+        CU_ASSERT(dl_attention(&g, q, k, v, mask, out) == 0);
+        CU_ASSERT(dl_attention_bwd(&g, q, k, v, mask, out, dout, dq, dk, dv, ds) == 0);
+        if (th > 1) CU_ASSERT(same_bits(r, res[0], sizeof(float) * (size_t)per, "attention and its gradients", th));
+    }
+    omp_set_num_threads(saved);
+    for (int th = 0; th < MAX_THREADS; th++) free(res[th]);
+    free(q), free(k), free(v), free(mask), free(dout);
+}
+
 void suite_threads(void)
 {
     CU_pSuite s = CU_add_suite("threads", NULL, NULL);
@@ -281,4 +309,5 @@ void suite_threads(void)
     CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
     CU_add_test(s, "generated scatter_add: same bits at 1, 2, 3 threads", test_emitted_scatter_add_threads);
     CU_add_test(s, "generated batched small products: same bits at 1, 2, 3 threads", test_emitted_batched_matmul_threads);
+    CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
 }
