@@ -26,7 +26,9 @@
  * symbol at its train section's seq_len (64 without one); integer inputs
  * and fields hold random ids below the first output's last dimension (the
  * classes). dlnc_flops counts the other symbols at 1, so its figure is
- * scaled by T (all of such a model's work is per position). */
+ * scaled by T (all of such a model's work is per position); a model whose
+ * positions are a constant (an attention over T = 64) has no symbol but N,
+ * and its count is whole. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,7 @@ static int64_t io_numel(const dl_io_info *io, const int64_t *sym)
 static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min_time, const char *only)
 {
     const int64_t T = api->train && api->train->data.seq_len > 0 ? api->train->data.seq_len : 64;
+    const double flops_scale = api->n_syms > 1 ? (double)T : 1.0;
     int64_t sym[8] = {batch};
     for (int k = 1; k < api->n_syms && k < 8; k++) sym[k] = T;
     bench_ctx b = {.api = api, .batch = batch, .io = 1};
@@ -155,8 +158,8 @@ static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min
     getrusage(RUSAGE_SELF, &ru);
     const int slots = api->train ? dl_optim_state_slots(api->train->optim.kind) : 0;
     printf("train_ms=%.4f train_sps=%.2f train_gflops=%.2f infer_ms=%.4f infer_gflops=%.2f rss_mb=%.1f arena_mb=%.2f\n",
-           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, batch) * (double)T / train_s * 1e-9, infer_s * 1e3,
-           dlnc_flops(0, 1) * (double)T / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
+           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, batch) * flops_scale / train_s * 1e-9, infer_s * 1e3,
+           dlnc_flops(0, 1) * flops_scale / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
            (double)dlnc_memory_bytes(batch, slots) / (1024.0 * 1024.0));
     api->destroy(b.m);
     for (int i = 0; i < api->n_inputs + api->n_fields; i++) free((void *)b.args[i]);

@@ -96,6 +96,32 @@ def machine():
     return f"{model}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
 
 
+def previous_rows(path, workloads):
+    """The training-table rows and scaling lines of workloads this run did not
+    measure, from the table already in `path`, and the date of each one's run
+    ({workload: date}), so a BENCH_WORKLOADS subset updates its own rows
+    without dropping the others."""
+    if path == "-" or not os.path.exists(path):
+        return [], [], {}
+    text = open(path).read()
+    i = text.find("\n## Notes")
+    text = text[:i] if i >= 0 else text
+    m = re.search(r"Latest `make bench` run: ([^,]+)", text)
+    latest = m.group(1) if m else "an earlier run"
+    dates = {}  # from the previous "Not in this run" line, else the previous run's date
+    m = re.search(r"^Not in this run: (.*)$", text, re.M)
+    for part in (m.group(1).rstrip(".").split("; ") if m else []):
+        w, _, date = part.partition(" from ")
+        dates[w] = date
+    rows, scaling, kept = [], [], {}
+    for line in text.splitlines():
+        m = re.match(r"\| (\w+) \(batch \d+\) \|", line) or re.match(r"- (\w+): dlnc 2 threads vs 1:", line)
+        if m and m.group(1) not in workloads:
+            (rows if line.startswith("|") else scaling).append(line)
+            kept[m.group(1)] = dates.get(m.group(1), latest)
+    return rows, scaling, kept
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -129,6 +155,7 @@ def main():
     def med(w, side, t, key):
         return statistics.median(s[key] for s in samples[(w, side, t)])
 
+    kept_rows, kept_scaling, kept_from = previous_rows(a.out, workloads)
     lines = []
     out = lines.append
     out("# Performance\n")
@@ -154,11 +181,15 @@ def main():
                 f"| {di:.4f} | {ti:.4f} | {ti / di:.2f}x (best {torch_best_inf / di:.2f}x) "
                 f"| {med(w, 'dlnc', t, 'rss_mb'):.0f} | {med(w, 'torch', t, 'rss_mb'):.0f} "
                 f"| {med(w, 'dlnc', t, 'arena_mb'):.1f} |")
+    lines.extend(kept_rows)
     out("")
     for w in workloads:
         s1, s2 = med(w, "dlnc", 1, "train_sps"), med(w, "dlnc", 2, "train_sps")
         out(f"- {w}: dlnc 2 threads vs 1: {s2 / s1:.2f}x; torch: "
             f"{med(w, 'torch', 2, 'train_sps') / med(w, 'torch', 1, 'train_sps'):.2f}x")
+    lines.extend(kept_scaling)
+    if kept_from:
+        out("\nNot in this run: " + "; ".join(f"{w} from {d}" for w, d in sorted(kept_from.items())) + ".")
     out("\n## GEMM ceiling: dl_sgemm vs OpenBLAS cblas_sgemm (square n, GFLOP/s, best of 5; at 2 threads each library at its better thread placement, bound or not)\n")
     out("| threads | n | dl_sgemm | OpenBLAS | dl/OpenBLAS |")
     out("|---|---|---|---|---|")

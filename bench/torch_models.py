@@ -6,6 +6,8 @@ make_optimizer). Same layer sizes, same initialization scheme, same optimizer
 and hyper-parameters as the .dln file. Adding a workload = one .dln file plus
 one function here.
 """
+import math
+
 import torch
 import torch.nn as nn
 
@@ -101,10 +103,67 @@ def char_lstm():
     return model, ("tokens", 64), 128, lambda p: torch.optim.Adam(p, lr=2e-3)
 
 
+class _Attention(nn.Module):
+    """Causal self-attention written out as in bench/workloads/gpt.dln (torch 1.13 has no
+    F.scaled_dot_product_attention): fused qkv, scores masked with -1e9, softmax, @ v."""
+
+    def __init__(self, d, heads, T):
+        super().__init__()
+        self.heads, self.qkv, self.proj = heads, nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.register_buffer("mask", torch.tril(torch.ones(T, T, dtype=torch.bool)))
+
+    def forward(self, x):
+        n, t, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=2)
+        q, k, v = (z.reshape(n, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        s = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.heads)
+        s = s.masked_fill(~self.mask, -1e9)
+        y = torch.softmax(s, dim=-1) @ v
+        return self.proj(y.transpose(1, 2).reshape(n, t, d))
+
+
+class _Block(nn.Module):
+    def __init__(self, d, heads, T):
+        super().__init__()
+        self.ln1, self.attn, self.ln2 = nn.LayerNorm(d), _Attention(d, heads, T), nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class _GPT(nn.Module):
+    """bench/workloads/gpt.dln: token and learned position embeddings, pre-LayerNorm blocks,
+    final LayerNorm, a dense head; weights N(0, 0.02), biases zero."""
+
+    def __init__(self, vocab=128, d=128, heads=4, layers=4, T=64):
+        super().__init__()
+        self.wte, self.wpe = nn.Parameter(torch.empty(vocab, d)), nn.Parameter(torch.empty(T, d))
+        self.blocks = nn.Sequential(*[_Block(d, heads, T) for _ in range(layers)])
+        self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
+        for p in (self.wte, self.wpe):
+            nn.init.normal_(p, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, t):
+        return self.head(self.ln(self.blocks(self.wte[t] + self.wpe)))
+
+
+def gpt():
+    # the performance brief's GPT: 4 layers, d = 128, 4 heads, context 64, batch 16, vocabulary 128
+    return _GPT(), ("tokens", 64), 128, lambda p: torch.optim.AdamW(p, lr=3e-4, weight_decay=0.1)
+
+
 WORKLOADS = {
     "mlp": mlp,
     "lenet5": lenet5,
     "resnet20": resnet20,
     "lstm_rows": lstm_rows,
     "char_lstm": char_lstm,
+    "gpt": gpt,
+    "gpt_composed": gpt,  # the same model; ours writes its attention out of primitive ops
 }

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlnrt.h"
 #include "emit_internal.h"
 
 #define EMIT_PAR_WORK 32768 /* element-operations below which a loop stays serial */
@@ -869,27 +870,52 @@ static void emit_copy(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "    memcpy(y, x0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
 }
 
+/* A transpose as rows of a contiguous output run: output dims of size one are
+ * dropped and neighbours that are also neighbours, in order, in the input are
+ * merged (out dim k reads input stride t_k; k and k+1 merge when t_k =
+ * t_{k+1} * size_{k+1}), so [N, T, H, hd] -> [N, H, T, hd] is rows of hd
+ * floats copied from stride-1 runs. Division and modulo run once per row,
+ * never per element: per element they cost more than the copy. */
 static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_shape *xs = &n->in[0]->shape, *ys = &n->shape;
-    int r = ys->rank;
-    /* out dim k = in dim perm[k]: the input offset of output coordinate k is
-     * its value times the input stride of dim perm[k]. */
-    char *expr = "";
-    for (int k = 0; k < r; k++) {
+    ir_dim size[IR_MAX_RANK], stride[IR_MAX_RANK];
+    int m = 0;
+    for (int k = 0; k < ys->rank; k++) {
         if (dim_is_one(ys->d[k])) continue;
         int pk = (int)n->a.i[k];
-        ir_dim div = dims_product(ys, k + 1, r), instride = dims_product(xs, pk + 1, xs->rank);
-        const char *t = "i", *var = t;
-        if (!dim_is_one(div)) t = arena_printf(c->ar, "i / %s", emit_dim(c, div));
-        int outer = 0;
-        for (int j = 0; j < k; j++) outer |= !dim_is_one(ys->d[j]);
-        if (outer) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, ys->d[k]));
-        if (!dim_is_one(instride)) t = arena_printf(c->ar, t == var ? "%s * %s" : "(%s) * %s", t, emit_dim(c, instride));
-        expr = *expr ? arena_printf(c->ar, "%s + %s", expr, t) : (char *)t;
+        ir_dim t = dims_product(xs, pk + 1, xs->rank);
+        if (m > 0 && ir_dim_eq(stride[m - 1], ir_dim_mul(t, ys->d[k]))) {
+            size[m - 1] = ir_dim_mul(size[m - 1], ys->d[k]);
+            stride[m - 1] = t;
+        } else {
+            size[m] = ys->d[k];
+            stride[m++] = t;
+        }
     }
-    emit_for(c, b, "    ", "i", ir_shape_numel(ys), 2, "");
-    fprintf(b, " y[i] = x0[%s];\n", *expr ? expr : "0");
+    if (m == 0) {
+        fprintf(b, "    y[0] = x0[0];\n");
+        return;
+    }
+    ir_dim rows = ir_dim_const(1), len = size[m - 1];
+    for (int k = 0; k < m - 1; k++) rows = ir_dim_mul(rows, size[k]);
+    const char *base = "0";
+    for (int k = 0; k < m - 1; k++) {
+        ir_dim div = ir_dim_const(1);
+        for (int j = k + 1; j < m - 1; j++) div = ir_dim_mul(div, size[j]);
+        const char *t = dim_is_one(div) ? "r" : arena_printf(c->ar, "r / %s", emit_dim(c, div));
+        if (k > 0) t = arena_printf(c->ar, dim_is_one(div) ? "%s %% %s" : "(%s) %% %s", t, emit_dim(c, size[k]));
+        t = arena_printf(c->ar, strchr(t, ' ') ? "(%s) * %s" : "%s * %s", t, emit_dim(c, stride[k]));
+        base = k == 0 ? t : arena_printf(c->ar, "%s + %s", base, t);
+    }
+    const char *L = emit_dim(c, len);
+    const char *at = dim_is_one(stride[m - 1]) ? "j" : arena_printf(c->ar, "j * %s", emit_dim(c, stride[m - 1]));
+    emit_for(c, b, "    ", "r", rows, 2 * (len.syms ? 64 * len.k : len.k), "");
+    fprintf(b, " {\n");
+    fprintf(b, "        const float *restrict xr = x0 + %s;\n", base);
+    fprintf(b, "        float *restrict yr = y + r * %s;\n", L);
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j] = xr[%s];\n", L, at);
+    fprintf(b, "    }\n");
 }
 
 
@@ -938,8 +964,23 @@ void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
         return;
     }
     const char *ai = bcast_index(c, &obatch, &abatch, "bi"), *bi = bcast_index(c, &obatch, &bbatch, "bi");
-    fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* serial: dl_sgemm is parallel inside */\n",
-            emit_dim(c, on));
+    /* Products too small for dl_sgemm to split (attention's heads: 64x64x32)
+     * are shared out whole over the batch; each is one thread's, in the same
+     * order at any thread count. Larger ones stay serial here and dl_sgemm
+     * splits each. */
+    ir_dim mnk = ir_dim_mul(ir_dim_mul(M, N), K);
+    if (!c->serial && (mnk.syms || mnk.k < DL_GEMM_PARALLEL_FLOPS)) {
+        const char *total = emit_dim(c, ir_dim_mul(on, mnk));
+        if (mnk.syms)
+            fprintf(b, "    #pragma omp parallel for schedule(static) if(%s >= DL_GEMM_PARALLEL_FLOPS && %s < "
+                       "DL_GEMM_PARALLEL_FLOPS)\n", total, emit_dim(c, mnk));
+        else
+            fprintf(b, "    #pragma omp parallel for schedule(static) if(%s >= DL_GEMM_PARALLEL_FLOPS)\n", total);
+        fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* dl_sgemm runs on this thread */\n", emit_dim(c, on));
+    } else {
+        fprintf(b, "    for (int64_t bi = 0; bi < %s; bi++) /* serial: dl_sgemm is parallel inside */\n",
+                emit_dim(c, on));
+    }
     fprintf(b, "        dl_sgemm(%d, %d, %s, %s, %s, 1.0f, x0 + (%s) * %s, %s, x1 + (%s) * %s, %s, 0.0f,\n", ta,
             tb, Ms, Ns, Ks, ai, emit_dim(c, ir_dim_mul(M, K)), lda, bi, emit_dim(c, ir_dim_mul(K, N)), ldb);
     fprintf(b, "                 y + bi * %s, %s);\n", emit_dim(c, ir_dim_mul(M, N)), Ns);
@@ -968,16 +1009,17 @@ void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
         fprintf(b, "        float *restrict yr = y + base;\n");
     }
     fprintf(b, "        float mx = -INFINITY;\n");
-    fprintf(b, "        for (int64_t j = 0; j < %s; j++) mx = fmaxf(mx, xr[j%s]);\n", As, st);
+    /* a select, not fmaxf (a libm call without -ffinite-math-only); both skip a NaN element */
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) mx = xr[j%s] > mx ? xr[j%s] : mx;\n", As, st, st);
     fprintf(b, "        float sum = 0.0f;\n");
     if (n->op == OP_softmax) {
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", As);
-        fprintf(b, "            const float e = expf(xr[j%s] - mx);\n", st);
+        fprintf(b, "            const float e = dl_expf(xr[j%s] - mx);\n", st);
         fprintf(b, "            yr[j%s] = e;\n            sum += e;\n        }\n", st);
         fprintf(b, "        const float inv = 1.0f / sum;\n");
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j%s] *= inv;\n", As, st);
     } else {
-        fprintf(b, "        for (int64_t j = 0; j < %s; j++) sum += expf(xr[j%s] - mx);\n", As, st);
+        fprintf(b, "        for (int64_t j = 0; j < %s; j++) sum += dl_expf(xr[j%s] - mx);\n", As, st);
         fprintf(b, "        const float lse = mx + logf(sum);\n");
         fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j%s] = xr[j%s] - lse;\n", As, st, st);
     }

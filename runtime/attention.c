@@ -48,29 +48,6 @@ typedef struct tile {
     int64_t lim;           /* keys that take part: 0 .. lim-1 */
 } tile;
 
-/* e^x for x <= 0 (x minus its row's maximum), -inf included (exactly 0), in
- * straight-line code that vectorizes: libm's expf is a call per element,
- * which was two thirds of the kernel's time. Cephes' expf: x = n ln2 + r
- * with |r| <= ln2/2 (ln2 in two parts), a degree-7 polynomial for e^r, and
- * 2^n put into the exponent bits; within 2 ulp of expf. Below -87.3 (e^x
- * under the smallest normal float) the weight is 0. */
-static inline float exp_nonpos(float x) {
-    const float xc = x < -87.0f ? -87.0f : x;
-    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < -87.0f ? 0.0f : p * scale;
-}
-
 static int64_t tile_rows(const dl_attention_geom *g) {
     int64_t tb = ATTN_TILE_FLOATS / (g->s > 0 ? g->s : 1);
     return tb < 1 ? 1 : tb > ATTN_MAX_TB ? ATTN_MAX_TB : tb;
@@ -93,7 +70,12 @@ static const float *values_of(const dl_attention_geom *g, const float *v, int64_
 }
 
 /* The probabilities of tile x into p[tb x lim] (row stride lim); sets x->lim.
- * A row whose every key is masked is all 0. */
+ * A row whose every key is masked is all 0. Cloned for AVX2/AVX-512 (the
+ * library is built for baseline x86-64, 4-float vectors): its exp loop was
+ * a tenth of a GPT training step. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void probs(const dl_attention_geom *g, const float *q, const float *k, const float *mask, tile *x, float *p) {
     int64_t dh = g->e / g->heads, last = x->t0 + x->tb - 1 + g->q_pos0 + 1;
     x->lim = g->causal && last < g->s ? (last > 0 ? last : 0) : g->s;
@@ -108,17 +90,27 @@ static void probs(const dl_attention_geom *g, const float *q, const float *k, co
             const float *mr = mask_row(g, mask, x->b, x->h, t);
             for (int64_t s = 0; s < see; s++) r[s] += mr[s * g->ms];
         }
+        /* The loops run over the whole row, the keys past `see` set to -inf
+         * (weight exactly 0): a causal row is `see` = 1..lim long, and over
+         * `see` the vector loops left a scalar tail of 8 elements on average,
+         * most of this function's time at lim = 64. */
         float mx = -INFINITY; /* (a comparison, not fmaxf: a libm call per element, a fifth of the time) */
 #pragma omp simd reduction(max : mx)
-        for (int64_t s = 0; s < see; s++) mx = r[s] > mx ? r[s] : mx;
-        if (mx == -INFINITY) see = 0; /* every key masked: the row is 0 */
+        for (int64_t s = 0; s < x->lim; s++) {
+            const float v = s < see ? r[s] : -INFINITY;
+            r[s] = v;
+            mx = v > mx ? v : mx;
+        }
+        if (mx == -INFINITY) { /* every key masked: the row is 0 */
+            memset(r, 0, sizeof(float) * (size_t)x->lim);
+            continue;
+        }
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t s = 0; s < see; s++) sum += r[s] = exp_nonpos(r[s] - mx);
-        const float inv = see ? 1.0f / sum : 0.0f;
+        for (int64_t s = 0; s < x->lim; s++) sum += r[s] = dl_expf(r[s] - mx);
+        const float inv = 1.0f / sum;
 #pragma omp simd
-        for (int64_t s = 0; s < see; s++) r[s] *= inv;
-        for (int64_t s = see; s < x->lim; s++) r[s] = 0.0f;
+        for (int64_t s = 0; s < x->lim; s++) r[s] *= inv;
     }
 }
 

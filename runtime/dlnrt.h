@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +81,12 @@ void dl_init_tensor(float *w, int64_t n, const dl_init *init, dl_rng *rng);
 void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc);
+/* From this M*N*K up dl_sgemm splits one product over threads (below it, waking
+ * a second thread costs more than it saves; gemm.c has the measurements).
+ * Called inside a parallel region it always runs on the calling thread, so a
+ * batch of smaller products goes parallel over the batch instead: generated
+ * code does that for [B, M, K] @ [B, K, N] (attention heads). */
+#define DL_GEMM_PARALLEL_FLOPS (192 * 192 * 192)
 
 /* ---- convolution and pooling (conv.c) -------------------------------------
  * NCHW float32 with PyTorch's semantics. One geometry describes the FORWARD
@@ -789,6 +796,58 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *opt, dl_run_r
  * names a .png or .svg file; NULL writes both beside the CSV (<stem>.png,
  * <stem>.svg). A damaged CSV is an error naming file:line. */
 int dl_plot_csv(const char *csv, const char *out);
+
+/* ---- exp and erf for generated loops --------------------------------------
+ * libm's expf and erff are calls, so a loop using them does not vectorize;
+ * these are branch-free (selects, integer bit moves) and inline, so GCC runs
+ * softmax and GELU 16 lanes at a time. The same element gets the same bits in
+ * a vector and a scalar loop. Accuracy: dl_expf within 1.8e-7 relative over
+ * the normal range (Cephes' expf polynomial on a Cody-Waite reduction; 2^n
+ * built as two halves so the subnormal and overflow ends are right too),
+ * dl_erff within 3.8e-7 (the rational form XLA and Eigen use, clamped to
+ * [-4, 4] where erf is +-1 in float). NaN gives NaN. */
+static inline float dl_expf(float x)
+{
+    const float c = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const float t = c * 1.44269504088896341f + magic, nf = t - magic;
+    float r = c - nf * 0.693359375f;
+    r = r - nf * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t tb, mb;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&mb, &magic, sizeof mb);
+    const int32_t k = tb - mb, h = k / 2; /* k in [-150, 128]: 2^h and 2^(k-h) are normal floats */
+    const int32_t ab = (h + 127) * (1 << 23), bb = (k - h + 127) * (1 << 23);
+    float a, b;
+    memcpy(&a, &ab, sizeof a);
+    memcpy(&b, &bb, sizeof b);
+    return p * a * b;
+}
+
+static inline float dl_erff(float x)
+{
+    const float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x), x2 = c * c;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return c * p / q;
+}
 
 #ifdef __cplusplus
 }

@@ -109,8 +109,8 @@ enum {
      * sleep between products (im2col, elementwise work in between), so the
      * break-even is higher: ResNet-20 batch-1 inference, whose convolutions
      * are ~2.4M each, took 0.60-0.78 ms at 2 threads with 128^3 and 0.54 ms
-     * (= 1 thread) with 192^3 (bench_main, OMP_PROC_BIND=true). */
-    DL_PARALLEL_FLOPS = 192 * 192 * 192,
+     * (= 1 thread) with 192^3 (bench_main, OMP_PROC_BIND=true): that is
+     * DL_GEMM_PARALLEL_FLOPS, in dlnrt.h for the generated batch loops. */
     DL_PARALLEL_GEMV_FLOPS = 2048 * 1024,
 };
 
@@ -622,7 +622,7 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
     const dl_ukernel uk = dl_pick_ukernel(M);
     int nthreads = 1;
 #ifdef _OPENMP
-    if (flops >= DL_PARALLEL_FLOPS && !omp_in_parallel()) nthreads = omp_get_max_threads();
+    if (flops >= DL_GEMM_PARALLEL_FLOPS && !omp_in_parallel()) nthreads = omp_get_max_threads();
 #endif
     int64_t tm = 1, tn = 1;
     if (nthreads > 1) dl_tile_grid(M, N, uk.mr, nthreads, &tm, &tn);

@@ -62,7 +62,12 @@ static int build(ir_module *m, int check, emitted *out) {
         fprintf(stderr, "emitted: compile failed: %s\n", cmd);
         return -1;
     }
-    if (!(out->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL))) {
+    /* NODELETE: the .so holds its own copy of libdlnrt, and OpenMP worker
+     * threads that ran its kernels keep per-thread scratch (GEMM packing)
+     * whose destructor is in that copy; after a dlclose the first of those
+     * threads to exit (a later test changing the thread count) jumped into
+     * unmapped code. */
+    if (!(out->so = dlopen(sopath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE))) {
         fprintf(stderr, "emitted: %s\n", dlerror());
         return -1;
     }

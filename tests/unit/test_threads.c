@@ -160,7 +160,38 @@ static void test_grad_norm_threads(void)
     for (int t = 0; t < 3; t++) free(grads[t]);
 }
 
-/* ---- a generated sum of a whole tensor ---------------------------------------- */
+/* ---- generated training steps: a sum of a whole tensor, scatter_add, batched products */
+
+/* Builds src, runs one train step on (x, label) at 1, 2 and 3 threads from the
+ * same parameters, and checks that the loss and the gradient of `param`
+ * (`count` floats) have the same bits each time. */
+static void check_step_threads(const char *src, const char *param, int64_t count, int64_t batch, const void *x,
+                               const void *label, const char *what)
+{
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
+    int pi = emitted_param_index(&e, param);
+    CU_ASSERT_FATAL(pi >= 0);
+    void *m = e.api->create(64);
+    CU_ASSERT_FATAL(m != NULL);
+    float loss[MAX_THREADS], *grads[MAX_THREADS];
+    int saved = omp_get_max_threads();
+    for (int th = 1; th <= MAX_THREADS; th++) {
+        omp_set_num_threads(th);
+        e.api->init(m, 1); /* the same parameters before each step */
+        loss[th - 1] = e.api->train_step(m, x, label, batch);
+        grads[th - 1] = malloc(sizeof(float) * (size_t)count);
+        memcpy(grads[th - 1], e.api->grad_data(m, pi), sizeof(float) * (size_t)count);
+    }
+    omp_set_num_threads(saved);
+    for (int th = 2; th <= MAX_THREADS; th++) {
+        CU_ASSERT(same_bits(&loss[th - 1], &loss[0], sizeof(float), what, th));
+        CU_ASSERT(same_bits(grads[th - 1], grads[0], sizeof(float) * (size_t)count, what, th));
+    }
+    for (int th = 0; th < MAX_THREADS; th++) free(grads[th]);
+    e.api->destroy(m);
+    emitted_unload(&e);
+}
 
 /* The loss sum(x * s * label) and the gradient of s, sum(x * label), are
  * sums of 64 x 4096 terms, above the size where the generated loop goes
@@ -181,30 +212,64 @@ static void test_emitted_sum_threads(void)
         "    epochs = 1\n"
         "}\n";
     enum { B = 64, F = 4096 };
-    emitted e;
-    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
-    void *m = e.api->create(B);
-    CU_ASSERT_FATAL(m != NULL);
     float *x = malloc(sizeof(float) * B * F), *label = malloc(sizeof(float) * B * F);
     uint64_t state = 3;
     for (int64_t i = 0; i < B * F; i++) x[i] = (float)emitted_urand(&state), label[i] = 1.0f;
     x[0] = 1e20f, x[B * F - 1] = -1e20f;
-    float loss[MAX_THREADS], grad[MAX_THREADS];
-    int saved = omp_get_max_threads();
-    for (int th = 1; th <= MAX_THREADS; th++) {
-        omp_set_num_threads(th);
-        e.api->init(m, 1); /* the same parameters before each step */
-        loss[th - 1] = e.api->train_step(m, x, label, B);
-        grad[th - 1] = e.api->grad_data(m, 0)[0];
-    }
-    omp_set_num_threads(saved);
-    for (int th = 2; th <= MAX_THREADS; th++) {
-        CU_ASSERT(same_bits(&loss[th - 1], &loss[0], sizeof(float), "generated sum (loss)", th));
-        CU_ASSERT(same_bits(&grad[th - 1], &grad[0], sizeof(float), "generated sum (gradient)", th));
-    }
+    check_step_threads(src, "s", 1, B, x, label, "generated sum");
     free(x), free(label);
-    e.api->destroy(m);
-    emitted_unload(&e);
+}
+
+/* The table gradient of sum(output * table[label]) is a scatter-add of 64
+ * rows of 4096 into 50 (rows repeat): above the size where its loop over
+ * column blocks goes parallel. Each block sums its rows in index order. */
+static void test_emitted_scatter_add_threads(void)
+{
+    static const char *src =
+        "block lookup(t: i32[N]) -> f32[N, 4096] {\n"
+        "    param table: f32[50, 4096] = normal()\n"
+        "    return take(table, t)\n"
+        "}\n"
+        "model wide_take(x: f32[N, 4096]) -> f32[N, 4096] {\n"
+        "    param s: f32[1] = ones\n"
+        "    return x * s\n"
+        "}\n"
+        "train wide_take {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = true)\n"
+        "    loss = sum(output * lookup(label))\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 64, F = 4096, V = 50 };
+    uint64_t state = 5;
+    float *x = random_floats((int64_t)B * F, &state);
+    int32_t label[B];
+    for (int i = 0; i < B; i++) label[i] = (int32_t)(emitted_urand(&state) * 8); /* 8 rows, each about 8 times */
+    check_step_threads(src, "lookup0.table", V * F, B, x, label, "scatter_add (take's gradient)");
+    free(x);
+}
+
+/* [N, 64, 32] @ [N, 32, 64] is N products too small for dl_sgemm to split,
+ * so the generated loop shares them out over the batch (attention's heads);
+ * forward and backward (two more batched products) must not care how. */
+static void test_emitted_batched_matmul_threads(void)
+{
+    static const char *src =
+        "model heads(x: f32[N, 64, 32]) -> f32[N, 64, 32] {\n"
+        "    q = dense(x, 32)\n"
+        "    return softmax(q @ transpose(x), axis = -1) @ x\n"
+        "}\n"
+        "train heads {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
+        "    loss = sum(output * label)\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 61, T = 64, D = 32 };
+    uint64_t state = 9;
+    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * T * D, &state);
+    check_step_threads(src, "dense0.weight", D * D, B, x, label, "batched matmul");
+    free(x), free(label);
 }
 
 /* ---- attention: tiles of queries forward, (batch, head) pairs backward ------------- */
@@ -235,56 +300,6 @@ static void test_attention_threads(void)
     free(q), free(k), free(v), free(mask), free(dout);
 }
 
-/* ---- scatter_add: take's gradient ---------------------------------------------- */
-
-/* The table gradient of sum(output * table[label]) is a scatter-add of 64
- * rows of 4096 into 50 (rows repeat): above the size where its loop over
- * column blocks goes parallel. Each block sums its rows in index order. */
-static void test_emitted_scatter_add_threads(void)
-{
-    static const char *src =
-        "block lookup(t: i32[N]) -> f32[N, 4096] {\n"
-        "    param table: f32[50, 4096] = normal()\n"
-        "    return take(table, t)\n"
-        "}\n"
-        "model wide_take(x: f32[N, 4096]) -> f32[N, 4096] {\n"
-        "    param s: f32[1] = ones\n"
-        "    return x * s\n"
-        "}\n"
-        "train wide_take {\n"
-        "    data = csv(\"unused.csv\", batch = 64, classify = true)\n"
-        "    loss = sum(output * lookup(label))\n"
-        "    optim = sgd(lr = 0.1)\n"
-        "    epochs = 1\n"
-        "}\n";
-    enum { B = 64, F = 4096, V = 50 };
-    emitted e;
-    CU_ASSERT_FATAL(emitted_build_source(src, &e) == 0);
-    int ti = emitted_param_index(&e, "lookup0.table");
-    CU_ASSERT_FATAL(ti >= 0);
-    void *m = e.api->create(B);
-    CU_ASSERT_FATAL(m != NULL);
-    uint64_t state = 5;
-    float *x = random_floats((int64_t)B * F, &state), *grads[MAX_THREADS];
-    int32_t label[B];
-    for (int i = 0; i < B; i++) label[i] = (int32_t)(emitted_urand(&state) * 8); /* 8 rows, each about 8 times */
-    int saved = omp_get_max_threads();
-    for (int th = 1; th <= MAX_THREADS; th++) {
-        omp_set_num_threads(th);
-        e.api->init(m, 1);
-        e.api->train_step(m, x, label, B);
-        grads[th - 1] = malloc(sizeof(float) * V * F);
-        memcpy(grads[th - 1], e.api->grad_data(m, ti), sizeof(float) * V * F);
-    }
-    omp_set_num_threads(saved);
-    for (int th = 2; th <= MAX_THREADS; th++)
-        CU_ASSERT(same_bits(grads[th - 1], grads[0], sizeof(float) * V * F, "scatter_add (take's gradient)", th));
-    for (int th = 0; th < MAX_THREADS; th++) free(grads[th]);
-    free(x);
-    e.api->destroy(m);
-    emitted_unload(&e);
-}
-
 void suite_threads(void)
 {
     CU_pSuite s = CU_add_suite("threads", NULL, NULL);
@@ -293,5 +308,6 @@ void suite_threads(void)
     CU_add_test(s, "dl_grad_norm: same bits at 1, 2, 3 threads", test_grad_norm_threads);
     CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
     CU_add_test(s, "generated scatter_add: same bits at 1, 2, 3 threads", test_emitted_scatter_add_threads);
+    CU_add_test(s, "generated batched small products: same bits at 1, 2, 3 threads", test_emitted_batched_matmul_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
 }
