@@ -190,6 +190,14 @@ def main():
     lines.extend(kept_scaling)
     if kept_from:
         out("\nNot in this run: " + "; ".join(f"{w} from {d}" for w, d in sorted(kept_from.items())) + ".")
+    dec = os.path.join(a.bin, "decode_latency")
+    if os.path.exists(dec):
+        kv = parse_kv(run([dec], 1))
+        out(f"\n## Generation (batch 1, samples/gpt_char.dln untrained, 1 thread)\n")
+        out(f"Per token, from a one-token prompt up to the context of {int(kv['context'])}: "
+            f"**{kv['decode_ms']:.3f} ms with the key/value cache** (`gpt_char_decode`: the new position only), "
+            f"{kv['recompute_ms']:.3f} ms recomputing the window (`--no-cache`), "
+            f"{kv['recompute_ms'] / kv['decode_ms']:.1f}x (bench/decode_latency.c).")
     out("\n## GEMM ceiling: dl_sgemm vs OpenBLAS cblas_sgemm (square n, GFLOP/s, best of 5; at 2 threads each library at its better thread placement, bound or not)\n")
     out("| threads | n | dl_sgemm | OpenBLAS | dl/OpenBLAS |")
     out("|---|---|---|---|---|")

@@ -26,5 +26,10 @@ for f in bench/workloads/*.dln; do
     echo "bench: skipping $w, it does not build:" >&2; head -5 "$T/$w.err" >&2
   fi
 done
+# Generation per token with and without the key/value cache (a decoder sample).
+if "$B/dlnc" samples/gpt_char.dln -o "$T/gpt_char.c" 2>"$T/gpt_char.err"; then
+  cc -std=c11 $CFLAGS -fopenmp -Iruntime -I"$T" bench/decode_latency.c "$T/gpt_char.c" "$B/libdlnrt.a" \
+    -o "$T/decode_latency" -lz -lm 2>>"$T/gpt_char.err" || echo "bench: decode_latency does not build" >&2
+fi
 /usr/bin/python3 bench/run.py --bin "$T" --out "${BENCH_OUT:-docs/performance.md}" --rounds "${BENCH_ROUNDS:-3}" \
   --cflags "$CFLAGS"
