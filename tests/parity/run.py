@@ -38,7 +38,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "gpt", "interchange"]
 
 
 def fmt(e):
@@ -88,6 +88,9 @@ def main(argv):
     if "models" in only:
         import models
         rows += models.run(build)
+    if "gpt" in only:
+        import gpt
+        rows += gpt.run(build)
     if "interchange" in only:
         import interchange
         rows += interchange.run(build)
