@@ -680,6 +680,11 @@ static const char *field_list(elab *e, const data_field *fs, int n) {
     return s;
 }
 
+const char *train_primary_field(const dl_data_config *dc) {
+    data_field fs[MAX_FIELDS];
+    return data_fields(dc, 1, fs) > 0 ? fs[0].name : "image";
+}
+
 /* The type field f has in this model: the primary's comes from the model
  * input reading it (NULL when none does). */
 static int field_type(const data_field *f, const model_io *io, ir_node *primary, ir_dtype *dt, ir_shape *s) {
