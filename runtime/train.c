@@ -32,6 +32,7 @@
 #include "resume_internal.h"
 #include "run_record_internal.h"
 #include "step_internal.h"
+#include "train_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -89,7 +90,7 @@ static int dl_is_mnist_kind(const char *kind)
  * a validation split; *have_eval = 0 when there is none). The evaluation
  * set's figures are labelled "val" when it is a validation split, "test"
  * otherwise (dl_eval_name). */
-static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval)
+int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval)
 {
     *have_eval = 0;
     memset(eval, 0, sizeof *eval);
@@ -260,7 +261,7 @@ static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
 }
 
 /* The name a dataset's samples go by: "features" for a CSV file, "image" otherwise. */
-static const char *dl_first_field(const dl_data_config *dc)
+const char *dl_first_field(const dl_data_config *dc)
 {
     return dc->kind && strcmp(dc->kind, "csv") == 0 ? "features" : "image";
 }
