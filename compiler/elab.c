@@ -1309,7 +1309,8 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
         ARENA_PUSH(a, out->summaries, n, cap2, *sum);
     }
     int n_models = out->n_mods;
-    for (int i = 0; i < user->n_decls && !d->n_errors; i++)
+    /* a model's own errors would repeat in every step calling it */
+    for (int i = 0, clean = !d->n_errors; i < user->n_decls && clean; i++)
         if (user->decls[i]->kind == AST_DECL_TRAIN && is_multistep(user->decls[i]))
             elab_multistep(&e, user->decls[i], &out->mods, &out->n_mods, &cap);
     if (out->n_mods > n_models) {   /* step modules have no layer summary of their own */

@@ -84,7 +84,7 @@ static int bind_primary(elab *e, frame *f, const ast_decl *const *models, int n,
     return 1;
 }
 
-/* Does the loss reach a trainable parameter? */
+/* Does the loss reach a trainable parameter other than through stop_grad? */
 static int reaches_trainable(const ir_graph *g, ir_node *loss) {
     int max_id = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -98,6 +98,7 @@ static int reaches_trainable(const ir_graph *g, ir_node *loss) {
     while (sp) {
         ir_node *n = stack[--sp];
         if (n->op == OP_param && g->mod->params[n->a.i[0]].trainable) return 1;
+        if (n->op == OP_stop_grad) continue;
         for (int i = 0; i < n->nin; i++)
             if (n->in[i] && !seen[n->in[i]->id] && sp < g->n_nodes) {
                 seen[n->in[i]->id] = 1;
@@ -257,6 +258,11 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         e->mod = ir_module_new(e->a, arena_printf(e->a, "%s_%s", t->name, step->step));
         int label_is_class = 1;
         if (train_config_build(e, step_section(e, t, step), tc, &label_is_class) != 0) continue;
+        const char *kind = tc->cfg.data.kind ? tc->cfg.data.kind : "";
+        if (!strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task")) {
+            diag_error(e->d, t->name_loc, "a train section with steps reads image or csv data, not %s(...)", kind);
+            return -1;
+        }
         tc->section = t->name;
         tc->step = step->step;
         tc->repeat = 1;
