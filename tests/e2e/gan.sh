@@ -2,7 +2,8 @@
 # section over two models (tests/e2e/gan.dln): `dlnc run` prints both steps'
 # losses, writes a history column per step and one checkpoint with both
 # prefixes; through the generated C (gan_main.c) each step moves only its own
-# model's parameters, and the generator loads alone by prefix. ~5 s.
+# model's parameters, and the generator loads alone by prefix; 1 and 2
+# threads train to the same bits. ~5 s.
 cp tests/e2e/gan.dln "$T/gan.dln"
 DG=$(cd "$B" && pwd)/dlnc
 (cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 30 --checkpoint gan.st --history gan.csv) > "$T/gan.out" 2>&1; rcg=$?
@@ -22,4 +23,13 @@ if [ $rcr -eq 1 ] && grep -q "a train section with steps keeps no run state yet"
   echo "--resume of a GAN is refused: ok"; pass=$((pass+1))
 else
   echo "FAIL GAN --resume ($rcr):"; cat "$T/ganr.out"; fail=$((fail+1))
+fi
+# the same bits at 1 and 2 threads
+for t in 1 2; do
+  (cd "$T" && OMP_NUM_THREADS=$t DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 20 --checkpoint gan_t$t.st) >/dev/null 2>&1
+done
+if cmp -s "$T/gan_t1.st" "$T/gan_t2.st"; then
+  echo "a GAN trains to the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
+else
+  echo "FAIL GAN: 1 and 2 threads train to different checkpoints"; fail=$((fail+1))
 fi
