@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dlnrt.h"
 #include "progress_internal.h"
@@ -28,13 +27,6 @@ typedef struct dl_steps_run {
     dl_stepper st[DL_MAX_STEPS];
     int *map[DL_MAX_STEPS][DL_MAX_STEPS];   /* map[k][j][i]: module j's index of module k's parameter i, -1 if none */
 } dl_steps_run;
-
-static double dl_steps_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int dl_find_param(const dl_model_api *api, const char *name)
 {
@@ -101,9 +93,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
 {
     dl_run_options opt = {0};
     if (options) opt = *options;
-    dl_run_result result = {0};
-    result.test_loss = result.test_accuracy = result.test_iou = NAN;
-    result.test_exact_teacher = result.test_exact_greedy = NAN;
+    dl_run_result result = dl_run_result_none();
     if (res) *res = result;
     if (dl_steps_check(apis, steps, n)) return -1;
     const dl_train_config *cfg = apis[0]->train;
@@ -154,9 +144,9 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         for (int k = 0; k < n; k++) fprintf(history, ",loss_%s", steps[k].model);
         fprintf(history, ",seconds\n");
     }
-    const double t_start = dl_steps_now();
+    const double t_start = dl_now();
     for (int e = 0; e < epochs; e++) {
-        const double t0 = dl_steps_now();
+        const double t0 = dl_now();
         if (e > 0) src.reset(&src);
         double sum[DL_MAX_STEPS] = {0};
         int64_t runs[DL_MAX_STEPS] = {0}, bi = 0, nb;
@@ -187,7 +177,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         }
         if (bi == 0) break;
         result.epochs_done = e + 1;
-        const double secs = dl_steps_now() - t0;
+        const double secs = dl_now() - t0;
         if (!opt.quiet) printf("epoch %d/%d", e + 1, epochs);
         if (history) fprintf(history, "%d", e + 1);
         for (int k = 0; k < n; k++) {
@@ -203,7 +193,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     }
     {
         char took[32];
-        dl_format_duration(dl_steps_now() - t_start, took, sizeof took);
+        dl_format_duration(dl_now() - t_start, took, sizeof took);
         printf("done: %d epoch%s, %lld steps in %s", result.epochs_done, result.epochs_done == 1 ? "" : "s",
                (long long)result.steps, took);
         if (checkpoint && result.epochs_done) printf(", saved %s", checkpoint);

@@ -40,7 +40,7 @@
 #include <unistd.h>
 #include <time.h>
 
-static double dl_now(void)
+double dl_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -393,13 +393,19 @@ static int dl_check_vocab(const dl_model_api *api, int64_t need, const char *why
     return 0;
 }
 
+dl_run_result dl_run_result_none(void)
+{
+    dl_run_result r = {0};
+    r.test_loss = r.test_accuracy = r.test_iou = NAN;
+    r.test_exact_teacher = r.test_exact_greedy = NAN;
+    return r;
+}
+
 int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
 {
     dl_run_options opt = {0};
     if (options) opt = *options;
-    dl_run_result result = {0};
-    result.test_loss = result.test_accuracy = result.test_iou = NAN;
-    result.test_exact_teacher = result.test_exact_greedy = NAN;
+    dl_run_result result = dl_run_result_none();
     if (res) *res = result;
     if (!api) { dl_set_error("dl_run_training: no model"); return -1; }
     if (api->abi_version != DL_ABI_VERSION) {

@@ -8,4 +8,9 @@
 int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval);
 const char *dl_first_field(const dl_data_config *dc);   /* "image" or "features" */
 
+double dl_now(void);   /* seconds on the monotonic clock */
+
+/* A result before anything ran: no epochs, every figure NaN. */
+dl_run_result dl_run_result_none(void);
+
 #endif
