@@ -149,9 +149,10 @@ static int step_number(elab *e, const ast_setting *s, int integer, double *out) 
     frame f = {.prefix = ""};
     value v = eval_expr(e, &f, s->value);
     if (v.kind == V_ERROR) return 0;
-    if ((integer && v.kind != V_INT) || !as_number(&v, out) || v.kind == V_BOOL || !(*out > 0)) {
+    if ((integer && v.kind != V_INT) || !as_number(&v, out) || v.kind == V_BOOL || !(*out > 0) ||
+        (integer && *out > 1000)) {
         diag_error(e->d, s->value->loc, "'%s' must be %s, got %s", s->key,
-                   integer ? "an int >= 1" : "a number > 0", v_describe(e, &v));
+                   integer ? "an int in [1, 1000]" : "a number > 0", v_describe(e, &v));
         return 0;
     }
     return 1;
@@ -229,6 +230,11 @@ static int check_keys(elab *e, const ast_decl *t) {
             diag_error(e->d, s->step_loc, "step '%s' needs 'loss = ...'", s->step);
             ok = 0;
         }
+    }
+    if (ok && steps > DL_MAX_STEPS) {
+        diag_error(e->d, t->name_loc, "train section '%s' has %d steps; at most %d are supported", t->name, steps,
+                   DL_MAX_STEPS);
+        ok = 0;
     }
     if (ok && !steps) {
         diag_error(e->d, t->name_loc, "train section '%s' lists models but has no step\nhint: add step NAME { loss = ... "

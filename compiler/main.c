@@ -301,9 +301,9 @@ static int run_sample(const jit_module *jm, const options *o) {
 
 /* A section over several models: its steps, in order, are the modules (and descriptors) kept. */
 static int run_steps(const jit_module *jm, const options *o, ir_module *const *mods, int n) {
-    const dl_model_api *apis[8];
-    dl_step_info steps[8];
-    if (n > 8) n = 8;
+    const dl_model_api *apis[DL_MAX_STEPS];
+    dl_step_info steps[DL_MAX_STEPS];
+    if (n > DL_MAX_STEPS) n = DL_MAX_STEPS;   /* elab_steps.c refuses more */
     for (int k = 0; k < n; k++) {
         apis[k] = jm->models ? jm->models[k] : NULL;
         steps[k] = (dl_step_info){mods[k]->train->step, mods[k]->train->repeat, mods[k]->train->clip};

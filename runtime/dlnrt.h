@@ -792,6 +792,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *opt, dl_run_r
 /* A train section over several models (docs/language.md "Several models"):
  * one compiled module per step, each holding every parameter its loss
  * reaches, run in order on every batch. */
+#define DL_MAX_STEPS 8                    /* steps per section */
 typedef struct dl_step_info {
     const char *model;                    /* the model the step updates: its parameters are "<model>.*" */
     int repeat;                           /* runs per batch, each on the same batch */

@@ -4,9 +4,12 @@
  * Each step is a module of its own (compiler/elab_steps.c) holding a copy of
  * every parameter its loss reaches, of which only the stepped model's are
  * trainable. One value per parameter name is kept by copying: after init,
- * every module takes each model's parameters from the step that trains it,
- * and after every step the stepped model's parameters go to the other
- * modules. Each module keeps its own optimizer state and learning rate. */
+ * every module takes each model's parameters from the step that trains it;
+ * after a step, all of its module's parameters and buffers go to the other
+ * modules — what the step did not change is equal there already, and a
+ * batch norm's running statistics change in whichever step runs the model
+ * in training mode, as in PyTorch. Each module keeps its own optimizer
+ * state and learning rate. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +19,6 @@
 #include "progress_internal.h"
 #include "step_internal.h"
 #include "train_internal.h"
-
-enum { DL_MAX_STEPS = 8 };
 
 typedef struct dl_steps_run {
     const dl_model_api *const *apis;
@@ -35,7 +36,7 @@ static int dl_find_param(const dl_model_api *api, const char *name)
     return -1;
 }
 
-/* Module k's values of its trainable parameters (all of them: all) into every other module. */
+/* Module k's values of its trainable parameters (every parameter and buffer: all) into every other module. */
 static void dl_steps_share(dl_steps_run *r, int k, int all)
 {
     const dl_model_api *a = r->apis[k];
@@ -168,7 +169,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
                         goto done;
                     }
                     if (steps[k].clip > 0) dl_steps_clip(apis[k], r.m[k], steps[k].clip);
-                    dl_steps_share(&r, k, 0);
+                    dl_steps_share(&r, k, 1);
                     sum[k] += loss;
                     runs[k]++;
                 }
