@@ -29,7 +29,8 @@ static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
-        if (p->decls[i]->kind == AST_DECL_TRAIN && strcmp(p->decls[i]->name, model) == 0) return p->decls[i];
+        if (p->decls[i]->kind == AST_DECL_TRAIN && strcmp(p->decls[i]->name, model) == 0 && !is_multistep(p->decls[i]))
+            return p->decls[i];
     return NULL;
 }
 
