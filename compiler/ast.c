@@ -503,8 +503,19 @@ static void ast_print_decl(FILE *out, const ast_decl *d) {
     if (d->kind == AST_DECL_TRAIN) {
         fprintf(out, "train %s {\n", d->name);
         for (int i = 0; i < d->n_settings; i++) {
-            fprintf(out, "    %s = ", d->settings[i].key);
-            ast_print_expr(out, d->settings[i].value);
+            const ast_setting *s = &d->settings[i];
+            if (s->step) {
+                fprintf(out, "    %s %s {\n", s->key, s->step);
+                for (int j = 0; j < s->n_sub; j++) {
+                    fprintf(out, "        %s = ", s->sub[j].key);
+                    if (s->sub[j].value) ast_print_expr(out, s->sub[j].value);
+                    fputc('\n', out);
+                }
+                fputs("    }\n", out);
+                continue;
+            }
+            fprintf(out, "    %s = ", s->key);
+            ast_print_expr(out, s->value);
             fputc('\n', out);
         }
         fputs("}\n", out);

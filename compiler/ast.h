@@ -127,12 +127,17 @@ struct ast_stmt {
     int reverse;             /* SCAN: from the last step to the first */
 };
 
-/* One `key = expr` line of a train section. */
+/* One `key = expr` line of a train section, or a block `step NAME { key = expr ... }`
+ * (key "step", value NULL, the block's settings in sub). */
 typedef struct ast_setting {
     const char *key;
     ast_expr *value;
     src_loc loc;
     src_loc key_loc;
+    const char *step;         /* `step NAME {...}`: NAME (the model it updates), else NULL */
+    src_loc step_loc;
+    struct ast_setting *sub;
+    int n_sub;
 } ast_setting;
 
 typedef enum ast_decl_kind { AST_DECL_BLOCK, AST_DECL_MODEL, AST_DECL_TRAIN } ast_decl_kind;

@@ -222,7 +222,9 @@ static void suggest_try(suggest *s, const char *cand) {
 }
 
 const ast_decl *find_block(elab *e, const char *name) {
-    const ast_decl *d = strmap_get(&e->user_blocks, name);
+    const ast_decl *d = strmap_get(&e->step_models, name);
+    if (d) return d;
+    d = strmap_get(&e->user_blocks, name);
     return d ? d : strmap_get(&e->lib_blocks, name);
 }
 
@@ -405,6 +407,8 @@ static int64_t count_fan(const ir_shape *s, int in) {
 static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     const ast_type *t = st->type;
     int trainable = st->kind == AST_ST_PARAM && !st->frozen;
+    /* In a step, only the stepped model's parameters learn (elab_steps.c). */
+    if (e->stepped && strncmp(f->prefix, e->stepped, strlen(e->stepped)) != 0) trainable = 0;
     if (!t || t->kind != AST_TY_TENSOR || !t->has_shape) {
         diag_error(e->d, st->loc, "%s '%s' needs a tensor type with a shape, e.g. f32[64, 128]",
                    st->kind == AST_ST_PARAM ? "parameter" : "buffer", st->name);
@@ -678,7 +682,9 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     if (!ok) return v_error();
     for (int i = 0; i < nf + 1; i++)
         if (actual[i].kind == V_ERROR) return v_error();
-    if (!inst) inst = arena_printf(e->a, "%s%d", blk->name, next_instance(e, caller, blk->name));
+    /* A model called in a step's loss is one instance wherever it is called: its name is its prefix. */
+    if (!inst) inst = blk->kind == AST_DECL_MODEL ? blk->name
+                                                  : arena_printf(e->a, "%s%d", blk->name, next_instance(e, caller, blk->name));
     f.prefix = arena_printf(e->a, "%s%s.", caller->prefix, inst);
 
     /* Compile-time arguments first (tensor shapes may mention them), then
@@ -1057,7 +1063,7 @@ static int model_symbol(elab *e, const ast_expr *dx, int first) {
 /* One tensor input of a model: its first dimension is the batch symbol N; a
  * dimension that is a name with no compile-time value is a further run-time
  * symbol (`T` in `tokens: i32[N, T]`), shared by every input naming it. */
-static int bind_tensor_input(elab *e, frame *f, const ast_formal *fm) {
+int bind_tensor_input(elab *e, frame *f, const ast_formal *fm) {
     const ast_type *t = fm->type;
     if (!t->has_shape) {
         diag_error(e->d, t->loc, "model input '%s' needs a shape, e.g. f32[N, 784]", fm->name);
@@ -1241,7 +1247,7 @@ static int check_duplicates(elab *e, const ast_program *p) {
         }
     for (int i = 0; i < p->n_decls; i++) {
         const ast_decl *t = p->decls[i];
-        if (t->kind != AST_DECL_TRAIN) continue;
+        if (t->kind != AST_DECL_TRAIN || is_multistep(t)) continue;
         int found = 0;
         for (int j = 0; j < p->n_decls; j++)
             if (p->decls[j]->kind == AST_DECL_MODEL && strcmp(p->decls[j]->name, t->name) == 0) found = 1;
@@ -1301,6 +1307,16 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
         int n = out->n_mods, cap2 = cap;
         ARENA_PUSH(a, out->mods, out->n_mods, cap, e.mod);
         ARENA_PUSH(a, out->summaries, n, cap2, *sum);
+    }
+    int n_models = out->n_mods;
+    /* a model's own errors would repeat in every step calling it */
+    for (int i = 0, clean = !d->n_errors; i < user->n_decls && clean; i++)
+        if (user->decls[i]->kind == AST_DECL_TRAIN && is_multistep(user->decls[i]))
+            elab_multistep(&e, user->decls[i], &out->mods, &out->n_mods, &cap);
+    if (out->n_mods > n_models) {   /* step modules have no layer summary of their own */
+        elab_summary *all = ARENA_NEW_ARRAY(a, elab_summary, out->n_mods);
+        for (int k = 0; k < n_models; k++) all[k] = out->summaries[k];
+        out->summaries = all;
     }
     return d->n_errors ? -1 : 0;
 }

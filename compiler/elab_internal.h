@@ -74,6 +74,8 @@ typedef struct elab {
     int64_t work;           /* steps so far (bounded): statements, iterations, calls, expressions, sizes (elab_charge) */
     int runaway;            /* a work, size or depth limit was hit: unwind without further errors */
     struct scan_ctx *scan;  /* the innermost scan body being elaborated, NULL outside any (elab_scan.c) */
+    strmap step_models;     /* in a step's loss (elab_steps.c): name -> the section's model, callable like a block */
+    const char *stepped;    /* ... and the model the step updates: other models' parameters are frozen */
 } elab;
 
 /* A scan body being elaborated (elab_scan.c): its graph, and the values of
@@ -238,5 +240,13 @@ int train_config_build(elab *e, const ast_decl *train, train_config *out, int *l
  * the data's fields (each field the loss uses becomes a graph input after
  * the model's); binds each model input to the data field it reads. */
 ir_node *train_loss(elab *e, const ast_decl *train, const model_io *io, int label_is_class);
+const char *train_primary_field(const dl_data_config *dc);   /* "image", "features", "tokens" */
+
+/* elab_steps.c: a section with `models = [...]` and `step` blocks: one module per step */
+int is_multistep(const ast_decl *train);
+int elab_multistep(elab *e, const ast_decl *train, ir_module ***mods, int *n_mods, int *cap);
+
+/* elab.c, for elab_steps.c */
+int bind_tensor_input(elab *e, frame *f, const ast_formal *fm);
 
 #endif

@@ -29,7 +29,8 @@ static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
-        if (p->decls[i]->kind == AST_DECL_TRAIN && strcmp(p->decls[i]->name, model) == 0) return p->decls[i];
+        if (p->decls[i]->kind == AST_DECL_TRAIN && strcmp(p->decls[i]->name, model) == 0 && !is_multistep(p->decls[i]))
+            return p->decls[i];
     return NULL;
 }
 
@@ -678,6 +679,11 @@ static const char *field_list(elab *e, const data_field *fs, int n) {
     const char *s = "";
     for (int i = 0; i < n; i++) s = arena_printf(e->a, "%s%s%s", s, i ? ", " : "", fs[i].name);
     return s;
+}
+
+const char *train_primary_field(const dl_data_config *dc) {
+    data_field fs[MAX_FIELDS];
+    return data_fields(dc, 1, fs) > 0 ? fs[0].name : "image";
 }
 
 /* The type field f has in this model: the primary's comes from the model

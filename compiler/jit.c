@@ -92,6 +92,7 @@ static int load(int fd, jit_module *out) {
         return -1;
     }
     out->api = entry();
+    out->models = dlsym(out->handle, "dlnc_models");
     if (!out->api || out->api->abi_version != DL_ABI_VERSION) {
         fprintf(stderr, "dlnc: error: '%s' was built for another runtime version\n", out->so_path);
         jit_unload(out);

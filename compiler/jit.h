@@ -21,6 +21,7 @@ typedef struct jit_options {
 typedef struct jit_module {
     void *handle;
     const dl_model_api *api;
+    const dl_model_api *const *models;  /* dlnc_models: every module of the file, in order, NULL-terminated */
     char so_path[8192];      /* the entry's model.so, for messages (it is loaded from a verified descriptor) */
     int cached;              /* 1 if the shared object came from the cache */
 } jit_module;

@@ -299,6 +299,23 @@ static int run_sample(const jit_module *jm, const options *o) {
     return 0;
 }
 
+/* A section over several models: its steps, in order, are the modules (and descriptors) kept. */
+static int run_steps(const jit_module *jm, const options *o, ir_module *const *mods, int n) {
+    const dl_model_api *apis[DL_MAX_STEPS];
+    dl_step_info steps[DL_MAX_STEPS];
+    if (n > DL_MAX_STEPS) n = DL_MAX_STEPS;   /* elab_steps.c refuses more */
+    for (int k = 0; k < n; k++) {
+        apis[k] = jm->models ? jm->models[k] : NULL;
+        steps[k] = (dl_step_info){mods[k]->train->step, mods[k]->train->repeat, mods[k]->train->clip};
+    }
+    dl_run_result res;
+    if (dl_run_steps(apis, steps, n, &o->run_opt, &res) != 0) {
+        fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
+        return 1;
+    }
+    return 0;
+}
+
 static int run_training(const jit_module *jm, const options *o) {
     dl_run_result res;
     if (dl_run_training(jm->api, &o->run_opt, &res) != 0) {
@@ -369,12 +386,17 @@ int main(int argc, char **argv) {
         int pick = -1, trainable = 0;
         char names[512] = "";
         for (int m = 0; m < eo.n_mods; m++) {
-            if (o.model && !strcmp(eo.mods[m]->name, o.model)) pick = m;
-            if (!eo.mods[m]->train) continue;
+            /* the steps of a section over several models run as one, named after the section */
+            const train_config *tc = eo.mods[m]->train;
+            const char *nm = tc && tc->section ? tc->section : eo.mods[m]->name;
+            if (tc && tc->section && m > 0 && eo.mods[m - 1]->train && eo.mods[m - 1]->train->section &&
+                !strcmp(eo.mods[m - 1]->train->section, tc->section))
+                continue;
+            if (o.model && !strcmp(nm, o.model)) pick = m;
+            if (!tc) continue;
             if (!o.model && pick < 0) pick = m;
             trainable++;
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", trainable > 1 ? ", " : "",
-                     eo.mods[m]->name);
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", trainable > 1 ? ", " : "", nm);
         }
         if (o.model && pick < 0) {
             diag_fatal_noloc(&d, "--model %s: '%s' defines no such model", o.model, o.input);
@@ -390,9 +412,15 @@ int main(int argc, char **argv) {
                              trainable, names);
             goto done;
         }
-        eo.mods[0] = eo.mods[pick];
-        eo.summaries[0] = eo.summaries[pick];
-        eo.n_mods = 1;
+        const char *section = eo.mods[pick]->train->section;
+        int kept = 0;
+        for (int m = pick; m < eo.n_mods; m++)
+            if (m == pick || (section && eo.mods[m]->train && eo.mods[m]->train->section &&
+                              !strcmp(eo.mods[m]->train->section, section))) {
+                eo.mods[kept] = eo.mods[m];
+                eo.summaries[kept++] = eo.summaries[m];
+            }
+        eo.n_mods = kept;
     }
 
     /* 3. Passes on every graph of every module. A --check-numerics build
@@ -436,7 +464,9 @@ int main(int argc, char **argv) {
     if (o.run) {
         jit_module jm;
         if (jit_load(c_text, c_len, h_text, h_len, h_name, &o.jit, &jm) == 0) {
-            status = o.run == 2 ? run_sample(&jm, &o) : run_training(&jm, &o);
+            status = o.run == 2                  ? run_sample(&jm, &o)
+                     : eo.mods[0]->train->section ? run_steps(&jm, &o, eo.mods, eo.n_mods)
+                                                  : run_training(&jm, &o);
             jit_unload(&jm);
         }
     } else if (o.emit) {

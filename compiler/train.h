@@ -9,6 +9,11 @@
 typedef struct train_config {
     dl_train_config cfg;  /* strings point into the compiler arena */
     src_loc loc;
+    /* A step of a section training several models (elab_steps.c); section NULL otherwise. */
+    const char *section;   /* the train section's name */
+    const char *step;      /* the model this step updates */
+    int repeat;            /* times per batch (>= 1) */
+    float clip;            /* > 0: clamp the stepped model's parameters to [-clip, clip] after each step */
 } train_config;
 
 #endif

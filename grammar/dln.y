@@ -292,7 +292,9 @@ settings
     ;
 
 setting
-    : NAME "=" expr                     { $$ = (ast_setting){$1, $3, @$, @1}; }
+    : NAME "=" expr                     { $$ = (ast_setting){$1, $3, @$, @1, NULL, @1, NULL, 0}; }
+    | "repeat" "=" expr                 { $$ = (ast_setting){"repeat", $3, @$, @1, NULL, @1, NULL, 0}; } /* a step's */
+    | NAME NAME "{" settings "}"        { $$ = (ast_setting){$1, NULL, @$, @1, $2, @2, $4.items, $4.n}; }
     ;
 
 /* ---- expressions, lowest precedence first ---- */

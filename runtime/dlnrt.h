@@ -789,6 +789,23 @@ typedef struct dl_run_result {
  * test/validation loss. */
 int dl_run_training(const dl_model_api *api, const dl_run_options *opt, dl_run_result *res);
 
+/* A train section over several models (docs/language.md "Several models"):
+ * one compiled module per step, each holding every parameter its loss
+ * reaches, run in order on every batch. */
+#define DL_MAX_STEPS 8                    /* steps per section */
+typedef struct dl_step_info {
+    const char *model;                    /* the model the step updates: its parameters are "<model>.*" */
+    int repeat;                           /* runs per batch, each on the same batch */
+    float clip;                           /* > 0: clamp the model's parameters to [-clip, clip] after each run */
+} dl_step_info;
+
+/* Like dl_run_training over steps[0..n) (apis[k] trains steps[k].model;
+ * apis[0]'s train section gives the data, epochs, seed and checkpoint): one
+ * line per epoch with each step's mean loss, a history CSV with a column per
+ * step, and one checkpoint holding every model's parameters. */
+int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int n, const dl_run_options *opt,
+                 dl_run_result *res);
+
 /* ---- pictures (`dlnc plot`) ----------------------------------------------
  * A CSV the driver wrote, drawn: a history ("epoch,train_loss,...", with the
  * per-step losses of <stem>.steps.csv when present) as loss and accuracy

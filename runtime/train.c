@@ -32,6 +32,7 @@
 #include "resume_internal.h"
 #include "run_record_internal.h"
 #include "step_internal.h"
+#include "train_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@
 #include <unistd.h>
 #include <time.h>
 
-static double dl_now(void)
+double dl_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -89,7 +90,7 @@ static int dl_is_mnist_kind(const char *kind)
  * a validation split; *have_eval = 0 when there is none). The evaluation
  * set's figures are labelled "val" when it is a validation split, "test"
  * otherwise (dl_eval_name). */
-static int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval)
+int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_dataset *eval, int *have_eval)
 {
     *have_eval = 0;
     memset(eval, 0, sizeof *eval);
@@ -260,7 +261,7 @@ static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
 }
 
 /* The name a dataset's samples go by: "features" for a CSV file, "image" otherwise. */
-static const char *dl_first_field(const dl_data_config *dc)
+const char *dl_first_field(const dl_data_config *dc)
 {
     return dc->kind && strcmp(dc->kind, "csv") == 0 ? "features" : "image";
 }
@@ -392,13 +393,19 @@ static int dl_check_vocab(const dl_model_api *api, int64_t need, const char *why
     return 0;
 }
 
+dl_run_result dl_run_result_none(void)
+{
+    dl_run_result r = {0};
+    r.test_loss = r.test_accuracy = r.test_iou = NAN;
+    r.test_exact_teacher = r.test_exact_greedy = NAN;
+    return r;
+}
+
 int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
 {
     dl_run_options opt = {0};
     if (options) opt = *options;
-    dl_run_result result = {0};
-    result.test_loss = result.test_accuracy = result.test_iou = NAN;
-    result.test_exact_teacher = result.test_exact_greedy = NAN;
+    dl_run_result result = dl_run_result_none();
     if (res) *res = result;
     if (!api) { dl_set_error("dl_run_training: no model"); return -1; }
     if (api->abi_version != DL_ABI_VERSION) {

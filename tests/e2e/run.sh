@@ -286,6 +286,8 @@ fi
 
 # Models with several inputs and outputs and a run-time T: their C API and `dlnc run`.
 . tests/e2e/iface.sh
+# Several models, a step each (a GAN).
+. tests/e2e/gan.sh
 . tests/e2e/text_lm.sh
 . tests/e2e/gpt_sample.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.

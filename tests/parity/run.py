@@ -9,7 +9,8 @@ Sections: ops (cases.py: primitive ops, stdlib blocks, losses), transformers
 (initializers against torch.nn.init and the docs' table), corpus (every
 case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
-ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state),
+ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state), gan (gan.py:
+a GAN's discriminator and generator steps: losses, gradients, updates),
 interchange (safetensors both ways). Ends with a table — op or model, cases,
 max forward error, max gradient error, pass/fail — then the line
 `parity: N passed, N failed`. Failing cases print what reproduces them.
@@ -38,7 +39,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "gpt", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "gpt", "gan", "interchange"]
 
 
 def fmt(e):
@@ -91,6 +92,9 @@ def main(argv):
     if "gpt" in only:
         import gpt
         rows += gpt.run(build)
+    if "gan" in only:
+        import gan
+        rows += gan.run(build)
     if "interchange" in only:
         import interchange
         rows += interchange.run(build)

@@ -1,0 +1,35 @@
+# Sourced by tests/e2e/run.sh (needs B, T, CFLAGS, pass, fail): a train
+# section over two models (tests/e2e/gan.dln): `dlnc run` prints both steps'
+# losses, writes a history column per step and one checkpoint with both
+# prefixes; through the generated C (gan_main.c) each step moves only its own
+# model's parameters, and the generator loads alone by prefix; 1 and 2
+# threads train to the same bits. ~5 s.
+cp tests/e2e/gan.dln "$T/gan.dln"
+DG=$(cd "$B" && pwd)/dlnc
+(cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 30 --checkpoint gan.st --history gan.csv) > "$T/gan.out" 2>&1; rcg=$?
+if [ $rcg -eq 0 ] && grep -Eq "^epoch 1/1  loss_disc [0-9]+\.[0-9]+  loss_gen [0-9]+\.[0-9]+ " "$T/gan.out" \
+   && grep -q "^done: 1 epoch, 30 steps" "$T/gan.out" && grep -q '"gen.dense0.weight"' "$T/gan.st" \
+   && grep -q '"disc.dense1.bias"' "$T/gan.st" && head -1 "$T/gan.csv" | grep -q "^epoch,loss_disc,loss_gen,seconds$" \
+   && $DG "$T/gan.dln" -o "$T/gan.c" 2>"$T/gan.err" \
+   && cc $CFLAGS -I"$T" tests/e2e/gan_main.c "$T/gan.c" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/gan.test" 2>>"$T/gan.err" \
+   && OMP_NUM_THREADS=2 "$T/gan.test" "$T/gan.st" > "$T/gan.test.out" 2>&1; then
+  cat "$T/gan.test.out"; echo "dlnc run trains a GAN's two steps: ok"; pass=$((pass+1))
+else
+  echo "FAIL GAN steps ($rcg):"; cat "$T/gan.out"; head -20 "$T/gan.err" "$T/gan.test.out" 2>/dev/null; fail=$((fail+1))
+fi
+# --resume is refused clearly
+(cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 2 --checkpoint gan.st --resume) > "$T/ganr.out" 2>&1; rcr=$?
+if [ $rcr -eq 1 ] && grep -q "a train section with steps keeps no run state yet" "$T/ganr.out"; then
+  echo "--resume of a GAN is refused: ok"; pass=$((pass+1))
+else
+  echo "FAIL GAN --resume ($rcr):"; cat "$T/ganr.out"; fail=$((fail+1))
+fi
+# the same bits at 1 and 2 threads
+for t in 1 2; do
+  (cd "$T" && OMP_NUM_THREADS=$t DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 20 --checkpoint gan_t$t.st) >/dev/null 2>&1
+done
+if cmp -s "$T/gan_t1.st" "$T/gan_t2.st"; then
+  echo "a GAN trains to the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
+else
+  echo "FAIL GAN: 1 and 2 threads train to different checkpoints"; fail=$((fail+1))
+fi
