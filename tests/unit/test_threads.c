@@ -272,6 +272,31 @@ static void test_emitted_batched_matmul_threads(void)
     free(x), free(label);
 }
 
+/* layer_norm over 61 x 40 rows of 96 (above the kernels' parallel size; rows
+ * that do not split evenly into dweight's 8 blocks): the weight's gradient
+ * is those blocks' partial sums added in order, dx flows on into dense's
+ * weight. Rows have a large mean, so a different order of additions shows. */
+static void test_emitted_layer_norm_threads(void)
+{
+    static const char *src =
+        "model ln(x: f32[N, 40, 96]) -> f32[N, 40, 96] {\n"
+        "    return layer_norm(dense(x, 96), 96)\n"
+        "}\n"
+        "train ln {\n"
+        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
+        "    loss = sum(output * label)\n"
+        "    optim = sgd(lr = 0.1)\n"
+        "    epochs = 1\n"
+        "}\n";
+    enum { B = 61, T = 40, D = 96 };
+    uint64_t state = 13;
+    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * T * D, &state);
+    for (int64_t i = 0; i < (int64_t)B * T * D; i++) x[i] += 100.0f;
+    check_step_threads(src, "layer_norm0.weight", D, B, x, label, "layer_norm's weight gradient");
+    check_step_threads(src, "dense0.weight", D * D, B, x, label, "layer_norm's dx (dense's weight gradient)");
+    free(x), free(label);
+}
+
 /* ---- attention: tiles of queries forward, (batch, head) pairs backward ------------- */
 
 /* 5 x 2 heads, 70 queries (two tiles) over 70 keys, causal, a key-padding mask with -inf. */
@@ -309,5 +334,7 @@ void suite_threads(void)
     CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
     CU_add_test(s, "generated scatter_add: same bits at 1, 2, 3 threads", test_emitted_scatter_add_threads);
     CU_add_test(s, "generated batched small products: same bits at 1, 2, 3 threads", test_emitted_batched_matmul_threads);
+    CU_add_test(s, "generated layer_norm forward and backward: same bits at 1, 2, 3 threads",
+                test_emitted_layer_norm_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
 }
