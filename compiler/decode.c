@@ -131,6 +131,10 @@ static int role_of(const ir_node *n, uint32_t tb, const char **what)
         if (!axis_has_t(n->in[0], n->a.i[0], tb)) return DECODE_PLAIN;
         *what = "a softmax over the sequence";
         return -1;
+    case OP_layer_norm:
+        if (!axis_has_t(n->in[0], n->in[0]->shape.rank - 1, tb)) return DECODE_PLAIN;
+        *what = "a layer norm over the sequence";
+        return -1;
     case OP_take:
         if (!axis_has_t(n->in[0], 0, tb)) return DECODE_PLAIN;
         *what = "a lookup into a table of positions";

@@ -188,6 +188,21 @@ static value b_softmax(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, find(name)->op, &x, 1, &a), loc);
 }
 
+/* layer_normalize(x, weight, bias, eps): nn.functional.layer_norm over the last axis. */
+static value b_layer_norm(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[3];
+    for (int i = 0; i < 3; i++)
+        if (!(in[i] = tensor_arg(e, &args[i], name, find(name)->args[i].name))) return v_error();
+    double eps;
+    if (!float_arg(e, &args[3], 1e-5, name, "eps", &eps)) return v_error();
+    if (!(eps > 0)) {
+        diag_error(e->d, args[3].loc, "'%s': eps must be positive, got %g", name, eps);
+        return v_error();
+    }
+    ir_attrs a = {.f = {eps}, .nf = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_layer_norm, in, 3, &a), loc);
+}
+
 static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     uint32_t mask;
@@ -614,6 +629,7 @@ static const builtin builtins[] = {
     {"elu", {{"x", 1}, {"alpha", 0}}, 2, b_param1, OP_elu, 1.0},
     {"softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_softmax, 0},
     {"log_softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_log_softmax, 0},
+    {"layer_normalize", {{"x", 1}, {"weight", 1}, {"bias", 1}, {"eps", 0}}, 4, b_layer_norm, OP_layer_norm, 0},
     {"matmul", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_matmul, 0},
     {"maximum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_maximum, 0},
     {"minimum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_minimum, 0},

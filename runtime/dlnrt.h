@@ -178,6 +178,19 @@ int dl_attention(const dl_attention_geom *g, const float *q, const float *k, con
 int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k, const float *v, const float *mask,
                      const float *out, const float *dout, float *dq, float *dk, float *dv, float *dscores);
 
+/* ---- layer normalization (layer_norm.c) ---------------------------------
+ * Over the last axis: `rows` rows of f features, each normalized with its
+ * mean and biased variance, eps inside the square root (nn.LayerNorm). Rows
+ * are shared out between threads; every row's sums run in one thread in a
+ * fixed order, so the bits do not depend on the thread count. dl_layer_norm_dw
+ * writes DL_LAYER_NORM_PARTS partial sums of gy * xhat, one per fixed block
+ * of rows, which the graph then adds in order (reduce_sum): the weight's
+ * gradient without atomics or a thread-count-dependent split. */
+#define DL_LAYER_NORM_PARTS 8
+void dl_layer_norm(const float *x, const float *w, const float *b, float *y, int64_t rows, int64_t f, float eps);
+void dl_layer_norm_dx(const float *x, const float *w, const float *gy, float *dx, int64_t rows, int64_t f, float eps);
+void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t rows, int64_t f, float eps);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */

@@ -291,6 +291,12 @@ op("layer_norm", "layer_norm(a, {f})",
    lambda p, f: F.layer_norm(p["a"], (f,), p["layer_norm0.weight"], p["layer_norm0.bias"], 1e-5),
    [v({"f": 5}, a=(3, 5)), v({"f": 4}, a=(2, 3, 4)), v({"f": 7}, a=(1, 7))],
    domain={"layer_norm0.weight": "pos"})
+# the primitive itself (ops_norm.c): any rank, eps inside the root; the last shape is big
+# enough for the kernels' threads and for rows that do not split evenly into dweight's parts
+op("layer_normalize", "layer_normalize(a, b, c, eps = {eps})",
+   lambda p, eps: F.layer_norm(p["a"], p["b"].shape, p["b"], p["c"], eps),
+   [v({"eps": 1e-5}, a=(3, 5), b=(5,), c=(5,)), v({"eps": 0.1}, a=(2, 3, 4), b=(4,), c=(4,)),
+    v({"eps": 1e-5}, a=(6,), b=(6,), c=(6,)), v({"eps": 1e-3}, a=(67, 500), b=(500,), c=(500,))])
 op("group_norm", "group_norm(a, {g})",
    lambda p, g: F.group_norm(p["a"], g, p["group_norm0.weight"], p["group_norm0.bias"], 1e-5),
    [v({"g": 2}, a=(2, 4, 3, 3)), v({"g": 3}, a=(1, 3, 5, 2)), v({"g": 1}, a=(3, 2, 2, 2))])

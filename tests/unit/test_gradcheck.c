@@ -58,6 +58,7 @@ typedef struct gc_case {
 
 #define A1(s, d) .shape = {s}, .dom = {d}
 #define A2(s, t, d, e) .shape = {s, t}, .dom = {d, e}
+#define A3(s, t, u, d, e, f) .shape = {s, t, u}, .dom = {d, e, f}
 
 static const gc_case cases[] = {
     /* unary */
@@ -241,6 +242,12 @@ static const gc_case cases[] = {
     {OP_attention, .shape = {"N,T,4", "N,T,4", "N,T,4"}, .attn = {.heads = 2, .causal = 1, .scale = 0.5}},
     {OP_attention_grad, .shape = {"N,2,4", "N,3,4", "N,3,2", "N,2,2", "N,2,2"}, .attn = {.heads = 1, .scale = 0.5, .which = ATTN_DK | ATTN_DV},
      .no_vjp = 1},
+    /* layer norm over the last axis (f0 = eps): x, weight, bias; layer_norm_grad: x, weight, gy */
+    {OP_layer_norm, A3("N,5", "5", "5", D_ANY, D_ANY, D_ANY), .f0 = 1e-5},
+    {OP_layer_norm, A3("2,N,3", "3", "3", D_ANY, D_ANY, D_ANY), .f0 = 0.5},
+    {OP_layer_norm, A3("N,T,4", "4", "4", D_ANY, D_ANY, D_ANY), .f0 = 1e-3, .n = 2},
+    {OP_layer_norm, A3("7", "7", "7", D_ANY, D_ANY, D_ANY), .f0 = 1e-5},
+    {OP_layer_norm_grad, A3("N,4", "4", "N,4", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 1e-5, .no_vjp = 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

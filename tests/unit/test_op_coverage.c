@@ -200,6 +200,11 @@ static const cov_row rows[] = {
      .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = ATTN_DK | ATTN_DV})},
      .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = ATTN_DQ | ATTN_DK})},
      .bad_msg = "only when T = S"},
+    /* layer norm: x, weight, bias (f0 = eps); layer_norm_grad: x, weight, gy, i = {0 dx | 1 dweight's parts} */
+    {OP_layer_norm, G_DIFF, .ok = {IN("f:N,3,5", "f:5", "f:5"), F0(1e-5)}, .bad = {IN("f:N,3,5", "f:3", "f:5"), F0(1e-5)},
+     .bad_msg = "one value per feature"},
+    {OP_layer_norm_grad, G_NONE, .ok = {IN("f:N,5", "f:5", "f:N,5"), AT(.i = {1}, .ni = 1, .f = {1e-5}, .nf = 1)},
+     .bad = {IN("f:N,5", "f:5", "f:N,4"), AT(.i = {0}, .ni = 1, .f = {1e-5}, .nf = 1)}, .bad_msg = "shape of x"},
     /* loops (ops_scan.h) */
     {OP_scan, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0, 1, 0, 0, 0, 0}, .ni = 6)}, .bad_msg = "at least one sequence"},
     {OP_scan_part, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0}, .ni = 1)}, .bad_msg = "must be a scan"},

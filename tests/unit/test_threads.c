@@ -162,6 +162,15 @@ static void test_grad_norm_threads(void)
 
 /* ---- generated training steps: a sum of a whole tensor, scatter_add, batched products */
 
+/* One SGD step of model m on sum(output * label), for check_step_threads. */
+#define REGRESSION_STEP(m)                                                  \
+    "train " m " {\n"                                                       \
+    "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"        \
+    "    loss = sum(output * label)\n"                                      \
+    "    optim = sgd(lr = 0.1)\n"                                           \
+    "    epochs = 1\n"                                                      \
+    "}\n"
+
 /* Builds src, runs one train step on (x, label) at 1, 2 and 3 threads from the
  * same parameters, and checks that the loss and the gradient of `param`
  * (`count` floats) have the same bits each time. */
@@ -205,12 +214,7 @@ static void test_emitted_sum_threads(void)
         "    param s: f32[1] = ones\n"
         "    return x * s\n"
         "}\n"
-        "train wide_sum {\n"
-        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
-        "    loss = sum(output * label)\n"
-        "    optim = sgd(lr = 0.1)\n"
-        "    epochs = 1\n"
-        "}\n";
+        REGRESSION_STEP("wide_sum");
     enum { B = 64, F = 4096 };
     float *x = malloc(sizeof(float) * B * F), *label = malloc(sizeof(float) * B * F);
     uint64_t state = 3;
@@ -259,16 +263,31 @@ static void test_emitted_batched_matmul_threads(void)
         "    q = dense(x, 32)\n"
         "    return softmax(q @ transpose(x), axis = -1) @ x\n"
         "}\n"
-        "train heads {\n"
-        "    data = csv(\"unused.csv\", batch = 64, classify = false)\n"
-        "    loss = sum(output * label)\n"
-        "    optim = sgd(lr = 0.1)\n"
-        "    epochs = 1\n"
-        "}\n";
+        REGRESSION_STEP("heads");
     enum { B = 61, T = 64, D = 32 };
     uint64_t state = 9;
     float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * T * D, &state);
     check_step_threads(src, "dense0.weight", D * D, B, x, label, "batched matmul");
+    free(x), free(label);
+}
+
+/* layer_norm over 61 x 40 rows of 96 (above the kernels' parallel size; rows
+ * that do not split evenly into dweight's 8 blocks): the weight's gradient
+ * is those blocks' partial sums added in order, dx flows on into dense's
+ * weight. Rows have a large mean, so a different order of additions shows. */
+static void test_emitted_layer_norm_threads(void)
+{
+    static const char *src =
+        "model ln(x: f32[N, 40, 96]) -> f32[N, 40, 96] {\n"
+        "    return layer_norm(dense(x, 96), 96)\n"
+        "}\n"
+        REGRESSION_STEP("ln");
+    enum { B = 61, T = 40, D = 96 };
+    uint64_t state = 13;
+    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * T * D, &state);
+    for (int64_t i = 0; i < (int64_t)B * T * D; i++) x[i] += 100.0f;
+    check_step_threads(src, "layer_norm0.weight", D, B, x, label, "layer_norm's weight gradient");
+    check_step_threads(src, "dense0.weight", D * D, B, x, label, "layer_norm's dx (dense's weight gradient)");
     free(x), free(label);
 }
 
@@ -309,5 +328,7 @@ void suite_threads(void)
     CU_add_test(s, "generated whole-tensor sums: same bits at 1, 2, 3 threads", test_emitted_sum_threads);
     CU_add_test(s, "generated scatter_add: same bits at 1, 2, 3 threads", test_emitted_scatter_add_threads);
     CU_add_test(s, "generated batched small products: same bits at 1, 2, 3 threads", test_emitted_batched_matmul_threads);
+    CU_add_test(s, "generated layer_norm forward and backward: same bits at 1, 2, 3 threads",
+                test_emitted_layer_norm_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
 }
