@@ -1160,6 +1160,28 @@ static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "                %s;\n            }\n    return 0;\n", grad ? "y[q] += x0[p]" : "y[p] = x0[q]");
 }
 
+/* argmax / argmin along i[0]: x0 viewed as [outer, L, inner], one thread per
+ * outer slice; the first extreme wins and a NaN beats every number (the
+ * comparison `v != v` is true for a NaN only), as torch.argmax. */
+static void emit_argmax(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
+    const ir_shape *xs = &n->in[0]->shape;
+    ir_shape before = {.rank = axis}, after = {.rank = xs->rank - axis - 1};
+    for (int k = 0; k < axis; k++) before.d[k] = xs->d[k];
+    for (int k = axis + 1; k < xs->rank; k++) after.d[k - axis - 1] = xs->d[k];
+    ir_dim outer = ir_shape_numel(&before), inner = ir_shape_numel(&after);
+    const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner);
+    emit_for(c, b, "    ", "o", outer, ir_dim_mul(xs->d[axis], inner).k, "");
+    fprintf(b, "\n        for (int64_t i = 0; i < %s; i++) {\n", I);
+    fprintf(b, "            const float *xr = x0 + o * %s * %s + i;\n", L, I);
+    fprintf(b, "            int64_t at = 0;\n");
+    fprintf(b, "            for (int64_t k = 1; k < %s; k++) {\n", L);
+    fprintf(b, "                const float v = xr[k * %s], best = xr[at * %s];\n", I, I);
+    fprintf(b, "                if (best == best && (v != v || v %s best)) at = k;\n            }\n", lowest ? "<" : ">");
+    fprintf(b, "            y[o * %s + i] = (int32_t)at;\n        }\n", I);
+}
+
 /* ---- the families (op_families.def), dispatched through ops.def --------- */
 
 void emit_source(emit_ctx *c, FILE *b, const ir_node *n)
@@ -1190,6 +1212,7 @@ void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_unpick: emit_pick_unpick(c, b, n); break;
     case OP_take: emit_take(c, b, n); break;
     case OP_scatter_add: emit_scatter_add(c, b, n); break;
+    case OP_argmax: emit_argmax(c, b, n); break;
     default: emit_gather(c, b, n); /* gather, gather_grad */
     }
 }
@@ -1293,7 +1316,8 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = lower_fusable(n);
     /* the ops with i32 results; an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
-    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_iota && n->op != OP_broadcast_to) {
+    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_iota &&
+        n->op != OP_broadcast_to) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

@@ -657,6 +657,12 @@ op("unet_up", "unet_up(a, b, {out})", variants=[
    domain=_rv(*(f"unet_up0.conv_bn_relu{i}.batch_norm0" for i in range(2))), **_modes(_unet_up))
 
 # ---- generative models (stdlib/generative.dln) ------------------------------------------
+_noidx = lambda p: 0 * p["a"].sum()  # an index has no gradient: zeros, as autograd would give
+op("argmax", "cast_f32(argmax(a, axis = {axis}))", lambda p, axis: p["a"].argmax(axis).double() + _noidx(p),
+   [v(dict(axis=1), a=(4, 7)), v(dict(axis=0), a=(5, 3)), v(dict(axis=2), a=(2, 3, 4)), v(dict(axis=1), a=(2, 1, 3))])
+op("argmin", "cast_f32(argmin(a, axis = {axis}))", lambda p, axis: p["a"].argmin(axis).double() + _noidx(p),
+   [v(dict(axis=1), a=(4, 7)), v(dict(axis=0), a=(2, 5, 3))])
+op("argmax take", "take(b, argmax(a, axis = 1))", lambda p: p["b"][p["a"].argmax(1)] + _noidx(p), [v(a=(6, 4), b=(4, 3))])
 op("reparameterize", "reparameterize(a, b, noise = c, sample = true)",  # the noise as an input: deterministic
    lambda p: p["a"] + torch.exp(0.5 * p["b"]) * p["c"], [v(a=(4, 3), b=(4, 3), c=(4, 3)), v(a=(2, 3, 2), b=(2, 3, 2), c=(2, 3, 2))])
 op("kl_normal", "kl_normal(a, b)", lambda p: -0.5 * (1 + p["b"] - p["a"] ** 2 - p["b"].exp()).sum() / p["a"].shape[0],
@@ -706,11 +712,12 @@ def _vq(p, part, codes, beta, cf):
     return [z + (q - z).detach(), beta * F.mse_loss(z, q.detach()), F.mse_loss(z.detach(), q), idx.double() + unused][part]
 
 
-op("vector_quantize", "vector_quantize(a, {codes}, beta = {beta}, channels_first = {cf})[{part}]",
-   lambda p, codes, beta, cf, part: _vq(p, part, codes, beta, cf == "true"),
-   [v(dict(codes=5, beta=0.25, cf="true", part=k), a=(2, 3, 4, 5)) for k in range(4)]
-   + [v(dict(codes=7, beta=0.5, cf="false", part=k), a=(3, 4, 2)) for k in range(4)]
-   + [v(dict(codes=1, beta=1.0, cf="false", part=0), a=(4, 3))], domain={"vector_quantize0.codebook": "n"})
+_cast = lambda part: "cast_f32" if part == 3 else ""  # the index is i32
+op("vector_quantize", "{wrap}(vector_quantize(a, {codes}, beta = {beta}, channels_first = {cf})[{part}])",
+   lambda p, codes, beta, cf, part, wrap: _vq(p, part, codes, beta, cf == "true"),
+   [v(dict(codes=5, beta=0.25, cf="true", part=k, wrap=_cast(k)), a=(2, 3, 4, 5)) for k in range(4)]
+   + [v(dict(codes=7, beta=0.5, cf="false", part=k, wrap=_cast(k)), a=(3, 4, 2)) for k in range(4)]
+   + [v(dict(codes=1, beta=1.0, cf="false", part=0, wrap=""), a=(4, 3))])
 
 
 def _coupling(p, x, hidden, flip, inverse, name="affine_coupling0"):
