@@ -1137,6 +1137,17 @@ static void emit_scatter_add(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "            for (int64_t j = j0; j < j1; j++) yr[j] += xr[j];\n        }\n    }\n    return 0;\n");
 }
 
+/* The products of the dimensions of s before and after `axis`: the [outer, len, inner]
+ * view of an op along one axis. */
+static void axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner)
+{
+    ir_shape before = {.rank = axis}, after = {.rank = s->rank - axis - 1};
+    for (int k = 0; k < axis; k++) before.d[k] = s->d[k];
+    for (int k = axis + 1; k < s->rank; k++) after.d[k - axis - 1] = s->d[k];
+    *outer = ir_shape_numel(&before);
+    *inner = ir_shape_numel(&after);
+}
+
 /* gather / gather_grad along an axis: idx (and gather's output, gather_grad's
  * input) as [outer, K, inner], x (gather_grad's output) as [outer, L, inner].
  * Each outer slice is one thread's: gather_grad's sums stay inside a slice,
@@ -1145,10 +1156,8 @@ static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
 {
     int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
     const ir_shape *is = &n->in[1]->shape;
-    ir_shape before = {.rank = axis}, after = {.rank = is->rank - axis - 1};
-    for (int k = 0; k < axis; k++) before.d[k] = is->d[k];
-    for (int k = axis + 1; k < is->rank; k++) after.d[k - axis - 1] = is->d[k];
-    ir_dim outer = ir_shape_numel(&before), inner = ir_shape_numel(&after);
+    ir_dim outer, inner;
+    axis_view(is, axis, &outer, &inner);
     const char *K = emit_dim(c, is->d[axis]), *I = emit_dim(c, inner);
     const char *L = emit_dim(c, (grad ? &n->shape : &n->in[0]->shape)->d[axis]);
     emit_index_check(c, b, n, emit_numel(c, is), L);
@@ -1167,10 +1176,8 @@ static void emit_argmax(emit_ctx *c, FILE *b, const ir_node *n)
 {
     int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
     const ir_shape *xs = &n->in[0]->shape;
-    ir_shape before = {.rank = axis}, after = {.rank = xs->rank - axis - 1};
-    for (int k = 0; k < axis; k++) before.d[k] = xs->d[k];
-    for (int k = axis + 1; k < xs->rank; k++) after.d[k - axis - 1] = xs->d[k];
-    ir_dim outer = ir_shape_numel(&before), inner = ir_shape_numel(&after);
+    ir_dim outer, inner;
+    axis_view(xs, axis, &outer, &inner);
     const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner);
     emit_for(c, b, "    ", "o", outer, ir_dim_mul(xs->d[axis], inner).k, "");
     fprintf(b, "\n        for (int64_t i = 0; i < %s; i++) {\n", I);
