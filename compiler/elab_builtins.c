@@ -391,6 +391,17 @@ static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, has_ignore ? &a : NULL), loc);
 }
 
+/* argmax(x, axis = -1) / argmin: the index of the first extreme along axis, i32. */
+static value b_argmax(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
+    if (!x) return v_error();
+    value axv = args[1].kind == V_NONE ? v_int(-1, loc) : args[1];
+    int axis;
+    if (!axis_norm(e, &axv, x->shape.rank, name, &axis)) return v_error();
+    ir_attrs a = {.i = {axis, strcmp(name, "argmin") == 0}, .ni = 2};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_argmax, &x, 1, &a), loc);
+}
+
 /* one_hot(index, classes): 1.0 at index along a new last axis of `classes`
  * (F.one_hot as float): unpick of ones, which checks the indices. */
 static value b_one_hot(elab *e, src_loc loc, const char *name, value *args) {
@@ -655,6 +666,8 @@ static const builtin builtins[] = {
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
     {"pick", {{"x", 1}, {"index", 1}, {"ignore_index", 0}}, 3, b_pick, OP_pick, 0},
     {"one_hot", {{"index", 1}, {"classes", 1}}, 2, b_one_hot, OP_unpick, 0},
+    {"argmax", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},
+    {"argmin", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
     {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
     {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},

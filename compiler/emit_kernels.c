@@ -1137,6 +1137,17 @@ static void emit_scatter_add(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "            for (int64_t j = j0; j < j1; j++) yr[j] += xr[j];\n        }\n    }\n    return 0;\n");
 }
 
+/* The products of the dimensions of s before and after `axis`: the [outer, len, inner]
+ * view of an op along one axis. */
+static void axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner)
+{
+    ir_shape before = {.rank = axis}, after = {.rank = s->rank - axis - 1};
+    for (int k = 0; k < axis; k++) before.d[k] = s->d[k];
+    for (int k = axis + 1; k < s->rank; k++) after.d[k - axis - 1] = s->d[k];
+    *outer = ir_shape_numel(&before);
+    *inner = ir_shape_numel(&after);
+}
+
 /* gather / gather_grad along an axis: idx (and gather's output, gather_grad's
  * input) as [outer, K, inner], x (gather_grad's output) as [outer, L, inner].
  * Each outer slice is one thread's: gather_grad's sums stay inside a slice,
@@ -1145,10 +1156,8 @@ static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
 {
     int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
     const ir_shape *is = &n->in[1]->shape;
-    ir_shape before = {.rank = axis}, after = {.rank = is->rank - axis - 1};
-    for (int k = 0; k < axis; k++) before.d[k] = is->d[k];
-    for (int k = axis + 1; k < is->rank; k++) after.d[k - axis - 1] = is->d[k];
-    ir_dim outer = ir_shape_numel(&before), inner = ir_shape_numel(&after);
+    ir_dim outer, inner;
+    axis_view(is, axis, &outer, &inner);
     const char *K = emit_dim(c, is->d[axis]), *I = emit_dim(c, inner);
     const char *L = emit_dim(c, (grad ? &n->shape : &n->in[0]->shape)->d[axis]);
     emit_index_check(c, b, n, emit_numel(c, is), L);
@@ -1158,6 +1167,26 @@ static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "            for (int64_t i = 0; i < %s; i++) {\n", I);
     fprintf(b, "                const int64_t p = (o * %s + k) * %s + i, q = (o * %s + x1[p]) * %s + i;\n", K, I, L, I);
     fprintf(b, "                %s;\n            }\n    return 0;\n", grad ? "y[q] += x0[p]" : "y[p] = x0[q]");
+}
+
+/* argmax / argmin along i[0]: x0 viewed as [outer, L, inner], one thread per
+ * outer slice; the first extreme wins and a NaN beats every number (the
+ * comparison `v != v` is true for a NaN only), as torch.argmax. */
+static void emit_argmax(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
+    const ir_shape *xs = &n->in[0]->shape;
+    ir_dim outer, inner;
+    axis_view(xs, axis, &outer, &inner);
+    const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner);
+    emit_for(c, b, "    ", "o", outer, ir_dim_mul(xs->d[axis], inner).k, "");
+    fprintf(b, "\n        for (int64_t i = 0; i < %s; i++) {\n", I);
+    fprintf(b, "            const float *xr = x0 + o * %s * %s + i;\n", L, I);
+    fprintf(b, "            int64_t at = 0;\n");
+    fprintf(b, "            for (int64_t k = 1; k < %s; k++) {\n", L);
+    fprintf(b, "                const float v = xr[k * %s], best = xr[at * %s];\n", I, I);
+    fprintf(b, "                if (best == best && (v != v || v %s best)) at = k;\n            }\n", lowest ? "<" : ">");
+    fprintf(b, "            y[o * %s + i] = (int32_t)at;\n        }\n", I);
 }
 
 /* ---- the families (op_families.def), dispatched through ops.def --------- */
@@ -1190,6 +1219,7 @@ void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_unpick: emit_pick_unpick(c, b, n); break;
     case OP_take: emit_take(c, b, n); break;
     case OP_scatter_add: emit_scatter_add(c, b, n); break;
+    case OP_argmax: emit_argmax(c, b, n); break;
     default: emit_gather(c, b, n); /* gather, gather_grad */
     }
 }
@@ -1293,7 +1323,8 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = lower_fusable(n);
     /* the ops with i32 results; an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
-    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_iota && n->op != OP_broadcast_to) {
+    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_iota &&
+        n->op != OP_broadcast_to) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

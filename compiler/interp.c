@@ -261,6 +261,28 @@ static int run_gather(const interp_state *s, const ir_node *n, double *y) {
     return 0;
 }
 
+/* argmax / argmin along axis a: x viewed as [outer, L, inner]; the first
+ * extreme wins, a NaN beats every number. */
+static int run_argmax(const interp_state *s, const ir_node *n, double *y) {
+    int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
+    const double *x = s->value[n->in[0]->id];
+    dims d = eval_dims(&n->in[0]->shape, s->sym_values);
+    int64_t outer = 1, inner = 1, L = d.n[axis];
+    for (int k = 0; k < axis; k++) outer *= d.n[k];
+    for (int k = axis + 1; k < d.rank; k++) inner *= d.n[k];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            const double *xr = x + o * L * inner + i;
+            int64_t at = 0;
+            for (int64_t k = 1; k < L; k++) {
+                double v = xr[k * inner], best = xr[at * inner];
+                if (!isnan(best) && (isnan(v) || (lowest ? v < best : v > best))) at = k;
+            }
+            y[o * inner + i] = (double)at;
+        }
+    return 0;
+}
+
 static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed) {
     float *tmp = malloc(sizeof(float) * (size_t)(count ? count : 1));
     if (!tmp) return -1;
@@ -316,6 +338,7 @@ int interp_label(const interp_state *s, const ir_node *n, double *y) {
     case OP_unpick: return run_unpick(s, n, y);
     case OP_take: return run_take(s, n, y);
     case OP_scatter_add: return run_scatter_add(s, n, y);
+    case OP_argmax: return run_argmax(s, n, y);
     default: return run_gather(s, n, y); /* gather, gather_grad */
     }
 }

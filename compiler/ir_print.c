@@ -74,6 +74,7 @@ static void print_norm(FILE *out, const ir_node *n) {
 static void print_label(FILE *out, const ir_node *n) {
     if (n->op == OP_unpick) fprintf(out, " [C=%lld]", (long long)n->a.i[0]);
     if (n->op == OP_gather || n->op == OP_gather_grad) fprintf(out, " [axis=%lld]", (long long)n->a.i[0]);
+    if (n->op == OP_argmax) fprintf(out, " [axis=%lld%s]", (long long)n->a.i[0], n->a.ni > 1 && n->a.i[1] ? ", min" : "");
     if ((n->op == OP_pick || n->op == OP_unpick) && n->a.ni >= 3 && n->a.i[1])
         fprintf(out, " [ignore=%lld]", (long long)n->a.i[2]);
 }

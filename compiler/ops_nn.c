@@ -111,6 +111,25 @@ void op_vjp_unpick(ad_ctx *c, ir_node *n, ir_node *gy) {
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pick, in, 2, &a));
 }
 
+/* argmax(x, axis) -> i32, x's shape without the axis: an index, so no
+ * gradient flows through it (VQ-VAE's nearest code, a sampled class). */
+int op_shape_argmax(ir_node *n, char *err, int errlen) {
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    const ir_shape *x = &n->in[0]->shape;
+    char b[OPS_TYPE_BUF];
+    if (n->a.ni < 1 || n->a.i[0] < 0 || n->a.i[0] >= x->rank)
+        return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", n->a.ni > 1 && n->a.i[1] ? "argmin" : "argmax",
+                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, n->in[0]));
+    n->dtype = IR_I32;
+    n->shape = *x;
+    n->shape.rank--;
+    for (int k = (int)n->a.i[0]; k < n->shape.rank; k++) n->shape.d[k] = x->d[k + 1];
+    return 1;
+}
+
+double op_flops_argmax(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+void op_vjp_argmax(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
+
 /* take(table[V, D..], idx[S..]) -> [S.., D..]: the rows of the table that idx
  * names (an embedding lookup; PyTorch's F.embedding / index_select on axis 0).
  * Indices are checked against V at run time. */

@@ -18,6 +18,8 @@ max of equal values) have probability zero with these draws.
 Tolerances: forward 1e-5 and gradient 1e-4 of the reference's scale (see
 harness.rel_err); a row that needs more says why in `why`.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -659,6 +661,119 @@ def _unet_up(p, training, out):
 op("unet_up", "unet_up(a, b, {out})", variants=[
     v(dict(out=3), a=(2, 4, 3, 3), b=(2, 2, 6, 6)), v(dict(out=2), a=(2, 2, 2, 3), b=(2, 3, 4, 6))],
    domain=_rv(*(f"unet_up0.conv_bn_relu{i}.batch_norm0" for i in range(2))), **_modes(_unet_up))
+
+# ---- generative models (stdlib/generative.dln) ------------------------------------------
+_noidx = lambda p: 0 * p["a"].sum()  # an index has no gradient: zeros, as autograd would give
+op("argmax", "cast_f32(argmax(a, axis = {axis}))", lambda p, axis: p["a"].argmax(axis).double() + _noidx(p),
+   [v(dict(axis=1), a=(4, 7)), v(dict(axis=0), a=(5, 3)), v(dict(axis=2), a=(2, 3, 4)), v(dict(axis=1), a=(2, 1, 3))])
+op("argmin", "cast_f32(argmin(a, axis = {axis}))", lambda p, axis: p["a"].argmin(axis).double() + _noidx(p),
+   [v(dict(axis=1), a=(4, 7)), v(dict(axis=0), a=(2, 5, 3))])
+op("argmax take", "take(b, argmax(a, axis = 1))", lambda p: p["b"][p["a"].argmax(1)] + _noidx(p), [v(a=(6, 4), b=(4, 3))])
+op("reparameterize", "reparameterize(a, b, noise = c, sample = true)",  # the noise as an input: deterministic
+   lambda p: p["a"] + torch.exp(0.5 * p["b"]) * p["c"], [v(a=(4, 3), b=(4, 3), c=(4, 3)), v(a=(2, 3, 2), b=(2, 3, 2), c=(2, 3, 2))])
+op("kl_normal", "kl_normal(a, b)", lambda p: -0.5 * (1 + p["b"] - p["a"] ** 2 - p["b"].exp()).sum() / p["a"].shape[0],
+   [v(a=(4, 3), b=(4, 3)), v(a=(2, 3, 2, 2), b=(2, 3, 2, 2)), v(a=(1, 5), b=(1, 5))])
+
+
+def _vae(p):
+    """A VAE step's loss: encoder heads mu and logvar, the reparameterized
+    sample with the noise b given, a decoder, Bernoulli likelihood + KL."""
+    mu = F.linear(p["a"], p["mu.weight"], p["mu.bias"])
+    lv = F.linear(p["a"], p["lv.weight"], p["lv.bias"])
+    logits = F.linear(mu + torch.exp(0.5 * lv) * p["b"], p["dec.weight"], p["dec.bias"])
+    rec = F.binary_cross_entropy_with_logits(logits, torch.sigmoid(p["a"]), reduction="sum") / p["a"].shape[0]
+    return rec - 0.5 * (1 + lv - mu ** 2 - lv.exp()).sum() / p["a"].shape[0]
+
+
+op("vae step", 'bce_with_logits(dense(reparameterize(dense(a, 2, name = "mu"), dense(a, 2, name = "lv"), noise = b, '
+   'sample = true), 6, name = "dec"), sigmoid(a)) * 6 + kl_normal(dense(a, 2, name = "mu"), dense(a, 2, name = "lv"))',
+   _vae, [v(a=(4, 6), b=(4, 2))])
+
+
+def _masked_conv(p, kh, kw, type):
+    """PixelCNN's MaskedConv2d: an nn.Conv2d whose weight is multiplied by the
+    mask before every forward (van den Oord et al.)."""
+    w = p["masked_conv2d0.weight"]
+    mask = torch.ones_like(w)
+    mask[:, :, kh // 2, kw // 2 + (type == "B"):] = 0
+    mask[:, :, kh // 2 + 1:] = 0
+    return F.conv2d(p["a"], w * mask, p["masked_conv2d0.bias"], padding=(kh // 2, kw // 2))
+
+
+op("masked_conv2d", 'masked_conv2d(a, {out}, kernel = ({kh}, {kw}), mask_type = "{type}")',
+   lambda p, out, kh, kw, type: _masked_conv(p, kh, kw, type),
+   [v(dict(out=3, kh=3, kw=3, type="A"), a=(2, 1, 5, 6)), v(dict(out=2, kh=5, kw=5, type="B"), a=(2, 3, 6, 5)),
+    v(dict(out=4, kh=3, kw=5, type="B"), a=(1, 2, 4, 4)), v(dict(out=2, kh=7, kw=7, type="A"), a=(2, 2, 4, 5))])
+
+
+def _vq(p, part, codes, beta, cf):
+    """VQ-VAE's quantizer as the reference implementations write it: nearest
+    code by squared distance (argmin), straight-through, F.mse_loss losses."""
+    z, E = p["a"], p["vector_quantize0.codebook"]
+    zl = z.permute(0, 2, 3, 1) if cf else z
+    d = (zl ** 2).sum(-1, keepdim=True) - 2 * zl @ E.t() + (E ** 2).sum(1)
+    idx = d.argmin(-1)
+    q = E[idx].permute(0, 3, 1, 2) if cf else E[idx]
+    unused = 0 * (z.sum() + E.sum())  # the index has no gradient: zeros, as autograd would give
+    return [z + (q - z).detach(), beta * F.mse_loss(z, q.detach()), F.mse_loss(z.detach(), q), idx.double() + unused][part]
+
+
+_cast = lambda part: "cast_f32" if part == 3 else ""  # the index is i32
+op("vector_quantize", "{wrap}(vector_quantize(a, {codes}, beta = {beta}, channels_first = {cf})[{part}])",
+   lambda p, codes, beta, cf, part, wrap: _vq(p, part, codes, beta, cf == "true"),
+   [v(dict(codes=5, beta=0.25, cf="true", part=k, wrap=_cast(k)), a=(2, 3, 4, 5)) for k in range(4)]
+   + [v(dict(codes=7, beta=0.5, cf="false", part=k, wrap=_cast(k)), a=(3, 4, 2)) for k in range(4)]
+   + [v(dict(codes=1, beta=1.0, cf="false", part=0, wrap=""), a=(4, 3))])
+
+
+def _coupling(p, x, hidden, flip, inverse, name="affine_coupling0"):
+    """RealNVP's affine coupling with an nn.Sequential(Linear, ReLU, Linear,
+    ReLU, Linear) giving s (through tanh) and t."""
+    cut = x.shape[1] // 2
+    a, b = (x[:, cut:], x[:, :cut]) if flip else (x[:, :cut], x[:, cut:])
+    lin = lambda h, i: F.linear(h, p[f"{name}.net.{i}.weight"], p[f"{name}.net.{i}.bias"])
+    st = lin(F.relu(lin(F.relu(lin(a, 0)), 2)), 4)
+    s, t = torch.tanh(st[:, :b.shape[1]]), st[:, b.shape[1]:]
+    b = (b - t) * torch.exp(-s) if inverse else b * torch.exp(s) + t
+    y = torch.cat([b, a] if flip else [a, b], 1)
+    return y, (-s if inverse else s).sum(1)
+
+
+op("affine_coupling", "affine_coupling(a, {hidden}, flip = {flip}, inverse = {inverse})[{part}]",
+   lambda p, hidden, flip, inverse, part: _coupling(p, p["a"], hidden, flip == "true", inverse == "true")[part],
+   [v(dict(hidden=5, flip=f, inverse=i, part=k), a=(3, 6)) for f in ("false", "true") for i in ("false", "true")
+    for k in (0, 1)] + [v(dict(hidden=4, flip="true", inverse="false", part=0), a=(2, 5))])
+# inverse(forward(x)) == x: compared with x itself (and gradients: the identity's, none for the network)
+op("affine_coupling inverse", 'affine_coupling(affine_coupling(a, 6, flip = {flip}, name = "c")[0], 6, flip = {flip}, '
+   'inverse = true, name = "c")[0]', lambda p, flip: p["a"] + 0 * sum(p[k].sum() for k in p if k.startswith("c.")),
+   [v(dict(flip="false"), a=(3, 4)), v(dict(flip="true"), a=(2, 7))])
+
+
+def _ddpm(T, part):
+    betas = torch.linspace(1e-4, 0.02, T, dtype=torch.float64)
+    return [betas, 1 - betas, torch.cumprod(1 - betas, 0)][part]
+
+
+op("ddpm_schedule", "ddpm_schedule({T})[{part}] * a", lambda p, T, part: _ddpm(T, part) * p["a"],
+   [v(dict(T=50, part=0), a=(1,)), v(dict(T=50, part=1), a=(1,)), v(dict(T=1000, part=2), a=(1,)),
+    v(dict(T=7, part=2), a=(7,))])
+
+
+def _timestep_embedding(t, dim):
+    """get_timestep_embedding of the DDPM code (Ho et al.), in PyTorch."""
+    half = dim // 2
+    freqs = torch.exp(torch.arange(half, dtype=torch.float64) * -(math.log(10000) / (half - 1)))
+    args = t.double()[:, None] * freqs[None, :]
+    return F.pad(torch.cat([torch.sin(args), torch.cos(args)], 1), (0, dim % 2))
+
+
+op("timestep_embedding", 'timestep_embedding(arange(0, {end}, {step}, dtype = "i32"), {dim}) * a',
+   lambda p, end, step, dim: _timestep_embedding(torch.arange(0, end, step), dim) * p["a"],
+   [v(dict(end=1000, step=97, dim=8), a=(8,)), v(dict(end=20, step=3, dim=7), a=(7,))])
+op("q_sample", 'q_sample(a, arange(0, {n} * 3, 3, dtype = "i32"), b, ddpm_schedule({T})[2])',
+   lambda p, n, T: _ddpm(T, 2)[torch.arange(0, n * 3, 3)].sqrt()[:, None, None, None] * p["a"]
+   + (1 - _ddpm(T, 2)[torch.arange(0, n * 3, 3)]).sqrt()[:, None, None, None] * p["b"],
+   [v(dict(n=3, T=10), a=(3, 1, 2, 2), b=(3, 1, 2, 2)), v(dict(n=2, T=100), a=(2, 3, 2, 1), b=(2, 3, 2, 1))])
 
 # ---- losses (stdlib/losses.dln) -----------------------------------------------------
 LS = [(1, 3), (4, 10), (7, 5)]

@@ -164,6 +164,9 @@ static const gc_case cases[] = {
     {OP_gather, A2("N,3", "N,7", D_ANY, D_LABEL), .ni = 1, .i = {1}, .classes = 3},
     {OP_gather_grad, A2("N,3,2", "N,3,2", D_ANY, D_LABEL), .ni = 2, .i = {1, 5}, .classes = 5},
     {OP_gather_grad, A2("6,N", "6,N", D_ANY, D_LABEL), .ni = 2, .i = {0, 4}, .classes = 4},
+    /* argmax {axis, argmin}: an index, no gradient (ties have probability zero under D_ANY) */
+    {OP_argmax, A1("N,5", D_ANY), .ni = 2, .i = {1, 0}, .zero_grad = 1},
+    {OP_argmax, A1("3,N,4", D_ANY), .ni = 2, .i = {0, 1}, .zero_grad = 1},
     /* data movement (ops_movement.c). concat: i = {axis}; slice: {axis, start, step, count};
      * slice_grad: {axis, start, step, length}; pad/pad_grad: {mode (0 constant, 1 reflect,
      * 2 replicate), k, (left, right) per dim, last dim first}, f0 = fill; upsample/upsample_grad:

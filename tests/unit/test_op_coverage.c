@@ -152,6 +152,8 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,5,2", "i5:N,3,3"), AT(.i = {1}, .ni = 1)}, .bad_msg = "except along axis 1"},
     {OP_gather_grad, G_DIFF, .ok = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1, 5}, .ni = 2)},
      .bad = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1}, .ni = 1)}, .bad_msg = "its length L"},
+    {OP_argmax, G_ZERO, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
+     .bad_msg = "out of range"},
     /* data movement: concat {axis}; slice {axis, start, step, count}; slice_grad {axis, start, step, length};
      * pad/pad_grad {mode, k, (left, right) last dim first}; upsample/_grad {mode, scale_h, scale_w, align} */
     {OP_concat, G_DIFF, .ok = {IN("f:N,2,3", "f:N,4,3"), AT(.i = {1}, .ni = 1)},
