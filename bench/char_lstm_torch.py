@@ -41,6 +41,22 @@ def corpus(path):
     return data
 
 
+def val_loss(model, va, B, T, V=128):
+    """Mean cross-entropy (nats) over the validation ids read in order, in
+    windows of T and batches of B, as dlnc's evaluation of a text source."""
+    model.eval()
+    tot, cnt = 0.0, 0
+    with torch.no_grad():
+        w = (len(va) - 1) // T
+        for b in range(0, w, B):
+            rows = range(b, min(b + B, w))
+            x = torch.stack([va[r * T:r * T + T] for r in rows])
+            y = torch.stack([va[r * T + 1:r * T + T + 1] for r in rows])
+            tot += F.cross_entropy(model(x).reshape(-1, V), y.reshape(-1), reduction="sum").item()
+            cnt += y.numel()
+    return tot / cnt
+
+
 class CharLSTM(nn.Module):
     def __init__(self):
         super().__init__()
@@ -84,17 +100,7 @@ def main():
         opt.step()
         steps += 1
     train_s = time.time() - t0
-    model.eval()
-    tot, cnt = 0.0, 0
-    with torch.no_grad():
-        w = (len(va) - 1) // T
-        for b in range(0, w, B):
-            rows = range(b, min(b + B, w))
-            x = torch.stack([va[r * T:r * T + T] for r in rows])
-            y = torch.stack([va[r * T + 1:r * T + T + 1] for r in rows])
-            tot += F.cross_entropy(model(x).reshape(-1, 128), y.reshape(-1), reduction="sum").item()
-            cnt += y.numel()
-    loss = tot / cnt
+    loss = val_loss(model, va, B, T)
     print(f"torch char_lstm: {steps} steps in {train_s:.0f} s ({steps * B / train_s:.0f} samples/s), "
           f"val_loss {loss:.4f} ({loss / math.log(2):.3f} bits per character), threads {torch.get_num_threads()}")
 

@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from char_lstm_torch import corpus  # noqa: E402
+from char_lstm_torch import corpus, val_loss  # noqa: E402
 
 
 class GPT(nn.Module):
@@ -79,17 +79,8 @@ def main():
         opt.step()
         steps += 1
     train_s = time.time() - t0
-    model.eval()
-    tot, cnt = 0.0, 0
+    loss = val_loss(model, va, B, T)
     with torch.no_grad():
-        w = (len(va) - 1) // T
-        for b in range(0, w, B):
-            rows = range(b, min(b + B, w))
-            x = torch.stack([va[r * T:r * T + T] for r in rows])
-            y = torch.stack([va[r * T + 1:r * T + T + 1] for r in rows])
-            tot += F.cross_entropy(model(x).reshape(-1, 128), y.reshape(-1), reduction="sum").item()
-            cnt += y.numel()
-        loss = tot / cnt
         print(f"torch gpt_char: {steps} steps in {train_s:.0f} s ({steps * B / train_s:.0f} samples/s), "
               f"val_loss {loss:.4f} ({loss / math.log(2):.3f} bits per character), threads {torch.get_num_threads()}")
         g = torch.Generator().manual_seed(1)
