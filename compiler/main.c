@@ -7,6 +7,7 @@
  * Exit status: 0 on success, 1 on any error in the user's program (reported
  * GCC-style on stderr, and no output file is written), 2 on usage errors. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ typedef struct options {
     jit_options jit;
     dl_run_options run_opt;
     dl_generate_options gen;  /* `dlnc sample` */
+    dl_grid_options grid;     /* `dlnc sample --grid`: pictures instead of text */
+    int count_set;            /* --count given (text sampling refuses it) */
 } options;
 
 static void usage(FILE *out) {
@@ -50,6 +53,7 @@ static void usage(FILE *out) {
             "usage: dlnc [options] model.dln            compile to model.c + model.h\n"
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
             "       dlnc sample [options] model.dln     generate text from a trained language model\n"
+            "       dlnc sample --grid OUT.png ... m.dln draw images from a trained generator\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -86,6 +90,11 @@ static void usage(FILE *out) {
             "  --context N         tokens of context the model sees (default: the train section's seq_len)\n"
             "  --no-cache          recompute the whole window for every token, even when the model\n"
             "                      has a key/value cache (the same tokens, slower: for comparison)\n"
+            "  --grid OUT.png      an image generator (one f32 input, output f32[N, C, H, W]): draw\n"
+            "                      its inputs from N(0, 1) and write its images as one PNG grid\n"
+            "  --count N           with --grid: how many images, 1 to 1024 (default 64)\n"
+            "  --range LO,HI       with --grid: the output values shown black and white (default\n"
+            "                      0,1, a sigmoid's; -1,1 for a tanh); others are clamped\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -120,6 +129,8 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     o->gen.length = 200;
     o->gen.temperature = 0.8f;
+    o->grid.count = 64;
+    o->grid.hi = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
@@ -186,6 +197,26 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->gen.temperature = (float)t;
+        } else if (!strcmp(a, "--grid")) {
+            NEXT();
+            o->grid.path = argv[++i];
+        } else if (!strcmp(a, "--count")) {
+            NEXT();
+            if (parse_int_arg(a, argv[++i], &v)) return -1;
+            if (v < 1 || v > DL_GRID_MAX_COUNT) {
+                fprintf(stderr, "dlnc: error: --count must be between 1 and %d, not %lld\n", DL_GRID_MAX_COUNT, v);
+                return -1;
+            }
+            o->grid.count = v, o->count_set = 1;
+        } else if (!strcmp(a, "--range")) {
+            NEXT();
+            char *end = NULL, *mid;
+            double lo = strtod(argv[++i], &mid), hi = *mid == ',' ? strtod(mid + 1, &end) : 0;
+            if (mid == argv[i] || *mid != ',' || end == mid + 1 || *end || !(lo < hi) || !isfinite(lo) || !isfinite(hi)) {
+                fprintf(stderr, "dlnc: error: --range takes LO,HI with LO < HI (e.g. -1,1), not '%s'\n", argv[i]);
+                return -1;
+            }
+            o->grid.lo = (float)lo, o->grid.hi = (float)hi;
         } else if (!strcmp(a, "--prompt")) {
             NEXT();
             o->gen.prompt = argv[++i];
@@ -280,8 +311,26 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
     return 0;
 }
 
+/* `dlnc sample --grid`: images from the trained checkpoint (runtime/image_grid.c). */
+static int run_grid(const jit_module *jm, const options *o) {
+    dl_grid_options g = o->grid;
+    g.checkpoint = o->run_opt.checkpoint;
+    g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+    if (dl_sample_grid(jm->api, &g) != 0) {
+        fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
+        return 1;
+    }
+    if (o->jit.verbose) fprintf(stderr, "dlnc: wrote %lld images to %s\n", (long long)g.count, g.path);
+    return 0;
+}
+
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
+    if (o->grid.path) return run_grid(jm, o);
+    if (o->count_set) {
+        fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
+        return 1;
+    }
     dl_generate_options g = o->gen;
     g.checkpoint = o->run_opt.checkpoint;
     g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;

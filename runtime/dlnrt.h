@@ -500,6 +500,21 @@ typedef struct dl_generate_options {
     int no_cache;                         /* recompute every window even when the model has decode_io */
 } dl_generate_options;
 int dl_generate(const struct dl_model_api *api, const dl_generate_options *o, FILE *out);
+/* Pictures from an image generator (image_grid.c): a model whose one input
+ * is f32 (any per-sample shape, all sizes fixed) and whose first output is
+ * f32[N, C, H, W], C = 1 or 3, runs once at batch `count` on N(0, 1) inputs
+ * drawn with `seed`; its images are written to `path` as one PNG, tiled in
+ * ceil(sqrt(count)) columns with 1-pixel gaps, [lo, hi] mapped to [0, 255]
+ * (values outside clamped). Same arguments, same bytes. */
+#define DL_GRID_MAX_COUNT 1024
+typedef struct dl_grid_options {
+    const char *checkpoint;
+    const char *path;                     /* the PNG */
+    int64_t count;
+    uint64_t seed;
+    float lo, hi;                         /* [0, 1] for a sigmoid output, [-1, 1] for a tanh */
+} dl_grid_options;
+int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
 

@@ -290,6 +290,8 @@ fi
 . tests/e2e/gan.sh
 . tests/e2e/text_lm.sh
 . tests/e2e/gpt_sample.sh
+# Images from a trained image model: `dlnc sample --grid`.
+. tests/e2e/image_grid.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 
