@@ -72,6 +72,8 @@ static void usage(FILE *out) {
             "\n"
             "run options:\n"
             "  --model NAME        the model to train, when the file has several train sections\n"
+            "                      (dlnc sample --grid: also a model of a section over several\n"
+            "                      models, e.g. a GAN's gen, from its gen.* in the checkpoint)\n"
             "  --resume            continue an interrupted run from its checkpoint, bit for bit\n"
             "  --epochs N          override the train section's epochs\n"
             "  --max-steps N       stop after N training steps (smoke tests)\n"
@@ -311,6 +313,22 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
     return 0;
 }
 
+/* The several-model train section (`models = [gen, disc]`) that trains the
+ * model `name`, or NULL. */
+static const char *section_of_model(const ast_program *p, const char *name) {
+    for (int i = 0; i < p->n_decls; i++) {
+        const ast_decl *t = p->decls[i];
+        if (t->kind != AST_DECL_TRAIN) continue;
+        for (int k = 0; k < t->n_settings; k++) {
+            const ast_expr *v = t->settings[k].value;
+            if (strcmp(t->settings[k].key, "models") != 0 || !v || v->kind != AST_LIST) continue;
+            for (int j = 0; j < v->n_items; j++)
+                if (v->items[j]->kind == AST_NAME && !strcmp(v->items[j]->name, name)) return t->name;
+        }
+    }
+    return NULL;
+}
+
 /* `dlnc sample --grid`: images from the trained checkpoint (runtime/image_grid.c). */
 static int run_grid(const jit_module *jm, const options *o) {
     dl_grid_options g = o->grid;
@@ -451,7 +469,17 @@ int main(int argc, char **argv) {
             diag_fatal_noloc(&d, "--model %s: '%s' defines no such model", o.model, o.input);
             goto done;
         }
-        if (pick < 0 || !eo.mods[pick]->train) {
+        /* `dlnc sample --model gen`: a model of a several-model section (a GAN's
+         * generator) is built alone and loads its `gen.` tensors of the checkpoint */
+        const char *in_section = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train
+                                     ? section_of_model(prog, eo.mods[pick]->name) : NULL;
+        if (in_section && !o.grid.path) {
+            diag_fatal_noloc(&d, "%s: model '%s' is trained by the section '%s'; dlnc sample draws it as images "
+                             "with --grid OUT.png", o.input, o.model, in_section);
+            goto done;
+        }
+        if (in_section) o.grid.prefix = arena_printf(&ar, "%s.", eo.mods[pick]->name);
+        if (pick < 0 || (!eo.mods[pick]->train && !in_section)) {
             diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
                              eo.mods[pick < 0 ? 0 : pick]->name, eo.mods[pick < 0 ? 0 : pick]->name);
             goto done;
@@ -461,7 +489,7 @@ int main(int argc, char **argv) {
                              trainable, names);
             goto done;
         }
-        const char *section = eo.mods[pick]->train->section;
+        const char *section = eo.mods[pick]->train ? eo.mods[pick]->train->section : NULL;
         int kept = 0;
         for (int m = pick; m < eo.n_mods; m++)
             if (m == pick || (section && eo.mods[m]->train && eo.mods[m]->train->section &&

@@ -513,6 +513,9 @@ typedef struct dl_grid_options {
     int64_t count;
     uint64_t seed;
     float lo, hi;                         /* [0, 1] for a sigmoid output, [-1, 1] for a tanh */
+    const char *prefix;                   /* NULL: the checkpoint is the model's own; "gen.": its
+                                             tensors under that prefix (a model of a several-model
+                                             train section); every one must be there */
 } dl_grid_options;
 int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 /* Bits per character (or token) from a mean cross-entropy in nats. */

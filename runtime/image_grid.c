@@ -87,7 +87,20 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
     }
     outs[0] = img;
     const int64_t bounds[1] = {n};
-    if (!(m = api->create_io(bounds)) || api->load(m, o->checkpoint) != 0) goto done;
+    if (!(m = api->create_io(bounds))) goto done;
+    if (o->prefix) {
+        /* a model trained inside a several-model section: its tensors are "gen.*" */
+        dl_load_report rep;
+        if (!api->load_prefix || api->load_prefix(m, o->checkpoint, o->prefix, &rep) != 0) goto done;
+        if (rep.missing) {
+            dl_set_error("%s: %d tensor%s of model '%s' not in the checkpoint under the prefix '%s' (%s)",
+                         o->checkpoint, rep.missing, rep.missing == 1 ? "" : "s", api->name, o->prefix,
+                         rep.missing_names);
+            goto done;
+        }
+    } else if (api->load(m, o->checkpoint) != 0) {
+        goto done;
+    }
     dl_rng rng;
     dl_rng_seed(&rng, o->seed);
     for (int64_t i = 0; i < n * zn; i++) z[i] = dl_rng_normal(&rng);

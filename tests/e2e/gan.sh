@@ -3,7 +3,8 @@
 # losses, writes a history column per step and one checkpoint with both
 # prefixes; through the generated C (gan_main.c) each step moves only its own
 # model's parameters, and the generator loads alone by prefix; 1 and 2
-# threads train to the same bits. ~5 s.
+# threads train to the same bits; `dlnc sample --model gen --grid` draws the
+# generator alone from the checkpoint's gen.* tensors. ~5 s.
 cp tests/e2e/gan.dln "$T/gan.dln"
 DG=$(cd "$B" && pwd)/dlnc
 (cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 30 --checkpoint gan.st --history gan.csv) > "$T/gan.out" 2>&1; rcg=$?
@@ -16,6 +17,24 @@ if [ $rcg -eq 0 ] && grep -Eq "^epoch 1/1  loss_disc [0-9]+\.[0-9]+  loss_gen [0
   cat "$T/gan.test.out"; echo "dlnc run trains a GAN's two steps: ok"; pass=$((pass+1))
 else
   echo "FAIL GAN steps ($rcg):"; cat "$T/gan.out"; head -20 "$T/gan.err" "$T/gan.test.out" 2>/dev/null; fail=$((fail+1))
+fi
+# the generator alone: `dlnc sample --model gen --grid` loads gen.* of the section's checkpoint;
+# the same seed gives the same PNG (10 images: 4 columns, 3 rows of 28x28 with 1-pixel gaps)
+gg() { (cd "$T" && DLNC_CACHE="$T/cache" "$DG" sample gan.dln --model gen "$@"); }
+gg --checkpoint gan.st --grid gan_g1.png --count 10 --seed 3 > "$T/gang.err" 2>&1; g1=$?
+gg --checkpoint gan.st --grid gan_g2.png --count 10 --seed 3 >> "$T/gang.err" 2>&1; g2=$?
+gg --checkpoint gan.st > "$T/gang.bad1" 2>&1; gb1=$?
+sed 's/"gen\./"gxn./g' "$T/gan.st" > "$T/gan_nogen.st"
+gg --checkpoint gan_nogen.st --grid gan_bad.png > "$T/gang.bad2" 2>&1; gb2=$?
+gsz=$(od -An -tu1 -j16 -N8 "$T/gan_g1.png" 2>/dev/null | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}')
+if [ $g1 -eq 0 ] && [ $g2 -eq 0 ] && cmp -s "$T/gan_g1.png" "$T/gan_g2.png" && [ "$gsz" = 115x86 ] \
+   && [ $gb1 -eq 1 ] && grep -q "model 'gen' is trained by the section 'dcgan'" "$T/gang.bad1" \
+   && [ $gb2 -eq 1 ] && grep -q "no tensor of the file matches the model under the prefix 'gen.'" "$T/gang.bad2" \
+   && [ ! -e "$T/gan_bad.png" ]; then
+  echo "dlnc sample --model gen --grid draws a GAN's generator (115x86, the same bytes per seed): ok"; pass=$((pass+1))
+else
+  echo "FAIL GAN sample --model gen --grid ($g1 $g2 $gb1 $gb2, $gsz):"; cat "$T/gang.err" "$T/gang.bad1" "$T/gang.bad2"
+  fail=$((fail+1))
 fi
 # --resume is refused clearly
 (cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 2 --checkpoint gan.st --resume) > "$T/ganr.out" 2>&1; rcr=$?
