@@ -41,6 +41,19 @@ def corpus(path):
     return data
 
 
+def train_step(model, opt, tr, B, T, clip, V=128):
+    """One step on B random windows of T ids (and their next ids) from tr,
+    the gradient norm clipped at clip, as dlnc's `text` batches and clip_norm."""
+    starts = torch.randint(0, len(tr) - T - 1, (B,))
+    x = torch.stack([tr[s:s + T] for s in starts])
+    y = torch.stack([tr[s + 1:s + T + 1] for s in starts])
+    loss = F.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+
+
 def val_loss(model, va, B, T, V=128):
     """Mean cross-entropy (nats) over the validation ids read in order, in
     windows of T and batches of B, as dlnc's evaluation of a text source."""
@@ -90,14 +103,7 @@ def main():
         # samples/char_lstm.dln's cosine schedule, over the time budget instead of the epochs
         for g in opt.param_groups:
             g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - t0) / seconds)))
-        starts = torch.randint(0, len(tr) - T - 1, (B,))
-        x = torch.stack([tr[s:s + T] for s in starts])
-        y = torch.stack([tr[s + 1:s + T + 1] for s in starts])
-        loss = F.cross_entropy(model(x).reshape(-1, 128), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
+        train_step(model, opt, tr, B, T, 5.0)
         steps += 1
     train_s = time.time() - t0
     loss = val_loss(model, va, B, T)

@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from char_lstm_torch import corpus, val_loss  # noqa: E402
+from char_lstm_torch import corpus, train_step, val_loss  # noqa: E402
 
 
 class GPT(nn.Module):
@@ -69,14 +69,7 @@ def main():
         f = el / warm if el < warm else 0.5 * (1 + math.cos(math.pi * min(1.0, (el - warm) / (seconds - warm))))
         for g in opt.param_groups:
             g["lr"] = 1e-3 * f
-        starts = torch.randint(0, len(tr) - T - 1, (B,))
-        x = torch.stack([tr[s:s + T] for s in starts])
-        y = torch.stack([tr[s + 1:s + T + 1] for s in starts])
-        loss = F.cross_entropy(model(x).reshape(-1, 128), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        train_step(model, opt, tr, B, T, 1.0)
         steps += 1
     train_s = time.time() - t0
     loss = val_loss(model, va, B, T)
