@@ -64,7 +64,7 @@ ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg) {
 
 /* tensor_arg for builtins made of several ops: an integer tensor is reported
  * once, in the builtin's name, rather than by whichever op meets it first. */
-static ir_node *float_tensor_arg(elab *e, value *v, const char *fname, const char *arg, src_loc call) {
+ir_node *float_tensor_arg(elab *e, value *v, const char *fname, const char *arg, src_loc call) {
     ir_node *x = tensor_arg(e, v, fname, arg);
     if (!x || x->dtype == IR_F32) return x;
     diag_error(e->d, call, "%s: expected a float tensor, got %s\nhint: integer tensors (labels) must be converted with cast_f32 first",
@@ -627,6 +627,8 @@ static const builtin builtins[] = {
     {"sign", X1, b_unary, OP_sign, 0},
     {"floor", X1, b_unary, OP_floor, 0},
     {"round", X1, b_unary, OP_round, 0},
+    {"ceil", X1, b_unary, OP_ceil, 0},
+    {"cast_i32", X1, b_cast_i32, OP_cast_i32, 0},
     {"stop_grad", X1, b_unary, OP_stop_grad, 0},
     {"cast_f32", X1, b_unary, OP_cast_f32, 0},
     {"square", X1, b_compose, OP_mul, 0},
@@ -672,6 +674,11 @@ static const builtin builtins[] = {
     {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
     {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},
     {"gather", {{"x", 1}, {"index", 1}, {"axis", 1}}, 3, b_gather, OP_gather, 0},
+    /* sorting and running sums (elab_sort.c) */
+    {"sort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},
+    {"argsort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},
+    {"topk", {{"x", 1}, {"k", 1}, {"axis", 0}, {"largest", 0}}, 4, b_topk, OP_argsort, 0},
+    {"cumsum", {{"x", 1}, {"axis", 1}}, 2, b_cumsum, OP_cumsum, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},

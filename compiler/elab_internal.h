@@ -165,6 +165,8 @@ ir_node *op_scalar(elab *e, double v, src_loc loc);
 /* Argument checks shared by the builtin files; each reports its own error
  * at the argument and returns 0 / NULL (V_NONE takes the default). */
 ir_node *tensor_arg(elab *e, value *v, const char *fname, const char *arg);
+/* tensor_arg that also refuses an i32 tensor, in fname's words (with a hint). */
+ir_node *float_tensor_arg(elab *e, value *v, const char *fname, const char *arg, src_loc call);
 int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg, double *out);
 int bool_arg(elab *e, value *v, int dflt, const char *fname, const char *arg, int *out);
 /* A possibly negative axis of a rank-`rank` tensor, normalized into *out. */
@@ -180,6 +182,11 @@ value b_roll(elab *e, src_loc loc, const char *name, value *args);
 value b_chunk(elab *e, src_loc loc, const char *name, value *args);
 value b_pad(elab *e, src_loc loc, const char *name, value *args);
 value b_upsample(elab *e, src_loc loc, const char *name, value *args);
+/* sort, argsort, topk, cumsum, cast_i32 (elab_sort.c) */
+value b_sort(elab *e, src_loc loc, const char *name, value *args);
+value b_topk(elab *e, src_loc loc, const char *name, value *args);
+value b_cumsum(elab *e, src_loc loc, const char *name, value *args);
+value b_cast_i32(elab *e, src_loc loc, const char *name, value *args);
 value b_squeeze(elab *e, src_loc loc, const char *name, value *args);
 value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);
 /* Helpers shared with elab_index.c: x reshaped to s; the slice

@@ -107,6 +107,9 @@ int emit_check_table(FILE *err);
  * iteration) is large enough to pay for the threads. */
 void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim count, int64_t work,
               const char *extra_clause);
+/* The products of the dimensions of s before and after `axis`: the [outer,
+ * len, inner] view of an op along one axis (gather, argmax, argsort, cumsum). */
+void emit_axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner);
 
 /* The kernel body of each op family (op_families.def) for node n, into b:
  * emit_movement in emit_movement.c (concat, slice, pad, upsample and their

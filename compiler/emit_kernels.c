@@ -1137,9 +1137,7 @@ static void emit_scatter_add(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "            for (int64_t j = j0; j < j1; j++) yr[j] += xr[j];\n        }\n    }\n    return 0;\n");
 }
 
-/* The products of the dimensions of s before and after `axis`: the [outer, len, inner]
- * view of an op along one axis. */
-static void axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner)
+void emit_axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner)
 {
     ir_shape before = {.rank = axis}, after = {.rank = s->rank - axis - 1};
     for (int k = 0; k < axis; k++) before.d[k] = s->d[k];
@@ -1157,7 +1155,7 @@ static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
     int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
     const ir_shape *is = &n->in[1]->shape;
     ir_dim outer, inner;
-    axis_view(is, axis, &outer, &inner);
+    emit_axis_view(is, axis, &outer, &inner);
     const char *K = emit_dim(c, is->d[axis]), *I = emit_dim(c, inner);
     const char *L = emit_dim(c, (grad ? &n->shape : &n->in[0]->shape)->d[axis]);
     emit_index_check(c, b, n, emit_numel(c, is), L);
@@ -1177,7 +1175,7 @@ static void emit_argmax(emit_ctx *c, FILE *b, const ir_node *n)
     int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
     const ir_shape *xs = &n->in[0]->shape;
     ir_dim outer, inner;
-    axis_view(xs, axis, &outer, &inner);
+    emit_axis_view(xs, axis, &outer, &inner);
     const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner);
     emit_for(c, b, "    ", "o", outer, ir_dim_mul(xs->d[axis], inner).k, "");
     fprintf(b, "\n        for (int64_t i = 0; i < %s; i++) {\n", I);
@@ -1323,8 +1321,8 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = lower_fusable(n);
     /* the ops with i32 results; an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
-    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_iota &&
-        n->op != OP_broadcast_to) {
+    if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_argsort &&
+        n->op != OP_cast_i32 && n->op != OP_iota && n->op != OP_broadcast_to) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

@@ -81,6 +81,13 @@ static void print_label(FILE *out, const ir_node *n) {
 
 static void print_movement(FILE *out, const ir_node *n) { print_raw(out, n); }
 
+static void print_indexing(FILE *out, const ir_node *n) {
+    if (n->op == OP_cast_i32) return;
+    fprintf(out, " [axis=%lld", (long long)n->a.i[0]);
+    if (n->op == OP_argsort && n->a.i[2]) fprintf(out, ", k=%lld", (long long)n->a.i[2]);
+    fprintf(out, "%s]", !n->a.i[1] ? "" : n->op == OP_argsort ? ", descending" : ", reverse");
+}
+
 static void print_attention(FILE *out, const ir_node *n) {
     const attn_attrs *a = &n->a.attn;
     fprintf(out, " [heads=%lld, scale=%g%s", (long long)a->heads, a->scale, a->causal ? ", causal" : "");

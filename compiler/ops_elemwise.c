@@ -4,7 +4,7 @@
  * binary and ternary ops broadcast like NumPy. The VJPs are formulas over
  * other primitive ops, written at the shape of the output: ad_accum reduces
  * them to each operand's (possibly broadcast) shape, so no rule here knows
- * about broadcasting. Comparisons, step, sign, floor, round and cast have zero gradient
+ * about broadcasting. Comparisons, step, sign, floor, ceil, round and cast have zero gradient
  * (they are piecewise constant), which is not an error.
  *
  * Cost: one flop per output element for every op, transcendental or not —
@@ -27,6 +27,7 @@ UNARY_SHAPE(sign)
 UNARY_SHAPE(step)
 UNARY_SHAPE(floor)
 UNARY_SHAPE(round)
+UNARY_SHAPE(ceil)
 UNARY_SHAPE(relu)
 UNARY_SHAPE(sigmoid)
 UNARY_SHAPE(tanh)
@@ -125,7 +126,7 @@ BROADCAST_SHAPE(where)
 #define PER_ELEMENT(name) \
     double op_flops_##name(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 PER_ELEMENT(neg) PER_ELEMENT(exp) PER_ELEMENT(log) PER_ELEMENT(log1p) PER_ELEMENT(sqrt)
-PER_ELEMENT(abs) PER_ELEMENT(sign) PER_ELEMENT(step) PER_ELEMENT(floor) PER_ELEMENT(round) PER_ELEMENT(relu) PER_ELEMENT(leaky_relu)
+PER_ELEMENT(abs) PER_ELEMENT(sign) PER_ELEMENT(step) PER_ELEMENT(floor) PER_ELEMENT(round) PER_ELEMENT(ceil) PER_ELEMENT(relu) PER_ELEMENT(leaky_relu)
 PER_ELEMENT(elu) PER_ELEMENT(sigmoid) PER_ELEMENT(tanh) PER_ELEMENT(sin) PER_ELEMENT(cos) PER_ELEMENT(gelu) PER_ELEMENT(gelu_grad)
 PER_ELEMENT(cast_f32) PER_ELEMENT(add) PER_ELEMENT(sub) PER_ELEMENT(mul) PER_ELEMENT(div)
 PER_ELEMENT(pow) PER_ELEMENT(maximum) PER_ELEMENT(minimum) PER_ELEMENT(gt) PER_ELEMENT(ge)
@@ -154,6 +155,7 @@ NO_GRAD(sign)
 NO_GRAD(step)
 NO_GRAD(floor)
 NO_GRAD(round)
+NO_GRAD(ceil)
 NO_GRAD(cast_f32)
 NO_GRAD(gt)
 NO_GRAD(ge)

@@ -669,6 +669,29 @@ op("argmax", "cast_f32(argmax(a, axis = {axis}))", lambda p, axis: p["a"].argmax
 op("argmin", "cast_f32(argmin(a, axis = {axis}))", lambda p, axis: p["a"].argmin(axis).double() + _noidx(p),
    [v(dict(axis=1), a=(4, 7)), v(dict(axis=0), a=(2, 5, 3))])
 op("argmax take", "take(b, argmax(a, axis = 1))", lambda p: p["b"][p["a"].argmax(1)] + _noidx(p), [v(a=(6, 4), b=(4, 3))])
+# sort / topk: values (gradient to the picked positions) and positions; torch.sort(stable=True) is the
+# order for ties too (round(3 * a) makes them), and topk's "lower position first" is that order's prefix.
+_SORT = [v(dict(axis=1, d="false"), a=(4, 7)), v(dict(axis=0, d="true"), a=(5, 3)), v(dict(axis=2, d="true"), a=(2, 3, 6)),
+         v(dict(axis=1, d="false"), a=(2, 1, 3))]
+_sort = lambda p, x, axis, d: torch.sort(x, dim=axis, descending=d == "true", stable=True)
+op("sort", "sort(a, axis = {axis}, descending = {d})[0]", lambda p, axis, d: _sort(p, p["a"], axis, d).values, _SORT)
+op("sort indices", "cast_f32(sort(a, axis = {axis}, descending = {d})[1])",
+   lambda p, axis, d: _sort(p, p["a"], axis, d).indices.double() + _noidx(p), _SORT)
+op("argsort ties", "cast_f32(argsort(round(3 * a), axis = {axis}, descending = {d}))",
+   lambda p, axis, d: _sort(p, torch.round(3 * p["a"]), axis, d).indices.double() + _noidx(p), _SORT)
+_TOPK = [v(dict(k=3, axis=-1, l="true"), a=(4, 7)), v(dict(k=1, axis=0, l="false"), a=(5, 3)),
+         v(dict(k=2, axis=1, l="true"), a=(2, 3, 4)), v(dict(k=5, axis=1, l="false"), a=(3, 5))]
+_topk = lambda p, x, k, axis, l: torch.topk(x, k, dim=axis, largest=l == "true")
+op("topk", "topk(a, {k}, axis = {axis}, largest = {l})[0]", lambda p, k, axis, l: _topk(p, p["a"], k, axis, l).values, _TOPK)
+op("topk indices", "cast_f32(topk(a, {k}, axis = {axis}, largest = {l})[1])",
+   lambda p, k, axis, l: _topk(p, p["a"], k, axis, l).indices.double() + _noidx(p), _TOPK)
+op("topk ties", "cast_f32(topk(round(3 * a), {k}, axis = {axis}, largest = {l})[1])",
+   lambda p, k, axis, l: _sort(p, torch.round(3 * p["a"]), axis, l).indices.narrow(axis, 0, k).double() + _noidx(p), _TOPK)
+op("topk values", "topk(a, 2)[0] * b", lambda p: torch.topk(p["a"], 2).values * p["b"], [v(a=(3, 6), b=(3, 2))])
+op("cumsum", "cumsum(a, {axis})", lambda p, axis: torch.cumsum(p["a"], axis),
+   [v(dict(axis=0), a=(7,)), v(dict(axis=1), a=(3, 5)), v(dict(axis=0), a=(4, 3)), v(dict(axis=-2), a=(2, 3, 4))])
+op("ceil", "ceil(3 * a)", lambda p: torch.ceil(3 * p["a"]), U[:3])
+op("cast_i32", "cast_f32(cast_i32(3 * a))", lambda p: (3 * p["a"]).int().double() + _noidx(p), U[:3])
 op("reparameterize", "reparameterize(a, b, noise = c, sample = true)",  # the noise as an input: deterministic
    lambda p: p["a"] + torch.exp(0.5 * p["b"]) * p["c"], [v(a=(4, 3), b=(4, 3), c=(4, 3)), v(a=(2, 3, 2), b=(2, 3, 2), c=(2, 3, 2))])
 op("kl_normal", "kl_normal(a, b)", lambda p: -0.5 * (1 + p["b"] - p["a"] ** 2 - p["b"].exp()).sum() / p["a"].shape[0],

@@ -73,6 +73,7 @@ static const gc_case cases[] = {
     {OP_step, A1("N,5", D_AWAY)},
     {OP_floor, A1("N,5", D_FRAC)},
     {OP_round, A1("N,5", D_FRAC)},
+    {OP_ceil, A1("N,5", D_FRAC)},
     {OP_relu, A1("N,5", D_AWAY)},
     {OP_relu, A1("N,7", D_AWAY), .n = 1},
     {OP_leaky_relu, A1("N,5", D_AWAY), .f0 = 0.01},
@@ -167,6 +168,14 @@ static const gc_case cases[] = {
     /* argmax {axis, argmin}: an index, no gradient (ties have probability zero under D_ANY) */
     {OP_argmax, A1("N,5", D_ANY), .ni = 2, .i = {1, 0}, .zero_grad = 1},
     {OP_argmax, A1("3,N,4", D_ANY), .ni = 2, .i = {0, 1}, .zero_grad = 1},
+    /* argsort {axis, descending, k (0 = all)}: positions, no gradient; cumsum {axis, reverse};
+     * cast_i32: an integer, no gradient */
+    {OP_argsort, A1("N,5", D_ANY), .ni = 3, .i = {1, 0, 0}, .zero_grad = 1},
+    {OP_argsort, A1("4,N,3", D_ANY), .ni = 3, .i = {0, 1, 2}, .zero_grad = 1},
+    {OP_cumsum, A1("N,5", D_ANY), .ni = 2, .i = {1, 0}},
+    {OP_cumsum, A1("4,N,3", D_ANY), .ni = 2, .i = {0, 1}},
+    {OP_cumsum, A1("N,3,4", D_ANY), .ni = 2, .i = {1, 1}},
+    {OP_cast_i32, A1("N,5", D_FRAC), .zero_grad = 1},
     /* data movement (ops_movement.c). concat: i = {axis}; slice: {axis, start, step, count};
      * slice_grad: {axis, start, step, length}; pad/pad_grad: {mode (0 constant, 1 reflect,
      * 2 replicate), k, (left, right) per dim, last dim first}, f0 = fill; upsample/upsample_grad:

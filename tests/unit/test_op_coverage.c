@@ -97,6 +97,7 @@ static const cov_row rows[] = {
     UNARY(step, G_ZERO, "f"),
     UNARY(floor, G_ZERO, "f"),
     UNARY(round, G_ZERO, "f"),
+    UNARY(ceil, G_ZERO, "f"),
     UNARY(relu, G_DIFF, "f"),
     {OP_leaky_relu, G_DIFF, .ok = {IN("f:N,4"), F0(0.01)}, .bad = {IN("f:N,4")}, .bad_msg = "needs its parameter"},
     {OP_elu, G_DIFF, .ok = {IN("f:N,4"), F0(1.0)}, .bad = {IN("i3:N,4"), F0(1.0)}, .bad_msg = "expected a float tensor"},
@@ -154,6 +155,12 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1}, .ni = 1)}, .bad_msg = "its length L"},
     {OP_argmax, G_ZERO, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
      .bad_msg = "out of range"},
+    /* argsort {axis, descending, k}; cumsum {axis, reverse} */
+    {OP_argsort, G_ZERO, .ok = {IN("f:N,5,2"), AT(.i = {1, 1, 3}, .ni = 3)}, .bad = {IN("f:N,5"), AT(.i = {1, 0, 6}, .ni = 3)},
+     .bad_msg = "is not in [1, 5]"},
+    {OP_cumsum, G_DIFF, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
+     .bad_msg = "out of range"},
+    {OP_cast_i32, G_ZERO, .ok = {IN("f:N,5")}, .bad = {IN("i5:N,5")}, .bad_msg = "expected a float tensor"},
     /* data movement: concat {axis}; slice {axis, start, step, count}; slice_grad {axis, start, step, length};
      * pad/pad_grad {mode, k, (left, right) last dim first}; upsample/_grad {mode, scale_h, scale_w, align} */
     {OP_concat, G_DIFF, .ok = {IN("f:N,2,3", "f:N,4,3"), AT(.i = {1}, .ni = 1)},

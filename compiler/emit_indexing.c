@@ -1,0 +1,79 @@
+/* emit_indexing.c — kernel bodies of argsort, cumsum and cast_i32
+ * (ops_indexing.c). argsort and cumsum see x as [outer, L, inner] and give
+ * each (outer, inner) line to one iteration of a parallel loop.
+ *
+ * argsort ranks each position j by counting the positions that come before
+ * it (a smaller value, or an equal one further left): O(L²) per line with no
+ * scratch memory, stable by definition, and its result does not depend on
+ * the thread count. That suits the lengths sorted in a network (classes,
+ * boxes, a few thousand at most); a merge sort would need a buffer per
+ * thread. */
+#include "emit_internal.h"
+
+/* The C condition "a comes strictly before b" in the sort's order, NaN the
+ * largest value (torch.sort). */
+static const char *before(emit_ctx *c, const char *a, const char *b, int descending) {
+    if (descending) {
+        const char *t = a;
+        a = b, b = t;
+    }
+    return arena_printf(c->ar, "(%s < %s || (%s != %s && %s == %s))", a, b, b, b, a, a);
+}
+
+/* Opens the loop over the lines; leaves xr (the line of x0) and the line's
+ * (o, i) in scope. */
+static void open_lines(emit_ctx *c, FILE *b, const ir_node *n, const char *L, const char *I, int64_t work) {
+    ir_dim outer, inner;
+    emit_axis_view(&n->in[0]->shape, (int)n->a.i[0], &outer, &inner);
+    emit_for(c, b, "    ", "q", ir_dim_mul(outer, inner), work, "");
+    fprintf(b, " {\n        const int64_t o = q / %s, i = q %% %s;\n", I, I);
+    fprintf(b, "        const float *xr = x0 + o * %s * %s + i;\n", L, I);
+}
+
+static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
+    const ir_shape *xs = &n->in[0]->shape;
+    int axis = (int)n->a.i[0], desc = (int)n->a.i[1];
+    ir_dim outer, inner;
+    emit_axis_view(xs, axis, &outer, &inner);
+    const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner), *K = emit_dim(c, n->shape.d[axis]);
+    fprintf(b, "    /* positions of the first %s of %s along axis %d, %s, stable: rank = how many come before */\n", K, L,
+            axis, desc ? "descending" : "ascending");
+    open_lines(c, b, n, L, I, ir_dim_is_const(xs->d[axis]) ? xs->d[axis].k * xs->d[axis].k : 64);
+    fprintf(b, "        int32_t *yr = y + o * %s * %s + i;\n", K, I);
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", L);
+    fprintf(b, "            const float v = xr[j * %s];\n            int64_t r = 0;\n", I);
+    fprintf(b, "            for (int64_t m = 0; m < %s; m++) {\n                const float u = xr[m * %s];\n", L, I);
+    fprintf(b, "                r += %s || (m < j && !%s);\n            }\n", before(c, "u", "v", desc),
+            before(c, "v", "u", desc));
+    fprintf(b, "            if (r < %s) yr[r * %s] = (int32_t)j;\n        }\n    }\n", K, I);
+}
+
+/* Sums in double, as PyTorch's CPU cumsum accumulates floats. */
+static void emit_cumsum(emit_ctx *c, FILE *b, const ir_node *n) {
+    const ir_shape *xs = &n->in[0]->shape;
+    int axis = (int)n->a.i[0], rev = (int)n->a.i[1];
+    ir_dim outer, inner;
+    emit_axis_view(xs, axis, &outer, &inner);
+    const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner);
+    fprintf(b, "    /* running sum along axis %d%s */\n", axis, rev ? ", from the end" : "");
+    open_lines(c, b, n, L, I, ir_dim_is_const(xs->d[axis]) ? xs->d[axis].k : 64);
+    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 0.0;\n", L, I);
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", L);
+    fprintf(b, "            const int64_t p = (%s) * %s;\n", rev ? arena_printf(c->ar, "%s - 1 - j", L) : "j", I);
+    fprintf(b, "            acc += xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n");
+}
+
+void emit_indexing(emit_ctx *c, FILE *b, const ir_node *n) {
+    if (n->op == OP_argsort) {
+        emit_argsort(c, b, n);
+        return;
+    }
+    if (n->op == OP_cumsum) {
+        emit_cumsum(c, b, n);
+        return;
+    }
+    fprintf(b, "    /* toward zero, as torch's .int(); NaN -> 0, out of range -> the nearest int32 */\n");
+    emit_for(c, b, "    ", "j", ir_shape_numel(&n->shape), 1, "");
+    fprintf(b, " {\n        const float v = x0[j];\n");
+    fprintf(b, "        y[j] = v != v ? 0 : v >= 2147483648.0f ? INT32_MAX : v < -2147483648.0f ? INT32_MIN : (int32_t)v;\n    }\n");
+}

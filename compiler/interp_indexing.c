@@ -1,0 +1,83 @@
+/* interp_indexing.c — the reference interpreter's argsort, cumsum and
+ * cast_i32 (ops_indexing.c), in double, written independently of the
+ * emitter: argsort by insertion into a sorted prefix (stable by
+ * construction), where the emitted C ranks each position by counting. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "interp.h"
+
+/* x along the axis as [outer, L, inner]. */
+static void view(const interp_state *s, const ir_node *x, int axis, int64_t *outer, int64_t *L, int64_t *inner) {
+    *outer = *inner = *L = 1;
+    for (int k = 0; k < x->shape.rank; k++) {
+        int64_t d = ir_dim_eval(x->shape.d[k], s->sym_values);
+        if (k < axis) *outer *= d;
+        else if (k > axis) *inner *= d;
+        else *L = d;
+    }
+}
+
+/* Does a come strictly before b? NaN is the largest value, as in torch.sort. */
+static int before(double a, double b, int descending) {
+    if (descending) { double t = a; a = b, b = t; }
+    return isnan(b) ? !isnan(a) : a < b;
+}
+
+static int run_argsort(const interp_state *s, const ir_node *n, double *y) {
+    int axis = (int)n->a.i[0], desc = (int)n->a.i[1];
+    int64_t outer, L, inner;
+    view(s, n->in[0], axis, &outer, &L, &inner);
+    int64_t K = n->a.i[2] ? n->a.i[2] : L;
+    const double *x = s->value[n->in[0]->id];
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)(L ? L : 1));
+    if (!order) {
+        fprintf(stderr, "interp: argsort: out of memory\n");
+        return -1;
+    }
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            const double *xr = x + o * L * inner + i;
+            for (int64_t j = 0; j < L; j++) { /* insert j after every element not after it */
+                int64_t at = j;
+                while (at > 0 && before(xr[j * inner], xr[order[at - 1] * inner], desc)) {
+                    order[at] = order[at - 1];
+                    at--;
+                }
+                order[at] = j;
+            }
+            for (int64_t k = 0; k < K; k++) y[(o * K + k) * inner + i] = (double)order[k];
+        }
+    free(order);
+    return 0;
+}
+
+static void run_cumsum(const interp_state *s, const ir_node *n, double *y) {
+    int axis = (int)n->a.i[0], rev = (int)n->a.i[1];
+    int64_t outer, L, inner;
+    view(s, n->in[0], axis, &outer, &L, &inner);
+    const double *x = s->value[n->in[0]->id];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            double acc = 0;
+            for (int64_t j = 0; j < L; j++) {
+                int64_t p = (o * L + (rev ? L - 1 - j : j)) * inner + i;
+                acc += x[p];
+                y[p] = acc;
+            }
+        }
+}
+
+int interp_indexing(const interp_state *s, const ir_node *n, double *y) {
+    if (n->op == OP_argsort) return run_argsort(s, n, y);
+    if (n->op == OP_cumsum) {
+        run_cumsum(s, n, y);
+        return 0;
+    }
+    const double *x = s->value[n->in[0]->id]; /* cast_i32 */
+    for (int64_t j = 0, count = interp_numel(s, n); j < count; j++)
+        y[j] = isnan(x[j]) ? 0 : x[j] >= 2147483647.0 ? 2147483647.0 : x[j] <= -2147483648.0 ? -2147483648.0 : trunc(x[j]);
+    return 0;
+}
