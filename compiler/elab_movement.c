@@ -349,26 +349,59 @@ static int scale_item(elab *e, const value *v, int64_t *out) {
     return 0;
 }
 
-/* upsample(x, scale = 2, mode = "nearest", align_corners = false):
- * nn.Upsample(scale_factor = scale) on f32[N, C, H, W]; scale is one factor
- * or (factor_h, factor_w). */
+/* The output size of one axis from a `size` item: a positive int. */
+static int size_item(elab *e, const value *v, int64_t *out) {
+    value iv = int_like(v);
+    if (iv.kind == V_INT && iv.i >= 1 && iv.i < 1000000) {
+        *out = iv.i;
+        return 1;
+    }
+    if (v->kind != V_ERROR)
+        diag_error(e->d, v->loc, "an output size must be a positive int, got %s", v_describe(e, v));
+    return 0;
+}
+
+static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
+
+/* upsample(x, scale = 2, mode = "nearest", align_corners = false, size = None):
+ * nn.Upsample(scale_factor = scale) or nn.Upsample(size = size) on
+ * f32[N, C, H, W]; scale and size are one number or a pair (h, w). A size
+ * becomes the ratio size / H in lowest terms (attributes num, den). */
 value b_upsample(elab *e, src_loc loc, const char *name, value *args) {
     static const char *const modes[] = {"nearest", "bilinear", NULL};
     ir_node *x = tensor_arg(e, &args[0], name, "x");
     if (!x) return v_error();
     int mode = choice_arg(e, &args[2], MV_UP_NEAREST, name, "mode", modes, "the modes are \"nearest\" and \"bilinear\"");
     if (mode < 0) return v_error();
-    int64_t sh = 2, sw = 2;
-    value *sv = &args[1];
+    int64_t num[2] = {2, 2}, den[2] = {1, 1};
+    int by_size = args[4].kind != V_NONE;
+    if (by_size && args[1].kind != V_NONE) {
+        diag_error(e->d, args[4].loc, "give upsample a scale or a size, not both");
+        return v_error();
+    }
+    value *sv = by_size ? &args[4] : &args[1];
+    int (*item)(elab *, const value *, int64_t *) = by_size ? size_item : scale_item;
     if (sv->kind == V_LIST) {
         if (sv->n != 2) {
-            diag_error(e->d, sv->loc, "scale must be one factor or (factor_h, factor_w), got %d factors", sv->n);
+            diag_error(e->d, sv->loc, "%s must be one number or (h, w), got %d numbers", by_size ? "size" : "scale", sv->n);
             return v_error();
         }
-        if (!scale_item(e, &sv->items[0], &sh) || !scale_item(e, &sv->items[1], &sw)) return v_error();
+        if (!item(e, &sv->items[0], &num[0]) || !item(e, &sv->items[1], &num[1])) return v_error();
     } else if (sv->kind != V_NONE) {
-        if (!scale_item(e, sv, &sh)) return v_error();
-        sw = sh;
+        if (!item(e, sv, &num[0])) return v_error();
+        num[1] = num[0];
+    }
+    if (by_size) {
+        for (int j = 0; j < 2; j++) {
+            ir_dim have = x->shape.rank == 4 ? x->shape.d[2 + j] : ir_dim_const(0);
+            if (!ir_dim_is_const(have) || have.k < 1) {
+                diag_error(e->d, loc, "upsample with a size needs f32[N, C, H, W] with H and W known at compile time, got %s",
+                           t_describe(e, x));
+                return v_error();
+            }
+            int64_t g = gcd64(num[j], have.k);
+            den[j] = have.k / g, num[j] /= g;
+        }
     }
     int align;
     if (!bool_arg(e, &args[3], 0, name, "align_corners", &align)) return v_error();
@@ -376,7 +409,7 @@ value b_upsample(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[3].loc, "align_corners can only be set with mode = \"bilinear\"");
         return v_error();
     }
-    ir_attrs a = {.i = {mode, sh, sw, align}, .ni = 4};
+    ir_attrs a = {.i = {mode, num[0], num[1], align, den[0], den[1]}, .ni = den[0] == 1 && den[1] == 1 ? 4 : 6};
     return v_tensor(ir_add(e->g, e->d, loc, OP_upsample, &x, 1, &a), loc);
 }
 

@@ -195,18 +195,20 @@ static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
 
 /* ---- upsample: source index tables, then one loop per plane ---------------------- */
 
-/* Tables for one axis of `out` positions over `in` sources with scale s:
+/* Tables for one axis of `out` positions over `in` sources with scale s / den:
  * nearest: <a>s[out]; bilinear: <a>0[out], <a>1[out], l<a>[out]. */
-static void index_table(emit_ctx *c, FILE *b, char a, int mode, int64_t in, int64_t out, int64_t s, int align)
+static void index_table(emit_ctx *c, FILE *b, char a, int mode, int64_t in, int64_t out, int64_t s, int64_t den,
+                        int align)
 {
+    const char *ratio = emit_float(c, mv_up_ratio(s, den));
     if (mode == MV_UP_NEAREST) {
         fprintf(b, "    int64_t %cs[%lld];\n", a, (long long)out);
-        if (s == 1 || s == 2) {
+        if (den == 1 && (s == 1 || s == 2)) {
             fprintf(b, "    for (int64_t i = 0; i < %lld; i++) %cs[i] = %s;\n", (long long)out, a, s == 1 ? "i" : "i >> 1");
             return;
         }
         fprintf(b, "    for (int64_t i = 0; i < %lld; i++) {\n", (long long)out);
-        fprintf(b, "        const int64_t k = (int64_t)floorf((float)i * %s);\n", emit_float(c, (float)(1.0 / (double)s)));
+        fprintf(b, "        const int64_t k = (int64_t)floorf((float)i * %s);\n", ratio);
         fprintf(b, "        %cs[i] = k < %lld ? k : %lld;\n    }\n", a, (long long)(in - 1), (long long)(in - 1));
         return;
     }
@@ -217,7 +219,7 @@ static void index_table(emit_ctx *c, FILE *b, char a, int mode, int64_t in, int6
         float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
         fprintf(b, "        const float src = %s * (float)i;\n", emit_float(c, scale));
     } else {
-        fprintf(b, "        float src = %s * ((float)i + 0.5f) - 0.5f;\n", emit_float(c, (float)(1.0 / (double)s)));
+        fprintf(b, "        float src = %s * ((float)i + 0.5f) - 0.5f;\n", ratio);
         fprintf(b, "        if (src < 0.0f) src = 0.0f;\n");
     }
     fprintf(b, "        int64_t k = (int64_t)floorf(src);\n");
@@ -233,12 +235,12 @@ static void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
     const ir_shape *big = grad ? &n->in[0]->shape : &n->shape, *small = grad ? &n->shape : &n->in[0]->shape;
     int64_t H = small->d[2].k, W = small->d[3].k, OH = big->d[2].k, OW = big->d[3].k;
     ir_dim planes = span(&n->shape, 0, 2);
-    fprintf(b, "    /* %s%s x(%lld, %lld)%s: [%s, %lld, %lld] %s [%s, %lld, %lld], source indices as PyTorch's */\n",
-            grad ? "gradient of " : "", mode == MV_UP_NEAREST ? "nearest" : "bilinear", (long long)n->a.i[1],
-            (long long)n->a.i[2], mode == MV_UP_BILINEAR && align ? " align_corners" : "", emit_dim(c, planes),
+    fprintf(b, "    /* %s%s%s: [%s, %lld, %lld] %s [%s, %lld, %lld], source indices as PyTorch's */\n",
+            grad ? "gradient of " : "", mode == MV_UP_NEAREST ? "nearest" : "bilinear",
+            mode == MV_UP_BILINEAR && align ? " align_corners" : "", emit_dim(c, planes),
             (long long)H, (long long)W, grad ? "<-" : "->", emit_dim(c, planes), (long long)OH, (long long)OW);
-    index_table(c, b, 'h', mode, H, OH, n->a.i[1], align);
-    index_table(c, b, 'w', mode, W, OW, n->a.i[2], align);
+    index_table(c, b, 'h', mode, H, OH, n->a.i[1], MV_UP_DEN(&n->a, 0), align);
+    index_table(c, b, 'w', mode, W, OW, n->a.i[2], MV_UP_DEN(&n->a, 1), align);
     if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
     emit_for(c, b, "    ", "p", planes, OH * OW * (mode == MV_UP_NEAREST ? 1 : 8), "");
     fprintf(b, " {\n");

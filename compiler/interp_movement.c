@@ -88,6 +88,7 @@ static void run_upsample(const interp_state *s, const ir_node *n, double *y) {
     int grad = n->op == OP_upsample_grad, mode = (int)n->a.i[0], align = (int)n->a.i[3];
     const ir_node *big = grad ? n->in[0] : n, *small = grad ? n : n->in[0];
     int64_t planes = dim(s, n, 0) * dim(s, n, 1), sh = n->a.i[1], sw = n->a.i[2];
+    int64_t dh = MV_UP_DEN(&n->a, 0), dw = MV_UP_DEN(&n->a, 1);
     int64_t H = dim(s, small, 2), W = dim(s, small, 3), OH = dim(s, big, 2), OW = dim(s, big, 3);
     const double *x = s->value[n->in[0]->id];
     if (grad) memset(y, 0, sizeof(double) * (size_t)(planes * H * W));
@@ -97,13 +98,13 @@ static void run_upsample(const interp_state *s, const ir_node *n, double *y) {
                 int64_t h[2], w[2];
                 double wt[2][2];
                 if (mode == MV_UP_NEAREST) {
-                    h[0] = h[1] = mv_nearest_src(oh, H, sh);
-                    w[0] = w[1] = mv_nearest_src(ow, W, sw);
+                    h[0] = h[1] = mv_nearest_src(oh, H, sh, dh);
+                    w[0] = w[1] = mv_nearest_src(ow, W, sw, dw);
                     wt[0][0] = 1, wt[0][1] = wt[1][0] = wt[1][1] = 0;
                 } else {
                     float lh, lw;
-                    mv_linear_src(oh, H, sh, align, &h[0], &h[1], &lh);
-                    mv_linear_src(ow, W, sw, align, &w[0], &w[1], &lw);
+                    mv_linear_src(oh, H, sh, dh, align, &h[0], &h[1], &lh);
+                    mv_linear_src(ow, W, sw, dw, align, &w[0], &w[1], &lw);
                     wt[0][0] = (1.0 - lh) * (1.0 - lw), wt[0][1] = (1.0 - lh) * lw;
                     wt[1][0] = lh * (1.0 - lw), wt[1][1] = (double)lh * lw;
                 }

@@ -206,8 +206,10 @@ static int up_shape(ir_node *n, int grow, char *err, int errlen) {
     const char *op = ir_ops[n->op].name;
     char b[OPS_TYPE_BUF];
     if (!all_f32(n, err, errlen)) return 0;
-    if (n->a.ni != 4 || n->a.i[0] < MV_UP_NEAREST || n->a.i[0] > MV_UP_BILINEAR || n->a.i[1] < 1 || n->a.i[2] < 1)
-        return ops_fail(err, errlen, "%s: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3]", op);
+    if ((n->a.ni != 4 && n->a.ni != 6) || n->a.i[0] < MV_UP_NEAREST || n->a.i[0] > MV_UP_BILINEAR || n->a.i[1] < 1 ||
+        n->a.i[2] < 1 || MV_UP_DEN(&n->a, 0) < 1 || MV_UP_DEN(&n->a, 1) < 1)
+        return ops_fail(err, errlen, "%s: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3] (and the "
+                        "scales' denominators >= 1 in i[4..5])", op);
     if (x->shape.rank != 4)
         return ops_fail(err, errlen, "%s: expected f32[N, C, H, W], got %s\nhint: reshape a single image to "
                         "[1, C, H, W] first", op, ops_type(b, x));
@@ -215,11 +217,16 @@ static int up_shape(ir_node *n, int grow, char *err, int errlen) {
     n->dtype = IR_F32;
     n->shape = x->shape;
     for (int j = 0; j < 2; j++) {
-        int64_t have = x->shape.d[2 + j].k, s = n->a.i[1 + j];
-        if (!grow && have % s != 0)
-            return ops_fail(err, errlen, "%s: dimension %d of %s is not a multiple of the scale %lld", op, 2 + j,
-                            ops_type(b, x), (long long)s);
-        n->shape.d[2 + j] = ir_dim_const(grow ? have * s : have / s);
+        int64_t have = x->shape.d[2 + j].k, num = n->a.i[1 + j], den = MV_UP_DEN(&n->a, j);
+        int64_t mul = grow ? num : den, div = grow ? den : num;
+        if (have * mul % div != 0) {
+            if (den == 1)
+                return ops_fail(err, errlen, "%s: dimension %d of %s is not a multiple of the scale %lld", op, 2 + j,
+                                ops_type(b, x), (long long)num);
+            return ops_fail(err, errlen, "%s: dimension %d of %s times %lld/%lld is not a whole number", op, 2 + j,
+                            ops_type(b, x), (long long)mul, (long long)div);
+        }
+        n->shape.d[2 + j] = ir_dim_const(have * mul / div);
     }
     return 1;
 }

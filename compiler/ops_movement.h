@@ -32,25 +32,34 @@ static inline int64_t mv_pad_src(int mode, int64_t i, int64_t left, int64_t len)
     return s >= 0 && s < len ? s : -1;
 }
 
-/* nearest: torch's nearest_idx() for an integer scale factor s. */
-static inline int64_t mv_nearest_src(int64_t dst, int64_t in, int64_t s) {
-    if (s == 1) return dst;
-    if (s == 2) return dst >> 1;
-    int64_t src = (int64_t)floorf((float)dst * (float)(1.0 / (double)s));
+/* An upsampling axis grows from in to in * num / den (num / den in lowest
+ * terms; den = 1 for an integer scale factor). torch maps an output index to
+ * its source with the float ratio in / out: (float)(1 / scale) for a scale
+ * factor, (float)in / (float)out for a size, the same number written from
+ * (num, den) here. */
+static inline float mv_up_ratio(int64_t num, int64_t den) {
+    return den == 1 ? (float)(1.0 / (double)num) : (float)den / (float)num;
+}
+
+/* nearest: torch's nearest_idx(). */
+static inline int64_t mv_nearest_src(int64_t dst, int64_t in, int64_t num, int64_t den) {
+    if (den == 1 && num == 1) return dst;
+    if (den == 1 && num == 2) return dst >> 1;
+    int64_t src = (int64_t)floorf((float)dst * mv_up_ratio(num, den));
     return src < in - 1 ? src : in - 1;
 }
 
 /* bilinear along one axis: the two source indices and the weight of the
  * second (torch's area_pixel_compute_source_index + guard_index_and_lambda). */
-static inline void mv_linear_src(int64_t dst, int64_t in, int64_t s, int align_corners, int64_t *i0, int64_t *i1,
-                                 float *lambda1) {
+static inline void mv_linear_src(int64_t dst, int64_t in, int64_t num, int64_t den, int align_corners, int64_t *i0,
+                                 int64_t *i1, float *lambda1) {
     float src;
+    int64_t out = in * num / den;
     if (align_corners) {
-        float scale = in * s > 1 ? (float)(in - 1) / (float)(in * s - 1) : 0.0f;
+        float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
         src = scale * (float)dst;
     } else {
-        float scale = (float)(1.0 / (double)s);
-        src = scale * ((float)dst + 0.5f) - 0.5f;
+        src = mv_up_ratio(num, den) * ((float)dst + 0.5f) - 0.5f;
         if (src < 0) src = 0;
     }
     int64_t k = (int64_t)floorf(src);
@@ -60,5 +69,9 @@ static inline void mv_linear_src(int64_t dst, int64_t in, int64_t s, int align_c
     *i1 = k + (k < in - 1 ? 1 : 0);
     *lambda1 = l < 0 ? 0 : l > 1 ? 1 : l;
 }
+
+/* The denominator of axis j (0 = H, 1 = W) of an upsample's attributes:
+ * i[4 + j] when given (a size that is no multiple of the input), else 1. */
+#define MV_UP_DEN(a, j) ((a)->ni >= 6 ? (a)->i[4 + (j)] : 1)
 
 #endif

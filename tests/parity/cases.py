@@ -459,6 +459,15 @@ op("upsample", 'upsample(a, {scale}, mode = "{mode}")',
 op("upsample_aligned", 'upsample(a, {scale}, mode = "bilinear", align_corners = true)',
    lambda p, scale: F.interpolate(p["a"], scale_factor=scale, mode="bilinear", align_corners=True),
    [v(dict(scale=2), a=(1, 2, 3, 4))])
+# upsample to a size, including sizes that are no multiple of the input (FCN's crops, 7 -> 10)
+_SIZE = [v(dict(size=(5, 3), mode="nearest", ac="false"), a=(2, 1, 3, 2)), v(dict(size=(7, 10), mode="nearest", ac="false"), a=(1, 2, 4, 7)),
+         v(dict(size=(6, 8), mode="nearest", ac="false"), a=(1, 2, 3, 4)), v(dict(size=(5, 7), mode="bilinear", ac="false"), a=(2, 1, 3, 4)),
+         v(dict(size=(10, 10), mode="bilinear", ac="false"), a=(1, 2, 7, 7)), v(dict(size=(5, 7), mode="bilinear", ac="true"), a=(1, 2, 3, 4)),
+         v(dict(size=(2, 3), mode="bilinear", ac="false"), a=(1, 1, 4, 6))]
+op("upsample_size", 'upsample(a, size = {size}, mode = "{mode}"' + '{acs})',
+   lambda p, size, mode, ac, acs: F.interpolate(p["a"], size=size, mode=mode,
+                                                align_corners=(ac == "true") if mode == "bilinear" else None),
+   [(sh, dict(at, acs=", align_corners = true" if at["ac"] == "true" else "")) for sh, at in _SIZE])
 
 # ---- more builtins: casts, counts, penalties, split, unpooling, second order ----------
 op("cast_f32", "cast_f32(max_pool2d_with_indices(a, {k}, stride = {s})[1]) * b",  # the indices are an i32 source

@@ -203,6 +203,12 @@ static const gc_case cases[] = {
     {OP_upsample, A1("N,2,3,4", D_ANY), .ni = 4, .i = {1, 2, 2, 0}},
     {OP_upsample, A1("N,1,3,4", D_ANY), .ni = 4, .i = {1, 3, 2, 1}},
     {OP_upsample, A1("N,1,5,3", D_ANY), .ni = 4, .i = {1, 1, 3, 0}, .n = 1},
+    /* to a size that is no multiple: {mode, num_h, num_w, align, den_h, den_w}, out = in * num / den */
+    {OP_upsample, A1("N,1,3,4", D_ANY), .ni = 6, .i = {0, 5, 3, 0, 3, 2}},
+    {OP_upsample, A1("N,1,3,4", D_ANY), .ni = 6, .i = {1, 7, 5, 0, 3, 4}},
+    {OP_upsample, A1("N,1,4,3", D_ANY), .ni = 6, .i = {1, 3, 5, 1, 2, 3}},
+    {OP_upsample_grad, A1("N,1,5,6", D_ANY), .ni = 6, .i = {0, 5, 3, 0, 3, 2}},
+    {OP_upsample_grad, A1("N,1,7,5", D_ANY), .ni = 6, .i = {1, 7, 5, 0, 3, 4}},
     {OP_upsample_grad, A1("N,2,6,8", D_ANY), .ni = 4, .i = {0, 2, 2, 0}},
     {OP_upsample_grad, A1("N,1,9,5", D_ANY), .ni = 4, .i = {0, 3, 1, 0}, .n = 1},
     {OP_upsample_grad, A1("N,2,6,8", D_ANY), .ni = 4, .i = {1, 2, 2, 0}},

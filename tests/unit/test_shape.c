@@ -311,7 +311,12 @@ static void test_movement(void) {
     CHECK_ERR(infer(OP_upsample, &x, NULL, NULL, &up),
               "upsample: expected f32[N, C, H, W], got f32[N, 7]\nhint: reshape a single image to [1, C, H, W] first");
     CHECK_ERR(infer(OP_upsample, &img, NULL, NULL, &no_scale),
-              "upsample: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3]");
+              "upsample: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3] (and the scales' "
+              "denominators >= 1 in i[4..5])");
+    ir_attrs to_size = {.i = {1, 5, 7, 0, 4, 5}, .ni = 6}, odd = {.i = {0, 5, 3, 0, 3, 2}, .ni = 6};
+    CHECK_TYPE(infer(OP_upsample, &img, NULL, NULL, &to_size), "f32[N, 3, 5, 7]");
+    CHECK_ERR(infer(OP_upsample, &img, NULL, NULL, &odd),
+              "upsample: dimension 2 of f32[N, 3, 4, 5] times 5/3 is not a whole number");
 }
 #undef INTS
 
