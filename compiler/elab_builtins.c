@@ -165,7 +165,8 @@ static value b_param1(elab *e, src_loc loc, const char *name, value *args) {
 }
 
 static value b_binary(elab *e, src_loc loc, const char *name, value *args) {
-    ir_node *a = tensor_arg(e, &args[0], name, "a"), *b = tensor_arg(e, &args[1], name, "b");
+    const argspec *spec = find(name)->args;
+    ir_node *a = tensor_arg(e, &args[0], name, spec[0].name), *b = tensor_arg(e, &args[1], name, spec[1].name);
     if (!a || !b) return v_error();
     if (strcmp(name, "matmul") == 0) return v_tensor(op_matmul(e, a, b, loc), loc);
     return v_tensor(op_binary(e, find(name)->op, a, b, loc), loc);
@@ -498,6 +499,21 @@ static value b_clamp(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(x, loc);
 }
 
+/* clamp_grad(x, min = None, max = None): x, with the gradient passing back
+ * through it clamped (a missing bound is infinite). */
+static value b_clamp_grad(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
+    ir_attrs a = {.nf = 2};
+    if (!x || !float_arg(e, &args[1], -INFINITY, name, "min", &a.f[0]) ||
+        !float_arg(e, &args[2], INFINITY, name, "max", &a.f[1]))
+        return v_error();
+    if (!(a.f[0] <= a.f[1])) {
+        diag_error(e->d, loc, "clamp_grad: min %g is larger than max %g", a.f[0], a.f[1]);
+        return v_error();
+    }
+    return v_tensor(ir_add(e->g, e->d, loc, OP_clamp_grad, &x, 1, &a), loc);
+}
+
 /* update(buffer, value): in training, the buffer takes `value` after the step
  * (an ASSIGN output of the graph, e.g. batch-norm running statistics); in
  * evaluation, nothing. */
@@ -630,6 +646,8 @@ static const builtin builtins[] = {
     {"ceil", X1, b_unary, OP_ceil, 0},
     {"cast_i32", X1, b_cast_i32, OP_cast_i32, 0},
     {"stop_grad", X1, b_unary, OP_stop_grad, 0},
+    {"with_grad", {{"value", 1}, {"surrogate", 1}}, 2, b_binary, OP_with_grad, 0},
+    {"clamp_grad", {{"x", 1}, {"min", 0}, {"max", 0}}, 3, b_clamp_grad, OP_clamp_grad, 0},
     {"cast_f32", X1, b_unary, OP_cast_f32, 0},
     {"square", X1, b_compose, OP_mul, 0},
     {"silu", X1, b_compose, OP_mul, 0},

@@ -234,7 +234,8 @@ static int kernel_args(const ir_node *n, const ir_node **args, int is_group)
     stack[sp++] = n;
     while (sp > 0) {
         const ir_node *v = stack[--sp];
-        for (int k = v->nin - 1; k >= 0; k--) {
+        /* with_grad's surrogate matters to the gradient only: nothing of it is computed here */
+        for (int k = (v->op == OP_with_grad ? 1 : v->nin) - 1; k >= 0; k--) {
             const ir_node *u = v->in[k];
             if (is_member(n, u)) {
                 if (sp < EMIT_MAX_ARGS * 2) stack[sp++] = u;

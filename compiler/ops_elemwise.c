@@ -11,6 +11,8 @@
  * the count is for comparing models and computing GFLOP/s, and an honest
  * "exp = 10 flops" would only make that number harder to compare with
  * PyTorch's profilers, which count the same way. */
+#include <math.h>
+
 #include "ops_impl.h"
 
 /* ---- shape rules -------------------------------------------------------- */
@@ -35,6 +37,21 @@ UNARY_SHAPE(sin)
 UNARY_SHAPE(cos)
 UNARY_SHAPE(gelu)
 UNARY_SHAPE(gelu_grad)
+
+/* with_grad(value, surrogate): shaped like value; the surrogate broadcasts to it. */
+int op_shape_with_grad(ir_node *n, char *err, int errlen) {
+    if (!op_shape_add(n, err, errlen)) return 0;
+    if (ir_shape_eq(&n->shape, &n->in[0]->shape)) return 1;
+    char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    return ops_fail(err, errlen, "with_grad: the surrogate %s must broadcast to the value's shape %s",
+                    ops_type(b1, n->in[1]), ops_type(b2, n->in[0]));
+}
+
+int op_shape_clamp_grad(ir_node *n, char *err, int errlen) {
+    if (n->a.nf < 2 || !(n->a.f[0] <= n->a.f[1]))
+        return ops_fail(err, errlen, "clamp_grad needs bounds min <= max in f[0..1]");
+    return ops_same_shape_f32(n, err, errlen);
+}
 
 /* leaky_relu and elu carry their slope/alpha in f[0]. */
 static int unary_with_param(ir_node *n, char *err, int errlen) {
@@ -131,6 +148,8 @@ PER_ELEMENT(elu) PER_ELEMENT(sigmoid) PER_ELEMENT(tanh) PER_ELEMENT(sin) PER_ELE
 PER_ELEMENT(cast_f32) PER_ELEMENT(add) PER_ELEMENT(sub) PER_ELEMENT(mul) PER_ELEMENT(div)
 PER_ELEMENT(pow) PER_ELEMENT(maximum) PER_ELEMENT(minimum) PER_ELEMENT(gt) PER_ELEMENT(ge)
 PER_ELEMENT(lt) PER_ELEMENT(le) PER_ELEMENT(eq) PER_ELEMENT(where)
+double op_flops_with_grad(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
+double op_flops_clamp_grad(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
 
 /* ---- vector-Jacobian products -------------------------------------------
  * n is the node y = op(x...), gy the gradient of the loss w.r.t. y. */
@@ -162,6 +181,16 @@ NO_GRAD(ge)
 NO_GRAD(lt)
 NO_GRAD(le)
 NO_GRAD(eq)
+
+/* The surrogate's gradient, whatever the value was: with_grad(round(x), x)
+ * rounds forward and passes gy to x unchanged. */
+void op_vjp_with_grad(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(1), gy); }
+
+void op_vjp_clamp_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    if (isfinite(n->a.f[0])) gy = ir_bin(c->g, OP_maximum, gy, K(n->a.f[0]));
+    if (isfinite(n->a.f[1])) gy = ir_bin(c->g, OP_minimum, gy, K(n->a.f[1]));
+    ad_accum(c, X(0), gy);
+}
 
 void op_vjp_neg(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), ir_un(c->g, OP_neg, gy)); }
 void op_vjp_exp(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, n)); }

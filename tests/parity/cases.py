@@ -115,6 +115,63 @@ op("relu6", "relu6(4.0 * a)", lambda p: F.relu6(4.0 * p["a"]), U[:4])
 op("hard_sigmoid", "hard_sigmoid(4.0 * a)", lambda p: F.hardsigmoid(4.0 * p["a"]), U[:4])
 op("stop_grad", "stop_grad(a) * a", lambda p: p["a"].detach() * p["a"], U[1:3])
 
+
+# Custom gradients against torch.autograd.Function, the way PyTorch code writes them.
+class _GuidedReLU(torch.autograd.Function):  # guided backprop (Springenberg et al. 2015)
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g.clamp(min=0) * (x > 0)
+
+
+class _STE(torch.autograd.Function):  # straight-through: fn forward, identity (or a mask) backward
+    @staticmethod
+    def forward(ctx, x, fn, mask_lim):
+        ctx.save_for_backward(x)
+        ctx.mask_lim = mask_lim
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g if ctx.mask_lim is None else g * (x.abs() <= ctx.mask_lim)), None, None
+
+
+class _ClampGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.lo, ctx.hi = lo, hi
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.clamp(ctx.lo, ctx.hi), None, None
+
+
+class _Reverse(torch.autograd.Function):  # gradient reversal (Ganin & Lempitsky 2015)
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+op("guided relu", "relu(clamp_grad(a, min = 0.0))", lambda p: _GuidedReLU.apply(p["a"]), U[1:4])
+op("ste round", "with_grad(round(3 * a) / 3, a)", lambda p: _STE.apply(p["a"], lambda x: torch.round(3 * x) / 3, None), U[1:4])
+op("ste sign", "with_grad(sign(a), clamp(a, min = -1.0, max = 1.0))", lambda p: _STE.apply(p["a"], torch.sign, 1.0), U[1:4])
+op("gradient reversal", "with_grad(a, -a) * b", lambda p: _Reverse.apply(p["a"]) * p["b"], B[:3])
+op("with_grad broadcast", "with_grad(a * b, 2 * b)", lambda p: (p["a"] * p["b"]).detach() + 2 * p["b"] - (2 * p["b"]).detach(),
+   [v(a=(3, 4), b=(4,)), v(a=(2, 3, 4), b=(3, 1))])
+op("clamp_grad", "clamp_grad(a * b, min = {lo}, max = {hi})", lambda p, lo, hi: _ClampGrad.apply(p["a"] * p["b"], lo, hi),
+   [v(dict(lo=-0.1, hi=0.2), a=(3, 4), b=(3, 4)), v(dict(lo=0.0, hi=0.5), a=(5,), b=(5,))])
+
 # ---- elementwise binary / ternary, broadcasting -----------------------------------
 op("add", "a + b", lambda p: p["a"] + p["b"], B)
 op("sub", "a - b", lambda p: p["a"] - p["b"], B)

@@ -48,12 +48,14 @@ typedef struct gc_case {
     int64_t i[8];
     conv_geom conv;       /* the conv family's geometry */
     attn_attrs attn;      /* the attention family's attributes */
-    double f0;            /* leaky_relu slope, elu alpha */
+    double f0, f1;        /* leaky_relu slope, elu alpha; clamp_grad's bounds */
     const char *target;   /* reshape / broadcast_to target shape */
     int64_t n;            /* value of N (0 = 3) */
     int classes;          /* for D_LABEL */
     int zero_grad;        /* stop_grad: the analytic gradient must be 0 (FD sees through it) */
     int no_vjp;           /* differentiating it must fail with a message (attention_grad: no second derivative) */
+    int declared;         /* a custom gradient (with_grad, clamp_grad): compared with the declared rule
+                             (declared_grad), not with finite differences of the value */
 } gc_case;
 
 #define A1(s, d) .shape = {s}, .dom = {d}
@@ -129,6 +131,10 @@ static const gc_case cases[] = {
     {OP_transpose, A1("N,4", D_ANY), .ni = 2, .i = {1, 0}},
     {OP_transpose, A1("2,N,3", D_ANY), .ni = 3, .i = {2, 0, 1}},
     {OP_stop_grad, A1("N,4", D_ANY), .zero_grad = 1},
+    /* custom gradients: with_grad(value, surrogate) sends R to the surrogate alone; clamp_grad {f0, f1} clamps R */
+    {OP_with_grad, A2("N,4", "N,4", D_ANY, D_ANY), .declared = 1},
+    {OP_clamp_grad, A1("N,4", D_ANY), .f0 = 0.0, .f1 = INFINITY, .declared = 1},
+    {OP_clamp_grad, A1("N,4", D_ANY), .f0 = -0.5, .f1 = 0.25, .declared = 1},
     /* matmul: all transposes, batch 1, odd sizes, batched and broadcast batches */
     {OP_matmul, A2("N,4", "4,5", D_ANY, D_ANY), .ni = 2, .i = {0, 0}},
     {OP_matmul, A2("N,4", "5,4", D_ANY, D_ANY), .ni = 2, .i = {0, 1}},
@@ -341,7 +347,7 @@ static int build(gc_graph *gg, const gc_case *c, char *why, int whylen) {
         if (c->dom[k] != D_LABEL && c->dom[k] != D_BOOL) gg->wrt[gg->n_wrt++] = k;
         gg->n_in++;
     }
-    ir_attrs a = {.ni = c->ni, .nf = 1, .f = {c->f0}, .conv = c->conv, .attn = c->attn};
+    ir_attrs a = {.ni = c->ni, .nf = 2, .f = {c->f0, c->f1}, .conv = c->conv, .attn = c->attn};
     memcpy(a.i, c->i, sizeof c->i);
     if (c->target) {
         ir_shape t = parse_shape(c->target);
@@ -408,6 +414,15 @@ static double *eval_grads(gc_graph *gg, int64_t *total) {
     return out;
 }
 
+/* The gradient a custom-gradient op declares for input k, element e, where
+ * the loss is sum(y * R): with_grad's surrogate gets R, its value nothing;
+ * clamp_grad passes R clamped to its bounds. */
+static double declared_grad(const gc_graph *gg, const gc_case *c, int k, int64_t e) {
+    double r = gg->vals[gg->n_in][e];
+    if (c->op == OP_with_grad) return k == 1 ? r : 0;
+    return fmin(fmax(r, c->f0), c->f1);
+}
+
 static double rel_err(double a, double b) {
     double scale = fmax(1.0, fmax(fabs(a), fabs(b)));
     double e = fabs(a - b) / scale;
@@ -447,7 +462,9 @@ static void test_all_cases(void) {
             int k = gg.wrt[w];
             for (int64_t e = 0; e < gg.numel[k]; e++, p++) {
                 double keep = gg.vals[k][e], num = 0;
-                if (!c->zero_grad) {
+                if (c->declared) {
+                    num = declared_grad(&gg, c, k, e);
+                } else if (!c->zero_grad) {
                     gg.vals[k][e] = keep + h;
                     double lp = eval_loss(&gg);
                     gg.vals[k][e] = keep - h;

@@ -122,6 +122,10 @@ static const cov_row rows[] = {
     BINARY(le, G_ZERO, "f"),
     BINARY(eq, G_ZERO, "f"),
     {OP_where, G_DIFF, .ok = {IN("f:N,4", "f:4", "f:")}, .bad = {IN("f:N,4", "f:N,4", "f:5")}, .bad_msg = "broadcast"},
+    /* custom gradients: with_grad's gradient reaches the surrogate (a's is zero); clamp_grad {min, max} */
+    {OP_with_grad, G_DIFF, .ok = {IN("f:N,4", "f:4")}, .bad = {IN("f:4", "f:N,4")}, .bad_msg = "must broadcast to the value's shape"},
+    {OP_clamp_grad, G_DIFF, .ok = {IN("f:N,4"), AT(.f = {-1, 1}, .nf = 2)}, .bad = {IN("f:N,4"), AT(.f = {1, -1}, .nf = 2)},
+     .bad_msg = "min <= max"},
     /* reductions: i = {axis bitmask, keepdims} */
     {OP_reduce_sum, G_DIFF, .ok = {IN("f:N,4"), AT(.i = {2, 0}, .ni = 2)}, .bad = {IN("f:N,4"), AT(.i = {4, 0}, .ni = 2)},
      .bad_msg = "out of range"},
