@@ -458,13 +458,14 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     }
     ir_init init = {.kind = t->rank >= 2 && !state ? IR_INIT_HE_UNIFORM : IR_INIT_ZEROS, .fan_in = -1, .fan_out = -1};
     init.gain = init_default_gain(init.kind);
+    value iv_recipe = {0}; /* a data initializer's recipe, resolved below at this shape */
     if (st->value) {
         value iv = eval_expr(e, f, st->value);
         double x;
         if (iv.kind == V_ERROR) return v_error();
         if (iv.kind == V_FUNC && is_initializer(iv.s))
             iv = make_initializer(e, iv.s, iv.loc, NULL, 0, NULL, NULL, 0, NULL);
-        if (iv.kind == V_INIT) init = iv.init;
+        if (iv.kind == V_INIT) init = iv.init, iv_recipe = iv;
         else if (as_number(&iv, &x)) init = (ir_init){.kind = IR_INIT_CONSTANT, .a = x, .fan_in = -1, .fan_out = -1, .gain = 1};
         else {
             diag_error(e->d, st->value->loc, "expected an initializer (zeros, he_uniform(), normal(std = 0.01), ...), got %s",
@@ -477,6 +478,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
                    "be zeros, ones or a number", st->name);
         return v_error();
     }
+    if (init.kind == IR_INIT_DATA && !init_data_resolve(e, &iv_recipe, &shape, &init, st->loc)) return v_error();
     if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
     if (init.fan_out < 0) init.fan_out = count_fan(&shape, 0);
     const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);

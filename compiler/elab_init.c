@@ -33,6 +33,10 @@ static const init_def inits[] = {
     {"he_normal", IR_INIT_HE_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
     {"kaiming_uniform", IR_INIT_HE_UNIFORM, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
     {"kaiming_normal", IR_INIT_HE_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    /* the values themselves, computed once the shape is known (elab_init_data.c) */
+    {"values", IR_INIT_DATA, {{"values", 1}}, 1},
+    {"bilinear_upsample", IR_INIT_DATA, {{0}}, 0},
+    {"from_file", IR_INIT_DATA, {{"path", 1}, {"name", 1}}, 2},
 };
 
 static const init_def *find(const char *name) {
@@ -82,6 +86,7 @@ const char *init_describe(elab *e, const ir_init *in) {
     switch (in->kind) {
     case IR_INIT_ZEROS:
     case IR_INIT_ONES: return def->name;
+    case IR_INIT_DATA: return "given values";
     case IR_INIT_CONSTANT: return arena_printf(e->a, "constant(%g)", in->a);
     case IR_INIT_NORMAL: return arena_printf(e->a, "normal(mean = %g, std = %g)", in->a, in->b);
     case IR_INIT_UNIFORM: return arena_printf(e->a, "uniform(low = %g, high = %g)", in->a, in->b);
@@ -91,7 +96,9 @@ const char *init_describe(elab *e, const ir_init *in) {
     }
 }
 
-static int init_eq(const ir_init *a, const ir_init *b) {
+static int init_eq(const ir_init *a, const ir_init *b, const ir_shape *shape) {
+    if (a->kind == IR_INIT_DATA && b->kind == IR_INIT_DATA)
+        return memcmp(a->data, b->data, sizeof(float) * (size_t)ir_dim_eval(ir_shape_numel(shape), NULL)) == 0;
     return a->kind == b->kind && a->a == b->a && a->b == b->b && a->gain == b->gain && a->fan_in == b->fan_in &&
            a->fan_out == b->fan_out;
 }
@@ -110,7 +117,7 @@ int check_redeclaration(elab *e, const ir_param *first, const char *what, const 
     } else if (first->trainable != trainable) {
         problem = "a different trainability", then = first->trainable ? "trainable" : "frozen or a buffer",
         now = trainable ? "trainable" : "frozen or a buffer";
-    } else if (!init_eq(&first->init, init)) {
+    } else if (!init_eq(&first->init, init, shape)) {
         problem = "a different initializer", then = init_describe(e, &first->init), now = init_describe(e, init);
     }
     if (!problem) return 1;
@@ -128,6 +135,12 @@ value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int n
     value args[4];
     if (bind_args(e, name, loc, def->args, def->nargs, pos, npos, kw_names, kw, nkw, kw_locs, args) != 0) return v_error();
     ir_init in = {.kind = def->kind, .fan_in = -1, .fan_out = -1, .gain = init_default_gain(def->kind)};
+    if (def->kind == IR_INIT_DATA) { /* a recipe: its name and arguments, for init_data_resolve */
+        value r = {.kind = V_INIT, .init = in, .s = def->name, .loc = loc, .n = def->nargs};
+        r.items = ARENA_NEW_ARRAY(e->a, value, def->nargs ? def->nargs : 1);
+        for (int k = 0; k < def->nargs; k++) r.items[k] = args[k];
+        return r;
+    }
     int ok = 1;
     switch (def->kind) {
     case IR_INIT_CONSTANT: ok = num(e, &args[0], 0, "value", &in.a); break;

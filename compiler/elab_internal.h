@@ -222,6 +222,10 @@ value b_expand(elab *e, src_loc loc, const char *name, value *args);
 int is_initializer(const char *name);
 double init_default_gain(ir_init_kind kind);
 const char *init_describe(elab *e, const ir_init *in);
+/* A data initializer's recipe (values, bilinear_upsample, from_file: a V_INIT
+ * value naming it in .s, its arguments in .items) computed at the declared
+ * shape into an IR_INIT_DATA init; 0 after a diagnostic (elab_init_data.c). */
+int init_data_resolve(elab *e, const value *recipe, const ir_shape *shape, ir_init *out, src_loc decl);
 int check_redeclaration(elab *e, const ir_param *first, const char *what, const ir_shape *shape,
                         const ir_init *init, int trainable, src_loc loc);
 value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int npos,

@@ -570,6 +570,32 @@ rest:
 
 /* ---- the .c: tables ------------------------------------------------------- */
 
+/* One float literal that reads back as the same float ("0.25f", "3.0f", "1e-08f"). */
+static void put_float(FILE *f, float v)
+{
+    char b[48];
+    snprintf(b, sizeof b, "%.9g", (double)v);
+    fprintf(f, "%s%sf", b, strpbrk(b, ".e") ? "" : ".0");
+}
+
+/* The values of the parameters initialized with given values (values([...]),
+ * bilinear_upsample(), from_file()), one array each, copied by <p>_init. */
+static void emit_given_values(FILE *f, const ir_module *m)
+{
+    for (int i = 0; i < m->n_params; i++) {
+        const ir_param *q = &m->params[i];
+        if (q->state || q->init.kind != IR_INIT_DATA) continue;
+        int64_t n = param_numel(q);
+        fprintf(f, "/* %s: its initial values, given in the .dln */\n", q->name);
+        fprintf(f, "static const float %s_values_%d[%" PRId64 "] = {", m->name, i, n);
+        for (int64_t k = 0; k < n; k++) {
+            fprintf(f, "%s", k % 8 ? ", " : k ? ",\n    " : "\n    ");
+            put_float(f, q->init.data[k]);
+        }
+        fprintf(f, "\n};\n\n");
+    }
+}
+
 static const char *const init_kind_names[] = {
     [IR_INIT_ZEROS] = "DL_INIT_ZEROS",
     [IR_INIT_ONES] = "DL_INIT_ONES",
@@ -609,6 +635,7 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
         const ir_init *in = &m->params[i].init;
         if (m->params[i].state) continue;
         int kind = (int)in->kind;
+        /* given values (IR_INIT_DATA): zeros here, then <p>_init copies <p>_values_<i> over them */
         const char *kn = kind >= 0 && kind <= IR_INIT_HE_NORMAL ? init_kind_names[kind] : "DL_INIT_ZEROS";
         fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s}, /* %s */\n", kn, emit_float(c, in->a),
                 emit_float(c, in->b), in->fan_in, in->fan_out, emit_float(c, in->gain),
@@ -626,6 +653,7 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
         if (!m->params[i].state) fprintf(f, "%s%" PRId64, j++ ? ", " : "", L->goff[i]);
     if (np == 0) fprintf(f, "-1");
     fprintf(f, "};\n\n");
+    emit_given_values(f, m);
     fprintf(f, "/* the above, for the runtime's dl_params_* (init, find, save, load) */\n");
     fprintf(f, "static const dl_param_table %s_param_table = {%s_NUM_PARAMS, %s_params, %s_inits, %s_param_offset};\n\n",
             p, p, p, p, p);
@@ -890,6 +918,10 @@ rest:
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
     fprintf(f, "    dl_params_init(&%s_param_table, m->params, seed);\n", p);
+    for (int i = 0; i < m->n_params; i++)
+        if (!m->params[i].state && m->params[i].init.kind == IR_INIT_DATA)
+            fprintf(f, "    memcpy(m->params + %" PRId64 ", %s_values_%d, sizeof %s_values_%d); /* %s */\n", L->poff[i], p,
+                    i, p, i, m->params[i].name);
     fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
     if (L->n_sfloats) fprintf(f, "    %s_reset_state(m);\n", p);
     fprintf(f, "}\n\n");

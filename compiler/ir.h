@@ -177,6 +177,8 @@ typedef enum ir_init_kind {
     IR_INIT_ZEROS, IR_INIT_ONES, IR_INIT_CONSTANT, IR_INIT_NORMAL, IR_INIT_UNIFORM,
     IR_INIT_LECUN_UNIFORM, IR_INIT_LECUN_NORMAL, IR_INIT_XAVIER_UNIFORM, IR_INIT_XAVIER_NORMAL,
     IR_INIT_HE_UNIFORM, IR_INIT_HE_NORMAL,
+    IR_INIT_DATA,           /* the values themselves (values([...]), bilinear_upsample(), from_file()):
+                               no runtime kind, the emitted init copies them (elab_init_data.c) */
 } ir_init_kind;
 
 typedef struct ir_init {
@@ -184,6 +186,7 @@ typedef struct ir_init {
     double a, b;            /* constant: a; normal: mean a, std b; uniform: low a, high b */
     int64_t fan_in, fan_out;/* resolved at elaboration (from the shape or given) */
     double gain;            /* multiplier, defaults resolved by elab_init.c (sqrt(2) for He, 1 for Xavier) */
+    const float *data;      /* DATA: the parameter's numel values, row-major (arena) */
 } ir_init;
 
 typedef struct ir_param {

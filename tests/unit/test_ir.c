@@ -21,7 +21,7 @@ static void build_mlp(mlp *t) {
     memset(t, 0, sizeof *t);
     t->m = ir_module_new(&t->ar, "mlp");
     ir_shape ws = {2, {{10, 0}, {784, 0}}}, bs = {1, {{10, 0}}};
-    ir_init init = {IR_INIT_HE_UNIFORM, 0, 0, 784, 10, 1};
+    ir_init init = {.kind = IR_INIT_HE_UNIFORM, .fan_in = 784, .fan_out = 10, .gain = 1};
     src_loc l5 = {"mlp.dln", 5, 12, 5, 30};
     int wi = ir_module_add_param(t->m, "fc.weight", ws, init, 1, l5);
     int bi = ir_module_add_param(t->m, "fc.bias", bs, init, 1, l5);
