@@ -902,6 +902,68 @@ loss("bce_with_logits", "bce_with_logits(output, label)", lambda z, t: F.binary_
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
 
+# ---- detection losses (stdlib/detection.dln) ------------------------------------------------
+# torchvision is not importable by /usr/bin/python3 here, so the references are torchvision.ops'
+# own code (0.15: focal_loss.py, boxes.py, giou_loss.py), copied in plain torch.
+def _tv_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
+def _tv_box_iou(boxes1, boxes2):
+    area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
+    area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
+    lt = torch.max(boxes1[:, None, :2], boxes2[:, :2])
+    rb = torch.min(boxes1[:, None, 2:], boxes2[:, 2:])
+    wh = (rb - lt).clamp(min=0)
+    inter = wh[:, :, 0] * wh[:, :, 1]
+    return inter / (area1[:, None] + area2 - inter)
+
+
+def _tv_giou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
+    x1, y1, x2, y2 = boxes1.unbind(dim=-1)
+    x1g, y1g, x2g, y2g = boxes2.unbind(dim=-1)
+    xkis1, ykis1 = torch.max(x1, x1g), torch.max(y1, y1g)
+    xkis2, ykis2 = torch.min(x2, x2g), torch.min(y2, y2g)
+    intsctk = torch.zeros_like(x1)
+    mask = (ykis2 > ykis1) & (xkis2 > xkis1)
+    intsctk[mask] = (xkis2[mask] - xkis1[mask]) * (ykis2[mask] - ykis1[mask])
+    unionk = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsctk
+    iouk = intsctk / (unionk + eps)
+    xc1, yc1 = torch.min(x1, x1g), torch.min(y1, y1g)
+    xc2, yc2 = torch.max(x2, x2g), torch.max(y2, y2g)
+    area_c = (xc2 - xc1) * (yc2 - yc1)
+    loss = 1 - (iouk - ((area_c - unionk) / (area_c + eps)))
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
+# Valid boxes from free parameters: corner (x1, y1), then (x2, y2) = corner + exp(size); 0.5 * a
+# keeps them overlapping about half the time, so both sides of every max/min and relu are seen.
+_BOX = "concat([slice({t}, -1, 0, 2) * 0.5, slice({t}, -1, 0, 2) * 0.5 + exp(slice({t}, -1, 2, 4))], axis = -1)"
+_box = lambda t: torch.cat([t[..., :2] * 0.5, t[..., :2] * 0.5 + t[..., 2:].exp()], -1)
+op("focal_loss", 'focal_loss(a, b, alpha = {alpha}, gamma = {gamma}, reduction = "{r}")',
+   lambda p, alpha, gamma, r: _tv_sigmoid_focal_loss(p["a"], p["b"], alpha, gamma, r),
+   [v(dict(alpha=0.25, gamma=2.0, r="mean"), a=(4, 3), b=(4, 3)), v(dict(alpha=0.5, gamma=0.0, r="sum"), a=(5,), b=(5,)),
+    v(dict(alpha=-1.0, gamma=1.5, r="none"), a=(2, 3, 2), b=(2, 3, 2)), v(dict(alpha=0.25, gamma=3.0, r="mean"), a=(6, 2), b=(6, 2))],
+   domain={"b": "prob"})
+op("focal_loss hard", "focal_loss(a, round(b))", lambda p: _tv_sigmoid_focal_loss(p["a"], torch.round(p["b"]), reduction="mean"),
+   [v(a=(4, 5), b=(4, 5))], domain={"b": "prob"})
+op("smooth_l1", 'smooth_l1(a, b, beta = {beta}, reduction = "{r}")',
+   lambda p, beta, r: F.smooth_l1_loss(p["a"], p["b"], beta=beta, reduction=r),
+   [v(dict(beta=1.0, r="mean"), a=(4, 3), b=(4, 3)), v(dict(beta=0.3, r="sum"), a=(7,), b=(7,)),
+    v(dict(beta=0.0, r="mean"), a=(3, 4), b=(3, 4)), v(dict(beta=2.0, r="none"), a=(2, 3, 2), b=(3, 2))])
+op("box_iou", "box_iou(" + _BOX.format(t="a") + ", " + _BOX.format(t="b") + ")",
+   lambda p: _tv_box_iou(_box(p["a"]), _box(p["b"])), [v(a=(5, 4), b=(3, 4)), v(a=(2, 4), b=(6, 4))])
+op("giou_loss", "giou_loss(" + _BOX.format(t="a") + ", " + _BOX.format(t="b") + ', reduction = "{r}")',
+   lambda p, r: _tv_giou_loss(_box(p["a"]), _box(p["b"]), r),
+   [v(dict(r="none"), a=(6, 4), b=(6, 4)), v(dict(r="mean"), a=(2, 3, 4), b=(2, 3, 4)), v(dict(r="sum"), a=(5, 4), b=(1, 4))])
+
 # ---- integer indices: take, scatter_add (the label is the index) ----------------------
 # take(zᵀz, t) picks rows of a C x C table, so any class label is in range; take(z, t) picks rows (B >= C).
 loss("take", "sum(take(transpose(output) @ output, label) * output)", lambda z, t: ((z.t() @ z)[t] * z).sum(), LS,
