@@ -20,25 +20,41 @@ static const char *before(emit_ctx *c, const char *a, const char *b, int descend
     return arena_printf(c->ar, "(%s < %s || (%s != %s && %s == %s))", a, b, b, b, a, a);
 }
 
-/* Opens the loop over the lines; leaves xr (the line of x0) and the line's
- * (o, i) in scope. */
-static void open_lines(emit_ctx *c, FILE *b, const ir_node *n, const char *L, const char *I, int64_t work) {
+/* x0 along the node's axis as lines: L (the axis's length) and I (the
+ * stride between a line's elements), as C expressions. */
+typedef struct lines {
+    int axis;
+    const char *L, *I;
+    ir_dim count;       /* outer * inner lines */
+    int64_t len;        /* L when a constant, else 64 (a guess, for the parallel threshold) */
+} lines;
+
+static lines lines_of(emit_ctx *c, const ir_node *n) {
+    const ir_shape *xs = &n->in[0]->shape;
+    lines l = {.axis = (int)n->a.i[0]};
     ir_dim outer, inner;
-    emit_axis_view(&n->in[0]->shape, (int)n->a.i[0], &outer, &inner);
-    emit_for(c, b, "    ", "q", ir_dim_mul(outer, inner), work, "");
-    fprintf(b, " {\n        const int64_t o = q / %s, i = q %% %s;\n", I, I);
-    fprintf(b, "        const float *xr = x0 + o * %s * %s + i;\n", L, I);
+    emit_axis_view(xs, l.axis, &outer, &inner);
+    l.L = emit_dim(c, xs->d[l.axis]), l.I = emit_dim(c, inner);
+    l.count = ir_dim_mul(outer, inner);
+    l.len = ir_dim_is_const(xs->d[l.axis]) ? xs->d[l.axis].k : 64;
+    return l;
+}
+
+/* Opens the loop over the lines, `work` operations each; leaves xr (the
+ * line of x0) and the line's (o, i) in scope. */
+static void open_lines(emit_ctx *c, FILE *b, const lines *l, int64_t work) {
+    emit_for(c, b, "    ", "q", l->count, work, "");
+    fprintf(b, " {\n        const int64_t o = q / %s, i = q %% %s;\n", l->I, l->I);
+    fprintf(b, "        const float *xr = x0 + o * %s * %s + i;\n", l->L, l->I);
 }
 
 static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
-    const ir_shape *xs = &n->in[0]->shape;
-    int axis = (int)n->a.i[0], desc = (int)n->a.i[1];
-    ir_dim outer, inner;
-    emit_axis_view(xs, axis, &outer, &inner);
-    const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner), *K = emit_dim(c, n->shape.d[axis]);
+    lines l = lines_of(c, n);
+    int desc = (int)n->a.i[1];
+    const char *L = l.L, *I = l.I, *K = emit_dim(c, n->shape.d[l.axis]);
     fprintf(b, "    /* positions of the first %s of %s along axis %d, %s, stable: rank = how many come before */\n", K, L,
-            axis, desc ? "descending" : "ascending");
-    open_lines(c, b, n, L, I, ir_dim_is_const(xs->d[axis]) ? xs->d[axis].k * xs->d[axis].k : 64);
+            l.axis, desc ? "descending" : "ascending");
+    open_lines(c, b, &l, l.len * l.len);
     fprintf(b, "        int32_t *yr = y + o * %s * %s + i;\n", K, I);
     fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", L);
     fprintf(b, "            const float v = xr[j * %s];\n            int64_t r = 0;\n", I);
@@ -50,16 +66,13 @@ static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
 
 /* Sums in double, as PyTorch's CPU cumsum accumulates floats. */
 static void emit_cumsum(emit_ctx *c, FILE *b, const ir_node *n) {
-    const ir_shape *xs = &n->in[0]->shape;
-    int axis = (int)n->a.i[0], rev = (int)n->a.i[1];
-    ir_dim outer, inner;
-    emit_axis_view(xs, axis, &outer, &inner);
-    const char *L = emit_dim(c, xs->d[axis]), *I = emit_dim(c, inner);
-    fprintf(b, "    /* running sum along axis %d%s */\n", axis, rev ? ", from the end" : "");
-    open_lines(c, b, n, L, I, ir_dim_is_const(xs->d[axis]) ? xs->d[axis].k : 64);
-    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 0.0;\n", L, I);
-    fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", L);
-    fprintf(b, "            const int64_t p = (%s) * %s;\n", rev ? arena_printf(c->ar, "%s - 1 - j", L) : "j", I);
+    lines l = lines_of(c, n);
+    int rev = (int)n->a.i[1];
+    fprintf(b, "    /* running sum along axis %d%s */\n", l.axis, rev ? ", from the end" : "");
+    open_lines(c, b, &l, l.len);
+    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 0.0;\n", l.L, l.I);
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", l.L);
+    fprintf(b, "            const int64_t p = (%s) * %s;\n", rev ? arena_printf(c->ar, "%s - 1 - j", l.L) : "j", l.I);
     fprintf(b, "            acc += xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n");
 }
 
