@@ -291,6 +291,25 @@ static void test_emitted_layer_norm_threads(void)
     free(x), free(label);
 }
 
+/* cumsum along axis 1 and topk of the sums (argsort + gather, gather_grad
+ * back): each line is one iteration of the parallel loop, 61 x 32 lines of
+ * 64, above the kernels' parallel size; the sums run in one thread each. */
+static void test_emitted_sort_cumsum_threads(void)
+{
+    static const char *src =
+        "model ranked(x: f32[N, 64, 32]) -> f32[N, 16, 32] {\n"
+        "    param s: f32[32] = normal()\n"
+        "    v, i = topk(cumsum(x * s, 1), 16, axis = 1)\n"
+        "    return v + cast_f32(i)\n"
+        "}\n"
+        REGRESSION_STEP("ranked");
+    enum { B = 61, T = 64, D = 32 };
+    uint64_t state = 17;
+    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * 16 * D, &state);
+    check_step_threads(src, "s", D, B, x, label, "cumsum and topk");
+    free(x), free(label);
+}
+
 /* ---- attention: tiles of queries forward, (batch, head) pairs backward ------------- */
 
 /* 5 x 2 heads, 70 queries (two tiles) over 70 keys, causal, a key-padding mask with -inf. */
@@ -331,4 +350,6 @@ void suite_threads(void)
     CU_add_test(s, "generated layer_norm forward and backward: same bits at 1, 2, 3 threads",
                 test_emitted_layer_norm_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
+    CU_add_test(s, "generated cumsum and topk (argsort, gather): same bits at 1, 2, 3 threads",
+                test_emitted_sort_cumsum_threads);
 }
