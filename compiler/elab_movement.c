@@ -345,7 +345,7 @@ static int scale_item(elab *e, const value *v, int64_t *out) {
     }
     if (v->kind != V_ERROR)
         diag_error(e->d, v->loc, "a scale factor must be a whole number >= 1, got %s\nhint: upsample supports integer "
-                   "factors such as 2 or (2, 1)", v_describe(e, v));
+                   "factors such as 2 or (2, 1); for another ratio give the output size = (h, w)", v_describe(e, v));
     return 0;
 }
 
