@@ -202,6 +202,16 @@ static void check_step_threads(const char *src, const char *param, int64_t count
     emitted_unload(&e);
 }
 
+/* check_step_threads on a batch of b samples of x_len and label_len random
+ * floats drawn from `seed`. */
+static void check_random_step(const char *src, const char *param, int64_t count, int64_t b, int64_t x_len,
+                              int64_t label_len, uint64_t seed, const char *what)
+{
+    float *x = random_floats(b * x_len, &seed), *label = random_floats(b * label_len, &seed);
+    check_step_threads(src, param, count, b, x, label, what);
+    free(x), free(label);
+}
+
 /* The loss sum(x * s * label) and the gradient of s, sum(x * label), are
  * sums of 64 x 4096 terms, above the size where the generated loop goes
  * parallel. The terms are +1e20 first, -1e20 last and small between: summed
@@ -264,11 +274,7 @@ static void test_emitted_batched_matmul_threads(void)
         "    return softmax(q @ transpose(x), axis = -1) @ x\n"
         "}\n"
         REGRESSION_STEP("heads");
-    enum { B = 61, T = 64, D = 32 };
-    uint64_t state = 9;
-    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * T * D, &state);
-    check_step_threads(src, "dense0.weight", D * D, B, x, label, "batched matmul");
-    free(x), free(label);
+    check_random_step(src, "dense0.weight", 32 * 32, 61, 64 * 32, 64 * 32, 9, "batched matmul");
 }
 
 /* layer_norm over 61 x 40 rows of 96 (above the kernels' parallel size; rows
@@ -303,11 +309,7 @@ static void test_emitted_sort_cumsum_threads(void)
         "    return v + cast_f32(i)\n"
         "}\n"
         REGRESSION_STEP("ranked");
-    enum { B = 61, T = 64, D = 32 };
-    uint64_t state = 17;
-    float *x = random_floats((int64_t)B * T * D, &state), *label = random_floats((int64_t)B * 16 * D, &state);
-    check_step_threads(src, "s", D, B, x, label, "cumsum and topk");
-    free(x), free(label);
+    check_random_step(src, "s", 32, 61, 64 * 32, 16 * 32, 17, "cumsum and topk");
 }
 
 /* ---- attention: tiles of queries forward, (batch, head) pairs backward ------------- */
