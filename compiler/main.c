@@ -493,8 +493,13 @@ int main(int argc, char **argv) {
         if (o.encoder && sample_images_encoder(&eo, prog, o.input, o.encoder, &ar, &o.grid, &extra[0], &extra[1], &d))
             goto done;
         if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
-            diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
-                             eo.mods[pick < 0 ? 0 : pick]->name, eo.mods[pick < 0 ? 0 : pick]->name);
+            const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
+            if (o.image_mode == SAMPLE_RECONSTRUCT)
+                diag_fatal_noloc(&d, "%s: model '%s' has no train section; --reconstruct draws the test images of "
+                                 "the model's own train section's data", o.input, nm);
+            else
+                diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
+                                 nm, nm);
             goto done;
         }
         if (!o.model && trainable > 1) {

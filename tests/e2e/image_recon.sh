@@ -45,7 +45,7 @@ if [ $rcv -eq 0 ] && [ $i1 -eq 0 ] && [ $i2 -eq 0 ] && [ $i3 -eq 0 ] && [ $i4 -e
    && cmp -s "$T/i1.png" "$T/i2.png" && ! cmp -s "$T/i1.png" "$T/i3.png" \
    && [ "$(png_size "$T/i1.png")" = 289x231 ] && [ "$(png_size "$T/i4.png")" = 347x231 ] \
    && [ "$(png_size "$T/r2.png")" = 231x231 ] && grep -q "sigmoid of 'recon'" "$T/r2.out" \
-   && [ $c1 -eq 1 ] && grep -q "model 'dec' has no train section" "$T/ibad1" \
+   && [ $c1 -eq 1 ] && grep -q "model 'dec' has no train section; --reconstruct draws the test images" "$T/ibad1" \
    && [ $c2 -eq 1 ] && grep -q "model 'enc2' cannot be the encoder" "$T/ibad2" \
    && [ $c3 -eq 1 ] && grep -q "2 tensors of model 'other' not in the checkpoint (pre.weight, pre.bias)" "$T/ibad3" \
    && [ $c4 -eq 2 ] && grep -q "encoder is for --interpolate" "$T/ibad4" \
