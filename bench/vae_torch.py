@@ -13,13 +13,13 @@ averaged over the batch. The test figure uses z = mu, as dlnc's evaluation
     /usr/bin/python3 bench/vae_torch.py [--epochs 20] [--threads 1]
 Prints one line per epoch and a final line "torch: ... test_loss ...".
 """
-import argparse, math, os, sys, time
+import math, os, sys, time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp_torch import load_idx  # noqa: E402
+from mlp_torch import setup  # noqa: E402
 
 
 class VAE(torch.nn.Module):
@@ -50,16 +50,7 @@ def neg_elbo(x, logits, mu, logvar):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(42)
-    d = a.data
-    xtr = torch.tensor(load_idx(f"{d}/train-images-idx3-ubyte.gz").reshape(-1, 784), dtype=torch.float32) / 255
-    xte = torch.tensor(load_idx(f"{d}/t10k-images-idx3-ubyte.gz").reshape(-1, 784), dtype=torch.float32) / 255
+    a, xtr, _, xte, _ = setup(20)
     model = VAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     batch, t_start = 128, time.perf_counter()

@@ -19,22 +19,13 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
         return -1;
     }
     int C, H, W;
-    const dl_io_info *in = api->n_inputs == 1 ? &api->inputs[0] : NULL;
-    const int64_t zn = in ? dl_fixed_numel(in->shape, in->rank) : 0;
-    if (api->abi_version < 4 || !in || in->dtype != DL_F32 || !zn || api->n_syms != 1 || !api->create_io ||
-        !api->forward_io || dl_image_output_form(api, 0, &C, &H, &W)) {
+    int64_t zn;
+    if (dl_decoder_form(api, &zn, &C, &H, &W)) {
         dl_set_error("model '%s' cannot draw a grid: --grid needs one f32 input (noise or a latent, sizes fixed "
                      "but N) and an image output f32[N, C, H, W] with C = 1 or 3", api->name);
         return -1;
     }
-    if (o->count < 1 || o->count > DL_GRID_MAX_COUNT) {
-        dl_set_error("--count must be between 1 and %d, not %lld", DL_GRID_MAX_COUNT, (long long)o->count);
-        return -1;
-    }
-    if (!(o->hi > o->lo)) {
-        dl_set_error("--range LO,HI needs LO < HI");
-        return -1;
-    }
+    if (dl_check_draw(o, DL_GRID_MAX_COUNT, "--count")) return -1;
     const int64_t n = o->count;
     int cols = (int)ceil(sqrt((double)n));
     while ((int64_t)cols * cols < n) cols++; /* sqrt rounding */

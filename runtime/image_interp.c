@@ -82,23 +82,13 @@ int dl_sample_interpolate(const dl_model_api *dec, const dl_model_api *enc, cons
         return -1;
     }
     int C, H, W;
-    const dl_io_info *in = dec->n_inputs == 1 ? &dec->inputs[0] : NULL;
-    const int64_t zn = in ? dl_fixed_numel(in->shape, in->rank) : 0;
-    if (dec->abi_version < 4 || !in || in->dtype != DL_F32 || !zn || dec->n_syms != 1 ||
-        dl_image_output_form(dec, 0, &C, &H, &W)) {
+    int64_t zn;
+    if (dl_decoder_form(dec, &zn, &C, &H, &W)) {
         dl_set_error("model '%s' cannot interpolate: --interpolate needs a decoder, one f32 input (the latent, "
                      "sizes fixed but N) and an image output f32[N, C, H, W] with C = 1 or 3", dec->name);
         return -1;
     }
-    if (o->count < 1 || o->count > DL_INTERP_MAX_ROWS) {
-        dl_set_error("--interpolate: --count (rows) must be between 1 and %d, not %lld", DL_INTERP_MAX_ROWS,
-                     (long long)o->count);
-        return -1;
-    }
-    if (!(o->hi > o->lo)) {
-        dl_set_error("--range LO,HI needs LO < HI");
-        return -1;
-    }
+    if (dl_check_draw(o, DL_INTERP_MAX_ROWS, "--interpolate: --count (rows)")) return -1;
     const int rows = (int)o->count, S = DL_INTERP_STEPS, first = enc ? 1 : 0;
     const int64_t n = (int64_t)rows * S;
     dl_canvas cv = {0};

@@ -63,14 +63,7 @@ int dl_sample_reconstruct(const dl_model_api *api, const dl_grid_options *o, dou
                      "train section's data", api->name);
         return -1;
     }
-    if (o->count < 1 || o->count > DL_GRID_MAX_COUNT) {
-        dl_set_error("--count must be between 1 and %d, not %lld", DL_GRID_MAX_COUNT, (long long)o->count);
-        return -1;
-    }
-    if (!(o->hi > o->lo)) {
-        dl_set_error("--range LO,HI needs LO < HI");
-        return -1;
-    }
+    if (dl_check_draw(o, DL_GRID_MAX_COUNT, "--count")) return -1;
     dl_dataset d;
     const char *what;
     if (dl_load_eval_images(&api->train->data, api->train->seed, &d, &what) != 0) return -1;

@@ -106,6 +106,27 @@ void dl_free_outputs(float **outs) {
     free(outs);
 }
 
+int dl_decoder_form(const dl_model_api *api, int64_t *zn, int *c, int *h, int *w) {
+    const dl_io_info *in = api->n_inputs == 1 ? &api->inputs[0] : NULL;
+    *zn = in && in->dtype == DL_F32 ? dl_fixed_numel(in->shape, in->rank) : 0;
+    return api->abi_version >= 4 && *zn && api->n_syms == 1 && api->create_io && api->forward_io &&
+                   !dl_image_output_form(api, 0, c, h, w)
+               ? 0
+               : -1;
+}
+
+int dl_check_draw(const dl_grid_options *o, int64_t max, const char *count_flag) {
+    if (o->count < 1 || o->count > max) {
+        dl_set_error("%s must be between 1 and %lld, not %lld", count_flag, (long long)max, (long long)o->count);
+        return -1;
+    }
+    if (!(o->hi > o->lo)) {
+        dl_set_error("--range LO,HI needs LO < HI");
+        return -1;
+    }
+    return 0;
+}
+
 int64_t dl_fixed_numel(const int64_t *shape, int rank) {
     int64_t n = 1;
     for (int d = 0; d < rank; d++) {

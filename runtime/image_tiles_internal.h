@@ -38,6 +38,13 @@ int dl_image_output_form(const struct dl_model_api *api, int k, int *c, int *h, 
 #define DL_SAMPLE_MAX_OUTPUTS 8
 float **dl_alloc_outputs(const struct dl_model_api *api, int64_t n);
 void dl_free_outputs(float **outs);
+/* A decoder or generator: one f32 input of fixed per-sample size *zn (a
+ * latent, noise) and an image first output. 0, or -1 without an error set
+ * (the caller says what it needed). */
+int dl_decoder_form(const struct dl_model_api *api, int64_t *zn, int *c, int *h, int *w);
+/* o->count in [1, max] (else "<count_flag> must be between 1 and max") and
+ * o->lo < o->hi; -1 with the error. */
+int dl_check_draw(const struct dl_grid_options *o, int64_t max, const char *count_flag);
 /* Per-sample elements of a shape whose sizes are all fixed; 0 when one is a
  * run-time symbol (or the rank is 0: a scalar). */
 int64_t dl_fixed_numel(const int64_t *shape, int rank);

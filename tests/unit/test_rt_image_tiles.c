@@ -9,6 +9,7 @@
  * its latent, each row linear from its first to its last cell; and the forms
  * refused with a message naming the model. */
 #include "dlnrt.h"
+#include "files.h"
 #include "image_tiles_internal.h"
 
 #include <CUnit/CUnit.h>
@@ -32,23 +33,6 @@ static int tiles_teardown(void) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
-}
-
-/* The decoded PNG as grey bytes, its size in *w, *h; NULL if it does not decode. */
-static unsigned char *read_grey(const char *path, int *w, int *h) {
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&im, path)) return NULL;
-    im.format = PNG_FORMAT_GRAY;
-    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
-    if (!px || !png_image_finish_read(&im, NULL, px, 0, NULL)) {
-        free(px);
-        png_image_free(&im);
-        return NULL;
-    }
-    *w = (int)im.width, *h = (int)im.height;
-    return px;
 }
 
 static unsigned char byte_of(float v) { /* the canvas's mapping for [0, 1] */
@@ -166,7 +150,7 @@ static void test_reconstruct(void) {
     for (int64_t i = 0; i < d.n * 784; i++) want += (1.0 - 2.0 * d.x[i]) * (1.0 - 2.0 * d.x[i]);
     CU_ASSERT_DOUBLE_EQUAL(mse, want / (double)(d.n * 784), 1e-9);
     int w, h;
-    unsigned char *px = read_grey(path, &w, &h);
+    unsigned char *px = test_read_png(path, PNG_FORMAT_GRAY, &w, &h);
     CU_ASSERT_PTR_NOT_NULL_FATAL(px);
     /* 10 images, 8 per row: 2 groups of 3 rows (originals, 1 - x, x / 2) */
     CU_ASSERT_EQUAL(w, 8 * 29 - 1);
@@ -214,7 +198,7 @@ static void test_interpolate(void) {
     dl_grid_options o = {.checkpoint = "unused", .path = path, .count = 3, .seed = 7, .lo = -4, .hi = 4};
     CU_ASSERT_EQUAL_FATAL(dl_sample_interpolate(&dec, NULL, NULL, &o), 0);
     int w, h;
-    unsigned char *px = read_grey(path, &w, &h);
+    unsigned char *px = test_read_png(path, PNG_FORMAT_GRAY, &w, &h);
     CU_ASSERT_PTR_NOT_NULL_FATAL(px);
     CU_ASSERT_EQUAL(w, DL_INTERP_STEPS * 3 - 1);
     CU_ASSERT_EQUAL(h, 3 * 3 - 1);
