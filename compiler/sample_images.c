@@ -67,7 +67,7 @@ int sample_images_run(const jit_module *jm, sample_mode mode, const dl_grid_opti
         const dl_model_api *data = NULL; /* the last of the build with a train section: the data model */
         for (int k = 0; has_encoder && k < 3 && jm->models[k]; k++)
             if (jm->models[k]->train) data = jm->models[k];
-        rc = dl_sample_interpolate(api, enc, data && data->train ? &data->train->data : NULL, g);
+        rc = dl_sample_interpolate(api, enc, data ? data->train : NULL, g);
     } else {
         rc = dl_sample_grid(api, g);
     }

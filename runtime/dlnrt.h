@@ -540,14 +540,16 @@ int dl_sample_reconstruct(const struct dl_model_api *api, const dl_grid_options 
  * decoding (1 - t) a_r + t b_r at t = 0, 1/(S-1), ..., 1. Without an encoder
  * the endpoints a_r, b_r are N(0, 1) draws seeded with o->seed. With enc (one
  * f32 image input, first output the mean latent, as many values as dec's
- * input) they are the encodings of test images 2r and 2r + 1 of data (loaded
- * as its train section does), drawn at both ends of their row. enc is loaded
+ * input) they are the encodings of test images 2r and 2r + 1 of train's data
+ * (a validation split drawn with train's seed, as its run did unless --seed
+ * changed it), drawn at both ends of their row. enc is loaded
  * from the same checkpoint, with o->enc_prefix as o->prefix for dec. */
 #define DL_INTERP_STEPS 10
 #define DL_INTERP_DEFAULT_ROWS 8
 #define DL_INTERP_MAX_ROWS 100
+struct dl_train_config;
 int dl_sample_interpolate(const struct dl_model_api *dec, const struct dl_model_api *enc,
-                          const struct dl_data_config *data, const dl_grid_options *o);
+                          const struct dl_train_config *train, const dl_grid_options *o);
 /* The S points (1 - j/(S-1)) a + j/(S-1) b, j = 0 .. S-1, of d values each,
  * into out (S * d values): exactly a first and b last. */
 void dl_lerp_points(const float *a, const float *b, int64_t d, int S, float *out);

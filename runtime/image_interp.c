@@ -23,15 +23,15 @@ void dl_lerp_points(const float *a, const float *b, int64_t d, int S, float *out
 
 /* The 2 rows endpoints: the encoder's first output on test images 0 .. 2 rows - 1,
  * which are also drawn into the first and last column of their row. */
-static int encode_endpoints(const dl_model_api *enc, const dl_data_config *data, const dl_grid_options *o,
+static int encode_endpoints(const dl_model_api *enc, const dl_train_config *train, const dl_grid_options *o,
                             int64_t zn, int rows, float *ends, dl_canvas *cv) {
     dl_dataset d;
     const char *what;
-    if (!data) {
+    if (!train) {
         dl_set_error("--encoder %s: the file has no train section whose test images it could encode", enc->name);
         return -1;
     }
-    if (dl_load_eval_images(data, 1, &d, &what) != 0) return -1;
+    if (dl_load_eval_images(&train->data, train->seed, &d, &what) != 0) return -1;
     int rc = -1;
     float **outs = NULL;
     void *m = NULL;
@@ -75,7 +75,7 @@ done:
     return rc;
 }
 
-int dl_sample_interpolate(const dl_model_api *dec, const dl_model_api *enc, const dl_data_config *data,
+int dl_sample_interpolate(const dl_model_api *dec, const dl_model_api *enc, const dl_train_config *train,
                           const dl_grid_options *o) {
     if (!dec || !o || !o->path) {
         dl_set_error("dl_sample_interpolate: missing argument");
@@ -104,7 +104,7 @@ int dl_sample_interpolate(const dl_model_api *dec, const dl_model_api *enc, cons
     if (dl_canvas_init(&cv, S + 2 * first, rows, C, H, W)) goto done;
     if (!(m = dl_sample_open(dec, n, o))) goto done;
     if (enc) {
-        if (encode_endpoints(enc, data, o, zn, rows, ends, &cv) != 0) goto done;
+        if (encode_endpoints(enc, train, o, zn, rows, ends, &cv) != 0) goto done;
     } else {
         dl_rng rng;
         dl_rng_seed(&rng, o->seed);

@@ -225,16 +225,16 @@ static void test_interpolate(void) {
     /* an encoder whose latent is not the decoder's size */
     o.count = 2;
     dl_model_api enc = fake_api(0);
-    dl_data_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.kind = "fashion_mnist";
-    dc.path = FMNIST;
+    dl_train_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.data.kind = "fashion_mnist";
+    tc.data.path = FMNIST;
     if (access(FMNIST "/t10k-images-idx3-ubyte.gz", R_OK) == 0) {
-        CU_ASSERT_EQUAL(dl_sample_interpolate(&dec, &enc, &dc, &o), -1);
+        CU_ASSERT_EQUAL(dl_sample_interpolate(&dec, &enc, &tc, &o), -1);
         CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "model 'ae' cannot be the encoder"));
     }
-    dc.kind = "csv";
-    CU_ASSERT_EQUAL(dl_sample_interpolate(&dec, &enc, &dc, &o), -1);
+    tc.data.kind = "csv";
+    CU_ASSERT_EQUAL(dl_sample_interpolate(&dec, &enc, &tc, &o), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "not images"));
 }
 
