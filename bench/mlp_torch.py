@@ -23,9 +23,11 @@ def load_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def main():
+def setup(epochs):
+    """The twins' command line (--epochs, --threads, --data), threads and seed
+    set, and Fashion-MNIST as (args, xtr, ytr, xte, yte): images [n, 784] / 255."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()
@@ -36,6 +38,11 @@ def main():
     ytr = torch.tensor(load_idx(f"{d}/train-labels-idx1-ubyte.gz"), dtype=torch.long)
     xte = torch.tensor(load_idx(f"{d}/t10k-images-idx3-ubyte.gz").reshape(-1, 784), dtype=torch.float32) / 255
     yte = torch.tensor(load_idx(f"{d}/t10k-labels-idx1-ubyte.gz"), dtype=torch.long)
+    return a, xtr, ytr, xte, yte
+
+
+def main():
+    a, xtr, ytr, xte, yte = setup(10)
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
                                 torch.nn.ReLU(), torch.nn.Linear(256, 10))
     for m in model:

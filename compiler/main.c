@@ -26,6 +26,7 @@
 #include "parse.h"
 #include "passes.h"
 #include "plot_cmd.h"
+#include "sample_images.h"
 #include "stdlib_embed.h"
 #include "summary.h"
 #include "train.h"
@@ -44,7 +45,9 @@ typedef struct options {
     jit_options jit;
     dl_run_options run_opt;
     dl_generate_options gen;  /* `dlnc sample` */
-    dl_grid_options grid;     /* `dlnc sample --grid`: pictures instead of text */
+    dl_grid_options grid;     /* `dlnc sample --grid` etc.: pictures instead of text */
+    sample_mode image_mode;   /* which picture (sample_images.h) */
+    const char *encoder;      /* --interpolate --encoder NAME */
     int count_set;            /* --count given (text sampling refuses it) */
 } options;
 
@@ -54,6 +57,8 @@ static void usage(FILE *out) {
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
             "       dlnc sample [options] model.dln     generate text from a trained language model\n"
             "       dlnc sample --grid OUT.png ... m.dln draw images from a trained generator\n"
+            "       dlnc sample --reconstruct OUT.png ... m.dln   an autoencoder's test reconstructions\n"
+            "       dlnc sample --interpolate OUT.png --model dec ... m.dln   walks in a decoder's latent space\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -97,6 +102,15 @@ static void usage(FILE *out) {
             "  --count N           with --grid: how many images, 1 to 1024 (default 64)\n"
             "  --range LO,HI       with --grid: the output values shown black and white (default\n"
             "                      0,1, a sigmoid's; -1,1 for a tanh); others are clamped\n"
+            "  --sigmoid           the image output is logits: draw (and compare) sigmoid(output)\n"
+            "  --reconstruct OUT.png  a model trained on images, first output shaped like its input:\n"
+            "                      the first --count (default 32) test images, each above its\n"
+            "                      reconstruction, 8 per row, and the reconstruction MSE\n"
+            "  --interpolate OUT.png  a decoder (one f32 latent input, image output): --count rows\n"
+            "                      (default 8) of 10 images decoded along the line between two\n"
+            "                      N(0, 1) latents, or with --encoder between the mean latents of\n"
+            "                      two test images\n"
+            "  --encoder NAME      with --interpolate: the model giving an image's latent (first output)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -199,9 +213,19 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->gen.temperature = (float)t;
-        } else if (!strcmp(a, "--grid")) {
+        } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate")) {
             NEXT();
+            if (o->grid.path) {
+                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct and --interpolate\n", a);
+                return -1;
+            }
             o->grid.path = argv[++i];
+            o->image_mode = a[2] == 'g' ? SAMPLE_GRID : a[2] == 'r' ? SAMPLE_RECONSTRUCT : SAMPLE_INTERPOLATE;
+        } else if (!strcmp(a, "--encoder")) {
+            NEXT();
+            o->encoder = argv[++i];
+        } else if (!strcmp(a, "--sigmoid")) {
+            o->grid.sigmoid = 1;
         } else if (!strcmp(a, "--count")) {
             NEXT();
             if (parse_int_arg(a, argv[++i], &v)) return -1;
@@ -254,6 +278,11 @@ static int parse_options(int argc, char **argv, options *o) {
         }
 #undef NEXT
     }
+    if (o->encoder && o->image_mode != SAMPLE_INTERPOLATE) {
+        fprintf(stderr, "dlnc: error: --encoder is for --interpolate\n");
+        return -1;
+    }
+    if (o->grid.path && !o->count_set) o->grid.count = sample_mode_count(o->image_mode);
     if (!o->input) {
         fprintf(stderr, "dlnc: error: no input file\n");
         usage(stderr);
@@ -313,38 +342,14 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
     return 0;
 }
 
-/* The several-model train section (`models = [gen, disc]`) that trains the
- * model `name`, or NULL. */
-static const char *section_of_model(const ast_program *p, const char *name) {
-    for (int i = 0; i < p->n_decls; i++) {
-        const ast_decl *t = p->decls[i];
-        if (t->kind != AST_DECL_TRAIN) continue;
-        for (int k = 0; k < t->n_settings; k++) {
-            const ast_expr *v = t->settings[k].value;
-            if (strcmp(t->settings[k].key, "models") != 0 || !v || v->kind != AST_LIST) continue;
-            for (int j = 0; j < v->n_items; j++)
-                if (v->items[j]->kind == AST_NAME && !strcmp(v->items[j]->name, name)) return t->name;
-        }
-    }
-    return NULL;
-}
-
-/* `dlnc sample --grid`: images from the trained checkpoint (runtime/image_grid.c). */
-static int run_grid(const jit_module *jm, const options *o) {
-    dl_grid_options g = o->grid;
-    g.checkpoint = o->run_opt.checkpoint;
-    g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
-    if (dl_sample_grid(jm->api, &g) != 0) {
-        fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
-        return 1;
-    }
-    if (o->jit.verbose) fprintf(stderr, "dlnc: wrote %lld images to %s\n", (long long)g.count, g.path);
-    return 0;
-}
-
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
-    if (o->grid.path) return run_grid(jm, o);
+    if (o->grid.path) {
+        dl_grid_options g = o->grid;
+        g.checkpoint = o->run_opt.checkpoint;
+        g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+        return sample_images_run(jm, o->image_mode, &g, o->encoder != NULL, o->jit.verbose);
+    }
     if (o->count_set) {
         fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
         return 1;
@@ -472,16 +477,29 @@ int main(int argc, char **argv) {
         /* `dlnc sample --model gen`: a model of a several-model section (a GAN's
          * generator) is built alone and loads its `gen.` tensors of the checkpoint */
         const char *in_section = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train
-                                     ? section_of_model(prog, eo.mods[pick]->name) : NULL;
-        if (in_section && !o.grid.path) {
+                                     ? sample_section_of(prog, eo.mods[pick]->name) : NULL;
+        if (in_section && (!o.grid.path || o.image_mode == SAMPLE_RECONSTRUCT)) {
             diag_fatal_noloc(&d, "%s: model '%s' is trained by the section '%s'; dlnc sample draws it as images "
-                             "with --grid OUT.png", o.input, o.model, in_section);
+                             "with --grid OUT.png or --interpolate OUT.png", o.input, o.model, in_section);
             goto done;
         }
         if (in_section) o.grid.prefix = arena_printf(&ar, "%s.", eo.mods[pick]->name);
-        if (pick < 0 || (!eo.mods[pick]->train && !in_section)) {
-            diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
-                             eo.mods[pick < 0 ? 0 : pick]->name, eo.mods[pick < 0 ? 0 : pick]->name);
+        /* a model with no train section of its own (a VAE's decoder): its tensors
+         * by their own names in the checkpoint of the model it is part of */
+        if (o.run == 2 && o.grid.path && o.image_mode != SAMPLE_RECONSTRUCT && pick >= 0 && !eo.mods[pick]->train &&
+            !in_section)
+            o.grid.prefix = "";
+        ir_module *extra[2] = {NULL, NULL}; /* --encoder: the encoder, the model whose data it reads */
+        if (o.encoder && sample_images_encoder(&eo, prog, o.input, o.encoder, &ar, &o.grid, &extra[0], &extra[1], &d))
+            goto done;
+        if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
+            const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
+            if (o.image_mode == SAMPLE_RECONSTRUCT)
+                diag_fatal_noloc(&d, "%s: model '%s' has no train section; --reconstruct draws the test images of "
+                                 "the model's own train section's data", o.input, nm);
+            else
+                diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
+                                 nm, nm);
             goto done;
         }
         if (!o.model && trainable > 1) {
@@ -497,6 +515,8 @@ int main(int argc, char **argv) {
                 eo.mods[kept] = eo.mods[m];
                 eo.summaries[kept++] = eo.summaries[m];
             }
+        for (int k = 0; k < 2 && extra[0]; k++) /* after the model drawn: the build's models 1 and 2 */
+            if (extra[k] != eo.mods[0] && (k == 0 || extra[1] != extra[0])) eo.mods[kept++] = extra[k];
         eo.n_mods = kept;
     }
 

@@ -515,9 +515,44 @@ typedef struct dl_grid_options {
     float lo, hi;                         /* [0, 1] for a sigmoid output, [-1, 1] for a tanh */
     const char *prefix;                   /* NULL: the checkpoint is the model's own; "gen.": its
                                              tensors under that prefix (a model of a several-model
-                                             train section); every one must be there */
+                                             train section), "": by their own names in a bigger
+                                             model's checkpoint; every one must be there */
+    int sigmoid;                          /* the outputs are logits: draw (and compare) 1 / (1 + e^-v) */
+    const char *enc_prefix;               /* --interpolate --encoder: as prefix, for the encoder */
 } dl_grid_options;
 int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
+/* Reconstructions (image_recon.c): a model whose one input is an image of
+ * its train section's data and whose first output has the same shape,
+ * f32[N, C, H, W] with C = 1 or 3, runs in evaluation mode over the whole
+ * test set (the validation split when the data has no test set); the first
+ * `count` images are drawn in groups of rows of DL_RECON_COLS: the
+ * originals, then the first output (the reconstructions), then each further
+ * output of the same shape (a denoiser's noisy input). Prints the mean
+ * squared error per pixel between the first output (after the sigmoid with
+ * o->sigmoid) and the input over the whole set, and over the drawn images;
+ * *mse (may be NULL) gets the first. */
+#define DL_RECON_COLS 8
+#define DL_RECON_DEFAULT_COUNT 32
+int dl_sample_reconstruct(const struct dl_model_api *api, const dl_grid_options *o, double *mse);
+/* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
+ * latent, fixed sizes; first output an image as for --grid) draws o->count
+ * rows (default DL_INTERP_DEFAULT_ROWS) of DL_INTERP_STEPS images, row r
+ * decoding (1 - t) a_r + t b_r at t = 0, 1/(S-1), ..., 1. Without an encoder
+ * the endpoints a_r, b_r are N(0, 1) draws seeded with o->seed. With enc (one
+ * f32 image input, first output the mean latent, as many values as dec's
+ * input) they are the encodings of test images 2r and 2r + 1 of train's data
+ * (a validation split drawn with train's seed, as its run did unless --seed
+ * changed it), drawn at both ends of their row. enc is loaded
+ * from the same checkpoint, with o->enc_prefix as o->prefix for dec. */
+#define DL_INTERP_STEPS 10
+#define DL_INTERP_DEFAULT_ROWS 8
+#define DL_INTERP_MAX_ROWS 100
+struct dl_train_config;
+int dl_sample_interpolate(const struct dl_model_api *dec, const struct dl_model_api *enc,
+                          const struct dl_train_config *train, const dl_grid_options *o);
+/* The S points (1 - j/(S-1)) a + j/(S-1) b, j = 0 .. S-1, of d values each,
+ * into out (S * d values): exactly a first and b last. */
+void dl_lerp_points(const float *a, const float *b, int64_t d, int S, float *out);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
 

@@ -292,6 +292,8 @@ fi
 . tests/e2e/gpt_sample.sh
 # Images from a trained image model: `dlnc sample --grid`.
 . tests/e2e/image_grid.sh
+# An autoencoder's reconstructions, a VAE decoder's latent interpolations.
+. tests/e2e/image_recon.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 

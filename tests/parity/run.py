@@ -10,7 +10,8 @@ Sections: ops (cases.py: primitive ops, stdlib blocks, losses), transformers
 case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
 ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state), gan (gan.py:
-a GAN's discriminator and generator steps: losses, gradients, updates),
+a GAN's discriminator and generator steps: losses, gradients, updates), vae (vae.py:
+a whole small VAE: 5 Adam steps' losses, every gradient, every parameter after),
 interchange (safetensors both ways). Ends with a table — op or model, cases,
 max forward error, max gradient error, pass/fail — then the line
 `parity: N passed, N failed`. Failing cases print what reproduces them.
@@ -39,7 +40,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "gpt", "gan", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "gpt", "gan", "vae", "interchange"]
 
 
 def fmt(e):
@@ -95,6 +96,9 @@ def main(argv):
     if "gan" in only:
         import gan
         rows += gan.run(build)
+    if "vae" in only:
+        import vae
+        rows += vae.run(build)
     if "interchange" in only:
         import interchange
         rows += interchange.run(build)

@@ -1,8 +1,10 @@
 /* files.c — see files.h. */
 #include "files.h"
 
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 unsigned char *test_read_file(const char *path, size_t *len)
 {
@@ -20,4 +22,21 @@ unsigned char *test_read_file(const char *path, size_t *len)
     b[n] = 0;
     if (len) *len = (size_t)n;
     return b;
+}
+
+unsigned char *test_read_png(const char *path, unsigned format, int *w, int *h)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) return NULL;
+    im.format = format;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
+    if (!px || !png_image_finish_read(&im, NULL, px, 0, NULL)) {
+        free(px);
+        png_image_free(&im);
+        return NULL;
+    }
+    *w = (int)im.width, *h = (int)im.height;
+    return px;
 }

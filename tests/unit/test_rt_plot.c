@@ -6,6 +6,7 @@
  * printable character has a glyph; the confusion matrix is counted, printed
  * and drawn; damaged CSVs are errors naming file:line, and write nothing. */
 #include "dlnrt.h"
+#include "files.h"
 #include "pictures_internal.h"
 
 #include <CUnit/CUnit.h>
@@ -41,24 +42,6 @@ static const char *write_file(const char *name, const char *text, char *path, si
         fclose(f);
     }
     return path;
-}
-
-/* The decoded PNG (RGB), its size in *w, *h; NULL if it does not decode. */
-static unsigned char *read_png(const char *path, int *w, int *h)
-{
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&im, path)) return NULL;
-    im.format = PNG_FORMAT_RGB;
-    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
-    if (!px || !png_image_finish_read(&im, NULL, px, 0, NULL)) {
-        free(px);
-        png_image_free(&im);
-        return NULL;
-    }
-    *w = (int)im.width, *h = (int)im.height;
-    return px;
 }
 
 static int near_color(const unsigned char *px, int w, int x, int y, uint32_t c, int tol)
@@ -272,7 +255,7 @@ static void test_history_points(void)
     snprintf(png, sizeof png, "%s/points.png", dir);
     CU_ASSERT_EQUAL_FATAL(dl_fig_save(&f, png), 0);
     int w = 0, hgt = 0;
-    unsigned char *px = read_png(png, &w, &hgt);
+    unsigned char *px = test_read_png(png, PNG_FORMAT_RGB, &w, &hgt);
     CU_ASSERT_PTR_NOT_NULL_FATAL(px);
     CU_ASSERT_EQUAL(w, DL_HISTORY_WIDTH);
     CU_ASSERT_EQUAL(hgt, DL_HISTORY_HEIGHT_2);
@@ -332,7 +315,7 @@ static void test_dash_walk_ends(void)
     CU_ASSERT_EQUAL(dl_plot_csv(path, png), 0);
     alarm(0);
     int w = 0, h = 0;
-    unsigned char *px = read_png(png, &w, &h);
+    unsigned char *px = test_read_png(png, PNG_FORMAT_RGB, &w, &h);
     CU_ASSERT_PTR_NOT_NULL(px);
     CU_ASSERT_EQUAL(h, DL_HISTORY_HEIGHT_1);
     free(px);
@@ -374,7 +357,7 @@ static void test_plot_csv_files(void)
     CU_ASSERT_EQUAL_FATAL(dl_plot_csv(path, NULL), 0);
     snprintf(out, sizeof out, "%s/run.png", dir);
     int w = 0, h = 0;
-    unsigned char *px = read_png(out, &w, &h);
+    unsigned char *px = test_read_png(out, PNG_FORMAT_RGB, &w, &h);
     CU_ASSERT_PTR_NOT_NULL(px);
     CU_ASSERT_EQUAL(w, 800);
     CU_ASSERT_EQUAL(h, 712);
@@ -497,7 +480,7 @@ static void test_confusion(void)
     snprintf(svg, sizeof svg, "%s/m.confusion.svg", dir);
     CU_ASSERT(svg_well_formed(svg));
     int w = 0, h = 0;
-    unsigned char *px = read_png(png, &w, &h);
+    unsigned char *px = test_read_png(png, PNG_FORMAT_RGB, &w, &h);
     CU_ASSERT_PTR_NOT_NULL_FATAL(px);
     /* 3 classes: cells of 94 pixels (the matrix is at least 280), from (100, 90) */
     CU_ASSERT_EQUAL(h, 90 + 3 * 94 + 84);
