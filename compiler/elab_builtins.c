@@ -431,8 +431,11 @@ static value b_take(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_take, in, 2, NULL), loc);
 }
 
-/* scatter_add(src, index, size): rows of src summed into `size` rows of zeros
- * at the indices; size is an int or a symbolic dimension (N). */
+/* scatter_add(src, index, size, axis = None): rows of src summed into `size`
+ * rows of zeros at the indices; size is an int or a symbolic dimension (N).
+ * With an axis it is torch's scatter_add along that axis (index shaped like
+ * src), which is gather's adjoint: a graph batch f32[N, V, F] sums its edge
+ * messages f32[N, E, F] into the V nodes of each graph. */
 static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *src = tensor_arg(e, &args[0], name, "src"), *idx = tensor_arg(e, &args[1], name, "index");
     value sv = int_like(&args[2]);
@@ -444,6 +447,12 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
     }
     if (!src || !idx || sv.kind == V_ERROR) return v_error();
     ir_node *in[2] = {src, idx};
+    if (args[3].kind != V_NONE) {
+        int axis;
+        if (!axis_norm(e, &args[3], src->shape.rank, name, &axis)) return v_error();
+        ir_attrs ga = {.i = {axis, ir_dim_pack(size)}, .ni = 2};
+        return v_tensor(ir_add(e->g, e->d, loc, OP_gather_grad, in, 2, &ga), loc);
+    }
     ir_attrs a = {.i = {ir_dim_pack(size)}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
 }
@@ -670,7 +679,7 @@ static const builtin builtins[] = {
     {"argmin", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
     {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
-    {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},
+    {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}, {"axis", 0}}, 4, b_scatter_add, OP_scatter_add, 0},
     {"gather", {{"x", 1}, {"index", 1}, {"axis", 1}}, 3, b_gather, OP_gather, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
