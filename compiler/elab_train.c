@@ -266,8 +266,8 @@ static int build_text_data(elab *e, const char *fn, src_loc loc, const call_args
 
 /* graph("dir") and sbm(...): one graph for node classification, trained on
  * whole (runtime/graph_read.c, graph_sbm.c). The sbm's limits are the
- * runtime's, caught here with a caret; its defaults make a graph of 2000
- * nodes in 5 communities, about 10 neighbours each, that trains in seconds. */
+ * runtime's, caught here with a caret; its defaults are samples/gcn_sbm.dln's graph: 2000
+ * nodes in 5 communities, about 7 neighbours each, that trains in seconds. */
 static int build_graph_data(elab *e, const char *fn, src_loc loc, const call_args *ca, dl_data_config *dc) {
     dc->batch = 1;   /* one graph per step */
     if (strcmp(fn, "graph") == 0) {
@@ -280,8 +280,8 @@ static int build_graph_data(elab *e, const char *fn, src_loc loc, const call_arg
     enum { G_NODES, G_CLASSES, G_PIN, G_POUT, G_FEAT, G_NOISE, G_TRAIN, G_VAL, G_TEST, G_SEED, G_N };
     value a[G_N];
     if (bind_call(e, fn, loc, spec, G_N, ca, a)) return -1;
-    dc->graph_nodes = 2000, dc->graph_classes = 5, dc->p_in = 0.02f, dc->p_out = 0.001f, dc->graph_features = 32;
-    dc->noise = 2.0f, dc->train_per_class = 20, dc->graph_val = 500, dc->graph_test = 1000;
+    dc->graph_nodes = 2000, dc->graph_classes = 5, dc->p_in = 0.01f, dc->p_out = 0.002f, dc->graph_features = 32;
+    dc->noise = 3.0f, dc->train_per_class = 20, dc->graph_val = 500, dc->graph_test = 1000;
     int64_t seed = 1;
     if (!get_int(e, &a[G_NODES], 2, "nodes", &dc->graph_nodes) || !get_int(e, &a[G_CLASSES], 1, "classes", &dc->graph_classes) ||
         !get_float(e, &a[G_PIN], 0, 1, "p_in", &dc->p_in) || !get_float(e, &a[G_POUT], 0, 1, "p_out", &dc->p_out) ||
