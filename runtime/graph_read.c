@@ -22,7 +22,7 @@
 /* Labels are class indices of an output layer: a bound keeps a typo (1e9)
  * from being a billion-class classifier. */
 enum { DL_GRAPH_MAX_CLASSES = 1000000 };
-#define DL_GRAPH_MAX_IDENTITY 20000   /* one-hot identity features are V x V floats */
+#define DL_GRAPH_MAX_IDENTITY 8192   /* one-hot identity features are V x V floats: 256 MB here */
 
 void dl_graph_free(dl_graph *g)
 {

@@ -29,8 +29,9 @@ static int sbm_run(dl_rng *r, int64_t a, int64_t lo, int64_t hi, double p, int32
     if (p <= 0 || lo >= hi) return 0;
     const double lq = log1p(-p);
     for (int64_t b = lo - 1;;) {
-        /* the gap to the next edge: floor(log(U) / log(1 - p)), U in (0, 1] */
-        const double u = 1.0 - (double)dl_rng_uniform(r);
+        /* the gap to the next edge: floor(log(U) / log(1 - p)), U in (0, 1] with 53 bits (a float's 24
+         * would cap the gap at 17 / p) */
+        const double u = ((double)(dl_rng_next(r) >> 11) + 1.0) * 0x1p-53;
         const double gap = p >= 1 ? 0 : floor(log(u) / lq);
         if (gap >= (double)(hi - b - 1)) return 0;
         b += 1 + (int64_t)gap;
