@@ -450,6 +450,12 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
     if (args[3].kind != V_NONE) {
         int axis;
         if (!axis_norm(e, &args[3], src->shape.rank, name, &axis)) return v_error();
+        if (idx->dtype == IR_I32 && !ir_shape_eq(&idx->shape, &src->shape)) {
+            diag_error(e->d, args[1].loc, "'%s' along an axis needs an index shaped like the source: %s is not %s\n"
+                       "hint: one index per element of src, e.g. expand(unsqueeze(index, 2), -1, -1, F) for rows of F",
+                       name, t_describe(e, idx), t_describe(e, src));
+            return v_error();
+        }
         ir_attrs ga = {.i = {axis, ir_dim_pack(size)}, .ni = 2};
         return v_tensor(ir_add(e->g, e->d, loc, OP_gather_grad, in, 2, &ga), loc);
     }
