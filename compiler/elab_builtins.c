@@ -432,8 +432,11 @@ static value b_take(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_take, in, 2, NULL), loc);
 }
 
-/* scatter_add(src, index, size): rows of src summed into `size` rows of zeros
- * at the indices; size is an int or a symbolic dimension (N). */
+/* scatter_add(src, index, size, axis = None): rows of src summed into `size`
+ * rows of zeros at the indices; size is an int or a symbolic dimension (N).
+ * With an axis it is torch's scatter_add along that axis (index shaped like
+ * src), which is gather's adjoint: a graph batch f32[N, V, F] sums its edge
+ * messages f32[N, E, F] into the V nodes of each graph. */
 static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *src = tensor_arg(e, &args[0], name, "src"), *idx = tensor_arg(e, &args[1], name, "index");
     value sv = int_like(&args[2]);
@@ -445,6 +448,18 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
     }
     if (!src || !idx || sv.kind == V_ERROR) return v_error();
     ir_node *in[2] = {src, idx};
+    if (args[3].kind != V_NONE) {
+        int axis;
+        if (!axis_norm(e, &args[3], src->shape.rank, name, &axis)) return v_error();
+        if (idx->dtype == IR_I32 && !ir_shape_eq(&idx->shape, &src->shape)) {
+            diag_error(e->d, args[1].loc, "'%s' along an axis needs an index shaped like the source: %s is not %s\n"
+                       "hint: one index per element of src, e.g. expand(unsqueeze(index, 2), -1, -1, F) for rows of F",
+                       name, t_describe(e, idx), t_describe(e, src));
+            return v_error();
+        }
+        ir_attrs ga = {.i = {axis, ir_dim_pack(size)}, .ni = 2};
+        return v_tensor(ir_add(e->g, e->d, loc, OP_gather_grad, in, 2, &ga), loc);
+    }
     ir_attrs a = {.i = {ir_dim_pack(size)}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
 }
@@ -690,7 +705,7 @@ static const builtin builtins[] = {
     {"argmin", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
     {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
-    {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}}, 3, b_scatter_add, OP_scatter_add, 0},
+    {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}, {"axis", 0}}, 4, b_scatter_add, OP_scatter_add, 0},
     {"gather", {{"x", 1}, {"index", 1}, {"axis", 1}}, 3, b_gather, OP_gather, 0},
     /* sorting and running sums (elab_sort.c) */
     {"sort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},

@@ -265,7 +265,8 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         int label_is_class = 1;
         if (train_config_build(e, step_section(e, t, step), tc, &label_is_class) != 0) continue;
         const char *kind = tc->cfg.data.kind ? tc->cfg.data.kind : "";
-        if (!strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task")) {
+        if (!strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task") || !strcmp(kind, "graph") ||
+            !strcmp(kind, "sbm")) {
             diag_error(e->d, t->name_loc, "a train section with steps reads image or csv data, not %s(...)", kind);
             return -1;
         }

@@ -264,6 +264,54 @@ static int build_text_data(elab *e, const char *fn, src_loc loc, const call_args
     return build_mlm(e, &a[T_MLM], dc);
 }
 
+/* graph("dir") and sbm(...): one graph for node classification, trained on
+ * whole (runtime/graph_read.c, graph_sbm.c). The sbm's limits are the
+ * runtime's, caught here with a caret; its defaults are samples/gcn_sbm.dln's graph: 2000
+ * nodes in 5 communities, about 7 neighbours each, that trains in seconds. */
+static int build_graph_data(elab *e, const char *fn, src_loc loc, const call_args *ca, dl_data_config *dc) {
+    dc->batch = 1;   /* one graph per step */
+    if (strcmp(fn, "graph") == 0) {
+        static const argspec spec[] = {{"path", 1}};
+        value a[1];
+        return bind_call(e, fn, loc, spec, 1, ca, a) || !get_str(e, &a[0], "path", &dc->path) ? -1 : 0;
+    }
+    static const argspec spec[] = {{"nodes", 0}, {"classes", 0}, {"p_in", 0}, {"p_out", 0}, {"features", 0},
+                                   {"noise", 0}, {"train_per_class", 0}, {"val", 0}, {"test", 0}, {"seed", 0}};
+    enum { G_NODES, G_CLASSES, G_PIN, G_POUT, G_FEAT, G_NOISE, G_TRAIN, G_VAL, G_TEST, G_SEED, G_N };
+    value a[G_N];
+    if (bind_call(e, fn, loc, spec, G_N, ca, a)) return -1;
+    dc->graph_nodes = 2000, dc->graph_classes = 5, dc->p_in = 0.01f, dc->p_out = 0.002f, dc->graph_features = 32;
+    dc->noise = 3.0f, dc->train_per_class = 20, dc->graph_val = 500, dc->graph_test = 1000;
+    int64_t seed = 1;
+    if (!get_int(e, &a[G_NODES], 2, "nodes", &dc->graph_nodes) || !get_int(e, &a[G_CLASSES], 1, "classes", &dc->graph_classes) ||
+        !get_float(e, &a[G_PIN], 0, 1, "p_in", &dc->p_in) || !get_float(e, &a[G_POUT], 0, 1, "p_out", &dc->p_out) ||
+        !get_int(e, &a[G_FEAT], 1, "features", &dc->graph_features) || !get_float(e, &a[G_NOISE], 0, 1e6, "noise", &dc->noise) ||
+        !get_int(e, &a[G_TRAIN], 1, "train_per_class", &dc->train_per_class) || !get_int(e, &a[G_VAL], 0, "val", &dc->graph_val) ||
+        !get_int(e, &a[G_TEST], 0, "test", &dc->graph_test) || !get_int(e, &a[G_SEED], 0, "seed", &seed))
+        return -1;
+    dc->graph_seed = (uint64_t)seed;
+    const double V = (double)dc->graph_nodes, C = (double)dc->graph_classes;
+    const double expected = dc->p_in * V * (V / C - 1) / 2 + dc->p_out * V * (V - V / C) / 2;
+    const value *bad = dc->graph_nodes > 1000000 ? &a[G_NODES] : dc->graph_classes > dc->graph_nodes ? &a[G_CLASSES]
+                       : dc->graph_features > 4096 ? &a[G_FEAT] : NULL;
+    if (bad) {
+        diag_error(e->d, bad->loc, "sbm: at most 1000000 nodes, classes <= nodes and at most 4096 features");
+        return -1;
+    }
+    if (expected > 4.0e7) {
+        diag_error(e->d, loc, "sbm: about %.3g edges expected, more than 40000000\nhint: lower p_in or p_out", expected);
+        return -1;
+    }
+    if (dc->graph_classes * dc->train_per_class + dc->graph_val + dc->graph_test > dc->graph_nodes) {
+        diag_error(e->d, loc, "sbm: train_per_class x classes + val + test = %lld nodes, more than the %lld of the graph",
+                   (long long)(dc->graph_classes * dc->train_per_class + dc->graph_val + dc->graph_test),
+                   (long long)dc->graph_nodes);
+        return -1;
+    }
+    dc->path = "";   /* generated: nothing to read */
+    return 0;
+}
+
 static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
@@ -271,12 +319,13 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0},       {"idx", 0},
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
                                       {"fashion_mnist_masks", 4}, {"text", 5},          {"tokens", 5},
-                                      {"seq2seq_task", 6}};
+                                      {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
     if (k == 5) return build_text_data(e, fn, s->value->loc, &ca, dc);
     if (k == 6) return build_seq2seq_data(e, s->value->loc, &ca, dc);
+    if (k == 7) return build_graph_data(e, fn, s->value->loc, &ca, dc);
     dc->batch = 64;
     dc->shuffle = 1;
     dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};
@@ -634,7 +683,9 @@ typedef enum field_kind {
     FIELD_CLASS,       /* i32[N] class labels */
     FIELD_DENSE,       /* f32 targets shaped like the (first) output */
     FIELD_LIKE_PRIMARY, /* shaped like the primary field (per-position targets, a masked-token mask) */
-    FIELD_SEQ           /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
+    FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
+    FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
+    FIELD_EDGES         /* one index per edge of a graph: i32[N, E], E a symbol of its own */
 } field_kind;
 
 typedef struct data_field {
@@ -659,6 +710,15 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"tokens", FIELD_PRIMARY, IR_I32, 0, -1};
         out[n++] = (data_field){"targets", FIELD_LIKE_PRIMARY, IR_I32, 0, -1};
         if (dc->mlm > 0) out[n++] = (data_field){"mlm_mask", FIELD_LIKE_PRIMARY, IR_F32, 0, -1};
+        return n;
+    }
+    if (dc->kind && (strcmp(dc->kind, "graph") == 0 || strcmp(dc->kind, "sbm") == 0)) {
+        /* the whole graph: node features f32[N, V, F], the edge list, a class and a split mask per node */
+        out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
+        out[n++] = (data_field){"src", FIELD_EDGES, IR_I32, 0, -1};
+        out[n++] = (data_field){"dst", FIELD_EDGES, IR_I32, 0, -1};
+        out[n++] = (data_field){"label", FIELD_NODES, IR_I32, 0, -1};
+        out[n++] = (data_field){"mask", FIELD_NODES, IR_F32, 0, -1};
         return n;
     }
     int64_t S, T;
@@ -702,6 +762,11 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         *s = primary->shape;
         return 1;
     case FIELD_SEQ: *s = (ir_shape){.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len)}}; return 1;
+    case FIELD_NODES:
+        if (!primary || primary->shape.rank != 3) return 0;
+        *s = (ir_shape){.rank = 2, .d = {primary->shape.d[0], primary->shape.d[1]}};
+        return 1;
+    case FIELD_EDGES: return 0;   /* its length is checked where an input reads it (check_edge_input) */
     }
     return 0;
 }
@@ -733,6 +798,22 @@ static int check_seq_input(elab *e, const ast_decl *t, const ir_input *in, const
                    ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name, (long long)f->len,
                    (long long)f->len);
     }
+    diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
+    return -1;
+}
+
+/* A model input reading a graph's src or dst: i32[N, E], E a symbol (the
+ * number of edges is the data's) that is not the nodes' V. -1 after an error. */
+static int check_edge_input(elab *e, const ast_decl *t, const ir_input *in, const data_field *f, ir_node *primary) {
+    const ir_dim *d = in->shape.d;
+    const int one_sym = in->shape.rank == 2 && d[1].k == 1 && d[1].syms && !(d[1].syms & (d[1].syms - 1)) &&
+                        !(d[1].syms & (1u << IR_SYM_N));
+    const int is_v = one_sym && primary && primary->shape.rank == 3 && ir_dim_eq(d[1], primary->shape.d[1]);
+    if (in->dtype == IR_I32 && one_sym && !is_v) return 0;
+    char have[160];
+    diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is i32[N, E], one node "
+               "index per edge\nhint: write i32[N, E], with a name of its own for the number of edges", in->name,
+               ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name);
     diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
     return -1;
 }
@@ -779,6 +860,15 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
             if (check_seq_input(e, t, in, f, sym_len)) return -1;
             if (strcmp(f->name, in->name) != 0) in->field = f->name;
             continue;
+        }
+        if (f->kind == FIELD_EDGES) {
+            if (check_edge_input(e, t, in, f, primary)) return -1;
+            continue;
+        }
+        if (f->kind == FIELD_NODES && (!primary || primary->shape.rank != 3)) {
+            diag_error(e->d, in->node->loc, "model input '%s' reads the graph's '%s', which needs the node features "
+                       "read as features: f32[N, V, F]", in->name, f->name);
+            return -1;
         }
         if (!field_type(f, io, primary, &dt, &s)) continue;
         if (dt != in->dtype || !ir_shape_eq(&s, &in->shape)) {

@@ -601,6 +601,33 @@ void dl_seq2seq_free(dl_seq2seq_data *d);
  * forward. */
 int dl_greedy_decode(const struct dl_model_api *api, void *m, const dl_batch *b, int64_t T, int32_t *out);
 
+/* ---- graphs (graph_read.c, graph_sbm.c) ------------------------------------
+ * One graph for node classification, trained full-batch (Kipf & Welling):
+ * node features, the edge list, a class per node and the split each node
+ * belongs to. Edges are directed here: an undirected edge of a file or of
+ * the generator is stored both ways (2i: a -> b, 2i + 1: b -> a). */
+enum { DL_SPLIT_NONE = 0, DL_SPLIT_TRAIN = 1, DL_SPLIT_VAL = 2, DL_SPLIT_TEST = 3 };
+typedef struct dl_graph {
+    int64_t nodes, features, edges, classes; /* V, F, E (directed), max label + 1 */
+    float *x;                             /* [V, F] */
+    int32_t *src, *dst;                   /* [E]: edge e goes src[e] -> dst[e] */
+    int32_t *label;                       /* [V] */
+    unsigned char *split;                 /* [V]: DL_SPLIT_* */
+    int64_t count[4];                     /* nodes per DL_SPLIT_* */
+} dl_graph;
+/* dir/nodes.csv and dir/edges.csv (docs/language.md, "Graphs"). A damaged
+ * file is -1 with "file:line: ..." in dl_last_error(), never a crash. */
+int dl_graph_load(const char *dir, dl_graph *g);
+/* A stochastic block model (dc's graph_* members): `classes` blocks of
+ * nodes (node v in block v * classes / nodes), each pair joined with
+ * probability p_in inside a block and p_out across; features = the block's
+ * mean (N(0, 1) per class and feature) plus noise * N(0, 1); train_per_class
+ * training nodes per class, then graph_val and graph_test nodes, drawn at
+ * random. Everything comes from graph_seed: the same arguments, the same
+ * graph. */
+int dl_graph_sbm(const struct dl_data_config *dc, dl_graph *g);
+void dl_graph_free(dl_graph *g);
+
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
     const char *name;
@@ -726,6 +753,11 @@ typedef struct dl_data_config {
     const char *task;                     /* seq2seq_task: "reverse", "sort", "copy", "add" */
     int64_t length, min_length, digits;   /* seq2seq_task: sequence lengths, alphabet size */
     int64_t n_train, n_test;              /* seq2seq_task: generated sequences */
+    /* ---- ABI 6: graphs (graph(dir), sbm(...)) ---- */
+    int64_t graph_nodes, graph_classes, graph_features; /* sbm: V, classes, F */
+    float p_in, p_out, noise;             /* sbm: edge probabilities inside / across blocks; feature noise */
+    int64_t train_per_class, graph_val, graph_test; /* sbm: nodes per split */
+    uint64_t graph_seed;                  /* sbm: the graph's own seed (not the run's) */
 } dl_data_config;
 
 /* IoU: outputs are logits, a pixel is predicted positive when its output is
@@ -821,7 +853,7 @@ typedef struct dl_model_api {
     const char *no_decode;                /* when decode_io is NULL: why ("a softmax over the sequence at m.dln:4:9 ...") */
 } dl_model_api;
 
-#define DL_ABI_VERSION 5
+#define DL_ABI_VERSION 6
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {

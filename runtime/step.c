@@ -222,8 +222,9 @@ int64_t dl_stepper_count_correct(const dl_stepper *st, const dl_batch *b, int32_
     if (!l || l->dtype != DL_I32) l = dl_batch_find(b, "targets");
     if (!l || l->dtype != DL_I32) l = dl_batch_find(b, "target");
     if (!l || l->dtype != DL_I32) return 0;
-    /* masked-token batches are scored where the loss is: at the selected positions */
+    /* masked-token batches are scored where the loss is: at the selected positions; a graph at the nodes of its split */
     const dl_field *w = dl_batch_find(b, "mlm_mask");
+    if (!w) w = dl_batch_find(b, "mask");
     const dl_io_info *o = &api->outputs[0];
     const int64_t per = st->out_numel[0], v = o->rank > 0 && o->shape[o->rank - 1] > 0 ? o->shape[o->rank - 1] : 0;
     int64_t positions = 1;

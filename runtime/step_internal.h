@@ -74,6 +74,10 @@ typedef struct dl_source {
     int32_t *s2s_buf;                         /* source, target_in, target of one batch */
     uint64_t s2s_seed;
     int shuffle_rows;
+    /* the graph source's state (source_graph.c): the whole graph, one batch */
+    const dl_graph *graph;
+    float *graph_mask;                        /* [V]: 1 at the nodes of the split */
+    int graph_given;                          /* the batch of this epoch is out */
     /* the dataset adapter's state */
     dl_batcher batcher;
     const dl_dataset *d;
@@ -106,5 +110,14 @@ typedef struct dl_seq2seq_scores {
 } dl_seq2seq_scores;
 int dl_evaluate_seq2seq(const dl_model_api *api, void *m, const dl_seq2seq_data *d, int64_t batch, dl_stepper *st,
                         int exact, dl_seq2seq_scores *r);
+
+/* The whole graph g as one batch of n = 1 (fields features f32[V, F], src and
+ * dst i32[E], label i32[V], and mask f32[V]: 1 at the nodes whose split is
+ * `split`, DL_SPLIT_*), once per epoch. */
+int dl_source_graph(dl_source *s, const dl_graph *g, int split);
+/* Loss and accuracy of m over the nodes of `split` (the loss is the train
+ * section's, which reads `mask`; accuracy counts the masked nodes). */
+int dl_evaluate_graph(const dl_model_api *api, void *m, const dl_graph *g, int split, dl_stepper *st, double *loss,
+                      double *acc);
 
 #endif

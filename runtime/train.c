@@ -433,9 +433,11 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_dataset train = {0}, eval = {0};
     dl_text_data td = {0};
     dl_seq2seq_data sd = {0};
+    dl_graph graph = {0};
     int have_eval, rc = -1;
     const int text = dl_is_text_kind(cfg->data.kind);
     const int s2s = cfg->data.kind && strcmp(cfg->data.kind, "seq2seq_task") == 0;
+    const int is_graph = cfg->data.kind && (strcmp(cfg->data.kind, "graph") == 0 || strcmp(cfg->data.kind, "sbm") == 0);
     char vocab_meta[2 * 256 + 16];
     if (text) {
         /* a language model's corpus: next-token batches of named fields */
@@ -448,6 +450,11 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         /* generated from the run's seed: no file, the same sequences every time */
         if (dl_seq2seq_generate(&cfg->data, seed, &sd)) return -1;
         have_eval = sd.n_test > 0;
+    } else if (is_graph) {
+        /* one graph, full batch: the splits are masks over its nodes */
+        if (strcmp(cfg->data.kind, "graph") == 0 ? dl_graph_load(cfg->data.path, &graph) : dl_graph_sbm(&cfg->data, &graph))
+            return -1;
+        have_eval = graph.count[DL_SPLIT_VAL] + graph.count[DL_SPLIT_TEST] > 0;
     } else if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) {
         return -1;
     }
@@ -460,7 +467,12 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_run_record rec = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
-    if (text || s2s) {
+    /* a graph is evaluated on its validation nodes every epoch, on its test nodes at the end */
+    const int eval_split = graph.count[DL_SPLIT_VAL] ? DL_SPLIT_VAL : DL_SPLIT_TEST;
+    if (is_graph) {
+        eval_name = eval_split == DL_SPLIT_VAL ? "val" : "test";
+        if (dl_check_vocab(api, graph.classes, "the graph's labels")) goto done;
+    } else if (text || s2s) {
         /* the model's own checks name a token id beyond an embedding's table */
         char why[96];
         snprintf(why, sizeof why, s2s ? "seq2seq_task's tokens (digits + 4)"
@@ -475,12 +487,13 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     /* the training batches as named fields; the steps' arguments bound to them
      * by name, the bounds of the model's symbols from the source's largest batch */
-    if (s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
+    if (is_graph ? dl_source_graph(&src, &graph, DL_SPLIT_TRAIN)
+        : s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
         : text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, td.vocab_size, seed + 1)
              : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
                                  &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
-    if (dl_stepper_init(&st, api, &src.bounds, batch)) goto done;
+    if (dl_stepper_init(&st, api, &src.bounds, is_graph ? 1 : batch)) goto done;
     m = dl_stepper_create(&st);
     if (!m) { dl_error_context("creating the model"); goto done; }
     api->init(m, seed);
@@ -561,7 +574,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
         dl_seq2seq_scores sc;
         if (have_eval &&
-            (s2s    ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
+            (is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
+             : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
                     : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec))) {
             char what[96];
@@ -631,6 +645,15 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         else if (text && !isnan(result.test_loss))
             printf(", %s_loss %.4f (%.3f bits per %s)", eval_name, result.test_loss, dl_bits_per_char(result.test_loss),
                    td.has_vocab ? "character" : "token");
+        if (is_graph && eval_split == DL_SPLIT_VAL && graph.count[DL_SPLIT_TEST] && result.epochs_done) {
+            double tl, ta;
+            if (dl_evaluate_graph(api, m, &graph, DL_SPLIT_TEST, &st, &tl, &ta)) {
+                printf("\n");
+                dl_error_context("evaluating on the test nodes");
+                goto done;
+            }
+            printf(", test_acc %.2f%% (%lld test nodes)", 100.0 * ta, (long long)graph.count[DL_SPLIT_TEST]);
+        }
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);
         printf("\n");
         fflush(stdout);
@@ -647,5 +670,6 @@ done:
     dl_dataset_free(&eval);
     dl_text_data_free(&td);
     dl_seq2seq_free(&sd);
+    dl_graph_free(&graph);
     return rc;
 }

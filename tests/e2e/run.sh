@@ -297,6 +297,9 @@ fi
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 
+# Graphs: the karate club and the SBM samples, damaged graph files (tests/e2e/graph.sh).
+. tests/e2e/graph.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 

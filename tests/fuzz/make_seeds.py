@@ -124,3 +124,8 @@ put("text", "tokens", text_opt(0, 0, 0, 2) + b"3 1 4 1 5 9 2 6\n5 3 5 8 9 7 9\n"
 put("text", "tokens_vocab_split", text_opt(2, 1, 1, 0) + b"0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1\n")
 put("text", "corpus", text_opt(0, 1, 1, 1) + b"A fortune:\n%\nThe other one.\n%\n")
 put("text", "vocab", text_opt(0, 0, 0, 0) + b"bytes:0a20216162")
+
+
+# ---- graph: [nodes.csv] 0x00 [edges.csv]; see fuzz_graph.c ------------------
+put("graph", "features", b"label,split,a,b\n0,1,0.5,1\n1,3,2,3\n0,2,1,1\n\0source,target\n0,1\n1,2\n")
+put("graph", "identity", b"label,split\r\n0,1\r\n1,1\r\n2,3\r\n\0source,target\r\n0,1\r\n2, 1\r\n\r\n")

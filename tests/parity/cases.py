@@ -972,6 +972,61 @@ loss("take", "sum(take(output, label) ** 2)", lambda z, t: (F.embedding(t, z) **
 loss("scatter_add", "sum(scatter_add(output, label, 10) ** 2)",
      lambda z, t: (torch.zeros(10, z.shape[1], dtype=z.dtype).index_add(0, t, z) ** 2).sum(), LS, label="class")
 
+
+# ---- graphs (stdlib/graph.dln): message passing over an edge list ------------------------
+# N graphs of V nodes, x = a: f32[N, V, F]; the edges' sources and targets are argmaxes of b
+# and c (f32[N, E, V]): random node indices, repeats and self-loops included, so degrees vary.
+# The references are plain torch: index_add_ per graph, no torch_geometric.
+_SRC, _DST = 'argmax(b, axis = 2)', 'argmax(c, axis = 2)'
+_G = [v(a=(1, 6, 3), b=(1, 11, 6), c=(1, 11, 6)), v(a=(2, 5, 4), b=(2, 7, 5), c=(2, 7, 5)),
+      v(a=(1, 4, 1), b=(1, 1, 4), c=(1, 1, 4))]
+
+
+def _edges(p):
+    return p["b"].argmax(2), p["c"].argmax(2)
+
+
+def _per_graph(p, f):
+    """f(x_n, src_n, dst_n) stacked over the N graphs, plus the zero gradient of the index inputs."""
+    src, dst = _edges(p)
+    return torch.stack([f(p["a"][n], src[n], dst[n]) for n in range(p["a"].shape[0])]) + 0 * (p["b"].sum() + p["c"].sum())
+
+
+def _scatter_rows(m, dst, V):
+    return torch.zeros(V, m.shape[1], dtype=m.dtype).index_add_(0, dst, m)
+
+
+def _in_degree(dst, V):
+    return torch.zeros(V, dtype=torch.float64).index_add_(0, dst, torch.ones(dst.shape[0], dtype=torch.float64))
+
+
+def _gcn(x, src, dst, W, b):
+    """GCNConv: D^-1/2 (A + I) D^-1/2 x W^T + b, D the in-degree plus the self-loop."""
+    h, dis = x @ W.t(), (_in_degree(dst, x.shape[0]) + 1).pow(-0.5)
+    return _scatter_rows(h[src] * (dis[src] * dis[dst])[:, None], dst, x.shape[0]) + h * (dis * dis)[:, None] + b
+
+
+def _mean_neighbors(x, src, dst):
+    return _scatter_rows(x[src], dst, x.shape[0]) / _in_degree(dst, x.shape[0]).clamp(min=1)[:, None]
+
+
+op("scatter_add axis", f"scatter_add(a, expand(unsqueeze({_DST}, 2), -1, -1, {{F}}), {{size}}, axis = 1)",
+   lambda p, F, size: torch.zeros(p["a"].shape[0], size, F, dtype=p["a"].dtype).scatter_add(
+       1, p["c"].argmax(2)[..., None].expand(-1, -1, F), p["a"]) + 0 * p["c"].sum(),
+   [v(dict(F=3, size=6), a=(1, 11, 3), c=(1, 11, 6)), v(dict(F=1, size=4), a=(2, 5, 1), c=(2, 5, 4))])
+op("in_degree", f"in_degree({_DST}, 6) * a", lambda p: _in_degree(p["c"].argmax(2)[0], 6) * p["a"] + 0 * p["c"].sum(),
+   [v(a=(1, 6), c=(1, 11, 6))])
+op("sum_neighbors", f"sum_neighbors(a, {_SRC}, {_DST})",
+   lambda p: _per_graph(p, lambda x, s, d: _scatter_rows(x[s], d, x.shape[0])), _G)
+op("mean_neighbors", f"mean_neighbors(a, {_SRC}, {_DST})", lambda p: _per_graph(p, _mean_neighbors), _G)
+op("gcn_conv", f"gcn_conv(a, {_SRC}, {_DST}, {{out}})",
+   lambda p, out: _per_graph(p, lambda x, s, d: _gcn(x, s, d, p["gcn_conv0.lin.weight"], p["gcn_conv0.bias"])),
+   [v(dict(out=4), **_G[0][0]), v(dict(out=3), **_G[1][0]), v(dict(out=1), **_G[2][0])])
+op("sage_conv", f"sage_conv(a, {_SRC}, {_DST}, {{out}})",
+   lambda p, out: _per_graph(p, lambda x, s, d: _mean_neighbors(x, s, d) @ p["sage_conv0.lin_l.weight"].t()
+                             + p["sage_conv0.lin_l.bias"] + x @ p["sage_conv0.lin_r.weight"].t()),
+   [v(dict(out=4), **_G[0][0]), v(dict(out=2), **_G[1][0])])
+
 loss("pick", "sum(pick(output, label) ** 2)", lambda z, t: (z.gather(1, t[:, None]) ** 2).sum(), LS, label="class")
 loss("pick", "sum(pick(output, label, ignore_index = 1) ** 2)",
      lambda z, t: torch.where(t != 1, z.gather(1, t[:, None])[:, 0], 0.0).pow(2).sum(), LS[1:], label="class")
