@@ -698,7 +698,7 @@ typedef struct dl_data_config {
  * evaluation set, target = label > 0.5 (1 when both are empty). */
 /* EXACT_MATCH (seq2seq_task): the fraction of test sequences predicted whole,
  * teacher-forced and by greedy decoding (dl_greedy_decode). */
-enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8 };
+enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8, DL_METRIC_BITS_PER_DIM = 16 };
 
 typedef struct dl_train_config {
     dl_data_config data;
@@ -810,6 +810,7 @@ typedef struct dl_run_result {
     double seconds_per_epoch;
     double test_iou;                      /* NaN unless metrics ask for iou */
     double test_exact_teacher, test_exact_greedy; /* NaN unless metrics ask for exact_match */
+    double test_bits_per_dim;             /* test_loss / ln 2; NaN unless metrics ask for bits_per_dim */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one
