@@ -629,6 +629,7 @@ static const builtin builtins[] = {
     {"round", X1, b_unary, OP_round, 0},
     {"stop_grad", X1, b_unary, OP_stop_grad, 0},
     {"cast_f32", X1, b_unary, OP_cast_f32, 0},
+    {"cast_i32", X1, b_unary, OP_cast_i32, 0},
     {"square", X1, b_compose, OP_mul, 0},
     {"silu", X1, b_compose, OP_mul, 0},
     {"swish", X1, b_compose, OP_mul, 0},

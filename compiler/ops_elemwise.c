@@ -50,6 +50,13 @@ int op_shape_cast_f32(ir_node *n, char *err, int errlen) {
     return 1;
 }
 
+int op_shape_cast_i32(ir_node *n, char *err, int errlen) {
+    if (!ops_require_f32(n, 0, err, errlen)) return 0;
+    n->dtype = IR_I32;
+    n->shape = n->in[0]->shape;
+    return 1;
+}
+
 /* The first (leftmost in the output) dimension where a and b disagree. */
 static int first_mismatch(const ir_shape *a, const ir_shape *b, ir_dim *da, ir_dim *db) {
     int rank = a->rank > b->rank ? a->rank : b->rank;
@@ -127,7 +134,7 @@ BROADCAST_SHAPE(where)
 PER_ELEMENT(neg) PER_ELEMENT(exp) PER_ELEMENT(log) PER_ELEMENT(log1p) PER_ELEMENT(sqrt)
 PER_ELEMENT(abs) PER_ELEMENT(sign) PER_ELEMENT(step) PER_ELEMENT(floor) PER_ELEMENT(round) PER_ELEMENT(relu) PER_ELEMENT(leaky_relu)
 PER_ELEMENT(elu) PER_ELEMENT(sigmoid) PER_ELEMENT(tanh) PER_ELEMENT(sin) PER_ELEMENT(cos) PER_ELEMENT(gelu) PER_ELEMENT(gelu_grad)
-PER_ELEMENT(cast_f32) PER_ELEMENT(add) PER_ELEMENT(sub) PER_ELEMENT(mul) PER_ELEMENT(div)
+PER_ELEMENT(cast_f32) PER_ELEMENT(cast_i32) PER_ELEMENT(add) PER_ELEMENT(sub) PER_ELEMENT(mul) PER_ELEMENT(div)
 PER_ELEMENT(pow) PER_ELEMENT(maximum) PER_ELEMENT(minimum) PER_ELEMENT(gt) PER_ELEMENT(ge)
 PER_ELEMENT(lt) PER_ELEMENT(le) PER_ELEMENT(eq) PER_ELEMENT(where)
 
@@ -155,6 +162,7 @@ NO_GRAD(step)
 NO_GRAD(floor)
 NO_GRAD(round)
 NO_GRAD(cast_f32)
+NO_GRAD(cast_i32)
 NO_GRAD(gt)
 NO_GRAD(ge)
 NO_GRAD(lt)

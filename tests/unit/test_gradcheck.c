@@ -86,6 +86,7 @@ static const gc_case cases[] = {
     {OP_gelu, A1("N,4", D_ANY)},
     {OP_gelu_grad, A1("N,4", D_ANY)},
     {OP_cast_f32, A1("N", D_LABEL), .classes = 10},
+    {OP_cast_i32, A1("N,4", D_ANY)},
     /* binary, with broadcasting */
     {OP_add, A2("N,4", "N,4", D_ANY, D_ANY)},
     {OP_add, A2("N,4", "4", D_ANY, D_ANY)},

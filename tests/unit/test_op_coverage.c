@@ -107,6 +107,7 @@ static const cov_row rows[] = {
     UNARY(gelu, G_DIFF, "f"),
     UNARY(gelu_grad, G_DIFF, "f"),
     {OP_cast_f32, G_ZERO, .ok = {IN("i5:N,4")}, .total = "any tensor converts to f32 (labels are its use)"},
+    {OP_cast_i32, G_ZERO, .ok = {IN("f:N,4")}, .bad = {IN("i3:N,4")}, .bad_msg = "expected a float tensor"},
     /* elementwise binary / ternary */
     BINARY(add, G_DIFF, "f"),
     BINARY(sub, G_DIFF, "f"),
