@@ -46,6 +46,7 @@ typedef struct options {
     dl_generate_options gen;  /* `dlnc sample` */
     dl_grid_options grid;     /* `dlnc sample --grid`: pictures instead of text */
     int count_set;            /* --count given (text sampling refuses it) */
+    int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
 } options;
 
 static void usage(FILE *out) {
@@ -54,6 +55,7 @@ static void usage(FILE *out) {
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
             "       dlnc sample [options] model.dln     generate text from a trained language model\n"
             "       dlnc sample --grid OUT.png ... m.dln draw images from a trained generator\n"
+            "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -73,7 +75,9 @@ static void usage(FILE *out) {
             "run options:\n"
             "  --model NAME        the model to train, when the file has several train sections\n"
             "                      (dlnc sample --grid: also a model of a section over several\n"
-            "                      models, e.g. a GAN's gen, from its gen.* in the checkpoint)\n"
+            "                      models, e.g. a GAN's gen, from its gen.* in the checkpoint,\n"
+            "                      or a model with no train section, from a checkpoint holding\n"
+            "                      its tensors, e.g. a flow's inverse)\n"
             "  --resume            continue an interrupted run from its checkpoint, bit for bit\n"
             "  --epochs N          override the train section's epochs\n"
             "  --max-steps N       stop after N training steps (smoke tests)\n"
@@ -94,6 +98,9 @@ static void usage(FILE *out) {
             "                      has a key/value cache (the same tokens, slower: for comparison)\n"
             "  --grid OUT.png      an image generator (one f32 input, output f32[N, C, H, W]): draw\n"
             "                      its inputs from N(0, 1) and write its images as one PNG grid\n"
+            "  --autoregressive    with --grid: a model of images f32[N, 1, H, W] to per-pixel logits\n"
+            "                      f32[N, K, H, W] (K = 1: Bernoulli; K levels: k / (K - 1)), its\n"
+            "                      pixels drawn in raster order, one forward each (PixelCNN)\n"
             "  --count N           with --grid: how many images, 1 to 1024 (default 64)\n"
             "  --range LO,HI       with --grid: the output values shown black and white (default\n"
             "                      0,1, a sigmoid's; -1,1 for a tanh); others are clamped\n"
@@ -202,6 +209,8 @@ static int parse_options(int argc, char **argv, options *o) {
         } else if (!strcmp(a, "--grid")) {
             NEXT();
             o->grid.path = argv[++i];
+        } else if (!strcmp(a, "--autoregressive")) {
+            o->autoregressive = 1;
         } else if (!strcmp(a, "--count")) {
             NEXT();
             if (parse_int_arg(a, argv[++i], &v)) return -1;
@@ -334,7 +343,7 @@ static int run_grid(const jit_module *jm, const options *o) {
     dl_grid_options g = o->grid;
     g.checkpoint = o->run_opt.checkpoint;
     g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
-    if (dl_sample_grid(jm->api, &g) != 0) {
+    if ((o->autoregressive ? dl_sample_pixels(jm->api, &g) : dl_sample_grid(jm->api, &g)) != 0) {
         fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
         return 1;
     }
@@ -345,6 +354,10 @@ static int run_grid(const jit_module *jm, const options *o) {
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
     if (o->grid.path) return run_grid(jm, o);
+    if (o->autoregressive) {
+        fprintf(stderr, "dlnc: error: --autoregressive draws images: give --grid OUT.png\n");
+        return 1;
+    }
     if (o->count_set) {
         fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
         return 1;
@@ -479,7 +492,11 @@ int main(int argc, char **argv) {
             goto done;
         }
         if (in_section) o.grid.prefix = arena_printf(&ar, "%s.", eo.mods[pick]->name);
-        if (pick < 0 || (!eo.mods[pick]->train && !in_section)) {
+        /* `dlnc sample --model flow_inverse --grid`: a model with no train section
+         * draws from a checkpoint holding its tensors (a flow's inverse shares them) */
+        const int standalone = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train && !in_section && o.grid.path;
+        if (standalone) o.grid.prefix = "";
+        if (pick < 0 || (!eo.mods[pick]->train && !in_section && !standalone)) {
             diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
                              eo.mods[pick < 0 ? 0 : pick]->name, eo.mods[pick < 0 ? 0 : pick]->name);
             goto done;

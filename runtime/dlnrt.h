@@ -518,6 +518,14 @@ typedef struct dl_grid_options {
                                              train section); every one must be there */
 } dl_grid_options;
 int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
+/* Autoregressive pictures (sample_pixel.c, `--autoregressive`): a model of
+ * images f32[N, 1, H, W] to per-pixel logits f32[N, 1, H, W] (Bernoulli:
+ * values 0, 1) or f32[N, K, H, W] (K levels: values k / (K - 1)) whose logits
+ * at a pixel see only the pixels before it in raster order (PixelCNN). The
+ * pixels of `count` images are drawn in raster order, one forward each, then
+ * written as dl_sample_grid writes its images. A model whose logits at a
+ * pixel change when later pixels are filled is refused (not causal). */
+int dl_sample_pixels(const struct dl_model_api *api, const dl_grid_options *o);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
 

@@ -11,9 +11,11 @@
  * seed and count give the same bytes and a failed write leaves no half file. */
 #include "atomic_file_internal.h"
 #include "dlnrt.h"
+#include "image_grid_internal.h"
 
 #include <math.h>
 #include <png.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,26 +40,46 @@ static int grid_form(const dl_model_api *api, int64_t *in_numel, int *c, int *h,
     return 0;
 }
 
-int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
-    if (!api || !o || !o->path) {
-        dl_set_error("dl_sample_grid: missing argument");
-        return -1;
-    }
-    int64_t zn;
-    int C, H, W;
-    if (grid_form(api, &zn, &C, &H, &W) != 0) return -1;
+void *dl_grid_model(const dl_model_api *api, const dl_grid_options *o) {
     if (!o->checkpoint) {
         dl_set_error("--grid needs the trained model: --checkpoint FILE (what `dlnc run --checkpoint FILE` saved)");
-        return -1;
+        return NULL;
     }
     if (o->count < 1 || o->count > DL_GRID_MAX_COUNT) {
         dl_set_error("--count must be between 1 and %d, not %lld", DL_GRID_MAX_COUNT, (long long)o->count);
-        return -1;
+        return NULL;
     }
     if (!(o->hi > o->lo)) {
         dl_set_error("--range LO,HI needs LO < HI");
-        return -1;
+        return NULL;
     }
+    const int64_t bounds[1] = {o->count};
+    void *m = api->create_io(bounds);
+    if (!m) return NULL;
+    if (o->prefix) {
+        /* a model trained inside a several-model section ("gen.*"), or one
+         * without a train section ("": a checkpoint holding its tensors) */
+        dl_load_report rep;
+        if (!api->load_prefix || api->load_prefix(m, o->checkpoint, o->prefix, &rep) != 0) goto fail;
+        if (rep.missing) {
+            dl_set_error("%s: %d tensor%s of model '%s' not in the checkpoint%s%s%s (%s)", o->checkpoint, rep.missing,
+                         rep.missing == 1 ? "" : "s", api->name, *o->prefix ? " under the prefix '" : "", o->prefix,
+                         *o->prefix ? "'" : "", rep.missing_names);
+            goto fail;
+        }
+        if (rep.skipped)
+            fprintf(stderr, "dlnc: %s: %d tensor%s of model '%s' loaded, %d in the file skipped (%s)\n", o->checkpoint,
+                    rep.used, rep.used == 1 ? "" : "s", api->name, rep.skipped, rep.skipped_names);
+    } else if (api->load(m, o->checkpoint) != 0) {
+        goto fail;
+    }
+    return m;
+fail:
+    api->destroy(m);
+    return NULL;
+}
+
+int dl_grid_write(const dl_grid_options *o, const float *img, int C, int H, int W) {
     const int64_t n = o->count;
     int cols = (int)ceil(sqrt((double)n));
     while ((int64_t)cols * cols < n) cols++; /* sqrt rounding */
@@ -68,47 +90,11 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
         return -1;
     }
     const size_t per = (size_t)C * H * W;
-    float *z = malloc(sizeof *z * (size_t)(n * zn)), *img = malloc(sizeof *img * per * (size_t)n);
     unsigned char *pix = calloc((size_t)gw * gh, (size_t)C); /* the gaps stay black */
-    void *outs[8] = {0};
-    void *m = NULL;
-    int rc = -1;
-    if (!z || !img || !pix || api->n_outputs > 8) {
+    if (!pix) {
         dl_set_error("--grid: out of memory");
-        goto done;
+        return -1;
     }
-    for (int k = 1; k < api->n_outputs; k++) { /* outputs past the image: computed, not drawn */
-        size_t e = 1;
-        for (int d = 0; d < api->outputs[k].rank; d++) e *= (size_t)(api->outputs[k].shape[d] > 0 ? api->outputs[k].shape[d] : 1);
-        if (!(outs[k] = malloc(sizeof(float) * e * (size_t)n))) {
-            dl_set_error("--grid: out of memory");
-            goto done;
-        }
-    }
-    outs[0] = img;
-    const int64_t bounds[1] = {n};
-    if (!(m = api->create_io(bounds))) goto done;
-    if (o->prefix) {
-        /* a model trained inside a several-model section: its tensors are "gen.*" */
-        dl_load_report rep;
-        if (!api->load_prefix || api->load_prefix(m, o->checkpoint, o->prefix, &rep) != 0) goto done;
-        if (rep.missing) {
-            dl_set_error("%s: %d tensor%s of model '%s' not in the checkpoint under the prefix '%s' (%s)",
-                         o->checkpoint, rep.missing, rep.missing == 1 ? "" : "s", api->name, o->prefix,
-                         rep.missing_names);
-            goto done;
-        }
-    } else if (api->load(m, o->checkpoint) != 0) {
-        goto done;
-    }
-    dl_rng rng;
-    dl_rng_seed(&rng, o->seed);
-    for (int64_t i = 0; i < n * zn; i++) z[i] = dl_rng_normal(&rng);
-    const void *in[1] = {z};
-    dl_clear_error();
-    if (api->reset_state) api->reset_state(m);
-    api->forward_io(m, in, outs, n, NULL);
-    if (dl_last_error()[0]) goto done;
     const float scale = 255.0f / (o->hi - o->lo);
     for (int64_t s = 0; s < n; s++) {
         const int x0 = (int)(s % cols) * (W + 1), y0 = (int)(s / cols) * (H + 1);
@@ -121,6 +107,7 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
                     pix[(((size_t)y0 + y) * gw + x0 + x) * C + ch] = (unsigned char)lrintf(v);
                 }
     }
+    int rc = -1;
     dl_atomic_file af;
     if (dl_atomic_create(&af, o->path) != 0) goto done;
     png_image im;
@@ -139,10 +126,51 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
     if (dl_atomic_commit(&af) != 0) goto done;
     rc = 0;
 done:
-    if (m) api->destroy(m);
+    free(pix);
+    return rc;
+}
+
+int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
+    if (!api || !o || !o->path) {
+        dl_set_error("dl_sample_grid: missing argument");
+        return -1;
+    }
+    int64_t zn;
+    int C, H, W;
+    if (grid_form(api, &zn, &C, &H, &W) != 0) return -1;
+    void *m = dl_grid_model(api, o);
+    if (!m) return -1;
+    const int64_t n = o->count;
+    const size_t per = (size_t)C * H * W;
+    float *z = malloc(sizeof *z * (size_t)(n * zn)), *img = malloc(sizeof *img * per * (size_t)n);
+    void *outs[8] = {0};
+    int rc = -1;
+    if (!z || !img || api->n_outputs > 8) {
+        dl_set_error("--grid: out of memory");
+        goto done;
+    }
+    for (int k = 1; k < api->n_outputs; k++) { /* outputs past the image: computed, not drawn */
+        size_t e = 1;
+        for (int d = 0; d < api->outputs[k].rank; d++) e *= (size_t)(api->outputs[k].shape[d] > 0 ? api->outputs[k].shape[d] : 1);
+        if (!(outs[k] = malloc(sizeof(float) * e * (size_t)n))) {
+            dl_set_error("--grid: out of memory");
+            goto done;
+        }
+    }
+    outs[0] = img;
+    dl_rng rng;
+    dl_rng_seed(&rng, o->seed);
+    for (int64_t i = 0; i < n * zn; i++) z[i] = dl_rng_normal(&rng);
+    const void *in[1] = {z};
+    dl_clear_error();
+    if (api->reset_state) api->reset_state(m);
+    api->forward_io(m, in, outs, n, NULL);
+    if (dl_last_error()[0]) goto done;
+    rc = dl_grid_write(o, img, C, H, W);
+done:
+    api->destroy(m);
     for (int k = 1; k < 8; k++) free(outs[k]);
     free(z);
     free(img);
-    free(pix);
     return rc;
 }
