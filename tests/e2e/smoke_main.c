@@ -61,7 +61,13 @@ static int smoke_io(const dl_model_api *api, int steps, const char *ckpt) {
     for (int64_t i = 0; i < k0; i++) maxdiff = fmax(maxdiff, fabs(((float *)outs[0])[i] - ((float *)outs2[0])[i]));
     int ok = isfinite(first) && isfinite(last) && last < first && isfinite(eval_loss) && maxdiff < 1e-5;
     if (ok && api->save(m, ckpt) == 0) {
-        api->init(m, 99);
+        /* back to the initial parameters (seed 1, as above: a model's random
+         * sources, e.g. a flow's dequantization noise, draw from the seed and
+         * the step, so the step is kept), then the checkpoint: the forward
+         * must come back bit for bit */
+        const int64_t step = api->step_count ? *api->step_count(m) : 0;
+        api->init(m, 1);
+        if (api->step_count) *api->step_count(m) = step;
         if (api->load(m, ckpt) != 0) ok = 0;
         api->forward_io(m, args, outs, n, sym + 1);
         for (int64_t i = 0; i < k0; i++)
