@@ -602,6 +602,7 @@ static int build_metrics(elab *e, const ast_setting *s, const char *data_kind, u
         if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "accuracy") == 0) *out |= DL_METRIC_ACCURACY;
         else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "loss") == 0) *out |= DL_METRIC_LOSS;
         else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "iou") == 0) *out |= DL_METRIC_IOU;
+        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "bits_per_dim") == 0) *out |= DL_METRIC_BITS_PER_DIM;
         else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "exact_match") == 0) {
             if (!data_kind || strcmp(data_kind, "seq2seq_task") != 0) {
                 diag_error(e->d, items[i]->loc, "'exact_match' scores whole sequences of a seq2seq_task(...) source, "
@@ -610,7 +611,7 @@ static int build_metrics(elab *e, const ast_setting *s, const char *data_kind, u
             }
             *out |= DL_METRIC_EXACT_MATCH;
         } else {
-            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, exact_match");
+            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, exact_match, bits_per_dim");
             return -1;
         }
     }

@@ -49,6 +49,7 @@ typedef struct options {
     sample_mode image_mode;   /* which picture (sample_images.h) */
     const char *encoder;      /* --interpolate --encoder NAME */
     int count_set;            /* --count given (text sampling refuses it) */
+    int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
 } options;
 
 static void usage(FILE *out) {
@@ -59,6 +60,7 @@ static void usage(FILE *out) {
             "       dlnc sample --grid OUT.png ... m.dln draw images from a trained generator\n"
             "       dlnc sample --reconstruct OUT.png ... m.dln   an autoencoder's test reconstructions\n"
             "       dlnc sample --interpolate OUT.png --model dec ... m.dln   walks in a decoder's latent space\n"
+            "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -78,7 +80,9 @@ static void usage(FILE *out) {
             "run options:\n"
             "  --model NAME        the model to train, when the file has several train sections\n"
             "                      (dlnc sample --grid: also a model of a section over several\n"
-            "                      models, e.g. a GAN's gen, from its gen.* in the checkpoint)\n"
+            "                      models, e.g. a GAN's gen, from its gen.* in the checkpoint,\n"
+            "                      or a model with no train section, from a checkpoint holding\n"
+            "                      its tensors, e.g. a flow's inverse)\n"
             "  --resume            continue an interrupted run from its checkpoint, bit for bit\n"
             "  --epochs N          override the train section's epochs\n"
             "  --max-steps N       stop after N training steps (smoke tests)\n"
@@ -99,6 +103,9 @@ static void usage(FILE *out) {
             "                      has a key/value cache (the same tokens, slower: for comparison)\n"
             "  --grid OUT.png      an image generator (one f32 input, output f32[N, C, H, W]): draw\n"
             "                      its inputs from N(0, 1) and write its images as one PNG grid\n"
+            "  --autoregressive    with --grid: a model of images f32[N, 1, H, W] to per-pixel logits\n"
+            "                      f32[N, K, H, W] (K = 1: Bernoulli; K levels: k / (K - 1)), its\n"
+            "                      pixels drawn in raster order, one forward each (PixelCNN)\n"
             "  --count N           with --grid: how many images, 1 to 1024 (default 64)\n"
             "  --range LO,HI       with --grid: the output values shown black and white (default\n"
             "                      0,1, a sigmoid's; -1,1 for a tanh); others are clamped\n"
@@ -226,6 +233,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->encoder = argv[++i];
         } else if (!strcmp(a, "--sigmoid")) {
             o->grid.sigmoid = 1;
+        } else if (!strcmp(a, "--autoregressive")) {
+            o->autoregressive = 1;
         } else if (!strcmp(a, "--count")) {
             NEXT();
             if (parse_int_arg(a, argv[++i], &v)) return -1;
@@ -281,6 +290,13 @@ static int parse_options(int argc, char **argv, options *o) {
     if (o->encoder && o->image_mode != SAMPLE_INTERPOLATE) {
         fprintf(stderr, "dlnc: error: --encoder is for --interpolate\n");
         return -1;
+    }
+    if (o->autoregressive) {
+        if (o->grid.path && o->image_mode != SAMPLE_GRID) {
+            fprintf(stderr, "dlnc: error: --autoregressive draws a --grid, not %s\n", sample_mode_flag(o->image_mode));
+            return -1;
+        }
+        o->image_mode = SAMPLE_AUTOREGRESSIVE;
     }
     if (o->grid.path && !o->count_set) o->grid.count = sample_mode_count(o->image_mode);
     if (!o->input) {
@@ -349,6 +365,10 @@ static int run_sample(const jit_module *jm, const options *o) {
         g.checkpoint = o->run_opt.checkpoint;
         g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
         return sample_images_run(jm, o->image_mode, &g, o->encoder != NULL, o->jit.verbose);
+    }
+    if (o->autoregressive) {
+        fprintf(stderr, "dlnc: error: --autoregressive draws images: give --grid OUT.png\n");
+        return 1;
     }
     if (o->count_set) {
         fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");

@@ -12,7 +12,8 @@
 #include <string.h>
 
 const char *sample_mode_flag(sample_mode m) {
-    return m == SAMPLE_RECONSTRUCT ? "--reconstruct" : m == SAMPLE_INTERPOLATE ? "--interpolate" : "--grid";
+    return m == SAMPLE_RECONSTRUCT ? "--reconstruct" : m == SAMPLE_INTERPOLATE ? "--interpolate"
+           : m == SAMPLE_AUTOREGRESSIVE ? "--autoregressive" : "--grid";
 }
 
 int64_t sample_mode_count(sample_mode m) {
@@ -68,6 +69,8 @@ int sample_images_run(const jit_module *jm, sample_mode mode, const dl_grid_opti
         for (int k = 0; has_encoder && k < 3 && jm->models[k]; k++)
             if (jm->models[k]->train) data = jm->models[k];
         rc = dl_sample_interpolate(api, enc, data ? data->train : NULL, g);
+    } else if (mode == SAMPLE_AUTOREGRESSIVE) {
+        rc = dl_sample_pixels(api, g);
     } else {
         rc = dl_sample_grid(api, g);
     }

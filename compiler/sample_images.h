@@ -1,5 +1,5 @@
 /* sample_images.h — `dlnc sample`'s image modes (--grid, --reconstruct,
- * --interpolate): which modules the build keeps besides the model drawn, and
+ * --interpolate, --autoregressive): which modules the build keeps besides the model drawn, and
  * running the runtime's dl_sample_grid / dl_sample_reconstruct /
  * dl_sample_interpolate on the loaded build. */
 #ifndef DLNC_SAMPLE_IMAGES_H
@@ -15,6 +15,7 @@ typedef enum sample_mode {
     SAMPLE_GRID,         /* --grid */
     SAMPLE_RECONSTRUCT,  /* --reconstruct */
     SAMPLE_INTERPOLATE,  /* --interpolate */
+    SAMPLE_AUTOREGRESSIVE, /* --autoregressive --grid: pixel by pixel (PixelCNN) */
 } sample_mode;
 
 /* The option that chose the mode ("--grid"), for messages. */

@@ -553,6 +553,14 @@ int dl_sample_interpolate(const struct dl_model_api *dec, const struct dl_model_
 /* The S points (1 - j/(S-1)) a + j/(S-1) b, j = 0 .. S-1, of d values each,
  * into out (S * d values): exactly a first and b last. */
 void dl_lerp_points(const float *a, const float *b, int64_t d, int S, float *out);
+/* Autoregressive pictures (sample_pixel.c, `--autoregressive`): a model of
+ * images f32[N, 1, H, W] to per-pixel logits f32[N, 1, H, W] (Bernoulli:
+ * values 0, 1) or f32[N, K, H, W] (K levels: values k / (K - 1)) whose logits
+ * at a pixel see only the pixels before it in raster order (PixelCNN). The
+ * pixels of `count` images are drawn in raster order, one forward each, then
+ * written as dl_sample_grid writes its images. A model whose logits at a
+ * pixel change when later pixels are filled is refused (not causal). */
+int dl_sample_pixels(const struct dl_model_api *api, const dl_grid_options *o);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
 
@@ -765,7 +773,7 @@ typedef struct dl_data_config {
  * evaluation set, target = label > 0.5 (1 when both are empty). */
 /* EXACT_MATCH (seq2seq_task): the fraction of test sequences predicted whole,
  * teacher-forced and by greedy decoding (dl_greedy_decode). */
-enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8 };
+enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8, DL_METRIC_BITS_PER_DIM = 16 };
 
 typedef struct dl_train_config {
     dl_data_config data;
@@ -877,6 +885,7 @@ typedef struct dl_run_result {
     double seconds_per_epoch;
     double test_iou;                      /* NaN unless metrics ask for iou */
     double test_exact_teacher, test_exact_greedy; /* NaN unless metrics ask for exact_match */
+    double test_bits_per_dim;             /* test_loss / ln 2; NaN unless metrics ask for bits_per_dim */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one

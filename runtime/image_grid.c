@@ -27,14 +27,11 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
     }
     if (dl_check_draw(o, DL_GRID_MAX_COUNT, "--count")) return -1;
     const int64_t n = o->count;
-    int cols = (int)ceil(sqrt((double)n));
-    while ((int64_t)cols * cols < n) cols++; /* sqrt rounding */
-    dl_canvas cv = {0};
     float *z = malloc(sizeof *z * (size_t)(n * zn));
     float **outs = dl_alloc_outputs(api, n);
     void *m = NULL;
     int rc = -1;
-    if (!z || !outs || dl_canvas_init(&cv, cols, (int)((n + cols - 1) / cols), C, H, W)) goto done;
+    if (!z || !outs) goto done;
     if (!(m = dl_sample_open(api, n, o))) goto done;
     dl_rng rng;
     dl_rng_seed(&rng, o->seed);
@@ -44,13 +41,24 @@ int dl_sample_grid(const dl_model_api *api, const dl_grid_options *o) {
     if (api->reset_state) api->reset_state(m);
     api->forward_io(m, inp, (void *const *)outs, n, NULL);
     if (dl_last_error()[0]) goto done;
-    for (int64_t s = 0; s < n; s++)
-        dl_canvas_put(&cv, (int)(s % cols), (int)(s / cols), outs[0] + (size_t)s * C * H * W, o->lo, o->hi, o->sigmoid);
-    rc = dl_canvas_write_png(&cv, o->path);
+    rc = dl_tile_png(o, outs[0], n, C, H, W);
 done:
     if (m) api->destroy(m);
     dl_free_outputs(outs);
-    dl_canvas_free(&cv);
     free(z);
+    return rc;
+}
+
+int dl_tile_png(const dl_grid_options *o, const float *img, int64_t n, int C, int H, int W) {
+    int cols = (int)ceil(sqrt((double)n));
+    while ((int64_t)cols * cols < n) cols++; /* sqrt rounding */
+    dl_canvas cv = {0};
+    int rc = -1;
+    if (dl_canvas_init(&cv, cols, (int)((n + cols - 1) / cols), C, H, W) == 0) {
+        for (int64_t s = 0; s < n; s++)
+            dl_canvas_put(&cv, (int)(s % cols), (int)(s / cols), img + (size_t)s * C * H * W, o->lo, o->hi, o->sigmoid);
+        rc = dl_canvas_write_png(&cv, o->path);
+    }
+    dl_canvas_free(&cv);
     return rc;
 }

@@ -2,7 +2,7 @@
  * (--grid, --reconstruct, --interpolate): images f32[C, H, W] placed in the
  * cells of a grid with 1-pixel black gaps and written as one PNG; and the
  * trained model they come from, created and loaded from a checkpoint (runtime
- * only: image_grid.c, image_recon.c, image_interp.c). */
+ * only: image_grid.c, image_recon.c, image_interp.c, sample_pixel.c). */
 #ifndef DLNRT_IMAGE_TILES_INTERNAL_H
 #define DLNRT_IMAGE_TILES_INTERNAL_H
 #include <stdint.h>
@@ -29,6 +29,9 @@ void dl_canvas_put(dl_canvas *cv, int col, int row, const float *img, float lo, 
 /* The whole canvas as a PNG, written atomically: -1 with an error naming path. */
 int dl_canvas_write_png(const dl_canvas *cv, const char *path);
 void dl_canvas_free(dl_canvas *cv);
+/* n images f32[C, H, W] tiled row by row in ceil(sqrt(n)) columns, as
+ * --grid draws them, into the PNG o->path (o->lo, o->hi, o->sigmoid). */
+int dl_tile_png(const struct dl_grid_options *o, const float *img, int64_t n, int C, int H, int W);
 
 /* Is output k of the model an image f32[N, C, H, W] with C = 1 or 3 and
  * fixed sizes? 0 and its sizes, or -1. */

@@ -31,13 +31,14 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     if (!isnan(s->test_iou)) fprintf(out, "  %s_iou %.4f", ev, s->test_iou);
     if (!isnan(s->test_exact_teacher)) fprintf(out, "  %s_exact_teacher %.2f%%", ev, 100.0 * s->test_exact_teacher);
     if (!isnan(s->test_exact_greedy)) fprintf(out, "  %s_exact_greedy %.2f%%", ev, 100.0 * s->test_exact_greedy);
+    if (!isnan(s->test_bits_per_dim)) fprintf(out, "  %s_bits_per_dim %.4f", ev, s->test_bits_per_dim);
     fprintf(out, "  %.0f samples/s  %s", s->samples_per_s, took);
     if (s->epoch < s->epochs) fprintf(out, "  ETA %s", eta);
     fputc('\n', out);
     fflush(out);
 }
 
-FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact)
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact, int bpd)
 {
     /* a resumed run continues the curve; keep_rows = the epochs already in it */
     FILE *f = fopen(path, keep_rows > 0 ? "a" : "w");
@@ -49,6 +50,7 @@ FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, in
         /* after seconds, so that the first five columns are the same for every run */
         fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds", eval_name, eval_name);
         if (exact) fprintf(f, ",%s_exact_teacher,%s_exact_greedy", eval_name, eval_name);
+        if (bpd) fprintf(f, ",%s_bits_per_dim", eval_name);
         fputc('\n', f);
     }
     fflush(f);
@@ -59,6 +61,7 @@ void dl_history_row(FILE *f, const dl_epoch_stats *s)
 {
     fprintf(f, "%d,%.6g,%.6g,%.6g,%.3f", s->epoch, s->train_loss, s->test_loss, s->test_acc, s->seconds);
     if (!isnan(s->test_exact_teacher)) fprintf(f, ",%.6g,%.6g", s->test_exact_teacher, s->test_exact_greedy);
+    if (!isnan(s->test_bits_per_dim)) fprintf(f, ",%.6g", s->test_bits_per_dim);
     fputc('\n', f);
     fflush(f);   /* a run stopped early still leaves its curve */
 }

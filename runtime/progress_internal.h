@@ -11,6 +11,7 @@ typedef struct dl_epoch_stats {
     double test_loss, test_acc;           /* NaN when not measured; acc is a fraction */
     double test_iou;                      /* NaN when not measured */
     double test_exact_teacher, test_exact_greedy; /* seq2seq exact match, NaN when not measured */
+    double test_bits_per_dim;             /* test_loss / ln 2 (a likelihood model's NLL per dimension), NaN when not asked */
     double samples_per_s;
     double seconds;                       /* this epoch, training + evaluation */
     double eta_seconds;                   /* estimate for the remaining epochs */
@@ -22,7 +23,8 @@ void dl_format_duration(double seconds, char *buf, size_t cap);
 void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
 /* "epoch,train_loss,test_loss,test_acc,seconds" (val_loss, val_acc for a
  * validation split), then ",test_exact_teacher,test_exact_greedy" when
- * exact (a seq2seq_task measuring exact_match), then one row per epoch. */
-FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact);
+ * exact (a seq2seq_task measuring exact_match), ",test_bits_per_dim" when
+ * bpd (metrics = [bits_per_dim]), then one row per epoch. */
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact, int bpd);
 void dl_history_row(FILE *f, const dl_epoch_stats *s);
 #endif

@@ -397,7 +397,7 @@ dl_run_result dl_run_result_none(void)
 {
     dl_run_result r = {0};
     r.test_loss = r.test_accuracy = r.test_iou = NAN;
-    r.test_exact_teacher = r.test_exact_greedy = NAN;
+    r.test_exact_teacher = r.test_exact_greedy = r.test_bits_per_dim = NAN;
     return r;
 }
 
@@ -524,7 +524,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                at.epochs_done == 1 ? "" : "s", (long long)at.steps);
     }
     const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
-    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact))) goto done;
+    /* bits per dimension: the test loss read as a mean NLL in nats per dimension */
+    const int bpd = have_eval && (cfg->metrics & DL_METRIC_BITS_PER_DIM);
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact, bpd)))
+        goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
                         (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
@@ -570,7 +573,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
-                            .test_exact_teacher = NAN, .test_exact_greedy = NAN,
+                            .test_exact_teacher = NAN, .test_exact_greedy = NAN, .test_bits_per_dim = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
         dl_seq2seq_scores sc;
         if (have_eval &&
@@ -589,6 +592,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             s.test_loss = sc.loss, s.test_acc = sc.accuracy;
             s.test_exact_teacher = sc.exact_teacher, s.test_exact_greedy = sc.exact_greedy;
         }
+        if (bpd) s.test_bits_per_dim = dl_bits_per_char(s.test_loss);
         s.seconds = dl_now() - t0;
         s.eta_seconds = (dl_now() - t_start) / (e + 1) * (epochs - e - 1);
         result.epochs_done = e + 1;
@@ -598,6 +602,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         result.test_iou = s.test_iou;
         result.test_exact_teacher = s.test_exact_teacher;
         result.test_exact_greedy = s.test_exact_greedy;
+        result.test_bits_per_dim = s.test_bits_per_dim;
         if (!opt.quiet) dl_progress_epoch(stdout, &s);
         if (history) dl_history_row(history, &s);
         if (dl_record_epoch(&rec)) goto done;
@@ -635,6 +640,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                (long long)result.steps, took);
         if (!isnan(result.test_accuracy)) printf(", %s_acc %.2f%%", eval_name, 100.0 * result.test_accuracy);
         else if (!isnan(result.test_iou)) printf(", %s_iou %.4f", eval_name, result.test_iou);
+        else if (!isnan(result.test_bits_per_dim))
+            printf(", %s_loss %.4f (%.4f bits per dimension)", eval_name, result.test_loss, result.test_bits_per_dim);
         else if (!isnan(result.test_loss)) printf(", %s_loss %.4f", eval_name, result.test_loss);
         if (!isnan(result.test_exact_teacher))
             printf(", %s_exact_teacher %.2f%%, %s_exact_greedy %.2f%%", eval_name, 100.0 * result.test_exact_teacher,

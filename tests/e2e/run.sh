@@ -294,6 +294,8 @@ fi
 . tests/e2e/image_grid.sh
 # An autoencoder's reconstructions, a VAE decoder's latent interpolations.
 . tests/e2e/image_recon.sh
+# Likelihood models: bits per dimension, PixelCNN sampling pixel by pixel, a flow's inverse.
+. tests/e2e/pixel_sample.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 

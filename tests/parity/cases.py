@@ -530,6 +530,9 @@ op("upsample_size", 'upsample(a, size = {size}, mode = "{mode}"' + '{acs})',
 op("cast_f32", "cast_f32(max_pool2d_with_indices(a, {k}, stride = {s})[1]) * b",  # the indices are an i32 source
    lambda p, k, s: F.max_pool2d(p["a"], k, s, return_indices=True)[1].double() * p["b"],
    [v(dict(k=2, s=2), a=(1, 2, 4, 4), b=(1,)), v(dict(k=3, s=2), a=(2, 3, 7, 6), b=(3, 1, 1))])
+op("cast_i32", "cast_f32(cast_i32(a * 3.0)) * b",  # toward zero on both signs; no gradient to a
+   lambda p: (p["a"] * 3.0).int().double() * p["b"],
+   [v(a=(2, 5), b=(5,)), v(a=(1, 3, 4), b=(1,))])
 
 
 def _count(shape, axes):

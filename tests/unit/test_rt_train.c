@@ -286,6 +286,40 @@ static void test_driver_trains(void)
     CU_ASSERT_EQUAL(r2.final_train_loss, r.final_train_loss);
 }
 
+/* metrics = [bits_per_dim]: the test loss / ln 2, in the result and as the
+ * history's last column, row by row the test_loss column over ln 2 */
+static void test_driver_bits_per_dim(void)
+{
+    reset_model();
+    cfg.metrics = DL_METRIC_LOSS | DL_METRIC_BITS_PER_DIM;
+    cfg.epochs = 2;
+    char hist[128];
+    snprintf(hist, sizeof hist, "%s/bpd.csv", dir);
+    dl_run_options o = {.quiet = 1, .history_csv = hist};
+    dl_run_result r;
+    CU_ASSERT_EQUAL_FATAL(dl_run_training(&api, &o, &r), 0);
+    CU_ASSERT_DOUBLE_EQUAL(r.test_bits_per_dim, r.test_loss / log(2.0), 1e-12);
+    FILE *f = fopen(hist, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[256];
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
+    CU_ASSERT_STRING_EQUAL(line, "epoch,train_loss,test_loss,test_acc,seconds,test_bits_per_dim\n");
+    int rows = 0;
+    double e, tl, tv, ta, s, bpd;
+    while (fscanf(f, "%lf,%lf,%lf,%lf,%lf,%lf\n", &e, &tl, &tv, &ta, &s, &bpd) == 6) {
+        CU_ASSERT_DOUBLE_EQUAL(bpd, tv / log(2.0), 1e-5 * tv);
+        rows++;
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(rows, 2);
+    /* without the metric: no column, NaN in the result */
+    reset_model();
+    cfg.epochs = 1;
+    o.history_csv = NULL;
+    CU_ASSERT_EQUAL_FATAL(dl_run_training(&api, &o, &r), 0);
+    CU_ASSERT(isnan(r.test_bits_per_dim));
+}
+
 static void test_driver_progress_and_max_steps(void)
 {
     reset_model();
@@ -434,6 +468,7 @@ void suite_rt_train(void)
 {
     CU_pSuite s = CU_add_suite("rt_train", train_setup, train_teardown);
     CU_add_test(s, "driver trains a linear classifier", test_driver_trains);
+    CU_add_test(s, "metrics = [bits_per_dim]: test loss / ln 2, history column", test_driver_bits_per_dim);
     CU_add_test(s, "progress line, max_steps", test_driver_progress_and_max_steps);
     CU_add_test(s, "csv with a validation split", test_driver_csv_val_split);
     CU_add_test(s, "errors: sizes, labels, data, NaN", test_driver_errors);
