@@ -25,7 +25,7 @@
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
-                                         "init_prefix"};
+                                         "init_prefix", "early_stop", "log_every"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -52,9 +52,10 @@ static const char *call_of(elab *e, const ast_setting *s, call_args *ca) {
     }
     if (x->kind != AST_CALL) {
         diag_error(e->d, x->loc, "'%s' must be a call such as %s", s->key,
-                   strcmp(s->key, "data") == 0 ? "fashion_mnist(\"dir\", batch = 64)"
-                   : s->key[0] == 'o'          ? "adam(lr = 1e-3)"
-                                               : "cosine(warmup = 1)");
+                   strcmp(s->key, "data") == 0         ? "fashion_mnist(\"dir\", batch = 64)"
+                   : strcmp(s->key, "early_stop") == 0 ? "val_loss(patience = 5)"
+                   : s->key[0] == 'o'                  ? "adam(lr = 1e-3)"
+                                                       : "cosine(warmup = 1)");
         return NULL;
     }
     if (eval_call_args(e, &f, x, ca) != 0) return NULL;
@@ -423,13 +424,23 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
     static const kind_name kinds[] = {{"constant", DL_SCHED_CONSTANT},
                                       {"step", DL_SCHED_STEP},
                                       {"exponential", DL_SCHED_EXPONENTIAL},
-                                      {"cosine", DL_SCHED_COSINE}};
+                                      {"cosine", DL_SCHED_COSINE},
+                                      {"poly", DL_SCHED_POLY},
+                                      {"plateau", DL_SCHED_PLATEAU}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "schedule", fn, kinds, COUNT(kinds));
-    *sc = (dl_sched_config){.kind = (dl_sched_kind)k, .gamma = 0.1f};
-    static const argspec spec[] = {{"step_size", 0}, {"gamma", 0}, {"min_lr", 0}, {"warmup", 0}, {"warmup_start", 0}};
+    *sc = (dl_sched_config){.kind = (dl_sched_kind)k, .gamma = 0.1f, .power = 1.0f, .factor = 0.1f, .patience = 10,
+                            .threshold = 1e-4f};
+    static const argspec spec[] = {{"step_size", 0}, {"gamma", 0},  {"min_lr", 0},   {"warmup", 0}, {"warmup_start", 0},
+                                   {"power", 0},     {"factor", 0}, {"patience", 0}, {"threshold", 0}};
+    /* the arguments each kind takes, a bit per spec entry (warm-up for all) */
+    static const unsigned allowed[] = {
+        [DL_SCHED_CONSTANT] = 0x18, [DL_SCHED_STEP] = 0x1b,  [DL_SCHED_EXPONENTIAL] = 0x1a,
+        [DL_SCHED_COSINE] = 0x1c,   [DL_SCHED_POLY] = 0x3c,  [DL_SCHED_PLATEAU] = 0x1dc,
+    };
     value a[COUNT(spec)];
     if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
+    if (!only_allowed(e, fn, spec, COUNT(spec), a, allowed[k])) return -1;
     if (k == DL_SCHED_STEP && a[0].kind == V_NONE) {
         diag_error(e->d, s->value->loc, "'step' needs step_size = <epochs between decays>");
         return -1;
@@ -441,11 +452,51 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
     int64_t step = 1, warm = 0;
     if (!get_int(e, &a[0], 1, "step_size", &step) || !get_float(e, &a[1], 0, 1, "gamma", &sc->gamma) ||
         !get_float(e, &a[2], 0, 1e3, "min_lr", &sc->min_lr) || !get_int(e, &a[3], 0, "warmup", &warm) ||
-        !get_float(e, &a[4], 0, 1, "warmup_start", &sc->warmup_start))
+        !get_float(e, &a[4], 0, 1, "warmup_start", &sc->warmup_start) ||
+        !get_float(e, &a[5], 1e-3, 100, "power", &sc->power) || !get_float(e, &a[6], 1e-6, 0.999999, "factor", &sc->factor) ||
+        !get_float(e, &a[8], 0, 1, "threshold", &sc->threshold))
         return -1;
+    int64_t pat = sc->patience;
+    if (!get_int(e, &a[7], 0, "patience", &pat)) return -1;
+    sc->patience = (int)(pat > 100000 ? 100000 : pat);
     sc->step_size = (int)step;
     sc->warmup = (int)warm;
     return 0;
+}
+
+/* ---- early stopping ---------------------------------------------------------- */
+
+/* early_stop = val_loss(patience = 5, min_delta = 0) or val_acc(...): the
+ * monitored figure is the call's name, so the setting reads as it acts. */
+static int build_early_stop(elab *e, const ast_setting *s, dl_early_stop *es) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    static const kind_name kinds[] = {{"val_loss", DL_MONITOR_VAL_LOSS}, {"val_acc", DL_MONITOR_VAL_ACC}};
+    int k = kind_of(fn, kinds, COUNT(kinds));
+    if (k < 0) {
+        diag_error(e->d, s->value->loc, "early_stop watches val_loss or val_acc, not '%s'\nhint: early_stop = "
+                   "val_loss(patience = 5); the figure comes from the validation split, never from the test set", fn);
+        return -1;
+    }
+    static const argspec spec[] = {{"patience", 1}, {"min_delta", 0}};
+    value a[COUNT(spec)];
+    if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
+    int64_t pat = 0;
+    *es = (dl_early_stop){.monitor = (dl_monitor)k};
+    if (!get_int(e, &a[0], 1, "patience", &pat) || !get_float(e, &a[1], 0, 1e30, "min_delta", &es->min_delta))
+        return -1;
+    es->patience = (int)(pat > 100000 ? 100000 : pat);
+    return 0;
+}
+
+/* Early stopping and a plateau schedule choose by the validation figures: a
+ * held-out part of the training data, which a test file or folder replaces. */
+static void need_val_split(elab *e, const ast_setting *s, const dl_data_config *dc, const char *what) {
+    if (!s || !dc->kind || (dc->val_split > 0 && !dc->test_path && strcmp(dc->kind, "seq2seq_task") != 0)) return;
+    diag_error(e->d, s->value->loc, "%s needs a validation split of the training data\nhint: add val_split = 0.1 to "
+               "%s(...)%s; choosing by the test set would make its figures optimistic", what, dc->kind,
+               dc->test_path ? " and drop its test file" : "");
 }
 
 /* ---- augmentation ---------------------------------------------------------------- */
@@ -586,7 +637,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
@@ -596,7 +647,15 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
     if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, c->data.kind, &c->metrics);
+    if ((s = setting(t, "early_stop", NULL)) && build_early_stop(e, s, &c->early_stop) == 0)
+        need_val_split(e, s, &c->data, "early_stop");
+    if (c->sched.kind == DL_SCHED_PLATEAU) need_val_split(e, setting(t, "sched", "schedule"), &c->data, "'plateau'");
     frame f = {.prefix = ""};
+    if ((s = setting(t, "log_every", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        int64_t k = 0;
+        if (v.kind != V_ERROR && get_int(e, &v, 1, "log_every", &k)) c->log_every = (int)(k > INT32_MAX ? INT32_MAX : k);
+    }
     if ((s = setting(t, "epochs", NULL))) {
         value v = eval_expr(e, &f, s->value);
         int64_t ep = 0;

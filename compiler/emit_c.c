@@ -640,6 +640,7 @@ static const char *const optim_kind_names[] = {
 };
 static const char *const sched_kind_names[] = {
     ENUM_NAME(DL_SCHED_CONSTANT), ENUM_NAME(DL_SCHED_STEP), ENUM_NAME(DL_SCHED_EXPONENTIAL), ENUM_NAME(DL_SCHED_COSINE),
+    ENUM_NAME(DL_SCHED_POLY),     ENUM_NAME(DL_SCHED_PLATEAU),
 };
 #undef ENUM_NAME
 
@@ -696,11 +697,13 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
             emit_float(c, o->initial_accumulator), emit_float(c, o->clip_norm));
     const dl_sched_config *s = &t->sched;
     fprintf(f, "    .sched = {.kind = %s, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
-               ".warmup_start = %s},\n",
+               ".warmup_start = %s,\n",
             enum_name(c, sched_kind_names, (int)(sizeof sched_kind_names / sizeof *sched_kind_names), "dl_sched_kind",
                       (int)s->kind),
             s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
             emit_float(c, s->warmup_start));
+    fprintf(f, "              .power = %s, .factor = %s, .patience = %d, .threshold = %s},\n", emit_float(c, s->power),
+            emit_float(c, s->factor), s->patience, emit_float(c, s->threshold));
     fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
             t->seed);
     emit_cstr(f, t->checkpoint);
@@ -708,7 +711,9 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     emit_cstr(f, t->init_from);
     fprintf(f, ", .init_prefix = ");
     emit_cstr(f, t->init_prefix);
-    fprintf(f, ",\n};\n\n");
+    fprintf(f, ",\n    .early_stop = {.patience = %d, .min_delta = %s, .monitor = %s}, .log_every = %d,\n};\n\n",
+            t->early_stop.patience, emit_float(c, t->early_stop.min_delta),
+            t->early_stop.monitor == DL_MONITOR_VAL_ACC ? "DL_MONITOR_VAL_ACC" : "DL_MONITOR_VAL_LOSS", t->log_every);
 }
 
 /* ---- the .c: struct and API functions -------------------------------------- */

@@ -224,7 +224,11 @@ void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
 double dl_grad_norm(float *const *grads, const int64_t *sizes, int count);
 
 /* ---- learning-rate schedules --------------------------------------------- */
-typedef enum dl_sched_kind { DL_SCHED_CONSTANT, DL_SCHED_STEP, DL_SCHED_EXPONENTIAL, DL_SCHED_COSINE } dl_sched_kind;
+typedef enum dl_sched_kind {
+    DL_SCHED_CONSTANT, DL_SCHED_STEP, DL_SCHED_EXPONENTIAL, DL_SCHED_COSINE,
+    DL_SCHED_POLY,                        /* torch PolynomialLR over the run */
+    DL_SCHED_PLATEAU                      /* torch ReduceLROnPlateau on the validation loss (dl_plateau) */
+} dl_sched_kind;
 
 typedef struct dl_sched_config {
     dl_sched_kind kind;
@@ -233,9 +237,28 @@ typedef struct dl_sched_config {
     float min_lr;                         /* cosine: eta_min */
     int warmup;                           /* linear warm-up epochs (any kind), 0 = none */
     float warmup_start;                   /* warm-up starts at base_lr * warmup_start (default 0.1?) */
+    float power;                          /* poly: the exponent (min_lr: the floor) */
+    float factor;                         /* plateau: lr *= factor on a plateau */
+    int patience;                         /* plateau: epochs without improvement tolerated */
+    float threshold;                      /* plateau: relative improvement that counts (torch's 'rel' mode) */
 } dl_sched_config;
 /* LR for a fractional epoch position (epoch + batch/batches), per-step granularity. */
 float dl_sched_lr(const dl_sched_config *s, float base_lr, int total_epochs, double epoch);
+
+/* ReduceLROnPlateau's state (mode 'min', threshold mode 'rel', cooldown 0):
+ * the rate dl_sched_lr gives a plateau schedule is multiplied by scale, which
+ * drops by the factor when the monitored value has not beaten best by the
+ * threshold for more than patience epochs (never below min_lr / base_lr). */
+typedef struct dl_plateau {
+    double best;                          /* the lowest value seen (+inf before the first) */
+    int bad_epochs;                       /* epochs since best improved */
+    int reductions;                       /* how many times the rate dropped */
+    float scale;                          /* the rate's factor now (1 at the start) */
+} dl_plateau;
+void dl_plateau_init(dl_plateau *p);
+/* After an epoch whose monitored value was `value`: updates p; returns 1
+ * when the rate dropped. */
+int dl_plateau_step(dl_plateau *p, const dl_sched_config *s, float base_lr, double value);
 
 /* ---- data ---------------------------------------------------------------- */
 typedef enum dl_label_kind { DL_LABEL_CLASS, DL_LABEL_DENSE } dl_label_kind;
@@ -700,6 +723,16 @@ typedef struct dl_data_config {
  * teacher-forced and by greedy decoding (dl_greedy_decode). */
 enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8 };
 
+/* Early stopping on the validation split (never the test set): the run ends
+ * after `patience` epochs in which the monitored figure did not improve by
+ * more than min_delta, and the checkpoint holds the best epoch's weights. */
+typedef enum dl_monitor { DL_MONITOR_VAL_LOSS, DL_MONITOR_VAL_ACC } dl_monitor;
+typedef struct dl_early_stop {
+    int patience;                         /* 0 = no early stopping */
+    float min_delta;                      /* an improvement must exceed this (absolute) */
+    dl_monitor monitor;
+} dl_early_stop;
+
 typedef struct dl_train_config {
     dl_data_config data;
     dl_optim_config optim;
@@ -710,6 +743,8 @@ typedef struct dl_train_config {
     const char *checkpoint;               /* save parameters here after training (NULL = no) */
     const char *init_from;                /* after init, load the part of this checkpoint the model owns */
     const char *init_prefix;              /* ... from its tensors named init_prefix + our names ("" = same) */
+    dl_early_stop early_stop;             /* ABI 6 */
+    int log_every;                        /* > 0: a loss line every this many steps */
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data
@@ -786,7 +821,7 @@ typedef struct dl_model_api {
     const char *no_decode;                /* when decode_io is NULL: why ("a softmax over the sequence at m.dln:4:9 ...") */
 } dl_model_api;
 
-#define DL_ABI_VERSION 5
+#define DL_ABI_VERSION 6
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {
@@ -800,6 +835,7 @@ typedef struct dl_run_options {
     uint64_t seed;                        /* overrides the train section's when seed_set */
     int seed_set;                         /* so that seed 0 is a seed like any other */
     int resume;                           /* continue from the checkpoint's run state, if the file exists */
+    int log_every;                        /* > 0 overrides the train section's log_every (ABI 6) */
 } dl_run_options;
 
 typedef struct dl_run_result {
@@ -810,6 +846,7 @@ typedef struct dl_run_result {
     double seconds_per_epoch;
     double test_iou;                      /* NaN unless metrics ask for iou */
     double test_exact_teacher, test_exact_greedy; /* NaN unless metrics ask for exact_match */
+    int best_epoch;                       /* early_stop: the epoch whose weights were kept (0: none) (ABI 6) */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one

@@ -28,6 +28,7 @@
  * Everything the model needs comes through the api struct; everything the
  * caller needs comes back through dl_run_result and the return code. */
 #include "dlnrt.h"
+#include "early_stop_internal.h"
 #include "progress_internal.h"
 #include "resume_internal.h"
 #include "run_record_internal.h"
@@ -458,6 +459,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_batch db;
     FILE *history = NULL;
     dl_run_record rec = {0};
+    dl_keep_best kb;
+    dl_keep_best_init(&kb);
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
     if (text || s2s) {
@@ -510,6 +513,23 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
                at.epochs_done == 1 ? "" : "s", (long long)at.steps);
     }
+    /* early stopping and a plateau schedule watch the validation split; their
+     * state (best value, epochs without improvement) is not in a run checkpoint */
+    const dl_early_stop *es = &cfg->early_stop;
+    const int plateau = cfg->sched.kind == DL_SCHED_PLATEAU;
+    if ((es->patience > 0 || plateau) && !(have_eval && cfg->data.val_split > 0 && !cfg->data.test_path)) {
+        dl_set_error("%s watches the validation loss: the data needs a validation split (val_split > 0), never the "
+                     "test set", es->patience > 0 ? "early_stop" : "sched = plateau(...)");
+        goto done;
+    }
+    if ((es->patience > 0 || plateau) && at.epochs_done > 0) {
+        dl_set_error("--resume: a run with %s cannot be resumed (its best epoch and patience are not in the "
+                     "checkpoint); start it afresh", es->patience > 0 ? "early_stop" : "sched = plateau(...)");
+        goto done;
+    }
+    dl_plateau pl;
+    dl_plateau_init(&pl);
+    dl_step_log slog = {.every = opt.log_every > 0 ? opt.log_every : opt.quiet ? 0 : cfg->log_every};
     const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
     if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact))) goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
@@ -530,7 +550,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         int64_t seen = 0, n, bi = 0;
         int stop = 0;
         while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
-            api->set_lr(m, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches));
+            const float lr = dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches) * pl.scale;
+            api->set_lr(m, lr);
             dl_clear_error();
             if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
             float loss = dl_stepper_bind(&st, &db) ? NAN : dl_stepper_train(&st, m);
@@ -552,6 +573,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             seen += n;
             result.steps++;
             dl_record_step(&rec, result.steps, e + (double)bi / batches, loss);
+            dl_step_log_add(&slog, stdout, result.steps, e + 1, loss, lr);
         }
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
         const double t_train = dl_now() - t0;
@@ -603,12 +625,40 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             dl_error_kept(last_saved, checkpoint, saves);
             goto done;
         }
-        if (saves) {
+        /* with early stopping only an improving epoch is saved: the file holds the best weights */
+        const int improved = es->patience > 0 && dl_keep_best_update(&kb, es, e + 1, s.test_loss, s.test_acc);
+        if (improved && dl_keep_best_snapshot(&kb, api, m)) goto done;
+        if (saves && (es->patience <= 0 || improved)) {
             at.epochs_done = e + 1, at.steps = result.steps;
             if (dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
             last_saved = e + 1;
         }
+        if (plateau && dl_plateau_step(&pl, &cfg->sched, cfg->optim.lr, s.test_loss) && !opt.quiet)
+            printf("plateau: val_loss has not improved for %d epoch%s: lr x %g = %.4g from epoch %d\n",
+                   cfg->sched.patience + 1, cfg->sched.patience ? "s" : "", (double)cfg->sched.factor,
+                   (double)cfg->optim.lr * pl.scale, e + 2);
+        if (es->patience > 0 && dl_keep_best_exhausted(&kb, es)) {
+            printf("early stop after epoch %d: %s has not improved by more than %g for %d epochs\n", e + 1,
+                   dl_monitor_name(es->monitor), (double)es->min_delta, es->patience);
+            break;
+        }
         if (stop) break;
+    }
+    if (es->patience > 0 && kb.best_epoch > 0) {
+        /* the run ends on the kept weights: its final figures (and confusion matrix) are theirs */
+        result.best_epoch = kb.best_epoch;
+        if (kb.best_epoch != result.epochs_done) {
+            dl_keep_best_restore(&kb, api, m);
+            double l = NAN, a = NAN, u = NAN;
+            if (text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &l, &a)
+                     : dl_evaluate(api, m, &eval, batch, &st, &l, &a, &u, &rec)) {
+                dl_error_context("evaluating the kept epoch");
+                goto done;
+            }
+            result.test_loss = l, result.test_accuracy = a, result.test_iou = u;
+        }
+        printf("kept epoch %d (%s %.4f)%s%s\n", kb.best_epoch, dl_monitor_name(es->monitor), kb.best,
+               saves ? " in " : "", saves ? checkpoint : "");
     }
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
@@ -638,6 +688,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     rc = 0;
 done:
     if (res) *res = result;
+    dl_keep_best_free(&kb);
     if (history) fclose(history);
     dl_record_close(&rec);
     if (src.close) src.close(&src);

@@ -1,0 +1,30 @@
+# Sourced by tests/e2e/run.sh (needs B, T, pass, fail): training craft
+# (tests/e2e/craft.dln on a generated 3-class CSV). Early stopping ends the
+# run after patience epochs without improvement, says which epoch it kept,
+# and its checkpoint is that epoch's, byte for byte; the plateau schedule
+# halves the rate after an epoch without a 50% better validation loss;
+# log_every prints a loss line every 5 steps (--log-every overrides it,
+# --quiet silences it). Refused at run time: --resume of such a run. ~2 s.
+awk 'BEGIN { print "a,b,label"; for (i = 0; i < 400; i++) { x = (i * 37 % 100) / 50 - 1; y = (i * 61 % 97) / 48.5 - 1;
+             printf "%.4f,%.4f,%d\n", x, y, (x + y > 0.3) + (x - y > 0.5) } }' > "$T/craft.csv"
+cp tests/e2e/craft.dln "$T/craft.dln"
+DC=$(cd "$B" && pwd)/dlnc
+cr() { (cd "$T" && DLNC_CACHE="$T/cache" "$DC" run craft.dln "$@"); }
+cr --checkpoint craft_es.st > "$T/craft.out" 2>&1; rc1=$?
+cr --checkpoint craft_1.st --epochs 1 --quiet > "$T/craft1.out" 2>&1; rc2=$?
+cr --checkpoint craft_es.st --resume > "$T/craftr.out" 2>&1; rc3=$?
+cr --epochs 1 --log-every 7 --quiet > "$T/craft7.out" 2>&1; rc4=$?
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && cmp -s "$T/craft_es.st" "$T/craft_1.st" \
+   && grep -q "^early stop after epoch 3: val_loss has not improved by more than 100 for 2 epochs$" "$T/craft.out" \
+   && grep -q "^kept epoch 1 (val_loss [0-9.]*) in craft_es.st$" "$T/craft.out" \
+   && grep -q "^done: 3 epochs, " "$T/craft.out" && ! grep -q "^epoch   4/20" "$T/craft.out" \
+   && grep -q "^plateau: val_loss has not improved for 1 epoch: lr x 0.5 = 0.005 from epoch 3$" "$T/craft.out" \
+   && grep -q "^step 40  epoch 3  loss [0-9.]*  lr 0.005$" "$T/craft.out" \
+   && [ "$(grep -c '^step ' "$T/craft.out")" -eq 11 ] && ! grep -q "^step " "$T/craft1.out" \
+   && [ $rc3 -eq 1 ] && grep -q "a run with early_stop cannot be resumed" "$T/craftr.out" \
+   && [ $rc4 -eq 0 ] && [ "$(grep -c '^step ' "$T/craft7.out")" -eq 2 ] && grep -q "^step 14  epoch 1 " "$T/craft7.out"; then
+  echo "early stopping keeps the best epoch's checkpoint; plateau; log_every: ok"; pass=$((pass+1))
+else
+  echo "FAIL training craft ($rc1 $rc2 $rc3 $rc4):"; cat "$T/craft.out" "$T/craft1.out" "$T/craftr.out" "$T/craft7.out"
+  fail=$((fail+1))
+fi
