@@ -596,25 +596,54 @@ static int has_mixup(const ast_decl *t) {
     return 0;
 }
 
-static int build_metrics(elab *e, const ast_setting *s, const char *data_kind, unsigned *out) {
+/* Metrics by name; `needs` says what the labels must be for it to mean anything. */
+enum { NEED_ANY, NEED_CLASSES, NEED_MASKS, NEED_SEQ2SEQ };
+static const struct {
+    const char *name;
+    unsigned bit;
+    int needs;
+} metric_names[] = {
+    {"accuracy", DL_METRIC_ACCURACY, NEED_ANY},        {"loss", DL_METRIC_LOSS, NEED_ANY},
+    {"iou", DL_METRIC_IOU, NEED_ANY},                  {"exact_match", DL_METRIC_EXACT_MATCH, NEED_SEQ2SEQ},
+    {"precision", DL_METRIC_PRECISION, NEED_CLASSES},  {"recall", DL_METRIC_RECALL, NEED_CLASSES},
+    {"f1", DL_METRIC_F1, NEED_CLASSES},                {"per_class", DL_METRIC_PER_CLASS, NEED_CLASSES},
+    {"confusion", DL_METRIC_CONFUSION, NEED_CLASSES},  {"mean_iou", DL_METRIC_MEAN_IOU, NEED_MASKS},
+};
+
+static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc, int label_is_class, unsigned *out) {
     int n;
     const ast_expr *const *items = setting_items(s, &n);
+    const char *kind = dc->kind ? dc->kind : "this data";
+    const int text = !strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task");
     *out = DL_METRIC_LOSS;
     for (int i = 0; i < n; i++) {
-        if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "accuracy") == 0) *out |= DL_METRIC_ACCURACY;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "loss") == 0) *out |= DL_METRIC_LOSS;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "iou") == 0) *out |= DL_METRIC_IOU;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "exact_match") == 0) {
-            if (!data_kind || strcmp(data_kind, "seq2seq_task") != 0) {
-                diag_error(e->d, items[i]->loc, "'exact_match' scores whole sequences of a seq2seq_task(...) source, "
-                           "not %s(...)", data_kind ? data_kind : "this data");
-                return -1;
-            }
-            *out |= DL_METRIC_EXACT_MATCH;
-        } else {
-            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, exact_match");
+        int k = -1;
+        for (int j = 0; items[i]->kind == AST_NAME && j < COUNT(metric_names); j++)
+            if (strcmp(items[i]->name, metric_names[j].name) == 0) k = j;
+        if (k < 0) {
+            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, mean_iou, "
+                       "precision, recall, f1, per_class, confusion, exact_match");
             return -1;
         }
+        const int needs = metric_names[k].needs;
+        if (needs == NEED_SEQ2SEQ && strcmp(kind, "seq2seq_task") != 0) {
+            diag_error(e->d, items[i]->loc, "'exact_match' scores whole sequences of a seq2seq_task(...) source, "
+                       "not %s(...)", kind);
+            return -1;
+        }
+        if (needs == NEED_CLASSES && (text || !label_is_class)) {
+            diag_error(e->d, items[i]->loc, "'%s' counts the classes of a classifier; the labels of %s(...) are %s\n"
+                       "hint: it needs class labels (i32[N]) from an image or csv source, without mixup", metric_names[k].name,
+                       kind, text ? "token ids" : "not classes");
+            return -1;
+        }
+        if (needs == NEED_MASKS && (text || label_is_class)) {
+            diag_error(e->d, items[i]->loc, "'mean_iou' scores masks (a segmentation model's logits against targets "
+                       "shaped like them); the labels of %s(...) are classes\nhint: it needs dense labels, as "
+                       "fashion_mnist_masks(...) or csv(..., classify = false) give", kind);
+            return -1;
+        }
+        *out |= metric_names[k].bit;
     }
     return 0;
 }
@@ -646,7 +675,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
-    if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, c->data.kind, &c->metrics);
+    if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, &c->data, *label_is_class, &c->metrics);
     if ((s = setting(t, "early_stop", NULL)) && build_early_stop(e, s, &c->early_stop) == 0)
         need_val_split(e, s, &c->data, "early_stop");
     if (c->sched.kind == DL_SCHED_PLATEAU) need_val_split(e, setting(t, "sched", "schedule"), &c->data, "'plateau'");

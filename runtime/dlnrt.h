@@ -652,6 +652,29 @@ int64_t dl_count_correct_where(const float *logits, const int32_t *labels, const
 int64_t dl_count_exact_logits(const float *logits, const int32_t *target, int64_t n, int64_t T, int classes);
 int64_t dl_count_exact(const int32_t *pred, const int32_t *target, int64_t n, int64_t T);
 
+/* ---- evaluation figures and their 95% intervals (figures.c) ----------------- */
+/* Wilson score interval of k successes in n trials (NaN when n = 0). */
+void dl_wilson_interval(int64_t k, int64_t n, double *lo, double *hi);
+/* Normal interval of a mean from count observations x (weights w): sum =
+ * sum w x, sum_sq = sum w x^2, weight = sum w (NaN below 2 observations). */
+void dl_mean_interval(double sum, double sum_sq, double weight, int64_t count, double *lo, double *hi);
+/* One class's precision, recall and F1 (0 where a denominator is 0). */
+void dl_class_prf(int64_t tp, int64_t truth, int64_t pred, double prf[3]);
+/* Macro precision, recall, F1 of a k x k confusion matrix (rows true), as
+ * sklearn's average='macro', zero_division=0 over the classes occurring in
+ * truth or prediction. */
+int dl_macro_prf(const int64_t *counts, int k, double prf[3]);
+/* Their 95% percentile-bootstrap intervals: samples (cells of the matrix)
+ * resampled 1000 times from seed. */
+int dl_macro_prf_bootstrap(const int64_t *counts, int k, uint64_t seed, double lo[3], double hi[3]);
+/* Adds one image's pixel counts of n values to counts[0..4): foreground
+ * (logit > 0 / target > 0.5) intersection and union, background's. */
+void dl_count_iou_image(const float *logits, const float *target, int64_t n, int64_t *counts);
+/* From n images' counts (4 each): iou[0] the foreground IoU, iou[1] the mean
+ * IoU of foreground and background; and their bootstrap intervals over images. */
+void dl_iou_figures(const int64_t *per_image, int64_t n, double iou[2]);
+int dl_iou_bootstrap(const int64_t *per_image, int64_t n, uint64_t seed, double lo[2], double hi[2]);
+
 /* ---- named-field batches (dl_batch, above) ------------------------------------
  * A model input reads the field of its name (a single input whose name no
  * field has reads the source's first field); the `loss` of the train section
@@ -721,7 +744,14 @@ typedef struct dl_data_config {
  * evaluation set, target = label > 0.5 (1 when both are empty). */
 /* EXACT_MATCH (seq2seq_task): the fraction of test sequences predicted whole,
  * teacher-forced and by greedy decoding (dl_greedy_decode). */
-enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8 };
+/* PRECISION, RECALL, F1: macro averages (dl_macro_prf); PER_CLASS: each
+ * class's precision, recall (= its accuracy) and F1; CONFUSION: the matrix;
+ * MEAN_IOU: foreground and background IoU averaged. All at the end of a run. */
+enum {
+    DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8,
+    DL_METRIC_PRECISION = 16, DL_METRIC_RECALL = 32, DL_METRIC_F1 = 64, DL_METRIC_PER_CLASS = 128,
+    DL_METRIC_CONFUSION = 256, DL_METRIC_MEAN_IOU = 512
+};
 
 /* Early stopping on the validation split (never the test set): the run ends
  * after `patience` epochs in which the monitored figure did not improve by

@@ -30,6 +30,7 @@
 #include "dlnrt.h"
 #include "early_stop_internal.h"
 #include "progress_internal.h"
+#include "report_internal.h"
 #include "resume_internal.h"
 #include "run_record_internal.h"
 #include "step_internal.h"
@@ -285,9 +286,10 @@ static int dl_check_classes(const dl_model_api *api, const dl_dataset *d, const 
 
 /* Mean loss, accuracy (NaN unless the labels are classes) and IoU (NaN
  * unless asked for, with dense labels) over d; the confusion matrix into
- * rec's when it has one. */
+ * rec's when it has one, and the counts the final figures' intervals need
+ * into tally. */
 static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, dl_stepper *st,
-                       double *loss, double *acc, double *iou, dl_run_record *rec)
+                       double *loss, double *acc, double *iou, dl_run_record *rec, dl_eval_tally *tally)
 {
     const int one_input = dl_one_input_form(api);
     float *const out = st->out[0];
@@ -299,6 +301,9 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         return -1;
     const unsigned metrics = api->train->metrics;
     const int want_iou = (metrics & DL_METRIC_IOU) && d->label_kind == DL_LABEL_DENSE;
+    const int image_iou = (metrics & (DL_METRIC_IOU | DL_METRIC_MEAN_IOU)) && d->label_kind == DL_LABEL_DENSE &&
+                          one_input;
+    if (dl_tally_begin(tally, d->n, image_iou)) { src.close(&src); return -1; }
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
     if (rec->confusion) memset(rec->confusion, 0, sizeof *rec->confusion * (size_t)rec->classes * (size_t)rec->classes);
@@ -314,6 +319,7 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         }
         loss_sum += (double)loss * n;
         seen += n;
+        tally->loss_sum += (double)loss * n, tally->loss_sq += (double)loss * loss * n, tally->batches++;
         if (!one_input) {
             correct += dl_stepper_count_correct(st, &db, -1, &rows);
             rows_seen += rows;
@@ -324,6 +330,9 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         if (rec->confusion) dl_count_confusion(out, classes, n, rec->classes, rec->confusion);
         if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, classes, n, (int)api->out_numel);
         if (want_iou) dl_count_iou(out, db.field[1].data, n * api->out_numel, &inter, &uni);
+        for (int64_t i = 0; image_iou && i < n && tally->images < tally->iou_cap; i++)
+            dl_count_iou_image(out + i * api->out_numel, (const float *)db.field[1].data + i * api->out_numel,
+                               api->out_numel, tally->iou + 4 * tally->images++);
         rows_seen += n;
     }
     src.close(&src);
@@ -331,6 +340,7 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     /* accuracy for classifiers, unless the train section lists metrics without it */
     int want_acc = d->label_kind == DL_LABEL_CLASS && (!metrics || (metrics & DL_METRIC_ACCURACY)) && rows_seen > 0;
     *acc = want_acc ? (double)correct / rows_seen : NAN;
+    tally->samples = seen, tally->scored = want_acc ? rows_seen : 0, tally->correct = correct;
     *iou = want_iou ? (uni ? (double)inter / uni : 1.0) : NAN;
     return 0;
 }
@@ -461,6 +471,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_run_record rec = {0};
     dl_keep_best kb;
     dl_keep_best_init(&kb);
+    dl_eval_tally tally = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
     if (text || s2s) {
@@ -533,8 +544,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
     if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact))) goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
+    const unsigned class_metrics = DL_METRIC_ACCURACY | DL_METRIC_PRECISION | DL_METRIC_RECALL | DL_METRIC_F1 |
+                                   DL_METRIC_PER_CLASS | DL_METRIC_CONFUSION;
     const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
-                        (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
+                        (!cfg->metrics || (cfg->metrics & class_metrics)) ? (int)api->out_numel : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
     const int64_t batches = src.batches;
@@ -585,7 +598,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (have_eval &&
             (s2s    ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
-                    : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec))) {
+                    : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec, &tally))) {
             char what[96];
             snprintf(what, sizeof what, "evaluating on the %s after epoch %d",
                      eval_name[0] == 'v' ? "validation split" : "test set", e + 1);
@@ -651,7 +664,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             dl_keep_best_restore(&kb, api, m);
             double l = NAN, a = NAN, u = NAN;
             if (text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &l, &a)
-                     : dl_evaluate(api, m, &eval, batch, &st, &l, &a, &u, &rec)) {
+                     : dl_evaluate(api, m, &eval, batch, &st, &l, &a, &u, &rec, &tally)) {
                 dl_error_context("evaluating the kept epoch");
                 goto done;
             }
@@ -663,6 +676,13 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
     if (dl_record_finish(&rec, eval_name, opt.quiet)) goto done;
+    if (have_eval && !text && !s2s && result.epochs_done > 0) {
+        /* every figure of the last evaluation (the kept epoch's) with its 95% interval */
+        const dl_report rep = {.eval_name = eval_name, .metrics = cfg->metrics, .tally = &tally,
+                               .confusion = rec.confusion, .classes = rec.classes, .seed = seed ^ 0xb007ULL,
+                               .history = opt.history_csv};
+        if (dl_report_print(opt.quiet ? NULL : stdout, &rep)) goto done;
+    }
     /* --quiet drops the per-epoch lines, never the result */
     {
         char took[32];
@@ -689,6 +709,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
 done:
     if (res) *res = result;
     dl_keep_best_free(&kb);
+    dl_tally_free(&tally);
     if (history) fclose(history);
     dl_record_close(&rec);
     if (src.close) src.close(&src);

@@ -28,3 +28,42 @@ else
   echo "FAIL training craft ($rc1 $rc2 $rc3 $rc4):"; cat "$T/craft.out" "$T/craft1.out" "$T/craftr.out" "$T/craft7.out"
   fail=$((fail+1))
 fi
+# The figures at the end, with 95% intervals: accuracy (Wilson), loss (batch
+# means), macro precision/recall/F1 (bootstrap) of the kept epoch, each point
+# inside its interval; the per-class table and its CSV beside the history
+# (supports adding up to the 100 validation samples); a segmentation model's
+# iou and mean_iou with intervals over images (Fashion-MNIST masks, 20 steps).
+cr --checkpoint craft_f.st --history craft_f.csv --quiet --epochs 2 > "$T/craftf.out" 2>&1; rc5=$?
+cr --checkpoint craft_f.st --epochs 2 > "$T/craftf2.out" 2>&1
+inside() {  # name file: the figure's value lies within its printed interval
+  awk -v n="$1" '$1 == n { v = $2; lo = $3; hi = $4; gsub(/[][,%]/, "", v); gsub(/[][,%]/, "", lo); gsub(/[][,%]/, "", hi);
+                 ok = (lo + 0 <= v + 0 && v + 0 <= hi + 0 && lo + 0 < hi + 0) } END { exit !ok }' "$2"
+}
+cat > "$T/seg.dln" <<'SEG'
+model seg(x: f32[N, 1, 28, 28]) -> f32[N, 1, 28, 28] {
+    return conv2d(conv2d(x, 4, 3, pad = 1) |> relu, 1, 3, pad = 1)
+}
+train seg {
+    data    = fashion_mnist_masks(batch = 64, val_split = 0.02)
+    loss    = bce_with_logits(output, label)
+    optim   = adam(lr = 0.01)
+    epochs  = 1
+    metrics = [iou, mean_iou]
+}
+SEG
+(cd "$T" && DLNC_CACHE="$T/cache" "$DC" run seg.dln --max-steps 20) > "$T/seg.out" 2>&1; rc6=$?
+if [ $rc5 -eq 0 ] && ! grep -q "figures" "$T/craftf.out" && [ "$(wc -l < "$T/craft_f.per_class.csv")" -eq 4 ] \
+   && head -1 "$T/craft_f.per_class.csv" | grep -q "^class,support,predicted,precision,recall,f1$" \
+   && [ "$(awk -F, 'NR > 1 { s += $2 } END { print s }' "$T/craft_f.per_class.csv")" -eq 100 ] \
+   && grep -q "^val figures (95% intervals; 100 samples):$" "$T/craftf2.out" \
+   && grep -q "^  accuracy .* Wilson$" "$T/craftf2.out" && grep -q "^  loss .* normal, 7 batch means$" "$T/craftf2.out" \
+   && inside accuracy "$T/craftf2.out" && inside loss "$T/craftf2.out" && inside precision "$T/craftf2.out" \
+   && inside recall "$T/craftf2.out" && inside f1 "$T/craftf2.out" \
+   && grep -q "^per class (val; recall is the class's accuracy):$" "$T/craftf2.out" \
+   && [ $rc6 -eq 0 ] && inside iou "$T/seg.out" && inside mean_iou "$T/seg.out" \
+   && grep -q "^  mean_iou .* bootstrap of 1000 over images$" "$T/seg.out"; then
+  echo "end-of-run figures with 95% intervals, per-class table and CSV, mean_iou: ok"; pass=$((pass+1))
+else
+  echo "FAIL end-of-run figures ($rc5 $rc6):"; cat "$T/craftf.out" "$T/craftf2.out" "$T/seg.out" "$T/craft_f.per_class.csv"
+  fail=$((fail+1))
+fi
