@@ -515,14 +515,33 @@ static int get_floats(elab *e, const value *v, double lo, double hi, const char 
     return 1;
 }
 
+/* A pair (lo, hi) with lo <= hi, both in [min, max], into out[0..2). */
+static int get_range(elab *e, const value *v, double min, double max, const char *what, float *out) {
+    if (v->kind == V_NONE) return 1;
+    if (v->kind != V_LIST || v->n != 2) {
+        diag_error(e->d, v->loc, "'%s' must be a pair (lo, hi), got %s", what, v_describe(e, v));
+        return 0;
+    }
+    if (!get_float(e, &v->items[0], min, max, what, &out[0]) || !get_float(e, &v->items[1], min, max, what, &out[1]))
+        return 0;
+    if (out[0] > out[1]) {
+        diag_error(e->d, v->loc, "'%s' must be (lo, hi) with lo <= hi, got (%g, %g)", what, out[0], out[1]);
+        return 0;
+    }
+    return 1;
+}
+
 static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, int *label_is_class) {
     static const kind_name kinds[] = {{"random_crop", 0}, {"hflip", 1},  {"vflip", 2},  {"rotate", 3},
                                       {"noise", 4},       {"brightness", 5}, {"contrast", 6}, {"cutout", 7},
-                                      {"mixup", 8},       {"normalize", 9}};
-    static const argspec specs[][2] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
+                                      {"mixup", 8},       {"normalize", 9}, {"random_resized_crop", 10},
+                                      {"color_jitter", 11}, {"cutmix", 12}};
+    static const argspec specs[][4] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
                                        {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
-                                       {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}};
-    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2};
+                                       {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}, {{"scale", 0}, {"ratio", 0}},
+                                       {{"brightness", 0}, {"contrast", 0}, {"saturation", 0}, {"hue", 0}},
+                                       {{"alpha", 0}, {"p", 0}}};
+    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2};
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     unsigned seen = 0;
@@ -543,7 +562,7 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
         call_args ca = {0};
         frame f = {.prefix = ""};
         if (it->kind == AST_CALL && eval_call_args(e, &f, it, &ca) != 0) return -1;
-        value a[2];
+        value a[4];
         if (bind_call(e, it->name, it->loc, specs[k], nspec[k], &ca, a)) return -1;
         int64_t iv;
         int ok = 1;
@@ -579,10 +598,49 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
             ac->norm_channels = nm;
             break;
         }
+        case 10:
+            ac->rrc_scale[0] = 0.08f, ac->rrc_scale[1] = 1.0f, ac->rrc_ratio[0] = 0.75f, ac->rrc_ratio[1] = 4.0f / 3;
+            ok = get_range(e, &a[0], 1e-4, 1, "scale", ac->rrc_scale) && get_range(e, &a[1], 1e-2, 100, "ratio", ac->rrc_ratio);
+            break;
+        case 11:
+            /* brightness and contrast are the plain transforms' (listing both is listing one twice) */
+            if ((seen & (3u << 5)) && (a[0].kind != V_NONE || a[1].kind != V_NONE)) {
+                diag_error(e->d, it->loc, "'color_jitter' sets brightness or contrast, and so does an earlier item");
+                return -1;
+            }
+            ok = get_float(e, &a[0], 0, 10, "brightness", &ac->brightness) &&
+                 get_float(e, &a[1], 0, 10, "contrast", &ac->contrast) &&
+                 get_float(e, &a[2], 0, 10, "saturation", &ac->saturation) && get_float(e, &a[3], 0, 0.5, "hue", &ac->hue);
+            if (a[0].kind != V_NONE) seen |= 1u << 5;
+            if (a[1].kind != V_NONE) seen |= 1u << 6;
+            break;
+        case 12:
+            ac->cutmix_alpha = 1.0f, ac->cutmix_p = 0.5f;
+            ok = get_float(e, &a[0], 1e-3, 100, "alpha", &ac->cutmix_alpha) && get_float(e, &a[1], 0, 1, "p", &ac->cutmix_p);
+            *label_is_class = 0;   /* labels become one-hot mixtures f32[N, C], as with mixup */
+            break;
         }
         if (!ok) return -1;
+        if ((k == 8 || k == 12) && (seen & (1u << 8)) && (seen & (1u << 12))) {
+            diag_error(e->d, it->loc, "mixup and cutmix both blend whole batches; use one of them");
+            return -1;
+        }
     }
     return 0;
+}
+
+/* Saturation and hue of a source known to give grey images: there is no
+ * colour to change (the batcher checks again for sources known only at run
+ * time). */
+static void grey_colour(elab *e, const ast_setting *s, const dl_data_config *dc) {
+    const dl_augment_config *a = &dc->augment;
+    const char *k = dc->kind ? dc->kind : "";
+    const int grey = !strcmp(k, "fashion_mnist") || !strcmp(k, "mnist") || !strcmp(k, "idx") ||
+                     !strcmp(k, "fashion_mnist_masks") || (!strcmp(k, "image_folder") && dc->channels == 1);
+    if (grey && (a->saturation > 0 || a->hue > 0))
+        diag_error(e->d, s->value->loc, "color_jitter's saturation and hue change the colours of RGB images; %s(...) "
+                   "gives grey ones\nhint: keep brightness and contrast: color_jitter(brightness = 0.4, contrast = 0.4)",
+                   k);
 }
 
 /* mixup's labels are soft: a loss over i32 class labels cannot take them. */
@@ -592,7 +650,9 @@ static int has_mixup(const ast_decl *t) {
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     for (int i = 0; i < n; i++)
-        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) && strcmp(items[i]->name, "mixup") == 0) return 1;
+        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) &&
+            (strcmp(items[i]->name, "mixup") == 0 || strcmp(items[i]->name, "cutmix") == 0))
+            return 1;
     return 0;
 }
 
@@ -671,7 +731,8 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
-    if ((s = setting(t, "augment", NULL))) build_augment(e, s, &c->data.augment, label_is_class);
+    if ((s = setting(t, "augment", NULL)) && build_augment(e, s, &c->data.augment, label_is_class) == 0)
+        grey_colour(e, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
@@ -967,7 +1028,7 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
     ir_node *label = lb && lb->v.kind == V_TENSOR ? lb->v.t : NULL;
     if (v.kind == V_ERROR && label && (strstr(e->d->last_error, "i32") || strstr(e->d->last_error, "f32"))) {
         if (label->dtype == IR_F32 && has_mixup(t))
-            diag_note(e->d, s->value->loc, "with mixup the labels are one-hot mixtures (f32[N, C]); use a soft-target "
+            diag_note(e->d, s->value->loc, "with mixup or cutmix the labels are one-hot mixtures (f32[N, C]); use a soft-target "
                       "loss such as soft_cross_entropy(output, label)");
         else if (label->dtype == IR_I32)
             diag_note(e->d, s->value->loc, "this data source gives integer class labels (i32[N]); losses such as "

@@ -676,8 +676,13 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_mean[k]));
     fprintf(f, "}, .norm_std = {");
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_std[k]));
-    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s},\n", a->cutout_size,
+    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s,\n", a->cutout_size,
             a->cutout_count, emit_float(c, a->mixup_alpha));
+    fprintf(f, "                         .rrc_scale = {%s, %s}, .rrc_ratio = {%s, %s}, .saturation = %s, .hue = %s,\n",
+            emit_float(c, a->rrc_scale[0]), emit_float(c, a->rrc_scale[1]), emit_float(c, a->rrc_ratio[0]),
+            emit_float(c, a->rrc_ratio[1]), emit_float(c, a->saturation), emit_float(c, a->hue));
+    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s},\n", emit_float(c, a->cutmix_alpha),
+            emit_float(c, a->cutmix_p));
     fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
             t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
     fprintf(f, "             .task = ");

@@ -311,15 +311,17 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
 
 /* Data augmentation, applied by the batcher per sample (training batches only,
  * except normalization, which applies to every batch), in this fixed order:
- * random crop (zero-pad `crop_pad` pixels per side, crop back at a random
- * offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
+ * random resized crop (a box of random area and aspect resized back to the
+ * image's size), random crop (zero-pad `crop_pad` pixels per side, crop
+ * back at a random offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
  * rotate_deg] about the center, bilinear, zero fill), brightness (x *= U[1-b,
- * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean) each
- * clamped to [0, 1], Gaussian noise (not clamped), per-channel normalization
+ * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean),
+ * saturation and hue (RGB only), each clamped to [0, 1], Gaussian noise (not clamped), per-channel normalization
  * ((x - mean) / std), cutout (`cutout_count` squares of side `cutout_size`
  * centred anywhere, clipped at the border, set to 0), then mixup (x = l x_i +
  * (1-l) x_j with l ~ Beta(alpha, alpha) and j a random sample of the same
- * batch; labels mixed alike, class labels becoming one-hot mixtures).
+ * batch; labels mixed alike, class labels becoming one-hot mixtures) or
+ * CutMix (a box of x_j pasted into x_i, labels mixed by area).
  * Geometric transforms move a dense label of the image's size (a mask) with
  * the image. Random draws come from (seed, epoch, sample index), so a run is
  * reproducible whatever the thread count. Zero fields are off. */
@@ -334,6 +336,10 @@ typedef struct dl_augment_config {
     float norm_mean[DL_AUG_MAX_CHANNELS], norm_std[DL_AUG_MAX_CHANNELS];
     int cutout_size, cutout_count;
     float mixup_alpha;                    /* > 0: mixup */
+    /* ABI 6 */
+    float rrc_scale[2], rrc_ratio[2];     /* random_resized_crop: area fraction, aspect ranges; rrc_scale[1] 0: off */
+    float saturation, hue;                /* color_jitter: saturation strength, hue shift in turns (<= 0.5) */
+    float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */

@@ -67,3 +67,27 @@ else
   echo "FAIL end-of-run figures ($rc5 $rc6):"; cat "$T/craftf.out" "$T/craftf2.out" "$T/seg.out" "$T/craft_f.per_class.csv"
   fail=$((fail+1))
 fi
+# The new augmentations through dlnc run: random_resized_crop, color_jitter's
+# brightness and contrast, and cutmix with soft targets on Fashion-MNIST,
+# 15 steps twice: a finite loss, and the same checkpoint bytes (the draws
+# depend on the seed, epoch and sample only).
+cat > "$T/aug.dln" <<'AUG'
+model aug(x: f32[N, 1, 28, 28]) -> f32[N, 10] {
+    return dense(flatten(x), 10)
+}
+train aug {
+    data    = fashion_mnist(batch = 32, val_split = 0.01)
+    loss    = soft_cross_entropy(output, label)
+    augment = [random_resized_crop(scale = (0.5, 1.0)), color_jitter(brightness = 0.3, contrast = 0.3), cutmix(alpha = 1.0, p = 0.5)]
+    epochs  = 1
+}
+AUG
+ra() { (cd "$T" && DLNC_CACHE="$T/cache" "$DC" run aug.dln --max-steps 15 --quiet "$@"); }
+ra --checkpoint aug1.st > "$T/aug1.out" 2>&1; ra1=$?
+ra --checkpoint aug2.st > "$T/aug2.out" 2>&1; ra2=$?
+if [ $ra1 -eq 0 ] && [ $ra2 -eq 0 ] && cmp -s "$T/aug1.st" "$T/aug2.st" \
+   && grep -Eq "^done: 1 epoch, 15 steps in .*, val_loss [0-9]+\.[0-9]+" "$T/aug1.out"; then
+  echo "random_resized_crop, color_jitter and cutmix train, seeded: ok"; pass=$((pass+1))
+else
+  echo "FAIL augmentations ($ra1 $ra2):"; cat "$T/aug1.out" "$T/aug2.out"; fail=$((fail+1))
+fi
