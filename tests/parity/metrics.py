@@ -19,7 +19,7 @@ import ctypes
 
 import numpy as np
 
-from harness import load_lib
+from harness import Desc, load_lib
 
 TOL = 1e-12
 Z = 1.959963984540054
@@ -27,14 +27,6 @@ I64P = ctypes.POINTER(ctypes.c_int64)
 F32P = ctypes.POINTER(ctypes.c_float)
 D3 = ctypes.c_double * 3
 D2 = ctypes.c_double * 2
-
-
-class _Desc:
-    def __init__(self, text):
-        self.text = text
-
-    def describe(self):
-        return self.text
 
 
 def _bind(lib):
@@ -106,7 +98,7 @@ def run(build):
     groups = {}
 
     def add(group, text, err):
-        groups.setdefault(group, []).append(dict(case=_Desc(text), fwd=err, grad=None, ok=err <= TOL, detail=None))
+        groups.setdefault(group, []).append(dict(case=Desc(text), fwd=err, grad=None, ok=err <= TOL, detail=None))
 
     for n, k, absent in [(200, 3, None), (1000, 10, None), (57, 5, 4), (30, 6, 2), (500, 2, None)]:
         y = rng.integers(0, k, n)

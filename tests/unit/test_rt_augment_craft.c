@@ -97,6 +97,17 @@ static void test_cutmix_box(void)
     CU_ASSERT(dst[1 * 4 + 2] == 1 && dst[2 * 4 + 2] == 1);
 }
 
+/* n class-labelled images of c x h x w (pixels and labels left to the caller). */
+static void image_set(dl_dataset *d, int64_t n, int64_t c, int64_t h, int64_t w, int classes)
+{
+    memset(d, 0, sizeof *d);
+    d->n = n, d->x_numel = c * h * w, d->x_rank = 3;
+    d->x_shape[0] = c, d->x_shape[1] = h, d->x_shape[2] = w;
+    d->x = malloc((size_t)(n * c * h * w) * sizeof(float));
+    d->y_class = calloc((size_t)n, sizeof(int32_t));
+    d->label_kind = DL_LABEL_CLASS, d->y_numel = 1, d->num_classes = classes;
+}
+
 /* 12 samples of 1x6x6, sample i all pixels i + 1, class i % 3. CutMix with
  * p = 1: in every sample the pixels that are not its own value came from
  * its partner, and its label weight on its own class is exactly the share of
@@ -104,16 +115,11 @@ static void test_cutmix_box(void)
 static void test_cutmix_batch(void)
 {
     dl_dataset d;
-    memset(&d, 0, sizeof d);
-    d.n = 12, d.x_numel = 36, d.x_rank = 3;
-    d.x_shape[0] = 1, d.x_shape[1] = 6, d.x_shape[2] = 6;
-    d.x = malloc(12 * 36 * sizeof(float));
-    d.y_class = malloc(12 * sizeof(int32_t));
+    image_set(&d, 12, 1, 6, 6, 3);
     for (int i = 0; i < 12; i++) {
         for (int k = 0; k < 36; k++) d.x[i * 36 + k] = (float)(i + 1);
         d.y_class[i] = i % 3;
     }
-    d.label_kind = DL_LABEL_CLASS, d.y_numel = 1, d.num_classes = 3;
     const dl_augment_config a = {.cutmix_alpha = 1.0f, .cutmix_p = 1.0f};
     dl_batcher b;
     CU_ASSERT_FATAL(dl_batcher_init(&b, &d, 12, 0, 7) == 0);
@@ -156,16 +162,11 @@ static void test_cutmix_batch(void)
 static void test_colour_batch(void)
 {
     dl_dataset d;
-    memset(&d, 0, sizeof d);
-    d.n = 6, d.x_numel = 48, d.x_rank = 3;
-    d.x_shape[0] = 3, d.x_shape[1] = 4, d.x_shape[2] = 4;
-    d.x = malloc(6 * 48 * sizeof(float));
-    d.y_class = calloc(6, sizeof(int32_t));
+    image_set(&d, 6, 3, 4, 4, 1);
     for (int i = 0; i < 6; i++)
         for (int k = 0; k < 48; k++)
             /* samples 0..2 in colour, 3..5 grey (the same value in every channel) */
             d.x[i * 48 + k] = i < 3 ? (float)((i * 48 + k) * 37 % 101) / 100.0f : 0.1f * (float)i + 0.01f * (float)(k % 16);
-    d.label_kind = DL_LABEL_CLASS, d.y_numel = 1, d.num_classes = 1;
     const dl_augment_config a = {.saturation = 0.8f, .hue = 0.3f, .rrc_scale = {0.3f, 1.0f}, .rrc_ratio = {0.75f, 4.0f / 3}};
     const dl_augment_config grey = {.saturation = 0.8f, .hue = 0.3f};
     float first[6 * 48];
