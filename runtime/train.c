@@ -29,6 +29,7 @@
  * caller needs comes back through dl_run_result and the return code. */
 #include "dlnrt.h"
 #include "early_stop_internal.h"
+#include "pictures_internal.h"
 #include "progress_internal.h"
 #include "report_internal.h"
 #include "resume_internal.h"
@@ -343,6 +344,36 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     tally->samples = seen, tally->scored = want_acc ? rows_seen : 0, tally->correct = correct;
     *iou = want_iou ? (uni ? (double)inter / uni : 1.0) : NAN;
     return 0;
+}
+
+/* With a validation split the test set the source has (the IDX test files,
+ * CIFAR-10's test batch, the masks of Fashion-MNIST's test images) is
+ * evaluated once, at the end, with the final (kept) weights: the figure to
+ * report, untouched by every choice the run made on the validation split.
+ * A CSV or image folder has no test set besides its `test =` file, which
+ * replaces the split. Prints the test figures with their intervals. */
+static int dl_final_test(const dl_model_api *api, void *m, int64_t batch, dl_stepper *st, dl_run_record *rec,
+                         dl_eval_tally *tally, uint64_t seed)
+{
+    const dl_data_config *dc = &api->train->data;
+    dl_dataset test = {0};
+    int rc;
+    if (dl_is_mnist_kind(dc->kind)) rc = dl_load_mnist_dir(dc->path, "test", &test);
+    else if (strcmp(dc->kind, "fashion_mnist_masks") == 0)
+        rc = dl_load_mnist_dir(dc->path, "test", &test) || dl_dataset_to_masks(&test, dc->mask_threshold);
+    else if (strcmp(dc->kind, "cifar10") == 0) rc = dl_load_cifar10_dir(dc->path, "test", &test);
+    else return 0;
+    double loss, acc, iou;
+    rc = rc || (dl_one_input_form(api) ? dl_check_fit(api, &test, "test") : dl_check_classes(api, &test, "test")) ||
+         dl_evaluate(api, m, &test, batch, st, &loss, &acc, &iou, rec, tally);
+    dl_dataset_free(&test);
+    if (rc) { dl_error_context("evaluating the test set after training"); return -1; }
+    printf("test set, evaluated once after training with the final weights:\n");
+    if (rec->confusion && rec->classes <= DL_CONFUSION_MAX_PRINTED)
+        dl_confusion_print(stdout, rec->confusion, rec->classes, "test");
+    const dl_report rep = {.eval_name = "test", .metrics = api->train->metrics, .tally = tally,
+                           .confusion = rec->confusion, .classes = rec->classes, .seed = seed ^ 0x7e57ULL};
+    return dl_report_print(stdout, &rep);
 }
 
 static int dl_is_text_kind(const char *kind)
@@ -682,6 +713,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                                .confusion = rec.confusion, .classes = rec.classes, .seed = seed ^ 0xb007ULL,
                                .history = opt.history_csv};
         if (dl_report_print(opt.quiet ? NULL : stdout, &rep)) goto done;
+        if (!opt.quiet && eval_name[0] == 'v' && !cfg->data.test_path &&
+            dl_final_test(api, m, batch, &st, &rec, &tally, seed))
+            goto done;
     }
     /* --quiet drops the per-epoch lines, never the result */
     {

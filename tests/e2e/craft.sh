@@ -32,7 +32,8 @@ fi
 # means), macro precision/recall/F1 (bootstrap) of the kept epoch, each point
 # inside its interval; the per-class table and its CSV beside the history
 # (supports adding up to the 100 validation samples); a segmentation model's
-# iou and mean_iou with intervals over images (Fashion-MNIST masks, 20 steps).
+# iou and mean_iou with intervals over images (Fashion-MNIST masks, 20 steps),
+# on the validation split and then on the 10000 test masks, evaluated once.
 cr --checkpoint craft_f.st --history craft_f.csv --quiet --epochs 2 > "$T/craftf.out" 2>&1; rc5=$?
 cr --checkpoint craft_f.st --epochs 2 > "$T/craftf2.out" 2>&1
 inside() {  # name file: the figure's value lies within its printed interval
@@ -61,8 +62,11 @@ if [ $rc5 -eq 0 ] && ! grep -q "figures" "$T/craftf.out" && [ "$(wc -l < "$T/cra
    && inside recall "$T/craftf2.out" && inside f1 "$T/craftf2.out" \
    && grep -q "^per class (val; recall is the class's accuracy):$" "$T/craftf2.out" \
    && [ $rc6 -eq 0 ] && inside iou "$T/seg.out" && inside mean_iou "$T/seg.out" \
-   && grep -q "^  mean_iou .* bootstrap of 1000 over images$" "$T/seg.out"; then
-  echo "end-of-run figures with 95% intervals, per-class table and CSV, mean_iou: ok"; pass=$((pass+1))
+   && grep -q "^  mean_iou .* bootstrap of 1000 over images$" "$T/seg.out" \
+   && grep -q "^test set, evaluated once after training with the final weights:$" "$T/seg.out" \
+   && grep -q "^test figures (95% intervals; 10000 samples):$" "$T/seg.out" \
+   && [ "$(grep -c '^  mean_iou ' "$T/seg.out")" -eq 2 ]; then
+  echo "end-of-run figures with 95% intervals, per-class table and CSV, mean_iou, the test set once: ok"; pass=$((pass+1))
 else
   echo "FAIL end-of-run figures ($rc5 $rc6):"; cat "$T/craftf.out" "$T/craftf2.out" "$T/seg.out" "$T/craft_f.per_class.csv"
   fail=$((fail+1))
