@@ -328,7 +328,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     } else {
         static const argspec spec[] = {{"path", 1},      {"test", 0},   {"batch", 0},     {"shuffle", 0},
                                        {"label_col", 0}, {"header", 0}, {"classify", 0},  {"val_split", 0},
-                                       {"delimiter", 0}};
+                                       {"delimiter", 0}, {"weight_col", 0}};
         value a[COUNT(spec)];
         if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
         const char *delim = ",";
@@ -339,6 +339,12 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             !get_float(e, &a[7], 0, 0.99, "val_split", &dc->val_split) || !get_str(e, &a[8], "delimiter", &delim))
             return -1;
         if (a[5].kind != V_NONE && !get_bool(e, &a[5], "header", &header)) return -1;
+        int64_t weight_col = 0;
+        if (a[9].kind != V_NONE) {
+            /* importance weights: the column becomes the field `weight`, f32[N], not a feature */
+            if (!get_int(e, &a[9], -1000000, "weight_col", &weight_col)) return -1;
+            dc->csv.has_weight = 1, dc->csv.weight_col = (int)weight_col;
+        }
         if (strlen(delim) != 1) {
             diag_error(e->d, a[8].loc, "the delimiter must be a single character");
             return -1;
@@ -783,7 +789,8 @@ typedef enum field_kind {
     FIELD_CLASS,       /* i32[N] class labels */
     FIELD_DENSE,       /* f32 targets shaped like the (first) output */
     FIELD_LIKE_PRIMARY, /* shaped like the primary field (per-position targets, a masked-token mask) */
-    FIELD_SEQ           /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
+    FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
+    FIELD_SAMPLE        /* f32[N]: one number per sample (a CSV's weight column) */
 } field_kind;
 
 typedef struct data_field {
@@ -821,6 +828,8 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
     else out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32, 0, -1};
+    if (dc->kind && strcmp(dc->kind, "csv") == 0 && dc->csv.has_weight)
+        out[n++] = (data_field){"weight", FIELD_SAMPLE, IR_F32, 0, -1};
     return n;
 }
 
@@ -851,6 +860,7 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         *s = primary->shape;
         return 1;
     case FIELD_SEQ: *s = (ir_shape){.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len)}}; return 1;
+    case FIELD_SAMPLE: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
     }
     return 0;
 }

@@ -273,6 +273,7 @@ typedef struct dl_dataset {
     float *y_dense;                       /* n * y_numel (DENSE) */
     int64_t y_numel;
     int num_classes;                      /* CLASS: max label + 1 */
+    float *weight;                        /* n per-sample weights >= 0 (a CSV weight column), NULL: none (ABI 6) */
 } dl_dataset;
 
 void dl_dataset_free(dl_dataset *d);
@@ -288,6 +289,8 @@ typedef struct dl_csv_options {
     int header;                           /* 1 = skip the first line; -1 = a header if a field is not number text (nan, inf are) */
     int classify;                         /* 1 = integer class labels, 0 = dense float targets */
     char delimiter;                       /* ',' by default */
+    int has_weight;                       /* 1: a column of per-sample weights (ABI 6) */
+    int weight_col;                       /* its index; negative counts from the end */
 } dl_csv_options;
 int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out);
 /* Move the last `fraction` of d (after a seeded shuffle) into val. */
@@ -357,6 +360,7 @@ typedef struct dl_batcher {
     uint64_t seed;                        /* augmentation draws come from (seed, epoch, sample) */
     int64_t epoch;                        /* counts resets */
     float *yhot, *xmix, *ymix, *scratch;
+    float *wbuf;                          /* the batch's per-sample weights when the dataset has them (ABI 6) */
 } dl_batcher;
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed);
 void dl_batcher_reset(dl_batcher *b);     /* new epoch (reshuffles) */

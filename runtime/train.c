@@ -263,6 +263,18 @@ static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
     return l && l->dtype == DL_F32 ? (int)dl_info_numel(l) : 0;
 }
 
+/* The classes of a classifier's confusion matrix: the one-input form's
+ * outputs, or a general model's first output [N, C] when its label is one
+ * i32 class per sample; 0 otherwise. */
+static int dl_class_count(const dl_model_api *api)
+{
+    if (dl_one_input_form(api)) return (int)api->out_numel;
+    const dl_io_info *l = dl_label_arg(api);
+    if (!l || l->dtype != DL_I32 || l->rank != 0 || api->n_outputs < 1) return 0;
+    const dl_io_info *o = &api->outputs[0];
+    return o->rank == 1 && o->shape[0] > 0 && o->shape[0] <= DL_CONFUSION_MAX_CLASSES ? (int)o->shape[0] : 0;
+}
+
 /* The name a dataset's samples go by: "features" for a CSV file, "image" otherwise. */
 const char *dl_first_field(const dl_data_config *dc)
 {
@@ -324,6 +336,9 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         if (!one_input) {
             correct += dl_stepper_count_correct(st, &db, -1, &rows);
             rows_seen += rows;
+            const dl_field *lf = dl_batch_find(&db, "label");
+            if (rec->confusion && lf && lf->dtype == DL_I32 && lf->rank == 0)
+                dl_count_confusion(out, lf->data, n, rec->classes, rec->confusion);
             continue;
         }
         /* the batcher's ybuf holds the class labels even when the label field is their one-hot rows */
@@ -577,8 +592,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const unsigned class_metrics = DL_METRIC_ACCURACY | DL_METRIC_PRECISION | DL_METRIC_RECALL | DL_METRIC_F1 |
                                    DL_METRIC_PER_CLASS | DL_METRIC_CONFUSION;
-    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
-                        (!cfg->metrics || (cfg->metrics & class_metrics)) ? (int)api->out_numel : 0;
+    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && !text && !s2s &&
+                        (!cfg->metrics || (cfg->metrics & class_metrics)) ? dl_class_count(api) : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
     const int64_t batches = src.batches;

@@ -95,3 +95,30 @@ if [ $ra1 -eq 0 ] && [ $ra2 -eq 0 ] && cmp -s "$T/aug1.st" "$T/aug2.st" \
 else
   echo "FAIL augmentations ($ra1 $ra2):"; cat "$T/aug1.out" "$T/aug2.out"; fail=$((fail+1))
 fi
+# Per-sample weights from the data: the same CSV with a weight column (20 for
+# class 2, 1 otherwise) read by weight_col and used as `mask = weight` trains
+# exactly as class_weight(label, [1.0, 1.0, 20.0]) on the plain CSV: the same
+# validation losses epoch by epoch (the first is a general-form model that
+# reads the field `weight`, the second a one-input model).
+awk -F, 'NR == 1 { print "a,b,w,label"; next } { print $1 "," $2 "," ($3 == 2 ? 20 : 1) "," $3 }' "$T/craft.csv" > "$T/wcraft.csv"
+cat > "$T/w1.dln" <<'W1'
+model w1(x: f32[N, 2]) -> f32[N, 3] {
+    return dense(dense(x, 16) |> relu, 3)
+}
+train w1 {
+    data    = csv("wcraft.csv", batch = 16, val_split = 0.25, weight_col = 2)
+    loss    = cross_entropy(output, label, mask = weight)
+    optim   = adam(lr = 0.01)
+    epochs  = 4
+    metrics = [accuracy]
+}
+W1
+sed -e 's/w1/w2/g; s/wcraft.csv/craft.csv/; s/, weight_col = 2//; s/mask = weight/mask = class_weight(label, [1.0, 1.0, 20.0])/' "$T/w1.dln" > "$T/w2.dln"
+(cd "$T" && DLNC_CACHE="$T/cache" "$DC" run w1.dln --history w1.csv --quiet) > "$T/w1.out" 2>&1; rw1=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$DC" run w2.dln --history w2.csv --quiet) > "$T/w2.out" 2>&1; rw2=$?
+if [ $rw1 -eq 0 ] && [ $rw2 -eq 0 ] && [ "$(cut -d, -f3 "$T/w1.csv")" = "$(cut -d, -f3 "$T/w2.csv")" ] \
+   && [ "$(wc -l < "$T/w1.csv")" -eq 5 ]; then
+  echo "weight_col importance weights equal class_weight: ok"; pass=$((pass+1))
+else
+  echo "FAIL weight_col ($rw1 $rw2):"; cat "$T/w1.out" "$T/w2.out" "$T/w1.csv" "$T/w2.csv"; fail=$((fail+1))
+fi
