@@ -99,7 +99,8 @@ fi
 # class 2, 1 otherwise) read by weight_col and used as `mask = weight` trains
 # exactly as class_weight(label, [1.0, 1.0, 20.0]) on the plain CSV: the same
 # validation losses epoch by epoch (the first is a general-form model that
-# reads the field `weight`, the second a one-input model).
+# reads the field `weight`, the second a one-input model), and the first
+# still gets its confusion matrix and figures.
 awk -F, 'NR == 1 { print "a,b,w,label"; next } { print $1 "," $2 "," ($3 == 2 ? 20 : 1) "," $3 }' "$T/craft.csv" > "$T/wcraft.csv"
 cat > "$T/w1.dln" <<'W1'
 model w1(x: f32[N, 2]) -> f32[N, 3] {
@@ -114,10 +115,11 @@ train w1 {
 }
 W1
 sed -e 's/w1/w2/g; s/wcraft.csv/craft.csv/; s/, weight_col = 2//; s/mask = weight/mask = class_weight(label, [1.0, 1.0, 20.0])/' "$T/w1.dln" > "$T/w2.dln"
-(cd "$T" && DLNC_CACHE="$T/cache" "$DC" run w1.dln --history w1.csv --quiet) > "$T/w1.out" 2>&1; rw1=$?
+(cd "$T" && DLNC_CACHE="$T/cache" "$DC" run w1.dln --history w1.csv) > "$T/w1.out" 2>&1; rw1=$?
 (cd "$T" && DLNC_CACHE="$T/cache" "$DC" run w2.dln --history w2.csv --quiet) > "$T/w2.out" 2>&1; rw2=$?
 if [ $rw1 -eq 0 ] && [ $rw2 -eq 0 ] && [ "$(cut -d, -f3 "$T/w1.csv")" = "$(cut -d, -f3 "$T/w2.csv")" ] \
-   && [ "$(wc -l < "$T/w1.csv")" -eq 5 ]; then
+   && [ "$(wc -l < "$T/w1.csv")" -eq 5 ] && grep -q "^confusion matrix (val; " "$T/w1.out" \
+   && grep -q "^  accuracy .* Wilson$" "$T/w1.out"; then
   echo "weight_col importance weights equal class_weight: ok"; pass=$((pass+1))
 else
   echo "FAIL weight_col ($rw1 $rw2):"; cat "$T/w1.out" "$T/w2.out" "$T/w1.csv" "$T/w2.csv"; fail=$((fail+1))
