@@ -23,11 +23,15 @@ int dl_tally_begin(dl_eval_tally *t, int64_t n, int iou)
 {
     int64_t *keep = t->iou, cap = t->iou_cap;
     *t = (dl_eval_tally){.iou = keep, .iou_cap = cap};
-    if (!iou || n <= cap) return 0;
-    free(t->iou);
-    t->iou = malloc(sizeof *t->iou * 4 * (size_t)n);
-    t->iou_cap = t->iou ? n : 0;
-    if (!t->iou) { dl_set_error("out of memory for the pixel counts of %lld images", (long long)n); return -1; }
+    if (!iou) return 0;
+    if (n > cap) {
+        free(t->iou);
+        t->iou = malloc(sizeof *t->iou * 4 * (size_t)n);
+        t->iou_cap = t->iou ? n : 0;
+        if (!t->iou) { dl_set_error("out of memory for the pixel counts of %lld images", (long long)n); return -1; }
+    }
+    /* dl_count_iou_image adds to its four counts */
+    memset(t->iou, 0, sizeof *t->iou * 4 * (size_t)n);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * worked by hand (the parity section `metrics` checks them against numpy on
  * random data). */
 #include "dlnrt.h"
+#include "report_internal.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -100,6 +101,22 @@ static void test_iou(void)
     CU_ASSERT_TRUE(lo[1] <= hi[1] && lo[1] >= 0 && hi[1] <= 1);
 }
 
+/* An evaluation's tally starts from zero counts, also when it reuses the
+ * buffer of an earlier evaluation (dl_count_iou_image adds to them). */
+static void test_tally_reuse(void)
+{
+    dl_eval_tally t = {0};
+    CU_ASSERT_EQUAL_FATAL(dl_tally_begin(&t, 3, 1), 0);
+    for (int i = 0; i < 12; i++) t.iou[i] = 1000 + i;
+    t.samples = 7, t.loss_sum = 3;
+    CU_ASSERT_EQUAL_FATAL(dl_tally_begin(&t, 2, 1), 0);
+    int zero = t.samples == 0 && t.loss_sum == 0 && t.images == 0;
+    for (int i = 0; i < 8; i++) zero &= t.iou[i] == 0;
+    CU_ASSERT(zero);
+    dl_tally_free(&t);
+    CU_ASSERT_PTR_NULL(t.iou);
+}
+
 void suite_rt_figures(void)
 {
     CU_pSuite s = CU_add_suite("rt_figures", NULL, NULL);
@@ -108,4 +125,5 @@ void suite_rt_figures(void)
     CU_add_test(s, "macro precision, recall, F1", test_macro);
     CU_add_test(s, "bootstrap intervals", test_bootstrap);
     CU_add_test(s, "IoU and mean IoU", test_iou);
+    CU_add_test(s, "a tally starts from zero", test_tally_reuse);
 }
