@@ -738,6 +738,7 @@ static const builtin builtins[] = {
     {"tril", {{"x", 1}, {"k", 0}}, 2, b_triangle, OP_where, 0},
     {"triu", {{"x", 1}, {"k", 0}}, 2, b_triangle, OP_where, 0},
     {"expand", {{"x", 1}, SIZES}, IR_MAX_RANK + 1, b_expand, OP_broadcast_to, 0},
+    {"class_weight", {{"label", 1}, {"weights", 1}}, 2, b_class_weight, OP_eq, 0},
     /* convolution and pooling (elab_conv.c) */
     {"conv", {{"x", 1}, {"w", 1}, {"stride", 0}, {"pad", 0}, {"dilation", 0}, {"groups", 0}}, 6, b_conv, OP_conv2d, 0},
     {"conv_transpose", {{"x", 1}, {"w", 1}, {"stride", 0}, {"pad", 0}, {"output_pad", 0}, {"dilation", 0}, {"groups", 0}},

@@ -301,3 +301,43 @@ value b_expand(elab *e, src_loc loc, const char *name, value *args) {
     ir_attrs_set_shape(&a, 0, &s);
     return v_tensor(ir_add(e->g, e->d, loc, OP_broadcast_to, &x, 1, &a), loc);
 }
+
+/* ---- class_weight ------------------------------------------------------------------ */
+
+enum { CLASS_WEIGHTS_MAX = 1024 };
+
+/* class_weight(label, [w0, ..., w(K-1)]): f32 shaped like the i32 label,
+ * w[label] where 0 <= label < K and 0 elsewhere — torch's per-class weight=
+ * of cross_entropy, as the per-sample mask the stdlib losses take:
+ * sum(w[y] l) / sum(w[y]). Written as sum_k w_k (label == k), so it is
+ * ordinary elementwise ops (fused into one loop, no gradient to the label). */
+value b_class_weight(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *label = tensor_arg(e, &args[0], name, "label");
+    if (!label) return v_error();
+    if (label->dtype != IR_I32) {
+        diag_error(e->d, args[0].loc, "%s: the label must be i32 class labels, got %s\nhint: class_weight(label, [1.0, "
+                   "2.0, ...]) weighs each sample by its class", name, t_describe(e, label));
+        return v_error();
+    }
+    const value *w = &args[1];
+    const int k = w->kind == V_LIST ? w->n : 0;
+    if (k < 1 || k > CLASS_WEIGHTS_MAX) {
+        diag_error(e->d, w->loc, "%s: the weights must be a list of 1 to %d numbers, one per class, got %s", name,
+                   CLASS_WEIGHTS_MAX, v_describe(e, w));
+        return v_error();
+    }
+    ir_node *cls = op_unary(e, OP_cast_f32, label, loc), *sum = NULL;
+    for (int c = 0; c < k && cls; c++) {
+        double v;
+        if (w->items[c].kind == V_BOOL || !as_number(&w->items[c], &v) || !(v >= 0 && v <= 1e30)) {
+            diag_error(e->d, w->items[c].loc, "%s: weight %d must be a finite number >= 0, got %s", name, c,
+                       v_describe(e, &w->items[c]));
+            return v_error();
+        }
+        if (v == 0 && sum) continue;
+        ir_node *term = op_binary(e, OP_mul, op_binary(e, OP_eq, cls, op_scalar(e, (double)c, loc), loc),
+                                  op_scalar(e, v, loc), loc);
+        sum = sum ? op_binary(e, OP_add, sum, term, loc) : term;
+    }
+    return v_tensor(sum, loc);
+}

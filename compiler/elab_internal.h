@@ -217,6 +217,7 @@ value b_arange(elab *e, src_loc loc, const char *name, value *args);
 value b_eye(elab *e, src_loc loc, const char *name, value *args);
 value b_triangle(elab *e, src_loc loc, const char *name, value *args);
 value b_expand(elab *e, src_loc loc, const char *name, value *args);
+value b_class_weight(elab *e, src_loc loc, const char *name, value *args);
 
 /* elab_init.c */
 int is_initializer(const char *name);

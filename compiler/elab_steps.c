@@ -264,6 +264,11 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         e->mod = ir_module_new(e->a, arena_printf(e->a, "%s_%s", t->name, step->step));
         int label_is_class = 1;
         if (train_config_build(e, step_section(e, t, step), tc, &label_is_class) != 0) continue;
+        if (tc->cfg.sched.kind == DL_SCHED_PLATEAU) {
+            diag_error(e->d, t->name_loc, "a train section with steps has no validation loss to watch: "
+                       "'plateau' is for a single model\nhint: a step may use step(...), cosine(...) or poly(...)");
+            return -1;
+        }
         const char *kind = tc->cfg.data.kind ? tc->cfg.data.kind : "";
         if (!strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task") || !strcmp(kind, "graph") ||
             !strcmp(kind, "sbm")) {

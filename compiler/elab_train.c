@@ -25,7 +25,7 @@
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
-                                         "init_prefix"};
+                                         "init_prefix", "early_stop", "log_every"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -52,9 +52,10 @@ static const char *call_of(elab *e, const ast_setting *s, call_args *ca) {
     }
     if (x->kind != AST_CALL) {
         diag_error(e->d, x->loc, "'%s' must be a call such as %s", s->key,
-                   strcmp(s->key, "data") == 0 ? "fashion_mnist(\"dir\", batch = 64)"
-                   : s->key[0] == 'o'          ? "adam(lr = 1e-3)"
-                                               : "cosine(warmup = 1)");
+                   strcmp(s->key, "data") == 0         ? "fashion_mnist(\"dir\", batch = 64)"
+                   : strcmp(s->key, "early_stop") == 0 ? "val_loss(patience = 5)"
+                   : s->key[0] == 'o'                  ? "adam(lr = 1e-3)"
+                                                       : "cosine(warmup = 1)");
         return NULL;
     }
     if (eval_call_args(e, &f, x, ca) != 0) return NULL;
@@ -376,7 +377,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     } else {
         static const argspec spec[] = {{"path", 1},      {"test", 0},   {"batch", 0},     {"shuffle", 0},
                                        {"label_col", 0}, {"header", 0}, {"classify", 0},  {"val_split", 0},
-                                       {"delimiter", 0}};
+                                       {"delimiter", 0}, {"weight_col", 0}};
         value a[COUNT(spec)];
         if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
         const char *delim = ",";
@@ -387,6 +388,12 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             !get_float(e, &a[7], 0, 0.99, "val_split", &dc->val_split) || !get_str(e, &a[8], "delimiter", &delim))
             return -1;
         if (a[5].kind != V_NONE && !get_bool(e, &a[5], "header", &header)) return -1;
+        int64_t weight_col = 0;
+        if (a[9].kind != V_NONE) {
+            /* importance weights: the column becomes the field `weight`, f32[N], not a feature */
+            if (!get_int(e, &a[9], -1000000, "weight_col", &weight_col)) return -1;
+            dc->csv.has_weight = 1, dc->csv.weight_col = (int)weight_col;
+        }
         if (strlen(delim) != 1) {
             diag_error(e->d, a[8].loc, "the delimiter must be a single character");
             return -1;
@@ -472,13 +479,23 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
     static const kind_name kinds[] = {{"constant", DL_SCHED_CONSTANT},
                                       {"step", DL_SCHED_STEP},
                                       {"exponential", DL_SCHED_EXPONENTIAL},
-                                      {"cosine", DL_SCHED_COSINE}};
+                                      {"cosine", DL_SCHED_COSINE},
+                                      {"poly", DL_SCHED_POLY},
+                                      {"plateau", DL_SCHED_PLATEAU}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "schedule", fn, kinds, COUNT(kinds));
-    *sc = (dl_sched_config){.kind = (dl_sched_kind)k, .gamma = 0.1f};
-    static const argspec spec[] = {{"step_size", 0}, {"gamma", 0}, {"min_lr", 0}, {"warmup", 0}, {"warmup_start", 0}};
+    *sc = (dl_sched_config){.kind = (dl_sched_kind)k, .gamma = 0.1f, .power = 1.0f, .factor = 0.1f, .patience = 10,
+                            .threshold = 1e-4f};
+    static const argspec spec[] = {{"step_size", 0}, {"gamma", 0},  {"min_lr", 0},   {"warmup", 0}, {"warmup_start", 0},
+                                   {"power", 0},     {"factor", 0}, {"patience", 0}, {"threshold", 0}};
+    /* the arguments each kind takes, a bit per spec entry (warm-up for all) */
+    static const unsigned allowed[] = {
+        [DL_SCHED_CONSTANT] = 0x18, [DL_SCHED_STEP] = 0x1b,  [DL_SCHED_EXPONENTIAL] = 0x1a,
+        [DL_SCHED_COSINE] = 0x1c,   [DL_SCHED_POLY] = 0x3c,  [DL_SCHED_PLATEAU] = 0x1dc,
+    };
     value a[COUNT(spec)];
     if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
+    if (!only_allowed(e, fn, spec, COUNT(spec), a, allowed[k])) return -1;
     if (k == DL_SCHED_STEP && a[0].kind == V_NONE) {
         diag_error(e->d, s->value->loc, "'step' needs step_size = <epochs between decays>");
         return -1;
@@ -490,11 +507,51 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
     int64_t step = 1, warm = 0;
     if (!get_int(e, &a[0], 1, "step_size", &step) || !get_float(e, &a[1], 0, 1, "gamma", &sc->gamma) ||
         !get_float(e, &a[2], 0, 1e3, "min_lr", &sc->min_lr) || !get_int(e, &a[3], 0, "warmup", &warm) ||
-        !get_float(e, &a[4], 0, 1, "warmup_start", &sc->warmup_start))
+        !get_float(e, &a[4], 0, 1, "warmup_start", &sc->warmup_start) ||
+        !get_float(e, &a[5], 1e-3, 100, "power", &sc->power) || !get_float(e, &a[6], 1e-6, 0.999999, "factor", &sc->factor) ||
+        !get_float(e, &a[8], 0, 1, "threshold", &sc->threshold))
         return -1;
+    int64_t pat = sc->patience;
+    if (!get_int(e, &a[7], 0, "patience", &pat)) return -1;
+    sc->patience = (int)(pat > 100000 ? 100000 : pat);
     sc->step_size = (int)step;
     sc->warmup = (int)warm;
     return 0;
+}
+
+/* ---- early stopping ---------------------------------------------------------- */
+
+/* early_stop = val_loss(patience = 5, min_delta = 0) or val_acc(...): the
+ * monitored figure is the call's name, so the setting reads as it acts. */
+static int build_early_stop(elab *e, const ast_setting *s, dl_early_stop *es) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    static const kind_name kinds[] = {{"val_loss", DL_MONITOR_VAL_LOSS}, {"val_acc", DL_MONITOR_VAL_ACC}};
+    int k = kind_of(fn, kinds, COUNT(kinds));
+    if (k < 0) {
+        diag_error(e->d, s->value->loc, "early_stop watches val_loss or val_acc, not '%s'\nhint: early_stop = "
+                   "val_loss(patience = 5); the figure comes from the validation split, never from the test set", fn);
+        return -1;
+    }
+    static const argspec spec[] = {{"patience", 1}, {"min_delta", 0}};
+    value a[COUNT(spec)];
+    if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
+    int64_t pat = 0;
+    *es = (dl_early_stop){.monitor = (dl_monitor)k};
+    if (!get_int(e, &a[0], 1, "patience", &pat) || !get_float(e, &a[1], 0, 1e30, "min_delta", &es->min_delta))
+        return -1;
+    es->patience = (int)(pat > 100000 ? 100000 : pat);
+    return 0;
+}
+
+/* Early stopping and a plateau schedule choose by the validation figures: a
+ * held-out part of the training data, which a test file or folder replaces. */
+static void need_val_split(elab *e, const ast_setting *s, const dl_data_config *dc, const char *what) {
+    if (!s || !dc->kind || (dc->val_split > 0 && !dc->test_path && strcmp(dc->kind, "seq2seq_task") != 0)) return;
+    diag_error(e->d, s->value->loc, "%s needs a validation split of the training data\nhint: add val_split = 0.1 to "
+               "%s(...)%s; choosing by the test set would make its figures optimistic", what, dc->kind,
+               dc->test_path ? " and drop its test file" : "");
 }
 
 /* ---- augmentation ---------------------------------------------------------------- */
@@ -513,14 +570,33 @@ static int get_floats(elab *e, const value *v, double lo, double hi, const char 
     return 1;
 }
 
+/* A pair (lo, hi) with lo <= hi, both in [min, max], into out[0..2). */
+static int get_range(elab *e, const value *v, double min, double max, const char *what, float *out) {
+    if (v->kind == V_NONE) return 1;
+    if (v->kind != V_LIST || v->n != 2) {
+        diag_error(e->d, v->loc, "'%s' must be a pair (lo, hi), got %s", what, v_describe(e, v));
+        return 0;
+    }
+    if (!get_float(e, &v->items[0], min, max, what, &out[0]) || !get_float(e, &v->items[1], min, max, what, &out[1]))
+        return 0;
+    if (out[0] > out[1]) {
+        diag_error(e->d, v->loc, "'%s' must be (lo, hi) with lo <= hi, got (%g, %g)", what, out[0], out[1]);
+        return 0;
+    }
+    return 1;
+}
+
 static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, int *label_is_class) {
     static const kind_name kinds[] = {{"random_crop", 0}, {"hflip", 1},  {"vflip", 2},  {"rotate", 3},
                                       {"noise", 4},       {"brightness", 5}, {"contrast", 6}, {"cutout", 7},
-                                      {"mixup", 8},       {"normalize", 9}};
-    static const argspec specs[][2] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
+                                      {"mixup", 8},       {"normalize", 9}, {"random_resized_crop", 10},
+                                      {"color_jitter", 11}, {"cutmix", 12}};
+    static const argspec specs[][4] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
                                        {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
-                                       {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}};
-    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2};
+                                       {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}, {{"scale", 0}, {"ratio", 0}},
+                                       {{"brightness", 0}, {"contrast", 0}, {"saturation", 0}, {"hue", 0}},
+                                       {{"alpha", 0}, {"p", 0}}};
+    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2};
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     unsigned seen = 0;
@@ -541,7 +617,7 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
         call_args ca = {0};
         frame f = {.prefix = ""};
         if (it->kind == AST_CALL && eval_call_args(e, &f, it, &ca) != 0) return -1;
-        value a[2];
+        value a[4];
         if (bind_call(e, it->name, it->loc, specs[k], nspec[k], &ca, a)) return -1;
         int64_t iv;
         int ok = 1;
@@ -577,10 +653,49 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
             ac->norm_channels = nm;
             break;
         }
+        case 10:
+            ac->rrc_scale[0] = 0.08f, ac->rrc_scale[1] = 1.0f, ac->rrc_ratio[0] = 0.75f, ac->rrc_ratio[1] = 4.0f / 3;
+            ok = get_range(e, &a[0], 1e-4, 1, "scale", ac->rrc_scale) && get_range(e, &a[1], 1e-2, 100, "ratio", ac->rrc_ratio);
+            break;
+        case 11:
+            /* brightness and contrast are the plain transforms' (listing both is listing one twice) */
+            if ((seen & (3u << 5)) && (a[0].kind != V_NONE || a[1].kind != V_NONE)) {
+                diag_error(e->d, it->loc, "'color_jitter' sets brightness or contrast, and so does an earlier item");
+                return -1;
+            }
+            ok = get_float(e, &a[0], 0, 10, "brightness", &ac->brightness) &&
+                 get_float(e, &a[1], 0, 10, "contrast", &ac->contrast) &&
+                 get_float(e, &a[2], 0, 10, "saturation", &ac->saturation) && get_float(e, &a[3], 0, 0.5, "hue", &ac->hue);
+            if (a[0].kind != V_NONE) seen |= 1u << 5;
+            if (a[1].kind != V_NONE) seen |= 1u << 6;
+            break;
+        case 12:
+            ac->cutmix_alpha = 1.0f, ac->cutmix_p = 0.5f;
+            ok = get_float(e, &a[0], 1e-3, 100, "alpha", &ac->cutmix_alpha) && get_float(e, &a[1], 0, 1, "p", &ac->cutmix_p);
+            *label_is_class = 0;   /* labels become one-hot mixtures f32[N, C], as with mixup */
+            break;
         }
         if (!ok) return -1;
+        if ((k == 8 || k == 12) && (seen & (1u << 8)) && (seen & (1u << 12))) {
+            diag_error(e->d, it->loc, "mixup and cutmix both blend whole batches; use one of them");
+            return -1;
+        }
     }
     return 0;
+}
+
+/* Saturation and hue of a source known to give grey images: there is no
+ * colour to change (the batcher checks again for sources known only at run
+ * time). */
+static void grey_colour(elab *e, const ast_setting *s, const dl_data_config *dc) {
+    const dl_augment_config *a = &dc->augment;
+    const char *k = dc->kind ? dc->kind : "";
+    const int grey = !strcmp(k, "fashion_mnist") || !strcmp(k, "mnist") || !strcmp(k, "idx") ||
+                     !strcmp(k, "fashion_mnist_masks") || (!strcmp(k, "image_folder") && dc->channels == 1);
+    if (grey && (a->saturation > 0 || a->hue > 0))
+        diag_error(e->d, s->value->loc, "color_jitter's saturation and hue change the colours of RGB images; %s(...) "
+                   "gives grey ones\nhint: keep brightness and contrast: color_jitter(brightness = 0.4, contrast = 0.4)",
+                   k);
 }
 
 /* mixup's labels are soft: a loss over i32 class labels cannot take them. */
@@ -590,30 +705,61 @@ static int has_mixup(const ast_decl *t) {
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     for (int i = 0; i < n; i++)
-        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) && strcmp(items[i]->name, "mixup") == 0) return 1;
+        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) &&
+            (strcmp(items[i]->name, "mixup") == 0 || strcmp(items[i]->name, "cutmix") == 0))
+            return 1;
     return 0;
 }
 
-static int build_metrics(elab *e, const ast_setting *s, const char *data_kind, unsigned *out) {
+/* Metrics by name; `needs` says what the labels must be for it to mean anything. */
+enum { NEED_ANY, NEED_CLASSES, NEED_MASKS, NEED_SEQ2SEQ };
+static const struct {
+    const char *name;
+    unsigned bit;
+    int needs;
+} metric_names[] = {
+    {"accuracy", DL_METRIC_ACCURACY, NEED_ANY},        {"loss", DL_METRIC_LOSS, NEED_ANY},
+    {"iou", DL_METRIC_IOU, NEED_ANY},                  {"exact_match", DL_METRIC_EXACT_MATCH, NEED_SEQ2SEQ},
+    {"precision", DL_METRIC_PRECISION, NEED_CLASSES},  {"recall", DL_METRIC_RECALL, NEED_CLASSES},
+    {"f1", DL_METRIC_F1, NEED_CLASSES},                {"per_class", DL_METRIC_PER_CLASS, NEED_CLASSES},
+    {"confusion", DL_METRIC_CONFUSION, NEED_CLASSES},  {"mean_iou", DL_METRIC_MEAN_IOU, NEED_MASKS},
+    {"bits_per_dim", DL_METRIC_BITS_PER_DIM, NEED_ANY},
+};
+
+static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc, int label_is_class, unsigned *out) {
     int n;
     const ast_expr *const *items = setting_items(s, &n);
+    const char *kind = dc->kind ? dc->kind : "this data";
+    const int text = !strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task");
     *out = DL_METRIC_LOSS;
     for (int i = 0; i < n; i++) {
-        if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "accuracy") == 0) *out |= DL_METRIC_ACCURACY;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "loss") == 0) *out |= DL_METRIC_LOSS;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "iou") == 0) *out |= DL_METRIC_IOU;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "bits_per_dim") == 0) *out |= DL_METRIC_BITS_PER_DIM;
-        else if (items[i]->kind == AST_NAME && strcmp(items[i]->name, "exact_match") == 0) {
-            if (!data_kind || strcmp(data_kind, "seq2seq_task") != 0) {
-                diag_error(e->d, items[i]->loc, "'exact_match' scores whole sequences of a seq2seq_task(...) source, "
-                           "not %s(...)", data_kind ? data_kind : "this data");
-                return -1;
-            }
-            *out |= DL_METRIC_EXACT_MATCH;
-        } else {
-            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, exact_match, bits_per_dim");
+        int k = -1;
+        for (int j = 0; items[i]->kind == AST_NAME && j < COUNT(metric_names); j++)
+            if (strcmp(items[i]->name, metric_names[j].name) == 0) k = j;
+        if (k < 0) {
+            diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, mean_iou, "
+                       "precision, recall, f1, per_class, confusion, exact_match, bits_per_dim");
             return -1;
         }
+        const int needs = metric_names[k].needs;
+        if (needs == NEED_SEQ2SEQ && strcmp(kind, "seq2seq_task") != 0) {
+            diag_error(e->d, items[i]->loc, "'exact_match' scores whole sequences of a seq2seq_task(...) source, "
+                       "not %s(...)", kind);
+            return -1;
+        }
+        if (needs == NEED_CLASSES && (text || !label_is_class)) {
+            diag_error(e->d, items[i]->loc, "'%s' counts the classes of a classifier; the labels of %s(...) are %s\n"
+                       "hint: it needs class labels (i32[N]) from an image or csv source, without mixup", metric_names[k].name,
+                       kind, text ? "token ids" : "not classes");
+            return -1;
+        }
+        if (needs == NEED_MASKS && (text || label_is_class)) {
+            diag_error(e->d, items[i]->loc, "'mean_iou' scores masks (a segmentation model's logits against targets "
+                       "shaped like them); the labels of %s(...) are classes\nhint: it needs dense labels, as "
+                       "fashion_mnist_masks(...) or csv(..., classify = false) give", kind);
+            return -1;
+        }
+        *out |= metric_names[k].bit;
     }
     return 0;
 }
@@ -636,17 +782,26 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
-    if ((s = setting(t, "augment", NULL))) build_augment(e, s, &c->data.augment, label_is_class);
+    if ((s = setting(t, "augment", NULL)) && build_augment(e, s, &c->data.augment, label_is_class) == 0)
+        grey_colour(e, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
-    if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, c->data.kind, &c->metrics);
+    if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, &c->data, *label_is_class, &c->metrics);
+    if ((s = setting(t, "early_stop", NULL)) && build_early_stop(e, s, &c->early_stop) == 0)
+        need_val_split(e, s, &c->data, "early_stop");
+    if (c->sched.kind == DL_SCHED_PLATEAU) need_val_split(e, setting(t, "sched", "schedule"), &c->data, "'plateau'");
     frame f = {.prefix = ""};
+    if ((s = setting(t, "log_every", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        int64_t k = 0;
+        if (v.kind != V_ERROR && get_int(e, &v, 1, "log_every", &k)) c->log_every = (int)(k > INT32_MAX ? INT32_MAX : k);
+    }
     if ((s = setting(t, "epochs", NULL))) {
         value v = eval_expr(e, &f, s->value);
         int64_t ep = 0;
@@ -686,7 +841,8 @@ typedef enum field_kind {
     FIELD_LIKE_PRIMARY, /* shaped like the primary field (per-position targets, a masked-token mask) */
     FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
     FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
-    FIELD_EDGES         /* one index per edge of a graph: i32[N, E], E a symbol of its own */
+    FIELD_EDGES,        /* one index per edge of a graph: i32[N, E], E a symbol of its own */
+    FIELD_SAMPLE        /* f32[N]: one number per sample (a CSV's weight column) */
 } field_kind;
 
 typedef struct data_field {
@@ -733,6 +889,8 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
     else out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32, 0, -1};
+    if (dc->kind && strcmp(dc->kind, "csv") == 0 && dc->csv.has_weight)
+        out[n++] = (data_field){"weight", FIELD_SAMPLE, IR_F32, 0, -1};
     return n;
 }
 
@@ -768,6 +926,7 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         *s = (ir_shape){.rank = 2, .d = {primary->shape.d[0], primary->shape.d[1]}};
         return 1;
     case FIELD_EDGES: return 0;   /* its length is checked where an input reads it (check_edge_input) */
+    case FIELD_SAMPLE: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
     }
     return 0;
 }
@@ -970,7 +1129,7 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
     ir_node *label = lb && lb->v.kind == V_TENSOR ? lb->v.t : NULL;
     if (v.kind == V_ERROR && label && (strstr(e->d->last_error, "i32") || strstr(e->d->last_error, "f32"))) {
         if (label->dtype == IR_F32 && has_mixup(t))
-            diag_note(e->d, s->value->loc, "with mixup the labels are one-hot mixtures (f32[N, C]); use a soft-target "
+            diag_note(e->d, s->value->loc, "with mixup or cutmix the labels are one-hot mixtures (f32[N, C]); use a soft-target "
                       "loss such as soft_cross_entropy(output, label)");
         else if (label->dtype == IR_I32)
             diag_note(e->d, s->value->loc, "this data source gives integer class labels (i32[N]); losses such as "

@@ -668,6 +668,7 @@ static const char *const optim_kind_names[] = {
 };
 static const char *const sched_kind_names[] = {
     ENUM_NAME(DL_SCHED_CONSTANT), ENUM_NAME(DL_SCHED_STEP), ENUM_NAME(DL_SCHED_EXPONENTIAL), ENUM_NAME(DL_SCHED_COSINE),
+    ENUM_NAME(DL_SCHED_POLY),     ENUM_NAME(DL_SCHED_PLATEAU),
 };
 #undef ENUM_NAME
 
@@ -691,8 +692,9 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     emit_cstr(f, t->data.test_path);
     fprintf(f, ",\n             .batch = %" PRId64 ", .shuffle = %d, .val_split = %s,\n", t->data.batch, t->data.shuffle,
             emit_float(c, t->data.val_split));
-    fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d},\n",
-            t->data.csv.label_col, t->data.csv.header, t->data.csv.classify, (int)t->data.csv.delimiter);
+    fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d, "
+               ".has_weight = %d, .weight_col = %d},\n", t->data.csv.label_col, t->data.csv.header, t->data.csv.classify,
+            (int)t->data.csv.delimiter, t->data.csv.has_weight, t->data.csv.weight_col);
     const dl_augment_config *a = &t->data.augment;
     fprintf(f, "             .channels = %d, .mask_threshold = %s,\n", t->data.channels, emit_float(c, t->data.mask_threshold));
     fprintf(f, "             .augment = {.crop_pad = %d, .hflip = %s, .vflip = %s, .rotate_deg = %s, .brightness = %s, "
@@ -703,8 +705,13 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_mean[k]));
     fprintf(f, "}, .norm_std = {");
     for (int k = 0; k < DL_AUG_MAX_CHANNELS; k++) fprintf(f, "%s%s", k ? ", " : "", emit_float(c, a->norm_std[k]));
-    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s},\n", a->cutout_size,
+    fprintf(f, "},\n                         .cutout_size = %d, .cutout_count = %d, .mixup_alpha = %s,\n", a->cutout_size,
             a->cutout_count, emit_float(c, a->mixup_alpha));
+    fprintf(f, "                         .rrc_scale = {%s, %s}, .rrc_ratio = {%s, %s}, .saturation = %s, .hue = %s,\n",
+            emit_float(c, a->rrc_scale[0]), emit_float(c, a->rrc_scale[1]), emit_float(c, a->rrc_ratio[0]),
+            emit_float(c, a->rrc_ratio[1]), emit_float(c, a->saturation), emit_float(c, a->hue));
+    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s},\n", emit_float(c, a->cutmix_alpha),
+            emit_float(c, a->cutmix_p));
     fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
             t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
     fprintf(f, "             .task = ");
@@ -730,11 +737,13 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
             emit_float(c, o->initial_accumulator), emit_float(c, o->clip_norm));
     const dl_sched_config *s = &t->sched;
     fprintf(f, "    .sched = {.kind = %s, .step_size = %d, .gamma = %s, .min_lr = %s, .warmup = %d, "
-               ".warmup_start = %s},\n",
+               ".warmup_start = %s,\n",
             enum_name(c, sched_kind_names, (int)(sizeof sched_kind_names / sizeof *sched_kind_names), "dl_sched_kind",
                       (int)s->kind),
             s->step_size, emit_float(c, s->gamma), emit_float(c, s->min_lr), s->warmup,
             emit_float(c, s->warmup_start));
+    fprintf(f, "              .power = %s, .factor = %s, .patience = %d, .threshold = %s},\n", emit_float(c, s->power),
+            emit_float(c, s->factor), s->patience, emit_float(c, s->threshold));
     fprintf(f, "    .epochs = %d, .metrics = %uu, .seed = UINT64_C(%" PRIu64 "), .checkpoint = ", t->epochs, t->metrics,
             t->seed);
     emit_cstr(f, t->checkpoint);
@@ -742,7 +751,9 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     emit_cstr(f, t->init_from);
     fprintf(f, ", .init_prefix = ");
     emit_cstr(f, t->init_prefix);
-    fprintf(f, ",\n};\n\n");
+    fprintf(f, ",\n    .early_stop = {.patience = %d, .min_delta = %s, .monitor = %s}, .log_every = %d,\n};\n\n",
+            t->early_stop.patience, emit_float(c, t->early_stop.min_delta),
+            t->early_stop.monitor == DL_MONITOR_VAL_ACC ? "DL_MONITOR_VAL_ACC" : "DL_MONITOR_VAL_LOSS", t->log_every);
 }
 
 /* ---- the .c: struct and API functions -------------------------------------- */

@@ -87,6 +87,7 @@ static void usage(FILE *out) {
             "  --epochs N          override the train section's epochs\n"
             "  --max-steps N       stop after N training steps (smoke tests)\n"
             "  --seed N            override the train section's seed\n"
+            "  --log-every K       a loss line every K steps (the train section's log_every)\n"
             "  --checkpoint FILE   save the trained parameters here (safetensors)\n"
             "  --history FILE.csv  write the per-epoch loss/accuracy curve, and beside it the\n"
             "                      per-step losses (FILE.steps.csv), their pictures (FILE.png,\n"
@@ -195,10 +196,16 @@ static int parse_options(int argc, char **argv, options *o) {
             o->gen.no_cache = 1;
         } else if (!strcmp(a, "--check-numerics")) {
             o->check_numerics = 1;
-        } else if (!strcmp(a, "--epochs") || !strcmp(a, "--max-steps") || !strcmp(a, "--seed")) {
+        } else if (!strcmp(a, "--epochs") || !strcmp(a, "--max-steps") || !strcmp(a, "--seed") ||
+                   !strcmp(a, "--log-every")) {
             NEXT();
             if (parse_int_arg(a, argv[++i], &v)) return -1;
+            if (!strcmp(a, "--log-every") && (v < 1 || v > INT32_MAX)) {
+                fprintf(stderr, "dlnc: error: --log-every needs a number of steps >= 1\n");
+                return -1;
+            }
             if (!strcmp(a, "--epochs")) o->run_opt.epochs = (int)v;
+            else if (!strcmp(a, "--log-every")) o->run_opt.log_every = (int)v;
             else if (!strcmp(a, "--max-steps")) o->run_opt.max_steps = v;
             else o->run_opt.seed = (uint64_t)v, o->run_opt.seed_set = 1;
         } else if (!strcmp(a, "--length") || !strcmp(a, "--top-k") || !strcmp(a, "--context")) {

@@ -13,7 +13,8 @@
  *     then normalization; [train] cutout;
  *   class labels → one-hot rows when the model wants dense labels;
  *   [train] mixup: every sample is blended with a random partner from the
- *     same (already augmented) batch, labels alike.
+ *     same (already augmented) batch, labels alike; or CutMix: a box of the
+ *     partner pasted in, labels mixed by area (augment_cutmix.c).
  * The order is fixed (documented in dlnrt.h) rather than the order a user
  * lists transforms in: one canonical pipeline is easier to reason about and
  * it is the order the common recipes use. */
@@ -166,6 +167,12 @@ static float dl_uniform_in(dl_rng *r, float lo, float hi) { return lo + (hi - lo
 void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,
                        dl_rng *r, float *tmp)
 {
+    if (a->rrc_scale[1] > 0) {
+        int64_t box[4];
+        dl_aug_resized_box(r, h, w, a->rrc_scale, a->rrc_ratio, box);
+        dl_aug_resize_box(x, c, h, w, box, tmp);
+        if (y) dl_aug_resize_box(y, yc, h, w, box, tmp);
+    }
     if (a->crop_pad > 0) {
         const uint64_t span = 2 * (uint64_t)a->crop_pad + 1;
         int64_t dy = (int64_t)(dl_rng_next(r) % span) - a->crop_pad, dx = (int64_t)(dl_rng_next(r) % span) - a->crop_pad;
@@ -189,6 +196,10 @@ void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t 
     if (a->brightness > 0) bf = dl_uniform_in(r, a->brightness < 1 ? 1 - a->brightness : 0, 1 + a->brightness);
     if (a->contrast > 0) cf = dl_uniform_in(r, a->contrast < 1 ? 1 - a->contrast : 0, 1 + a->contrast);
     dl_aug_jitter(x, c * h * w, bf, cf);
+    /* colour needs RGB: dl_batcher_set_augment refuses other images */
+    if (a->saturation > 0 && c == 3)
+        dl_aug_saturation(x, h * w, dl_uniform_in(r, a->saturation < 1 ? 1 - a->saturation : 0, 1 + a->saturation));
+    if (a->hue > 0 && c == 3) dl_aug_hue(x, h * w, dl_uniform_in(r, -a->hue, a->hue));
     if (a->noise_std > 0)
         for (int64_t i = 0; i < c * h * w; i++) x[i] += a->noise_std * dl_rng_normal(r);
 }
@@ -211,7 +222,8 @@ static int dl_aug_active(const dl_augment_config *a, int augment)
     if (a->norm_channels > 0) return 1;
     return augment && (a->crop_pad > 0 || a->hflip > 0 || a->vflip > 0 || a->rotate_deg > 0 || a->brightness > 0 ||
                        a->contrast > 0 || a->noise_std > 0 || (a->cutout_size > 0 && a->cutout_count > 0) ||
-                       a->mixup_alpha > 0);
+                       a->mixup_alpha > 0 || a->rrc_scale[1] > 0 || a->saturation > 0 || a->hue > 0 ||
+                       a->cutmix_alpha > 0);
 }
 
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
@@ -221,15 +233,21 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
     int64_t c, h, w;
     dl_aug_geometry(d, &c, &h, &w);
     if (aug && augment) {
-        int spatial = aug->crop_pad > 0 || aug->hflip > 0 || aug->vflip > 0 || aug->rotate_deg > 0 || aug->cutout_size > 0;
+        int spatial = aug->crop_pad > 0 || aug->hflip > 0 || aug->vflip > 0 || aug->rotate_deg > 0 ||
+                      aug->cutout_size > 0 || aug->rrc_scale[1] > 0 || aug->cutmix_alpha > 0;
         if (spatial && (d->x_rank < 2 || h < 2 || w < 2)) {
-            dl_set_error("augment: crops, flips, rotation and cutout need images, but samples have %lld flat values",
-                         (long long)d->x_numel);
+            dl_set_error("augment: crops, flips, rotation, cutout and cutmix need images, but samples have %lld flat "
+                         "values", (long long)d->x_numel);
             return -1;
         }
-        if (aug->mixup_alpha > 0 && d->label_kind == DL_LABEL_CLASS && one_hot <= 0) {
-            dl_set_error("augment: mixup blends labels, so class labels need dense one-hot targets "
-                         "(a model trained with mixup takes f32[N, C] labels)");
+        if ((aug->saturation > 0 || aug->hue > 0) && c != 3) {
+            dl_set_error("augment: color_jitter's saturation and hue change the colours of RGB images, but these have "
+                         "%lld channel%s; use brightness and contrast only", (long long)c, c == 1 ? "" : "s");
+            return -1;
+        }
+        if ((aug->mixup_alpha > 0 || aug->cutmix_alpha > 0) && d->label_kind == DL_LABEL_CLASS && one_hot <= 0) {
+            dl_set_error("augment: %s blends labels, so class labels need dense one-hot targets "
+                         "(a model trained with it takes f32[N, C] labels)", aug->mixup_alpha > 0 ? "mixup" : "cutmix");
             return -1;
         }
     }
@@ -253,7 +271,7 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
     b->one_hot = d->label_kind == DL_LABEL_CLASS ? one_hot : 0;
     const int64_t ylen = b->one_hot > 0 ? b->one_hot : d->y_numel;
     b->yhot = b->one_hot > 0 ? malloc((size_t)(b->batch * b->one_hot) * sizeof(float) + 1) : NULL;
-    const int mix = aug && augment && aug->mixup_alpha > 0;
+    const int mix = aug && augment && (aug->mixup_alpha > 0 || aug->cutmix_alpha > 0);
     b->xmix = mix ? malloc((size_t)(b->batch * d->x_numel) * sizeof(float) + 1) : NULL;
     b->ymix = mix ? malloc((size_t)(b->batch * ylen) * sizeof(float) + 1) : NULL;
     b->scratch = aug ? malloc((size_t)(b->batch * (d->x_numel > ylen ? d->x_numel : ylen)) * sizeof(float) + 1)
@@ -263,6 +281,35 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
         return -1;
     }
     return 0;
+}
+
+/* CutMix over a gathered batch: each sample, with probability p, takes a
+ * box from a random partner of the batch as it was before any pasting;
+ * labels y (one-hot rows or dense targets) mix by the kept area, a mask
+ * takes the partner's box. */
+static void dl_aug_cutmix_batch(dl_batcher *b, const int64_t *idx, int64_t m, float *y, int mask, int64_t c,
+                                int64_t h, int64_t w)
+{
+    const dl_augment_config *a = b->aug;
+    const int64_t xn = b->d->x_numel, yn = b->one_hot > 0 ? b->one_hot : b->d->y_numel;
+    memcpy(b->xmix, b->xbuf, (size_t)(m * xn) * sizeof(float));
+    memcpy(b->ymix, y, (size_t)(m * yn) * sizeof(float));
+    for (int64_t i = 0; i < m; i++) {
+        dl_rng r;
+        dl_aug_rng(&r, b->seed, b->epoch, idx[i], 2);
+        if (!(dl_rng_uniform(&r) < a->cutmix_p)) continue;
+        const float lam = dl_aug_beta(&r, a->cutmix_alpha);
+        const int64_t j = (int64_t)(dl_rng_next(&r) % (uint64_t)m);
+        int64_t box[4];
+        dl_aug_cutmix_box(&r, h, w, lam, box);
+        dl_aug_paste(b->xbuf + i * xn, b->xmix + j * xn, c, h, w, box);
+        if (mask) {
+            dl_aug_paste(y + i * yn, b->ymix + j * yn, yn / (h * w), h, w, box);
+            continue;
+        }
+        const float kept = 1.0f - (float)(box[2] * box[3]) / (float)(h * w);
+        for (int64_t k = 0; k < yn; k++) y[i * yn + k] = kept * b->ymix[i * yn + k] + (1 - kept) * b->ymix[j * yn + k];
+    }
 }
 
 /* After dl_batcher_next gathered samples idx[0..m) into b->xbuf / b->ybuf:
@@ -316,5 +363,6 @@ const void *dl_aug_batch(dl_batcher *b, const int64_t *idx, int64_t m)
         memcpy(b->xbuf, b->xmix, (size_t)(m * xn) * sizeof(float));
         memcpy(y, b->ymix, (size_t)(m * yn) * sizeof(float));
     }
+    if (a && b->augment && a->cutmix_alpha > 0 && y) dl_aug_cutmix_batch(b, idx, m, y, mask, c, h, w);
     return y ? (const void *)y : b->ybuf;
 }

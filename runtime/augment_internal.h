@@ -23,6 +23,19 @@ float dl_aug_beta(dl_rng *r, float alpha);
 /* The per-sample generator: a pure function of (seed, epoch, sample, stream). */
 void dl_aug_rng(dl_rng *r, uint64_t seed, int64_t epoch, int64_t sample, int stream);
 
+/* random_resized_crop (augment_resized.c): the box [top, left, height,
+ * width] drawn as torchvision's RandomResizedCrop.get_params; and the box
+ * resized back to h x w, bilinear with half-pixel centres. */
+void dl_aug_resized_box(dl_rng *r, int64_t h, int64_t w, const float scale[2], const float ratio[2], int64_t box[4]);
+void dl_aug_resize_box(float *x, int64_t c, int64_t h, int64_t w, const int64_t box[4], float *tmp);
+/* Saturation factor and hue shift (in turns) of a [3, h, w] RGB image (augment_color.c). */
+void dl_aug_saturation(float *x, int64_t hw, float factor);
+void dl_aug_hue(float *x, int64_t hw, float shift);
+/* CutMix (augment_cutmix.c): the box [top, left, height, width] for lambda,
+ * and src's box copied into dst. */
+void dl_aug_cutmix_box(dl_rng *r, int64_t h, int64_t w, float lambda, int64_t box[4]);
+void dl_aug_paste(float *dst, const float *src, int64_t c, int64_t h, int64_t w, const int64_t box[4]);
+
 /* All the per-sample random transforms before normalization, on x[c, h, w]
  * and (when y != NULL) the geometric ones on y[yc, h, w] too. */
 void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,

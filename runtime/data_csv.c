@@ -81,8 +81,8 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
     char **fields = malloc(MAX_FIELDS * sizeof *fields);
     char *line = NULL;
     size_t line_cap = 0;
-    int64_t lineno = 0, x_cap = 0, y_cap = 0;
-    int ncols = -1, label = 0, rc = -1, first = 1, max_class = -1;
+    int64_t lineno = 0, x_cap = 0, y_cap = 0, w_cap = 0;
+    int ncols = -1, label = 0, wcol = -1, rc = -1, first = 1, max_class = -1;
     if (!fields) { dl_set_error("%s: out of memory", path); goto done; }
     while (getline(&line, &line_cap, f) != -1) {
         lineno++;
@@ -107,19 +107,29 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
                 dl_set_error("%s: label column %d is out of range for %d columns", path, opt->label_col, ncols);
                 goto done;
             }
+            if (opt->has_weight) {
+                wcol = opt->weight_col < 0 ? ncols + opt->weight_col : opt->weight_col;
+                if (wcol < 0 || wcol >= ncols || wcol == label || ncols < 3) {
+                    dl_set_error("%s: weight column %d is %s for %d columns", path, opt->weight_col,
+                                 wcol == label ? "the label column" : "out of range (or leaves no feature)", ncols);
+                    goto done;
+                }
+            }
             if (header) continue;
         }
         if (n != ncols) {
             dl_set_error("%s:%lld: expected %d fields, got %d", path, (long long)lineno, ncols, n);
             goto done;
         }
-        if (dl_grow((void **)&out->x, &x_cap, (out->n + 1) * (ncols - 1), sizeof(float)) ||
+        const int nx = ncols - 1 - (wcol >= 0);   /* features per row */
+        if ((wcol >= 0 && dl_grow((void **)&out->weight, &w_cap, out->n + 1, sizeof(float))) ||
+            dl_grow((void **)&out->x, &x_cap, (out->n + 1) * nx, sizeof(float)) ||
             dl_grow(opt->classify ? (void **)&out->y_class : (void **)&out->y_dense, &y_cap, out->n + 1,
                     opt->classify ? sizeof(int32_t) : sizeof(float))) {
             dl_set_error("%s: out of memory at line %lld", path, (long long)lineno);
             goto done;
         }
-        float *x = out->x + out->n * (ncols - 1);
+        float *x = out->x + out->n * nx;
         for (int i = 0; i < ncols; i++) {
             double v;
             dl_csv_value kind = dl_csv_number(fields[i], &v);
@@ -129,6 +139,15 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
                              : kind == DL_CSV_NOT_FINITE ? "not a finite number"
                                                          : "beyond float range (+-3.4e38)");
                 goto done;
+            }
+            if (i == wcol) {
+                /* an importance weight: a sample's share of the loss, never negative */
+                if (v < 0) {
+                    dl_set_error("%s:%lld: column %d: weight '%s' is negative", path, (long long)lineno, i + 1, fields[i]);
+                    goto done;
+                }
+                out->weight[out->n] = (float)v;
+                continue;
             }
             if (i != label) { *x++ = (float)v; continue; }
             if (!opt->classify) { out->y_dense[out->n] = (float)v; continue; }
@@ -144,9 +163,9 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
     }
     if (ferror(f)) { dl_set_error("%s: read error: %s", path, strerror(errno)); goto done; }
     if (out->n == 0) { dl_set_error("%s: no data rows", path); goto done; }
-    out->x_numel = ncols - 1;
+    out->x_numel = ncols - 1 - (wcol >= 0);
     out->x_rank = 1;
-    out->x_shape[0] = ncols - 1;
+    out->x_shape[0] = out->x_numel;
     out->label_kind = opt->classify ? DL_LABEL_CLASS : DL_LABEL_DENSE;
     out->y_numel = 1;
     out->num_classes = opt->classify ? max_class + 1 : 0;

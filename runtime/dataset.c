@@ -20,6 +20,7 @@ void dl_dataset_free(dl_dataset *d)
     free(d->x);
     free(d->y_class);
     free(d->y_dense);
+    free(d->weight);
     memset(d, 0, sizeof *d);
 }
 
@@ -33,11 +34,13 @@ static void dl_shuffle(int64_t *perm, int64_t n, dl_rng *rng)
     }
 }
 
-/* Copies samples idx[0..m) of d into x/yc/yd (whichever label array d has). */
-static void dl_gather(const dl_dataset *d, const int64_t *idx, int64_t m, float *x, int32_t *yc, float *yd)
+/* Copies samples idx[0..m) of d into x/yc/yd (whichever label array d has)
+ * and their weights into w when d has them. */
+static void dl_gather(const dl_dataset *d, const int64_t *idx, int64_t m, float *x, int32_t *yc, float *yd, float *w)
 {
     for (int64_t i = 0; i < m; i++) {
         int64_t s = idx[i];
+        if (d->weight && w) w[i] = d->weight[s];
         memcpy(x + i * d->x_numel, d->x + s * d->x_numel, (size_t)d->x_numel * sizeof *x);
         if (d->label_kind == DL_LABEL_CLASS) yc[i] = d->y_class[s];
         else memcpy(yd + i * d->y_numel, d->y_dense + s * d->y_numel, (size_t)d->y_numel * sizeof *yd);
@@ -52,7 +55,8 @@ static int dl_dataset_alloc_like(const dl_dataset *d, int64_t m, dl_dataset *out
     out->x = malloc((size_t)(m * d->x_numel) * sizeof(float) + 1);
     out->y_class = d->label_kind == DL_LABEL_CLASS ? malloc((size_t)m * sizeof(int32_t) + 1) : NULL;
     out->y_dense = d->label_kind == DL_LABEL_DENSE ? malloc((size_t)(m * d->y_numel) * sizeof(float) + 1) : NULL;
-    if (!out->x || (d->label_kind == DL_LABEL_CLASS ? !out->y_class : !out->y_dense)) {
+    out->weight = d->weight ? malloc((size_t)m * sizeof(float) + 1) : NULL;
+    if (!out->x || (d->label_kind == DL_LABEL_CLASS ? !out->y_class : !out->y_dense) || (d->weight && !out->weight)) {
         dl_dataset_free(out);
         dl_set_error("dl_dataset_split: out of memory");
         return -1;
@@ -79,8 +83,8 @@ int dl_dataset_split(dl_dataset *d, double fraction, uint64_t seed, dl_dataset *
     const int64_t n_train = d->n - n_val;
     if (dl_dataset_alloc_like(d, n_train, &train)) { free(perm); return -1; }
     if (dl_dataset_alloc_like(d, n_val, val)) { dl_dataset_free(&train); free(perm); return -1; }
-    dl_gather(d, perm, n_train, train.x, train.y_class, train.y_dense);
-    dl_gather(d, perm + n_train, n_val, val->x, val->y_class, val->y_dense);
+    dl_gather(d, perm, n_train, train.x, train.y_class, train.y_dense, train.weight);
+    dl_gather(d, perm + n_train, n_val, val->x, val->y_class, val->y_dense, val->weight);
     free(perm);
     dl_dataset_free(d);
     *d = train;
@@ -104,7 +108,8 @@ int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuff
     b->xbuf = malloc((size_t)(batch * d->x_numel) * sizeof(float) + 1);
     b->ybuf = d->label_kind == DL_LABEL_CLASS ? malloc((size_t)batch * sizeof(int32_t))
                                               : malloc((size_t)(batch * d->y_numel) * sizeof(float) + 1);
-    if (!b->perm || !b->xbuf || !b->ybuf) {
+    b->wbuf = d->weight ? malloc((size_t)batch * sizeof(float)) : NULL;
+    if (!b->perm || !b->xbuf || !b->ybuf || (d->weight && !b->wbuf)) {
         dl_batcher_free(b);
         dl_set_error("dl_batcher_init: out of memory");
         return -1;
@@ -125,7 +130,7 @@ int64_t dl_batcher_next(dl_batcher *b, const float **x, const void **y)
 {
     int64_t m = b->d->n - b->pos < b->batch ? b->d->n - b->pos : b->batch;
     if (m <= 0) return 0;
-    dl_gather(b->d, b->perm + b->pos, m, b->xbuf, b->ybuf, b->ybuf);
+    dl_gather(b->d, b->perm + b->pos, m, b->xbuf, b->ybuf, b->ybuf, b->wbuf);
     *x = b->xbuf;
     *y = b->aug || b->one_hot > 0 ? dl_aug_batch(b, b->perm + b->pos, m) : b->ybuf;
     b->pos += m;
@@ -141,6 +146,7 @@ void dl_batcher_free(dl_batcher *b)
     free(b->xmix);
     free(b->ymix);
     free(b->scratch);
+    free(b->wbuf);
     memset(b, 0, sizeof *b);
 }
 

@@ -224,7 +224,11 @@ void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
 double dl_grad_norm(float *const *grads, const int64_t *sizes, int count);
 
 /* ---- learning-rate schedules --------------------------------------------- */
-typedef enum dl_sched_kind { DL_SCHED_CONSTANT, DL_SCHED_STEP, DL_SCHED_EXPONENTIAL, DL_SCHED_COSINE } dl_sched_kind;
+typedef enum dl_sched_kind {
+    DL_SCHED_CONSTANT, DL_SCHED_STEP, DL_SCHED_EXPONENTIAL, DL_SCHED_COSINE,
+    DL_SCHED_POLY,                        /* torch PolynomialLR over the run */
+    DL_SCHED_PLATEAU                      /* torch ReduceLROnPlateau on the validation loss (dl_plateau) */
+} dl_sched_kind;
 
 typedef struct dl_sched_config {
     dl_sched_kind kind;
@@ -233,9 +237,28 @@ typedef struct dl_sched_config {
     float min_lr;                         /* cosine: eta_min */
     int warmup;                           /* linear warm-up epochs (any kind), 0 = none */
     float warmup_start;                   /* warm-up starts at base_lr * warmup_start (default 0.1?) */
+    float power;                          /* poly: the exponent (min_lr: the floor) */
+    float factor;                         /* plateau: lr *= factor on a plateau */
+    int patience;                         /* plateau: epochs without improvement tolerated */
+    float threshold;                      /* plateau: relative improvement that counts (torch's 'rel' mode) */
 } dl_sched_config;
 /* LR for a fractional epoch position (epoch + batch/batches), per-step granularity. */
 float dl_sched_lr(const dl_sched_config *s, float base_lr, int total_epochs, double epoch);
+
+/* ReduceLROnPlateau's state (mode 'min', threshold mode 'rel', cooldown 0):
+ * the rate dl_sched_lr gives a plateau schedule is multiplied by scale, which
+ * drops by the factor when the monitored value has not beaten best by the
+ * threshold for more than patience epochs (never below min_lr / base_lr). */
+typedef struct dl_plateau {
+    double best;                          /* the lowest value seen (+inf before the first) */
+    int bad_epochs;                       /* epochs since best improved */
+    int reductions;                       /* how many times the rate dropped */
+    float scale;                          /* the rate's factor now (1 at the start) */
+} dl_plateau;
+void dl_plateau_init(dl_plateau *p);
+/* After an epoch whose monitored value was `value`: updates p; returns 1
+ * when the rate dropped. */
+int dl_plateau_step(dl_plateau *p, const dl_sched_config *s, float base_lr, double value);
 
 /* ---- data ---------------------------------------------------------------- */
 typedef enum dl_label_kind { DL_LABEL_CLASS, DL_LABEL_DENSE } dl_label_kind;
@@ -250,6 +273,7 @@ typedef struct dl_dataset {
     float *y_dense;                       /* n * y_numel (DENSE) */
     int64_t y_numel;
     int num_classes;                      /* CLASS: max label + 1 */
+    float *weight;                        /* n per-sample weights >= 0 (a CSV weight column), NULL: none (ABI 6) */
 } dl_dataset;
 
 void dl_dataset_free(dl_dataset *d);
@@ -265,6 +289,8 @@ typedef struct dl_csv_options {
     int header;                           /* 1 = skip the first line; -1 = a header if a field is not number text (nan, inf are) */
     int classify;                         /* 1 = integer class labels, 0 = dense float targets */
     char delimiter;                       /* ',' by default */
+    int has_weight;                       /* 1: a column of per-sample weights (ABI 6) */
+    int weight_col;                       /* its index; negative counts from the end */
 } dl_csv_options;
 int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out);
 /* Move the last `fraction` of d (after a seeded shuffle) into val. */
@@ -288,15 +314,17 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
 
 /* Data augmentation, applied by the batcher per sample (training batches only,
  * except normalization, which applies to every batch), in this fixed order:
- * random crop (zero-pad `crop_pad` pixels per side, crop back at a random
- * offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
+ * random resized crop (a box of random area and aspect resized back to the
+ * image's size), random crop (zero-pad `crop_pad` pixels per side, crop
+ * back at a random offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
  * rotate_deg] about the center, bilinear, zero fill), brightness (x *= U[1-b,
- * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean) each
- * clamped to [0, 1], Gaussian noise (not clamped), per-channel normalization
+ * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean),
+ * saturation and hue (RGB only), each clamped to [0, 1], Gaussian noise (not clamped), per-channel normalization
  * ((x - mean) / std), cutout (`cutout_count` squares of side `cutout_size`
  * centred anywhere, clipped at the border, set to 0), then mixup (x = l x_i +
  * (1-l) x_j with l ~ Beta(alpha, alpha) and j a random sample of the same
- * batch; labels mixed alike, class labels becoming one-hot mixtures).
+ * batch; labels mixed alike, class labels becoming one-hot mixtures) or
+ * CutMix (a box of x_j pasted into x_i, labels mixed by area).
  * Geometric transforms move a dense label of the image's size (a mask) with
  * the image. Random draws come from (seed, epoch, sample index), so a run is
  * reproducible whatever the thread count. Zero fields are off. */
@@ -311,6 +339,10 @@ typedef struct dl_augment_config {
     float norm_mean[DL_AUG_MAX_CHANNELS], norm_std[DL_AUG_MAX_CHANNELS];
     int cutout_size, cutout_count;
     float mixup_alpha;                    /* > 0: mixup */
+    /* ABI 6 */
+    float rrc_scale[2], rrc_ratio[2];     /* random_resized_crop: area fraction, aspect ranges; rrc_scale[1] 0: off */
+    float saturation, hue;                /* color_jitter: saturation strength, hue shift in turns (<= 0.5) */
+    float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
@@ -328,6 +360,7 @@ typedef struct dl_batcher {
     uint64_t seed;                        /* augmentation draws come from (seed, epoch, sample) */
     int64_t epoch;                        /* counts resets */
     float *yhot, *xmix, *ymix, *scratch;
+    float *wbuf;                          /* the batch's per-sample weights when the dataset has them (ABI 6) */
 } dl_batcher;
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed);
 void dl_batcher_reset(dl_batcher *b);     /* new epoch (reshuffles) */
@@ -699,6 +732,29 @@ int64_t dl_count_correct_where(const float *logits, const int32_t *labels, const
 int64_t dl_count_exact_logits(const float *logits, const int32_t *target, int64_t n, int64_t T, int classes);
 int64_t dl_count_exact(const int32_t *pred, const int32_t *target, int64_t n, int64_t T);
 
+/* ---- evaluation figures and their 95% intervals (figures.c) ----------------- */
+/* Wilson score interval of k successes in n trials (NaN when n = 0). */
+void dl_wilson_interval(int64_t k, int64_t n, double *lo, double *hi);
+/* Normal interval of a mean from count observations x (weights w): sum =
+ * sum w x, sum_sq = sum w x^2, weight = sum w (NaN below 2 observations). */
+void dl_mean_interval(double sum, double sum_sq, double weight, int64_t count, double *lo, double *hi);
+/* One class's precision, recall and F1 (0 where a denominator is 0). */
+void dl_class_prf(int64_t tp, int64_t truth, int64_t pred, double prf[3]);
+/* Macro precision, recall, F1 of a k x k confusion matrix (rows true), as
+ * sklearn's average='macro', zero_division=0 over the classes occurring in
+ * truth or prediction. */
+int dl_macro_prf(const int64_t *counts, int k, double prf[3]);
+/* Their 95% percentile-bootstrap intervals: samples (cells of the matrix)
+ * resampled 1000 times from seed. */
+int dl_macro_prf_bootstrap(const int64_t *counts, int k, uint64_t seed, double lo[3], double hi[3]);
+/* Adds one image's pixel counts of n values to counts[0..4): foreground
+ * (logit > 0 / target > 0.5) intersection and union, background's. */
+void dl_count_iou_image(const float *logits, const float *target, int64_t n, int64_t *counts);
+/* From n images' counts (4 each): iou[0] the foreground IoU, iou[1] the mean
+ * IoU of foreground and background; and their bootstrap intervals over images. */
+void dl_iou_figures(const int64_t *per_image, int64_t n, double iou[2]);
+int dl_iou_bootstrap(const int64_t *per_image, int64_t n, uint64_t seed, double lo[2], double hi[2]);
+
 /* ---- named-field batches (dl_batch, above) ------------------------------------
  * A model input reads the field of its name (a single input whose name no
  * field has reads the source's first field); the `loss` of the train section
@@ -773,7 +829,25 @@ typedef struct dl_data_config {
  * evaluation set, target = label > 0.5 (1 when both are empty). */
 /* EXACT_MATCH (seq2seq_task): the fraction of test sequences predicted whole,
  * teacher-forced and by greedy decoding (dl_greedy_decode). */
-enum { DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8, DL_METRIC_BITS_PER_DIM = 16 };
+/* PRECISION, RECALL, F1: macro averages (dl_macro_prf); PER_CLASS: each
+ * class's precision, recall (= its accuracy) and F1; CONFUSION: the matrix;
+ * MEAN_IOU: foreground and background IoU averaged. All at the end of a run.
+ * BITS_PER_DIM: the test loss / ln 2 (a mean NLL in nats per dimension). */
+enum {
+    DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8,
+    DL_METRIC_PRECISION = 16, DL_METRIC_RECALL = 32, DL_METRIC_F1 = 64, DL_METRIC_PER_CLASS = 128,
+    DL_METRIC_CONFUSION = 256, DL_METRIC_MEAN_IOU = 512, DL_METRIC_BITS_PER_DIM = 1024
+};
+
+/* Early stopping on the validation split (never the test set): the run ends
+ * after `patience` epochs in which the monitored figure did not improve by
+ * more than min_delta, and the checkpoint holds the best epoch's weights. */
+typedef enum dl_monitor { DL_MONITOR_VAL_LOSS, DL_MONITOR_VAL_ACC } dl_monitor;
+typedef struct dl_early_stop {
+    int patience;                         /* 0 = no early stopping */
+    float min_delta;                      /* an improvement must exceed this (absolute) */
+    dl_monitor monitor;
+} dl_early_stop;
 
 typedef struct dl_train_config {
     dl_data_config data;
@@ -785,6 +859,8 @@ typedef struct dl_train_config {
     const char *checkpoint;               /* save parameters here after training (NULL = no) */
     const char *init_from;                /* after init, load the part of this checkpoint the model owns */
     const char *init_prefix;              /* ... from its tensors named init_prefix + our names ("" = same) */
+    dl_early_stop early_stop;             /* ABI 6 */
+    int log_every;                        /* > 0: a loss line every this many steps */
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data
@@ -875,6 +951,7 @@ typedef struct dl_run_options {
     uint64_t seed;                        /* overrides the train section's when seed_set */
     int seed_set;                         /* so that seed 0 is a seed like any other */
     int resume;                           /* continue from the checkpoint's run state, if the file exists */
+    int log_every;                        /* > 0 overrides the train section's log_every (ABI 6) */
 } dl_run_options;
 
 typedef struct dl_run_result {
@@ -886,6 +963,7 @@ typedef struct dl_run_result {
     double test_iou;                      /* NaN unless metrics ask for iou */
     double test_exact_teacher, test_exact_greedy; /* NaN unless metrics ask for exact_match */
     double test_bits_per_dim;             /* test_loss / ln 2; NaN unless metrics ask for bits_per_dim */
+    int best_epoch;                       /* early_stop: the epoch whose weights were kept (0: none) (ABI 6) */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one

@@ -65,3 +65,13 @@ void dl_history_row(FILE *f, const dl_epoch_stats *s)
     fputc('\n', f);
     fflush(f);   /* a run stopped early still leaves its curve */
 }
+
+void dl_step_log_add(dl_step_log *l, FILE *out, int64_t step, int epoch, float loss, float lr)
+{
+    if (l->every <= 0) return;
+    l->sum += loss;
+    if (++l->count < l->every) return;
+    fprintf(out, "step %lld  epoch %d  loss %.4f  lr %.6g\n", (long long)step, epoch, l->sum / l->count, (double)lr);
+    fflush(out);
+    l->sum = 0, l->count = 0;
+}

@@ -2,6 +2,7 @@
  * (progress lines, summary, loss-curve CSV); used by train.c only. */
 #ifndef DLNRT_PROGRESS_INTERNAL_H
 #define DLNRT_PROGRESS_INTERNAL_H
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct dl_epoch_stats {
@@ -27,4 +28,14 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
  * bpd (metrics = [bits_per_dim]), then one row per epoch. */
 FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact, int bpd);
 void dl_history_row(FILE *f, const dl_epoch_stats *s);
+
+/* log_every: a line every `every` steps with the mean training loss of the
+ * steps since the last line and the rate of the latest step. */
+typedef struct dl_step_log {
+    int every;                            /* 0: no step lines */
+    double sum;                           /* losses since the last line */
+    int count;
+} dl_step_log;
+/* step  1200  epoch 3  loss 0.4123  lr 0.000875 */
+void dl_step_log_add(dl_step_log *l, FILE *out, int64_t step, int epoch, float loss, float lr);
 #endif

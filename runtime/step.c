@@ -236,12 +236,21 @@ int64_t dl_stepper_count_correct(const dl_stepper *st, const dl_batch *b, int32_
 
 /* ---- the dataset source ------------------------------------------------------ */
 
+/* A dataset's per-sample weights (a CSV weight column) as a third field, f32[N]. */
+static void dl_add_weight_field(dl_batch *b, const float *w)
+{
+    dl_field *f = &b->field[b->n_fields++];
+    memset(f, 0, sizeof *f);
+    f->name = "weight", f->dtype = DL_F32, f->rank = 0, f->data = w;
+}
+
 static int64_t dataset_next(dl_source *s, dl_batch *b)
 {
     const float *x;
     const void *y;
     const int64_t n = dl_batcher_next(&s->batcher, &x, &y);
     if (n > 0) dl_batch_from_dataset(b, s->d, s->first, n, x, y, s->one_hot);
+    if (n > 0 && s->d->weight) dl_add_weight_field(b, s->batcher.wbuf);
     return n;
 }
 
@@ -265,5 +274,6 @@ int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name,
     s->close = dataset_close;
     s->batches = (d->n + batch - 1) / batch;
     dl_batch_from_dataset(&s->bounds, d, first_name, batch, NULL, NULL, one_hot);
+    if (d->weight) dl_add_weight_field(&s->bounds, NULL);
     return 0;
 }

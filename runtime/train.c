@@ -28,7 +28,10 @@
  * Everything the model needs comes through the api struct; everything the
  * caller needs comes back through dl_run_result and the return code. */
 #include "dlnrt.h"
+#include "early_stop_internal.h"
+#include "pictures_internal.h"
 #include "progress_internal.h"
+#include "report_internal.h"
 #include "resume_internal.h"
 #include "run_record_internal.h"
 #include "step_internal.h"
@@ -260,6 +263,18 @@ static int dl_one_hot_width(const dl_model_api *api, const dl_dataset *d)
     return l && l->dtype == DL_F32 ? (int)dl_info_numel(l) : 0;
 }
 
+/* The classes of a classifier's confusion matrix: the one-input form's
+ * outputs, or a general model's first output [N, C] when its label is one
+ * i32 class per sample; 0 otherwise. */
+static int dl_class_count(const dl_model_api *api)
+{
+    if (dl_one_input_form(api)) return (int)api->out_numel;
+    const dl_io_info *l = dl_label_arg(api);
+    if (!l || l->dtype != DL_I32 || l->rank != 0 || api->n_outputs < 1) return 0;
+    const dl_io_info *o = &api->outputs[0];
+    return o->rank == 1 && o->shape[0] > 0 && o->shape[0] <= DL_CONFUSION_MAX_CLASSES ? (int)o->shape[0] : 0;
+}
+
 /* The name a dataset's samples go by: "features" for a CSV file, "image" otherwise. */
 const char *dl_first_field(const dl_data_config *dc)
 {
@@ -284,9 +299,10 @@ static int dl_check_classes(const dl_model_api *api, const dl_dataset *d, const 
 
 /* Mean loss, accuracy (NaN unless the labels are classes) and IoU (NaN
  * unless asked for, with dense labels) over d; the confusion matrix into
- * rec's when it has one. */
+ * rec's when it has one, and the counts the final figures' intervals need
+ * into tally. */
 static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, int64_t batch, dl_stepper *st,
-                       double *loss, double *acc, double *iou, dl_run_record *rec)
+                       double *loss, double *acc, double *iou, dl_run_record *rec, dl_eval_tally *tally)
 {
     const int one_input = dl_one_input_form(api);
     float *const out = st->out[0];
@@ -298,6 +314,9 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         return -1;
     const unsigned metrics = api->train->metrics;
     const int want_iou = (metrics & DL_METRIC_IOU) && d->label_kind == DL_LABEL_DENSE;
+    const int image_iou = (metrics & (DL_METRIC_IOU | DL_METRIC_MEAN_IOU)) && d->label_kind == DL_LABEL_DENSE &&
+                          one_input;
+    if (dl_tally_begin(tally, d->n, image_iou)) { src.close(&src); return -1; }
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, n, inter = 0, uni = 0;
     if (rec->confusion) memset(rec->confusion, 0, sizeof *rec->confusion * (size_t)rec->classes * (size_t)rec->classes);
@@ -313,9 +332,13 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         }
         loss_sum += (double)loss * n;
         seen += n;
+        tally->loss_sum += (double)loss * n, tally->loss_sq += (double)loss * loss * n, tally->batches++;
         if (!one_input) {
             correct += dl_stepper_count_correct(st, &db, -1, &rows);
             rows_seen += rows;
+            const dl_field *lf = dl_batch_find(&db, "label");
+            if (rec->confusion && lf && lf->dtype == DL_I32 && lf->rank == 0)
+                dl_count_confusion(out, lf->data, n, rec->classes, rec->confusion);
             continue;
         }
         /* the batcher's ybuf holds the class labels even when the label field is their one-hot rows */
@@ -323,6 +346,9 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
         if (rec->confusion) dl_count_confusion(out, classes, n, rec->classes, rec->confusion);
         if (d->label_kind == DL_LABEL_CLASS) correct += dl_count_correct(out, classes, n, (int)api->out_numel);
         if (want_iou) dl_count_iou(out, db.field[1].data, n * api->out_numel, &inter, &uni);
+        for (int64_t i = 0; image_iou && i < n && tally->images < tally->iou_cap; i++)
+            dl_count_iou_image(out + i * api->out_numel, (const float *)db.field[1].data + i * api->out_numel,
+                               api->out_numel, tally->iou + 4 * tally->images++);
         rows_seen += n;
     }
     src.close(&src);
@@ -330,8 +356,39 @@ static int dl_evaluate(const dl_model_api *api, void *m, const dl_dataset *d, in
     /* accuracy for classifiers, unless the train section lists metrics without it */
     int want_acc = d->label_kind == DL_LABEL_CLASS && (!metrics || (metrics & DL_METRIC_ACCURACY)) && rows_seen > 0;
     *acc = want_acc ? (double)correct / rows_seen : NAN;
+    tally->samples = seen, tally->scored = want_acc ? rows_seen : 0, tally->correct = correct;
     *iou = want_iou ? (uni ? (double)inter / uni : 1.0) : NAN;
     return 0;
+}
+
+/* With a validation split the test set the source has (the IDX test files,
+ * CIFAR-10's test batch, the masks of Fashion-MNIST's test images) is
+ * evaluated once, at the end, with the final (kept) weights: the figure to
+ * report, untouched by every choice the run made on the validation split.
+ * A CSV or image folder has no test set besides its `test =` file, which
+ * replaces the split. Prints the test figures with their intervals. */
+static int dl_final_test(const dl_model_api *api, void *m, int64_t batch, dl_stepper *st, dl_run_record *rec,
+                         dl_eval_tally *tally, uint64_t seed)
+{
+    const dl_data_config *dc = &api->train->data;
+    dl_dataset test = {0};
+    int rc;
+    if (dl_is_mnist_kind(dc->kind)) rc = dl_load_mnist_dir(dc->path, "test", &test);
+    else if (strcmp(dc->kind, "fashion_mnist_masks") == 0)
+        rc = dl_load_mnist_dir(dc->path, "test", &test) || dl_dataset_to_masks(&test, dc->mask_threshold);
+    else if (strcmp(dc->kind, "cifar10") == 0) rc = dl_load_cifar10_dir(dc->path, "test", &test);
+    else return 0;
+    double loss, acc, iou;
+    rc = rc || (dl_one_input_form(api) ? dl_check_fit(api, &test, "test") : dl_check_classes(api, &test, "test")) ||
+         dl_evaluate(api, m, &test, batch, st, &loss, &acc, &iou, rec, tally);
+    dl_dataset_free(&test);
+    if (rc) { dl_error_context("evaluating the test set after training"); return -1; }
+    printf("test set, evaluated once after training with the final weights:\n");
+    if (rec->confusion && rec->classes <= DL_CONFUSION_MAX_PRINTED)
+        dl_confusion_print(stdout, rec->confusion, rec->classes, "test");
+    const dl_report rep = {.eval_name = "test", .metrics = api->train->metrics, .tally = tally,
+                           .confusion = rec->confusion, .classes = rec->classes, .seed = seed ^ 0x7e57ULL};
+    return dl_report_print(stdout, &rep);
 }
 
 static int dl_is_text_kind(const char *kind)
@@ -465,6 +522,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_batch db;
     FILE *history = NULL;
     dl_run_record rec = {0};
+    dl_keep_best kb;
+    dl_keep_best_init(&kb);
+    dl_eval_tally tally = {0};
     /* a validation split is held out of the training data, never the test set */
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
     /* a graph is evaluated on its validation nodes every epoch, on its test nodes at the end */
@@ -523,14 +583,33 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
                at.epochs_done == 1 ? "" : "s", (long long)at.steps);
     }
+    /* early stopping and a plateau schedule watch the validation split; their
+     * state (best value, epochs without improvement) is not in a run checkpoint */
+    const dl_early_stop *es = &cfg->early_stop;
+    const int plateau = cfg->sched.kind == DL_SCHED_PLATEAU;
+    if ((es->patience > 0 || plateau) && !(have_eval && cfg->data.val_split > 0 && !cfg->data.test_path)) {
+        dl_set_error("%s watches the validation loss: the data needs a validation split (val_split > 0), never the "
+                     "test set", es->patience > 0 ? "early_stop" : "sched = plateau(...)");
+        goto done;
+    }
+    if ((es->patience > 0 || plateau) && at.epochs_done > 0) {
+        dl_set_error("--resume: a run with %s cannot be resumed (its best epoch and patience are not in the "
+                     "checkpoint); start it afresh", es->patience > 0 ? "early_stop" : "sched = plateau(...)");
+        goto done;
+    }
+    dl_plateau pl;
+    dl_plateau_init(&pl);
+    dl_step_log slog = {.every = opt.log_every > 0 ? opt.log_every : opt.quiet ? 0 : cfg->log_every};
     const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
     /* bits per dimension: the test loss read as a mean NLL in nats per dimension */
     const int bpd = have_eval && (cfg->metrics & DL_METRIC_BITS_PER_DIM);
     if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact, bpd)))
         goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
-    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && dl_one_input_form(api) &&
-                        (!cfg->metrics || (cfg->metrics & DL_METRIC_ACCURACY)) ? (int)api->out_numel : 0;
+    const unsigned class_metrics = DL_METRIC_ACCURACY | DL_METRIC_PRECISION | DL_METRIC_RECALL | DL_METRIC_F1 |
+                                   DL_METRIC_PER_CLASS | DL_METRIC_CONFUSION;
+    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && !text && !s2s &&
+                        (!cfg->metrics || (cfg->metrics & class_metrics)) ? dl_class_count(api) : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
     const int64_t batches = src.batches;
@@ -546,7 +625,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         int64_t seen = 0, n, bi = 0;
         int stop = 0;
         while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
-            api->set_lr(m, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches));
+            const float lr = dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches) * pl.scale;
+            api->set_lr(m, lr);
             dl_clear_error();
             if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
             float loss = dl_stepper_bind(&st, &db) ? NAN : dl_stepper_train(&st, m);
@@ -568,6 +648,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             seen += n;
             result.steps++;
             dl_record_step(&rec, result.steps, e + (double)bi / batches, loss);
+            dl_step_log_add(&slog, stdout, result.steps, e + 1, loss, lr);
         }
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
         const double t_train = dl_now() - t0;
@@ -580,7 +661,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             (is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
              : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
-                    : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec))) {
+                    : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec, &tally))) {
             char what[96];
             snprintf(what, sizeof what, "evaluating on the %s after epoch %d",
                      eval_name[0] == 'v' ? "validation split" : "test set", e + 1);
@@ -622,16 +703,54 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             dl_error_kept(last_saved, checkpoint, saves);
             goto done;
         }
-        if (saves) {
+        /* with early stopping only an improving epoch is saved: the file holds the best weights */
+        const int improved = es->patience > 0 && dl_keep_best_update(&kb, es, e + 1, s.test_loss, s.test_acc);
+        if (improved && dl_keep_best_snapshot(&kb, api, m)) goto done;
+        if (saves && (es->patience <= 0 || improved)) {
             at.epochs_done = e + 1, at.steps = result.steps;
             if (dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
             last_saved = e + 1;
         }
+        if (plateau && dl_plateau_step(&pl, &cfg->sched, cfg->optim.lr, s.test_loss) && !opt.quiet)
+            printf("plateau: val_loss has not improved for %d epoch%s: lr x %g = %.4g from epoch %d\n",
+                   cfg->sched.patience + 1, cfg->sched.patience ? "s" : "", (double)cfg->sched.factor,
+                   (double)cfg->optim.lr * pl.scale, e + 2);
+        if (es->patience > 0 && dl_keep_best_exhausted(&kb, es)) {
+            printf("early stop after epoch %d: %s has not improved by more than %g for %d epochs\n", e + 1,
+                   dl_monitor_name(es->monitor), (double)es->min_delta, es->patience);
+            break;
+        }
         if (stop) break;
+    }
+    if (es->patience > 0 && kb.best_epoch > 0) {
+        /* the run ends on the kept weights: its final figures (and confusion matrix) are theirs */
+        result.best_epoch = kb.best_epoch;
+        if (kb.best_epoch != result.epochs_done) {
+            dl_keep_best_restore(&kb, api, m);
+            double l = NAN, a = NAN, u = NAN;
+            if (text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &l, &a)
+                     : dl_evaluate(api, m, &eval, batch, &st, &l, &a, &u, &rec, &tally)) {
+                dl_error_context("evaluating the kept epoch");
+                goto done;
+            }
+            result.test_loss = l, result.test_accuracy = a, result.test_iou = u;
+        }
+        printf("kept epoch %d (%s %.4f)%s%s\n", kb.best_epoch, dl_monitor_name(es->monitor), kb.best,
+               saves ? " in " : "", saves ? checkpoint : "");
     }
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
     if (dl_record_finish(&rec, eval_name, opt.quiet)) goto done;
+    if (have_eval && !text && !s2s && result.epochs_done > 0) {
+        /* every figure of the last evaluation (the kept epoch's) with its 95% interval */
+        const dl_report rep = {.eval_name = eval_name, .metrics = cfg->metrics, .tally = &tally,
+                               .confusion = rec.confusion, .classes = rec.classes, .seed = seed ^ 0xb007ULL,
+                               .history = opt.history_csv};
+        if (dl_report_print(opt.quiet ? NULL : stdout, &rep)) goto done;
+        if (!opt.quiet && eval_name[0] == 'v' && !cfg->data.test_path &&
+            dl_final_test(api, m, batch, &st, &rec, &tally, seed))
+            goto done;
+    }
     /* --quiet drops the per-epoch lines, never the result */
     {
         char took[32];
@@ -668,6 +787,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     rc = 0;
 done:
     if (res) *res = result;
+    dl_keep_best_free(&kb);
+    dl_tally_free(&tally);
     if (history) fclose(history);
     dl_record_close(&rec);
     if (src.close) src.close(&src);

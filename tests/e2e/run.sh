@@ -296,6 +296,8 @@ fi
 . tests/e2e/image_recon.sh
 # Likelihood models: bits per dimension, PixelCNN sampling pixel by pixel, a flow's inverse.
 . tests/e2e/pixel_sample.sh
+# Training craft: early stopping with keep-best, plateau schedule, log_every.
+. tests/e2e/craft.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 

@@ -884,6 +884,12 @@ loss("cross_entropy_ignore", "cross_entropy(output, label, ignore_index = 1)",
 loss("cross_entropy_mask", "cross_entropy(output, label, mask = cast_f32(label) * 0.25 + 0.5)",
      lambda z, t: (F.cross_entropy(z, t, reduction="none") * (t * 0.25 + 0.5)).sum() / (t * 0.25 + 0.5).sum(),
      LS, label="class")
+# per-class weights (torch's weight=) through class_weight(label, [...]) as the mask
+W5, W10 = [0.5, 2.0, 1.0, 3.0, 0.25], [0.5, 1.0, 2.0, 0.1, 1.5, 3.0, 0.25, 1.0, 0.75, 2.5]
+loss("cross_entropy_class_weight", f"cross_entropy(output, label, mask = class_weight(label, {W5}))",
+     lambda z, t: F.cross_entropy(z, t, weight=torch.tensor(W5, dtype=z.dtype)), [(7, 5)], label="class")
+loss("cross_entropy_class_weight", f"cross_entropy(output, label, mask = class_weight(label, {W10}))",
+     lambda z, t: F.cross_entropy(z, t, weight=torch.tensor(W10, dtype=z.dtype)), [(4, 10)], label="class")
 loss("cross_entropy_smooth", "cross_entropy(output, label, label_smoothing = 0.1)",
      lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1), LS, label="class")
 loss("cross_entropy_smooth", "cross_entropy(unsqueeze(output, 0), unsqueeze(label, 0), label_smoothing = 0.2, ignore_index = 2)",

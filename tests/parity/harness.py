@@ -184,6 +184,15 @@ class Model:
         return self.load_(self.m, path.encode())
 
 
+class Desc:
+    """A row's description for the report, when the row is not an op case."""
+    def __init__(self, text):
+        self.text = text
+
+    def describe(self):
+        return self.text
+
+
 def load_lib(path):
     return ctypes.CDLL(os.path.abspath(path))
 

@@ -26,7 +26,7 @@ import torch
 from harness import load_lib
 
 SGD, ADAGRAD, RMSPROP, ADAM, ADAMW = range(5)
-CONSTANT, STEP, EXPONENTIAL, COSINE = range(4)
+CONSTANT, STEP, EXPONENTIAL, COSINE, POLY, PLATEAU = range(6)
 TOL = 1e-6
 
 
@@ -40,7 +40,14 @@ class OptimConfig(ctypes.Structure):
 
 class SchedConfig(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_int), ("step_size", ctypes.c_int), ("gamma", ctypes.c_float),
-                ("min_lr", ctypes.c_float), ("warmup", ctypes.c_int), ("warmup_start", ctypes.c_float)]
+                ("min_lr", ctypes.c_float), ("warmup", ctypes.c_int), ("warmup_start", ctypes.c_float),
+                ("power", ctypes.c_float), ("factor", ctypes.c_float), ("patience", ctypes.c_int),
+                ("threshold", ctypes.c_float)]
+
+
+class Plateau(ctypes.Structure):
+    _fields_ = [("best", ctypes.c_double), ("bad_epochs", ctypes.c_int), ("reductions", ctypes.c_int),
+                ("scale", ctypes.c_float)]
 
 
 O = torch.optim
@@ -85,6 +92,8 @@ def _torch_sched(kind, cfg, opt):
         main = LS.StepLR(opt, step_size=cfg["step_size"] * S, gamma=cfg["gamma"])
     elif kind == EXPONENTIAL:
         main = LS.ExponentialLR(opt, gamma=cfg["gamma"] ** (1.0 / S))
+    elif kind == POLY:
+        main = LS.PolynomialLR(opt, total_iters=main_epochs * S, power=cfg.get("power", 1.0))
     else:
         main = LS.CosineAnnealingLR(opt, T_max=main_epochs * S, eta_min=cfg.get("min_lr", 0.0))
     if not w:
@@ -105,6 +114,22 @@ SCHEDULES = [
     ("warmup+cosine", COSINE, dict(warmup=2, warmup_start=0.1)),
     ("warmup+step", STEP, dict(warmup=1, warmup_start=0.25, step_size=2, gamma=0.5)),
     ("warmup+constant", CONSTANT, dict(warmup=3, warmup_start=0.5)),
+    ("poly", POLY, dict(power=1.0)),
+    ("poly", POLY, dict(power=2.0)),
+    ("poly", POLY, dict(power=0.5)),
+    ("warmup+poly", POLY, dict(warmup=2, warmup_start=0.2, power=0.9)),
+]
+
+# plateau: validation losses fed to ReduceLROnPlateau and to dl_plateau_step,
+# the rate after each epoch compared (a wandering loss: improvements, ties,
+# small relative gains below the threshold, long plateaus)
+PLATEAU_LOSSES = [1.0, 0.9, 0.9, 0.9, 0.89995, 0.7, 0.71, 0.72, 0.70, 0.69999, 0.5, 0.5, 0.5, 0.5, 0.5, 0.49,
+                  0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
+PLATEAUS = [
+    dict(factor=0.1, patience=10, threshold=1e-4, min_lr=0.0),
+    dict(factor=0.5, patience=1, threshold=1e-4, min_lr=0.0),
+    dict(factor=0.5, patience=0, threshold=0.05, min_lr=0.02),
+    dict(factor=0.3, patience=2, threshold=0.0, min_lr=1e-3),
 ]
 
 
@@ -122,6 +147,11 @@ def _bind(lib):
     lib.dl_optim_update.restype = None
     lib.dl_sched_lr.argtypes = [ctypes.POINTER(SchedConfig), ctypes.c_float, ctypes.c_int, ctypes.c_double]
     lib.dl_sched_lr.restype = ctypes.c_float
+    lib.dl_plateau_init.argtypes = [ctypes.POINTER(Plateau)]
+    lib.dl_plateau_init.restype = None
+    lib.dl_plateau_step.argtypes = [ctypes.POINTER(Plateau), ctypes.POINTER(SchedConfig), ctypes.c_float,
+                                    ctypes.c_double]
+    lib.dl_plateau_step.restype = ctypes.c_int
 
 
 def fptr(t):
@@ -152,10 +182,31 @@ def run_optimizer(lib, fields, make, lr_at=None, steps=100, n=1000, seed=0):
     return worst
 
 
+def run_plateau(lib, cfg, base=0.1):
+    """Max relative difference of the rate after each epoch's validation loss."""
+    sc = SchedConfig(kind=PLATEAU, factor=cfg["factor"], patience=cfg["patience"], threshold=cfg["threshold"],
+                     min_lr=cfg["min_lr"])
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=base)
+    ts = LS.ReduceLROnPlateau(opt, mode="min", factor=cfg["factor"], patience=cfg["patience"],
+                              threshold=cfg["threshold"], threshold_mode="rel", cooldown=0, min_lr=cfg["min_lr"])
+    st = Plateau()
+    lib.dl_plateau_init(ctypes.byref(st))
+    worst, drops = 0.0, 0
+    for v in PLATEAU_LOSSES:
+        ts.step(v)
+        lib.dl_plateau_step(ctypes.byref(st), ctypes.byref(sc), base, v)
+        ours = lib.dl_sched_lr(ctypes.byref(sc), base, EPOCHS, 0.0) * st.scale
+        ref = opt.param_groups[0]["lr"]
+        worst = max(worst, abs(ours - ref) / max(abs(ref), 1e-3 * base))
+        drops = st.reductions
+    return worst, drops
+
+
 def run_schedule(lib, kind, cfg, base=0.1):
     sc = SchedConfig(kind=kind, step_size=cfg.get("step_size", 0), gamma=cfg.get("gamma", 0.1),
                      min_lr=cfg.get("min_lr", 0.0), warmup=cfg.get("warmup", 0),
-                     warmup_start=cfg.get("warmup_start", 0.0))
+                     warmup_start=cfg.get("warmup_start", 0.0), power=cfg.get("power", 1.0))
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=base)
     ts = _torch_sched(kind, cfg, opt)
@@ -192,6 +243,15 @@ def run(build):
             err, detail = float("nan"), f"{type(e).__name__}: {e}"
         desc = _Desc(f"schedule {name}: {cfg}, {EPOCHS} epochs x {S} steps, base lr 0.1")
         groups.setdefault("sched " + name, []).append(dict(case=desc, fwd=err, grad=None, ok=err <= TOL,
+                                                           detail=detail))
+    for cfg in PLATEAUS:
+        try:
+            err, drops = run_plateau(lib, cfg)
+            detail = None
+        except Exception as e:
+            err, drops, detail = float("nan"), 0, f"{type(e).__name__}: {e}"
+        desc = _Desc(f"schedule plateau: {cfg}, {len(PLATEAU_LOSSES)} validation losses, {drops} drops, base lr 0.1")
+        groups.setdefault("sched plateau", []).append(dict(case=desc, fwd=err, grad=None, ok=err <= TOL,
                                                            detail=detail))
     # Adam driven by warm-up + cosine, rates from dl_sched_lr, 100 steps = 10 epochs of 10 steps.
     sc = SchedConfig(kind=COSINE, warmup=2, warmup_start=0.1)

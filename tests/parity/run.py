@@ -40,7 +40,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "models", "gpt", "gan", "vae", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "models", "gpt", "gan", "vae", "interchange"]
 
 
 def fmt(e):
@@ -87,6 +87,9 @@ def main(argv):
     if "optim" in only:
         import optim
         rows += optim.run(build)
+    if "metrics" in only:
+        import metrics
+        rows += metrics.run(build)
     if "models" in only:
         import models
         rows += models.run(build)

@@ -339,6 +339,45 @@ static const char *write_text(const char *name, const char *text)
     return path;
 }
 
+/* weight_col: a column of per-sample weights, not a feature; carried by the
+ * validation split and gathered by the batcher with its samples. */
+static void test_csv_weights(void)
+{
+    dl_dataset d, val;
+    dl_csv_options o = {.label_col = -1, .header = -1, .classify = 1, .has_weight = 1, .weight_col = 1};
+    const char *p = write_text("w.csv", "x1,w,x2,label\n1,0.5,2,0\n3,2,4,1\n5,0,6,1\n7,4,8,0\n");
+    CU_ASSERT_EQUAL_FATAL(dl_load_csv(p, &o, &d), 0);
+    CU_ASSERT_EQUAL(d.x_numel, 2);
+    CU_ASSERT_DOUBLE_EQUAL(d.x[1 * 2 + 1], 4.0, 0);   /* row 1: features 3, 4 around the weight */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d.weight);
+    CU_ASSERT_DOUBLE_EQUAL(d.weight[0], 0.5, 0);
+    CU_ASSERT_DOUBLE_EQUAL(d.weight[3], 4.0, 0);
+    /* the split keeps each weight with its sample: x1 is 2 * weight index + 1, weight is a function of x1 */
+    CU_ASSERT_EQUAL_FATAL(dl_dataset_split(&d, 0.5, 3, &val), 0);
+    const float by_x1[8] = {0, 0.5f, 0, 2, 0, 0, 0, 4};
+    for (int64_t i = 0; i < d.n; i++) CU_ASSERT_DOUBLE_EQUAL(d.weight[i], by_x1[(int)d.x[2 * i]], 0);
+    for (int64_t i = 0; i < val.n; i++) CU_ASSERT_DOUBLE_EQUAL(val.weight[i], by_x1[(int)val.x[2 * i]], 0);
+    dl_batcher b;
+    CU_ASSERT_EQUAL_FATAL(dl_batcher_init(&b, &d, 2, 1, 9), 0);
+    const float *x;
+    const void *y;
+    CU_ASSERT_EQUAL(dl_batcher_next(&b, &x, &y), 2);
+    for (int i = 0; i < 2; i++) CU_ASSERT_DOUBLE_EQUAL(b.wbuf[i], by_x1[(int)x[2 * i]], 0);
+    dl_batcher_free(&b);
+    dl_dataset_free(&d);
+    dl_dataset_free(&val);
+    /* a negative weight, the label column, a column beyond the row */
+    p = write_text("w2.csv", "1,2,0\n1,-1,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "w2.csv:2: column 2: weight '-1' is negative"));
+    dl_csv_options same = {.label_col = -1, .header = -1, .classify = 1, .has_weight = 1, .weight_col = 2};
+    CU_ASSERT_EQUAL(dl_load_csv(p, &same, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "is the label column"));
+    dl_csv_options far = {.label_col = -1, .header = -1, .classify = 1, .has_weight = 1, .weight_col = 5};
+    CU_ASSERT_EQUAL(dl_load_csv(p, &far, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "out of range"));
+}
+
 static void test_csv(void)
 {
     dl_dataset d;
@@ -515,6 +554,7 @@ void suite_rt_data(void)
     CU_add_test(s, "IDX gzip: CRC and length checked, read to the end", test_idx_gzip_integrity);
     CU_add_test(s, "Fashion-MNIST test split", test_fashion_mnist);
     CU_add_test(s, "CSV: header, label column, errors", test_csv);
+    CU_add_test(s, "CSV: a weight column", test_csv_weights);
     CU_add_test(s, "CSV: float range, NaN and BOM in the first row", test_csv_values_and_header_rule);
     CU_add_test(s, "split and batcher", test_split_and_batcher);
 }
