@@ -241,6 +241,9 @@ int train_config_build(elab *e, const ast_decl *train, train_config *out, int *l
  * the model's); binds each model input to the data field it reads. */
 ir_node *train_loss(elab *e, const ast_decl *train, const model_io *io, int label_is_class);
 const char *train_primary_field(const dl_data_config *dc);   /* "image", "features", "tokens" */
+/* Binds the data fields a step's loss names, beyond the primary one (bound
+ * to `primary`), as graph inputs (elab_steps.c). -1 after an error. */
+int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_class, ir_node *primary);
 
 /* elab_steps.c: a section with `models = [...]` and `step` blocks: one module per step */
 int is_multistep(const ast_decl *train);
