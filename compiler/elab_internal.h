@@ -65,7 +65,8 @@ typedef struct elab {
     int depth;              /* block nesting, to stop runaway recursion */
     src_loc user_site;      /* the innermost call written in the user's file, while inside the stdlib */
     int next_stream;        /* random-source stream ids, stable across the three graphs */
-    unsigned char *updated; /* by param index: update() gave it a new value in this graph */
+    ir_node **updated;      /* by param index: the value update() gave the buffer in this graph (NULL: none);
+                               a later declaration of the buffer (the model called again) reads it */
     int cap_updated;
     elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
     int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
