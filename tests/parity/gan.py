@@ -22,35 +22,42 @@ from harness import ParamInfo, load_lib, rel_err
 FWD_TOL, GRAD_TOL = 1e-5, 1e-4
 F32P = ctypes.POINTER(ctypes.c_float)
 
-DLN = """
+GEN = """
 model gen(z: f32[N, 8]) -> f32[N, 8] {
     return dense(z, 16) |> tanh |> dense(8)
-}
-
-model disc(x: f32[N, 8]) -> f32[N, 1] {
-    return dense(x, 16) |> leaky_relu |> dense(1)
-}
-
-train gan {
-    models = [gen, disc]
-    data   = csv("unused.csv", batch = 8)
-    step disc {
-        loss  = bce_with_logits(disc(features), ones(N, 1))
-              + bce_with_logits(disc(stop_grad(gen(features * 0.5))), zeros(N, 1))
-        optim = adam(lr = 0.01, betas = (0.5, 0.999))
-    }
-    step gen {
-        loss  = bce_with_logits(disc(gen(features * 0.5)), ones(N, 1))
-        optim = adam(lr = 0.02, betas = (0.5, 0.999))
-    }
 }
 """
 
-WGAN_GP_DLN = """
-model gen(z: f32[N, 8]) -> f32[N, 8] {
-    return dense(z, 16) |> tanh |> dense(8)
-}
 
+def gan_dln(section, disc_body, optim_d, optim_g):
+    """A GAN over csv features: the discriminator's body and each step's optimizer vary."""
+    return GEN + f"""
+model disc(x: f32[N, 8]) -> f32[N, 1] {{
+    return {disc_body}
+}}
+
+train {section} {{
+    models = [gen, disc]
+    data   = csv("unused.csv", batch = 8)
+    step disc {{
+        loss  = bce_with_logits(disc(features), ones(N, 1))
+              + bce_with_logits(disc(stop_grad(gen(features * 0.5))), zeros(N, 1))
+        optim = {optim_d}
+    }}
+    step gen {{
+        loss  = bce_with_logits(disc(gen(features * 0.5)), ones(N, 1))
+        optim = {optim_g}
+    }}
+}}
+"""
+
+
+DLN = gan_dln("gan", "dense(x, 16) |> leaky_relu |> dense(1)", "adam(lr = 0.01, betas = (0.5, 0.999))",
+              "adam(lr = 0.02, betas = (0.5, 0.999))")
+BN_DLN = gan_dln("bngan", "dense(x, 16, use_bias = false) |> batch_norm1d |> leaky_relu |> dense(1)",
+                 "sgd(lr = 0.01)", "sgd(lr = 0.02)")
+
+WGAN_GP_DLN = GEN + """
 model critic(x: f32[N, 8]) -> f32[N, 1] {
     return dense(x, 16) |> tanh |> dense(1)
 }
@@ -74,30 +81,6 @@ train wgan {
     step gen {
         loss  = -mean(critic(gen(features * 0.5)))
         optim = adam(lr = 0.02, betas = (0.0, 0.9))
-    }
-}
-"""
-
-BN_DLN = """
-model gen(z: f32[N, 8]) -> f32[N, 8] {
-    return dense(z, 16) |> tanh |> dense(8)
-}
-
-model disc(x: f32[N, 8]) -> f32[N, 1] {
-    return dense(x, 16, use_bias = false) |> batch_norm1d |> leaky_relu |> dense(1)
-}
-
-train bngan {
-    models = [gen, disc]
-    data   = csv("unused.csv", batch = 8)
-    step disc {
-        loss  = bce_with_logits(disc(features), ones(N, 1))
-              + bce_with_logits(disc(stop_grad(gen(features * 0.5))), zeros(N, 1))
-        optim = sgd(lr = 0.01)
-    }
-    step gen {
-        loss  = bce_with_logits(disc(gen(features * 0.5)), ones(N, 1))
-        optim = sgd(lr = 0.02)
     }
 }
 """
