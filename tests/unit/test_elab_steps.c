@@ -15,26 +15,6 @@
 #include <string.h>
 
 #include "compiled.h"
-#include "diag.h"
-#include "elab.h"
-#include "parse.h"
-#include "stdlib_embed.h"
-
-/* The module named `name` of src's elaboration, or NULL (diagnostics printed). */
-static ir_module *step_module(arena *ar, const char *src, const char *name) {
-    diag_ctx d;
-    diag_init(&d, stdout);
-    ast_program **lib = ARENA_NEW_ARRAY(ar, ast_program *, stdlib_n_files);
-    for (int i = 0; i < stdlib_n_files; i++) lib[i] = parse_source(ar, &d, stdlib_files[i].name, stdlib_files[i].text);
-    ast_program *prog = parse_source(ar, &d, "t.dln", src);
-    elab_output out = {0};
-    ir_module *m = NULL;
-    if (!d.n_errors && elab_program(ar, &d, prog, lib, stdlib_n_files, &out) == 0)
-        for (int i = 0; i < out.n_mods; i++)
-            if (strcmp(out.mods[i]->name, name) == 0) m = out.mods[i];
-    diag_free(&d);
-    return m;
-}
 
 static int param_trainable(const ir_module *m, const char *name) {
     int i = ir_module_find_param((ir_module *)m, name);
@@ -52,17 +32,17 @@ static int param_trainable(const ir_module *m, const char *name) {
 
 static void test_label_field(void) {
     arena ar = {0};
-    ir_module *m = step_module(&ar, GEN_DISC_COND
-                               "train s {\n"
-                               "    models = [gen, disc]\n"
-                               "    data = fashion_mnist(\"/nonexistent\", batch = 4)\n"
-                               "    step disc {\n"
-                               "        loss = mean(disc(image, one_hot(label, 3)))"
-                               " - mean(disc(stop_grad(gen(randn(zeros(N, 4)), label)), one_hot(label, 3)))\n"
-                               "        optim = sgd(lr = 0.1)\n"
-                               "    }\n"
-                               "    step gen { loss = -mean(disc(gen(randn(zeros(N, 4)), label), one_hot(label, 3))) }\n"
-                               "}\n", "s_disc");
+    ir_module *m = compiled_module(&ar, stdout, GEN_DISC_COND
+                                   "train s {\n"
+                                   "    models = [gen, disc]\n"
+                                   "    data = fashion_mnist(\"/nonexistent\", batch = 4)\n"
+                                   "    step disc {\n"
+                                   "        loss = mean(disc(image, one_hot(label, 3)))"
+                                   " - mean(disc(stop_grad(gen(randn(zeros(N, 4)), label)), one_hot(label, 3)))\n"
+                                   "        optim = sgd(lr = 0.1)\n"
+                                   "    }\n"
+                                   "    step gen { loss = -mean(disc(gen(randn(zeros(N, 4)), label), one_hot(label, 3))) }\n"
+                                   "}\n", "s_disc");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     const ir_graph *g = m->train_step;
     CU_ASSERT_EQUAL_FATAL(g->n_inputs, 2);
@@ -78,20 +58,20 @@ static void test_label_field(void) {
 
 static void test_model_in_block(void) {
     arena ar = {0};
-    ir_module *m = step_module(&ar,
-                               "model gen(z: f32[N, 4]) -> f32[N, 4] { return dense(z, 4) }\n"
-                               "model critic(x: f32[N, 4]) -> f32[N, 1] { return dense(x, 1) }\n"
-                               "block critic_loss(real: f32[N, 4]) -> f32 {\n"
-                               "    fake = stop_grad(gen(real * 0.5))\n"
-                               "    g = grad(sum(critic(fake)), fake)\n"
-                               "    return mean(critic(fake)) - mean(critic(real)) + mean(g ** 2)\n"
-                               "}\n"
-                               "train s {\n"
-                               "    models = [gen, critic]\n"
-                               "    data = csv(\"unused.csv\", batch = 4)\n"
-                               "    step critic { loss = critic_loss(features)\n optim = sgd(lr = 0.1) }\n"
-                               "    step gen { loss = -mean(critic(gen(features))) }\n"
-                               "}\n", "s_critic");
+    ir_module *m = compiled_module(&ar, stdout,
+                                   "model gen(z: f32[N, 4]) -> f32[N, 4] { return dense(z, 4) }\n"
+                                   "model critic(x: f32[N, 4]) -> f32[N, 1] { return dense(x, 1) }\n"
+                                   "block critic_loss(real: f32[N, 4]) -> f32 {\n"
+                                   "    fake = stop_grad(gen(real * 0.5))\n"
+                                   "    g = grad(sum(critic(fake)), fake)\n"
+                                   "    return mean(critic(fake)) - mean(critic(real)) + mean(g ** 2)\n"
+                                   "}\n"
+                                   "train s {\n"
+                                   "    models = [gen, critic]\n"
+                                   "    data = csv(\"unused.csv\", batch = 4)\n"
+                                   "    step critic { loss = critic_loss(features)\n optim = sgd(lr = 0.1) }\n"
+                                   "    step gen { loss = -mean(critic(gen(features))) }\n"
+                                   "}\n", "s_critic");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(param_trainable(m, "critic.dense0.weight"), 1);
     CU_ASSERT_EQUAL(param_trainable(m, "gen.dense0.weight"), 0);
@@ -101,18 +81,18 @@ static void test_model_in_block(void) {
 
 static void test_buffers_twice(void) {
     arena ar = {0};
-    ir_module *m = step_module(&ar,
-                               "model gen(z: f32[N, 4]) -> f32[N, 4] { return dense(z, 4) }\n"
-                               "model disc(x: f32[N, 4]) -> f32[N, 1] {\n"
-                               "    return dense(x, 3, use_bias = false) |> batch_norm1d |> dense(1)\n"
-                               "}\n"
-                               "train s {\n"
-                               "    models = [gen, disc]\n"
-                               "    data = csv(\"unused.csv\", batch = 4)\n"
-                               "    step disc { loss = mean(disc(features)) - mean(disc(stop_grad(gen(features))))\n"
-                               "                optim = sgd(lr = 0.1) }\n"
-                               "    step gen { loss = -mean(disc(gen(features))) }\n"
-                               "}\n", "s_disc");
+    ir_module *m = compiled_module(&ar, stdout,
+                                   "model gen(z: f32[N, 4]) -> f32[N, 4] { return dense(z, 4) }\n"
+                                   "model disc(x: f32[N, 4]) -> f32[N, 1] {\n"
+                                   "    return dense(x, 3, use_bias = false) |> batch_norm1d |> dense(1)\n"
+                                   "}\n"
+                                   "train s {\n"
+                                   "    models = [gen, disc]\n"
+                                   "    data = csv(\"unused.csv\", batch = 4)\n"
+                                   "    step disc { loss = mean(disc(features)) - mean(disc(stop_grad(gen(features))))\n"
+                                   "                optim = sgd(lr = 0.1) }\n"
+                                   "    step gen { loss = -mean(disc(gen(features))) }\n"
+                                   "}\n", "s_disc");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     const ir_graph *g = m->train_step;
     int assigns = 0;
