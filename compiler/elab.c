@@ -495,6 +495,8 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
                                     &shape, &init, trainable, st->loc)) {
         return v_error();
     }
+    /* a buffer an earlier call updated in this step: that call left it so */
+    if (st->kind == AST_ST_BUFFER && idx < e->cap_updated && e->updated[idx]) return v_tensor(e->updated[idx], st->loc);
     return v_tensor(ir_param_node(e->g, idx, st->loc), st->loc);
 }
 
@@ -684,10 +686,11 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     if (!ok) return v_error();
     for (int i = 0; i < nf + 1; i++)
         if (actual[i].kind == V_ERROR) return v_error();
-    /* A model called in a step's loss is one instance wherever it is called: its name is its prefix. */
+    /* A model called in a step's loss is one instance wherever it is called, in
+     * a block of the loss too: its name is its whole prefix. */
     if (!inst) inst = blk->kind == AST_DECL_MODEL ? blk->name
                                                   : arena_printf(e->a, "%s%d", blk->name, next_instance(e, caller, blk->name));
-    f.prefix = arena_printf(e->a, "%s%s.", caller->prefix, inst);
+    f.prefix = arena_printf(e->a, "%s%s.", blk->kind == AST_DECL_MODEL ? "" : caller->prefix, inst);
 
     /* Compile-time arguments first (tensor shapes may mention them), then
      * tensors, unifying dimensions, then defaults. */

@@ -539,13 +539,16 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
                    "step\nhint: carry the value through the scan and update the buffer after it", name);
         return v_error();
     }
-    if (t->kind != V_TENSOR || t->t->op != OP_param || e->mod->params[t->t->a.i[0]].trainable) {
+    /* the buffer, or the value an earlier call of its block gave it in this step (chained below) */
+    int idx = t->kind == V_TENSOR && t->t->op == OP_param ? (int)t->t->a.i[0] : -1;
+    for (int i = 0; t->kind == V_TENSOR && idx < 0 && i < e->cap_updated; i++)
+        if (e->updated[i] == t->t) idx = i;
+    if (idx < 0 || e->mod->params[idx].trainable) {
         diag_error(e->d, t->loc, "the first argument of '%s' must be a buffer (declared with 'buffer')", name);
         return v_error();
     }
     ir_node *v = tensor_arg(e, &args[1], name, "value");
     if (!v) return v_error();
-    int idx = (int)t->t->a.i[0];
     if (!ir_shape_eq(&v->shape, &t->t->shape) || v->dtype != IR_F32) {
         char a[128];
         diag_error(e->d, args[1].loc, "cannot update %s with a value of shape %s",
@@ -556,15 +559,21 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
     if (idx >= e->cap_updated) {
         int cap = e->cap_updated ? e->cap_updated : 64;
         while (cap <= idx) cap *= 2;
-        e->updated = arena_grow(e->a, e->updated, 1, e->cap_updated, cap);
+        e->updated = arena_grow(e->a, e->updated, sizeof *e->updated, e->cap_updated, cap);
         e->cap_updated = cap;
     }
-    if (e->updated[idx]) {
+    if (e->updated[idx] && t->t != e->updated[idx]) {
         diag_error(e->d, loc, "buffer '%s' is updated twice in one step", e->mod->params[idx].name);
         return v_error();
     }
-    e->updated[idx] = 1;
-    ir_add_output(e->g, IR_OUT_ASSIGN, idx, e->mod->params[idx].name, v);
+    /* A model called twice in a step's loss (a GAN's discriminator on real,
+     * then fake images) updates its running statistics twice, in the order
+     * written, as PyTorch's two calls do: the second call read the first's
+     * value, and its update replaces the first's as what the step assigns. */
+    for (int k = 0; e->updated[idx] && k < e->g->n_outputs; k++)
+        if (e->g->outputs[k].kind == IR_OUT_ASSIGN && e->g->outputs[k].index == idx) e->g->outputs[k].node = v;
+    if (!e->updated[idx]) ir_add_output(e->g, IR_OUT_ASSIGN, idx, e->mod->params[idx].name, v);
+    e->updated[idx] = v;
     return (value){.kind = V_NONE, .loc = loc};
 }
 

@@ -65,7 +65,8 @@ typedef struct elab {
     int depth;              /* block nesting, to stop runaway recursion */
     src_loc user_site;      /* the innermost call written in the user's file, while inside the stdlib */
     int next_stream;        /* random-source stream ids, stable across the three graphs */
-    unsigned char *updated; /* by param index: update() gave it a new value in this graph */
+    ir_node **updated;      /* by param index: the value update() gave the buffer in this graph (NULL: none);
+                               a later declaration of the buffer (the model called again) reads it */
     int cap_updated;
     elab_summary *summary;  /* record top-level calls here (forward graph only), or NULL */
     int expr_depth;         /* eval_expr recursion, bounded (ELAB_MAX_EXPR_DEPTH) to keep off the stack limit */
@@ -253,6 +254,9 @@ int train_config_build(elab *e, const ast_decl *train, train_config *out, int *l
  * the model's); binds each model input to the data field it reads. */
 ir_node *train_loss(elab *e, const ast_decl *train, const model_io *io, int label_is_class);
 const char *train_primary_field(const dl_data_config *dc);   /* "image", "features", "tokens" */
+/* Binds the data fields a step's loss names, beyond the primary one (bound
+ * to `primary`), as graph inputs (elab_steps.c). -1 after an error. */
+int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_class, ir_node *primary);
 
 /* elab_steps.c: a section with `models = [...]` and `step` blocks: one module per step */
 int is_multistep(const ast_decl *train);

@@ -110,7 +110,7 @@ static int reaches_trainable(const ir_graph *g, ir_node *loss) {
 
 /* One graph of a step module: forward (the loss per row, f32[N, 1]), eval_step or train_step. */
 static ir_graph *step_graph(elab *e, const ast_decl *const *models, int n, const char *field, const ast_setting *step,
-                            const char *name, ir_mode mode, int forward) {
+                            int label_is_class, const char *name, ir_mode mode, int forward) {
     int errors = e->d->n_errors;
     e->g = ir_graph_new(e->mod, name, mode);
     e->next_stream = 0;
@@ -119,6 +119,7 @@ static ir_graph *step_graph(elab *e, const ast_decl *const *models, int n, const
     frame f = {.prefix = ""};
     if (!bind_primary(e, &f, models, n, field)) return NULL;
     const ast_setting *ls = sub_setting(step, "loss", NULL);
+    if (train_step_fields(e, &f, ls->value, label_is_class, e->g->inputs[0].node)) return NULL;
     value v = eval_expr(e, &f, ls->value);
     if (v.kind == V_ERROR || e->d->n_errors > errors) return NULL;
     if (v.kind != V_TENSOR || v.t->dtype != IR_F32 || v.t->shape.rank != 0) {
@@ -286,9 +287,9 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         const char *field = train_primary_field(&tc->cfg.data);
         for (int k = 0; k < n; k++) strmap_put(&e->step_models, e->a, models[k]->name, (void *)models[k]);
         e->stepped = arena_printf(e->a, "%s.", step->step);
-        e->mod->forward = step_graph(e, models, n, field, step, "forward", IR_MODE_EVAL, 1);
-        if (e->mod->forward) e->mod->eval_step = step_graph(e, models, n, field, step, "eval_step", IR_MODE_EVAL, 0);
-        if (e->mod->eval_step) e->mod->train_step = step_graph(e, models, n, field, step, "train_step", IR_MODE_TRAIN, 0);
+        e->mod->forward = step_graph(e, models, n, field, step, label_is_class, "forward", IR_MODE_EVAL, 1);
+        if (e->mod->forward) e->mod->eval_step = step_graph(e, models, n, field, step, label_is_class, "eval_step", IR_MODE_EVAL, 0);
+        if (e->mod->eval_step) e->mod->train_step = step_graph(e, models, n, field, step, label_is_class, "train_step", IR_MODE_TRAIN, 0);
         e->step_models = (strmap){0};
         e->stepped = NULL;
         if (e->d->n_errors > errors || !e->mod->train_step) continue;

@@ -1044,6 +1044,44 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
     return 0;
 }
 
+/* A step loss (elab_steps.c) reads the data fields it names beyond the
+ * primary one, which is already bound to `primary`: each becomes a graph
+ * input typed as the source gives it. There is no model output to shape a
+ * dense label by, so a step takes class labels, a mask shaped like the
+ * primary field, or a CSV target f32[N, 1]; mixup's one-hot mixtures have no
+ * fixed width here and are refused. -1 after an error. */
+int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_class, ir_node *primary) {
+    data_field fs[MAX_FIELDS];
+    const dl_data_config *dc = &e->mod->train->cfg.data;
+    int nf = data_fields(dc, label_is_class, fs);
+    const ast_expr *names[256];
+    int nn = 0;
+    expr_names(loss, names, &nn, 256, 0);
+    for (int j = 1; j < nf; j++) {
+        const ast_expr *use = NULL;
+        for (int k = 0; k < nn && !use; k++)
+            if (strcmp(names[k]->name, fs[j].name) == 0) use = names[k];
+        if (!use || strmap_get(&f->var_index, fs[j].name)) continue;
+        ir_dtype dt = fs[j].dtype;
+        ir_shape s;
+        if (fs[j].kind == FIELD_DENSE && dc->kind && strcmp(dc->kind, "csv") == 0) {
+            s = (ir_shape){.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(1)}};
+        } else if (fs[j].kind == FIELD_DENSE && dc->kind && strcmp(dc->kind, "fashion_mnist_masks") == 0) {
+            s = primary->shape;
+        } else if (fs[j].kind == FIELD_DENSE) {
+            diag_error(e->d, use->loc, "a step's loss cannot read '%s' here: with mixup the labels are one-hot "
+                       "mixtures whose width no model output fixes\nhint: drop mixup from the section's augment",
+                       fs[j].name);
+            return -1;
+        } else if (!field_type(&fs[j], NULL, primary, &dt, &s)) {
+            continue;
+        }
+        ir_node *in = ir_input_node(e->g, fs[j].name, dt, &s, use->loc);
+        frame_bind(e, f, fs[j].name, v_tensor(in, use->loc));
+    }
+    return 0;
+}
+
 ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is_class) {
     const ast_setting *s = setting(t, "loss", NULL);
     if (!s) return NULL;

@@ -102,12 +102,16 @@ static void usage(FILE *out) {
             "  --context N         tokens of context the model sees (default: the train section's seq_len)\n"
             "  --no-cache          recompute the whole window for every token, even when the model\n"
             "                      has a key/value cache (the same tokens, slower: for comparison)\n"
-            "  --grid OUT.png      an image generator (one f32 input, output f32[N, C, H, W]): draw\n"
-            "                      its inputs from N(0, 1) and write its images as one PNG grid\n"
+            "  --grid OUT.png      an image generator (one f32 input, perhaps an i32[N] class input,\n"
+            "                      output f32[N, C, H, W]): draw its f32 input from N(0, 1) and\n"
+            "                      write its images as one PNG grid\n"
             "  --autoregressive    with --grid: a model of images f32[N, 1, H, W] to per-pixel logits\n"
             "                      f32[N, K, H, W] (K = 1: Bernoulli; K levels: k / (K - 1)), its\n"
             "                      pixels drawn in raster order, one forward each (PixelCNN)\n"
             "  --count N           with --grid: how many images, 1 to 1024 (default 64)\n"
+            "  --label K           with --grid, a generator with a class input (i32[N]): every\n"
+            "                      image of class K (default: one row per class)\n"
+            "  --classes K         with --grid: how many classes the class input has (default 10)\n"
             "  --range LO,HI       with --grid: the output values shown black and white (default\n"
             "                      0,1, a sigmoid's; -1,1 for a tanh); others are clamped\n"
             "  --sigmoid           the image output is logits: draw (and compare) sigmoid(output)\n"
@@ -250,6 +254,15 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->grid.count = v, o->count_set = 1;
+        } else if (!strcmp(a, "--label") || !strcmp(a, "--classes")) {
+            NEXT();
+            if (parse_int_arg(a, argv[++i], &v)) return -1;
+            if (v > 100000 || (v < 1 && !strcmp(a, "--classes"))) {
+                fprintf(stderr, "dlnc: error: %s must be between %d and 100000, not %lld\n", a, a[2] == 'c', v);
+                return -1;
+            }
+            if (!strcmp(a, "--label")) o->grid.label = (int)v, o->grid.label_set = 1;
+            else o->grid.classes = (int)v;
         } else if (!strcmp(a, "--range")) {
             NEXT();
             char *end = NULL, *mid;
@@ -379,6 +392,10 @@ static int run_sample(const jit_module *jm, const options *o) {
     }
     if (o->count_set) {
         fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
+        return 1;
+    }
+    if (o->grid.label_set || o->grid.classes) {
+        fprintf(stderr, "dlnc: error: --label and --classes are for --grid (images of a conditional generator)\n");
         return 1;
     }
     dl_generate_options g = o->gen;

@@ -533,12 +533,15 @@ typedef struct dl_generate_options {
     int no_cache;                         /* recompute every window even when the model has decode_io */
 } dl_generate_options;
 int dl_generate(const struct dl_model_api *api, const dl_generate_options *o, FILE *out);
-/* Pictures from an image generator (image_grid.c): a model whose one input
- * is f32 (any per-sample shape, all sizes fixed) and whose first output is
- * f32[N, C, H, W], C = 1 or 3, runs once at batch `count` on N(0, 1) inputs
- * drawn with `seed`; its images are written to `path` as one PNG, tiled in
- * ceil(sqrt(count)) columns with 1-pixel gaps, [lo, hi] mapped to [0, 255]
- * (values outside clamped). Same arguments, same bytes. */
+/* Pictures from an image generator (image_grid.c): a model whose inputs are
+ * one f32 (noise; any per-sample shape, all sizes fixed) and at most one
+ * i32[N] (a class), and whose first output is f32[N, C, H, W], C = 1 or 3,
+ * runs once on N(0, 1) noise drawn with `seed`; its images are written to
+ * `path` as one PNG with 1-pixel gaps, [lo, hi] mapped to [0, 255] (values
+ * outside clamped). Without a class input, or with label_set, `count` images
+ * tiled in ceil(sqrt(count)) columns (all of class `label`); with a class
+ * input and no label_set, one row per class 0..classes-1 of count / classes
+ * images each. Same arguments, same bytes. */
 #define DL_GRID_MAX_COUNT 1024
 typedef struct dl_grid_options {
     const char *checkpoint;
@@ -552,6 +555,8 @@ typedef struct dl_grid_options {
                                              model's checkpoint; every one must be there */
     int sigmoid;                          /* the outputs are logits: draw (and compare) 1 / (1 + e^-v) */
     const char *enc_prefix;               /* --interpolate --encoder: as prefix, for the encoder */
+    int label_set, label;                 /* a class input: every image of class `label` */
+    int classes;                          /* a class input: how many (0: 10) */
 } dl_grid_options;
 int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 /* Reconstructions (image_recon.c): a model whose one input is an image of

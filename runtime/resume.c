@@ -15,7 +15,10 @@
  * fractional epoch, the data order is replayed from the seed (the batcher's
  * shuffles are cheap next to an epoch), augmentation and dropout draw from
  * counters. Checkpoints are written at epoch ends, so a run killed mid-epoch
- * resumes from the last finished epoch and repeats the rest of it exactly. */
+ * resumes from the last finished epoch and repeats the rest of it exactly.
+ * A several-model section (a GAN) has an optimizer per step: each step's
+ * slots go under its model's name ("@disc.m1.<name>") and its step count
+ * into "dlnc.model_step.disc", beside every model's tensors. */
 #include "resume_internal.h"
 
 #include <inttypes.h>
@@ -23,67 +26,102 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The model's tensors, then its optimizer slots; names in `names` (freed by the caller). */
-static int run_tensors(const dl_model_api *api, void *m, dl_named_tensor **out, char ***names_out, int *count)
+/* The tensors of a run checkpoint, built up: names made here are owned. */
+typedef struct run_list {
+    dl_named_tensor *t;
+    char **names;            /* NULL-terminated */
+    int n, nn, cap;
+} run_list;
+
+static void list_free(run_list *l)
 {
-    const int np = api->n_params;
-    dl_named_tensor *t = calloc((size_t)(3 * np + 1), sizeof *t);
-    char **names = calloc((size_t)(2 * np + 1), sizeof *names);
+    for (int k = 0; l->names && k < l->nn; k++) free(l->names[k]);
+    free(l->names), free(l->t);
+}
+
+static int list_reserve(run_list *l, int more)
+{
+    if (l->n + more <= l->cap) return 0;
+    int cap = 2 * (l->n + more) + 8;
+    dl_named_tensor *t = realloc(l->t, sizeof *t * (size_t)cap);
+    if (t) l->t = t;
+    char **names = t ? realloc(l->names, sizeof *names * (size_t)(cap + 1)) : NULL;
+    if (names) l->names = names;
     if (!t || !names) {
-        free(t), free(names);
         dl_set_error("out of memory");
         return -1;
     }
-    int n = 0, nn = 0;
-    for (int i = 0; i < np; i++) {
-        const dl_param_info *p = &api->params[i];
-        t[n++] = (dl_named_tensor){.name = p->name, .rank = p->rank, .data = api->param_data(m, i)};
-        memcpy(t[n - 1].shape, p->shape, sizeof t[n - 1].shape);
-    }
-    for (int slot = 0; slot < 2 && api->optim_slot; slot++)
-        for (int i = 0; i < np; i++) {
-            float *s = api->optim_slot(m, slot, i);
-            if (!s) continue;
-            size_t len = strlen(api->params[i].name) + 5;
-            if (!(names[nn] = malloc(len))) {
-                dl_set_error("out of memory");
-                goto fail;
-            }
-            snprintf(names[nn], len, "@m%d.%s", slot + 1, api->params[i].name);
-            t[n] = (dl_named_tensor){.name = names[nn++], .rank = api->params[i].rank, .data = s};
-            memcpy(t[n++].shape, api->params[i].shape, sizeof t[0].shape);
-        }
-    *out = t, *names_out = names, *count = n;
+    l->cap = cap;
     return 0;
-fail:
-    for (int k = 0; k < nn; k++) free(names[k]);
-    free(names), free(t);
-    return -1;
 }
 
-static void free_names(char **names)
+/* The model's parameters and buffers under their own names. */
+static int list_params(run_list *l, const dl_model_api *api, void *m)
 {
-    for (int k = 0; names && names[k]; k++) free(names[k]);
-    free(names);
+    if (list_reserve(l, api->n_params)) return -1;
+    for (int i = 0; i < api->n_params; i++) {
+        const dl_param_info *p = &api->params[i];
+        l->t[l->n] = (dl_named_tensor){.name = p->name, .rank = p->rank, .data = api->param_data(m, i)};
+        memcpy(l->t[l->n++].shape, p->shape, sizeof l->t[0].shape);
+    }
+    return 0;
+}
+
+/* Its optimizer slots, "@m1.<name>" ("@<step>.m1.<name>" for a step of a
+ * several-model section, whose modules each have an optimizer). */
+static int list_slots(run_list *l, const dl_model_api *api, void *m, const char *step)
+{
+    if (list_reserve(l, 2 * api->n_params)) return -1;
+    for (int slot = 0; slot < 2 && api->optim_slot; slot++)
+        for (int i = 0; i < api->n_params; i++) {
+            float *s = api->optim_slot(m, slot, i);
+            if (!s) continue;
+            size_t len = strlen(api->params[i].name) + (step ? strlen(step) + 1 : 0) + 5;
+            char *name = malloc(len);
+            if (!name) {
+                dl_set_error("out of memory");
+                return -1;
+            }
+            if (step) snprintf(name, len, "@%s.m%d.%s", step, slot + 1, api->params[i].name);
+            else snprintf(name, len, "@m%d.%s", slot + 1, api->params[i].name);
+            l->names[l->nn++] = name;
+            l->names[l->nn] = NULL;
+            l->t[l->n] = (dl_named_tensor){.name = name, .rank = api->params[i].rank, .data = s};
+            memcpy(l->t[l->n++].shape, api->params[i].shape, sizeof l->t[0].shape);
+        }
+    return 0;
+}
+
+/* The run's place as metadata: epochs, steps, seed, then each optimizer's
+ * step under its key ("dlnc.model_step", or one per step). */
+static int save_with_meta(const char *path, const run_list *l, const dl_run_position *at, const char *const *keys,
+                          const int64_t *msteps, int n_models)
+{
+    enum { MAX_META = 2 * (4 + DL_MAX_STEPS) + 2 };
+    char epochs[32], steps[32], seed[32], mstep[DL_MAX_STEPS][32];
+    const char *meta[MAX_META];
+    int k = 0;
+    snprintf(epochs, sizeof epochs, "%d", at->epochs_done);
+    snprintf(steps, sizeof steps, "%" PRId64, at->steps);
+    snprintf(seed, sizeof seed, "%" PRIu64, at->seed);
+    meta[k++] = "dlnc.epochs_done", meta[k++] = epochs, meta[k++] = "dlnc.steps", meta[k++] = steps;
+    for (int i = 0; i < n_models; i++) {
+        snprintf(mstep[i], sizeof mstep[i], "%" PRId64, msteps[i]);
+        meta[k++] = keys[i], meta[k++] = mstep[i];
+    }
+    meta[k++] = "dlnc.seed", meta[k++] = seed;
+    if (at->vocab) meta[k++] = DL_VOCAB_META_KEY, meta[k++] = at->vocab;
+    return dl_save_safetensors_meta(path, l->t, l->n, meta, k / 2);
 }
 
 int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run_position *at)
 {
     if (!api->step_count) return api->save(m, path); /* a hand-written model: parameters only */
-    dl_named_tensor *t;
-    char **names;
-    int n;
-    if (run_tensors(api, m, &t, &names, &n)) return -1;
-    char epochs[32], steps[32], mstep[32], seed[32];
-    snprintf(epochs, sizeof epochs, "%d", at->epochs_done);
-    snprintf(steps, sizeof steps, "%" PRId64, at->steps);
-    snprintf(mstep, sizeof mstep, "%" PRId64, *api->step_count(m));
-    snprintf(seed, sizeof seed, "%" PRIu64, at->seed);
-    const char *meta[] = {"dlnc.epochs_done", epochs, "dlnc.steps", steps, "dlnc.model_step", mstep, "dlnc.seed", seed,
-                          DL_VOCAB_META_KEY, at->vocab};
-    int rc = dl_save_safetensors_meta(path, t, n, meta, at->vocab ? 5 : 4);
-    free_names(names);
-    free(t);
+    run_list l = {0};
+    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) ? -1 : 0;
+    const char *key = "dlnc.model_step";
+    if (rc == 0) rc = save_with_meta(path, &l, at, &key, api->step_count(m), 1);
+    list_free(&l);
     return rc;
 }
 
@@ -100,38 +138,107 @@ static int meta_i64(const char *path, const char *key, int64_t lo, int64_t *out)
     return 0;
 }
 
-int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_position *at)
+/* A count of the run's metadata; a missing or bad one means the file is no run checkpoint. */
+static int run_meta(const char *path, const char *key, int64_t *out)
 {
-    if (!api->step_count) {
-        dl_set_error("model '%s' does not expose its optimizer state (compiled by an older dlnc?)", api->name);
-        return -1;
-    }
-    int64_t epochs, steps, mstep;
-    char seed[32];
-    if (meta_i64(path, "dlnc.epochs_done", 0, &epochs) || meta_i64(path, "dlnc.steps", 0, &steps) ||
-        meta_i64(path, "dlnc.model_step", 0, &mstep) || dl_safetensors_meta(path, "dlnc.seed", seed, sizeof seed)) {
+    if (meta_i64(path, key, 0, out) == 0) return 0;
+    char why[400];
+    snprintf(why, sizeof why, "%s", dl_last_error());
+    dl_set_error("%s: not a checkpoint a run can resume from (%s)", path, why);
+    return -1;
+}
+
+/* The run's place from path's metadata, its seed checked against at->seed. */
+static int load_position(const char *path, dl_run_position *at)
+{
+    int64_t epochs, steps;
+    char seed[32], want[32];
+    if (run_meta(path, "dlnc.epochs_done", &epochs) || run_meta(path, "dlnc.steps", &steps)) return -1;
+    if (dl_safetensors_meta(path, "dlnc.seed", seed, sizeof seed)) {
         char why[400];
         snprintf(why, sizeof why, "%s", dl_last_error());
         dl_set_error("%s: not a checkpoint a run can resume from (%s)", path, why);
         return -1;
     }
-    char want[32];
     snprintf(want, sizeof want, "%" PRIu64, at->seed);
     if (strcmp(seed, want) != 0) {
         dl_set_error("%s: the run was seeded with %s, this one with %s; resuming would not continue it", path, seed,
                      want);
         return -1;
     }
-    dl_named_tensor *t;
-    char **names;
-    int n;
-    if (run_tensors(api, m, &t, &names, &n)) return -1;
-    int rc = dl_load_safetensors(path, t, n, 0); /* every tensor, its optimizer slots included */
-    free_names(names);
-    free(t);
-    if (rc) return -1;
-    *api->step_count(m) = mstep;
     at->epochs_done = (int)epochs;
     at->steps = steps;
+    return 0;
+}
+
+int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_position *at)
+{
+    if (!api->step_count) {
+        dl_set_error("model '%s' does not expose its optimizer state (compiled by an older dlnc?)", api->name);
+        return -1;
+    }
+    int64_t mstep;
+    dl_run_position got = *at;
+    if (load_position(path, &got) || run_meta(path, "dlnc.model_step", &mstep)) return -1;
+    run_list l = {0};
+    /* every tensor, its optimizer slots included */
+    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || dl_load_safetensors(path, l.t, l.n, 0) ? -1 : 0;
+    list_free(&l);
+    if (rc) return -1;
+    *api->step_count(m) = mstep;
+    *at = got;
+    return 0;
+}
+
+/* The step count key of step k: "dlnc.model_step.<model>". */
+static void step_key(char *out, size_t cap, const char *step) { snprintf(out, cap, "dlnc.model_step.%s", step); }
+
+int dl_run_save_steps(const dl_model_api *const *apis, void *const *m, const char *const *steps, int n, int saver,
+                      const char *path, const dl_run_position *at)
+{
+    char keys[DL_MAX_STEPS][128];
+    const char *kp[DL_MAX_STEPS];
+    int64_t msteps[DL_MAX_STEPS];
+    run_list l = {0};
+    int rc = list_params(&l, apis[saver], m[saver]);
+    for (int k = 0; k < n && rc == 0; k++) {
+        if (!apis[k]->step_count) {
+            dl_set_error("step '%s' does not expose its optimizer state (compiled by an older dlnc?)", steps[k]);
+            rc = -1;
+            break;
+        }
+        rc = list_slots(&l, apis[k], m[k], steps[k]);
+        step_key(keys[k], sizeof keys[k], steps[k]);
+        kp[k] = keys[k];
+        msteps[k] = *apis[k]->step_count(m[k]);
+    }
+    if (rc == 0) rc = save_with_meta(path, &l, at, kp, msteps, n);
+    list_free(&l);
+    return rc;
+}
+
+int dl_run_load_steps(const dl_model_api *const *apis, void *const *m, const char *const *steps, int n, int saver,
+                      const char *path, dl_run_position *at)
+{
+    dl_run_position got = *at;
+    int64_t msteps[DL_MAX_STEPS];
+    if (load_position(path, &got)) return -1;
+    for (int k = 0; k < n; k++) {
+        char key[128];
+        step_key(key, sizeof key, steps[k]);
+        if (!apis[k]->step_count) {
+            dl_set_error("step '%s' does not expose its optimizer state (compiled by an older dlnc?)", steps[k]);
+            return -1;
+        }
+        if (run_meta(path, key, &msteps[k])) return -1;
+    }
+    run_list l = {0};
+    int rc = list_params(&l, apis[saver], m[saver]);
+    for (int k = 0; k < n && rc == 0; k++) rc = list_slots(&l, apis[k], m[k], steps[k]);
+    if (rc == 0) rc = dl_load_safetensors(path, l.t, l.n, 0); /* every model's tensors, every step's slots */
+    list_free(&l);
+    if (rc) return -1;
+    for (int k = 0; k < n; k++) *apis[k]->step_count(m[k]) = msteps[k];
+    *at = got;
     return 0;
 }

@@ -20,4 +20,14 @@ int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run
  * run's seed (checked), epochs_done and steps are filled in. */
 int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_position *at);
 
+/* The same for a several-model section (steps.c): every model's tensors
+ * from module `saver` (which holds them all), each step k's optimizer slots
+ * as "@<steps[k]>.m1.<name>" and its step count as metadata
+ * "dlnc.model_step.<steps[k]>". Loading fills module saver's tensors (the
+ * caller shares them) and each module's slots and step count. */
+int dl_run_save_steps(const dl_model_api *const *apis, void *const *m, const char *const *steps, int n, int saver,
+                      const char *path, const dl_run_position *at);
+int dl_run_load_steps(const dl_model_api *const *apis, void *const *m, const char *const *steps, int n, int saver,
+                      const char *path, dl_run_position *at);
+
 #endif

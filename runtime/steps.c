@@ -9,14 +9,17 @@
  * modules — what the step did not change is equal there already, and a
  * batch norm's running statistics change in whichever step runs the model
  * in training mode, as in PyTorch. Each module keeps its own optimizer
- * state and learning rate. */
+ * state and learning rate; the checkpoint written at each epoch end holds
+ * them all (resume.c), so --resume continues the run bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlnrt.h"
 #include "progress_internal.h"
+#include "resume_internal.h"
 #include "step_internal.h"
 #include "train_internal.h"
 
@@ -102,10 +105,6 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     const uint64_t seed = opt.seed_set ? opt.seed : cfg->seed;
     const char *checkpoint = opt.checkpoint ? opt.checkpoint : cfg->checkpoint;
     const int64_t batch = cfg->data.batch;
-    if (opt.resume) {
-        dl_set_error("--resume: a train section with steps keeps no run state yet; start it afresh");
-        return -1;
-    }
     dl_steps_run r = {.apis = apis, .steps = steps, .n = n};
     dl_dataset train = {0}, eval = {0};
     dl_source src = {0};
@@ -136,17 +135,39 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         dl_set_error("no step's loss reaches every model's parameters, so no step can save them all to '%s'", checkpoint);
         goto done;
     }
+    const char *names[DL_MAX_STEPS];
+    for (int k = 0; k < n; k++) names[k] = steps[k].model;
+    /* --resume: every model, every step's optimizer and the data order as the last epoch end left them */
+    dl_run_position at = {.seed = seed};
+    if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
+        if (dl_run_load_steps(apis, r.m, names, n, saver, checkpoint, &at)) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", dl_last_error());
+            dl_set_error("--resume: %s", why);
+            goto done;
+        }
+        dl_steps_share(&r, saver, 1);
+        for (int k = 1; k < at.epochs_done && k < epochs; k++) src.reset(&src);
+        result.steps = at.steps;
+        result.epochs_done = at.epochs_done;
+        printf("resuming from %s: %d epoch%s, %lld steps done\n", checkpoint, at.epochs_done,
+               at.epochs_done == 1 ? "" : "s", (long long)at.steps);
+    }
     if (opt.history_csv) {
-        if (!(history = fopen(opt.history_csv, "w"))) {
+        /* a resumed run goes on appending to the history it wrote */
+        int append = at.epochs_done > 0 && access(opt.history_csv, F_OK) == 0;
+        if (!(history = fopen(opt.history_csv, append ? "a" : "w"))) {
             dl_set_error("cannot write '%s'", opt.history_csv);
             goto done;
         }
-        fprintf(history, "epoch");
-        for (int k = 0; k < n; k++) fprintf(history, ",loss_%s", steps[k].model);
-        fprintf(history, ",seconds\n");
+        if (!append) {
+            fprintf(history, "epoch");
+            for (int k = 0; k < n; k++) fprintf(history, ",loss_%s", steps[k].model);
+            fprintf(history, ",seconds\n");
+        }
     }
     const double t_start = dl_now();
-    for (int e = 0; e < epochs; e++) {
+    for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
         if (e > 0) src.reset(&src);
         double sum[DL_MAX_STEPS] = {0};
@@ -189,7 +210,9 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         result.final_train_loss = sum[n - 1] / (double)runs[n - 1];
         if (!opt.quiet) printf("  (%.1fs)\n", secs);
         if (history) fprintf(history, ",%.3f\n", secs);
-        if (checkpoint && apis[saver]->save(r.m[saver], checkpoint)) goto done;
+        at.epochs_done = e + 1, at.steps = result.steps;
+        if (checkpoint && dl_run_save_steps(apis, r.m, names, n, saver, checkpoint, &at)) goto done;
+        if (history) fflush(history);
         if (stop) break;
     }
     {

@@ -4,7 +4,8 @@
 # prefixes; through the generated C (gan_main.c) each step moves only its own
 # model's parameters, and the generator loads alone by prefix; 1 and 2
 # threads train to the same bits; `dlnc sample --model gen --grid` draws the
-# generator alone from the checkpoint's gen.* tensors. ~5 s.
+# generator alone from the checkpoint's gen.* tensors; --resume continues a
+# run bit for bit (tests/e2e/gan_resume.dln). ~6 s.
 cp tests/e2e/gan.dln "$T/gan.dln"
 DG=$(cd "$B" && pwd)/dlnc
 (cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 30 --checkpoint gan.st --history gan.csv) > "$T/gan.out" 2>&1; rcg=$?
@@ -36,12 +37,23 @@ else
   echo "FAIL GAN sample --model gen --grid ($g1 $g2 $gb1 $gb2, $gsz):"; cat "$T/gang.err" "$T/gang.bad1" "$T/gang.bad2"
   fail=$((fail+1))
 fi
-# --resume is refused clearly
-(cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 2 --checkpoint gan.st --resume) > "$T/ganr.out" 2>&1; rcr=$?
-if [ $rcr -eq 1 ] && grep -q "a train section with steps keeps no run state yet" "$T/ganr.out"; then
-  echo "--resume of a GAN is refused: ok"; pass=$((pass+1))
+# --resume: 3 epochs straight, and 1 epoch (--max-steps 4) then --resume to 3, give the same
+# checkpoint bytes (every model, each step's Adam slots and step count) and the same history;
+# another seed is refused
+cp tests/e2e/gan_resume.dln "$T/gan_resume.dln"
+awk 'BEGIN{srand(7); for(i=0;i<64;i++){l=""; for(j=0;j<8;j++) l=l sprintf("%.4f,", rand()*2-1); print l (i%2)}}' > "$T/pts.csv"
+gr() { (cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan_resume.dln "$@"); }
+gr --checkpoint gr_a.st --history gr_a.csv > "$T/ganr.out" 2>&1; ra=$?
+gr --checkpoint gr_b.st --history gr_b.csv --max-steps 4 >> "$T/ganr.out" 2>&1; rb=$?
+gr --checkpoint gr_b.st --history gr_b.csv --resume >> "$T/ganr.out" 2>&1; rr=$?
+gr --checkpoint gr_b.st --resume --seed 6 > "$T/ganr.bad" 2>&1; rs=$?
+if [ $ra -eq 0 ] && [ $rb -eq 0 ] && [ $rr -eq 0 ] && grep -q "^resuming from gr_b.st: 1 epoch, 4 steps done" "$T/ganr.out" \
+   && cmp -s "$T/gr_a.st" "$T/gr_b.st" && [ "$(cut -d, -f1-3 "$T/gr_a.csv")" = "$(cut -d, -f1-3 "$T/gr_b.csv")" ] \
+   && grep -q '"@disc.m1.disc.dense0.weight"' "$T/gr_a.st" && grep -q '"dlnc.model_step.disc":"24"' "$T/gr_a.st" \
+   && [ $rs -eq 1 ] && grep -q "the run was seeded with 5, this one with 6" "$T/ganr.bad"; then
+  echo "--resume of a GAN continues bit for bit (3 epochs = 1 + resume to 3): ok"; pass=$((pass+1))
 else
-  echo "FAIL GAN --resume ($rcr):"; cat "$T/ganr.out"; fail=$((fail+1))
+  echo "FAIL GAN --resume ($ra $rb $rr $rs):"; cat "$T/ganr.out" "$T/ganr.bad"; fail=$((fail+1))
 fi
 # the same bits at 1 and 2 threads
 for t in 1 2; do

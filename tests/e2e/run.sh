@@ -298,6 +298,8 @@ fi
 . tests/e2e/pixel_sample.sh
 # Training craft: early stopping with keep-best, plateau schedule, log_every.
 . tests/e2e/craft.sh
+# A conditional GAN (steps reading label) and its class-row grids.
+. tests/e2e/cgan.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 

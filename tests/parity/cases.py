@@ -601,6 +601,20 @@ op("grad", "a + 0.1 * grad(sum(sigmoid(a) * b), a)",
    lambda p: p["a"] + 0.1 * _grad(lambda q: (torch.sigmoid(q["a"]) * q["b"]).sum(), "a")(p), [v(a=(4, 3), b=(3,))])
 op("grad", "grad(sum(square(conv(a, b, pad = 1))), b)",
    _grad(lambda p: F.conv2d(p["a"], p["b"], padding=1).square().sum(), "b"), [v(a=(2, 2, 5, 5), b=(3, 2, 3, 3))])
+
+
+def _wgan_gp_penalty(p):
+    """WGAN-GP's gradient penalty (Gulrajani et al. 2017) at interpolates a of a
+    small dense critic: its value, and the second-order gradients of every
+    critic parameter and of a."""
+    critic = lambda x: F.linear(F.leaky_relu(F.linear(x, p["dense0.weight"], p["dense0.bias"]), 0.2),
+                                p["dense1.weight"], p["dense1.bias"])
+    g = torch.autograd.grad(critic(p["a"]).sum(), p["a"], create_graph=True)[0]
+    return ((g.square().sum(dim=1).sqrt() - 1) ** 2).mean()
+
+
+op("grad", "mean((sqrt(sum(grad(sum(dense(leaky_relu(dense(a, 6), 0.2), 1)), a) ** 2, axis = 1)) - 1.0) ** 2)",
+   _wgan_gp_penalty, [v(a=(4, 5)), v(a=(3, 7))])
 op("grad", "grad(sum(max_pool2d(a, 2) * b), a)", _grad(lambda p: (F.max_pool2d(p["a"], 2) * p["b"]).sum(), "a"),
    [v(a=(1, 2, 4, 5), b=(1, 2, 2, 2))])
 

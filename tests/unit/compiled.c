@@ -10,7 +10,9 @@
 #include "parse.h"
 #include "stdlib_embed.h"
 
-ir_module *compiled_elaborate(arena *ar, FILE *diags, const char *src) {
+ir_module *compiled_elaborate(arena *ar, FILE *diags, const char *src) { return compiled_module(ar, diags, src, NULL); }
+
+ir_module *compiled_module(arena *ar, FILE *diags, const char *src, const char *name) {
     diag_ctx d;
     diag_init(&d, diags);
     ast_program **lib = ARENA_NEW_ARRAY(ar, ast_program *, stdlib_n_files);
@@ -18,7 +20,9 @@ ir_module *compiled_elaborate(arena *ar, FILE *diags, const char *src) {
     ast_program *prog = parse_source(ar, &d, "t.dln", src);
     elab_output out = {0};
     ir_module *m = NULL;
-    if (!d.n_errors && elab_program(ar, &d, prog, lib, stdlib_n_files, &out) == 0 && out.n_mods > 0) m = out.mods[0];
+    if (!d.n_errors && elab_program(ar, &d, prog, lib, stdlib_n_files, &out) == 0)
+        for (int i = out.n_mods - 1; i >= 0; i--)
+            if (!name || strcmp(out.mods[i]->name, name) == 0) m = out.mods[i];
     diag_free(&d);
     return m;
 }

@@ -14,6 +14,8 @@
 /* Elaborates src (named "t.dln" in messages) in ar, diagnostics to diags:
  * the first module, or NULL after errors. */
 ir_module *compiled_elaborate(arena *ar, FILE *diags, const char *src);
+/* The same, but the module named `name` (a step module such as "s_disc"; NULL: the first). */
+ir_module *compiled_module(arena *ar, FILE *diags, const char *src, const char *name);
 
 /* One compile kept with its diagnostics text, for tests that read both. */
 typedef struct compiled {
