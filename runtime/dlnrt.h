@@ -54,6 +54,8 @@ float dl_rng_normal(dl_rng *r);           /* N(0, 1) */
 /* out[i] = U[0,1) / N(0,1) for element i of stream (seed, stream); OpenMP-parallel. */
 void dl_fill_uniform(float *out, int64_t n, uint64_t seed, uint64_t stream);
 void dl_fill_normal(float *out, int64_t n, uint64_t seed, uint64_t stream);
+/* out[i] uniform in [low, high) (low < high), element i of stream (seed, stream). */
+void dl_fill_randint(int32_t *out, int64_t n, uint64_t seed, uint64_t stream, int32_t low, int32_t high);
 
 /* ---- initializers ------------------------------------------------------- */
 typedef enum dl_init_kind {
