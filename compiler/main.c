@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
+#include "ddpm_cmd.h"
 #include "dlnc_version.h"
 #include "dlnrt.h"
 #include "elab.h"
@@ -45,6 +46,7 @@ typedef struct options {
     dl_run_options run_opt;
     dl_generate_options gen;  /* `dlnc sample` */
     dl_grid_options grid;     /* `dlnc sample --grid`: pictures instead of text */
+    dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
 } options;
 
@@ -54,6 +56,7 @@ static void usage(FILE *out) {
             "       dlnc run [options] model.dln        compile, build, and run the train section\n"
             "       dlnc sample [options] model.dln     generate text from a trained language model\n"
             "       dlnc sample --grid OUT.png ... m.dln draw images from a trained generator\n"
+            "       dlnc sample --ddpm T --model eps --grid OUT.png ... m.dln   ... or diffusion model\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -97,6 +100,10 @@ static void usage(FILE *out) {
             "  --count N           with --grid: how many images, 1 to 1024 (default 64)\n"
             "  --range LO,HI       with --grid: the output values shown black and white (default\n"
             "                      0,1, a sigmoid's; -1,1 for a tanh); others are clamped\n"
+            "  --ddpm T            with --grid: a DDPM noise predictor eps(x: f32[N, C, H, W], t: i32[N])\n"
+            "                      trained with T steps: run the reverse process from N(0, 1) noise\n"
+            "  --beta1 B, --beta-t B  with --ddpm: the linear schedule's ends (default 1e-4, 0.02)\n"
+            "  --ddim S            with --ddpm: deterministic DDIM over S of the T steps\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -133,9 +140,13 @@ static int parse_options(int argc, char **argv, options *o) {
     o->gen.temperature = 0.8f;
     o->grid.count = 64;
     o->grid.hi = 1;
+    ddpm_cmd_defaults(&o->ddpm);
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
+        int taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        if (taken < 0) return -1;
+        if (taken) continue;
 #define NEXT()                                                                          \
     do {                                                                                \
         if (i + 1 >= argc) {                                                            \
@@ -344,6 +355,16 @@ static int run_grid(const jit_module *jm, const options *o) {
 
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
+    if (o->ddpm.steps) {
+        dl_grid_options g = o->grid;
+        g.checkpoint = o->run_opt.checkpoint;
+        g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+        return ddpm_cmd_run(jm->api, o->ddpm, &g, o->jit.verbose);
+    }
+    if (o->ddpm.ddim) {
+        fprintf(stderr, "dlnc: error: --ddim needs --ddpm T (the steps the model was trained with)\n");
+        return 1;
+    }
     if (o->grid.path) return run_grid(jm, o);
     if (o->count_set) {
         fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
@@ -479,7 +500,9 @@ int main(int argc, char **argv) {
             goto done;
         }
         if (in_section) o.grid.prefix = arena_printf(&ar, "%s.", eo.mods[pick]->name);
-        if (pick < 0 || (!eo.mods[pick]->train && !in_section)) {
+        /* `dlnc sample --ddpm --model eps`: a denoiser that shares a trained model's parameters */
+        int alone = o.run == 2 && o.model && (o.ddpm.steps || o.ddpm.ddim);
+        if (pick < 0 || (!eo.mods[pick]->train && !in_section && !alone)) {
             diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
                              eo.mods[pick < 0 ? 0 : pick]->name, eo.mods[pick < 0 ? 0 : pick]->name);
             goto done;

@@ -292,6 +292,7 @@ fi
 . tests/e2e/gpt_sample.sh
 # Images from a trained image model: `dlnc sample --grid`.
 . tests/e2e/image_grid.sh
+. tests/e2e/ddpm.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 

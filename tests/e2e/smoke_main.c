@@ -61,7 +61,12 @@ static int smoke_io(const dl_model_api *api, int steps, const char *ckpt) {
     for (int64_t i = 0; i < k0; i++) maxdiff = fmax(maxdiff, fabs(((float *)outs[0])[i] - ((float *)outs2[0])[i]));
     int ok = isfinite(first) && isfinite(last) && last < first && isfinite(eval_loss) && maxdiff < 1e-5;
     if (ok && api->save(m, ckpt) == 0) {
-        api->init(m, 99);
+        /* other parameters (the initial ones), but the same random streams:
+         * a model that draws in its forward (a DDPM's steps and noise) draws
+         * from (seed, step), which init resets */
+        int64_t step = api->step_count ? *api->step_count(m) : 0;
+        api->init(m, 1);
+        if (api->step_count) *api->step_count(m) = step;
         if (api->load(m, ckpt) != 0) ok = 0;
         api->forward_io(m, args, outs, n, sym + 1);
         for (int64_t i = 0; i < k0; i++)
@@ -116,7 +121,12 @@ int main(int argc, char **argv) {
     ok = ok && isfinite(eval_loss) && maxdiff < 1e-5;
     /* Checkpoint round trip: save, perturb, load, compare outputs. */
     if (ok && api->save(m, ckpt) == 0) {
-        api->init(m, 99);
+        /* other parameters (the initial ones), but the same random streams:
+         * a model that draws in its forward (a DDPM's steps and noise) draws
+         * from (seed, step), which init resets */
+        int64_t step = api->step_count ? *api->step_count(m) : 0;
+        api->init(m, 1);
+        if (api->step_count) *api->step_count(m) = step;
         if (api->load(m, ckpt) != 0) ok = 0;
         api->forward(m, x, out, n);
         for (int64_t i = 0; i < n * api->out_numel; i++)
