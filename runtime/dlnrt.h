@@ -527,8 +527,8 @@ int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
  * linear betas (sigma_t^2 = beta_t, no clipping), or with ddim = S > 0 the
  * deterministic DDIM (eta = 0) over S of the T steps; the final x_0 is
  * drawn as dl_sample_grid draws. The checkpoint may hold more tensors than
- * the model (a training model's, sharing its names): rep says how many were
- * used and skipped. Same arguments, same bytes. */
+ * the model (a training model's, sharing its names): rep (may be NULL) says
+ * how many were used and skipped. Same arguments, same bytes. */
 #define DL_DDPM_MAX_STEPS 100000
 struct dl_load_report; /* (below, with checkpoints) */
 typedef struct dl_ddpm_options {

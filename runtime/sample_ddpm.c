@@ -142,6 +142,8 @@ int dl_sample_ddpm(const dl_model_api *api, const dl_ddpm_options *o, dl_load_re
     int xi, ti, C, H, W;
     if (ddpm_form(api, &xi, &ti, &C, &H, &W) != 0 || dl_ddpm_check(o) != 0 || dl_grid_check(&o->grid, H, W) != 0)
         return -1;
+    dl_load_report own;
+    if (!rep) rep = &own;
     const int64_t n = o->grid.count;
     float *x = malloc(sizeof *x * (size_t)(n * C * H * W));
     const int64_t bounds[1] = {n};

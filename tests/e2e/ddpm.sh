@@ -1,4 +1,5 @@
-# Sourced by tests/e2e/run.sh (needs B, T, pass, fail): `dlnc sample --ddpm`
+# Sourced by tests/e2e/run.sh after image_grid.sh (needs B, T, pass, fail and
+# image_grid.sh's png_size): `dlnc sample --ddpm`
 # runs a diffusion model's reverse process. A tiny denoiser block, shared by
 # name between the training model `ddpm` (randint steps, q_sample) and the
 # sampling model `eps(x, t)`, trains 5 steps on Fashion-MNIST; DDPM and DDIM
@@ -34,7 +35,6 @@ train ddpm {
 }
 DLN
 DL=$(cd "$B" && pwd)/dlnc
-png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}'; }
 ds() { (cd "$T" && DLNC_CACHE="$T/cache" "$DL" sample ddpm.dln --checkpoint ddpm.st --beta-t 0.2 --count 9 "$@"); }
 (cd "$T" && DLNC_CACHE="$T/cache" "$DL" run ddpm.dln --max-steps 5 --checkpoint ddpm.st --quiet) > "$T/ddpm.out" 2>&1; rct=$?
 ds --model eps --ddpm 20 --grid d1.png --seed 2 > "$T/ddpm.err" 2>&1; r1=$?
