@@ -353,19 +353,54 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(op_binary(e, OP_mul, x, scaled, loc), loc);
 }
 
+/* The tensor whose shape random draws take. */
+static ir_node *like_arg(elab *e, value *v, const char *name) {
+    if (v->kind != V_TENSOR) { /* a number would silently give one scalar draw */
+        if (v->kind != V_ERROR)
+            diag_error(e->d, v->loc, "argument 'like' of '%s' must be a tensor (the noise takes its shape), got %s", name,
+                       v_describe(e, v));
+        return NULL;
+    }
+    return v->t;
+}
+
 /* randn(like) / rand(like): noise shaped like a tensor (VAE reparameterization). */
 static value b_random(elab *e, src_loc loc, const char *name, value *args) {
-    if (args[0].kind != V_TENSOR) { /* a number would silently give one scalar draw */
-        if (args[0].kind != V_ERROR)
-            diag_error(e->d, args[0].loc, "argument 'like' of '%s' must be a tensor (the noise takes its shape), got %s", name,
-                       v_describe(e, &args[0]));
-        return v_error();
-    }
-    ir_node *x = args[0].t;
+    ir_node *x = like_arg(e, &args[0], name);
     if (!x) return v_error();
     ir_attrs a = {.i = {e->next_stream++}};
     ir_attrs_set_shape(&a, 1, &x->shape);
     return v_tensor(ir_add(e->g, e->d, loc, strcmp(name, "randn") == 0 ? OP_rand_normal : OP_rand_uniform, NULL, 0, &a), loc);
+}
+
+/* randint(like, high) / randint(like, low, high): i32 uniform in [low, high)
+ * shaped like a tensor (torch.randint's bounds); a DDPM step per image. */
+static value b_randint(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = like_arg(e, &args[0], name);
+    value lov = int_like(&args[1]), hiv = int_like(&args[2]);
+    if (hiv.kind == V_NONE) hiv = lov, lov = v_int(0, loc); /* one bound: the exclusive high */
+    if (hiv.kind == V_NONE) {
+        diag_error(e->d, loc, "'randint' needs a bound: randint(like, high) or randint(like, low, high)");
+        return v_error();
+    }
+    const char *names[2] = {"low", "high"};
+    value *b[2] = {&lov, &hiv};
+    for (int k = 0; k < 2; k++)
+        if (b[k]->kind != V_INT) {
+            if (b[k]->kind != V_ERROR)
+                diag_error(e->d, b[k]->loc, "argument '%s' of 'randint' must be an int, got %s", names[k], v_describe(e, b[k]));
+            return v_error();
+        }
+    if (!x) return v_error();
+    if (lov.i >= hiv.i || lov.i < INT32_MIN || hiv.i > INT32_MAX) {
+        diag_error(e->d, hiv.loc, "randint: the range [%lld, %lld) %s", (long long)lov.i, (long long)hiv.i,
+                   lov.i >= hiv.i ? "is empty\nhint: high is exclusive: randint(x, 0, 10) draws 0 .. 9"
+                                  : "does not fit in i32");
+        return v_error();
+    }
+    ir_attrs a = {.i = {e->next_stream++}, .f = {(double)lov.i, (double)hiv.i}, .nf = 2};
+    ir_attrs_set_shape(&a, 1, &x->shape);
+    return v_tensor(ir_add(e->g, e->d, loc, OP_rand_int, NULL, 0, &a), loc);
 }
 
 /* An optional int argument (V_NONE: *set = 0). */
@@ -708,6 +743,7 @@ static const builtin builtins[] = {
     {"l2_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_mul, 0},
     {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
+    {"randint", {{"like", 1}, {"low", 0}, {"high", 0}}, 3, b_randint, OP_rand_int, 0},
     {"pick", {{"x", 1}, {"index", 1}, {"ignore_index", 0}}, 3, b_pick, OP_pick, 0},
     {"one_hot", {{"index", 1}, {"classes", 1}}, 2, b_one_hot, OP_unpick, 0},
     {"argmax", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},

@@ -540,8 +540,12 @@ static void emit_rand(emit_ctx *c, FILE *b, const ir_node *n)
 {
     c->uses_seed = 1;
     fprintf(b, "    /* counter-based: the same (seed, stream) gives the same numbers at any thread count */\n");
-    fprintf(b, "    dl_fill_%s(y, %s, seed, %lldu);\n", n->op == OP_rand_uniform ? "uniform" : "normal",
-            emit_numel(c, &n->shape), (long long)(n->a.ni > 0 ? n->a.i[0] : n->id));
+    long long stream = n->a.ni > 0 ? n->a.i[0] : n->id;
+    if (n->op == OP_rand_int)
+        fprintf(b, "    dl_fill_randint(y, %s, seed, %lldu, %.0f, %.0f);\n", emit_numel(c, &n->shape), stream, n->a.f[0], n->a.f[1]);
+    else
+        fprintf(b, "    dl_fill_%s(y, %s, seed, %lldu);\n", n->op == OP_rand_uniform ? "uniform" : "normal",
+                emit_numel(c, &n->shape), stream);
 }
 
 /* iota: the index along the axis from the flat index (divide by the dims
@@ -1193,7 +1197,7 @@ static void emit_argmax(emit_ctx *c, FILE *b, const ir_node *n)
 void emit_source(emit_ctx *c, FILE *b, const ir_node *n)
 {
     if (n->op == OP_constant) emit_constant(c, b, n);
-    else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) emit_rand(c, b, n);
+    else if (n->op == OP_rand_uniform || n->op == OP_rand_normal || n->op == OP_rand_int) emit_rand(c, b, n);
     else if (n->op == OP_iota) emit_iota(c, b, n);
     /* input, param: no kernel, the step function points at the data */
 }
@@ -1323,7 +1327,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     int is_group = lower_fusable(n);
     /* the ops with i32 results; an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
     if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_argsort &&
-        n->op != OP_cast_i32 && n->op != OP_iota && n->op != OP_broadcast_to) {
+        n->op != OP_cast_i32 && n->op != OP_iota && n->op != OP_rand_int && n->op != OP_broadcast_to) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

@@ -284,6 +284,14 @@ static int run_argmax(const interp_state *s, const ir_node *n, double *y) {
 }
 
 static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed) {
+    if (n->op == OP_rand_int) {
+        int32_t *ti = malloc(sizeof(int32_t) * (size_t)(count ? count : 1));
+        if (!ti) return -1;
+        dl_fill_randint(ti, count, seed, (uint64_t)n->a.i[0], (int32_t)n->a.f[0], (int32_t)n->a.f[1]);
+        for (int64_t i = 0; i < count; i++) y[i] = ti[i];
+        free(ti);
+        return 0;
+    }
     float *tmp = malloc(sizeof(float) * (size_t)(count ? count : 1));
     if (!tmp) return -1;
     if (n->op == OP_rand_uniform) dl_fill_uniform(tmp, count, seed, (uint64_t)n->a.i[0]);

@@ -42,6 +42,8 @@ static void print_raw(FILE *out, const ir_node *n) {
 static void print_source(FILE *out, const ir_node *n) {
     if (n->op == OP_constant) fprintf(out, " %.9g", n->a.f[0]);
     else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) fprintf(out, " [stream=%lld]", (long long)n->a.i[0]);
+    else if (n->op == OP_rand_int)
+        fprintf(out, " [stream=%lld, low=%.0f, high=%.0f]", (long long)n->a.i[0], n->a.f[0], n->a.f[1]);
     else if (n->op == OP_iota) fprintf(out, " [axis=%lld, start=%.17g, step=%.17g]", (long long)n->a.i[0], n->a.f[0], n->a.f[1]);
 }
 

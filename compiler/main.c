@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
+#include "ddpm_cmd.h"
 #include "dlnc_version.h"
 #include "dlnrt.h"
 #include "elab.h"
@@ -48,6 +49,7 @@ typedef struct options {
     dl_grid_options grid;     /* `dlnc sample --grid` etc.: pictures instead of text */
     sample_mode image_mode;   /* which picture (sample_images.h) */
     const char *encoder;      /* --interpolate --encoder NAME */
+    dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
 } options;
@@ -61,6 +63,7 @@ static void usage(FILE *out) {
             "       dlnc sample --reconstruct OUT.png ... m.dln   an autoencoder's test reconstructions\n"
             "       dlnc sample --interpolate OUT.png --model dec ... m.dln   walks in a decoder's latent space\n"
             "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
+            "       dlnc sample --ddpm T --model eps --grid OUT.png ... m.dln   ... or diffusion model\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -123,6 +126,11 @@ static void usage(FILE *out) {
             "                      N(0, 1) latents, or with --encoder between the mean latents of\n"
             "                      two test images\n"
             "  --encoder NAME      with --interpolate: the model giving an image's latent (first output)\n"
+            "  --ddpm T            with --grid: a DDPM noise predictor eps(x: f32[N, C, H, W], t: i32[N])\n"
+            "                      trained with T steps: run the reverse process from N(0, 1) noise\n"
+            "  --beta1 B           with --ddpm: the linear schedule's first beta (default 1e-4)\n"
+            "  --beta-t B          with --ddpm: its last beta (default 0.02)\n"
+            "  --ddim S            with --ddpm: deterministic DDIM over S of the T steps\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -159,9 +167,13 @@ static int parse_options(int argc, char **argv, options *o) {
     o->gen.temperature = 0.8f;
     o->grid.count = 64;
     o->grid.hi = 1;
+    ddpm_cmd_defaults(&o->ddpm);
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
+        int taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        if (taken < 0) return -1;
+        if (taken) continue;
 #define NEXT()                                                                          \
     do {                                                                                \
         if (i + 1 >= argc) {                                                            \
@@ -380,6 +392,16 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
 
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
+    if (o->ddpm.steps) {
+        dl_grid_options g = o->grid;
+        g.checkpoint = o->run_opt.checkpoint;
+        g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+        return ddpm_cmd_run(jm->api, o->ddpm, &g, o->jit.verbose);
+    }
+    if (o->ddpm.ddim) {
+        fprintf(stderr, "dlnc: error: --ddim needs --ddpm T (the steps the model was trained with)\n");
+        return 1;
+    }
     if (o->grid.path) {
         dl_grid_options g = o->grid;
         g.checkpoint = o->run_opt.checkpoint;

@@ -11,6 +11,9 @@
  * divide/log), the same count for both. */
 #include "ops_impl.h"
 
+#include <math.h>
+#include <stdint.h>
+
 static int axis_shape(ir_node *n, char *err, int errlen) {
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
     int rank = n->in[0]->shape.rank;
@@ -256,7 +259,18 @@ static int rand_shape(ir_node *n, char *err, int errlen) {
 }
 int op_shape_rand_uniform(ir_node *n, char *err, int errlen) { return rand_shape(n, err, errlen); }
 int op_shape_rand_normal(ir_node *n, char *err, int errlen) { return rand_shape(n, err, errlen); }
+/* rand_int: [low, high) in f[0], f[1], integers, non-empty, within i32 */
+int op_shape_rand_int(ir_node *n, char *err, int errlen) {
+    if (!rand_shape(n, err, errlen)) return 0;
+    double lo = n->a.f[0], hi = n->a.f[1];
+    if (n->a.nf < 2 || lo != floor(lo) || hi != floor(hi) || !(lo < hi) || lo < INT32_MIN || hi > INT32_MAX)
+        return ops_fail(err, errlen, "rand_int: needs integers low < high within i32 in f[0], f[1]");
+    n->dtype = IR_I32;
+    return 1;
+}
 double op_flops_rand_uniform(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 double op_flops_rand_normal(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
+double op_flops_rand_int(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 void op_vjp_rand_uniform(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
 void op_vjp_rand_normal(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
+void op_vjp_rand_int(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }

@@ -12,7 +12,7 @@
 #include "passes.h"
 
 static int mergeable(const ir_node *n) {
-    return n->op != OP_rand_uniform && n->op != OP_rand_normal && n->op != OP_input;
+    return n->op != OP_rand_uniform && n->op != OP_rand_normal && n->op != OP_rand_int && n->op != OP_input;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }

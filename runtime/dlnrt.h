@@ -54,6 +54,8 @@ float dl_rng_normal(dl_rng *r);           /* N(0, 1) */
 /* out[i] = U[0,1) / N(0,1) for element i of stream (seed, stream); OpenMP-parallel. */
 void dl_fill_uniform(float *out, int64_t n, uint64_t seed, uint64_t stream);
 void dl_fill_normal(float *out, int64_t n, uint64_t seed, uint64_t stream);
+/* out[i] uniform in [low, high) (low < high), element i of stream (seed, stream). */
+void dl_fill_randint(int32_t *out, int64_t n, uint64_t seed, uint64_t stream, int32_t low, int32_t high);
 
 /* ---- initializers ------------------------------------------------------- */
 typedef enum dl_init_kind {
@@ -599,6 +601,27 @@ void dl_lerp_points(const float *a, const float *b, int64_t d, int S, float *out
  * written as dl_sample_grid writes its images. A model whose logits at a
  * pixel change when later pixels are filled is refused (not causal). */
 int dl_sample_pixels(const struct dl_model_api *api, const dl_grid_options *o);
+/* Images from a DDPM noise predictor (sample_ddpm.c): a model with the
+ * inputs x: f32[N, C, H, W] (C = 1 or 3) and t: i32[N] (0-based steps)
+ * whose first output, shaped like x, is the predicted noise. From x_T drawn
+ * from N(0, 1) with grid.seed, Ho et al.'s Algorithm 2 over ddpm_schedule's
+ * linear betas (sigma_t^2 = beta_t, no clipping), or with ddim = S > 0 the
+ * deterministic DDIM (eta = 0) over S of the T steps; the final x_0 is
+ * drawn as dl_sample_grid draws. The checkpoint may hold more tensors than
+ * the model (a training model's, sharing its names): what was used and
+ * skipped is printed. Same arguments, same bytes. */
+#define DL_DDPM_MAX_STEPS 100000
+typedef struct dl_ddpm_options {
+    dl_grid_options grid;                 /* checkpoint, PNG, count, seed, range, prefix */
+    int64_t steps;                        /* T, as trained */
+    double beta1, betaT;                  /* ddpm_schedule's (defaults 1e-4, 0.02) */
+    int64_t ddim;                         /* 0: DDPM's T steps; S in [2, T]: DDIM over S of them */
+} dl_ddpm_options;
+int dl_sample_ddpm(const struct dl_model_api *api, const dl_ddpm_options *o);
+/* The reverse process alone on a created, loaded model m (tests): x gets
+ * the n final images. dl_ddpm_check validates steps, betas and ddim. */
+int dl_ddpm_run(const struct dl_model_api *api, void *m, const dl_ddpm_options *o, float *x, int64_t n);
+int dl_ddpm_check(const dl_ddpm_options *o);
 /* Bits per character (or token) from a mean cross-entropy in nats. */
 double dl_bits_per_char(double loss_nats);
 

@@ -73,3 +73,14 @@ void dl_fill_normal(float *out, int64_t n, uint64_t seed, uint64_t stream)
         out[i] = dl_bits_to_normal(dl_mix64(c), dl_mix64(c + DL_GOLDEN_GAMMA));
     }
 }
+
+/* Multiply-shift on the top 32 bits (Lemire): no division, no float
+ * rounding that could reach `high`; the bias is below (high - low) / 2^32,
+ * under 2.4e-7 for 1000 values. */
+void dl_fill_randint(int32_t *out, int64_t n, uint64_t seed, uint64_t stream, int32_t low, int32_t high)
+{
+    uint64_t key = dl_stream_key(seed, stream), range = (uint64_t)((int64_t)high - low);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (int32_t)((int64_t)low + (int64_t)(((dl_mix64(key + (uint64_t)i * DL_GOLDEN_GAMMA) >> 32) * range) >> 32));
+}

@@ -82,7 +82,7 @@ elif [ "$(man -M "$DEST$P/share/man" -w dlnc 2>/dev/null)" = "$DEST$P/share/man/
   inst_ok "man dlnc: installed, no groff warnings"
 else inst_fail "man page" "$T/man.warn"; fi
 missing=""
-for opt in $( { $DLNC --help; $DLNC plot -h; } | grep -oE '^ +-[-a-z]+(, --[a-z]+)?' | tr ',' ' '); do
+for opt in $( { $DLNC --help; $DLNC plot -h; } | grep -oE '^ +-[-a-z0-9]+(, --[a-z]+)?' | tr ',' ' '); do
   grep -qE -- "(^|[ ,])${opt%%=*}([ ,=]|\$)" "$T/man.txt" || missing="$missing $opt"
 done
 for sub in "dlnc run" "dlnc plot"; do

@@ -300,6 +300,7 @@ fi
 . tests/e2e/craft.sh
 # A conditional GAN (steps reading label) and its class-row grids.
 . tests/e2e/cgan.sh
+. tests/e2e/ddpm.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 

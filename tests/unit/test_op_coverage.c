@@ -85,6 +85,7 @@ static const cov_row rows[] = {
     {OP_constant, G_SOURCE, .ok = {F0(0.5), .target = "N,4"}, .bad_msg = "needs f[0] = value and a shape"},
     {OP_rand_uniform, G_SOURCE, .ok = {AT(.i = {7}), .target = "N,4"}, .bad_msg = "needs a stream id"},
     {OP_rand_normal, G_SOURCE, .ok = {AT(.i = {7}), .target = "N,4"}, .bad_msg = "needs a stream id"},
+    {OP_rand_int, G_SOURCE, .ok = {AT(.i = {7}, .f = {-2, 5}, .nf = 2), .target = "N,4"}, .bad_msg = "needs a stream id"},
     {OP_iota, G_SOURCE, .ok = {AT(.i = {1, 0}, .f = {0.5, 2}, .nf = 2), .target = "N,4"}, .bad_msg = "needs i[0] = axis"},
     /* elementwise unary */
     UNARY(neg, G_DIFF, "f"),
@@ -266,7 +267,7 @@ static ir_attrs use_attrs(ir_opcode op, const cov_use *u) {
     ir_attrs a = u->a;
     if (u->target) {
         ir_shape t = parse_shape(u->target);
-        ir_attrs_set_shape(&a, op == OP_rand_uniform || op == OP_rand_normal ? 1 : op == OP_iota ? 2 : 0, &t);
+        ir_attrs_set_shape(&a, op == OP_rand_uniform || op == OP_rand_normal || op == OP_rand_int ? 1 : op == OP_iota ? 2 : 0, &t);
     }
     return a;
 }

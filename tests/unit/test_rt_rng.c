@@ -71,6 +71,39 @@ static void test_distributions(void)
     free(x);
 }
 
+/* randint: every value in [low, high), each about equally often (Pearson's
+ * chi-squared far below its 1e-6 tail), the same at any thread count. */
+static void test_randint(void)
+{
+    const int64_t n = 1000000;
+    int32_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    static const int32_t bounds[][2] = {{-3, 7}, {0, 1000}, {5, 6}, {INT32_MIN, INT32_MAX}};
+    for (int k = 0; k < 4; k++) {
+        int32_t lo = bounds[k][0], hi = bounds[k][1];
+        dl_fill_randint(a, n, 7, 11, lo, hi);
+        int in_range = 1;
+        for (int64_t i = 0; i < n; i++) in_range &= a[i] >= lo && a[i] < hi;
+        CU_ASSERT(in_range);
+        if (hi - (int64_t)lo > 1000) continue;
+        int64_t bins = hi - (int64_t)lo, count[1000] = {0};
+        for (int64_t i = 0; i < n; i++) count[a[i] - lo]++;
+        double e = (double)n / bins, chi2 = 0;
+        for (int64_t j = 0; j < bins; j++) chi2 += (count[j] - e) * (count[j] - e) / e;
+        /* df = bins - 1: mean df, sd sqrt(2 df); 6 sd is a 1e-6-ish tail */
+        CU_ASSERT(chi2 <= (bins - 1) + 6 * sqrt(2.0 * (bins - 1)) + 1e-9);
+    }
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    dl_fill_randint(a, n, 3, 4, 0, 1000);
+    omp_set_num_threads(4);
+    dl_fill_randint(b, n, 3, 4, 0, 1000);
+    omp_set_num_threads(saved);
+    CU_ASSERT_EQUAL(memcmp(a, b, n * sizeof *a), 0);
+    dl_fill_randint(b, n, 3, 5, 0, 1000); /* another stream differs */
+    CU_ASSERT_NOT_EQUAL(memcmp(a, b, n * sizeof *a), 0);
+    free(a); free(b);
+}
+
 static void test_initializers(void)
 {
     const int64_t n = 200000;
@@ -145,6 +178,7 @@ void suite_rt_rng(void)
     CU_pSuite s = CU_add_suite("rt_rng", NULL, NULL);
     CU_add_test(s, "fill independent of thread count", test_fill_independent_of_threads);
     CU_add_test(s, "uniform/normal moments", test_distributions);
+    CU_add_test(s, "randint range and uniformity", test_randint);
     CU_add_test(s, "initializers (torch.nn.init formulas)", test_initializers);
     CU_add_test(s, "count_correct argmax", test_count_correct);
 }
