@@ -407,6 +407,10 @@ static int64_t count_fan(const ir_shape *s, int in) {
 static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     const ast_type *t = st->type;
     int trainable = st->kind == AST_ST_PARAM && !st->frozen;
+    const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);
+    /* the train section's `freeze`: no gradient, no optimizer state */
+    const int by_name = trainable && e->mod->train && pg_frozen(&e->mod->train->groups, full);
+    if (by_name) trainable = 0;
     /* In a step, only the stepped model's parameters learn (elab_steps.c). */
     if (e->stepped && strncmp(f->prefix, e->stepped, strlen(e->stepped)) != 0) trainable = 0;
     if (!t || t->kind != AST_TY_TENSOR || !t->has_shape) {
@@ -481,7 +485,6 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
     if (init.kind == IR_INIT_DATA && !init_data_resolve(e, &iv_recipe, &shape, &init, st->loc)) return v_error();
     if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
     if (init.fan_out < 0) init.fan_out = count_fan(&shape, 0);
-    const char *full = arena_printf(e->a, "%s%s", f->prefix, st->name);
     if (lookup(f, st->name)) {
         diag_error(e->d, st->loc, "'%s' is already defined in this block", st->name);
         return v_error();
@@ -491,6 +494,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
         e->mod->params[idx].site = f->in_stdlib ? e->user_site : st->loc;
         e->mod->params[idx].state = state;
+        e->mod->params[idx].frozen_by_name = by_name;
     } else if (!check_redeclaration(e, &e->mod->params[idx], st->kind == AST_ST_PARAM ? "parameter" : "buffer",
                                     &shape, &init, trainable, st->loc)) {
         return v_error();
@@ -1308,6 +1312,7 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
             if (e.mod->eval_step)
                 e.mod->train_step = build_graph(&e, model, "train_step", IR_MODE_TRAIN, train, label_is_class);
         }
+        if (e.mod->train && d->n_errors == errors) groups_check(&e, e.mod->train);
         if (d->n_errors > errors) continue;
         int n = out->n_mods, cap2 = cap;
         ARENA_PUSH(a, out->mods, out->n_mods, cap, e.mod);

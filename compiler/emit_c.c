@@ -304,14 +304,20 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             for (int pi = 0; pi < mod->n_params; pi++) {
                 if (!upd[pi]) continue;
                 int last = pi;
+                /* lr_scale (param_groups.h): a run shares one factor on the scheduled lr */
+                const pg_groups *pg = mod->train ? &mod->train->groups : NULL;
+                const float scale = pg_lr_scale(pg, mod->params[pi].name);
                 while (last + 1 < mod->n_params && upd[last + 1] &&
-                       L->poff[last + 1] - L->goff[last + 1] == L->poff[pi] - L->goff[pi])
+                       L->poff[last + 1] - L->goff[last + 1] == L->poff[pi] - L->goff[pi] &&
+                       pg_lr_scale(pg, mod->params[last + 1].name) == scale)
                     last++;
                 const int64_t len = L->poff[last] + param_numel(&mod->params[last]) - L->poff[pi];
-                fprintf(t, "    dl_optim_update(&m->opt, m->lr, m->step, m->params + %" PRId64 ", m->grads + %" PRId64
+                const char *lr = scale != 1.0f ? arena_printf(c.ar, "m->lr * %s", emit_float(&c, scale)) : "m->lr";
+                fprintf(t, "    dl_optim_update(&m->opt, %s, m->step, m->params + %" PRId64 ", m->grads + %" PRId64
                            ", m->m1 ? m->m1 + %" PRId64 " : NULL, m->m2 ? m->m2 + %" PRId64 " : NULL, %" PRId64
                            "); /* %s",
-                        L->poff[pi], L->goff[pi], L->goff[pi], L->goff[pi], len, mod->params[pi].name);
+                        lr, L->poff[pi], L->goff[pi], L->goff[pi], L->goff[pi], len,
+                        mod->params[pi].name);
                 if (last > pi) fprintf(t, " .. %s", mod->params[last].name);
                 fprintf(t, " */\n");
                 pi = last;
@@ -751,9 +757,12 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     emit_cstr(f, t->init_from);
     fprintf(f, ", .init_prefix = ");
     emit_cstr(f, t->init_prefix);
-    fprintf(f, ",\n    .early_stop = {.patience = %d, .min_delta = %s, .monitor = %s}, .log_every = %d,\n};\n\n",
+    fprintf(f, ",\n    .early_stop = {.patience = %d, .min_delta = %s, .monitor = %s}, .log_every = %d,\n",
             t->early_stop.patience, emit_float(c, t->early_stop.min_delta),
             t->early_stop.monitor == DL_MONITOR_VAL_ACC ? "DL_MONITOR_VAL_ACC" : "DL_MONITOR_VAL_LOSS", t->log_every);
+    fprintf(f, "    .param_groups = ");
+    emit_cstr(f, t->param_groups);
+    fprintf(f, ",\n};\n\n");
 }
 
 /* ---- the .c: struct and API functions -------------------------------------- */

@@ -140,7 +140,8 @@ int ir_module_find_param(const ir_module *m, const char *name) {
 /* Returns the new index, or -1 if a parameter of that name already exists. */
 int ir_module_add_param(ir_module *m, const char *name, ir_shape shape, ir_init init, int trainable, src_loc loc) {
     if (ir_module_find_param(m, name) >= 0) return -1;
-    ir_param p = {arena_strdup(m->ar, name), shape, init, trainable, loc, loc, 0};
+    ir_param p = {.name = arena_strdup(m->ar, name), .shape = shape, .init = init, .trainable = trainable, .loc = loc,
+                   .site = loc};
     ARENA_PUSH(m->ar, m->params, m->n_params, m->cap_params, p);
     strmap_put(&m->param_index, m->ar, p.name, (void *)(intptr_t)m->n_params);
     return m->n_params - 1;

@@ -194,6 +194,7 @@ typedef struct ir_param {
     ir_shape shape;         /* constant dims only */
     ir_init init;
     int trainable;          /* 0 for buffers (running stats) and frozen params */
+    int frozen_by_name;     /* a param made untrainable by the train section's `freeze` */
     src_loc loc;            /* the declaration */
     src_loc site;           /* where the user's file declared it: loc, or the call into the stdlib */
     int state;              /* a buffer shaped [N, ...] (the batch first): state carried from one training

@@ -5,6 +5,7 @@
 #define DLNC_TRAIN_H
 #include "dlnrt.h"
 #include "diag.h"
+#include "param_groups.h"
 
 typedef struct train_config {
     dl_train_config cfg;  /* strings point into the compiler arena */
@@ -14,6 +15,7 @@ typedef struct train_config {
     const char *step;      /* the model this step updates */
     int repeat;            /* times per batch (>= 1) */
     float clip;            /* > 0: clamp the stepped model's parameters to [-clip, clip] after each step */
+    pg_groups groups;      /* freeze and lr_scale (elab_groups.c) */
 } train_config;
 
 #endif

@@ -889,6 +889,7 @@ typedef struct dl_train_config {
     const char *init_prefix;              /* ... from its tensors named init_prefix + our names ("" = same) */
     dl_early_stop early_stop;             /* ABI 6 */
     int log_every;                        /* > 0: a loss line every this many steps */
+    const char *param_groups;             /* what freeze and lr_scale selected, printed at the start (NULL: none) */
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

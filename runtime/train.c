@@ -572,6 +572,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                                 rep.missing_names);
         printf("\n");
     }
+    if (cfg->param_groups) printf("%s\n", cfg->param_groups);
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
     dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL};
