@@ -52,15 +52,16 @@ static void build_scale(elab *e, const ast_setting *s, pg_groups *g) {
     if (v.kind == V_LIST && n == 2 && it[0].kind == V_STR) it = &v, n = 1;  /* lr_scale = ("trunk.", 0.1) */
     g->scale = ARENA_NEW_ARRAY(e->a, pg_prefix, n > 0 ? n : 1);
     for (int i = 0; i < n; i++) {
-        double x;
-        if (it[i].kind != V_LIST || it[i].n != 2 || it[i].items[1].kind == V_BOOL || !as_number(&it[i].items[1], &x)) {
+        double x = -1;
+        if (it[i].kind != V_LIST || it[i].n != 2) {
             diag_error(e->d, it[i].loc, "'lr_scale' lists (prefix, factor) pairs, got %s\nhint: lr_scale = "
                        "[(\"features.\", 0.1)] trains the parameters named features.* at a tenth of the learning rate",
-                       v_describe(e, &it[i]));
+                       it[i].kind == V_LIST ? arena_printf(e->a, "a list of %d", it[i].n) : v_describe(e, &it[i]));
             continue;
         }
-        if (!(x >= 0 && x <= 1e6)) {
-            diag_error(e->d, it[i].items[1].loc, "an lr_scale factor must be in [0, 1e6], got %g", x);
+        const value *f = &it[i].items[1];
+        if (f->kind == V_BOOL || !as_number(f, &x) || !(x >= 0 && x <= 1e6)) {
+            diag_error(e->d, f->loc, "an lr_scale factor must be a number in [0, 1e6], got %s", v_describe(e, f));
             continue;
         }
         pg_prefix *p = &g->scale[g->n_scale];

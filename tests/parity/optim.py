@@ -272,4 +272,6 @@ def run(build):
     groups.setdefault("adam+warmup+cosine", []).append(
         dict(case=_Desc("adam lr 1e-2 with cosine(warmup = 2), 10 epochs x 10 steps"), fwd=err, grad=None,
              ok=err <= TOL, detail=detail))
+    import param_groups
+    groups["param groups"] = param_groups.rows(build)
     return list(groups.items())
