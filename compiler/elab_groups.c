@@ -2,6 +2,7 @@
  *
  *   freeze   = ["conv1.", "block2.conv"]     # not trained
  *   lr_scale = [("features.", 0.1)]          # trained at lr x 0.1
+ *   init_skip = ["head."]                    # not loaded by init_from
  *
  * Both select parameters by name prefix (the names of --summary and of the
  * checkpoint). A frozen parameter becomes non-trainable when declared, so
@@ -32,15 +33,15 @@ static const value *items_of(const value *v, int *n) {
     return v->kind == V_LIST ? v->items : v;
 }
 
-static void build_freeze(elab *e, const ast_setting *s, pg_groups *g) {
+static void build_list(elab *e, const ast_setting *s, pg_prefix **list, int *count) {
     frame f = {.prefix = ""};
     value v = eval_expr(e, &f, s->value);
     if (v.kind == V_ERROR) return;
     int n;
     const value *it = items_of(&v, &n);
-    g->freeze = ARENA_NEW_ARRAY(e->a, pg_prefix, n > 0 ? n : 1);
+    *list = ARENA_NEW_ARRAY(e->a, pg_prefix, n > 0 ? n : 1);
     for (int i = 0; i < n; i++)
-        if (read_prefix(e, &it[i], "freeze", &g->freeze[g->n_freeze])) g->n_freeze++;
+        if (read_prefix(e, &it[i], s->key, &(*list)[*count])) (*count)++;
 }
 
 static void build_scale(elab *e, const ast_setting *s, pg_groups *g) {
@@ -71,10 +72,12 @@ static void build_scale(elab *e, const ast_setting *s, pg_groups *g) {
     }
 }
 
-void groups_build(elab *e, const ast_setting *freeze, const ast_setting *scale, pg_groups *g) {
+void groups_build(elab *e, const ast_setting *freeze, const ast_setting *scale, const ast_setting *skip,
+                  pg_groups *g) {
     *g = (pg_groups){0};
-    if (freeze) build_freeze(e, freeze, g);
+    if (freeze) build_list(e, freeze, &g->freeze, &g->n_freeze);
     if (scale) build_scale(e, scale, g);
+    if (skip) build_list(e, skip, &g->skip, &g->n_skip);
 }
 
 /* The length of a name's first component with its dot ("conv1." of "conv1.weight"). */
@@ -146,6 +149,14 @@ int groups_check(elab *e, train_config *tc) {
     const pg_groups *g = &tc->groups;
     int ok = check_list(e, e->mod, g->freeze, g->n_freeze, "freeze");
     ok &= check_list(e, e->mod, g->scale, g->n_scale, "lr_scale");
-    if (ok) tc->cfg.param_groups = report(e, e->mod, g);
-    return ok ? 0 : -1;
+    ok &= check_list(e, e->mod, g->skip, g->n_skip, "init_skip");
+    if (!ok) return -1;
+    tc->cfg.param_groups = report(e, e->mod, g);
+    if (g->n_skip) {
+        const char **skip = ARENA_NEW_ARRAY(e->a, const char *, g->n_skip + 1);
+        for (int k = 0; k < g->n_skip; k++) skip[k] = g->skip[k].prefix;
+        skip[g->n_skip] = NULL;
+        tc->cfg.init_skip = skip;
+    }
+    return 0;
 }

@@ -250,7 +250,8 @@ typedef struct model_io {
 const ast_decl *find_train_section(const ast_program *p, const char *model);
 int train_config_build(elab *e, const ast_decl *train, train_config *out, int *label_is_class);
 /* elab_groups.c: the train section's freeze and lr_scale; checked against the model once its graphs are built */
-void groups_build(elab *e, const ast_setting *freeze, const ast_setting *scale, pg_groups *g);
+void groups_build(elab *e, const ast_setting *freeze, const ast_setting *scale, const ast_setting *skip,
+                  pg_groups *g);
 int groups_check(elab *e, train_config *tc);
 /* Elaborate the `loss = ...` setting over the model's outputs and inputs and
  * the data's fields (each field the loss uses becomes a graph input after

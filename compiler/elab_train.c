@@ -25,7 +25,7 @@
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
-                                         "init_prefix", "early_stop", "log_every", "freeze", "lr_scale"};
+                                         "init_prefix", "early_stop", "log_every", "freeze", "lr_scale", "init_skip"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -782,7 +782,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale, init_skip", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
@@ -826,7 +826,10 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
         if (!setting(t, "init_from", NULL))
             diag_error(e->d, s->loc, "'init_prefix' needs 'init_from', the checkpoint to load from");
     }
-    groups_build(e, setting(t, "freeze", NULL), setting(t, "lr_scale", NULL), &out->groups);
+    if ((s = setting(t, "init_skip", NULL)) && !setting(t, "init_from", NULL))
+        diag_error(e->d, s->loc, "'init_skip' needs 'init_from', the checkpoint to load from");
+    groups_build(e, setting(t, "freeze", NULL), setting(t, "lr_scale", NULL), setting(t, "init_skip", NULL),
+                 &out->groups);
     return e->d->n_errors > errors ? -1 : 0;
 }
 

@@ -762,6 +762,14 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
             t->early_stop.monitor == DL_MONITOR_VAL_ACC ? "DL_MONITOR_VAL_ACC" : "DL_MONITOR_VAL_LOSS", t->log_every);
     fprintf(f, "    .param_groups = ");
     emit_cstr(f, t->param_groups);
+    if (t->init_skip) {
+        fprintf(f, ",\n    .init_skip = (const char *const[]){");
+        for (int k = 0; t->init_skip[k]; k++) {
+            emit_cstr(f, t->init_skip[k]);
+            fprintf(f, ", ");
+        }
+        fprintf(f, "NULL}");
+    }
     fprintf(f, ",\n};\n\n");
 }
 

@@ -1,6 +1,7 @@
 /* param_groups.h — the train section's per-parameter settings by name prefix:
- * `freeze` (not trained: no gradient, no optimizer state) and `lr_scale`
- * (the learning rate times a factor, PyTorch's param groups). Resolved by
+ * `freeze` (not trained: no gradient, no optimizer state), `lr_scale`
+ * (the learning rate times a factor, PyTorch's param groups) and
+ * `init_skip` (left out of init_from's load). Resolved by
  * elab (elab_groups.c), read by declare_param and by the emitter's
  * optimizer calls. */
 #ifndef DLNC_PARAM_GROUPS_H
@@ -18,6 +19,8 @@ typedef struct pg_groups {
     int n_freeze;
     pg_prefix *scale;       /* the first listed prefix that matches wins */
     int n_scale;
+    pg_prefix *skip;        /* init_skip: not loaded by init_from (a new head) */
+    int n_skip;
 } pg_groups;
 
 /* The first prefix of list[0..n) that name starts with, or -1. */

@@ -890,6 +890,7 @@ typedef struct dl_train_config {
     dl_early_stop early_stop;             /* ABI 6 */
     int log_every;                        /* > 0: a loss line every this many steps */
     const char *param_groups;             /* what freeze and lr_scale selected, printed at the start (NULL: none) */
+    const char *const *init_skip;         /* NULL-terminated: the model's tensors under these prefixes are not loaded */
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

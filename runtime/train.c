@@ -557,21 +557,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     m = dl_stepper_create(&st);
     if (!m) { dl_error_context("creating the model"); goto done; }
     api->init(m, seed);
-    if (cfg->init_from) {
-        /* transfer learning / a part of a bigger model: say exactly what came from the file */
-        dl_load_report rep;
-        const char *prefix = cfg->init_prefix ? cfg->init_prefix : "";
-        if (!api->load_prefix || api->load_prefix(m, cfg->init_from, prefix, &rep)) {
-            dl_error_context("init_from");
-            goto done;
-        }
-        printf("init_from %s%s%s%s: %d tensor%s loaded", cfg->init_from, *prefix ? " (prefix '" : "", prefix,
-               *prefix ? "')" : "", rep.used, rep.used == 1 ? "" : "s");
-        if (rep.skipped) printf(", %d in the file skipped (%s)", rep.skipped, rep.skipped_names);
-        if (rep.missing) printf(", %d of the model's not in the file, kept as initialized (%s)", rep.missing,
-                                rep.missing_names);
-        printf("\n");
-    }
+    if (cfg->init_from && dl_init_from(api, m, cfg)) goto done;
     if (cfg->param_groups) printf("%s\n", cfg->param_groups);
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */

@@ -298,6 +298,8 @@ fi
 . tests/e2e/pixel_sample.sh
 # Training craft: early stopping with keep-best, plateau schedule, log_every.
 . tests/e2e/craft.sh
+# Transfer learning: init_from with init_skip (a new head), freeze, lr_scale.
+. tests/e2e/transfer.sh
 # A conditional GAN (steps reading label) and its class-row grids.
 . tests/e2e/cgan.sh
 . tests/e2e/ddpm.sh
