@@ -313,6 +313,34 @@ static int build_graph_data(elab *e, const char *fn, src_loc loc, const call_arg
     return 0;
 }
 
+/* classes = [5, 6, 7]: only those classes, relabelled 0, 1, 2 (runtime: dl_dataset_subset). */
+static int build_classes(elab *e, const value *v, dl_data_config *dc) {
+    if (v->kind == V_NONE) return 0;
+    if (v->kind != V_LIST || v->n < 1 || v->n > 4096) {
+        diag_error(e->d, v->loc, "'classes' is a list of class labels such as [0, 1, 2, 3, 4], got %s",
+                   v_describe(e, v));
+        return -1;
+    }
+    int *cl = ARENA_NEW_ARRAY(e->a, int, v->n);
+    for (int i = 0; i < v->n; i++) {
+        int64_t c = -1;
+        if (!get_int(e, &v->items[i], 0, "classes", &c)) return -1;
+        if (c > 65535) {
+            diag_error(e->d, v->items[i].loc, "class %lld is beyond any dataset's labels", (long long)c);
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (cl[j] == c) {
+                diag_error(e->d, v->items[i].loc, "class %lld is listed twice", (long long)c);
+                return -1;
+            }
+        cl[i] = (int)c;
+    }
+    dc->classes = cl;
+    dc->n_classes = v->n;
+    return 0;
+}
+
 static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
@@ -363,12 +391,14 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
         dc->channels = (int)channels;
         *label_is_class = k != 4;   /* masks are dense targets shaped like the output */
     } else if (k == 0) {
-        static const argspec spec[] = {{"path", 0}, {"batch", 0}, {"shuffle", 0}, {"val_split", 0}};
+        static const argspec spec[] = {{"path", 0}, {"batch", 0}, {"shuffle", 0}, {"val_split", 0}, {"classes", 0},
+                                       {"fraction", 0}};
         value a[COUNT(spec)];
         if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
         dc->path = strcmp(fn, "fashion_mnist") == 0 ? "/usr/share/datasets/fashion-mnist" : NULL;
         if (!get_str(e, &a[0], "path", &dc->path) || !get_int(e, &a[1], 1, "batch", &batch) ||
-            !get_bool(e, &a[2], "shuffle", &dc->shuffle) || !get_float(e, &a[3], 0, 0.99, "val_split", &dc->val_split))
+            !get_bool(e, &a[2], "shuffle", &dc->shuffle) || !get_float(e, &a[3], 0, 0.99, "val_split", &dc->val_split) ||
+            build_classes(e, &a[4], dc) || !get_float(e, &a[5], 1e-6, 1, "fraction", &dc->fraction))
             return -1;
         if (!dc->path) {
             diag_error(e->d, s->value->loc, "'%s' needs the directory holding the IDX files", fn);

@@ -729,8 +729,15 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
                ", .p_in = %s, .p_out = %s, .noise = %s,\n", t->data.graph_nodes, t->data.graph_classes,
             t->data.graph_features, emit_float(c, t->data.p_in), emit_float(c, t->data.p_out), emit_float(c, t->data.noise));
     fprintf(f, "             .train_per_class = %" PRId64 ", .graph_val = %" PRId64 ", .graph_test = %" PRId64
-               ", .graph_seed = %" PRIu64 "u},\n", t->data.train_per_class, t->data.graph_val, t->data.graph_test,
+               ", .graph_seed = %" PRIu64 "u,\n", t->data.train_per_class, t->data.graph_val, t->data.graph_test,
             t->data.graph_seed);
+    fprintf(f, "              .classes = ");
+    if (t->data.classes) {
+        fprintf(f, "(const int[]){");
+        for (int k = 0; k < t->data.n_classes; k++) fprintf(f, "%s%d", k ? ", " : "", t->data.classes[k]);
+        fprintf(f, "}");
+    } else fprintf(f, "NULL");
+    fprintf(f, ", .n_classes = %d, .fraction = %s},\n", t->data.n_classes, emit_float(c, t->data.fraction));
     const dl_optim_config *o = &t->optim;
     fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
             enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",

@@ -91,6 +91,71 @@ int dl_dataset_split(dl_dataset *d, double fraction, uint64_t seed, dl_dataset *
     return 0;
 }
 
+/* Keeps the samples of the listed classes, relabelled 0..n_classes-1 in the
+ * listed order; then, when 0 < fraction < 1, of each kept class
+ * round(fraction x its count) samples (at least 1), chosen by a shuffle
+ * seeded by seed. Kept samples stay in file order. classes NULL: all, unchanged. */
+int dl_dataset_subset(dl_dataset *d, const int *classes, int n_classes, double fraction, uint64_t seed)
+{
+    if (d->label_kind != DL_LABEL_CLASS) {
+        dl_set_error("classes / fraction: the data's labels are not classes");
+        return -1;
+    }
+    if (!classes) n_classes = d->num_classes;
+    int32_t *map = malloc(((size_t)d->num_classes + 1) * sizeof *map);   /* old label -> new, -1: dropped */
+    int64_t *count = calloc((size_t)n_classes + 1, sizeof *count), *want = calloc((size_t)n_classes + 1, sizeof *want);
+    int64_t *perm = malloc(((size_t)d->n + 1) * sizeof *perm);
+    unsigned char *keep = calloc((size_t)d->n + 1, 1);
+    int rc = -1;
+    dl_dataset out;
+    if (!map || !count || !want || !perm || !keep) { dl_set_error("classes / fraction: out of memory"); goto done; }
+    for (int c = 0; c < d->num_classes; c++) map[c] = classes ? -1 : c;
+    for (int k = 0; classes && k < n_classes; k++) {
+        if (classes[k] < 0 || classes[k] >= d->num_classes) {
+            dl_set_error("classes: class %d is not in the data (its labels are 0..%d)", classes[k], d->num_classes - 1);
+            goto done;
+        }
+        map[classes[k]] = k;
+    }
+    for (int64_t i = 0; i < d->n; i++) {
+        int32_t y = d->y_class[i];
+        if (y >= 0 && y < d->num_classes && map[y] >= 0) count[map[y]]++;
+    }
+    for (int k = 0; k < n_classes; k++) {
+        want[k] = fraction > 0 && fraction < 1 ? (int64_t)(count[k] * fraction + 0.5) : count[k];
+        if (want[k] < 1 && count[k] > 0) want[k] = 1;
+    }
+    for (int64_t i = 0; i < d->n; i++) perm[i] = i;
+    dl_rng rng;
+    dl_rng_seed(&rng, seed);
+    dl_shuffle(perm, d->n, &rng);
+    int64_t m = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        int32_t y = d->y_class[perm[i]];
+        if (y < 0 || y >= d->num_classes || map[y] < 0 || want[map[y]] == 0) continue;
+        want[map[y]]--;
+        keep[perm[i]] = 1;
+        m++;
+    }
+    if (m == 0) { dl_set_error("classes: no sample of the data has one of the listed classes"); goto done; }
+    for (int64_t i = 0, j = 0; i < d->n; i++)
+        if (keep[i]) perm[j++] = i;
+    if (dl_dataset_alloc_like(d, m, &out)) goto done;
+    dl_gather(d, perm, m, out.x, out.y_class, out.y_dense, out.weight);
+    for (int64_t i = 0; i < m; i++) out.y_class[i] = map[out.y_class[i]];
+    out.num_classes = n_classes;
+    dl_dataset_free(d);
+    *d = out;
+    rc = 0;
+done:
+    free(map);
+    free(count);
+    free(want);
+    free(perm);
+    free(keep);
+    return rc;
+}
+
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed)
 {
     memset(b, 0, sizeof *b);

@@ -297,6 +297,10 @@ typedef struct dl_csv_options {
 int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out);
 /* Move the last `fraction` of d (after a seeded shuffle) into val. */
 int dl_dataset_split(dl_dataset *d, double fraction, uint64_t seed, dl_dataset *val);
+/* Only the listed classes, relabelled 0..n_classes-1 in that order; with
+ * 0 < fraction < 1, of each class round(fraction x its count) samples (at
+ * least 1), picked by a shuffle of seed, kept in file order. classes NULL: all of them. */
+int dl_dataset_subset(dl_dataset *d, const int *classes, int n_classes, double fraction, uint64_t seed);
 /* CIFAR-10, binary version: split "train" reads data_batch_1.bin .. data_batch_5.bin,
  * "test" reads test_batch.bin, from dir or dir/cifar-10-batches-bin. A record is 1 label
  * byte (0..9) + 3072 pixel bytes (the R, G, B planes of a 32x32 image, row-major); x is
@@ -850,6 +854,9 @@ typedef struct dl_data_config {
     float p_in, p_out, noise;             /* sbm: edge probabilities inside / across blocks; feature noise */
     int64_t train_per_class, graph_val, graph_test; /* sbm: nodes per split */
     uint64_t graph_seed;                  /* sbm: the graph's own seed (not the run's) */
+    const int *classes;                   /* mnist kinds: only these classes, relabelled 0.. in order (NULL: all) */
+    int n_classes;
+    float fraction;                       /* mnist kinds: 0 < f < 1: this fraction of each class's training samples */
 } dl_data_config;
 
 /* IoU: outputs are logits, a pixel is predicted positive when its output is

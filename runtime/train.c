@@ -99,9 +99,19 @@ int dl_load_data(const dl_data_config *dc, uint64_t seed, dl_dataset *train, dl_
     memset(eval, 0, sizeof *eval);
     if (!dc->kind || !dc->path) { dl_set_error("data: the train section names no data kind or path"); return -1; }
     if (dl_is_mnist_kind(dc->kind)) {
+        /* classes / fraction: a subset of the training data (the test set: all of those classes' samples) */
+        const int sub = dc->classes || (dc->fraction > 0 && dc->fraction < 1);
         if (dl_load_mnist_dir(dc->path, "train", train)) return -1;
+        if (sub && dl_dataset_subset(train, dc->classes, dc->n_classes, dc->fraction, seed ^ 0x5ab5e7ULL)) {
+            dl_dataset_free(train);
+            return -1;
+        }
         if (dc->val_split <= 0) {
-            if (dl_load_mnist_dir(dc->path, "test", eval)) { dl_dataset_free(train); return -1; }
+            if (dl_load_mnist_dir(dc->path, "test", eval) || (sub && dl_dataset_subset(eval, dc->classes, dc->n_classes, 1, 0))) {
+                dl_dataset_free(train);
+                dl_dataset_free(eval);
+                return -1;
+            }
             *have_eval = 1;
             return 0;
         }
