@@ -292,7 +292,6 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         if (e->mod->eval_step) e->mod->train_step = step_graph(e, models, n, field, step, label_is_class, "train_step", IR_MODE_TRAIN, 0);
         e->step_models = (strmap){0};
         e->stepped = NULL;
-        if (e->d->n_errors == errors) groups_check(e, tc);
         if (e->d->n_errors > errors || !e->mod->train_step) continue;
         ARENA_PUSH(e->a, *mods, *n_mods, *cap, e->mod);
     }
