@@ -111,7 +111,7 @@ static int check_list(elab *e, const ir_module *m, const pg_prefix *list, int n,
             if (strncmp(m->params[i].name, list[k].prefix, strlen(list[k].prefix)) == 0) hits++;
         if (!hits) {
             diag_error(e->d, list[k].loc, "%s prefix '%s' matches no parameter of model '%s'\nhint: its names start "
-                       "with %s (dlnc --summary lists them all)", key, list[k].prefix, m->name, top_prefixes(e, m));
+                       "with %s (dlnc --emit=ir lists every parameter)", key, list[k].prefix, m->name, top_prefixes(e, m));
             ok = 0;
         }
     }

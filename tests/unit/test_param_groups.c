@@ -75,7 +75,7 @@ static void test_errors(void) {
                            "t.dln:8:15: error: freeze prefix 'conv2.' matches no parameter of model 'net'\n"
                            "    8 |     freeze = [\"conv2.\"]\n"
                            "      |               ^~~~~~~~\n"
-                           "hint: its names start with 'conv1.', 'bn1.', 'head.' (dlnc --summary lists them all)\n");
+                           "hint: its names start with 'conv1.', 'bn1.', 'head.' (dlnc --emit=ir lists every parameter)\n");
     compiled_expect_errors(NET
                            "train net {\n"
                            "    data = fashion_mnist(\"/nonexistent\", batch = 4)\n"
