@@ -28,12 +28,13 @@
 #include "passes.h"
 #include "plot_cmd.h"
 #include "sample_images.h"
+#include "search_cmd.h"
 #include "stdlib_embed.h"
 #include "summary.h"
 #include "train.h"
 
 typedef struct options {
-    int run;                  /* `dlnc run` (1) or `dlnc sample` (2): build the model and run it */
+    int run;                  /* `dlnc run` (1), `dlnc sample` (2) or `dlnc search` (3): build the model and run it */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
     const char *emit;         /* --emit=ast|ir|c|dot */
@@ -52,6 +53,7 @@ typedef struct options {
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
+    search_options search;    /* `dlnc search` */
 } options;
 
 static void usage(FILE *out) {
@@ -64,6 +66,7 @@ static void usage(FILE *out) {
             "       dlnc sample --interpolate OUT.png --model dec ... m.dln   walks in a decoder's latent space\n"
             "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
             "       dlnc sample --ddpm T --model eps --grid OUT.png ... m.dln   ... or diffusion model\n"
+            "       dlnc search --grid SPEC [--random N] [--out FILE.csv] ... m.dln   hyper-parameter search\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -96,6 +99,13 @@ static void usage(FILE *out) {
             "                      per-step losses (FILE.steps.csv), their pictures (FILE.png,\n"
             "                      FILE.svg) and a classifier's FILE.confusion.{csv,png,svg}\n"
             "  --quiet             no progress lines\n"
+            "\n"
+            "search options (also --model, --epochs, --max-steps, --seed, --checkpoint, --history):\n"
+            "  --grid SPEC         the settings to try: SETTING=v1,v2,...[;SETTING=...], every combination;\n"
+            "                      settings: lr, weight_decay, momentum, beta1, beta2, eps, batch, epochs\n"
+            "  --random N          N trials drawn from SPEC instead, which may also give ranges\n"
+            "                      SETTING=log(LO,HI) or uniform(LO,HI) (the draws' seed: --seed)\n"
+            "  --out FILE.csv      write the table of trials, ranked on the validation split\n"
             "\n"
             "sample options (also --model, --seed, --checkpoint: the trained model, required):\n"
             "  --prompt TEXT       the text to continue (default: a newline)\n"
@@ -162,6 +172,9 @@ static int parse_options(int argc, char **argv, options *o) {
     } else if (argc > 1 && strcmp(argv[1], "sample") == 0) {
         o->run = 2;
         i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "search") == 0) {
+        o->run = 3;
+        i = 2;
     }
     o->gen.length = 200;
     o->gen.temperature = 0.8f;
@@ -172,6 +185,8 @@ static int parse_options(int argc, char **argv, options *o) {
         const char *a = argv[i];
         long long v;
         int taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        if (taken < 0) return -1;
+        if (!taken && o->run == 3) taken = search_cmd_option(argc, argv, &i, &o->search);
         if (taken < 0) return -1;
         if (taken) continue;
 #define NEXT()                                                                          \
@@ -608,6 +623,11 @@ int main(int argc, char **argv) {
     }
     if (dump_ir) {
         status = 0;
+        goto done;
+    }
+    if (o.run == 3) {
+        emit_options so = {.header_name = "model.h", .source_name = o.input, .check_numerics = o.check_numerics};
+        status = search_cmd_run(eo.mods, eo.n_mods, &so, &o.jit, &o.run_opt, &o.search, &d);
         goto done;
     }
 
