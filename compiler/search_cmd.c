@@ -220,7 +220,7 @@ int search_cmd_run(ir_module *const *mods, int n_mods, const emit_options *eo, c
     if (status == 0) {
         char desc[256];
         search_trial_format(&s, &tr[0].t, desc, sizeof desc);
-        printf("\nbest: trial %d (%s), trained again from the same seed; the test set is evaluated for it alone:\n",
+        printf("\nbest: trial %d (%s), trained again from the same seed; the test set, if the data has one, is evaluated for this trial alone:\n",
                tr[0].index, desc);
         fflush(stdout);
         tc->cfg = base;

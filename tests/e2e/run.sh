@@ -298,6 +298,8 @@ fi
 . tests/e2e/pixel_sample.sh
 # Training craft: early stopping with keep-best, plateau schedule, log_every.
 . tests/e2e/craft.sh
+# Hyper-parameter search: grid and random trials ranked on the validation split.
+. tests/e2e/search.sh
 # A conditional GAN (steps reading label) and its class-row grids.
 . tests/e2e/cgan.sh
 . tests/e2e/ddpm.sh
