@@ -135,6 +135,10 @@ static void usage(FILE *out) {
             "                      (default 8) of 10 images decoded along the line between two\n"
             "                      N(0, 1) latents, or with --encoder between the mean latents of\n"
             "                      two test images\n"
+            "  --pca OUT.png       a model whose one input is an image of its train section's data: the\n"
+            "                      first --count (default 1000) test images' output projected on its two\n"
+            "                      principal components, a scatter plot coloured by class (.png or .svg)\n"
+            "  --output NAME       with --pca: the output projected (default: the first)\n"
             "  --encoder NAME      with --interpolate: the model giving an image's latent (first output)\n"
             "  --ddpm T            with --grid: a DDPM noise predictor eps(x: f32[N, C, H, W], t: i32[N])\n"
             "                      trained with T steps: run the reverse process from N(0, 1) noise\n"
@@ -258,14 +262,21 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->gen.temperature = (float)t;
-        } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate")) {
+        } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate") ||
+                   !strcmp(a, "--pca")) {
             NEXT();
             if (o->grid.path) {
-                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct and --interpolate\n", a);
+                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct, --interpolate and --pca\n", a);
                 return -1;
             }
             o->grid.path = argv[++i];
-            o->image_mode = a[2] == 'g' ? SAMPLE_GRID : a[2] == 'r' ? SAMPLE_RECONSTRUCT : SAMPLE_INTERPOLATE;
+            o->image_mode = a[2] == 'g'   ? SAMPLE_GRID
+                            : a[2] == 'r' ? SAMPLE_RECONSTRUCT
+                            : a[2] == 'p' ? SAMPLE_PCA
+                                          : SAMPLE_INTERPOLATE;
+        } else if (!strcmp(a, "--output")) {
+            NEXT();
+            o->grid.output = argv[++i];
         } else if (!strcmp(a, "--encoder")) {
             NEXT();
             o->encoder = argv[++i];
@@ -333,6 +344,10 @@ static int parse_options(int argc, char **argv, options *o) {
             o->input = a;
         }
 #undef NEXT
+    }
+    if (o->grid.output && o->image_mode != SAMPLE_PCA) {
+        fprintf(stderr, "dlnc: error: --output names the output --pca projects\n");
+        return -1;
     }
     if (o->encoder && o->image_mode != SAMPLE_INTERPOLATE) {
         fprintf(stderr, "dlnc: error: --encoder is for --interpolate\n");
@@ -559,7 +574,7 @@ int main(int argc, char **argv) {
          * generator) is built alone and loads its `gen.` tensors of the checkpoint */
         const char *in_section = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train
                                      ? sample_section_of(prog, eo.mods[pick]->name) : NULL;
-        if (in_section && (!o.grid.path || o.image_mode == SAMPLE_RECONSTRUCT)) {
+        if (in_section && (!o.grid.path || sample_mode_reads_data(o.image_mode))) {
             diag_fatal_noloc(&d, "%s: model '%s' is trained by the section '%s'; dlnc sample draws it as images "
                              "with --grid OUT.png or --interpolate OUT.png", o.input, o.model, in_section);
             goto done;
@@ -567,7 +582,7 @@ int main(int argc, char **argv) {
         if (in_section) o.grid.prefix = arena_printf(&ar, "%s.", eo.mods[pick]->name);
         /* a model with no train section of its own (a VAE's decoder): its tensors
          * by their own names in the checkpoint of the model it is part of */
-        if (o.run == 2 && o.grid.path && o.image_mode != SAMPLE_RECONSTRUCT && pick >= 0 && !eo.mods[pick]->train &&
+        if (o.run == 2 && o.grid.path && !sample_mode_reads_data(o.image_mode) && pick >= 0 && !eo.mods[pick]->train &&
             !in_section)
             o.grid.prefix = "";
         ir_module *extra[2] = {NULL, NULL}; /* --encoder: the encoder, the model whose data it reads */
@@ -575,9 +590,9 @@ int main(int argc, char **argv) {
             goto done;
         if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
             const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
-            if (o.image_mode == SAMPLE_RECONSTRUCT)
-                diag_fatal_noloc(&d, "%s: model '%s' has no train section; --reconstruct draws the test images of "
-                                 "the model's own train section's data", o.input, nm);
+            if (sample_mode_reads_data(o.image_mode))
+                diag_fatal_noloc(&d, "%s: model '%s' has no train section; %s draws the test images of "
+                                 "the model's own train section's data", o.input, nm, sample_mode_flag(o.image_mode));
             else
                 diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
                                  nm, nm);

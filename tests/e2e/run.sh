@@ -300,6 +300,8 @@ fi
 . tests/e2e/craft.sh
 # Hyper-parameter search: grid and random trials ranked on the validation split.
 . tests/e2e/search.sh
+# A picture of a model output's principal components (needs search.sh's lin.dln).
+. tests/e2e/embed.sh
 # A conditional GAN (steps reading label) and its class-row grids.
 . tests/e2e/cgan.sh
 . tests/e2e/ddpm.sh
