@@ -138,7 +138,8 @@ static void usage(FILE *out) {
             "  --pca OUT.png       a model whose one input is an image of its train section's data: the\n"
             "                      first --count (default 1000) test images' output projected on its two\n"
             "                      principal components, a scatter plot coloured by class (.png or .svg)\n"
-            "  --output NAME       with --pca: the output projected (default: the first)\n"
+            "  --tsne OUT.png      ... or its exact t-SNE (perplexity 30, 1000 iterations, --seed)\n"
+            "  --output NAME       with --pca or --tsne: the output drawn (default: the first)\n"
             "  --encoder NAME      with --interpolate: the model giving an image's latent (first output)\n"
             "  --ddpm T            with --grid: a DDPM noise predictor eps(x: f32[N, C, H, W], t: i32[N])\n"
             "                      trained with T steps: run the reverse process from N(0, 1) noise\n"
@@ -263,16 +264,17 @@ static int parse_options(int argc, char **argv, options *o) {
             }
             o->gen.temperature = (float)t;
         } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate") ||
-                   !strcmp(a, "--pca")) {
+                   !strcmp(a, "--pca") || !strcmp(a, "--tsne")) {
             NEXT();
             if (o->grid.path) {
-                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct, --interpolate and --pca\n", a);
+                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct, --interpolate, --pca and --tsne\n", a);
                 return -1;
             }
             o->grid.path = argv[++i];
+            o->grid.tsne = a[2] == 't';
             o->image_mode = a[2] == 'g'   ? SAMPLE_GRID
                             : a[2] == 'r' ? SAMPLE_RECONSTRUCT
-                            : a[2] == 'p' ? SAMPLE_PCA
+                            : a[2] == 'p' || a[2] == 't' ? SAMPLE_PCA
                                           : SAMPLE_INTERPOLATE;
         } else if (!strcmp(a, "--output")) {
             NEXT();
@@ -346,7 +348,7 @@ static int parse_options(int argc, char **argv, options *o) {
 #undef NEXT
     }
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
-        fprintf(stderr, "dlnc: error: --output names the output --pca projects\n");
+        fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
         return -1;
     }
     if (o->encoder && o->image_mode != SAMPLE_INTERPOLATE) {

@@ -560,6 +560,7 @@ typedef struct dl_grid_options {
     int label_set, label;                 /* a class input: every image of class `label` */
     int classes;                          /* a class input: how many (0: 10) */
     const char *output;                   /* --pca: the output projected (NULL: the first) */
+    int tsne;                             /* --tsne: t-SNE (perplexity 30, 1000 iterations, seed) instead of PCA */
 } dl_grid_options;
 int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 /* Reconstructions (image_recon.c): a model whose one input is an image of
@@ -589,8 +590,16 @@ int dl_pca(const float *x, int64_t n, int64_t d, int k, double *proj, double *di
  * data has no test set); output o->output (NULL: the first; fixed per-sample
  * size, flattened) is projected on its two principal components and drawn as
  * a scatter plot, a colour per class with a legend, to o->path (.png or .svg).
- * Prints the two components' shares of the variance. */
+ * Prints the two components' shares of the variance. With o->tsne, the
+ * plane is exact t-SNE's instead (dl_tsne: perplexity 30 or (count - 1) / 3
+ * if smaller, 1000 iterations, o->seed). */
 #define DL_PCA_DEFAULT_COUNT 1000
+/* Exact t-SNE (tsne.c) of the n vectors x (n x d) into y (n x 2): perplexity
+ * (1 to (n - 1) / 3; 30 is usual), iters iterations (1000 is usual), the
+ * start drawn with seed; the same y for the same arguments at any thread
+ * count. O(n^2) time and memory: n from 4 to DL_TSNE_MAX_POINTS. */
+#define DL_TSNE_MAX_POINTS 4096
+int dl_tsne(const float *x, int64_t n, int64_t d, double perplexity, int iters, uint64_t seed, double *y);
 int dl_sample_pca(const struct dl_model_api *api, const dl_grid_options *o);
 /* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
  * latent, fixed sizes; first output an image as for --grid) draws o->count

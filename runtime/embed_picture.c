@@ -1,6 +1,7 @@
-/* embed_picture.c — a picture of learned embeddings (`dlnc sample --pca`):
- * test images through the model in evaluation mode, one output of each kept
- * (flattened), projected on its two principal components (pca.c) and drawn as
+/* embed_picture.c — a picture of learned embeddings (`dlnc sample --pca`,
+ * `--tsne`): test images through the model in evaluation mode, one output of
+ * each kept (flattened), projected on its two principal components (pca.c)
+ * or placed by t-SNE (tsne.c), and drawn as
  * a scatter plot coloured by the images' classes, the legend beside the plot
  * so that it hides no point. Points are drawn in the order of the data, so a
  * class drawn later covers an earlier one where they overlap: the legend is in
@@ -43,8 +44,9 @@ static int embed_output(const dl_model_api *api, const char *name, int *k, int64
     return 0;
 }
 
+/* frac NULL: a t-SNE plane of that perplexity (its axes have no unit). */
 static int draw(const dl_grid_options *o, const char *out_name, const char *what, const double *p, const int32_t *y,
-                int64_t n, int classes, const double *frac) {
+                int64_t n, int classes, const double *frac, double perplexity) {
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
     for (int64_t i = 0; i < n; i++)
         for (int c = 0; c < 2; c++) lo[c] = fmin(lo[c], p[i * 2 + c]), hi[c] = fmax(hi[c], p[i * 2 + c]);
@@ -57,9 +59,15 @@ static int draw(const dl_grid_options *o, const char *out_name, const char *what
     dl_nice_ticks(lo[0], hi[0], 7, &a.xt);
     dl_nice_ticks(lo[1], hi[1], 7, &a.yt);
     char title[160], xl[64], yl[64];
-    snprintf(title, sizeof title, "PCA of '%s', %lld %s images", out_name, (long long)n, what);
-    snprintf(xl, sizeof xl, "PC1 (%.1f%% of the variance)", 100 * frac[0]);
-    snprintf(yl, sizeof yl, "PC2 (%.1f%% of the variance)", 100 * frac[1]);
+    if (frac) {
+        snprintf(title, sizeof title, "PCA of '%s', %lld %s images", out_name, (long long)n, what);
+        snprintf(xl, sizeof xl, "PC1 (%.1f%% of the variance)", 100 * frac[0]);
+        snprintf(yl, sizeof yl, "PC2 (%.1f%% of the variance)", 100 * frac[1]);
+    } else {
+        snprintf(title, sizeof title, "t-SNE of '%s', %lld %s images", out_name, (long long)n, what);
+        snprintf(xl, sizeof xl, "t-SNE 1 (perplexity %g)", perplexity);
+        snprintf(yl, sizeof yl, "t-SNE 2");
+    }
     dl_axes_draw(&f, &a, title, xl, yl);
     for (int64_t i = 0; i < n; i++)
         dl_fig_disc(&f, dl_axes_px(&a, p[i * 2]), dl_axes_py(&a, p[i * 2 + 1]), 2.5f,
@@ -122,13 +130,24 @@ int dl_sample_pca(const dl_model_api *api, const dl_grid_options *o) {
                          (long long)(i / per));
             goto done;
         }
+    const int32_t *y = d.label_kind == DL_LABEL_CLASS ? d.y_class : NULL;
+    if (o->tsne) {
+        const double perplexity = n - 1 < 90 ? floor((double)(n - 1) / 3) : 30;
+        if (dl_tsne(emb, n, per, perplexity, 1000, o->seed, proj) ||
+            draw(o, api->outputs[k].name, what, proj, y, n, y ? d.num_classes : 0, NULL, perplexity))
+            goto done;
+        printf("t-SNE of '%s' (%lld values) over %lld %s images, perplexity %g, 1000 iterations, seed %llu; wrote %s\n",
+               api->outputs[k].name, (long long)per, (long long)n, what, perplexity, (unsigned long long)o->seed,
+               o->path);
+        rc = 0;
+        goto done;
+    }
     if (per < 2) {
         dl_set_error("--pca: the output '%s' has 1 value per sample; a plane needs 2 or more", api->outputs[k].name);
         goto done;
     }
     if (dl_pca(emb, n, per, 2, proj, dirs, frac)) goto done;
-    const int32_t *y = d.label_kind == DL_LABEL_CLASS ? d.y_class : NULL;
-    if (draw(o, api->outputs[k].name, what, proj, y, n, y ? d.num_classes : 0, frac)) goto done;
+    if (draw(o, api->outputs[k].name, what, proj, y, n, y ? d.num_classes : 0, frac, 0)) goto done;
     printf("PCA of '%s' (%lld values) over %lld %s images: PC1 %.1f%%, PC2 %.1f%% of the variance; wrote %s\n",
            api->outputs[k].name, (long long)per, (long long)n, what, 100 * frac[0], 100 * frac[1], o->path);
     rc = 0;
