@@ -154,8 +154,11 @@ int search_cmd_run(ir_module *const *mods, int n_mods, const emit_options *eo, c
     for (int k = 0; k < s.n; k++) {
         const char *for_which = search_setting_unused(s.keys[k].setting, tc->cfg.optim.kind);
         if (for_which) {
-            diag_error(d, tc->loc, "--grid: '%s' is a setting of %s; '%s' trains with another optimizer",
-                       search_setting_name(s.keys[k].setting), for_which, mods[0]->name);
+            static const char *const optim_names[] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
+            const unsigned kind = (unsigned)tc->cfg.optim.kind;
+            diag_error(d, tc->loc, "--grid: '%s' is a setting of %s; '%s' trains with %s",
+                       search_setting_name(s.keys[k].setting), for_which, mods[0]->name,
+                       kind < 5 ? optim_names[kind] : "another optimizer");
             return 1;
         }
         if (!strcmp(search_setting_name(s.keys[k].setting), "epochs") && ro->epochs > 0) {
