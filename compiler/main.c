@@ -28,12 +28,13 @@
 #include "passes.h"
 #include "plot_cmd.h"
 #include "sample_images.h"
+#include "search_cmd.h"
 #include "stdlib_embed.h"
 #include "summary.h"
 #include "train.h"
 
 typedef struct options {
-    int run;                  /* `dlnc run` (1) or `dlnc sample` (2): build the model and run it */
+    int run;                  /* `dlnc run` (1), `dlnc sample` (2) or `dlnc search` (3): build the model and run it */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
     const char *emit;         /* --emit=ast|ir|c|dot */
@@ -52,6 +53,7 @@ typedef struct options {
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
+    search_options search;    /* `dlnc search` */
 } options;
 
 static void usage(FILE *out) {
@@ -64,6 +66,7 @@ static void usage(FILE *out) {
             "       dlnc sample --interpolate OUT.png --model dec ... m.dln   walks in a decoder's latent space\n"
             "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
             "       dlnc sample --ddpm T --model eps --grid OUT.png ... m.dln   ... or diffusion model\n"
+            "       dlnc search --grid SPEC [--random N] [--out FILE.csv] ... m.dln   hyper-parameter search\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -97,6 +100,13 @@ static void usage(FILE *out) {
             "                      FILE.svg) and a classifier's FILE.confusion.{csv,png,svg}\n"
             "  --quiet             no progress lines\n"
             "\n"
+            "search options (also --model, --epochs, --max-steps, --seed, --checkpoint, --history):\n"
+            "  --grid SPEC         the settings to try: SETTING=v1,v2,...[;SETTING=...], every combination;\n"
+            "                      settings: lr, weight_decay, momentum, beta1, beta2, eps, batch, epochs\n"
+            "  --random N          N trials drawn from SPEC instead, which may also give ranges\n"
+            "                      SETTING=log(LO,HI) or uniform(LO,HI) (the draws' seed: --seed)\n"
+            "  --out FILE.csv      write the table of trials, ranked on the validation split\n"
+            "\n"
             "sample options (also --model, --seed, --checkpoint: the trained model, required):\n"
             "  --prompt TEXT       the text to continue (default: a newline)\n"
             "  --length N          how many tokens to generate (default 200)\n"
@@ -125,6 +135,11 @@ static void usage(FILE *out) {
             "                      (default 8) of 10 images decoded along the line between two\n"
             "                      N(0, 1) latents, or with --encoder between the mean latents of\n"
             "                      two test images\n"
+            "  --pca OUT.png       a model whose one input is an image of its train section's data: the\n"
+            "                      first --count (default 1000) test images' output projected on its two\n"
+            "                      principal components, a scatter plot coloured by class (.png or .svg)\n"
+            "  --tsne OUT.png      ... or its exact t-SNE (perplexity 30, 1000 iterations, --seed)\n"
+            "  --output NAME       with --pca or --tsne: the output drawn (default: the first)\n"
             "  --encoder NAME      with --interpolate: the model giving an image's latent (first output)\n"
             "  --ddpm T            with --grid: a DDPM noise predictor eps(x: f32[N, C, H, W], t: i32[N])\n"
             "                      trained with T steps: run the reverse process from N(0, 1) noise\n"
@@ -162,6 +177,9 @@ static int parse_options(int argc, char **argv, options *o) {
     } else if (argc > 1 && strcmp(argv[1], "sample") == 0) {
         o->run = 2;
         i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "search") == 0) {
+        o->run = 3;
+        i = 2;
     }
     o->gen.length = 200;
     o->gen.temperature = 0.8f;
@@ -172,6 +190,8 @@ static int parse_options(int argc, char **argv, options *o) {
         const char *a = argv[i];
         long long v;
         int taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        if (taken < 0) return -1;
+        if (!taken && o->run == 3) taken = search_cmd_option(argc, argv, &i, &o->search);
         if (taken < 0) return -1;
         if (taken) continue;
 #define NEXT()                                                                          \
@@ -243,14 +263,22 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->gen.temperature = (float)t;
-        } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate")) {
+        } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate") ||
+                   !strcmp(a, "--pca") || !strcmp(a, "--tsne")) {
             NEXT();
             if (o->grid.path) {
-                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct and --interpolate\n", a);
+                fprintf(stderr, "dlnc: error: %s: only one of --grid, --reconstruct, --interpolate, --pca and --tsne\n", a);
                 return -1;
             }
             o->grid.path = argv[++i];
-            o->image_mode = a[2] == 'g' ? SAMPLE_GRID : a[2] == 'r' ? SAMPLE_RECONSTRUCT : SAMPLE_INTERPOLATE;
+            o->grid.tsne = a[2] == 't';
+            o->image_mode = a[2] == 'g'   ? SAMPLE_GRID
+                            : a[2] == 'r' ? SAMPLE_RECONSTRUCT
+                            : a[2] == 'p' || a[2] == 't' ? SAMPLE_PCA
+                                          : SAMPLE_INTERPOLATE;
+        } else if (!strcmp(a, "--output")) {
+            NEXT();
+            o->grid.output = argv[++i];
         } else if (!strcmp(a, "--encoder")) {
             NEXT();
             o->encoder = argv[++i];
@@ -318,6 +346,10 @@ static int parse_options(int argc, char **argv, options *o) {
             o->input = a;
         }
 #undef NEXT
+    }
+    if (o->grid.output && o->image_mode != SAMPLE_PCA) {
+        fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
+        return -1;
     }
     if (o->encoder && o->image_mode != SAMPLE_INTERPOLATE) {
         fprintf(stderr, "dlnc: error: --encoder is for --interpolate\n");
@@ -544,7 +576,7 @@ int main(int argc, char **argv) {
          * generator) is built alone and loads its `gen.` tensors of the checkpoint */
         const char *in_section = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train
                                      ? sample_section_of(prog, eo.mods[pick]->name) : NULL;
-        if (in_section && (!o.grid.path || o.image_mode == SAMPLE_RECONSTRUCT)) {
+        if (in_section && (!o.grid.path || sample_mode_reads_data(o.image_mode))) {
             diag_fatal_noloc(&d, "%s: model '%s' is trained by the section '%s'; dlnc sample draws it as images "
                              "with --grid OUT.png or --interpolate OUT.png", o.input, o.model, in_section);
             goto done;
@@ -552,7 +584,7 @@ int main(int argc, char **argv) {
         if (in_section) o.grid.prefix = arena_printf(&ar, "%s.", eo.mods[pick]->name);
         /* a model with no train section of its own (a VAE's decoder): its tensors
          * by their own names in the checkpoint of the model it is part of */
-        if (o.run == 2 && o.grid.path && o.image_mode != SAMPLE_RECONSTRUCT && pick >= 0 && !eo.mods[pick]->train &&
+        if (o.run == 2 && o.grid.path && !sample_mode_reads_data(o.image_mode) && pick >= 0 && !eo.mods[pick]->train &&
             !in_section)
             o.grid.prefix = "";
         ir_module *extra[2] = {NULL, NULL}; /* --encoder: the encoder, the model whose data it reads */
@@ -560,9 +592,9 @@ int main(int argc, char **argv) {
             goto done;
         if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
             const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
-            if (o.image_mode == SAMPLE_RECONSTRUCT)
-                diag_fatal_noloc(&d, "%s: model '%s' has no train section; --reconstruct draws the test images of "
-                                 "the model's own train section's data", o.input, nm);
+            if (sample_mode_reads_data(o.image_mode))
+                diag_fatal_noloc(&d, "%s: model '%s' has no train section; %s draws the test images of "
+                                 "the model's own train section's data", o.input, nm, sample_mode_flag(o.image_mode));
             else
                 diag_fatal_noloc(&d, "%s: model '%s' has no train section; add `train %s { ... }` to run it", o.input,
                                  nm, nm);
@@ -608,6 +640,11 @@ int main(int argc, char **argv) {
     }
     if (dump_ir) {
         status = 0;
+        goto done;
+    }
+    if (o.run == 3) {
+        emit_options so = {.header_name = "model.h", .source_name = o.input, .check_numerics = o.check_numerics};
+        status = search_cmd_run(eo.mods, eo.n_mods, &so, &o.jit, &o.run_opt, &o.search, &d);
         goto done;
     }
 

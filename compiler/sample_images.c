@@ -13,11 +13,14 @@
 
 const char *sample_mode_flag(sample_mode m) {
     return m == SAMPLE_RECONSTRUCT ? "--reconstruct" : m == SAMPLE_INTERPOLATE ? "--interpolate"
-           : m == SAMPLE_AUTOREGRESSIVE ? "--autoregressive" : "--grid";
+           : m == SAMPLE_AUTOREGRESSIVE ? "--autoregressive" : m == SAMPLE_PCA ? "--pca" : "--grid";
 }
 
+int sample_mode_reads_data(sample_mode m) { return m == SAMPLE_RECONSTRUCT || m == SAMPLE_PCA; }
+
 int64_t sample_mode_count(sample_mode m) {
-    return m == SAMPLE_RECONSTRUCT ? DL_RECON_DEFAULT_COUNT : m == SAMPLE_INTERPOLATE ? DL_INTERP_DEFAULT_ROWS : 64;
+    return m == SAMPLE_RECONSTRUCT ? DL_RECON_DEFAULT_COUNT : m == SAMPLE_INTERPOLATE ? DL_INTERP_DEFAULT_ROWS
+           : m == SAMPLE_PCA ? DL_PCA_DEFAULT_COUNT : 64;
 }
 
 const char *sample_section_of(const ast_program *p, const char *name) {
@@ -69,6 +72,8 @@ int sample_images_run(const jit_module *jm, sample_mode mode, const dl_grid_opti
         for (int k = 0; has_encoder && k < 3 && jm->models[k]; k++)
             if (jm->models[k]->train) data = jm->models[k];
         rc = dl_sample_interpolate(api, enc, data ? data->train : NULL, g);
+    } else if (mode == SAMPLE_PCA) {
+        rc = dl_sample_pca(api, g);
     } else if (mode == SAMPLE_AUTOREGRESSIVE) {
         rc = dl_sample_pixels(api, g);
     } else {

@@ -1,5 +1,5 @@
 /* sample_images.h — `dlnc sample`'s image modes (--grid, --reconstruct,
- * --interpolate, --autoregressive): which modules the build keeps besides the model drawn, and
+ * --interpolate, --autoregressive, --pca): which modules the build keeps besides the model drawn, and
  * running the runtime's dl_sample_grid / dl_sample_reconstruct /
  * dl_sample_interpolate on the loaded build. */
 #ifndef DLNC_SAMPLE_IMAGES_H
@@ -16,10 +16,14 @@ typedef enum sample_mode {
     SAMPLE_RECONSTRUCT,  /* --reconstruct */
     SAMPLE_INTERPOLATE,  /* --interpolate */
     SAMPLE_AUTOREGRESSIVE, /* --autoregressive --grid: pixel by pixel (PixelCNN) */
+    SAMPLE_PCA,          /* --pca: a picture of an output's principal components over test images */
 } sample_mode;
 
 /* The option that chose the mode ("--grid"), for messages. */
 const char *sample_mode_flag(sample_mode m);
+/* Does the mode read the test images of the model's own train section
+ * (--reconstruct, --pca), which a model without one cannot give? */
+int sample_mode_reads_data(sample_mode m);
 /* --count's default for the mode. */
 int64_t sample_mode_count(sample_mode m);
 

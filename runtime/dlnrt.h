@@ -563,6 +563,8 @@ typedef struct dl_grid_options {
     const char *enc_prefix;               /* --interpolate --encoder: as prefix, for the encoder */
     int label_set, label;                 /* a class input: every image of class `label` */
     int classes;                          /* a class input: how many (0: 10) */
+    const char *output;                   /* --pca: the output projected (NULL: the first) */
+    int tsne;                             /* --tsne: t-SNE (perplexity 30, 1000 iterations, seed) instead of PCA */
 } dl_grid_options;
 int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 /* Reconstructions (image_recon.c): a model whose one input is an image of
@@ -578,6 +580,31 @@ int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 #define DL_RECON_COLS 8
 #define DL_RECON_DEFAULT_COUNT 32
 int dl_sample_reconstruct(const struct dl_model_api *api, const dl_grid_options *o, double *mse);
+/* Principal components (pca.c): of the n vectors x (n x d, row-major), the
+ * k leading eigenvectors of their covariance (dirs, k x d, unit length, the
+ * largest component of each positive), the centred vectors' coordinates along
+ * them (proj, n x k) and each one's share of the total variance (var_frac, k;
+ * may be NULL). Power iteration with deflation, in double; deterministic.
+ * -1 with an error for n < 2, k outside 1..d or d > DL_PCA_MAX_DIM. */
+#define DL_PCA_MAX_DIM 4096
+int dl_pca(const float *x, int64_t n, int64_t d, int k, double *proj, double *dirs, double *var_frac);
+/* An embedding picture (embed_picture.c, `dlnc sample --pca`): a model whose
+ * one input is an f32 image of its train section's data runs in evaluation
+ * mode over the first o->count test images (the validation split when the
+ * data has no test set); output o->output (NULL: the first; fixed per-sample
+ * size, flattened) is projected on its two principal components and drawn as
+ * a scatter plot, a colour per class with a legend, to o->path (.png or .svg).
+ * Prints the two components' shares of the variance. With o->tsne, the
+ * plane is exact t-SNE's instead (dl_tsne: perplexity 30 or (count - 1) / 3
+ * if smaller, 1000 iterations, o->seed). */
+#define DL_PCA_DEFAULT_COUNT 1000
+/* Exact t-SNE (tsne.c) of the n vectors x (n x d) into y (n x 2): perplexity
+ * (1 to (n - 1) / 3; 30 is usual), iters iterations (1000 is usual), the
+ * start drawn with seed; the same y for the same arguments at any thread
+ * count. O(n^2) time and memory: n from 4 to DL_TSNE_MAX_POINTS. */
+#define DL_TSNE_MAX_POINTS 4096
+int dl_tsne(const float *x, int64_t n, int64_t d, double perplexity, int iters, uint64_t seed, double *y);
+int dl_sample_pca(const struct dl_model_api *api, const dl_grid_options *o);
 /* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
  * latent, fixed sizes; first output an image as for --grid) draws o->count
  * rows (default DL_INTERP_DEFAULT_ROWS) of DL_INTERP_STEPS images, row r

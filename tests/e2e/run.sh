@@ -300,6 +300,10 @@ fi
 . tests/e2e/craft.sh
 # Transfer learning: init_from with init_skip (a new head), freeze, lr_scale.
 . tests/e2e/transfer.sh
+# Hyper-parameter search: grid and random trials ranked on the validation split.
+. tests/e2e/search.sh
+# A picture of a model output's principal components (needs search.sh's lin.dln).
+. tests/e2e/embed.sh
 # A conditional GAN (steps reading label) and its class-row grids.
 . tests/e2e/cgan.sh
 . tests/e2e/ddpm.sh

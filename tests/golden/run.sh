@@ -2,7 +2,8 @@
 # tests/golden/run.sh DLNC — diagnostics golden tests.
 #
 # For every <name>.dln here, run `DLNC <name>.dln -o TMP/<name>.c` from this
-# directory (so messages say `<name>.dln:L:C`) and check that
+# directory (so messages say `<name>.dln:L:C`; a first line `# dlnc-args: ARGS`
+# puts ARGS before the file, e.g. `search --grid lr=0.1`) and check that
 #   - the exit status is 1,
 #   - stderr is exactly <name>.err (a diff is shown otherwise),
 #   - no output file (.c or .h) was written.
@@ -36,7 +37,9 @@ for src in "$here"/*.dln; do
   if [ ! -f "$expected" ]; then
     why="missing $name.err"
   else
-    (cd "$here" && "$dlnc" "$name.dln" -o "$out") > "$tmp/$name.stdout" 2> "$tmp/$name.stderr"
+    # a first line "# dlnc-args: ARGS" runs `dlnc ARGS <name>.dln` (a subcommand's errors; no quoting)
+    args=$(sed -n '1s/^# dlnc-args: //p' "$src")
+    (cd "$here" && "$dlnc" $args "$name.dln" -o "$out") > "$tmp/$name.stdout" 2> "$tmp/$name.stderr"
     rc=$?
     if [ $rc -ne 1 ]; then
       why="exit status $rc, expected 1"

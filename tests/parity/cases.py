@@ -922,6 +922,19 @@ loss("bce", "bce(output, label)", lambda z, t: F.binary_cross_entropy(z, t), LS,
      domain="prob", label_domain="prob")
 loss("bce_with_logits", "bce_with_logits(output, label)", lambda z, t: F.binary_cross_entropy_with_logits(z, t),
      LS, label="dense", label_domain="prob")
+def _nt_xent(z1, z2, t):
+    """SimCLR's NT-Xent written out in plain torch (no dlnc-specific trick):
+    F.normalize, the full similarity matrix, the diagonal masked to -inf."""
+    z = F.normalize(torch.cat([z1, z2], 0), dim=1)
+    s = (z @ z.T / t).masked_fill(torch.eye(z.shape[0], dtype=torch.bool), float("-inf"))
+    b = z1.shape[0]
+    target = torch.cat([torch.arange(b, 2 * b), torch.arange(0, b)])
+    return F.cross_entropy(s, target)
+
+
+op("nt_xent", "nt_xent(a, b, temperature = {t})", lambda p, t: _nt_xent(p["a"], p["b"], t),
+   [v(dict(t=0.5), a=(6, 4), b=(6, 4)), v(dict(t=0.1), a=(3, 8), b=(3, 8)), v(dict(t=1.0), a=(1, 5), b=(1, 5))])
+
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
 
