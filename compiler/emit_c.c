@@ -723,8 +723,10 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
                ", .p_in = %s, .p_out = %s, .noise = %s,\n", t->data.graph_nodes, t->data.graph_classes,
             t->data.graph_features, emit_float(c, t->data.p_in), emit_float(c, t->data.p_out), emit_float(c, t->data.noise));
     fprintf(f, "             .train_per_class = %" PRId64 ", .graph_val = %" PRId64 ", .graph_test = %" PRId64
-               ", .graph_seed = %" PRIu64 "u},\n", t->data.train_per_class, t->data.graph_val, t->data.graph_test,
+               ", .graph_seed = %" PRIu64 "u,\n", t->data.train_per_class, t->data.graph_val, t->data.graph_test,
             t->data.graph_seed);
+    fprintf(f, "             .canvas = %" PRId64 ", .grid = %" PRId64 ", .min_objects = %" PRId64 ", .max_objects = %" PRId64
+               "},\n", t->data.canvas, t->data.grid, t->data.min_objects, t->data.max_objects);
     const dl_optim_config *o = &t->optim;
     fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
             enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",
