@@ -2,27 +2,13 @@
  * named-field batches — image, grid_target, boxes, classes, box_mask — and
  * the driver's evaluation of a detector on the test canvases: the mean loss
  * and, with metrics = [map], the mAP of its decoded grid output
- * (detect_map.c). The order of an epoch comes from (seed, epoch), as the
- * seq2seq source's, so a resumed run replays it by resetting. */
+ * (detect_map.c). The order of an epoch is the seq2seq source's
+ * (dl_source_rows_epoch), so a resumed run replays it by resetting. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "step_internal.h"
-
-static void det_epoch(dl_source *s)
-{
-    s->s2s_pos = 0;
-    for (int64_t i = 0; i < s->s2s_count; i++) s->s2s_order[i] = i;
-    if (!s->shuffle_rows) return;
-    dl_rng r;
-    dl_rng_seed(&r, s->s2s_seed ^ (uint64_t)s->s2s_epoch * 0x9E3779B97F4A7C15ULL);
-    for (int64_t i = s->s2s_count - 1; i > 0; i--) {
-        const int64_t j = (int64_t)(dl_rng_next(&r) % (uint64_t)(i + 1)), t = s->s2s_order[i];
-        s->s2s_order[i] = s->s2s_order[j];
-        s->s2s_order[j] = t;
-    }
-}
 
 /* floats of each field per canvas, in field order (classes counted as floats: same size) */
 static void det_sizes(const dl_detect_data *d, int64_t sz[5])
@@ -55,12 +41,6 @@ static int64_t det_next(dl_source *s, dl_batch *b)
     s->s2s_pos += n;
     b->reset = 1;
     return n;
-}
-
-static void det_reset(dl_source *s)
-{
-    s->s2s_epoch++;
-    det_epoch(s);
 }
 
 static void det_close(dl_source *s)
@@ -96,7 +76,7 @@ int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64
         return -1;
     }
     s->next = det_next;
-    s->reset = det_reset;
+    s->reset = dl_source_rows_reset;
     s->close = det_close;
     s->batches = (count + batch - 1) / batch;
     s->bounds = (dl_batch){.n = batch, .n_fields = 5};
@@ -105,7 +85,7 @@ int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64
     s->bounds.field[2] = (dl_field){.name = "boxes", .dtype = DL_F32, .rank = 2, .shape = {d->M, 4}};
     s->bounds.field[3] = (dl_field){.name = "classes", .dtype = DL_I32, .rank = 1, .shape = {d->M}};
     s->bounds.field[4] = (dl_field){.name = "box_mask", .dtype = DL_F32, .rank = 1, .shape = {d->M}};
-    det_epoch(s);
+    dl_source_rows_epoch(s);
     return 0;
 }
 

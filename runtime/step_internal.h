@@ -104,6 +104,11 @@ int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_co
  * (seeded by seed and the epoch) when shuffle, in row order otherwise. */
 int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                       uint64_t seed);
+/* The row order of such a source (s2s_count rows, s2s_pos at 0): identity,
+ * or shuffled from (s2s_seed, s2s_epoch) when shuffle_rows; reset moves to
+ * the next epoch. Shared by the row sources (seq2seq, detection). */
+void dl_source_rows_epoch(dl_source *s);
+void dl_source_rows_reset(dl_source *s);
 
 /* What dl_evaluate_seq2seq measures on the test rows of a seq2seq_task;
  * NaN where not measured. */
