@@ -762,6 +762,19 @@ int dl_map_add(dl_map_tally *t, const dl_detection *d, int64_t n, const float *b
 void dl_map_result(const dl_map_tally *t, double *map50, double *map50_95);
 void dl_map_free(dl_map_tally *t);
 
+/* RoI Align (roi_align.c): x [N, C, H, W], boxes [N, R, 4] (x1, y1, x2, y2
+ * in input pixels before spatial_scale) -> y [N, R, C, PH, PW], as
+ * torchvision.ops.roi_align(x, list(boxes), (PH, PW), scale, sampling,
+ * aligned). The adjoint writes gx [N, C, H, W] (zeroed first). */
+typedef struct dl_roi_geom {
+    int64_t C, H, W, R, PH, PW;
+    float scale;                          /* spatial_scale */
+    int sampling;                         /* samples per bin side; <= 0: ceil(box side / bins) */
+    int aligned;                          /* 1: pixel centres at +0.5 (shift boxes by -0.5) */
+} dl_roi_geom;
+void dl_roi_align(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g);
+void dl_roi_align_grad(const float *gy, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g);
+
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
     const char *name;
