@@ -766,6 +766,8 @@ static const builtin builtins[] = {
     {"roll", {{"x", 1}, {"shifts", 1}, {"axis", 0}}, 3, b_roll, OP_concat, 0},
     {"pad", {{"x", 1}, {"pads", 1}, {"mode", 0}, {"value", 0}}, 4, b_pad, OP_pad, 0},
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}, {"size", 0}}, 5, b_upsample, OP_upsample, 0},
+    {"roi_align", {{"x", 1}, {"boxes", 1}, {"output_size", 1}, {"spatial_scale", 0}, {"sampling_ratio", 0}, {"aligned", 0}},
+     6, b_roi_align, OP_roi_align, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
     {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
     /* fused scaled-dot-product attention (elab_attention.c) */

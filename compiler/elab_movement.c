@@ -413,6 +413,41 @@ value b_upsample(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_upsample, &x, 1, &a), loc);
 }
 
+/* roi_align(x, boxes, output_size, spatial_scale = 1.0, sampling_ratio = -1,
+ * aligned = false): torchvision.ops.roi_align with the boxes of each image
+ * as a fixed-size f32[N, R, 4] (the list form of its `boxes`), giving
+ * f32[N, R, C, PH, PW] where torchvision gives [N R, C, PH, PW]. */
+value b_roi_align(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[2] = {tensor_arg(e, &args[0], name, "x"), tensor_arg(e, &args[1], name, "boxes")};
+    if (!in[0] || !in[1]) return v_error();
+    int64_t size[2];
+    value *sv = &args[2];
+    if (sv->kind == V_LIST && sv->n == 2) {
+        if (!size_item(e, &sv->items[0], &size[0]) || !size_item(e, &sv->items[1], &size[1])) return v_error();
+    } else if (sv->kind == V_LIST) {
+        diag_error(e->d, sv->loc, "output_size must be one int or (h, w), got %d numbers", sv->n);
+        return v_error();
+    } else {
+        if (!size_item(e, sv, &size[0])) return v_error();
+        size[1] = size[0];
+    }
+    double scale, sampling;
+    int aligned;
+    if (!float_arg(e, &args[3], 1.0, name, "spatial_scale", &scale) ||
+        !float_arg(e, &args[4], -1.0, name, "sampling_ratio", &sampling) ||
+        !bool_arg(e, &args[5], 0, name, "aligned", &aligned))
+        return v_error();
+    if (!(scale > 0) || sampling != floor(sampling) || sampling > 64) {
+        diag_error(e->d, !(scale > 0) ? args[3].loc : args[4].loc, !(scale > 0) ? "spatial_scale must be > 0"
+                   : "sampling_ratio must be a whole number <= 64 (<= 0: adaptive, as torchvision's -1)");
+        return v_error();
+    }
+    const ir_shape *xs = &in[0]->shape;
+    const int64_t H = xs->rank == 4 ? xs->d[2].k : 0, W = xs->rank == 4 ? xs->d[3].k : 0;
+    ir_attrs a = {.i = {size[0], size[1], (int64_t)sampling, aligned, H, W}, .ni = 6, .f = {scale}, .nf = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_roi_align, in, 2, &a), loc);
+}
+
 /* squeeze(x, axis = None): torch.squeeze — drops the given axis if its size
  * is 1 (else x is unchanged), or every dimension of size 1. A run-time
  * dimension (N) is never dropped. */

@@ -341,6 +341,56 @@ static int build_classes(elab *e, const value *v, dl_data_config *dc) {
     return 0;
 }
 
+/* detection_canvas(...): Fashion-MNIST items on a larger canvas, with boxes
+ * (runtime/detect_canvas.c). Its bounds are the runtime's, caught here with
+ * a caret; the defaults are samples/yolo_tiny.dln's task. */
+static int build_detect_data(elab *e, src_loc loc, const call_args *ca, dl_data_config *dc) {
+    static const argspec spec[] = {{"path", 0}, {"canvas", 0}, {"grid", 0}, {"objects", 0}, {"train_size", 0},
+                                   {"test_size", 0}, {"batch", 0}, {"shuffle", 0}};
+    enum { K_PATH, K_CANVAS, K_GRID, K_OBJ, K_TRAIN, K_TEST, K_BATCH, K_SHUF, K_N };
+    value a[K_N];
+    if (bind_call(e, "detection_canvas", loc, spec, K_N, ca, a)) return -1;
+    dc->path = "/usr/share/datasets/fashion-mnist";
+    dc->canvas = 64, dc->grid = 8, dc->min_objects = 1, dc->max_objects = 3;
+    dc->n_train = 20000, dc->n_test = 2000, dc->batch = 32, dc->shuffle = 1;
+    if (!get_str(e, &a[K_PATH], "path", &dc->path) || !get_int(e, &a[K_CANVAS], 28, "canvas", &dc->canvas) ||
+        !get_int(e, &a[K_GRID], 1, "grid", &dc->grid) || !get_int(e, &a[K_TRAIN], 1, "train_size", &dc->n_train) ||
+        !get_int(e, &a[K_TEST], 0, "test_size", &dc->n_test) || !get_int(e, &a[K_BATCH], 1, "batch", &dc->batch) ||
+        !get_bool(e, &a[K_SHUF], "shuffle", &dc->shuffle))
+        return -1;
+    if (a[K_OBJ].kind != V_NONE) {
+        const value *o = &a[K_OBJ];
+        if (o->kind != V_LIST || o->n != 2) {
+            diag_error(e->d, o->loc, "'objects' must be a pair (fewest, most) such as (1, 3)");
+            return -1;
+        }
+        if (!get_int(e, &o->items[0], 0, "objects[0]", &dc->min_objects) ||
+            !get_int(e, &o->items[1], 1, "objects[1]", &dc->max_objects))
+            return -1;
+        if (dc->min_objects > dc->max_objects || dc->max_objects > 8) {
+            diag_error(e->d, o->loc, "'objects' must be (fewest, most) with fewest <= most <= 8, got (%lld, %lld)",
+                       (long long)dc->min_objects, (long long)dc->max_objects);
+            return -1;
+        }
+    }
+    if (dc->canvas > 1024) {
+        diag_error(e->d, a[K_CANVAS].loc, "'canvas' must be at most 1024, got %lld", (long long)dc->canvas);
+        return -1;
+    }
+    if (dc->grid > dc->canvas) {
+        diag_error(e->d, a[K_GRID].loc, "'grid' (%lld cells a side) must be at most the canvas (%lld pixels)",
+                   (long long)dc->grid, (long long)dc->canvas);
+        return -1;
+    }
+    const double floats = (double)(dc->n_train + dc->n_test) * (double)dc->canvas * (double)dc->canvas;
+    if (floats > 2e9) {
+        diag_error(e->d, loc, "detection_canvas: %.3g pixels in all, more than 2e9\nhint: fewer canvases (train_size, "
+                   "test_size) or a smaller canvas", floats);
+        return -1;
+    }
+    return 0;
+}
+
 static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
@@ -348,13 +398,14 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0},       {"idx", 0},
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
                                       {"fashion_mnist_masks", 4}, {"text", 5},          {"tokens", 5},
-                                      {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}};
+                                      {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}, {"detection_canvas", 8}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
     if (k == 5) return build_text_data(e, fn, s->value->loc, &ca, dc);
     if (k == 6) return build_seq2seq_data(e, s->value->loc, &ca, dc);
     if (k == 7) return build_graph_data(e, fn, s->value->loc, &ca, dc);
+    if (k == 8) return build_detect_data(e, s->value->loc, &ca, dc);
     dc->batch = 64;
     dc->shuffle = 1;
     dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};
@@ -742,7 +793,7 @@ static int has_mixup(const ast_decl *t) {
 }
 
 /* Metrics by name; `needs` says what the labels must be for it to mean anything. */
-enum { NEED_ANY, NEED_CLASSES, NEED_MASKS, NEED_SEQ2SEQ };
+enum { NEED_ANY, NEED_CLASSES, NEED_MASKS, NEED_SEQ2SEQ, NEED_BOXES };
 static const struct {
     const char *name;
     unsigned bit;
@@ -753,7 +804,7 @@ static const struct {
     {"precision", DL_METRIC_PRECISION, NEED_CLASSES},  {"recall", DL_METRIC_RECALL, NEED_CLASSES},
     {"f1", DL_METRIC_F1, NEED_CLASSES},                {"per_class", DL_METRIC_PER_CLASS, NEED_CLASSES},
     {"confusion", DL_METRIC_CONFUSION, NEED_CLASSES},  {"mean_iou", DL_METRIC_MEAN_IOU, NEED_MASKS},
-    {"bits_per_dim", DL_METRIC_BITS_PER_DIM, NEED_ANY},
+    {"bits_per_dim", DL_METRIC_BITS_PER_DIM, NEED_ANY}, {"map", DL_METRIC_MAP, NEED_BOXES},
 };
 
 static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc, int label_is_class, unsigned *out) {
@@ -768,13 +819,24 @@ static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc
             if (strcmp(items[i]->name, metric_names[j].name) == 0) k = j;
         if (k < 0) {
             diag_error(e->d, items[i]->loc, "unknown metric\nhint: known metrics: accuracy, loss, iou, mean_iou, "
-                       "precision, recall, f1, per_class, confusion, exact_match, bits_per_dim");
+                       "precision, recall, f1, per_class, confusion, exact_match, bits_per_dim, map");
             return -1;
         }
         const int needs = metric_names[k].needs;
         if (needs == NEED_SEQ2SEQ && strcmp(kind, "seq2seq_task") != 0) {
             diag_error(e->d, items[i]->loc, "'exact_match' scores whole sequences of a seq2seq_task(...) source, "
                        "not %s(...)", kind);
+            return -1;
+        }
+        if (needs == NEED_BOXES && strcmp(kind, "detection_canvas") != 0) {
+            diag_error(e->d, items[i]->loc, "'map' scores detected boxes of a detection_canvas(...) source, not %s(...)",
+                       kind);
+            return -1;
+        }
+        const int det = !strcmp(kind, "detection_canvas");
+        if ((needs == NEED_CLASSES || needs == NEED_MASKS) && det) {
+            diag_error(e->d, items[i]->loc, "'%s' needs a label field; detection_canvas(...) gives boxes\nhint: "
+                       "metrics = [map] scores a detector", metric_names[k].name);
             return -1;
         }
         if (needs == NEED_CLASSES && (text || !label_is_class)) {
@@ -876,7 +938,10 @@ typedef enum field_kind {
     FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
     FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
     FIELD_EDGES,        /* one index per edge of a graph: i32[N, E], E a symbol of its own */
-    FIELD_SAMPLE        /* f32[N]: one number per sample (a CSV's weight column) */
+    FIELD_SAMPLE,       /* f32[N]: one number per sample (a CSV's weight column) */
+    FIELD_CELLS,        /* f32[N, len, len, 5 + classes]: a detection target per grid cell */
+    FIELD_BOXES,        /* f32[N, len, 4]: a padded list of boxes */
+    FIELD_PER_BOX       /* [N, len]: one value per box of that list */
 } field_kind;
 
 typedef struct data_field {
@@ -920,6 +985,16 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"target", FIELD_SEQ, IR_I32, T, 1};
         return n;
     }
+    if (dc->kind && strcmp(dc->kind, "detection_canvas") == 0) {
+        /* the canvas, a dense target grid for a one-stage detector, and the boxes as a padded list */
+        const int64_t G = dc->grid, M = dc->max_objects;
+        out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
+        out[n++] = (data_field){"grid_target", FIELD_CELLS, IR_F32, G, -1};
+        out[n++] = (data_field){"boxes", FIELD_BOXES, IR_F32, M, -1};
+        out[n++] = (data_field){"classes", FIELD_PER_BOX, IR_I32, M, -1};
+        out[n++] = (data_field){"box_mask", FIELD_PER_BOX, IR_F32, M, -1};
+        return n;
+    }
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
     else out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32, 0, -1};
@@ -961,6 +1036,14 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         return 1;
     case FIELD_EDGES: return 0;   /* its length is checked where an input reads it (check_edge_input) */
     case FIELD_SAMPLE: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
+    case FIELD_CELLS:
+        *s = (ir_shape){.rank = 4, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len), ir_dim_const(f->len),
+                                         ir_dim_const(5 + DL_DETECT_CLASSES)}};
+        return 1;
+    case FIELD_BOXES:
+        *s = (ir_shape){.rank = 3, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len), ir_dim_const(4)}};
+        return 1;
+    case FIELD_PER_BOX: *s = (ir_shape){.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len)}}; return 1;
     }
     return 0;
 }
@@ -1132,6 +1215,17 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
     if (e->mod->train && (e->mod->train->cfg.metrics & DL_METRIC_EXACT_MATCH) && !(nf > 1 && by_field[1] && io->out[0]->shape.rank == 3)) {
         diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'exact_match' decodes greedily: model '%s' needs an "
                    "input reading target_in and logits f32[N, T, V] as its first output", t->name);
+        return NULL;
+    }
+    /* mAP decodes the first output in the grid target's encoding, cell by cell */
+    ir_dtype gdt;
+    ir_shape gs;
+    if (e->mod->train && (e->mod->train->cfg.metrics & DL_METRIC_MAP) && nf > 1 && field_type(&fs[1], io, primary, &gdt, &gs) &&
+        !ir_shape_eq(&io->out[0]->shape, &gs)) {
+        char have[160], want[160];
+        diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'map' decodes the first output of model '%s' as the "
+                   "grid target, %s; it is %s", t->name, ir_shape_str(want, sizeof want, IR_F32, &gs, e->mod),
+                   ir_shape_str(have, sizeof have, io->out[0]->dtype, &io->out[0]->shape, e->mod));
         return NULL;
     }
 

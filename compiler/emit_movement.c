@@ -270,12 +270,26 @@ static void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "            }\n    }\n");
 }
 
+/* ---- roi_align: one runtime call each way (runtime/roi_align.c) ------------------ */
+static void emit_roi_align(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    const int grad = n->op == OP_roi_align_grad;
+    const ir_shape *xs = grad ? &n->shape : &n->in[0]->shape, *gs = grad ? &n->in[0]->shape : &n->shape;
+    fprintf(b, "    const dl_roi_geom g = {.C = %lld, .H = %lld, .W = %lld, .R = %lld, .PH = %lld, .PW = %lld, .scale = %s, "
+               ".sampling = %d, .aligned = %d};\n", (long long)xs->d[1].k, (long long)xs->d[2].k, (long long)xs->d[3].k,
+            (long long)gs->d[1].k, (long long)n->a.i[0], (long long)n->a.i[1], emit_float(c, n->a.f[0]), (int)n->a.i[2],
+            (int)n->a.i[3]);
+    fprintf(b, "    dl_roi_align%s(x0, x1, y, %s, &g); /* %s, boxes */\n", grad ? "_grad" : "", emit_dim(c, xs->d[0]),
+            grad ? "gradient of the output" : "x");
+}
+
 void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)
 {
     switch (n->op) {
     case OP_concat: emit_concat(c, b, n); return;
     case OP_slice: case OP_slice_grad: emit_slice(c, b, n); return;
     case OP_pad: case OP_pad_grad: emit_pad(c, b, n); return;
+    case OP_roi_align: case OP_roi_align_grad: emit_roi_align(c, b, n); return;
     default: emit_upsample(c, b, n); return; /* upsample, upsample_grad */
     }
 }

@@ -7,6 +7,7 @@
  * around the moved axis, or (pad) as [outer, d_0, ..., d_k-1] with the
  * padded dims last; the adjoints are written as the literal transpose of
  * their forward loop (gather becomes scatter-add). */
+#include <math.h>
 #include <string.h>
 
 #include "interp.h"
@@ -120,12 +121,66 @@ static void run_upsample(const interp_state *s, const ir_node *n, double *y) {
             }
 }
 
+/* RoI Align, the reference in double: torchvision's roi_align written out
+ * per output value (forward) or per gradient value (adjoint, scattered). */
+static double roi_weights(double y, double x, int64_t H, int64_t W, int64_t at[4], double w[4]) {
+    if (y < -1.0 || y > (double)H || x < -1.0 || x > (double)W) return 0;
+    if (y <= 0) y = 0;
+    if (x <= 0) x = 0;
+    int64_t y0 = (int64_t)y, x0 = (int64_t)x, y1 = y0 + 1, x1 = x0 + 1;
+    if (y0 >= H - 1) y0 = y1 = H - 1, y = (double)y0;
+    if (x0 >= W - 1) x0 = x1 = W - 1, x = (double)x0;
+    const double ly = y - (double)y0, lx = x - (double)x0;
+    at[0] = y0 * W + x0, at[1] = y0 * W + x1, at[2] = y1 * W + x0, at[3] = y1 * W + x1;
+    w[0] = (1 - ly) * (1 - lx), w[1] = (1 - ly) * lx, w[2] = ly * (1 - lx), w[3] = ly * lx;
+    return 1;
+}
+
+static void run_roi_align(const interp_state *s, const ir_node *n, double *y) {
+    const int grad = n->op == OP_roi_align_grad;
+    const ir_node *xs = grad ? n : n->in[0], *gs = grad ? n->in[0] : n;
+    const double *in = s->value[n->in[0]->id], *boxes = s->value[n->in[1]->id];
+    const int64_t N = dim(s, xs, 0), C = xs->shape.d[1].k, H = xs->shape.d[2].k, W = xs->shape.d[3].k;
+    const int64_t R = gs->shape.d[1].k, PH = n->a.i[0], PW = n->a.i[1], sr = n->a.i[2], aligned = n->a.i[3];
+    const double scale = n->a.f[0], off = aligned ? 0.5 : 0.0;
+    if (grad) memset(y, 0, (size_t)(N * C * H * W) * sizeof *y);
+    for (int64_t b = 0; b < N * R; b++) {
+        const double *bx = boxes + 4 * b;
+        const double x1 = bx[0] * scale - off, y1 = bx[1] * scale - off;
+        double rw = bx[2] * scale - off - x1, rh = bx[3] * scale - off - y1;
+        if (!aligned) rw = rw > 1 ? rw : 1, rh = rh > 1 ? rh : 1;
+        const double bw = rw / (double)PW, bh = rh / (double)PH;
+        const int64_t sh = sr > 0 ? sr : (int64_t)ceil(rh / (double)PH), sw = sr > 0 ? sr : (int64_t)ceil(rw / (double)PW);
+        const double count = sh * sw > 1 ? (double)(sh * sw) : 1.0;
+        for (int64_t c = 0; c < C; c++) {
+            const int64_t plane = ((b / R) * C + c) * H * W, cell = (b * C + c) * PH * PW;
+            for (int64_t p = 0; p < PH * PW; p++) {
+                double acc = 0;
+                for (int64_t iy = 0; iy < sh; iy++)
+                    for (int64_t ix = 0; ix < sw; ix++) {
+                        int64_t at[4];
+                        double w[4];
+                        if (!roi_weights(y1 + (double)(p / PW) * bh + ((double)iy + 0.5) * bh / (double)sh,
+                                         x1 + (double)(p % PW) * bw + ((double)ix + 0.5) * bw / (double)sw, H, W, at, w))
+                            continue;
+                        for (int k = 0; k < 4; k++) {
+                            if (grad) y[plane + at[k]] += in[cell + p] * w[k] / count;
+                            else acc += w[k] * in[plane + at[k]];
+                        }
+                    }
+                if (!grad) y[cell + p] = acc / count;
+            }
+        }
+    }
+}
+
 int interp_movement(const interp_state *s, const ir_node *n, double *y) {
     switch (n->op) {
     case OP_concat: run_concat(s, n, y); return 0;
     case OP_slice: case OP_slice_grad: run_slice(s, n, y); return 0;
     case OP_pad: case OP_pad_grad: run_pad(s, n, y); return 0;
     case OP_upsample: case OP_upsample_grad: run_upsample(s, n, y); return 0;
+    case OP_roi_align: case OP_roi_align_grad: run_roi_align(s, n, y); return 0;
     default: return -1;
     }
 }

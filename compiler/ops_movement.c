@@ -249,3 +249,56 @@ void op_vjp_upsample(ad_ctx *c, ir_node *n, ir_node *gy) {
 void op_vjp_upsample_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_upsample, &gy, 1, &n->a));
 }
+
+/* ---- roi_align and its adjoint ---------------------------------------------------------- */
+
+/* x f32[N, C, H, W] (or the adjoint's gy f32[N, R, C, PH, PW]) and boxes
+ * f32[N, R, 4], C, H, W, R constant, N the same on both. */
+static int roi_shape(ir_node *n, int grad, char *err, int errlen) {
+    const ir_node *x = n->in[0], *bx = n->in[1];
+    const char *op = ir_ops[n->op].name;
+    char b[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!all_f32(n, err, errlen)) return 0;
+    if (x->shape.rank != (grad ? 5 : 4))
+        return ops_fail(err, errlen, "%s: expected %s, got %s", op, grad ? "f32[N, R, C, PH, PW]" : "f32[N, C, H, W]",
+                        ops_type(b, x));
+    if (n->a.ni != 6 || n->a.i[0] < 1 || n->a.i[1] < 1 || n->a.i[3] < 0 || n->a.i[3] > 1 || n->a.i[4] < 1 || n->a.i[5] < 1)
+        return ops_fail(err, errlen, "%s: needs output_size >= 1 x 1, sampling_ratio, aligned, H, W in i[0..5]", op);
+    for (int d = 1; d < x->shape.rank; d++)
+        if (!const_dim(n, x, d, err, errlen)) return 0;
+    if (bx->shape.rank != 3 || !ir_dim_eq(bx->shape.d[0], x->shape.d[0]) || !ir_dim_is_const(bx->shape.d[1]) ||
+        !ir_dim_eq(bx->shape.d[2], ir_dim_const(4)))
+        return ops_fail(err, errlen, "%s: the boxes must be f32[N, R, 4] (R boxes (x1, y1, x2, y2) per image, R known "
+                        "at compile time) for x %s, got %s", op, ops_type(b, x), ops_type(b2, bx));
+    if (grad && (!ir_dim_eq(x->shape.d[1], bx->shape.d[1]) || x->shape.d[3].k != n->a.i[0] || x->shape.d[4].k != n->a.i[1]))
+        return ops_fail(err, errlen, "%s: the gradient %s does not match %lld boxes of %lld x %lld", op, ops_type(b, x),
+                        (long long)bx->shape.d[1].k, (long long)n->a.i[0], (long long)n->a.i[1]);
+    if (!grad && (x->shape.d[2].k != n->a.i[4] || x->shape.d[3].k != n->a.i[5]))
+        return ops_fail(err, errlen, "%s: i[4], i[5] must be the input's H, W", op);
+    n->dtype = IR_F32;
+    if (grad) {
+        n->shape = (ir_shape){.rank = 4, .d = {x->shape.d[0], x->shape.d[2], ir_dim_const(n->a.i[4]), ir_dim_const(n->a.i[5])}};
+    } else {
+        n->shape = (ir_shape){.rank = 5, .d = {x->shape.d[0], bx->shape.d[1], x->shape.d[1], ir_dim_const(n->a.i[0]),
+                                               ir_dim_const(n->a.i[1])}};
+    }
+    return 1;
+}
+
+int op_shape_roi_align(ir_node *n, char *err, int errlen) { return roi_shape(n, 0, err, errlen); }
+int op_shape_roi_align_grad(ir_node *n, char *err, int errlen) { return roi_shape(n, 1, err, errlen); }
+
+/* per output value, 4 samples of 4 products each at the common sampling of 2 x 2 */
+double op_flops_roi_align(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->shape, sv); }
+double op_flops_roi_align_grad(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->in[0]->shape, sv); }
+
+/* linear in x: the adjoint pair, as upsample's; the boxes get none (torchvision's rois neither) */
+void op_vjp_roi_align(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_roi_align_grad, in, 2, &n->a));
+}
+
+void op_vjp_roi_align_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[2] = {gy, n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_roi_align, in, 2, &n->a));
+}

@@ -728,6 +728,84 @@ int dl_graph_load(const char *dir, dl_graph *g);
 int dl_graph_sbm(const struct dl_data_config *dc, dl_graph *g);
 void dl_graph_free(dl_graph *g);
 
+/* ---- detection (detect_canvas.c, detect_map.c) -----------------------------
+ * detection_canvas(...): Fashion-MNIST items pasted on a larger black canvas,
+ * generated in memory from the run's seed. A canvas of side S holds
+ * min_objects..max_objects items (28 x 28, pixel-wise max where they meet),
+ * each placed uniformly where its 28 x 28 square overlaps no earlier one (up
+ * to 100 tries, then anywhere). An item's box is the tight box of its pixels
+ * > 0.1, (x1, y1, x2, y2) in canvas pixels, x2 and y2 one past the last
+ * pixel. Training canvases draw items from the training images, test
+ * canvases from the test images. Per canvas: */
+#define DL_DETECT_CLASSES 10
+typedef struct dl_detect_data {
+    int64_t n_train, n_test;
+    int64_t S, G, M, C;                   /* canvas side, grid side, max objects, classes */
+    float *image;                         /* [n, S, S] in [0, 1]: training canvases, then test ones */
+    float *grid;                          /* [n, G, G, 5 + C]: obj, cx, cy, w, h, one-hot class (below) */
+    float *boxes;                         /* [n, M, 4]: (x1, y1, x2, y2) pixels; 0 past the count */
+    int32_t *classes;                     /* [n, M]: the class, -1 past the count */
+    float *box_mask;                      /* [n, M]: 1 for a box, 0 past the count */
+} dl_detect_data;
+/* The grid target: the box's centre (cx, cy) falls in cell (r, c) = (floor(cy
+ * G / S), floor(cx G / S)); that cell holds obj = 1, cx G / S - c and cy G /
+ * S - r (the centre within the cell, [0, 1)), w / S and h / S (the size
+ * relative to the canvas) and the one-hot class; the first item placed keeps
+ * a cell two centres share. Other cells are all 0. */
+int dl_detect_generate(const struct dl_data_config *dc, uint64_t seed, dl_detect_data *out);
+void dl_detect_free(dl_detect_data *d);
+
+/* A scored box of one image, class `cls`. */
+typedef struct dl_detection { float box[4]; float score; int cls; } dl_detection;
+/* The IoU of two (x1, y1, x2, y2) boxes; 0 when the union is empty. */
+float dl_box_iou(const float *a, const float *b);
+/* Greedy non-maximum suppression within each class, as torchvision's
+ * batched_nms: by score, highest first (ties: the lower index), a box is
+ * dropped when its IoU with a kept box of its class is > iou. d is
+ * reordered: the n kept boxes first, by score; returns n. */
+int64_t dl_nms(dl_detection *d, int64_t n, float iou);
+/* Decoded detections of one cell grid out [G, G, 5 + C] (the grid target's
+ * encoding, obj and class as logits) of a canvas of side S: per cell one
+ * box, centre ((c + tx) S / G, (r + ty) S / G), size (tw S, th S), class
+ * the argmax, score sigmoid(obj) x softmax(class)[argmax]; those with score
+ * >= min_score, after dl_nms at nms_iou, the top_k best. Into d (room for G
+ * G); returns their count. */
+int64_t dl_detect_decode(const float *out, int64_t G, int64_t C, int64_t S, float min_score, float nms_iou,
+                         int64_t top_k, dl_detection *d);
+/* COCO-style average precision of one class over a set of images: dets
+ * (image index img[i], any order) against the ground truth boxes gt[j] of
+ * image gt_img[j]; at IoU threshold thr each detection, by score, matches
+ * the unmatched box of its image with the highest IoU >= thr, ties to the
+ * lower index. AP = the mean over the 101 recalls 0, 0.01, .., 1 of the
+ * highest precision at a recall >= r (0 when none). NAN when there is no
+ * ground truth. */
+double dl_average_precision(const dl_detection *dets, const int64_t *img, int64_t n_dets, const float *gt,
+                            const int64_t *gt_img, int64_t n_gt, int64_t n_images, float thr);
+/* Accumulates one image at a time, then mAP over the classes that have
+ * ground truth: at IoU 0.5 and averaged over 0.5, 0.55, .., 0.95. */
+typedef struct dl_map_tally {
+    int64_t C, images;
+    dl_detection *dets; int64_t *det_img; int64_t n_dets, cap_dets;
+    float *gt; int64_t *gt_img; int *gt_cls; int64_t n_gt, cap_gt;
+} dl_map_tally;
+int dl_map_add(dl_map_tally *t, const dl_detection *d, int64_t n, const float *boxes, const int32_t *classes,
+               const float *mask, int64_t M);
+void dl_map_result(const dl_map_tally *t, double *map50, double *map50_95);
+void dl_map_free(dl_map_tally *t);
+
+/* RoI Align (roi_align.c): x [N, C, H, W], boxes [N, R, 4] (x1, y1, x2, y2
+ * in input pixels before spatial_scale) -> y [N, R, C, PH, PW], as
+ * torchvision.ops.roi_align(x, list(boxes), (PH, PW), scale, sampling,
+ * aligned). The adjoint writes gx [N, C, H, W] (zeroed first). */
+typedef struct dl_roi_geom {
+    int64_t C, H, W, R, PH, PW;
+    float scale;                          /* spatial_scale */
+    int sampling;                         /* samples per bin side; <= 0: ceil(box side / bins) */
+    int aligned;                          /* 1: pixel centres at +0.5 (shift boxes by -0.5) */
+} dl_roi_geom;
+void dl_roi_align(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g);
+void dl_roi_align_grad(const float *gy, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g);
+
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
     const char *name;
@@ -884,6 +962,8 @@ typedef struct dl_data_config {
     const int *classes;                   /* mnist kinds: only these classes, relabelled 0.. in order (NULL: all) */
     int n_classes;
     float fraction;                       /* mnist kinds: 0 < f < 1: this fraction of each class's training samples */
+    /* detection_canvas (with n_train, n_test) */
+    int64_t canvas, grid, min_objects, max_objects;
 } dl_data_config;
 
 /* IoU: outputs are logits, a pixel is predicted positive when its output is
@@ -894,11 +974,14 @@ typedef struct dl_data_config {
 /* PRECISION, RECALL, F1: macro averages (dl_macro_prf); PER_CLASS: each
  * class's precision, recall (= its accuracy) and F1; CONFUSION: the matrix;
  * MEAN_IOU: foreground and background IoU averaged. All at the end of a run.
- * BITS_PER_DIM: the test loss / ln 2 (a mean NLL in nats per dimension). */
+ * BITS_PER_DIM: the test loss / ln 2 (a mean NLL in nats per dimension).
+ * MAP (detection_canvas): mAP@0.5 and mAP@0.5:0.95 of the decoded grid output
+ * (dl_detect_decode, dl_map_tally) over the test canvases, every evaluation. */
 enum {
     DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8,
     DL_METRIC_PRECISION = 16, DL_METRIC_RECALL = 32, DL_METRIC_F1 = 64, DL_METRIC_PER_CLASS = 128,
-    DL_METRIC_CONFUSION = 256, DL_METRIC_MEAN_IOU = 512, DL_METRIC_BITS_PER_DIM = 1024
+    DL_METRIC_CONFUSION = 256, DL_METRIC_MEAN_IOU = 512, DL_METRIC_BITS_PER_DIM = 1024,
+    DL_METRIC_MAP = 2048
 };
 
 /* Early stopping on the validation split (never the test set): the run ends
@@ -1028,6 +1111,7 @@ typedef struct dl_run_result {
     double test_exact_teacher, test_exact_greedy; /* NaN unless metrics ask for exact_match */
     double test_bits_per_dim;             /* test_loss / ln 2; NaN unless metrics ask for bits_per_dim */
     int best_epoch;                       /* early_stop: the epoch whose weights were kept (0: none) (ABI 6) */
+    double test_map50, test_map50_95;     /* detection_canvas with metrics = [map]; NaN otherwise */
 } dl_run_result;
 
 /* Load the data, train, evaluate on the test/validation split, print one

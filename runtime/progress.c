@@ -32,6 +32,7 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     if (!isnan(s->test_exact_teacher)) fprintf(out, "  %s_exact_teacher %.2f%%", ev, 100.0 * s->test_exact_teacher);
     if (!isnan(s->test_exact_greedy)) fprintf(out, "  %s_exact_greedy %.2f%%", ev, 100.0 * s->test_exact_greedy);
     if (!isnan(s->test_bits_per_dim)) fprintf(out, "  %s_bits_per_dim %.4f", ev, s->test_bits_per_dim);
+    if (!isnan(s->test_map50)) fprintf(out, "  %s_map50 %.4f  %s_map50_95 %.4f", ev, s->test_map50, ev, s->test_map50_95);
     fprintf(out, "  %.0f samples/s  %s", s->samples_per_s, took);
     if (s->epoch < s->epochs) fprintf(out, "  ETA %s", eta);
     fputc('\n', out);

@@ -8,7 +8,7 @@
 
 #include "step_internal.h"
 
-static void s2s_epoch(dl_source *s)
+void dl_source_rows_epoch(dl_source *s)
 {
     s->s2s_pos = 0;
     for (int64_t i = 0; i < s->s2s_count; i++) s->s2s_order[i] = i;
@@ -45,10 +45,10 @@ static int64_t s2s_next(dl_source *s, dl_batch *b)
     return n;
 }
 
-static void s2s_reset(dl_source *s)
+void dl_source_rows_reset(dl_source *s)
 {
     s->s2s_epoch++;
-    s2s_epoch(s);
+    dl_source_rows_epoch(s);
 }
 
 static void s2s_close(dl_source *s)
@@ -82,13 +82,13 @@ int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int
         return -1;
     }
     s->next = s2s_next;
-    s->reset = s2s_reset;
+    s->reset = dl_source_rows_reset;
     s->close = s2s_close;
     s->batches = (count + batch - 1) / batch;
     s->bounds = (dl_batch){.n = batch, .n_fields = 3};
     s->bounds.field[0] = (dl_field){.name = "source", .dtype = DL_I32, .rank = 1, .shape = {d->S}};
     s->bounds.field[1] = (dl_field){.name = "target_in", .dtype = DL_I32, .rank = 1, .shape = {d->T}};
     s->bounds.field[2] = (dl_field){.name = "target", .dtype = DL_I32, .rank = 1, .shape = {d->T}};
-    s2s_epoch(s);
+    dl_source_rows_epoch(s);
     return 0;
 }

@@ -78,6 +78,9 @@ typedef struct dl_source {
     const dl_graph *graph;
     float *graph_mask;                        /* [V]: 1 at the nodes of the split */
     int graph_given;                          /* the batch of this epoch is out */
+    /* the detection source's state (source_detect.c): the s2s_ order and rows, over det */
+    const dl_detect_data *det;
+    void *det_buf;                            /* image, grid_target, boxes, classes, box_mask of one batch */
     /* the dataset adapter's state */
     dl_batcher batcher;
     const dl_dataset *d;
@@ -101,6 +104,11 @@ int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_co
  * (seeded by seed and the epoch) when shuffle, in row order otherwise. */
 int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                       uint64_t seed);
+/* The row order of such a source (s2s_count rows, s2s_pos at 0): identity,
+ * or shuffled from (s2s_seed, s2s_epoch) when shuffle_rows; reset moves to
+ * the next epoch. Shared by the row sources (seq2seq, detection). */
+void dl_source_rows_epoch(dl_source *s);
+void dl_source_rows_reset(dl_source *s);
 
 /* What dl_evaluate_seq2seq measures on the test rows of a seq2seq_task;
  * NaN where not measured. */
@@ -119,5 +127,17 @@ int dl_source_graph(dl_source *s, const dl_graph *g, int split);
  * section's, which reads `mask`; accuracy counts the masked nodes). */
 int dl_evaluate_graph(const dl_model_api *api, void *m, const dl_graph *g, int split, dl_stepper *st, double *loss,
                       double *acc);
+
+/* Batches of the canvases [first, first + count) of d (fields image f32[1, S,
+ * S], grid_target f32[G, G, 5 + C], boxes f32[M, 4], classes i32[M],
+ * box_mask f32[M]), shuffled per epoch as dl_source_seq2seq's. */
+int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
+                     uint64_t seed);
+/* The mean loss over d's test canvases and, with map, mAP@0.5 and
+ * mAP@0.5:0.95 of the first output decoded by dl_detect_decode (score >=
+ * 0.001, NMS at IoU 0.5, the best 100 per canvas); NaN where not measured. */
+typedef struct dl_detect_scores { double loss, map50, map50_95; } dl_detect_scores;
+int dl_evaluate_detect(void *m, const dl_detect_data *d, int64_t batch, dl_stepper *st,
+                       int map, dl_detect_scores *r);
 
 #endif

@@ -465,6 +465,7 @@ dl_run_result dl_run_result_none(void)
     dl_run_result r = {0};
     r.test_loss = r.test_accuracy = r.test_iou = NAN;
     r.test_exact_teacher = r.test_exact_greedy = r.test_bits_per_dim = NAN;
+    r.test_map50 = r.test_map50_95 = NAN;
     return r;
 }
 
@@ -501,10 +502,12 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_text_data td = {0};
     dl_seq2seq_data sd = {0};
     dl_graph graph = {0};
+    dl_detect_data dd = {0};
     int have_eval, rc = -1;
     const int text = dl_is_text_kind(cfg->data.kind);
     const int s2s = cfg->data.kind && strcmp(cfg->data.kind, "seq2seq_task") == 0;
     const int is_graph = cfg->data.kind && (strcmp(cfg->data.kind, "graph") == 0 || strcmp(cfg->data.kind, "sbm") == 0);
+    const int det = cfg->data.kind && strcmp(cfg->data.kind, "detection_canvas") == 0;
     char vocab_meta[2 * 256 + 16];
     if (text) {
         /* a language model's corpus: next-token batches of named fields */
@@ -522,6 +525,10 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (strcmp(cfg->data.kind, "graph") == 0 ? dl_graph_load(cfg->data.path, &graph) : dl_graph_sbm(&cfg->data, &graph))
             return -1;
         have_eval = graph.count[DL_SPLIT_VAL] + graph.count[DL_SPLIT_TEST] > 0;
+    } else if (det) {
+        /* canvases generated from the run's seed and the Fashion-MNIST items */
+        if (dl_detect_generate(&cfg->data, seed, &dd)) return -1;
+        have_eval = dd.n_test > 0;
     } else if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) {
         return -1;
     }
@@ -550,6 +557,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                  (long long)td.vocab_size, (long long)td.vocab_size);
         if (s2s ? dl_check_vocab(api, sd.vocab, why) : cfg->data.mlm > 0 && dl_check_vocab(api, td.vocab_size + 1, why))
             goto done;
+    } else if (det) {
+        /* the fields' shapes are checked when the stepper binds them */
     } else if (dl_one_input_form(api)) {
         if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
     } else if (dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
@@ -559,6 +568,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
      * by name, the bounds of the model's symbols from the source's largest batch */
     if (is_graph ? dl_source_graph(&src, &graph, DL_SPLIT_TRAIN)
         : s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
+        : det ? dl_source_detect(&src, &dd, 0, dd.n_train, batch, cfg->data.shuffle, seed + 1)
         : text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, td.vocab_size, seed + 1)
              : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
                                  &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
@@ -605,7 +615,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const unsigned class_metrics = DL_METRIC_ACCURACY | DL_METRIC_PRECISION | DL_METRIC_RECALL | DL_METRIC_F1 |
                                    DL_METRIC_PER_CLASS | DL_METRIC_CONFUSION;
-    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && !text && !s2s &&
+    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && !text && !s2s && !det &&
                         (!cfg->metrics || (cfg->metrics & class_metrics)) ? dl_class_count(api) : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
@@ -652,10 +662,13 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
                             .test_exact_teacher = NAN, .test_exact_greedy = NAN, .test_bits_per_dim = NAN,
+                            .test_map50 = NAN, .test_map50_95 = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
         dl_seq2seq_scores sc;
+        dl_detect_scores ds;
         if (have_eval &&
-            (is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
+            (det ? dl_evaluate_detect(m, &dd, batch, &st, (cfg->metrics & DL_METRIC_MAP) != 0, &ds)
+             : is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
              : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
                     : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec, &tally))) {
@@ -670,6 +683,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             s.test_loss = sc.loss, s.test_acc = sc.accuracy;
             s.test_exact_teacher = sc.exact_teacher, s.test_exact_greedy = sc.exact_greedy;
         }
+        if (have_eval && det) s.test_loss = ds.loss, s.test_map50 = ds.map50, s.test_map50_95 = ds.map50_95;
         if (bpd) s.test_bits_per_dim = dl_bits_per_char(s.test_loss);
         s.seconds = dl_now() - t0;
         s.eta_seconds = (dl_now() - t_start) / (e + 1) * (epochs - e - 1);
@@ -681,6 +695,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         result.test_exact_teacher = s.test_exact_teacher;
         result.test_exact_greedy = s.test_exact_greedy;
         result.test_bits_per_dim = s.test_bits_per_dim;
+        result.test_map50 = s.test_map50, result.test_map50_95 = s.test_map50_95;
         if (!opt.quiet) dl_progress_epoch(stdout, &s);
         if (history) dl_history_row(history, &s);
         if (dl_record_epoch(&rec)) goto done;
@@ -738,7 +753,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
     if (dl_record_finish(&rec, eval_name, opt.quiet)) goto done;
-    if (have_eval && !text && !s2s && result.epochs_done > 0) {
+    if (have_eval && !text && !s2s && !det && result.epochs_done > 0) {
         /* every figure of the last evaluation (the kept epoch's) with its 95% interval */
         const dl_report rep = {.eval_name = eval_name, .metrics = cfg->metrics, .tally = &tally,
                                .confusion = rec.confusion, .classes = rec.classes, .seed = seed ^ 0xb007ULL,
@@ -777,6 +792,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             }
             printf(", test_acc %.2f%% (%lld test nodes)", 100.0 * ta, (long long)graph.count[DL_SPLIT_TEST]);
         }
+        if (!isnan(result.test_map50))
+            printf(", %s_map50 %.4f, %s_map50_95 %.4f", eval_name, result.test_map50, eval_name, result.test_map50_95);
         if (checkpoint && last_saved) printf(", saved %s", checkpoint);
         printf("\n");
         fflush(stdout);
@@ -796,5 +813,6 @@ done:
     dl_text_data_free(&td);
     dl_seq2seq_free(&sd);
     dl_graph_free(&graph);
+    dl_detect_free(&dd);
     return rc;
 }

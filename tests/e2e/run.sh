@@ -313,6 +313,9 @@ fi
 # Graphs: the karate club and the SBM samples, damaged graph files (tests/e2e/graph.sh).
 . tests/e2e/graph.sh
 
+# Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
+. tests/e2e/detect.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 

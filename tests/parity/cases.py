@@ -1000,6 +1000,68 @@ op("giou_loss", "giou_loss(" + _BOX.format(t="a") + ", " + _BOX.format(t="b") + 
    lambda p, r: _tv_giou_loss(_box(p["a"]), _box(p["b"]), r),
    [v(dict(r="none"), a=(6, 4), b=(6, 4)), v(dict(r="mean"), a=(2, 3, 4), b=(2, 3, 4)), v(dict(r="sum"), a=(5, 4), b=(1, 4))])
 
+# RoI Align: torchvision.ops.roi_align's CPU kernel (roi_align_kernel.cpp) written out in plain torch,
+# per box and bin, so autograd gives its gradient for x; the boxes get none (torchvision's rois
+# neither), hence the 0 * sum(b) in both, so b's zero gradient is compared too. Boxes inside a
+# 7 x 6 map from b: corner 4 sigmoid(b), size 0.5 + 3 sigmoid(b).
+def _tv_roi_align(x, boxes, out, scale, sr, aligned):
+    N, C, H, W = x.shape
+    PH, PW = out
+    res = []
+    for n in range(N):
+        for r in range(boxes.shape[1]):
+            bx = [float(t) for t in boxes[n, r].detach()]
+            off = 0.5 if aligned else 0.0
+            x1, y1 = bx[0] * scale - off, bx[1] * scale - off
+            rw, rh = bx[2] * scale - off - x1, bx[3] * scale - off - y1
+            if not aligned:
+                rw, rh = max(rw, 1.0), max(rh, 1.0)
+            bw, bh = rw / PW, rh / PH
+            sh = sr if sr > 0 else math.ceil(rh / PH)
+            sw = sr if sr > 0 else math.ceil(rw / PW)
+            count = max(sh * sw, 1)
+            cells = []
+            for ph in range(PH):
+                for pw in range(PW):
+                    acc = torch.zeros(C, dtype=x.dtype)
+                    for iy in range(sh):
+                        for ix in range(sw):
+                            yy = y1 + ph * bh + (iy + 0.5) * bh / sh
+                            xx = x1 + pw * bw + (ix + 0.5) * bw / sw
+                            if yy < -1.0 or yy > H or xx < -1.0 or xx > W:
+                                continue
+                            yy, xx = max(yy, 0.0), max(xx, 0.0)
+                            y0, x0 = int(yy), int(xx)
+                            if y0 >= H - 1:
+                                y0 = y1_ = H - 1
+                                yy = float(y0)
+                            else:
+                                y1_ = y0 + 1
+                            if x0 >= W - 1:
+                                x0 = x1_ = W - 1
+                                xx = float(x0)
+                            else:
+                                x1_ = x0 + 1
+                            ly, lx = yy - y0, xx - x0
+                            acc = acc + (1 - ly) * (1 - lx) * x[n, :, y0, x0] + (1 - ly) * lx * x[n, :, y0, x1_] \
+                                + ly * (1 - lx) * x[n, :, y1_, x0] + ly * lx * x[n, :, y1_, x1_]
+                    cells.append(acc / count)
+            res.append(torch.stack(cells, -1).reshape(C, PH, PW))
+    return torch.stack(res).reshape(N, boxes.shape[1], C, PH, PW)
+
+
+_ROI_BOX = ("concat([4.0 * sigmoid(slice(b, -1, 0, 2)), 4.0 * sigmoid(slice(b, -1, 0, 2)) + 0.5 + "
+            "3.0 * sigmoid(slice(b, -1, 2, 4))], axis = -1)")
+_roi_box = lambda b: torch.cat([4 * torch.sigmoid(b[..., :2]), 4 * torch.sigmoid(b[..., :2]) + 0.5 + 3 * torch.sigmoid(b[..., 2:])], -1)
+op("roi_align", "roi_align(a, " + _ROI_BOX + ", {out}, spatial_scale = {scale}, sampling_ratio = {sr}, aligned = {al}) + "
+   "0.0 * sum(b)",
+   lambda p, out, scale, sr, al: _tv_roi_align(p["a"], _roi_box(p["b"]), out if isinstance(out, tuple) else (out, out),
+                                               scale, sr, al == "true") + 0.0 * p["b"].sum(),
+   [v(dict(out=(2, 3), scale=1.0, sr=2, al="false"), a=(2, 2, 7, 6), b=(2, 3, 4)),
+    v(dict(out=2, scale=1.0, sr=-1, al="true"), a=(1, 3, 7, 6), b=(1, 2, 4)),
+    v(dict(out=(3, 2), scale=0.5, sr=0, al="false"), a=(2, 1, 7, 6), b=(2, 2, 4)),
+    v(dict(out=1, scale=1.0, sr=3, al="true"), a=(3, 2, 7, 6), b=(3, 1, 4))])
+
 # ---- integer indices: take, scatter_add (the label is the index) ----------------------
 # take(zᵀz, t) picks rows of a C x C table, so any class label is in range; take(z, t) picks rows (B >= C).
 loss("take", "sum(take(transpose(output) @ output, label) * output)", lambda z, t: ((z.t() @ z)[t] * z).sum(), LS,

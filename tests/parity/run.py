@@ -40,7 +40,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "models", "gpt", "gan", "vae", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "interchange"]
 
 
 def fmt(e):
@@ -90,6 +90,9 @@ def main(argv):
     if "metrics" in only:
         import metrics
         rows += metrics.run(build)
+    if "detect" in only:
+        import detect
+        rows += detect.run(build)
     if "models" in only:
         import models
         rows += models.run(build)

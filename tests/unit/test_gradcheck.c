@@ -38,6 +38,7 @@ typedef enum gc_domain {
     D_FRAC,  /* k + [0.1, 0.4] or k + [0.6, 0.9], k in -3..2: away from the jumps of floor and round */
     D_BOOL,  /* 0 or 1 (where's condition): not differentiated */
     D_LABEL, /* i32 in [0, classes): not differentiated */
+    D_BOXES, /* roi_align's box coordinates, uniform [-1, 6]: not differentiated (no gradient, as torchvision) */
 } gc_domain;
 
 typedef struct gc_case {
@@ -204,6 +205,11 @@ static const gc_case cases[] = {
     {OP_pad_grad, A1("N,2,5,6", D_ANY), .ni = 6, .i = {0, 2, 1, -1, -2, 3}},
     {OP_pad_grad, A1("N,2,8,11", D_ANY), .ni = 6, .i = {1, 2, 2, 4, 3, 1}},
     {OP_pad_grad, A1("N,5,9", D_ANY), .ni = 6, .i = {2, 2, 3, 3, 1, 0}, .n = 1},
+    /* roi_align {PH, PW, sampling, aligned, H, W}, f0 = spatial_scale: fixed and adaptive sampling, aligned,
+     * boxes partly outside the map; the adjoint against its own differences (second order) */
+    {OP_roi_align, A2("N,2,5,6", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 2, 0, 5, 6}, .f0 = 1.0},
+    {OP_roi_align, A2("N,1,4,4", "N,2,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 2, -1, 1, 4, 4}, .f0 = 0.5, .n = 2},
+    {OP_roi_align_grad, A2("N,3,2,2,3", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 1, 1, 5, 6}, .f0 = 1.0},
     {OP_upsample, A1("N,2,3,4", D_ANY), .ni = 4, .i = {0, 2, 2, 0}},
     {OP_upsample, A1("N,1,3,5", D_ANY), .ni = 4, .i = {0, 3, 1, 0}, .n = 1},
     {OP_upsample, A1("N,2,3,4", D_ANY), .ni = 4, .i = {1, 2, 2, 0}},
@@ -303,6 +309,7 @@ static double draw(rng *r, gc_domain d, int classes) {
     case D_FRAC: return floor(6 * rnd(r)) - 3 + (rnd(r) < 0.5 ? 0.1 : 0.6) + 0.3 * rnd(r);
     case D_BOOL: return rnd(r) < 0.5;
     case D_LABEL: return floor(classes * rnd(r));
+    case D_BOXES: return 7 * rnd(r) - 1;
     }
     return 0;
 }
@@ -344,7 +351,7 @@ static int build(gc_graph *gg, const gc_case *c, char *why, int whylen) {
         ir_shape sh = parse_shape(c->shape[k]);
         ir_dtype dt = c->dom[k] == D_LABEL ? IR_I32 : IR_F32;
         in[k] = ir_input_node(g, names[k], dt, &sh, (src_loc){0});
-        if (c->dom[k] != D_LABEL && c->dom[k] != D_BOOL) gg->wrt[gg->n_wrt++] = k;
+        if (c->dom[k] != D_LABEL && c->dom[k] != D_BOOL && c->dom[k] != D_BOXES) gg->wrt[gg->n_wrt++] = k;
         gg->n_in++;
     }
     ir_attrs a = {.ni = c->ni, .nf = 2, .f = {c->f0, c->f1}, .conv = c->conv, .attn = c->attn};
