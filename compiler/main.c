@@ -22,6 +22,7 @@
 #include "elab.h"
 #include "emit.h"
 #include "emit_dot.h"
+#include "explain_cmd.h"
 #include "ir.h"
 #include "jit.h"
 #include "parse.h"
@@ -33,7 +34,7 @@
 #include "train.h"
 
 typedef struct options {
-    int run;                  /* `dlnc run` (1) or `dlnc sample` (2): build the model and run it */
+    int run;                  /* `dlnc run` (1), `dlnc sample` (2) or `dlnc explain` (3): build and run */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
     const char *emit;         /* --emit=ast|ir|c|dot */
@@ -52,6 +53,7 @@ typedef struct options {
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
+    dl_attack_options attack; /* `dlnc explain` */
 } options;
 
 static void usage(FILE *out) {
@@ -162,16 +164,21 @@ static int parse_options(int argc, char **argv, options *o) {
     } else if (argc > 1 && strcmp(argv[1], "sample") == 0) {
         o->run = 2;
         i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "explain") == 0) {
+        o->run = 3;
+        i = 2;
     }
     o->gen.length = 200;
     o->gen.temperature = 0.8f;
     o->grid.count = 64;
     o->grid.hi = 1;
     ddpm_cmd_defaults(&o->ddpm);
+    explain_cmd_defaults(&o->attack);
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
-        int taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        int taken = o->run == 3 ? explain_cmd_option(argc, argv, &i, &o->attack) : 0;
+        if (!taken) taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
         if (taken < 0) return -1;
         if (taken) continue;
 #define NEXT()                                                                          \
@@ -330,7 +337,7 @@ static int parse_options(int argc, char **argv, options *o) {
         }
         o->image_mode = SAMPLE_AUTOREGRESSIVE;
     }
-    if (o->grid.path && !o->count_set) o->grid.count = sample_mode_count(o->image_mode);
+    if (o->grid.path && !o->count_set && o->run != 3) o->grid.count = sample_mode_count(o->image_mode);
     if (!o->input) {
         fprintf(stderr, "dlnc: error: no input file\n");
         usage(stderr);
@@ -388,6 +395,16 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
         return -1;
     }
     return 0;
+}
+
+/* `dlnc explain`: the build's models are the classifier and its input-gradient model. */
+static int run_explain(const jit_module *jm, const options *o) {
+    dl_attack_options a = o->attack;
+    a.grid.checkpoint = o->run_opt.checkpoint;
+    a.grid.path = o->grid.path;
+    a.grid.count = o->count_set ? o->grid.count : a.grid.count;
+    a.grid.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+    return explain_cmd_run(jm->models[0], jm->models[1], &a, o->jit.verbose);
 }
 
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
@@ -490,6 +507,8 @@ int main(int argc, char **argv) {
         lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
     ast_program *prog = parse_file(&ar, &d, o.input);
     if (!prog || d.n_errors) goto done;
+    const char *explained = o.run == 3 ? explain_input_grad_model(&ar, prog, o.model, o.input, &d) : NULL;
+    if (o.run == 3 && !explained) goto done;
     if (o.emit && !strcmp(o.emit, "ast")) {
         ast_print(stdout, prog);
         status = 0;
@@ -558,6 +577,8 @@ int main(int argc, char **argv) {
         ir_module *extra[2] = {NULL, NULL}; /* --encoder: the encoder, the model whose data it reads */
         if (o.encoder && sample_images_encoder(&eo, prog, o.input, o.encoder, &ar, &o.grid, &extra[0], &extra[1], &d))
             goto done;
+        for (int m = 0; explained && m < eo.n_mods; m++) /* dlnc explain: the input-gradient model after it */
+            if (!strcmp(eo.mods[m]->name, explained)) extra[0] = extra[1] = eo.mods[m];
         if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
             const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
             if (o.image_mode == SAMPLE_RECONSTRUCT)
@@ -627,7 +648,8 @@ int main(int argc, char **argv) {
     if (o.run) {
         jit_module jm;
         if (jit_load(c_text, c_len, h_text, h_len, h_name, &o.jit, &jm) == 0) {
-            status = o.run == 2                  ? run_sample(&jm, &o)
+            status = o.run == 3                  ? run_explain(&jm, &o)
+                     : o.run == 2                 ? run_sample(&jm, &o)
                      : eo.mods[0]->train->section ? run_steps(&jm, &o, eo.mods, eo.n_mods)
                                                   : run_training(&jm, &o);
             jit_unload(&jm);

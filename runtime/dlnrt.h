@@ -574,6 +574,30 @@ int dl_sample_grid(const struct dl_model_api *api, const dl_grid_options *o);
 #define DL_RECON_COLS 8
 #define DL_RECON_DEFAULT_COUNT 32
 int dl_sample_reconstruct(const struct dl_model_api *api, const dl_grid_options *o, double *mse);
+/* Adversarial attacks (explain.c, `dlnc explain`): ig is a classifier's
+ * input-gradient model (inputs: the image f32[N, C, H, W] and the label
+ * i32[N]; outputs: the logits f32[N, K] and d cross_entropy / d image, in
+ * evaluation mode), data the model whose train section names the images.
+ * Every epsilon of o->eps is tried over the whole evaluation set: clean and
+ * adversarial accuracy are printed; the first o->grid.count images of the
+ * last epsilon are drawn in three rows (the image, the perturbation scaled
+ * from [-eps, eps] to black..white, the adversarial image) into
+ * o->grid.path (if set); o->curve (if set) is accuracy against epsilon
+ * (.png or .svg). Pixels stay in [0, 1]. */
+typedef enum dl_attack_kind { DL_ATTACK_FGSM = 1, DL_ATTACK_PGD } dl_attack_kind;
+#define DL_ATTACK_MAX_EPS 32
+typedef struct dl_attack_options {
+    dl_grid_options grid;                 /* checkpoint, path (the picture, may be NULL), count, seed */
+    dl_attack_kind kind;
+    double eps[DL_ATTACK_MAX_EPS];        /* L-infinity radii, in pixel units */
+    int n_eps;
+    int steps;                            /* PGD: iterations */
+    double alpha;                         /* PGD: step size (0: 2.5 eps / steps, Madry et al.) */
+    int random_start;                     /* PGD: start at a uniform point of the eps-ball */
+    const char *curve;                    /* accuracy vs epsilon, .png or .svg; NULL: none */
+    double *acc;                          /* if not NULL: n_eps + 1 accuracies (clean first) */
+} dl_attack_options;
+int dl_explain_attack(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_attack_options *o);
 /* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
  * latent, fixed sizes; first output an image as for --grid) draws o->count
  * rows (default DL_INTERP_DEFAULT_ROWS) of DL_INTERP_STEPS images, row r

@@ -1,0 +1,189 @@
+/* explain_cmd.c — `dlnc explain`: option parsing, the input-gradient model
+ * and the call into the runtime's attacks.
+ *
+ * The input gradient is written as .dln, not as a new entry point of the
+ * emitter: the classifier's declaration is copied with a second input
+ * `label: i32[N]` and its return `return e` made
+ *     __logits = e
+ *     return __logits, grad(cross_entropy(__logits, label), image)
+ * so elaboration, autodiff, the passes and the emitter treat it as any model
+ * using grad(y, x), and since the body is the same its parameters have the
+ * same names and it loads the classifier's checkpoint as is. */
+#include "explain_cmd.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void explain_cmd_defaults(dl_attack_options *o) {
+    o->eps[0] = 0.1;
+    o->n_eps = 1;
+    o->steps = 10;
+    o->grid.count = 8;
+    o->grid.hi = 1;
+}
+
+/* "0,0.05,0.1": 1..DL_ATTACK_MAX_EPS numbers in [0, 1]; -1 when not. */
+static int parse_eps_list(const char *s, dl_attack_options *o) {
+    int n = 0;
+    for (const char *p = s;; p++) {
+        char *end;
+        errno = 0;
+        double e = strtod(p, &end);
+        if (errno || end == p || !(e >= 0 && e <= 1) || n == DL_ATTACK_MAX_EPS || (*end && *end != ',')) return -1;
+        o->eps[n++] = e;
+        if (!*end) break;
+        p = end;
+    }
+    o->n_eps = n;
+    return 0;
+}
+
+int explain_cmd_option(int argc, char **argv, int *i, dl_attack_options *o) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--random-start")) {
+        o->random_start = 1;
+        return 1;
+    }
+    if (strcmp(a, "--attack") && strcmp(a, "--eps") && strcmp(a, "--steps") && strcmp(a, "--alpha") &&
+        strcmp(a, "--curve"))
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    char *end;
+    errno = 0;
+    if (!strcmp(a, "--attack")) {
+        if (strcmp(v, "fgsm") && strcmp(v, "pgd")) {
+            fprintf(stderr, "dlnc: error: --attack takes fgsm or pgd, not '%s'\n", v);
+            return -1;
+        }
+        o->kind = v[0] == 'f' ? DL_ATTACK_FGSM : DL_ATTACK_PGD;
+    } else if (!strcmp(a, "--curve")) {
+        o->curve = v;
+    } else if (!strcmp(a, "--eps")) {
+        if (parse_eps_list(v, o)) {
+            fprintf(stderr, "dlnc: error: --eps takes 1 to %d numbers in [0, 1] separated by commas (0,0.05,0.1), "
+                    "not '%s'\n", DL_ATTACK_MAX_EPS, v);
+            return -1;
+        }
+    } else if (!strcmp(a, "--steps")) {
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || n < 1 || n > 10000) {
+            fprintf(stderr, "dlnc: error: --steps takes a number from 1 to 10000, not '%s'\n", v);
+            return -1;
+        }
+        o->steps = (int)n;
+    } else {
+        double al = strtod(v, &end);
+        if (errno || end == v || *end || !(al > 0 && al <= 1)) {
+            fprintf(stderr, "dlnc: error: --alpha takes a step size in (0, 1], not '%s'\n", v);
+            return -1;
+        }
+        o->alpha = al;
+    }
+    return 1;
+}
+
+static ast_decl *find_model(ast_program *prog, const char *name) {
+    for (int i = 0; i < prog->n_decls; i++)
+        if (prog->decls[i]->kind == AST_DECL_MODEL && !strcmp(prog->decls[i]->name, name)) return prog->decls[i];
+    return NULL;
+}
+
+/* The model a single-model train section trains (a train decl's name), or NULL. */
+static const char *trained_model(const ast_program *prog) {
+    for (int i = 0; i < prog->n_decls; i++) {
+        const ast_decl *t = prog->decls[i];
+        int several = 0;
+        for (int k = 0; t->kind == AST_DECL_TRAIN && k < t->n_settings; k++) several |= !strcmp(t->settings[k].key, "models");
+        if (t->kind == AST_DECL_TRAIN && !several) return t->name;
+    }
+    return NULL;
+}
+
+static ast_expr *call2(arena *ar, const char *f, ast_expr *a, ast_expr *b, src_loc loc) {
+    ast_arg *args = ARENA_NEW_ARRAY(ar, ast_arg, 2);
+    memset(args, 0, 2 * sizeof *args);
+    args[0].value = a, args[1].value = b;
+    return ast_call(ar, f, args, 2, loc);
+}
+
+const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input,
+                                     diag_ctx *d) {
+    if (!name) name = trained_model(prog);
+    const ast_decl *m = name ? find_model(prog, name) : NULL;
+    if (!m) {
+        if (name) diag_fatal_noloc(d, "--model %s: '%s' defines no such model", name, input);
+        else diag_fatal_noloc(d, "%s: dlnc explain attacks the model of a single-model train section, and there is "
+                              "none; name one with --model NAME", input);
+        return NULL;
+    }
+    const ast_stmt *ret = m->body.n_stmts ? m->body.stmts[m->body.n_stmts - 1] : NULL;
+    if (m->n_formals != 1 || !m->formals[0].type || m->n_ret_types != 1 || !ret || ret->kind != AST_ST_RETURN ||
+        ret->n_values != 1) {
+        diag_error(d, m->name_loc, "dlnc explain needs a classifier: model '%s' must take one image and end with "
+                   "`return logits` (one output, its type written: -> f32[N, K])", m->name);
+        return NULL;
+    }
+    const char *ig_name = arena_printf(ar, "%s_input_grad", m->name);
+    if (find_model(prog, ig_name)) {
+        diag_error(d, m->name_loc, "dlnc explain adds a model '%s', which '%s' already defines", ig_name, input);
+        return NULL;
+    }
+    const src_loc at = ret->loc;
+    ast_decl *ig = ARENA_NEW(ar, ast_decl);
+    *ig = *m;
+    ig->name = ig_name;
+    ig->formals = ARENA_NEW_ARRAY(ar, ast_formal, 2);
+    ig->formals[0] = m->formals[0];
+    ast_expr **N = ARENA_NEW_ARRAY(ar, ast_expr *, 1);
+    N[0] = ast_name(ar, "N", at);
+    ig->formals[1] = (ast_formal){.name = "label", .type = ast_type_tensor(ar, AST_DT_I32, 1, N, 1, at), .loc = at};
+    ig->n_formals = 2;
+    ig->ret_types = ARENA_NEW_ARRAY(ar, ast_type *, 2);
+    ig->ret_types[0] = ARENA_NEW(ar, ast_type), ig->ret_types[1] = ARENA_NEW(ar, ast_type);
+    *ig->ret_types[0] = *m->ret_types[0], *ig->ret_types[1] = *m->formals[0].type;
+    ig->ret_types[0]->name = "logits", ig->ret_types[1]->name = "input_grad";
+    ig->n_ret_types = 2;
+    ig->body.stmts = ARENA_NEW_ARRAY(ar, ast_stmt *, m->body.n_stmts + 1);
+    memcpy(ig->body.stmts, m->body.stmts, (size_t)(m->body.n_stmts - 1) * sizeof(ast_stmt *));
+    const char **t = ARENA_NEW_ARRAY(ar, const char *, 1);
+    src_loc *tl = ARENA_NEW_ARRAY(ar, src_loc, 1);
+    t[0] = "__logits", tl[0] = at;
+    ig->body.stmts[m->body.n_stmts - 1] = ast_assign(ar, t, tl, 1, ret->values[0], at);
+    ast_expr **rv = ARENA_NEW_ARRAY(ar, ast_expr *, 2);
+    rv[0] = ast_name(ar, "__logits", at);
+    ast_expr *loss = call2(ar, "cross_entropy", ast_name(ar, "__logits", at), ast_name(ar, "label", at), at);
+    rv[1] = call2(ar, "grad", loss, ast_name(ar, m->formals[0].name, at), at);
+    ig->body.stmts[m->body.n_stmts] = ast_return(ar, rv, 2, at);
+    ig->body.n_stmts = m->body.n_stmts + 1;
+    ast_decl **decls = ARENA_NEW_ARRAY(ar, ast_decl *, prog->n_decls + 1);
+    memcpy(decls, prog->decls, (size_t)prog->n_decls * sizeof *decls);
+    decls[prog->n_decls++] = ig;
+    prog->decls = decls;
+    return ig_name;
+}
+
+int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_attack_options *o, int verbose) {
+    if (!o->kind) {
+        fprintf(stderr, "dlnc: error: dlnc explain needs an attack: --attack fgsm or --attack pgd\n");
+        return 2;
+    }
+    if (o->curve && o->n_eps < 2) {
+        fprintf(stderr, "dlnc: error: --curve draws accuracy against several epsilons: give --eps a list "
+                "(--eps 0,0.05,0.1)\n");
+        return 2;
+    }
+    if (dl_explain_attack(data, ig, o) != 0) {
+        fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
+        return 1;
+    }
+    if (verbose && o->grid.path) fprintf(stderr, "dlnc: wrote %s\n", o->grid.path);
+    if (verbose && o->curve) fprintf(stderr, "dlnc: wrote %s\n", o->curve);
+    return 0;
+}
