@@ -11,6 +11,8 @@
  * same names and it loads the classifier's checkpoint as is. */
 #include "explain_cmd.h"
 
+#include "train.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -167,6 +169,16 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
     decls[prog->n_decls++] = ig;
     prog->decls = decls;
     return ig_name;
+}
+
+void explain_cmd_modules(const elab_output *eo, const char *ig, const char *section, ir_module *extra[2]) {
+    extra[0] = extra[1] = NULL;
+    for (int m = 0; m < eo->n_mods; m++) {
+        const train_config *tc = eo->mods[m]->train;
+        if (!strcmp(eo->mods[m]->name, ig)) extra[0] = eo->mods[m];
+        if (section && !extra[1] && tc && tc->section && !strcmp(tc->section, section)) extra[1] = eo->mods[m];
+    }
+    if (!extra[1]) extra[1] = extra[0];
 }
 
 int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_attack_options *o, int verbose) {

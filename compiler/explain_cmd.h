@@ -9,6 +9,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "dlnrt.h"
+#include "elab.h"
 
 /* No attack, eps 0.1, PGD: 10 steps, alpha 2.5 eps / steps, --count 8. */
 void explain_cmd_defaults(dl_attack_options *o);
@@ -22,6 +23,10 @@ int explain_cmd_option(int argc, char **argv, int *i, dl_attack_options *o);
  * same parameter names, and returns its name; NULL after a diagnostic. */
 const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input,
                                      diag_ctx *d);
+/* The build's extra modules (after the classifier): extra[0] the
+ * input-gradient model `ig`; extra[1] a step of `section` (the data of a
+ * model trained in a section with steps), else extra[0] again. */
+void explain_cmd_modules(const elab_output *eo, const char *ig, const char *section, ir_module *extra[2]);
 /* Runs the attack (data: the classifier, for its train section's test
  * images; ig: the input-gradient model); prints errors; the exit status. */
 int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_attack_options *o, int verbose);

@@ -397,14 +397,16 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
     return 0;
 }
 
-/* `dlnc explain`: the build's models are the classifier and its input-gradient model. */
+/* `dlnc explain`: the build's models are the classifier, its input-gradient
+ * model and, for a model of a section with steps, a step reading the data. */
 static int run_explain(const jit_module *jm, const options *o) {
     dl_attack_options a = o->attack;
     a.grid.checkpoint = o->run_opt.checkpoint;
     a.grid.path = o->grid.path;
     a.grid.count = o->count_set ? o->grid.count : a.grid.count;
     a.grid.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
-    return explain_cmd_run(jm->models[0], jm->models[1], &a, o->jit.verbose);
+    a.grid.prefix = o->grid.prefix;
+    return explain_cmd_run(jm->models[2] ? jm->models[2] : jm->models[0], jm->models[1], &a, o->jit.verbose);
 }
 
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
@@ -561,9 +563,9 @@ int main(int argc, char **argv) {
         }
         /* `dlnc sample --model gen`: a model of a several-model section (a GAN's
          * generator) is built alone and loads its `gen.` tensors of the checkpoint */
-        const char *in_section = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train
+        const char *in_section = o.run >= 2 && o.model && pick >= 0 && !eo.mods[pick]->train
                                      ? sample_section_of(prog, eo.mods[pick]->name) : NULL;
-        if (in_section && (!o.grid.path || o.image_mode == SAMPLE_RECONSTRUCT)) {
+        if (in_section && o.run == 2 && (!o.grid.path || o.image_mode == SAMPLE_RECONSTRUCT)) {
             diag_fatal_noloc(&d, "%s: model '%s' is trained by the section '%s'; dlnc sample draws it as images "
                              "with --grid OUT.png or --interpolate OUT.png", o.input, o.model, in_section);
             goto done;
@@ -577,8 +579,7 @@ int main(int argc, char **argv) {
         ir_module *extra[2] = {NULL, NULL}; /* --encoder: the encoder, the model whose data it reads */
         if (o.encoder && sample_images_encoder(&eo, prog, o.input, o.encoder, &ar, &o.grid, &extra[0], &extra[1], &d))
             goto done;
-        for (int m = 0; explained && m < eo.n_mods; m++) /* dlnc explain: the input-gradient model after it */
-            if (!strcmp(eo.mods[m]->name, explained)) extra[0] = extra[1] = eo.mods[m];
+        if (explained) explain_cmd_modules(&eo, explained, in_section, extra);
         if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
             const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
             if (o.image_mode == SAMPLE_RECONSTRUCT)
