@@ -19,16 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-void explain_cmd_defaults(dl_attack_options *o) {
+void explain_cmd_defaults(dl_explain_options *o) {
     o->eps[0] = 0.1;
     o->n_eps = 1;
     o->steps = 10;
+    o->patch = 5;
     o->grid.count = 8;
     o->grid.hi = 1;
 }
 
 /* "0,0.05,0.1": 1..DL_ATTACK_MAX_EPS numbers in [0, 1]; -1 when not. */
-static int parse_eps_list(const char *s, dl_attack_options *o) {
+static int parse_eps_list(const char *s, dl_explain_options *o) {
     int n = 0;
     for (const char *p = s;; p++) {
         char *end;
@@ -43,14 +44,14 @@ static int parse_eps_list(const char *s, dl_attack_options *o) {
     return 0;
 }
 
-int explain_cmd_option(int argc, char **argv, int *i, dl_attack_options *o) {
+int explain_cmd_option(int argc, char **argv, int *i, dl_explain_options *o) {
     const char *a = argv[*i];
     if (!strcmp(a, "--random-start")) {
         o->random_start = 1;
         return 1;
     }
     if (strcmp(a, "--attack") && strcmp(a, "--eps") && strcmp(a, "--steps") && strcmp(a, "--alpha") &&
-        strcmp(a, "--curve"))
+        strcmp(a, "--curve") && strcmp(a, "--map") && strcmp(a, "--patch"))
         return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
@@ -65,6 +66,12 @@ int explain_cmd_option(int argc, char **argv, int *i, dl_attack_options *o) {
             return -1;
         }
         o->kind = v[0] == 'f' ? DL_ATTACK_FGSM : DL_ATTACK_PGD;
+    } else if (!strcmp(a, "--map")) {
+        if (strcmp(v, "saliency") && strcmp(v, "occlusion")) {
+            fprintf(stderr, "dlnc: error: --map takes saliency or occlusion, not '%s'\n", v);
+            return -1;
+        }
+        o->map = v[0] == 's' ? DL_MAP_SALIENCY : DL_MAP_OCCLUSION;
     } else if (!strcmp(a, "--curve")) {
         o->curve = v;
     } else if (!strcmp(a, "--eps")) {
@@ -73,13 +80,14 @@ int explain_cmd_option(int argc, char **argv, int *i, dl_attack_options *o) {
                     "not '%s'\n", DL_ATTACK_MAX_EPS, v);
             return -1;
         }
-    } else if (!strcmp(a, "--steps")) {
+    } else if (!strcmp(a, "--steps") || !strcmp(a, "--patch")) {
         long long n = strtoll(v, &end, 10);
         if (errno || end == v || *end || n < 1 || n > 10000) {
-            fprintf(stderr, "dlnc: error: --steps takes a number from 1 to 10000, not '%s'\n", v);
+            fprintf(stderr, "dlnc: error: %s takes a number from 1 to 10000, not '%s'\n", a, v);
             return -1;
         }
-        o->steps = (int)n;
+        if (a[2] == 's') o->steps = (int)n;
+        else o->patch = (int)n;
     } else {
         double al = strtod(v, &end);
         if (errno || end == v || *end || !(al > 0 && al <= 1)) {
@@ -115,7 +123,7 @@ static ast_expr *call2(arena *ar, const char *f, ast_expr *a, ast_expr *b, src_l
     return ast_call(ar, f, args, 2, loc);
 }
 
-const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input,
+const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input, int logit,
                                      diag_ctx *d) {
     if (!name) name = trained_model(prog);
     const ast_decl *m = name ? find_model(prog, name) : NULL;
@@ -132,7 +140,7 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
                    "`return logits` (one output, its type written: -> f32[N, K])", m->name);
         return NULL;
     }
-    const char *ig_name = arena_printf(ar, "%s_input_grad", m->name);
+    const char *ig_name = arena_printf(ar, logit ? "%s_logit_grad" : "%s_input_grad", m->name);
     if (find_model(prog, ig_name)) {
         diag_error(d, m->name_loc, "dlnc explain adds a model '%s', which '%s' already defines", ig_name, input);
         return NULL;
@@ -160,7 +168,12 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
     ig->body.stmts[m->body.n_stmts - 1] = ast_assign(ar, t, tl, 1, ret->values[0], at);
     ast_expr **rv = ARENA_NEW_ARRAY(ar, ast_expr *, 2);
     rv[0] = ast_name(ar, "__logits", at);
-    ast_expr *loss = call2(ar, "cross_entropy", ast_name(ar, "__logits", at), ast_name(ar, "label", at), at);
+    ast_expr *loss = call2(ar, logit ? "pick" : "cross_entropy", ast_name(ar, "__logits", at), ast_name(ar, "label", at), at);
+    if (logit) {   /* sum(pick(logits, label)): each image's own logit, whose gradients do not mix */
+        ast_arg *one = ARENA_NEW(ar, ast_arg);
+        *one = (ast_arg){.value = loss};
+        loss = ast_call(ar, "sum", one, 1, at);
+    }
     rv[1] = call2(ar, "grad", loss, ast_name(ar, m->formals[0].name, at), at);
     ig->body.stmts[m->body.n_stmts] = ast_return(ar, rv, 2, at);
     ig->body.n_stmts = m->body.n_stmts + 1;
@@ -181,10 +194,23 @@ void explain_cmd_modules(const elab_output *eo, const char *ig, const char *sect
     if (!extra[1]) extra[1] = extra[0];
 }
 
-int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_attack_options *o, int verbose) {
-    if (!o->kind) {
-        fprintf(stderr, "dlnc: error: dlnc explain needs an attack: --attack fgsm or --attack pgd\n");
+int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_explain_options *o, int verbose) {
+    if (!o->kind == !o->map) {
+        fprintf(stderr, "dlnc: error: dlnc explain needs %s: --attack fgsm|pgd or --map saliency|occlusion\n",
+                o->kind ? "one of an attack and a map" : "an attack or a map");
         return 2;
+    }
+    if (o->map) {
+        if (!o->grid.path) {
+            fprintf(stderr, "dlnc: error: --map draws the maps: give the picture's path with --grid OUT.png\n");
+            return 2;
+        }
+        if (dl_explain_map(data, ig, o) != 0) {
+            fprintf(stderr, "dlnc: error: %s\n", dl_last_error());
+            return 1;
+        }
+        if (verbose) fprintf(stderr, "dlnc: wrote %s\n", o->grid.path);
+        return 0;
     }
     if (o->curve && o->n_eps < 2) {
         fprintf(stderr, "dlnc: error: --curve draws accuracy against several epsilons: give --eps a list "

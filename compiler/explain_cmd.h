@@ -11,24 +11,27 @@
 #include "dlnrt.h"
 #include "elab.h"
 
-/* No attack, eps 0.1, PGD: 10 steps, alpha 2.5 eps / steps, --count 8. */
-void explain_cmd_defaults(dl_attack_options *o);
-/* If argv[*i] is --attack, --eps, --steps, --alpha, --random-start or
- * --curve, takes it and its value (advancing *i) and returns 1; 0 for
+/* No attack, eps 0.1, PGD: 10 steps, alpha 2.5 eps / steps, --count 8,
+ * occlusion squares of 5 pixels. */
+void explain_cmd_defaults(dl_explain_options *o);
+/* If argv[*i] is --attack, --eps, --steps, --alpha, --random-start,
+ * --curve, --map or --patch, takes it and its value (advancing *i) and returns 1; 0 for
  * another option; -1 after printing a usage error. */
-int explain_cmd_option(int argc, char **argv, int *i, dl_attack_options *o);
+int explain_cmd_option(int argc, char **argv, int *i, dl_explain_options *o);
 /* Which model is attacked: `name` (--model) or the one with a train section
  * of its own; appends to prog the model "<it>_input_grad", the classifier
  * returning (logits, grad(cross_entropy(logits, label), image)) with the
- * same parameter names, and returns its name; NULL after a diagnostic. */
-const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input,
+ * same parameter names — with logit, "<it>_logit_grad" returning (logits,
+ * grad(sum(pick(logits, label)), image)) — and returns its name; NULL after
+ * a diagnostic. */
+const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input, int logit,
                                      diag_ctx *d);
 /* The build's extra modules (after the classifier): extra[0] the
  * input-gradient model `ig`; extra[1] a step of `section` (the data of a
  * model trained in a section with steps), else extra[0] again. */
 void explain_cmd_modules(const elab_output *eo, const char *ig, const char *section, ir_module *extra[2]);
-/* Runs the attack (data: the classifier, for its train section's test
+/* Runs the attack or draws the map (data: the classifier, for its train section's test
  * images; ig: the input-gradient model); prints errors; the exit status. */
-int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_attack_options *o, int verbose);
+int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_explain_options *o, int verbose);
 
 #endif

@@ -53,7 +53,7 @@ typedef struct options {
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
-    dl_attack_options attack; /* `dlnc explain` */
+    dl_explain_options attack; /* `dlnc explain` */
 } options;
 
 static void usage(FILE *out) {
@@ -66,7 +66,7 @@ static void usage(FILE *out) {
             "       dlnc sample --interpolate OUT.png --model dec ... m.dln   walks in a decoder's latent space\n"
             "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
             "       dlnc sample --ddpm T --model eps --grid OUT.png ... m.dln   ... or diffusion model\n"
-            "       dlnc explain --attack fgsm|pgd --checkpoint CK [options] m.dln   attack a trained classifier\n"
+            "       dlnc explain --attack fgsm|pgd --checkpoint CK [options] m.dln   attack a trained classifier\n"            "       dlnc explain --map saliency|occlusion --grid OUT.png --checkpoint CK m.dln   ... or map it\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -142,7 +142,10 @@ static void usage(FILE *out) {
             "  --steps K           PGD: iterations (default 10)\n"
             "  --alpha A           PGD: step size (default 2.5 eps / steps)\n"
             "  --random-start      PGD: start from a uniform point of the eps-ball\n"
-            "  --curve OUT.svg|png accuracy against eps (needs several --eps)\n"
+            "  --curve OUT.svg|png accuracy against eps (needs several --eps)\n"            "  --map saliency|occlusion  instead of an attack: --grid of the images, their maps\n"
+            "                      (|d logit[label] / d image|, or the drop in the label's probability\n"
+            "                      under a grey square) and the maps over the images\n"
+            "  --patch P           occlusion: the square's side in pixels (default 5)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -410,7 +413,7 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
 /* `dlnc explain`: the build's models are the classifier, its input-gradient
  * model and, for a model of a section with steps, a step reading the data. */
 static int run_explain(const jit_module *jm, const options *o) {
-    dl_attack_options a = o->attack;
+    dl_explain_options a = o->attack;
     a.grid.checkpoint = o->run_opt.checkpoint;
     a.grid.path = o->grid.path;
     a.grid.count = o->count_set ? o->grid.count : a.grid.count;
@@ -519,7 +522,7 @@ int main(int argc, char **argv) {
         lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
     ast_program *prog = parse_file(&ar, &d, o.input);
     if (!prog || d.n_errors) goto done;
-    const char *explained = o.run == 3 ? explain_input_grad_model(&ar, prog, o.model, o.input, &d) : NULL;
+    const char *explained = o.run == 3 ? explain_input_grad_model(&ar, prog, o.model, o.input, o.attack.map == DL_MAP_SALIENCY, &d) : NULL;
     if (o.run == 3 && !explained) goto done;
     if (o.emit && !strcmp(o.emit, "ast")) {
         ast_print(stdout, prog);

@@ -585,8 +585,9 @@ int dl_sample_reconstruct(const struct dl_model_api *api, const dl_grid_options 
  * o->grid.path (if set); o->curve (if set) is accuracy against epsilon
  * (.png or .svg). Pixels stay in [0, 1]. */
 typedef enum dl_attack_kind { DL_ATTACK_FGSM = 1, DL_ATTACK_PGD } dl_attack_kind;
+typedef enum dl_map_kind { DL_MAP_SALIENCY = 1, DL_MAP_OCCLUSION } dl_map_kind;
 #define DL_ATTACK_MAX_EPS 32
-typedef struct dl_attack_options {
+typedef struct dl_explain_options {
     dl_grid_options grid;                 /* checkpoint, path (the picture, may be NULL), count, seed */
     dl_attack_kind kind;
     double eps[DL_ATTACK_MAX_EPS];        /* L-infinity radii, in pixel units */
@@ -596,8 +597,21 @@ typedef struct dl_attack_options {
     int random_start;                     /* PGD: start at a uniform point of the eps-ball */
     const char *curve;                    /* accuracy vs epsilon, .png or .svg; NULL: none */
     double *acc;                          /* if not NULL: n_eps + 1 accuracies (clean first) */
-} dl_attack_options;
-int dl_explain_attack(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_attack_options *o);
+    dl_map_kind map;                      /* instead of an attack: dl_explain_map */
+    int patch;                            /* occlusion: the square's side in pixels */
+} dl_explain_options;
+int dl_explain_attack(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_explain_options *o);
+/* Maps of what the classifier looks at (explain_maps.c), for the first
+ * o->grid.count test images, drawn into o->grid.path (required) in three
+ * rows: the image, the map in a colour scale (blue 0 .. red the image's
+ * largest value), the map over the image. DL_MAP_SALIENCY: ig's second
+ * output is d logit[label] / d image (Simonyan et al.); the map is its
+ * absolute value, the largest over the channels. DL_MAP_OCCLUSION (Zeiler &
+ * Fergus): ig's logits only; a grey (0.5) square of o->patch pixels at every
+ * position, stride 1; a pixel's value is the mean, over the squares covering
+ * it, of the drop in the true class's softmax probability (negative drops
+ * count as 0). Prints each drawn image's label and clean probability. */
+int dl_explain_map(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_explain_options *o);
 /* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
  * latent, fixed sizes; first output an image as for --grid) draws o->count
  * rows (default DL_INTERP_DEFAULT_ROWS) of DL_INTERP_STEPS images, row r

@@ -36,9 +36,7 @@ void dl_linf_project(float *x, const float *x0, int64_t n, float eps, float lo, 
     }
 }
 
-/* ig's form: inputs (f32 image of the data, i32[N] label), outputs (logits
- * f32[N, K], the image's gradient); -1 with an error. */
-static int attack_form(const dl_model_api *ig, const dl_dataset *d, int64_t *K) {
+int dl_explain_form(const dl_model_api *ig, const dl_dataset *d, int64_t *K) {
     if (ig->n_inputs != 2 || ig->n_outputs != 2 || !dl_input_takes(ig, 0, d) || ig->inputs[1].dtype != DL_I32 ||
         ig->outputs[0].rank != 1 || ig->outputs[0].shape[0] < 2 || d->label_kind != DL_LABEL_CLASS) {
         dl_set_error("model '%s' cannot be attacked: it needs one f32 image input of its data (%lld values per "
@@ -80,7 +78,7 @@ static int64_t correct(const attack_run *r, const int32_t *y, int64_t n) {
 
 /* Replaces x (n images, clean on entry) by its attacked version; then
  * r->logits are the attacked images'. */
-static int attack_batch(attack_run *r, const dl_attack_options *o, float eps, float *x, const int32_t *y, int64_t n) {
+static int attack_batch(attack_run *r, const dl_explain_options *o, float eps, float *x, const int32_t *y, int64_t n) {
     const int64_t len = n * r->per;
     memcpy(r->x0, x, (size_t)len * sizeof *x);
     int steps = 1;
@@ -101,7 +99,7 @@ static int attack_batch(attack_run *r, const dl_attack_options *o, float eps, fl
     return attack_eval(r, x, y, n);
 }
 
-static int write_curve(const dl_attack_options *o, const double *acc, const char *title) {
+static int write_curve(const dl_explain_options *o, const double *acc, const char *title) {
     enum { W = 640, H = 420, LEFT = 100, RIGHT = 28, TOP = 60, BOTTOM = 70 };
     double xs[DL_ATTACK_MAX_EPS], ys[DL_ATTACK_MAX_EPS], xmax = 0;
     for (int e = 0; e < o->n_eps; e++) {
@@ -121,7 +119,7 @@ static int write_curve(const dl_attack_options *o, const double *acc, const char
     return rc;
 }
 
-int dl_explain_attack(const dl_model_api *data, const dl_model_api *ig, const dl_attack_options *o) {
+int dl_explain_attack(const dl_model_api *data, const dl_model_api *ig, const dl_explain_options *o) {
     if (!data || !ig || !o || o->n_eps < 1 || !data->train) {
         dl_set_error("dl_explain_attack: missing argument");
         return -1;
@@ -138,7 +136,7 @@ int dl_explain_attack(const dl_model_api *data, const dl_model_api *ig, const dl
     float *x = NULL;
     dl_canvas cv = {0};
     dl_rng_seed(&r.rng, o->grid.seed);
-    if (attack_form(ig, &d, &r.K)) goto done;
+    if (dl_explain_form(ig, &d, &r.K)) goto done;
     r.logits = malloc((size_t)(B * r.K) * sizeof(float));
     r.grad = malloc((size_t)(B * r.per) * sizeof(float));
     r.x0 = malloc((size_t)(B * r.per) * sizeof(float));

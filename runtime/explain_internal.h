@@ -1,5 +1,6 @@
 /* explain_internal.h — the arithmetic of the L-infinity attacks of
- * explain.c, apart so that unit tests can check it on hand-made numbers. */
+ * explain.c and the maps' colours, apart so that unit tests can check them
+ * on hand-made numbers; the form both need of the input-gradient model. */
 #ifndef DLNRT_EXPLAIN_INTERNAL_H
 #define DLNRT_EXPLAIN_INTERNAL_H
 #include <stdint.h>
@@ -10,5 +11,14 @@ void dl_sign_step(float *x, const float *g, int64_t n, float step);
 /* Projects x onto {|x - x0| <= eps} and then onto [lo, hi], elementwise (a
  * pixel's box inside the ball stays non-empty since x0 is in [lo, hi]). */
 void dl_linf_project(float *x, const float *x0, int64_t n, float eps, float lo, float hi);
+
+/* ig's form: inputs (f32 image of d, i32[N] label), outputs (logits
+ * f32[N, K], a gradient shaped like the image); *K, or -1 with an error. */
+struct dl_model_api;
+struct dl_dataset;
+int dl_explain_form(const struct dl_model_api *ig, const struct dl_dataset *d, int64_t *K);
+/* The colour scale of the maps: v in [0, 1] (clamped) to RGB in [0, 1],
+ * blue, cyan, green, yellow, red. */
+void dl_heat_rgb(float v, float rgb[3]);
 
 #endif
