@@ -4,10 +4,11 @@
 # 173x86) and the accuracy curve (PNG and SVG); eps 0 gives the clean
 # accuracy and the attacks lower it; PGD with more steps does no better for
 # the model than FGSM at the same eps. The same CNN trained adversarially in a
-# section with steps (adv_train.dln: the model twice in one step, batch norm
+# section with steps (adv_train.dln: the model three times in one step, batch norm
 # updating its statistics once per call) is attacked with --model cnn.
-# Refused: no --attack, an unknown attack, a bad --eps, --curve with one eps,
-# a model that is not a classifier.
+# Saliency and occlusion maps of 5 images (3 rows: 144x86). Refused: no
+# --attack, an unknown attack, a bad --eps, --curve with one eps, a model that
+# is not a classifier, a map without --grid.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 DL=$(cd "$B" && pwd)/dlnc
 cp tests/e2e/explain.dln tests/e2e/adv_train.dln "$T/"
@@ -32,22 +33,33 @@ fi
 dx adv_train.dln --model cnn --checkpoint adv.st --attack fgsm --eps 0.1 > "$T/adv2.out" 2>&1; rb=$?
 if [ $ra -eq 0 ] && [ $rb -eq 0 ] && grep -q "(prefix 'cnn.'): 8 tensors loaded" "$T/adv2.out" \
    && grep -q "^FGSM eps 0.1: accuracy" "$T/adv2.out"; then
-  echo "adversarial training of a batch-norm CNN (the model twice in a step), then dlnc explain --model cnn: ok"; pass=$((pass+1))
+  echo "adversarial training of a batch-norm CNN, (the model three times in a step), then dlnc explain --model cnn: ok"; pass=$((pass+1))
 else
   echo "FAIL adversarial training ($ra $rb):"; cat "$T/adv.out" "$T/adv2.out"; fail=$((fail+1))
+fi
+dx explain.dln --checkpoint ex.st --map saliency --grid sal.png --count 5 > "$T/sal.out" 2>&1; m1=$?
+dx explain.dln --checkpoint ex.st --map occlusion --patch 7 --grid occ.png --count 5 > "$T/occ.out" 2>&1; m2=$?
+if [ $m1 -eq 0 ] && [ $m2 -eq 0 ] && [ "$(png_size "$T/sal.png")" = 144x86 ] && [ "$(png_size "$T/occ.png")" = 144x86 ] \
+   && [ "$(grep -c '^saliency: test image' "$T/sal.out")" = 5 ] && [ "$(grep -c '^occlusion: test image' "$T/occ.out")" = 5 ] \
+   && ! cmp -s "$T/sal.png" "$T/occ.png"; then
+  echo "dlnc explain --map saliency and occlusion: 5 images, 144x86 each: ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc explain --map ($m1 $m2, $(png_size "$T/sal.png") $(png_size "$T/occ.png")):"; cat "$T/sal.out" "$T/occ.out"; fail=$((fail+1))
 fi
 dx explain.dln --checkpoint ex.st > "$T/xb1" 2>&1; c1=$?
 dx explain.dln --checkpoint ex.st --attack cw > "$T/xb2" 2>&1; c2=$?
 dx explain.dln --checkpoint ex.st --attack fgsm --eps 0.1,2 > "$T/xb3" 2>&1; c3=$?
 dx explain.dln --checkpoint ex.st --attack fgsm --eps 0.1 --curve c.svg > "$T/xb4" 2>&1; c4=$?
 dx "$(pwd)/tests/e2e/vae_small.dln" --model vae --checkpoint ex.st --attack fgsm > "$T/xb5" 2>&1; c5=$?
-if [ $c1 -eq 2 ] && grep -q "needs an attack: --attack fgsm or --attack pgd" "$T/xb1" \
+dx explain.dln --checkpoint ex.st --map saliency > "$T/xb6" 2>&1; c6=$?
+if [ $c1 -eq 2 ] && grep -q "needs an attack or a map: --attack fgsm|pgd or --map saliency|occlusion" "$T/xb1" \
    && [ $c2 -eq 2 ] && grep -q "attack takes fgsm or pgd, not 'cw'" "$T/xb2" \
    && [ $c3 -eq 2 ] && grep -q "eps takes 1 to 32 numbers in \[0, 1\]" "$T/xb3" \
    && [ $c4 -eq 2 ] && grep -q "give --eps a list" "$T/xb4" \
-   && [ $c5 -eq 1 ] && grep -q "dlnc explain needs a classifier: model 'vae'" "$T/xb5" && [ ! -e "$T/c.svg" ]; then
-  echo "dlnc explain: no attack, unknown attack, bad eps, a curve of one point, a non-classifier refused: ok"; pass=$((pass+1))
+   && [ $c5 -eq 1 ] && grep -q "dlnc explain needs a classifier: model 'vae'" "$T/xb5" && [ ! -e "$T/c.svg" ] \
+   && [ $c6 -eq 2 ] && grep -q "give the picture's path with --grid" "$T/xb6"; then
+  echo "dlnc explain: no attack, unknown attack, bad eps, a curve of one point, a non-classifier, a map without --grid refused: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc explain refusals ($c1 $c2 $c3 $c4 $c5):"; cat "$T/xb1" "$T/xb2" "$T/xb3" "$T/xb4" "$T/xb5"; fail=$((fail+1))
+  echo "FAIL dlnc explain refusals ($c1 $c2 $c3 $c4 $c5 $c6):"; cat "$T/xb1" "$T/xb2" "$T/xb3" "$T/xb4" "$T/xb5" "$T/xb6"; fail=$((fail+1))
 fi
 fi

@@ -3,7 +3,8 @@
  * [0, 1], and a whole attack over the Fashion-MNIST test set through a
  * hand-made input-gradient model: its logits are (mean(x), 0.4) and its
  * "gradient" -1 everywhere, so an attack darkens every pixel by exactly eps
- * (clamped at 0) and the accuracies can be counted here independently. */
+ * (clamped at 0) and the accuracies can be counted here independently; the
+ * maps' colour scale at its stops. */
 #include "dlnrt.h"
 #include "explain_internal.h"
 
@@ -82,7 +83,7 @@ static void test_attack(void) {
     ig.create_io = ig_create, ig.destroy = ig_destroy, ig.load = ig_load, ig.forward_io = ig_forward;
     ig.train = &cfg;
     double acc[3];
-    dl_attack_options o = {.grid = {.checkpoint = "unused", .count = 4, .hi = 1}, .kind = DL_ATTACK_FGSM,
+    dl_explain_options o = {.grid = {.checkpoint = "unused", .count = 4, .hi = 1}, .kind = DL_ATTACK_FGSM,
                            .eps = {0.05, 0.2}, .n_eps = 2, .acc = acc};
     CU_ASSERT_EQUAL_FATAL(dl_explain_attack(&ig, &ig, &o), 0);
     dl_dataset d;
@@ -101,9 +102,61 @@ static void test_attack(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "model 'm_input_grad' cannot be attacked"));
 }
 
+static void test_heat(void) {
+    float c[3];
+    dl_heat_rgb(0, c);
+    CU_ASSERT(c[0] == 0 && c[1] == 0 && c[2] == 1);      /* blue */
+    dl_heat_rgb(0.5f, c);
+    CU_ASSERT(c[0] == 0 && c[1] == 1 && c[2] == 0);      /* green */
+    dl_heat_rgb(1, c);
+    CU_ASSERT(c[0] == 1 && c[1] == 0 && c[2] == 0);      /* red */
+    dl_heat_rgb(0.625f, c);                              /* halfway from green to yellow */
+    CU_ASSERT(c[0] == 0.5f && c[1] == 1 && c[2] == 0);
+    dl_heat_rgb(7, c);
+    CU_ASSERT(c[0] == 1 && c[1] == 0 && c[2] == 0);      /* clamped */
+    dl_heat_rgb(NAN, c);
+    CU_ASSERT(c[0] == 0 && c[1] == 0 && c[2] == 1);
+}
+
+/* Both maps through the fake model draw their picture; a square larger
+ * than the images and a map without a picture path are refused. */
+static void test_maps(void) {
+    if (access(FMNIST "/t10k-images-idx3-ubyte.gz", R_OK) != 0) {
+        printf("(skipped: no Fashion-MNIST in " FMNIST ") ");
+        return;
+    }
+    dl_train_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data.kind = "fashion_mnist";
+    cfg.data.path = FMNIST;
+    dl_model_api ig;
+    memset(&ig, 0, sizeof ig);
+    ig.name = "m_input_grad", ig.abi_version = DL_ABI_VERSION, ig.n_syms = 1, ig.sym_names = syms;
+    ig.n_inputs = 2, ig.inputs = ig_in, ig.n_outputs = 2, ig.outputs = ig_out;
+    ig.create_io = ig_create, ig.destroy = ig_destroy, ig.load = ig_load, ig.forward_io = ig_forward;
+    ig.train = &cfg;
+    char path[] = "/tmp/dlnrt_maps_XXXXXX.png";
+    int fd = mkstemps(path, 4);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    dl_explain_options o = {.grid = {.checkpoint = "unused", .path = path, .count = 3, .hi = 1},
+                            .map = DL_MAP_OCCLUSION, .patch = 29};
+    CU_ASSERT_EQUAL(dl_explain_map(&ig, &ig, &o), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "--patch 29: the square must fit the 28x28 images"));
+    o.patch = 5;
+    CU_ASSERT_EQUAL(dl_explain_map(&ig, &ig, &o), 0);
+    o.map = DL_MAP_SALIENCY;
+    CU_ASSERT_EQUAL(dl_explain_map(&ig, &ig, &o), 0);
+    o.grid.path = NULL;
+    CU_ASSERT_EQUAL(dl_explain_map(&ig, &ig, &o), -1);
+    unlink(path);
+}
+
 void suite_rt_explain(void) {
     CU_pSuite s = CU_add_suite("rt_explain", NULL, NULL);
     CU_add_test(s, "FGSM sign step", test_sign_step);
     CU_add_test(s, "PGD projection onto the ball and [0, 1]", test_project);
     CU_add_test(s, "attacks over the test set: exact accuracies", test_attack);
+    CU_add_test(s, "the maps' colour scale", test_heat);
+    CU_add_test(s, "occlusion and saliency maps drawn, a square too big refused", test_maps);
 }
