@@ -33,7 +33,7 @@ fi
 dx adv_train.dln --model cnn --checkpoint adv.st --attack fgsm --eps 0.1 > "$T/adv2.out" 2>&1; rb=$?
 if [ $ra -eq 0 ] && [ $rb -eq 0 ] && grep -q "(prefix 'cnn.'): 8 tensors loaded" "$T/adv2.out" \
    && grep -q "^FGSM eps 0.1: accuracy" "$T/adv2.out"; then
-  echo "adversarial training of a batch-norm CNN, (the model three times in a step), then dlnc explain --model cnn: ok"; pass=$((pass+1))
+  echo "adversarial training of a batch-norm CNN (the model three times in a step), then dlnc explain --model cnn: ok"; pass=$((pass+1))
 else
   echo "FAIL adversarial training ($ra $rb):"; cat "$T/adv.out" "$T/adv2.out"; fail=$((fail+1))
 fi
