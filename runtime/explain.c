@@ -55,13 +55,17 @@ typedef struct attack_run {
     dl_rng rng;
 } attack_run;
 
-/* Logits and image gradient of n images x with labels y; -1 on error. */
-static int attack_eval(attack_run *r, const float *x, const int32_t *y, int64_t n) {
+int dl_explain_eval(const dl_model_api *ig, void *m, const float *x, const int32_t *y, int64_t n, float *logits,
+                    float *grad) {
     const void *in[2] = {x, y};
-    void *out[2] = {r->logits, r->grad};
+    void *out[2] = {logits, grad};
     dl_clear_error();
-    r->ig->forward_io(r->m, in, out, n, NULL);
+    ig->forward_io(m, in, out, n, NULL);
     return dl_last_error()[0] ? -1 : 0;
+}
+
+static int attack_eval(attack_run *r, const float *x, const int32_t *y, int64_t n) {
+    return dl_explain_eval(r->ig, r->m, x, y, n, r->logits, r->grad);
 }
 
 static int64_t correct(const attack_run *r, const int32_t *y, int64_t n) {

@@ -17,6 +17,10 @@ void dl_linf_project(float *x, const float *x0, int64_t n, float eps, float lo, 
 struct dl_model_api;
 struct dl_dataset;
 int dl_explain_form(const struct dl_model_api *ig, const struct dl_dataset *d, int64_t *K);
+/* ig's logits and image gradient of n images x with labels y (m: its
+ * instance); -1 with the model's error. */
+int dl_explain_eval(const struct dl_model_api *ig, void *m, const float *x, const int32_t *y, int64_t n,
+                    float *logits, float *grad);
 /* The colour scale of the maps: v in [0, 1] (clamped) to RGB in [0, 1],
  * blue, cyan, green, yellow, red. */
 void dl_heat_rgb(float v, float rgb[3]);

@@ -45,11 +45,7 @@ typedef struct map_run {
 } map_run;
 
 static int map_eval(map_run *r, const float *x, const int32_t *y, int64_t n) {
-    const void *in[2] = {x, y};
-    void *out[2] = {r->logits, r->grad};
-    dl_clear_error();
-    r->ig->forward_io(r->m, in, out, n, NULL);
-    return dl_last_error()[0] ? -1 : 0;
+    return dl_explain_eval(r->ig, r->m, x, y, n, r->logits, r->grad);
 }
 
 /* map (H x W) of image x with label y; *p its clean probability. */

@@ -55,6 +55,20 @@ static void ig_forward(void *m, const void *const *in, void *const *out, int64_t
     }
 }
 
+/* The fake input-gradient model reading Fashion-MNIST's test set (cfg). */
+static dl_model_api fake_ig(dl_train_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->data.kind = "fashion_mnist";
+    cfg->data.path = FMNIST;
+    dl_model_api ig;
+    memset(&ig, 0, sizeof ig);
+    ig.name = "m_input_grad", ig.abi_version = DL_ABI_VERSION, ig.n_syms = 1, ig.sym_names = syms;
+    ig.n_inputs = 2, ig.inputs = ig_in, ig.n_outputs = 2, ig.outputs = ig_out;
+    ig.create_io = ig_create, ig.destroy = ig_destroy, ig.load = ig_load, ig.forward_io = ig_forward;
+    ig.train = cfg;
+    return ig;
+}
+
 /* Images whose class (0 if the mean > 0.4, else 1) equals their label
  * after darkening by eps. */
 static double count_right(const dl_dataset *d, float eps) {
@@ -73,15 +87,7 @@ static void test_attack(void) {
         return;
     }
     dl_train_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data.kind = "fashion_mnist";
-    cfg.data.path = FMNIST;
-    dl_model_api ig;
-    memset(&ig, 0, sizeof ig);
-    ig.name = "m_input_grad", ig.abi_version = DL_ABI_VERSION, ig.n_syms = 1, ig.sym_names = syms;
-    ig.n_inputs = 2, ig.inputs = ig_in, ig.n_outputs = 2, ig.outputs = ig_out;
-    ig.create_io = ig_create, ig.destroy = ig_destroy, ig.load = ig_load, ig.forward_io = ig_forward;
-    ig.train = &cfg;
+    dl_model_api ig = fake_ig(&cfg);
     double acc[3];
     dl_explain_options o = {.grid = {.checkpoint = "unused", .count = 4, .hi = 1}, .kind = DL_ATTACK_FGSM,
                            .eps = {0.05, 0.2}, .n_eps = 2, .acc = acc};
@@ -126,15 +132,7 @@ static void test_maps(void) {
         return;
     }
     dl_train_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data.kind = "fashion_mnist";
-    cfg.data.path = FMNIST;
-    dl_model_api ig;
-    memset(&ig, 0, sizeof ig);
-    ig.name = "m_input_grad", ig.abi_version = DL_ABI_VERSION, ig.n_syms = 1, ig.sym_names = syms;
-    ig.n_inputs = 2, ig.inputs = ig_in, ig.n_outputs = 2, ig.outputs = ig_out;
-    ig.create_io = ig_create, ig.destroy = ig_destroy, ig.load = ig_load, ig.forward_io = ig_forward;
-    ig.train = &cfg;
+    dl_model_api ig = fake_ig(&cfg);
     char path[] = "/tmp/dlnrt_maps_XXXXXX.png";
     int fd = mkstemps(path, 4);
     CU_ASSERT_FATAL(fd >= 0);
