@@ -6,7 +6,7 @@
 set -e
 R=docs/results
 for m in clean adv; do
-  { echo "# uptime: $(uptime)"; echo "# OMP_NUM_THREADS=1 build/dlnc run samples/adversarial.dln --model $m --checkpoint $R/adversarial_$m.st --history $R/adversarial_$m.csv --quiet";
+  { echo "# uptime: $(uptime)"; echo "# OMP_NUM_THREADS=1 build/dlnc run samples/adversarial.dln --model $m --checkpoint /tmp/adversarial_$m.st --history $R/adversarial_$m.csv --quiet";
     /usr/bin/time -f "# %e s wall, %U s user" env OMP_NUM_THREADS=1 build/dlnc run samples/adversarial.dln --model $m \
       --checkpoint /tmp/adversarial_$m.st --history $R/adversarial_$m.csv --quiet 2>&1;
     echo "# uptime: $(uptime)"; } > $R/adversarial_train_$m.log 2>&1
