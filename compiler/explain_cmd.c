@@ -51,7 +51,7 @@ int explain_cmd_option(int argc, char **argv, int *i, dl_explain_options *o) {
         return 1;
     }
     if (strcmp(a, "--attack") && strcmp(a, "--eps") && strcmp(a, "--steps") && strcmp(a, "--alpha") &&
-        strcmp(a, "--curve") && strcmp(a, "--map") && strcmp(a, "--patch"))
+        strcmp(a, "--curve") && strcmp(a, "--map") && strcmp(a, "--patch") && strcmp(a, "--layer"))
         return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
@@ -67,11 +67,13 @@ int explain_cmd_option(int argc, char **argv, int *i, dl_explain_options *o) {
         }
         o->kind = v[0] == 'f' ? DL_ATTACK_FGSM : DL_ATTACK_PGD;
     } else if (!strcmp(a, "--map")) {
-        if (strcmp(v, "saliency") && strcmp(v, "occlusion")) {
-            fprintf(stderr, "dlnc: error: --map takes saliency or occlusion, not '%s'\n", v);
+        if (strcmp(v, "saliency") && strcmp(v, "occlusion") && strcmp(v, "gradcam")) {
+            fprintf(stderr, "dlnc: error: --map takes saliency, occlusion or gradcam, not '%s'\n", v);
             return -1;
         }
-        o->map = v[0] == 's' ? DL_MAP_SALIENCY : DL_MAP_OCCLUSION;
+        o->map = v[0] == 's' ? DL_MAP_SALIENCY : v[0] == 'o' ? DL_MAP_OCCLUSION : DL_MAP_GRADCAM;
+    } else if (!strcmp(a, "--layer")) {
+        o->layer = v;
     } else if (!strcmp(a, "--curve")) {
         o->curve = v;
     } else if (!strcmp(a, "--eps")) {
@@ -123,8 +125,24 @@ static ast_expr *call2(arena *ar, const char *f, ast_expr *a, ast_expr *b, src_l
     return ast_call(ar, f, args, 2, loc);
 }
 
+/* Is `name` assigned by a top-level statement of the body? */
+static int assigns(const ast_block_body *b, const char *name) {
+    for (int i = 0; i < b->n_stmts; i++)
+        for (int t = 0; b->stmts[i]->kind == AST_ST_ASSIGN && t < b->stmts[i]->n_targets; t++)
+            if (!strcmp(b->stmts[i]->targets[t], name)) return 1;
+    return 0;
+}
+
+static ast_type *named_type(arena *ar, const ast_type *like, const char *name, src_loc at) {
+    ast_type *t = ARENA_NEW(ar, ast_type);
+    if (like) *t = *like;
+    else *t = *ast_type_tensor(ar, AST_DT_F32, 0, NULL, 0, at);   /* a bare f32: the shape inferred */
+    t->name = name;
+    return t;
+}
+
 const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input, int logit,
-                                     diag_ctx *d) {
+                                     const char *layer, diag_ctx *d) {
     if (!name) name = trained_model(prog);
     const ast_decl *m = name ? find_model(prog, name) : NULL;
     if (!m) {
@@ -140,7 +158,12 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
                    "`return logits` (one output, its type written: -> f32[N, K])", m->name);
         return NULL;
     }
-    const char *ig_name = arena_printf(ar, logit ? "%s_logit_grad" : "%s_input_grad", m->name);
+    if (layer && !assigns(&m->body, layer)) {
+        diag_error(d, m->name_loc, "--layer %s: model '%s' assigns no value '%s' outside an if, repeat or scan",
+                   layer, m->name, layer);
+        return NULL;
+    }
+    const char *ig_name = arena_printf(ar, layer ? "%s_cam" : logit ? "%s_logit_grad" : "%s_input_grad", m->name);
     if (find_model(prog, ig_name)) {
         diag_error(d, m->name_loc, "dlnc explain adds a model '%s', which '%s' already defines", ig_name, input);
         return NULL;
@@ -155,18 +178,18 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
     N[0] = ast_name(ar, "N", at);
     ig->formals[1] = (ast_formal){.name = "label", .type = ast_type_tensor(ar, AST_DT_I32, 1, N, 1, at), .loc = at};
     ig->n_formals = 2;
-    ig->ret_types = ARENA_NEW_ARRAY(ar, ast_type *, 2);
-    ig->ret_types[0] = ARENA_NEW(ar, ast_type), ig->ret_types[1] = ARENA_NEW(ar, ast_type);
-    *ig->ret_types[0] = *m->ret_types[0], *ig->ret_types[1] = *m->formals[0].type;
-    ig->ret_types[0]->name = "logits", ig->ret_types[1]->name = "input_grad";
-    ig->n_ret_types = 2;
+    ig->ret_types = ARENA_NEW_ARRAY(ar, ast_type *, 3);
+    ig->ret_types[0] = named_type(ar, m->ret_types[0], "logits", at);
+    ig->ret_types[1] = named_type(ar, layer ? NULL : m->formals[0].type, layer ? "activation" : "input_grad", at);
+    ig->ret_types[2] = named_type(ar, NULL, "activation_grad", at);
+    ig->n_ret_types = layer ? 3 : 2;
     ig->body.stmts = ARENA_NEW_ARRAY(ar, ast_stmt *, m->body.n_stmts + 1);
     memcpy(ig->body.stmts, m->body.stmts, (size_t)(m->body.n_stmts - 1) * sizeof(ast_stmt *));
     const char **t = ARENA_NEW_ARRAY(ar, const char *, 1);
     src_loc *tl = ARENA_NEW_ARRAY(ar, src_loc, 1);
     t[0] = "__logits", tl[0] = at;
     ig->body.stmts[m->body.n_stmts - 1] = ast_assign(ar, t, tl, 1, ret->values[0], at);
-    ast_expr **rv = ARENA_NEW_ARRAY(ar, ast_expr *, 2);
+    ast_expr **rv = ARENA_NEW_ARRAY(ar, ast_expr *, 3);
     rv[0] = ast_name(ar, "__logits", at);
     ast_expr *loss = call2(ar, logit ? "pick" : "cross_entropy", ast_name(ar, "__logits", at), ast_name(ar, "label", at), at);
     if (logit) {   /* sum(pick(logits, label)): each image's own logit, whose gradients do not mix */
@@ -174,8 +197,13 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
         *one = (ast_arg){.value = loss};
         loss = ast_call(ar, "sum", one, 1, at);
     }
-    rv[1] = call2(ar, "grad", loss, ast_name(ar, m->formals[0].name, at), at);
-    ig->body.stmts[m->body.n_stmts] = ast_return(ar, rv, 2, at);
+    if (layer) {   /* Grad-CAM: the activation and the gradient of the label's logit there */
+        rv[1] = ast_name(ar, layer, at);
+        rv[2] = call2(ar, "grad", loss, ast_name(ar, layer, at), at);
+    } else {
+        rv[1] = call2(ar, "grad", loss, ast_name(ar, m->formals[0].name, at), at);
+    }
+    ig->body.stmts[m->body.n_stmts] = ast_return(ar, rv, ig->n_ret_types, at);
     ig->body.n_stmts = m->body.n_stmts + 1;
     ast_decl **decls = ARENA_NEW_ARRAY(ar, ast_decl *, prog->n_decls + 1);
     memcpy(decls, prog->decls, (size_t)prog->n_decls * sizeof *decls);
@@ -201,6 +229,11 @@ int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_e
         return 2;
     }
     if (o->map) {
+        if ((o->map == DL_MAP_GRADCAM) != (o->layer != NULL)) {
+            fprintf(stderr, "dlnc: error: %s\n", o->layer ? "--layer names the activation of --map gradcam"
+                                                           : "--map gradcam needs --layer NAME, a value the model assigns");
+            return 2;
+        }
         if (!o->grid.path) {
             fprintf(stderr, "dlnc: error: --map draws the maps: give the picture's path with --grid OUT.png\n");
             return 2;

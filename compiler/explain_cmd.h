@@ -15,17 +15,19 @@
  * occlusion squares of 5 pixels. */
 void explain_cmd_defaults(dl_explain_options *o);
 /* If argv[*i] is --attack, --eps, --steps, --alpha, --random-start,
- * --curve, --map or --patch, takes it and its value (advancing *i) and returns 1; 0 for
+ * --curve, --map, --patch or --layer, takes it and its value (advancing *i) and returns 1; 0 for
  * another option; -1 after printing a usage error. */
 int explain_cmd_option(int argc, char **argv, int *i, dl_explain_options *o);
 /* Which model is attacked: `name` (--model) or the one with a train section
  * of its own; appends to prog the model "<it>_input_grad", the classifier
  * returning (logits, grad(cross_entropy(logits, label), image)) with the
  * same parameter names — with logit, "<it>_logit_grad" returning (logits,
- * grad(sum(pick(logits, label)), image)) — and returns its name; NULL after
- * a diagnostic. */
+ * grad(sum(pick(logits, label)), image)); with layer (Grad-CAM), "<it>_cam"
+ * returning (logits, layer, grad(sum(pick(logits, label)), layer)), layer
+ * being a value the body assigns — and returns its name; NULL after a
+ * diagnostic. */
 const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *name, const char *input, int logit,
-                                     diag_ctx *d);
+                                     const char *layer, diag_ctx *d);
 /* The build's extra modules (after the classifier): extra[0] the
  * input-gradient model `ig`; extra[1] a step of `section` (the data of a
  * model trained in a section with steps), else extra[0] again. */

@@ -142,10 +142,10 @@ static void usage(FILE *out) {
             "  --steps K           PGD: iterations (default 10)\n"
             "  --alpha A           PGD: step size (default 2.5 eps / steps)\n"
             "  --random-start      PGD: start from a uniform point of the eps-ball\n"
-            "  --curve OUT.svg|png accuracy against eps (needs several --eps)\n"            "  --map saliency|occlusion  instead of an attack: --grid of the images, their maps\n"
+            "  --curve OUT.svg|png accuracy against eps (needs several --eps)\n"            "  --map saliency|occlusion|gradcam  instead of an attack: --grid of the images, their maps\n"
             "                      (|d logit[label] / d image|, or the drop in the label's probability\n"
             "                      under a grey square) and the maps over the images\n"
-            "  --patch P           occlusion: the square's side in pixels (default 5)\n"
+            "  --patch P           occlusion: the square's side in pixels (default 5)\n"            "  --layer NAME        --map gradcam: Grad-CAM at the value NAME the model assigns\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -522,7 +522,8 @@ int main(int argc, char **argv) {
         lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
     ast_program *prog = parse_file(&ar, &d, o.input);
     if (!prog || d.n_errors) goto done;
-    const char *explained = o.run == 3 ? explain_input_grad_model(&ar, prog, o.model, o.input, o.attack.map == DL_MAP_SALIENCY, &d) : NULL;
+    const char *explained = o.run == 3 ? explain_input_grad_model(&ar, prog, o.model, o.input, o.attack.map == DL_MAP_SALIENCY,
+                                                           o.attack.layer, &d) : NULL;
     if (o.run == 3 && !explained) goto done;
     if (o.emit && !strcmp(o.emit, "ast")) {
         ast_print(stdout, prog);

@@ -585,7 +585,7 @@ int dl_sample_reconstruct(const struct dl_model_api *api, const dl_grid_options 
  * o->grid.path (if set); o->curve (if set) is accuracy against epsilon
  * (.png or .svg). Pixels stay in [0, 1]. */
 typedef enum dl_attack_kind { DL_ATTACK_FGSM = 1, DL_ATTACK_PGD } dl_attack_kind;
-typedef enum dl_map_kind { DL_MAP_SALIENCY = 1, DL_MAP_OCCLUSION } dl_map_kind;
+typedef enum dl_map_kind { DL_MAP_SALIENCY = 1, DL_MAP_OCCLUSION, DL_MAP_GRADCAM } dl_map_kind;
 #define DL_ATTACK_MAX_EPS 32
 typedef struct dl_explain_options {
     dl_grid_options grid;                 /* checkpoint, path (the picture, may be NULL), count, seed */
@@ -599,6 +599,7 @@ typedef struct dl_explain_options {
     double *acc;                          /* if not NULL: n_eps + 1 accuracies (clean first) */
     dl_map_kind map;                      /* instead of an attack: dl_explain_map */
     int patch;                            /* occlusion: the square's side in pixels */
+    const char *layer;                    /* Grad-CAM: the activation's name (for messages) */
 } dl_explain_options;
 int dl_explain_attack(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_explain_options *o);
 /* Maps of what the classifier looks at (explain_maps.c), for the first
@@ -610,7 +611,11 @@ int dl_explain_attack(const struct dl_model_api *data, const struct dl_model_api
  * Fergus): ig's logits only; a grey (0.5) square of o->patch pixels at every
  * position, stride 1; a pixel's value is the mean, over the squares covering
  * it, of the drop in the true class's softmax probability (negative drops
- * count as 0). Prints each drawn image's label and clean probability. */
+ * count as 0). DL_MAP_GRADCAM (Selvaraju et al.): ig's outputs are the
+ * logits, an activation A f32[N, C, h, w] and d logit[label] / d A; the map
+ * is relu(sum_k mean_hw(dA_k) A_k), resized bilinearly to the image (as
+ * F.interpolate, align_corners = False). Prints each drawn image's label and
+ * clean probability. */
 int dl_explain_map(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_explain_options *o);
 /* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
  * latent, fixed sizes; first output an image as for --grid) draws o->count

@@ -37,8 +37,12 @@ void dl_linf_project(float *x, const float *x0, int64_t n, float eps, float lo, 
 }
 
 int dl_explain_form(const dl_model_api *ig, const dl_dataset *d, int64_t *K) {
-    if (ig->n_inputs != 2 || ig->n_outputs != 2 || !dl_input_takes(ig, 0, d) || ig->inputs[1].dtype != DL_I32 ||
-        ig->outputs[0].rank != 1 || ig->outputs[0].shape[0] < 2 || d->label_kind != DL_LABEL_CLASS) {
+    const dl_io_info *o = ig->outputs;
+    const int cam = ig->n_outputs == 3 && o[1].rank == 3 && o[2].rank == 3 &&
+                    !memcmp(o[1].shape, o[2].shape, 3 * sizeof o[1].shape[0]) && dl_fixed_numel(o[1].shape, 3) > 0;
+    if (ig->n_inputs != 2 || !(cam || (ig->n_outputs == 2 && dl_fixed_numel(o[1].shape, o[1].rank) == d->x_numel)) ||
+        !dl_input_takes(ig, 0, d) || ig->inputs[1].dtype != DL_I32 || o[0].rank != 1 || o[0].shape[0] < 2 ||
+        d->label_kind != DL_LABEL_CLASS) {
         dl_set_error("model '%s' cannot be attacked: it needs one f32 image input of its data (%lld values per "
                      "sample), logits f32[N, K] and class labels", ig->name, (long long)d->x_numel);
         return -1;
@@ -56,16 +60,16 @@ typedef struct attack_run {
 } attack_run;
 
 int dl_explain_eval(const dl_model_api *ig, void *m, const float *x, const int32_t *y, int64_t n, float *logits,
-                    float *grad) {
+                    float *grad, float *act) {
     const void *in[2] = {x, y};
-    void *out[2] = {logits, grad};
+    void *out[3] = {logits, act ? (void *)act : grad, grad};
     dl_clear_error();
     ig->forward_io(m, in, out, n, NULL);
     return dl_last_error()[0] ? -1 : 0;
 }
 
 static int attack_eval(attack_run *r, const float *x, const int32_t *y, int64_t n) {
-    return dl_explain_eval(r->ig, r->m, x, y, n, r->logits, r->grad);
+    return dl_explain_eval(r->ig, r->m, x, y, n, r->logits, r->grad, NULL);
 }
 
 static int64_t correct(const attack_run *r, const int32_t *y, int64_t n) {

@@ -13,14 +13,18 @@ void dl_sign_step(float *x, const float *g, int64_t n, float step);
 void dl_linf_project(float *x, const float *x0, int64_t n, float eps, float lo, float hi);
 
 /* ig's form: inputs (f32 image of d, i32[N] label), outputs (logits
- * f32[N, K], a gradient shaped like the image); *K, or -1 with an error. */
+ * f32[N, K], a gradient shaped like the image) or (logits, an activation
+ * f32[N, C, h, w], its gradient); *K, or -1 with an error. */
 struct dl_model_api;
 struct dl_dataset;
 int dl_explain_form(const struct dl_model_api *ig, const struct dl_dataset *d, int64_t *K);
-/* ig's logits and image gradient of n images x with labels y (m: its
- * instance); -1 with the model's error. */
+/* ig's logits and gradient of n images x with labels y (m: its instance);
+ * with act (Grad-CAM's form) the activation too. -1 with the model's error. */
 int dl_explain_eval(const struct dl_model_api *ig, void *m, const float *x, const int32_t *y, int64_t n,
-                    float *logits, float *grad);
+                    float *logits, float *grad, float *act);
+/* Grad-CAM's map of one image: A and dA f32[C, h, w] to map f32[H, W]:
+ * relu(sum_k mean(dA_k) A_k), resized bilinearly (align_corners = False). */
+void dl_gradcam(const float *A, const float *dA, int C, int h, int w, float *map, int H, int W);
 /* The colour scale of the maps: v in [0, 1] (clamped) to RGB in [0, 1],
  * blue, cyan, green, yellow, red. */
 void dl_heat_rgb(float v, float rgb[3]);

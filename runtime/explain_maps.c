@@ -41,11 +41,13 @@ typedef struct map_run {
     int C, H, W;
     int64_t K, per;
     float *logits, *grad, *batch;         /* OCC_BATCH of each */
+    float *act;                           /* Grad-CAM: the activation (grad: its gradient) */
+    int ac, ah, aw;                       /* ... its sizes */
     int32_t *labels;
 } map_run;
 
 static int map_eval(map_run *r, const float *x, const int32_t *y, int64_t n) {
-    return dl_explain_eval(r->ig, r->m, x, y, n, r->logits, r->grad);
+    return dl_explain_eval(r->ig, r->m, x, y, n, r->logits, r->grad, r->act);
 }
 
 /* map (H x W) of image x with label y; *p its clean probability. */
@@ -57,6 +59,42 @@ static int saliency(map_run *r, const float *x, int32_t y, float *map, float *p)
         for (int c = 0; c < r->C; c++) v = fmaxf(v, fabsf(r->grad[c * r->H * r->W + i]));
         map[i] = v;
     }
+    return 0;
+}
+
+void dl_gradcam(const float *A, const float *dA, int C, int h, int w, float *map, int H, int W) {
+    const int hw = h * w;
+    float *cam = calloc((size_t)hw, sizeof *cam);
+    if (!cam) {   /* the map stays 0: drawn blue rather than failing a picture */
+        memset(map, 0, (size_t)(H * W) * sizeof *map);
+        return;
+    }
+    for (int k = 0; k < C; k++) {
+        double alpha = 0;
+        for (int i = 0; i < hw; i++) alpha += dA[k * hw + i];
+        alpha /= hw;
+        for (int i = 0; i < hw; i++) cam[i] += (float)alpha * A[k * hw + i];
+    }
+    for (int i = 0; i < hw; i++) cam[i] = fmaxf(cam[i], 0);
+    for (int i = 0; i < H; i++) {
+        const float sy = fmaxf(((float)i + 0.5f) * (float)h / (float)H - 0.5f, 0);
+        const int y0 = (int)sy, y1 = y0 + 1 < h ? y0 + 1 : y0;
+        const float fy = sy - (float)y0;
+        for (int j = 0; j < W; j++) {
+            const float sx = fmaxf(((float)j + 0.5f) * (float)w / (float)W - 0.5f, 0);
+            const int x0 = (int)sx, x1 = x0 + 1 < w ? x0 + 1 : x0;
+            const float fx = sx - (float)x0;
+            map[i * W + j] = (1 - fy) * ((1 - fx) * cam[y0 * w + x0] + fx * cam[y0 * w + x1]) +
+                             fy * ((1 - fx) * cam[y1 * w + x0] + fx * cam[y1 * w + x1]);
+        }
+    }
+    free(cam);
+}
+
+static int gradcam(map_run *r, const float *x, int32_t y, float *map, float *p) {
+    if (map_eval(r, x, &y, 1)) return -1;
+    *p = prob_of(r->logits, r->K, y);
+    dl_gradcam(r->act, r->grad, r->ac, r->ah, r->aw, map, r->H, r->W);
     return 0;
 }
 
@@ -141,20 +179,36 @@ int dl_explain_map(const dl_model_api *data, const dl_model_api *ig, const dl_ex
     r.grad = malloc((size_t)(OCC_BATCH * r.per) * sizeof(float));
     r.batch = malloc((size_t)(OCC_BATCH * r.per) * sizeof(float));
     r.labels = malloc(OCC_BATCH * sizeof(int32_t));
+    if (o->map == DL_MAP_GRADCAM) {
+        if (ig->n_outputs != 3) {
+            dl_set_error("model '%s' has no activation for Grad-CAM (build it with --layer NAME)", ig->name);
+            goto done;
+        }
+        r.ac = (int)ig->outputs[1].shape[0], r.ah = (int)ig->outputs[1].shape[1], r.aw = (int)ig->outputs[1].shape[2];
+        free(r.grad);
+        r.grad = malloc((size_t)r.ac * r.ah * r.aw * sizeof(float));
+        r.act = malloc((size_t)r.ac * r.ah * r.aw * sizeof(float));
+        if (!r.act) goto done_oom;
+    } else if (ig->n_outputs != 2) {
+        dl_set_error("model '%s' has no image gradient for --map", ig->name);
+        goto done;
+    }
     map = malloc((size_t)(r.H * r.W) * sizeof *map);
     rgb = malloc((size_t)(3 * r.H * r.W) * sizeof *rgb);
     if (!r.logits || !r.grad || !r.batch || !r.labels || !map || !rgb) {
+    done_oom:
         dl_set_error("out of memory for the maps");
         goto done;
     }
     if (dl_canvas_init(&cv, (int)count, 3, 3, r.H, r.W)) goto done;
     if (!(r.m = dl_sample_open(ig, OCC_BATCH, &o->grid))) goto done;
-    const char *name = o->map == DL_MAP_SALIENCY ? "saliency" : "occlusion";
+    const char *name = o->map == DL_MAP_SALIENCY ? "saliency" : o->map == DL_MAP_OCCLUSION ? "occlusion" : "Grad-CAM";
     for (int64_t i = 0; i < count; i++) {
         const float *x = d.x + i * r.per;
         float p;
-        if (o->map == DL_MAP_SALIENCY ? saliency(&r, x, d.y_class[i], map, &p)
-                                      : occlusion(&r, x, d.y_class[i], o->patch, map, &p))
+        if (o->map == DL_MAP_SALIENCY    ? saliency(&r, x, d.y_class[i], map, &p)
+            : o->map == DL_MAP_OCCLUSION ? occlusion(&r, x, d.y_class[i], o->patch, map, &p)
+                                         : gradcam(&r, x, d.y_class[i], map, &p))
             goto done;
         draw_map(&cv, (int)i, &r, x, map, rgb);
         printf("%s: %s image %lld, label %d, probability %.4f\n", name, what, (long long)i, d.y_class[i], p);
@@ -163,7 +217,7 @@ int dl_explain_map(const dl_model_api *data, const dl_model_api *ig, const dl_ex
     rc = 0;
 done:
     if (r.m) ig->destroy(r.m);
-    free(r.logits), free(r.grad), free(r.batch), free(r.labels), free(map), free(rgb);
+    free(r.logits), free(r.grad), free(r.batch), free(r.labels), free(r.act), free(map), free(rgb);
     dl_canvas_free(&cv);
     dl_dataset_free(&d);
     return rc;
