@@ -6,9 +6,10 @@
 # the model than FGSM at the same eps. The same CNN trained adversarially in a
 # section with steps (adv_train.dln: the model three times in one step, batch norm
 # updating its statistics once per call) is attacked with --model cnn.
-# Saliency and occlusion maps of 5 images (3 rows: 144x86). Refused: no
-# --attack, an unknown attack, a bad --eps, --curve with one eps, a model that
-# is not a classifier, a map without --grid.
+# Saliency, occlusion and Grad-CAM maps of 5 images (3 rows: 144x86).
+# Refused: no --attack, an unknown attack, a bad --eps, --curve with one eps,
+# a model that is not a classifier, a map without --grid, a --layer the model
+# does not assign.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 DL=$(cd "$B" && pwd)/dlnc
 cp tests/e2e/explain.dln tests/e2e/adv_train.dln "$T/"
@@ -39,12 +40,15 @@ else
 fi
 dx explain.dln --checkpoint ex.st --map saliency --grid sal.png --count 5 > "$T/sal.out" 2>&1; m1=$?
 dx explain.dln --checkpoint ex.st --map occlusion --patch 7 --grid occ.png --count 5 > "$T/occ.out" 2>&1; m2=$?
-if [ $m1 -eq 0 ] && [ $m2 -eq 0 ] && [ "$(png_size "$T/sal.png")" = 144x86 ] && [ "$(png_size "$T/occ.png")" = 144x86 ] \
+dx explain.dln --checkpoint ex.st --map gradcam --layer h --grid cam.png --count 5 > "$T/cam.out" 2>&1; m3=$?
+if [ $m1 -eq 0 ] && [ $m2 -eq 0 ] && [ $m3 -eq 0 ] && [ "$(png_size "$T/sal.png")" = 144x86 ] \
+   && [ "$(png_size "$T/occ.png")" = 144x86 ] && [ "$(png_size "$T/cam.png")" = 144x86 ] \
+   && [ "$(grep -c '^Grad-CAM: test image' "$T/cam.out")" = 5 ] && ! cmp -s "$T/cam.png" "$T/occ.png" \
    && [ "$(grep -c '^saliency: test image' "$T/sal.out")" = 5 ] && [ "$(grep -c '^occlusion: test image' "$T/occ.out")" = 5 ] \
    && ! cmp -s "$T/sal.png" "$T/occ.png"; then
-  echo "dlnc explain --map saliency and occlusion: 5 images, 144x86 each: ok"; pass=$((pass+1))
+  echo "dlnc explain --map saliency, occlusion and gradcam: 5 images, 144x86 each: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc explain --map ($m1 $m2, $(png_size "$T/sal.png") $(png_size "$T/occ.png")):"; cat "$T/sal.out" "$T/occ.out"; fail=$((fail+1))
+  echo "FAIL dlnc explain --map ($m1 $m2 $m3, $(png_size "$T/sal.png") $(png_size "$T/occ.png")):"; cat "$T/sal.out" "$T/occ.out" "$T/cam.out"; fail=$((fail+1))
 fi
 dx explain.dln --checkpoint ex.st > "$T/xb1" 2>&1; c1=$?
 dx explain.dln --checkpoint ex.st --attack cw > "$T/xb2" 2>&1; c2=$?
@@ -52,14 +56,16 @@ dx explain.dln --checkpoint ex.st --attack fgsm --eps 0.1,2 > "$T/xb3" 2>&1; c3=
 dx explain.dln --checkpoint ex.st --attack fgsm --eps 0.1 --curve c.svg > "$T/xb4" 2>&1; c4=$?
 dx "$(pwd)/tests/e2e/vae_small.dln" --model vae --checkpoint ex.st --attack fgsm > "$T/xb5" 2>&1; c5=$?
 dx explain.dln --checkpoint ex.st --map saliency > "$T/xb6" 2>&1; c6=$?
+dx explain.dln --checkpoint ex.st --map gradcam --layer nope --grid bad.png > "$T/xb7" 2>&1; c7=$?
 if [ $c1 -eq 2 ] && grep -q "needs an attack or a map: --attack fgsm|pgd or --map saliency|occlusion" "$T/xb1" \
    && [ $c2 -eq 2 ] && grep -q "attack takes fgsm or pgd, not 'cw'" "$T/xb2" \
    && [ $c3 -eq 2 ] && grep -q "eps takes 1 to 32 numbers in \[0, 1\]" "$T/xb3" \
    && [ $c4 -eq 2 ] && grep -q "give --eps a list" "$T/xb4" \
    && [ $c5 -eq 1 ] && grep -q "dlnc explain needs a classifier: model 'vae'" "$T/xb5" && [ ! -e "$T/c.svg" ] \
-   && [ $c6 -eq 2 ] && grep -q "give the picture's path with --grid" "$T/xb6"; then
-  echo "dlnc explain: no attack, unknown attack, bad eps, a curve of one point, a non-classifier, a map without --grid refused: ok"; pass=$((pass+1))
+   && [ $c6 -eq 2 ] && grep -q "give the picture's path with --grid" "$T/xb6" \
+   && [ $c7 -eq 1 ] && grep -q "explain.dln:2:7: error: --layer nope: model 'cnn' assigns no value 'nope'" "$T/xb7"; then
+  echo "dlnc explain: no attack, unknown attack, bad eps, a curve of one point, a non-classifier, a map without --grid, an unknown --layer refused: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc explain refusals ($c1 $c2 $c3 $c4 $c5 $c6):"; cat "$T/xb1" "$T/xb2" "$T/xb3" "$T/xb4" "$T/xb5" "$T/xb6"; fail=$((fail+1))
+  echo "FAIL dlnc explain refusals ($c1 $c2 $c3 $c4 $c5 $c6 $c7):"; cat "$T/xb1" "$T/xb2" "$T/xb3" "$T/xb4" "$T/xb5" "$T/xb6" "$T/xb7"; fail=$((fail+1))
 fi
 fi

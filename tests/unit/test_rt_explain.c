@@ -150,11 +150,30 @@ static void test_maps(void) {
     unlink(path);
 }
 
+/* Grad-CAM of a 2-channel 2x2 activation: alphas 1 and -0.5 (the mean
+ * gradients), cam = relu(A0 - 0.5 A1); resized to 4x4 each corner pixel
+ * keeps its cell's value and an inner one mixes 3/4 and 1/4, as
+ * F.interpolate(mode = "bilinear", align_corners = False). */
+static void test_gradcam(void) {
+    const float A[8] = {1, 2, 3, 4, /* */ 4, 0, 2, 2};
+    const float dA[8] = {1, 1, 1, 1, /* */ -1, 0, -1, 0};
+    float map[16];
+    dl_gradcam(A, dA, 2, 2, 2, map, 4, 4);
+    /* cam = relu([1 - 2, 2 - 0, 3 - 1, 4 - 1]) = [0, 2, 2, 3] */
+    CU_ASSERT_DOUBLE_EQUAL(map[0], 0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(map[3], 2, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(map[12], 2, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(map[15], 3, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(map[1], 0.75 * 0 + 0.25 * 2, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(map[5], 0.75 * (0.75 * 0 + 0.25 * 2) + 0.25 * (0.75 * 2 + 0.25 * 3), 1e-6);
+}
+
 void suite_rt_explain(void) {
     CU_pSuite s = CU_add_suite("rt_explain", NULL, NULL);
     CU_add_test(s, "FGSM sign step", test_sign_step);
     CU_add_test(s, "PGD projection onto the ball and [0, 1]", test_project);
     CU_add_test(s, "attacks over the test set: exact accuracies", test_attack);
     CU_add_test(s, "the maps' colour scale", test_heat);
+    CU_add_test(s, "Grad-CAM: weights, relu, bilinear resize", test_gradcam);
     CU_add_test(s, "occlusion and saliency maps drawn, a square too big refused", test_maps);
 }
