@@ -152,10 +152,11 @@ const char *explain_input_grad_model(arena *ar, ast_program *prog, const char *n
         return NULL;
     }
     const ast_stmt *ret = m->body.n_stmts ? m->body.stmts[m->body.n_stmts - 1] : NULL;
-    if (m->n_formals != 1 || !m->formals[0].type || m->n_ret_types != 1 || !ret || ret->kind != AST_ST_RETURN ||
-        ret->n_values != 1) {
-        diag_error(d, m->name_loc, "dlnc explain needs a classifier: model '%s' must take one image and end with "
-                   "`return logits` (one output, its type written: -> f32[N, K])", m->name);
+    const ast_type *in = m->n_formals == 1 ? m->formals[0].type : NULL, *out = m->n_ret_types == 1 ? m->ret_types[0] : NULL;
+    if (!in || in->dtype != AST_DT_F32 || !in->has_shape || in->rank != 4 || !out || out->dtype != AST_DT_F32 ||
+        !out->has_shape || out->rank != 2 || !ret || ret->kind != AST_ST_RETURN || ret->n_values != 1) {
+        diag_error(d, m->name_loc, "dlnc explain needs a classifier: model '%s' must take one image f32[N, C, H, W] "
+                   "and end with `return logits` (one output, its type written: -> f32[N, K])", m->name);
         return NULL;
     }
     if (layer && !assigns(&m->body, layer)) {
@@ -223,6 +224,11 @@ void explain_cmd_modules(const elab_output *eo, const char *ig, const char *sect
 }
 
 int explain_cmd_run(const dl_model_api *data, const dl_model_api *ig, const dl_explain_options *o, int verbose) {
+    if (!o->grid.checkpoint) {
+        fprintf(stderr, "dlnc: error: dlnc explain needs the trained model: --checkpoint FILE (what `dlnc run "
+                "--checkpoint FILE` saved)\n");
+        return 2;
+    }
     if (!o->kind == !o->map) {
         fprintf(stderr, "dlnc: error: dlnc explain needs %s: --attack fgsm|pgd or --map saliency|occlusion\n",
                 o->kind ? "one of an attack and a map" : "an attack or a map");

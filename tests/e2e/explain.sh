@@ -9,7 +9,7 @@
 # Saliency, occlusion and Grad-CAM maps of 5 images (3 rows: 144x86).
 # Refused: no --attack, an unknown attack, a bad --eps, --curve with one eps,
 # a model that is not a classifier, a map without --grid, a --layer the model
-# does not assign.
+# does not assign, no --checkpoint.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 DL=$(cd "$B" && pwd)/dlnc
 cp tests/e2e/explain.dln tests/e2e/adv_train.dln "$T/"
@@ -57,15 +57,17 @@ dx explain.dln --checkpoint ex.st --attack fgsm --eps 0.1 --curve c.svg > "$T/xb
 dx "$(pwd)/tests/e2e/vae_small.dln" --model vae --checkpoint ex.st --attack fgsm > "$T/xb5" 2>&1; c5=$?
 dx explain.dln --checkpoint ex.st --map saliency > "$T/xb6" 2>&1; c6=$?
 dx explain.dln --checkpoint ex.st --map gradcam --layer nope --grid bad.png > "$T/xb7" 2>&1; c7=$?
+dx explain.dln --attack fgsm > "$T/xb8" 2>&1; c8=$?
 if [ $c1 -eq 2 ] && grep -q "needs an attack or a map: --attack fgsm|pgd or --map saliency|occlusion" "$T/xb1" \
    && [ $c2 -eq 2 ] && grep -q "attack takes fgsm or pgd, not 'cw'" "$T/xb2" \
    && [ $c3 -eq 2 ] && grep -q "eps takes 1 to 32 numbers in \[0, 1\]" "$T/xb3" \
    && [ $c4 -eq 2 ] && grep -q "give --eps a list" "$T/xb4" \
    && [ $c5 -eq 1 ] && grep -q "dlnc explain needs a classifier: model 'vae'" "$T/xb5" && [ ! -e "$T/c.svg" ] \
    && [ $c6 -eq 2 ] && grep -q "give the picture's path with --grid" "$T/xb6" \
-   && [ $c7 -eq 1 ] && grep -q "explain.dln:2:7: error: --layer nope: model 'cnn' assigns no value 'nope'" "$T/xb7"; then
-  echo "dlnc explain: no attack, unknown attack, bad eps, a curve of one point, a non-classifier, a map without --grid, an unknown --layer refused: ok"; pass=$((pass+1))
+   && [ $c7 -eq 1 ] && grep -q "explain.dln:2:7: error: --layer nope: model 'cnn' assigns no value 'nope'" "$T/xb7" \
+   && [ $c8 -eq 2 ] && grep -q "dlnc explain needs the trained model: --checkpoint FILE" "$T/xb8"; then
+  echo "dlnc explain: no attack, unknown attack, bad eps, a curve of one point, a non-classifier, a map without --grid, an unknown --layer, no checkpoint refused: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc explain refusals ($c1 $c2 $c3 $c4 $c5 $c6 $c7):"; cat "$T/xb1" "$T/xb2" "$T/xb3" "$T/xb4" "$T/xb5" "$T/xb6" "$T/xb7"; fail=$((fail+1))
+  echo "FAIL dlnc explain refusals ($c1 $c2 $c3 $c4 $c5 $c6 $c7 $c8):"; cat "$T/xb1" "$T/xb2" "$T/xb3" "$T/xb4" "$T/xb5" "$T/xb6" "$T/xb7" "$T/xb8"; fail=$((fail+1))
 fi
 fi
