@@ -22,6 +22,7 @@
 #include "elab.h"
 #include "emit.h"
 #include "emit_dot.h"
+#include "explain_cmd.h"
 #include "ir.h"
 #include "jit.h"
 #include "parse.h"
@@ -34,7 +35,7 @@
 #include "train.h"
 
 typedef struct options {
-    int run;                  /* `dlnc run` (1), `dlnc sample` (2) or `dlnc search` (3): build the model and run it */
+    int run;                  /* `dlnc run` (1), `dlnc sample` (2), `dlnc search` (3) or `dlnc explain` (4): build and run */
     const char *input;
     const char *output;       /* -o: the .c path (header beside it) */
     const char *emit;         /* --emit=ast|ir|c|dot */
@@ -54,6 +55,7 @@ typedef struct options {
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
     search_options search;    /* `dlnc search` */
+    dl_explain_options attack; /* `dlnc explain` */
 } options;
 
 static void usage(FILE *out) {
@@ -67,6 +69,8 @@ static void usage(FILE *out) {
             "       dlnc sample --autoregressive --grid OUT.png ... m.dln  ... pixel by pixel (PixelCNN)\n"
             "       dlnc sample --ddpm T --model eps --grid OUT.png ... m.dln   ... or diffusion model\n"
             "       dlnc search --grid SPEC [--random N] [--out FILE.csv] ... m.dln   hyper-parameter search\n"
+            "       dlnc explain --attack fgsm|pgd --checkpoint CK [options] m.dln   attack a trained classifier\n"
+            "       dlnc explain --map saliency|occlusion --grid OUT.png --checkpoint CK m.dln   ... or map it\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -146,6 +150,18 @@ static void usage(FILE *out) {
             "  --beta1 B           with --ddpm: the linear schedule's first beta (default 1e-4)\n"
             "  --beta-t B          with --ddpm: its last beta (default 0.02)\n"
             "  --ddim S            with --ddpm: deterministic DDIM over S of the T steps\n"
+            "\n"
+            "explain options (also --model, --seed, --checkpoint, --grid OUT.png, --count N (default 8)):\n"
+            "  --attack fgsm|pgd   FGSM (one step of eps) or PGD (L-infinity, projected) on the cross-entropy\n"
+            "                      of the classifier's logits, over the test images; prints the accuracies\n"
+            "  --eps E[,E...]      the radii, pixels in [0, 1] (default 0.1); --grid draws the last\n"
+            "  --steps K           PGD: iterations (default 10)\n"
+            "  --alpha A           PGD: step size (default 2.5 eps / steps)\n"
+            "  --random-start      PGD: start from a uniform point of the eps-ball\n"
+            "  --curve OUT.svg|png accuracy against eps (needs several --eps)\n"            "  --map saliency|occlusion|gradcam  instead of an attack: --grid of the images, their maps\n"
+            "                      (|d logit[label] / d image|, or the drop in the label's probability\n"
+            "                      under a grey square) and the maps over the images\n"
+            "  --patch P           occlusion: the square's side in pixels (default 5)\n"            "  --layer NAME        --map gradcam: Grad-CAM at the value NAME the model assigns\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -180,16 +196,21 @@ static int parse_options(int argc, char **argv, options *o) {
     } else if (argc > 1 && strcmp(argv[1], "search") == 0) {
         o->run = 3;
         i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "explain") == 0) {
+        o->run = 4;
+        i = 2;
     }
     o->gen.length = 200;
     o->gen.temperature = 0.8f;
     o->grid.count = 64;
     o->grid.hi = 1;
     ddpm_cmd_defaults(&o->ddpm);
+    explain_cmd_defaults(&o->attack);
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
-        int taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        int taken = o->run == 4 ? explain_cmd_option(argc, argv, &i, &o->attack) : 0;
+        if (!taken) taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
         if (taken < 0) return -1;
         if (!taken && o->run == 3) taken = search_cmd_option(argc, argv, &i, &o->search);
         if (taken < 0) return -1;
@@ -362,7 +383,7 @@ static int parse_options(int argc, char **argv, options *o) {
         }
         o->image_mode = SAMPLE_AUTOREGRESSIVE;
     }
-    if (o->grid.path && !o->count_set) o->grid.count = sample_mode_count(o->image_mode);
+    if (o->grid.path && !o->count_set && o->run != 4) o->grid.count = sample_mode_count(o->image_mode);
     if (!o->input) {
         fprintf(stderr, "dlnc: error: no input file\n");
         usage(stderr);
@@ -420,6 +441,18 @@ static int write_atomic(const char *path, const char *text, size_t len, diag_ctx
         return -1;
     }
     return 0;
+}
+
+/* `dlnc explain`: the build's models are the classifier, its input-gradient
+ * model and, for a model of a section with steps, a step reading the data. */
+static int run_explain(const jit_module *jm, const options *o) {
+    dl_explain_options a = o->attack;
+    a.grid.checkpoint = o->run_opt.checkpoint;
+    a.grid.path = o->grid.path;
+    a.grid.count = o->count_set ? o->grid.count : a.grid.count;
+    a.grid.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
+    a.grid.prefix = o->grid.prefix;
+    return explain_cmd_run(jm->models[2] ? jm->models[2] : jm->models[0], jm->models[1], &a, o->jit.verbose);
 }
 
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
@@ -522,6 +555,9 @@ int main(int argc, char **argv) {
         lib[i] = parse_source(&ar, &d, stdlib_files[i].name, stdlib_files[i].text);
     ast_program *prog = parse_file(&ar, &d, o.input);
     if (!prog || d.n_errors) goto done;
+    const char *explained = o.run == 4 ? explain_input_grad_model(&ar, prog, o.model, o.input, o.attack.map == DL_MAP_SALIENCY,
+                                                           o.attack.layer, &d) : NULL;
+    if (o.run == 4 && !explained) goto done;
     if (o.emit && !strcmp(o.emit, "ast")) {
         ast_print(stdout, prog);
         status = 0;
@@ -574,9 +610,9 @@ int main(int argc, char **argv) {
         }
         /* `dlnc sample --model gen`: a model of a several-model section (a GAN's
          * generator) is built alone and loads its `gen.` tensors of the checkpoint */
-        const char *in_section = o.run == 2 && o.model && pick >= 0 && !eo.mods[pick]->train
+        const char *in_section = (o.run == 2 || o.run == 4) && o.model && pick >= 0 && !eo.mods[pick]->train
                                      ? sample_section_of(prog, eo.mods[pick]->name) : NULL;
-        if (in_section && (!o.grid.path || sample_mode_reads_data(o.image_mode))) {
+        if (in_section && o.run == 2 && (!o.grid.path || sample_mode_reads_data(o.image_mode))) {
             diag_fatal_noloc(&d, "%s: model '%s' is trained by the section '%s'; dlnc sample draws it as images "
                              "with --grid OUT.png or --interpolate OUT.png", o.input, o.model, in_section);
             goto done;
@@ -590,6 +626,7 @@ int main(int argc, char **argv) {
         ir_module *extra[2] = {NULL, NULL}; /* --encoder: the encoder, the model whose data it reads */
         if (o.encoder && sample_images_encoder(&eo, prog, o.input, o.encoder, &ar, &o.grid, &extra[0], &extra[1], &d))
             goto done;
+        if (explained) explain_cmd_modules(&eo, explained, in_section, extra);
         if (pick < 0 || (!eo.mods[pick]->train && !o.grid.prefix)) {
             const char *nm = eo.mods[pick < 0 ? 0 : pick]->name;
             if (sample_mode_reads_data(o.image_mode))
@@ -664,7 +701,8 @@ int main(int argc, char **argv) {
     if (o.run) {
         jit_module jm;
         if (jit_load(c_text, c_len, h_text, h_len, h_name, &o.jit, &jm) == 0) {
-            status = o.run == 2                  ? run_sample(&jm, &o)
+            status = o.run == 4                  ? run_explain(&jm, &o)
+                     : o.run == 2                 ? run_sample(&jm, &o)
                      : eo.mods[0]->train->section ? run_steps(&jm, &o, eo.mods, eo.n_mods)
                                                   : run_training(&jm, &o);
             jit_unload(&jm);

@@ -605,6 +605,49 @@ int dl_pca(const float *x, int64_t n, int64_t d, int k, double *proj, double *di
 #define DL_TSNE_MAX_POINTS 4096
 int dl_tsne(const float *x, int64_t n, int64_t d, double perplexity, int iters, uint64_t seed, double *y);
 int dl_sample_pca(const struct dl_model_api *api, const dl_grid_options *o);
+/* Adversarial attacks (explain.c, `dlnc explain`): ig is a classifier's
+ * input-gradient model (inputs: the image f32[N, C, H, W] and the label
+ * i32[N]; outputs: the logits f32[N, K] and d cross_entropy / d image, in
+ * evaluation mode), data the model whose train section names the images.
+ * Every epsilon of o->eps is tried over the whole evaluation set: clean and
+ * adversarial accuracy are printed; the first o->grid.count images of the
+ * last epsilon are drawn in three rows (the image, the perturbation scaled
+ * from [-eps, eps] to black..white, the adversarial image) into
+ * o->grid.path (if set); o->curve (if set) is accuracy against epsilon
+ * (.png or .svg). Pixels stay in [0, 1]. */
+typedef enum dl_attack_kind { DL_ATTACK_FGSM = 1, DL_ATTACK_PGD } dl_attack_kind;
+typedef enum dl_map_kind { DL_MAP_SALIENCY = 1, DL_MAP_OCCLUSION, DL_MAP_GRADCAM } dl_map_kind;
+#define DL_ATTACK_MAX_EPS 32
+typedef struct dl_explain_options {
+    dl_grid_options grid;                 /* checkpoint, path (the picture, may be NULL), count, seed */
+    dl_attack_kind kind;
+    double eps[DL_ATTACK_MAX_EPS];        /* L-infinity radii, in pixel units */
+    int n_eps;
+    int steps;                            /* PGD: iterations */
+    double alpha;                         /* PGD: step size (0: 2.5 eps / steps, Madry et al.) */
+    int random_start;                     /* PGD: start at a uniform point of the eps-ball */
+    const char *curve;                    /* accuracy vs epsilon, .png or .svg; NULL: none */
+    double *acc;                          /* if not NULL: n_eps + 1 accuracies (clean first) */
+    dl_map_kind map;                      /* instead of an attack: dl_explain_map */
+    int patch;                            /* occlusion: the square's side in pixels */
+    const char *layer;                    /* Grad-CAM: the activation's name (for messages) */
+} dl_explain_options;
+int dl_explain_attack(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_explain_options *o);
+/* Maps of what the classifier looks at (explain_maps.c), for the first
+ * o->grid.count test images, drawn into o->grid.path (required) in three
+ * rows: the image, the map in a colour scale (blue 0 .. red the image's
+ * largest value), the map over the image. DL_MAP_SALIENCY: ig's second
+ * output is d logit[label] / d image (Simonyan et al.); the map is its
+ * absolute value, the largest over the channels. DL_MAP_OCCLUSION (Zeiler &
+ * Fergus): ig's logits only; a grey (0.5) square of o->patch pixels at every
+ * position, stride 1; a pixel's value is the mean, over the squares covering
+ * it, of the drop in the true class's softmax probability (negative drops
+ * count as 0). DL_MAP_GRADCAM (Selvaraju et al.): ig's outputs are the
+ * logits, an activation A f32[N, C, h, w] and d logit[label] / d A; the map
+ * is relu(sum_k mean_hw(dA_k) A_k), resized bilinearly to the image (as
+ * F.interpolate, align_corners = False). Prints each drawn image's label and
+ * clean probability. */
+int dl_explain_map(const struct dl_model_api *data, const struct dl_model_api *ig, const dl_explain_options *o);
 /* Latent interpolation (image_interp.c): a decoder dec (one f32 input: the
  * latent, fixed sizes; first output an image as for --grid) draws o->count
  * rows (default DL_INTERP_DEFAULT_ROWS) of DL_INTERP_STEPS images, row r

@@ -307,6 +307,8 @@ fi
 # A conditional GAN (steps reading label) and its class-row grids.
 . tests/e2e/cgan.sh
 . tests/e2e/ddpm.sh
+# Attacks on a trained classifier (dlnc explain), adversarial training with batch norm.
+. tests/e2e/explain.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 
