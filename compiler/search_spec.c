@@ -153,6 +153,7 @@ int64_t search_grid_size(const search_space *s) {
 }
 
 void search_grid_trial(const search_space *s, int64_t idx, search_trial *t) {
+    *t = (search_trial){{0}}; /* the keys past s->n too: trials compare as whole values */
     for (int k = s->n - 1; k >= 0; k--) {
         t->v[k] = s->keys[k].v[idx % s->keys[k].n];
         idx /= s->keys[k].n;
@@ -169,6 +170,7 @@ static double draw(uint64_t seed, int64_t trial, int key) {
 }
 
 void search_random_trial(const search_space *s, uint64_t seed, int64_t idx, search_trial *t) {
+    *t = (search_trial){{0}};
     for (int k = 0; k < s->n; k++) {
         const search_key *key = &s->keys[k];
         double u = draw(seed, idx, k), v;

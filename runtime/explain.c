@@ -48,6 +48,12 @@ int dl_explain_form(const dl_model_api *ig, const dl_dataset *d, int64_t *K) {
         return -1;
     }
     *K = ig->outputs[0].shape[0];
+    for (int64_t i = 0; i < d->n; i++)
+        if (d->y_class[i] < 0 || d->y_class[i] >= *K) {
+            dl_set_error("model '%s' has %lld classes, but image %lld of its data has the label %d", ig->name,
+                         (long long)*K, (long long)i, d->y_class[i]);
+            return -1;
+        }
     return 0;
 }
 
