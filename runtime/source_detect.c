@@ -2,91 +2,25 @@
  * named-field batches — image, grid_target, boxes, classes, box_mask — and
  * the driver's evaluation of a detector on the test canvases: the mean loss
  * and, with metrics = [map], the mAP of its decoded grid output
- * (detect_map.c). The order of an epoch is the seq2seq source's
- * (dl_source_rows_epoch), so a resumed run replays it by resetting. */
+ * (detect_map.c). The canvases are a table of rows (source_rows.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "step_internal.h"
 
-/* floats of each field per canvas, in field order (classes counted as floats: same size) */
-static void det_sizes(const dl_detect_data *d, int64_t sz[5])
-{
-    sz[0] = d->S * d->S, sz[1] = d->G * d->G * (5 + d->C), sz[2] = d->M * 4, sz[3] = d->M, sz[4] = d->M;
-}
-
-static int64_t det_next(dl_source *s, dl_batch *b)
-{
-    const dl_detect_data *d = s->det;
-    const int64_t batch = s->bounds.n;
-    const int64_t n = s->s2s_count - s->s2s_pos < batch ? s->s2s_count - s->s2s_pos : batch;
-    if (n <= 0) return b->n = 0;
-    int64_t sz[5];
-    det_sizes(d, sz);
-    const char *from[5] = {(const char *)d->image, (const char *)d->grid, (const char *)d->boxes,
-                           (const char *)d->classes, (const char *)d->box_mask};
-    *b = s->bounds;
-    b->n = n;
-    char *to = (char *)s->det_buf;
-    for (int f = 0; f < 5; f++) {
-        const size_t row = (size_t)sz[f] * 4;   /* f32 and i32 alike */
-        for (int64_t i = 0; i < n; i++) {
-            const int64_t r = s->s2s_first + s->s2s_order[s->s2s_pos + i];
-            memcpy(to + i * row, from[f] + r * row, row);
-        }
-        b->field[f].data = to;
-        to += batch * row;
-    }
-    s->s2s_pos += n;
-    b->reset = 1;
-    return n;
-}
-
-static void det_close(dl_source *s)
-{
-    free(s->s2s_order);
-    free(s->det_buf);
-    s->s2s_order = NULL;
-    s->det_buf = NULL;
-}
-
 int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                      uint64_t seed)
 {
-    memset(s, 0, sizeof *s);
-    if (count < 1 || batch < 1 || first < 0 || first + count > d->n_train + d->n_test) {
-        dl_set_error("detection batches: canvases [%lld, %lld) of %lld, batch %lld", (long long)first,
-                     (long long)(first + count), (long long)(d->n_train + d->n_test), (long long)batch);
-        return -1;
-    }
-    if (batch > count) batch = count;
-    int64_t sz[5];
-    det_sizes(d, sz);
-    s->det = d;
-    s->s2s_first = first;
-    s->s2s_count = count;
-    s->s2s_seed = seed;
-    s->shuffle_rows = shuffle;
-    s->s2s_order = malloc((size_t)count * sizeof *s->s2s_order);
-    s->det_buf = malloc((size_t)(batch * (sz[0] + sz[1] + sz[2] + sz[3] + sz[4])) * 4);
-    if (!s->s2s_order || !s->det_buf) {
-        det_close(s);
-        dl_set_error("detection batches: out of memory");
-        return -1;
-    }
-    s->next = det_next;
-    s->reset = dl_source_rows_reset;
-    s->close = det_close;
-    s->batches = (count + batch - 1) / batch;
-    s->bounds = (dl_batch){.n = batch, .n_fields = 5};
-    s->bounds.field[0] = (dl_field){.name = "image", .dtype = DL_F32, .rank = 3, .shape = {1, d->S, d->S}};
-    s->bounds.field[1] = (dl_field){.name = "grid_target", .dtype = DL_F32, .rank = 3, .shape = {d->G, d->G, 5 + d->C}};
-    s->bounds.field[2] = (dl_field){.name = "boxes", .dtype = DL_F32, .rank = 2, .shape = {d->M, 4}};
-    s->bounds.field[3] = (dl_field){.name = "classes", .dtype = DL_I32, .rank = 1, .shape = {d->M}};
-    s->bounds.field[4] = (dl_field){.name = "box_mask", .dtype = DL_F32, .rank = 1, .shape = {d->M}};
-    dl_source_rows_epoch(s);
-    return 0;
+    const void *from[5] = {d->image, d->grid, d->boxes, d->classes, d->box_mask};
+    const dl_field fields[5] = {
+        {.name = "image", .dtype = DL_F32, .rank = 3, .shape = {1, d->S, d->S}},
+        {.name = "grid_target", .dtype = DL_F32, .rank = 3, .shape = {d->G, d->G, 5 + d->C}},
+        {.name = "boxes", .dtype = DL_F32, .rank = 2, .shape = {d->M, 4}},
+        {.name = "classes", .dtype = DL_I32, .rank = 1, .shape = {d->M}},
+        {.name = "box_mask", .dtype = DL_F32, .rank = 1, .shape = {d->M}},
+    };
+    return dl_source_rows(s, "detection", from, fields, 5, d->n_train + d->n_test, first, count, batch, shuffle, seed);
 }
 
 int dl_evaluate_detect(void *m, const dl_detect_data *d, int64_t batch, dl_stepper *st,

@@ -67,20 +67,19 @@ typedef struct dl_source {
     int64_t batches;                          /* per epoch, for the schedule's fractional epoch */
     /* the text source's state (source_text.c) */
     dl_text_batcher text;
-    /* the seq2seq_task source's state (source_seq2seq.c): rows [first, first + count) of s2s_data */
-    const dl_seq2seq_data *s2s_data;
-    int64_t s2s_first, s2s_count, s2s_pos, s2s_epoch;
-    int64_t *s2s_order;
-    int32_t *s2s_buf;                         /* source, target_in, target of one batch */
-    uint64_t s2s_seed;
+    /* a row source's state (source_rows.c: seq2seq_task, detection_canvas):
+     * rows [rows_first, rows_first + rows_count) of a table whose field f is
+     * stored row after row at rows_from[f] */
+    const char *rows_from[8];
+    int64_t rows_first, rows_count, rows_pos, rows_epoch;
+    int64_t *rows_order;
+    void *rows_buf;                           /* every field of one batch */
+    uint64_t rows_seed;
     int shuffle_rows;
     /* the graph source's state (source_graph.c): the whole graph, one batch */
     const dl_graph *graph;
     float *graph_mask;                        /* [V]: 1 at the nodes of the split */
     int graph_given;                          /* the batch of this epoch is out */
-    /* the detection source's state (source_detect.c): the s2s_ order and rows, over det */
-    const dl_detect_data *det;
-    void *det_buf;                            /* image, grid_target, boxes, classes, box_mask of one batch */
     /* the dataset adapter's state */
     dl_batcher batcher;
     const dl_dataset *d;
@@ -104,11 +103,14 @@ int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_co
  * (seeded by seed and the epoch) when shuffle, in row order otherwise. */
 int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                       uint64_t seed);
-/* The row order of such a source (s2s_count rows, s2s_pos at 0): identity,
- * or shuffled from (s2s_seed, s2s_epoch) when shuffle_rows; reset moves to
- * the next epoch. Shared by the row sources (seq2seq, detection). */
-void dl_source_rows_epoch(dl_source *s);
-void dl_source_rows_reset(dl_source *s);
+/* Batches of the rows [first, first + count) of a table of total rows: field
+ * f (fields[f]: name, dtype f32 or i32, per-row shape) stored row after row
+ * at from[f]. Visited in a shuffled order per epoch (seeded by seed and the
+ * epoch; a reset moves to the next epoch, so a resumed run replays it) when
+ * shuffle, in row order otherwise. what names the source in errors. The
+ * table must outlive the source. */
+int dl_source_rows(dl_source *s, const char *what, const void *const *from, const dl_field *fields, int n_fields,
+                   int64_t total, int64_t first, int64_t count, int64_t batch, int shuffle, uint64_t seed);
 
 /* What dl_evaluate_seq2seq measures on the test rows of a seq2seq_task;
  * NaN where not measured. */
