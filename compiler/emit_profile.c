@@ -2,7 +2,8 @@
  * each kernel call wrapped in the runtime's DL_PROF macro with its site,
  *
  *     #ifdef DL_PROFILE
- *     static dl_prof_site mlp_train_prof12 = {"mlp_train_k12_log", "backward", "mlp.dln:4", "log", 1, 0};
+ *     static dl_prof_site mlp_train_prof12 = {.kernel = "mlp_train_k12_log", .phase = "backward",
+ *         .line = "mlp.dln:4", .what = "log", .self = 1, .op = "log"};
  *     #endif
  *     ...
  *     DL_PROF(mlp_train_prof12, 16.0 * (double)n, mlp_train_k12_log(n, t12, x));
@@ -55,15 +56,23 @@ static const char *phase_of(const emit_ctx *c, const ir_node *v)
 /* The site's definition, under #ifdef DL_PROFILE (a build without it would
  * not use the variable), then the wrapped statement. */
 static void wrap(emit_ctx *c, const char *site, const char *kernel, const char *phase, const char *line,
-                 const char *what, int self, const char *flops, const char *stmt)
+                 const char *what, const char *inner, const char *op, const char *flops, const char *stmt)
 {
-    fprintf(c->defs, "#ifdef DL_PROFILE\nstatic dl_prof_site %s = {", site);
+    fprintf(c->defs, "#ifdef DL_PROFILE\nstatic dl_prof_site %s = {.kernel = ", site);
     emit_cstr(c->defs, kernel);
-    fprintf(c->defs, ", \"%s\", ", phase);
+    fprintf(c->defs, ", .phase = \"%s\", .line = ", phase);
     emit_cstr(c->defs, line);
-    fprintf(c->defs, ", ");
+    fprintf(c->defs, ", .what = ");
     emit_cstr(c->defs, what);
-    fprintf(c->defs, ", %d, 0};\n#endif\n\n", self);
+    if (inner) {
+        fprintf(c->defs, ", .inner = ");
+        emit_cstr(c->defs, inner);
+    } else {
+        fprintf(c->defs, ", .self = 1");
+    }
+    fprintf(c->defs, ", .op = ");
+    emit_cstr(c->defs, op);
+    fprintf(c->defs, "};\n#endif\n\n");
     /* the statement without its indentation and its final ';' (the macro's call ends it) */
     size_t b = strspn(stmt, " "), e = strlen(stmt);
     while (e > b && (stmt[e - 1] == '\n' || stmt[e - 1] == ' ')) e--;
@@ -74,13 +83,16 @@ static void wrap(emit_ctx *c, const char *site, const char *kernel, const char *
 void emit_prof_call(emit_ctx *c, const ir_node *n, const char *kernel, const char *flops, const char *stmt)
 {
     const ir_node *v = emit_located(n);
-    const char *line = "-", *what = ir_ops[n->op].name;
-    if (v && v->site.file) line = arena_printf(c->ar, "%s:%d", v->site.file, v->site.line);
-    else if (v) line = arena_printf(c->ar, "%s:%d", v->loc.file, v->loc.line);
-    if (v && v->site.file && v->site_block) what = v->site_block;
-    else if (v) what = ir_ops[v->op].name;
-    wrap(c, arena_printf(c->ar, "%s_prof%d", c->kernel_prefix, n->id), kernel, phase_of(c, v), line, what,
-         !(v && v->site.file), flops, stmt);
+    const char *line = "-", *op = ir_ops[v ? v->op : n->op].name, *what = op, *inner = NULL;
+    if (v && v->site.file) {
+        line = arena_printf(c->ar, "%s:%d", v->site.file, v->site.line);
+        inner = arena_printf(c->ar, "%s:%d", v->loc.file, v->loc.line);
+        if (v->site_block) what = v->site_block;
+    } else if (v) {
+        line = arena_printf(c->ar, "%s:%d", v->loc.file, v->loc.line);
+    }
+    wrap(c, arena_printf(c->ar, "%s_prof%d", c->kernel_prefix, n->id), kernel, phase_of(c, v), line, what, inner,
+         op, flops, stmt);
 }
 
 void emit_prof_optim(emit_ctx *c, FILE *f, int first_param, const char *stmt)
@@ -90,6 +102,6 @@ void emit_prof_optim(emit_ctx *c, FILE *f, int first_param, const char *stmt)
     const ir_param *p = &c->mod->params[first_param];
     const char *line = p->site.file ? arena_printf(c->ar, "%s:%d", p->site.file, p->site.line) : "-";
     wrap(c, arena_printf(c->ar, "%s_prof_opt%d", c->kernel_prefix, first_param), "dl_optim_update", "optimizer",
-         line, "update", 1, "-1.0", stmt);
+         line, "update", NULL, "update", "-1.0", stmt);
     c->calls = calls;
 }

@@ -707,7 +707,7 @@ int main(int argc, char **argv) {
     char *c_text = NULL, *h_text = NULL;
     size_t c_len = 0, h_len = 0;
     emit_options eopt = {.header_name = h_name, .source_name = o.input, .check_numerics = o.check_numerics,
-                         .profile = o.run == 1 && o.jit.profile};
+                         .profile = (o.run == 0 || o.run == 1) && o.jit.profile};
     int rc = emit_to_memory(eo.mods, eo.n_mods, &eopt, &d, &c_text, &c_len, &h_text, &h_len);
     if (rc != 0 || d.n_errors) {
         free(c_text);

@@ -56,6 +56,8 @@ typedef struct dl_prof_site {
     const char *line;                     /* the user's .dln line, "mlp.dln:8" ("-": no line) */
     const char *what;                     /* the stdlib block called there, or the op ("dense", "relu") */
     int self;                             /* 1: the op is written on that line; 0: inlined from a block */
+    const char *inner;                    /* inlined: the block's own line, "stdlib/layers.dln:12"; else NULL */
+    const char *op;                       /* the op there ("conv2d", "matmul") */
     /* counters, zero until the first call */
     struct dl_prof_site *next;            /* the list of sites that ran */
     int listed;
@@ -65,8 +67,9 @@ typedef struct dl_prof_site {
 } dl_prof_site;
 int64_t dl_prof_clock(void);              /* nanoseconds, monotonic */
 void dl_prof_add(dl_prof_site *s, int64_t t0, double flops);
-/* The table of every site that ran, grouped by (phase, line), slowest
- * first; 0, or -1 when nothing was profiled. */
+/* The tables of every site that ran: the training step (forward, backward,
+ * optimizer), then evaluation; rows by (phase, line), slowest first, each
+ * with the block lines inlined into it beneath. 0, or -1 when nothing ran. */
 int dl_prof_report(FILE *out);
 void dl_prof_reset(void);                 /* forget every site's counts */
 #ifdef DL_PROFILE

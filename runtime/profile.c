@@ -49,7 +49,8 @@ void dl_prof_reset(void)
 
 typedef struct prof_row {
     const char *phase, *line;
-    char what[64];                        /* the distinct blocks and ops of the line, comma-separated */
+    const char *inner;                    /* NULL: a line's row; else the block line inlined into it */
+    char what[64];                        /* the distinct blocks and ops of the row, comma-separated */
     int64_t calls, ns, self_ns, flops, unknown;
 } prof_row;
 
@@ -73,50 +74,93 @@ static void add_name(char *what, size_t cap, const char *name)
     else snprintf(what + used, cap - used, "%s%s", used ? ", " : "", name);
 }
 
-int dl_prof_report(FILE *out)
+static int same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+/* the row of (phase, line, inner), added at rows[*nr] if new */
+static prof_row *row_of(prof_row *rows, int *nr, const dl_prof_site *s, const char *inner)
 {
-    int n = 0;
-    for (dl_prof_site *s = prof_sites; s; s = s->next) n++;
-    prof_row *rows = calloc(n > 0 ? (size_t)n : 1, sizeof *rows);
-    if (!rows || n == 0) {
-        free(rows);
-        return -1;
-    }
-    int nr = 0;
-    int64_t total = 0, calls = 0;
+    for (int r = 0; r < *nr; r++)
+        if (same(rows[r].phase, s->phase) && same(rows[r].line, s->line) && same(rows[r].inner, inner)) return &rows[r];
+    rows[*nr] = (prof_row){.phase = s->phase, .line = s->line, .inner = inner};
+    return &rows[(*nr)++];
+}
+
+static int training(const char *phase)
+{
+    return !strcmp(phase, "forward") || !strcmp(phase, "backward") || !strcmp(phase, "optimizer");
+}
+
+static void print_row(FILE *out, const prof_row *w, double all)
+{
+    char gf[24] = "-", where[64];
+    if (!w->unknown && w->flops > 0 && w->ns > 0) snprintf(gf, sizeof gf, "%.2f", (double)w->flops / (double)w->ns);
+    snprintf(where, sizeof where, "%s%s", w->inner ? "  " : "", w->inner ? w->inner : w->line);
+    fprintf(out, "%-9s  %-26s  %-30s %8lld %11.3f %7.2f %10.3f %8s\n", w->inner ? "" : w->phase, where, w->what,
+            (long long)w->calls, w->ns / 1e6, 100.0 * w->ns / all, w->self_ns / 1e6, gf);
+}
+
+/* One table: the training step's rows (train = 1) or the others', each line
+ * followed by the block lines inlined into it; rows sorted by time. */
+static void print_table(FILE *out, const prof_row *rows, int nr, int train)
+{
     static const char *const phases[] = {"forward", "backward", "optimizer", "eval", "inference"};
-    int64_t per_phase[5] = {0};
-    for (dl_prof_site *s = prof_sites; s; s = s->next) {
-        if (!s->calls) continue;
-        int r = 0;
-        while (r < nr && (strcmp(rows[r].line, s->line) || strcmp(rows[r].phase, s->phase))) r++;
-        if (r == nr) rows[nr++] = (prof_row){.phase = s->phase, .line = s->line};
-        prof_row *w = &rows[r];
-        add_name(w->what, sizeof w->what, s->what);
-        w->calls += s->calls, w->ns += s->ns, w->flops += s->flops, w->unknown += s->unknown_flops;
-        if (s->self) w->self_ns += s->ns;
-        total += s->ns, calls += s->calls;
+    int64_t total = 0, calls = 0, per_phase[5] = {0};
+    for (int r = 0; r < nr; r++) {
+        if (rows[r].inner || training(rows[r].phase) != train) continue;
+        total += rows[r].ns, calls += rows[r].calls;
         for (int k = 0; k < 5; k++)
-            if (!strcmp(s->phase, phases[k])) per_phase[k] += s->ns;
+            if (!strcmp(rows[r].phase, phases[k])) per_phase[k] += rows[r].ns;
     }
-    qsort(rows, (size_t)nr, sizeof *rows, by_time);
+    if (!calls) return;
     const double all = total > 0 ? (double)total : 1;
-    fprintf(out, "\nprofile: time in kernels, by .dln line (self: ops written on the line, not inlined from a block)\n");
-    fprintf(out, "%-9s  %-24s  %-32s %8s %11s %7s %10s %8s\n", "phase", "line", "what", "calls", "total ms", "%",
+    fprintf(out, "\nprofile: %s, time in kernels by .dln line (%% of the table; self: ops written on the line,\n"
+                 "not inlined from a block; the block lines inlined into a line are indented beneath it)\n",
+            train ? "the training step" : "evaluation");
+    fprintf(out, "%-9s  %-26s  %-30s %8s %11s %7s %10s %8s\n", "phase", "line", "what", "calls", "total ms", "%",
             "self ms", "GFLOP/s");
     for (int r = 0; r < nr; r++) {
-        const prof_row *w = &rows[r];
-        char gf[24] = "-";
-        if (!w->unknown && w->flops > 0 && w->ns > 0) snprintf(gf, sizeof gf, "%.2f", (double)w->flops / (double)w->ns);
-        fprintf(out, "%-9s  %-24s  %-32s %8lld %11.3f %7.2f %10.3f %8s\n", w->phase, w->line, w->what,
-                (long long)w->calls, w->ns / 1e6, 100.0 * w->ns / all, w->self_ns / 1e6, gf);
+        if (rows[r].inner || training(rows[r].phase) != train) continue;
+        print_row(out, &rows[r], all);
+        for (int k = 0; k < nr; k++)
+            if (rows[k].inner && same(rows[k].phase, rows[r].phase) && same(rows[k].line, rows[r].line))
+                print_row(out, &rows[k], all);
     }
-    fprintf(out, "%-9s  %-24s  %-32s %8lld %11.3f %7.2f\n", "total", "", "", (long long)calls, total / 1e6, 100.0);
+    fprintf(out, "%-9s  %-26s  %-30s %8lld %11.3f %7.2f\n", "total", "", "", (long long)calls, total / 1e6, 100.0);
     fprintf(out, "by phase:");
     for (int k = 0; k < 5; k++)
         if (per_phase[k]) fprintf(out, "  %s %.1f%%", phases[k], 100.0 * per_phase[k] / all);
     fprintf(out, "\n");
+}
+
+int dl_prof_report(FILE *out)
+{
+    int n = 0;
+    for (dl_prof_site *s = prof_sites; s; s = s->next) n++;
+    prof_row *rows = calloc(n > 0 ? 2 * (size_t)n : 1, sizeof *rows);
+    dl_prof_site **ran = calloc(n > 0 ? (size_t)n : 1, sizeof *ran);
+    if (!rows || !ran || n == 0) {
+        free(rows);
+        free(ran);
+        return -1;
+    }
+    /* in the order the sites first ran (the list is newest first) */
+    int i = n, nr = 0;
+    for (dl_prof_site *s = prof_sites; s; s = s->next) ran[--i] = s;
+    for (i = 0; i < n; i++) {
+        const dl_prof_site *s = ran[i];
+        if (!s->calls) continue;
+        for (int level = 0; level < 1 + (s->inner != NULL); level++) {
+            prof_row *w = row_of(rows, &nr, s, level ? s->inner : NULL);
+            add_name(w->what, sizeof w->what, level ? (s->op ? s->op : s->what) : s->what);
+            w->calls += s->calls, w->ns += s->ns, w->flops += s->flops, w->unknown += s->unknown_flops;
+            if (s->self || level) w->self_ns += s->ns;
+        }
+    }
+    qsort(rows, (size_t)nr, sizeof *rows, by_time);
+    print_table(out, rows, nr, 1);
+    print_table(out, rows, nr, 0);
     fflush(out);
     free(rows);
+    free(ran);
     return 0;
 }
