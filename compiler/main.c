@@ -383,6 +383,10 @@ static int parse_options(int argc, char **argv, options *o) {
         }
 #undef NEXT
     }
+    if (o->jit.profile && o->run > 1) {
+        fprintf(stderr, "dlnc: error: --profile times the training of dlnc run (or instruments the C of -o)\n");
+        return -1;
+    }
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
         fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
         return -1;

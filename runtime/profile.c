@@ -51,7 +51,7 @@ void dl_prof_reset(void)
 typedef struct prof_row {
     const char *phase, *line;
     const char *inner;                    /* NULL: a line's row; else the block line inlined into it */
-    char what[40];                        /* the distinct blocks and ops of the row, comma-separated */
+    char what[37];                        /* the distinct blocks and ops of the row, comma-separated */
     int64_t calls, ns, self_ns, flops, unknown;
 } prof_row;
 

@@ -109,6 +109,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     dl_dataset train = {0}, eval = {0};
     dl_source src = {0};
     FILE *history = NULL;
+    dl_live live = {0};                   /* the in-epoch line, erased before an error is printed */
     int have_eval, rc = -1;
     if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) return -1;
     if (dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
@@ -167,7 +168,6 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         }
     }
     const double t_start = dl_now();
-    dl_live live;
     dl_live_init(&live, stderr, opt.quiet, opt.progress_every);
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
@@ -237,6 +237,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     }
     rc = 0;
 done:
+    dl_live_clear(&live);
     if (res) *res = result;
     if (history && fclose(history) && rc == 0) {
         dl_set_error("cannot write '%s'", opt.history_csv);

@@ -539,6 +539,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     dl_batch db;
     FILE *history = NULL;
     dl_run_record rec = {0};
+    dl_live live = {0};                   /* the in-epoch line, erased before an error is printed */
     dl_keep_best kb;
     dl_keep_best_init(&kb);
     dl_eval_tally tally = {0};
@@ -623,7 +624,6 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
     int last_saved = at.epochs_done;
-    dl_live live;
     dl_live_init(&live, stderr, opt.quiet, opt.progress_every);
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
@@ -808,6 +808,7 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
     }
     rc = 0;
 done:
+    dl_live_clear(&live);
     if (res) *res = result;
     dl_keep_best_free(&kb);
     dl_tally_free(&tally);

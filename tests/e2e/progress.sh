@@ -12,9 +12,10 @@
 #     stdlib, for the block lines beneath) that holds code, the three training
 #     phases appear; the profiled build is its own cache entry; the C of a model
 #     compiled without --profile has no DL_PROF, with it builds with -Werror
-#     both with and without -DDL_PROFILE.
+#     both with and without -DDL_PROFILE, and every sample's profiled C with it.
+#   - --progress-every 0 and dlnc sample --profile are usage errors (exit 2).
 # Sourced by run.sh after pictures.sh (uses $D, $T with two.dln, two.csv and
-# gan.dln, $CFLAGS, $B, $pass, $fail). ~5 s.
+# gan.dln, $CFLAGS, $B, $pass, $fail). ~20 s.
 
 pg_ok() { echo "progress: $1: ok"; pass=$((pass+1)); }
 pg_fail() { echo "FAIL progress: $1"; [ -f "$2" ] && tail -8 "$2"; fail=$((fail+1)); }
@@ -35,9 +36,11 @@ if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] && grep -q '^\[epoch 1/2\] 1/
 else pg_fail "pipe ($r1 $r2 $r3)" "$T/pg.err"; cat "$T/pg.out"; fi
 
 pg --model b --progress-every 0 two.dln > "$T/pgbad.out" 2>&1; rb=$?
-if [ $rb -eq 2 ] && grep -q "error: --progress-every expects seconds > 0, got '0'" "$T/pgbad.out"; then
-  pg_ok "--progress-every 0 is a usage error"
-else pg_fail "--progress-every 0 (exit $rb)" "$T/pgbad.out"; fi
+(cd "$T" && "$D" sample --profile --checkpoint x.st two.dln) > "$T/pgbad2.out" 2>&1; rb2=$?
+if [ $rb -eq 2 ] && grep -q "error: --progress-every expects seconds > 0, got '0'" "$T/pgbad.out" \
+   && [ $rb2 -eq 2 ] && grep -q "error: --profile times the training of dlnc run" "$T/pgbad2.out"; then
+  pg_ok "--progress-every 0 and dlnc sample --profile are usage errors"
+else pg_fail "usage errors (exit $rb $rb2)" "$T/pgbad.out"; cat "$T/pgbad2.out"; fi
 
 if command -v script >/dev/null 2>&1; then
   (cd "$T" && DLNC_CACHE="$T/cache" script -qec "'$D' run --model b two.dln" /dev/null) > "$T/pgtty.out" 2>&1; rt=$?
@@ -84,3 +87,14 @@ if [ $rc -eq 0 ] && ! grep -q DL_PROF "$T/pn.c" && grep -q 'DL_PROF(a_train_prof
    && cc $CFLAGS -DDL_PROFILE -I"$T" -c "$T/pp.c" -o "$T/ppd.o" 2>>"$T/pfc.err"; then
   pg_ok "profiled C builds with -Werror with and without -DDL_PROFILE; plain C has no DL_PROF"
 else pg_fail "profiled C (exit $rc)" "$T/pfc.err"; fi
+
+# every sample's profiled C (convolutions with epilogues, scans, attention, several models)
+# passes -Werror with -DDL_PROFILE, where each site is defined and used (~10 s, no code generated)
+bad=""
+for f in samples/*.dln; do
+  n=$(basename "$f" .dln)
+  $D --profile "$f" -o "$T/prof_$n.c" 2>"$T/prof_$n.err" \
+    && cc $CFLAGS -DDL_PROFILE -I"$T" -fsyntax-only "$T/prof_$n.c" 2>>"$T/prof_$n.err" || bad="$bad $n"
+done
+if [ -z "$bad" ]; then pg_ok "every sample's profiled C passes -Werror with -DDL_PROFILE"
+else pg_fail "profiled C of:$bad" "$T/prof_$(echo $bad | cut -d' ' -f1).err"; fi
