@@ -1183,7 +1183,7 @@ typedef struct dl_run_options {
     int seed_set;                         /* so that seed 0 is a seed like any other */
     int resume;                           /* continue from the checkpoint's run state, if the file exists */
     int log_every;                        /* > 0 overrides the train section's log_every (ABI 6) */
-    double progress_every;                /* > 0: seconds between the in-epoch progress lines when stderr
+    double progress_every;                /* > 0: seconds between the in-epoch progress lines when stderr (ABI 6)
                                              is not a terminal (default 10) */
 } dl_run_options;
 
