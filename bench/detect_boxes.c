@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     }
     const int64_t S = d.S, G = d.G, sym[1] = {COUNT};
     const dl_io_info *o0 = &api->outputs[0];
-    const int boxes_form = o0->rank == 3;                  /* [N, A, 5 + C], else the grid [N, G, G, 5 + C] */
+    const int boxes_form = o0->rank == 2;                  /* [A, 5 + C] per canvas, else the grid [G, G, 5 + C] */
     void *m = api->create_io(sym);
     if (!m || api->load(m, argv[1]) || api->n_outputs > 8) {
         fprintf(stderr, "detect_boxes: %s\n", m ? dl_last_error() : "cannot create the model");
@@ -52,20 +52,20 @@ int main(int argc, char **argv)
     void *outs[8];
     for (int k = 0; k < api->n_outputs; k++) {
         int64_t numel = COUNT;
-        for (int r = 1; r < api->outputs[k].rank; r++) numel *= api->outputs[k].shape[r];
+        for (int r = 0; r < api->outputs[k].rank; r++) numel *= api->outputs[k].shape[r];   /* the batch is not in it */
         outs[k] = malloc((size_t)numel * sizeof(float));
     }
-    const int64_t per = boxes_form ? o0->shape[1] * o0->shape[2] : G * G * (5 + d.C);
+    const int64_t A = boxes_form ? o0->shape[0] : 0, per = boxes_form ? A * o0->shape[1] : G * G * (5 + d.C);
     const float *out = outs[0];
     float *img = malloc((size_t)(S * S) * sizeof *img);
-    dl_detection *det = malloc((size_t)(boxes_form ? o0->shape[1] * d.C : G * G) * sizeof *det);
+    dl_detection *det = malloc((size_t)(boxes_form ? A * d.C : G * G) * sizeof *det);
     const void *in[1] = {d.image + d.n_train * S * S};
     api->forward_io(m, in, outs, COUNT, NULL);
     dl_canvas cv;
     if (dl_canvas_init(&cv, COLS, COUNT / COLS, 3, (int)S, (int)S)) return 1;
     for (int i = 0; i < COUNT; i++) {
         const int64_t row = d.n_train + i;
-        const int64_t n = boxes_form ? dl_detect_decode_boxes(out + i * per, o0->shape[1], d.C, 0.3f, 0.5f, 100, det)
+        const int64_t n = boxes_form ? dl_detect_decode_boxes(out + i * per, A, d.C, 0.3f, 0.5f, 100, det)
                                      : dl_detect_decode(out + i * per, G, d.C, S, 0.3f, 0.5f, 100, det);
         float *rgb = malloc((size_t)(3 * S * S) * sizeof *rgb);
         for (int c = 0; c < 3; c++) {
