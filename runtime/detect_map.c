@@ -1,5 +1,7 @@
-/* detect_map.c — scoring a detector: decoding a grid output into scored
- * boxes, non-maximum suppression, and COCO-style mean average precision.
+/* detect_map.c — scoring a detector: decoding a grid output (or per-anchor
+ * boxes) into scored boxes, non-maximum suppression over dl_detection
+ * records (nms.c's, which the nms op shares), and COCO-style mean average
+ * precision.
  *
  * The conventions are pycocotools' (COCOeval with its default parameters)
  * where they matter to the figure: detections are matched greedily by
@@ -28,8 +30,8 @@ int64_t dl_nms(dl_detection *d, int64_t n, float iou)
 {
     _Static_assert(sizeof(dl_detection) == 6 * sizeof(float) && sizeof(int) == sizeof(int32_t), "dl_detection's layout");
     if (n <= 0) return 0;
-    int64_t *idx = malloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof *idx);
-    dl_detection *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
+    int64_t *idx = malloc((size_t)(2 * n) * sizeof *idx);
+    dl_detection *copy = malloc((size_t)n * sizeof *copy);
     int64_t kept = -1;
     if (!idx || !copy) {
         dl_set_error("nms: out of memory for %lld detections", (long long)n);
