@@ -1217,16 +1217,24 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
                    "input reading target_in and logits f32[N, T, V] as its first output", t->name);
         return NULL;
     }
-    /* mAP decodes the first output in the grid target's encoding, cell by cell */
+    /* mAP decodes the first output in the grid target's encoding, cell by cell, or as
+     * per-anchor boxes [N, A, 5 + C] (x1, y1, x2, y2, background and class logits) */
     ir_dtype gdt;
     ir_shape gs;
     if (e->mod->train && (e->mod->train->cfg.metrics & DL_METRIC_MAP) && nf > 1 && field_type(&fs[1], io, primary, &gdt, &gs) &&
         !ir_shape_eq(&io->out[0]->shape, &gs)) {
-        char have[160], want[160];
-        diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'map' decodes the first output of model '%s' as the "
-                   "grid target, %s; it is %s", t->name, ir_shape_str(want, sizeof want, IR_F32, &gs, e->mod),
-                   ir_shape_str(have, sizeof have, io->out[0]->dtype, &io->out[0]->shape, e->mod));
-        return NULL;
+        const ir_shape *os = &io->out[0]->shape;
+        if (io->out[0]->dtype == IR_F32 && os->rank == 3 && ir_dim_eq(os->d[0], gs.d[0]) && ir_dim_is_const(os->d[1]) &&
+            ir_dim_eq(os->d[2], gs.d[3])) {
+            e->mod->train->cfg.metrics |= DL_METRIC_MAP_BOXES;
+        } else {
+            char have[160], want[160];
+            diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'map' decodes the first output of model '%s' as the "
+                       "grid target, %s, or as boxes f32[N, A, %lld]; it is %s", t->name,
+                       ir_shape_str(want, sizeof want, IR_F32, &gs, e->mod), (long long)gs.d[3].k,
+                       ir_shape_str(have, sizeof have, io->out[0]->dtype, &io->out[0]->shape, e->mod));
+            return NULL;
+        }
     }
 
     /* Names the loss can use: outputs, inputs, fields. */

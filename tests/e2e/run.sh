@@ -317,6 +317,8 @@ fi
 
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh
+# SSD: ssd_tiny's anchors, matching and box-form mAP (tests/e2e/ssd.sh, after detect.sh's helpers).
+. tests/e2e/ssd.sh
 
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh

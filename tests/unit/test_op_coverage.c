@@ -180,6 +180,8 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,2"), AT(.i = {0, 1, 2, 1}, .ni = 4)}, .bad_msg = "leave nothing"},
     {OP_roi_align, G_DIFF, .ok = {IN("f:N,2,5,6", "p:N,3,4"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)},
      .bad = {IN("f:N,2,5,6", "p:N,3,5"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)}, .bad_msg = "f32[N, R, 4]"},
+    {OP_nms, G_ZERO, .ok = {IN("f:N,5,4", "f:N,5", "i3:N,5"), AT(.i = {2, 1}, .ni = 2, .f = {0.5, 0.0}, .nf = 2)},
+     .bad = {IN("f:N,5,4", "f:N,4"), AT(.i = {0, 0}, .ni = 2, .f = {0.5, 0.0}, .nf = 2)}, .bad_msg = "the scores must be"},
     {OP_roi_align_grad, G_DIFF, .ok = {IN("f:N,3,2,2,2", "p:N,3,4"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)},
      .bad = {IN("f:N,3,2,3,2", "p:N,3,4"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)}, .bad_msg = "does not match"},
     {OP_upsample, G_DIFF, .ok = {IN("f:N,2,3,4"), AT(.i = {1, 2, 2, 0}, .ni = 4)},
