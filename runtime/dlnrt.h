@@ -193,6 +193,19 @@ void dl_layer_norm(const float *x, const float *w, const float *b, float *y, int
 void dl_layer_norm_dx(const float *x, const float *w, const float *gy, float *dx, int64_t rows, int64_t f, float eps);
 void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t rows, int64_t f, float eps);
 
+/* ---- contrastive loss (nt_xent.c) ----------------------------------------
+ * SimCLR's NT-Xent of two views z1, z2 [n, d] row-major (row i of each is
+ * sample i): the 2n rows L2-normalized (norms floored at 1e-12, as
+ * F.normalize), row i's logits its cosine similarities over t to the other
+ * 2n - 1 rows, its target the other view of its sample; *loss = the mean
+ * cross-entropy over the 2n rows. No 2n x 2n buffer: each row's log-sum-exp
+ * is accumulated online, rows shared out between threads and their losses
+ * added in row order (the bits do not depend on the thread count).
+ * dl_nt_xent_grad writes gy[0] times dz1 (which = 0) or dz2 (which = 1).
+ * Both return 0, or -1 (dl_last_error) when scratch memory runs out. */
+int dl_nt_xent(const float *z1, const float *z2, int64_t n, int64_t d, float t, float *loss);
+int dl_nt_xent_grad(const float *z1, const float *z2, const float *gy, int64_t n, int64_t d, float t, int which, float *dz);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */

@@ -14,6 +14,7 @@ enum {
     DL_SCRATCH_GEMM_PACK, /* gemm.c: packed A and B panels */
     DL_SCRATCH_CONV,      /* conv.c: im2col columns, the weight gradient's per-chunk partials */
     DL_SCRATCH_ATTN,      /* attention.c: one row of probabilities */
+    DL_SCRATCH_NTXENT,    /* nt_xent.c: the normalized rows and per-row statistics */
     DL_SCRATCH_SLOTS
 };
 
