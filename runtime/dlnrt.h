@@ -362,6 +362,8 @@ typedef struct dl_augment_config {
     float rrc_scale[2], rrc_ratio[2];     /* random_resized_crop: area fraction, aspect ranges; rrc_scale[1] 0: off */
     float saturation, hue;                /* color_jitter: saturation strength, hue shift in turns (<= 0.5) */
     float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
+    int views;                            /* 2: a second view of each sample, transformed with its own draws
+                                             (the field image2, for contrastive losses); 0 or 1: one */
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
@@ -380,6 +382,7 @@ typedef struct dl_batcher {
     int64_t epoch;                        /* counts resets */
     float *yhot, *xmix, *ymix, *scratch;
     float *wbuf;                          /* the batch's per-sample weights when the dataset has them (ABI 6) */
+    float *x2buf;                         /* views = 2: the second view of each sample (ABI 6), else NULL */
 } dl_batcher;
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed);
 void dl_batcher_reset(dl_batcher *b);     /* new epoch (reshuffles) */
@@ -391,6 +394,10 @@ void dl_batcher_free(dl_batcher *b);
  * float rows of that width (needed by mixup; the int labels stay in b->ybuf).
  * Call once, after dl_batcher_init. Fails when aug does not fit the data (e.g.
  * normalization lists vs channels). */
+/* With aug->views = 2 every batch also has a second copy of its samples in
+ * b->x2buf, transformed by the same list with draws of its own (a function of
+ * seed, epoch, sample and view), and evaluation batches a copy with
+ * normalization only; mixup and cutmix are refused with it. */
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
 /* ---- batches of named fields ----------------------------------------------

@@ -318,6 +318,9 @@ fi
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh
 
+# Contrastive learning: samples/simclr.dln (views = 2, nt_xent) and its linear probe (tests/e2e/simclr.sh).
+. tests/e2e/simclr.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 
