@@ -25,13 +25,6 @@
 #include "dlnrt.h"
 #include "scratch_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#define IN_PARALLEL() omp_in_parallel()
-#else
-#define IN_PARALLEL() 1
-#endif
-
 #define NTX_EPS 1e-12f
 /* Below this many multiply-adds (4 n^2 d) a call stays on one thread. */
 #define NTX_PARALLEL_WORK 65536.0
@@ -62,7 +55,7 @@ static int prepare(ntx *x, const float *z1, const float *z2) {
     if (!p) return scratch_failed();
     x->zn = p, x->nrm = p + x->rows * x->d, x->lse = x->nrm + x->rows, x->row = x->lse + x->rows;
     const int64_t rows = x->rows, d = x->d;
-    const int par = (double)rows * rows * d >= NTX_PARALLEL_WORK && !IN_PARALLEL();
+    const int par = (double)rows * rows * d >= NTX_PARALLEL_WORK && !DL_IN_PARALLEL();
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t i = 0; i < rows; i++) {
         const float *r = i < x->n ? z1 + i * d : z2 + (i - x->n) * d;
@@ -101,7 +94,7 @@ int dl_nt_xent_grad(const float *z1, const float *z2, const float *gy, int64_t n
     ntx x = {.n = n, .d = d, .rows = 2 * n, .t = t};
     if (prepare(&x, z1, z2)) return -1;
     const float scale = gy[0] / ((float)x.rows * t);
-    const int par = (double)x.rows * n * d >= NTX_PARALLEL_WORK && !IN_PARALLEL();
+    const int par = (double)x.rows * n * d >= NTX_PARALLEL_WORK && !DL_IN_PARALLEL();
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t r = 0; r < n; r++) {
         const int64_t k = which ? r + n : r;

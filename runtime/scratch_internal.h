@@ -24,4 +24,13 @@ enum {
  * thread exits. */
 float *dl_scratch(int slot, int64_t floats);
 
+/* Inside a parallel region (a kernel called from another's threads) a
+ * kernel stays on its thread; without OpenMP it always does. */
+#ifdef _OPENMP
+#include <omp.h>
+#define DL_IN_PARALLEL() omp_in_parallel()
+#else
+#define DL_IN_PARALLEL() 1
+#endif
+
 #endif
