@@ -780,7 +780,18 @@ static void grey_colour(elab *e, const ast_setting *s, const dl_data_config *dc)
                    k);
 }
 
-static int has_mixup(const ast_decl *t);
+/* mixup's labels are soft: a loss over i32 class labels cannot take them. */
+static int has_mixup(const ast_decl *t) {
+    const ast_setting *s = setting(t, "augment", NULL);
+    if (!s) return 0;
+    int n;
+    const ast_expr *const *items = setting_items(s, &n);
+    for (int i = 0; i < n; i++)
+        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) &&
+            (strcmp(items[i]->name, "mixup") == 0 || strcmp(items[i]->name, "cutmix") == 0))
+            return 1;
+    return 0;
+}
 
 /* views = 2: each training image twice, each view transformed by the augment
  * list with its own draws (runtime/augment.c), the second as the field
@@ -807,19 +818,6 @@ static void build_views(elab *e, const ast_decl *t, const ast_setting *s, dl_dat
     else if (has_mixup(t))
         diag_error(e->d, s->loc, "'views = 2' cannot be used with mixup or cutmix, which blend samples across the batch");
     else dc->augment.views = 2;
-}
-
-/* mixup's labels are soft: a loss over i32 class labels cannot take them. */
-static int has_mixup(const ast_decl *t) {
-    const ast_setting *s = setting(t, "augment", NULL);
-    if (!s) return 0;
-    int n;
-    const ast_expr *const *items = setting_items(s, &n);
-    for (int i = 0; i < n; i++)
-        if ((items[i]->kind == AST_NAME || items[i]->kind == AST_CALL) &&
-            (strcmp(items[i]->name, "mixup") == 0 || strcmp(items[i]->name, "cutmix") == 0))
-            return 1;
-    return 0;
 }
 
 /* Metrics by name; `needs` says what the labels must be for it to mean anything. */
