@@ -1151,7 +1151,8 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
         if (field_of[i] < 0 && io->n_in == 1) field_of[i] = 0;
         if (field_of[i] < 0) {
             diag_error(e->d, in->node->loc, "model input '%s' is not given by the data\nhint: %s(...) gives the fields %s; "
-                       "name each input after the field it reads", in->name, src, field_list(e, fs, nf));
+                       "name each input after the field it reads%s", in->name, src, field_list(e, fs, nf),
+                       strcmp(in->name, "image2") == 0 ? " (image2, a second view, with views = 2)" : "");
             diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }
