@@ -718,8 +718,8 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, "                         .rrc_scale = {%s, %s}, .rrc_ratio = {%s, %s}, .saturation = %s, .hue = %s,\n",
             emit_float(c, a->rrc_scale[0]), emit_float(c, a->rrc_scale[1]), emit_float(c, a->rrc_ratio[0]),
             emit_float(c, a->rrc_ratio[1]), emit_float(c, a->saturation), emit_float(c, a->hue));
-    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s},\n", emit_float(c, a->cutmix_alpha),
-            emit_float(c, a->cutmix_p));
+    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s, .views = %d},\n",
+            emit_float(c, a->cutmix_alpha), emit_float(c, a->cutmix_p), a->views);
     fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
             t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
     fprintf(f, "             .task = ");

@@ -234,6 +234,19 @@ void dl_layer_norm(const float *x, const float *w, const float *b, float *y, int
 void dl_layer_norm_dx(const float *x, const float *w, const float *gy, float *dx, int64_t rows, int64_t f, float eps);
 void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t rows, int64_t f, float eps);
 
+/* ---- contrastive loss (nt_xent.c) ----------------------------------------
+ * SimCLR's NT-Xent of two views z1, z2 [n, d] row-major (row i of each is
+ * sample i): the 2n rows L2-normalized (norms floored at 1e-12, as
+ * F.normalize), row i's logits its cosine similarities over t to the other
+ * 2n - 1 rows, its target the other view of its sample; *loss = the mean
+ * cross-entropy over the 2n rows. No 2n x 2n buffer: each row's log-sum-exp
+ * is accumulated online, rows shared out between threads and their losses
+ * added in row order (the bits do not depend on the thread count).
+ * dl_nt_xent_grad writes gy[0] times dz1 (which = 0) or dz2 (which = 1).
+ * Both return 0, or -1 (dl_last_error) when scratch memory runs out. */
+int dl_nt_xent(const float *z1, const float *z2, int64_t n, int64_t d, float t, float *loss);
+int dl_nt_xent_grad(const float *z1, const float *z2, const float *gy, int64_t n, int64_t d, float t, int which, float *dz);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */
@@ -390,6 +403,8 @@ typedef struct dl_augment_config {
     float rrc_scale[2], rrc_ratio[2];     /* random_resized_crop: area fraction, aspect ranges; rrc_scale[1] 0: off */
     float saturation, hue;                /* color_jitter: saturation strength, hue shift in turns (<= 0.5) */
     float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
+    int views;                            /* 2: a second view of each sample, transformed with its own draws
+                                             (the field image2, for contrastive losses); 0 or 1: one */
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
@@ -408,6 +423,7 @@ typedef struct dl_batcher {
     int64_t epoch;                        /* counts resets */
     float *yhot, *xmix, *ymix, *scratch;
     float *wbuf;                          /* the batch's per-sample weights when the dataset has them (ABI 6) */
+    float *x2buf;                         /* views = 2: the second view of each sample (ABI 6), else NULL */
 } dl_batcher;
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed);
 void dl_batcher_reset(dl_batcher *b);     /* new epoch (reshuffles) */
@@ -419,6 +435,10 @@ void dl_batcher_free(dl_batcher *b);
  * float rows of that width (needed by mixup; the int labels stay in b->ybuf).
  * Call once, after dl_batcher_init. Fails when aug does not fit the data (e.g.
  * normalization lists vs channels). */
+/* With aug->views = 2 every batch also has a second copy of its samples in
+ * b->x2buf, transformed by the same list with draws of its own (a function of
+ * seed, epoch, sample and view), and evaluation batches a copy with
+ * normalization only; mixup and cutmix are refused with it. */
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
 /* ---- batches of named fields ----------------------------------------------

@@ -320,6 +320,9 @@ fi
 # SSD: ssd_tiny's anchors, matching and box-form mAP (tests/e2e/ssd.sh, after detect.sh's helpers).
 . tests/e2e/ssd.sh
 
+# Contrastive learning: samples/simclr.dln (views = 2, nt_xent) and its linear probe (tests/e2e/simclr.sh).
+. tests/e2e/simclr.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 # the in-epoch progress line and --profile (uses pictures.sh's $D and run.sh's two.dln)

@@ -934,6 +934,12 @@ def _nt_xent(z1, z2, t):
 
 op("nt_xent", "nt_xent(a, b, temperature = {t})", lambda p, t: _nt_xent(p["a"], p["b"], t),
    [v(dict(t=0.5), a=(6, 4), b=(6, 4)), v(dict(t=0.1), a=(3, 8), b=(3, 8)), v(dict(t=1.0), a=(1, 5), b=(1, 5))])
+# the batch of run-time size N (the model's output is f32[N, C]): dz1 with the label as the second view, dz2
+# with it as the first, at two temperatures
+loss("nt_xent_batch", "nt_xent(output, label, temperature = 0.5)", lambda z, t: _nt_xent(z, t, 0.5), LS,
+     label="dense")
+loss("nt_xent_batch_z2", "nt_xent(label, output, temperature = 0.1)", lambda z, t: _nt_xent(t, z, 0.1), LS,
+     label="dense")
 
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)

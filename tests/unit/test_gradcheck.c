@@ -283,6 +283,12 @@ static const gc_case cases[] = {
     {OP_layer_norm, A3("N,T,4", "4", "4", D_ANY, D_ANY, D_ANY), .f0 = 1e-3, .n = 2},
     {OP_layer_norm, A3("7", "7", "7", D_ANY, D_ANY, D_ANY), .f0 = 1e-5},
     {OP_layer_norm_grad, A3("N,4", "4", "N,4", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 1e-5, .no_vjp = 1},
+    /* NT-Xent of two views (f0 = temperature): a run-time batch, a larger one at a low temperature, one sample;
+       nt_xent_grad: z1, z2, gy (i = {0 dz1 | 1 dz2}) */
+    {OP_nt_xent, A2("N,4", "N,4", D_ANY, D_ANY), .f0 = 0.5},
+    {OP_nt_xent, A2("N,3", "N,3", D_ANY, D_ANY), .f0 = 0.1, .n = 5},
+    {OP_nt_xent, A2("1,6", "1,6", D_ANY, D_ANY), .f0 = 1},
+    {OP_nt_xent_grad, A3("N,4", "N,4", "", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 0.5, .no_vjp = 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

@@ -225,6 +225,11 @@ static const cov_row rows[] = {
      .bad_msg = "one value per feature"},
     {OP_layer_norm_grad, G_NONE, .ok = {IN("f:N,5", "f:5", "f:N,5"), AT(.i = {1}, .ni = 1, .f = {1e-5}, .nf = 1)},
      .bad = {IN("f:N,5", "f:5", "f:N,4"), AT(.i = {0}, .ni = 1, .f = {1e-5}, .nf = 1)}, .bad_msg = "shape of x"},
+    /* NT-Xent: z1, z2 f32[N, D] (f0 = temperature); nt_xent_grad: z1, z2, gy f32[], i = {0 dz1 | 1 dz2} */
+    {OP_nt_xent, G_DIFF, .ok = {IN("f:N,8", "f:N,8"), F0(0.5)}, .bad = {IN("f:N,8", "f:N,4"), F0(0.5)},
+     .bad_msg = "the same shape"},
+    {OP_nt_xent_grad, G_NONE, .ok = {IN("f:N,8", "f:N,8", "f:"), AT(.i = {1}, .ni = 1, .f = {0.5}, .nf = 1)},
+     .bad = {IN("f:N,8", "f:N,8", "f:N"), AT(.i = {0}, .ni = 1, .f = {0.5}, .nf = 1)}, .bad_msg = "must be a scalar"},
     /* loops (ops_scan.h) */
     {OP_scan, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0, 1, 0, 0, 0, 0}, .ni = 6)}, .bad_msg = "at least one sequence"},
     {OP_scan_part, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0}, .ni = 1)}, .bad_msg = "must be a scan"},
