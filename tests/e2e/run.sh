@@ -321,6 +321,9 @@ fi
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 
+# dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
+. tests/e2e/deploy.sh
+
 # make install / uninstall, pkg-config, the soname, the man page.
 . tests/e2e/install.sh
 

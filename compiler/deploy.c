@@ -1,0 +1,251 @@
+/* deploy.c — the inference-only C file of `dlnc export` (deploy.h).
+ *
+ * Why it reuses the emitter rather than writing its own: the forward pass of
+ * `dlnc model.dln -o model.c` is already one function calling one kernel per
+ * fused group, with every buffer planned in one arena. emit_forward_only
+ * gives exactly that text; this file surrounds it with what libdlnrt would
+ * otherwise provide:
+ *   - the runtime functions the kernels call (dl_sgemm, dl_conv2d_ep,
+ *     dl_max_pool2d, ...), as plain C in compiler/deploy_rt/ (embedded in dlnc),
+ *     each included only when the forward text or another included piece
+ *     names it; dl_expf and dl_erff come from the embedded dlnrt.h itself;
+ *   - the struct the forward reads (params, act, max_batch, statics), filled
+ *     on the stack by <model>_infer from the caller's weights and arena, so
+ *     nothing is allocated;
+ *   - the weights, in the parameter layout the forward indexes.
+ * Two textual edits make the forward fit: `#pragma omp` lines go under
+ * `#ifdef _OPENMP` (so -Wall -Werror passes without -fopenmp) and the forward
+ * becomes static (the export's only external name is <model>_infer).
+ * A runtime call with no portable piece (attention, say) is an error naming
+ * it, never a file that fails to link. */
+#include "deploy.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlnc_version.h"
+#include "emit.h"
+#include "stdlib_embed.h"
+
+extern const char dlnrt_header_text[];        /* runtime/dlnrt.h, embedded at build time */
+extern const stdlib_file deploy_rt_files[];   /* compiler/deploy_rt/<symbol>.c, in dependency order */
+extern const int deploy_rt_n_files;
+
+/* Does text name the identifier id (not as part of a longer one)? */
+static int mentions(const char *text, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = isalnum((unsigned char)p[n]) || p[n] == '_';
+        if (!before && !after) return 1;
+    }
+    return 0;
+}
+
+/* "compiler/deploy_rt/dl_sgemm.c" → "dl_sgemm" */
+static const char *piece_symbol(arena *ar, const char *path)
+{
+    const char *s = strrchr(path, '/');
+    s = s ? s + 1 : path;
+    const char *dot = strrchr(s, '.');
+    return arena_printf(ar, "%.*s", (int)(dot ? dot - s : (long)strlen(s)), s);
+}
+
+/* dl_expf / dl_erff: their definition in the embedded dlnrt.h (static inline, C99). */
+static const char *header_inline(arena *ar, const char *name)
+{
+    const char *p = strstr(dlnrt_header_text, arena_printf(ar, "static inline float %s(", name));
+    const char *e = p ? strstr(p, "\n}\n") : NULL;
+    return e ? arena_printf(ar, "%.*s\n", (int)(e + 3 - p), p) : NULL;
+}
+
+/* Every dl_/DL_ identifier of text that no piece defines: reported, -1. */
+static int check_provided(const char *text, const char *const *syms, int n, const char *model, diag_ctx *d)
+{
+    int bad = 0;
+    for (const char *p = text; (p = strpbrk(p, "dD")) != NULL; p++) {
+        if (strncmp(p, "dl_", 3) && strncmp(p, "DL_", 3)) continue;
+        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) continue;
+        size_t len = 0;
+        while (isalnum((unsigned char)p[len]) || p[len] == '_') len++;
+        int known = !strncmp(p, "dl_error_text", len) && len == 13;
+        for (int k = 0; k < n && !known; k++) known = strlen(syms[k]) == len && !strncmp(p, syms[k], len);
+        if (!known) {
+            diag_fatal_noloc(d, "%s: the forward pass calls the runtime's %.*s, which dlnc export has no portable "
+                             "version of yet", model, (int)len, p);
+            bad = 1;
+            break;
+        }
+        p += len - 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* The forward's text with OpenMP pragmas made optional and the forward static. */
+static void put_forward(FILE *out, const char *text, const char *model)
+{
+    char *fwd = NULL;
+    size_t flen = 0;
+    FILE *f = open_memstream(&fwd, &flen);
+    fprintf(f, "void %s_forward(", model);
+    fclose(f);
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) + 1 : (int)strlen(line);
+        const char *s = line;
+        while (*s == ' ') s++;
+        if (!strncmp(s, "#pragma omp", 11)) fprintf(out, "#ifdef _OPENMP\n%.*s#endif\n", len, line);
+        else if (!strncmp(line, fwd, flen)) fprintf(out, "static %.*s", len, line);
+        else fprintf(out, "%.*s", len, line);
+        line += len;
+    }
+    free(fwd);
+}
+
+static void upper_ident(FILE *f, const char *s)
+{
+    for (; *s; s++) fputc(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_', f);
+}
+
+static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
+
+int deploy_emit(ir_module *m, const float *const *params, const char *source, const deploy_options *o, FILE *c_out,
+                FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d)
+{
+    arena *ar = m->ar;
+    const char *p = m->name;
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].state) {
+            diag_fatal_noloc(d, "%s: a model with carried state ('%s') cannot be exported yet", p, m->params[i].name);
+            return -1;
+        }
+    char *fwd = NULL;
+    size_t fwd_len = 0;
+    FILE *ff = open_memstream(&fwd, &fwd_len);
+    emit_forward_layout L;
+    int rc = emit_forward_only(ff, m, &L, d);
+    fclose(ff);
+    if (rc != 0) {
+        free(fwd);
+        return -1;
+    }
+
+    /* Which pieces: those the forward names, then those they name, to a fixed point. */
+    const int np = deploy_rt_n_files + 2;
+    const char **sym = ARENA_NEW_ARRAY(ar, const char *, np), **body = ARENA_NEW_ARRAY(ar, const char *, np);
+    unsigned char *used = arena_alloc(ar, (size_t)np);
+    sym[0] = "dl_expf", body[0] = header_inline(ar, "dl_expf");
+    sym[1] = "dl_erff", body[1] = header_inline(ar, "dl_erff");
+    for (int k = 0; k < deploy_rt_n_files; k++)
+        sym[k + 2] = piece_symbol(ar, deploy_rt_files[k].name), body[k + 2] = deploy_rt_files[k].text;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int k = 0; k < np; k++) {
+            if (used[k] || !body[k]) continue;
+            int need = mentions(fwd, sym[k]);
+            for (int j = 0; j < np && !need; j++) need = used[j] && mentions(body[j], sym[k]);
+            if (need) used[k] = 1, changed = 1;
+        }
+    }
+    if (check_provided(fwd, sym, np, p, d) != 0) {
+        free(fwd);
+        return -1;
+    }
+
+    const ir_graph *g = m->forward;
+    const int64_t in_floats = per_sample(&g->inputs[0].shape), out_floats = per_sample(&g->outputs[0].node->shape);
+    const int64_t arena_floats = L.act_n * o->max_batch + L.act_c + L.statics;
+    sz->weight_bytes = L.param_floats * 4;
+    sz->arena_bytes = arena_floats * 4;
+    const char *hname = strrchr(o->output, '/') ? strrchr(o->output, '/') + 1 : o->output;
+    char *hbase = arena_printf(ar, "%s", hname);
+    if (strlen(hbase) > 2 && !strcmp(hbase + strlen(hbase) - 2, ".c")) hbase[strlen(hbase) - 1] = 'h';
+    else hbase = arena_printf(ar, "%s.h", hname);
+
+    /* The header. */
+    fprintf(h_out, "/* %s — inference for the model %s of %s, generated by `dlnc export` (dlnc " DLNC_VERSION
+                   ").\n * Forward pass only, eval mode; depends on libc and libm (OpenMP when compiled with it). */\n",
+            hbase, p, source);
+    fprintf(h_out, "#ifndef ");
+    upper_ident(h_out, hbase);
+    fprintf(h_out, "\n#define ");
+    upper_ident(h_out, hbase);
+    fprintf(h_out, "\n\n");
+#define HDEF(suffix, value, comment)                                                                                  \
+    do {                                                                                                              \
+        fprintf(h_out, "#define ");                                                                                   \
+        upper_ident(h_out, p);                                                                                        \
+        fprintf(h_out, "_%s %" PRId64 " /* %s */\n", suffix, (int64_t)(value), comment);                              \
+    } while (0)
+    HDEF("MAX_BATCH", o->max_batch, "the largest n a call takes");
+    HDEF("IN_FLOATS", in_floats, "floats of one input sample (row-major)");
+    HDEF("OUT_FLOATS", out_floats, "floats of one sample's output");
+    HDEF("WEIGHT_FLOATS", L.param_floats, "floats of the weights (the blob of --weights-file)");
+    HDEF("ARENA_BYTES", sz->arena_bytes > 0 ? sz->arena_bytes : 4, "the arena a call needs, at MAX_BATCH");
+#undef HDEF
+    fprintf(h_out, "\n/* Runs the model on n samples x (n * IN_FLOATS floats) into out (n * OUT_FLOATS floats).\n"
+                   " * weights: %s\n"
+                   " * arena: ARENA_BYTES bytes, float-aligned, owned by this call while it runs%s.\n"
+                   " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer). Allocates nothing. */\n",
+            o->weights_bin ? "the WEIGHT_FLOATS floats of the weights file (required)"
+                           : "NULL for the embedded ones (or a blob of the same layout)",
+            o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "");
+    fprintf(h_out, "int %s_infer(const float *weights, void *arena, const float *x, float *out, int n);\n\n#endif\n", p);
+
+    /* The C file: pieces, weights, forward, entry point. */
+    long code_start = ftell(c_out);
+    fprintf(c_out, "/* Generated by `dlnc export` (dlnc " DLNC_VERSION ") from %s: the model %s, inference only.\n"
+                   " * Do not edit: change the .dln, retrain, export again. */\n",
+            source, p);
+    fprintf(c_out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n", hbase);
+    fprintf(c_out, "/* ---- the runtime functions the forward calls, in portable C ---- */\n\n");
+    for (int k = 0; k < np; k++)
+        if (used[k]) fprintf(c_out, "%s\n", body[k]);
+    fprintf(c_out, "/* ---- the forward pass (eval mode), as `dlnc -o` emits it ---- */\n\n");
+    fprintf(c_out, "typedef struct %s_model {\n    int64_t max_batch, step;\n    uint64_t seed;\n"
+                   "    float *params, *act, *statics;\n    unsigned statics_ready;\n} %s_model;\n\n",
+            p, p);
+    put_forward(c_out, fwd, p);
+    free(fwd);
+    int64_t weights_text = 0;
+    if (!o->weights_bin) {
+        long w0 = ftell(c_out);
+        fprintf(c_out, "/* ---- the weights: each parameter at its offset, padded to 16 floats ---- */\n");
+        fprintf(c_out, "static const float %s_weights[%" PRId64 "] = {\n", p, L.param_floats > 0 ? L.param_floats : 1);
+        for (int i = 0; i < m->n_params; i++) {
+            int64_t n = per_sample(&m->params[i].shape);
+            fprintf(c_out, "    /* %s */\n    [%" PRId64 "] =", m->params[i].name, L.param_offset[i]);
+            for (int64_t j = 0; j < n; j++) fprintf(c_out, "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", params[i][j]);
+            fprintf(c_out, "\n");
+        }
+        fprintf(c_out, "};\n\n");
+        weights_text = ftell(c_out) - w0;
+    } else {
+        for (int i = 0; i < m->n_params; i++) {
+            int64_t n = per_sample(&m->params[i].shape), pad = (16 - n % 16) % 16;
+            static const float zeros[16];
+            if (fwrite(params[i], sizeof(float), (size_t)n, bin_out) != (size_t)n ||
+                fwrite(zeros, sizeof(float), (size_t)pad, bin_out) != (size_t)pad) {
+                diag_fatal_noloc(d, "cannot write '%s'", o->weights_bin);
+                return -1;
+            }
+        }
+    }
+    if (o->static_arena)
+        fprintf(c_out, "static float %s_static_arena[%" PRId64 "];\n\n", p, arena_floats > 0 ? arena_floats : 1);
+    fprintf(c_out, "int %s_infer(const float *weights, void *arena, const float *x, float *out, int n)\n{\n", p);
+    fprintf(c_out, "    %s_model m;\n", p);
+    if (!o->weights_bin) fprintf(c_out, "    if (!weights) weights = %s_weights;\n", p);
+    if (o->static_arena) fprintf(c_out, "    if (!arena) arena = %s_static_arena;\n", p);
+    fprintf(c_out, "    if (n < 1 || n > %" PRId64 " || !weights || !arena || !x || !out) return -1;\n", o->max_batch);
+    fprintf(c_out, "    m.max_batch = %" PRId64 ", m.step = 0, m.seed = 0, m.statics_ready = 0;\n", o->max_batch);
+    fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
+    fprintf(c_out, "    m.act = (float *)arena;\n");
+    fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", L.act_n * o->max_batch + L.act_c);
+    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, x, out, n);\n    return dl_error_text ? -1 : 0;\n}\n", p);
+    sz->code_bytes = ftell(c_out) - code_start - weights_text;
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* deploy.h — `dlnc export`: a trained model as one inference-only C file
+ * and its header, for firmware and apps: the forward graph alone (eval mode),
+ * the weights as a `static const float` array (or a blob the caller gives),
+ * the runtime pieces the forward calls as portable C, one arena whose size
+ * the header states. It needs libc and libm only (OpenMP if compiled so) and
+ * builds with -std=c99 -pedantic -Wall -Wextra -Werror. */
+#ifndef DLNC_DEPLOY_H
+#define DLNC_DEPLOY_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "ir.h"
+
+typedef struct deploy_options {
+    const char *model;       /* --model: which model of the file (default: the first) */
+    const char *checkpoint;  /* --checkpoint: the trained tensors (safetensors), required */
+    const char *output;      /* -o FILE.c (header beside it); default <input stem>_infer.c */
+    const char *weights_bin; /* --weights-file FILE.bin: the weights there, not in the C file */
+    int64_t max_batch;       /* --max-batch: the largest n a call takes (default 1) */
+    int static_arena;        /* --static-arena: a static arena in the file for arena == NULL */
+} deploy_options;
+
+/* The sizes `dlnc export` prints. */
+typedef struct deploy_sizes {
+    int64_t code_bytes;      /* the C file without the weights' text */
+    int64_t weight_bytes;    /* float32 weights */
+    int64_t arena_bytes;     /* <MODEL>_ARENA_BYTES */
+} deploy_sizes;
+
+/* Option i of `dlnc export` (argv[*i]): 1 taken (and *i advanced past its
+ * value), 0 not an export option, -1 after a usage error. */
+int deploy_option(int argc, char **argv, int *i, deploy_options *o);
+
+/* Writes the C file and header of module m (its graphs through the passes)
+ * whose parameters are params[i] (by module parameter index, each its
+ * numel floats). Returns 0, or -1 after a diagnostic. */
+int deploy_emit(ir_module *m, const float *const *params, const char *source, const deploy_options *o,
+                FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d);
+
+/* `dlnc export` after the passes: picks the model, reads the checkpoint,
+ * writes the files and prints their sizes. 0, or 1 after the error. */
+int deploy_run(ir_module *const *mods, int n_mods, const char *input, const deploy_options *o, diag_ctx *d);
+
+#endif

@@ -1,0 +1,56 @@
+# Sourced by tests/e2e/run.sh (needs B, T, pass, fail): `dlnc export`. The
+# MLP, LeNet-5 and a batch-norm CNN (tests/e2e/deploy_bn.dln) are trained a
+# few steps, exported, the export compiled with -std=c99 -pedantic -Wall
+# -Wextra -Werror (and -ffreestanding, and -fopenmp), and its outputs on 512
+# test images compared with the training build's forward (tests/e2e/deploy_main.c):
+# max |difference| <= 1e-4, every argmax the same. The MLP also through
+# --weights-file at batch 8. The example program classifies a PGM; a damaged
+# checkpoint and a model the export cannot handle are clear errors. ~15 s.
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
+TD=$(cd "$B" && pwd)/dlnc
+dep() {  # name, dln, max batch, [export options...]
+  n=$1 dln=$2 mb=$3; shift 3
+  mkdir -p "$T/dep_$n"
+  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$TD" run --quiet --max-steps 30 --checkpoint ck.st "$OLDPWD/$dln") >"$T/dep_$n.out" 2>&1 \
+  && "$DLNC" "$dln" -o "$T/dep_$n/model.c" \
+  && "$DLNC" export "$dln" --checkpoint "$T/dep_$n/ck.st" -o "$T/dep_$n/model_infer.c" --max-batch "$mb" "$@" >>"$T/dep_$n.out" 2>&1 \
+  && cc $STRICT -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer.o" 2>>"$T/dep_$n.out" \
+  && cc $STRICT -ffreestanding -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer_free.o" 2>>"$T/dep_$n.out" \
+  && cc $STRICT -fopenmp -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer_omp.o" 2>>"$T/dep_$n.out" \
+  && ! nm "$T/dep_$n/infer.o" | grep -v " T ${n}_infer$" | grep -q " [TD] " \
+  && cc -std=c11 -O2 -fopenmp -Iruntime -I"$T/dep_$n" -DM="$n" -DUM="$(echo "$n" | tr a-z A-Z)" tests/e2e/deploy_main.c \
+        "$T/dep_$n/model.c" "$T/dep_$n/infer_omp.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/dep_$n/equiv" 2>>"$T/dep_$n.out"
+}
+for spec in "mlp samples/mlp.dln 1" "lenet5 samples/lenet5.dln 4" "bncnn tests/e2e/deploy_bn.dln 8"; do
+  set -- $spec
+  if dep "$1" "$2" "$3" && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" 512 1e-4 >"$T/dep_$1.eq" 2>&1; then
+    echo "dlnc export $1: $(cat "$T/dep_$1.eq"): ok"; pass=$((pass+1))
+  else
+    echo "FAIL dlnc export $1"; cat "$T/dep_$1.out" "$T/dep_$1.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+  fi
+done
+# The weights as a blob the caller passes: the same outputs, no weights in the object.
+if "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_mlp/model_infer.c" --max-batch 8 \
+       --weights-file "$T/dep_mlp/w.bin" >"$T/dep_blob.out" 2>&1 \
+   && cc $STRICT -c "$T/dep_mlp/model_infer.c" -o "$T/dep_mlp/infer.o" && [ "$(size -A "$T/dep_mlp/infer.o" | awk '$1 == ".rodata" { s += $2 } END { print s + 0 }')" -lt 4096 ] \
+   && cc -std=c11 -O2 -Iruntime -I"$T/dep_mlp" -DM=mlp -DUM=MLP tests/e2e/deploy_main.c "$T/dep_mlp/model.c" "$T/dep_mlp/infer.o" \
+         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_mlp/equiv_blob" \
+   && "$T/dep_mlp/equiv_blob" "$T/dep_mlp/ck.st" 512 1e-4 "$T/dep_mlp/w.bin" >"$T/dep_blob.eq" 2>&1; then
+  echo "dlnc export --weights-file: $(cat "$T/dep_blob.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export --weights-file"; cat "$T/dep_blob.out" "$T/dep_blob.eq" 2>/dev/null; fail=$((fail+1))
+fi
+# Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing written.
+head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
+"$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
+"$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
+"$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
+if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
+   && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
+   && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out"; then
+  echo "dlnc export: damaged or foreign checkpoint, none given: clear errors: ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export bad checkpoints ($r1 $r2 $r3)"; cat "$T/dep_bad1.out" "$T/dep_bad2.out" "$T/dep_bad3.out"; fail=$((fail+1))
+fi
+fi
