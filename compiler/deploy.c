@@ -112,7 +112,7 @@ static void upper_ident(FILE *f, const char *s)
 
 static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
 
-int deploy_emit(ir_module *m, const float *const *params, const char *source, const deploy_options *o, FILE *c_out,
+int deploy_emit(ir_module *m, float *const *params, const char *source, const deploy_options *o, FILE *c_out,
                 FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d)
 {
     arena *ar = m->ar;
@@ -217,6 +217,7 @@ int deploy_emit(ir_module *m, const float *const *params, const char *source, co
         fprintf(c_out, "static const float %s_weights[%" PRId64 "] = {\n", p, L.param_floats > 0 ? L.param_floats : 1);
         for (int i = 0; i < m->n_params; i++) {
             int64_t n = per_sample(&m->params[i].shape);
+            if (n == 0) continue; /* not read by the forward (deploy_fold) */
             fprintf(c_out, "    /* %s */\n    [%" PRId64 "] =", m->params[i].name, L.param_offset[i]);
             for (int64_t j = 0; j < n; j++) fprintf(c_out, "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", params[i][j]);
             fprintf(c_out, "\n");

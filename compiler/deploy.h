@@ -19,6 +19,7 @@ typedef struct deploy_options {
     const char *weights_bin; /* --weights-file FILE.bin: the weights there, not in the C file */
     int64_t max_batch;       /* --max-batch: the largest n a call takes (default 1) */
     int static_arena;        /* --static-arena: a static arena in the file for arena == NULL */
+    int no_fold;             /* --no-fold: keep parameter-only values and batch norms as the training build computes them */
 } deploy_options;
 
 /* The sizes `dlnc export` prints. */
@@ -35,8 +36,15 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o);
 /* Writes the C file and header of module m (its graphs through the passes)
  * whose parameters are params[i] (by module parameter index, each its
  * numel floats). Returns 0, or -1 after a diagnostic. */
-int deploy_emit(ir_module *m, const float *const *params, const char *source, const deploy_options *o,
+int deploy_emit(ir_module *m, float *const *params, const char *source, const deploy_options *o,
                 FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d);
+
+/* deploy_fold.c: on m's forward graph (after the passes) and the parameter
+ * values params (by index), computes what depends on parameters alone into
+ * new parameters and folds batch norm into the convolution or dense layer
+ * before it (*folded: how many). Returns the parameter values, grown by the
+ * new ones, or NULL after a diagnostic. */
+float **deploy_fold(ir_module *m, float **params, int *folded, diag_ctx *d);
 
 /* `dlnc export` after the passes: picks the model, reads the checkpoint,
  * writes the files and prints their sizes. 0, or 1 after the error. */

@@ -17,8 +17,8 @@
 int deploy_option(int argc, char **argv, int *i, deploy_options *o)
 {
     const char *a = argv[*i];
-    if (!strcmp(a, "--static-arena")) {
-        o->static_arena = 1;
+    if (!strcmp(a, "--static-arena") || !strcmp(a, "--no-fold")) {
+        *(a[2] == 's' ? &o->static_arena : &o->no_fold) = 1;
         return 1;
     }
     if (strcmp(a, "--max-batch") && strcmp(a, "--weights-file")) return 0;
@@ -111,13 +111,15 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     const char *h_path = n > 2 && !strcmp(o.output + n - 2, ".c") ? arena_printf(m->ar, "%.*s.h", (int)(n - 2), o.output)
                                                                     : arena_printf(m->ar, "%s.h", o.output);
     float **params = load_params(m, o.checkpoint, d);
+    int folded = 0;
+    if (params && !o.no_fold) params = deploy_fold(m, params, &folded, d);
     if (!params) return 1;
 
     char *c = NULL, *h = NULL, *b = NULL;
     size_t lc = 0, lh = 0, lb = 0;
     FILE *cf = open_memstream(&c, &lc), *hf = open_memstream(&h, &lh), *bf = open_memstream(&b, &lb);
     deploy_sizes sz = {0};
-    int rc = deploy_emit(m, (const float *const *)params, input, &o, cf, hf, bf, &sz, d);
+    int rc = deploy_emit(m, params, input, &o, cf, hf, bf, &sz, d);
     fclose(cf), fclose(hf), fclose(bf);
     if (rc == 0) rc = write_file(h_path, h, lh, d);
     if (rc == 0 && o.weights_bin) rc = write_file(o.weights_bin, b, lb, d);
@@ -130,5 +132,6 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     printf("  weights %lld bytes (float32%s)\n", (long long)sz.weight_bytes,
            o.weights_bin ? ", in the weights file" : ", static const in the C file");
     printf("  arena   %lld bytes at max batch %lld\n", (long long)sz.arena_bytes, (long long)o.max_batch);
+    if (!o.no_fold) printf("  %d batch norm%s folded into the layer before\n", folded, folded == 1 ? "" : "s");
     return 0;
 }

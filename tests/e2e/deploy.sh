@@ -3,7 +3,8 @@
 # few steps, exported, the export compiled with -std=c99 -pedantic -Wall
 # -Wextra -Werror (and -ffreestanding, and -fopenmp), and its outputs on 512
 # test images compared with the training build's forward (tests/e2e/deploy_main.c):
-# max |difference| <= 1e-4, every argmax the same. The MLP also through
+# max |difference| <= 1e-4, every argmax the same; the CNN's three batch norms
+# that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8. The example program classifies a PGM; a damaged
 # checkpoint and a model the export cannot handle are clear errors. ~15 s.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
@@ -24,7 +25,8 @@ dep() {  # name, dln, max batch, [export options...]
 }
 for spec in "mlp samples/mlp.dln 1" "lenet5 samples/lenet5.dln 4" "bncnn tests/e2e/deploy_bn.dln 8"; do
   set -- $spec
-  if dep "$1" "$2" "$3" && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" 512 1e-4 >"$T/dep_$1.eq" 2>&1; then
+  if dep "$1" "$2" "$3" && { [ "$1" != bncnn ] || { grep -q "^  3 batch norms folded" "$T/dep_$1.out" \
+       && ! grep -q running_var "$T/dep_$1/model_infer.c"; }; } && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" 512 1e-4 >"$T/dep_$1.eq" 2>&1; then
     echo "dlnc export $1: $(cat "$T/dep_$1.eq"): ok"; pass=$((pass+1))
   else
     echo "FAIL dlnc export $1"; cat "$T/dep_$1.out" "$T/dep_$1.eq" 2>/dev/null | tail -20; fail=$((fail+1))
