@@ -56,3 +56,29 @@ else
   echo "FAIL dlnc export bad checkpoints ($r1 $r2 $r3)"; cat "$T/dep_bad1.out" "$T/dep_bad2.out" "$T/dep_bad3.out"; fail=$((fail+1))
 fi
 fi
+# The README's example: examples/classify.c with the exported LeNet-5, built
+# with the strict flags, on PGM files of the first 20 test images (the IDX
+# file's 16-byte header, then 784 bytes per image): every answer a class
+# name, at least 12 of the 20 right after 30 training steps (the
+# export gets 15 of them today).
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+mkdir -p "$T/ex"
+FM=/usr/share/datasets/fashion-mnist
+zcat $FM/t10k-images-idx3-ubyte.gz | head -c $((16 + 784 * 20)) | tail -c $((784 * 20)) > "$T/ex/img.raw"
+zcat $FM/t10k-labels-idx1-ubyte.gz | head -c 28 | tail -c 20 | od -An -tu1 -v | tr -s ' ' '\n' | grep . > "$T/ex/labels"
+right=0; k=0
+if "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_lenet5/ck.st" -o "$T/ex/lenet5_infer.c" >/dev/null \
+   && cc $STRICT -I"$T/ex" examples/classify.c "$T/ex/lenet5_infer.c" -lm -o "$T/ex/classify" 2>"$T/ex/cc.err"; then
+  while read -r label; do
+    { printf 'P5\n28 28\n255\n'; tail -c +$((1 + 784 * k)) "$T/ex/img.raw" | head -c 784; } > "$T/ex/$k.pgm"
+    "$T/ex/classify" "$T/ex/$k.pgm" > "$T/ex/$k.out" || break
+    grep -q "^$T/ex/$k.pgm: .* (class $label)$" "$T/ex/$k.out" && right=$((right+1))
+    k=$((k+1))
+  done < "$T/ex/labels"
+fi
+if [ $k -eq 20 ] && [ $right -ge 12 ] && ! "$T/ex/classify" "$T/ex/labels" 2>/dev/null; then
+  echo "examples/classify.c: $right of 20 test images right, a non-PGM refused: ok"; pass=$((pass+1))
+else
+  echo "FAIL examples/classify.c ($k images classified, $right right)"; cat "$T/ex/cc.err" 2>/dev/null; fail=$((fail+1))
+fi
+fi
