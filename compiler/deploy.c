@@ -8,7 +8,8 @@
  *   - the runtime functions the kernels call (dl_sgemm, dl_conv2d_ep,
  *     dl_max_pool2d, ...), as plain C in compiler/deploy_rt/ (embedded in dlnc),
  *     each included only when the forward text or another included piece
- *     names it; dl_expf and dl_erff come from the embedded dlnrt.h itself;
+ *     names it; dl_expf, dl_erff and the convolution geometry come from the
+ *     embedded dlnrt.h itself;
  *   - the struct the forward reads (params, act, max_batch, statics), filled
  *     on the stack by <model>_infer from the caller's weights and arena, so
  *     nothing is allocated;
@@ -33,18 +34,6 @@ extern const char dlnrt_header_text[];        /* runtime/dlnrt.h, embedded at bu
 extern const stdlib_file deploy_rt_files[];   /* compiler/deploy_rt/<symbol>.c, in dependency order */
 extern const int deploy_rt_n_files;
 
-/* Does text name the identifier id (not as part of a longer one)? */
-static int mentions(const char *text, const char *id)
-{
-    size_t n = strlen(id);
-    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
-        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
-        int after = isalnum((unsigned char)p[n]) || p[n] == '_';
-        if (!before && !after) return 1;
-    }
-    return 0;
-}
-
 /* "compiler/deploy_rt/dl_sgemm.c" → "dl_sgemm" */
 static const char *piece_symbol(arena *ar, const char *path)
 {
@@ -54,12 +43,23 @@ static const char *piece_symbol(arena *ar, const char *path)
     return arena_printf(ar, "%.*s", (int)(dot ? dot - s : (long)strlen(s)), s);
 }
 
-/* dl_expf / dl_erff: their definition in the embedded dlnrt.h (static inline, C99). */
-static const char *header_inline(arena *ar, const char *name)
+/* Pieces cut from the embedded dlnrt.h itself, not copied: the text from
+ * `from` to the end of the first `to` after it. */
+static const struct {
+    const char *symbol, *from, *to;
+} header_pieces[] = {
+    {"dl_expf", "static inline float dl_expf(", "\n}\n"},
+    {"dl_erff", "static inline float dl_erff(", "\n}\n"},
+    {"dl_conv2d_geom", "typedef struct dl_conv2d_geom {", "} dl_conv2d_geom;\n"},
+    {"dl_conv_epilogue", "typedef void (*dl_conv_epilogue)", ";\n"},
+};
+enum { N_HEADER_PIECES = sizeof header_pieces / sizeof *header_pieces };
+
+static const char *header_piece(arena *ar, int k)
 {
-    const char *p = strstr(dlnrt_header_text, arena_printf(ar, "static inline float %s(", name));
-    const char *e = p ? strstr(p, "\n}\n") : NULL;
-    return e ? arena_printf(ar, "%.*s\n", (int)(e + 3 - p), p) : NULL;
+    const char *p = strstr(dlnrt_header_text, header_pieces[k].from);
+    const char *e = p ? strstr(p, header_pieces[k].to) : NULL;
+    return e ? arena_printf(ar, "%.*s\n", (int)(e + strlen(header_pieces[k].to) - p), p) : NULL;
 }
 
 /* Every dl_/DL_ identifier of text that no piece defines: reported, -1. */
@@ -134,19 +134,18 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
     }
 
     /* Which pieces: those the forward names, then those they name, to a fixed point. */
-    const int np = deploy_rt_n_files + 2;
+    const int np = deploy_rt_n_files + N_HEADER_PIECES;
     const char **sym = ARENA_NEW_ARRAY(ar, const char *, np), **body = ARENA_NEW_ARRAY(ar, const char *, np);
     unsigned char *used = arena_alloc(ar, (size_t)np);
-    sym[0] = "dl_expf", body[0] = header_inline(ar, "dl_expf");
-    sym[1] = "dl_erff", body[1] = header_inline(ar, "dl_erff");
+    for (int k = 0; k < N_HEADER_PIECES; k++) sym[k] = header_pieces[k].symbol, body[k] = header_piece(ar, k);
     for (int k = 0; k < deploy_rt_n_files; k++)
-        sym[k + 2] = piece_symbol(ar, deploy_rt_files[k].name), body[k + 2] = deploy_rt_files[k].text;
+        sym[k + N_HEADER_PIECES] = piece_symbol(ar, deploy_rt_files[k].name), body[k + N_HEADER_PIECES] = deploy_rt_files[k].text;
     for (int changed = 1; changed;) {
         changed = 0;
         for (int k = 0; k < np; k++) {
             if (used[k] || !body[k]) continue;
-            int need = mentions(fwd, sym[k]);
-            for (int j = 0; j < np && !need; j++) need = used[j] && mentions(body[j], sym[k]);
+            int need = emit_mentions_ident(fwd, sym[k]);
+            for (int j = 0; j < np && !need; j++) need = used[j] && emit_mentions_ident(body[j], sym[k]);
             if (need) used[k] = 1, changed = 1;
         }
     }

@@ -32,6 +32,9 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out,
  * module's. Fills the sizes the caller must provide (in floats): the
  * parameter region with param_offset[i] per parameter, the activations
  * (act_n per sample of the batch, then act_c), the STATIC values. */
+/* Whether C text uses the identifier id (not as part of a longer name). */
+int emit_mentions_ident(const char *text, const char *id);
+
 typedef struct emit_forward_layout {
     int64_t param_floats, act_n, act_c, statics;
     const int64_t *param_offset;
