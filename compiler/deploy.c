@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,12 +35,12 @@ extern const char dlnrt_header_text[];        /* runtime/dlnrt.h, embedded at bu
 extern const stdlib_file deploy_rt_files[];   /* compiler/deploy_rt/<symbol>.c, in dependency order */
 extern const int deploy_rt_n_files;
 
-/* "compiler/deploy_rt/dl_sgemm.c" → "dl_sgemm" */
+/* "compiler/deploy_rt/dl_sgemm.int8.c" → "dl_sgemm" */
 static const char *piece_symbol(arena *ar, const char *path)
 {
     const char *s = strrchr(path, '/');
     s = s ? s + 1 : path;
-    const char *dot = strrchr(s, '.');
+    const char *dot = strchr(s, '.');
     return arena_printf(ar, "%.*s", (int)(dot ? dot - s : (long)strlen(s)), s);
 }
 
@@ -60,6 +61,58 @@ static const char *header_piece(arena *ar, int k)
     const char *p = strstr(dlnrt_header_text, header_pieces[k].from);
     const char *e = p ? strstr(p, header_pieces[k].to) : NULL;
     return e ? arena_printf(ar, "%.*s\n", (int)(e + strlen(header_pieces[k].to) - p), p) : NULL;
+}
+
+static int is_int8_piece(const char *path) { return strstr(path, ".int8.") != NULL; }
+
+/* The runtime pieces: from dlnrt.h, then compiler/deploy_rt/. An int8
+ * export takes a symbol's .int8.c variant, which calls the float one
+ * renamed <symbol>_f32 for the tensors it has no int8 weight for; a float
+ * export has no variants. Returns the count. */
+static int collect_pieces(arena *ar, int int8, const char **sym, const char **body)
+{
+    int np = 0;
+    for (int k = 0; k < N_HEADER_PIECES; k++, np++) sym[np] = header_pieces[k].symbol, body[np] = header_piece(ar, k);
+    for (int k = 0; k < deploy_rt_n_files; k++) {
+        const char *name = deploy_rt_files[k].name, *text = deploy_rt_files[k].text, *sy = piece_symbol(ar, name);
+        if (is_int8_piece(name) && !int8) continue;
+        int has_variant = 0;
+        for (int j = 0; j < deploy_rt_n_files && int8 && !is_int8_piece(name); j++)
+            has_variant |= is_int8_piece(deploy_rt_files[j].name) && !strcmp(piece_symbol(ar, deploy_rt_files[j].name), sy);
+        if (has_variant) { /* its definition is the first "sy(" of the text */
+            const char *def = strstr(text, arena_printf(ar, "%s(", sy));
+            text = arena_printf(ar, "%.*s%s_f32%s", (int)(def - text), text, sy, def + strlen(sy));
+            sy = arena_printf(ar, "%s_f32", sy);
+        }
+        sym[np] = sy, body[np++] = text;
+    }
+    return np;
+}
+
+/* The int8 weights and their table (deploy_rt/deploy_q8.c looks pointers up in it). */
+static int64_t put_q8_table(FILE *f, const char *p, const deploy_quant *q, const emit_forward_layout *L)
+{
+    int64_t bytes = 0;
+    fprintf(f, "/* ---- int8 weights (per output channel) and their inputs' scales (per tensor) ---- */\n\n");
+    fprintf(f, "typedef struct deploy_q8 {\n    int64_t offset; /* the float weight's place in the weights */\n"
+               "    const int8_t *w;\n    const float *scale; /* per output channel */\n"
+               "    float xscale;       /* the input's */\n} deploy_q8;\n");
+    fprintf(f, "static const float *deploy_q8_base; /* the weights of the call running */\n\n");
+    for (int k = 0; k < q->n; k++) {
+        const deploy_qtensor *t = &q->t[k];
+        fprintf(f, "static const int8_t %s_q%d[%" PRId64 "] = {", p, k, t->numel);
+        for (int64_t j = 0; j < t->numel; j++) fprintf(f, "%s%d,", j % 24 == 0 ? "\n    " : " ", t->q[j]);
+        fprintf(f, "\n};\nstatic const float %s_qs%d[%" PRId64 "] = {", p, k, t->channels);
+        for (int64_t j = 0; j < t->channels; j++) fprintf(f, "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", t->scale[j]);
+        fprintf(f, "\n};\n\n");
+        bytes += t->numel + 4 * t->channels;
+    }
+    fprintf(f, "static const deploy_q8 deploy_q8_table[%d] = {\n", q->n);
+    for (int k = 0; k < q->n; k++)
+        fprintf(f, "    {%" PRId64 ", %s_q%d, %s_qs%d, %.8ef},\n", L->param_offset[q->t[k].param], p, k, p, k,
+                q->t[k].xscale);
+    fprintf(f, "};\n\n");
+    return bytes;
 }
 
 /* Every dl_/DL_ identifier of text that no piece defines: reported, -1. */
@@ -112,8 +165,8 @@ static void upper_ident(FILE *f, const char *s)
 
 static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
 
-int deploy_emit(ir_module *m, float *const *params, const char *source, const deploy_options *o, FILE *c_out,
-                FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d)
+int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const char *source, const deploy_options *o,
+                FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d)
 {
     arena *ar = m->ar;
     const char *p = m->name;
@@ -134,12 +187,10 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
     }
 
     /* Which pieces: those the forward names, then those they name, to a fixed point. */
-    const int np = deploy_rt_n_files + N_HEADER_PIECES;
-    const char **sym = ARENA_NEW_ARRAY(ar, const char *, np), **body = ARENA_NEW_ARRAY(ar, const char *, np);
+    const char **sym = ARENA_NEW_ARRAY(ar, const char *, deploy_rt_n_files + N_HEADER_PIECES);
+    const char **body = ARENA_NEW_ARRAY(ar, const char *, deploy_rt_n_files + N_HEADER_PIECES);
+    const int np = collect_pieces(ar, q != NULL, sym, body);
     unsigned char *used = arena_alloc(ar, (size_t)np);
-    for (int k = 0; k < N_HEADER_PIECES; k++) sym[k] = header_pieces[k].symbol, body[k] = header_piece(ar, k);
-    for (int k = 0; k < deploy_rt_n_files; k++)
-        sym[k + N_HEADER_PIECES] = piece_symbol(ar, deploy_rt_files[k].name), body[k + N_HEADER_PIECES] = deploy_rt_files[k].text;
     for (int changed = 1; changed;) {
         changed = 0;
         for (int k = 0; k < np; k++) {
@@ -200,6 +251,12 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
                    " * Do not edit: change the .dln, retrain, export again. */\n",
             source, p);
     fprintf(c_out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n", hbase);
+    int64_t weights_text = 0;
+    if (q) {
+        long q0 = ftell(c_out);
+        sz->weight_bytes += put_q8_table(c_out, p, q, &L);
+        weights_text = ftell(c_out) - q0;
+    }
     fprintf(c_out, "/* ---- the runtime functions the forward calls, in portable C ---- */\n\n");
     for (int k = 0; k < np; k++)
         if (used[k]) fprintf(c_out, "%s\n", body[k]);
@@ -209,7 +266,6 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
             p, p);
     put_forward(c_out, fwd, p);
     free(fwd);
-    int64_t weights_text = 0;
     if (!o->weights_bin) {
         long w0 = ftell(c_out);
         fprintf(c_out, "/* ---- the weights: each parameter at its offset, padded to 16 floats ---- */\n");
@@ -218,11 +274,12 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
             int64_t n = per_sample(&m->params[i].shape);
             if (n == 0) continue; /* not read by the forward (deploy_fold) */
             fprintf(c_out, "    /* %s */\n    [%" PRId64 "] =", m->params[i].name, L.param_offset[i]);
-            for (int64_t j = 0; j < n; j++) fprintf(c_out, "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", params[i][j]);
+            for (int64_t j = 0; j < n; j++) /* NaN: the placeholder of an int8 weight (deploy_int8.c) */
+                fprintf(c_out, isnan(params[i][j]) ? "%sNAN," : "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", params[i][j]);
             fprintf(c_out, "\n");
         }
         fprintf(c_out, "};\n\n");
-        weights_text = ftell(c_out) - w0;
+        weights_text += ftell(c_out) - w0;
     } else {
         for (int i = 0; i < m->n_params; i++) {
             int64_t n = per_sample(&m->params[i].shape), pad = (16 - n % 16) % 16;
@@ -245,6 +302,7 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
     fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
     fprintf(c_out, "    m.act = (float *)arena;\n");
     fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", L.act_n * o->max_batch + L.act_c);
+    if (q) fprintf(c_out, "    deploy_q8_base = weights;\n");
     fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, x, out, n);\n    return dl_error_text ? -1 : 0;\n}\n", p);
     sz->code_bytes = ftell(c_out) - code_start - weights_text;
     return 0;

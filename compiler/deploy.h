@@ -19,8 +19,26 @@ typedef struct deploy_options {
     const char *weights_bin; /* --weights-file FILE.bin: the weights there, not in the C file */
     int64_t max_batch;       /* --max-batch: the largest n a call takes (default 1) */
     int static_arena;        /* --static-arena: a static arena in the file for arena == NULL */
+    int int8;                /* --int8: int8 weights and products (deploy_int8.c) */
+    int64_t calibrate;       /* --calibrate N: activations' scales from N training images (default 1000) */
     int no_fold;             /* --no-fold: keep parameter-only values and batch norms as the training build computes them */
 } deploy_options;
+
+/* deploy_int8.c: one quantized weight. */
+typedef struct deploy_qtensor {
+    int param;               /* the module parameter */
+    int node;                /* the conv2d or matmul reading it (node id) */
+    int64_t channels;        /* output channels: one scale each */
+    int rows;                /* a channel is a row of the weight (conv, dense W^T); else a column */
+    int64_t numel;
+    int8_t *q;               /* round(w / scale[channel]), in the weight's layout */
+    float *scale;            /* per channel: max |w| / 127 */
+    float xscale;            /* the input's: max |x| / 127 over the calibration images */
+} deploy_qtensor;
+typedef struct deploy_quant {
+    deploy_qtensor *t;
+    int n;
+} deploy_quant;
 
 /* The sizes `dlnc export` prints. */
 typedef struct deploy_sizes {
@@ -35,9 +53,10 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o);
 
 /* Writes the C file and header of module m (its graphs through the passes)
  * whose parameters are params[i] (by module parameter index, each its
- * numel floats). Returns 0, or -1 after a diagnostic. */
-int deploy_emit(ir_module *m, float *const *params, const char *source, const deploy_options *o,
-                FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d);
+ * numel floats), with the int8 weights of q (NULL: a float export).
+ * Returns 0, or -1 after a diagnostic. */
+int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const char *source,
+                const deploy_options *o, FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d);
 
 /* deploy_fold.c: on m's forward graph (after the passes) and the parameter
  * values params (by index), computes what depends on parameters alone into
@@ -45,6 +64,11 @@ int deploy_emit(ir_module *m, float *const *params, const char *source, const de
  * before it (*folded: how many). Returns the parameter values, grown by the
  * new ones, or NULL after a diagnostic. */
 float **deploy_fold(ir_module *m, float **params, int *folded, diag_ctx *d);
+
+/* Quantizes m's forward's dense layers and convolutions (deploy_qtensor),
+ * calibrating on the first calibrate_n training images; the quantized
+ * weights' float values become one NaN each. 0, or -1 after a diagnostic. */
+int deploy_int8(ir_module *m, float **params, int64_t calibrate_n, deploy_quant *q, diag_ctx *d);
 
 /* `dlnc export` after the passes: picks the model, reads the checkpoint,
  * writes the files and prints their sizes. 0, or 1 after the error. */

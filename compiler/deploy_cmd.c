@@ -17,11 +17,11 @@
 int deploy_option(int argc, char **argv, int *i, deploy_options *o)
 {
     const char *a = argv[*i];
-    if (!strcmp(a, "--static-arena") || !strcmp(a, "--no-fold")) {
-        *(a[2] == 's' ? &o->static_arena : &o->no_fold) = 1;
+    if (!strcmp(a, "--static-arena") || !strcmp(a, "--no-fold") || !strcmp(a, "--int8")) {
+        *(a[2] == 's' ? &o->static_arena : a[2] == 'n' ? &o->no_fold : &o->int8) = 1;
         return 1;
     }
-    if (strcmp(a, "--max-batch") && strcmp(a, "--weights-file")) return 0;
+    if (strcmp(a, "--max-batch") && strcmp(a, "--weights-file") && strcmp(a, "--calibrate")) return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
         return -1;
@@ -35,10 +35,10 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o)
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || end == v || *end || n < 1 || n > 1000000) {
-        fprintf(stderr, "dlnc: error: --max-batch takes a number from 1 to 1000000, not '%s'\n", v);
+        fprintf(stderr, "dlnc: error: %s takes a number from 1 to 1000000, not '%s'\n", a, v);
         return -1;
     }
-    o->max_batch = n;
+    *(a[2] == 'm' ? &o->max_batch : &o->calibrate) = n;
     return 1;
 }
 
@@ -101,7 +101,13 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
         fprintf(stderr, "dlnc: error: dlnc export needs the trained weights: --checkpoint FILE.safetensors\n");
         return 2;
     }
+    if ((o.calibrate && !o.int8) || (o.int8 && o.weights_bin)) {
+        fprintf(stderr, "dlnc: error: %s\n", o.int8 ? "--int8 keeps its weights in the C file: no --weights-file"
+                                                     : "--calibrate N is for --int8 exports");
+        return 2;
+    }
     if (o.max_batch < 1) o.max_batch = 1;
+    if (o.int8 && !o.calibrate) o.calibrate = 1000;
     if (!o.output) {
         const char *dot = strrchr(input, '.'), *slash = strrchr(input, '/');
         size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - input) : strlen(input);
@@ -113,13 +119,14 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     float **params = load_params(m, o.checkpoint, d);
     int folded = 0;
     if (params && !o.no_fold) params = deploy_fold(m, params, &folded, d);
-    if (!params) return 1;
+    deploy_quant quant = {0};
+    if (!params || (o.int8 && deploy_int8(m, params, o.calibrate, &quant, d) != 0)) return 1;
 
     char *c = NULL, *h = NULL, *b = NULL;
     size_t lc = 0, lh = 0, lb = 0;
     FILE *cf = open_memstream(&c, &lc), *hf = open_memstream(&h, &lh), *bf = open_memstream(&b, &lb);
     deploy_sizes sz = {0};
-    int rc = deploy_emit(m, params, input, &o, cf, hf, bf, &sz, d);
+    int rc = deploy_emit(m, params, o.int8 ? &quant : NULL, input, &o, cf, hf, bf, &sz, d);
     fclose(cf), fclose(hf), fclose(bf);
     if (rc == 0) rc = write_file(h_path, h, lh, d);
     if (rc == 0 && o.weights_bin) rc = write_file(o.weights_bin, b, lb, d);
@@ -129,8 +136,12 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     printf("dlnc: exported %s to %s and %s%s%s\n", m->name, o.output, h_path, o.weights_bin ? " and " : "",
            o.weights_bin ? o.weights_bin : "");
     printf("  code    %lld bytes of C (without the weights)\n", (long long)sz.code_bytes);
-    printf("  weights %lld bytes (float32%s)\n", (long long)sz.weight_bytes,
+    printf("  weights %lld bytes (%s%s)\n", (long long)sz.weight_bytes,
+           o.int8 ? "int8 products with per-channel float scales, the rest float32" : "float32",
            o.weights_bin ? ", in the weights file" : ", static const in the C file");
+    if (o.int8)
+        printf("  %d weight%s quantized to int8, inputs calibrated on %lld training images\n", quant.n,
+               quant.n == 1 ? "" : "s", (long long)o.calibrate);
     printf("  arena   %lld bytes at max batch %lld\n", (long long)sz.arena_bytes, (long long)o.max_batch);
     if (!o.no_fold) printf("  %d batch norm%s folded into the layer before\n", folded, folded == 1 ? "" : "s");
     return 0;
