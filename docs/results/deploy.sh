@@ -5,8 +5,9 @@
 # -std=c99 -pedantic -Wall -Wextra -Werror -O2 (and its object's size taken),
 # and compared with the training build's forward over the test set
 # (tests/e2e/deploy_main.c: all 10,000 images; ResNet-8's 1,000, the export's
-# plain-loop convolutions being slow); then examples/classify.c on two test
-# images. Run from the repository root after `make`; writes docs/results/deploy_*.log.
+# plain-loop convolutions being slow); the MLP and LeNet-5 also exported with
+# --int8 --calibrate 1000 and compared the same way (the accuracy of each);
+# then examples/classify.c on two test images. Run from the repository root after `make`; writes docs/results/deploy_*.log.
 set -e
 R=docs/results
 W=/tmp/dlnc_deploy
@@ -34,6 +35,18 @@ for spec in "mlp 10 10000" "lenet5 10 10000" "resnet8 1 1000"; do
     cc -std=c11 -O2 -fopenmp -Iruntime -I$W -DM=$m -DUM=$(echo $m | tr a-z A-Z) tests/e2e/deploy_main.c $W/model.c \
       $W/${m}_infer_omp.o build/libdlnrt.a -lpng -lz -lm -o $W/equiv_$m
     OMP_NUM_THREADS=1 $W/equiv_$m $W/$m.st $count 1e-4
+    if [ $m != resnet8 ]; then
+      echo "# int8: build/dlnc export samples/$m.dln --checkpoint $W/$m.st --int8 --calibrate 1000 -o $W/${m}_int8.c"
+      mkdir -p $W/int8
+      build/dlnc export samples/$m.dln --checkpoint $W/$m.st --int8 --calibrate 1000 -o $W/int8/model_infer.c
+      cc $STRICT -c $W/int8/model_infer.c -o $W/int8/$m.o
+      cc $STRICT -fopenmp -c $W/int8/model_infer.c -o $W/int8/${m}_omp.o
+      size $W/int8/$m.o
+      echo "# the int8 export against the training build's (float) forward, $count test images"
+      cc -std=c11 -O2 -fopenmp -Iruntime -I$W/int8 -I$W -DM=$m -DUM=$(echo $m | tr a-z A-Z) tests/e2e/deploy_main.c $W/model.c \
+        $W/int8/${m}_omp.o build/libdlnrt.a -lpng -lz -lm -o $W/equiv_int8_$m
+      OMP_NUM_THREADS=1 $W/equiv_int8_$m $W/$m.st $count 1e9 - 0
+    fi
     echo "# uptime: $(uptime)"
   } > $R/deploy_$m.log 2>&1
 done
