@@ -165,16 +165,35 @@ static void upper_ident(FILE *f, const char *s)
 
 static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
 
+int deploy_check(const ir_module *m, diag_ctx *d)
+{
+    const ir_graph *g = m->forward;
+    if (!g || g->n_inputs != 1 || g->inputs[0].dtype != IR_F32 || g->n_outputs != 1 || m->n_syms > 1 ||
+        g->outputs[0].node->dtype != IR_F32) {
+        diag_fatal_noloc(d, "%s: only a model with one f32 input (batch first) and one f32 output can be exported yet",
+                         m->name);
+        return -1;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].state) {
+            diag_fatal_noloc(d, "%s: a model with carried state ('%s') cannot be exported yet", m->name, m->params[i].name);
+            return -1;
+        }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op == OP_attention || g->nodes[i]->op == OP_scan) {
+            const ir_node *n = g->nodes[i];
+            diag_error(d, n->site.file ? n->site : n->loc, "dlnc export has no portable kernel for %s yet",
+                       n->op == OP_scan ? "a scan loop" : "attention");
+            return -1;
+        }
+    return 0;
+}
+
 int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const char *source, const deploy_options *o,
                 FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d)
 {
     arena *ar = m->ar;
     const char *p = m->name;
-    for (int i = 0; i < m->n_params; i++)
-        if (m->params[i].state) {
-            diag_fatal_noloc(d, "%s: a model with carried state ('%s') cannot be exported yet", p, m->params[i].name);
-            return -1;
-        }
     char *fwd = NULL;
     size_t fwd_len = 0;
     FILE *ff = open_memstream(&fwd, &fwd_len);

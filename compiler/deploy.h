@@ -51,6 +51,10 @@ typedef struct deploy_sizes {
  * value), 0 not an export option, -1 after a usage error. */
 int deploy_option(int argc, char **argv, int *i, deploy_options *o);
 
+/* Whether m has the form an export handles: one f32 input with the batch
+ * first, one f32 output, no carried state. 0, or -1 after a diagnostic. */
+int deploy_check(const ir_module *m, diag_ctx *d);
+
 /* Writes the C file and header of module m (its graphs through the passes)
  * whose parameters are params[i] (by module parameter index, each its
  * numel floats), with the int8 weights of q (NULL: a float export).

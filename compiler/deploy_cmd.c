@@ -116,6 +116,7 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     size_t n = strlen(o.output);
     const char *h_path = n > 2 && !strcmp(o.output + n - 2, ".c") ? arena_printf(m->ar, "%.*s.h", (int)(n - 2), o.output)
                                                                     : arena_printf(m->ar, "%s.h", o.output);
+    if (deploy_check(m, d) != 0) return 1;
     float **params = load_params(m, o.checkpoint, d);
     int folded = 0;
     if (params && !o.no_fold) params = deploy_fold(m, params, &folded, d);
