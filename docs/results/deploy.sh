@@ -36,7 +36,7 @@ for spec in "mlp 10 10000" "lenet5 10 10000" "resnet8 1 1000"; do
       $W/${m}_infer_omp.o build/libdlnrt.a -lpng -lz -lm -o $W/equiv_$m
     OMP_NUM_THREADS=1 $W/equiv_$m $W/$m.st $count 1e-4
     if [ $m != resnet8 ]; then
-      echo "# int8: build/dlnc export samples/$m.dln --checkpoint $W/$m.st --int8 --calibrate 1000 -o $W/${m}_int8.c"
+      echo "# int8: build/dlnc export samples/$m.dln --checkpoint $W/$m.st --int8 --calibrate 1000 -o $W/int8/model_infer.c"
       mkdir -p $W/int8
       build/dlnc export samples/$m.dln --checkpoint $W/$m.st --int8 --calibrate 1000 -o $W/int8/model_infer.c
       cc $STRICT -c $W/int8/model_infer.c -o $W/int8/$m.o
