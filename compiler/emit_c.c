@@ -1130,6 +1130,24 @@ static void emit_guard_name(FILE *h, const char *header)
         fputc(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_', h);
 }
 
+int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ctx *d)
+{
+    if (!m->forward || !emit_legacy_api(m)) {
+        diag_fatal_noloc(d, "%s: only a model with one f32 input (batch first) and one output can be exported", m->name);
+        return -1;
+    }
+    /* the other graphs would only make the arena larger */
+    ir_graph *eval = m->eval_step, *train = m->train_step;
+    m->eval_step = m->train_step = NULL;
+    module_layout L;
+    layout_module(m, &L);
+    m->eval_step = eval, m->train_step = train;
+    int rc = emit_step(out, m, m->forward, STEP_FORWARD, &L, emit_share_new(m->ar), 0, NULL, d);
+    *lay = (emit_forward_layout){.param_floats = L.n_pfloats, .act_n = align16(L.act_n), .act_c = align16(L.act_c),
+                                 .statics = L.n_statics, .param_offset = L.poff};
+    return rc;
+}
+
 int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const emit_options *opt, diag_ctx *d)
 {
     int errors_before = d->n_errors;

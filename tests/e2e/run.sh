@@ -328,6 +328,9 @@ fi
 # the in-epoch progress line and --profile (uses pictures.sh's $D and run.sh's two.dln)
 . tests/e2e/progress.sh
 
+# dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
+. tests/e2e/deploy.sh
+
 # make install / uninstall, pkg-config, the soname, the man page.
 . tests/e2e/install.sh
 
