@@ -1142,7 +1142,7 @@ int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ct
     module_layout L;
     layout_module(m, &L);
     m->eval_step = eval, m->train_step = train;
-    int rc = emit_step(out, m, m->forward, STEP_FORWARD, &L, emit_share_new(m->ar), 0, NULL, d);
+    int rc = emit_step(out, m, m->forward, STEP_FORWARD, &L, emit_share_new(m->ar), 0, 0, NULL, d);
     *lay = (emit_forward_layout){.param_floats = L.n_pfloats, .act_n = align16(L.act_n), .act_c = align16(L.act_c),
                                  .statics = L.n_statics, .param_offset = L.poff};
     return rc;
