@@ -10,10 +10,9 @@ The attack's gradient signs are compared too: a sign that differs would be
 a gradient within rounding of zero, which the batch is drawn to avoid."""
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from gan import _row
+from gan import BnDisc, _row
 from harness import Model, load_lib, rel_err
 
 TOL = 1e-6
@@ -32,18 +31,6 @@ train advnet {{
     adversarial = {attack}
 }}
 """
-
-
-class AdvNet(nn.Module):
-    """dense -> batch_norm1d -> tanh -> dense, named as dlnc names them."""
-
-    def __init__(self):
-        super().__init__()
-        self.dense0, self.batch_norm1d0 = nn.Linear(8, 16, bias=False), nn.BatchNorm1d(16)
-        self.dense1 = nn.Linear(16, 3)
-
-    def forward(self, x):
-        return self.dense1(torch.tanh(self.batch_norm1d0(self.dense0(x))))
 
 
 def attacked_loss(model, x, y, eps, alpha, steps, mix, pgd, signs):
@@ -73,7 +60,7 @@ def one_case(build, tag, attack, eps, alpha, steps, mix, pgd):
         return [_row(f"advtrain: {tag}: compile", float("nan"), float("nan"), False, err)]
     m = Model(load_lib(so), "advnet", 8, class_labels=True)
     torch.manual_seed(3)
-    ref = AdvNet().double()
+    ref = BnDisc(3, torch.tanh).double()   # dense -> batch_norm1d -> tanh -> dense
     with torch.no_grad():   # non-trivial statistics and affine, so each call's update shows
         ref.batch_norm1d0.weight.uniform_(0.5, 1.5)
         ref.batch_norm1d0.bias.uniform_(-0.2, 0.2)
