@@ -42,8 +42,9 @@ static int adv_number(elab *e, const value *v, const char *fn, const char *what,
 
 static int adv_positive(elab *e, const value *v, const char *fn, const char *what, double x) {
     if (v->kind == V_NONE || x > 0) return 1;
-    diag_error(e->d, v->loc, "'%s' of %s must be > 0, got %g\nhint: the perturbation's size in the input's units, "
-               "e.g. %s = 0.1 for pixels in [0, 1]", what, fn, x, what);
+    diag_error(e->d, v->loc, "'%s' of %s must be > 0, got %g\nhint: %s", what, fn, x,
+               strcmp(what, "eps") == 0 ? "the perturbation's size in the input's units, e.g. eps = 0.1 for pixels in [0, 1]"
+                                        : "the size of each step, e.g. alpha = 2.5 * eps / steps (Madry et al.)");
     return 0;
 }
 
