@@ -26,7 +26,7 @@
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
                                          "init_prefix", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
-                                         "views"};
+                                         "views", "adversarial", "adversarial_input"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -902,7 +902,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale, init_skip, views", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
@@ -949,6 +949,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     }
     if ((s = setting(t, "init_skip", NULL)) && !setting(t, "init_from", NULL))
         diag_error(e->d, s->loc, "'init_skip' needs 'init_from', the checkpoint to load from");
+    adv_config_build(e, setting(t, "adversarial", NULL), setting(t, "adversarial_input", NULL), &out->adv);
     groups_build(e, setting(t, "freeze", NULL), setting(t, "lr_scale", NULL), setting(t, "init_skip", NULL),
                  &out->groups);
     return e->d->n_errors > errors ? -1 : 0;
@@ -1345,6 +1346,11 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
         diag_error(e->d, s->value->loc, "the loss must be a scalar f32[], got %s\nhint: reduce it, e.g. mean(...)",
                    v_describe(e, &v));
         return NULL;
+    }
+    if (e->mod->train && e->mod->train->adv.kind != ADV_NONE) {
+        int k = 0;   /* the input reading the image */
+        while (k < io->n_in - 1 && e->g->inputs[k].node != primary) k++;
+        return adv_model_loss(e, t, &f, s->value, io, k, v.t);
     }
     return v.t;
 }

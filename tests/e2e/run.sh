@@ -309,6 +309,8 @@ fi
 . tests/e2e/ddpm.sh
 # Attacks on a trained classifier (dlnc explain), adversarial training with batch norm.
 . tests/e2e/explain.sh
+# The train-section option `adversarial = fgsm(...) | pgd(...)`.
+. tests/e2e/advtrain.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 
