@@ -59,18 +59,6 @@ typedef struct ir_shape {
     ir_dim d[IR_MAX_RANK];
 } ir_shape;
 
-/* The typed attributes of the convolution and pooling family (ops_conv.h
- * says what each field means for each op). */
-typedef struct conv_geom {
-    int64_t sh, sw;            /* stride */
-    int64_t pt, pb, pl, pr;    /* padding: top, bottom, left, right */
-    int64_t dh, dw;            /* dilation */
-    int64_t groups;
-    int64_t kh, kw;            /* kernel (when not given by a weight) */
-    int64_t size_h, size_w;    /* output size / output padding, per op */
-    int64_t flag;
-} conv_geom;
-
 enum { ATTN_DQ = 1, ATTN_DK = 2, ATTN_DV = 4, ATTN_DMASK = 8 }; /* ir_attrs.attention.which */
 enum { LN_DX = 0, LN_DW = 1 }; /* ir_attrs.norm.which: layer_norm_grad gives dx, or dweight's partial sums */
 
@@ -105,6 +93,12 @@ enum { LN_DX = 0, LN_DW = 1 }; /* ir_attrs.norm.which: layer_norm_grad gives dx,
     } ir_attrs_##g;                                                                                                  \
     IR_ATTRS_CHECK_(g)
 IR_ATTRS_GROUPS(IR_ATTRS_STRUCT_, IR_ATTRS_STRUCT_R_)
+
+/* The convolution and pooling family's geometry (ATTRS_conv; ops_conv.h says
+ * what each field means for each op): a member of ir_attrs of its own. */
+typedef struct conv_geom {
+    ATTRS_conv(IR_ATTR_INT_, IR_ATTR_INTS_, IR_ATTR_REAL_)
+} conv_geom;
 
 typedef struct ir_attrs {
     union {
