@@ -1230,7 +1230,7 @@ void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
 
 typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);
 static const emit_fn emit_by_op[OP__COUNT] = {
-#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = emit_##family,
+#define OP(name, arity, kind, family, attrs, c_expr, ref) [OP_##name] = emit_##family,
 #include "ops.def"
 #undef OP
 };

@@ -60,7 +60,7 @@ double interp_elementwise(const ir_node *n, double a, double b, double c) {
     const double f0 = n->a.f[0]; /* ops.def's ref column: the op's first double, whatever its group calls it */
     (void)a, (void)b, (void)c, (void)f0;
     switch (n->op) {
-#define OP(name, arity, kind, family, c_expr, ref) \
+#define OP(name, arity, kind, family, attrs, c_expr, ref) \
     case OP_##name: return (ref);
 #include "ops.def"
 #undef OP
@@ -357,7 +357,7 @@ int interp_label(const interp_state *s, const ir_node *n, double *y) {
 
 typedef int (*interp_fn)(const interp_state *s, const ir_node *n, double *y);
 static const interp_fn interp_by_op[OP__COUNT] = {
-#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = interp_##family,
+#define OP(name, arity, kind, family, attrs, c_expr, ref) [OP_##name] = interp_##family,
 #include "ops.def"
 #undef OP
 };

@@ -31,7 +31,7 @@
 #define IR_SYM_N 0 /* the batch dimension */
 
 typedef enum ir_opcode {
-#define OP(name, arity, kind, family, c_expr, ref) OP_##name,
+#define OP(name, arity, kind, family, attrs, c_expr, ref) OP_##name,
 #include "ops.def"
 #undef OP
     OP__COUNT

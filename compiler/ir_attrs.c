@@ -12,6 +12,7 @@
 
 #include "ir.h"
 #include "ir_attrs.h"
+#include "ops_conv.h"
 
 typedef enum attr_print {
     PK_INT, PK_NONZERO, PK_FLAG, PK_AXES, PK_LIST, PK_WORD, PK_BITS, PK_REAL, PK_G, PK_EXACT, PK_WHOLE, PK_LEAD, PK_HIDE
@@ -55,14 +56,17 @@ typedef struct attr_group {
     static const attr_field fields_##g[] = {ATTRS_##g(FIELD_INT_, FIELD_INTS_, FIELD_REAL_)};                        \
     static const attr_group group_##g = {#g, fields_##g, (int)(sizeof fields_##g / sizeof *fields_##g)};
 IR_ATTRS_GROUPS(GROUP_, GROUP_)
+static const attr_group group_none = {NULL, NULL, 0};
+static const attr_group group_conv = {"conv", NULL, 0}; /* conv_geom, printed by conv_geom_str */
 
+/* Each op's group: the attrs column of ops.def. */
 static const attr_group *const group_of[OP__COUNT] = {
-#define USE_(op, g) [OP_##op] = &group_##g,
-    IR_ATTRS_OF(USE_)
-#undef USE_
+#define OP(name, arity, kind, family, attrs, c_expr, ref) [OP_##name] = &group_##attrs,
+#include "ops.def"
+#undef OP
 };
 
-const char *ir_attrs_group(ir_opcode op) { return (unsigned)op < OP__COUNT && group_of[op] ? group_of[op]->name : NULL; }
+const char *ir_attrs_group(ir_opcode op) { return (unsigned)op < OP__COUNT ? group_of[op]->name : NULL; }
 
 /* The word at index k of a space-separated list ("?" past its end). */
 static void put_word(FILE *out, const char *words, int64_t k) {
@@ -111,7 +115,11 @@ static void print_field(FILE *out, const attr_field *fd, const int64_t *v, doubl
 
 void ir_attrs_print(FILE *out, const ir_node *n) {
     const attr_group *g = group_of[n->op];
-    if (!g) return;
+    if (g == &group_conv) {
+        char buf[200];
+        fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* pairs and per-op names: its own printer */
+        return;
+    }
     const ir_attrs *a = &n->a;
     const char *sep = " [";
     int ni = 0, nf = 0; /* the next field's first slot */

@@ -7,9 +7,9 @@
 
 #include "ir.h"
 
-/* The ir_attrs.def group of op's attributes ("reduce"), NULL for an op without (or conv_geom). */
+/* The ir_attrs.def group of op's attributes ("reduce"; "conv": conv_geom), NULL for an op without. */
 const char *ir_attrs_group(ir_opcode op);
-/* " [axis=1, keepdims]" (or nothing) for n's attribute group; conv ops: nothing (their printer is ops_conv.h's). */
+/* " [axis=1, keepdims]" (or nothing) for n's attribute group; conv ops: conv_geom_str's text. */
 void ir_attrs_print(FILE *out, const ir_node *n);
 /* Equal attributes: the set slots and the conv geometry. */
 int ir_attrs_same(const ir_attrs *a, const ir_attrs *b);

@@ -16,16 +16,10 @@
 
 #include "ir.h"
 #include "ir_attrs.h"
-#include "ops_conv.h"
 
-/* The attributes that are not already visible in the node's type: the
- * conv family's geometry as conv_geom_str unpacks it, every other op's as
- * ir_attrs.def describes them. */
-static void print_attrs(FILE *out, const ir_node *n) {
-    char buf[200];
-    if (ir_ops[n->op].family == IR_FAM_conv) fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n));
-    else ir_attrs_print(out, n);
-}
+/* The attributes that are not already visible in the node's type, as
+ * ir_attrs.def describes them (ir_attrs.c). */
+static void print_attrs(FILE *out, const ir_node *n) { ir_attrs_print(out, n); }
 
 static const char *storage_name(int s) {
     static const char *names[] = {"arena", "param", "input", "output", "inline", "alias", "static"};
