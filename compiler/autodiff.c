@@ -159,7 +159,7 @@ int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wr
     ir_module *m = g->mod;
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = g->nodes[i];
-        if (n->op == OP_param && m && m->params[n->a.i[0]].trainable) c.wanted[n->id] = 1;
+        if (n->op == OP_param && m && m->params[n->a.param.index].trainable) c.wanted[n->id] = 1;
     }
     for (int k = 0; k < n_wrt; k++)
         if (wrt_inputs[k] >= 0 && wrt_inputs[k] < g->n_inputs) c.wanted[g->inputs[wrt_inputs[k]].node->id] = 1;
@@ -172,7 +172,7 @@ int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wr
     if (rc == 0 && m) {
         for (int i = 0; i < g->n_nodes; i++) {
             ir_node *n = g->nodes[i];
-            int64_t p = n->a.i[0];
+            int64_t p = n->a.param.index; /* meaningful for OP_param only, tested below */
             if (n->op == OP_param && n->id < c.n_grad && p >= 0 && p < m->n_params && !pgrad[p]) pgrad[p] = c.grad[n->id];
         }
         for (int p = 0; p < m->n_params; p++) {

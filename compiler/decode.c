@@ -62,7 +62,7 @@ static int axis_has_t(const ir_node *x, int64_t axis, uint32_t tb)
 static int matmul_contracts_t(const ir_node *n, uint32_t tb)
 {
     const ir_node *a = n->in[0], *b = n->in[1];
-    int ka = a->shape.rank - (n->a.i[0] ? 2 : 1), kb = b->shape.rank - (n->a.i[1] ? 1 : 2);
+    int ka = a->shape.rank - (n->a.matmul.ta ? 2 : 1), kb = b->shape.rank - (n->a.matmul.tb ? 1 : 2);
     return axis_has_t(a, ka, tb) || axis_has_t(b, kb, tb);
 }
 
@@ -80,12 +80,12 @@ static int attention_role(const ir_node *n, uint32_t tb, const char **what)
         }
     const int exact_t = a.t.k == 1 && a.t.syms == tb;
     if (!has_t(a.s, tb)) {
-        if (!has_t(a.t, tb) || !n->a.attn.causal) return DECODE_PLAIN;
+        if (!has_t(a.t, tb) || !n->a.attention.causal) return DECODE_PLAIN;
         if (exact_t) return DECODE_OFFSET;
         *what = "a causal attention whose queries are not the positions";
         return -1;
     }
-    if (!n->a.attn.causal) {
+    if (!n->a.attention.causal) {
         *what = "an attention over the whole sequence (not causal)";
         return -1;
     }
@@ -104,7 +104,7 @@ static int role_of(const ir_node *n, uint32_t tb, const char **what)
     switch (n->op) {
     case OP_input: case OP_param: case OP_constant: return DECODE_PLAIN;
     case OP_iota: {
-        const ir_dim d = n->shape.d[n->a.i[0]];
+        const ir_dim d = n->shape.d[n->a.iota.axis];
         if (!has_t(d, tb)) return DECODE_PLAIN;
         if (d.k == 1 && d.syms == tb) return DECODE_OFFSET;
         *what = "a range over a multiple of the sequence length";
@@ -112,7 +112,7 @@ static int role_of(const ir_node *n, uint32_t tb, const char **what)
     }
     case OP_reduce_sum: case OP_reduce_max:
         for (int i = 0; i < n->in[0]->shape.rank; i++)
-            if ((n->a.i[0] >> i & 1) && axis_has_t(n->in[0], i, tb)) {
+            if ((n->a.reduce.axes >> i & 1) && axis_has_t(n->in[0], i, tb)) {
                 *what = "a reduction over the sequence";
                 return -1;
             }
@@ -128,7 +128,7 @@ static int role_of(const ir_node *n, uint32_t tb, const char **what)
         *what = "a matrix product over the sequence";
         return -1;
     case OP_softmax: case OP_log_softmax:
-        if (!axis_has_t(n->in[0], n->a.i[0], tb)) return DECODE_PLAIN;
+        if (!axis_has_t(n->in[0], n->a.softmax.axis, tb)) return DECODE_PLAIN;
         *what = "a softmax over the sequence";
         return -1;
     case OP_layer_norm:

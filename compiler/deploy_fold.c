@@ -112,7 +112,7 @@ out:
 static int sole_param(const ir_node *n)
 {
     while (n->storage == IR_STORE_ALIAS && n->nin == 1 && n->n_uses == 1) n = n->in[0];
-    return n->op == OP_param && n->n_uses == 1 ? (int)n->a.i[0] : -1;
+    return n->op == OP_param && n->n_uses == 1 ? (int)n->a.param.index : -1;
 }
 
 /* The per-channel factor of mul node mu's operand other than x: its values when it is a
@@ -122,7 +122,7 @@ static const float *channel_factor(const fold_ctx *c, const ir_node *f, const ir
     if (f->op != OP_param || numel(&f->shape) != ch || f->shape.rank > x->shape.rank) return NULL;
     int off = x->shape.rank - f->shape.rank; /* right-aligned broadcasting */
     if (axis < off || f->shape.d[axis - off].k != ch) return NULL;
-    return c->params[f->a.i[0]];
+    return c->params[f->a.param.index];
 }
 
 /* 2. Fold at mul node mu, if the pattern in the header matches. */
@@ -148,7 +148,7 @@ static int fold_at(fold_ctx *c, ir_node *mu)
         }
         float *wv = c->params[w];
         const int64_t wn = numel(&c->m->params[w].shape), per = wn / ch;
-        const int tb = !conv && x->a.i[1];
+        const int tb = !conv && x->a.matmul.tb;
         for (int64_t j = 0; j < wn; j++) /* conv [oc, ...] and dense W^T [units, K]: rows; W [K, units]: columns */
             wv[j] *= a[conv || tb ? j / per : j % ch];
         if (b >= 0)
@@ -165,7 +165,7 @@ static void drop_unused(fold_ctx *c)
     unsigned char *used = calloc((size_t)c->m->n_params + 1, 1);
     if (!used) return;
     for (int i = 0; i < c->g->n_nodes; i++)
-        if (c->g->nodes[i]->op == OP_param) used[c->g->nodes[i]->a.i[0]] = 1;
+        if (c->g->nodes[i]->op == OP_param) used[c->g->nodes[i]->a.param.index] = 1;
     for (int i = 0; i < c->m->n_params; i++)
         if (!used[i]) c->m->params[i].shape = (ir_shape){.rank = 1, .d = {{0, 0}}};
     free(used);

@@ -34,12 +34,12 @@ static int candidate(const ir_node *n, deploy_qtensor *t)
     if (n->op == OP_conv2d) {
         t->channels = w->shape.d[0].k, t->rows = 1;
     } else if (n->op == OP_matmul && w->shape.rank == 2 && n->in[0]->shape.rank == 2) {
-        t->rows = n->a.i[1] != 0; /* W^T: a unit is a row of W; W: a column */
+        t->rows = n->a.matmul.tb != 0; /* W^T: a unit is a row of W; W: a column */
         t->channels = w->shape.d[t->rows ? 0 : 1].k;
     } else {
         return 0;
     }
-    t->param = (int)w->a.i[0];
+    t->param = (int)w->a.param.index;
     t->node = n->id;
     return 1;
 }

@@ -165,7 +165,7 @@ ir_node *adv_expand(elab *e, const adv_config *c, ir_node *x, ir_node *clean, ad
     ir_node *lo = op_scalar(e, c->lo, loc), *hi = op_scalar(e, c->hi, loc);
     ir_node *xa = x, *at = clean;   /* the current attacked batch and the loss there (NULL: not yet evaluated) */
     if (c->random_start) {   /* x + U[-eps, eps], in the data range */
-        ir_attrs a = {.i = {e->next_stream++}};
+        ir_attrs a = {.rand = {.stream = e->next_stream++}};
         ir_attrs_set_shape(&a, 1, &x->shape);
         ir_node *u = ir_add(e->g, e->d, loc, OP_rand_uniform, NULL, 0, &a);
         ir_node *delta = op_binary(e, OP_mul, op_binary(e, OP_sub, op_binary(e, OP_mul, u, op_scalar(e, 2.0, loc), loc),

@@ -46,6 +46,6 @@ value b_attention(elab *e, src_loc loc, const char *name, value *args) {
     double scale;
     double dflt = ir_dim_is_const(width) ? 1 / sqrt((double)width.k / (double)heads) : 1;
     if (!float_arg(e, &args[6], dflt, name, "scale", &scale)) return v_error();
-    ir_attrs a = {.attn = {.heads = heads, .causal = causal, .scale = scale}};
+    ir_attrs a = {.attention = {.heads = heads, .causal = causal, .scale = scale}, .ni = 4, .nf = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_attention, in, nin, &a), loc);
 }

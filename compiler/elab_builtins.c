@@ -39,8 +39,8 @@ static int is_last_two_swap(const ir_node *n) {
     int r = n->shape.rank;
     if (r < 2) return 0;
     for (int i = 0; i < r - 2; i++)
-        if (n->a.i[i] != i) return 0;
-    return n->a.i[r - 2] == r - 1 && n->a.i[r - 1] == r - 2;
+        if (n->a.transpose.perm[i] != i) return 0;
+    return n->a.transpose.perm[r - 2] == r - 1 && n->a.transpose.perm[r - 1] == r - 2;
 }
 
 ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
@@ -48,7 +48,7 @@ ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     int ta = 0, tb = 0;
     if (is_last_two_swap(a)) { ta = 1; a = a->in[0]; }
     if (is_last_two_swap(b)) { tb = 1; b = b->in[0]; }
-    ir_attrs at = {.i = {ta, tb}, .ni = 2};
+    ir_attrs at = {.matmul = {.ta = ta, .tb = tb}, .ni = 2};
     ir_node *in[2] = {a, b};
     return ir_add(e->g, e->d, loc, OP_matmul, in, 2, &at);
 }
@@ -160,7 +160,9 @@ static value b_param1(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = tensor_arg(e, &args[0], name, "x");
     double f0;
     if (!x || !float_arg(e, &args[1], b->f0, name, b->args[1].name, &f0)) return v_error();
-    ir_attrs a = {.f = {f0}, .nf = 1};
+    ir_attrs a = {.nf = 1};
+    if (b->op == OP_elu) a.elu.alpha = f0;
+    else a.leaky_relu.slope = f0;
     return v_tensor(ir_add(e->g, e->d, loc, b->op, &x, 1, &a), loc);
 }
 
@@ -185,7 +187,7 @@ static value b_softmax(elab *e, src_loc loc, const char *name, value *args) {
     value axv = args[1].kind == V_NONE ? v_int(-1, loc) : args[1];
     int axis;
     if (!axis_norm(e, &axv, x->shape.rank, name, &axis)) return v_error();
-    ir_attrs a = {.i = {axis}, .ni = 1};
+    ir_attrs a = {.softmax = {.axis = axis}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, find(name)->op, &x, 1, &a), loc);
 }
 
@@ -200,7 +202,7 @@ static value b_layer_norm(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[3].loc, "'%s': eps must be positive, got %g", name, eps);
         return v_error();
     }
-    ir_attrs a = {.f = {eps}, .nf = 1};
+    ir_attrs a = {.norm = {.eps = eps}, .nf = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_layer_norm, in, 3, &a), loc);
 }
 
@@ -216,7 +218,7 @@ static value b_nt_xent(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[2].loc, "'%s': temperature must be positive, got %g", name, t);
         return v_error();
     }
-    ir_attrs a = {.f = {t}, .nf = 1};
+    ir_attrs a = {.contrastive = {.temperature = t}, .nf = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_nt_xent, in, 2, &a), loc);
 }
 
@@ -228,7 +230,7 @@ static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     int is_max = strcmp(name, "max") == 0, is_min = strcmp(name, "min") == 0;
     if (is_min) x = op_unary(e, OP_neg, x, loc);
-    ir_attrs a = {.i = {mask, keep}, .ni = 2};
+    ir_attrs a = {.reduce = {.axes = mask, .keepdims = keep}, .ni = 2};
     ir_node *r = ir_add(e->g, e->d, loc, is_max || is_min ? OP_reduce_max : OP_reduce_sum, &x, 1, &a);
     if (!r) return v_error();
     if (is_min) r = op_unary(e, OP_neg, r, loc);
@@ -246,9 +248,9 @@ static value b_transpose(elab *e, src_loc loc, const char *name, value *args) {
             diag_error(e->d, loc, "transpose needs a tensor of rank 2 or more, got rank %d", r);
             return v_error();
         }
-        for (int i = 0; i < r; i++) a.i[i] = i;
-        a.i[r - 2] = r - 1;
-        a.i[r - 1] = r - 2;
+        for (int i = 0; i < r; i++) a.transpose.perm[i] = i;
+        a.transpose.perm[r - 2] = r - 1;
+        a.transpose.perm[r - 1] = r - 2;
     } else {
         value *p = &args[1];
         if (p->kind != V_LIST || p->n != r) {
@@ -264,7 +266,7 @@ static value b_transpose(elab *e, src_loc loc, const char *name, value *args) {
                 return v_error();
             }
             seen |= 1u << ax;
-            a.i[i] = ax;
+            a.transpose.perm[i] = ax;
         }
     }
     return v_tensor(ir_add(e->g, e->d, loc, OP_transpose, &x, 1, &a), loc);
@@ -361,7 +363,7 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
     /* dropout2d zeroes whole channels: one draw per (sample, channel). */
     ir_shape ms = x->shape;
     if (channels) ms.d[2] = ms.d[3] = ir_dim_const(1);
-    ir_attrs a = {.i = {stream}};
+    ir_attrs a = {.rand = {.stream = stream}};
     ir_attrs_set_shape(&a, 1, &ms);
     ir_node *u = ir_add(e->g, e->d, loc, OP_rand_uniform, NULL, 0, &a);
     ir_node *keep = op_binary(e, OP_ge, u, op_scalar(e, p, loc), loc);
@@ -384,7 +386,7 @@ static ir_node *like_arg(elab *e, value *v, const char *name) {
 static value b_random(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = like_arg(e, &args[0], name);
     if (!x) return v_error();
-    ir_attrs a = {.i = {e->next_stream++}};
+    ir_attrs a = {.rand = {.stream = e->next_stream++}};
     ir_attrs_set_shape(&a, 1, &x->shape);
     return v_tensor(ir_add(e->g, e->d, loc, strcmp(name, "randn") == 0 ? OP_rand_normal : OP_rand_uniform, NULL, 0, &a), loc);
 }
@@ -414,7 +416,7 @@ static value b_randint(elab *e, src_loc loc, const char *name, value *args) {
                                   : "does not fit in i32");
         return v_error();
     }
-    ir_attrs a = {.i = {e->next_stream++}, .f = {(double)lov.i, (double)hiv.i}, .nf = 2};
+    ir_attrs a = {.rand = {.stream = e->next_stream++, .low = (double)lov.i, .high = (double)hiv.i}, .nf = 2};
     ir_attrs_set_shape(&a, 1, &x->shape);
     return v_tensor(ir_add(e->g, e->d, loc, OP_rand_int, NULL, 0, &a), loc);
 }
@@ -439,7 +441,7 @@ static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
     int64_t ignore;
     if (!opt_int_arg(e, &args[2], name, "ignore_index", &has_ignore, &ignore) || !x || !idx) return v_error();
     ir_node *in[2] = {x, idx};
-    ir_attrs a = {.i = {0, 1, ignore}, .ni = 3};
+    ir_attrs a = {.pick = {.has_ignore = 1, .ignore = ignore}, .ni = 3};
     return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, has_ignore ? &a : NULL), loc);
 }
 
@@ -450,7 +452,7 @@ static value b_argmax(elab *e, src_loc loc, const char *name, value *args) {
     value axv = args[1].kind == V_NONE ? v_int(-1, loc) : args[1];
     int axis;
     if (!axis_norm(e, &axv, x->shape.rank, name, &axis)) return v_error();
-    ir_attrs a = {.i = {axis, strcmp(name, "argmin") == 0}, .ni = 2};
+    ir_attrs a = {.argmax = {.axis = axis, .min = strcmp(name, "argmin") == 0}, .ni = 2};
     return v_tensor(ir_add(e->g, e->d, loc, OP_argmax, &x, 1, &a), loc);
 }
 
@@ -471,7 +473,7 @@ static value b_one_hot(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *ones = ir_const(e->g, 1.0, &idx->shape);
     ones->loc = loc;
     ir_node *in[2] = {ones, idx};
-    ir_attrs a = {.i = {cv.i}, .ni = 1};
+    ir_attrs a = {.pick = {.classes = cv.i}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_unpick, in, 2, &a), loc);
 }
 
@@ -508,10 +510,10 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
                        name, t_describe(e, idx), t_describe(e, src));
             return v_error();
         }
-        ir_attrs ga = {.i = {axis, ir_dim_pack(size)}, .ni = 2};
+        ir_attrs ga = {.gather = {.axis = axis, .len = ir_dim_pack(size)}, .ni = 2};
         return v_tensor(ir_add(e->g, e->d, loc, OP_gather_grad, in, 2, &ga), loc);
     }
-    ir_attrs a = {.i = {ir_dim_pack(size)}, .ni = 1};
+    ir_attrs a = {.scatter_add = {.rows = ir_dim_pack(size)}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
 }
 
@@ -521,7 +523,7 @@ static value b_gather(elab *e, src_loc loc, const char *name, value *args) {
     int axis;
     if (!x || !idx || !axis_norm(e, &args[2], x->shape.rank, name, &axis)) return v_error();
     ir_node *in[2] = {x, idx};
-    ir_attrs a = {.i = {axis}, .ni = 1};
+    ir_attrs a = {.gather = {.axis = axis}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_gather, in, 2, &a), loc);
 }
 
@@ -539,7 +541,7 @@ static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
                       op_unary(e, OP_log1p, op_unary(e, OP_exp, op_unary(e, OP_neg, op_unary(e, OP_abs, x, loc), loc), loc), loc),
                       loc);
     else if (strcmp(name, "selu") == 0) {
-        ir_attrs a = {.f = {1.6732632423543772}, .nf = 1};
+        ir_attrs a = {.elu = {.alpha = 1.6732632423543772}, .nf = 1};
         r = op_binary(e, OP_mul, ir_add(e->g, e->d, loc, OP_elu, &x, 1, &a), op_scalar(e, 1.0507009873554805, loc), loc);
     } else if (strcmp(name, "relu6") == 0)
         r = op_binary(e, OP_minimum, op_unary(e, OP_relu, x, loc), op_scalar(e, 6.0, loc), loc);
@@ -570,11 +572,11 @@ static value b_clamp(elab *e, src_loc loc, const char *name, value *args) {
 static value b_clamp_grad(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     ir_attrs a = {.nf = 2};
-    if (!x || !float_arg(e, &args[1], -INFINITY, name, "min", &a.f[0]) ||
-        !float_arg(e, &args[2], INFINITY, name, "max", &a.f[1]))
+    if (!x || !float_arg(e, &args[1], -INFINITY, name, "min", &a.clamp_grad.min) ||
+        !float_arg(e, &args[2], INFINITY, name, "max", &a.clamp_grad.max))
         return v_error();
-    if (!(a.f[0] <= a.f[1])) {
-        diag_error(e->d, loc, "clamp_grad: min %g is larger than max %g", a.f[0], a.f[1]);
+    if (!(a.clamp_grad.min <= a.clamp_grad.max)) {
+        diag_error(e->d, loc, "clamp_grad: min %g is larger than max %g", a.clamp_grad.min, a.clamp_grad.max);
         return v_error();
     }
     return v_tensor(ir_add(e->g, e->d, loc, OP_clamp_grad, &x, 1, &a), loc);
@@ -591,7 +593,7 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     }
     /* the buffer, or the value an earlier call of its block gave it in this step (chained below) */
-    int idx = t->kind == V_TENSOR && t->t->op == OP_param ? (int)t->t->a.i[0] : -1;
+    int idx = t->kind == V_TENSOR && t->t->op == OP_param ? (int)t->t->a.param.index : -1;
     for (int i = 0; t->kind == V_TENSOR && idx < 0 && i < e->cap_updated; i++)
         if (e->updated[i] == t->t) idx = i;
     if (idx < 0 || e->mod->params[idx].trainable) {
@@ -647,7 +649,7 @@ static value b_numel(elab *e, src_loc loc, const char *name, value *args) {
     uint32_t mask;
     if (!x || !axes_mask(e, &args[1], x->shape.rank, name, &mask)) return v_error();
     ir_node *c = count_of(e, &x->shape, mask, loc);
-    if (c && c->op == OP_constant) return v_int((int64_t)c->a.f[0], loc);
+    if (c && c->op == OP_constant) return v_int((int64_t)c->a.constant.value, loc);
     return v_tensor(c, loc);
 }
 
@@ -663,7 +665,7 @@ static value b_penalty(elab *e, src_loc loc, const char *name, value *args) {
         if (!p->trainable || (weights_only && p->shape.rank < 2)) continue;
         ir_node *w = ir_param_node(e->g, i, loc);
         ir_node *t = l1 ? op_unary(e, OP_abs, w, loc) : op_binary(e, OP_mul, w, w, loc);
-        ir_attrs a = {.i = {(1u << p->shape.rank) - 1, 0}, .ni = 2};
+        ir_attrs a = {.reduce = {.axes = (1u << p->shape.rank) - 1}, .ni = 2};
         t = ir_add(e->g, e->d, loc, OP_reduce_sum, &t, 1, &a);
         total = total ? op_binary(e, OP_add, total, t, loc) : t;
     }

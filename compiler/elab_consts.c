@@ -112,7 +112,7 @@ static ir_node *constant_of(elab *e, double v, const ir_shape *s, src_loc loc) {
 
 /* iota of shape s along axis: start + step * index. */
 static ir_node *iota(elab *e, const ir_shape *s, int axis, double start, double step, int i32, src_loc loc) {
-    ir_attrs a = {.i = {axis, i32}, .f = {start, step}, .nf = 2};
+    ir_attrs a = {.iota = {.axis = axis, .i32 = i32, .start = start, .step = step}, .nf = 2};
     ir_attrs_set_shape(&a, 2, s);
     return ir_add(e->g, e->d, loc, OP_iota, NULL, 0, &a);
 }

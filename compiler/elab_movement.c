@@ -69,7 +69,7 @@ static int tensor_list(elab *e, value *v, const char *fname, ir_node ***out) {
 /* concat of any number of tensors: chained when longer than a node's inputs. */
 static ir_node *concat_nodes(elab *e, ir_node **xs, int n, int axis, src_loc loc) {
     if (n == 1) return xs[0];
-    ir_attrs a = {.i = {axis}, .ni = 1};
+    ir_attrs a = {.concat = {.axis = axis}, .ni = 1};
     ir_node *acc = ir_add(e->g, e->d, loc, OP_concat, xs, n < IR_MAX_IN ? n : IR_MAX_IN, &a);
     for (int at = IR_MAX_IN; acc && at < n; at += IR_MAX_IN - 1) {
         ir_node *in[IR_MAX_IN] = {acc};
@@ -132,7 +132,7 @@ value b_stack(elab *e, src_loc loc, const char *name, value *args) {
 /* The slice [start:start+count*step:step] of x along axis (already checked). */
 ir_node *slice_along(elab *e, ir_node *x, int axis, int64_t start, int64_t step, int64_t count, src_loc loc) {
     if (start == 0 && step == 1 && ir_dim_eq(x->shape.d[axis], ir_dim_const(count))) return x;
-    ir_attrs a = {.i = {axis, start, step, count}, .ni = 4};
+    ir_attrs a = {.slice = {.axis = axis, .start = start, .step = step, .count = count}, .ni = 4};
     return ir_add(e->g, e->d, loc, OP_slice, &x, 1, &a);
 }
 
@@ -317,7 +317,7 @@ value b_pad(elab *e, src_loc loc, const char *name, value *args) {
                        "dimension first, then (top, bottom), as torch.nn.functional.pad", got);
         return v_error();
     }
-    ir_attrs a = {.i = {mode, pv->n / 2}, .ni = 2 + pv->n, .nf = 1};
+    ir_attrs a = {.pad = {.mode = mode, .dims = pv->n / 2}, .ni = 2 + pv->n, .nf = 1};
     int any = 0;
     for (int k = 0; k < pv->n; k++) {
         pv->items[k] = int_like(&pv->items[k]);
@@ -325,13 +325,13 @@ value b_pad(elab *e, src_loc loc, const char *name, value *args) {
             diag_error(e->d, pv->items[k].loc, "a pad must be an int, got %s", v_describe(e, &pv->items[k]));
             return v_error();
         }
-        any |= (a.i[2 + k] = pv->items[k].i) != 0;
+        any |= (a.pad.pads[k] = pv->items[k].i) != 0;
     }
     if (args[3].kind != V_NONE && mode != MV_PAD_CONSTANT) {
         diag_error(e->d, args[3].loc, "padding mode \"%s\" does not take a value", modes[mode]);
         return v_error();
     }
-    if (!float_arg(e, &args[3], 0.0, name, "value", &a.f[0])) return v_error();
+    if (!float_arg(e, &args[3], 0.0, name, "value", &a.pad.value)) return v_error();
     if (!any) return v_tensor(x, loc);
     return v_tensor(ir_add(e->g, e->d, loc, OP_pad, &x, 1, &a), loc);
 }
@@ -409,7 +409,9 @@ value b_upsample(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[3].loc, "align_corners can only be set with mode = \"bilinear\"");
         return v_error();
     }
-    ir_attrs a = {.i = {mode, num[0], num[1], align, den[0], den[1]}, .ni = den[0] == 1 && den[1] == 1 ? 4 : 6};
+    ir_attrs a = {.upsample = {.mode = mode, .num_h = num[0], .num_w = num[1], .align_corners = align, .den_h = den[0],
+                               .den_w = den[1]},
+                  .ni = den[0] == 1 && den[1] == 1 ? 4 : 6};
     return v_tensor(ir_add(e->g, e->d, loc, OP_upsample, &x, 1, &a), loc);
 }
 
@@ -433,7 +435,8 @@ value b_nms(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[4].loc, "max_out must be >= 1, got %lld", (long long)max_out);
         return v_error();
     }
-    ir_attrs a = {.i = {max_out, args[3].kind != V_NONE}, .ni = 2, .f = {iou, thr}, .nf = 2};
+    ir_attrs a = {.nms = {.max_out = max_out, .has_threshold = args[3].kind != V_NONE, .iou = iou, .score_threshold = thr},
+                  .ni = 2, .nf = 2};
     return v_tensor(ir_add(e->g, e->d, loc, OP_nms, in, in[2] ? 3 : 2, &a), loc);
 }
 
@@ -468,7 +471,9 @@ value b_roi_align(elab *e, src_loc loc, const char *name, value *args) {
     }
     const ir_shape *xs = &in[0]->shape;
     const int64_t H = xs->rank == 4 ? xs->d[2].k : 0, W = xs->rank == 4 ? xs->d[3].k : 0;
-    ir_attrs a = {.i = {size[0], size[1], (int64_t)sampling, aligned, H, W}, .ni = 6, .f = {scale}, .nf = 1};
+    ir_attrs a = {.roi_align = {.out_h = size[0], .out_w = size[1], .sampling_ratio = (int64_t)sampling, .aligned = aligned,
+                                .in_h = H, .in_w = W, .spatial_scale = scale},
+                  .ni = 6, .nf = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_roi_align, in, 2, &a), loc);
 }
 

@@ -93,11 +93,11 @@ static int lift_params(elab *e, scan_ctx *c) {
                        (int)(sizeof c->captured / sizeof *c->captured));
             return 0;
         }
-        int p = (int)n->a.i[0];
+        int p = (int)n->a.param.index;
         c->captured[c->n_captured] = ir_param_node(c->outer, p, n->loc);
         c->as_input[c->n_captured++] = n;
         n->op = OP_input;
-        n->a = (ir_attrs){.i = {b->n_inputs}, .ni = 1};
+        n->a = (ir_attrs){.input = {.index = b->n_inputs}, .ni = 1};
         n->storage = IR_STORE_INPUT;
         n->name = e->mod->params[p].name;
         ir_input rec = {.name = n->name, .dtype = n->dtype, .shape = n->shape, .node = n};

@@ -10,12 +10,12 @@
 /* [values, positions] of argsort [axis, descending, k] over x, or the
  * positions alone. */
 static value sorted(elab *e, src_loc loc, ir_node *x, int axis, int desc, int64_t k, int both) {
-    ir_attrs a = {.i = {axis, desc, k}, .ni = 3};
+    ir_attrs a = {.argsort = {.axis = axis, .descending = desc, .k = k}, .ni = 3};
     ir_node *idx = ir_add(e->g, e->d, loc, OP_argsort, &x, 1, &a);
     if (!idx) return v_error();
     if (!both) return v_tensor(idx, loc);
     ir_node *in[2] = {x, idx};
-    ir_attrs ga = {.i = {axis}, .ni = 1};
+    ir_attrs ga = {.gather = {.axis = axis}, .ni = 1};
     value r = v_list(e, 2, loc);
     r.items[0] = v_tensor(ir_add(e->g, e->d, loc, OP_gather, in, 2, &ga), loc);
     r.items[1] = v_tensor(idx, loc);
@@ -58,7 +58,7 @@ value b_cumsum(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     int axis;
     if (!x || !axis_norm(e, &args[1], x->shape.rank, name, &axis)) return v_error();
-    ir_attrs a = {.i = {axis, 0}, .ni = 2};
+    ir_attrs a = {.cumsum = {.axis = axis}, .ni = 2};
     return v_tensor(ir_add(e->g, e->d, loc, OP_cumsum, &x, 1, &a), loc);
 }
 

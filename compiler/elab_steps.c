@@ -99,7 +99,7 @@ static int reaches_trainable(const ir_graph *g, ir_node *loss) {
     seen[loss->id] = 1;
     while (sp) {
         ir_node *n = stack[--sp];
-        if (n->op == OP_param && g->mod->params[n->a.i[0]].trainable) return 1;
+        if (n->op == OP_param && g->mod->params[n->a.param.index].trainable) return 1;
         if (n->op == OP_stop_grad) continue;
         for (int i = 0; i < n->nin; i++)
             if (n->in[i] && !seen[n->in[i]->id] && sp < g->n_nodes) {

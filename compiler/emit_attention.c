@@ -14,7 +14,7 @@
 #include "ops_attention.h"
 
 static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *a) {
-    const attn_attrs *at = &n->a.attn;
+    const ir_attrs_attention *at = &n->a.attention;
     ir_dim batch = ir_dim_const(1);
     for (int i = 0; i < a->nb; i++) batch = ir_dim_mul(batch, n->in[0]->shape.d[i]);
     fprintf(b, "    dl_attention_geom g = {.batch = %s, .t = %s, .s = %s, .e = %lld, .ev = %lld, .heads = %lld,\n",
@@ -40,7 +40,7 @@ static void emit_geom(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *
 /* Decoding (decode.h): the new keys and values go to the caches at rows
  * pos .., and the queries attend over the pos + T rows there. */
 static void emit_cached(emit_ctx *c, FILE *b, const ir_node *n, const attn_shape *a) {
-    const attn_attrs *at = &n->a.attn;
+    const ir_attrs_attention *at = &n->a.attention;
     ir_dim batch = ir_dim_const(1);
     for (int i = 0; i < a->nb; i++) batch = ir_dim_mul(batch, n->in[0]->shape.d[i]);
     const char *B = emit_dim(c, batch), *T = emit_dim(c, a->t);
@@ -74,7 +74,7 @@ void emit_attention(emit_ctx *c, FILE *b, const ir_node *n) {
     if (n->op == OP_attention) fprintf(b, "    return dl_attention(&g, x0, x1, x2, %s, y);\n", mask);
     else {
         /* the gradients in `which` lie side by side in y's rows */
-        int64_t w = n->a.attn.which, width = attn_grad_offset(&a, w, ATTN_DMASK);
+        int64_t w = n->a.attention.which, width = attn_grad_offset(&a, w, ATTN_DMASK);
         const char *out[4] = {"NULL", "NULL", "NULL", w == ATTN_DMASK ? "y" : "NULL"}; /* dq, dk, dv, dscores */
         for (int k = 0; k < 3; k++) {
             int64_t off = attn_grad_offset(&a, w, 1 << k);

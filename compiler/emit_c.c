@@ -99,15 +99,15 @@ const char *emit_value_name(emit_ctx *c, const ir_node *n)
 {
     switch (n->storage) {
     case IR_STORE_PARAM: {
-        int i = (int)n->a.i[0];
+        int i = (int)n->a.param.index;
         c->param_used[i] = 1;
         return arena_printf(c->ar, "p%d_%s", i, emit_c_ident(c->ar, c->mod->params[i].name));
     }
     case IR_STORE_INPUT:
-        if (c->in_body) return arena_printf(c->ar, "in%d", (int)n->a.i[0]);
-        c->uses_in |= 1u << (n->a.i[0] & 31);
-        if (!c->legacy) return emit_in_name(c->ar, c->g, (int)n->a.i[0]);
-        return n->a.i[0] == 0 ? "x" : "y";
+        if (c->in_body) return arena_printf(c->ar, "in%d", (int)n->a.input.index);
+        c->uses_in |= 1u << (n->a.input.index & 31);
+        if (!c->legacy) return emit_in_name(c->ar, c->g, (int)n->a.input.index);
+        return n->a.input.index == 0 ? "x" : "y";
     case IR_STORE_ALIAS: return emit_value_name(c, n->in[0]);
     default: return arena_printf(c->ar, "t%d", n->id);
     }

@@ -9,12 +9,12 @@
 
 void emit_contrastive(emit_ctx *c, FILE *b, const ir_node *n) {
     const ir_shape *zs = &n->in[0]->shape;
-    const char *N = emit_dim(c, zs->d[0]), *D = emit_dim(c, zs->d[1]), *t = emit_float(c, n->a.f[0]);
+    const char *N = emit_dim(c, zs->d[0]), *D = emit_dim(c, zs->d[1]), *t = emit_float(c, n->a.contrastive.temperature);
     fprintf(b, "    /* fused: the [2N, 2N] similarities a row at a time, never stored (runtime/nt_xent.c) */\n");
     if (n->op == OP_nt_xent)
         fprintf(b, "    return dl_nt_xent(x0, x1, %s, %s, %s, y); /* z1, z2 */\n", N, D, t);
     else
         fprintf(b, "    return dl_nt_xent_grad(x0, x1, x2, %s, %s, %s, %d, y); /* z1, z2, gy -> %s */\n", N, D, t,
-                (int)n->a.i[0], n->a.i[0] ? "dz2" : "dz1");
+                (int)n->a.contrastive.which, n->a.contrastive.which ? "dz2" : "dz1");
     c->returns_status = 1;
 }

@@ -73,7 +73,7 @@ static void dot_add_edge(dot_edges *es, dot_vertex from, dot_vertex to)
 /* Who draws node n: its layer, itself, or the graph input it is. */
 static dot_vertex dot_owner(const ir_node *n, const int *layer_of)
 {
-    if (n->op == OP_input) return (dot_vertex){DOT_INPUT, n->a.i[0]};
+    if (n->op == OP_input) return (dot_vertex){DOT_INPUT, n->a.input.index};
     if (layer_of[n->id] >= 0) return (dot_vertex){DOT_LAYER, layer_of[n->id]};
     return (dot_vertex){DOT_OP, n->id};
 }

@@ -31,7 +31,7 @@ typedef struct lines {
 
 static lines lines_of(emit_ctx *c, const ir_node *n) {
     const ir_shape *xs = &n->in[0]->shape;
-    lines l = {.axis = (int)n->a.i[0]};
+    lines l = {.axis = (int)(n->op == OP_argsort ? n->a.argsort.axis : n->a.cumsum.axis)};
     ir_dim outer, inner;
     emit_axis_view(xs, l.axis, &outer, &inner);
     l.L = emit_dim(c, xs->d[l.axis]), l.I = emit_dim(c, inner);
@@ -50,7 +50,7 @@ static void open_lines(emit_ctx *c, FILE *b, const lines *l, int64_t work) {
 
 static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
     lines l = lines_of(c, n);
-    int desc = (int)n->a.i[1];
+    int desc = (int)n->a.argsort.descending;
     const char *L = l.L, *I = l.I, *K = emit_dim(c, n->shape.d[l.axis]);
     fprintf(b, "    /* positions of the first %s of %s along axis %d, %s, stable: rank = how many come before */\n", K, L,
             l.axis, desc ? "descending" : "ascending");
@@ -67,7 +67,7 @@ static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
 /* Sums in double, as PyTorch's CPU cumsum accumulates floats. */
 static void emit_cumsum(emit_ctx *c, FILE *b, const ir_node *n) {
     lines l = lines_of(c, n);
-    int rev = (int)n->a.i[1];
+    int rev = (int)n->a.cumsum.reverse;
     fprintf(b, "    /* running sum along axis %d%s */\n", l.axis, rev ? ", from the end" : "");
     open_lines(c, b, &l, l.len);
     fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 0.0;\n", l.L, l.I);

@@ -111,11 +111,11 @@ void emit_for(emit_ctx *c, FILE *b, const char *indent, const char *var, ir_dim 
     fprintf(b, "%sfor (int64_t %s = 0; %s < %s; %s++)", indent, var, var, cnt, var);
 }
 
-/* The value of one element of a constant node: f[0] everywhere (the shape
+/* The value of one element of a constant node: its value everywhere (the shape
  * is packed in i[]; a mean over N is built from ordinary ops, not here). */
 static const char *constant_expr(emit_ctx *c, const ir_node *n)
 {
-    return emit_float(c, n->a.nf > 0 ? n->a.f[0] : 0.0);
+    return emit_float(c, n->a.nf > 0 ? n->a.constant.value : 0.0);
 }
 
 /* Flat index into an input of shape L broadcast (NumPy, right-aligned) to
@@ -303,7 +303,7 @@ static const char *ew_expr(emit_ctx *c, FILE *b, const char *ind, const ir_node 
             piece = sub[p[1] - '0'];
             p++;
         } else if (p[0] == '$' && p[1] == 'f' && p[2] >= '0' && p[2] <= '3') {
-            int k = p[2] - '0';
+            int k = p[2] - '0'; /* the op's k-th double, whatever its group calls it (ir_attrs.def) */
             piece = emit_float(c, k < v->a.nf ? v->a.f[k] : 0.0);
             p += 2;
         }
@@ -540,9 +540,10 @@ static void emit_rand(emit_ctx *c, FILE *b, const ir_node *n)
 {
     c->uses_seed = 1;
     fprintf(b, "    /* counter-based: the same (seed, stream) gives the same numbers at any thread count */\n");
-    long long stream = n->a.ni > 0 ? n->a.i[0] : n->id;
+    long long stream = n->a.ni > 0 ? n->a.rand.stream : n->id;
     if (n->op == OP_rand_int)
-        fprintf(b, "    dl_fill_randint(y, %s, seed, %lldu, %.0f, %.0f);\n", emit_numel(c, &n->shape), stream, n->a.f[0], n->a.f[1]);
+        fprintf(b, "    dl_fill_randint(y, %s, seed, %lldu, %.0f, %.0f);\n", emit_numel(c, &n->shape), stream, n->a.rand.low,
+                n->a.rand.high);
     else
         fprintf(b, "    dl_fill_%s(y, %s, seed, %lldu);\n", n->op == OP_rand_uniform ? "uniform" : "normal",
                 emit_numel(c, &n->shape), stream);
@@ -554,7 +555,7 @@ static void emit_rand(emit_ctx *c, FILE *b, const ir_node *n)
  * before rounding, and in integers for i32. */
 static void emit_iota(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int axis = (int)n->a.i[0], outer = 0;
+    int axis = (int)n->a.iota.axis, outer = 0;
     ir_dim inner = ir_dim_const(1);
     for (int d = axis + 1; d < n->shape.rank; d++) inner = ir_dim_mul(inner, n->shape.d[d]);
     for (int d = 0; d < axis; d++) outer |= !dim_is_one(n->shape.d[d]);
@@ -565,7 +566,7 @@ static void emit_iota(emit_ctx *c, FILE *b, const ir_node *n)
         idx = arena_printf(c->ar, "pos + (%s)", idx);
         c->uses_pos = 1;
     }
-    double start = n->a.f[0], step = n->a.f[1];
+    double start = n->a.iota.start, step = n->a.iota.step;
     const char *v;
     if (n->dtype == IR_I32)
         v = arena_printf(c->ar, "(int32_t)(%lld + %lld * (%s))", (long long)start, (long long)step, idx);
@@ -730,7 +731,7 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
     }
     const int64_t work = ops + nargs;
     vdim vd[IR_MAX_RANK];
-    int m = view_dims(&n->in[0]->shape, (uint32_t)n->a.i[0], args, nargs, 0, vd);
+    int m = view_dims(&n->in[0]->shape, (uint32_t)n->a.reduce.axes, args, nargs, 0, vd);
     const char *refs[EMIT_MAX_ARGS];
     hoist_scalars(c, b, vd, m, args, nargs, refs);
     const char *acc_t = is_max ? "float" : "double", *init = is_max ? "-INFINITY" : "0.0";
@@ -849,14 +850,14 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
 int lower_siblings_ok(const ir_node *a, const ir_node *b)
 {
     if ((a->op != OP_reduce_sum && a->op != OP_reduce_max) || a->op != b->op || a->dtype != IR_F32 ||
-        b->dtype != IR_F32 || a->a.i[0] != b->a.i[0] || !ir_shape_eq(&a->shape, &b->shape) ||
+        b->dtype != IR_F32 || a->a.reduce.axes != b->a.reduce.axes || !ir_shape_eq(&a->shape, &b->shape) ||
         !ir_shape_eq(&a->in[0]->shape, &b->in[0]->shape))
         return 0;
     const ir_node *aa[EMIT_MAX_ARGS], *ba[EMIT_MAX_ARGS];
     int na = kernel_args(a, aa, is_fused_reduce(a)), nb = kernel_args(b, ba, is_fused_reduce(b));
     if (na > EMIT_MAX_ARGS / LOWER_MAX_SIBLINGS || nb > EMIT_MAX_ARGS / LOWER_MAX_SIBLINGS) return 0;
     vdim va[IR_MAX_RANK], vb[IR_MAX_RANK];
-    uint32_t axes = (uint32_t)a->a.i[0];
+    uint32_t axes = (uint32_t)a->a.reduce.axes;
     int ma = view_dims(&a->in[0]->shape, axes, aa, na, 0, va), mb = view_dims(&b->in[0]->shape, axes, ba, nb, 0, vb);
     if (ma != mb) return 0;
     int reduced = 0;
@@ -887,7 +888,7 @@ static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
     int m = 0;
     for (int k = 0; k < ys->rank; k++) {
         if (dim_is_one(ys->d[k])) continue;
-        int pk = (int)n->a.i[k];
+        int pk = (int)n->a.transpose.perm[k];
         ir_dim t = dims_product(xs, pk + 1, xs->rank);
         if (m > 0 && ir_dim_eq(stride[m - 1], ir_dim_mul(t, ys->d[k]))) {
             size[m - 1] = ir_dim_mul(size[m - 1], ys->d[k]);
@@ -928,7 +929,7 @@ static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
 void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_shape *as = &n->in[0]->shape, *bs = &n->in[1]->shape;
-    int ta = n->a.ni > 0 && n->a.i[0], tb = n->a.ni > 1 && n->a.i[1];
+    int ta = n->a.ni > 0 && n->a.matmul.ta, tb = n->a.ni > 1 && n->a.matmul.tb;
     ir_dim M, K, N;
     ir_shape abatch = *as, bbatch = *bs;
     if (as->rank == 1) { /* a vector: one row */
@@ -995,7 +996,7 @@ void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
 void emit_softmax(emit_ctx *c, FILE *b, const ir_node *n)
 {
     const ir_shape *s = &n->shape;
-    int ax = (int)n->a.i[0];
+    int ax = (int)n->a.softmax.axis;
     ir_dim outer = dims_product(s, 0, ax), A = s->d[ax], inner = dims_product(s, ax + 1, s->rank);
     int contiguous = dim_is_one(inner);
     const char *As = emit_dim(c, A);
@@ -1079,8 +1080,8 @@ static void emit_pick_unpick(emit_ctx *c, FILE *b, const ir_node *n)
     if (!pick) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
     fprintf(b, "    for (int64_t r = 0; r < %s; r++) {\n", emit_numel(c, &n->in[1]->shape));
     fprintf(b, "        const int32_t k = x1[r];\n");
-    if (n->a.ni >= 3 && n->a.i[1]) {
-        fprintf(b, "        if (k == %lld) { /* ignore_index */\n", (long long)n->a.i[2]);
+    if (n->a.ni >= 3 && n->a.pick.has_ignore) {
+        fprintf(b, "        if (k == %lld) { /* ignore_index */\n", (long long)n->a.pick.ignore);
         fprintf(b, "%s            continue;\n        }\n", pick ? "            y[r] = 0.0f;\n" : "");
     }
     fprintf(b, "        if (k < 0 || k >= %s) {\n", Cs);
@@ -1156,7 +1157,7 @@ void emit_axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner)
  * in index order, so they are the same at any thread count. */
 static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
+    int grad = n->op == OP_gather_grad, axis = (int)n->a.gather.axis;
     const ir_shape *is = &n->in[1]->shape;
     ir_dim outer, inner;
     emit_axis_view(is, axis, &outer, &inner);
@@ -1171,12 +1172,12 @@ static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "                %s;\n            }\n    return 0;\n", grad ? "y[q] += x0[p]" : "y[p] = x0[q]");
 }
 
-/* argmax / argmin along i[0]: x0 viewed as [outer, L, inner], one thread per
+/* argmax / argmin along its axis: x0 viewed as [outer, L, inner], one thread per
  * outer slice; the first extreme wins and a NaN beats every number (the
  * comparison `v != v` is true for a NaN only), as torch.argmax. */
 static void emit_argmax(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
+    int axis = (int)n->a.argmax.axis, lowest = n->a.ni > 1 && n->a.argmax.min;
     const ir_shape *xs = &n->in[0]->shape;
     ir_dim outer, inner;
     emit_axis_view(xs, axis, &outer, &inner);
@@ -1228,7 +1229,7 @@ void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
 
 typedef void (*emit_fn)(emit_ctx *c, FILE *b, const ir_node *n);
 static const emit_fn emit_by_op[OP__COUNT] = {
-#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = emit_##family,
+#define OP(name, arity, kind, family, attrs, c_expr, ref) [OP_##name] = emit_##family,
 #include "ops.def"
 #undef OP
 };
@@ -1262,12 +1263,13 @@ static const char *describe(emit_ctx *c, const ir_node *root, const ir_node *v, 
     char *s = arena_printf(c->ar, "%s(", ir_ops[v->op].name);
     for (int k = 0; k < v->nin; k++) {
         const char *arg = describe(c, root, v->in[k], depth + 1);
-        int t = v->op == OP_matmul && v->a.ni > k && v->a.i[k];
+        int t = v->op == OP_matmul && v->a.ni > k && (k ? v->a.matmul.tb : v->a.matmul.ta);
         s = arena_printf(c->ar, "%s%s%s%s", s, k ? ", " : "", arg, t ? "^T" : "");
     }
     if (v->op == OP_reduce_sum || v->op == OP_reduce_max)
-        s = arena_printf(c->ar, "%s, axes=0x%llx", s, (unsigned long long)v->a.i[0]);
-    if (v->op == OP_softmax || v->op == OP_log_softmax) s = arena_printf(c->ar, "%s, axis=%lld", s, (long long)v->a.i[0]);
+        s = arena_printf(c->ar, "%s, axes=0x%llx", s, (unsigned long long)v->a.reduce.axes);
+    if (v->op == OP_softmax || v->op == OP_log_softmax)
+        s = arena_printf(c->ar, "%s, axis=%lld", s, (long long)v->a.softmax.axis);
     return arena_printf(c->ar, "%s)", s);
 }
 

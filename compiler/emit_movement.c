@@ -75,7 +75,7 @@ static void close_outer(FILE *b, ir_dim outer)
 
 static void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int axis = (int)n->a.i[0];
+    int axis = (int)n->a.concat.axis;
     ir_dim outer = span(&n->shape, 0, axis), inner = span(&n->shape, axis + 1, n->shape.rank);
     ir_dim row = ir_dim_mul(n->shape.d[axis], inner);
     fprintf(b, "    /* concat along axis %d: %d inputs, each a [%s, len, %s] slab of y */\n", axis, n->nin,
@@ -99,9 +99,9 @@ static void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
 
 static void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int grad = n->op == OP_slice_grad, axis = (int)n->a.i[0];
+    int grad = n->op == OP_slice_grad, axis = (int)n->a.slice.axis;
     const ir_shape *big = grad ? &n->shape : &n->in[0]->shape, *small = grad ? &n->in[0]->shape : &n->shape;
-    int64_t start = n->a.i[1], step = n->a.i[2], len = big->d[axis].k, count = small->d[axis].k;
+    int64_t start = n->a.slice.start, step = n->a.slice.step, len = big->d[axis].k, count = small->d[axis].k;
     ir_dim outer = span(big, 0, axis), inner = span(big, axis + 1, big->rank);
     const char *in = emit_dim(c, inner);
     const char *bigp = grad ? "y" : "x0", *smallp = grad ? "x0" : "y";
@@ -136,7 +136,7 @@ static void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
 static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
 {
     static const char *mode_names[] = {"constant", "reflect", "replicate"};
-    int grad = n->op == OP_pad_grad, mode = (int)n->a.i[0], k = (int)n->a.i[1];
+    int grad = n->op == OP_pad_grad, mode = (int)n->a.pad.mode, k = (int)n->a.pad.dims;
     const ir_shape *big = grad ? &n->in[0]->shape : &n->shape, *small = grad ? &n->shape : &n->in[0]->shape;
     int r = big->rank, first = r - k;
     ir_dim outer = span(big, 0, first), pn = span(big, first, r), sn = span(small, first, r);
@@ -154,7 +154,7 @@ static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
     snprintf(indent, sizeof indent, "%s", ind);
     for (int d = first; d < r; d++) {
         int j = r - 1 - d, v = d - first;
-        int64_t l = n->a.i[2 + 2 * j], rr = n->a.i[3 + 2 * j];
+        int64_t l = n->a.pad.pads[2 * j], rr = n->a.pad.pads[2 * j + 1];
         const char *P = emit_dim(c, big->d[d]), *D = emit_dim(c, small->d[d]);
         fprintf(b, "%sfor (int64_t c%d = 0; c%d < %s; c%d++) {\n", indent, v, v, P, v);
         strcat(indent, "    ");
@@ -183,7 +183,7 @@ static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
     } else {
         if (*inside)
             fprintf(b, "%syo[%s] = (%s) ? xo[%s] : %s;\n", indent, pidx, inside, sidx,
-                    emit_float(c, n->a.nf > 0 ? n->a.f[0] : 0.0));
+                    emit_float(c, n->a.nf > 0 ? n->a.pad.value : 0.0));
         else fprintf(b, "%syo[%s] = xo[%s];\n", indent, pidx, sidx);
     }
     for (int d = r - 1; d >= first; d--) {
@@ -231,7 +231,7 @@ static void index_table(emit_ctx *c, FILE *b, char a, int mode, int64_t in, int6
 
 static void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int grad = n->op == OP_upsample_grad, mode = (int)n->a.i[0], align = (int)n->a.i[3];
+    int grad = n->op == OP_upsample_grad, mode = (int)n->a.upsample.mode, align = (int)n->a.upsample.align_corners;
     const ir_shape *big = grad ? &n->in[0]->shape : &n->shape, *small = grad ? &n->shape : &n->in[0]->shape;
     int64_t H = small->d[2].k, W = small->d[3].k, OH = big->d[2].k, OW = big->d[3].k;
     ir_dim planes = span(&n->shape, 0, 2);
@@ -239,8 +239,8 @@ static void emit_upsample(emit_ctx *c, FILE *b, const ir_node *n)
             grad ? "gradient of " : "", mode == MV_UP_NEAREST ? "nearest" : "bilinear",
             mode == MV_UP_BILINEAR && align ? " align_corners" : "", emit_dim(c, planes),
             (long long)H, (long long)W, grad ? "<-" : "->", emit_dim(c, planes), (long long)OH, (long long)OW);
-    index_table(c, b, 'h', mode, H, OH, n->a.i[1], MV_UP_DEN(&n->a, 0), align);
-    index_table(c, b, 'w', mode, W, OW, n->a.i[2], MV_UP_DEN(&n->a, 1), align);
+    index_table(c, b, 'h', mode, H, OH, n->a.upsample.num_h, MV_UP_DEN_H(&n->a), align);
+    index_table(c, b, 'w', mode, W, OW, n->a.upsample.num_w, MV_UP_DEN_W(&n->a), align);
     if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
     emit_for(c, b, "    ", "p", planes, OH * OW * (mode == MV_UP_NEAREST ? 1 : 8), "");
     fprintf(b, " {\n");
@@ -277,8 +277,8 @@ static void emit_roi_align(emit_ctx *c, FILE *b, const ir_node *n)
     const ir_shape *xs = grad ? &n->shape : &n->in[0]->shape, *gs = grad ? &n->in[0]->shape : &n->shape;
     fprintf(b, "    const dl_roi_geom g = {.C = %lld, .H = %lld, .W = %lld, .R = %lld, .PH = %lld, .PW = %lld, .scale = %s, "
                ".sampling = %d, .aligned = %d};\n", (long long)xs->d[1].k, (long long)xs->d[2].k, (long long)xs->d[3].k,
-            (long long)gs->d[1].k, (long long)n->a.i[0], (long long)n->a.i[1], emit_float(c, n->a.f[0]), (int)n->a.i[2],
-            (int)n->a.i[3]);
+            (long long)gs->d[1].k, (long long)n->a.roi_align.out_h, (long long)n->a.roi_align.out_w,
+            emit_float(c, n->a.roi_align.spatial_scale), (int)n->a.roi_align.sampling_ratio, (int)n->a.roi_align.aligned);
     fprintf(b, "    dl_roi_align%s(x0, x1, y, %s, &g); /* %s, boxes */\n", grad ? "_grad" : "", emit_dim(c, xs->d[0]),
             grad ? "gradient of the output" : "x");
 }
@@ -289,8 +289,9 @@ static void emit_nms(emit_ctx *c, FILE *b, const ir_node *n)
     c->returns_status = 1;   /* the runtime's scratch for the sort may be out of memory */
     fprintf(b, "    /* boxes, scores%s -> 1 for each box kept */\n", n->nin > 2 ? ", class ids" : "");
     fprintf(b, "    return dl_nms_mask(x0, x1, %s, y, %s, %lld, %s, %s, %lld);\n", n->nin > 2 ? "x2" : "NULL",
-            emit_dim(c, n->shape.d[0]), (long long)n->shape.d[1].k, emit_float(c, n->a.f[0]),
-            n->a.i[1] ? emit_float(c, n->a.f[1]) : "-INFINITY", (long long)(n->a.i[0] ? n->a.i[0] : n->shape.d[1].k));
+            emit_dim(c, n->shape.d[0]), (long long)n->shape.d[1].k, emit_float(c, n->a.nms.iou),
+            n->a.nms.has_threshold ? emit_float(c, n->a.nms.score_threshold) : "-INFINITY",
+            (long long)(n->a.nms.max_out ? n->a.nms.max_out : n->shape.d[1].k));
 }
 
 void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)

@@ -33,7 +33,7 @@ static const ir_node *scan_of_body(const ir_module *m, int b) {
     for (int k = 0; k < 3 + m->n_bodies; k++) {
         const ir_graph *g = k < 3 ? gs[k] : m->bodies[k - 3];
         for (int i = 0; g && i < g->n_nodes; i++)
-            if (g->nodes[i]->op == OP_scan && g->nodes[i]->a.i[0] == b) return g->nodes[i];
+            if (g->nodes[i]->op == OP_scan && g->nodes[i]->a.scan.body == b) return g->nodes[i];
     }
     return NULL;
 }
@@ -83,7 +83,7 @@ static const char *ctype(const ir_node *n) { return n->dtype == IR_I32 ? "int32_
 
 /* The body function of scan n (body b). */
 static int emit_body(emit_ctx *c, const ir_node *scan, int b, const char *fname) {
-    const ir_graph *body = c->mod->bodies[scan->a.i[0]];
+    const ir_graph *body = c->mod->bodies[scan->a.scan.body];
     emit_ctx bc = *c;
     bc.g = body;
     bc.kernel_prefix = fname;
@@ -232,7 +232,8 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     for (int p = 0; p < nparts; p++) parts[p] = "NULL";
     for (int i = 0; i < c->g->n_nodes; i++) {
         const ir_node *q = c->g->nodes[i];
-        if (q->op == OP_scan_part && q->in[0] == n && q->a.i[0] < nparts) parts[q->a.i[0]] = emit_value_name(c, q);
+        if (q->op == OP_scan_part && q->in[0] == n && q->a.scan_part.part < nparts)
+            parts[q->a.scan_part.part] = emit_value_name(c, q);
     }
     fprintf(c->calls, "    {\n        const void *const in[] = {");
     for (int k = 0; k < n->nin; k++) fprintf(c->calls, "%s%s", k ? ", " : "", emit_value_name(c, n->in[k]));

@@ -57,10 +57,10 @@ static int64_t offset_of(int64_t i, const dims *out, const int64_t *st) {
 }
 
 double interp_elementwise(const ir_node *n, double a, double b, double c) {
-    const double f0 = n->a.f[0];
+    const double f0 = n->a.f[0]; /* ops.def's ref column: the op's first double, whatever its group calls it */
     (void)a, (void)b, (void)c, (void)f0;
     switch (n->op) {
-#define OP(name, arity, kind, family, c_expr, ref) \
+#define OP(name, arity, kind, family, attrs, c_expr, ref) \
     case OP_##name: return (ref);
 #include "ops.def"
 #undef OP
@@ -95,7 +95,7 @@ static void run_broadcast(const interp_state *s, const ir_node *n, double *y) {
 
 int interp_reduce(const interp_state *s, const ir_node *n, double *y) {
     dims in = eval_dims(&n->in[0]->shape, s->sym_values);
-    uint32_t axes = (uint32_t)n->a.i[0];
+    uint32_t axes = (uint32_t)n->a.reduce.axes;
     /* strides of the keepdims output, 0 along reduced axes */
     int64_t st[IR_MAX_RANK], acc = 1;
     for (int d = in.rank - 1; d >= 0; d--) {
@@ -117,7 +117,7 @@ static void run_transpose(const interp_state *s, const ir_node *n, double *y) {
     dims in = eval_dims(&n->in[0]->shape, s->sym_values), out = eval_dims(&n->shape, s->sym_values);
     int64_t in_st[IR_MAX_RANK], st[IR_MAX_RANK], acc = 1;
     for (int d = in.rank - 1; d >= 0; d--) in_st[d] = acc, acc *= in.n[d];
-    for (int k = 0; k < out.rank; k++) st[k] = in_st[n->a.i[k]]; /* out dim k walks in dim perm[k] */
+    for (int k = 0; k < out.rank; k++) st[k] = in_st[n->a.transpose.perm[k]]; /* out dim k walks in dim perm[k] */
     const double *x = s->value[n->in[0]->id];
     for (int64_t i = 0; i < dims_numel(&out); i++) y[i] = x[offset_of(i, &out, st)];
 }
@@ -126,7 +126,7 @@ int interp_matmul(const interp_state *s, const ir_node *n, double *y) {
     const ir_node *a = n->in[0], *b = n->in[1];
     dims da = eval_dims(&a->shape, s->sym_values), db = eval_dims(&b->shape, s->sym_values);
     dims out = eval_dims(&n->shape, s->sym_values);
-    int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
+    int ta = n->a.matmul.ta != 0, tb = n->a.matmul.tb != 0;
     int64_t ra = da.n[da.rank - 2], ca = da.n[da.rank - 1];
     int64_t rb = db.n[db.rank - 2], cb = db.n[db.rank - 1];
     int64_t M = ta ? ca : ra, K = ta ? ra : ca, P = tb ? rb : cb;
@@ -158,7 +158,7 @@ int interp_matmul(const interp_state *s, const ir_node *n, double *y) {
 /* softmax / log_softmax along axis: [outer, len, inner] view of the tensor. */
 int interp_softmax(const interp_state *s, const ir_node *n, double *y) {
     dims d = eval_dims(&n->shape, s->sym_values);
-    int axis = (int)n->a.i[0];
+    int axis = (int)n->a.softmax.axis;
     int64_t outer = 1, len = d.n[axis], inner = 1;
     for (int i = 0; i < axis; i++) outer *= d.n[i];
     for (int i = axis + 1; i < d.rank; i++) inner *= d.n[i];
@@ -184,7 +184,9 @@ static int check_label(const ir_node *n, double v, int64_t pos, int64_t classes)
 }
 
 /* pick / unpick's ignored label (ignore_index), if it has one. */
-static int ignored(const ir_node *n, double label) { return n->a.ni >= 3 && n->a.i[1] && label == (double)n->a.i[2]; }
+static int ignored(const ir_node *n, double label) {
+    return n->a.ni >= 3 && n->a.pick.has_ignore && label == (double)n->a.pick.ignore;
+}
 
 static int run_pick(const interp_state *s, const ir_node *n, double *y) {
     const double *x = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
@@ -202,7 +204,7 @@ static int run_pick(const interp_state *s, const ir_node *n, double *y) {
 
 static int run_unpick(const interp_state *s, const ir_node *n, double *y) {
     const double *g = s->value[n->in[0]->id], *idx = s->value[n->in[1]->id];
-    int64_t rows = interp_numel(s, n->in[1]), classes = n->a.i[0];
+    int64_t rows = interp_numel(s, n->in[1]), classes = n->a.pick.classes;
     memset(y, 0, sizeof(double) * (size_t)(rows * classes));
     for (int64_t r = 0; r < rows; r++) {
         if (ignored(n, idx[r])) continue;
@@ -241,7 +243,7 @@ static int run_scatter_add(const interp_state *s, const ir_node *n, double *y) {
  * gather_grad's result) as [outer, L, inner]; element (o, k, i) of idx names
  * x's element (o, idx, i). */
 static int run_gather(const interp_state *s, const ir_node *n, double *y) {
-    int grad = n->op == OP_gather_grad, axis = (int)n->a.i[0];
+    int grad = n->op == OP_gather_grad, axis = (int)n->a.gather.axis;
     const ir_node *idx_node = n->in[1], *wide = grad ? n : n->in[0];
     const double *v = s->value[n->in[0]->id], *idx = s->value[idx_node->id];
     dims d = eval_dims(&idx_node->shape, s->sym_values);
@@ -264,7 +266,7 @@ static int run_gather(const interp_state *s, const ir_node *n, double *y) {
 /* argmax / argmin along axis a: x viewed as [outer, L, inner]; the first
  * extreme wins, a NaN beats every number. */
 static int run_argmax(const interp_state *s, const ir_node *n, double *y) {
-    int axis = (int)n->a.i[0], lowest = n->a.ni > 1 && n->a.i[1];
+    int axis = (int)n->a.argmax.axis, lowest = n->a.ni > 1 && n->a.argmax.min;
     const double *x = s->value[n->in[0]->id];
     dims d = eval_dims(&n->in[0]->shape, s->sym_values);
     int64_t outer = 1, inner = 1, L = d.n[axis];
@@ -287,26 +289,27 @@ static int run_random(const ir_node *n, double *y, int64_t count, uint64_t seed)
     if (n->op == OP_rand_int) {
         int32_t *ti = malloc(sizeof(int32_t) * (size_t)(count ? count : 1));
         if (!ti) return -1;
-        dl_fill_randint(ti, count, seed, (uint64_t)n->a.i[0], (int32_t)n->a.f[0], (int32_t)n->a.f[1]);
+        dl_fill_randint(ti, count, seed, (uint64_t)n->a.rand.stream, (int32_t)n->a.rand.low, (int32_t)n->a.rand.high);
         for (int64_t i = 0; i < count; i++) y[i] = ti[i];
         free(ti);
         return 0;
     }
     float *tmp = malloc(sizeof(float) * (size_t)(count ? count : 1));
     if (!tmp) return -1;
-    if (n->op == OP_rand_uniform) dl_fill_uniform(tmp, count, seed, (uint64_t)n->a.i[0]);
-    else dl_fill_normal(tmp, count, seed, (uint64_t)n->a.i[0]);
+    if (n->op == OP_rand_uniform) dl_fill_uniform(tmp, count, seed, (uint64_t)n->a.rand.stream);
+    else dl_fill_normal(tmp, count, seed, (uint64_t)n->a.rand.stream);
     for (int64_t i = 0; i < count; i++) y[i] = tmp[i];
     free(tmp);
     return 0;
 }
 
-/* iota: f[0] + f[1] * (the element's index along axis i[0]). */
+/* iota: start + step * (the element's index along axis). */
 static void run_iota(const interp_state *s, const ir_node *n, double *y, int64_t count) {
-    int axis = (int)n->a.i[0];
+    const ir_attrs_iota *a = &n->a.iota;
+    int axis = (int)a->axis;
     int64_t size = ir_dim_eval(n->shape.d[axis], s->sym_values), inner = 1;
     for (int d = axis + 1; d < n->shape.rank; d++) inner *= ir_dim_eval(n->shape.d[d], s->sym_values);
-    for (int64_t i = 0; i < count; i++) y[i] = n->a.f[0] + n->a.f[1] * (double)(i / inner % size);
+    for (int64_t i = 0; i < count; i++) y[i] = a->start + a->step * (double)(i / inner % size);
 }
 
 /* ---- the families (op_families.def): one function each, called through
@@ -315,18 +318,19 @@ static void run_iota(const interp_state *s, const ir_node *n, double *y, int64_t
 int interp_source(const interp_state *s, const ir_node *n, double *y) {
     int64_t count = interp_numel(s, n);
     double *const *from = n->op == OP_input ? s->inputs : s->params;
+    int64_t index = n->op == OP_input ? n->a.input.index : n->a.param.index;
     switch (n->op) {
     case OP_input:
     case OP_param:
-        if (!from || !from[n->a.i[0]]) {
+        if (!from || !from[index]) {
             fprintf(stderr, "interp: no data for %s '%s'\n", n->op == OP_input ? "input" : "parameter",
                     n->name ? n->name : "?");
             return -1;
         }
-        memcpy(y, from[n->a.i[0]], sizeof(double) * (size_t)count);
+        memcpy(y, from[index], sizeof(double) * (size_t)count);
         return 0;
     case OP_constant:
-        for (int64_t i = 0; i < count; i++) y[i] = n->a.f[0];
+        for (int64_t i = 0; i < count; i++) y[i] = n->a.constant.value;
         return 0;
     case OP_iota: run_iota(s, n, y, count); return 0;
     default: return run_random(n, y, count, s->seed);
@@ -353,7 +357,7 @@ int interp_label(const interp_state *s, const ir_node *n, double *y) {
 
 typedef int (*interp_fn)(const interp_state *s, const ir_node *n, double *y);
 static const interp_fn interp_by_op[OP__COUNT] = {
-#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = interp_##family,
+#define OP(name, arity, kind, family, attrs, c_expr, ref) [OP_##name] = interp_##family,
 #include "ops.def"
 #undef OP
 };

@@ -25,7 +25,7 @@ static double mask_at(const interp_state *s, const attn_shape *a, const int64_t 
 
 int interp_attention(const interp_state *s, const ir_node *n, double *y) {
     attn_shape a = attn_shape_of(n);
-    const attn_attrs *at = &n->a.attn;
+    const ir_attrs_attention *at = &n->a.attention;
     int64_t nb = 1, bd[IR_MAX_RANK];
     for (int i = 0; i < a.nb; i++) nb *= bd[i] = ir_dim_eval(n->in[0]->shape.d[i], s->sym_values);
     int64_t T = ir_dim_eval(a.t, s->sym_values), S = ir_dim_eval(a.s, s->sym_values), H = at->heads;

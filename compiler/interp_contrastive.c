@@ -15,7 +15,7 @@
 int interp_contrastive(const interp_state *s, const ir_node *n, double *y) {
     const int64_t b = ir_dim_eval(n->in[0]->shape.d[0], s->sym_values), d = ir_dim_eval(n->in[0]->shape.d[1], s->sym_values);
     const int64_t m = 2 * b;
-    const double *z1 = s->value[n->in[0]->id], *z2 = s->value[n->in[1]->id], t = n->a.f[0];
+    const double *z1 = s->value[n->in[0]->id], *z2 = s->value[n->in[1]->id], t = n->a.contrastive.temperature;
     double *zn = malloc(sizeof(double) * (size_t)(m * d + 1)), *nrm = malloc(sizeof(double) * (size_t)(m + 1));
     double *sim = malloc(sizeof(double) * (size_t)(m * m + 1)), *lse = malloc(sizeof(double) * (size_t)(m + 1));
     double *g = malloc(sizeof(double) * (size_t)(m * d + 1));
@@ -59,7 +59,7 @@ int interp_contrastive(const interp_state *s, const ir_node *n, double *y) {
                 const double ds = (exp(sim[i * m + j] - lse[i]) - (j == (i + b) % m)) * gy / (double)m / t;
                 for (int64_t k = 0; k < d; k++) g[i * d + k] += ds * zn[j * d + k], g[j * d + k] += ds * zn[i * d + k];
             }
-        const int64_t off = n->a.i[0] ? b : 0;
+        const int64_t off = n->a.contrastive.which ? b : 0;
         for (int64_t r = 0; r < b; r++) {
             const double *gi = g + (r + off) * d, *zi = zn + (r + off) * d, nr = nrm[r + off];
             double proj = 0;

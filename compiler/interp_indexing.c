@@ -27,10 +27,10 @@ static int before(double a, double b, int descending) {
 }
 
 static int run_argsort(const interp_state *s, const ir_node *n, double *y) {
-    int axis = (int)n->a.i[0], desc = (int)n->a.i[1];
+    int axis = (int)n->a.argsort.axis, desc = (int)n->a.argsort.descending;
     int64_t outer, L, inner;
     view(s, n->in[0], axis, &outer, &L, &inner);
-    int64_t K = n->a.i[2] ? n->a.i[2] : L;
+    int64_t K = n->a.argsort.k ? n->a.argsort.k : L;
     const double *x = s->value[n->in[0]->id];
     int64_t *order = malloc(sizeof(int64_t) * (size_t)(L ? L : 1));
     if (!order) {
@@ -55,7 +55,7 @@ static int run_argsort(const interp_state *s, const ir_node *n, double *y) {
 }
 
 static void run_cumsum(const interp_state *s, const ir_node *n, double *y) {
-    int axis = (int)n->a.i[0], rev = (int)n->a.i[1];
+    int axis = (int)n->a.cumsum.axis, rev = (int)n->a.cumsum.reverse;
     int64_t outer, L, inner;
     view(s, n->in[0], axis, &outer, &L, &inner);
     const double *x = s->value[n->in[0]->id];

@@ -22,7 +22,7 @@ static int64_t prod(const interp_state *s, const ir_node *x, int from, int to) {
 }
 
 static void run_concat(const interp_state *s, const ir_node *n, double *y) {
-    int axis = (int)n->a.i[0];
+    int axis = (int)n->a.concat.axis;
     int64_t outer = prod(s, n, 0, axis), inner = prod(s, n, axis + 1, n->shape.rank), total = dim(s, n, axis);
     int64_t at = 0;
     for (int k = 0; k < n->nin; k++) {
@@ -37,10 +37,10 @@ static void run_concat(const interp_state *s, const ir_node *n, double *y) {
 
 /* slice gathers positions start + j*step; slice_grad scatters them into zeros. */
 static void run_slice(const interp_state *s, const ir_node *n, double *y) {
-    int axis = (int)n->a.i[0], grad = n->op == OP_slice_grad;
+    int axis = (int)n->a.slice.axis, grad = n->op == OP_slice_grad;
     const ir_node *big = grad ? n : n->in[0], *small = grad ? n->in[0] : n;
     int64_t outer = prod(s, n, 0, axis), inner = prod(s, n, axis + 1, n->shape.rank);
-    int64_t len = dim(s, big, axis), count = dim(s, small, axis), start = n->a.i[1], step = n->a.i[2];
+    int64_t len = dim(s, big, axis), count = dim(s, small, axis), start = n->a.slice.start, step = n->a.slice.step;
     const double *x = s->value[n->in[0]->id];
     if (grad) memset(y, 0, sizeof(double) * (size_t)(outer * len * inner));
     for (int64_t o = 0; o < outer; o++)
@@ -55,12 +55,12 @@ static void run_slice(const interp_state *s, const ir_node *n, double *y) {
 /* pad gathers each padded element from its source (or the fill value);
  * pad_grad adds each padded element's gradient into its source. */
 static void run_pad(const interp_state *s, const ir_node *n, double *y) {
-    int grad = n->op == OP_pad_grad, mode = (int)n->a.i[0], k = (int)n->a.i[1];
+    int grad = n->op == OP_pad_grad, mode = (int)n->a.pad.mode, k = (int)n->a.pad.dims;
     const ir_node *big = grad ? n->in[0] : n, *small = grad ? n : n->in[0];
     int r = n->shape.rank;
     int64_t outer = prod(s, n, 0, r - k), pn = prod(s, big, r - k, r), sn = prod(s, small, r - k, r);
     const double *x = s->value[n->in[0]->id];
-    double fill = !grad && n->a.nf > 0 ? n->a.f[0] : 0;
+    double fill = !grad && n->a.nf > 0 ? n->a.pad.value : 0;
     if (grad) memset(y, 0, sizeof(double) * (size_t)(outer * sn));
     for (int64_t o = 0; o < outer; o++)
         for (int64_t p = 0; p < pn; p++) {
@@ -70,7 +70,7 @@ static void run_pad(const interp_state *s, const ir_node *n, double *y) {
                 int d = r - 1 - j;
                 int64_t len = dim(s, small, d), c = rest % dim(s, big, d);
                 rest /= dim(s, big, d);
-                int64_t sc = mv_pad_src(mode, c, n->a.i[2 + 2 * j], len);
+                int64_t sc = mv_pad_src(mode, c, n->a.pad.pads[2 * j], len);
                 if (sc < 0) inside = 0;
                 src += sc * stride;
                 stride *= len;
@@ -86,10 +86,10 @@ static void run_pad(const interp_state *s, const ir_node *n, double *y) {
 /* upsample gathers (nearest) or blends four sources (bilinear); the adjoint
  * scatters the same weights back. */
 static void run_upsample(const interp_state *s, const ir_node *n, double *y) {
-    int grad = n->op == OP_upsample_grad, mode = (int)n->a.i[0], align = (int)n->a.i[3];
+    int grad = n->op == OP_upsample_grad, mode = (int)n->a.upsample.mode, align = (int)n->a.upsample.align_corners;
     const ir_node *big = grad ? n->in[0] : n, *small = grad ? n : n->in[0];
-    int64_t planes = dim(s, n, 0) * dim(s, n, 1), sh = n->a.i[1], sw = n->a.i[2];
-    int64_t dh = MV_UP_DEN(&n->a, 0), dw = MV_UP_DEN(&n->a, 1);
+    int64_t planes = dim(s, n, 0) * dim(s, n, 1), sh = n->a.upsample.num_h, sw = n->a.upsample.num_w;
+    int64_t dh = MV_UP_DEN_H(&n->a), dw = MV_UP_DEN_W(&n->a);
     int64_t H = dim(s, small, 2), W = dim(s, small, 3), OH = dim(s, big, 2), OW = dim(s, big, 3);
     const double *x = s->value[n->in[0]->id];
     if (grad) memset(y, 0, sizeof(double) * (size_t)(planes * H * W));
@@ -141,8 +141,9 @@ static void run_roi_align(const interp_state *s, const ir_node *n, double *y) {
     const ir_node *xs = grad ? n : n->in[0], *gs = grad ? n->in[0] : n;
     const double *in = s->value[n->in[0]->id], *boxes = s->value[n->in[1]->id];
     const int64_t N = dim(s, xs, 0), C = xs->shape.d[1].k, H = xs->shape.d[2].k, W = xs->shape.d[3].k;
-    const int64_t R = gs->shape.d[1].k, PH = n->a.i[0], PW = n->a.i[1], sr = n->a.i[2], aligned = n->a.i[3];
-    const double scale = n->a.f[0], off = aligned ? 0.5 : 0.0;
+    const ir_attrs_roi_align *a = &n->a.roi_align;
+    const int64_t R = gs->shape.d[1].k, PH = a->out_h, PW = a->out_w, sr = a->sampling_ratio, aligned = a->aligned;
+    const double scale = a->spatial_scale, off = aligned ? 0.5 : 0.0;
     if (grad) memset(y, 0, (size_t)(N * C * H * W) * sizeof *y);
     for (int64_t b = 0; b < N * R; b++) {
         const double *bx = boxes + 4 * b;
@@ -188,8 +189,8 @@ static double iou2(const double *a, const double *b) {
 static void run_nms(const interp_state *s, const ir_node *n, double *y) {
     const double *boxes = s->value[n->in[0]->id], *scores = s->value[n->in[1]->id];
     const double *cls = n->nin > 2 ? s->value[n->in[2]->id] : NULL;
-    const int64_t N = dim(s, n, 0), A = n->shape.d[1].k, max_out = n->a.i[0] ? n->a.i[0] : A;
-    const double thr = n->a.f[0], min_score = n->a.i[1] ? n->a.f[1] : -INFINITY;
+    const int64_t N = dim(s, n, 0), A = n->shape.d[1].k, max_out = n->a.nms.max_out ? n->a.nms.max_out : A;
+    const double thr = n->a.nms.iou, min_score = n->a.nms.has_threshold ? n->a.nms.score_threshold : -INFINITY;
     for (int64_t i = 0; i < N * A; i++) y[i] = scores[i] >= min_score ? -1 : 0;   /* -1: undecided */
     for (int64_t img = 0; img < N; img++) {
         double *yi = y + img * A;

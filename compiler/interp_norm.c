@@ -26,7 +26,7 @@ int interp_norm(const interp_state *s, const ir_node *n, double *y) {
     const int64_t f = ir_dim_eval(xs->d[xs->rank - 1], s->sym_values);
     const int64_t rows = f ? interp_numel(s, n->in[0]) / f : 0;
     const double *x = s->value[n->in[0]->id], *w = s->value[n->in[1]->id], *z = s->value[n->in[2]->id];
-    const double eps = n->a.f[0];
+    const double eps = n->a.norm.eps;
     double *xhat = malloc(sizeof(double) * (size_t)(f ? f : 1));
     if (!xhat) {
         fprintf(stderr, "interp: layer_norm: out of memory\n");
@@ -37,7 +37,7 @@ int interp_norm(const interp_state *s, const ir_node *n, double *y) {
             normalize(x + r * f, f, eps, xhat);
             for (int64_t j = 0; j < f; j++) y[r * f + j] = xhat[j] * w[j] + z[j];
         }
-    } else if (n->a.i[0] == 1) { /* z = gy: dweight's partial sums */
+    } else if (n->a.norm.which == LN_DW) { /* z = gy: dweight's partial sums */
         memset(y, 0, sizeof(double) * (size_t)(DL_LAYER_NORM_PARTS * f));
         for (int p = 0; p < DL_LAYER_NORM_PARTS; p++)
             for (int64_t r = rows * p / DL_LAYER_NORM_PARTS; r < rows * (p + 1) / DL_LAYER_NORM_PARTS; r++) {

@@ -80,7 +80,7 @@ static int run_part(const interp_state *s, const ir_node *n, double *y) {
     const double *all = s->extra[scan->id];
     if (!all) return -1;
     int64_t at = 0;
-    for (int p = 0; p < n->a.i[0]; p++) {
+    for (int p = 0; p < n->a.scan_part.part; p++) {
         ir_shape ps;
         scan_part_shape(s->g->mod, scan, p, &ps);
         at += shape_numel(&ps, s->sym_values);

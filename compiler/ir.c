@@ -275,7 +275,7 @@ ir_node *ir_const(ir_graph *g, double value, const ir_shape *shape) {
     ir_attrs a = {0};
     ir_shape scalar = {0};
     ir_attrs_set_shape(&a, 0, shape ? shape : &scalar);
-    a.f[0] = value;
+    a.constant.value = value;
     a.nf = 1;
     return ir_op_attrs(g, OP_constant, NULL, 0, &a);
 }
@@ -290,18 +290,18 @@ ir_node *ir_reshape(ir_graph *g, ir_node *x, const ir_shape *shape) { return wit
 ir_node *ir_broadcast(ir_graph *g, ir_node *x, const ir_shape *shape) { return with_shape(g, OP_broadcast_to, x, shape); }
 
 ir_node *ir_reduce_sum(ir_graph *g, ir_node *x, uint32_t axes, int keepdims) {
-    ir_attrs a = {.i = {axes, keepdims != 0}, .ni = 2};
+    ir_attrs a = {.reduce = {.axes = axes, .keepdims = keepdims != 0}, .ni = 2};
     return ir_op_attrs(g, OP_reduce_sum, &x, 1, &a);
 }
 
 ir_node *ir_matmul(ir_graph *g, ir_node *a, ir_node *b, int ta, int tb) {
-    ir_attrs at = {.i = {ta != 0, tb != 0}, .ni = 2};
+    ir_attrs at = {.matmul = {.ta = ta != 0, .tb = tb != 0}, .ni = 2};
     ir_node *in[2] = {a, b};
     return ir_op_attrs(g, OP_matmul, in, 2, &at);
 }
 
 ir_node *ir_rand(ir_graph *g, ir_opcode op, int64_t stream, const ir_shape *shape) {
-    ir_attrs a = {.i = {stream}};
+    ir_attrs a = {.rand = {.stream = stream}};
     ir_attrs_set_shape(&a, 1, shape);
     return ir_op_attrs(g, op, NULL, 0, &a);
 }
@@ -311,7 +311,7 @@ ir_node *ir_input_node(ir_graph *g, const char *name, ir_dtype dt, const ir_shap
     n->name = arena_strdup(g->ar, name);
     n->dtype = dt;
     n->shape = *shape;
-    n->a.i[0] = g->n_inputs;
+    n->a.input.index = g->n_inputs;
     n->a.ni = 1;
     n->storage = IR_STORE_INPUT;
     ir_input rec = {n->name, dt, *shape, n, NULL};
@@ -336,7 +336,7 @@ ir_node *ir_param_node(ir_graph *g, int param_index, src_loc loc) {
     n->name = p->name;
     n->dtype = IR_F32;
     n->shape = p->shape;
-    n->a.i[0] = param_index;
+    n->a.param.index = param_index;
     n->a.ni = 1;
     n->storage = IR_STORE_PARAM;
     node_append(g, n);

@@ -31,7 +31,7 @@
 #define IR_SYM_N 0 /* the batch dimension */
 
 typedef enum ir_opcode {
-#define OP(name, arity, kind, family, c_expr, ref) OP_##name,
+#define OP(name, arity, kind, family, attrs, c_expr, ref) OP_##name,
 #include "ops.def"
 #undef OP
     OP__COUNT
@@ -59,35 +59,59 @@ typedef struct ir_shape {
     ir_dim d[IR_MAX_RANK];
 } ir_shape;
 
-/* The typed attributes of the convolution and pooling family (ops_conv.h
- * says what each field means for each op). */
+enum { ATTN_DQ = 1, ATTN_DK = 2, ATTN_DV = 4, ATTN_DMASK = 8 }; /* ir_attrs.attention.which */
+enum { LN_DX = 0, LN_DW = 1 }; /* ir_attrs.norm.which: layer_norm_grad gives dx, or dweight's partial sums */
+
+/* Every other op's attributes: one typed struct per attribute group,
+ * generated from ir_attrs.def (which says what each field means). The
+ * integer fields of a group alias the slots i[0..7] in the order listed, its
+ * doubles f[0..3], so code generic over ops (packed shapes, CSE, the
+ * elementwise $f0) reads the slots and everything else the names. */
+#include "ir_attrs.def"
+#define IR_ATTR_INT_(field, print, doc) int64_t field;
+#define IR_ATTR_INTS_(field, n, print, doc) int64_t field[n];
+#define IR_ATTR_REAL_(field, print, doc) double field;
+#define IR_ATTR_NONE_(...)
+#define IR_ATTR_COUNT1_(...) +1
+#define IR_ATTR_COUNTN_(field, n, print, doc) +n
+#define IR_ATTRS_CHECK_(g)                                                                                           \
+    _Static_assert(0 ATTRS_##g(IR_ATTR_COUNT1_, IR_ATTR_COUNTN_, IR_ATTR_NONE_) <= 8, #g ": more than 8 int slots"); \
+    _Static_assert(0 ATTRS_##g(IR_ATTR_NONE_, IR_ATTR_NONE_, IR_ATTR_COUNT1_) <= 4, #g ": more than 4 doubles");
+#define IR_ATTRS_STRUCT_(g)                                                                                          \
+    typedef struct ir_attrs_##g {                                                                                    \
+        union {                                                                                                      \
+            struct { ATTRS_##g(IR_ATTR_INT_, IR_ATTR_INTS_, IR_ATTR_NONE_) };                                        \
+            int64_t ints_[8];                                                                                        \
+        };                                                                                                           \
+        ATTRS_##g(IR_ATTR_NONE_, IR_ATTR_NONE_, IR_ATTR_REAL_)                                                       \
+    } ir_attrs_##g;                                                                                                  \
+    IR_ATTRS_CHECK_(g)
+#define IR_ATTRS_STRUCT_R_(g)                                                                                        \
+    typedef struct ir_attrs_##g {                                                                                    \
+        int64_t ints_[8];                                                                                            \
+        ATTRS_##g(IR_ATTR_NONE_, IR_ATTR_NONE_, IR_ATTR_REAL_)                                                       \
+    } ir_attrs_##g;                                                                                                  \
+    IR_ATTRS_CHECK_(g)
+IR_ATTRS_GROUPS(IR_ATTRS_STRUCT_, IR_ATTRS_STRUCT_R_)
+
+/* The convolution and pooling family's geometry (ATTRS_conv; ops_conv.h says
+ * what each field means for each op): a member of ir_attrs of its own. */
 typedef struct conv_geom {
-    int64_t sh, sw;            /* stride */
-    int64_t pt, pb, pl, pr;    /* padding: top, bottom, left, right */
-    int64_t dh, dw;            /* dilation */
-    int64_t groups;
-    int64_t kh, kw;            /* kernel (when not given by a weight) */
-    int64_t size_h, size_w;    /* output size / output padding, per op */
-    int64_t flag;
+    ATTRS_conv(IR_ATTR_INT_, IR_ATTR_INTS_, IR_ATTR_REAL_)
 } conv_geom;
 
-/* The typed attributes of attention and attention_grad (ops_attention.c). */
-typedef struct attn_attrs {
-    int64_t heads;          /* >= 1, divides q's and v's last dims */
-    int64_t causal;         /* 1: query t sees keys s <= t + q_pos0 only */
-    int64_t q_pos0;         /* position of query 0 among the keys (0 from the builtin; for cached decoding) */
-    int64_t which;          /* attention_grad: ATTN_DQ | ATTN_DK | ATTN_DV (side by side), or ATTN_DMASK alone */
-    double scale;           /* multiplies q.k before the mask is added (resolved: never a default) */
-} attn_attrs;
-enum { ATTN_DQ = 1, ATTN_DK = 2, ATTN_DV = 4, ATTN_DMASK = 8 };
-
 typedef struct ir_attrs {
-    int64_t i[8];
-    int ni;
-    double f[4];
-    int nf;
+    union {
+        struct {
+            int64_t i[8];   /* the slots: ni of them set */
+            double f[4];    /* nf of them set */
+        };
+#define IR_ATTRS_MEMBER_(g) ir_attrs_##g g;
+        IR_ATTRS_GROUPS(IR_ATTRS_MEMBER_, IR_ATTRS_MEMBER_)
+#undef IR_ATTRS_MEMBER_
+    };
+    int ni, nf;             /* how many slots the node sets (a field past them is absent) */
     conv_geom conv;         /* the conv family's geometry; all zero for every other op */
-    attn_attrs attn;        /* the attention family's; all zero for every other op */
 } ir_attrs;
 
 typedef struct ir_node ir_node;
@@ -214,7 +238,7 @@ typedef struct ir_module {
     ir_graph *eval_step;    /* eval mode: inputs x, label -> outputs, loss */
     ir_graph *train_step;   /* train mode: inputs x, label -> loss, grads, state updates */
     struct train_config *train; /* NULL when the file has no train section for this model */
-    struct ir_graph **bodies;   /* loop bodies: OP_scan's i[0] indexes this (ops_scan.h) */
+    struct ir_graph **bodies;   /* loop bodies: ir_attrs.scan.body indexes this (ops_scan.h) */
     int n_bodies, cap_bodies;
 } ir_module;
 

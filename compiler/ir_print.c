@@ -15,116 +15,11 @@
 #include <string.h>
 
 #include "ir.h"
-#include "ops_conv.h"
+#include "ir_attrs.h"
 
-static void print_axes(FILE *out, uint64_t mask) {
-    const char *sep = "";
-    for (int i = 0; i < 64; i++)
-        if (mask & ((uint64_t)1 << i)) {
-            fprintf(out, "%s%d", sep, i);
-            sep = ",";
-        }
-}
-
-/* The attributes that are not already visible in the node's type, one
- * printer per op family (op_families.def), chosen through ops.def. */
-
-/* Slots as stored: "[1, 2, 0.5]" (families whose slots read as they are). */
-static void print_raw(FILE *out, const ir_node *n) {
-    const ir_attrs *a = &n->a;
-    if (a->ni == 0 && a->nf == 0) return;
-    fprintf(out, " [");
-    for (int k = 0; k < a->ni; k++) fprintf(out, "%s%lld", k ? ", " : "", (long long)a->i[k]);
-    for (int k = 0; k < a->nf; k++) fprintf(out, "%s%.9g", k || a->ni ? ", " : "", a->f[k]);
-    fprintf(out, "]");
-}
-
-static void print_source(FILE *out, const ir_node *n) {
-    if (n->op == OP_constant) fprintf(out, " %.9g", n->a.f[0]);
-    else if (n->op == OP_rand_uniform || n->op == OP_rand_normal) fprintf(out, " [stream=%lld]", (long long)n->a.i[0]);
-    else if (n->op == OP_rand_int)
-        fprintf(out, " [stream=%lld, low=%.0f, high=%.0f]", (long long)n->a.i[0], n->a.f[0], n->a.f[1]);
-    else if (n->op == OP_iota) fprintf(out, " [axis=%lld, start=%.17g, step=%.17g]", (long long)n->a.i[0], n->a.f[0], n->a.f[1]);
-}
-
-static void print_elemwise(FILE *out, const ir_node *n) { print_raw(out, n); }
-
-static void print_reduce(FILE *out, const ir_node *n) {
-    fprintf(out, " [axes=");
-    print_axes(out, (uint64_t)n->a.i[0]);
-    fprintf(out, "%s]", n->a.i[1] ? ", keepdims" : "");
-}
-
-static void print_layout(FILE *out, const ir_node *n) {
-    if (n->op != OP_transpose) return; /* reshape, broadcast_to: the type says it all */
-    fprintf(out, " [perm=");
-    for (int k = 0; k < n->a.ni; k++) fprintf(out, "%s%lld", k ? "," : "", (long long)n->a.i[k]);
-    fprintf(out, "]");
-}
-
-static void print_matmul(FILE *out, const ir_node *n) {
-    const ir_attrs *a = &n->a;
-    if (a->i[0] || a->i[1]) fprintf(out, " [%s%s%s]", a->i[0] ? "ta" : "", a->i[0] && a->i[1] ? ", " : "", a->i[1] ? "tb" : "");
-}
-
-static void print_softmax(FILE *out, const ir_node *n) { fprintf(out, " [axis=%lld]", (long long)n->a.i[0]); }
-
-static void print_norm(FILE *out, const ir_node *n) {
-    fprintf(out, " [eps=%g%s]", n->a.f[0], n->op == OP_layer_norm ? "" : n->a.i[0] ? ", dweight" : ", dx");
-}
-
-static void print_contrastive(FILE *out, const ir_node *n) {
-    fprintf(out, " [t=%g%s]", n->a.f[0], n->op == OP_nt_xent ? "" : n->a.i[0] ? ", dz2" : ", dz1");
-}
-
-static void print_label(FILE *out, const ir_node *n) {
-    if (n->op == OP_unpick) fprintf(out, " [C=%lld]", (long long)n->a.i[0]);
-    if (n->op == OP_gather || n->op == OP_gather_grad) fprintf(out, " [axis=%lld]", (long long)n->a.i[0]);
-    if (n->op == OP_argmax) fprintf(out, " [axis=%lld%s]", (long long)n->a.i[0], n->a.ni > 1 && n->a.i[1] ? ", min" : "");
-    if ((n->op == OP_pick || n->op == OP_unpick) && n->a.ni >= 3 && n->a.i[1])
-        fprintf(out, " [ignore=%lld]", (long long)n->a.i[2]);
-}
-
-static void print_movement(FILE *out, const ir_node *n) { print_raw(out, n); }
-
-static void print_indexing(FILE *out, const ir_node *n) {
-    if (n->op == OP_cast_i32) return;
-    fprintf(out, " [axis=%lld", (long long)n->a.i[0]);
-    if (n->op == OP_argsort && n->a.i[2]) fprintf(out, ", k=%lld", (long long)n->a.i[2]);
-    fprintf(out, "%s]", !n->a.i[1] ? "" : n->op == OP_argsort ? ", descending" : ", reverse");
-}
-
-static void print_attention(FILE *out, const ir_node *n) {
-    const attn_attrs *a = &n->a.attn;
-    fprintf(out, " [heads=%lld, scale=%g%s", (long long)a->heads, a->scale, a->causal ? ", causal" : "");
-    if (a->q_pos0) fprintf(out, ", q_pos0=%lld", (long long)a->q_pos0);
-    if (n->op == OP_attention_grad)
-        fprintf(out, ",%s%s%s%s", a->which & ATTN_DQ ? " dq" : "", a->which & ATTN_DK ? " dk" : "",
-                a->which & ATTN_DV ? " dv" : "", a->which & ATTN_DMASK ? " dmask" : "");
-    fprintf(out, "]");
-}
-
-static void print_conv(FILE *out, const ir_node *n) {
-    char buf[200];
-    fprintf(out, "%s", conv_geom_str(buf, sizeof buf, n)); /* packed pairs, unpacked for people */
-}
-
-static void print_scan(FILE *out, const ir_node *n) {
-    const ir_attrs *a = &n->a;
-    if (n->op == OP_scan_part) fprintf(out, " [part=%lld]", (long long)a->i[0]);
-    else
-        fprintf(out, " [body=%lld, carries=%lld, sequences=%lld, results=%lld, sums=%lld%s]", (long long)a->i[0],
-                (long long)a->i[1], (long long)a->i[2], (long long)a->i[3], (long long)a->i[5], a->i[4] ? ", reverse" : "");
-}
-
-typedef void (*print_fn)(FILE *out, const ir_node *n);
-static const print_fn print_by_op[OP__COUNT] = {
-#define OP(name, arity, kind, family, c_expr, ref) [OP_##name] = print_##family,
-#include "ops.def"
-#undef OP
-};
-
-static void print_attrs(FILE *out, const ir_node *n) { print_by_op[n->op](out, n); }
+/* The attributes that are not already visible in the node's type, as
+ * ir_attrs.def describes them (ir_attrs.c). */
+static void print_attrs(FILE *out, const ir_node *n) { ir_attrs_print(out, n); }
 
 static const char *storage_name(int s) {
     static const char *names[] = {"arena", "param", "input", "output", "inline", "alias", "static"};
@@ -239,12 +134,12 @@ int ir_verify(const ir_graph *g) {
         }
         if (copy.dtype != n->dtype || !ir_shape_eq(&copy.shape, &n->shape)) { ok = fail(g, n, "stored shape differs from its shape rule"); break; }
         if (n->op == OP_input) {
-            int k = (int)n->a.i[0];
+            int k = (int)n->a.input.index;
             if (k >= g->n_inputs || g->inputs[k].node != n || !ir_shape_eq(&g->inputs[k].shape, &n->shape))
                 ok = fail(g, n, "does not match its graph input record");
         }
         if (n->op == OP_param && g->mod) {
-            int k = (int)n->a.i[0];
+            int k = (int)n->a.param.index;
             if (k >= g->mod->n_params || !ir_shape_eq(&g->mod->params[k].shape, &n->shape))
                 ok = fail(g, n, "does not match its module parameter");
         }

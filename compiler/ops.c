@@ -11,7 +11,7 @@
 #include "ops_impl.h"
 
 const ir_op_info ir_ops[OP__COUNT] = {
-#define OP(name, arity, kind, family, c_expr, ref) \
+#define OP(name, arity, kind, family, attrs, c_expr, ref) \
     [OP_##name] = {#name, arity, kind, IR_FAM_##family, c_expr, op_shape_##name, op_vjp_##name, op_flops_##name},
 #include "ops.def"
 #undef OP

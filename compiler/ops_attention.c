@@ -34,7 +34,7 @@ attn_shape attn_shape_of(const ir_node *n) {
     a.mask = has_mask(n) ? n->in[n->nin - 1] : NULL;
     a.target.rank = 0;
     for (int i = 0; i < a.nb; i++) a.target.d[a.target.rank++] = q->d[i];
-    if (n->a.attn.heads > 1) a.target.d[a.target.rank++] = ir_dim_const(n->a.attn.heads);
+    if (n->a.attention.heads > 1) a.target.d[a.target.rank++] = ir_dim_const(n->a.attention.heads);
     a.target.d[a.target.rank++] = a.t;
     a.target.d[a.target.rank++] = a.s;
     return a;
@@ -83,7 +83,10 @@ static int check_operands(ir_node *n, char *err, int errlen) {
     if (!ir_dim_is_const(e) || !ir_dim_is_const(ev))
         return ops_fail(err, errlen, "%s: the feature dimensions of q %s and v %s must be constants", op,
                         ops_type(b1, q), ops_type(b2, v));
-    const attn_attrs *at = &n->a.attn;
+    const ir_attrs_attention *at = &n->a.attention;
+    if (n->a.ni != 4 || n->a.nf != 1) /* its four ints and scale are all set (ir_attrs.def) */
+        return ops_fail(err, errlen, "%s: malformed attributes (%d int and %d float slots set, not 4 and 1)", op,
+                        n->a.ni, n->a.nf);
     if (at->heads < 1 || e.k % at->heads || ev.k % at->heads)
         return ops_fail(err, errlen, "%s: heads = %lld must divide the last dimensions of q and k (%lld) and of v (%lld)",
                         op, (long long)at->heads, (long long)e.k, (long long)ev.k);
@@ -132,7 +135,7 @@ int op_shape_attention_grad(ir_node *n, char *err, int errlen) {
         return ops_fail(err, errlen, "attention_grad: the output %s and its gradient %s must be %s", ops_type(b1, n->in[3]),
                         ops_type(b2, n->in[4]), ir_shape_str(b3, sizeof b3, IR_F32, &o, NULL));
     attn_shape a = attn_shape_of(n);
-    int64_t w = n->a.attn.which;
+    int64_t w = n->a.attention.which;
     int kv = (w & (ATTN_DK | ATTN_DV)) != 0;
     if (w == ATTN_DMASK ? !has_mask(n) : w < 1 || w > 7 || ((w & ATTN_DQ) && kv && !ir_dim_eq(a.t, a.s)))
         return ops_fail(err, errlen, "attention_grad: which = %lld is not a set of dq (1), dk (2), dv (4) (dq with the "
@@ -152,21 +155,21 @@ static double pairs(const ir_node *n, const int64_t *sv) {
     attn_shape a = attn_shape_of(n);
     double b = 1;
     for (int i = 0; i < a.nb; i++) b *= (double)ir_dim_eval(n->in[0]->shape.d[i], sv);
-    return b * (double)ir_dim_eval(a.t, sv) * (double)ir_dim_eval(a.s, sv) * (n->a.attn.causal ? 0.5 : 1);
+    return b * (double)ir_dim_eval(a.t, sv) * (double)ir_dim_eval(a.s, sv) * (n->a.attention.causal ? 0.5 : 1);
 }
 
 /* 2E for the scores, about 5 per score and head for the softmax, 2Ev for P v. */
 double op_flops_attention(const ir_node *n, const int64_t *sv) {
     attn_shape a = attn_shape_of(n);
-    return pairs(n, sv) * (double)(2 * a.e + 2 * a.ev + 5 * n->a.attn.heads);
+    return pairs(n, sv) * (double)(2 * a.e + 2 * a.ev + 5 * n->a.attention.heads);
 }
 
 /* Recomputed scores (2E), dv's product (2Ev), dP and the products for dq and dk (2Ev + 2E each). */
 double op_flops_attention_grad(const ir_node *n, const int64_t *sv) {
     attn_shape a = attn_shape_of(n);
-    int64_t w = n->a.attn.which, f = 2 * a.e + 5 * n->a.attn.heads;
+    int64_t w = n->a.attention.which, f = 2 * a.e + 5 * n->a.attention.heads;
     if (w & ATTN_DV) f += 2 * a.ev;
-    if (w & (ATTN_DQ | ATTN_DK | ATTN_DMASK)) f += 2 * a.ev + 3 * n->a.attn.heads;
+    if (w & (ATTN_DQ | ATTN_DK | ATTN_DMASK)) f += 2 * a.ev + 3 * n->a.attention.heads;
     if (w & ATTN_DQ) f += 2 * a.e;
     if (w & ATTN_DK) f += 2 * a.e;
     return pairs(n, sv) * (double)f;
@@ -175,7 +178,7 @@ double op_flops_attention_grad(const ir_node *n, const int64_t *sv) {
 /* One attention_grad node computing the gradients in `which` side by side, and each one's columns. */
 static void grads(ad_ctx *c, ir_node *n, ir_node *const *in, int nin, int64_t which) {
     ir_attrs a = n->a;
-    a.attn.which = which;
+    a.attention.which = which;
     ir_node *g = ir_op_attrs(c->g, OP_attention_grad, in, nin, &a);
     attn_shape s = attn_shape_of(n);
     for (int k = 0; k < 3; k++) {
@@ -184,7 +187,9 @@ static void grads(ad_ctx *c, ir_node *n, ir_node *const *in, int nin, int64_t wh
         ir_node *part = g;
         if (which != bit) {
             int64_t width = k == 2 ? s.ev : s.e;
-            ir_attrs sl = {.i = {g->shape.rank - 1, attn_grad_offset(&s, which, bit), 1, width}, .ni = 4};
+            ir_attrs sl = {.slice = {.axis = g->shape.rank - 1, .start = attn_grad_offset(&s, which, bit), .step = 1,
+                                     .count = width},
+                           .ni = 4};
             part = ir_op_attrs(c->g, OP_slice, &g, 1, &sl);
         }
         ad_accum(c, n->in[k], part);
@@ -216,7 +221,7 @@ void op_vjp_attention(ad_ctx *c, ir_node *n, ir_node *gy) {
         return;
     }
     ir_attrs a = n->a;
-    a.attn.which = ATTN_DMASK;
+    a.attention.which = ATTN_DMASK;
     ad_accum(c, n->in[3], ir_op_attrs(c->g, OP_attention_grad, in, nin, &a));
 }
 

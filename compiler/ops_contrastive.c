@@ -28,9 +28,9 @@ static int check_views(ir_node *n, char *err, int errlen) {
                         "%s: the two views must be f32[N, D] of the same shape (row i of each is sample i), got %s and %s\n"
                         "hint: z1 and z2 are one batch's embeddings under two augmentations, e.g. both f32[N, 64] from one projection head",
                         ir_ops[n->op].name, ops_type(b1, n->in[0]), ops_type(b2, n->in[1]));
-    if (!(n->a.nf >= 1 && n->a.f[0] > 0))
+    if (!(n->a.nf >= 1 && n->a.contrastive.temperature > 0))
         return ops_fail(err, errlen, "%s: the temperature must be positive, got %g", ir_ops[n->op].name,
-                        n->a.nf ? n->a.f[0] : 0.0);
+                        n->a.nf ? n->a.contrastive.temperature : 0.0);
     return 1;
 }
 
@@ -49,7 +49,7 @@ int op_shape_nt_xent_grad(ir_node *n, char *err, int errlen) {
         char b[OPS_TYPE_BUF];
         return ops_fail(err, errlen, "nt_xent_grad: the loss's gradient must be a scalar, got %s", ops_type(b, n->in[2]));
     }
-    int64_t which = n->a.ni ? n->a.i[0] : -1;
+    int64_t which = n->a.ni ? n->a.contrastive.which : -1;
     if (which != NTX_DZ1 && which != NTX_DZ2)
         return ops_fail(err, errlen, "nt_xent_grad: i[0] must be 0 (dz1) or 1 (dz2), got %lld", (long long)which);
     n->dtype = IR_F32;
@@ -71,7 +71,7 @@ double op_flops_nt_xent_grad(const ir_node *n, const int64_t *sv) { return 2 * n
 
 static ir_node *grad_node(ad_ctx *c, ir_node *n, ir_node *gy, int64_t which) {
     ir_node *in[3] = {n->in[0], n->in[1], gy};
-    ir_attrs a = {.i = {which}, .ni = 1, .f = {n->a.f[0]}, .nf = 1};
+    ir_attrs a = {.contrastive = {.which = which, .temperature = n->a.contrastive.temperature}, .ni = 1, .nf = 1};
     return ir_op_attrs(c->g, OP_nt_xent_grad, in, 3, &a);
 }
 

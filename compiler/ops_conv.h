@@ -2,7 +2,8 @@
  * (ops_conv.c), their interpreter kernels, emitters and builtins.
  *
  * Every op of the family keeps its geometry in ir_attrs.conv (a conv_geom,
- * ir.h), a typed struct rather than packed integer slots: stride, padding
+ * described by ATTRS_conv in ir_attrs.def), a typed struct rather than packed
+ * integer slots: stride, padding
  * (top, bottom, left, right), dilation, groups; kernel (kh, kw) for the pools
  * and conv2d_bwd_weight; size (h, w), whose meaning each op states in
  * ops.def; flag (avg pools: count_include_pad). All values are non-negative

@@ -48,14 +48,14 @@ int op_shape_with_grad(ir_node *n, char *err, int errlen) {
 }
 
 int op_shape_clamp_grad(ir_node *n, char *err, int errlen) {
-    if (n->a.nf < 2 || !(n->a.f[0] <= n->a.f[1]))
+    if (n->a.nf < 2 || !(n->a.clamp_grad.min <= n->a.clamp_grad.max))
         return ops_fail(err, errlen, "clamp_grad needs bounds min <= max in f[0..1]");
     return ops_same_shape_f32(n, err, errlen);
 }
 
-/* leaky_relu and elu carry their slope/alpha in f[0]. */
+/* leaky_relu and elu carry their slope / alpha, their one double. */
 static int unary_with_param(ir_node *n, char *err, int errlen) {
-    if (n->a.nf < 1) return ops_fail(err, errlen, "%s needs its parameter in f[0]", ir_ops[n->op].name);
+    if (n->a.nf < 1) return ops_fail(err, errlen, "%s needs its parameter (its one double)", ir_ops[n->op].name);
     return ops_same_shape_f32(n, err, errlen);
 }
 int op_shape_leaky_relu(ir_node *n, char *err, int errlen) { return unary_with_param(n, err, errlen); }
@@ -187,8 +187,8 @@ NO_GRAD(eq)
 void op_vjp_with_grad(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(1), gy); }
 
 void op_vjp_clamp_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
-    if (isfinite(n->a.f[0])) gy = ir_bin(c->g, OP_maximum, gy, K(n->a.f[0]));
-    if (isfinite(n->a.f[1])) gy = ir_bin(c->g, OP_minimum, gy, K(n->a.f[1]));
+    if (isfinite(n->a.clamp_grad.min)) gy = ir_bin(c->g, OP_maximum, gy, K(n->a.clamp_grad.min));
+    if (isfinite(n->a.clamp_grad.max)) gy = ir_bin(c->g, OP_minimum, gy, K(n->a.clamp_grad.max));
     ad_accum(c, X(0), gy);
 }
 
@@ -201,13 +201,13 @@ void op_vjp_abs(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, 
 void op_vjp_relu(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_step, X(0)))); }
 
 void op_vjp_leaky_relu(ad_ctx *c, ir_node *n, ir_node *gy) {
-    ir_node *slope = where3(c, ir_bin(c->g, OP_gt, X(0), K(0)), K(1), K(n->a.f[0]));
+    ir_node *slope = where3(c, ir_bin(c->g, OP_gt, X(0), K(0)), K(1), K(n->a.leaky_relu.slope));
     ad_accum(c, X(0), MUL(gy, slope));
 }
 
 /* elu'(x) = 1 for x > 0, alpha*exp(x) = y + alpha otherwise. */
 void op_vjp_elu(ad_ctx *c, ir_node *n, ir_node *gy) {
-    ir_node *slope = where3(c, ir_bin(c->g, OP_gt, X(0), K(0)), K(1), ADD(n, K(n->a.f[0])));
+    ir_node *slope = where3(c, ir_bin(c->g, OP_gt, X(0), K(0)), K(1), ADD(n, K(n->a.elu.alpha)));
     ad_accum(c, X(0), MUL(gy, slope));
 }
 

@@ -11,7 +11,7 @@
 #include "autodiff.h"
 #include "ir.h"
 
-#define OP(name, arity, kind, family, c_expr, ref)                     \
+#define OP(name, arity, kind, family, attrs, c_expr, ref)                     \
     int op_shape_##name(ir_node *n, char *err, int errlen);            \
     void op_vjp_##name(ad_ctx *c, ir_node *n, ir_node *gy);            \
     double op_flops_##name(const ir_node *n, const int64_t *sym_values);

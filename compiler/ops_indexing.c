@@ -8,13 +8,15 @@
  * product is the running sum from the other end, the same op reversed. */
 #include "ops_impl.h"
 
+static int64_t axis_of(const ir_node *n) { return n->op == OP_argsort ? n->a.argsort.axis : n->a.cumsum.axis; }
+
 static int axis_ok(ir_node *n, char *err, int errlen) {
     char b[OPS_TYPE_BUF];
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
     const ir_shape *x = &n->in[0]->shape;
-    if (n->a.ni < 2 || n->a.i[0] < 0 || n->a.i[0] >= x->rank)
+    if (n->a.ni < 2 || axis_of(n) < 0 || axis_of(n) >= x->rank)
         return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", ir_ops[n->op].name,
-                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, n->in[0]));
+                        (long long)(n->a.ni ? axis_of(n) : -1), ops_type(b, n->in[0]));
     return 1;
 }
 
@@ -22,8 +24,8 @@ static int axis_ok(ir_node *n, char *err, int errlen) {
 int op_shape_argsort(ir_node *n, char *err, int errlen) {
     char b[OPS_TYPE_BUF];
     if (!axis_ok(n, err, errlen)) return 0;
-    int axis = (int)n->a.i[0];
-    int64_t k = n->a.ni > 2 ? n->a.i[2] : 0;
+    int axis = (int)n->a.argsort.axis;
+    int64_t k = n->a.ni > 2 ? n->a.argsort.k : 0;
     ir_dim len = n->in[0]->shape.d[axis];
     n->dtype = IR_I32;
     n->shape = n->in[0]->shape;
@@ -40,7 +42,7 @@ int op_shape_argsort(ir_node *n, char *err, int errlen) {
 
 /* Each of the L positions is ranked by comparing it with the L others. */
 double op_flops_argsort(const ir_node *n, const int64_t *sv) {
-    return ops_numel(&n->in[0]->shape, sv) * (double)ir_dim_eval(n->in[0]->shape.d[n->a.i[0]], sv);
+    return ops_numel(&n->in[0]->shape, sv) * (double)ir_dim_eval(n->in[0]->shape.d[n->a.argsort.axis], sv);
 }
 void op_vjp_argsort(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
 
@@ -55,7 +57,7 @@ double op_flops_cumsum(const ir_node *n, const int64_t *sv) { return ops_flops_p
 /* y_j = sum_{i <= j} x_i, so dx_i = sum_{j >= i} dy_j: the reversed running sum. */
 void op_vjp_cumsum(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_attrs a = n->a;
-    a.i[1] = !a.i[1];
+    a.cumsum.reverse = !a.cumsum.reverse;
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_cumsum, &gy, 1, &a));
 }
 

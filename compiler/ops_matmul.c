@@ -1,6 +1,6 @@
 /* ops_matmul.c — batched matrix product a[.., M, K] @ b[.., K, P].
  *
- * i[0]/i[1] say that a/b are stored transposed in their last two dims, so
+ * matmul.ta/tb say that a/b are stored transposed in their last two dims, so
  * x @ transpose(w) is one node and the backward pass never materializes a
  * transpose: each of the four cases differentiates into matmuls with other
  * flags. Leading (batch) dims broadcast; ad_accum sums a broadcast weight's
@@ -22,7 +22,7 @@ int op_shape_matmul(ir_node *n, char *err, int errlen) {
         if (n->in[k]->shape.rank < 2)
             return ops_fail(err, errlen, "matmul: operands need at least 2 dimensions, got %s\nhint: reshape a vector to [1, K] or [K, 1]",
                             ops_type(ba, n->in[k]));
-    int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
+    int ta = n->a.matmul.ta != 0, tb = n->a.matmul.tb != 0;
     ir_dim m, ka, kb, p;
     mat_dims(&a->shape, ta, &m, &ka);
     mat_dims(&b->shape, tb, &kb, &p);
@@ -47,7 +47,7 @@ int op_shape_matmul(ir_node *n, char *err, int errlen) {
 
 double op_flops_matmul(const ir_node *n, const int64_t *sv) {
     ir_dim m, k;
-    mat_dims(&n->in[0]->shape, n->a.i[0] != 0, &m, &k);
+    mat_dims(&n->in[0]->shape, n->a.matmul.ta != 0, &m, &k);
     return 2.0 * ops_numel(&n->shape, sv) * (double)ir_dim_eval(k, sv);
 }
 
@@ -65,7 +65,7 @@ static ir_node *rows_of(ir_graph *g, ir_node *x) {
 
 void op_vjp_matmul(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *a = n->in[0], *b = n->in[1];
-    int ta = n->a.i[0] != 0, tb = n->a.i[1] != 0;
+    int ta = n->a.matmul.ta != 0, tb = n->a.matmul.tb != 0;
     ir_node *da = NULL, *db = NULL;
     int want_a = ad_wants(c, a), want_b = ad_wants(c, b);
     /* A weight applied to every row of a batched input (x: [N, T, K] @ W^T, a

@@ -33,11 +33,14 @@ static int const_dim(const ir_node *n, const ir_node *x, int axis, char *err, in
                     "time can be sliced, padded, resized or concatenated", ir_ops[n->op].name, axis, ops_type(b, x));
 }
 
+/* concat's, slice's or slice_grad's axis. */
+static int64_t axis_of(const ir_node *n) { return n->op == OP_concat ? n->a.concat.axis : n->a.slice.axis; }
+
 static int axis_attr(const ir_node *n, const ir_node *x, char *err, int errlen) {
     char b[OPS_TYPE_BUF];
-    if (n->a.ni < 1 || n->a.i[0] < 0 || n->a.i[0] >= x->shape.rank)
+    if (n->a.ni < 1 || axis_of(n) < 0 || axis_of(n) >= x->shape.rank)
         return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", ir_ops[n->op].name,
-                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, x));
+                        (long long)(n->a.ni ? axis_of(n) : -1), ops_type(b, x));
     return 1;
 }
 
@@ -50,7 +53,7 @@ int op_shape_concat(ir_node *n, char *err, int errlen) {
     const ir_node *x0 = n->in[0];
     if (x0->shape.rank < 1) return ops_fail(err, errlen, "concat: cannot concatenate scalars\nhint: use stack for scalars");
     if (!axis_attr(n, x0, err, errlen)) return 0;
-    int axis = (int)n->a.i[0];
+    int axis = (int)n->a.concat.axis;
     int64_t total = 0;
     for (int k = 0; k < n->nin; k++) {
         const ir_node *x = n->in[k];
@@ -73,13 +76,13 @@ int op_shape_concat(ir_node *n, char *err, int errlen) {
 double op_flops_concat(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
 
 static ir_node *make_slice(ir_graph *g, ir_node *x, int64_t axis, int64_t start, int64_t step, int64_t count) {
-    ir_attrs a = {.i = {axis, start, step, count}, .ni = 4};
+    ir_attrs a = {.slice = {.axis = axis, .start = start, .step = step, .count = count}, .ni = 4};
     return ir_op_attrs(g, OP_slice, &x, 1, &a);
 }
 
 /* Each input's gradient is its slab of gy. */
 void op_vjp_concat(ad_ctx *c, ir_node *n, ir_node *gy) {
-    int64_t axis = n->a.i[0], at = 0;
+    int64_t axis = n->a.concat.axis, at = 0;
     for (int k = 0; k < n->nin; k++) {
         int64_t len = n->in[k]->shape.d[axis].k;
         if (ad_wants(c, n->in[k])) ad_accum(c, n->in[k], make_slice(c->g, gy, axis, at, 1, len));
@@ -89,10 +92,10 @@ void op_vjp_concat(ad_ctx *c, ir_node *n, ir_node *gy) {
 
 /* ---- slice and its adjoint ------------------------------------------------------ */
 
-/* Common to slice (length from x) and slice_grad (length i[3]): `count`
+/* Common to slice (length from x) and slice_grad (length in its count): `count`
  * positions start, start+step, ... must lie in [0, len). */
 static int check_range(const ir_node *n, int64_t len, int64_t count, char *err, int errlen) {
-    int64_t start = n->a.i[1], step = n->a.i[2];
+    int64_t start = n->a.slice.start, step = n->a.slice.step;
     if (step < 1) return ops_fail(err, errlen, "%s: step must be at least 1, got %lld", ir_ops[n->op].name, (long long)step);
     if (count < 1 || start < 0 || start + (count - 1) * step >= len)
         return ops_fail(err, errlen, "%s: %lld positions from %lld in steps of %lld do not fit in a dimension of size %lld",
@@ -104,11 +107,12 @@ int op_shape_slice(ir_node *n, char *err, int errlen) {
     const ir_node *x = n->in[0];
     if (!all_f32(n, err, errlen) || !axis_attr(n, x, err, errlen)) return 0;
     if (n->a.ni != 4) return ops_fail(err, errlen, "slice: needs axis, start, step, count in i[0..3]");
-    int axis = (int)n->a.i[0];
-    if (!const_dim(n, x, axis, err, errlen) || !check_range(n, x->shape.d[axis].k, n->a.i[3], err, errlen)) return 0;
+    int axis = (int)n->a.slice.axis;
+    if (!const_dim(n, x, axis, err, errlen) || !check_range(n, x->shape.d[axis].k, n->a.slice.count, err, errlen))
+        return 0;
     n->dtype = IR_F32;
     n->shape = x->shape;
-    n->shape.d[axis] = ir_dim_const(n->a.i[3]);
+    n->shape.d[axis] = ir_dim_const(n->a.slice.count);
     return 1;
 }
 
@@ -116,11 +120,12 @@ int op_shape_slice_grad(ir_node *n, char *err, int errlen) {
     const ir_node *g = n->in[0];
     if (!all_f32(n, err, errlen) || !axis_attr(n, g, err, errlen)) return 0;
     if (n->a.ni != 4) return ops_fail(err, errlen, "slice_grad: needs axis, start, step, length in i[0..3]");
-    int axis = (int)n->a.i[0];
-    if (!const_dim(n, g, axis, err, errlen) || !check_range(n, n->a.i[3], g->shape.d[axis].k, err, errlen)) return 0;
+    int axis = (int)n->a.slice.axis;
+    if (!const_dim(n, g, axis, err, errlen) || !check_range(n, n->a.slice.count, g->shape.d[axis].k, err, errlen))
+        return 0;
     n->dtype = IR_F32;
     n->shape = g->shape;
-    n->shape.d[axis] = ir_dim_const(n->a.i[3]);
+    n->shape.d[axis] = ir_dim_const(n->a.slice.count);
     return 1;
 }
 
@@ -129,13 +134,13 @@ double op_flops_slice_grad(const ir_node *n, const int64_t *sv) { return ops_flo
 
 void op_vjp_slice(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_attrs a = n->a;
-    a.i[3] = n->in[0]->shape.d[n->a.i[0]].k;
+    a.slice.count = n->in[0]->shape.d[n->a.slice.axis].k; /* slice_grad: the length it scatters into */
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_slice_grad, &gy, 1, &a));
 }
 
 void op_vjp_slice_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
-    int64_t axis = n->a.i[0];
-    ad_accum(c, n->in[0], make_slice(c->g, gy, axis, n->a.i[1], n->a.i[2], n->in[0]->shape.d[axis].k));
+    int64_t axis = n->a.slice.axis;
+    ad_accum(c, n->in[0], make_slice(c->g, gy, axis, n->a.slice.start, n->a.slice.step, n->in[0]->shape.d[axis].k));
 }
 
 /* ---- pad and its adjoint --------------------------------------------------------- */
@@ -151,7 +156,7 @@ static int pad_shape(ir_node *n, int sign, char *err, int errlen) {
     const char *op = ir_ops[n->op].name;
     char b[OPS_TYPE_BUF];
     if (!all_f32(n, err, errlen)) return 0;
-    int64_t mode = n->a.ni > 0 ? n->a.i[0] : -1, k = n->a.ni > 1 ? n->a.i[1] : -1;
+    int64_t mode = n->a.ni > 0 ? n->a.pad.mode : -1, k = n->a.ni > 1 ? n->a.pad.dims : -1;
     if (mode < MV_PAD_CONSTANT || mode > MV_PAD_REPLICATE) return ops_fail(err, errlen, "%s: unknown mode %lld", op, (long long)mode);
     if (k < 1 || k > MV_PAD_MAX_DIMS || n->a.ni != 2 + 2 * k)
         return ops_fail(err, errlen, "%s: needs mode, k (1..%d) and 2k pads in its attributes", op, MV_PAD_MAX_DIMS);
@@ -162,7 +167,7 @@ static int pad_shape(ir_node *n, int sign, char *err, int errlen) {
     n->shape = x->shape;
     for (int j = 0; j < k; j++) {
         int d = x->shape.rank - 1 - j;
-        int64_t l = n->a.i[2 + 2 * j], r = n->a.i[3 + 2 * j];
+        int64_t l = n->a.pad.pads[2 * j], r = n->a.pad.pads[2 * j + 1];
         if (l == 0 && r == 0) continue;
         if (!const_dim(n, x, d, err, errlen)) return 0;
         int64_t have = x->shape.d[d].k, out = have + sign * (l + r), len = sign > 0 ? have : out;
@@ -195,7 +200,7 @@ void op_vjp_pad(ad_ctx *c, ir_node *n, ir_node *gy) {
 
 void op_vjp_pad_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_attrs a = n->a;
-    a.f[0] = 0, a.nf = 1;
+    a.pad.value = 0, a.nf = 1;
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_pad, &gy, 1, &a));
 }
 
@@ -206,10 +211,11 @@ static int up_shape(ir_node *n, int grow, char *err, int errlen) {
     const char *op = ir_ops[n->op].name;
     char b[OPS_TYPE_BUF];
     if (!all_f32(n, err, errlen)) return 0;
-    if ((n->a.ni != 4 && n->a.ni != 6) || n->a.i[0] < MV_UP_NEAREST || n->a.i[0] > MV_UP_BILINEAR || n->a.i[1] < 1 ||
-        n->a.i[2] < 1 || MV_UP_DEN(&n->a, 0) < 1 || MV_UP_DEN(&n->a, 1) < 1)
-        return ops_fail(err, errlen, "%s: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3] (and the "
-                        "scales' denominators >= 1 in i[4..5])", op);
+    const ir_attrs_upsample *u = &n->a.upsample;
+    if ((n->a.ni != 4 && n->a.ni != 6) || u->mode < MV_UP_NEAREST || u->mode > MV_UP_BILINEAR || u->num_h < 1 ||
+        u->num_w < 1 || MV_UP_DEN_H(&n->a) < 1 || MV_UP_DEN_W(&n->a) < 1)
+        return ops_fail(err, errlen, "%s: needs mode, num_h >= 1, num_w >= 1, align_corners (and the "
+                        "denominators den_h, den_w >= 1 when set)", op);
     if (x->shape.rank != 4)
         return ops_fail(err, errlen, "%s: expected f32[N, C, H, W], got %s\nhint: reshape a single image to "
                         "[1, C, H, W] first", op, ops_type(b, x));
@@ -217,7 +223,7 @@ static int up_shape(ir_node *n, int grow, char *err, int errlen) {
     n->dtype = IR_F32;
     n->shape = x->shape;
     for (int j = 0; j < 2; j++) {
-        int64_t have = x->shape.d[2 + j].k, num = n->a.i[1 + j], den = MV_UP_DEN(&n->a, j);
+        int64_t have = x->shape.d[2 + j].k, num = j ? u->num_w : u->num_h, den = j ? MV_UP_DEN_W(&n->a) : MV_UP_DEN_H(&n->a);
         int64_t mul = grow ? num : den, div = grow ? den : num;
         if (have * mul % div != 0) {
             if (den == 1)
@@ -236,10 +242,10 @@ int op_shape_upsample_grad(ir_node *n, char *err, int errlen) { return up_shape(
 
 /* bilinear: 4 multiplies and 3 adds (plus the weight products) per output. */
 double op_flops_upsample(const ir_node *n, const int64_t *sv) {
-    return n->a.i[0] == MV_UP_BILINEAR ? 8 * ops_numel(&n->shape, sv) : 0;
+    return n->a.upsample.mode == MV_UP_BILINEAR ? 8 * ops_numel(&n->shape, sv) : 0;
 }
 double op_flops_upsample_grad(const ir_node *n, const int64_t *sv) {
-    return (n->a.i[0] == MV_UP_BILINEAR ? 8 : 1) * ops_numel(&n->in[0]->shape, sv);
+    return (n->a.upsample.mode == MV_UP_BILINEAR ? 8 : 1) * ops_numel(&n->in[0]->shape, sv);
 }
 
 void op_vjp_upsample(ad_ctx *c, ir_node *n, ir_node *gy) {
@@ -262,25 +268,26 @@ static int roi_shape(ir_node *n, int grad, char *err, int errlen) {
     if (x->shape.rank != (grad ? 5 : 4))
         return ops_fail(err, errlen, "%s: expected %s, got %s", op, grad ? "f32[N, R, C, PH, PW]" : "f32[N, C, H, W]",
                         ops_type(b, x));
-    if (n->a.ni != 6 || n->a.i[0] < 1 || n->a.i[1] < 1 || n->a.i[3] < 0 || n->a.i[3] > 1 || n->a.i[4] < 1 || n->a.i[5] < 1)
-        return ops_fail(err, errlen, "%s: needs output_size >= 1 x 1, sampling_ratio, aligned, H, W in i[0..5]", op);
+    const ir_attrs_roi_align *ra = &n->a.roi_align;
+    if (n->a.ni != 6 || ra->out_h < 1 || ra->out_w < 1 || ra->aligned < 0 || ra->aligned > 1 || ra->in_h < 1 || ra->in_w < 1)
+        return ops_fail(err, errlen, "%s: needs out_h, out_w >= 1, sampling_ratio, aligned, in_h, in_w", op);
     for (int d = 1; d < x->shape.rank; d++)
         if (!const_dim(n, x, d, err, errlen)) return 0;
     if (bx->shape.rank != 3 || !ir_dim_eq(bx->shape.d[0], x->shape.d[0]) || !ir_dim_is_const(bx->shape.d[1]) ||
         !ir_dim_eq(bx->shape.d[2], ir_dim_const(4)))
         return ops_fail(err, errlen, "%s: the boxes must be f32[N, R, 4] (R boxes (x1, y1, x2, y2) per image, R known "
                         "at compile time) for x %s, got %s", op, ops_type(b, x), ops_type(b2, bx));
-    if (grad && (!ir_dim_eq(x->shape.d[1], bx->shape.d[1]) || x->shape.d[3].k != n->a.i[0] || x->shape.d[4].k != n->a.i[1]))
+    if (grad && (!ir_dim_eq(x->shape.d[1], bx->shape.d[1]) || x->shape.d[3].k != ra->out_h || x->shape.d[4].k != ra->out_w))
         return ops_fail(err, errlen, "%s: the gradient %s does not match %lld boxes of %lld x %lld", op, ops_type(b, x),
-                        (long long)bx->shape.d[1].k, (long long)n->a.i[0], (long long)n->a.i[1]);
-    if (!grad && (x->shape.d[2].k != n->a.i[4] || x->shape.d[3].k != n->a.i[5]))
-        return ops_fail(err, errlen, "%s: i[4], i[5] must be the input's H, W", op);
+                        (long long)bx->shape.d[1].k, (long long)ra->out_h, (long long)ra->out_w);
+    if (!grad && (x->shape.d[2].k != ra->in_h || x->shape.d[3].k != ra->in_w))
+        return ops_fail(err, errlen, "%s: in_h, in_w must be the input's H, W", op);
     n->dtype = IR_F32;
     if (grad) {
-        n->shape = (ir_shape){.rank = 4, .d = {x->shape.d[0], x->shape.d[2], ir_dim_const(n->a.i[4]), ir_dim_const(n->a.i[5])}};
+        n->shape = (ir_shape){.rank = 4, .d = {x->shape.d[0], x->shape.d[2], ir_dim_const(ra->in_h), ir_dim_const(ra->in_w)}};
     } else {
-        n->shape = (ir_shape){.rank = 5, .d = {x->shape.d[0], bx->shape.d[1], x->shape.d[1], ir_dim_const(n->a.i[0]),
-                                               ir_dim_const(n->a.i[1])}};
+        n->shape = (ir_shape){.rank = 5, .d = {x->shape.d[0], bx->shape.d[1], x->shape.d[1], ir_dim_const(ra->out_h),
+                                               ir_dim_const(ra->out_w)}};
     }
     return 1;
 }
@@ -310,7 +317,7 @@ int op_shape_nms(ir_node *n, char *err, int errlen) {
     if (n->nin == 3 && (n->in[2]->dtype != IR_I32 || !ir_shape_eq(&n->in[2]->shape, &want)))
         return ops_fail(err, errlen, "nms: the class ids must be i32[N, A], one per box of %s, got %s", ops_type(b, bx),
                         ops_type(b2, n->in[2]));
-    if (n->a.nf < 2 || n->a.ni < 2 || n->a.i[0] < 0)
+    if (n->a.nf < 2 || n->a.ni < 2 || n->a.nms.max_out < 0)
         return ops_fail(err, errlen, "nms: needs iou, score_threshold in f[0..1] and max_out >= 0, a threshold flag in i[0..1]");
     n->dtype = IR_F32;
     n->shape = want;

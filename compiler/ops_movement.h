@@ -17,7 +17,7 @@
 typedef enum mv_pad_mode { MV_PAD_CONSTANT, MV_PAD_REFLECT, MV_PAD_REPLICATE } mv_pad_mode;
 typedef enum mv_up_mode { MV_UP_NEAREST, MV_UP_BILINEAR } mv_up_mode;
 
-#define MV_PAD_MAX_DIMS 3 /* pad attrs: mode, k, then 2k pads in ir_attrs.i[8] */
+#define MV_PAD_MAX_DIMS 3 /* ir_attrs.pad.pads holds (left, right) for up to 3 dims */
 
 /* The source coordinate of padded coordinate i (0 <= i < left + len + right)
  * along a dimension of length len: -1 when it falls in constant padding. */
@@ -70,8 +70,9 @@ static inline void mv_linear_src(int64_t dst, int64_t in, int64_t num, int64_t d
     *lambda1 = l < 0 ? 0 : l > 1 ? 1 : l;
 }
 
-/* The denominator of axis j (0 = H, 1 = W) of an upsample's attributes:
- * i[4 + j] when given (a size that is no multiple of the input), else 1. */
-#define MV_UP_DEN(a, j) ((a)->ni >= 6 ? (a)->i[4 + (j)] : 1)
+/* The denominators of an upsample's attributes: den_h, den_w when given (a
+ * size that is no multiple of the input), else 1. */
+#define MV_UP_DEN_H(a) ((a)->ni >= 6 ? (a)->upsample.den_h : 1)
+#define MV_UP_DEN_W(a) ((a)->ni >= 6 ? (a)->upsample.den_w : 1)
 
 #endif

@@ -17,10 +17,10 @@
 static int axis_shape(ir_node *n, char *err, int errlen) {
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
     int rank = n->in[0]->shape.rank;
-    if (n->a.ni < 1 || n->a.i[0] < 0 || n->a.i[0] >= rank) {
+    if (n->a.ni < 1 || n->a.softmax.axis < 0 || n->a.softmax.axis >= rank) {
         char b[OPS_TYPE_BUF];
         return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", ir_ops[n->op].name,
-                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, n->in[0]));
+                        (long long)(n->a.ni ? n->a.softmax.axis : -1), ops_type(b, n->in[0]));
     }
     n->dtype = IR_F32;
     n->shape = n->in[0]->shape;
@@ -34,14 +34,14 @@ double op_flops_log_softmax(const ir_node *n, const int64_t *sv) { return 5 * op
 
 /* softmax: dx = y * (gy - sum(gy * y, axis)) */
 void op_vjp_softmax(ad_ctx *c, ir_node *n, ir_node *gy) {
-    uint32_t axis = 1u << n->a.i[0];
+    uint32_t axis = 1u << n->a.softmax.axis;
     ir_node *dot = ir_reduce_sum(c->g, ir_bin(c->g, OP_mul, gy, n), axis, 1);
     ad_accum(c, n->in[0], ir_bin(c->g, OP_mul, n, ir_bin(c->g, OP_sub, gy, dot)));
 }
 
 /* log_softmax: dx = gy - softmax(x) * sum(gy, axis), softmax(x) = exp(y) */
 void op_vjp_log_softmax(ad_ctx *c, ir_node *n, ir_node *gy) {
-    uint32_t axis = 1u << n->a.i[0];
+    uint32_t axis = 1u << n->a.softmax.axis;
     ir_node *total = ir_reduce_sum(c->g, gy, axis, 1);
     ir_node *p = ir_un(c->g, OP_exp, n);
     ad_accum(c, n->in[0], ir_bin(c->g, OP_sub, gy, ir_bin(c->g, OP_mul, p, total)));
@@ -79,26 +79,26 @@ int op_shape_pick(ir_node *n, char *err, int errlen) {
     return 1;
 }
 
-/* unpick(g[...], idx[...]) -> [..., C] with C = i[0]: zeros except g at idx. */
+/* unpick(g[...], idx[...]) -> [..., C] with C = classes: zeros except g at idx. */
 int op_shape_unpick(ir_node *n, char *err, int errlen) {
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
     const ir_shape *g = &n->in[0]->shape;
-    if (n->a.ni < 1 || n->a.i[0] < 1) return ops_fail(err, errlen, "unpick: needs the class count C >= 1 in i[0]");
+    if (n->a.ni < 1 || n->a.pick.classes < 1) return ops_fail(err, errlen, "unpick: needs the class count C >= 1 in classes");
     if (g->rank >= IR_MAX_RANK) return ops_fail(err, errlen, "unpick: result has too many dimensions");
     if (!check_labels(n, g, err, errlen)) return 0;
     n->dtype = IR_F32;
     n->shape = *g;
-    n->shape.d[n->shape.rank++] = ir_dim_const(n->a.i[0]);
+    n->shape.d[n->shape.rank++] = ir_dim_const(n->a.pick.classes);
     return 1;
 }
 
 double op_flops_pick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 double op_flops_unpick(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 
-/* The adjoint keeps the ignored label (i[1], i[2]) of the op it differentiates. */
+/* The adjoint keeps the ignored label of the op it differentiates. */
 static ir_attrs label_attrs(const ir_node *n, int64_t classes) {
-    ir_attrs a = {.i = {classes}, .ni = 1};
-    if (n->a.ni >= 3 && n->a.i[1]) a.i[1] = 1, a.i[2] = n->a.i[2], a.ni = 3;
+    ir_attrs a = {.pick = {.classes = classes}, .ni = 1};
+    if (n->a.ni >= 3 && n->a.pick.has_ignore) a.pick.has_ignore = 1, a.pick.ignore = n->a.pick.ignore, a.ni = 3;
     return a;
 }
 
@@ -120,13 +120,14 @@ int op_shape_argmax(ir_node *n, char *err, int errlen) {
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
     const ir_shape *x = &n->in[0]->shape;
     char b[OPS_TYPE_BUF];
-    if (n->a.ni < 1 || n->a.i[0] < 0 || n->a.i[0] >= x->rank)
-        return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", n->a.ni > 1 && n->a.i[1] ? "argmin" : "argmax",
-                        (long long)(n->a.ni ? n->a.i[0] : -1), ops_type(b, n->in[0]));
+    const ir_attrs_argmax *am = &n->a.argmax;
+    if (n->a.ni < 1 || am->axis < 0 || am->axis >= x->rank)
+        return ops_fail(err, errlen, "%s: axis %lld is out of range for %s", n->a.ni > 1 && am->min ? "argmin" : "argmax",
+                        (long long)(n->a.ni ? am->axis : -1), ops_type(b, n->in[0]));
     n->dtype = IR_I32;
     n->shape = *x;
     n->shape.rank--;
-    for (int k = (int)n->a.i[0]; k < n->shape.rank; k++) n->shape.d[k] = x->d[k + 1];
+    for (int k = (int)am->axis; k < n->shape.rank; k++) n->shape.d[k] = x->d[k + 1];
     return 1;
 }
 
@@ -153,15 +154,15 @@ int op_shape_take(ir_node *n, char *err, int errlen) {
     return 1;
 }
 
-/* scatter_add(src[S.., D..], idx[S..]) -> [V, D..] with V = i[0] (packed):
+/* scatter_add(src[S.., D..], idx[S..]) -> [V, D..] with V = rows (packed):
  * zeros, then row idx[s] += src[s] for every s in order (PyTorch's index_add
  * on axis 0 into zeros); take's adjoint, and take is its own. */
 int op_shape_scatter_add(ir_node *n, char *err, int errlen) {
     const ir_node *src = n->in[0], *idx = n->in[1];
     char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
-    if (n->a.ni < 1 || n->a.i[0] <= 0 || ir_dim_unpack(n->a.i[0]).k <= 0)
-        return ops_fail(err, errlen, "scatter_add: needs the number of rows V >= 1 in i[0]");
+    if (n->a.ni < 1 || n->a.scatter_add.rows <= 0 || ir_dim_unpack(n->a.scatter_add.rows).k <= 0)
+        return ops_fail(err, errlen, "scatter_add: needs the number of rows V >= 1 in rows");
     if (idx->dtype != IR_I32)
         return ops_fail(err, errlen, "scatter_add: the index must be an integer tensor (i32), got %s", ops_type(b1, idx));
     int lead = idx->shape.rank, same = lead <= src->shape.rank;
@@ -171,7 +172,7 @@ int op_shape_scatter_add(ir_node *n, char *err, int errlen) {
                         ops_type(b1, idx), ops_type(b2, src));
     n->dtype = IR_F32;
     n->shape.rank = 1 + src->shape.rank - lead;
-    n->shape.d[0] = ir_dim_unpack(n->a.i[0]);
+    n->shape.d[0] = ir_dim_unpack(n->a.scatter_add.rows);
     for (int k = lead; k < src->shape.rank; k++) n->shape.d[1 + k - lead] = src->shape.d[k];
     return 1;
 }
@@ -181,7 +182,7 @@ double op_flops_scatter_add(const ir_node *n, const int64_t *sv) { return ops_nu
 
 void op_vjp_take(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    ir_attrs a = {.i = {ir_dim_pack(n->in[0]->shape.d[0])}, .ni = 1};
+    ir_attrs a = {.scatter_add = {.rows = ir_dim_pack(n->in[0]->shape.d[0])}, .ni = 1};
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_scatter_add, in, 2, &a));
 }
 
@@ -190,10 +191,10 @@ void op_vjp_scatter_add(ad_ctx *c, ir_node *n, ir_node *gy) {
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_take, in, 2, NULL));
 }
 
-/* gather(x, idx) along i[0] = axis (torch.gather): idx has x's rank and
+/* gather(x, idx) along axis (torch.gather): idx has x's rank and
  * dimensions except along the axis, where it has K of them; the result has
  * idx's shape, out[.., k, ..] = x[.., idx[.., k, ..], ..]. gather_grad is
- * the adjoint: zeros of x's shape (length L = i[1] along the axis), each g
+ * the adjoint: zeros of x's shape (length L = len along the axis), each g
  * added at its index. Unlike torch, the other dimensions must be equal (not
  * merely no larger). */
 static int gather_axis_ok(ir_node *n, const ir_node *shaped, char *err, int errlen) {
@@ -203,7 +204,7 @@ static int gather_axis_ok(ir_node *n, const ir_node *shaped, char *err, int errl
     if (idx->dtype != IR_I32)
         return ops_fail(err, errlen, "%s: the index must be an integer tensor (i32), got %s", ir_ops[n->op].name,
                         ops_type(b1, idx));
-    int rank = shaped->shape.rank, axis = n->a.ni >= 1 ? (int)n->a.i[0] : -1;
+    int rank = shaped->shape.rank, axis = n->a.ni >= 1 ? (int)n->a.gather.axis : -1;
     if (axis < 0 || axis >= rank)
         return ops_fail(err, errlen, "%s: axis %d is out of range for %s", ir_ops[n->op].name, axis, ops_type(b1, shaped));
     int same = idx->shape.rank == rank;
@@ -223,15 +224,15 @@ int op_shape_gather(ir_node *n, char *err, int errlen) {
 
 int op_shape_gather_grad(ir_node *n, char *err, int errlen) {
     char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
-    if (n->a.ni < 2 || n->a.i[1] <= 0 || ir_dim_unpack(n->a.i[1]).k <= 0)
-        return ops_fail(err, errlen, "gather_grad: needs the axis in i[0] and its length L >= 1 in i[1]");
+    if (n->a.ni < 2 || n->a.gather.len <= 0 || ir_dim_unpack(n->a.gather.len).k <= 0)
+        return ops_fail(err, errlen, "gather_grad: needs the axis and its length L >= 1 in len");
     if (!gather_axis_ok(n, n->in[1], err, errlen)) return 0;
     if (!ir_shape_eq(&n->in[0]->shape, &n->in[1]->shape))
         return ops_fail(err, errlen, "gather_grad: the gradient %s must have the shape of the index %s",
                         ops_type(b1, n->in[0]), ops_type(b2, n->in[1]));
     n->dtype = IR_F32;
     n->shape = n->in[0]->shape;
-    n->shape.d[n->a.i[0]] = ir_dim_unpack(n->a.i[1]);
+    n->shape.d[n->a.gather.axis] = ir_dim_unpack(n->a.gather.len);
     return 1;
 }
 
@@ -240,31 +241,31 @@ double op_flops_gather_grad(const ir_node *n, const int64_t *sv) { return ops_nu
 
 void op_vjp_gather(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    ir_attrs a = {.i = {n->a.i[0], ir_dim_pack(n->in[0]->shape.d[n->a.i[0]])}, .ni = 2};
+    ir_attrs a = {.gather = {.axis = n->a.gather.axis, .len = ir_dim_pack(n->in[0]->shape.d[n->a.gather.axis])}, .ni = 2};
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather_grad, in, 2, &a));
 }
 
 void op_vjp_gather_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
-    ir_attrs a = {.i = {n->a.i[0]}, .ni = 1};
+    ir_attrs a = {.gather = {.axis = n->a.gather.axis}, .ni = 1};
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather, in, 2, &a));
 }
 
-/* Random sources: the shape is in i[1..], i[0] is the stream id. */
+/* Random sources: the stream id, then the shape packed from slot 1 on. */
 static int rand_shape(ir_node *n, char *err, int errlen) {
     if (n->a.ni < 1 || !ir_attrs_get_shape(&n->a, 1, &n->shape))
-        return ops_fail(err, errlen, "%s: needs a stream id in i[0] and a shape in i[1..]", ir_ops[n->op].name);
+        return ops_fail(err, errlen, "%s: needs a stream id and a shape", ir_ops[n->op].name);
     n->dtype = IR_F32;
     return 1;
 }
 int op_shape_rand_uniform(ir_node *n, char *err, int errlen) { return rand_shape(n, err, errlen); }
 int op_shape_rand_normal(ir_node *n, char *err, int errlen) { return rand_shape(n, err, errlen); }
-/* rand_int: [low, high) in f[0], f[1], integers, non-empty, within i32 */
+/* rand_int: [low, high), integers, non-empty, within i32 */
 int op_shape_rand_int(ir_node *n, char *err, int errlen) {
     if (!rand_shape(n, err, errlen)) return 0;
-    double lo = n->a.f[0], hi = n->a.f[1];
+    double lo = n->a.rand.low, hi = n->a.rand.high;
     if (n->a.nf < 2 || lo != floor(lo) || hi != floor(hi) || !(lo < hi) || lo < INT32_MIN || hi > INT32_MAX)
-        return ops_fail(err, errlen, "rand_int: needs integers low < high within i32 in f[0], f[1]");
+        return ops_fail(err, errlen, "rand_int: needs integers low < high within i32");
     n->dtype = IR_I32;
     return 1;
 }

@@ -18,8 +18,6 @@
 #include "dlnrt.h"
 #include "ops_impl.h"
 
-enum { LN_DX = 0, LN_DW = 1 };
-
 /* x f32[.., F] with a [F] vector as operand k (weight, bias). */
 static int check_vector(ir_node *n, int k, const char *what, char *err, int errlen) {
     const ir_shape *x = &n->in[0]->shape, *v = &n->in[k]->shape;
@@ -64,9 +62,9 @@ int op_shape_layer_norm_grad(ir_node *n, char *err, int errlen) {
         return ops_fail(err, errlen, "layer_norm_grad: the gradient %s must have the shape of x %s",
                         ops_type(b1, n->in[2]), ops_type(b2, n->in[0]));
     }
-    int64_t which = n->a.ni ? n->a.i[0] : -1;
+    int64_t which = n->a.ni ? n->a.norm.which : -1;
     if (which != LN_DX && which != LN_DW)
-        return ops_fail(err, errlen, "layer_norm_grad: i[0] must be 0 (dx) or 1 (dweight), got %lld", (long long)which);
+        return ops_fail(err, errlen, "layer_norm_grad: which must be LN_DX (dx) or LN_DW (dweight), got %lld", (long long)which);
     n->dtype = IR_F32;
     if (which == LN_DX) {
         n->shape = *x;
@@ -83,12 +81,12 @@ double op_flops_layer_norm(const ir_node *n, const int64_t *sv) { return 8 * ops
 
 /* dx: statistics (4), g and g * xhat sums (5), the formula (6); dweight: statistics and gy * xhat (7). */
 double op_flops_layer_norm_grad(const ir_node *n, const int64_t *sv) {
-    return (n->a.i[0] == LN_DX ? 15 : 7) * ops_numel(&n->in[0]->shape, sv);
+    return (n->a.norm.which == LN_DX ? 15 : 7) * ops_numel(&n->in[0]->shape, sv);
 }
 
 static ir_node *grad_node(ad_ctx *c, ir_node *n, ir_node *gy, int64_t which) {
     ir_node *in[3] = {n->in[0], n->in[1], gy};
-    ir_attrs a = {.i = {which}, .ni = 1, .f = {n->a.f[0]}, .nf = 1};
+    ir_attrs a = {.norm = {.which = which, .eps = n->a.norm.eps}, .ni = 1, .nf = 1};
     return ir_op_attrs(c->g, OP_layer_norm_grad, in, 3, &a);
 }
 

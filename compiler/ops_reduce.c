@@ -1,4 +1,4 @@
-/* ops_reduce.c — reductions over an axis bitmask (i[0]), keepdims (i[1]).
+/* ops_reduce.c — reductions over an axis bitmask (reduce.axes), with reduce.keepdims.
  *
  * Gradients broadcast gy back over the reduced axes: reshape it to the
  * keepdims shape (a no-op view) and broadcast_to the input's shape. The max
@@ -8,7 +8,7 @@
 static int reduce_shape(ir_node *n, char *err, int errlen) {
     if (!ops_require_f32(n, 0, err, errlen)) return 0;
     const ir_shape *x = &n->in[0]->shape;
-    uint64_t axes = (uint64_t)n->a.i[0];
+    uint64_t axes = (uint64_t)n->a.reduce.axes;
     if (n->a.ni < 1 || (axes >> x->rank) != 0) {
         char b[OPS_TYPE_BUF];
         int bad = 0;
@@ -16,7 +16,7 @@ static int reduce_shape(ir_node *n, char *err, int errlen) {
         return ops_fail(err, errlen, "%s: axis %d is out of range for %s (it has %d dimension%s)", ir_ops[n->op].name,
                         bad, ops_type(b, n->in[0]), x->rank, x->rank == 1 ? "" : "s");
     }
-    int keep = n->a.i[1] != 0;
+    int keep = n->a.reduce.keepdims != 0;
     ir_shape s = {0};
     for (int i = 0; i < x->rank; i++) {
         if (!(axes & (1u << i))) s.d[s.rank++] = x->d[i];
@@ -36,8 +36,8 @@ double op_flops_reduce_max(const ir_node *n, const int64_t *sv) { return ops_num
 
 /* v (the reduced shape) viewed with the reduced axes kept as 1. */
 static ir_node *keepdims_view(ad_ctx *c, ir_node *n, ir_node *v) {
-    if (n->a.i[1]) return v;
-    ir_shape ks = ops_keepdims_shape(&n->in[0]->shape, (uint32_t)n->a.i[0]);
+    if (n->a.reduce.keepdims) return v;
+    ir_shape ks = ops_keepdims_shape(&n->in[0]->shape, (uint32_t)n->a.reduce.axes);
     return ir_reshape(c->g, v, &ks);
 }
 
@@ -48,7 +48,7 @@ void op_vjp_reduce_sum(ad_ctx *c, ir_node *n, ir_node *gy) {
 void op_vjp_reduce_max(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *x = n->in[0];
     ir_node *is_max = ir_bin(c->g, OP_eq, x, keepdims_view(c, n, n));
-    ir_node *ties = ir_reduce_sum(c->g, is_max, (uint32_t)n->a.i[0], 1);
+    ir_node *ties = ir_reduce_sum(c->g, is_max, (uint32_t)n->a.reduce.axes, 1);
     ir_node *share = ir_bin(c->g, OP_div, is_max, ties);
     ad_accum(c, x, ir_bin(c->g, OP_mul, keepdims_view(c, n, gy), share));
 }

@@ -15,7 +15,8 @@
 #include "ops_scan.h"
 
 scan_info scan_info_of(const ir_node *n) {
-    scan_info s = {(int)n->a.i[0], (int)n->a.i[1], (int)n->a.i[2], (int)n->a.i[3], (int)n->a.i[5], 0, (int)n->a.i[4]};
+    const ir_attrs_scan *a = &n->a.scan;
+    scan_info s = {(int)a->body, (int)a->carries, (int)a->sequences, (int)a->results, (int)a->sums, 0, (int)a->reverse};
     s.ncap = n->nin - s.nc - s.ns;
     return s;
 }
@@ -73,7 +74,7 @@ int op_shape_scan_part(ir_node *n, char *err, int errlen) {
 double op_flops_scan(const ir_node *n, const int64_t *sv) {
     scan_info si = scan_info_of(n);
     double steps = (double)ir_dim_eval(n->in[si.nc]->shape.d[1], sv);
-    return steps * (n->a.f[0] + n->a.f[1] * (double)sv[IR_SYM_N]);
+    return steps * (n->a.scan.flops0 + n->a.scan.flops_n * (double)sv[IR_SYM_N]);
 }
 
 double op_flops_scan_part(const ir_node *n, const int64_t *sv) { return ops_flops_none(n, sv); }
@@ -89,21 +90,22 @@ static double body_flops(const ir_graph *b, int64_t nb) {
 }
 
 ir_node *scan_build(ir_graph *g, int body, ir_node *const *ins, int nin, int nc, int ns, int ny, int na, int reverse) {
-    ir_attrs a = {.i = {body, nc, ns, ny, reverse, na}, .ni = 6};
     const ir_graph *b = g->mod->bodies[body];
     double f0 = body_flops(b, 0), f1 = body_flops(b, 1);
-    a.f[0] = f0, a.f[1] = f1 - f0, a.nf = 2;
+    ir_attrs a = {.scan = {.body = body, .carries = nc, .sequences = ns, .results = ny, .reverse = reverse, .sums = na,
+                           .flops0 = f0, .flops_n = f1 - f0},
+                  .ni = 6, .nf = 2};
     return ir_op_attrs(g, OP_scan, ins, nin, &a);
 }
 
 ir_node *scan_part(ir_graph *g, ir_node *scan, int p) {
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *q = g->nodes[i];
-        if (q->op == OP_scan_part && q->in[0] == scan && q->a.i[0] == p) return q;
+        if (q->op == OP_scan_part && q->in[0] == scan && q->a.scan_part.part == p) return q;
     }
     ir_shape s;
     if (!scan_part_shape(g->mod, scan, p, &s)) return NULL;
-    ir_attrs a = {.i = {p}, .ni = 1};
+    ir_attrs a = {.scan_part = {.part = p}};
     ir_attrs_set_shape(&a, 1, &s);
     ir_node *r = ir_op_attrs(g, OP_scan_part, &scan, 1, &a);
     r->loc = scan->loc, r->site = scan->site, r->site_block = scan->site_block;
@@ -150,12 +152,12 @@ static int per_sample(const ir_node *x) {
 
 static int hoistable(ir_node *t, hoisted *h) {
     *h = (hoisted){0};
-    if (t->op == OP_matmul && t->a.i[0] && !t->a.i[1] && t->in[0]->shape.rank == 2 && t->in[1]->shape.rank == 2 &&
+    if (t->op == OP_matmul && t->a.matmul.ta && !t->a.matmul.tb && t->in[0]->shape.rank == 2 && t->in[1]->shape.rank == 2 &&
         per_sample(t->in[0]) && per_sample(t->in[1])) {
         h->a = t->in[0], h->b = t->in[1];
         return 1;
     }
-    if (t->op == OP_reduce_sum && t->a.i[0] == 1 && !t->a.i[1] && per_sample(t->in[0])) {
+    if (t->op == OP_reduce_sum && t->a.reduce.axes == 1 && !t->a.reduce.keepdims && per_sample(t->in[0])) {
         h->a = t->in[0];
         return 1;
     }
@@ -219,7 +221,7 @@ static int save_forward_values(ir_node *scan, ir_graph *fb, ir_graph *bb, ir_nod
     }
     /* the forward body yields them (after its own results; it has no sums) */
     for (int j = 0; j < ns; j++) ir_add_output(fb, IR_OUT_VALUE, 0, "saved", orig_of_clone[j]);
-    scan->a.i[3] += ns;
+    scan->a.scan.results += ns;
     /* bb: each clone becomes an input among the sequences, before the captures */
     int first_cap = bb->n_inputs - si.ncap;
     ir_input *old = bb->inputs;
@@ -234,7 +236,7 @@ static int save_forward_values(ir_node *scan, ir_graph *fb, ir_graph *bb, ir_nod
             x->name = "saved";
             rec = (ir_input){.name = x->name, .dtype = x->dtype, .shape = x->shape, .node = x};
         } else rec = old[k - ns];
-        rec.node->a.i[0] = k;
+        rec.node->a.input.index = k;
         ARENA_PUSH(bb->ar, bb->inputs, bb->n_inputs, bb->cap_inputs, rec);
     }
     return ns;
@@ -250,7 +252,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *q = g->nodes[i];
         if (q->op != OP_scan_part || q->in[0] != n || q->id >= c->n_grad) continue;
-        int p = (int)q->a.i[0];
+        int p = (int)q->a.scan_part.part;
         if (p < si.nc) gfin[p] = c->grad[q->id];
         else if (p < si.nc + si.ny) gys[p - si.nc] = c->grad[q->id];
         /* the saved carries and the accumulations are not differentiated (no second order) */
@@ -302,7 +304,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     if (ad_vjp(bb, ys, seeds, n_ys, wrt, n_wrt, grads, NULL) != 0) abort(); /* the forward body was differentiable */
     int nsaved = save_forward_values(n, fb, bb, map, first_clone, first_bwd, 2 * si.nc + si.ns + si.ny + si.ncap);
     free(map);
-    si.ny = (int)n->a.i[3] - nsaved; /* the forward's own results (the scan now also yields the saved values) */
+    si.ny = (int)n->a.scan.results - nsaved; /* the forward's own results (the scan now also yields the saved values) */
 
     /* A capture's gradient is a sum over the steps. Its terms of the form
      * a_t^T b_t (a weight reached by a matrix product) or a sum of a_t over
@@ -340,7 +342,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
             *y[f] = -1;
             if (!*v[f]) continue;
             for (int k = 0; k < si.nc + si.ns && !*sv[f]; k++) /* the saved carries and the forward sequences */
-                if (*v[f] == fwd_in[k]) *sv[f] = k < si.nc ? scan_part(g, n, si.nc + (int)n->a.i[3] + k) : n->in[k];
+                if (*v[f] == fwd_in[k]) *sv[f] = k < si.nc ? scan_part(g, n, si.nc + (int)n->a.scan.results + k) : n->in[k];
             for (int j = 0; j < si.ny && !*sv[f]; j++) /* the gradients of the forward results */
                 if (*v[f] == gy_in[j]) *sv[f] = gys[j];
             if (*sv[f]) continue;
@@ -370,7 +372,7 @@ void op_vjp_scan(ad_ctx *c, ir_node *n, ir_node *gy) {
     int nin = 0;
     for (int k = 0; k < si.nc; k++)
         ins[nin++] = gfin[k] ? gfin[k] : ir_const(g, 0.0, &n->in[k]->shape);
-    for (int k = 0; k < si.nc; k++) ins[nin++] = scan_part(g, n, si.nc + (int)n->a.i[3] + k);
+    for (int k = 0; k < si.nc; k++) ins[nin++] = scan_part(g, n, si.nc + (int)n->a.scan.results + k);
     for (int k = 0; k < si.ns; k++) ins[nin++] = n->in[si.nc + k];
     for (int j = 0; j < si.ny; j++) {
         ir_shape ys_shape;

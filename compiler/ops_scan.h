@@ -6,16 +6,17 @@
  * OP_scan inputs: [carry initial values (nc)][sequences (ns), each
  * [N, T, ...], sliced at step t to [N, ...]][captures (the rest): values
  * the body reads unchanged at every step — weights, outer tensors].
- * Attributes: i[0] body index (ir_module.bodies), i[1] nc, i[2] ns, i[3] ny,
- * i[4] reverse (steps run from T-1 down to 0), i[5] na; f[0], f[1] the cost
- * of one step as f[0] + f[1] * N FLOPs.
+ * Attributes (ir_attrs.scan, ir_attrs.def): body (index into
+ * ir_module.bodies), carries = nc, sequences = ns, results = ny, reverse
+ * (steps run from T-1 down to 0), sums = na; the cost of one step is
+ * flops0 + flops_n * N FLOPs.
  *
  * The body graph: inputs [carries][sequence slices][captures] in that order;
  * outputs [new carries (nc)][per-step results (ny), stacked along axis 1]
  * [accumulated results (na), summed over the steps].
  *
  * The scan node itself holds no data (its value is a 1-element token); its
- * results are OP_scan_part nodes, i[0] = the part:
+ * results are OP_scan_part nodes, ir_attrs.scan_part.part = the part:
  *   [0, nc)                 the final carries;
  *   [nc, nc+ny)             the stacked per-step results, [N, T, ...];
  *   [nc+ny, 2nc+ny)         the carries before each step, stacked (what the

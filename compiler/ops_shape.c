@@ -10,18 +10,18 @@
 #include "ops_impl.h"
 
 int op_shape_input(ir_node *n, char *err, int errlen) {
-    if (n->a.ni < 1 || n->a.i[0] < 0) return ops_fail(err, errlen, "input: missing input index (use ir_input_node)");
+    if (n->a.ni < 1 || n->a.input.index < 0) return ops_fail(err, errlen, "input: missing input index (use ir_input_node)");
     return 1;
 }
 
 int op_shape_param(ir_node *n, char *err, int errlen) {
-    if (n->a.ni < 1 || n->a.i[0] < 0) return ops_fail(err, errlen, "param: missing parameter index (use ir_param_node)");
+    if (n->a.ni < 1 || n->a.param.index < 0) return ops_fail(err, errlen, "param: missing parameter index (use ir_param_node)");
     return 1;
 }
 
 int op_shape_constant(ir_node *n, char *err, int errlen) {
     if (n->a.nf < 1 || !ir_attrs_get_shape(&n->a, 0, &n->shape))
-        return ops_fail(err, errlen, "constant: needs f[0] = value and a shape in its attributes");
+        return ops_fail(err, errlen, "constant: needs its value and a shape in its attributes");
     n->dtype = IR_F32;
     return 1;
 }
@@ -30,10 +30,11 @@ int op_shape_constant(ir_node *n, char *err, int errlen) {
  * comes from the attributes (after the axis and the dtype flag). */
 int op_shape_iota(ir_node *n, char *err, int errlen) {
     if (n->a.ni < 2 || n->a.nf < 2 || !ir_attrs_get_shape(&n->a, 2, &n->shape))
-        return ops_fail(err, errlen, "iota: needs i[0] = axis, i[1] = dtype, f[0] = start, f[1] = step and a shape");
-    if (n->a.i[0] < 0 || n->a.i[0] >= n->shape.rank)
-        return ops_fail(err, errlen, "iota: axis %lld is out of range for rank %d", (long long)n->a.i[0], n->shape.rank);
-    n->dtype = n->a.i[1] ? IR_I32 : IR_F32;
+        return ops_fail(err, errlen, "iota: needs axis, i32, start, step and a shape");
+    if (n->a.iota.axis < 0 || n->a.iota.axis >= n->shape.rank)
+        return ops_fail(err, errlen, "iota: axis %lld is out of range for rank %d", (long long)n->a.iota.axis,
+                        n->shape.rank);
+    n->dtype = n->a.iota.i32 ? IR_I32 : IR_F32;
     return 1;
 }
 
@@ -75,7 +76,7 @@ int op_shape_transpose(ir_node *n, char *err, int errlen) {
         return ops_fail(err, errlen, "transpose: the permutation has %d entries but %s has %d dimensions", n->a.ni,
                         ops_type(b, x), rank);
     for (int k = 0; k < rank; k++) {
-        int64_t p = n->a.i[k];
+        int64_t p = n->a.transpose.perm[k];
         if (p < 0 || p >= rank || (seen & (1 << p)))
             return ops_fail(err, errlen, "transpose: the axes must be a permutation of 0..%d for %s", rank - 1,
                             ops_type(b, x));
@@ -110,6 +111,6 @@ void op_vjp_broadcast_to(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, n->in
 
 void op_vjp_transpose(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_attrs inv = {.ni = n->a.ni};
-    for (int k = 0; k < n->a.ni; k++) inv.i[n->a.i[k]] = k;
+    for (int k = 0; k < n->a.ni; k++) inv.transpose.perm[n->a.transpose.perm[k]] = k;
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_transpose, &gy, 1, &inv));
 }

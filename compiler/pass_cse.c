@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir_attrs.h"
 #include "passes.h"
 
 static int mergeable(const ir_node *n) {
@@ -24,27 +25,14 @@ static uint64_t node_hash(const ir_node *n) {
     h = mix(h, (uint64_t)n->shape.rank);
     for (int i = 0; i < n->shape.rank; i++) h = mix(mix(h, (uint64_t)n->shape.d[i].k), n->shape.d[i].syms);
     for (int k = 0; k < n->nin; k++) h = mix(h, (uint64_t)n->in[k]->id);
-    for (int k = 0; k < n->a.ni; k++) h = mix(h, (uint64_t)n->a.i[k]);
-    for (int k = 0; k < n->a.nf; k++) {
-        uint64_t bits;
-        memcpy(&bits, &n->a.f[k], sizeof bits);
-        h = mix(h, bits);
-    }
-    const int64_t *geom = &n->a.conv.sh; /* conv_geom is int64_t fields only */
-    for (size_t k = 0; k < sizeof n->a.conv / sizeof *geom; k++) h = mix(h, (uint64_t)geom[k]);
-    h = mix(mix(h, (uint64_t)n->a.attn.heads), (uint64_t)n->a.attn.which);
-    return h;
+    return ir_attrs_hash(&n->a, h, mix);
 }
 
 static int same(const ir_node *a, const ir_node *b) {
     if (a->op != b->op || a->dtype != b->dtype || a->nin != b->nin || !ir_shape_eq(&a->shape, &b->shape)) return 0;
-    if (a->a.ni != b->a.ni || a->a.nf != b->a.nf) return 0;
     for (int k = 0; k < a->nin; k++)
         if (a->in[k] != b->in[k]) return 0;
-    if (memcmp(a->a.i, b->a.i, sizeof(int64_t) * (size_t)a->a.ni) != 0) return 0;
-    if (memcmp(&a->a.conv, &b->a.conv, sizeof a->a.conv) != 0) return 0;
-    if (memcmp(&a->a.attn, &b->a.attn, sizeof a->a.attn) != 0) return 0; /* no padding: 8-byte fields */
-    return memcmp(a->a.f, b->a.f, sizeof(double) * (size_t)a->a.nf) == 0;
+    return ir_attrs_same(&a->a, &b->a);
 }
 
 typedef struct cse_table {

@@ -23,7 +23,7 @@
 #include "interp.h"
 #include "passes.h"
 
-static int is_const(const ir_node *n, double v) { return n->op == OP_constant && n->a.f[0] == v; }
+static int is_const(const ir_node *n, double v) { return n->op == OP_constant && n->a.constant.value == v; }
 
 static int same_type(const ir_node *a, const ir_node *b) {
     return a->dtype == b->dtype && ir_shape_eq(&a->shape, &b->shape);
@@ -47,7 +47,7 @@ static int collect_slice_grads(ir_node *n, ir_node **leaves, int *k, int *budget
     if (n->op == OP_add && n->nin == 2 && same_type(n->in[0], n) && same_type(n->in[1], n) &&
         is_sum_part(n->in[0]) && is_sum_part(n->in[1]))
         return collect_slice_grads(n->in[0], leaves, k, budget) && collect_slice_grads(n->in[1], leaves, k, budget);
-    if (n->op != OP_slice_grad || n->a.i[2] != 1 || *k == IR_MAX_IN) return 0;
+    if (n->op != OP_slice_grad || n->a.slice.step != 1 || *k == IR_MAX_IN) return 0;
     leaves[(*k)++] = n;
     return 1;
 }
@@ -56,9 +56,9 @@ static int fold_split_grads(ir_node *n) {
     ir_node *leaves[IR_MAX_IN];
     int k = 0, budget = 2 * IR_MAX_IN;
     if (!collect_slice_grads(n, leaves, &k, &budget) || k < 2) return 0;
-    int64_t axis = leaves[0]->a.i[0], len = leaves[0]->a.i[3];
+    int64_t axis = leaves[0]->a.slice.axis, len = leaves[0]->a.slice.count;
     for (int j = 1; j < k; j++) /* insertion sort by start */
-        for (int i = j; i > 0 && leaves[i]->a.i[1] < leaves[i - 1]->a.i[1]; i--) {
+        for (int i = j; i > 0 && leaves[i]->a.slice.start < leaves[i - 1]->a.slice.start; i--) {
             ir_node *t = leaves[i];
             leaves[i] = leaves[i - 1];
             leaves[i - 1] = t;
@@ -66,14 +66,15 @@ static int fold_split_grads(ir_node *n) {
     int64_t at = 0;
     for (int j = 0; j < k; j++) {
         const ir_node *g = leaves[j]->in[0];
-        if (leaves[j]->a.i[0] != axis || leaves[j]->a.i[3] != len || leaves[j]->a.i[1] != at) return 0;
+        const ir_attrs_slice *s = &leaves[j]->a.slice;
+        if (s->axis != axis || s->count != len || s->start != at) return 0;
         at += g->shape.d[axis].k;
     }
     if (at != len) return 0;
     n->op = OP_concat;
     n->nin = k;
     for (int j = 0; j < k; j++) n->in[j] = leaves[j]->in[0];
-    n->a = (ir_attrs){.i = {axis}, .ni = 1};
+    n->a = (ir_attrs){.concat = {.axis = axis}, .ni = 1};
     return 1;
 }
 
@@ -112,7 +113,7 @@ static ir_node *simplify(ir_node *n) {
          * attn_mask) adds nothing: without it the kernel reads no mask, and
          * a causal self-attention can be cached (decode.c) */
         if (n->nin == (n->op == OP_attention ? 4 : 6) && is_const(n->in[n->nin - 1], 0) &&
-            !(n->op == OP_attention_grad && n->a.attn.which == ATTN_DMASK))
+            !(n->op == OP_attention_grad && n->a.attention.which == ATTN_DMASK))
             n->nin--;
         break;
     default:
@@ -131,16 +132,16 @@ static void fold_constants(ir_node *n) {
     double v;
     if (info->kind == IR_ELEMWISE) {
         double x[3] = {0, 0, 0};
-        for (int k = 0; k < n->nin; k++) x[k] = n->in[k]->a.f[0];
+        for (int k = 0; k < n->nin; k++) x[k] = n->in[k]->a.constant.value;
         v = interp_elementwise(n, x[0], x[1], x[2]);
     } else {
-        v = n->in[0]->a.f[0];
+        v = n->in[0]->a.constant.value;
     }
     n->op = OP_constant;
     n->nin = 0;
     n->a = (ir_attrs){0};
     ir_attrs_set_shape(&n->a, 0, &n->shape);
-    n->a.f[0] = v;
+    n->a.constant.value = v;
     n->a.nf = 1;
 }
 

@@ -48,7 +48,7 @@ typedef struct gc_case {
     int ni;
     int64_t i[8];
     conv_geom conv;       /* the conv family's geometry */
-    attn_attrs attn;      /* the attention family's attributes */
+    ir_attrs_attention attn; /* the attention family's attributes */
     double f0, f1;        /* leaky_relu slope, elu alpha; clamp_grad's bounds */
     const char *target;   /* reshape / broadcast_to target shape */
     int64_t n;            /* value of N (0 = 3) */
@@ -365,8 +365,9 @@ static int build(gc_graph *gg, const gc_case *c, char *why, int whylen) {
         if (c->dom[k] != D_LABEL && c->dom[k] != D_BOOL && c->dom[k] != D_BOXES) gg->wrt[gg->n_wrt++] = k;
         gg->n_in++;
     }
-    ir_attrs a = {.ni = c->ni, .nf = 2, .f = {c->f0, c->f1}, .conv = c->conv, .attn = c->attn};
+    ir_attrs a = {.ni = c->ni, .nf = 2, .f = {c->f0, c->f1}, .conv = c->conv};
     memcpy(a.i, c->i, sizeof c->i);
+    if (ir_ops[c->op].family == IR_FAM_attention) a.attention = c->attn, a.ni = 4, a.nf = 1;
     if (c->target) {
         ir_shape t = parse_shape(c->target);
         ir_attrs_set_shape(&a, 0, &t);

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "ir.h"
+#include "ir_attrs.h"
+#include "ops_movement.h"
 
 typedef struct mlp {
     arena ar;
@@ -140,7 +142,7 @@ static void test_print_attrs(void) {
         "  %0 = input x : f32[2, N, 3]\n"
         "  %1 = transpose %0 [perm=2,0,1] : f32[3, 2, N]\n"
         "  %2 = reduce_max %0 [axes=0,2, keepdims] : f32[1, N, 1]\n"
-        "  %3 = leaky_relu %0 [0.01] : f32[2, N, 3]\n"
+        "  %3 = leaky_relu %0 [slope=0.01] : f32[2, N, 3]\n"
         "  %4 = constant 0.5 : f32[]\n"
         "  %5 = matmul %0, %0 [ta] : f32[2, 3, 3]\n"
         "  outputs:\n"
@@ -151,6 +153,103 @@ static void test_print_attrs(void) {
     if (strcmp(text, want)) printf("\n%s", text);
     free(text);
     arena_free(&ar);
+}
+
+/* Every attribute group prints from ir_attrs.def: words, flags, lists,
+ * bits, fields left out when their slot is not set (pad_grad's value, an
+ * upsample without denominators), hidden fields (packed shapes, has_ignore). */
+static void test_print_described(void) {
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "m");
+    ir_graph *g = ir_graph_new(m, "forward", IR_MODE_EVAL);
+    ir_shape s = {4, {{1, 1}, {2, 0}, {4, 0}, {6, 0}}}, lab = {1, {{1, 1}}}, row = {2, {{1, 1}, {6, 0}}};
+    ir_node *x = ir_input_node(g, "x", IR_F32, &s, (src_loc){0});
+    ir_node *y = ir_input_node(g, "y", IR_I32, &lab, (src_loc){0});
+    ir_node *v = ir_input_node(g, "v", IR_F32, &row, (src_loc){0});
+    ir_attrs pad = {.pad = {.mode = MV_PAD_REFLECT, .dims = 2, .pads = {1, 2, 0, 1}, .value = 0}, .ni = 6, .nf = 1};
+    ir_attrs up = {.upsample = {.mode = MV_UP_BILINEAR, .num_h = 3, .num_w = 2, .align_corners = 1, .den_h = 2, .den_w = 1},
+                   .ni = 6};
+    ir_attrs up4 = {.upsample = {.mode = MV_UP_NEAREST, .num_h = 2, .num_w = 2}, .ni = 4};
+    ir_attrs topk = {.argsort = {.axis = 3, .descending = 1, .k = 2}, .ni = 3};
+    ir_attrs unpick = {.pick = {.classes = 6, .has_ignore = 1, .ignore = -100}, .ni = 3};
+    ir_attrs ln = {.norm = {.eps = 1e-5, .which = LN_DW}, .ni = 1, .nf = 1};
+    ir_attrs at = {.attention = {.heads = 2, .scale = 0.5, .causal = 1, .q_pos0 = 3, .which = ATTN_DQ | ATTN_DV}, .ni = 4,
+                   .nf = 1};
+    ir_node *p = ir_op_attrs(g, OP_pad, &x, 1, &pad);
+    ir_attrs padg = pad;
+    padg.nf = 0; /* the gradient has no fill value */
+    ir_op_attrs(g, OP_pad_grad, &p, 1, &padg);
+    ir_op_attrs(g, OP_upsample, &x, 1, &up);
+    ir_op_attrs(g, OP_upsample, &x, 1, &up4);
+    ir_op_attrs(g, OP_argsort, &x, 1, &topk);
+    ir_node *in2[2] = {ir_const(g, 1.0, &lab), y};
+    ir_op_attrs(g, OP_unpick, in2, 2, &unpick);
+    ir_node *w = ir_const(g, 1.0, &(ir_shape){1, {{6, 0}}});
+    ir_node *in3[3] = {v, w, v};
+    ir_op_attrs(g, OP_layer_norm_grad, in3, 3, &ln);
+    ir_shape q = {3, {{1, 1}, {4, 0}, {4, 0}}};
+    ir_node *qn = ir_input_node(g, "q", IR_F32, &q, (src_loc){0});
+    ir_node *in5[5] = {qn, qn, qn, qn, qn};
+    ir_op_attrs(g, OP_attention_grad, in5, 5, &at);
+    char *text = dump(g);
+    const char *want[] = {
+        "= pad %0 [reflect, dims=2, pads=1,2,0,1, value=0] : f32[N, 2, 5, 9]\n",
+        "= pad_grad %3 [reflect, dims=2, pads=1,2,0,1] : f32[N, 2, 4, 6]\n",
+        "= upsample %0 [bilinear, num_h=3, num_w=2, align_corners, den_h=2, den_w=1] : f32[N, 2, 6, 12]\n",
+        "= upsample %0 [nearest, num_h=2, num_w=2] : f32[N, 2, 8, 12]\n",
+        "= argsort %0 [axis=3, descending, k=2] : i32[N, 2, 4, 2]\n",
+        "= unpick %8, %1 [classes=6, ignore=-100] : f32[N, 6]\n",
+        "= layer_norm_grad %2, %10, %2 [eps=1e-05, dweight] : f32[",
+        "= attention_grad %12, %12, %12, %12, %12 [heads=2, scale=0.5, causal, q_pos0=3, dq dv] : f32[N, 4, 8]\n",
+        "= constant 1 : f32[N]\n",
+    };
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, want[k]));
+        if (!strstr(text, want[k])) printf("\n  missing: %s", want[k]);
+    }
+    if (!strstr(text, want[0])) printf("\n%s", text);
+    CU_ASSERT_STRING_EQUAL(ir_attrs_group(OP_pad_grad), "pad");
+    CU_ASSERT_STRING_EQUAL(ir_attrs_group(OP_log_softmax), "softmax");
+    CU_ASSERT_STRING_EQUAL(ir_attrs_group(OP_conv2d), "conv"); /* conv_geom, printed by ops_conv.h */
+    CU_ASSERT_PTR_NULL(ir_attrs_group(OP_add));
+    free(text);
+    arena_free(&ar);
+}
+
+/* The named fields are the slots: builders that write names and code that
+ * reads slots (packed shapes, CSE, $f0) agree. */
+static void test_fields_alias_slots(void) {
+    ir_attrs a = {0};
+    a.slice.axis = 1, a.slice.start = 2, a.slice.step = 3, a.slice.count = 4;
+    CU_ASSERT(a.i[0] == 1 && a.i[1] == 2 && a.i[2] == 3 && a.i[3] == 4);
+    a = (ir_attrs){0};
+    a.pad.pads[5] = 7, a.pad.value = 2.5;
+    CU_ASSERT(a.i[7] == 7 && a.f[0] == 2.5);
+    a = (ir_attrs){0};
+    a.norm.which = 1, a.norm.eps = 1e-3; /* listed eps first: still the first double, which the first int */
+    CU_ASSERT(a.i[0] == 1 && a.f[0] == 1e-3);
+    a = (ir_attrs){0};
+    a.leaky_relu.slope = 0.2, a.clamp_grad.max = 4;
+    CU_ASSERT(a.f[0] == 0.2 && a.f[1] == 4);
+    a = (ir_attrs){0};
+    a.attention.scale = 0.25, a.attention.which = ATTN_DMASK;
+    CU_ASSERT(a.f[0] == 0.25 && a.i[3] == ATTN_DMASK);
+}
+
+/* CSE's equality: every set field counts, a slot past ni/nf does not. */
+static void test_attrs_same(void) {
+    ir_attrs a = {.slice = {.axis = 1, .start = 0, .step = 1, .count = 4}, .ni = 4}, b = a;
+    CU_ASSERT_TRUE(ir_attrs_same(&a, &b));
+    b.slice.step = 2;
+    CU_ASSERT_FALSE(ir_attrs_same(&a, &b));
+    ir_attrs c = {.argmax = {.axis = 1, .min = 1}, .ni = 1}, d = {.argmax = {.axis = 1}, .ni = 1};
+    CU_ASSERT_TRUE(ir_attrs_same(&c, &d)); /* min is not set (ni = 1) */
+    c.ni = d.ni = 2;
+    CU_ASSERT_FALSE(ir_attrs_same(&c, &d));
+    ir_attrs e = {.pad = {.value = 1}, .nf = 1}, f = {.pad = {.value = 2}, .nf = 1};
+    CU_ASSERT_FALSE(ir_attrs_same(&e, &f));
+    ir_attrs g = {.conv = {.sh = 1}}, h = {.conv = {.sh = 2}};
+    CU_ASSERT_FALSE(ir_attrs_same(&g, &h));
 }
 
 /* The verifier catches what a buggy pass would do. Its messages go to
@@ -208,6 +307,9 @@ void suite_ir(void) {
     CU_add_test(s, "builder", test_builder);
     CU_add_test(s, "printer, small graph", test_print);
     CU_add_test(s, "printer, attributes and outputs", test_print_attrs);
+    CU_add_test(s, "printer, every kind of ir_attrs.def field", test_print_described);
+    CU_add_test(s, "ir_attrs.def fields alias the slots", test_fields_alias_slots);
+    CU_add_test(s, "attribute equality (CSE)", test_attrs_same);
     CU_add_test(s, "verifier", test_verify);
     CU_add_test(s, "replace uses", test_replace_uses);
 }

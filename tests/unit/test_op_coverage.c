@@ -39,6 +39,7 @@
 #include "emit_internal.h"
 #include "interp.h"
 #include "ir.h"
+#include "ir_attrs.h"
 #include "ops_conv.h"
 #include "stdlib_embed.h"
 #include "files.h"
@@ -82,11 +83,11 @@ static const cov_row rows[] = {
     /* sources: built by the compiler; a malformed node is an internal error with a message */
     {OP_input, G_SOURCE, .ok = {IN("f:N,4")}, .bad_msg = "missing input index"},
     {OP_param, G_SOURCE, .ok = {IN("f:3,4")}, .bad_msg = "missing parameter index"},
-    {OP_constant, G_SOURCE, .ok = {F0(0.5), .target = "N,4"}, .bad_msg = "needs f[0] = value and a shape"},
+    {OP_constant, G_SOURCE, .ok = {F0(0.5), .target = "N,4"}, .bad_msg = "needs its value and a shape"},
     {OP_rand_uniform, G_SOURCE, .ok = {AT(.i = {7}), .target = "N,4"}, .bad_msg = "needs a stream id"},
     {OP_rand_normal, G_SOURCE, .ok = {AT(.i = {7}), .target = "N,4"}, .bad_msg = "needs a stream id"},
     {OP_rand_int, G_SOURCE, .ok = {AT(.i = {7}, .f = {-2, 5}, .nf = 2), .target = "N,4"}, .bad_msg = "needs a stream id"},
-    {OP_iota, G_SOURCE, .ok = {AT(.i = {1, 0}, .f = {0.5, 2}, .nf = 2), .target = "N,4"}, .bad_msg = "needs i[0] = axis"},
+    {OP_iota, G_SOURCE, .ok = {AT(.i = {1, 0}, .f = {0.5, 2}, .nf = 2), .target = "N,4"}, .bad_msg = "needs axis, i32, start, step"},
     /* elementwise unary */
     UNARY(neg, G_DIFF, "f"),
     UNARY(exp, G_DIFF, "f"),
@@ -213,12 +214,12 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,2,5,7"), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 4, 0)}, .bad_msg = "must be positive"},
     {OP_adaptive_avg_pool2d_bwd, G_DIFF, .ok = {IN("f:N,2,3,4"), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 7, 0)},
      .bad = {IN("f:N,2,12"), GEOM(1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 5, 7, 0)}, .bad_msg = "f32[N, C, H, W]"},
-    /* attention: q, k, v[, mask]; attention_grad: q, k, v, out, dout[, mask] (ir_attrs.attn) */
-    {OP_attention, G_DIFF, .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,1,5"), AT(.attn = {.heads = 2, .causal = 1, .scale = 0.5})},
-     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,3"), AT(.attn = {.heads = 2, .scale = 0.5})}, .bad_msg = "does not broadcast"},
+    /* attention: q, k, v[, mask]; attention_grad: q, k, v, out, dout[, mask] (ir_attrs.attention) */
+    {OP_attention, G_DIFF, .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,1,5"), AT(.attention = {.heads = 2, .causal = 1, .scale = 0.5}, .ni = 4, .nf = 1)},
+     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:2,3"), AT(.attention = {.heads = 2, .scale = 0.5}, .ni = 4, .nf = 1)}, .bad_msg = "does not broadcast"},
     {OP_attention_grad, G_NONE,
-     .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = ATTN_DK | ATTN_DV})},
-     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attn = {.heads = 1, .scale = 0.5, .which = ATTN_DQ | ATTN_DK})},
+     .ok = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attention = {.heads = 1, .scale = 0.5, .which = ATTN_DK | ATTN_DV}, .ni = 4, .nf = 1)},
+     .bad = {IN("f:N,3,4", "f:N,5,4", "f:N,5,2", "f:N,3,2", "f:N,3,2"), AT(.attention = {.heads = 1, .scale = 0.5, .which = ATTN_DQ | ATTN_DK}, .ni = 4, .nf = 1)},
      .bad_msg = "only when T = S"},
     /* layer norm: x, weight, bias (f0 = eps); layer_norm_grad: x, weight, gy, i = {0 dx | 1 dweight's parts} */
     {OP_layer_norm, G_DIFF, .ok = {IN("f:N,3,5", "f:5", "f:5"), F0(1e-5)}, .bad = {IN("f:N,3,5", "f:3", "f:5"), F0(1e-5)},
@@ -393,6 +394,19 @@ done:
     free(pvals[0]);
     arena_free(&ar);
     return fail;
+}
+
+/* An op whose valid use sets attributes names a group in its ops.def row
+ * (so they have names, a printed form and a CSE comparison). */
+static void test_attrs_described(void) {
+    for (int i = 0; i < N_ROWS; i++) {
+        const cov_use *u = &rows[i].ok;
+        int has = u->a.ni || u->a.nf || u->target || ir_ops[rows[i].op].family == IR_FAM_attention ||
+                  ir_ops[rows[i].op].family == IR_FAM_conv;
+        if (!has) continue;
+        if (!ir_attrs_group(rows[i].op)) printf("\n  %s: attributes without an ir_attrs.def group", row_name(&rows[i]));
+        CU_ASSERT_PTR_NOT_NULL(ir_attrs_group(rows[i].op));
+    }
 }
 
 static void test_valid_uses(void) {
@@ -571,6 +585,7 @@ void suite_op_coverage(void) {
     CU_add_test(s, "every op of ops.def has one audit row", test_every_op_has_a_row);
     CU_add_test(s, "valid use: shape rule, interpreter, declared gradient", test_valid_uses);
     CU_add_test(s, "every op can be emitted", test_emitters);
+    CU_add_test(s, "every op with attributes names an ir_attrs.def group", test_attrs_described);
     CU_add_test(s, "bad use: a clear shape-rule message", test_bad_uses);
     CU_add_test(s, "docs/language.md names every builtin and stdlib block", test_docs_name_everything);
     CU_add_test(s, "tests/golden misuses every builtin and stdlib block", test_golden_misuse_everything);

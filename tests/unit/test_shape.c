@@ -207,7 +207,7 @@ static void test_nn(void) {
     ir_node src = f32("N,2,5");
     ir_attrs v7 = {.i = {7}, .ni = 1};
     CHECK_TYPE(infer(OP_scatter_add, &src, &lab2, NULL, &v7), "f32[7, 5]");
-    CHECK_ERR(infer(OP_scatter_add, &src, &lab2, NULL, NULL), "scatter_add: needs the number of rows V >= 1 in i[0]");
+    CHECK_ERR(infer(OP_scatter_add, &src, &lab2, NULL, NULL), "scatter_add: needs the number of rows V >= 1 in rows");
     CHECK_ERR(infer(OP_scatter_add, &x, &lab2, NULL, &v7),
               "scatter_add: the index i32[N, 2] must have the leading dimensions of the source f32[N, 10]");
 }
@@ -311,8 +311,8 @@ static void test_movement(void) {
     CHECK_ERR(infer(OP_upsample, &x, NULL, NULL, &up),
               "upsample: expected f32[N, C, H, W], got f32[N, 7]\nhint: reshape a single image to [1, C, H, W] first");
     CHECK_ERR(infer(OP_upsample, &img, NULL, NULL, &no_scale),
-              "upsample: needs mode, scale_h >= 1, scale_w >= 1, align_corners in i[0..3] (and the scales' "
-              "denominators >= 1 in i[4..5])");
+              "upsample: needs mode, num_h >= 1, num_w >= 1, align_corners (and the denominators "
+              "den_h, den_w >= 1 when set)");
     ir_attrs to_size = {.i = {1, 5, 7, 0, 4, 5}, .ni = 6}, odd = {.i = {0, 5, 3, 0, 3, 2}, .ni = 6};
     CHECK_TYPE(infer(OP_upsample, &img, NULL, NULL, &to_size), "f32[N, 3, 5, 7]");
     CHECK_ERR(infer(OP_upsample, &img, NULL, NULL, &odd),
