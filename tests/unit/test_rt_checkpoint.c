@@ -364,17 +364,21 @@ static void test_st_concurrent_saves(void)
     rmdir(sub);
 }
 
-static double now_seconds(void)
+/* CPU time, not wall time: on a shared machine other work stretches the
+ * wall clock (a load of 15 took a 0.4 s load to 3.4 s), not this process's
+ * own seconds. */
+static double cpu_seconds(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Header parsing, duplicate-key detection, name lookup and the save's own
  * duplicate-name check were quadratic in the number of keys: 80k tensors took
- * 29 s to load. Linear (n log n) now: well under a second; the 3 s bound only
- * keeps a loaded machine from failing it (issue 18, item 11). */
+ * 29 s to load. Linear (n log n) now: well under a second of CPU; the 10 s
+ * bound leaves room for sanitizers and still fails the quadratic code
+ * (issue 18, item 11). */
 static void test_st_many_keys(void)
 {
     enum { N = 80000 };
@@ -389,18 +393,18 @@ static void test_st_many_keys(void)
     }
     char path[128];
     snprintf(path, sizeof path, "%s/many.safetensors", tmpdir);
-    double t0 = now_seconds();
+    double t0 = cpu_seconds();
     CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, N), 0);
-    double t1 = now_seconds();
+    double t1 = cpu_seconds();
     for (int i = 0; i < N; i++) values[i] = -1;
     CU_ASSERT_EQUAL_FATAL(dl_load_safetensors(path, t, N, 0), 0);
-    double t2 = now_seconds();
+    double t2 = cpu_seconds();
     int right = 1;
     for (int i = 0; i < N; i++) right &= values[i] == (float)i;
     CU_ASSERT(right);
-    if (t1 - t0 > 3 || t2 - t1 > 3) printf("\n80k tensors: save %.2f s, load %.2f s\n", t1 - t0, t2 - t1);
-    CU_ASSERT(t1 - t0 < 3);
-    CU_ASSERT(t2 - t1 < 3);
+    if (t1 - t0 > 10 || t2 - t1 > 10) printf("\n80k tensors: save %.2f s, load %.2f s of CPU\n", t1 - t0, t2 - t1);
+    CU_ASSERT(t1 - t0 < 10);
+    CU_ASSERT(t2 - t1 < 10);
     /* a duplicate among them is still found, saving and in a file */
     t[N - 1].name = names[N / 2];
     CU_ASSERT_EQUAL(dl_save_safetensors(path, t, N), -1);
@@ -414,7 +418,7 @@ static void test_st_many_keys(void)
     size_t dup_at = n + 1;
     n += (size_t)snprintf(doc + n, cap - n, ",\"k123\":0}");
     dl_json v;
-    t0 = now_seconds();
+    t0 = cpu_seconds();
     CU_ASSERT_EQUAL(dl_json_parse(doc, n - 10, &v), -1);   /* cut: unterminated */
     doc[dup_at - 1] = '}';                                 /* without the duplicate */
     CU_ASSERT_EQUAL_FATAL(dl_json_parse(doc, dup_at, &v), 0);
@@ -428,7 +432,7 @@ static void test_st_many_keys(void)
     char want[64];
     snprintf(want, sizeof want, "at byte %zu: duplicate key", dup_at);
     CU_ASSERT_STRING_EQUAL(dl_last_error(), want);
-    CU_ASSERT(now_seconds() - t0 < 3);
+    CU_ASSERT(cpu_seconds() - t0 < 3);
     free(doc);
 }
 
@@ -472,7 +476,7 @@ static void test_st_validate_before_reading(void)
     /* a 200 MB header claim in a 1 TB file: refused from its first 8 bytes */
     unsigned char head[8] = {0x00, 0xc2, 0xeb, 0x0b, 0, 0, 0, 0};   /* 200,000,000 */
     if (make_sparse(path, head, 8, tb)) { printf("\n(no sparse files here: skipped)\n"); return; }
-    double t0 = now_seconds();
+    double t0 = cpu_seconds();
     CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 0), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "header of 200000000 bytes is over the 100 MB limit"));
     /* a valid header for 16 bytes of data, followed by a terabyte of zeros */
@@ -488,7 +492,7 @@ static void test_st_validate_before_reading(void)
     make_sparse(path, buf, n, (off_t)n + tb);
     CU_ASSERT_EQUAL(dl_load_safetensors(path, &t, 1, 1), 0);
     CU_ASSERT_EQUAL(w[3], 4.0f);
-    CU_ASSERT(now_seconds() - t0 < 3);
+    CU_ASSERT(cpu_seconds() - t0 < 3);
     unlink(path);
 }
 
