@@ -318,6 +318,10 @@ fi
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh
 
+# Data-parallel training under mpirun: P = 1/2/4 agree, a missing data file or a
+# killed rank ends the job, --resume continues (tests/e2e/dist.sh).
+. tests/e2e/dist.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 
