@@ -23,20 +23,20 @@ elif [ ! -d "$FM" ]; then
 else
   # only here: OpenMPI refuses root without them (CI runs as root)
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  D=$(pwd); DL=$(cd "$(dirname "$DLNC")" && pwd)/dlnc; M=$D/tests/e2e/dist_mlp.dln
-  W=$T/dist_w; mkdir -p "$W/nodata"; ln -sfn "$FM" "$W/fm"
-  mrun() { (cd "$W" && OMP_NUM_THREADS=1 DLNC_CACHE=${DCACHE:-$T/dist_cache} mpirun --oversubscribe -x DLNC_CACHE -x OMP_NUM_THREADS "$@"); }
+  dist_dl=$(cd "$(dirname "$DLNC")" && pwd)/dlnc; dist_m=$(pwd)/tests/e2e/dist_mlp.dln
+  dist_w=$T/dist_w; mkdir -p "$dist_w/nodata"; ln -sfn "$FM" "$dist_w/fm"
+  mrun() { (cd "$dist_w" && OMP_NUM_THREADS=1 DLNC_CACHE=${DCACHE:-$T/dist_cache} mpirun --oversubscribe -x DLNC_CACHE -x OMP_NUM_THREADS "$@"); }
 
   # P = 1 without and with mpirun, then 2 and 4 (4 into an empty cache)
-  (cd "$W" && OMP_NUM_THREADS=1 DLNC_CACHE=$T/dist_cache "$DL" run "$M" --max-steps 30 --checkpoint "$T/d0.st" \
+  (cd "$dist_w" && OMP_NUM_THREADS=1 DLNC_CACHE=$T/dist_cache "$dist_dl" run "$dist_m" --max-steps 30 --checkpoint "$T/d0.st" \
      --history "$T/d0.csv") >"$T/d0.out" 2>&1
-  ok=1
+  dist_all=1
   for p in 1 2 4; do
     [ $p = 4 ] && DCACHE=$T/dist_cache4 || DCACHE=
-    DCACHE=$DCACHE mrun -np $p "$DL" run "$M" --max-steps 30 --checkpoint "$T/d$p.st" --history "$T/d$p.csv" \
-      >"$T/d$p.out" 2>&1 || { ok=0; dist_fail "P = $p run" "$T/d$p.out"; }
+    DCACHE=$DCACHE mrun -np $p "$dist_dl" run "$dist_m" --max-steps 30 --checkpoint "$T/d$p.st" --history "$T/d$p.csv" \
+      >"$T/d$p.out" 2>&1 || { dist_all=0; dist_fail "P = $p run" "$T/d$p.out"; }
   done
-  if [ $ok = 1 ] && cmp -s "$T/d0.st" "$T/d1.st" && cmp -s "$T/d0.steps.csv" "$T/d1.steps.csv"; then
+  if [ $dist_all = 1 ] && cmp -s "$T/d0.st" "$T/d1.st" && cmp -s "$T/d0.steps.csv" "$T/d1.steps.csv"; then
     dist_ok "mpirun -np 1 trains to the bytes of a plain run"
   else dist_fail "mpirun -np 1 differs from a plain run" "$T/d1.out"; fi
   for p in 2 4; do
@@ -44,18 +44,18 @@ else
     worst=$(awk -F, 'NR == FNR { if (FNR > 1) l[$1] = $3; next }
       FNR > 1 { d = $3 - l[$1]; if (d < 0) d = -d; r = d / (l[$1] > 0 ? l[$1] : 1); if (r > w) w = r; n++ }
       END { printf "%.3g %d", w, n }' "$T/d0.steps.csv" "$T/d$p.steps.csv" 2>/dev/null)
-    if [ $ok = 1 ] && grep -q "data-parallel: $p ranks" "$T/d$p.out" && [ "${worst#* }" = 30 ] \
+    if [ $dist_all = 1 ] && grep -q "data-parallel: $p ranks" "$T/d$p.out" && [ "${worst#* }" = 30 ] \
        && awk -v w="${worst% *}" 'BEGIN { exit !(w <= 1e-4) }' \
        && python3 tests/e2e/st_close.py "$T/d0.st" "$T/d$p.st" 1e-4 >"$T/d$p.cmp"; then
       dist_ok "P = $p agrees with P = 1 (30 steps: loss within ${worst% *} relative, parameters $(cat "$T/d$p.cmp"))"
     else dist_fail "P = $p disagrees with P = 1 (loss ${worst% *}, $(cat "$T/d$p.cmp" 2>/dev/null))" "$T/d$p.out"; fi
   done
-  if [ $ok = 1 ] && ! grep -qi 'warning' "$T/d4.out" && [ "$(ls "$T/dist_cache4" | wc -l)" = 1 ]; then
+  if [ $dist_all = 1 ] && ! grep -qi 'warning' "$T/d4.out" && [ "$(ls "$T/dist_cache4" | wc -l)" = 1 ]; then
     dist_ok "4 ranks build one model into an empty cache at once"
   else dist_fail "4 ranks building into one cache" "$T/d4.out"; fi
 
   # a rank without its data: the reason on every rank, non-zero exit, no checkpoint
-  mrun -np 1 "$DL" run "$M" --checkpoint "$T/miss.st" : -np 1 --wdir "$W/nodata" "$DL" run "$M" \
+  mrun -np 1 "$dist_dl" run "$dist_m" --checkpoint "$T/miss.st" : -np 1 --wdir "$dist_w/nodata" "$dist_dl" run "$dist_m" \
     --checkpoint "$T/miss.st" >"$T/miss.out" 2>&1; rc=$?
   if [ $rc -ne 0 ] && [ "$(grep -c '^dlnc: error: rank 1 of 2: fm: no train-images' "$T/miss.out")" = 2 ] \
      && [ ! -f "$T/miss.st" ]; then
@@ -63,7 +63,7 @@ else
   else dist_fail "a rank without its data file (exit $rc)" "$T/miss.out"; fi
 
   # a rank killed after the first checkpoint: the job ends, the checkpoint stays valid, --resume continues
-  mrun -np 2 "$DL" run "$M" --epochs 100 --checkpoint "$T/kill.st" >"$T/kill.out" 2>&1 &
+  mrun -np 2 "$dist_dl" run "$dist_m" --epochs 100 --checkpoint "$T/kill.st" >"$T/kill.out" 2>&1 &
   mp=$!
   i=0; while [ ! -f "$T/kill.st" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
   # rank 1: the process below mpirun (below the subshells) that OpenMPI numbered 1
@@ -77,11 +77,11 @@ else
   [ -n "$victim" ] && kill -9 "$victim"
   wait $mp; rc=$?
   # the epochs the checkpoint holds (rank 0's buffered output died with it)
-  done_epochs=$(cd "$W" && OMP_NUM_THREADS=1 DLNC_CACHE=$T/dist_cache "$DL" run "$M" --epochs 1 --resume \
+  done_epochs=$(cd "$dist_w" && OMP_NUM_THREADS=1 DLNC_CACHE=$T/dist_cache "$dist_dl" run "$dist_m" --epochs 1 --resume \
     --checkpoint "$T/kill.st" 2>&1 | sed -n 's/^resuming from .*: \([0-9]*\) epochs\{0,1\},.*/\1/p')
   done_epochs=${done_epochs:-0}
   if [ -n "$victim" ] && [ $rc -ne 0 ] && grep -q 'rank 0 of 2: ended by mpirun' "$T/kill.out" \
-     && mrun -np 2 "$DL" run "$M" --epochs $((done_epochs + 1)) --checkpoint "$T/kill.st" --resume >"$T/res.out" 2>&1 \
+     && mrun -np 2 "$dist_dl" run "$dist_m" --epochs $((done_epochs + 1)) --checkpoint "$T/kill.st" --resume >"$T/res.out" 2>&1 \
      && grep -q "resuming from $T/kill.st" "$T/res.out" && grep -q "done: $((done_epochs + 1)) epochs" "$T/res.out"; then
     dist_ok "a killed rank ends the job (exit $rc); --resume continues from epoch $done_epochs"
   else dist_fail "a killed rank (exit $rc, victim '$victim', epochs '$done_epochs')" "$T/kill.out"; tail -5 "$T/res.out" 2>/dev/null; fi
