@@ -28,6 +28,7 @@ static struct {
     float weight;       /* this rank's rows / the global batch */
     float loss;         /* the global batch's loss of the last step */
     double seconds;     /* in the gradient exchange */
+    double waited;      /* of which in the control exchange before it: mostly waiting for the slowest rank */
     int64_t calls;
 } D = {.size = 1, .weight = 1.0f};
 
@@ -49,6 +50,7 @@ int dl_dist_rank(void) { return D.rank; }
 int dl_dist_size(void) { return D.size; }
 int dl_dist_stopped(void) { return D.stopped; }
 double dl_dist_reduce_seconds(void) { return D.seconds; }
+double dl_dist_wait_seconds(void) { return D.waited; }
 int64_t dl_dist_reduce_calls(void) { return D.calls; }
 
 void dl_dist_shard(int64_t n, int64_t *first, int64_t *count)
@@ -130,6 +132,7 @@ void dl_grads_reduce(float *grads, int64_t n, float loss)
     if (dl_dist_tr_sum_f64(c, 2)) { D.stopped = 1; D.loss = NAN; return; }
     if (c[0] > 0) { dist_failure(0); D.loss = NAN; return; }
     D.loss = (float)c[1];
+    D.waited += dl_now() - t0;
     if (D.weight != 1.0f)
         for (int64_t i = 0; i < n; i++) grads[i] *= D.weight;
     if (dl_dist_tr_sum_f32(grads, n)) { D.stopped = 1; D.loss = NAN; return; }

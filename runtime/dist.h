@@ -54,8 +54,11 @@ int dl_dist_check(int failed);
  * the ranks, so that the model rank 0 evaluates and saves has them all. */
 int dl_dist_average_buffers(const dl_model_api *api, void *m);
 
-/* Seconds spent in the gradient exchange, and its calls, since the start. */
+/* Seconds spent in the gradient exchange, and its calls, since the start;
+ * of those seconds, the ones in the small exchange before the gradients',
+ * where a rank waits for the slowest (the rest moves and adds gradients). */
 double dl_dist_reduce_seconds(void);
+double dl_dist_wait_seconds(void);
 int64_t dl_dist_reduce_calls(void);
 
 /* ---- the transport: dist_mpi.c, or dist_single.c's fallback ---- */

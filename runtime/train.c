@@ -816,8 +816,10 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     if (dl_dist_check(0)) goto done;
     if (ranks > 1 && !opt.quiet)
         printf("data-parallel: %d ranks, batch %lld = %lld per rank; gradient exchange %.2f s of %.2f s (%.1f%%) over "
-               "%lld steps\n", ranks, (long long)batch, (long long)(batch / ranks), dl_dist_reduce_seconds(), total,
-               total > 0 ? 100.0 * dl_dist_reduce_seconds() / total : 0.0, (long long)dl_dist_reduce_calls());
+               "%lld steps, of which %.2f s waiting for the slowest rank\n", ranks, (long long)batch,
+               (long long)(batch / ranks), dl_dist_reduce_seconds(), total,
+               total > 0 ? 100.0 * dl_dist_reduce_seconds() / total : 0.0, (long long)dl_dist_reduce_calls(),
+               dl_dist_wait_seconds());
     /* --quiet drops the per-epoch lines, never the result */
     {
         char took[32];
