@@ -53,11 +53,13 @@ double dl_dist_reduce_seconds(void) { return D.seconds; }
 double dl_dist_wait_seconds(void) { return D.waited; }
 int64_t dl_dist_reduce_calls(void) { return D.calls; }
 
-void dl_dist_shard(int64_t n, int64_t *first, int64_t *count)
+void dl_dist_shard_of(int64_t n, int rank, int size, int64_t *first, int64_t *count)
 {
-    *first = n * D.rank / D.size;
-    *count = n * (D.rank + 1) / D.size - *first;
+    *first = n * rank / size;
+    *count = n * (rank + 1) / size - *first;
 }
+
+void dl_dist_shard(int64_t n, int64_t *first, int64_t *count) { dl_dist_shard_of(n, D.rank, D.size, first, count); }
 
 void dl_dist_step_begin(int64_t n, int64_t count_with_rows)
 {

@@ -37,6 +37,7 @@ int dl_dist_stopped(void);
  * weight 0, so it still applies the update). Its gradient enters the sum
  * with weight count / n, so the sum is the global batch's mean gradient. */
 void dl_dist_shard(int64_t n, int64_t *first, int64_t *count);
+void dl_dist_shard_of(int64_t n, int rank, int size, int64_t *first, int64_t *count); /* any rank's */
 void dl_dist_step_begin(int64_t n, int64_t count_with_rows);
 /* b's rows [first, first + count) as a batch of count (the fields' data
  * point into b's: every dtype is 4 bytes, samples batch-major). */
