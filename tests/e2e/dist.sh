@@ -6,6 +6,8 @@
 #     at once (atomic renames): all load it, no rebuild warning;
 #   - a rank whose data is missing (its own working directory) ends the job
 #     with the reason on every rank and a non-zero exit;
+#   - a training binary of one's own (dist_main.c) linked with
+#     libdlnrt_mpi.a trains on 2 ranks;
 #   - a rank killed mid-run ends the job (the others say so), the last
 #     checkpoint loads, and --resume on two ranks continues from it.
 # Sourced by run.sh (uses $DLNC, $T, $pass, $fail), or alone:
@@ -53,6 +55,16 @@ else
   if [ $dist_all = 1 ] && ! grep -qi 'warning' "$T/d4.out" && [ "$(ls "$T/dist_cache4" | wc -l)" = 1 ]; then
     dist_ok "4 ranks build one model into an empty cache at once"
   else dist_fail "4 ranks building into one cache" "$T/d4.out"; fi
+
+  # a training binary of one's own: the generated C, linked with libdlnrt_mpi.a
+  B_DIR=$(dirname "$DLNC")
+  if "$DLNC" "$dist_m" -o "$T/dist_m.c" \
+     && cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime -I"$T" tests/e2e/dist_main.c "$T/dist_m.c" \
+          -Wl,--whole-archive "$B_DIR/libdlnrt_mpi.a" -Wl,--no-whole-archive "$B_DIR/libdlnrt.a" \
+          $(mpicc --showme:link) -lpng -lz -lm -o "$T/dist_main" >"$T/dmain.out" 2>&1 \
+     && mrun -np 2 "$T/dist_main" >>"$T/dmain.out" 2>&1 && grep -q 'data-parallel: 2 ranks' "$T/dmain.out"; then
+    dist_ok "a training binary linked with libdlnrt_mpi.a trains on 2 ranks"
+  else dist_fail "a training binary on 2 ranks" "$T/dmain.out"; fi
 
   # a rank without its data: the reason on every rank, non-zero exit, no checkpoint
   mrun -np 1 "$dist_dl" run "$dist_m" --checkpoint "$T/miss.st" : -np 1 --wdir "$dist_w/nodata" "$dist_dl" run "$dist_m" \
