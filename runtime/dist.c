@@ -142,16 +142,35 @@ void dl_grads_reduce(float *grads, int64_t n, float loss)
     D.calls++;
 }
 
+/* FNV-1a over the bytes: equal on every rank means the same values. */
+static uint64_t dist_digest(const float *p, int64_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint64_t h = 1469598103934665603ULL;
+    for (int64_t i = 0; i < n * (int64_t)sizeof(float); i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
 int dl_dist_average_buffers(const dl_model_api *api, void *m)
 {
     if (D.size <= 1 || D.stopped) return 0;
+    uint64_t *all = malloc((size_t)D.size * sizeof *all);
+    if (!all) { dl_set_error("out of memory"); return -1; }
     for (int i = 0; api->param_data && api->params && i < api->n_params; i++) {
         if (api->params[i].trainable) continue;
         float *p = api->param_data(m, i);
         if (!p) continue;
-        if (dl_dist_tr_sum_f32(p, api->params[i].numel)) { D.stopped = 1; return -1; }
+        /* a frozen parameter is the same on every rank: averaging it could
+         * round it (x + x + x times 1/3), so it is left alone */
+        const uint64_t mine = dist_digest(p, api->params[i].numel);
+        if (dl_dist_tr_gather(&mine, all, sizeof mine)) { D.stopped = 1; free(all); return -1; }
+        int same = 1;
+        for (int k = 1; k < D.size; k++) same &= all[k] == all[0];
+        if (same) continue;
+        if (dl_dist_tr_sum_f32(p, api->params[i].numel)) { D.stopped = 1; free(all); return -1; }
         const float inv = 1.0f / (float)D.size;
         for (int64_t k = 0; k < api->params[i].numel; k++) p[k] *= inv;
     }
+    free(all);
     return 0;
 }
