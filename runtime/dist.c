@@ -142,6 +142,26 @@ void dl_grads_reduce(float *grads, int64_t n, float loss)
     D.calls++;
 }
 
+int dl_dist_same(const int64_t *values, const char *const *names, int n)
+{
+    if (D.size <= 1 || D.stopped) return D.stopped ? -1 : 0;
+    int64_t *all = malloc((size_t)D.size * (size_t)n * sizeof *all);
+    if (!all) { dl_set_error("out of memory"); return -1; }
+    if (dl_dist_tr_gather(values, all, n * (int)sizeof *values)) { D.stopped = 1; free(all); return -1; }
+    for (int k = 1; k < D.size; k++)
+        for (int i = 0; i < n; i++)
+            if (all[(size_t)k * n + i] != all[i]) {
+                /* every rank sees the same table, so every rank stops here alike */
+                dl_set_error("rank %d of %d: %s %lld there, %lld on rank 0 (every rank must run the same model, options "
+                             "and data)", k, D.size, names[i], (long long)all[(size_t)k * n + i], (long long)all[i]);
+                D.stopped = 1;
+                free(all);
+                return -1;
+            }
+    free(all);
+    return 0;
+}
+
 /* FNV-1a over the bytes: equal on every rank means the same values. */
 static uint64_t dist_digest(const float *p, int64_t n)
 {

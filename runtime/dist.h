@@ -51,6 +51,14 @@ int dl_dist_step_end(float *loss);
  * the error "rank k of P: <its error>" of the first such rank on every rank. */
 int dl_dist_check(int failed);
 
+/* That every rank runs the same run: values[i] (named names[i]) must be
+ * rank 0's on every rank, or every rank stops with the first difference
+ * ("rank 1 of 2: 19 batches per epoch here, 18 on rank 0"). Ranks that
+ * disagreed on the epochs or the batches per epoch would not make the same
+ * collectives and would wait for each other forever. Call after a
+ * dl_dist_check(0), so that a rank that failed before is already known. */
+int dl_dist_same(const int64_t *values, const char *const *names, int n);
+
 /* Non-trainable parameters (batch norm's running statistics) averaged over
  * the ranks, so that the model rank 0 evaluates and saves has them all. */
 int dl_dist_average_buffers(const dl_model_api *api, void *m);

@@ -646,6 +646,14 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                         (!cfg->metrics || (cfg->metrics & class_metrics)) ? dl_class_count(api) : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
+    /* every rank ready, and running the same run: else they would not meet at the same collectives */
+    if (ranks > 1) {
+        const int64_t same[] = {epochs, opt.max_steps, batch, src.batches, api->n_params, (int64_t)seed,
+                                at.epochs_done, at.steps};
+        static const char *const names[] = {"epochs", "--max-steps", "batch", "batches per epoch", "parameters",
+                                            "seed", "epochs done (--resume)", "steps done (--resume)"};
+        if (dl_dist_check(0) || dl_dist_same(same, names, 8)) goto done;
+    }
     const int64_t batches = src.batches;
     const int saves = checkpoint && api->save && lead;
     const double t_start = dl_now();

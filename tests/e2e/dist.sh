@@ -6,6 +6,8 @@
 #     at once (atomic renames): all load it, no rebuild warning;
 #   - a rank whose data is missing (its own working directory) ends the job
 #     with the reason on every rank and a non-zero exit;
+#   - ranks started with other options (--epochs) stop at the start, both
+#     saying how they differ, instead of waiting for each other;
 #   - a training binary of one's own (dist_main.c) linked with
 #     libdlnrt_mpi.a trains on 2 ranks;
 #   - a rank killed mid-run ends the job (the others say so), the last
@@ -73,6 +75,12 @@ else
      && [ ! -f "$T/miss.st" ]; then
     dist_ok "a rank without its data file stops every rank (exit $rc)"
   else dist_fail "a rank without its data file (exit $rc)" "$T/miss.out"; fi
+
+  # ranks that disagree on the run (here the epochs) would wait for each other forever: refused on both
+  mrun -np 1 "$dist_dl" run "$dist_m" --epochs 2 : -np 1 "$dist_dl" run "$dist_m" --epochs 3 >"$T/other.out" 2>&1; rc=$?
+  if [ $rc -ne 0 ] && [ "$(grep -c '^dlnc: error: rank 1 of 2: epochs 3 there, 2 on rank 0' "$T/other.out")" = 2 ]; then
+    dist_ok "ranks running different runs stop at the start (exit $rc)"
+  else dist_fail "ranks running different runs (exit $rc)" "$T/other.out"; fi
 
   # a rank killed after the first checkpoint: the job ends, the checkpoint stays valid, --resume continues
   mrun -np 2 "$dist_dl" run "$dist_m" --epochs 100 --checkpoint "$T/kill.st" >"$T/kill.out" 2>&1 &
