@@ -8,6 +8,7 @@
 #     with the reason on every rank and a non-zero exit;
 #   - ranks started with other options (--epochs) stop at the start, both
 #     saying how they differ, instead of waiting for each other;
+#   - a GAN section (steps) is refused on every rank;
 #   - a training binary of one's own (dist_main.c) linked with
 #     libdlnrt_mpi.a trains on 2 ranks;
 #   - a rank killed mid-run ends the job (the others say so), the last
@@ -81,6 +82,12 @@ else
   if [ $rc -ne 0 ] && [ "$(grep -c '^dlnc: error: rank 1 of 2: epochs 3 there, 2 on rank 0' "$T/other.out")" = 2 ]; then
     dist_ok "ranks running different runs stop at the start (exit $rc)"
   else dist_fail "ranks running different runs (exit $rc)" "$T/other.out"; fi
+
+  # what is not supported yet is refused on every rank: a section with steps (a GAN)
+  mrun -np 2 "$dist_dl" run "$(pwd)/tests/e2e/gan.dln" --max-steps 2 >"$T/gan2.out" 2>&1; rc=$?
+  if [ $rc -ne 0 ] && [ "$(grep -c '^dlnc: error: a train section with steps is not supported in a data-parallel run' "$T/gan2.out")" = 2 ]; then
+    dist_ok "a GAN section on 2 ranks is refused on both (exit $rc)"
+  else dist_fail "a GAN section on 2 ranks (exit $rc)" "$T/gan2.out"; fi
 
   # a rank killed after the first checkpoint: the job ends, the checkpoint stays valid, --resume continues
   mrun -np 2 "$dist_dl" run "$dist_m" --epochs 100 --checkpoint "$T/kill.st" >"$T/kill.out" 2>&1 &
