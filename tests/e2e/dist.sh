@@ -55,7 +55,7 @@ else
       dist_ok "P = $p agrees with P = 1 (30 steps: loss within ${worst% *} relative, parameters $(cat "$T/d$p.cmp"))"
     else dist_fail "P = $p disagrees with P = 1 (loss ${worst% *}, $(cat "$T/d$p.cmp" 2>/dev/null))" "$T/d$p.out"; fi
   done
-  if [ $dist_all = 1 ] && ! grep -qi 'warning' "$T/d4.out" && [ "$(ls "$T/dist_cache4" | wc -l)" = 1 ]; then
+  if [ $dist_all = 1 ] && ! grep -q '^dlnc: warning' "$T/d4.out" && [ "$(ls "$T/dist_cache4" | wc -l)" = 1 ]; then
     dist_ok "4 ranks build one model into an empty cache at once"
   else dist_fail "4 ranks building into one cache" "$T/d4.out"; fi
 
