@@ -18,6 +18,10 @@
 if [ -z "$DLNC" ]; then
   DLNC=${1:-build}/dlnc; T=$(mktemp -d); trap 'rm -rf "$T"' EXIT; pass=0; fail=0; dist_alone=1
 fi
+# the processes whose parent is $1 (no pgrep: procps may be missing in CI)
+dist_children() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '$4 == p { print $1 }'
+}
 dist_ok() { echo "dist: $1: ok"; pass=$((pass+1)); }
 dist_fail() { echo "FAIL dist: $1"; [ -f "$2" ] && tail -20 "$2"; fail=$((fail+1)); }
 FM=/usr/share/datasets/fashion-mnist
@@ -96,7 +100,7 @@ else
   # rank 1: the process below mpirun (below the subshells) that OpenMPI numbered 1
   victim=; ps=$mp
   for level in 1 2 3 4; do
-    ps=$(for q in $ps; do pgrep -P "$q"; done)
+    ps=$(for q in $ps; do dist_children "$q"; done)
     for c in $ps; do
       tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$c
     done
