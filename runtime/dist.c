@@ -17,9 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "train_internal.h"
+/* Seconds on the monotonic clock. Not train.c's dl_now: a model linked
+ * with libdlnrt.a would pull the whole driver in through this file. */
+static double dist_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static struct {
     int begun, rank, size;
@@ -130,15 +138,15 @@ void dl_grads_reduce(float *grads, int64_t n, float loss)
     /* first whether every rank got here (a rank whose step failed answers
      * with dl_dist_check(1)), with the weighted losses; then the gradients */
     double c[2] = {0, (double)D.weight * loss};
-    const double t0 = dl_now();
+    const double t0 = dist_now();
     if (dl_dist_tr_sum_f64(c, 2)) { D.stopped = 1; D.loss = NAN; return; }
     if (c[0] > 0) { dist_failure(0); D.loss = NAN; return; }
     D.loss = (float)c[1];
-    D.waited += dl_now() - t0;
+    D.waited += dist_now() - t0;
     if (D.weight != 1.0f)
         for (int64_t i = 0; i < n; i++) grads[i] *= D.weight;
     if (dl_dist_tr_sum_f32(grads, n)) { D.stopped = 1; D.loss = NAN; return; }
-    D.seconds += dl_now() - t0;
+    D.seconds += dist_now() - t0;
     D.calls++;
 }
 
