@@ -35,6 +35,8 @@ static struct {
     int hooked;         /* dl_grads_reduce ran in this step */
     float weight;       /* this rank's rows / the global batch */
     float loss;         /* the global batch's loss of the last step */
+    float local_loss;   /* this rank's part of it */
+    int follower;       /* a failure seen here is another rank's (dl_dist_follow) */
     double seconds;     /* in the gradient exchange */
     double waited;      /* of which in the control exchange before it: mostly waiting for the slowest rank */
     int64_t calls;
@@ -119,10 +121,16 @@ static void dist_failure(int failed)
     free(all);
 }
 
+void dl_dist_follow(void)
+{
+    if (D.hooked && isfinite(D.local_loss)) D.follower = 1;
+}
+
 int dl_dist_check(int failed)
 {
     if (D.size <= 1) return failed ? -1 : 0;
     if (D.stopped) return -1;
+    if (D.follower) failed = 0;
     /* the shape of dl_grads_reduce's control exchange, which this may answer */
     double c[2] = {failed ? 1 : 0, 0};
     if (dl_dist_tr_sum_f64(c, 2)) { D.stopped = 1; return -1; }
@@ -133,7 +141,7 @@ int dl_dist_check(int failed)
 void dl_grads_reduce(float *grads, int64_t n, float loss)
 {
     D.hooked = 1;
-    D.loss = loss;
+    D.loss = D.local_loss = loss;
     if (D.size <= 1 || D.stopped) return;
     /* first whether every rank got here (a rank whose step failed answers
      * with dl_dist_check(1)), with the weighted losses; then the gradients */

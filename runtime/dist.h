@@ -46,6 +46,12 @@ void dl_dist_rows(dl_batch *out, const dl_batch *b, int64_t first, int64_t count
  * loss (the ranks' losses combined with their weights). */
 int dl_dist_step_end(float *loss);
 
+/* After a step whose global loss is not finite: if this rank's own loss
+ * was, its failure is another rank's, and its next dl_dist_check reports
+ * none, so that every rank prints the message of the rank whose rows
+ * produced it. */
+void dl_dist_follow(void);
+
 /* Every rank calls this at the same point; failed != 0 says this rank
  * failed (dl_last_error() says why). Returns -1 when any rank failed, with
  * the error "rank k of P: <its error>" of the first such rank on every rank. */

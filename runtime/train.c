@@ -655,7 +655,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (dl_dist_check(0) || dl_dist_same(same, names, 8)) goto done;
     }
     const int64_t batches = src.batches;
-    const int saves = checkpoint && api->save && lead;
+    /* every rank knows what was saved (for its messages); rank 0 alone writes it */
+    const int saves = checkpoint && api->save;
     const double t_start = dl_now();
     int last_saved = at.epochs_done;
     for (int e = at.epochs_done; e < epochs; e++) {
@@ -703,6 +704,9 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                                  dl_nonfinite_name(loss), e + 1, (long long)(result.steps + 1), (long long)bi,
                                  (long long)batches);
                 dl_error_kept(last_saved, checkpoint, saves);
+                /* the global loss of a batch whose non-finite part was another rank's
+                 * rows: that rank's message is the one every rank reports */
+                if (ranks > 1) dl_dist_follow();
                 goto done;
             }
             loss_sum += (double)loss * n;
@@ -776,7 +780,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (improved && dl_keep_best_snapshot(&kb, api, m)) goto done;
         if (saves && (es->patience <= 0 || improved)) {
             at.epochs_done = e + 1, at.steps = result.steps;
-            if (dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
+            if (lead && dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
             last_saved = e + 1;
         }
         /* every rank waits for rank 0's evaluation and save */

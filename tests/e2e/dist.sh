@@ -6,6 +6,8 @@
 #     at once (atomic renames): all load it, no rebuild warning;
 #   - a rank whose data is missing (its own working directory) ends the job
 #     with the reason on every rank and a non-zero exit;
+#   - a NaN from the rows of one rank (its copy of a CSV overflows) stops
+#     every rank at that step with that rank's message;
 #   - ranks started with other options (--epochs) stop at the start, both
 #     saying how they differ, instead of waiting for each other;
 #   - a GAN section (steps) is refused on every rank;
@@ -80,6 +82,19 @@ else
      && [ ! -f "$T/miss.st" ]; then
     dist_ok "a rank without its data file stops every rank (exit $rc)"
   else dist_fail "a rank without its data file (exit $rc)" "$T/miss.out"; fi
+
+  # rank 1's copy of the data has a row of 3e38 in its half of the first batch: the
+  # global loss is NaN on both ranks, both stop at that step naming rank 1, no checkpoint
+  mkdir -p "$dist_w/c0" "$dist_w/c1"
+  awk 'BEGIN { for (i = 0; i < 128; i++) printf "%g,%g,%g,%g,%d\n", i % 7 / 7, i % 5 / 5, i % 3 / 3, i % 11 / 11, i % 3 }' \
+    >"$dist_w/c0/d.csv"
+  awk -F, 'NR == 64 { $1 = $2 = $3 = $4 = "3e38" } { print }' OFS=, "$dist_w/c0/d.csv" >"$dist_w/c1/d.csv"
+  dist_c=$(pwd)/tests/e2e/dist_csv.dln
+  mrun -np 1 --wdir "$dist_w/c0" "$dist_dl" run "$dist_c" --checkpoint "$T/nan.st" \
+    : -np 1 --wdir "$dist_w/c1" "$dist_dl" run "$dist_c" --checkpoint "$T/nan.st" >"$T/nan.out" 2>&1; rc=$?
+  if [ $rc -ne 0 ] && [ ! -f "$T/nan.st" ] && [ "$(grep -c '^dlnc: error: rank 1 of 2: non-finite loss (nan) at epoch 1, step 1 (batch 1 of 2); no checkpoint was written$' "$T/nan.out")" = 2 ]; then
+    dist_ok "a NaN from one rank's rows stops both at that step, naming the rank (exit $rc)"
+  else dist_fail "a NaN from one rank's rows (exit $rc)" "$T/nan.out"; fi
 
   # ranks that disagree on the run (here the epochs) would wait for each other forever: refused on both
   mrun -np 1 "$dist_dl" run "$dist_m" --epochs 2 : -np 1 "$dist_dl" run "$dist_m" --epochs 3 >"$T/other.out" 2>&1; rc=$?
