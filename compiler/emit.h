@@ -18,6 +18,8 @@ typedef struct emit_options {
     const char *source_name; /* the .dln path, for comments */
     int check_numerics;      /* after each kernel of train_step and eval_step, stop on a
                                 non-finite output (emit_checks.c); nothing is emitted when 0 */
+    int profile;             /* wrap every kernel call in DL_PROF (emit_profile.c), timed when the
+                                C is built with -DDL_PROFILE; nothing is emitted when 0 */
 } emit_options;
 
 /* Emit every module in mods (the graphs must have been through passes_run).

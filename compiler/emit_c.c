@@ -154,7 +154,7 @@ static void step_signature(FILE *f, const ir_module *m, step_kind k)
 }
 
 static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_kind kind, const module_layout *L,
-                     emit_share *share, int check_numerics, const decode_plan *dec, diag_ctx *d)
+                     emit_share *share, int check_numerics, int profile, const decode_plan *dec, diag_ctx *d)
 {
     static const char *const abbrev[] = {"fwd", "eval", "train"};
     const char *fail = kind == STEP_FORWARD ? "return;" : "return NAN;";
@@ -189,6 +189,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     if (check_numerics && kind != STEP_FORWARD)
         c.check_during = kind == STEP_TRAIN ? "train_step, step" : "eval_step after training step";
     c.kernel_prefix = arena_printf(mod->ar, "%s_%s", p, dec ? "dec" : abbrev[kind]);
+    c.profile = profile;
     c.decode = dec;
     c.param_used = arena_alloc(mod->ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1));
     char *defs = NULL, *calls = NULL, *tail = NULL;
@@ -325,13 +326,14 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                     last++;
                 const int64_t len = L->poff[last] + param_numel(&mod->params[last]) - L->poff[pi];
                 const char *lr = scale != 1.0f ? arena_printf(c.ar, "m->lr * %s", emit_float(&c, scale)) : "m->lr";
-                fprintf(t, "    dl_optim_update(&m->opt, %s, m->step, m->params + %" PRId64 ", m->grads + %" PRId64
-                           ", m->m1 ? m->m1 + %" PRId64 " : NULL, m->m2 ? m->m2 + %" PRId64 " : NULL, %" PRId64
-                           "); /* %s",
-                        lr, L->poff[pi], L->goff[pi], L->goff[pi], L->goff[pi], len,
-                        mod->params[pi].name);
-                if (last > pi) fprintf(t, " .. %s", mod->params[last].name);
-                fprintf(t, " */\n");
+                const char *upd_call = arena_printf(c.ar, "dl_optim_update(&m->opt, %s, m->step, m->params + %" PRId64
+                           ", m->grads + %" PRId64 ", m->m1 ? m->m1 + %" PRId64 " : NULL, m->m2 ? m->m2 + %" PRId64
+                           " : NULL, %" PRId64 ");", lr, L->poff[pi], L->goff[pi], L->goff[pi], L->goff[pi], len);
+                if (profile) fprintf(t, "    /* %s%s%s */\n", mod->params[pi].name, last > pi ? " .. " : "",
+                                     last > pi ? mod->params[last].name : "");
+                if (profile) emit_prof_optim(&c, t, pi, upd_call);
+                else fprintf(t, "    %s /* %s%s%s */\n", upd_call, mod->params[pi].name, last > pi ? " .. " : "",
+                             last > pi ? mod->params[last].name : "");
                 pi = last;
             }
             for (int pi = 0; c.check_during && pi < mod->n_params; pi++)
@@ -1145,7 +1147,7 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
     int errors_before = d->n_errors;
     const char *hname = opt && opt->header_name ? opt->header_name : "model.h";
     const char *src = opt && opt->source_name ? opt->source_name : "(unknown)";
-    const int check = opt && opt->check_numerics;
+    const int check = opt && opt->check_numerics, prof = opt && opt->profile;
     if (n_mods < 1) {
         diag_fatal_noloc(d, "no model to emit");
         return -1;
@@ -1194,15 +1196,15 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         emit_train_config(c_out, &c, m);
         emit_lifecycle(c_out, m, &L);
         fprintf(c_out, "/* ---- forward (eval mode) ---- */\n\n");
-        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, check, NULL, d);
+        emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, check, prof, NULL, d);
         if (L.decode) {
             fprintf(c_out, "/* ---- decode: forward over new positions, with the key/value caches ---- */\n\n");
-            emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, 0, L.decode, d);
+            emit_step(c_out, m, m->forward, STEP_FORWARD, &L, share, 0, 0, L.decode, d);
         }
         fprintf(c_out, "/* ---- eval_step: loss in eval mode ---- */\n\n");
-        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, share, check, NULL, d);
+        emit_step(c_out, m, m->eval_step, STEP_EVAL, &L, share, check, prof, NULL, d);
         fprintf(c_out, "/* ---- train_step: forward, backward, update ---- */\n\n");
-        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, share, check, NULL, d);
+        emit_step(c_out, m, m->train_step, STEP_TRAIN, &L, share, check, prof, NULL, d);
         emit_api(c_out, m, &L, d);
     }
     fprintf(c_out, "/* ---- entry points for drivers: the first model with a train section ---- */\n");

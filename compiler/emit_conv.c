@@ -136,7 +136,10 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         return -1;
     }
     c->serial = 1;
+    const int profile = c->profile; /* the group's own call is dropped: no site of its own */
+    c->profile = 0;
     int rc = emit_kernel(c, root);
+    c->profile = profile;
     c->serial = 0;
     int plain = c->uses_n && !c->uses_sym && !c->uses_seed && !c->returns_status;
     fclose(c->defs);
@@ -228,7 +231,18 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         first = 0;
     }
     fprintf(c->calls, "};\n");
-    fprintf(c->calls, "        if (%s(n, %s, %s, %s, &e%d) != 0) %s\n    }\n", kname, emit_value_name(c, v),
-            emit_value_name(c, v->in[0]), emit_value_name(c, v->in[1]), v->id, c->fail_return);
+    const char *call = arena_printf(c->ar, "if (%s(n, %s, %s, %s, &e%d) != 0) %s", kname, emit_value_name(c, v),
+                                    emit_value_name(c, v->in[0]), emit_value_name(c, v->in[1]), v->id, c->fail_return);
+    if (!c->profile) {
+        fprintf(c->calls, "        %s\n    }\n", call);
+    } else { /* the conv and its epilogue group, timed as one */
+        const ir_node *const *mem = NULL, *own[EMIT_MAX_ARGS + 1];
+        int nm = emit_group_members(c, root, &mem), k = 0;
+        own[k++] = v;
+        for (int i = 0; i < nm && k < EMIT_MAX_ARGS + 1; i++) own[k++] = mem[i];
+        fprintf(c->calls, "    ");
+        emit_prof_call(c, v, kname, emit_prof_flops(c, own, k), call);
+        fprintf(c->calls, "    }\n");
+    }
     return c->d->n_errors > errors_before ? -1 : 1;
 }

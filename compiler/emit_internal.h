@@ -53,6 +53,7 @@ struct emit_ctx {
     emit_share *share;        /* the module's kernels so far: a repeated one is called, not redefined */
     const char *check_during; /* --check-numerics in train_step / eval_step: how a message names
                                  the step ("train_step, step"); NULL = emit no checks */
+    int profile;              /* wrap each kernel call in DL_PROF (emit_profile.c); 0 in scan bodies */
     /* per-kernel flags, reset by emit_kernel */
     int uses_n;               /* the body mentions the batch symbol n */
     unsigned uses_sym;        /* ... and these further symbols (bit k: sym<k>, e.g. T) */
@@ -95,6 +96,10 @@ const char *emit_float(emit_ctx *c, double v);
  * for a node made by a VJP ", backward of relu". A node without a position
  * takes its nearest input's; "/+ " alone when none has one. */
 void emit_origin(FILE *d, const ir_node *n);
+/* n, or its nearest input with a .dln position (as emit_origin names it); NULL if none has one */
+const ir_node *emit_located(const ir_node *n);
+/* The members of root's fusion group, in graph order; returns how many. */
+int emit_group_members(emit_ctx *c, const ir_node *root, const ir_node *const **out);
 /* Define the kernel computing node n (a fusion-group root or a materialized
  * non-elementwise node) in c->defs and write its call to c->calls.
  * Returns 0, or -1 after a diagnostic. */
@@ -188,5 +193,15 @@ void emit_check_param(emit_ctx *c, FILE *f, int pi, int64_t offset);
 const char *emit_value_name(emit_ctx *c, const ir_node *n);
 /* s as a C string literal, everything non-printable escaped ("NULL" for NULL). */
 void emit_cstr(FILE *f, const char *s);
+
+/* ---- emit_profile.c ------------------------------------------------------ */
+/* The FLOPs of a call computing these nodes, as a C expression in the batch
+ * n ("-1.0" when the count is not a + b n). */
+const char *emit_prof_flops(emit_ctx *c, const ir_node *const *nodes, int count);
+/* Write stmt, the call of `kernel` computing n, to c->calls wrapped in
+ * DL_PROF, and its site's definition to c->defs. */
+void emit_prof_call(emit_ctx *c, const ir_node *n, const char *kernel, const char *flops, const char *stmt);
+/* The same for an optimizer update starting at parameter first_param, to f. */
+void emit_prof_optim(emit_ctx *c, FILE *f, int first_param, const char *stmt);
 
 #endif

@@ -1284,6 +1284,13 @@ static const ir_node *located(const ir_node *n, int depth)
     return NULL;
 }
 
+const ir_node *emit_located(const ir_node *n) { return located(n, 0); }
+
+int emit_group_members(emit_ctx *c, const ir_node *root, const ir_node *const **out)
+{
+    return group_members(c, root, out);
+}
+
 void emit_origin(FILE *d, const ir_node *n)
 {
     const ir_node *v = located(n, 0);
@@ -1319,6 +1326,24 @@ int emit_group_operands(emit_ctx *c, const ir_node *n, const char **name, const 
     if (!lower_fusable(n) || n->sibling) return -1;
     *name = kernel_name(c, n, 1);
     return kernel_args(n, args, 1);
+}
+
+/* The FLOPs of the kernel computing rs[0..nr) (n and its sibling
+ * reductions), each with the members of its fusion group. */
+static const char *kernel_flops(emit_ctx *c, const ir_node *n, int is_group, const ir_node *const *rs, int nr)
+{
+    const ir_node **all = NULL;
+    int na = 0, cap = 0;
+    for (int j = 0; j < nr; j++) {
+        const ir_node *r = j ? rs[j] : n, *const *mem = NULL;
+        int nm = is_group || is_fused_reduce(r) ? group_members(c, r, &mem) : 0, has_root = 0;
+        const ir_node **grown = ARENA_NEW_ARRAY(c->ar, const ir_node *, cap + nm + 1);
+        if (na) memcpy(grown, all, (size_t)na * sizeof *all);
+        all = grown, cap += nm + 1;
+        for (int i = 0; i < nm; i++) has_root |= mem[i] == r, all[na++] = mem[i];
+        if (!has_root) all[na++] = r;
+    }
+    return emit_prof_flops(c, all, na);
 }
 
 int emit_kernel(emit_ctx *c, const ir_node *n)
@@ -1383,6 +1408,16 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     free(def);
     c->kernel = name;
 
+    /* profiled: the call is written to `call`, then wrapped (emit_profile.c) */
+    char *call = NULL;
+    size_t lcall = 0;
+    FILE *calls = c->calls;
+    if (c->profile && !(c->calls = open_memstream(&call, &lcall))) {
+        c->calls = calls;
+        free(body);
+        diag_fatal_noloc(c->d, "out of memory while emitting C");
+        return -1;
+    }
     fprintf(c->calls, "    %s%s(", c->returns_status ? "if (" : "", name);
     emit_sym_args(c, c->calls, 0);
     /* (an i32 value's pointer is declared int32_t *, the label y const int32_t *) */
@@ -1397,6 +1432,12 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (c->extra_args) fprintf(c->calls, ", %s", c->extra_args);
     if (c->returns_status) fprintf(c->calls, ") != 0) %s\n", c->fail_return);
     else fprintf(c->calls, ");\n");
+    if (c->profile) {
+        fclose(c->calls);
+        c->calls = calls;
+        emit_prof_call(c, n, name, kernel_flops(c, n, is_group, rs, nr), call);
+        free(call);
+    }
     if (c->check_during) emit_check_output(c, n, name, rs, nr);
     free(body);
     return c->d->n_errors > errors_before ? -1 : 0;

@@ -90,6 +90,7 @@ static int emit_body(emit_ctx *c, const ir_node *scan, int b, const char *fname)
     bc.check_during = NULL;
     bc.fail_return = "return -1;"; /* a kernel's run-time check failed (an index out of range): the loop stops */
     bc.in_body = 1;
+    bc.profile = 0; /* the scan's call is timed whole (emit_profile.c) */
     bc.graph_uses_seed = 0;
     bc.groups = (emit_lists){0};
     bc.siblings = (emit_lists){0};
@@ -241,10 +242,18 @@ int emit_scan_loop(emit_ctx *c, const ir_node *n) {
     if (c->in_body)
         fprintf(c->calls, "        if (%s(n, %s, mb, wn, wc, %s, in, part) != 0) %s\n    }\n", fname,
                 emit_dim(c, s0->shape.d[1]), c->graph_uses_seed ? "seed" : "0", c->fail_return);
-    else
+    else if (!c->profile)
         fprintf(c->calls, "        if (%s(n, %s, m->max_batch, %s, %s, %s, in, part) != 0) %s\n    }\n", fname,
                 emit_dim(c, s0->shape.d[1]), c->scan_regions->wn, c->scan_regions->wc,
                 c->graph_uses_seed ? "seed" : "0", c->fail_return);
+    else { /* the whole loop timed as one call (its FLOPs are not counted) */
+        fprintf(c->calls, "    ");
+        emit_prof_call(c, n, fname, "-1.0",
+                       arena_printf(c->ar, "if (%s(n, %s, m->max_batch, %s, %s, %s, in, part) != 0) %s", fname,
+                                    emit_dim(c, s0->shape.d[1]), c->scan_regions->wn, c->scan_regions->wc,
+                                    c->graph_uses_seed ? "seed" : "0", c->fail_return));
+        fprintf(c->calls, "    }\n");
+    }
     c->uses_n = 1;
     (void)sn, (void)sc;
     return 0;

@@ -107,6 +107,13 @@ int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
     const char *cc_cmd = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
     const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
     int verbose = opt && opt->verbose;
+    /* a profiled build's -DDL_PROFILE is one of the compiler's words, and so
+     * part of the cache key: it never shares an entry with the plain build */
+    char profiled[4096];
+    if (opt && opt->profile) {
+        snprintf(profiled, sizeof profiled, "%s -DDL_PROFILE", cflags);
+        cflags = profiled;
+    }
     jit_cc cc;
     if (jit_cc_prepare(&cc, cc_cmd, cflags) != 0) return -1;
     char root[4096], key[JIT_HEX], dir[4200];

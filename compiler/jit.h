@@ -16,6 +16,7 @@ typedef struct jit_options {
     const char *cflags;      /* default $DLNC_CFLAGS or "-O3 -march=native -fno-math-errno" (sqrtf/expf vectorize without errno) */
     const char *cache_dir;   /* default $DLNC_CACHE, $XDG_CACHE_HOME/dlnc or ~/.cache/dlnc (jit_cache.h) */
     int verbose;             /* print the cache entry and the compile command */
+    int profile;             /* add -DDL_PROFILE (`dlnc run --profile`: timed kernel calls) */
 } jit_options;
 
 typedef struct jit_module {

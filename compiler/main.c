@@ -102,7 +102,11 @@ static void usage(FILE *out) {
             "  --history FILE.csv  write the per-epoch loss/accuracy curve, and beside it the\n"
             "                      per-step losses (FILE.steps.csv), their pictures (FILE.png,\n"
             "                      FILE.svg) and a classifier's FILE.confusion.{csv,png,svg}\n"
-            "  --quiet             no progress lines\n"
+            "  --quiet             no progress lines (neither per epoch nor within one)\n"
+            "  --progress-every S  when stderr is not a terminal, a progress line within the epoch\n"
+            "                      every S seconds (default 10); a terminal's line is redrawn in place\n"
+            "  --profile           time every kernel and print, after the run, the time per .dln\n"
+            "                      line (forward, backward, optimizer, eval), slowest first\n"
             "\n"
             "search options (also --model, --epochs, --max-steps, --seed, --checkpoint, --history):\n"
             "  --grid SPEC         the settings to try: SETTING=v1,v2,...[;SETTING=...], every combination;\n"
@@ -349,6 +353,17 @@ static int parse_options(int argc, char **argv, options *o) {
             o->model = argv[++i];
         } else if (!strcmp(a, "--quiet")) {
             o->run_opt.quiet = 1;
+        } else if (!strcmp(a, "--profile")) {
+            o->jit.profile = 1;
+        } else if (!strcmp(a, "--progress-every")) {
+            NEXT();
+            char *end;
+            double s = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(s > 0) || !isfinite(s)) {
+                fprintf(stderr, "dlnc: error: --progress-every expects seconds > 0, got '%s'\n", argv[i]);
+                return -1;
+            }
+            o->run_opt.progress_every = s;
         } else if (!strcmp(a, "--cc")) {
             NEXT();
             o->jit.cc = argv[++i];
@@ -367,6 +382,10 @@ static int parse_options(int argc, char **argv, options *o) {
             o->input = a;
         }
 #undef NEXT
+    }
+    if (o->jit.profile && o->run > 1) {
+        fprintf(stderr, "dlnc: error: --profile times the training of dlnc run (or instruments the C of -o)\n");
+        return -1;
     }
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
         fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
@@ -691,7 +710,8 @@ int main(int argc, char **argv) {
     const char *h_name = o.run ? "model.h" : base_name(h_path);
     char *c_text = NULL, *h_text = NULL;
     size_t c_len = 0, h_len = 0;
-    emit_options eopt = {.header_name = h_name, .source_name = o.input, .check_numerics = o.check_numerics};
+    emit_options eopt = {.header_name = h_name, .source_name = o.input, .check_numerics = o.check_numerics,
+                         .profile = (o.run == 0 || o.run == 1) && o.jit.profile};
     int rc = emit_to_memory(eo.mods, eo.n_mods, &eopt, &d, &c_text, &c_len, &h_text, &h_len);
     if (rc != 0 || d.n_errors) {
         free(c_text);
@@ -705,6 +725,7 @@ int main(int argc, char **argv) {
                      : o.run == 2                 ? run_sample(&jm, &o)
                      : eo.mods[0]->train->section ? run_steps(&jm, &o, eo.mods, eo.n_mods)
                                                   : run_training(&jm, &o);
+            if (o.jit.profile && o.run == 1 && dl_prof_report(stdout) != 0) fprintf(stderr, "dlnc: no kernel ran\n");
             jit_unload(&jm);
         }
     } else if (o.emit) {

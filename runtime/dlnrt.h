@@ -42,6 +42,47 @@ const char *dl_nonfinite_name(float v);
  * `dlnc --check-numerics` generates. */
 int dl_check_finite(const float *y, int64_t n, const char *what, const char *during, int64_t step);
 
+/* ---- profiling (`dlnc run --profile`) --------------------------------------
+ * A model emitted with profiling wraps each kernel call of its step
+ * functions in DL_PROF(site, flops, call), and defines the call's site
+ * (which kernel, phase and .dln line) under #ifdef DL_PROFILE. Built without
+ * -DDL_PROFILE the wrapper is the call alone, so only a build that asks for
+ * it pays for the clock. dl_prof_add lists a site the first time it runs
+ * and adds to its counters with atomics, so kernels called from several
+ * threads are counted right; dl_prof_report prints the table (profile.c). */
+typedef struct dl_prof_site {
+    const char *kernel;                   /* the generated function, e.g. "mlp_train_k12_log" */
+    const char *phase;                    /* "forward", "backward", "optimizer", "eval" or "inference" */
+    const char *line;                     /* the user's .dln line, "mlp.dln:8" ("-": no line) */
+    const char *what;                     /* the stdlib block called there, or the op ("dense", "relu") */
+    int self;                             /* 1: the op is written on that line; 0: inlined from a block */
+    const char *inner;                    /* inlined: the block's own line, "stdlib/layers.dln:12"; else NULL */
+    const char *op;                       /* the op there ("conv2d", "matmul") */
+    /* counters, zero until the first call */
+    struct dl_prof_site *next;            /* the list of sites that ran */
+    int listed;
+    int64_t calls, ns;
+    int64_t flops;                        /* summed over calls with a known count */
+    int64_t unknown_flops;                /* calls whose count is unknown (flops < 0) */
+} dl_prof_site;
+int64_t dl_prof_clock(void);              /* nanoseconds, monotonic */
+void dl_prof_add(dl_prof_site *s, int64_t t0, double flops);
+/* The tables of every site that ran: the training step (forward, backward,
+ * optimizer), then evaluation; rows by (phase, line), slowest first, each
+ * with the block lines inlined into it beneath. 0, or -1 when nothing ran. */
+int dl_prof_report(FILE *out);
+void dl_prof_reset(void);                 /* forget every site's counts */
+#ifdef DL_PROFILE
+#define DL_PROF(site, flops, ...)                                                                                      \
+    do {                                                                                                               \
+        const int64_t dl_prof_t0_ = dl_prof_clock();                                                                   \
+        __VA_ARGS__;                                                                                                   \
+        dl_prof_add(&(site), dl_prof_t0_, (flops));                                                                    \
+    } while (0)
+#else
+#define DL_PROF(site, flops, ...) __VA_ARGS__
+#endif
+
 /* ---- random numbers ------------------------------------------------------
  * Counter-based (SplitMix64/Philox-style): the value at (seed, stream, index)
  * does not depend on thread count or call order, so dropout masks and
@@ -1148,6 +1189,8 @@ typedef struct dl_run_options {
     int seed_set;                         /* so that seed 0 is a seed like any other */
     int resume;                           /* continue from the checkpoint's run state, if the file exists */
     int log_every;                        /* > 0 overrides the train section's log_every (ABI 6) */
+    double progress_every;                /* > 0: seconds between the in-epoch progress lines when stderr (ABI 6)
+                                             is not a terminal (default 10) */
 } dl_run_options;
 
 typedef struct dl_run_result {

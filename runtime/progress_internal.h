@@ -39,4 +39,27 @@ typedef struct dl_step_log {
 } dl_step_log;
 /* step  1200  epoch 3  loss 0.4123  lr 0.000875 */
 void dl_step_log_add(dl_step_log *l, FILE *out, int64_t step, int epoch, float loss, float lr);
+
+/* The in-epoch progress line (progress_live.c): on stderr, redrawn in place
+ * on a terminal, a plain line every `every` seconds elsewhere:
+ *   [epoch 2/10] 120/469  loss 0.4123  10240 samples/s  ETA 4.1s */
+typedef struct dl_live {
+    FILE *out;                            /* NULL: --quiet */
+    int tty;                              /* redraw in place */
+    double every;                         /* not a terminal: seconds between lines */
+    double t0, last;                      /* the epoch's start, the last line's time */
+    int first;                            /* no line yet this epoch (a terminal draws the first step) */
+    int drawn;                            /* a redrawn line is on the screen (erase before printing) */
+    int epoch, epochs;
+    int64_t total;                        /* steps in this epoch, 0 when unknown */
+} dl_live;
+void dl_live_init(dl_live *l, FILE *out, int quiet, double every);
+/* the steps an epoch of `batches` will take, --max-steps (0: none) having
+ * `done` of them behind it; 0 when the source does not know its length */
+int64_t dl_live_total(int64_t batches, int64_t max_steps, int64_t done);
+void dl_live_epoch(dl_live *l, int epoch, int epochs, int64_t total);
+/* k steps and `samples` samples done this epoch; loss: "loss 0.4123" */
+void dl_live_step(dl_live *l, int64_t k, int64_t samples, const char *loss);
+/* erase a redrawn line before anything else goes to the terminal */
+void dl_live_clear(dl_live *l);
 #endif

@@ -116,6 +116,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     dl_dataset train = {0}, eval = {0};
     dl_source src = {0};
     FILE *history = NULL;
+    dl_live live = {0};                   /* the in-epoch line, erased before an error is printed */
     int have_eval, rc = -1;
     if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) return -1;
     if (dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
@@ -174,9 +175,12 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         }
     }
     const double t_start = dl_now();
+    dl_live_init(&live, stderr, opt.quiet, opt.progress_every);
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
         if (e > 0) src.reset(&src);
+        dl_live_epoch(&live, e + 1, epochs, dl_live_total(src.batches, opt.max_steps, result.steps));
+        int64_t seen = 0;
         double sum[DL_MAX_STEPS] = {0};
         int64_t runs[DL_MAX_STEPS] = {0}, bi = 0, nb;
         int stop = 0;
@@ -203,7 +207,14 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
                 }
             }
             result.steps++;
+            seen += nb;
+            char running[160] = "";
+            for (int k = 0, len = 0; k < n && len < (int)sizeof running; k++)
+                len += snprintf(running + len, sizeof running - len, "%sloss_%s %.4f", k ? "  " : "", steps[k].model,
+                               sum[k] / (double)(runs[k] > 0 ? runs[k] : 1));
+            dl_live_step(&live, bi, seen, running);
         }
+        dl_live_clear(&live);
         if (bi == 0) break;
         result.epochs_done = e + 1;
         const double secs = dl_now() - t0;
@@ -233,6 +244,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     }
     rc = 0;
 done:
+    dl_live_clear(&live);
     if (res) *res = result;
     if (history && fclose(history) && rc == 0) {
         dl_set_error("cannot write '%s'", opt.history_csv);

@@ -560,6 +560,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     dl_batch db;
     FILE *history = NULL;
     dl_run_record rec = {0};
+    dl_live live = {0};                   /* the in-epoch line, erased before an error is printed */
     dl_keep_best kb;
     dl_keep_best_init(&kb);
     dl_eval_tally tally = {0};
@@ -659,9 +660,11 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
     int last_saved = at.epochs_done;
+    dl_live_init(&live, stderr, opt.quiet || !lead, opt.progress_every); /* rank 0 alone draws it */
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
         if (e > 0) src.reset(&src);
+        dl_live_epoch(&live, e + 1, epochs, dl_live_total(batches, opt.max_steps, result.steps));
         /* carried state starts every epoch from its initializer (so a resumed run replays it exactly) */
         if (api->reset_state) api->reset_state(m);
         double loss_sum = 0;
@@ -713,8 +716,13 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
             seen += n;
             result.steps++;
             dl_record_step(&rec, result.steps, e + (double)bi / batches, loss);
+            if (slog.every > 0 && slog.count + 1 >= slog.every) dl_live_clear(&live);
             dl_step_log_add(&slog, stdout, result.steps, e + 1, loss, lr);
+            char running[48];
+            snprintf(running, sizeof running, "loss %.4f", loss_sum / seen);
+            dl_live_step(&live, bi, seen, running);
         }
+        dl_live_clear(&live);
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
@@ -869,6 +877,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     }
     rc = 0;
 done:
+    dl_live_clear(&live);
     if (res) *res = result;
     dl_keep_best_free(&kb);
     dl_tally_free(&tally);

@@ -324,6 +324,8 @@ fi
 
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
+# the in-epoch progress line and --profile (uses pictures.sh's $D and run.sh's two.dln)
+. tests/e2e/progress.sh
 
 # make install / uninstall, pkg-config, the soname, the man page.
 . tests/e2e/install.sh
