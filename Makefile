@@ -65,7 +65,7 @@ OBJ      = $(BUILD)/obj
 RT_SRC   = $(filter-out runtime/dist_mpi.c,$(wildcard runtime/*.c))
 RT_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(RT_SRC))
 CC_SRC   = $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-CC_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(CC_SRC)) $(OBJ)/gen/dln.tab.o $(OBJ)/gen/lex.yy.o $(OBJ)/gen/stdlib_gen.o $(OBJ)/gen/rt_header_gen.o
+CC_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(CC_SRC)) $(OBJ)/gen/dln.tab.o $(OBJ)/gen/lex.yy.o $(OBJ)/gen/stdlib_gen.o $(OBJ)/gen/rt_header_gen.o $(OBJ)/gen/deploy_rt_gen.o
 STDLIB   = $(wildcard stdlib/*.dln)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -85,6 +85,14 @@ $(GEN)/lex.yy.c $(GEN)/lex.yy.h: grammar/dln.l $(GEN)/dln.tab.h
 $(GEN)/stdlib_gen.c: $(STDLIB) compiler/embed_stdlib.sh
 	@mkdir -p $(GEN)
 	sh compiler/embed_stdlib.sh $(STDLIB) > $@
+
+# dlnc export's portable runtime pieces, in dependency order (deploy.c).
+DEPLOY_RT = $(addprefix compiler/deploy_rt/,dl_set_error.c deploy_q8.c dl_sgemm.c dl_sgemm.int8.c dl_conv2d_ep.c \
+            dl_conv2d_ep.int8.c dl_conv2d.c \
+            deploy_pool.c dl_max_pool2d.c dl_avg_pool2d.c dl_adaptive_avg_pool2d.c dl_layer_norm.c)
+$(GEN)/deploy_rt_gen.c: $(DEPLOY_RT) compiler/embed_stdlib.sh
+	@mkdir -p $(GEN)
+	TABLE=deploy_rt sh compiler/embed_stdlib.sh $(DEPLOY_RT) > $@
 
 $(GEN)/rt_header_gen.c: runtime/dlnrt.h compiler/embed_text.sh
 	@mkdir -p $(GEN)

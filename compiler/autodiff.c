@@ -72,13 +72,16 @@ static int backward(ad_ctx *c, ir_node *const *ys, ir_node *const *seeds, int n_
         if (at > top) top = at;
     }
     if (top < 0) return 0;
-    /* forward: wanted = depends on a target; stop_grad and integers cut it */
+    /* forward: wanted = depends on a target; stop_grad and integers cut it
+     * (a stop_grad node stays wanted when it is a target itself: PGD's
+     * grad(loss, x_k) at a detached batch x_k) */
     for (int i = 0; i <= top; i++) {
         ir_node *n = g->nodes[i];
-        if (n->dtype != IR_F32 || n->op == OP_stop_grad) {
+        if (n->dtype != IR_F32) {
             c->wanted[n->id] = 0;
             continue;
         }
+        if (n->op == OP_stop_grad) continue;
         for (int k = 0; k < n->nin && !c->wanted[n->id]; k++) c->wanted[n->id] = c->wanted[n->in[k]->id];
     }
     /* backward: keep only what the ys depend on */

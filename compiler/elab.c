@@ -1072,7 +1072,7 @@ static int model_symbol(elab *e, const ast_expr *dx, int first) {
 /* One tensor input of a model: its first dimension is the batch symbol N; a
  * dimension that is a name with no compile-time value is a further run-time
  * symbol (`T` in `tokens: i32[N, T]`), shared by every input naming it. */
-int bind_tensor_input(elab *e, frame *f, const ast_formal *fm) {
+static int bind_tensor_input_as(elab *e, frame *f, const ast_formal *fm, ir_node *given) {
     const ast_type *t = fm->type;
     if (!t->has_shape) {
         diag_error(e->d, t->loc, "model input '%s' needs a shape, e.g. f32[N, 784]", fm->name);
@@ -1113,19 +1113,22 @@ int bind_tensor_input(elab *e, frame *f, const ast_formal *fm) {
         diag_error(e->d, t->loc, "model input '%s' must start with the batch dimension, e.g. f32[N, ...]", fm->name);
         return 0;
     }
-    if (e->g->n_inputs >= ELAB_MAX_IO) {
+    if (!given && e->g->n_inputs >= ELAB_MAX_IO) {
         diag_error(e->d, fm->loc, "a model may take at most %d tensor inputs", ELAB_MAX_IO);
         return 0;
     }
-    ir_node *in = ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
+    ir_node *in = given ? given : ir_input_node(e->g, fm->name, t->dtype == AST_DT_F32 ? IR_F32 : IR_I32, &s, fm->loc);
     frame_bind(e, f, fm->name, v_tensor(in, fm->loc));
     return 1;
 }
 
+int bind_tensor_input(elab *e, frame *f, const ast_formal *fm) { return bind_tensor_input_as(e, f, fm, NULL); }
+
 /* Bind the model's arguments: scalars (which must have defaults) first, so
  * that `d: int = 64` sizes `x: f32[N, d]` wherever it is listed; then the
- * tensor inputs in order (graph inputs 0, 1, ...). */
-static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
+ * tensor inputs in order (graph inputs 0, 1, ...; or given[0], given[1], ...
+ * when the body runs again on other tensors). */
+static int bind_model_inputs(elab *e, frame *f, const ast_decl *model, ir_node *const *given) {
     for (int i = 0; i < model->n_formals; i++) {
         const ast_formal *fm = &model->formals[i];
         if (fm->type && fm->type->kind == AST_TY_TENSOR) continue;
@@ -1137,9 +1140,10 @@ static int bind_model_inputs(elab *e, frame *f, const ast_decl *model) {
         if (dv.kind == V_ERROR || !check_scalar_formal(e, fm, &dv, model->name)) return 0;
         frame_bind(e, f, fm->name, dv);
     }
-    for (int i = 0; i < model->n_formals; i++) {
+    for (int i = 0, k = 0; i < model->n_formals; i++) {
         const ast_formal *fm = &model->formals[i];
-        if (fm->type && fm->type->kind == AST_TY_TENSOR && !bind_tensor_input(e, f, fm)) return 0;
+        if (fm->type && fm->type->kind == AST_TY_TENSOR && !bind_tensor_input_as(e, f, fm, given ? given[k++] : NULL))
+            return 0;
     }
     if (e->g->n_inputs == 0) {
         diag_error(e->d, model->name_loc, "model '%s' takes no tensor input\nhint: e.g. model %s(x: f32[N, 784]) -> ...",
@@ -1209,15 +1213,23 @@ static int model_outputs(elab *e, const ast_decl *model, const value *ret, model
     return 1;
 }
 
-/* Run the model body into e->g: its inputs and outputs into io. */
-static int run_model(elab *e, const ast_decl *model, model_io *io) {
+/* Run the model body into e->g: its inputs (new graph inputs, or `given`)
+ * and outputs into io. */
+static int run_model(elab *e, const ast_decl *model, model_io *io, ir_node *const *given) {
     frame f = {.prefix = "", .decl = model};
     *io = (model_io){0};
-    if (!bind_model_inputs(e, &f, model)) return 0;
+    if (!bind_model_inputs(e, &f, model, given)) return 0;
     io->n_in = e->g->n_inputs;
     exec_body(e, &f, &model->body);
     if (!check_returns(e, &f, model, model->name_loc)) return 0;
     return model_outputs(e, model, &f.ret, io);
+}
+
+/* The model body again, on other tensors (adversarial training's attacked
+ * batches): the same instance names, so the same parameters, and batch-norm
+ * statistics chained after the first run's (e->updated). */
+int rerun_model(elab *e, const ast_decl *model, ir_node *const *inputs, model_io *io) {
+    return run_model(e, model, io, inputs);
 }
 
 static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, ir_mode mode, const ast_decl *train,
@@ -1228,7 +1240,7 @@ static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, i
     e->updated = NULL;
     e->cap_updated = 0;
     model_io io;
-    if (!run_model(e, model, &io) || e->d->n_errors > errors) return NULL;
+    if (!run_model(e, model, &io, NULL) || e->d->n_errors > errors) return NULL;
     if (!train) {
         for (int i = 0; i < io.n_out; i++) ir_add_output(e->g, IR_OUT_VALUE, i, io.out_names[i], io.out[i]);
         return e->g;

@@ -204,6 +204,22 @@ static value b_layer_norm(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_layer_norm, in, 3, &a), loc);
 }
 
+/* nt_xent(z1, z2, temperature): SimCLR's loss as one op, so the batch may be
+ * the run-time N (ops_contrastive.c). */
+static value b_nt_xent(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[2];
+    for (int i = 0; i < 2; i++)
+        if (!(in[i] = float_tensor_arg(e, &args[i], name, find(name)->args[i].name, loc))) return v_error();
+    double t;
+    if (!float_arg(e, &args[2], 0.5, name, "temperature", &t)) return v_error();
+    if (!(t > 0)) {
+        diag_error(e->d, args[2].loc, "'%s': temperature must be positive, got %g", name, t);
+        return v_error();
+    }
+    ir_attrs a = {.f = {t}, .nf = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_nt_xent, in, 2, &a), loc);
+}
+
 static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     uint32_t mask;
@@ -720,6 +736,7 @@ static const builtin builtins[] = {
     {"softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_softmax, 0},
     {"log_softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_log_softmax, 0},
     {"layer_normalize", {{"x", 1}, {"weight", 1}, {"bias", 1}, {"eps", 0}}, 4, b_layer_norm, OP_layer_norm, 0},
+    {"nt_xent", {{"z1", 1}, {"z2", 1}, {"temperature", 0}}, 3, b_nt_xent, OP_nt_xent, 0},
     {"matmul", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_matmul, 0},
     {"maximum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_maximum, 0},
     {"minimum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_minimum, 0},
@@ -768,6 +785,8 @@ static const builtin builtins[] = {
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}, {"size", 0}}, 5, b_upsample, OP_upsample, 0},
     {"roi_align", {{"x", 1}, {"boxes", 1}, {"output_size", 1}, {"spatial_scale", 0}, {"sampling_ratio", 0}, {"aligned", 0}},
      6, b_roi_align, OP_roi_align, 0},
+    {"nms", {{"boxes", 1}, {"scores", 1}, {"iou", 0}, {"score_threshold", 0}, {"max_out", 0}, {"class_ids", 0}},
+     6, b_nms, OP_nms, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
     {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
     /* fused scaled-dot-product attention (elab_attention.c) */

@@ -3,7 +3,8 @@
  *   elab_builtins.c  the built-in functions (primitive ops and small compositions)
  *   elab_consts.c    the builtins that make constant and index tensors (zeros, arange, eye, tril, expand)
  *   elab_init.c      parameter initializers
- *   elab_train.c     the train section: data/optimizer/schedule config and the loss */
+ *   elab_train.c     the train section: data/optimizer/schedule config and the loss
+ *   elab_adv.c       adversarial training: the attack unrolled into the train step's loss */
 #ifndef DLNC_ELAB_INTERNAL_H
 #define DLNC_ELAB_INTERNAL_H
 #include "elab.h"
@@ -184,6 +185,7 @@ value b_chunk(elab *e, src_loc loc, const char *name, value *args);
 value b_pad(elab *e, src_loc loc, const char *name, value *args);
 value b_upsample(elab *e, src_loc loc, const char *name, value *args);
 value b_roi_align(elab *e, src_loc loc, const char *name, value *args);
+value b_nms(elab *e, src_loc loc, const char *name, value *args);
 /* sort, argsort, topk, cumsum, cast_i32 (elab_sort.c) */
 value b_sort(elab *e, src_loc loc, const char *name, value *args);
 value b_topk(elab *e, src_loc loc, const char *name, value *args);
@@ -267,7 +269,26 @@ int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_clas
 int is_multistep(const ast_decl *train);
 int elab_multistep(elab *e, const ast_decl *train, ir_module ***mods, int *n_mods, int *cap);
 
+/* elab_adv.c: `adversarial = fgsm(...) | pgd(...)`, expanded into the train step's loss */
+/* Reads the two settings `adversarial` and `adversarial_input` (either may be NULL); kind ADV_NONE without them. 0, or -1 after an error. */
+int adv_config_build(elab *e, const ast_setting *s, const ast_setting *input, adv_config *out);
+/* The graph input the attack perturbs, among e->g->inputs[0, n): the one named (or reading the field named)
+ * c->input, else dflt; it must be f32 with the batch first. Its index, or -1 after an error. */
+int adv_input(elab *e, const adv_config *c, int n, int dflt);
+/* The section's loss with the attacked input bound to x (a new evaluation of its expression). */
+typedef ir_node *(*adv_loss_at)(elab *e, void *ctx, ir_node *x);
+/* The trained loss: `clean` (the loss at x, already elaborated) mixed with the loss at the attacked batch. */
+ir_node *adv_expand(elab *e, const adv_config *c, ir_node *x, ir_node *clean, adv_loss_at loss_at, void *ctx);
+
+/* A one-model section's loss (elab_train.c): `clean`, the loss just elaborated in f over the model's run io,
+ * attacked in the training graph (the input is adversarial_input, else inputs[dflt]). NULL after an error. */
+ir_node *adv_model_loss(elab *e, const ast_decl *t, frame *f, const ast_expr *loss, const model_io *io, int dflt,
+                        ir_node *clean);
+
 /* elab.c, for elab_steps.c */
 int bind_tensor_input(elab *e, frame *f, const ast_formal *fm);
+/* elab.c, for elab_train.c's adversarial loss: the model's body run again with its tensor inputs bound to
+ * inputs[0, n_in) instead of graph inputs; 0 after an error. */
+int rerun_model(elab *e, const ast_decl *model, ir_node *const *inputs, model_io *io);
 
 #endif

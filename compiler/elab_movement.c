@@ -413,6 +413,30 @@ value b_upsample(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_upsample, &x, 1, &a), loc);
 }
 
+/* nms(boxes, scores, iou = 0.5, score_threshold = none, max_out = all,
+ * class_ids = none): torchvision.ops.nms per image (batched_nms with class
+ * ids) as a fixed-shape f32[N, A] mask, 1 for each box kept. */
+value b_nms(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[3] = {tensor_arg(e, &args[0], name, "boxes"), tensor_arg(e, &args[1], name, "scores"), NULL};
+    if (!in[0] || !in[1]) return v_error();
+    if (args[5].kind != V_NONE && !(in[2] = tensor_arg(e, &args[5], name, "class_ids"))) return v_error();
+    double iou, thr = 0;
+    int64_t max_out;
+    if (!float_arg(e, &args[2], 0.5, name, "iou", &iou) || !int_arg(e, &args[4], 0, name, "max_out", &max_out) ||
+        (args[3].kind != V_NONE && !float_arg(e, &args[3], 0, name, "score_threshold", &thr)))
+        return v_error();
+    if (!(iou >= 0 && iou <= 1)) {
+        diag_error(e->d, args[2].loc, "iou must be in [0, 1], got %g", iou);
+        return v_error();
+    }
+    if (max_out < 0 || (args[4].kind != V_NONE && max_out == 0)) {
+        diag_error(e->d, args[4].loc, "max_out must be >= 1, got %lld", (long long)max_out);
+        return v_error();
+    }
+    ir_attrs a = {.i = {max_out, args[3].kind != V_NONE}, .ni = 2, .f = {iou, thr}, .nf = 2};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_nms, in, in[2] ? 3 : 2, &a), loc);
+}
+
 /* roi_align(x, boxes, output_size, spatial_scale = 1.0, sampling_ratio = -1,
  * aligned = false): torchvision.ops.roi_align with the boxes of each image
  * as a fixed-size f32[N, R, 4] (the list form of its `boxes`), giving

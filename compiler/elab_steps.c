@@ -25,8 +25,10 @@
 #include "elab_internal.h"
 
 static const char *const section_keys[] = {"models", "data", "epochs", "seed", "checkpoint", "augment",
-                                           "optim", "optimizer", "sched", "schedule", "step"};
-static const char *const step_keys[] = {"loss", "optim", "optimizer", "sched", "schedule", "repeat", "clip"};
+                                           "optim", "optimizer", "sched", "schedule", "step", "adversarial",
+                                           "adversarial_input"};
+static const char *const step_keys[] = {"loss", "optim", "optimizer", "sched", "schedule", "repeat", "clip",
+                                        "adversarial", "adversarial_input"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
 
@@ -108,6 +110,20 @@ static int reaches_trainable(const ir_graph *g, ir_node *loss) {
     return 0;
 }
 
+/* The step's loss evaluated again with the attacked input rebound (elab_adv.c). */
+typedef struct step_attack {
+    frame *f;
+    const char *name;     /* the attacked input's name in f */
+    const ast_expr *loss;
+} step_attack;
+
+static ir_node *step_loss_at(elab *e, void *ctx, ir_node *x) {
+    step_attack *sa = ctx;
+    frame_bind(e, sa->f, sa->name, v_tensor(x, sa->loss->loc));
+    value v = eval_expr(e, sa->f, sa->loss);
+    return v.kind == V_TENSOR ? v.t : NULL;
+}
+
 /* One graph of a step module: forward (the loss per row, f32[N, 1]), eval_step or train_step. */
 static ir_graph *step_graph(elab *e, const ast_decl *const *models, int n, const char *field, const ast_setting *step,
                             int label_is_class, const char *name, ir_mode mode, int forward) {
@@ -134,6 +150,14 @@ static ir_graph *step_graph(elab *e, const ast_decl *const *models, int n, const
         ir_node *rows = ir_add(e->g, e->d, ls->value->loc, OP_broadcast_to, &v.t, 1, &a);
         ir_add_output(e->g, IR_OUT_VALUE, 0, "loss", rows);
         if (forward) return e->g;
+    }
+    const adv_config *adv = &e->mod->train->adv;
+    if (adv->kind != ADV_NONE) {   /* the attacked input: the image, or a field the loss reads */
+        int k = adv_input(e, adv, e->g->n_inputs, 0);
+        if (k < 0) return NULL;
+        step_attack sa = {.f = &f, .name = e->g->inputs[k].name, .loss = ls->value};
+        if (mode == IR_MODE_TRAIN && !(v.t = adv_expand(e, adv, e->g->inputs[k].node, v.t, step_loss_at, &sa)))
+            return NULL;
     }
     ir_add_output(e->g, IR_OUT_LOSS, 0, "loss", v.t);
     if (mode != IR_MODE_TRAIN) return e->g;
@@ -217,14 +241,14 @@ static int check_keys(elab *e, const ast_decl *t) {
             ok = 0;
         } else if (!is_key(s->key, section_keys, COUNT(section_keys))) {
             diag_error(e->d, s->key_loc, "unknown setting '%s' in a train section with steps\nhint: the section takes "
-                       "models, data, epochs, seed, checkpoint, augment, optim, sched and step blocks; each step "
-                       "takes loss, optim, sched, repeat, clip", s->key);
+                       "models, data, epochs, seed, checkpoint, augment, optim, sched, adversarial and step "
+                       "blocks; each step takes loss, optim, sched, repeat, clip, adversarial", s->key);
             ok = 0;
         }
         for (int j = 0; s->step && j < s->n_sub; j++)
             if (!is_key(s->sub[j].key, step_keys, COUNT(step_keys)) || s->sub[j].step) {
                 diag_error(e->d, s->sub[j].key_loc, "unknown step setting '%s'\nhint: a step takes loss, optim, "
-                           "sched, repeat, clip", s->sub[j].key);
+                           "sched, repeat, clip, adversarial", s->sub[j].key);
                 ok = 0;
             }
         if (s->step && ok && !sub_setting(s, "loss", NULL)) {

@@ -25,7 +25,8 @@
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
-                                         "init_prefix", "early_stop", "log_every", "freeze", "lr_scale", "init_skip"};
+                                         "init_prefix", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
+                                         "views", "adversarial", "adversarial_input"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -792,6 +793,33 @@ static int has_mixup(const ast_decl *t) {
     return 0;
 }
 
+/* views = 2: each training image twice, each view transformed by the augment
+ * list with its own draws (runtime/augment.c), the second as the field
+ * image2. Only for image sources, only with augmentations to differ by, and
+ * not with mixup or cutmix, which blend samples across the batch. */
+static void build_views(elab *e, const ast_decl *t, const ast_setting *s, dl_data_config *dc) {
+    frame f = {.prefix = ""};
+    value v = eval_expr(e, &f, s->value);
+    int64_t k = 0;
+    if (v.kind == V_ERROR || !get_int(e, &v, 1, "views", &k)) return;
+    if (k > 2) {
+        diag_error(e->d, v.loc, "'views' must be 1 or 2, got %lld\nhint: views = 2 gives each image twice, as the "
+                   "fields image and image2", (long long)k);
+        return;
+    }
+    if (k == 1) return;
+    const char *kind = dc->kind ? dc->kind : "";
+    if (strcmp(train_primary_field(dc), "image") != 0 || strcmp(kind, "detection_canvas") == 0)
+        diag_error(e->d, s->loc, "'views = 2' needs an image source (fashion_mnist, mnist, cifar10, image_folder, ...)%s%s",
+                   *kind ? "; this one is " : "", kind);
+    else if (!setting(t, "augment", NULL))
+        diag_error(e->d, s->loc, "'views = 2' without 'augment' gives two identical views\nhint: add e.g. augment = "
+                   "[random_resized_crop(), hflip(), color_jitter(brightness = 0.4, contrast = 0.4)]");
+    else if (has_mixup(t))
+        diag_error(e->d, s->loc, "'views = 2' cannot be used with mixup or cutmix, which blend samples across the batch");
+    else dc->augment.views = 2;
+}
+
 /* Metrics by name; `needs` says what the labels must be for it to mean anything. */
 enum { NEED_ANY, NEED_CLASSES, NEED_MASKS, NEED_SEQ2SEQ, NEED_BOXES };
 static const struct {
@@ -874,13 +902,14 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale, init_skip", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
     if ((s = setting(t, "augment", NULL)) && build_augment(e, s, &c->data.augment, label_is_class) == 0)
         grey_colour(e, s, &c->data);
+    if ((s = setting(t, "views", NULL))) build_views(e, t, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
@@ -920,6 +949,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     }
     if ((s = setting(t, "init_skip", NULL)) && !setting(t, "init_from", NULL))
         diag_error(e->d, s->loc, "'init_skip' needs 'init_from', the checkpoint to load from");
+    adv_config_build(e, setting(t, "adversarial", NULL), setting(t, "adversarial_input", NULL), &out->adv);
     groups_build(e, setting(t, "freeze", NULL), setting(t, "lr_scale", NULL), setting(t, "init_skip", NULL),
                  &out->groups);
     return e->d->n_errors > errors ? -1 : 0;
@@ -1000,6 +1030,7 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32, 0, -1};
     if (dc->kind && strcmp(dc->kind, "csv") == 0 && dc->csv.has_weight)
         out[n++] = (data_field){"weight", FIELD_SAMPLE, IR_F32, 0, -1};
+    if (dc->augment.views == 2) out[n++] = (data_field){"image2", FIELD_LIKE_PRIMARY, IR_F32, 0, -1};
     return n;
 }
 
@@ -1121,7 +1152,8 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
         if (field_of[i] < 0 && io->n_in == 1) field_of[i] = 0;
         if (field_of[i] < 0) {
             diag_error(e->d, in->node->loc, "model input '%s' is not given by the data\nhint: %s(...) gives the fields %s; "
-                       "name each input after the field it reads", in->name, src, field_list(e, fs, nf));
+                       "name each input after the field it reads%s", in->name, src, field_list(e, fs, nf),
+                       strcmp(in->name, "image2") == 0 ? " (image2, a second view, with views = 2)" : "");
             diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }
@@ -1217,16 +1249,24 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
                    "input reading target_in and logits f32[N, T, V] as its first output", t->name);
         return NULL;
     }
-    /* mAP decodes the first output in the grid target's encoding, cell by cell */
+    /* mAP decodes the first output in the grid target's encoding, cell by cell, or as
+     * per-anchor boxes [N, A, 5 + C] (x1, y1, x2, y2, background and class logits) */
     ir_dtype gdt;
     ir_shape gs;
     if (e->mod->train && (e->mod->train->cfg.metrics & DL_METRIC_MAP) && nf > 1 && field_type(&fs[1], io, primary, &gdt, &gs) &&
         !ir_shape_eq(&io->out[0]->shape, &gs)) {
-        char have[160], want[160];
-        diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'map' decodes the first output of model '%s' as the "
-                   "grid target, %s; it is %s", t->name, ir_shape_str(want, sizeof want, IR_F32, &gs, e->mod),
-                   ir_shape_str(have, sizeof have, io->out[0]->dtype, &io->out[0]->shape, e->mod));
-        return NULL;
+        const ir_shape *os = &io->out[0]->shape;
+        if (io->out[0]->dtype == IR_F32 && os->rank == 3 && ir_dim_eq(os->d[0], gs.d[0]) && ir_dim_is_const(os->d[1]) &&
+            ir_dim_eq(os->d[2], gs.d[3])) {
+            e->mod->train->cfg.metrics |= DL_METRIC_MAP_BOXES;
+        } else {
+            char have[160], want[160];
+            diag_error(e->d, setting(t, "metrics", NULL)->value->loc, "'map' decodes the first output of model '%s' as the "
+                       "grid target, %s, or as boxes f32[N, A, %lld]; it is %s", t->name,
+                       ir_shape_str(want, sizeof want, IR_F32, &gs, e->mod), (long long)gs.d[3].k,
+                       ir_shape_str(have, sizeof have, io->out[0]->dtype, &io->out[0]->shape, e->mod));
+            return NULL;
+        }
     }
 
     /* Names the loss can use: outputs, inputs, fields. */
@@ -1306,6 +1346,11 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
         diag_error(e->d, s->value->loc, "the loss must be a scalar f32[], got %s\nhint: reduce it, e.g. mean(...)",
                    v_describe(e, &v));
         return NULL;
+    }
+    if (e->mod->train && e->mod->train->adv.kind != ADV_NONE) {
+        int k = 0;   /* the input reading the image */
+        while (k < io->n_in - 1 && e->g->inputs[k].node != primary) k++;
+        return adv_model_loss(e, t, &f, s->value, io, k, v.t);
     }
     return v.t;
 }

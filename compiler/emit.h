@@ -28,4 +28,19 @@ typedef struct emit_options {
 int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out,
            const emit_options *opt, diag_ctx *d);
 
+/* The forward graph alone, for `dlnc export` (deploy.c): its kernels and
+ * `<model>_forward(m, x, out, n)` (one f32 input and one output only),
+ * reading m->params, m->act, m->max_batch and m->statics like the full
+ * module's. Fills the sizes the caller must provide (in floats): the
+ * parameter region with param_offset[i] per parameter, the activations
+ * (act_n per sample of the batch, then act_c), the STATIC values. */
+/* Whether C text uses the identifier id (not as part of a longer name). */
+int emit_mentions_ident(const char *text, const char *id);
+
+typedef struct emit_forward_layout {
+    int64_t param_floats, act_n, act_c, statics;
+    const int64_t *param_offset;
+} emit_forward_layout;
+int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ctx *d);
+
 #endif

@@ -730,8 +730,8 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, "                         .rrc_scale = {%s, %s}, .rrc_ratio = {%s, %s}, .saturation = %s, .hue = %s,\n",
             emit_float(c, a->rrc_scale[0]), emit_float(c, a->rrc_scale[1]), emit_float(c, a->rrc_ratio[0]),
             emit_float(c, a->rrc_ratio[1]), emit_float(c, a->saturation), emit_float(c, a->hue));
-    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s},\n", emit_float(c, a->cutmix_alpha),
-            emit_float(c, a->cutmix_p));
+    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s, .views = %d},\n",
+            emit_float(c, a->cutmix_alpha), emit_float(c, a->cutmix_p), a->views);
     fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
             t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
     fprintf(f, "             .task = ");
@@ -1140,6 +1140,24 @@ static void emit_guard_name(FILE *h, const char *header)
 {
     for (const char *s = header ? header : "model.h"; *s; s++)
         fputc(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_', h);
+}
+
+int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ctx *d)
+{
+    if (!m->forward || !emit_legacy_api(m)) {
+        diag_fatal_noloc(d, "%s: only a model with one f32 input (batch first) and one output can be exported", m->name);
+        return -1;
+    }
+    /* the other graphs would only make the arena larger */
+    ir_graph *eval = m->eval_step, *train = m->train_step;
+    m->eval_step = m->train_step = NULL;
+    module_layout L;
+    layout_module(m, &L);
+    m->eval_step = eval, m->train_step = train;
+    int rc = emit_step(out, m, m->forward, STEP_FORWARD, &L, emit_share_new(m->ar), 0, 0, NULL, d);
+    *lay = (emit_forward_layout){.param_floats = L.n_pfloats, .act_n = align16(L.act_n), .act_c = align16(L.act_c),
+                                 .statics = L.n_statics, .param_offset = L.poff};
+    return rc;
 }
 
 int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const emit_options *opt, diag_ctx *d)

@@ -676,8 +676,7 @@ static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *const *rs, int n
 }
 
 /* `acc = fmaxf(acc, e)` / `acc += e` for member j, with its statements. */
-/* Whether C text uses the identifier id (not as part of a longer name). */
-static int mentions_ident(const char *text, const char *id)
+int emit_mentions_ident(const char *text, const char *id)
 {
     size_t n = strlen(id);
     for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
@@ -826,7 +825,7 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
                 reduce_step(c, s, ind2, rs[j], arena_printf(c->ar, "%s[k]", lane[j]), args, nargs, refs);
                 fclose(s);
                 /* a broadcast scalar summed (the gradient of a sum) reads no element */
-                if (mentions_ident(step, "i")) fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
+                if (emit_mentions_ident(step, "i")) fprintf(b, "%sconst int64_t i = %s + k;\n", ind2, q);
                 fputs(step, b);
                 free(step);
                 fprintf(b, "%s    }\n", ind);

@@ -283,6 +283,16 @@ static void emit_roi_align(emit_ctx *c, FILE *b, const ir_node *n)
             grad ? "gradient of the output" : "x");
 }
 
+/* ---- nms: one runtime call (runtime/nms.c, shared with metrics = [map]) ---------------- */
+static void emit_nms(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    c->returns_status = 1;   /* the runtime's scratch for the sort may be out of memory */
+    fprintf(b, "    /* boxes, scores%s -> 1 for each box kept */\n", n->nin > 2 ? ", class ids" : "");
+    fprintf(b, "    return dl_nms_mask(x0, x1, %s, y, %s, %lld, %s, %s, %lld);\n", n->nin > 2 ? "x2" : "NULL",
+            emit_dim(c, n->shape.d[0]), (long long)n->shape.d[1].k, emit_float(c, n->a.f[0]),
+            n->a.i[1] ? emit_float(c, n->a.f[1]) : "-INFINITY", (long long)(n->a.i[0] ? n->a.i[0] : n->shape.d[1].k));
+}
+
 void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)
 {
     switch (n->op) {
@@ -290,6 +300,7 @@ void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_slice: case OP_slice_grad: emit_slice(c, b, n); return;
     case OP_pad: case OP_pad_grad: emit_pad(c, b, n); return;
     case OP_roi_align: case OP_roi_align_grad: emit_roi_align(c, b, n); return;
+    case OP_nms: emit_nms(c, b, n); return;
     default: emit_upsample(c, b, n); return; /* upsample, upsample_grad */
     }
 }

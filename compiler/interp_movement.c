@@ -174,6 +174,43 @@ static void run_roi_align(const interp_state *s, const ir_node *n, double *y) {
     }
 }
 
+/* Greedy NMS, the reference: not runtime/nms.c's sort, but the definition —
+ * repeatedly the best undecided box (highest score, then lowest index) is
+ * kept and every undecided box of its class overlapping it by more than the
+ * threshold is dropped. IoU in double, 0 for an empty union. */
+static double iou2(const double *a, const double *b) {
+    const double w = fmin(a[2], b[2]) - fmax(a[0], b[0]), h = fmin(a[3], b[3]) - fmax(a[1], b[1]);
+    const double inter = w > 0 && h > 0 ? w * h : 0;
+    const double uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+static void run_nms(const interp_state *s, const ir_node *n, double *y) {
+    const double *boxes = s->value[n->in[0]->id], *scores = s->value[n->in[1]->id];
+    const double *cls = n->nin > 2 ? s->value[n->in[2]->id] : NULL;
+    const int64_t N = dim(s, n, 0), A = n->shape.d[1].k, max_out = n->a.i[0] ? n->a.i[0] : A;
+    const double thr = n->a.f[0], min_score = n->a.i[1] ? n->a.f[1] : -INFINITY;
+    for (int64_t i = 0; i < N * A; i++) y[i] = scores[i] >= min_score ? -1 : 0;   /* -1: undecided */
+    for (int64_t img = 0; img < N; img++) {
+        double *yi = y + img * A;
+        const double *sc = scores + img * A, *bx = boxes + img * A * 4;
+        for (int64_t kept = 0;;) {
+            int64_t best = -1;
+            for (int64_t a = 0; a < A; a++)
+                if (yi[a] < 0 && (best < 0 || sc[a] > sc[best])) best = a;
+            if (best < 0) break;
+            if (kept == max_out) {
+                for (int64_t a = 0; a < A; a++) yi[a] = yi[a] < 0 ? 0 : yi[a];
+                break;
+            }
+            yi[best] = 1, kept++;
+            for (int64_t a = 0; a < A; a++)
+                if (yi[a] < 0 && (!cls || cls[img * A + a] == cls[img * A + best]) && iou2(bx + 4 * a, bx + 4 * best) > thr)
+                    yi[a] = 0;
+        }
+    }
+}
+
 int interp_movement(const interp_state *s, const ir_node *n, double *y) {
     switch (n->op) {
     case OP_concat: run_concat(s, n, y); return 0;
@@ -181,6 +218,7 @@ int interp_movement(const interp_state *s, const ir_node *n, double *y) {
     case OP_pad: case OP_pad_grad: run_pad(s, n, y); return 0;
     case OP_upsample: case OP_upsample_grad: run_upsample(s, n, y); return 0;
     case OP_roi_align: case OP_roi_align_grad: run_roi_align(s, n, y); return 0;
+    case OP_nms: run_nms(s, n, y); return 0;
     default: return -1;
     }
 }

@@ -73,6 +73,10 @@ static void print_norm(FILE *out, const ir_node *n) {
     fprintf(out, " [eps=%g%s]", n->a.f[0], n->op == OP_layer_norm ? "" : n->a.i[0] ? ", dweight" : ", dx");
 }
 
+static void print_contrastive(FILE *out, const ir_node *n) {
+    fprintf(out, " [t=%g%s]", n->a.f[0], n->op == OP_nt_xent ? "" : n->a.i[0] ? ", dz2" : ", dz1");
+}
+
 static void print_label(FILE *out, const ir_node *n) {
     if (n->op == OP_unpick) fprintf(out, " [C=%lld]", (long long)n->a.i[0]);
     if (n->op == OP_gather || n->op == OP_gather_grad) fprintf(out, " [axis=%lld]", (long long)n->a.i[0]);

@@ -17,6 +17,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "ddpm_cmd.h"
+#include "deploy.h"
 #include "dlnc_version.h"
 #include "dlnrt.h"
 #include "elab.h"
@@ -56,6 +57,8 @@ typedef struct options {
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
     search_options search;    /* `dlnc search` */
     dl_explain_options attack; /* `dlnc explain` */
+    int export;               /* `dlnc export`: the inference-only C file (deploy.h) */
+    deploy_options deploy;
 } options;
 
 static void usage(FILE *out) {
@@ -71,6 +74,7 @@ static void usage(FILE *out) {
             "       dlnc search --grid SPEC [--random N] [--out FILE.csv] ... m.dln   hyper-parameter search\n"
             "       dlnc explain --attack fgsm|pgd --checkpoint CK [options] m.dln   attack a trained classifier\n"
             "       dlnc explain --map saliency|occlusion --grid OUT.png --checkpoint CK m.dln   ... or map it\n"
+            "       dlnc export --checkpoint CK [-o OUT.c] [options] m.dln   inference-only C for deployment\n"
             "       dlnc plot [-o OUT] FILE.csv         redraw a run's pictures from its CSV (dlnc plot -h)\n"
             "\n"
             "options:\n"
@@ -114,6 +118,18 @@ static void usage(FILE *out) {
             "  --random N          N trials drawn from SPEC instead, which may also give ranges\n"
             "                      SETTING=log(LO,HI) or uniform(LO,HI) (the draws' seed: --seed)\n"
             "  --out FILE.csv      write the table of trials, ranked on the validation split\n"
+            "\n"
+            "export options (also --model, -o OUT.c: default M_infer.c; --checkpoint CK, required):\n"
+            "  --max-batch N       the largest batch the exported <model>_infer takes (default 1)\n"
+            "  --weights-file F    write the weights to F (raw float32) for the caller to pass,\n"
+            "                      instead of embedding them as static const arrays\n"
+            "  --static-arena      a static arena in the file, used when the caller passes none\n"
+            "  --int8              int8 weights (per output channel) in the dense layers and\n"
+            "                      convolutions, their inputs quantized per tensor, int32 sums\n"
+            "  --calibrate N       with --int8: the inputs' scales from N training images (default 1000)\n"
+            "  --no-fold           keep batch norm and what depends on weights alone as computed in\n"
+            "                      training (default: computed at export, batch norm folded into\n"
+            "                      the convolution or dense layer before it)\n"
             "\n"
             "sample options (also --model, --seed, --checkpoint: the trained model, required):\n"
             "  --prompt TEXT       the text to continue (default: a newline)\n"
@@ -203,6 +219,9 @@ static int parse_options(int argc, char **argv, options *o) {
     } else if (argc > 1 && strcmp(argv[1], "explain") == 0) {
         o->run = 4;
         i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "export") == 0) {
+        o->export = 1;
+        i = 2;
     }
     o->gen.length = 200;
     o->gen.temperature = 0.8f;
@@ -217,6 +236,7 @@ static int parse_options(int argc, char **argv, options *o) {
         if (!taken) taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
         if (taken < 0) return -1;
         if (!taken && o->run == 3) taken = search_cmd_option(argc, argv, &i, &o->search);
+        if (!taken && o->export) taken = deploy_option(argc, argv, &i, &o->deploy);
         if (taken < 0) return -1;
         if (taken) continue;
 #define NEXT()                                                                          \
@@ -696,6 +716,11 @@ int main(int argc, char **argv) {
     }
     if (dump_ir) {
         status = 0;
+        goto done;
+    }
+    if (o.export) {
+        o.deploy.model = o.model, o.deploy.checkpoint = o.run_opt.checkpoint, o.deploy.output = o.output;
+        status = deploy_run(eo.mods, eo.n_mods, o.input, &o.deploy, &d);
         goto done;
     }
     if (o.run == 3) {

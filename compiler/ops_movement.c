@@ -292,6 +292,39 @@ int op_shape_roi_align_grad(ir_node *n, char *err, int errlen) { return roi_shap
 double op_flops_roi_align(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->shape, sv); }
 double op_flops_roi_align_grad(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->in[0]->shape, sv); }
 
+/* ---- nms -------------------------------------------------------------------------------------- */
+
+/* boxes f32[N, A, 4], scores f32[N, A], class ids i32[N, A] (optional), A constant */
+int op_shape_nms(ir_node *n, char *err, int errlen) {
+    char b[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (n->nin < 2 || n->nin > 3) return ops_fail(err, errlen, "nms: takes boxes, scores and optional class ids");
+    const ir_node *bx = n->in[0], *sc = n->in[1];
+    if (bx->dtype != IR_F32 || bx->shape.rank != 3 || !ir_dim_is_const(bx->shape.d[1]) ||
+        !ir_dim_eq(bx->shape.d[2], ir_dim_const(4)))
+        return ops_fail(err, errlen, "nms: the boxes must be f32[N, A, 4] (A boxes (x1, y1, x2, y2) per image, A known at "
+                        "compile time), got %s", ops_type(b, bx));
+    const ir_shape want = {.rank = 2, .d = {bx->shape.d[0], bx->shape.d[1]}};
+    if (sc->dtype != IR_F32 || !ir_shape_eq(&sc->shape, &want))
+        return ops_fail(err, errlen, "nms: the scores must be f32[N, A], one per box of %s, got %s", ops_type(b, bx),
+                        ops_type(b2, sc));
+    if (n->nin == 3 && (n->in[2]->dtype != IR_I32 || !ir_shape_eq(&n->in[2]->shape, &want)))
+        return ops_fail(err, errlen, "nms: the class ids must be i32[N, A], one per box of %s, got %s", ops_type(b, bx),
+                        ops_type(b2, n->in[2]));
+    if (n->a.nf < 2 || n->a.ni < 2 || n->a.i[0] < 0)
+        return ops_fail(err, errlen, "nms: needs iou, score_threshold in f[0..1] and max_out >= 0, a threshold flag in i[0..1]");
+    n->dtype = IR_F32;
+    n->shape = want;
+    return 1;
+}
+
+/* every pair of boxes at worst: an IoU of about 10 operations */
+double op_flops_nms(const ir_node *n, const int64_t *sv) {
+    return 10 * ops_numel(&n->shape, sv) * (double)n->in[0]->shape.d[1].k;
+}
+
+/* a selection, piecewise constant in its inputs: no gradient (as argmax, and torchvision.ops.nms's indices) */
+void op_vjp_nms(ad_ctx *c, ir_node *n, ir_node *gy) { (void)c, (void)n, (void)gy; }
+
 /* linear in x: the adjoint pair, as upsample's; the boxes get none (torchvision's rois neither) */
 void op_vjp_roi_align(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};

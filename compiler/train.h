@@ -7,6 +7,18 @@
 #include "diag.h"
 #include "param_groups.h"
 
+/* `adversarial = fgsm(...) | pgd(...)`: the attack expanded into the train step's loss (elab_adv.c). */
+typedef enum adv_kind { ADV_NONE, ADV_FGSM, ADV_PGD } adv_kind;
+typedef struct adv_config {
+    adv_kind kind;
+    double eps, alpha;      /* the L-inf radius; the size of each step (fgsm: eps) */
+    int steps;              /* attack steps (fgsm: 1) */
+    int random_start;       /* start from x + U[-eps, eps] */
+    double mix;             /* trained loss: (1 - mix) * clean + mix * attacked */
+    double lo, hi;          /* the data range every attacked batch is clamped to */
+    const char *input;      /* adversarial_input, or NULL: the data's primary field */
+    src_loc loc, input_loc;
+} adv_config;
 typedef struct train_config {
     dl_train_config cfg;  /* strings point into the compiler arena */
     src_loc loc;
@@ -16,6 +28,7 @@ typedef struct train_config {
     int repeat;            /* times per batch (>= 1) */
     float clip;            /* > 0: clamp the stepped model's parameters to [-clip, clip] after each step */
     pg_groups groups;      /* freeze and lr_scale (elab_groups.c) */
+    adv_config adv;        /* adversarial training, kind ADV_NONE without it */
 } train_config;
 
 #endif

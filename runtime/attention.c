@@ -30,13 +30,6 @@
 #include "dlnrt.h"
 #include "scratch_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#define IN_PARALLEL() omp_in_parallel()
-#else
-#define IN_PARALLEL() 1
-#endif
-
 /* Scores per thread: up to 64 queries, fewer when S is long (64K floats, 256 KB). */
 #define ATTN_TILE_FLOATS 65536
 #define ATTN_MAX_TB 64
@@ -123,7 +116,7 @@ int dl_attention(const dl_attention_geom *g, const float *q, const float *k, con
     const int64_t tb = tile_rows(g), nqb = (g->t + tb - 1) / tb, tiles = g->batch * g->heads * nqb, dv = g->ev / g->heads;
     const double work = (double)g->batch * g->t * g->s * (g->e + g->ev);
     int failed = 0;
-#pragma omp parallel if (tiles > 1 && work >= ATTN_PARALLEL_WORK && !IN_PARALLEL()) reduction(| : failed)
+#pragma omp parallel if (tiles > 1 && work >= ATTN_PARALLEL_WORK && !DL_IN_PARALLEL()) reduction(| : failed)
     {
         float *p = dl_scratch(DL_SCRATCH_ATTN, tb * g->s + 1);
         failed |= !p;
@@ -148,7 +141,7 @@ int dl_attention_bwd(const dl_attention_geom *g, const float *q, const float *k,
     const int64_t lq = g->ld_dq ? g->ld_dq : g->e, lk = g->ld_dk ? g->ld_dk : g->e, lv = g->ld_dv ? g->ld_dv : g->ev;
     const double work = (double)g->batch * g->t * g->s * (g->e + g->ev);
     int failed = 0;
-#pragma omp parallel if (pairs > 1 && work >= ATTN_PARALLEL_WORK && !IN_PARALLEL()) reduction(| : failed)
+#pragma omp parallel if (pairs > 1 && work >= ATTN_PARALLEL_WORK && !DL_IN_PARALLEL()) reduction(| : failed)
     {
         float *p = dl_scratch(DL_SCRATCH_ATTN, 2 * tb * g->s + 1), *ds = p ? p + tb * g->s : NULL;
         failed |= !p;

@@ -229,6 +229,12 @@ static int dl_aug_active(const dl_augment_config *a, int augment)
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
 {
     const dl_dataset *d = b->d;
+    const int views = aug && aug->views == 2;
+    if (views && (aug->mixup_alpha > 0 || aug->cutmix_alpha > 0)) {
+        dl_set_error("augment: views = 2 gives two views of each sample for a contrastive loss; mixup and cutmix "
+                     "blend samples and labels, which such a loss does not use");
+        return -1;
+    }
     if (!dl_aug_active(aug, augment)) aug = NULL;
     int64_t c, h, w;
     dl_aug_geometry(d, &c, &h, &w);
@@ -276,7 +282,8 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
     b->ymix = mix ? malloc((size_t)(b->batch * ylen) * sizeof(float) + 1) : NULL;
     b->scratch = aug ? malloc((size_t)(b->batch * (d->x_numel > ylen ? d->x_numel : ylen)) * sizeof(float) + 1)
                      : NULL;
-    if ((b->one_hot > 0 && !b->yhot) || (mix && (!b->xmix || !b->ymix)) || (aug && !b->scratch)) {
+    b->x2buf = views ? malloc((size_t)(b->batch * d->x_numel) * sizeof(float) + 1) : NULL;
+    if ((b->one_hot > 0 && !b->yhot) || (mix && (!b->xmix || !b->ymix)) || (aug && !b->scratch) || (views && !b->x2buf)) {
         dl_set_error("dl_batcher_set_augment: out of memory");
         return -1;
     }
@@ -312,6 +319,25 @@ static void dl_aug_cutmix_batch(dl_batcher *b, const int64_t *idx, int64_t m, fl
     }
 }
 
+/* One view of sample `sample`: the per-sample transforms, normalization,
+ * cutout. View 0 draws from stream 0, view 1 (views = 2) from stream 3
+ * (mixup and cutmix have 1 and 2); a mask label y moves with view 0 only. */
+static void dl_aug_view(const dl_batcher *b, float *x, int64_t sample, int view, float *y, int64_t yc, float *tmp)
+{
+    const dl_augment_config *a = b->aug;
+    int64_t c, h, w;
+    dl_aug_geometry(b->d, &c, &h, &w);
+    dl_rng r;
+    dl_aug_rng(&r, b->seed, b->epoch, sample, view ? 3 : 0);
+    if (b->augment) dl_augment_sample(a, x, c, h, w, y, yc, &r, tmp);
+    if (a->norm_channels > 0) dl_aug_normalize(x, c, h * w, a);
+    if (b->augment)
+        for (int k = 0; k < a->cutout_count && a->cutout_size > 0; k++) {
+            int64_t cy = (int64_t)(dl_rng_next(&r) % (uint64_t)h), cx = (int64_t)(dl_rng_next(&r) % (uint64_t)w);
+            dl_aug_cutout(x, c, h, w, cy, cx, a->cutout_size);
+        }
+}
+
 /* After dl_batcher_next gathered samples idx[0..m) into b->xbuf / b->ybuf:
  * transforms them in place; returns the label array to hand out. */
 const void *dl_aug_batch(dl_batcher *b, const int64_t *idx, int64_t m)
@@ -328,20 +354,10 @@ const void *dl_aug_batch(dl_batcher *b, const int64_t *idx, int64_t m)
     if (a) {
 #pragma omp parallel for schedule(dynamic, 4) if (m * xn > 65536)
         for (int64_t i = 0; i < m; i++) {
-            float *x = b->xbuf + i * xn;
             float *tmp = b->scratch + i * stride;
-            dl_rng r;
-            dl_aug_rng(&r, b->seed, b->epoch, idx[i], 0);
-            if (b->augment) {
-                float *y = mask ? (float *)b->ybuf + i * d->y_numel : NULL;
-                dl_augment_sample(a, x, c, h, w, y, mask ? d->y_numel / (h * w) : 0, &r, tmp);
-            }
-            if (a->norm_channels > 0) dl_aug_normalize(x, c, h * w, a);
-            if (b->augment)
-                for (int k = 0; k < a->cutout_count && a->cutout_size > 0; k++) {
-                    int64_t cy = (int64_t)(dl_rng_next(&r) % (uint64_t)h), cx = (int64_t)(dl_rng_next(&r) % (uint64_t)w);
-                    dl_aug_cutout(x, c, h, w, cy, cx, a->cutout_size);
-                }
+            float *y = mask && b->augment ? (float *)b->ybuf + i * d->y_numel : NULL;
+            dl_aug_view(b, b->xbuf + i * xn, idx[i], 0, y, mask ? d->y_numel / (h * w) : 0, tmp);
+            if (b->x2buf) dl_aug_view(b, b->x2buf + i * xn, idx[i], 1, NULL, 0, tmp);
         }
     }
     float *y = d->label_kind == DL_LABEL_DENSE ? b->ybuf : NULL;

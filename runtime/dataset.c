@@ -196,6 +196,7 @@ int64_t dl_batcher_next(dl_batcher *b, const float **x, const void **y)
     int64_t m = b->d->n - b->pos < b->batch ? b->d->n - b->pos : b->batch;
     if (m <= 0) return 0;
     dl_gather(b->d, b->perm + b->pos, m, b->xbuf, b->ybuf, b->ybuf, b->wbuf);
+    if (b->x2buf) memcpy(b->x2buf, b->xbuf, (size_t)(m * b->d->x_numel) * sizeof(float)); /* dl_aug_batch transforms it */
     *x = b->xbuf;
     *y = b->aug || b->one_hot > 0 ? dl_aug_batch(b, b->perm + b->pos, m) : b->ybuf;
     b->pos += m;
@@ -212,6 +213,7 @@ void dl_batcher_free(dl_batcher *b)
     free(b->ymix);
     free(b->scratch);
     free(b->wbuf);
+    free(b->x2buf);
     memset(b, 0, sizeof *b);
 }
 

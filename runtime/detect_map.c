@@ -1,5 +1,7 @@
-/* detect_map.c — scoring a detector: decoding a grid output into scored
- * boxes, non-maximum suppression, and COCO-style mean average precision.
+/* detect_map.c — scoring a detector: decoding a grid output (or per-anchor
+ * boxes) into scored boxes, non-maximum suppression over dl_detection
+ * records (nms.c's, which the nms op shares), and COCO-style mean average
+ * precision.
  *
  * The conventions are pycocotools' (COCOeval with its default parameters)
  * where they matter to the figure: detections are matched greedily by
@@ -24,31 +26,24 @@ float dl_box_iou(const float *a, const float *b)
     return uni > 0 ? inter / uni : 0;
 }
 
-/* by score, highest first; equal scores keep their order (a stable sort by index) */
-static void sort_by_score(dl_detection *d, int64_t n)
-{
-    for (int64_t i = 1; i < n; i++) {
-        const dl_detection x = d[i];
-        int64_t j = i;
-        while (j > 0 && d[j - 1].score < x.score) d[j] = d[j - 1], j--;
-        d[j] = x;
-    }
-}
-
 int64_t dl_nms(dl_detection *d, int64_t n, float iou)
 {
-    sort_by_score(d, n);
-    int64_t kept = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int keep = 1;
-        for (int64_t j = 0; j < kept && keep; j++)
-            if (d[j].cls == d[i].cls && dl_box_iou(d[j].box, d[i].box) > iou) keep = 0;
-        if (keep) {
-            const dl_detection x = d[i];
-            memmove(d + kept + 1, d + kept, (size_t)(i - kept) * sizeof *d);
-            d[kept++] = x;
-        }
+    _Static_assert(sizeof(dl_detection) == 6 * sizeof(float) && sizeof(int) == sizeof(int32_t), "dl_detection's layout");
+    if (n <= 0) return 0;
+    int64_t *idx = malloc((size_t)(2 * n) * sizeof *idx);
+    dl_detection *copy = malloc((size_t)n * sizeof *copy);
+    int64_t kept = -1;
+    if (!idx || !copy) {
+        dl_set_error("nms: out of memory for %lld detections", (long long)n);
+        goto done;
     }
+    const dl_nms_view v = {d->box, 6, &d->score, 6, (const int32_t *)&d->cls, 6};
+    kept = dl_nms_keep(&v, n, iou, -INFINITY, n, idx);
+    memcpy(copy, d, (size_t)n * sizeof *d);
+    for (int64_t i = 0; i < kept; i++) d[i] = copy[idx[i]];
+done:
+    free(idx);
+    free(copy);
     return kept;
 }
 
@@ -72,6 +67,25 @@ int64_t dl_detect_decode(const float *out, int64_t G, int64_t C, int64_t S, floa
             const float w = fmaxf(v[3], 0) * (float)S, h = fmaxf(v[4], 0) * (float)S;   /* a negative size is none */
             d[n++] = (dl_detection){{cx - 0.5f * w, cy - 0.5f * h, cx + 0.5f * w, cy + 0.5f * h}, score, (int)best};
         }
+    n = dl_nms(d, n, nms_iou);
+    return n < top_k ? n : top_k;
+}
+
+int64_t dl_detect_decode_boxes(const float *out, int64_t A, int64_t C, float min_score, float nms_iou, int64_t top_k,
+                               dl_detection *d)
+{
+    int64_t n = 0;
+    for (int64_t a = 0; a < A; a++) {
+        const float *v = out + a * (5 + C), *logit = v + 4;
+        float top = logit[0];
+        for (int64_t k = 1; k <= C; k++) top = fmaxf(top, logit[k]);
+        double z = 0;
+        for (int64_t k = 0; k <= C; k++) z += exp((double)(logit[k] - top));
+        for (int64_t k = 1; k <= C; k++) {
+            const float score = (float)(exp((double)(logit[k] - top)) / z);
+            if (score >= min_score) d[n++] = (dl_detection){{v[0], v[1], v[2], v[3]}, score, (int)(k - 1)};
+        }
+    }
     n = dl_nms(d, n, nms_iou);
     return n < top_k ? n : top_k;
 }

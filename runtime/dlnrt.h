@@ -234,6 +234,19 @@ void dl_layer_norm(const float *x, const float *w, const float *b, float *y, int
 void dl_layer_norm_dx(const float *x, const float *w, const float *gy, float *dx, int64_t rows, int64_t f, float eps);
 void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t rows, int64_t f, float eps);
 
+/* ---- contrastive loss (nt_xent.c) ----------------------------------------
+ * SimCLR's NT-Xent of two views z1, z2 [n, d] row-major (row i of each is
+ * sample i): the 2n rows L2-normalized (norms floored at 1e-12, as
+ * F.normalize), row i's logits its cosine similarities over t to the other
+ * 2n - 1 rows, its target the other view of its sample; *loss = the mean
+ * cross-entropy over the 2n rows. No 2n x 2n buffer: each row's log-sum-exp
+ * is accumulated online, rows shared out between threads and their losses
+ * added in row order (the bits do not depend on the thread count).
+ * dl_nt_xent_grad writes gy[0] times dz1 (which = 0) or dz2 (which = 1).
+ * Both return 0, or -1 (dl_last_error) when scratch memory runs out. */
+int dl_nt_xent(const float *z1, const float *z2, int64_t n, int64_t d, float t, float *loss);
+int dl_nt_xent_grad(const float *z1, const float *z2, const float *gy, int64_t n, int64_t d, float t, int which, float *dz);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */
@@ -396,6 +409,8 @@ typedef struct dl_augment_config {
     float rrc_scale[2], rrc_ratio[2];     /* random_resized_crop: area fraction, aspect ranges; rrc_scale[1] 0: off */
     float saturation, hue;                /* color_jitter: saturation strength, hue shift in turns (<= 0.5) */
     float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
+    int views;                            /* 2: a second view of each sample, transformed with its own draws
+                                             (the field image2, for contrastive losses); 0 or 1: one */
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
@@ -414,6 +429,7 @@ typedef struct dl_batcher {
     int64_t epoch;                        /* counts resets */
     float *yhot, *xmix, *ymix, *scratch;
     float *wbuf;                          /* the batch's per-sample weights when the dataset has them (ABI 6) */
+    float *x2buf;                         /* views = 2: the second view of each sample (ABI 6), else NULL */
 } dl_batcher;
 int dl_batcher_init(dl_batcher *b, const dl_dataset *d, int64_t batch, int shuffle, uint64_t seed);
 void dl_batcher_reset(dl_batcher *b);     /* new epoch (reshuffles) */
@@ -425,6 +441,10 @@ void dl_batcher_free(dl_batcher *b);
  * float rows of that width (needed by mixup; the int labels stay in b->ybuf).
  * Call once, after dl_batcher_init. Fails when aug does not fit the data (e.g.
  * normalization lists vs channels). */
+/* With aug->views = 2 every batch also has a second copy of its samples in
+ * b->x2buf, transformed by the same list with draws of its own (a function of
+ * seed, epoch, sample and view), and evaluation batches a copy with
+ * normalization only; mixup and cutmix are refused with it. */
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot);
 
 /* ---- batches of named fields ----------------------------------------------
@@ -849,10 +869,26 @@ void dl_detect_free(dl_detect_data *d);
 typedef struct dl_detection { float box[4]; float score; int cls; } dl_detection;
 /* The IoU of two (x1, y1, x2, y2) boxes; 0 when the union is empty. */
 float dl_box_iou(const float *a, const float *b);
-/* Greedy non-maximum suppression within each class, as torchvision's
- * batched_nms: by score, highest first (ties: the lower index), a box is
- * dropped when its IoU with a kept box of its class is > iou. d is
- * reordered: the n kept boxes first, by score; returns n. */
+/* Greedy non-maximum suppression (nms.c), torchvision.ops.nms, or
+ * batched_nms when cls is given: by score, highest first (ties: the lower
+ * index), a box is dropped when its IoU with a kept box (of its class) is >
+ * iou; a score below min_score (or NaN) is never kept, at most max_out are.
+ * The view reads box i at boxes + i * box_stride, its score and class the
+ * same way (cls NULL: one class). idx has room for 2n; the first (returned)
+ * count of it are the kept indices, best first. */
+typedef struct dl_nms_view {
+    const float *boxes; int64_t box_stride;
+    const float *scores; int64_t score_stride;
+    const int32_t *cls; int64_t cls_stride;
+} dl_nms_view;
+int64_t dl_nms_keep(const dl_nms_view *v, int64_t n, float iou, float min_score, int64_t max_out, int64_t *idx);
+/* The nms op: for each of N images, keep [N, A] = 1 for the kept boxes of
+ * boxes [N, A, 4], scores [N, A] (classes cls [N, A] or NULL), 0 for the
+ * others. -1 (dl_set_error) when out of memory. */
+int dl_nms_mask(const float *boxes, const float *scores, const int32_t *cls, float *keep, int64_t N, int64_t A,
+                float iou, float min_score, int64_t max_out);
+/* dl_nms_keep within each class over detections d: d is reordered, the
+ * kept ones first, by score; returns their count (-1: out of memory). */
 int64_t dl_nms(dl_detection *d, int64_t n, float iou);
 /* Decoded detections of one cell grid out [G, G, 5 + C] (the grid target's
  * encoding, obj and class as logits) of a canvas of side S: per cell one
@@ -862,6 +898,13 @@ int64_t dl_nms(dl_detection *d, int64_t n, float iou);
  * G); returns their count. */
 int64_t dl_detect_decode(const float *out, int64_t G, int64_t C, int64_t S, float min_score, float nms_iou,
                          int64_t top_k, dl_detection *d);
+/* The same from per-anchor detections out [A, 5 + C] (the box form of
+ * metrics = [map], an SSD-style head): box (x1, y1, x2, y2) in canvas
+ * pixels, then C + 1 class logits, background first; one detection per
+ * anchor and class k whose softmax probability (of class k + 1) is >=
+ * min_score. d has room for A C; -1 when out of memory. */
+int64_t dl_detect_decode_boxes(const float *out, int64_t A, int64_t C, float min_score, float nms_iou, int64_t top_k,
+                               dl_detection *d);
 /* COCO-style average precision of one class over a set of images: dets
  * (image index img[i], any order) against the ground truth boxes gt[j] of
  * image gt_img[j]; at IoU threshold thr each detection, by score, matches
@@ -1066,12 +1109,14 @@ typedef struct dl_data_config {
  * MEAN_IOU: foreground and background IoU averaged. All at the end of a run.
  * BITS_PER_DIM: the test loss / ln 2 (a mean NLL in nats per dimension).
  * MAP (detection_canvas): mAP@0.5 and mAP@0.5:0.95 of the decoded grid output
- * (dl_detect_decode, dl_map_tally) over the test canvases, every evaluation. */
+ * (dl_detect_decode, dl_map_tally) over the test canvases, every evaluation;
+ * with MAP_BOXES (set by the compiler for a first output f32[N, A, 5 + C])
+ * of per-anchor boxes instead (dl_detect_decode_boxes). */
 enum {
     DL_METRIC_LOSS = 1, DL_METRIC_ACCURACY = 2, DL_METRIC_IOU = 4, DL_METRIC_EXACT_MATCH = 8,
     DL_METRIC_PRECISION = 16, DL_METRIC_RECALL = 32, DL_METRIC_F1 = 64, DL_METRIC_PER_CLASS = 128,
     DL_METRIC_CONFUSION = 256, DL_METRIC_MEAN_IOU = 512, DL_METRIC_BITS_PER_DIM = 1024,
-    DL_METRIC_MAP = 2048
+    DL_METRIC_MAP = 2048, DL_METRIC_MAP_BOXES = 4096
 };
 
 /* Early stopping on the validation split (never the test set): the run ends

@@ -14,6 +14,7 @@ enum {
     DL_SCRATCH_GEMM_PACK, /* gemm.c: packed A and B panels */
     DL_SCRATCH_CONV,      /* conv.c: im2col columns, the weight gradient's per-chunk partials */
     DL_SCRATCH_ATTN,      /* attention.c: one row of probabilities */
+    DL_SCRATCH_NTXENT,    /* nt_xent.c: the normalized rows and per-row statistics */
     DL_SCRATCH_SLOTS
 };
 
@@ -22,5 +23,14 @@ enum {
  * unspecified. NULL (with dl_set_error) when memory runs out. Freed when the
  * thread exits. */
 float *dl_scratch(int slot, int64_t floats);
+
+/* Inside a parallel region (a kernel called from another's threads) a
+ * kernel stays on its thread; without OpenMP it always does. */
+#ifdef _OPENMP
+#include <omp.h>
+#define DL_IN_PARALLEL() omp_in_parallel()
+#else
+#define DL_IN_PARALLEL() 1
+#endif
 
 #endif

@@ -1,8 +1,8 @@
 /* source_detect.c — detection_canvas data (detect_canvas.c) as a source of
  * named-field batches — image, grid_target, boxes, classes, box_mask — and
  * the driver's evaluation of a detector on the test canvases: the mean loss
- * and, with metrics = [map], the mAP of its decoded grid output
- * (detect_map.c). The canvases are a table of rows (source_rows.c). */
+ * and, with metrics = [map], the mAP of its decoded grid output or
+ * per-anchor boxes (detect_map.c). The canvases are a table of rows (source_rows.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +28,10 @@ int dl_evaluate_detect(void *m, const dl_detect_data *d, int64_t batch, dl_stepp
 {
     dl_source src;
     if (dl_source_detect(&src, d, d->n_train, d->n_test, batch, 0, 0)) return -1;
-    const int64_t G = d->G, K = 5 + d->C;
-    dl_detection *dets = malloc((size_t)(G * G) * sizeof *dets);
+    const int64_t G = d->G, K = 5 + d->C, per = st->out_numel[0];
+    /* the box form (map == 2) has one row [x1, y1, x2, y2, C + 1 logits] per anchor */
+    const int64_t A = per / K, room = map == 2 ? A * d->C : G * G;
+    dl_detection *dets = malloc((size_t)(room > 0 ? room : 1) * sizeof *dets);
     dl_map_tally t = {.C = d->C};
     double loss_sum = 0;
     int64_t seen = 0, n;
@@ -40,9 +42,14 @@ int dl_evaluate_detect(void *m, const dl_detect_data *d, int64_t batch, dl_stepp
         goto done;
     }
     /* the decoding reads the first output as the grid target's encoding: it must have its shape */
-    if (map && st->out_numel[0] != G * G * K) {
+    if (map == 1 && per != G * G * K) {
         dl_set_error("'map' decodes the model's first output as the grid target, f32[N, %lld, %lld, %lld]; it has %lld "
-                     "values per canvas", (long long)G, (long long)G, (long long)K, (long long)st->out_numel[0]);
+                     "values per canvas", (long long)G, (long long)G, (long long)K, (long long)per);
+        goto done;
+    }
+    if (map == 2 && per % K != 0) {
+        dl_set_error("'map' decodes the model's first output as boxes, f32[N, A, %lld]; it has %lld values per canvas",
+                     (long long)K, (long long)per);
         goto done;
     }
     while ((n = src.next(&src, &b)) > 0) {
@@ -56,8 +63,9 @@ int dl_evaluate_detect(void *m, const dl_detect_data *d, int64_t batch, dl_stepp
         const float *boxes = b.field[2].data, *mask = b.field[4].data;
         const int32_t *cls = b.field[3].data;
         for (int64_t i = 0; i < n; i++) {
-            const int64_t k = dl_detect_decode(out + i * G * G * K, G, d->C, d->S, 0.001f, 0.5f, 100, dets);
-            if (dl_map_add(&t, dets, k, boxes + i * d->M * 4, cls + i * d->M, mask + i * d->M, d->M)) goto done;
+            const int64_t k = map == 2 ? dl_detect_decode_boxes(out + i * per, A, d->C, 0.01f, 0.5f, 100, dets)
+                                       : dl_detect_decode(out + i * per, G, d->C, d->S, 0.001f, 0.5f, 100, dets);
+            if (k < 0 || dl_map_add(&t, dets, k, boxes + i * d->M * 4, cls + i * d->M, mask + i * d->M, d->M)) goto done;
         }
     }
     r->loss = seen ? loss_sum / seen : NAN;

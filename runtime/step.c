@@ -244,6 +244,14 @@ static void dl_add_weight_field(dl_batch *b, const float *w)
     f->name = "weight", f->dtype = DL_F32, f->rank = 0, f->data = w;
 }
 
+/* The second view of each sample (views = 2) as the field image2, shaped like the first. */
+static void dl_add_view_field(dl_batch *b, const float *x2)
+{
+    dl_field *f = &b->field[b->n_fields++];
+    *f = b->field[0];
+    f->name = "image2", f->data = x2;
+}
+
 static int64_t dataset_next(dl_source *s, dl_batch *b)
 {
     const float *x;
@@ -251,6 +259,7 @@ static int64_t dataset_next(dl_source *s, dl_batch *b)
     const int64_t n = dl_batcher_next(&s->batcher, &x, &y);
     if (n > 0) dl_batch_from_dataset(b, s->d, s->first, n, x, y, s->one_hot);
     if (n > 0 && s->d->weight) dl_add_weight_field(b, s->batcher.wbuf);
+    if (n > 0 && s->batcher.x2buf) dl_add_view_field(b, s->batcher.x2buf);
     return n;
 }
 
@@ -275,5 +284,6 @@ int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name,
     s->batches = (d->n + batch - 1) / batch;
     dl_batch_from_dataset(&s->bounds, d, first_name, batch, NULL, NULL, one_hot);
     if (d->weight) dl_add_weight_field(&s->bounds, NULL);
+    if (s->batcher.x2buf) dl_add_view_field(&s->bounds, NULL);
     return 0;
 }

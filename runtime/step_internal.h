@@ -136,8 +136,10 @@ int dl_evaluate_graph(const dl_model_api *api, void *m, const dl_graph *g, int s
 int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                      uint64_t seed);
 /* The mean loss over d's test canvases and, with map, mAP@0.5 and
- * mAP@0.5:0.95 of the first output decoded by dl_detect_decode (score >=
- * 0.001, NMS at IoU 0.5, the best 100 per canvas); NaN where not measured. */
+ * mAP@0.5:0.95 of the first output decoded by dl_detect_decode (map 1: the
+ * grid form, score >= 0.001) or dl_detect_decode_boxes (map 2: per-anchor
+ * boxes, score >= 0.01), NMS at IoU 0.5, the best 100 per canvas; NaN where
+ * not measured. */
 typedef struct dl_detect_scores { double loss, map50, map50_95; } dl_detect_scores;
 int dl_evaluate_detect(void *m, const dl_detect_data *d, int64_t batch, dl_stepper *st,
                        int map, dl_detect_scores *r);

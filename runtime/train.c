@@ -735,7 +735,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         dl_seq2seq_scores sc;
         dl_detect_scores ds;
         if (have_eval &&
-            (det ? dl_evaluate_detect(m, &dd, batch, &st, (cfg->metrics & DL_METRIC_MAP) != 0, &ds)
+            (det ? dl_evaluate_detect(m, &dd, batch, &st, (cfg->metrics & DL_METRIC_MAP_BOXES) ? 2 : (cfg->metrics & DL_METRIC_MAP) != 0, &ds)
              : is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
              : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)

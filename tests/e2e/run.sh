@@ -309,6 +309,8 @@ fi
 . tests/e2e/ddpm.sh
 # Attacks on a trained classifier (dlnc explain), adversarial training with batch norm.
 . tests/e2e/explain.sh
+# The train-section option `adversarial = fgsm(...) | pgd(...)`.
+. tests/e2e/advtrain.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 
@@ -317,6 +319,11 @@ fi
 
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh
+# SSD: ssd_tiny's anchors, matching and box-form mAP (tests/e2e/ssd.sh, after detect.sh's helpers).
+. tests/e2e/ssd.sh
+
+# Contrastive learning: samples/simclr.dln (views = 2, nt_xent) and its linear probe (tests/e2e/simclr.sh).
+. tests/e2e/simclr.sh
 
 # Data-parallel training under mpirun: P = 1/2/4 agree, a missing data file or a
 # killed rank ends the job, --resume continues (tests/e2e/dist.sh).
@@ -326,6 +333,9 @@ fi
 . tests/e2e/pictures.sh
 # the in-epoch progress line and --profile (uses pictures.sh's $D and run.sh's two.dln)
 . tests/e2e/progress.sh
+
+# dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
+. tests/e2e/deploy.sh
 
 # make install / uninstall, pkg-config, the soname, the man page.
 . tests/e2e/install.sh

@@ -45,7 +45,11 @@ static int smoke_io(const dl_model_api *api, int steps, const char *ckpt) {
     }
     api->init(m, 1);
     const dl_io_info *o0 = &api->outputs[0];
-    const int64_t classes = o0->rank > 0 && o0->shape[o0->rank - 1] > 0 ? o0->shape[o0->rank - 1] : 2;
+    int64_t classes = o0->rank > 0 && o0->shape[o0->rank - 1] > 0 ? o0->shape[o0->rank - 1] : 2;
+    /* a detector's class ids (detection_canvas's field "classes") index the C classes of an
+     * output whose rows are 5 + C wide: 4 box numbers and objectness or the background first */
+    for (int i = 0; i < api->n_fields; i++)
+        if (!strcmp(api->fields[i].field, "classes") && classes > 5) classes -= 5;
     const void *args[16];
     void *outs[8], *outs2[8];
     dl_rng r;

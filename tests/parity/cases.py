@@ -934,6 +934,12 @@ def _nt_xent(z1, z2, t):
 
 op("nt_xent", "nt_xent(a, b, temperature = {t})", lambda p, t: _nt_xent(p["a"], p["b"], t),
    [v(dict(t=0.5), a=(6, 4), b=(6, 4)), v(dict(t=0.1), a=(3, 8), b=(3, 8)), v(dict(t=1.0), a=(1, 5), b=(1, 5))])
+# the batch of run-time size N (the model's output is f32[N, C]): dz1 with the label as the second view, dz2
+# with it as the first, at two temperatures
+loss("nt_xent_batch", "nt_xent(output, label, temperature = 0.5)", lambda z, t: _nt_xent(z, t, 0.5), LS,
+     label="dense")
+loss("nt_xent_batch_z2", "nt_xent(label, output, temperature = 0.1)", lambda z, t: _nt_xent(t, z, 0.1), LS,
+     label="dense")
 
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
@@ -1061,6 +1067,54 @@ op("roi_align", "roi_align(a, " + _ROI_BOX + ", {out}, spatial_scale = {scale}, 
     v(dict(out=2, scale=1.0, sr=-1, al="true"), a=(1, 3, 7, 6), b=(1, 2, 4)),
     v(dict(out=(3, 2), scale=0.5, sr=0, al="false"), a=(2, 1, 7, 6), b=(2, 2, 4)),
     v(dict(out=1, scale=1.0, sr=3, al="true"), a=(3, 2, 7, 6), b=(3, 1, 4))])
+
+# NMS: torchvision is not importable here, so torchvision.ops.nms's CPU kernel (nms_kernel.cpp)
+# written out in plain torch: a stable sort by score, then each box not yet suppressed is kept and
+# suppresses the later ones whose IoU with it is > iou. batched_nms is torchvision's offset trick
+# (each class's boxes shifted by class * (largest coordinate + 1), so classes never overlap).
+# score_threshold and max_out filter before and cut after, as the op documents. The mask has no
+# gradient (0 * sum in both). Boxes from b as for roi_align, scores a, classes argmax(c).
+def _tv_nms(boxes, scores, thr):
+    order = scores.sort(descending=True, stable=True).indices.tolist()
+    b = boxes.detach().tolist()
+    area = [(x[2] - x[0]) * (x[3] - x[1]) for x in b]
+    gone, keep = set(), []
+    for k, i in enumerate(order):
+        if i in gone:
+            continue
+        keep.append(i)
+        for j in order[k + 1:]:
+            if j in gone:
+                continue
+            w = max(min(b[i][2], b[j][2]) - max(b[i][0], b[j][0]), 0.0)
+            h = max(min(b[i][3], b[j][3]) - max(b[i][1], b[j][1]), 0.0)
+            if w * h / (area[i] + area[j] - w * h) > thr:
+                gone.add(j)
+    return keep
+
+
+def _nms_mask(boxes, scores, iou, st=None, mo=None, cls=None):
+    out = torch.zeros(scores.shape, dtype=torch.float64)
+    for n in range(scores.shape[0]):
+        idx = [i for i in range(scores.shape[1]) if st is None or float(scores[n, i]) >= st]
+        bx = boxes[n, idx].detach()
+        if cls is not None:
+            bx = bx + (cls[n, idx].double() * (bx.max() + 1))[:, None]
+        kept = [idx[k] for k in _tv_nms(bx, scores[n, idx].detach(), iou)]
+        out[n, kept[:mo]] = 1.0
+    return out
+
+
+_NMS_BOX = _ROI_BOX.replace("(b,", "(a,")
+_nms_zero = lambda p: 0.0 * sum(t.sum() for t in p.values())
+op("nms", "nms(" + _NMS_BOX + ", b, iou = {iou}) + 0.0 * sum(a) + 0.0 * sum(b)",
+   lambda p, iou: _nms_mask(_roi_box(p["a"]), p["b"], iou) + _nms_zero(p),
+   [v(dict(iou=0.5), a=(2, 8, 4), b=(2, 8)), v(dict(iou=0.1), a=(3, 6, 4), b=(3, 6)), v(dict(iou=0.0), a=(1, 5, 4), b=(1, 5))])
+op("nms batched", "nms(" + _NMS_BOX + ", b, iou = {iou}, score_threshold = {st}, max_out = {mo}, "
+   "class_ids = argmax(c, axis = 2)) + 0.0 * sum(a) + 0.0 * sum(b) + 0.0 * sum(c)",
+   lambda p, iou, st, mo: _nms_mask(_roi_box(p["a"]), p["b"], iou, st, mo, p["c"].argmax(2)) + _nms_zero(p),
+   [v(dict(iou=0.3, st=-0.5, mo=4), a=(2, 12, 4), b=(2, 12), c=(2, 12, 2)),
+    v(dict(iou=0.2, st=0.0, mo=9), a=(2, 12, 4), b=(2, 12), c=(2, 12, 2))])
 
 # ---- integer indices: take, scatter_add (the label is the index) ----------------------
 # take(zᵀz, t) picks rows of a C x C table, so any class label is in range; take(z, t) picks rows (B >= C).

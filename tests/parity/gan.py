@@ -96,15 +96,16 @@ class Two(nn.Module):
 
 
 class BnDisc(nn.Module):
-    """dense -> batch_norm1d -> leaky_relu -> dense, named as dlnc names them."""
+    """dense -> batch_norm1d -> act (leaky_relu) -> dense, named as dlnc names them
+    (also advtrain.py's classifier)."""
 
-    def __init__(self):
+    def __init__(self, out=1, act=F.leaky_relu):
         super().__init__()
         self.dense0, self.batch_norm1d0 = nn.Linear(8, 16, bias=False), nn.BatchNorm1d(16)
-        self.dense1 = nn.Linear(16, 1)
+        self.dense1, self.act = nn.Linear(16, out), act
 
     def forward(self, x):
-        return self.dense1(F.leaky_relu(self.batch_norm1d0(self.dense0(x))))
+        return self.dense1(self.act(self.batch_norm1d0(self.dense0(x))))
 
 
 class Step:

@@ -12,7 +12,8 @@ case again with grad() as a value and second order: the C must pass -Werror), op
 ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state), gan (gan.py:
 a GAN's discriminator and generator steps: losses, gradients, updates), vae (vae.py:
 a whole small VAE: 5 Adam steps' losses, every gradient, every parameter after), explain (explain.py: dlnc explain's FGSM and PGD
-accuracies on the test set against the same attacks in torch),
+accuracies on the test set against the same attacks in torch), advtrain (advtrain.py:
+one FGSM and one PGD adversarial training step of a batch-norm classifier against torch),
 interchange (safetensors both ways). Ends with a table — op or model, cases,
 max forward error, max gradient error, pass/fail — then the line
 `parity: N passed, N failed`. Failing cases print what reproduces them.
@@ -41,7 +42,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange"]
 
 
 def fmt(e):
@@ -109,6 +110,9 @@ def main(argv):
     if "explain" in only:
         import explain
         rows += explain.run(build)
+    if "advtrain" in only:
+        import advtrain
+        rows += advtrain.run(build)
     if "interchange" in only:
         import interchange
         rows += interchange.run(build)

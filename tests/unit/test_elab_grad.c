@@ -1,7 +1,7 @@
 /* test_elab_grad.c — `grad(y, x)` as an expression in .dln (elab_builtins.c
  * over ad_grad_value), through the front end as users reach it:
- *   - values: grad(sum(x³ - 2x), x) = 3x² - 2, and FGSM's
- *     x + eps * sign(grad(...)) inside a block;
+ *   - values: grad(sum(x³ - 2x), x) = 3x² - 2, also with respect to a
+ *     stop_grad value, and FGSM's x + eps * sign(grad(...)) inside a block;
  *   - second order: a train step whose loss reaches the weight only through
  *     a grad(...) value gets the right weight gradient (central differences
  *     on the reference interpreter);
@@ -53,6 +53,13 @@ static void test_grad_values(void) {
                   "    return attack(x, eps = 0.25)\n"
                   "}\n",
                   5, fgsm);
+    /* with respect to a detached value (PGD's batch after a step): the
+     * gradient there, not zero because stop_grad cuts what is behind it */
+    check_forward("model m(x: f32[N, 4]) -> f32[N, 4] {\n"
+                  "    z = stop_grad(x * 1.0)\n"
+                  "    return grad(sum(z * z * z - 2.0 * z), z)\n"
+                  "}\n",
+                  4, cubic_grad);
 }
 
 static int find_output(const ir_graph *g, ir_out_kind kind) {

@@ -210,6 +210,11 @@ static const gc_case cases[] = {
     {OP_roi_align, A2("N,2,5,6", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 2, 0, 5, 6}, .f0 = 1.0},
     {OP_roi_align, A2("N,1,4,4", "N,2,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 2, -1, 1, 4, 4}, .f0 = 0.5, .n = 2},
     {OP_roi_align_grad, A2("N,3,2,2,3", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 1, 1, 5, 6}, .f0 = 1.0},
+    /* nms {max_out (0 = all), threshold given}, f0 = iou, f1 = score threshold: a 0/1 mask, no gradient;
+     * the class-aware form with a threshold and a limit */
+    {OP_nms, A2("N,6,4", "N,6", D_BOXES, D_ANY), .ni = 2, .i = {0, 0}, .f0 = 0.3, .zero_grad = 1},
+    {OP_nms, A3("N,6,4", "N,6", "N,6", D_BOXES, D_ANY, D_LABEL), .ni = 2, .i = {3, 1}, .f0 = 0.5, .f1 = -1.0,
+     .classes = 2, .zero_grad = 1},
     {OP_upsample, A1("N,2,3,4", D_ANY), .ni = 4, .i = {0, 2, 2, 0}},
     {OP_upsample, A1("N,1,3,5", D_ANY), .ni = 4, .i = {0, 3, 1, 0}, .n = 1},
     {OP_upsample, A1("N,2,3,4", D_ANY), .ni = 4, .i = {1, 2, 2, 0}},
@@ -278,6 +283,12 @@ static const gc_case cases[] = {
     {OP_layer_norm, A3("N,T,4", "4", "4", D_ANY, D_ANY, D_ANY), .f0 = 1e-3, .n = 2},
     {OP_layer_norm, A3("7", "7", "7", D_ANY, D_ANY, D_ANY), .f0 = 1e-5},
     {OP_layer_norm_grad, A3("N,4", "4", "N,4", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 1e-5, .no_vjp = 1},
+    /* NT-Xent of two views (f0 = temperature): a run-time batch, a larger one at a low temperature, one sample;
+       nt_xent_grad: z1, z2, gy (i = {0 dz1 | 1 dz2}) */
+    {OP_nt_xent, A2("N,4", "N,4", D_ANY, D_ANY), .f0 = 0.5},
+    {OP_nt_xent, A2("N,3", "N,3", D_ANY, D_ANY), .f0 = 0.1, .n = 5},
+    {OP_nt_xent, A2("1,6", "1,6", D_ANY, D_ANY), .f0 = 1},
+    {OP_nt_xent_grad, A3("N,4", "N,4", "", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 0.5, .no_vjp = 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

@@ -180,6 +180,8 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,2"), AT(.i = {0, 1, 2, 1}, .ni = 4)}, .bad_msg = "leave nothing"},
     {OP_roi_align, G_DIFF, .ok = {IN("f:N,2,5,6", "p:N,3,4"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)},
      .bad = {IN("f:N,2,5,6", "p:N,3,5"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)}, .bad_msg = "f32[N, R, 4]"},
+    {OP_nms, G_ZERO, .ok = {IN("f:N,5,4", "f:N,5", "i3:N,5"), AT(.i = {2, 1}, .ni = 2, .f = {0.5, 0.0}, .nf = 2)},
+     .bad = {IN("f:N,5,4", "f:N,4"), AT(.i = {0, 0}, .ni = 2, .f = {0.5, 0.0}, .nf = 2)}, .bad_msg = "the scores must be"},
     {OP_roi_align_grad, G_DIFF, .ok = {IN("f:N,3,2,2,2", "p:N,3,4"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)},
      .bad = {IN("f:N,3,2,3,2", "p:N,3,4"), AT(.i = {2, 2, 2, 0, 5, 6}, .ni = 6, .f = {1.0}, .nf = 1)}, .bad_msg = "does not match"},
     {OP_upsample, G_DIFF, .ok = {IN("f:N,2,3,4"), AT(.i = {1, 2, 2, 0}, .ni = 4)},
@@ -223,6 +225,11 @@ static const cov_row rows[] = {
      .bad_msg = "one value per feature"},
     {OP_layer_norm_grad, G_NONE, .ok = {IN("f:N,5", "f:5", "f:N,5"), AT(.i = {1}, .ni = 1, .f = {1e-5}, .nf = 1)},
      .bad = {IN("f:N,5", "f:5", "f:N,4"), AT(.i = {0}, .ni = 1, .f = {1e-5}, .nf = 1)}, .bad_msg = "shape of x"},
+    /* NT-Xent: z1, z2 f32[N, D] (f0 = temperature); nt_xent_grad: z1, z2, gy f32[], i = {0 dz1 | 1 dz2} */
+    {OP_nt_xent, G_DIFF, .ok = {IN("f:N,8", "f:N,8"), F0(0.5)}, .bad = {IN("f:N,8", "f:N,4"), F0(0.5)},
+     .bad_msg = "the same shape"},
+    {OP_nt_xent_grad, G_NONE, .ok = {IN("f:N,8", "f:N,8", "f:"), AT(.i = {1}, .ni = 1, .f = {0.5}, .nf = 1)},
+     .bad = {IN("f:N,8", "f:N,8", "f:N"), AT(.i = {0}, .ni = 1, .f = {0.5}, .nf = 1)}, .bad_msg = "must be a scalar"},
     /* loops (ops_scan.h) */
     {OP_scan, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0, 1, 0, 0, 0, 0}, .ni = 6)}, .bad_msg = "at least one sequence"},
     {OP_scan_part, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0}, .ni = 1)}, .bad_msg = "must be a scan"},

@@ -98,6 +98,44 @@ static void test_nms_by_hand(void)
     CU_ASSERT(dl_nms(e, 2, 0.7f) == 2);   /* IoU 0.68 is not above 0.7: both stay */
 }
 
+/* The nms op's mask (dl_nms_mask): equal scores go by index, a class id
+ * keeps classes apart, the threshold and the limit cut, per image. */
+static void test_nms_mask_by_hand(void)
+{
+    const float boxes[2 * 4 * 4] = {0, 0, 10, 10,  1, 1, 11, 11,  0, 0, 10, 10,  20, 20, 30, 30,
+                                    0, 0, 10, 10,  1, 1, 11, 11,  0, 0, 10, 10,  20, 20, 30, 30};
+    const float scores[8] = {0.5f, 0.5f, 0.9f, 0.01f,   0.5f, 0.5f, 0.9f, 0.01f};
+    const int32_t cls[8] = {0, 1, 0, 0,   0, 1, 0, 0};
+    float keep[8];
+    /* box 2 first (0.9); 0 and 1 tie at 0.5 and overlap 2: both dropped; 3 stays */
+    CU_ASSERT(dl_nms_mask(boxes, scores, NULL, keep, 2, 4, 0.5f, -INFINITY, 4) == 0);
+    const float one_class[8] = {0, 0, 1, 1, 0, 0, 1, 1};
+    CU_ASSERT(memcmp(keep, one_class, sizeof keep) == 0);
+    /* with classes box 1 (class 1) survives; a threshold of 0.1 drops box 3 and max_out 1 keeps box 2 alone */
+    CU_ASSERT(dl_nms_mask(boxes, scores, cls, keep, 1, 4, 0.5f, 0.1f, 4) == 0);
+    CU_ASSERT(keep[0] == 0 && keep[1] == 1 && keep[2] == 1 && keep[3] == 0);
+    CU_ASSERT(dl_nms_mask(boxes, scores, cls, keep, 1, 4, 0.5f, -INFINITY, 1) == 0);
+    CU_ASSERT(keep[0] == 0 && keep[1] == 0 && keep[2] == 1 && keep[3] == 0);
+    /* ties by index: two identical boxes of equal score, the first is kept */
+    const float same[8] = {0, 0, 4, 4, 0, 0, 4, 4}, tie[2] = {0.3f, 0.3f};
+    CU_ASSERT(dl_nms_mask(same, tie, NULL, keep, 1, 2, 0.5f, -INFINITY, 2) == 0);
+    CU_ASSERT(keep[0] == 1 && keep[1] == 0);
+}
+
+/* The box form of metrics = [map]: per anchor (x1, y1, x2, y2) then the
+ * background and C class logits; one detection per class whose softmax is
+ * >= min_score. Logits (0, 5, 0): class 0 at e^5 / (e^5 + 2) = 0.98670,
+ * class 1 and the background at 0.00665, below 0.01; (5, 0, 0) gives none;
+ * a third anchor on the first box, class 0 at 2/3, is suppressed by it. */
+static void test_decode_boxes_by_hand(void)
+{
+    const float out[3 * 7] = {0, 0, 10, 10, 0, 5, 0,   20, 20, 30, 30, 5, 0, 0,   1, 0, 10, 10, 0, 0.6931472f, -50};
+    dl_detection d[6];
+    const int64_t n = dl_detect_decode_boxes(out, 3, 2, 0.01f, 0.5f, 100, d);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT(d[0].cls == 0 && fabsf(d[0].score - 0.98670f) < 1e-5f && d[0].box[2] == 10);
+}
+
 /* Two boxes of one class; detections TP (0.9), FP (0.8), TP (0.7): precision
  * 1, 1/2, 2/3 at recall 1/2, 1/2, 1; made monotone 1, 2/3, 2/3; recalls 0 ..
  * 0.50 (51 points) read 1, 0.51 .. 1 (50 points) read 2/3: AP = (51 + 100/3)
@@ -189,6 +227,8 @@ void suite_rt_detect(void)
     CU_add_test(s, "grid target encodes every box", test_grid_encoding);
     CU_add_test(s, "IoU by hand", test_iou_by_hand);
     CU_add_test(s, "NMS by hand", test_nms_by_hand);
+    CU_add_test(s, "the nms op's mask by hand", test_nms_mask_by_hand);
+    CU_add_test(s, "per-anchor boxes decoded by hand", test_decode_boxes_by_hand);
     CU_add_test(s, "average precision by hand", test_ap_by_hand);
     CU_add_test(s, "mAP of the targets and of shifted boxes", test_map_of_targets);
     CU_add_test(s, "detection batches", test_source_fields);

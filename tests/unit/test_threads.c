@@ -297,6 +297,21 @@ static void test_emitted_layer_norm_threads(void)
     free(x), free(label);
 }
 
+/* nt_xent over 64 x 2 rows of 32 (above runtime/nt_xent.c's parallel size):
+ * each row's log-sum-exp and gradient on one thread, the rows' losses added
+ * in order, so the loss and both views' gradients (into dense1 and dense2)
+ * are the same bits at any thread count. */
+static void test_emitted_nt_xent_threads(void)
+{
+    static const char *src =
+        "model ntx(x: f32[N, 64]) -> f32[N, 1] {\n"
+        "    return dense(x, 1) * nt_xent(dense(x, 32), dense(x * x, 32), temperature = 0.2)\n"
+        "}\n"
+        REGRESSION_STEP("ntx");
+    check_random_step(src, "dense1.weight", 32 * 64, 64, 64, 1, 17, "nt_xent's dz1 (dense1's weight gradient)");
+    check_random_step(src, "dense2.weight", 32 * 64, 64, 64, 1, 17, "nt_xent's dz2 (dense2's weight gradient)");
+}
+
 /* cumsum along axis 1 and topk of the sums (argsort + gather, gather_grad
  * back): each line is one iteration of the parallel loop, 61 x 32 lines of
  * 64, above the kernels' parallel size; the sums run in one thread each. */
@@ -352,6 +367,7 @@ void suite_threads(void)
     CU_add_test(s, "generated layer_norm forward and backward: same bits at 1, 2, 3 threads",
                 test_emitted_layer_norm_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
+    CU_add_test(s, "generated nt_xent and its gradients: same bits at 1, 2, 3 threads", test_emitted_nt_xent_threads);
     CU_add_test(s, "generated cumsum and topk (argsort, gather): same bits at 1, 2, 3 threads",
                 test_emitted_sort_cumsum_threads);
 }

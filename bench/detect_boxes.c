@@ -1,11 +1,12 @@
-/* yolo_boxes.c — a picture of a trained detector at work: test canvases of
- * its train section's detection_canvas(...) with the boxes it finds drawn
- * in (white: the true boxes; green: detections with score >= 0.3, as
- * metrics = [map] decodes them), 4 rows of 8, as a PNG. Linked with the
- * model's generated C (dlnc model.dln -o model.c) and libdlnrt; prints the
- * per-canvas detections it drew.
+/* detect_boxes.c — a picture of a trained detector at work: test canvases
+ * of its train section's detection_canvas(...) with the boxes it finds
+ * drawn in (white: the true boxes; green: detections with score >= 0.3, as
+ * metrics = [map] decodes them: the grid form f32[N, G, G, 5 + C] of
+ * yolo_tiny or the per-anchor box form f32[N, A, 5 + C] of ssd_tiny), 4 rows
+ * of 8, as a PNG. Linked with the model's generated C (dlnc model.dln -o
+ * model.c) and libdlnrt; prints the per-canvas detections it drew.
  *
- *   yolo_boxes CHECKPOINT OUT.png
+ *   detect_boxes CHECKPOINT OUT.png
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,25 +38,35 @@ int main(int argc, char **argv)
     const dl_model_api *api = dlnc_entry();
     dl_detect_data d;
     if (!api->train || dl_detect_generate(&api->train->data, api->train->seed, &d)) {
-        fprintf(stderr, "yolo_boxes: %s\n", api->train ? dl_last_error() : "the model has no train section");
+        fprintf(stderr, "detect_boxes: %s\n", api->train ? dl_last_error() : "the model has no train section");
         return 1;
     }
-    const int64_t S = d.S, G = d.G, K = 5 + d.C, sym[1] = {COUNT};
+    const int64_t S = d.S, G = d.G, sym[1] = {COUNT};
+    const dl_io_info *o0 = &api->outputs[0];
+    const int boxes_form = o0->rank == 2;                  /* [A, 5 + C] per canvas, else the grid [G, G, 5 + C] */
     void *m = api->create_io(sym);
-    if (!m || api->load(m, argv[1])) {
-        fprintf(stderr, "yolo_boxes: %s\n", dl_last_error());
+    if (!m || api->load(m, argv[1]) || api->n_outputs > 8) {
+        fprintf(stderr, "detect_boxes: %s\n", m ? dl_last_error() : "cannot create the model");
         return 1;
     }
-    float *out = malloc((size_t)(COUNT * G * G * K) * sizeof *out), *img = malloc((size_t)(S * S) * sizeof *img);
-    dl_detection det[1024];
+    void *outs[8];
+    for (int k = 0; k < api->n_outputs; k++) {
+        int64_t numel = COUNT;
+        for (int r = 0; r < api->outputs[k].rank; r++) numel *= api->outputs[k].shape[r];   /* the batch is not in it */
+        outs[k] = malloc((size_t)numel * sizeof(float));
+    }
+    const int64_t A = boxes_form ? o0->shape[0] : 0, per = boxes_form ? A * o0->shape[1] : G * G * (5 + d.C);
+    const float *out = outs[0];
+    float *img = malloc((size_t)(S * S) * sizeof *img);
+    dl_detection *det = malloc((size_t)(boxes_form ? A * d.C : G * G) * sizeof *det);
     const void *in[1] = {d.image + d.n_train * S * S};
-    void *outs[1] = {out};
     api->forward_io(m, in, outs, COUNT, NULL);
     dl_canvas cv;
     if (dl_canvas_init(&cv, COLS, COUNT / COLS, 3, (int)S, (int)S)) return 1;
     for (int i = 0; i < COUNT; i++) {
         const int64_t row = d.n_train + i;
-        const int64_t n = dl_detect_decode(out + i * G * G * K, G, d.C, S, 0.3f, 0.5f, 100, det);
+        const int64_t n = boxes_form ? dl_detect_decode_boxes(out + i * per, A, d.C, 0.3f, 0.5f, 100, det)
+                                     : dl_detect_decode(out + i * per, G, d.C, S, 0.3f, 0.5f, 100, det);
         float *rgb = malloc((size_t)(3 * S * S) * sizeof *rgb);
         for (int c = 0; c < 3; c++) {
             memcpy(img, d.image + row * S * S, (size_t)(S * S) * sizeof *img);
@@ -77,9 +88,10 @@ int main(int argc, char **argv)
         printf("\n");
     }
     const int rc = dl_canvas_write_png(&cv, argv[2]);
-    if (rc) fprintf(stderr, "yolo_boxes: %s\n", dl_last_error());
+    if (rc) fprintf(stderr, "detect_boxes: %s\n", dl_last_error());
     dl_canvas_free(&cv);
-    free(out);
+    for (int k = 0; k < api->n_outputs; k++) free(outs[k]);
+    free(det);
     free(img);
     api->destroy(m);
     dl_detect_free(&d);

@@ -1,0 +1,328 @@
+/* deploy.c — the inference-only C file of `dlnc export` (deploy.h).
+ *
+ * Why it reuses the emitter rather than writing its own: the forward pass of
+ * `dlnc model.dln -o model.c` is already one function calling one kernel per
+ * fused group, with every buffer planned in one arena. emit_forward_only
+ * gives exactly that text; this file surrounds it with what libdlnrt would
+ * otherwise provide:
+ *   - the runtime functions the kernels call (dl_sgemm, dl_conv2d_ep,
+ *     dl_max_pool2d, ...), as plain C in compiler/deploy_rt/ (embedded in dlnc),
+ *     each included only when the forward text or another included piece
+ *     names it; dl_expf, dl_erff and the convolution geometry come from the
+ *     embedded dlnrt.h itself;
+ *   - the struct the forward reads (params, act, max_batch, statics), filled
+ *     on the stack by <model>_infer from the caller's weights and arena, so
+ *     nothing is allocated;
+ *   - the weights, in the parameter layout the forward indexes.
+ * Two textual edits make the forward fit: `#pragma omp` lines go under
+ * `#ifdef _OPENMP` (so -Wall -Werror passes without -fopenmp) and the forward
+ * becomes static (the export's only external name is <model>_infer).
+ * A runtime call with no portable piece (attention, say) is an error naming
+ * it, never a file that fails to link. */
+#include "deploy.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlnc_version.h"
+#include "emit.h"
+#include "stdlib_embed.h"
+
+extern const char dlnrt_header_text[];        /* runtime/dlnrt.h, embedded at build time */
+extern const stdlib_file deploy_rt_files[];   /* compiler/deploy_rt/<symbol>.c, in dependency order */
+extern const int deploy_rt_n_files;
+
+/* "compiler/deploy_rt/dl_sgemm.int8.c" → "dl_sgemm" */
+static const char *piece_symbol(arena *ar, const char *path)
+{
+    const char *s = strrchr(path, '/');
+    s = s ? s + 1 : path;
+    const char *dot = strchr(s, '.');
+    return arena_printf(ar, "%.*s", (int)(dot ? dot - s : (long)strlen(s)), s);
+}
+
+/* Pieces cut from the embedded dlnrt.h itself, not copied: the text from
+ * `from` to the end of the first `to` after it. */
+static const struct {
+    const char *symbol, *from, *to;
+} header_pieces[] = {
+    {"dl_expf", "static inline float dl_expf(", "\n}\n"},
+    {"dl_erff", "static inline float dl_erff(", "\n}\n"},
+    {"dl_conv2d_geom", "typedef struct dl_conv2d_geom {", "} dl_conv2d_geom;\n"},
+    {"dl_conv_epilogue", "typedef void (*dl_conv_epilogue)", ";\n"},
+};
+enum { N_HEADER_PIECES = sizeof header_pieces / sizeof *header_pieces };
+
+static const char *header_piece(arena *ar, int k)
+{
+    const char *p = strstr(dlnrt_header_text, header_pieces[k].from);
+    const char *e = p ? strstr(p, header_pieces[k].to) : NULL;
+    return e ? arena_printf(ar, "%.*s\n", (int)(e + strlen(header_pieces[k].to) - p), p) : NULL;
+}
+
+static int is_int8_piece(const char *path) { return strstr(path, ".int8.") != NULL; }
+
+/* The runtime pieces: from dlnrt.h, then compiler/deploy_rt/. An int8
+ * export takes a symbol's .int8.c variant, which calls the float one
+ * renamed <symbol>_f32 for the tensors it has no int8 weight for; a float
+ * export has no variants. Returns the count. */
+static int collect_pieces(arena *ar, int int8, const char **sym, const char **body)
+{
+    int np = 0;
+    for (int k = 0; k < N_HEADER_PIECES; k++, np++) sym[np] = header_pieces[k].symbol, body[np] = header_piece(ar, k);
+    for (int k = 0; k < deploy_rt_n_files; k++) {
+        const char *name = deploy_rt_files[k].name, *text = deploy_rt_files[k].text, *sy = piece_symbol(ar, name);
+        if (is_int8_piece(name) && !int8) continue;
+        int has_variant = 0;
+        for (int j = 0; j < deploy_rt_n_files && int8 && !is_int8_piece(name); j++)
+            has_variant |= is_int8_piece(deploy_rt_files[j].name) && !strcmp(piece_symbol(ar, deploy_rt_files[j].name), sy);
+        if (has_variant) { /* its definition is the first "sy(" of the text */
+            const char *def = strstr(text, arena_printf(ar, "%s(", sy));
+            text = arena_printf(ar, "%.*s%s_f32%s", (int)(def - text), text, sy, def + strlen(sy));
+            sy = arena_printf(ar, "%s_f32", sy);
+        }
+        sym[np] = sy, body[np++] = text;
+    }
+    return np;
+}
+
+/* The int8 weights and their table (deploy_rt/deploy_q8.c looks pointers up in it). */
+static int64_t put_q8_table(FILE *f, const char *p, const deploy_quant *q, const emit_forward_layout *L)
+{
+    int64_t bytes = 0;
+    fprintf(f, "/* ---- int8 weights (per output channel) and their inputs' scales (per tensor) ---- */\n\n");
+    fprintf(f, "typedef struct deploy_q8 {\n    int64_t offset; /* the float weight's place in the weights */\n"
+               "    const int8_t *w;\n    const float *scale; /* per output channel */\n"
+               "    float xscale;       /* the input's */\n} deploy_q8;\n");
+    fprintf(f, "static const float *deploy_q8_base; /* the weights of the call running */\n\n");
+    for (int k = 0; k < q->n; k++) {
+        const deploy_qtensor *t = &q->t[k];
+        fprintf(f, "static const int8_t %s_q%d[%" PRId64 "] = {", p, k, t->numel);
+        for (int64_t j = 0; j < t->numel; j++) fprintf(f, "%s%d,", j % 24 == 0 ? "\n    " : " ", t->q[j]);
+        fprintf(f, "\n};\nstatic const float %s_qs%d[%" PRId64 "] = {", p, k, t->channels);
+        for (int64_t j = 0; j < t->channels; j++) fprintf(f, "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", t->scale[j]);
+        fprintf(f, "\n};\n\n");
+        bytes += t->numel + 4 * t->channels;
+    }
+    fprintf(f, "static const deploy_q8 deploy_q8_table[%d] = {\n", q->n);
+    for (int k = 0; k < q->n; k++)
+        fprintf(f, "    {%" PRId64 ", %s_q%d, %s_qs%d, %.8ef},\n", L->param_offset[q->t[k].param], p, k, p, k,
+                q->t[k].xscale);
+    fprintf(f, "};\n\n");
+    return bytes;
+}
+
+/* Every dl_/DL_ identifier of text that no piece defines: reported, -1. */
+static int check_provided(const char *text, const char *const *syms, int n, const char *model, diag_ctx *d)
+{
+    int bad = 0;
+    for (const char *p = text; (p = strpbrk(p, "dD")) != NULL; p++) {
+        if (strncmp(p, "dl_", 3) && strncmp(p, "DL_", 3)) continue;
+        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) continue;
+        size_t len = 0;
+        while (isalnum((unsigned char)p[len]) || p[len] == '_') len++;
+        int known = !strncmp(p, "dl_error_text", len) && len == 13;
+        for (int k = 0; k < n && !known; k++) known = strlen(syms[k]) == len && !strncmp(p, syms[k], len);
+        if (!known) {
+            diag_fatal_noloc(d, "%s: the forward pass calls the runtime's %.*s, which dlnc export has no portable "
+                             "version of yet", model, (int)len, p);
+            bad = 1;
+            break;
+        }
+        p += len - 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* The forward's text with OpenMP pragmas made optional and the forward static. */
+static void put_forward(FILE *out, const char *text, const char *model)
+{
+    char *fwd = NULL;
+    size_t flen = 0;
+    FILE *f = open_memstream(&fwd, &flen);
+    fprintf(f, "void %s_forward(", model);
+    fclose(f);
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) + 1 : (int)strlen(line);
+        const char *s = line;
+        while (*s == ' ') s++;
+        if (!strncmp(s, "#pragma omp", 11)) fprintf(out, "#ifdef _OPENMP\n%.*s#endif\n", len, line);
+        else if (!strncmp(line, fwd, flen)) fprintf(out, "static %.*s", len, line);
+        else fprintf(out, "%.*s", len, line);
+        line += len;
+    }
+    free(fwd);
+}
+
+static void upper_ident(FILE *f, const char *s)
+{
+    for (; *s; s++) fputc(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_', f);
+}
+
+static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
+
+int deploy_check(const ir_module *m, diag_ctx *d)
+{
+    const ir_graph *g = m->forward;
+    if (!g || g->n_inputs != 1 || g->inputs[0].dtype != IR_F32 || g->n_outputs != 1 || m->n_syms > 1 ||
+        g->outputs[0].node->dtype != IR_F32) {
+        diag_fatal_noloc(d, "%s: only a model with one f32 input (batch first) and one f32 output can be exported yet",
+                         m->name);
+        return -1;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].state) {
+            diag_fatal_noloc(d, "%s: a model with carried state ('%s') cannot be exported yet", m->name, m->params[i].name);
+            return -1;
+        }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op == OP_attention || g->nodes[i]->op == OP_scan) {
+            const ir_node *n = g->nodes[i];
+            diag_error(d, n->site.file ? n->site : n->loc, "dlnc export has no portable kernel for %s yet",
+                       n->op == OP_scan ? "a scan loop" : "attention");
+            return -1;
+        }
+    return 0;
+}
+
+int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const char *source, const deploy_options *o,
+                FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d)
+{
+    arena *ar = m->ar;
+    const char *p = m->name;
+    char *fwd = NULL;
+    size_t fwd_len = 0;
+    FILE *ff = open_memstream(&fwd, &fwd_len);
+    emit_forward_layout L;
+    int rc = emit_forward_only(ff, m, &L, d);
+    fclose(ff);
+    if (rc != 0) {
+        free(fwd);
+        return -1;
+    }
+
+    /* Which pieces: those the forward names, then those they name, to a fixed point. */
+    const char **sym = ARENA_NEW_ARRAY(ar, const char *, deploy_rt_n_files + N_HEADER_PIECES);
+    const char **body = ARENA_NEW_ARRAY(ar, const char *, deploy_rt_n_files + N_HEADER_PIECES);
+    const int np = collect_pieces(ar, q != NULL, sym, body);
+    unsigned char *used = arena_alloc(ar, (size_t)np);
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int k = 0; k < np; k++) {
+            if (used[k] || !body[k]) continue;
+            int need = emit_mentions_ident(fwd, sym[k]);
+            for (int j = 0; j < np && !need; j++) need = used[j] && emit_mentions_ident(body[j], sym[k]);
+            if (need) used[k] = 1, changed = 1;
+        }
+    }
+    if (check_provided(fwd, sym, np, p, d) != 0) {
+        free(fwd);
+        return -1;
+    }
+
+    const ir_graph *g = m->forward;
+    const int64_t in_floats = per_sample(&g->inputs[0].shape), out_floats = per_sample(&g->outputs[0].node->shape);
+    const int64_t arena_floats = L.act_n * o->max_batch + L.act_c + L.statics;
+    sz->weight_bytes = L.param_floats * 4;
+    sz->arena_bytes = arena_floats * 4;
+    const char *hname = strrchr(o->output, '/') ? strrchr(o->output, '/') + 1 : o->output;
+    char *hbase = arena_printf(ar, "%s", hname);
+    if (strlen(hbase) > 2 && !strcmp(hbase + strlen(hbase) - 2, ".c")) hbase[strlen(hbase) - 1] = 'h';
+    else hbase = arena_printf(ar, "%s.h", hname);
+
+    /* The header. */
+    fprintf(h_out, "/* %s — inference for the model %s of %s, generated by `dlnc export` (dlnc " DLNC_VERSION
+                   ").\n * Forward pass only, eval mode; depends on libc and libm (OpenMP when compiled with it). */\n",
+            hbase, p, source);
+    fprintf(h_out, "#ifndef ");
+    upper_ident(h_out, hbase);
+    fprintf(h_out, "\n#define ");
+    upper_ident(h_out, hbase);
+    fprintf(h_out, "\n\n");
+#define HDEF(suffix, value, comment)                                                                                  \
+    do {                                                                                                              \
+        fprintf(h_out, "#define ");                                                                                   \
+        upper_ident(h_out, p);                                                                                        \
+        fprintf(h_out, "_%s %" PRId64 " /* %s */\n", suffix, (int64_t)(value), comment);                              \
+    } while (0)
+    HDEF("MAX_BATCH", o->max_batch, "the largest n a call takes");
+    HDEF("IN_FLOATS", in_floats, "floats of one input sample (row-major)");
+    HDEF("OUT_FLOATS", out_floats, "floats of one sample's output");
+    HDEF("WEIGHT_FLOATS", L.param_floats, "floats of the weights (the blob of --weights-file)");
+    HDEF("ARENA_BYTES", sz->arena_bytes > 0 ? sz->arena_bytes : 4, "the arena a call needs, at MAX_BATCH");
+#undef HDEF
+    fprintf(h_out, "\n/* Runs the model on n samples x (n * IN_FLOATS floats) into out (n * OUT_FLOATS floats).\n"
+                   " * weights: %s\n"
+                   " * arena: ARENA_BYTES bytes, float-aligned, owned by this call while it runs%s.\n"
+                   " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer). Allocates nothing. */\n",
+            o->weights_bin ? "the WEIGHT_FLOATS floats of the weights file (required)"
+                           : "NULL for the embedded ones (or a blob of the same layout)",
+            o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "");
+    fprintf(h_out, "int %s_infer(const float *weights, void *arena, const float *x, float *out, int n);\n\n#endif\n", p);
+
+    /* The C file: pieces, weights, forward, entry point. */
+    long code_start = ftell(c_out);
+    fprintf(c_out, "/* Generated by `dlnc export` (dlnc " DLNC_VERSION ") from %s: the model %s, inference only.\n"
+                   " * Do not edit: change the .dln, retrain, export again. */\n",
+            source, p);
+    fprintf(c_out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n", hbase);
+    int64_t weights_text = 0;
+    if (q) {
+        long q0 = ftell(c_out);
+        sz->weight_bytes += put_q8_table(c_out, p, q, &L);
+        weights_text = ftell(c_out) - q0;
+    }
+    fprintf(c_out, "/* ---- the runtime functions the forward calls, in portable C ---- */\n\n");
+    for (int k = 0; k < np; k++)
+        if (used[k]) fprintf(c_out, "%s\n", body[k]);
+    fprintf(c_out, "/* ---- the forward pass (eval mode), as `dlnc -o` emits it ---- */\n\n");
+    fprintf(c_out, "typedef struct %s_model {\n    int64_t max_batch, step;\n    uint64_t seed;\n"
+                   "    float *params, *act, *statics;\n    unsigned statics_ready;\n} %s_model;\n\n",
+            p, p);
+    put_forward(c_out, fwd, p);
+    free(fwd);
+    if (!o->weights_bin) {
+        long w0 = ftell(c_out);
+        fprintf(c_out, "/* ---- the weights: each parameter at its offset, padded to 16 floats ---- */\n");
+        fprintf(c_out, "static const float %s_weights[%" PRId64 "] = {\n", p, L.param_floats > 0 ? L.param_floats : 1);
+        for (int i = 0; i < m->n_params; i++) {
+            int64_t n = per_sample(&m->params[i].shape);
+            if (n == 0) continue; /* not read by the forward (deploy_fold) */
+            fprintf(c_out, "    /* %s */\n    [%" PRId64 "] =", m->params[i].name, L.param_offset[i]);
+            for (int64_t j = 0; j < n; j++) /* NaN: the placeholder of an int8 weight (deploy_int8.c) */
+                fprintf(c_out, isnan(params[i][j]) ? "%sNAN," : "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", params[i][j]);
+            fprintf(c_out, "\n");
+        }
+        fprintf(c_out, "};\n\n");
+        weights_text += ftell(c_out) - w0;
+    } else {
+        for (int i = 0; i < m->n_params; i++) {
+            int64_t n = per_sample(&m->params[i].shape), pad = (16 - n % 16) % 16;
+            static const float zeros[16];
+            if (fwrite(params[i], sizeof(float), (size_t)n, bin_out) != (size_t)n ||
+                fwrite(zeros, sizeof(float), (size_t)pad, bin_out) != (size_t)pad) {
+                diag_fatal_noloc(d, "cannot write '%s'", o->weights_bin);
+                return -1;
+            }
+        }
+    }
+    if (o->static_arena)
+        fprintf(c_out, "static float %s_static_arena[%" PRId64 "];\n\n", p, arena_floats > 0 ? arena_floats : 1);
+    fprintf(c_out, "int %s_infer(const float *weights, void *arena, const float *x, float *out, int n)\n{\n", p);
+    fprintf(c_out, "    %s_model m;\n", p);
+    if (!o->weights_bin) fprintf(c_out, "    if (!weights) weights = %s_weights;\n", p);
+    if (o->static_arena) fprintf(c_out, "    if (!arena) arena = %s_static_arena;\n", p);
+    fprintf(c_out, "    if (n < 1 || n > %" PRId64 " || !weights || !arena || !x || !out) return -1;\n", o->max_batch);
+    fprintf(c_out, "    m.max_batch = %" PRId64 ", m.step = 0, m.seed = 0, m.statics_ready = 0;\n", o->max_batch);
+    fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
+    fprintf(c_out, "    m.act = (float *)arena;\n");
+    fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", L.act_n * o->max_batch + L.act_c);
+    if (q) fprintf(c_out, "    deploy_q8_base = weights;\n");
+    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, x, out, n);\n    return dl_error_text ? -1 : 0;\n}\n", p);
+    sz->code_bytes = ftell(c_out) - code_start - weights_text;
+    return 0;
+}

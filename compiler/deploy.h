@@ -1,0 +1,81 @@
+/* deploy.h — `dlnc export`: a trained model as one inference-only C file
+ * and its header, for firmware and apps: the forward graph alone (eval mode),
+ * the weights as a `static const float` array (or a blob the caller gives),
+ * the runtime pieces the forward calls as portable C, one arena whose size
+ * the header states. It needs libc and libm only (OpenMP if compiled so) and
+ * builds with -std=c99 -pedantic -Wall -Wextra -Werror. */
+#ifndef DLNC_DEPLOY_H
+#define DLNC_DEPLOY_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "ir.h"
+
+typedef struct deploy_options {
+    const char *model;       /* --model: which model of the file (default: the first) */
+    const char *checkpoint;  /* --checkpoint: the trained tensors (safetensors), required */
+    const char *output;      /* -o FILE.c (header beside it); default <input stem>_infer.c */
+    const char *weights_bin; /* --weights-file FILE.bin: the weights there, not in the C file */
+    int64_t max_batch;       /* --max-batch: the largest n a call takes (default 1) */
+    int static_arena;        /* --static-arena: a static arena in the file for arena == NULL */
+    int int8;                /* --int8: int8 weights and products (deploy_int8.c) */
+    int64_t calibrate;       /* --calibrate N: activations' scales from N training images (default 1000) */
+    int no_fold;             /* --no-fold: keep parameter-only values and batch norms as the training build computes them */
+} deploy_options;
+
+/* deploy_int8.c: one quantized weight. */
+typedef struct deploy_qtensor {
+    int param;               /* the module parameter */
+    int node;                /* the conv2d or matmul reading it (node id) */
+    int64_t channels;        /* output channels: one scale each */
+    int rows;                /* a channel is a row of the weight (conv, dense W^T); else a column */
+    int64_t numel;
+    int8_t *q;               /* round(w / scale[channel]), in the weight's layout */
+    float *scale;            /* per channel: max |w| / 127 */
+    float xscale;            /* the input's: max |x| / 127 over the calibration images */
+} deploy_qtensor;
+typedef struct deploy_quant {
+    deploy_qtensor *t;
+    int n;
+} deploy_quant;
+
+/* The sizes `dlnc export` prints. */
+typedef struct deploy_sizes {
+    int64_t code_bytes;      /* the C file without the weights' text */
+    int64_t weight_bytes;    /* float32 weights */
+    int64_t arena_bytes;     /* <MODEL>_ARENA_BYTES */
+} deploy_sizes;
+
+/* Option i of `dlnc export` (argv[*i]): 1 taken (and *i advanced past its
+ * value), 0 not an export option, -1 after a usage error. */
+int deploy_option(int argc, char **argv, int *i, deploy_options *o);
+
+/* Whether m has the form an export handles: one f32 input with the batch
+ * first, one f32 output, no carried state. 0, or -1 after a diagnostic. */
+int deploy_check(const ir_module *m, diag_ctx *d);
+
+/* Writes the C file and header of module m (its graphs through the passes)
+ * whose parameters are params[i] (by module parameter index, each its
+ * numel floats), with the int8 weights of q (NULL: a float export).
+ * Returns 0, or -1 after a diagnostic. */
+int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const char *source,
+                const deploy_options *o, FILE *c_out, FILE *h_out, FILE *bin_out, deploy_sizes *sz, diag_ctx *d);
+
+/* deploy_fold.c: on m's forward graph (after the passes) and the parameter
+ * values params (by index), computes what depends on parameters alone into
+ * new parameters and folds batch norm into the convolution or dense layer
+ * before it (*folded: how many). Returns the parameter values, grown by the
+ * new ones, or NULL after a diagnostic. */
+float **deploy_fold(ir_module *m, float **params, int *folded, diag_ctx *d);
+
+/* Quantizes m's forward's dense layers and convolutions (deploy_qtensor),
+ * calibrating on the first calibrate_n training images; the quantized
+ * weights' float values become one NaN each. 0, or -1 after a diagnostic. */
+int deploy_int8(ir_module *m, float **params, int64_t calibrate_n, deploy_quant *q, diag_ctx *d);
+
+/* `dlnc export` after the passes: picks the model, reads the checkpoint,
+ * writes the files and prints their sizes. 0, or 1 after the error. */
+int deploy_run(ir_module *const *mods, int n_mods, const char *input, const deploy_options *o, diag_ctx *d);
+
+#endif

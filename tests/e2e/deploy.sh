@@ -1,0 +1,106 @@
+# Sourced by tests/e2e/run.sh (needs B, T, pass, fail): `dlnc export`. The
+# MLP, LeNet-5 and a batch-norm CNN (tests/e2e/deploy_bn.dln) are trained a
+# few steps, exported, the export compiled with -std=c99 -pedantic -Wall
+# -Wextra -Werror (and -ffreestanding, and -fopenmp), and its outputs on 512
+# test images compared with the training build's forward (tests/e2e/deploy_main.c):
+# max |difference| <= 1e-4, every argmax the same; the CNN's three batch norms
+# that follow a conv or dense layer are folded (no running statistics left). The MLP also through
+# --weights-file at batch 8, and LeNet-5 with --int8. The example program
+# classifies a PGM; a damaged checkpoint and models the export cannot handle
+# (attention, an i32 input) are clear errors. ~15 s.
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
+TD=$(cd "$B" && pwd)/dlnc
+dep() {  # name, dln, max batch, [export options...]
+  n=$1 dln=$2 mb=$3; shift 3
+  mkdir -p "$T/dep_$n"
+  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$TD" run --quiet --max-steps 30 --checkpoint ck.st "$OLDPWD/$dln") >"$T/dep_$n.out" 2>&1 \
+  && "$DLNC" "$dln" -o "$T/dep_$n/model.c" \
+  && "$DLNC" export "$dln" --checkpoint "$T/dep_$n/ck.st" -o "$T/dep_$n/model_infer.c" --max-batch "$mb" "$@" >>"$T/dep_$n.out" 2>&1 \
+  && cc $STRICT -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer.o" 2>>"$T/dep_$n.out" \
+  && cc $STRICT -ffreestanding -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer_free.o" 2>>"$T/dep_$n.out" \
+  && cc $STRICT -fopenmp -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer_omp.o" 2>>"$T/dep_$n.out" \
+  && ! nm "$T/dep_$n/infer.o" | grep -v " T ${n}_infer$" | grep -q " [TD] " \
+  && cc -std=c11 -O2 -fopenmp -Iruntime -I"$T/dep_$n" -DM="$n" -DUM="$(echo "$n" | tr a-z A-Z)" tests/e2e/deploy_main.c \
+        "$T/dep_$n/model.c" "$T/dep_$n/infer_omp.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/dep_$n/equiv" 2>>"$T/dep_$n.out"
+}
+for spec in "mlp samples/mlp.dln 1" "lenet5 samples/lenet5.dln 4" "bncnn tests/e2e/deploy_bn.dln 8"; do
+  set -- $spec
+  if dep "$1" "$2" "$3" && { [ "$1" != bncnn ] || { grep -q "^  3 batch norms folded" "$T/dep_$1.out" \
+       && ! grep -q running_var "$T/dep_$1/model_infer.c"; }; } && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" 512 1e-4 >"$T/dep_$1.eq" 2>&1; then
+    echo "dlnc export $1: $(cat "$T/dep_$1.eq"): ok"; pass=$((pass+1))
+  else
+    echo "FAIL dlnc export $1"; cat "$T/dep_$1.out" "$T/dep_$1.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+  fi
+done
+# The weights as a blob the caller passes: the same outputs, no weights in the object.
+if "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_mlp/model_infer.c" --max-batch 8 \
+       --weights-file "$T/dep_mlp/w.bin" >"$T/dep_blob.out" 2>&1 \
+   && cc $STRICT -c "$T/dep_mlp/model_infer.c" -o "$T/dep_mlp/infer.o" && [ "$(size -A "$T/dep_mlp/infer.o" | awk '$1 == ".rodata" { s += $2 } END { print s + 0 }')" -lt 4096 ] \
+   && cc -std=c11 -O2 -Iruntime -I"$T/dep_mlp" -DM=mlp -DUM=MLP tests/e2e/deploy_main.c "$T/dep_mlp/model.c" "$T/dep_mlp/infer.o" \
+         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_mlp/equiv_blob" \
+   && "$T/dep_mlp/equiv_blob" "$T/dep_mlp/ck.st" 512 1e-4 "$T/dep_mlp/w.bin" >"$T/dep_blob.eq" 2>&1; then
+  echo "dlnc export --weights-file: $(cat "$T/dep_blob.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export --weights-file"; cat "$T/dep_blob.out" "$T/dep_blob.eq" 2>/dev/null; fail=$((fail+1))
+fi
+# --int8: LeNet-5's five weights quantized (calibrated on 100 training images), the object
+# under half the float one's size, strict builds, and on 512 test images the argmax of the
+# training build's forward on at least 95% of them (99.5% over the test set after 10 epochs).
+mkdir -p "$T/dep_q8"
+if "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_lenet5/ck.st" -o "$T/dep_q8/model_infer.c" --int8 --calibrate 100 \
+       >"$T/dep_q8.out" 2>&1 && grep -q "^  5 weights quantized to int8, inputs calibrated on 100 training images$" "$T/dep_q8.out" \
+   && cc $STRICT -c "$T/dep_q8/model_infer.c" -o "$T/dep_q8/infer.o" && cc $STRICT -ffreestanding -c "$T/dep_q8/model_infer.c" -o "$T/dep_q8/f.o" \
+   && cc $STRICT -fopenmp -c "$T/dep_q8/model_infer.c" -o "$T/dep_q8/omp.o" \
+   && [ $(($(size "$T/dep_q8/infer.o" | awk 'NR == 2 { print $4 }') * 2)) -lt "$(size "$T/dep_lenet5/infer.o" | awk 'NR == 2 { print $4 }')" ] \
+   && cc -std=c11 -O2 -fopenmp -Iruntime -I"$T/dep_q8" -I"$T/dep_lenet5" -DM=lenet5 -DUM=LENET5 tests/e2e/deploy_main.c "$T/dep_lenet5/model.c" \
+         "$T/dep_q8/omp.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/dep_q8/equiv" \
+   && OMP_NUM_THREADS=2 "$T/dep_q8/equiv" "$T/dep_lenet5/ck.st" 512 1e9 - 95 >"$T/dep_q8.eq" 2>&1; then
+  echo "dlnc export --int8: $(cat "$T/dep_q8.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export --int8"; cat "$T/dep_q8.out" "$T/dep_q8.eq" 2>/dev/null; fail=$((fail+1))
+fi
+# Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing
+# written; attention (at its line) and a model of another form refused before any checkpoint is read.
+head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
+"$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
+"$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
+"$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
+"$DLNC" export samples/vit.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
+"$DLNC" export samples/char_lstm.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
+if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
+   && grep -q "^samples/vit.dln:11:13: error: dlnc export has no portable kernel for attention yet$" "$T/dep_bad4.out" \
+   && grep -q "^dlnc: error: char_lstm: only a model with one f32 input (batch first) and one f32 output can be exported yet$" "$T/dep_bad5.out" \
+   && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
+   && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out"; then
+  echo "dlnc export: damaged or foreign checkpoint, none given, attention, an i32 input: clear errors: ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5)"; cat "$T/dep_bad"[1-5].out; fail=$((fail+1))
+fi
+fi
+# The README's example: examples/classify.c with the exported LeNet-5, built
+# with the strict flags, on PGM files of the first 20 test images (the IDX
+# file's 16-byte header, then 784 bytes per image): every answer a class
+# name, at least 12 of the 20 right after 30 training steps (the
+# export gets 15 of them today).
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+mkdir -p "$T/ex"
+FM=/usr/share/datasets/fashion-mnist
+zcat $FM/t10k-images-idx3-ubyte.gz | head -c $((16 + 784 * 20)) | tail -c $((784 * 20)) > "$T/ex/img.raw"
+zcat $FM/t10k-labels-idx1-ubyte.gz | head -c 28 | tail -c 20 | od -An -tu1 -v | tr -s ' ' '\n' | grep . > "$T/ex/labels"
+right=0; k=0
+if "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_lenet5/ck.st" -o "$T/ex/lenet5_infer.c" >/dev/null \
+   && cc $STRICT -I"$T/ex" examples/classify.c "$T/ex/lenet5_infer.c" -lm -o "$T/ex/classify" 2>"$T/ex/cc.err"; then
+  while read -r label; do
+    { printf 'P5\n28 28\n255\n'; tail -c +$((1 + 784 * k)) "$T/ex/img.raw" | head -c 784; } > "$T/ex/$k.pgm"
+    "$T/ex/classify" "$T/ex/$k.pgm" > "$T/ex/$k.out" || break
+    grep -q "^$T/ex/$k.pgm: .* (class $label)$" "$T/ex/$k.out" && right=$((right+1))
+    k=$((k+1))
+  done < "$T/ex/labels"
+fi
+if [ $k -eq 20 ] && [ $right -ge 12 ] && ! "$T/ex/classify" "$T/ex/labels" 2>/dev/null; then
+  echo "examples/classify.c: $right of 20 test images right, a non-PGM refused: ok"; pass=$((pass+1))
+else
+  echo "FAIL examples/classify.c ($k images classified, $right right)"; cat "$T/ex/cc.err" 2>/dev/null; fail=$((fail+1))
+fi
+fi
