@@ -40,6 +40,18 @@ DATADIR  = $(PREFIX)/share/dlnc
 MANDIR   = $(PREFIX)/share/man/man1
 PCDIR    = $(LIBDIR)/pkgconfig
 
+# MPI (data-parallel training, `mpirun -np P dlnc run`): on when mpicc is
+# found, off with MPI=0. It adds runtime/dist_mpi.c to dlnc and to
+# build/libdlnrt_mpi.a (for a user's own training binary); libdlnrt itself
+# stays free of MPI, its single-process fallback (dist_single.c) being weak.
+MPICC   ?= mpicc
+MPI     ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := $(shell $(MPICC) --showme:compile)
+MPI_LIBS   := $(shell $(MPICC) --showme:link)
+MPI_OBJ     = $(OBJ)/runtime/dist_mpi.o
+endif
+
 ifeq ($(BLAS),openblas)
 ALL_CFLAGS += -DDL_USE_CBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS += -lopenblas
@@ -48,7 +60,9 @@ endif
 GEN      = $(BUILD)/gen
 OBJ      = $(BUILD)/obj
 
-RT_SRC   = $(wildcard runtime/*.c)
+# dist_mpi.c (MPI's transport for data-parallel training) goes into dlnc and
+# libdlnrt_mpi.a only, never into libdlnrt: see MPI below.
+RT_SRC   = $(filter-out runtime/dist_mpi.c,$(wildcard runtime/*.c))
 RT_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(RT_SRC))
 CC_SRC   = $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 CC_OBJ   = $(patsubst %.c,$(OBJ)/%.o,$(CC_SRC)) $(OBJ)/gen/dln.tab.o $(OBJ)/gen/lex.yy.o $(OBJ)/gen/stdlib_gen.o $(OBJ)/gen/rt_header_gen.o $(OBJ)/gen/deploy_rt_gen.o
@@ -58,7 +72,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 CPPFLAGS = -Icompiler -Iruntime -I$(GEN)
 
 .PHONY: all test unit-test install uninstall clean bench asan-test fuzz fuzz-build fuzz-coverage
-all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so
+all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so $(if $(MPI_OBJ),$(BUILD)/libdlnrt_mpi.a)
 
 $(GEN)/dln.tab.c $(GEN)/dln.tab.h: grammar/dln.y
 	@mkdir -p $(GEN)
@@ -112,8 +126,18 @@ $(BUILD)/libdlnc.a: $(CC_OBJ)
 
 # dlnc carries the whole runtime and exports it (-rdynamic), so models built
 # by `dlnc run` resolve their dl_* calls against it.
-$(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a
-	$(CC) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(LDLIBS) $(DLNC_LIBS) -rdynamic
+$(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a $(MPI_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(MPI_OBJ) $(BUILD)/libdlnc.a -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(LDLIBS) $(DLNC_LIBS) $(MPI_LIBS) -rdynamic
+
+$(OBJ)/runtime/dist_mpi.o: runtime/dist_mpi.c runtime/dist.h runtime/dlnrt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(MPI_CFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# A user's own training binary launched by mpirun links this before
+# libdlnrt.a, and $(MPI_LIBS) (`mpicc --showme:link`).
+$(BUILD)/libdlnrt_mpi.a: $(OBJ)/runtime/dist_mpi.o
+	@rm -f $@
+	ar rcs $@ $^
 
 # Unit tests: every tests/unit/test_<name>.c defines `void suite_<name>(void)`.
 $(GEN)/suites.inc: $(UNIT_SRC)

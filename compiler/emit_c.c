@@ -274,6 +274,18 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         int ng = 0;
         for (int k = 0; k < g->n_outputs; k++) ng += g->outputs[k].kind == IR_OUT_GRAD;
         if (ng > 0) {
+            /* the span of this step's gradients, summed over the ranks of a data-parallel run */
+            int64_t lo = -1, hi = 0;
+            for (int k = 0; k < g->n_outputs; k++) {
+                const int pi = g->outputs[k].index;
+                if (g->outputs[k].kind != IR_OUT_GRAD || pi < 0 || pi >= mod->n_params || L->goff[pi] < 0) continue;
+                if (lo < 0 || L->goff[pi] < lo) lo = L->goff[pi];
+                if (L->goff[pi] + param_numel(&mod->params[pi]) > hi) hi = L->goff[pi] + param_numel(&mod->params[pi]);
+            }
+            if (lo >= 0)
+                fprintf(t, "\n    /* data-parallel runs: the gradients summed over the ranks */\n"
+                           "    dl_grads_reduce(m->grads + %" PRId64 ", %" PRId64 ", %s);\n",
+                        lo, hi - lo, has_loss ? "loss" : "NAN");
             fprintf(t, "\n    /* optimizer: clip the global gradient norm, then update the parameters */\n");
             fprintf(t, "    if (m->opt.clip_norm > 0.0f) {\n        float *const grads[] = {");
             int j = 0;

@@ -278,6 +278,12 @@ void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
 /* Global L2 norm of several gradient arrays (for clipping); OpenMP-parallel,
  * the same bits at any thread count. */
 double dl_grad_norm(float *const *grads, const int64_t *sizes, int count);
+/* Data-parallel training (`mpirun -np P dlnc run`, docs/design.md): the
+ * generated train step calls this between its backward pass and its update
+ * with its gradients (one span of the model's gradient buffer) and its loss;
+ * across ranks it sums the gradients (each weighted by its share of the
+ * global batch). In a single process it only records that it ran. */
+void dl_grads_reduce(float *grads, int64_t n, float loss);
 
 /* ---- learning-rate schedules --------------------------------------------- */
 typedef enum dl_sched_kind {

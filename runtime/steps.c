@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dlnrt.h"
+#include "dist.h"
 #include "progress_internal.h"
 #include "resume_internal.h"
 #include "step_internal.h"
@@ -100,6 +101,12 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     dl_run_result result = dl_run_result_none();
     if (res) *res = result;
     if (dl_steps_check(apis, steps, n)) return -1;
+    /* every rank fails alike here, so no rank waits for another */
+    if (dl_dist_begin()) return -1;
+    if (dl_dist_size() > 1) {
+        dl_set_error("a train section with steps is not supported in a data-parallel run yet; run it on one rank");
+        return -1;
+    }
     const dl_train_config *cfg = apis[0]->train;
     const int epochs = opt.epochs > 0 ? opt.epochs : cfg->epochs;
     const uint64_t seed = opt.seed_set ? opt.seed : cfg->seed;

@@ -28,6 +28,7 @@
  * Everything the model needs comes through the api struct; everything the
  * caller needs comes back through dl_run_result and the return code. */
 #include "dlnrt.h"
+#include "dist.h"
 #include "early_stop_internal.h"
 #include "pictures_internal.h"
 #include "progress_internal.h"
@@ -469,7 +470,19 @@ dl_run_result dl_run_result_none(void)
     return r;
 }
 
+static int dl_train_rank(const dl_model_api *api, const dl_run_options *options, dl_run_result *res);
+
+/* One rank's run; a rank that fails tells the others at the collective they
+ * are waiting in (dist.h), unless a failure was already seen by all. */
 int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
+{
+    if (dl_dist_begin()) return -1;
+    const int rc = dl_train_rank(api, options, res);
+    if (rc && !dl_dist_stopped()) dl_dist_check(1);
+    return rc;
+}
+
+static int dl_train_rank(const dl_model_api *api, const dl_run_options *options, dl_run_result *res)
 {
     dl_run_options opt = {0};
     if (options) opt = *options;
@@ -497,6 +510,14 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                      (long long)batch);
         return -1;
     }
+    /* data-parallel (dist.h): rank 0 alone evaluates, keeps the history and saves */
+    const int ranks = dl_dist_size(), lead = dl_dist_rank() == 0;
+    if (ranks > 1 && batch < ranks) {
+        dl_set_error("train section of '%s': a batch of %lld cannot be shared by %d ranks", api->name, (long long)batch,
+                     ranks);
+        return -1;
+    }
+    if (!lead) opt.history_csv = NULL;
 
     dl_dataset train = {0}, eval = {0};
     dl_text_data td = {0};
@@ -605,6 +626,12 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                      "checkpoint); start it afresh", es->patience > 0 ? "early_stop" : "sched = plateau(...)");
         goto done;
     }
+    if ((es->patience > 0 || plateau) && ranks > 1) {
+        dl_set_error("%s is not supported in a data-parallel run (rank 0 alone evaluates); run it on one rank",
+                     es->patience > 0 ? "early_stop" : "sched = plateau(...)");
+        goto done;
+    }
+    if (!lead) have_eval = 0;
     dl_plateau pl;
     dl_plateau_init(&pl);
     dl_step_log slog = {.every = opt.log_every > 0 ? opt.log_every : opt.quiet ? 0 : cfg->log_every};
@@ -620,11 +647,20 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                         (!cfg->metrics || (cfg->metrics & class_metrics)) ? dl_class_count(api) : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
+    /* every rank ready, and running the same run: else they would not meet at the same collectives */
+    if (ranks > 1) {
+        const int64_t same[] = {epochs, opt.max_steps, batch, src.batches, api->n_params, (int64_t)seed,
+                                at.epochs_done, at.steps};
+        static const char *const names[] = {"epochs", "--max-steps", "batch", "batches per epoch", "parameters",
+                                            "seed", "epochs done (--resume)", "steps done (--resume)"};
+        if (dl_dist_check(0) || dl_dist_same(same, names, 8)) goto done;
+    }
     const int64_t batches = src.batches;
+    /* every rank knows what was saved (for its messages); rank 0 alone writes it */
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
     int last_saved = at.epochs_done;
-    dl_live_init(&live, stderr, opt.quiet, opt.progress_every);
+    dl_live_init(&live, stderr, opt.quiet || !lead, opt.progress_every); /* rank 0 alone draws it */
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
         if (e > 0) src.reset(&src);
@@ -639,7 +675,26 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             api->set_lr(m, lr);
             dl_clear_error();
             if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
-            float loss = dl_stepper_bind(&st, &db) ? NAN : dl_stepper_train(&st, m);
+            /* data-parallel: this rank's slice of the global batch (a rank
+             * left without rows trains on row 0 with weight 0, to update alike) */
+            dl_batch mine = db;
+            if (ranks > 1) {
+                int64_t first, count;
+                dl_dist_shard(n, &first, &count);
+                dl_dist_step_begin(n, count);
+                dl_dist_rows(&mine, &db, count ? first : 0, count ? count : 1);
+            }
+            float loss = dl_stepper_bind(&st, &mine) ? NAN : dl_stepper_train(&st, m);
+            if (ranks > 1) {
+                /* the global batch's loss; a step that failed here is told to the others at done */
+                const int reduced = dl_dist_step_end(&loss);
+                if (dl_dist_stopped()) goto done; /* another rank failed: its reason is the error */
+                if (!reduced && isfinite(loss)) {
+                    dl_set_error("model '%s' was compiled without dl_grads_reduce (an older dlnc): rebuild it to "
+                                 "train on several ranks", api->name);
+                    goto done;
+                }
+            }
             bi++;
             if (!isfinite(loss)) {
                 /* a NaN with a reason is a failed step: its reason says more than the NaN */
@@ -652,6 +707,9 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                                  dl_nonfinite_name(loss), e + 1, (long long)(result.steps + 1), (long long)bi,
                                  (long long)batches);
                 dl_error_kept(last_saved, checkpoint, saves);
+                /* the global loss of a batch whose non-finite part was another rank's
+                 * rows: that rank's message is the one every rank reports */
+                if (ranks > 1) dl_dist_follow();
                 goto done;
             }
             loss_sum += (double)loss * n;
@@ -672,6 +730,8 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
                             .test_exact_teacher = NAN, .test_exact_greedy = NAN, .test_bits_per_dim = NAN,
                             .test_map50 = NAN, .test_map50_95 = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
+        /* batch norm's running statistics: each rank's, averaged */
+        if (dl_dist_average_buffers(api, m)) goto done;
         dl_seq2seq_scores sc;
         dl_detect_scores ds;
         if (have_eval &&
@@ -728,9 +788,11 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
         if (improved && dl_keep_best_snapshot(&kb, api, m)) goto done;
         if (saves && (es->patience <= 0 || improved)) {
             at.epochs_done = e + 1, at.steps = result.steps;
-            if (dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
+            if (lead && dl_run_save(api, m, checkpoint, &at)) { dl_error_context("saving the checkpoint"); goto done; }
             last_saved = e + 1;
         }
+        /* every rank waits for rank 0's evaluation and save */
+        if (dl_dist_check(0)) goto done;
         if (plateau && dl_plateau_step(&pl, &cfg->sched, cfg->optim.lr, s.test_loss) && !opt.quiet)
             printf("plateau: val_loss has not improved for %d epoch%s: lr x %g = %.4g from epoch %d\n",
                    cfg->sched.patience + 1, cfg->sched.patience ? "s" : "", (double)cfg->sched.factor,
@@ -771,6 +833,13 @@ int dl_run_training(const dl_model_api *api, const dl_run_options *options, dl_r
             dl_final_test(api, m, batch, &st, &rec, &tally, seed))
             goto done;
     }
+    if (dl_dist_check(0)) goto done;
+    if (ranks > 1 && !opt.quiet)
+        printf("data-parallel: %d ranks, batch %lld = %lld per rank; gradient exchange %.2f s of %.2f s (%.1f%%) over "
+               "%lld steps, of which %.2f s waiting for the slowest rank\n", ranks, (long long)batch,
+               (long long)(batch / ranks), dl_dist_reduce_seconds(), total,
+               total > 0 ? 100.0 * dl_dist_reduce_seconds() / total : 0.0, (long long)dl_dist_reduce_calls(),
+               dl_dist_wait_seconds());
     /* --quiet drops the per-epoch lines, never the result */
     {
         char took[32];

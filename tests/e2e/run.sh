@@ -325,6 +325,10 @@ fi
 # Contrastive learning: samples/simclr.dln (views = 2, nt_xent) and its linear probe (tests/e2e/simclr.sh).
 . tests/e2e/simclr.sh
 
+# Data-parallel training under mpirun: P = 1/2/4 agree, a missing data file or a
+# killed rank ends the job, --resume continues (tests/e2e/dist.sh).
+. tests/e2e/dist.sh
+
 # The pictures of a run, `dlnc plot`, and the model graph for Graphviz.
 . tests/e2e/pictures.sh
 # the in-epoch progress line and --profile (uses pictures.sh's $D and run.sh's two.dln)
