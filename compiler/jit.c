@@ -66,6 +66,19 @@ static int find_or_build(jit_cc *cc, int dir_fd, const char *dir, const char *c_
     return fd < 0 ? -1 : fd;
 }
 
+/* The module's entry points, once loaded by either path; checks it was
+ * generated for this runtime's ABI. */
+static int bind(const dl_model_api *(*entry)(void), const dl_model_api *const *models, jit_module *out) {
+    out->api = entry();
+    out->models = models;
+    if (!out->api || out->api->abi_version != DL_ABI_VERSION) {
+        fprintf(stderr, "dlnc: error: '%s' was built for another runtime version\n", out->so_path);
+        jit_unload(out);
+        return -1;
+    }
+    return 0;
+}
+
 /* Load what was verified, not whatever the path names by now: dlopen of
  * /proc/self/fd/N opens the very inode that was hashed, so a model.so
  * renamed in, or a symlink planted, after the check is never what gets
@@ -91,19 +104,45 @@ static int load(int fd, jit_module *out) {
         jit_unload(out);
         return -1;
     }
-    out->api = entry();
-    out->models = dlsym(out->handle, "dlnc_models");
-    if (!out->api || out->api->abi_version != DL_ABI_VERSION) {
-        fprintf(stderr, "dlnc: error: '%s' was built for another runtime version\n", out->so_path);
-        jit_unload(out);
-        return -1;
+    return bind(entry, dlsym(out->handle, "dlnc_models"), out);
+}
+
+/* The LLVM path: compiled in process, no cache entry (jit_llvm.h). */
+static int load_llvm(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+                     int verbose, jit_module *out) {
+    const dl_model_api *(*entry)(void);
+    const dl_model_api *const *models;
+    snprintf(out->so_path, sizeof out->so_path, "the LLVM JIT's code");
+    out->llvm = jit_llvm_load(c_text, c_len, h_text, h_len, header_name, verbose, &entry, &models);
+    return out->llvm ? bind(entry, models, out) : -1;
+}
+
+/* $DLNC_JIT, else LLVM when this dlnc has it — unless --cc or --cflags
+ * asked for the system compiler. */
+static jit_backend choose_backend(const jit_options *opt) {
+    if (opt && opt->backend != JIT_DEFAULT) return opt->backend;
+    const char *env = getenv("DLNC_JIT");
+    if (env && *env) {
+        int b = jit_backend_parse(env);
+        if (b >= 0) return (jit_backend)b;
+        fprintf(stderr, "dlnc: warning: DLNC_JIT='%s' is neither cc nor llvm; ignoring it\n", env);
     }
-    return 0;
+    if (opt && (opt->cc || opt->cflags)) return JIT_CC;
+    return jit_llvm_available() ? JIT_LLVM : JIT_CC;
+}
+
+int jit_backend_parse(const char *s) {
+    if (!strcmp(s, "cc")) return JIT_CC;
+    if (!strcmp(s, "llvm")) return JIT_LLVM;
+    return -1;
 }
 
 int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
              const jit_options *opt, jit_module *out) {
     memset(out, 0, sizeof *out);
+    out->backend = choose_backend(opt);
+    if (out->backend == JIT_LLVM)
+        return load_llvm(c_text, c_len, h_text, h_len, header_name, opt && opt->verbose, out);
     const char *cc_cmd = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
     const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
     int verbose = opt && opt->verbose;
@@ -128,6 +167,8 @@ out:
 
 void jit_unload(jit_module *m) {
     if (m->handle) dlclose(m->handle);
+    jit_llvm_free(m->llvm);
     m->handle = NULL;
+    m->llvm = NULL;
     m->api = NULL;
 }

@@ -162,6 +162,9 @@ static void usage(FILE *out) {
             "                      (|d logit[label] / d image|, or the drop in the label's probability\n"
             "                      under a grey square) and the maps over the images\n"
             "  --patch P           occlusion: the square's side in pixels (default 5)\n"            "  --layer NAME        --map gradcam: Grad-CAM at the value NAME the model assigns\n"
+            "  --jit=cc|llvm       how `dlnc run` compiles the model: the system C compiler into the cache,\n"
+            "                      or LLVM in process (default $DLNC_JIT, else llvm if this dlnc has it:\n"
+            "                      built with `make LLVM=1`, else cc)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -349,6 +352,13 @@ static int parse_options(int argc, char **argv, options *o) {
             o->model = argv[++i];
         } else if (!strcmp(a, "--quiet")) {
             o->run_opt.quiet = 1;
+        } else if (!strncmp(a, "--jit=", 6)) {
+            int b = jit_backend_parse(a + 6);
+            if (b < 0) {
+                fprintf(stderr, "dlnc: error: --jit: '%s' is neither cc nor llvm\n", a + 6);
+                return -1;
+            }
+            o->jit.backend = (jit_backend)b;
         } else if (!strcmp(a, "--cc")) {
             NEXT();
             o->jit.cc = argv[++i];
