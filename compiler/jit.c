@@ -117,18 +117,18 @@ static int load_llvm(const char *c_text, size_t c_len, const char *h_text, size_
     return out->llvm ? bind(entry, models, out) : -1;
 }
 
-/* $DLNC_JIT, else LLVM when this dlnc has it — unless --cc or --cflags
- * asked for the system compiler. */
+/* --jit, else $DLNC_JIT, else cc — also in a dlnc built with LLVM: cc
+ * caches what it built, so a model's second run starts at once, and its
+ * cold start is no slower than LLVM's (docs/performance.md). */
 static jit_backend choose_backend(const jit_options *opt) {
     if (opt && opt->backend != JIT_DEFAULT) return opt->backend;
     const char *env = getenv("DLNC_JIT");
     if (env && *env) {
         int b = jit_backend_parse(env);
         if (b >= 0) return (jit_backend)b;
-        fprintf(stderr, "dlnc: warning: DLNC_JIT='%s' is neither cc nor llvm; ignoring it\n", env);
+        fprintf(stderr, "dlnc: warning: DLNC_JIT='%s' is neither cc nor llvm; using cc\n", env);
     }
-    if (opt && (opt->cc || opt->cflags)) return JIT_CC;
-    return jit_llvm_available() ? JIT_LLVM : JIT_CC;
+    return JIT_CC;
 }
 
 int jit_backend_parse(const char *s) {

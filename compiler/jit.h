@@ -16,7 +16,7 @@
 #include "jit_llvm.h"
 
 typedef enum jit_backend {
-    JIT_DEFAULT,  /* $DLNC_JIT if set, else llvm when built with it, else cc */
+    JIT_DEFAULT,  /* $DLNC_JIT if set, else cc */
     JIT_CC,       /* the system C compiler, cached shared object */
     JIT_LLVM,     /* clang + ORC in process (jit_llvm.h) */
 } jit_backend;
