@@ -12,6 +12,9 @@ load falls on both alike:
             prints when the compiled model is in memory; training (data
             loading, then the first step) begins right after, the same code
             in both. The cc runs use an empty DLNC_CACHE each time (cold).
+  CPU       of the compile alone, as `-v` prints it: the cc child's rusage
+            (cc1, as, ld included), dlnc's own CPU time for LLVM. Wall times
+            swing with the machine's load; this one much less.
   speed     samples/s of the first epoch's STEPS training steps (the epoch
             line of `--max-steps STEPS`), JITed code against `cc -O3` code.
 Prints one table row per sample (medians) after the raw runs; OMP_NUM_THREADS=1.
@@ -32,17 +35,20 @@ def run_once(dlnc, sample, jit, steps):
         t0 = time.monotonic()
         p = subprocess.Popen([dlnc, "run", f"samples/{sample}.dln", f"--jit={jit}", "-v", "--max-steps", str(steps)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
-        ready, speed, out = None, None, []
+        ready, speed, cpu, out = None, None, None, []
         for line in p.stdout:
             out.append(line)
             if ready is None and line.startswith("dlnc: model ready"):
                 ready = time.monotonic() - t0
+            m = re.search(r"^dlnc: (cc|LLVM JIT): .*CPU ([0-9.]+) s", line)
+            if m:
+                cpu = float(m.group(2))
             m = re.search(r"([0-9.]+) samples/s", line)
             if m and speed is None:
                 speed = float(m.group(1))
-        if p.wait() != 0 or ready is None or speed is None:
+        if p.wait() != 0 or ready is None or speed is None or cpu is None:
             sys.exit(f"jit_startup: {sample} --jit={jit} failed:\n" + "".join(out[-20:]))
-    return ready, speed
+    return ready, cpu, speed
 
 
 def main():
@@ -57,19 +63,21 @@ def main():
         res = {"cc": [], "llvm": []}
         for r in range(rounds):
             for jit in ("cc", "llvm") if r % 2 == 0 else ("llvm", "cc"):
-                ready, speed = run_once(dlnc, s, jit, steps)
-                res[jit].append((ready, speed))
-                print(f"{s:10s} round {r} {jit:4s}  ready {ready:7.2f} s  {speed:9.0f} samples/s  load {os.getloadavg()[0]:.2f}",
-                      flush=True)
-        med = {j: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for j, v in res.items()}
+                ready, cpu, speed = run_once(dlnc, s, jit, steps)
+                res[jit].append((ready, cpu, speed))
+                print(f"{s:10s} round {r} {jit:4s}  ready {ready:7.2f} s  compile CPU {cpu:6.2f} s  {speed:9.0f} samples/s"
+                      f"  load {os.getloadavg()[0]:.2f}", flush=True)
+        med = {j: tuple(statistics.median(x[i] for x in v) for i in range(3)) for j, v in res.items()}
         rows.append((s, med))
     print("load after:", os.getloadavg())
     print()
-    print("| sample | start-up, cc (cold cache) | start-up, LLVM | ratio | samples/s, cc -O3 | samples/s, LLVM | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| sample | start-up, cc (cold cache) | start-up, LLVM | cc / LLVM | compile CPU, cc | compile CPU, LLVM | cc / LLVM"
+          " | samples/s, cc -O3 | samples/s, LLVM | LLVM / cc |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s, m in rows:
-        (rc, vc), (rl, vl) = m["cc"], m["llvm"]
-        print(f"| {s} | {rc:.2f} s | {rl:.2f} s | {rc / rl:.1f}x | {vc:.0f} | {vl:.0f} | {vl / vc:.2f} |")
+        (rc, cc, vc), (rl, cl, vl) = m["cc"], m["llvm"]
+        print(f"| {s} | {rc:.2f} s | {rl:.2f} s | {rc / rl:.2f} | {cc:.2f} s | {cl:.2f} s | {cc / cl:.2f}"
+              f" | {vc:.0f} | {vl:.0f} | {vl / vc:.2f} |")
 
 
 if __name__ == "__main__":
