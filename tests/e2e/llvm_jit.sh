@@ -5,7 +5,8 @@
 # both JITs of that one binary at 2 threads (OpenMP through libomp in both):
 # the same losses within 1e-4 relative (gcc and clang may contract a*b+c
 # differently), nothing written to the cache by the LLVM run, and the cc
-# run's shared object still in the cache. Without LLVM: a "skipped" line,
+# run's shared object still in the cache; every sample's C accepted by that
+# clang with the JIT's flags and -Werror. Without LLVM: a "skipped" line,
 # and the default dlnc refuses --jit=llvm with the way to get it.
 # Sourced by run.sh (uses $B, $DLNC, $T, $pass, $fail); runs from the repository root.
 
@@ -48,4 +49,15 @@ else
   else
     llvm_fail "dlnc run --jit=cc|llvm on the MLP" "$T/llvm_llvm.out"; cat "$T/llvm_cc.out" | tail -5
   fi
+  # Every sample's C through the same clang front end the JIT links (its
+  # flags, syntax only: ~0.2 s each), so no sample is gcc-only C.
+  bad=""
+  for f in samples/*.dln; do
+    n=$(basename "$f" .dln)
+    $DLNC "$f" -o "$T/llvm_$n.c" 2>/dev/null && "$(llvm-config-14 --bindir)/clang" -std=c11 -fopenmp=libomp \
+      -march=native -fsyntax-only -Werror -Wall -Wextra -Iruntime -I"$T" "$T/llvm_$n.c" >>"$T/llvm_syntax.out" 2>&1 \
+      || bad="$bad $n"
+  done
+  if [ -z "$bad" ]; then llvm_ok "every sample's C passes clang 14 -fopenmp -Wall -Wextra -Werror"
+  else llvm_fail "samples clang 14 rejects:$bad" "$T/llvm_syntax.out"; fi
 fi
