@@ -3,13 +3,15 @@
 // The generated source and its two headers are served from an in-memory
 // file system laid over the real one, so the system headers (<math.h>,
 // clang's <omp.h>) come from disk but the model comes from dlnc's memory:
-// nothing is written and nothing on disk can stand in for the model.
+// nothing on disk can stand in for the source being compiled.
 //
 // clang's driver turns an ordinary command line (-O3 -march=native
 // -fno-math-errno -fopenmp=libomp, the flags the cc path uses) into the
 // compiler's own options, so the host CPU and the header search paths are
 // found the way `clang` finds them. EmitLLVMOnlyAction runs the -O3
-// pipeline and keeps the module; LLJIT generates the machine code.
+// pipeline and keeps the module; the host's target machine turns it into a
+// relocatable object in memory (which jit.c keeps in the verified cache),
+// and LLJIT links that object into dlnc's memory.
 //
 // Symbols the module does not define (dl_*, libm, __kmpc_* of OpenMP)
 // resolve against dlnc's own process: dlnc exports the runtime
@@ -24,11 +26,13 @@
 #include <clang/Frontend/CompilerInvocation.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <clang/Frontend/Utils.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/Host.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/VirtualFileSystem.h>
@@ -36,6 +40,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -112,10 +118,24 @@ static std::unique_ptr<llvm::Module> compile(llvm::LLVMContext &ctx,
     return act.takeModule();
 }
 
-static llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> make_jit() {
+static llvm::Expected<llvm::orc::JITTargetMachineBuilder> host_machine() {
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (jtmb) jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
+    return jtmb;
+}
+
+static void init_targets() {
+    static bool ready = false;
+    if (!ready) {
+        llvm::InitializeNativeTarget();
+        llvm::InitializeNativeTargetAsmPrinter();
+        ready = true;
+    }
+}
+
+static llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> make_jit() {
+    auto jtmb = host_machine();
     if (!jtmb) return jtmb.takeError();
-    jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
     auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
     if (!jit) return jit.takeError();
     auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
@@ -132,33 +152,76 @@ static llvm::Expected<void *> address_of(llvm::orc::LLJIT &jit, const char *name
 
 extern "C" int jit_llvm_available(void) { return 1; }
 
-extern "C" jit_llvm *jit_llvm_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
-                                   const char *header_name, int verbose, const dl_model_api *(**entry)(void),
-                                   const dl_model_api *const **models) {
-    static bool targets_ready = false;
-    if (!targets_ready) {
-        llvm::InitializeNativeTarget();
-        llvm::InitializeNativeTargetAsmPrinter();
-        targets_ready = true;
+// Everything the object code depends on besides the source: LLVM's version
+// and what detectHost() targets (triple, CPU, features).
+extern "C" char *jit_llvm_target_id(void) {
+    init_targets();
+    std::string id = "LLVM " LLVM_VERSION_STRING " ";
+    auto jtmb = host_machine();
+    if (!jtmb) {
+        llvm::consumeError(jtmb.takeError());
+        return nullptr;
     }
+    id += jtmb->getTargetTriple().str() + " " + jtmb->getCPU() + " " + jtmb->getFeatures().getString();
+    return strdup(id.c_str());
+}
+
+extern "C" int jit_llvm_compile(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
+                                const char *header_name, int verbose, void **obj, size_t *obj_len) {
+    init_targets();
     auto t0 = std::chrono::steady_clock::now();
     double cpu0 = cpu_seconds();
-    auto ctx = std::make_unique<llvm::LLVMContext>();
-    std::unique_ptr<llvm::Module> mod = compile(*ctx, model_files(c_text, c_len, h_text, h_len, header_name));
-    if (!mod) return nullptr;
+    llvm::LLVMContext ctx;
+    std::unique_ptr<llvm::Module> mod = compile(ctx, model_files(c_text, c_len, h_text, h_len, header_name));
+    if (!mod) return -1;
     double t_compile = seconds_since(t0);
+    auto jtmb = host_machine();
+    if (!jtmb) {
+        report(jtmb.takeError(), "cannot target this host");
+        return -1;
+    }
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) {
+        report(tm.takeError(), "cannot target this host");
+        return -1;
+    }
+    mod->setDataLayout((*tm)->createDataLayout());
+    mod->setTargetTriple(jtmb->getTargetTriple().str());
+    llvm::SmallVector<char, 0> bytes;
+    llvm::raw_svector_ostream os(bytes);
+    llvm::legacy::PassManager pm;
+    if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile)) {
+        std::fprintf(stderr, "dlnc: error: LLVM JIT: this host's target cannot emit object code\n");
+        return -1;
+    }
+    pm.run(*mod);
+    if (verbose)
+        std::fprintf(stderr, "dlnc: LLVM JIT: clang -O3 %.2f s, code generation %.2f s, CPU %.2f s\n", t_compile,
+                     seconds_since(t0) - t_compile, cpu_seconds() - cpu0);
+    *obj_len = bytes.size();
+    *obj = std::malloc(bytes.size() ? bytes.size() : 1);
+    if (!*obj) {
+        std::fprintf(stderr, "dlnc: error: LLVM JIT: out of memory\n");
+        return -1;
+    }
+    std::memcpy(*obj, bytes.data(), bytes.size());
+    return 0;
+}
 
+extern "C" jit_llvm *jit_llvm_load(const void *obj, size_t obj_len, const dl_model_api *(**entry)(void),
+                                   const dl_model_api *const **models) {
+    init_targets();
     auto jit = make_jit();
     if (!jit) {
         report(jit.takeError(), "cannot create the JIT for this host");
         return nullptr;
     }
-    if (auto e = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx)))) {
-        report(std::move(e), "cannot add the model");
+    auto buf = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(static_cast<const char *>(obj), obj_len), "model.o");
+    if (auto e = (*jit)->addObjectFile(std::move(buf))) {
+        report(std::move(e), "cannot add the model's object code");
         return nullptr;
     }
-    // Machine code is generated at the first lookup; static initializers
-    // (none today) would run in initialize().
+    // Static initializers (none today) would run here.
     if (auto e = (*jit)->initialize((*jit)->getMainJITDylib())) {
         report(std::move(e), "cannot initialize the model");
         return nullptr;
@@ -173,9 +236,6 @@ extern "C" jit_llvm *jit_llvm_load(const char *c_text, size_t c_len, const char 
         report(m_addr.takeError(), "the model has no dlnc_models");
         return nullptr;
     }
-    if (verbose)
-        std::fprintf(stderr, "dlnc: LLVM JIT: clang -O3 %.2f s, code generation %.2f s, CPU %.2f s (in process, nothing cached)\n",
-                     t_compile, seconds_since(t0) - t_compile, cpu_seconds() - cpu0);
     *reinterpret_cast<void **>(entry) = *e_addr;
     *models = static_cast<const dl_model_api *const *>(*m_addr);
     auto *j = new jit_llvm;

@@ -6,11 +6,18 @@
 
 int jit_llvm_available(void) { return 0; }
 
-jit_llvm *jit_llvm_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
-                        int verbose, const dl_model_api *(**entry)(void), const dl_model_api *const **models) {
-    (void)c_text, (void)c_len, (void)h_text, (void)h_len, (void)header_name, (void)verbose, (void)entry,
-        (void)models;
-    fprintf(stderr, "dlnc: error: --jit=llvm: this dlnc was built without LLVM (rebuild with `make LLVM=1`)\n");
+char *jit_llvm_target_id(void) { return NULL; }
+
+int jit_llvm_compile(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+                     int verbose, void **obj, size_t *obj_len) {
+    (void)c_text, (void)c_len, (void)h_text, (void)h_len, (void)header_name, (void)verbose, (void)obj,
+        (void)obj_len;
+    return -1;
+}
+
+jit_llvm *jit_llvm_load(const void *obj, size_t obj_len, const dl_model_api *(**entry)(void),
+                        const dl_model_api *const **models) {
+    (void)obj, (void)obj_len, (void)entry, (void)models;
     return NULL;
 }
 

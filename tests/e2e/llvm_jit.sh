@@ -4,8 +4,9 @@
 # jit_llvm.cpp is compiled, ~20 s), then trains the MLP for a few steps with
 # both JITs of that one binary at 2 threads (OpenMP through libomp in both):
 # the same losses within 1e-4 relative (gcc and clang may contract a*b+c
-# differently), nothing written to the cache by the LLVM run, and the cc
-# run's shared object still in the cache; every sample's C accepted by that
+# differently); a second LLVM run links the object the first left in the
+# verified cache (same losses again), and an object changed on disk is
+# rebuilt with a warning, never linked; every sample's C accepted by that
 # clang with the JIT's flags and -Werror. Without LLVM: a "skipped" line,
 # and the default dlnc refuses --jit=llvm with the way to get it.
 # Sourced by run.sh (uses $B, $DLNC, $T, $pass, $fail); runs from the repository root.
@@ -43,9 +44,21 @@ else
                 END { exit bad || n < 2 }' "$T/llvm_cc.out.csv" "$T/llvm_llvm.out.csv" >"$T/llvm_diff.out"; then
       llvm_ok "the MLP's 12 steps: same losses as cc ($(sed -n 2p "$T/llvm_llvm.out.csv"))"
     else llvm_fail "the MLP's losses differ from cc's" "$T/llvm_diff.out"; fi
-    if [ -z "$(ls -A "$T/llvm_cache_llvm")" ] && [ -n "$(ls -A "$T/llvm_cache_cc")" ]; then
-      llvm_ok "the LLVM run writes nothing to the cache"
-    else llvm_fail "the LLVM run wrote to its cache: $(ls -A "$T/llvm_cache_llvm")"; fi
+    # The second run links the cached object: the same numbers, and the entry
+    # holds a relocatable object whose SHA-256 record sha256sum accepts.
+    llvm_train llvm "$T/llvm_again.out"
+    entry=$(ls -d "$T/llvm_cache_llvm"/*/ 2>/dev/null | head -1)
+    if grep -q "^dlnc: using cached .*model.so" "$T/llvm_again.out" && ! grep -q "LLVM JIT: clang" "$T/llvm_again.out" &&
+       [ "$(cut -d, -f1-4 "$T/llvm_llvm.out.csv")" = "$(cut -d, -f1-4 "$T/llvm_again.out.csv")" ] &&
+       (cd "$entry" && sha256sum -c --quiet model.so.sha256) && od -An -c -N4 "$entry/model.so" | grep -q "E   L   F"; then
+      llvm_ok "a second run links the cached, verified object: same losses"
+    else llvm_fail "the cached LLVM object" "$T/llvm_again.out"; fi
+    # A changed object is rebuilt, not linked.
+    printf 'x' >>"$entry/model.so"
+    if llvm_train llvm "$T/llvm_bad.out" && grep -q "does not match its recorded SHA-256.*rebuilding it" "$T/llvm_bad.out" &&
+       grep -q "LLVM JIT: clang" "$T/llvm_bad.out" && (cd "$entry" && sha256sum -c --quiet model.so.sha256); then
+      llvm_ok "a changed cached object is rebuilt, never linked"
+    else llvm_fail "a changed cached object" "$T/llvm_bad.out"; fi
   else
     llvm_fail "dlnc run --jit=cc|llvm on the MLP" "$T/llvm_llvm.out"; cat "$T/llvm_cc.out" | tail -5
   fi
