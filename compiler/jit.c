@@ -191,9 +191,9 @@ out:
     return rc;
 }
 
-/* --jit, else $DLNC_JIT, else cc — also in a dlnc built with LLVM: cc
- * caches what it built, so a model's second run starts at once, and its
- * cold start is no slower than LLVM's (docs/performance.md). */
+/* --jit, else $DLNC_JIT, else cc — also in a dlnc built with LLVM: its
+ * code is what users ship and `make bench` measures, and LLVM's cold start
+ * is no faster (docs/performance.md). */
 static jit_backend choose_backend(const jit_options *opt) {
     if (opt && opt->backend != JIT_DEFAULT) return opt->backend;
     const char *env = getenv("DLNC_JIT");

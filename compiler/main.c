@@ -163,7 +163,7 @@ static void usage(FILE *out) {
             "                      under a grey square) and the maps over the images\n"
             "  --patch P           occlusion: the square's side in pixels (default 5)\n"            "  --layer NAME        --map gradcam: Grad-CAM at the value NAME the model assigns\n"
             "  --jit=cc|llvm       how `dlnc run` compiles the model: the system C compiler, cached (default,\n"
-            "                      or $DLNC_JIT), or LLVM in process, nothing written (a dlnc built with\n"
+            "                      or $DLNC_JIT), or LLVM in process, also cached (a dlnc built with\n"
             "                      `make LLVM=1`; --cc and --cflags are then unused)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
