@@ -7,6 +7,9 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall       removes what install put (same PREFIX and DESTDIR)
 #   make BLAS=openblas   runtime GEMM through OpenBLAS (optional comparison point)
+#   make LLVM=1          build/dlnc with the in-process LLVM JIT (`dlnc run --jit=llvm`, its default
+#                        then); needs llvm-config-14, libclang-cpp14-dev, libomp-14-dev.
+#                        $(BUILD)/llvm/dlnc is that variant beside the default one, from the same objects
 #
 # Generated sources (Bison, Flex, the embedded stdlib) go to build/gen.
 
@@ -71,7 +74,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 
 CPPFLAGS = -Icompiler -Iruntime -I$(GEN)
 
-.PHONY: all test unit-test install uninstall clean bench asan-test fuzz fuzz-build fuzz-coverage
+.PHONY: FORCE all test unit-test install uninstall clean bench asan-test fuzz fuzz-build fuzz-coverage
 all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so $(if $(MPI_OBJ),$(BUILD)/libdlnrt_mpi.a)
 
 $(GEN)/dln.tab.c $(GEN)/dln.tab.h: grammar/dln.y
@@ -126,8 +129,40 @@ $(BUILD)/libdlnc.a: $(CC_OBJ)
 
 # dlnc carries the whole runtime and exports it (-rdynamic), so models built
 # by `dlnc run` resolve their dl_* calls against it.
-$(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a $(MPI_OBJ)
+ifeq ($(LLVM),1)
+$(BUILD)/dlnc: $(OBJ)/compiler/main.o $(OBJ)/compiler/jit_llvm.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a $(MPI_OBJ) $(BUILD)/jit-variant
+	$(LINK_LLVM)
+else
+$(BUILD)/dlnc: $(OBJ)/compiler/main.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a $(MPI_OBJ) $(BUILD)/jit-variant
 	$(CC) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(MPI_OBJ) $(BUILD)/libdlnc.a -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(LDLIBS) $(DLNC_LIBS) $(MPI_LIBS) -rdynamic
+endif
+
+# The LLVM JIT (compiler/jit_llvm.h). Its object comes before libdlnc.a on
+# the link line, so the archive's jit_llvm_none.o is not pulled in. libomp
+# replaces libgomp: clang's OpenMP code calls __kmpc_*, which only libomp
+# has, and libomp also serves the GOMP_* calls of the gcc-compiled runtime,
+# so one thread pool runs both. (Recursive `=`: llvm-config runs only when
+# an LLVM target is built.)
+LLVM_CONFIG ?= llvm-config-14
+LLVM_CXXFLAGS = $(patsubst -I%,-isystem %,$(shell $(LLVM_CONFIG) --cxxflags)) -DDLNC_CLANG_PATH='"$(shell $(LLVM_CONFIG) --bindir)/clang"'
+LLVM_LIBS = -L$(shell $(LLVM_CONFIG) --libdir) -lclang-cpp $(shell $(LLVM_CONFIG) --libs) -lomp -lpthread
+LINK_LLVM = $(CXX) $(LDFLAGS) -o $@ $(OBJ)/compiler/main.o $(OBJ)/compiler/jit_llvm.o $(MPI_OBJ) $(BUILD)/libdlnc.a \
+  -Wl,--whole-archive $(BUILD)/libdlnrt.a -Wl,--no-whole-archive $(filter-out $(OPENMP),$(LDLIBS)) $(DLNC_LIBS) \
+  $(MPI_LIBS) $(LLVM_LIBS) -rdynamic
+
+$(OBJ)/compiler/jit_llvm.o: compiler/jit_llvm.cpp compiler/jit_llvm.h runtime/dlnrt.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(LLVM_CXXFLAGS) $(OPT) -g -fPIC -Wall -Wextra -c $< -o $@
+
+$(BUILD)/llvm/dlnc: $(OBJ)/compiler/main.o $(OBJ)/compiler/jit_llvm.o $(BUILD)/libdlnc.a $(BUILD)/libdlnrt.a $(MPI_OBJ)
+	@mkdir -p $(dir $@)
+	$(LINK_LLVM)
+
+# Which dlnc build/dlnc is, so that switching LLVM=1 on or off relinks it.
+$(BUILD)/jit-variant: FORCE
+	@mkdir -p $(BUILD)
+	@echo 'LLVM=$(LLVM)' | cmp -s - $@ || echo 'LLVM=$(LLVM)' > $@
+FORCE:
 
 $(OBJ)/runtime/dist_mpi.o: runtime/dist_mpi.c runtime/dist.h runtime/dlnrt.h
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jit_cache.h"
@@ -66,6 +67,19 @@ static int find_or_build(jit_cc *cc, int dir_fd, const char *dir, const char *c_
     return fd < 0 ? -1 : fd;
 }
 
+/* The module's entry points, once loaded by either path; checks it was
+ * generated for this runtime's ABI. */
+static int bind(const dl_model_api *(*entry)(void), const dl_model_api *const *models, jit_module *out) {
+    out->api = entry();
+    out->models = models;
+    if (!out->api || out->api->abi_version != DL_ABI_VERSION) {
+        fprintf(stderr, "dlnc: error: '%s' was built for another runtime version\n", out->so_path);
+        jit_unload(out);
+        return -1;
+    }
+    return 0;
+}
+
 /* Load what was verified, not whatever the path names by now: dlopen of
  * /proc/self/fd/N opens the very inode that was hashed, so a model.so
  * renamed in, or a symlink planted, after the check is never what gets
@@ -91,19 +105,114 @@ static int load(int fd, jit_module *out) {
         jit_unload(out);
         return -1;
     }
-    out->api = entry();
-    out->models = dlsym(out->handle, "dlnc_models");
-    if (!out->api || out->api->abi_version != DL_ABI_VERSION) {
-        fprintf(stderr, "dlnc: error: '%s' was built for another runtime version\n", out->so_path);
-        jit_unload(out);
-        return -1;
-    }
-    return 0;
+    return bind(entry, dlsym(out->handle, "dlnc_models"), out);
 }
 
-int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
-             const jit_options *opt, jit_module *out) {
-    memset(out, 0, sizeof *out);
+/* All of the verified object, read through the descriptor that was hashed
+ * (see load() for why that is the file that was checked). */
+static void *read_all(int fd, size_t *len) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return NULL;
+    char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            free(buf);
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    *len = got;
+    return buf;
+}
+
+/* The entry's verified object, or a new one compiled and installed; into
+ * *obj (malloc()ed). The entry is the cc path's kind (jit_cache.h): its
+ * model.so holds the relocatable object LLJIT links, not a shared object. */
+static int llvm_object(int dir_fd, const char *dir, const char *c_text, size_t c_len, const char *h_text,
+                       size_t h_len, const char *header_name, int verbose, jit_module *out, void **obj, size_t *len) {
+    char why[256];
+    int fd = jit_cache_open_so(dir_fd, why, sizeof why);
+    if (fd >= 0) {
+        *obj = read_all(fd, len);
+        close(fd);
+        if (!*obj) fprintf(stderr, "dlnc: error: cannot read '%s': %s\n", out->so_path, strerror(errno));
+        else if (verbose) fprintf(stderr, "dlnc: using cached %s\n", out->so_path);
+        out->cached = 1;
+        return *obj ? 0 : -1;
+    }
+    if (fd == JIT_SO_BAD) fprintf(stderr, "dlnc: warning: the cached '%s' %s; rebuilding it\n", out->so_path, why);
+    if (verbose) fprintf(stderr, "dlnc: building in %s with LLVM, in process\n", dir);
+    if (jit_llvm_compile(c_text, c_len, h_text, h_len, header_name, verbose, obj, len) != 0) return -1;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "model.so.tmp.%ld", (long)getpid());
+    if (jit_cache_write(dir_fd, tmp, *obj, *len, 0) != 0) {
+        fprintf(stderr, "dlnc: error: cannot write to the cache directory '%s': %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return jit_cache_install_so(dir_fd, dir, tmp);
+}
+
+/* The LLVM path (jit_llvm.h): compiled in process, cached like cc's. */
+static int load_llvm(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+                     const jit_options *opt, jit_module *out) {
+    if (!jit_llvm_available()) {
+        fprintf(stderr, "dlnc: error: --jit=llvm: this dlnc was built without LLVM (rebuild with `make LLVM=1`)\n");
+        return -1;
+    }
+    char *target = jit_llvm_target_id();
+    if (!target) {
+        fprintf(stderr, "dlnc: error: LLVM JIT: cannot target this host\n");
+        return -1;
+    }
+    char root[4096], key[JIT_HEX], dir[4200];
+    int rc = -1, root_fd = -1, dir_fd = -1;
+    void *obj = NULL;
+    size_t len = 0;
+    const dl_model_api *(*entry)(void);
+    const dl_model_api *const *models;
+    if (jit_key_llvm(c_text, c_len, h_text, h_len, header_name, target, key) != 0 ||
+        jit_cache_root(opt ? opt->cache_dir : NULL, root, sizeof root) != 0)
+        goto out;
+    snprintf(dir, sizeof dir, "%s/%s", root, key);
+    snprintf(out->so_path, sizeof out->so_path, "%s/model.so", dir);
+    if ((root_fd = jit_cache_open_root(root)) < 0 || (dir_fd = jit_cache_open_entry(root_fd, root, key)) < 0) goto out;
+    if (llvm_object(dir_fd, dir, c_text, c_len, h_text, h_len, header_name, opt && opt->verbose, out, &obj, &len) != 0)
+        goto out;
+    out->llvm = jit_llvm_load(obj, len, &entry, &models);
+    if (out->llvm) rc = bind(entry, models, out);
+out:
+    if (dir_fd >= 0) close(dir_fd);
+    if (root_fd >= 0) close(root_fd);
+    free(obj);
+    free(target);
+    return rc;
+}
+
+/* --jit, else $DLNC_JIT, else cc — also in a dlnc built with LLVM: its
+ * code is what users ship and `make bench` measures, and LLVM's cold start
+ * is no faster (docs/performance.md). */
+static jit_backend choose_backend(const jit_options *opt) {
+    if (opt && opt->backend != JIT_DEFAULT) return opt->backend;
+    const char *env = getenv("DLNC_JIT");
+    if (env && *env) {
+        int b = jit_backend_parse(env);
+        if (b >= 0) return (jit_backend)b;
+        fprintf(stderr, "dlnc: warning: DLNC_JIT='%s' is neither cc nor llvm; using cc\n", env);
+    }
+    return JIT_CC;
+}
+
+int jit_backend_parse(const char *s) {
+    if (!strcmp(s, "cc")) return JIT_CC;
+    if (!strcmp(s, "llvm")) return JIT_LLVM;
+    return -1;
+}
+
+static int load_cc(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+                   const jit_options *opt, jit_module *out) {
     const char *cc_cmd = opt && opt->cc ? opt->cc : env_or("DLNC_CC", "cc");
     const char *cflags = opt && opt->cflags ? opt->cflags : env_or("DLNC_CFLAGS", "-O3 -march=native -fno-math-errno");
     int verbose = opt && opt->verbose;
@@ -133,8 +242,22 @@ out:
     return rc;
 }
 
+int jit_load(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+             const jit_options *opt, jit_module *out) {
+    memset(out, 0, sizeof *out);
+    out->backend = choose_backend(opt);
+    int verbose = opt && opt->verbose;
+    int rc = out->backend == JIT_LLVM ? load_llvm(c_text, c_len, h_text, h_len, header_name, opt, out)
+                                      : load_cc(c_text, c_len, h_text, h_len, header_name, opt, out);
+    /* bench/jit_startup.py times the command up to this line. */
+    if (rc == 0 && verbose) fprintf(stderr, "dlnc: model ready (%s JIT)\n", out->backend == JIT_LLVM ? "llvm" : "cc");
+    return rc;
+}
+
 void jit_unload(jit_module *m) {
     if (m->handle) dlclose(m->handle);
+    jit_llvm_free(m->llvm);
     m->handle = NULL;
+    m->llvm = NULL;
     m->api = NULL;
 }

@@ -16,7 +16,10 @@
  * built, in sha256sum's format (`sha256sum -c model.so.sha256` checks it by
  * hand). A model.so is loaded only if it is a regular file of ours, writable
  * by no one else, whose bytes hash to that record: a damaged (truncated,
- * half-written) or replaced one is rebuilt instead, never loaded. */
+ * half-written) or replaced one is rebuilt instead, never loaded.
+ *
+ * The LLVM JIT's entries (jit_llvm.h) hold only model.so, there a
+ * relocatable object that LLJIT links, and its record: the same checks. */
 #ifndef DLNC_JIT_CACHE_H
 #define DLNC_JIT_CACHE_H
 #include <stddef.h>

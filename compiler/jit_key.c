@@ -9,6 +9,10 @@
  *     /proc/cpuinfo, so a cache in a home shared by several machines never
  *     hands one an object built for another's instruction set.
  *
+ * The LLVM JIT's entries (jit_key_llvm) have another first part, so they
+ * never meet the cc path's, and LLVM's version and host target (always
+ * native) instead of the compiler's file and arguments.
+ *
  * The runtime itself is not compiled or linked into model.so: its dl_*
  * calls resolve at dlopen time against the libdlnrt inside the running dlnc,
  * through the interface in dlnrt.h, which is part of the key. */
@@ -54,18 +58,17 @@ static char *joined_argv(char **argv, size_t *len, int *native) {
     return buf;
 }
 
-int jit_key(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
-            const jit_cc *cc, char hex[JIT_HEX]) {
-    char abi[32], id[PATH_MAX + 128], cpu[16384];
+/* The parts every key has — sources, versions, the CPU when the code is
+ * built for it — after `tag` (which path) and the compiler's identity. */
+static int hash_key(const char *tag, const char *c_text, size_t c_len, const char *h_text, size_t h_len,
+                    const char *header_name, const char *compiler, size_t compiler_len, const char *id, int native,
+                    char hex[JIT_HEX]) {
+    char cpu[16384];
+    char abi[32];
     snprintf(abi, sizeof abi, "%d", DL_ABI_VERSION);
-    snprintf(id, sizeof id, "%s %lld %lld.%09ld %llu", cc->path, (long long)cc->st.st_size,
-             (long long)cc->st.st_mtim.tv_sec, cc->st.st_mtim.tv_nsec, (unsigned long long)cc->st.st_ino);
-    size_t argv_len;
-    int native = 0;
-    char *argv = joined_argv(cc->argv, &argv_len, &native);
     size_t cpu_len = native ? cpu_identity(cpu, sizeof cpu) : 0;
     const jit_part parts[] = {
-        {"dlnc jit key 1", 14},
+        {tag, strlen(tag)},
         {DLNC_VERSION, strlen(DLNC_VERSION)},
         {DLNRT_VERSION, strlen(DLNRT_VERSION)},
         {abi, strlen(abi)},
@@ -73,12 +76,30 @@ int jit_key(const char *c_text, size_t c_len, const char *h_text, size_t h_len, 
         {h_text, h_len},
         {header_name, strlen(header_name)},
         {dlnrt_header_text, strlen(dlnrt_header_text)},
-        {argv, argv_len},
+        {compiler, compiler_len},
         {id, strlen(id)},
         {cpu, cpu_len},
     };
-    int rc = argv ? jit_hash_parts(parts, (int)(sizeof parts / sizeof *parts), hex) : -1;
-    free(argv);
+    int rc = compiler ? jit_hash_parts(parts, (int)(sizeof parts / sizeof *parts), hex) : -1;
     if (rc != 0) fprintf(stderr, "dlnc: error: cannot compute the cache key (out of memory, or libcrypto failed)\n");
     return rc;
+}
+
+int jit_key(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+            const jit_cc *cc, char hex[JIT_HEX]) {
+    char id[PATH_MAX + 128];
+    snprintf(id, sizeof id, "%s %lld %lld.%09ld %llu", cc->path, (long long)cc->st.st_size,
+             (long long)cc->st.st_mtim.tv_sec, cc->st.st_mtim.tv_nsec, (unsigned long long)cc->st.st_ino);
+    size_t argv_len;
+    int native = 0;
+    char *argv = joined_argv(cc->argv, &argv_len, &native);
+    int rc = hash_key("dlnc jit key 1", c_text, c_len, h_text, h_len, header_name, argv, argv_len, id, native, hex);
+    free(argv);
+    return rc;
+}
+
+int jit_key_llvm(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+                 const char *target_id, char hex[JIT_HEX]) {
+    return hash_key("dlnc llvm jit key 1", c_text, c_len, h_text, h_len, header_name, target_id,
+                    strlen(target_id), "", 1, hex);
 }

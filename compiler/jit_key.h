@@ -12,4 +12,9 @@
 int jit_key(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
             const jit_cc *cc, char hex[JIT_HEX]);
 
+/* The LLVM JIT's key: `target_id` from jit_llvm_target_id() in place of the
+ * compiler, and the CPU's identity always. */
+int jit_key_llvm(const char *c_text, size_t c_len, const char *h_text, size_t h_len, const char *header_name,
+                 const char *target_id, char hex[JIT_HEX]);
+
 #endif

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -98,13 +100,26 @@ void jit_cc_free(jit_cc *c) {
     c->argv = NULL;
 }
 
-static int wait_for(pid_t pid, const char *dir) {
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* With `verbose`, the build's wall and CPU time (the compiler's and the
+ * processes it waited for: cc1, as, ld) — the CPU figure is the one that
+ * survives a loaded machine (bench/jit_startup.py compares it with LLVM's). */
+static int wait_for(pid_t pid, const char *dir, double t0, int verbose) {
     int st;
-    while (waitpid(pid, &st, 0) < 0)
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0)
         if (errno != EINTR) {
             fprintf(stderr, "dlnc: error: waiting for the C compiler: %s\n", strerror(errno));
             return -1;
         }
+    if (verbose)
+        fprintf(stderr, "dlnc: cc: %.2f s, CPU %.2f s\n", now_seconds() - t0,
+                ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
     if (WIFSIGNALED(st))
         fprintf(stderr, "dlnc: error: the C compiler was killed by signal %d (%s/model.c)\n", WTERMSIG(st), dir);
@@ -118,6 +133,7 @@ static int spawn_and_wait(jit_cc *c, int dir_fd, const char *dir, int verbose) {
         for (char **a = c->argv; *a; a++) fprintf(stderr, " %s", *a);
         fprintf(stderr, "\n");
     }
+    double t0 = now_seconds();
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int err = posix_spawn_file_actions_init(&fa);
@@ -132,7 +148,7 @@ static int spawn_and_wait(jit_cc *c, int dir_fd, const char *dir, int verbose) {
         fprintf(stderr, "dlnc: error: cannot run the C compiler '%s': %s\n", c->path, strerror(err));
         return -1;
     }
-    return wait_for(pid, dir);
+    return wait_for(pid, dir, t0, verbose);
 }
 
 int jit_cc_run(jit_cc *c, int dir_fd, const char *dir, const char *out_name, int verbose) {

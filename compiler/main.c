@@ -182,6 +182,9 @@ static void usage(FILE *out) {
             "                      (|d logit[label] / d image|, or the drop in the label's probability\n"
             "                      under a grey square) and the maps over the images\n"
             "  --patch P           occlusion: the square's side in pixels (default 5)\n"            "  --layer NAME        --map gradcam: Grad-CAM at the value NAME the model assigns\n"
+            "  --jit=cc|llvm       how `dlnc run` compiles the model: the system C compiler, cached (default,\n"
+            "                      or $DLNC_JIT), or LLVM in process, also cached (a dlnc built with\n"
+            "                      `make LLVM=1`; --cc and --cflags are then unused)\n"
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
@@ -384,6 +387,13 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->run_opt.progress_every = s;
+        } else if (!strncmp(a, "--jit=", 6)) {
+            int b = jit_backend_parse(a + 6);
+            if (b < 0) {
+                fprintf(stderr, "dlnc: error: --jit: '%s' is neither cc nor llvm\n", a + 6);
+                return -1;
+            }
+            o->jit.backend = (jit_backend)b;
         } else if (!strcmp(a, "--cc")) {
             NEXT();
             o->jit.cc = argv[++i];

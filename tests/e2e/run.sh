@@ -7,7 +7,8 @@
 # status 1 and keeps its last good checkpoint, and so do runs whose NaN hides
 # from the loss or whose test loss is infinite (--check-numerics names the op
 # that made the NaN); two runs can save to one path;
-# `dlnc run`'s build cache is checked (jit_cache.sh), the pictures of a run,
+# `dlnc run`'s build cache is checked (jit_cache.sh), the LLVM JIT against cc
+# (llvm_jit.sh, skipped without llvm-config-14), the pictures of a run,
 # `dlnc plot` and `--emit=dot` (pictures.sh), and packaging: install,
 # pkg-config, soname, man page, uninstall (install.sh). Then `dlnc run` trains
 # mlp.dln on real Fashion-MNIST for a few hundred steps, and damaged data files
@@ -121,6 +122,7 @@ fi
 
 # `dlnc run`'s build cache: no shell, per-user directories, verified entries.
 . tests/e2e/jit_cache.sh
+. tests/e2e/llvm_jit.sh
 
 # Two runs saving every epoch to one checkpoint path: both finish, the file is
 # whole, no temporaries are left. They shared "<path>.tmp", and one run died
