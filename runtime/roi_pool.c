@@ -10,13 +10,11 @@
  * torchvision kernel so the same boxes give the same bins. Each output is
  * the bin's maximum (the first one in row-major order on ties), 0 for an
  * empty bin. The adjoint finds the same maximum again and adds the output's
- * gradient there; an empty bin passes none. It runs one image per thread,
- * each adding in a fixed order, so the result does not depend on the thread
- * count. Boxes get no gradient, as in torchvision. */
+ * gradient there; an empty bin passes none. The loops over images, boxes
+ * and channels are roi_align's (roi_internal.h). Boxes get no gradient, as in torchvision. */
 #include <math.h>
-#include <string.h>
 
-#include "dlnrt.h"
+#include "roi_internal.h"
 
 static int64_t clip(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
 
@@ -45,23 +43,10 @@ static void pool_plane(const float *box, const dl_roi_geom *g, const float *xp, 
 
 void dl_roi_pool(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g)
 {
-    const int64_t plane = g->H * g->W, out = g->PH * g->PW;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t r = 0; r < g->R; r++)
-            for (int64_t c = 0; c < g->C; c++)
-                pool_plane(boxes + (n * g->R + r) * 4, g, x + (n * g->C + c) * plane, y + ((n * g->R + r) * g->C + c) * out,
-                           NULL, NULL);
+    dl_roi_each(pool_plane, x, NULL, boxes, y, NULL, N, g);
 }
 
 void dl_roi_pool_grad(const float *gy, const float *x, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g)
 {
-    const int64_t plane = g->H * g->W, out = g->PH * g->PW;
-    memset(gx, 0, (size_t)(N * g->C * plane) * sizeof *gx);
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t r = 0; r < g->R; r++)
-            for (int64_t c = 0; c < g->C; c++)
-                pool_plane(boxes + (n * g->R + r) * 4, g, x + (n * g->C + c) * plane, NULL,
-                           gy + ((n * g->R + r) * g->C + c) * out, gx + (n * g->C + c) * plane);
+    dl_roi_each(pool_plane, x, gy, boxes, NULL, gx, N, g);
 }
