@@ -787,6 +787,7 @@ static const builtin builtins[] = {
     {"upsample", {{"x", 1}, {"scale", 0}, {"mode", 0}, {"align_corners", 0}, {"size", 0}}, 5, b_upsample, OP_upsample, 0},
     {"roi_align", {{"x", 1}, {"boxes", 1}, {"output_size", 1}, {"spatial_scale", 0}, {"sampling_ratio", 0}, {"aligned", 0}},
      6, b_roi_align, OP_roi_align, 0},
+    {"roi_pool", {{"x", 1}, {"boxes", 1}, {"output_size", 1}, {"spatial_scale", 0}}, 4, b_roi_pool, OP_roi_pool, 0},
     {"nms", {{"boxes", 1}, {"scores", 1}, {"iou", 0}, {"score_threshold", 0}, {"max_out", 0}, {"class_ids", 0}},
      6, b_nms, OP_nms, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},

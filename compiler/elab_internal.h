@@ -185,6 +185,7 @@ value b_chunk(elab *e, src_loc loc, const char *name, value *args);
 value b_pad(elab *e, src_loc loc, const char *name, value *args);
 value b_upsample(elab *e, src_loc loc, const char *name, value *args);
 value b_roi_align(elab *e, src_loc loc, const char *name, value *args);
+value b_roi_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_nms(elab *e, src_loc loc, const char *name, value *args);
 /* sort, argsort, topk, cumsum, cast_i32 (elab_sort.c) */
 value b_sort(elab *e, src_loc loc, const char *name, value *args);

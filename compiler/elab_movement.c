@@ -440,6 +440,19 @@ value b_nms(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_nms, in, in[2] ? 3 : 2, &a), loc);
 }
 
+/* output_size of roi_align and roi_pool: one int (square) or (h, w) */
+static int roi_output_size(elab *e, value *sv, int64_t size[2]) {
+    if (sv->kind == V_LIST && sv->n == 2)
+        return size_item(e, &sv->items[0], &size[0]) && size_item(e, &sv->items[1], &size[1]);
+    if (sv->kind == V_LIST) {
+        diag_error(e->d, sv->loc, "output_size must be one int or (h, w), got %d numbers", sv->n);
+        return 0;
+    }
+    if (!size_item(e, sv, &size[0])) return 0;
+    size[1] = size[0];
+    return 1;
+}
+
 /* roi_align(x, boxes, output_size, spatial_scale = 1.0, sampling_ratio = -1,
  * aligned = false): torchvision.ops.roi_align with the boxes of each image
  * as a fixed-size f32[N, R, 4] (the list form of its `boxes`), giving
@@ -448,16 +461,7 @@ value b_roi_align(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *in[2] = {tensor_arg(e, &args[0], name, "x"), tensor_arg(e, &args[1], name, "boxes")};
     if (!in[0] || !in[1]) return v_error();
     int64_t size[2];
-    value *sv = &args[2];
-    if (sv->kind == V_LIST && sv->n == 2) {
-        if (!size_item(e, &sv->items[0], &size[0]) || !size_item(e, &sv->items[1], &size[1])) return v_error();
-    } else if (sv->kind == V_LIST) {
-        diag_error(e->d, sv->loc, "output_size must be one int or (h, w), got %d numbers", sv->n);
-        return v_error();
-    } else {
-        if (!size_item(e, sv, &size[0])) return v_error();
-        size[1] = size[0];
-    }
+    if (!roi_output_size(e, &args[2], size)) return v_error();
     double scale, sampling;
     int aligned;
     if (!float_arg(e, &args[3], 1.0, name, "spatial_scale", &scale) ||
@@ -475,6 +479,27 @@ value b_roi_align(elab *e, src_loc loc, const char *name, value *args) {
                                 .in_h = H, .in_w = W, .spatial_scale = scale},
                   .ni = 6, .nf = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_roi_align, in, 2, &a), loc);
+}
+
+/* roi_pool(x, boxes, output_size, spatial_scale = 1.0): torchvision.ops.
+ * roi_pool with roi_align's box layout, f32[N, R, 4] in, f32[N, R, C, PH,
+ * PW] out. */
+value b_roi_pool(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[2] = {tensor_arg(e, &args[0], name, "x"), tensor_arg(e, &args[1], name, "boxes")};
+    if (!in[0] || !in[1]) return v_error();
+    int64_t size[2];
+    double scale;
+    if (!roi_output_size(e, &args[2], size) || !float_arg(e, &args[3], 1.0, name, "spatial_scale", &scale))
+        return v_error();
+    if (!(scale > 0)) {
+        diag_error(e->d, args[3].loc, "spatial_scale must be > 0");
+        return v_error();
+    }
+    const ir_shape *xs = &in[0]->shape;
+    ir_attrs a = {.roi_pool = {.out_h = size[0], .out_w = size[1], .in_h = xs->rank == 4 ? xs->d[2].k : 0,
+                               .in_w = xs->rank == 4 ? xs->d[3].k : 0, .spatial_scale = scale},
+                  .ni = 4, .nf = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_roi_pool, in, 2, &a), loc);
 }
 
 /* squeeze(x, axis = None): torch.squeeze — drops the given axis if its size

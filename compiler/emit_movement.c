@@ -283,6 +283,20 @@ static void emit_roi_align(emit_ctx *c, FILE *b, const ir_node *n)
             grad ? "gradient of the output" : "x");
 }
 
+/* ---- roi_pool: one runtime call each way (runtime/roi_pool.c), roi_align's geometry -------- */
+static void emit_roi_pool(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    const int grad = n->op == OP_roi_pool_grad;
+    const ir_node *x = n->in[grad], *bx = n->in[grad + 1];
+    fprintf(b, "    const dl_roi_geom g = {.C = %lld, .H = %lld, .W = %lld, .R = %lld, .PH = %lld, .PW = %lld, .scale = %s};\n",
+            (long long)x->shape.d[1].k, (long long)n->a.roi_pool.in_h, (long long)n->a.roi_pool.in_w,
+            (long long)bx->shape.d[1].k, (long long)n->a.roi_pool.out_h, (long long)n->a.roi_pool.out_w,
+            emit_float(c, n->a.roi_pool.spatial_scale));
+    if (grad) fprintf(b, "    dl_roi_pool_grad(x0, x1, x2, y, %s, &g); /* gradient of the output, x, boxes */\n",
+                      emit_dim(c, x->shape.d[0]));
+    else fprintf(b, "    dl_roi_pool(x0, x1, y, %s, &g); /* x, boxes */\n", emit_dim(c, x->shape.d[0]));
+}
+
 /* ---- nms: one runtime call (runtime/nms.c, shared with metrics = [map]) ---------------- */
 static void emit_nms(emit_ctx *c, FILE *b, const ir_node *n)
 {
@@ -301,6 +315,7 @@ void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_slice: case OP_slice_grad: emit_slice(c, b, n); return;
     case OP_pad: case OP_pad_grad: emit_pad(c, b, n); return;
     case OP_roi_align: case OP_roi_align_grad: emit_roi_align(c, b, n); return;
+    case OP_roi_pool: case OP_roi_pool_grad: emit_roi_pool(c, b, n); return;
     case OP_nms: emit_nms(c, b, n); return;
     default: emit_upsample(c, b, n); return; /* upsample, upsample_grad */
     }

@@ -175,6 +175,45 @@ static void run_roi_align(const interp_state *s, const ir_node *n, double *y) {
     }
 }
 
+/* RoI pooling, the reference: torchvision's roi_pool kernel (box corners
+ * rounded half away from zero after the scale, bins from floor and ceil of
+ * multiples of the bin size, clipped to the map), first maximum wins; an
+ * empty bin gives 0. The adjoint adds each bin's gradient at that maximum. */
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static void run_roi_pool(const interp_state *s, const ir_node *n, double *y) {
+    const int grad = n->op == OP_roi_pool_grad;
+    const ir_node *xn = n->in[grad];
+    const double *x = s->value[xn->id], *boxes = s->value[n->in[grad + 1]->id], *gy = grad ? s->value[n->in[0]->id] : NULL;
+    const ir_attrs_roi_pool *a = &n->a.roi_pool;
+    const int64_t N = dim(s, xn, 0), C = xn->shape.d[1].k, H = a->in_h, W = a->in_w, PH = a->out_h, PW = a->out_w;
+    const int64_t R = n->in[grad + 1]->shape.d[1].k;
+    if (grad) memset(y, 0, (size_t)(N * C * H * W) * sizeof *y);
+    for (int64_t b = 0; b < N * R; b++) {
+        const double *bx = boxes + 4 * b;
+        const int64_t x1 = (int64_t)round(bx[0] * a->spatial_scale), y1 = (int64_t)round(bx[1] * a->spatial_scale);
+        const int64_t x2 = (int64_t)round(bx[2] * a->spatial_scale), y2 = (int64_t)round(bx[3] * a->spatial_scale);
+        const double bh = (double)(y2 - y1 + 1 > 1 ? y2 - y1 + 1 : 1) / (double)PH;
+        const double bw = (double)(x2 - x1 + 1 > 1 ? x2 - x1 + 1 : 1) / (double)PW;
+        for (int64_t c = 0; c < C; c++) {
+            const int64_t plane = ((b / R) * C + c) * H * W, cell = (b * C + c) * PH * PW;
+            for (int64_t p = 0; p < PH * PW; p++) {
+                const int64_t ph = p / PW, pw = p % PW;
+                const int64_t h0 = clamp64((int64_t)floor((double)ph * bh) + y1, 0, H);
+                const int64_t h1 = clamp64((int64_t)ceil((double)(ph + 1) * bh) + y1, 0, H);
+                const int64_t w0 = clamp64((int64_t)floor((double)pw * bw) + x1, 0, W);
+                const int64_t w1 = clamp64((int64_t)ceil((double)(pw + 1) * bw) + x1, 0, W);
+                int64_t at = -1;
+                for (int64_t h = h0; h < h1; h++)
+                    for (int64_t w = w0; w < w1; w++)
+                        if (at < 0 || x[plane + h * W + w] > x[plane + at]) at = h * W + w;
+                if (grad && at >= 0) y[plane + at] += gy[cell + p];
+                if (!grad) y[cell + p] = at < 0 ? 0 : x[plane + at];
+            }
+        }
+    }
+}
+
 /* Greedy NMS, the reference: not runtime/nms.c's sort, but the definition —
  * repeatedly the best undecided box (highest score, then lowest index) is
  * kept and every undecided box of its class overlapping it by more than the
@@ -219,6 +258,7 @@ int interp_movement(const interp_state *s, const ir_node *n, double *y) {
     case OP_pad: case OP_pad_grad: run_pad(s, n, y); return 0;
     case OP_upsample: case OP_upsample_grad: run_upsample(s, n, y); return 0;
     case OP_roi_align: case OP_roi_align_grad: run_roi_align(s, n, y); return 0;
+    case OP_roi_pool: case OP_roi_pool_grad: run_roi_pool(s, n, y); return 0;
     case OP_nms: run_nms(s, n, y); return 0;
     default: return -1;
     }

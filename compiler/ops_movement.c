@@ -299,6 +299,64 @@ int op_shape_roi_align_grad(ir_node *n, char *err, int errlen) { return roi_shap
 double op_flops_roi_align(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->shape, sv); }
 double op_flops_roi_align_grad(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->in[0]->shape, sv); }
 
+/* ---- roi_pool and its adjoint ----------------------------------------------------------- */
+
+/* x f32[N, C, H, W] and boxes f32[N, R, 4] as roi_align's; the adjoint
+ * also takes the gradient gy f32[N, R, C, PH, PW] first, since where each
+ * bin's maximum lies depends on x. */
+static int roi_pool_shape(ir_node *n, int grad, char *err, int errlen) {
+    const ir_node *x = n->in[grad], *bx = n->in[grad + 1], *gy = grad ? n->in[0] : NULL;
+    const char *op = ir_ops[n->op].name;
+    char b[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!all_f32(n, err, errlen)) return 0;
+    if (x->shape.rank != 4) return ops_fail(err, errlen, "%s: expected f32[N, C, H, W], got %s", op, ops_type(b, x));
+    const ir_attrs_roi_pool *ra = &n->a.roi_pool;
+    if (n->a.ni != 4 || ra->out_h < 1 || ra->out_w < 1 || ra->in_h < 1 || ra->in_w < 1)
+        return ops_fail(err, errlen, "%s: needs out_h, out_w, in_h, in_w >= 1 and spatial_scale", op);
+    for (int d = 1; d < 4; d++)
+        if (!const_dim(n, x, d, err, errlen)) return 0;
+    if (x->shape.d[2].k != ra->in_h || x->shape.d[3].k != ra->in_w)
+        return ops_fail(err, errlen, "%s: in_h, in_w must be the input's H, W", op);
+    if (bx->shape.rank != 3 || !ir_dim_eq(bx->shape.d[0], x->shape.d[0]) || !ir_dim_is_const(bx->shape.d[1]) ||
+        !ir_dim_eq(bx->shape.d[2], ir_dim_const(4)))
+        return ops_fail(err, errlen, "%s: the boxes must be f32[N, R, 4] (R boxes (x1, y1, x2, y2) per image, R known "
+                        "at compile time) for x %s, got %s", op, ops_type(b, x), ops_type(b2, bx));
+    const ir_shape y = {.rank = 5, .d = {x->shape.d[0], bx->shape.d[1], x->shape.d[1], ir_dim_const(ra->out_h),
+                                         ir_dim_const(ra->out_w)}};
+    if (grad && !ir_shape_eq(&gy->shape, &y))
+        return ops_fail(err, errlen, "%s: the gradient %s does not match %lld boxes of %lld x %lld", op, ops_type(b, gy),
+                        (long long)bx->shape.d[1].k, (long long)ra->out_h, (long long)ra->out_w);
+    n->dtype = IR_F32;
+    n->shape = grad ? x->shape : y;
+    return 1;
+}
+
+int op_shape_roi_pool(ir_node *n, char *err, int errlen) { return roi_pool_shape(n, 0, err, errlen); }
+int op_shape_roi_pool_grad(ir_node *n, char *err, int errlen) { return roi_pool_shape(n, 1, err, errlen); }
+
+/* a comparison per pixel of the bin: a bin covers about (H / PH) x (W / PW) of a box's pixels at most */
+double op_flops_roi_pool(const ir_node *n, const int64_t *sv) {
+    const ir_attrs_roi_pool *ra = &n->a.roi_pool;
+    return ops_numel(&n->shape, sv) * (double)((ra->in_h + ra->out_h - 1) / ra->out_h * ((ra->in_w + ra->out_w - 1) / ra->out_w));
+}
+double op_flops_roi_pool_grad(const ir_node *n, const int64_t *sv) {
+    const ir_attrs_roi_pool *ra = &n->a.roi_pool;
+    return ops_numel(&n->in[0]->shape, sv) *
+           (double)((ra->in_h + ra->out_h - 1) / ra->out_h * ((ra->in_w + ra->out_w - 1) / ra->out_w));
+}
+
+/* piecewise linear in x: each bin's gradient goes to its maximum (the
+ * adjoint recomputes where it is); the boxes get none, as torchvision's rois */
+void op_vjp_roi_pool(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[3] = {gy, n->in[0], n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_roi_pool_grad, in, 3, &n->a));
+}
+
+void op_vjp_roi_pool_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    (void)n, (void)gy;
+    ad_fail(c, "roi_pool: no second derivative (the gradient of roi_pool's gradient is not implemented)");
+}
+
 /* ---- nms -------------------------------------------------------------------------------------- */
 
 /* boxes f32[N, A, 4], scores f32[N, A], class ids i32[N, A] (optional), A constant */

@@ -939,6 +939,13 @@ typedef struct dl_roi_geom {
 void dl_roi_align(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g);
 void dl_roi_align_grad(const float *gy, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g);
 
+/* RoI pooling (roi_pool.c): the same shapes and geometry (sampling and
+ * aligned unused), as torchvision.ops.roi_pool(x, list(boxes), (PH, PW),
+ * scale): the maximum of each bin. The adjoint takes x too (where each
+ * maximum is) and writes gx [N, C, H, W] (zeroed first). */
+void dl_roi_pool(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g);
+void dl_roi_pool_grad(const float *gy, const float *x, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g);
+
 /* ---- checkpoints (safetensors) ------------------------------------------- */
 typedef struct dl_named_tensor {
     const char *name;

@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "dlnrt.h"
+#include "roi_internal.h"
 
 /* One box over one channel plane xp [H, W]: forward into yp [PH, PW] when gp
  * is NULL, else the adjoint of gp [PH, PW] added into gxp [H, W]. */
@@ -61,25 +61,34 @@ static void roi_plane(const float *box, const dl_roi_geom *g, const float *xp, f
         }
 }
 
-void dl_roi_align(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g)
+void dl_roi_each(dl_roi_plane_fn plane, const float *x, const float *gy, const float *boxes, float *y, float *gx,
+                 int64_t N, const dl_roi_geom *g)
 {
-    const int64_t plane = g->H * g->W, out = g->PH * g->PW;
+    const int64_t hw = g->H * g->W, out = g->PH * g->PW;
+    if (!gy) {
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t r = 0; r < g->R; r++)
-            for (int64_t c = 0; c < g->C; c++)
-                roi_plane(boxes + (n * g->R + r) * 4, g, x + (n * g->C + c) * plane, y + ((n * g->R + r) * g->C + c) * out,
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t r = 0; r < g->R; r++)
+                for (int64_t c = 0; c < g->C; c++)
+                    plane(boxes + (n * g->R + r) * 4, g, x + (n * g->C + c) * hw, y + ((n * g->R + r) * g->C + c) * out,
                           NULL, NULL);
-}
-
-void dl_roi_align_grad(const float *gy, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g)
-{
-    const int64_t plane = g->H * g->W, out = g->PH * g->PW;
-    memset(gx, 0, (size_t)(N * g->C * plane) * sizeof *gx);
+        return;
+    }
+    memset(gx, 0, (size_t)(N * g->C * hw) * sizeof *gx);
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++)
         for (int64_t r = 0; r < g->R; r++)
             for (int64_t c = 0; c < g->C; c++)
-                roi_plane(boxes + (n * g->R + r) * 4, g, NULL, NULL, gy + ((n * g->R + r) * g->C + c) * out,
-                          gx + (n * g->C + c) * plane);
+                plane(boxes + (n * g->R + r) * 4, g, x ? x + (n * g->C + c) * hw : NULL, NULL,
+                      gy + ((n * g->R + r) * g->C + c) * out, gx + (n * g->C + c) * hw);
+}
+
+void dl_roi_align(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g)
+{
+    dl_roi_each(roi_plane, x, NULL, boxes, y, NULL, N, g);
+}
+
+void dl_roi_align_grad(const float *gy, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g)
+{
+    dl_roi_each(roi_plane, NULL, gy, boxes, NULL, gx, N, g);
 }

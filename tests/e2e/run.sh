@@ -323,6 +323,8 @@ fi
 . tests/e2e/detect.sh
 # SSD: ssd_tiny's anchors, matching and box-form mAP (tests/e2e/ssd.sh, after detect.sh's helpers).
 . tests/e2e/ssd.sh
+# The course's plain forms: roi_pool, GoogLeNet's auxiliary loss, PSPNet (tests/e2e/course.sh).
+. tests/e2e/course.sh
 
 # Contrastive learning: samples/simclr.dln (views = 2, nt_xent) and its linear probe (tests/e2e/simclr.sh).
 . tests/e2e/simclr.sh

@@ -1068,6 +1068,44 @@ op("roi_align", "roi_align(a, " + _ROI_BOX + ", {out}, spatial_scale = {scale}, 
     v(dict(out=(3, 2), scale=0.5, sr=0, al="false"), a=(2, 1, 7, 6), b=(2, 2, 4)),
     v(dict(out=1, scale=1.0, sr=3, al="true"), a=(3, 2, 7, 6), b=(3, 1, 4))])
 
+# RoI pooling: torchvision.ops.roi_pool's CPU kernel (roi_pool_kernel.cpp) written out in plain torch:
+# corners times the scale rounded half away from zero (std::round; torch.round would round half to
+# even), at least 1 x 1, bins from floor / ceil of multiples of the bin size in float32 as the
+# kernel's T, clipped to the map; the max of each bin (autograd sends its gradient to the maximum),
+# 0 for an empty bin. Boxes from b as for roi_align; scale 2 puts them partly off the 7 x 6 map.
+def _tv_roi_pool(x, boxes, out, scale):
+    N, C, H, W = x.shape
+    PH, PW = out
+    f32 = lambda v: float(torch.tensor(v, dtype=torch.float32))
+    rnd = lambda v: int(math.copysign(math.floor(abs(v) + 0.5), v))
+    res = []
+    for n in range(N):
+        for r in range(boxes.shape[1]):
+            x1, y1, x2, y2 = [rnd(f32(f32(float(t)) * scale)) for t in boxes[n, r].detach()]
+            bh, bw = f32(max(y2 - y1 + 1, 1) / PH), f32(max(x2 - x1 + 1, 1) / PW)
+            cells = []
+            for ph in range(PH):
+                for pw in range(PW):
+                    h0 = min(max(math.floor(f32(ph * bh)) + y1, 0), H)
+                    h1 = min(max(math.ceil(f32((ph + 1) * bh)) + y1, 0), H)
+                    w0 = min(max(math.floor(f32(pw * bw)) + x1, 0), W)
+                    w1 = min(max(math.ceil(f32((pw + 1) * bw)) + x1, 0), W)
+                    if h1 <= h0 or w1 <= w0:
+                        cells.append(torch.zeros(C, dtype=x.dtype))
+                    else:
+                        cells.append(x[n, :, h0:h1, w0:w1].reshape(C, -1).max(1).values)
+            res.append(torch.stack(cells, -1).reshape(C, PH, PW))
+    return torch.stack(res).reshape(N, boxes.shape[1], C, PH, PW)
+
+
+op("roi_pool", "roi_pool(a, " + _ROI_BOX + ", {out}, spatial_scale = {scale}) + 0.0 * sum(b)",
+   lambda p, out, scale: _tv_roi_pool(p["a"], _roi_box(p["b"]), out if isinstance(out, tuple) else (out, out), scale)
+   + 0.0 * p["b"].sum(),
+   [v(dict(out=(2, 3), scale=1.0), a=(2, 2, 7, 6), b=(2, 3, 4)),
+    v(dict(out=2, scale=0.5), a=(1, 3, 7, 6), b=(1, 2, 4)),
+    v(dict(out=(3, 2), scale=2.0), a=(2, 1, 7, 6), b=(2, 2, 4)),
+    v(dict(out=1, scale=1.0), a=(3, 2, 7, 6), b=(3, 1, 4))])
+
 # NMS: torchvision is not importable here, so torchvision.ops.nms's CPU kernel (nms_kernel.cpp)
 # written out in plain torch: a stable sort by score, then each box not yet suppressed is kept and
 # suppresses the later ones whose IoU with it is > iou. batched_nms is torchvision's offset trick

@@ -14,7 +14,8 @@ a GAN's discriminator and generator steps: losses, gradients, updates), vae (vae
 a whole small VAE: 5 Adam steps' losses, every gradient, every parameter after), explain (explain.py: dlnc explain's FGSM and PGD
 accuracies on the test set against the same attacks in torch), advtrain (advtrain.py:
 one FGSM and one PGD adversarial training step of a batch-norm classifier against torch),
-interchange (safetensors both ways). Ends with a table — op or model, cases,
+interchange (safetensors both ways), course (course.py: GoogLeNet's auxiliary loss and
+PSPNet's pyramid pooling, one training step of each against torch). Ends with a table — op or model, cases,
 max forward error, max gradient error, pass/fail — then the line
 `parity: N passed, N failed`. Failing cases print what reproduces them.
 
@@ -42,7 +43,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course"]
 
 
 def fmt(e):
@@ -116,6 +117,9 @@ def main(argv):
     if "interchange" in only:
         import interchange
         rows += interchange.run(build)
+    if "course" in only:
+        import course
+        rows += course.run(build)
     report(rows)
     n_pass = sum(1 for _, g in rows for r in g if r["ok"])
     n_fail = sum(1 for _, g in rows for r in g if not r["ok"] and not r.get("skip"))

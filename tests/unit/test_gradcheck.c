@@ -210,6 +210,12 @@ static const gc_case cases[] = {
     {OP_roi_align, A2("N,2,5,6", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 2, 0, 5, 6}, .f0 = 1.0},
     {OP_roi_align, A2("N,1,4,4", "N,2,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 2, -1, 1, 4, 4}, .f0 = 0.5, .n = 2},
     {OP_roi_align_grad, A2("N,3,2,2,3", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 1, 1, 5, 6}, .f0 = 1.0},
+    /* roi_pool {PH, PW, H, W}, f0 = spatial_scale: boxes partly outside the map (empty bins: no gradient),
+     * bins of one pixel and of several, a scale of 0.5; its adjoint has no VJP (no second derivative) */
+    {OP_roi_pool, A2("N,2,5,6", "N,3,4", D_ANY, D_BOXES), .ni = 4, .i = {2, 3, 5, 6}, .f0 = 1.0},
+    {OP_roi_pool, A2("N,1,6,6", "N,2,4", D_ANY, D_BOXES), .ni = 4, .i = {1, 2, 6, 6}, .f0 = 0.5, .n = 2},
+    {OP_roi_pool_grad, A3("N,3,2,3,3", "N,2,5,6", "N,3,4", D_ANY, D_ANY, D_BOXES), .ni = 4, .i = {3, 3, 5, 6}, .f0 = 1.0,
+     .no_vjp = 1},
     /* nms {max_out (0 = all), threshold given}, f0 = iou, f1 = score threshold: a 0/1 mask, no gradient;
      * the class-aware form with a threshold and a limit */
     {OP_nms, A2("N,6,4", "N,6", D_BOXES, D_ANY), .ni = 2, .i = {0, 0}, .f0 = 0.3, .zero_grad = 1},
