@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
 void ddpm_cmd_defaults(dl_ddpm_options *o) {
     o->beta1 = 1e-4;
     o->betaT = 0.02;
@@ -18,10 +20,7 @@ int ddpm_cmd_option(int argc, char **argv, int *i, dl_ddpm_options *o) {
     const char *a = argv[*i];
     int is_int = !strcmp(a, "--ddpm") || !strcmp(a, "--ddim");
     if (!is_int && strcmp(a, "--beta1") && strcmp(a, "--beta-t")) return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
-        return -1;
-    }
+    if (!cli_has_value(argc, argv, *i)) return -1;
     const char *v = argv[++*i];
     char *end;
     errno = 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "atomic_file_internal.h"
+#include "cli.h"
 #include "deploy.h"
 #include "dlnrt.h"
 
@@ -22,10 +23,7 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o)
         return 1;
     }
     if (strcmp(a, "--max-batch") && strcmp(a, "--weights-file") && strcmp(a, "--calibrate")) return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
-        return -1;
-    }
+    if (!cli_has_value(argc, argv, *i)) return -1;
     const char *v = argv[++*i];
     if (!strcmp(a, "--weights-file")) {
         o->weights_bin = v;

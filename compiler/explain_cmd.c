@@ -11,6 +11,7 @@
  * same names and it loads the classifier's checkpoint as is. */
 #include "explain_cmd.h"
 
+#include "cli.h"
 #include "train.h"
 
 #include <errno.h>
@@ -53,10 +54,7 @@ int explain_cmd_option(int argc, char **argv, int *i, dl_explain_options *o) {
     if (strcmp(a, "--attack") && strcmp(a, "--eps") && strcmp(a, "--steps") && strcmp(a, "--alpha") &&
         strcmp(a, "--curve") && strcmp(a, "--map") && strcmp(a, "--patch") && strcmp(a, "--layer"))
         return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
-        return -1;
-    }
+    if (!cli_has_value(argc, argv, *i)) return -1;
     const char *v = argv[++*i];
     char *end;
     errno = 0;

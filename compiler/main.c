@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
@@ -244,10 +245,7 @@ static int parse_options(int argc, char **argv, options *o) {
         if (taken) continue;
 #define NEXT()                                                                          \
     do {                                                                                \
-        if (i + 1 >= argc) {                                                            \
-            fprintf(stderr, "dlnc: error: %s needs an argument\n", a);                  \
-            return -1;                                                                  \
-        }                                                                               \
+        if (!cli_has_value(argc, argv, i)) return -1;                                   \
     } while (0)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "cli.h"
 #include "dlnrt.h"
 
 void plot_cmd_usage(FILE *out)
@@ -26,10 +27,7 @@ int plot_cmd_main(int argc, char **argv)
             plot_cmd_usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "-o")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "dlnc: error: -o needs an argument\n");
-                return 2;
-            }
+            if (!cli_has_value(argc, argv, i)) return 2;
             out = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "dlnc: error: unknown option '%s' for dlnc plot\n", argv[i]);

@@ -21,16 +21,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "search_spec.h"
 #include "train.h"
 
 int search_cmd_option(int argc, char **argv, int *i, search_options *o) {
     const char *a = argv[*i];
     if (strcmp(a, "--grid") && strcmp(a, "--random") && strcmp(a, "--out")) return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dlnc: error: %s needs an argument\n", a);
-        return -1;
-    }
+    if (!cli_has_value(argc, argv, *i)) return -1;
     const char *v = argv[++*i];
     if (!strcmp(a, "--grid")) o->spec = v;
     else if (!strcmp(a, "--out")) o->out = v;
