@@ -341,6 +341,9 @@ fi
 # dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
 . tests/e2e/deploy.sh
 
+# An option without its value, in every subcommand's parser (compiler/cli.c).
+. tests/e2e/cli_values.sh
+
 # make install / uninstall, pkg-config, the soname, the man page.
 . tests/e2e/install.sh
 

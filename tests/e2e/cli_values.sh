@@ -1,0 +1,18 @@
+# tests/e2e/cli_values.sh — sourced by run.sh. An option given without its
+# value, in every subcommand's parser: exit 2 and the one message
+# (compiler/cli.c), never a read past argv or a silent default.
+cv_bad=""
+for c in "samples/mlp.dln -o" "run samples/mlp.dln --model" "plot -o" "sample samples/ddpm.dln --ddpm" \
+         "search samples/mlp.dln --grid" "explain samples/mlp.dln --eps" "export samples/mlp.dln --calibrate"; do
+  opt=${c##* }
+  # shellcheck disable=SC2086
+  "$DLNC" $c > "$T/cv.out" 2>&1; rc=$?
+  if [ $rc -ne 2 ] || ! grep -qx "dlnc: error: $opt needs an argument" "$T/cv.out"; then
+    cv_bad="$cv_bad [dlnc $c: exit $rc: $(head -c 200 "$T/cv.out")]"
+  fi
+done
+if [ -z "$cv_bad" ]; then
+  echo "a missing option value in each subcommand: exit 2, one message: ok"; pass=$((pass+1))
+else
+  echo "FAIL: a missing option value:$cv_bad"; fail=$((fail+1))
+fi
