@@ -98,7 +98,11 @@ static int backward(ad_ctx *c, ir_node *const *ys, ir_node *const *seeds, int n_
     for (int k = 0; k < n_ys; k++) {
         ir_node *y = ys[k];
         if (!c->wanted[y->id]) continue;
-        ir_node *s = seeds && seeds[k] ? seeds[k] : ir_const(g, 1.0, &y->shape);
+        ir_node *s = seeds && seeds[k] ? seeds[k] : NULL;
+        if (!s) { /* d y / d y: said of y's own line */
+            s = ir_const(g, 1.0, &y->shape);
+            s->loc = y->loc, s->site = y->site, s->site_block = y->site_block;
+        }
         c->grad[y->id] = c->grad[y->id] ? ir_bin(g, OP_add, c->grad[y->id], s) : s;
     }
     int rc = 0;
@@ -178,7 +182,10 @@ int ad_differentiate(ir_graph *g, ir_node *loss, const int *wrt_inputs, int n_wr
         for (int p = 0; p < m->n_params; p++) {
             if (!m->params[p].trainable) continue;
             ir_node *gp = pgrad[p];
-            if (!gp) gp = ir_const(g, 0.0, &m->params[p].shape); /* the loss does not reach it */
+            if (!gp) { /* the loss does not reach it: zeros, said of the parameter's declaration */
+                gp = ir_const(g, 0.0, &m->params[p].shape);
+                gp->loc = m->params[p].site.file ? m->params[p].site : m->params[p].loc;
+            }
             ir_add_output(g, IR_OUT_GRAD, p, m->params[p].name, gp);
         }
     }

@@ -341,6 +341,9 @@ fi
 # dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
 . tests/e2e/deploy.sh
 
+# Every sample's C: no kernel body twice, every kernel naming its .dln line.
+. tests/e2e/kernels_distinct.sh
+
 # An option without its value, in every subcommand's parser (compiler/cli.c).
 . tests/e2e/cli_values.sh
 
