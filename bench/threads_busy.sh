@@ -26,7 +26,7 @@ busy() { sh -c 'while :; do :; done' & BUSY=$!; }
 quiet() { [ -n "$BUSY" ] && kill $BUSY; BUSY=; }
 step_ms() { env "$@" "$T/$w.bench" --only train --reps 3 --min-time 0.5 | tr ' ' '\n' | sed -n 's/^train_ms=//p'; }
 run_s() { env "$@" --max-steps "$S" --quiet --checkpoint "$T/ck.safetensors" -v 2>"$T/err" |
-            sed -n 's/.* steps in \([0-9.]*\)s.*/\1/p'; }
+            sed -n 's/.* steps in \([^,]*\),.*/\1/p'; }
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 for scen in quiet busy; do
   [ $scen = busy ] && busy
