@@ -103,7 +103,7 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
         t->slow = 0;
         return 1;
     }
-    t->slow = per > TEAM_SLOW_FACTOR * t->chosen_time ? t->slow + 1 : 0;
+    t->slow = t->chosen_time > 0 && per > TEAM_SLOW_FACTOR * t->chosen_time ? t->slow + 1 : 0;
     if (t->slow >= TEAM_SLOW_STEPS) {
         t->interval = TEAM_FIRST_INTERVAL / 2; /* doubled back to the first interval if the choice holds */
         start_exploring(t);
