@@ -74,7 +74,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 
 CPPFLAGS = -Icompiler -Iruntime -I$(GEN)
 
-.PHONY: FORCE all test unit-test install uninstall clean bench asan-test fuzz fuzz-build fuzz-coverage
+.PHONY: FORCE all test unit-test install uninstall clean bench bench-threads asan-test fuzz fuzz-build fuzz-coverage
 all: $(BUILD)/dlnc $(BUILD)/libdlnrt.a $(BUILD)/libdlnrt.so $(if $(MPI_OBJ),$(BUILD)/libdlnrt_mpi.a)
 
 $(GEN)/dln.tab.c $(GEN)/dln.tab.h: grammar/dln.y
@@ -226,6 +226,10 @@ test: all $(BUILD)/unit_tests
 
 bench: all
 	sh bench/run.sh $(BUILD)
+
+# 1 against 2 threads, loaded and with a core kept busy by a loop it starts and stops (~15 min).
+bench-threads: all
+	sh bench/threads_busy.sh $(BUILD)
 
 # dlnrt.pc (pkg-config) is written at install time: it holds the PREFIX.
 install: all

@@ -3,7 +3,8 @@
  * Linked with a model's generated C (dlnc model.dln -o model.c) and libdlnrt,
  * like tests/e2e/smoke_main.c, so what is timed is exactly what users get:
  * the generic dl_model_api of the entry model. Thread count comes from the
- * environment (OMP_NUM_THREADS), as it would for a user.
+ * environment (OMP_NUM_THREADS), as it would for a user; the wait policy is
+ * `dlnc run`'s (passive unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set).
  *
  *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer]
  *
@@ -170,6 +171,7 @@ static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min
 
 int main(int argc, char **argv)
 {
+    dl_team_wait_policy(argv); /* as `dlnc run` trains: threads sleep at barriers unless the caller chose */
     int64_t batch = 128;
     int reps = 7;
     double min_time = 0.3;

@@ -110,6 +110,8 @@ static void usage(FILE *out) {
             "  --quiet             no progress lines (neither per epoch nor within one)\n"
             "  --progress-every S  when stderr is not a terminal, a progress line within the epoch\n"
             "                      every S seconds (default 10); a terminal's line is redrawn in place\n"
+            "  --threads N         every step at N threads (default: each step at the fastest count\n"
+            "                      up to OMP_NUM_THREADS, timed as it trains; -v says which)\n"
             "  --profile           time every kernel and print, after the run, the time per .dln\n"
             "                      line (forward, backward, optimizer, eval), slowest first\n"
             "\n"
@@ -189,7 +191,8 @@ static void usage(FILE *out) {
             "  --cc CC             C compiler for the JIT (default $DLNC_CC or cc)\n"
             "  --cflags FLAGS      its flags (default $DLNC_CFLAGS or \"-O3 -march=native -fno-math-errno\");\n"
             "                      both are split into words at spaces, with no shell\n"
-            "  -v                  show the JIT cache entry and compile command\n"
+            "  -v                  show the JIT cache entry and compile command, and the thread count\n"
+            "                      the run chose\n"
             "\n"
             "stages (for --after): " PASS_STAGE_ELAB);
     for (const pass_info *p = pass_pipeline; p->name; p++) fprintf(out, " %s", p->name);
@@ -399,7 +402,15 @@ static int parse_options(int argc, char **argv, options *o) {
             NEXT();
             o->jit.cflags = argv[++i];
         } else if (!strcmp(a, "-v")) {
-            o->jit.verbose = 1;
+            o->jit.verbose = o->run_opt.verbose = 1;
+        } else if (!strcmp(a, "--threads")) {
+            NEXT();
+            if (parse_int_arg(a, argv[++i], &v)) return -1;
+            if (v < 1 || v > DL_TEAM_MAX) {
+                fprintf(stderr, "dlnc: error: --threads needs a count from 1 to %d, got %s\n", DL_TEAM_MAX, argv[i]);
+                return -1;
+            }
+            o->run_opt.threads = (int)v;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "dlnc: error: unknown option '%s' (see dlnc --help)\n", a);
             return -1;
@@ -577,6 +588,8 @@ static int run_training(const jit_module *jm, const options *o) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "plot") == 0) return plot_cmd_main(argc - 1, argv + 1);
+    /* threads that sleep at barriers: a training run on a busy machine (team.c) */
+    if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "search"))) dl_team_wait_policy(argv);
     options o = {0};
     int pr = parse_options(argc, argv, &o);
     if (pr) return pr > 0 ? 0 : 2;

@@ -1243,7 +1243,45 @@ typedef struct dl_run_options {
     int log_every;                        /* > 0 overrides the train section's log_every (ABI 6) */
     double progress_every;                /* > 0: seconds between the in-epoch progress lines when stderr (ABI 6)
                                              is not a terminal (default 10) */
+    int threads;                          /* > 0: every step at this many threads (--threads); 0: the team
+                                             adapts within OMP_NUM_THREADS (dl_team) */
+    int verbose;                          /* -v: print the thread count the team chose */
 } dl_run_options;
+
+/* ---- the thread team (team.c) ---------------------------------------------
+ * How many OpenMP threads each training step uses. Unpinned, the team times
+ * TEAM_TRIALS steps at each candidate count (limit, limit/2, ... 1), keeps the
+ * fastest per sample, and explores again after an interval (50 steps,
+ * doubling while the choice holds, up to 1600) or when three steps in a row
+ * take over twice the chosen count's time. Pinned: always `limit`. cycle > 0
+ * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
+ * results are the same bits at any count (docs/design.md, "Determinism"). */
+#define DL_TEAM_MAX 256
+typedef struct dl_team {
+    int limit;                            /* the most threads a step may use */
+    int pinned, cycle;
+    int threads;                          /* the count for the next step */
+    int exploring, trials;                /* trying each candidate; steps timed at this one */
+    double best[DL_TEAM_MAX + 1];         /* fastest seconds per sample at each count, this exploration */
+    int chosen;                           /* the count last chosen (0: none yet) */
+    double chosen_time;                   /* its seconds per sample when chosen */
+    int64_t since, interval;              /* steps since then; steps until the next exploration */
+    int slow;                             /* steps in a row over twice chosen_time */
+    int64_t steps;
+} dl_team;
+void dl_team_init(dl_team *t, int limit, int pinned, int cycle);
+/* Sets the count for the next step (omp_set_num_threads) and returns it. */
+int dl_team_begin(dl_team *t);
+/* The step's wall time and samples; 1 when an exploration has just chosen a count. */
+int dl_team_end(dl_team *t, double seconds, int64_t samples);
+/* "threads: 2 of at most 2 after timing ..." into buf (snprintf's return). */
+int dl_team_describe(const dl_team *t, char *buf, size_t cap);
+/* Unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, re-executes the
+ * program (/proc/self/exe, the same argv) with OMP_WAIT_POLICY=passive, the
+ * policy libgomp reads only when it loads: threads sleep at barriers instead
+ * of spinning, which a busy core turns into a 10x slower step. Returns only if
+ * nothing was done (0) or the exec failed (-1, the program runs on as it was). */
+int dl_team_wait_policy(char **argv);
 
 typedef struct dl_run_result {
     int epochs_done;

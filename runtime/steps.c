@@ -175,6 +175,8 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         }
     }
     const double t_start = dl_now();
+    dl_team team;
+    dl_team_start(&team, &opt);
     dl_live_init(&live, stderr, opt.quiet, opt.progress_every);
     for (int e = at.epochs_done; e < epochs; e++) {
         const double t0 = dl_now();
@@ -187,6 +189,8 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         dl_batch db;
         while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (nb = src.next(&src, &db)) > 0) {
             bi++;
+            dl_team_begin(&team);
+            const double t_step = dl_now();
             for (int k = 0; k < n; k++) {
                 const dl_train_config *c = apis[k]->train;
                 apis[k]->set_lr(r.m[k], dl_sched_lr(&c->sched, c->optim.lr, epochs, e + (double)(bi - 1) / src.batches));
@@ -206,6 +210,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
                     runs[k]++;
                 }
             }
+            dl_team_report(&team, dl_now() - t_step, nb, &opt, 1);
             result.steps++;
             seen += nb;
             char running[160] = "";

@@ -659,6 +659,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     /* every rank knows what was saved (for its messages); rank 0 alone writes it */
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
+    dl_team team;
+    dl_team_start(&team, &opt);
     int last_saved = at.epochs_done;
     dl_live_init(&live, stderr, opt.quiet || !lead, opt.progress_every); /* rank 0 alone draws it */
     for (int e = at.epochs_done; e < epochs; e++) {
@@ -684,7 +686,10 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                 dl_dist_step_begin(n, count);
                 dl_dist_rows(&mine, &db, count ? first : 0, count ? count : 1);
             }
+            dl_team_begin(&team);
+            const double t_step = dl_now();
             float loss = dl_stepper_bind(&st, &mine) ? NAN : dl_stepper_train(&st, m);
+            dl_team_report(&team, dl_now() - t_step, n, &opt, lead);
             if (ranks > 1) {
                 /* the global batch's loss; a step that failed here is told to the others at done */
                 const int reduced = dl_dist_step_end(&loss);

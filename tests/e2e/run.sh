@@ -338,6 +338,9 @@ fi
 # the in-epoch progress line and --profile (uses pictures.sh's $D and run.sh's two.dln)
 . tests/e2e/progress.sh
 
+# The thread team: counts switched between steps train to the same bits (tests/e2e/threads.sh).
+. tests/e2e/threads.sh
+
 # dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
 . tests/e2e/deploy.sh
 

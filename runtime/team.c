@@ -1,0 +1,151 @@
+/* team.c — how many threads each training step uses.
+ *
+ * On a machine another process keeps busy, a second OpenMP thread can make a
+ * step many times slower (docs/performance.md, "Threads on a busy machine"):
+ * libgomp's threads spin at every barrier, and one that shares its core with
+ * another process spins through the other's time slices. Two remedies, both
+ * here so that users set no environment variable:
+ *
+ * - dl_team_wait_policy: threads that sleep at barriers (OMP_WAIT_POLICY=
+ *   passive). libgomp reads the policy once, when it loads, so a program that
+ *   wants it re-executes itself with the variable set — unless the user chose
+ *   a policy or a spin count.
+ * - dl_team: the training loop times its steps at each candidate count
+ *   (limit, limit/2, ... 1), keeps the fastest, and tries again after an
+ *   interval that doubles while the choice holds, or at once when steps turn
+ *   much slower than the chosen count's time. Results are the same bits at any
+ *   thread count (docs/design.md, "Determinism"), so changing the count
+ *   between steps changes only the speed. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlnrt.h"
+
+enum {
+    TEAM_TRIALS = 3,         /* steps timed per count; the fastest counts (noise only slows) */
+    TEAM_FIRST_INTERVAL = 50, /* steps between explorations, at first and after a change */
+    TEAM_MAX_INTERVAL = 1600, /* the doubling stops here */
+    TEAM_SLOW_STEPS = 3,     /* this many steps in a row ... */
+};
+#define TEAM_SLOW_FACTOR 2.0 /* ... this much slower than the chosen time: explore now */
+
+int dl_team_wait_policy(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !argv || !argv[0]) return 0;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1)) return -1;
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY"); /* no /proc: run on with libgomp's default */
+    return -1;
+}
+
+/* The next candidate after n, halving; 0 past 1. */
+static int next_candidate(int n) { return n > 1 ? n / 2 : 0; }
+
+static void start_exploring(dl_team *t)
+{
+    t->exploring = 1;
+    t->trials = 0;
+    t->threads = t->limit;
+    for (int k = 0; k <= DL_TEAM_MAX; k++) t->best[k] = 0;
+}
+
+void dl_team_init(dl_team *t, int limit, int pinned, int cycle)
+{
+    memset(t, 0, sizeof *t);
+    t->limit = limit < 1 ? 1 : limit > DL_TEAM_MAX ? DL_TEAM_MAX : limit;
+    t->pinned = pinned;
+    t->cycle = cycle > 0 ? cycle : 0;
+    t->interval = TEAM_FIRST_INTERVAL;
+    t->threads = t->limit;
+    if (!pinned && !t->cycle && t->limit > 1) start_exploring(t);
+}
+
+int dl_team_begin(dl_team *t)
+{
+    if (t->cycle) t->threads = 1 + (int)((t->steps / t->cycle) % t->limit);
+    omp_set_num_threads(t->threads);
+    return t->threads;
+}
+
+/* The fastest candidate of the exploration just finished. */
+static int fastest(const dl_team *t)
+{
+    int best = t->limit;
+    for (int n = t->limit; n; n = next_candidate(n))
+        if (t->best[n] < t->best[best]) best = n;
+    return best;
+}
+
+int dl_team_end(dl_team *t, double seconds, int64_t samples)
+{
+    t->steps++;
+    if (t->pinned || t->cycle || t->limit == 1) return 0;
+    const double per = seconds / (double)(samples > 0 ? samples : 1);
+    if (t->exploring) {
+        if (t->trials == 0 || per < t->best[t->threads]) t->best[t->threads] = per;
+        if (++t->trials < TEAM_TRIALS) return 0;
+        t->trials = 0;
+        const int next = next_candidate(t->threads);
+        if (next) {
+            t->threads = next;
+            return 0;
+        }
+        const int was = t->chosen;
+        t->chosen = t->threads = fastest(t);
+        t->chosen_time = t->best[t->chosen];
+        t->interval = was == t->chosen && t->interval < TEAM_MAX_INTERVAL ? 2 * t->interval : TEAM_FIRST_INTERVAL;
+        t->exploring = 0;
+        t->since = 0;
+        t->slow = 0;
+        return 1;
+    }
+    t->slow = t->chosen_time > 0 && per > TEAM_SLOW_FACTOR * t->chosen_time ? t->slow + 1 : 0;
+    if (t->slow >= TEAM_SLOW_STEPS) {
+        t->interval = TEAM_FIRST_INTERVAL / 2; /* doubled back to the first interval if the choice holds */
+        start_exploring(t);
+    } else if (++t->since >= t->interval) {
+        start_exploring(t);
+    }
+    return 0;
+}
+
+int dl_team_describe(const dl_team *t, char *buf, size_t cap)
+{
+    if (t->pinned) return snprintf(buf, cap, "threads: %d (--threads)", t->limit);
+    if (t->limit == 1) return snprintf(buf, cap, "threads: 1 (the limit: OMP_NUM_THREADS or the machine)");
+    int k = snprintf(buf, cap, "threads: %d of at most %d after timing the step at", t->chosen, t->limit);
+    for (int n = t->limit; n && k >= 0 && (size_t)k < cap; n = next_candidate(n))
+        k += snprintf(buf + k, cap - (size_t)k, "%s %d (%.3g ms per sample)", n == t->limit ? "" : ",", n,
+                      t->best[n] * 1e3);
+    return k;
+}
+
+/* The driver's side (train.c, steps.c). */
+
+void dl_team_start(dl_team *t, const dl_run_options *opt)
+{
+    /* the limit as the process began: a team that ran before has since set the count */
+    static int user_limit;
+    if (!user_limit) user_limit = omp_get_max_threads();
+    const char *cycle = getenv("DLNC_THREADS_CYCLE"); /* tests: switch counts every N steps */
+    dl_team_init(t, opt->threads > 0 ? opt->threads : user_limit, opt->threads > 0, cycle ? atoi(cycle) : 0);
+    if (opt->verbose && opt->threads > 0) {
+        char line[160];
+        dl_team_describe(t, line, sizeof line);
+        fprintf(stderr, "dlnc: %s\n", line);
+    }
+}
+
+void dl_team_report(dl_team *t, double seconds, int64_t samples, const dl_run_options *opt, int lead)
+{
+    const int was = t->chosen;
+    if (dl_team_end(t, seconds, samples) && opt->verbose && lead && t->chosen != was) {
+        char line[2048];
+        dl_team_describe(t, line, sizeof line);
+        fprintf(stderr, "dlnc: step %lld: %s\n", (long long)t->steps, line);
+    }
+}

@@ -1,0 +1,102 @@
+/* test_rt_team.c — the thread team (runtime/team.c) on step times given by
+ * the test, not measured: which count it tries, which it keeps, that it never
+ * goes past its limit, that a pinned team never moves and that the test hook
+ * cycles. Timing the real machine belongs to bench/threads_busy.sh. */
+#include <CUnit/CUnit.h>
+#include <omp.h>
+
+#include "dlnrt.h"
+
+/* One step: begin (checked against the limit and the OpenMP count), then a
+ * step time of ms_at[threads] per sample. */
+static int step(dl_team *t, const double *ms_at)
+{
+    const int n = dl_team_begin(t);
+    CU_ASSERT(n >= 1 && n <= t->limit);
+    CU_ASSERT_EQUAL(omp_get_max_threads(), n);
+    dl_team_end(t, ms_at[n] * 1e-3 * 64, 64);
+    return n;
+}
+
+static void test_keeps_the_fastest(void)
+{
+    const int saved = omp_get_max_threads();
+    const double one_faster[] = {0, 1.0, 4.0}, two_faster[] = {0, 1.0, 0.6};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    /* 3 steps at 2, 3 at 1, then 1 is kept until the next exploration */
+    int seq[8];
+    for (int i = 0; i < 8; i++) seq[i] = step(&t, one_faster);
+    CU_ASSERT(seq[0] == 2 && seq[2] == 2 && seq[3] == 1 && seq[5] == 1 && seq[6] == 1 && seq[7] == 1);
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    /* the machine changes: the next exploration (within 50 steps) finds 2 */
+    for (int i = 0; i < 60; i++) step(&t, two_faster);
+    CU_ASSERT_EQUAL(t.chosen, 2);
+    /* a choice that holds explores at doubling intervals */
+    const int64_t before = t.interval;
+    for (int i = 0; i < 200; i++) step(&t, two_faster);
+    CU_ASSERT(t.interval > before);
+    omp_set_num_threads(saved);
+}
+
+static void test_slow_steps_explore_at_once(void)
+{
+    const int saved = omp_get_max_threads();
+    const double two_faster[] = {0, 1.0, 0.5}, two_collapsed[] = {0, 1.0, 20.0};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 10; i++) step(&t, two_faster);
+    CU_ASSERT_EQUAL(t.chosen, 2);
+    /* three slow steps, then 3 + 3 timed: 1 thread chosen well before the 50-step interval */
+    for (int i = 0; i < 10; i++) step(&t, two_collapsed);
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    CU_ASSERT_EQUAL(dl_team_begin(&t), 1);
+    omp_set_num_threads(saved);
+}
+
+static void test_never_past_the_limit(void)
+{
+    const int saved = omp_get_max_threads();
+    double ms[DL_TEAM_MAX + 1];
+    for (int limit = 1; limit <= 7; limit++) {
+        /* more threads always look faster: the team must still stop at its limit */
+        for (int k = 0; k <= DL_TEAM_MAX; k++) ms[k] = 10.0 / (k + 1);
+        dl_team t;
+        dl_team_init(&t, limit, 0, 0);
+        int most = 0;
+        for (int i = 0; i < 500; i++) {
+            const int n = step(&t, ms);
+            most = n > most ? n : most;
+        }
+        CU_ASSERT_EQUAL(most, limit);
+        CU_ASSERT_EQUAL(t.chosen > 0 ? t.chosen : 1, limit);
+    }
+    omp_set_num_threads(saved);
+}
+
+static void test_pinned_and_cycle(void)
+{
+    const int saved = omp_get_max_threads();
+    const double one_faster[] = {0, 1.0, 9.0, 9.0, 9.0};
+    dl_team t;
+    dl_team_init(&t, 3, 1, 0); /* --threads 3: slower steps do not move it */
+    for (int i = 0; i < 100; i++) CU_ASSERT_EQUAL(step(&t, one_faster), 3);
+    dl_team_init(&t, 3, 0, 2); /* DLNC_THREADS_CYCLE=2: 1 1 2 2 3 3 1 1 ... */
+    const int want[] = {1, 1, 2, 2, 3, 3, 1, 1, 2};
+    for (int i = 0; i < 9; i++) CU_ASSERT_EQUAL(step(&t, one_faster), want[i]);
+    dl_run_options o = {.threads = 5};
+    dl_team_init(&t, o.threads, 1, 0);
+    char line[160];
+    dl_team_describe(&t, line, sizeof line);
+    CU_ASSERT_STRING_EQUAL(line, "threads: 5 (--threads)");
+    omp_set_num_threads(saved);
+}
+
+void suite_rt_team(void)
+{
+    CU_pSuite s = CU_add_suite("rt_team", NULL, NULL);
+    CU_add_test(s, "keeps the fastest count, explores again", test_keeps_the_fastest);
+    CU_add_test(s, "slow steps explore at once", test_slow_steps_explore_at_once);
+    CU_add_test(s, "never past the limit", test_never_past_the_limit);
+    CU_add_test(s, "pinned; the test cycle", test_pinned_and_cycle);
+}
