@@ -1,0 +1,182 @@
+/* fma_peak.c — the machine's peak single-precision GFLOP/s, the ceiling
+ * `make bench` reports each workload's GFLOP/s against.
+ *
+ *   cc -O2 -fopenmp -Wall -Wextra -Werror bench/fma_peak.c -o fma_peak
+ *   fma_peak [--seconds S] [--isa avx512|avx2|sse|scalar]
+ *
+ * prints one line of key=value pairs for bench/run.py:
+ *   isa=avx512 lanes=16 threads=2 gflops_1=... gflops_all=...
+ *
+ * A BLAS's speed is no ceiling: Debian's OpenBLAS does not recognise newer
+ * CPUs and falls back to old kernels (issue 15 measured 31 GFLOP/s where
+ * dl_sgemm made 154). The peak is cores x FMA units x vector width x 2 x
+ * clock; rather than trusting a datasheet for each factor we run the loop
+ * that reaches it: independent chains of FMAs on registers, no memory
+ * traffic. Chains must outnumber FMA latency x FMA ports (4 x 2 on current
+ * x86) or the loop measures latency, not throughput; we use 16 (12 for AVX2
+ * and SSE, which have 16 vector registers, one holding the multiplier).
+ *
+ * The binary is built for baseline x86-64 and each kernel carries its own
+ * target attribute, so one build measures the widest ISA the CPU running it
+ * has (__builtin_cpu_supports), as a user's `-march=native` model would use.
+ * SSE has no FMA: its loop does a multiply and an add, also 2 FLOPs a lane.
+ *
+ * The chains compute acc = acc * m + c with m just below 1, which converges
+ * to c / (1 - m) and so stays a normal number forever (no overflow, no
+ * denormal slowdown); the sum is printed into a volatile so the compiler
+ * cannot drop the loop. The inner loops are unrolled so the chains live in
+ * registers, not in a stack array (without it -O2 measured a third of the peak). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FMA_X86 1
+#endif
+
+typedef double (*kernel_fn)(long iters);   /* returns a checksum of the chains */
+
+static volatile double sink;
+
+#ifdef FMA_X86
+__attribute__((target("avx512f"))) static double k_avx512(long iters)
+{
+    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
+    __m512 a[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    for (int i = 1; i < 16; i++) a[0] = _mm512_add_ps(a[0], a[i]);
+    return (double)_mm512_reduce_add_ps(a[0]);
+}
+
+__attribute__((target("avx2,fma"))) static double k_avx2(long iters)
+{
+    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
+    __m256 a[12];
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    for (int i = 1; i < 12; i++) a[0] = _mm256_add_ps(a[0], a[i]);
+    float v[8];
+    _mm256_storeu_ps(v, a[0]);
+    return (double)v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+}
+
+static double k_sse(long iters)
+{
+    const __m128 m = _mm_set1_ps(0.999f), c = _mm_set1_ps(1e-3f);
+    __m128 a[12];
+    for (int i = 0; i < 12; i++) a[i] = _mm_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < 12; i++) a[i] = _mm_add_ps(_mm_mul_ps(a[i], m), c);
+    for (int i = 1; i < 12; i++) a[0] = _mm_add_ps(a[0], a[i]);
+    float v[4];
+    _mm_storeu_ps(v, a[0]);
+    return (double)v[0] + v[1] + v[2] + v[3];
+}
+#endif
+
+static double k_scalar(long iters)
+{
+    float a[8];
+    for (int i = 0; i < 8; i++) a[i] = (float)i;
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < 8; i++) a[i] = a[i] * 0.999f + 1e-3f;
+    return (double)a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
+typedef struct isa { const char *name; kernel_fn fn; int lanes, chains; } isa;
+
+static const isa ISAS[] = {
+#ifdef FMA_X86
+    {"avx512", k_avx512, 16, 16},
+    {"avx2", k_avx2, 8, 12},
+    {"sse", k_sse, 4, 12},
+#endif
+    {"scalar", k_scalar, 1, 8},
+};
+enum { N_ISAS = sizeof ISAS / sizeof *ISAS };
+
+static int cpu_has(const char *name)
+{
+#ifdef FMA_X86
+    __builtin_cpu_init();
+    if (!strcmp(name, "avx512")) return __builtin_cpu_supports("avx512f");
+    if (!strcmp(name, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!strcmp(name, "sse")) return __builtin_cpu_supports("sse2");
+#endif
+    return !strcmp(name, "scalar");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* GFLOP/s of `threads` threads each running `iters` iterations; best of
+ * `rounds` (the least disturbed by other processes on a shared machine). */
+static double measure(const isa *k, int threads, long iters, int rounds)
+{
+    double best = 1e30;
+    for (int r = 0; r < rounds; r++) {
+        double t0 = now(), sum = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+        sum += k->fn(iters);
+        const double t = now() - t0;
+        sink = sum;
+        if (t < best) best = t;
+    }
+    return 2.0 * (double)k->lanes * k->chains * (double)iters * threads / best * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 0.2;
+    const char *want = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--seconds")) seconds = atof(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--isa")) want = argv[++i];
+        else {
+            fprintf(stderr, "usage: fma_peak [--seconds S] [--isa avx512|avx2|sse|scalar]\n");
+            return 2;
+        }
+    }
+    if (!(seconds > 0 && seconds < 60)) {
+        fprintf(stderr, "fma_peak: --seconds must be in (0, 60)\n");
+        return 2;
+    }
+    const isa *k = NULL;
+    for (int i = 0; i < N_ISAS && !k; i++)
+        if ((!want || !strcmp(want, ISAS[i].name)) && cpu_has(ISAS[i].name)) k = &ISAS[i];
+    if (!k) {
+        fprintf(stderr, "fma_peak: ISA '%s' unknown or not supported by this CPU\n", want);
+        return 2;
+    }
+    /* Calibrate the iteration count on one thread so one round takes about `seconds`. */
+    long iters = 1 << 16;
+    for (;;) {
+        const double t0 = now();
+        sink = k->fn(iters);
+        const double t = now() - t0;
+        if (t > 0.02 || iters > (1L << 40)) {
+            iters = (long)((double)iters * seconds / (t > 1e-9 ? t : 1e-9)) + 1;
+            break;
+        }
+        iters *= 4;
+    }
+    const int threads = omp_get_max_threads();
+    const double one = measure(k, 1, iters, 5), all = measure(k, threads, iters, 5);
+    printf("isa=%s lanes=%d chains=%d threads=%d gflops_1=%.1f gflops_all=%.1f\n", k->name, k->lanes, k->chains,
+           threads, one, all);
+    return 0;
+}
