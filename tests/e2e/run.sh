@@ -341,6 +341,10 @@ fi
 # dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
 . tests/e2e/deploy.sh
 
+# The benchmark's programs: fma_peak and gemm_bench with -Werror, the MobileNetV2
+# workload, the busy-core spinner, PyTorch's configurations (tests/e2e/bench_build.sh).
+. tests/e2e/bench_build.sh
+
 # make install / uninstall, pkg-config, the soname, the man page.
 . tests/e2e/install.sh
 
