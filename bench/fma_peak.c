@@ -45,45 +45,31 @@ typedef double (*kernel_fn)(long iters);   /* returns a checksum of the chains *
 static volatile double sink;
 
 #ifdef FMA_X86
-__attribute__((target("avx512f"))) static double k_avx512(long iters)
-{
-    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
-    __m512 a[16];
-    for (int i = 0; i < 16; i++) a[i] = _mm512_set1_ps((float)i);
-    for (long it = 0; it < iters; it++)
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
-    for (int i = 1; i < 16; i++) a[0] = _mm512_add_ps(a[0], a[i]);
-    return (double)_mm512_reduce_add_ps(a[0]);
-}
+/* One body for every vector ISA: VEC its register type, SET1 and FMA its
+ * broadcast and multiply-add, CHAINS the independent accumulators. */
+#define FMA_KERNEL(NAME, TARGET, VEC, LANES, CHAINS, SET1, FMA)                                      \
+    __attribute__((target(TARGET))) static double NAME(long iters)                                   \
+    {                                                                                                \
+        const VEC m = SET1(0.999f), c = SET1(1e-3f);                                                 \
+        VEC a[CHAINS];                                                                               \
+        for (int i = 0; i < CHAINS; i++) a[i] = SET1((float)i);                                      \
+        for (long it = 0; it < iters; it++)                                                          \
+            _Pragma("GCC unroll 16") for (int i = 0; i < CHAINS; i++) a[i] = FMA(a[i], m, c);        \
+        float v[LANES];                                                                              \
+        double sum = 0;                                                                              \
+        for (int i = 0; i < CHAINS; i++) {                                                           \
+            memcpy(v, &a[i], sizeof v);                                                              \
+            for (int j = 0; j < LANES; j++) sum += v[j];                                             \
+        }                                                                                            \
+        return sum;                                                                                  \
+    }
 
-__attribute__((target("avx2,fma"))) static double k_avx2(long iters)
-{
-    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
-    __m256 a[12];
-    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
-    for (long it = 0; it < iters; it++)
-#pragma GCC unroll 16
-        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
-    for (int i = 1; i < 12; i++) a[0] = _mm256_add_ps(a[0], a[i]);
-    float v[8];
-    _mm256_storeu_ps(v, a[0]);
-    return (double)v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-}
+/* SSE has no FMA: a multiply and an add, the same 2 FLOPs a lane. */
+static inline __m128 sse_mul_add(__m128 a, __m128 m, __m128 c) { return _mm_add_ps(_mm_mul_ps(a, m), c); }
 
-static double k_sse(long iters)
-{
-    const __m128 m = _mm_set1_ps(0.999f), c = _mm_set1_ps(1e-3f);
-    __m128 a[12];
-    for (int i = 0; i < 12; i++) a[i] = _mm_set1_ps((float)i);
-    for (long it = 0; it < iters; it++)
-#pragma GCC unroll 16
-        for (int i = 0; i < 12; i++) a[i] = _mm_add_ps(_mm_mul_ps(a[i], m), c);
-    for (int i = 1; i < 12; i++) a[0] = _mm_add_ps(a[0], a[i]);
-    float v[4];
-    _mm_storeu_ps(v, a[0]);
-    return (double)v[0] + v[1] + v[2] + v[3];
-}
+FMA_KERNEL(k_avx512, "avx512f", __m512, 16, 16, _mm512_set1_ps, _mm512_fmadd_ps)
+FMA_KERNEL(k_avx2, "avx2,fma", __m256, 8, 12, _mm256_set1_ps, _mm256_fmadd_ps)
+FMA_KERNEL(k_sse, "sse2", __m128, 4, 12, _mm_set1_ps, sse_mul_add)
 #endif
 
 static double k_scalar(long iters)

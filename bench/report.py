@@ -36,6 +36,12 @@ class Medians:
         timed = [(self(w, side, t, k), name) for k, name in cfgs if self(w, side, t, k) is not None]
         return min(timed)
 
+    def rows(self, workloads, threads, key, cfgs):
+        """(workload, threads, dlnc's time, PyTorch's best time, its configuration) for each row."""
+        for w in workloads:
+            for t in threads:
+                yield (w, t, self(w, "dlnc", t, key)) + self.best(w, "torch", t, cfgs)
+
 
 def _ms(v):
     return "—" if v is None else f"{v:.4f}" if v < 1 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
@@ -51,16 +57,13 @@ def training_table(med, workloads, batch, threads, peak):
            "| workload | threads | dlnc | torch eager | torch channels_last | torch best | vs eager (old) "
            "| **vs best** | dlnc GFLOP/s | dlnc % peak | torch best % peak | dlnc RSS MB | torch RSS MB | arena MB |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for w in workloads:
-        for t in threads:
-            d = med(w, "dlnc", t, "train_ms")
-            nchw, cl = med(w, "torch", t, "train_ms"), med(w, "torch", t, "train_cl_ms")
-            best, name = med.best(w, "torch", t, TRAIN_CFGS)
-            gf = med(w, "dlnc", t, "train_gflops")
-            out.append(f"| {w} (batch {batch[w]}) | {t} | {_ms(d)} | {_ms(nchw)} | {_ms(cl)} | {_ms(best)} ({name}) "
-                       f"| {nchw / d:.2f}x | **{best / d:.2f}x** | {gf:.1f} | {100 * gf / peak[t]:.0f}% "
-                       f"| {100 * gf * d / best / peak[t]:.0f}% | {med(w, 'dlnc', t, 'rss_mb'):.0f} "
-                       f"| {med(w, 'torch', t, 'rss_mb'):.0f} | {med(w, 'dlnc', t, 'arena_mb'):.1f} |")
+    for w, t, d, best, name in med.rows(workloads, threads, "train_ms", TRAIN_CFGS):
+        eager, cl = med(w, "torch", t, "train_ms"), med(w, "torch", t, "train_cl_ms")
+        gf = med(w, "dlnc", t, "train_gflops")
+        out.append(f"| {w} (batch {batch[w]}) | {t} | {_ms(d)} | {_ms(eager)} | {_ms(cl)} | {_ms(best)} ({name}) "
+                   f"| {eager / d:.2f}x | **{best / d:.2f}x** | {gf:.1f} | {100 * gf / peak[t]:.0f}% "
+                   f"| {100 * gf * d / best / peak[t]:.0f}% | {med(w, 'dlnc', t, 'rss_mb'):.0f} "
+                   f"| {med(w, 'torch', t, 'rss_mb'):.0f} | {med(w, 'dlnc', t, 'arena_mb'):.1f} |")
     return out
 
 
@@ -72,13 +75,10 @@ def inference_table(med, workloads, threads):
            "| workload | threads | dlnc | eager | eager channels_last | TorchScript "
            "| TorchScript channels_last | torch best | vs eager (old) | **vs best** |",
            "|---|---|---|---|---|---|---|---|---|---|"]
-    for w in workloads:
-        for t in threads:
-            d = med(w, "dlnc", t, "infer_ms")
-            best, name = med.best(w, "torch", t, INFER_CFGS)
-            cells = " | ".join(_ms(med(w, "torch", t, k)) for k, _ in INFER_CFGS)
-            out.append(f"| {w} | {t} | {_ms(d)} | {cells} | {_ms(best)} ({name}) "
-                       f"| {med(w, 'torch', t, 'infer_ms') / d:.2f}x | **{best / d:.2f}x** |")
+    for w, t, d, best, name in med.rows(workloads, threads, "infer_ms", INFER_CFGS):
+        cells = " | ".join(_ms(med(w, "torch", t, k)) for k, _ in INFER_CFGS)
+        out.append(f"| {w} | {t} | {_ms(d)} | {cells} | {_ms(best)} ({name}) "
+                   f"| {med(w, 'torch', t, 'infer_ms') / d:.2f}x | **{best / d:.2f}x** |")
     return out
 
 
