@@ -98,12 +98,13 @@ def gemm_ceiling(bin_dir, threads):
 def fma_peak(bin_dir):
     """(peak GFLOP/s of one core, of all threads running together, ISA) from
     bench/fma_peak.c. main runs it at the start and the end and keeps the
-    higher: other jobs can only lower a peak. The ceiling at t threads is t
-    times one core's (the issue's cores x FMA units x width x 2 x clock, the
-    per-core part measured): a shared machine seldom leaves every core free
-    for the whole all-thread run (measured: 244 GFLOP/s for 2 threads
-    together, 283 for one alone, dl_sgemm 373 at 2 threads), so that figure
-    is printed as a check, not used as the ceiling."""
+    higher. fma_peak times each thread in its own CPU time, so other jobs
+    taking the core do not lower it (in wall time, at load 6 on 2 cores, it
+    came out 206-283 GFLOP/s per core, 191-244 for 2 threads, below what
+    dl_sgemm reached). The ceiling at t threads is t times one core's (the
+    issue's cores x FMA units x width x 2 x clock, the per-core part
+    measured); all threads running together is printed beside it: a clock
+    that drops with every core busy would show there."""
     line = run([os.path.join(bin_dir, "fma_peak"), "--seconds", "0.1", "--rounds", "20"], max(THREADS), bind=False)
     kv = parse_kv(line)
     return kv["gflops_1"], kv["gflops_all"], re.search(r"isa=(\w+)", line).group(1)
@@ -217,11 +218,11 @@ def main():
         f"{a.rounds} alternating rounds, each a median of {a.reps} repetitions of >= {a.min_time} s; "
         f"median over rounds; OMP_WAIT_POLICY={WAIT_POLICY} and (2 threads) OMP_PROC_BIND=true for both sides' models. Load average (1 min) at start {load_start}, at end {loadavg()} "
         "(other jobs on this machine disturb the 2-thread numbers most).  ")
-    out(f"Machine peak (bench/fma_peak.c, {isa}, best of 20 rounds of 0.1 s, the higher of a run at the start "
-        f"and one at the end): **{core:.0f} GFLOP/s per core**, so the ceiling is "
+    out(f"Machine peak (bench/fma_peak.c, {isa}, best of 20 rounds of 0.1 s of CPU time, the higher of a run "
+        f"at the start and one at the end): **{core:.0f} GFLOP/s per core**, so the ceiling is "
         + ", ".join(f"{peak[t]:.0f} GFLOP/s at {t} thread{'s' if t > 1 else ''}" for t in THREADS)
-        + f" (all {max(THREADS)} threads running the loop together, each timed on its own: {together:.0f}; "
-        f"below the sum when other jobs hold a core). OpenBLAS kernel: {gemm[1][1]}.\n")
+        + f" (all {max(THREADS)} threads running the loop together: {together:.0f}). "
+        f"OpenBLAS kernel: {gemm[1][1]}.\n")
     lines.extend(report.training_table(med, workloads, batch, THREADS, peak))
     lines.extend(kept.get(report.TRAIN, []))
     out("")
@@ -244,7 +245,7 @@ def main():
             f"**{kv['decode_ms']:.3f} ms with the key/value cache** (`gpt_char_decode`: the new position only), "
             f"{kv['recompute_ms']:.3f} ms recomputing the window (`--no-cache`), "
             f"{kv['recompute_ms'] / kv['decode_ms']:.1f}x (bench/decode_latency.c).")
-    out("\n## Ceilings: the machine's FMA peak, dl_sgemm and OpenBLAS (square n, GFLOP/s, best of 5; at 2 threads each library at its better thread placement, bound or not)\n")
+    out("\n## Ceilings: the machine's FMA peak, dl_sgemm and OpenBLAS (square n, GFLOP/s, best of 5 in wall time; at 2 threads each library at its better thread placement, bound or not)\n")
     out(f"OpenBLAS chose the kernel {gemm[1][1]}; a kernel older than the CPU means its column "
         "is no ceiling. The peak is bench/fma_peak.c's.\n")
     out("| threads | n | dl_sgemm | OpenBLAS | dl/OpenBLAS | FMA peak | dl_sgemm % peak | OpenBLAS % peak |")
