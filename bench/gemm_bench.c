@@ -19,6 +19,8 @@
  *                      with OpenBLAS: the ratio says whether threading pays
  *   --rounds R         alternations per shape (default 5); the best of each kept
  *
+ * The second line names the kernel OpenBLAS chose (openblas_get_corename).
+ *
  * Each shape runs both sides alternately, R rounds of enough repetitions for
  * about 20 ms, and keeps the best time of each (the least disturbed by the
  * machine's other work). Before each dl_sgemm phase after OpenBLAS ran with
@@ -138,6 +140,9 @@ int main(int argc, char **argv)
     const int threads = omp_get_max_threads();
     printf("dl_sgemm (%d threads) vs %s, GFLOP/s, best of %d rounds\n", threads,
            vs1 ? "dl_sgemm at 1 thread" : "cblas_sgemm", rounds);
+    /* Which kernel OpenBLAS picked: an OpenBLAS that does not know the CPU
+     * falls back to an old core's kernels, and its GFLOP/s are no ceiling. */
+    printf("openblas_core=%s openblas_config=\"%s\"\n", openblas_get_corename(), openblas_get_config());
     /* Square shapes are labelled by n alone (bench/run.py reads those rows), others MxNxK. */
     printf("%14s %10s %10s %7s %10s %3s\n", "n or MxNxK", "dlnrt", vs1 ? "dl@1" : "openblas", "ratio", "max|diff|", "tr");
     for (int i = 0; i < count; i++) {

@@ -2,28 +2,42 @@
 """Alternate dlnc-compiled models and their PyTorch twins; print and save the table.
 
 Called by bench/run.sh with the directory holding the built binaries
-(<workload>.bench, gemm_bench). For each thread count (1, 2) and each of
+(<workload>.bench, gemm_bench, fma_peak). For each thread count (1, 2) and each of
 --rounds rounds, every workload runs once as ours (bench_main.c) and once as
 PyTorch's (torch_bench.py), one after the other, so slow phases of a shared
 machine hit both sides alike; each run reports a median over repetitions and
 we take the median over rounds. The batch size comes from the workload's
 .dln train section (`batch = B`), so the .dln file is the one source of truth.
+PyTorch's side times each configuration a performance-minded user would try
+(torch_bench.py) and the tables (report.py) take every ratio against the
+fastest. The ceiling is the machine's FMA peak (fma_peak.c), beside dl_sgemm
+and OpenBLAS with the kernel OpenBLAS chose. Then the --busy workloads train
+again, at 1 and 2 threads, while busy_core.py keeps one core busy.
 """
 import argparse
 import datetime
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
+
+import report
+from busy_core import busy_core
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 THREADS = (1, 2)
 
 
 def parse_kv(line):
-    return {k: float(v) for k, v in re.findall(r"(\w+)=([-+0-9.eEinfa]+)", line)}
+    """The numeric key=value pairs of a line (others, like isa=avx512, are skipped)."""
+    kv = {}
+    for k, v in re.findall(r"(\w+)=(\S+)", line):
+        try:
+            kv[k] = float(v)
+        except ValueError:
+            pass
+    return kv
 
 
 WAIT_POLICY = os.environ.get("BENCH_WAIT_POLICY", "passive")
@@ -58,23 +72,42 @@ def batch_of(dln):
 
 
 def gemm_ceiling(bin_dir, threads):
-    """{n: (ours, openblas)} GFLOP/s from gemm_bench at this thread count.
+    """({n: (ours, openblas)} GFLOP/s from gemm_bench at this thread count,
+    the kernel OpenBLAS chose).
 
     With several threads each library gets its better placement: unbound,
     short products often run both threads on one core (the woken thread lands
     beside its waker), and bound (OMP_PROC_BIND), OpenBLAS's pthreads inherit
     the OpenMP master's single core. So gemm_bench runs both ways, and each
     column keeps its best."""
-    rows = {}
+    rows, core = {}, "?"
     for bind in ([False, True] if threads > 1 else [False]):
         out = run([os.path.join(bin_dir, "gemm_bench")], threads, bind=bind)
         for line in out.splitlines():
             f = line.split()
-            if len(f) >= 3 and f[0].isdigit():
+            m = re.match(r"openblas_core=(\S+) openblas_config=\"(.*)\"", line)
+            if m:
+                core = f"{m.group(1)} ({m.group(2).strip()})"
+            elif len(f) >= 3 and f[0].isdigit():
                 n, ours, blas = int(f[0]), float(f[1]), float(f[2])
                 old = rows.get(n, (0.0, 0.0))
                 rows[n] = (max(old[0], ours), max(old[1], blas))
-    return rows
+    return rows, core
+
+
+def fma_peak(bin_dir):
+    """(peak GFLOP/s of one core, of all threads running together, ISA) from
+    bench/fma_peak.c. main runs it at the start and the end and keeps the
+    higher. fma_peak times each thread in its own CPU time, so other jobs
+    taking the core do not lower it (in wall time, at load 6 on 2 cores, it
+    came out 206-283 GFLOP/s per core, 191-244 for 2 threads, below what
+    dl_sgemm reached). The ceiling at t threads is t times one core's (the
+    issue's cores x FMA units x width x 2 x clock, the per-core part
+    measured); all threads running together is printed beside it: a clock
+    that drops with every core busy would show there."""
+    line = run([os.path.join(bin_dir, "fma_peak"), "--seconds", "0.1", "--rounds", "20"], max(THREADS), bind=False)
+    kv = parse_kv(line)
+    return kv["gflops_1"], kv["gflops_all"], re.search(r"isa=(\w+)", line).group(1)
 
 
 def loadavg():
@@ -97,29 +130,35 @@ def machine():
 
 
 def previous_rows(path, workloads):
-    """The training-table rows and scaling lines of workloads this run did not
-    measure, from the table already in `path`, and the date of each one's run
-    ({workload: date}), so a BENCH_WORKLOADS subset updates its own rows
-    without dropping the others."""
+    """The table rows and scaling lines of workloads this run did not measure,
+    from the tables already in `path` ({section title: [lines]}; "scaling"
+    for the scaling lines), and the date of each one's run ({workload: date}),
+    so a BENCH_WORKLOADS subset updates its own rows without dropping the
+    others. Rows of a section this version no longer prints (an older table
+    layout) are dropped rather than mixed into a table of other columns."""
     if path == "-" or not os.path.exists(path):
-        return [], [], {}
+        return {}, {}
     text = open(path).read()
     i = text.find("\n## Notes")
     text = text[:i] if i >= 0 else text
-    m = re.search(r"Latest `make bench` run: ([^,]+)", text)
+    m = re.search(r"Latest `make bench` run: ([^,(]+)", text)
     latest = m.group(1) if m else "an earlier run"
     dates = {}  # from the previous "Not in this run" line, else the previous run's date
     m = re.search(r"^Not in this run: (.*)$", text, re.M)
     for part in (m.group(1).rstrip(".").split("; ") if m else []):
         w, _, date = part.partition(" from ")
         dates[w] = date
-    rows, scaling, kept = [], [], {}
+    kept, kept_from, section = {}, {}, ""
     for line in text.splitlines():
-        m = re.match(r"\| (\w+) \(batch \d+\) \|", line) or re.match(r"- (\w+): dlnc 2 threads vs 1:", line)
-        if m and m.group(1) not in workloads:
-            (rows if line.startswith("|") else scaling).append(line)
-            kept[m.group(1)] = dates.get(m.group(1), latest)
-    return rows, scaling, kept
+        if line.startswith("## "):
+            section = line[3:].strip()
+        tables = (report.TRAIN, report.INFER, report.BUSY)
+        m = (re.match(r"\| (\w+)(?: \(batch \d+\))? \|", line) if section in tables else
+             re.match(r"- (\w+): dlnc 2 threads vs 1: .* torch \(best configuration\)", line))
+        if m and m.group(1) not in workloads and m.group(1) != "workload":
+            kept.setdefault(section if line.startswith("|") else "scaling", []).append(line)
+            kept_from[m.group(1)] = dates.get(m.group(1), latest)
+    return kept, kept_from
 
 
 def main():
@@ -130,6 +169,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.2)
     ap.add_argument("--cflags", default="-O3 -march=native")
+    ap.add_argument("--busy", default="lenet5 resnet20",
+                    help="workloads also timed with a busy core (training only); empty: none")
     a = ap.parse_args()
     workloads = sorted(f[:-6] for f in os.listdir(a.bin) if f.endswith(".bench"))
     if not workloads:
@@ -138,24 +179,37 @@ def main():
     started = datetime.datetime.now()
     common = ["--reps", str(a.reps), "--min-time", str(a.min_time)]
 
+    core, together, isa = fma_peak(a.bin)
     gemm = {t: gemm_ceiling(a.bin, t) for t in THREADS}
+    batch = {w: batch_of(os.path.join(HERE, "workloads", w + ".dln")) for w in workloads}
+
+    def both(w, t, rnd, tag="", extra=()):
+        """One run of each side, ours first; `tag` names the scenario in the samples."""
+        ours = run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common + list(extra), t)
+        theirs = run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), w, "--batch", str(batch[w]),
+                      "--threads", str(t)] + common + list(extra), t)
+        for side, line in (("dlnc", ours), ("torch", theirs)):
+            samples.setdefault((w, side + tag, t), []).append(parse_kv(line))
+            print(f"round {rnd + 1} threads {t} {w}{tag}: {side} {line.strip()}", flush=True)
+
     samples = {}  # (workload, side, threads) -> list of dicts
     for rnd in range(a.rounds):
         for t in THREADS:
             for w in workloads:
-                b = batch_of(os.path.join(HERE, "workloads", w + ".dln"))
-                ours = run([os.path.join(a.bin, w + ".bench"), "--batch", str(b)] + common, t)
-                theirs = run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), w, "--batch", str(b),
-                              "--threads", str(t)] + common, t)
-                samples.setdefault((w, "dlnc", t), []).append(parse_kv(ours))
-                samples.setdefault((w, "torch", t), []).append(parse_kv(theirs))
-                print(f"round {rnd + 1}/{a.rounds} threads {t} {w}: dlnc {ours.strip()}", flush=True)
-                print(f"round {rnd + 1}/{a.rounds} threads {t} {w}: torch {theirs.strip()}", flush=True)
+                both(w, t, rnd)
+    busy = [w for w in workloads if w in a.busy.split()]
+    for rnd in range(min(a.rounds, 2)):
+        for w in busy:
+            for t in THREADS:
+                with busy_core(limit=900):
+                    both(w, t, rnd, "_busy", ["--only", "train"])
+    med = report.Medians(samples)
+    core2, together2, _ = fma_peak(a.bin)
+    core, together = max(core, core2), max(together, together2)
+    peak = {t: t * core for t in THREADS}
 
-    def med(w, side, t, key):
-        return statistics.median(s[key] for s in samples[(w, side, t)])
-
-    kept_rows, kept_scaling, kept_from = previous_rows(a.out, workloads)
+    kept, kept_from = previous_rows(a.out, workloads)
+    kept_busy = kept.get(report.BUSY, [])
     lines = []
     out = lines.append
     out("# Performance\n")
@@ -163,31 +217,24 @@ def main():
     out(f"Command: `make bench` (bench/run.sh); model C compiled with `{a.cflags} -fopenmp`; "
         f"{a.rounds} alternating rounds, each a median of {a.reps} repetitions of >= {a.min_time} s; "
         f"median over rounds; OMP_WAIT_POLICY={WAIT_POLICY} and (2 threads) OMP_PROC_BIND=true for both sides' models. Load average (1 min) at start {load_start}, at end {loadavg()} "
-        "(other jobs on this machine disturb the 2-thread numbers most).\n")
-    out("## Training step (steps/s, higher is better) and batch-1 inference latency (ms, lower is better)\n")
-    out("PyTorch best = the faster of its 1- and 2-thread configurations. GFLOP/s = op-table FLOPs "
-        "(`dlnc_flops`, the model's arithmetic without the optimizer) / time.\n")
-    out("| workload | threads | dlnc steps/s | torch steps/s | ratio | vs torch best | dlnc GFLOP/s "
-        "| dlnc infer ms | torch infer ms | ratio | dlnc RSS MB | torch RSS MB | arena MB |")
-    out("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for w in workloads:
-        torch_best_sps = max(med(w, "torch", t, "train_sps") for t in THREADS)
-        torch_best_inf = min(med(w, "torch", t, "infer_ms") for t in THREADS)
-        for t in THREADS:
-            ds, ts = med(w, "dlnc", t, "train_sps"), med(w, "torch", t, "train_sps")
-            di, ti = med(w, "dlnc", t, "infer_ms"), med(w, "torch", t, "infer_ms")
-            out(f"| {w} (batch {batch_of(os.path.join(HERE, 'workloads', w + '.dln'))}) | {t} | {ds:.1f} | {ts:.1f} "
-                f"| {ds / ts:.2f}x | {ds / torch_best_sps:.2f}x | {med(w, 'dlnc', t, 'train_gflops'):.1f} "
-                f"| {di:.4f} | {ti:.4f} | {ti / di:.2f}x (best {torch_best_inf / di:.2f}x) "
-                f"| {med(w, 'dlnc', t, 'rss_mb'):.0f} | {med(w, 'torch', t, 'rss_mb'):.0f} "
-                f"| {med(w, 'dlnc', t, 'arena_mb'):.1f} |")
-    lines.extend(kept_rows)
+        "(other jobs on this machine disturb the 2-thread numbers most).  ")
+    out(f"Machine peak (bench/fma_peak.c, {isa}, best of 20 rounds of 0.1 s of CPU time, the higher of a run "
+        f"at the start and one at the end): **{core:.0f} GFLOP/s per core**, so the ceiling is "
+        + ", ".join(f"{peak[t]:.0f} GFLOP/s at {t} thread{'s' if t > 1 else ''}" for t in THREADS)
+        + f" (all {max(THREADS)} threads running the loop together: {together:.0f}). "
+        f"OpenBLAS kernel: {gemm[1][1]}.\n")
+    lines.extend(report.training_table(med, workloads, batch, THREADS, peak))
+    lines.extend(kept.get(report.TRAIN, []))
     out("")
-    for w in workloads:
-        s1, s2 = med(w, "dlnc", 1, "train_sps"), med(w, "dlnc", 2, "train_sps")
-        out(f"- {w}: dlnc 2 threads vs 1: {s2 / s1:.2f}x; torch: "
-            f"{med(w, 'torch', 2, 'train_sps') / med(w, 'torch', 1, 'train_sps'):.2f}x")
-    lines.extend(kept_scaling)
+    lines.extend(report.scaling_lines(med, workloads))
+    lines.extend(kept.get("scaling", []))
+    out("")
+    lines.extend(report.inference_table(med, workloads, THREADS))
+    lines.extend(kept.get(report.INFER, []))
+    if busy or kept_busy:
+        out("")
+        lines.extend(report.busy_table(med, busy, batch))
+        lines.extend(kept_busy)
     if kept_from:
         out("\nNot in this run: " + "; ".join(f"{w} from {d}" for w, d in sorted(kept_from.items())) + ".")
     dec = os.path.join(a.bin, "decode_latency")
@@ -198,12 +245,15 @@ def main():
             f"**{kv['decode_ms']:.3f} ms with the key/value cache** (`gpt_char_decode`: the new position only), "
             f"{kv['recompute_ms']:.3f} ms recomputing the window (`--no-cache`), "
             f"{kv['recompute_ms'] / kv['decode_ms']:.1f}x (bench/decode_latency.c).")
-    out("\n## GEMM ceiling: dl_sgemm vs OpenBLAS cblas_sgemm (square n, GFLOP/s, best of 5; at 2 threads each library at its better thread placement, bound or not)\n")
-    out("| threads | n | dl_sgemm | OpenBLAS | dl/OpenBLAS |")
-    out("|---|---|---|---|---|")
+    out("\n## Ceilings: the machine's FMA peak, dl_sgemm and OpenBLAS (square n, GFLOP/s, best of 5 in wall time; at 2 threads each library at its better thread placement, bound or not)\n")
+    out(f"OpenBLAS chose the kernel {gemm[1][1]}; a kernel older than the CPU means its column "
+        "is no ceiling. The peak is bench/fma_peak.c's.\n")
+    out("| threads | n | dl_sgemm | OpenBLAS | dl/OpenBLAS | FMA peak | dl_sgemm % peak | OpenBLAS % peak |")
+    out("|---|---|---|---|---|---|---|---|")
     for t in THREADS:
-        for n, (ours, ob) in sorted(gemm[t].items()):
-            out(f"| {t} | {n} | {ours:.1f} | {ob:.1f} | {100 * ours / ob:.0f}% |")
+        for n, (ours, ob) in sorted(gemm[t][0].items()):
+            out(f"| {t} | {n} | {ours:.1f} | {ob:.1f} | {100 * ours / ob:.0f}% | {peak[t]:.0f} "
+                f"| {100 * ours / peak[t]:.0f}% | {100 * ob / peak[t]:.0f}% |")
     out("")
     text = "\n".join(lines)
     print("\n" + text)

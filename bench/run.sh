@@ -5,10 +5,12 @@
 #   env:   BENCH_WORKLOADS="mlp ..."     subset of bench/workloads/*.dln
 #          BENCH_ROUNDS=3                alternating rounds per (workload, threads)
 #          BENCH_OUT=docs/performance.md where the table goes ("-": stdout only)
+#          BENCH_BUSY="lenet5 resnet20"  workloads also timed beside a busy core ("": none)
 # Builds into a temporary directory: each workload's C from dlnc, compiled
 # like `dlnc run` does (-O3 -march=native, or $DLNC_CFLAGS) and linked with
 # bench/bench_main.c; then bench/run.py alternates the runs and writes the table.
-# Whole run: about 1 minute per workload plus 1 for the GEMM ceiling.
+# Whole run: about 2 minutes per workload (PyTorch tries up to 6 configurations),
+# 1 for the ceilings, 2 per busy-core workload.
 set -e
 B=${1:-build}
 T=$(mktemp -d)
@@ -16,6 +18,8 @@ trap 'rm -rf "$T"' EXIT
 CFLAGS=${DLNC_CFLAGS:-"-O3 -march=native"}
 OB=/usr/include/x86_64-linux-gnu/openblas-pthread
 cc -O2 -fopenmp -Iruntime -I$OB bench/gemm_bench.c "$B/libdlnrt.a" -o "$T/gemm_bench" -lopenblas -lz -lm
+# Built for baseline x86-64: it picks the widest ISA at run time itself.
+cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror bench/fma_peak.c -o "$T/fma_peak"
 for f in bench/workloads/*.dln; do
   w=$(basename "$f" .dln)
   case " ${BENCH_WORKLOADS:-$w} " in *" $w "*) ;; *) continue ;; esac
@@ -32,4 +36,4 @@ if "$B/dlnc" samples/gpt_char.dln -o "$T/gpt_char.c" 2>"$T/gpt_char.err"; then
     -o "$T/decode_latency" -lz -lm 2>>"$T/gpt_char.err" || echo "bench: decode_latency does not build" >&2
 fi
 /usr/bin/python3 bench/run.py --bin "$T" --out "${BENCH_OUT:-docs/performance.md}" --rounds "${BENCH_ROUNDS:-3}" \
-  --cflags "$CFLAGS"
+  --cflags "$CFLAGS" --busy "${BENCH_BUSY-lenet5 resnet20}"

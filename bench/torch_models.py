@@ -158,10 +158,40 @@ def gpt():
     return _GPT(), ("tokens", 64), 128, lambda p: torch.optim.AdamW(p, lr=3e-4, weight_decay=0.1)
 
 
+class _InvertedResidual(nn.Module):
+    """bench/workloads/mobilenetv2.dln inverted_residual: 1x1 expand (x6), depthwise 3x3, linear 1x1,
+    each with batch norm, ReLU6 after the first two; identity shortcut when the shape is kept."""
+
+    def __init__(self, cin, out, stride=1, expansion=6):
+        super().__init__()
+        e = cin * expansion
+        self.body = nn.Sequential(nn.Conv2d(cin, e, 1, bias=False), nn.BatchNorm2d(e), nn.ReLU6(),
+                                  nn.Conv2d(e, e, 3, stride, 1, groups=e, bias=False), nn.BatchNorm2d(e), nn.ReLU6(),
+                                  nn.Conv2d(e, out, 1, bias=False), nn.BatchNorm2d(out))
+        self.residual = stride == 1 and cin == out
+
+    def forward(self, x):
+        h = self.body(x)
+        return h + x if self.residual else h
+
+
+def mobilenetv2():
+    layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6()]
+    cin = 16
+    for out, stride in ((16, 1), (24, 2), (24, 1), (32, 2), (32, 1), (64, 2), (64, 1)):
+        layers.append(_InvertedResidual(cin, out, stride))
+        cin = out
+    layers += [nn.Conv2d(64, 256, 1, bias=False), nn.BatchNorm2d(256), nn.ReLU6(),
+               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
+    model = _he_uniform_zero_bias(nn.Sequential(*layers))
+    return model, (3, 32, 32), 10, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=4e-5)
+
+
 WORKLOADS = {
     "mlp": mlp,
     "lenet5": lenet5,
     "resnet20": resnet20,
+    "mobilenetv2": mobilenetv2,
     "lstm_rows": lstm_rows,
     "char_lstm": char_lstm,
     "gpt": gpt,

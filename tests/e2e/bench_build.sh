@@ -1,0 +1,68 @@
+# tests/e2e/bench_build.sh — the benchmark's programs build and work, quickly
+# (`make bench` itself is not part of make test: it takes many minutes):
+#   - bench/fma_peak.c compiles with -Wall -Wextra -Werror, picks an ISA the
+#     CPU has, prints positive GFLOP/s, runs every ISA it names on request,
+#     and rejects an unknown ISA with exit 2;
+#   - bench/gemm_bench.c compiles with -Wall -Wextra -Werror;
+#   - bench/mobilenetv2.dln compiles to C that builds with -Werror;
+#   - bench/busy_core.py's spinner stops at its own deadline;
+#   - torch_bench.py times every PyTorch configuration it claims for a conv
+#     model (channels_last training, frozen TorchScript in both layouts),
+#     each checked inside it against eager NCHW (skipped without PyTorch).
+# Sourced by run.sh (uses $T, $CFLAGS, $DLNC, $B, $pass, $fail). ~10 s.
+
+bb_ok() { echo "bench build: $1: ok"; pass=$((pass+1)); }
+bb_fail() { echo "FAIL bench build: $1"; [ -f "$2" ] && tail -8 "$2"; fail=$((fail+1)); }
+
+if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror bench/fma_peak.c -o "$T/fma_peak" 2>"$T/fma.err" \
+   && OMP_NUM_THREADS=2 "$T/fma_peak" --seconds 0.02 --rounds 2 >"$T/fma.out" 2>>"$T/fma.err" \
+   && grep -Eq '^isa=(avx512|avx2|sse|scalar) lanes=[0-9]+ chains=[0-9]+ threads=2 gflops_1=[0-9.]+ gflops_all=[0-9.]+$' "$T/fma.out" \
+   && awk '{split($5, a, "="); split($6, b, "="); exit !(a[2] > 0 && b[2] > 0)}' "$T/fma.out"; then
+  isas=ok
+  for i in sse scalar; do   # every x86-64 CPU has these: both must run and count
+    OMP_NUM_THREADS=1 "$T/fma_peak" --isa $i --seconds 0.01 --rounds 1 >"$T/fma_$i.out" 2>&1 \
+      && grep -q "^isa=$i .*gflops_1=[1-9]" "$T/fma_$i.out" || isas="$i failed"
+  done
+  "$T/fma_peak" --isa vax >"$T/fma_bad.out" 2>&1; rc=$?
+  if [ "$isas" = ok ] && [ $rc -eq 2 ] && grep -q "ISA 'vax' unknown or not supported" "$T/fma_bad.out"; then
+    bb_ok "fma_peak: -Werror, $(cut -d' ' -f1 "$T/fma.out"), sse and scalar on request, unknown ISA exit 2"
+  else
+    bb_fail "fma_peak ISAs ($isas, unknown ISA exit $rc)" "$T/fma_bad.out"
+  fi
+else
+  bb_fail "fma_peak" "$T/fma.err"; cat "$T/fma.out" 2>/dev/null
+fi
+
+if cc -O2 -fopenmp -Wall -Wextra -Werror -Iruntime -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+     -c bench/gemm_bench.c -o "$T/gemm_bench.o" 2>"$T/gemm.err"; then
+  bb_ok "gemm_bench compiles with -Werror"
+else
+  bb_fail "gemm_bench" "$T/gemm.err"
+fi
+
+if $DLNC bench/workloads/mobilenetv2.dln -o "$T/mnv2.c" 2>"$T/mnv2.err" \
+   && cc $CFLAGS -I"$T" -c "$T/mnv2.c" -o "$T/mnv2.o" 2>>"$T/mnv2.err" \
+   && $DLNC --summary bench/workloads/mobilenetv2.dln 2>&1 | grep -q "^Total params: 138,426$"; then
+  bb_ok "mobilenetv2 workload: -Werror, 138,426 parameters (its PyTorch twin's count)"
+else
+  bb_fail "mobilenetv2 workload" "$T/mnv2.err"
+fi
+
+if /usr/bin/python3 bench/busy_core.py >"$T/busy.out" 2>&1 && grep -q "stopped by its deadline after 1\.[0-9] s, status 0" "$T/busy.out"; then
+  bb_ok "busy_core spinner bounded by its deadline"
+else
+  bb_fail "busy_core" "$T/busy.out"
+fi
+
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  if OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_bench.py lenet5 --batch 4 --threads 1 --reps 1 --min-time 0.001 \
+       >"$T/tb.out" 2>"$T/tb.err" \
+     && (for k in train_ms train_cl_ms infer_ms infer_cl_ms infer_jit_ms infer_jit_cl_ms; do
+           grep -Eq "(^| )$k=[0-9]" "$T/tb.out" || exit 1; done); then
+    bb_ok "torch_bench: lenet5 in all six configurations"
+  else
+    bb_fail "torch_bench configurations" "$T/tb.err"; cat "$T/tb.out"
+  fi
+else
+  echo "bench build: torch_bench: skipped (no PyTorch for /usr/bin/python3)"
+fi
