@@ -666,7 +666,7 @@ static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *const *rs, int n
         const char *acc = red_name(c, "acc", j, nr);
         ew_code e = ew_code_of(c, "                ", rs[j], rs[j]->in[0], args, nargs, refs);
         fprintf(b, "%s", e.stmts);
-        if (is_max) fprintf(b, "                %s[i] = fmaxf(%s[i], %s);\n", acc, acc, e.expr);
+        if (is_max) fprintf(b, "                %s[i] = dl_fmaxf(%s[i], %s);\n", acc, acc, e.expr);
         else fprintf(b, "                %s[i] += %s;\n", acc, e.expr);
     }
     fprintf(b, "            }\n        }\n");
@@ -676,7 +676,7 @@ static void reduce_columns(emit_ctx *c, FILE *b, const ir_node *const *rs, int n
     fprintf(b, "    }\n");
 }
 
-/* `acc = fmaxf(acc, e)` / `acc += e` for member j, with its statements. */
+/* `acc = dl_fmaxf(acc, e)` / `acc += e` for member j, with its statements. */
 int emit_mentions_ident(const char *text, const char *id)
 {
     size_t n = strlen(id);
@@ -693,7 +693,7 @@ static void reduce_step(emit_ctx *c, FILE *b, const char *ind, const ir_node *r,
 {
     ew_code e = ew_code_of(c, ind, r, r->in[0], args, nargs, refs);
     fprintf(b, "%s", e.stmts);
-    if (r->op == OP_reduce_max) fprintf(b, "%s%s = fmaxf(%s, %s);\n", ind, acc, acc, e.expr);
+    if (r->op == OP_reduce_max) fprintf(b, "%s%s = dl_fmaxf(%s, %s);\n", ind, acc, acc, e.expr);
     else fprintf(b, "%s%s += %s;\n", ind, acc, e.expr);
 }
 
@@ -766,7 +766,7 @@ void emit_reduce(emit_ctx *c, FILE *b, const ir_node *n)
         for (int j = 0; j < nr; j++) {
             fprintf(b, "    %s %s = %s;\n", acc_t, acc[j], init);
             fprintf(b, "    for (int64_t ch = 0; ch < %d; ch++) %s;\n", EMIT_SUM_CHUNKS,
-                    is_max ? arena_printf(c->ar, "%s = fmaxf(%s, %s[ch])", acc[j], acc[j], part[j])
+                    is_max ? arena_printf(c->ar, "%s = dl_fmaxf(%s, %s[ch])", acc[j], acc[j], part[j])
                            : arena_printf(c->ar, "%s += %s[ch]", acc[j], part[j]));
             fprintf(b, "    %s[0] = (float)%s;\n", red_out(c, j), acc[j]);
         }

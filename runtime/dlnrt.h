@@ -1329,6 +1329,14 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
  * <stem>.svg). A damaged CSV is an error naming file:line. */
 int dl_plot_csv(const char *csv, const char *out);
 
+/* ---- fminf and fmaxf for generated loops ----------------------------------
+ * libm's fminf/fmaxf are calls unless -ffinite-math-only, so a loop using
+ * them (ReLU6's clamp, a max reduction) runs one element at a time; these
+ * selects vectorize and keep the C99 semantics: a NaN operand yields the
+ * other operand. */
+static inline float dl_fminf(float a, float b) { return a < b || b != b ? a : b; }
+static inline float dl_fmaxf(float a, float b) { return a > b || b != b ? a : b; }
+
 /* ---- exp and erf for generated loops --------------------------------------
  * libm's expf and erff are calls, so a loop using them does not vectorize;
  * these are branch-free (selects, integer bit moves) and inline, so GCC runs
