@@ -6,7 +6,13 @@
  * environment (OMP_NUM_THREADS), as it would for a user; the wait policy is
  * `dlnc run`'s (passive unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set).
  *
- *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer]
+ *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer] [--team]
+ *
+ * --team trains as `dlnc run` does: the thread team (runtime/team.c) times
+ * the step at OMP_NUM_THREADS, half of it, ... 1 and keeps the fastest,
+ * exploring again as it would in a run; the warm-up lasts until its first
+ * choice, and the steps timed include its later explorations, as a user's
+ * would. The count it chose last is printed as team_threads=.
  *
  * Each of R repetitions runs train_step (batch B, fixed random data) until S
  * seconds have passed (at least 3 steps, unless they take over 3 S) and
@@ -30,6 +36,7 @@
  * scaled by T (all of such a model's work is per position); a model whose
  * positions are a constant (an attention over T = 64) has no symbol but N,
  * and its count is whole. */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +79,7 @@ typedef struct bench_ctx {
     const void *args[16];   /* its inputs then fields */
     void *outs[8];
     int64_t syms[8];        /* values of symbols 1.. (T) */
+    dl_team *team;          /* --team: the thread count adapts per step; NULL: fixed */
 } bench_ctx;
 
 /* Seconds per call of train_step (what = 0) or forward at batch 1 (what = 1). */
@@ -81,12 +89,14 @@ static double time_one(const bench_ctx *b, int what, double min_time)
     double t0 = now(), t;
     do {
         if (what == 0) {
+            const double t_step = b->team ? (dl_team_begin(b->team), now()) : 0;
             float loss = b->io ? b->api->train_io(b->m, b->args, b->batch, b->syms)
                                : b->api->train_step(b->m, b->x, b->y, b->batch);
             if (loss != loss) {
                 fprintf(stderr, "bench_main: train_step failed: %s\n", dl_last_error());
                 exit(1);
             }
+            if (b->team) dl_team_end(b->team, now() - t_step, b->batch);
         } else if (b->io) {
             b->api->forward_io(b->m, b->args, b->outs, 1, b->syms);
         } else {
@@ -106,11 +116,26 @@ static void time_both(bench_ctx *b, int reps, double min_time, const char *only,
     for (int what = 0; what < 2; what++) {
         if (strcmp(only, what ? "train" : "infer") == 0) continue;
         time_one(b, what, 0.05); /* warm-up: page faults, OpenMP thread start */
+        while (what == 0 && b->team && b->team->exploring) time_one(b, what, 0); /* the team's first choice */
         int done = 0;
         for (double t0 = now(); done < reps && (done < 2 || now() - t0 < 10 * min_time); done++)
             samples[done] = time_one(b, what, min_time);
         *(what ? infer_s : train_s) = median(samples, done);
     }
+}
+
+/* The line bench/run.py reads; flops_scale as in bench_io. */
+static void print_result(const bench_ctx *b, double train_s, double infer_s, double flops_scale)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const int slots = b->api->train ? dl_optim_state_slots(b->api->train->optim.kind) : 0;
+    printf("train_ms=%.4f train_sps=%.2f train_gflops=%.2f infer_ms=%.4f infer_gflops=%.2f rss_mb=%.1f arena_mb=%.2f",
+           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, b->batch) * flops_scale / train_s * 1e-9, infer_s * 1e3,
+           dlnc_flops(0, 1) * flops_scale / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
+           (double)dlnc_memory_bytes(b->batch, slots) / (1024.0 * 1024.0));
+    if (b->team) printf(" team_threads=%d", b->team->threads);
+    printf("\n");
 }
 
 static int64_t io_numel(const dl_io_info *io, const int64_t *sym)
@@ -121,13 +146,13 @@ static int64_t io_numel(const dl_io_info *io, const int64_t *sym)
 }
 
 /* The general form (see the top comment). */
-static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min_time, const char *only)
+static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min_time, const char *only, dl_team *team)
 {
     const int64_t T = api->train && api->train->data.seq_len > 0 ? api->train->data.seq_len : 64;
     const double flops_scale = api->n_syms > 1 ? (double)T : 1.0;
     int64_t sym[8] = {batch};
     for (int k = 1; k < api->n_syms && k < 8; k++) sym[k] = T;
-    bench_ctx b = {.api = api, .batch = batch, .io = 1};
+    bench_ctx b = {.api = api, .batch = batch, .io = 1, .team = team};
     for (int k = 1; k < 8; k++) b.syms[k - 1] = sym[k];
     if (api->n_inputs + api->n_fields > 16 || api->n_outputs > 8 || !(b.m = api->create_io(sym))) {
         fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
@@ -155,13 +180,7 @@ static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min
     double *samples = malloc(sizeof(double) * (size_t)reps), train_s, infer_s;
     if (!samples) return 1;
     time_both(&b, reps, min_time, only, samples, &train_s, &infer_s);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    const int slots = api->train ? dl_optim_state_slots(api->train->optim.kind) : 0;
-    printf("train_ms=%.4f train_sps=%.2f train_gflops=%.2f infer_ms=%.4f infer_gflops=%.2f rss_mb=%.1f arena_mb=%.2f\n",
-           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, batch) * flops_scale / train_s * 1e-9, infer_s * 1e3,
-           dlnc_flops(0, 1) * flops_scale / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
-           (double)dlnc_memory_bytes(batch, slots) / (1024.0 * 1024.0));
+    print_result(&b, train_s, infer_s, flops_scale);
     api->destroy(b.m);
     for (int i = 0; i < api->n_inputs + api->n_fields; i++) free((void *)b.args[i]);
     for (int k = 0; k < api->n_outputs; k++) free(b.outs[k]);
@@ -176,13 +195,16 @@ int main(int argc, char **argv)
     int reps = 7;
     double min_time = 0.3;
     const char *only = ""; /* for profiling one phase */
+    int use_team = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) batch = atoll(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) reps = atoi(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--min-time") == 0) min_time = atof(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) only = argv[++i];
+        else if (strcmp(argv[i], "--team") == 0) use_team = 1;
         else {
-            fprintf(stderr, "usage: %s [--batch B] [--reps R] [--min-time SECONDS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--batch B] [--reps R] [--min-time SECONDS] [--only train|infer] [--team]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -190,8 +212,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_main: bad arguments\n");
         return 2;
     }
+    dl_team team;
+    dl_team_init(&team, omp_get_max_threads(), 0, 0);
     const dl_model_api *api = dlnc_entry();
-    if (!api->train_step) return bench_io(api, batch, reps, min_time, only);
+    if (!api->train_step) return bench_io(api, batch, reps, min_time, only, use_team ? &team : NULL);
     void *m = api->create(batch);
     if (!m) {
         fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
@@ -214,19 +238,13 @@ int main(int argc, char **argv)
         if (api->label_kind == DL_LABEL_CLASS) ((int32_t *)y)[i] = (int32_t)(dl_rng_next(&r) % (uint64_t)api->out_numel);
         else ((float *)y)[i] = dl_rng_uniform(&r);
     }
-    bench_ctx b = {.api = api, .m = m, .x = x, .y = y, .out = out, .batch = batch};
+    bench_ctx b = {.api = api, .m = m, .x = x, .y = y, .out = out, .batch = batch, .team = use_team ? &team : NULL};
     /* A small learning rate keeps repeated steps on one batch finite. */
     api->set_lr(m, 1e-5f);
     double train_s, infer_s;
     time_both(&b, reps, min_time, only, samples, &train_s, &infer_s);
 
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    const int slots = api->train ? dl_optim_state_slots(api->train->optim.kind) : 0;
-    printf("train_ms=%.4f train_sps=%.2f train_gflops=%.2f infer_ms=%.4f infer_gflops=%.2f rss_mb=%.1f arena_mb=%.2f\n",
-           train_s * 1e3, 1.0 / train_s, dlnc_flops(2, batch) / train_s * 1e-9, infer_s * 1e3,
-           dlnc_flops(0, 1) / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
-           (double)dlnc_memory_bytes(batch, slots) / (1024.0 * 1024.0));
+    print_result(&b, train_s, infer_s, 1.0);
     api->destroy(m);
     free(x);
     free(out);

@@ -203,6 +203,11 @@ def main():
             for t in THREADS:
                 with busy_core(limit=900):
                     both(w, t, rnd, "_busy", ["--only", "train"])
+                    if t > 1:  # as `dlnc run` trains: the thread team picks the count
+                        line = run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common
+                                   + ["--only", "train", "--team"], t)
+                        samples.setdefault((w, "dlnc_busy_team", t), []).append(parse_kv(line))
+                        print(f"round {rnd + 1} threads {t} {w}_busy: dlnc --team {line.strip()}", flush=True)
     med = report.Medians(samples)
     core2, together2, _ = fma_peak(a.bin)
     core, together = max(core, core2), max(together, together2)
