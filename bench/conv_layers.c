@@ -29,8 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "dlnrt.h"
 
 const dl_model_api *dlnc_entry(void);
@@ -121,22 +121,13 @@ static int record_step(int64_t batch)
         fprintf(stderr, "conv_layers: the model has no train_step (a model of the general form is not supported)\n");
         return 1;
     }
-    void *m = api->create(batch);
-    const int64_t ny = api->label_kind == DL_LABEL_CLASS ? batch : batch * api->label_numel;
-    float *x = malloc(sizeof(float) * (size_t)(batch * api->in_numel));
-    void *y = malloc(4 * (size_t)ny);
-    if (!m || !x || !y) {
-        fprintf(stderr, "conv_layers: create failed: %s\n", dl_last_error());
+    void *m = api->create(batch), *y;
+    float *x;
+    if (!m || bench_random_batch(api, batch, &x, &y)) {
+        fprintf(stderr, "conv_layers: create failed: %s\n", m ? "out of memory" : dl_last_error());
         return 1;
     }
     api->init(m, 42);
-    dl_rng r;
-    dl_rng_seed(&r, 7);
-    for (int64_t i = 0; i < batch * api->in_numel; i++) x[i] = dl_rng_uniform(&r);
-    for (int64_t i = 0; i < ny; i++) {
-        if (api->label_kind == DL_LABEL_CLASS) ((int32_t *)y)[i] = (int32_t)(dl_rng_next(&r) % (uint64_t)api->out_numel);
-        else ((float *)y)[i] = dl_rng_uniform(&r);
-    }
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1); /* one caller: nothing counted twice */
     recording = 1;
@@ -155,19 +146,6 @@ static int record_step(int64_t batch)
         return 1;
     }
     return 0;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static void no_epilogue(void *ctx, int64_t image, float *y_image)
@@ -197,14 +175,14 @@ static double time_pass(const layer *l, int pass, const bufs *b, int reps, doubl
     if (call(l, pass, b)) return -1; /* warm-up: scratch buffers, page faults, thread start */
     for (int r = 0; r < reps; r++) {
         int calls = 0;
-        double t0 = now(), t;
+        double t0 = bench_now(), t;
         do {
             if (call(l, pass, b)) return -1;
             calls++;
-        } while ((t = now() - t0) < min_time);
+        } while ((t = bench_now() - t0) < min_time);
         s[r] = t / calls;
     }
-    qsort(s, (size_t)reps, sizeof *s, cmp_double);
+    qsort(s, (size_t)reps, sizeof *s, bench_cmp_double);
     return s[reps / 2];
 }
 
