@@ -154,9 +154,10 @@ def previous_layer_tables(path, measured):
     i = text.find(f"\n## {report.LAYERS}")
     if i < 0:
         return []
-    end = text.find("\n## ", i + 1)
+    # The section ends at the next one, or at the "Not in this run" line printed after it.
+    end = min([len(text)] + [k for k in (text.find("\n## ", i + 1), text.find("\nNot in this run", i)) if k >= 0])
     kept = []
-    for block in re.split(r"\n(?=### )", text[i:end if end >= 0 else len(text)])[1:]:
+    for block in re.split(r"\n(?=### )", text[i:end])[1:]:
         m = re.match(r"### (\w+)", block)
         if m and m.group(1) not in measured:
             kept.append(block.rstrip("\n") + "\n")
