@@ -12,7 +12,7 @@
 # like `dlnc run` does (-O3 -march=native, or $DLNC_CFLAGS) and linked with
 # bench/bench_main.c; then bench/run.py alternates the runs and writes the table.
 # Whole run: about 2 minutes per workload (PyTorch tries up to 6 configurations),
-# 1 for the ceilings, 2 per busy-core workload, 1 per layer-profiled one (2 rounds).
+# 1 for the ceilings, 2 per busy-core workload, about 1 per layer-profiled one.
 set -e
 B=${1:-build}
 T=$(mktemp -d)
