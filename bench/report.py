@@ -136,12 +136,13 @@ def _torch_best(g, p):
     return min(timed) if timed else (None, "")
 
 
-def layers_intro(threads):
+def layers_intro(threads, rounds):
     return [f"## {LAYERS}\n",
             "Every distinct convolution a training step calls (bench/conv_layers.c: the model's own object linked "
             "with its `dl_conv2d*` calls recorded by `ld --wrap`, one step at the workload's batch), timed through "
-            "the same runtime entry point on random data: median of 3 repetitions of >= 0.05 s, the lower of 2 rounds "
-            "(each round: dlnc's layers, then PyTorch's, at each thread count). *calls* = how often "
+            "the same runtime entry point on random data: median of 3 repetitions of >= 0.05 s, the lowest of "
+            f"{rounds} round{'s' if rounds > 1 else ''} (each round: dlnc's layers, then PyTorch's, at each thread "
+            "count). *calls* = how often "
             "one step makes that call. PyTorch (bench/torch_conv_layers.py, same geometry, same thread count): "
             "`F.conv2d` under `no_grad` for the forward, `aten.convolution_backward` (what autograd calls, checked "
             "against `torch.autograd.grad`) asking for one gradient for the others; NCHW and channels_last (*cl*), "

@@ -299,7 +299,7 @@ def main():
     kept_layers = previous_layer_tables(a.out, prof)
     if prof or kept_layers:
         out("")
-        lines.extend(report.layers_intro(THREADS))
+        lines.extend(report.layers_intro(THREADS, min(a.rounds, 2)))
         for w in prof:
             lines.extend(report.layers_table(w, batch[w], prof[w], THREADS, peak,
                                              {t: med(w, "dlnc", t, "train_ms") for t in THREADS}))
