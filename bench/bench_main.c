@@ -43,28 +43,16 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "dlnrt.h"
 
 const dl_model_api *dlnc_entry(void);
 double dlnc_flops(int graph, int64_t n);
 int64_t dlnc_memory_bytes(int64_t max_batch, int optim_slots);
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -86,24 +74,24 @@ typedef struct bench_ctx {
 static double time_one(const bench_ctx *b, int what, double min_time)
 {
     int calls = 0;
-    double t0 = now(), t;
+    double t0 = bench_now(), t;
     do {
         if (what == 0) {
-            const double t_step = b->team ? (dl_team_begin(b->team), now()) : 0;
+            const double t_step = b->team ? (dl_team_begin(b->team), bench_now()) : 0;
             float loss = b->io ? b->api->train_io(b->m, b->args, b->batch, b->syms)
                                : b->api->train_step(b->m, b->x, b->y, b->batch);
             if (loss != loss) {
                 fprintf(stderr, "bench_main: train_step failed: %s\n", dl_last_error());
                 exit(1);
             }
-            if (b->team) dl_team_end(b->team, now() - t_step, b->batch);
+            if (b->team) dl_team_end(b->team, bench_now() - t_step, b->batch);
         } else if (b->io) {
             b->api->forward_io(b->m, b->args, b->outs, 1, b->syms);
         } else {
             b->api->forward(b->m, b->x, b->out, 1);
         }
         calls++;
-        t = now() - t0;
+        t = bench_now() - t0;
     } while (t < min_time || (calls < 3 && t < 3 * min_time));
     return t / calls;
 }
@@ -118,7 +106,7 @@ static void time_both(bench_ctx *b, int reps, double min_time, const char *only,
         time_one(b, what, 0.05); /* warm-up: page faults, OpenMP thread start */
         while (what == 0 && b->team && b->team->exploring) time_one(b, what, 0); /* the team's first choice */
         int done = 0;
-        for (double t0 = now(); done < reps && (done < 2 || now() - t0 < 10 * min_time); done++)
+        for (double t0 = bench_now(); done < reps && (done < 2 || bench_now() - t0 < 10 * min_time); done++)
             samples[done] = time_one(b, what, min_time);
         *(what ? infer_s : train_s) = median(samples, done);
     }
@@ -222,21 +210,12 @@ int main(int argc, char **argv)
         return 1;
     }
     api->init(m, 42);
-    float *x = malloc(sizeof(float) * (size_t)(batch * api->in_numel));
-    float *out = malloc(sizeof(float) * (size_t)(batch * api->out_numel));
-    const int64_t ny = api->label_kind == DL_LABEL_CLASS ? batch : batch * api->label_numel;
-    void *y = malloc(4 * (size_t)ny);
+    float *x, *out = malloc(sizeof(float) * (size_t)(batch * api->out_numel));
+    void *y;
     double *samples = malloc(sizeof(double) * (size_t)reps);
-    if (!x || !out || !y || !samples) {
+    if (bench_random_batch(api, batch, &x, &y) || !out || !samples) {
         fprintf(stderr, "bench_main: out of memory\n");
         return 1;
-    }
-    dl_rng r;
-    dl_rng_seed(&r, 7);
-    for (int64_t i = 0; i < batch * api->in_numel; i++) x[i] = dl_rng_uniform(&r);
-    for (int64_t i = 0; i < ny; i++) {
-        if (api->label_kind == DL_LABEL_CLASS) ((int32_t *)y)[i] = (int32_t)(dl_rng_next(&r) % (uint64_t)api->out_numel);
-        else ((float *)y)[i] = dl_rng_uniform(&r);
     }
     bench_ctx b = {.api = api, .m = m, .x = x, .y = y, .out = out, .batch = batch, .team = use_team ? &team : NULL};
     /* A small learning rate keeps repeated steps on one batch finite. */

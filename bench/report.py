@@ -113,3 +113,92 @@ def busy_table(med, workloads, batch):
                    f"| {chose:.0f} | {_ms(t1)} ({n1}) | {_ms(t2)} ({n2}) | {t1 / t2:.2f}x | {t2 / d2:.2f}x "
                    f"| {t2 / dt:.2f}x |")
     return out
+
+
+LAYERS = "Convolution layers"  # section title prefix: "## Convolution layers: resnet20 ..."
+PASS_NAMES = (("fwd", "forward"), ("data", "data gradient"), ("weight", "weight gradient"))
+
+
+def target3_line(med, workloads, w="resnet20"):
+    """Issue 15 target 3's scaling half, from the training rows above: 1-thread step / 2-thread step."""
+    if w not in workloads:
+        return []
+    d = med(w, "dlnc", 1, "train_ms") / med(w, "dlnc", 2, "train_ms")
+    t = med.best(w, "torch", 1, TRAIN_CFGS)[0] / med.best(w, "torch", 2, TRAIN_CFGS)[0]
+    return [f"\n**Issue 15 target 3, 2-thread scaling of {w} training (1-thread step / 2-thread step; target at or "
+            f"above 1.70x on a quiet machine): dlnc {d:.2f}x, PyTorch's best {t:.2f}x** (same runs as the table; "
+            "the load average above says how quiet the machine was)."]
+
+
+def _layer_name(g):
+    kind = " depthwise" if g["groups"] == g["c"] and g["groups"] > 1 else f" groups {g['groups']}" if g["groups"] > 1 else ""
+    pad = f" pad {g['pt']}" if (g["pt"], g["pb"], g["pl"], g["pr"]) == (g["pt"],) * 4 else \
+        f" pad {g['pt']},{g['pb']},{g['pl']},{g['pr']}"
+    return f"{g['c']}→{g['oc']}, {g['h']}x{g['w']}→{g['oh']}x{g['ow']}, {g['kh']}x{g['kw']} stride {g['sh']}{pad}{kind}"
+
+
+def _torch_best(g, p):
+    """(ms, layout) of PyTorch's faster layout for pass p, or (None, "")."""
+    timed = [(g[k], name) for k, name in ((f"torch_{p}_ms", "NCHW"), (f"torch_{p}_cl_ms", "cl")) if k in g]
+    return min(timed) if timed else (None, "")
+
+
+def layers_intro(threads, rounds):
+    return [f"## {LAYERS}\n",
+            "Every distinct convolution a training step calls (bench/conv_layers.c: the model's own object linked "
+            "with its `dl_conv2d*` calls recorded by `ld --wrap`, one step at the workload's batch), timed through "
+            "the same runtime entry point on random data: median of 3 repetitions of >= 0.05 s, the lowest of "
+            f"{rounds} round{'s' if rounds > 1 else ''} (each round: dlnc's layers, then PyTorch's, at each thread "
+            "count). *calls* = how often "
+            "one step makes that call. PyTorch (bench/torch_conv_layers.py, same geometry, same thread count): "
+            "`F.conv2d` under `no_grad` for the forward, `aten.convolution_backward` (what autograd calls, checked "
+            "against `torch.autograd.grad`) asking for one gradient for the others; NCHW and channels_last (*cl*), "
+            "the faster shown. GFLOP/s = 2 x multiply-adds / time, the same count in all three passes; *% peak* "
+            "= that / (bench/fma_peak.c's per-core peak x threads); issue 15 target 1 asks 70%. *torch/dlnc* above "
+            f"1: dlnc faster. Threads: {', '.join(map(str, threads))}.\n"]
+
+
+def layers_table(w, batch, prof, threads, peak, step_ms):
+    """One workload's table; prof[t] = [{conv_layers' keys, torch_<pass>[_cl]_ms}, ...] per thread count,
+    step_ms[t] = dlnc's whole training step at t threads (None when not timed)."""
+    head = "| layer (in→out channels, plane, kernel) | calls | pass |"
+    rule = "|---|---|---|"
+    for t in threads:
+        s = f"{t} thread{'s' if t > 1 else ''}"
+        head += f" dlnc ms, {s} | GFLOP/s | % peak | torch best ms | torch/dlnc |"
+        rule += "---|---|---|---|---|"
+    out = [f"### {w} (batch {batch})\n", head, rule]
+    total = {t: [0.0, 0.0, 0, 0, 0] for t in threads}  # dlnc ms, torch ms, layer-passes, below 70%, below torch
+    for i, g in enumerate(prof[threads[0]]):
+        for p, name in PASS_NAMES:
+            n = g[f"{p}_count"]
+            if not n:
+                continue
+            row = f"| {_layer_name(g)} | {n} | {name} |"
+            for t in threads:
+                gt = prof[t][i]
+                ms, (tms, lay) = gt[f"{p}_ms"], _torch_best(gt, p)
+                gf = gt["gflop"] / ms * 1e3
+                tot = total[t]
+                tot[0] += n * ms
+                tot[2] += 1
+                tot[3] += gf < 0.7 * peak[t]
+                if tms is not None:
+                    tot[1] += n * tms
+                    tot[4] += tms < ms
+                row += (f" {_ms(ms)} | {gf:.1f} | {100 * gf / peak[t]:.0f}% | {_ms(tms)} ({lay}) | {tms / ms:.2f}x |"
+                        if tms is not None else f" {_ms(ms)} | {gf:.1f} | {100 * gf / peak[t]:.0f}% | — | — |")
+            out.append(row)
+    out += ["", "| sum over layers x calls | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads) + " |",
+            "|---|" + "---|" * len(threads)]
+    out.append("| dlnc, all convolution passes (share of its whole training step) | " + " | ".join(
+        f"{_ms(total[t][0])} ms" + (f" ({100 * total[t][0] / step_ms[t]:.0f}% of {_ms(step_ms[t])} ms)"
+                                    if step_ms.get(t) else "") for t in threads) + " |")
+    out.append("| PyTorch, the faster layout per layer and pass | " +
+               " | ".join(f"{_ms(total[t][1])} ms ({total[t][1] / total[t][0]:.2f}x dlnc's)" for t in threads) + " |")
+    out.append("| layer-passes below 70% of the peak | " +
+               " | ".join(f"{total[t][3]} of {total[t][2]}" for t in threads) + " |")
+    out.append("| layer-passes slower than PyTorch | " +
+               " | ".join(f"{total[t][4]} of {total[t][2]}" for t in threads) + " |")
+    out.append("")
+    return out

@@ -11,8 +11,11 @@ we take the median over rounds. The batch size comes from the workload's
 PyTorch's side times each configuration a performance-minded user would try
 (torch_bench.py) and the tables (report.py) take every ratio against the
 fastest. The ceiling is the machine's FMA peak (fma_peak.c), beside dl_sgemm
-and OpenBLAS with the kernel OpenBLAS chose. Then the --busy workloads train
-again, at 1 and 2 threads, while busy_core.py keeps one core busy.
+and OpenBLAS with the kernel OpenBLAS chose. Workloads built with a
+<workload>.layers binary (bench/conv_layers.c) get a per-layer convolution
+profile beside PyTorch's time for each layer (torch_conv_layers.py). Then the
+--busy workloads train again, at 1 and 2 threads, while busy_core.py keeps
+one core busy.
 """
 import argparse
 import datetime
@@ -110,6 +113,57 @@ def fma_peak(bin_dir):
     return kv["gflops_1"], kv["gflops_all"], re.search(r"isa=(\w+)", line).group(1)
 
 
+def layer_profile(bin_dir, w, t, batch):
+    """bench/conv_layers.c's layers of workload w at t threads, each a dict of its
+    keys plus PyTorch's times for the same layer (torch_<pass>[_cl]_ms), both sides
+    timed one after the other in this call."""
+    ours = run([os.path.join(bin_dir, w + ".layers"), "--batch", str(batch), "--reps", "3", "--min-time", "0.05"], t)
+    path = os.path.join(bin_dir, f"{w}.layers.{t}.txt")
+    with open(path, "w") as f:
+        f.write(ours)
+    theirs = run(["/usr/bin/python3", os.path.join(HERE, "torch_conv_layers.py"), path, "--threads", str(t),
+                  "--reps", "3", "--min-time", "0.05"], t)
+    rows = [{k: v if k == "gflop" or k.endswith("_ms") else int(v) for k, v in parse_kv(line).items()}
+            for line in ours.splitlines() if line.startswith("layer=")]
+    for line in theirs.splitlines():
+        kv = parse_kv(line)
+        if "layer" in kv:
+            rows[int(kv["layer"])].update({"torch_" + k: v for k, v in kv.items() if k.endswith("_ms")})
+    print(f"layers threads {t} {w}: {len(rows)} distinct convolutions", flush=True)
+    return rows
+
+
+def best_of(rows, new):
+    """Each layer's times, the lower of the two rounds on each side: like the
+    FMA peak, the moments a loaded machine left the cores free (both sides of
+    a round run one after the other, not interleaved layer by layer)."""
+    if not rows:
+        return new
+    for old, row in zip(rows, new):
+        for k, v in row.items():
+            old[k] = min(old[k], v) if k.endswith("_ms") and k in old else old.get(k, v)
+    return rows
+
+
+def previous_layer_tables(path, measured):
+    """The per-layer tables ("### workload" blocks of the layers section) of
+    workloads this run did not profile, kept as they were."""
+    if path == "-" or not os.path.exists(path):
+        return []
+    text = open(path).read()
+    i = text.find(f"\n## {report.LAYERS}")
+    if i < 0:
+        return []
+    # The section ends at the next one, or at the "Not in this run" line printed after it.
+    end = min([len(text)] + [k for k in (text.find("\n## ", i + 1), text.find("\nNot in this run", i)) if k >= 0])
+    kept = []
+    for block in re.split(r"\n(?=### )", text[i:end])[1:]:
+        m = re.match(r"### (\w+)", block)
+        if m and m.group(1) not in measured:
+            kept.append(block.rstrip("\n") + "\n")
+    return kept
+
+
 def loadavg():
     try:
         return open("/proc/loadavg").read().split()[0]
@@ -197,6 +251,12 @@ def main():
         for t in THREADS:
             for w in workloads:
                 both(w, t, rnd)
+    profiled = [w for w in workloads if os.path.exists(os.path.join(a.bin, w + ".layers"))]
+    prof = {w: {t: [] for t in THREADS} for w in profiled}
+    for _ in range(min(a.rounds, 2)):
+        for t in THREADS:
+            for w in profiled:
+                prof[w][t] = best_of(prof[w][t], layer_profile(a.bin, w, t, batch[w]))
     busy = [w for w in workloads if w in a.busy.split()]
     for rnd in range(min(a.rounds, 2)):
         for w in busy:
@@ -233,6 +293,7 @@ def main():
     out("")
     lines.extend(report.scaling_lines(med, workloads))
     lines.extend(kept.get("scaling", []))
+    lines.extend(report.target3_line(med, workloads))
     out("")
     lines.extend(report.inference_table(med, workloads, THREADS))
     lines.extend(kept.get(report.INFER, []))
@@ -240,6 +301,14 @@ def main():
         out("")
         lines.extend(report.busy_table(med, busy, batch))
         lines.extend(kept_busy)
+    kept_layers = previous_layer_tables(a.out, prof)
+    if prof or kept_layers:
+        out("")
+        lines.extend(report.layers_intro(THREADS, min(a.rounds, 2)))
+        for w in prof:
+            lines.extend(report.layers_table(w, batch[w], prof[w], THREADS, peak,
+                                             {t: med(w, "dlnc", t, "train_ms") for t in THREADS}))
+        lines.extend(kept_layers)
     if kept_from:
         out("\nNot in this run: " + "; ".join(f"{w} from {d}" for w, d in sorted(kept_from.items())) + ".")
     dec = os.path.join(a.bin, "decode_latency")

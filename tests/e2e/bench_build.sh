@@ -5,6 +5,9 @@
 #     and rejects an unknown ISA with exit 2;
 #   - bench/gemm_bench.c compiles with -Wall -Wextra -Werror;
 #   - bench/mobilenetv2.dln compiles to C that builds with -Werror;
+#   - bench/conv_layers.c (-Werror) records LeNet-5's two convolutions from
+#     one training step, with the passes it makes (no data gradient for the
+#     first), and times each; torch_conv_layers.py times the same layers;
 #   - bench/busy_core.py's spinner stops at its own deadline;
 #   - torch_bench.py times every PyTorch configuration it claims for a conv
 #     model (channels_last training, frozen TorchScript in both layouts),
@@ -46,6 +49,31 @@ if $DLNC bench/workloads/mobilenetv2.dln -o "$T/mnv2.c" 2>"$T/mnv2.err" \
   bb_ok "mobilenetv2 workload: -Werror, 138,426 parameters (its PyTorch twin's count)"
 else
   bb_fail "mobilenetv2 workload" "$T/mnv2.err"
+fi
+
+# One line per distinct convolution, in the step's order; the first layer
+# (the input's) has no data gradient, so no data_ms either.
+bb_l1='^layer=0 n=2 c=1 h=28 w=28 oc=6 oh=28 ow=28 kh=5 kw=5 sh=1 sw=1 pt=2 pb=2 pl=2 pr=2 dh=1 dw=1 groups=1 ep=[01] fwd_count=1 data_count=0 weight_count=1 gflop=0\.000470 fwd_ms=[0-9.]+ weight_ms=[0-9.]+$'
+bb_l2='^layer=1 n=2 c=6 h=14 w=14 oc=16 oh=10 ow=10 kh=5 kw=5 sh=1 sw=1 pt=0 pb=0 pl=0 pr=0 dh=1 dw=1 groups=1 ep=[01] fwd_count=1 data_count=1 weight_count=1 gflop=0\.000960 fwd_ms=[0-9.]+ data_ms=[0-9.]+ weight_ms=[0-9.]+$'
+if $DLNC bench/workloads/lenet5.dln -o "$T/lenet5b.c" 2>"$T/cl.err" \
+   && cc $CFLAGS -c "$T/lenet5b.c" -o "$T/lenet5b.o" 2>>"$T/cl.err" \
+   && cc $CFLAGS bench/conv_layers.c "$T/lenet5b.o" "$B/libdlnrt.a" -o "$T/conv_layers" -lz -lm \
+        -Wl,--wrap=dl_conv2d,--wrap=dl_conv2d_ep,--wrap=dl_conv2d_bwd_data,--wrap=dl_conv2d_bwd_weight 2>>"$T/cl.err" \
+   && OMP_NUM_THREADS=2 "$T/conv_layers" --batch 2 --reps 1 --min-time 0.001 >"$T/cl.out" 2>>"$T/cl.err" \
+   && [ "$(wc -l <"$T/cl.out")" -eq 2 ] && grep -Eq "$bb_l1" "$T/cl.out" && grep -Eq "$bb_l2" "$T/cl.out"; then
+  bb_ok "conv_layers: LeNet-5's 2 convolutions recorded from a step, with their passes, and timed"
+  if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    if OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_conv_layers.py "$T/cl.out" --reps 1 --min-time 0.001 \
+         >"$T/tcl.out" 2>"$T/tcl.err" \
+       && grep -Eq '^layer=0 fwd_ms=[0-9.]+ weight_ms=[0-9.]+ fwd_cl_ms=[0-9.]+ weight_cl_ms=[0-9.]+$' "$T/tcl.out" \
+       && grep -Eq '^layer=1 fwd_ms=[0-9.]+ data_ms=[0-9.]+ weight_ms=[0-9.]+ fwd_cl_ms=[0-9.]+ data_cl_ms=[0-9.]+ weight_cl_ms=[0-9.]+$' "$T/tcl.out"; then
+      bb_ok "torch_conv_layers: the same layers and passes, both layouts, gradients checked against autograd"
+    else
+      bb_fail "torch_conv_layers" "$T/tcl.err"; cat "$T/tcl.out"
+    fi
+  fi
+else
+  bb_fail "conv_layers" "$T/cl.err"; cat "$T/cl.out" 2>/dev/null
 fi
 
 if /usr/bin/python3 bench/busy_core.py >"$T/busy.out" 2>&1 && grep -q "stopped by its deadline after 1\.[0-9] s, status 0" "$T/busy.out"; then
