@@ -14,8 +14,10 @@
  * Sums are safe and thread-count independent: a plane is summed in float
  * over LANES partial accumulators added in a fixed order (short: at most a
  * few thousand elements), and the planes' sums are added in double, one
- * channel on one thread, in order. The variance is a second pass over the
- * deviations from the mean, not E[x^2] - E[x]^2. The elementwise kernels
+ * channel on one thread, in order. The statistics take one pass: the sums
+ * are of x - k, k the mean of the channel's first plane, so the variance
+ * E[(x-k)^2] - E[x-k]^2 does not cancel as E[x^2] - E[x]^2 would when the
+ * mean is large against the spread. The elementwise kernels
  * share planes among threads; each element's value does not depend on who
  * computes it. */
 #pragma GCC optimize("O3", "no-trapping-math")
@@ -68,14 +70,18 @@ INLINE void plane_sums(const float *x, int64_t p, float shift, float *sum, float
     if (sq) *sq = s2;
 }
 
+/* One pass over the channel with sums shifted by k, the mean of its first
+ * plane (close to the channel's mean, so sum d^2 - (sum d)^2 / M does not
+ * cancel): var = E[d^2] - E[d]^2 in double, mean = k + E[d]. */
 BN_CLONES static void channel_stats(const float *x, int64_t n, int64_t c, int64_t p, float *mean, float *var) {
+    float k, ps, pq;
+    plane_sums(x, p, 0.0f, &ps, NULL);
+    k = ps / (float)p;
     double s = 0, q = 0;
-    float ps, pq;
-    for (int64_t i = 0; i < n; i++) plane_sums(x + i * c * p, p, 0.0f, &ps, NULL), s += ps;
-    const float m = (float)(s / (double)(n * p));
-    for (int64_t i = 0; i < n; i++) plane_sums(x + i * c * p, p, m, &ps, &pq), q += pq;
-    *mean = m;
-    *var = (float)(q / (double)(n * p));
+    for (int64_t i = 0; i < n; i++) plane_sums(x + i * c * p, p, k, &ps, &pq), s += ps, q += pq;
+    const double m = (double)(n * p), e = s / m;
+    *mean = (float)(k + e);
+    *var = (float)fmax(q / m - e * e, 0.0);
 }
 
 /* [sum gy; sum gy * (x - mean)] over one channel (the second times rstd by the caller). */
