@@ -22,6 +22,7 @@
  * computes it. */
 #pragma GCC optimize("O3", "no-trapping-math")
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "dlnrt.h"
@@ -29,6 +30,8 @@
 /* Below this many elements a call stays on one thread. */
 #define BN_PARALLEL_WORK 32768
 #define LANES 16
+/* Channels whose sums one call of stats_block / grad_sums_block keeps. */
+#define BN_BLOCK 64
 
 /* Cloned for AVX-512, AVX2 and baseline x86-64 as layer_norm.c's row
  * functions (the library is built for baseline x86-64); -std=c11 keeps FMA
@@ -70,38 +73,57 @@ INLINE void plane_sums(const float *x, int64_t p, float shift, float *sum, float
     if (sq) *sq = s2;
 }
 
-/* One pass over the channel with sums shifted by k, the mean of its first
- * plane (close to the channel's mean, so sum d^2 - (sum d)^2 / M does not
- * cancel): var = E[d^2] - E[d]^2 in double, mean = k + E[d]. */
-BN_CLONES static void channel_stats(const float *x, int64_t n, int64_t c, int64_t p, float *mean, float *var) {
-    float k, ps, pq;
-    plane_sums(x, p, 0.0f, &ps, NULL);
-    k = ps / (float)p;
-    double s = 0, q = 0;
-    for (int64_t i = 0; i < n; i++) plane_sums(x + i * c * p, p, k, &ps, &pq), s += ps, q += pq;
-    const double m = (double)(n * p), e = s / m;
-    *mean = (float)(k + e);
-    *var = (float)fmax(q / m - e * e, 0.0);
+/* The statistics of channels [c0, c1), c1 - c0 <= BN_BLOCK, walking x in
+ * memory order (image by image, the block's planes in turn) rather than
+ * channel by channel, whose jumps of c * p floats defeat the prefetcher when
+ * planes are short. Each channel's sums still run over the images in order,
+ * so the bits do not depend on how channels are blocked. The sums are
+ * shifted by k, the mean of the channel's first plane (close to the
+ * channel's mean, so E[d^2] - E[d]^2 in double does not cancel); mean = k +
+ * E[d]. */
+BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1,
+                                  float *stats) {
+    float k[BN_BLOCK], ps, pq;
+    double s[BN_BLOCK] = {0}, q[BN_BLOCK] = {0};
+    for (int64_t ch = c0; ch < c1; ch++) plane_sums(x + ch * p, p, 0.0f, &ps, NULL), k[ch - c0] = ps / (float)p;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = c0; ch < c1; ch++) {
+            plane_sums(x + (i * c + ch) * p, p, k[ch - c0], &ps, &pq);
+            s[ch - c0] += ps, q[ch - c0] += pq;
+        }
+    const double m = (double)(n * p);
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const double e = s[ch - c0] / m;
+        stats[ch] = (float)(k[ch - c0] + e);
+        stats[c + ch] = (float)fmax(q[ch - c0] / m - e * e, 0.0);
+    }
 }
 
-/* [sum gy; sum gy * (x - mean)] over one channel (the second times rstd by the caller). */
-BN_CLONES static void channel_grad_sums(const float *x, const float *gy, int64_t n, int64_t c, int64_t p, float mean,
-                                        double *sg, double *sgd) {
-    double s = 0, t = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const float *xr = x + i * c * p, *gr = gy + i * c * p;
-        vf a = {0}, b = {0};
-        int64_t j = 0;
-        for (; j + LANES <= p; j += LANES) {
-            const vf g = load(gr + j);
-            a += g;
-            b += g * (load(xr + j) - mean);
+/* [sum gy; sum gy * (x - mean)] of channels [c0, c1), in memory order as stats_block. */
+BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *stats, int64_t n, int64_t c,
+                                      int64_t p, int64_t c0, int64_t c1, double *sg, double *sgd) {
+    for (int64_t ch = c0; ch < c1; ch++) sg[ch - c0] = sgd[ch - c0] = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = c0; ch < c1; ch++) {
+            const float *xr = x + (i * c + ch) * p, *gr = gy + (i * c + ch) * p, mean = stats[ch];
+            vf a = {0}, b = {0};
+            int64_t j = 0;
+            for (; j + LANES <= p; j += LANES) {
+                const vf g = load(gr + j);
+                a += g;
+                b += g * (load(xr + j) - mean);
+            }
+            float ps = hsum(a), pt = hsum(b);
+            for (; j < p; j++) ps += gr[j], pt += gr[j] * (xr[j] - mean);
+            sg[ch - c0] += ps, sgd[ch - c0] += pt;
         }
-        float ps = hsum(a), pt = hsum(b);
-        for (; j < p; j++) ps += gr[j], pt += gr[j] * (xr[j] - mean);
-        s += ps, t += pt;
-    }
-    *sg = s, *sgd = t;
+}
+
+/* Channels per block: all of a thread's share (up to BN_BLOCK), so one thread walks x in order. */
+static int64_t block_of(int64_t n, int64_t c, int64_t p) {
+    const int64_t nt = n * c * p >= BN_PARALLEL_WORK ? omp_get_max_threads() : 1;
+    const int64_t b = (c + nt - 1) / nt;
+    return b < BN_BLOCK ? (b > 0 ? b : 1) : BN_BLOCK;
 }
 
 BN_CLONES static void plane_normalize(const float *restrict x, float *restrict y, int64_t p, float mean, float k,
@@ -115,8 +137,9 @@ BN_CLONES static void plane_dx(const float *restrict x, const float *restrict gy
 }
 
 void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t p) {
-#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && c > 1)
-    for (int64_t ch = 0; ch < c; ch++) channel_stats(x + ch * p, n, c, p, &stats[ch], &stats[c + ch]);
+    const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
+#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
+    for (int64_t b = 0; b < blocks; b++) stats_block(x, n, c, p, b * bs, b * bs + bs < c ? b * bs + bs : c, stats);
 }
 
 void dl_batch_norm(const float *x, const float *stats, const float *w, const float *b, float *y, int64_t n, int64_t c,
@@ -131,12 +154,16 @@ void dl_batch_norm(const float *x, const float *stats, const float *w, const flo
 
 void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, float *sums, int64_t n, int64_t c,
                         int64_t p, float eps) {
-#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && c > 1)
-    for (int64_t ch = 0; ch < c; ch++) {
-        double sg, sgd;
-        channel_grad_sums(x + ch * p, gy + ch * p, n, c, p, stats[ch], &sg, &sgd);
-        sums[ch] = (float)sg;
-        sums[c + ch] = (float)(sgd / sqrt((double)stats[c + ch] + eps));
+    const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
+#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        const int64_t c0 = b * bs, c1 = c0 + bs < c ? c0 + bs : c;
+        double sg[BN_BLOCK], sgd[BN_BLOCK];
+        grad_sums_block(x, gy, stats, n, c, p, c0, c1, sg, sgd);
+        for (int64_t ch = c0; ch < c1; ch++) {
+            sums[ch] = (float)sg[ch - c0];
+            sums[c + ch] = (float)(sgd[ch - c0] / sqrt((double)stats[c + ch] + eps));
+        }
     }
 }
 
