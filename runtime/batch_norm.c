@@ -26,37 +26,14 @@
 #include <string.h>
 
 #include "dlnrt.h"
+#include "lanes_internal.h"
 
 /* Below this many elements a call stays on one thread. */
 #define BN_PARALLEL_WORK 32768
-#define LANES 16
 /* Channels whose sums one call of stats_block / grad_sums_block keeps. */
 #define BN_BLOCK 64
-
-/* Cloned for AVX-512, AVX2 and baseline x86-64 as layer_norm.c's row
- * functions (the library is built for baseline x86-64); -std=c11 keeps FMA
- * contraction off, so every clone gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define BN_CLONES
-#endif
-#define INLINE static inline __attribute__((always_inline))
-
-typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-INLINE vf load(const float *p) {
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-INLINE float hsum(vf v) {
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++) s += v[l];
-    return s;
-}
+/* Cloned for AVX-512, AVX2 and baseline x86-64 (lanes_internal.h). */
+#define BN_CLONES DL_LANE_CLONES
 
 /* Sum over one plane of x - shift (shift = 0: the plain sum), and of its squares when sq is set. */
 INLINE void plane_sums(const float *x, int64_t p, float shift, float *sum, float *sq) {
