@@ -62,7 +62,8 @@ BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t 
                                   float *stats) {
     float k[BN_BLOCK], ps, pq;
     double s[BN_BLOCK] = {0}, q[BN_BLOCK] = {0};
-    for (int64_t ch = c0; ch < c1; ch++) plane_sums(x + ch * p, p, 0.0f, &ps, NULL), k[ch - c0] = ps / (float)p;
+    for (int64_t ch = c0; ch < c1; ch++) /* an empty batch has no first plane: NaN statistics, as torch.mean */
+        k[ch - c0] = n > 0 && p > 0 ? (plane_sums(x + ch * p, p, 0.0f, &ps, NULL), ps / (float)p) : 0.0f;
     for (int64_t i = 0; i < n; i++)
         for (int64_t ch = c0; ch < c1; ch++) {
             plane_sums(x + (i * c + ch) * p, p, k[ch - c0], &ps, &pq);
@@ -72,7 +73,8 @@ BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t 
     for (int64_t ch = c0; ch < c1; ch++) {
         const double e = s[ch - c0] / m;
         stats[ch] = (float)(k[ch - c0] + e);
-        stats[c + ch] = (float)fmax(q[ch - c0] / m - e * e, 0.0);
+        const double v = q[ch - c0] / m - e * e;
+        stats[c + ch] = (float)(v < 0 ? 0 : v); /* rounding may dip below 0; a NaN stays NaN */
     }
 }
 

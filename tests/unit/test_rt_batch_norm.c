@@ -108,7 +108,19 @@ static void test_shapes(void) {
         check_shape(shapes[i][0], shapes[i][1], shapes[i][2], 77 + i);
 }
 
+/* A batch of none: NaN statistics (the mean of nothing), no read of x, nothing written by the others. */
+static void test_empty_batch(void) {
+    float x[1] = {0}, stats[4] = {0}, sums[4] = {0}, w[2] = {1, 1}, b[2] = {0, 0}, y[1] = {7}, dx[1] = {7};
+    dl_batch_stats(x + 1, stats, 0, 2, 3);
+    CU_ASSERT(isnan(stats[0]) && isnan(stats[1]) && isnan(stats[2]) && isnan(stats[3]));
+    dl_batch_norm(x + 1, stats, w, b, y, 0, 2, 3, 1e-5f);
+    dl_batch_norm_sums(x + 1, stats, x + 1, sums, 0, 2, 3, 1e-5f);
+    dl_batch_norm_dx(x + 1, stats, w, x + 1, sums, dx, 0, 2, 3, 1e-5f);
+    CU_ASSERT(y[0] == 7 && dx[0] == 7 && sums[0] == 0 && sums[1] == 0);
+}
+
 void suite_rt_batch_norm(void) {
     CU_pSuite s = CU_add_suite("rt_batch_norm", NULL, NULL);
     CU_add_test(s, "statistics, output, sums and dx against double loops", test_shapes);
+    CU_add_test(s, "an empty batch", test_empty_batch);
 }
