@@ -191,19 +191,23 @@ static value b_softmax(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, find(name)->op, &x, 1, &a), loc);
 }
 
-/* layer_normalize(x, weight, bias, eps): nn.functional.layer_norm over the last axis. */
-static value b_layer_norm(elab *e, src_loc loc, const char *name, value *args) {
-    ir_node *in[3];
-    for (int i = 0; i < 3; i++)
-        if (!(in[i] = tensor_arg(e, &args[i], name, find(name)->args[i].name))) return v_error();
+/* layer_normalize(x, weight, bias, eps): nn.functional.layer_norm over the last axis;
+ * batch_normalize(x, stats, weight, bias, eps): nn.functional.batch_norm in
+ * training with stats = batch_stats(x) (ops_bnorm.c). Tensors, then eps. */
+static value b_norm(elab *e, src_loc loc, const char *name, value *args) {
+    const builtin *b = find(name);
+    const int nt = b->nargs - 1;
+    ir_node *in[4];
+    for (int i = 0; i < nt; i++)
+        if (!(in[i] = tensor_arg(e, &args[i], name, b->args[i].name))) return v_error();
     double eps;
-    if (!float_arg(e, &args[3], 1e-5, name, "eps", &eps)) return v_error();
+    if (!float_arg(e, &args[nt], 1e-5, name, "eps", &eps)) return v_error();
     if (!(eps > 0)) {
-        diag_error(e->d, args[3].loc, "'%s': eps must be positive, got %g", name, eps);
+        diag_error(e->d, args[nt].loc, "'%s': eps must be positive, got %g", name, eps);
         return v_error();
     }
     ir_attrs a = {.norm = {.eps = eps}, .nf = 1};
-    return v_tensor(ir_add(e->g, e->d, loc, OP_layer_norm, in, 3, &a), loc);
+    return v_tensor(ir_add(e->g, e->d, loc, b->op, in, nt, &a), loc);
 }
 
 /* nt_xent(z1, z2, temperature): SimCLR's loss as one op, so the batch may be
@@ -737,7 +741,9 @@ static const builtin builtins[] = {
     {"elu", {{"x", 1}, {"alpha", 0}}, 2, b_param1, OP_elu, 1.0},
     {"softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_softmax, 0},
     {"log_softmax", {{"x", 1}, {"axis", 0}}, 2, b_softmax, OP_log_softmax, 0},
-    {"layer_normalize", {{"x", 1}, {"weight", 1}, {"bias", 1}, {"eps", 0}}, 4, b_layer_norm, OP_layer_norm, 0},
+    {"layer_normalize", {{"x", 1}, {"weight", 1}, {"bias", 1}, {"eps", 0}}, 4, b_norm, OP_layer_norm, 0},
+    {"batch_stats", X1, b_unary, OP_batch_stats, 0},
+    {"batch_normalize", {{"x", 1}, {"stats", 1}, {"weight", 1}, {"bias", 1}, {"eps", 0}}, 5, b_norm, OP_batch_normalize, 0},
     {"nt_xent", {{"z1", 1}, {"z2", 1}, {"temperature", 0}}, 3, b_nt_xent, OP_nt_xent, 0},
     {"matmul", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_matmul, 0},
     {"maximum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_maximum, 0},

@@ -29,41 +29,14 @@
 #include <string.h>
 
 #include "dlnrt.h"
+#include "lanes_internal.h"
 
 /* Below this many elements a call stays on one thread. */
 #define LN_PARALLEL_WORK 32768
-#define LANES 16
 
-/* The row functions are compiled for AVX-512, AVX2 and baseline x86-64 and
- * chosen at load time, as gemm.c's kernels are (the library itself is built
- * for baseline x86-64): at baseline the lanes below run 4 wide, and the
- * layer norms of the gpt bench cost more than the composed kernels, which
- * the generated C compiles with -march=native. -std=c11 keeps FMA
- * contraction off, so every clone gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LN_CLONES
-#endif
-#define INLINE static inline __attribute__((always_inline))
-
-/* LANES floats as one GCC vector: one zmm, two ymm or four xmm registers
- * depending on the clone, the same lanes (and bits) in each. */
-typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
-/* Helpers that return a vf are always inlined into a clone: no ABI to change. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-INLINE vf load(const float *p) {
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-INLINE float hsum(vf v) {
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++) s += v[l];
-    return s;
-}
+/* The row functions are cloned (lanes_internal.h): at baseline x86-64 alone
+ * the layer norms of the gpt bench cost more than the composed kernels. */
+#define LN_CLONES DL_LANE_CLONES
 
 /* The row's mean and 1 / sqrt(var + eps): the mean first, then the squared deviations. */
 INLINE void row_stats(const float *x, int64_t f, float eps, float *mean, float *rstd) {

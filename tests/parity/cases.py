@@ -387,8 +387,28 @@ op("batch_norm", "batch_norm(a, momentum = {momentum})", _bn("batch_norm0", Fals
    [v({"momentum": 0.1}, a=(4, 3, 5, 5)), v({"momentum": 0.3}, a=(2, 1, 3, 7)), v({"momentum": 0.1}, a=(1, 2, 3, 3))],
    domain=BN_DOMAIN, train_ref=_bn("batch_norm0", True), state=_bn_state("batch_norm0"))
 op("batch_norm1d", "batch_norm1d(a, momentum = {momentum})", _bn("batch_norm1d0", False),
-   [v({"momentum": 0.1}, a=(8, 5)), v({"momentum": 0.5}, a=(3, 2))],
+   [v({"momentum": 0.1}, a=(8, 5)), v({"momentum": 0.5}, a=(3, 2)), v({"momentum": 0.1}, a=(67, 40))],
    domain=BN_DOMAIN, train_ref=_bn("batch_norm1d0", True), state=_bn_state("batch_norm1d0"))
+# bigger batch norms for the training kernels (runtime/batch_norm.c): planes longer than a vector
+# with a tail (9 x 11), and one above the kernels' parallel size (64 x 8 x 8 x 9)
+op("batch_norm_big", "batch_norm(a, momentum = {momentum})", _bn("batch_norm0", False),
+   [v({"momentum": 0.1}, a=(5, 6, 9, 11)), v({"momentum": 0.2}, a=(64, 8, 8, 9))],
+   domain=BN_DOMAIN, train_ref=_bn("batch_norm0", True), state=_bn_state("batch_norm0"))
+# the primitives themselves (ops_bnorm.c): batch_stats = (mean, biased variance) per channel; batch_normalize
+# with its own batch's statistics is F.batch_norm in training, gradients through the statistics included
+op("batch_stats", "batch_stats(a)",
+   lambda p: torch.stack([p["a"].mean(dim=[d for d in range(p["a"].dim()) if d != 1]),
+                          p["a"].var(dim=[d for d in range(p["a"].dim()) if d != 1], unbiased=False)]),
+   [v(a=(4, 3, 5, 5)), v(a=(6, 4)), v(a=(2, 3, 17)), v(a=(1, 2, 3, 3))])
+op("batch_normalize", "batch_normalize(a, batch_stats(a), b, c, eps = {eps})",
+   lambda p, eps: F.batch_norm(p["a"], None, None, p["b"], p["c"], training=True, eps=eps),
+   [v({"eps": 1e-5}, a=(4, 3, 5, 5), b=(3,), c=(3,)), v({"eps": 0.1}, a=(6, 4), b=(4,), c=(4,)),
+    v({"eps": 1e-3}, a=(3, 5, 17), b=(5,), c=(5,)), v({"eps": 1e-5}, a=(33, 7, 10, 13), b=(7,), c=(7,))])
+# with statistics that are not x's own (here a constant pair): the plain rule, gradients to the statistics too
+op("batch_normalize_given", "batch_normalize(a, d, b, c)",
+   lambda p: (p["a"] - p["d"][0].reshape(1, -1, 1, 1)) / torch.sqrt(p["d"][1].reshape(1, -1, 1, 1) + 1e-5)
+   * p["b"].reshape(1, -1, 1, 1) + p["c"].reshape(1, -1, 1, 1),
+   [v(a=(2, 3, 4, 5), b=(3,), c=(3,), d=(2, 3))], domain={"d": "pos"})
 
 # ---- convolution and pooling (stdlib/conv.dln over the conv/pool primitives) ---------------
 CONV = lambda **kw: dict(dict(stride=1, pad=0, dil=1, groups=1), **kw)

@@ -55,6 +55,8 @@ typedef struct gc_case {
     int classes;          /* for D_LABEL */
     int zero_grad;        /* stop_grad: the analytic gradient must be 0 (FD sees through it) */
     int no_vjp;           /* differentiating it must fail with a message (attention_grad: no second derivative) */
+    int own_stats;        /* batch_normalize: its stats operand is batch_stats(a), not an input (the training
+                             case, whose VJP gives x the gradient through the statistics in one kernel) */
     int declared;         /* a custom gradient (with_grad, clamp_grad): compared with the declared rule
                              (declared_grad), not with finite differences of the value */
 } gc_case;
@@ -289,6 +291,20 @@ static const gc_case cases[] = {
     {OP_layer_norm, A3("N,T,4", "4", "4", D_ANY, D_ANY, D_ANY), .f0 = 1e-3, .n = 2},
     {OP_layer_norm, A3("7", "7", "7", D_ANY, D_ANY, D_ANY), .f0 = 1e-5},
     {OP_layer_norm_grad, A3("N,4", "4", "N,4", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 1e-5, .no_vjp = 1},
+    /* batch norm in training (f0 = eps): batch_stats(x) -> [2, C]; batch_normalize(x, stats, weight, bias) with
+       given statistics (the plain rule, gradients to the statistics too) and with x's own (own_stats: x, weight,
+       bias; the gradient through the statistics); batch_norm_sums: x, stats, gy; batch_norm_dx: x, stats, weight,
+       gy, sums */
+    {OP_batch_stats, A1("N,3,2,2", D_ANY)},
+    {OP_batch_stats, A1("N,4", D_ANY), .n = 5},
+    {OP_batch_stats, A1("2,3,5", D_ANY)},
+    {OP_batch_normalize, .shape = {"N,3,4", "2,3", "3", "3"}, .dom = {D_ANY, D_POS, D_ANY, D_ANY}, .f0 = 1e-5},
+    {OP_batch_normalize, .shape = {"N,2", "2,2", "2", "2"}, .dom = {D_ANY, D_POS, D_ANY, D_ANY}, .f0 = 0.1},
+    {OP_batch_normalize, A3("N,3,2,2", "3", "3", D_ANY, D_ANY, D_ANY), .own_stats = 1, .f0 = 1e-5},
+    {OP_batch_normalize, A3("N,4", "4", "4", D_ANY, D_ANY, D_ANY), .own_stats = 1, .f0 = 1e-3, .n = 5},
+    {OP_batch_normalize, A3("1,2,7", "2", "2", D_ANY, D_ANY, D_ANY), .own_stats = 1, .f0 = 0.5},
+    {OP_batch_norm_sums, A3("N,3,4", "2,3", "N,3,4", D_ANY, D_POS, D_ANY), .f0 = 1e-5, .no_vjp = 1},
+    {OP_batch_norm_dx, .shape = {"N,3,4", "2,3", "3", "N,3,4", "2,3"}, .f0 = 1e-5, .no_vjp = 1},
     /* NT-Xent of two views (f0 = temperature): a run-time batch, a larger one at a low temperature, one sample;
        nt_xent_grad: z1, z2, gy (i = {0 dz1 | 1 dz2}) */
     {OP_nt_xent, A2("N,4", "N,4", D_ANY, D_ANY), .f0 = 0.5},
@@ -378,7 +394,13 @@ static int build(gc_graph *gg, const gc_case *c, char *why, int whylen) {
         ir_shape t = parse_shape(c->target);
         ir_attrs_set_shape(&a, 0, &t);
     }
-    ir_node *y = ir_add(g, NULL, (src_loc){0}, c->op, in, gg->n_in, &a);
+    ir_node *own[4], **operands = in;
+    int n_operands = gg->n_in;
+    if (c->own_stats) { /* x, batch_stats(x), weight, bias */
+        own[0] = in[0], own[1] = ir_un(g, OP_batch_stats, in[0]), own[2] = in[1], own[3] = in[2];
+        operands = own, n_operands = 4;
+    }
+    ir_node *y = ir_add(g, NULL, (src_loc){0}, c->op, operands, n_operands, &a);
     if (!y) return snprintf(why, (size_t)whylen, "the shape rule rejected the case"), 0;
     if (y->dtype == IR_I32) y = ir_un(g, OP_cast_f32, y); /* integer results (indices): zero gradient */
     ir_node *r = ir_input_node(g, "R", IR_F32, &y->shape, (src_loc){0});

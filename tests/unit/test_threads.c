@@ -297,6 +297,23 @@ static void test_emitted_layer_norm_threads(void)
     free(x), free(label);
 }
 
+/* batch_norm in training over 61 images of 8 x 12 x 12 after a convolution
+ * (above runtime/batch_norm.c's parallel size, a batch not divisible by the
+ * thread count): the statistics and the two sums per channel run on one
+ * thread each, so the weight's gradient (sum gy * xhat) and dx (which flows
+ * on into the convolution's weight gradient) keep their bits. */
+static void test_emitted_batch_norm_threads(void)
+{
+    static const char *src =
+        "model bn(x: f32[N, 3, 12, 12]) -> f32[N, 8, 12, 12] {\n"
+        "    return conv2d(x, 8, kernel = 3, pad = 1) |> batch_norm |> relu\n"
+        "}\n"
+        REGRESSION_STEP("bn");
+    check_random_step(src, "batch_norm0.weight", 8, 61, 3 * 12 * 12, 8 * 12 * 12, 17, "batch_norm's weight gradient");
+    check_random_step(src, "conv2d0.weight", 8 * 3 * 3 * 3, 61, 3 * 12 * 12, 8 * 12 * 12, 17,
+                      "batch_norm's dx (the conv's weight gradient)");
+}
+
 /* nt_xent over 64 x 2 rows of 32 (above runtime/nt_xent.c's parallel size):
  * each row's log-sum-exp and gradient on one thread, the rows' losses added
  * in order, so the loss and both views' gradients (into dense1 and dense2)
@@ -366,6 +383,8 @@ void suite_threads(void)
     CU_add_test(s, "generated batched small products: same bits at 1, 2, 3 threads", test_emitted_batched_matmul_threads);
     CU_add_test(s, "generated layer_norm forward and backward: same bits at 1, 2, 3 threads",
                 test_emitted_layer_norm_threads);
+    CU_add_test(s, "generated batch_norm in training, forward and backward: same bits at 1, 2, 3 threads",
+                test_emitted_batch_norm_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
     CU_add_test(s, "generated nt_xent and its gradients: same bits at 1, 2, 3 threads", test_emitted_nt_xent_threads);
     CU_add_test(s, "generated cumsum and topk (argsort, gather): same bits at 1, 2, 3 threads",

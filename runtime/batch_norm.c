@@ -1,0 +1,158 @@
+/* batch_norm.c — batch normalization in training, forward and backward (the
+ * kernels of ops.def's batch_stats, batch_normalize, batch_norm_sums and
+ * batch_norm_dx).
+ *
+ * x is viewed as [n, c, p]: n samples, c channels, p positions per channel
+ * plane (H * W, or 1 for f32[N, C]). A channel's M = n * p elements are n
+ * planes of p contiguous floats, so every kernel walks planes:
+ *
+ *     stats  = [mean; var]                       (biased variance)
+ *     y      = (x - mean) * (rstd * w) + b       rstd = 1 / sqrt(var + eps)
+ *     sums   = [sum gy; sum gy * xhat]           xhat = (x - mean) * rstd
+ *     dx     = rstd * w * (gy - sums0 / M - xhat * sums1 / M)
+ *
+ * Sums are safe and thread-count independent: a plane is summed in float
+ * over LANES partial accumulators added in a fixed order (short: at most a
+ * few thousand elements), and the planes' sums are added in double, one
+ * channel on one thread, in order. The statistics take one pass: the sums
+ * are of x - k, k the mean of the channel's first plane, so the variance
+ * E[(x-k)^2] - E[x-k]^2 does not cancel as E[x^2] - E[x]^2 would when the
+ * mean is large against the spread. The elementwise kernels
+ * share planes among threads; each element's value does not depend on who
+ * computes it. */
+#pragma GCC optimize("O3", "no-trapping-math")
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "dlnrt.h"
+#include "lanes_internal.h"
+
+/* Below this many elements a call stays on one thread. */
+#define BN_PARALLEL_WORK 32768
+/* Channels whose sums one call of stats_block / grad_sums_block keeps. */
+#define BN_BLOCK 64
+/* Cloned for AVX-512, AVX2 and baseline x86-64 (lanes_internal.h). */
+#define BN_CLONES DL_LANE_CLONES
+
+/* Sum over one plane of x - shift (shift = 0: the plain sum), and of its squares when sq is set. */
+INLINE void plane_sums(const float *x, int64_t p, float shift, float *sum, float *sq) {
+    vf a = {0}, q = {0};
+    int64_t j = 0;
+    for (; j + LANES <= p; j += LANES) {
+        const vf d = load(x + j) - shift;
+        a += d;
+        q += d * d;
+    }
+    float s = hsum(a), s2 = hsum(q);
+    for (; j < p; j++) s += x[j] - shift, s2 += (x[j] - shift) * (x[j] - shift);
+    *sum = s;
+    if (sq) *sq = s2;
+}
+
+/* The statistics of channels [c0, c1), c1 - c0 <= BN_BLOCK, walking x in
+ * memory order (image by image, the block's planes in turn) rather than
+ * channel by channel, whose jumps of c * p floats defeat the prefetcher when
+ * planes are short. Each channel's sums still run over the images in order,
+ * so the bits do not depend on how channels are blocked. The sums are
+ * shifted by k, the mean of the channel's first plane (close to the
+ * channel's mean, so E[d^2] - E[d]^2 in double does not cancel); mean = k +
+ * E[d]. */
+BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1,
+                                  float *stats) {
+    float k[BN_BLOCK], ps, pq;
+    double s[BN_BLOCK] = {0}, q[BN_BLOCK] = {0};
+    for (int64_t ch = c0; ch < c1; ch++) /* an empty batch has no first plane: NaN statistics, as torch.mean */
+        k[ch - c0] = n > 0 && p > 0 ? (plane_sums(x + ch * p, p, 0.0f, &ps, NULL), ps / (float)p) : 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = c0; ch < c1; ch++) {
+            plane_sums(x + (i * c + ch) * p, p, k[ch - c0], &ps, &pq);
+            s[ch - c0] += ps, q[ch - c0] += pq;
+        }
+    const double m = (double)(n * p);
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const double e = s[ch - c0] / m;
+        stats[ch] = (float)(k[ch - c0] + e);
+        const double v = q[ch - c0] / m - e * e;
+        stats[c + ch] = (float)(v < 0 ? 0 : v); /* rounding may dip below 0; a NaN stays NaN */
+    }
+}
+
+/* [sum gy; sum gy * (x - mean)] of channels [c0, c1), in memory order as stats_block. */
+BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *stats, int64_t n, int64_t c,
+                                      int64_t p, int64_t c0, int64_t c1, double *sg, double *sgd) {
+    for (int64_t ch = c0; ch < c1; ch++) sg[ch - c0] = sgd[ch - c0] = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = c0; ch < c1; ch++) {
+            const float *xr = x + (i * c + ch) * p, *gr = gy + (i * c + ch) * p, mean = stats[ch];
+            vf a = {0}, b = {0};
+            int64_t j = 0;
+            for (; j + LANES <= p; j += LANES) {
+                const vf g = load(gr + j);
+                a += g;
+                b += g * (load(xr + j) - mean);
+            }
+            float ps = hsum(a), pt = hsum(b);
+            for (; j < p; j++) ps += gr[j], pt += gr[j] * (xr[j] - mean);
+            sg[ch - c0] += ps, sgd[ch - c0] += pt;
+        }
+}
+
+/* Channels per block: all of a thread's share (up to BN_BLOCK), so one thread walks x in order. */
+static int64_t block_of(int64_t n, int64_t c, int64_t p) {
+    const int64_t nt = n * c * p >= BN_PARALLEL_WORK ? omp_get_max_threads() : 1;
+    const int64_t b = (c + nt - 1) / nt;
+    return b < BN_BLOCK ? (b > 0 ? b : 1) : BN_BLOCK;
+}
+
+BN_CLONES static void plane_normalize(const float *restrict x, float *restrict y, int64_t p, float mean, float k,
+                                      float b) {
+    for (int64_t j = 0; j < p; j++) y[j] = (x[j] - mean) * k + b;
+}
+
+BN_CLONES static void plane_dx(const float *restrict x, const float *restrict gy, float *restrict dx, int64_t p,
+                               float mean, float k, float mg, float c2) {
+    for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] - mg - (x[j] - mean) * c2);
+}
+
+void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t p) {
+    const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
+#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
+    for (int64_t b = 0; b < blocks; b++) stats_block(x, n, c, p, b * bs, b * bs + bs < c ? b * bs + bs : c, stats);
+}
+
+void dl_batch_norm(const float *x, const float *stats, const float *w, const float *b, float *y, int64_t n, int64_t c,
+                   int64_t p, float eps) {
+#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && n * c > 1)
+    for (int64_t q = 0; q < n * c; q++) {
+        const int64_t ch = q % c;
+        const float k = w[ch] / sqrtf(stats[c + ch] + eps);
+        plane_normalize(x + q * p, y + q * p, p, stats[ch], k, b[ch]);
+    }
+}
+
+void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, float *sums, int64_t n, int64_t c,
+                        int64_t p, float eps) {
+    const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
+#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        const int64_t c0 = b * bs, c1 = c0 + bs < c ? c0 + bs : c;
+        double sg[BN_BLOCK], sgd[BN_BLOCK];
+        grad_sums_block(x, gy, stats, n, c, p, c0, c1, sg, sgd);
+        for (int64_t ch = c0; ch < c1; ch++) {
+            sums[ch] = (float)sg[ch - c0];
+            sums[c + ch] = (float)(sgd[ch - c0] / sqrt((double)stats[c + ch] + eps));
+        }
+    }
+}
+
+void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *sums, float *dx,
+                      int64_t n, int64_t c, int64_t p, float eps) {
+    const float m = (float)(n * p);
+#pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && n * c > 1)
+    for (int64_t q = 0; q < n * c; q++) {
+        const int64_t ch = q % c;
+        const float rstd = 1.0f / sqrtf(stats[c + ch] + eps);
+        plane_dx(x + q * p, gy + q * p, dx + q * p, p, stats[ch], rstd * w[ch], sums[ch] / m, rstd * (sums[c + ch] / m));
+    }
+}
