@@ -51,6 +51,7 @@ static const struct {
 } header_pieces[] = {
     {"dl_expf", "static inline float dl_expf(", "\n}\n"},
     {"dl_erff", "static inline float dl_erff(", "\n}\n"},
+    {"dl_tanhf", "static inline float dl_tanhf(", "\n}\n"},
     {"dl_fminf", "static inline float dl_fminf(", "}\n"},
     {"dl_fmaxf", "static inline float dl_fmaxf(", "}\n"},
     {"dl_conv2d_geom", "typedef struct dl_conv2d_geom {", "} dl_conv2d_geom;\n"},

@@ -104,6 +104,11 @@ int emit_group_members(emit_ctx *c, const ir_node *root, const ir_node *const **
  * non-elementwise node) in c->defs and write its call to c->calls.
  * Returns 0, or -1 after a diagnostic. */
 int emit_kernel(emit_ctx *c, const ir_node *n);
+/* A kernel body whose every OpenMP directive has a run-time if() over the
+ * sizes, rewritten as `if (any condition) { body } else { body without
+ * directives }` so small sizes never enter libgomp; other bodies unchanged
+ * (emit_serial.c). */
+const char *emit_serial_twin(emit_ctx *c, const char *body);
 /* Prints to err every op of ops.def that has no way to be emitted; returns
  * their number (0 = the table is complete). */
 int emit_check_table(FILE *err);

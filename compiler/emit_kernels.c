@@ -1401,7 +1401,7 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
     if (c->uses_seed) fprintf(d, ", uint64_t seed");
     if (c->uses_pos) fprintf(d, ", int64_t pos");
     if (c->extra_params) fprintf(d, ", %s", c->extra_params);
-    fprintf(d, ")\n{\n%s}\n\n", body);
+    fprintf(d, ")\n{\n%s}\n\n", emit_serial_twin(c, body));
     fclose(d);
     const char *const *same = emit_share_find(c->share, def, &name, 1);
     if (same) name = same[0];

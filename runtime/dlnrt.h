@@ -1384,6 +1384,28 @@ static inline float dl_expf(float x)
     return p * a * b;
 }
 
+/* tanh for generated loops, branch-free like dl_expf (so LSTM and RNN gate
+ * loops vectorize; libm's tanhf, through expm1f, was a third of an LSTM's
+ * batch-1 inference). |x| < 0.55: the odd Taylor series to x^15 (the next
+ * term is below 4.2e-8 relative there); above, 1 - 2 / (e^(2|x|) + 1), where
+ * no cancellation amplifies dl_expf's error by more than 1x. Within 3e-7
+ * relative of tanh (tests/unit/test_rt_numerics.c); NaN gives NaN, +-0 keeps
+ * its sign, large |x| gives +-1. */
+static inline float dl_tanhf(float x)
+{
+    const float ax = x < 0.0f ? -x : x, x2 = x * x;
+    float p = -1.45583438705e-3f;
+    p = p * x2 + 3.59212803657e-3f;
+    p = p * x2 + -8.86323552990e-3f;
+    p = p * x2 + 2.18694885362e-2f;
+    p = p * x2 + -5.39682539683e-2f;
+    p = p * x2 + 1.33333333333e-1f;
+    p = p * x2 + -3.33333333333e-1f;
+    const float small = x * (1.0f + x2 * p); /* (x + x*x2*p would turn -0 into +0) */
+    const float big = 1.0f - 2.0f / (dl_expf(2.0f * ax) + 1.0f);
+    return ax < 0.55f || ax != ax ? small : (x < 0.0f ? -big : big);
+}
+
 static inline float dl_erff(float x)
 {
     const float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x), x2 = c * c;

@@ -30,10 +30,12 @@
  *
  * Tiny products skip packing entirely (a simple row-times-panel loop), and
  * matrix-vector shapes (M = 1 or N = 1: batch-1 inference) become contiguous
- * dot products, since packing would cost as much as the multiply there.
+ * dot products eight rows at a time (gemm_small.c), since packing would cost
+ * as much as the multiply there.
  * Building with -DDL_USE_CBLAS sends everything to cblas_sgemm instead. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "dlnrt.h"
+#include "gemm_internal.h"
 #include "scratch_internal.h"
 
 #include <sched.h>
@@ -441,38 +443,6 @@ static void dl_sgemm_small(int trans_a, int trans_b, int64_t M, int64_t N, int64
     }
 }
 
-/* Dot product with 16 independent lanes (so it vectorizes without
- * reassociation flags); cloned for AVX2/AVX-512 by the loader (ifunc). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static float dl_dot(const float *restrict a, const float *restrict b, int64_t n)
-{
-    float acc[16] = {0};
-    int64_t p = 0;
-    for (; p + 16 <= n; p += 16)
-        for (int k = 0; k < 16; k++) acc[k] += a[p + k] * b[p + k];
-    float s = 0.0f;
-    for (; p < n; p++) s += a[p] * b[p];
-    for (int k = 0; k < 16; k++) s += acc[k];
-    return s;
-}
-
-/* Matrix-vector products (batch-1 inference, N = 1 heads): every output is a
- * dot product of two contiguous K-vectors, and packing would cost as much as
- * the multiply. `v` is the vector (contiguous), rows of `Mat` have stride ld;
- * out[i * out_stride] for i < rows. */
-static void dl_gemv_rows(int64_t rows, int64_t K, float alpha, const float *Mat, int64_t ld, const float *v,
-                         float beta, float *out, int64_t out_stride, int parallel)
-{
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t i = 0; i < rows; i++) {
-        float d = alpha * dl_dot(Mat + i * ld, v, K);
-        float *o = out + i * out_stride;
-        *o = beta == 0.0f ? d : d + beta * *o;
-    }
-}
-
 /* Handles M == 1 with B transposed and N == 1 with A not transposed, the
  * cases where each output is a dot product of contiguous rows (a strided
  * vector operand is first copied). Returns 0 if it did the work. */
@@ -493,7 +463,7 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
             for (int64_t p = 0; p < K; p++) copy[p] = A[p * lda];
             v = copy;
         }
-        dl_gemv_rows(N, K, alpha, B, ldb, v, beta, C, 1, parallel);
+        dl_gemv_dot_isa(DL_GEMV_BEST, N, K, alpha, B, ldb, v, beta, C, 1, parallel);
     } else if (N == 1 && !trans_a) {      /* C[i, 0] = A[i, :] . op(B)[:, 0] */
         v = B;
         if (!trans_b && ldb != 1) {
@@ -501,7 +471,7 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
             for (int64_t p = 0; p < K; p++) copy[p] = B[p * ldb];
             v = copy;
         }
-        dl_gemv_rows(M, K, alpha, A, lda, v, beta, C, ldc, parallel);
+        dl_gemv_dot_isa(DL_GEMV_BEST, M, K, alpha, A, lda, v, beta, C, ldc, parallel);
     } else {
         return -1;
     }

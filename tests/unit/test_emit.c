@@ -482,6 +482,47 @@ static void test_mlp_train(void)
 }
 
 /* plan_verify catches overlapping live buffers. */
+/* The serial twin (emit_serial.c): a body whose directives all test the
+ * batch or symbol sizes becomes `if (conds) { body } else { body without
+ * directives }`; a directive without if(), or whose if() names a variable
+ * of the body, leaves the body as it was, and so does a body with none. */
+static void test_serial_twin(void)
+{
+    arena ar = {0};
+    emit_ctx c = {.ar = &ar};
+    const char *body = "    #pragma omp parallel for schedule(static) if((128 * n) >= 256)\n"
+                       "    for (int64_t i = 0; i < (128 * n); i++)\n"
+                       "        y[i] = x0[i];\n"
+                       "    #pragma omp parallel for schedule(static) collapse(2) if(sym1 >= DL_GEMM_PARALLEL_FLOPS)\n"
+                       "    for (int64_t j = 0; j < sym1; j++)\n"
+                       "        y[j] += 1.0f;\n";
+    const char *want = "    if (((128 * n) >= 256) || (sym1 >= DL_GEMM_PARALLEL_FLOPS)) {\n"
+                       "        #pragma omp parallel for schedule(static) if((128 * n) >= 256)\n"
+                       "        for (int64_t i = 0; i < (128 * n); i++)\n"
+                       "            y[i] = x0[i];\n"
+                       "        #pragma omp parallel for schedule(static) collapse(2) if(sym1 >= DL_GEMM_PARALLEL_FLOPS)\n"
+                       "        for (int64_t j = 0; j < sym1; j++)\n"
+                       "            y[j] += 1.0f;\n"
+                       "    } else { /* below every threshold: no OpenMP region */\n"
+                       "        for (int64_t i = 0; i < (128 * n); i++)\n"
+                       "            y[i] = x0[i];\n"
+                       "        for (int64_t j = 0; j < sym1; j++)\n"
+                       "            y[j] += 1.0f;\n"
+                       "    }\n";
+    CU_ASSERT_STRING_EQUAL(emit_serial_twin(&c, body), want);
+    static const char *const unchanged[] = {
+        "    #pragma omp parallel for schedule(static)\n    for (int64_t i = 0; i < 9; i++) y[i] = 0;\n",
+        "    const int64_t rows = n * 3;\n    #pragma omp parallel for schedule(static) if(rows >= 64)\n"
+        "    for (int64_t i = 0; i < rows; i++) y[i] = 0;\n",
+        "    for (int64_t i = 0; i < n; i++) y[i] = 0;\n",
+    };
+    for (size_t k = 0; k < sizeof unchanged / sizeof *unchanged; k++)
+        CU_ASSERT_STRING_EQUAL(emit_serial_twin(&c, unchanged[k]), unchanged[k]);
+    c.serial = 1; /* a conv epilogue's kernel has no directives to twin */
+    CU_ASSERT_STRING_EQUAL(emit_serial_twin(&c, body), body);
+    arena_free(&ar);
+}
+
 static void test_plan_verify_catches_overlap(void)
 {
     arena ar = {0};
@@ -595,6 +636,7 @@ void suite_emit(void)
     CU_add_test(s, "reductions and transpose", test_reductions_transpose);
     CU_add_test(s, "softmax and log_softmax", test_softmax);
     CU_add_test(s, "MLP train_step vs interpreter", test_mlp_train);
+    CU_add_test(s, "serial twin of size-conditional kernels", test_serial_twin);
     CU_add_test(s, "plan_verify catches overlaps", test_plan_verify_catches_overlap);
     CU_add_test(s, "data movement: concat, slice, pad, upsample and adjoints", test_movement_ops);
 }

@@ -4,6 +4,7 @@
  * NaN garbage, a call from inside a parallel region, the threaded paths at 1
  * and 2 threads, and bad arguments. */
 #include "dlnrt.h"
+#include "gemm_internal.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -149,6 +150,48 @@ static void test_gemm_bad_arguments(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "negative size"));
 }
 
+/* Each compiled variant of the matrix-vector kernel (portable, AVX2, AVX-512:
+ * those this CPU runs) against a double-precision reference: row counts
+ * around the 8-row block, K below, at and around the 16-lane step, padded
+ * rows, strided outputs, alpha/beta; and, at 1 and 2 threads, outputs
+ * identical bit for bit (a row's arithmetic must not depend on its block). */
+static void test_gemv_variants(void)
+{
+    static const int64_t shapes[][2] = {{1, 1}, {3, 5}, {8, 16}, {9, 17}, {15, 31}, {17, 128}, {23, 300}, {512, 128}};
+    static const dl_gemv_isa isas[] = {DL_GEMV_PORTABLE, DL_GEMV_AVX2, DL_GEMV_AVX512, DL_GEMV_BEST};
+    int ran = 0, failures = 0, saved = omp_get_max_threads();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (size_t q = 0; q < sizeof isas / sizeof *isas; q++) {
+            const int64_t rows = shapes[s][0], K = shapes[s][1], ld = K + (int64_t)s % 3, os = 1 + (int64_t)q % 2;
+            const float alpha = s % 2 ? -0.5f : 1.0f, beta = s % 3 == 1 ? 0.75f : 0.0f;
+            float *M = malloc(sizeof(float) * (size_t)(rows * ld)), *v = malloc(sizeof(float) * (size_t)K);
+            float *o0 = malloc(sizeof(float) * (size_t)(rows * os)), *o1 = malloc(sizeof(float) * (size_t)(rows * os)),
+                  *o2 = malloc(sizeof(float) * (size_t)(rows * os));
+            dl_fill_normal(M, rows * ld, 11, 1);
+            dl_fill_normal(v, K, 11, 2);
+            dl_fill_normal(o0, rows * os, 11, 3);
+            memcpy(o1, o0, sizeof(float) * (size_t)(rows * os));
+            memcpy(o2, o0, sizeof(float) * (size_t)(rows * os));
+            omp_set_num_threads(1);
+            if (dl_gemv_dot_isa(isas[q], rows, K, alpha, M, ld, v, beta, o1, os, 1) == 0) {
+                ran++;
+                omp_set_num_threads(2);
+                dl_gemv_dot_isa(isas[q], rows, K, alpha, M, ld, v, beta, o2, os, 1);
+                for (int64_t i = 0; i < rows; i++) {
+                    double ref = 0;
+                    for (int64_t p = 0; p < K; p++) ref += (double)M[i * ld + p] * v[p];
+                    ref = alpha * ref + (beta == 0.0f ? 0.0 : (double)beta * o0[i * os]);
+                    if (memcmp(&o1[i * os], &o2[i * os], sizeof(float))) failures++;
+                    if (fabs(o1[i * os] - ref) > 1e-5 * sqrt((double)K)) failures++;
+                }
+            }
+            free(M); free(v); free(o0); free(o1); free(o2);
+        }
+    omp_set_num_threads(saved);
+    CU_ASSERT(ran >= (int)(sizeof shapes / sizeof *shapes) * 2); /* the portable and the best variant always run */
+    CU_ASSERT_EQUAL(failures, 0);
+}
+
 void suite_rt_gemm(void)
 {
     CU_pSuite s = CU_add_suite("rt_gemm", NULL, NULL);
@@ -158,5 +201,6 @@ void suite_rt_gemm(void)
     CU_add_test(s, "beta = 0 ignores NaN in C", test_gemm_beta_zero_ignores_nan);
     CU_add_test(s, "serial inside a parallel region", test_gemm_inside_parallel_region);
     CU_add_test(s, "1 and 2 threads: tiles, gemv, alpha/beta", test_gemm_threads);
+    CU_add_test(s, "gemv variants vs reference, 1 = 2 threads", test_gemv_variants);
     CU_add_test(s, "bad arguments", test_gemm_bad_arguments);
 }
