@@ -11,6 +11,7 @@
  * channel multiplier, a batch of one, and one big enough to run in parallel. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,78 @@ static void test_depthwise_vs_generic(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_depthwise(&cases[i]);
 }
 
+/* The plain definition of a depthwise convolution (multiplier 1), in double:
+ * y = conv(x, w), gx and gw the gradients for the output gradient gy. */
+static void plain_depthwise(const dl_conv2d_geom *g, const float *x, const float *w, const float *gy, double *y,
+                            double *gx, double *gw)
+{
+    memset(y, 0, sizeof(double) * (size_t)(g->n * g->c * g->oh * g->ow));
+    memset(gx, 0, sizeof(double) * (size_t)(g->n * g->c * g->h * g->w));
+    memset(gw, 0, sizeof(double) * (size_t)(g->c * g->kh * g->kw));
+    for (int64_t p = 0; p < g->n * g->c; p++)
+        for (int64_t i = 0; i < g->oh; i++)
+            for (int64_t j = 0; j < g->ow; j++)
+                for (int64_t a = 0; a < g->kh; a++)
+                    for (int64_t b = 0; b < g->kw; b++) {
+                        const int64_t r = i * g->sh + a * g->dh - g->pt, q = j * g->sw + b * g->dw - g->pl;
+                        if (r < 0 || r >= g->h || q < 0 || q >= g->w) continue;
+                        const int64_t xi = (p * g->h + r) * g->w + q, yi = (p * g->oh + i) * g->ow + j;
+                        const int64_t wi = (p % g->c * g->kh + a) * g->kw + b;
+                        y[yi] += (double)w[wi] * x[xi];
+                        gx[xi] += (double)w[wi] * gy[yi];
+                        gw[wi] += (double)gy[yi] * x[xi];
+                    }
+}
+
+static double rel_err_d(const float *a, const double *b, int64_t n)
+{
+    double e = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs(b[i]));
+        if (d > e || isnan(d)) e = isnan(d) ? INFINITY : d;
+    }
+    return e;
+}
+
+/* conv_dw3.c's 3x3 padding-1 kernels (stride 1 and 2) against the plain
+ * loops, on random shapes: odd and even sizes down to 1x1, batch 1, and
+ * batches above the thread count with enough work for the parallel path. */
+static void test_dw3_vs_plain(void)
+{
+    unsigned seed = 777u;
+    for (int it = 0; it < 60; it++) {
+        seed = seed * 1664525u + 1013904223u;
+        const int64_t s = 1 + (seed >> 9) % 2, big = it % 5 == 4;
+        dl_conv2d_geom g = {.n = big ? 9 : 1 + (seed >> 11) % 3, .c = 1 + (seed >> 13) % (big ? 24 : 5),
+                            .h = 1 + (seed >> 17) % (big ? 33 : 12), .w = 1 + (seed >> 21) % (big ? 33 : 12),
+                            .kh = 3, .kw = 3, .sh = s, .sw = s, .pt = 1, .pb = 1, .pl = 1, .pr = 1, .dh = 1, .dw = 1};
+        if (it == 0) g.n = 1, g.c = 1, g.h = 1, g.w = 1;
+        g.oc = g.groups = g.c;
+        g.oh = out_size(g.h, 3, s, 1, 1, 1);
+        g.ow = out_size(g.w, 3, s, 1, 1, 1);
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.c * g.oh * g.ow, nw = g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *gy = malloc(sizeof(float) * ny);
+        float *y = malloc(sizeof(float) * ny), *gx = malloc(sizeof(float) * nx), *gw = malloc(sizeof(float) * nw);
+        double *ry = malloc(sizeof(double) * ny), *rgx = malloc(sizeof(double) * nx), *rgw = malloc(sizeof(double) * nw);
+        fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
+        for (int64_t i = 0; i < ny; i++) y[i] = NAN;
+        for (int64_t i = 0; i < nx; i++) gx[i] = NAN;
+        for (int64_t i = 0; i < nw; i++) gw[i] = NAN;
+        plain_depthwise(&g, x, w, gy, ry, rgx, rgw);
+        CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y), 0);
+        CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx), 0);
+        CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw), 0);
+        const double ey = rel_err_d(y, ry, ny), egx = rel_err_d(gx, rgx, nx), egw = rel_err_d(gw, rgw, nw);
+        if (ey > 1e-5 || egx > 1e-5 || egw > 1e-4)
+            fprintf(stderr, "dw3 n%ld c%ld %ldx%ld s%ld: y %g gx %g gw %g\n", (long)g.n, (long)g.c, (long)g.h,
+                    (long)g.w, (long)s, ey, egx, egw);
+        CU_ASSERT(ey < 1e-5);
+        CU_ASSERT(egx < 1e-5);
+        CU_ASSERT(egw < 1e-4);
+        free(x), free(w), free(gy), free(y), free(gx), free(gw), free(ry), free(rgx), free(rgw);
+    }
+}
+
 /* An empty batch writes a zero weight gradient and touches nothing else. */
 static void test_depthwise_empty_batch(void)
 {
@@ -119,5 +192,6 @@ void suite_conv_direct(void)
 {
     CU_pSuite s = CU_add_suite("conv_direct", NULL, NULL);
     CU_add_test(s, "depthwise kernels vs the generic im2col path", test_depthwise_vs_generic);
+    CU_add_test(s, "3x3 depthwise (stride 1, 2) vs plain loops", test_dw3_vs_plain);
     CU_add_test(s, "depthwise with an empty batch", test_depthwise_empty_batch);
 }

@@ -1,0 +1,133 @@
+/* dw_bench.c — the depthwise kernels (dl_conv2d_depthwise, _bwd_data,
+ * _bwd_weight) on MobileNetV2's depthwise layer shapes (bench/workloads/
+ * mobilenetv2.dln: 3x3, padding 1, 3x32x32 inputs), at batch 64 and batch 1.
+ *
+ * Built against libdlnrt.a alone it times the library's kernels. Built with
+ * -DDW_BENCH_OLD and an older conv_depthwise.o whose entry points were
+ * renamed to old_dl_* (objcopy --redefine-sym, see docs/performance.md),
+ * it times old and new side by side, alternating the two so machine load
+ * hits both alike, and prints the median of each and the speedup. Usage:
+ *
+ *   dw_bench [reps] [cpu]
+ *
+ * "cpu" times process CPU time (run it with OMP_NUM_THREADS=1): the
+ * steadier measure on a shared, busy machine. GFLOP/s count 2 * 9 per
+ * output pixel, as the op table does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlnrt.h"
+
+#ifdef DW_BENCH_OLD
+int old_dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+int old_dl_conv2d_depthwise_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+int old_dl_conv2d_depthwise_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
+#endif
+
+typedef struct shape {
+    int64_t n, c, h, s;
+} shape;
+
+static const shape shapes[] = {
+    {64, 96, 32, 1}, {64, 96, 32, 2}, {64, 144, 16, 1}, {64, 144, 16, 2}, {64, 192, 8, 1}, {64, 192, 8, 2},
+    {64, 384, 4, 1}, {1, 96, 32, 1},  {1, 96, 32, 2},   {1, 144, 16, 1},  {1, 144, 16, 2}, {1, 192, 8, 1},
+    {1, 192, 8, 2},  {1, 384, 4, 1},
+};
+
+static clockid_t timer = CLOCK_MONOTONIC;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(timer, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+typedef struct bufs {
+    dl_conv2d_geom g;
+    float *x, *w, *y, *gx, *gw;
+} bufs;
+
+/* op 0 forward, 1 data gradient, 2 weight gradient; old selects the renamed kernels. */
+static void run(bufs *b, int op, int old)
+{
+    (void)old;
+#ifdef DW_BENCH_OLD
+    if (old) {
+        if (op == 0) old_dl_conv2d_depthwise(&b->g, b->x, b->w, b->y);
+        if (op == 1) old_dl_conv2d_depthwise_bwd_data(&b->g, b->y, b->w, b->gx);
+        if (op == 2) old_dl_conv2d_depthwise_bwd_weight(&b->g, b->x, b->y, b->gw);
+        return;
+    }
+#endif
+    if (op == 0) dl_conv2d_depthwise(&b->g, b->x, b->w, b->y);
+    if (op == 1) dl_conv2d_depthwise_bwd_data(&b->g, b->y, b->w, b->gx);
+    if (op == 2) dl_conv2d_depthwise_bwd_weight(&b->g, b->x, b->y, b->gw);
+}
+
+/* Seconds per call: enough calls for ~20 ms. */
+static double time_calls(bufs *b, int op, int old)
+{
+    int calls = 0;
+    double t0 = now(), t;
+    do {
+        run(b, op, old);
+        calls++;
+    } while ((t = now() - t0) < 0.02);
+    return t / calls;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static float *rnd(int64_t n)
+{
+    float *v = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = (float)rand() / RAND_MAX - 0.5f;
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 7;
+    if (reps < 1 || reps > 64) reps = 7;
+    if (argc > 2 && strcmp(argv[2], "cpu") == 0) timer = CLOCK_PROCESS_CPUTIME_ID;
+    static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
+    printf("%-16s %-10s %9s %9s %8s %8s %7s\n", "shape", "op", "old ms", "new ms", "old GF/s", "new GF/s", "speedup");
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const shape *s = &shapes[si];
+        bufs b;
+        memset(&b.g, 0, sizeof b.g);
+        b.g.n = s->n, b.g.c = b.g.oc = b.g.groups = s->c, b.g.h = b.g.w = s->h, b.g.kh = b.g.kw = 3;
+        b.g.sh = b.g.sw = s->s, b.g.pt = b.g.pb = b.g.pl = b.g.pr = 1, b.g.dh = b.g.dw = 1;
+        b.g.oh = b.g.ow = (s->h - 1) / s->s + 1;
+        const int64_t nx = s->n * s->c * s->h * s->h, ny = s->n * s->c * b.g.oh * b.g.ow, nw = s->c * 9;
+        b.x = rnd(nx), b.w = rnd(nw), b.y = rnd(ny), b.gx = rnd(nx), b.gw = rnd(nw);
+        const double flops = 2.0 * 9.0 * (double)ny;
+        char name[32];
+        snprintf(name, sizeof name, "n%ld c%ld %ldx%ld s%ld", (long)s->n, (long)s->c, (long)s->h, (long)s->h,
+                 (long)s->s);
+        for (int op = 0; op < 3; op++) {
+            if (s->n == 1 && op > 0) continue; /* batch 1 is inference */
+            double t[2][64];
+            for (int r = 0; r < reps; r++)
+                for (int old = 0; old < 2; old++) t[old][r] = time_calls(&b, op, old);
+            qsort(t[0], (size_t)reps, sizeof(double), cmp);
+            qsort(t[1], (size_t)reps, sizeof(double), cmp);
+            double tn = t[0][reps / 2], to = t[1][reps / 2];
+#ifndef DW_BENCH_OLD
+            to = tn;
+#endif
+            printf("%-16s %-10s %9.4f %9.4f %8.1f %8.1f %6.2fx\n", name, ops[op], to * 1e3, tn * 1e3,
+                   flops / to * 1e-9, flops / tn * 1e-9, to / tn);
+            fflush(stdout);
+        }
+        free(b.x), free(b.w), free(b.y), free(b.gx), free(b.gw);
+    }
+    return 0;
+}
