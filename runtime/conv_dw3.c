@@ -69,28 +69,50 @@ static int dw3_parallel(const dl_conv2d_geom *g)
     return (double)g->n * (double)g->c * (double)(g->oh * g->ow) * 9.0 >= DW3_PAR_MACS && !DL_IN_PARALLEL();
 }
 
-/* dst[j] = xr[s*j + off] where that column exists, else 0 (j < n); a NULL
+/* dst[j] = xr[2*j + off] where that column exists, else 0 (j < n); a NULL
  * xr is a padding row. Inlined into build_views' clones: an out-of-line
  * call per row (through the clone dispatcher) cost more than the copy on
- * the 4- and 8-wide planes. */
-static inline void gather_row(float *restrict dst, const float *restrict xr, int64_t w, int64_t n, int64_t s,
-                                  int64_t off)
+ * the 4- and 8-wide planes. GCC de-interleaves with shuffles, not gathers;
+ * simdlen(8): with 16-lane vectors an 8- or 4-float row would run entirely
+ * in the scalar remainder. */
+static inline void gather_row2(float *restrict dst, const float *restrict xr, int64_t w, int64_t n, int64_t off)
 {
-    int64_t lo = off < 0 ? (-off + s - 1) / s : 0, hi = (w - off + s - 1) / s;
+    int64_t lo = off < 0 ? (-off + 1) / 2 : 0, hi = (w - off + 1) / 2;
     if (!xr) lo = hi = n;
     if (hi > n) hi = n;
     if (lo > hi) lo = hi;
     for (int64_t j = 0; j < lo; j++) dst[j] = 0.0f;
-    if (s == 1) { /* not memcpy: a libc call per 4- to 32-float row costs more than the copy */
-        const float *restrict xs = xr + off;
-#pragma omp simd
-        for (int64_t j = lo; j < hi; j++) dst[j] = xs[j];
-    } else {
-        const float *restrict xs = xr + off; /* s == 2: GCC de-interleaves with shuffles, not gathers */
-#pragma omp simd
-        for (int64_t j = lo; j < hi; j++) dst[j] = xs[2 * j];
-    }
+    const float *restrict xs = xr + off;
+#pragma omp simd simdlen(8)
+    for (int64_t j = lo; j < hi; j++) dst[j] = xs[2 * j];
     for (int64_t j = hi; j < n; j++) dst[j] = 0.0f;
+}
+
+/* Stride 1's view of column shift b - 1 (v: h + 2 rows of w): the plane
+ * copied whole, shifted by one float, then the column that wrapped round
+ * zeroed — long loops, where a copy per 4- or 8-float row ran in the
+ * vector loop's scalar remainder. */
+static inline void shifted_plane(float *restrict v, const float *restrict x, int64_t h, int64_t w, int64_t b)
+{
+    const int64_t hw = h * w;
+    float *restrict in = v + w;
+    for (int64_t j = 0; j < w; j++) v[j] = 0.0f, in[hw + j] = 0.0f;
+    if (b == 1) {
+#pragma omp simd
+        for (int64_t t = 0; t < hw; t++) in[t] = x[t];
+        return;
+    }
+    if (b == 0) {
+        in[0] = 0.0f;
+#pragma omp simd
+        for (int64_t t = 1; t < hw; t++) in[t] = x[t - 1];
+        for (int64_t r = 0; r < h; r++) in[r * w] = 0.0f;
+        return;
+    }
+    in[hw - 1] = 0.0f;
+#pragma omp simd
+    for (int64_t t = 0; t < hw - 1; t++) in[t] = x[t + 1];
+    for (int64_t r = 0; r < h; r++) in[r * w + w - 1] = 0.0f;
 }
 
 /* Floats of scratch the nine views of one plane take. */
@@ -101,24 +123,60 @@ static int64_t views_floats(const dl_conv2d_geom *g)
 
 /* The nine tap views of the h x w plane x in buf (views_floats long):
  * p[a*3 + b][t] is what tap (a, b) reads for output t < oh*ow. */
+/* Stride 2, even w: x row r split once into its even columns (view b = 1)
+ * and odd columns (b = 2), and the odd ones again shifted right by one
+ * (b = 0, a zero in column 0): one de-interleave per row instead of three
+ * strided gathers. d[b] is the destination row of view b. */
+static inline void split_row(float *const d[3], const float *restrict xr, int64_t ow)
+{
+    float *restrict d0 = d[0], *restrict d1 = d[1], *restrict d2 = d[2];
+#pragma omp simd simdlen(8)
+    for (int64_t j = 0; j < ow; j++) {
+        d1[j] = xr[2 * j];
+        d2[j] = xr[2 * j + 1];
+    }
+    d0[0] = 0.0f;
+#pragma omp simd simdlen(8)
+    for (int64_t j = 1; j < ow; j++) d0[j] = xr[2 * j - 1];
+}
+
 DW3_CLONES static void build_views(const dl_conv2d_geom *g, const float *x, float *buf, const float *p[9])
 {
-    const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow;
-    for (int64_t b = 0; b < 3; b++) {
-        if (g->sh == 1) { /* rows -1 .. h, columns shifted by b - 1 */
+    const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow, vs = (2 * oh + 1) * ow;
+    if (g->sh == 1) {
+        for (int64_t b = 0; b < 3; b++) { /* rows -1 .. h, columns shifted by b - 1 */
             float *v = buf + b * (h + 2) * w;
-            for (int64_t r = 0; r < h + 2; r++)
-                gather_row(v + r * w, r >= 1 && r <= h ? x + (r - 1) * w : NULL, w, w, 1, b - 1);
+            shifted_plane(v, x, h, w, b);
             for (int64_t a = 0; a < 3; a++) p[a * 3 + b] = v + a * w;
-            continue;
         }
-        float *even = buf + b * (2 * oh + 1) * ow, *odd = even + oh * ow; /* rows 2i; rows 2i - 1, i = 0 .. oh */
-        for (int64_t i = 0; i < oh; i++) gather_row(even + i * ow, x + 2 * i * w, w, ow, 2, b - 1);
-        for (int64_t i = 0; i <= oh; i++) {
-            const int64_t r = 2 * i - 1;
-            gather_row(odd + i * ow, r >= 0 && r < h ? x + r * w : NULL, w, ow, 2, b - 1);
-        }
+        return;
+    }
+    /* view b: oh rows 2i (a = 1), then oh + 1 rows 2i - 1 (a = 0; a = 2 one row on) */
+    for (int64_t b = 0; b < 3; b++) {
+        float *even = buf + b * vs, *odd = even + oh * ow;
         p[b] = odd, p[3 + b] = even, p[6 + b] = odd + ow;
+    }
+    if (w % 2) { /* the last odd column is padding: the general gather */
+        for (int64_t b = 0; b < 3; b++) {
+            float *even = buf + b * vs, *odd = even + oh * ow;
+            for (int64_t i = 0; i < oh; i++) gather_row2(even + i * ow, x + 2 * i * w, w, ow, b - 1);
+            for (int64_t i = 0; i <= oh; i++) {
+                const int64_t r = 2 * i - 1;
+                gather_row2(odd + i * ow, r >= 0 && r < h ? x + r * w : NULL, w, ow, b - 1);
+            }
+        }
+        return;
+    }
+    for (int64_t r = 0; r < h; r++) {
+        const int64_t row = r % 2 ? oh + (r + 1) / 2 : r / 2;
+        float *const d[3] = {buf + row * ow, buf + vs + row * ow, buf + 2 * vs + row * ow};
+        split_row(d, x + r * w, ow);
+    }
+    for (int64_t b = 0; b < 3; b++) { /* row -1, and row h when h is odd */
+        float *odd = buf + b * vs + oh * ow;
+        for (int64_t j = 0; j < ow; j++) odd[j] = 0.0f;
+        if (h % 2)
+            for (int64_t j = 0; j < ow; j++) odd[oh * ow + j] = 0.0f;
     }
 }
 
@@ -186,7 +244,7 @@ DW3_CLONES static void s2_data_row(int64_t r, int64_t w, const float *restrict g
     const int64_t half = w / 2;
     if (r % 2 == 0) {
         const float k3 = k[3], k4 = k[4], k5 = k[5];
-#pragma omp simd
+#pragma omp simd simdlen(8)
         for (int64_t n = 0; n < half; n++) {
             gxr[2 * n] = k4 * g0[n];
             gxr[2 * n + 1] = k5 * g0[n] + k3 * g0[n + 1];
@@ -195,7 +253,7 @@ DW3_CLONES static void s2_data_row(int64_t r, int64_t w, const float *restrict g
         return;
     }
     const float k0 = k[0], k1 = k[1], k2 = k[2], k6 = k[6], k7 = k[7], k8 = k[8];
-#pragma omp simd
+#pragma omp simd simdlen(8)
     for (int64_t n = 0; n < half; n++) {
         gxr[2 * n] = k7 * g0[n] + k1 * g1[n];
         gxr[2 * n + 1] = (k8 * g0[n] + k6 * g0[n + 1]) + (k2 * g1[n] + k0 * g1[n + 1]);
