@@ -37,6 +37,7 @@
  * over images; each thread owns whole gw rows, in image order, so the bits
  * do not depend on the thread count). Compiled for AVX-512, AVX2 and
  * baseline x86-64 and chosen at load time, as the rest of the runtime. */
+#include <omp.h>
 #include <string.h>
 
 #include "conv_dw3_internal.h"
@@ -140,7 +141,7 @@ static inline void split_row(float *const d[3], const float *restrict xr, int64_
     for (int64_t j = 1; j < ow; j++) d0[j] = xr[2 * j - 1];
 }
 
-DW3_CLONES static void build_views(const dl_conv2d_geom *g, const float *x, float *buf, const float *p[9])
+static inline void build_views(const dl_conv2d_geom *g, const float *x, float *buf, const float *p[9])
 {
     const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow, vs = (2 * oh + 1) * ow;
     if (g->sh == 1) {
@@ -182,7 +183,7 @@ DW3_CLONES static void build_views(const dl_conv2d_geom *g, const float *x, floa
 
 /* y[t] = sum over the taps of w[k] * p[k][t], t < len. Three partial sums so
  * the adds are not one nine-long dependency chain. */
-DW3_CLONES static void taps_sum(const float *const p[9], const float *w, int64_t len, float *restrict y)
+static inline void taps_sum(const float *const p[9], const float *w, int64_t len, float *restrict y)
 {
     const float *restrict p0 = p[0], *restrict p1 = p[1], *restrict p2 = p[2], *restrict p3 = p[3];
     const float *restrict p4 = p[4], *restrict p5 = p[5], *restrict p6 = p[6], *restrict p7 = p[7];
@@ -208,7 +209,7 @@ typedef float dw3_uvec __attribute__((vector_size(32), aligned(4), may_alias)); 
 #define DW3_LANES 8
 #define vload(p) (*(const dw3_uvec *)(p))
 
-DW3_CLONES static void taps_dot(const float *const p[9], const float *restrict gy, int64_t len, dw3_vec *acc,
+static inline void taps_dot(const float *const p[9], const float *restrict gy, int64_t len, dw3_vec *acc,
                                 float *tail)
 {
     dw3_vec s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], s4 = acc[4], s5 = acc[5], s6 = acc[6], s7 = acc[7];
@@ -238,7 +239,7 @@ static void prefetch_plane(const float *v, int64_t floats)
 /* One gx row r (w wide) at stride 2 from gy rows g0 = gy[r/2] and, for an
  * odd r, g1 = gy[r/2 + 1]; gy rows carry one zero past their end (and g1 is
  * a zero row past the last one), so n + 1 needs no test. */
-DW3_CLONES static void s2_data_row(int64_t r, int64_t w, const float *restrict g0, const float *restrict g1,
+static inline void s2_data_row(int64_t r, int64_t w, const float *restrict g0, const float *restrict g1,
                                    const float *k, float *restrict gxr)
 {
     const int64_t half = w / 2;
@@ -261,24 +262,40 @@ DW3_CLONES static void s2_data_row(int64_t r, int64_t w, const float *restrict g
     if (w % 2) gxr[w - 1] = k7 * g0[half] + k1 * g1[half];
 }
 
-/* The forward over all planes; rotate: with each kernel turned by 180
- * degrees (the stride-1 data gradient). */
-static int forward_planes(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate)
+/* Planes [p0, p1) of the forward (rotate: with each kernel turned by 180
+ * degrees, the stride-1 data gradient); buf is the thread's scratch. One
+ * clone dispatch per thread, not per plane: at batch 1 a plane is 16 to
+ * 1024 outputs. */
+DW3_CLONES static void forward_range(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate,
+                                     int64_t p0, int64_t p1, float *buf)
 {
-    const int64_t pairs = g->n * g->c, plane_in = g->h * g->w, plane_out = g->oh * g->ow;
-    int failed = 0;
-#pragma omp parallel for schedule(static) if (dw3_parallel(g)) reduction(| : failed)
-    for (int64_t p = 0; p < pairs; p++) {
-        float *buf = dl_scratch(DL_SCRATCH_CONV, views_floats(g));
-        if (!buf) {
-            failed = 1;
-            continue;
-        }
+    const int64_t plane_in = g->h * g->w, plane_out = g->oh * g->ow;
+    for (int64_t p = p0; p < p1; p++) {
         const float *v[9], *k = w + (p % g->c) * 9;
         float turned[9];
         for (int t = 0; t < 9; t++) turned[t] = k[8 - t];
         build_views(g, x + p * plane_in, buf, v);
         taps_sum(v, rotate ? turned : k, plane_out, y + p * plane_out);
+    }
+}
+
+/* This thread's share [*p0, *p1) of `count` items, split as schedule(static) would. */
+static void thread_share(int64_t count, int64_t *p0, int64_t *p1)
+{
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    *p0 = count * id / nt, *p1 = count * (id + 1) / nt;
+}
+
+static int forward_planes(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate)
+{
+    int failed = 0;
+#pragma omp parallel if (dw3_parallel(g)) reduction(| : failed)
+    {
+        int64_t p0, p1;
+        thread_share(g->n * g->c, &p0, &p1);
+        float *buf = p1 > p0 ? dl_scratch(DL_SCRATCH_CONV, views_floats(g)) : NULL;
+        if (buf) forward_range(g, x, w, y, rotate, p0, p1, buf);
+        failed = p1 > p0 && !buf;
     }
     return failed ? -1 : 0;
 }
@@ -288,30 +305,38 @@ int dl_dw3_forward(const dl_conv2d_geom *g, const float *x, const float *w, floa
     return forward_planes(g, x, w, y, 0);
 }
 
-/* Stride 2's data gradient: each plane's gy padded by a zero column and a
- * zero row, then gx row by row. */
-static int s2_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx)
+/* Stride 2's data gradient, planes [p0, p1): each plane's gy padded by a
+ * zero column and a zero row in gp, then gx row by row. */
+DW3_CLONES static void s2_data_range(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx, int64_t p0,
+                                     int64_t p1, float *gp)
 {
-    const int64_t pairs = g->n * g->c, oh = g->oh, ow = g->ow, gs = ow + 1;
-    int failed = 0;
-#pragma omp parallel for schedule(static) if (dw3_parallel(g)) reduction(| : failed)
-    for (int64_t p = 0; p < pairs; p++) {
-        float *gp = dl_scratch(DL_SCRATCH_CONV, (oh + 1) * gs);
-        if (!gp) {
-            failed = 1;
-            continue;
-        }
+    const int64_t oh = g->oh, ow = g->ow, gs = ow + 1;
+    for (int64_t p = p0; p < p1; p++) {
         const float *gyp = gy + p * oh * ow;
         for (int64_t i = 0; i < oh; i++) {
-            memcpy(gp + i * gs, gyp + i * ow, sizeof(float) * (size_t)ow);
+#pragma omp simd simdlen(8)
+            for (int64_t j = 0; j < ow; j++) gp[i * gs + j] = gyp[i * ow + j];
             gp[i * gs + ow] = 0.0f;
         }
-        memset(gp + oh * gs, 0, sizeof(float) * (size_t)gs);
+        for (int64_t j = 0; j < gs; j++) gp[oh * gs + j] = 0.0f;
         float *gxp = gx + p * g->h * g->w;
         for (int64_t r = 0; r < g->h; r++) {
             const float *g0 = gp + (r / 2) * gs;
             s2_data_row(r, g->w, g0, g0 + gs, w + (p % g->c) * 9, gxp + r * g->w);
         }
+    }
+}
+
+static int s2_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx)
+{
+    int failed = 0;
+#pragma omp parallel if (dw3_parallel(g)) reduction(| : failed)
+    {
+        int64_t p0, p1;
+        thread_share(g->n * g->c, &p0, &p1);
+        float *gp = p1 > p0 ? dl_scratch(DL_SCRATCH_CONV, (g->oh + 1) * (g->ow + 1)) : NULL;
+        if (gp) s2_data_range(g, gy, w, gx, p0, p1, gp);
+        failed = p1 > p0 && !gp;
     }
     return failed ? -1 : 0;
 }
@@ -322,35 +347,41 @@ int dl_dw3_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, fl
     return forward_planes(g, gy, w, gx, 1); /* stride 1: gy convolved with the turned kernel */
 }
 
-int dl_dw3_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw)
+/* gw's row for channel c: the nine sums over every image. */
+DW3_CLONES static void wgrad_channel(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, int64_t c,
+                                     float *buf)
 {
     const int64_t plane_in = g->h * g->w, plane_out = g->oh * g->ow;
+    dw3_vec acc[9];
+    float tail[9] = {0};
+    memset(acc, 0, sizeof acc);
+    for (int64_t img = 0; img < g->n; img++) {
+        const float *v[9];
+        const int64_t p = img * g->c + c;
+        if (img + 1 < g->n) {
+            prefetch_plane(x + (p + g->c) * plane_in, plane_in);
+            prefetch_plane(gy + (p + g->c) * plane_out, plane_out);
+        }
+        build_views(g, x + p * plane_in, buf, v);
+        taps_dot(v, gy + p * plane_out, plane_out, acc, tail);
+    }
+    for (int k = 0; k < 9; k++) {
+        float sum = tail[k];
+        for (int l = 0; l < DW3_LANES; l++) sum += acc[k][l];
+        gw[c * 9 + k] = sum;
+    }
+}
+
+int dl_dw3_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw)
+{
     int failed = 0;
 #pragma omp parallel for schedule(static) if (dw3_parallel(g)) reduction(| : failed)
     for (int64_t c = 0; c < g->c; c++) {
         float *buf = dl_scratch(DL_SCRATCH_CONV, views_floats(g));
-        if (!buf) {
+        if (buf)
+            wgrad_channel(g, x, gy, gw, c, buf);
+        else
             failed = 1;
-            continue;
-        }
-        dw3_vec acc[9];
-        float tail[9] = {0};
-        memset(acc, 0, sizeof acc);
-        for (int64_t img = 0; img < g->n; img++) {
-            const float *v[9];
-            const int64_t p = img * g->c + c;
-            if (img + 1 < g->n) {
-                prefetch_plane(x + (p + g->c) * plane_in, plane_in);
-                prefetch_plane(gy + (p + g->c) * plane_out, plane_out);
-            }
-            build_views(g, x + p * plane_in, buf, v);
-            taps_dot(v, gy + p * plane_out, plane_out, acc, tail);
-        }
-        for (int k = 0; k < 9; k++) {
-            float sum = tail[k];
-            for (int l = 0; l < DW3_LANES; l++) sum += acc[k][l];
-            gw[c * 9 + k] = sum;
-        }
     }
     return failed ? -1 : 0;
 }
