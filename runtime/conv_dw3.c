@@ -52,6 +52,9 @@
 #else
 #define DW3_CLONES
 #endif
+/* The helpers below are inlined into the cloned drivers, so each clone gets
+ * them compiled for its ISA (out of line they would be baseline x86-64). */
+#define DW3_INLINE static inline __attribute__((always_inline))
 
 /* Below this many multiply-adds in the whole call, one thread is faster
  * (the same bound as conv_depthwise.c's). */
@@ -76,7 +79,7 @@ static int dw3_parallel(const dl_conv2d_geom *g)
  * the 4- and 8-wide planes. GCC de-interleaves with shuffles, not gathers;
  * simdlen(8): with 16-lane vectors an 8- or 4-float row would run entirely
  * in the scalar remainder. */
-static inline void gather_row2(float *restrict dst, const float *restrict xr, int64_t w, int64_t n, int64_t off)
+DW3_INLINE void gather_row2(float *restrict dst, const float *restrict xr, int64_t w, int64_t n, int64_t off)
 {
     int64_t lo = off < 0 ? (-off + 1) / 2 : 0, hi = (w - off + 1) / 2;
     if (!xr) lo = hi = n;
@@ -93,7 +96,7 @@ static inline void gather_row2(float *restrict dst, const float *restrict xr, in
  * copied whole, shifted by one float, then the column that wrapped round
  * zeroed — long loops, where a copy per 4- or 8-float row ran in the
  * vector loop's scalar remainder. */
-static inline void shifted_plane(float *restrict v, const float *restrict x, int64_t h, int64_t w, int64_t b)
+DW3_INLINE void shifted_plane(float *restrict v, const float *restrict x, int64_t h, int64_t w, int64_t b)
 {
     const int64_t hw = h * w;
     float *restrict in = v + w;
@@ -128,7 +131,7 @@ static int64_t views_floats(const dl_conv2d_geom *g)
  * and odd columns (b = 2), and the odd ones again shifted right by one
  * (b = 0, a zero in column 0): one de-interleave per row instead of three
  * strided gathers. d[b] is the destination row of view b. */
-static inline void split_row(float *const d[3], const float *restrict xr, int64_t ow)
+DW3_INLINE void split_row(float *const d[3], const float *restrict xr, int64_t ow)
 {
     float *restrict d0 = d[0], *restrict d1 = d[1], *restrict d2 = d[2];
 #pragma omp simd simdlen(8)
@@ -141,7 +144,7 @@ static inline void split_row(float *const d[3], const float *restrict xr, int64_
     for (int64_t j = 1; j < ow; j++) d0[j] = xr[2 * j - 1];
 }
 
-static inline void build_views(const dl_conv2d_geom *g, const float *x, float *buf, const float *p[9])
+DW3_INLINE void build_views(const dl_conv2d_geom *g, const float *x, float *buf, const float *p[9])
 {
     const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow, vs = (2 * oh + 1) * ow;
     if (g->sh == 1) {
@@ -183,7 +186,7 @@ static inline void build_views(const dl_conv2d_geom *g, const float *x, float *b
 
 /* y[t] = sum over the taps of w[k] * p[k][t], t < len. Three partial sums so
  * the adds are not one nine-long dependency chain. */
-static inline void taps_sum(const float *const p[9], const float *w, int64_t len, float *restrict y)
+DW3_INLINE void taps_sum(const float *const p[9], const float *w, int64_t len, float *restrict y)
 {
     const float *restrict p0 = p[0], *restrict p1 = p[1], *restrict p2 = p[2], *restrict p3 = p[3];
     const float *restrict p4 = p[4], *restrict p5 = p[5], *restrict p6 = p[6], *restrict p7 = p[7];
@@ -209,7 +212,7 @@ typedef float dw3_uvec __attribute__((vector_size(32), aligned(4), may_alias)); 
 #define DW3_LANES 8
 #define vload(p) (*(const dw3_uvec *)(p))
 
-static inline void taps_dot(const float *const p[9], const float *restrict gy, int64_t len, dw3_vec *acc,
+DW3_INLINE void taps_dot(const float *const p[9], const float *restrict gy, int64_t len, dw3_vec *acc,
                                 float *tail)
 {
     dw3_vec s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], s4 = acc[4], s5 = acc[5], s6 = acc[6], s7 = acc[7];
@@ -239,7 +242,7 @@ static void prefetch_plane(const float *v, int64_t floats)
 /* One gx row r (w wide) at stride 2 from gy rows g0 = gy[r/2] and, for an
  * odd r, g1 = gy[r/2 + 1]; gy rows carry one zero past their end (and g1 is
  * a zero row past the last one), so n + 1 needs no test. */
-static inline void s2_data_row(int64_t r, int64_t w, const float *restrict g0, const float *restrict g1,
+DW3_INLINE void s2_data_row(int64_t r, int64_t w, const float *restrict g0, const float *restrict g1,
                                    const float *k, float *restrict gxr)
 {
     const int64_t half = w / 2;
