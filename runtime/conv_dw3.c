@@ -43,7 +43,9 @@
 #include "conv_dw3_internal.h"
 #include "scratch_internal.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* DW3_BASELINE_ONLY: no clones, for tests/unit/test_dw3_baseline.c, which
+ * compiles this file again to test the baseline x86-64 code on any CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DW3_BASELINE_ONLY)
 /* Rows here are 4 to 32 floats: GCC would turn the copy and zero loops into
  * memmove/memset calls, which cost more than the copies (a profile showed
  * them at twice the arithmetic). */
