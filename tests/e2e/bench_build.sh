@@ -35,13 +35,16 @@ else
 fi
 
 # dw_bench: the depthwise layers of MobileNetV2, 7 shapes x 3 ops at batch 64
-# and 7 forwards at batch 1, each with a positive rate (~1 s at one rep).
+# and 7 forwards at batch 1, each with a positive rate, and with "pw" its 12
+# pointwise shapes x 3 ops and 12 forwards at batch 1 (~2 s at one rep).
 if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime bench/dw_bench.c "$B/libdlnrt.a" \
      -o "$T/dw_bench" -lpng -lz -lm 2>"$T/dw.err" \
    && OMP_NUM_THREADS=1 "$T/dw_bench" 1 cpu >"$T/dw.out" 2>>"$T/dw.err" \
    && [ "$(grep -Ec '^n(64|1) c[0-9]+ [0-9]+x[0-9]+ s[12] +(fwd|bwd_data|bwd_weight) ' "$T/dw.out")" -eq 28 ] \
-   && awk 'NR > 1 && !($(NF-1) > 0) { bad = 1 } END { exit bad }' "$T/dw.out"; then
-  bb_ok "dw_bench: -Werror, 28 depthwise timings, all positive"
+   && awk 'NR > 1 && !($(NF-1) > 0) { bad = 1 } END { exit bad }' "$T/dw.out" \
+   && OMP_NUM_THREADS=1 "$T/dw_bench" 1 cpu pw >"$T/pw.out" 2>>"$T/dw.err" \
+   && [ "$(grep -Ec '^n(64|1) [0-9]+>[0-9]+ [0-9]+x[0-9]+ +(fwd|bwd_data|bwd_weight) +[0-9.]+ +[0-9.]*[1-9]' "$T/pw.out")" -eq 48 ]; then
+  bb_ok "dw_bench: -Werror, 28 depthwise and 48 pointwise timings, all positive"
 else
   bb_fail "dw_bench" "$T/dw.err"; cat "$T/dw.out" 2>/dev/null
 fi
