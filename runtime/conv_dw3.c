@@ -88,9 +88,11 @@ DW3_INLINE void gather_row2(float *restrict dst, const float *restrict xr, int64
     if (hi > n) hi = n;
     if (lo > hi) lo = hi;
     for (int64_t j = 0; j < lo; j++) dst[j] = 0.0f;
-    const float *restrict xs = xr + off;
+    if (xr) {
+        const float *restrict xs = xr + off;
 #pragma omp simd simdlen(8)
-    for (int64_t j = lo; j < hi; j++) dst[j] = xs[2 * j];
+        for (int64_t j = lo; j < hi; j++) dst[j] = xs[2 * j];
+    }
     for (int64_t j = hi; j < n; j++) dst[j] = 0.0f;
 }
 
@@ -127,8 +129,6 @@ static int64_t views_floats(const dl_conv2d_geom *g)
     return g->sh == 1 ? 3 * (g->h + 2) * g->w : 3 * (2 * g->oh + 1) * g->ow;
 }
 
-/* The nine tap views of the h x w plane x in buf (views_floats long):
- * p[a*3 + b][t] is what tap (a, b) reads for output t < oh*ow. */
 /* Stride 2, even w: x row r split once into its even columns (view b = 1)
  * and odd columns (b = 2), and the odd ones again shifted right by one
  * (b = 0, a zero in column 0): one de-interleave per row instead of three
@@ -146,6 +146,8 @@ DW3_INLINE void split_row(float *const d[3], const float *restrict xr, int64_t o
     for (int64_t j = 1; j < ow; j++) d0[j] = xr[2 * j - 1];
 }
 
+/* The nine tap views of the h x w plane x in buf (views_floats long):
+ * p[a*3 + b][t] is what tap (a, b) reads for output t < oh*ow. */
 DW3_INLINE void build_views(const dl_conv2d_geom *g, const float *x, float *buf, const float *p[9])
 {
     const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow, vs = (2 * oh + 1) * ow;
@@ -214,8 +216,7 @@ typedef float dw3_uvec __attribute__((vector_size(32), aligned(4), may_alias)); 
 #define DW3_LANES 8
 #define vload(p) (*(const dw3_uvec *)(p))
 
-DW3_INLINE void taps_dot(const float *const p[9], const float *restrict gy, int64_t len, dw3_vec *acc,
-                                float *tail)
+DW3_INLINE void taps_dot(const float *const p[9], const float *restrict gy, int64_t len, dw3_vec *acc, float *tail)
 {
     dw3_vec s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], s4 = acc[4], s5 = acc[5], s6 = acc[6], s7 = acc[7];
     dw3_vec s8 = acc[8];
@@ -244,8 +245,8 @@ static void prefetch_plane(const float *v, int64_t floats)
 /* One gx row r (w wide) at stride 2 from gy rows g0 = gy[r/2] and, for an
  * odd r, g1 = gy[r/2 + 1]; gy rows carry one zero past their end (and g1 is
  * a zero row past the last one), so n + 1 needs no test. */
-DW3_INLINE void s2_data_row(int64_t r, int64_t w, const float *restrict g0, const float *restrict g1,
-                                   const float *k, float *restrict gxr)
+DW3_INLINE void s2_data_row(int64_t r, int64_t w, const float *restrict g0, const float *restrict g1, const float *k,
+                            float *restrict gxr)
 {
     const int64_t half = w / 2;
     if (r % 2 == 0) {
