@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_alt.h"
 #include "dlnrt.h"
 
 #ifdef CONV_BENCH_OLD
@@ -39,21 +39,14 @@ static const shape shapes[] = {
     {"lenet c3", 64, 6, 14, 16, 5, 1, 0},   {"r16x32 n1", 1, 16, 32, 16, 3, 1, 1},
 };
 
-static clockid_t timer = CLOCK_MONOTONIC;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(timer, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 typedef struct bufs {
     dl_conv2d_geom g;
     float *x, *w, *y, *gx, *gw;
 } bufs;
 
 /* op 0 forward, 1 data gradient, 2 weight gradient; old selects the renamed kernels. */
-static void run(bufs *b, int op, int old) {
+static void run(void *ctx, int op, int old) {
+    bufs *b = ctx;
     (void)old;
 #ifdef CONV_BENCH_OLD
     if (old) {
@@ -68,33 +61,11 @@ static void run(bufs *b, int op, int old) {
     if (op == 2) dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
 }
 
-/* Seconds per call: enough calls for ~20 ms. */
-static double time_calls(bufs *b, int op, int old) {
-    int calls = 0;
-    double t0 = now(), t;
-    do {
-        run(b, op, old);
-        calls++;
-    } while ((t = now() - t0) < 0.02);
-    return t / calls;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static float *rnd(int64_t n) {
-    float *v = malloc(sizeof(float) * (size_t)n);
-    for (int64_t i = 0; i < n; i++) v[i] = (float)rand() / RAND_MAX - 0.5f;
-    return v;
-}
-
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (reps < 1 || reps > 64) reps = 7;
     int max_threads = 2;
-    if (argc > 2 && strcmp(argv[2], "cpu") == 0) timer = CLOCK_PROCESS_CPUTIME_ID, max_threads = 1;
+    if (argc > 2 && strcmp(argv[2], "cpu") == 0) bench_timer = CLOCK_PROCESS_CPUTIME_ID, max_threads = 1;
     static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
     printf("%-10s %-10s %2s %9s %9s %8s %8s %7s\n", "shape", "op", "t", "old ms", "new ms", "old GF/s", "new GF/s",
            "speedup");
@@ -108,15 +79,11 @@ int main(int argc, char **argv) {
             b.g.sh = b.g.sw = s->s, b.g.pt = b.g.pb = b.g.pl = b.g.pr = s->p, b.g.dh = b.g.dw = 1, b.g.groups = 1;
             b.g.oh = b.g.ow = (s->h + 2 * s->p - s->k) / s->s + 1;
             int64_t nx = s->n * s->c * s->h * s->h, ny = s->n * s->oc * b.g.oh * b.g.ow, nw = s->oc * s->c * s->k * s->k;
-            b.x = rnd(nx), b.w = rnd(nw), b.y = rnd(ny), b.gx = rnd(nx), b.gw = rnd(nw);
+            b.x = bench_rnd(nx), b.w = bench_rnd(nw), b.y = bench_rnd(ny), b.gx = bench_rnd(nx), b.gw = bench_rnd(nw);
             double flops = 2.0 * (double)ny * s->c * s->k * s->k;
             for (int op = 0; op < 3; op++) {
-                double t[2][64];
-                for (int r = 0; r < reps; r++)
-                    for (int old = 0; old < 2; old++) t[old][r] = time_calls(&b, op, old);
-                qsort(t[0], (size_t)reps, sizeof(double), cmp);
-                qsort(t[1], (size_t)reps, sizeof(double), cmp);
-                double tn = t[0][reps / 2], to = t[1][reps / 2];
+                double tn, to;
+                bench_alternate(run, &b, op, reps, &tn, &to);
 #ifndef CONV_BENCH_OLD
                 to = tn;
 #endif

@@ -28,10 +28,15 @@
  *
  * The plane kernels are compiled for AVX-512, AVX2 and baseline x86-64 and
  * chosen at load time (target_clones), as gemm.c does: the runtime library
- * itself is built without -march. */
+ * itself is built without -march.
+ *
+ * The commonest case, 3x3 with padding 1 at stride 1 or 2 and one output
+ * channel per input channel, goes to conv_dw3.c's tap-view kernels instead;
+ * these general ones cover the rest (other sizes, dilation, multipliers). */
 #include <omp.h>
 #include <string.h>
 
+#include "conv_dw3_internal.h"
 #include "dlnrt.h"
 #include "scratch_internal.h"
 
@@ -236,6 +241,7 @@ static float *dw_scratch(const dl_conv2d_geom *g, const dw_dims *d)
 
 int dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w, float *y)
 {
+    if (dl_dw3_applies(g)) return dl_dw3_forward(g, x, w, y); /* MobileNet's 3x3: conv_dw3.c */
     const dw_dims d = dw_dims_of(g);
     const int64_t pairs = g->n * g->c;
     int failed = 0;
@@ -264,6 +270,7 @@ int dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w,
 
 int dl_conv2d_depthwise_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx)
 {
+    if (dl_dw3_applies(g)) return dl_dw3_bwd_data(g, gy, w, gx); /* MobileNet's 3x3: conv_dw3.c */
     const dw_dims d = dw_dims_of(g);
     const int64_t pairs = g->n * g->c;
     int failed = 0;
@@ -295,6 +302,7 @@ int dl_conv2d_depthwise_bwd_data(const dl_conv2d_geom *g, const float *gy, const
 
 int dl_conv2d_depthwise_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw)
 {
+    if (dl_dw3_applies(g)) return dl_dw3_bwd_weight(g, x, gy, gw); /* MobileNet's 3x3: conv_dw3.c */
     const dw_dims d = dw_dims_of(g);
     int failed = 0;
     memset(gw, 0, sizeof(float) * (size_t)(g->oc * d.taps));

@@ -4,6 +4,7 @@
 #     CPU has, prints positive GFLOP/s, runs every ISA it names on request,
 #     and rejects an unknown ISA with exit 2;
 #   - bench/gemm_bench.c compiles with -Wall -Wextra -Werror;
+#   - bench/dw_bench.c compiles with -Werror and times every depthwise shape;
 #   - bench/mobilenetv2.dln compiles to C that builds with -Werror;
 #   - bench/conv_layers.c (-Werror) records LeNet-5's two convolutions from
 #     one training step, with the passes it makes (no data gradient for the
@@ -34,6 +35,21 @@ if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror bench/fma_peak.c -o "$T/fma_pe
   fi
 else
   bb_fail "fma_peak" "$T/fma.err"; cat "$T/fma.out" 2>/dev/null
+fi
+
+# dw_bench: the depthwise layers of MobileNetV2, 7 shapes x 3 ops at batch 64
+# and 7 forwards at batch 1, each with a positive rate, and with "pw" its 12
+# pointwise shapes x 3 ops and 12 forwards at batch 1 (~2 s at one rep).
+if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime bench/dw_bench.c "$B/libdlnrt.a" \
+     -o "$T/dw_bench" -lpng -lz -lm 2>"$T/dw.err" \
+   && OMP_NUM_THREADS=1 "$T/dw_bench" 1 cpu >"$T/dw.out" 2>>"$T/dw.err" \
+   && [ "$(grep -Ec '^n(64|1) c[0-9]+ [0-9]+x[0-9]+ s[12] +(fwd|bwd_data|bwd_weight) ' "$T/dw.out")" -eq 28 ] \
+   && awk 'NR > 1 && !($(NF-1) > 0) { bad = 1 } END { exit bad }' "$T/dw.out" \
+   && OMP_NUM_THREADS=1 "$T/dw_bench" 1 cpu pw >"$T/pw.out" 2>>"$T/dw.err" \
+   && [ "$(grep -Ec '^n(64|1) [0-9]+>[0-9]+ [0-9]+x[0-9]+ +(fwd|bwd_data|bwd_weight) +[0-9.]+ +[0-9.]*[1-9]' "$T/pw.out")" -eq 48 ]; then
+  bb_ok "dw_bench: -Werror, 28 depthwise and 48 pointwise timings, all positive"
+else
+  bb_fail "dw_bench" "$T/dw.err"; cat "$T/dw.out" 2>/dev/null
 fi
 
 if cc -O2 -fopenmp -Wall -Wextra -Werror -Iruntime -I/usr/include/x86_64-linux-gnu/openblas-pthread \

@@ -85,7 +85,7 @@ static int conv_differs(const conv_case *t)
     return bad;
 }
 
-/* Every path of conv.c, conv_direct_small.c and conv_depthwise.c, with 1 to
+/* Every path of conv.c, conv_direct_small.c, conv_depthwise.c and conv_dw3.c, with 1 to
  * 12 chunks of images (conv.c, wgrad_chunks) and odd batches. */
 static void test_conv_threads(void)
 {
@@ -102,6 +102,7 @@ static void test_conv_threads(void)
         {17, 6, 16, 1, 14, 5, 1, 0, "LeNet c3, direct kernels"},
         {130, 3, 16, 1, 32, 3, 1, 1, "direct kernels, 4 chunks"},
         {6, 12, 12, 12, 9, 3, 1, 1, "depthwise"},
+        {9, 24, 24, 24, 15, 3, 2, 1, "depthwise 3x3 stride 2 (conv_dw3.c)"},
         {5, 32, 64, 32, 20, 3, 2, 1, "depthwise, multiplier 2, stride 2"},
         {1, 32, 48, 1, 24, 3, 1, 1, "one image: GEMM parallel inside"},
         {2, 32, 32, 1, 32, 3, 1, 1, "two big images"},
