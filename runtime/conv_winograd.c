@@ -91,11 +91,13 @@ int dl_conv_winograd_fits(const dl_conv2d_geom *g) {
            g->ow == g->w + g->pl + g->pr - 2 && g->oh > 0 && g->ow > 0;
 }
 
-/* Measured (docs/performance.md, "Winograd"; 1 thread, CPU time): ResNet's
- * 32-channel 16x16 layer 1.45x faster than im2col + GEMM at batch 64, 1.2x
- * at batch 1; the 64-channel 8x8 one 1.75x at batch 64 but 0.85x at batch
- * 1, where its 16 tiles make GEMMs too narrow for the micro-kernel; the
- * 16-channel 32x32 one only ties conv_direct_small.c's kernel. Hence: 32
+/* The rule for all three directions. Measured (docs/performance.md,
+ * "Winograd"; 1 thread, CPU time), forward: ResNet's 32-channel 16x16 layer
+ * 1.45x faster than im2col + GEMM at batch 64, 1.2x at batch 1; the
+ * 64-channel 8x8 one 1.75x at batch 64 but 0.85x at batch 1, where its 16
+ * tiles make GEMMs too narrow for the micro-kernel; the 16-channel 32x32 one
+ * only ties conv_direct_small.c's kernel. Weight gradient: 1.3x on both at
+ * batch 64, 1.07x and 0.76x at batch 1, 0.6x at 16 channels. Hence: 32
  * channels or more on both sides and at least 64 tiles over the batch. */
 int dl_conv_winograd_pays(const dl_conv2d_geom *g) {
     if (!dl_conv_winograd_fits(g) || g->c < 32 || g->oc < 32) return 0;
@@ -331,5 +333,130 @@ int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, fl
         float *s = slot0 + t * slot;
         run_chunk(&k, i0, nimg, planes + t * d.pfloats, s, s + d.vfloats, 0, 1);
     }
+    return 0;
+}
+
+/* ---- weight gradient ------------------------------------------------------
+ *
+ * The adjoint of the forward's Y = A^T [U .* V] A: the gradient reaching U[e]
+ * from one tile is (A gy A^T)[e] .* V[e], so summed over tiles and images
+ *
+ *   W[e][oc][c] = sum_t GY[e][oc][t] V[e][c][t]    GY = A gy_tile A^T (4x4 from 2x2)
+ *   gw[oc][c]   = G^T W[.][oc][c] G                 (3x3 from 4x4)
+ *
+ * 16 GEMMs [OC x tiles] @ [tiles x C] per chunk of images. The sum over
+ * images must not depend on the thread count: chunks go to WG_GROUPS groups
+ * fixed by the geometry, each group sums its chunks in order into its own
+ * partial W, and the partials are added in group order. */
+#define WG_GROUPS 4
+
+/* (A g A^T)[e] of tiles j .. j+7 from the two gy rows of a tile row. */
+static INLINE void gy_8(const float *r0, const float *r1, wg_v8 out[POSITIONS]) {
+    wg_v8 a0 = load8(r0), a1 = load8(r0 + 8), b0 = load8(r1), b1 = load8(r1 + 8);
+    wg_v8 v[2][2] = {{EVENS(a0, a1), ODDS(a0, a1)}, {EVENS(b0, b1), ODDS(b0, b1)}}, t[4][2];
+    for (int b = 0; b < 2; b++) { /* A g: rows */
+        t[0][b] = v[0][b];
+        t[1][b] = v[0][b] + v[1][b];
+        t[2][b] = v[0][b] - v[1][b];
+        t[3][b] = -v[1][b];
+    }
+    for (int a = 0; a < 4; a++) { /* (A g) A^T: columns */
+        out[4 * a + 0] = t[a][0];
+        out[4 * a + 1] = t[a][0] + t[a][1];
+        out[4 * a + 2] = t[a][0] - t[a][1];
+        out[4 * a + 3] = -t[a][1];
+    }
+}
+
+/* gt[e * es + t] = (A g A^T)[e] for every 2x2 tile t of one gy plane (oh x
+ * ow); tiles reaching past it see zeros, through rows copied into rb (two
+ * rows of pw floats, pw >= 2 * tw rounded up to whole blocks of 8 tiles). */
+WG_CLONES static void gy_tiles(const float *restrict gy, int64_t oh, int64_t ow, int64_t th, int64_t tw,
+                               float *restrict gt, int64_t es, float *restrict rb, int64_t pw) {
+    for (int64_t ti = 0; ti < th; ti++) {
+        for (int a = 0; a < 2; a++) {
+            float *row = rb + a * pw;
+            int64_t r = 2 * ti + a;
+            memset(row, 0, sizeof(float) * (size_t)pw);
+            if (r < oh) memcpy(row, gy + r * ow, sizeof(float) * (size_t)ow);
+        }
+        float *restrict o = gt + ti * tw;
+        wg_v8 out[POSITIONS];
+        int64_t j = 0;
+        for (; j + 8 <= tw; j += 8) {
+            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            for (int e = 0; e < POSITIONS; e++) memcpy(o + e * es + j, &out[e], sizeof out[e]);
+        }
+        if (j < tw) {
+            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            for (int e = 0; e < POSITIONS; e++) store_part(o + e * es + j, &out[e], tw - j);
+        }
+    }
+}
+
+/* gw[o][c] = G^T W[.][o][c] G. */
+static void inverse_weights(const float *W, int64_t es, int64_t oc, int64_t c, float *gw) {
+    for (int64_t o = 0; o < oc; o++)
+        for (int64_t ci = 0; ci < c; ci++) {
+            float m[4][4], t[3][4];
+            for (int e = 0; e < POSITIONS; e++) m[e / 4][e % 4] = W[e * es + o * c + ci];
+            for (int b = 0; b < 4; b++) { /* G^T m: rows */
+                t[0][b] = m[0][b] + 0.5f * (m[1][b] + m[2][b]);
+                t[1][b] = 0.5f * (m[1][b] - m[2][b]);
+                t[2][b] = 0.5f * (m[1][b] + m[2][b]) + m[3][b];
+            }
+            float *k = gw + (o * c + ci) * 9;
+            for (int a = 0; a < 3; a++) { /* (G^T m) G: columns */
+                k[3 * a + 0] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+                k[3 * a + 1] = 0.5f * (t[a][1] - t[a][2]);
+                k[3 * a + 2] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
+            }
+        }
+}
+
+/* Partial W of group k: chunks [k * chunks / groups, (k + 1) * chunks / groups) in order. */
+static void wgrad_group(const dl_conv2d_geom *g, const wg_dims *d, const float *x, const float *gy, int64_t chunks,
+                        int64_t groups, int64_t k, float *W, float *plane, float *rows, float *V, float *GY) {
+    const int64_t cols = d->cols, plane_in = g->h * g->w, plane_out = g->oh * g->ow;
+    int64_t c0 = chunks * k / groups, c1 = chunks * (k + 1) / groups;
+    if (c0 == c1) memset(W, 0, sizeof(float) * (size_t)(POSITIONS * d->us));
+    for (int64_t ch = c0; ch < c1; ch++) {
+        int64_t i0 = ch * d->nb, nimg = g->n - i0 < d->nb ? g->n - i0 : d->nb;
+        for (int64_t img = 0; img < nimg; img++) {
+            for (int64_t c = 0; c < g->c; c++) {
+                pad_plane(g, d, x + ((i0 + img) * g->c + c) * plane_in, plane);
+                input_tiles(plane, d->pw, d->th, d->tw, V + c * cols + img * d->tiles, d->vs);
+            }
+            for (int64_t o = 0; o < g->oc; o++)
+                gy_tiles(gy + ((i0 + img) * g->oc + o) * plane_out, g->oh, g->ow, d->th, d->tw,
+                         GY + o * cols + img * d->tiles, d->ms, rows, d->pw);
+        }
+        for (int64_t e = 0; e < POSITIONS; e++)
+            dl_sgemm(0, 1, g->oc, g->c, nimg * d->tiles, 1.0f, GY + e * d->ms, cols, V + e * d->vs, cols,
+                     ch > c0 ? 1.0f : 0.0f, W + e * d->us, g->c);
+    }
+}
+
+int dl_conv_winograd_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    const wg_dims d = dims_of(g);
+    const int64_t chunks = g->n > 0 ? (g->n + d.nb - 1) / d.nb : 0;
+    const int64_t groups = chunks < WG_GROUPS ? (chunks > 0 ? chunks : 1) : WG_GROUPS;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt > groups) nt = (int)groups;
+    /* Scratch: the groups' partials, then per thread a plane, two gy rows, V and GY. */
+    const int64_t part = POSITIONS * d.us, rows = lines(2 * d.pw), each = d.pfloats + rows + d.vfloats + d.mfloats;
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, groups * part + nt * each);
+    if (!buf) return -1;
+    float *slots = buf + groups * part;
+    for (int t = 0; t < nt; t++) memset(slots + t * each, 0, sizeof(float) * (size_t)d.pfloats);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t k = 0; k < groups; k++) {
+        float *s = slots + omp_get_thread_num() * each;
+        float *V = s + d.pfloats + rows;
+        wgrad_group(g, &d, x, gy, chunks, groups, k, buf + k * part, s, s + d.pfloats, V, V + d.vfloats);
+    }
+    for (int64_t k = 1; k < groups; k++) /* in group order, whoever summed them */
+        for (int64_t i = 0; i < part; i++) buf[i] += buf[k * part + i];
+    inverse_weights(buf, d.us, g->oc, g->c, gw);
     return 0;
 }

@@ -7,9 +7,10 @@
  * bookkeeping can get wrong: odd and non-square planes (a last tile half
  * outside), padding 0, 1, 2 and asymmetric, channel counts that are not
  * multiples of 8 or 16, batch 1 (all threads on one chunk) and batches of
- * several chunks with a partial last one. The kernel is also called through
- * dl_conv2d_ep and dl_conv2d_bwd_data where the dispatch rule picks it, and
- * must give the same bits at 1 and 2 threads. */
+ * several chunks with a partial last one; the weight gradient on the same
+ * kinds of geometry. The kernels are also called through dl_conv2d,
+ * dl_conv2d_bwd_data and dl_conv2d_bwd_weight where the dispatch rule picks
+ * them, and must give the same bits at 1 and 2 threads. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <omp.h>
@@ -169,8 +170,53 @@ static void reference_bwd_data(const dl_conv2d_geom *g, const float *gy, const f
                             }
 }
 
-/* Through conv.c: forward and data gradient of shapes the rule sends to
- * Winograd, at 1 and 2 threads, bit for bit the same. */
+/* gw = the weight gradient, in double. */
+static void reference_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, double *gw)
+{
+    memset(gw, 0, sizeof(double) * (size_t)(g->oc * g->c * 9));
+    for (int64_t i = 0; i < g->n; i++)
+        for (int64_t o = 0; o < g->oc; o++)
+            for (int64_t r = 0; r < g->oh; r++)
+                for (int64_t q = 0; q < g->ow; q++)
+                    for (int64_t c = 0; c < g->c; c++)
+                        for (int64_t a = 0; a < 3; a++)
+                            for (int64_t b = 0; b < 3; b++) {
+                                int64_t ir = r - g->pt + a, iq = q - g->pl + b;
+                                if (ir < 0 || ir >= g->h || iq < 0 || iq >= g->w) continue;
+                                gw[((o * g->c + c) * 3 + a) * 3 + b] +=
+                                    (double)gy[((i * g->oc + o) * g->oh + r) * g->ow + q] * x[((i * g->c + c) * g->h + ir) * g->w + iq];
+                            }
+}
+
+/* The weight gradient on the same geometries as the forward: odd planes,
+ * padding, batch 1, several chunks and groups of chunks. */
+static void test_bwd_weight_vs_direct(void)
+{
+    static const int64_t cases[][9] = {
+        {1, 1, 4, 4, 1, 0, 0, 0, 0},   {2, 3, 7, 9, 5, 1, 1, 1, 1},    {3, 17, 11, 6, 33, 2, 2, 2, 2},
+        {1, 33, 16, 16, 32, 1, 1, 1, 1}, {16, 32, 8, 8, 40, 1, 1, 1, 1}, {5, 8, 5, 13, 7, 0, 2, 1, 0},
+        {2, 5, 20, 19, 9, 1, 0, 0, 1},  {40, 3, 4, 4, 2, 1, 1, 1, 1},   /* 40 one-image chunks in 4 groups */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *gy = malloc(sizeof(float) * ny), *gw = malloc(sizeof(float) * nw);
+        double *want = malloc(sizeof(double) * nw);
+        unsigned seed = 5u + (unsigned)t;
+        fill(x, nx, &seed), fill(gy, ny, &seed);
+        reference_bwd_weight(&g, x, gy, want);
+        for (int64_t i = 0; i < nw; i++) gw[i] = NAN;
+        CU_ASSERT_EQUAL(dl_conv_winograd_bwd_weight(&g, x, gy, gw), 0);
+        double err = scaled_err(gw, want, nw);
+        CU_ASSERT(err < 1e-5);
+        if (!(err < 1e-5)) fprintf(stderr, "\nwinograd weight gradient, case %zu: error %g\n", t, err);
+        free(x), free(gy), free(gw), free(want);
+    }
+}
+
+/* Through conv.c: forward, data and weight gradient of shapes the rule
+ * sends to Winograd, at 1 and 2 threads, bit for bit the same. */
 static void test_dispatch_and_threads(void)
 {
     static const int64_t cases[][3] = {{3, 32, 16}, {1, 48, 16}, {20, 64, 8}, {5, 40, 9}};
@@ -179,15 +225,18 @@ static void test_dispatch_and_threads(void)
         CU_ASSERT_FATAL(dl_conv_winograd_pays(&g));
         const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
         float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *gy = malloc(sizeof(float) * ny);
-        float *y[2], *gx[2];
+        float *y[2], *gx[2], *gw[2];
         double *want_y = malloc(sizeof(double) * ny), *want_gx = malloc(sizeof(double) * nx);
+        double *want_gw = malloc(sizeof(double) * nw);
         unsigned seed = 99u + (unsigned)t;
         fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
         reference(&g, x, w, want_y);
         reference_bwd_data(&g, gy, w, want_gx);
+        reference_bwd_weight(&g, x, gy, want_gw);
         int saved = omp_get_max_threads();
         for (int k = 0; k < 2; k++) {
-            y[k] = malloc(sizeof(float) * ny), gx[k] = malloc(sizeof(float) * nx);
+            y[k] = malloc(sizeof(float) * ny), gx[k] = malloc(sizeof(float) * nx), gw[k] = malloc(sizeof(float) * nw);
+            for (int64_t i = 0; i < nw; i++) gw[k][i] = NAN;
             for (int64_t i = 0; i < ny; i++) y[k][i] = NAN;
             for (int64_t i = 0; i < nx; i++) gx[k][i] = NAN;
             omp_set_num_threads(k + 1);
@@ -195,27 +244,36 @@ static void test_dispatch_and_threads(void)
             CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[k]), 0);
             CU_ASSERT(scaled_err(y[k], want_y, ny) < 1e-5);
             CU_ASSERT(scaled_err(gx[k], want_gx, nx) < 1e-5);
+            CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw[k]), 0);
+            CU_ASSERT(scaled_err(gw[k], want_gw, nw) < 1e-5);
         }
         omp_set_num_threads(saved);
         CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
         CU_ASSERT(memcmp(gx[0], gx[1], sizeof(float) * (size_t)nx) == 0);
-        free(x), free(w), free(gy), free(want_y), free(want_gx);
-        for (int k = 0; k < 2; k++) free(y[k]), free(gx[k]);
+        CU_ASSERT(memcmp(gw[0], gw[1], sizeof(float) * (size_t)nw) == 0);
+        free(x), free(w), free(gy), free(want_y), free(want_gx), free(want_gw);
+        for (int k = 0; k < 2; k++) free(y[k]), free(gx[k]), free(gw[k]);
     }
 }
 
-/* An empty batch touches nothing. */
+/* An empty batch: the forward touches nothing, the weight gradient is zero. */
 static void test_empty_batch(void)
 {
     dl_conv2d_geom g = geom(0, 32, 8, 8, 32, 1, 1, 1, 1);
-    float w[32 * 32 * 9] = {0};
+    static float w[32 * 32 * 9];
     CU_ASSERT_EQUAL(dl_conv_winograd(&g, NULL, w, NULL, NULL, NULL), 0);
+    for (int i = 0; i < 32 * 32 * 9; i++) w[i] = NAN;
+    CU_ASSERT_EQUAL(dl_conv_winograd_bwd_weight(&g, NULL, NULL, w), 0);
+    int zero = 1;
+    for (int i = 0; i < 32 * 32 * 9; i++) zero &= w[i] == 0.0f;
+    CU_ASSERT(zero);
 }
 
 void suite_conv_winograd(void)
 {
     CU_pSuite s = CU_add_suite("conv_winograd", NULL, NULL);
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
+    CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "dl_conv2d and the data gradient dispatch to it, same bits at 1 and 2 threads",
                 test_dispatch_and_threads);
