@@ -1,5 +1,5 @@
 /* conv_winograd.c — Winograd F(2x2, 3x3) for stride-1 3x3 convolutions
- * (ResNet's 3x3 layers and their data gradients).
+ * (ResNet's 3x3 layers, their data and their weight gradients).
  *
  * Why: dl_sgemm already runs near the FMA peak, so im2col + GEMM can only
  * get faster by doing fewer multiplies. F(2x2, 3x3) (Lavin & Gray 2015)
