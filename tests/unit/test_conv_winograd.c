@@ -3,8 +3,8 @@
  * conv_winograd.c computes through transforms whose rounding differs from
  * the direct sum's, so the check is the largest absolute error relative to
  * the output's scale (max |reference|); F(2x2) stays near float epsilon.
- * The reference is a triple loop in double. Geometries cover what the tile
- * bookkeeping can get wrong: odd and non-square planes (a last tile half
+ * The reference is one direct loop in double for all three directions.
+ * Geometries cover what the tile bookkeeping can get wrong: odd and non-square planes (a last tile half
  * outside), padding 0, 1, 2 and asymmetric, channel counts that are not
  * multiples of 8 or 16, batch 1 (all threads on one chunk) and batches of
  * several chunks with a partial last one; the weight gradient on the same
@@ -37,23 +37,32 @@ static dl_conv2d_geom geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o
     return g;
 }
 
-/* y = the direct convolution, in double. */
-static void reference(const dl_conv2d_geom *g, const float *x, const float *w, double *y)
+enum { REF_FORWARD, REF_DATA, REF_WEIGHT };
+
+/* The direct convolution in double, one loop for all three directions:
+ * REF_FORWARD out = y from (x, w); REF_DATA out = gx from (gy, w);
+ * REF_WEIGHT out = gw from (x, gy). Unused inputs may be NULL. */
+static void reference(const dl_conv2d_geom *g, int dir, const float *x, const float *w, const float *gy, double *out)
 {
+    int64_t n_out = dir == REF_FORWARD ? g->n * g->oc * g->oh * g->ow
+                    : dir == REF_DATA  ? g->n * g->c * g->h * g->w
+                                       : g->oc * g->c * 9;
+    memset(out, 0, sizeof(double) * (size_t)n_out);
     for (int64_t i = 0; i < g->n; i++)
         for (int64_t o = 0; o < g->oc; o++)
             for (int64_t r = 0; r < g->oh; r++)
-                for (int64_t q = 0; q < g->ow; q++) {
-                    double s = 0;
+                for (int64_t q = 0; q < g->ow; q++)
                     for (int64_t c = 0; c < g->c; c++)
                         for (int64_t a = 0; a < 3; a++)
                             for (int64_t b = 0; b < 3; b++) {
                                 int64_t ir = r - g->pt + a, iq = q - g->pl + b;
                                 if (ir < 0 || ir >= g->h || iq < 0 || iq >= g->w) continue;
-                                s += (double)x[((i * g->c + c) * g->h + ir) * g->w + iq] * w[((o * g->c + c) * 3 + a) * 3 + b];
+                                int64_t xi = ((i * g->c + c) * g->h + ir) * g->w + iq;
+                                int64_t yi = ((i * g->oc + o) * g->oh + r) * g->ow + q, wi = ((o * g->c + c) * 3 + a) * 3 + b;
+                                if (dir == REF_FORWARD) out[yi] += (double)x[xi] * w[wi];
+                                else if (dir == REF_DATA) out[xi] += (double)gy[yi] * w[wi];
+                                else out[wi] += (double)gy[yi] * x[xi];
                             }
-                    y[((i * g->oc + o) * g->oh + r) * g->ow + q] = s;
-                }
 }
 
 /* max |got - want| / max |want| (infinite if anything is NaN: an unwritten output). */
@@ -95,7 +104,7 @@ static void check_forward(const dl_conv2d_geom *g)
     unsigned seed = 7u + (unsigned)(g->h * 131 + g->w * 7 + g->c + g->pt);
     fill(x, nx, &seed);
     fill(w, nw, &seed);
-    reference(g, x, w, want);
+    reference(g, REF_FORWARD, x, w, NULL, want);
     for (int64_t i = 0; i < ny; i++) y[i] = NAN;
     ep_log log = {.complete = 1, .per_image = g->oc * g->oh * g->ow};
     CU_ASSERT_FATAL(g->n <= 16 && dl_conv_winograd_fits(g));
@@ -152,42 +161,6 @@ static void test_fits(void)
     CU_ASSERT(!dl_conv_winograd_fits(&s));
 }
 
-/* gx = the data gradient, in double: the adjoint of reference(). */
-static void reference_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, double *gx)
-{
-    memset(gx, 0, sizeof(double) * (size_t)(g->n * g->c * g->h * g->w));
-    for (int64_t i = 0; i < g->n; i++)
-        for (int64_t o = 0; o < g->oc; o++)
-            for (int64_t r = 0; r < g->oh; r++)
-                for (int64_t q = 0; q < g->ow; q++)
-                    for (int64_t c = 0; c < g->c; c++)
-                        for (int64_t a = 0; a < 3; a++)
-                            for (int64_t b = 0; b < 3; b++) {
-                                int64_t ir = r - g->pt + a, iq = q - g->pl + b;
-                                if (ir < 0 || ir >= g->h || iq < 0 || iq >= g->w) continue;
-                                gx[((i * g->c + c) * g->h + ir) * g->w + iq] +=
-                                    (double)gy[((i * g->oc + o) * g->oh + r) * g->ow + q] * w[((o * g->c + c) * 3 + a) * 3 + b];
-                            }
-}
-
-/* gw = the weight gradient, in double. */
-static void reference_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, double *gw)
-{
-    memset(gw, 0, sizeof(double) * (size_t)(g->oc * g->c * 9));
-    for (int64_t i = 0; i < g->n; i++)
-        for (int64_t o = 0; o < g->oc; o++)
-            for (int64_t r = 0; r < g->oh; r++)
-                for (int64_t q = 0; q < g->ow; q++)
-                    for (int64_t c = 0; c < g->c; c++)
-                        for (int64_t a = 0; a < 3; a++)
-                            for (int64_t b = 0; b < 3; b++) {
-                                int64_t ir = r - g->pt + a, iq = q - g->pl + b;
-                                if (ir < 0 || ir >= g->h || iq < 0 || iq >= g->w) continue;
-                                gw[((o * g->c + c) * 3 + a) * 3 + b] +=
-                                    (double)gy[((i * g->oc + o) * g->oh + r) * g->ow + q] * x[((i * g->c + c) * g->h + ir) * g->w + iq];
-                            }
-}
-
 /* The weight gradient on the same geometries as the forward: odd planes,
  * padding, batch 1, several chunks and groups of chunks. */
 static void test_bwd_weight_vs_direct(void)
@@ -205,7 +178,7 @@ static void test_bwd_weight_vs_direct(void)
         double *want = malloc(sizeof(double) * nw);
         unsigned seed = 5u + (unsigned)t;
         fill(x, nx, &seed), fill(gy, ny, &seed);
-        reference_bwd_weight(&g, x, gy, want);
+        reference(&g, REF_WEIGHT, x, NULL, gy, want);
         for (int64_t i = 0; i < nw; i++) gw[i] = NAN;
         CU_ASSERT_EQUAL(dl_conv_winograd_bwd_weight(&g, x, gy, gw), 0);
         double err = scaled_err(gw, want, nw);
@@ -230,9 +203,9 @@ static void test_dispatch_and_threads(void)
         double *want_gw = malloc(sizeof(double) * nw);
         unsigned seed = 99u + (unsigned)t;
         fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
-        reference(&g, x, w, want_y);
-        reference_bwd_data(&g, gy, w, want_gx);
-        reference_bwd_weight(&g, x, gy, want_gw);
+        reference(&g, REF_FORWARD, x, w, NULL, want_y);
+        reference(&g, REF_DATA, NULL, w, gy, want_gx);
+        reference(&g, REF_WEIGHT, x, NULL, gy, want_gw);
         int saved = omp_get_max_threads();
         for (int k = 0; k < 2; k++) {
             y[k] = malloc(sizeof(float) * ny), gx[k] = malloc(sizeof(float) * nx), gw[k] = malloc(sizeof(float) * nw);
@@ -275,7 +248,7 @@ void suite_conv_winograd(void)
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
-    CU_add_test(s, "dl_conv2d and the data gradient dispatch to it, same bits at 1 and 2 threads",
+    CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
                 test_dispatch_and_threads);
     CU_add_test(s, "an empty batch", test_empty_batch);
 }
