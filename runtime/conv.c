@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "conv_small_internal.h"
+#include "conv_winograd_internal.h"
 #include "dlnrt.h"
 #include "im2col_internal.h"
 #include "scratch_internal.h"
@@ -158,6 +159,7 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
         for (int64_t i = 0; i < g->n; i++) ep(ctx, i, y + i * g->oc * g->oh * g->ow);
         return 0;
     }
+    if (dl_conv_winograd_pays(g)) return dl_conv_winograd(g, x, w, y, ep, ctx);
     conv_dims d = dims_of(g);
     int nt = image_threads(g, &d);
     int64_t stride = fwd_floats(g, &d);
@@ -201,6 +203,7 @@ static int bwd_data_flipped(const dl_conv2d_geom *g, const float *gy, const floa
     float *buf = scratch(wsize + stride * nt);
     if (!buf) return -1;
     dl_conv_flip_weight(w, g->groups, d.og, d.cg, g->kh, g->kw, buf);
+    if (dl_conv_winograd_pays(&f)) return dl_conv_winograd(&f, gy, buf, gx, NULL, NULL);
     conv_images(&f, &fd, gy, buf, gx, NULL, NULL, buf + wsize, stride, nt);
     return 0;
 }
@@ -304,6 +307,7 @@ static void add_partials(float *restrict gw, float *const *part, int64_t chunks,
 
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
     if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_weight(g, x, gy, gw);
+    if (dl_conv_winograd_pays(g)) return dl_conv_winograd_bwd_weight(g, x, gy, gw);
     conv_dims d = dims_of(g);
     int64_t wsize = g->oc * d.K, chunks = wgrad_chunks(g, &d);
     int nt = image_threads(g, &d);

@@ -141,7 +141,8 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
  * fail (-1, dl_last_error) when a scratch buffer cannot be allocated or an
  * index lies outside its plane. Convolutions are im2col + dl_sgemm (a 1x1,
  * stride-1, unpadded convolution is a plain GEMM on x), parallel over the
- * batch when one image's GEMM is too small to parallelize by itself. */
+ * batch when one image's GEMM is too small to parallelize by itself; stride-1
+ * 3x3 layers with 32 or more channels run as Winograd F(2x2, 3x3). */
 typedef struct dl_conv2d_geom {
     int64_t n, c, h, w;                   /* input */
     int64_t oc, oh, ow;                   /* output (oc = c for pools) */

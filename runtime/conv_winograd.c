@@ -1,0 +1,462 @@
+/* conv_winograd.c — Winograd F(2x2, 3x3) for stride-1 3x3 convolutions
+ * (ResNet's 3x3 layers, their data and their weight gradients).
+ *
+ * Why: dl_sgemm already runs near the FMA peak, so im2col + GEMM can only
+ * get faster by doing fewer multiplies. F(2x2, 3x3) (Lavin & Gray 2015)
+ * computes a 2x2 output tile from a 4x4 input tile with 16 multiplies per
+ * (input channel, output channel) instead of 36: 2.25x fewer. F(4x4, 3x3)
+ * would save 4x but its transforms lose about two more decimal digits; the
+ * accuracy of F(2x2) is that of the direct sum (~1e-6 relative), so no
+ * parity tolerance is at stake.
+ *
+ * For a tile d (4x4 input pixels at (2ti - pt, 2tj - pl)) and a kernel g:
+ *
+ *   Y = A^T [ (G g G^T) .* (B^T d B) ] A
+ *
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ *
+ * Summed over input channels, the elementwise product becomes 16 GEMMs,
+ * one per tile position e = 4a + b:
+ *
+ *   U[e][oc][c]  = (G w[oc][c] G^T)[a][b]      once per call
+ *   V[e][c][t]   = (B^T d(c, t) B)[a][b]        t = tile over a chunk of images
+ *   M[e][oc][t]  = U[e] @ V[e]                  dl_sgemm, [OC x C] @ [C x tiles]
+ *   y[oc][tile t] = A^T M[.][oc][t] A            clipped to oh x ow
+ *
+ * A chunk is enough whole images to give the GEMMs CHUNK_TILES columns
+ * (one image of a 16x16 output, four of an 8x8): a function of the
+ * geometry alone, so every output is computed the same way at any thread
+ * count (docs/design.md, "Determinism"). The epilogue runs for each image
+ * of a chunk right after its output transform.
+ *
+ * Parallelism as conv.c: chunks over threads when there are at least as
+ * many as threads, each thread with its own V and M; otherwise (batch-1
+ * inference) all threads work on one chunk, splitting its channels, tile
+ * positions and output channels between barriers. */
+#pragma GCC optimize("O3", "fp-contract=fast")
+/* The 8-float vector helpers are always inlined: no vector crosses a call. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include <omp.h>
+#include <string.h>
+
+#include "conv_winograd_internal.h"
+#include "scratch_internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WG_CLONES
+#endif
+
+#define POSITIONS 16    /* tile positions: 4x4 */
+#ifndef CHUNK_TILES
+#define CHUNK_TILES 128 /* GEMM columns per chunk at least (whole images) */
+#endif
+
+typedef struct wg_dims {
+    int64_t th, tw, tiles;  /* tile rows and columns per image, th * tw */
+    int64_t ph, pw;         /* the zero-padded input plane the tiles read */
+    int64_t nb, cols;       /* images per chunk, nb * tiles (the GEMMs' N) */
+    int64_t us, vs, ms;     /* floats from one tile position's U (V, M) to the next */
+    int64_t ufloats, pfloats, vfloats, mfloats;
+} wg_dims;
+
+static int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
+
+static wg_dims dims_of(const dl_conv2d_geom *g) {
+    wg_dims d;
+    d.th = (g->oh + 1) / 2, d.tw = (g->ow + 1) / 2, d.tiles = d.th * d.tw;
+    d.ph = 2 * d.th + 2, d.pw = 2 * ((d.tw + 7) / 8 * 8) + 2; /* whole blocks of 8 tiles (input_tiles) */
+    d.nb = (CHUNK_TILES + d.tiles - 1) / d.tiles;
+    if (d.nb > g->n) d.nb = g->n > 0 ? g->n : 1;
+    d.cols = d.nb * d.tiles;
+    d.us = lines(g->oc * g->c) + 16; /* + a line: as vs and ms below */
+    d.ufloats = POSITIONS * d.us;
+    d.pfloats = lines(d.ph * d.pw);
+    /* A cache line more than whole lines: the 16 streams input_tiles writes
+     * (output_tiles reads) would otherwise fall into the same cache sets
+     * whenever c * cols is a multiple of 1024, as it is for every ResNet
+     * layer — input_tiles then took 2/3 of the time. The line also covers
+     * output_tiles reading a block of 8 tiles past the last one. */
+    d.vs = lines(g->c * d.cols) + 16, d.ms = lines(g->oc * d.cols) + 16;
+    d.vfloats = POSITIONS * d.vs, d.mfloats = POSITIONS * d.ms;
+    return d;
+}
+
+int dl_conv_winograd_fits(const dl_conv2d_geom *g) {
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->groups == 1 &&
+           g->pt >= 0 && g->pb >= 0 && g->pl >= 0 && g->pr >= 0 && g->oh == g->h + g->pt + g->pb - 2 &&
+           g->ow == g->w + g->pl + g->pr - 2 && g->oh > 0 && g->ow > 0;
+}
+
+/* The rule for all three directions. Measured (docs/performance.md,
+ * "Winograd"; 1 thread, CPU time), forward: ResNet's 32-channel 16x16 layer
+ * 1.45x faster than im2col + GEMM at batch 64, 1.2x at batch 1; the
+ * 64-channel 8x8 one 1.75x at batch 64 but 0.85x at batch 1, where its 16
+ * tiles make GEMMs too narrow for the micro-kernel; the 16-channel 32x32 one
+ * only ties conv_direct_small.c's kernel. Weight gradient: 1.3x on both at
+ * batch 64, 1.07x and 0.76x at batch 1, 0.6x at 16 channels. Hence: 32
+ * channels or more on both sides and at least 64 tiles over the batch. */
+int dl_conv_winograd_pays(const dl_conv2d_geom *g) {
+    if (!dl_conv_winograd_fits(g) || g->c < 32 || g->oc < 32) return 0;
+    return g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= 64;
+}
+
+/* U[e][o][c] = (G w[o][c] G^T)[e]. */
+static void transform_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es) {
+    for (int64_t o = 0; o < oc; o++)
+        for (int64_t ci = 0; ci < c; ci++) {
+            const float *k = w + (o * c + ci) * 9;
+            float t[4][3], u[4][4];
+            for (int b = 0; b < 3; b++) { /* G k: rows */
+                t[0][b] = k[b];
+                t[1][b] = 0.5f * (k[b] + k[3 + b] + k[6 + b]);
+                t[2][b] = 0.5f * (k[b] - k[3 + b] + k[6 + b]);
+                t[3][b] = k[6 + b];
+            }
+            for (int a = 0; a < 4; a++) { /* (G k) G^T: columns */
+                u[a][0] = t[a][0];
+                u[a][1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+                u[a][2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+                u[a][3] = t[a][2];
+            }
+            for (int e = 0; e < POSITIONS; e++) U[e * es + o * c + ci] = u[e / 4][e % 4];
+        }
+}
+
+/* plane (ph x pw, borders already zero) = one input plane at offset (pt, pl). */
+static void pad_plane(const dl_conv2d_geom *g, const wg_dims *d, const float *x, float *plane) {
+    int64_t rows = g->h < d->ph - g->pt ? g->h : d->ph - g->pt, n = g->w < d->pw - g->pl ? g->w : d->pw - g->pl;
+    for (int64_t r = 0; r < rows; r++) { /* rows of 8 (ResNet's last stage): a libc memcpy call each cost 1/8 */
+        float *dst = plane + (r + g->pt) * d->pw + g->pl;
+        const float *src = x + r * g->w;
+        int64_t q = 0;
+        for (; q + 8 <= n; q += 8) memcpy(dst + q, src + q, 8 * sizeof(float));
+        for (; q < n; q++) dst[q] = src[q];
+    }
+}
+
+typedef float wg_v8 __attribute__((vector_size(32)));
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+#define INLINE inline __attribute__((always_inline))
+
+static INLINE wg_v8 load8(const float *p) {
+    wg_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* dst[0 .. n) = v[0 .. n), 0 < n < 8, without a libc call (8x8 planes end every row so). */
+static INLINE void store_part(float *dst, const wg_v8 *v, int64_t n) {
+    float t[8];
+    memcpy(t, v, sizeof t);
+    int64_t q = 0;
+    if (n >= 4) memcpy(dst, t, 4 * sizeof(float)), q = 4;
+    for (; q < n; q++) dst[q] = t[q];
+}
+
+/* Column k (0..3) of tiles j .. j+7 of one padded row r: r[2j + k]. */
+static INLINE void row_columns(const float *r, wg_v8 c[4]) {
+    wg_v8 a0 = load8(r), a1 = load8(r + 8), b0 = load8(r + 2), b1 = load8(r + 10);
+    c[0] = EVENS(a0, a1), c[1] = ODDS(a0, a1), c[2] = EVENS(b0, b1), c[3] = ODDS(b0, b1);
+}
+
+/* (B^T d B)[e] of tiles j .. j+7 of a tile row starting at padded row r0. */
+static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS]) {
+    wg_v8 d[4][4], t[4][4];
+    for (int r = 0; r < 4; r++) row_columns(r0 + r * pw, d[r]);
+    for (int k = 0; k < 4; k++) { /* B^T d: rows */
+        t[0][k] = d[0][k] - d[2][k];
+        t[1][k] = d[1][k] + d[2][k];
+        t[2][k] = d[2][k] - d[1][k];
+        t[3][k] = d[1][k] - d[3][k];
+    }
+    for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
+        out[4 * a + 0] = t[a][0] - t[a][2];
+        out[4 * a + 1] = t[a][1] + t[a][2];
+        out[4 * a + 2] = t[a][2] - t[a][1];
+        out[4 * a + 3] = t[a][1] - t[a][3];
+    }
+}
+
+/* v[e * es + t] = (B^T d B)[e] for every tile t of one padded plane, whose
+ * rows are wide enough (dims_of) for whole blocks of 8 tiles. */
+WG_CLONES static void input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v,
+                                  int64_t es) {
+    for (int64_t ti = 0; ti < th; ti++) {
+        float *restrict o = v + ti * tw;
+        wg_v8 out[POSITIONS];
+        int64_t j = 0;
+        for (; j + 8 <= tw; j += 8) {
+            input_8(p + 2 * ti * pw + 2 * j, pw, out);
+            for (int e = 0; e < POSITIONS; e++) memcpy(o + e * es + j, &out[e], sizeof out[e]);
+        }
+        if (j < tw) {
+            input_8(p + 2 * ti * pw + 2 * j, pw, out);
+            for (int e = 0; e < POSITIONS; e++) store_part(o + e * es + j, &out[e], tw - j);
+        }
+    }
+}
+
+/* The 2x2 outputs A^T m A of tiles j .. j+7 (m[e] at m + e * es), each
+ * output row's two columns interleaved: y[a][0..1] = the 16 floats of row a. */
+static INLINE void output_8(const float *m, int64_t es, wg_v8 y[2][2]) {
+    wg_v8 s[2][4];
+    for (int b = 0; b < 4; b++) { /* A^T m: rows */
+        wg_v8 m1 = load8(m + (4 + b) * es), m2 = load8(m + (8 + b) * es);
+        s[0][b] = load8(m + b * es) + m1 + m2;
+        s[1][b] = m1 - m2 - load8(m + (12 + b) * es);
+    }
+    for (int a = 0; a < 2; a++) { /* (A^T m) A: columns, then interleaved */
+        wg_v8 c0 = s[a][0] + s[a][1] + s[a][2], c1 = s[a][1] - s[a][2] - s[a][3];
+        y[a][0] = __builtin_shufflevector(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11);
+        y[a][1] = __builtin_shufflevector(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15);
+    }
+}
+
+/* One output plane (oh x ow) from its tiles' products m[e * es + t]; m's
+ * rows may be read up to 7 floats past the last tile (dims_of pads them). */
+WG_CLONES static void output_tiles(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw,
+                                   float *restrict y) {
+    for (int64_t ti = 0; 2 * ti < oh; ti++) {
+        float *restrict yr[2] = {y + 2 * ti * ow, y + (2 * ti + 1) * ow};
+        const int rows = 2 * ti + 1 < oh ? 2 : 1;
+        wg_v8 o[2][2];
+        int64_t j = 0;
+        for (; 2 * j + 16 <= ow; j += 8) {
+            output_8(m + ti * tw + j, es, o);
+            for (int a = 0; a < rows; a++) memcpy(yr[a] + 2 * j, o[a], sizeof o[a]);
+        }
+        if (2 * j < ow) {
+            int64_t left = ow - 2 * j;
+            output_8(m + ti * tw + j, es, o);
+            for (int a = 0; a < rows; a++) {
+                if (left >= 8) memcpy(yr[a] + 2 * j, &o[a][0], sizeof o[a][0]);
+                if (left != 8) store_part(yr[a] + 2 * j + (left > 8 ? 8 : 0), &o[a][left > 8], left & 7);
+            }
+        }
+    }
+}
+
+/* The share [lo, hi) of n items for thread t of tn. */
+static void share(int64_t n, int t, int tn, int64_t *lo, int64_t *hi) {
+    *lo = n * t / tn, *hi = n * (t + 1) / tn;
+}
+
+typedef struct wg_call {
+    const dl_conv2d_geom *g;
+    const wg_dims *d;
+    const float *x, *U;
+    float *y;
+    dl_conv_epilogue ep;
+    void *ctx;
+} wg_call;
+
+/* Images [i0, i0 + nimg) with V and M of one slot and this thread's plane.
+ * Thread t of tn does its share of each phase (tn > 1 only inside a
+ * parallel region whose threads all call this with the same chunk). */
+static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, float *V, float *M, int t, int tn) {
+    const dl_conv2d_geom *g = k->g;
+    const wg_dims *d = k->d;
+    const int64_t cols = d->cols, plane_in = g->h * g->w, plane_out = g->oh * g->ow;
+    int64_t lo, hi;
+    share(nimg * g->c, t, tn, &lo, &hi);
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t img = u / g->c, c = u % g->c;
+        pad_plane(g, d, k->x + ((i0 + img) * g->c + c) * plane_in, plane);
+        input_tiles(plane, d->pw, d->th, d->tw, V + c * cols + img * d->tiles, d->vs);
+    }
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    share(POSITIONS, t, tn, &lo, &hi);
+    for (int64_t e = lo; e < hi; e++)
+        dl_sgemm(0, 0, g->oc, nimg * d->tiles, g->c, 1.0f, k->U + e * d->us, g->c, V + e * d->vs, cols, 0.0f,
+                 M + e * d->ms, cols);
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    share(nimg * g->oc, t, tn, &lo, &hi);
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t img = u / g->oc, o = u % g->oc;
+        output_tiles(M + o * cols + img * d->tiles, d->ms, g->oh, g->ow, d->tw,
+                     k->y + ((i0 + img) * g->oc + o) * plane_out);
+    }
+    if (!k->ep) return;
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    share(nimg, t, tn, &lo, &hi);
+    for (int64_t img = lo; img < hi; img++) k->ep(k->ctx, i0 + img, k->y + (i0 + img) * g->oc * plane_out);
+}
+
+int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
+                     void *ctx) {
+    if (g->n <= 0) return 0;
+    const wg_dims d = dims_of(g);
+    const int64_t chunks = (g->n + d.nb - 1) / d.nb;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const int together = chunks < nt; /* all threads on each chunk */
+    if (!together && nt > chunks) nt = (int)chunks;
+    const int64_t slots = together ? 1 : nt, slot = d.vfloats + d.mfloats;
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, d.ufloats + nt * d.pfloats + slots * slot);
+    if (!buf) return -1;
+    float *planes = buf + d.ufloats, *slot0 = planes + nt * d.pfloats;
+    memset(planes, 0, sizeof(float) * (size_t)(nt * d.pfloats)); /* the borders stay zero */
+    transform_weights(w, g->oc, g->c, buf, d.us);
+    const wg_call k = {g, &d, x, buf, y, ep, ctx};
+    if (nt == 1) { /* no (inactive) parallel region around GEMMs that may parallelize themselves */
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;
+            run_chunk(&k, i0, nimg, planes, slot0, slot0 + d.vfloats, 0, 1);
+        }
+        return 0;
+    }
+    if (together) {
+#pragma omp parallel num_threads(nt)
+        {
+            int t = omp_get_thread_num(), tn = omp_get_num_threads();
+            for (int64_t ch = 0; ch < chunks; ch++) {
+                int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;
+                run_chunk(&k, i0, nimg, planes + t * d.pfloats, slot0, slot0 + d.vfloats, t, tn);
+            }
+        }
+        return 0;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        int t = omp_get_thread_num();
+        int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;
+        float *s = slot0 + t * slot;
+        run_chunk(&k, i0, nimg, planes + t * d.pfloats, s, s + d.vfloats, 0, 1);
+    }
+    return 0;
+}
+
+/* ---- weight gradient ------------------------------------------------------
+ *
+ * The adjoint of the forward's Y = A^T [U .* V] A: the gradient reaching U[e]
+ * from one tile is (A gy A^T)[e] .* V[e], so summed over tiles and images
+ *
+ *   W[e][oc][c] = sum_t GY[e][oc][t] V[e][c][t]    GY = A gy_tile A^T (4x4 from 2x2)
+ *   gw[oc][c]   = G^T W[.][oc][c] G                 (3x3 from 4x4)
+ *
+ * 16 GEMMs [OC x tiles] @ [tiles x C] per chunk of images. The sum over
+ * images must not depend on the thread count: chunks go to WG_GROUPS groups
+ * fixed by the geometry, each group sums its chunks in order into its own
+ * partial W, and the partials are added in group order. */
+#define WG_GROUPS 4
+
+/* (A g A^T)[e] of tiles j .. j+7 from the two gy rows of a tile row. */
+static INLINE void gy_8(const float *r0, const float *r1, wg_v8 out[POSITIONS]) {
+    wg_v8 a0 = load8(r0), a1 = load8(r0 + 8), b0 = load8(r1), b1 = load8(r1 + 8);
+    wg_v8 v[2][2] = {{EVENS(a0, a1), ODDS(a0, a1)}, {EVENS(b0, b1), ODDS(b0, b1)}}, t[4][2];
+    for (int b = 0; b < 2; b++) { /* A g: rows */
+        t[0][b] = v[0][b];
+        t[1][b] = v[0][b] + v[1][b];
+        t[2][b] = v[0][b] - v[1][b];
+        t[3][b] = -v[1][b];
+    }
+    for (int a = 0; a < 4; a++) { /* (A g) A^T: columns */
+        out[4 * a + 0] = t[a][0];
+        out[4 * a + 1] = t[a][0] + t[a][1];
+        out[4 * a + 2] = t[a][0] - t[a][1];
+        out[4 * a + 3] = -t[a][1];
+    }
+}
+
+/* gt[e * es + t] = (A g A^T)[e] for every 2x2 tile t of one gy plane (oh x
+ * ow); tiles reaching past it see zeros, through rows copied into rb (two
+ * rows of pw floats, pw >= 2 * tw rounded up to whole blocks of 8 tiles). */
+WG_CLONES static void gy_tiles(const float *restrict gy, int64_t oh, int64_t ow, int64_t th, int64_t tw,
+                               float *restrict gt, int64_t es, float *restrict rb, int64_t pw) {
+    for (int64_t ti = 0; ti < th; ti++) {
+        for (int a = 0; a < 2; a++) {
+            float *row = rb + a * pw;
+            int64_t r = 2 * ti + a;
+            memset(row, 0, sizeof(float) * (size_t)pw);
+            if (r < oh) memcpy(row, gy + r * ow, sizeof(float) * (size_t)ow);
+        }
+        float *restrict o = gt + ti * tw;
+        wg_v8 out[POSITIONS];
+        int64_t j = 0;
+        for (; j + 8 <= tw; j += 8) {
+            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            for (int e = 0; e < POSITIONS; e++) memcpy(o + e * es + j, &out[e], sizeof out[e]);
+        }
+        if (j < tw) {
+            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            for (int e = 0; e < POSITIONS; e++) store_part(o + e * es + j, &out[e], tw - j);
+        }
+    }
+}
+
+/* gw[o][c] = G^T W[.][o][c] G. */
+static void inverse_weights(const float *W, int64_t es, int64_t oc, int64_t c, float *gw) {
+    for (int64_t o = 0; o < oc; o++)
+        for (int64_t ci = 0; ci < c; ci++) {
+            float m[4][4], t[3][4];
+            for (int e = 0; e < POSITIONS; e++) m[e / 4][e % 4] = W[e * es + o * c + ci];
+            for (int b = 0; b < 4; b++) { /* G^T m: rows */
+                t[0][b] = m[0][b] + 0.5f * (m[1][b] + m[2][b]);
+                t[1][b] = 0.5f * (m[1][b] - m[2][b]);
+                t[2][b] = 0.5f * (m[1][b] + m[2][b]) + m[3][b];
+            }
+            float *k = gw + (o * c + ci) * 9;
+            for (int a = 0; a < 3; a++) { /* (G^T m) G: columns */
+                k[3 * a + 0] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+                k[3 * a + 1] = 0.5f * (t[a][1] - t[a][2]);
+                k[3 * a + 2] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
+            }
+        }
+}
+
+/* Partial W of group k: chunks [k * chunks / groups, (k + 1) * chunks / groups) in order. */
+static void wgrad_group(const dl_conv2d_geom *g, const wg_dims *d, const float *x, const float *gy, int64_t chunks,
+                        int64_t groups, int64_t k, float *W, float *plane, float *rows, float *V, float *GY) {
+    const int64_t cols = d->cols, plane_in = g->h * g->w, plane_out = g->oh * g->ow;
+    int64_t c0 = chunks * k / groups, c1 = chunks * (k + 1) / groups;
+    if (c0 == c1) memset(W, 0, sizeof(float) * (size_t)(POSITIONS * d->us));
+    for (int64_t ch = c0; ch < c1; ch++) {
+        int64_t i0 = ch * d->nb, nimg = g->n - i0 < d->nb ? g->n - i0 : d->nb;
+        for (int64_t img = 0; img < nimg; img++) {
+            for (int64_t c = 0; c < g->c; c++) {
+                pad_plane(g, d, x + ((i0 + img) * g->c + c) * plane_in, plane);
+                input_tiles(plane, d->pw, d->th, d->tw, V + c * cols + img * d->tiles, d->vs);
+            }
+            for (int64_t o = 0; o < g->oc; o++)
+                gy_tiles(gy + ((i0 + img) * g->oc + o) * plane_out, g->oh, g->ow, d->th, d->tw,
+                         GY + o * cols + img * d->tiles, d->ms, rows, d->pw);
+        }
+        for (int64_t e = 0; e < POSITIONS; e++)
+            dl_sgemm(0, 1, g->oc, g->c, nimg * d->tiles, 1.0f, GY + e * d->ms, cols, V + e * d->vs, cols,
+                     ch > c0 ? 1.0f : 0.0f, W + e * d->us, g->c);
+    }
+}
+
+int dl_conv_winograd_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    const wg_dims d = dims_of(g);
+    const int64_t chunks = g->n > 0 ? (g->n + d.nb - 1) / d.nb : 0;
+    const int64_t groups = chunks < WG_GROUPS ? (chunks > 0 ? chunks : 1) : WG_GROUPS;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt > groups) nt = (int)groups;
+    /* Scratch: the groups' partials, then per thread a plane, two gy rows, V and GY. */
+    const int64_t part = POSITIONS * d.us, rows = lines(2 * d.pw), each = d.pfloats + rows + d.vfloats + d.mfloats;
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, groups * part + nt * each);
+    if (!buf) return -1;
+    float *slots = buf + groups * part;
+    for (int t = 0; t < nt; t++) memset(slots + t * each, 0, sizeof(float) * (size_t)d.pfloats);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t k = 0; k < groups; k++) {
+        float *s = slots + omp_get_thread_num() * each;
+        float *V = s + d.pfloats + rows;
+        wgrad_group(g, &d, x, gy, chunks, groups, k, buf + k * part, s, s + d.pfloats, V, V + d.vfloats);
+    }
+    for (int64_t k = 1; k < groups; k++) /* in group order, whoever summed them */
+        for (int64_t i = 0; i < part; i++) buf[i] += buf[k * part + i];
+    inverse_weights(buf, d.us, g->oc, g->c, gw);
+    return 0;
+}

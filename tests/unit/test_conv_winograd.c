@@ -1,0 +1,254 @@
+/* test_conv_winograd.c — Winograd F(2x2, 3x3) against a plain direct sum.
+ *
+ * conv_winograd.c computes through transforms whose rounding differs from
+ * the direct sum's, so the check is the largest absolute error relative to
+ * the output's scale (max |reference|); F(2x2) stays near float epsilon.
+ * The reference is one direct loop in double for all three directions.
+ * Geometries cover what the tile bookkeeping can get wrong: odd and non-square planes (a last tile half
+ * outside), padding 0, 1, 2 and asymmetric, channel counts that are not
+ * multiples of 8 or 16, batch 1 (all threads on one chunk) and batches of
+ * several chunks with a partial last one; the weight gradient on the same
+ * kinds of geometry. The kernels are also called through dl_conv2d,
+ * dl_conv2d_bwd_data and dl_conv2d_bwd_weight where the dispatch rule picks
+ * them, and must give the same bits at 1 and 2 threads. */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_winograd_internal.h"
+#include "dlnrt.h"
+
+static void fill(float *v, int64_t n, unsigned *seed)
+{
+    for (int64_t i = 0; i < n; i++) {
+        *seed = *seed * 1664525u + 1013904223u;
+        v[i] = (float)((*seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+static dl_conv2d_geom geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc, int64_t pt, int64_t pb,
+                           int64_t pl, int64_t pr)
+{
+    dl_conv2d_geom g = {.n = n, .c = c, .h = h, .w = w, .oc = oc, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pt = pt,
+                        .pb = pb, .pl = pl, .pr = pr, .dh = 1, .dw = 1, .groups = 1};
+    g.oh = h + pt + pb - 2, g.ow = w + pl + pr - 2;
+    return g;
+}
+
+enum { REF_FORWARD, REF_DATA, REF_WEIGHT };
+
+/* The direct convolution in double, one loop for all three directions:
+ * REF_FORWARD out = y from (x, w); REF_DATA out = gx from (gy, w);
+ * REF_WEIGHT out = gw from (x, gy). Unused inputs may be NULL. */
+static void reference(const dl_conv2d_geom *g, int dir, const float *x, const float *w, const float *gy, double *out)
+{
+    int64_t n_out = dir == REF_FORWARD ? g->n * g->oc * g->oh * g->ow
+                    : dir == REF_DATA  ? g->n * g->c * g->h * g->w
+                                       : g->oc * g->c * 9;
+    memset(out, 0, sizeof(double) * (size_t)n_out);
+    for (int64_t i = 0; i < g->n; i++)
+        for (int64_t o = 0; o < g->oc; o++)
+            for (int64_t r = 0; r < g->oh; r++)
+                for (int64_t q = 0; q < g->ow; q++)
+                    for (int64_t c = 0; c < g->c; c++)
+                        for (int64_t a = 0; a < 3; a++)
+                            for (int64_t b = 0; b < 3; b++) {
+                                int64_t ir = r - g->pt + a, iq = q - g->pl + b;
+                                if (ir < 0 || ir >= g->h || iq < 0 || iq >= g->w) continue;
+                                int64_t xi = ((i * g->c + c) * g->h + ir) * g->w + iq;
+                                int64_t yi = ((i * g->oc + o) * g->oh + r) * g->ow + q, wi = ((o * g->c + c) * 3 + a) * 3 + b;
+                                if (dir == REF_FORWARD) out[yi] += (double)x[xi] * w[wi];
+                                else if (dir == REF_DATA) out[xi] += (double)gy[yi] * w[wi];
+                                else out[wi] += (double)gy[yi] * x[xi];
+                            }
+}
+
+/* max |got - want| / max |want| (infinite if anything is NaN: an unwritten output). */
+static double scaled_err(const float *got, const double *want, int64_t n)
+{
+    double e = 0, scale = 1e-30;
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(got[i])) return INFINITY;
+        e = fmax(e, fabs(got[i] - want[i]));
+        scale = fmax(scale, fabs(want[i]));
+    }
+    return e / scale;
+}
+
+/* What the epilogue saw: how often each image came, and whether its y was complete. */
+typedef struct ep_log {
+    int64_t calls[16];
+    int complete;
+    int64_t per_image;
+} ep_log;
+
+static void epilogue(void *ctx, int64_t image, float *y)
+{
+    ep_log *l = ctx;
+#pragma omp atomic
+    l->calls[image]++;
+    for (int64_t k = 0; k < l->per_image; k++)
+        if (isnan(y[k])) {
+#pragma omp atomic write
+            l->complete = 0;
+        }
+}
+
+static void check_forward(const dl_conv2d_geom *g)
+{
+    const int64_t nx = g->n * g->c * g->h * g->w, ny = g->n * g->oc * g->oh * g->ow, nw = g->oc * g->c * 9;
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * ny);
+    double *want = malloc(sizeof(double) * ny);
+    unsigned seed = 7u + (unsigned)(g->h * 131 + g->w * 7 + g->c + g->pt);
+    fill(x, nx, &seed);
+    fill(w, nw, &seed);
+    reference(g, REF_FORWARD, x, w, NULL, want);
+    for (int64_t i = 0; i < ny; i++) y[i] = NAN;
+    ep_log log = {.complete = 1, .per_image = g->oc * g->oh * g->ow};
+    CU_ASSERT_FATAL(g->n <= 16 && dl_conv_winograd_fits(g));
+    CU_ASSERT_EQUAL(dl_conv_winograd(g, x, w, y, epilogue, &log), 0);
+    double err = scaled_err(y, want, ny);
+    CU_ASSERT(err < 1e-5);
+    if (!(err < 1e-5))
+        fprintf(stderr, "\nwinograd n%lld c%lld %lldx%lld oc%lld pad %lld,%lld,%lld,%lld: error %g\n", (long long)g->n,
+                (long long)g->c, (long long)g->h, (long long)g->w, (long long)g->oc, (long long)g->pt,
+                (long long)g->pb, (long long)g->pl, (long long)g->pr, err);
+    CU_ASSERT(log.complete);
+    for (int64_t i = 0; i < g->n; i++) CU_ASSERT_EQUAL(log.calls[i], 1);
+    free(x), free(w), free(y), free(want);
+}
+
+static void test_forward_vs_direct(void)
+{
+    static const int64_t cases[][9] = {
+        /* n  c   h   w  oc pt pb pl pr */
+        {1, 1, 4, 4, 1, 0, 0, 0, 0},     /* one tile, no padding */
+        {2, 3, 7, 9, 5, 1, 1, 1, 1},     /* odd planes: half-outside last tiles */
+        {3, 17, 11, 6, 33, 2, 2, 2, 2},  /* pad 2, channels not multiples of 16 */
+        {1, 33, 16, 16, 32, 1, 1, 1, 1}, /* batch 1: threads share the chunk */
+        {9, 32, 8, 8, 64, 1, 1, 1, 1},   /* 4-image chunks (128 tiles), a partial last one */
+        {5, 8, 5, 13, 7, 0, 2, 1, 0},    /* asymmetric padding */
+        {4, 2, 3, 3, 3, 1, 1, 1, 1},     /* 3x3 plane: one tile of two outputs cut */
+        {2, 4, 32, 31, 16, 1, 1, 1, 1},  /* 16 tiles per row: whole blocks of 8 plus none */
+        {2, 5, 20, 19, 9, 1, 0, 0, 1},   /* rows of 9 and 10 tiles: a block and a tail */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int64_t *k = cases[i];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        check_forward(&g);
+    }
+}
+
+/* Only the shapes the kernel is written for. */
+static void test_fits(void)
+{
+    dl_conv2d_geom g = geom(2, 32, 8, 8, 32, 1, 1, 1, 1);
+    CU_ASSERT(dl_conv_winograd_fits(&g));
+    dl_conv2d_geom s = g;
+    s.sh = 2, s.oh = 4;
+    CU_ASSERT(!dl_conv_winograd_fits(&s));
+    s = g, s.kh = 5, s.oh = 6;
+    CU_ASSERT(!dl_conv_winograd_fits(&s));
+    s = g, s.dh = 2, s.oh = 6;
+    CU_ASSERT(!dl_conv_winograd_fits(&s));
+    s = g, s.groups = 2;
+    CU_ASSERT(!dl_conv_winograd_fits(&s));
+    s = g, s.pt = -1, s.oh = 6;
+    CU_ASSERT(!dl_conv_winograd_fits(&s));
+    s = g, s.oh = 7; /* oh not what the padding gives */
+    CU_ASSERT(!dl_conv_winograd_fits(&s));
+}
+
+/* The weight gradient on the same geometries as the forward: odd planes,
+ * padding, batch 1, several chunks and groups of chunks. */
+static void test_bwd_weight_vs_direct(void)
+{
+    static const int64_t cases[][9] = {
+        {1, 1, 4, 4, 1, 0, 0, 0, 0},   {2, 3, 7, 9, 5, 1, 1, 1, 1},    {3, 17, 11, 6, 33, 2, 2, 2, 2},
+        {1, 33, 16, 16, 32, 1, 1, 1, 1}, {16, 32, 8, 8, 40, 1, 1, 1, 1}, {5, 8, 5, 13, 7, 0, 2, 1, 0},
+        {2, 5, 20, 19, 9, 1, 0, 0, 1},  {40, 3, 4, 4, 2, 1, 1, 1, 1},   /* 40 one-image chunks in 4 groups */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *gy = malloc(sizeof(float) * ny), *gw = malloc(sizeof(float) * nw);
+        double *want = malloc(sizeof(double) * nw);
+        unsigned seed = 5u + (unsigned)t;
+        fill(x, nx, &seed), fill(gy, ny, &seed);
+        reference(&g, REF_WEIGHT, x, NULL, gy, want);
+        for (int64_t i = 0; i < nw; i++) gw[i] = NAN;
+        CU_ASSERT_EQUAL(dl_conv_winograd_bwd_weight(&g, x, gy, gw), 0);
+        double err = scaled_err(gw, want, nw);
+        CU_ASSERT(err < 1e-5);
+        if (!(err < 1e-5)) fprintf(stderr, "\nwinograd weight gradient, case %zu: error %g\n", t, err);
+        free(x), free(gy), free(gw), free(want);
+    }
+}
+
+/* Through conv.c: forward, data and weight gradient of shapes the rule
+ * sends to Winograd, at 1 and 2 threads, bit for bit the same. */
+static void test_dispatch_and_threads(void)
+{
+    static const int64_t cases[][3] = {{3, 32, 16}, {1, 48, 16}, {20, 64, 8}, {5, 40, 9}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        dl_conv2d_geom g = geom(cases[t][0], cases[t][1], cases[t][2], cases[t][2], cases[t][1], 1, 1, 1, 1);
+        CU_ASSERT_FATAL(dl_conv_winograd_pays(&g));
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *gy = malloc(sizeof(float) * ny);
+        float *y[2], *gx[2], *gw[2];
+        double *want_y = malloc(sizeof(double) * ny), *want_gx = malloc(sizeof(double) * nx);
+        double *want_gw = malloc(sizeof(double) * nw);
+        unsigned seed = 99u + (unsigned)t;
+        fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
+        reference(&g, REF_FORWARD, x, w, NULL, want_y);
+        reference(&g, REF_DATA, NULL, w, gy, want_gx);
+        reference(&g, REF_WEIGHT, x, NULL, gy, want_gw);
+        int saved = omp_get_max_threads();
+        for (int k = 0; k < 2; k++) {
+            y[k] = malloc(sizeof(float) * ny), gx[k] = malloc(sizeof(float) * nx), gw[k] = malloc(sizeof(float) * nw);
+            for (int64_t i = 0; i < nw; i++) gw[k][i] = NAN;
+            for (int64_t i = 0; i < ny; i++) y[k][i] = NAN;
+            for (int64_t i = 0; i < nx; i++) gx[k][i] = NAN;
+            omp_set_num_threads(k + 1);
+            CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[k]), 0);
+            CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[k]), 0);
+            CU_ASSERT(scaled_err(y[k], want_y, ny) < 1e-5);
+            CU_ASSERT(scaled_err(gx[k], want_gx, nx) < 1e-5);
+            CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw[k]), 0);
+            CU_ASSERT(scaled_err(gw[k], want_gw, nw) < 1e-5);
+        }
+        omp_set_num_threads(saved);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+        CU_ASSERT(memcmp(gx[0], gx[1], sizeof(float) * (size_t)nx) == 0);
+        CU_ASSERT(memcmp(gw[0], gw[1], sizeof(float) * (size_t)nw) == 0);
+        free(x), free(w), free(gy), free(want_y), free(want_gx), free(want_gw);
+        for (int k = 0; k < 2; k++) free(y[k]), free(gx[k]), free(gw[k]);
+    }
+}
+
+/* An empty batch: the forward touches nothing, the weight gradient is zero. */
+static void test_empty_batch(void)
+{
+    dl_conv2d_geom g = geom(0, 32, 8, 8, 32, 1, 1, 1, 1);
+    static float w[32 * 32 * 9];
+    CU_ASSERT_EQUAL(dl_conv_winograd(&g, NULL, w, NULL, NULL, NULL), 0);
+    for (int i = 0; i < 32 * 32 * 9; i++) w[i] = NAN;
+    CU_ASSERT_EQUAL(dl_conv_winograd_bwd_weight(&g, NULL, NULL, w), 0);
+    int zero = 1;
+    for (int i = 0; i < 32 * 32 * 9; i++) zero &= w[i] == 0.0f;
+    CU_ASSERT(zero);
+}
+
+void suite_conv_winograd(void)
+{
+    CU_pSuite s = CU_add_suite("conv_winograd", NULL, NULL);
+    CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
+    CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
+    CU_add_test(s, "which geometries fit", test_fits);
+    CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
+                test_dispatch_and_threads);
+    CU_add_test(s, "an empty batch", test_empty_batch);
+}
