@@ -23,22 +23,21 @@
 #include "passes.h"
 
 void pass_bnorm(ir_graph *g) {
-    const int n0 = g->n_nodes;
+    const int n0 = g->n_nodes, nid = g->next_id > 0 ? g->next_id : 1;
     int found = 0;
-    for (int i = 0; i < n0; i++) found += g->nodes[i]->op == OP_batch_normalize;
+    for (int i = 0; i < n0; i++) found += g->nodes[i]->op == OP_batch_normalize && g->nodes[i]->dtype == IR_F32;
     if (!found) return;
     int *from = calloc((size_t)n0, sizeof *from), *to = calloc((size_t)n0, sizeof *to); /* appended range per node */
-    ir_node **rep = calloc((size_t)n0, sizeof *rep), **old = calloc((size_t)n0, sizeof *old);
-    if (!from || !to || !rep || !old) { /* leaving the op opaque is always correct */
-        free(from), free(to), free(rep), free(old);
+    ir_node **rep = calloc((size_t)nid, sizeof *rep); /* by the old node's id: its value's new node */
+    if (!from || !to || !rep) { /* leaving the op opaque is always correct */
+        free(from), free(to), free(rep);
         return;
     }
     for (int i = 0; i < n0; i++) {
         ir_node *n = g->nodes[i];
         if (n->op != OP_batch_normalize || n->dtype != IR_F32) continue;
         from[i] = g->n_nodes;
-        old[i] = n;
-        rep[i] = bnorm_lower(g, n);
+        rep[n->id] = bnorm_lower(g, n);
         to[i] = g->n_nodes;
         for (int j = from[i]; j < to[i]; j++) /* generated C points at the batch norm's line */
             g->nodes[j]->loc = n->loc, g->nodes[j]->site = n->site, g->nodes[j]->site_block = n->site_block;
@@ -51,17 +50,21 @@ void pass_bnorm(ir_graph *g) {
     }
     int m = 0;
     for (int i = 0; i < n0; i++) {
-        if (!rep[i]) {
-            out[m++] = g->nodes[i];
-            continue;
-        }
-        for (int j = from[i]; j < to[i]; j++) out[m++] = g->nodes[j];
+        ir_node *n = g->nodes[i];
+        if (n->id >= nid || !rep[n->id]) out[m++] = n;
+        else
+            for (int j = from[i]; j < to[i]; j++) out[m++] = g->nodes[j];
     }
     memcpy(g->nodes, out, sizeof *out * (size_t)m);
     g->n_nodes = m;
-    for (int i = 0; i < n0; i++)
-        if (rep[i]) ir_replace_uses(g, old[i], rep[i]);
+    for (int i = 0; i < m; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            ir_node *in = g->nodes[i]->in[k];
+            if (in->id < nid && rep[in->id]) g->nodes[i]->in[k] = rep[in->id];
+        }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i].node->id < nid && rep[g->outputs[i].node->id]) g->outputs[i].node = rep[g->outputs[i].node->id];
     free(out);
-    free(from), free(to), free(rep), free(old);
+    free(from), free(to), free(rep);
     ir_count_uses(g);
 }
