@@ -22,6 +22,7 @@
  *     x : gy * w * rstd,   stats : [-w * rstd * S[0]; -0.5 * w * rstd^2 * S[1]]
  * VJP of batch_stats (used only when its values reach the loss another way):
  *   dx = (g[0] + 2 * g[1] * (x - mean)) / M, composed from primitives. */
+#include "ops_bnorm.h"
 #include "ops_impl.h"
 
 static int check_x(ir_node *n, char *err, int errlen) {
@@ -136,6 +137,13 @@ static ir_node *count(ir_graph *g, const ir_node *x) {
     if (ir_dim_is_const(m)) return ir_const(g, (double)m.k, NULL);
     ir_shape one = {.rank = 1, .d = {m}};
     return ir_reduce_sum(g, ir_const(g, 1.0, &one), 1u, 0);
+}
+
+ir_node *bnorm_lower(ir_graph *g, const ir_node *n) {
+    ir_node *x = n->in[0], *stats = n->in[1], *w = n->in[2], *b = n->in[3];
+    ir_node *k = ir_bin(g, OP_div, w, ir_un(g, OP_sqrt, ir_bin(g, OP_add, row(g, stats, 1), ir_const(g, n->a.norm.eps, NULL))));
+    ir_node *d = ir_bin(g, OP_sub, x, per_channel(g, row(g, stats, 0), x));
+    return ir_bin(g, OP_add, ir_bin(g, OP_mul, d, per_channel(g, k, x)), per_channel(g, b, x));
 }
 
 void op_vjp_batch_stats(ad_ctx *c, ir_node *n, ir_node *gy) {

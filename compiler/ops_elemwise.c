@@ -198,7 +198,11 @@ void op_vjp_log(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), DIV(gy, 
 void op_vjp_log1p(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), DIV(gy, ADD(X(0), K(1)))); }
 void op_vjp_sqrt(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), DIV(MUL(gy, K(0.5)), n)); }
 void op_vjp_abs(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_sign, X(0)))); }
-void op_vjp_relu(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_step, X(0)))); }
+/* The mask from relu's output, not its input: step(relu(x)) == step(x) for
+ * every x (NaN included), and the output is what the next layer reads
+ * anyway, so the input (often a batch norm's or a bias add's value) needs no
+ * storing and can fuse into the relu's loop (pass_fuse rule 2). */
+void op_vjp_relu(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_step, n))); }
 
 void op_vjp_leaky_relu(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *slope = where3(c, ir_bin(c->g, OP_gt, X(0), K(0)), K(1), K(n->a.leaky_relu.slope));

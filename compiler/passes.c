@@ -1,6 +1,7 @@
 /* passes.c — the pass pipeline as a table, and the driver that runs it.
  *
- * Order matters and is the whole policy: fold first (autodiff leaves many
+ * Order matters and is the whole policy: bnorm first (it leaves slices and
+ * reshapes for fold and CSE to share), fold next (autodiff leaves many
  * reshape-of-constant and x*1 nodes), then CSE (folding exposes duplicates),
  * then DCE (both leave dead nodes), then fusion and memory planning, which
  * want the smallest graph. Any pass can be observed with --after=NAME (and
@@ -12,6 +13,7 @@
 #include <string.h>
 
 const pass_info pass_pipeline[] = {
+    {"bnorm", pass_bnorm, "batch_normalize's forward as elementwise ops the fuser can join"},
     {"fold", pass_fold, "algebraic simplification and constant folding"},
     {"cse", pass_cse, "merge identical computations"},
     {"dce", pass_dce, "remove values no output depends on"},

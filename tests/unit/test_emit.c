@@ -531,13 +531,16 @@ static void test_plan_verify_catches_overlap(void)
     ir_graph *g = m->train_step;
     CU_ASSERT_FATAL(passes_run(g, NULL, NULL, 1) == 0);
     CU_ASSERT(plan_verify(g, NULL));
-    /* move the first arena buffer onto another one that is live at the same time */
+    /* move an arena buffer onto one it reads, which is live at the same time */
     ir_node *a = NULL, *b = NULL;
     for (int i = 0; i < g->n_nodes && !b; i++) {
         ir_node *n = g->nodes[i];
         if (n->storage != IR_STORE_ARENA || ir_shape_numel(&n->shape).syms != 1) continue;
-        if (!a) a = n;
-        else if (n->offset != a->offset && n->in[0] == a) b = n;
+        for (int k = 0; k < n->nin && !b; k++) {
+            ir_node *in = n->in[k];
+            if (in->storage == IR_STORE_ARENA && ir_shape_numel(&in->shape).syms == 1 && in->offset != n->offset)
+                a = in, b = n;
+        }
     }
     if (a && b) {
         b->offset = a->offset;

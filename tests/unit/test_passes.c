@@ -4,6 +4,7 @@
  * passes' effect on real backward graphs (values unchanged) is checked in
  * test_gradcheck.c. */
 #include <CUnit/CUnit.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,13 +141,14 @@ static void test_fold_shapes_and_constants(void) {
 }
 
 static void test_pipeline(void) {
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[0].name, "fold");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "cse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "dce");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "fuse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "epilogue");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "plan");
-    CU_ASSERT_PTR_NULL(pass_pipeline[6].name);
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[0].name, "bnorm");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "fold");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "cse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "dce");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "fuse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "epilogue");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[6].name, "plan");
+    CU_ASSERT_PTR_NULL(pass_pipeline[7].name);
 
     fixture f;
     setup(&f);
@@ -315,6 +317,53 @@ static void test_interp_labels(void) {
     arena_free(&f.ar);
 }
 
+/* pass_bnorm: a training batch norm's forward becomes (x - mean) * k + b,
+ * which the fuser joins with the residual add and the relu after it (one
+ * loop, one stored value), and the values stay those of the opaque op. */
+static void test_bnorm_lowered(void) {
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "m");
+    ir_graph *g = ir_graph_new(m, "train_step", IR_MODE_TRAIN);
+    const ir_shape xs = {3, {{1, 1}, {3, 0}, {5, 0}}}, cs = {1, {{3, 0}}}; /* x f32[N, 3, 5] */
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, (src_loc){0});
+    ir_node *r = ir_input_node(g, "r", IR_F32, &xs, (src_loc){0});
+    ir_node *w = ir_input_node(g, "w", IR_F32, &cs, (src_loc){0});
+    ir_node *b = ir_input_node(g, "b", IR_F32, &cs, (src_loc){0});
+    const ir_attrs eps = {.norm = {.eps = 1e-3}, .nf = 1};
+    ir_node *in[4] = {x, ir_un(g, OP_batch_stats, x), w, b};
+    ir_node *y = ir_un(g, OP_relu, ir_bin(g, OP_add, ir_op_attrs(g, OP_batch_normalize, in, 4, &eps), r));
+    ir_add_output(g, IR_OUT_VALUE, 0, NULL, y);
+
+    int64_t sym[IR_MAX_SYMS] = {3, 1, 1, 1, 1, 1, 1, 1}; /* N = 3: 45 elements, planes of 5 */
+    double xv[45], rv[45], wv[3] = {0.5, -2, 1.25}, bv[3] = {0.1, 0, -3}, want[45];
+    for (int i = 0; i < 45; i++) xv[i] = 10 + ((i * 37) % 19) * 0.25, rv[i] = ((i * 11) % 7) - 3;
+    double *ins[4] = {xv, rv, wv, bv};
+    interp_state s;
+    CU_ASSERT_FATAL(interp_run(&s, g, sym, ins, NULL, 1) == 0);
+    memcpy(want, interp_output(&s, 0), sizeof want);
+    interp_free(&s);
+
+    CU_ASSERT_FATAL(passes_run(g, NULL, NULL, 1) == 0);
+    CU_ASSERT_EQUAL(count_op(g, OP_batch_normalize), 0);
+    const ir_node *root = g->outputs[0].node, *sub = NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op == OP_sub && g->nodes[i]->in[0] == x) sub = g->nodes[i];
+    CU_ASSERT_FATAL(sub != NULL);
+    CU_ASSERT_EQUAL(root->op, OP_relu);
+    CU_ASSERT_EQUAL(sub->group, root->group); /* x - mean, * k, + b, + r, relu: one group */
+    CU_ASSERT_EQUAL(root->in[0]->group, root->group);
+    CU_ASSERT_FATAL(interp_run(&s, g, sym, ins, NULL, 1) == 0);
+    const double *got = interp_output(&s, 0);
+    int nonzero = 0;
+    for (int i = 0; i < 45; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(got[i], want[i], 1e-12 * (1 + fabs(want[i])));
+        nonzero += want[i] != 0;
+    }
+    CU_ASSERT(nonzero > 5 && nonzero < 40); /* the relu cut some, kept some */
+    interp_free(&s);
+    arena_free(&ar);
+}
+
 void suite_passes(void) {
     CU_pSuite s = CU_add_suite("passes", NULL, NULL);
     CU_add_test(s, "dce", test_dce);
@@ -325,4 +374,5 @@ void suite_passes(void) {
     CU_add_test(s, "fuse: a reduction takes its input's group", test_fuse_into_reduction);
     CU_add_test(s, "fuse: sibling reductions share a kernel", test_fuse_siblings);
     CU_add_test(s, "interpreter checks labels", test_interp_labels);
+    CU_add_test(s, "bnorm: batch_normalize lowered and fused with what follows", test_bnorm_lowered);
 }
