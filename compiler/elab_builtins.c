@@ -547,9 +547,7 @@ static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
     else if (strcmp(name, "selu") == 0) {
         ir_attrs a = {.elu = {.alpha = 1.6732632423543772}, .nf = 1};
         r = op_binary(e, OP_mul, ir_add(e->g, e->d, loc, OP_elu, &x, 1, &a), op_scalar(e, 1.0507009873554805, loc), loc);
-    } else if (strcmp(name, "relu6") == 0)
-        r = op_binary(e, OP_minimum, op_unary(e, OP_relu, x, loc), op_scalar(e, 6.0, loc), loc);
-    else if (strcmp(name, "hard_sigmoid") == 0)
+    } else if (strcmp(name, "hard_sigmoid") == 0)
         r = op_binary(e, OP_minimum,
                       op_unary(e, OP_relu, op_binary(e, OP_add, op_binary(e, OP_div, x, op_scalar(e, 6.0, loc), loc),
                                                      op_scalar(e, 0.5, loc), loc), loc),
@@ -735,7 +733,7 @@ static const builtin builtins[] = {
     {"swish", X1, b_compose, OP_mul, 0},
     {"softplus", X1, b_compose, OP_add, 0},
     {"selu", X1, b_compose, OP_elu, 0},
-    {"relu6", X1, b_compose, OP_minimum, 0},
+    {"relu6", X1, b_unary, OP_relu6, 0},
     {"hard_sigmoid", X1, b_compose, OP_minimum, 0},
     {"leaky_relu", {{"x", 1}, {"slope", 0}}, 2, b_param1, OP_leaky_relu, 0.01},
     {"elu", {{"x", 1}, {"alpha", 0}}, 2, b_param1, OP_elu, 1.0},

@@ -31,6 +31,7 @@ UNARY_SHAPE(floor)
 UNARY_SHAPE(round)
 UNARY_SHAPE(ceil)
 UNARY_SHAPE(relu)
+UNARY_SHAPE(relu6)
 UNARY_SHAPE(sigmoid)
 UNARY_SHAPE(tanh)
 UNARY_SHAPE(sin)
@@ -143,7 +144,7 @@ BROADCAST_SHAPE(where)
 #define PER_ELEMENT(name) \
     double op_flops_##name(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 PER_ELEMENT(neg) PER_ELEMENT(exp) PER_ELEMENT(log) PER_ELEMENT(log1p) PER_ELEMENT(sqrt)
-PER_ELEMENT(abs) PER_ELEMENT(sign) PER_ELEMENT(step) PER_ELEMENT(floor) PER_ELEMENT(round) PER_ELEMENT(ceil) PER_ELEMENT(relu) PER_ELEMENT(leaky_relu)
+PER_ELEMENT(abs) PER_ELEMENT(sign) PER_ELEMENT(step) PER_ELEMENT(floor) PER_ELEMENT(round) PER_ELEMENT(ceil) PER_ELEMENT(relu) PER_ELEMENT(relu6) PER_ELEMENT(leaky_relu)
 PER_ELEMENT(elu) PER_ELEMENT(sigmoid) PER_ELEMENT(tanh) PER_ELEMENT(sin) PER_ELEMENT(cos) PER_ELEMENT(gelu) PER_ELEMENT(gelu_grad)
 PER_ELEMENT(cast_f32) PER_ELEMENT(add) PER_ELEMENT(sub) PER_ELEMENT(mul) PER_ELEMENT(div)
 PER_ELEMENT(pow) PER_ELEMENT(maximum) PER_ELEMENT(minimum) PER_ELEMENT(gt) PER_ELEMENT(ge)
@@ -203,6 +204,13 @@ void op_vjp_abs(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, 
  * anyway, so the input (often a batch norm's or a bias add's value) needs no
  * storing and can fuse into the relu's loop (pass_fuse rule 2). */
 void op_vjp_relu(ad_ctx *c, ir_node *n, ir_node *gy) { ad_accum(c, X(0), MUL(gy, ir_un(c->g, OP_step, n))); }
+
+/* ReLU6 as nn.ReLU6 (hardtanh(0, 6)) differentiates it: 1 strictly inside
+ * (0, 6), 0 at both ends and outside. From the output, as relu: 0 < y < 6
+ * exactly when 0 < x < 6, and the mask fuses into the forward's loop. */
+void op_vjp_relu6(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ad_accum(c, X(0), MUL(gy, MUL(ir_un(c->g, OP_step, n), ir_un(c->g, OP_step, SUB(K(6), n)))));
+}
 
 void op_vjp_leaky_relu(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *slope = where3(c, ir_bin(c->g, OP_gt, X(0), K(0)), K(1), K(n->a.leaky_relu.slope));

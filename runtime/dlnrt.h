@@ -1374,11 +1374,13 @@ static inline float dl_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t tb, mb;
+    uint32_t tb, mb;
     memcpy(&tb, &t, sizeof tb);
     memcpy(&mb, &magic, sizeof mb);
-    const int32_t k = tb - mb, h = k / 2; /* k in [-150, 128]: 2^h and 2^(k-h) are normal floats */
-    const int32_t ab = (h + 127) * (1 << 23), bb = (k - h + 127) * (1 << 23);
+    /* k in [-150, 128]: 2^h and 2^(k-h) are normal floats. Unsigned, so a NaN's bits (p is NaN then,
+     * and so the result) wrap instead of overflowing */
+    const int32_t k = (int32_t)(tb - mb), h = k / 2;
+    const uint32_t ab = (uint32_t)(h + 127) << 23, bb = (uint32_t)(k - h + 127) << 23;
     float a, b;
     memcpy(&a, &ab, sizeof a);
     memcpy(&b, &bb, sizeof b);

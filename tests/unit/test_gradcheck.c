@@ -35,6 +35,7 @@ typedef enum gc_domain {
     D_POS,   /* uniform [0.5, 2] */
     D_AWAY,  /* |x| in [0.2, 2], random sign: away from kinks at 0 */
     D_TIES,  /* integers -2..2: ties are frequent */
+    D_SIX,   /* uniform [-2, 8] at least 0.2 from 0 and 6: both of relu6's kinks, all three pieces */
     D_FRAC,  /* k + [0.1, 0.4] or k + [0.6, 0.9], k in -3..2: away from the jumps of floor and round */
     D_BOOL,  /* 0 or 1 (where's condition): not differentiated */
     D_LABEL, /* i32 in [0, classes): not differentiated */
@@ -81,6 +82,7 @@ static const gc_case cases[] = {
     {OP_ceil, A1("N,5", D_FRAC)},
     {OP_relu, A1("N,5", D_AWAY)},
     {OP_relu, A1("N,7", D_AWAY), .n = 1},
+    {OP_relu6, A1("N,9", D_SIX)},
     {OP_leaky_relu, A1("N,5", D_AWAY), .f0 = 0.01},
     {OP_elu, A1("N,5", D_AWAY), .f0 = 1.0},
     {OP_elu, A1("2,N,3", D_AWAY), .f0 = 0.5},
@@ -339,6 +341,10 @@ static double draw(rng *r, gc_domain d, int classes) {
     case D_POS: return 0.5 + 1.5 * rnd(r);
     case D_AWAY: return (rnd(r) < 0.5 ? -1 : 1) * (0.2 + 1.8 * rnd(r));
     case D_TIES: return floor(5 * rnd(r)) - 2;
+    case D_SIX: {
+        const double v = -2 + 9.2 * rnd(r); /* [-2, 7.2) with the two 0.4-wide gaps cut out */
+        return v < -0.2 ? v : v < 5.4 ? v + 0.4 : v + 0.8;
+    }
     case D_FRAC: return floor(6 * rnd(r)) - 3 + (rnd(r) < 0.5 ? 0.1 : 0.6) + 0.3 * rnd(r);
     case D_BOOL: return rnd(r) < 0.5;
     case D_LABEL: return floor(classes * rnd(r));

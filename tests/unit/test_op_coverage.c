@@ -101,6 +101,7 @@ static const cov_row rows[] = {
     UNARY(round, G_ZERO, "f"),
     UNARY(ceil, G_ZERO, "f"),
     UNARY(relu, G_DIFF, "f"),
+    UNARY(relu6, G_DIFF, "f"),
     {OP_leaky_relu, G_DIFF, .ok = {IN("f:N,4"), F0(0.01)}, .bad = {IN("f:N,4")}, .bad_msg = "needs its parameter"},
     {OP_elu, G_DIFF, .ok = {IN("f:N,4"), F0(1.0)}, .bad = {IN("i3:N,4"), F0(1.0)}, .bad_msg = "expected a float tensor"},
     UNARY(sigmoid, G_DIFF, "f"),
