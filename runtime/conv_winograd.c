@@ -416,21 +416,27 @@ WG_CLONES static void gy_tiles(const float *restrict gy, int64_t oh, int64_t ow,
             for (int e = 0; e < POSITIONS; e++) memcpy(gt + e * es + ti * 4, &out[e], sizeof out[e]);
         }
     for (; ti < th; ti++) {
-        for (int a = 0; a < 2; a++) {
-            float *row = rb + a * pw;
-            int64_t r = 2 * ti + a;
-            memset(row, 0, sizeof(float) * (size_t)pw);
-            if (r < oh) memcpy(row, gy + r * ow, sizeof(float) * (size_t)ow);
+        /* Rows of whole blocks of 8 tiles (ow a multiple of 16: the 16x16
+         * stage) are read in place; others through zero-filled copies. */
+        const float *r0 = gy + 2 * ti * ow, *r1 = r0 + ow;
+        if (ow % 16 || 2 * ti + 1 >= oh) {
+            for (int a = 0; a < 2; a++) {
+                float *row = rb + a * pw;
+                int64_t r = 2 * ti + a;
+                memset(row, 0, sizeof(float) * (size_t)pw);
+                if (r < oh) memcpy(row, gy + r * ow, sizeof(float) * (size_t)ow);
+            }
+            r0 = rb, r1 = rb + pw;
         }
         float *restrict o = gt + ti * tw;
         wg_v8 out[POSITIONS];
         int64_t j = 0;
         for (; j + 8 <= tw; j += 8) {
-            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            gy_8(r0 + 2 * j, r1 + 2 * j, out);
             for (int e = 0; e < POSITIONS; e++) memcpy(o + e * es + j, &out[e], sizeof out[e]);
         }
         if (j < tw) {
-            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            gy_8(r0 + 2 * j, r1 + 2 * j, out);
             for (int e = 0; e < POSITIONS; e++) store_part(o + e * es + j, &out[e], tw - j);
         }
     }

@@ -176,6 +176,7 @@ static void test_bwd_weight_vs_direct(void)
         /* rows of 4 tiles (8 wide) two to a vector: odd tile rows, cut last rows, 7 wide, no padding */
         {2, 3, 10, 8, 5, 1, 1, 1, 1},   {3, 4, 7, 8, 6, 1, 1, 1, 1},    {2, 3, 6, 7, 4, 1, 1, 1, 1},
         {2, 3, 10, 10, 5, 0, 0, 0, 0},
+        {2, 3, 7, 16, 4, 1, 1, 1, 1},   /* gy rows of 16 read in place, the last tile row cut */
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const int64_t *k = cases[t];
