@@ -158,16 +158,18 @@ static INLINE void store_part(float *dst, const wg_v8 *v, int64_t n) {
     for (; q < n; q++) dst[q] = t[q];
 }
 
-/* Column k (0..3) of tiles j .. j+7 of one padded row r: r[2j + k]. */
-static INLINE void row_columns(const float *r, wg_v8 c[4]) {
-    wg_v8 a0 = load8(r), a1 = load8(r + 8), b0 = load8(r + 2), b1 = load8(r + 10);
+/* Column k (0..3) of 8 tiles whose lanes 0..3 start at ra and 4..7 at rb:
+ * ra[2j + k], rb[2(j - 4) + k]. rb = ra + 8 for 8 tiles of one row. */
+static INLINE void row_columns(const float *ra, const float *rb, wg_v8 c[4]) {
+    wg_v8 a0 = load8(ra), a1 = load8(rb), b0 = load8(ra + 2), b1 = load8(rb + 2);
     c[0] = EVENS(a0, a1), c[1] = ODDS(a0, a1), c[2] = EVENS(b0, b1), c[3] = ODDS(b0, b1);
 }
 
-/* (B^T d B)[e] of tiles j .. j+7 of a tile row starting at padded row r0. */
-static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS]) {
+/* (B^T d B)[e] of 8 tiles: lanes 0..3 from the 4 tiles at padded row-start
+ * ra, lanes 4..7 from those at rb (input_8 for one row of 8 tiles). */
+static INLINE void input_4_4(const float *ra, const float *rb, int64_t pw, wg_v8 out[POSITIONS]) {
     wg_v8 d[4][4], t[4][4];
-    for (int r = 0; r < 4; r++) row_columns(r0 + r * pw, d[r]);
+    for (int r = 0; r < 4; r++) row_columns(ra + r * pw, rb + r * pw, d[r]);
     for (int k = 0; k < 4; k++) { /* B^T d: rows */
         t[0][k] = d[0][k] - d[2][k];
         t[1][k] = d[1][k] + d[2][k];
@@ -182,11 +184,24 @@ static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS]) {
     }
 }
 
+/* (B^T d B)[e] of tiles j .. j+7 of a tile row starting at padded row r0. */
+static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS]) { input_4_4(r0, r0 + 8, pw, out); }
+
 /* v[e * es + t] = (B^T d B)[e] for every tile t of one padded plane, whose
- * rows are wide enough (dims_of) for whole blocks of 8 tiles. */
+ * rows are wide enough (dims_of) for whole blocks of 8 tiles. Rows of 4
+ * tiles (8x8 outputs: ResNet's last stage) go two to a vector, which would
+ * otherwise be half empty and stored in pieces: that stage took as long as
+ * the 16x16 one with half its tiles. */
 WG_CLONES static void input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v,
                                   int64_t es) {
-    for (int64_t ti = 0; ti < th; ti++) {
+    int64_t ti = 0;
+    if (tw == 4)
+        for (; ti + 2 <= th; ti += 2) {
+            wg_v8 out[POSITIONS];
+            input_4_4(p + 2 * ti * pw, p + (2 * ti + 2) * pw, pw, out);
+            for (int e = 0; e < POSITIONS; e++) memcpy(v + e * es + ti * 4, &out[e], sizeof out[e]);
+        }
+    for (; ti < th; ti++) {
         float *restrict o = v + ti * tw;
         wg_v8 out[POSITIONS];
         int64_t j = 0;
@@ -218,10 +233,21 @@ static INLINE void output_8(const float *m, int64_t es, wg_v8 y[2][2]) {
 }
 
 /* One output plane (oh x ow) from its tiles' products m[e * es + t]; m's
- * rows may be read up to 7 floats past the last tile (dims_of pads them). */
+ * rows may be read up to 7 floats past the last tile (dims_of pads them).
+ * 8-wide planes take two tile rows per vector, as input_tiles. */
 WG_CLONES static void output_tiles(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw,
                                    float *restrict y) {
-    for (int64_t ti = 0; 2 * ti < oh; ti++) {
+    int64_t ti = 0;
+    if (ow == 8)
+        for (; 2 * ti + 4 <= oh; ti += 2) {
+            wg_v8 o[2][2];
+            output_8(m + ti * 4, es, o);
+            for (int a = 0; a < 2; a++) {
+                memcpy(y + (2 * ti + a) * 8, &o[a][0], sizeof o[a][0]);
+                memcpy(y + (2 * ti + 2 + a) * 8, &o[a][1], sizeof o[a][1]);
+            }
+        }
+    for (; 2 * ti < oh; ti++) {
         float *restrict yr[2] = {y + 2 * ti * ow, y + (2 * ti + 1) * ow};
         const int rows = 2 * ti + 1 < oh ? 2 : 1;
         wg_v8 o[2][2];
@@ -350,9 +376,11 @@ int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, fl
  * partial W, and the partials are added in group order. */
 #define WG_GROUPS 4
 
-/* (A g A^T)[e] of tiles j .. j+7 from the two gy rows of a tile row. */
-static INLINE void gy_8(const float *r0, const float *r1, wg_v8 out[POSITIONS]) {
-    wg_v8 a0 = load8(r0), a1 = load8(r0 + 8), b0 = load8(r1), b1 = load8(r1 + 8);
+/* (A g A^T)[e] of 8 tiles from their two gy rows: lanes 0..3 from the 4
+ * tiles at r0a (first row) and r1a (second), lanes 4..7 from r0b and r1b. */
+static INLINE void gy_4_4(const float *r0a, const float *r0b, const float *r1a, const float *r1b,
+                          wg_v8 out[POSITIONS]) {
+    wg_v8 a0 = load8(r0a), a1 = load8(r0b), b0 = load8(r1a), b1 = load8(r1b);
     wg_v8 v[2][2] = {{EVENS(a0, a1), ODDS(a0, a1)}, {EVENS(b0, b1), ODDS(b0, b1)}}, t[4][2];
     for (int b = 0; b < 2; b++) { /* A g: rows */
         t[0][b] = v[0][b];
@@ -368,27 +396,47 @@ static INLINE void gy_8(const float *r0, const float *r1, wg_v8 out[POSITIONS]) 
     }
 }
 
+/* (A g A^T)[e] of tiles j .. j+7 from the two gy rows of a tile row. */
+static INLINE void gy_8(const float *r0, const float *r1, wg_v8 out[POSITIONS]) {
+    gy_4_4(r0, r0 + 8, r1, r1 + 8, out);
+}
+
 /* gt[e * es + t] = (A g A^T)[e] for every 2x2 tile t of one gy plane (oh x
  * ow); tiles reaching past it see zeros, through rows copied into rb (two
- * rows of pw floats, pw >= 2 * tw rounded up to whole blocks of 8 tiles). */
+ * rows of pw floats, pw >= 2 * tw rounded up to whole blocks of 8 tiles).
+ * 8-wide planes are read in place, two tile rows per vector (input_tiles). */
 WG_CLONES static void gy_tiles(const float *restrict gy, int64_t oh, int64_t ow, int64_t th, int64_t tw,
                                float *restrict gt, int64_t es, float *restrict rb, int64_t pw) {
-    for (int64_t ti = 0; ti < th; ti++) {
-        for (int a = 0; a < 2; a++) {
-            float *row = rb + a * pw;
-            int64_t r = 2 * ti + a;
-            memset(row, 0, sizeof(float) * (size_t)pw);
-            if (r < oh) memcpy(row, gy + r * ow, sizeof(float) * (size_t)ow);
+    int64_t ti = 0;
+    if (ow == 8)
+        for (; 2 * ti + 4 <= oh; ti += 2) {
+            const float *r = gy + 2 * ti * 8;
+            wg_v8 out[POSITIONS];
+            gy_4_4(r, r + 16, r + 8, r + 24, out);
+            for (int e = 0; e < POSITIONS; e++) memcpy(gt + e * es + ti * 4, &out[e], sizeof out[e]);
+        }
+    for (; ti < th; ti++) {
+        /* Rows of whole blocks of 8 tiles (ow a multiple of 16: the 16x16
+         * stage) are read in place; others through zero-filled copies. */
+        const float *r0 = gy + 2 * ti * ow, *r1 = r0 + ow;
+        if (ow % 16 || 2 * ti + 1 >= oh) {
+            for (int a = 0; a < 2; a++) {
+                float *row = rb + a * pw;
+                int64_t r = 2 * ti + a;
+                memset(row, 0, sizeof(float) * (size_t)pw);
+                if (r < oh) memcpy(row, gy + r * ow, sizeof(float) * (size_t)ow);
+            }
+            r0 = rb, r1 = rb + pw;
         }
         float *restrict o = gt + ti * tw;
         wg_v8 out[POSITIONS];
         int64_t j = 0;
         for (; j + 8 <= tw; j += 8) {
-            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            gy_8(r0 + 2 * j, r1 + 2 * j, out);
             for (int e = 0; e < POSITIONS; e++) memcpy(o + e * es + j, &out[e], sizeof out[e]);
         }
         if (j < tw) {
-            gy_8(rb + 2 * j, rb + pw + 2 * j, out);
+            gy_8(r0 + 2 * j, r1 + 2 * j, out);
             for (int e = 0; e < POSITIONS; e++) store_part(o + e * es + j, &out[e], tw - j);
         }
     }

@@ -133,6 +133,10 @@ static void test_forward_vs_direct(void)
         {4, 2, 3, 3, 3, 1, 1, 1, 1},     /* 3x3 plane: one tile of two outputs cut */
         {2, 4, 32, 31, 16, 1, 1, 1, 1},  /* 16 tiles per row: whole blocks of 8 plus none */
         {2, 5, 20, 19, 9, 1, 0, 0, 1},   /* rows of 9 and 10 tiles: a block and a tail */
+        {2, 3, 10, 8, 5, 1, 1, 1, 1},    /* rows of 4 tiles two to a vector, 5 rows: one alone */
+        {3, 4, 7, 8, 6, 1, 1, 1, 1},     /* 8 wide, 7 high: the last tile row's outputs cut */
+        {2, 3, 6, 7, 4, 1, 1, 1, 1},     /* rows of 4 tiles, 7 wide: paired input only */
+        {2, 3, 10, 10, 5, 0, 0, 0, 0},   /* 8x8 outputs without padding */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int64_t *k = cases[i];
@@ -169,6 +173,10 @@ static void test_bwd_weight_vs_direct(void)
         {1, 1, 4, 4, 1, 0, 0, 0, 0},   {2, 3, 7, 9, 5, 1, 1, 1, 1},    {3, 17, 11, 6, 33, 2, 2, 2, 2},
         {1, 33, 16, 16, 32, 1, 1, 1, 1}, {16, 32, 8, 8, 40, 1, 1, 1, 1}, {5, 8, 5, 13, 7, 0, 2, 1, 0},
         {2, 5, 20, 19, 9, 1, 0, 0, 1},  {40, 3, 4, 4, 2, 1, 1, 1, 1},   /* 40 one-image chunks in 4 groups */
+        /* rows of 4 tiles (8 wide) two to a vector: odd tile rows, cut last rows, 7 wide, no padding */
+        {2, 3, 10, 8, 5, 1, 1, 1, 1},   {3, 4, 7, 8, 6, 1, 1, 1, 1},    {2, 3, 6, 7, 4, 1, 1, 1, 1},
+        {2, 3, 10, 10, 5, 0, 0, 0, 0},
+        {2, 3, 7, 16, 4, 1, 1, 1, 1},   /* gy rows of 16 read in place, the last tile row cut */
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const int64_t *k = cases[t];
