@@ -11,7 +11,7 @@
  *   wants it re-executes itself with the variable set — unless the user chose
  *   a policy or a spin count.
  * - dl_team: the training loop times its steps at each candidate count
- *   (limit, limit/2, ... 1), keeps the fastest, and tries again after an
+ *   (limit, limit/2, ... 1), keeps the fastest by its median step, and tries again after an
  *   interval that doubles while the choice holds, or at once when steps turn
  *   much slower than the chosen count's time. Results are the same bits at any
  *   thread count (docs/design.md, "Determinism"), so changing the count
@@ -25,7 +25,6 @@
 #include "dlnrt.h"
 
 enum {
-    TEAM_TRIALS = 3,         /* steps timed per count; the fastest counts (noise only slows) */
     TEAM_FIRST_INTERVAL = 50, /* steps between explorations, at first and after a change */
     TEAM_MAX_INTERVAL = 1600, /* the doubling stops here */
     TEAM_SLOW_STEPS = 3,     /* this many steps in a row ... */
@@ -40,6 +39,23 @@ int dl_team_wait_policy(char **argv)
     execv("/proc/self/exe", argv);
     unsetenv("OMP_WAIT_POLICY"); /* no /proc: run on with libgomp's default */
     return -1;
+}
+
+/* The median of a count's trials. Not the fastest: beside a busy core a
+ * second thread's steps vary most, and one lucky step (the other process
+ * descheduled) chose 2 threads whose typical step was 1.4x slower than 1's
+ * (make bench's busy-core LeNet-5, 2026-12-06). */
+static double median_trial(const dl_team *t)
+{
+    double v[DL_TEAM_TRIALS];
+    memcpy(v, t->trial, sizeof v);
+    for (int i = 1; i < DL_TEAM_TRIALS; i++) /* insertion sort: three values */
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            const double s = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = s;
+        }
+    return v[DL_TEAM_TRIALS / 2];
 }
 
 /* The next candidate after n, halving; 0 past 1. */
@@ -86,8 +102,9 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
     if (t->pinned || t->cycle || t->limit == 1) return 0;
     const double per = seconds / (double)(samples > 0 ? samples : 1);
     if (t->exploring) {
-        if (t->trials == 0 || per < t->best[t->threads]) t->best[t->threads] = per;
-        if (++t->trials < TEAM_TRIALS) return 0;
+        t->trial[t->trials] = per;
+        if (++t->trials < DL_TEAM_TRIALS) return 0;
+        t->best[t->threads] = median_trial(t);
         t->trials = 0;
         const int next = next_candidate(t->threads);
         if (next) {

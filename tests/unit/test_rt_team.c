@@ -39,6 +39,24 @@ static void test_keeps_the_fastest(void)
     omp_set_num_threads(saved);
 }
 
+/* One lucky step at 2 threads (0.5 ms, then 1.4 and 1.4) does not beat 1
+ * thread's steady 1.0: the median of a count's steps decides, not the fastest. */
+static void test_median_not_luck(void)
+{
+    const int saved = omp_get_max_threads();
+    const double lucky[] = {0.5, 1.4, 1.4, 1.0, 1.0, 1.0};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 6; i++) {
+        const int n = dl_team_begin(&t);
+        CU_ASSERT_EQUAL(n, i < 3 ? 2 : 1);
+        dl_team_end(&t, lucky[i] * 1e-3 * 64, 64);
+    }
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.4e-3, 1e-12);
+    omp_set_num_threads(saved);
+}
+
 static void test_slow_steps_explore_at_once(void)
 {
     const int saved = omp_get_max_threads();
@@ -96,6 +114,7 @@ void suite_rt_team(void)
 {
     CU_pSuite s = CU_add_suite("rt_team", NULL, NULL);
     CU_add_test(s, "keeps the fastest count, explores again", test_keeps_the_fastest);
+    CU_add_test(s, "the median step of each count decides", test_median_not_luck);
     CU_add_test(s, "slow steps explore at once", test_slow_steps_explore_at_once);
     CU_add_test(s, "never past the limit", test_never_past_the_limit);
     CU_add_test(s, "pinned; the test cycle", test_pinned_and_cycle);
