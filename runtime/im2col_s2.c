@@ -35,7 +35,9 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* S2_BASELINE_ONLY: tests/unit/test_im2col_s2.c compiles this file again
+ * without clones, so the baseline build is tested on any machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(S2_BASELINE_ONLY)
 #define S2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define S2_CLONES

@@ -6,13 +6,25 @@
  * asymmetric pads, dilation down the rows, 1x1 kernels (which stay on
  * im2col.c). im2col must match exactly (it copies) and write every element
  * (cols starts as NaN); col2im is checked against a double-precision sum,
- * every element of x written. */
+ * every element of x written. The library runs its AVX-512, AVX2 or
+ * baseline clone of im2col_s2.c, whichever this CPU takes; the file is also
+ * compiled in here without clones (S2_BASELINE_ONLY, the unit tests'
+ * flags: baseline x86-64) under base_* names and must give the same bits. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "im2col_internal.h"
+
+#define S2_BASELINE_ONLY
+#define dl_im2col_s2_fits base_im2col_s2_fits
+#define dl_im2col_s2 base_im2col_s2
+#define dl_col2im_s2 base_col2im_s2
+#include "../../runtime/im2col_s2.c"
+#undef dl_im2col_s2_fits
+#undef dl_im2col_s2
+#undef dl_col2im_s2
 
 static unsigned seed = 12345u;
 
@@ -77,6 +89,15 @@ static void check(const dl_conv2d_geom *g, int64_t cg) {
     for (int64_t k = 0; k < nx; k++)
         if (!(fabs(back[k] - want[k]) <= 1e-5 * (1.0 + fabs(want[k])))) sums = 0;
     CU_ASSERT(sums);
+    if (dl_im2col_s2_fits(g)) { /* the baseline build: the same bits as the library's clone */
+        float *cols2 = malloc(sizeof(float) * (size_t)(K * P)), *back2 = malloc(sizeof(float) * (size_t)nx);
+        base_col2im_s2(g, cg, cols, back2);
+        CU_ASSERT(memcmp(back, back2, sizeof(float) * (size_t)nx) == 0);
+        dl_im2col(g, cg, x, cols);
+        base_im2col_s2(g, cg, x, cols2);
+        CU_ASSERT(memcmp(cols, cols2, sizeof(float) * (size_t)(K * P)) == 0);
+        free(cols2), free(back2);
+    }
     free(x), free(cols), free(back), free(want);
 }
 
