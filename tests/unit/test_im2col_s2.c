@@ -55,35 +55,36 @@ static int64_t source(const dl_conv2d_geom *g, int64_t c, int64_t a, int64_t b, 
     return r < 0 || r >= g->h || q < 0 || q >= g->w ? -1 : (c * g->h + r) * g->w + q;
 }
 
+/* src[k] = the x element cols[k] reads, or -1 in the padding (the definition, flattened). */
+static int64_t *sources(const dl_conv2d_geom *g, int64_t cg) {
+    int64_t *src = malloc(sizeof(int64_t) * (size_t)(cg * g->kh * g->kw * g->oh * g->ow)), k = 0;
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t a = 0; a < g->kh; a++)
+            for (int64_t b = 0; b < g->kw; b++)
+                for (int64_t i = 0; i < g->oh; i++)
+                    for (int64_t j = 0; j < g->ow; j++) src[k++] = source(g, c, a, b, i, j);
+    return src;
+}
+
 static void check(const dl_conv2d_geom *g, int64_t cg) {
     int64_t P = g->oh * g->ow, K = cg * g->kh * g->kw, nx = cg * g->h * g->w;
     float *x = malloc(sizeof(float) * (size_t)nx), *cols = malloc(sizeof(float) * (size_t)(K * P));
     float *back = malloc(sizeof(float) * (size_t)nx);
     double *want = calloc((size_t)nx, sizeof(double));
+    int64_t *src = sources(g, cg);
     for (int64_t k = 0; k < nx; k++) x[k] = value(), back[k] = NAN;
     for (int64_t k = 0; k < K * P; k++) cols[k] = NAN;
     dl_im2col(g, cg, x, cols);
     int copies = 1;
-    for (int64_t c = 0; c < cg; c++)
-        for (int64_t a = 0; a < g->kh; a++)
-            for (int64_t b = 0; b < g->kw; b++)
-                for (int64_t i = 0; i < g->oh; i++)
-                    for (int64_t j = 0; j < g->ow; j++) {
-                        int64_t s = source(g, c, a, b, i, j);
-                        float got = cols[(((c * g->kh + a) * g->kw + b) * g->oh + i) * g->ow + j];
-                        float exp = s < 0 ? 0.0f : x[s];
-                        if (memcmp(&got, &exp, sizeof got)) copies = 0;
-                    }
+    for (int64_t k = 0; k < K * P; k++) {
+        float exp = src[k] < 0 ? 0.0f : x[src[k]];
+        if (memcmp(&cols[k], &exp, sizeof exp)) copies = 0;
+    }
     CU_ASSERT(copies);
-    for (int64_t k = 0; k < K * P; k++) cols[k] = value();
-    for (int64_t c = 0; c < cg; c++)
-        for (int64_t a = 0; a < g->kh; a++)
-            for (int64_t b = 0; b < g->kw; b++)
-                for (int64_t i = 0; i < g->oh; i++)
-                    for (int64_t j = 0; j < g->ow; j++) {
-                        int64_t s = source(g, c, a, b, i, j);
-                        if (s >= 0) want[s] += cols[(((c * g->kh + a) * g->kw + b) * g->oh + i) * g->ow + j];
-                    }
+    for (int64_t k = 0; k < K * P; k++) {
+        cols[k] = value();
+        if (src[k] >= 0) want[src[k]] += cols[k];
+    }
     dl_col2im(g, cg, cols, back);
     int sums = 1;
     for (int64_t k = 0; k < nx; k++)
@@ -98,7 +99,7 @@ static void check(const dl_conv2d_geom *g, int64_t cg) {
         CU_ASSERT(memcmp(cols, cols2, sizeof(float) * (size_t)(K * P)) == 0);
         free(cols2), free(back2);
     }
-    free(x), free(cols), free(back), free(want);
+    free(x), free(cols), free(back), free(want), free(src);
 }
 
 static void test_stride2_vs_plain(void) {
