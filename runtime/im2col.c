@@ -36,15 +36,6 @@
 /* The row kernels are inlined into each clone below, so they vectorize for its target. */
 #define INLINE inline __attribute__((always_inline))
 
-/* Output positions k in [*lo, *hi) of n_out read input k*s + d inside [0, n_in). */
-static void valid_range(int64_t d, int64_t s, int64_t n_in, int64_t n_out, int64_t *lo, int64_t *hi) {
-    int64_t l = d >= 0 ? 0 : (-d + s - 1) / s;
-    int64_t h = n_in - 1 - d < 0 ? 0 : (n_in - 1 - d) / s + 1;
-    if (h > n_out) h = n_out;
-    if (l > h) l = h;
-    *lo = l, *hi = h;
-}
-
 static inline void zero(float *restrict p, int64_t n) {
     for (int64_t k = 0; k < n; k++) p[k] = 0.0f;
 }
@@ -55,8 +46,8 @@ static INLINE void im2col_flat(const dl_conv2d_geom *g, const float *restrict xc
                         float *restrict row) {
     const int64_t ow = g->ow, oh = g->oh;
     int64_t i0, i1, j0, j1;
-    valid_range(dr, 1, g->h, oh, &i0, &i1);
-    valid_range(dq, 1, g->w, ow, &j0, &j1);
+    dl_im2col_valid_range(dr, 1, g->h, oh, &i0, &i1);
+    dl_im2col_valid_range(dq, 1, g->w, ow, &j0, &j1);
     if (j0 == j1) i1 = i0; /* no column reads the image: all zeros */
     zero(row, i0 * ow);
     zero(row + i1 * ow, (oh - i1) * ow);
@@ -74,8 +65,8 @@ static INLINE void im2col_rows(const dl_conv2d_geom *g, const float *restrict xc
                         float *restrict row) {
     const int64_t ow = g->ow, oh = g->oh, sw = g->sw;
     int64_t i0, i1, j0, j1;
-    valid_range(dr, g->sh, g->h, oh, &i0, &i1);
-    valid_range(dq, sw, g->w, ow, &j0, &j1);
+    dl_im2col_valid_range(dr, g->sh, g->h, oh, &i0, &i1);
+    dl_im2col_valid_range(dq, sw, g->w, ow, &j0, &j1);
     zero(row, i0 * ow);
     zero(row + i1 * ow, (oh - i1) * ow);
     for (int64_t i = i0; i < i1; i++) {
@@ -93,6 +84,10 @@ static INLINE void im2col_rows(const dl_conv2d_geom *g, const float *restrict xc
 }
 
 void dl_im2col(const dl_conv2d_geom *g, int64_t cg, const float *x, float *cols) {
+    if (dl_im2col_s2_fits(g)) {
+        dl_im2col_s2(g, cg, x, cols);
+        return;
+    }
     const int flat = g->sh == 1 && g->sw == 1 && g->ow == g->w;
     const int64_t P = g->oh * g->ow;
     for (int64_t c = 0; c < cg; c++)
@@ -111,8 +106,8 @@ static INLINE void col2im_tap(const dl_conv2d_geom *g, const float *restrict row
                        float *restrict xc) {
     const int64_t ow = g->ow, sw = g->sw;
     int64_t i0, i1, j0, j1;
-    valid_range(dr, g->sh, g->h, g->oh, &i0, &i1);
-    valid_range(dq, sw, g->w, ow, &j0, &j1);
+    dl_im2col_valid_range(dr, g->sh, g->h, g->oh, &i0, &i1);
+    dl_im2col_valid_range(dq, sw, g->w, ow, &j0, &j1);
     for (int64_t i = i0; i < i1; i++) {
         const float *restrict src = row + i * ow;
         float *restrict dst = xc + (i * g->sh + dr) * g->w + dq;
@@ -126,6 +121,10 @@ static INLINE void col2im_tap(const dl_conv2d_geom *g, const float *restrict row
 }
 
 IM2COL_CLONES void dl_col2im(const dl_conv2d_geom *g, int64_t cg, const float *cols, float *x) {
+    if (dl_im2col_s2_fits(g)) {
+        dl_col2im_s2(g, cg, cols, x);
+        return;
+    }
     const int64_t P = g->oh * g->ow, plane = g->h * g->w;
     memset(x, 0, sizeof(float) * (size_t)(cg * plane));
     for (int64_t c = 0; c < cg; c++)

@@ -6,7 +6,7 @@
  * channel tiles of uneven height, tap counts not a multiple of the tile,
  * asymmetric padding, dilation, groups, and the flipped data gradient
  * through them), the flat and row-wise im2col (stride 1 with ow == w or
- * not, with og > 16; strides 2 and 3), the stride-1 data gradient as a
+ * not, with og > 16; strides 2 and 3; column stride 2 by phase rows), the stride-1 data gradient as a
  * flipped convolution (taken for cg >= 8 or when the direct kernels fit;
  * including padding wider than the kernel reach, where the flipped padding
  * is negative, and dilation) and col2im otherwise,
@@ -149,6 +149,11 @@ static void test_conv_vs_reference(void) {
         {3, 4, 10, 2, 7, 9, 2, 3, 1, 1, 0, 1, 1, 0, 1, 2},   /* direct with groups, K 12 (not 5k) */
         {3, 3, 20, 1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* og 20: flat im2col; flipped data grad direct */
         {2, 6, 20, 1, 14, 13, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1}, /* og 20 c3-like: row-wise im2col */
+        {3, 16, 32, 1, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, /* ResNet's 16>32: phase-row im2col/col2im */
+        {3, 5, 18, 1, 11, 35, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},  /* phase rows: odd width over 16 */
+        {2, 3, 18, 1, 9, 21, 3, 5, 2, 2, 0, 2, 4, 1, 1, 1},   /* phase rows: asymmetric pads, kw 5 */
+        {2, 3, 18, 1, 8, 20, 3, 3, 2, 2, 1, 1, 6, 5, 1, 1},   /* phase rows: padding beyond the kernel reach */
+        {1, 64, 64, 1, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, /* phase rows, one big image: GEMM parallel */
     };
     for (int threads = 1; threads <= 2; threads++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], threads);
