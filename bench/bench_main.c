@@ -4,7 +4,8 @@
  * like tests/e2e/smoke_main.c, so what is timed is exactly what users get:
  * the generic dl_model_api of the entry model. Thread count comes from the
  * environment (OMP_NUM_THREADS), as it would for a user; the wait policy is
- * `dlnc run`'s (passive unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set).
+ * `dlnc run`'s (a brief spin, then sleep: runtime/team.c, unless
+ * OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME is set).
  *
  *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer] [--team]
  *

@@ -95,7 +95,7 @@ def busy_table(med, workloads, batch):
     out = [f"## {BUSY}\n",
            "bench/busy_core.py starts one spinning process (not pinned, bounded by its own deadline, killed "
            "with the benchmark), then each side trains at 1 and at 2 threads (same settings as above: "
-           "OMP_WAIT_POLICY and, at 2 threads, OMP_PROC_BIND=true). Issue 15 target 3: 2 threads never "
+           "the wait policy and, at 2 threads, OMP_PROC_BIND=true). Issue 15 target 3: 2 threads never "
            "slower than 1 here (*2 vs 1* at or above 1.00x). *dlnc team* is dlnc as `dlnc run` trains by default: "
            "OMP_NUM_THREADS=2 is only the limit, and the thread team (runtime/team.c; `bench_main --team`) times "
            "the step at 2 and 1 threads, keeps the faster and explores again as a run would; the steps timed "

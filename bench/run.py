@@ -43,7 +43,18 @@ def parse_kv(line):
     return kv
 
 
-WAIT_POLICY = os.environ.get("BENCH_WAIT_POLICY", "passive")
+WAIT_POLICY = os.environ.get("BENCH_WAIT_POLICY", "spin")
+# "spin": what `dlnc run` sets by itself (runtime/team.c): a brief spin at a
+# barrier, then sleep. PyTorch's libgomp reads the same variable.
+SPIN_ENV = {"GOMP_SPINCOUNT": "20000", "KMP_BLOCKTIME": "1"}
+
+
+def wait_policy_text():
+    if WAIT_POLICY == "spin":
+        return "GOMP_SPINCOUNT=20000 (a brief spin, then sleep, as `dlnc run` sets it)"
+    if WAIT_POLICY == "default":
+        return "the OpenMP library's default wait policy"
+    return f"OMP_WAIT_POLICY={WAIT_POLICY}"
 
 
 def run(cmd, threads, bind=True):
@@ -53,8 +64,13 @@ def run(cmd, threads, bind=True):
     # sleeping; on a machine with other busy processes a spinning thread
     # holds the core its partner needs and every barrier costs a scheduler
     # time slice (measured: MLP training step 165 ms at 2 threads instead
-    # of 4.7 ms with "passive"). BENCH_WAIT_POLICY=default leaves it unset.
-    if WAIT_POLICY != "default":
+    # of 4.7 ms with "passive"); sleeping at once costs a futex wake-up at
+    # each of a step's barriers instead ("spin", the default, between the two).
+    # BENCH_WAIT_POLICY=passive|active sets OMP_WAIT_POLICY; =default leaves
+    # everything unset.
+    if WAIT_POLICY == "spin":
+        env.update(SPIN_ENV)
+    elif WAIT_POLICY != "default":
         env["OMP_WAIT_POLICY"] = WAIT_POLICY
     # Threads bound to cores, for both sides: unbound, Linux sometimes put
     # both of a 2-thread run's threads on one core while the other was busy,
@@ -281,7 +297,7 @@ def main():
     out(f"Latest `make bench` run: {started:%Y-%m-%d %H:%M}, {machine()}.  ")
     out(f"Command: `make bench` (bench/run.sh); model C compiled with `{a.cflags} -fopenmp`; "
         f"{a.rounds} alternating rounds, each a median of {a.reps} repetitions of >= {a.min_time} s; "
-        f"median over rounds; OMP_WAIT_POLICY={WAIT_POLICY} and (2 threads) OMP_PROC_BIND=true for both sides' models. Load average (1 min) at start {load_start}, at end {loadavg()} "
+        f"median over rounds; {wait_policy_text()} and (2 threads) OMP_PROC_BIND=true for both sides' models. Load average (1 min) at start {load_start}, at end {loadavg()} "
         "(other jobs on this machine disturb the 2-thread numbers most).  ")
     out(f"Machine peak (bench/fma_peak.c, {isa}, best of 20 rounds of 0.1 s of CPU time, the higher of a run "
         f"at the start and one at the end): **{core:.0f} GFLOP/s per core**, so the ceiling is "

@@ -1292,11 +1292,13 @@ int dl_team_begin(dl_team *t);
 int dl_team_end(dl_team *t, double seconds, int64_t samples);
 /* "threads: 2 of at most 2 after timing ..." into buf (snprintf's return). */
 int dl_team_describe(const dl_team *t, char *buf, size_t cap);
-/* Unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, re-executes the
- * program (/proc/self/exe, the same argv) with OMP_WAIT_POLICY=passive, the
- * policy libgomp reads only when it loads: threads sleep at barriers instead
- * of spinning, which a busy core turns into a 10x slower step. Returns only if
- * nothing was done (0) or the exec failed (-1, the program runs on as it was). */
+/* Unless the user set OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME,
+ * re-executes the program (/proc/self/exe, the same argv) with
+ * GOMP_SPINCOUNT=20000 and KMP_BLOCKTIME=1, which libgomp and libomp read only
+ * when they load: threads spin briefly at a barrier, then sleep, instead of
+ * spinning for ~300,000 iterations (200 ms in libomp), which a busy core turns
+ * into a 10x slower step. Returns only if nothing was done (0) or the exec
+ * failed (-1, the program runs on as it was). */
 int dl_team_wait_policy(char **argv);
 
 typedef struct dl_run_result {

@@ -23,3 +23,36 @@ if [ $rc0 -eq 2 ] && grep -q "^dlnc: error: --threads needs a count from 1 to 25
 else
   echo "FAIL --threads 0 ($rc0):"; cat "$T/team0.out"; fail=$((fail+1))
 fi
+# The wait policy (dl_team_wait_policy): with none of OMP_WAIT_POLICY,
+# GOMP_SPINCOUNT, KMP_BLOCKTIME set, a program re-executes itself once with a
+# brief spin (GOMP_SPINCOUNT=20000, KMP_BLOCKTIME=1); any one of them set by
+# the user is kept, and nothing is added.
+cat >"$T/waitp.c" <<'CEOF'
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include "dlnrt.h"
+static const char *env(const char *k) { const char *v = getenv(k); return v ? v : "-"; }
+int main(int argc, char **argv)
+{
+    (void)argc;
+    const char *n = getenv("WAITP_RUNS"); /* counted in the environment, which exec keeps */
+    const int runs = (n ? atoi(n) : 0) + 1;
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", runs);
+    setenv("WAITP_RUNS", buf, 1);
+    dl_team_wait_policy(argv);
+    printf("runs=%d spin=%s block=%s policy=%s\n", runs, env("GOMP_SPINCOUNT"), env("KMP_BLOCKTIME"),
+           env("OMP_WAIT_POLICY"));
+    return 0;
+}
+CEOF
+if cc $CFLAGS "$T/waitp.c" "$B/libdlnrt.a" -o "$T/waitp" -lpng -lz -lm 2>"$T/waitp.err" \
+   && [ "$(env -u GOMP_SPINCOUNT -u KMP_BLOCKTIME -u OMP_WAIT_POLICY "$T/waitp")" = "runs=2 spin=20000 block=1 policy=-" ] \
+   && [ "$(env -u GOMP_SPINCOUNT -u KMP_BLOCKTIME OMP_WAIT_POLICY=passive "$T/waitp")" = "runs=1 spin=- block=- policy=passive" ] \
+   && [ "$(env -u KMP_BLOCKTIME -u OMP_WAIT_POLICY GOMP_SPINCOUNT=5 "$T/waitp")" = "runs=1 spin=5 block=- policy=-" ] \
+   && [ "$(env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY KMP_BLOCKTIME=0 "$T/waitp")" = "runs=1 spin=- block=0 policy=-" ]; then
+  echo "wait policy: a brief spin unless the user chose one, one re-execution: ok"; pass=$((pass+1))
+else
+  echo "FAIL wait policy:"; cat "$T/waitp.err"; "$T/waitp"; fail=$((fail+1))
+fi
