@@ -349,7 +349,7 @@ static INLINE void wg_tile(const int ob, const int nb, const rows_geom *r, int64
 
 /* wg_tile's three taps of kernel row a for a same3 layer: per vector of
  * output pixels one load of x (not three masked ones) and ob of gy. */
-static INLINE void wg_tile3(const int ob, const rows_geom *r, int64_t a, const float *restrict x,
+static INLINE void wg_tile3(const int ob, const int NV, const rows_geom *r, int64_t a, const float *restrict x,
                             const float *restrict gy, float *restrict vacc) {
     __m512 acc[ROW_OB][3];
 #pragma GCC unroll 8
@@ -359,10 +359,11 @@ static INLINE void wg_tile3(const int ob, const rows_geom *r, int64_t a, const f
     int64_t ilo = r->pt - a * r->dh, ihi = r->h + r->pt - a * r->dh;
     if (ilo < 0) ilo = 0;
     if (ihi > r->oh) ihi = r->oh;
-    const int64_t nv = r->ow / VL;
+    const int64_t nv = NV ? NV : r->ow / VL; /* NV: 1 or 2 for rows of that many vectors, unrolled */
     for (int64_t i = ilo; i < ihi; i++) {
         const float *xr = x + in_row(r, i, a) * r->w, *gr = gy + i * r->ow;
         __m512 prev = _mm512_setzero_ps(), cur = _mm512_loadu_ps(xr);
+#pragma GCC unroll 2
         for (int64_t kv = 0; kv < nv; kv++) {
             __m512 next = kv + 1 < nv ? _mm512_loadu_ps(xr + (kv + 1) * VL) : _mm512_setzero_ps(), xv[3];
             shift3(prev, cur, next, &xv[0], &xv[2]);
@@ -388,8 +389,10 @@ static INLINE void wg_tile3(const int ob, const rows_geom *r, int64_t a, const f
 
 #define WG_CASE(ob, nb)                                                                                                \
     case (ob)*4 + (nb):                                                                                                \
-        if ((nb) == 3 && same3(r))                                                                                     \
-            wg_tile3(ob, r, a, x, gy, vacc);                                                                           \
+        if ((nb) == 3 && same3(r) && r->ow == 2 * VL)                                                                  \
+            wg_tile3(ob, 2, r, a, x, gy, vacc);                                                                        \
+        else if ((nb) == 3 && same3(r))                                                                                \
+            wg_tile3(ob, 0, r, a, x, gy, vacc);                                                                        \
         else                                                                                                           \
             wg_tile(ob, nb, r, a, b0, x, gy, vacc);                                                                    \
         break;
