@@ -138,10 +138,10 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
     int64_t alo = 0, ahi = r->kh;
     while (alo < ahi && in_row(r, i + nr - 1, alo) < 0) alo++;
     while (ahi > alo && in_row(r, i, ahi - 1) >= r->h) ahi--;
-    for (int64_t a = alo; a < ahi; a++) {
-        int64_t row[2];
-        for (int q = 0; q < nr; q++) row[q] = in_row(r, i + q, a);
-        for (int64_t c = 0; c < r->cg; c++) {
+    for (int64_t c = 0; c < r->cg; c++) /* in conv_direct_small.c's order: the same sums, bit for bit */
+        for (int64_t a = alo; a < ahi; a++) {
+            int64_t row[2];
+            for (int q = 0; q < nr; q++) row[q] = in_row(r, i + q, a);
             const float *xr[2];
             /* may point before the row: only lanes inside it are read */
 #pragma GCC unroll 2
@@ -166,7 +166,6 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
                 }
             }
         }
-    }
 #pragma GCC unroll 8
     for (int o = 0; o < ob; o++)
 #pragma GCC unroll 2
@@ -197,10 +196,10 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
     int64_t alo = 0, ahi = r->kh;
     while (alo < ahi && in_row(r, i + nr - 1, alo) < 0) alo++;
     while (ahi > alo && in_row(r, i, ahi - 1) >= r->h) ahi--;
-    for (int64_t a = alo; a < ahi; a++) {
-        int64_t row[2];
-        for (int q = 0; q < nr; q++) row[q] = in_row(r, i + q, a);
-        for (int64_t c = 0; c < r->cg; c++) {
+    for (int64_t c = 0; c < r->cg; c++) /* in conv_direct_small.c's order: the same sums, bit for bit */
+        for (int64_t a = alo; a < ahi; a++) {
+            int64_t row[2];
+            for (int q = 0; q < nr; q++) row[q] = in_row(r, i + q, a);
             __m512 v[2][2];
 #pragma GCC unroll 2
             for (int q = 0; q < nr; q++) {
@@ -231,7 +230,6 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
                 }
             }
         }
-    }
 #pragma GCC unroll 8
     for (int o = 0; o < ob; o++)
 #pragma GCC unroll 2
