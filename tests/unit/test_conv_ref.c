@@ -22,8 +22,9 @@
  * heights, tiles of uneven height, groups, batches of one and above the
  * thread count) and its masked ones (kw 1 and 5, dilation, asymmetric
  * padding, padding beyond the kernel reach). Every case runs with it and
- * with it switched off (the flat kernels other CPUs run), and its weight
- * gradient must be bitwise the same at 1 and 2 threads. */
+ * with it switched off (the flat kernels other CPUs run); its forward and
+ * data gradient must equal the flat kernels' exactly (same sums, same
+ * order), and its weight gradient be bitwise the same at 1 and 2 threads. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <omp.h>
@@ -207,6 +208,30 @@ static void test_rows_vs_reference(void) {
     dl_conv_rows_enable(1);
 }
 
+/* The row kernels' forward and data gradient add the same products in the
+ * same order as the flat kernels (conv_direct_rows.c): equal values. */
+static void test_rows_same_as_flat(void) {
+    for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+        dl_conv2d_geom g = geom_of(&rows_cases[i]);
+        int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * (g.c / g.groups) * g.kh * g.kw;
+        float *x = nans(nx), *w = nans(nw), *gy = nans(ny), *y[2], *gx[2];
+        unsigned seed = 31u + (unsigned)i;
+        fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
+        for (int on = 0; on < 2; on++) {
+            dl_conv_rows_enable(on);
+            y[on] = nans(ny), gx[on] = nans(nx);
+            CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[on]), 0);
+            CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[on]), 0);
+        }
+        dl_conv_rows_enable(1);
+        int same = 1;
+        for (int64_t k = 0; k < ny; k++) same &= y[0][k] == y[1][k];
+        for (int64_t k = 0; k < nx; k++) same &= gx[0][k] == gx[1][k];
+        CU_ASSERT(same);
+        free(x), free(w), free(gy), free(y[0]), free(y[1]), free(gx[0]), free(gx[1]);
+    }
+}
+
 /* The direct kernels' weight gradient is the same to the bit at 1 and 2 threads. */
 static void test_rows_wgrad_threads(void) {
     for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
@@ -244,4 +269,5 @@ void suite_conv_ref(void) {
     CU_add_test(s, "conv2d with an empty batch", test_conv_empty_batch);
     CU_add_test(s, "row kernels (and the flat ones) vs reference loops, 1 and 2 threads", test_rows_vs_reference);
     CU_add_test(s, "row kernels' weight gradient identical at 1 and 2 threads", test_rows_wgrad_threads);
+    CU_add_test(s, "row kernels' forward and data gradient equal the flat kernels'", test_rows_same_as_flat);
 }
