@@ -29,7 +29,11 @@
  * needs nothing from AVX2, and the "avx2" clone would not contract to FMAs)
  * and baseline x86-64 and chosen at load time (target_clones). -std=c11 turns
  * off FMA contraction; without it (as gemm.c also found) every tap was a
- * multiply and an add, and the forward lost to im2col + GEMM at 3 -> 16. */
+ * multiply and an add, and the forward lost to im2col + GEMM at 3 -> 16.
+ *
+ * On AVX-512 CPUs, layers whose output rows are whole vectors (ResNet's
+ * 32x32 planes) go to conv_direct_rows.c instead, which needs no padded
+ * copies; these flat kernels are then LeNet's, and every layer's elsewhere. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include <string.h>
 
