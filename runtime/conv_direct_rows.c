@@ -110,6 +110,50 @@ static INLINE void shift3(__m512 prev, __m512 cur, __m512 next, __m512 *l, __m51
 
 /* ---- forward ----------------------------------------------------------------- */
 
+/* The forward's tile of accumulators: ob output channels x nr rows x nc vectors. */
+typedef __m512 fwd_acc[FWD_OB][2][2];
+
+static INLINE void acc_zero(const int ob, const int nr, const int nc, fwd_acc acc) {
+#pragma GCC unroll 8
+    for (int o = 0; o < ob; o++)
+#pragma GCC unroll 2
+        for (int q = 0; q < nr; q++)
+#pragma GCC unroll 2
+            for (int k = 0; k < nc; k++) acc[o][q][k] = _mm512_setzero_ps();
+}
+
+/* acc[o] += wt[o] * xv for o < ob: one broadcast weight, nr*nc FMAs. */
+static INLINE void acc_tap(const int ob, const int nr, const int nc, const float *restrict wt, __m512 xv[2][2],
+                           fwd_acc acc) {
+#pragma GCC unroll 8
+    for (int o = 0; o < ob; o++) {
+        __m512 wv = _mm512_set1_ps(wt[o]);
+#pragma GCC unroll 2
+        for (int q = 0; q < nr; q++)
+#pragma GCC unroll 2
+            for (int k = 0; k < nc; k++) acc[o][q][k] = _mm512_fmadd_ps(wv, xv[q][k], acc[o][q][k]);
+    }
+}
+
+/* y[o][i + q][j0 + k*VL ..] = acc[o][q][k]. */
+static INLINE void acc_store(const int ob, const int nr, const int nc, fwd_acc acc, const rows_geom *r, int64_t i,
+                             int64_t j0, float *restrict y) {
+#pragma GCC unroll 8
+    for (int o = 0; o < ob; o++)
+#pragma GCC unroll 2
+        for (int q = 0; q < nr; q++)
+#pragma GCC unroll 2
+            for (int k = 0; k < nc; k++) _mm512_storeu_ps(y + o * r->P + (i + q) * r->ow + j0 + k * VL, acc[o][q][k]);
+}
+
+/* Tap rows [*alo, *ahi) read an input row for some output row i .. i + nr - 1. */
+static INLINE void live_taps(const rows_geom *r, int64_t i, int nr, int64_t *alo, int64_t *ahi) {
+    int64_t lo = 0, hi = r->kh;
+    while (lo < hi && in_row(r, i + nr - 1, lo) < 0) lo++;
+    while (hi > lo && in_row(r, i, hi - 1) >= r->h) hi--;
+    *alo = lo, *ahi = hi;
+}
+
 /* y[o][i + q][j0 .. j0 + nc*VL) for q < nr, o < ob = the sum over taps of
  * wp[t][o] * x(tap); wp is the tile's weights packed tap-major (one
  * pointer, constant offsets). Two rows of two vectors share each broadcast
@@ -122,22 +166,15 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
                             int64_t j0, const float *restrict x, const float *restrict zrow,
                             const float *restrict wp, float *restrict y) {
     const int64_t kw = KW ? KW : r->kw;
-    __m512 acc[FWD_OB][2][2];
+    fwd_acc acc;
     __mmask16 m[ROW_MAXKW][2];
-#pragma GCC unroll 8
-    for (int o = 0; o < ob; o++)
-#pragma GCC unroll 2
-        for (int q = 0; q < nr; q++)
-#pragma GCC unroll 2
-            for (int k = 0; k < nc; k++) acc[o][q][k] = _mm512_setzero_ps();
+    acc_zero(ob, nr, nc, acc);
 #pragma GCC unroll 3
     for (int64_t b = 0; b < kw; b++)
 #pragma GCC unroll 2
         for (int k = 0; k < nc; k++) m[b][k] = col_mask(r, j0 + k * VL, b);
-    /* tap rows [alo, ahi) read a row inside the input for some q < nr */
-    int64_t alo = 0, ahi = r->kh;
-    while (alo < ahi && in_row(r, i + nr - 1, alo) < 0) alo++;
-    while (ahi > alo && in_row(r, i, ahi - 1) >= r->h) ahi--;
+    int64_t alo, ahi;
+    live_taps(r, i, nr, &alo, &ahi);
     for (int64_t c = 0; c < r->cg; c++) /* in conv_direct_small.c's order: the same sums, bit for bit */
         for (int64_t a = alo; a < ahi; a++) {
             int64_t row[2];
@@ -156,23 +193,10 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
 #pragma GCC unroll 2
                     for (int k = 0; k < nc; k++)
                         xv[q][k] = _mm512_maskz_loadu_ps(m[b][k], xr[q] + b * r->dw + k * VL);
-#pragma GCC unroll 8
-                for (int o = 0; o < ob; o++) {
-                    __m512 wv = _mm512_set1_ps(wt[b * ob + o]);
-#pragma GCC unroll 2
-                    for (int q = 0; q < nr; q++)
-#pragma GCC unroll 2
-                        for (int k = 0; k < nc; k++) acc[o][q][k] = _mm512_fmadd_ps(wv, xv[q][k], acc[o][q][k]);
-                }
+                acc_tap(ob, nr, nc, wt + b * ob, xv, acc);
             }
         }
-#pragma GCC unroll 8
-    for (int o = 0; o < ob; o++)
-#pragma GCC unroll 2
-        for (int q = 0; q < nr; q++)
-#pragma GCC unroll 2
-            for (int k = 0; k < nc; k++)
-                _mm512_storeu_ps(y + o * r->P + (i + q) * r->ow + j0 + k * VL, acc[o][q][k]);
+    acc_store(ob, nr, nc, acc, r, i, j0, y);
 }
 
 /* fwd_span for a same3 layer whose rows are one or two vectors (nc =
@@ -185,17 +209,11 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
 static INLINE void fwd3_span(const int ob, const int nr, const int nc, const rows_geom *r, int64_t i,
                              const float *restrict x, const float *restrict zrow, const float *restrict wp,
                              float *restrict y) {
-    __m512 acc[FWD3_OB][2][2];
+    fwd_acc acc;
     const __m512 zero = _mm512_setzero_ps();
-#pragma GCC unroll 8
-    for (int o = 0; o < ob; o++)
-#pragma GCC unroll 2
-        for (int q = 0; q < nr; q++)
-#pragma GCC unroll 2
-            for (int k = 0; k < nc; k++) acc[o][q][k] = zero;
-    int64_t alo = 0, ahi = r->kh;
-    while (alo < ahi && in_row(r, i + nr - 1, alo) < 0) alo++;
-    while (ahi > alo && in_row(r, i, ahi - 1) >= r->h) ahi--;
+    acc_zero(ob, nr, nc, acc);
+    int64_t alo, ahi;
+    live_taps(r, i, nr, &alo, &ahi);
     for (int64_t c = 0; c < r->cg; c++) /* in conv_direct_small.c's order: the same sums, bit for bit */
         for (int64_t a = alo; a < ahi; a++) {
             int64_t row[2];
@@ -220,22 +238,10 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
                         else if (b == 2) shift3(lo, v[q][k], hi, &dummy, &xv[q][k]);
                         else xv[q][k] = v[q][k];
                     }
-#pragma GCC unroll 8
-                for (int o = 0; o < ob; o++) {
-                    __m512 wv = _mm512_set1_ps(wt[b * ob + o]);
-#pragma GCC unroll 2
-                    for (int q = 0; q < nr; q++)
-#pragma GCC unroll 2
-                        for (int k = 0; k < nc; k++) acc[o][q][k] = _mm512_fmadd_ps(wv, xv[q][k], acc[o][q][k]);
-                }
+                acc_tap(ob, nr, nc, wt + b * ob, xv, acc);
             }
         }
-#pragma GCC unroll 8
-    for (int o = 0; o < ob; o++)
-#pragma GCC unroll 2
-        for (int q = 0; q < nr; q++)
-#pragma GCC unroll 2
-            for (int k = 0; k < nc; k++) _mm512_storeu_ps(y + o * r->P + (i + q) * r->ow + k * VL, acc[o][q][k]);
+    acc_store(ob, nr, nc, acc, r, i, 0, y);
 }
 
 /* Whether fwd3_span takes the layer. */
