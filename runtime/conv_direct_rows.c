@@ -154,6 +154,17 @@ static INLINE void live_taps(const rows_geom *r, int64_t i, int nr, int64_t *alo
     *alo = lo, *ahi = hi;
 }
 
+/* xr[q] = the start of the input row that output row i + q reads through
+ * tap row a of channel c, or zrow (zeros) where that row is padding. */
+static INLINE void tap_rows(const rows_geom *r, const float *x, const float *zrow, int64_t c, int64_t i, int64_t a,
+                            const int nr, const float *xr[2]) {
+#pragma GCC unroll 2
+    for (int q = 0; q < nr; q++) {
+        int64_t row = in_row(r, i + q, a);
+        xr[q] = row < 0 || row >= r->h ? zrow : x + c * r->plane + row * r->w;
+    }
+}
+
 /* y[o][i + q][j0 .. j0 + nc*VL) for q < nr, o < ob = the sum over taps of
  * wp[t][o] * x(tap); wp is the tile's weights packed tap-major (one
  * pointer, constant offsets). Two rows of two vectors share each broadcast
@@ -177,13 +188,10 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
     live_taps(r, i, nr, &alo, &ahi);
     for (int64_t c = 0; c < r->cg; c++) /* in conv_direct_small.c's order: the same sums, bit for bit */
         for (int64_t a = alo; a < ahi; a++) {
-            int64_t row[2];
-            for (int q = 0; q < nr; q++) row[q] = in_row(r, i + q, a);
             const float *xr[2];
-            /* may point before the row: only lanes inside it are read */
+            tap_rows(r, x, zrow, c, i, a, nr, xr);
 #pragma GCC unroll 2
-            for (int q = 0; q < nr; q++)
-                xr[q] = (row[q] < 0 || row[q] >= r->h ? zrow : x + c * r->plane + row[q] * r->w) + j0 - r->pl;
+            for (int q = 0; q < nr; q++) xr[q] += j0 - r->pl; /* may point before the row: only lanes inside it are read */
             const float *wt = wp + (c * r->kh + a) * kw * ob;
 #pragma GCC unroll 3
             for (int64_t b = 0; b < kw; b++) {
@@ -216,15 +224,13 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
     live_taps(r, i, nr, &alo, &ahi);
     for (int64_t c = 0; c < r->cg; c++) /* in conv_direct_small.c's order: the same sums, bit for bit */
         for (int64_t a = alo; a < ahi; a++) {
-            int64_t row[2];
-            for (int q = 0; q < nr; q++) row[q] = in_row(r, i + q, a);
+            const float *xr[2];
+            tap_rows(r, x, zrow, c, i, a, nr, xr);
             __m512 v[2][2];
 #pragma GCC unroll 2
-            for (int q = 0; q < nr; q++) {
-                const float *xr = row[q] < 0 || row[q] >= r->h ? zrow : x + c * r->plane + row[q] * r->w;
+            for (int q = 0; q < nr; q++)
 #pragma GCC unroll 2
-                for (int k = 0; k < nc; k++) v[q][k] = _mm512_loadu_ps(xr + k * VL);
-            }
+                for (int k = 0; k < nc; k++) v[q][k] = _mm512_loadu_ps(xr[q] + k * VL);
             const float *wt = wp + (c * r->kh + a) * 3 * ob;
 #pragma GCC unroll 3
             for (int b = 0; b < 3; b++) {
