@@ -7,30 +7,38 @@
  * 12% of its time in the padded copies (memmove), 8% in copying the output
  * out of the padded grid and padding gy, and 6% of the multiply-adds on the
  * two padding columns of each 34-wide row. Here output row i of a layer
- * whose ow is a multiple of 16 is whole vectors, read and written in place:
- * a tap (c, a, b) reads input row i + a*dh - pt at columns j + b*dw - pl
- * with a masked load (lanes outside the row are zero and not read, so no
- * padding is materialized), and tap rows outside the input are skipped.
+ * whose ow is a multiple of 16 is whole vectors, read and written in place,
+ * and no padding is materialized: a tap (c, a, b) reads input row
+ * i + a*dh - pt at columns j + b*dw - pl, as lane shifts of the row's own
+ * vectors for a "same" 3x3 (same3) and as masked loads (lanes outside the
+ * row are zero and not read) otherwise; tap rows outside the input are
+ * skipped, or read a row of zeros (zrow) for one row of a pair.
  *
- *   forward      one output row's vectors in pairs x ob (<= 8) channels of
- *                accumulators; per tap two masked loads and 2*ob FMAs with
- *                a broadcast weight (the data gradient is the forward of
- *                the flipped convolution, conv.c).
+ * What bounds these loops on the AVX-512 machine we measured is loads
+ * (broadcasts included), not FMAs: the flat forward's 10 loads per 16 FMAs
+ * ran at 71% of the FMA peak. So the tiles are shaped to share loads:
+ *
+ *   forward      two output rows x (up to) two vectors x ob channels of
+ *                accumulators (fwd3_span: ob <= 4 for 16 channels, 4 x loads
+ *                and 12 broadcasts per 48 FMAs for a kernel row; fwd_span,
+ *                masked: ob <= 6). Each output's products are added in the
+ *                flat kernels' order (channel, tap row, tap column), so the
+ *                results are theirs bit for bit. The data gradient is the
+ *                forward of the flipped convolution (conv.c).
  *   weight grad  for one (input channel, tap row) an ob (<= 8) x nb (<= 3)
- *                tile of taps along the row: per vector of output pixels nb
- *                masked loads of x, ob loads of gy, nb*ob FMAs, over the
- *                output rows where that tap row is inside the input (so
- *                whole rows are skipped, not multiplied by zero). Lanes are
- *                kept apart over the images of the range, as in
- *                conv_direct_small.c, and summed once at the end: the sum's
- *                order is a function of the geometry only (1 and 2 threads
- *                agree).
+ *                tile of taps along the row: per vector of output pixels one
+ *                load of x (same3; else nb masked ones), ob loads of gy and
+ *                nb*ob FMAs, over the output rows where that tap row is
+ *                inside the input. Lanes are kept apart over the images of
+ *                the range, as in conv_direct_small.c, and summed once at
+ *                the end: the order is a function of the geometry only (1
+ *                and 2 threads agree), not the flat kernels' order.
  *
- * Masked loads have no plain C spelling with vector extensions, so this
- * file is AVX-512 intrinsics under a target attribute, chosen at run time;
- * other CPUs (and layers whose rows are not whole vectors, like LeNet's)
- * keep conv_direct_small.c's flat kernels, which the unit tests also run
- * with this file switched off. */
+ * Masked loads and lane shifts have no plain C spelling with vector
+ * extensions, so this file is AVX-512 intrinsics under a target pragma,
+ * chosen at run time; other CPUs (and layers whose rows are not whole
+ * vectors, like LeNet's) keep conv_direct_small.c's flat kernels, which the
+ * unit tests also run with this file switched off. */
 #pragma GCC optimize("O3")
 #include <string.h>
 
