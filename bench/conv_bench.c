@@ -8,10 +8,11 @@
  * median of each with the speedup — the before/after numbers in
  * docs/profile-resnet20.md come from this. Usage:
  *
- *   conv_bench [reps] [cpu]  (OMP_WAIT_POLICY=passive recommended)
+ *   conv_bench [reps] [cpu|wall] [shape]  (OMP_WAIT_POLICY=passive recommended)
  *
  * "cpu" times process CPU time at one thread only: on a shared, busy
- * machine that is the steadier measure of what a change saves. */
+ * machine that is the steadier measure of what a change saves. A shape name
+ * (e.g. "r16x32 s1") times that layer alone. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,7 @@ int main(int argc, char **argv) {
     if (reps < 1 || reps > 64) reps = 7;
     int max_threads = 2;
     if (argc > 2 && strcmp(argv[2], "cpu") == 0) bench_timer = CLOCK_PROCESS_CPUTIME_ID, max_threads = 1;
+    const char *only = argc > 3 ? argv[3] : NULL;
     static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
     printf("%-10s %-10s %2s %9s %9s %8s %8s %7s\n", "shape", "op", "t", "old ms", "new ms", "old GF/s", "new GF/s",
            "speedup");
@@ -74,6 +76,7 @@ int main(int argc, char **argv) {
         omp_set_num_threads(nt);
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
             const shape *s = &shapes[si];
+            if (only && strcmp(only, s->name) != 0) continue;
             bufs b;
             memset(&b.g, 0, sizeof b.g);
             b.g.n = s->n, b.g.c = s->c, b.g.h = b.g.w = s->h, b.g.oc = s->oc, b.g.kh = b.g.kw = s->k;

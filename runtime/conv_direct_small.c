@@ -29,7 +29,11 @@
  * needs nothing from AVX2, and the "avx2" clone would not contract to FMAs)
  * and baseline x86-64 and chosen at load time (target_clones). -std=c11 turns
  * off FMA contraction; without it (as gemm.c also found) every tap was a
- * multiply and an add, and the forward lost to im2col + GEMM at 3 -> 16. */
+ * multiply and an add, and the forward lost to im2col + GEMM at 3 -> 16.
+ *
+ * On AVX-512 CPUs, layers whose output rows are whole vectors (ResNet's
+ * 32x32 planes) go to conv_direct_rows.c instead, which needs no padded
+ * copies; these flat kernels are then LeNet's, and every layer's elsewhere. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include <string.h>
 
@@ -195,6 +199,10 @@ int64_t dl_conv_small_fwd_floats(const dl_conv2d_geom *g) {
 }
 
 void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf) {
+    if (dl_conv_rows_fits(g)) {
+        dl_conv_rows_image(g, x, w, y, buf);
+        return;
+    }
     cs_dims d = cs_dims_of(g);
     float *xp = buf, *yb = xp + lines(d.xfloats);
     int32_t off[MAX_TAPS];
@@ -256,6 +264,7 @@ CS_CLONES static void wg_block(int ob, const float *xp, const int32_t *off, cons
 
 int64_t dl_conv_small_wgrad_floats(const dl_conv2d_geom *g) {
     cs_dims d = cs_dims_of(g);
+    if (dl_conv_rows_fits(g)) return dl_conv_rows_wgrad_floats(g);
     return VL * g->oc * d.K + lines(d.xfloats) + d.og * d.npr;
 }
 
@@ -291,6 +300,10 @@ static void wgrad_image(const cs_dims *d, const int32_t *off, const float *xp,
 
 void dl_conv_small_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
                               int64_t lo, int64_t hi) {
+    if (dl_conv_rows_fits(g)) {
+        dl_conv_rows_bwd_weight(g, x, gy, gw, buf, lo, hi);
+        return;
+    }
     cs_dims d = cs_dims_of(g);
     cs_v *vacc = (cs_v *)buf; /* 64-byte aligned scratch */
     float *xp = buf + VL * g->oc * d.K, *gyp = xp + lines(d.xfloats);

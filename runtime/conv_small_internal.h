@@ -26,4 +26,17 @@ int64_t dl_conv_small_wgrad_floats(const dl_conv2d_geom *g);
 void dl_conv_small_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
                               int64_t lo, int64_t hi);
 
+/* conv_direct_rows.c: the same convolutions by output rows on unpadded
+ * planes, for layers whose output rows are whole 16-float vectors, on
+ * AVX-512 CPUs. dl_conv_small_image and dl_conv_small_bwd_weight call them
+ * when dl_conv_rows_fits; their buffers are big enough for these. */
+int dl_conv_rows_fits(const dl_conv2d_geom *g);
+/* buf: w floats (dl_conv_small_fwd_floats is more) */
+void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf);
+int64_t dl_conv_rows_wgrad_floats(const dl_conv2d_geom *g);
+void dl_conv_rows_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
+                             int64_t lo, int64_t hi);
+/* Tests only: 0 sends every layer to the flat kernels (the other CPUs' path). */
+void dl_conv_rows_enable(int on);
+
 #endif

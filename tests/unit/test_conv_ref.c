@@ -14,13 +14,24 @@
  * thread count, each at 1 and 2 threads (images shared over threads, or in
  * sequence with the GEMM parallel inside). Outputs start as NaN so a missed
  * element fails. The epilogue of dl_conv2d_ep must see each image exactly
- * once, after that image's output is complete. */
+ * once, after that image's output is complete.
+ *
+ * conv_direct_rows.c (AVX-512 CPUs, output rows of whole 16-float vectors)
+ * takes the direct cases whose ow is a multiple of 16: its own table below
+ * covers its "same" 3x3 kernels (rows of one, two and three vectors, odd
+ * heights, tiles of uneven height, groups, batches of one and above the
+ * thread count) and its masked ones (kw 1 and 5, dilation, asymmetric
+ * padding, padding beyond the kernel reach). Every case runs with it and
+ * with it switched off (the flat kernels other CPUs run); its forward and
+ * data gradient must equal the flat kernels' exactly (same sums, same
+ * order), and its weight gradient be bitwise the same at 1 and 2 threads. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/conv_small_internal.h"
 #include "dlnrt.h"
 
 typedef struct ref_case {
@@ -159,6 +170,96 @@ static void test_conv_vs_reference(void) {
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], threads);
 }
 
+/* The cases conv_direct_rows.c takes on an AVX-512 CPU (ow % 16 == 0, og <= 16). */
+static const ref_case rows_cases[] = {
+    /* n   c  oc  g   h   w kh kw sh sw pt pb pl pr dh dw */
+    {5, 16, 16, 1, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, /* ResNet's 16x16 on 32x32: two-vector rows, n > threads */
+    {1, 16, 16, 1, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, /* batch of one */
+    {3, 5, 7, 1, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* one-vector rows, odd height, og 7 (tiles 4 + 3) */
+    {2, 4, 11, 1, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* three-vector rows: masked forward, shifted wgrad */
+    {3, 8, 8, 2, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* groups 2 */
+    {3, 3, 16, 1, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* ResNet's 3>16 (flipped: og 3) */
+    {2, 3, 6, 1, 10, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},   /* kw 5: masked, weight-gradient taps 3 + 2 */
+    {2, 4, 5, 1, 12, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},   /* dilation 2 */
+    {3, 2, 9, 1, 8, 16, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1},    /* asymmetric padding */
+    {2, 3, 4, 1, 5, 16, 3, 3, 1, 1, 3, 1, 2, 0, 1, 1},    /* tap rows beyond the kernel reach */
+    {2, 4, 6, 1, 7, 16, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1},    /* kw 1 */
+};
+
+static dl_conv2d_geom geom_of(const ref_case *t) {
+    dl_conv2d_geom g = {.n = t->n, .c = t->c, .h = t->h, .w = t->w, .oc = t->oc, .kh = t->kh, .kw = t->kw,
+                        .sh = t->sh, .sw = t->sw, .pt = t->pt, .pb = t->pb, .pl = t->pl, .pr = t->pr,
+                        .dh = t->dh, .dw = t->dw, .groups = t->groups};
+    g.oh = (g.h + g.pt + g.pb - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+    g.ow = (g.w + g.pl + g.pr - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+    return g;
+}
+
+/* Whether conv_direct_rows.c is built in (GCC on x86-64) and the CPU has AVX-512. */
+static int rows_cpu(void) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+/* The row kernels against the reference, and the flat kernels on the same cases. */
+static void test_rows_vs_reference(void) {
+    for (int on = 1; on >= 0; on--) {
+        dl_conv_rows_enable(on);
+        for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+            dl_conv2d_geom g = geom_of(&rows_cases[i]);
+            CU_ASSERT_EQUAL(dl_conv_rows_fits(&g), on && rows_cpu());
+            for (int threads = 1; threads <= 2; threads++) check_case(&rows_cases[i], threads);
+        }
+    }
+    dl_conv_rows_enable(1);
+}
+
+/* The row kernels' forward and data gradient add the same products in the
+ * same order as the flat kernels (conv_direct_rows.c): equal values. */
+static void test_rows_same_as_flat(void) {
+    for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+        dl_conv2d_geom g = geom_of(&rows_cases[i]);
+        int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * (g.c / g.groups) * g.kh * g.kw;
+        float *x = nans(nx), *w = nans(nw), *gy = nans(ny), *y[2], *gx[2];
+        unsigned seed = 31u + (unsigned)i;
+        fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
+        for (int on = 0; on < 2; on++) {
+            dl_conv_rows_enable(on);
+            y[on] = nans(ny), gx[on] = nans(nx);
+            CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[on]), 0);
+            CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[on]), 0);
+        }
+        dl_conv_rows_enable(1);
+        int same = 1;
+        for (int64_t k = 0; k < ny; k++) same &= y[0][k] == y[1][k];
+        for (int64_t k = 0; k < nx; k++) same &= gx[0][k] == gx[1][k];
+        CU_ASSERT(same);
+        free(x), free(w), free(gy), free(y[0]), free(y[1]), free(gx[0]), free(gx[1]);
+    }
+}
+
+/* The direct kernels' weight gradient is the same to the bit at 1 and 2 threads. */
+static void test_rows_wgrad_threads(void) {
+    for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+        dl_conv2d_geom g = geom_of(&rows_cases[i]);
+        int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * (g.c / g.groups) * g.kh * g.kw;
+        float *x = nans(nx), *gy = nans(ny), *gw1 = nans(nw), *gw2 = nans(nw);
+        unsigned seed = 7u + (unsigned)i;
+        fill(x, nx, &seed), fill(gy, ny, &seed);
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw1), 0);
+        omp_set_num_threads(2);
+        CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw2), 0);
+        omp_set_num_threads(saved);
+        CU_ASSERT(memcmp(gw1, gw2, sizeof(float) * (size_t)nw) == 0);
+        free(x), free(gy), free(gw1), free(gw2);
+    }
+}
+
 /* An empty batch: a zero weight gradient, nothing else touched. */
 static void test_conv_empty_batch(void) {
     dl_conv2d_geom g = {.n = 0, .c = 2, .h = 4, .w = 4, .oc = 3, .oh = 4, .ow = 4, .kh = 3, .kw = 3, .sh = 1,
@@ -175,4 +276,7 @@ void suite_conv_ref(void) {
     CU_pSuite s = CU_add_suite("conv_ref", NULL, NULL);
     CU_add_test(s, "conv2d forward/data/weight gradient vs reference loops, 1 and 2 threads", test_conv_vs_reference);
     CU_add_test(s, "conv2d with an empty batch", test_conv_empty_batch);
+    CU_add_test(s, "row kernels (and the flat ones) vs reference loops, 1 and 2 threads", test_rows_vs_reference);
+    CU_add_test(s, "row kernels' weight gradient identical at 1 and 2 threads", test_rows_wgrad_threads);
+    CU_add_test(s, "row kernels' forward and data gradient equal the flat kernels'", test_rows_same_as_flat);
 }
