@@ -18,11 +18,12 @@ void emit_bnorm(emit_ctx *c, FILE *b, const ir_node *n) {
         fprintf(b, "    dl_batch_norm(x0, x1, x2, x3, y, %s, %s, %s, %s); /* x, stats, weight, bias */\n", N, C, P, eps);
         break;
     case OP_batch_norm_sums:
-        fprintf(b, "    dl_batch_norm_sums(x0, x1, x2, y, %s, %s, %s, %s); /* x, stats, gy */\n", N, C, P, eps);
+        fprintf(b, "    dl_batch_norm_sums(x0, x1, x2, %s, y, %s, %s, %s, %s); /* x, stats, gy, mask */\n",
+                n->nin > 3 ? "x3" : "NULL", N, C, P, eps);
         break;
     default:
-        fprintf(b, "    dl_batch_norm_dx(x0, x1, x2, x3, x4, y, %s, %s, %s, %s); /* x, stats, weight, gy, sums */\n", N, C,
-                P, eps);
+        fprintf(b, "    dl_batch_norm_dx(x0, x1, x2, x3, %s, x4, y, %s, %s, %s, %s); /* x, stats, weight, gy, mask, sums */\n",
+                n->nin > 5 ? "x5" : "NULL", N, C, P, eps);
         break;
     }
 }

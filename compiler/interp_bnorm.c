@@ -47,12 +47,13 @@ int interp_bnorm(const interp_state *s, const ir_node *n, double *y) {
                     const double *w = s->value[n->in[2]->id], *b = s->value[n->in[3]->id];
                     y[e] = xhat * w[ch] + b[ch];
                 } else if (n->op == OP_batch_norm_sums) {
-                    const double gy = s->value[n->in[2]->id][e];
+                    const double gy = s->value[n->in[2]->id][e] * (n->nin > 3 && !(s->value[n->in[3]->id][e] > 0) ? 0 : 1);
                     y[ch] += gy, y[v.c + ch] += gy * xhat;
                 } else { /* batch_norm_dx */
                     const double *w = s->value[n->in[2]->id], *gy = s->value[n->in[3]->id];
                     const double *sums = s->value[n->in[4]->id];
-                    y[e] = w[ch] * rstd * (gy[e] - sums[ch] / m - xhat * sums[v.c + ch] / m);
+                    const double g = gy[e] * (n->nin > 5 && !(s->value[n->in[5]->id][e] > 0) ? 0 : 1);
+                    y[e] = w[ch] * rstd * (g - sums[ch] / m - xhat * sums[v.c + ch] / m);
                 }
             }
     }

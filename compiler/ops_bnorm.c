@@ -82,17 +82,26 @@ int op_shape_batch_normalize(ir_node *n, char *err, int errlen) {
     return ops_same_shape_f32(n, err, errlen);
 }
 
-/* batch_norm_sums(x, stats, gy) -> f32[2, C] */
+/* The optional last operand of batch_norm_sums / batch_norm_dx: the ReLU
+ * output whose step masks gy (pass_bnorm_mask), x's shape. */
+static int check_mask(ir_node *n, int at, char *err, int errlen) {
+    if (n->nin != at && n->nin != at + 1)
+        return ops_fail(err, errlen, "%s takes %d or %d operands, got %d", ir_ops[n->op].name, at, at + 1, n->nin);
+    return n->nin == at || check_like_x(n, at, err, errlen);
+}
+
+/* batch_norm_sums(x, stats, gy[, mask]) -> f32[2, C] */
 int op_shape_batch_norm_sums(ir_node *n, char *err, int errlen) {
-    if (!check_x(n, err, errlen) || !check_channels(n, 1, 2, "stats", err, errlen) || !check_like_x(n, 2, err, errlen))
+    if (!check_mask(n, 3, err, errlen) || !check_x(n, err, errlen) || !check_channels(n, 1, 2, "stats", err, errlen) ||
+        !check_like_x(n, 2, err, errlen))
         return 0;
     per_channel_result(n);
     return 1;
 }
 
-/* batch_norm_dx(x, stats, weight, gy, sums f32[2, C]) -> x's shape */
+/* batch_norm_dx(x, stats, weight, gy, sums f32[2, C][, mask]) -> x's shape */
 int op_shape_batch_norm_dx(ir_node *n, char *err, int errlen) {
-    if (!check_x(n, err, errlen) || !check_channels(n, 1, 2, "stats", err, errlen) ||
+    if (!check_mask(n, 5, err, errlen) || !check_x(n, err, errlen) || !check_channels(n, 1, 2, "stats", err, errlen) ||
         !check_channels(n, 2, 0, "weight", err, errlen) || !check_like_x(n, 3, err, errlen) ||
         !check_channels(n, 4, 2, "sums", err, errlen))
         return 0;

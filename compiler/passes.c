@@ -3,7 +3,8 @@
  * Order matters and is the whole policy: bnorm first (it leaves slices and
  * reshapes for fold and CSE to share), fold next (autodiff leaves many
  * reshape-of-constant and x*1 nodes), then CSE (folding exposes duplicates),
- * then DCE (both leave dead nodes), then fusion and memory planning, which
+ * then bnorm_mask (it finds the ReLU mask CSE has shared), then DCE (all
+ * of them leave dead nodes), then fusion and memory planning, which
  * want the smallest graph. Any pass can be observed with --after=NAME (and
  * the graphs as elaboration and autodiff built them with --after=elab), and
  * with verify on, the IR is checked before the first pass and after each. */
@@ -16,6 +17,7 @@ const pass_info pass_pipeline[] = {
     {"bnorm", pass_bnorm, "batch_normalize's forward as elementwise ops the fuser can join"},
     {"fold", pass_fold, "algebraic simplification and constant folding"},
     {"cse", pass_cse, "merge identical computations"},
+    {"bnorm_mask", pass_bnorm_mask, "a ReLU's backward mask read inside batch norm's backward kernels"},
     {"dce", pass_dce, "remove values no output depends on"},
     {"fuse", pass_fuse, "group elementwise chains and epilogues into single loops"},
     {"epilogue", pass_epilogue, "run a convolution's consuming group per image, in its epilogue"},

@@ -16,6 +16,7 @@ typedef struct pass_info {
 } pass_info;
 
 void pass_bnorm(ir_graph *g);   /* batch_normalize -> (x - mean) * k + b, elementwise */
+void pass_bnorm_mask(ir_graph *g); /* a ReLU mask read inside batch_norm_sums / batch_norm_dx */
 void pass_dce(ir_graph *g);     /* drop nodes no output depends on */
 void pass_cse(ir_graph *g);     /* merge identical (op, inputs, attrs) nodes */
 void pass_fold(ir_graph *g);    /* algebraic simplification: x*1, x+0, reshape of reshape, ... */

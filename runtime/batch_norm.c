@@ -11,9 +11,15 @@
  *     sums   = [sum gy; sum gy * xhat]           xhat = (x - mean) * rstd
  *     dx     = rstd * w * (gy - sums0 / M - xhat * sums1 / M)
  *
+ * The backward kernels take an optional mask: with one, gy stands for
+ * gy * (mask > 0 ? 1 : 0) — the gradient through the ReLU whose output is
+ * mask, the same float product the generated ReLU backward computes — so
+ * that product is not a pass of its own writing a tensor both kernels read.
+ *
  * Sums are safe and thread-count independent: a plane is summed in float
- * over LANES partial accumulators added in a fixed order (short: at most a
- * few thousand elements), and the planes' sums are added in double, one
+ * over LANES partial accumulators (2 x LANES for the gradient's sums, so
+ * the loop is not held by one chain of dependent adds) added in a fixed
+ * order (short: at most a few thousand elements), and the planes' sums are added in double, one
  * channel on one thread, in order. The statistics take one pass: the sums
  * are of x - k, k the mean of the channel's first plane, so the variance
  * E[(x-k)^2] - E[x-k]^2 does not cancel as E[x^2] - E[x]^2 would when the
@@ -78,22 +84,46 @@ BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t 
     }
 }
 
+/* gy * (mask > 0 ? 1 : 0), LANES at a time (the ReLU's backward, as emitted). */
+INLINE vf masked(const float *gr, const float *mr, int64_t j) {
+    const vf g = load(gr + j), zero = {0};
+    return mr ? g * __builtin_convertvector(-(load(mr + j) > zero), vf) : g; /* -(true) = 1 */
+}
+
+/* [sum g; sum g * (x - mean)] over one plane, g = gy (mr NULL) or gy masked by mr. */
+INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, int64_t p, float mean, float *ps,
+                            float *pt) {
+    vf a = {0}, b = {0}, a1 = {0}, b1 = {0}; /* two independent chains of adds per sum */
+    int64_t j = 0;
+    for (; j + 2 * LANES <= p; j += 2 * LANES) {
+        const vf g = masked(gr, mr, j), g1 = masked(gr, mr, j + LANES);
+        a += g, a1 += g1;
+        b += g * (load(xr + j) - mean), b1 += g1 * (load(xr + j + LANES) - mean);
+    }
+    for (; j + LANES <= p; j += LANES) {
+        const vf g = masked(gr, mr, j);
+        a += g;
+        b += g * (load(xr + j) - mean);
+    }
+    float s = hsum(a + a1), t = hsum(b + b1);
+    for (; j < p; j++) {
+        const float g = mr ? gr[j] * (mr[j] > 0.0f ? 1.0f : 0.0f) : gr[j];
+        s += g, t += g * (xr[j] - mean);
+    }
+    *ps = s, *pt = t;
+}
+
 /* [sum gy; sum gy * (x - mean)] of channels [c0, c1), in memory order as stats_block. */
-BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *stats, int64_t n, int64_t c,
-                                      int64_t p, int64_t c0, int64_t c1, double *sg, double *sgd) {
+BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *mask, const float *stats,
+                                      int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1, double *sg,
+                                      double *sgd) {
     for (int64_t ch = c0; ch < c1; ch++) sg[ch - c0] = sgd[ch - c0] = 0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t ch = c0; ch < c1; ch++) {
-            const float *xr = x + (i * c + ch) * p, *gr = gy + (i * c + ch) * p, mean = stats[ch];
-            vf a = {0}, b = {0};
-            int64_t j = 0;
-            for (; j + LANES <= p; j += LANES) {
-                const vf g = load(gr + j);
-                a += g;
-                b += g * (load(xr + j) - mean);
-            }
-            float ps = hsum(a), pt = hsum(b);
-            for (; j < p; j++) ps += gr[j], pt += gr[j] * (xr[j] - mean);
+            const int64_t o = (i * c + ch) * p;
+            float ps, pt;
+            if (mask) plane_grad_sums(x + o, gy + o, mask + o, p, stats[ch], &ps, &pt);
+            else plane_grad_sums(x + o, gy + o, NULL, p, stats[ch], &ps, &pt);
             sg[ch - c0] += ps, sgd[ch - c0] += pt;
         }
 }
@@ -110,9 +140,12 @@ BN_CLONES static void plane_normalize(const float *restrict x, float *restrict y
     for (int64_t j = 0; j < p; j++) y[j] = (x[j] - mean) * k + b;
 }
 
-BN_CLONES static void plane_dx(const float *restrict x, const float *restrict gy, float *restrict dx, int64_t p,
-                               float mean, float k, float mg, float c2) {
-    for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] - mg - (x[j] - mean) * c2);
+BN_CLONES static void plane_dx(const float *restrict x, const float *restrict gy, const float *restrict mask,
+                               float *restrict dx, int64_t p, float mean, float k, float mg, float c2) {
+    if (mask)
+        for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] * (mask[j] > 0.0f ? 1.0f : 0.0f) - mg - (x[j] - mean) * c2);
+    else
+        for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] - mg - (x[j] - mean) * c2);
 }
 
 void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t p) {
@@ -131,14 +164,14 @@ void dl_batch_norm(const float *x, const float *stats, const float *w, const flo
     }
 }
 
-void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, float *sums, int64_t n, int64_t c,
-                        int64_t p, float eps) {
+void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float *sums, int64_t n,
+                        int64_t c, int64_t p, float eps) {
     const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
 #pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t c0 = b * bs, c1 = c0 + bs < c ? c0 + bs : c;
         double sg[BN_BLOCK], sgd[BN_BLOCK];
-        grad_sums_block(x, gy, stats, n, c, p, c0, c1, sg, sgd);
+        grad_sums_block(x, gy, mask, stats, n, c, p, c0, c1, sg, sgd);
         for (int64_t ch = c0; ch < c1; ch++) {
             sums[ch] = (float)sg[ch - c0];
             sums[c + ch] = (float)(sgd[ch - c0] / sqrt((double)stats[c + ch] + eps));
@@ -146,13 +179,13 @@ void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, flo
     }
 }
 
-void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *sums, float *dx,
-                      int64_t n, int64_t c, int64_t p, float eps) {
+void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *mask,
+                      const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps) {
     const float m = (float)(n * p);
 #pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && n * c > 1)
     for (int64_t q = 0; q < n * c; q++) {
         const int64_t ch = q % c;
         const float rstd = 1.0f / sqrtf(stats[c + ch] + eps);
-        plane_dx(x + q * p, gy + q * p, dx + q * p, p, stats[ch], rstd * w[ch], sums[ch] / m, rstd * (sums[c + ch] / m));
+        plane_dx(x + q * p, gy + q * p, mask ? mask + q * p : NULL, dx + q * p, p, stats[ch], rstd * w[ch], sums[ch] / m, rstd * (sums[c + ch] / m));
     }
 }

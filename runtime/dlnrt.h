@@ -239,14 +239,16 @@ void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t row
  * x is [n, c, p] (p = H * W, or 1): per channel statistics over n and p.
  * stats and sums are [2, c]: (mean, biased variance) and (sum gy, sum gy *
  * xhat). A channel's sums run on one thread in a fixed order (planes in
- * float, added in double), so the bits do not depend on the thread count. */
+ * float, added in double), so the bits do not depend on the thread count.
+ * mask (NULL: none) is the output of a ReLU between the batch norm and gy:
+ * the kernels then use gy * (mask > 0 ? 1 : 0) for gy. */
 void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t p);
 void dl_batch_norm(const float *x, const float *stats, const float *w, const float *b, float *y, int64_t n, int64_t c,
                    int64_t p, float eps);
-void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, float *sums, int64_t n, int64_t c,
-                        int64_t p, float eps);
-void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *sums, float *dx,
-                      int64_t n, int64_t c, int64_t p, float eps);
+void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float *sums, int64_t n,
+                        int64_t c, int64_t p, float eps);
+void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *mask,
+                      const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps);
 
 /* ---- contrastive loss (nt_xent.c) ----------------------------------------
  * SimCLR's NT-Xent of two views z1, z2 [n, d] row-major (row i of each is

@@ -295,8 +295,8 @@ static const gc_case cases[] = {
     {OP_layer_norm_grad, A3("N,4", "4", "N,4", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 1e-5, .no_vjp = 1},
     /* batch norm in training (f0 = eps): batch_stats(x) -> [2, C]; batch_normalize(x, stats, weight, bias) with
        given statistics (the plain rule, gradients to the statistics too) and with x's own (own_stats: x, weight,
-       bias; the gradient through the statistics); batch_norm_sums: x, stats, gy; batch_norm_dx: x, stats, weight,
-       gy, sums */
+       bias; the gradient through the statistics); batch_norm_sums: x, stats, gy[, mask]; batch_norm_dx: x, stats,
+       weight, gy, sums[, mask] */
     {OP_batch_stats, A1("N,3,2,2", D_ANY)},
     {OP_batch_stats, A1("N,4", D_ANY), .n = 5},
     {OP_batch_stats, A1("2,3,5", D_ANY)},
@@ -307,6 +307,10 @@ static const gc_case cases[] = {
     {OP_batch_normalize, A3("1,2,7", "2", "2", D_ANY, D_ANY, D_ANY), .own_stats = 1, .f0 = 0.5},
     {OP_batch_norm_sums, A3("N,3,4", "2,3", "N,3,4", D_ANY, D_POS, D_ANY), .f0 = 1e-5, .no_vjp = 1},
     {OP_batch_norm_dx, .shape = {"N,3,4", "2,3", "3", "N,3,4", "2,3"}, .f0 = 1e-5, .no_vjp = 1},
+    /* ... with a ReLU mask, the optional last operand (pass_bnorm_mask): gy * step(mask) stands for gy */
+    {OP_batch_norm_sums, .shape = {"N,3,5", "2,3", "N,3,5", "N,3,5"}, .dom = {D_ANY, D_POS, D_ANY, D_ANY}, .f0 = 1e-5,
+     .no_vjp = 1},
+    {OP_batch_norm_dx, .shape = {"N,3,5", "2,3", "3", "N,3,5", "2,3", "N,3,5"}, .f0 = 1e-5, .no_vjp = 1},
     /* NT-Xent of two views (f0 = temperature): a run-time batch, a larger one at a low temperature, one sample;
        nt_xent_grad: z1, z2, gy (i = {0 dz1 | 1 dz2}) */
     {OP_nt_xent, A2("N,4", "N,4", D_ANY, D_ANY), .f0 = 0.5},

@@ -234,13 +234,14 @@ static const cov_row rows[] = {
     {OP_layer_norm_grad, G_NONE, .ok = {IN("f:N,5", "f:5", "f:N,5"), AT(.i = {1}, .ni = 1, .f = {1e-5}, .nf = 1)},
      .bad = {IN("f:N,5", "f:5", "f:N,4"), AT(.i = {0}, .ni = 1, .f = {1e-5}, .nf = 1)}, .bad_msg = "shape of x"},
     /* batch norm in training: batch_stats(x); batch_normalize: x, stats, weight, bias (f0 = eps);
-       batch_norm_sums: x, stats, gy; batch_norm_dx: x, stats, weight, gy, sums */
+       batch_norm_sums: x, stats, gy[, mask]; batch_norm_dx: x, stats, weight, gy, sums[, mask] (the ok forms with the
+       mask pass_bnorm_mask adds; test_gradcheck.c has both forms) */
     {OP_batch_stats, G_DIFF, .ok = {IN("f:N,3,4,5")}, .bad = {IN("f:5")}, .bad_msg = "a batch and a channel axis"},
     {OP_batch_normalize, G_DIFF, .ok = {IN("f:N,3,4", "p:2,3", "f:3", "f:3"), F0(1e-5)},
      .bad = {IN("f:N,3,4", "p:3,2", "f:3", "f:3"), F0(1e-5)}, .bad_msg = "two rows of one value per channel"},
-    {OP_batch_norm_sums, G_NONE, .ok = {IN("f:N,3,4", "p:2,3", "f:N,3,4"), F0(1e-5)},
+    {OP_batch_norm_sums, G_NONE, .ok = {IN("f:N,3,4", "p:2,3", "f:N,3,4", "f:N,3,4"), F0(1e-5)},
      .bad = {IN("f:N,3,4", "p:2,3", "f:N,4,3"), F0(1e-5)}, .bad_msg = "shape of x"},
-    {OP_batch_norm_dx, G_NONE, .ok = {IN("f:N,3,4", "p:2,3", "f:3", "f:N,3,4", "f:2,3"), F0(1e-5)},
+    {OP_batch_norm_dx, G_NONE, .ok = {IN("f:N,3,4", "p:2,3", "f:3", "f:N,3,4", "f:2,3", "f:N,3,4"), F0(1e-5)},
      .bad = {IN("f:N,3,4", "p:2,3", "f:4", "f:N,3,4", "f:2,3"), F0(1e-5)}, .bad_msg = "one value per channel"},
     /* NT-Xent: z1, z2 f32[N, D] (f0 = temperature); nt_xent_grad: z1, z2, gy f32[], i = {0 dz1 | 1 dz2} */
     {OP_nt_xent, G_DIFF, .ok = {IN("f:N,8", "f:N,8"), F0(0.5)}, .bad = {IN("f:N,8", "f:N,4"), F0(0.5)},

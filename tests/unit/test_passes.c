@@ -144,11 +144,12 @@ static void test_pipeline(void) {
     CU_ASSERT_STRING_EQUAL(pass_pipeline[0].name, "bnorm");
     CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "fold");
     CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "cse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "dce");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "fuse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "epilogue");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[6].name, "plan");
-    CU_ASSERT_PTR_NULL(pass_pipeline[7].name);
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "bnorm_mask");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "dce");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "fuse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[6].name, "epilogue");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[7].name, "plan");
+    CU_ASSERT_PTR_NULL(pass_pipeline[8].name);
 
     fixture f;
     setup(&f);
@@ -364,6 +365,64 @@ static void test_bnorm_lowered(void) {
     arena_free(&ar);
 }
 
+/* pass_bnorm_mask: the ReLU's backward gy * step(y) in front of a batch
+ * norm's backward becomes the kernels' mask operand and is dropped; a masked
+ * gradient with another use (a residual's) is left alone; values unchanged. */
+static void test_bnorm_mask(void) {
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "m");
+    ir_graph *g = ir_graph_new(m, "train_step", IR_MODE_TRAIN);
+    const ir_shape xs = {3, {{1, 1}, {3, 0}, {5, 0}}}, cs = {1, {{3, 0}}}; /* x f32[N, 3, 5] */
+    ir_node *x = ir_input_node(g, "x", IR_F32, &xs, (src_loc){0});
+    ir_node *y = ir_input_node(g, "y", IR_F32, &xs, (src_loc){0});
+    ir_node *gy = ir_input_node(g, "gy", IR_F32, &xs, (src_loc){0});
+    ir_node *w = ir_input_node(g, "w", IR_F32, &cs, (src_loc){0});
+    const ir_attrs eps = {.norm = {.eps = 1e-3}, .nf = 1};
+    ir_node *st = ir_un(g, OP_batch_stats, x);
+    ir_node *outs[4], *kept = NULL;
+    for (int k = 0; k < 2; k++) { /* k = 1: the masked gradient is also an output (another use) */
+        ir_node *gm = ir_bin(g, OP_mul, k ? y : gy, ir_un(g, OP_step, k ? gy : y));
+        ir_node *sin[3] = {x, st, gm};
+        ir_node *sums = ir_op_attrs(g, OP_batch_norm_sums, sin, 3, &eps);
+        ir_node *din[5] = {x, st, w, gm, sums};
+        outs[2 * k] = sums, outs[2 * k + 1] = ir_op_attrs(g, OP_batch_norm_dx, din, 5, &eps);
+        if (k) kept = gm;
+    }
+    for (int k = 0; k < 4; k++) ir_add_output(g, IR_OUT_VALUE, k, NULL, outs[k]);
+    ir_add_output(g, IR_OUT_VALUE, 4, NULL, kept);
+
+    int64_t sym[IR_MAX_SYMS] = {3, 1, 1, 1, 1, 1, 1, 1}; /* N = 3: 45 elements, planes of 5 */
+    double xv[45], yv[45], gv[45], wv[3] = {0.5, -2, 1.25}, want[4][45];
+    for (int i = 0; i < 45; i++)
+        xv[i] = 10 + ((i * 37) % 19) * 0.25, yv[i] = ((i * 11) % 7) - 3, gv[i] = ((i * 5) % 9) * 0.5 - 2;
+    double *ins[4] = {xv, yv, gv, wv};
+    interp_state s;
+    CU_ASSERT_FATAL(interp_run(&s, g, sym, ins, NULL, 1) == 0);
+    for (int k = 0; k < 4; k++) memcpy(want[k], interp_output(&s, k), sizeof(double) * (k % 2 ? 45 : 6));
+    interp_free(&s);
+
+    pass_bnorm_mask(g);
+    pass_dce(g);
+    CU_ASSERT_TRUE(ir_verify(g));
+    CU_ASSERT_EQUAL(outs[0]->nin, 4); /* sums(x, stats, gy, y) */
+    CU_ASSERT_EQUAL(outs[1]->nin, 6); /* dx(x, stats, w, gy, sums, y) */
+    CU_ASSERT_PTR_EQUAL(outs[0]->in[2], gy);
+    CU_ASSERT_PTR_EQUAL(outs[0]->in[3], y);
+    CU_ASSERT_PTR_EQUAL(outs[1]->in[3], gy);
+    CU_ASSERT_PTR_EQUAL(outs[1]->in[5], y);
+    CU_ASSERT_EQUAL(outs[2]->nin, 3); /* its gradient is used elsewhere: unchanged */
+    CU_ASSERT_EQUAL(outs[3]->nin, 5);
+    CU_ASSERT_EQUAL(count_op(g, OP_mul), 1);
+    CU_ASSERT_FATAL(interp_run(&s, g, sym, ins, NULL, 1) == 0);
+    for (int k = 0; k < 4; k++) {
+        const double *got = interp_output(&s, k);
+        const int len = k % 2 ? 45 : 6;
+        for (int i = 0; i < len; i++) CU_ASSERT_DOUBLE_EQUAL(got[i], want[k][i], 1e-12 * (1 + fabs(want[k][i])));
+    }
+    interp_free(&s);
+    arena_free(&ar);
+}
+
 void suite_passes(void) {
     CU_pSuite s = CU_add_suite("passes", NULL, NULL);
     CU_add_test(s, "dce", test_dce);
@@ -375,4 +434,5 @@ void suite_passes(void) {
     CU_add_test(s, "fuse: sibling reductions share a kernel", test_fuse_siblings);
     CU_add_test(s, "interpreter checks labels", test_interp_labels);
     CU_add_test(s, "bnorm: batch_normalize lowered and fused with what follows", test_bnorm_lowered);
+    CU_add_test(s, "bnorm_mask: a ReLU's backward read inside batch norm's", test_bnorm_mask);
 }

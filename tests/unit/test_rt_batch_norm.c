@@ -4,11 +4,15 @@
  * shorter and longer than a vector with a tail, odd channel counts, and
  * sizes above the kernels' parallel threshold (with a batch larger than the
  * thread count). Inputs have a channel offset (mean ~ 3 per unit of channel
- * index, up to 45), so a variance from E[x^2] - E[x]^2 in float would fail the bound. */
+ * index, up to 45), so a variance from E[x^2] - E[x]^2 in float would fail the bound.
+ * The backward kernels with a ReLU mask must give the bits they give
+ * without one on gy * (mask > 0 ? 1 : 0) computed first, as the generated
+ * ReLU backward computes it (pass_bnorm_mask relies on that). */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dlnrt.h"
 
@@ -57,6 +61,31 @@ static double worst(const float *got, const double *want, int64_t k) {
     return e;
 }
 
+/* The masked kernels against the unmasked ones on the masked gradient: the same bits. */
+static void check_mask(const float *x, const float *stats, const float *w, const float *gy, int64_t n, int64_t c,
+                       int64_t p, float eps, uint64_t seed) {
+    const int64_t total = n * c * p;
+    uint64_t s = seed + 1000;
+    float *mask = malloc(sizeof(float) * (size_t)total), *gm = malloc(sizeof(float) * (size_t)total);
+    float *s1 = malloc(sizeof(float) * (size_t)(2 * c)), *s2 = malloc(sizeof(float) * (size_t)(2 * c));
+    float *d1 = malloc(sizeof(float) * (size_t)total), *d2 = malloc(sizeof(float) * (size_t)total);
+    for (int64_t e = 0; e < total; e++) {
+        const double u = urand(&s);
+        mask[e] = u < 0.4 ? 0.0f : u < 0.45 ? -1.0f : u < 0.47 ? NAN : (float)u; /* ReLU outputs, and what else a mask may hold */
+        gm[e] = gy[e] * (mask[e] > 0.0f ? 1.0f : 0.0f);
+    }
+    dl_batch_norm_sums(x, stats, gm, NULL, s1, n, c, p, eps);
+    dl_batch_norm_dx(x, stats, w, gm, NULL, s1, d1, n, c, p, eps);
+    dl_batch_norm_sums(x, stats, gy, mask, s2, n, c, p, eps);
+    dl_batch_norm_dx(x, stats, w, gy, mask, s2, d2, n, c, p, eps);
+    if (memcmp(s1, s2, sizeof(float) * (size_t)(2 * c)) || memcmp(d1, d2, sizeof(float) * (size_t)total)) {
+        printf("\n  batch norm [%lld, %lld, %lld]: the masked kernels differ from mask-then-kernels", (long long)n,
+               (long long)c, (long long)p);
+        CU_FAIL("masked batch_norm_sums / batch_norm_dx differ");
+    }
+    free(mask), free(gm), free(s1), free(s2), free(d1), free(d2);
+}
+
 static void check_shape(int64_t n, int64_t c, int64_t p, uint64_t seed) {
     const int64_t total = n * c * p;
     const float eps = 1e-5f;
@@ -76,8 +105,9 @@ static void check_shape(int64_t n, int64_t c, int64_t p, uint64_t seed) {
     float *y = malloc(sizeof(float) * (size_t)total), *dx = malloc(sizeof(float) * (size_t)total);
     dl_batch_stats(x, stats, n, c, p);
     dl_batch_norm(x, stats, w, b, y, n, c, p, eps);
-    dl_batch_norm_sums(x, stats, gy, sums, n, c, p, eps);
-    dl_batch_norm_dx(x, stats, w, gy, sums, dx, n, c, p, eps);
+    dl_batch_norm_sums(x, stats, gy, NULL, sums, n, c, p, eps);
+    dl_batch_norm_dx(x, stats, w, gy, NULL, sums, dx, n, c, p, eps);
+    check_mask(x, stats, w, gy, n, c, p, eps, seed);
     /* the sums scale with M; compare them per element */
     double *sg = malloc(sizeof(double) * (size_t)c), *sgx = malloc(sizeof(double) * (size_t)c);
     float *gsg = malloc(sizeof(float) * (size_t)c), *gsgx = malloc(sizeof(float) * (size_t)c);
@@ -102,7 +132,7 @@ static void check_shape(int64_t n, int64_t c, int64_t p, uint64_t seed) {
 static void test_shapes(void) {
     static const int64_t shapes[][3] = {
         {1, 1, 1},  {1, 3, 5},  {2, 1, 1},   {7, 5, 1},   {1, 4, 16},  {3, 2, 17},
-        {5, 6, 99}, {64, 8, 72}, {33, 7, 130}, {67, 40, 1}, {2, 3, 1024}, {3, 130, 5}, {9, 200, 1},
+        {5, 6, 99}, {64, 8, 72}, {33, 7, 130}, {67, 40, 1}, {2, 3, 1024}, {3, 130, 5}, {9, 200, 1}, {64, 16, 1024}, {2, 3, 33},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         check_shape(shapes[i][0], shapes[i][1], shapes[i][2], 77 + i);
@@ -114,8 +144,8 @@ static void test_empty_batch(void) {
     dl_batch_stats(x + 1, stats, 0, 2, 3);
     CU_ASSERT(isnan(stats[0]) && isnan(stats[1]) && isnan(stats[2]) && isnan(stats[3]));
     dl_batch_norm(x + 1, stats, w, b, y, 0, 2, 3, 1e-5f);
-    dl_batch_norm_sums(x + 1, stats, x + 1, sums, 0, 2, 3, 1e-5f);
-    dl_batch_norm_dx(x + 1, stats, w, x + 1, sums, dx, 0, 2, 3, 1e-5f);
+    dl_batch_norm_sums(x + 1, stats, x + 1, NULL, sums, 0, 2, 3, 1e-5f);
+    dl_batch_norm_dx(x + 1, stats, w, x + 1, NULL, sums, dx, 0, 2, 3, 1e-5f);
     CU_ASSERT(y[0] == 7 && dx[0] == 7 && sums[0] == 0 && sums[1] == 0);
 }
 
