@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_pointwise_internal.h"
 #include "conv_small_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
@@ -115,6 +116,10 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
                        float *cols) {
     if (direct_fwd(g)) {
         dl_conv_small_image(g, x, w, y, cols);
+        return;
+    }
+    if (dl_pw_applies(g)) { /* conv_pointwise.c: no packing */
+        dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, d->P, w, g->c, 1, x, y);
         return;
     }
     for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -210,6 +215,10 @@ static int bwd_data_flipped(const dl_conv2d_geom *g, const float *gy, const floa
 
 static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, const float *gy, const float *w,
                                 float *gx, float *cols) {
+    if (dl_pw_applies(g)) { /* W^T @ gy, conv_pointwise.c */
+        dl_pw_matmul_isa(DL_GEMV_BEST, g->c, g->oc, d->P, w, 1, g->c, gy, gx);
+        return;
+    }
     for (int64_t grp = 0; grp < g->groups; grp++) {
         const float *wg = w + grp * d->og * d->K, *gyg = gy + grp * d->og * d->P;
         float *gxg = gx + grp * d->cg * d->plane_in;
@@ -263,6 +272,10 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
                              float *gw, float *cols, int64_t lo, int64_t hi) {
     if (direct_wgrad(g)) {
         dl_conv_small_bwd_weight(g, x, gy, gw, cols, lo, hi);
+        return;
+    }
+    if (dl_pw_applies(g)) {
+        dl_pw_wgrad_isa(DL_GEMV_BEST, g->oc, g->c, d->P, hi - lo, gy + lo * g->oc * d->P, x + lo * g->c * d->plane_in, gw);
         return;
     }
     if (lo == hi) memset(gw, 0, sizeof(float) * (size_t)(g->oc * d->K));
