@@ -274,10 +274,7 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
         dl_conv_small_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
     }
-    if (dl_pw_applies(g)) {
-        dl_pw_wgrad_isa(DL_GEMV_BEST, g->oc, g->c, d->P, hi - lo, gy + lo * g->oc * d->P, x + lo * g->c * d->plane_in, gw);
-        return;
-    }
+
     if (lo == hi) memset(gw, 0, sizeof(float) * (size_t)(g->oc * d->K));
     for (int64_t i = lo; i < hi; i++)
         conv_bwd_weight_image(g, d, x + i * g->c * d->plane_in, gy + i * g->oc * d->P, gw, cols, i > lo ? 1.0f : 0.0f);
