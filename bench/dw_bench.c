@@ -11,7 +11,9 @@
  *   dw_bench [reps] [cpu] [pw]
  *
  * "pw" times MobileNetV2's pointwise (1x1) layers instead, through
- * dl_conv2d* (one GEMM per image), the library's kernels only.
+ * dl_conv2d* (conv_pointwise.c's kernel or one GEMM per image); built with
+ * -DPW_BENCH_OLD and an older conv.o whose globals were renamed old_*, old
+ * and new side by side as above (docs/results/mbv_pointwise.sh).
  *
  * "cpu" times process CPU time (run it with OMP_NUM_THREADS=1): the
  * steadier measure on a shared, busy machine. GFLOP/s count 2 * 9 per
@@ -27,6 +29,11 @@
 int old_dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
 int old_dl_conv2d_depthwise_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
 int old_dl_conv2d_depthwise_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
+#endif
+#ifdef PW_BENCH_OLD
+int old_dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+int old_dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+int old_dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 #endif
 
 typedef struct shape {
@@ -70,11 +77,19 @@ static void run(void *ctx, int op, int old)
     if (op == 2) dl_conv2d_depthwise_bwd_weight(&b->g, b->x, b->y, b->gw);
 }
 
-/* The library's dl_conv2d, _bwd_data, _bwd_weight (old is not used). */
+/* dl_conv2d, _bwd_data, _bwd_weight; old selects the renamed ones. */
 static void run_pw(void *ctx, int op, int old)
 {
     bufs *b = ctx;
     (void)old;
+#ifdef PW_BENCH_OLD
+    if (old) {
+        if (op == 0) old_dl_conv2d(&b->g, b->x, b->w, b->y);
+        if (op == 1) old_dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
+        if (op == 2) old_dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
+        return;
+    }
+#endif
     if (op == 0) dl_conv2d(&b->g, b->x, b->w, b->y);
     if (op == 1) dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
     if (op == 2) dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
@@ -83,7 +98,8 @@ static void run_pw(void *ctx, int op, int old)
 static void time_pointwise(int reps)
 {
     static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
-    printf("%-20s %-10s %9s %8s\n", "pointwise", "op", "ms", "GF/s");
+    printf("%-20s %-10s %9s %9s %8s %8s %7s\n", "pointwise", "op", "old ms", "new ms", "old GF/s", "new GF/s",
+           "speedup");
     for (int n = 64; n >= 1; n -= 63)
         for (size_t si = 0; si < sizeof pointwise / sizeof *pointwise; si++) {
             bufs b;
@@ -98,11 +114,13 @@ static void time_pointwise(int reps)
             snprintf(name, sizeof name, "n%d %ld>%ld %ldx%ld", n, (long)b.g.c, (long)b.g.oc, (long)b.g.h,
                      (long)b.g.w);
             for (int op = 0; op < (n == 1 ? 1 : 3); op++) {
-                double t[64];
-                for (int r = 0; r < reps; r++) t[r] = bench_time_calls(run_pw, &b, op, 0);
-                qsort(t, (size_t)reps, sizeof(double), bench_cmp);
-                printf("%-20s %-10s %9.4f %8.1f\n", name, ops[op], t[reps / 2] * 1e3,
-                       2.0 * (double)ny * (double)b.g.c / t[reps / 2] * 1e-9);
+                double tn, to, flops = 2.0 * (double)ny * (double)b.g.c;
+                bench_alternate(run_pw, &b, op, reps, &tn, &to);
+#ifndef PW_BENCH_OLD
+                to = tn;
+#endif
+                printf("%-20s %-10s %9.4f %9.4f %8.1f %8.1f %6.2fx\n", name, ops[op], to * 1e3, tn * 1e3,
+                       flops / to * 1e-9, flops / tn * 1e-9, to / tn);
                 fflush(stdout);
             }
             free(b.x), free(b.w), free(b.y), free(b.gx), free(b.gw);

@@ -10,7 +10,10 @@
  * with K = (c/groups) * kh * kw and P = oh * ow. A 1x1, stride-1, unpadded
  * convolution needs no im2col at all: x_g is already the [K, P] matrix, so
  * the pointwise convolutions of MobileNet/ResNet bottlenecks are one GEMM
- * per image and group with no copy.
+ * per image and group with no copy. With at most 64 channels on one side
+ * (MobileNetV2's expand and project layers) the forward and data gradient
+ * skip dl_sgemm's packing too: conv_pointwise.c's register tiles read x (or
+ * gy) in place, 1.1-1.8x faster on those layers.
  *
  * The stride-1 data gradient needs no col2im: it is itself a convolution,
  * of gy with the kernel flipped and its channel axes swapped (im2col.c

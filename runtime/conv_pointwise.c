@@ -44,10 +44,6 @@
 #define PW_UNROLL _Pragma("GCC unroll 8")
 typedef float pw_v __attribute__((vector_size(PW_LANES * sizeof(float))));
 
-/* With fewer images than threads, an image above this many multiply-adds
- * goes to dl_sgemm, which splits it over the threads (conv.c's bound). */
-#define PW_SERIAL_MACS (1 << 21)
-
 PW_INLINE pw_v pw_load(const float *p)
 {
     pw_v v;
@@ -156,12 +152,13 @@ int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const flo
  * "MobileNetV2's pointwise layers"): faster than dl_sgemm on every 1x1
  * layer of MobileNetV2, 16 to 384 channels, 4x4 to 32x32 planes, batch 64
  * and 1. Not measured with more than 64 channels on both sides, so not
- * used there; and a big image at batch 1 keeps dl_sgemm's threads (this
- * kernel is serial, conv.c spreads images over the threads). */
+ * used there; and with fewer images than threads, an image big enough
+ * for dl_sgemm to split over the threads (DL_GEMM_PARALLEL_FLOPS) keeps it:
+ * this kernel is serial, conv.c spreads images over the threads. */
 int dl_pw_applies(const dl_conv2d_geom *g)
 {
     const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 &&
                           g->pl == 0 && g->pr == 0 && g->groups == 1;
     const double macs = (double)g->oc * (double)g->c * (double)(g->h * g->w);
-    return pointwise && (g->c <= 64 || g->oc <= 64) && (g->n >= omp_get_max_threads() || macs < PW_SERIAL_MACS);
+    return pointwise && (g->c <= 64 || g->oc <= 64) && (g->n >= omp_get_max_threads() || macs < DL_GEMM_PARALLEL_FLOPS);
 }

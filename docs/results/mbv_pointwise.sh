@@ -1,0 +1,28 @@
+#!/bin/sh
+# Reproduces docs/performance.md "MobileNetV2's pointwise layers without packing":
+# old = int19 1f300f7, new = this branch. Run from the repository root after
+# `make build/dlnc build/libdlnrt.a`; OLD_LIB = libdlnrt.a built at 1f300f7.
+set -e
+T=${T:-/tmp/mbv}; OLD_LIB=${OLD_LIB:-$T/libdlnrt.old.a}
+mkdir -p "$T/old" "$T/cpu"
+# Per layer (process CPU time, 1 thread): the old conv.o with its globals renamed old_*.
+(cd "$T/old" && ar x "$OLD_LIB" conv.o &&
+ nm --defined-only -g conv.o | awk 'NF==3{print $3" old_"$3}' | sort -u > syms &&
+ objcopy --redefine-syms=syms conv.o conv_old.o)
+cc -std=c11 -O2 -fopenmp -Iruntime -DPW_BENCH_OLD bench/dw_bench.c "$T/old/conv_old.o" build/libdlnrt.a \
+  -o "$T/pw_old_bench" -lpng -lz -lm
+uptime; OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive nice -n 5 "$T/pw_old_bench" 9 cpu pw; uptime
+# The whole model, old and new binaries alternating. bench_main.c times wall clock; on this
+# loaded machine its copy here times process CPU time instead (1 thread: the thread's time).
+build/dlnc bench/workloads/mobilenetv2.dln -o "$T/W.c"
+cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" -c "$T/W.c" -o "$T/W.o"
+cp bench/bench_main.c bench/bench_util.h "$T/cpu/"
+sed -i 's/CLOCK_MONOTONIC/CLOCK_PROCESS_CPUTIME_ID/' "$T/cpu/bench_util.h"
+for v in old new; do
+  lib=build/libdlnrt.a; [ $v = old ] && lib=$OLD_LIB
+  cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" "$T/cpu/bench_main.c" "$T/W.o" "$lib" -o "$T/Wcpu.$v" -lpng -lz -lm
+done
+for p in 1 2 3 4 5 6 7; do for v in old new; do
+  echo "pair $p $v train $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 64 --reps 3 --min-time 0.5 --only train) | $(uptime)"
+  echo "pair $p $v infer1 $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 1 --reps 3 --min-time 0.5 --only infer) | $(uptime)"
+done; done
