@@ -122,7 +122,7 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
         return;
     }
     if (dl_pw_applies(g)) { /* conv_pointwise.c: no packing */
-        dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, d->P, w, g->c, 1, x, y);
+        dl_pw_forward_image(g, x, w, y);
         return;
     }
     for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -219,7 +219,7 @@ static int bwd_data_flipped(const dl_conv2d_geom *g, const float *gy, const floa
 static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, const float *gy, const float *w,
                                 float *gx, float *cols) {
     if (dl_pw_applies(g)) { /* W^T @ gy, conv_pointwise.c */
-        dl_pw_matmul_isa(DL_GEMV_BEST, g->c, g->oc, d->P, w, 1, g->c, gy, gx);
+        dl_pw_bwd_data_image(g, gy, w, gx);
         return;
     }
     for (int64_t grp = 0; grp < g->groups; grp++) {

@@ -13,11 +13,16 @@
  * measured rule). */
 int dl_pw_applies(const dl_conv2d_geom *g);
 
+/* One image of g (the dl_pw_applies kind): y = W @ x, or gx = W^T @ gy. */
+void dl_pw_forward_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+void dl_pw_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+
 /* y[M x P] = A[M x K] @ x[K x P], A(i, k) = a[i * rs + k * ks]; x and y are
  * row-major with rows P floats apart. Forward: a = W[oc x c] (rs = c,
- * ks = 1); data gradient: a = W^T (rs = 1, ks = c). Serial. Returns -1,
- * doing nothing, if this CPU cannot run the variant asked for. */
+ * ks = 1); data gradient: a = W^T (rs = 1, ks = c). `stream`: write y
+ * around the cache (the same values). Serial. Returns -1, doing nothing, if
+ * this CPU cannot run the variant asked for. */
 int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs, int64_t ks,
-                     const float *x, float *y);
+                     const float *x, float *y, int stream);
 
 #endif

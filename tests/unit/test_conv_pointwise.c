@@ -2,9 +2,10 @@
  * plain double-precision loops: every compiled variant this CPU runs
  * (portable, AVX2, AVX-512), row counts around each variant's tile heights
  * (1 to 96), depths 1 to 96, planes whose size is and is not a multiple of
- * 16 (1 to 1024), weights read as W and as W^T. Then the public entry points
- * on geometries the dispatch rule sends here (batch 1, 3 and 5, more than
- * the threads, and 64; odd planes), forward, data and weight gradient
+ * 16 (1 to 1024), weights read as W and as W^T, stores through the cache
+ * or streamed. Then the public entry points on geometries the dispatch rule
+ * sends here (batch 1, 3 and 5, more than the threads, and 64; odd planes;
+ * outputs big enough to be streamed), forward, data and weight gradient
  * against the same loops, and bit for bit the same at 1 and 2 threads. */
 #include "conv_pointwise_internal.h"
 #include "dlnrt.h"
@@ -47,7 +48,7 @@ static void test_matmul_variants(void)
             float *a = randn(M * K, 3 + s), *x = randn(K * P, 5 + s), *y = malloc(sizeof(float) * (size_t)(M * P));
             for (size_t q = 0; q < sizeof isas / sizeof *isas; q++) {
                 for (int64_t e = 0; e < M * P; e++) y[e] = NAN; /* every element must be written */
-                if (dl_pw_matmul_isa(isas[q], M, K, P, a, rs, ks, x, y)) continue;
+                if (dl_pw_matmul_isa(isas[q], M, K, P, a, rs, ks, x, y, (int)(s + q) % 2)) continue;
                 ran++;
                 for (int64_t i = 0; i < M; i++)
                     for (int64_t p = 0; p < P; p++) bad += !close_to(y[i * P + p], ref_mm(a, rs, ks, x, K, P, i, p), K);
@@ -63,7 +64,9 @@ static void test_matmul_variants(void)
 static void test_conv_entry_points(void)
 {
     /* n, c, h, w, oc */
-    static const int64_t shapes[][5] = {{1, 16, 32, 32, 96}, {5, 96, 7, 9, 16}, {3, 8, 5, 5, 40}, {64, 24, 4, 4, 32}};
+    /* n, c, h, w, oc; the last two write 16 MB, the forward's y then the data gradient's gx streamed */
+    static const int64_t shapes[][5] = {{1, 16, 32, 32, 96}, {5, 96, 7, 9, 16},   {3, 8, 5, 5, 40},
+                                        {64, 24, 4, 4, 32},  {64, 8, 32, 32, 64}, {64, 64, 32, 32, 8}};
     const int saved = omp_get_max_threads();
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         dl_conv2d_geom g = {0};
