@@ -5,11 +5,11 @@
 set -e
 T=${T:-/tmp/mbv}; OLD_LIB=${OLD_LIB:-$T/libdlnrt.old.a}
 mkdir -p "$T/old" "$T/cpu"
-# Per layer (process CPU time, 1 thread): the old conv.o with its globals renamed old_*.
+# Per layer (process CPU time, 1 thread): the old conv.o with its globals renamed old_* (bench/bench_conv_old.h).
 (cd "$T/old" && ar x "$OLD_LIB" conv.o &&
  nm --defined-only -g conv.o | awk 'NF==3{print $3" old_"$3}' | sort -u > syms &&
  objcopy --redefine-syms=syms conv.o conv_old.o)
-cc -std=c11 -O2 -fopenmp -Iruntime -DPW_BENCH_OLD bench/dw_bench.c "$T/old/conv_old.o" build/libdlnrt.a \
+cc -std=c11 -O2 -fopenmp -Iruntime -DCONV_BENCH_OLD bench/dw_bench.c "$T/old/conv_old.o" build/libdlnrt.a \
   -o "$T/pw_old_bench" -lpng -lz -lm
 uptime; OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive nice -n 5 "$T/pw_old_bench" 9 cpu pw; uptime
 # The whole model, old and new binaries alternating. bench_main.c times wall clock; on this
