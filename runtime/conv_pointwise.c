@@ -12,6 +12,10 @@
  * inside, so a block of x (K rows of NV x 16 floats) stays in L1 while every
  * row tile reads it. The data gradient gx = W^T @ gy is the same product
  * with the weights read with swapped strides (a broadcast does not care).
+ * A call that writes 16 MB or more (the 32x32 layers' 96-channel side at
+ * batch 64) streams its stores around the cache: write-allocating lines no
+ * cache will hold halved those layers' speed (one image alone ran at 210
+ * GF/s, all 64 at 90).
  *
  * The weight gradient stays on dl_sgemm: a register-tiled gy @ x^T without
  * packing (tiles of 4 x 4 or 4 x 6 16-lane accumulators, lanes summed once
@@ -194,9 +198,10 @@ int dl_pw_applies(const dl_conv2d_geom *g)
 }
 
 /* Streamed stores pay once a call's whole output no longer fits the cache
- * it would be read back from: measured on 16->96 at 32x32, batch 64 (25 MB
- * of output) 1.67x faster, and 1.3x slower on 144->24 at 16x16 (9 MB, kept
- * in L3 between the benchmark's calls). */
+ * it would be read back from: 16->96 at 32x32, batch 64 (25 MB of output)
+ * went from 1.27x to 2.27x of dl_sgemm with them (docs/performance.md);
+ * 144->24 at 16x16 (9 MB, kept in L3 between a benchmark's calls) was
+ * slower with them in a quick test, hence 16 MB. */
 #define PW_STREAM_FLOATS (4 << 20)
 
 void dl_pw_forward_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y)
