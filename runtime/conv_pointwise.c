@@ -210,7 +210,7 @@ int dl_pw_applies(const dl_conv2d_geom *g)
 
 /* Streamed stores pay once a call's whole output no longer fits the cache
  * it would be read back from: 16->96 at 32x32, batch 64 (25 MB of output)
- * went from 1.27x to 2.27x of dl_sgemm with them (docs/performance.md);
+ * went from 1.27x to 1.7-2.3x of dl_sgemm with them (docs/performance.md);
  * 144->24 at 16x16 (9 MB, kept in L3 between a benchmark's calls) was
  * slower with them in a quick test, hence 16 MB. */
 #define PW_STREAM_FLOATS (4 << 20)

@@ -12,6 +12,9 @@ mkdir -p "$T/old" "$T/cpu"
 cc -std=c11 -O2 -fopenmp -Iruntime -DCONV_BENCH_OLD bench/dw_bench.c "$T/old/conv_old.o" build/libdlnrt.a \
   -o "$T/pw_old_bench" -lpng -lz -lm
 uptime; OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive nice -n 5 "$T/pw_old_bench" 9 cpu pw; uptime
+# The depthwise layers at batch 1 (unchanged; mbv_dw_b1.log): the library build alone.
+cc -std=c11 -O2 -fopenmp -Iruntime bench/dw_bench.c build/libdlnrt.a -o "$T/dw_bench" -lpng -lz -lm
+OMP_NUM_THREADS=1 "$T/dw_bench" 3 cpu
 # The whole model, old and new binaries alternating. bench_main.c times wall clock; on this
 # loaded machine its copy here times process CPU time instead (1 thread: the thread's time).
 build/dlnc bench/workloads/mobilenetv2.dln -o "$T/W.c"
@@ -26,3 +29,7 @@ for p in 1 2 3 4 5 6 7; do for v in old new; do
   echo "pair $p $v train $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 64 --reps 3 --min-time 0.5 --only train) | $(uptime)"
   echo "pair $p $v infer1 $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 1 --reps 3 --min-time 0.5 --only infer) | $(uptime)"
 done; done
+# Batch-1 inference profile (mbv_b1_perf.log).
+cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/W.o" build/libdlnrt.a -o "$T/W.new" -lpng -lz -lm
+OMP_NUM_THREADS=1 perf record -q -o "$T/b1.data" "$T/W.new" --batch 1 --only infer --reps 5 --min-time 1
+perf report -i "$T/b1.data" --no-children --sort symbol | grep -v '^#' | head -14
