@@ -160,8 +160,7 @@ PW_VARIANT(avx2, __attribute__((target("avx2,fma"))), 6, 1)
 PW_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
 #endif
 
-/* 0 portable, 1 AVX2, 2 AVX-512, -1 not available. */
-static int pw_pick(dl_gemv_isa isa)
+int dl_isa_level(dl_gemv_isa isa)
 {
 #ifdef PW_X86
     __builtin_cpu_init();
@@ -184,7 +183,7 @@ int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const flo
 #else
     static const pw_mm_fn fns[] = {pw_matmul_portable};
 #endif
-    const int v = pw_pick(isa);
+    const int v = dl_isa_level(isa);
     if (v < 0) return -1;
     fns[v](M, K, P, a, rs, ks, x, y, stream);
 #if defined(__SSE__)

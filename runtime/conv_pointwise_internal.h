@@ -25,4 +25,9 @@ void dl_pw_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float 
 int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs, int64_t ks,
                      const float *x, float *y, int stream);
 
+/* Which variant of a kernel compiled for several ISAs to run: 0 portable,
+ * 1 AVX2 + FMA, 2 AVX-512; -1 if this CPU cannot run the one asked for
+ * (DL_GEMV_BEST: the best it can). Shared with conv_dw3_tiny.c. */
+int dl_isa_level(dl_gemv_isa isa);
+
 #endif
