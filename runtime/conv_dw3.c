@@ -32,6 +32,9 @@
  * and a = 0 from row (r+1)/2; columns alike), so each gx row is written
  * once from one or two gy rows, even and odd columns in the same loop.
  *
+ * Forwards with 4x4 output planes (4x4 at stride 1, 8x8 at stride 2) skip
+ * the views: conv_dw3_tiny.c computes each plane as one vector in registers.
+ *
  * Parallel over (image, channel) planes for forward and data gradient (so
  * over channels at batch 1), over channels for the weight gradient (it sums
  * over images; each thread owns whole gw rows, in image order, so the bits

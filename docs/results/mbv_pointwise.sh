@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reproduces docs/performance.md "MobileNetV2's pointwise layers without packing":
+# Reproduces docs/performance.md "MobileNetV2's pointwise layers without packing" (and its 4x4 depthwise part):
 # old = int19 1f300f7, new = this branch. Run from the repository root after
 # `make build/dlnc build/libdlnrt.a`; OLD_LIB = libdlnrt.a built at 1f300f7.
 set -e
@@ -33,3 +33,11 @@ done; done
 cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/W.o" build/libdlnrt.a -o "$T/W.new" -lpng -lz -lm
 OMP_NUM_THREADS=1 perf record -q -o "$T/b1.data" "$T/W.new" --batch 1 --only infer --reps 5 --min-time 1
 perf report -i "$T/b1.data" --no-children --sort symbol | grep -v '^#' | head -14
+# conv_dw3_tiny.c (mbv_dw_tiny_layers.log): old conv_depthwise.o + conv_dw3.o renamed old_*.
+mkdir -p "$T/olddw"
+(cd "$T/olddw" && ar x "$OLD_LIB" conv_depthwise.o conv_dw3.o &&
+ nm --defined-only -g conv_depthwise.o conv_dw3.o | awk 'NF==3{print $3" old_"$3}' | sort -u > syms &&
+ objcopy --redefine-syms=syms conv_depthwise.o cd_old.o && objcopy --redefine-syms=syms conv_dw3.o cw_old.o)
+cc -std=c11 -O2 -fopenmp -Iruntime -DDW_BENCH_OLD bench/dw_bench.c "$T/olddw/cd_old.o" "$T/olddw/cw_old.o" \
+  build/libdlnrt.a -o "$T/dw_old_bench" -lpng -lz -lm
+uptime; OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive nice -n 5 "$T/dw_old_bench" 9 cpu; uptime
