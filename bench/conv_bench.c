@@ -20,12 +20,7 @@
 
 #include "bench_alt.h"
 #include "dlnrt.h"
-
-#ifdef CONV_BENCH_OLD
-int old_dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
-int old_dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
-int old_dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
-#endif
+#include "bench_conv_old.h"
 
 typedef struct shape {
     const char *name;
@@ -40,28 +35,6 @@ static const shape shapes[] = {
     {"lenet c3", 64, 6, 14, 16, 5, 1, 0},   {"r16x32 n1", 1, 16, 32, 16, 3, 1, 1},
     {"r32x16 n1", 1, 32, 16, 32, 3, 1, 1},  {"r64x8 n1", 1, 64, 8, 64, 3, 1, 1},
 };
-
-typedef struct bufs {
-    dl_conv2d_geom g;
-    float *x, *w, *y, *gx, *gw;
-} bufs;
-
-/* op 0 forward, 1 data gradient, 2 weight gradient; old selects the renamed kernels. */
-static void run(void *ctx, int op, int old) {
-    bufs *b = ctx;
-    (void)old;
-#ifdef CONV_BENCH_OLD
-    if (old) {
-        if (op == 0) old_dl_conv2d(&b->g, b->x, b->w, b->y);
-        if (op == 1) old_dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
-        if (op == 2) old_dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
-        return;
-    }
-#endif
-    if (op == 0) dl_conv2d(&b->g, b->x, b->w, b->y);
-    if (op == 1) dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
-    if (op == 2) dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
-}
 
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
@@ -87,7 +60,7 @@ int main(int argc, char **argv) {
             double flops = 2.0 * (double)ny * s->c * s->k * s->k;
             for (int op = 0; op < 3; op++) {
                 double tn, to;
-                bench_alternate(run, &b, op, reps, &tn, &to);
+                bench_alternate(run_conv, &b, op, reps, &tn, &to);
 #ifndef CONV_BENCH_OLD
                 to = tn;
 #endif

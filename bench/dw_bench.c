@@ -11,7 +11,9 @@
  *   dw_bench [reps] [cpu] [pw]
  *
  * "pw" times MobileNetV2's pointwise (1x1) layers instead, through
- * dl_conv2d* (one GEMM per image), the library's kernels only.
+ * dl_conv2d* (conv_pointwise.c's kernel or one GEMM per image); built with
+ * -DCONV_BENCH_OLD and an older conv.o whose globals were renamed old_*, old
+ * and new side by side as above (bench_conv_old.h, docs/results/mbv_pointwise.sh).
  *
  * "cpu" times process CPU time (run it with OMP_NUM_THREADS=1): the
  * steadier measure on a shared, busy machine. GFLOP/s count 2 * 9 per
@@ -22,6 +24,7 @@
 
 #include "bench_alt.h"
 #include "dlnrt.h"
+#include "bench_conv_old.h"
 
 #ifdef DW_BENCH_OLD
 int old_dl_conv2d_depthwise(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
@@ -47,11 +50,6 @@ static const struct {
     {32, 192, 8}, {192, 32, 8}, {192, 64, 4}, {64, 384, 4},  {384, 64, 4},  {64, 256, 4},
 };
 
-typedef struct bufs {
-    dl_conv2d_geom g;
-    float *x, *w, *y, *gx, *gw;
-} bufs;
-
 /* op 0 forward, 1 data gradient, 2 weight gradient; old selects the renamed kernels. */
 static void run(void *ctx, int op, int old)
 {
@@ -70,20 +68,35 @@ static void run(void *ctx, int op, int old)
     if (op == 2) dl_conv2d_depthwise_bwd_weight(&b->g, b->x, b->y, b->gw);
 }
 
-/* The library's dl_conv2d, _bwd_data, _bwd_weight (old is not used). */
-static void run_pw(void *ctx, int op, int old)
+/* Whether an older build is linked in for each kind (else "old" repeats the new). */
+#ifdef DW_BENCH_OLD
+#define HAS_DW_OLD 1
+#else
+#define HAS_DW_OLD 0
+#endif
+#ifdef CONV_BENCH_OLD
+#define HAS_CONV_OLD 1
+#else
+#define HAS_CONV_OLD 0
+#endif
+
+/* Op 0 forward, 1 data gradient, 2 weight gradient of b, old and new
+ * alternately (bench_alt.h), printed as one line: medians and speedup. */
+static void time_op(bench_run_fn *fn, bufs *b, int op, int reps, int has_old, const char *name, double flops)
 {
-    bufs *b = ctx;
-    (void)old;
-    if (op == 0) dl_conv2d(&b->g, b->x, b->w, b->y);
-    if (op == 1) dl_conv2d_bwd_data(&b->g, b->y, b->w, b->gx);
-    if (op == 2) dl_conv2d_bwd_weight(&b->g, b->x, b->y, b->gw);
+    static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
+    double tn, to;
+    bench_alternate(fn, b, op, reps, &tn, &to);
+    if (!has_old) to = tn;
+    printf("%-20s %-10s %9.4f %9.4f %8.1f %8.1f %6.2fx\n", name, ops[op], to * 1e3, tn * 1e3, flops / to * 1e-9,
+           flops / tn * 1e-9, to / tn);
+    fflush(stdout);
 }
 
 static void time_pointwise(int reps)
 {
-    static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
-    printf("%-20s %-10s %9s %8s\n", "pointwise", "op", "ms", "GF/s");
+    printf("%-20s %-10s %9s %9s %8s %8s %7s\n", "pointwise", "op", "old ms", "new ms", "old GF/s", "new GF/s",
+           "speedup");
     for (int n = 64; n >= 1; n -= 63)
         for (size_t si = 0; si < sizeof pointwise / sizeof *pointwise; si++) {
             bufs b;
@@ -97,14 +110,8 @@ static void time_pointwise(int reps)
             char name[40];
             snprintf(name, sizeof name, "n%d %ld>%ld %ldx%ld", n, (long)b.g.c, (long)b.g.oc, (long)b.g.h,
                      (long)b.g.w);
-            for (int op = 0; op < (n == 1 ? 1 : 3); op++) {
-                double t[64];
-                for (int r = 0; r < reps; r++) t[r] = bench_time_calls(run_pw, &b, op, 0);
-                qsort(t, (size_t)reps, sizeof(double), bench_cmp);
-                printf("%-20s %-10s %9.4f %8.1f\n", name, ops[op], t[reps / 2] * 1e3,
-                       2.0 * (double)ny * (double)b.g.c / t[reps / 2] * 1e-9);
-                fflush(stdout);
-            }
+            for (int op = 0; op < (n == 1 ? 1 : 3); op++)
+                time_op(run_conv, &b, op, reps, HAS_CONV_OLD, name, 2.0 * (double)ny * (double)b.g.c);
             free(b.x), free(b.w), free(b.y), free(b.gx), free(b.gw);
         }
 }
@@ -118,8 +125,7 @@ int main(int argc, char **argv)
         time_pointwise(reps);
         return 0;
     }
-    static const char *ops[3] = {"fwd", "bwd_data", "bwd_weight"};
-    printf("%-16s %-10s %9s %9s %8s %8s %7s\n", "shape", "op", "old ms", "new ms", "old GF/s", "new GF/s", "speedup");
+    printf("%-20s %-10s %9s %9s %8s %8s %7s\n", "shape", "op", "old ms", "new ms", "old GF/s", "new GF/s", "speedup");
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
         const shape *s = &shapes[si];
         bufs b;
@@ -133,17 +139,8 @@ int main(int argc, char **argv)
         char name[32];
         snprintf(name, sizeof name, "n%ld c%ld %ldx%ld s%ld", (long)s->n, (long)s->c, (long)s->h, (long)s->h,
                  (long)s->s);
-        for (int op = 0; op < 3; op++) {
-            if (s->n == 1 && op > 0) continue; /* batch 1 is inference */
-            double tn, to;
-            bench_alternate(run, &b, op, reps, &tn, &to);
-#ifndef DW_BENCH_OLD
-            to = tn;
-#endif
-            printf("%-16s %-10s %9.4f %9.4f %8.1f %8.1f %6.2fx\n", name, ops[op], to * 1e3, tn * 1e3,
-                   flops / to * 1e-9, flops / tn * 1e-9, to / tn);
-            fflush(stdout);
-        }
+        for (int op = 0; op < (s->n == 1 ? 1 : 3); op++) /* batch 1 is inference */
+            time_op(run, &b, op, reps, HAS_DW_OLD, name, flops);
         free(b.x), free(b.w), free(b.y), free(b.gx), free(b.gw);
     }
     return 0;

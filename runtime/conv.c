@@ -10,7 +10,10 @@
  * with K = (c/groups) * kh * kw and P = oh * ow. A 1x1, stride-1, unpadded
  * convolution needs no im2col at all: x_g is already the [K, P] matrix, so
  * the pointwise convolutions of MobileNet/ResNet bottlenecks are one GEMM
- * per image and group with no copy.
+ * per image and group with no copy. With at most 64 channels on one side
+ * (MobileNetV2's expand and project layers) the forward and data gradient
+ * skip dl_sgemm's packing too: conv_pointwise.c's register tiles read x (or
+ * gy) in place, 1.1-1.8x faster on those layers at batch 64.
  *
  * The stride-1 data gradient needs no col2im: it is itself a convolution,
  * of gy with the kernel flipped and its channel axes swapped (im2col.c
@@ -48,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_pointwise_internal.h"
 #include "conv_small_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
@@ -115,6 +119,10 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
                        float *cols) {
     if (direct_fwd(g)) {
         dl_conv_small_image(g, x, w, y, cols);
+        return;
+    }
+    if (dl_pw_applies(g)) { /* conv_pointwise.c: no packing */
+        dl_pw_forward_image(g, x, w, y);
         return;
     }
     for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -210,6 +218,10 @@ static int bwd_data_flipped(const dl_conv2d_geom *g, const float *gy, const floa
 
 static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, const float *gy, const float *w,
                                 float *gx, float *cols) {
+    if (dl_pw_applies(g)) { /* W^T @ gy, conv_pointwise.c */
+        dl_pw_bwd_data_image(g, gy, w, gx);
+        return;
+    }
     for (int64_t grp = 0; grp < g->groups; grp++) {
         const float *wg = w + grp * d->og * d->K, *gyg = gy + grp * d->og * d->P;
         float *gxg = gx + grp * d->cg * d->plane_in;

@@ -32,6 +32,9 @@
  * and a = 0 from row (r+1)/2; columns alike), so each gx row is written
  * once from one or two gy rows, even and odd columns in the same loop.
  *
+ * Forwards with 4x4 output planes (4x4 at stride 1, 8x8 at stride 2) skip
+ * the views: conv_dw3_tiny.c computes each plane as one vector in registers.
+ *
  * Parallel over (image, channel) planes for forward and data gradient (so
  * over channels at batch 1), over channels for the weight gradient (it sums
  * over images; each thread owns whole gw rows, in image order, so the bits
@@ -41,6 +44,7 @@
 #include <string.h>
 
 #include "conv_dw3_internal.h"
+#include "conv_dw3_tiny_internal.h"
 #include "scratch_internal.h"
 
 /* DW3_BASELINE_ONLY: no clones, for tests/unit/test_dw3_baseline.c, which
@@ -299,9 +303,13 @@ static int forward_planes(const dl_conv2d_geom *g, const float *x, const float *
     {
         int64_t p0, p1;
         thread_share(g->n * g->c, &p0, &p1);
-        float *buf = p1 > p0 ? dl_scratch(DL_SCRATCH_CONV, views_floats(g)) : NULL;
-        if (buf) forward_range(g, x, w, y, rotate, p0, p1, buf);
-        failed = p1 > p0 && !buf;
+        if (dl_dw3_tiny_applies(g)) { /* 4x4 outputs in registers: conv_dw3_tiny.c */
+            dl_dw3_tiny_range_isa(DL_GEMV_BEST, g, x, w, y, rotate, p0, p1);
+        } else {
+            float *buf = p1 > p0 ? dl_scratch(DL_SCRATCH_CONV, views_floats(g)) : NULL;
+            if (buf) forward_range(g, x, w, y, rotate, p0, p1, buf);
+            failed = p1 > p0 && !buf;
+        }
     }
     return failed ? -1 : 0;
 }

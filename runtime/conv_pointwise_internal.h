@@ -1,0 +1,33 @@
+/* conv_pointwise_internal.h — the unpacked kernel of 1x1 convolutions,
+ * forward and data gradient (runtime only; conv.c dispatches to it). */
+#ifndef DLNRT_CONV_POINTWISE_INTERNAL_H
+#define DLNRT_CONV_POINTWISE_INTERNAL_H
+#include <stdint.h>
+
+#include "dlnrt.h"
+#include "gemm_internal.h"
+
+/* True when conv.c should run g's forward and data gradient here instead
+ * of through dl_sgemm: a 1x1, stride-1, unpadded, ungrouped convolution
+ * with at most 64 channels on one side (see conv_pointwise.c for the
+ * measured rule). */
+int dl_pw_applies(const dl_conv2d_geom *g);
+
+/* One image of g (the dl_pw_applies kind): y = W @ x, or gx = W^T @ gy. */
+void dl_pw_forward_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+void dl_pw_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
+
+/* y[M x P] = A[M x K] @ x[K x P], A(i, k) = a[i * rs + k * ks]; x and y are
+ * row-major with rows P floats apart. Forward: a = W[oc x c] (rs = c,
+ * ks = 1); data gradient: a = W^T (rs = 1, ks = c). `stream`: write y
+ * around the cache (the same values). Serial. Returns -1, doing nothing, if
+ * this CPU cannot run the variant asked for. */
+int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs, int64_t ks,
+                     const float *x, float *y, int stream);
+
+/* Which variant of a kernel compiled for several ISAs to run: 0 portable,
+ * 1 AVX2 + FMA, 2 AVX-512; -1 if this CPU cannot run the one asked for
+ * (DL_GEMV_BEST: the best it can). Shared with conv_dw3_tiny.c. */
+int dl_isa_level(dl_gemv_isa isa);
+
+#endif
