@@ -98,7 +98,7 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 enum {
     DL_NR = 16,                           /* micro-tile width: two 8-float vectors */
     DL_MR_MAX = 24,                       /* tallest micro-tile (AVX-512 variant) */
-    DL_KC = 256,                          /* k slice: an MR x KC + KC x NR pair fits L1 */
+    DL_KC = DL_GEMM_KC,                   /* k slice: an MR x KC + KC x NR pair fits L1 */
     DL_MC = 144,                          /* rows of A per packed block (multiple of every MR) */
     DL_NC = 4096,                         /* columns of B per packed slab */
     DL_CHUNK_FLOATS = 64 * 1024,          /* B panels a row panel sweeps (floats; in L2) */
@@ -391,7 +391,7 @@ static int dl_copy_rows(const float *s, int64_t ld, int64_t kc, int64_t w, int W
 
 /* Pack rows [0, mc) x k-slice [0, kc) of op(A) (A already offset to the
  * block's corner) into MR-high panels: panel r holds dst[p*MR + i]. */
-static void dl_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int64_t kc, int MR, float *dst)
+void dl_gemm_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int64_t kc, int MR, float *dst)
 {
     for (int64_t r = 0; r < mc; r += MR) {
         int64_t mr = mc - r < MR ? mc - r : MR;
@@ -513,7 +513,7 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
                     dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nc - j0 < DL_NR ? nc - j0 : DL_NR, bpack + j0 * kc);
             for (int64_t ic = 0; ic < M; ic += DL_MC) {
                 const int64_t mc = M - ic < DL_MC ? M - ic : DL_MC;
-                dl_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, MR, apack);
+                dl_gemm_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, MR, apack);
                 /* Row panels inside chunks of jb columns: the A micro-panel
                  * stays in L1 across the chunk's B panels (together in L2),
                  * and C is written row by row a chunk wide. Panel-major order

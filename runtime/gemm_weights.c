@@ -92,7 +92,8 @@ void dl_sgemm_w(uint64_t version, int trans_a, int trans_b, int64_t M, int64_t N
         const float *panels = dl_wpack_get(version, trans_b, K, N, B, ldb);
         if (panels) {
             const dl_packed_b pre = {panels, (N + 15) / 16 * 16};
-            dl_sgemm_prepacked(trans_a, M, N, K, alpha, A, lda, &pre, beta, C, ldc);
+            if (dl_sgemm_wide(trans_a, M, N, K, alpha, A, lda, &pre, beta, C, ldc) != 0)
+                dl_sgemm_prepacked(trans_a, M, N, K, alpha, A, lda, &pre, beta, C, ldc);
             return;
         }
     }

@@ -1,8 +1,9 @@
 /* test_rt_gemm_weights.c — products whose B stays packed between calls
  * (runtime/gemm_weights.c, compiler/emit_weights.c).
  *
- *   - dl_sgemm_w gives dl_sgemm's bits and the naive product's values: odd
- *     sizes, the 64-row products of batch-1 GPT, all transposes, alpha/beta,
+ *   - dl_sgemm_w, and each of its two paths (dl_sgemm_prepacked's portable
+ *     tiles, dl_sgemm_wide's AVX-512 ones where the CPU has them), gives
+ *     dl_sgemm's bits and the naive product's values: odd sizes, the 64-row products of batch-1 GPT, all transposes, alpha/beta,
  *     padded strides, several k slices, matrix-vector and tiny shapes (which
  *     never pack), at 1 and 2 threads (the tiled path reads the panels of its
  *     own columns), and at 1 thread the same bits as at 2.
@@ -14,6 +15,7 @@
  *     the new weights (against a naive product). */
 #include "dlnrt.h"
 #include "emitted.h"
+#include "gemm_internal.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -53,6 +55,8 @@ static void bufs_make(gemm_bufs *g, int ta, int tb, int64_t M, int64_t N, int64_
 
 static void bufs_free(gemm_bufs *g) { free(g->A), free(g->B), free(g->C0); }
 
+static int wide_ran; /* products dl_sgemm_wide took */
+
 /* dl_sgemm_w (twice: packing, then from the cache) against dl_sgemm (bits)
  * and the naive product; returns the number of mismatches. */
 static int weights_case(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int pad)
@@ -72,6 +76,23 @@ static int weights_case(int ta, int tb, int64_t M, int64_t N, int64_t K, float a
         bad += memcmp(w, plain, bytes) != 0;
         for (int64_t i = 0; i < g.cn; i++) bad += fabs((double)w[i] - ref[i]) > 1e-5 * sqrt((double)K + 1) * (1 + fabs(ref[i]));
     }
+    /* each path of dl_sgemm_w on its own: the portable tiles and, where the CPU has them, the 8 x 32 ones */
+    float *panels = malloc(sizeof(float) * (size_t)dl_gemm_packed_b_floats(K, N));
+    dl_gemm_pack_b(tb, K, N, g.B, g.ldb, panels);
+    const dl_packed_b pre = {panels, (N + 15) / 16 * 16};
+    if (dl_gemm_blocked_shape(M, N, K)) {
+        memcpy(w, g.C0, bytes);
+        dl_sgemm_prepacked(ta, M, N, K, alpha, g.A, g.lda, &pre, beta, w, g.ldc);
+        bad += memcmp(w, plain, bytes) != 0;
+        memcpy(w, g.C0, bytes);
+        if (dl_sgemm_wide(ta, M, N, K, alpha, g.A, g.lda, &pre, beta, w, g.ldc) == 0) {
+            wide_ran++;
+            bad += memcmp(w, plain, bytes) != 0;
+        }
+    }
+    free(panels);
+    if (bad) fprintf(stderr, "\n  dl_sgemm_w %lldx%lldx%lld ta=%d tb=%d: %d mismatches\n", (long long)M, (long long)N,
+                     (long long)K, ta, tb, bad);
     dl_weights_release(g.B, g.bn);
     free(ref), free(plain), free(w);
     bufs_free(&g);
@@ -91,6 +112,8 @@ static void test_weights_match_sgemm(void)
             failures += weights_case(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], alpha, beta, (int)s % 3);
         }
     CU_ASSERT_EQUAL(failures, 0);
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) CU_ASSERT(wide_ran >= 8);
 }
 
 /* Above the parallel threshold: at 2 threads the tiles read their columns'
