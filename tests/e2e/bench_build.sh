@@ -4,6 +4,7 @@
 #     CPU has, prints positive GFLOP/s, runs every ISA it names on request,
 #     and rejects an unknown ISA with exit 2;
 #   - bench/gemm_bench.c compiles with -Wall -Wextra -Werror;
+#   - bench/gemm_w_bench.c (-Werror) times GPT's four batch-1 products;
 #   - bench/dw_bench.c compiles with -Werror and times every depthwise shape;
 #   - bench/mobilenetv2.dln compiles to C that builds with -Werror;
 #   - bench/conv_layers.c (-Werror) records LeNet-5's two convolutions from
@@ -57,6 +58,17 @@ if cc -O2 -fopenmp -Wall -Wextra -Werror -Iruntime -I/usr/include/x86_64-linux-g
   bb_ok "gemm_bench compiles with -Werror"
 else
   bb_fail "gemm_bench" "$T/gemm.err"
+fi
+
+# gemm_w_bench: GPT's four batch-1 products, dl_sgemm and dl_sgemm_w, one
+# round: four shape lines and the total, every rate positive (~0.3 s).
+if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime bench/gemm_w_bench.c "$B/libdlnrt.a" \
+     -o "$T/gemm_w_bench" -lpng -lz -lm 2>"$T/gemmw.err" \
+   && OMP_NUM_THREADS=1 "$T/gemm_w_bench" 1 >"$T/gemmw.out" 2>>"$T/gemmw.err" \
+   && [ "$(grep -Ec '^(64 x [0-9]+ x [0-9]+|one block.s four products) +[0-9.]*[1-9][0-9.]* +[0-9.]*[1-9][0-9.]* ' "$T/gemmw.out")" -eq 5 ]; then
+  bb_ok "gemm_w_bench: -Werror, 4 shapes and the total, rates positive"
+else
+  bb_fail "gemm_w_bench" "$T/gemmw.err"; cat "$T/gemmw.out" 2>/dev/null
 fi
 
 if $DLNC bench/workloads/mobilenetv2.dln -o "$T/mnv2.c" 2>"$T/mnv2.err" \
