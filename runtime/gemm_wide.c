@@ -35,11 +35,13 @@ enum {
 #define DL_WIDE_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 typedef float dl_w16 __attribute__((vector_size(64)));
 
-/* An 8 x 16*NV tile: a packed 8 x kc (a[p*8 + i]), B panels of kc x 16 at b
- * and b + ps; writes the top-left m x n corner of C. */
+/* An 8 x 16*NV tile: op(A)'s rows i < 8 at a (element (i, p) at a[i*si + p*sp]:
+ * A read in place, si = lda and sp = 1, or transposed, 1 and lda), B panels
+ * of kc x 16 at b and b + ps; writes the top-left m x n corner of C. Rows
+ * past m are read from `a` too: the caller points them at real rows. */
 static inline __attribute__((always_inline)) void
-dl_wide_body(const int NV, int64_t kc, const float *restrict a, const float *restrict b, int64_t ps,
-             float *restrict c, int64_t ldc, float alpha, float beta, int m, int n)
+dl_wide_body(const int NV, int64_t kc, const float *restrict a, int64_t si, int64_t sp, const float *restrict b,
+             int64_t ps, float *restrict c, int64_t ldc, float alpha, float beta, int m, int n)
 {
     dl_w16 acc[DL_WIDE_MR][2];
 #pragma GCC unroll 8
@@ -50,8 +52,9 @@ dl_wide_body(const int NV, int64_t kc, const float *restrict a, const float *res
         if (NV > 1) memcpy(&b1, b + ps + p * 16, sizeof b1);
 #pragma GCC unroll 8
         for (int i = 0; i < DL_WIDE_MR; i++) {
-            acc[i][0] += a[p * DL_WIDE_MR + i] * b0;
-            if (NV > 1) acc[i][1] += a[p * DL_WIDE_MR + i] * b1;
+            const float ai = a[i * si + p * sp];
+            acc[i][0] += ai * b0;
+            if (NV > 1) acc[i][1] += ai * b1;
         }
     }
     if (m == DL_WIDE_MR && n == 16 * NV) {
@@ -79,17 +82,19 @@ dl_wide_body(const int NV, int64_t kc, const float *restrict a, const float *res
         }
 }
 
-DL_WIDE_AVX512 static void dl_wide_8x32(int64_t kc, const float *a, const float *b, int64_t ps, float *c, int64_t ldc,
-                                        float alpha, float beta, int m, int n)
-{
-    dl_wide_body(2, kc, a, b, ps, c, ldc, alpha, beta, m, n);
-}
-
-DL_WIDE_AVX512 static void dl_wide_8x16(int64_t kc, const float *a, const float *b, int64_t ps, float *c, int64_t ldc,
-                                        float alpha, float beta, int m, int n)
-{
-    dl_wide_body(1, kc, a, b, ps, c, ldc, alpha, beta, m, n);
-}
+/* The tiles: two panels or one (the last of an odd number), A packed (row i
+ * of step p at a[p*8 + i]) or its rows read in place (at a[i*lda + p]). */
+#define DL_WIDE_KERNEL(name, NV, SI, SP) \
+    DL_WIDE_AVX512 static void name(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, \
+                                    int64_t ldc, float alpha, float beta, int m, int n) \
+    { \
+        (void)lda; \
+        dl_wide_body(NV, kc, a, SI, SP, b, ps, c, ldc, alpha, beta, m, n); \
+    }
+DL_WIDE_KERNEL(dl_wide_8x32, 2, 1, DL_WIDE_MR)
+DL_WIDE_KERNEL(dl_wide_8x16, 1, 1, DL_WIDE_MR)
+DL_WIDE_KERNEL(dl_wide_8x32_rows, 2, lda, 1)
+DL_WIDE_KERNEL(dl_wide_8x16_rows, 1, lda, 1)
 
 static int dl_wide_supported(void)
 {
@@ -119,15 +124,23 @@ int dl_sgemm_wide(int trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
         const int64_t jb_fit = DL_WIDE_CHUNK_FLOATS / kc / 32 * 32, jb = jb_fit > 32 ? jb_fit : 32;
         for (int64_t ic = 0; ic < M; ic += DL_WIDE_MC) {
             const int64_t mc = M - ic < DL_WIDE_MC ? M - ic : DL_WIDE_MC;
-            dl_gemm_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, DL_WIDE_MR, apack);
+            /* A's full 8-row panels are read in place (its rows are contiguous in k: eight
+             * streams the kernel broadcasts from), which saved the transposing pack (3.7% of
+             * a batch-1 GPT forward); a ragged last panel, or a transposed A, is packed. */
+            const int64_t full = trans_a ? 0 : mc / DL_WIDE_MR * DL_WIDE_MR;
+            if (full < mc)
+                dl_gemm_pack_a(trans_a, trans_a ? A + pc * lda + ic + full : A + (ic + full) * lda + pc, lda, mc - full,
+                               kc, DL_WIDE_MR, apack + full * kc);
             /* as in gemm.c: row panels inside chunks of columns, C written a chunk wide */
             for (int64_t jb0 = 0; jb0 < N; jb0 += jb)
                 for (int64_t r = 0; r < mc; r += DL_WIDE_MR) {
                     const int m = (int)(mc - r < DL_WIDE_MR ? mc - r : DL_WIDE_MR);
+                    const int in_place = r < full;
+                    const float *a = in_place ? A + (ic + r) * lda + pc : apack + r * kc;
                     for (int64_t j0 = jb0; j0 < N && j0 < jb0 + jb; j0 += 32) {
                         const int n = (int)(N - j0 < 32 ? N - j0 : 32);
-                        (n > 16 ? dl_wide_8x32 : dl_wide_8x16)(kc, apack + r * kc, bk + j0 * kc, 16 * kc,
-                                                               C + (ic + r) * ldc + j0, ldc, alpha, beta_eff, m, n);
+                        (in_place ? (n > 16 ? dl_wide_8x32_rows : dl_wide_8x16_rows) : (n > 16 ? dl_wide_8x32 : dl_wide_8x16))(
+                            kc, a, lda, bk + j0 * kc, 16 * kc, C + (ic + r) * ldc + j0, ldc, alpha, beta_eff, m, n);
                     }
                 }
         }
