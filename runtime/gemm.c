@@ -78,14 +78,25 @@ static void dl_scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
     }
 }
 
+/* What every dl_sgemm does first: 1 when the arguments are bad (error set)
+ * or nothing is left to multiply (C scaled by beta if needed), else 0. */
+static int dl_sgemm_trivial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, int64_t lda,
+                            int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc) || M == 0 || N == 0) return 1;
+    if (K == 0 || alpha == 0.0f) {
+        dl_scale_c(M, N, beta, C, ldc);
+        return 1;
+    }
+    return 0;
+}
+
 #ifdef DL_USE_CBLAS
 void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc)
 {
-    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
-    if (M == 0 || N == 0) return;
-    if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
+    if (dl_sgemm_trivial(trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, C, ldc)) return;
     if (M > INT_MAX || N > INT_MAX || K > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX) {
         dl_set_error("dl_sgemm: size exceeds the BLAS int range");
         return;
@@ -640,9 +651,7 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc)
 {
-    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
-    if (M == 0 || N == 0) return;
-    if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
+    if (dl_sgemm_trivial(trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, C, ldc)) return;
     if ((M == 1 || N == 1) && dl_sgemm_gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
         return;
     if ((double)M * (double)N * (double)K < DL_SMALL_FLOPS) {

@@ -27,6 +27,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+static _Atomic uint64_t dl_wversion_next = 1;
+
+uint64_t dl_weights_version(void) { return atomic_fetch_add(&dl_wversion_next, 1); }
+
+#ifndef DL_USE_CBLAS /* (BLAS builds multiply unpacked: nothing is cached) */
 enum { DL_WPACK_MAX = 512 };
 
 typedef struct dl_wpack {
@@ -42,9 +47,6 @@ static int dl_wpack_used; /* slots [0, used) have been taken at some time */
 /* Held for every look-up (uncontended: ~20 ns, a few dozen per forward), so
  * no thread reads an entry another is filling or releasing. */
 static pthread_mutex_t dl_wpack_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint64_t dl_wversion_next = 1;
-
-uint64_t dl_weights_version(void) { return atomic_fetch_add(&dl_wversion_next, 1); }
 
 static int dl_wpack_is(const dl_wpack *e, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb)
 {
@@ -82,6 +84,8 @@ static const float *dl_wpack_get(uint64_t version, int trans_b, int64_t K, int64
     return out;
 }
 
+#endif
+
 void dl_sgemm_w(uint64_t version, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
@@ -105,6 +109,7 @@ void dl_sgemm_w(uint64_t version, int trans_a, int trans_b, int64_t M, int64_t N
 
 void dl_weights_release(const float *base, int64_t n)
 {
+#ifndef DL_USE_CBLAS
     pthread_mutex_lock(&dl_wpack_lock);
     for (int i = 0; i < dl_wpack_used; i++) {
         dl_wpack *e = &dl_wpacks[i];
@@ -114,4 +119,7 @@ void dl_weights_release(const float *base, int64_t n)
         }
     }
     pthread_mutex_unlock(&dl_wpack_lock);
+#else
+    (void)base, (void)n;
+#endif
 }

@@ -31,7 +31,7 @@ enum {
     DL_WIDE_CHUNK_FLOATS = 64 * 1024 /* B panels a row panel sweeps (floats; in L2) */
 };
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DL_USE_CBLAS) /* (BLAS builds have no packed panels) */
 #define DL_WIDE_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 typedef float dl_w16 __attribute__((vector_size(64)));
 
@@ -112,7 +112,7 @@ int dl_sgemm_wide(int trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
 #ifdef _OPENMP
     if ((double)M * N * K >= DL_GEMM_PARALLEL_FLOPS && !DL_IN_PARALLEL() && omp_get_max_threads() > 1) return -1;
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DL_USE_CBLAS)
     const int64_t kc_max = K < DL_GEMM_KC ? K : DL_GEMM_KC;
     const int64_t mc_max = M < DL_WIDE_MC ? (M + DL_WIDE_MR - 1) / DL_WIDE_MR * DL_WIDE_MR : DL_WIDE_MC;
     float *apack = dl_scratch(DL_SCRATCH_GEMM_PACK, mc_max * kc_max);

@@ -16,6 +16,7 @@
 #include "dlnrt.h"
 #include "emitted.h"
 #include "gemm_internal.h"
+#include "gemm_ref.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -23,18 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void naive_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
-{
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) {
-            double s = 0;
-            for (int64_t p = 0; p < K; p++)
-                s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) * (tb ? B[j * ldb + p] : B[p * ldb + j]);
-            C[i * ldc + j] = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * C[i * ldc + j]));
-        }
-}
 
 typedef struct gemm_bufs {
     int64_t lda, ldb, ldc, an, bn, cn;
@@ -55,7 +44,10 @@ static void bufs_make(gemm_bufs *g, int ta, int tb, int64_t M, int64_t N, int64_
 
 static void bufs_free(gemm_bufs *g) { free(g->A), free(g->B), free(g->C0); }
 
+#ifndef DL_USE_CBLAS
 static int wide_ran; /* products dl_sgemm_wide took */
+#endif
+
 
 /* dl_sgemm_w (twice: packing, then from the cache) against dl_sgemm (bits)
  * and the naive product; returns the number of mismatches. */
@@ -76,6 +68,7 @@ static int weights_case(int ta, int tb, int64_t M, int64_t N, int64_t K, float a
         bad += memcmp(w, plain, bytes) != 0;
         for (int64_t i = 0; i < g.cn; i++) bad += fabs((double)w[i] - ref[i]) > 1e-5 * sqrt((double)K + 1) * (1 + fabs(ref[i]));
     }
+#ifndef DL_USE_CBLAS /* (a BLAS build keeps nothing packed) */
     /* each path of dl_sgemm_w on its own: the portable tiles and, where the CPU has them, the 8 x 32 ones */
     float *panels = malloc(sizeof(float) * (size_t)dl_gemm_packed_b_floats(K, N));
     dl_gemm_pack_b(tb, K, N, g.B, g.ldb, panels);
@@ -91,6 +84,7 @@ static int weights_case(int ta, int tb, int64_t M, int64_t N, int64_t K, float a
         }
     }
     free(panels);
+#endif
     if (bad) fprintf(stderr, "\n  dl_sgemm_w %lldx%lldx%lld ta=%d tb=%d: %d mismatches\n", (long long)M, (long long)N,
                      (long long)K, ta, tb, bad);
     dl_weights_release(g.B, g.bn);
@@ -112,8 +106,10 @@ static void test_weights_match_sgemm(void)
             failures += weights_case(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], alpha, beta, (int)s % 3);
         }
     CU_ASSERT_EQUAL(failures, 0);
+#ifndef DL_USE_CBLAS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) CU_ASSERT(wide_ran >= 8);
+#endif
 }
 
 /* Above the parallel threshold: at 2 threads the tiles read their columns'
@@ -148,6 +144,7 @@ static void test_weights_threads(void)
     CU_ASSERT_EQUAL(failures, 0);
 }
 
+#ifndef DL_USE_CBLAS
 /* One 64x96x80 product (B transposed, as dense layers store it) into out. */
 static void product(uint64_t v, const gemm_bufs *g, float *out)
 {
@@ -181,6 +178,8 @@ static void test_weights_versions(void)
     free(before), free(out), free(want);
     bufs_free(&g);
 }
+
+#endif
 
 /* ---- generated code: the versions the model takes ------------------------- */
 
@@ -254,6 +253,8 @@ void suite_rt_gemm_weights(void)
     CU_pSuite s = CU_add_suite("rt_gemm_weights", NULL, NULL);
     CU_add_test(s, "dl_sgemm_w = dl_sgemm bits, vs naive", test_weights_match_sgemm);
     CU_add_test(s, "1 and 2 threads: same bits", test_weights_threads);
+#ifndef DL_USE_CBLAS
     CU_add_test(s, "versions: cached, repacked, released", test_weights_versions);
+#endif
     CU_add_test(s, "generated: optimizer step, exposed pointer", test_generated_versions);
 }
