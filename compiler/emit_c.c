@@ -53,6 +53,7 @@ typedef struct module_layout {
     int n_table;        /* parameters in the tables (saved, loaded, initialized): all but the state */
     const decode_plan *decode; /* the forward graph runs incrementally (decode.h); NULL if it cannot, */
     const char *no_decode;     /* and then why */
+    int cache_weights;  /* products by weights may keep them packed (dl_sgemm_w); not in exports */
 } module_layout;
 
 static int64_t align16(int64_t x) { return (x + 15) / 16 * 16; }
@@ -191,6 +192,8 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     c.kernel_prefix = arena_printf(mod->ar, "%s_%s", p, dec ? "dec" : abbrev[kind]);
     c.profile = profile;
     c.decode = dec;
+    /* forward and eval_step read the weights as they are: their products may keep B packed */
+    c.weights_cached = L->cache_weights && !dec && kind != STEP_TRAIN;
     c.param_used = arena_alloc(mod->ar, (size_t)(mod->n_params > 0 ? mod->n_params : 1));
     char *defs = NULL, *calls = NULL, *tail = NULL;
     size_t ldefs = 0, lcalls = 0, ltail = 0;
@@ -336,6 +339,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                              last > pi ? mod->params[last].name : "");
                 pi = last;
             }
+            fprintf(t, "    %s\n", EMIT_WEIGHTS_CHANGED);
             for (int pi = 0; c.check_during && pi < mod->n_params; pi++)
                 if (upd[pi]) emit_check_param(&c, t, pi, L->poff[pi]);
         }
@@ -352,6 +356,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         fprintf(t, "    memmove(p%d_%s, %s, (size_t)%s * sizeof(float));\n", o->index,
                 emit_c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
                 emit_numel(&c, &o->node->shape));
+        if (k + 1 == g->n_outputs || g->outputs[k + 1].kind != IR_OUT_ASSIGN) fprintf(t, "    %s\n", EMIT_WEIGHTS_CHANGED);
     }
     if (kind != STEP_FORWARD) fprintf(t, "    return %s;\n", has_loss ? "loss" : "0.0f");
     fclose(c.defs);
@@ -374,6 +379,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         /* outputs are always written, symbols always checked */
     }
     if (kind == STEP_TRAIN) fprintf(h, "    m->step++;\n");
+    if (c.weights_cached_used) emit_weights_prologue(h);
     if (c.graph_uses_seed)
         fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)m->step * UINT64_C(0x9E3779B97F4A7C15));\n");
     for (int i = 0; i < mod->n_params; i++)
@@ -466,6 +472,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
 static void layout_module(const ir_module *m, module_layout *L)
 {
     int np = m->n_params > 0 ? m->n_params : 1;
+    L->cache_weights = 0;
     L->poff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
     L->goff = ARENA_NEW_ARRAY(m->ar, int64_t, np);
     L->n_pfloats = L->n_gfloats = L->act_n = L->act_c = L->n_sfloats = L->n_statics = 0;
@@ -813,6 +820,7 @@ static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
     if (has_state(m))
         fprintf(f, "    float *state;          /* buffers carried between training steps, max_batch rows each */\n");
     if (L->decode) fprintf(f, "    float *kv;             /* decode's key/value caches (%s_decode) */\n", m->name);
+    emit_weights_fields(f);
     if (L->n_statics) { /* (pass_plan's STATIC values) */
         fprintf(f, "    float *statics;        /* values computed from constants alone, by each step function's first call */\n");
         fprintf(f, "    unsigned statics_ready; /* bit k: step function k (forward, eval_step, train_step) has computed them */\n");
@@ -846,6 +854,7 @@ static void emit_create_memory(FILE *f, const char *p)
     fprintf(f, "    if (!m->mem) {\n        free(m);\n");
     fprintf(f, "        dl_set_error(\"%s_create: cannot allocate %%zu bytes\", bytes);\n        return NULL;\n    }\n", p);
     fprintf(f, "    memset(m->mem, 0, bytes);\n");
+    fprintf(f, "    %s\n", EMIT_WEIGHTS_CHANGED);
     fprintf(f, "    m->params = m->mem;\n    m->grads = m->params + n_params;\n");
     fprintf(f, "    m->m1 = slots >= 1 ? m->grads + n_grads : NULL;\n");
     fprintf(f, "    m->m2 = slots >= 2 ? m->grads + 2 * n_grads : NULL;\n");
@@ -970,7 +979,9 @@ static void emit_lifecycle(FILE *f, const ir_module *m, const module_layout *L)
 
 rest:
     if (L->n_sfloats) emit_reset_state(f, m, L);
-    fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n    free(m->mem);\n    free(m);\n}\n\n", p, p);
+    fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n", p, p);
+    fprintf(f, "    dl_weights_release(m->params, %" PRId64 "); /* their packed copies (dl_sgemm_w) */\n", L->n_pfloats);
+    fprintf(f, "    free(m->mem);\n    free(m);\n}\n\n");
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
@@ -980,6 +991,7 @@ rest:
             fprintf(f, "    memcpy(m->params + %" PRId64 ", %s_values_%d, sizeof %s_values_%d); /* %s */\n", L->poff[i], p,
                     i, p, i, m->params[i].name);
     fprintf(f, "    memset(m->grads, 0, (size_t)(m->act - m->grads) * sizeof(float)); /* gradients, optimizer state */\n");
+    fprintf(f, "    %s\n", EMIT_WEIGHTS_CHANGED);
     if (L->n_sfloats) fprintf(f, "    %s_reset_state(m);\n", p);
     fprintf(f, "}\n\n");
 
@@ -989,6 +1001,7 @@ rest:
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? &%s_params[i] : NULL;\n}\n\n", p, p);
     fprintf(f, "float *%s_param(%s_model *m, const char *name)\n{\n", p, p);
     fprintf(f, "    const int i = dl_param_find(&%s_param_table, name);\n", p);
+    fprintf(f, "    m->params_exposed = 1; /* the caller may write through it: see wver */\n");
     fprintf(f, "    return i < 0 ? NULL : m->params + %s_param_offset[i];\n}\n\n", p);
     fprintf(f, "float *%s_grad(%s_model *m, const char *name)\n{\n", p, p);
     fprintf(f, "    const int i = dl_param_find(&%s_param_table, name);\n", p);
@@ -996,9 +1009,11 @@ rest:
     fprintf(f, "int %s_save(%s_model *m, const char *path) { return dl_params_save(&%s_param_table, m->params, path); }\n\n",
             p, p, p);
     fprintf(f, "int %s_load(%s_model *m, const char *path)\n{\n", p, p);
-    fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, NULL, NULL);\n}\n\n", p);
+    fprintf(f, "    const int rc = dl_params_load(&%s_param_table, m->params, path, NULL, NULL);\n", p);
+    fprintf(f, "    %s\n    return rc;\n}\n\n", EMIT_WEIGHTS_CHANGED);
     fprintf(f, "int %s_load_prefix(%s_model *m, const char *path, const char *prefix, dl_load_report *report)\n{\n", p, p);
-    fprintf(f, "    return dl_params_load(&%s_param_table, m->params, path, prefix, report);\n}\n\n", p);
+    fprintf(f, "    const int rc = dl_params_load(&%s_param_table, m->params, path, prefix, report);\n", p);
+    fprintf(f, "    %s\n    return rc;\n}\n\n", EMIT_WEIGHTS_CHANGED);
 }
 
 static void emit_api(FILE *f, const ir_module *m, const module_layout *L, diag_ctx *d)
@@ -1025,6 +1040,7 @@ static void emit_api(FILE *f, const ir_module *m, const module_layout *L, diag_c
     }
     fprintf(f, "static void %s_api_set_lr(void *m, float lr) { %s_set_lr(m, lr); }\n", p, p);
     fprintf(f, "static float *%s_api_param_data(void *m, int i)\n{\n", p);
+    fprintf(f, "    ((%s_model *)m)->params_exposed = 1; /* the caller may write through it: see wver */\n", p);
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? ((%s_model *)m)->params + %s_param_offset[i] : NULL;\n}\n", p, p, p);
     fprintf(f, "static float *%s_api_grad_data(void *m, int i)\n{\n", p);
     fprintf(f, "    if (i < 0 || i >= %s_NUM_PARAMS || %s_grad_offset[i] < 0) return NULL;\n", p, p);
@@ -1209,6 +1225,7 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out, const e
         const ir_module *m = mods[i];
         module_layout L;
         layout_module(m, &L);
+        L.cache_weights = 1;
         emit_ctx c = {.ar = m->ar, .mod = m, .d = d, .prefix = m->name};
         emit_header_module(h_out, m, &L);
         fprintf(c_out, "/* ======== model %s ======== */\n\n", m->name);

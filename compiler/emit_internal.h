@@ -68,6 +68,8 @@ struct emit_ctx {
                                  oversubscribe the cores for one small image */
     /* per-graph flags */
     int graph_uses_seed;
+    int weights_cached;       /* products by a parameter call dl_sgemm_w with m->wver (emit_weights.c) */
+    int weights_cached_used;  /* ... and one did */
     unsigned char *param_used;/* by module param index: its pointer is referenced */
     int uses_act, uses_act_n; /* the arena class base pointers are referenced */
     unsigned uses_in;         /* bit i: the step function reads graph input i (x, y or in_<name>) */
@@ -80,6 +82,18 @@ struct emit_ctx {
     emit_lists groups;        /* by group id: the group's fusable members */
     emit_lists siblings;      /* by a sibling leader's id: the reductions sharing its kernel */
 };
+
+/* ---- emit_weights.c: weights kept packed between products ---------------- */
+/* The statement a writer of parameters runs after writing them (a step, init, load). */
+#define EMIT_WEIGHTS_CHANGED "m->wver = dl_weights_version(); /* the parameters changed: repack (dl_sgemm_w) */"
+/* The model struct's fields for it. */
+void emit_weights_fields(FILE *f);
+/* A step function's first lines for it (before its kernels run). */
+void emit_weights_prologue(FILE *h);
+/* Whether the product's B operand b is a parameter whose packed panels may
+ * be kept (c->weights_cached and b a stored, non-state parameter); if so
+ * the kernel gets a `wver` parameter. */
+int emit_weights_cached_b(emit_ctx *c, const ir_node *b);
 
 /* ---- emit_kernels.c ----------------------------------------------------- */
 /* The C expression of a dimension: "512", "n", "(4 * n)", "(n * sym1)": the

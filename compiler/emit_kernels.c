@@ -956,8 +956,9 @@ void emit_matmul(emit_ctx *c, FILE *b, const ir_node *n)
     fprintf(b, "    /* y[%s, %s] = a%s @ b%s */\n", Ms, Ns, ta ? "^T" : "", tb ? "^T" : "");
     if (dim_is_one(bn) && !ta) { /* a's batch dims fold into M: one GEMM */
         const char *MM = emit_dim(c, ir_dim_mul(M, an));
-        fprintf(b, "    dl_sgemm(0, %d, %s, %s, %s, 1.0f, x0, %s, x1, %s, 0.0f, y, %s);\n", tb, MM, Ns, Ks, lda, ldb,
-                Ns);
+        const int w = emit_weights_cached_b(c, n->in[1]); /* b a weight: packed once per version */
+        fprintf(b, "    dl_sgemm%s(%s0, %d, %s, %s, %s, 1.0f, x0, %s, x1, %s, 0.0f, y, %s);\n", w ? "_w" : "",
+                w ? "wver, " : "", tb, MM, Ns, Ks, lda, ldb, Ns);
         return;
     }
     ir_shape obatch;

@@ -83,27 +83,31 @@ static void probs(const dl_attention_geom *g, const float *q, const float *k, co
             const float *mr = mask_row(g, mask, x->b, x->h, t);
             for (int64_t s = 0; s < see; s++) r[s] += mr[s * g->ms];
         }
-        /* The loops run over the whole row, the keys past `see` set to -inf
-         * (weight exactly 0): a causal row is `see` = 1..lim long, and over
-         * `see` the vector loops left a scalar tail of 8 elements on average,
-         * most of this function's time at lim = 64. */
+        /* The loops run over `see` rounded up to 16 floats (one AVX-512
+         * vector), the keys past `see` set to -inf (weight exactly 0), and
+         * the rest of the row is zeroed: a causal row is `see` = 1..lim long;
+         * over `see` alone the vector loops left a scalar tail of 8 elements
+         * on average (most of this function's time at lim = 64), over the
+         * whole row half the exponentials were of -inf. */
+        const int64_t upto = (see + 15) / 16 * 16 < x->lim ? (see + 15) / 16 * 16 : x->lim;
         float mx = -INFINITY; /* (a comparison, not fmaxf: a libm call per element, a fifth of the time) */
 #pragma omp simd reduction(max : mx)
-        for (int64_t s = 0; s < x->lim; s++) {
+        for (int64_t s = 0; s < upto; s++) {
             const float v = s < see ? r[s] : -INFINITY;
             r[s] = v;
             mx = v > mx ? v : mx;
         }
+        memset(r + upto, 0, sizeof(float) * (size_t)(x->lim - upto));
         if (mx == -INFINITY) { /* every key masked: the row is 0 */
-            memset(r, 0, sizeof(float) * (size_t)x->lim);
+            memset(r, 0, sizeof(float) * (size_t)upto);
             continue;
         }
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t s = 0; s < x->lim; s++) sum += r[s] = dl_expf(r[s] - mx);
+        for (int64_t s = 0; s < upto; s++) sum += r[s] = dl_expf(r[s] - mx);
         const float inv = 1.0f / sum;
 #pragma omp simd
-        for (int64_t s = 0; s < x->lim; s++) r[s] *= inv;
+        for (int64_t s = 0; s < upto; s++) r[s] *= inv;
     }
 }
 

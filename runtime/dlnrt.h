@@ -130,6 +130,16 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
  * batch of smaller products goes parallel over the batch instead: generated
  * code does that for [B, M, K] @ [B, K, N] (attention heads). */
 #define DL_GEMM_PARALLEL_FLOPS (192 * 192 * 192)
+/* dl_sgemm for a B that is a weight (gemm_weights.c): B's packed panels are
+ * kept between calls, keyed by B, its shape and `version`, and packed again
+ * when a call brings another version; the result has the same bits as
+ * dl_sgemm. The caller passes a new version (dl_weights_version, unique in
+ * the process) whenever B may have been written; version 0 never caches.
+ * dl_weights_release drops the panels of weights in [base, base + n). */
+void dl_sgemm_w(uint64_t version, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+uint64_t dl_weights_version(void);
+void dl_weights_release(const float *base, int64_t n);
 
 /* ---- convolution and pooling (conv.c) -------------------------------------
  * NCHW float32 with PyTorch's semantics. One geometry describes the FORWARD

@@ -78,14 +78,25 @@ static void dl_scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
     }
 }
 
+/* What every dl_sgemm does first: 1 when the arguments are bad (error set)
+ * or nothing is left to multiply (C scaled by beta if needed), else 0. */
+static int dl_sgemm_trivial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, int64_t lda,
+                            int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc) || M == 0 || N == 0) return 1;
+    if (K == 0 || alpha == 0.0f) {
+        dl_scale_c(M, N, beta, C, ldc);
+        return 1;
+    }
+    return 0;
+}
+
 #ifdef DL_USE_CBLAS
 void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc)
 {
-    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
-    if (M == 0 || N == 0) return;
-    if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
+    if (dl_sgemm_trivial(trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, C, ldc)) return;
     if (M > INT_MAX || N > INT_MAX || K > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX) {
         dl_set_error("dl_sgemm: size exceeds the BLAS int range");
         return;
@@ -98,7 +109,7 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 enum {
     DL_NR = 16,                           /* micro-tile width: two 8-float vectors */
     DL_MR_MAX = 24,                       /* tallest micro-tile (AVX-512 variant) */
-    DL_KC = 256,                          /* k slice: an MR x KC + KC x NR pair fits L1 */
+    DL_KC = DL_GEMM_KC,                   /* k slice: an MR x KC + KC x NR pair fits L1 */
     DL_MC = 144,                          /* rows of A per packed block (multiple of every MR) */
     DL_NC = 4096,                         /* columns of B per packed slab */
     DL_CHUNK_FLOATS = 64 * 1024,          /* B panels a row panel sweeps (floats; in L2) */
@@ -391,7 +402,7 @@ static int dl_copy_rows(const float *s, int64_t ld, int64_t kc, int64_t w, int W
 
 /* Pack rows [0, mc) x k-slice [0, kc) of op(A) (A already offset to the
  * block's corner) into MR-high panels: panel r holds dst[p*MR + i]. */
-static void dl_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int64_t kc, int MR, float *dst)
+void dl_gemm_pack_a(int trans_a, const float *A, int64_t lda, int64_t mc, int64_t kc, int MR, float *dst)
 {
     for (int64_t r = 0; r < mc; r += MR) {
         int64_t mr = mc - r < MR ? mc - r : MR;
@@ -483,7 +494,7 @@ static int dl_sgemm_gemv(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
  * buffers. Returns -1 (with the error set) only if the buffers cannot be had. */
 static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                             const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                            float *C, int64_t ldc)
+                            float *C, int64_t ldc, const dl_packed_b *pre, int64_t j_pre)
 {
     const int MR = uk.mr;
     /* With at most two row panels each packed B panel would be read once or
@@ -506,12 +517,14 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
             const int64_t kc = K - pc < DL_KC ? K - pc : DL_KC;
             const float beta_eff = pc == 0 ? beta : 1.0f;
             const float *Bk = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
-            for (int64_t j0 = 0; j0 < nc; j0 += DL_NR)
+            /* B packed ahead (dl_gemm_pack_b): this slice's panels, from this tile's first column */
+            const float *bp = pre ? pre->data + pc * pre->n_pad + (j_pre + jc) * kc : bpack;
+            for (int64_t j0 = 0; !pre && j0 < nc; j0 += DL_NR)
                 if (!b_in_place || nc - j0 < DL_NR)
                     dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, nc - j0 < DL_NR ? nc - j0 : DL_NR, bpack + j0 * kc);
             for (int64_t ic = 0; ic < M; ic += DL_MC) {
                 const int64_t mc = M - ic < DL_MC ? M - ic : DL_MC;
-                dl_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, MR, apack);
+                dl_gemm_pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, MR, apack);
                 /* Row panels inside chunks of jb columns: the A micro-panel
                  * stays in L1 across the chunk's B panels (together in L2),
                  * and C is written row by row a chunk wide. Panel-major order
@@ -525,8 +538,8 @@ static int dl_sgemm_blocked(dl_ukernel uk, int trans_a, int trans_b, int64_t M, 
                         const int m = (int)(mc - r < MR ? mc - r : MR);
                         for (int64_t j0 = jb0; j0 < nc && j0 < jb0 + jb; j0 += DL_NR) {
                             const int n = (int)(nc - j0 < DL_NR ? nc - j0 : DL_NR);
-                            const int inplace = b_in_place && n == DL_NR;
-                            uk.fn(kc, apack + r * kc, inplace ? Bk + j0 : bpack + j0 * kc, inplace ? ldb : DL_NR,
+                            const int inplace = !pre && b_in_place && n == DL_NR;
+                            uk.fn(kc, apack + r * kc, inplace ? Bk + j0 : bp + j0 * kc, inplace ? ldb : DL_NR,
                                   C + (ic + r) * ldc + jc + j0, ldc, alpha, beta_eff, m, n);
                         }
                     }
@@ -575,20 +588,32 @@ static void dl_tile_grid(int64_t M, int64_t N, int MR, int nthreads, int64_t *tm
     *tn = best_tn;
 }
 
-void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-              const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-              float *C, int64_t ldc)
+int dl_gemm_blocked_shape(int64_t M, int64_t N, int64_t K)
 {
-    if (dl_gemm_check(trans_a, trans_b, M, N, K, lda, ldb, ldc)) return;
-    if (M == 0 || N == 0) return;
-    if (K == 0 || alpha == 0.0f) { dl_scale_c(M, N, beta, C, ldc); return; }
-    if ((M == 1 || N == 1) && dl_sgemm_gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
-        return;
-    double flops = (double)M * (double)N * (double)K;
-    if (flops < DL_SMALL_FLOPS) {
-        dl_sgemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
+    return M > 1 && N > 1 && K > 0 && (double)M * (double)N * (double)K >= DL_SMALL_FLOPS;
+}
+
+int64_t dl_gemm_packed_b_floats(int64_t K, int64_t N) { return K * ((N + DL_NR - 1) / DL_NR * DL_NR); }
+
+void dl_gemm_pack_b(int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst)
+{
+    const int64_t n_pad = (N + DL_NR - 1) / DL_NR * DL_NR;
+    for (int64_t pc = 0; pc < K; pc += DL_KC) {
+        const int64_t kc = K - pc < DL_KC ? K - pc : DL_KC;
+        const float *Bk = trans_b ? B + pc : B + pc * ldb;
+        for (int64_t j0 = 0; j0 < N; j0 += DL_NR)
+            dl_pack_b_panel(trans_b, Bk, ldb, kc, j0, N - j0 < DL_NR ? N - j0 : DL_NR, dst + pc * n_pad + j0 * kc);
     }
+}
+
+/* The blocked product, on one thread or cut into tiles: everything of
+ * dl_sgemm after the shape checks. With `pre`, B's panels come from there
+ * (B itself is then only used for its shape), with the same arithmetic. */
+static void dl_sgemm_run(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                         float *C, int64_t ldc, const dl_packed_b *pre)
+{
+    const double flops = (double)M * (double)N * (double)K;
     const dl_ukernel uk = dl_pick_ukernel(M);
     int nthreads = 1;
 #ifdef _OPENMP
@@ -597,7 +622,7 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
     int64_t tm = 1, tn = 1;
     if (nthreads > 1) dl_tile_grid(M, N, uk.mr, nthreads, &tm, &tn);
     if (tm * tn == 1) {
-        dl_sgemm_blocked(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        dl_sgemm_blocked(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pre, 0);
         return;
     }
     /* Tile edges on MR rows and NR columns, so only the last tiles have ragged micro-tiles. */
@@ -613,12 +638,34 @@ void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
             if (i0 >= M || j0 >= N) continue;
             const int64_t mt = M - i0 < rows ? M - i0 : rows, nt = N - j0 < cols ? N - j0 : cols;
             if (dl_sgemm_blocked(uk, trans_a, trans_b, mt, nt, K, alpha, trans_a ? A + i0 : A + i0 * lda, lda,
-                                 trans_b ? B + j0 * ldb : B + j0, ldb, beta, C + i0 * ldc + j0, ldc))
+                                 trans_b ? B + j0 * ldb : B + j0, ldb, beta, C + i0 * ldc + j0, ldc, pre, j0))
                 atomic_store(&failed, 1);
         }
         dl_spin_until_done(&done, ntiles);
     }
     if (atomic_load(&failed)) dl_set_error("dl_sgemm: out of memory for packing buffers (M=%lld N=%lld K=%lld)",
                                            (long long)M, (long long)N, (long long)K);
+}
+
+void dl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+              float *C, int64_t ldc)
+{
+    if (dl_sgemm_trivial(trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, C, ldc)) return;
+    if ((M == 1 || N == 1) && dl_sgemm_gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
+    if ((double)M * (double)N * (double)K < DL_SMALL_FLOPS) {
+        dl_sgemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    dl_sgemm_run(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+void dl_sgemm_prepacked(int trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                        const dl_packed_b *pre, float beta, float *C, int64_t ldc)
+{
+    /* (B is read only through pre: its pointer and stride just pass the checks) */
+    if (dl_gemm_check(trans_a, 0, M, N, K, lda, N, ldc) || !dl_gemm_blocked_shape(M, N, K)) return;
+    dl_sgemm_run(trans_a, 0, M, N, K, alpha, A, lda, pre->data, N, beta, C, ldc, pre);
 }
 #endif /* DL_USE_CBLAS */

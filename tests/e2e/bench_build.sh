@@ -4,6 +4,9 @@
 #     CPU has, prints positive GFLOP/s, runs every ISA it names on request,
 #     and rejects an unknown ISA with exit 2;
 #   - bench/gemm_bench.c compiles with -Wall -Wextra -Werror;
+#   - bench/gemm_w_bench.c (-Werror) times GPT's four batch-1 products;
+#   - bench/forward_cpu.c (-Werror) times a batch-1 forward of LeNet-5 and
+#     of the GPT workload (both API forms) in CPU time;
 #   - bench/dw_bench.c compiles with -Werror and times every depthwise shape;
 #   - bench/mobilenetv2.dln compiles to C that builds with -Werror;
 #   - bench/conv_layers.c (-Werror) records LeNet-5's two convolutions from
@@ -59,6 +62,17 @@ else
   bb_fail "gemm_bench" "$T/gemm.err"
 fi
 
+# gemm_w_bench: GPT's four batch-1 products, dl_sgemm and dl_sgemm_w, one
+# round: four shape lines and the total, every rate positive (~0.3 s).
+if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime bench/gemm_w_bench.c "$B/libdlnrt.a" \
+     -o "$T/gemm_w_bench" -lpng -lz -lm 2>"$T/gemmw.err" \
+   && OMP_NUM_THREADS=1 "$T/gemm_w_bench" 1 >"$T/gemmw.out" 2>>"$T/gemmw.err" \
+   && [ "$(grep -Ec '^(64 x [0-9]+ x [0-9]+|one block.s four products) +[0-9.]*[1-9][0-9.]* +[0-9.]*[1-9][0-9.]* ' "$T/gemmw.out")" -eq 5 ]; then
+  bb_ok "gemm_w_bench: -Werror, 4 shapes and the total, rates positive"
+else
+  bb_fail "gemm_w_bench" "$T/gemmw.err"; cat "$T/gemmw.out" 2>/dev/null
+fi
+
 if $DLNC bench/workloads/mobilenetv2.dln -o "$T/mnv2.c" 2>"$T/mnv2.err" \
    && cc $CFLAGS -I"$T" -c "$T/mnv2.c" -o "$T/mnv2.o" 2>>"$T/mnv2.err" \
    && $DLNC --summary bench/workloads/mobilenetv2.dln 2>&1 | grep -q "^Total params: 138,426$"; then
@@ -90,6 +104,20 @@ if $DLNC bench/workloads/lenet5.dln -o "$T/lenet5b.c" 2>"$T/cl.err" \
   fi
 else
   bb_fail "conv_layers" "$T/cl.err"; cat "$T/cl.out" 2>/dev/null
+fi
+
+# forward_cpu: CPU time per batch-1 forward, linked like bench_main with a
+# model of each API form (LeNet-5's one input; GPT's token input), 1 round.
+bb_fc='^cpu_ms=[0-9.]*[1-9][0-9.]* min_ms=[0-9.]*[1-9][0-9.]*$'
+if [ -f "$T/lenet5b.o" ] && $DLNC bench/workloads/gpt.dln -o "$T/gptfc.c" 2>"$T/fc.err" \
+   && cc $CFLAGS -Ibench bench/forward_cpu.c "$T/lenet5b.o" "$B/libdlnrt.a" -o "$T/fc_lenet" -lpng -lz -lm 2>>"$T/fc.err" \
+   && cc $CFLAGS -Ibench -I"$T" bench/forward_cpu.c "$T/gptfc.c" "$B/libdlnrt.a" -o "$T/fc_gpt" -lpng -lz -lm 2>>"$T/fc.err" \
+   && OMP_NUM_THREADS=1 "$T/fc_lenet" 1 2 >"$T/fc.out" 2>>"$T/fc.err" && OMP_NUM_THREADS=1 "$T/fc_gpt" 1 2 >>"$T/fc.out" 2>>"$T/fc.err" \
+   && [ "$(grep -Ec "$bb_fc" "$T/fc.out")" -eq 2 ] \
+   && ! OMP_NUM_THREADS=2 "$T/fc_gpt" >/dev/null 2>&1; then
+  bb_ok "forward_cpu: -Werror, both API forms timed, more than one thread refused"
+else
+  bb_fail "forward_cpu" "$T/fc.err"; cat "$T/fc.out" 2>/dev/null
 fi
 
 if /usr/bin/python3 bench/busy_core.py >"$T/busy.out" 2>&1 && grep -q "stopped by its deadline after 1\.[0-9] s, status 0" "$T/busy.out"; then

@@ -5,25 +5,13 @@
  * and 2 threads, and bad arguments. */
 #include "dlnrt.h"
 #include "gemm_internal.h"
+#include "gemm_ref.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* C = alpha * op(A) op(B) + beta * C in double. */
-static void naive_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
-{
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) {
-            double s = 0;
-            for (int64_t p = 0; p < K; p++)
-                s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) * (tb ? B[j * ldb + p] : B[p * ldb + j]);
-            C[i * ldc + j] = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * C[i * ldc + j]));
-        }
-}
 
 /* Runs one case; returns the max abs difference scaled by sqrt(K). */
 static double gemm_case(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int pad)
