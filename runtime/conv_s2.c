@@ -118,11 +118,32 @@ int dl_conv_s2_fits(const dl_conv2d_geom *g) {
 
 /* ---- the kernel: y[o][p] = sum_t w[o*K + t] * X[off[t] + p] ----------------------------- */
 
+/* Pixels. Flat (rw 0): the 16 pixels from p are X[p .. p + 16) past a tap's
+ * offset. In rows (rw 16 or 8, the output row width): pixel p is output row
+ * p / rw, column p % rw, at X[(p / rw) * W + p % rw] for X's row pitch W —
+ * a vector is one 16-wide row or two 8-wide rows, so no lane computes a
+ * column past the row and the outputs are stored compact, straight into y. */
+static INLINE int64_t px_base(const int rw, int64_t p, int64_t W) { return rw ? p / rw * W : p; }
+
+static INLINE void px_load(const int rw, const float *at, int64_t W, s2_v *v) {
+    if (rw == 8) {
+        s2_h a, b;
+        memcpy(&a, at, sizeof a);
+        memcpy(&b, at + W, sizeof b);
+        *v = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    } else {
+        memcpy(v, at, sizeof *v);
+    }
+}
+
 /* nv (1 or 2) vectors of pixels from p for ob output channels. */
-static INLINE void taps_span(const int ob, const int nv, int64_t K, const float *restrict X,
-                             const int32_t *restrict off, const float *restrict w, int64_t p, float *restrict y,
-                             int64_t ldy) {
+static INLINE void taps_span(const int ob, const int nv, const int rw, int64_t K, const float *restrict X,
+                             const int32_t *restrict off, const float *restrict w, int64_t p, int64_t W,
+                             float *restrict y, int64_t ldy) {
     s2_v acc[OB_WIDE][2];
+    int64_t base[2];
+#pragma GCC unroll 2
+    for (int k = 0; k < nv; k++) base[k] = px_base(rw, p + k * VL, W);
 #pragma GCC unroll 8
     for (int o = 0; o < ob; o++)
 #pragma GCC unroll 2
@@ -130,7 +151,7 @@ static INLINE void taps_span(const int ob, const int nv, int64_t K, const float 
     for (int64_t t = 0; t < K; t++) {
         s2_v xv[2];
 #pragma GCC unroll 2
-        for (int k = 0; k < nv; k++) memcpy(&xv[k], X + off[t] + p + k * VL, sizeof xv[k]);
+        for (int k = 0; k < nv; k++) px_load(rw, X + off[t] + base[k], W, &xv[k]);
 #pragma GCC unroll 8
         for (int o = 0; o < ob; o++)
 #pragma GCC unroll 2
@@ -143,38 +164,55 @@ static INLINE void taps_span(const int ob, const int nv, int64_t K, const float 
 }
 
 /* All pixels p < n (a multiple of VL) for ob channels; two vectors a step when wide. */
-static INLINE void taps_tile(const int ob, int wd, int64_t K, const float *X, const int32_t *off, const float *w,
-                             int64_t n, float *y, int64_t ldy) {
+static INLINE void taps_tile(const int ob, const int rw, int wd, int64_t K, const float *X, const int32_t *off,
+                             const float *w, int64_t n, int64_t W, float *y, int64_t ldy) {
     int64_t p = 0;
     if (wd)
-        for (; p + 2 * VL <= n; p += 2 * VL) taps_span(ob, 2, K, X, off, w, p, y, ldy);
-    for (; p < n; p += VL) taps_span(ob, 1, K, X, off, w, p, y, ldy);
+        for (; p + 2 * VL <= n; p += 2 * VL) taps_span(ob, 2, rw, K, X, off, w, p, W, y, ldy);
+    for (; p < n; p += VL) taps_span(ob, 1, rw, K, X, off, w, p, W, y, ldy);
 }
 
 /* taps_tile with ob a constant in each case, so the accumulators live in registers. */
-S2D_CLONES static void taps_block(int ob, int wd, int64_t K, const float *X, const int32_t *off, const float *w,
-                                  int64_t n, float *y, int64_t ldy) {
+static INLINE void taps_rw(const int rw, int ob, int wd, int64_t K, const float *X, const int32_t *off,
+                           const float *w, int64_t n, int64_t W, float *y, int64_t ldy) {
     switch (ob) {
-    case 1: taps_tile(1, wd, K, X, off, w, n, y, ldy); break;
-    case 2: taps_tile(2, wd, K, X, off, w, n, y, ldy); break;
-    case 3: taps_tile(3, wd, K, X, off, w, n, y, ldy); break;
-    case 4: taps_tile(4, wd, K, X, off, w, n, y, ldy); break;
-    case 5: taps_tile(5, wd, K, X, off, w, n, y, ldy); break;
-    case 6: taps_tile(6, wd, K, X, off, w, n, y, ldy); break;
-    case 7: taps_tile(7, wd, K, X, off, w, n, y, ldy); break;
-    default: taps_tile(8, wd, K, X, off, w, n, y, ldy); break;
+    case 1: taps_tile(1, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    case 2: taps_tile(2, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    case 3: taps_tile(3, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    case 4: taps_tile(4, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    case 5: taps_tile(5, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    case 6: taps_tile(6, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    case 7: taps_tile(7, rw, wd, K, X, off, w, n, W, y, ldy); break;
+    default: taps_tile(8, rw, wd, K, X, off, w, n, W, y, ldy); break;
     }
 }
 
-/* y (rows x ldy) = the taps kernel over n pixels for `rows` output
- * channels, in tiles as even as the register budget allows. */
-static void taps_all(int64_t rows, int64_t K, const float *X, const int32_t *off, const float *w, int64_t n,
-                     float *y, int64_t ldy) {
+S2D_CLONES static void taps_block(int rw, int ob, int wd, int64_t K, const float *X, const int32_t *off,
+                                  const float *w, int64_t n, int64_t W, float *y, int64_t ldy) {
+    switch (rw) {
+    case 16: taps_rw(16, ob, wd, K, X, off, w, n, W, y, ldy); break;
+    case 8: taps_rw(8, ob, wd, K, X, off, w, n, W, y, ldy); break;
+    default: taps_rw(0, ob, wd, K, X, off, w, n, W, y, ldy); break;
+    }
+}
+
+/* The row width the kernels run rows-of (16 or 8) for outputs rows x cols, or 0: flat. */
+static int row_mode(int64_t rows, int64_t cols) {
+    if (cols == VL) return VL;
+    if (cols == VL / 2 && rows % 2 == 0) return VL / 2;
+    return 0;
+}
+
+/* y (rows x ldy) = the taps kernel over n pixels (rw: see px_base; X's row
+ * pitch W) for `rows` output channels, in tiles as even as the register
+ * budget allows. */
+static void taps_all(int64_t rows, int rw, int64_t K, const float *X, const int32_t *off, const float *w, int64_t n,
+                     int64_t W, float *y, int64_t ldy) {
     int wd = wide();
     int64_t most = wd ? OB_WIDE : OB_NARROW, tiles = (rows + most - 1) / most, ob = (rows + tiles - 1) / tiles;
     for (int64_t o0 = 0; o0 < rows; o0 += ob) {
         int64_t r = rows - o0 < ob ? rows - o0 : ob;
-        taps_block((int)r, wd, K, X, off, w + o0 * K, n, y + o0 * ldy, ldy);
+        taps_block(rw, (int)r, wd, K, X, off, w + o0 * K, n, W, y + o0 * ldy, ldy);
     }
 }
 
@@ -274,7 +312,12 @@ void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, f
     int32_t off[MAX_TAPS];
     phase_offsets(g, &s, off);
     split_phases(g, &s, x, xs);
-    taps_all(g->oc, s.K, xs, off, w, s.npr, yb, s.npr);
+    int rw = row_mode(g->oh, g->ow);
+    if (rw) { /* compact outputs: straight into y */
+        taps_all(g->oc, rw, s.K, xs, off, w, g->oh * g->ow, s.W2, y, g->oh * g->ow);
+        return;
+    }
+    taps_all(g->oc, 0, s.K, xs, off, w, s.npr, s.W2, yb, s.npr);
     for (int64_t o = 0; o < g->oc; o++)
         for (int64_t i = 0; i < g->oh; i++) copy_row(y + (o * g->oh + i) * g->ow, yb + o * s.npr + i * s.W2, g->ow);
 }
@@ -369,16 +412,16 @@ static INLINE void interleave(const float *restrict ev, const float *restrict od
 }
 
 /* gx's rows of row phase pr, phase rows [u0, u1): each row interleaves the
- * two column phases' results (yb[pc], nr[pc] floats per channel, rows Wg[pc]
+ * two column phases' results (yb[pc], nr[pc] floats per channel, rows rp[pc]
  * apart). x column q is phase (q + pl) & 1 at phase column (q + pl) >> 1, and
  * both phases' results start at the first column inside x, so row q's even
  * columns are phase pl & 1 from its start and the odd ones the other phase. */
 S2D_CLONES static void gx_rows(const dl_conv2d_geom *g, int64_t pr, int64_t u0, int64_t u1, float *const *yb,
-                               const int64_t *nr, const int64_t *Wg, float *gx) {
+                               const int64_t *nr, const int64_t *rp, float *gx) {
     const int64_t pe = g->pl & 1, po = 1 - pe;
     for (int64_t c = 0; c < g->c; c++)
         for (int64_t u = u0; u < u1; u++)
-            interleave(yb[pe] + c * nr[pe] + (u - u0) * Wg[pe], yb[po] + c * nr[po] + (u - u0) * Wg[po], g->w,
+            interleave(yb[pe] + c * nr[pe] + (u - u0) * rp[pe], yb[po] + c * nr[po] + (u - u0) * rp[po], g->w,
                        gx + (c * g->h + 2 * u + pr - g->pt) * g->w);
 }
 
@@ -394,11 +437,13 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
     }
     const float *wcur = wp; /* wp's phases run (0,0), (0,1), (1,0), (1,1) */
     for (int64_t pr = 0; pr < 2; pr++) {
-        int64_t u0, u1, nr[2];
+        int64_t u0, u1, nr[2], rp[2];
         phase_span(g->pt, g->h, pr, &u0, &u1);
         for (int64_t pc = 0; pc < 2; pc++) {
             int64_t na = phase_taps(g->kh, pr), nb = phase_taps(g->kw, pc), Kp = g->oc * na * nb;
-            nr[pc] = round_vl((u1 - u0) * Wg[pc]);
+            int rw = row_mode(u1 - u0, q[pc].nv); /* rows: the results compact, nv apart */
+            nr[pc] = rw ? (u1 - u0) * q[pc].nv : round_vl((u1 - u0) * Wg[pc]);
+            rp[pc] = rw ? q[pc].nv : Wg[pc];
             if (u1 > u0 && q[pc].nv > 0) {
                 if (Kp) {
                     int64_t t = 0;
@@ -406,39 +451,42 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
                         for (int64_t ta = 0; ta < na; ta++)
                             for (int64_t tb = 0; tb < nb; tb++)
                                 off[t++] = (int32_t)(o * q[pc].Hg * Wg[pc] + (q[pc].A - ta) * Wg[pc] + q[pc].B - tb);
-                    taps_all(g->c, Kp, gyp[pc] + u0 * Wg[pc], off, wcur, nr[pc], yb[pc], nr[pc]);
+                    taps_all(g->c, rw, Kp, gyp[pc] + u0 * Wg[pc], off, wcur, nr[pc], Wg[pc], yb[pc], nr[pc]);
                 } else { /* no tap lands in this phase (a 1-tall or 1-wide kernel) */
                     memset(yb[pc], 0, sizeof(float) * (size_t)(g->c * nr[pc]));
                 }
             }
             wcur += g->c * Kp;
         }
-        if (u1 > u0) gx_rows(g, pr, u0, u1, yb, nr, Wg, gx);
+        if (u1 > u0) gx_rows(g, pr, u0, u1, yb, nr, rp, gx);
     }
 }
 
 /* ---- weight gradient ---------------------------------------------------------------------- */
 
-/* vacc[o*K + t] += lane-wise sum over the m images' pixels of gy[o][p] * X[off[t] + p],
- * o < ob, t < nt (taps t >= nt repeat a real one and are dropped). */
-static INLINE void wg_tile(const int ob, int64_t m, const float *restrict xs, int64_t xstride,
-                           const int32_t *restrict off, const float *restrict gyp, int64_t gstride, int64_t npr,
-                           s2_v *restrict vacc, int64_t K, int nt) {
+/* vacc[o*K + t] += lane-wise sum over the m images' n pixels of gy[o][p] *
+ * X[off[t] + p] (pixels as px_base says; image im's X at xs + im*xstride,
+ * its gy planes at G + im*gstride, ldg apart), o < ob, t < nt (taps t >= nt
+ * repeat a real one and are dropped). */
+static INLINE void wg_tile(const int ob, const int rw, int64_t m, const float *restrict xs, int64_t xstride,
+                           int64_t W, const int32_t *restrict off, const float *restrict G, int64_t gstride,
+                           int64_t ldg, int64_t n, s2_v *restrict vacc, int64_t K, int nt) {
     s2_v acc[WG_OB][WG_TB];
 #pragma GCC unroll 4
     for (int o = 0; o < ob; o++)
 #pragma GCC unroll 6
         for (int t = 0; t < WG_TB; t++) acc[o][t] = (s2_v){0};
     for (int64_t im = 0; im < m; im++) {
-        const float *X = xs + im * xstride, *G = gyp + im * gstride;
-        for (int64_t p = 0; p < npr; p += VL) {
+        const float *X = xs + im * xstride, *Gi = G + im * gstride;
+        for (int64_t p = 0; p < n; p += VL) {
             s2_v gv[WG_OB];
+            const int64_t base = px_base(rw, p, W);
 #pragma GCC unroll 4
-            for (int o = 0; o < ob; o++) memcpy(&gv[o], G + o * npr + p, sizeof gv[o]);
+            for (int o = 0; o < ob; o++) memcpy(&gv[o], Gi + o * ldg + p, sizeof gv[o]);
 #pragma GCC unroll 6
             for (int t = 0; t < WG_TB; t++) {
                 s2_v xv;
-                memcpy(&xv, X + off[t] + p, sizeof xv);
+                px_load(rw, X + off[t] + base, W, &xv);
 #pragma GCC unroll 4
                 for (int o = 0; o < ob; o++) acc[o][t] += gv[o] * xv;
             }
@@ -448,23 +496,38 @@ static INLINE void wg_tile(const int ob, int64_t m, const float *restrict xs, in
         for (int t = 0; t < nt; t++) vacc[o * K + t] += acc[o][t];
 }
 
-S2D_CLONES static void wg_block(int ob, int64_t m, const float *xs, int64_t xstride, const int32_t *off,
-                                const float *gyp, int64_t gstride, int64_t npr, s2_v *vacc, int64_t K, int nt) {
+#define WG_ARGS m, xs, xstride, W, off, G, gstride, ldg, n, vacc, K, nt
+static INLINE void wg_rw(const int rw, int ob, int64_t m, const float *xs, int64_t xstride, int64_t W,
+                         const int32_t *off, const float *G, int64_t gstride, int64_t ldg, int64_t n, s2_v *vacc,
+                         int64_t K, int nt) {
     switch (ob) {
-    case 1: wg_tile(1, m, xs, xstride, off, gyp, gstride, npr, vacc, K, nt); break;
-    case 2: wg_tile(2, m, xs, xstride, off, gyp, gstride, npr, vacc, K, nt); break;
-    case 3: wg_tile(3, m, xs, xstride, off, gyp, gstride, npr, vacc, K, nt); break;
-    default: wg_tile(4, m, xs, xstride, off, gyp, gstride, npr, vacc, K, nt); break;
+    case 1: wg_tile(1, rw, WG_ARGS); break;
+    case 2: wg_tile(2, rw, WG_ARGS); break;
+    case 3: wg_tile(3, rw, WG_ARGS); break;
+    default: wg_tile(4, rw, WG_ARGS); break;
     }
 }
 
-/* ResNet-20's 16->32 layer (ow 16, npr 272 for 256 outputs) 1.15x, its
- * 32->64 layer (ow 8, npr 80 for 64) 0.78x against im2col + GEMM (conv_bench
- * cpu, batch 64, 1 thread): here every computed lane is a multiply-add, so
- * the flat grid's waste counts in full. */
+S2D_CLONES static void wg_block(int rw, int ob, int64_t m, const float *xs, int64_t xstride, int64_t W,
+                                const int32_t *off, const float *G, int64_t gstride, int64_t ldg, int64_t n,
+                                s2_v *vacc, int64_t K, int nt) {
+    switch (rw) {
+    case 16: wg_rw(16, ob, WG_ARGS); break;
+    case 8: wg_rw(8, ob, WG_ARGS); break;
+    default: wg_rw(0, ob, WG_ARGS); break;
+    }
+}
+#undef WG_ARGS
+
+/* Against im2col + GEMM (conv_bench cpu, batch 64, 1 thread): ResNet-20's
+ * 16->32 layer (16-wide rows) 1.15x on the flat grid, the same in rows; its
+ * 32->64 layer (8-wide rows) 0.78x flat (npr 80 for 64 outputs), 0.85x even
+ * in rows, where no lane is wasted: the 16-lane partials of 64 x 288 taps
+ * (1.2 MB) no longer stay in L2 between image groups. So: output rows at
+ * least 16 wide, and a flat grid wasting at most a tenth. */
 int dl_conv_s2_wgrad_pays(const dl_conv2d_geom *g) {
     s2_geom s = s2_of(g);
-    return dl_conv_s2_fits(g) && 10 * s.npr <= 11 * g->oh * g->ow;
+    return dl_conv_s2_fits(g) && g->ow >= VL && 10 * s.npr <= 11 * g->oh * g->ow;
 }
 
 int64_t dl_conv_s2_wgrad_floats(const dl_conv2d_geom *g) {
@@ -494,19 +557,24 @@ void dl_conv_s2_bwd_weight(const dl_conv2d_geom *g, const float *x, const float 
     phase_offsets(g, &s, off);
     memset(vacc, 0, sizeof(s2_v) * (size_t)(g->oc * s.K));
     const int64_t ob = (g->oc + ((g->oc + WG_OB - 1) / WG_OB) - 1) / ((g->oc + WG_OB - 1) / WG_OB);
+    const int rw = row_mode(g->oh, g->ow);
+    const int64_t P = g->oh * g->ow;
     for (int64_t i0 = lo; i0 < hi; i0 += WG_IMAGES) {
         int64_t m = hi - i0 < WG_IMAGES ? hi - i0 : WG_IMAGES;
         for (int64_t im = 0; im < m; im++) {
             split_phases(g, &s, x + (i0 + im) * g->c * g->h * g->w, xs + im * xstride);
-            flat_gy(g, &s, gy + (i0 + im) * g->oc * g->oh * g->ow, gyp + im * gstride);
+            if (!rw) flat_gy(g, &s, gy + (i0 + im) * g->oc * g->oh * g->ow, gyp + im * gstride);
         }
+        /* rows: gy as it is; flat: its copies on the flat grid */
+        const float *G = rw ? gy + i0 * g->oc * P : gyp;
+        const int64_t gs = rw ? g->oc * P : gstride, ldg = rw ? P : s.npr, n = rw ? P : s.npr;
         for (int64_t o0 = 0; o0 < g->oc; o0 += ob) {
             int rows = (int)(g->oc - o0 < ob ? g->oc - o0 : ob);
             for (int64_t t0 = 0; t0 < s.K; t0 += WG_TB) {
                 int32_t o6[WG_TB];
                 int nt = (int)(s.K - t0 < WG_TB ? s.K - t0 : WG_TB);
                 for (int t = 0; t < WG_TB; t++) o6[t] = off[t < nt ? t0 + t : t0];
-                wg_block(rows, m, xs, xstride, o6, gyp + o0 * s.npr, gstride, s.npr, vacc + o0 * s.K + t0, s.K, nt);
+                wg_block(rw, rows, m, xs, xstride, s.W2, o6, G + o0 * ldg, gs, ldg, n, vacc + o0 * s.K + t0, s.K, nt);
             }
         }
     }
