@@ -27,6 +27,13 @@
  * 2.2x, 1.6x; ResNet's 16x16 on 32x32 1.3x, 1.3x, 1.7x; 3->16 1.15x, 1.7x,
  * 1.9x.
  *
+ * Stride-2 convolutions with kernels up to 3x3 (ResNet's downsampling
+ * layers) run on conv_s2.c's phase kernels instead: the input split once
+ * into its even/odd row and column phases, each pass a stride-1 direct
+ * convolution over them, no columns (forward 1.4x, data gradient 1.3-1.5x;
+ * docs/performance.md). 1x1 shortcuts and the 8-wide weight gradient stay
+ * on im2col + GEMM, where they measured faster.
+ *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
  * (dl_sgemm sees it is inside a parallel region). Parallelizing inside each

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../../runtime/conv_s2_internal.h"
+#include "emitted.h"
 
 #define S2D_BASELINE_ONLY
 #define dl_conv_s2_fits base_s2_fits
@@ -34,16 +35,6 @@
 #define dl_conv_s2_wgrad_pays base_s2_wgrad_pays
 #define dl_conv_s2_wgrad_floats base_s2_wgrad_floats
 #define dl_conv_s2_bwd_weight base_s2_bwd_weight
-int base_s2_fits(const dl_conv2d_geom *g);
-int64_t base_s2_fwd_floats(const dl_conv2d_geom *g);
-void base_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf);
-void base_s2_phase_weight(const dl_conv2d_geom *g, const float *w, float *wp);
-int64_t base_s2_bwd_data_floats(const dl_conv2d_geom *g);
-void base_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf);
-int base_s2_wgrad_pays(const dl_conv2d_geom *g);
-int64_t base_s2_wgrad_floats(const dl_conv2d_geom *g);
-void base_s2_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
-                        int64_t lo, int64_t hi);
 #include "../../runtime/conv_s2.c"
 #undef dl_conv_s2_fits
 #undef dl_conv_s2_fwd_floats
@@ -55,16 +46,13 @@ void base_s2_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy
 #undef dl_conv_s2_wgrad_floats
 #undef dl_conv_s2_bwd_weight
 
-static unsigned seed = 4242u;
+static uint64_t state = 4242u;
 
-static int64_t pick(int64_t lo, int64_t hi) {
-    seed = seed * 1664525u + 1013904223u;
-    return lo + (int64_t)((seed >> 8) % (unsigned)(hi - lo + 1));
-}
+static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(emitted_urand(&state) * (double)(hi - lo + 1)); }
 
 static float *values(int64_t n) {
     float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) v[i] = (float)pick(0, 65535) / 32768.0f - 1.0f;
+    for (int64_t i = 0; i < n; i++) v[i] = (float)(2.0 * emitted_urand(&state) - 1.0);
     return v;
 }
 
