@@ -111,9 +111,15 @@ static int direct_fwd(const dl_conv2d_geom *g) { return !is_pointwise(g) && dl_c
 static int direct_wgrad(const dl_conv2d_geom *g) { return !is_pointwise(g) && dl_conv_small_fits(g); }
 /* Whether g's forward and data gradient run on the stride-2 phase kernels
  * of conv_s2.c: not for 1x1 kernels (ResNet's shortcut: 0.8x forward, 0.7x
- * data gradient there, conv_bench cpu); its weight gradient only where
+ * data gradient there, conv_bench cpu), nor for a single image big enough
+ * for dl_sgemm to split (the phase kernels run one image per thread; the
+ * rule must not depend on the thread count, or 1 and 2 threads would take
+ * different paths and give different bits); its weight gradient only where
  * dl_conv_s2_wgrad_pays. */
-static int phase_s2(const dl_conv2d_geom *g) { return dl_conv_s2_fits(g) && g->kh * g->kw > 1; }
+static int phase_s2(const dl_conv2d_geom *g) {
+    double macs = (double)g->oc * (double)(g->c / (g->groups ? g->groups : 1) * g->kh * g->kw) * (double)(g->oh * g->ow);
+    return dl_conv_s2_fits(g) && g->kh * g->kw > 1 && (g->n >= 2 || macs < CONV_IMAGE_PAR_MACS);
+}
 static int phase_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2_wgrad_pays(g); }
 
 /* Floats of per-thread buffer one forward image needs: columns, the direct kernels' planes, or none. */
