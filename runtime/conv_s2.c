@@ -431,10 +431,21 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
     float *gyp[2], *yb[2], *at = buf;
     int64_t Wg[2];
     for (int64_t pc = 0; pc < 2; pc++) q[pc] = grid_of(g, pc), Wg[pc] = q[pc].Wg, gyp[pc] = at, at += lines(q[pc].floats);
+    int shared = -1; /* the column phase whose padded gy is the other's, one float on */
+    for (int64_t pc = 0; pc < 2; pc++)
+        if (q[pc].Wg == q[1 - pc].Wg && q[pc].Hg == q[1 - pc].Hg && q[pc].v0 == q[1 - pc].v0 + 1 &&
+            q[1 - pc].v0 < q[1 - pc].B && q[pc].Wg - 1 - q[pc].B + q[pc].v0 >= g->ow)
+            shared = (int)pc;
     for (int64_t pc = 0; pc < 2; pc++) {
         yb[pc] = at, at += g->c * round_vl((q[pc].Hg - q[pc].A) * q[pc].Wg);
-        if (q[pc].nv > 0) pad_gy_phase(g, &q[pc], gy, gyp[pc]);
+        if (q[pc].nv > 0 && pc != shared) pad_gy_phase(g, &q[pc], gy, gyp[pc]);
     }
+    /* gyp[s][r][c] = gy[r - A][c - B + v0] is gyp[o][r][c + 1] when v0 is one
+     * more, as long as gyp[o]'s first column and gyp[s]'s last lie outside gy
+     * (then each row's last float is the next row's first, a zero): ResNet's
+     * two layers, whose column phases start one gy column apart. Padding gy
+     * once instead of twice. */
+    if (shared >= 0) gyp[shared] = gyp[1 - shared] + 1;
     const float *wcur = wp; /* wp's phases run (0,0), (0,1), (1,0), (1,1) */
     for (int64_t pr = 0; pr < 2; pr++) {
         int64_t u0, u1, nr[2], rp[2];
