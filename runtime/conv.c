@@ -30,7 +30,7 @@
  * Stride-2 convolutions with kernels up to 3x3 (ResNet's downsampling
  * layers) run on conv_s2.c's phase kernels instead: the input split once
  * into its even/odd row and column phases, each pass a stride-1 direct
- * convolution over them, no columns (forward 1.4x, data gradient 1.3-1.5x;
+ * convolution over them, no columns (forward 1.4x, data gradient 1.5-1.6x;
  * docs/performance.md). 1x1 shortcuts and the 8-wide weight gradient stay
  * on im2col + GEMM, where they measured faster.
  *
