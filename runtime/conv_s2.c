@@ -1,6 +1,7 @@
 /* conv_s2.c — stride-2 convolutions (kernels up to 3x3: ResNet's downsampling
- * layers and their 1x1 shortcuts) as stride-1 direct convolutions of phase
- * planes, with no im2col columns and no col2im.
+ * layers) as stride-1 direct convolutions of phase planes, with no im2col
+ * columns and no col2im. (1x1 kernels work too, but conv.c keeps them on
+ * im2col + GEMM, where they measured faster.)
  *
  * Why: im2col + GEMM wrote K x P columns from the input and the GEMM read
  * them back; inside a training step the input comes from memory, so making
@@ -25,7 +26,9 @@
  * constant offset, and the W - ow columns past each output row are computed
  * and thrown away (forward, data gradient) or meet zeros in gy (weight
  * gradient). W = ow + 1 for a 3x3 kernel: 6% extra work on 16-wide rows,
- * 12% on 8-wide ones.
+ * 12% on 8-wide ones. When the output rows are 16 or 8 wide (ResNet-20's
+ * layers), a vector holds one or two whole rows instead (px_base): no lane
+ * is wasted and the outputs are stored compact.
  *
  *   forward/data  ob output channels x 32 pixels (AVX-512; 16 pixels and
  *                 fewer channels with 16 vector registers) of accumulators;
