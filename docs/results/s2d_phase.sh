@@ -23,7 +23,7 @@ for v in old new; do
   cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/resnet20.o" "$lib" -o "$T/W.$v" -lpng -lz -lm
 done
 uptime
-for p in 1 2 3 4 5 6 7; do for v in old new; do
+for p in $(seq 1 18); do for v in old new; do
   echo "pair $p $v $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wc.$v" --batch 64 --reps 5 --min-time 0.3 --only train | cut -d' ' -f1) load $(cut -d' ' -f1 /proc/loadavg)"
 done; done
 uptime
@@ -31,4 +31,11 @@ uptime
 for v in old new; do
   OMP_NUM_THREADS=1 perf record -q -o "$T/step.$v.data" "$T/W.$v" --batch 64 --reps 5 --min-time 0.3 --only train >/dev/null
   perf report -i "$T/step.$v.data" --no-children --sort symbol | grep -E "Samples|im2col|col2im|taps_block|split_phases|gx_rows|wg_block|dl_conv_s2|dl_ukernel"
+done
+# perf shares of each pass alone: docs/results/s2d_layer_driver.c calls one pass 200 times
+# (op 0 forward, 1 data gradient, 2 weight gradient; second argument 0 = 16->32, 1 = 32->64).
+cc -std=c11 -O2 -fopenmp -Iruntime docs/results/s2d_layer_driver.c build/libdlnrt.a -o "$T/drv" -lpng -lz -lm
+for a in "0 0" "0 1" "1 0" "1 1" "2 0"; do
+  OMP_NUM_THREADS=1 perf record -q -o "$T/px.data" "$T/drv" $a
+  perf report -i "$T/px.data" --no-children --sort symbol | grep -v "^#" | grep -v "^$" | head -5
 done
