@@ -30,6 +30,13 @@
  * 2.2x, 1.6x; ResNet's 16x16 on 32x32 1.3x, 1.3x, 1.7x; 3->16 1.15x, 1.7x,
  * 1.9x.
  *
+ * Stride-2 convolutions with kernels up to 3x3 (ResNet's downsampling
+ * layers) run on conv_s2.c's phase kernels instead: the input split once
+ * into its even/odd row and column phases, each pass a stride-1 direct
+ * convolution over them, no columns (forward 1.4x, data gradient 1.5-1.6x;
+ * docs/performance.md). 1x1 shortcuts and the 8-wide weight gradient stay
+ * on im2col + GEMM, where they measured faster.
+ *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
  * (dl_sgemm sees it is inside a parallel region). Parallelizing inside each
@@ -52,6 +59,7 @@
 #include <string.h>
 
 #include "conv_pointwise_internal.h"
+#include "conv_s2_internal.h"
 #include "conv_small_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
@@ -105,10 +113,23 @@ static int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
  * direct kernels of conv_direct_small.c instead of im2col + GEMM. */
 static int direct_fwd(const dl_conv2d_geom *g) { return !is_pointwise(g) && dl_conv_small_fits(g); }
 static int direct_wgrad(const dl_conv2d_geom *g) { return !is_pointwise(g) && dl_conv_small_fits(g); }
+/* Whether g's forward and data gradient run on the stride-2 phase kernels
+ * of conv_s2.c: not for 1x1 kernels (ResNet's shortcut: 0.8x forward, 0.7x
+ * data gradient there, conv_bench cpu), nor for a single image big enough
+ * for dl_sgemm to split (the phase kernels run one image per thread; the
+ * rule must not depend on the thread count, or 1 and 2 threads would take
+ * different paths and give different bits); its weight gradient only where
+ * dl_conv_s2_wgrad_pays. */
+static int phase_s2(const dl_conv2d_geom *g) {
+    double macs = (double)g->oc * (double)(g->c / (g->groups ? g->groups : 1) * g->kh * g->kw) * (double)(g->oh * g->ow);
+    return dl_conv_s2_fits(g) && g->kh * g->kw > 1 && (g->n >= 2 || macs < CONV_IMAGE_PAR_MACS);
+}
+static int phase_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2_wgrad_pays(g); }
 
 /* Floats of per-thread buffer one forward image needs: columns, the direct kernels' planes, or none. */
 static int64_t fwd_floats(const dl_conv2d_geom *g, const conv_dims *d) {
     if (direct_fwd(g)) return lines(dl_conv_small_fwd_floats(g));
+    if (phase_s2(g)) return lines(dl_conv_s2_fwd_floats(g));
     return is_pointwise(g) ? 0 : lines(d->K * d->P);
 }
 
@@ -123,6 +144,10 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
     }
     if (dl_pw_applies(g)) { /* conv_pointwise.c: no packing */
         dl_pw_forward_image(g, x, w, y);
+        return;
+    }
+    if (phase_s2(g)) {
+        dl_conv_s2_image(g, x, w, y, cols);
         return;
     }
     for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -234,9 +259,25 @@ static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, con
     }
 }
 
+/* The stride-2 data gradient by phases (conv_s2.c): the weight regrouped
+ * once, then images shared over threads. */
+static int bwd_data_s2(const dl_conv2d_geom *g, const conv_dims *d, const float *gy, const float *w, float *gx) {
+    int nt = image_threads(g, d);
+    int64_t wsize = lines(g->oc * d->K), stride = lines(dl_conv_s2_bwd_data_floats(g));
+    float *buf = scratch(wsize + stride * nt);
+    if (!buf) return -1;
+    dl_conv_s2_phase_weight(g, w, buf);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t i = 0; i < g->n; i++)
+        dl_conv_s2_bwd_data_image(g, gy + i * g->oc * d->P, buf, gx + i * g->c * d->plane_in,
+                                  buf + wsize + omp_get_thread_num() * stride);
+    return 0;
+}
+
 int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx) {
     if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_data(g, gy, w, gx);
     conv_dims d = dims_of(g);
+    if (phase_s2(g)) return bwd_data_s2(g, &d, gy, w, gx);
     if (flip_pays(g, &d)) return bwd_data_flipped(g, gy, w, gx);
     int nt = image_threads(g, &d);
     int64_t stride = is_pointwise(g) ? 0 : lines(d.K * d.P);
@@ -277,6 +318,10 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
         dl_conv_small_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
     }
+    if (phase_s2_wgrad(g)) {
+        dl_conv_s2_bwd_weight(g, x, gy, gw, cols, lo, hi);
+        return;
+    }
     if (lo == hi) memset(gw, 0, sizeof(float) * (size_t)(g->oc * d->K));
     for (int64_t i = lo; i < hi; i++)
         conv_bwd_weight_image(g, d, x + i * g->c * d->plane_in, gy + i * g->oc * d->P, gw, cols, i > lo ? 1.0f : 0.0f);
@@ -295,7 +340,7 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
  * 2 chunks, and a third thread idles there. */
 static int64_t wgrad_chunks(const dl_conv2d_geom *g, const conv_dims *d) {
     static const int64_t options[] = {WGRAD_MAX_CHUNKS, 6, 4, 2};
-    const int64_t depth = direct_wgrad(g) ? 16 * WGRAD_CHUNK_PIXELS : WGRAD_CHUNK_PIXELS;
+    const int64_t depth = direct_wgrad(g) || phase_s2_wgrad(g) ? 16 * WGRAD_CHUNK_PIXELS : WGRAD_CHUNK_PIXELS;
     for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
         int64_t k = options[i];
         if (k <= g->n && (k == 2 || g->n * d->P >= k * depth) && (k - 1) * lines(g->oc * d->K) <= WGRAD_PARTIAL_FLOATS)
@@ -324,7 +369,10 @@ int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *g
     int64_t wsize = g->oc * d.K, chunks = wgrad_chunks(g, &d);
     int nt = image_threads(g, &d);
     if (nt > chunks) nt = (int)chunks;
-    int64_t cstride = direct_wgrad(g) ? lines(dl_conv_small_wgrad_floats(g)) : is_pointwise(g) ? 0 : lines(d.K * d.P);
+    int64_t cstride = direct_wgrad(g)  ? lines(dl_conv_small_wgrad_floats(g))
+                      : phase_s2_wgrad(g) ? lines(dl_conv_s2_wgrad_floats(g))
+                      : is_pointwise(g) ? 0
+                                        : lines(d.K * d.P);
     /* Scratch: a slot per thread, its columns then a partial, then the
      * partials of chunks nt, nt + 1, ... (chunk 0's is gw itself). With the
      * threads' columns back to back instead, ResNet's 32>64 layer took 3-4%

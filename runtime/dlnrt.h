@@ -152,7 +152,8 @@ void dl_weights_release(const float *base, int64_t n);
  * index lies outside its plane. Convolutions are im2col + dl_sgemm (a 1x1,
  * stride-1, unpadded convolution is a plain GEMM on x), parallel over the
  * batch when one image's GEMM is too small to parallelize by itself; stride-1
- * 3x3 layers with 32 or more channels run as Winograd F(2x2, 3x3). */
+ * 3x3 layers with 32 or more channels run as Winograd F(2x2, 3x3), stride-2
+ * ones with kernels up to 3x3 but larger than 1x1 on the input's phase planes (conv_s2.c). */
 typedef struct dl_conv2d_geom {
     int64_t n, c, h, w;                   /* input */
     int64_t oc, oh, ow;                   /* output (oc = c for pools) */
