@@ -1277,20 +1277,27 @@ typedef struct dl_run_options {
 
 /* ---- the thread team (team.c) ---------------------------------------------
  * How many OpenMP threads each training step uses. Unpinned, the team times
- * DL_TEAM_TRIALS steps at each candidate count (limit, limit/2, ... 1), keeps the
- * count whose median step is fastest per sample, and explores again after an interval (50 steps,
- * doubling while the choice holds, up to 1600) or when three steps in a row
- * take over twice the chosen count's time. Pinned: always `limit`. cycle > 0
+ * DL_TEAM_TRIALS steps (more, up to DL_TEAM_TRIALS_MAX, until they last 30 ms) at each
+ * candidate count (limit, limit/2, ... 1), keeps the count whose median step is fastest
+ * per sample, and explores again after an interval (50 steps, doubling while the choice
+ * holds, up to 1600) or when three steps in a row take over twice the chosen count's
+ * time. Every DL_TEAM_WATCH steps the chosen count's median step is compared with the
+ * runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
  * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
  * results are the same bits at any count (docs/design.md, "Determinism"). */
 #define DL_TEAM_MAX 256
-#define DL_TEAM_TRIALS 3
+#define DL_TEAM_TRIALS 3      /* steps timed at each candidate, at least ... */
+#define DL_TEAM_TRIALS_MAX 16 /* ... and up to this many until they add up to 30 ms */
+#define DL_TEAM_WATCH 8       /* steps at the chosen count judged together */
 typedef struct dl_team {
     int limit;                            /* the most threads a step may use */
     int pinned, cycle;
     int threads;                          /* the count for the next step */
     int exploring, trials;                /* trying each candidate; steps timed at this one */
-    double trial[DL_TEAM_TRIALS];         /* seconds per sample of the steps timed at this count so far */
+    double trial[DL_TEAM_TRIALS_MAX];     /* seconds per sample of the steps timed at this count so far */
+    double trial_seconds;                 /* their wall time */
+    double watch[DL_TEAM_WATCH];          /* seconds per sample of the chosen count's latest steps */
+    int watched;
     double best[DL_TEAM_MAX + 1];         /* median seconds per sample at each count, this exploration */
     int chosen;                           /* the count last chosen (0: none yet) */
     double chosen_time;                   /* its seconds per sample when chosen */

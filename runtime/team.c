@@ -34,6 +34,14 @@ enum {
     TEAM_SLOW_STEPS = 3,     /* this many steps in a row ... */
 };
 #define TEAM_SLOW_FACTOR 2.0 /* ... this much slower than the chosen time: explore now */
+/* A candidate is timed for at least this long: beside a busy core the other
+ * process's time slices are milliseconds, and three 2 ms LeNet-5 steps at 2
+ * threads could all fall between them (make bench's busy-core LeNet-5 chose 2
+ * threads that then ran 1.5x slower than 1, 2026-12-06 19:53). */
+#define TEAM_TRIAL_SECONDS 0.030
+/* The chosen count's median over DL_TEAM_WATCH steps this much slower than
+ * the runner-up's timing: the choice was luck or the machine changed. */
+#define TEAM_WATCH_FACTOR 1.15
 
 /* Measured (docs/performance.md, "A brief spin at barriers"): ResNet-20 at
  * 2 bound threads 52.3 ms passive, 46.1 ms with this count; beside a busy
@@ -57,21 +65,21 @@ int dl_team_wait_policy(char **argv)
     return -1;
 }
 
-/* The median of a count's trials. Not the fastest: beside a busy core a
- * second thread's steps vary most, and one lucky step (the other process
+/* The median of n values. Not the fastest: beside a busy core a second
+ * thread's steps vary most, and one lucky step (the other process
  * descheduled) chose 2 threads whose typical step was 1.4x slower than 1's
  * (make bench's busy-core LeNet-5, 2026-12-06). */
-static double median_trial(const dl_team *t)
+static double median_of(const double *x, int n)
 {
-    double v[DL_TEAM_TRIALS];
-    memcpy(v, t->trial, sizeof v);
-    for (int i = 1; i < DL_TEAM_TRIALS; i++) /* insertion sort: three values */
+    double v[DL_TEAM_TRIALS_MAX > DL_TEAM_WATCH ? DL_TEAM_TRIALS_MAX : DL_TEAM_WATCH];
+    memcpy(v, x, (size_t)n * sizeof *v);
+    for (int i = 1; i < n; i++) /* insertion sort: a handful of values */
         for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
             const double s = v[j];
             v[j] = v[j - 1];
             v[j - 1] = s;
         }
-    return v[DL_TEAM_TRIALS / 2];
+    return v[n / 2];
 }
 
 /* The next candidate after n, halving; 0 past 1. */
@@ -81,6 +89,7 @@ static void start_exploring(dl_team *t)
 {
     t->exploring = 1;
     t->trials = 0;
+    t->trial_seconds = 0;
     t->threads = t->limit;
     for (int k = 0; k <= DL_TEAM_MAX; k++) t->best[k] = 0;
 }
@@ -103,13 +112,31 @@ int dl_team_begin(dl_team *t)
     return t->threads;
 }
 
-/* The fastest candidate of the exploration just finished. */
-static int fastest(const dl_team *t)
+/* The fastest candidate of the exploration just finished (every candidate
+ * has been timed), leaving out `except` (0: none); 0 if there is no other. */
+static int fastest(const dl_team *t, int except)
 {
-    int best = t->limit;
+    int best = 0;
     for (int n = t->limit; n; n = next_candidate(n))
-        if (t->best[n] < t->best[best]) best = n;
+        if (n != except && (!best || t->best[n] < t->best[best])) best = n;
     return best;
+}
+
+/* After DL_TEAM_WATCH steps at the chosen count: hand over to the runner-up
+ * if the chosen count's steps run clearly slower than the runner-up was
+ * timed. Its own median becomes its time, so the two cannot swap back and
+ * forth on the old figure. 1 when the count changed. */
+static int watch_choice(dl_team *t)
+{
+    const double steady = median_of(t->watch, DL_TEAM_WATCH);
+    t->watched = 0;
+    const int other = fastest(t, t->chosen);
+    if (!other || steady <= TEAM_WATCH_FACTOR * t->best[other]) return 0;
+    t->best[t->chosen] = steady;
+    t->chosen = t->threads = other;
+    t->chosen_time = t->best[other];
+    t->slow = 0;
+    return 1;
 }
 
 int dl_team_end(dl_team *t, double seconds, int64_t samples)
@@ -118,24 +145,31 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
     if (t->pinned || t->cycle || t->limit == 1) return 0;
     const double per = seconds / (double)(samples > 0 ? samples : 1);
     if (t->exploring) {
-        t->trial[t->trials] = per;
-        if (++t->trials < DL_TEAM_TRIALS) return 0;
-        t->best[t->threads] = median_trial(t);
+        t->trial[t->trials++] = per;
+        t->trial_seconds += seconds;
+        if (t->trials < DL_TEAM_TRIALS ||
+            (t->trial_seconds < TEAM_TRIAL_SECONDS && t->trials < DL_TEAM_TRIALS_MAX))
+            return 0;
+        t->best[t->threads] = median_of(t->trial, t->trials);
         t->trials = 0;
+        t->trial_seconds = 0;
         const int next = next_candidate(t->threads);
         if (next) {
             t->threads = next;
             return 0;
         }
         const int was = t->chosen;
-        t->chosen = t->threads = fastest(t);
+        t->chosen = t->threads = fastest(t, 0);
         t->chosen_time = t->best[t->chosen];
         t->interval = was == t->chosen && t->interval < TEAM_MAX_INTERVAL ? 2 * t->interval : TEAM_FIRST_INTERVAL;
         t->exploring = 0;
         t->since = 0;
         t->slow = 0;
+        t->watched = 0;
         return 1;
     }
+    t->watch[t->watched++] = per;
+    if (t->watched == DL_TEAM_WATCH && watch_choice(t)) return 1;
     t->slow = t->chosen_time > 0 && per > TEAM_SLOW_FACTOR * t->chosen_time ? t->slow + 1 : 0;
     if (t->slow >= TEAM_SLOW_STEPS) {
         t->interval = TEAM_FIRST_INTERVAL / 2; /* doubled back to the first interval if the choice holds */

@@ -57,6 +57,48 @@ static void test_median_not_luck(void)
     omp_set_num_threads(saved);
 }
 
+/* Short steps are timed until they add up to 30 ms, at most
+ * DL_TEAM_TRIALS_MAX of them. */
+static void test_trials_last_long_enough(void)
+{
+    const int saved = omp_get_max_threads();
+    const double short_steps[] = {0, 0.2, 0.1}, tiny_steps[] = {0, 1e-4, 2e-4};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    /* 5 steps of 6.4 ms at 2 threads, 3 of 12.8 ms at 1, then 2 is kept */
+    for (int i = 0; i < 10; i++) CU_ASSERT_EQUAL(step(&t, short_steps), i < 5 || i >= 8 ? 2 : 1);
+    CU_ASSERT_EQUAL(t.chosen, 2);
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS_MAX; i++)
+        CU_ASSERT_EQUAL(step(&t, tiny_steps), i < DL_TEAM_TRIALS_MAX ? 2 : 1);
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    omp_set_num_threads(saved);
+}
+
+/* Timed lucky at 2 threads (0.8 ms against 1 thread's 1.0), then steady at
+ * 1.4: after DL_TEAM_WATCH steps the runner-up, 1 thread, takes over, long
+ * before the next exploration, and stays (no swapping back on the old 0.8). */
+static void test_watch_hands_over(void)
+{
+    const int saved = omp_get_max_threads();
+    const double lucky[] = {0, 1.0, 0.8}, steady[] = {0, 1.0, 1.4};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, lucky);
+    CU_ASSERT_EQUAL(t.chosen, 2);
+    for (int i = 0; i < DL_TEAM_WATCH - 1; i++) CU_ASSERT_EQUAL(step(&t, steady), 2);
+    CU_ASSERT_EQUAL(step(&t, steady), 2); /* the 8th step at 2 decides */
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.4e-3, 1e-12);
+    for (int i = 0; i < 3 * DL_TEAM_WATCH; i++) CU_ASSERT_EQUAL(step(&t, steady), 1);
+    /* a choice running as timed (within 15%) is left alone */
+    dl_team_init(&t, 2, 0, 0);
+    const double close[] = {0, 1.0, 0.9}, close_steady[] = {0, 1.0, 1.1};
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, close);
+    for (int i = 0; i < 3 * DL_TEAM_WATCH; i++) CU_ASSERT_EQUAL(step(&t, close_steady), 2);
+    omp_set_num_threads(saved);
+}
+
 static void test_slow_steps_explore_at_once(void)
 {
     const int saved = omp_get_max_threads();
@@ -115,6 +157,8 @@ void suite_rt_team(void)
     CU_pSuite s = CU_add_suite("rt_team", NULL, NULL);
     CU_add_test(s, "keeps the fastest count, explores again", test_keeps_the_fastest);
     CU_add_test(s, "the median step of each count decides", test_median_not_luck);
+    CU_add_test(s, "trials last at least 30 ms", test_trials_last_long_enough);
+    CU_add_test(s, "a lucky choice hands over to the runner-up", test_watch_hands_over);
     CU_add_test(s, "slow steps explore at once", test_slow_steps_explore_at_once);
     CU_add_test(s, "never past the limit", test_never_past_the_limit);
     CU_add_test(s, "pinned; the test cycle", test_pinned_and_cycle);
