@@ -41,7 +41,9 @@ samples): a change of summation order alone (the flipped-kernel data
 gradient) moved its free-running error from 1e-2 to 3.3 against a bound of
 2.3. So models in TEACHER_FORCED are checked step by step instead, each step
 starting from dlnc's own state (_teacher_forced_steps): every step's loss,
-gradients and updated state at the strict tolerances, with nothing to amplify.
+gradients and updated state at the strict tolerances, with nothing to amplify
+(and a flip inside one step resolved by retrying that step's reference with
+one near-zero ReLU decision reversed: see _teacher_forced_steps).
 
 Models whose ops have not landed in dlnc yet (conv, pooling) are reported as
 skipped ("not available yet") when their .dln does not compile for that
@@ -498,6 +500,50 @@ def not_yet(err):
     return any(s in err for s in NOT_YET)
 
 
+class _ReluFlips:
+    """F.relu for the float64 reference that records each call's input and can
+    take the other decision at chosen elements, given as (call, flat index)."""
+
+    def __init__(self, flips=()):
+        self.flips, self.inputs, self.orig = set(flips), [], None
+
+    def __enter__(self):
+        self.orig = torch.nn.functional.relu
+
+        def relu(x, inplace=False):
+            call = len(self.inputs)
+            self.inputs.append(x.detach())
+            mask = (x > 0).to(x.dtype).contiguous()
+            for c, j in self.flips:
+                if c == call:
+                    mask.view(-1)[j] = 1 - mask.view(-1)[j]
+            return x * mask  # relu's value and gradient where nothing is flipped
+
+        torch.nn.functional.relu = relu
+        return self
+
+    def __exit__(self, *exc):
+        torch.nn.functional.relu = self.orig
+
+
+# A pre-activation this close to zero (relative to its tensor's largest) may
+# fall on either side in float32; the step is retried with one such decision
+# taken the other way, the closest FLIP_TRIES of them.
+FLIP_MARGIN, FLIP_TRIES = 1e-4, 12
+
+
+def _flip_candidates(inputs):
+    cands = []
+    for call, x in enumerate(inputs):
+        a = x.abs().reshape(-1)
+        top = a.max().item()
+        if top == 0:
+            continue
+        r, idx = torch.topk(a / top, min(FLIP_TRIES, a.numel()), largest=False)
+        cands += [(v, call, j) for v, j in zip(r.tolist(), idx.tolist()) if v < FLIP_MARGIN]
+    return sorted(cands)[:FLIP_TRIES]
+
+
 def _teacher_forced_steps(name, m, ref, opt, batches, T):
     """Steps 2..STEPS of a chaotic model, each started from dlnc's own state.
 
@@ -507,33 +553,77 @@ def _teacher_forced_steps(name, m, ref, opt, batches, T):
     comparison holds one step's float32 error (strict tolerances) and no flip
     amplifies. The optimizer states are not copied: each side accumulates its
     own gradients, which agree per step, so they stay within rounding too.
-    Last, the eval-mode logits from the synchronized state."""
+    Last, the eval-mode logits from the synchronized state.
+
+    One flip can still happen inside a step: ~10^6 pre-activations a step, and
+    now and then one lies within float32 rounding of zero, so dlnc's ReLU
+    takes the other decision than float64 and that step's gradient of the
+    weights before it moves by ~1e-3..1e-2 (any change of summation order
+    moves which step and which element). A step that misses the strict
+    tolerances is therefore taken again by the reference with one ReLU
+    decision reversed, for each of the FLIP_TRIES pre-activations closest to
+    zero (within FLIP_MARGIN of their tensor's largest); it passes only if
+    then every loss, gradient and state of the step is within the strict
+    tolerances — a wrong kernel or gradient is not made right by one element's
+    decision. The reference keeps the step it matched (its optimizer state
+    follows dlnc's), and the report names each such step."""
     worst, where = {"loss": 0.0, "grad": 0.0, "state": 0.0}, {}
+    flips = []
 
-    def note(kind, e, what):
-        if e > worst[kind] or kind not in where:
-            worst[kind], where[kind] = max(e, worst[kind]), what if e >= worst[kind] else where.get(kind, what)
-
-    def compare_state(step):
+    def errors(k, loss_dl, lt):
+        e = {"loss": [(rel_err(loss_dl, lt), f"loss of step {k}")], "grad": [], "state": []}
+        for pname, p in ref.named_parameters():
+            e["grad"].append((rel_err(m.get(pname, grad=True), p.grad.numpy()), f"{pname} gradient, step {k}"))
         for pname, v in state_for_dlnc(ref).items():
-            note("state", rel_err(m.get(pname), v.numpy()), f"{pname} after step {step}")
+            e["state"].append((rel_err(m.get(pname), v.numpy()), f"{pname} after step {k}"))
+        return e
+
+    def within(e):
+        tol = {"loss": FWD_TOL, "grad": GRAD_TOL, "state": TRAIN_TOL}
+        return all(err <= tol[kind] for kind, lst in e.items() for err, _ in lst)
+
+    def note(e):
+        for kind, lst in e.items():
+            for err, what in lst:
+                if err > worst[kind] or kind not in where:
+                    worst[kind], where[kind] = max(err, worst[kind]), what if err >= worst[kind] else where.get(kind, what)
+
+    def ref_step(x, y, pre, opt_state, flip=()):
+        with torch.no_grad():
+            for pname, v in state_for_dlnc(ref).items():  # shares storage with the module
+                v.copy_(pre[pname])
+        opt.load_state_dict(copy.deepcopy(opt_state))
+        opt.zero_grad()
+        with _ReluFlips(flip) as rf:
+            lt = F.cross_entropy(ref(T(x)), T(y).long())
+        lt.backward()
+        opt.step()
+        return lt.item(), rf.inputs
 
     def sync():
         with torch.no_grad():
-            for pname, v in state_for_dlnc(ref).items():  # shares storage with the module
+            for pname, v in state_for_dlnc(ref).items():
                 v.copy_(torch.from_numpy(np.asarray(m.get(pname), dtype=np.float64).reshape(v.shape)))
 
-    compare_state(1)
+    note({"loss": [], "grad": [],
+          "state": [(rel_err(m.get(pn), v.numpy()), f"{pn} after step 1") for pn, v in state_for_dlnc(ref).items()]})
     for k, (x, y) in enumerate(batches[1:STEPS], start=2):
         sync()
-        opt.zero_grad()
-        lt = F.cross_entropy(ref(T(x)), T(y).long())
-        lt.backward()
-        opt.step()
-        note("loss", rel_err(np.float64(m.train_step(x, y)), lt.item()), f"loss of step {k}")
-        for pname, p in ref.named_parameters():
-            note("grad", rel_err(m.get(pname, grad=True), p.grad.numpy()), f"{pname} gradient, step {k}")
-        compare_state(k)
+        pre = {pn: v.clone() for pn, v in state_for_dlnc(ref).items()}
+        opt_state = copy.deepcopy(opt.state_dict())
+        lt, inputs = ref_step(x, y, pre, opt_state)
+        loss_dl = np.float64(m.train_step(x, y))
+        e = errors(k, loss_dl, lt)
+        if not within(e):
+            for r, call, j in _flip_candidates(inputs):
+                e_flip = errors(k, loss_dl, ref_step(x, y, pre, opt_state, [(call, j)])[0])
+                if within(e_flip):
+                    e = e_flip
+                    flips.append(f"step {k}: ReLU call {call}, element {j}, |x| = {r:.1e} of its tensor's largest")
+                    break
+            else:
+                ref_step(x, y, pre, opt_state)  # back to the reference's own step: report its errors
+        note(e)
     sync()
     ref.eval()
     xl, _ = batches[STEPS]
@@ -542,12 +632,15 @@ def _teacher_forced_steps(name, m, ref, opt, batches, T):
     e_out = rel_err(m.forward(xl, (xl.shape[0], 10)), logits.numpy())
     fwd = max(worst["loss"], e_out)
     ok = fwd <= FWD_TOL and worst["grad"] <= GRAD_TOL and worst["state"] <= TRAIN_TOL
+    flipped = f"; one ReLU decision within rounding of zero taken as dlnc took it at {'; '.join(flips)}" if flips else ""
     return dict(case=_Desc(f"{name}: {STEPS} training steps, each from dlnc's state: losses, gradients, "
                            f"parameters and buffers after each update, then eval logits"),
                 fwd=fwd, grad=max(worst["grad"], worst["state"]), ok=ok,
+                remark=f"{name}: matched with one ReLU decision reversed at " + "; ".join(flips) if flips else None,
                 detail=f"worst: {where.get('loss')} {worst['loss']:.1e}; {where.get('grad')} {worst['grad']:.1e}; "
-                       f"{where.get('state')} {worst['state']:.1e}; eval logits {e_out:.1e}",
-                note=f"per step: loss {worst['loss']:.1e}, grad {worst['grad']:.1e}, state {worst['state']:.1e}")
+                       f"{where.get('state')} {worst['state']:.1e}; eval logits {e_out:.1e}{flipped}",
+                note=f"per step: loss {worst['loss']:.1e}, grad {worst['grad']:.1e}, state {worst['state']:.1e}"
+                     f"{', ' + str(len(flips)) + ' step(s) matched with one ReLU decision reversed' if flips else ''}")
 
 
 def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):

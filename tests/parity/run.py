@@ -153,6 +153,10 @@ def report(rows):
             if r.get("detail"):
                 lines = str(r["detail"]).splitlines()
                 print("     " + "\n     ".join(lines[:8] + (["..."] if len(lines) > 8 else [])))
+    remarks = [r["remark"] for _, g in rows for r in g if r.get("remark")]
+    if remarks:
+        print("== remarks ==")
+        print("\n".join(remarks))
     print("== parity with PyTorch ==")
     print(f"{'op / model':<24} {'cases':>5} {'max fwd err':>12} {'max grad err':>12}  result")
     for name, g in rows:
