@@ -9,6 +9,7 @@
  * ones, batch 1 and 9, bit for bit the same at 1 and 2 threads. */
 #include "conv_dw3_rows_internal.h"
 #include "dlnrt.h"
+#include "dw3_ref.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -16,21 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Output (i, j) of plane p: sum over taps of k[t] * x[s*i + a - 1][s*j + b - 1], zero outside. */
-static double ref_out(const dl_conv2d_geom *g, const float *x, const float *w, int rotate, int64_t p, int64_t i,
-                      int64_t j)
-{
-    const float *xp = x + p * g->h * g->w, *k = w + (p % g->c) * 9;
-    double s = 0;
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) {
-            const int64_t r = g->sh * i + a - 1, q = g->sw * j + b - 1;
-            if (r < 0 || r >= g->h || q < 0 || q >= g->w) continue;
-            s += (double)(rotate ? k[8 - (a * 3 + b)] : k[a * 3 + b]) * xp[r * g->w + q];
-        }
-    return s;
-}
 
 static dl_conv2d_geom geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t s)
 {
@@ -55,7 +41,7 @@ static int count_bad(const dl_conv2d_geom *g, const float *x, const float *w, co
                 bad += !isnan(got);
                 continue;
             }
-            const double ref = ref_out(g, x, w, rotate, p, t / g->ow, t % g->ow);
+            const double ref = dw3_ref_out(g, x, w, rotate, p, t / g->ow, t % g->ow);
             bad += !(fabs(got - ref) <= 1e-5 * (1 + fabs(ref)));
         }
     return bad;
