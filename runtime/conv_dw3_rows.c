@@ -39,8 +39,9 @@
  * Each plane is computed on its own, the taps summed in a fixed order, so
  * the result does not depend on the thread count. Variants: AVX-512, AVX2 +
  * FMA and baseline x86-64 from the same source (a 16-lane GCC vector is one
- * zmm, two ymm or four xmm registers), chosen at run time as
- * conv_dw3_tiny.c's are. */
+ * zmm, two ymm or four xmm registers), all tested; conv_dw3.c runs the
+ * AVX-512 one only (dl_dw3_rows_pays: the others were slower than the
+ * views). */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include <string.h>
 
@@ -319,6 +320,13 @@ int dl_dw3_rows_applies(const dl_conv2d_geom *g)
     if (g->sh == 1) return g->w == 8 || g->w == 16 || g->w == 32;
     return g->sh == 2 && (g->w == 16 || g->w == 32);
 }
+
+/* AVX-512 only: on MobileNetV2's batch-1 shapes the AVX2 and baseline
+ * variants measured slower than conv_dw3.c's views (AVX-512 clone, same
+ * CPU) on four of the five shapes, 1.2 to 22 times (docs/results/
+ * dwb_isa.log; why was not found: held in pairs or fours of registers,
+ * the 16-lane vectors likely spill), so on those CPUs the views stay. */
+int dl_dw3_rows_pays(const dl_conv2d_geom *g) { return dl_dw3_rows_applies(g) && dl_isa_level(DL_GEMV_AVX512) == 2; }
 
 int dl_dw3_rows_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                           int rotate, int64_t p0, int64_t p1)

@@ -13,6 +13,10 @@
  * rows 8 or 16 wide). */
 int dl_dw3_rows_applies(const dl_conv2d_geom *g);
 
+/* Whether conv_dw3.c should run g here: it applies and this CPU has the
+ * AVX-512 variant (the only one measured faster than the tap views). */
+int dl_dw3_rows_pays(const dl_conv2d_geom *g);
+
 /* Planes [p0, p1) of y (n * c planes of oh * ow floats): the forward of x
  * with the 3x3 taps of w, or, with `rotate`, with them turned by 180
  * degrees (the stride-1 data gradient). Returns -1, doing nothing, if this
