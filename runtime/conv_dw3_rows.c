@@ -324,8 +324,9 @@ int dl_dw3_rows_applies(const dl_conv2d_geom *g)
 /* AVX-512 only: on MobileNetV2's batch-1 shapes the AVX2 and baseline
  * variants measured slower than conv_dw3.c's views (AVX-512 clone, same
  * CPU) on four of the five shapes, 1.2 to 22 times (docs/results/
- * dwb_isa.log; why was not found: held in pairs or fours of registers,
- * the 16-lane vectors likely spill), so on those CPUs the views stay. */
+ * dwb_isa.log: their time goes to vectors assembled lane by lane on the
+ * stack; which operation GCC lowers so was not found), so on those CPUs
+ * the views stay. */
 int dl_dw3_rows_pays(const dl_conv2d_geom *g) { return dl_dw3_rows_applies(g) && dl_isa_level(DL_GEMV_AVX512) == 2; }
 
 int dl_dw3_rows_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
