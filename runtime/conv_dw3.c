@@ -33,7 +33,10 @@
  * once from one or two gy rows, even and odd columns in the same loop.
  *
  * Forwards with 4x4 output planes (4x4 at stride 1, 8x8 at stride 2) skip
- * the views: conv_dw3_tiny.c computes each plane as one vector in registers.
+ * the views: conv_dw3_tiny.c computes each plane as one vector in registers;
+ * so do those 8, 16 or 32 wide (stride 1) or 16 or 32 wide in (stride 2)
+ * on AVX-512 CPUs: conv_dw3_rows.c holds their rows in registers. The views
+ * remain for other widths, other CPUs and the weight gradient.
  *
  * Parallel over (image, channel) planes for forward and data gradient (so
  * over channels at batch 1), over channels for the weight gradient (it sums
@@ -44,6 +47,7 @@
 #include <string.h>
 
 #include "conv_dw3_internal.h"
+#include "conv_dw3_rows_internal.h"
 #include "conv_dw3_tiny_internal.h"
 #include "scratch_internal.h"
 
@@ -305,6 +309,8 @@ static int forward_planes(const dl_conv2d_geom *g, const float *x, const float *
         thread_share(g->n * g->c, &p0, &p1);
         if (dl_dw3_tiny_applies(g)) { /* 4x4 outputs in registers: conv_dw3_tiny.c */
             dl_dw3_tiny_range_isa(DL_GEMV_BEST, g, x, w, y, rotate, p0, p1);
+        } else if (dl_dw3_rows_pays(g)) { /* 8-, 16- and 32-wide rows in registers: conv_dw3_rows.c */
+            dl_dw3_rows_range_isa(DL_GEMV_AVX512, g, x, w, y, rotate, p0, p1);
         } else {
             float *buf = p1 > p0 ? dl_scratch(DL_SCRATCH_CONV, views_floats(g)) : NULL;
             if (buf) forward_range(g, x, w, y, rotate, p0, p1, buf);

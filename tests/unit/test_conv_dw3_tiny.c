@@ -7,26 +7,13 @@
  * the same at 1 and 2 threads. */
 #include "conv_dw3_tiny_internal.h"
 #include "dlnrt.h"
+#include "dw3_ref.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Output (i, j) of plane p: sum over taps of k[t] * x[s*i + a - 1][s*j + b - 1], zero outside. */
-static double ref_out(const dl_conv2d_geom *g, const float *x, const float *w, int rotate, int64_t p, int i, int j)
-{
-    const float *xp = x + p * g->h * g->w, *k = w + (p % g->c) * 9;
-    double s = 0;
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) {
-            const int64_t r = g->sh * i + a - 1, q = g->sw * j + b - 1;
-            if (r < 0 || r >= g->h || q < 0 || q >= g->w) continue;
-            s += (double)(rotate ? k[8 - (a * 3 + b)] : k[a * 3 + b]) * xp[r * g->w + q];
-        }
-    return s;
-}
 
 static dl_conv2d_geom geom(int64_t n, int64_t c, int64_t h, int64_t s)
 {
@@ -58,7 +45,7 @@ static void test_variants(void)
                     for (int t = 0; t < 16; t++) {
                         const float got = y[p * 16 + t];
                         if (p < p0 || p >= p1) bad += !isnan(got); /* outside the range: untouched */
-                        else bad += !(fabs(got - ref_out(&g, x, w, rotate, p, t / 4, t % 4)) <= 1e-5);
+                        else bad += !(fabs(got - dw3_ref_out(&g, x, w, rotate, p, t / 4, t % 4)) <= 1e-5);
                     }
             }
         free(x), free(w), free(y);
@@ -91,8 +78,8 @@ static void test_entry_points(void)
         int bad = 0;
         for (int64_t p = 0; p < planes; p++)
             for (int t = 0; t < 16; t++) {
-                bad += !(fabs(y[0][p * 16 + t] - ref_out(&g, x, w, 0, p, t / 4, t % 4)) <= 1e-5);
-                if (g.sh == 1) bad += !(fabs(gx[0][p * 16 + t] - ref_out(&g, x, w, 1, p, t / 4, t % 4)) <= 1e-5);
+                bad += !(fabs(y[0][p * 16 + t] - dw3_ref_out(&g, x, w, 0, p, t / 4, t % 4)) <= 1e-5);
+                if (g.sh == 1) bad += !(fabs(gx[0][p * 16 + t] - dw3_ref_out(&g, x, w, 1, p, t / 4, t % 4)) <= 1e-5);
             }
         CU_ASSERT_EQUAL(bad, 0);
         free(x), free(w);

@@ -1,0 +1,344 @@
+/* conv_dw3_rows.c — 3x3 depthwise forwards (padding 1) whose output rows
+ * fill 16-lane vectors: planes 8, 16 or 32 wide at stride 1, 16 or 32 wide
+ * at stride 2 (MobileNetV2's 32x32, 16x16 and 8x8 layers), computed with
+ * the rows in registers.
+ *
+ * conv_dw3.c first writes three column-shifted copies of every input plane
+ * and then reads nine tap views: at batch 1, where a layer is one pass over
+ * a few hundred planes that sit in L1 or L2, those copies cost as much as
+ * the arithmetic. Here nothing is copied. Each output vector is summed from
+ * the input rows above, at and below it, loaded as vectors, in three column
+ * sums
+ *
+ *   L = k0 u + k3 m + k6 d     (left taps,   b = 0)
+ *   M = k1 u + k4 m + k7 d     (middle taps, b = 1)
+ *   R = k2 u + k5 m + k8 d     (right taps,  b = 2)
+ *
+ *   y = (L shifted right by one column) + M + (R shifted left by one)
+ *
+ * so the column taps cost two lane shuffles per output vector whatever the
+ * width, and the shuffles bring in zeros at the row ends: the left and
+ * right padding. Rows above and below the plane are zero vectors, or zero
+ * halves, where an 8-wide layout has two rows in a vector. Layouts:
+ *
+ *   stride 1, 16 wide   one vector per row; u, m, d are rows i - 1, i, i + 1
+ *   stride 1, 32 wide   two vectors per row; the shifts carry one lane from
+ *                       the left half to the right one and back
+ *   stride 1, 8 wide    rows 2t and 2t + 1 in one vector; u and d are the
+ *                       loads one row (8 floats) before and after it, and
+ *                       the shifts stop at the middle lane as at the ends
+ *   stride 2            output (i, j) reads input row 2i + a - 1 and column
+ *                       2j + b - 1: each input row is de-interleaved once
+ *                       into its even columns E (tap b = 1) and odd ones O
+ *                       (b = 2 as is, b = 0 shifted right by one). 32
+ *                       wide in: one 16-wide output row per vector, and an
+ *                       odd input row, read by two output rows, is split
+ *                       once; 16 wide in: two 8-wide output rows per
+ *                       vector, each half from its own input rows.
+ *
+ * Each plane is computed on its own, the taps summed in a fixed order, so
+ * the result does not depend on the thread count. Variants: AVX-512, AVX2 +
+ * FMA and baseline x86-64 from the same source (a 16-lane GCC vector is one
+ * zmm, two ymm or four xmm registers), all tested; conv_dw3.c runs the
+ * AVX-512 one only (dl_dw3_rows_pays: the others were slower than the
+ * views). */
+#pragma GCC optimize("O3", "fp-contract=fast")
+#include <string.h>
+
+#include "conv_dw3_internal.h"
+#include "conv_dw3_rows_internal.h"
+#include "conv_pointwise_internal.h"
+
+#pragma GCC diagnostic ignored "-Wpsabi" /* 64-byte vectors only inside always-inlined helpers */
+#define DR_INLINE static inline __attribute__((always_inline))
+typedef float dr_v __attribute__((vector_size(64)));
+
+DR_INLINE dr_v dr_load(const float *p)
+{
+    dr_v v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* All 16 lanes of v to p, or with `half` the low 8 (constant sizes: no memcpy call). */
+DR_INLINE void dr_store(float *p, dr_v v, int half)
+{
+    if (half) memcpy(p, &v, 8 * sizeof(float));
+    else memcpy(p, &v, sizeof v);
+}
+
+/* The lane moves, in two forms of the same result: shuffles of whole
+ * 16-lane vectors (one instruction each under AVX-512), or, with `hv`, of
+ * their 8-lane halves (for AVX2 and baseline x86-64, where GCC lowered the
+ * 16-lane shuffles lane by lane: five hundred scalar moves). The kernels
+ * below write SHR16(v) and so on; hv is a constant in each variant. */
+typedef float dr_h __attribute__((vector_size(32)));
+#define H8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+/* Halves by memcpy: a shuffle of the 16-lane vector would be lowered lane by lane too. */
+DR_INLINE dr_h lo_of(dr_v v)
+{
+    dr_h r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+}
+DR_INLINE dr_h hi_of(dr_v v)
+{
+    dr_h r;
+    memcpy(&r, (const char *)&v + sizeof r, sizeof r);
+    return r;
+}
+DR_INLINE dr_v join(dr_h a, dr_h b)
+{
+    dr_v r;
+    memcpy(&r, &a, sizeof a);
+    memcpy((char *)&r + sizeof a, &b, sizeof b);
+    return r;
+}
+/* One lane right (zeros in): over all 16, or within each 8-lane half. */
+DR_INLINE dr_v dr_shr16(dr_v v, int hv)
+{
+    const dr_v z = {0};
+    const dr_h zh = {0};
+    if (!hv) return __builtin_shufflevector(v, z, 16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+    return join(H8(lo_of(v), zh, 8, 0, 1, 2, 3, 4, 5, 6), H8(hi_of(v), lo_of(v), 15, 0, 1, 2, 3, 4, 5, 6));
+}
+DR_INLINE dr_v dr_shr8(dr_v v, int hv)
+{
+    const dr_v z = {0};
+    const dr_h zh = {0};
+    if (!hv) return __builtin_shufflevector(v, z, 16, 0, 1, 2, 3, 4, 5, 6, 16, 8, 9, 10, 11, 12, 13, 14);
+    return join(H8(lo_of(v), zh, 8, 0, 1, 2, 3, 4, 5, 6), H8(hi_of(v), zh, 8, 0, 1, 2, 3, 4, 5, 6));
+}
+/* One lane left (zeros in): over all 16, or within each half. */
+DR_INLINE dr_v dr_shl16(dr_v v, int hv)
+{
+    const dr_v z = {0};
+    const dr_h zh = {0};
+    if (!hv) return __builtin_shufflevector(v, z, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    return join(H8(lo_of(v), hi_of(v), 1, 2, 3, 4, 5, 6, 7, 8), H8(hi_of(v), zh, 1, 2, 3, 4, 5, 6, 7, 8));
+}
+DR_INLINE dr_v dr_shl8(dr_v v, int hv)
+{
+    const dr_v z = {0};
+    const dr_h zh = {0};
+    if (!hv) return __builtin_shufflevector(v, z, 1, 2, 3, 4, 5, 6, 7, 16, 9, 10, 11, 12, 13, 14, 15, 16);
+    return join(H8(lo_of(v), zh, 1, 2, 3, 4, 5, 6, 7, 8), H8(hi_of(v), zh, 1, 2, 3, 4, 5, 6, 7, 8));
+}
+/* A 32-wide row as halves (a, b): b shifted right by one with a's last
+ * lane in front, a shifted left by one with b's first lane behind. */
+DR_INLINE dr_v dr_shr_hi(dr_v a, dr_v b, int hv)
+{
+    if (!hv) return __builtin_shufflevector(a, b, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+    return join(H8(lo_of(b), hi_of(a), 15, 0, 1, 2, 3, 4, 5, 6), H8(hi_of(b), lo_of(b), 15, 0, 1, 2, 3, 4, 5, 6));
+}
+DR_INLINE dr_v dr_shl_lo(dr_v a, dr_v b, int hv)
+{
+    if (!hv) return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    return join(H8(lo_of(a), hi_of(a), 1, 2, 3, 4, 5, 6, 7, 8), H8(hi_of(a), lo_of(b), 1, 2, 3, 4, 5, 6, 7, 8));
+}
+/* The even (odd) lanes of the 32 lanes (a, b). */
+DR_INLINE dr_v dr_evens(dr_v a, dr_v b, int hv)
+{
+    if (!hv) return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return join(H8(lo_of(a), hi_of(a), 0, 2, 4, 6, 8, 10, 12, 14), H8(lo_of(b), hi_of(b), 0, 2, 4, 6, 8, 10, 12, 14));
+}
+DR_INLINE dr_v dr_odds(dr_v a, dr_v b, int hv)
+{
+    if (!hv) return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return join(H8(lo_of(a), hi_of(a), 1, 3, 5, 7, 9, 11, 13, 15), H8(lo_of(b), hi_of(b), 1, 3, 5, 7, 9, 11, 13, 15));
+}
+#define SHR16(v) dr_shr16(v, hv)
+#define SHL16(v) dr_shl16(v, hv)
+#define SHR8(v) dr_shr8(v, hv)
+#define SHL8(v) dr_shl8(v, hv)
+#define SHR_HI(a, b) dr_shr_hi(a, b, hv)
+#define SHL_LO(a, b) dr_shl_lo(a, b, hv)
+#define EVENS(a, b) dr_evens(a, b, hv)
+#define ODDS(a, b) dr_odds(a, b, hv)
+
+/* The three column sums of the taps k over the rows u (a = 0), m (a = 1)
+ * and d (a = 2). */
+typedef struct dr_cols {
+    dr_v l, m, r;
+} dr_cols;
+
+DR_INLINE dr_cols dr_taps(const float *k, dr_v u, dr_v m, dr_v d)
+{
+    dr_cols c;
+    c.l = k[0] * u + k[3] * m + k[6] * d;
+    c.m = k[1] * u + k[4] * m + k[7] * d;
+    c.r = k[2] * u + k[5] * m + k[8] * d;
+    return c;
+}
+
+/* ---- stride 1 ----------------------------------------------------------- */
+
+/* Row r of a plane of h rows, w floats apart, from column `col`; zero
+ * outside the plane. */
+DR_INLINE dr_v row_at(const float *x, int64_t r, int64_t h, int64_t w, int64_t col)
+{
+    const dr_v z = {0};
+    return r >= 0 && r < h ? dr_load(x + r * w + col) : z;
+}
+
+/* h rows of 16. */
+DR_INLINE void s1_w16(const float *x, int64_t h, const float *k, float *y, int hv)
+{
+    for (int64_t i = 0; i < h; i++) {
+        const dr_cols c = dr_taps(k, row_at(x, i - 1, h, 16, 0), dr_load(x + i * 16), row_at(x, i + 1, h, 16, 0));
+        dr_store(y + i * 16, SHR16(c.l) + c.m + SHL16(c.r), 0);
+    }
+}
+
+/* h rows of 32: halves 0 (columns 0-15) and 1 (16-31). */
+DR_INLINE void s1_w32(const float *x, int64_t h, const float *k, float *y, int hv)
+{
+    for (int64_t i = 0; i < h; i++) {
+        const dr_cols c0 = dr_taps(k, row_at(x, i - 1, h, 32, 0), dr_load(x + i * 32), row_at(x, i + 1, h, 32, 0));
+        const dr_cols c1 = dr_taps(k, row_at(x, i - 1, h, 32, 16), dr_load(x + i * 32 + 16), row_at(x, i + 1, h, 32, 16));
+        dr_store(y + i * 32, SHR16(c0.l) + c0.m + SHL_LO(c0.r, c1.r), 0);
+        dr_store(y + i * 32 + 16, SHR_HI(c0.l, c1.l) + c1.m + SHL16(c1.r), 0);
+    }
+}
+
+/* Rows r and r + 1 of an 8-wide plane of h rows as one vector, zero where
+ * a row is outside the plane (never read). */
+DR_INLINE dr_v rows8(const float *x, int64_t r, int64_t h)
+{
+    if (r >= 0 && r + 1 < h) return dr_load(x + r * 8);
+    float v[16] = {0};
+    if (r >= 0 && r < h) memcpy(v, x + r * 8, 8 * sizeof(float));
+    if (r + 1 >= 0 && r + 1 < h) memcpy(v + 8, x + (r + 1) * 8, 8 * sizeof(float));
+    return dr_load(v);
+}
+
+/* h rows of 8, two per vector (an odd h leaves the last vector half used). */
+DR_INLINE void s1_w8(const float *x, int64_t h, const float *k, float *y, int hv)
+{
+    for (int64_t r = 0; r < h; r += 2) {
+        const dr_cols c = dr_taps(k, rows8(x, r - 1, h), rows8(x, r, h), rows8(x, r + 1, h));
+        dr_store(y + r * 8, SHR8(c.l) + c.m + SHL8(c.r), r + 1 >= h);
+    }
+}
+
+/* ---- stride 2 ----------------------------------------------------------- */
+
+/* An input row split into even (e) and odd (o) columns. */
+typedef struct dr_split {
+    dr_v e, o;
+} dr_split;
+
+/* Output vector from the split rows above (a = 0), at (a = 1) and below
+ * (a = 2) its input rows; shr is the right shift of the odd columns for tap
+ * b = 0 (SHR16 or SHR8). */
+#define S2_SUM(k, u, m, d, shr) \
+    (shr(k[0] * u.o + k[3] * m.o + k[6] * d.o) + (k[1] * u.e + k[4] * m.e + k[7] * d.e) + (k[2] * u.o + k[5] * m.o + k[8] * d.o))
+
+/* Row r of a 32-wide plane of h rows, split; zero outside the plane. */
+DR_INLINE dr_split split32(const float *x, int64_t r, int64_t h, int hv)
+{
+    const dr_v a = row_at(x, r, h, 32, 0), b = row_at(x, r, h, 32, 16);
+    return (dr_split){EVENS(a, b), ODDS(a, b)};
+}
+
+/* h rows of 32 in, (h + 1) / 2 rows of 16 out. */
+DR_INLINE void s2_w32(const float *x, int64_t h, const float *k, float *y, int hv)
+{
+    dr_split u = split32(x, -1, h, hv);
+    for (int64_t i = 0; 2 * i < h; i++) {
+        const dr_split m = split32(x, 2 * i, h, hv), d = split32(x, 2 * i + 1, h, hv);
+        dr_store(y + i * 16, S2_SUM(k, u, m, d, SHR16), 0);
+        u = d;
+    }
+}
+
+/* Rows r and r + 2 of a 16-wide plane of h rows, split into two 8-lane
+ * halves each (row r low, r + 2 high); zero outside the plane. */
+DR_INLINE dr_split split16x2(const float *x, int64_t r, int64_t h, int hv)
+{
+    const dr_v a = row_at(x, r, h, 16, 0), b = row_at(x, r + 2, h, 16, 0);
+    return (dr_split){EVENS(a, b), ODDS(a, b)};
+}
+
+/* h rows of 16 in, oh = (h + 1) / 2 rows of 8 out, two per vector: output
+ * rows i and i + 1 read input rows 2i - 1, 2i, 2i + 1 and 2i + 1, 2i + 2,
+ * 2i + 3 (row 2i + 1 is split twice: sharing it would take as many
+ * shuffles to move between halves). */
+DR_INLINE void s2_w16(const float *x, int64_t h, const float *k, float *y, int hv)
+{
+    const int64_t oh = (h + 1) / 2;
+    for (int64_t i = 0; i < oh; i += 2) {
+        const dr_split u = split16x2(x, 2 * i - 1, h, hv), m = split16x2(x, 2 * i, h, hv), d = split16x2(x, 2 * i + 1, h, hv);
+        dr_store(y + i * 8, S2_SUM(k, u, m, d, SHR8), i + 1 >= oh);
+    }
+}
+
+/* ---- planes and variants ------------------------------------------------ */
+
+/* Planes [p0, p1) through `plane` (one of the above). */
+#define DR_PLANES(plane)                                                                \
+    for (int64_t p = p0; p < p1; p++) {                                                 \
+        const float *k = w + (p % g->c) * 9;                                            \
+        float turned[9];                                                                \
+        for (int t = 0; t < 9; t++) turned[t] = k[8 - t];                               \
+        plane(x + p * plane_in, g->h, rotate ? turned : k, y + p * plane_out, hv);      \
+    }
+
+DR_INLINE void dr_range_body(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate,
+                             int64_t p0, int64_t p1, int hv)
+{
+    const int64_t plane_in = g->h * g->w, plane_out = g->oh * g->ow;
+    if (g->sh == 2 && g->w == 32) {
+        DR_PLANES(s2_w32);
+    } else if (g->sh == 2) {
+        DR_PLANES(s2_w16);
+    } else if (g->w == 32) {
+        DR_PLANES(s1_w32);
+    } else if (g->w == 16) {
+        DR_PLANES(s1_w16);
+    } else {
+        DR_PLANES(s1_w8);
+    }
+}
+
+#define DR_ARGS \
+    const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate, int64_t p0, int64_t p1
+typedef void (*dr_fn)(DR_ARGS);
+static void dr_portable(DR_ARGS) { dr_range_body(g, x, w, y, rotate, p0, p1, 1); }
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DR_X86 1
+__attribute__((target("avx2,fma"))) static void dr_avx2(DR_ARGS) { dr_range_body(g, x, w, y, rotate, p0, p1, 1); }
+__attribute__((target("avx512f,avx512vl,fma"))) static void dr_avx512(DR_ARGS)
+{
+    dr_range_body(g, x, w, y, rotate, p0, p1, 0);
+}
+#endif
+
+int dl_dw3_rows_applies(const dl_conv2d_geom *g)
+{
+    if (!dl_dw3_applies(g)) return 0;
+    if (g->sh == 1) return g->w == 8 || g->w == 16 || g->w == 32;
+    return g->sh == 2 && (g->w == 16 || g->w == 32);
+}
+
+/* AVX-512 only: on MobileNetV2's batch-1 shapes the AVX2 and baseline
+ * variants measured slower than conv_dw3.c's views (AVX-512 clone, same
+ * CPU) on four of the five shapes, 1.2 to 22 times (docs/results/
+ * dwb_isa.log: their time goes to vectors assembled lane by lane on the
+ * stack; which operation GCC lowers so was not found), so on those CPUs
+ * the views stay. */
+int dl_dw3_rows_pays(const dl_conv2d_geom *g) { return dl_dw3_rows_applies(g) && dl_isa_level(DL_GEMV_AVX512) == 2; }
+
+int dl_dw3_rows_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                          int rotate, int64_t p0, int64_t p1)
+{
+#ifdef DR_X86
+    static const dr_fn fns[] = {dr_portable, dr_avx2, dr_avx512};
+#else
+    static const dr_fn fns[] = {dr_portable};
+#endif
+    const int v = dl_isa_level(isa);
+    if (v < 0) return -1;
+    fns[v](g, x, w, y, rotate, p0, p1);
+    return 0;
+}
