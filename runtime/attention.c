@@ -118,6 +118,12 @@ static void probs(const dl_attention_geom *g, const float *q, const float *k, co
     }
 }
 
+/* The first of tile x's tb queries that sees key s (t + q_pos0 >= s when causal), in [0, tb]. */
+static inline int64_t first_query(const dl_attention_geom *g, const tile *x, int64_t s, int64_t tb) {
+    const int64_t lo = g->causal ? s - g->q_pos0 - x->t0 : 0;
+    return lo < 0 ? 0 : lo > tb ? tb : lo;
+}
+
 /* The forward's probabilities of tile x with the tile's queries across:
  * pt[s * tb + i] is query t0 + i's weight of key s (row stride tb). Every
  * reduction of the softmax (max, sum) is then along a column, vertical: one
@@ -148,8 +154,7 @@ static void probs_cols(const dl_attention_geom *g, const float *q, const float *
     for (int64_t i = 0; i < tb; i++) mx[i] = -INFINITY, sum[i] = 0.0f;
     for (int64_t s = 0; s < x->lim; s++) {
         float *restrict r = pt + s * tb;
-        int64_t lo = g->causal ? s - g->q_pos0 - x->t0 : 0;
-        lo = lo < 0 ? 0 : lo > tb ? tb : lo;
+        const int64_t lo = first_query(g, x, s, tb);
         if (mask)
             for (int64_t i = lo; i < tb; i++) r[i] += mask_row(g, mask, x->b, x->h, x->t0 + i)[s * g->ms];
         const int64_t from = lo / 16 * 16;
@@ -162,8 +167,7 @@ static void probs_cols(const dl_attention_geom *g, const float *q, const float *
     }
     for (int64_t s = 0; s < x->lim; s++) {
         float *restrict r = pt + s * tb;
-        int64_t lo = g->causal ? s - g->q_pos0 - x->t0 : 0;
-        const int64_t from = (lo < 0 ? 0 : lo > tb ? tb : lo) / 16 * 16;
+        const int64_t from = first_query(g, x, s, tb) / 16 * 16;
         memset(r, 0, sizeof(float) * (size_t)from);
 #pragma omp simd
         for (int64_t i = from; i < tb; i++) {
@@ -177,7 +181,7 @@ static void probs_cols(const dl_attention_geom *g, const float *q, const float *
     for (int64_t i = 0; i < tb; i++) sum[i] = sum[i] != 0.0f ? 1.0f / sum[i] : 0.0f; /* (NaN stays NaN) */
     for (int64_t s = 0; s < x->lim; s++) {
         float *restrict r = pt + s * tb;
-        const int64_t lo = g->causal ? s - g->q_pos0 - x->t0 : 0, from = (lo < 0 ? 0 : lo > tb ? tb : lo) / 16 * 16;
+        const int64_t from = first_query(g, x, s, tb) / 16 * 16;
 #pragma omp simd
         for (int64_t i = from; i < tb; i++) r[i] *= sum[i];
     }
