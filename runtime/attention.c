@@ -4,9 +4,12 @@
  * The work is cut into (batch, head, block of queries) tiles. For a tile of
  * TB queries the thread computes the TB x S' scores (S' = the keys any of
  * its queries may see: all, or up to the last one's causal limit) with one
- * dl_sgemm, adds the mask, takes each row's stable softmax in place, and
+ * dl_sgemm, adds the mask, takes each query's stable softmax in place, and
  * multiplies by the values with a second dl_sgemm straight into the
- * output's columns of that head. The tile lives in per-thread scratch of at
+ * output's columns of that head. The forward holds a tile of 16 queries or
+ * more transposed, keys down and queries across, so that the softmax's
+ * reductions run down columns in whole vectors (probs_cols); the backward,
+ * and a forward tile of fewer queries, hold it a query per row (probs). The tile lives in per-thread scratch of at
  * most ATTN_TILE_FLOATS floats, whatever T and S are; dl_sgemm runs
  * serially inside our parallel loop and brings its AVX2/AVX-512 kernels, so
  * the products run as fast as the composed q @ k^T, softmax, @ v would,
@@ -33,6 +36,10 @@
 /* Scores per thread: up to 64 queries, fewer when S is long (64K floats, 256 KB). */
 #define ATTN_TILE_FLOATS 65536
 #define ATTN_MAX_TB 64
+/* Tiles of at least this many queries take the column form of the softmax
+ * (probs_cols); fewer (cached decoding's one new token) would leave its
+ * vertical loops a lane or two wide, and keep the row form. */
+#define ATTN_COLS_MIN_TB 16
 /* Below this many multiply-adds a call stays on one thread. */
 #define ATTN_PARALLEL_WORK 65536
 
@@ -111,6 +118,75 @@ static void probs(const dl_attention_geom *g, const float *q, const float *k, co
     }
 }
 
+/* The first of tile x's tb queries that sees key s (t + q_pos0 >= s when causal), in [0, tb]. */
+static inline int64_t first_query(const dl_attention_geom *g, const tile *x, int64_t s, int64_t tb) {
+    const int64_t lo = g->causal ? s - g->q_pos0 - x->t0 : 0;
+    return lo < 0 ? 0 : lo > tb ? tb : lo;
+}
+
+/* The forward's probabilities of tile x with the tile's queries across:
+ * pt[s * tb + i] is query t0 + i's weight of key s (row stride tb). Every
+ * reduction of the softmax (max, sum) is then along a column, vertical: one
+ * pass over the tile keeps tb running maxima (and sums) and each key row adds
+ * a few whole vectors to them. The row form above reduces each query's row
+ * horizontally, three loops of 1..4 vectors, each with its own setup and
+ * shuffle tree, and that per-row overhead, not the exponentials, was most of
+ * its time at GPT's 64 x 64 tiles (8% of a batch-1 forward). Key s is
+ * visible to queries i >= s - q_pos0 - t0 when causal; a row's loops start at
+ * that query rounded down to 16 (one AVX-512 vector), the queries before it
+ * set to -inf (weight exactly 0), the rest of the row zeroed. A query that
+ * sees no key at all (mask -inf everywhere) gets weights 0. The sums run over
+ * s in order per query: this is not the row form's rounding (its sum is a
+ * vector reduction), so the two are not interchangeable bit for bit, and the
+ * backward keeps recomputing with the row form (see dl_attention_bwd).
+ * mx and sum are scratch of tb floats each. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void probs_cols(const dl_attention_geom *g, const float *q, const float *k, const float *mask, tile *x, float *pt,
+                       float *restrict mx, float *restrict sum) {
+    const int64_t dh = g->e / g->heads, last = x->t0 + x->tb - 1 + g->q_pos0 + 1, tb = x->tb;
+    x->lim = g->causal && last < g->s ? (last > 0 ? last : 0) : g->s;
+    if (x->lim == 0) return;
+    const float *qb = q + (x->b * g->t + x->t0) * g->e + x->h * dh, *kb = keys_of(g, k, x->b) + x->h * dh;
+    /* scores transposed: keys times queries^T */
+    dl_sgemm(0, 1, x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, 0.0f, pt, tb);
+    for (int64_t i = 0; i < tb; i++) mx[i] = -INFINITY, sum[i] = 0.0f;
+    for (int64_t s = 0; s < x->lim; s++) {
+        float *restrict r = pt + s * tb;
+        const int64_t lo = first_query(g, x, s, tb);
+        if (mask)
+            for (int64_t i = lo; i < tb; i++) r[i] += mask_row(g, mask, x->b, x->h, x->t0 + i)[s * g->ms];
+        const int64_t from = lo / 16 * 16;
+#pragma omp simd
+        for (int64_t i = from; i < tb; i++) {
+            const float v = i >= lo ? r[i] : -INFINITY;
+            r[i] = v;
+            mx[i] = v > mx[i] ? v : mx[i]; /* (a comparison, not fmaxf: a libm call per element) */
+        }
+    }
+    for (int64_t s = 0; s < x->lim; s++) {
+        float *restrict r = pt + s * tb;
+        const int64_t from = first_query(g, x, s, tb) / 16 * 16;
+        memset(r, 0, sizeof(float) * (size_t)from);
+#pragma omp simd
+        for (int64_t i = from; i < tb; i++) {
+            const float e = mx[i] == -INFINITY ? 0.0f : dl_expf(r[i] - mx[i]);
+            r[i] = e;
+            sum[i] += e;
+        }
+    }
+    /* a query that sees a key has sum >= 1 (its maximum's weight); one that sees none, 0 */
+#pragma omp simd
+    for (int64_t i = 0; i < tb; i++) sum[i] = sum[i] != 0.0f ? 1.0f / sum[i] : 0.0f; /* (NaN stays NaN) */
+    for (int64_t s = 0; s < x->lim; s++) {
+        float *restrict r = pt + s * tb;
+        const int64_t from = first_query(g, x, s, tb) / 16 * 16;
+#pragma omp simd
+        for (int64_t i = from; i < tb; i++) r[i] *= sum[i];
+    }
+}
+
 static int scratch_failed(void) {
     dl_set_error("attention: out of memory for a tile of scores");
     return -1;
@@ -122,17 +198,23 @@ int dl_attention(const dl_attention_geom *g, const float *q, const float *k, con
     int failed = 0;
 #pragma omp parallel if (tiles > 1 && work >= ATTN_PARALLEL_WORK && !DL_IN_PARALLEL()) reduction(| : failed)
     {
-        float *p = dl_scratch(DL_SCRATCH_ATTN, tb * g->s + 1);
+        float *p = dl_scratch(DL_SCRATCH_ATTN, tb * g->s + 2 * tb + 1), *mx = p ? p + tb * g->s : NULL;
         failed |= !p;
 #pragma omp for schedule(dynamic)
         for (int64_t i = 0; i < tiles; i++) {
             if (!p) continue;
             tile x = {.b = i / nqb / g->heads, .h = i / nqb % g->heads, .t0 = i % nqb * tb};
             x.tb = g->t - x.t0 < tb ? g->t - x.t0 : tb;
-            probs(g, q, k, mask, &x, p);
+            const float *vb = values_of(g, v, x.b) + x.h * dv;
+            float *o = out + (x.b * g->t + x.t0) * g->ev + x.h * dv;
             /* lim = 0 (nothing visible) writes zeros: dl_sgemm with K = 0 is C = beta C */
-            dl_sgemm(0, 0, x.tb, dv, x.lim, 1.0f, p, x.lim ? x.lim : 1, values_of(g, v, x.b) + x.h * dv, g->ev, 0.0f,
-                     out + (x.b * g->t + x.t0) * g->ev + x.h * dv, g->ev);
+            if (x.tb >= ATTN_COLS_MIN_TB) {
+                probs_cols(g, q, k, mask, &x, p, mx, mx + tb);
+                dl_sgemm(1, 0, x.tb, dv, x.lim, 1.0f, p, x.tb, vb, g->ev, 0.0f, o, g->ev);
+            } else {
+                probs(g, q, k, mask, &x, p);
+                dl_sgemm(0, 0, x.tb, dv, x.lim, 1.0f, p, x.lim ? x.lim : 1, vb, g->ev, 0.0f, o, g->ev);
+            }
         }
     }
     return failed ? scratch_failed() : 0;

@@ -11,6 +11,7 @@
  * runtime's q_pos0, which cached decoding will use. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,10 +136,68 @@ static void test_query_offset(void)
     CU_ASSERT(emitted_close(out, want, T * D, 1e-5, "attention with q_pos0 = 2"));
 }
 
+/* dl_attention against the formula in double, over geometries that reach
+ * both forms of the softmax (runtime/attention.c: tiles of 16 queries or more
+ * take the column form, fewer the row form) and their edges: GPT's 64 x 64
+ * causal tile, odd head widths, a last tile of 6 queries after one of 64,
+ * keys more than queries with and without q_pos0, 1500 keys (tiles of 43
+ * queries), and a full [B, H, T, S] mask holding -inf, down to a query that
+ * sees no key (its row is 0). Tolerance 2e-5 of max(1, |want|): float scores
+ * of up to 32 products and dl_expf's 1.8e-7; an index off by one is O(1). */
+static void test_reference_geometries(void)
+{
+    static const struct { int64_t b, t, s, heads, dh, dvh, causal, q_pos0, mask; } cases[] = {
+        {1, 64, 64, 4, 32, 32, 1, 0, 0}, {3, 17, 17, 2, 5, 3, 1, 0, 0},  {2, 70, 70, 1, 7, 4, 1, 0, 0},
+        {2, 20, 33, 3, 4, 5, 0, 0, 1},   {1, 3, 5, 1, 4, 4, 1, 2, 0},    {1, 40, 1500, 2, 3, 2, 0, 0, 0},
+        {2, 24, 1400, 1, 5, 3, 1, 1376, 1}, {3, 31, 31, 2, 8, 8, 1, 0, 1},
+    };
+    uint64_t rng = 19;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int64_t B = cases[c].b, T = cases[c].t, S = cases[c].s, H = cases[c].heads, dh = cases[c].dh,
+                      dvh = cases[c].dvh, e = H * dh, ev = H * dvh;
+        dl_attention_geom g = {.batch = B, .t = T, .s = S, .e = e, .ev = ev, .heads = H, .causal = (int)cases[c].causal,
+                               .q_pos0 = cases[c].q_pos0, .scale = 1.0f / sqrtf((float)dh)};
+        float *q = malloc(sizeof(float) * (size_t)(B * T * e)), *k = malloc(sizeof(float) * (size_t)(B * S * e));
+        float *v = malloc(sizeof(float) * (size_t)(B * S * ev)), *out = malloc(sizeof(float) * (size_t)(B * T * ev));
+        float *mask = cases[c].mask ? malloc(sizeof(float) * (size_t)(B * H * T * S)) : NULL;
+        double *want = calloc((size_t)(B * T * ev), sizeof(double)), *w = malloc(sizeof(double) * (size_t)S);
+        CU_ASSERT_FATAL(q && k && v && out && want && w && (mask || !cases[c].mask));
+        fill(q, B * T * e, &rng), fill(k, B * S * e, &rng), fill(v, B * S * ev, &rng);
+        if (mask) {
+            fill(mask, B * H * T * S, &rng);
+            for (int64_t i = 0; i < B * H * T * S; i += 7) mask[i] = -INFINITY;
+            for (int64_t s = 0; s < S; s++) mask[(H * T - 1) * S + s] = -INFINITY; /* batch 0's last query of the last head */
+            g.nb = 1, g.bdim[0] = B, g.mb[0] = H * T * S, g.mh = T * S, g.mt = S, g.ms = 1;
+        }
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t t = 0; t < T; t++) {
+                    double mx = -INFINITY, sum = 0;
+                    for (int64_t s = 0; s < S; s++) {
+                        double d = 0;
+                        for (int64_t i = 0; i < dh; i++) d += (double)q[(b * T + t) * e + h * dh + i] * k[(b * S + s) * e + h * dh + i];
+                        w[s] = g.causal && s > t + g.q_pos0 ? -INFINITY : d * g.scale;
+                        if (mask) w[s] += mask[((b * H + h) * T + t) * S + s];
+                        mx = w[s] > mx ? w[s] : mx;
+                    }
+                    if (mx == -INFINITY) continue; /* no key visible: 0 */
+                    for (int64_t s = 0; s < S; s++) sum += w[s] = exp(w[s] - mx);
+                    for (int64_t s = 0; s < S; s++)
+                        for (int64_t j = 0; j < dvh; j++) want[(b * T + t) * ev + h * dvh + j] += w[s] / sum * v[(b * S + s) * ev + h * dvh + j];
+                }
+        CU_ASSERT(dl_attention(&g, q, k, v, mask, out) == 0);
+        char what[64];
+        snprintf(what, sizeof what, "dl_attention, case %d", (int)c);
+        CU_ASSERT(emitted_close(out, want, B * T * ev, 2e-5, what));
+        free(q), free(k), free(v), free(out), free(mask), free(want), free(w);
+    }
+}
+
 void suite_attention(void)
 {
     CU_pSuite s = CU_add_suite("attention", NULL, NULL);
     CU_add_test(s, "causal, two heads, T a symbol: C = interpreter at two lengths", test_symbolic_length);
     CU_add_test(s, "-inf key masks, a fully masked sample gives 0", test_masked_keys);
     CU_add_test(s, "the runtime's q_pos0: queries later in the sequence", test_query_offset);
+    CU_add_test(s, "dl_attention = the formula in double: both softmax forms, masks, long keys", test_reference_geometries);
 }
