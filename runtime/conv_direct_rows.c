@@ -39,7 +39,10 @@
  * in the ResNet-20 step their share barely moved): every tile walks 16
  * planes of one 4 KB page each, a few rows at a time, and the hardware
  * prefetcher starts cold on each page. So both kernels ask for the next
- * image's planes while computing this one (rows_pf), a slice per step.
+ * image's planes while computing this one (rows_pf), a slice per step:
+ * with the tensors in memory the forward and data gradient took 1/1.09
+ * and 1/1.05 of their time, and in the step the weight gradient's share
+ * fell most (docs/performance.md, "the next image asked for ahead").
  *
  * Masked loads and lane shifts have no plain C spelling with vector
  * extensions, so this file is AVX-512 intrinsics under a target pragma,
@@ -349,7 +352,7 @@ void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w,
     float wp[FWD_OB * ROW_MAXTAPS], *zrow = buf;
     memset(zrow, 0, sizeof(float) * (size_t)r.w);
     rows_pf pf = {{(const char *)next, NULL}, {(int64_t)sizeof(float) * g->c * r.plane, 0}, 0,
-                  g->groups * ((r.og + ob - 1) / ob) * ((r.oh + 1) / 2)}; /* a slice per fwd_*_tile pair */
+                  g->groups * ((r.og + ob - 1) / ob) * ((r.oh + 1) / 2)}; /* a slice per row pair of each tile */
     for (int64_t grp = 0; grp < g->groups; grp++)
         for (int64_t o0 = 0; o0 < r.og; o0 += ob) {
             int64_t rows = r.og - o0 < ob ? r.og - o0 : ob;
