@@ -136,10 +136,11 @@ static int64_t fwd_floats(const dl_conv2d_geom *g, const conv_dims *d) {
 /* The calling thread's conv scratch buffer (scratch_internal.h), never freed here. */
 static float *scratch(int64_t floats) { return dl_scratch(DL_SCRATCH_CONV, floats ? floats : 1); }
 
+/* next: the following image's input (a prefetch hint for the row kernels), or NULL. */
 static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *w, float *y,
-                       float *cols) {
+                       float *cols, const float *next) {
     if (direct_fwd(g)) {
-        dl_conv_small_image(g, x, w, y, cols);
+        dl_conv_small_image(g, x, w, y, cols, next);
         return;
     }
     if (dl_pw_applies(g)) { /* conv_pointwise.c: no packing */
@@ -166,7 +167,8 @@ static void conv_images(const dl_conv2d_geom *g, const conv_dims *d, const float
                         dl_conv_epilogue ep, void *ctx, float *cols, int64_t stride, int nt) {
     if (nt == 1) { /* no (inactive) parallel region around the GEMMs that may parallelize themselves */
         for (int64_t i = 0; i < g->n; i++) {
-            conv_image(g, d, x + i * g->c * d->plane_in, w, y + i * g->oc * d->P, cols);
+            conv_image(g, d, x + i * g->c * d->plane_in, w, y + i * g->oc * d->P, cols,
+                       i + 1 < g->n ? x + (i + 1) * g->c * d->plane_in : NULL);
             if (ep) ep(ctx, i, y + i * g->oc * d->P);
         }
         return;
@@ -174,7 +176,8 @@ static void conv_images(const dl_conv2d_geom *g, const conv_dims *d, const float
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t i = 0; i < g->n; i++) {
         float *yi = y + i * g->oc * d->P;
-        conv_image(g, d, x + i * g->c * d->plane_in, w, yi, cols ? cols + omp_get_thread_num() * stride : NULL);
+        conv_image(g, d, x + i * g->c * d->plane_in, w, yi, cols ? cols + omp_get_thread_num() * stride : NULL,
+                   i + 1 < g->n ? x + (i + 1) * g->c * d->plane_in : NULL);
         if (ep) ep(ctx, i, yi);
     }
 }

@@ -34,6 +34,16 @@
  *                the end: the order is a function of the geometry only (1
  *                and 2 threads agree), not the flat kernels' order.
  *
+ * Inside a model the planes are not in cache (conv_bench's layer alone
+ * reads them from cache, and measured these kernels 1.23x the flat ones;
+ * in the ResNet-20 step their share barely moved): every tile walks 16
+ * planes of one 4 KB page each, a few rows at a time, and the hardware
+ * prefetcher starts cold on each page. So both kernels ask for the next
+ * image's planes while computing this one (rows_pf), a slice per step:
+ * with the tensors in memory the forward and data gradient took 1/1.09
+ * and 1/1.05 of their time, and in the step the weight gradient's share
+ * fell most (docs/performance.md, "the next image asked for ahead").
+ *
  * Masked loads and lane shifts have no plain C spelling with vector
  * extensions, so this file is AVX-512 intrinsics under a target pragma,
  * chosen at run time; other CPUs (and layers whose rows are not whole
@@ -114,6 +124,32 @@ static INLINE int same3(const rows_geom *r) { return r->kw == 3 && r->dw == 1 &&
 static INLINE void shift3(__m512 prev, __m512 cur, __m512 next, __m512 *l, __m512 *rt) {
     *l = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
     *rt = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
+}
+
+/* ---- the next image, asked for ahead ------------------------------------------ */
+
+/* Inside a model the planes come from an arena of some 100 MB, not from
+ * cache as in a layer's benchmark, and a 32x32 plane is one 4 KB page: the
+ * tiles below read across 16 such pages at once, a few rows of each, and
+ * the hardware prefetcher, which stops at page ends, starts cold on every
+ * one (the old flat kernels' padded copy streamed the planes in order
+ * instead). So while one image is computed the next one's planes (input,
+ * and gy for the weight gradient) are asked for into L2, a slice at every
+ * step of the tile loops, so the requests never queue up at once. */
+typedef struct rows_pf {
+    const char *p[2];    /* the next image's planes, or NULL */
+    int64_t bytes[2];    /* their sizes */
+    int64_t step, steps; /* slices asked for, slices in all */
+} rows_pf;
+
+static INLINE void pf_step(rows_pf *pf) {
+    if (pf->step >= pf->steps) return;
+    for (int s = 0; s < 2; s++) {
+        if (!pf->p[s]) continue;
+        int64_t lo = pf->bytes[s] * pf->step / pf->steps, hi = pf->bytes[s] * (pf->step + 1) / pf->steps;
+        for (int64_t b = lo & ~(int64_t)63; b < hi; b += 64) _mm_prefetch(pf->p[s] + b, _MM_HINT_T1);
+    }
+    pf->step++;
 }
 
 /* ---- forward ----------------------------------------------------------------- */
@@ -261,62 +297,69 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
 /* Whether fwd3_span takes the layer. */
 static INLINE int fwd3_fits(const rows_geom *r) { return same3(r) && r->ow <= 2 * VL; }
 
-static INLINE void fwd3_tile(const int ob, const rows_geom *r, const float *x, const float *zrow, const float *wp,
-                             float *y) {
-    int64_t i = 0;
-    if (r->ow == 2 * VL) {
-        for (; i + 2 <= r->oh; i += 2) fwd3_span(ob, 2, 2, r, i, x, zrow, wp, y);
-        if (i < r->oh) fwd3_span(ob, 1, 2, r, i, x, zrow, wp, y);
-    } else {
-        for (; i + 2 <= r->oh; i += 2) fwd3_span(ob, 2, 1, r, i, x, zrow, wp, y);
-        if (i < r->oh) fwd3_span(ob, 1, 1, r, i, x, zrow, wp, y);
-    }
-}
-
-static INLINE void fwd_rows(const int ob, const int nr, const int KW, const rows_geom *r, int64_t i,
+/* Output rows i .. i + nr - 1 of the tile. SPAN < 0: fwd3_span on rows of
+ * -SPAN vectors; else fwd_span along the row with KW = SPAN. */
+static INLINE void fwd_rows(const int ob, const int nr, const int SPAN, const rows_geom *r, int64_t i,
                             const float *x, const float *zrow, const float *wp, float *y) {
+    if (SPAN < 0) {
+        fwd3_span(ob, nr, -SPAN, r, i, x, zrow, wp, y);
+        return;
+    }
     int64_t j0 = 0;
-    for (; j0 + 2 * VL <= r->ow; j0 += 2 * VL) fwd_span(ob, nr, 2, KW, r, i, j0, x, zrow, wp, y);
-    if (j0 < r->ow) fwd_span(ob, nr, 1, KW, r, i, j0, x, zrow, wp, y);
+    for (; j0 + 2 * VL <= r->ow; j0 += 2 * VL) fwd_span(ob, nr, 2, SPAN, r, i, j0, x, zrow, wp, y);
+    if (j0 < r->ow) fwd_span(ob, nr, 1, SPAN, r, i, j0, x, zrow, wp, y);
 }
 
-static INLINE void fwd_tile(const int ob, const int KW, const rows_geom *r, const float *x, const float *zrow,
-                            const float *wp, float *y) {
+/* The tile's output rows two at a time, a prefetch slice (pf_step) per pair. */
+static INLINE void fwd_tile(const int ob, const int SPAN, const rows_geom *r, const float *x, const float *zrow,
+                            const float *wp, float *y, rows_pf *pf) {
     int64_t i = 0;
-    for (; i + 2 <= r->oh; i += 2) fwd_rows(ob, 2, KW, r, i, x, zrow, wp, y);
-    if (i < r->oh) fwd_rows(ob, 1, KW, r, i, x, zrow, wp, y);
+    for (; i + 2 <= r->oh; i += 2) {
+        pf_step(pf);
+        fwd_rows(ob, 2, SPAN, r, i, x, zrow, wp, y);
+    }
+    if (i < r->oh) {
+        pf_step(pf);
+        fwd_rows(ob, 1, SPAN, r, i, x, zrow, wp, y);
+    }
 }
 
 #define FWD_CASE(ob)                                                                                                   \
     case ob:                                                                                                           \
-        if (fwd3_fits(r) && (ob) <= FWD3_OB)                                                                           \
-            fwd3_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, r, x, zrow, wp, y);                                             \
+        if (fwd3_fits(r) && (ob) <= FWD3_OB && r->ow == 2 * VL)                                                        \
+            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -2, r, x, zrow, wp, y, pf);                                      \
+        else if (fwd3_fits(r) && (ob) <= FWD3_OB)                                                                      \
+            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -1, r, x, zrow, wp, y, pf);                                      \
         else if (r->kw == 3)                                                                                           \
-            fwd_tile(ob, 3, r, x, zrow, wp, y);                                                                        \
+            fwd_tile(ob, 3, r, x, zrow, wp, y, pf);                                                                    \
         else                                                                                                           \
-            fwd_tile(ob, 0, r, x, zrow, wp, y);                                                                        \
+            fwd_tile(ob, 0, r, x, zrow, wp, y, pf);                                                                    \
         break;
 
 /* fwd_tile with ob a constant in each case, so the accumulators live in registers. */
-static void fwd_block(int ob, const rows_geom *r, const float *x, const float *zrow, const float *wp, float *y) {
+static void fwd_block(int ob, const rows_geom *r, const float *x, const float *zrow, const float *wp, float *y,
+                      rows_pf *pf) {
     switch (ob) {
         FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6)
     default: break;
     }
 }
 
-void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf) {
+void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
+                        const float *next) {
     const rows_geom r = rows_geom_of(g);
     const int ob = tile_height(r.og, fwd3_fits(&r) ? FWD3_OB : FWD_OB);
     float wp[FWD_OB * ROW_MAXTAPS], *zrow = buf;
     memset(zrow, 0, sizeof(float) * (size_t)r.w);
+    rows_pf pf = {{(const char *)next, NULL}, {(int64_t)sizeof(float) * g->c * r.plane, 0}, 0,
+                  g->groups * ((r.og + ob - 1) / ob) * ((r.oh + 1) / 2)}; /* a slice per row pair of each tile */
     for (int64_t grp = 0; grp < g->groups; grp++)
         for (int64_t o0 = 0; o0 < r.og; o0 += ob) {
             int64_t rows = r.og - o0 < ob ? r.og - o0 : ob;
             const float *wb = w + (grp * r.og + o0) * r.K;
             for (int64_t t = 0; t < r.K; t++)
                 for (int64_t o = 0; o < rows; o++) wp[t * rows + o] = wb[o * r.K + t];
-            fwd_block((int)rows, &r, x + grp * r.cg * r.plane, zrow, wp, y + (grp * r.og + o0) * r.P);
+            fwd_block((int)rows, &r, x + grp * r.cg * r.plane, zrow, wp, y + (grp * r.og + o0) * r.P, &pf);
         }
 }
 
@@ -425,8 +468,14 @@ static void wg_block(int ob, int nb, const rows_geom *r, int64_t a, int64_t b0, 
     }
 }
 
-/* One image's gradient of one group, added lane-wise into vacc ([og][K] vectors). */
-static void wgrad_image(const rows_geom *r, const float *x, const float *gy, float *vacc) {
+/* wgrad_image's calls of wg_block per image and group. */
+static int64_t wg_blocks(const rows_geom *r) {
+    const int ob = tile_height(r->og, ROW_OB);
+    return (r->og + ob - 1) / ob * r->cg * r->kh * ((r->kw + ROW_NB - 1) / ROW_NB);
+}
+
+/* One image's gradient of one group, added lane-wise into vacc ([og][K] vectors); a prefetch slice per tile. */
+static void wgrad_image(const rows_geom *r, const float *x, const float *gy, float *vacc, rows_pf *pf) {
     const int ob = tile_height(r->og, ROW_OB);
     for (int64_t o0 = 0; o0 < r->og; o0 += ob) {
         int rows = (int)(r->og - o0 < ob ? r->og - o0 : ob);
@@ -435,6 +484,7 @@ static void wgrad_image(const rows_geom *r, const float *x, const float *gy, flo
                 for (int64_t b0 = 0; b0 < r->kw; b0 += ROW_NB) {
                     int nb = (int)(r->kw - b0 < ROW_NB ? r->kw - b0 : ROW_NB);
                     int64_t t = (c * r->kh + a) * r->kw + b0;
+                    pf_step(pf);
                     wg_block(rows, nb, r, a, b0, x + c * r->plane, gy + o0 * r->P, vacc + (o0 * r->K + t) * VL);
                 }
     }
@@ -445,10 +495,17 @@ void dl_conv_rows_bwd_weight(const dl_conv2d_geom *g, const float *x, const floa
     const rows_geom r = rows_geom_of(g);
     float *vacc = buf; /* 64-byte aligned scratch, [oc][K] vectors */
     memset(vacc, 0, sizeof(float) * (size_t)(VL * g->oc * r.K));
-    for (int64_t i = lo; i < hi; i++)
+    for (int64_t i = lo; i < hi; i++) {
+        rows_pf pf = {{NULL, NULL}, {(int64_t)sizeof(float) * g->c * r.plane, (int64_t)sizeof(float) * g->oc * r.P},
+                      0, g->groups * wg_blocks(&r)};
+        if (i + 1 < hi) {
+            pf.p[0] = (const char *)(x + (i + 1) * g->c * r.plane);
+            pf.p[1] = (const char *)(gy + (i + 1) * g->oc * r.P);
+        }
         for (int64_t grp = 0; grp < g->groups; grp++)
             wgrad_image(&r, x + (i * g->c + grp * r.cg) * r.plane, gy + (i * g->oc + grp * r.og) * r.P,
-                        vacc + grp * r.og * r.K * VL);
+                        vacc + grp * r.og * r.K * VL, &pf);
+    }
     for (int64_t k = 0; k < g->oc * r.K; k++) {
         float s = 0.0f;
         for (int l = 0; l < VL; l++) s += vacc[k * VL + l];
@@ -467,8 +524,9 @@ int64_t dl_conv_rows_wgrad_floats(const dl_conv2d_geom *g) {
     (void)g;
     return 0;
 }
-void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf) {
-    (void)g, (void)x, (void)w, (void)y, (void)buf;
+void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
+                        const float *next) {
+    (void)g, (void)x, (void)w, (void)y, (void)buf, (void)next;
 }
 void dl_conv_rows_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
                              int64_t lo, int64_t hi) {

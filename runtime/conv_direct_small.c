@@ -198,9 +198,10 @@ int64_t dl_conv_small_fwd_floats(const dl_conv2d_geom *g) {
     return lines(d.xfloats) + FWD_OB * d.npr;
 }
 
-void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf) {
+void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
+                         const float *next) {
     if (dl_conv_rows_fits(g)) {
-        dl_conv_rows_image(g, x, w, y, buf);
+        dl_conv_rows_image(g, x, w, y, buf, next);
         return;
     }
     cs_dims d = cs_dims_of(g);

@@ -17,8 +17,11 @@ int dl_conv_small_fits(const dl_conv2d_geom *g);
 
 /* Floats of per-thread buffer the forward needs (64-byte aligned). */
 int64_t dl_conv_small_fwd_floats(const dl_conv2d_geom *g);
-/* y = conv(x) for ONE image (all groups); x is [c, h, w], y [oc, oh, ow]. */
-void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf);
+/* y = conv(x) for ONE image (all groups); x is [c, h, w], y [oc, oh, ow];
+ * next: the input the following call will read (the next image), or NULL,
+ * a hint the row kernels prefetch. */
+void dl_conv_small_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
+                         const float *next);
 
 /* Floats of per-thread buffer the weight gradient needs (64-byte aligned). */
 int64_t dl_conv_small_wgrad_floats(const dl_conv2d_geom *g);
@@ -31,8 +34,9 @@ void dl_conv_small_bwd_weight(const dl_conv2d_geom *g, const float *x, const flo
  * AVX-512 CPUs. dl_conv_small_image and dl_conv_small_bwd_weight call them
  * when dl_conv_rows_fits; their buffers are big enough for these. */
 int dl_conv_rows_fits(const dl_conv2d_geom *g);
-/* buf: w floats (dl_conv_small_fwd_floats is more) */
-void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf);
+/* buf: w floats (dl_conv_small_fwd_floats is more); next as dl_conv_small_image's */
+void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
+                        const float *next);
 int64_t dl_conv_rows_wgrad_floats(const dl_conv2d_geom *g);
 void dl_conv_rows_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw, float *buf,
                              int64_t lo, int64_t hi);

@@ -184,6 +184,7 @@ static const ref_case rows_cases[] = {
     {3, 2, 9, 1, 8, 16, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1},    /* asymmetric padding */
     {2, 3, 4, 1, 5, 16, 3, 3, 1, 1, 3, 1, 2, 0, 1, 1},    /* tap rows beyond the kernel reach */
     {2, 4, 6, 1, 7, 16, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1},    /* kw 1 */
+    {4, 6, 6, 3, 11, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* groups 3 at batch 4: the next image asked for over groups */
 };
 
 static dl_conv2d_geom geom_of(const ref_case *t) {
@@ -260,6 +261,30 @@ static void test_rows_wgrad_threads(void) {
     }
 }
 
+/* The forward's `next` (the following image, which the row kernels
+ * prefetch) is a hint only: NULL, the real next image or the current
+ * one give the same bits. */
+static void test_rows_next_hint(void) {
+    dl_conv2d_geom g = geom_of(&rows_cases[0]);
+    g.n = 1;
+    int64_t nx = g.c * g.h * g.w, ny = g.oc * g.oh * g.ow, nw = g.oc * g.c * g.kh * g.kw;
+    int64_t nbuf = (dl_conv_small_fwd_floats(&g) + 15) / 16 * 16;
+    float *x = nans(2 * nx), *w = nans(nw), *buf = aligned_alloc(64, sizeof(float) * (size_t)nbuf), *y[3];
+    unsigned seed = 5u;
+    fill(x, 2 * nx, &seed), fill(w, nw, &seed);
+    const float *next[3] = {NULL, x + nx, x};
+    for (int k = 0; k < 3; k++) {
+        y[k] = nans(ny);
+        dl_conv_small_image(&g, x, w, y[k], buf, next[k]);
+    }
+    CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+    CU_ASSERT(memcmp(y[0], y[2], sizeof(float) * (size_t)ny) == 0);
+    int written = 1;
+    for (int64_t k = 0; k < ny; k++) written &= y[0][k] == y[0][k]; /* no NaN left */
+    CU_ASSERT(written);
+    free(x), free(w), free(buf), free(y[0]), free(y[1]), free(y[2]);
+}
+
 /* An empty batch: a zero weight gradient, nothing else touched. */
 static void test_conv_empty_batch(void) {
     dl_conv2d_geom g = {.n = 0, .c = 2, .h = 4, .w = 4, .oc = 3, .oh = 4, .ow = 4, .kh = 3, .kw = 3, .sh = 1,
@@ -279,4 +304,5 @@ void suite_conv_ref(void) {
     CU_add_test(s, "row kernels (and the flat ones) vs reference loops, 1 and 2 threads", test_rows_vs_reference);
     CU_add_test(s, "row kernels' weight gradient identical at 1 and 2 threads", test_rows_wgrad_threads);
     CU_add_test(s, "row kernels' forward and data gradient equal the flat kernels'", test_rows_same_as_flat);
+    CU_add_test(s, "the forward's next-image prefetch hint changes no bit", test_rows_next_hint);
 }
