@@ -16,7 +16,8 @@
  * elsewhere with 8-row tiles than with dl_sgemm's 4..24. So this path takes
  * only products where the two agree bit for bit: a single k slice with beta
  * = 0 (C = alpha * acc everywhere), or M a multiple of 8 and N of 16 (every
- * tile full, here and in dl_sgemm, whose tile height then divides M). Then
+ * tile full, here and in dl_sgemm, whose tile height then divides M) with
+ * alpha = 1 and beta 0 or 1 (what a model's forward asks). Then
  * a result does not depend on the thread count either (dl_sgemm's tiles). */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "dlnrt.h"
@@ -108,7 +109,14 @@ static int dl_wide_supported(void) { return 0; }
 int dl_sgemm_wide(int trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                   const dl_packed_b *pre, float beta, float *C, int64_t ldc)
 {
-    if (!dl_wide_supported() || !((beta == 0.0f && K <= DL_GEMM_KC) || (M % DL_WIDE_MR == 0 && N % 16 == 0))) return -1;
+    /* Full tiles only with alpha = 1 and beta 0 or 1: then a tile's last step
+     * is one add (acc + C), whichever way a build contracts it; otherwise
+     * acc * alpha + beta * C may fuse differently here and in gemm.c (it did
+     * under -fsanitize at -O1). */
+    const int exact_epilogue = alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+    if (!dl_wide_supported() ||
+        !((beta == 0.0f && K <= DL_GEMM_KC) || (exact_epilogue && M % DL_WIDE_MR == 0 && N % 16 == 0)))
+        return -1;
 #ifdef _OPENMP
     if ((double)M * N * K >= DL_GEMM_PARALLEL_FLOPS && !DL_IN_PARALLEL() && omp_get_max_threads() > 1) return -1;
 #endif
