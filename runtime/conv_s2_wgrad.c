@@ -27,6 +27,7 @@
 
 #include "conv_s2_internal.h"
 #include "conv_s2_wgrad_internal.h"
+#include "transpose8_internal.h"
 
 /* S2W_BASELINE_ONLY: tests/unit/test_conv_s2_wgrad.c compiles this file
  * again without clones, so the baseline build is tested on any machine. */
@@ -44,7 +45,6 @@
 #define MAX_S2W_TAPS 4608 /* taps c*kh*kw: dl_conv_s2_fits allows no more */
 
 typedef float s2w_v __attribute__((vector_size(VL * sizeof(float))));
-typedef float s2w_h __attribute__((vector_size(8 * sizeof(float))));
 
 static int wide(void) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(S2W_BASELINE_ONLY)
@@ -111,24 +111,7 @@ S2W_CLONES static void transpose_gy(const dl_conv2d_geom *g, const s2w_geom *s, 
                                     float *restrict gt) {
     const int64_t P = s->P, ld = s->ocr, oc8 = g->oc & ~(int64_t)7, P8 = P & ~(int64_t)7;
     for (int64_t o0 = 0; o0 < oc8; o0 += 8)
-        for (int64_t p0 = 0; p0 < P8; p0 += 8) {
-            s2w_h r[8], t[8], u[8], c[8];
-            for (int k = 0; k < 8; k++) memcpy(&r[k], gy + (o0 + k) * P + p0, sizeof r[k]);
-            for (int k = 0; k < 8; k += 2) {
-                t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-                t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-            }
-            for (int k = 0; k < 8; k += 4)
-                for (int h = 0; h < 2; h++) {
-                    u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-                    u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-                }
-            for (int k = 0; k < 4; k++) {
-                c[k] = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-                c[k + 4] = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-            }
-            for (int k = 0; k < 8; k++) memcpy(gt + (p0 + k) * ld + o0, &c[k], sizeof c[k]);
-        }
+        for (int64_t p0 = 0; p0 < P8; p0 += 8) dl_transpose_8x8(gy + o0 * P + p0, P, gt + p0 * ld + o0, ld);
     for (int64_t p = 0; p < P; p++) {
         float *d = gt + p * ld;
         for (int64_t o = p < P8 ? oc8 : 0; o < g->oc; o++) d[o] = gy[o * P + p];

@@ -21,7 +21,8 @@
 #include <string.h>
 
 #include "../../runtime/conv_s2_wgrad_internal.h"
-#include "emitted.h"
+#define RAND_BUFFERS_SEED 7331u
+#include "rand_buffers.h"
 
 #define S2W_BASELINE_ONLY
 #define dl_conv_s2w_fits base_s2w_fits
@@ -31,23 +32,6 @@
 #undef dl_conv_s2w_fits
 #undef dl_conv_s2w_floats
 #undef dl_conv_s2w_bwd_weight
-
-static uint64_t state = 7331u;
-
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(emitted_urand(&state) * (double)(hi - lo + 1)); }
-
-static float *values(int64_t n) {
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) v[i] = (float)(2.0 * emitted_urand(&state) - 1.0);
-    return v;
-}
-
-static float *scratch_nans(int64_t floats) {
-    size_t bytes = (sizeof(float) * (size_t)floats + 63) / 64 * 64;
-    float *v = aligned_alloc(64, bytes ? bytes : 64);
-    for (size_t i = 0; i < bytes / sizeof(float); i++) v[i] = NAN;
-    return v;
-}
 
 /* gw over images [lo, hi) by definition, in double. */
 static void reference(const dl_conv2d_geom *g, const float *x, const float *gy, int64_t lo, int64_t hi, double *gw) {
@@ -66,12 +50,6 @@ static void reference(const dl_conv2d_geom *g, const float *x, const float *gy, 
                                     (double)gy[(n * g->oc + o) * P + i * g->ow + j] *
                                     x[(n * g->c + c) * plane + r * g->w + q];
                             }
-}
-
-static int close_to(const float *got, const double *want, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= 1e-4 * (1.0 + fabs(want[i])))) return 0;
-    return 1;
 }
 
 typedef void (*wgrad_fn)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int64_t, int64_t);
