@@ -128,8 +128,8 @@ static int phase_s2(const dl_conv2d_geom *g) {
 }
 static int phase_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2_wgrad_pays(g); }
 /* ... and its weight gradient by outer products (conv_s2_wgrad.c), which
- * beat both the lane-partial kernel and im2col + GEMM on ResNet's layers. */
-static int outer_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2w_fits(g); }
+ * beat both the lane-partial kernel and im2col + GEMM from 16 output channels. */
+static int outer_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2w_pays(g); }
 
 /* Floats of per-thread buffer one forward image needs: columns, the direct kernels' planes, or none. */
 static int64_t fwd_floats(const dl_conv2d_geom *g, const conv_dims *d) {

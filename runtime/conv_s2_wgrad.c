@@ -74,6 +74,10 @@ int dl_conv_s2w_fits(const dl_conv2d_geom *g) {
     return s.K <= MAX_S2W_TAPS && g->c * s.plane < (1LL << 30) && s.P * s.ocr < (1LL << 30);
 }
 
+/* Fewer than 16 output channels leave lanes empty: 8 measured 0.76x against
+ * im2col + GEMM, 16 and 24 1.03-2.3x (docs/results/s2w_other_shapes.log). */
+int dl_conv_s2w_pays(const dl_conv2d_geom *g) { return dl_conv_s2w_fits(g) && g->oc >= VL; }
+
 int64_t dl_conv_s2w_floats(const dl_conv2d_geom *g) {
     s2w_geom s = s2w_of(g);
     return lines(s.K * s.ocr) + lines(g->c * s.plane) + s.P * s.ocr;

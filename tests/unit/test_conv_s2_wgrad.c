@@ -26,10 +26,12 @@
 
 #define S2W_BASELINE_ONLY
 #define dl_conv_s2w_fits base_s2w_fits
+#define dl_conv_s2w_pays base_s2w_pays
 #define dl_conv_s2w_floats base_s2w_floats
 #define dl_conv_s2w_bwd_weight base_s2w_bwd_weight
 #include "../../runtime/conv_s2_wgrad.c"
 #undef dl_conv_s2w_fits
+#undef dl_conv_s2w_pays
 #undef dl_conv_s2w_floats
 #undef dl_conv_s2w_bwd_weight
 
@@ -119,7 +121,11 @@ static void test_refuses(void) {
     dl_conv2d_geom g = {.n = 1, .c = 4, .oc = 4, .h = 9, .w = 9, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1,
                         .groups = 1, .pt = 1, .pb = 1, .pl = 1, .pr = 1, .oh = 5, .ow = 5};
     CU_ASSERT(dl_conv_s2w_fits(&g));
+    CU_ASSERT(!dl_conv_s2w_pays(&g)); /* 4 output channels: conv.c keeps im2col + GEMM */
     dl_conv2d_geom t = g;
+    t.oc = 16;
+    CU_ASSERT(dl_conv_s2w_pays(&t));
+    t = g;
     t.sh = 1, t.oh = 9;
     CU_ASSERT(!dl_conv_s2w_fits(&t)); /* stride 1 down */
     t = g, t.groups = 2;
