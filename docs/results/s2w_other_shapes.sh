@@ -2,7 +2,7 @@
 # Reproduces docs/results/s2w_other_shapes.log (docs/performance.md, "Stride-2 weight gradient as
 # outer products": the 16-output-channel rule). The layer driver of s2d_layer_driver.c with the
 # geometry from C, OC, H (stride 2, 3x3, pad 1, batch 64); old = int21 28b41f8's libdlnrt.a.
-# The log was measured at 7f70672^^ (before dl_conv_s2w_pays existed), so "final" ran
+# The log was measured at 2ad1413 (before dl_conv_s2w_pays existed), so "final" ran
 # conv_s2_wgrad.c for OC 8 too; with the rule, OC 8 takes the old path again.
 set -e
 T=${T:-/tmp/s2w}; OLD_LIB=${OLD_LIB:-$T/libdlnrt.old.a}
