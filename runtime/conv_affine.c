@@ -8,9 +8,10 @@
  * buffer: 18% of MobileNetV2's batch-1 inference (perf, docs/performance.md).
  * Given the epilogue as numbers, the pointwise kernel (conv_pointwise.c)
  * applies it to each output tile while the tile is still in registers, and
- * the conv output is never written. MobileNet's depthwise 3x3 layers with
- * kernels in registers (conv_dw3_tiny.c, conv_dw3_rows.c) run a few planes
- * at a time into yc, each chunk finished at once from L1. Every other
+ * the conv output is never written; so does conv_dw3_rows.c's depthwise 3x3
+ * (8-, 16- and 32-wide planes, AVX-512). The 4x4 depthwise planes
+ * (conv_dw3_tiny.c) run a few planes at a time into yc, each chunk finished
+ * at once from L1. Every other
  * convolution (Winograd, im2col, ...) writes yc first and is finished here
  * per image, in cache, as the callback did.
  *
@@ -59,12 +60,16 @@ static void dw_affine(const dl_conv2d_geom *g, const float *x, const float *w, f
     const int64_t chunk = P >= AFFINE_DW_FLOATS ? 1 : AFFINE_DW_FLOATS / P;
     const int64_t per_image = (g->oc + chunk - 1) / chunk, jobs = g->n * per_image;
     const int tiny = dl_dw3_tiny_applies(g);
+    if (!tiny) { /* conv_dw3_rows.c finishes each vector as it computes it */
+#pragma omp parallel for schedule(static) if (g->n > 1 && g->n * per >= 65536 && !omp_in_parallel())
+        for (int64_t i = 0; i < g->n; i++) dl_dw3_rows_range_affine(g, x, w, y, i * g->oc, (i + 1) * g->oc, a);
+        return;
+    }
 #pragma omp parallel for schedule(static) if (jobs > 1 && g->n * per >= 65536 && !omp_in_parallel())
     for (int64_t j = 0; j < jobs; j++) {
         const int64_t i = j / per_image, c0 = j % per_image * chunk, c1 = c0 + chunk < g->oc ? c0 + chunk : g->oc;
         const int64_t p0 = i * g->oc + c0, p1 = i * g->oc + c1;
-        if (tiny) dl_dw3_tiny_range_isa(DL_GEMV_BEST, g, x, w, yc, 0, p0, p1);
-        else dl_dw3_rows_range_isa(DL_GEMV_AVX512, g, x, w, yc, 0, p0, p1);
+        dl_dw3_tiny_range_isa(DL_GEMV_BEST, g, x, w, yc, 0, p0, p1);
         dl_conv_affine ac = *a;
         ac.scale += c0, ac.shift += c0;
         if (ac.residual) ac.residual += i * per + c0 * P;

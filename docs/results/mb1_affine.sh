@@ -6,7 +6,7 @@
 # old and new binaries alternating, timed in process CPU time (bench_main.c's clock switched
 # to CLOCK_PROCESS_CPUTIME_ID: 1 thread, the shared machine's steadier measure); then perf.
 set -e
-T=${T:-/tmp/mb1}; BASE=${BASE:-28b41f8}
+T=${T:-/tmp/mb1}; BASE=${BASE:-28b41f8}; B=${B:-build} # B: the new build directory
 if [ ! -x "$T/base/build/dlnc" ]; then
   mkdir -p "$T/base" && git archive "$BASE" | tar -x -C "$T/base"
   (cd "$T/base" && make -j2 build/dlnc build/libdlnrt.a >/dev/null)
@@ -15,7 +15,7 @@ mkdir -p "$T/cpu"
 cp bench/bench_main.c bench/bench_util.h "$T/cpu/"
 sed -i 's/CLOCK_MONOTONIC/CLOCK_PROCESS_CPUTIME_ID/' "$T/cpu/bench_util.h"
 for w in mobilenetv2 resnet20; do for v in old new; do
-  dlnc=build/dlnc lib=build/libdlnrt.a
+  dlnc=$B/dlnc lib=$B/libdlnrt.a
   [ $v = old ] && dlnc=$T/base/build/dlnc lib=$T/base/build/libdlnrt.a
   mkdir -p "$T/$v"
   $dlnc bench/workloads/$w.dln -o "$T/$v/$w.c"
@@ -27,7 +27,7 @@ for p in $(seq 1 ${PAIRS:-7}); do for w in mobilenetv2 resnet20; do for v in old
   echo "pair $p $w $v infer1 $(OMP_NUM_THREADS=1 nice -n 5 "$T/$w.cpu.$v" --batch 1 --reps 3 --min-time 0.4 --only infer) | $(uptime)"
 done; done; done
 for p in $(seq 1 ${TRAIN_PAIRS:-3}); do for v in old new; do
-  echo "pair $p mobilenetv2 $v train64 $(OMP_NUM_THREADS=1 nice -n 5 "$T/mobilenetv2.cpu.$v" --batch 64 --reps 3 --min-time 0.5 --only train) | $(uptime)"
+  echo "pair $p mobilenetv2 $v train64 $(OMP_NUM_THREADS=1 nice -n 5 "$T/mobilenetv2.cpu.$v" --batch 64 --reps 3 --min-time 0.5 --only train | sed 's/ infer_ms=[^ ]*//') | $(uptime)"
 done; done
 for v in old new; do
   OMP_NUM_THREADS=1 perf record -q -o "$T/b1.$v.data" "$T/mobilenetv2.$v" --batch 1 --only infer --reps 9 --min-time 1 >/dev/null

@@ -9,8 +9,10 @@
  *     around the tile heights, planes with and without a partial vector;
  *   - the per-row epilogue of the other convolutions (dl_affine_rows_isa),
  *     also in place and onto its own residual (the plan may share them);
- *   - the entry point on pointwise geometries (fused), a depthwise 3x3, a
- *     3x3 and a stride-2 1x1 (written first, then finished), batch 1 and 5,
+ *   - the entry point on pointwise geometries (fused), every depthwise 3x3
+ *     form conv_dw3_rows.c computes (finished in registers) and the 4x4
+ *     planes (by chunks), a 9x9 depthwise, a 3x3 and a stride-2 1x1
+ *     (written first, then finished), batches 1 to 5,
  *     bit for bit the same at 1 and 2 threads. Outputs start as NaN so a
  *     missed element fails. */
 #include "conv_pointwise_internal.h"
@@ -152,8 +154,15 @@ static void test_entry_point(void)
         {1, 96, 8, 8, 24, 1, 1, 0, 1},    /* project */
         {5, 24, 4, 4, 144, 1, 1, 0, 1},   /* batch above the threads, 4x4 planes */
         {3, 20, 5, 7, 12, 1, 1, 0, 1},    /* odd plane: partial vectors */
-        {1, 32, 8, 8, 32, 3, 1, 1, 32},   /* depthwise 3x3: written first, then finished */
-        {5, 8, 9, 9, 8, 3, 2, 1, 8},      /* depthwise stride 2 */
+        {1, 32, 8, 8, 32, 3, 1, 1, 32},   /* depthwise 3x3, 8 wide (conv_dw3_rows.c under AVX-512) */
+        {1, 16, 7, 8, 16, 3, 1, 1, 16},   /* 8 wide, odd height: a half vector last */
+        {1, 8, 16, 16, 8, 3, 1, 1, 8},    /* 16 wide */
+        {2, 8, 32, 32, 8, 3, 1, 1, 8},    /* 32 wide */
+        {2, 16, 32, 32, 16, 3, 2, 1, 16}, /* stride 2, 32 -> 16 */
+        {3, 8, 16, 16, 8, 3, 2, 1, 8},    /* stride 2, 16 -> 8 */
+        {2, 24, 4, 4, 24, 3, 1, 1, 24},   /* 4x4 planes (conv_dw3_tiny.c): by chunks of planes */
+        {1, 40, 8, 8, 40, 3, 2, 1, 40},   /* stride 2, 8 -> 4 */
+        {5, 8, 9, 9, 8, 3, 2, 1, 8},      /* depthwise elsewhere: written first, then finished */
         {2, 3, 12, 12, 16, 3, 1, 1, 1},   /* a 3x3 */
         {3, 16, 8, 8, 32, 1, 2, 0, 1},    /* 1x1 stride 2 */
     };
