@@ -117,6 +117,21 @@ static ep_arg classify(emit_ctx *c, const ir_node *v, const ir_node *u)
     return (ep_arg){.name = emit_value_name(c, u), .per_image = numel.syms ? numel.k : 0, .is_conv = u == v};
 }
 
+void emit_conv_group_call(emit_ctx *c, const ir_node *v, const char *kname, const char *call, const char *indent)
+{
+    if (!c->profile) {
+        fprintf(c->calls, "%s    %s\n", indent, call);
+        return;
+    }
+    /* the conv and its epilogue group, timed as one */
+    const ir_node *const *mem = NULL, *own[EMIT_MAX_ARGS + 1];
+    int nm = emit_group_members(c, v->epilogue, &mem), k = 0;
+    own[k++] = v;
+    for (int i = 0; i < nm && k < EMIT_MAX_ARGS + 1; i++) own[k++] = mem[i];
+    fputs(indent, c->calls);
+    emit_prof_call(c, v, kname, emit_prof_flops(c, own, k), call);
+}
+
 int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
 {
     const ir_node *root = v->epilogue;
@@ -235,16 +250,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     fprintf(c->calls, "};\n");
     const char *call = arena_printf(c->ar, "if (%s(n, %s, %s, %s, &e%d) != 0) %s", kname, emit_value_name(c, v),
                                     emit_value_name(c, v->in[0]), emit_value_name(c, v->in[1]), v->id, c->fail_return);
-    if (!c->profile) {
-        fprintf(c->calls, "        %s\n    }\n", call);
-    } else { /* the conv and its epilogue group, timed as one */
-        const ir_node *const *mem = NULL, *own[EMIT_MAX_ARGS + 1];
-        int nm = emit_group_members(c, root, &mem), k = 0;
-        own[k++] = v;
-        for (int i = 0; i < nm && k < EMIT_MAX_ARGS + 1; i++) own[k++] = mem[i];
-        fprintf(c->calls, "    ");
-        emit_prof_call(c, v, kname, emit_prof_flops(c, own, k), call);
-        fprintf(c->calls, "    }\n");
-    }
+    emit_conv_group_call(c, v, kname, call, "    ");
+    fprintf(c->calls, "    }\n");
     return c->d->n_errors > errors_before ? -1 : 1;
 }

@@ -133,14 +133,6 @@ int emit_conv_affine(emit_ctx *c, const ir_node *v)
                                     emit_value_name(c, v->in[1]), emit_value_name(c, f.scale),
                                     emit_value_name(c, f.shift), f.residual ? emit_value_name(c, f.residual) : "NULL",
                                     c->fail_return);
-    if (!c->profile) {
-        fprintf(c->calls, "    %s\n", call);
-    } else { /* the conv and its epilogue group, timed as one */
-        const ir_node *const *mem = NULL, *own_nodes[EMIT_MAX_ARGS + 1];
-        int nm = emit_group_members(c, root, &mem), k = 0;
-        own_nodes[k++] = v;
-        for (int i = 0; i < nm && k < EMIT_MAX_ARGS + 1; i++) own_nodes[k++] = mem[i];
-        emit_prof_call(c, v, kname, emit_prof_flops(c, own_nodes, k), call);
-    }
+    emit_conv_group_call(c, v, kname, call, "");
     return 1;
 }

@@ -159,6 +159,9 @@ void emit_conv_geom(emit_ctx *c, FILE *b, ir_dim n, const ir_shape *in, const ir
  * epilogue as data; 0 when the group has another form or the step is not an
  * inference step linked against libdlnrt. */
 int emit_conv_affine(emit_ctx *c, const ir_node *v);
+/* Writes `call`, the call of kname computing conv v and its epilogue group,
+ * after `indent`; under --profile timed as one site with both's FLOPs. */
+void emit_conv_group_call(emit_ctx *c, const ir_node *v, const char *kname, const char *call, const char *indent);
 #define EMIT_MAX_ARGS 64 /* operands of one kernel */
 /* For a plain elementwise group root n: the name emit_kernel gives its kernel
  * and its operands x0, x1, ... in order (the call is name(n, y, x0, ...));

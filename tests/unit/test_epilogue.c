@@ -193,6 +193,17 @@ static void test_where_it_must_not(void)
     arena_free(&ar);
 }
 
+/* The loaded model, its instance and the test's parameter and input copies. */
+static void release(emitted *L, void *inst, const ir_module *m, double **params, float *x, double *xd)
+{
+    L->api->destroy(inst);
+    emitted_unload(L);
+    for (int i = 0; i < m->n_params; i++) free(params[i]);
+    free(params);
+    free(x);
+    free(xd);
+}
+
 /* (c) the emitted model, fused, against the interpreter on the unfused graphs. */
 static void check_numbers(int64_t n)
 {
@@ -254,12 +265,7 @@ static void check_numbers(int64_t n)
     interp_free(&fwd);
     interp_free(&ev);
     interp_free(&tr);
-    L.api->destroy(inst);
-    emitted_unload(&L);
-    for (int i = 0; i < m->n_params; i++) free(params[i]);
-    free(params);
-    free(x);
-    free(xd);
+    release(&L, inst, m, params, x, xd);
     arena_free(&ar);
 }
 
@@ -333,12 +339,7 @@ static void test_affine_after_training(void)
     CU_ASSERT_FATAL(interp_run(&fwd, m->forward, sv, ins, params, 1) == 0);
     CU_ASSERT(close_enough(out, interp_output(&fwd, 0), n * 10, "forward after training"));
     interp_free(&fwd);
-    L.api->destroy(inst);
-    emitted_unload(&L);
-    for (int i = 0; i < m->n_params; i++) free(params[i]);
-    free(params);
-    free(x);
-    free(xd);
+    release(&L, inst, m, params, x, xd);
     arena_free(&ar);
 }
 
