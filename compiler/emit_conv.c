@@ -21,7 +21,7 @@
 #include "ops_conv.h"
 
 /* The dl_conv2d_geom literal: input x[n, c, h, w], output [n, oc, oh, ow]. */
-static void emit_geom(emit_ctx *c, FILE *b, ir_dim n, const ir_shape *in, const ir_shape *out, int64_t kh, int64_t kw,
+void emit_conv_geom(emit_ctx *c, FILE *b, ir_dim n, const ir_shape *in, const ir_shape *out, int64_t kh, int64_t kw,
                       const conv_geom *g)
 {
     fprintf(b, "    const dl_conv2d_geom g = {.n = %s, .c = %lld, .h = %lld, .w = %lld, .oc = %lld, .oh = %lld, .ow = %lld,\n",
@@ -54,39 +54,39 @@ static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *e
         else if (g.groups > 1 && g.groups == xs->d[1].k)
             fprintf(b, "    /* depthwise: direct per-plane kernel, no im2col (runtime/conv_depthwise.c) */\n");
         else fprintf(b, "    /* im2col + GEMM per image and group */\n");
-        emit_geom(c, b, N, xs, ys, w->shape.d[2].k, w->shape.d[3].k, &g);
+        emit_conv_geom(c, b, N, xs, ys, w->shape.d[2].k, w->shape.d[3].k, &g);
         if (ep_fn) fprintf(b, "    return dl_conv2d_ep(&g, x0, x1, y, %s, ep);\n", ep_fn);
         else fprintf(b, "    return dl_conv2d(&g, x0, x1, y);\n");
         break;
     case OP_conv_transpose2d: /* the data gradient of the conv from y's shape to x's */
         fprintf(b, "    /* the data gradient of the convolution y -> x: GEMM + col2im */\n");
-        emit_geom(c, b, N, ys, xs, w->shape.d[2].k, w->shape.d[3].k, &g);
+        emit_conv_geom(c, b, N, ys, xs, w->shape.d[2].k, w->shape.d[3].k, &g);
         fprintf(b, "    return dl_conv2d_bwd_data(&g, x0, x1, y);\n");
         break;
     case OP_conv2d_bwd_weight:
         N = xs->d[0];
-        emit_geom(c, b, N, xs, &w->shape, g.kh, g.kw, &g);
+        emit_conv_geom(c, b, N, xs, &w->shape, g.kh, g.kw, &g);
         fprintf(b, "    return dl_conv2d_bwd_weight(&g, x0, x1, y);\n");
         break;
     case OP_max_pool2d: case OP_max_pool2d_indices:
-        emit_geom(c, b, N, xs, ys, g.kh, g.kw, &g);
+        emit_conv_geom(c, b, N, xs, ys, g.kh, g.kw, &g);
         fprintf(b, n->op == OP_max_pool2d ? "    dl_max_pool2d(&g, x0, y, NULL);\n" : "    dl_max_pool2d(&g, x0, NULL, y);\n");
         fprintf(b, "    return 0;\n");
         break;
     case OP_max_pool2d_bwd: case OP_max_unpool2d: /* values and indices at the pooled size -> y */
-        emit_geom(c, b, N, ys, xs, g.kh, g.kw, &g);
+        emit_conv_geom(c, b, N, ys, xs, g.kh, g.kw, &g);
         fprintf(b, "    return %s(&g, x0, x1, y);\n", n->op == OP_max_pool2d_bwd ? "dl_max_pool2d_bwd" : "dl_max_unpool2d");
         break;
     case OP_max_unpool2d_bwd: /* gather from x0's planes at the indices' (= y's) size */
-        emit_geom(c, b, N, xs, ys, g.kh, g.kw, &g);
+        emit_conv_geom(c, b, N, xs, ys, g.kh, g.kw, &g);
         fprintf(b, "    return dl_max_unpool2d_bwd(&g, x0, x1, y);\n");
         break;
     case OP_avg_pool2d: case OP_adaptive_avg_pool2d:
-        emit_geom(c, b, N, xs, ys, g.kh, g.kw, &g);
+        emit_conv_geom(c, b, N, xs, ys, g.kh, g.kw, &g);
         fprintf(b, "    %s(&g, x0, y);\n    return 0;\n", n->op == OP_avg_pool2d ? "dl_avg_pool2d" : "dl_adaptive_avg_pool2d");
         break;
     case OP_avg_pool2d_bwd: case OP_adaptive_avg_pool2d_bwd:
-        emit_geom(c, b, N, ys, xs, g.kh, g.kw, &g);
+        emit_conv_geom(c, b, N, ys, xs, g.kh, g.kw, &g);
         fprintf(b, "    %s(&g, x0, y);\n    return 0;\n",
                 n->op == OP_avg_pool2d_bwd ? "dl_avg_pool2d_bwd" : "dl_adaptive_avg_pool2d_bwd");
         break;
@@ -117,10 +117,27 @@ static ep_arg classify(emit_ctx *c, const ir_node *v, const ir_node *u)
     return (ep_arg){.name = emit_value_name(c, u), .per_image = numel.syms ? numel.k : 0, .is_conv = u == v};
 }
 
+void emit_conv_group_call(emit_ctx *c, const ir_node *v, const char *kname, const char *call, const char *indent)
+{
+    if (!c->profile) {
+        fprintf(c->calls, "%s    %s\n", indent, call);
+        return;
+    }
+    /* the conv and its epilogue group, timed as one */
+    const ir_node *const *mem = NULL, *own[EMIT_MAX_ARGS + 1];
+    int nm = emit_group_members(c, v->epilogue, &mem), k = 0;
+    own[k++] = v;
+    for (int i = 0; i < nm && k < EMIT_MAX_ARGS + 1; i++) own[k++] = mem[i];
+    fputs(indent, c->calls);
+    emit_prof_call(c, v, kname, emit_prof_flops(c, own, k), call);
+}
+
 int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
 {
     const ir_node *root = v->epilogue;
     if (!root || v->op != OP_conv2d) return 0;
+    int affine = emit_conv_affine(c, v); /* the epilogue as data, where its form allows */
+    if (affine) return affine;
     int errors_before = c->d->n_errors;
     /* The group's kernel, defined as usual but serial and captured: its call
      * in the step function is dropped (the epilogue calls it instead), and
@@ -233,16 +250,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
     fprintf(c->calls, "};\n");
     const char *call = arena_printf(c->ar, "if (%s(n, %s, %s, %s, &e%d) != 0) %s", kname, emit_value_name(c, v),
                                     emit_value_name(c, v->in[0]), emit_value_name(c, v->in[1]), v->id, c->fail_return);
-    if (!c->profile) {
-        fprintf(c->calls, "        %s\n    }\n", call);
-    } else { /* the conv and its epilogue group, timed as one */
-        const ir_node *const *mem = NULL, *own[EMIT_MAX_ARGS + 1];
-        int nm = emit_group_members(c, root, &mem), k = 0;
-        own[k++] = v;
-        for (int i = 0; i < nm && k < EMIT_MAX_ARGS + 1; i++) own[k++] = mem[i];
-        fprintf(c->calls, "    ");
-        emit_prof_call(c, v, kname, emit_prof_flops(c, own, k), call);
-        fprintf(c->calls, "    }\n");
-    }
+    emit_conv_group_call(c, v, kname, call, "    ");
+    fprintf(c->calls, "    }\n");
     return c->d->n_errors > errors_before ? -1 : 1;
 }

@@ -150,6 +150,18 @@ void emit_axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner);
  * dl_conv2d_ep, and writes the call. 1 = done (the group is not called
  * again), 0 = not possible (emit both as usual), -1 after a diagnostic. */
 int emit_conv_epilogue(emit_ctx *c, const ir_node *v);
+/* The `const dl_conv2d_geom g = {...};` literal of a kernel body: input
+ * [n, c, h, w] shaped `in`, output `out`, a kh x kw kernel. */
+void emit_conv_geom(emit_ctx *c, FILE *b, ir_dim n, const ir_shape *in, const ir_shape *out, int64_t kh, int64_t kw,
+                    const conv_geom *g);
+/* emit_conv_affine.c: the same for a group of the form inference batch norm
+ * (+ residual) (+ ReLU/ReLU6), as one dl_conv2d_affine call with the
+ * epilogue as data; 0 when the group has another form or the step is not an
+ * inference step linked against libdlnrt. */
+int emit_conv_affine(emit_ctx *c, const ir_node *v);
+/* Writes `call`, the call of kname computing conv v and its epilogue group,
+ * after `indent`; under --profile timed as one site with both's FLOPs. */
+void emit_conv_group_call(emit_ctx *c, const ir_node *v, const char *kname, const char *call, const char *indent);
 #define EMIT_MAX_ARGS 64 /* operands of one kernel */
 /* For a plain elementwise group root n: the name emit_kernel gives its kernel
  * and its operands x0, x1, ... in order (the call is name(n, y, x0, ...));

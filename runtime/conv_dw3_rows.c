@@ -67,6 +67,36 @@ DR_INLINE void dr_store(float *p, dr_v v, int half)
     else memcpy(p, &v, sizeof v);
 }
 
+/* The affine epilogue (dl_conv_affine) of one plane, whose channel gives s
+ * and b: finished as conv_pointwise.c's tiles are, with the same formula.
+ * Which parts apply is the constant EP (0: plain store; 1 affine, 2 the
+ * residual, 4 the clamp), so the plain kernels are unchanged. */
+typedef struct dr_fin {
+    float s, b, lo, hi;
+    const float *res; /* the plane's residual, like y, or NULL */
+} dr_fin;
+
+typedef int32_t dr_vi __attribute__((vector_size(64)));
+
+DR_INLINE dr_v dr_select(dr_vi m, dr_v a, dr_v b) { return (dr_v)((m & (dr_vi)a) | (~m & (dr_vi)b)); }
+
+/* v, the output vector at p of the plane starting at y0, finished and
+ * stored (with `half`, 8 lanes: the residual is read as far, no further). */
+DR_INLINE void dr_put(const int EP, const dr_fin *f, const float *y0, float *p, dr_v v, int half)
+{
+    if (EP & 1) v = v * f->s + f->b;
+    if (EP & 2) {
+        dr_v r = {0};
+        memcpy(&r, f->res + (p - y0), (half ? 8 : 16) * sizeof(float));
+        v += r;
+    }
+    if (EP & 4) {
+        const dr_v lo = (dr_v){0} + f->lo, hi = (dr_v){0} + f->hi;
+        v = dr_select(v > lo, dr_select(v < hi, v, hi), lo);
+    }
+    dr_store(p, v, half);
+}
+
 /* The lane moves, in two forms of the same result: shuffles of whole
  * 16-lane vectors (one instruction each under AVX-512), or, with `hv`, of
  * their 8-lane halves (for AVX2 and baseline x86-64, where GCC lowered the
@@ -182,22 +212,22 @@ DR_INLINE dr_v row_at(const float *x, int64_t r, int64_t h, int64_t w, int64_t c
 }
 
 /* h rows of 16. */
-DR_INLINE void s1_w16(const float *x, int64_t h, const float *k, float *y, int hv)
+DR_INLINE void s1_w16(const float *x, int64_t h, const float *k, float *y, int hv, const int EP, const dr_fin *f)
 {
     for (int64_t i = 0; i < h; i++) {
         const dr_cols c = dr_taps(k, row_at(x, i - 1, h, 16, 0), dr_load(x + i * 16), row_at(x, i + 1, h, 16, 0));
-        dr_store(y + i * 16, SHR16(c.l) + c.m + SHL16(c.r), 0);
+        dr_put(EP, f, y, y + i * 16, SHR16(c.l) + c.m + SHL16(c.r), 0);
     }
 }
 
 /* h rows of 32: halves 0 (columns 0-15) and 1 (16-31). */
-DR_INLINE void s1_w32(const float *x, int64_t h, const float *k, float *y, int hv)
+DR_INLINE void s1_w32(const float *x, int64_t h, const float *k, float *y, int hv, const int EP, const dr_fin *f)
 {
     for (int64_t i = 0; i < h; i++) {
         const dr_cols c0 = dr_taps(k, row_at(x, i - 1, h, 32, 0), dr_load(x + i * 32), row_at(x, i + 1, h, 32, 0));
         const dr_cols c1 = dr_taps(k, row_at(x, i - 1, h, 32, 16), dr_load(x + i * 32 + 16), row_at(x, i + 1, h, 32, 16));
-        dr_store(y + i * 32, SHR16(c0.l) + c0.m + SHL_LO(c0.r, c1.r), 0);
-        dr_store(y + i * 32 + 16, SHR_HI(c0.l, c1.l) + c1.m + SHL16(c1.r), 0);
+        dr_put(EP, f, y, y + i * 32, SHR16(c0.l) + c0.m + SHL_LO(c0.r, c1.r), 0);
+        dr_put(EP, f, y, y + i * 32 + 16, SHR_HI(c0.l, c1.l) + c1.m + SHL16(c1.r), 0);
     }
 }
 
@@ -213,11 +243,11 @@ DR_INLINE dr_v rows8(const float *x, int64_t r, int64_t h)
 }
 
 /* h rows of 8, two per vector (an odd h leaves the last vector half used). */
-DR_INLINE void s1_w8(const float *x, int64_t h, const float *k, float *y, int hv)
+DR_INLINE void s1_w8(const float *x, int64_t h, const float *k, float *y, int hv, const int EP, const dr_fin *f)
 {
     for (int64_t r = 0; r < h; r += 2) {
         const dr_cols c = dr_taps(k, rows8(x, r - 1, h), rows8(x, r, h), rows8(x, r + 1, h));
-        dr_store(y + r * 8, SHR8(c.l) + c.m + SHL8(c.r), r + 1 >= h);
+        dr_put(EP, f, y, y + r * 8, SHR8(c.l) + c.m + SHL8(c.r), r + 1 >= h);
     }
 }
 
@@ -242,12 +272,12 @@ DR_INLINE dr_split split32(const float *x, int64_t r, int64_t h, int hv)
 }
 
 /* h rows of 32 in, (h + 1) / 2 rows of 16 out. */
-DR_INLINE void s2_w32(const float *x, int64_t h, const float *k, float *y, int hv)
+DR_INLINE void s2_w32(const float *x, int64_t h, const float *k, float *y, int hv, const int EP, const dr_fin *f)
 {
     dr_split u = split32(x, -1, h, hv);
     for (int64_t i = 0; 2 * i < h; i++) {
         const dr_split m = split32(x, 2 * i, h, hv), d = split32(x, 2 * i + 1, h, hv);
-        dr_store(y + i * 16, S2_SUM(k, u, m, d, SHR16), 0);
+        dr_put(EP, f, y, y + i * 16, S2_SUM(k, u, m, d, SHR16), 0);
         u = d;
     }
 }
@@ -264,12 +294,12 @@ DR_INLINE dr_split split16x2(const float *x, int64_t r, int64_t h, int hv)
  * rows i and i + 1 read input rows 2i - 1, 2i, 2i + 1 and 2i + 1, 2i + 2,
  * 2i + 3 (row 2i + 1 is split twice: sharing it would take as many
  * shuffles to move between halves). */
-DR_INLINE void s2_w16(const float *x, int64_t h, const float *k, float *y, int hv)
+DR_INLINE void s2_w16(const float *x, int64_t h, const float *k, float *y, int hv, const int EP, const dr_fin *f)
 {
     const int64_t oh = (h + 1) / 2;
     for (int64_t i = 0; i < oh; i += 2) {
         const dr_split u = split16x2(x, 2 * i - 1, h, hv), m = split16x2(x, 2 * i, h, hv), d = split16x2(x, 2 * i + 1, h, hv);
-        dr_store(y + i * 8, S2_SUM(k, u, m, d, SHR8), i + 1 >= oh);
+        dr_put(EP, f, y, y + i * 8, S2_SUM(k, u, m, d, SHR8), i + 1 >= oh);
     }
 }
 
@@ -281,11 +311,16 @@ DR_INLINE void s2_w16(const float *x, int64_t h, const float *k, float *y, int h
         const float *k = w + (p % g->c) * 9;                                            \
         float turned[9];                                                                \
         for (int t = 0; t < 9; t++) turned[t] = k[8 - t];                               \
-        plane(x + p * plane_in, g->h, rotate ? turned : k, y + p * plane_out, hv);      \
+        dr_fin f = {0};                                                                 \
+        if (EP) {                                                                       \
+            f.s = a->scale[p % g->c], f.b = a->shift[p % g->c], f.lo = a->lo, f.hi = a->hi; \
+            f.res = a->residual ? a->residual + p * plane_out : NULL;                   \
+        }                                                                               \
+        plane(x + p * plane_in, g->h, rotate ? turned : k, y + p * plane_out, hv, EP, &f); \
     }
 
 DR_INLINE void dr_range_body(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate,
-                             int64_t p0, int64_t p1, int hv)
+                             int64_t p0, int64_t p1, int hv, const int EP, const dl_conv_affine *a)
 {
     const int64_t plane_in = g->h * g->w, plane_out = g->oh * g->ow;
     if (g->sh == 2 && g->w == 32) {
@@ -304,14 +339,24 @@ DR_INLINE void dr_range_body(const dl_conv2d_geom *g, const float *x, const floa
 #define DR_ARGS \
     const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate, int64_t p0, int64_t p1
 typedef void (*dr_fn)(DR_ARGS);
-static void dr_portable(DR_ARGS) { dr_range_body(g, x, w, y, rotate, p0, p1, 1); }
+static void dr_portable(DR_ARGS) { dr_range_body(g, x, w, y, rotate, p0, p1, 1, 0, NULL); }
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DR_X86 1
-__attribute__((target("avx2,fma"))) static void dr_avx2(DR_ARGS) { dr_range_body(g, x, w, y, rotate, p0, p1, 1); }
+__attribute__((target("avx2,fma"))) static void dr_avx2(DR_ARGS) { dr_range_body(g, x, w, y, rotate, p0, p1, 1, 0, NULL); }
 __attribute__((target("avx512f,avx512vl,fma"))) static void dr_avx512(DR_ARGS)
 {
-    dr_range_body(g, x, w, y, rotate, p0, p1, 0);
+    dr_range_body(g, x, w, y, rotate, p0, p1, 0, 0, NULL);
 }
+/* The forward with the epilogue, AVX-512 only (where conv_dw3.c runs these
+ * kernels at all: dl_dw3_rows_pays); one copy per EP. */
+typedef void (*dr_ep_fn)(DR_ARGS, const dl_conv_affine *a);
+#define DR_EP_VARIANT(EP) \
+    __attribute__((target("avx512f,avx512vl,fma"))) static void dr_ep##EP##_avx512(DR_ARGS, const dl_conv_affine *a) \
+    { dr_range_body(g, x, w, y, rotate, p0, p1, 0, EP, a); }
+DR_EP_VARIANT(1)
+DR_EP_VARIANT(3)
+DR_EP_VARIANT(5)
+DR_EP_VARIANT(7)
 #endif
 
 int dl_dw3_rows_applies(const dl_conv2d_geom *g)
@@ -341,4 +386,18 @@ int dl_dw3_rows_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float 
     if (v < 0) return -1;
     fns[v](g, x, w, y, rotate, p0, p1);
     return 0;
+}
+
+int dl_dw3_rows_range_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int64_t p0, int64_t p1,
+                             const dl_conv_affine *a)
+{
+#ifdef DR_X86
+    static const dr_ep_fn fns[] = {dr_ep1_avx512, dr_ep3_avx512, dr_ep5_avx512, dr_ep7_avx512};
+    if (dl_isa_level(DL_GEMV_AVX512) != 2) return -1;
+    fns[(a->residual != NULL) + 2 * (a->clamp != 0)](g, x, w, y, 0, p0, p1, a);
+    return 0;
+#else
+    (void)g, (void)x, (void)w, (void)y, (void)p0, (void)p1, (void)a;
+    return -1;
+#endif
 }

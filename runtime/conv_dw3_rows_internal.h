@@ -24,4 +24,10 @@ int dl_dw3_rows_pays(const dl_conv2d_geom *g);
 int dl_dw3_rows_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                           int rotate, int64_t p0, int64_t p1);
 
+/* The forward of planes [p0, p1) finished with a's epilogue in registers
+ * (scale and shift by the plane's channel, the residual like y: the whole
+ * tensor). AVX-512 only: -1, doing nothing, on other CPUs. */
+int dl_dw3_rows_range_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int64_t p0, int64_t p1,
+                             const dl_conv_affine *a);
+
 #endif

@@ -51,6 +51,7 @@
 #define PW_NV_MAX 4
 #define PW_UNROLL _Pragma("GCC unroll 8")
 typedef float pw_v __attribute__((vector_size(PW_LANES * sizeof(float))));
+typedef int32_t pw_vi __attribute__((vector_size(PW_LANES * sizeof(int32_t))));
 
 PW_INLINE pw_v pw_load(const float *p)
 {
@@ -58,6 +59,50 @@ PW_INLINE pw_v pw_load(const float *p)
     memcpy(&v, p, sizeof v);
     return v;
 }
+
+/* The affine epilogue (dl_conv_affine) at a tile: per-row scale and shift
+ * from its first row, the residual at its first element (rows P apart).
+ * Which parts apply is the constant EP (bits below), so each kernel copy
+ * has only its own stores and the tile stays in registers. */
+#define PW_EP_AFFINE 1
+#define PW_EP_RESIDUAL 2
+#define PW_EP_CLAMP 4
+typedef struct pw_ep {
+    const float *scale, *shift, *res;
+    float lo, hi;
+} pw_ep;
+
+PW_INLINE pw_v pw_select(pw_vi m, pw_v a, pw_v b) { return (pw_v)((m & (pw_vi)a) | (~m & (pw_vi)b)); }
+
+/* Row i's epilogue on t, the vector at column offset o of the tile. */
+PW_INLINE pw_v pw_finish(const int EP, pw_v t, const pw_ep *e, int i, int64_t o, int64_t P)
+{
+    if (EP & PW_EP_AFFINE) t = t * e->scale[i] + e->shift[i];
+    if (EP & PW_EP_RESIDUAL) t += pw_load(e->res + i * P + o);
+    if (EP & PW_EP_CLAMP) {
+        const pw_v lo = (pw_v){0} + e->lo, hi = (pw_v){0} + e->hi;
+        t = pw_select(t > lo, pw_select(t < hi, t, hi), lo);
+    }
+    return t;
+}
+
+/* The same on one float (pixels past the last whole vector). */
+static inline float pw_finish1(const int EP, float t, const pw_ep *e, int64_t i, int64_t o, int64_t P)
+{
+    if (EP & PW_EP_AFFINE) t = t * e->scale[i] + e->shift[i];
+    if (EP & PW_EP_RESIDUAL) t += e->res[i * P + o];
+    if (EP & PW_EP_CLAMP) t = t > e->lo ? (t < e->hi ? t : e->hi) : e->lo;
+    return t;
+}
+
+/* e moved to row i, column p (nothing without an epilogue: e is NULL). */
+PW_INLINE pw_ep pw_ep_at(const int EP, const pw_ep *e, int64_t i, int64_t p, int64_t P)
+{
+    if (!EP) return (pw_ep){0};
+    return (pw_ep){.scale = e->scale ? e->scale + i : NULL, .shift = e->shift ? e->shift + i : NULL,
+                   .res = e->res ? e->res + i * P + p : NULL, .lo = e->lo, .hi = e->hi};
+}
+
 
 /* Stores one vector at d, around the cache when `stream` (d 16-byte
  * aligned): SSE's movntps, which every x86-64 has, four to a vector; the
@@ -82,7 +127,7 @@ PW_INLINE void pw_store(float *d, const pw_v *v, const int stream)
 
 /* y[0:MR, 0:NV*16] of y = A @ x (row strides P), as the top describes. */
 PW_INLINE void pw_tile(const int MR, const int NV, int64_t K, int64_t P, const float *restrict a, int64_t rs,
-                       int64_t ks, const float *restrict x, float *restrict y, const int stream)
+                       int64_t ks, const float *restrict x, float *y, const int stream, const int EP, pw_ep e)
 {
     pw_v acc[PW_MR_MAX][PW_NV_MAX];
     PW_UNROLL
@@ -103,31 +148,43 @@ PW_INLINE void pw_tile(const int MR, const int NV, int64_t K, int64_t P, const f
     PW_UNROLL
     for (int i = 0; i < MR; i++)
         PW_UNROLL
-        for (int v = 0; v < NV; v++) pw_store(y + i * P + v * PW_LANES, &acc[i][v], stream);
+        for (int v = 0; v < NV; v++) {
+            const pw_v t = pw_finish(EP, acc[i][v], &e, i, v * PW_LANES, P);
+            pw_store(y + i * P + v * PW_LANES, &t, stream);
+        }
 }
 
 /* All M rows of one NV x 16 pixel block: tiles of MR rows, then 4, 2, 1. */
 PW_INLINE void pw_block(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs,
-                        int64_t ks, const float *x, float *y, const int stream)
+                        int64_t ks, const float *x, float *y, const int stream, const int EP, const pw_ep *e)
 {
     int64_t i = 0;
-    for (; i + MR <= M; i += MR) pw_tile(MR, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream);
-    if (MR > 4 && i + 4 <= M) pw_tile(4, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream), i += 4;
-    if (MR > 2 && i + 2 <= M) pw_tile(2, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream), i += 2;
-    for (; i < M; i++) pw_tile(1, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream);
+    for (; i + MR <= M; i += MR) pw_tile(MR, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream, EP, pw_ep_at(EP, e, i, 0, P));
+    if (MR > 4 && i + 4 <= M)
+        pw_tile(4, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream, EP, pw_ep_at(EP, e, i, 0, P)), i += 4;
+    if (MR > 2 && i + 2 <= M)
+        pw_tile(2, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream, EP, pw_ep_at(EP, e, i, 0, P)), i += 2;
+    for (; i < M; i++) pw_tile(1, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream, EP, pw_ep_at(EP, e, i, 0, P));
 }
 
 PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a,
-                              int64_t rs, int64_t ks, const float *x, float *y, const int stream)
+                              int64_t rs, int64_t ks, const float *x, float *y, const int stream, const int EP,
+                              const pw_ep *e)
 {
     int64_t p = 0;
-    for (; p + NV * PW_LANES <= P; p += NV * PW_LANES) pw_block(MR, NV, M, K, P, a, rs, ks, x + p, y + p, stream);
-    for (; p + PW_LANES <= P; p += PW_LANES) pw_block(MR, 1, M, K, P, a, rs, ks, x + p, y + p, stream);
+    for (; p + NV * PW_LANES <= P; p += NV * PW_LANES) {
+        const pw_ep ep = pw_ep_at(EP, e, 0, p, P);
+        pw_block(MR, NV, M, K, P, a, rs, ks, x + p, y + p, stream, EP, &ep);
+    }
+    for (; p + PW_LANES <= P; p += PW_LANES) {
+        const pw_ep ep = pw_ep_at(EP, e, 0, p, P);
+        pw_block(MR, 1, M, K, P, a, rs, ks, x + p, y + p, stream, EP, &ep);
+    }
     for (int64_t i = 0; i < M && p < P; i++)
         for (int64_t q = p; q < P; q++) {
             float s = 0.0f;
             for (int64_t k = 0; k < K; k++) s += a[i * rs + k * ks] * x[k * P + q];
-            y[i * P + q] = s;
+            y[i * P + q] = pw_finish1(EP, s, e, i, q, P);
         }
 }
 
@@ -135,12 +192,13 @@ PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, 
  * GCC keep the tile in memory (one image of 16->96 at 32x32, unstreamed, ran
  * at 169 GF/s instead of 209 in a quick test). */
 PW_INLINE void pw_matmul_body(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a,
-                              int64_t rs, int64_t ks, const float *x, float *y, int stream)
+                              int64_t rs, int64_t ks, const float *x, float *y, int stream, const int EP,
+                              const pw_ep *e)
 {
     if (stream && (uintptr_t)y % 16 == 0 && P % 4 == 0) /* every vector's address 16-byte aligned */
-        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 1);
+        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 1, EP, e);
     else
-        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 0);
+        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 0, EP, e);
 }
 
 /* ---- variants and dispatch ----------------------------------------------- */
@@ -151,13 +209,27 @@ typedef void (*pw_mm_fn)(PW_MM_ARGS);
 
 /* Tiles of MR rows x NV vectors. */
 #define PW_VARIANT(sfx, target_attr, MR, NV) \
-    target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream); }
+    target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream, 0, NULL); }
+/* With the epilogue: one copy per combination of its parts (EP). */
+typedef void (*pw_ep_fn)(PW_MM_ARGS, const pw_ep *e);
+#define PW_EP_VARIANT(sfx, target_attr, MR, NV, EP) \
+    target_attr static void pw_matmul_ep##EP##_##sfx(PW_MM_ARGS, const pw_ep *e) \
+    { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream, EP, e); }
+#define PW_EP_VARIANTS(sfx, target_attr, MR, NV) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, 3) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, 7)
 /* A 16-lane vector is four xmm registers here, two ymm under AVX2, one zmm under AVX-512. */
 PW_VARIANT(portable, , 3, 1)
+PW_EP_VARIANTS(portable, , 3, 1)
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PW_X86 1
+#define PW_N_ISA 3
 PW_VARIANT(avx2, __attribute__((target("avx2,fma"))), 6, 1)
 PW_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
+PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1)
+PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
+#else
+#define PW_N_ISA 1
 #endif
 
 int dl_isa_level(dl_gemv_isa isa)
@@ -192,6 +264,69 @@ int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const flo
     return 0;
 }
 
+/* rows of P floats at src, finished into dst (which may be src, or e's residual) */
+PW_INLINE void pw_affine_body(const int EP, int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e)
+{
+    for (int64_t i = 0; i < M; i++) {
+        int64_t p = 0;
+        for (; p + PW_LANES <= P; p += PW_LANES) {
+            const pw_v t = pw_finish(EP, pw_load(src + i * P + p), e, (int)i, p, P);
+            memcpy(dst + i * P + p, &t, sizeof t);
+        }
+        for (; p < P; p++) dst[i * P + p] = pw_finish1(EP, src[i * P + p], e, i, p, P);
+    }
+}
+
+typedef void (*pw_aff_fn)(int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e);
+#define PW_AFF_VARIANT(sfx, target_attr, EP) \
+    target_attr static void pw_affine_ep##EP##_##sfx(int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e) \
+    { pw_affine_body(EP, M, P, src, dst, e); }
+#define PW_AFF_VARIANTS(sfx, target_attr) \
+    PW_AFF_VARIANT(sfx, target_attr, 1) PW_AFF_VARIANT(sfx, target_attr, 3) \
+    PW_AFF_VARIANT(sfx, target_attr, 5) PW_AFF_VARIANT(sfx, target_attr, 7)
+PW_AFF_VARIANTS(portable, )
+#ifdef PW_X86
+PW_AFF_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
+PW_AFF_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))))
+#define PW_EP_ROW(kind, EP) {pw_##kind##_ep##EP##_portable, pw_##kind##_ep##EP##_avx2, pw_##kind##_ep##EP##_avx512}
+#else
+#define PW_EP_ROW(kind, EP) {pw_##kind##_ep##EP##_portable}
+#endif
+
+static pw_ep pw_ep_of(const dl_conv_affine *ep)
+{
+    return (pw_ep){.scale = ep->scale, .shift = ep->shift, .res = ep->residual, .lo = ep->lo, .hi = ep->hi};
+}
+
+/* Which copy: the residual and the clamp as bits 1 and 2 (EP = 1 + 2 * index). */
+static int pw_ep_index(const dl_conv_affine *ep) { return (ep->residual != NULL) + 2 * (ep->clamp != 0); }
+
+int dl_affine_rows_isa(dl_gemv_isa isa, int64_t M, int64_t P, const float *src, float *dst, const dl_conv_affine *ep)
+{
+    static const pw_aff_fn fns[4][PW_N_ISA] = {PW_EP_ROW(affine, 1), PW_EP_ROW(affine, 3), PW_EP_ROW(affine, 5),
+                                               PW_EP_ROW(affine, 7)};
+    const int v = dl_isa_level(isa);
+    if (v < 0) return -1;
+    const pw_ep e = pw_ep_of(ep);
+    fns[pw_ep_index(ep)][v](M, P, src, dst, &e);
+    return 0;
+}
+
+int dl_pw_matmul_affine_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs,
+                            int64_t ks, const float *x, float *y, int stream, const dl_conv_affine *ep)
+{
+    static const pw_ep_fn fns[4][PW_N_ISA] = {PW_EP_ROW(matmul, 1), PW_EP_ROW(matmul, 3), PW_EP_ROW(matmul, 5),
+                                              PW_EP_ROW(matmul, 7)};
+    const int v = dl_isa_level(isa);
+    if (v < 0) return -1;
+    const pw_ep e = pw_ep_of(ep);
+    fns[pw_ep_index(ep)][v](M, K, P, a, rs, ks, x, y, stream, &e);
+#if defined(__SSE__)
+    if (stream) _mm_sfence();
+#endif
+    return 0;
+}
+
 /* Measured (bench/pw_bench.c, process CPU time, 1 thread; docs/performance.md
  * "MobileNetV2's pointwise layers"): faster than dl_sgemm on every 1x1
  * layer of MobileNetV2, 16 to 384 channels, 4x4 to 32x32 planes, batch 64
@@ -218,6 +353,13 @@ void dl_pw_forward_image(const dl_conv2d_geom *g, const float *x, const float *w
 {
     const int64_t P = g->h * g->w;
     dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, P, w, g->c, 1, x, y, g->n * g->oc * P >= PW_STREAM_FLOATS);
+}
+
+void dl_pw_forward_image_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                                const dl_conv_affine *ep)
+{
+    const int64_t P = g->h * g->w;
+    dl_pw_matmul_affine_isa(DL_GEMV_BEST, g->oc, g->c, P, w, g->c, 1, x, y, g->n * g->oc * P >= PW_STREAM_FLOATS, ep);
 }
 
 void dl_pw_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx)

@@ -15,6 +15,10 @@ int dl_pw_applies(const dl_conv2d_geom *g);
 
 /* One image of g (the dl_pw_applies kind): y = W @ x, or gx = W^T @ gy. */
 void dl_pw_forward_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
+/* The same forward with the affine epilogue applied to each output tile in
+ * registers (ep's residual offset to this image). */
+void dl_pw_forward_image_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                                const dl_conv_affine *ep);
 void dl_pw_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
 
 /* y[M x P] = A[M x K] @ x[K x P], A(i, k) = a[i * rs + k * ks]; x and y are
@@ -24,6 +28,18 @@ void dl_pw_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float 
  * this CPU cannot run the variant asked for. */
 int dl_pw_matmul_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs, int64_t ks,
                      const float *x, float *y, int stream);
+
+/* dl_pw_matmul_isa finishing each output with ep (scale and shift per row
+ * of y, the residual like y): the same products, then the epilogue. */
+int dl_pw_matmul_affine_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, const float *a, int64_t rs,
+                            int64_t ks, const float *x, float *y, int stream, const dl_conv_affine *ep);
+
+/* dst[M x P] = ep applied to src[M x P] (rows P apart; scale and shift per
+ * row, the residual like dst): the same formula as the tiles above, for the
+ * convolutions that write their output first (conv_affine.c). dst may be
+ * src or the residual. Serial; -1, doing nothing, if this CPU cannot run
+ * the variant asked for. */
+int dl_affine_rows_isa(dl_gemv_isa isa, int64_t M, int64_t P, const float *src, float *dst, const dl_conv_affine *ep);
 
 /* Which variant of a kernel compiled for several ISAs to run: 0 portable,
  * 1 AVX2 + FMA, 2 AVX-512; -1 if this CPU cannot run the one asked for

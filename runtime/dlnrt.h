@@ -175,6 +175,24 @@ int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y)
 typedef void (*dl_conv_epilogue)(void *ctx, int64_t image, float *y_image);
 int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
                  void *ctx);
+/* A convolution followed by a per-channel affine, an optional residual add
+ * and an optional clamp, given as data so kernels that can apply it while an
+ * output tile is in registers do (runtime/conv_affine.c): for each image i,
+ * channel c and pixel p, with t = conv(x, w)[i, c, p],
+ *     y[i, c, p] = clamp((t * scale[c] + shift[c]) + residual[i, c, p], lo, hi)
+ * clamp(v, lo, hi) = v > lo ? (v < hi ? v : hi) : lo (NaN gives lo: relu6's
+ * and relu's rule); `clamp` 0 = no clamp (NaN stays NaN). residual NULL = no
+ * add. yc (the conv's own output, n*oc*oh*ow floats) is scratch for the paths
+ * that write the convolution first; it must not overlap x, w or residual. y
+ * may be residual. Inference batch norm + ReLU6 (+ shortcut) is this form. */
+typedef struct dl_conv_affine {
+    const float *scale, *shift; /* [oc] each */
+    const float *residual;      /* [n, oc, oh, ow], or NULL */
+    int clamp;                  /* 1: clamp to [lo, hi] */
+    float lo, hi;
+} dl_conv_affine;
+int dl_conv2d_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
+                     const dl_conv_affine *a);
 int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 /* Max pooling with -inf padding; idx (may be NULL) = flat index of the first

@@ -14,7 +14,10 @@
  *     reference interpreter on the unfused graphs, forward, eval_step and
  *     train_step (loss and every gradient), at batch 1 and 3, with convs on
  *     both runtime paths (images in parallel, and images one after another
- *     with dl_sgemm parallel inside). */
+ *     with dl_sgemm parallel inside);
+ *   - MobileNetV2's inverted residual with its epilogues as data
+ *     (dl_conv2d_affine): forward after training steps changed the weights
+ *     and running statistics, against the interpreter on the new values. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
@@ -190,6 +193,17 @@ static void test_where_it_must_not(void)
     arena_free(&ar);
 }
 
+/* The loaded model, its instance and the test's parameter and input copies. */
+static void release(emitted *L, void *inst, const ir_module *m, double **params, float *x, double *xd)
+{
+    L->api->destroy(inst);
+    emitted_unload(L);
+    for (int i = 0; i < m->n_params; i++) free(params[i]);
+    free(params);
+    free(x);
+    free(xd);
+}
+
 /* (c) the emitted model, fused, against the interpreter on the unfused graphs. */
 static void check_numbers(int64_t n)
 {
@@ -251,12 +265,87 @@ static void check_numbers(int64_t n)
     interp_free(&fwd);
     interp_free(&ev);
     interp_free(&tr);
-    L.api->destroy(inst);
-    emitted_unload(&L);
-    for (int i = 0; i < m->n_params; i++) free(params[i]);
-    free(params);
-    free(x);
-    free(xd);
+    release(&L, inst, m, params, x, xd);
+    arena_free(&ar);
+}
+
+/* (d) MobileNetV2's inverted residual, whose convs take their batch norm,
+ * ReLU6 and shortcut as data in forward (emit_conv_affine.c,
+ * dl_conv2d_affine): after training steps have changed the weights and the
+ * running statistics, forward against the interpreter on the new values. */
+static const char *const mbv_src =
+    "block ir(x: f32[N, C, H, W], out: int) -> f32 {\n"
+    "    h = conv2d(x, C * 6, 1, use_bias = false) |> batch_norm |> relu6\n"
+    "    h = conv2d(h, C * 6, 3, pad = 1, groups = C * 6, use_bias = false) |> batch_norm |> relu6\n"
+    "    return (conv2d(h, out, 1, use_bias = false) |> batch_norm) + x\n"
+    "}\n"
+    "model mbv(x: f32[N, 8, 6, 6]) -> f32[N, 10] {\n"
+    "    h = ir(x, 8) |> conv2d(16, 1, use_bias = false) |> batch_norm\n"
+    "    return global_avg_pool(h) |> dense(10)\n"
+    "}\n"
+    "train mbv {\n"
+    "    data    = csv(\"/dev/null\", batch = 4, classify = true)\n"
+    "    loss    = cross_entropy(output, label)\n"
+    "    optim   = sgd(lr = 0.05, momentum = 0.9)\n"
+    "    epochs  = 1\n"
+    "}\n";
+
+static int count_text(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int count = 0;
+    while (fgets(line, sizeof line, f)) count += strstr(line, needle) != NULL;
+    fclose(f);
+    return count;
+}
+
+static void test_affine_after_training(void)
+{
+    arena ar = {0};
+    ir_module *m = compiled_elaborate(&ar, stderr, mbv_src);
+    CU_ASSERT_FATAL(m != NULL);
+    emitted L;
+    CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/mbv.c", L.dir);
+    int affine = count_text(path, "return dl_conv2d_affine(&g");
+    if (affine != 3) fprintf(stderr, "dl_conv2d_affine kernels: %d\n", affine);
+    CU_ASSERT_EQUAL(affine, 3); /* expand, depthwise, project + shortcut; the last conv's group is the pool's */
+    void *inst = L.api->create(3);
+    CU_ASSERT_FATAL(inst != NULL);
+    for (int i = 0; i < m->n_params; i++) { /* signed weights; variances positive */
+        float *w = L.api->param_data(inst, i);
+        const int var = strstr(m->params[i].name, "running_var") != NULL;
+        for (int64_t j = 0; j < ir_shape_numel(&m->params[i].shape).k; j++)
+            w[j] = (float)(var ? 0.5 + urand() : urand() - 0.5);
+    }
+    const int64_t n = 3, xn = n * 8 * 6 * 6;
+    float *x = malloc(sizeof(float) * (size_t)xn);
+    double *xd = malloc(sizeof(double) * (size_t)xn);
+    int32_t y[3] = {1, 7, 3};
+    float out[30];
+    for (int step = 0; step < 3; step++) { /* each step new weights, new running statistics */
+        for (int64_t i = 0; i < xn; i++) x[i] = (float)(urand() * 4 - 2);
+        CU_ASSERT(isfinite(L.api->train_step(inst, x, y, n)));
+    }
+    for (int64_t i = 0; i < xn; i++) xd[i] = x[i] = (float)(urand() * 4 - 2);
+    L.api->forward(inst, x, out, n);
+    double **params = calloc((size_t)m->n_params, sizeof *params);
+    for (int i = 0; i < m->n_params; i++) {
+        int64_t cnt = ir_shape_numel(&m->params[i].shape).k;
+        const float *w = L.api->param_data(inst, i);
+        params[i] = malloc(sizeof(double) * (size_t)cnt);
+        for (int64_t j = 0; j < cnt; j++) params[i][j] = w[j];
+    }
+    int64_t sv[IR_MAX_SYMS] = {n};
+    double *ins[1] = {xd};
+    interp_state fwd;
+    CU_ASSERT_FATAL(interp_run(&fwd, m->forward, sv, ins, params, 1) == 0);
+    CU_ASSERT(close_enough(out, interp_output(&fwd, 0), n * 10, "forward after training"));
+    interp_free(&fwd);
+    release(&L, inst, m, params, x, xd);
     arena_free(&ar);
 }
 
@@ -270,4 +359,5 @@ void suite_epilogue(void)
     CU_add_test(s, "where it must not", test_where_it_must_not);
     CU_add_test(s, "fused numbers at batch 1", test_numbers_batch1);
     CU_add_test(s, "fused numbers at batch 3", test_numbers_batch3);
+    CU_add_test(s, "epilogue as data, forward after training steps", test_affine_after_training);
 }
