@@ -38,11 +38,14 @@
 #define P2_INLINE static inline __attribute__((always_inline))
 #define P2_LANES 16
 #define P2_MR_MAX 4
-#define P2_NC_MAX 4
+#define P2_NC_MAX 8
 #define P2_UNROLL _Pragma("GCC unroll 8")
-/* Floats of gathered even pixels per weight-gradient group: 64 KB, within
- * L2 with the group's gy beside it, and 4 (16x16 planes) to 16 images (8x8)
- * of ResNet's shortcuts, so each tile sums 64 vectors before its lanes. */
+/* Floats of gathered even pixels per weight-gradient group (64 KB): 4
+ * (16x16 planes) or 8 images (8x8) of ResNet's shortcuts, so each tile
+ * sums 32-64 vectors before its lanes and an 8-channel column block (16-32
+ * KB) stays in L1 while the row tiles read it. 16 images of the 8x8 layer
+ * measured 15-20% slower; prefetching gy (per group or inside the tile) did
+ * not help either layer. */
 #define P2_GROUP_FLOATS 16384
 /* Below this many multiply-adds a single image stays here (conv.c's
  * CONV_IMAGE_PAR_MACS): a bigger one goes to dl_sgemm, which can split it
@@ -67,32 +70,80 @@ int dl_pw2_applies(const dl_conv2d_geom *g)
 
 /* ---- even pixels in, even pixels out ------------------------------------- */
 
+typedef float p2_h __attribute__((vector_size(P2_LANES / 2 * sizeof(float)))); /* half a vector */
+/* The loops are written in vectors: GCC vectorized the plain ones 8 wide
+ * with a scalar tail, which on ResNet's 8-wide rows is all tail (the gather
+ * was a third of the forward, the spread of the data gradient). */
+
+/* d[j] = r[2j] for j < n; reads r[0 .. 2n - 2] only (a row's last odd
+ * element may not exist), so the second load of each pair starts one
+ * float early and its odd lanes are the even elements. */
+P2_INLINE void evens_row(const float *restrict r, int64_t n, float *restrict d)
+{
+    int64_t j = 0;
+    for (; j + P2_LANES <= n; j += P2_LANES) {
+        p2_v a, b;
+        memcpy(&a, r + 2 * j, sizeof a);
+        memcpy(&b, r + 2 * j + P2_LANES - 1, sizeof b);
+        p2_v e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
+        memcpy(d + j, &e, sizeof e);
+    }
+    if (j + P2_LANES / 2 <= n) { /* ResNet's 8-wide output rows */
+        p2_h a, b;
+        memcpy(&a, r + 2 * j, sizeof a);
+        memcpy(&b, r + 2 * j + P2_LANES / 2 - 1, sizeof b);
+        p2_h e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 9, 11, 13, 15);
+        memcpy(d + j, &e, sizeof e);
+        j += P2_LANES / 2;
+    }
+    for (; j < n; j++) d[j] = r[2 * j];
+}
+
 /* xs[k][py*ow + px] = x[k][2py][2px]. */
 P2_CLONES static void gather_even(const dl_conv2d_geom *g, const float *restrict x, float *restrict xs)
 {
     const int64_t P = g->oh * g->ow;
     for (int64_t k = 0; k < g->c; k++)
-        for (int64_t py = 0; py < g->oh; py++) {
-            const float *restrict r = x + k * g->h * g->w + 2 * py * g->w;
-            float *restrict d = xs + k * P + py * g->ow;
-            for (int64_t px = 0; px < g->ow; px++) d[px] = r[2 * px];
-        }
+        for (int64_t py = 0; py < g->oh; py++)
+            evens_row(x + k * g->h * g->w + 2 * py * g->w, g->ow, xs + k * P + py * g->ow);
+}
+
+/* d[2j] = v[j], d[2j + 1] = 0 over a row of w floats (v holds (w + 1) / 2). */
+P2_INLINE void spread_row(const float *restrict v, int64_t w, float *restrict d)
+{
+    const p2_v z = {0};
+    int64_t j = 0;
+    for (; 2 * j + 2 * P2_LANES <= w; j += P2_LANES) {
+        p2_v a, lo, hi;
+        memcpy(&a, v + j, sizeof a);
+        lo = __builtin_shufflevector(a, z, 0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+        hi = __builtin_shufflevector(a, z, 8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+        memcpy(d + 2 * j, &lo, sizeof lo);
+        memcpy(d + 2 * j + P2_LANES, &hi, sizeof hi);
+    }
+    if (2 * j + P2_LANES <= w) { /* ResNet's 16-wide input rows */
+        p2_h a;
+        memcpy(&a, v + j, sizeof a);
+        const p2_h zh = {0};
+        p2_v lo = __builtin_shufflevector(a, zh, 0, 8, 1, 8, 2, 8, 3, 8, 4, 8, 5, 8, 6, 8, 7, 8);
+        memcpy(d + 2 * j, &lo, sizeof lo);
+        j += P2_LANES / 2;
+    }
+    for (; 2 * j < w; j++) {
+        d[2 * j] = v[j];
+        if (2 * j + 1 < w) d[2 * j + 1] = 0.0f;
+    }
 }
 
 /* gx = s on the even pixels of even rows, 0 elsewhere, every element written once. */
 P2_CLONES static void spread_even(const dl_conv2d_geom *g, const float *restrict s, float *restrict gx)
 {
-    const int64_t P = g->oh * g->ow, w = g->w, half = w / 2; /* pairs (even, odd) in a row */
+    const int64_t P = g->oh * g->ow, w = g->w;
     for (int64_t k = 0; k < g->c; k++)
         for (int64_t r = 0; r < g->h; r++) {
             float *restrict d = gx + (k * g->h + r) * w;
-            if (r % 2) {
-                memset(d, 0, sizeof(float) * (size_t)w);
-                continue;
-            }
-            const float *restrict v = s + k * P + r / 2 * g->ow;
-            for (int64_t q = 0; q < half; q++) d[2 * q] = v[q], d[2 * q + 1] = 0.0f;
-            if (w % 2) d[w - 1] = v[half];
+            if (r % 2) memset(d, 0, sizeof(float) * (size_t)w);
+            else spread_row(s + k * P + r / 2 * g->ow, w, d);
         }
 }
 
@@ -117,14 +168,26 @@ P2_INLINE p2_v p2_load(const float *p)
     return v;
 }
 
-/* Lanes summed in a fixed tree, the same in every variant. */
-P2_INLINE float p2_hsum(p2_v v)
+/* r[k] = the sum of v[k]'s lanes, for 16 vectors at once: four levels of
+ * halving, each adding the two halves of every vector's partial sums side
+ * by side (a transpose folded into the adds), 15 vector adds in all. The
+ * same fixed tree in every variant. A scalar sum per tile instead (16
+ * stores and 240 adds) cost as much as the tile's 1024 FMAs. */
+#define P2_HALVES(a, b, ...) (__builtin_shufflevector(a, b, __VA_ARGS__))
+P2_INLINE p2_v p2_sum16(const p2_v *v)
 {
-    float t[P2_LANES];
-    memcpy(t, &v, sizeof t);
-    for (int s = P2_LANES / 2; s > 0; s /= 2)
-        for (int l = 0; l < s; l++) t[l] += t[l + s];
-    return t[0];
+    p2_v s1[8], s2[4], s3[2];
+    for (int j = 0; j < 8; j++)
+        s1[j] = P2_HALVES(v[2 * j], v[2 * j + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                P2_HALVES(v[2 * j], v[2 * j + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int j = 0; j < 4; j++)
+        s2[j] = P2_HALVES(s1[2 * j], s1[2 * j + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+                P2_HALVES(s1[2 * j], s1[2 * j + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    for (int j = 0; j < 2; j++)
+        s3[j] = P2_HALVES(s2[2 * j], s2[2 * j + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+                P2_HALVES(s2[2 * j], s2[2 * j + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    return P2_HALVES(s3[0], s3[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+           P2_HALVES(s3[0], s3[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
 /* gw[0:MR, 0:NC] (+)= sum over G images of gy rows 0:MR . xs rows 0:NC. */
@@ -155,11 +218,20 @@ P2_INLINE void wg_tile(const int MR, const int NC, int64_t G, int64_t P, const f
             for (int m = 0; m < MR; m++)
                 for (int n = 0; n < NC; n++) tail[m][n] += a[m * P + p] * b[n * P + p];
     }
+    p2_v all[2 * P2_LANES] = {{0}}, sums[2]; /* item m * NC + n, 16 to a reduction */
+    P2_UNROLL
+    for (int m = 0; m < MR; m++)
+        P2_UNROLL
+        for (int n = 0; n < NC; n++) all[m * NC + n] = acc[m][n];
+    P2_UNROLL
+    for (int h = 0; h < 2; h++)
+        if (h * P2_LANES < MR * NC) sums[h] = p2_sum16(all + h * P2_LANES);
     P2_UNROLL
     for (int m = 0; m < MR; m++)
         P2_UNROLL
         for (int n = 0; n < NC; n++) {
-            const float s = p2_hsum(acc[m][n]) + tail[m][n];
+            const int k = m * NC + n;
+            const float s = sums[k / P2_LANES][k % P2_LANES] + tail[m][n];
             gw[m * ldw + n] = add ? gw[m * ldw + n] + s : s;
         }
 }
@@ -179,6 +251,7 @@ P2_INLINE void wg_body(const int MR, const int NC, int64_t M, int64_t C, int64_t
 {
     int64_t c = 0;
     for (; c + NC <= C; c += NC) wg_cols(MR, NC, M, C, G, P, gy, gys, xs + c * P, xss, gw + c, add);
+    if (NC > 4 && c + 4 <= C) wg_cols(MR, 4, M, C, G, P, gy, gys, xs + c * P, xss, gw + c, add), c += 4;
     for (; c < C; c++) wg_cols(MR, 1, M, C, G, P, gy, gys, xs + c * P, xss, gw + c, add);
 }
 
@@ -193,7 +266,7 @@ typedef void (*p2_wg_fn)(P2_WG_ARGS);
 P2_VARIANT(portable, , 1, 2)
 #ifdef P2_X86
 P2_VARIANT(avx2, __attribute__((target("avx2,fma"))), 2, 2)
-P2_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 4, 4)
+P2_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 3, 8)
 #endif
 
 int dl_pw2_wgrad_isa(dl_gemv_isa isa, int64_t M, int64_t C, int64_t G, int64_t P, const float *gy, int64_t gys,
