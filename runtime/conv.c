@@ -34,8 +34,9 @@
  * layers) run on conv_s2.c's phase kernels instead: the input split once
  * into its even/odd row and column phases, each pass a stride-1 direct
  * convolution over them, no columns (forward 1.4x, data gradient 1.5-1.6x;
- * docs/performance.md). 1x1 shortcuts and the 8-wide weight gradient stay
- * on im2col + GEMM, where they measured faster.
+ * docs/performance.md). The 8-wide weight gradient stays on im2col + GEMM,
+ * where it measured faster; 1x1 stride-2 shortcuts have their own kernels
+ * in conv_pointwise_s2.c (gathered even pixels, no packing).
  *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
