@@ -33,11 +33,12 @@
 
 #include "conv_pointwise_internal.h"
 #include "conv_pointwise_s2_internal.h"
+#include "hsum_tree_internal.h"
 
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors only cross always-inlined helpers */
 #define P2_INLINE static inline __attribute__((always_inline))
 #define P2_LANES 16
-#define P2_MR_MAX 4
+#define P2_MR_MAX 3
 #define P2_NC_MAX 8
 #define P2_UNROLL _Pragma("GCC unroll 8")
 /* Floats of gathered even pixels per weight-gradient group (64 KB): 4
@@ -51,7 +52,7 @@
  * CONV_IMAGE_PAR_MACS): a bigger one goes to dl_sgemm, which can split it
  * over the threads. */
 #define P2_SINGLE_IMAGE_MACS (1 << 21)
-typedef float p2_v __attribute__((vector_size(P2_LANES * sizeof(float))));
+typedef dl_gv16 p2_v; /* P2_LANES floats */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(P2_BASELINE_ONLY)
 #define P2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -168,28 +169,6 @@ P2_INLINE p2_v p2_load(const float *p)
     return v;
 }
 
-/* r[k] = the sum of v[k]'s lanes, for 16 vectors at once: four levels of
- * halving, each adding the two halves of every vector's partial sums side
- * by side (a transpose folded into the adds), 15 vector adds in all. The
- * same fixed tree in every variant. A scalar sum per tile instead (16
- * stores and 240 adds) cost as much as the tile's 1024 FMAs. */
-#define P2_HALVES(a, b, ...) (__builtin_shufflevector(a, b, __VA_ARGS__))
-P2_INLINE p2_v p2_sum16(const p2_v *v)
-{
-    p2_v s1[8], s2[4], s3[2];
-    for (int j = 0; j < 8; j++)
-        s1[j] = P2_HALVES(v[2 * j], v[2 * j + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-                P2_HALVES(v[2 * j], v[2 * j + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    for (int j = 0; j < 4; j++)
-        s2[j] = P2_HALVES(s1[2 * j], s1[2 * j + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
-                P2_HALVES(s1[2 * j], s1[2 * j + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
-    for (int j = 0; j < 2; j++)
-        s3[j] = P2_HALVES(s2[2 * j], s2[2 * j + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
-                P2_HALVES(s2[2 * j], s2[2 * j + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
-    return P2_HALVES(s3[0], s3[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
-           P2_HALVES(s3[0], s3[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-}
-
 /* gw[0:MR, 0:NC] (+)= sum over G images of gy rows 0:MR . xs rows 0:NC. */
 P2_INLINE void wg_tile(const int MR, const int NC, int64_t G, int64_t P, const float *restrict gy, int64_t gys,
                        const float *restrict xs, int64_t xss, float *restrict gw, int64_t ldw, int add)
@@ -218,20 +197,23 @@ P2_INLINE void wg_tile(const int MR, const int NC, int64_t G, int64_t P, const f
             for (int m = 0; m < MR; m++)
                 for (int n = 0; n < NC; n++) tail[m][n] += a[m * P + p] * b[n * P + p];
     }
-    p2_v all[2 * P2_LANES] = {{0}}, sums[2]; /* item m * NC + n, 16 to a reduction */
+    /* The lanes of eight partials at a time (hsum_tree_internal.h): a scalar
+     * sum per partial cost as much as a group's FMAs. Item m * NC + n. */
+    p2_v all[P2_MR_MAX * P2_NC_MAX] = {{0}};
+    dl_gv8 sums[P2_MR_MAX * P2_NC_MAX / 8];
     P2_UNROLL
     for (int m = 0; m < MR; m++)
         P2_UNROLL
         for (int n = 0; n < NC; n++) all[m * NC + n] = acc[m][n];
     P2_UNROLL
-    for (int h = 0; h < 2; h++)
-        if (h * P2_LANES < MR * NC) sums[h] = p2_sum16(all + h * P2_LANES);
+    for (int h = 0; h < P2_MR_MAX * P2_NC_MAX / 8; h++)
+        if (8 * h < MR * NC) sums[h] = dl_gv_hsum8(all + 8 * h);
     P2_UNROLL
     for (int m = 0; m < MR; m++)
         P2_UNROLL
         for (int n = 0; n < NC; n++) {
             const int k = m * NC + n;
-            const float s = sums[k / P2_LANES][k % P2_LANES] + tail[m][n];
+            const float s = sums[k / 8][k % 8] + tail[m][n];
             gw[m * ldw + n] = add ? gw[m * ldw + n] + s : s;
         }
 }
