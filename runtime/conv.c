@@ -335,7 +335,7 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
         dl_conv_s2_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
     }
-    if (dl_pw2_applies(g)) {
+    if (dl_pw2_wgrad_pays(g)) {
         dl_pw2_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
     }
@@ -388,7 +388,7 @@ int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *g
     if (nt > chunks) nt = (int)chunks;
     int64_t cstride = direct_wgrad(g)  ? lines(dl_conv_small_wgrad_floats(g))
                       : phase_s2_wgrad(g) ? lines(dl_conv_s2_wgrad_floats(g))
-                      : dl_pw2_applies(g) ? lines(dl_pw2_wgrad_floats(g))
+                      : dl_pw2_wgrad_pays(g) ? lines(dl_pw2_wgrad_floats(g))
                       : is_pointwise(g) ? 0
                                         : lines(d.K * d.P);
     /* Scratch: a slot per thread, its columns then a partial, then the

@@ -18,6 +18,10 @@ int dl_pw2_applies(const dl_conv2d_geom *g);
 void dl_pw2_forward_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf);
 void dl_pw2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx, float *buf);
 
+/* True when g's weight gradient should run here too (g applies and its
+ * output planes are at least 16x16: measured, see the .c). */
+int dl_pw2_wgrad_pays(const dl_conv2d_geom *g);
+
 /* Floats of per-thread scratch dl_pw2_bwd_weight needs. */
 int64_t dl_pw2_wgrad_floats(const dl_conv2d_geom *g);
 /* gw = the weight gradient summed over images [lo, hi) (zeros if none);

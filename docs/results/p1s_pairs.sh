@@ -5,7 +5,7 @@
 # libdlnrt.a built at the base (`git archive 28b41f8 | tar -x -C DIR &&
 # make -C DIR build/libdlnrt.a`).
 set -e
-OLD_LIB=$1 PAIRS=${2:-5}
+OLD_LIB=$1 PAIRS=${2:-7}
 T=${T:-/tmp/p1s_pairs}
 mkdir -p "$T/old"
 # Per layer, process CPU time, old and new alternating in one process: the
@@ -19,17 +19,22 @@ for s in "r 1x1 s2" "r 1x1 s2b"; do
   uptime; OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive nice -n 5 "$T/conv_bench" 9 cpu "$s"
 done
 uptime
-# The ResNet-20 training step at 1 thread, old and new binaries alternating.
+# The ResNet-20 training step at 1 thread, old and new binaries alternating:
+# bench_main.c's copy here times process CPU time (the machine is loaded).
 build/dlnc bench/workloads/resnet20.dln -o "$T/resnet20.c"
 cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" -c "$T/resnet20.c" -o "$T/resnet20.o"
+mkdir -p "$T/cpu"
+cp bench/bench_main.c bench/bench_util.h "$T/cpu/"
+sed -i 's/CLOCK_MONOTONIC/CLOCK_PROCESS_CPUTIME_ID/' "$T/cpu/bench_util.h"
 for v in old new; do
   lib=build/libdlnrt.a; [ $v = old ] && lib=$OLD_LIB
   cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/resnet20.o" "$lib" -o "$T/W.$v" -lpng -lz -lm
+  cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" "$T/cpu/bench_main.c" "$T/resnet20.o" "$lib" -o "$T/Wcpu.$v" -lpng -lz -lm
 done
 p=1
 while [ $p -le "$PAIRS" ]; do
   for v in old new; do
-    echo "pair $p $v $(OMP_NUM_THREADS=1 nice -n 5 "$T/W.$v" --batch 64 --reps 3 --min-time 0.4 --only train | cut -d' ' -f1) $(uptime)"
+    echo "pair $p $v cpu $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 64 --reps 3 --min-time 0.4 --only train | cut -d' ' -f1) $(uptime)"
   done
   p=$((p + 1))
 done
@@ -38,5 +43,5 @@ for v in old new; do
   OMP_NUM_THREADS=1 perf record -q -o "$T/step.$v.data" "$T/W.$v" --batch 64 --reps 3 --min-time 0.4 --only train >/dev/null 2>&1
   echo "== perf $v"
   perf report -i "$T/step.$v.data" --no-children --sort symbol -n 2>/dev/null |
-    grep -E "Samples|pw_matmul|wg_|gather_even|spread_even|dl_im2col|dl_col2im|sgemm|memset" | head -14
+    grep -E "Samples|pw_matmul|wg_avx|wg_portable|gather_even|spread_even|dl_im2col|dl_col2im|sgemm|memset" | head -14
 done

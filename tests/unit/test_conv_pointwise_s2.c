@@ -23,6 +23,7 @@
 
 #define P2_BASELINE_ONLY
 #define dl_pw2_applies base_pw2_applies
+#define dl_pw2_wgrad_pays base_pw2_wgrad_pays
 #define dl_pw2_forward_image base_pw2_forward_image
 #define dl_pw2_bwd_data_image base_pw2_bwd_data_image
 #define dl_pw2_wgrad_floats base_pw2_wgrad_floats
@@ -30,6 +31,7 @@
 #define dl_pw2_wgrad_isa base_pw2_wgrad_isa
 #include "../../runtime/conv_pointwise_s2.c"
 #undef dl_pw2_applies
+#undef dl_pw2_wgrad_pays
 #undef dl_pw2_forward_image
 #undef dl_pw2_bwd_data_image
 #undef dl_pw2_wgrad_floats
@@ -174,14 +176,20 @@ static void test_entry_points(void)
     }
 }
 
-/* Not sent here: padding, a 3x3 kernel, stride 1, groups, a big single image. */
+/* Not sent here: padding, a 3x3 kernel, stride 1, groups, a big single
+ * image; the weight gradient of 8x8 outputs. */
 static void test_rule(void)
 {
     dl_conv2d_geom g = {0};
     g.n = 4, g.c = 16, g.h = g.w = 32, g.oc = 32, g.oh = g.ow = 16;
     g.kh = g.kw = g.dh = g.dw = g.groups = 1, g.sh = g.sw = 2;
     CU_ASSERT_TRUE(dl_pw2_applies(&g));
+    CU_ASSERT_TRUE(dl_pw2_wgrad_pays(&g));
     dl_conv2d_geom t = g;
+    t.c = 32, t.oc = 64, t.h = t.w = 16, t.oh = t.ow = 8; /* the 8x8 shortcut's weight gradient stays on dl_sgemm */
+    CU_ASSERT_TRUE(dl_pw2_applies(&t));
+    CU_ASSERT_FALSE(dl_pw2_wgrad_pays(&t));
+    t = g;
     t.pt = t.pl = 1, t.oh = t.ow = 17;
     CU_ASSERT_FALSE(dl_pw2_applies(&t));
     t = g, t.kh = t.kw = 3, t.oh = t.ow = 15;
