@@ -54,9 +54,15 @@
 #define P2_SINGLE_IMAGE_MACS (1 << 21)
 typedef dl_gv16 p2_v; /* P2_LANES floats */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(P2_BASELINE_ONLY)
-#define P2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* The weight-gradient tile's variants need only `target` attributes; the
+ * gather and spread loops are target clones, left out when
+ * tests/unit/test_conv_pointwise_s2.c compiles this file again as the
+ * baseline build (P2_BASELINE_ONLY). */
+#if defined(__x86_64__) && defined(__GNUC__)
 #define P2_X86 1
+#endif
+#if defined(P2_X86) && !defined(__clang__) && !defined(P2_BASELINE_ONLY)
+#define P2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define P2_CLONES
 #endif
@@ -265,9 +271,9 @@ int dl_pw2_wgrad_isa(dl_gemv_isa isa, int64_t M, int64_t C, int64_t G, int64_t P
 #else
     static const p2_wg_fn fns[] = {wg_portable};
 #endif
-    const int v = dl_isa_level(isa);
+    const int v = dl_isa_level(isa), last = (int)(sizeof fns / sizeof *fns) - 1;
     if (v < 0) return -1;
-    fns[v](M, C, G, P, gy, gys, xs, xss, gw, add);
+    fns[v < last ? v : last](M, C, G, P, gy, gys, xs, xss, gw, add);
     return 0;
 }
 
