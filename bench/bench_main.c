@@ -7,13 +7,17 @@
  * `dlnc run`'s (a brief spin, then sleep: runtime/team.c, unless
  * OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME is set).
  *
- *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer] [--team]
+ *   bench_main [--batch B] [--reps R] [--min-time S] [--only train|infer] [--team] [--cpu-time]
  *
  * --team trains as `dlnc run` does: the thread team (runtime/team.c) times
  * the step at OMP_NUM_THREADS, half of it, ... 1 and keeps the fastest,
  * exploring again as it would in a run; the warm-up lasts until its first
  * choice, and the steps timed include its later explorations, as a user's
  * would. The count it chose last is printed as team_threads=.
+ *
+ * --cpu-time times in the process's CPU time instead of wall time: at one
+ * thread, the steadier measure on a loaded machine (bench/ab.sh uses it to
+ * compare two builds). At more threads it sums the threads' time.
  *
  * Each of R repetitions runs train_step (batch B, fixed random data) until S
  * seconds have passed (at least 3 steps, unless they take over 3 S) and
@@ -57,6 +61,16 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* What the command line asks for. */
+typedef struct bench_opts {
+    int64_t batch;
+    int reps;
+    double min_time;
+    const char *only; /* "train", "infer" or "" for both */
+    dl_team *team;   /* --team: the thread count adapts per step; NULL: fixed */
+    clockid_t clock; /* what time_one measures: wall (CLOCK_MONOTONIC) or CPU time */
+} bench_opts;
+
 typedef struct bench_ctx {
     const dl_model_api *api;
     void *m;
@@ -68,47 +82,47 @@ typedef struct bench_ctx {
     const void *args[16];   /* its inputs then fields */
     void *outs[8];
     int64_t syms[8];        /* values of symbols 1.. (T) */
-    dl_team *team;          /* --team: the thread count adapts per step; NULL: fixed */
+    const bench_opts *o;
 } bench_ctx;
 
 /* Seconds per call of train_step (what = 0) or forward at batch 1 (what = 1). */
 static double time_one(const bench_ctx *b, int what, double min_time)
 {
     int calls = 0;
-    double t0 = bench_now(), t;
+    double t0 = bench_clock(b->o->clock), t;
     do {
         if (what == 0) {
-            const double t_step = b->team ? (dl_team_begin(b->team), bench_now()) : 0;
+            const double t_step = b->o->team ? (dl_team_begin(b->o->team), bench_now()) : 0;
             float loss = b->io ? b->api->train_io(b->m, b->args, b->batch, b->syms)
                                : b->api->train_step(b->m, b->x, b->y, b->batch);
             if (loss != loss) {
                 fprintf(stderr, "bench_main: train_step failed: %s\n", dl_last_error());
                 exit(1);
             }
-            if (b->team) dl_team_end(b->team, bench_now() - t_step, b->batch);
+            if (b->o->team) dl_team_end(b->o->team, bench_now() - t_step, b->batch);
         } else if (b->io) {
             b->api->forward_io(b->m, b->args, b->outs, 1, b->syms);
         } else {
             b->api->forward(b->m, b->x, b->out, 1);
         }
         calls++;
-        t = bench_now() - t0;
+        t = bench_clock(b->o->clock) - t0;
     } while (t < min_time || (calls < 3 && t < 3 * min_time));
     return t / calls;
 }
 
 /* Median seconds per train step and per batch-1 forward, as main's loop. */
-static void time_both(bench_ctx *b, int reps, double min_time, const char *only, double *samples, double *train_s,
-                      double *infer_s)
+static void time_both(bench_ctx *b, double *samples, double *train_s, double *infer_s)
 {
+    const bench_opts *o = b->o;
     *train_s = *infer_s = 0;
     for (int what = 0; what < 2; what++) {
-        if (strcmp(only, what ? "train" : "infer") == 0) continue;
+        if (strcmp(o->only, what ? "train" : "infer") == 0) continue;
         time_one(b, what, 0.05); /* warm-up: page faults, OpenMP thread start */
-        while (what == 0 && b->team && b->team->exploring) time_one(b, what, 0); /* the team's first choice */
+        while (what == 0 && o->team && o->team->exploring) time_one(b, what, 0); /* the team's first choice */
         int done = 0;
-        for (double t0 = bench_now(); done < reps && (done < 2 || bench_now() - t0 < 10 * min_time); done++)
-            samples[done] = time_one(b, what, min_time);
+        for (double t0 = bench_now(); done < o->reps && (done < 2 || bench_now() - t0 < 10 * o->min_time); done++)
+            samples[done] = time_one(b, what, o->min_time);
         *(what ? infer_s : train_s) = median(samples, done);
     }
 }
@@ -123,7 +137,7 @@ static void print_result(const bench_ctx *b, double train_s, double infer_s, dou
            train_s * 1e3, 1.0 / train_s, dlnc_flops(2, b->batch) * flops_scale / train_s * 1e-9, infer_s * 1e3,
            dlnc_flops(0, 1) * flops_scale / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
            (double)dlnc_memory_bytes(b->batch, slots) / (1024.0 * 1024.0));
-    if (b->team) printf(" team_threads=%d", b->team->threads);
+    if (b->o->team) printf(" team_threads=%d", b->o->team->threads);
     printf("\n");
 }
 
@@ -135,13 +149,14 @@ static int64_t io_numel(const dl_io_info *io, const int64_t *sym)
 }
 
 /* The general form (see the top comment). */
-static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min_time, const char *only, dl_team *team)
+static int bench_io(const dl_model_api *api, const bench_opts *o)
 {
+    const int64_t batch = o->batch;
     const int64_t T = api->train && api->train->data.seq_len > 0 ? api->train->data.seq_len : 64;
     const double flops_scale = api->n_syms > 1 ? (double)T : 1.0;
     int64_t sym[8] = {batch};
     for (int k = 1; k < api->n_syms && k < 8; k++) sym[k] = T;
-    bench_ctx b = {.api = api, .batch = batch, .io = 1, .team = team};
+    bench_ctx b = {.api = api, .batch = batch, .io = 1, .o = o};
     for (int k = 1; k < 8; k++) b.syms[k - 1] = sym[k];
     if (api->n_inputs + api->n_fields > 16 || api->n_outputs > 8 || !(b.m = api->create_io(sym))) {
         fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
@@ -166,9 +181,9 @@ static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min
     for (int k = 0; k < api->n_outputs; k++)
         if (!(b.outs[k] = malloc(4 * (size_t)(batch * io_numel(&api->outputs[k], sym))))) return 1;
     api->set_lr(b.m, 1e-5f);
-    double *samples = malloc(sizeof(double) * (size_t)reps), train_s, infer_s;
+    double *samples = malloc(sizeof(double) * (size_t)o->reps), train_s, infer_s;
     if (!samples) return 1;
-    time_both(&b, reps, min_time, only, samples, &train_s, &infer_s);
+    time_both(&b, samples, &train_s, &infer_s);
     print_result(&b, train_s, infer_s, flops_scale);
     api->destroy(b.m);
     for (int i = 0; i < api->n_inputs + api->n_fields; i++) free((void *)b.args[i]);
@@ -180,31 +195,30 @@ static int bench_io(const dl_model_api *api, int64_t batch, int reps, double min
 int main(int argc, char **argv)
 {
     dl_team_wait_policy(argv); /* as `dlnc run` trains: threads sleep at barriers unless the caller chose */
-    int64_t batch = 128;
-    int reps = 7;
-    double min_time = 0.3;
-    const char *only = ""; /* for profiling one phase */
-    int use_team = 0;
+    dl_team team;
+    dl_team_init(&team, omp_get_max_threads(), 0, 0);
+    bench_opts o = {.batch = 128, .reps = 7, .min_time = 0.3, .only = "", .clock = CLOCK_MONOTONIC};
     for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) batch = atoll(argv[++i]);
-        else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) reps = atoi(argv[++i]);
-        else if (i + 1 < argc && strcmp(argv[i], "--min-time") == 0) min_time = atof(argv[++i]);
-        else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) only = argv[++i];
-        else if (strcmp(argv[i], "--team") == 0) use_team = 1;
+        if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) o.batch = atoll(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) o.reps = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--min-time") == 0) o.min_time = atof(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) o.only = argv[++i];
+        else if (strcmp(argv[i], "--team") == 0) o.team = &team;
+        else if (strcmp(argv[i], "--cpu-time") == 0) o.clock = CLOCK_PROCESS_CPUTIME_ID;
         else {
-            fprintf(stderr, "usage: %s [--batch B] [--reps R] [--min-time SECONDS] [--only train|infer] [--team]\n",
+            fprintf(stderr,
+                    "usage: %s [--batch B] [--reps R] [--min-time SECONDS] [--only train|infer] [--team] [--cpu-time]\n",
                     argv[0]);
             return 2;
         }
     }
-    if (batch < 1 || reps < 1 || reps > 1000 || !(min_time >= 0)) {
+    if (o.batch < 1 || o.reps < 1 || o.reps > 1000 || !(o.min_time >= 0)) {
         fprintf(stderr, "bench_main: bad arguments\n");
         return 2;
     }
-    dl_team team;
-    dl_team_init(&team, omp_get_max_threads(), 0, 0);
     const dl_model_api *api = dlnc_entry();
-    if (!api->train_step) return bench_io(api, batch, reps, min_time, only, use_team ? &team : NULL);
+    if (!api->train_step) return bench_io(api, &o);
+    const int64_t batch = o.batch;
     void *m = api->create(batch);
     if (!m) {
         fprintf(stderr, "bench_main: create failed: %s\n", dl_last_error());
@@ -213,16 +227,16 @@ int main(int argc, char **argv)
     api->init(m, 42);
     float *x, *out = malloc(sizeof(float) * (size_t)(batch * api->out_numel));
     void *y;
-    double *samples = malloc(sizeof(double) * (size_t)reps);
+    double *samples = malloc(sizeof(double) * (size_t)o.reps);
     if (bench_random_batch(api, batch, &x, &y) || !out || !samples) {
         fprintf(stderr, "bench_main: out of memory\n");
         return 1;
     }
-    bench_ctx b = {.api = api, .m = m, .x = x, .y = y, .out = out, .batch = batch, .team = use_team ? &team : NULL};
+    bench_ctx b = {.api = api, .m = m, .x = x, .y = y, .out = out, .batch = batch, .o = &o};
     /* A small learning rate keeps repeated steps on one batch finite. */
     api->set_lr(m, 1e-5f);
     double train_s, infer_s;
-    time_both(&b, reps, min_time, only, samples, &train_s, &infer_s);
+    time_both(&b, samples, &train_s, &infer_s);
 
     print_result(&b, train_s, infer_s, 1.0);
     api->destroy(m);

@@ -1,5 +1,5 @@
 /* bench_util.h — what the programs timing a compiled model share
- * (bench_main.c, conv_layers.c): a monotonic clock, a comparison for qsort,
+ * (bench_main.c, conv_layers.c): a wall or CPU-time clock, a comparison for qsort,
  * and the fixed random batch a training step runs on. Header-only: each
  * program is one file linked with a model and libdlnrt. */
 #ifndef BENCH_UTIL_H
@@ -10,12 +10,17 @@
 
 #include "dlnrt.h"
 
-static inline double bench_now(void)
+/* Seconds on `clk`: CLOCK_MONOTONIC is wall time; CLOCK_PROCESS_CPUTIME_ID is
+ * the process's CPU time, the steadier measure of a 1-thread run on a shared
+ * machine (another process's slice is not counted). */
+static inline double bench_clock(clockid_t clk)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clk, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+static inline double bench_now(void) { return bench_clock(CLOCK_MONOTONIC); }
 
 static inline int bench_cmp_double(const void *a, const void *b)
 {

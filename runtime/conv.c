@@ -34,9 +34,10 @@
  * layers) run on conv_s2.c's phase kernels instead: the input split once
  * into its even/odd row and column phases, each pass a stride-1 direct
  * convolution over them, no columns (forward 1.4x, data gradient 1.5-1.6x;
- * docs/performance.md). The 8-wide weight gradient stays on im2col + GEMM,
- * where it measured faster; 1x1 stride-2 shortcuts have their own kernels
- * in conv_pointwise_s2.c (gathered even pixels, no packing).
+ * docs/performance.md); their weight gradient on conv_s2_wgrad.c's outer
+ * products (output channels in the lanes: 1.27x and 1.47x). 1x1 stride-2
+ * shortcuts have their own kernels in conv_pointwise_s2.c (gathered even
+ * pixels, no packing).
  *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
@@ -62,6 +63,7 @@
 #include "conv_pointwise_internal.h"
 #include "conv_pointwise_s2_internal.h"
 #include "conv_s2_internal.h"
+#include "conv_s2_wgrad_internal.h"
 #include "conv_small_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
@@ -127,6 +129,9 @@ static int phase_s2(const dl_conv2d_geom *g) {
     return dl_conv_s2_fits(g) && g->kh * g->kw > 1 && (g->n >= 2 || macs < CONV_IMAGE_PAR_MACS);
 }
 static int phase_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2_wgrad_pays(g); }
+/* ... and its weight gradient by outer products (conv_s2_wgrad.c), which
+ * beat both the lane-partial kernel and im2col + GEMM from 16 output channels. */
+static int outer_s2_wgrad(const dl_conv2d_geom *g) { return phase_s2(g) && dl_conv_s2w_pays(g); }
 
 /* Floats of per-thread buffer one forward image needs: columns, the direct kernels' planes, or none. */
 static int64_t fwd_floats(const dl_conv2d_geom *g, const conv_dims *d) {
@@ -331,6 +336,10 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
         dl_conv_small_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
     }
+    if (outer_s2_wgrad(g)) {
+        dl_conv_s2w_bwd_weight(g, x, gy, gw, cols, lo, hi);
+        return;
+    }
     if (phase_s2_wgrad(g)) {
         dl_conv_s2_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
@@ -387,6 +396,7 @@ int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *g
     int nt = image_threads(g, &d);
     if (nt > chunks) nt = (int)chunks;
     int64_t cstride = direct_wgrad(g)  ? lines(dl_conv_small_wgrad_floats(g))
+                      : outer_s2_wgrad(g) ? lines(dl_conv_s2w_floats(g))
                       : phase_s2_wgrad(g) ? lines(dl_conv_s2_wgrad_floats(g))
                       : dl_pw2_wgrad_pays(g) ? lines(dl_pw2_wgrad_floats(g))
                       : is_pointwise(g) ? 0

@@ -37,6 +37,7 @@
 #include "dlnrt.h"
 #include "gemm_internal.h"
 #include "scratch_internal.h"
+#include "transpose8_internal.h"
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -296,30 +297,6 @@ typedef float dl_v4 __attribute__((vector_size(16)));
  * no target flags needed): element-wise it ran at about one float per
  * cycle and took a tenth of a training step. Shuffles are spelled
  * __builtin_shufflevector (constant lanes), which GCC 12+ and clang share. */
-
-/* The 8x8 block of dl_pack_transposed: rows i..i+7, columns p..p+7. Three
- * rounds of two-vector shuffles (unpack pairs, then quads, then halves). */
-static inline __attribute__((always_inline)) void
-dl_transpose_8x8(const float *s, int64_t ld_src, float *d, int64_t ld_dst)
-{
-    dl_v8 r[8], t[8], u[8];
-    for (int k = 0; k < 8; k++) memcpy(&r[k], s + k * ld_src, sizeof r[k]);
-    for (int k = 0; k < 8; k += 2) {
-        t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-        t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-    }
-    for (int k = 0; k < 8; k += 4)
-        for (int h = 0; h < 2; h++) {
-            u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-            u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-        }
-    for (int k = 0; k < 4; k++) {   /* u[k] holds columns k and k+4 of rows 0-3, u[k+4] of rows 4-7 */
-        const dl_v8 lo = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        const dl_v8 hi = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-        memcpy(d + k * ld_dst, &lo, sizeof lo);
-        memcpy(d + (k + 4) * ld_dst, &hi, sizeof hi);
-    }
-}
 
 /* Cloned for AVX2/AVX-512 (ifunc), where the 8x8 blocks are single 256-bit
  * shuffles: about twice the 4x4 SSE version's speed on the transposed packs

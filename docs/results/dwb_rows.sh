@@ -7,7 +7,7 @@
 set -e
 T=${T:-/tmp/dwb}; BASE=${BASE:-c6a4429}
 CF="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -fPIC -fno-math-errno -fopenmp -Iruntime"
-mkdir -p "$T/old" "$T/cpu"
+mkdir -p "$T/old"
 git show "$BASE:runtime/conv_dw3.c" > "$T/old/conv_dw3.c"
 git show "$BASE:runtime/conv_depthwise.c" > "$T/old/conv_depthwise.c"
 cc $CF -c "$T/old/conv_dw3.c" -o "$T/old/conv_dw3.o"
@@ -17,29 +17,16 @@ ar d "$T/libdlnrt.old.a" conv_dw3_rows.o
 ar r "$T/libdlnrt.old.a" "$T/old/conv_dw3.o"
 # Per layer (dw_bench, process CPU time, 1 thread, old and new alternating): the old
 # conv_depthwise.o + conv_dw3.o with their globals renamed old_*.
-(cd "$T/old" && nm --defined-only -g conv_depthwise.o conv_dw3.o | awk 'NF==3{print $3" old_"$3}' | sort -u > syms &&
- objcopy --redefine-syms=syms conv_depthwise.o cd_old.o && objcopy --redefine-syms=syms conv_dw3.o cw_old.o)
-cc -std=c11 -O2 -fopenmp -Iruntime -DDW_BENCH_OLD bench/dw_bench.c "$T/old/cd_old.o" "$T/old/cw_old.o" \
+sh bench/old_objects.sh "$T/libdlnrt.old.a" "$T/old" conv_depthwise conv_dw3
+cc -std=c11 -O2 -fopenmp -Iruntime -DDW_BENCH_OLD bench/dw_bench.c "$T/old/conv_depthwise_old.o" "$T/old/conv_dw3_old.o" \
   build/libdlnrt.a -o "$T/dw_old_bench" -lpng -lz -lm
 uptime; OMP_NUM_THREADS=1 nice -n 5 "$T/dw_old_bench" ${LAYER_REPS:-9} cpu; uptime
-# The whole model, old and new binaries alternating. bench_main.c times wall clock; its copy
-# here times process CPU time instead (1 thread: the thread's time), the steadier measure
-# on this shared machine.
-build/dlnc bench/workloads/mobilenetv2.dln -o "$T/W.c"
-cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" -c "$T/W.c" -o "$T/W.o"
-cp bench/bench_main.c bench/bench_util.h "$T/cpu/"
-sed -i 's/CLOCK_MONOTONIC/CLOCK_PROCESS_CPUTIME_ID/' "$T/cpu/bench_util.h"
-for v in old new; do
-  lib=build/libdlnrt.a; [ $v = old ] && lib=$T/libdlnrt.old.a
-  cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" "$T/cpu/bench_main.c" "$T/W.o" "$lib" -o "$T/Wcpu.$v" -lpng -lz -lm
-  cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/W.o" "$lib" -o "$T/W.$v" -lpng -lz -lm
-done
-for p in $(seq 1 ${PAIRS:-7}); do for v in old new; do
-  echo "pair $p $v infer1 $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 1 --reps 3 --min-time 0.5 --only infer) | $(uptime)"
-  echo "pair $p $v train $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wcpu.$v" --batch 64 --reps 3 --min-time 0.5 --only train) | $(uptime)"
-done; done
+# The whole model, old and new alternating, in process CPU time (1 thread: the thread's
+# time), the steadier measure on this shared machine.
+T=$T/b1 sh bench/ab.sh "$T/libdlnrt.old.a" build/libdlnrt.a mobilenetv2 "${PAIRS:-7}" --batch 1 --reps 3 --min-time 0.5 --only infer --cpu-time
+T=$T/train sh bench/ab.sh "$T/libdlnrt.old.a" build/libdlnrt.a mobilenetv2 "${PAIRS:-7}" --batch 64 --reps 3 --min-time 0.5 --only train --cpu-time
 # Batch-1 inference profiles, old and new (perf record, many reps).
 for v in old new; do
-  OMP_NUM_THREADS=1 perf record -q -o "$T/b1.$v.data" "$T/W.$v" --batch 1 --only infer --reps 9 --min-time 1 >/dev/null
+  OMP_NUM_THREADS=1 perf record -q -o "$T/b1.$v.data" "$T/b1/$v/bench" --batch 1 --only infer --reps 9 --min-time 1 >/dev/null
   echo "== $v"; perf report -i "$T/b1.$v.data" --no-children --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -16
 done

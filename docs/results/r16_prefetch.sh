@@ -5,7 +5,7 @@
 # conv_direct_rows.c compiled in their place (the only files the change touches).
 set -e
 T=${T:-/tmp/r16}; PAIRS=${PAIRS:-8}; BASE=${BASE:-c6a4429}
-mkdir -p "$T/old/runtime" "$T/cpu"
+mkdir -p "$T/old/runtime"
 for f in conv.c conv_direct_small.c conv_direct_rows.c conv_small_internal.h; do
   git show "$BASE:runtime/$f" > "$T/old/runtime/$f"
 done
@@ -15,16 +15,6 @@ for f in conv conv_direct_small conv_direct_rows; do
     -iquote "$T/old/runtime" -c "$T/old/runtime/$f.c" -o "$T/old/$f.o"
 done
 (cd "$T/old" && ar r "$T/libdlnrt.old.a" conv.o conv_direct_small.o conv_direct_rows.o)
-# Two bench_main per library: wall time (as bench/run.sh) and process CPU time (a loaded machine).
-sed 's/CLOCK_MONOTONIC/CLOCK_PROCESS_CPUTIME_ID/' bench/bench_util.h > "$T/cpu/bench_util.h"
-cp bench/bench_main.c "$T/cpu/"
-build/dlnc bench/workloads/resnet20.dln -o "$T/resnet20.c"
-cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" -c "$T/resnet20.c" -o "$T/resnet20.o"
-for v in old new; do
-  lib=build/libdlnrt.a; [ $v = old ] && lib=$T/libdlnrt.old.a
-  cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" "$T/cpu/bench_main.c" "$T/resnet20.o" "$lib" -o "$T/Wc.$v" -lpng -lz -lm
-  cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I"$T" bench/bench_main.c "$T/resnet20.o" "$lib" -o "$T/W.$v" -lpng -lz -lm
-done
 # One pass of the 16->16 layer alone, tensors in memory (8 rotating copies) and in cache (1 copy):
 # flat, old and new in turn, median CPU ms per call of 48, 1 thread.
 for v in old new; do
@@ -39,16 +29,11 @@ for copies in 8 1; do for pass in 0 1 2; do for p in 1 2 3; do
 done; done; done
 uptime
 # The training step, old and new alternating, 1 thread, CPU time then wall time.
-uptime
-for p in $(seq 1 "$PAIRS"); do for v in old new; do
-  echo "pair $p $v cpu $(OMP_NUM_THREADS=1 nice -n 5 "$T/Wc.$v" --batch 64 --reps 3 --min-time 0.5 --only train | cut -d' ' -f1)" \
-       "wall $(OMP_NUM_THREADS=1 nice -n 5 "$T/W.$v" --batch 64 --reps 3 --min-time 0.5 --only train | cut -d' ' -f1)" \
-       "load $(cut -d' ' -f1 /proc/loadavg)"
-done; done
-uptime
+T=$T/cpu sh bench/ab.sh "$T/libdlnrt.old.a" build/libdlnrt.a resnet20 "$PAIRS" --batch 64 --reps 3 --min-time 0.5 --only train --cpu-time
+T=$T sh bench/ab.sh "$T/libdlnrt.old.a" build/libdlnrt.a resnet20 "$PAIRS" --batch 64 --reps 3 --min-time 0.5 --only train
 # perf shares of the step: the symbols of the 16-channel stage's kernels.
 for v in old new; do
-  OMP_NUM_THREADS=1 nice -n 5 perf record -q -o "$T/step.$v.data" "$T/W.$v" --batch 64 --reps 3 --min-time 0.5 --only train >/dev/null
+  OMP_NUM_THREADS=1 nice -n 5 perf record -q -o "$T/step.$v.data" "$T/$v/bench" --batch 64 --reps 3 --min-time 0.5 --only train >/dev/null
   echo "== perf $v"; perf report -i "$T/step.$v.data" --no-children --sort symbol 2>/dev/null |
     grep -E "Samples|fwd_block|wg_block|dl_conv_rows|dl_conv_small|memset|memmove|memcpy" | head -12
 done

@@ -120,6 +120,20 @@ else
   bb_fail "forward_cpu" "$T/fc.err"; cat "$T/fc.out" 2>/dev/null
 fi
 
+# ab.sh: two builds alternating (here one library twice: LeNet-5, 1 pair, bench_main's
+# --cpu-time); old_objects.sh: an old build's objects with their globals renamed old_*.
+if OLD_DLNC=$DLNC NEW_DLNC=$DLNC T=$T/ab sh bench/ab.sh "$B/libdlnrt.a" "$B/libdlnrt.a" lenet5 1 \
+     --batch 4 --reps 1 --min-time 0.001 --only train --cpu-time >"$T/ab.out" 2>"$T/ab.err" \
+   && [ "$(grep -Ec '^pair 1 (old|new) train_ms=[0-9.]*[1-9]' "$T/ab.out")" -eq 2 ] \
+   && grep -Eq '^median train_ms: old [0-9.]+ new [0-9.]+ new/old [0-9.]+ \(1 pairs\)$' "$T/ab.out" \
+   && sh bench/old_objects.sh "$B/libdlnrt.a" "$T/oo" conv 2>>"$T/ab.err" \
+   && nm --defined-only "$T/oo/conv_old.o" | grep -q " T old_dl_conv2d$" \
+   && ! nm --defined-only "$T/oo/conv_old.o" | grep -q " T dl_conv2d$"; then
+  bb_ok "ab.sh: old and new alternating with medians; old_objects.sh renames an old build's globals"
+else
+  bb_fail "ab.sh / old_objects.sh" "$T/ab.err"; cat "$T/ab.out" 2>/dev/null
+fi
+
 if /usr/bin/python3 bench/busy_core.py >"$T/busy.out" 2>&1 && grep -q "stopped by its deadline after 1\.[0-9] s, status 0" "$T/busy.out"; then
   bb_ok "busy_core spinner bounded by its deadline"
 else

@@ -23,7 +23,8 @@
 #include <string.h>
 
 #include "../../runtime/conv_s2_internal.h"
-#include "emitted.h"
+#define RAND_BUFFERS_SEED 4242u
+#include "rand_buffers.h"
 
 #define S2D_BASELINE_ONLY
 #define dl_conv_s2_fits base_s2_fits
@@ -45,36 +46,6 @@
 #undef dl_conv_s2_wgrad_pays
 #undef dl_conv_s2_wgrad_floats
 #undef dl_conv_s2_bwd_weight
-
-static uint64_t state = 4242u;
-
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(emitted_urand(&state) * (double)(hi - lo + 1)); }
-
-static float *values(int64_t n) {
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) v[i] = (float)(2.0 * emitted_urand(&state) - 1.0);
-    return v;
-}
-
-static float *nans(int64_t n) {
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) v[i] = NAN;
-    return v;
-}
-
-/* A 64-byte aligned scratch buffer, filled with NaN (the kernels must not read what they did not write). */
-static float *scratch_nans(int64_t floats) {
-    size_t bytes = (sizeof(float) * (size_t)floats + 63) / 64 * 64;
-    float *v = aligned_alloc(64, bytes ? bytes : 64);
-    for (size_t i = 0; i < bytes / sizeof(float); i++) v[i] = NAN;
-    return v;
-}
-
-static int close_to(const float *got, const double *want, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= 1e-4 * (1.0 + fabs(want[i])))) return 0;
-    return 1;
-}
 
 /* y, gx, gw of a one-group convolution by definition, in double. */
 static void reference(const dl_conv2d_geom *g, const float *x, const float *w, const float *gy, double *y,

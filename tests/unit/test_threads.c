@@ -85,7 +85,7 @@ static int conv_differs(const conv_case *t)
     return bad;
 }
 
-/* Every path of conv.c, conv_direct_small.c, conv_s2.c, conv_depthwise.c and conv_dw3.c, with 1 to
+/* Every path of conv.c, conv_direct_small.c, conv_s2.c, conv_s2_wgrad.c, conv_depthwise.c and conv_dw3.c, with 1 to
  * 12 chunks of images (conv.c, wgrad_chunks) and odd batches. */
 static void test_conv_threads(void)
 {
@@ -94,8 +94,9 @@ static void test_conv_threads(void)
         {25, 8, 20, 1, 32, 3, 1, 1, "im2col + GEMM, 12 chunks"},
         {13, 32, 32, 1, 16, 3, 1, 1, "ResNet 32-channel stage, 2 chunks"},
         {64, 64, 64, 1, 8, 3, 1, 1, "ResNet 64-channel stage, batch 64"},
-        {11, 8, 24, 1, 15, 3, 2, 1, "stride 2 (phase kernels, GEMM weight gradient)"},
-        {64, 16, 32, 1, 32, 3, 2, 1, "ResNet 16>32 stride 2, phase kernels (conv_s2.c), batch 64"},
+        {11, 8, 24, 1, 15, 3, 2, 1, "stride 2 (phase kernels, outer-product weight gradient)"},
+        {64, 16, 32, 1, 32, 3, 2, 1, "ResNet 16>32 stride 2, phase kernels (conv_s2.c, conv_s2_wgrad.c), batch 64"},
+        {64, 32, 64, 1, 16, 3, 2, 1, "ResNet 32>64 stride 2, phase kernels (conv_s2.c, conv_s2_wgrad.c), batch 64"},
         {9, 16, 8, 1, 12, 1, 1, 0, "pointwise"},
         {7, 16, 32, 1, 13, 1, 2, 0, "1x1 stride 2"},
         {5, 8, 8, 2, 10, 3, 1, 1, "groups"},
