@@ -35,8 +35,9 @@
  * into its even/odd row and column phases, each pass a stride-1 direct
  * convolution over them, no columns (forward 1.4x, data gradient 1.5-1.6x;
  * docs/performance.md); their weight gradient on conv_s2_wgrad.c's outer
- * products (output channels in the lanes: 1.27x and 1.47x). 1x1 shortcuts
- * stay on im2col + GEMM, where they measured faster.
+ * products (output channels in the lanes: 1.27x and 1.47x). 1x1 stride-2
+ * shortcuts have their own kernels in conv_pointwise_s2.c (gathered even
+ * pixels, no packing).
  *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
@@ -60,6 +61,7 @@
 #include <string.h>
 
 #include "conv_pointwise_internal.h"
+#include "conv_pointwise_s2_internal.h"
 #include "conv_s2_internal.h"
 #include "conv_s2_wgrad_internal.h"
 #include "conv_small_internal.h"
@@ -150,6 +152,10 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
     }
     if (dl_pw_applies(g)) { /* conv_pointwise.c: no packing */
         dl_pw_forward_image(g, x, w, y);
+        return;
+    }
+    if (dl_pw2_applies(g)) { /* 1x1 stride 2, conv_pointwise_s2.c */
+        dl_pw2_forward_image(g, x, w, y, cols);
         return;
     }
     if (phase_s2(g)) {
@@ -255,6 +261,10 @@ static void conv_bwd_data_image(const dl_conv2d_geom *g, const conv_dims *d, con
         dl_pw_bwd_data_image(g, gy, w, gx);
         return;
     }
+    if (dl_pw2_applies(g)) { /* gy's products on the even pixels, zeros between */
+        dl_pw2_bwd_data_image(g, gy, w, gx, cols);
+        return;
+    }
     for (int64_t grp = 0; grp < g->groups; grp++) {
         const float *wg = w + grp * d->og * d->K, *gyg = gy + grp * d->og * d->P;
         float *gxg = gx + grp * d->cg * d->plane_in;
@@ -334,6 +344,10 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
         dl_conv_s2_bwd_weight(g, x, gy, gw, cols, lo, hi);
         return;
     }
+    if (dl_pw2_wgrad_pays(g)) {
+        dl_pw2_bwd_weight(g, x, gy, gw, cols, lo, hi);
+        return;
+    }
     if (lo == hi) memset(gw, 0, sizeof(float) * (size_t)(g->oc * d->K));
     for (int64_t i = lo; i < hi; i++)
         conv_bwd_weight_image(g, d, x + i * g->c * d->plane_in, gy + i * g->oc * d->P, gw, cols, i > lo ? 1.0f : 0.0f);
@@ -384,6 +398,7 @@ int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *g
     int64_t cstride = direct_wgrad(g)  ? lines(dl_conv_small_wgrad_floats(g))
                       : outer_s2_wgrad(g) ? lines(dl_conv_s2w_floats(g))
                       : phase_s2_wgrad(g) ? lines(dl_conv_s2_wgrad_floats(g))
+                      : dl_pw2_wgrad_pays(g) ? lines(dl_pw2_wgrad_floats(g))
                       : is_pointwise(g) ? 0
                                         : lines(d.K * d.P);
     /* Scratch: a slot per thread, its columns then a partial, then the

@@ -22,9 +22,10 @@
  *
  * The sum per element runs a then b but grouped by b, so it may differ
  * from im2col.c's col2im in the last bit; it is a function of the geometry
- * alone, so 1 and 2 threads agree. 1x1 kernels (ResNet's stride-2
- * shortcut) stay on im2col.c: the halves cost more than the strided copy
- * of one tap (data gradient 0.21 -> 0.31 ms per call, ResNet-20 batch 64).
+ * alone, so 1 and 2 threads agree. 1x1 kernels stay on im2col.c: the
+ * halves cost more than the strided copy of one tap (data gradient 0.21 ->
+ * 0.31 ms per call on ResNet-20's shortcut at batch 64, which now runs on
+ * conv_pointwise_s2.c instead).
  * Both functions are compiled per ISA, as im2col.c's col2im.
  *
  * Measured (ResNet-20's 16->32 and 32->64 stride-2 3x3 layers, batch 64,
