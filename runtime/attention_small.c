@@ -21,7 +21,10 @@
  * left out of P V are exact zeros. Only AVX-512 CPUs take this path; the
  * others keep dl_sgemm (no AVX2 variant: not measured on an AVX2 machine).
  */
+#pragma GCC optimize("fp-contract=off") /* (see expf16) */
 #include "attention_small_internal.h"
+
+#include <math.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DL_USE_CBLAS) /* (BLAS builds: dl_sgemm is not ours) */
 #include <immintrin.h>
@@ -57,6 +60,59 @@ static INLINE void scores_keys(const int U, int64_t dh, float scale, const float
     for (int u = 0; u < U; u++) _mm512_mask_storeu_ps(pt + u * tb, m, _mm512_mul_ps(acc[u], sc));
 }
 
+/* dl_expf (dlnrt.h) on 16 lanes, operation for operation (no FMA: the file
+ * is compiled without contraction, as attention.c's loops are), so a lane
+ * rounds as the scalar function and probs_cols' vectorized loop do. */
+static INLINE __m512 expf16(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 c = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-104.0f));
+    c = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(89.0f), _CMP_GT_OQ), c, _mm512_set1_ps(89.0f));
+    const __m512 t = _mm512_add_ps(_mm512_mul_ps(c, _mm512_set1_ps(1.44269504088896341f)), magic);
+    const __m512 nf = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_sub_ps(c, _mm512_mul_ps(nf, _mm512_set1_ps(0.693359375f)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(nf, _mm512_set1_ps(-2.12194440e-4f)));
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(p, r), r), r), _mm512_set1_ps(1.0f));
+    const __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic));
+    const __m512i h = _mm512_srai_epi32(_mm512_add_epi32(k, _mm512_srli_epi32(k, 31)), 1); /* k / 2, toward 0 */
+    const __m512i bias = _mm512_set1_epi32(127);
+    const __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h, bias), 23));
+    const __m512 b = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(k, h), bias), 23));
+    return _mm512_mul_ps(_mm512_mul_ps(p, a), b);
+}
+
+/* The softmax of one block of 16 queries (lanes, m the real ones) down the
+ * keys s < end of pt (rows tb apart), as probs_cols computes it for those
+ * lanes: key s hidden (-inf) from lanes below s - vis - i0; a running
+ * maximum, then exp and a sum in key order, then times 1 / sum (0 for a lane
+ * that sees no key). */
+static void softmax_block(int64_t end, int64_t tb, int64_t vis, int64_t i0, float *pt, __mmask16 m) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), zero = _mm512_setzero_ps();
+    __m512 mx = ninf, sum = zero;
+    for (int64_t s = 0; s < end; s++) {
+        __m512 v = _mm512_maskz_loadu_ps(m, pt + s * tb);
+        const int64_t lo = vis < 0 ? 0 : s - vis - i0;
+        if (lo > 0) v = _mm512_mask_blend_ps(lanes(lo), v, ninf);
+        _mm512_mask_storeu_ps(pt + s * tb, m, v);
+        mx = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, mx, _CMP_GT_OQ), mx, v);
+    }
+    const __mmask16 none = _mm512_cmp_ps_mask(mx, ninf, _CMP_EQ_OQ);
+    for (int64_t s = 0; s < end; s++) {
+        const __m512 e = _mm512_mask_blend_ps(none, expf16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, pt + s * tb), mx)), zero);
+        _mm512_mask_storeu_ps(pt + s * tb, m, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    const __m512 inv = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(sum, zero, _CMP_NEQ_UQ), zero,
+                                            _mm512_div_ps(_mm512_set1_ps(1.0f), sum));
+    for (int64_t s = 0; s < end; s++)
+        _mm512_mask_storeu_ps(pt + s * tb, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, pt + s * tb), inv));
+}
+
 /* The 8 x 8 block of floats at src (rows ld apart) transposed into dst (rows 16 apart). */
 static INLINE void transpose8(const float *src, int64_t ld, float *dst) {
     __m256 r[8], t[8];
@@ -88,7 +144,7 @@ static void transpose_block(const float *q, int64_t ldq, int64_t nq, int64_t dh,
 }
 
 static void scores_avx512(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
-                          const float *q, int64_t ldq, int64_t vis, float *pt) {
+                          const float *q, int64_t ldq, int64_t vis, float *pt, int softmax) {
     float qt[AS_MAX_DH * 16] __attribute__((aligned(64)));
     for (int64_t i0 = 0; i0 < tb; i0 += 16) {
         const int64_t nq = tb - i0 < 16 ? tb - i0 : 16;
@@ -98,6 +154,7 @@ static void scores_avx512(int64_t lim, int64_t tb, int64_t dh, float scale, cons
         int64_t s = 0;
         for (; s + 8 <= end; s += 8) scores_keys(8, dh, scale, k + s * ldk, ldk, qt, pt + s * tb + i0, tb, m);
         for (; s < end; s++) scores_keys(1, dh, scale, k + s * ldk, ldk, qt, pt + s * tb + i0, tb, m);
+        if (softmax) softmax_block(end, tb, vis, i0, pt + i0, m); /* while the block is in L1 */
     }
 }
 
@@ -157,7 +214,20 @@ int dl_attn_scores_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const 
                         const float *q, int64_t ldq, int64_t vis, float *pt) {
 #ifdef AS_X86
     if (dh <= AS_MAX_DH && has_avx512()) {
-        scores_avx512(lim, tb, dh, scale, k, ldk, q, ldq, vis, pt);
+        scores_avx512(lim, tb, dh, scale, k, ldk, q, ldq, vis, pt, 0);
+        return 0;
+    }
+#else
+    (void)lim, (void)tb, (void)dh, (void)scale, (void)k, (void)ldk, (void)q, (void)ldq, (void)vis, (void)pt;
+#endif
+    return -1;
+}
+
+int dl_attn_probs_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
+                       const float *q, int64_t ldq, int64_t vis, float *pt) {
+#ifdef AS_X86
+    if (dh <= AS_MAX_DH && has_avx512()) {
+        scores_avx512(lim, tb, dh, scale, k, ldk, q, ldq, vis, pt, 1);
         return 0;
     }
 #else

@@ -21,6 +21,13 @@
 int dl_attn_scores_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
                         const float *q, int64_t ldq, int64_t vis, float *pt);
 
+/* As dl_attn_scores_cols, then each block's softmax as probs_cols takes it
+ * without a mask (the same bits: the same exp, maximum and sums in key
+ * order), the block still in L1: pt then holds the weights P^T of every entry
+ * dl_attn_pv_cols reads, the others unwritten. Returns -1 as above. */
+int dl_attn_probs_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
+                       const float *q, int64_t ldq, int64_t vis, float *pt);
+
 /* out[i * ldo + c] = sum_{s < lim} pt[s * tb + i] * v[s * ldv + c] for
  * i < tb, c < dv, the sum for query i stopping at key i + vis (vis < 0:
  * every key), rounded up to its block of 8 queries: the weights past it are

@@ -1,7 +1,8 @@
 /* test_attention_small.c — attention_small.c's two products of a
  * column-form attention tile against dl_sgemm (the path they replace: the
  * same bits are promised) and against plain loops in double. Random
- * geometries (the same bits where dl_sgemm runs its blocked kernels, as at
+ * geometries, and the softmax fused after the scores against probs_cols'
+ * rules written out in C (the same bits where dl_sgemm runs its blocked kernels, as at
  * GPT's 64 x 64 x 32: its small-product path sums in another order): tiles of 1 to 70 queries (blocks of 16 and 8 with and without
  * a tail), head widths 1 to 40 (value widths across the 16- and 32-column
  * chunks), causal offsets 0, a few, past the keys, and not causal; the
@@ -72,6 +73,74 @@ static void check_scores(const geom *c, uint64_t seed)
     free(k), free(q), free(got), free(ref), free(ref64);
 }
 
+/* probs_cols' softmax of the scores pt (keys down, tb queries across), written
+ * out per query in C: visible keys s <= i + vis (vis < 0: all), maximum,
+ * dl_expf and the sum in key order, times 1 / sum; a hidden weight is 0. */
+static void softmax_cols_ref(float *pt, int64_t lim, int64_t tb, int64_t vis)
+{
+    for (int64_t i = 0; i < tb; i++) {
+        float mx = -INFINITY, sum = 0.0f;
+        for (int64_t s = 0; s < lim; s++)
+            if (vis < 0 || s <= i + vis) mx = pt[s * tb + i] > mx ? pt[s * tb + i] : mx;
+        for (int64_t s = 0; s < lim; s++) {
+            float *r = pt + s * tb + i;
+            *r = (vis < 0 || s <= i + vis) && mx != -INFINITY ? dl_expf(*r - mx) : 0.0f;
+            sum += *r;
+        }
+        const float inv = sum != 0.0f ? 1.0f / sum : 0.0f;
+        for (int64_t s = 0; s < lim; s++) pt[s * tb + i] *= inv;
+    }
+}
+
+/* dl_attn_probs_cols against scores by dl_sgemm and softmax_cols_ref: the
+ * same bits (blocked geometries), within 2e-5 of a softmax in double (as
+ * test_attention.c holds dl_attention), and
+ * the entries left out unwritten. */
+static void check_probs(const geom *c, uint64_t seed)
+{
+    const int64_t ldk = c->dh + 2, ldq = c->dh + 1, n = c->lim * c->tb;
+    float *k = randn(c->lim * ldk, seed), *q = randn(c->tb * ldq, seed + 1);
+    float *got = malloc(sizeof(float) * (size_t)(n + 1)), *ref = malloc(sizeof(float) * (size_t)(n + 1));
+    double *sc = malloc(sizeof(double) * (size_t)(n + 1));
+    for (int64_t i = 0; i < n; i++) got[i] = NAN;
+    const float scale = 0.9f;
+    if (dl_attn_probs_cols(c->lim, c->tb, c->dh, scale, k, ldk, q, ldq, c->vis, got) != 0) {
+        for (int64_t i = 0; i < n; i++) CU_ASSERT(isnan(got[i]));
+        free(k), free(q), free(got), free(ref), free(sc);
+        return;
+    }
+    dl_sgemm(0, 1, c->lim, c->tb, c->dh, scale, k, ldk, q, ldq, 0.0f, ref, c->tb);
+    softmax_cols_ref(ref, c->lim, c->tb, c->vis);
+    for (int64_t s = 0; s < c->lim; s++)
+        for (int64_t i = 0; i < c->tb; i++) {
+            double d = 0;
+            for (int64_t j = 0; j < c->dh; j++) d += (double)k[s * ldk + j] * q[i * ldq + j];
+            sc[s * c->tb + i] = scale * d;
+        }
+    int bad_bits = 0, bad_ref = 0, bad_left = 0;
+    for (int64_t i = 0; i < c->tb; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int64_t s = 0; s < c->lim; s++)
+            if (c->vis < 0 || s <= i + c->vis) mx = sc[s * c->tb + i] > mx ? sc[s * c->tb + i] : mx;
+        for (int64_t s = 0; s < c->lim; s++)
+            if (c->vis < 0 || s <= i + c->vis) sum += exp(sc[s * c->tb + i] - mx);
+        for (int64_t s = 0; s < c->lim; s++) {
+            const float g = got[s * c->tb + i];
+            if (s >= block_end(c->lim, c->vis, i / 16 * 16, 16)) {
+                bad_left += !isnan(g);
+                continue;
+            }
+            const double want = c->vis < 0 || s <= i + c->vis ? exp(sc[s * c->tb + i] - mx) / sum : 0.0;
+            bad_bits += !same_bits(g, ref[s * c->tb + i]);
+            bad_ref += fabs(g - want) > 2e-5;
+        }
+    }
+    if (blocked(c->lim, c->tb, c->dh)) CU_ASSERT_EQUAL(bad_bits, 0);
+    CU_ASSERT_EQUAL(bad_ref, 0);
+    CU_ASSERT_EQUAL(bad_left, 0);
+    free(k), free(q), free(got), free(ref), free(sc);
+}
+
 static void check_pv(const geom *c, uint64_t seed)
 {
     const int64_t ldv = c->dv + 5, ldo = c->dv + 3, no = c->tb * ldo;
@@ -118,6 +187,7 @@ static void test_products(void)
     uint64_t seed = 1;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, seed += 2) {
         check_scores(&fixed[i], seed);
+        check_probs(&fixed[i], seed);
         check_pv(&fixed[i], seed);
     }
     uint64_t rng = 12345;
@@ -128,6 +198,7 @@ static void test_products(void)
         c.vis = kind == 0 ? -1 : kind == 1 ? 0 : (int64_t)(rng >> 50) % 80;
         c.lim = c.vis < 0 ? 1 + (int64_t)(rng >> 40) % 90 : c.tb + c.vis; /* causal: the last query's keys */
         check_scores(&c, seed);
+        check_probs(&c, seed);
         check_pv(&c, seed);
     }
 }
@@ -135,5 +206,6 @@ static void test_products(void)
 void suite_attention_small(void)
 {
     CU_pSuite s = CU_add_suite("attention_small", NULL, NULL);
-    CU_add_test(s, "scores and P V of a column tile = dl_sgemm bit for bit, = double loops", test_products);
+    CU_add_test(s, "scores, softmax, P V of a column tile = dl_sgemm and probs_cols bit for bit, = double loops",
+                test_products);
 }
