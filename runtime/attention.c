@@ -157,9 +157,9 @@ static void probs_cols(const dl_attention_geom *g, const float *q, const float *
     const float *qb = q + (x->b * g->t + x->t0) * g->e + x->h * dh, *kb = keys_of(g, k, x->b) + x->h * dh;
     /* Without a mask, on AVX-512, the blocks P V reads, softmax and all, per block of queries: the rest
      * stays unwritten, and dl_attention's dl_attn_pv_cols (the same CPU test) does not read it */
-    if (!mask && dl_attn_probs_cols(x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, visible(g, x), pt) == 0) return;
+    if (!mask && dl_attn_scores_cols(x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, visible(g, x), 1, pt) == 0) return;
     /* scores transposed: keys times queries^T (on AVX-512 only the blocks the softmax reads) */
-    if (dl_attn_scores_cols(x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, visible(g, x), pt) != 0)
+    if (dl_attn_scores_cols(x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, visible(g, x), 0, pt) != 0)
         dl_sgemm(0, 1, x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, 0.0f, pt, tb);
     for (int64_t i = 0; i < tb; i++) mx[i] = -INFINITY, sum[i] = 0.0f;
     for (int64_t s = 0; s < x->lim; s++) {

@@ -211,27 +211,14 @@ static void pv_avx512(int64_t lim, int64_t tb, int64_t dv, const float *pt, cons
 #endif
 
 int dl_attn_scores_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
-                        const float *q, int64_t ldq, int64_t vis, float *pt) {
+                        const float *q, int64_t ldq, int64_t vis, int softmax, float *pt) {
 #ifdef AS_X86
     if (dh <= AS_MAX_DH && has_avx512()) {
-        scores_avx512(lim, tb, dh, scale, k, ldk, q, ldq, vis, pt, 0);
+        scores_avx512(lim, tb, dh, scale, k, ldk, q, ldq, vis, pt, softmax);
         return 0;
     }
 #else
-    (void)lim, (void)tb, (void)dh, (void)scale, (void)k, (void)ldk, (void)q, (void)ldq, (void)vis, (void)pt;
-#endif
-    return -1;
-}
-
-int dl_attn_probs_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
-                       const float *q, int64_t ldq, int64_t vis, float *pt) {
-#ifdef AS_X86
-    if (dh <= AS_MAX_DH && has_avx512()) {
-        scores_avx512(lim, tb, dh, scale, k, ldk, q, ldq, vis, pt, 1);
-        return 0;
-    }
-#else
-    (void)lim, (void)tb, (void)dh, (void)scale, (void)k, (void)ldk, (void)q, (void)ldq, (void)vis, (void)pt;
+    (void)lim, (void)tb, (void)dh, (void)scale, (void)k, (void)ldk, (void)q, (void)ldq, (void)vis, (void)softmax, (void)pt;
 #endif
     return -1;
 }

@@ -16,17 +16,14 @@
  * kernels sum it (one FMA per d from zero, then times scale), so the bits
  * are dl_sgemm's wherever it runs them (M, N > 1 and M N K >= 16^3, as at
  * GPT's 64 x 64 x 32; its small-product path sums in another order).
+ * `softmax`: then each block's softmax as probs_cols takes it without a
+ * mask (the same bits: the same exp, maximum and sums in key order), the
+ * block still in L1: pt then holds the weights P^T of every entry
+ * dl_attn_pv_cols reads, the others unwritten.
  * Returns 0 when done, -1 (nothing written) when this CPU has no AVX-512:
- * the caller then runs dl_sgemm. */
+ * the caller then runs dl_sgemm (and probs_cols). */
 int dl_attn_scores_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
-                        const float *q, int64_t ldq, int64_t vis, float *pt);
-
-/* As dl_attn_scores_cols, then each block's softmax as probs_cols takes it
- * without a mask (the same bits: the same exp, maximum and sums in key
- * order), the block still in L1: pt then holds the weights P^T of every entry
- * dl_attn_pv_cols reads, the others unwritten. Returns -1 as above. */
-int dl_attn_probs_cols(int64_t lim, int64_t tb, int64_t dh, float scale, const float *k, int64_t ldk,
-                       const float *q, int64_t ldq, int64_t vis, float *pt);
+                        const float *q, int64_t ldq, int64_t vis, int softmax, float *pt);
 
 /* out[i * ldo + c] = sum_{s < lim} pt[s * tb + i] * v[s * ldv + c] for
  * i < tb, c < dv, the sum for query i stopping at key i + vis (vis < 0:
