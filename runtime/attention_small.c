@@ -133,8 +133,8 @@ static INLINE void transpose8(const float *src, int64_t ld, float *dst) {
 }
 
 /* qt[d * 16 + r] = q[r * ldq + d] for d < dh, r < nq; 0 for r >= nq. Element by
- * element this was half the scores' time at GPT's head width 32 (strided
- * stores, a float a cycle); whole 8 x 8 blocks go through registers. */
+ * element (strided stores) this was a large part of the scores' time at GPT's
+ * head width 32; whole 8 x 8 blocks go through registers. */
 static void transpose_block(const float *q, int64_t ldq, int64_t nq, int64_t dh, float *qt) {
     int64_t d0 = 0;
     if (nq == 16)
