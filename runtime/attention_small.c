@@ -21,7 +21,9 @@
  * left out of P V are exact zeros. Only AVX-512 CPUs take this path; the
  * others keep dl_sgemm (no AVX2 variant: not measured on an AVX2 machine).
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off") /* (see expf16) */
+#endif
 #include "attention_small_internal.h"
 
 #include <math.h>
