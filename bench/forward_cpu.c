@@ -7,6 +7,7 @@
  *   cc -std=c11 -O3 -march=native -fopenmp -Iruntime -I/tmp/X bench/forward_cpu.c /tmp/X/gpt.c \
  *      build/libdlnrt.a -o /tmp/X/gpt_cpu -lpng -lz -lm
  *   OMP_NUM_THREADS=1 /tmp/X/gpt_cpu [rounds] [forwards per round]
+ *   /tmp/X/gpt_cpu dump > out     (one forward's outputs, raw floats: cmp two builds)
  *
  * Prints `cpu_ms=` the median over rounds (default 7) of the calling thread's
  * CPU time (CLOCK_THREAD_CPUTIME_ID) per forward (default 200 per round),
@@ -19,6 +20,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bench_util.h"
@@ -42,8 +44,9 @@ static int64_t io_numel(const dl_io_info *io, const int64_t *sym)
 
 int main(int argc, char **argv)
 {
-    const int rounds = argc > 1 ? atoi(argv[1]) : 7, iters = argc > 2 ? atoi(argv[2]) : 200;
-    if (rounds < 1 || rounds > 1000 || iters < 1 || omp_get_max_threads() != 1) {
+    const int dump = argc > 1 && strcmp(argv[1], "dump") == 0; /* one forward's outputs to stdout, raw */
+    const int rounds = dump ? 1 : argc > 1 ? atoi(argv[1]) : 7, iters = argc > 2 ? atoi(argv[2]) : 200;
+    if (!dump && (rounds < 1 || rounds > 1000 || iters < 1 || omp_get_max_threads() != 1)) {
         fprintf(stderr, "usage: OMP_NUM_THREADS=1 %s [rounds 1..1000] [forwards per round]\n", argv[0]);
         return 2;
     }
@@ -82,6 +85,16 @@ int main(int argc, char **argv)
         y = malloc(sizeof(float) * (size_t)api->out_numel);
         if (!x || !y) return 1;
         for (int64_t j = 0; j < api->in_numel; j++) x[j] = dl_rng_uniform(&r);
+    }
+    if (dump) { /* to compare two builds' bits (cmp); any thread count */
+        if (io) {
+            api->forward_io(m, in, out, 1, sym + 1);
+            for (int k = 0; k < api->n_outputs; k++) fwrite(out[k], 4, (size_t)io_numel(&api->outputs[k], sym), stdout);
+        } else {
+            api->forward(m, x, y, 1);
+            fwrite(y, 4, (size_t)api->out_numel, stdout);
+        }
+        return 0;
     }
     double *per = malloc(sizeof(double) * (size_t)rounds);
     if (!per) return 1;

@@ -30,6 +30,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attention_small_internal.h"
 #include "dlnrt.h"
 #include "scratch_internal.h"
 
@@ -124,6 +125,11 @@ static inline int64_t first_query(const dl_attention_geom *g, const tile *x, int
     return lo < 0 ? 0 : lo > tb ? tb : lo;
 }
 
+/* Key s is visible to tile x's query i iff s <= i + visible (causal), -1: every key. */
+static inline int64_t visible(const dl_attention_geom *g, const tile *x) {
+    return g->causal ? x->t0 + g->q_pos0 : -1;
+}
+
 /* The forward's probabilities of tile x with the tile's queries across:
  * pt[s * tb + i] is query t0 + i's weight of key s (row stride tb). Every
  * reduction of the softmax (max, sum) is then along a column, vertical: one
@@ -149,8 +155,12 @@ static void probs_cols(const dl_attention_geom *g, const float *q, const float *
     x->lim = g->causal && last < g->s ? (last > 0 ? last : 0) : g->s;
     if (x->lim == 0) return;
     const float *qb = q + (x->b * g->t + x->t0) * g->e + x->h * dh, *kb = keys_of(g, k, x->b) + x->h * dh;
-    /* scores transposed: keys times queries^T */
-    dl_sgemm(0, 1, x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, 0.0f, pt, tb);
+    /* Without a mask, on AVX-512, the blocks P V reads, softmax and all, per block of queries: the rest
+     * stays unwritten, and dl_attention's dl_attn_pv_cols (the same CPU test) does not read it */
+    if (!mask && dl_attn_scores_cols(x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, visible(g, x), 1, pt) == 0) return;
+    /* scores transposed: keys times queries^T (on AVX-512 only the blocks the softmax reads) */
+    if (dl_attn_scores_cols(x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, visible(g, x), 0, pt) != 0)
+        dl_sgemm(0, 1, x->lim, tb, dh, g->scale, kb, g->e, qb, g->e, 0.0f, pt, tb);
     for (int64_t i = 0; i < tb; i++) mx[i] = -INFINITY, sum[i] = 0.0f;
     for (int64_t s = 0; s < x->lim; s++) {
         float *restrict r = pt + s * tb;
@@ -210,7 +220,8 @@ int dl_attention(const dl_attention_geom *g, const float *q, const float *k, con
             /* lim = 0 (nothing visible) writes zeros: dl_sgemm with K = 0 is C = beta C */
             if (x.tb >= ATTN_COLS_MIN_TB) {
                 probs_cols(g, q, k, mask, &x, p, mx, mx + tb);
-                dl_sgemm(1, 0, x.tb, dv, x.lim, 1.0f, p, x.tb, vb, g->ev, 0.0f, o, g->ev);
+                if (dl_attn_pv_cols(x.lim, x.tb, dv, p, vb, g->ev, visible(g, &x), o, g->ev) != 0)
+                    dl_sgemm(1, 0, x.tb, dv, x.lim, 1.0f, p, x.tb, vb, g->ev, 0.0f, o, g->ev);
             } else {
                 probs(g, q, k, mask, &x, p);
                 dl_sgemm(0, 0, x.tb, dv, x.lim, 1.0f, p, x.lim ? x.lim : 1, vb, g->ev, 0.0f, o, g->ev);

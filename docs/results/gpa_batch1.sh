@@ -4,10 +4,10 @@
 # binaries alternating; then the gpt training step (batch 16) the same way.
 # Run from the repository root after `make build/dlnc build/libdlnrt.a`:
 #   sh docs/results/gpa_batch1.sh [BASE] > log
-# Builds BASE with `make -j2` in /tmp/gpa_results/old (kept when already built from BASE).
+# Builds BASE with `make -j2` in $X/old (X default /tmp/gpa_results; kept when already built from BASE).
 set -e
 BASE=${1:-c6a4429}
-X=/tmp/gpa_results NICE="nice -n 5"
+X=${X:-/tmp/gpa_results} NICE="nice -n 5"
 . "$(dirname "$0")/gpt_pairs.sh"
 gpt_build "$BASE"
 echo "# base $BASE, head $(git rev-parse --short HEAD); $(grep -m1 'model name' /proc/cpuinfo)"

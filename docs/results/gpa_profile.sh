@@ -3,7 +3,7 @@
 # with the old and the new library, binaries built by docs/results/gpa_batch1.sh.
 # Samples are CPU time, so the counts of one symbol compare between the two.
 #   sh docs/results/gpa_profile.sh > log
-X=/tmp/gpa_results
+X=${X:-/tmp/gpa_results}
 echo "# $(date -u '+%F %T') uptime:$(uptime)"
 echo "# perf record of OMP_NUM_THREADS=1 $X/{old,new}/gpt_cpu 8 200"
 for side in old new; do
