@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_b1_internal.h"
 #include "conv_pointwise_internal.h"
 #include "conv_s2_internal.h"
 #include "conv_small_internal.h"
@@ -196,6 +197,10 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
         return 0;
     }
     if (dl_conv_winograd_pays(g)) return dl_conv_winograd(g, x, w, y, ep, ctx);
+    if (dl_conv_b1_applies(g)) { /* conv_b1.c: batch-1 inference's small planes */
+        float *buf = scratch(dl_conv_b1_floats(g));
+        return buf ? dl_conv_b1_forward(DL_GEMV_BEST, g, x, w, y, buf, ep, ctx) : -1;
+    }
     conv_dims d = dims_of(g);
     int nt = image_threads(g, &d);
     int64_t stride = fwd_floats(g, &d);
