@@ -105,6 +105,28 @@ int dl_conv_winograd_pays(const dl_conv2d_geom *g) {
     return g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= 64;
 }
 
+/* U[e][o][c] = (G w[o][c] G^T)[e]. */
+static void transform_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es) {
+    for (int64_t o = 0; o < oc; o++)
+        for (int64_t ci = 0; ci < c; ci++) {
+            const float *k = w + (o * c + ci) * 9;
+            float t[4][3], u[4][4];
+            for (int b = 0; b < 3; b++) { /* G k: rows */
+                t[0][b] = k[b];
+                t[1][b] = 0.5f * (k[b] + k[3 + b] + k[6 + b]);
+                t[2][b] = 0.5f * (k[b] - k[3 + b] + k[6 + b]);
+                t[3][b] = k[6 + b];
+            }
+            for (int a = 0; a < 4; a++) { /* (G k) G^T: columns */
+                u[a][0] = t[a][0];
+                u[a][1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+                u[a][2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+                u[a][3] = t[a][2];
+            }
+            for (int e = 0; e < POSITIONS; e++) U[e * es + o * c + ci] = u[e / 4][e % 4];
+        }
+}
+
 /* plane (ph x pw, borders already zero) = one input plane at offset (pt, pl). */
 static void pad_plane(const dl_conv2d_geom *g, const wg_dims *d, const float *x, float *plane) {
     int64_t rows = g->h < d->ph - g->pt ? g->h : d->ph - g->pt, n = g->w < d->pw - g->pl ? g->w : d->pw - g->pl;
@@ -135,37 +157,6 @@ static INLINE void store_part(float *dst, const wg_v8 *v, int64_t n) {
     int64_t q = 0;
     if (n >= 4) memcpy(dst, t, 4 * sizeof(float)), q = 4;
     for (; q < n; q++) dst[q] = t[q];
-}
-
-/* U[e][o][c] = (G w[o][c] G^T)[e], 8 filters (o, c) to a vector: the
- * filters' index o * c + ci is U's column, so each position's 8 results
- * are one store. Done on every call (the weights may have changed), it was
- * 6% of batch-1 inference as scalar code (perf, docs/performance.md). The
- * same operations per element as the scalar form, so the same bits. */
-WG_CLONES static void transform_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es) {
-    const int64_t nf = oc * c;
-    for (int64_t f = 0; f < nf; f += 8) {
-        const int64_t n = nf - f < 8 ? nf - f : 8;
-        wg_v8 k[9] = {{0}}, t[4][3], u[4][4];
-        for (int64_t l = 0; l < n; l++)
-            for (int j = 0; j < 9; j++) k[j][l] = w[(f + l) * 9 + j];
-        for (int b = 0; b < 3; b++) { /* G k: rows */
-            t[0][b] = k[b];
-            t[1][b] = 0.5f * (k[b] + k[3 + b] + k[6 + b]);
-            t[2][b] = 0.5f * (k[b] - k[3 + b] + k[6 + b]);
-            t[3][b] = k[6 + b];
-        }
-        for (int a = 0; a < 4; a++) { /* (G k) G^T: columns */
-            u[a][0] = t[a][0];
-            u[a][1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
-            u[a][2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
-            u[a][3] = t[a][2];
-        }
-        for (int e = 0; e < POSITIONS; e++) {
-            if (n == 8) memcpy(U + e * es + f, &u[e / 4][e % 4], sizeof(wg_v8));
-            else store_part(U + e * es + f, &u[e / 4][e % 4], n);
-        }
-    }
 }
 
 /* Column k (0..3) of 8 tiles whose lanes 0..3 start at ra and 4..7 at rb:
