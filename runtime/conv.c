@@ -35,7 +35,9 @@
  * into its even/odd row and column phases, each pass a stride-1 direct
  * convolution over them, no columns (forward 1.4x, data gradient 1.5-1.6x;
  * docs/performance.md). 1x1 shortcuts and the 8-wide weight gradient stay
- * on im2col + GEMM, where they measured faster.
+ * on im2col + GEMM, where they measured faster. At batch 1, stride-1 layers
+ * with 32+ channels on planes of at most 64 pixels (ResNet-20's 8x8 stage)
+ * run on conv_b1.c's shifted input copies: no im2col, no packing.
  *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
