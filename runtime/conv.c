@@ -37,7 +37,9 @@
  * docs/performance.md); their weight gradient on conv_s2_wgrad.c's outer
  * products (output channels in the lanes: 1.27x and 1.47x). 1x1 stride-2
  * shortcuts have their own kernels in conv_pointwise_s2.c (gathered even
- * pixels, no packing).
+ * pixels, no packing). At batch 1, stride-1 layers with 32+ channels on
+ * planes of at most 64 pixels (ResNet-20's 8x8 stage) run on conv_b1.c's
+ * shifted input copies: no im2col, no packing.
  *
  * Parallelism: with at least as many images as threads, images are shared
  * out over the threads, each with its own columns buffer and a serial GEMM
@@ -60,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_b1_internal.h"
 #include "conv_pointwise_internal.h"
 #include "conv_pointwise_s2_internal.h"
 #include "conv_s2_internal.h"
@@ -207,6 +210,10 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
         return 0;
     }
     if (dl_conv_winograd_pays(g)) return dl_conv_winograd(g, x, w, y, ep, ctx);
+    if (dl_conv_b1_applies(g)) { /* conv_b1.c: batch-1 inference's small planes */
+        float *buf = scratch(dl_conv_b1_floats(g));
+        return buf ? dl_conv_b1_forward(DL_GEMV_BEST, g, x, w, y, buf, ep, ctx) : -1;
+    }
     conv_dims d = dims_of(g);
     int nt = image_threads(g, &d);
     int64_t stride = fwd_floats(g, &d);

@@ -41,6 +41,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "conv_pointwise_internal.h"
 #include "conv_winograd_internal.h"
 #include "scratch_internal.h"
 
@@ -272,6 +273,16 @@ static void share(int64_t n, int t, int tn, int64_t *lo, int64_t *hi) {
     *lo = n * t / tn, *hi = n * (t + 1) / tn;
 }
 
+/* M[oc x n] = U[oc x c] @ V[c x n], rows `cols` apart. At batch 1 (one
+ * image's tiles, n == cols) conv_pointwise.c's unpacked register tiles:
+ * products of 32 x 32 by 64 tiles are too small for dl_sgemm's packing to
+ * pay (conv_b1.c; docs/performance.md). The choice depends on the
+ * geometry only, so 1 and 2 threads take the same path. */
+static void wg_product(const dl_conv2d_geom *g, int64_t n, int64_t cols, const float *U, const float *V, float *M) {
+    if (g->n == 1 && n == cols) dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, n, U, g->c, 1, V, M, 0);
+    else dl_sgemm(0, 0, g->oc, n, g->c, 1.0f, U, g->c, V, cols, 0.0f, M, cols);
+}
+
 typedef struct wg_call {
     const dl_conv2d_geom *g;
     const wg_dims *d;
@@ -300,8 +311,7 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
     }
     share(POSITIONS, t, tn, &lo, &hi);
     for (int64_t e = lo; e < hi; e++)
-        dl_sgemm(0, 0, g->oc, nimg * d->tiles, g->c, 1.0f, k->U + e * d->us, g->c, V + e * d->vs, cols, 0.0f,
-                 M + e * d->ms, cols);
+        wg_product(g, nimg * d->tiles, cols, k->U + e * d->us, V + e * d->vs, M + e * d->ms);
     if (tn > 1) {
 #pragma omp barrier
     }

@@ -6,7 +6,8 @@
  * The reference is one direct loop in double for all three directions.
  * Geometries cover what the tile bookkeeping can get wrong: odd and non-square planes (a last tile half
  * outside), padding 0, 1, 2 and asymmetric, channel counts that are not
- * multiples of 8 or 16, batch 1 (all threads on one chunk) and batches of
+ * multiples of 8 or 16, batch 1 (all threads on one chunk, its products on
+ * conv_pointwise.c's unpacked tiles instead of dl_sgemm) and batches of
  * several chunks with a partial last one; the weight gradient on the same
  * kinds of geometry. The kernels are also called through dl_conv2d,
  * dl_conv2d_bwd_data and dl_conv2d_bwd_weight where the dispatch rule picks
@@ -137,6 +138,7 @@ static void test_forward_vs_direct(void)
         {3, 4, 7, 8, 6, 1, 1, 1, 1},     /* 8 wide, 7 high: the last tile row's outputs cut */
         {2, 3, 6, 7, 4, 1, 1, 1, 1},     /* rows of 4 tiles, 7 wide: paired input only */
         {2, 3, 10, 10, 5, 0, 0, 0, 0},   /* 8x8 outputs without padding */
+        {1, 7, 9, 11, 13, 1, 1, 1, 1},   /* batch 1, odd: the products on conv_pointwise.c's tiles */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int64_t *k = cases[i];
