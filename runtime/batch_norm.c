@@ -18,12 +18,9 @@
  *
  * Sums are safe and thread-count independent: a plane is summed in float
  * over LANES partial accumulators (2 x LANES for the gradient's sums, so
- * the loop is not held by one chain of dependent adds; short: at most a few
- * thousand elements), and the planes' partial vectors are added lane by lane
- * in double, one channel on one thread, in image order; a channel's LANES
- * double lanes are added in a fixed order once, at the end. (Adding each
- * plane's lanes first cost two chains of LANES dependent adds per plane:
- * most of the time on MobileNetV2's 4x4 planes, a third on 8x8.) The statistics take one pass: the sums
+ * the loop is not held by one chain of dependent adds) added in a fixed
+ * order (short: at most a few thousand elements), and the planes' sums are added in double, one
+ * channel on one thread, in order. The statistics take one pass: the sums
  * are of x - k, k the mean of the channel's first plane, so the variance
  * E[(x-k)^2] - E[x-k]^2 does not cancel as E[x^2] - E[x]^2 would when the
  * mean is large against the spread. The elementwise kernels
@@ -44,29 +41,19 @@
 /* Cloned for AVX-512, AVX2 and baseline x86-64 (lanes_internal.h). */
 #define BN_CLONES DL_LANE_CLONES
 
-/* LANES doubles: a channel's running sums, lane by lane over its planes. */
-typedef double vd __attribute__((vector_size(LANES * sizeof(double))));
-
-INLINE double hsum_d(vd v) {
-    double s = 0.0;
-    for (int l = 0; l < LANES; l++) s += v[l];
-    return s;
-}
-
-/* Sums over one plane of x - shift (shift = 0: the plain sum) and of its
- * squares: per lane in *a and *q, the tail past the last whole vector in
- * *ts and *tq. */
-INLINE void plane_sums(const float *x, int64_t p, float shift, vf *a, vf *q, float *ts, float *tq) {
-    vf va = {0}, vq = {0};
+/* Sum over one plane of x - shift (shift = 0: the plain sum), and of its squares when sq is set. */
+INLINE void plane_sums(const float *x, int64_t p, float shift, float *sum, float *sq) {
+    vf a = {0}, q = {0};
     int64_t j = 0;
     for (; j + LANES <= p; j += LANES) {
         const vf d = load(x + j) - shift;
-        va += d;
-        vq += d * d;
+        a += d;
+        q += d * d;
     }
-    float s = 0.0f, s2 = 0.0f;
+    float s = hsum(a), s2 = hsum(q);
     for (; j < p; j++) s += x[j] - shift, s2 += (x[j] - shift) * (x[j] - shift);
-    *a = va, *q = vq, *ts = s, *tq = s2;
+    *sum = s;
+    if (sq) *sq = s2;
 }
 
 /* The statistics of channels [c0, c1), c1 - c0 <= BN_BLOCK, walking x in
@@ -79,25 +66,20 @@ INLINE void plane_sums(const float *x, int64_t p, float shift, vf *a, vf *q, flo
  * E[d]. */
 BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1,
                                   float *stats) {
-    float k[BN_BLOCK], ts, tq;
-    vf a, q;
-    vd sv[BN_BLOCK] = {{0}}, qv[BN_BLOCK] = {{0}};
-    double st[BN_BLOCK] = {0}, qt[BN_BLOCK] = {0};
+    float k[BN_BLOCK], ps, pq;
+    double s[BN_BLOCK] = {0}, q[BN_BLOCK] = {0};
     for (int64_t ch = c0; ch < c1; ch++) /* an empty batch has no first plane: NaN statistics, as torch.mean */
-        k[ch - c0] = n > 0 && p > 0 ? (plane_sums(x + ch * p, p, 0.0f, &a, &q, &ts, &tq), (hsum(a) + ts) / (float)p)
-                                    : 0.0f;
+        k[ch - c0] = n > 0 && p > 0 ? (plane_sums(x + ch * p, p, 0.0f, &ps, NULL), ps / (float)p) : 0.0f;
     for (int64_t i = 0; i < n; i++)
         for (int64_t ch = c0; ch < c1; ch++) {
-            plane_sums(x + (i * c + ch) * p, p, k[ch - c0], &a, &q, &ts, &tq);
-            sv[ch - c0] += __builtin_convertvector(a, vd), qv[ch - c0] += __builtin_convertvector(q, vd);
-            st[ch - c0] += ts, qt[ch - c0] += tq;
+            plane_sums(x + (i * c + ch) * p, p, k[ch - c0], &ps, &pq);
+            s[ch - c0] += ps, q[ch - c0] += pq;
         }
     const double m = (double)(n * p);
     for (int64_t ch = c0; ch < c1; ch++) {
-        const double s = hsum_d(sv[ch - c0]) + st[ch - c0], sq = hsum_d(qv[ch - c0]) + qt[ch - c0];
-        const double e = s / m;
+        const double e = s[ch - c0] / m;
         stats[ch] = (float)(k[ch - c0] + e);
-        const double v = sq / m - e * e;
+        const double v = q[ch - c0] / m - e * e;
         stats[c + ch] = (float)(v < 0 ? 0 : v); /* rounding may dip below 0; a NaN stays NaN */
     }
 }
@@ -108,10 +90,9 @@ INLINE vf masked(const float *gr, const float *mr, int64_t j) {
     return mr ? g * __builtin_convertvector(-(load(mr + j) > zero), vf) : g; /* -(true) = 1 */
 }
 
-/* [sum g; sum g * (x - mean)] over one plane, g = gy (mr NULL) or gy masked
- * by mr: per lane in *va and *vb, the tail in *ps and *pt. */
-INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, int64_t p, float mean, vf *va,
-                            vf *vb, float *ps, float *pt) {
+/* [sum g; sum g * (x - mean)] over one plane, g = gy (mr NULL) or gy masked by mr. */
+INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, int64_t p, float mean, float *ps,
+                            float *pt) {
     vf a = {0}, b = {0}, a1 = {0}, b1 = {0}; /* two independent chains of adds per sum */
     int64_t j = 0;
     for (; j + 2 * LANES <= p; j += 2 * LANES) {
@@ -124,32 +105,27 @@ INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, i
         a += g;
         b += g * (load(xr + j) - mean);
     }
-    float s = 0.0f, t = 0.0f;
+    float s = hsum(a + a1), t = hsum(b + b1);
     for (; j < p; j++) {
         const float g = mr ? gr[j] * (mr[j] > 0.0f ? 1.0f : 0.0f) : gr[j];
         s += g, t += g * (xr[j] - mean);
     }
-    *va = a + a1, *vb = b + b1, *ps = s, *pt = t;
+    *ps = s, *pt = t;
 }
 
 /* [sum gy; sum gy * (x - mean)] of channels [c0, c1), in memory order as stats_block. */
 BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *mask, const float *stats,
                                       int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1, double *sg,
                                       double *sgd) {
-    vd av[BN_BLOCK] = {{0}}, bv[BN_BLOCK] = {{0}};
     for (int64_t ch = c0; ch < c1; ch++) sg[ch - c0] = sgd[ch - c0] = 0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t ch = c0; ch < c1; ch++) {
             const int64_t o = (i * c + ch) * p;
             float ps, pt;
-            vf a, b;
-            if (mask) plane_grad_sums(x + o, gy + o, mask + o, p, stats[ch], &a, &b, &ps, &pt);
-            else plane_grad_sums(x + o, gy + o, NULL, p, stats[ch], &a, &b, &ps, &pt);
-            av[ch - c0] += __builtin_convertvector(a, vd), bv[ch - c0] += __builtin_convertvector(b, vd);
+            if (mask) plane_grad_sums(x + o, gy + o, mask + o, p, stats[ch], &ps, &pt);
+            else plane_grad_sums(x + o, gy + o, NULL, p, stats[ch], &ps, &pt);
             sg[ch - c0] += ps, sgd[ch - c0] += pt;
         }
-    for (int64_t ch = c0; ch < c1; ch++)
-        sg[ch - c0] = hsum_d(av[ch - c0]) + sg[ch - c0], sgd[ch - c0] = hsum_d(bv[ch - c0]) + sgd[ch - c0];
 }
 
 /* Channels per block: all of a thread's share (up to BN_BLOCK), so one thread walks x in order. */
