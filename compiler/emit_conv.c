@@ -56,6 +56,8 @@ static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *e
         else fprintf(b, "    /* im2col + GEMM per image and group */\n");
         emit_conv_geom(c, b, N, xs, ys, w->shape.d[2].k, w->shape.d[3].k, &g);
         if (ep_fn) fprintf(b, "    return dl_conv2d_ep(&g, x0, x1, y, %s, ep);\n", ep_fn);
+        else if (emit_weights_cached_b(c, w)) /* kernel gets wver: Winograd's filters kept per version */
+            fprintf(b, "    return dl_conv2d_ep_w(wver, &g, x0, x1, y, NULL, NULL);\n");
         else fprintf(b, "    return dl_conv2d(&g, x0, x1, y);\n");
         break;
     case OP_conv_transpose2d: /* the data gradient of the conv from y's shape to x's */
