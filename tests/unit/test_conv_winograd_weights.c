@@ -9,8 +9,8 @@
  *   - The cache: the same version after w changed still reads the old
  *     filters (so the cache is really used), a new version transforms again,
  *     version 0 never caches, dl_weights_release forgets.
- *   - Generated code: a two-conv model's batch-1 forward (one conv with its
- *     batch norm as data, one plain) after SGD steps and after `load`
+ *   - Generated code: a model's batch-1 forward with the three kinds of conv
+ *     kernel (batch norm as data, a callback epilogue, plain) after SGD steps and after `load`
  *     equals a fresh computation (a new instance loaded with the same
  *     weights, whose filters are transformed for the first time). */
 #define RAND_BUFFERS_SEED 0x5eedc0de
@@ -128,7 +128,10 @@ static void test_versions(void) {
 static const char conv_src[] =
     "model cbr(x: f32[N, 32, 16, 16]) -> f32[N, 10] {\n"
     "    h = conv2d(x, 32, 3, pad = 1, use_bias = false) |> batch_norm |> relu\n"  /* dl_conv2d_affine_w */
-    "    h = conv2d(h, 32, 3, pad = 1, use_bias = false) |> batch_norm |> relu\n"  /* dl_conv2d_ep_w */
+    "    a = conv2d(h, 32, 3, pad = 1, use_bias = false) |> batch_norm\n"  /* a callback epilogue: ep->wver */
+    "    s = conv2d(h, 32, 1, use_bias = false) |> batch_norm\n"
+    "    h = relu(a + s)\n"
+    "    h = conv2d(h, 32, 3, pad = 1, use_bias = false) |> batch_norm |> relu\n"  /* plain: a wver argument */
     "    return global_avg_pool(h) |> dense(10)\n"
     "}\n"
     "train cbr {\n"
