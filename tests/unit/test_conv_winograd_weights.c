@@ -8,7 +8,8 @@
  *     at 1 and 2 threads with the same bits.
  *   - The cache: the same version after w changed still reads the old
  *     filters (so the cache is really used), a new version transforms again,
- *     version 0 never caches, dl_weights_release forgets.
+ *     version 0 never caches, dl_weights_release forgets; beyond the
+ *     table's 256 weights the calls transform each time, still right.
  *   - Generated code: a model's batch-1 forward with the three kinds of conv
  *     kernel (batch norm as data, a callback epilogue, plain) after SGD steps and after `load`
  *     equals a fresh computation (a new instance loaded with the same
@@ -123,6 +124,26 @@ static void test_versions(void) {
     free(x), free(w), free(before), free(out), free(want);
 }
 
+/* More weights than the table holds (256): the ones beyond it transform
+ * into scratch on every call, still right; releasing frees the slots. */
+static void test_table_full(void) {
+    enum { WEIGHTS = 300 };
+    const dl_conv2d_geom g = geom(1, 2, 5, 5, 3, 1);
+    const int64_t nx = g.c * g.h * g.w, ny = g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+    float *x = values(nx), *w = values(WEIGHTS * nw), *y = nans(ny);
+    double *want = malloc(sizeof(double) * (size_t)ny);
+    const uint64_t v = dl_weights_version();
+    int ok = 1;
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < WEIGHTS; k++) {
+            reference(&g, x, w + k * nw, want);
+            ok &= dl_conv_winograd_w(v, &g, x, w + k * nw, y, NULL, NULL) == 0 && close_to(y, want, ny);
+        }
+    CU_ASSERT(ok);
+    dl_weights_release(w, WEIGHTS * nw);
+    free(x), free(w), free(y), free(want);
+}
+
 /* ---- generated code ------------------------------------------------------- */
 
 static const char conv_src[] =
@@ -189,5 +210,6 @@ void suite_conv_winograd_weights(void) {
     CU_pSuite s = CU_add_suite("conv_winograd_weights", NULL, NULL);
     CU_add_test(s, "kept filters = fresh bits, vs the direct sum, 1 = 2 threads", test_kept_matches_fresh);
     CU_add_test(s, "versions: kept, transformed again, version 0, released", test_versions);
+    CU_add_test(s, "more weights than the table holds", test_table_full);
     CU_add_test(s, "generated: forward after SGD steps and after load", test_generated_versions);
 }
