@@ -36,8 +36,9 @@ void emit_conv_geom(emit_ctx *c, FILE *b, ir_dim n, const ir_shape *in, const ir
 }
 
 /* The body of n's kernel; for a conv2d with ep_fn non-NULL, the call passes
- * the epilogue ep_fn and the kernel's `ep` argument (emit_conv_epilogue). */
-static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *ep_fn)
+ * the epilogue ep_fn and the kernel's `ep` argument (emit_conv_epilogue),
+ * and ep->wver as the weights' version when `kept`. */
+static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *ep_fn, int kept)
 {
     conv_geom g;
     if (!conv_geom_get(&n->a, &g)) {
@@ -55,7 +56,10 @@ static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *e
             fprintf(b, "    /* depthwise: direct per-plane kernel, no im2col (runtime/conv_depthwise.c) */\n");
         else fprintf(b, "    /* im2col + GEMM per image and group */\n");
         emit_conv_geom(c, b, N, xs, ys, w->shape.d[2].k, w->shape.d[3].k, &g);
-        if (ep_fn) fprintf(b, "    return dl_conv2d_ep(&g, x0, x1, y, %s, ep);\n", ep_fn);
+        if (ep_fn && kept) fprintf(b, "    return dl_conv2d_ep_w(ep->wver, &g, x0, x1, y, %s, ep);\n", ep_fn);
+        else if (ep_fn) fprintf(b, "    return dl_conv2d_ep(&g, x0, x1, y, %s, ep);\n", ep_fn);
+        else if (emit_weights_cached_b(c, w)) /* kernel gets wver: Winograd's filters kept per version */
+            fprintf(b, "    return dl_conv2d_ep_w(wver, &g, x0, x1, y, NULL, NULL);\n");
         else fprintf(b, "    return dl_conv2d(&g, x0, x1, y);\n");
         break;
     case OP_conv_transpose2d: /* the data gradient of the conv from y's shape to x's */
@@ -97,7 +101,7 @@ static void emit_conv_body(emit_ctx *c, FILE *b, const ir_node *n, const char *e
     c->returns_status = 1;
 }
 
-void emit_conv(emit_ctx *c, FILE *b, const ir_node *n) { emit_conv_body(c, b, n, NULL); }
+void emit_conv(emit_ctx *c, FILE *b, const ir_node *n) { emit_conv_body(c, b, n, NULL, 0); }
 
 /* ---- a conv2d with its consuming group in the epilogue (pass_epilogue) ---- */
 
@@ -199,6 +203,8 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         for (int j = 1; j < k; j++) dup |= strcmp(ea[j].name, ea[k].name) == 0;
         if (!dup) fprintf(d, "    %sfloat *%s;\n", k == 1 ? "" : "const ", ea[k].name);
     }
+    const int kept = strcmp(emit_weights_conv_version(c, v->in[1]), "0") != 0; /* Winograd's filters kept */
+    if (kept) fprintf(d, "    uint64_t wver;   /* the weights' version (dl_conv2d_ep_w) */\n");
     fprintf(d, "} %s;\n\n", ctx);
     fprintf(d, "static void %s(void *ctx, int64_t image, float *y_image)\n{\n", run);
     fprintf(d, "    const %s *e = ctx;\n", ctx);
@@ -220,7 +226,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         diag_fatal_noloc(c->d, "out of memory while emitting C");
         return -1;
     }
-    emit_conv_body(c, b, v, run);
+    emit_conv_body(c, b, v, run, kept);
     fclose(b);
     char shape[160];
     ir_shape_str(shape, sizeof shape, v->dtype, &v->shape, c->mod);
@@ -247,7 +253,7 @@ int emit_conv_epilogue(emit_ctx *c, const ir_node *v)
         fprintf(c->calls, "%s.%s = %s", first ? "" : ", ", ea[k].name, ea[k].name);
         first = 0;
     }
-    fprintf(c->calls, "};\n");
+    fprintf(c->calls, "%s};\n", kept ? ", .wver = m->wver" : "");
     const char *call = arena_printf(c->ar, "if (%s(n, %s, %s, %s, &e%d) != 0) %s", kname, emit_value_name(c, v),
                                     emit_value_name(c, v->in[0]), emit_value_name(c, v->in[1]), v->id, c->fail_return);
     emit_conv_group_call(c, v, kname, call, "    ");

@@ -115,12 +115,13 @@ int emit_conv_affine(emit_ctx *c, const ir_node *v)
             !f.clamp ? "" : f.hi == 6.0 ? "relu6" : "relu", v->in[0]->id, v->in[1]->id, f.scale->id, f.shift->id,
             f.residual ? " + residual" : "", root->id);
     fprintf(d, "static int %s(int64_t n, float *yc, float *y, const float *restrict x0, "
-               "const float *restrict x1, const float *scale, const float *shift, const float *residual)\n{\n", kname);
+               "const float *restrict x1, const float *scale, const float *shift, const float *residual, uint64_t wver)\n{\n",
+            kname);
     const ir_shape *xs = &v->in[0]->shape, *ws = &v->in[1]->shape;
     emit_conv_geom(c, d, v->shape.d[0], xs, &v->shape, ws->d[2].k, ws->d[3].k, &g);
     fprintf(d, "    const dl_conv_affine a = {.scale = scale, .shift = shift, .residual = residual, .clamp = %d, "
                ".lo = %s, .hi = %s};\n", f.clamp, emit_float(c, f.lo), emit_float(c, f.clamp ? f.hi : 0.0));
-    fprintf(d, "    return dl_conv2d_affine(&g, x0, x1, yc, y, &a);\n}\n\n");
+    fprintf(d, "    return dl_conv2d_affine_w(wver, &g, x0, x1, yc, y, &a);\n}\n\n");
     fclose(d);
     const char *const own[] = {kname};
     const char *const *same = emit_share_find(c->share, def, own, 1);
@@ -128,11 +129,11 @@ int emit_conv_affine(emit_ctx *c, const ir_node *v)
     else fputs(def, c->defs);
     free(def);
 
-    const char *call = arena_printf(c->ar, "if (%s(n, %s, %s, %s, %s, %s, %s, %s) != 0) %s", kname,
+    const char *call = arena_printf(c->ar, "if (%s(n, %s, %s, %s, %s, %s, %s, %s, %s) != 0) %s", kname,
                                     emit_value_name(c, v), emit_value_name(c, root), emit_value_name(c, v->in[0]),
                                     emit_value_name(c, v->in[1]), emit_value_name(c, f.scale),
                                     emit_value_name(c, f.shift), f.residual ? emit_value_name(c, f.residual) : "NULL",
-                                    c->fail_return);
+                                    emit_weights_conv_version(c, v->in[1]), c->fail_return);
     emit_conv_group_call(c, v, kname, call, "");
     return 1;
 }

@@ -94,6 +94,8 @@ void emit_weights_prologue(FILE *h);
  * be kept (c->weights_cached and b a stored, non-state parameter); if so
  * the kernel gets a `wver` parameter. */
 int emit_weights_cached_b(emit_ctx *c, const ir_node *b);
+/* "m->wver" when conv weight w is such a parameter, else "0" (no caching). */
+const char *emit_weights_conv_version(emit_ctx *c, const ir_node *w);
 
 /* ---- emit_kernels.c ----------------------------------------------------- */
 /* The C expression of a dimension: "512", "n", "(4 * n)", "(n * sym1)": the

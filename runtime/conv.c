@@ -202,6 +202,11 @@ int dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y)
 
 int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
                  void *ctx) {
+    return dl_conv2d_ep_w(0, g, x, w, y, ep, ctx);
+}
+
+int dl_conv2d_ep_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                   dl_conv_epilogue ep, void *ctx) {
     if (dl_conv2d_is_depthwise(g)) { /* conv_depthwise.c works a plane at a time; the epilogue follows */
         int rc = dl_conv2d_depthwise(g, x, w, y);
         if (rc || !ep) return rc;
@@ -209,7 +214,7 @@ int dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float 
         for (int64_t i = 0; i < g->n; i++) ep(ctx, i, y + i * g->oc * g->oh * g->ow);
         return 0;
     }
-    if (dl_conv_winograd_pays(g)) return dl_conv_winograd(g, x, w, y, ep, ctx);
+    if (dl_conv_winograd_pays(g)) return dl_conv_winograd_w(version, g, x, w, y, ep, ctx);
     if (dl_conv_b1_applies(g)) { /* conv_b1.c: batch-1 inference's small planes */
         float *buf = scratch(dl_conv_b1_floats(g));
         return buf ? dl_conv_b1_forward(DL_GEMV_BEST, g, x, w, y, buf, ep, ctx) : -1;

@@ -80,12 +80,18 @@ static void dw_affine(const dl_conv2d_geom *g, const float *x, const float *w, f
 int dl_conv2d_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
                      const dl_conv_affine *a)
 {
+    return dl_conv2d_affine_w(0, g, x, w, yc, y, a);
+}
+
+int dl_conv2d_affine_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
+                       const dl_conv_affine *a)
+{
     affine_ctx ctx = {.g = g, .a = a, .y = y};
     if (dw_by_planes(g)) {
         dw_affine(g, x, w, yc, y, a);
         return 0;
     }
-    if (!dl_pw_applies(g)) return dl_conv2d_ep(g, x, w, yc, affine_image, &ctx);
+    if (!dl_pw_applies(g)) return dl_conv2d_ep_w(version, g, x, w, yc, affine_image, &ctx);
     const int64_t in = g->c * g->h * g->w, out = g->oc * g->oh * g->ow;
 #pragma omp parallel for schedule(static) if (g->n > 1 && !omp_in_parallel())
     for (int64_t i = 0; i < g->n; i++) {

@@ -329,8 +329,19 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
     for (int64_t img = lo; img < hi; img++) k->ep(k->ctx, i0 + img, k->y + (i0 + img) * g->oc * plane_out);
 }
 
+int64_t dl_conv_winograd_u_floats(const dl_conv2d_geom *g) { return dims_of(g).ufloats; }
+
+void dl_conv_winograd_weights(const dl_conv2d_geom *g, const float *w, float *U) {
+    transform_weights(w, g->oc, g->c, U, dims_of(g).us);
+}
+
 int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
                      void *ctx) {
+    return dl_conv_winograd_u(g, x, w, NULL, y, ep, ctx);
+}
+
+int dl_conv_winograd_u(const dl_conv2d_geom *g, const float *x, const float *w, const float *U, float *y,
+                       dl_conv_epilogue ep, void *ctx) {
     if (g->n <= 0) return 0;
     const wg_dims d = dims_of(g);
     const int64_t chunks = (g->n + d.nb - 1) / d.nb;
@@ -338,12 +349,13 @@ int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, fl
     const int together = chunks < nt; /* all threads on each chunk */
     if (!together && nt > chunks) nt = (int)chunks;
     const int64_t slots = together ? 1 : nt, slot = d.vfloats + d.mfloats;
-    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, d.ufloats + nt * d.pfloats + slots * slot);
+    const int64_t uf = U ? 0 : d.ufloats; /* no cached U: transform into scratch */
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, uf + nt * d.pfloats + slots * slot);
     if (!buf) return -1;
-    float *planes = buf + d.ufloats, *slot0 = planes + nt * d.pfloats;
+    float *planes = buf + uf, *slot0 = planes + nt * d.pfloats;
     memset(planes, 0, sizeof(float) * (size_t)(nt * d.pfloats)); /* the borders stay zero */
-    transform_weights(w, g->oc, g->c, buf, d.us);
-    const wg_call k = {g, &d, x, buf, y, ep, ctx};
+    if (!U) transform_weights(w, g->oc, g->c, buf, d.us);
+    const wg_call k = {g, &d, x, U ? U : buf, y, ep, ctx};
     if (nt == 1) { /* no (inactive) parallel region around GEMMs that may parallelize themselves */
         for (int64_t ch = 0; ch < chunks; ch++) {
             int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;

@@ -193,6 +193,14 @@ typedef struct dl_conv_affine {
 } dl_conv_affine;
 int dl_conv2d_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
                      const dl_conv_affine *a);
+/* The same with w a model parameter at weights version `version`
+ * (dl_weights_version; 0 = none): derived forms of w, such as Winograd's
+ * transformed filters, are kept between calls and recomputed only when the
+ * version changes (runtime/conv_winograd_weights.c). */
+int dl_conv2d_ep_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                   dl_conv_epilogue ep, void *ctx);
+int dl_conv2d_affine_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
+                       const dl_conv_affine *a);
 int dl_conv2d_bwd_data(const dl_conv2d_geom *g, const float *gy, const float *w, float *gx);
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 /* Max pooling with -inf padding; idx (may be NULL) = flat index of the first

@@ -21,6 +21,7 @@
  * product that reads them. A model's free releases its
  * entries (dl_weights_release). */
 #include "dlnrt.h"
+#include "conv_winograd_internal.h"
 #include "gemm_internal.h"
 
 #include <pthread.h>
@@ -109,6 +110,7 @@ void dl_sgemm_w(uint64_t version, int trans_a, int trans_b, int64_t M, int64_t N
 
 void dl_weights_release(const float *base, int64_t n)
 {
+    dl_conv_winograd_release(base, n); /* Winograd's kept filters (conv_winograd_weights.c) */
 #ifndef DL_USE_CBLAS
     pthread_mutex_lock(&dl_wpack_lock);
     for (int i = 0; i < dl_wpack_used; i++) {

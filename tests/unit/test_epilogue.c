@@ -310,7 +310,7 @@ static void test_affine_after_training(void)
     CU_ASSERT_FATAL(emitted_build(m, &L) == 0);
     char path[128];
     snprintf(path, sizeof path, "%s/mbv.c", L.dir);
-    int affine = count_text(path, "return dl_conv2d_affine(&g");
+    int affine = count_text(path, "return dl_conv2d_affine_w(wver, &g");
     if (affine != 3) fprintf(stderr, "dl_conv2d_affine kernels: %d\n", affine);
     CU_ASSERT_EQUAL(affine, 3); /* expand, depthwise, project + shortcut; the last conv's group is the pool's */
     void *inst = L.api->create(3);
