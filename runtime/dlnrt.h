@@ -1296,10 +1296,10 @@ typedef struct dl_run_options {
 /* ---- the thread team (team.c) ---------------------------------------------
  * How many OpenMP threads each training step uses. Unpinned, the team times
  * DL_TEAM_TRIALS steps (more, up to DL_TEAM_TRIALS_MAX, until they last 30 ms) at each
- * candidate count (limit, limit/2, ... 1), keeps the count whose median step is fastest
+ * candidate count (limit, limit/2, ... 1), keeps the count whose mean step is fastest
  * per sample, and explores again after an interval (50 steps, doubling while the choice
  * holds, up to 1600; longer when the exploration cost over 2% of the interval's time) or when three steps in a row take over twice the chosen count's
- * time (once the steps since the last exploration took 50 times what it cost). Every DL_TEAM_WATCH steps the chosen count's median step is compared with the
+ * time (once the steps since the last exploration took 50 times what it cost). Every DL_TEAM_WATCH steps the chosen count's mean step is compared with the
  * runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
  * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
  * results are the same bits at any count (docs/design.md, "Determinism"). */
@@ -1316,7 +1316,7 @@ typedef struct dl_team {
     double trial_seconds;                 /* their wall time */
     double watch[DL_TEAM_WATCH];          /* seconds per sample of the chosen count's latest steps */
     int watched;
-    double best[DL_TEAM_MAX + 1];         /* median seconds per sample at each count, this exploration */
+    double best[DL_TEAM_MAX + 1];         /* mean seconds per sample at each count, this exploration */
     int chosen;                           /* the count last chosen (0: none yet) */
     double chosen_time;                   /* its seconds per sample when chosen */
     int64_t since, interval;              /* steps since then; steps until the next exploration */

@@ -15,7 +15,7 @@
  *   itself with the variables set — unless the user chose a policy, a spin
  *   count or a block time.
  * - dl_team: the training loop times its steps at each candidate count
- *   (limit, limit/2, ... 1), keeps the fastest by its median step, and tries again after an
+ *   (limit, limit/2, ... 1), keeps the fastest by its mean step, and tries again after an
  *   interval that doubles while the choice holds, or at once when steps turn
  *   much slower than the chosen count's time. Results are the same bits at any
  *   thread count (docs/design.md, "Determinism"), so changing the count
@@ -40,7 +40,7 @@ enum {
  * threads could all fall between them (make bench's busy-core LeNet-5 chose 2
  * threads that then ran 1.5x slower than 1, 2026-12-06 19:53). */
 #define TEAM_TRIAL_SECONDS 0.030
-/* The chosen count's median over DL_TEAM_WATCH steps this much slower than
+/* The chosen count's mean over DL_TEAM_WATCH steps this much slower than
  * the runner-up's timing: the choice was luck or the machine changed. */
 #define TEAM_WATCH_FACTOR 1.15
 /* The next exploration waits until the steps in between took this many times
@@ -72,21 +72,19 @@ int dl_team_wait_policy(char **argv)
     return -1;
 }
 
-/* The median of n values. Not the fastest: beside a busy core a second
- * thread's steps vary most, and one lucky step (the other process
- * descheduled) chose 2 threads whose typical step was 1.4x slower than 1's
- * (make bench's busy-core LeNet-5, 2026-12-06). */
-static double median_of(const double *x, int n)
+/* The mean of n values: what the steps cost in all. Not the fastest: one
+ * lucky step (the other process descheduled) chose 2 threads whose typical
+ * step was 1.4x slower than 1's (make bench's busy-core LeNet-5, 2026-12-06).
+ * Not the median either: on a loaded machine steps are bimodal, LeNet-5's
+ * 2-thread ones 1.1 ms with both cores free or 15-50 ms with a thread
+ * preempted, half and half, so 8 of them had a median of 1.15 ms and a mean
+ * of 8 ms, against 1 thread's 2-20 ms; the median handed the choice to 2
+ * threads (docs/results/team_busy_trace_b.log). */
+static double mean_of(const double *x, int n)
 {
-    double v[DL_TEAM_TRIALS_MAX > DL_TEAM_WATCH ? DL_TEAM_TRIALS_MAX : DL_TEAM_WATCH];
-    memcpy(v, x, (size_t)n * sizeof *v);
-    for (int i = 1; i < n; i++) /* insertion sort: a handful of values */
-        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-            const double s = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = s;
-        }
-    return v[n / 2];
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += x[i];
+    return sum / n;
 }
 
 /* The next candidate after n, halving; 0 past 1. */
@@ -173,11 +171,11 @@ static int64_t next_interval(const dl_team *t, int held)
 
 /* After DL_TEAM_WATCH steps at the chosen count: hand over to the runner-up
  * if the chosen count's steps run clearly slower than the runner-up was
- * timed. Its own median becomes its time, so the two cannot swap back and
+ * timed. Its own mean becomes its time, so the two cannot swap back and
  * forth on the old figure. 1 when the count changed. */
 static int watch_choice(dl_team *t)
 {
-    const double steady = median_of(t->watch, DL_TEAM_WATCH);
+    const double steady = mean_of(t->watch, DL_TEAM_WATCH);
     t->watched = 0;
     const int other = fastest(t, t->chosen);
     if (!other || steady <= TEAM_WATCH_FACTOR * t->best[other]) return 0;
@@ -204,7 +202,7 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
         if (t->trials < DL_TEAM_TRIALS ||
             (t->trial_seconds < TEAM_TRIAL_SECONDS && t->trials < DL_TEAM_TRIALS_MAX))
             return 0;
-        t->best[t->threads] = median_of(t->trial, t->trials);
+        t->best[t->threads] = mean_of(t->trial, t->trials);
         t->trials = 0;
         t->trial_seconds = 0;
         const int next = next_candidate(t->threads);

@@ -43,8 +43,8 @@ static void test_keeps_the_fastest(void)
 }
 
 /* One lucky step at 2 threads (0.5 ms, then 1.4 and 1.4) does not beat 1
- * thread's steady 1.0: the median of a count's steps decides, not the fastest. */
-static void test_median_not_luck(void)
+ * thread's steady 1.0: the mean of a count's steps decides, not the fastest. */
+static void test_mean_not_luck(void)
 {
     const int saved = omp_get_max_threads();
     const double lucky[] = {0.5, 1.4, 1.4, 1.0, 1.0, 1.0};
@@ -56,7 +56,35 @@ static void test_median_not_luck(void)
         dl_team_end(&t, lucky[i] * 1e-3 * 64, 64);
     }
     CU_ASSERT_EQUAL(t.chosen, 1);
-    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.4e-3, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.1e-3, 1e-12);
+    omp_set_num_threads(saved);
+}
+
+/* Bimodal steps (a loaded machine): 2 threads at 1.1 or 30 (a thread
+ * preempted) lose to 1 thread's steady 2.0 although their median is 1.1;
+ * and a choice of 2 whose steps turn 0.6 / 5.0 in turn (median 0.6, mean
+ * 2.8) hands over to 1 thread (1.0) at the next watch. */
+static void test_bimodal_steps(void)
+{
+    const int saved = omp_get_max_threads();
+    const double explore[] = {1.1, 30.0, 1.1, 2.0, 2.0, 2.0};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(dl_team_begin(&t), i < 3 ? 2 : 1);
+        dl_team_end(&t, explore[i] * 1e-3 * 64, 64);
+    }
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    dl_team_init(&t, 2, 0, 0);
+    const double two_faster[] = {0, 1.0, 0.6};
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, two_faster);
+    CU_ASSERT_EQUAL(t.chosen, 2);
+    for (int i = 0; i < DL_TEAM_WATCH; i++) {
+        CU_ASSERT_EQUAL(dl_team_begin(&t), 2);
+        dl_team_end(&t, (i % 2 ? 5.0 : 0.6) * 1e-3 * 64, 64);
+    }
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 2.8e-3, 1e-12);
     omp_set_num_threads(saved);
 }
 
@@ -239,7 +267,8 @@ void suite_rt_team(void)
 {
     CU_pSuite s = CU_add_suite("rt_team", NULL, NULL);
     CU_add_test(s, "keeps the fastest count, explores again", test_keeps_the_fastest);
-    CU_add_test(s, "the median step of each count decides", test_median_not_luck);
+    CU_add_test(s, "the mean step of each count decides", test_mean_not_luck);
+    CU_add_test(s, "bimodal steps: the mean, not the median", test_bimodal_steps);
     CU_add_test(s, "trials last at least 30 ms", test_trials_last_long_enough);
     CU_add_test(s, "a lucky choice hands over to the runner-up", test_watch_hands_over);
     CU_add_test(s, "slow steps explore at once", test_slow_steps_explore_at_once);
