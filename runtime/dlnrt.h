@@ -1298,9 +1298,10 @@ typedef struct dl_run_options {
  * DL_TEAM_TRIALS steps (more, up to DL_TEAM_TRIALS_MAX, until they last 30 ms) at each
  * candidate count (limit, limit/2, ... 1), keeps the count whose mean step is fastest
  * per sample, and explores again after an interval (50 steps, doubling while the choice
- * holds, up to 1600; longer when the exploration cost over 2% of the interval's time) or when three steps in a row take over twice the chosen count's
- * time (once the steps since the last exploration took 50 times what it cost). Every DL_TEAM_WATCH steps the chosen count's mean step is compared with the
- * runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
+ * holds, up to 1600; longer when the exploration cost over 2% of the interval's time)
+ * or when three steps in a row take over twice the chosen count's time (once the steps
+ * since the last exploration took 50 times what it cost). Every DL_TEAM_WATCH steps the
+ * chosen count's mean step is compared with the runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
  * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
  * results are the same bits at any count (docs/design.md, "Determinism"). */
 #define DL_TEAM_MAX 256
