@@ -42,6 +42,17 @@ static void test_keeps_the_fastest(void)
     omp_set_num_threads(saved);
 }
 
+/* A new team of limit 2 through its first exploration: 3 steps at 2 threads,
+ * 3 at 1, of ms[0..5] ms per sample in turn. */
+static void first_exploration(dl_team *t, const double *ms)
+{
+    dl_team_init(t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) {
+        CU_ASSERT_EQUAL(dl_team_begin(t), i < DL_TEAM_TRIALS ? 2 : 1);
+        dl_team_end(t, ms[i] * 1e-3 * 64, 64);
+    }
+}
+
 /* One lucky step at 2 threads (0.5 ms, then 1.4 and 1.4) does not beat 1
  * thread's steady 1.0: the mean of a count's steps decides, not the fastest. */
 static void test_mean_not_luck(void)
@@ -49,12 +60,7 @@ static void test_mean_not_luck(void)
     const int saved = omp_get_max_threads();
     const double lucky[] = {0.5, 1.4, 1.4, 1.0, 1.0, 1.0};
     dl_team t;
-    dl_team_init(&t, 2, 0, 0);
-    for (int i = 0; i < 6; i++) {
-        const int n = dl_team_begin(&t);
-        CU_ASSERT_EQUAL(n, i < 3 ? 2 : 1);
-        dl_team_end(&t, lucky[i] * 1e-3 * 64, 64);
-    }
+    first_exploration(&t, lucky);
     CU_ASSERT_EQUAL(t.chosen, 1);
     CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.1e-3, 1e-12);
     omp_set_num_threads(saved);
@@ -69,11 +75,7 @@ static void test_bimodal_steps(void)
     const int saved = omp_get_max_threads();
     const double explore[] = {1.1, 30.0, 1.1, 2.0, 2.0, 2.0};
     dl_team t;
-    dl_team_init(&t, 2, 0, 0);
-    for (int i = 0; i < 6; i++) {
-        CU_ASSERT_EQUAL(dl_team_begin(&t), i < 3 ? 2 : 1);
-        dl_team_end(&t, explore[i] * 1e-3 * 64, 64);
-    }
+    first_exploration(&t, explore);
     CU_ASSERT_EQUAL(t.chosen, 1);
     dl_team_init(&t, 2, 0, 0);
     const double two_faster[] = {0, 1.0, 0.6};
