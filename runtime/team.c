@@ -43,11 +43,12 @@ enum {
 /* The chosen count's mean over DL_TEAM_WATCH steps this much slower than
  * the runner-up's timing: the choice was luck or the machine changed. */
 #define TEAM_WATCH_FACTOR 1.15
-/* The next exploration waits until the steps in between took this many times
- * what the last exploration cost over the chosen count's time: beside a busy
- * core and a loaded machine, LeNet-5's 2-thread steps took 15-60 ms against
- * 2 ms at 1 thread, so three of them every 50 steps cost 40% (make bench's
- * scenario, 2026-12-06 22:40, docs/results/team_busy.log). */
+/* Explorations cost at most this share of the time: the next one waits until
+ * the steps since took 1 / share times what the last one cost over the
+ * chosen count's time. Beside a busy core on a loaded machine LeNet-5's
+ * 2-thread steps took 15-60 ms against 2 ms at 1 thread, so three of them
+ * every 50 steps cost 40% (make bench's scenario, 2026-12-06 22:40,
+ * docs/results/team_busy_trace.log). */
 #define TEAM_EXPLORE_SHARE 0.02
 
 /* Measured (docs/performance.md, "A brief spin at barriers"): ResNet-20 at
@@ -229,7 +230,7 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
     t->since_time += per;
     /* Slow steps explore at once, but not before the last exploration is paid
      * for: on a loaded machine a run of preempted 1-thread steps each time
-     * bought 2-thread trials 10-90x slower (docs/results/team_busy.log). */
+     * bought 2-thread trials 10-90x slower (docs/results/team_busy_trace_b.log). */
     if (t->slow >= TEAM_SLOW_STEPS && t->since_time * TEAM_EXPLORE_SHARE >= t->excess) {
         t->interval = TEAM_FIRST_INTERVAL / 2; /* doubled back to the first interval if the choice holds */
         start_exploring(t);
