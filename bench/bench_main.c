@@ -137,7 +137,8 @@ static void print_result(const bench_ctx *b, double train_s, double infer_s, dou
            train_s * 1e3, 1.0 / train_s, dlnc_flops(2, b->batch) * flops_scale / train_s * 1e-9, infer_s * 1e3,
            dlnc_flops(0, 1) * flops_scale / infer_s * 1e-9, (double)ru.ru_maxrss / 1024.0,
            (double)dlnc_memory_bytes(b->batch, slots) / (1024.0 * 1024.0));
-    if (b->o->team) printf(" team_threads=%d", b->o->team->threads);
+    if (b->o->team) /* its choice, not the count an exploration was trying as the run ended */
+        printf(" team_threads=%d", b->o->team->chosen ? b->o->team->chosen : b->o->team->threads);
     printf("\n");
 }
 
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
     dl_team_wait_policy(argv); /* as `dlnc run` trains: threads sleep at barriers unless the caller chose */
     dl_team team;
     dl_team_init(&team, omp_get_max_threads(), 0, 0);
+    if (getenv("BENCH_TEAM_TRACE")) team.trace = stderr; /* a line per step: what the team timed */
     bench_opts o = {.batch = 128, .reps = 7, .min_time = 0.3, .only = "", .clock = CLOCK_MONOTONIC};
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) o.batch = atoll(argv[++i]);

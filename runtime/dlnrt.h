@@ -1304,11 +1304,12 @@ typedef struct dl_run_options {
 /* ---- the thread team (team.c) ---------------------------------------------
  * How many OpenMP threads each training step uses. Unpinned, the team times
  * DL_TEAM_TRIALS steps (more, up to DL_TEAM_TRIALS_MAX, until they last 30 ms) at each
- * candidate count (limit, limit/2, ... 1), keeps the count whose median step is fastest
+ * candidate count (limit, limit/2, ... 1), keeps the count whose mean step is fastest
  * per sample, and explores again after an interval (50 steps, doubling while the choice
- * holds, up to 1600) or when three steps in a row take over twice the chosen count's
- * time. Every DL_TEAM_WATCH steps the chosen count's median step is compared with the
- * runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
+ * holds, up to 1600; longer when the exploration cost over 2% of the interval's time)
+ * or when three steps in a row take over twice the chosen count's time (once the steps
+ * since the last exploration took 50 times what it cost). Every DL_TEAM_WATCH steps the
+ * chosen count's mean step is compared with the runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
  * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
  * results are the same bits at any count (docs/design.md, "Determinism"). */
 #define DL_TEAM_MAX 256
@@ -1324,18 +1325,30 @@ typedef struct dl_team {
     double trial_seconds;                 /* their wall time */
     double watch[DL_TEAM_WATCH];          /* seconds per sample of the chosen count's latest steps */
     int watched;
-    double best[DL_TEAM_MAX + 1];         /* median seconds per sample at each count, this exploration */
+    double best[DL_TEAM_MAX + 1];         /* mean seconds per sample at each count, this exploration */
     int chosen;                           /* the count last chosen (0: none yet) */
     double chosen_time;                   /* its seconds per sample when chosen */
     int64_t since, interval;              /* steps since then; steps until the next exploration */
     int slow;                             /* steps in a row over twice chosen_time */
     int64_t steps;
+    double explored;                      /* seconds per sample summed over this exploration's steps ... */
+    int64_t explored_steps;               /* ... and their number: what exploring cost */
+    double excess;                        /* what the last exploration cost over the chosen count's time ... */
+    double since_time;                    /* ... and the seconds per sample summed over the steps since */
+    int released;                         /* 1: the master thread runs unbound (1 thread, OMP_PROC_BIND) */
+    FILE *trace;                          /* non-NULL: a line per timed step (bench_main BENCH_TEAM_TRACE) */
 } dl_team;
 void dl_team_init(dl_team *t, int limit, int pinned, int cycle);
-/* Sets the count for the next step (omp_set_num_threads) and returns it. */
+/* Sets the count for the next step (omp_set_num_threads) and returns it. At
+ * 1 thread under OMP_PROC_BIND the master thread is released to every place's
+ * CPUs (dl_team_place), and bound back to its own place at more. */
 int dl_team_begin(dl_team *t);
 /* The step's wall time and samples; 1 when an exploration has just chosen a count. */
 int dl_team_end(dl_team *t, double seconds, int64_t samples);
+/* Binds the calling (master) thread for a step at `threads`: under an OpenMP
+ * binding (places), to every place's CPUs at 1 thread and to its own place at
+ * more; without places nothing. 1 when the affinity was set. */
+int dl_team_place(int threads);
 /* "threads: 2 of at most 2 after timing ..." into buf (snprintf's return). */
 int dl_team_describe(const dl_team *t, char *buf, size_t cap);
 /* Unless the user set OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME,

@@ -15,12 +15,13 @@
  *   itself with the variables set — unless the user chose a policy, a spin
  *   count or a block time.
  * - dl_team: the training loop times its steps at each candidate count
- *   (limit, limit/2, ... 1), keeps the fastest by its median step, and tries again after an
+ *   (limit, limit/2, ... 1), keeps the fastest by its mean step, and tries again after an
  *   interval that doubles while the choice holds, or at once when steps turn
  *   much slower than the chosen count's time. Results are the same bits at any
  *   thread count (docs/design.md, "Determinism"), so changing the count
  *   between steps changes only the speed. */
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,16 @@ enum {
  * threads could all fall between them (make bench's busy-core LeNet-5 chose 2
  * threads that then ran 1.5x slower than 1, 2026-12-06 19:53). */
 #define TEAM_TRIAL_SECONDS 0.030
-/* The chosen count's median over DL_TEAM_WATCH steps this much slower than
+/* The chosen count's mean over DL_TEAM_WATCH steps this much slower than
  * the runner-up's timing: the choice was luck or the machine changed. */
 #define TEAM_WATCH_FACTOR 1.15
+/* Explorations cost at most this share of the time: the next one waits until
+ * the steps since took 1 / share times what the last one cost over the
+ * chosen count's time. Beside a busy core on a loaded machine LeNet-5's
+ * 2-thread steps took 15-60 ms against 2 ms at 1 thread, so three of them
+ * every 50 steps cost 40% (make bench's scenario, 2026-12-06 22:40,
+ * docs/results/team_busy_trace.log). */
+#define TEAM_EXPLORE_SHARE 0.02
 
 /* Measured (docs/performance.md, "A brief spin at barriers"): ResNet-20 at
  * 2 bound threads 52.3 ms passive, 46.1 ms with this count; beside a busy
@@ -65,21 +73,19 @@ int dl_team_wait_policy(char **argv)
     return -1;
 }
 
-/* The median of n values. Not the fastest: beside a busy core a second
- * thread's steps vary most, and one lucky step (the other process
- * descheduled) chose 2 threads whose typical step was 1.4x slower than 1's
- * (make bench's busy-core LeNet-5, 2026-12-06). */
-static double median_of(const double *x, int n)
+/* The mean of n values: what the steps cost in all. Not the fastest: one
+ * lucky step (the other process descheduled) chose 2 threads whose typical
+ * step was 1.4x slower than 1's (make bench's busy-core LeNet-5, 2026-12-06).
+ * Not the median either: on a loaded machine steps are bimodal, LeNet-5's
+ * 2-thread ones 1.1 ms with both cores free or 15-50 ms with a thread
+ * preempted, half and half, so 8 of them had a median of 1.15 ms and a mean
+ * of 8 ms, against 1 thread's 2-20 ms; the median handed the choice to 2
+ * threads (docs/results/team_busy_trace_b.log). */
+static double mean_of(const double *x, int n)
 {
-    double v[DL_TEAM_TRIALS_MAX > DL_TEAM_WATCH ? DL_TEAM_TRIALS_MAX : DL_TEAM_WATCH];
-    memcpy(v, x, (size_t)n * sizeof *v);
-    for (int i = 1; i < n; i++) /* insertion sort: a handful of values */
-        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-            const double s = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = s;
-        }
-    return v[n / 2];
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += x[i];
+    return sum / n;
 }
 
 /* The next candidate after n, halving; 0 past 1. */
@@ -90,6 +96,8 @@ static void start_exploring(dl_team *t)
     t->exploring = 1;
     t->trials = 0;
     t->trial_seconds = 0;
+    t->explored = 0;
+    t->explored_steps = 0;
     t->threads = t->limit;
     for (int k = 0; k <= DL_TEAM_MAX; k++) t->best[k] = 0;
 }
@@ -105,9 +113,38 @@ void dl_team_init(dl_team *t, int limit, int pinned, int cycle)
     if (!pinned && !t->cycle && t->limit > 1) start_exploring(t);
 }
 
+/* Why release at 1 thread: under OMP_PROC_BIND the master thread is bound to
+ * one core from the start, so beside another process spinning on that core a
+ * single thread got half a core, while an unbound one is moved to the idle
+ * core. The team timed its 1-thread candidate bound, found it slower than 2
+ * and kept 2 (make bench's busy-core LeNet-5, 0.79x of 1 unbound thread;
+ * docs/performance.md, "The thread team beside a busy core"). libgomp binds
+ * the master only once, so its own place is restored here at more threads. */
+int dl_team_place(int threads)
+{
+    const int places = omp_get_num_places();
+    if (places < 1) return 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int p = threads > 1 ? omp_get_place_num() : 0; p < places && p >= 0; p++) {
+        int ids[CPU_SETSIZE];
+        const int n = omp_get_place_num_procs(p);
+        if (n < 1 || n > CPU_SETSIZE) continue;
+        omp_get_place_proc_ids(p, ids);
+        for (int k = 0; k < n; k++)
+            if (ids[k] >= 0 && ids[k] < CPU_SETSIZE) CPU_SET(ids[k], &set);
+        if (threads > 1) break;
+    }
+    return CPU_COUNT(&set) > 0 && sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
 int dl_team_begin(dl_team *t)
 {
     if (t->cycle) t->threads = 1 + (int)((t->steps / t->cycle) % t->limit);
+    if (t->threads == 1 && !t->released)
+        t->released = dl_team_place(1);
+    else if (t->threads > 1 && t->released)
+        t->released = !dl_team_place(t->threads);
     omp_set_num_threads(t->threads);
     return t->threads;
 }
@@ -122,13 +159,24 @@ static int fastest(const dl_team *t, int except)
     return best;
 }
 
+/* Steps until the next exploration: doubled while the choice holds (from
+ * TEAM_FIRST_INTERVAL after a change), and at least what makes the exploration
+ * just finished cost TEAM_EXPLORE_SHARE of the time; at most TEAM_MAX_INTERVAL. */
+static int64_t next_interval(const dl_team *t, int held)
+{
+    const int64_t doubled = held ? 2 * t->interval : TEAM_FIRST_INTERVAL; /* held at the most: stays there */
+    const double paid = t->chosen_time > 0 ? t->excess / (TEAM_EXPLORE_SHARE * t->chosen_time) : 0;
+    const int64_t n = paid > (double)doubled ? (int64_t)paid + 1 : doubled;
+    return n < TEAM_MAX_INTERVAL ? n : TEAM_MAX_INTERVAL;
+}
+
 /* After DL_TEAM_WATCH steps at the chosen count: hand over to the runner-up
  * if the chosen count's steps run clearly slower than the runner-up was
- * timed. Its own median becomes its time, so the two cannot swap back and
+ * timed. Its own mean becomes its time, so the two cannot swap back and
  * forth on the old figure. 1 when the count changed. */
 static int watch_choice(dl_team *t)
 {
-    const double steady = median_of(t->watch, DL_TEAM_WATCH);
+    const double steady = mean_of(t->watch, DL_TEAM_WATCH);
     t->watched = 0;
     const int other = fastest(t, t->chosen);
     if (!other || steady <= TEAM_WATCH_FACTOR * t->best[other]) return 0;
@@ -144,13 +192,18 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
     t->steps++;
     if (t->pinned || t->cycle || t->limit == 1) return 0;
     const double per = seconds / (double)(samples > 0 ? samples : 1);
+    if (t->trace)
+        fprintf(t->trace, "team: step %lld threads %d %.4f ms/sample %s\n", (long long)t->steps, t->threads, per * 1e3,
+                t->exploring ? "explore" : "chosen");
     if (t->exploring) {
         t->trial[t->trials++] = per;
         t->trial_seconds += seconds;
+        t->explored += per;
+        t->explored_steps++;
         if (t->trials < DL_TEAM_TRIALS ||
             (t->trial_seconds < TEAM_TRIAL_SECONDS && t->trials < DL_TEAM_TRIALS_MAX))
             return 0;
-        t->best[t->threads] = median_of(t->trial, t->trials);
+        t->best[t->threads] = mean_of(t->trial, t->trials);
         t->trials = 0;
         t->trial_seconds = 0;
         const int next = next_candidate(t->threads);
@@ -161,7 +214,10 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
         const int was = t->chosen;
         t->chosen = t->threads = fastest(t, 0);
         t->chosen_time = t->best[t->chosen];
-        t->interval = was == t->chosen && t->interval < TEAM_MAX_INTERVAL ? 2 * t->interval : TEAM_FIRST_INTERVAL;
+        t->excess = t->explored - (double)t->explored_steps * t->chosen_time;
+        t->excess = t->excess > 0 ? t->excess : 0;
+        t->since_time = 0;
+        t->interval = next_interval(t, was == t->chosen);
         t->exploring = 0;
         t->since = 0;
         t->slow = 0;
@@ -171,7 +227,11 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
     t->watch[t->watched++] = per;
     if (t->watched == DL_TEAM_WATCH && watch_choice(t)) return 1;
     t->slow = t->chosen_time > 0 && per > TEAM_SLOW_FACTOR * t->chosen_time ? t->slow + 1 : 0;
-    if (t->slow >= TEAM_SLOW_STEPS) {
+    t->since_time += per;
+    /* Slow steps explore at once, but not before the last exploration is paid
+     * for: on a loaded machine a run of preempted 1-thread steps each time
+     * bought 2-thread trials 10-90x slower (docs/results/team_busy_trace_b.log). */
+    if (t->slow >= TEAM_SLOW_STEPS && t->since_time * TEAM_EXPLORE_SHARE >= t->excess) {
         t->interval = TEAM_FIRST_INTERVAL / 2; /* doubled back to the first interval if the choice holds */
         start_exploring(t);
     } else if (++t->since >= t->interval) {

@@ -4,6 +4,7 @@
  * cycles. Timing the real machine belongs to bench/threads_busy.sh. */
 #include <CUnit/CUnit.h>
 #include <omp.h>
+#include <sched.h>
 
 #include "dlnrt.h"
 
@@ -29,8 +30,10 @@ static void test_keeps_the_fastest(void)
     for (int i = 0; i < 8; i++) seq[i] = step(&t, one_faster);
     CU_ASSERT(seq[0] == 2 && seq[2] == 2 && seq[3] == 1 && seq[5] == 1 && seq[6] == 1 && seq[7] == 1);
     CU_ASSERT_EQUAL(t.chosen, 1);
-    /* the machine changes: the next exploration (within 50 steps) finds 2 */
-    for (int i = 0; i < 60; i++) step(&t, two_faster);
+    /* the machine changes: the next exploration finds 2 (4 ms per sample at 2
+     * cost 9 ms over 1 thread's: it waits 9 / (2% of 1.0) steps) */
+    CU_ASSERT_EQUAL(t.interval, 451);
+    for (int i = 0; i < 460; i++) step(&t, two_faster);
     CU_ASSERT_EQUAL(t.chosen, 2);
     /* a choice that holds explores at doubling intervals */
     const int64_t before = t.interval;
@@ -39,21 +42,51 @@ static void test_keeps_the_fastest(void)
     omp_set_num_threads(saved);
 }
 
+/* A new team of limit 2 through its first exploration: 3 steps at 2 threads,
+ * 3 at 1, of ms[0..5] ms per sample in turn. */
+static void first_exploration(dl_team *t, const double *ms)
+{
+    dl_team_init(t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) {
+        CU_ASSERT_EQUAL(dl_team_begin(t), i < DL_TEAM_TRIALS ? 2 : 1);
+        dl_team_end(t, ms[i] * 1e-3 * 64, 64);
+    }
+}
+
 /* One lucky step at 2 threads (0.5 ms, then 1.4 and 1.4) does not beat 1
- * thread's steady 1.0: the median of a count's steps decides, not the fastest. */
-static void test_median_not_luck(void)
+ * thread's steady 1.0: the mean of a count's steps decides, not the fastest. */
+static void test_mean_not_luck(void)
 {
     const int saved = omp_get_max_threads();
     const double lucky[] = {0.5, 1.4, 1.4, 1.0, 1.0, 1.0};
     dl_team t;
+    first_exploration(&t, lucky);
+    CU_ASSERT_EQUAL(t.chosen, 1);
+    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.1e-3, 1e-12);
+    omp_set_num_threads(saved);
+}
+
+/* Bimodal steps (a loaded machine): 2 threads at 1.1 or 30 (a thread
+ * preempted) lose to 1 thread's steady 2.0 although their median is 1.1;
+ * and a choice of 2 whose steps turn 0.6 / 5.0 in turn (median 0.6, mean
+ * 2.8) hands over to 1 thread (1.0) at the next watch. */
+static void test_bimodal_steps(void)
+{
+    const int saved = omp_get_max_threads();
+    const double explore[] = {1.1, 30.0, 1.1, 2.0, 2.0, 2.0};
+    dl_team t;
+    first_exploration(&t, explore);
+    CU_ASSERT_EQUAL(t.chosen, 1);
     dl_team_init(&t, 2, 0, 0);
-    for (int i = 0; i < 6; i++) {
-        const int n = dl_team_begin(&t);
-        CU_ASSERT_EQUAL(n, i < 3 ? 2 : 1);
-        dl_team_end(&t, lucky[i] * 1e-3 * 64, 64);
+    const double two_faster[] = {0, 1.0, 0.6};
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, two_faster);
+    CU_ASSERT_EQUAL(t.chosen, 2);
+    for (int i = 0; i < DL_TEAM_WATCH; i++) {
+        CU_ASSERT_EQUAL(dl_team_begin(&t), 2);
+        dl_team_end(&t, (i % 2 ? 5.0 : 0.6) * 1e-3 * 64, 64);
     }
     CU_ASSERT_EQUAL(t.chosen, 1);
-    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 1.4e-3, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(t.best[2], 2.8e-3, 1e-12);
     omp_set_num_threads(saved);
 }
 
@@ -114,6 +147,86 @@ static void test_slow_steps_explore_at_once(void)
     omp_set_num_threads(saved);
 }
 
+/* The interval after an exploration pays for it: 3 steps at 2 threads that
+ * cost 19 ms per sample more than 1 thread's 1 ms wait the longest interval;
+ * a cheap loser (2.0 against 1.0: 3 ms over) waits 3 / (2% of 1.0) = 150 steps
+ * (151); a close one the usual 50. Held at the longest, it stays there. */
+static void test_costly_exploration_waits(void)
+{
+    const int saved = omp_get_max_threads();
+    const double collapsed[] = {0, 1.0, 20.0}, costly[] = {0, 1.0, 2.0}, close[] = {0, 1.0, 1.1};
+    dl_team t;
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, close);
+    CU_ASSERT(t.chosen == 1 && !t.exploring);
+    CU_ASSERT_EQUAL(t.interval, 50);
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, costly);
+    CU_ASSERT_EQUAL(t.interval, 151);
+    dl_team_init(&t, 2, 0, 0);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, collapsed);
+    CU_ASSERT(t.chosen == 1 && t.interval == 1600);
+    for (int i = 0; i < 1599; i++) CU_ASSERT_EQUAL(step(&t, collapsed), 1);
+    CU_ASSERT_FALSE(t.exploring);
+    CU_ASSERT_EQUAL(step(&t, collapsed), 1); /* the 1600th step starts the next exploration */
+    CU_ASSERT(t.exploring);
+    for (int i = 0; i < 2 * DL_TEAM_TRIALS; i++) step(&t, collapsed);
+    CU_ASSERT(t.chosen == 1 && !t.exploring && t.interval == 1600);
+    /* steps 5x slower (a preempted run) explore early only once the last
+     * exploration is paid for: 57 ms per sample over, / 2% = 2850, at 5 ms: 570 steps */
+    const double preempted[] = {0, 5.0, 20.0};
+    for (int i = 0; i < 560; i++) CU_ASSERT_EQUAL(step(&t, preempted), 1);
+    int at_two = 0;
+    for (int i = 0; i < 20; i++) at_two += step(&t, preempted) == 2;
+    CU_ASSERT_EQUAL(at_two, DL_TEAM_TRIALS);
+    omp_set_num_threads(saved);
+}
+
+/* The CPUs of places p0 .. p1 - 1. */
+static void places_cpus(int p0, int p1, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    for (int p = p0; p < p1; p++) {
+        int ids[CPU_SETSIZE];
+        omp_get_place_proc_ids(p, ids);
+        for (int k = 0; k < omp_get_place_num_procs(p); k++) CPU_SET(ids[k], set);
+    }
+}
+
+/* Under OMP_PROC_BIND (places), 1 thread runs on every place's CPUs and more
+ * on the master's own place; without places the affinity is left alone.
+ * tests/e2e/threads.sh runs this suite bound too. */
+static void test_place_master(void)
+{
+    cpu_set_t before, now, want;
+    CU_ASSERT_EQUAL_FATAL(sched_getaffinity(0, sizeof before, &before), 0);
+    const int places = omp_get_num_places();
+    if (places < 1) {
+        CU_ASSERT_EQUAL(dl_team_place(1), 0);
+        CU_ASSERT_EQUAL(dl_team_place(2), 0);
+        sched_getaffinity(0, sizeof now, &now);
+        CU_ASSERT(CPU_EQUAL(&now, &before));
+        return;
+    }
+    CU_ASSERT_EQUAL(dl_team_place(1), 1);
+    sched_getaffinity(0, sizeof now, &now);
+    places_cpus(0, places, &want);
+    CU_ASSERT(CPU_EQUAL(&now, &want));
+    CU_ASSERT_EQUAL(dl_team_place(2), 1);
+    sched_getaffinity(0, sizeof now, &now);
+    places_cpus(omp_get_place_num(), omp_get_place_num() + 1, &want);
+    CU_ASSERT(CPU_EQUAL(&now, &want));
+    /* the team releases at 1 and binds back at 2, once each */
+    dl_team t;
+    dl_team_init(&t, 2, 0, 1);
+    CU_ASSERT(dl_team_begin(&t) == 1 && t.released);
+    dl_team_end(&t, 1e-3, 1);
+    CU_ASSERT(dl_team_begin(&t) == 2 && !t.released);
+    sched_getaffinity(0, sizeof now, &now);
+    CU_ASSERT(CPU_EQUAL(&now, &want));
+    sched_setaffinity(0, sizeof before, &before);
+}
+
 static void test_never_past_the_limit(void)
 {
     const int saved = omp_get_max_threads();
@@ -156,10 +269,13 @@ void suite_rt_team(void)
 {
     CU_pSuite s = CU_add_suite("rt_team", NULL, NULL);
     CU_add_test(s, "keeps the fastest count, explores again", test_keeps_the_fastest);
-    CU_add_test(s, "the median step of each count decides", test_median_not_luck);
+    CU_add_test(s, "the mean step of each count decides", test_mean_not_luck);
+    CU_add_test(s, "bimodal steps: the mean, not the median", test_bimodal_steps);
     CU_add_test(s, "trials last at least 30 ms", test_trials_last_long_enough);
     CU_add_test(s, "a lucky choice hands over to the runner-up", test_watch_hands_over);
     CU_add_test(s, "slow steps explore at once", test_slow_steps_explore_at_once);
+    CU_add_test(s, "a costly exploration waits longer", test_costly_exploration_waits);
+    CU_add_test(s, "1 thread unbound, more on the master's place", test_place_master);
     CU_add_test(s, "never past the limit", test_never_past_the_limit);
     CU_add_test(s, "pinned; the test cycle", test_pinned_and_cycle);
 }
