@@ -134,6 +134,14 @@ else
   bb_fail "ab.sh / old_objects.sh" "$T/ab.err"; cat "$T/ab.out" 2>/dev/null
 fi
 
+# forward_same_bits.sh: two builds' batch-1 outputs compared bit for bit (here one build twice).
+if OLD=$B NEW=$B WORKLOADS=lenet5 X=$T/fsb sh bench/forward_same_bits.sh >"$T/fsb.out" 2>"$T/fsb.err" \
+   && [ "$(grep -c '^lenet5 forward, [12] thread(s): [1-9][0-9]* bytes, old vs new identical$' "$T/fsb.out")" -eq 2 ]; then
+  bb_ok "forward_same_bits.sh: one build against itself, identical at 1 and 2 threads"
+else
+  bb_fail "forward_same_bits.sh" "$T/fsb.err"; cat "$T/fsb.out" 2>/dev/null
+fi
+
 if /usr/bin/python3 bench/busy_core.py >"$T/busy.out" 2>&1 && grep -q "stopped by its deadline after 1\.[0-9] s, status 0" "$T/busy.out"; then
   bb_ok "busy_core spinner bounded by its deadline"
 else

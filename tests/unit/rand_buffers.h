@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "dlnrt.h"
 #include "emitted.h"
 
 static uint64_t state = RAND_BUFFERS_SEED;
@@ -34,6 +35,15 @@ static inline float *scratch_nans(int64_t floats) {
     float *v = aligned_alloc(64, bytes ? bytes : 64);
     for (size_t i = 0; i < bytes / sizeof(float); i++) v[i] = NAN;
     return v;
+}
+
+/* A square stride-2 geometry: n images of c channels, h x h, a k x k kernel padded by p on
+ * every side, oc output channels (the ResNet-like shapes both stride-2 tests sweep). */
+static inline dl_conv2d_geom stride2_square(int64_t n, int64_t c, int64_t oc, int64_t h, int64_t k, int64_t p) {
+    dl_conv2d_geom g = {.n = n, .c = c, .oc = oc, .h = h, .w = h, .kh = k, .kw = k, .sh = 2, .sw = 2, .dh = 1, .dw = 1,
+                        .groups = 1, .pt = p, .pb = p, .pl = p, .pr = p};
+    g.oh = g.ow = (h + 2 * p - k) / 2 + 1;
+    return g;
 }
 
 static inline int close_to(const float *got, const double *want, int64_t n) {

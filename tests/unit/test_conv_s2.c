@@ -153,10 +153,7 @@ static void test_resnet_shapes(void) {
                                         {16, 32, 32, 3, 1}, {32, 64, 16, 3, 1}, {16, 32, 32, 1, 0},
                                         {16, 32, 33, 3, 1}, {32, 64, 15, 3, 1}, {3, 20, 31, 3, 0}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        int64_t h = shapes[i][2], k = shapes[i][3], p = shapes[i][4];
-        dl_conv2d_geom g = {.n = 2, .c = shapes[i][0], .oc = shapes[i][1], .h = h, .w = h, .kh = k, .kw = k, .sh = 2,
-                            .sw = 2, .dh = 1, .dw = 1, .groups = 1, .pt = p, .pb = p, .pl = p, .pr = p};
-        g.oh = g.ow = (h + 2 * p - k) / 2 + 1;
+        dl_conv2d_geom g = stride2_square(2, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4]);
         CU_ASSERT(check(&library, &g));
         CU_ASSERT(check(&baseline, &g));
     }
