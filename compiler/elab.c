@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "passes.h"
 #include "elab_internal.h"
 
 enum { ELAB_MAX_DEPTH = 64 };
@@ -1250,6 +1251,7 @@ static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, i
     if (mode == IR_MODE_EVAL)
         for (int i = 0; i < io.n_out; i++) ir_add_output(e->g, IR_OUT_VALUE, i, io.out_names[i], io.out[i]);
     ir_add_output(e->g, IR_OUT_LOSS, 0, "loss", loss);
+    pass_attention(e->g); /* before autodiff, so the backward is the fused op's */
     if (mode == IR_MODE_TRAIN && ad_differentiate(e->g, loss, NULL, 0, e->d) != 0) return NULL;
     return e->g;
 }

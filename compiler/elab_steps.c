@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "passes.h"
 #include "elab_internal.h"
 
 static const char *const section_keys[] = {"models", "data", "epochs", "seed", "checkpoint", "augment",
@@ -166,6 +167,7 @@ static ir_graph *step_graph(elab *e, const ast_decl *const *models, int n, const
                    "hint: call %s(...) in the loss, and not only inside stop_grad", step->step, step->step, step->step);
         return NULL;
     }
+    pass_attention(e->g); /* before autodiff, so the backward is the fused op's */
     return ad_differentiate(e->g, v.t, NULL, 0, e->d) == 0 ? e->g : NULL;
 }
 

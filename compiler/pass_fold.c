@@ -4,6 +4,8 @@
  *   x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1  ->  x   (when x already has
  *       the result's shape: otherwise the op is also a broadcast)
  *   neg(neg(x))                               ->  x
+ *   transpose(transpose(x))                   ->  transpose(x), one permutation;
+ *   a transpose that permutes nothing         ->  x
  *   reshape(reshape(x))                       ->  reshape(x); and reshape or
  *   broadcast_to to x's own shape             ->  x
  *   an elementwise op, reshape or broadcast_to whose inputs are all
@@ -106,6 +108,19 @@ static ir_node *simplify(ir_node *n) {
         break;
     case OP_broadcast_to:
         if (same_type(a, n)) return a;
+        break;
+    case OP_transpose:
+        if (a->op == OP_transpose) { /* out dim k = a's dim perm[k] = a's input's dim a.perm[perm[k]] */
+            int64_t perm[IR_MAX_RANK];
+            for (int d = 0; d < n->shape.rank; d++) perm[d] = a->a.transpose.perm[n->a.transpose.perm[d]];
+            for (int d = 0; d < n->shape.rank; d++) n->a.transpose.perm[d] = perm[d];
+            n->in[0] = a = a->in[0];
+        }
+        if (same_type(a, n)) {
+            int identity = 1;
+            for (int d = 0; d < n->shape.rank; d++) identity &= n->a.transpose.perm[d] == d;
+            if (identity) return a;
+        }
         break;
     case OP_attention:
     case OP_attention_grad:

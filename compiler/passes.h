@@ -15,6 +15,7 @@ typedef struct pass_info {
     const char *what;    /* one line for --help */
 } pass_info;
 
+void pass_attention(ir_graph *g); /* matmul, mask, softmax, matmul -> attention (also run before autodiff) */
 void pass_bnorm(ir_graph *g);   /* batch_normalize -> (x - mean) * k + b, elementwise */
 void pass_bnorm_mask(ir_graph *g); /* a ReLU mask read inside batch_norm_sums / batch_norm_dx */
 void pass_dce(ir_graph *g);     /* drop nodes no output depends on */
@@ -41,6 +42,13 @@ int plan_verify(const ir_graph *g, FILE *err);
  * output) takes that node instead. Recounts uses at the end. Out of memory
  * leaves the graph as it was (skipping a rewrite is always safe). */
 void pass_rewrite(ir_graph *g, ir_node *(*replace)(ir_node *n, void *ctx), void *ctx);
+
+/* For passes that lower an op to others: lower(g, n, ctx) may append nodes
+ * to g and returns the node that takes n's value, or NULL to keep n. The
+ * appended nodes move to n's place (their inputs are before it, n's uses
+ * after it) and take n's source location; uses and outputs of a replaced n
+ * take the new node. Recounts uses. */
+void pass_lower_in_place(ir_graph *g, ir_node *(*lower)(ir_graph *g, ir_node *n, void *ctx), void *ctx);
 
 extern const pass_info pass_pipeline[]; /* in order; NULL-terminated by name */
 

@@ -141,15 +141,16 @@ static void test_fold_shapes_and_constants(void) {
 }
 
 static void test_pipeline(void) {
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[0].name, "bnorm");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "fold");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "cse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "bnorm_mask");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "dce");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "fuse");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[6].name, "epilogue");
-    CU_ASSERT_STRING_EQUAL(pass_pipeline[7].name, "plan");
-    CU_ASSERT_PTR_NULL(pass_pipeline[8].name);
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[0].name, "attention");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[1].name, "bnorm");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[2].name, "fold");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[3].name, "cse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[4].name, "bnorm_mask");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[5].name, "dce");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[6].name, "fuse");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[7].name, "epilogue");
+    CU_ASSERT_STRING_EQUAL(pass_pipeline[8].name, "plan");
+    CU_ASSERT_PTR_NULL(pass_pipeline[9].name);
 
     fixture f;
     setup(&f);
