@@ -298,6 +298,38 @@ op("attention bias", "attention(a, b, c, mask = d{extra})",
     v({"extra": ", heads = 2", "heads": 2}, a=(2, 3, 8), b=(2, 5, 8), c=(2, 5, 6), d=(2, 1, 1, 5)),
     v({"extra": ", causal = true", "causal": True}, a=(2, 4, 4), b=(2, 4, 4), c=(2, 4, 3), d=(2, 1, 4))])
 
+# Attention written from primitives (pass_attention.c rewrites each of these into the fused op, as
+# tests/e2e/attention_match.sh checks in the IR): scale forms, the causal mask before or after the
+# scale, heads as a leading axis, a key-padding bias; the reference is the same textbook form.
+_SDPA = lambda q, k, v, scale, mask=None: F.softmax((q @ k.transpose(-1, -2)) * scale + (0 if mask is None else mask),
+                                                    dim=-1) @ v
+_CAUSAL = lambda t: torch.log(torch.ones(t, t, dtype=torch.float64).tril())  # 0 / -inf
+op("attention composed", "softmax({scores}, axis = -1) @ c", lambda p, scores, scale, causal=False: _SDPA(
+    p["a"], p["b"], p["c"], scale, _CAUSAL(p["a"].shape[-2]) if causal else None),
+   [v({"scores": "a @ transpose(b) / sqrt(4.0)", "scale": 0.5}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 6)),
+    v({"scores": "a @ transpose(b) * 0.25", "scale": 0.25}, a=(3, 4), b=(6, 4), c=(6, 2)),
+    v({"scores": "0.25 * (a @ transpose(b))", "scale": 0.25}, a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 3)),
+    v({"scores": "a @ transpose(b) * (1.0 / 3.0)", "scale": 1 / 3}, a=(2, 2, 3, 4), b=(2, 2, 5, 4), c=(2, 2, 5, 3)),
+    v({"scores": "where(tril(ones(4, 4)), a @ transpose(b) / 2.0, full(4, 4, value = -1e9))", "scale": 0.5,
+       "causal": True}, a=(2, 4, 4), b=(2, 4, 4), c=(2, 4, 3)),
+    v({"scores": "where(tril(ones(4, 4)), a @ transpose(b), full(4, 4, value = -1e5)) * 0.5", "scale": 0.5,
+       "causal": True}, a=(2, 2, 4, 4), b=(2, 2, 4, 4), c=(2, 2, 4, 3))])
+op("attention composed heads",
+   "reshape(transpose(softmax(where(tril(ones(4, 4)), transpose(reshape(a, [2, 4, 2, 4]), [0, 2, 1, 3]) @ "
+   "transpose(transpose(reshape(b, [2, 4, 2, 4]), [0, 2, 1, 3])) / sqrt(4.0), full(4, 4, value = -1e9)), axis = -1) "
+   "@ transpose(reshape(c, [2, 4, 2, 3]), [0, 2, 1, 3]), [0, 2, 1, 3]), [2, 4, 6])",
+   lambda p: _attention(p["a"], p["b"], p["c"], heads=2, causal=True), [v(a=(2, 4, 8), b=(2, 4, 8), c=(2, 4, 6))])
+op("attention composed padding", "softmax(a @ transpose(b) / 2.0 + d, axis = -1) @ c",
+   lambda p: _SDPA(p["a"], p["b"], p["c"], 0.5, p["d"]), [v(a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 6), d=(2, 1, 5))])
+# near misses the pass must leave as primitives (attention_match.sh checks that it does): the scores
+# used again (the ops harness writes `y = <expr>`, so the row starts its own statements), an upper mask
+op("attention composed kept", "0.0\n    s = a @ transpose(b) / 2.0\n    y = softmax(s, axis = -1) @ c + mean(s)",
+   lambda p: _SDPA(p["a"], p["b"], p["c"], 0.5) + (p["a"] @ p["b"].transpose(-1, -2) / 2).mean(),
+   [v(a=(2, 3, 4), b=(2, 5, 4), c=(2, 5, 6))])
+op("attention composed kept", "softmax(where(triu(ones(4, 4)), a @ transpose(b) / 2.0, full(4, 4, value = -1e9)), "
+   "axis = -1) @ c", lambda p: _SDPA(p["a"], p["b"], p["c"], 0.5, torch.log(torch.ones(4, 4, dtype=torch.float64).triu())),
+   [v(a=(2, 4, 4), b=(2, 4, 4), c=(2, 4, 3))])
+
 
 # Multi-head attention = projections around attention(heads = h): nn.MultiheadAttention's functional form.
 def _mha(p):
