@@ -17,7 +17,8 @@
  *               where(M, x, F)    M a constant that is nonzero exactly where
  *                                 key s <= query t (causal), F constant with
  *                                 F times the scale applied after it <= -1e4
- *                                 at every masked place (or -inf)
+ *                                 at every masked place (or -inf); or
+ *               where(U, F, x)    U nonzero exactly where s > t (masked_fill)
  *               x + A, A + x      any f32 A that broadcasts to the scores,
  *                                 when no scaling comes after it (A is the
  *                                 op's additive mask: key padding)
@@ -59,7 +60,12 @@ static int const_at(const ir_node *n, int64_t i, int64_t j, double *out, int dep
     const ir_shape *s = &n->shape;
     for (int d = 0; d + 2 < s->rank; d++)
         if (!ir_dim_eq(s->d[d], ir_dim_const(1))) return 0;
-    int64_t at[2] = {s->rank >= 2 && s->d[s->rank - 2].k != 1 ? i : 0, s->rank >= 1 && s->d[s->rank - 1].k != 1 ? j : 0};
+    int64_t at[2] = {0, 0}; /* the row and column this node holds for (i, j): 0 along a size-1 dimension */
+    for (int d = s->rank - 2 < 0 ? 0 : s->rank - 2; d < s->rank; d++) {
+        if (!ir_dim_is_const(s->d[d])) return 0;
+        at[d - (s->rank - 2)] = s->d[d].k == 1 ? 0 : d == s->rank - 1 ? j : i;
+    }
+    if (s->rank == 1) at[1] = at[0], at[0] = 0;
     if (depth > 32) return 0;
     if (n->op == OP_constant) return *out = n->a.constant.value, 1;
     if (n->op == OP_iota) {
@@ -83,19 +89,19 @@ static int positive_scalar(const ir_node *n, double *c) {
     return const_at(n, 0, 0, c, 0) && isfinite(*c) && *c > 0;
 }
 
-/* where(cond, x, fill) over [.., T, S] scores is the causal mask: cond is
- * nonzero exactly where s <= t, and fill * scale <= ATTN_FILL_MAX elsewhere. */
-static int causal_where(const ir_node *w, const ir_node *scores, double scale) {
-    int64_t t = scores->shape.d[scores->shape.rank - 2].k, s = scores->shape.d[scores->shape.rank - 1].k;
-    if (!ir_dim_is_const(scores->shape.d[scores->shape.rank - 2]) || !ir_dim_is_const(scores->shape.d[scores->shape.rank - 1]))
-        return 0;
-    for (int64_t i = 0; i < t; i++)
-        for (int64_t j = 0; j < s; j++) {
+/* where(cond, x, fill) (keep = 1) or where(cond, fill, x) (keep = 2, masked_fill's
+ * form) over [.., T, S] scores is the causal mask: x is taken exactly where
+ * key s <= query t, and fill * scale <= ATTN_FILL_MAX elsewhere. Judged at
+ * every place, so at most ATTN_MAX_PLACES of them. */
+#define ATTN_MAX_PLACES (1 << 22)
+static int causal_where(const ir_node *w, int keep, double scale) {
+    ir_dim td = w->shape.d[w->shape.rank - 2], sd = w->shape.d[w->shape.rank - 1];
+    if (!ir_dim_is_const(td) || !ir_dim_is_const(sd) || td.k * sd.k > ATTN_MAX_PLACES) return 0;
+    for (int64_t i = 0; i < td.k; i++)
+        for (int64_t j = 0; j < sd.k; j++) {
             double c, f;
-            if (!const_at(w->in[0], i, j, &c, 0)) return 0;
-            if ((c != 0) != (j <= i)) return 0;
-            if (j <= i) continue;
-            if (!const_at(w->in[2], i, j, &f, 0) || !(f * scale <= ATTN_FILL_MAX)) return 0;
+            if (!const_at(w->in[0], i, j, &c, 0) || ((c != 0) == (keep == 1)) != (j <= i)) return 0;
+            if (j > i && (!const_at(w->in[3 - keep], i, j, &f, 0) || !(f * scale <= ATTN_FILL_MAX))) return 0;
         }
     return 1;
 }
@@ -137,9 +143,10 @@ static int match_chain(ir_node *x, const ir_node *scores_shape, attn_match *m) {
         if (x->op == OP_mul && same0 && positive_scalar(x->in[1], &c)) above *= c, x = x->in[0];
         else if (x->op == OP_mul && same1 && positive_scalar(x->in[0], &c)) above *= c, x = x->in[1];
         else if (x->op == OP_div && same0 && positive_scalar(x->in[1], &c)) above /= c, x = x->in[0];
-        else if (x->op == OP_where && !m->causal && ir_shape_eq(&x->in[1]->shape, &x->shape) &&
-                 causal_where(x, x, above))
+        else if (x->op == OP_where && !m->causal && ir_shape_eq(&x->in[1]->shape, &x->shape) && causal_where(x, 1, above))
             m->causal = 1, x = x->in[1];
+        else if (x->op == OP_where && !m->causal && ir_shape_eq(&x->in[2]->shape, &x->shape) && causal_where(x, 2, above))
+            m->causal = 1, x = x->in[2];
         else if (x->op == OP_add && !m->mask && above == 1 && (same0 || same1)) {
             int chain = same0 ? 0 : 1; /* the other operand is the mask; with both full-size, the first is the chain */
             if (x->in[1 - chain]->dtype != IR_F32) return 0;

@@ -300,7 +300,8 @@ op("attention bias", "attention(a, b, c, mask = d{extra})",
 
 # Attention written from primitives (pass_attention.c rewrites each of these into the fused op, as
 # tests/e2e/attention_match.sh checks in the IR): scale forms, the causal mask before or after the
-# scale, heads as a leading axis, a key-padding bias; the reference is the same textbook form.
+# scale and in masked_fill's form, heads as a leading axis, a key-padding bias; the reference is
+# the same textbook form.
 _SDPA = lambda q, k, v, scale, mask=None: F.softmax((q @ k.transpose(-1, -2)) * scale + (0 if mask is None else mask),
                                                     dim=-1) @ v
 _CAUSAL = lambda t: torch.log(torch.ones(t, t, dtype=torch.float64).tril())  # 0 / -inf
@@ -313,7 +314,9 @@ op("attention composed", "softmax({scores}, axis = -1) @ c", lambda p, scores, s
     v({"scores": "where(tril(ones(4, 4)), a @ transpose(b) / 2.0, full(4, 4, value = -1e9))", "scale": 0.5,
        "causal": True}, a=(2, 4, 4), b=(2, 4, 4), c=(2, 4, 3)),
     v({"scores": "where(tril(ones(4, 4)), a @ transpose(b), full(4, 4, value = -1e5)) * 0.5", "scale": 0.5,
-       "causal": True}, a=(2, 2, 4, 4), b=(2, 2, 4, 4), c=(2, 2, 4, 3))])
+       "causal": True}, a=(2, 2, 4, 4), b=(2, 2, 4, 4), c=(2, 2, 4, 3)),
+    v({"scores": "where(triu(ones(5, 5), k = 1), full(5, 5, value = -1e9), a @ transpose(b) / 2.0)", "scale": 0.5,
+       "causal": True}, a=(2, 5, 4), b=(2, 5, 4), c=(2, 5, 3))])
 op("attention composed heads",
    "reshape(transpose(softmax(where(tril(ones(4, 4)), transpose(reshape(a, [2, 4, 2, 4]), [0, 2, 1, 3]) @ "
    "transpose(transpose(reshape(b, [2, 4, 2, 4]), [0, 2, 1, 3])) / sqrt(4.0), full(4, 4, value = -1e9)), axis = -1) "
