@@ -20,8 +20,9 @@
  *                                 at every masked place (or -inf); or
  *               where(U, F, x)    U nonzero exactly where s > t (masked_fill)
  *               x + A, A + x      any f32 A that broadcasts to the scores,
- *                                 when no scaling comes after it (A is the
- *                                 op's additive mask: key padding)
+ *                                 when no scaling and no causal where comes
+ *                                 after it (A is the op's additive mask: key
+ *                                 padding)
  *     where the scores, each step of the chain and the probabilities have
  *     no other use, q, k, v have the same leading dimensions.
  *
@@ -143,9 +144,12 @@ static int match_chain(ir_node *x, const ir_node *scores_shape, attn_match *m) {
         if (x->op == OP_mul && same0 && positive_scalar(x->in[1], &c)) above *= c, x = x->in[0];
         else if (x->op == OP_mul && same1 && positive_scalar(x->in[0], &c)) above *= c, x = x->in[1];
         else if (x->op == OP_div && same0 && positive_scalar(x->in[1], &c)) above /= c, x = x->in[0];
-        else if (x->op == OP_where && !m->causal && ir_shape_eq(&x->in[1]->shape, &x->shape) && causal_where(x, 1, above))
+        /* not under a bias (m->mask set): that would add to the fill, which might no longer underflow */
+        else if (x->op == OP_where && !m->causal && !m->mask && ir_shape_eq(&x->in[1]->shape, &x->shape) &&
+                 causal_where(x, 1, above))
             m->causal = 1, x = x->in[1];
-        else if (x->op == OP_where && !m->causal && ir_shape_eq(&x->in[2]->shape, &x->shape) && causal_where(x, 2, above))
+        else if (x->op == OP_where && !m->causal && !m->mask && ir_shape_eq(&x->in[2]->shape, &x->shape) &&
+                 causal_where(x, 2, above))
             m->causal = 1, x = x->in[2];
         else if (x->op == OP_add && !m->mask && above == 1 && (same0 || same1)) {
             int chain = same0 ? 0 : 1; /* the other operand is the mask; with both full-size, the first is the chain */
@@ -173,6 +177,7 @@ static int match(ir_node *n, attn_match *m) {
     if (!match_chain(p->in[0], p, m)) return 0;
     const ir_shape *q = &m->q->shape, *k = &m->k->shape, *v = &m->v->shape;
     return q->rank >= 2 && same_lead(q, k) && same_lead(q, v) && m->q->dtype == IR_F32 && m->k->dtype == IR_F32 &&
+           ir_dim_is_const(q->d[q->rank - 1]) && ir_dim_is_const(v->d[v->rank - 1]) && /* the op's rule */
            m->v->dtype == IR_F32 && ir_dim_eq(q->d[q->rank - 1], k->d[k->rank - 1]) &&
            ir_dim_eq(k->d[k->rank - 2], v->d[v->rank - 2]);
 }
