@@ -54,9 +54,18 @@
 
 /* ---- constants evaluated at a (query, key) place --------------------------- */
 
+static int swaps_last_two(const ir_node *t) {
+    int r = t->shape.rank;
+    if (t->op != OP_transpose || r < 2) return 0;
+    for (int d = 0; d < r; d++)
+        if (t->a.transpose.perm[d] != (d == r - 2 ? r - 1 : d == r - 1 ? r - 2 : d)) return 0;
+    return 1;
+}
+
 /* n's value at row i, column j of its last two dimensions, when n is made of
- * constants, iotas and elementwise ops over them and its leading dimensions
- * are 1 (it broadcasts over batch and heads). 0 if it is not such a value. */
+ * constants, iotas, elementwise ops, broadcasts and transposes of the last two
+ * dimensions over them and its leading dimensions are 1 (it broadcasts over
+ * batch and heads). 0 if it is not such a value. */
 static int const_at(const ir_node *n, int64_t i, int64_t j, double *out, int depth) {
     const ir_shape *s = &n->shape;
     for (int d = 0; d + 2 < s->rank; d++)
@@ -66,7 +75,6 @@ static int const_at(const ir_node *n, int64_t i, int64_t j, double *out, int dep
         if (!ir_dim_is_const(s->d[d])) return 0;
         at[d - (s->rank - 2)] = s->d[d].k == 1 ? 0 : d == s->rank - 1 ? j : i;
     }
-    if (s->rank == 1) at[1] = at[0], at[0] = 0;
     if (depth > 32) return 0;
     if (n->op == OP_constant) return *out = n->a.constant.value, 1;
     if (n->op == OP_iota) {
@@ -74,6 +82,8 @@ static int const_at(const ir_node *n, int64_t i, int64_t j, double *out, int dep
         *out = n->a.iota.start + n->a.iota.step * (double)(from_end == 1 ? at[1] : from_end == 2 ? at[0] : 0);
         return 1;
     }
+    if (n->op == OP_broadcast_to) return const_at(n->in[0], i, j, out, depth + 1); /* aligned right, as (i, j) */
+    if (swaps_last_two(n)) return const_at(n->in[0], j, i, out, depth + 1);
     if (ir_ops[n->op].kind != IR_ELEMWISE || n->nin < 1 || n->nin > 3) return 0;
     double v[3] = {0, 0, 0};
     for (int k = 0; k < n->nin; k++)
@@ -116,14 +126,6 @@ typedef struct attn_match {
 } attn_match;
 
 static int only_use(const ir_node *n) { return n->n_uses == 1 && n->dtype == IR_F32; }
-
-static int swaps_last_two(const ir_node *t) {
-    int r = t->shape.rank;
-    if (t->op != OP_transpose || r < 2) return 0;
-    for (int d = 0; d < r; d++)
-        if (t->a.transpose.perm[d] != (d == r - 2 ? r - 1 : d == r - 1 ? r - 2 : d)) return 0;
-    return 1;
-}
 
 static int same_lead(const ir_shape *a, const ir_shape *b) {
     if (a->rank != b->rank) return 0;

@@ -316,7 +316,9 @@ op("attention composed", "softmax({scores}, axis = -1) @ c", lambda p, scores, s
     v({"scores": "where(tril(ones(4, 4)), a @ transpose(b), full(4, 4, value = -1e5)) * 0.5", "scale": 0.5,
        "causal": True}, a=(2, 2, 4, 4), b=(2, 2, 4, 4), c=(2, 2, 4, 3)),
     v({"scores": "where(triu(ones(5, 5), k = 1), full(5, 5, value = -1e9), a @ transpose(b) / 2.0)", "scale": 0.5,
-       "causal": True}, a=(2, 5, 4), b=(2, 5, 4), c=(2, 5, 3))])
+       "causal": True}, a=(2, 5, 4), b=(2, 5, 4), c=(2, 5, 3)),
+    v({"scores": "where(ones(3, 1) * arange(3) <= transpose(ones(1, 3) * arange(3)), a @ transpose(b) * 0.5, "
+                 "log(zeros(3, 3)))", "scale": 0.5, "causal": True}, a=(3, 4), b=(3, 4), c=(3, 2))])
 op("attention composed heads",
    "reshape(transpose(softmax(where(tril(ones(4, 4)), transpose(reshape(a, [2, 4, 2, 4]), [0, 2, 1, 3]) @ "
    "transpose(transpose(reshape(b, [2, 4, 2, 4]), [0, 2, 1, 3])) / sqrt(4.0), full(4, 4, value = -1e9)), axis = -1) "
