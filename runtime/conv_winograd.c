@@ -1,13 +1,16 @@
-/* conv_winograd.c — Winograd F(2x2, 3x3) for stride-1 3x3 convolutions
- * (ResNet's 3x3 layers, their data and their weight gradients).
+/* conv_winograd.c — Winograd F(2x2, 3x3) and F(4x4, 3x3) for stride-1 3x3
+ * convolutions (ResNet's 3x3 layers, their data and their weight gradients).
  *
  * Why: dl_sgemm already runs near the FMA peak, so im2col + GEMM can only
  * get faster by doing fewer multiplies. F(2x2, 3x3) (Lavin & Gray 2015)
  * computes a 2x2 output tile from a 4x4 input tile with 16 multiplies per
- * (input channel, output channel) instead of 36: 2.25x fewer. F(4x4, 3x3)
- * would save 4x but its transforms lose about two more decimal digits; the
- * accuracy of F(2x2) is that of the direct sum (~1e-6 relative), so no
- * parity tolerance is at stake.
+ * (input channel, output channel) instead of 36: 2.25x fewer, at the
+ * accuracy of the direct sum (~1e-6 relative). F(4x4, 3x3) saves 4x but its
+ * transforms (conv_winograd4.c, from branch f44) cost about a decimal digit,
+ * more with more input channels: only batch-1 inference's forward takes it,
+ * on planes of whole 16x16 blocks with 16 to 32 input channels
+ * (dl_conv_winograd_tile). Both share this file's chunks, products and
+ * threads through a wg_kind; the gradients stay F(2x2).
  *
  * For a tile d (4x4 input pixels at (2ti - pt, 2tj - pl)) and a kernel g:
  *

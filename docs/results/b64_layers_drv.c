@@ -3,7 +3,8 @@
  * dl_conv2d_ep_w dispatches to (with a weights version, as the model calls it),
  * Winograd F(2x2) and F(4x4), on the 16x32x32, 32x16x16 and 64x8x8 planes;
  * calls alternating, median of 15 rounds of >= 20 ms each, process CPU time; and
- * max |F - dispatch| over the output scale.
+ * max |F - dispatch| over the output scale. Built with -DDISPATCH_ONLY it times the
+ * dispatch alone, and links against an older library (the base's: "before").
  *   cc -std=c11 -O2 -fopenmp -Iruntime docs/results/b64_layers_drv.c build/libdlnrt.a -lpng -lz -lm
  *   OMP_NUM_THREADS=1 ./a.out */
 #include <math.h>
@@ -26,8 +27,12 @@ static int cmp(const void *a, const void *b) { return *(const double *)a < *(con
 
 int main(void) {
     static const int shapes[][2] = {{16, 32}, {32, 16}, {64, 8}};
+#ifdef DISPATCH_ONLY
+    enum { K = 1, ROUNDS = 15 };
+#else
     enum { K = 3, ROUNDS = 15 };
-    static const char *name[K] = {"dispatch", "F(2x2)", "F(4x4)"};
+#endif
+    static const char *name[3] = {"dispatch", "F(2x2)", "F(4x4)"};
     const uint64_t version = dl_weights_version();
     for (int s = 0; s < 3; s++) {
         int c = shapes[s][0], hw = shapes[s][1];
@@ -35,9 +40,11 @@ int main(void) {
                             .pb = 1, .pl = 1, .pr = 1, .dh = 1, .dw = 1, .groups = 1, .oh = hw, .ow = hw};
         long nx = (long)c * hw * hw, nw = (long)c * c * 9;
         float *x = malloc(4 * nx), *w = malloc(4 * nw), *y[K];
-        float *U2 = malloc(4 * dl_conv_winograd_u_floats(&g, 2)), *U4 = malloc(4 * dl_conv_winograd_u_floats(&g, 4));
         fill(x, nx), fill(w, nw);
+#ifndef DISPATCH_ONLY
+        float *U2 = malloc(4 * dl_conv_winograd_u_floats(&g, 2)), *U4 = malloc(4 * dl_conv_winograd_u_floats(&g, 4));
         dl_conv_winograd_weights(&g, 2, w, U2), dl_conv_winograd_weights(&g, 4, w, U4);
+#endif
         double t[K][ROUNDS];
         for (int k = 0; k < K; k++) y[k] = malloc(4 * nx);
         for (int r = 0; r < ROUNDS; r++)
@@ -46,7 +53,9 @@ int main(void) {
                 double t0 = now(), t1;
                 do {
                     if (k == 0) dl_conv2d_ep_w(version, &g, x, w, y[0], NULL, NULL);
+#ifndef DISPATCH_ONLY
                     else dl_conv_winograd_u(&g, k == 1 ? 2 : 4, x, w, k == 1 ? U2 : U4, y[k], NULL, NULL);
+#endif
                     calls++;
                 } while ((t1 = now()) - t0 < 0.02);
                 t[k][r] = (t1 - t0) / calls;
