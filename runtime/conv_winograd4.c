@@ -24,6 +24,7 @@
 
 #include "conv_winograd_internal.h"
 #include "conv_winograd_vec.h"
+#include "conv_winograd4_math.h"
 
 void dl_wg4_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es) {
     for (int64_t o = 0; o < oc; o++)
@@ -60,27 +61,17 @@ static INLINE wg_v8 column(const float *ra, const float *rb, int k) {
     return __builtin_shufflevector(ha, hb, 0, 1, 2, 3, 8, 9, 10, 11);
 }
 
-/* t = B^T d for six vectors d (one row or column of 6x6 tiles). */
-static INLINE void bt6(const wg_v8 d[6], wg_v8 t[6]) {
-    t[0] = 4 * d[0] - 5 * d[2] + d[4];
-    t[1] = (d[3] + d[4]) - 4 * (d[1] + d[2]);
-    t[2] = (d[4] - d[3]) + 4 * (d[1] - d[2]);
-    t[3] = (d[4] - d[2]) + 2 * (d[3] - d[1]);
-    t[4] = (d[4] - d[2]) - 2 * (d[3] - d[1]);
-    t[5] = 4 * d[1] - 5 * d[3] + d[5];
-}
-
 /* (B^T d B)[e] of the 8 tiles whose halves start at padded rows ra, rb. */
 static INLINE void input_8(const float *ra, const float *rb, int64_t pw, wg_v8 out[WG4_POSITIONS]) {
     wg_v8 t[6][6]; /* t[k][a] = (B^T d)[a][k] */
     for (int k = 0; k < 6; k++) {
         wg_v8 d[6];
         for (int r = 0; r < 6; r++) d[r] = column(ra + r * pw, rb + r * pw, k);
-        bt6(d, t[k]);
+        WG4_BT6(d, t[k]);
     }
     for (int a = 0; a < 6; a++) {
         wg_v8 row[6] = {t[0][a], t[1][a], t[2][a], t[3][a], t[4][a], t[5][a]}, o[6];
-        bt6(row, o);
+        WG4_BT6(row, o);
         for (int b = 0; b < 6; b++) out[6 * a + b] = o[b];
     }
 }
@@ -95,6 +86,7 @@ static INLINE void store_lanes(float *dst, wg_v8 v, int lane, int64_t n) {
 /* A tile row's half blocks (4 tiles each) numbered h = ti * hb + j / 4. */
 WG_CLONES void dl_wg4_input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v,
                                   int64_t es) {
+    if (dl_wg4_x16_input(p, pw, th, tw, v, es)) return; /* conv_winograd4_x16.c */
     const int64_t hb = (tw + 3) / 4, halves = th * hb;
     for (int64_t h = 0; h < halves; h += 2) {
         int64_t ti[2] = {h / hb, (h + 1) / hb}, j[2] = {h % hb * 4, (h + 1) % hb * 4};
@@ -112,15 +104,6 @@ WG_CLONES void dl_wg4_input_tiles(const float *restrict p, int64_t pw, int64_t t
                 store_lanes(v + e * es + t1, out[e], 4, n1);
             }
     }
-}
-
-/* s = A^T m for six vectors m. */
-static INLINE void at6(const wg_v8 m[6], wg_v8 s[4]) {
-    wg_v8 p12 = m[1] + m[2], m12 = m[1] - m[2], p34 = m[3] + m[4], m34 = m[3] - m[4];
-    s[0] = m[0] + p12 + p34;
-    s[1] = m12 + 2 * m34;
-    s[2] = p12 + 4 * p34;
-    s[3] = m12 + 8 * m34 + m[5];
 }
 
 /* Output rows of 16 floats (4 tiles x 4 columns) from a row's 4 column
@@ -151,6 +134,7 @@ static INLINE void store16(float *dst, const wg_v8 r[2], int64_t n) {
  * floats past the last tile (conv_winograd.c's dims_of pads it). */
 WG_CLONES void dl_wg4_output_tiles(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw,
                                    float *restrict y) {
+    if (dl_wg4_x16_output(m, es, oh, ow, tw, y)) return; /* conv_winograd4_x16.c */
     const int64_t hb = (tw + 3) / 4, th = (oh + 3) / 4, halves = th * hb;
     for (int64_t h = 0; h < halves; h += 2) {
         int64_t ti[2] = {h / hb, (h + 1) / hb}, j[2] = {h % hb * 4, (h + 1) % hb * 4};
@@ -164,12 +148,12 @@ WG_CLONES void dl_wg4_output_tiles(const float *restrict m, int64_t es, int64_t 
                 wg_v8 lo = load8(ma + e), hi = load8(mb + e);
                 col[i] = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11);
             }
-            at6(col, o);
+            WG4_AT6(col, o);
             for (int a = 0; a < 4; a++) s[a][b] = o[a];
         }
         for (int a = 0; a < 4; a++) {
             wg_v8 c[4], r[2][2];
-            at6(s[a], c);
+            WG4_AT6(s[a], c);
             interleave(c, r);
             for (int half = 0; half < 1 + two; half++) {
                 int64_t row = 4 * ti[half] + a, n = ow - 4 * j[half];

@@ -52,6 +52,14 @@ void dl_wg4_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es)
 void dl_wg4_input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v, int64_t es);
 void dl_wg4_output_tiles(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *restrict y);
 
+/* The same two transforms 16 tiles to an AVX-512 vector (conv_winograd4_x16.c)
+ * when the plane is whole groups of 16 tiles and the CPU has AVX-512: 1 if
+ * done, 0 to leave it to the 8-tile code. dl_wg4_x16_enable(0) turns them
+ * off (the tests run both); returns the previous setting. */
+int dl_wg4_x16_input(const float *p, int64_t pw, int64_t th, int64_t tw, float *v, int64_t es);
+int dl_wg4_x16_output(const float *m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *y);
+int dl_wg4_x16_enable(int on);
+
 /* The forward: dl_conv_winograd_u with dl_conv_winograd_tile(g) and U kept
  * per weights version (conv_winograd_weights.c): version 0 transforms on
  * every call. */

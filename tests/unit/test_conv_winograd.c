@@ -164,7 +164,48 @@ static void test_forward_vs_direct(void) { forward_vs_direct(2, 1e-5); }
 
 /* F(4x4)'s transforms (coefficients up to 8 and 1/24) lose about a decimal
  * digit more than F(2x2)'s: its bound is 2e-5 of the output's scale. */
-static void test_forward4_vs_direct(void) { forward_vs_direct(4, 2e-5); }
+static void test_forward4_vs_direct(void)
+{
+    forward_vs_direct(4, 2e-5); /* planes of whole 16-tile groups take conv_winograd4_x16.c where AVX-512 is */
+    int was = dl_wg4_x16_enable(0); /* and the 8-tile transforms everywhere */
+    forward_vs_direct(4, 2e-5);
+    dl_wg4_x16_enable(was);
+}
+
+/* conv_winograd4_x16.c's 16-tile transforms against conv_winograd4.c's 8-tile
+ * ones (the same formulas): ResNet's two F(4x4) planes, a 16x32 plane whose
+ * 16-tile groups span two tile rows, no padding, odd channel counts. */
+static void test_forward4_x16_same(void)
+{
+    static const int64_t cases[][9] = {
+        {1, 32, 16, 16, 32, 1, 1, 1, 1}, {1, 16, 32, 32, 16, 1, 1, 1, 1}, {2, 5, 16, 32, 7, 1, 1, 1, 1},
+        {1, 3, 18, 18, 2, 0, 0, 0, 0},   {3, 17, 32, 16, 9, 1, 1, 1, 1},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y[2];
+        unsigned seed = 31u + (unsigned)t;
+        fill(x, nx, &seed), fill(w, nw, &seed);
+        for (int on = 0; on < 2; on++) {
+            y[on] = malloc(sizeof(float) * ny);
+            for (int64_t i = 0; i < ny; i++) y[on][i] = NAN;
+            int was = dl_wg4_x16_enable(on);
+            CU_ASSERT_EQUAL(dl_conv_winograd_u(&g, 4, x, w, NULL, y[on], NULL, NULL), 0);
+            dl_wg4_x16_enable(was);
+        }
+        double diff = 0, scale = 1e-30;
+        for (int64_t i = 0; i < ny; i++) {
+            diff = isnan(y[1][i]) ? INFINITY : fmax(diff, fabs((double)y[1][i] - y[0][i]));
+            scale = fmax(scale, fabs(y[0][i]));
+            if (isinf(diff)) break;
+        }
+        CU_ASSERT(diff / scale < 1e-6);
+        if (!(diff / scale < 1e-6)) fprintf(stderr, "\nF(4x4) 16-tile transforms, case %zu: %g\n", t, diff / scale);
+        free(x), free(w), free(y[0]), free(y[1]);
+    }
+}
 
 /* Only the shapes the kernel is written for. */
 static void test_fits(void)
@@ -308,7 +349,8 @@ void suite_conv_winograd(void)
 {
     CU_pSuite s = CU_add_suite("conv_winograd", NULL, NULL);
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
-    CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries", test_forward4_vs_direct);
+    CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries, 16- and 8-tile transforms", test_forward4_vs_direct);
+    CU_add_test(s, "F(4x4)'s 16-tile transforms = its 8-tile ones", test_forward4_x16_same);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
