@@ -297,7 +297,8 @@ static void share(int64_t n, int t, int tn, int64_t *lo, int64_t *hi) {
  * pay (conv_b1.c; docs/performance.md). The choice depends on the
  * geometry only, so 1 and 2 threads take the same path. */
 static void wg_product(const dl_conv2d_geom *g, int64_t n, int64_t cols, const float *U, const float *V, float *M) {
-    if (g->n == 1 && n == cols) dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, n, U, g->c, 1, V, M, 0);
+    if (g->n == 1 && n == 16) dl_wg_product16(g->oc, g->c, U, V, M); /* conv_winograd_product.c */
+    else if (g->n == 1 && n == cols) dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, n, U, g->c, 1, V, M, 0);
     else dl_sgemm(0, 0, g->oc, n, g->c, 1.0f, U, g->c, V, cols, 0.0f, M, cols);
 }
 

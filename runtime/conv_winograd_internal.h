@@ -60,6 +60,13 @@ int dl_wg4_x16_input(const float *p, int64_t pw, int64_t th, int64_t tw, float *
 int dl_wg4_x16_output(const float *m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *y);
 int dl_wg4_x16_enable(int on);
 
+/* Mo[M x 16] = U[M x K] @ V[K x 16], rows packed (conv_winograd_product.c):
+ * one position's product of a batch-1 plane of exactly 16 tiles. 12-row
+ * register tiles on AVX-512, conv_pointwise.c's kernel elsewhere or after
+ * dl_wg_product16_enable(0) (the tests run both; returns the previous setting). */
+void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo);
+int dl_wg_product16_enable(int on);
+
 /* The forward: dl_conv_winograd_u with dl_conv_winograd_tile(g) and U kept
  * per weights version (conv_winograd_weights.c): version 0 transforms on
  * every call. */

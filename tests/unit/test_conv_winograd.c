@@ -207,6 +207,36 @@ static void test_forward4_x16_same(void)
     }
 }
 
+/* conv_winograd_product.c's 16-column product against a double one, with
+ * its 12-row tiles and without (conv_pointwise.c's): row counts around the
+ * tiles' 12, 8, 4 and 1, depths 1 to 67. */
+static void test_product16(void)
+{
+    static const int64_t cases[][2] = {{64, 64}, {32, 32}, {1, 1}, {5, 7}, {13, 3}, {33, 67}, {67, 64}, {24, 16}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t M = cases[t][0], K = cases[t][1];
+        float *U = malloc(sizeof(float) * M * K), *V = malloc(sizeof(float) * K * 16), *out = malloc(sizeof(float) * M * 16);
+        unsigned seed = 77u + (unsigned)t;
+        fill(U, M * K, &seed), fill(V, K * 16, &seed);
+        for (int on = 0; on < 2; on++) {
+            for (int64_t i = 0; i < M * 16; i++) out[i] = NAN;
+            int was = dl_wg_product16_enable(on);
+            dl_wg_product16(M, K, U, V, out);
+            dl_wg_product16_enable(was);
+            double err = 0;
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < 16; j++) {
+                    double want = 0;
+                    for (int64_t k = 0; k < K; k++) want += (double)U[i * K + k] * V[k * 16 + j];
+                    err = isnan(out[i * 16 + j]) ? INFINITY : fmax(err, fabs(out[i * 16 + j] - want));
+                }
+            CU_ASSERT(err < 1e-5 * K);
+            if (!(err < 1e-5 * K)) fprintf(stderr, "\nproduct16 %lld x %lld (tiles %d): error %g\n", (long long)M, (long long)K, on, err);
+        }
+        free(U), free(V), free(out);
+    }
+}
+
 /* Only the shapes the kernel is written for. */
 static void test_fits(void)
 {
@@ -351,6 +381,7 @@ void suite_conv_winograd(void)
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
     CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries, 16- and 8-tile transforms", test_forward4_vs_direct);
     CU_add_test(s, "F(4x4)'s 16-tile transforms = its 8-tile ones", test_forward4_x16_same);
+    CU_add_test(s, "batch-1 products of 16 tiles, 12-row tiles and conv_pointwise.c's", test_product16);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
