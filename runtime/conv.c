@@ -214,7 +214,7 @@ int dl_conv2d_ep_w(uint64_t version, const dl_conv2d_geom *g, const float *x, co
         for (int64_t i = 0; i < g->n; i++) ep(ctx, i, y + i * g->oc * g->oh * g->ow);
         return 0;
     }
-    if (dl_conv_winograd_pays(g)) return dl_conv_winograd_w(version, g, x, w, y, ep, ctx);
+    if (dl_conv_winograd_pays_forward(g)) return dl_conv_winograd_w(version, g, x, w, y, ep, ctx);
     if (dl_conv_b1_applies(g)) { /* conv_b1.c: batch-1 inference's small planes */
         float *buf = scratch(dl_conv_b1_floats(g));
         return buf ? dl_conv_b1_forward(DL_GEMV_BEST, g, x, w, y, buf, ep, ctx) : -1;

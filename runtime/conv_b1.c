@@ -1,5 +1,6 @@
 /* conv_b1.c — batch-1 forward of the 3x3-class convolutions whose planes
- * fit in cache (ResNet-20's 64-channel 8x8 stage at inference).
+ * fit in cache (ResNet-20's 64-channel 8x8 stage at inference, until Winograd F(2x2)
+ * with kept filters and 16-tile products measured faster there: conv_winograd.c).
  *
  * At batch 1 a 64 -> 64 3x3 layer on 8x8 is y[64 x 64] = W[64 x 576] @
  * cols[576 x 64]: dl_sgemm spent a third of its time packing both sides

@@ -1,13 +1,16 @@
-/* conv_winograd.c — Winograd F(2x2, 3x3) for stride-1 3x3 convolutions
- * (ResNet's 3x3 layers, their data and their weight gradients).
+/* conv_winograd.c — Winograd F(2x2, 3x3) and F(4x4, 3x3) for stride-1 3x3
+ * convolutions (ResNet's 3x3 layers, their data and their weight gradients).
  *
  * Why: dl_sgemm already runs near the FMA peak, so im2col + GEMM can only
  * get faster by doing fewer multiplies. F(2x2, 3x3) (Lavin & Gray 2015)
  * computes a 2x2 output tile from a 4x4 input tile with 16 multiplies per
- * (input channel, output channel) instead of 36: 2.25x fewer. F(4x4, 3x3)
- * would save 4x but its transforms lose about two more decimal digits; the
- * accuracy of F(2x2) is that of the direct sum (~1e-6 relative), so no
- * parity tolerance is at stake.
+ * (input channel, output channel) instead of 36: 2.25x fewer, at the
+ * accuracy of the direct sum (~1e-6 relative). F(4x4, 3x3) saves 4x but its
+ * transforms (conv_winograd4.c, from branch f44) cost about a decimal digit,
+ * more with more input channels: only batch-1 inference's forward takes it,
+ * on planes of whole 16x16 blocks with 16 to 32 input channels
+ * (dl_conv_winograd_tile). Both share this file's chunks, products and
+ * threads through a wg_kind; the gradients stay F(2x2).
  *
  * For a tile d (4x4 input pixels at (2ti - pt, 2tj - pl)) and a kernel g:
  *
@@ -36,27 +39,32 @@
  * inference) all threads work on one chunk, splitting its channels, tile
  * positions and output channels between barriers. */
 #pragma GCC optimize("O3", "fp-contract=fast")
-/* The 8-float vector helpers are always inlined: no vector crosses a call. */
-#pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC diagnostic ignored "-Wpsabi" /* see conv_winograd_vec.h */
 #include <omp.h>
 #include <string.h>
 
 #include "conv_pointwise_internal.h"
 #include "conv_winograd_internal.h"
+#include "conv_winograd_vec.h"
 #include "scratch_internal.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define WG_CLONES
-#endif
 
 #define POSITIONS 16    /* tile positions: 4x4 */
 #ifndef CHUNK_TILES
 #define CHUNK_TILES 128 /* GEMM columns per chunk at least (whole images) */
 #endif
 
+/* One Winograd variant: F(m x m, 3x3) with its transforms (F(4x4)'s in
+ * conv_winograd4.c). */
+typedef struct wg_kind {
+    int m, positions;    /* output tile side; (m + 2)^2 */
+    int block, slack;    /* padded rows hold whole blocks of tiles and slack floats more (the vector reads) */
+    void (*weights)(const float *w, int64_t oc, int64_t c, float *U, int64_t es);
+    void (*input)(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v, int64_t es);
+    void (*output)(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *restrict y);
+} wg_kind;
+
 typedef struct wg_dims {
+    const wg_kind *k;
     int64_t th, tw, tiles;  /* tile rows and columns per image, th * tw */
     int64_t ph, pw;         /* the zero-padded input plane the tiles read */
     int64_t nb, cols;       /* images per chunk, nb * tiles (the GEMMs' N) */
@@ -66,15 +74,17 @@ typedef struct wg_dims {
 
 static int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
 
-static wg_dims dims_of(const dl_conv2d_geom *g) {
+static wg_dims dims_of(const dl_conv2d_geom *g, const wg_kind *k) {
     wg_dims d;
-    d.th = (g->oh + 1) / 2, d.tw = (g->ow + 1) / 2, d.tiles = d.th * d.tw;
-    d.ph = 2 * d.th + 2, d.pw = 2 * ((d.tw + 7) / 8 * 8) + 2; /* whole blocks of 8 tiles (input_tiles) */
+    const int m = k->m;
+    d.k = k;
+    d.th = (g->oh + m - 1) / m, d.tw = (g->ow + m - 1) / m, d.tiles = d.th * d.tw;
+    d.ph = m * d.th + 2, d.pw = m * ((d.tw + k->block - 1) / k->block * k->block) + k->slack;
     d.nb = (CHUNK_TILES + d.tiles - 1) / d.tiles;
     if (d.nb > g->n) d.nb = g->n > 0 ? g->n : 1;
     d.cols = d.nb * d.tiles;
     d.us = lines(g->oc * g->c) + 16; /* + a line: as vs and ms below */
-    d.ufloats = POSITIONS * d.us;
+    d.ufloats = k->positions * d.us;
     d.pfloats = lines(d.ph * d.pw);
     /* A cache line more than whole lines: the 16 streams input_tiles writes
      * (output_tiles reads) would otherwise fall into the same cache sets
@@ -82,7 +92,7 @@ static wg_dims dims_of(const dl_conv2d_geom *g) {
      * layer — input_tiles then took 2/3 of the time. The line also covers
      * output_tiles reading a block of 8 tiles past the last one. */
     d.vs = lines(g->c * d.cols) + 16, d.ms = lines(g->oc * d.cols) + 16;
-    d.vfloats = POSITIONS * d.vs, d.mfloats = POSITIONS * d.ms;
+    d.vfloats = k->positions * d.vs, d.mfloats = k->positions * d.ms;
     return d;
 }
 
@@ -103,6 +113,22 @@ int dl_conv_winograd_fits(const dl_conv2d_geom *g) {
 int dl_conv_winograd_pays(const dl_conv2d_geom *g) {
     if (!dl_conv_winograd_fits(g) || g->c < 32 || g->oc < 32) return 0;
     return g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= 64;
+}
+
+/* The forward's rule: dl_conv_winograd_pays, and at batch 1 (products on
+ * conv_pointwise.c's unpacked tiles, U kept per weights version) also
+ * 64-channel planes of whole vectors of 2x2 tiles (ResNet's 8x8 stage: 16
+ * positions x 64 x 64 x 16 tiles, 1.05M multiply-adds against conv_b1.c's
+ * direct 2.36M) and the planes dl_conv_winograd_tile gives F(4x4) (ResNet's
+ * 16-channel 32x32 stage: 36 x 16 x 16 x 64 = 0.59M against the direct row
+ * kernels' 2.36M). Both measured faster (docs/performance.md, "ResNet-20
+ * batch-1 inference: fewer multiplies"). The gradients keep the narrower
+ * rule: the weight gradient's 16-tile GEMMs measured 0.76x at batch 1. */
+int dl_conv_winograd_pays_forward(const dl_conv2d_geom *g) {
+    if (dl_conv_winograd_pays(g)) return 1;
+    if (!dl_conv_winograd_fits(g) || g->n != 1) return 0;
+    const int64_t tiles = ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
+    return (g->c >= 64 && g->oc >= 64 && tiles % 16 == 0) || dl_conv_winograd_tile(g) == 4;
 }
 
 /* U[e][o][c] = (G w[o][c] G^T)[e]. */
@@ -139,16 +165,8 @@ static void pad_plane(const dl_conv2d_geom *g, const wg_dims *d, const float *x,
     }
 }
 
-typedef float wg_v8 __attribute__((vector_size(32)));
 #define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
-#define INLINE inline __attribute__((always_inline))
-
-static INLINE wg_v8 load8(const float *p) {
-    wg_v8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /* dst[0 .. n) = v[0 .. n), 0 < n < 8, without a libc call (8x8 planes end every row so). */
 static INLINE void store_part(float *dst, const wg_v8 *v, int64_t n) {
@@ -279,7 +297,8 @@ static void share(int64_t n, int t, int tn, int64_t *lo, int64_t *hi) {
  * pay (conv_b1.c; docs/performance.md). The choice depends on the
  * geometry only, so 1 and 2 threads take the same path. */
 static void wg_product(const dl_conv2d_geom *g, int64_t n, int64_t cols, const float *U, const float *V, float *M) {
-    if (g->n == 1 && n == cols) dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, n, U, g->c, 1, V, M, 0);
+    if (g->n == 1 && n == 16) dl_wg_product16(g->oc, g->c, U, V, M); /* conv_winograd_product.c */
+    else if (g->n == 1 && n == cols) dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, n, U, g->c, 1, V, M, 0);
     else dl_sgemm(0, 0, g->oc, n, g->c, 1.0f, U, g->c, V, cols, 0.0f, M, cols);
 }
 
@@ -304,12 +323,12 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
     for (int64_t u = lo; u < hi; u++) {
         int64_t img = u / g->c, c = u % g->c;
         pad_plane(g, d, k->x + ((i0 + img) * g->c + c) * plane_in, plane);
-        input_tiles(plane, d->pw, d->th, d->tw, V + c * cols + img * d->tiles, d->vs);
+        d->k->input(plane, d->pw, d->th, d->tw, V + c * cols + img * d->tiles, d->vs);
     }
     if (tn > 1) {
 #pragma omp barrier
     }
-    share(POSITIONS, t, tn, &lo, &hi);
+    share(d->k->positions, t, tn, &lo, &hi);
     for (int64_t e = lo; e < hi; e++)
         wg_product(g, nimg * d->tiles, cols, k->U + e * d->us, V + e * d->vs, M + e * d->ms);
     if (tn > 1) {
@@ -318,7 +337,7 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
     share(nimg * g->oc, t, tn, &lo, &hi);
     for (int64_t u = lo; u < hi; u++) {
         int64_t img = u / g->oc, o = u % g->oc;
-        output_tiles(M + o * cols + img * d->tiles, d->ms, g->oh, g->ow, d->tw,
+        d->k->output(M + o * cols + img * d->tiles, d->ms, g->oh, g->ow, d->tw,
                      k->y + ((i0 + img) * g->oc + o) * plane_out);
     }
     if (!k->ep) return;
@@ -329,21 +348,45 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
     for (int64_t img = lo; img < hi; img++) k->ep(k->ctx, i0 + img, k->y + (i0 + img) * g->oc * plane_out);
 }
 
-int64_t dl_conv_winograd_u_floats(const dl_conv2d_geom *g) { return dims_of(g).ufloats; }
+static const wg_kind F2 = {2, POSITIONS, 8, 2, transform_weights, input_tiles, output_tiles};
+static const wg_kind F4 = {4, WG4_POSITIONS, 4, 8, dl_wg4_weights, dl_wg4_input_tiles, dl_wg4_output_tiles};
 
-void dl_conv_winograd_weights(const dl_conv2d_geom *g, const float *w, float *U) {
-    transform_weights(w, g->oc, g->c, U, dims_of(g).us);
+static const wg_kind *kind(int m) { return m == 4 ? &F4 : &F2; }
+
+/* F(4x4) for the forward of batch-1 inference on planes of whole 16x16
+ * blocks (tiles of 4x4 a multiple of 16: whole vectors of
+ * conv_pointwise.c's products) with 16 to 32 input channels: ResNet's
+ * 16-channel 32x32 and 32-channel 16x16 stages, 36 positions instead of 16
+ * but 4 times fewer tiles, 0.59M multiply-adds per layer against F(2x2)'s
+ * 1.05M; measured faster on both (docs/performance.md, "ResNet-20 batch-1
+ * inference: fewer multiplies"). Its error grows with the channels summed:
+ * max |err| / (1 + |y|) 4.5e-5 at 32 input channels, 9e-5 at 64, 1.5e-4 at
+ * 128 (F(2x2): 4e-6 to 1.1e-5), hence at most 32. Elsewhere F(2x2): the
+ * 8x8 stage's 4 tiles of 4x4 would leave vectors three-quarters empty, and
+ * f44's F(4x4) with dl_sgemm products measured 0.36x at batch 1. */
+int dl_conv_winograd_tile(const dl_conv2d_geom *g) {
+    return g->n == 1 && g->c >= 16 && g->c <= 32 && g->oc >= 16 && g->oh % 16 == 0 && g->ow % 16 == 0 &&
+                   g->oh > 0 && g->ow > 0
+               ? 4
+               : 2;
+}
+
+int64_t dl_conv_winograd_u_floats(const dl_conv2d_geom *g, int m) { return dims_of(g, kind(m)).ufloats; }
+
+void dl_conv_winograd_weights(const dl_conv2d_geom *g, int m, const float *w, float *U) {
+    const wg_kind *k = kind(m);
+    k->weights(w, g->oc, g->c, U, dims_of(g, k).us);
 }
 
 int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
                      void *ctx) {
-    return dl_conv_winograd_u(g, x, w, NULL, y, ep, ctx);
+    return dl_conv_winograd_u(g, 2, x, w, NULL, y, ep, ctx);
 }
 
-int dl_conv_winograd_u(const dl_conv2d_geom *g, const float *x, const float *w, const float *U, float *y,
+int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *U, float *y,
                        dl_conv_epilogue ep, void *ctx) {
     if (g->n <= 0) return 0;
-    const wg_dims d = dims_of(g);
+    const wg_dims d = dims_of(g, kind(m));
     const int64_t chunks = (g->n + d.nb - 1) / d.nb;
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     const int together = chunks < nt; /* all threads on each chunk */
@@ -354,7 +397,7 @@ int dl_conv_winograd_u(const dl_conv2d_geom *g, const float *x, const float *w, 
     if (!buf) return -1;
     float *planes = buf + uf, *slot0 = planes + nt * d.pfloats;
     memset(planes, 0, sizeof(float) * (size_t)(nt * d.pfloats)); /* the borders stay zero */
-    if (!U) transform_weights(w, g->oc, g->c, buf, d.us);
+    if (!U) d.k->weights(w, g->oc, g->c, buf, d.us);
     const wg_call k = {g, &d, x, U ? U : buf, y, ep, ctx};
     if (nt == 1) { /* no (inactive) parallel region around GEMMs that may parallelize themselves */
         for (int64_t ch = 0; ch < chunks; ch++) {
@@ -508,7 +551,7 @@ static void wgrad_group(const dl_conv2d_geom *g, const wg_dims *d, const float *
 }
 
 int dl_conv_winograd_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
-    const wg_dims d = dims_of(g);
+    const wg_dims d = dims_of(g, &F2);
     const int64_t chunks = g->n > 0 ? (g->n + d.nb - 1) / d.nb : 0;
     const int64_t groups = chunks < WG_GROUPS ? (chunks > 0 ? chunks : 1) : WG_GROUPS;
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();

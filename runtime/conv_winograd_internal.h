@@ -18,25 +18,58 @@ int dl_conv_winograd_fits(const dl_conv2d_geom *g);
  * rule on the shape; see conv_winograd.c). */
 int dl_conv_winograd_pays(const dl_conv2d_geom *g);
 
+/* The forward's rule: dl_conv_winograd_pays and batch-1 inference's
+ * 64-channel 8x8 planes (conv_winograd.c). */
+int dl_conv_winograd_pays_forward(const dl_conv2d_geom *g);
+
 /* y = conv(x, w) for a geometry that fits, calling ep (may be NULL) once per
  * image after that image's y is complete, as dl_conv2d_ep. -1 (dl_set_error)
  * when scratch memory runs out. */
 int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
                      void *ctx);
 
-/* dl_conv_winograd with the weights already transformed: U NULL transforms
- * w into scratch (as dl_conv_winograd), else U is dl_conv_winograd_weights'
- * output for w and g's channels (w is then unread). */
-int dl_conv_winograd_u(const dl_conv2d_geom *g, const float *x, const float *w, const float *U, float *y,
+/* dl_conv_winograd with output tiles of side m (2: F(2x2), 4: F(4x4)) and
+ * the weights already transformed: U NULL transforms w into scratch (as
+ * dl_conv_winograd), else U is dl_conv_winograd_weights' output for w, g's
+ * channels and m (w is then unread). */
+int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *U, float *y,
                        dl_conv_epilogue ep, void *ctx);
 
-/* The floats of U for g's channels, and U = the transformed weights w
- * (G w G^T per filter, in the layout dl_conv_winograd_u reads). */
-int64_t dl_conv_winograd_u_floats(const dl_conv2d_geom *g);
-void dl_conv_winograd_weights(const dl_conv2d_geom *g, const float *w, float *U);
+/* The forward's output tile side for g, 2 or 4 (a measured rule,
+ * conv_winograd.c); dl_conv_winograd (the data gradient) always takes 2. */
+int dl_conv_winograd_tile(const dl_conv2d_geom *g);
 
-/* dl_conv_winograd with U kept per weights version (conv_winograd_weights.c):
- * version 0 transforms on every call. */
+/* The floats of U for g's channels and tile side m, and U = the transformed
+ * weights w (G w G^T per filter, in the layout dl_conv_winograd_u reads). */
+int64_t dl_conv_winograd_u_floats(const dl_conv2d_geom *g, int m);
+void dl_conv_winograd_weights(const dl_conv2d_geom *g, int m, const float *w, float *U);
+
+/* F(4x4, 3x3)'s transforms (conv_winograd4.c), with the signatures of
+ * conv_winograd.c's F(2x2) ones: U[e * es + o * c + ci] from w; a padded
+ * plane's 6x6 tiles into v[e * es + t]; one output plane from m[e * es + t]. */
+#define WG4_POSITIONS 36
+void dl_wg4_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es);
+void dl_wg4_input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v, int64_t es);
+void dl_wg4_output_tiles(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *restrict y);
+
+/* The same two transforms 16 tiles to an AVX-512 vector (conv_winograd4_x16.c)
+ * when the plane is whole groups of 16 tiles and the CPU has AVX-512: 1 if
+ * done, 0 to leave it to the 8-tile code. dl_wg4_x16_enable(0) turns them
+ * off (the tests run both); returns the previous setting. */
+int dl_wg4_x16_input(const float *p, int64_t pw, int64_t th, int64_t tw, float *v, int64_t es);
+int dl_wg4_x16_output(const float *m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *y);
+int dl_wg4_x16_enable(int on);
+
+/* Mo[M x 16] = U[M x K] @ V[K x 16], rows packed (conv_winograd_product.c):
+ * one position's product of a batch-1 plane of exactly 16 tiles. 12-row
+ * register tiles on AVX-512, conv_pointwise.c's kernel elsewhere or after
+ * dl_wg_product16_enable(0) (the tests run both; returns the previous setting). */
+void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo);
+int dl_wg_product16_enable(int on);
+
+/* The forward: dl_conv_winograd_u with dl_conv_winograd_tile(g) and U kept
+ * per weights version (conv_winograd_weights.c): version 0 transforms on
+ * every call. */
 int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                        dl_conv_epilogue ep, void *ctx);
 

@@ -27,6 +27,7 @@ enum { WU_MAX = 256 };
 typedef struct wu_entry {
     const float *w;     /* the weight as stored; NULL: a free slot */
     int64_t oc, c;      /* its channels (U's shape) */
+    int m;              /* the output tile side U is for (2 or 4: its layout) */
     uint64_t version;   /* the weights' version U holds */
     float *u;           /* dl_conv_winograd_u_floats floats */
 } wu_entry;
@@ -35,20 +36,20 @@ static wu_entry wu_table[WU_MAX];
 static int wu_used; /* slots [0, used) have been taken at some time */
 static pthread_mutex_t wu_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The slot for (w, oc, c): its own, else a free one filled now; NULL when
+/* The slot for (w, oc, c, m): its own, else a free one filled now; NULL when
  * the table is full or memory short. Called with wu_lock held. */
-static wu_entry *wu_slot(const dl_conv2d_geom *g, const float *w) {
+static wu_entry *wu_slot(const dl_conv2d_geom *g, int m, const float *w) {
     wu_entry *free_slot = NULL;
     for (int i = 0; i < wu_used; i++) {
         wu_entry *e = &wu_table[i];
-        if (e->w == w && e->oc == g->oc && e->c == g->c) return e;
+        if (e->w == w && e->oc == g->oc && e->c == g->c && e->m == m) return e;
         if (!e->w && !free_slot) free_slot = e;
     }
     if (!free_slot && wu_used < WU_MAX) free_slot = &wu_table[wu_used];
     if (!free_slot) return NULL;
-    float *u = malloc((size_t)dl_conv_winograd_u_floats(g) * sizeof *u);
+    float *u = malloc((size_t)dl_conv_winograd_u_floats(g, m) * sizeof *u);
     if (!u) return NULL;
-    *free_slot = (wu_entry){.w = w, .oc = g->oc, .c = g->c, .u = u}; /* version 0: never a model's */
+    *free_slot = (wu_entry){.w = w, .oc = g->oc, .c = g->c, .m = m, .u = u}; /* version 0: never a model's */
     if (free_slot == &wu_table[wu_used]) wu_used++;
     return free_slot;
 }
@@ -56,17 +57,18 @@ static wu_entry *wu_slot(const dl_conv2d_geom *g, const float *w) {
 int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                        dl_conv_epilogue ep, void *ctx) {
     const float *U = NULL;
+    const int m = dl_conv_winograd_tile(g);
     if (version && g->n > 0) {
         pthread_mutex_lock(&wu_lock);
-        wu_entry *e = wu_slot(g, w);
+        wu_entry *e = wu_slot(g, m, w);
         if (e && e->version != version) {
-            dl_conv_winograd_weights(g, w, e->u);
+            dl_conv_winograd_weights(g, m, w, e->u);
             e->version = version;
         }
         U = e ? e->u : NULL;
         pthread_mutex_unlock(&wu_lock);
     }
-    return dl_conv_winograd_u(g, x, w, U, y, ep, ctx);
+    return dl_conv_winograd_u(g, m, x, w, U, y, ep, ctx);
 }
 
 void dl_conv_winograd_release(const float *base, int64_t n) {

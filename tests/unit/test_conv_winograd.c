@@ -1,4 +1,5 @@
-/* test_conv_winograd.c — Winograd F(2x2, 3x3) against a plain direct sum.
+/* test_conv_winograd.c — Winograd F(2x2, 3x3) and F(4x4, 3x3) against a
+ * plain direct sum.
  *
  * conv_winograd.c computes through transforms whose rounding differs from
  * the direct sum's, so the check is the largest absolute error relative to
@@ -97,7 +98,8 @@ static void epilogue(void *ctx, int64_t image, float *y)
         }
 }
 
-static void check_forward(const dl_conv2d_geom *g)
+/* F(m x m) forward of g against the direct sum, within bound. */
+static void check_forward(const dl_conv2d_geom *g, int m, double bound)
 {
     const int64_t nx = g->n * g->c * g->h * g->w, ny = g->n * g->oc * g->oh * g->ow, nw = g->oc * g->c * 9;
     float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * ny);
@@ -109,11 +111,13 @@ static void check_forward(const dl_conv2d_geom *g)
     for (int64_t i = 0; i < ny; i++) y[i] = NAN;
     ep_log log = {.complete = 1, .per_image = g->oc * g->oh * g->ow};
     CU_ASSERT_FATAL(g->n <= 16 && dl_conv_winograd_fits(g));
-    CU_ASSERT_EQUAL(dl_conv_winograd(g, x, w, y, epilogue, &log), 0);
+    CU_ASSERT_EQUAL(m == 2 ? dl_conv_winograd(g, x, w, y, epilogue, &log)
+                           : dl_conv_winograd_u(g, m, x, w, NULL, y, epilogue, &log), 0);
     double err = scaled_err(y, want, ny);
-    CU_ASSERT(err < 1e-5);
-    if (!(err < 1e-5))
-        fprintf(stderr, "\nwinograd n%lld c%lld %lldx%lld oc%lld pad %lld,%lld,%lld,%lld: error %g\n", (long long)g->n,
+    CU_ASSERT(err < bound);
+    if (!(err < bound))
+        fprintf(stderr, "\nwinograd F(%dx%d) n%lld c%lld %lldx%lld oc%lld pad %lld,%lld,%lld,%lld: error %g\n", m, m,
+                (long long)g->n,
                 (long long)g->c, (long long)g->h, (long long)g->w, (long long)g->oc, (long long)g->pt,
                 (long long)g->pb, (long long)g->pl, (long long)g->pr, err);
     CU_ASSERT(log.complete);
@@ -121,9 +125,7 @@ static void check_forward(const dl_conv2d_geom *g)
     free(x), free(w), free(y), free(want);
 }
 
-static void test_forward_vs_direct(void)
-{
-    static const int64_t cases[][9] = {
+static const int64_t forward_cases[][9] = {
         /* n  c   h   w  oc pt pb pl pr */
         {1, 1, 4, 4, 1, 0, 0, 0, 0},     /* one tile, no padding */
         {2, 3, 7, 9, 5, 1, 1, 1, 1},     /* odd planes: half-outside last tiles */
@@ -139,11 +141,99 @@ static void test_forward_vs_direct(void)
         {2, 3, 6, 7, 4, 1, 1, 1, 1},     /* rows of 4 tiles, 7 wide: paired input only */
         {2, 3, 10, 10, 5, 0, 0, 0, 0},   /* 8x8 outputs without padding */
         {1, 7, 9, 11, 13, 1, 1, 1, 1},   /* batch 1, odd: the products on conv_pointwise.c's tiles */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const int64_t *k = cases[i];
+        {1, 64, 8, 8, 64, 1, 1, 1, 1},   /* batch 1, 16 tiles: ResNet's 8x8 stage (the forward's own rule) */
+        {1, 67, 8, 8, 65, 1, 1, 1, 1},   /* the same with channels past whole register tiles */
+        {1, 32, 16, 16, 32, 1, 1, 1, 1}, /* F(4x4)'s batch-1 case: 16 tiles of 4x4, one vector */
+        {1, 35, 16, 16, 33, 1, 1, 1, 1}, /* the same, channels past whole register tiles */
+        {3, 32, 16, 16, 32, 1, 1, 1, 1}, /* rows of 4 tiles of 4x4, whole vectors, several images */
+        {2, 6, 13, 22, 5, 1, 1, 1, 1},   /* rows of 6 tiles of 4x4 (a half block cut), odd rows */
+        {1, 3, 6, 6, 2, 0, 0, 0, 0},     /* one 4x4 tile alone in its vector */
+        {1, 16, 32, 32, 16, 1, 1, 1, 1}, /* F(4x4)'s other batch-1 case: 64 tiles, four vectors */
+};
+
+static void forward_vs_direct(int m, double bound)
+{
+    for (size_t i = 0; i < sizeof forward_cases / sizeof forward_cases[0]; i++) {
+        const int64_t *k = forward_cases[i];
         dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
-        check_forward(&g);
+        check_forward(&g, m, bound);
+    }
+}
+
+static void test_forward_vs_direct(void) { forward_vs_direct(2, 1e-5); }
+
+/* F(4x4)'s transforms (coefficients up to 8 and 1/24) lose about a decimal
+ * digit more than F(2x2)'s: its bound is 2e-5 of the output's scale. */
+static void test_forward4_vs_direct(void)
+{
+    forward_vs_direct(4, 2e-5); /* planes of whole 16-tile groups take conv_winograd4_x16.c where AVX-512 is */
+    int was = dl_wg4_x16_enable(0); /* and the 8-tile transforms everywhere */
+    forward_vs_direct(4, 2e-5);
+    dl_wg4_x16_enable(was);
+}
+
+/* conv_winograd4_x16.c's 16-tile transforms against conv_winograd4.c's 8-tile
+ * ones (the same formulas): ResNet's two F(4x4) planes, a 16x32 plane whose
+ * 16-tile groups span two tile rows, no padding, odd channel counts. */
+static void test_forward4_x16_same(void)
+{
+    static const int64_t cases[][9] = {
+        {1, 32, 16, 16, 32, 1, 1, 1, 1}, {1, 16, 32, 32, 16, 1, 1, 1, 1}, {2, 5, 16, 32, 7, 1, 1, 1, 1},
+        {1, 3, 18, 18, 2, 0, 0, 0, 0},   {3, 17, 32, 16, 9, 1, 1, 1, 1},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y[2];
+        unsigned seed = 31u + (unsigned)t;
+        fill(x, nx, &seed), fill(w, nw, &seed);
+        for (int on = 0; on < 2; on++) {
+            y[on] = malloc(sizeof(float) * ny);
+            for (int64_t i = 0; i < ny; i++) y[on][i] = NAN;
+            int was = dl_wg4_x16_enable(on);
+            CU_ASSERT_EQUAL(dl_conv_winograd_u(&g, 4, x, w, NULL, y[on], NULL, NULL), 0);
+            dl_wg4_x16_enable(was);
+        }
+        double diff = 0, scale = 1e-30;
+        for (int64_t i = 0; i < ny; i++) {
+            diff = isnan(y[1][i]) ? INFINITY : fmax(diff, fabs((double)y[1][i] - y[0][i]));
+            scale = fmax(scale, fabs(y[0][i]));
+            if (isinf(diff)) break;
+        }
+        CU_ASSERT(diff / scale < 1e-6);
+        if (!(diff / scale < 1e-6)) fprintf(stderr, "\nF(4x4) 16-tile transforms, case %zu: %g\n", t, diff / scale);
+        free(x), free(w), free(y[0]), free(y[1]);
+    }
+}
+
+/* conv_winograd_product.c's 16-column product against a double one, with
+ * its 12-row tiles and without (conv_pointwise.c's): row counts around the
+ * tiles' 12, 8, 4 and 1, depths 1 to 67. */
+static void test_product16(void)
+{
+    static const int64_t cases[][2] = {{64, 64}, {32, 32}, {1, 1}, {5, 7}, {13, 3}, {33, 67}, {67, 64}, {24, 16}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t M = cases[t][0], K = cases[t][1];
+        float *U = malloc(sizeof(float) * M * K), *V = malloc(sizeof(float) * K * 16), *out = malloc(sizeof(float) * M * 16);
+        unsigned seed = 77u + (unsigned)t;
+        fill(U, M * K, &seed), fill(V, K * 16, &seed);
+        for (int on = 0; on < 2; on++) {
+            for (int64_t i = 0; i < M * 16; i++) out[i] = NAN;
+            int was = dl_wg_product16_enable(on);
+            dl_wg_product16(M, K, U, V, out);
+            dl_wg_product16_enable(was);
+            double err = 0;
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < 16; j++) {
+                    double want = 0;
+                    for (int64_t k = 0; k < K; k++) want += (double)U[i * K + k] * V[k * 16 + j];
+                    err = isnan(out[i * 16 + j]) ? INFINITY : fmax(err, fabs(out[i * 16 + j] - want));
+                }
+            CU_ASSERT(err < 1e-5 * K);
+            if (!(err < 1e-5 * K)) fprintf(stderr, "\nproduct16 %lld x %lld (tiles %d): error %g\n", (long long)M, (long long)K, on, err);
+        }
+        free(U), free(V), free(out);
     }
 }
 
@@ -202,10 +292,12 @@ static void test_bwd_weight_vs_direct(void)
  * sends to Winograd, at 1 and 2 threads, bit for bit the same. */
 static void test_dispatch_and_threads(void)
 {
-    static const int64_t cases[][3] = {{3, 32, 16}, {1, 48, 16}, {20, 64, 8}, {5, 40, 9}};
+    /* {1, 32, 16} and {1, 16, 32}: F(4x4) (dl_conv_winograd_tile), {1, 64, 8}: the forward's batch-1 rule */
+    static const int64_t cases[][3] = {{3, 32, 16}, {1, 48, 16}, {20, 64, 8}, {5, 40, 9},
+                                       {1, 64, 8},  {1, 32, 16}, {1, 16, 32}};
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         dl_conv2d_geom g = geom(cases[t][0], cases[t][1], cases[t][2], cases[t][2], cases[t][1], 1, 1, 1, 1);
-        CU_ASSERT_FATAL(dl_conv_winograd_pays(&g));
+        CU_ASSERT_FATAL(dl_conv_winograd_pays_forward(&g)); /* the gradients may take other kernels: checked alike */
         const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
         float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *gy = malloc(sizeof(float) * ny);
         float *y[2], *gx[2], *gw[2];
@@ -239,6 +331,37 @@ static void test_dispatch_and_threads(void)
     }
 }
 
+/* The forward's wider rule: batch-1 64-channel planes of whole vectors of
+ * tiles, and only the forward (the gradients keep dl_conv_winograd_pays). */
+static void test_forward_rule(void)
+{
+    dl_conv2d_geom g = geom(1, 64, 8, 8, 64, 1, 1, 1, 1);
+    CU_ASSERT(dl_conv_winograd_pays_forward(&g));
+    CU_ASSERT(!dl_conv_winograd_pays(&g));
+    dl_conv2d_geom s = g;
+    s.n = 2; /* 32 tiles on dl_sgemm: unmeasured, not taken */
+    CU_ASSERT(!dl_conv_winograd_pays_forward(&s));
+    s = geom(1, 32, 8, 8, 32, 1, 1, 1, 1); /* 32 channels: conv_b1.c */
+    CU_ASSERT(!dl_conv_winograd_pays_forward(&s));
+    s = geom(1, 64, 10, 10, 64, 1, 1, 1, 1); /* 25 tiles: 9 would go through the scalar tail */
+    CU_ASSERT(!dl_conv_winograd_pays_forward(&s));
+    s = geom(1, 32, 16, 16, 32, 1, 1, 1, 1); /* what pays already still does */
+    CU_ASSERT(dl_conv_winograd_pays_forward(&s) && dl_conv_winograd_pays(&s));
+    /* F(4x4): batch 1, planes of whole 16x16 blocks, 16 to 32 input channels */
+    CU_ASSERT_EQUAL(dl_conv_winograd_tile(&s), 4);
+    CU_ASSERT_EQUAL(dl_conv_winograd_tile(&g), 2); /* 8x8 */
+    s.n = 2;
+    CU_ASSERT_EQUAL(dl_conv_winograd_tile(&s), 2);
+    s = geom(1, 16, 32, 32, 16, 1, 1, 1, 1); /* ResNet's 16-channel stage: below pays' 32 channels */
+    CU_ASSERT(dl_conv_winograd_tile(&s) == 4 && dl_conv_winograd_pays_forward(&s) && !dl_conv_winograd_pays(&s));
+    s = geom(1, 64, 16, 16, 64, 1, 1, 1, 1); /* 64 input channels: F(4x4)'s error too large */
+    CU_ASSERT_EQUAL(dl_conv_winograd_tile(&s), 2);
+    s = geom(1, 8, 32, 32, 16, 1, 1, 1, 1); /* 8 input channels: direct kernels */
+    CU_ASSERT(dl_conv_winograd_tile(&s) == 2 && !dl_conv_winograd_pays_forward(&s));
+    s = geom(1, 32, 16, 14, 32, 1, 1, 1, 1); /* 14 wide: not whole blocks */
+    CU_ASSERT_EQUAL(dl_conv_winograd_tile(&s), 2);
+}
+
 /* An empty batch: the forward touches nothing, the weight gradient is zero. */
 static void test_empty_batch(void)
 {
@@ -256,9 +379,13 @@ void suite_conv_winograd(void)
 {
     CU_pSuite s = CU_add_suite("conv_winograd", NULL, NULL);
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
+    CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries, 16- and 8-tile transforms", test_forward4_vs_direct);
+    CU_add_test(s, "F(4x4)'s 16-tile transforms = its 8-tile ones", test_forward4_x16_same);
+    CU_add_test(s, "batch-1 products of 16 tiles, 12-row tiles and conv_pointwise.c's", test_product16);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
                 test_dispatch_and_threads);
     CU_add_test(s, "an empty batch", test_empty_batch);
+    CU_add_test(s, "the forward's batch-1 rule", test_forward_rule);
 }

@@ -99,6 +99,29 @@ static void test_kept_matches_fresh(void) {
     }
 }
 
+/* One weight at batch 1 on a 16x16 plane (F(4x4)'s filters) and at batch 2
+ * (F(2x2)'s) under one version: each tile side keeps its own U, and both
+ * outputs stay right whichever came first. */
+static void test_both_tile_sides(void) {
+    dl_conv2d_geom g[2] = {geom(1, 32, 16, 16, 32, 1), geom(2, 32, 16, 16, 32, 1)};
+    CU_ASSERT_FATAL(dl_conv_winograd_tile(&g[0]) == 4 && dl_conv_winograd_tile(&g[1]) == 2);
+    const int64_t nw = 32 * 32 * 9, nx = 2 * 32 * 16 * 16;
+    float *x = values(nx), *w = values(nw), *y = nans(nx), *fresh = nans(nx);
+    double *want = malloc(sizeof(double) * (size_t)nx);
+    reference(&g[1], x, w, want); /* image 0's half is batch 1's answer */
+    const uint64_t v = dl_weights_version();
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < 2; k++) {
+            const int64_t ny = g[k].n * 32 * 16 * 16;
+            CU_ASSERT(dl_conv_winograd_w(0, &g[k], x, w, fresh, NULL, NULL) == 0);
+            CU_ASSERT(dl_conv_winograd_w(v, &g[k], x, w, y, NULL, NULL) == 0);
+            CU_ASSERT(memcmp(y, fresh, sizeof(float) * (size_t)ny) == 0);
+            CU_ASSERT(close_to(y, want, ny));
+        }
+    dl_weights_release(w, nw);
+    free(x), free(w), free(y), free(fresh), free(want);
+}
+
 static void test_versions(void) {
     const dl_conv2d_geom g = geom(1, 32, 10, 10, 32, 1);
     const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
@@ -210,6 +233,7 @@ void suite_conv_winograd_weights(void) {
     CU_pSuite s = CU_add_suite("conv_winograd_weights", NULL, NULL);
     CU_add_test(s, "kept filters = fresh bits, vs the direct sum, 1 = 2 threads", test_kept_matches_fresh);
     CU_add_test(s, "versions: kept, transformed again, version 0, released", test_versions);
+    CU_add_test(s, "one weight kept for F(4x4) and F(2x2) apart", test_both_tile_sides);
     CU_add_test(s, "more weights than the table holds", test_table_full);
     CU_add_test(s, "generated: forward after SGD steps and after load", test_generated_versions);
 }

@@ -1,0 +1,70 @@
+/* conv_winograd_product.c — Winograd's per-position products at batch 1
+ * when a plane's tiles are exactly one 16-lane vector: M[oc x 16] =
+ * U[oc x c] @ V[c x 16] (ResNet-20's 64-channel 8x8 stage on F(2x2) and
+ * 32-channel 16x16 stage on F(4x4)).
+ *
+ * Why: conv_pointwise.c's register tiles are 6 rows x NV vectors; with one
+ * vector of columns they hold 6 accumulators, fewer than the FMA units'
+ * latency x throughput (4 x 2) needs, so those products ran latency-bound.
+ * Here tiles of 12 rows x 1 vector: 12 independent accumulators, one load
+ * of V's row and 12 broadcasts of U per 12 FMAs. Each output is the sum
+ * over channels in order, as before: the same at any thread count.
+ *
+ * AVX-512 only (chosen at run time); elsewhere conv_pointwise.c's kernel
+ * (dl_pw_matmul_isa) computes the same product. */
+#pragma GCC optimize("O3", "fp-contract=fast")
+#pragma GCC diagnostic ignored "-Wpsabi" /* vectors are passed only between always-inlined helpers */
+#include <string.h>
+
+#include "conv_pointwise_internal.h"
+#include "conv_winograd_internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WP_MR 12
+#define WP_INLINE static inline __attribute__((always_inline, target("avx512f")))
+typedef float wp_v16 __attribute__((vector_size(64)));
+
+/* Rows [0, MR) of M (16 columns, rows 16 apart) from U's rows (rs apart) and V (rows 16 apart). */
+WP_INLINE void wp_tile(const int MR, int64_t K, const float *restrict u, int64_t rs, const float *restrict v,
+                       float *restrict m) {
+    wp_v16 acc[WP_MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) acc[i] = (wp_v16){0};
+    for (int64_t k = 0; k < K; k++) {
+        wp_v16 x;
+        memcpy(&x, v + k * 16, sizeof x);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) acc[i] += u[i * rs + k] * x;
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) memcpy(m + i * 16, &acc[i], sizeof acc[i]);
+}
+
+__attribute__((target("avx512f"))) static void wp_product(int64_t M, int64_t K, const float *U, const float *V,
+                                                          float *Mo) {
+    int64_t i = 0;
+    for (; i + WP_MR <= M; i += WP_MR) wp_tile(WP_MR, K, U + i * K, K, V, Mo + i * 16);
+    if (i + 8 <= M) wp_tile(8, K, U + i * K, K, V, Mo + i * 16), i += 8;
+    if (i + 4 <= M) wp_tile(4, K, U + i * K, K, V, Mo + i * 16), i += 4;
+    for (; i < M; i++) wp_tile(1, K, U + i * K, K, V, Mo + i * 16);
+}
+#endif
+
+static int wp_on = 1;
+
+int dl_wg_product16_enable(int on) {
+    int was = wp_on;
+    wp_on = on;
+    return was;
+}
+
+void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    __builtin_cpu_init();
+    if (wp_on && __builtin_cpu_supports("avx512f")) {
+        wp_product(M, K, U, V, Mo);
+        return;
+    }
+#endif
+    dl_pw_matmul_isa(DL_GEMV_BEST, M, K, 16, U, K, 1, V, Mo, 0);
+}
