@@ -47,7 +47,7 @@
 /* Largest tile of any variant; the arrays are sized by these constants
  * (not by the tile parameters, which would make them VLAs that GCC keeps
  * in memory) and the loops over them unrolled, so the tile lives in registers. */
-#define PW_MR_MAX 6
+#define PW_MR_MAX 8
 #define PW_NV_MAX 4
 #define PW_UNROLL _Pragma("GCC unroll 8")
 typedef float pw_v __attribute__((vector_size(PW_LANES * sizeof(float))));
@@ -167,9 +167,15 @@ PW_INLINE void pw_block(const int MR, const int NV, int64_t M, int64_t K, int64_
     for (; i < M; i++) pw_tile(1, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream, EP, pw_ep_at(EP, e, i, 0, P));
 }
 
-PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a,
-                              int64_t rs, int64_t ks, const float *x, float *y, const int stream, const int EP,
-                              const pw_ep *e)
+/* MR1: the rows of the tiles of single-vector blocks (a 4x4 plane is one
+ * vector). With only MR1 x 1 accumulators, 6 chains of FMAs were too few
+ * to hide their latency: MobileNetV2's four 4x4 layers took 14.2 us at
+ * batch 1 with 6 rows, 12.9 with 8, and 20-26 with 10 or 12 (registers
+ * spilled); docs/performance.md, "MobileNetV2 batch-1 inference: 8-wide
+ * depthwise rows without stack copies, 8-row tiles for 4x4 planes". */
+PW_INLINE void pw_matmul_pass(const int MR, const int NV, const int MR1, int64_t M, int64_t K, int64_t P,
+                              const float *a, int64_t rs, int64_t ks, const float *x, float *y, const int stream,
+                              const int EP, const pw_ep *e)
 {
     int64_t p = 0;
     for (; p + NV * PW_LANES <= P; p += NV * PW_LANES) {
@@ -178,7 +184,7 @@ PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, 
     }
     for (; p + PW_LANES <= P; p += PW_LANES) {
         const pw_ep ep = pw_ep_at(EP, e, 0, p, P);
-        pw_block(MR, 1, M, K, P, a, rs, ks, x + p, y + p, stream, EP, &ep);
+        pw_block(MR1, 1, M, K, P, a, rs, ks, x + p, y + p, stream, EP, &ep);
     }
     for (int64_t i = 0; i < M && p < P; i++)
         for (int64_t q = p; q < P; q++) {
@@ -191,14 +197,14 @@ PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, 
 /* `stream` as a constant in each copy: a run-time test at every store made
  * GCC keep the tile in memory (one image of 16->96 at 32x32, unstreamed, ran
  * at 169 GF/s instead of 209 in a quick test). */
-PW_INLINE void pw_matmul_body(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a,
+PW_INLINE void pw_matmul_body(const int MR, const int NV, const int MR1, int64_t M, int64_t K, int64_t P, const float *a,
                               int64_t rs, int64_t ks, const float *x, float *y, int stream, const int EP,
                               const pw_ep *e)
 {
     if (stream && (uintptr_t)y % 16 == 0 && P % 4 == 0) /* every vector's address 16-byte aligned */
-        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 1, EP, e);
+        pw_matmul_pass(MR, NV, MR1, M, K, P, a, rs, ks, x, y, 1, EP, e);
     else
-        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 0, EP, e);
+        pw_matmul_pass(MR, NV, MR1, M, K, P, a, rs, ks, x, y, 0, EP, e);
 }
 
 /* ---- variants and dispatch ----------------------------------------------- */
@@ -209,25 +215,27 @@ typedef void (*pw_mm_fn)(PW_MM_ARGS);
 
 /* Tiles of MR rows x NV vectors. */
 #define PW_VARIANT(sfx, target_attr, MR, NV) \
-    target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream, 0, NULL); }
+    target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, MR, M, K, P, a, rs, ks, x, y, stream, 0, NULL); }
 /* With the epilogue: one copy per combination of its parts (EP). */
 typedef void (*pw_ep_fn)(PW_MM_ARGS, const pw_ep *e);
-#define PW_EP_VARIANT(sfx, target_attr, MR, NV, EP) \
+#define PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, EP) \
     target_attr static void pw_matmul_ep##EP##_##sfx(PW_MM_ARGS, const pw_ep *e) \
-    { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream, EP, e); }
-#define PW_EP_VARIANTS(sfx, target_attr, MR, NV) \
-    PW_EP_VARIANT(sfx, target_attr, MR, NV, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, 3) \
-    PW_EP_VARIANT(sfx, target_attr, MR, NV, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, 7)
+    { pw_matmul_body(MR, NV, MR1, M, K, P, a, rs, ks, x, y, stream, EP, e); }
+#define PW_EP_VARIANTS(sfx, target_attr, MR, NV, MR1) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 3) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 7)
 /* A 16-lane vector is four xmm registers here, two ymm under AVX2, one zmm under AVX-512. */
 PW_VARIANT(portable, , 3, 1)
-PW_EP_VARIANTS(portable, , 3, 1)
+PW_EP_VARIANTS(portable, , 3, 1, 3)
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PW_X86 1
 #define PW_N_ISA 3
 PW_VARIANT(avx2, __attribute__((target("avx2,fma"))), 6, 1)
 PW_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
-PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1)
-PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
+PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1, 6)
+/* The epilogue copies serve inference only (conv_affine.c): their tiles of
+ * 4x4 planes have 8 rows; the plain ones, which training runs, keep 6. */
+PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4, 8)
 #else
 #define PW_N_ISA 1
 #endif

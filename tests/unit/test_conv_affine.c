@@ -69,7 +69,7 @@ static dl_conv_affine form(int k, const float *scale, const float *shift, const 
 
 static void test_matmul_affine_variants(void)
 {
-    static const int64_t Ms[] = {1, 5, 6, 7, 13, 24};
+    static const int64_t Ms[] = {1, 5, 6, 7, 8, 13, 15, 24};
     static const int64_t Ks[] = {1, 16, 23};
     static const int64_t Ps[] = {1, 15, 16, 17, 64, 100};
     int ran = 0, bad = 0;
