@@ -92,7 +92,11 @@ DR_INLINE void dr_put(const int EP, const dr_fin *f, const float *y0, float *p, 
     }
     if (EP & 4) {
         const dr_v lo = (dr_v){0} + f->lo, hi = (dr_v){0} + f->hi;
+#ifdef DL_CLAMP_ZMM_ASM
+        DL_CLAMP_ZMM(v, lo, hi); /* the EP copies are AVX-512 ones only */
+#else
         v = dr_select(v > lo, dr_select(v < hi, v, hi), lo);
+#endif
     }
     dr_store(p, v, half);
 }

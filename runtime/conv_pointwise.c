@@ -67,6 +67,7 @@ PW_INLINE pw_v pw_load(const float *p)
 #define PW_EP_AFFINE 1
 #define PW_EP_RESIDUAL 2
 #define PW_EP_CLAMP 4
+#define PW_EP_ZMM 8 /* an AVX-512 copy: the clamp by DL_CLAMP_ZMM */
 typedef struct pw_ep {
     const float *scale, *shift, *res;
     float lo, hi;
@@ -81,6 +82,12 @@ PW_INLINE pw_v pw_finish(const int EP, pw_v t, const pw_ep *e, int i, int64_t o,
     if (EP & PW_EP_RESIDUAL) t += pw_load(e->res + i * P + o);
     if (EP & PW_EP_CLAMP) {
         const pw_v lo = (pw_v){0} + e->lo, hi = (pw_v){0} + e->hi;
+#ifdef DL_CLAMP_ZMM_ASM
+        if (EP & PW_EP_ZMM) {
+            DL_CLAMP_ZMM(t, lo, hi);
+            return t;
+        }
+#endif
         t = pw_select(t > lo, pw_select(t < hi, t, hi), lo);
     }
     return t;
@@ -218,24 +225,24 @@ typedef void (*pw_mm_fn)(PW_MM_ARGS);
     target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, MR, M, K, P, a, rs, ks, x, y, stream, 0, NULL); }
 /* With the epilogue: one copy per combination of its parts (EP). */
 typedef void (*pw_ep_fn)(PW_MM_ARGS, const pw_ep *e);
-#define PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, EP) \
+#define PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, EP) \
     target_attr static void pw_matmul_ep##EP##_##sfx(PW_MM_ARGS, const pw_ep *e) \
-    { pw_matmul_body(MR, NV, MR1, M, K, P, a, rs, ks, x, y, stream, EP, e); }
-#define PW_EP_VARIANTS(sfx, target_attr, MR, NV, MR1) \
-    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 3) \
-    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, 7)
+    { pw_matmul_body(MR, NV, MR1, M, K, P, a, rs, ks, x, y, stream, EP | Z, e); }
+#define PW_EP_VARIANTS(sfx, target_attr, MR, NV, MR1, Z) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 3) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 7)
 /* A 16-lane vector is four xmm registers here, two ymm under AVX2, one zmm under AVX-512. */
 PW_VARIANT(portable, , 3, 1)
-PW_EP_VARIANTS(portable, , 3, 1, 3)
+PW_EP_VARIANTS(portable, , 3, 1, 3, 0)
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PW_X86 1
 #define PW_N_ISA 3
 PW_VARIANT(avx2, __attribute__((target("avx2,fma"))), 6, 1)
 PW_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
-PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1, 6)
+PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1, 6, 0)
 /* The epilogue copies serve inference only (conv_affine.c): their tiles of
  * 4x4 planes have 8 rows; the plain ones, which training runs, keep 6. */
-PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4, 8)
+PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4, 8, PW_EP_ZMM)
 #else
 #define PW_N_ISA 1
 #endif
@@ -286,16 +293,16 @@ PW_INLINE void pw_affine_body(const int EP, int64_t M, int64_t P, const float *s
 }
 
 typedef void (*pw_aff_fn)(int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e);
-#define PW_AFF_VARIANT(sfx, target_attr, EP) \
+#define PW_AFF_VARIANT(sfx, target_attr, Z, EP) \
     target_attr static void pw_affine_ep##EP##_##sfx(int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e) \
-    { pw_affine_body(EP, M, P, src, dst, e); }
-#define PW_AFF_VARIANTS(sfx, target_attr) \
-    PW_AFF_VARIANT(sfx, target_attr, 1) PW_AFF_VARIANT(sfx, target_attr, 3) \
-    PW_AFF_VARIANT(sfx, target_attr, 5) PW_AFF_VARIANT(sfx, target_attr, 7)
-PW_AFF_VARIANTS(portable, )
+    { pw_affine_body(EP | Z, M, P, src, dst, e); }
+#define PW_AFF_VARIANTS(sfx, target_attr, Z) \
+    PW_AFF_VARIANT(sfx, target_attr, Z, 1) PW_AFF_VARIANT(sfx, target_attr, Z, 3) \
+    PW_AFF_VARIANT(sfx, target_attr, Z, 5) PW_AFF_VARIANT(sfx, target_attr, Z, 7)
+PW_AFF_VARIANTS(portable, , 0)
 #ifdef PW_X86
-PW_AFF_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
-PW_AFF_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))))
+PW_AFF_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 0)
+PW_AFF_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), PW_EP_ZMM)
 #define PW_EP_ROW(kind, EP) {pw_##kind##_ep##EP##_portable, pw_##kind##_ep##EP##_avx2, pw_##kind##_ep##EP##_avx512}
 #else
 #define PW_EP_ROW(kind, EP) {pw_##kind##_ep##EP##_portable}
