@@ -53,28 +53,56 @@ static int dw_by_planes(const dl_conv2d_geom *g)
     return dl_conv2d_is_depthwise(g) && dl_dw3_applies(g) && (dl_dw3_tiny_applies(g) || dl_dw3_rows_pays(g));
 }
 
+/* Job j of a 4x4-plane layer cut in chunks of `chunk` planes, per_image a
+ * image: its planes computed into yc, then finished into y. */
+static void dw_tiny_job(const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
+                        const dl_conv_affine *a, int64_t chunk, int64_t per_image, int64_t j)
+{
+    const int64_t P = g->oh * g->ow, per = g->oc * P;
+    const int64_t i = j / per_image, c0 = j % per_image * chunk, c1 = c0 + chunk < g->oc ? c0 + chunk : g->oc;
+    const int64_t p0 = i * g->oc + c0, p1 = i * g->oc + c1;
+    dl_dw3_tiny_range_isa(DL_GEMV_BEST, g, x, w, yc, 0, p0, p1);
+    dl_conv_affine ac = *a;
+    ac.scale += c0, ac.shift += c0;
+    if (ac.residual) ac.residual += i * per + c0 * P;
+    dl_affine_rows_isa(DL_GEMV_BEST, c1 - c0, P, yc + p0 * P, y + p0 * P, &ac);
+}
+
+/* The loops below enter an OpenMP region only when it will have work for
+ * more than one thread: an `if (0)` region still builds and ends a team of
+ * one (570 ns a call here, malloc, free and a futex wake among it), and a
+ * batch-1 forward makes one such call per layer (docs/performance.md,
+ * "MobileNetV2 batch-1 inference: ..."). Each image or chunk is computed by
+ * the same code either way. */
 static void dw_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
                       const dl_conv_affine *a)
 {
     const int64_t P = g->oh * g->ow, per = g->oc * P;
     const int64_t chunk = P >= AFFINE_DW_FLOATS ? 1 : AFFINE_DW_FLOATS / P;
     const int64_t per_image = (g->oc + chunk - 1) / chunk, jobs = g->n * per_image;
-    const int tiny = dl_dw3_tiny_applies(g);
-    if (!tiny) { /* conv_dw3_rows.c finishes each vector as it computes it */
-#pragma omp parallel for schedule(static) if (g->n > 1 && g->n * per >= 65536 && !omp_in_parallel())
-        for (int64_t i = 0; i < g->n; i++) dl_dw3_rows_range_affine(g, x, w, y, i * g->oc, (i + 1) * g->oc, a);
+    if (!dl_dw3_tiny_applies(g)) { /* conv_dw3_rows.c finishes each vector as it computes it */
+        if (g->n > 1 && g->n * per >= 65536 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < g->n; i++) dl_dw3_rows_range_affine(g, x, w, y, i * g->oc, (i + 1) * g->oc, a);
+        } else
+            for (int64_t i = 0; i < g->n; i++) dl_dw3_rows_range_affine(g, x, w, y, i * g->oc, (i + 1) * g->oc, a);
         return;
     }
-#pragma omp parallel for schedule(static) if (jobs > 1 && g->n * per >= 65536 && !omp_in_parallel())
-    for (int64_t j = 0; j < jobs; j++) {
-        const int64_t i = j / per_image, c0 = j % per_image * chunk, c1 = c0 + chunk < g->oc ? c0 + chunk : g->oc;
-        const int64_t p0 = i * g->oc + c0, p1 = i * g->oc + c1;
-        dl_dw3_tiny_range_isa(DL_GEMV_BEST, g, x, w, yc, 0, p0, p1);
-        dl_conv_affine ac = *a;
-        ac.scale += c0, ac.shift += c0;
-        if (ac.residual) ac.residual += i * per + c0 * P;
-        dl_affine_rows_isa(DL_GEMV_BEST, c1 - c0, P, yc + p0 * P, y + p0 * P, &ac);
-    }
+    if (jobs > 1 && g->n * per >= 65536 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+        for (int64_t j = 0; j < jobs; j++) dw_tiny_job(g, x, w, yc, y, a, chunk, per_image, j);
+    } else
+        for (int64_t j = 0; j < jobs; j++) dw_tiny_job(g, x, w, yc, y, a, chunk, per_image, j);
+}
+
+/* One image of a dl_pw_applies layer, its residual moved to that image. */
+static void pw_affine_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                            const dl_conv_affine *a, int64_t i)
+{
+    const int64_t in = g->c * g->h * g->w, out = g->oc * g->oh * g->ow;
+    dl_conv_affine ai = *a;
+    if (ai.residual) ai.residual += i * out;
+    dl_pw_forward_image_affine(g, x + i * in, w, y + i * out, &ai);
 }
 
 int dl_conv2d_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *yc, float *y,
@@ -92,12 +120,10 @@ int dl_conv2d_affine_w(uint64_t version, const dl_conv2d_geom *g, const float *x
         return 0;
     }
     if (!dl_pw_applies(g)) return dl_conv2d_ep_w(version, g, x, w, yc, affine_image, &ctx);
-    const int64_t in = g->c * g->h * g->w, out = g->oc * g->oh * g->ow;
-#pragma omp parallel for schedule(static) if (g->n > 1 && !omp_in_parallel())
-    for (int64_t i = 0; i < g->n; i++) {
-        dl_conv_affine ai = *a;
-        if (ai.residual) ai.residual += i * out;
-        dl_pw_forward_image_affine(g, x + i * in, w, y + i * out, &ai);
-    }
+    if (g->n > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < g->n; i++) pw_affine_image(g, x, w, y, a, i);
+    } else
+        for (int64_t i = 0; i < g->n; i++) pw_affine_image(g, x, w, y, a, i);
     return 0;
 }

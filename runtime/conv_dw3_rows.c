@@ -92,7 +92,11 @@ DR_INLINE void dr_put(const int EP, const dr_fin *f, const float *y0, float *p, 
     }
     if (EP & 4) {
         const dr_v lo = (dr_v){0} + f->lo, hi = (dr_v){0} + f->hi;
+#ifdef DL_CLAMP_ZMM_ASM
+        DL_CLAMP_ZMM(v, lo, hi); /* the EP copies are AVX-512 ones only */
+#else
         v = dr_select(v > lo, dr_select(v < hi, v, hi), lo);
+#endif
     }
     dr_store(p, v, half);
 }
@@ -242,9 +246,41 @@ DR_INLINE dr_v rows8(const float *x, int64_t r, int64_t h)
     return dr_load(v);
 }
 
-/* h rows of 8, two per vector (an odd h leaves the last vector half used). */
+/* m (rows r, r + 1) with the row above the plane, zeros, in front: rows
+ * r - 1 and r; or with the row below it behind: rows r + 1 and r + 2. */
+DR_INLINE dr_v rows8_top(dr_v m, int hv)
+{
+    const dr_v z = {0};
+    const dr_h zh = {0};
+    if (!hv) return __builtin_shufflevector(z, m, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    return join(zh, lo_of(m));
+}
+DR_INLINE dr_v rows8_bottom(dr_v m, int hv)
+{
+    const dr_v z = {0};
+    const dr_h zh = {0};
+    if (!hv) return __builtin_shufflevector(m, z, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
+    return join(hi_of(m), zh);
+}
+
+/* h rows of 8, two per vector (an odd h leaves the last vector half used).
+ * With h even the rows outside the plane are the halves of the first and
+ * last vectors moved by a shuffle: assembling them through rows8's stack
+ * copy cost a store-forwarding stall at both ends of every plane, which
+ * on 8x8 planes (four vectors) was most of the time (docs/performance.md,
+ * "MobileNetV2 batch-1 inference: 8-wide planes ..."). */
 DR_INLINE void s1_w8(const float *x, int64_t h, const float *k, float *y, int hv, const int EP, const dr_fin *f)
 {
+    if (h % 2 == 0) {
+        for (int64_t r = 0; r < h; r += 2) {
+            const dr_v m = dr_load(x + r * 8);
+            const dr_v u = r == 0 ? rows8_top(m, hv) : dr_load(x + (r - 1) * 8);
+            const dr_v d = r + 2 == h ? rows8_bottom(m, hv) : dr_load(x + (r + 1) * 8);
+            const dr_cols c = dr_taps(k, u, m, d);
+            dr_put(EP, f, y, y + r * 8, SHR8(c.l) + c.m + SHL8(c.r), 0);
+        }
+        return;
+    }
     for (int64_t r = 0; r < h; r += 2) {
         const dr_cols c = dr_taps(k, rows8(x, r - 1, h), rows8(x, r, h), rows8(x, r + 1, h));
         dr_put(EP, f, y, y + r * 8, SHR8(c.l) + c.m + SHL8(c.r), r + 1 >= h);

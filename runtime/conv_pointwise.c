@@ -47,7 +47,7 @@
 /* Largest tile of any variant; the arrays are sized by these constants
  * (not by the tile parameters, which would make them VLAs that GCC keeps
  * in memory) and the loops over them unrolled, so the tile lives in registers. */
-#define PW_MR_MAX 6
+#define PW_MR_MAX 8
 #define PW_NV_MAX 4
 #define PW_UNROLL _Pragma("GCC unroll 8")
 typedef float pw_v __attribute__((vector_size(PW_LANES * sizeof(float))));
@@ -67,6 +67,7 @@ PW_INLINE pw_v pw_load(const float *p)
 #define PW_EP_AFFINE 1
 #define PW_EP_RESIDUAL 2
 #define PW_EP_CLAMP 4
+#define PW_EP_ZMM 8 /* an AVX-512 copy: the clamp by DL_CLAMP_ZMM */
 typedef struct pw_ep {
     const float *scale, *shift, *res;
     float lo, hi;
@@ -81,6 +82,12 @@ PW_INLINE pw_v pw_finish(const int EP, pw_v t, const pw_ep *e, int i, int64_t o,
     if (EP & PW_EP_RESIDUAL) t += pw_load(e->res + i * P + o);
     if (EP & PW_EP_CLAMP) {
         const pw_v lo = (pw_v){0} + e->lo, hi = (pw_v){0} + e->hi;
+#ifdef DL_CLAMP_ZMM_ASM
+        if (EP & PW_EP_ZMM) {
+            DL_CLAMP_ZMM(t, lo, hi);
+            return t;
+        }
+#endif
         t = pw_select(t > lo, pw_select(t < hi, t, hi), lo);
     }
     return t;
@@ -167,9 +174,15 @@ PW_INLINE void pw_block(const int MR, const int NV, int64_t M, int64_t K, int64_
     for (; i < M; i++) pw_tile(1, NV, K, P, a + i * rs, rs, ks, x, y + i * P, stream, EP, pw_ep_at(EP, e, i, 0, P));
 }
 
-PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a,
-                              int64_t rs, int64_t ks, const float *x, float *y, const int stream, const int EP,
-                              const pw_ep *e)
+/* MR1: the rows of the tiles of single-vector blocks (a 4x4 plane is one
+ * vector). With only MR1 x 1 accumulators, 6 chains of FMAs were too few
+ * to hide their latency: MobileNetV2's four 4x4 layers took 14.2 us at
+ * batch 1 with 6 rows, 12.9 with 8, and 20-26 with 10 or 12 (registers
+ * spilled); docs/performance.md, "MobileNetV2 batch-1 inference: 8-wide
+ * depthwise rows without stack copies, 8-row tiles for 4x4 planes". */
+PW_INLINE void pw_matmul_pass(const int MR, const int NV, const int MR1, int64_t M, int64_t K, int64_t P,
+                              const float *a, int64_t rs, int64_t ks, const float *x, float *y, const int stream,
+                              const int EP, const pw_ep *e)
 {
     int64_t p = 0;
     for (; p + NV * PW_LANES <= P; p += NV * PW_LANES) {
@@ -178,7 +191,7 @@ PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, 
     }
     for (; p + PW_LANES <= P; p += PW_LANES) {
         const pw_ep ep = pw_ep_at(EP, e, 0, p, P);
-        pw_block(MR, 1, M, K, P, a, rs, ks, x + p, y + p, stream, EP, &ep);
+        pw_block(MR1, 1, M, K, P, a, rs, ks, x + p, y + p, stream, EP, &ep);
     }
     for (int64_t i = 0; i < M && p < P; i++)
         for (int64_t q = p; q < P; q++) {
@@ -191,14 +204,14 @@ PW_INLINE void pw_matmul_pass(const int MR, const int NV, int64_t M, int64_t K, 
 /* `stream` as a constant in each copy: a run-time test at every store made
  * GCC keep the tile in memory (one image of 16->96 at 32x32, unstreamed, ran
  * at 169 GF/s instead of 209 in a quick test). */
-PW_INLINE void pw_matmul_body(const int MR, const int NV, int64_t M, int64_t K, int64_t P, const float *a,
+PW_INLINE void pw_matmul_body(const int MR, const int NV, const int MR1, int64_t M, int64_t K, int64_t P, const float *a,
                               int64_t rs, int64_t ks, const float *x, float *y, int stream, const int EP,
                               const pw_ep *e)
 {
     if (stream && (uintptr_t)y % 16 == 0 && P % 4 == 0) /* every vector's address 16-byte aligned */
-        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 1, EP, e);
+        pw_matmul_pass(MR, NV, MR1, M, K, P, a, rs, ks, x, y, 1, EP, e);
     else
-        pw_matmul_pass(MR, NV, M, K, P, a, rs, ks, x, y, 0, EP, e);
+        pw_matmul_pass(MR, NV, MR1, M, K, P, a, rs, ks, x, y, 0, EP, e);
 }
 
 /* ---- variants and dispatch ----------------------------------------------- */
@@ -209,25 +222,27 @@ typedef void (*pw_mm_fn)(PW_MM_ARGS);
 
 /* Tiles of MR rows x NV vectors. */
 #define PW_VARIANT(sfx, target_attr, MR, NV) \
-    target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream, 0, NULL); }
+    target_attr static void pw_matmul_##sfx(PW_MM_ARGS) { pw_matmul_body(MR, NV, MR, M, K, P, a, rs, ks, x, y, stream, 0, NULL); }
 /* With the epilogue: one copy per combination of its parts (EP). */
 typedef void (*pw_ep_fn)(PW_MM_ARGS, const pw_ep *e);
-#define PW_EP_VARIANT(sfx, target_attr, MR, NV, EP) \
+#define PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, EP) \
     target_attr static void pw_matmul_ep##EP##_##sfx(PW_MM_ARGS, const pw_ep *e) \
-    { pw_matmul_body(MR, NV, M, K, P, a, rs, ks, x, y, stream, EP, e); }
-#define PW_EP_VARIANTS(sfx, target_attr, MR, NV) \
-    PW_EP_VARIANT(sfx, target_attr, MR, NV, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, 3) \
-    PW_EP_VARIANT(sfx, target_attr, MR, NV, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, 7)
+    { pw_matmul_body(MR, NV, MR1, M, K, P, a, rs, ks, x, y, stream, EP | Z, e); }
+#define PW_EP_VARIANTS(sfx, target_attr, MR, NV, MR1, Z) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 1) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 3) \
+    PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 5) PW_EP_VARIANT(sfx, target_attr, MR, NV, MR1, Z, 7)
 /* A 16-lane vector is four xmm registers here, two ymm under AVX2, one zmm under AVX-512. */
 PW_VARIANT(portable, , 3, 1)
-PW_EP_VARIANTS(portable, , 3, 1)
+PW_EP_VARIANTS(portable, , 3, 1, 3, 0)
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PW_X86 1
 #define PW_N_ISA 3
 PW_VARIANT(avx2, __attribute__((target("avx2,fma"))), 6, 1)
 PW_VARIANT(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
-PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1)
-PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4)
+PW_EP_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 6, 1, 6, 0)
+/* The epilogue copies serve inference only (conv_affine.c): their tiles of
+ * 4x4 planes have 8 rows; the plain ones, which training runs, keep 6. */
+PW_EP_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), 6, 4, 8, PW_EP_ZMM)
 #else
 #define PW_N_ISA 1
 #endif
@@ -278,16 +293,16 @@ PW_INLINE void pw_affine_body(const int EP, int64_t M, int64_t P, const float *s
 }
 
 typedef void (*pw_aff_fn)(int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e);
-#define PW_AFF_VARIANT(sfx, target_attr, EP) \
+#define PW_AFF_VARIANT(sfx, target_attr, Z, EP) \
     target_attr static void pw_affine_ep##EP##_##sfx(int64_t M, int64_t P, const float *src, float *dst, const pw_ep *e) \
-    { pw_affine_body(EP, M, P, src, dst, e); }
-#define PW_AFF_VARIANTS(sfx, target_attr) \
-    PW_AFF_VARIANT(sfx, target_attr, 1) PW_AFF_VARIANT(sfx, target_attr, 3) \
-    PW_AFF_VARIANT(sfx, target_attr, 5) PW_AFF_VARIANT(sfx, target_attr, 7)
-PW_AFF_VARIANTS(portable, )
+    { pw_affine_body(EP | Z, M, P, src, dst, e); }
+#define PW_AFF_VARIANTS(sfx, target_attr, Z) \
+    PW_AFF_VARIANT(sfx, target_attr, Z, 1) PW_AFF_VARIANT(sfx, target_attr, Z, 3) \
+    PW_AFF_VARIANT(sfx, target_attr, Z, 5) PW_AFF_VARIANT(sfx, target_attr, Z, 7)
+PW_AFF_VARIANTS(portable, , 0)
 #ifdef PW_X86
-PW_AFF_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
-PW_AFF_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))))
+PW_AFF_VARIANTS(avx2, __attribute__((target("avx2,fma"))), 0)
+PW_AFF_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,fma"))), PW_EP_ZMM)
 #define PW_EP_ROW(kind, EP) {pw_##kind##_ep##EP##_portable, pw_##kind##_ep##EP##_avx2, pw_##kind##_ep##EP##_avx512}
 #else
 #define PW_EP_ROW(kind, EP) {pw_##kind##_ep##EP##_portable}

@@ -41,6 +41,20 @@ int dl_pw_matmul_affine_isa(dl_gemv_isa isa, int64_t M, int64_t K, int64_t P, co
  * the variant asked for. */
 int dl_affine_rows_isa(dl_gemv_isa isa, int64_t M, int64_t P, const float *src, float *dst, const dl_conv_affine *ep);
 
+/* v (a 16-lane float vector in a zmm register) clamped to [lo, hi] by
+ * vmaxps then vminps: v > lo ? v : lo, then that < hi ? it : hi, the same
+ * values as the kernels' compare-and-select clamp (NaN gives lo, -0 gives
+ * +0 when lo is 0), in two instructions instead of two compares and two
+ * blends, which GCC does not turn into max and min. Written as asm because
+ * the intrinsics cannot appear in the helpers the portable and AVX2 copies
+ * share; use only where the code is an AVX-512 copy (a constant flag), so
+ * the asm is never emitted elsewhere. MobileNetV2's ReLU6 clamps are one
+ * per 9 multiply-adds in the depthwise kernels (docs/performance.md). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DL_CLAMP_ZMM_ASM 1
+#define DL_CLAMP_ZMM(v, lo, hi) __asm__("vmaxps %1, %0, %0\n\tvminps %2, %0, %0" : "+v"(v) : "v"(lo), "v"(hi))
+#endif
+
 /* Which variant of a kernel compiled for several ISAs to run: 0 portable,
  * 1 AVX2 + FMA, 2 AVX-512; -1 if this CPU cannot run the one asked for
  * (DL_GEMV_BEST: the best it can). Shared with conv_dw3_tiny.c. */

@@ -69,7 +69,7 @@ static dl_conv_affine form(int k, const float *scale, const float *shift, const 
 
 static void test_matmul_affine_variants(void)
 {
-    static const int64_t Ms[] = {1, 5, 6, 7, 13, 24};
+    static const int64_t Ms[] = {1, 5, 6, 7, 8, 13, 15, 24};
     static const int64_t Ks[] = {1, 16, 23};
     static const int64_t Ps[] = {1, 15, 16, 17, 64, 100};
     int ran = 0, bad = 0;
@@ -156,6 +156,9 @@ static void test_entry_point(void)
         {3, 20, 5, 7, 12, 1, 1, 0, 1},    /* odd plane: partial vectors */
         {1, 32, 8, 8, 32, 3, 1, 1, 32},   /* depthwise 3x3, 8 wide (conv_dw3_rows.c under AVX-512) */
         {1, 16, 7, 8, 16, 3, 1, 1, 16},   /* 8 wide, odd height: a half vector last */
+        {2, 8, 2, 8, 8, 3, 1, 1, 8},      /* 8 wide, 2 rows: above and below from one vector */
+        {1, 8, 6, 8, 8, 3, 1, 1, 8},      /* 8 wide, even height */
+        {1, 64, 4, 4, 60, 1, 1, 0, 1},    /* 4x4 planes: tiles of 8 rows, then 4 */
         {1, 8, 16, 16, 8, 3, 1, 1, 8},    /* 16 wide */
         {2, 8, 32, 32, 8, 3, 1, 1, 8},    /* 32 wide */
         {2, 16, 32, 32, 16, 3, 2, 1, 16}, /* stride 2, 32 -> 16 */
