@@ -317,6 +317,9 @@ int dl_team_describe(const dl_team *t, char *buf, size_t cap)
 {
     if (t->pinned) return snprintf(buf, cap, "threads: %d (--threads)", t->limit);
     if (t->limit == 1) return snprintf(buf, cap, "threads: 1 (the limit: OMP_NUM_THREADS or the machine)");
+    if (t->best[t->chosen] <= 0)
+        return snprintf(buf, cap, "threads: %d of at most %d: other processes left %d core%s free, nothing to time",
+                        t->chosen, t->limit, t->free, t->free == 1 ? "" : "s");
     int k = snprintf(buf, cap, "threads: %d of at most %d after timing the step at", t->chosen, t->limit);
     for (int n = t->limit; n && k >= 0 && (size_t)k < cap; n = next_candidate(n))
         k += t->best[n] > 0 ? snprintf(buf + k, cap - (size_t)k, "%s %d (%.3g ms per sample)",
