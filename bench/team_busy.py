@@ -13,7 +13,8 @@ medians over rounds and each one's ratio to 1 thread of the same binary.
 BENCH_QUIET=1 runs without the spinner (the quiet 2-thread scaling).
 BENCH_TEAM_TRACE=1 also sums each team run's per-step trace: the steps it ran
 at 2 threads and their share of all its steps' time (warm-up and the first
-exploration included), the direct cost of exploring beside the spinner."""
+exploration included), the direct cost of exploring beside the spinner, and the
+range of the other processes' cores the team read from /proc/stat."""
 import os
 import statistics
 import subprocess
@@ -42,8 +43,11 @@ def trace_summary(trace, batch):
     """' steps=N at2=K at2_ms=X all_ms=Y' from the team's lines 'team: step S threads T M ms/sample ...'."""
     steps = at2 = 0
     ms2 = ms = 0.0
+    others = []  # 'team: others used X of N cores over S s: F free' (team_machine.c's reads)
     for line in trace.splitlines():
         f = line.split()
+        if f[:3] == ["team:", "others", "used"]:
+            others.append(float(f[3]))
         if len(f) >= 7 and f[:2] == ["team:", "step"] and f[6] == "ms/sample":
             step_ms = float(f[5]) * batch
             steps += 1
@@ -51,7 +55,8 @@ def trace_summary(trace, batch):
             if f[4] != "1":
                 at2 += 1
                 ms2 += step_ms
-    return f" steps={steps} at2={at2} at2_ms={ms2:.1f} all_ms={ms:.1f}"
+    seen = f" others_min={min(others):.2f} others_max={max(others):.2f}" if others else ""
+    return f" steps={steps} at2={at2} at2_ms={ms2:.1f} all_ms={ms:.1f} looks={len(others)}{seen}"
 
 
 def main():
