@@ -1312,7 +1312,8 @@ typedef struct dl_run_options {
  * chosen count's mean step is compared with the runner-up's timing: 15% slower, and the runner-up takes over.
  * Candidates above the cores other processes left free (/proc/stat over the last 0.1 s
  * of steps, team_machine.c) are not timed; with only 1 left it is chosen untimed. A trial
- * step over 3x the chosen count's time ends that candidate's trial. Pinned: always `limit`. cycle > 0
+ * step over 3x the chosen count's time (before any choice: the first look's 1-thread steps)
+ * ends that candidate's trial. Pinned: always `limit`. cycle > 0
  * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
  * results are the same bits at any count (docs/design.md, "Determinism"). */
 #define DL_TEAM_MAX 256
@@ -1362,6 +1363,8 @@ typedef struct dl_team {
     double look_seconds;                  /* ... and the wall time of the steps since */
     int free;                             /* cores free of other processes in the last window; 0: not known yet */
     int looking;                          /* an exploration waits, at the chosen count or 1, for `free` */
+    double look_sum;                      /* seconds per sample summed over the first look's steps (1 thread) ... */
+    int look_steps;                       /* ... and their number: the first exploration's reference for a cut */
 } dl_team;
 void dl_team_init(dl_team *t, int limit, int pinned, int cycle);
 /* Sets the count for the next step (omp_set_num_threads) and returns it. At

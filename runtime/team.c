@@ -278,13 +278,21 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
         fprintf(t->trace, "team: step %lld threads %d %.4f ms/sample %s\n", (long long)t->steps, t->threads, per * 1e3,
                 t->exploring ? "explore" : "chosen");
     watch_machine(t, seconds);
-    if (t->looking) return t->free ? begin_trials(t) : 0;
+    if (t->looking) {
+        if (!t->chosen) {
+            t->look_sum += per;
+            t->look_steps++;
+        }
+        return t->free ? begin_trials(t) : 0;
+    }
     if (t->exploring) {
         t->trial[t->trials++] = per;
         t->trial_seconds += seconds;
         t->explored += per;
         t->explored_steps++;
-        const int cut = t->chosen_time > 0 && t->threads != t->chosen && per > TEAM_CUT_FACTOR * t->chosen_time;
+        /* the time to beat: the chosen count's, or before any choice the first look's at 1 thread */
+        const double ref = t->chosen ? t->chosen_time : t->look_steps ? t->look_sum / t->look_steps : 0;
+        const int cut = ref > 0 && t->threads != (t->chosen ? t->chosen : 1) && per > TEAM_CUT_FACTOR * ref;
         if (!cut && (t->trials < DL_TEAM_TRIALS ||
                      (t->trial_seconds < TEAM_TRIAL_SECONDS && t->trials < DL_TEAM_TRIALS_MAX)))
             return 0;

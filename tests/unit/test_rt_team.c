@@ -421,7 +421,8 @@ static void test_unreadable_machine(void)
 }
 
 /* A trial step over 3x the chosen count's time ends that candidate's trial:
- * 1 thread chosen at 1.0, the next exploration pays one 20 ms step at 2, not 3. */
+ * 1 thread chosen at 1.0, the next exploration pays one 20 ms step at 2, not 3;
+ * in the first exploration, 3x the first look's 1-thread steps. */
 static void test_trial_cut_short(void)
 {
     const int saved = omp_get_max_threads();
@@ -440,6 +441,14 @@ static void test_trial_cut_short(void)
     at_two = 0;
     for (int i = 0; i < 50 + 2 * DL_TEAM_TRIALS; i++) at_two += step(&t, slow_two) == 2;
     CU_ASSERT_EQUAL(at_two, DL_TEAM_TRIALS);
+    /* before any choice, the first look's 1-thread steps are the time to beat */
+    const int cut_first[] = {1, 1, 2, 1, 1, 1}, whole_first[] = {1, 1, 2, 2, 2, 1, 1, 1};
+    init_on(&t, 2, 0.02, 1);
+    for (int i = 0; i < 6; i++) CU_ASSERT_EQUAL(step(&t, collapsed), cut_first[i]);
+    CU_ASSERT(t.chosen == 1 && t.look_steps == 2);
+    init_on(&t, 2, 0.02, 1);
+    for (int i = 0; i < 8; i++) CU_ASSERT_EQUAL(step(&t, slow_two), whole_first[i]);
+    CU_ASSERT_EQUAL(t.chosen, 1);
     omp_set_num_threads(saved);
 }
 
