@@ -10,7 +10,11 @@ bound (OMP_PROC_BIND=true, as make bench's team row) and unbound (as `dlnc
 run` trains by default), with make bench's wait policy and bench_main options
 (--reps 5 --min-time 0.2 --only train). Prints each run's line, then the
 medians over rounds and each one's ratio to 1 thread of the same binary.
-BENCH_QUIET=1 runs without the spinner (the quiet 2-thread scaling)."""
+BENCH_QUIET=1 runs without the spinner (the quiet 2-thread scaling).
+BENCH_TEAM_TRACE=1 also sums each team run's per-step trace: the steps it ran
+at 2 threads and their share of all its steps' time (warm-up and the first
+exploration included), the direct cost of exploring beside the spinner, and the
+range of the other processes' cores the team read from /proc/stat."""
 import os
 import statistics
 import subprocess
@@ -31,7 +35,28 @@ def one(binary, workload, threads, bind, extra):
         env["OMP_PROC_BIND"] = "true"
     batch = batch_of(os.path.join(HERE, "workloads", workload + ".dln"))
     cmd = [binary, "--batch", str(batch), "--reps", "5", "--min-time", "0.2", "--only", "train"] + extra
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return r.stdout.strip() + (trace_summary(r.stderr, batch) if extra and env.get("BENCH_TEAM_TRACE") else "")
+
+
+def trace_summary(trace, batch):
+    """' steps=N at2=K at2_ms=X all_ms=Y' from the team's lines 'team: step S threads T M ms/sample ...'."""
+    steps = at2 = 0
+    ms2 = ms = 0.0
+    others = []  # 'team: others used X of N cores over S s: F free' (team_machine.c's reads)
+    for line in trace.splitlines():
+        f = line.split()
+        if f[:3] == ["team:", "others", "used"]:
+            others.append(float(f[3]))
+        if len(f) >= 7 and f[:2] == ["team:", "step"] and f[6] == "ms/sample":
+            step_ms = float(f[5]) * batch
+            steps += 1
+            ms += step_ms
+            if f[4] != "1":
+                at2 += 1
+                ms2 += step_ms
+    seen = f" others_min={min(others):.2f} others_max={max(others):.2f}" if others else ""
+    return f" steps={steps} at2={at2} at2_ms={ms2:.1f} all_ms={ms:.1f} looks={len(others)}{seen}"
 
 
 def main():
@@ -56,6 +81,10 @@ def main():
             m = statistics.median(r["train_ms"] for r in runs)
             chose = " chose " + ",".join(str(int(r["team_threads"])) for r in runs) if "team_threads" in runs[0] else ""
             print(f"median {name} {label}: {m:.3f} ms, {one_thread / m:.2f}x of 1 thread{chose}")
+            if "at2" in runs[0]:
+                share = statistics.median(r["at2_ms"] / r["all_ms"] for r in runs)
+                print(f"median {name} {label}: {statistics.median(r['at2'] for r in runs):.0f} steps at 2 threads "
+                      f"of {statistics.median(r['steps'] for r in runs):.0f}, {100 * share:.1f}% of the steps' time")
     print(f"team_busy: done; load {os.getloadavg()}")
 
 

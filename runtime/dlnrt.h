@@ -1309,10 +1309,30 @@ typedef struct dl_run_options {
  * holds, up to 1600; longer when the exploration cost over 2% of the interval's time)
  * or when three steps in a row take over twice the chosen count's time (once the steps
  * since the last exploration took 50 times what it cost). Every DL_TEAM_WATCH steps the
- * chosen count's mean step is compared with the runner-up's timing: 15% slower, and the runner-up takes over. Pinned: always `limit`. cycle > 0
+ * chosen count's mean step is compared with the runner-up's timing: 15% slower, and the runner-up takes over.
+ * Candidates above the cores other processes left free (/proc/stat over the last 0.1 s
+ * of steps, team_machine.c) are not timed; with only 1 left it is chosen untimed. A trial
+ * step over 3x the chosen count's time (before any choice: the first look's 1-thread steps)
+ * ends that candidate's trial. Pinned: always `limit`. cycle > 0
  * (tests): count 1, 2, ... limit in turn, `cycle` steps each, untimed. The
  * results are the same bits at any count (docs/design.md, "Determinism"). */
 #define DL_TEAM_MAX 256
+/* What the machine's CPUs did up to a moment (team_machine.c). */
+typedef struct dl_team_sample {
+    double wall;  /* seconds, CLOCK_MONOTONIC */
+    double own;   /* this process's CPU seconds, all its threads */
+    double busy;  /* every CPU's non-idle seconds, summed (/proc/stat) */
+    int cpus;     /* the CPUs /proc/stat lists */
+} dl_team_sample;
+/* busy and cpus from a /proc/stat-format file; 0, or -1 if unreadable or malformed. */
+int dl_team_read_stat(const char *path, dl_team_sample *s);
+/* The whole sample now: /proc/stat, the monotonic clock, this process's CPU time. 0 or -1. */
+int dl_team_sample_machine(dl_team_sample *s);
+/* Cores' worth of CPU time other processes used between samples a and b. */
+double dl_team_others(const dl_team_sample *a, const dl_team_sample *b);
+/* The cores they left free (at least 1): a core counts as taken once the
+ * others used 0.6 of one. */
+int dl_team_free_cores(const dl_team_sample *a, const dl_team_sample *b);
 #define DL_TEAM_TRIALS 3      /* steps timed at each candidate, at least ... */
 #define DL_TEAM_TRIALS_MAX 16 /* ... and up to this many until they add up to 30 ms */
 #define DL_TEAM_WATCH 8       /* steps at the chosen count judged together */
@@ -1337,6 +1357,14 @@ typedef struct dl_team {
     double since_time;                    /* ... and the seconds per sample summed over the steps since */
     int released;                         /* 1: the master thread runs unbound (1 thread, OMP_PROC_BIND) */
     FILE *trace;                          /* non-NULL: a line per timed step (bench_main BENCH_TEAM_TRACE) */
+    int (*sample)(dl_team_sample *);      /* the machine now (dl_team_sample_machine; tests inject); NULL: not read */
+    dl_team_sample seen;                  /* the last sample (valid when have_seen) ... */
+    int have_seen;
+    double look_seconds;                  /* ... and the wall time of the steps since */
+    int free;                             /* cores free of other processes in the last window; 0: not known yet */
+    int looking;                          /* an exploration waits, at the chosen count or 1, for `free` */
+    double look_sum;                      /* seconds per sample summed over the first look's steps (1 thread) ... */
+    int look_steps;                       /* ... and their number: the first exploration's reference for a cut */
 } dl_team;
 void dl_team_init(dl_team *t, int limit, int pinned, int cycle);
 /* Sets the count for the next step (omp_set_num_threads) and returns it. At

@@ -17,7 +17,10 @@
  * - dl_team: the training loop times its steps at each candidate count
  *   (limit, limit/2, ... 1), keeps the fastest by its mean step, and tries again after an
  *   interval that doubles while the choice holds, or at once when steps turn
- *   much slower than the chosen count's time. Results are the same bits at any
+ *   much slower than the chosen count's time. It times only counts up to the
+ *   cores other processes left free (team_machine.c reads /proc/stat over the
+ *   last 0.1 s of steps), so beside a busy core it does not pay for 2-thread
+ *   trials at all. Results are the same bits at any
  *   thread count (docs/design.md, "Determinism"), so changing the count
  *   between steps changes only the speed. */
 #include <omp.h>
@@ -50,6 +53,13 @@ enum {
  * every 50 steps cost 40% (make bench's scenario, 2026-12-06 22:40,
  * docs/results/team_busy_trace.log). */
 #define TEAM_EXPLORE_SHARE 0.02
+/* The machine is read after at least this much wall time of steps: /proc/stat
+ * counts in 10 ms jiffies, so 0.1 s of 2 CPUs is 20 of them. */
+#define TEAM_LOOK_SECONDS 0.1
+/* A trial step this much slower than the chosen count's time ends that
+ * candidate's trial at once: beside a busy core LeNet-5's 2-thread steps took
+ * 15-190 ms against 2 ms at 1 thread, and three of them (or 30 ms) is the cost. */
+#define TEAM_CUT_FACTOR 3.0
 
 /* Measured (docs/performance.md, "A brief spin at barriers"): ResNet-20 at
  * 2 bound threads 52.3 ms passive, 46.1 ms with this count; beside a busy
@@ -91,15 +101,80 @@ static double mean_of(const double *x, int n)
 /* The next candidate after n, halving; 0 past 1. */
 static int next_candidate(int n) { return n > 1 ? n / 2 : 0; }
 
-static void start_exploring(dl_team *t)
+static int fastest(const dl_team *t, int except);
+static int64_t next_interval(const dl_team *t, int held);
+
+/* Reads the machine once the steps since the last sample took
+ * TEAM_LOOK_SECONDS (or at once, with no sample yet): `free` becomes the
+ * cores other processes left in that window. Unreadable: the limit, and the
+ * machine is not read again. */
+static void watch_machine(dl_team *t, double seconds)
+{
+    t->look_seconds += seconds;
+    if (!t->sample || (t->have_seen && t->look_seconds < TEAM_LOOK_SECONDS)) return;
+    dl_team_sample now;
+    if (t->sample(&now) != 0) {
+        t->sample = NULL;
+        t->free = t->limit;
+        return;
+    }
+    if (t->have_seen) {
+        t->free = dl_team_free_cores(&t->seen, &now);
+        if (t->trace)
+            fprintf(t->trace, "team: others used %.2f of %d cores over %.3f s: %d free\n",
+                    dl_team_others(&t->seen, &now), now.cpus, now.wall - t->seen.wall, t->free);
+    }
+    t->seen = now;
+    t->have_seen = 1;
+    t->look_seconds = 0;
+}
+
+/* An exploration is over: `chosen` runs until the next one. `timed`: the
+ * candidates were timed (what they cost over the chosen decides the wait);
+ * else only one count was possible and the next look is cheap. */
+static void choose(dl_team *t, int timed)
+{
+    const int was = t->chosen;
+    t->chosen = t->threads = timed ? fastest(t, 0) : 1;
+    t->chosen_time = t->best[t->chosen];
+    t->excess = timed ? t->explored - (double)t->explored_steps * t->chosen_time : 0;
+    t->excess = t->excess > 0 ? t->excess : 0;
+    t->since_time = 0;
+    t->interval = timed ? next_interval(t, was == t->chosen) : TEAM_FIRST_INTERVAL;
+    t->exploring = 0;
+    t->since = 0;
+    t->slow = 0;
+    t->watched = 0;
+}
+
+/* The first candidate the free cores allow; 1 when no other is (chosen untimed). */
+static int begin_trials(dl_team *t)
+{
+    t->looking = 0;
+    int n = t->limit;
+    const int free = t->free > 0 ? t->free : t->limit;
+    while (n > 1 && n > free) n = next_candidate(n);
+    t->threads = n;
+    if (n > 1) return 0;
+    choose(t, 0);
+    return 1;
+}
+
+/* 1 when the free cores left only 1 thread, chosen at once. */
+static int start_exploring(dl_team *t)
 {
     t->exploring = 1;
     t->trials = 0;
     t->trial_seconds = 0;
     t->explored = 0;
     t->explored_steps = 0;
-    t->threads = t->limit;
     for (int k = 0; k <= DL_TEAM_MAX; k++) t->best[k] = 0;
+    if (t->sample && !t->free) { /* not known yet: wait at a count that costs nothing beside a busy core */
+        t->looking = 1;
+        t->threads = t->chosen ? t->chosen : 1;
+        return 0;
+    }
+    return begin_trials(t);
 }
 
 void dl_team_init(dl_team *t, int limit, int pinned, int cycle)
@@ -110,6 +185,7 @@ void dl_team_init(dl_team *t, int limit, int pinned, int cycle)
     t->cycle = cycle > 0 ? cycle : 0;
     t->interval = TEAM_FIRST_INTERVAL;
     t->threads = t->limit;
+    t->sample = dl_team_sample_machine;
     if (!pinned && !t->cycle && t->limit > 1) start_exploring(t);
 }
 
@@ -140,6 +216,10 @@ int dl_team_place(int threads)
 
 int dl_team_begin(dl_team *t)
 {
+    if (t->looking && !t->have_seen) { /* the first look: unreadable, and the team explores at once as before */
+        watch_machine(t, 0);
+        if (!t->sample) begin_trials(t);
+    }
     if (t->cycle) t->threads = 1 + (int)((t->steps / t->cycle) % t->limit);
     if (t->threads == 1 && !t->released)
         t->released = dl_team_place(1);
@@ -149,13 +229,14 @@ int dl_team_begin(dl_team *t)
     return t->threads;
 }
 
-/* The fastest candidate of the exploration just finished (every candidate
- * has been timed), leaving out `except` (0: none); 0 if there is no other. */
+/* The fastest timed candidate of the exploration just finished, leaving
+ * out `except` (0: none); 0 if there is no other. Untimed (best 0): above the
+ * free cores. */
 static int fastest(const dl_team *t, int except)
 {
     int best = 0;
     for (int n = t->limit; n; n = next_candidate(n))
-        if (n != except && (!best || t->best[n] < t->best[best])) best = n;
+        if (n != except && t->best[n] > 0 && (!best || t->best[n] < t->best[best])) best = n;
     return best;
 }
 
@@ -178,6 +259,7 @@ static int watch_choice(dl_team *t)
 {
     const double steady = mean_of(t->watch, DL_TEAM_WATCH);
     t->watched = 0;
+    if (t->chosen_time <= 0) t->chosen_time = steady; /* chosen untimed: its steps give the slow trigger a time */
     const int other = fastest(t, t->chosen);
     if (!other || steady <= TEAM_WATCH_FACTOR * t->best[other]) return 0;
     t->best[t->chosen] = steady;
@@ -195,13 +277,24 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
     if (t->trace)
         fprintf(t->trace, "team: step %lld threads %d %.4f ms/sample %s\n", (long long)t->steps, t->threads, per * 1e3,
                 t->exploring ? "explore" : "chosen");
+    watch_machine(t, seconds);
+    if (t->looking) {
+        if (!t->chosen) {
+            t->look_sum += per;
+            t->look_steps++;
+        }
+        return t->free ? begin_trials(t) : 0;
+    }
     if (t->exploring) {
         t->trial[t->trials++] = per;
         t->trial_seconds += seconds;
         t->explored += per;
         t->explored_steps++;
-        if (t->trials < DL_TEAM_TRIALS ||
-            (t->trial_seconds < TEAM_TRIAL_SECONDS && t->trials < DL_TEAM_TRIALS_MAX))
+        /* the time to beat: the chosen count's, or before any choice the first look's at 1 thread */
+        const double ref = t->chosen ? t->chosen_time : t->look_steps ? t->look_sum / t->look_steps : 0;
+        const int cut = ref > 0 && t->threads != (t->chosen ? t->chosen : 1) && per > TEAM_CUT_FACTOR * ref;
+        if (!cut && (t->trials < DL_TEAM_TRIALS ||
+                     (t->trial_seconds < TEAM_TRIAL_SECONDS && t->trials < DL_TEAM_TRIALS_MAX)))
             return 0;
         t->best[t->threads] = mean_of(t->trial, t->trials);
         t->trials = 0;
@@ -211,17 +304,7 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
             t->threads = next;
             return 0;
         }
-        const int was = t->chosen;
-        t->chosen = t->threads = fastest(t, 0);
-        t->chosen_time = t->best[t->chosen];
-        t->excess = t->explored - (double)t->explored_steps * t->chosen_time;
-        t->excess = t->excess > 0 ? t->excess : 0;
-        t->since_time = 0;
-        t->interval = next_interval(t, was == t->chosen);
-        t->exploring = 0;
-        t->since = 0;
-        t->slow = 0;
-        t->watched = 0;
+        choose(t, 1);
         return 1;
     }
     t->watch[t->watched++] = per;
@@ -233,21 +316,24 @@ int dl_team_end(dl_team *t, double seconds, int64_t samples)
      * bought 2-thread trials 10-90x slower (docs/results/team_busy_trace_b.log). */
     if (t->slow >= TEAM_SLOW_STEPS && t->since_time * TEAM_EXPLORE_SHARE >= t->excess) {
         t->interval = TEAM_FIRST_INTERVAL / 2; /* doubled back to the first interval if the choice holds */
-        start_exploring(t);
-    } else if (++t->since >= t->interval) {
-        start_exploring(t);
+        return start_exploring(t);
     }
-    return 0;
+    return ++t->since >= t->interval ? start_exploring(t) : 0;
 }
 
 int dl_team_describe(const dl_team *t, char *buf, size_t cap)
 {
     if (t->pinned) return snprintf(buf, cap, "threads: %d (--threads)", t->limit);
     if (t->limit == 1) return snprintf(buf, cap, "threads: 1 (the limit: OMP_NUM_THREADS or the machine)");
+    if (t->best[t->chosen] <= 0)
+        return snprintf(buf, cap, "threads: %d of at most %d: other processes left %d core%s free, nothing to time",
+                        t->chosen, t->limit, t->free, t->free == 1 ? "" : "s");
     int k = snprintf(buf, cap, "threads: %d of at most %d after timing the step at", t->chosen, t->limit);
     for (int n = t->limit; n && k >= 0 && (size_t)k < cap; n = next_candidate(n))
-        k += snprintf(buf + k, cap - (size_t)k, "%s %d (%.3g ms per sample)", n == t->limit ? "" : ",", n,
-                      t->best[n] * 1e3);
+        k += t->best[n] > 0 ? snprintf(buf + k, cap - (size_t)k, "%s %d (%.3g ms per sample)",
+                                       n == t->limit ? "" : ",", n, t->best[n] * 1e3)
+                            : snprintf(buf + k, cap - (size_t)k, "%s %d (not timed: %d cores free)",
+                                       n == t->limit ? "" : ",", n, t->free);
     return k;
 }
 
