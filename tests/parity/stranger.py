@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import ParamInfo, load_lib, last_error, rel_err
+from harness import Desc, ParamInfo, load_lib, last_error, rel_err
 
 LOSS_TOL, GRAD_TOL = 1e-5, 1e-4
 
@@ -207,21 +207,11 @@ def sal_loss(p, x, y):
     return F.cross_entropy(h, y) + 0.1 * (gx ** 2).mean()
 
 
-class _Desc:
-    op = "models from the docs"
-
-    def __init__(self, text):
-        self.text = text
-
-    def describe(self):
-        return self.text
-
-
 def _check(build, name, src, bounds, seed, make):
     """Compiles, sets torch's weights, runs one train step on both sides: one table row."""
     so, err = build.compile_dln(src, name)
     if so is None:
-        return dict(case=_Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
+        return dict(case=Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
     m = General(load_lib(so), name, bounds)
     p = draw_params(m, seed)
     arrays, n, symbols, loss_fn = make()
@@ -233,7 +223,7 @@ def _check(build, name, src, bounds, seed, make):
                  for k, g in zip(p, grads))
     m.close()
     ok = e_loss <= LOSS_TOL and e_grad <= GRAD_TOL
-    return dict(case=_Desc(f"{name}: one training step's loss and every gradient"), fwd=e_loss, grad=e_grad, ok=ok,
+    return dict(case=Desc(f"{name}: one training step's loss and every gradient"), fwd=e_loss, grad=e_grad, ok=ok,
                 detail=None if ok else f"loss {ours} vs torch {ref.item()}")
 
 
