@@ -25,8 +25,12 @@ for e in 0 3000000000; do
     cv_bad="$cv_bad [--epochs $e: exit $rc: $(head -c 200 "$T/cv.out")]"
   fi
 done
+"$DLNC" run samples/mlp.dln --max-steps 0 > "$T/cv.out" 2>&1; rc=$?   # 0 was "no limit": a whole run
+if [ $rc -ne 2 ] || ! grep -qx "dlnc: error: --max-steps needs a number of steps >= 1 (leave it out for no limit)" "$T/cv.out"; then
+  cv_bad="$cv_bad [--max-steps 0: exit $rc: $(head -c 200 "$T/cv.out")]"
+fi
 if [ -z "$cv_bad" ]; then
-  echo "--epochs 0 and --epochs 3000000000 refused: ok"; pass=$((pass+1))
+  echo "--epochs 0, --epochs 3000000000 and --max-steps 0 refused: ok"; pass=$((pass+1))
 else
   echo "FAIL: --epochs out of range:$cv_bad"; fail=$((fail+1))
 fi
