@@ -262,8 +262,37 @@ def _sal_batch():
     return [x, y], 8, (), lambda p: sal_loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
 
 
+ARGMAX_DLN = """
+model am(x: f32[N, 3, 5]) -> (y: f32[N, 3, 5], codes: i32[N, 3]) {
+    return relu(x), argmax(x * 2.0)                                 # a computed i32 output
+}
+"""
+
+
+def _i32_output(build):
+    """A computed i32 output (argmax) through the general forward, against torch.argmax."""
+    so, err = build.compile_dln(ARGMAX_DLN, "am")
+    if so is None:
+        return dict(case=Desc("am: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    lib = load_lib(so)
+    lib.am_create.restype, lib.am_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
+    lib.am_forward.restype = None
+    lib.am_forward.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64]
+    lib.am_free.argtypes = [ctypes.c_void_p]
+    m = lib.am_create(7)
+    x = np.random.default_rng(5).standard_normal((7, 3, 5)).astype(np.float32)
+    x[0, 0, 1] = x[0, 0, 3] = 9.0                                     # a tie: the first, as torch
+    y, codes = np.zeros_like(x), np.full((7, 3), -1, dtype=np.int32)
+    lib.am_forward(m, x.ctypes.data, y.ctypes.data, codes.ctypes.data, 7)
+    lib.am_free(m)
+    want = torch.from_numpy(x).argmax(-1).numpy()
+    bad = int(np.sum(codes != want))
+    return dict(case=Desc("am: a computed i32 output (argmax) of the general forward"), fwd=float(bad), grad=None,
+                ok=bad == 0 and np.array_equal(y, np.maximum(x, 0)), detail=None if bad == 0 else f"{codes} vs {want}")
+
+
 def run(build):
-    rows = [_check(build, "bert", BERT_DLN, (8,), 10, _bert_batch),
+    rows = [_i32_output(build), _check(build, "bert", BERT_DLN, (8,), 10, _bert_batch),
             _check(build, "vq2", VQ_DLN, (8,), 11, _vq_batch),
             _check(build, "gnn", GNN_DLN, (1, 9, 20), 12, _gnn_batch),
             _check(build, "sal", SAL_DLN, (8,), 13, _sal_batch)]
