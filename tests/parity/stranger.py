@@ -1,7 +1,7 @@
 """stranger.py — course models written from docs/language.md alone, by a tester
 who had not read the compiler, each against a PyTorch twin: a BERT-style
 masked LM (embedding, learned positions, two pre-norm GELU encoder layers
-with a key padding mask made from the tokens, cross_entropy with the mlm
+with a key padding mask made from the tokens by `tokens == 0`, cross_entropy with the mlm
 mask), a VQ-VAE quantizer written from primitives (argmin over distances,
 take, with_grad straight-through, codebook and commitment losses), a graph
 network's message passing from gather and scatter_add along axis 1 (with
@@ -24,7 +24,7 @@ LOSS_TOL, GRAD_TOL = 1e-5, 1e-4
 
 BERT_DLN = """
 model bert(tokens: i32[N, 16]) -> f32[N, 16, 11] {
-    pad = cast_f32(tokens) == 0.0                             # id 0 is padding: keys to ignore
+    pad = tokens == 0                                         # id 0 is padding: keys to ignore (i32 compared)
     h = embedding(tokens, 11, 32) |> learned_positions(16)
     repeat 2 {
         h = transformer_encoder_layer(h, 4, ff = 64, dropout = 0.0, activation = "gelu",
