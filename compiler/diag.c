@@ -110,7 +110,9 @@ static void diag_quote_source(diag_ctx *d, src_loc loc) {
             int next = (v / DIAG_TAB_WIDTH + 1) * DIAG_TAB_WIDTH;
             for (; v < next; v++) fputc(' ', d->out);
         } else {
-            fputc(line[i], d->out);
+            /* a control byte (ESC would start a terminal escape) shows as one '?', keeping the caret's column */
+            unsigned char c = (unsigned char)line[i];
+            fputc(c < 0x20 || c == 0x7f ? '?' : line[i], d->out);
             v++;
         }
     }

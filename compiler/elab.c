@@ -931,6 +931,14 @@ static value eval_binary(elab *e, frame *f, const ast_expr *x) {
     }
     ir_node *ta = as_tensor(e, a, x->lhs->loc), *tb = as_tensor(e, b, x->rhs->loc);
     if (!ta || !tb) return v_error();
+    /* A comparison reads an i32 tensor (token ids, labels) as floats: `tokens == 0`
+     * is the padding mask, as in PyTorch; ids below 2^24 compare exactly.
+     * Arithmetic on i32 still needs cast_f32, which the shape rules ask for. */
+    int cmp = x->op == AST_OP_LT || x->op == AST_OP_LE || x->op == AST_OP_GT || x->op == AST_OP_GE ||
+              x->op == AST_OP_EQ || x->op == AST_OP_NE;
+    if (cmp && ta->dtype == IR_I32) ta = op_unary(e, OP_cast_f32, ta, x->lhs->loc);
+    if (cmp && tb->dtype == IR_I32) tb = op_unary(e, OP_cast_f32, tb, x->rhs->loc);
+    if (!ta || !tb) return v_error();
     static const ir_opcode ops[] = {
         [AST_OP_ADD] = OP_add, [AST_OP_SUB] = OP_sub, [AST_OP_MUL] = OP_mul, [AST_OP_DIV] = OP_div,
         [AST_OP_POW] = OP_pow, [AST_OP_LT] = OP_lt, [AST_OP_LE] = OP_le, [AST_OP_GT] = OP_gt,

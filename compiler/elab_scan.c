@@ -107,6 +107,29 @@ static int lift_params(elab *e, scan_ctx *c) {
     return 1;
 }
 
+/* A step runs with n as its only size: the body's kernels are called once per
+ * step with the batch size and no other symbol. So a value the body computes
+ * may not be sized by another run-time length — an encoder's S that the
+ * decoder's loop attends over, say — even when the body reads such a tensor
+ * from outside (a capture, kept whole, is fine). Reported once, at the scan,
+ * before the C would fail to compile. */
+static void body_sizes_check(elab *e, const ast_stmt *st, const ir_graph *body) {
+    for (int i = 0; i < body->n_nodes; i++) {
+        const ir_node *n = body->nodes[i];
+        uint32_t other = ir_shape_numel(&n->shape).syms & ~(1u << IR_SYM_N);
+        if (n->op == OP_input || !other) continue;
+        int s = __builtin_ctz(other);
+        const char *name = s < e->mod->n_syms && e->mod->syms[s].name ? e->mod->syms[s].name : "a run-time size";
+        char tb[160];
+        diag_error(e->d, st->loc, "a value computed in this scan body is sized by the run-time length '%s': %s\n"
+                   "hint: a step knows only the batch size N; give '%s' a number in the model's input (e.g. "
+                   "i32[N, 8]), or compute what depends on it before the scan", name,
+                   ir_shape_str(tb, sizeof tb, n->dtype, &n->shape, e->mod), name);
+        diag_note(e->d, n->loc, "computed here");
+        return;
+    }
+}
+
 void exec_scan(elab *e, frame *f, const ast_stmt *st) {
     const int nc = st->n_carries, ns = st->n_values;
     char tb[160], tb2[160];
@@ -216,6 +239,7 @@ void exec_scan(elab *e, frame *f, const ast_stmt *st) {
         }
         outs[nc + j] = v->t;
     }
+    if (e->d->n_errors == errors) body_sizes_check(e, st, c.body);
     int ok = e->d->n_errors == errors && lift_params(e, &c);
     f->counters = body.counters;
     e->g = c.outer;

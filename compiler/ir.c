@@ -68,7 +68,13 @@ int ir_broadcast_shapes(const ir_shape *a, const ir_shape *b, ir_shape *out) {
     return 1;
 }
 
+/* The module whose symbols a shape rule's messages name. The rules see nodes,
+ * not their module, and print with m = NULL; ir_add sets this around each
+ * rule so that "f32[N, V, 32]" says V, as the user wrote it, and not "T". */
+static const ir_module *rule_module;
+
 static const char *sym_name(char *tmp, int s, const ir_module *m) {
+    if (!m) m = rule_module;
     if (m && s < m->n_syms && m->syms[s].name) return m->syms[s].name;
     if (s == 0) return "N";
     if (s == 1) return "T";
@@ -223,7 +229,10 @@ ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *co
     n->nin = nin;
     for (int i = 0; i < nin && i < IR_MAX_LOOP_IN; i++) n->in[i] = in[i];
     if (a) n->a = *a;
-    if (!err[0] && !info->shape(n, err, sizeof err)) {
+    rule_module = g->mod;
+    int shaped = err[0] || info->shape(n, err, sizeof err);
+    rule_module = NULL;
+    if (!shaped) {
         if (!err[0]) snprintf(err, sizeof err, "%s: invalid operands", info->name);
     } else if (!err[0] && !shape_size_ok(&n->shape)) {
         char buf[160];

@@ -289,6 +289,15 @@ static int parse_options(int argc, char **argv, options *o) {
                 fprintf(stderr, "dlnc: error: --log-every needs a number of steps >= 1\n");
                 return -1;
             }
+            if (!strcmp(a, "--max-steps") && v < 1) {   /* 0 is the runtime's "no limit": say so, not train on */
+                fprintf(stderr, "dlnc: error: --max-steps needs a number of steps >= 1 (leave it out for no limit)\n");
+                return -1;
+            }
+            if (!strcmp(a, "--epochs") && (v < 1 || v > INT32_MAX)) {   /* 0 read as "not given" */
+                fprintf(stderr, "dlnc: error: --epochs needs a number of epochs from 1 to %d, got %lld\n", INT32_MAX,
+                        (long long)v);
+                return -1;
+            }
             if (!strcmp(a, "--epochs")) o->run_opt.epochs = (int)v;
             else if (!strcmp(a, "--log-every")) o->run_opt.log_every = (int)v;
             else if (!strcmp(a, "--max-steps")) o->run_opt.max_steps = v;

@@ -15,7 +15,11 @@ int main(int argc, char **argv)
     float x[LENET5_IN_FLOATS], out[LENET5_OUT_FLOATS];
     int w = 0, h = 0, maxv = 0, i, c, best = 0;
     FILE *f = argc == 2 ? fopen(argv[1], "rb") : NULL;
-    if (!f || fscanf(f, "P5 %d %d %d", &w, &h, &maxv) != 3 || w * h != LENET5_IN_FLOATS || maxv < 1 || fgetc(f) == EOF)
+    /* 28 x 28 exactly (not any w * h of 784, which a negative pair or an
+     * overflowing product also gives) and one byte per pixel (maxval > 255
+     * means two, read here as two pixels each) */
+    if (!f || fscanf(f, "P5 %d %d %d", &w, &h, &maxv) != 3 || w != 28 || h != 28 || maxv < 1 || maxv > 255 ||
+        fgetc(f) == EOF)
         return fprintf(stderr, "usage: classify IMAGE.pgm (28x28, 8-bit binary PGM)\n"), 2;
     for (i = 0; i < w * h && (c = fgetc(f)) != EOF; i++) x[i] = (float)c / (float)maxv;
     if (i < w * h || lenet5_infer(NULL, arena, x, out, 1) != 0)

@@ -54,6 +54,21 @@ int dl_numtable_col(const dl_numtable *t, const char *name)
     return -1;
 }
 
+/* At most `max` bytes of s for an error message, bytes outside printable
+ * ASCII as \xNN: a binary file given as a CSV must not write raw bytes (and
+ * terminal escapes) to the user's terminal. */
+static const char *dl_printable(char *out, size_t cap, const char *s, int max)
+{
+    size_t o = 0;
+    for (int i = 0; s[i] && i < max && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) out[o++] = (char)c;
+        else o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static int dl_numtable_header(const char *path, char *line, dl_numtable *t)
 {
     if (!strncmp(line, "\xef\xbb\xbf", 3)) memmove(line, line + 3, strlen(line + 3) + 1);
@@ -64,7 +79,11 @@ static int dl_numtable_header(const char *path, char *line, dl_numtable *t)
     t->ncols = n;
     for (int i = 0; i < n; i++) {
         if (!*fields[i]) { dl_set_error("%s:1: column %d of the header has no name", path, i + 1); return -1; }
-        if (!(t->names[i] = strdup(fields[i]))) { dl_set_error("%s: out of memory", path); return -1; }
+        char name[4 * 256 + 8];   /* kept printable: names go into messages ('the header is ...') */
+        if (!(t->names[i] = strdup(dl_printable(name, sizeof name, fields[i], 256)))) {
+            dl_set_error("%s: out of memory", path);
+            return -1;
+        }
     }
     return 0;
 }
@@ -94,7 +113,9 @@ static int dl_numtable_row(const char *path, int lineno, char *line, dl_numtable
         errno = 0;
         row[i] = strtod(fields[i], &end);
         if (!*fields[i] || *end) {
-            dl_set_error("%s:%d: column %d (%s): '%.40s' is not a number", path, lineno, i + 1, t->names[i], fields[i]);
+            char field[4 * 40 + 8];
+            dl_set_error("%s:%d: column %d (%.160s): '%s' is not a number", path, lineno, i + 1, t->names[i],
+                         dl_printable(field, sizeof field, fields[i], 40));
             goto done;
         }
     }

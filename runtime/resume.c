@@ -21,6 +21,7 @@
  * into "dlnc.model_step.disc", beside every model's tensors. */
 #include "resume_internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,8 +130,9 @@ static int meta_i64(const char *path, const char *key, int64_t lo, int64_t *out)
 {
     char text[64], *end;
     if (dl_safetensors_meta(path, key, text, sizeof text)) return -1;
+    errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (*end || end == text || v < lo) {
+    if (*end || end == text || v < lo || errno == ERANGE) {   /* out of range: strtoll clamps, silently */
         dl_set_error("%s: metadata '%s' is '%s', not a count", path, key, text);
         return -1;
     }

@@ -480,6 +480,22 @@ static int dl_st_load(const char *path, dl_named_tensor *t, int count, int allow
             dl_set_error("%s: cannot read tensor '%s': %s", path, t[i].name, errno ? strerror(errno) : "the file shrank");
             goto done;
         }
+    /* No checkpoint is saved with a NaN or an infinity (dl_refuse_nonfinite),
+     * so one in the file is damage — a flipped exponent bit, say — which
+     * would otherwise load silently and turn every output into NaN. */
+    for (int i = 0; i < count; i++) {
+        if (!pick[i].e) continue;
+        const int64_t n = (pick[i].e->end - pick[i].e->begin) / (int64_t)sizeof(float);
+        const int64_t at = dl_find_nonfinite((const float *)(staging + pick[i].at), n);
+        if (at >= 0) {
+            float v;
+            memcpy(&v, staging + pick[i].at + at * (int64_t)sizeof(float), sizeof v);
+            dl_set_error("%s: tensor '%s' holds a non-finite value (%s at element %lld of %lld): a damaged file "
+                         "(no checkpoint is saved with one)", path, t[i].name, dl_nonfinite_name(v), (long long)at,
+                         (long long)n);
+            goto done;
+        }
+    }
     for (int i = 0; i < count; i++)
         if (pick[i].e) memcpy(t[i].data, staging + pick[i].at, (size_t)(pick[i].e->end - pick[i].e->begin));
     rc = 0;

@@ -16,3 +16,21 @@ if [ -z "$cv_bad" ]; then
 else
   echo "FAIL: a missing option value:$cv_bad"; fail=$((fail+1))
 fi
+# --epochs 0 meant "the train section's" (a whole run where none was asked for), and
+# 3000000000 wrapped through an int: both refused before anything is built
+cv_bad=""
+for e in 0 3000000000; do
+  "$DLNC" run samples/mlp.dln --epochs $e > "$T/cv.out" 2>&1; rc=$?
+  if [ $rc -ne 2 ] || ! grep -qx "dlnc: error: --epochs needs a number of epochs from 1 to 2147483647, got $e" "$T/cv.out"; then
+    cv_bad="$cv_bad [--epochs $e: exit $rc: $(head -c 200 "$T/cv.out")]"
+  fi
+done
+"$DLNC" run samples/mlp.dln --max-steps 0 > "$T/cv.out" 2>&1; rc=$?   # 0 was "no limit": a whole run
+if [ $rc -ne 2 ] || ! grep -qx "dlnc: error: --max-steps needs a number of steps >= 1 (leave it out for no limit)" "$T/cv.out"; then
+  cv_bad="$cv_bad [--max-steps 0: exit $rc: $(head -c 200 "$T/cv.out")]"
+fi
+if [ -z "$cv_bad" ]; then
+  echo "--epochs 0, --epochs 3000000000 and --max-steps 0 refused: ok"; pass=$((pass+1))
+else
+  echo "FAIL: --epochs out of range:$cv_bad"; fail=$((fail+1))
+fi

@@ -317,6 +317,7 @@ fi
 . tests/e2e/advtrain.sh
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
+. tests/e2e/damaged_ckpt.sh
 
 # Graphs: the karate club and the SBM samples, damaged graph files (tests/e2e/graph.sh).
 . tests/e2e/graph.sh

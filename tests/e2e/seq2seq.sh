@@ -60,3 +60,15 @@ if [ $rc3 -eq 0 ] && [ -n "$macc" ] && [ "$macc" -ge 70 ] \
 else
   echo "FAIL masked tokens ($rc3 $rc4 $rc5):"; cat "$T/mlm.out" "$T/mlm_small.out" "$T/copy_small.out"; fail=$((fail+1))
 fi
+# the attention decoder of docs/language.md ("Loops over sequences"): additive_attention
+# inside the decoder's scan body learns to reverse (greedy exact match >= 90%; 100% seen)
+cp tests/e2e/seq2seq_attn.dln "$T/seq2seq_attn.dln"
+"$DL" "$T/seq2seq_attn.dln" -o "$T/seq2seq_attn.c" && cc $CFLAGS -c "$T/seq2seq_attn.c" -o "$T/seq2seq_attn.o"; rc6=$?
+run seq2seq_attn.dln > "$T/attn.out" 2>&1; rc7=$?
+agr=$(pct "$T/attn.out" test_exact_greedy)
+if [ $rc6 -eq 0 ] && [ $rc7 -eq 0 ] && [ -n "$agr" ] && [ "$agr" -ge 90 ]; then
+  echo "seq2seq_task: a GRU decoder attending over its encoder in a scan body reverses (greedy $agr%): ok"
+  pass=$((pass+1))
+else
+  echo "FAIL attention decoder ($rc6 $rc7; $agr):"; cat "$T/attn.out"; fail=$((fail+1))
+fi

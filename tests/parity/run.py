@@ -15,7 +15,10 @@ a whole small VAE: 5 Adam steps' losses, every gradient, every parameter after),
 accuracies on the test set against the same attacks in torch), advtrain (advtrain.py:
 one FGSM and one PGD adversarial training step of a batch-norm classifier against torch),
 interchange (safetensors both ways), course (course.py: GoogLeNet's auxiliary loss and
-PSPNet's pyramid pooling, one training step of each against torch). Ends with a table — op or model, cases,
+PSPNet's pyramid pooling, one training step of each against torch), stranger
+(stranger.py: models written from docs/language.md alone — a BERT-style masked
+LM, a VQ-VAE quantizer from primitives, gather/scatter message passing, an
+input-gradient penalty — one training step each against torch). Ends with a table — op or model, cases,
 max forward error, max gradient error, pass/fail — then the line
 `parity: N passed, N failed`. Failing cases print what reproduces them.
 
@@ -43,7 +46,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course", "stranger"]
 
 
 def fmt(e):
@@ -120,6 +123,9 @@ def main(argv):
     if "course" in only:
         import course
         rows += course.run(build)
+    if "stranger" in only:
+        import stranger
+        rows += stranger.run(build)
     report(rows)
     n_pass = sum(1 for _, g in rows for r in g if r["ok"])
     n_fail = sum(1 for _, g in rows for r in g if not r["ok"] and not r.get("skip"))

@@ -7,6 +7,7 @@
 
 #include <CUnit/CUnit.h>
 #include <dirent.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,57 @@ static void write_st(const char *path, const char *header, size_t data_bytes)
 /* Shapes are multiplied with overflow checks: [2^40, 2^24] is 2^64 floats,
  * which wrapped to 0 and let an extra tensor with no data through (and is
  * undefined behaviour: UBSan stops on it). Issue 18, item 5. */
+/* No checkpoint is saved with a NaN or an infinity, so one in a file is
+ * damage: every exponent-bit flip that makes one, in every element, is
+ * refused with the tensor and element named, and the target is untouched;
+ * the bit flips that leave a finite number still load (nothing can tell). */
+static void test_st_nonfinite_refused(void)
+{
+    float w[4] = {1, -2, 3.5f, 0}, b[2] = {0.25f, 8};
+    dl_named_tensor t[2] = {{"fc.weight", 1, {4}, w}, {"fc.bias", 1, {2}, b}};
+    char path[128], bad[140];
+    snprintf(path, sizeof path, "%s/nf.safetensors", tmpdir);
+    snprintf(bad, sizeof bad, "%s/nf_bad.safetensors", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(dl_save_safetensors(path, t, 2), 0);
+    FILE *f = fopen(path, "rb");
+    unsigned char file[1024];
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    CU_ASSERT_FATAL(n > 24 && n < sizeof file);
+    const size_t data = n - 6 * sizeof(float);   /* fc.weight then fc.bias, in the order given */
+    int refused = 0, named = 0, loaded = 0;
+    for (size_t e = 0; e < 6; e++) {
+        for (int v = 0; v < 3; v++) {
+            unsigned char copy[1024];
+            memcpy(copy, file, n);
+            const float bits[3] = {NAN, INFINITY, -INFINITY};
+            memcpy(copy + data + e * sizeof(float), &bits[v], sizeof(float));
+            write_bytes(bad, copy, n);
+            float w2[4] = {9, 9, 9, 9}, b2[2] = {9, 9};
+            dl_named_tensor u[2] = {{"fc.weight", 1, {4}, w2}, {"fc.bias", 1, {2}, b2}};
+            int rc = dl_load_safetensors(bad, u, 2, 0);
+            refused += rc == -1 && w2[0] == 9.0f && b2[0] == 9.0f;
+            char want[64];
+            snprintf(want, sizeof want, "'%s' holds a non-finite value (%s at element %d", e < 4 ? "fc.weight" : "fc.bias",
+                     v == 0 ? "nan" : v == 1 ? "inf" : "-inf", (int)(e < 4 ? e : e - 4));
+            named += rc == -1 && strstr(dl_last_error(), want) != NULL;
+        }
+    }
+    CU_ASSERT_EQUAL(refused, 18);
+    CU_ASSERT_EQUAL(named, 18);
+    /* a low mantissa bit flipped: still finite, still loads */
+    unsigned char copy[1024];
+    memcpy(copy, file, n);
+    copy[data + 2 * sizeof(float)] ^= 1;
+    write_bytes(bad, copy, n);
+    float w2[4], b2[2];
+    dl_named_tensor u[2] = {{"fc.weight", 1, {4}, w2}, {"fc.bias", 1, {2}, b2}};
+    loaded = dl_load_safetensors(bad, u, 2, 0) == 0;
+    CU_ASSERT(loaded);
+    CU_ASSERT(w2[2] != 3.5f && fabsf(w2[2] - 3.5f) < 1e-5f);
+    CU_ASSERT_EQUAL(b2[1], 8.0f);
+}
+
 static void test_st_shape_overflow(void)
 {
     char path[128];
@@ -530,6 +582,7 @@ void suite_rt_checkpoint(void)
     CU_add_test(s, "safetensors: round trip, subsets, mismatches", test_st_round_trip);
     CU_add_test(s, "safetensors: truncated/corrupt files", test_st_corrupt);
     CU_add_test(s, "safetensors: partial load by prefix, with a report", test_st_load_prefix);
+    CU_add_test(s, "safetensors: a NaN or infinity in a file refused", test_st_nonfinite_refused);
     CU_add_test(s, "safetensors: shape products overflow-checked", test_st_shape_overflow);
     CU_add_test(s, "safetensors: concurrent saves to one path", test_st_concurrent_saves);
     CU_add_test(s, "safetensors: 80k tensors in well under a second", test_st_many_keys);

@@ -404,6 +404,11 @@ static void test_csv(void)
     p = write_text("c.csv", "a,b,c\n1,2,0\n1,x,1\n");
     CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "c.csv:3: column 2: 'x' is not a number"));
+    /* a terminal escape in a field: quoted as \xNN (dl_set_error), never sent raw to the terminal */
+    p = write_text("esc.csv", "a,b,c\n1,2,0\n1,\x1b[2J\x7f,1\n");
+    CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "esc.csv:3: column 2: '\\x1b[2J\\x7f' is not a number"));
+    CU_ASSERT_PTR_NULL(strchr(dl_last_error(), 0x1b));
     p = write_text("d.csv", "1,2,0\n1,2\n");
     CU_ASSERT_EQUAL(dl_load_csv(p, &o, &d), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "d.csv:2: expected 3 fields, got 2"));

@@ -421,6 +421,11 @@ static void test_damaged_csv(void)
                       "d10.csv: 1 rows for 2 classes; a confusion matrix is square");
     expect_plot_error("d11.csv", "true_class,pred_0,pred_1\n0,5,1\n1,2,-3\n",
                       "d11.csv:3: column 3: a count is a whole number >= 0");
+    /* a binary file or a terminal escape in a header or field: shown as \xNN, never raw */
+    expect_plot_error("d20.csv", "epoch,train_loss,val\x1b[2J\n1,0.5,\x80\x01z\n",
+                      "d20.csv:2: column 3 (val\\x1b[2J): '\\x80\\x01z' is not a number");
+    expect_plot_error("d21.csv", "epoch,lo\xffss\n1,2\n",
+                      "d21.csv:1: not a training history: no 'train_loss' column (the header is 'epoch,lo\\xffss')");
     /* the per-step file beside a good history is checked too */
     char path[256];
     write_file("d12.steps.csv", "step,epoch,train_loss\n1,0.1,2.0\n2,0.2\n", path, sizeof path);
