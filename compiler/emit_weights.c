@@ -58,10 +58,17 @@ int emit_weights_cached_b(emit_ctx *c, const ir_node *b)
  * `wver` that keeps packed panels fresh guards them, and every write of the
  * parameters or running statistics (init, load, optimizer step, state
  * updates, an exposed pointer) takes a new one. */
+/* u is a parameter, or an alias or fused member (INLINE: computed inside
+ * its root's kernel) that reads one: a group `exp(add(p, 1))` reads p only
+ * through its member. */
 static int reads_param(const ir_node *u)
 {
     while (u->storage == IR_STORE_ALIAS) u = u->in[0];
-    return u->storage == IR_STORE_PARAM;
+    if (u->storage == IR_STORE_PARAM) return 1;
+    if (u->storage != IR_STORE_INLINE || u->op == OP_scan) return 0;
+    for (int k = 0; k < u->nin; k++)
+        if (reads_param(u->in[k])) return 1;
+    return 0;
 }
 
 int emit_statics_read_params(const ir_graph *g)

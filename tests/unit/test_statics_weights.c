@@ -107,8 +107,43 @@ static void test_versions(void)
     emitted_unload(&e);
 }
 
+/* A kept value whose only parameter read is inside a fused member:
+ * exp(add(scale, 1)) is one kernel rooted at exp. */
+static const char member_src[] =
+    "block gain(x: f32[N, 8]) -> f32[N, 8] {\n"
+    "    param scale: f32[8] = zeros\n"
+    "    return x * exp(scale + 1.0)\n"
+    "}\n"
+    "model gm(x: f32[N, 8]) -> f32[N, 8] {\n"
+    "    return gain(x)\n"
+    "}\n";
+
+static void test_member_read(void)
+{
+    emitted e;
+    CU_ASSERT_FATAL(emitted_build_source(member_src, &e) == 0);
+    const dl_model_api *api = e.api;
+    float x[8], out[8];
+    for (int i = 0; i < 8; i++) x[i] = 1.0f + (float)i;
+    void *m = api->create(1);
+    CU_ASSERT_FATAL(m != NULL);
+    api->init(m, 1);
+    api->forward(m, x, out, 1);
+    for (int i = 0; i < 8; i++) CU_ASSERT(out[i] == x[i] * expf(1.0f));
+    const int is = emitted_param_index(&e, "gain0.scale");
+    CU_ASSERT_FATAL(is >= 0);
+    float *scale = api->param_data(m, is);
+    CU_ASSERT_FATAL(scale != NULL);
+    for (int i = 0; i < 8; i++) scale[i] = -1.0f; /* exp(0) = 1: out = x */
+    api->forward(m, x, out, 1);
+    CU_ASSERT(memcmp(out, x, sizeof x) == 0);
+    api->destroy(m);
+    emitted_unload(&e);
+}
+
 void suite_statics_weights(void)
 {
     CU_pSuite s = CU_add_suite("statics_weights", NULL, NULL);
     CU_add_test(s, "batch-norm constants kept per weights version = fresh model's bits", test_versions);
+    CU_add_test(s, "a parameter read only inside a fused member", test_member_read);
 }
