@@ -379,7 +379,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         /* outputs are always written, symbols always checked */
     }
     if (kind == STEP_TRAIN) fprintf(h, "    m->step++;\n");
-    if (c.weights_cached_used) emit_weights_prologue(h);
+    if (c.weights_cached_used || (L->cache_weights && emit_statics_read_params(g))) emit_weights_prologue(h);
     if (c.graph_uses_seed)
         fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)m->step * UINT64_C(0x9E3779B97F4A7C15));\n");
     for (int i = 0; i < mod->n_params; i++)
@@ -448,15 +448,15 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     fputs(head, out);
     free(head);
     fprintf(out, "\n");
-    if (lscalls) { /* the same every step: computed by the first call */
-        fprintf(out, "    if (!(m->statics_ready & %du)) {\n", 1 << kind);
+    if (lscalls) { /* the same every step: computed by the first call (per weights version: emit_weights.c) */
+        emit_statics_open(out, g, kind, L->n_statics && L->cache_weights);
         for (char *line = scalls; *line;) {
             char *nl = strchr(line, '\n');
             size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
             fprintf(out, "    %.*s", (int)len, line);
             line += len;
         }
-        fprintf(out, "        m->statics_ready |= %du;\n    }\n", 1 << kind);
+        emit_statics_close(out, g, kind, L->n_statics && L->cache_weights);
     }
     free(scalls);
     fputs(calls, out);
@@ -824,6 +824,7 @@ static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
     if (L->n_statics) { /* (pass_plan's STATIC values) */
         fprintf(f, "    float *statics;        /* values computed from constants alone, by each step function's first call */\n");
         fprintf(f, "    unsigned statics_ready; /* bit k: step function k (forward, eval_step, train_step) has computed them */\n");
+        fprintf(f, "    uint64_t statics_wver[3]; /* by step function: the weights' version its statics from parameters hold */\n");
     }
     if (!emit_legacy_api(m)) {
         const int k = m->n_syms, ncls = 1 << k;

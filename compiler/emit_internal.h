@@ -96,6 +96,13 @@ void emit_weights_prologue(FILE *h);
 int emit_weights_cached_b(emit_ctx *c, const ir_node *b);
 /* "m->wver" when conv weight w is such a parameter, else "0" (no caching). */
 const char *emit_weights_conv_version(emit_ctx *c, const ir_node *w);
+/* Whether a STATIC value of g reads a parameter (pass_plan: eval mode). */
+int emit_statics_read_params(const ir_graph *g);
+/* The guard around a step's statics kernels, and its end: once per model
+ * (bit `kind` of statics_ready), also per weights version when they read
+ * parameters and the model keeps a version (`versioned`), else every call. */
+void emit_statics_open(FILE *out, const ir_graph *g, int kind, int versioned);
+void emit_statics_close(FILE *out, const ir_graph *g, int kind, int versioned);
 
 /* ---- emit_kernels.c ----------------------------------------------------- */
 /* The C expression of a dimension: "512", "n", "(4 * n)", "(n * sym1)": the

@@ -50,3 +50,50 @@ int emit_weights_cached_b(emit_ctx *c, const ir_node *b)
     c->extra_args = "m->wver";
     return 1;
 }
+
+/* Statics from parameters (pass_plan): in forward and eval_step, values that
+ * depend on the weights alone, such as an inference batch norm's
+ * scale = gamma / sqrt(var + eps) and shift = beta - mean * scale, are
+ * computed once per weights version instead of on every call: the same
+ * `wver` that keeps packed panels fresh guards them, and every write of the
+ * parameters or running statistics (init, load, optimizer step, state
+ * updates, an exposed pointer) takes a new one. */
+/* u is a parameter, or an alias or fused member (INLINE: computed inside
+ * its root's kernel) that reads one: a group `exp(add(p, 1))` reads p only
+ * through its member. */
+static int reads_param(const ir_node *u)
+{
+    while (u->storage == IR_STORE_ALIAS) u = u->in[0];
+    if (u->storage == IR_STORE_PARAM) return 1;
+    if (u->storage != IR_STORE_INLINE || u->op == OP_scan) return 0;
+    for (int k = 0; k < u->nin; k++)
+        if (reads_param(u->in[k])) return 1;
+    return 0;
+}
+
+int emit_statics_read_params(const ir_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        if (n->storage != IR_STORE_STATIC) continue;
+        for (int k = 0; k < n->nin; k++)
+            if (reads_param(n->in[k])) return 1;
+    }
+    return 0;
+}
+
+void emit_statics_open(FILE *out, const ir_graph *g, int kind, int versioned)
+{
+    if (!emit_statics_read_params(g))
+        fprintf(out, "    if (!(m->statics_ready & %du)) {\n", 1 << kind);
+    else if (versioned)
+        fprintf(out, "    if (!(m->statics_ready & %du) || m->statics_wver[%d] != m->wver) { /* weights changed */\n",
+                1 << kind, kind);
+    else fprintf(out, "    { /* from parameters, and no version kept: every call */\n");
+}
+
+void emit_statics_close(FILE *out, const ir_graph *g, int kind, int versioned)
+{
+    if (emit_statics_read_params(g) && versioned) fprintf(out, "        m->statics_wver[%d] = m->wver;\n", kind);
+    fprintf(out, "        m->statics_ready |= %du;\n    }\n", 1 << kind);
+}

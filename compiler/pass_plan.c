@@ -21,7 +21,10 @@
  *           arange, a mask's index vectors, a positional encoding): it
  *           does not change from step to step, so it gets its own place in
  *           a region no other value shares (`offset` there), the step
- *           function computes it on its first call and keeps it. Not for
+ *           function computes it on its first call and keeps it. In an
+ *           eval-mode graph parameters count as constants too (an inference
+ *           batch norm's scale and shift): the step function then computes
+ *           its statics again whenever the weights' version changed. Not for
  *           values written to a destination (OUTPUT) or computed by another
  *           node's kernel (sibling reductions, a conv's epilogue);
  *   ARENA   everything else, at `offset`.
@@ -132,15 +135,26 @@ static int by_birth(const void *a, const void *b)
     return p->n->id < q->n->id ? -1 : p->n->id > q->n->id;
 }
 
-/* STATIC (the rule in the comment above): what is computed from constant
- * and iota sources alone, at a constant shape, and would be in the arena. */
+/* Whether param node n is a STATIC source: in an eval-mode graph, a stored
+ * (not carried-state) parameter, which only the model's tracked writes
+ * change (emit_c.c recomputes such statics per weights version). */
+static int static_param(const ir_graph *g, const ir_node *n)
+{
+    if (n->op != OP_param || g->mode != IR_MODE_EVAL || !g->mod) return 0;
+    const int64_t i = n->a.param.index;
+    return i >= 0 && i < g->mod->n_params && !g->mod->params[i].state;
+}
+
+/* STATIC (the rule in the comment above): what is computed from constant,
+ * iota and (eval mode) parameter sources alone, at a constant shape, and
+ * would be in the arena. */
 static void mark_static(ir_graph *g)
 {
     if (g->loop_body) return; /* a loop body computes everything at every step (emit_scan.c plans no statics region) */
     unsigned char *is_static = plan_calloc((size_t)max_id(g), 1);
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = g->nodes[i];
-        int s = n->op == OP_constant || n->op == OP_iota ||
+        int s = n->op == OP_constant || n->op == OP_iota || static_param(g, n) ||
                 (n->nin > 0 && ir_ops[n->op].kind != IR_SOURCE && !n->sibling && !n->epilogue &&
                  n->op != OP_scan && n->op != OP_scan_part); /* a loop runs every step */
         for (int k = 0; k < n->nin && s; k++) s = is_static[n->in[k]->id];
