@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define DLNRT_VERSION "0.2.0"
+#define DLNRT_VERSION "0.3.0"
 
 const char *dl_last_error(void);
 void dl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
