@@ -16,20 +16,20 @@ train dmg {
     epochs = 2
 }
 DLN
-sed 's|    epochs = 2|    epochs = 2\n    init_from = "nan.st"|' "$T/dmg.dln" > "$T/dmg_init.dln"
+sed 's|    epochs = 2|    epochs = 2\n    init_from = "dmg_nan.st"|' "$T/dmg.dln" > "$T/dmg_init.dln"
 dr() { (cd "$T" && DLNC_CACHE="$T/cache" "$DL" "$@"); }
 dr run dmg.dln --max-steps 3 --quiet --checkpoint dmg.st > "$T/dmg0.out" 2>&1; r0=$?
 /usr/bin/python3 tests/e2e/st_edit.py "$T/dmg.st" "$T/steps.st" meta dlnc.steps 99999999999999999999999
-/usr/bin/python3 tests/e2e/st_edit.py "$T/dmg.st" "$T/nan.st" value dense0.weight 5 nan
+/usr/bin/python3 tests/e2e/st_edit.py "$T/dmg.st" "$T/dmg_nan.st" value dense0.weight 5 nan
 /usr/bin/python3 tests/e2e/st_edit.py "$T/dmg.st" "$T/inf.st" value dense0.bias 0 -inf
 dr run dmg.dln --quiet --checkpoint steps.st --resume > "$T/dmg1.out" 2>&1; r1=$?
-dr run dmg.dln --quiet --checkpoint nan.st --resume > "$T/dmg2.out" 2>&1; r2=$?
+dr run dmg.dln --quiet --checkpoint dmg_nan.st --resume > "$T/dmg2.out" 2>&1; r2=$?
 dr explain dmg.dln --checkpoint inf.st --attack fgsm --eps 0.1 > "$T/dmg3.out" 2>&1; r3=$?
 dr run dmg_init.dln --max-steps 1 --quiet > "$T/dmg4.out" 2>&1; r4=$?
 if [ $r0 -eq 0 ] && [ $r1 -eq 1 ] && grep -q "steps.st: metadata 'dlnc.steps' is '99999999999999999999999', not a count" "$T/dmg1.out" \
-   && [ $r2 -eq 1 ] && grep -q "nan.st: tensor 'dense0.weight' holds a non-finite value (nan at element 5 of 7840)" "$T/dmg2.out" \
+   && [ $r2 -eq 1 ] && grep -q "dmg_nan.st: tensor 'dense0.weight' holds a non-finite value (nan at element 5 of 7840)" "$T/dmg2.out" \
    && [ $r3 -eq 1 ] && grep -q "inf.st: tensor 'dense0.bias' holds a non-finite value (-inf at element 0 of 10)" "$T/dmg3.out" \
-   && [ $r4 -eq 1 ] && grep -q "init_from: nan.st: tensor 'dense0.weight' holds a non-finite value" "$T/dmg4.out"; then
+   && [ $r4 -eq 1 ] && grep -q "init_from: dmg_nan.st: tensor 'dense0.weight' holds a non-finite value" "$T/dmg4.out"; then
   echo "damaged run checkpoints (a step count past int64, a NaN and an -inf weight) refused by --resume, explain and init_from: ok"
   pass=$((pass+1))
 else
