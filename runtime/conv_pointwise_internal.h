@@ -49,8 +49,11 @@ int dl_affine_rows_isa(dl_gemv_isa isa, int64_t M, int64_t P, const float *src, 
  * the intrinsics cannot appear in the helpers the portable and AVX2 copies
  * share; use only where the code is an AVX-512 copy (a constant flag), so
  * the asm is never emitted elsewhere. MobileNetV2's ReLU6 clamps are one
- * per 9 multiply-adds in the depthwise kernels (docs/performance.md). */
-#if defined(__x86_64__) && defined(__GNUC__)
+ * per 9 multiply-adds in the depthwise kernels (docs/performance.md).
+ * GCC only: clang checks a zmm operand against the enclosing function's
+ * target when it parses the helper, before the AVX-512 copy inlines it, so
+ * its builds (the fuzz harnesses) keep the select. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define DL_CLAMP_ZMM_ASM 1
 #define DL_CLAMP_ZMM(v, lo, hi) __asm__("vmaxps %1, %0, %0\n\tvminps %2, %0, %0" : "+v"(v) : "v"(lo), "v"(hi))
 #endif
