@@ -132,10 +132,12 @@ class General:
 
 
 def draw_params(m, seed):
-    """Every parameter U(-1, 1)/sqrt(fan_in), norm weights around 1: float32 bits on both sides."""
+    """Every trainable parameter U(-1, 1)/sqrt(fan_in), norm weights around 1: float32 bits on both sides."""
     g = torch.Generator().manual_seed(seed)
     p = {}
-    for k, (shape, _) in m.params.items():
+    for k, (shape, trainable) in m.params.items():
+        if not trainable:
+            continue                                    # buffers (running statistics) keep their init
         fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 4
         v = (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) / fan_in ** 0.5
         if "norm" in k and k.endswith("weight"):
@@ -296,4 +298,5 @@ def run(build):
             _check(build, "vq2", VQ_DLN, (8,), 11, _vq_batch),
             _check(build, "gnn", GNN_DLN, (1, 9, 20), 12, _gnn_batch),
             _check(build, "sal", SAL_DLN, (8,), 13, _sal_batch)]
-    return [("models from the docs", rows)]
+    import stranger2                                    # the second round, written the same way
+    return [("models from the docs", rows + stranger2.run(build))]
