@@ -585,6 +585,14 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
     case AST_ST_YIELD: exec_yield(e, f, st); return;
     case AST_ST_EXPR: {
         value v = eval_expr(e, f, st->value);
+        /* error(...) ends the block it is in (e->depth > 0; a model body goes on,
+         * to report its other mistakes): the statements after it would only add
+         * follow-on errors, and the call chain's note would stand under the last. */
+        if (v.kind == V_ERROR && e->depth > 0 && st->value->kind == AST_CALL && strcmp(st->value->name, "error") == 0) {
+            f->ret = v;
+            f->returned = 1;
+            return;
+        }
         if (v.kind != V_NONE && v.kind != V_ERROR)
             diag_error(e->d, st->value->loc, "the result of this call is unused\nhint: assign it: name = %s(...)",
                        st->value->name);
