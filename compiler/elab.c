@@ -525,7 +525,13 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v);
             return;
         }
-        if (v.kind != V_LIST || v.n != st->n_targets) {
+        if (v.kind == V_LIST && v.n != st->n_targets) {
+            /* split(x, 2) of 5 is three pieces (2, 2, 1), as torch.split: say how many came */
+            diag_error(e->d, st->value->loc, "cannot unpack a list of %d values into %d names", v.n, st->n_targets);
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
+            return;
+        }
+        if (v.kind != V_LIST) {
             diag_error(e->d, st->value->loc, "cannot unpack %s into %d names", v_describe(e, &v), st->n_targets);
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
             return;
