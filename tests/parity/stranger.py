@@ -257,11 +257,17 @@ def _gnn_batch():
     return [feat, src, dst, label, mask], 1, (V, src.shape[1]), lambda p: gnn_loss(p, ft, src, dst, label, mask)
 
 
+def classes_batch(seed, shape, classes, loss):
+    """Inputs N(0, 1) shaped `shape` and i32 class labels: a row's arrays, n, symbols
+    and its torch loss of (params, x in float64, labels)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = rng.integers(0, classes, size=shape[0]).astype(np.int32)
+    return [x, y], shape[0], (), lambda p: loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+
+
 def _sal_batch():
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((8, 1, 6, 6)).astype(np.float32)
-    y = rng.integers(0, 4, size=8).astype(np.int32)
-    return [x, y], 8, (), lambda p: sal_loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+    return classes_batch(4, (8, 1, 6, 6), 4, sal_loss)
 
 
 ARGMAX_DLN = """

@@ -43,10 +43,7 @@ def vit_loss(p, x, y):
 
 
 def _vit_batch():
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal((8, 1, 8, 8)).astype(np.float32)
-    y = rng.integers(0, 5, size=8).astype(np.int32)
-    return [x, y], 8, (), lambda p: vit_loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+    return S.classes_batch(6, (8, 1, 8, 8), 5, vit_loss)
 
 
 MIXER_DLN = """
@@ -78,10 +75,7 @@ def mixer_loss(p, x, y):
 
 
 def _mixer_batch():
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((8, 1, 8, 8)).astype(np.float32)
-    y = rng.integers(0, 3, size=8).astype(np.int32)
-    return [x, y], 8, (), lambda p: mixer_loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+    return S.classes_batch(7, (8, 1, 8, 8), 3, mixer_loss)
 
 
 FLOW_DLN = """
@@ -145,10 +139,7 @@ def trip_loss(p, x, y):
 
 
 def _trip_batch():
-    rng = np.random.default_rng(9)
-    x = rng.standard_normal((8, 3, 6)).astype(np.float32)
-    y = rng.integers(0, 3, size=8).astype(np.int32)
-    return [x, y], 8, (), lambda p: trip_loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+    return S.classes_batch(9, (8, 3, 6), 3, trip_loss)
 
 
 UNET_DLN = """
