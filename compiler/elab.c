@@ -109,6 +109,8 @@ const char *v_describe(elab *e, const value *v) {
     case V_STR: return arena_printf(e->a, "str \"%s\"", v->s);
     case V_TENSOR: return t_describe(e, v->t);
     case V_FUNC: return arena_printf(e->a, "function '%s'", v->s);
+    /* the count shows a block's several results where one was meant (unpack them) */
+    case V_LIST: return arena_printf(e->a, "a list of %d value%s", v->n, v->n == 1 ? "" : "s");
     default: return v_kind_name(v);
     }
 }
