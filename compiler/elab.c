@@ -795,11 +795,26 @@ int eval_call_args(elab *e, frame *f, const ast_expr *x, call_args *ca) {
     return err ? -1 : 0;
 }
 
+/* torch.nn.init's initializers that have no form here: a user porting a model
+ * writes them first, so the error says how to bring their values in instead. */
+static const char *torch_only_initializer(const char *name) {
+    static const char *const names[] = {"orthogonal", "trunc_normal", "sparse", "dirac"};
+    size_t n = strlen(name);
+    if (n > 0 && name[n - 1] == '_') n--;          /* torch's in-place spelling, orthogonal_ */
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncmp(name, names[i], n) == 0) return names[i];
+    return NULL;
+}
+
 static value eval_call(elab *e, frame *f, const ast_expr *x) {
     const ast_decl *blk = find_block(e, x->name);
     if (!blk && !is_builtin(x->name) && !is_initializer(x->name)) {
         const char *s = suggest_name(e, f, x->name, 1);
-        if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
+        const char *torch = torch_only_initializer(x->name);
+        if (torch)
+            diag_error(e->d, x->loc, "unknown function '%s'\nhint: PyTorch's nn.init.%s_ has no initializer here; load values "
+                       "made by PyTorch with from_file(path, name) or the train section's init_from", x->name, torch);
+        else if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
         else diag_error(e->d, x->loc, "unknown function '%s'", x->name);
         return v_error();
     }
