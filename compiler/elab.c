@@ -109,6 +109,8 @@ const char *v_describe(elab *e, const value *v) {
     case V_STR: return arena_printf(e->a, "str \"%s\"", v->s);
     case V_TENSOR: return t_describe(e, v->t);
     case V_FUNC: return arena_printf(e->a, "function '%s'", v->s);
+    /* the count shows a block's several results where one was meant (unpack them) */
+    case V_LIST: return arena_printf(e->a, "a list of %d value%s", v->n, v->n == 1 ? "" : "s");
     default: return v_kind_name(v);
     }
 }
@@ -525,7 +527,13 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v);
             return;
         }
-        if (v.kind != V_LIST || v.n != st->n_targets) {
+        if (v.kind == V_LIST && v.n != st->n_targets) {
+            /* split(x, 2) of 5 is three pieces (2, 2, 1), as torch.split: say how many came */
+            diag_error(e->d, st->value->loc, "cannot unpack a list of %d values into %d names", v.n, st->n_targets);
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
+            return;
+        }
+        if (v.kind != V_LIST) {
             diag_error(e->d, st->value->loc, "cannot unpack %s into %d names", v_describe(e, &v), st->n_targets);
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
             return;
@@ -585,6 +593,14 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
     case AST_ST_YIELD: exec_yield(e, f, st); return;
     case AST_ST_EXPR: {
         value v = eval_expr(e, f, st->value);
+        /* error(...) ends the block it is in (e->depth > 0; a model body goes on,
+         * to report its other mistakes): the statements after it would only add
+         * follow-on errors, and the call chain's note would stand under the last. */
+        if (v.kind == V_ERROR && e->depth > 0 && st->value->kind == AST_CALL && strcmp(st->value->name, "error") == 0) {
+            f->ret = v;
+            f->returned = 1;
+            return;
+        }
         if (v.kind != V_NONE && v.kind != V_ERROR)
             diag_error(e->d, st->value->loc, "the result of this call is unused\nhint: assign it: name = %s(...)",
                        st->value->name);
@@ -779,11 +795,26 @@ int eval_call_args(elab *e, frame *f, const ast_expr *x, call_args *ca) {
     return err ? -1 : 0;
 }
 
+/* torch.nn.init's initializers that have no form here: a user porting a model
+ * writes them first, so the error says how to bring their values in instead. */
+static const char *torch_only_initializer(const char *name) {
+    static const char *const names[] = {"orthogonal", "trunc_normal", "sparse", "dirac"};
+    size_t n = strlen(name);
+    if (n > 0 && name[n - 1] == '_') n--;          /* torch's in-place spelling, orthogonal_ */
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncmp(name, names[i], n) == 0) return names[i];
+    return NULL;
+}
+
 static value eval_call(elab *e, frame *f, const ast_expr *x) {
     const ast_decl *blk = find_block(e, x->name);
     if (!blk && !is_builtin(x->name) && !is_initializer(x->name)) {
         const char *s = suggest_name(e, f, x->name, 1);
-        if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
+        const char *torch = torch_only_initializer(x->name);
+        if (torch)
+            diag_error(e->d, x->loc, "unknown function '%s'\nhint: PyTorch's nn.init.%s_ has no initializer here; load values "
+                       "made by PyTorch with from_file(path, name) or the train section's init_from", x->name, torch);
+        else if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
         else diag_error(e->d, x->loc, "unknown function '%s'", x->name);
         return v_error();
     }

@@ -250,7 +250,8 @@ static int check_keys(elab *e, const ast_decl *t) {
         for (int j = 0; s->step && j < s->n_sub; j++)
             if (!is_key(s->sub[j].key, step_keys, COUNT(step_keys)) || s->sub[j].step) {
                 diag_error(e->d, s->sub[j].key_loc, "unknown step setting '%s'\nhint: a step takes loss, optim, "
-                           "sched, repeat, clip, adversarial", s->sub[j].key);
+                           "sched, repeat, clip, adversarial; to name part of the loss (one batch of fakes used "
+                           "twice), compute the loss in a block, which may call the section's models", s->sub[j].key);
                 ok = 0;
             }
         if (s->step && ok && !sub_setting(s, "loss", NULL)) {

@@ -579,6 +579,12 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                  (long long)td.vocab_size, (long long)td.vocab_size);
         if (s2s ? dl_check_vocab(api, sd.vocab, why) : cfg->data.mlm > 0 && dl_check_vocab(api, td.vocab_size + 1, why))
             goto done;
+        /* next-token targets: per-position logits ([T, V] a sample) must have a class for
+         * every id, or the run would stop at the first batch holding a rare byte */
+        snprintf(why, sizeof why, "the next-token targets (the %lld ids of the vocabulary)", (long long)td.vocab_size);
+        if (text && cfg->data.mlm == 0 && api->n_outputs > 0 && api->outputs[0].rank == 2 &&
+            dl_check_vocab(api, td.vocab_size, why))
+            goto done;
     } else if (det) {
         /* the fields' shapes are checked when the stepper binds them */
     } else if (dl_one_input_form(api)) {

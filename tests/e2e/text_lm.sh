@@ -47,3 +47,13 @@ if [ $rct -eq 0 ] && grep -q "^done: 3 epochs.*bits per character" "$T/tb.out" &
 else
   echo "FAIL truncated BPTT ($rct $rcts):"; cat "$T/tb.out" "$T/tb.s"; fail=$((fail+1))
 fi
+# logits narrower than the corpus's vocabulary: refused before the first step (it
+# stopped at the first batch holding an id beyond them, maybe thousands of steps in)
+sed 's/f32\[N, T, 32\]/f32[N, T, 8]/; s/dense(h, 32)/dense(h, 8)/' "$T/lm.dln" > "$T/lm_narrow.dln"
+(cd "$T" && DLNC_CACHE="$T/cache" "$DL" run lm_narrow.dln --max-steps 1) > "$T/narrow.out" 2>&1; rcn=$?
+if [ $rcn -eq 1 ] && grep -q "output 'output' of model 'lm' has 8 classes, too few for the next-token targets (the [0-9]* ids of the vocabulary)" "$T/narrow.out" \
+   && ! grep -q "^epoch" "$T/narrow.out"; then
+  echo "a language model's logits narrower than the vocabulary refused before training: ok"; pass=$((pass+1))
+else
+  echo "FAIL narrow logits ($rcn):"; cat "$T/narrow.out"; fail=$((fail+1))
+fi

@@ -132,10 +132,12 @@ class General:
 
 
 def draw_params(m, seed):
-    """Every parameter U(-1, 1)/sqrt(fan_in), norm weights around 1: float32 bits on both sides."""
+    """Every trainable parameter U(-1, 1)/sqrt(fan_in), norm weights around 1: float32 bits on both sides."""
     g = torch.Generator().manual_seed(seed)
     p = {}
-    for k, (shape, _) in m.params.items():
+    for k, (shape, trainable) in m.params.items():
+        if not trainable:
+            continue                                    # buffers (running statistics) keep their init
         fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 4
         v = (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) / fan_in ** 0.5
         if "norm" in k and k.endswith("weight"):
@@ -255,11 +257,17 @@ def _gnn_batch():
     return [feat, src, dst, label, mask], 1, (V, src.shape[1]), lambda p: gnn_loss(p, ft, src, dst, label, mask)
 
 
+def classes_batch(seed, shape, classes, loss):
+    """Inputs N(0, 1) shaped `shape` and i32 class labels: a row's arrays, n, symbols
+    and its torch loss of (params, x in float64, labels)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = rng.integers(0, classes, size=shape[0]).astype(np.int32)
+    return [x, y], shape[0], (), lambda p: loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+
+
 def _sal_batch():
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((8, 1, 6, 6)).astype(np.float32)
-    y = rng.integers(0, 4, size=8).astype(np.int32)
-    return [x, y], 8, (), lambda p: sal_loss(p, torch.tensor(x, dtype=torch.float64), torch.from_numpy(y).long())
+    return classes_batch(4, (8, 1, 6, 6), 4, sal_loss)
 
 
 ARGMAX_DLN = """
@@ -296,4 +304,5 @@ def run(build):
             _check(build, "vq2", VQ_DLN, (8,), 11, _vq_batch),
             _check(build, "gnn", GNN_DLN, (1, 9, 20), 12, _gnn_batch),
             _check(build, "sal", SAL_DLN, (8,), 13, _sal_batch)]
-    return [("models from the docs", rows)]
+    import stranger2                                    # the second round, written the same way
+    return [("models from the docs", rows + stranger2.run(build))]
