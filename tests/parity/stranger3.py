@@ -211,7 +211,7 @@ def _sched_row(build, i, setting, make):
 def run(build):
     rows = [] if os.environ.get("S3_SKIP") else [_optim_row(build, i, *o) for i, o in enumerate(OPTIMS)]
     rows += [] if os.environ.get("S3_SKIP") else [_sched_row(build, i, *s) for i, s in enumerate(SCHEDS)]
-    return rows + _acts_rows(build) + [_transfer_row(build)]
+    return rows + _acts_rows(build) + _losses_rows(build) + [_transfer_row(build)]
 
 
 # ---- activations: values and gradients at edge values, through the general forward ----
@@ -334,9 +334,91 @@ train {name} {{
                 detail=None if ok else f"frozen {frozen} trained {trained} reported {said}: {r2.stdout[-400:]}")
 
 
+# ---- losses: values and gradients with respect to the prediction, edge values included ----
+LOSSES = [  # (dln expression of y (logits or predictions), t (f32 targets), p (probabilities), lab (i32)), torch)
+    ("cross_entropy(y, lab)", lambda y, t, p, lab: F.cross_entropy(y, lab)),
+    ("cross_entropy(y, lab, ignore_index = 2)", lambda y, t, p, lab: F.cross_entropy(y, lab, ignore_index=2)),
+    ("cross_entropy(y, lab, label_smoothing = 0.2)", lambda y, t, p, lab: F.cross_entropy(y, lab, label_smoothing=0.2)),
+    ("soft_cross_entropy(y, p)", lambda y, t, p, lab: F.cross_entropy(y, p)),
+    ("nll(log_softmax(y), lab)", lambda y, t, p, lab: F.nll_loss(F.log_softmax(y, -1), lab)),
+    ("mse(y, t)", lambda y, t, p, lab: F.mse_loss(y, t)),
+    ("l1(y, t)", lambda y, t, p, lab: F.l1_loss(y, t)),
+    ("mae(y, t)", lambda y, t, p, lab: F.l1_loss(y, t)),
+    ("huber(y, t)", lambda y, t, p, lab: F.huber_loss(y, t)),
+    ("huber(y, t, delta = 0.5)", lambda y, t, p, lab: F.huber_loss(y, t, delta=0.5)),
+    ("msle(y * y, p)", lambda y, t, p, lab: ((torch.log1p(y * y) - torch.log1p(p)) ** 2).mean()),
+    ("bce(sigmoid(y), p)", lambda y, t, p, lab: F.binary_cross_entropy(torch.sigmoid(y), p)),
+    ("bce_with_logits(y, p)", lambda y, t, p, lab: F.binary_cross_entropy_with_logits(y, p)),
+    ("smooth_l1(y, t, beta = 0.5)", lambda y, t, p, lab: F.smooth_l1_loss(y, t, beta=0.5)),
+    # beta = 0 is documented as the L1 loss: torch 1.13's smooth_l1 gives -1/n at d = 0 there, F.l1_loss 0
+    ("smooth_l1(y, t, beta = 0.0)", lambda y, t, p, lab: F.l1_loss(y, t)),
+    ("smooth_l1(y, t, reduction = \"sum\")", lambda y, t, p, lab: F.smooth_l1_loss(y, t, reduction="sum")),
+]
+
+
+def _focal(y, p, alpha=0.25, gamma=2.0):
+    """torchvision.ops.sigmoid_focal_loss's code (torchvision is not installed here)."""
+    q = torch.sigmoid(y)
+    ce = F.binary_cross_entropy_with_logits(y, p, reduction="none")
+    p_t = q * p + (1 - q) * (1 - p)
+    return (ce * (1 - p_t) ** gamma * (alpha * p + (1 - alpha) * (1 - p))).mean()
+
+
+def _worst(v, want, y, g, gw):
+    k = np.unravel_index(int(np.nanargmax(np.where(np.isnan(g), np.inf, np.abs(g - gw)))), g.shape)
+    return f"loss {v} vs torch {want}; gradient at y{list(k)} = {y[k]}: {g[k]} vs torch {gw[k]}"
+
+
+def _losses_rows(build):
+    import ctypes
+    from harness import load_lib
+    cases = LOSSES + [("focal_loss(y, p)", lambda y, t, p, lab: _focal(y, p))]
+    ls = "\n".join(f"    l{i} = {e}" for i, (e, _) in enumerate(cases))
+    src = (f"model losses(y: f32[N, 5], t: f32[N, 5], p: f32[N, 5], lab: i32[N]) -> (v: f32[N, {len(cases)}], "
+           f"g: f32[N, {len(cases)}, 5]) {{\n{ls}\n"
+           f"    v = sum(y * 0.0, axis = 1, keepdims = true) + stack([{', '.join(f'l{i}' for i in range(len(cases)))}])\n"
+           f"    return v, stack([{', '.join(f'grad(l{i}, y)' for i in range(len(cases)))}], axis = 1)\n}}\n")
+    so, err = build.compile_dln(src, "losses")
+    if so is None:
+        return [dict(case=Desc("losses: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)]
+    lib = load_lib(so)
+    n, L = 6, len(cases)
+    lib.losses_create.restype, lib.losses_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
+    lib.losses_forward.restype = None
+    lib.losses_forward.argtypes = [ctypes.c_void_p] * 7 + [ctypes.c_int64]
+    lib.losses_free.argtypes = [ctypes.c_void_p]
+    m = lib.losses_create(n)
+    rng = np.random.default_rng(17)
+    y = rng.standard_normal((n, 5)).astype(np.float32) * 2
+    y[0] = [0.0, 0.0, 0.0, 0.0, 0.0]                                   # ties, d = 0 against t below
+    y[1] = [30.0, -30.0, 0.0, 100.0, -100.0]                           # saturated logits
+    y[2, :3] = [0.5, -0.5, 1.0]                                         # |d| = beta, delta, 1 against t = 0
+    t = rng.standard_normal((n, 5)).astype(np.float32)
+    t[0], t[2, :3] = 0.0, 0.0
+    p = rng.random((n, 5)).astype(np.float32)
+    p[1] = [1.0, 0.0, 0.5, 0.0, 1.0]                                    # hard targets where the logits saturate
+    lab = np.array([0, 3, 2, 4, 2, 1], dtype=np.int32)
+    v, g = np.zeros((n, L), np.float32), np.zeros((n, L, 5), np.float32)
+    lib.losses_forward(m, y.ctypes.data, t.ctypes.data, p.ctypes.data, lab.ctypes.data, v.ctypes.data, g.ctypes.data, n)
+    lib.losses_free(m)
+    rows = []
+    D = lambda a: torch.tensor(a, dtype=torch.float64)
+    for i, (e, f) in enumerate(cases):
+        yt = D(y).requires_grad_(True)
+        ref = f(yt, D(t), D(p), torch.from_numpy(lab).long())
+        gr, = torch.autograd.grad(ref, yt)
+        ev = abs(float(v[0, i]) - ref.item()) / max(abs(ref.item()), 1.0)
+        eg = float(np.max(np.abs(g[:, i] - gr.numpy())) / max(np.max(np.abs(gr.numpy())), 1e-6))
+        ok = ev <= 1e-5 and eg <= 1e-5
+        rows.append(dict(case=Desc(f"{e}: value and gradient, zero and saturated logits, |d| at beta/delta"), fwd=ev,
+                         grad=eg, ok=ok, detail=None if ok else _worst(v[0, i], ref.item(), y, g[:, i], gr.numpy())))
+    return rows
+
+
 if __name__ == "__main__":                    # python3 tests/parity/stranger3.py build: these rows alone
     import sys
     from harness import Build
     for r in run(Build(sys.argv[1] if len(sys.argv) > 1 else "build")):
         print("ok  " if r["ok"] else "FAIL", r["case"].describe(), r["fwd"], r["grad"], r.get("detail") or "")
+
 
