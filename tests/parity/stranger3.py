@@ -211,6 +211,7 @@ def _sched_row(build, i, setting, make):
 def run(build):
     rows = [] if os.environ.get("S3_SKIP") else [_optim_row(build, i, *o) for i, o in enumerate(OPTIMS)]
     rows += [] if os.environ.get("S3_SKIP") else [_sched_row(build, i, *s) for i, s in enumerate(SCHEDS)]
+    rows += [_rnn_row(build, *r) for r in RNNS] + [_tbptt_row(build)]
     return rows + _acts_rows(build) + _losses_rows(build) + [_transfer_row(build)]
 
 
@@ -415,10 +416,143 @@ def _losses_rows(build):
     return rows
 
 
+# ---- recurrent layers: bidirectional, padded (packed) sequences, carried state (truncated BPTT) ----
+RNN_DLN = """
+model {name}(features: f32[N, 5, 3]) -> f32[N, 3] {{
+    m = sum(abs(features), axis = 2) != 0.0                   # f32[N, 5]: 1 at real steps, 0 at the padding
+    h = {call}                                                 # f32[N, 5, 2 * 6]
+    s = sum(h * unsqueeze(m, 2), axis = 1)
+    return dense(s, 3)
+}}
+train {name} {{
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}}
+"""
+RNNS = [  # (name, dln call, torch module)
+    ("bigru", "gru(features, 6, bidirectional = true, mask = m)",
+     lambda: torch.nn.GRU(3, 6, bidirectional=True, batch_first=True)),
+    ("bilstm2", "lstm(features, 6, layers = 2, bidirectional = true, mask = m)",
+     lambda: torch.nn.LSTM(3, 6, num_layers=2, bidirectional=True, batch_first=True)),
+    ("birelu", "rnn(features, 6, bidirectional = true, mask = m, nonlinearity = \"relu\")",
+     lambda: torch.nn.RNN(3, 6, bidirectional=True, batch_first=True, nonlinearity="relu")),
+]
+
+
+def _rnn_row(build, name, call, module):
+    import stranger as S
+    from harness import load_lib
+    so, err = build.compile_dln(RNN_DLN.format(name=name, call=call), name)
+    if so is None:
+        return dict(case=Desc(f"{name}: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    m = S.General(load_lib(so), name, (8,))
+    p = S.draw_params(m, 5)
+    rng = np.random.default_rng(6)
+    lengths = np.array([5, 1, 3, 5, 2, 4, 3, 5])
+    x = rng.standard_normal((8, 5, 3)).astype(np.float32)
+    for i, n in enumerate(lengths):
+        x[i, n:] = 0.0                                                # padding at the end, as pack_padded_sequence
+    y = rng.integers(0, 3, size=8).astype(np.int32)
+    ours = m.train_step([x, y], 8)
+    rnn = module().double()
+    pre = _rnn_prefix(call)
+    with torch.no_grad():                            # functional_call misses an RNN's cached flat weights
+        for k, v in rnn.named_parameters():
+            v.copy_(p[pre + k])
+    xt = torch.tensor(x, dtype=torch.float64)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.from_numpy(lengths), batch_first=True,
+                                                     enforce_sorted=False)
+    h, _ = torch.nn.utils.rnn.pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=5)
+    ref = F.cross_entropy(F.linear(h.sum(1), p["dense0.weight"], p["dense0.bias"]), torch.from_numpy(y).long())
+    mods = dict(rnn.named_parameters())
+    keys = list(p)
+    grads = torch.autograd.grad(ref, [mods[k[len(pre):]] if k.startswith(pre) else p[k] for k in keys])
+    from harness import rel_err
+    e_loss = rel_err(np.float64(ours), ref.item())
+    e_grad = max(rel_err(m.grad(k), (g if g is not None else torch.zeros_like(p[k])).numpy()) for k, g in zip(p, grads))
+    m.close()
+    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
+    return dict(case=Desc(f"{call}: lengths 1..5 against pack_padded_sequence, one step's loss and every gradient"),
+                fwd=e_loss, grad=e_grad, ok=ok, detail=None if ok else f"loss {ours} vs torch {ref.item()}")
+
+
+def _rnn_prefix(call):
+    return call[:call.index("(")] + "0."
+
+
+TBPTT_DLN = """
+model tb(features: f32[N, 4, 3]) -> f32[N, 3] {
+    buffer h: f32[N, 6] = zeros              # the state one batch leaves to the next
+    buffer c: f32[N, 6] = zeros
+    param w_ih: f32[24, 3] = uniform(low = -0.4, high = 0.4)
+    param w_hh: f32[24, 6] = uniform(low = -0.4, high = 0.4)
+    param b_ih: f32[24] = zeros
+    param b_hh: f32[24] = zeros
+    ys, h2, c2 = lstm_scan(features, w_ih, w_hh, b_ih, b_hh, h0 = h, c0 = c)
+    update(h, stop_grad(h2))                 # carried on, no gradient across batches
+    update(c, stop_grad(c2))
+    return dense(ys[:, 3], 3)
+}
+train tb {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.5)
+}
+"""
+
+
+def _tbptt_row(build):
+    """Two training steps: the second starts from the first's final (h, c), with the first's updated weights."""
+    import stranger as S
+    from harness import load_lib, rel_err
+    so, err = build.compile_dln(TBPTT_DLN, "tb")
+    if so is None:
+        return dict(case=Desc("tb: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    lib = load_lib(so)
+    m = S.General(lib, "tb", (8,))
+    p = S.draw_params(m, 8)
+    rng = np.random.default_rng(10)
+    xs = [rng.standard_normal((8, 4, 3)).astype(np.float32) for _ in range(2)]
+    ys = [rng.integers(0, 3, size=8).astype(np.int32) for _ in range(2)]
+    m.train_step([xs[0], ys[0]], 8)
+
+    def param(k):
+        ptr = lib.tb_param(m.m, k.encode())
+        shape = m.params[k][0]
+        return torch.tensor(np.ctypeslib.as_array(ptr, shape=(int(np.prod(shape)),)).reshape(shape), dtype=torch.float64)
+    p1 = {k: param(k).requires_grad_(True) for k in p}
+    ours = m.train_step([xs[1], ys[1]], 8)
+    grads_ours = {k: m.grad(k) for k in p}
+    m.close()
+
+    def forward(q, x, h, c):
+        for t in range(4):
+            g = x[:, t] @ q["w_ih"].T + q["b_ih"] + h @ q["w_hh"].T + q["b_hh"]
+            i, f, gg, o = g.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        return F.linear(h, q["dense0.weight"], q["dense0.bias"]), h, c
+    X = [torch.tensor(x, dtype=torch.float64) for x in xs]
+    zero = torch.zeros(8, 6, dtype=torch.float64)
+    with torch.no_grad():
+        _, h, c = forward(p, X[0], zero, zero)
+    ref = F.cross_entropy(forward(p1, X[1], h, c)[0], torch.from_numpy(ys[1]).long())
+    grads = torch.autograd.grad(ref, list(p1.values()))
+    e_loss = rel_err(np.float64(ours), ref.item())
+    e_grad = max(rel_err(grads_ours[k], g.numpy()) for k, g in zip(p1, grads))
+    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
+    return dict(case=Desc("truncated BPTT: lstm_scan with h0, c0 from N-row buffers, the second step's loss and "
+                          "gradients from the first step's state and weights"), fwd=e_loss, grad=e_grad, ok=ok,
+                detail=None if ok else f"loss {ours} vs torch {ref.item()}")
+
+
 if __name__ == "__main__":                    # python3 tests/parity/stranger3.py build: these rows alone
     import sys
     from harness import Build
     for r in run(Build(sys.argv[1] if len(sys.argv) > 1 else "build")):
         print("ok  " if r["ok"] else "FAIL", r["case"].describe(), r["fwd"], r["grad"], r.get("detail") or "")
+
+
 
 
