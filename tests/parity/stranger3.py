@@ -211,7 +211,7 @@ def _sched_row(build, i, setting, make):
 def run(build):
     rows = [] if os.environ.get("S3_SKIP") else [_optim_row(build, i, *o) for i, o in enumerate(OPTIMS)]
     rows += [] if os.environ.get("S3_SKIP") else [_sched_row(build, i, *s) for i, s in enumerate(SCHEDS)]
-    rows += [_rnn_row(build, *r) for r in RNNS] + [_tbptt_row(build)]
+    rows += [_rnn_row(build, *r) for r in RNNS] + [_tbptt_row(build)] + _gen_rows(build)
     return rows + _acts_rows(build) + _losses_rows(build) + [_transfer_row(build)]
 
 
@@ -545,6 +545,119 @@ def _tbptt_row(build):
     return dict(case=Desc("truncated BPTT: lstm_scan with h0, c0 from N-row buffers, the second step's loss and "
                           "gradients from the first step's state and weights"), fwd=e_loss, grad=e_grad, ok=ok,
                 detail=None if ok else f"loss {ours} vs torch {ref.item()}")
+
+
+
+# ---- DDPM's schedule, q_sample and time embedding; PixelCNN's masks; Grad-CAM, FGSM and PGD in the language ----
+GEN_DLN = """block cnn(x: f32[N, 1, 6, 6]) -> (f32, f32) {
+    a = conv2d(x, 4, pad = 1) |> relu
+    return dense(flatten(maxpool(a, 2)), 3), a
+}
+
+model gen(x: f32[N, 1, 6, 6], t: i32[N], noise: f32[N, 1, 6, 6], lab: i32[N])
+        -> (sched: f32[N, 3], xt: f32[N, 1, 6, 6], temb: f32[N, 9], pix: f32[N, 3, 6, 6], cam: f32[N, 6, 6],
+            fgsm: f32[N, 1, 6, 6], pgd: f32[N, 1, 6, 6]) {
+    betas, alphas, abar = ddpm_schedule(1000)
+    sched = stack([take(betas, t), take(alphas, t), take(abar, t)], axis = 1)
+    xt = q_sample(x, t, noise, abar)
+    temb = timestep_embedding(t, 9)
+    pa = masked_conv2d(x, 2, kernel = 5, mask_type = "A")
+    pix = masked_conv2d(relu(pa), 3, kernel = 3, mask_type = "B")
+    logits, a = cnn(x, name = "net")
+    w = mean(grad(sum(pick(logits, lab)), a), axis = [2, 3], keepdims = true)    # Grad-CAM's channel weights
+    cam = relu(sum(w * a, axis = 1))
+    fgsm = clamp(x + 0.1 * sign(grad(cross_entropy(logits, lab), x)), min = 0.0, max = 1.0)
+    l1, a1 = cnn(x, name = "net")
+    x1 = x
+    repeat 2 {                                    # PGD: eps 0.1, alpha 0.04, no random start
+        l1, a1 = cnn(x1, name = "net")
+        x1 = x1 + 0.04 * sign(grad(cross_entropy(l1, lab), x1))
+        x1 = clamp(minimum(maximum(x1, x - 0.1), x + 0.1), min = 0.0, max = 1.0)
+    }
+    return sched, xt, temb, pix, cam, fgsm, x1
+}
+"""
+
+
+def _mask(k, kind):
+    m = torch.ones(k, k, dtype=torch.float64)
+    m[k // 2, k // 2 + (kind == "B"):] = 0
+    m[k // 2 + 1:] = 0
+    return m
+
+
+def _gen_rows(build):
+    """One forward of GEN_DLN against its torch twin; each output a row."""
+    import ctypes
+    import stranger as S
+    from harness import load_lib
+    so, err = build.compile_dln(GEN_DLN, "gen")
+    if so is None:
+        return [dict(case=Desc("gen: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)]
+    lib = load_lib(so)
+    m = S.General(lib, "gen", (8,))
+    rng = np.random.default_rng(12)
+    p = {}
+    for k, (shape, _) in m.params.items():                          # masked positions random too: the mask must act
+        p[k] = rng.uniform(-0.5, 0.5, size=shape).astype(np.float32)
+        m.set_param(k, p[k])
+    n = 8
+    x = rng.random((n, 1, 6, 6)).astype(np.float32)
+    t = np.array([0, 1, 2, 499, 500, 998, 999, 137], dtype=np.int32)
+    noise = rng.standard_normal((n, 1, 6, 6)).astype(np.float32)
+    lab = rng.integers(0, 3, size=n).astype(np.int32)
+    shapes = {"sched": (n, 3), "xt": (n, 1, 6, 6), "temb": (n, 9), "pix": (n, 3, 6, 6), "cam": (n, 6, 6),
+              "fgsm": (n, 1, 6, 6), "pgd": (n, 1, 6, 6)}
+    outs = {k: np.zeros(s, np.float32) for k, s in shapes.items()}
+    lib.gen_forward.restype = None
+    lib.gen_forward.argtypes = [ctypes.c_void_p] * 12 + [ctypes.c_int64]
+    lib.gen_forward(m.m, x.ctypes.data, t.ctypes.data, noise.ctypes.data, lab.ctypes.data,
+                    *[outs[k].ctypes.data for k in shapes], n)
+    m.close()
+    D = lambda a: torch.tensor(a, dtype=torch.float64)
+    P = {k: D(v) for k, v in p.items()}
+    X, T, L = D(x), torch.from_numpy(t).long(), torch.from_numpy(lab).long()
+    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
+    abar = torch.cumprod(1 - betas, 0)
+    want = {"sched": torch.stack([betas[T], 1 - betas[T], abar[T]], 1)}
+    a = abar[T].view(-1, 1, 1, 1)
+    want["xt"] = a.sqrt() * X + (1 - a).sqrt() * D(noise)
+    half = 4                                                        # the DDPM code's get_timestep_embedding
+    f = torch.exp(-np.log(10000.0) * torch.arange(half, dtype=torch.float64) / (half - 1))
+    e = T.double()[:, None] * f[None]
+    want["temb"] = F.pad(torch.cat([torch.sin(e), torch.cos(e)], 1), (0, 1))
+    pa = F.conv2d(X, P["masked_conv2d0.weight"] * _mask(5, "A"), P["masked_conv2d0.bias"], padding=2)
+    want["pix"] = F.conv2d(F.relu(pa), P["masked_conv2d1.weight"] * _mask(3, "B"), P["masked_conv2d1.bias"], padding=1)
+
+    def cnn(z):
+        act = F.relu(F.conv2d(z, P["net.conv2d0.weight"], P["net.conv2d0.bias"], padding=1))
+        return F.linear(F.max_pool2d(act, 2).flatten(1), P["net.dense0.weight"], P["net.dense0.bias"]), act
+    xg = X.clone().requires_grad_(True)
+    logits, act = cnn(xg)
+    dA, = torch.autograd.grad(logits.gather(1, L[:, None]).sum(), act, retain_graph=True)
+    want["cam"] = F.relu((dA.mean((2, 3), keepdim=True) * act).sum(1))
+    gx, = torch.autograd.grad(F.cross_entropy(logits, L), xg)
+    want["fgsm"] = (X + 0.1 * gx.sign()).clamp(0, 1)
+    x1 = X
+    for _ in range(2):
+        x1 = x1.clone().requires_grad_(True)
+        g, = torch.autograd.grad(F.cross_entropy(cnn(x1)[0], L), x1)
+        x1 = torch.min(torch.max(x1.detach() + 0.04 * g.sign(), X - 0.1), X + 0.1).clamp(0, 1)
+    want["pgd"] = x1
+    what = {"sched": "ddpm_schedule(1000)'s betas, alphas, alphas_cumprod at t = 0, 1, 499, 999 ...",
+            "xt": "q_sample(x, t, noise, alphas_cumprod)", "temb": "timestep_embedding(t, 9) (odd: a zero column)",
+            "pix": "masked_conv2d type A (kernel 5) then B (kernel 3), every weight random (the masks must act)",
+            "cam": "Grad-CAM written in the language: grad of the label's logit w.r.t. an activation",
+            "fgsm": "FGSM in the language: clamp(x + 0.1 sign(grad(cross_entropy, x)), 0, 1)",
+            "pgd": "PGD in the language: 2 steps of 0.04, projected on the 0.1-ball and [0, 1]"}
+    rows = []
+    for k in shapes:
+        w = want[k].detach().numpy()
+        err = float(np.max(np.abs(outs[k] - w)) / max(np.max(np.abs(w)), 1e-6))
+        ok = err <= 1e-5
+        rows.append(dict(case=Desc(what[k]), fwd=err, grad=None, ok=ok,
+                         detail=None if ok else f"worst at {np.unravel_index(np.argmax(np.abs(outs[k] - w)), w.shape)}"))
+    return rows
 
 
 if __name__ == "__main__":                    # python3 tests/parity/stranger3.py build: these rows alone
