@@ -1208,7 +1208,9 @@ static int model_outputs(elab *e, const ast_decl *model, const value *ret, model
             return 0;
         }
         if (ret->n > ELAB_MAX_IO) {
-            diag_error(e->d, model->name_loc, "a model may have at most %d outputs", ELAB_MAX_IO);
+            diag_error(e->d, model->name_loc, "model '%s' has %d outputs; a model may have at most %d\n"
+                       "hint: return several tensors of one shape as one output, stack([a, b, c], axis = 1)",
+                       model->name, ret->n, ELAB_MAX_IO);
             return 0;
         }
     } else if (ret->kind != V_TENSOR) {
