@@ -211,7 +211,7 @@ def _sched_row(build, i, setting, make):
 def run(build):
     rows = [] if os.environ.get("S3_SKIP") else [_optim_row(build, i, *o) for i, o in enumerate(OPTIMS)]
     rows += [] if os.environ.get("S3_SKIP") else [_sched_row(build, i, *s) for i, s in enumerate(SCHEDS)]
-    rows += [_rnn_row(build, *r) for r in RNNS] + [_tbptt_row(build)] + _gen_rows(build)
+    rows += [_rnn_row(build, *r) for r in RNNS] + [_tbptt_row(build)] + _gen_rows(build) + [_px_row(build)]
     return rows + _acts_rows(build) + _losses_rows(build) + [_transfer_row(build)]
 
 
@@ -659,6 +659,46 @@ def _gen_rows(build):
                          detail=None if ok else f"worst at {np.unravel_index(np.argmax(np.abs(outs[k] - w)), w.shape)}"))
     return rows
 
+
+PX_DLN = """
+model px(features: f32[N, 1, 6, 6]) -> f32[N, 1, 6, 6] {
+    h = masked_conv2d(features, 4, kernel = 5, mask_type = "A") |> relu
+    return masked_conv2d(h, 1, kernel = 3, mask_type = "B")
+}
+train px {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mse(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _px_row(build):
+    """One training step of a PixelCNN pair: the gradient of every weight, masked places exactly 0."""
+    import stranger as S
+    from harness import load_lib, rel_err
+    so, err = build.compile_dln(PX_DLN, "px")
+    if so is None:
+        return dict(case=Desc("px: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    m = S.General(load_lib(so), "px", (8,))
+    p = S.draw_params(m, 14)
+    rng = np.random.default_rng(15)
+    x, y = rng.random((8, 1, 6, 6)).astype(np.float32), rng.random((8, 1, 6, 6)).astype(np.float32)
+    ours = m.train_step([x, y], 8)
+    X = torch.tensor(x, dtype=torch.float64)
+    h = F.relu(F.conv2d(X, p["masked_conv2d0.weight"] * _mask(5, "A"), p["masked_conv2d0.bias"], padding=2))
+    o = F.conv2d(h, p["masked_conv2d1.weight"] * _mask(3, "B"), p["masked_conv2d1.bias"], padding=1)
+    ref = F.mse_loss(o, torch.tensor(y, dtype=torch.float64))
+    grads = dict(zip(p, torch.autograd.grad(ref, list(p.values()))))
+    e_loss = rel_err(np.float64(ours), ref.item())
+    e_grad = max(rel_err(m.grad(k), g.numpy()) for k, g in grads.items())
+    masked = [np.abs(m.grad(f"masked_conv2d{i}.weight")[..., (_mask(k, t) == 0).numpy()]).max()
+              for i, k, t in ((0, 5, "A"), (1, 3, "B"))]
+    m.close()
+    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL and max(masked) == 0.0
+    return dict(case=Desc("masked_conv2d A then B, one training step: loss, gradients, masked places' gradient "
+                          "exactly 0"), fwd=e_loss, grad=e_grad, ok=ok,
+                detail=None if ok else f"loss {ours} vs {ref.item()}, largest masked gradient {max(masked)}")
 
 if __name__ == "__main__":                    # python3 tests/parity/stranger3.py build: these rows alone
     import sys
