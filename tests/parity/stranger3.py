@@ -7,6 +7,7 @@ same batches in float64: the final weights of the `checkpoint` (optimizers) and 
 rate printed at every step (schedules). optim.py checks the runtime's update
 functions through ctypes; these rows check what the docs promise of the settings
 (names, defaults, betas, clip_norm, warm-up) through the compiler and the driver."""
+import ctypes
 import json
 import os
 import re
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import Desc
+import stranger as S
+from harness import Desc, load_lib, rel_err
 
 STEPS_PER_EPOCH, EPOCHS, BATCH = 2, 3, 8
 W_TOL, LR_TOL = 2e-5, 1e-4      # float32 weights after 6 steps; rates printed with %g-like precision
@@ -158,26 +160,43 @@ OPTIMS = [
 ]
 
 LS = O.lr_scheduler
-S = STEPS_PER_EPOCH
+SPE = STEPS_PER_EPOCH
 # (dln sched setting, torch scheduler of the optimizer at lr 0.1)
 SCHEDS = [
     ("constant()", None),
-    ("step(step_size = 1, gamma = 0.5)", lambda o: LS.StepLR(o, step_size=1 * S, gamma=0.5)),
-    ("step(2)", lambda o: LS.StepLR(o, step_size=2 * S, gamma=0.1)),
-    ("exponential(gamma = 0.5)", lambda o: LS.ExponentialLR(o, gamma=0.5 ** (1 / S))),
-    ("cosine()", lambda o: LS.CosineAnnealingLR(o, T_max=EPOCHS * S)),
-    ("cosine(min_lr = 0.01)", lambda o: LS.CosineAnnealingLR(o, T_max=EPOCHS * S, eta_min=0.01)),
-    ("poly(power = 2.0)", lambda o: LS.PolynomialLR(o, total_iters=EPOCHS * S, power=2.0)),
-    ("cosine(warmup = 1)", lambda o: LS.SequentialLR(o, [LS.LinearLR(o, start_factor=0.1, total_iters=S),
-                                                        LS.CosineAnnealingLR(o, T_max=(EPOCHS - 1) * S)], [S])),
+    ("step(step_size = 1, gamma = 0.5)", lambda o: LS.StepLR(o, step_size=1 * SPE, gamma=0.5)),
+    ("step(2)", lambda o: LS.StepLR(o, step_size=2 * SPE, gamma=0.1)),
+    ("exponential(gamma = 0.5)", lambda o: LS.ExponentialLR(o, gamma=0.5 ** (1 / SPE))),
+    ("cosine()", lambda o: LS.CosineAnnealingLR(o, T_max=EPOCHS * SPE)),
+    ("cosine(min_lr = 0.01)", lambda o: LS.CosineAnnealingLR(o, T_max=EPOCHS * SPE, eta_min=0.01)),
+    ("poly(power = 2.0)", lambda o: LS.PolynomialLR(o, total_iters=EPOCHS * SPE, power=2.0)),
+    ("cosine(warmup = 1)", lambda o: LS.SequentialLR(o, [LS.LinearLR(o, start_factor=0.1, total_iters=SPE),
+                                                        LS.CosineAnnealingLR(o, T_max=(EPOCHS - 1) * SPE)], [SPE])),
     ("step(step_size = 1, gamma = 0.5, warmup = 1, warmup_start = 0.25)",
-     lambda o: LS.SequentialLR(o, [LS.LinearLR(o, start_factor=0.25, total_iters=S),
-                                   LS.StepLR(o, step_size=S, gamma=0.5)], [S])),
+     lambda o: LS.SequentialLR(o, [LS.LinearLR(o, start_factor=0.25, total_iters=SPE),
+                                   LS.StepLR(o, step_size=SPE, gamma=0.5)], [SPE])),
 ]
 
 
 def _rel(a, b):
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
+
+
+def _compiled(build, src, name):
+    """dlnc + cc of src: (the loaded library, None) or (None, the failing row)."""
+    so, err = build.compile_dln(src, name)
+    if so is None:
+        return None, dict(case=Desc(f"{name}: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    return load_lib(so), None
+
+
+def _general(build, src, name, seed):
+    """A compiled model of the general form with S.draw_params' weights: (model, params, None) or (None, None, row)."""
+    lib, bad = _compiled(build, src, name)
+    if lib is None:
+        return None, None, bad
+    m = S.General(lib, name, (8,))
+    return m, S.draw_params(m, seed), None
 
 
 def _optim_row(build, i, setting, make, clip):
@@ -189,7 +208,7 @@ def _optim_row(build, i, setting, make, clip):
     e = max(_rel(ours[k], ref[k]) for k in ref)
     moved = max(_rel(ref[k], p0[k].numpy().astype(np.float64)) for k in ref)
     ok = e <= W_TOL and moved > 10 * W_TOL
-    return dict(case=Desc(f"optim = {setting}: weights after {EPOCHS * S} steps of dlnc run"), fwd=e, grad=None,
+    return dict(case=Desc(f"optim = {setting}: weights after {EPOCHS * SPE} steps of dlnc run"), fwd=e, grad=None,
                 ok=ok, detail=None if ok else f"max rel err {e:.3g} (weights moved {moved:.3g})")
 
 
@@ -237,12 +256,9 @@ def _acts_source():
 
 
 def _acts_rows(build):
-    so, err = build.compile_dln(_acts_source(), "acts")
-    if so is None:
-        return [dict(case=Desc("activations: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)]
-    import ctypes
-    from harness import load_lib
-    lib = load_lib(so)
+    lib, bad = _compiled(build, _acts_source(), "acts")
+    if lib is None:
+        return [bad]
     n, k = 2, EDGE.size
     lib.acts_create.restype, lib.acts_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
     lib.acts_forward.restype = None
@@ -371,18 +387,15 @@ def _worst(v, want, y, g, gw):
 
 
 def _losses_rows(build):
-    import ctypes
-    from harness import load_lib
     cases = LOSSES + [("focal_loss(y, p)", lambda y, t, p, lab: _focal(y, p))]
     ls = "\n".join(f"    l{i} = {e}" for i, (e, _) in enumerate(cases))
     src = (f"model losses(y: f32[N, 5], t: f32[N, 5], p: f32[N, 5], lab: i32[N]) -> (v: f32[N, {len(cases)}], "
            f"g: f32[N, {len(cases)}, 5]) {{\n{ls}\n"
            f"    v = sum(y * 0.0, axis = 1, keepdims = true) + stack([{', '.join(f'l{i}' for i in range(len(cases)))}])\n"
            f"    return v, stack([{', '.join(f'grad(l{i}, y)' for i in range(len(cases)))}], axis = 1)\n}}\n")
-    so, err = build.compile_dln(src, "losses")
-    if so is None:
-        return [dict(case=Desc("losses: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)]
-    lib = load_lib(so)
+    lib, bad = _compiled(build, src, "losses")
+    if lib is None:
+        return [bad]
     n, L = 6, len(cases)
     lib.losses_create.restype, lib.losses_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
     lib.losses_forward.restype = None
@@ -441,13 +454,9 @@ RNNS = [  # (name, dln call, torch module)
 
 
 def _rnn_row(build, name, call, module):
-    import stranger as S
-    from harness import load_lib
-    so, err = build.compile_dln(RNN_DLN.format(name=name, call=call), name)
-    if so is None:
-        return dict(case=Desc(f"{name}: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
-    m = S.General(load_lib(so), name, (8,))
-    p = S.draw_params(m, 5)
+    m, p, bad = _general(build, RNN_DLN.format(name=name, call=call), name, 5)
+    if m is None:
+        return bad
     rng = np.random.default_rng(6)
     lengths = np.array([5, 1, 3, 5, 2, 4, 3, 5])
     x = rng.standard_normal((8, 5, 3)).astype(np.float32)
@@ -468,7 +477,6 @@ def _rnn_row(build, name, call, module):
     mods = dict(rnn.named_parameters())
     keys = list(p)
     grads = torch.autograd.grad(ref, [mods[k[len(pre):]] if k.startswith(pre) else p[k] for k in keys])
-    from harness import rel_err
     e_loss = rel_err(np.float64(ours), ref.item())
     e_grad = max(rel_err(m.grad(k), (g if g is not None else torch.zeros_like(p[k])).numpy()) for k, g in zip(p, grads))
     m.close()
@@ -504,21 +512,16 @@ train tb {
 
 def _tbptt_row(build):
     """Two training steps: the second starts from the first's final (h, c), with the first's updated weights."""
-    import stranger as S
-    from harness import load_lib, rel_err
-    so, err = build.compile_dln(TBPTT_DLN, "tb")
-    if so is None:
-        return dict(case=Desc("tb: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
-    lib = load_lib(so)
-    m = S.General(lib, "tb", (8,))
-    p = S.draw_params(m, 8)
+    m, p, bad = _general(build, TBPTT_DLN, "tb", 8)
+    if m is None:
+        return bad
     rng = np.random.default_rng(10)
     xs = [rng.standard_normal((8, 4, 3)).astype(np.float32) for _ in range(2)]
     ys = [rng.integers(0, 3, size=8).astype(np.int32) for _ in range(2)]
     m.train_step([xs[0], ys[0]], 8)
 
     def param(k):
-        ptr = lib.tb_param(m.m, k.encode())
+        ptr = m.lib.tb_param(m.m, k.encode())
         shape = m.params[k][0]
         return torch.tensor(np.ctypeslib.as_array(ptr, shape=(int(np.prod(shape)),)).reshape(shape), dtype=torch.float64)
     p1 = {k: param(k).requires_grad_(True) for k in p}
@@ -588,13 +591,9 @@ def _mask(k, kind):
 
 def _gen_rows(build):
     """One forward of GEN_DLN against its torch twin; each output a row."""
-    import ctypes
-    import stranger as S
-    from harness import load_lib
-    so, err = build.compile_dln(GEN_DLN, "gen")
-    if so is None:
-        return [dict(case=Desc("gen: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)]
-    lib = load_lib(so)
+    lib, bad = _compiled(build, GEN_DLN, "gen")
+    if lib is None:
+        return [bad]
     m = S.General(lib, "gen", (8,))
     rng = np.random.default_rng(12)
     p = {}
@@ -675,13 +674,9 @@ train px {
 
 def _px_row(build):
     """One training step of a PixelCNN pair: the gradient of every weight, masked places exactly 0."""
-    import stranger as S
-    from harness import load_lib, rel_err
-    so, err = build.compile_dln(PX_DLN, "px")
-    if so is None:
-        return dict(case=Desc("px: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
-    m = S.General(load_lib(so), "px", (8,))
-    p = S.draw_params(m, 14)
+    m, p, bad = _general(build, PX_DLN, "px", 14)
+    if m is None:
+        return bad
     rng = np.random.default_rng(15)
     x, y = rng.random((8, 1, 6, 6)).astype(np.float32), rng.random((8, 1, 6, 6)).astype(np.float32)
     ours = m.train_step([x, y], 8)
