@@ -810,8 +810,10 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
     const ast_decl *blk = find_block(e, x->name);
     if (!blk && !is_builtin(x->name) && !is_initializer(x->name)) {
         const char *s = suggest_name(e, f, x->name, 1);
-        const char *torch = torch_only_initializer(x->name);
-        if (torch)
+        const char *torch = torch_only_initializer(x->name), *act = torch_only_activation(x->name);
+        if (act)
+            diag_error(e->d, x->loc, "unknown function '%s'\nhint: no builtin, but PyTorch's %s", x->name, act);
+        else if (torch)
             diag_error(e->d, x->loc, "unknown function '%s'\nhint: PyTorch's nn.init.%s_ has no initializer here; load values "
                        "made by PyTorch with from_file(path, name) or the train section's init_from", x->name, torch);
         else if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
