@@ -810,8 +810,10 @@ static value eval_call(elab *e, frame *f, const ast_expr *x) {
     const ast_decl *blk = find_block(e, x->name);
     if (!blk && !is_builtin(x->name) && !is_initializer(x->name)) {
         const char *s = suggest_name(e, f, x->name, 1);
-        const char *torch = torch_only_initializer(x->name);
-        if (torch)
+        const char *torch = torch_only_initializer(x->name), *act = torch_only_activation(x->name);
+        if (act)
+            diag_error(e->d, x->loc, "unknown function '%s'\nhint: no builtin, but PyTorch's %s", x->name, act);
+        else if (torch)
             diag_error(e->d, x->loc, "unknown function '%s'\nhint: PyTorch's nn.init.%s_ has no initializer here; load values "
                        "made by PyTorch with from_file(path, name) or the train section's init_from", x->name, torch);
         else if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
@@ -1208,7 +1210,9 @@ static int model_outputs(elab *e, const ast_decl *model, const value *ret, model
             return 0;
         }
         if (ret->n > ELAB_MAX_IO) {
-            diag_error(e->d, model->name_loc, "a model may have at most %d outputs", ELAB_MAX_IO);
+            diag_error(e->d, model->name_loc, "model '%s' has %d outputs; a model may have at most %d\n"
+                       "hint: return several tensors of one shape as one output, stack([a, b, c], axis = 1)",
+                       model->name, ret->n, ELAB_MAX_IO);
             return 0;
         }
     } else if (ret->kind != V_TENSOR) {

@@ -540,18 +540,23 @@ static value b_compose(elab *e, src_loc loc, const char *name, value *args) {
     if (strcmp(name, "square") == 0) r = op_binary(e, OP_mul, x, x, loc);
     else if (strcmp(name, "silu") == 0 || strcmp(name, "swish") == 0)
         r = op_binary(e, OP_mul, x, op_unary(e, OP_sigmoid, x, loc), loc);
-    else if (strcmp(name, "softplus") == 0) /* relu(x) + log1p(exp(-|x|)): no overflow */
-        r = op_binary(e, OP_add, op_unary(e, OP_relu, x, loc),
-                      op_unary(e, OP_log1p, op_unary(e, OP_exp, op_unary(e, OP_neg, op_unary(e, OP_abs, x, loc), loc), loc), loc),
-                      loc);
+    else if (strcmp(name, "softplus") == 0) {
+        /* (x + |x|) / 2 + log1p(exp(-|x|)): no overflow, and the value of relu(x) + ...
+         * bit for bit; unlike relu(x) (whose gradient at 0 is 0) the half-sum's gradient at
+         * 0 is 1/2, so the derivative is sigmoid(x) everywhere, 0.5 at 0 as F.softplus */
+        ir_node *ax = op_unary(e, OP_abs, x, loc);
+        r = op_binary(e, OP_add, op_binary(e, OP_mul, op_binary(e, OP_add, x, ax, loc), op_scalar(e, 0.5, loc), loc),
+                      op_unary(e, OP_log1p, op_unary(e, OP_exp, op_unary(e, OP_neg, ax, loc), loc), loc), loc);
+    }
     else if (strcmp(name, "selu") == 0) {
         ir_attrs a = {.elu = {.alpha = 1.6732632423543772}, .nf = 1};
         r = op_binary(e, OP_mul, ir_add(e->g, e->d, loc, OP_elu, &x, 1, &a), op_scalar(e, 1.0507009873554805, loc), loc);
-    } else if (strcmp(name, "hard_sigmoid") == 0)
-        r = op_binary(e, OP_minimum,
-                      op_unary(e, OP_relu, op_binary(e, OP_add, op_binary(e, OP_div, x, op_scalar(e, 6.0, loc), loc),
-                                                     op_scalar(e, 0.5, loc), loc), loc),
-                      op_scalar(e, 1.0, loc), loc);
+    } else if (strcmp(name, "hard_sigmoid") == 0) {
+        /* relu6(x + 3) / 6, F.hardsigmoid's formula: the same float rounding, and relu6's
+         * gradient, 0 at both ends (x = ±3) as PyTorch (a minimum's tie would give half) */
+        ir_node *sh = op_binary(e, OP_add, x, op_scalar(e, 3.0, loc), loc);
+        r = op_binary(e, OP_div, op_unary(e, OP_relu6, sh, loc), op_scalar(e, 6.0, loc), loc);
+    }
     return v_tensor(r, loc);
 }
 

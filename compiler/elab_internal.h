@@ -244,6 +244,9 @@ const char *closest_name(const char *name, const char *const *cands, int n);
  * the graph's inputs 0 .. n_in-1; its outputs by name ("output" when it
  * returns one unnamed tensor). */
 #define ELAB_MAX_IO 8
+
+/* How to write a PyTorch activation that has no builtin here, or NULL (elab_torch_acts.c). */
+const char *torch_only_activation(const char *name);
 typedef struct model_io {
     int n_in, n_out;
     const char *out_names[ELAB_MAX_IO];

@@ -92,15 +92,42 @@ static int bind_call(elab *e, const char *fn, src_loc loc, const argspec *spec, 
     return bind_args(e, fn, loc, spec, nspec, ca->pos, ca->npos, ca->kw_names, ca->kw, ca->nkw, ca->kw_locs, out);
 }
 
-/* Arguments outside `allowed` (a bit per spec entry) mean nothing to this
- * kind: errors, not silently ignored. */
-static int only_allowed(elab *e, const char *fn, const argspec *spec, int nspec, const value *a, unsigned allowed) {
+/* The names of spec's entries in `allowed` (a bit per entry), comma-separated. */
+static void allowed_list(const argspec *spec, int nspec, unsigned allowed, char *list, size_t size) {
+    list[0] = 0;
     for (int i = 0; i < nspec; i++)
-        if (a[i].kind != V_NONE && !(allowed & (1u << i))) {
-            diag_error(e->d, a[i].loc, "'%s' does not take '%s'", fn, spec[i].name);
-            return 0;
+        if (allowed & (1u << i)) {
+            if (list[0]) strncat(list, ", ", size - strlen(list) - 1);
+            strncat(list, spec[i].name, size - strlen(list) - 1);
         }
-    return 1;
+}
+
+/* bind_call for settings of several kinds sharing one spec (optimizers,
+ * schedules, image sources): positional arguments bind as before, and an
+ * argument outside this kind's `allowed` set — an unknown name or another
+ * kind's — is an error whose hint lists this kind's arguments only (the
+ * shared spec's full list told adam's user about momentum and lr_decay). */
+static int bind_kind(elab *e, const char *fn, src_loc loc, const argspec *spec, int nspec, const call_args *ca, value *out,
+                     unsigned allowed) {
+    char list[256];
+    allowed_list(spec, nspec, allowed, list, sizeof list);
+    for (int k = 0; k < ca->nkw; k++) {
+        int found = -1;
+        for (int i = 0; i < nspec; i++)
+            if (strcmp(spec[i].name, ca->kw_names[k]) == 0) found = i;
+        if (found < 0 || !(allowed & (1u << found))) {
+            diag_error(e->d, ca->kw_locs ? ca->kw_locs[k] : loc, "'%s' %s '%s'\nhint: its arguments are: %s", fn,
+                       found < 0 ? "has no argument named" : "does not take", ca->kw_names[k], list);
+            return -1;
+        }
+    }
+    if (bind_call(e, fn, loc, spec, nspec, ca, out)) return -1;
+    for (int i = 0; i < nspec; i++)               /* a positional argument of another kind */
+        if (out[i].kind != V_NONE && !(allowed & (1u << i))) {
+            diag_error(e->d, out[i].loc, "'%s' does not take '%s'\nhint: its arguments are: %s", fn, spec[i].name, list);
+            return -1;
+        }
+    return 0;
 }
 
 /* A setting's items: those of a list, or the one value itself. */
@@ -422,7 +449,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             [4] = 1 << D_PATH | 1 << D_BATCH | 1 << D_SHUF | 1 << D_VAL | 1 << D_THR,
         };
         value a[D_N];
-        if (bind_call(e, fn, s->value->loc, spec, D_N, &ca, a) || !only_allowed(e, fn, spec, D_N, a, allowed[k])) return -1;
+        if (bind_kind(e, fn, s->value->loc, spec, D_N, &ca, a, allowed[k])) return -1;
         dc->path = k == 4 ? "/usr/share/datasets/fashion-mnist" : NULL;
         if (k == 4) dc->mask_threshold = 0.1f;
         int64_t channels = 0;
@@ -508,7 +535,6 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
                                    {"lr_decay", 0}, {"initial_accumulator", 0}, {"clip_norm", 0}};
     enum { A_LR, A_MOM, A_DAMP, A_NEST, A_BETAS, A_EPS, A_WD, A_ALPHA, A_LRD, A_ACC, A_CLIP, A_N };
     value a[A_N];
-    if (bind_call(e, fn, s->value->loc, spec, A_N, &ca, a)) return -1;
     static const unsigned allowed[] = {
         [DL_OPT_SGD] = 1 << A_LR | 1 << A_MOM | 1 << A_DAMP | 1 << A_NEST | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_ADAM] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
@@ -516,7 +542,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
         [DL_OPT_RMSPROP] = 1 << A_LR | 1 << A_ALPHA | 1 << A_EPS | 1 << A_MOM | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_ADAGRAD] = 1 << A_LR | 1 << A_LRD | 1 << A_ACC | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
     };
-    if (!only_allowed(e, fn, spec, A_N, a, allowed[k])) return -1;
+    if (bind_kind(e, fn, s->value->loc, spec, A_N, &ca, a, allowed[k])) return -1;
     switch (oc->kind) {
     case DL_OPT_SGD:
         oc->lr = 0.01f;
@@ -576,8 +602,7 @@ static int build_sched(elab *e, const ast_setting *s, dl_sched_config *sc) {
         [DL_SCHED_COSINE] = 0x1c,   [DL_SCHED_POLY] = 0x3c,  [DL_SCHED_PLATEAU] = 0x1dc,
     };
     value a[COUNT(spec)];
-    if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
-    if (!only_allowed(e, fn, spec, COUNT(spec), a, allowed[k])) return -1;
+    if (bind_kind(e, fn, s->value->loc, spec, COUNT(spec), &ca, a, allowed[k])) return -1;
     if (k == DL_SCHED_STEP && a[0].kind == V_NONE) {
         diag_error(e->d, s->value->loc, "'step' needs step_size = <epochs between decays>");
         return -1;

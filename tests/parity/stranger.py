@@ -305,4 +305,5 @@ def run(build):
             _check(build, "gnn", GNN_DLN, (1, 9, 20), 12, _gnn_batch),
             _check(build, "sal", SAL_DLN, (8,), 13, _sal_batch)]
     import stranger2                                    # the second round, written the same way
-    return [("models from the docs", rows + stranger2.run(build))]
+    import stranger3                                    # the third: optimizers, schedules, activations, transfer
+    return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build))]

@@ -1,0 +1,36 @@
+/* elab_torch_acts.c — PyTorch activations that have no builtin here.
+ *
+ * A model ported from PyTorch reaches for F.mish, F.hardswish, nn.PReLU ...
+ * first; "unknown function 'mish'" with a near-miss suggestion ("did you
+ * mean 'mse'?") leads nowhere, so the error says how to write each one from
+ * the builtins instead (each formula is PyTorch's definition). */
+#include <string.h>
+
+#include "elab_internal.h"
+
+typedef struct torch_act {
+    const char *name;    /* as a PyTorch user spells it */
+    const char *hint;    /* the same function written here; each checked against PyTorch in tests/parity/stranger3.py */
+} torch_act;
+
+static const torch_act acts[] = {
+    {"mish", "F.mish(x) is x * tanh(softplus(x))"},
+    {"hardswish", "F.hardswish(x) is x * hard_sigmoid(x)"},
+    {"hard_swish", "F.hardswish(x) is x * hard_sigmoid(x)"},
+    {"hardsigmoid", "F.hardsigmoid(x) is hard_sigmoid(x)"},
+    {"hardtanh", "F.hardtanh(x) is where(abs(x) < 1.0, x, sign(x)) (clamp(x, min = -1.0, max = 1.0) but for the gradient at ±1)"},
+    {"hard_tanh", "F.hardtanh(x) is where(abs(x) < 1.0, x, sign(x)) (clamp(x, min = -1.0, max = 1.0) but for the gradient at ±1)"},
+    {"logsigmoid", "F.logsigmoid(x) is -softplus(-x)"},
+    {"log_sigmoid", "F.logsigmoid(x) is -softplus(-x)"},
+    {"softsign", "F.softsign(x) is x / (1.0 + abs(x))"},
+    {"tanhshrink", "F.tanhshrink(x) is x - tanh(x)"},
+    {"celu", "F.celu(x, alpha) is alpha * elu(x / alpha)"},
+    {"prelu", "nn.PReLU()(x) is where(x > 0.0, x, a * x) with a learned a (param a: f32[1] = 0.25)"},
+    {"softmin", "F.softmin(x, dim) is softmax(-x, axis = dim)"},
+};
+
+const char *torch_only_activation(const char *name) {
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+        if (strcmp(name, acts[i].name) == 0) return acts[i].hint;
+    return NULL;
+}
