@@ -486,6 +486,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         return v_error();
     }
     if (init.kind == IR_INIT_DATA && !init_data_resolve(e, &iv_recipe, &shape, &init, st->loc)) return v_error();
+    if (!init_check_shape(e, &init, &shape, st->value ? iv_recipe.loc : st->loc)) return v_error();
     if (init.fan_in < 0) init.fan_in = count_fan(&shape, 1);
     if (init.fan_out < 0) init.fan_out = count_fan(&shape, 0);
     if (lookup(f, st->name)) {
@@ -795,27 +796,26 @@ int eval_call_args(elab *e, frame *f, const ast_expr *x, call_args *ca) {
     return err ? -1 : 0;
 }
 
-/* torch.nn.init's initializers that have no form here: a user porting a model
- * writes them first, so the error says how to bring their values in instead. */
-static const char *torch_only_initializer(const char *name) {
-    static const char *const names[] = {"orthogonal", "trunc_normal", "sparse", "dirac"};
+/* torch.nn.init's in-place spelling of an initializer (orthogonal_,
+ * kaiming_uniform_): a user porting a model writes it first. The name
+ * without the '_', or NULL. */
+static const char *torch_inplace_initializer(elab *e, const char *name) {
     size_t n = strlen(name);
-    if (n > 0 && name[n - 1] == '_') n--;          /* torch's in-place spelling, orthogonal_ */
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && strncmp(name, names[i], n) == 0) return names[i];
-    return NULL;
+    if (n < 2 || name[n - 1] != '_') return NULL;
+    const char *stem = arena_strndup(e->a, name, n - 1);
+    return is_initializer(stem) ? stem : NULL;
 }
 
 static value eval_call(elab *e, frame *f, const ast_expr *x) {
     const ast_decl *blk = find_block(e, x->name);
     if (!blk && !is_builtin(x->name) && !is_initializer(x->name)) {
         const char *s = suggest_name(e, f, x->name, 1);
-        const char *torch = torch_only_initializer(x->name), *act = torch_only_activation(x->name);
+        const char *torch = torch_inplace_initializer(e, x->name), *act = torch_only_activation(x->name);
         if (act)
             diag_error(e->d, x->loc, "unknown function '%s'\nhint: no builtin, but PyTorch's %s", x->name, act);
         else if (torch)
-            diag_error(e->d, x->loc, "unknown function '%s'\nhint: PyTorch's nn.init.%s_ has no initializer here; load values "
-                       "made by PyTorch with from_file(path, name) or the train section's init_from", x->name, torch);
+            diag_error(e->d, x->loc, "unknown function '%s'\nhint: PyTorch's nn.init.%s_ is the initializer %s() here, "
+                       "without the '_': param w: f32[...] = %s(...)", x->name, torch, torch, torch);
         else if (s) diag_error(e->d, x->loc, "unknown function '%s'\nhint: did you mean '%s'?", x->name, s);
         else diag_error(e->d, x->loc, "unknown function '%s'", x->name);
         return v_error();

@@ -33,6 +33,12 @@ static const init_def inits[] = {
     {"he_normal", IR_INIT_HE_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
     {"kaiming_uniform", IR_INIT_HE_UNIFORM, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
     {"kaiming_normal", IR_INIT_HE_NORMAL, {{"gain", 0}, {"fan_in", 0}, {"fan_out", 0}}, 3},
+    /* drawn with the shape's structure (runtime/init_shaped.c), checked against it by init_check_shape */
+    {"trunc_normal", IR_INIT_TRUNC_NORMAL, {{"mean", 0}, {"std", 0}, {"a", 0}, {"b", 0}}, 4},
+    {"orthogonal", IR_INIT_ORTHOGONAL, {{"gain", 0}}, 1},
+    {"sparse", IR_INIT_SPARSE, {{"sparsity", 1}, {"std", 0}}, 2},
+    {"dirac", IR_INIT_DIRAC, {{"groups", 0}}, 1},
+    {"eye", IR_INIT_EYE, {{0}}, 0},
     /* the values themselves, computed once the shape is known (elab_init_data.c) */
     {"values", IR_INIT_DATA, {{"values", 1}}, 1},
     {"bilinear_upsample", IR_INIT_DATA, {{0}}, 0},
@@ -64,6 +70,12 @@ static int num(elab *e, const value *v, double dflt, const char *what, double *o
     return 0;
 }
 
+static int positive(elab *e, const value *v, const char *what, double x) {
+    if (x > 0) return 1;
+    diag_error(e->d, v->loc, "%s must be positive, got %g", what, x);
+    return 0;
+}
+
 static int fan(elab *e, const value *v, int64_t *out) {
     if (v->kind == V_NONE) return 1; /* keep -1: from the shape */
     value iv = int_like(v);
@@ -86,10 +98,16 @@ const char *init_describe(elab *e, const ir_init *in) {
     switch (in->kind) {
     case IR_INIT_ZEROS:
     case IR_INIT_ONES: return def->name;
+    case IR_INIT_EYE: return "eye()";
     case IR_INIT_DATA: return "given values";
     case IR_INIT_CONSTANT: return arena_printf(e->a, "constant(%g)", in->a);
     case IR_INIT_NORMAL: return arena_printf(e->a, "normal(mean = %g, std = %g)", in->a, in->b);
     case IR_INIT_UNIFORM: return arena_printf(e->a, "uniform(low = %g, high = %g)", in->a, in->b);
+    case IR_INIT_TRUNC_NORMAL:
+        return arena_printf(e->a, "trunc_normal(mean = %g, std = %g, a = %g, b = %g)", in->a, in->b, in->lo, in->hi);
+    case IR_INIT_ORTHOGONAL: return arena_printf(e->a, "orthogonal(gain = %g)", in->gain);
+    case IR_INIT_SPARSE: return arena_printf(e->a, "sparse(sparsity = %g, std = %g)", in->a, in->b);
+    case IR_INIT_DIRAC: return arena_printf(e->a, "dirac(groups = %g)", in->a);
     default:
         return arena_printf(e->a, "%s(gain = %g, fan_in = %lld, fan_out = %lld)", def->name, in->gain,
                             (long long)in->fan_in, (long long)in->fan_out);
@@ -100,7 +118,7 @@ static int init_eq(const ir_init *a, const ir_init *b, const ir_shape *shape) {
     if (a->kind == IR_INIT_DATA && b->kind == IR_INIT_DATA)
         return memcmp(a->data, b->data, sizeof(float) * (size_t)ir_dim_eval(ir_shape_numel(shape), NULL)) == 0;
     return a->kind == b->kind && a->a == b->a && a->b == b->b && a->gain == b->gain && a->fan_in == b->fan_in &&
-           a->fan_out == b->fan_out;
+           a->fan_out == b->fan_out && a->lo == b->lo && a->hi == b->hi;
 }
 
 /* A second declaration of the same full name is the same tensor (weight
@@ -159,6 +177,34 @@ value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int n
             ok = 0;
         }
         break;
+    case IR_INIT_TRUNC_NORMAL:
+        ok = num(e, &args[0], 0, "mean", &in.a) && num(e, &args[1], 1, "std", &in.b) && num(e, &args[2], -2, "a", &in.lo) &&
+             num(e, &args[3], 2, "b", &in.hi) && positive(e, &args[1], "std", in.b);
+        if (ok && !(in.lo < in.hi)) {
+            diag_error(e->d, loc, "trunc_normal needs a < b, got a = %g, b = %g\nhint: a and b are absolute values, not "
+                       "multiples of std (PyTorch's trunc_normal_ too)", in.lo, in.hi);
+            ok = 0;
+        }
+        break;
+    case IR_INIT_ORTHOGONAL: ok = num(e, &args[0], 1, "gain", &in.gain) && positive(e, &args[0], "gain", in.gain); break;
+    case IR_INIT_SPARSE:
+        ok = num(e, &args[0], 0, "sparsity", &in.a) && num(e, &args[1], 0.01, "std", &in.b) &&
+             positive(e, &args[1], "std", in.b);
+        if (ok && !(in.a >= 0 && in.a <= 1)) {
+            diag_error(e->d, args[0].loc, "sparsity is the fraction of each column set to zero, in [0, 1]; got %g", in.a);
+            ok = 0;
+        }
+        break;
+    case IR_INIT_DIRAC:
+        if (args[0].kind != V_NONE) {
+            value g = int_like(&args[0]);
+            ok = g.kind == V_INT && g.i > 0;
+            if (ok) in.a = (double)g.i;
+            else diag_error(e->d, args[0].loc, "groups must be a positive int, got %s", v_describe(e, &args[0]));
+        } else {
+            in.a = 1;
+        }
+        break;
     default: break;
     }
     if (!ok) return v_error();
@@ -171,4 +217,39 @@ value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int n
         return v_error();
     }
     return (value){.kind = V_INIT, .init = in, .loc = loc};
+}
+
+/* The shapes torch.nn.init accepts for the structured initializers (its own
+ * ValueErrors), refused here when the model is compiled rather than when it
+ * is initialized. */
+int init_check_shape(elab *e, const ir_init *in, const ir_shape *shape, src_loc loc) {
+    char buf[160];
+    ir_shape_str(buf, sizeof buf, IR_F32, shape, e->mod);
+    int rank = shape->rank;
+    switch (in->kind) {
+    case IR_INIT_ORTHOGONAL:
+        if (rank >= 2) return 1;
+        diag_error(e->d, loc, "orthogonal() needs a parameter of 2 or more dimensions, got %s\nhint: PyTorch's "
+                   "orthogonal_ makes the rows (dimension 0) or the columns (the rest, flattened) orthonormal", buf);
+        return 0;
+    case IR_INIT_SPARSE:
+    case IR_INIT_EYE:
+        if (rank == 2) return 1;
+        diag_error(e->d, loc, "%s() needs a parameter of 2 dimensions [rows, cols], got %s",
+                   in->kind == IR_INIT_EYE ? "eye" : "sparse", buf);
+        return 0;
+    case IR_INIT_DIRAC:
+        if (rank < 3 || rank > 5) {
+            diag_error(e->d, loc, "dirac() needs a convolution weight of 3, 4 or 5 dimensions [out, in / groups, "
+                       "kernel...], got %s", buf);
+            return 0;
+        }
+        if (shape->d[0].k % (int64_t)in->a != 0) {
+            diag_error(e->d, loc, "dirac(groups = %g) needs the out channels (dimension 0) divisible by groups, got %s",
+                       in->a, buf);
+            return 0;
+        }
+        return 1;
+    default: return 1;
+    }
 }

@@ -635,6 +635,11 @@ static const char *const init_kind_names[] = {
     [IR_INIT_XAVIER_NORMAL] = "DL_INIT_XAVIER_NORMAL",
     [IR_INIT_HE_UNIFORM] = "DL_INIT_HE_UNIFORM",
     [IR_INIT_HE_NORMAL] = "DL_INIT_HE_NORMAL",
+    [IR_INIT_TRUNC_NORMAL] = "DL_INIT_TRUNC_NORMAL",
+    [IR_INIT_ORTHOGONAL] = "DL_INIT_ORTHOGONAL",
+    [IR_INIT_SPARSE] = "DL_INIT_SPARSE",
+    [IR_INIT_DIRAC] = "DL_INIT_DIRAC",
+    [IR_INIT_EYE] = "DL_INIT_EYE",
 };
 
 static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_layout *L)
@@ -656,19 +661,19 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
     }
     if (np == 0) fprintf(f, "    {NULL, 0, {0}, 0, 0},\n");
     fprintf(f, "};\n\n");
-    fprintf(f, "/* initializers (kind, a, b, fan_in, fan_out, gain), from the .dln */\n");
+    fprintf(f, "/* initializers (kind, a, b, fan_in, fan_out, gain, lo, hi), from the .dln */\n");
     fprintf(f, "static const dl_init %s_inits[%d] = {\n", p, cap);
     for (int i = 0; i < m->n_params; i++) {
         const ir_init *in = &m->params[i].init;
         if (m->params[i].state) continue;
         int kind = (int)in->kind;
         /* given values (IR_INIT_DATA): zeros here, then <p>_init copies <p>_values_<i> over them */
-        const char *kn = kind >= 0 && kind <= IR_INIT_HE_NORMAL ? init_kind_names[kind] : "DL_INIT_ZEROS";
-        fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s}, /* %s */\n", kn, emit_float(c, in->a),
-                emit_float(c, in->b), in->fan_in, in->fan_out, emit_float(c, in->gain),
-                m->params[i].name);
+        const char *kn = kind >= 0 && kind < IR_INIT_DATA ? init_kind_names[kind] : "DL_INIT_ZEROS";
+        fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s, ", kn, emit_float(c, in->a), emit_float(c, in->b),
+                in->fan_in, in->fan_out, emit_float(c, in->gain));
+        fprintf(f, "%s, %s}, /* %s */\n", emit_float(c, in->lo), emit_float(c, in->hi), m->params[i].name);
     }
-    if (np == 0) fprintf(f, "    {DL_INIT_ZEROS, 0.0f, 0.0f, 0, 0, 1.0f},\n");
+    if (np == 0) fprintf(f, "    {DL_INIT_ZEROS, 0.0f, 0.0f, 0, 0, 1.0f, 0.0f, 0.0f},\n");
     fprintf(f, "};\n\n");
     fprintf(f, "/* offsets (floats) of each parameter in m->params and of its gradient in m->grads (-1: none) */\n");
     fprintf(f, "static const int64_t %s_param_offset[%d] = {", p, cap);

@@ -201,15 +201,18 @@ typedef enum ir_init_kind {
     IR_INIT_ZEROS, IR_INIT_ONES, IR_INIT_CONSTANT, IR_INIT_NORMAL, IR_INIT_UNIFORM,
     IR_INIT_LECUN_UNIFORM, IR_INIT_LECUN_NORMAL, IR_INIT_XAVIER_UNIFORM, IR_INIT_XAVIER_NORMAL,
     IR_INIT_HE_UNIFORM, IR_INIT_HE_NORMAL,
+    IR_INIT_TRUNC_NORMAL, IR_INIT_ORTHOGONAL, IR_INIT_SPARSE, IR_INIT_DIRAC, IR_INIT_EYE,
     IR_INIT_DATA,           /* the values themselves (values([...]), bilinear_upsample(), from_file()):
                                no runtime kind, the emitted init copies them (elab_init_data.c) */
 } ir_init_kind;
 
 typedef struct ir_init {
     ir_init_kind kind;
-    double a, b;            /* constant: a; normal: mean a, std b; uniform: low a, high b */
+    double a, b;            /* constant: a; normal, trunc_normal: mean a, std b; uniform: low a, high b;
+                               sparse: sparsity a, std b; dirac: groups a */
     int64_t fan_in, fan_out;/* resolved at elaboration (from the shape or given) */
     double gain;            /* multiplier, defaults resolved by elab_init.c (sqrt(2) for He, 1 for Xavier) */
+    double lo, hi;          /* trunc_normal: the values' range [lo, hi], absolute */
     const float *data;      /* DATA: the parameter's numel values, row-major (arena) */
 } ir_init;
 

@@ -103,19 +103,29 @@ typedef enum dl_init_kind {
     DL_INIT_ZEROS, DL_INIT_ONES, DL_INIT_CONSTANT, DL_INIT_NORMAL, DL_INIT_UNIFORM,
     DL_INIT_LECUN_UNIFORM, DL_INIT_LECUN_NORMAL, DL_INIT_XAVIER_UNIFORM, DL_INIT_XAVIER_NORMAL,
     DL_INIT_HE_UNIFORM, DL_INIT_HE_NORMAL,
+    DL_INIT_TRUNC_NORMAL, DL_INIT_ORTHOGONAL, DL_INIT_SPARSE, DL_INIT_DIRAC, DL_INIT_EYE,
 } dl_init_kind;                           /* same order as ir_init_kind in the compiler */
 
 typedef struct dl_init {
     dl_init_kind kind;
-    float a, b;                           /* constant: a; normal: mean a, std b; uniform: [a, b) */
+    float a, b;                           /* constant: a; normal, trunc_normal: mean a, std b; uniform: [a, b);
+                                             sparse: sparsity a, std b; dirac: groups a */
     int64_t fan_in, fan_out;
-    float gain;
+    float gain;                           /* fan-based kinds and orthogonal */
+    float lo, hi;                         /* trunc_normal: the values lie in [lo, hi] (absolute, not in stds) */
 } dl_init;
 /* Fill w[0..n) per the initializer, drawing from the rng (PyTorch's formulas,
  * listed in init.c; e.g. he_uniform's bound is gain*sqrt(3/fan_in)). dlnc
  * always emits the gain it resolved; a hand-written gain of 0 means the
- * kind's default (sqrt(2) for He, 1 otherwise). */
+ * kind's default (sqrt(2) for He, 1 otherwise). The kinds that need the
+ * shape (orthogonal, sparse, dirac, eye) fail here: use dl_init_shaped. */
 void dl_init_tensor(float *w, int64_t n, const dl_init *init, dl_rng *rng);
+/* dl_init_tensor for a tensor of this shape (rank dims, row-major), which
+ * the structured kinds need (init_shaped.c): orthogonal (QR of a Gaussian
+ * matrix, torch.nn.init.orthogonal_), sparse (sparse_), dirac (dirac_), eye
+ * (eye_). A shape the kind does not accept (dlnc refuses it at compile time)
+ * leaves zeros and sets the error. Deterministic for any thread count. */
+void dl_init_shaped(float *w, int rank, const int64_t *shape, const dl_init *init, dl_rng *rng);
 
 /* ---- kernels ------------------------------------------------------------
  * C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, row-major, op = transpose

@@ -9,6 +9,8 @@
  *   xavier_normal                  std   = gain * sqrt(2 / (fan_in + fan_out))
  *   he_uniform (kaiming_uniform)   bound = gain * sqrt(3 / fan_in)
  *   he_normal  (kaiming_normal)    std   = gain / sqrt(fan_in)
+ *   trunc_normal(a, b; lo, hi)     N(mean a, std b) cut to [lo, hi] (init_trunc_normal.c)
+ *   orthogonal, sparse, dirac, eye need the shape: dl_init_shaped (init_shaped.c)
  *
  * `gain` 0 means "this initializer's default": sqrt(2) for he_* (PyTorch's
  * calculate_gain('relu'), so he_uniform's bound is sqrt(6 / fan_in)), 1 for
@@ -17,7 +19,7 @@
  *
  * Values are drawn in order from the caller's dl_rng, so the result depends
  * only on the seed and the order in which the model initializes parameters. */
-#include "dlnrt.h"
+#include "init_internal.h"
 
 #include <math.h>
 
@@ -59,6 +61,14 @@ void dl_init_tensor(float *w, int64_t n, const dl_init *init, dl_rng *rng)
         break;
     case DL_INIT_XAVIER_NORMAL:
         dl_fill_normal_std(w, n, 0.0f, (float)(gain * sqrt(2.0 / (fan_in + fan_out))), rng);
+        break;
+    case DL_INIT_TRUNC_NORMAL: dl_fill_trunc_normal(w, n, init->a, init->b, init->lo, init->hi, rng); break;
+    case DL_INIT_ORTHOGONAL:
+    case DL_INIT_SPARSE:
+    case DL_INIT_DIRAC:
+    case DL_INIT_EYE:
+        dl_set_error("dl_init_tensor: initializer kind %d needs the shape (dl_init_shaped)", (int)init->kind);
+        for (int64_t i = 0; i < n; i++) w[i] = 0.0f;
         break;
     default:
         /* An unknown kind is a compiler/runtime version mismatch; leave a

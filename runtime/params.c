@@ -14,7 +14,7 @@ void dl_params_init(const dl_param_table *t, float *params, uint64_t seed)
     for (int i = 0; i < t->count; i++) {
         dl_rng rng; /* one stream per parameter: adding a layer does not reshuffle the others */
         dl_rng_seed(&rng, seed * UINT64_C(0x9E3779B97F4A7C15) + (uint64_t)i + 1);
-        dl_init_tensor(params + t->param_offset[i], t->info[i].numel, &t->init[i], &rng);
+        dl_init_shaped(params + t->param_offset[i], t->info[i].rank, t->info[i].shape, &t->init[i], &rng);
     }
 }
 

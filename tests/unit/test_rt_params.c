@@ -16,8 +16,8 @@ static const dl_param_info info[2] = {
     {"fc.bias", 1, {3}, 3, 1},
 };
 static const dl_init inits[2] = {
-    {DL_INIT_UNIFORM, -1.0f, 1.0f, 2, 3, 1.0f},
-    {DL_INIT_CONSTANT, 0.5f, 0.0f, 3, 3, 1.0f},
+    {DL_INIT_UNIFORM, -1.0f, 1.0f, 2, 3, 1.0f, 0.0f, 0.0f},
+    {DL_INIT_CONSTANT, 0.5f, 0.0f, 3, 3, 1.0f, 0.0f, 0.0f},
 };
 static const int64_t offsets[2] = {0, 8};
 static const dl_param_table table = {2, info, inits, offsets};
