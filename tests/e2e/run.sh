@@ -328,6 +328,8 @@ fi
 . tests/e2e/ssd.sh
 # The course's plain forms: roi_pool, GoogLeNet's auxiliary loss, PSPNet (tests/e2e/course.sh).
 . tests/e2e/course.sh
+# The structured initializers (orthogonal, trunc_normal, sparse, dirac, eye) train (tests/e2e/init_structured.sh).
+. tests/e2e/init_structured.sh
 
 # Contrastive learning: samples/simclr.dln (views = 2, nt_xent) and its linear probe (tests/e2e/simclr.sh).
 . tests/e2e/simclr.sh
