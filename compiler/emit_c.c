@@ -31,6 +31,7 @@
  * once per run of adjacent trainable parameters (usually once in all). */
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -669,7 +670,9 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
         int kind = (int)in->kind;
         /* given values (IR_INIT_DATA): zeros here, then <p>_init copies <p>_values_<i> over them */
         const char *kn = kind >= 0 && kind < IR_INIT_DATA ? init_kind_names[kind] : "DL_INIT_ZEROS";
-        fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s, ", kn, emit_float(c, in->a), emit_float(c, in->b),
+        /* sparse: the runtime takes the zeros per column, torch's ceil(sparsity * rows) in double */
+        double a = in->kind == IR_INIT_SPARSE ? ceil(in->a * (double)m->params[i].shape.d[0].k) : in->a;
+        fprintf(f, "    {%s, %s, %s, %" PRId64 ", %" PRId64 ", %s, ", kn, emit_float(c, a), emit_float(c, in->b),
                 in->fan_in, in->fan_out, emit_float(c, in->gain));
         fprintf(f, "%s, %s}, /* %s */\n", emit_float(c, in->lo), emit_float(c, in->hi), m->params[i].name);
     }

@@ -209,7 +209,8 @@ typedef enum ir_init_kind {
 typedef struct ir_init {
     ir_init_kind kind;
     double a, b;            /* constant: a; normal, trunc_normal: mean a, std b; uniform: low a, high b;
-                               sparse: sparsity a, std b; dirac: groups a */
+                               sparse: sparsity a (emitted as the zeros per
+                               column), std b; dirac: groups a */
     int64_t fan_in, fan_out;/* resolved at elaboration (from the shape or given) */
     double gain;            /* multiplier, defaults resolved by elab_init.c (sqrt(2) for He, 1 for Xavier) */
     double lo, hi;          /* trunc_normal: the values' range [lo, hi], absolute */

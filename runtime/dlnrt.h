@@ -109,7 +109,8 @@ typedef enum dl_init_kind {
 typedef struct dl_init {
     dl_init_kind kind;
     float a, b;                           /* constant: a; normal, trunc_normal: mean a, std b; uniform: [a, b);
-                                             sparse: sparsity a, std b; dirac: groups a */
+                                             sparse: a zeros per column (dlnc resolves
+                                             ceil(sparsity * rows) in double, as torch), std b; dirac: groups a */
     int64_t fan_in, fan_out;
     float gain;                           /* fan-based kinds and orthogonal */
     float lo, hi;                         /* trunc_normal: the values lie in [lo, hi] (absolute, not in stds) */

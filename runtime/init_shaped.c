@@ -3,7 +3,8 @@
  * with torch.nn.init's semantics (orthogonal_, sparse_, dirac_, eye_).
  *
  *   sparse(s, std)   [rows, cols]: N(0, std²), then in each column
- *                    ceil(s · rows) rows, chosen at random, set to 0
+ *                    ceil(s · rows) rows, chosen at random, set to 0 (the
+ *                    table carries that count: 0.3 as a float times 40 is 12.0000005)
  *   dirac(groups)    [out, in/groups, k...]: 1 at [g·out/groups + d, d, centre]
  *                    for d < min(out/groups, in/groups), 0 elsewhere: the
  *                    convolution passes its input through (identity per group)
@@ -24,10 +25,10 @@ static int64_t rand_below(dl_rng *rng, int64_t k)
     return (int64_t)((double)(dl_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) * (double)k);
 }
 
-static int fill_sparse(float *w, int64_t rows, int64_t cols, double sparsity, double std, dl_rng *rng)
+static int fill_sparse(float *w, int64_t rows, int64_t cols, int64_t zeros, double std, dl_rng *rng)
 {
-    int64_t zeros = (int64_t)ceil(sparsity * (double)rows);
     if (zeros > rows) zeros = rows;
+    if (zeros < 0) zeros = 0;
     int64_t *perm = malloc(sizeof *perm * (size_t)rows);
     if (!perm) {
         dl_set_error("sparse: out of memory for %lld rows", (long long)rows);
@@ -82,7 +83,7 @@ void dl_init_shaped(float *w, int rank, const int64_t *shape, const dl_init *ini
     case DL_INIT_ORTHOGONAL:
         if (dl_fill_orthogonal(w, shape[0], numel / shape[0], init->gain, rng) != 0) memset(w, 0, sizeof *w * (size_t)numel);
         break;
-    case DL_INIT_SPARSE: fill_sparse(w, shape[0], shape[1], init->a, init->b, rng); break;
+    case DL_INIT_SPARSE: fill_sparse(w, shape[0], shape[1], (int64_t)init->a, init->b, rng); break;
     case DL_INIT_DIRAC: fill_dirac(w, rank, shape, groups); break;
     case DL_INIT_EYE:
         for (int64_t i = 0; i < shape[0] && i < shape[1]; i++) w[i * shape[1] + i] = 1.0f;

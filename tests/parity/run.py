@@ -6,7 +6,8 @@ by optimizer, model by model.
 
 Sections: ops (cases.py: primitive ops, stdlib blocks, losses), transformers
 (transformer.py: stdlib/transformer.dln against PyTorch's modules), init
-(initializers against torch.nn.init and the docs' table), corpus (every
+(initializers against torch.nn.init and the docs' table; init_structured.py:
+orthogonal, trunc_normal, sparse, dirac, eye against torch's), corpus (every
 case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
 ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state), gan (gan.py:
@@ -90,6 +91,8 @@ def main(argv):
     if "init" in only:
         import init
         rows += init.run(build)
+        import init_structured
+        rows += init_structured.run(build)
     if "optim" in only:
         import optim
         rows += optim.run(build)

@@ -149,7 +149,7 @@ static void test_sparse(void)
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         int64_t shape[2] = {(int64_t)cases[c][0], (int64_t)cases[c][1]}, rows = shape[0], cols = shape[1];
         int64_t want = (int64_t)ceil(cases[c][2] * rows);
-        dl_init in = {.kind = DL_INIT_SPARSE, .a = (float)cases[c][2], .b = 0.05f};
+        dl_init in = {.kind = DL_INIT_SPARSE, .a = (float)want, .b = 0.05f}; /* dlnc emits the count */
         float *w = malloc(sizeof *w * (size_t)(rows * cols));
         draw(w, 2, shape, &in, 9);
         int ok = 1;
