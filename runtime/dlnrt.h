@@ -1290,7 +1290,7 @@ typedef struct dl_model_api {
     const char *no_decode;                /* when decode_io is NULL: why ("a softmax over the sequence at m.dln:4:9 ...") */
 } dl_model_api;
 
-#define DL_ABI_VERSION 6
+#define DL_ABI_VERSION 7
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {

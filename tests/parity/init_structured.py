@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from harness import Model, load_lib
+from init import _Desc
 
 I = torch.nn.init
 
@@ -32,14 +33,6 @@ SPARSE = [("s_a", (40, 500), 0.3, 0.05), ("s_b", (9, 1000), 0.1, 0.01)]
 DIRAC = [("d_1", (6, 4, 3, 3), 1), ("d_groups", (8, 2, 3, 3), 4), ("d_1d", (4, 6, 5), 1),
          ("d_3d", (4, 2, 3, 3, 3), 2), ("d_even", (6, 2, 4, 4), 3)]
 EYE = [("e_wide", (3, 5)), ("e_tall", (5, 3)), ("e_sq", (4, 4))]
-
-
-class _Desc:
-    def __init__(self, text):
-        self.text = text
-
-    def describe(self):
-        return self.text
 
 
 def _dims(shape):
