@@ -9,11 +9,12 @@
  *
  * The QR is Householder's, in double, here rather than through LAPACK so
  * generated code keeps depending on libc, libm and OpenMP only. Matrices are
- * column-major (A[j * m + i]), so each reflection updates contiguous columns;
- * the columns are shared out among threads, and every column's arithmetic is
- * the same whichever thread does it, so the values do not depend on the
- * thread count. Cost about 4·m·n² flops (a 1024 x 256 LSTM recurrent weight:
- * 0.27 Gflop). */
+ * column-major (A[j * m + i]), so each reflection updates contiguous columns.
+ * Serial: a parallel region per reflection made a 1024 x 256 weight 8 to 45
+ * times slower at 2 threads than at 1 on the loaded machine (0.06-0.16 s
+ * against 1.2-2.7 s, docs/results/init_orthogonal_time.log), and it runs
+ * once, at init. Cost
+ * about 4·m·n² flops (a 1024 x 256 LSTM recurrent weight: 0.27 Gflop). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -23,7 +24,6 @@
  * columns j0..n of X (m rows, column-major). */
 static void reflect(const double *v, double tau, int64_t k, int64_t m, double *X, int64_t j0, int64_t n)
 {
-#pragma omp parallel for schedule(static) if ((m - k) * (n - j0) > 65536)
     for (int64_t j = j0; j < n; j++) {
         double *x = X + j * m;
         double s = 0.0;

@@ -2,7 +2,7 @@
 # start from the structured initializers (dirac, orthogonal, trunc_normal,
 # eye, sparse; tests/e2e/init_structured.dln) compiles with -Werror and
 # trains 3 steps on Fashion-MNIST to the same checkpoint bytes at 1 and 2
-# threads (orthogonal's QR shares its columns among threads). ~10 s.
+# threads. ~10 s.
 IDC=$(cd "$B" && pwd)/dlnc
 cp tests/e2e/init_structured.dln "$T/"
 if "$IDC" "$T/init_structured.dln" -o "$T/init_structured.c" 2> "$T/init_structured.err" \
