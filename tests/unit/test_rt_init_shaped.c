@@ -67,8 +67,6 @@ static void test_orthogonal(void)
         int64_t m = len, n = g;
         double *q = malloc(sizeof *q * (size_t)(m * n)), diff = 0;
         gram_schmidt_ref(q, m, n, 11);
-        dl_rng r;
-        dl_rng_seed(&r, 11);
         for (int64_t i = 0; i < rows; i++)
             for (int64_t j = 0; j < cols; j++) {
                 double ref = gain * (rows < cols ? q[i * m + j] : q[j * m + i]);
