@@ -773,15 +773,18 @@ op("depthwise_separable", "depthwise_separable(a, {out}, stride = {stride})", va
        _cbr(p, "depthwise_separable0.conv_bn_relu0", p["a"], training, stride, 1, p["a"].shape[1]), training, pad=0)))
 
 
-def _squeeze_excite(p, reduction):
+def _squeeze_excite(p, reduction, squeeze, act):
     P, x = "squeeze_excite0.", p["a"]
-    s = F.relu(F.linear(x.mean(dim=(2, 3)), p[P + "dense0.weight"], p[P + "dense0.bias"]))
+    s = F.linear(x.mean(dim=(2, 3)), p[P + "dense0.weight"], p[P + "dense0.bias"])
+    s = F.relu(s) if act == "relu" else F.silu(s)
     s = torch.sigmoid(F.linear(s, p[P + "dense1.weight"], p[P + "dense1.bias"]))
     return x * s[:, :, None, None]
 
 
-op("squeeze_excite", "squeeze_excite(a, reduction = {reduction})", _squeeze_excite,
-   [v(dict(reduction=4), a=(2, 8, 3, 3)), v(dict(reduction=2), a=(3, 6, 4, 5)), v(dict(reduction=1), a=(1, 3, 2, 2))])
+# squeeze = 2, "silu": EfficientNet's MBConv (a quarter of the block's input channels, not of the expanded ones)
+op("squeeze_excite", 'squeeze_excite(a, reduction = {reduction}, squeeze = {squeeze}, activation = "{act}")', _squeeze_excite,
+   [v(dict(reduction=4, squeeze=0, act="relu"), a=(2, 8, 3, 3)), v(dict(reduction=2, squeeze=0, act="relu"), a=(3, 6, 4, 5)),
+    v(dict(reduction=1, squeeze=0, act="relu"), a=(1, 3, 2, 2)), v(dict(reduction=4, squeeze=2, act="silu"), a=(2, 24, 3, 3))])
 
 
 def _unet_down(p, training, out, k):
