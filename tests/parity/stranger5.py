@@ -491,6 +491,42 @@ def _mqa_batch():
     return [tok, tgt], 5, (7,), lambda p: mqa_loss(p, tok, tgt)
 
 
+DPATH_DLN = """
+model dpath(features: f32[N, 4]) -> f32[N, 4] {
+    param w: f32[1] = 1.0
+    return features * w * dropout(ones(N, 1), 0.5)             # drop path: whole samples, as docs/language.md writes it
+}
+train dpath {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = sum(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _drop_path(build):
+    """Stochastic depth as `x * dropout(ones(N, 1), p)`: sample n's row is 2^n in one column, so
+    d loss / d w = sum over the kept samples of 2^n / (1 - p) reads back which samples a step kept;
+    every sample must be kept whole or dropped whole, scaled by exactly 2, in different draws per step."""
+    so, err = build.compile_dln(DPATH_DLN, "dpath")
+    if so is None:
+        return dict(case=S.Desc("dpath: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    m = S.General(S.load_lib(so), "dpath", (8,))
+    x = np.zeros((8, 4), dtype=np.float32)
+    x[:, 0] = 2.0 ** np.arange(8)
+    masks = []
+    for _ in range(24):
+        m.train_step([x, np.zeros_like(x)], 8)                      # the csv source's label: unused by the loss
+        g = float(m.grad("w")[0]) / 2.0
+        masks.append(g)
+    m.close()
+    whole = all(g == int(g) and 0 <= g < 256 for g in masks)
+    bits = np.array([[(int(g) >> n) & 1 for n in range(8)] for g in masks if g == int(g)])
+    mixed = whole and len(set(masks)) > 1 and bits.min(0).max() == 0 and bits.max(0).min() == 1
+    return dict(case=S.Desc("dpath: x * dropout(ones(N, 1), 0.5) keeps or drops whole samples, kept ones x2"),
+                fwd=0.0 if mixed else 1.0, grad=None, ok=mixed, detail=None if mixed else f"masks {masks}")
+
+
 def run(build):
     return [S._check(build, "gqa", GQA_DLN, (8,), 50, _gqa_batch),
             S._check(build, "mqa", MQA_DLN, (8, 9), 59, _mqa_batch),
@@ -502,4 +538,4 @@ def run(build):
             S._check(build, "lnlstm", LNLSTM_DLN, (8,), 56, lambda: S.classes_batch(58, (8, 6, 5), 3, lnlstm_loss)),
             S._check(build, "seg", SEG_DLN, (8,), 57, _seg_batch),
             S._check(build, "ctc", CTC_DLN, (8,), 58, _ctc_batch),
-            S._check(build, "ctc", CTC_SUM_DLN, (8,), 60, lambda: _ctc_batch(ctc_sum_loss))]
+            S._check(build, "ctc", CTC_SUM_DLN, (8,), 60, lambda: _ctc_batch(ctc_sum_loss)), _drop_path(build)]
