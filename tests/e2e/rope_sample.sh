@@ -37,3 +37,15 @@ if [ $rcr -eq 0 ] && [ $ok -eq 1 ] && grep -q "sampling with the key/value cache
 else
   echo "FAIL rotary sampling with the key/value cache ($rcr $ok):"; cat "$T/rope.out" "$T/r1" "$T/r1.err" "$T/r2"; fail=$((fail+1))
 fi
+# --top-p: a nucleus smaller than any token's probability keeps the likeliest alone
+# (greedy at any temperature); a probability outside (0, 1] is a usage error.
+(cd "$T" && DLNC_CACHE="$T/cache" "$DL" sample rope.dln --checkpoint rope.st --prompt "The " --length 30 --temperature 0) \
+  > "$T/p1" 2>/dev/null
+(cd "$T" && DLNC_CACHE="$T/cache" "$DL" sample rope.dln --checkpoint rope.st --prompt "The " --length 30 --temperature 2 \
+  --top-p 1e-6 --seed 4) > "$T/p2" 2>/dev/null
+(cd "$T" && "$DL" sample rope.dln --checkpoint rope.st --top-p 0) > "$T/p3" 2>&1; rcp=$?
+if [ -s "$T/p1" ] && cmp -s "$T/p1" "$T/p2" && [ $rcp -eq 2 ] && grep -q "top-p takes a probability in (0, 1], not '0'" "$T/p3"; then
+  echo "sample --top-p: a tiny nucleus is greedy, 0 refused: ok"; pass=$((pass+1))
+else
+  echo "FAIL sample --top-p ($rcp):"; cat "$T/p1" "$T/p2" "$T/p3"; fail=$((fail+1))
+fi
