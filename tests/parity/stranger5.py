@@ -188,16 +188,22 @@ def _gru_cell(x, h, wih, whh, bih, bhh):
     return (1 - z) * torch.tanh(n1 + r * n2) + z * h
 
 
+def _gru_layer(x, p, pre, hidden, mask=None):
+    """nn.GRU's outputs [N, T, hidden] from the weights `pre`.*_l0; with a 0/1 mask [N, T], padded
+    steps keep the state and output zeros (pack_padded_sequence's semantics)."""
+    m = torch.ones(x.shape[:2], dtype=D) if mask is None else mask
+    h, ys = torch.zeros(x.shape[0], hidden, dtype=D), []
+    for t in range(x.shape[1]):
+        hn = _gru_cell(x[:, t], h, *(p[f"{pre}.{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+        h = m[:, t:t + 1] * hn + (1 - m[:, t:t + 1]) * h
+        ys.append(m[:, t:t + 1] * hn)
+    return torch.stack(ys, 1)
+
+
 def luong_loss(p, src, tin, tgt):
     s, ti = torch.from_numpy(src).long(), torch.from_numpy(tin).long()
     m = (s != 0).to(D)
-    x = F.embedding(s, p["src_emb.weight"])
-    h, enc = torch.zeros(s.shape[0], 12, dtype=D), []
-    for t in range(s.shape[1]):                                      # pack_padded_sequence's semantics
-        hn = _gru_cell(x[:, t], h, *(p[f"gru0.{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
-        h = m[:, t:t + 1] * hn + (1 - m[:, t:t + 1]) * h
-        enc.append(m[:, t:t + 1] * hn)
-    enc = torch.stack(enc, 1)
+    enc = _gru_layer(F.embedding(s, p["src_emb.weight"]), p, "gru0", 12, m)
     keys = F.linear(enc, p["wa.weight"])
     e = F.embedding(ti, p["tgt_emb.weight"])
     h, ys = torch.zeros(s.shape[0], 12, dtype=D), []
@@ -409,29 +415,23 @@ train ctc {
 """
 
 
+def _ctc_logp(p, src):
+    """The CTC model's log-probabilities [N, 18, 7]: each token three frames, a GRU, log_softmax."""
+    x = F.embedding(torch.from_numpy(src).long(), p["embedding0.weight"]).repeat_interleave(3, dim=1)
+    return torch.log_softmax(F.linear(_gru_layer(x, p, "gru0", 16), p["dense0.weight"], p["dense0.bias"]), 2)
+
+
 def ctc_loss(p, src, tgt):
-    s = torch.from_numpy(src).long()
-    x = F.embedding(s, p["embedding0.weight"]).repeat_interleave(3, dim=1)
-    h, ys = torch.zeros(s.shape[0], 16, dtype=D), []
-    for t in range(x.shape[1]):
-        h = _gru_cell(x[:, t], h, *(p[f"gru0.{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
-        ys.append(h)
-    logp = torch.log_softmax(F.linear(torch.stack(ys, 1), p["dense0.weight"], p["dense0.bias"]), 2)
     t = torch.from_numpy(tgt).long()
-    return F.ctc_loss(logp.transpose(0, 1), t, 3 * (s != 0).sum(1), (t != 0).sum(1), blank=0, reduction="mean")
+    return F.ctc_loss(_ctc_logp(p, src).transpose(0, 1), t, 3 * (torch.from_numpy(src) != 0).sum(1), (t != 0).sum(1),
+                      blank=0, reduction="mean")
 
 
 def ctc_sum_loss(p, src, tgt):
     """The default input_mask (every frame) and reduction = "sum"."""
-    s = torch.from_numpy(src).long()
-    x = F.embedding(s, p["embedding0.weight"]).repeat_interleave(3, dim=1)
-    h, ys = torch.zeros(s.shape[0], 16, dtype=D), []
-    for t in range(x.shape[1]):
-        h = _gru_cell(x[:, t], h, *(p[f"gru0.{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
-        ys.append(h)
-    logp = torch.log_softmax(F.linear(torch.stack(ys, 1), p["dense0.weight"], p["dense0.bias"]), 2)
     t = torch.from_numpy(tgt).long()
-    return F.ctc_loss(logp.transpose(0, 1), t, torch.full((t.shape[0],), 18), (t != 0).sum(1), reduction="sum")
+    return F.ctc_loss(_ctc_logp(p, src).transpose(0, 1), t, torch.full((t.shape[0],), 18), (t != 0).sum(1),
+                      reduction="sum")
 
 
 CTC_SUM_DLN = CTC_DLN.replace("loss  = ctc_loss(output, target, input_mask = reshape(expand(unsqueeze(source != 0, 2), [-1, 6, 3]), [-1, 18]))",
