@@ -123,10 +123,18 @@ static int check_operands(ir_node *n, char *err, int errlen) {
         if (a.mask->shape.rank > a.target.rank || !ir_broadcast_shapes(&a.mask->shape, &a.target, &bc) ||
             !ir_shape_eq(&bc, &a.target)) {
             ir_shape_str(b2, sizeof b2, IR_F32, &a.target, NULL);
-            return ops_fail(err, errlen, "%s: the mask %s does not broadcast to the scores %s%s", op,
+            /* [N, S], one entry per key of each sample: a key padding mask still missing its query axes */
+            const ir_shape *ms = &a.mask->shape, *ts = &a.target;
+            int per_key = ms->rank == 2 && ir_dim_eq(ms->d[0], ts->d[0]) && ir_dim_eq(ms->d[1], ts->d[ts->rank - 1]);
+            char pad[96] = "";
+            if (per_key)
+                snprintf(pad, sizeof pad, "; a key padding bias [N, S] is reshape(mask, [N, 1, %sS])",
+                         at->heads > 1 ? "1, " : "");
+            return ops_fail(err, errlen, "%s: the mask %s does not broadcast to the scores %s%s%s", op,
                             ops_type(b1, a.mask), b2,
                             at->heads > 1 ? "\nhint: with several heads the scores are [.., heads, T, S]"
-                                          : "\nhint: the scores are [.., T, S]: one row per query, one column per key");
+                                          : "\nhint: the scores are [.., T, S]: one row per query, one column per key",
+                            pad);
         }
     }
     return 1;
