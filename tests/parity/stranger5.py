@@ -10,7 +10,8 @@ decoder in a `scan` over a masked GRU encoder; a ConvNeXt block (7x7 depthwise, 
 channels-last, inverted bottleneck, layer scale, drop path); an EfficientNet MBConv block
 (batch norm in training mode, SiLU, squeeze-excite); a temporal conv net of dilated causal
 `conv1d`s (left `pad`); a layer-normalized LSTM cell with peepholes in a `scan`; a
-segmentation net on cross-entropy + soft dice; the stdlib's `rotary` and `repeat_kv` in a
+segmentation net on cross-entropy + soft dice; Swin's relative position bias gathered by an
+`i32` index computed from `arange` (`take` of the table, its gradient a scatter); the stdlib's `rotary` and `repeat_kv` in a
 multi-query block at a run-time T; and `ctc_loss` (the forward algorithm in a `scan`, in log
 space, inputs of different lengths) against `F.ctc_loss`."""
 import math
@@ -491,6 +492,43 @@ def _mqa_batch():
     return [tok, tgt], 5, (7,), lambda p: mqa_loss(p, tok, tgt)
 
 
+RELPOS_DLN = """
+model relpos(features: f32[N, 4, 8]) -> f32[N, 3] {
+    param table: f32[9, 2] = normal(std = 0.02)                   # (2*2 - 1)^2 relative offsets, 2 heads
+    a = arange(4)
+    ys = floor(a / 2.0)
+    xs = a - 2.0 * ys                                              # the 2x2 window's coordinates, row-major
+    dy = reshape(ys, [4, 1]) - reshape(ys, [1, 4])
+    dx = reshape(xs, [4, 1]) - reshape(xs, [1, 4])
+    index = cast_i32((dy + 1.0) * 3.0 + dx + 1.0)                  # Swin's relative_position_index: i32[4, 4]
+    bias = transpose(take(table, index), [2, 0, 1])                # f32[2, 4, 4]: per head
+    q, k, v = split(dense(features, 24, name = "qkv"), 8, axis = 2)
+    q = transpose(reshape(q, [N, 4, 2, 4]), [0, 2, 1, 3])
+    k = transpose(reshape(k, [N, 4, 2, 4]), [0, 2, 1, 3])
+    v = transpose(reshape(v, [N, 4, 2, 4]), [0, 2, 1, 3])
+    o = reshape(transpose(attention(q, k, v, mask = bias), [0, 2, 1, 3]), [N, 4, 8])
+    return dense(mean(dense(o, 8, name = "proj"), axis = 1), 3, name = "head")
+}
+train relpos {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def relpos_loss(p, x, y):
+    """The Swin reference's relative_position_index for a 2x2 window, table[index] per head."""
+    c = torch.stack(torch.meshgrid(torch.arange(2), torch.arange(2), indexing="ij")).flatten(1)
+    rel = (c[:, :, None] - c[:, None, :]).permute(1, 2, 0) + 1
+    index = rel[:, :, 0] * 3 + rel[:, :, 1]
+    bias = p["table"][index.view(-1)].view(4, 4, 2).permute(2, 0, 1)
+    q, k, v = F.linear(x, p["qkv.weight"], p["qkv.bias"]).view(-1, 4, 3, 2, 4).permute(2, 0, 3, 1, 4)
+    a = torch.softmax(q @ k.transpose(-1, -2) / 2.0 + bias, -1) @ v
+    o = F.linear(a.transpose(1, 2).reshape(-1, 4, 8), p["proj.weight"], p["proj.bias"])
+    return F.cross_entropy(F.linear(o.mean(1), p["head.weight"], p["head.bias"]), y)
+
+
 DPATH_DLN = """
 model dpath(features: f32[N, 4]) -> f32[N, 4] {
     param w: f32[1] = 1.0
@@ -537,5 +575,6 @@ def run(build):
             S._check(build, "tcn", TCN_DLN, (8,), 55, lambda: S.classes_batch(57, (8, 3, 16), 4, tcn_loss)),
             S._check(build, "lnlstm", LNLSTM_DLN, (8,), 56, lambda: S.classes_batch(58, (8, 6, 5), 3, lnlstm_loss)),
             S._check(build, "seg", SEG_DLN, (8,), 57, _seg_batch),
+            S._check(build, "relpos", RELPOS_DLN, (8,), 61, lambda: S.classes_batch(62, (8, 4, 8), 3, relpos_loss)),
             S._check(build, "ctc", CTC_DLN, (8,), 58, _ctc_batch),
             S._check(build, "ctc", CTC_SUM_DLN, (8,), 60, lambda: _ctc_batch(ctc_sum_loss)), _drop_path(build)]
