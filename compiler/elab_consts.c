@@ -132,7 +132,11 @@ value b_fill(elab *e, src_loc loc, const char *name, value *args) {
             args[1] = (value){.kind = V_NONE};
         }
         if (val->kind == V_NONE) {
-            diag_error(e->d, loc, "missing argument 'value' in call to 'full'\nhint: full(N, 64, value = 0.5)");
+            /* full(0.5) alone is usually a parameter's constant initial value (layer scale) */
+            int one_number = (args[0].kind == V_FLOAT || args[0].kind == V_INT) && args[1].kind == V_NONE;
+            diag_error(e->d, loc, "missing argument 'value' in call to 'full'\nhint: full(N, 64, value = 0.5)%s",
+                       one_number ? "; a parameter's constant initial value is a bare number, "
+                                    "param gamma: f32[64] = 0.5, or constant(0.5) (nn.init.constant_)" : "");
             return v_error();
         }
         if (!float_arg(e, val, 0.0, name, "value", &v)) return v_error();

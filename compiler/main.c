@@ -139,6 +139,8 @@ static void usage(FILE *out) {
             "  --length N          how many tokens to generate (default 200)\n"
             "  --temperature T     0: always the likeliest token; higher: more varied (default 0.8)\n"
             "  --top-k K           draw only among the K likeliest tokens (default 0: all)\n"
+            "  --top-p P           nucleus sampling: only the likeliest tokens whose probabilities\n"
+            "                      first reach P, in (0, 1] (default 1: all)\n"
             "  --context N         tokens of context the model sees (default: the train section's seq_len)\n"
             "  --no-cache          recompute the whole window for every token, even when the model\n"
             "                      has a key/value cache (the same tokens, slower: for comparison)\n"
@@ -321,6 +323,15 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->gen.temperature = (float)t;
+        } else if (!strcmp(a, "--top-p")) {
+            NEXT();
+            char *end;
+            double t = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || !(t > 0 && t <= 1)) {
+                fprintf(stderr, "dlnc: error: --top-p takes a probability in (0, 1], not '%s'\n", argv[i]);
+                return -1;
+            }
+            o->gen.top_p = (float)t;
         } else if (!strcmp(a, "--grid") || !strcmp(a, "--reconstruct") || !strcmp(a, "--interpolate") ||
                    !strcmp(a, "--pca") || !strcmp(a, "--tsne")) {
             NEXT();

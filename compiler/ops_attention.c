@@ -57,6 +57,22 @@ static int same_lead(const ir_shape *a, const ir_shape *b) {
     return 1;
 }
 
+/* Grouped-query attention written without repeating the key/value heads: the
+ * ranks agree and one leading dimension of q (the heads) is a multiple g > 1 of
+ * k's, the others equal. Returns g, or 0 for any other mismatch. */
+static int64_t kv_group_factor(const ir_shape *q, const ir_shape *k) {
+    if (q->rank != k->rank) return 0;
+    int64_t g = 0;
+    for (int i = 0; i < q->rank - 2; i++) {
+        if (ir_dim_eq(q->d[i], k->d[i])) continue;
+        if (g || !ir_dim_is_const(q->d[i]) || !ir_dim_is_const(k->d[i])) return 0;
+        int64_t a = q->d[i].k, b = k->d[i].k;
+        if (b < 1 || a <= b || a % b != 0) return 0;
+        g = a / b;
+    }
+    return g;
+}
+
 /* q, k, v, the attributes and the mask of attention or attention_grad. */
 static int check_operands(ir_node *n, char *err, int errlen) {
     const char *op = ir_ops[n->op].name;
@@ -69,9 +85,15 @@ static int check_operands(ir_node *n, char *err, int errlen) {
     char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF], b3[OPS_TYPE_BUF];
     if (q->shape.rank < 2)
         return ops_fail(err, errlen, "%s: q must be [.., T, E] (queries by features), got %s", op, ops_type(b1, q));
-    if (!same_lead(&q->shape, &k->shape) || !same_lead(&q->shape, &v->shape))
+    if (!same_lead(&q->shape, &k->shape) || !same_lead(&q->shape, &v->shape)) {
+        int64_t g = kv_group_factor(&q->shape, &k->shape);
+        char hint[192] = "";
+        if (g)
+            snprintf(hint, sizeof hint, "\nhint: grouped-query attention: repeat each key and value head for its %lld query heads, "
+                     "repeat_kv(k, %lld) and repeat_kv(v, %lld)", (long long)g, (long long)g, (long long)g);
         return ops_fail(err, errlen, "%s: q %s, k %s and v %s must have the same rank and the same leading dimensions "
-                        "before their last two", op, ops_type(b1, q), ops_type(b2, k), ops_type(b3, v));
+                        "before their last two%s", op, ops_type(b1, q), ops_type(b2, k), ops_type(b3, v), hint);
+    }
     int r = q->shape.rank;
     ir_dim e = q->shape.d[r - 1], ek = k->shape.d[r - 1], ev = v->shape.d[r - 1];
     if (!ir_dim_eq(e, ek))
@@ -101,10 +123,18 @@ static int check_operands(ir_node *n, char *err, int errlen) {
         if (a.mask->shape.rank > a.target.rank || !ir_broadcast_shapes(&a.mask->shape, &a.target, &bc) ||
             !ir_shape_eq(&bc, &a.target)) {
             ir_shape_str(b2, sizeof b2, IR_F32, &a.target, NULL);
-            return ops_fail(err, errlen, "%s: the mask %s does not broadcast to the scores %s%s", op,
+            /* [N, S], one entry per key of each sample: a key padding mask still missing its query axes */
+            const ir_shape *ms = &a.mask->shape, *ts = &a.target;
+            int per_key = ms->rank == 2 && ir_dim_eq(ms->d[0], ts->d[0]) && ir_dim_eq(ms->d[1], ts->d[ts->rank - 1]);
+            char pad[96] = "";
+            if (per_key)
+                snprintf(pad, sizeof pad, "; a key padding bias [N, S] is reshape(mask, [N, 1, %sS])",
+                         at->heads > 1 ? "1, " : "");
+            return ops_fail(err, errlen, "%s: the mask %s does not broadcast to the scores %s%s%s", op,
                             ops_type(b1, a.mask), b2,
                             at->heads > 1 ? "\nhint: with several heads the scores are [.., heads, T, S]"
-                                          : "\nhint: the scores are [.., T, S]: one row per query, one column per key");
+                                          : "\nhint: the scores are [.., T, S]: one row per query, one column per key",
+                            pad);
         }
     }
     return 1;

@@ -646,6 +646,11 @@ int dl_text_batcher_set_mlm(dl_text_batcher *b, float p, int32_t mask_id);
  * (ties at the cut broken by lower id). A -inf logit has probability 0; NaN,
  * +inf, all -inf, n < 1 or a negative temperature are errors (-1). */
 int dl_sample_logits(const float *logits, int n, float temperature, int top_k, dl_rng *rng);
+/* The same, then restricted to the nucleus (top_p in (0, 1]; 1: off): in order
+ * of logit (lower id first among equals), the tokens up to and including the
+ * first whose cumulative probability (after temperature and top_k) reaches
+ * top_p, renormalized — Hugging Face's TopPLogitsWarper. Else -1. */
+int dl_sample_logits_p(const float *logits, int n, float temperature, int top_k, float top_p, dl_rng *rng);
 /* Text from a trained language model (`dlnc sample`): a model whose one
  * input is token ids i32[N, T] and one of whose outputs is logits f32[N, T, V]
  * is created for batch 1 and `context` positions (0: its train section's
@@ -665,6 +670,7 @@ typedef struct dl_generate_options {
     int64_t length;
     float temperature;
     int top_k;
+    float top_p;                          /* nucleus sampling: (0, 1); 0 or 1: off */
     uint64_t seed;
     int64_t context;
     int no_cache;                         /* recompute every window even when the model has decode_io */

@@ -11,8 +11,8 @@
  * again once it slides (positions then shift, so nothing cached is valid):
  * the same logits as recomputing, at O(1) positions per token instead of
  * O(context) until the context is full.
- * Sampling is dl_sample_logits with a seeded generator: the same checkpoint,
- * prompt, seed and settings give the same text. */
+ * Sampling is dl_sample_logits_p (temperature, top-k, top-p) with a seeded
+ * generator: the same checkpoint, prompt, seed and settings give the same text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +71,11 @@ int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out
         dl_set_error("sampling: length, temperature, top-k and context must not be negative");
         return -1;
     }
+    if (!(o->top_p >= 0 && o->top_p <= 1)) {
+        dl_set_error("sampling: top-p must be in (0, 1], got %g", (double)o->top_p);
+        return -1;
+    }
+    const float top_p = o->top_p > 0 ? o->top_p : 1.0f; /* 0 (an options struct left zeroed): off */
     dl_vocab vocab;
     if (dl_vocab_load(o->checkpoint, &vocab) != 0) return -1;
     if (vocab.size > V) {
@@ -111,8 +116,8 @@ int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out
             api->decode_io(m, in, outs, 1, &fresh, cached);
             cached = len;
             if (dl_last_error()[0]) goto done;
-            const int next = dl_sample_logits((const float *)outs[lo] + (fresh - 1) * V, vocab.size, o->temperature,
-                                              o->top_k, &rng);
+            const int next = dl_sample_logits_p((const float *)outs[lo] + (fresh - 1) * V, vocab.size, o->temperature,
+                                                o->top_k, top_p, &rng);
             if (next < 0) goto done;
             emit_token(&vocab, ids, &len, next, out);
             continue;
@@ -121,8 +126,8 @@ int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out
         if (api->reset_state) api->reset_state(m); /* each window is read from its start */
         api->forward_io(m, in, outs, 1, &t);
         if (dl_last_error()[0]) goto done;
-        const int next = dl_sample_logits((const float *)outs[lo] + (t - 1) * V, vocab.size, o->temperature,
-                                          o->top_k, &rng);
+        const int next = dl_sample_logits_p((const float *)outs[lo] + (t - 1) * V, vocab.size, o->temperature,
+                                            o->top_k, top_p, &rng);
         if (next < 0) goto done;
         emit_token(&vocab, ids, &len, next, out);
     }

@@ -462,10 +462,11 @@ op("conv2d", "conv2d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad}, dil
     v(CONV(out=16, k=3, pad=1), a=(2, 8, 12, 12))])
 op("conv2d_nobias", "conv2d(a, {out}, kernel = {k}, use_bias = false)",
    lambda p, out, k: F.conv2d(p["a"], p["conv2d0.weight"]), [v(dict(out=3, k=2), a=(2, 2, 4, 5))])
-op("conv1d", "conv1d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad})",
-   lambda p, out, k, stride, pad: F.conv1d(p["a"], p["conv1d0.conv.weight"].squeeze(2), p["conv1d0.conv.bias"],
-                                           stride, pad),
-   [v(dict(out=4, k=3, stride=2, pad=1), a=(2, 3, 10)), v(dict(out=1, k=1, stride=1, pad=0), a=(1, 1, 5))])
+# nn.Conv1d's own parameter names and shapes (weight [out, C/groups, k]): a state_dict loads as it is
+op("conv1d", "conv1d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad}, dilation = {d}, groups = {g})",
+   lambda p, out, k, stride, pad, d, g: F.conv1d(p["a"], p["conv1d0.weight"], p["conv1d0.bias"], stride, pad, d, g),
+   [v(dict(out=4, k=3, stride=2, pad=1, d=1, g=1), a=(2, 3, 10)), v(dict(out=1, k=1, stride=1, pad=0, d=1, g=1), a=(1, 1, 5)),
+    v(dict(out=6, k=3, stride=1, pad=4, d=2, g=2), a=(2, 4, 9))])
 op("conv_transpose2d",
    "conv_transpose2d(a, {out}, kernel = {k}, stride = {stride}, pad = {pad}, output_pad = {opad}, "
    "dilation = {dil}, groups = {groups})",
@@ -772,15 +773,18 @@ op("depthwise_separable", "depthwise_separable(a, {out}, stride = {stride})", va
        _cbr(p, "depthwise_separable0.conv_bn_relu0", p["a"], training, stride, 1, p["a"].shape[1]), training, pad=0)))
 
 
-def _squeeze_excite(p, reduction):
+def _squeeze_excite(p, reduction, squeeze, act):
     P, x = "squeeze_excite0.", p["a"]
-    s = F.relu(F.linear(x.mean(dim=(2, 3)), p[P + "dense0.weight"], p[P + "dense0.bias"]))
+    s = F.linear(x.mean(dim=(2, 3)), p[P + "dense0.weight"], p[P + "dense0.bias"])
+    s = F.relu(s) if act == "relu" else F.silu(s)
     s = torch.sigmoid(F.linear(s, p[P + "dense1.weight"], p[P + "dense1.bias"]))
     return x * s[:, :, None, None]
 
 
-op("squeeze_excite", "squeeze_excite(a, reduction = {reduction})", _squeeze_excite,
-   [v(dict(reduction=4), a=(2, 8, 3, 3)), v(dict(reduction=2), a=(3, 6, 4, 5)), v(dict(reduction=1), a=(1, 3, 2, 2))])
+# squeeze = 2, "silu": EfficientNet's MBConv (a quarter of the block's input channels, not of the expanded ones)
+op("squeeze_excite", 'squeeze_excite(a, reduction = {reduction}, squeeze = {squeeze}, activation = "{act}")', _squeeze_excite,
+   [v(dict(reduction=4, squeeze=0, act="relu"), a=(2, 8, 3, 3)), v(dict(reduction=2, squeeze=0, act="relu"), a=(3, 6, 4, 5)),
+    v(dict(reduction=1, squeeze=0, act="relu"), a=(1, 3, 2, 2)), v(dict(reduction=4, squeeze=2, act="silu"), a=(2, 24, 3, 3))])
 
 
 def _unet_down(p, training, out, k):

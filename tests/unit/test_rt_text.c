@@ -379,6 +379,29 @@ static void test_sampling(void)
     memset(count, 0, sizeof count);
     for (int i = 0; i < 3000; i++) count[dl_sample_logits(logits, 5, 1, 3, &r)]++;
     CU_ASSERT(count[0] == 0 && count[2] == 0 && count[1] > 0 && count[3] > 0 && count[4] > 0);
+    /* top_p: probabilities 0.5, 0.3, 0.15, 0.05 (ids 2, 0, 3, 1). The nucleus is the likeliest
+     * tokens up to the first whose cumulative probability reaches p, renormalized. */
+    const float nucleus[4] = {logf(0.3f), logf(0.05f), logf(0.5f), logf(0.15f)};
+    const struct { float p; int kept[4]; } cut[] = {
+        {0.4f, {0, 0, 1, 0}}, {0.75f, {1, 0, 1, 0}}, {0.9f, {1, 0, 1, 1}}, {1.0f, {1, 1, 1, 1}}};
+    for (size_t c = 0; c < sizeof cut / sizeof cut[0]; c++) {
+        int hits[4] = {0};
+        const int nd = 20000;
+        for (int i = 0; i < nd; i++) hits[dl_sample_logits_p(nucleus, 4, 1, 0, cut[c].p, &r)]++;
+        const double pr[4] = {0.3, 0.05, 0.5, 0.15};
+        double z = 0;
+        for (int i = 0; i < 4; i++) z += cut[c].kept[i] * pr[i];
+        for (int i = 0; i < 4; i++) CU_ASSERT(fabs(hits[i] / (double)nd - cut[c].kept[i] * pr[i] / z) < 0.015);
+    }
+    /* with top_k first: of the top 3 (0.5, 0.3, 0.15, renormalized to 0.53, 0.32, 0.16), p = 0.8 keeps two */
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < 3000; i++) count[dl_sample_logits_p(nucleus, 4, 1, 3, 0.8f, &r)]++;
+    CU_ASSERT(count[1] == 0 && count[3] == 0 && count[0] > 0 && count[2] > 0);
+    /* a tiny p is greedy at any temperature; p outside (0, 1] is an error */
+    for (int i = 0; i < 50; i++) CU_ASSERT_EQUAL(dl_sample_logits_p(logits, 5, 3, 0, 1e-6f, &r), 1);
+    CU_ASSERT_EQUAL(dl_sample_logits_p(logits, 5, 1, 0, 0, &r), -1);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), "sample: top_p must be in (0, 1], got 0");
+    CU_ASSERT_EQUAL(dl_sample_logits_p(logits, 5, 1, 0, 1.5f, &r), -1);
     /* a low temperature is nearly greedy, a high one nearly uniform */
     memset(count, 0, sizeof count);
     for (int i = 0; i < 1000; i++) count[dl_sample_logits(logits, 5, 0.05f, 0, &r)]++;
@@ -475,7 +498,7 @@ void suite_rt_text(void)
     CU_add_test(s, "token files and their damage", test_token_files);
     CU_add_test(s, "random windows: shifted targets, every window once, seeded", test_random_windows);
     CU_add_test(s, "contiguous streams: rows continue, reset per epoch", test_contiguous_streams);
-    CU_add_test(s, "sampling: greedy, temperature, top-k, seeded, errors", test_sampling);
+    CU_add_test(s, "sampling: greedy, temperature, top-k, top-p, seeded, errors", test_sampling);
     CU_add_test(s, "the fortunes corpus", test_fortunes);
     CU_add_test(s, "train section: text(...) and tokens(...)", test_train_section);
 }
