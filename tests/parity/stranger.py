@@ -306,4 +306,6 @@ def run(build):
             _check(build, "sal", SAL_DLN, (8,), 13, _sal_batch)]
     import stranger2                                    # the second round, written the same way
     import stranger3                                    # the third: optimizers, schedules, activations, transfer
-    return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build))]
+    import stranger4                                    # the fourth: generative, graph and training-technique models
+    return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
+            ("techniques from the docs", stranger4.run(build))]
