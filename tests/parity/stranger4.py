@@ -633,4 +633,98 @@ def run(build):
         _row(build, "ema", EMA_DLN, (8,), 70, _ema_make, "EMA of a weight by update(), used in evaluation",
              _ema_before, _ema_after),
         _row(build, "cfg", CFG_DLN, (8,), 71, _cfg_batch, "classifier-free guidance DDPM sampler step"),
+        _row(build, "sn2", SN2_DLN, (8,), 72, _sn2_make, "stdlib spectral_norm (conv, 2 iterations; dense): step, u, v, eval",
+             _sn2_before, _sn2_after),
     ]
+
+
+# --- the stdlib's spectral_norm against torch.nn.utils.spectral_norm itself ---------------------
+
+SN2_DLN = """
+model sn2(image: f32[N, 2, 5, 5]) -> f32[N, 3] {
+    param cw: f32[4, 2, 3, 3] = he_uniform()
+    param cb: f32[4] = zeros
+    param dw: f32[3, 36] = he_uniform()
+    param db: f32[3] = zeros
+    h = conv(image, spectral_norm(cw, n_power_iterations = 2), stride = 2, pad = 1) + reshape(cb, [1, 4, 1, 1])
+    return flatten(leaky_relu(h, 0.2)) @ transpose(spectral_norm(dw)) + db
+}
+train sn2 {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+SN2_BUF = {"cw": "spectral_norm0", "dw": "spectral_norm1"}
+
+
+def _sn2_modules(w, bufs):
+    """nn.Conv2d and nn.Linear under torch.nn.utils.spectral_norm (float64) with these weights and buffers."""
+    conv = torch.nn.utils.spectral_norm(torch.nn.Conv2d(2, 4, 3, stride=2, padding=1).double(), n_power_iterations=2)
+    lin = torch.nn.utils.spectral_norm(torch.nn.Linear(36, 3).double())
+    with torch.no_grad():
+        for mod, k, b, pre in ((conv, "cw", "cb", "spectral_norm0"), (lin, "dw", "db", "spectral_norm1")):
+            mod.weight_orig.copy_(_t(w[k]))
+            mod.bias.copy_(_t(w[b]))
+            mod.weight_u.copy_(_t(bufs[pre + ".weight_u"]))
+            mod.weight_v.copy_(_t(bufs[pre + ".weight_v"]))
+    return conv, lin
+
+
+def _sn2_forward(conv, lin, x):
+    return lin(F.leaky_relu(conv(x), 0.2).flatten(1))
+
+
+def _sn_iter(w, u, iters):
+    """torch.nn.utils.spectral_norm's training weight, functionally: iterations without gradient from u."""
+    m = w.reshape(w.shape[0], -1)
+    with torch.no_grad():
+        for _ in range(iters):
+            v = F.normalize(m.t() @ u, dim=0, eps=1e-12)
+            u = F.normalize(m @ v, dim=0, eps=1e-12)
+    return w / torch.dot(u, m @ v)
+
+
+def _sn2_before(m):
+    g = torch.Generator().manual_seed(57)
+    bufs = {}
+    for pre in ("spectral_norm0", "spectral_norm1"):
+        for b in ("weight_u", "weight_v"):
+            k = f"{pre}.{b}"
+            bufs[k] = F.normalize(torch.randn(m.params[k][0], generator=g, dtype=torch.float64), dim=0).float().numpy()
+            m.set_param(k, bufs[k])
+    return bufs
+
+
+def _sn2_make(bufs):
+    def loss(p, x, y):
+        cw = _sn_iter(p["cw"], _t(bufs["spectral_norm0.weight_u"]), 2)
+        dw = _sn_iter(p["dw"], _t(bufs["spectral_norm1.weight_u"]), 1)
+        h = F.leaky_relu(F.conv2d(x, cw, p["cb"], stride=2, padding=1), 0.2)
+        return F.cross_entropy(F.linear(h.flatten(1), dw, p["db"]), y)
+    return S.classes_batch(58, (8, 2, 5, 5), 3, loss)
+
+
+def _sn2_after(m, p, bufs):
+    """The buffers after the step are torch's module's after one training forward (from the weights
+    before the step); the evaluation forward, with the weights and buffers after the step, is the
+    module's in eval mode (stored u and v, no iteration)."""
+    before = {k: v.detach().numpy() for k, v in p.items()}
+    conv, lin = _sn2_modules(before, bufs)
+    conv.train(), lin.train()
+    _sn2_forward(conv, lin, torch.zeros(1, 2, 5, 5, dtype=torch.float64))
+    err = 0.0
+    for mod, pre in ((conv, "spectral_norm0"), (lin, "spectral_norm1")):
+        for b in ("weight_u", "weight_v"):
+            err = max(err, rel_err(_buffer(m, f"{pre}.{b}"), getattr(mod, b).detach().numpy()))
+    after = {k: _buffer(m, k) for k in m.params}
+    conv, lin = _sn2_modules(after, after)
+    conv.eval(), lin.eval()
+    x = np.random.default_rng(59).standard_normal((5, 2, 5, 5)).astype(np.float32)
+    y = np.zeros((5, 3), dtype=np.float32)
+    f = getattr(m.lib, "sn2_forward")
+    f.restype, f.argtypes = None, [ctypes.c_void_p] * 3 + [ctypes.c_int64]
+    f(m.m, x.ctypes.data, y.ctypes.data, 5)
+    with torch.no_grad():
+        err = max(err, rel_err(y, _sn2_forward(conv, lin, _t(x)).numpy()))
+    return err, f"u, v after the step or the evaluation forward against torch's spectral_norm: {err}"
