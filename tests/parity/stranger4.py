@@ -160,8 +160,7 @@ block gat_conv(x: f32[N, V, F], src: i32[N, E], dst: i32[N, E], out: int) -> f32
     h = dense(x, out, use_bias = false, name = "lin")                       # f32[N, V, out]
     e = leaky_relu(gather(sum(h * att_src, axis = 2), src, 1)
                    + gather(sum(h * att_dst, axis = 2), dst, 1), 0.2)       # f32[N, E]: one score per edge
-    ex = exp(e - stop_grad(max(e)))                                         # the softmax's shift: any constant
-    alpha = ex / gather(scatter_add(ex, dst, V, axis = 1), dst, 1)          # over each node's incoming edges
+    alpha = edge_softmax(e, dst, V)                                         # over each node's incoming edges
     m = gather(h, expand(unsqueeze(src, 2), [N, E, out]), 1) * unsqueeze(alpha, 2)
     return scatter_add(m, expand(unsqueeze(dst, 2), [N, E, out]), V, axis = 1) + bias
 }
@@ -175,6 +174,11 @@ train gat {
     optim = sgd(lr = 0.1)
 }
 """
+
+
+GAT_HAND_DLN = GAT_DLN.replace("    alpha = edge_softmax(e, dst, V)",
+                                "    ex = exp(e - stop_grad(max(e)))                 # the softmax's shift: any constant\n"
+                                "    alpha = ex / gather(scatter_add(ex, dst, V, axis = 1), dst, 1)").replace("gat(", "gath(").replace("train gat ", "train gath ")
 
 
 def _segment_softmax(e, dst, V):
@@ -622,7 +626,8 @@ def run(build):
         _row(build, "sn", SN_DLN, (8,), 61, _sn_make, "spectral norm: one power iteration on a u buffer, and u after the step",
              _sn_before, _sn_after),
         _row(build, "wn", WN_DLN, (8,), 62, lambda: S.classes_batch(56, (8, 5), 3, _wn_loss), "weight norm g v / |v|"),
-        _row(build, "gat", GAT_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer: softmax over each node's incoming edges"),
+        _row(build, "gat", GAT_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer: edge_softmax over each node's incoming edges"),
+        _row(build, "gath", GAT_HAND_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer, the edge softmax written out"),
         _row(build, "gread", READOUT_DLN, (1, 10, 16), 64, _readout_batch, "graph-level mean readout by graph id"),
         _row(build, "kd", KD_DLN, (8,), 65, kd_make, "distillation: kl_div(T = 4) * T^2 + CE, teacher frozen", _kd_before),
         _row(build, "simclr", SIMCLR_DLN, (8,), 66, _simclr_batch, "nt_xent of one encoder's two views"),
