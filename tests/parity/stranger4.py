@@ -14,7 +14,11 @@ graph id; knowledge distillation with `kl_div` against `F.kl_div(reduction =
 convolution whose log-determinant is `sum(log_s)`, an affine coupling); a beta-VAE
 whose KL weight anneals with a step counter kept in a buffer; an EMA copy of a
 weight kept by `update` and used in evaluation; one classifier-free-guidance DDPM
-sampler step."""
+sampler step; WGAN-GP's n_critic end to end (`dlnc run` of a section with steps,
+`repeat = 3` critic steps then the generator's, every weight of the checkpoint against
+torch); the stdlib's `spectral_norm` against torch's own module (the step, the `u` and
+`v` buffers after it, the evaluation forward). The same weights on both sides, drawn
+by torch (the `values()` constants and buffers from the model's init)."""
 import ctypes
 
 import numpy as np
@@ -638,6 +642,7 @@ def run(build):
         _row(build, "ema", EMA_DLN, (8,), 70, _ema_make, "EMA of a weight by update(), used in evaluation",
              _ema_before, _ema_after),
         _row(build, "cfg", CFG_DLN, (8,), 71, _cfg_batch, "classifier-free guidance DDPM sampler step"),
+        _ncritic(build),
         _row(build, "sn2", SN2_DLN, (8,), 72, _sn2_make, "stdlib spectral_norm (conv, 2 iterations; dense): step, u, v, eval",
              _sn2_before, _sn2_after),
     ]
@@ -733,3 +738,88 @@ def _sn2_after(m, p, bufs):
     with torch.no_grad():
         err = max(err, rel_err(y, _sn2_forward(conv, lin, _t(x)).numpy()))
     return err, f"u, v after the step or the evaluation forward against torch's spectral_norm: {err}"
+
+
+# --- WGAN-GP's n_critic through dlnc run: repeat = 3 critic steps, then the generator ----------
+
+NCRITIC_DLN = """
+model gen(z: f32[N, 8]) -> f32[N, 8] {                      # torch's weights by from_file: a section
+    h = dense(z, 16, init = from_file("WORK/init.st", "gen.dense0.weight")) |> tanh    # with steps takes no init_from
+    return dense(h, 8, init = from_file("WORK/init.st", "gen.dense1.weight"))
+}
+model critic(x: f32[N, 8]) -> f32[N, 1] {
+    h = dense(x, 16, init = from_file("WORK/init.st", "critic.dense0.weight")) |> tanh
+    return dense(h, 1, init = from_file("WORK/init.st", "critic.dense1.weight"))
+}
+block critic_loss(real: f32[N, 8], lam: float = 10.0) -> f32 {
+    fake = stop_grad(gen(real * 0.5))                       # the noise: a fixed function of the batch
+    eps = sigmoid(sum(real, axis = 1, keepdims = true))     # the interpolation weights likewise
+    xhat = eps * real + (1.0 - eps) * fake
+    g = grad(sum(critic(xhat)), xhat)
+    return mean(critic(fake)) - mean(critic(real)) + lam * mean((sqrt(sum(g ** 2, axis = 1)) - 1.0) ** 2)
+}
+train wgan {
+    models = [gen, critic]
+    data   = csv("WORK/pts.csv", test = "WORK/pts.csv", batch = 8, shuffle = false, val_split = 0)
+    step critic {
+        loss   = critic_loss(features)
+        optim  = sgd(lr = 0.05)
+        repeat = 3                                          # n_critic
+    }
+    step gen {
+        loss  = -mean(critic(gen(features * 0.5)))
+        optim = sgd(lr = 0.05)
+    }
+    epochs     = 1
+    checkpoint = "WORK/out.st"
+}
+"""
+
+
+def _ncritic(build):
+    import os
+    import subprocess
+    import stranger3 as S3
+    work = os.path.join(build.work, "s4_ncritic")
+    os.makedirs(work, exist_ok=True)
+    x = np.random.default_rng(73).standard_normal((8, 8)).astype(np.float32)
+    with open(os.path.join(work, "pts.csv"), "w") as f:
+        f.writelines(",".join(f"{v:.9g}" for v in row) + ",0\n" for row in x)
+    x = np.array([[float(f"{v:.9g}") for v in row] for row in x])
+    g = torch.Generator().manual_seed(74)
+    p0 = {f"{m}.dense{i}.{k}": (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) / shape[-1] ** 0.5
+          for m, dims in (("gen", (8, 16, 8)), ("critic", (8, 16, 1)))
+          for i in range(2) for k, shape in (("weight", (dims[i + 1], dims[i])), ("bias", (dims[i + 1], dims[i])))}
+    p0 = {k: (v[:, 0] * 0 if k.endswith("bias") else v).float() for k, v in p0.items()}     # biases start at 0
+    S3.write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
+    with open(os.path.join(work, "m.dln"), "w") as f:
+        f.write(NCRITIC_DLN.replace("WORK", work))
+    r = subprocess.run([build.dlnc, "run", os.path.join(work, "m.dln")], capture_output=True, text=True, cwd=work,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    if r.returncode != 0:
+        return dict(case=Desc("wgan: dlnc run"), fwd=float("nan"), grad=None, ok=False, detail=(r.stderr or r.stdout)[-800:])
+    ours = S3.read_safetensors(os.path.join(work, "out.st"))
+    p = {k: v.double().clone().requires_grad_(True) for k, v in p0.items()}
+    net = lambda m, h: F.linear(torch.tanh(F.linear(h, p[m + ".dense0.weight"], p[m + ".dense0.bias"])),   # noqa: E731
+                                p[m + ".dense1.weight"], p[m + ".dense1.bias"])
+    real = _t(x)
+    crit = [k for k in p if k.startswith("critic.")]
+    for _ in range(3):                                                  # n_critic SGD steps on the same batch
+        fake = net("gen", real * 0.5).detach()
+        eps = torch.sigmoid(real.sum(1, keepdim=True))
+        xhat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (gx,) = torch.autograd.grad(net("critic", xhat).sum(), xhat, create_graph=True)
+        loss = net("critic", fake).mean() - net("critic", real).mean() + 10 * ((gx.norm(dim=1) - 1) ** 2).mean()
+        grads = torch.autograd.grad(loss, [p[k] for k in crit])
+        with torch.no_grad():
+            for k, d in zip(crit, grads):
+                p[k] -= 0.05 * d
+    gen = [k for k in p if k.startswith("gen.")]
+    grads = torch.autograd.grad(-net("critic", net("gen", real * 0.5)).mean(), [p[k] for k in gen])
+    with torch.no_grad():
+        for k, d in zip(gen, grads):
+            p[k] -= 0.05 * d
+    err = max(rel_err(ours[k], p[k].detach().numpy()) for k in p)
+    ok = err <= 2e-5 and len(ours) >= len(p)
+    return dict(case=Desc("wgan: dlnc run, repeat = 3 critic steps then one generator step, every weight"),
+                fwd=err, grad=None, ok=ok, detail=None if ok else f"weights differ by {err}; keys {sorted(ours)}")
