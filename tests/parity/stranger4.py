@@ -74,6 +74,19 @@ def _wgp_batch():
 
 # --- spectral normalisation (SN-GAN) -----------------------------------------------------------
 
+def _two_layers(name, layer):
+    """A classifier of two `layer` blocks (5 -> 8 -> 3) and its train section."""
+    return f"""model {name}(x: f32[N, 5]) -> f32[N, 3] {{
+    return {layer}(x, 8) |> relu |> {layer}(3)
+}}
+train {name} {{
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}}
+"""
+
+
 SN_DLN = """
 block sn_dense(x: f32[N, K], units: int) -> f32[N, units] {
     param weight: f32[units, K] = he_uniform()
@@ -87,15 +100,7 @@ block sn_dense(x: f32[N, K], units: int) -> f32[N, units] {
     update(u, u2)
     return x @ transpose(weight / sigma) + bias
 }
-model sn(x: f32[N, 5]) -> f32[N, 3] {
-    return sn_dense(x, 8) |> relu |> sn_dense(3)
-}
-train sn {
-    data  = csv("unused.csv", batch = 8)
-    loss  = cross_entropy(output, label)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _two_layers("sn", "sn_dense")
 
 
 def _sn_weight(w, u):
@@ -136,15 +141,7 @@ block wn_dense(x: f32[N, K], units: int) -> f32[N, units] {
     w = weight_g * weight_v / sqrt(sum(weight_v ** 2, axis = 1, keepdims = true))   # g v / |v| per row
     return x @ transpose(w) + bias
 }
-model wn(x: f32[N, 5]) -> f32[N, 3] {
-    return wn_dense(x, 8) |> relu |> wn_dense(3)
-}
-train wn {
-    data  = csv("unused.csv", batch = 8)
-    loss  = cross_entropy(output, label)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _two_layers("wn", "wn_dense")
 
 
 def _wn_loss(p, x, y):
@@ -541,13 +538,7 @@ def _row(build, name, src, bounds, seed, make, what, before=None, after=None):
     init(m.m, 1)                                        # the values() constants and buffers' initializers
     p = S.draw_params(m, seed)
     extra = before(m) if before else None
-    arrays, n, symbols, loss_fn = make(extra) if before else make()
-    ours = m.train_step(arrays, n, symbols)
-    ref = loss_fn(p)
-    grads = torch.autograd.grad(ref, list(p.values()), allow_unused=True)
-    e_loss = rel_err(np.float64(ours), ref.item())
-    e_grad = max(rel_err(m.grad(k), (g if g is not None else torch.zeros_like(p[k])).numpy())
-                 for k, g in zip(p, grads))
+    ours, ref, e_loss, e_grad = S.step_errors(m, p, *(make(extra) if before else make()))
     e_after, detail = after(m, p, extra) if after else (0.0, None)
     m.close()
     ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL and e_after <= S.GRAD_TOL
