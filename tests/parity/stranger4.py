@@ -633,6 +633,8 @@ def run(build):
         _row(build, "ema", EMA_DLN, (8,), 70, _ema_make, "EMA of a weight by update(), used in evaluation",
              _ema_before, _ema_after),
         _row(build, "cfg", CFG_DLN, (8,), 71, _cfg_batch, "classifier-free guidance DDPM sampler step"),
+        _row(build, "sn3", SN_TWICE_DLN, (8,), 77, _sn3_make, "spectral_norm in a discriminator called twice in a step",
+             _sn3_before, _sn3_after),
         _ncritic(build),
         _row(build, "sn2", SN2_DLN, (8,), 72, _sn2_make, "stdlib spectral_norm (conv, 2 iterations; dense): step, u, v, eval",
              _sn2_before, _sn2_after),
@@ -814,3 +816,51 @@ def _ncritic(build):
     ok = err <= 2e-5 and len(ours) >= len(p)
     return dict(case=Desc("wgan: dlnc run, repeat = 3 critic steps then one generator step, every weight"),
                 fwd=err, grad=None, ok=ok, detail=None if ok else f"weights differ by {err}; keys {sorted(ours)}")
+
+
+# --- spectral_norm in a discriminator called twice in one step (real, then fake) -----------------
+
+SN_TWICE_DLN = """
+block disc(x: f32[N, 5]) -> f32[N, 1] {
+    param w: f32[7, 5] = he_uniform()
+    param v: f32[1, 7] = he_uniform()
+    return tanh(x @ transpose(spectral_norm(w))) @ transpose(v)
+}
+model sn3(features: f32[N, 10]) -> (real: f32[N, 1], fake: f32[N, 1]) {
+    a, b = split(features, 5, axis = 1)
+    return disc(a, name = "disc"), disc(b, name = "disc")
+}
+train sn3 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(relu(1.0 - real)) + mean(relu(1.0 + fake))           # SN-GAN's hinge loss
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _sn3_before(m):
+    u = F.normalize(torch.randn(7, generator=torch.Generator().manual_seed(75), dtype=torch.float64), dim=0)
+    m.set_param("disc.spectral_norm0.weight_u", u.float().numpy())
+    return u.float().double()
+
+
+def _sn3_make(u0):
+    x = np.random.default_rng(76).standard_normal((8, 10)).astype(np.float32)
+
+    def loss(p):
+        w, u = p["disc.w"], u0
+        outs = []
+        for half in (_t(x[:, :5]), _t(x[:, 5:])):              # torch's module called twice: u carried over
+            with torch.no_grad():
+                v = F.normalize(w.t() @ u, dim=0, eps=1e-12)
+                u = F.normalize(w @ v, dim=0, eps=1e-12)
+            outs.append(torch.tanh(half @ (w / torch.dot(u, w @ v)).t()) @ p["disc.v"].t())
+        loss._u = u
+        return F.relu(1 - outs[0]).mean() + F.relu(1 + outs[1]).mean()
+    _sn3_make.loss = loss
+    return [x], 8, (), loss
+
+
+def _sn3_after(m, p, u0):
+    err = rel_err(_buffer(m, "disc.spectral_norm0.weight_u"), _sn3_make.loss._u.numpy())
+    return err, f"u after two calls in one step (torch: the second call iterates from the first's u): {err}"
