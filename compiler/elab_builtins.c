@@ -791,6 +791,9 @@ static const builtin builtins[] = {
     {"argsort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},
     {"topk", {{"x", 1}, {"k", 1}, {"axis", 0}, {"largest", 0}}, 4, b_topk, OP_argsort, 0},
     {"cumsum", {{"x", 1}, {"axis", 1}}, 2, b_cumsum, OP_cumsum, 0},
+    /* square matrices (ops_linalg.c) */
+    {"inverse", X1, b_unary, OP_inverse, 0},
+    {"logabsdet", X1, b_unary, OP_logabsdet, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},

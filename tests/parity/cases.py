@@ -1001,6 +1001,17 @@ loss("nt_xent_batch_z2", "nt_xent(label, output, temperature = 0.1)", lambda z, 
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
 
+# inverse and logabsdet (Glow's 1x1 convolution): shifted by 3 I to stay well conditioned; a negative
+# determinant (odd size, shifted by -3 I); a batch of matrices; 1x1; the gradient of log|det| is W^-T
+_I = lambda n, k: k * torch.eye(n, dtype=torch.float64)                 # noqa: E731
+op("inverse", "inverse(a + 3.0 * eye(4))", lambda p: torch.linalg.inv(p["a"] + _I(4, 3)), [v(a=(4, 4)), v(a=(2, 3, 4, 4))])
+op("inverse", "inverse(a)", lambda p: torch.linalg.inv(p["a"]), [v(a=(1, 1))], domain={"a": "pos"})
+op("logabsdet", "logabsdet(a + 3.0 * eye(4))", lambda p: torch.linalg.slogdet(p["a"] + _I(4, 3)).logabsdet,
+   [v(a=(4, 4)), v(a=(3, 4, 4))])
+op("logabsdet", "logabsdet(a - 3.0 * eye(3))", lambda p: torch.linalg.slogdet(p["a"] - _I(3, 3)).logabsdet,
+   [v(a=(2, 3, 3))])
+op("logabsdet", "logabsdet(a)", lambda p: torch.linalg.slogdet(p["a"]).logabsdet, [v(a=(1, 1))], domain={"a": "pos"})
+
 # kl_div (distillation): every reduction, zero targets (xlogy: the term is 0, no NaN), log_target, and the
 # gradient with respect to a target that is itself computed (a teacher trained jointly)
 for red in ("mean", "batchmean", "sum"):

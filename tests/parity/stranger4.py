@@ -11,7 +11,8 @@ segment softmax written with `scatter_reduce(amax)`); graph-level mean readout b
 graph id; knowledge distillation with `kl_div` against `F.kl_div(reduction =
 "batchmean")`; SimCLR's `nt_xent` after an encoder; mixup written in the model with
 `soft_cross_entropy`; a Glow step (actnorm, an LU-parametrised invertible 1x1
-convolution whose log-determinant is `sum(log_s)`, an affine coupling); a beta-VAE
+convolution whose log-determinant is `sum(log_s)`, an affine coupling; and with a full 1x1
+convolution and `logabsdet`); a beta-VAE
 whose KL weight anneals with a step counter kept in a buffer; an EMA copy of a
 weight kept by `update` and used in evaluation; one classifier-free-guidance DDPM
 sampler step; WGAN-GP's n_critic end to end (`dlnc run` of a section with steps
@@ -628,6 +629,7 @@ def run(build):
         _row(build, "simclr", SIMCLR_DLN, (8,), 66, _simclr_batch, "nt_xent of one encoder's two views"),
         _row(build, "mix", MIX_DLN, (8,), 67, _mix_batch, "mixup in the model, soft_cross_entropy"),
         _row(build, "glow", GLOW_DLN, (8,), 68, _glow_batch, "Glow step: actnorm, LU 1x1 conv (twin: slogdet), coupling"),
+        _row(build, "glowf", GLOWF_DLN, (8,), 79, _glowf_batch, "Glow step, a full 1x1 conv and logabsdet (twin: slogdet)"),
         _row(build, "bvae", BVAE_DLN, (8,), 69, _bvae_batch, "beta-VAE, KL weight from a step-counter buffer",
              _bvae_before, _bvae_after),
         _row(build, "ema", EMA_DLN, (8,), 70, _ema_make, "EMA of a weight by update(), used in evaluation",
@@ -863,3 +865,33 @@ def _sn3_make(u0):
 def _sn3_after(m, p, u0):
     err = rel_err(_buffer(m, "disc.spectral_norm0.weight_u"), _sn3_make.loss._u.numpy())
     return err, f"u after two calls in one step (torch: the second call iterates from the first's u): {err}"
+
+
+GLOWF_DLN = """
+model glowf(x: f32[N, 4, 3, 3]) -> (z: f32[N, 4, 3, 3], logdet: f32[N]) {
+    param w: f32[4, 4] = uniform(low = -1, high = 1)                 # the full 1x1 convolution
+    h = conv(x, reshape(w, [4, 4, 1, 1]))
+    a, b = split(h, 2, axis = 1)
+    shift, raw = split(conv2d(a, 4, kernel = 3, pad = 1), 2, axis = 1)
+    s = sigmoid(raw + 2.0)
+    return concat([a, (b + shift) * s], axis = 1), 9.0 * logabsdet(w) + sum(log(s), axis = [1, 2, 3])
+}
+train glowf {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(0.5 * sum(z ** 2, axis = [1, 2, 3]) - logdet) / 36.0
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _glowf_batch():
+    x = np.random.default_rng(78).standard_normal((8, 4, 3, 3)).astype(np.float32)
+
+    def loss(p):
+        h = F.conv2d(_t(x), p["w"].reshape(4, 4, 1, 1))
+        nn = F.conv2d(h[:, :2], p["conv2d0.weight"], p["conv2d0.bias"], padding=1)
+        s = torch.sigmoid(nn[:, 2:] + 2)
+        z = torch.cat([h[:, :2], (h[:, 2:] + nn[:, :2]) * s], 1)
+        logdet = 9 * torch.linalg.slogdet(p["w"]).logabsdet + torch.log(s).sum((1, 2, 3))
+        return (0.5 * (z ** 2).sum((1, 2, 3)) - logdet).mean() / 36
+    return [x], 8, (), loss
