@@ -441,7 +441,10 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         if (dv.kind != V_INT) {
             diag_error(e->d, t->dims[i]->loc, "parameter dimensions must be compile-time ints, got %s%s", v_describe(e, &dv),
                        dv.kind == V_DIM ? "\nhint: a parameter's size cannot depend on the batch size; only the first dimension of "
-                       "a buffer may be the batch (state carried between training steps)" : "");
+                       "a buffer may be the batch (state carried between training steps)"
+                       : dv.kind == V_TENSOR ? "\nhint: this size is only known at run time (numel of a tensor with a run-time "
+                       "dimension such as N); a block that sizes its parameters from an argument wants a weight or a "
+                       "compile-time shape there, not a batch of activations" : "");
             return v_error();
         }
         if (dv.i <= 0) {

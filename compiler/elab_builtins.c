@@ -485,6 +485,12 @@ static value b_one_hot(elab *e, src_loc loc, const char *name, value *args) {
 static value b_take(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *t = tensor_arg(e, &args[0], name, "table"), *idx = tensor_arg(e, &args[1], name, "index");
     if (!t || !idx) return v_error();
+    if (t->dtype != IR_F32) {   /* mixup's y[perm]: PyTorch indexes integer tensors too */
+        diag_error(e->d, loc, "take: the table must be a float tensor, got %s\n"
+                   "hint: to reorder class labels, take(one_hot(label, C), perm) gives the one-hot rows "
+                   "(what mixup mixes), cast_i32(take(cast_f32(label), perm)) the labels themselves", t_describe(e, t));
+        return v_error();
+    }
     ir_node *in[2] = {t, idx};
     return v_tensor(ir_add(e->g, e->d, loc, OP_take, in, 2, NULL), loc);
 }
@@ -785,6 +791,9 @@ static const builtin builtins[] = {
     {"argsort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},
     {"topk", {{"x", 1}, {"k", 1}, {"axis", 0}, {"largest", 0}}, 4, b_topk, OP_argsort, 0},
     {"cumsum", {{"x", 1}, {"axis", 1}}, 2, b_cumsum, OP_cumsum, 0},
+    /* square matrices (ops_linalg.c) */
+    {"inverse", X1, b_unary, OP_inverse, 0},
+    {"logabsdet", X1, b_unary, OP_logabsdet, 0},
     /* data movement (elab_movement.c) */
     {"concat", {{"tensors", 1}, {"axis", 0}}, 2, b_concat, OP_concat, 0},
     {"stack", {{"tensors", 1}, {"axis", 0}}, 2, b_stack, OP_concat, 0},

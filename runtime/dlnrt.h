@@ -298,6 +298,14 @@ void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, con
 void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *mask,
                       const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps);
 
+/* ---- small square matrices (linalg.c) --------------------------------------
+ * count matrices n x n, row-major, one after another: y[q] = log|det x_q|
+ * (-inf when singular), or y_q = x_q^-1 (NaNs when singular), each factored
+ * in double with partial pivoting. 0, or -1 (dl_last_error) when scratch
+ * memory runs out. */
+int dl_logabsdet(const float *x, int64_t count, int64_t n, float *y);
+int dl_inverse(const float *x, int64_t count, int64_t n, float *y);
+
 /* ---- contrastive loss (nt_xent.c) ----------------------------------------
  * SimCLR's NT-Xent of two views z1, z2 [n, d] row-major (row i of each is
  * sample i): the 2n rows L2-normalized (norms floored at 1e-12, as

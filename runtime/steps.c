@@ -143,6 +143,16 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         dl_set_error("no step's loss reaches every model's parameters, so no step can save them all to '%s'", checkpoint);
         goto done;
     }
+    /* init_from (a pretrained generator, say): the module that holds every model's tensors loads
+     * the file once, under the checkpoint's names (gen.*, disc.*), and the others copy from it */
+    if (cfg->init_from) {
+        if (saver < 0) {
+            dl_set_error("init_from: no step's loss reaches every model's parameters, so no step can load them all");
+            goto done;
+        }
+        if (dl_init_from(apis[saver], r.m[saver], apis[saver]->train)) goto done;
+        dl_steps_share(&r, saver, 1);
+    }
     const char *names[DL_MAX_STEPS];
     for (int k = 0; k < n; k++) names[k] = steps[k].model;
     /* --resume: every model, every step's optimizer and the data order as the last epoch end left them */

@@ -1005,6 +1005,31 @@ loss("nt_xent_batch_z2", "nt_xent(label, output, temperature = 0.1)", lambda z, 
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
 
+# inverse and logabsdet (Glow's 1x1 convolution): shifted by 3 I to stay well conditioned; a negative
+# determinant (odd size, shifted by -3 I); a batch of matrices; 1x1; the gradient of log|det| is W^-T
+_I = lambda n, k: k * torch.eye(n, dtype=torch.float64)                 # noqa: E731
+op("inverse", "inverse(a + 3.0 * eye(4))", lambda p: torch.linalg.inv(p["a"] + _I(4, 3)), [v(a=(4, 4)), v(a=(2, 3, 4, 4))])
+op("inverse", "inverse(a)", lambda p: torch.linalg.inv(p["a"]), [v(a=(1, 1))], domain={"a": "pos"})
+op("logabsdet", "logabsdet(a + 3.0 * eye(4))", lambda p: torch.linalg.slogdet(p["a"] + _I(4, 3)).logabsdet,
+   [v(a=(4, 4)), v(a=(3, 4, 4))])
+op("logabsdet", "logabsdet(a - 3.0 * eye(3))", lambda p: torch.linalg.slogdet(p["a"] - _I(3, 3)).logabsdet,
+   [v(a=(2, 3, 3))])
+op("logabsdet", "logabsdet(a)", lambda p: torch.linalg.slogdet(p["a"]).logabsdet, [v(a=(1, 1))], domain={"a": "pos"})
+
+# kl_div (distillation): every reduction, zero targets (xlogy: the term is 0, no NaN), log_target, and the
+# gradient with respect to a target that is itself computed (a teacher trained jointly)
+for red in ("mean", "batchmean", "sum"):
+    loss(f"kl_div_{red}", f'kl_div(log_softmax(output, axis = 1), label, reduction = "{red}")',
+         lambda z, t, red=red: F.kl_div(F.log_softmax(z, 1), t, reduction=red), LS, label="dense", label_domain="prob")
+loss("kl_div_zero_target", 'kl_div(log_softmax(output, axis = 1), label * (label > 0.5), reduction = "batchmean")',
+     lambda z, t: F.kl_div(F.log_softmax(z, 1), t * (t > 0.5), reduction="batchmean"), LS, label="dense",
+     label_domain="prob")
+loss("kl_div_log_target", 'kl_div(log_softmax(output, axis = 1), log(label), log_target = true)',
+     lambda z, t: F.kl_div(F.log_softmax(z, 1), torch.log(t), log_target=True), LS, label="dense", label_domain="prob")
+op("kl_div_none", 'kl_div(log_softmax(a, axis = 1), softmax(b, axis = 1), reduction = "none")',
+   lambda p: F.kl_div(F.log_softmax(p["a"], 1), F.softmax(p["b"], 1), reduction="none"),
+   [v(a=(3, 5), b=(3, 5)), v(a=(1, 7), b=(1, 7))])
+
 # ---- detection losses (stdlib/detection.dln) ------------------------------------------------
 # torchvision is not importable by /usr/bin/python3 here, so the references are torchvision.ops'
 # own code (0.15: focal_loss.py, boxes.py, giou_loss.py), copied in plain torch.

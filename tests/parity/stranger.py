@@ -209,6 +209,17 @@ def sal_loss(p, x, y):
     return F.cross_entropy(h, y) + 0.1 * (gx ** 2).mean()
 
 
+def step_errors(m, p, arrays, n, symbols, loss_fn):
+    """One train step of m and torch's loss of p: (our loss, torch's, the loss's error, the worst gradient's)."""
+    ours = m.train_step(arrays, n, symbols)
+    ref = loss_fn(p)
+    grads = torch.autograd.grad(ref, list(p.values()), allow_unused=True)
+    e_loss = rel_err(np.float64(ours), ref.item())
+    e_grad = max(rel_err(m.grad(k), (g if g is not None else torch.zeros_like(p[k])).numpy())
+                 for k, g in zip(p, grads))
+    return ours, ref, e_loss, e_grad
+
+
 def _check(build, name, src, bounds, seed, make):
     """Compiles, sets torch's weights, runs one train step on both sides: one table row."""
     so, err = build.compile_dln(src, name)
@@ -216,13 +227,7 @@ def _check(build, name, src, bounds, seed, make):
         return dict(case=Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
     m = General(load_lib(so), name, bounds)
     p = draw_params(m, seed)
-    arrays, n, symbols, loss_fn = make()
-    ours = m.train_step(arrays, n, symbols)
-    ref = loss_fn(p)
-    grads = torch.autograd.grad(ref, list(p.values()), allow_unused=True)
-    e_loss = rel_err(np.float64(ours), ref.item())
-    e_grad = max(rel_err(m.grad(k), (g if g is not None else torch.zeros_like(p[k])).numpy())
-                 for k, g in zip(p, grads))
+    ours, ref, e_loss, e_grad = step_errors(m, p, *make())
     m.close()
     ok = e_loss <= LOSS_TOL and e_grad <= GRAD_TOL
     return dict(case=Desc(f"{name}: one training step's loss and every gradient"), fwd=e_loss, grad=e_grad, ok=ok,
@@ -306,6 +311,8 @@ def run(build):
             _check(build, "sal", SAL_DLN, (8,), 13, _sal_batch)]
     import stranger2                                    # the second round, written the same way
     import stranger3                                    # the third: optimizers, schedules, activations, transfer
+    import stranger4                                    # the fourth: generative, graph and training-technique models
     import stranger5                                    # the fifth: sequences, attention, modern vision
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
+            ("techniques from the docs", stranger4.run(build)),
             ("sequences and vision from the docs", stranger5.run(build))]

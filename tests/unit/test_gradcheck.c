@@ -187,6 +187,11 @@ static const gc_case cases[] = {
     {OP_cumsum, A1("4,N,3", D_ANY), .ni = 2, .i = {0, 1}},
     {OP_cumsum, A1("N,3,4", D_ANY), .ni = 2, .i = {1, 1}},
     {OP_cast_i32, A1("N,5", D_FRAC), .zero_grad = 1},
+    /* inverse, logabsdet: batches of square matrices (a fixed draw, none near singular) */
+    {OP_inverse, A1("N,3,3", D_ANY)},
+    {OP_inverse, A1("1,1", D_POS)},
+    {OP_logabsdet, A1("N,3,3", D_ANY)},
+    {OP_logabsdet, A1("2,N,2,2", D_ANY)},
     /* data movement (ops_movement.c). concat: i = {axis}; slice: {axis, start, step, count};
      * slice_grad: {axis, start, step, length}; pad/pad_grad: {mode (0 constant, 1 reflect,
      * 2 replicate), k, (left, right) per dim, last dim first}, f0 = fill; upsample/upsample_grad:

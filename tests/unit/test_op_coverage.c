@@ -168,6 +168,9 @@ static const cov_row rows[] = {
     {OP_cumsum, G_DIFF, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
      .bad_msg = "out of range"},
     {OP_cast_i32, G_ZERO, .ok = {IN("f:N,5")}, .bad = {IN("i5:N,5")}, .bad_msg = "expected a float tensor"},
+    /* inverse, logabsdet: square matrices of a compile-time size */
+    {OP_inverse, G_DIFF, .ok = {IN("f:N,3,3")}, .bad = {IN("f:N,3,4")}, .bad_msg = "square matrices"},
+    {OP_logabsdet, G_DIFF, .ok = {IN("f:N,3,3")}, .bad = {IN("f:N,3")}, .bad_msg = "known at compile time"},
     /* data movement: concat {axis}; slice {axis, start, step, count}; slice_grad {axis, start, step, length};
      * pad/pad_grad {mode, k, (left, right) last dim first}; upsample/_grad {mode, scale_h, scale_w, align} */
     {OP_concat, G_DIFF, .ok = {IN("f:N,2,3", "f:N,4,3"), AT(.i = {1}, .ni = 1)},
