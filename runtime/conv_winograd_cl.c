@@ -1,5 +1,6 @@
-/* conv_winograd_cl.c — batch-1 F(2x2, 3x3) with 16 CHANNELS to a vector
- * (ResNet-20's 64-channel 8x8 stage).
+/* conv_winograd_cl.c — batch-1 F(2x2, 3x3) and F(4x4, 3x3) with 16
+ * CHANNELS to a vector (ResNet-20's 64-channel 8x8 stage on F(2x2), its
+ * 32-channel 16x16 stage on F(4x4)).
  *
  * Why: conv_winograd.c puts 16 tiles in a vector. At batch 1 an 8x8 plane
  * has exactly 16 tiles, so each position's product M[oc x 16] = U @ V is
@@ -13,12 +14,13 @@
  * of the input plane into pixel-major order and one of the output back.
  *
  *   P[y][x][c]      = x[c][y - pt][x - pl] (zero outside)     transpose in
- *   V[e][t][c]      = (B^T d(t) B)[e]                         d: P's 4x4 at (2ti, 2tj)
+ *   V[e][t][c]      = (B^T d(t) B)[e]                         d: P's (m+2)^2 at (m ti, m tj)
  *   M[e][t][oc]     = sum_c V[e][t][c] U^T[e][c][oc]          U^T kept per weights version
- *   O[y][x][oc]     = (A^T M[.][t][oc] A)                     2x2 per tile
+ *   O[y][x][oc]     = (A^T M[.][t][oc] A)                     m x m per tile
  *   y[oc][y][x]     = O                                        transpose out, then ep
  *
- * Same B, G, A as conv_winograd.c; each output is the sum over channels in
+ * Same B, G, A as conv_winograd.c (F(4x4)'s formulas from
+ * conv_winograd4_math.h); each output is the sum over channels in
  * order, computed the same way at any thread count (the threads split tiles,
  * positions and pixels, never a sum). AVX-512 only, chosen at run time;
  * elsewhere, and after dl_wg_cl_enable(0) (the tests), conv_winograd.c's
@@ -29,10 +31,12 @@
 #include <string.h>
 
 #include "conv_winograd_cl_internal.h"
+#include "conv_winograd4_math.h"
 #include "conv_winograd_internal.h"
 #include "scratch_internal.h"
 
-#define CL_POS 16 /* F(2x2): 4x4 positions */
+/* Positions of F(m x m, 3x3): (m + 2)^2. */
+static int64_t positions(int m) { return (int64_t)(m + 2) * (m + 2); }
 
 /* Floats from one position's V (M) to the next: a cache line more than the
  * rows, or the 16 streams the transforms write (read) fall into the same
@@ -49,16 +53,16 @@ int dl_wg_cl_enable(int on) {
 }
 
 /* U^T's floats, then room for conv_winograd.c's U (the transform's input). */
-static int64_t u_plain(const dl_conv2d_geom *g) { return dl_conv_winograd_u_floats(g, 2); }
-int64_t dl_wg_cl_u_floats(const dl_conv2d_geom *g) { return CL_POS * g->c * g->oc + u_plain(g); }
+static int64_t u_plain(const dl_conv2d_geom *g, int m) { return dl_conv_winograd_u_floats(g, m); }
+int64_t dl_wg_cl_u_floats(const dl_conv2d_geom *g, int m) { return positions(m) * g->c * g->oc + u_plain(g, m); }
 
 /* UT[e][ci][o] from conv_winograd.c's U[e * us + o * c + ci] (its us: the
- * floats per position, u_plain / 16). */
-void dl_wg_cl_weights(const dl_conv2d_geom *g, const float *w, float *UT) {
-    float *U = UT + CL_POS * g->c * g->oc;
-    const int64_t us = u_plain(g) / CL_POS;
-    dl_conv_winograd_weights(g, 2, w, U);
-    for (int64_t e = 0; e < CL_POS; e++)
+ * floats per position). */
+void dl_wg_cl_weights(const dl_conv2d_geom *g, int m, const float *w, float *UT) {
+    const int64_t E = positions(m), us = u_plain(g, m) / E;
+    float *U = UT + E * g->c * g->oc;
+    dl_conv_winograd_weights(g, m, w, U);
+    for (int64_t e = 0; e < E; e++)
         for (int64_t ci = 0; ci < g->c; ci++)
             for (int64_t o = 0; o < g->oc; o++) UT[(e * g->c + ci) * g->oc + o] = U[e * us + o * g->c + ci];
 }
@@ -68,12 +72,16 @@ void dl_wg_cl_weights(const dl_conv2d_geom *g, const float *w, float *UT) {
 #define CL __attribute__((target("avx512f")))
 #define CL_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
+/* F(2x2) where conv_winograd.c would take it; F(4x4) only where it takes
+ * F(4x4) with 32 or more channels on both sides: with 16 output channels
+ * the product is one vector wide again (the 16-channel stage keeps
+ * conv_winograd.c's tiles-in-lanes F(4x4), its products at ~90% of peak). */
 int dl_wg_cl_applies(const dl_conv2d_geom *g) {
-    if (!cl_on || g->n != 1 || g->c % 16 || g->oc % 16 || g->oh % 2 || g->ow % 2 || !dl_conv_winograd_fits(g) ||
-        dl_conv_winograd_tile(g) != 2)
-        return 0;
+    if (!cl_on || g->n != 1 || g->c % 16 || g->oc % 16 || !dl_conv_winograd_fits(g)) return 0;
+    const int m = dl_conv_winograd_tile(g);
+    if (g->oh % m || g->ow % m || (m == 4 && (g->c < 32 || g->oc < 32))) return 0;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") ? m : 0;
 }
 
 /* r[0..16) = the 16x16 block whose rows are r[0..16), transposed in place. */
@@ -154,6 +162,52 @@ CL static void cl_input(const dl_conv2d_geom *g, const float *P, int64_t pw, int
             }
 }
 
+/* F(4x4)'s V[e][t][c] of tile rows t, t + tn, ... of P. */
+CL static void cl_input4(const dl_conv2d_geom *g, const float *P, int64_t pw, int64_t tw, int64_t T, float *V,
+                         int t, int tn) {
+    const int64_t C = g->c, vs = stride_of(T, C), th = T / tw;
+    for (int64_t ti = t; ti < th; ti += tn)
+        for (int64_t tj = 0; tj < tw; tj++)
+            for (int64_t c0 = 0; c0 < C; c0 += 16) {
+                const float *p = P + ((4 * ti) * pw + 4 * tj) * C + c0;
+                __m512 tk[6][6]; /* tk[k][a] = (B^T d)[a][k] */
+                for (int k = 0; k < 6; k++) {
+                    __m512 d[6];
+                    for (int q = 0; q < 6; q++) d[q] = _mm512_loadu_ps(p + (q * pw + k) * C);
+                    WG4_BT6(d, tk[k]);
+                }
+                float *v = V + (ti * tw + tj) * C + c0;
+                for (int a = 0; a < 6; a++) {
+                    __m512 row[6] = {tk[0][a], tk[1][a], tk[2][a], tk[3][a], tk[4][a], tk[5][a]}, o[6];
+                    WG4_BT6(row, o);
+                    for (int b = 0; b < 6; b++) _mm512_storeu_ps(v + (6 * a + b) * vs, o[b]);
+                }
+            }
+}
+
+/* F(4x4)'s O[y][x][oc] = A^T M A of tile rows t, t + tn, ... */
+CL static void cl_output4(const dl_conv2d_geom *g, const float *M, int64_t tw, int64_t T, float *O, int t, int tn) {
+    const int64_t OC = g->oc, ms = stride_of(T, OC), th = T / tw;
+    for (int64_t ti = t; ti < th; ti += tn)
+        for (int64_t tj = 0; tj < tw; tj++)
+            for (int64_t o0 = 0; o0 < OC; o0 += 16) {
+                const float *m = M + (ti * tw + tj) * OC + o0;
+                __m512 s[4][6]; /* s[a][b] = (A^T m)[a][b] */
+                for (int b = 0; b < 6; b++) {
+                    __m512 col[6], o[4];
+                    for (int i = 0; i < 6; i++) col[i] = _mm512_loadu_ps(m + (6 * i + b) * ms);
+                    WG4_AT6(col, o);
+                    for (int a = 0; a < 4; a++) s[a][b] = o[a];
+                }
+                float *out = O + ((4 * ti) * g->ow + 4 * tj) * OC + o0;
+                for (int a = 0; a < 4; a++) {
+                    __m512 c[4];
+                    WG4_AT6(s[a], c);
+                    for (int j = 0; j < 4; j++) _mm512_storeu_ps(out + (a * g->ow + j) * OC, c[j]);
+                }
+            }
+}
+
 /* M[MT x NV*16] of one position = V[MT x C] @ UT[C x NV*16] (rows C and OC apart). */
 CL_INLINE void cl_tile(const int MT, const int NV, int64_t C, int64_t OC, const float *v, const float *ut, float *m) {
     __m512 acc[6][4];
@@ -199,9 +253,9 @@ CL_INLINE void cl_position(int64_t T, int64_t C, int64_t OC, const float *v, con
     }
 }
 
-CL static void cl_products(int64_t T, int64_t C, int64_t OC, const float *V, const float *UT, float *M, int t,
-                           int tn) {
-    for (int64_t e = t; e < CL_POS; e += tn) cl_position(T, C, OC, V + e * stride_of(T, C), UT + e * C * OC, M + e * stride_of(T, OC));
+CL static void cl_products(int64_t E, int64_t T, int64_t C, int64_t OC, const float *V, const float *UT, float *M,
+                           int t, int tn) {
+    for (int64_t e = t; e < E; e += tn) cl_position(T, C, OC, V + e * stride_of(T, C), UT + e * C * OC, M + e * stride_of(T, OC));
 }
 
 /* O[y][x][oc] (ow pixels a row) = A^T M A of tile rows t, t + tn, ... */
@@ -255,44 +309,46 @@ static void zero_border(const dl_conv2d_geom *g, float *P, int64_t ph, int64_t p
 }
 
 /* The five steps, thread t of tn (barriers between them when tn > 1). */
-static void cl_run(const dl_conv2d_geom *g, const float *x, const float *UT, float *y, float *P, int64_t pw,
+static void cl_run(const dl_conv2d_geom *g, int m, const float *x, const float *UT, float *y, float *P, int64_t pw,
                    float *V, float *M, float *O, int t, int tn) {
-    const int64_t tw = g->ow / 2, T = (g->oh / 2) * tw;
+    const int64_t tw = g->ow / m, T = (g->oh / m) * tw;
     cl_transpose_in(g, x, P, pw, t, tn);
     if (tn > 1) {
 #pragma omp barrier
     }
-    cl_input(g, P, pw, tw, T, V, t, tn);
+    if (m == 4) cl_input4(g, P, pw, tw, T, V, t, tn);
+    else cl_input(g, P, pw, tw, T, V, t, tn);
     if (tn > 1) {
 #pragma omp barrier
     }
-    cl_products(T, g->c, g->oc, V, UT, M, t, tn);
+    cl_products(positions(m), T, g->c, g->oc, V, UT, M, t, tn);
     if (tn > 1) {
 #pragma omp barrier
     }
-    cl_output(g, M, tw, T, O, t, tn);
+    if (m == 4) cl_output4(g, M, tw, T, O, t, tn);
+    else cl_output(g, M, tw, T, O, t, tn);
     if (tn > 1) {
 #pragma omp barrier
     }
     cl_transpose_out(g, O, y, t, tn);
 }
 
-int dl_wg_cl_forward(const dl_conv2d_geom *g, const float *x, const float *w, const float *UT, float *y,
+int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
                      dl_conv_epilogue ep, void *ctx) {
-    const int64_t ph = g->oh + 2, pw = g->ow + 2, T = (g->oh / 2) * (g->ow / 2);
-    const int64_t pf = ph * pw * g->c, vf = CL_POS * stride_of(T, g->c), mf = CL_POS * stride_of(T, g->oc), of = g->oh * g->ow * g->oc;
-    const int64_t uf = UT ? 0 : dl_wg_cl_u_floats(g);
+    const int64_t ph = g->oh + 2, pw = g->ow + 2, T = (g->oh / m) * (g->ow / m), E = positions(m);
+    const int64_t pf = ph * pw * g->c, vf = E * stride_of(T, g->c), mf = E * stride_of(T, g->oc);
+    const int64_t of = g->oh * g->ow * g->oc, uf = UT ? 0 : dl_wg_cl_u_floats(g, m);
     float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, uf + pf + vf + mf + of);
     if (!buf) return -1;
     float *P = buf + uf, *V = P + pf, *M = V + vf, *O = M + mf;
-    if (!UT) dl_wg_cl_weights(g, w, buf), UT = buf;
+    if (!UT) dl_wg_cl_weights(g, m, w, buf), UT = buf;
     zero_border(g, P, ph, pw);
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (nt > 1) {
 #pragma omp parallel num_threads(nt)
-        cl_run(g, x, UT, y, P, pw, V, M, O, omp_get_thread_num(), omp_get_num_threads());
+        cl_run(g, m, x, UT, y, P, pw, V, M, O, omp_get_thread_num(), omp_get_num_threads());
     } else {
-        cl_run(g, x, UT, y, P, pw, V, M, O, 0, 1);
+        cl_run(g, m, x, UT, y, P, pw, V, M, O, 0, 1);
     }
     if (ep) ep(ctx, 0, y);
     return 0;
@@ -303,9 +359,9 @@ int dl_wg_cl_applies(const dl_conv2d_geom *g) {
     return 0;
 }
 
-int dl_wg_cl_forward(const dl_conv2d_geom *g, const float *x, const float *w, const float *UT, float *y,
+int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
                      dl_conv_epilogue ep, void *ctx) {
-    (void)g, (void)x, (void)w, (void)UT, (void)y, (void)ep, (void)ctx;
+    (void)g, (void)m, (void)x, (void)w, (void)UT, (void)y, (void)ep, (void)ctx;
     return -1;
 }
 #endif

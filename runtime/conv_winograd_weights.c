@@ -28,20 +28,20 @@ enum { WU_MAX = 256 };
 typedef struct wu_entry {
     const float *w;     /* the weight as stored; NULL: a free slot */
     int64_t oc, c;      /* its channels (U's shape) */
-    int m;              /* U's layout: the output tile side (2 or 4) or DL_WG_CL_LAYOUT */
+    int m;              /* U's layout: the output tile side (2 or 4) or DL_WG_CL_KEY(side) */
     uint64_t version;   /* the weights' version U holds */
     float *u;           /* dl_conv_winograd_u_floats floats */
 } wu_entry;
 
 static wu_entry wu_table[WU_MAX];
 
-/* conv_winograd.c's U for tile side m, or conv_winograd_cl.c's U^T. */
+/* conv_winograd.c's U for tile side m, or conv_winograd_cl.c's U^T (m = DL_WG_CL_KEY(side)). */
 static int64_t u_floats(const dl_conv2d_geom *g, int m) {
-    return m == DL_WG_CL_LAYOUT ? dl_wg_cl_u_floats(g) : dl_conv_winograd_u_floats(g, m);
+    return m > DL_WG_CL_KEY(0) ? dl_wg_cl_u_floats(g, m - DL_WG_CL_KEY(0)) : dl_conv_winograd_u_floats(g, m);
 }
 
 static void u_transform(const dl_conv2d_geom *g, int m, const float *w, float *u) {
-    if (m == DL_WG_CL_LAYOUT) dl_wg_cl_weights(g, w, u);
+    if (m > DL_WG_CL_KEY(0)) dl_wg_cl_weights(g, m - DL_WG_CL_KEY(0), w, u);
     else dl_conv_winograd_weights(g, m, w, u);
 }
 static int wu_used; /* slots [0, used) have been taken at some time */
@@ -68,7 +68,8 @@ static wu_entry *wu_slot(const dl_conv2d_geom *g, int m, const float *w) {
 int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                        dl_conv_epilogue ep, void *ctx) {
     const float *U = NULL;
-    const int m = dl_wg_cl_applies(g) ? DL_WG_CL_LAYOUT : dl_conv_winograd_tile(g); /* conv_winograd_cl.c */
+    const int cl = dl_wg_cl_applies(g); /* conv_winograd_cl.c */
+    const int m = cl ? DL_WG_CL_KEY(cl) : dl_conv_winograd_tile(g);
     if (version && g->n > 0) {
         pthread_mutex_lock(&wu_lock);
         wu_entry *e = wu_slot(g, m, w);
@@ -79,7 +80,7 @@ int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x
         U = e ? e->u : NULL;
         pthread_mutex_unlock(&wu_lock);
     }
-    if (m == DL_WG_CL_LAYOUT) return dl_wg_cl_forward(g, x, w, U, y, ep, ctx);
+    if (cl) return dl_wg_cl_forward(g, cl, x, w, U, y, ep, ctx);
     return dl_conv_winograd_u(g, m, x, w, U, y, ep, ctx);
 }
 
