@@ -124,14 +124,14 @@ CL_INLINE void block_in(const float *src, int64_t sp, int64_t np, float *dst, co
 /* P (ph x pw pixels of C floats, border zero) from x [C][h][w]. */
 CL static void cl_transpose_in(const dl_conv2d_geom *g, const float *x, float *P, int64_t pw, int t, int tn) {
     const int64_t hw = g->h * g->w, blocks = (hw + 15) / 16, groups = g->c / 16;
-    for (int64_t u = t; u < groups * blocks; u += tn) {
-        const int64_t cg = u / blocks, p0 = u % blocks * 16, np = hw - p0 < 16 ? hw - p0 : 16;
-        int64_t at[16];
+    for (int64_t b = t; b < blocks; b += tn) {
+        const int64_t p0 = b * 16, np = hw - p0 < 16 ? hw - p0 : 16;
+        int64_t at[16], r = p0 / g->w, q = p0 % g->w; /* pixel p0 + i's place in P, row by row */
         for (int i = 0; i < np; i++) {
-            const int64_t p = p0 + i;
-            at[i] = ((p / g->w + g->pt) * pw + p % g->w + g->pl) * g->c + cg * 16;
+            at[i] = ((r + g->pt) * pw + q + g->pl) * g->c;
+            if (++q == g->w) q = 0, r++;
         }
-        block_in(x + cg * 16 * hw + p0, hw, np, P, at);
+        for (int64_t cg = 0; cg < groups; cg++) block_in(x + cg * 16 * hw + p0, hw, np, P + cg * 16, at);
     }
 }
 
