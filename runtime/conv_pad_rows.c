@@ -43,7 +43,8 @@ __attribute__((target("avx2"))) static void rows_avx2(const float *restrict src,
 }
 #endif
 
-static void rows_plain(const float *restrict src, int64_t ss, float *restrict dst, int64_t ds, int64_t rows, int64_t n) {
+static void rows_plain(const float *restrict src, int64_t ss, float *restrict dst, int64_t ds, int64_t rows,
+                       int64_t n) {
     for (int64_t r = 0; r < rows; r++) memcpy(dst + r * ds, src + r * ss, sizeof(float) * (size_t)n);
 }
 

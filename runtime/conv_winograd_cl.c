@@ -135,76 +135,101 @@ CL static void cl_transpose_in(const dl_conv2d_geom *g, const float *x, float *P
     }
 }
 
+
+
+
+/* F(2x2)'s V[e][t][c0 .. c0 + 16) of one tile from its 4x4 pixels at p
+ * (rows pw pixels, pixels C floats apart). */
+CL_INLINE void in_tile2(const float *p, int64_t pw, int64_t C, float *v, int64_t vs) {
+    __m512 d[4][4], s[4][4];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) d[a][b] = _mm512_loadu_ps(p + (a * pw + b) * C);
+    for (int b = 0; b < 4; b++) { /* B^T d: rows */
+        s[0][b] = _mm512_sub_ps(d[0][b], d[2][b]);
+        s[1][b] = _mm512_add_ps(d[1][b], d[2][b]);
+        s[2][b] = _mm512_sub_ps(d[2][b], d[1][b]);
+        s[3][b] = _mm512_sub_ps(d[1][b], d[3][b]);
+    }
+    for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
+        _mm512_storeu_ps(v + (4 * a + 0) * vs, _mm512_sub_ps(s[a][0], s[a][2]));
+        _mm512_storeu_ps(v + (4 * a + 1) * vs, _mm512_add_ps(s[a][1], s[a][2]));
+        _mm512_storeu_ps(v + (4 * a + 2) * vs, _mm512_sub_ps(s[a][2], s[a][1]));
+        _mm512_storeu_ps(v + (4 * a + 3) * vs, _mm512_sub_ps(s[a][1], s[a][3]));
+    }
+}
+
+/* F(4x4)'s, from its 6x6 pixels. */
+CL_INLINE void in_tile4(const float *p, int64_t pw, int64_t C, float *v, int64_t vs) {
+    __m512 tk[6][6]; /* tk[k][a] = (B^T d)[a][k] */
+    for (int k = 0; k < 6; k++) {
+        __m512 d[6];
+        for (int q = 0; q < 6; q++) d[q] = _mm512_loadu_ps(p + (q * pw + k) * C);
+        WG4_BT6(d, tk[k]);
+    }
+    for (int a = 0; a < 6; a++) {
+        __m512 row[6] = {tk[0][a], tk[1][a], tk[2][a], tk[3][a], tk[4][a], tk[5][a]}, o[6];
+        WG4_BT6(row, o);
+        for (int b = 0; b < 6; b++) _mm512_storeu_ps(v + (6 * a + b) * vs, o[b]);
+    }
+}
+
 /* V[e][t][c] of tile rows t, t + tn, ... of P. */
-CL static void cl_input(const dl_conv2d_geom *g, const float *P, int64_t pw, int64_t tw, int64_t T, float *V,
+CL static void cl_input(const dl_conv2d_geom *g, int m, const float *P, int64_t pw, int64_t tw, int64_t T, float *V,
                         int t, int tn) {
     const int64_t C = g->c, vs = stride_of(T, C), th = T / tw;
     for (int64_t ti = t; ti < th; ti += tn)
         for (int64_t tj = 0; tj < tw; tj++)
             for (int64_t c0 = 0; c0 < C; c0 += 16) {
-                const float *p = P + ((2 * ti) * pw + 2 * tj) * C + c0;
-                __m512 d[4][4], s[4][4];
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++) d[a][b] = _mm512_loadu_ps(p + (a * pw + b) * C);
-                for (int b = 0; b < 4; b++) { /* B^T d: rows */
-                    s[0][b] = _mm512_sub_ps(d[0][b], d[2][b]);
-                    s[1][b] = _mm512_add_ps(d[1][b], d[2][b]);
-                    s[2][b] = _mm512_sub_ps(d[2][b], d[1][b]);
-                    s[3][b] = _mm512_sub_ps(d[1][b], d[3][b]);
-                }
+                const float *p = P + ((m * ti) * pw + m * tj) * C + c0;
                 float *v = V + (ti * tw + tj) * C + c0;
-                for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
-                    _mm512_storeu_ps(v + (4 * a + 0) * vs, _mm512_sub_ps(s[a][0], s[a][2]));
-                    _mm512_storeu_ps(v + (4 * a + 1) * vs, _mm512_add_ps(s[a][1], s[a][2]));
-                    _mm512_storeu_ps(v + (4 * a + 2) * vs, _mm512_sub_ps(s[a][2], s[a][1]));
-                    _mm512_storeu_ps(v + (4 * a + 3) * vs, _mm512_sub_ps(s[a][1], s[a][3]));
-                }
+                if (m == 4) in_tile4(p, pw, C, v, vs);
+                else in_tile2(p, pw, C, v, vs);
             }
 }
 
-/* F(4x4)'s V[e][t][c] of tile rows t, t + tn, ... of P. */
-CL static void cl_input4(const dl_conv2d_geom *g, const float *P, int64_t pw, int64_t tw, int64_t T, float *V,
-                         int t, int tn) {
-    const int64_t C = g->c, vs = stride_of(T, C), th = T / tw;
-    for (int64_t ti = t; ti < th; ti += tn)
-        for (int64_t tj = 0; tj < tw; tj++)
-            for (int64_t c0 = 0; c0 < C; c0 += 16) {
-                const float *p = P + ((4 * ti) * pw + 4 * tj) * C + c0;
-                __m512 tk[6][6]; /* tk[k][a] = (B^T d)[a][k] */
-                for (int k = 0; k < 6; k++) {
-                    __m512 d[6];
-                    for (int q = 0; q < 6; q++) d[q] = _mm512_loadu_ps(p + (q * pw + k) * C);
-                    WG4_BT6(d, tk[k]);
-                }
-                float *v = V + (ti * tw + tj) * C + c0;
-                for (int a = 0; a < 6; a++) {
-                    __m512 row[6] = {tk[0][a], tk[1][a], tk[2][a], tk[3][a], tk[4][a], tk[5][a]}, o[6];
-                    WG4_BT6(row, o);
-                    for (int b = 0; b < 6; b++) _mm512_storeu_ps(v + (6 * a + b) * vs, o[b]);
-                }
-            }
+/* F(2x2)'s 2x2 outputs of one tile for 16 channels, from m (positions ms
+ * apart) to o (rows ow pixels, pixels OC floats apart). */
+CL_INLINE void out_tile2(const float *m, int64_t ms, int64_t ow, int64_t OC, float *o) {
+    __m512 s[2][4];
+    for (int b = 0; b < 4; b++) { /* A^T m: rows */
+        const __m512 m0 = _mm512_loadu_ps(m + b * ms), m1 = _mm512_loadu_ps(m + (4 + b) * ms);
+        const __m512 m2 = _mm512_loadu_ps(m + (8 + b) * ms), m3 = _mm512_loadu_ps(m + (12 + b) * ms);
+        s[0][b] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s[1][b] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    for (int a = 0; a < 2; a++) { /* (A^T m) A: columns */
+        _mm512_storeu_ps(o + (a * ow) * OC, _mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]));
+        _mm512_storeu_ps(o + (a * ow + 1) * OC, _mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]));
+    }
 }
 
-/* F(4x4)'s O[y][x][oc] = A^T M A of tile rows t, t + tn, ... */
-CL static void cl_output4(const dl_conv2d_geom *g, const float *M, int64_t tw, int64_t T, float *O, int t, int tn) {
+/* F(4x4)'s 4x4 outputs. */
+CL_INLINE void out_tile4(const float *m, int64_t ms, int64_t ow, int64_t OC, float *out) {
+    __m512 s[4][6]; /* s[a][b] = (A^T m)[a][b] */
+    for (int b = 0; b < 6; b++) {
+        __m512 col[6], o[4];
+        for (int i = 0; i < 6; i++) col[i] = _mm512_loadu_ps(m + (6 * i + b) * ms);
+        WG4_AT6(col, o);
+        for (int a = 0; a < 4; a++) s[a][b] = o[a];
+    }
+    for (int a = 0; a < 4; a++) {
+        __m512 c[4];
+        WG4_AT6(s[a], c);
+        for (int j = 0; j < 4; j++) _mm512_storeu_ps(out + (a * ow + j) * OC, c[j]);
+    }
+}
+
+/* O[y][x][oc] (ow pixels a row) = A^T M A of tile rows t, t + tn, ... */
+CL static void cl_output(const dl_conv2d_geom *g, int m, const float *M, int64_t tw, int64_t T, float *O, int t,
+                         int tn) {
     const int64_t OC = g->oc, ms = stride_of(T, OC), th = T / tw;
     for (int64_t ti = t; ti < th; ti += tn)
         for (int64_t tj = 0; tj < tw; tj++)
             for (int64_t o0 = 0; o0 < OC; o0 += 16) {
-                const float *m = M + (ti * tw + tj) * OC + o0;
-                __m512 s[4][6]; /* s[a][b] = (A^T m)[a][b] */
-                for (int b = 0; b < 6; b++) {
-                    __m512 col[6], o[4];
-                    for (int i = 0; i < 6; i++) col[i] = _mm512_loadu_ps(m + (6 * i + b) * ms);
-                    WG4_AT6(col, o);
-                    for (int a = 0; a < 4; a++) s[a][b] = o[a];
-                }
-                float *out = O + ((4 * ti) * g->ow + 4 * tj) * OC + o0;
-                for (int a = 0; a < 4; a++) {
-                    __m512 c[4];
-                    WG4_AT6(s[a], c);
-                    for (int j = 0; j < 4; j++) _mm512_storeu_ps(out + (a * g->ow + j) * OC, c[j]);
-                }
+                const float *mt = M + (ti * tw + tj) * OC + o0;
+                float *o = O + ((m * ti) * g->ow + m * tj) * OC + o0;
+                if (m == 4) out_tile4(mt, ms, g->ow, OC, o);
+                else out_tile2(mt, ms, g->ow, OC, o);
             }
 }
 
@@ -255,31 +280,10 @@ CL_INLINE void cl_position(int64_t T, int64_t C, int64_t OC, const float *v, con
 
 CL static void cl_products(int64_t E, int64_t T, int64_t C, int64_t OC, const float *V, const float *UT, float *M,
                            int t, int tn) {
-    for (int64_t e = t; e < E; e += tn) cl_position(T, C, OC, V + e * stride_of(T, C), UT + e * C * OC, M + e * stride_of(T, OC));
+    for (int64_t e = t; e < E; e += tn)
+        cl_position(T, C, OC, V + e * stride_of(T, C), UT + e * C * OC, M + e * stride_of(T, OC));
 }
 
-/* O[y][x][oc] (ow pixels a row) = A^T M A of tile rows t, t + tn, ... */
-CL static void cl_output(const dl_conv2d_geom *g, const float *M, int64_t tw, int64_t T, float *O, int t, int tn) {
-    const int64_t OC = g->oc, ms = stride_of(T, OC), th = T / tw;
-    for (int64_t ti = t; ti < th; ti += tn)
-        for (int64_t tj = 0; tj < tw; tj++)
-            for (int64_t o0 = 0; o0 < OC; o0 += 16) {
-                const float *m = M + (ti * tw + tj) * OC + o0;
-                __m512 s[2][4];
-                for (int b = 0; b < 4; b++) { /* A^T m: rows */
-                    const __m512 m0 = _mm512_loadu_ps(m + b * ms), m1 = _mm512_loadu_ps(m + (4 + b) * ms);
-                    const __m512 m2 = _mm512_loadu_ps(m + (8 + b) * ms), m3 = _mm512_loadu_ps(m + (12 + b) * ms);
-                    s[0][b] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                    s[1][b] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-                }
-                float *o = O + ((2 * ti) * g->ow + 2 * tj) * OC + o0;
-                for (int a = 0; a < 2; a++) { /* (A^T m) A: columns */
-                    _mm512_storeu_ps(o + (a * g->ow) * OC, _mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]));
-                    _mm512_storeu_ps(o + (a * g->ow + 1) * OC,
-                                     _mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]));
-                }
-            }
-}
 
 /* y [OC][oh * ow] from O [oh * ow][OC]: blocks of 16 pixels x 16 channels. */
 CL static void cl_transpose_out(const dl_conv2d_geom *g, const float *O, float *y, int t, int tn) {
@@ -288,7 +292,8 @@ CL static void cl_transpose_out(const dl_conv2d_geom *g, const float *O, float *
         const int64_t og = u / blocks, p0 = u % blocks * 16, np = hw - p0 < 16 ? hw - p0 : 16;
         const __mmask16 m = (__mmask16)(np >= 16 ? 0xffff : (1u << np) - 1);
         __m512 r[16];
-        for (int i = 0; i < 16; i++) r[i] = i < np ? _mm512_loadu_ps(O + (p0 + i) * g->oc + og * 16) : _mm512_setzero_ps();
+        for (int i = 0; i < 16; i++)
+            r[i] = i < np ? _mm512_loadu_ps(O + (p0 + i) * g->oc + og * 16) : _mm512_setzero_ps();
         transpose16(r);
         for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(y + (og * 16 + i) * hw + p0, m, r[i]);
     }
@@ -316,8 +321,7 @@ static void cl_run(const dl_conv2d_geom *g, int m, const float *x, const float *
     if (tn > 1) {
 #pragma omp barrier
     }
-    if (m == 4) cl_input4(g, P, pw, tw, T, V, t, tn);
-    else cl_input(g, P, pw, tw, T, V, t, tn);
+    cl_input(g, m, P, pw, tw, T, V, t, tn);
     if (tn > 1) {
 #pragma omp barrier
     }
@@ -325,8 +329,7 @@ static void cl_run(const dl_conv2d_geom *g, int m, const float *x, const float *
     if (tn > 1) {
 #pragma omp barrier
     }
-    if (m == 4) cl_output4(g, M, tw, T, O, t, tn);
-    else cl_output(g, M, tw, T, O, t, tn);
+    cl_output(g, m, M, tw, T, O, t, tn);
     if (tn > 1) {
 #pragma omp barrier
     }

@@ -71,7 +71,8 @@ static void test_winograd_through_it(void)
                                 for (int b = 0; b < 3; b++) {
                                     const int64_t rr = r + a - 1, qq = q + b - 1;
                                     if (rr >= 0 && rr < h && qq >= 0 && qq < w)
-                                        want += (double)x[((i * c + ci) * h + rr) * w + qq] * wt[(o * c + ci) * 9 + a * 3 + b];
+                                        want += (double)x[((i * c + ci) * h + rr) * w + qq] *
+                                                wt[(o * c + ci) * 9 + a * 3 + b];
                                 }
                         err = fmax(err, fabs(y[((i * oc + o) * h + r) * w + q] - want));
                     }
