@@ -7,11 +7,15 @@
  * one vector wide: every multiply-add needs its own broadcast of U, and
  * conv_winograd_product.c's kernel runs at ~80% of the FMA peak. With
  * channels in the lanes the product is M^T[16 tiles x OC] = V^T @ U^T,
- * register tiles of 4 tiles x 4 channel vectors: 8 loads per 16 FMAs
- * (measured 8.5 against 9.7 us a layer by branch r1b,
+ * register tiles of 6 tiles x 4 channel vectors: 10 loads per 24 FMAs
+ * (branch r1b measured 4 x 4 tiles at 8.5 against 9.7 us a layer,
  * docs/results/r1b_product_panels_mb.c). The transforms then work on whole
  * vectors of channels with no shuffles; what it costs is a 16x16 transpose
  * of the input plane into pixel-major order and one of the output back.
+ * ResNet-20's forward with this and conv_pad_rows.c measured 0.89 of before
+ * (docs/performance.md, "ResNet-20 batch-1 inference: channels in the
+ * vector lanes"); the 16-channel stage measured slower this way and is
+ * left to conv_winograd.c (dl_wg_cl_applies).
  *
  *   P[y][x][c]      = x[c][y - pt][x - pl] (zero outside)     transpose in
  *   V[e][t][c]      = (B^T d(t) B)[e]                         d: P's (m+2)^2 at (m ti, m tj)
@@ -23,8 +27,8 @@
  * conv_winograd4_math.h); each output is the sum over channels in
  * order, computed the same way at any thread count (the threads split tiles,
  * positions and pixels, never a sum). AVX-512 only, chosen at run time;
- * elsewhere, and after dl_wg_cl_enable(0) (the tests), conv_winograd.c's
- * F(2x2) runs. */
+ * elsewhere, and after dl_wg_cl_enable(0) (the tests), conv_winograd.c
+ * runs. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include <omp.h>
 #include <stdlib.h>
