@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "conv_pointwise_internal.h"
+#include "conv_pad_rows_internal.h"
 #include "conv_winograd_internal.h"
 #include "conv_winograd_vec.h"
 #include "scratch_internal.h"
@@ -156,13 +157,7 @@ static void transform_weights(const float *w, int64_t oc, int64_t c, float *U, i
 /* plane (ph x pw, borders already zero) = one input plane at offset (pt, pl). */
 static void pad_plane(const dl_conv2d_geom *g, const wg_dims *d, const float *x, float *plane) {
     int64_t rows = g->h < d->ph - g->pt ? g->h : d->ph - g->pt, n = g->w < d->pw - g->pl ? g->w : d->pw - g->pl;
-    for (int64_t r = 0; r < rows; r++) { /* rows of 8 (ResNet's last stage): a libc memcpy call each cost 1/8 */
-        float *dst = plane + (r + g->pt) * d->pw + g->pl;
-        const float *src = x + r * g->w;
-        int64_t q = 0;
-        for (; q + 8 <= n; q += 8) memcpy(dst + q, src + q, 8 * sizeof(float));
-        for (; q < n; q++) dst[q] = src[q];
-    }
+    dl_pad_rows(x, g->w, plane + g->pt * d->pw + g->pl, d->pw, rows, n); /* conv_pad_rows.c */
 }
 
 #define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)

@@ -7,8 +7,13 @@
  * vector of columns they hold 6 accumulators, fewer than the FMA units'
  * latency x throughput (4 x 2) needs, so those products ran latency-bound.
  * Here tiles of 12 rows x 1 vector: 12 independent accumulators, one load
- * of V's row and 12 broadcasts of U per 12 FMAs. Each output is the sum
- * over channels in order, as before: the same at any thread count.
+ * of V's row and 12 broadcasts of U per 12 FMAs. Row counts that are a
+ * multiple of 16 (ResNet's 32 and 64) take tiles of 16 instead: 64 rows as
+ * 5 x 12 + 4 left a 4-row tile running at half the FMA rate, and 32 as
+ * 12 + 12 + 8 a third tile; 16-row tiles measured 3-4% faster there
+ * (docs/performance.md, "ResNet-20 batch-1 inference: the padded plane's
+ * copy and 16-row products"). Each output is the sum over channels in
+ * order, as before: the same at any thread count.
  *
  * AVX-512 only (chosen at run time); elsewhere conv_pointwise.c's kernel
  * (dl_pw_matmul_isa) computes the same product. */
@@ -21,28 +26,31 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define WP_MR 12
+#define WP_MR16 16
 #define WP_INLINE static inline __attribute__((always_inline, target("avx512f")))
 typedef float wp_v16 __attribute__((vector_size(64)));
 
 /* Rows [0, MR) of M (16 columns, rows 16 apart) from U's rows (rs apart) and V (rows 16 apart). */
 WP_INLINE void wp_tile(const int MR, int64_t K, const float *restrict u, int64_t rs, const float *restrict v,
                        float *restrict m) {
-    wp_v16 acc[WP_MR];
-#pragma GCC unroll 12
+    wp_v16 acc[WP_MR16];
+#pragma GCC unroll 16
     for (int i = 0; i < MR; i++) acc[i] = (wp_v16){0};
     for (int64_t k = 0; k < K; k++) {
         wp_v16 x;
         memcpy(&x, v + k * 16, sizeof x);
-#pragma GCC unroll 12
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) acc[i] += u[i * rs + k] * x;
     }
-#pragma GCC unroll 12
+#pragma GCC unroll 16
     for (int i = 0; i < MR; i++) memcpy(m + i * 16, &acc[i], sizeof acc[i]);
 }
 
 __attribute__((target("avx512f"))) static void wp_product(int64_t M, int64_t K, const float *U, const float *V,
                                                           float *Mo) {
     int64_t i = 0;
+    if (M % WP_MR16 == 0)
+        for (; i < M; i += WP_MR16) wp_tile(WP_MR16, K, U + i * K, K, V, Mo + i * 16);
     for (; i + WP_MR <= M; i += WP_MR) wp_tile(WP_MR, K, U + i * K, K, V, Mo + i * 16);
     if (i + 8 <= M) wp_tile(8, K, U + i * K, K, V, Mo + i * 16), i += 8;
     if (i + 4 <= M) wp_tile(4, K, U + i * K, K, V, Mo + i * 16), i += 4;

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "conv_winograd_cl_internal.h"
 #include "conv_winograd_internal.h"
 
 enum { WU_MAX = 256 };
@@ -27,12 +28,22 @@ enum { WU_MAX = 256 };
 typedef struct wu_entry {
     const float *w;     /* the weight as stored; NULL: a free slot */
     int64_t oc, c;      /* its channels (U's shape) */
-    int m;              /* the output tile side U is for (2 or 4: its layout) */
+    int m;              /* U's layout: the output tile side (2 or 4) or DL_WG_CL_KEY(side) */
     uint64_t version;   /* the weights' version U holds */
     float *u;           /* dl_conv_winograd_u_floats floats */
 } wu_entry;
 
 static wu_entry wu_table[WU_MAX];
+
+/* conv_winograd.c's U for tile side m, or conv_winograd_cl.c's U^T (m = DL_WG_CL_KEY(side)). */
+static int64_t u_floats(const dl_conv2d_geom *g, int m) {
+    return m > DL_WG_CL_KEY(0) ? dl_wg_cl_u_floats(g, m - DL_WG_CL_KEY(0)) : dl_conv_winograd_u_floats(g, m);
+}
+
+static void u_transform(const dl_conv2d_geom *g, int m, const float *w, float *u) {
+    if (m > DL_WG_CL_KEY(0)) dl_wg_cl_weights(g, m - DL_WG_CL_KEY(0), w, u);
+    else dl_conv_winograd_weights(g, m, w, u);
+}
 static int wu_used; /* slots [0, used) have been taken at some time */
 static pthread_mutex_t wu_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -47,7 +58,7 @@ static wu_entry *wu_slot(const dl_conv2d_geom *g, int m, const float *w) {
     }
     if (!free_slot && wu_used < WU_MAX) free_slot = &wu_table[wu_used];
     if (!free_slot) return NULL;
-    float *u = malloc((size_t)dl_conv_winograd_u_floats(g, m) * sizeof *u);
+    float *u = malloc((size_t)u_floats(g, m) * sizeof *u);
     if (!u) return NULL;
     *free_slot = (wu_entry){.w = w, .oc = g->oc, .c = g->c, .m = m, .u = u}; /* version 0: never a model's */
     if (free_slot == &wu_table[wu_used]) wu_used++;
@@ -57,17 +68,19 @@ static wu_entry *wu_slot(const dl_conv2d_geom *g, int m, const float *w) {
 int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                        dl_conv_epilogue ep, void *ctx) {
     const float *U = NULL;
-    const int m = dl_conv_winograd_tile(g);
+    const int cl = dl_wg_cl_applies(g); /* conv_winograd_cl.c */
+    const int m = cl ? DL_WG_CL_KEY(cl) : dl_conv_winograd_tile(g);
     if (version && g->n > 0) {
         pthread_mutex_lock(&wu_lock);
         wu_entry *e = wu_slot(g, m, w);
         if (e && e->version != version) {
-            dl_conv_winograd_weights(g, m, w, e->u);
+            u_transform(g, m, w, e->u);
             e->version = version;
         }
         U = e ? e->u : NULL;
         pthread_mutex_unlock(&wu_lock);
     }
+    if (cl) return dl_wg_cl_forward(g, cl, x, w, U, y, ep, ctx);
     return dl_conv_winograd_u(g, m, x, w, U, y, ep, ctx);
 }
 

@@ -212,7 +212,7 @@ static void test_forward4_x16_same(void)
  * tiles' 12, 8, 4 and 1, depths 1 to 67. */
 static void test_product16(void)
 {
-    static const int64_t cases[][2] = {{64, 64}, {32, 32}, {1, 1}, {5, 7}, {13, 3}, {33, 67}, {67, 64}, {24, 16}};
+    static const int64_t cases[][2] = {{64, 64}, {32, 32}, {1, 1}, {5, 7}, {13, 3}, {33, 67}, {67, 64}, {24, 16}, {16, 5}, {48, 9}};
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const int64_t M = cases[t][0], K = cases[t][1];
         float *U = malloc(sizeof(float) * M * K), *V = malloc(sizeof(float) * K * 16), *out = malloc(sizeof(float) * M * 16);
@@ -381,7 +381,7 @@ void suite_conv_winograd(void)
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
     CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries, 16- and 8-tile transforms", test_forward4_vs_direct);
     CU_add_test(s, "F(4x4)'s 16-tile transforms = its 8-tile ones", test_forward4_x16_same);
-    CU_add_test(s, "batch-1 products of 16 tiles, 12-row tiles and conv_pointwise.c's", test_product16);
+    CU_add_test(s, "batch-1 products of 16 tiles, 16- and 12-row tiles and conv_pointwise.c's", test_product16);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",

@@ -10,6 +10,12 @@
  *     filters (so the cache is really used), a new version transforms again,
  *     version 0 never caches, dl_weights_release forgets; beyond the
  *     table's 256 weights the calls transform each time, still right.
+ *   - Batch 1 with channels in the vector lanes (conv_winograd_cl.c) against
+ *     the double direct sum on planes it takes (ResNet's 64x8x8, odd tile
+ *     counts, tile counts past 16, non-square, no padding, output channels
+ *     not a multiple of 64), with and without kept filters, bit for bit at
+ *     1 and 2 threads; the F(2x2) it replaces on the same cases; and the
+ *     shapes it must leave alone.
  *   - Generated code: a model's batch-1 forward with the three kinds of conv
  *     kernel (batch norm as data, a callback epilogue, plain) after SGD steps and after `load`
  *     equals a fresh computation (a new instance loaded with the same
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv_winograd_cl_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
 
@@ -130,16 +137,15 @@ static void test_versions(void) {
     const uint64_t v1 = dl_weights_version(), v2 = dl_weights_version();
     CU_ASSERT(dl_conv_winograd_w(v1, &g, x, w, before, NULL, NULL) == 0);
     w[5 * 9 + 4] += 1.0f; /* filter (0, 5)'s centre */
-    CU_ASSERT(dl_conv_winograd(&g, x, w, want, NULL, NULL) == 0);
+    CU_ASSERT(dl_conv_winograd_w(0, &g, x, w, want, NULL, NULL) == 0); /* fresh: the kept path's own kernel */
     CU_ASSERT(memcmp(want, before, bytes) != 0);
     CU_ASSERT(dl_conv_winograd_w(v1, &g, x, w, out, NULL, NULL) == 0); /* same version: the kept filters */
     CU_ASSERT(memcmp(out, before, bytes) == 0);
     CU_ASSERT(dl_conv_winograd_w(v2, &g, x, w, out, NULL, NULL) == 0); /* a new version: transformed again */
     CU_ASSERT(memcmp(out, want, bytes) == 0);
     w[7] -= 2.0f;
-    CU_ASSERT(dl_conv_winograd(&g, x, w, want, NULL, NULL) == 0);
-    CU_ASSERT(dl_conv_winograd_w(0, &g, x, w, out, NULL, NULL) == 0); /* version 0 never caches */
-    CU_ASSERT(memcmp(out, want, bytes) == 0);
+    CU_ASSERT(dl_conv_winograd_w(0, &g, x, w, want, NULL, NULL) == 0); /* version 0 never caches */
+    CU_ASSERT(memcmp(want, out, bytes) != 0);
     dl_weights_release(w, nw); /* forgotten: even the old version transforms afresh */
     CU_ASSERT(dl_conv_winograd_w(v2, &g, x, w, out, NULL, NULL) == 0);
     CU_ASSERT(memcmp(out, want, bytes) == 0);
@@ -229,11 +235,66 @@ static void test_generated_versions(void) {
     emitted_unload(&e);
 }
 
+/* conv_winograd_cl.c, through dl_conv_winograd_w as the forward calls it. */
+static void test_channel_lanes(void) {
+    static const int64_t cases[][6] = {
+        /* c  h   w  oc pad */
+        {64, 8, 8, 64, 1},  /* ResNet-20's 64-channel stage */
+        {16, 2, 2, 16, 1},  /* one tile */
+        {32, 10, 10, 48, 1}, /* 25 tiles: a tile row of 1; 3 channel vectors */
+        {48, 6, 12, 16, 1}, /* non-square, 18 tiles */
+        {16, 10, 6, 80, 0}, /* no padding; 80 = 64 + 16 output channels */
+        {128, 4, 4, 32, 1}, /* deeper sums */
+        {32, 16, 16, 32, 1}, /* F(4x4): ResNet-20's 32-channel stage */
+        {32, 16, 32, 48, 1}, /* F(4x4), non-square, 32 tiles */
+    };
+    const int saved = omp_get_max_threads();
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        const dl_conv2d_geom g = geom(1, k[0], k[1], k[2], k[3], k[4]);
+        const int64_t nx = g.c * g.h * g.w, ny = g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = values(nx), *w = values(nw), *y[3], *plain = nans(ny);
+        double *want = malloc(sizeof(double) * (size_t)ny);
+        reference(&g, x, w, want);
+        int was = dl_wg_cl_enable(0);
+        CU_ASSERT(!dl_wg_cl_applies(&g));
+        CU_ASSERT(dl_conv_winograd_w(0, &g, x, w, plain, NULL, NULL) == 0); /* conv_winograd.c's F(2x2) */
+        dl_wg_cl_enable(was);
+        CU_ASSERT(close_to(plain, want, ny));
+        if (!dl_wg_cl_applies(&g)) { /* no AVX-512: the F(2x2) above is what runs */
+            free(x), free(w), free(plain), free(want);
+            continue;
+        }
+        const uint64_t v = dl_weights_version();
+        for (int th = 0; th < 3; th++) { /* fresh at 1 thread, kept at 1 and at 2 */
+            omp_set_num_threads(th < 2 ? 1 : 2);
+            y[th] = nans(ny);
+            CU_ASSERT(dl_conv_winograd_w(th ? v : 0, &g, x, w, y[th], NULL, NULL) == 0);
+        }
+        omp_set_num_threads(saved);
+        double err = 0, scale = 0;
+        for (int64_t i = 0; i < ny; i++)
+            err = fmax(err, isnan(y[0][i]) ? INFINITY : fabs(y[0][i] - want[i])), scale = fmax(scale, fabs(want[i]));
+        const double bound = (dl_wg_cl_applies(&g) == 4 ? 2e-5 : 1e-5) * (1.0 + scale); /* test_conv_winograd.c's */
+        CU_ASSERT(err <= bound);
+        if (!(err <= bound)) fprintf(stderr, "\nchannel lanes case %zu: error %g scale %g\n", t, err, scale);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+        CU_ASSERT(memcmp(y[1], y[2], sizeof(float) * (size_t)ny) == 0);
+        dl_weights_release(w, nw);
+        free(x), free(w), free(plain), free(want), free(y[0]), free(y[1]), free(y[2]);
+    }
+    /* Not its shapes: batch 2, 8 or 24 channels, an odd output plane, F(4x4) with 16 channels. */
+    const dl_conv2d_geom no[] = {geom(2, 64, 8, 8, 64, 1), geom(1, 8, 8, 8, 64, 1), geom(1, 64, 8, 8, 24, 1),
+                                 geom(1, 64, 7, 7, 64, 1), geom(1, 16, 32, 32, 16, 1), geom(1, 32, 16, 16, 16, 1)};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) CU_ASSERT(!dl_wg_cl_applies(&no[i]));
+}
+
 void suite_conv_winograd_weights(void) {
     CU_pSuite s = CU_add_suite("conv_winograd_weights", NULL, NULL);
     CU_add_test(s, "kept filters = fresh bits, vs the direct sum, 1 = 2 threads", test_kept_matches_fresh);
     CU_add_test(s, "versions: kept, transformed again, version 0, released", test_versions);
     CU_add_test(s, "one weight kept for F(4x4) and F(2x2) apart", test_both_tile_sides);
     CU_add_test(s, "more weights than the table holds", test_table_full);
+    CU_add_test(s, "batch 1, channels in the lanes: vs the direct sum, 1 = 2 threads", test_channel_lanes);
     CU_add_test(s, "generated: forward after SGD steps and after load", test_generated_versions);
 }

@@ -1,0 +1,374 @@
+/* conv_winograd_cl.c — batch-1 F(2x2, 3x3) and F(4x4, 3x3) with 16
+ * CHANNELS to a vector (ResNet-20's 64-channel 8x8 stage on F(2x2), its
+ * 32-channel 16x16 stage on F(4x4)).
+ *
+ * Why: conv_winograd.c puts 16 tiles in a vector. At batch 1 an 8x8 plane
+ * has exactly 16 tiles, so each position's product M[oc x 16] = U @ V is
+ * one vector wide: every multiply-add needs its own broadcast of U, and
+ * conv_winograd_product.c's kernel runs at ~80% of the FMA peak. With
+ * channels in the lanes the product is M^T[16 tiles x OC] = V^T @ U^T,
+ * register tiles of 6 tiles x 4 channel vectors: 10 loads per 24 FMAs
+ * (branch r1b measured 4 x 4 tiles at 8.5 against 9.7 us a layer,
+ * docs/results/r1b_product_panels_mb.c). The transforms then work on whole
+ * vectors of channels with no shuffles; what it costs is a 16x16 transpose
+ * of the input plane into pixel-major order and one of the output back.
+ * ResNet-20's forward with this and conv_pad_rows.c measured 0.89 of before
+ * (docs/performance.md, "ResNet-20 batch-1 inference: channels in the
+ * vector lanes"); the 16-channel stage measured slower this way and is
+ * left to conv_winograd.c (dl_wg_cl_applies).
+ *
+ *   P[y][x][c]      = x[c][y - pt][x - pl] (zero outside)     transpose in
+ *   V[e][t][c]      = (B^T d(t) B)[e]                         d: P's (m+2)^2 at (m ti, m tj)
+ *   M[e][t][oc]     = sum_c V[e][t][c] U^T[e][c][oc]          U^T kept per weights version
+ *   O[y][x][oc]     = (A^T M[.][t][oc] A)                     m x m per tile
+ *   y[oc][y][x]     = O                                        transpose out, then ep
+ *
+ * Same B, G, A as conv_winograd.c (F(4x4)'s formulas from
+ * conv_winograd4_math.h); each output is the sum over channels in
+ * order, computed the same way at any thread count (the threads split tiles,
+ * positions and pixels, never a sum). AVX-512 only, chosen at run time;
+ * elsewhere, and after dl_wg_cl_enable(0) (the tests), conv_winograd.c
+ * runs. */
+#pragma GCC optimize("O3", "fp-contract=fast")
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_winograd_cl_internal.h"
+#include "conv_winograd4_math.h"
+#include "conv_winograd_internal.h"
+#include "scratch_internal.h"
+
+/* Positions of F(m x m, 3x3): (m + 2)^2. */
+static int64_t positions(int m) { return (int64_t)(m + 2) * (m + 2); }
+
+/* Floats from one position's V (M) to the next: a cache line more than the
+ * rows, or the 16 streams the transforms write (read) fall into the same
+ * cache sets whenever T * C is a multiple of 1024, as at ResNet's 16 tiles
+ * x 64 channels (conv_winograd.c's dims_of found the same). */
+static int64_t stride_of(int64_t T, int64_t C) { return T * C + 16; }
+
+static int cl_on = 1;
+
+int dl_wg_cl_enable(int on) {
+    int was = cl_on;
+    cl_on = on;
+    return was;
+}
+
+/* U^T's floats, then room for conv_winograd.c's U (the transform's input). */
+static int64_t u_plain(const dl_conv2d_geom *g, int m) { return dl_conv_winograd_u_floats(g, m); }
+int64_t dl_wg_cl_u_floats(const dl_conv2d_geom *g, int m) { return positions(m) * g->c * g->oc + u_plain(g, m); }
+
+/* UT[e][ci][o] from conv_winograd.c's U[e * us + o * c + ci] (its us: the
+ * floats per position). */
+void dl_wg_cl_weights(const dl_conv2d_geom *g, int m, const float *w, float *UT) {
+    const int64_t E = positions(m), us = u_plain(g, m) / E;
+    float *U = UT + E * g->c * g->oc;
+    dl_conv_winograd_weights(g, m, w, U);
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t ci = 0; ci < g->c; ci++)
+            for (int64_t o = 0; o < g->oc; o++) UT[(e * g->c + ci) * g->oc + o] = U[e * us + o * g->c + ci];
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define CL __attribute__((target("avx512f")))
+#define CL_INLINE static inline __attribute__((always_inline, target("avx512f")))
+
+/* F(2x2) where conv_winograd.c would take it; F(4x4) only where it takes
+ * F(4x4) with 32 or more channels on both sides: with 16 output channels
+ * the product is one vector wide again (the 16-channel stage keeps
+ * conv_winograd.c's tiles-in-lanes F(4x4), its products at ~90% of peak). */
+int dl_wg_cl_applies(const dl_conv2d_geom *g) {
+    if (!cl_on || g->n != 1 || g->c % 16 || g->oc % 16 || !dl_conv_winograd_fits(g)) return 0;
+    const int m = dl_conv_winograd_tile(g);
+    if (g->oh % m || g->ow % m || (m == 4 && (g->c < 32 || g->oc < 32))) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? m : 0;
+}
+
+/* r[0..16) = the 16x16 block whose rows are r[0..16), transposed in place. */
+CL_INLINE void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 8; i++) {
+        const int a = (i / 4) * 8 + i % 4;
+        t[a] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0x88);
+        t[a + 4] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/* Pixels [p0, p0 + 16) (flat, fewer at the plane's end) of 16 channel planes
+ * from src (planes sp apart) transposed: pixel p's 16 channels to
+ * dst + at(p) (a float offset). */
+CL_INLINE void block_in(const float *src, int64_t sp, int64_t np, float *dst, const int64_t at[16]) {
+    const __mmask16 m = (__mmask16)(np >= 16 ? 0xffff : (1u << np) - 1);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, src + i * sp);
+    transpose16(r);
+    for (int i = 0; i < np; i++) _mm512_storeu_ps(dst + at[i], r[i]);
+}
+
+/* P (ph x pw pixels of C floats, border zero) from x [C][h][w]. */
+CL static void cl_transpose_in(const dl_conv2d_geom *g, const float *x, float *P, int64_t pw, int t, int tn) {
+    const int64_t hw = g->h * g->w, blocks = (hw + 15) / 16, groups = g->c / 16;
+    for (int64_t b = t; b < blocks; b += tn) {
+        const int64_t p0 = b * 16, np = hw - p0 < 16 ? hw - p0 : 16;
+        int64_t at[16], r = p0 / g->w, q = p0 % g->w; /* pixel p0 + i's place in P, row by row */
+        for (int i = 0; i < np; i++) {
+            at[i] = ((r + g->pt) * pw + q + g->pl) * g->c;
+            if (++q == g->w) q = 0, r++;
+        }
+        for (int64_t cg = 0; cg < groups; cg++) block_in(x + cg * 16 * hw + p0, hw, np, P + cg * 16, at);
+    }
+}
+
+
+
+
+/* F(2x2)'s V[e][t][c0 .. c0 + 16) of one tile from its 4x4 pixels at p
+ * (rows pw pixels, pixels C floats apart). */
+CL_INLINE void in_tile2(const float *p, int64_t pw, int64_t C, float *v, int64_t vs) {
+    __m512 d[4][4], s[4][4];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) d[a][b] = _mm512_loadu_ps(p + (a * pw + b) * C);
+    for (int b = 0; b < 4; b++) { /* B^T d: rows */
+        s[0][b] = _mm512_sub_ps(d[0][b], d[2][b]);
+        s[1][b] = _mm512_add_ps(d[1][b], d[2][b]);
+        s[2][b] = _mm512_sub_ps(d[2][b], d[1][b]);
+        s[3][b] = _mm512_sub_ps(d[1][b], d[3][b]);
+    }
+    for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
+        _mm512_storeu_ps(v + (4 * a + 0) * vs, _mm512_sub_ps(s[a][0], s[a][2]));
+        _mm512_storeu_ps(v + (4 * a + 1) * vs, _mm512_add_ps(s[a][1], s[a][2]));
+        _mm512_storeu_ps(v + (4 * a + 2) * vs, _mm512_sub_ps(s[a][2], s[a][1]));
+        _mm512_storeu_ps(v + (4 * a + 3) * vs, _mm512_sub_ps(s[a][1], s[a][3]));
+    }
+}
+
+/* F(4x4)'s, from its 6x6 pixels. */
+CL_INLINE void in_tile4(const float *p, int64_t pw, int64_t C, float *v, int64_t vs) {
+    __m512 tk[6][6]; /* tk[k][a] = (B^T d)[a][k] */
+    for (int k = 0; k < 6; k++) {
+        __m512 d[6];
+        for (int q = 0; q < 6; q++) d[q] = _mm512_loadu_ps(p + (q * pw + k) * C);
+        WG4_BT6(d, tk[k]);
+    }
+    for (int a = 0; a < 6; a++) {
+        __m512 row[6] = {tk[0][a], tk[1][a], tk[2][a], tk[3][a], tk[4][a], tk[5][a]}, o[6];
+        WG4_BT6(row, o);
+        for (int b = 0; b < 6; b++) _mm512_storeu_ps(v + (6 * a + b) * vs, o[b]);
+    }
+}
+
+/* V[e][t][c] of tile rows t, t + tn, ... of P. */
+CL static void cl_input(const dl_conv2d_geom *g, int m, const float *P, int64_t pw, int64_t tw, int64_t T, float *V,
+                        int t, int tn) {
+    const int64_t C = g->c, vs = stride_of(T, C), th = T / tw;
+    for (int64_t ti = t; ti < th; ti += tn)
+        for (int64_t tj = 0; tj < tw; tj++)
+            for (int64_t c0 = 0; c0 < C; c0 += 16) {
+                const float *p = P + ((m * ti) * pw + m * tj) * C + c0;
+                float *v = V + (ti * tw + tj) * C + c0;
+                if (m == 4) in_tile4(p, pw, C, v, vs);
+                else in_tile2(p, pw, C, v, vs);
+            }
+}
+
+/* F(2x2)'s 2x2 outputs of one tile for 16 channels, from m (positions ms
+ * apart) to o (rows ow pixels, pixels OC floats apart). */
+CL_INLINE void out_tile2(const float *m, int64_t ms, int64_t ow, int64_t OC, float *o) {
+    __m512 s[2][4];
+    for (int b = 0; b < 4; b++) { /* A^T m: rows */
+        const __m512 m0 = _mm512_loadu_ps(m + b * ms), m1 = _mm512_loadu_ps(m + (4 + b) * ms);
+        const __m512 m2 = _mm512_loadu_ps(m + (8 + b) * ms), m3 = _mm512_loadu_ps(m + (12 + b) * ms);
+        s[0][b] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s[1][b] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    for (int a = 0; a < 2; a++) { /* (A^T m) A: columns */
+        _mm512_storeu_ps(o + (a * ow) * OC, _mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]));
+        _mm512_storeu_ps(o + (a * ow + 1) * OC, _mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]));
+    }
+}
+
+/* F(4x4)'s 4x4 outputs. */
+CL_INLINE void out_tile4(const float *m, int64_t ms, int64_t ow, int64_t OC, float *out) {
+    __m512 s[4][6]; /* s[a][b] = (A^T m)[a][b] */
+    for (int b = 0; b < 6; b++) {
+        __m512 col[6], o[4];
+        for (int i = 0; i < 6; i++) col[i] = _mm512_loadu_ps(m + (6 * i + b) * ms);
+        WG4_AT6(col, o);
+        for (int a = 0; a < 4; a++) s[a][b] = o[a];
+    }
+    for (int a = 0; a < 4; a++) {
+        __m512 c[4];
+        WG4_AT6(s[a], c);
+        for (int j = 0; j < 4; j++) _mm512_storeu_ps(out + (a * ow + j) * OC, c[j]);
+    }
+}
+
+/* O[y][x][oc] (ow pixels a row) = A^T M A of tile rows t, t + tn, ... */
+CL static void cl_output(const dl_conv2d_geom *g, int m, const float *M, int64_t tw, int64_t T, float *O, int t,
+                         int tn) {
+    const int64_t OC = g->oc, ms = stride_of(T, OC), th = T / tw;
+    for (int64_t ti = t; ti < th; ti += tn)
+        for (int64_t tj = 0; tj < tw; tj++)
+            for (int64_t o0 = 0; o0 < OC; o0 += 16) {
+                const float *mt = M + (ti * tw + tj) * OC + o0;
+                float *o = O + ((m * ti) * g->ow + m * tj) * OC + o0;
+                if (m == 4) out_tile4(mt, ms, g->ow, OC, o);
+                else out_tile2(mt, ms, g->ow, OC, o);
+            }
+}
+
+/* M[MT x NV*16] of one position = V[MT x C] @ UT[C x NV*16] (rows C and OC apart). */
+CL_INLINE void cl_tile(const int MT, const int NV, int64_t C, int64_t OC, const float *v, const float *ut, float *m) {
+    __m512 acc[6][4];
+    for (int i = 0; i < MT; i++)
+        for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < C; c++) {
+        __m512 u[4];
+        for (int j = 0; j < NV; j++) u[j] = _mm512_loadu_ps(ut + c * OC + 16 * j);
+        for (int i = 0; i < MT; i++) {
+            const __m512 x = _mm512_set1_ps(v[i * C + c]);
+            for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(x, u[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MT; i++)
+        for (int j = 0; j < NV; j++) _mm512_storeu_ps(m + i * OC + 16 * j, acc[i][j]);
+}
+
+/* Rows [i, i + MT) of one position's product, NV (1 to 4) channel vectors from o. */
+#define CL_ROWS(MT, nv, C, OC, v, ut, m)                                         \
+    do {                                                                         \
+        if ((nv) == 4) cl_tile(MT, 4, C, OC, v, ut, m);                          \
+        else if ((nv) == 3) cl_tile(MT, 3, C, OC, v, ut, m);                     \
+        else if ((nv) == 2) cl_tile(MT, 2, C, OC, v, ut, m);                     \
+        else cl_tile(MT, 1, C, OC, v, ut, m);                                    \
+    } while (0)
+
+/* One position's product: tiles of 6 rows x 4 channel vectors (10 loads per
+ * 24 FMAs), then 4, 2 and 1 rows; fewer vectors at the channels' end. */
+CL_INLINE void cl_position(int64_t T, int64_t C, int64_t OC, const float *v, const float *ut, float *m) {
+    for (int64_t o = 0; o < OC; o += 64) {
+        const int64_t nv = (OC - o) / 16 >= 4 ? 4 : (OC - o) / 16;
+        int64_t i = 0;
+        for (; i + 6 <= T; i += 6) CL_ROWS(6, nv, C, OC, v + i * C, ut + o, m + i * OC + o);
+        if (i + 4 <= T) {
+            CL_ROWS(4, nv, C, OC, v + i * C, ut + o, m + i * OC + o);
+            i += 4;
+        }
+        if (i + 2 <= T) {
+            CL_ROWS(2, nv, C, OC, v + i * C, ut + o, m + i * OC + o);
+            i += 2;
+        }
+        if (i < T) CL_ROWS(1, nv, C, OC, v + i * C, ut + o, m + i * OC + o);
+    }
+}
+
+CL static void cl_products(int64_t E, int64_t T, int64_t C, int64_t OC, const float *V, const float *UT, float *M,
+                           int t, int tn) {
+    for (int64_t e = t; e < E; e += tn)
+        cl_position(T, C, OC, V + e * stride_of(T, C), UT + e * C * OC, M + e * stride_of(T, OC));
+}
+
+
+/* y [OC][oh * ow] from O [oh * ow][OC]: blocks of 16 pixels x 16 channels. */
+CL static void cl_transpose_out(const dl_conv2d_geom *g, const float *O, float *y, int t, int tn) {
+    const int64_t hw = g->oh * g->ow, blocks = (hw + 15) / 16, groups = g->oc / 16;
+    for (int64_t u = t; u < groups * blocks; u += tn) {
+        const int64_t og = u / blocks, p0 = u % blocks * 16, np = hw - p0 < 16 ? hw - p0 : 16;
+        const __mmask16 m = (__mmask16)(np >= 16 ? 0xffff : (1u << np) - 1);
+        __m512 r[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = i < np ? _mm512_loadu_ps(O + (p0 + i) * g->oc + og * 16) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(y + (og * 16 + i) * hw + p0, m, r[i]);
+    }
+}
+
+/* P's floats outside the input plane (its inside is all written). */
+static void zero_border(const dl_conv2d_geom *g, float *P, int64_t ph, int64_t pw) {
+    const size_t px = sizeof(float) * (size_t)g->c;
+    for (int64_t r = 0; r < ph; r++) {
+        float *row = P + r * pw * g->c;
+        if (r < g->pt || r >= g->pt + g->h) {
+            memset(row, 0, px * (size_t)pw);
+            continue;
+        }
+        memset(row, 0, px * (size_t)g->pl);
+        memset(row + (g->pl + g->w) * g->c, 0, px * (size_t)(pw - g->pl - g->w));
+    }
+}
+
+/* The five steps, thread t of tn (barriers between them when tn > 1). */
+static void cl_run(const dl_conv2d_geom *g, int m, const float *x, const float *UT, float *y, float *P, int64_t pw,
+                   float *V, float *M, float *O, int t, int tn) {
+    const int64_t tw = g->ow / m, T = (g->oh / m) * tw;
+    cl_transpose_in(g, x, P, pw, t, tn);
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    cl_input(g, m, P, pw, tw, T, V, t, tn);
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    cl_products(positions(m), T, g->c, g->oc, V, UT, M, t, tn);
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    cl_output(g, m, M, tw, T, O, t, tn);
+    if (tn > 1) {
+#pragma omp barrier
+    }
+    cl_transpose_out(g, O, y, t, tn);
+}
+
+int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
+                     dl_conv_epilogue ep, void *ctx) {
+    const int64_t ph = g->oh + 2, pw = g->ow + 2, T = (g->oh / m) * (g->ow / m), E = positions(m);
+    const int64_t pf = ph * pw * g->c, vf = E * stride_of(T, g->c), mf = E * stride_of(T, g->oc);
+    const int64_t of = g->oh * g->ow * g->oc, uf = UT ? 0 : dl_wg_cl_u_floats(g, m);
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, uf + pf + vf + mf + of);
+    if (!buf) return -1;
+    float *P = buf + uf, *V = P + pf, *M = V + vf, *O = M + mf;
+    if (!UT) dl_wg_cl_weights(g, m, w, buf), UT = buf;
+    zero_border(g, P, ph, pw);
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        cl_run(g, m, x, UT, y, P, pw, V, M, O, omp_get_thread_num(), omp_get_num_threads());
+    } else {
+        cl_run(g, m, x, UT, y, P, pw, V, M, O, 0, 1);
+    }
+    if (ep) ep(ctx, 0, y);
+    return 0;
+}
+#else
+int dl_wg_cl_applies(const dl_conv2d_geom *g) {
+    (void)g;
+    return 0;
+}
+
+int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
+                     dl_conv_epilogue ep, void *ctx) {
+    (void)g, (void)m, (void)x, (void)w, (void)UT, (void)y, (void)ep, (void)ctx;
+    return -1;
+}
+#endif

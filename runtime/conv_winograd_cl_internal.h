@@ -1,0 +1,33 @@
+/* conv_winograd_cl_internal.h — batch-1 F(2x2, 3x3) with channels in the
+ * vector lanes (runtime only; conv_winograd_cl.c), for conv_winograd_weights.c's
+ * forward. */
+#ifndef DLNRT_CONV_WINOGRAD_CL_INTERNAL_H
+#define DLNRT_CONV_WINOGRAD_CL_INTERNAL_H
+#include <stdint.h>
+
+#include "dlnrt.h"
+
+/* The key of its kept weights for tile side m in conv_winograd_weights.c's
+ * table (beside tile sides 2 and 4): U^T is another layout of the same
+ * weights. */
+#define DL_WG_CL_KEY(m) (100 + (m))
+
+/* The tile side m it takes g's forward with, 0 if none: batch 1,
+ * dl_conv_winograd_tile's side (F(4x4) only with 32 or more channels on
+ * both sides), channels and output channels multiples of 16, an output
+ * plane of whole tiles, and AVX-512. dl_wg_cl_enable(0) turns it off (the
+ * tests; returns the previous setting). */
+int dl_wg_cl_applies(const dl_conv2d_geom *g);
+int dl_wg_cl_enable(int on);
+
+/* The floats of its transformed weights, and UT = them for w (G w G^T per
+ * filter, [position][c][oc]; the buffer's tail is the transform's scratch). */
+int64_t dl_wg_cl_u_floats(const dl_conv2d_geom *g, int m);
+void dl_wg_cl_weights(const dl_conv2d_geom *g, int m, const float *w, float *UT);
+
+/* y = conv(x, w) for a g it applies to, then ep(ctx, 0, y) if ep; UT NULL
+ * transforms w into scratch. -1 (dl_set_error) when scratch runs out. */
+int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
+                     dl_conv_epilogue ep, void *ctx);
+
+#endif
