@@ -9,12 +9,12 @@
 # of tests/e2e/damage_fixtures.py, and checks each command: status 1 naming
 # the file (0 allowed only where the variant may still be valid), no hang, no
 # sanitizer report, no output file left. With BUILD_DIR=build-asan every
-# reader runs under ASan + UBSan (docs/testing.md, "Damaged files"). --resume
+# reader runs under ASan + UBSan (docs/testing.md, "Damaged and hostile files"). --resume
 # without a checkpoint file starts afresh (docs/language.md), so a missing or
 # dangling one may pass; an image folder holds only its regular *.png files, so
 # a PNG replaced by anything else is skipped, not an error. Sourced by run.sh
-# (make test) it throws one variant of each kind (damage.py --quick, ~150 runs,
-# ~30 s); alone, or with DMG_FULL=1, all of them (~430 runs).
+# (make test) it throws one variant of each kind (damage.py --quick, 157 runs,
+# ~40 s); alone, or with DMG_FULL=1, all of them (427 runs).
 if [ -z "${pass+x}" ]; then   # run alone
   B=${1:-build}; [ $# -gt 0 ] && shift
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
