@@ -9,11 +9,14 @@
 #include "parse.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dln.tab.h"
+#include "dlnrt.h"
+#include "file_open_internal.h"
 #include "lex.yy.h"
 
 /* The registered name for this exact text, registering it if needed, so the
@@ -45,24 +48,46 @@ ast_program *parse_source(arena *a, diag_ctx *d, const char *name, const char *t
     return ctx.program;
 }
 
-/* Whole file into an arena string; NULL with errno set on failure. */
-static char *parse_read_file(arena *a, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+/* Larger sources are refused before they are read whole: the biggest real
+ * programs (20000 layers, tests/e2e/run.sh) are a few MB, and a sparse
+ * terabyte file named .dln would otherwise be read until memory runs out. */
+#define PARSE_MAX_SOURCE ((size_t)1 << 30)
+
+/* Whole file into an arena string; NULL with *why set on failure. Only a
+ * regular file is opened (dl_fopen_regular): a FIFO would block, /dev/zero
+ * never end. A NUL byte stops the read where it is, since the lexer works on
+ * C strings. */
+static char *parse_read_file(arena *a, const char *path, const char **why) {
+    int64_t size = 0;
+    FILE *f = dl_fopen_regular(path, &size);
+    if (!f) { /* "path: reason": the caller names the path itself */
+        const char *e = dl_last_error();
+        size_t n = strlen(path);
+        *why = strncmp(e, path, n) == 0 && e[n] == ':' ? e + n + 2 : e;
+        if (strncmp(*why, "cannot open: ", 13) == 0) *why += 13;
+        return NULL;
+    }
+    if ((uint64_t)size > PARSE_MAX_SOURCE) {
+        fclose(f);
+        *why = "larger than 1 GB, not a source file";
+        return NULL;
+    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     for (;;) {
         if (!buf) {
             fclose(f);
-            errno = ENOMEM;
+            *why = strerror(ENOMEM);
             return NULL;
         }
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (ferror(f)) {
-            int e = errno ? errno : EIO;
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        int has_nul = memchr(buf + len, '\0', got) != NULL;
+        len += got;
+        if (ferror(f) || has_nul || len > PARSE_MAX_SOURCE) {
+            *why = has_nul ? "the file contains a NUL byte (not a text file?)"
+                 : len > PARSE_MAX_SOURCE ? "larger than 1 GB, not a source file" : strerror(errno ? errno : EIO);
             free(buf);
             fclose(f);
-            errno = e;
             return NULL;
         }
         if (feof(f)) break;
@@ -76,21 +101,15 @@ static char *parse_read_file(arena *a, const char *path) {
     fclose(f);
     char *text = arena_strndup(a, buf, len);
     free(buf);
-    if (strlen(text) != len) { /* the lexer works on C strings */
-        errno = EILSEQ;
-        return NULL;
-    }
     return text;
 }
 
 ast_program *parse_file(arena *a, diag_ctx *d, const char *path) {
+    const char *why = NULL;
     errno = 0;
-    char *text = parse_read_file(a, path);
+    char *text = parse_read_file(a, path, &why);
     if (!text) {
-        if (errno == EILSEQ)
-            diag_fatal_noloc(d, "cannot read '%s': the file contains a NUL byte (not a text file?)", path);
-        else
-            diag_fatal_noloc(d, "cannot read '%s': %s", path, strerror(errno ? errno : EIO));
+        diag_fatal_noloc(d, "cannot read '%s': %s", path, why);
         return NULL;
     }
     const char *name = diag_add_source(d, arena_strdup(a, path), text);

@@ -10,32 +10,33 @@
  * folder itself or its parent may be given. */
 #include "dlnrt.h"
 #include "checked_internal.h"
+#include "file_open_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { DL_CIFAR_PIXELS = 3 * 32 * 32, DL_CIFAR_RECORD = 1 + DL_CIFAR_PIXELS };
 #define DL_CIFAR_MAX_VALUES ((int64_t)1 << 36)   /* 22 million images, 256 GB of floats: as IDX's bound */
 
-/* Size of a regular file, or -1 with an error naming it. */
+/* Size of a regular file, or -1 with an error naming it (a FIFO or a device is refused here, not read). */
 static long long dl_file_size(const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        dl_set_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    return (long long)st.st_size;
+    int64_t size;
+    int fd = dl_open_regular(path, &size);
+    if (fd < 0) return -1;
+    close(fd);
+    return (long long)size;
 }
 
 /* Appends the records of one file to out (whose arrays have room). */
 static int dl_cifar_read(const char *path, int64_t records, dl_dataset *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
+    FILE *f = dl_fopen_regular(path, NULL);
+    if (!f) return -1;
     unsigned char rec[DL_CIFAR_RECORD];
     for (int64_t r = 0; r < records; r++) {
         if (fread(rec, 1, sizeof rec, f) != sizeof rec) {

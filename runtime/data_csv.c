@@ -15,6 +15,7 @@
  * subnormal are accepted), a row with a different number of fields than the
  * first, a class label that is not a non-negative integer. */
 #include "dlnrt.h"
+#include "file_open_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -75,8 +76,8 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
 {
     memset(out, 0, sizeof *out);
     const char delim = opt->delimiter ? opt->delimiter : ',';
-    FILE *f = fopen(path, "r");
-    if (!f) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
+    FILE *f = dl_fopen_regular(path, NULL);
+    if (!f) return -1;
     enum { MAX_FIELDS = 1 << 16 };
     char **fields = malloc(MAX_FIELDS * sizeof *fields);
     char *line = NULL;

@@ -15,6 +15,7 @@
  * both even when the test set lacks a class. */
 #include "dlnrt.h"
 #include "checked_internal.h"
+#include "file_open_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct dl_names {
     char **v;
@@ -98,6 +100,24 @@ static int dl_png_open(const char *path, png_image *im)
     return -1;
 }
 
+/* libpng's simplified reader stops after the image data and never reads the
+ * IEND chunk, so a file cut anywhere in those last 12 bytes decoded as if
+ * whole. They are always the same 12 bytes; anything else there is a
+ * truncated file (or data appended after IEND, which we refuse as well). */
+static int dl_png_check_end(const char *path)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    int64_t size = 0;
+    int fd = dl_open_regular(path, &size);
+    if (fd < 0) return -1;
+    unsigned char tail[12];
+    int ok = size >= 12 && pread(fd, tail, sizeof tail, (off_t)(size - 12)) == (ssize_t)sizeof tail &&
+             memcmp(tail, iend, sizeof tail) == 0;
+    close(fd);
+    if (!ok) dl_set_error("%s: truncated PNG: the file does not end with its IEND chunk", path);
+    return ok ? 0 : -1;
+}
+
 /* Decodes path into x[channels, h, w] (floats in [0, 1]); pix is h*w*channels bytes of scratch. */
 static int dl_png_read(const char *path, int channels, png_uint_32 h, png_uint_32 w, unsigned char *pix, float *x)
 {
@@ -116,6 +136,7 @@ static int dl_png_read(const char *path, int channels, png_uint_32 h, png_uint_3
         png_image_free(&im);
         return -1;
     }
+    if (dl_png_check_end(path)) return -1;
     const size_t hw = (size_t)h * w;
     for (int k = 0; k < channels; k++)   /* interleaved HWC bytes → CHW floats */
         for (size_t i = 0; i < hw; i++) x[k * hw + i] = pix[i * (size_t)channels + (size_t)k] * (1.0f / 255.0f);

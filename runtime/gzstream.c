@@ -2,6 +2,7 @@
  * See gzstream_internal.h for why this is not gzread. */
 #include "gzstream_internal.h"
 #include "dlnrt.h"
+#include "file_open_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,19 +49,7 @@ int dl_gz_open(dl_gzstream *s, const char *path)
 {
     memset(s, 0, sizeof *s);
     s->path = path;
-    s->fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (s->fd < 0 || fstat(s->fd, &st) != 0) {
-        dl_set_error("%s: cannot open: %s", path, strerror(errno));
-        if (s->fd >= 0) close(s->fd);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        dl_set_error("%s: not a regular file", path);
-        close(s->fd);
-        return -1;
-    }
-    s->file_bytes = (int64_t)st.st_size;
+    if ((s->fd = dl_open_regular(path, &s->file_bytes)) < 0) return -1;
     if (!(s->in = malloc(DL_GZ_IN))) {
         dl_set_error("%s: out of memory", path);
         close(s->fd);

@@ -5,6 +5,7 @@
  * a damaged one is reported by file and line rather than drawn as garbage. */
 #include "numtable_internal.h"
 #include "dlnrt.h"
+#include "file_open_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -129,8 +130,8 @@ done:
 int dl_numtable_read(const char *path, dl_numtable *t)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "r");
-    if (!f) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
+    FILE *f = dl_fopen_regular(path, NULL);
+    if (!f) return -1;
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, rows_cap = 0, rc = -1, have_header = 0;

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,13 +127,13 @@ int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run
     return rc;
 }
 
-static int meta_i64(const char *path, const char *key, int64_t lo, int64_t *out)
+static int meta_i64(const char *path, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
     char text[64], *end;
     if (dl_safetensors_meta(path, key, text, sizeof text)) return -1;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (*end || end == text || v < lo || errno == ERANGE) {   /* out of range: strtoll clamps, silently */
+    if (*end || end == text || v < lo || v > hi || errno == ERANGE) {   /* out of range: strtoll clamps, silently */
         dl_set_error("%s: metadata '%s' is '%s', not a count", path, key, text);
         return -1;
     }
@@ -140,10 +141,10 @@ static int meta_i64(const char *path, const char *key, int64_t lo, int64_t *out)
     return 0;
 }
 
-/* A count of the run's metadata; a missing or bad one means the file is no run checkpoint. */
-static int run_meta(const char *path, const char *key, int64_t *out)
+/* A count of the run's metadata, at most hi; a missing or bad one means the file is no run checkpoint. */
+static int run_meta(const char *path, const char *key, int64_t hi, int64_t *out)
 {
-    if (meta_i64(path, key, 0, out) == 0) return 0;
+    if (meta_i64(path, key, 0, hi, out) == 0) return 0;
     char why[400];
     snprintf(why, sizeof why, "%s", dl_last_error());
     dl_set_error("%s: not a checkpoint a run can resume from (%s)", path, why);
@@ -155,7 +156,9 @@ static int load_position(const char *path, dl_run_position *at)
 {
     int64_t epochs, steps;
     char seed[32], want[32];
-    if (run_meta(path, "dlnc.epochs_done", &epochs) || run_meta(path, "dlnc.steps", &steps)) return -1;
+    /* epochs_done is an int: 2^32 + 1 would have resumed as epoch 1 */
+    if (run_meta(path, "dlnc.epochs_done", INT_MAX, &epochs) || run_meta(path, "dlnc.steps", INT64_MAX, &steps))
+        return -1;
     if (dl_safetensors_meta(path, "dlnc.seed", seed, sizeof seed)) {
         char why[400];
         snprintf(why, sizeof why, "%s", dl_last_error());
@@ -181,7 +184,7 @@ int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_posit
     }
     int64_t mstep;
     dl_run_position got = *at;
-    if (load_position(path, &got) || run_meta(path, "dlnc.model_step", &mstep)) return -1;
+    if (load_position(path, &got) || run_meta(path, "dlnc.model_step", INT64_MAX, &mstep)) return -1;
     run_list l = {0};
     /* every tensor, its optimizer slots included */
     int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || dl_load_safetensors(path, l.t, l.n, 0) ? -1 : 0;
@@ -232,7 +235,7 @@ int dl_run_load_steps(const dl_model_api *const *apis, void *const *m, const cha
             dl_set_error("step '%s' does not expose its optimizer state (compiled by an older dlnc?)", steps[k]);
             return -1;
         }
-        if (run_meta(path, key, &msteps[k])) return -1;
+        if (run_meta(path, key, INT64_MAX, &msteps[k])) return -1;
     }
     run_list l = {0};
     int rc = list_params(&l, apis[saver], m[saver]);

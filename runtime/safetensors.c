@@ -20,6 +20,7 @@
 #include "dlnrt.h"
 #include "atomic_file_internal.h"
 #include "checked_internal.h"
+#include "file_open_internal.h"
 #include "json_internal.h"
 
 #include <errno.h>
@@ -325,14 +326,8 @@ static int dl_st_open(const char *path, dl_st_file *f)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (f->fd < 0 || fstat(f->fd, &st) != 0) {
-        dl_set_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) { dl_set_error("%s: not a regular file", path); return -1; }
-    const int64_t size = (int64_t)st.st_size;
+    int64_t size = 0;
+    if ((f->fd = dl_open_regular(path, &size)) < 0) return -1;
     unsigned char len8[8];
     uint64_t hlen = 0;
     if (size < 8 || dl_pread_all(f->fd, len8, 8, 0)) {

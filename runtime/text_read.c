@@ -4,12 +4,11 @@
  * /dev/zero, a disk image — can make us allocate), and the validation
  * split, which is the stream's tail: text after everything trained on. */
 #include "text_internal.h"
+#include "file_open_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static int dl_text_reserve(char **buf, int64_t *cap, int64_t need)
@@ -26,18 +25,12 @@ static int dl_text_reserve(char **buf, int64_t *cap, int64_t need)
 
 int dl_text_append_file(const char *path, char **buf, int64_t *len, int64_t *cap)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK);   /* a FIFO must not block us before the check below */
-    if (fd < 0) { dl_set_error("%s: cannot open: %s", path, strerror(errno)); return -1; }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        dl_set_error("%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    /* st_size is a hint for the allocation; the limit is checked on what is
+    int64_t size;
+    int fd = dl_open_regular(path, &size);   /* a FIFO does not block us, /dev/zero is refused */
+    if (fd < 0) return -1;
+    /* size is a hint for the allocation; the limit is checked on what is
      * actually read, since a file may grow while we read it. */
-    if (st.st_size > DL_TEXT_MAX_BYTES - *len ||
-        dl_text_reserve(buf, cap, *len + (int64_t)st.st_size)) {
+    if (size > DL_TEXT_MAX_BYTES - *len || dl_text_reserve(buf, cap, *len + size)) {
         dl_set_error("%s: too large (the text sources hold at most %lld bytes in memory)", path,
                      (long long)DL_TEXT_MAX_BYTES);
         close(fd);

@@ -393,7 +393,12 @@ static int dl_final_test(const dl_model_api *api, void *m, int64_t batch, dl_ste
     rc = rc || (dl_one_input_form(api) ? dl_check_fit(api, &test, "test") : dl_check_classes(api, &test, "test")) ||
          dl_evaluate(api, m, &test, batch, st, &loss, &acc, &iou, rec, tally);
     dl_dataset_free(&test);
-    if (rc) { dl_error_context("evaluating the test set after training"); return -1; }
+    if (rc) {
+        char what[4200];
+        snprintf(what, sizeof what, "evaluating the test set of %s after training", dc->path);
+        dl_error_context(what);
+        return -1;
+    }
     printf("test set, evaluated once after training with the final weights:\n");
     if (rec->confusion && rec->classes <= DL_CONFUSION_MAX_PRINTED)
         dl_confusion_print(stdout, rec->confusion, rec->classes, "test");
@@ -405,6 +410,24 @@ static int dl_final_test(const dl_model_api *api, void *m, int64_t batch, dl_ste
 static int dl_is_text_kind(const char *kind)
 {
     return kind && (strcmp(kind, "text") == 0 || strcmp(kind, "tokens") == 0);
+}
+
+/* The validation ids must make one contiguous batch (dl_evaluate_text): checked
+ * before training, not after its first epoch, and naming the file. */
+static int dl_check_text_val(const dl_text_data *td, const dl_data_config *dc)
+{
+    if (td->n_val == 0) return 0;
+    dl_source src;
+    dl_data_config vc = *dc;
+    vc.contiguous = 1;
+    if (dl_source_text(&src, td->val, td->n_val, &vc, td->vocab_size, 0) == 0) {
+        src.close(&src);
+        return 0;
+    }
+    char what[4200];
+    snprintf(what, sizeof what, "%s: its validation split (val_split = %g)", dc->path, dc->val_split);
+    dl_error_context(what);
+    return -1;
 }
 
 /* Mean loss and per-position accuracy of a language model over the
@@ -579,6 +602,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                  (long long)td.vocab_size, (long long)td.vocab_size);
         if (s2s ? dl_check_vocab(api, sd.vocab, why) : cfg->data.mlm > 0 && dl_check_vocab(api, td.vocab_size + 1, why))
             goto done;
+        if (text && dl_check_text_val(&td, &cfg->data)) goto done;
         /* next-token targets: per-position logits ([T, V] a sample) must have a class for
          * every id, or the run would stop at the first batch holding a rare byte */
         snprintf(why, sizeof why, "the next-token targets (the %lld ids of the vocabulary)", (long long)td.vocab_size);
@@ -587,9 +611,10 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
             goto done;
     } else if (det) {
         /* the fields' shapes are checked when the stepper binds them */
-    } else if (dl_one_input_form(api)) {
-        if (dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))) goto done;
-    } else if (dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
+    } else if (dl_one_input_form(api) ? dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))
+               : dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
+        /* the files' name: a label beyond the model's classes is as likely a damaged file as the wrong model */
+        if (cfg->data.path && *cfg->data.path) dl_error_context(cfg->data.path);
         goto done;
     }
     /* the training batches as named fields; the steps' arguments bound to them

@@ -320,6 +320,9 @@ fi
 # Sequence-to-sequence tasks, exact match (teacher-forced and greedy), masked tokens.
 . tests/e2e/seq2seq.sh
 . tests/e2e/damaged_ckpt.sh
+# Damaged files (truncated, bit-flipped, huge sizes, NaN fields, a FIFO, /dev/zero,
+# a directory, ...) at every reader through the real commands (docs/testing.md).
+. tests/e2e/damaged_readers.sh
 
 # Graphs: the karate club and the SBM samples, damaged graph files (tests/e2e/graph.sh).
 . tests/e2e/graph.sh

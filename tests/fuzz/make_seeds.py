@@ -129,3 +129,10 @@ put("text", "vocab", text_opt(0, 0, 0, 0) + b"bytes:0a20216162")
 # ---- graph: [nodes.csv] 0x00 [edges.csv]; see fuzz_graph.c ------------------
 put("graph", "features", b"label,split,a,b\n0,1,0.5,1\n1,3,2,3\n0,2,1,1\n\0source,target\n0,1\n1,2\n")
 put("graph", "identity", b"label,split\r\n0,1\r\n1,1\r\n2,3\r\n\0source,target\r\n0,1\r\n2, 1\r\n\r\n")
+
+
+# ---- history: [run.csv] (0x00 [run.steps.csv]); see fuzz_history.c ---------
+put("history", "curves", b"epoch,train_loss,test_loss,test_acc,seconds\n1,2.3,2.1,0.31,0.5\n2,1.9,1.8,0.42,1.0\n"
+    b"\0step,epoch,train_loss\n1,0.5,2.4\n2,1.0,2.2\n3,1.5,1.9\n")
+put("history", "val", b"epoch,train_loss,val_loss,val_acc,seconds\n1,0.9,nan,0.5,0.1\n2,0.7,0.8,0.6,0.2\n3,0.5,0.6,0.7,0.3\n")
+put("history", "confusion", b"true_class,pred_0,pred_1,pred_2\n0,5,1,0\n1,0,7,2\n2,1,0,9\n")

@@ -288,10 +288,11 @@ static void test_image_folder_grows_while_loading(void)
     pthread_join(writer, NULL);
 }
 
-/* A PNG cut anywhere in its pixel data is an error naming it, never an
- * image with missing rows. (Only the 12-byte end marker, IEND, may be
- * missing: every pixel is then present and CRC-checked, and libpng does not
- * ask for it.) */
+/* A PNG cut anywhere is an error naming it, never an image with missing
+ * rows. Cut in its 12-byte end marker (IEND) every pixel is still there and
+ * libpng does not ask for the marker, but the file is not what was written:
+ * it is refused too (data_image.c checks the last 12 bytes), as are bytes
+ * appended after IEND. */
 static void test_png_truncated(void)
 {
     make_dirs((const char *const[]){"cut", "cut/a"}, 2);
@@ -305,7 +306,7 @@ static void test_png_truncated(void)
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
     int wrong = 0;
-    for (size_t cut = 8; cut < n - 12; cut += 1 + cut / 16) {
+    for (size_t cut = 8; cut < n; cut += cut < n - 13 ? 1 + cut / 16 : 1) {   /* every byte of IEND */
         f = fopen(cutp, "wb");
         fwrite(buf, 1, cut, f);
         fclose(f);
@@ -314,6 +315,19 @@ static void test_png_truncated(void)
         else wrong += strstr(dl_last_error(), "z.png") == NULL;
     }
     CU_ASSERT_EQUAL(wrong, 0);
+    f = fopen(cutp, "wb");   /* whole, then a byte after IEND */
+    fwrite(buf, 1, n, f);
+    fputc(0, f);
+    fclose(f);
+    dl_dataset d;
+    CU_ASSERT_EQUAL(dl_load_image_folder(root, NULL, 3, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "z.png: truncated PNG: the file does not end with its IEND chunk"));
+    f = fopen(cutp, "wb");   /* whole: loads */
+    fwrite(buf, 1, n, f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(dl_load_image_folder(root, NULL, 3, &d), 0);
+    CU_ASSERT_EQUAL(d.n, 2);
+    dl_dataset_free(&d);
 }
 
 void suite_rt_images(void)
@@ -321,7 +335,7 @@ void suite_rt_images(void)
     CU_pSuite s = CU_add_suite("rt_images", images_setup, images_teardown);
     CU_add_test(s, "CIFAR-10 binary batches", test_cifar10);
     CU_add_test(s, "CIFAR-10: a huge (sparse) file is refused before allocating", test_cifar10_huge);
-    CU_add_test(s, "PNG cut in its pixel data", test_png_truncated);
+    CU_add_test(s, "PNG cut anywhere, its IEND marker included", test_png_truncated);
     CU_add_test(s, "PNG image folders", test_image_folder);
     CU_add_test(s, "PNG folder growing while it is loaded", test_image_folder_grows_while_loading);
 }

@@ -355,13 +355,16 @@ static void test_driver_errors(void)
     dl_run_result r;
     api.in_numel = 15;
     CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
-    CU_ASSERT_STRING_EQUAL(dl_last_error(),
-                           "data: training samples have 16 values (1x4x4) but model 'linear' takes 15 per sample");
+    char msg[4400];   /* the data's path first: a damaged file is as likely as the wrong model */
+    snprintf(msg, sizeof msg, "%s: data: training samples have 16 values (1x4x4) but model 'linear' takes 15 per sample",
+             dir);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), msg);
     /* same count, other picture shape: an error, not scrambled pixels */
     reset_model();
     api.in_rank = 3, api.in_shape[1] = 2, api.in_shape[2] = 8;
     CU_ASSERT_EQUAL(dl_run_training(&api, &o, &r), -1);
-    CU_ASSERT_STRING_EQUAL(dl_last_error(), "data: training samples are 1x4x4 but model 'linear' takes 1x2x8");
+    snprintf(msg, sizeof msg, "%s: data: training samples are 1x4x4 but model 'linear' takes 1x2x8", dir);
+    CU_ASSERT_STRING_EQUAL(dl_last_error(), msg);
     reset_model();
     api.in_rank = 2, api.in_shape[0] = 4, api.in_shape[1] = 4;   /* 4x4 for 1x4x4: size-1 axes aside, equal */
     o.max_steps = 1;

@@ -1,0 +1,92 @@
+# Sourced by tests/e2e/run.sh (needs B, T, pass, fail), or run alone:
+#   sh tests/e2e/damaged_readers.sh [BUILD_DIR] [READER ...]
+# Damaged files at every file reader of dlnc and libdlnrt, through the real
+# commands: tests/e2e/damage.py makes ~20-30 variants of one valid file
+# (truncations, bit flips in the magic and the body, size fields made huge and
+# 0, NaN/inf/huge text fields, a 1 MB line, invalid UTF-8, a NUL byte, zero
+# length, a directory, /dev/null, /dev/zero, a FIFO with no writer, a dangling
+# symlink, a missing file, a symlink to the valid file) from the tiny inputs
+# of tests/e2e/damage_fixtures.py, and checks each command: status 1 naming
+# the file (0 allowed only where the variant may still be valid), no hang, no
+# sanitizer report, no output file left. With BUILD_DIR=build-asan every
+# reader runs under ASan + UBSan (docs/testing.md, "Damaged and hostile files"). --resume
+# without a checkpoint file starts afresh (docs/language.md), so a missing or
+# dangling one may pass; an image folder holds only its regular *.png files, so
+# a PNG replaced by anything else is skipped, not an error. Sourced by run.sh
+# (make test) it throws one variant of each kind (damage.py --quick, 157 runs,
+# ~40 s); alone, or with DMG_FULL=1, all of them (427 runs).
+if [ -z "${pass+x}" ]; then   # run alone
+  B=${1:-build}; [ $# -gt 0 ] && shift
+  T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+  pass=0; fail=0; DMG_ALONE=1
+fi
+DMG_READERS="source idx_images idx_labels cifar csv png text tokens graph_nodes graph_edges resume init_from from_file explain export sample plot"
+[ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
+DMG_DL=$(cd "$B" && pwd)/dlnc
+DMG=$T/dmg_fx
+rm -rf "$DMG" && /usr/bin/python3 tests/e2e/damage_fixtures.py "$DMG"
+export DLNC_CACHE="$T/dmg_cache"
+# ASan: no leak reports (the driver reads only what it owns), and a bound on
+# any single allocation so an unbounded read fails fast instead of eating memory.
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=4096"
+# A checkpoint, a history and an autoencoder checkpoint for the readers that take them.
+(cd "$DMG/idx" && "$DMG_DL" run m.dln --max-steps 2 --quiet --checkpoint ck.st --history hist.csv > run.out 2>&1) \
+  || { echo "FAIL damaged readers: the valid run failed"; cat "$DMG/idx/run.out"; }
+sed 's|    epochs = 1|    epochs = 1\n    init_from = "ck.st"|' "$DMG/idx/m.dln" > "$DMG/idx/m_init.dln"
+cat > "$DMG/idx/m_ff.dln" <<'DLN'
+model f(image: f32[N, 1, 28, 28]) -> f32[N, 10] {
+    param b: f32[10] = from_file("ck.st", "dense0.bias")
+    return dense(flatten(image), 10) + b
+}
+DLN
+cat > "$DMG/idx/ae.dln" <<'DLN'
+model ae(image: f32[N, 1, 28, 28]) -> f32[N, 1, 28, 28] {
+    return flatten(image) |> dense(16) |> relu |> dense(784) |> sigmoid |> reshape([-1, 1, 28, 28])
+}
+train ae {
+    data   = fashion_mnist("fm", batch = 8)
+    loss   = mse(output, image)
+    epochs = 1
+}
+DLN
+(cd "$DMG/idx" && "$DMG_DL" run ae.dln --max-steps 1 --quiet --checkpoint ae.st > ae.out 2>&1) \
+  || { echo "FAIL damaged readers: the autoencoder run failed"; cat "$DMG/idx/ae.out"; }
+rm -f "$DMG/idx/run.out" "$DMG/idx/ae.out"
+# Outside ASan the commands get 4 GB of address space: an endless read fails there.
+case "$B" in *asan*) DMG_LIMIT= ;; *) DMG_LIMIT="--mem-limit-mb 4096" ;; esac
+DMG_LIMIT="$DMG_LIMIT --jobs 2"
+[ -z "$DMG_ALONE" ] && [ -z "$DMG_FULL" ] && DMG_LIMIT="$DMG_LIMIT --quick"
+dmg_run() {   # dmg_run READER DIR TARGET KIND [damage.py options] -- COMMAND...
+  dmg_name=$1 dmg_dir=$2 dmg_target=$3 dmg_kind=$4; shift 4
+  case " $DMG_READERS " in *" $dmg_name "*) ;; *) return 0 ;; esac
+  if /usr/bin/python3 tests/e2e/damage.py --quiet $DMG_LIMIT --dir "$DMG/$dmg_dir" --target "$dmg_target" --kind "$dmg_kind" "$@" \
+       > "$T/dmg_$dmg_name.out" 2>&1; then
+    echo "damaged $dmg_name: $(tail -1 "$T/dmg_$dmg_name.out" | sed 's/^damage //'): ok"; pass=$((pass+1))
+  else
+    echo "FAIL damaged $dmg_name:"; cat "$T/dmg_$dmg_name.out"; fail=$((fail+1))
+  fi
+}
+RUN="$DMG_DL run m.dln --max-steps 2 --quiet --checkpoint out.st"
+dmg_run source      csv   m.dln                          text   --output out.c -- $DMG_DL m.dln -o out.c
+dmg_run idx_images  idx   fm/train-images-idx3-ubyte.gz  gzip   --output out.st --also-names "fm: " -- $RUN
+dmg_run idx_labels  idx   fm/t10k-labels-idx1-ubyte.gz   gzip   --output out.st --also-names "fm: " -- $RUN
+# CIFAR-10 has no header: its first bytes are a label and pixels, so flips and
+# words written there may be valid data (a label > 9 is not), and a cut at a
+# record boundary (here a quarter and half of 4 records) is a smaller valid file
+dmg_run cifar       cifar cb/data_batch_1.bin            binary --output out.st --may-pass \
+  flip-byte1,flip-byte3,u64le-0-zero,u32be-4-huge,u32be-4-zero,u32be-8-huge,truncated-quarter,truncated-half -- $RUN
+dmg_run csv         csv   c.csv                          text   --output out.st -- $RUN
+dmg_run png         img   png/a/1.png                    binary --output out.st --may-pass directory,fifo,dangling-symlink,missing,dev-null,dev-zero -- $RUN
+dmg_run text        text  corpus.txt                     text   --output out.st -- $RUN
+dmg_run tokens      tok   ids.txt                        text   --output out.st -- $RUN
+dmg_run graph_nodes graph g/nodes.csv                    text   --output out.st -- $RUN
+dmg_run graph_edges graph g/edges.csv                    text   --output out.st -- $RUN
+dmg_run resume      idx   ck.st                          binary --may-pass missing,dangling-symlink -- $DMG_DL run m.dln --max-steps 3 --quiet --checkpoint ck.st --resume
+dmg_run init_from   idx   ck.st                          binary --output out.st -- $DMG_DL run m_init.dln --max-steps 1 --quiet --checkpoint out.st
+dmg_run from_file   idx   ck.st                          binary --output out.c -- $DMG_DL m_ff.dln -o out.c
+dmg_run explain     idx   ck.st                          binary -- $DMG_DL explain m.dln --checkpoint ck.st --attack fgsm --eps 0.1
+dmg_run export      idx   ck.st                          binary --output out.c -- $DMG_DL export m.dln --checkpoint ck.st -o out.c
+dmg_run sample      idx   ae.st                          binary --output g.png -- $DMG_DL sample ae.dln --checkpoint ae.st --grid g.png --count 4
+dmg_run plot        idx   hist.csv                       text   --output h.png -- $DMG_DL plot hist.csv -o h.png
+unset DLNC_CACHE ASAN_OPTIONS
+if [ -n "$DMG_ALONE" ]; then echo "damaged readers: $pass passed, $fail failed"; [ $fail -eq 0 ]; fi
