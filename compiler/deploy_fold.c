@@ -84,9 +84,10 @@ static int bake(fold_ctx *c, diag_ctx *d)
     }
     for (int i = 0; i < n0; i++) {
         ir_node *n = g->nodes[i];
-        if (!konst[n->id] || n->op == OP_param || n->dtype != IR_F32 ||
+        if (!konst[n->id] || n->op == OP_param || n->dtype != IR_F32 || !ir_dim_is_const(ir_shape_numel(&n->shape)) ||
             (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_STATIC))
-            continue;
+            continue; /* (a value broadcast to the batch, a class token's, has N in its shape: evaluated at N = 1, it
+                         would be one sample's worth) */
         int64_t len = numel(&n->shape);
         float *v = ARENA_NEW_ARRAY(c->m->ar, float, len + 1);
         for (int64_t j = 0; j < len; j++) v[j] = (float)s.value[n->id][j];

@@ -1,20 +1,21 @@
 # Sourced by tests/e2e/run.sh (needs B, T, pass, fail): `dlnc export`. The
-# MLP, LeNet-5 and a batch-norm CNN (tests/e2e/deploy_bn.dln) are trained a
+# MLP, LeNet-5, a batch-norm CNN (tests/e2e/deploy_bn.dln), causal masked
+# attention (tests/e2e/deploy_attn.dln) and the ViT are trained a
 # few steps, exported, the export compiled with -std=c99 -pedantic -Wall
 # -Wextra -Werror (and -ffreestanding, and -fopenmp), and its outputs on 512
-# test images compared with the training build's forward (tests/e2e/deploy_main.c):
+# test images (the ViT 64) compared with the training build's forward (tests/e2e/deploy_main.c):
 # max |difference| <= 1e-4, every argmax the same; the CNN's three batch norms
 # that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8, and LeNet-5 with --int8. The example program
 # classifies a PGM; a damaged checkpoint and models the export cannot handle
-# (attention, an i32 input) are clear errors. ~15 s.
+# (a scan loop, an i32 input) are clear errors. ~30 s.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
 TD=$(cd "$B" && pwd)/dlnc
-dep() {  # name, dln, max batch, [export options...]
+dep() {  # name, dln, max batch, [export options...]; STEPS training steps (30)
   n=$1 dln=$2 mb=$3; shift 3
   mkdir -p "$T/dep_$n"
-  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$TD" run --quiet --max-steps 30 --checkpoint ck.st "$OLDPWD/$dln") >"$T/dep_$n.out" 2>&1 \
+  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$TD" run --quiet --max-steps "${STEPS:-30}" --checkpoint ck.st "$OLDPWD/$dln") >"$T/dep_$n.out" 2>&1 \
   && "$DLNC" "$dln" -o "$T/dep_$n/model.c" \
   && "$DLNC" export "$dln" --checkpoint "$T/dep_$n/ck.st" -o "$T/dep_$n/model_infer.c" --max-batch "$mb" "$@" >>"$T/dep_$n.out" 2>&1 \
   && cc $STRICT -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer.o" 2>>"$T/dep_$n.out" \
@@ -24,10 +25,11 @@ dep() {  # name, dln, max batch, [export options...]
   && cc -std=c11 -O2 -fopenmp -Iruntime -I"$T/dep_$n" -DM="$n" -DUM="$(echo "$n" | tr a-z A-Z)" tests/e2e/deploy_main.c \
         "$T/dep_$n/model.c" "$T/dep_$n/infer_omp.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/dep_$n/equiv" 2>>"$T/dep_$n.out"
 }
-for spec in "mlp samples/mlp.dln 1" "lenet5 samples/lenet5.dln 4" "bncnn tests/e2e/deploy_bn.dln 8"; do
+for spec in "mlp samples/mlp.dln 1 512 30" "lenet5 samples/lenet5.dln 4 512 30" "bncnn tests/e2e/deploy_bn.dln 8 512 30" \
+            "attn tests/e2e/deploy_attn.dln 8 512 10" "vit samples/vit.dln 4 64 3"; do
   set -- $spec
-  if dep "$1" "$2" "$3" && { [ "$1" != bncnn ] || { grep -q "^  3 batch norms folded" "$T/dep_$1.out" \
-       && ! grep -q running_var "$T/dep_$1/model_infer.c"; }; } && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" 512 1e-4 >"$T/dep_$1.eq" 2>&1; then
+  if STEPS=$5 dep "$1" "$2" "$3" && { [ "$1" != bncnn ] || { grep -q "^  3 batch norms folded" "$T/dep_$1.out" \
+       && ! grep -q running_var "$T/dep_$1/model_infer.c"; }; } && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" "$4" 1e-4 >"$T/dep_$1.eq" 2>&1; then
     echo "dlnc export $1: $(cat "$T/dep_$1.eq"): ok"; pass=$((pass+1))
   else
     echo "FAIL dlnc export $1"; cat "$T/dep_$1.out" "$T/dep_$1.eq" 2>/dev/null | tail -20; fail=$((fail+1))
@@ -61,19 +63,19 @@ else
   echo "FAIL dlnc export --int8"; cat "$T/dep_q8.out" "$T/dep_q8.eq" 2>/dev/null; fail=$((fail+1))
 fi
 # Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing
-# written; attention (at its line) and a model of another form refused before any checkpoint is read.
+# written; a scan loop (at its line) and a model of another form refused before any checkpoint is read.
 head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
 "$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
-"$DLNC" export samples/vit.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
+"$DLNC" export samples/lstm_rows.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
 "$DLNC" export samples/char_lstm.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
 if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
-   && grep -q "^samples/vit.dln:11:13: error: dlnc export has no portable kernel for attention yet$" "$T/dep_bad4.out" \
+   && grep -q "^samples/lstm_rows.dln:11:9: error: dlnc export has no portable kernel for a scan loop yet$" "$T/dep_bad4.out" \
    && grep -q "^dlnc: error: char_lstm: only a model with one f32 input (batch first) and one f32 output can be exported yet$" "$T/dep_bad5.out" \
    && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
    && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out"; then
-  echo "dlnc export: damaged or foreign checkpoint, none given, attention, an i32 input: clear errors: ok"; pass=$((pass+1))
+  echo "dlnc export: damaged or foreign checkpoint, none given, a scan loop, an i32 input: clear errors: ok"; pass=$((pass+1))
 else
   echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5)"; cat "$T/dep_bad"[1-5].out; fail=$((fail+1))
 fi
