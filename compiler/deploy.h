@@ -22,6 +22,8 @@ typedef struct deploy_options {
     int int8;                /* --int8: int8 weights and products (deploy_int8.c) */
     int64_t calibrate;       /* --calibrate N: activations' scales from N training images (default 1000) */
     int no_fold;             /* --no-fold: keep parameter-only values and batch norms as the training build computes them */
+    int64_t seq_len;         /* --seq-len T: the run-time size T a sequence model is exported at (default: the
+                                train section's seq_len); deploy_run fills it in */
 } deploy_options;
 
 /* deploy_int8.c: one quantized weight. */
