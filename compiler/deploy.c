@@ -170,13 +170,6 @@ static void upper_ident(FILE *f, const char *s)
 
 static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
 
-/* One sample's elements with the run-time size T (symbol 1) at t. */
-static int64_t per_sample_at(const ir_shape *s, int64_t t)
-{
-    const ir_dim n = ir_shape_numel(s);
-    return n.k * (n.syms & 2u ? t : 1);
-}
-
 /* Where each arena class starts and its unit at (max_batch, T), laid out as <model>_create_sym lays them
  * (emit_c.c: the classes by symbol mask 1, 2, .., then the constant one, 0); returns the floats they take. */
 static int64_t class_layout(const emit_forward_layout *L, int64_t max_batch, int64_t t, int64_t *base, int64_t *unit)
@@ -191,31 +184,16 @@ static int64_t class_layout(const emit_forward_layout *L, int64_t max_batch, int
     return act;
 }
 
-/* The ids an i32 input may hold, [0, bound): the smallest table any take
- * (or axis any gather) reading the input directly indexes; 0 when none does
- * (then only the forward's own checks stand between an id and a read). The
- * entry point checks every id against it before the forward runs, so a bad
- * id leaves the output unwritten. */
-static int64_t id_bound(const ir_graph *g)
-{
-    int64_t bound = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const ir_node *n = g->nodes[i];
-        int64_t b = 0;
-        if (n->op == OP_take && n->in[1] == g->inputs[0].node) b = n->in[0]->shape.d[0].k;
-        if (n->op == OP_gather && n->in[1] == g->inputs[0].node) b = n->in[0]->shape.d[n->a.gather.axis].k;
-        if (b > 0 && (bound == 0 || b < bound)) bound = b;
-    }
-    return bound;
-}
-
 int deploy_check(const ir_module *m, diag_ctx *d)
 {
     const ir_graph *g = m->forward;
-    if (!g || g->n_inputs != 1 || (g->inputs[0].dtype != IR_F32 && g->inputs[0].dtype != IR_I32) ||
-        g->n_outputs != 1 || m->n_syms > 2 || g->outputs[0].node->dtype != IR_F32) {
-        diag_fatal_noloc(d, "%s: only a model with one f32 or i32 input (batch first, at most one other run-time "
-                         "size) and one f32 output can be exported yet", m->name);
+    int ok = g && g->n_inputs >= 1 && g->n_outputs >= 1 && m->n_syms <= 2;
+    for (int k = 0; ok && k < g->n_inputs; k++) ok = g->inputs[k].dtype == IR_F32 || g->inputs[k].dtype == IR_I32;
+    for (int k = 0; ok && k < g->n_outputs; k++)
+        ok = g->outputs[k].kind == IR_OUT_VALUE && g->outputs[k].node->dtype == IR_F32;
+    if (!ok) {
+        diag_fatal_noloc(d, "%s: only a model with f32 or i32 inputs (batch first, at most one other run-time "
+                         "size) and f32 outputs can be exported yet", m->name);
         return -1;
     }
     for (int i = 0; i < m->n_params; i++)
@@ -261,12 +239,10 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         return -1;
     }
 
-    const ir_graph *g = m->forward;
     const int64_t t = m->n_syms > 1 ? o->seq_len : 1;
-    const int64_t in_floats = per_sample_at(&g->inputs[0].shape, t), out_floats = per_sample_at(&g->outputs[0].node->shape, t);
     /* A forward of the general interface (an i32 input, a run-time T) places its buffers by size class
      * (m->cls_base, m->cls_unit), the others at act_n * max_batch then act_c. */
-    const int classes = emit_mentions_ident(fwd, "cls_base");
+    const int classes = emit_mentions_ident(fwd, "cls_base"), sym_max = emit_mentions_ident(fwd, "sym_max");
     int64_t cbase[4] = {0}, cunit[4] = {0};
     const int64_t act_floats = classes ? class_layout(&L, o->max_batch, t, cbase, cunit) : L.act_n * o->max_batch + L.act_c;
     const int64_t arena_floats = act_floats + L.statics;
@@ -294,28 +270,23 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     } while (0)
     HDEF("MAX_BATCH", o->max_batch, "the largest n a call takes");
     if (m->n_syms > 1) HDEF("SEQ_LEN", t, arena_printf(ar, "%s: every sample's length (--seq-len)", m->syms[1].name));
-    const int ids = g->inputs[0].dtype == IR_I32;
-    const int64_t vocab = ids ? id_bound(g) : 0;
-    HDEF(ids ? "IN_IDS" : "IN_FLOATS", in_floats, ids ? "int32_t ids of one input sample (row-major)"
-                                                     : "floats of one input sample (row-major)");
-    if (vocab > 0) HDEF("VOCAB", vocab, "every id in [0, VOCAB), or the call returns -1");
-    HDEF("OUT_FLOATS", out_floats, "floats of one sample's output");
+    deploy_put_sizes(h_out, m, t);
     HDEF("WEIGHT_FLOATS", L.param_floats, "floats of the weights (the blob of --weights-file)");
     HDEF("ARENA_BYTES", sz->arena_bytes > 0 ? sz->arena_bytes : 4, "the arena a call needs, at MAX_BATCH");
 #undef HDEF
-    fprintf(h_out, "\n/* Runs the model on n samples x (n * %s) into out (n * OUT_FLOATS floats).\n"
+    fprintf(h_out, "\n/* Runs the model on n samples of each input (n times its IN_ size, one sample after another)\n"
+                   " * into each output (n times its OUT_ size).\n"
                    " * weights: %s\n"
                    " * arena: ARENA_BYTES bytes, float-aligned, owned by this call while it runs%s.\n"
-                   " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer%s; out is then not written).\n"
-                   " * Allocates nothing. */\n",
-            ids ? "IN_IDS ids" : "IN_FLOATS floats",
+                   " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer%s; the outputs are then not\n"
+                   " * written). Allocates nothing. */\n",
             o->weights_bin ? "the WEIGHT_FLOATS floats of the weights file (required)"
                            : "NULL for the embedded ones (or a blob of the same layout)",
             o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "",
-            vocab > 0 ? ", an id outside [0, VOCAB)" : ids ? ", an id out of its table's range" : "");
-    if (ids) fprintf(h_out, "#include <stdint.h>\n");
-    fprintf(h_out, "int %s_infer(const float *weights, void *arena, const %s *x, float *out, int n);\n\n#endif\n", p,
-            ids ? "int32_t" : "float");
+            deploy_has_ids(m) ? ", an id outside [0, VOCAB)" : "");
+    if (deploy_has_ids(m)) fprintf(h_out, "#include <stdint.h>\n");
+    deploy_put_signature(h_out, ar, m);
+    fprintf(h_out, ";\n\n#endif\n");
 
     /* The C file: pieces, weights, forward, entry point. */
     long code_start = ftell(c_out);
@@ -336,7 +307,7 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     fprintf(c_out, "typedef struct %s_model {\n    int64_t max_batch, step;\n    uint64_t seed;\n"
                    "    float *params, *act, *statics;\n    unsigned statics_ready;\n%s%s} %s_model;\n\n",
             p, classes ? arena_printf(ar, "    int64_t cls_base[%d], cls_unit[%d];\n", L.n_cls, L.n_cls) : "",
-            emit_mentions_ident(fwd, "sym_max") ? "    int64_t sym_max[2];\n" : "", p);
+            sym_max ? "    int64_t sym_max[2];\n" : "", p);
     put_forward(c_out, fwd, p);
     free(fwd);
     if (!o->weights_bin) {
@@ -366,27 +337,22 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     }
     if (o->static_arena)
         fprintf(c_out, "static float %s_static_arena[%" PRId64 "];\n\n", p, arena_floats > 0 ? arena_floats : 1);
-    fprintf(c_out, "int %s_infer(const float *weights, void *arena, const %s *x, float *out, int n)\n{\n", p,
-            ids ? "int32_t" : "float");
-    fprintf(c_out, "    %s_model m;\n", p);
-    if (vocab > 0) fprintf(c_out, "    int64_t i;\n");
+    deploy_put_signature(c_out, ar, m);
+    fprintf(c_out, "\n{\n    %s_model m;\n", p);
     if (!o->weights_bin) fprintf(c_out, "    if (!weights) weights = %s_weights;\n", p);
     if (o->static_arena) fprintf(c_out, "    if (!arena) arena = %s_static_arena;\n", p);
-    fprintf(c_out, "    if (n < 1 || n > %" PRId64 " || !weights || !arena || !x || !out) return -1;\n", o->max_batch);
-    if (vocab > 0)
-        fprintf(c_out, "    for (i = 0; i < (int64_t)n * %" PRId64 "; i++) /* before any read of a table */\n"
-                       "        if (x[i] < 0 || x[i] >= %" PRId64 ") return -1;\n", in_floats, vocab);
+    deploy_put_checks(c_out, ar, m, o->max_batch, t);
     fprintf(c_out, "    m.max_batch = %" PRId64 ", m.step = 0, m.seed = 0, m.statics_ready = 0;\n", o->max_batch);
     fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
     fprintf(c_out, "    m.act = (float *)arena;\n");
     fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", act_floats);
     for (int k = 0; classes && k < L.n_cls; k++)
         fprintf(c_out, "    m.cls_base[%d] = %" PRId64 ", m.cls_unit[%d] = %" PRId64 ";\n", k, cbase[k], k, cunit[k]);
-    if (emit_mentions_ident(fwd, "sym_max"))
+    if (sym_max)
         fprintf(c_out, "    m.sym_max[0] = %" PRId64 ", m.sym_max[1] = %" PRId64 ";\n", o->max_batch, t);
     if (q) fprintf(c_out, "    deploy_q8_base = weights;\n");
-    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, x, out, n%s);\n    return dl_error_text ? -1 : 0;\n}\n", p,
-            m->n_syms > 1 ? arena_printf(ar, ", %" PRId64, t) : "");
+    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, %sn%s);\n    return dl_error_text ? -1 : 0;\n}\n", p,
+            deploy_forward_args(ar, m), m->n_syms > 1 ? arena_printf(ar, ", %" PRId64, t) : "");
     sz->code_bytes = ftell(c_out) - code_start - weights_text;
     return 0;
 }

@@ -74,6 +74,9 @@ static int bake(fold_ctx *c, diag_ctx *d)
         int k = n->op == OP_param || (n->nin > 0 && ir_ops[n->op].kind != IR_SOURCE && n->op != OP_scan);
         for (int j = 0; j < n->nin && k; j++) k = konst[n->in[j]->id];
         if (n->op == OP_constant || n->op == OP_iota) k = 1;
+        /* a run-time size in the shape (a class token broadcast to the batch, ones(T) whose sum is T): the
+         * value, and what is computed from it, depends on the call, and at N = 1 (T = 0) it would be wrong */
+        if (!ir_dim_is_const(ir_shape_numel(&n->shape))) k = 0;
         konst[n->id] = (unsigned char)k;
     }
     interp_state s;
@@ -84,10 +87,9 @@ static int bake(fold_ctx *c, diag_ctx *d)
     }
     for (int i = 0; i < n0; i++) {
         ir_node *n = g->nodes[i];
-        if (!konst[n->id] || n->op == OP_param || n->dtype != IR_F32 || !ir_dim_is_const(ir_shape_numel(&n->shape)) ||
+        if (!konst[n->id] || n->op == OP_param || n->dtype != IR_F32 ||
             (n->storage != IR_STORE_ARENA && n->storage != IR_STORE_STATIC))
-            continue; /* (a value broadcast to the batch, a class token's, has N in its shape: evaluated at N = 1, it
-                         would be one sample's worth) */
+            continue;
         int64_t len = numel(&n->shape);
         float *v = ARENA_NEW_ARRAY(c->m->ar, float, len + 1);
         for (int64_t j = 0; j < len; j++) v[j] = (float)s.value[n->id][j];

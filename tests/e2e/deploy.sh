@@ -8,7 +8,7 @@
 # that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8, and LeNet-5 with --int8. The example program
 # classifies a PGM; a damaged checkpoint and models the export cannot handle
-# (carried state, two inputs) are clear errors. Token-id models: below. ~50 s.
+# (carried state, three run-time sizes) are clear errors. Token-id and two-input models: below. ~60 s.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
 TD=$(cd "$B" && pwd)/dlnc
@@ -51,6 +51,27 @@ if [ -d /usr/share/games/fortunes ]; then
     fi
   done
 fi
+# Two inputs (one i32) and two outputs with a run-time T (tests/e2e/iface.dln's pair, on a CSV source):
+# the header's per-input and per-output sizes and prototype, both outputs against the training build on
+# 30 random samples at --seq-len 16 (tests/e2e/deploy_pair_main.c); the mean over T (a sum of ones(T)) is
+# not fixed at export; a NULL input returns -1, the outputs untouched.
+mkdir -p "$T/dep_pair"
+awk 'BEGIN { for (r = 0; r < 60; r++) { for (c = 0; c < 16; c++) printf "%d,", c < (r % 3 + 1) * 5; print r % 3 } }' > "$T/dep_pair/iface.csv"
+cp tests/e2e/iface.dln "$T/dep_pair/iface.dln"
+if (cd "$T/dep_pair" && DLNC_CACHE="$T/cache" "$TD" run --quiet --model pair --max-steps 5 --checkpoint ck.st iface.dln) >"$T/dep_pair.out" 2>&1 \
+   && "$DLNC" "$T/dep_pair/iface.dln" -o "$T/dep_pair/model.c" \
+   && "$DLNC" export "$T/dep_pair/iface.dln" --model pair --checkpoint "$T/dep_pair/ck.st" -o "$T/dep_pair/model_infer.c" --max-batch 4 --seq-len 16 >>"$T/dep_pair.out" 2>&1 \
+   && grep -q "^int pair_infer(const float \*weights, void \*arena, const float \*in_features, const int32_t \*in_label, float \*out_logits, float \*out_scaled, int n);$" "$T/dep_pair/model_infer.h" \
+   && grep -q "^#define PAIR_IN_LABEL_IDS 1 " "$T/dep_pair/model_infer.h" && grep -q "^#define PAIR_OUT_SCALED_FLOATS 16 " "$T/dep_pair/model_infer.h" \
+   && cc $STRICT -c "$T/dep_pair/model_infer.c" -o "$T/dep_pair/infer.o" 2>>"$T/dep_pair.out" \
+   && cc $STRICT -ffreestanding -c "$T/dep_pair/model_infer.c" -o "$T/dep_pair/free.o" 2>>"$T/dep_pair.out" \
+   && cc -std=c11 -O2 -Iruntime -I"$T/dep_pair" tests/e2e/deploy_pair_main.c "$T/dep_pair/model.c" "$T/dep_pair/infer.o" \
+         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_pair/equiv" 2>>"$T/dep_pair.out" \
+   && "$T/dep_pair/equiv" "$T/dep_pair/ck.st" 30 1e-4 >"$T/dep_pair.eq" 2>&1; then
+  echo "dlnc export pair: $(cat "$T/dep_pair.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export pair"; cat "$T/dep_pair.out" "$T/dep_pair.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+fi
 # The weights as a blob the caller passes: the same outputs, no weights in the object.
 if "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_mlp/model_infer.c" --max-batch 8 \
        --weights-file "$T/dep_mlp/w.bin" >"$T/dep_blob.out" 2>&1 \
@@ -79,7 +100,7 @@ else
   echo "FAIL dlnc export --int8"; cat "$T/dep_q8.out" "$T/dep_q8.eq" 2>/dev/null; fail=$((fail+1))
 fi
 # Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing
-# written; carried state and a model of another form (two inputs) refused before any checkpoint is read.
+# written; carried state and a model of another form (three run-time sizes) refused before any checkpoint is read.
 head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
@@ -88,10 +109,10 @@ head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
 if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
    && grep -q "^dlnc: error: lms: a model with carried state ('h') cannot be exported yet$" "$T/dep_bad4.out" \
-   && grep -q "^dlnc: error: copy: only a model with one f32 or i32 input (batch first, at most one other run-time size) and one f32 output can be exported yet$" "$T/dep_bad5.out" \
+   && grep -q "^dlnc: error: copy: only a model with f32 or i32 inputs (batch first, at most one other run-time size) and f32 outputs can be exported yet$" "$T/dep_bad5.out" \
    && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
    && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out"; then
-  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, two inputs: clear errors: ok"; pass=$((pass+1))
+  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, three run-time sizes: clear errors: ok"; pass=$((pass+1))
 else
   echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5)"; cat "$T/dep_bad"[1-5].out; fail=$((fail+1))
 fi
