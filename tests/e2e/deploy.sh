@@ -8,7 +8,7 @@
 # that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8, and LeNet-5 with --int8. The example program
 # classifies a PGM; a damaged checkpoint and models the export cannot handle
-# (carried state, three run-time sizes) are clear errors. Token-id and two-input models: below. ~60 s.
+# (carried state, three run-time sizes) are clear errors. Token-id and two-input models: below. About 1 min of CPU.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
 TD=$(cd "$B" && pwd)/dlnc

@@ -17,25 +17,14 @@
 #include "dlnrt.h"
 #include "model.h"
 #include "model_infer.h"
+#include "deploy_test.h"
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(s) CAT(M, s)
-#define K(s) CAT(UM, s)
 /* a model with a run-time T: created for, and run at, the export's SEQ_LEN */
 #ifdef SEQ
 #define T_ARG , SEQ
 #else
 #define T_ARG
 #endif
-
-static int argmax(const float *v, int n)
-{
-    int b = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[b]) b = i;
-    return b;
-}
 
 int main(int argc, char **argv)
 {
