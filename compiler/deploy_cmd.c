@@ -117,6 +117,11 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     const char *h_path = n > 2 && !strcmp(o.output + n - 2, ".c") ? arena_printf(m->ar, "%.*s.h", (int)(n - 2), o.output)
                                                                     : arena_printf(m->ar, "%s.h", o.output);
     if (deploy_check(m, d) != 0) return 1;
+    if (m->n_syms < 2 && o.seq_len) {
+        fprintf(stderr, "dlnc: error: %s: --seq-len is for a model with a run-time length besides the batch; %s has "
+                        "none\n", m->name, m->name);
+        return 2;
+    }
     if (m->n_syms > 1 && !o.seq_len) o.seq_len = m->syms[1].max > 0 ? m->syms[1].max : m->train ? m->train->cfg.data.seq_len : 0;
     if (m->n_syms > 1 && m->syms[1].max > 0 && o.seq_len > m->syms[1].max) {
         fprintf(stderr, "dlnc: error: %s: --seq-len %lld: %s is at most %lld in this model\n", m->name,

@@ -71,7 +71,7 @@ void deploy_put_sizes(FILE *h, const ir_module *m, int64_t t)
         const int64_t vocab = ids ? id_bound(g, k) : 0;
         hdef(h, m->name, one ? (ids ? "IN_IDS" : "IN_FLOATS") : "IN", one ? NULL : g->inputs[k].name,
              one ? "" : ids ? "IDS" : "FLOATS", numel_at(&g->inputs[k].shape, t),
-             ids ? "int32_t ids of one sample (row-major)" : "floats of one sample (row-major)");
+             ids ? "int32_t ids of one input sample (row-major)" : "floats of one input sample (row-major)");
         if (vocab > 0)
             hdef(h, m->name, one ? "VOCAB" : "IN", one ? NULL : g->inputs[k].name, one ? "" : "VOCAB", vocab,
                  "every id in [0, VOCAB), or the call returns -1");

@@ -107,14 +107,16 @@ head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
 "$DLNC" export tests/e2e/tbptt.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
 "$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
-if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
+"$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 5 >"$T/dep_bad6.out" 2>&1; r6=$?
+if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ $r6 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
    && grep -q "^dlnc: error: lms: a model with carried state ('h') cannot be exported yet$" "$T/dep_bad4.out" \
    && grep -q "^dlnc: error: copy: only a model with f32 or i32 inputs (batch first, at most one other run-time size) and f32 outputs can be exported yet$" "$T/dep_bad5.out" \
    && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
-   && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out"; then
-  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, three run-time sizes: clear errors: ok"; pass=$((pass+1))
+   && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out" \
+   && grep -q "^dlnc: error: mlp: --seq-len is for a model with a run-time length besides the batch; mlp has none$" "$T/dep_bad6.out"; then
+  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, three run-time sizes, --seq-len without T: clear errors: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5)"; cat "$T/dep_bad"[1-5].out; fail=$((fail+1))
+  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5 $r6)"; cat "$T/dep_bad"[1-6].out; fail=$((fail+1))
 fi
 fi
 # The README's example: examples/classify.c with the exported LeNet-5, built
