@@ -92,7 +92,8 @@ $(GEN)/stdlib_gen.c: $(STDLIB) compiler/embed_stdlib.sh
 # dlnc export's portable runtime pieces, in dependency order (deploy.c).
 DEPLOY_RT = $(addprefix compiler/deploy_rt/,dl_set_error.c deploy_q8.c dl_sgemm.c dl_sgemm.int8.c dl_conv2d_ep.c \
             dl_conv2d_ep.int8.c dl_conv2d.c \
-            deploy_pool.c dl_max_pool2d.c dl_avg_pool2d.c dl_adaptive_avg_pool2d.c dl_layer_norm.c)
+            deploy_pool.c dl_max_pool2d.c dl_avg_pool2d.c dl_adaptive_avg_pool2d.c dl_layer_norm.c \
+            dl_attention.c)
 $(GEN)/deploy_rt_gen.c: $(DEPLOY_RT) compiler/embed_stdlib.sh
 	@mkdir -p $(GEN)
 	TABLE=deploy_rt sh compiler/embed_stdlib.sh $(DEPLOY_RT) > $@

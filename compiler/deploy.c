@@ -56,6 +56,8 @@ static const struct {
     {"dl_fmaxf", "static inline float dl_fmaxf(", "}\n"},
     {"dl_conv2d_geom", "typedef struct dl_conv2d_geom {", "} dl_conv2d_geom;\n"},
     {"dl_conv_epilogue", "typedef void (*dl_conv_epilogue)", ";\n"},
+    {"DL_ATTN_MAX_BATCH_DIMS", "#define DL_ATTN_MAX_BATCH_DIMS", "\n"},
+    {"dl_attention_geom", "typedef struct dl_attention_geom {", "} dl_attention_geom;\n"},
 };
 enum { N_HEADER_PIECES = sizeof header_pieces / sizeof *header_pieces };
 
@@ -168,25 +170,35 @@ static void upper_ident(FILE *f, const char *s)
 
 static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
 
+/* Where each arena class starts and its unit at (max_batch, T), laid out as <model>_create_sym lays them
+ * (emit_c.c: the classes by symbol mask 1, 2, .., then the constant one, 0); returns the floats they take. */
+static int64_t class_layout(const emit_forward_layout *L, int64_t max_batch, int64_t t, int64_t *base, int64_t *unit)
+{
+    int64_t act = 0;
+    for (int c = 1; c <= L->n_cls; c++) {
+        const int cls = c % L->n_cls;
+        unit[cls] = (cls & 1 ? max_batch : 1) * (cls & 2 ? t : 1);
+        base[cls] = act;
+        act += (cls ? L->cls[cls] : (L->cls[0] + 15) / 16 * 16) * unit[cls];
+    }
+    return act;
+}
+
 int deploy_check(const ir_module *m, diag_ctx *d)
 {
     const ir_graph *g = m->forward;
-    if (!g || g->n_inputs != 1 || g->inputs[0].dtype != IR_F32 || g->n_outputs != 1 || m->n_syms > 1 ||
-        g->outputs[0].node->dtype != IR_F32) {
-        diag_fatal_noloc(d, "%s: only a model with one f32 input (batch first) and one f32 output can be exported yet",
-                         m->name);
+    int ok = g && g->n_inputs >= 1 && g->n_outputs >= 1 && m->n_syms <= 2;
+    for (int k = 0; ok && k < g->n_inputs; k++) ok = g->inputs[k].dtype == IR_F32 || g->inputs[k].dtype == IR_I32;
+    for (int k = 0; ok && k < g->n_outputs; k++)
+        ok = g->outputs[k].kind == IR_OUT_VALUE && g->outputs[k].node->dtype == IR_F32;
+    if (!ok) {
+        diag_fatal_noloc(d, "%s: only a model with f32 or i32 inputs (batch first, at most one other run-time "
+                         "size) and f32 outputs can be exported yet", m->name);
         return -1;
     }
     for (int i = 0; i < m->n_params; i++)
         if (m->params[i].state) {
             diag_fatal_noloc(d, "%s: a model with carried state ('%s') cannot be exported yet", m->name, m->params[i].name);
-            return -1;
-        }
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->op == OP_attention || g->nodes[i]->op == OP_scan) {
-            const ir_node *n = g->nodes[i];
-            diag_error(d, n->site.file ? n->site : n->loc, "dlnc export has no portable kernel for %s yet",
-                       n->op == OP_scan ? "a scan loop" : "attention");
             return -1;
         }
     return 0;
@@ -227,9 +239,13 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         return -1;
     }
 
-    const ir_graph *g = m->forward;
-    const int64_t in_floats = per_sample(&g->inputs[0].shape), out_floats = per_sample(&g->outputs[0].node->shape);
-    const int64_t arena_floats = L.act_n * o->max_batch + L.act_c + L.statics;
+    const int64_t t = m->n_syms > 1 ? o->seq_len : 1;
+    /* A forward of the general interface (an i32 input, a run-time T) places its buffers by size class
+     * (m->cls_base, m->cls_unit), the others at act_n * max_batch then act_c. */
+    const int classes = emit_mentions_ident(fwd, "cls_base"), sym_max = emit_mentions_ident(fwd, "sym_max");
+    int64_t cbase[4] = {0}, cunit[4] = {0};
+    const int64_t act_floats = classes ? class_layout(&L, o->max_batch, t, cbase, cunit) : L.act_n * o->max_batch + L.act_c;
+    const int64_t arena_floats = act_floats + L.statics;
     sz->weight_bytes = L.param_floats * 4;
     sz->arena_bytes = arena_floats * 4;
     const char *hname = strrchr(o->output, '/') ? strrchr(o->output, '/') + 1 : o->output;
@@ -253,19 +269,24 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         fprintf(h_out, "_%s %" PRId64 " /* %s */\n", suffix, (int64_t)(value), comment);                              \
     } while (0)
     HDEF("MAX_BATCH", o->max_batch, "the largest n a call takes");
-    HDEF("IN_FLOATS", in_floats, "floats of one input sample (row-major)");
-    HDEF("OUT_FLOATS", out_floats, "floats of one sample's output");
+    if (m->n_syms > 1) HDEF("SEQ_LEN", t, arena_printf(ar, "%s: every sample's length (--seq-len)", m->syms[1].name));
+    deploy_put_sizes(h_out, m, t);
     HDEF("WEIGHT_FLOATS", L.param_floats, "floats of the weights (the blob of --weights-file)");
     HDEF("ARENA_BYTES", sz->arena_bytes > 0 ? sz->arena_bytes : 4, "the arena a call needs, at MAX_BATCH");
 #undef HDEF
-    fprintf(h_out, "\n/* Runs the model on n samples x (n * IN_FLOATS floats) into out (n * OUT_FLOATS floats).\n"
+    fprintf(h_out, "\n/* Runs the model on n samples of each input (n times its IN_ size, one sample after another)\n"
+                   " * into each output (n times its OUT_ size).\n"
                    " * weights: %s\n"
                    " * arena: ARENA_BYTES bytes, float-aligned, owned by this call while it runs%s.\n"
-                   " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer). Allocates nothing. */\n",
+                   " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer%s; the outputs are then not\n"
+                   " * written). Allocates nothing. */\n",
             o->weights_bin ? "the WEIGHT_FLOATS floats of the weights file (required)"
                            : "NULL for the embedded ones (or a blob of the same layout)",
-            o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "");
-    fprintf(h_out, "int %s_infer(const float *weights, void *arena, const float *x, float *out, int n);\n\n#endif\n", p);
+            o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "",
+            deploy_has_ids(m) ? ", an id outside [0, VOCAB)" : "");
+    if (deploy_has_ids(m)) fprintf(h_out, "#include <stdint.h>\n");
+    deploy_put_signature(h_out, ar, m);
+    fprintf(h_out, ";\n\n#endif\n");
 
     /* The C file: pieces, weights, forward, entry point. */
     long code_start = ftell(c_out);
@@ -284,8 +305,9 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         if (used[k]) fprintf(c_out, "%s\n", body[k]);
     fprintf(c_out, "/* ---- the forward pass (eval mode), as `dlnc -o` emits it ---- */\n\n");
     fprintf(c_out, "typedef struct %s_model {\n    int64_t max_batch, step;\n    uint64_t seed;\n"
-                   "    float *params, *act, *statics;\n    unsigned statics_ready;\n} %s_model;\n\n",
-            p, p);
+                   "    float *params, *act, *statics;\n    unsigned statics_ready;\n%s%s} %s_model;\n\n",
+            p, classes ? arena_printf(ar, "    int64_t cls_base[%d], cls_unit[%d];\n", L.n_cls, L.n_cls) : "",
+            sym_max ? "    int64_t sym_max[2];\n" : "", p);
     put_forward(c_out, fwd, p);
     free(fwd);
     if (!o->weights_bin) {
@@ -315,17 +337,22 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     }
     if (o->static_arena)
         fprintf(c_out, "static float %s_static_arena[%" PRId64 "];\n\n", p, arena_floats > 0 ? arena_floats : 1);
-    fprintf(c_out, "int %s_infer(const float *weights, void *arena, const float *x, float *out, int n)\n{\n", p);
-    fprintf(c_out, "    %s_model m;\n", p);
+    deploy_put_signature(c_out, ar, m);
+    fprintf(c_out, "\n{\n    %s_model m;\n", p);
     if (!o->weights_bin) fprintf(c_out, "    if (!weights) weights = %s_weights;\n", p);
     if (o->static_arena) fprintf(c_out, "    if (!arena) arena = %s_static_arena;\n", p);
-    fprintf(c_out, "    if (n < 1 || n > %" PRId64 " || !weights || !arena || !x || !out) return -1;\n", o->max_batch);
+    deploy_put_checks(c_out, ar, m, o->max_batch, t);
     fprintf(c_out, "    m.max_batch = %" PRId64 ", m.step = 0, m.seed = 0, m.statics_ready = 0;\n", o->max_batch);
     fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
     fprintf(c_out, "    m.act = (float *)arena;\n");
-    fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", L.act_n * o->max_batch + L.act_c);
+    fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", act_floats);
+    for (int k = 0; classes && k < L.n_cls; k++)
+        fprintf(c_out, "    m.cls_base[%d] = %" PRId64 ", m.cls_unit[%d] = %" PRId64 ";\n", k, cbase[k], k, cunit[k]);
+    if (sym_max)
+        fprintf(c_out, "    m.sym_max[0] = %" PRId64 ", m.sym_max[1] = %" PRId64 ";\n", o->max_batch, t);
     if (q) fprintf(c_out, "    deploy_q8_base = weights;\n");
-    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, x, out, n);\n    return dl_error_text ? -1 : 0;\n}\n", p);
+    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, %sn%s);\n    return dl_error_text ? -1 : 0;\n}\n", p,
+            deploy_forward_args(ar, m), m->n_syms > 1 ? arena_printf(ar, ", %" PRId64, t) : "");
     sz->code_bytes = ftell(c_out) - code_start - weights_text;
     return 0;
 }

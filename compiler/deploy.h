@@ -22,6 +22,8 @@ typedef struct deploy_options {
     int int8;                /* --int8: int8 weights and products (deploy_int8.c) */
     int64_t calibrate;       /* --calibrate N: activations' scales from N training images (default 1000) */
     int no_fold;             /* --no-fold: keep parameter-only values and batch norms as the training build computes them */
+    int64_t seq_len;         /* --seq-len T: the run-time size T a sequence model is exported at (default: the
+                                train section's seq_len); deploy_run fills it in */
 } deploy_options;
 
 /* deploy_int8.c: one quantized weight. */
@@ -54,6 +56,18 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o);
 /* Whether m has the form an export handles: one f32 input with the batch
  * first, one f32 output, no carried state. 0, or -1 after a diagnostic. */
 int deploy_check(const ir_module *m, diag_ctx *d);
+
+/* deploy_iface.c: the export's interface, for a model whose forward deploy_check accepted; t is the
+ * run-time T it runs at (1 without one). The header's per-input and per-output sizes; the prototype of
+ * <model>_infer (no `;`); its argument checks (n, NULL pointers, ids against their tables), each failing
+ * with `return -1;` before anything is written; the forward's data arguments ("x, out, "); the name of
+ * input (input = 1) or output k; whether any input is i32. */
+void deploy_put_sizes(FILE *h, const ir_module *m, int64_t t);
+void deploy_put_signature(FILE *f, arena *ar, const ir_module *m);
+void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch, int64_t t);
+const char *deploy_forward_args(arena *ar, const ir_module *m);
+const char *deploy_arg_name(arena *ar, const ir_graph *g, int input, int k);
+int deploy_has_ids(const ir_module *m);
 
 /* Writes the C file and header of module m (its graphs through the passes)
  * whose parameters are params[i] (by module parameter index, each its

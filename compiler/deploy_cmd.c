@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "deploy.h"
 #include "dlnrt.h"
+#include "train.h"
 
 int deploy_option(int argc, char **argv, int *i, deploy_options *o)
 {
@@ -22,7 +23,8 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o)
         *(a[2] == 's' ? &o->static_arena : a[2] == 'n' ? &o->no_fold : &o->int8) = 1;
         return 1;
     }
-    if (strcmp(a, "--max-batch") && strcmp(a, "--weights-file") && strcmp(a, "--calibrate")) return 0;
+    if (strcmp(a, "--max-batch") && strcmp(a, "--weights-file") && strcmp(a, "--calibrate") && strcmp(a, "--seq-len"))
+        return 0;
     if (!cli_has_value(argc, argv, *i)) return -1;
     const char *v = argv[++*i];
     if (!strcmp(a, "--weights-file")) {
@@ -36,7 +38,7 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o)
         fprintf(stderr, "dlnc: error: %s takes a number from 1 to 1000000, not '%s'\n", a, v);
         return -1;
     }
-    *(a[2] == 'm' ? &o->max_batch : &o->calibrate) = n;
+    *(a[2] == 'm' ? &o->max_batch : a[2] == 's' ? &o->seq_len : &o->calibrate) = n;
     return 1;
 }
 
@@ -115,6 +117,22 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     const char *h_path = n > 2 && !strcmp(o.output + n - 2, ".c") ? arena_printf(m->ar, "%.*s.h", (int)(n - 2), o.output)
                                                                     : arena_printf(m->ar, "%s.h", o.output);
     if (deploy_check(m, d) != 0) return 1;
+    if (m->n_syms < 2 && o.seq_len) {
+        fprintf(stderr, "dlnc: error: %s: --seq-len is for a model with a run-time length besides the batch; %s has "
+                        "none\n", m->name, m->name);
+        return 2;
+    }
+    if (m->n_syms > 1 && !o.seq_len) o.seq_len = m->syms[1].max > 0 ? m->syms[1].max : m->train ? m->train->cfg.data.seq_len : 0;
+    if (m->n_syms > 1 && m->syms[1].max > 0 && o.seq_len > m->syms[1].max) {
+        fprintf(stderr, "dlnc: error: %s: --seq-len %lld: %s is at most %lld in this model\n", m->name,
+                (long long)o.seq_len, m->syms[1].name, (long long)m->syms[1].max);
+        return 2;
+    }
+    if (m->n_syms > 1 && o.seq_len < 1) {
+        fprintf(stderr, "dlnc: error: %s: the length %s the export runs at is needed: --seq-len %s\n", m->name,
+                m->syms[1].name, m->syms[1].name);
+        return 2;
+    }
     float **params = load_params(m, o.checkpoint, d);
     int folded = 0;
     if (params && !o.no_fold) params = deploy_fold(m, params, &folded, d);

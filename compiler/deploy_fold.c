@@ -74,6 +74,9 @@ static int bake(fold_ctx *c, diag_ctx *d)
         int k = n->op == OP_param || (n->nin > 0 && ir_ops[n->op].kind != IR_SOURCE && n->op != OP_scan);
         for (int j = 0; j < n->nin && k; j++) k = konst[n->in[j]->id];
         if (n->op == OP_constant || n->op == OP_iota) k = 1;
+        /* a run-time size in the shape (a class token broadcast to the batch, ones(T) whose sum is T): the
+         * value, and what is computed from it, depends on the call, and at N = 1 (T = 0) it would be wrong */
+        if (!ir_dim_is_const(ir_shape_numel(&n->shape))) k = 0;
         konst[n->id] = (unsigned char)k;
     }
     interp_state s;

@@ -40,6 +40,8 @@ int emit_mentions_ident(const char *text, const char *id);
 typedef struct emit_forward_layout {
     int64_t param_floats, act_n, act_c, statics;
     const int64_t *param_offset;
+    const int64_t *cls; /* a model of the general interface: by symbol mask, each arena class's size */
+    int n_cls;
 } emit_forward_layout;
 int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ctx *d);
 

@@ -1169,8 +1169,8 @@ static void emit_guard_name(FILE *h, const char *header)
 
 int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ctx *d)
 {
-    if (!m->forward || !emit_legacy_api(m)) {
-        diag_fatal_noloc(d, "%s: only a model with one f32 input (batch first) and one output can be exported", m->name);
+    if (!m->forward) { /* (the rest of what an export takes is deploy_check's) */
+        diag_fatal_noloc(d, "%s: a model with no forward pass cannot be exported", m->name);
         return -1;
     }
     /* the other graphs would only make the arena larger */
@@ -1181,7 +1181,8 @@ int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ct
     m->eval_step = eval, m->train_step = train;
     int rc = emit_step(out, m, m->forward, STEP_FORWARD, &L, emit_share_new(m->ar), 0, 0, NULL, d);
     *lay = (emit_forward_layout){.param_floats = L.n_pfloats, .act_n = align16(L.act_n), .act_c = align16(L.act_c),
-                                 .statics = L.n_statics, .param_offset = L.poff};
+                                 .statics = L.n_statics, .param_offset = L.poff, .cls = L.cls,
+                                 .n_cls = 1 << (m->n_syms > 0 ? m->n_syms : 1)};
     return rc;
 }
 

@@ -130,6 +130,8 @@ static void usage(FILE *out) {
             "  --int8              int8 weights (per output channel) in the dense layers and\n"
             "                      convolutions, their inputs quantized per tensor, int32 sums\n"
             "  --calibrate N       with --int8: the inputs' scales from N training images (default 1000)\n"
+            "  --seq-len T         a model with a run-time length T (token ids, a loop over T):\n"
+            "                      the length the export runs at (default the train section's seq_len)\n"
             "  --no-fold           keep batch norm and what depends on weights alone as computed in\n"
             "                      training (default: computed at export, batch norm folded into\n"
             "                      the convolution or dense layer before it)\n"

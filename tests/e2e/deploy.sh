@@ -1,38 +1,77 @@
 # Sourced by tests/e2e/run.sh (needs B, T, pass, fail): `dlnc export`. The
-# MLP, LeNet-5 and a batch-norm CNN (tests/e2e/deploy_bn.dln) are trained a
-# few steps, exported, the export compiled with -std=c99 -pedantic -Wall
-# -Wextra -Werror (and -ffreestanding, and -fopenmp), and its outputs on 512
-# test images compared with the training build's forward (tests/e2e/deploy_main.c):
+# MLP, LeNet-5, a batch-norm CNN (tests/e2e/deploy_bn.dln), causal masked
+# attention (tests/e2e/deploy_attn.dln), the ViT and an LSTM over image rows
+# (a scan loop) are trained a few steps, exported, the export compiled with
+# -std=c99 -pedantic -Wall -Wextra -Werror (and -ffreestanding, and -fopenmp), and its outputs on 512
+# test images (the ViT 64, the LSTM 128) compared with the training build's forward (tests/e2e/deploy_main.c):
 # max |difference| <= 1e-4, every argmax the same; the CNN's three batch norms
 # that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8, and LeNet-5 with --int8. The example program
 # classifies a PGM; a damaged checkpoint and models the export cannot handle
-# (attention, an i32 input) are clear errors. ~15 s.
+# (carried state, three run-time sizes) are clear errors. Token-id and two-input models: below. About 1 min of CPU.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
 TD=$(cd "$B" && pwd)/dlnc
-dep() {  # name, dln, max batch, [export options...]
+dep() {  # name (the model's), dln, max batch, [export options...]; STEPS training steps (30), DRIVER, DEFS
   n=$1 dln=$2 mb=$3; shift 3
   mkdir -p "$T/dep_$n"
-  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$TD" run --quiet --max-steps 30 --checkpoint ck.st "$OLDPWD/$dln") >"$T/dep_$n.out" 2>&1 \
+  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$TD" run --quiet --max-steps "${STEPS:-30}" --checkpoint ck.st "$OLDPWD/$dln") >"$T/dep_$n.out" 2>&1 \
   && "$DLNC" "$dln" -o "$T/dep_$n/model.c" \
   && "$DLNC" export "$dln" --checkpoint "$T/dep_$n/ck.st" -o "$T/dep_$n/model_infer.c" --max-batch "$mb" "$@" >>"$T/dep_$n.out" 2>&1 \
   && cc $STRICT -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer.o" 2>>"$T/dep_$n.out" \
   && cc $STRICT -ffreestanding -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer_free.o" 2>>"$T/dep_$n.out" \
   && cc $STRICT -fopenmp -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer_omp.o" 2>>"$T/dep_$n.out" \
   && ! nm "$T/dep_$n/infer.o" | grep -v " T ${n}_infer$" | grep -q " [TD] " \
-  && cc -std=c11 -O2 -fopenmp -Iruntime -I"$T/dep_$n" -DM="$n" -DUM="$(echo "$n" | tr a-z A-Z)" tests/e2e/deploy_main.c \
+  && cc -std=c11 -O2 -fopenmp -Iruntime -I"$T/dep_$n" -DM="$n" -DUM="$(echo "$n" | tr a-z A-Z)" $DEFS "${DRIVER:-tests/e2e/deploy_main.c}" \
         "$T/dep_$n/model.c" "$T/dep_$n/infer_omp.o" "$B/libdlnrt.a" -lpng -lz -lm -o "$T/dep_$n/equiv" 2>>"$T/dep_$n.out"
 }
-for spec in "mlp samples/mlp.dln 1" "lenet5 samples/lenet5.dln 4" "bncnn tests/e2e/deploy_bn.dln 8"; do
+for spec in "mlp samples/mlp.dln 1 512 30" "lenet5 samples/lenet5.dln 4 512 30" "bncnn tests/e2e/deploy_bn.dln 8 512 30" \
+            "attn tests/e2e/deploy_attn.dln 8 512 10" "vit samples/vit.dln 4 64 3" "lstm_rows samples/lstm_rows.dln 4 128 3"; do
   set -- $spec
-  if dep "$1" "$2" "$3" && { [ "$1" != bncnn ] || { grep -q "^  3 batch norms folded" "$T/dep_$1.out" \
-       && ! grep -q running_var "$T/dep_$1/model_infer.c"; }; } && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" 512 1e-4 >"$T/dep_$1.eq" 2>&1; then
+  if STEPS=$5 dep "$1" "$2" "$3" && { [ "$1" != bncnn ] || { grep -q "^  3 batch norms folded" "$T/dep_$1.out" \
+       && ! grep -q running_var "$T/dep_$1/model_infer.c"; }; } && OMP_NUM_THREADS=2 "$T/dep_$1/equiv" "$T/dep_$1/ck.st" "$4" 1e-4 >"$T/dep_$1.eq" 2>&1; then
     echo "dlnc export $1: $(cat "$T/dep_$1.eq"): ok"; pass=$((pass+1))
   else
     echo "FAIL dlnc export $1"; cat "$T/dep_$1.out" "$T/dep_$1.eq" 2>/dev/null | tail -20; fail=$((fail+1))
   fi
 done
+# Token ids (an i32 input) at the run-time T of the train section's seq_len (64): the character GPT
+# (embedding, learned positions, causal attention) and the character LSTM (a scan loop over T, two
+# layers), 8 samples of random ids each (tests/e2e/deploy_ids_main.c): max |difference| <= 1e-4, the
+# same argmax at every position, and an id of 128 or -1 refused (-1, the output untouched).
+if [ -d /usr/share/games/fortunes ]; then
+  for n in gpt_char char_lstm; do
+    UN=$(echo "$n" | tr a-z A-Z)
+    if STEPS=3 DRIVER=tests/e2e/deploy_ids_main.c DEFS="-DSEQ=${UN}_SEQ_LEN" dep "$n" "samples/$n.dln" 4 \
+       && grep -q "^#define ${UN}_SEQ_LEN 64 " "$T/dep_$n/model_infer.h" && grep -q "^int ${n}_infer(const float \*weights, void \*arena, const int32_t \*x, float \*out, int n);$" "$T/dep_$n/model_infer.h" \
+       && OMP_NUM_THREADS=2 "$T/dep_$n/equiv" "$T/dep_$n/ck.st" 8 1e-4 128 >"$T/dep_$n.eq" 2>&1; then
+      echo "dlnc export $n: $(cat "$T/dep_$n.eq"): ok"; pass=$((pass+1))
+    else
+      echo "FAIL dlnc export $n"; cat "$T/dep_$n.out" "$T/dep_$n.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+    fi
+  done
+fi
+# Two inputs (one i32) and two outputs with a run-time T (tests/e2e/iface.dln's pair, on a CSV source):
+# the header's per-input and per-output sizes and prototype, both outputs against the training build on
+# 30 random samples at --seq-len 16 (tests/e2e/deploy_pair_main.c); the mean over T (a sum of ones(T)) is
+# not fixed at export; a NULL input returns -1, the outputs untouched.
+mkdir -p "$T/dep_pair"
+awk 'BEGIN { for (r = 0; r < 60; r++) { for (c = 0; c < 16; c++) printf "%d,", c < (r % 3 + 1) * 5; print r % 3 } }' > "$T/dep_pair/iface.csv"
+cp tests/e2e/iface.dln "$T/dep_pair/iface.dln"
+if (cd "$T/dep_pair" && DLNC_CACHE="$T/cache" "$TD" run --quiet --model pair --max-steps 5 --checkpoint ck.st iface.dln) >"$T/dep_pair.out" 2>&1 \
+   && "$DLNC" "$T/dep_pair/iface.dln" -o "$T/dep_pair/model.c" \
+   && "$DLNC" export "$T/dep_pair/iface.dln" --model pair --checkpoint "$T/dep_pair/ck.st" -o "$T/dep_pair/model_infer.c" --max-batch 4 --seq-len 16 >>"$T/dep_pair.out" 2>&1 \
+   && grep -q "^int pair_infer(const float \*weights, void \*arena, const float \*in_features, const int32_t \*in_label, float \*out_logits, float \*out_scaled, int n);$" "$T/dep_pair/model_infer.h" \
+   && grep -q "^#define PAIR_IN_LABEL_IDS 1 " "$T/dep_pair/model_infer.h" && grep -q "^#define PAIR_OUT_SCALED_FLOATS 16 " "$T/dep_pair/model_infer.h" \
+   && cc $STRICT -c "$T/dep_pair/model_infer.c" -o "$T/dep_pair/infer.o" 2>>"$T/dep_pair.out" \
+   && cc $STRICT -ffreestanding -c "$T/dep_pair/model_infer.c" -o "$T/dep_pair/free.o" 2>>"$T/dep_pair.out" \
+   && cc -std=c11 -O2 -Iruntime -I"$T/dep_pair" tests/e2e/deploy_pair_main.c "$T/dep_pair/model.c" "$T/dep_pair/infer.o" \
+         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_pair/equiv" 2>>"$T/dep_pair.out" \
+   && "$T/dep_pair/equiv" "$T/dep_pair/ck.st" 30 1e-4 >"$T/dep_pair.eq" 2>&1; then
+  echo "dlnc export pair: $(cat "$T/dep_pair.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export pair"; cat "$T/dep_pair.out" "$T/dep_pair.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+fi
 # The weights as a blob the caller passes: the same outputs, no weights in the object.
 if "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_mlp/model_infer.c" --max-batch 8 \
        --weights-file "$T/dep_mlp/w.bin" >"$T/dep_blob.out" 2>&1 \
@@ -61,21 +100,23 @@ else
   echo "FAIL dlnc export --int8"; cat "$T/dep_q8.out" "$T/dep_q8.eq" 2>/dev/null; fail=$((fail+1))
 fi
 # Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing
-# written; attention (at its line) and a model of another form refused before any checkpoint is read.
+# written; carried state and a model of another form (three run-time sizes) refused before any checkpoint is read.
 head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
 "$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
-"$DLNC" export samples/vit.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
-"$DLNC" export samples/char_lstm.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
-if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
-   && grep -q "^samples/vit.dln:11:13: error: dlnc export has no portable kernel for attention yet$" "$T/dep_bad4.out" \
-   && grep -q "^dlnc: error: char_lstm: only a model with one f32 input (batch first) and one f32 output can be exported yet$" "$T/dep_bad5.out" \
+"$DLNC" export tests/e2e/tbptt.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
+"$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
+"$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 5 >"$T/dep_bad6.out" 2>&1; r6=$?
+if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ $r6 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
+   && grep -q "^dlnc: error: lms: a model with carried state ('h') cannot be exported yet$" "$T/dep_bad4.out" \
+   && grep -q "^dlnc: error: copy: only a model with f32 or i32 inputs (batch first, at most one other run-time size) and f32 outputs can be exported yet$" "$T/dep_bad5.out" \
    && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
-   && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out"; then
-  echo "dlnc export: damaged or foreign checkpoint, none given, attention, an i32 input: clear errors: ok"; pass=$((pass+1))
+   && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out" \
+   && grep -q "^dlnc: error: mlp: --seq-len is for a model with a run-time length besides the batch; mlp has none$" "$T/dep_bad6.out"; then
+  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, three run-time sizes, --seq-len without T: clear errors: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5)"; cat "$T/dep_bad"[1-5].out; fail=$((fail+1))
+  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5 $r6)"; cat "$T/dep_bad"[1-6].out; fail=$((fail+1))
 fi
 fi
 # The README's example: examples/classify.c with the exported LeNet-5, built

@@ -15,19 +15,7 @@
 #include "dlnrt.h"
 #include "model.h"
 #include "model_infer.h"
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(s) CAT(M, s)
-#define K(s) CAT(UM, s)
-
-static int argmax(const float *v, int n)
-{
-    int b = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[b]) b = i;
-    return b;
-}
+#include "deploy_test.h"
 
 int main(int argc, char **argv)
 {

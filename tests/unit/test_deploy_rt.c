@@ -7,7 +7,9 @@
  * reaches the geometries those models do not: transposed GEMM operands with
  * alpha and beta, grouped, strided, dilated and asymmetrically padded
  * convolutions (the epilogue called once per image), pools with padding,
- * dilation, count_include_pad and adaptive windows, layer norm. */
+ * dilation, count_include_pad and adaptive windows, layer norm, attention
+ * with heads, causal queries, a broadcast mask with -inf entries (a row all
+ * masked) and T != S. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #define dl_avg_pool2d port_avg_pool2d
 #define dl_adaptive_avg_pool2d port_adaptive_avg_pool2d
 #define dl_layer_norm port_layer_norm
+#define dl_attention port_attention
 #include "../../compiler/deploy_rt/dl_sgemm.c"
 #include "../../compiler/deploy_rt/dl_conv2d_ep.c"
 #include "../../compiler/deploy_rt/dl_conv2d.c"
@@ -30,6 +33,7 @@
 #include "../../compiler/deploy_rt/dl_avg_pool2d.c"
 #include "../../compiler/deploy_rt/dl_adaptive_avg_pool2d.c"
 #include "../../compiler/deploy_rt/dl_layer_norm.c"
+#include "../../compiler/deploy_rt/dl_attention.c"
 #undef dl_sgemm
 #undef dl_conv2d_ep
 #undef dl_conv2d
@@ -37,6 +41,7 @@
 #undef dl_avg_pool2d
 #undef dl_adaptive_avg_pool2d
 #undef dl_layer_norm
+#undef dl_attention
 
 static float *rnd(int64_t n, unsigned seed)
 {
@@ -169,6 +174,30 @@ static void test_layer_norm(void)
     free(x), free(w), free(b);
 }
 
+static void test_attention(void)
+{
+    /* batch dims [2, 3], T 5, S 7 (or 7 x 7 when causal), E 12, Ev 8; a mask [3, heads, 1, S] broadcast over the
+     * first batch dim and the queries, with -inf on some keys, and every key of one (batch, head) masked */
+    for (int k = 0; k < 4; k++) {
+        const int causal = k & 1, masked = k >> 1;
+        const int64_t heads = k == 0 ? 1 : 4, B = 6, T = causal ? 7 : 5, S = 7, E = 12, Ev = 8;
+        float *q = rnd(B * T * E, 29), *kk = rnd(B * S * E, 31), *v = rnd(B * S * Ev, 37), *mask = rnd(3 * heads * S, 41);
+        float *y = malloc(sizeof(float) * B * T * Ev), *z = malloc(sizeof(float) * B * T * Ev);
+        for (int64_t i = 0; i < 3 * heads * S; i++) mask[i] = i % 5 == 2 || i < S ? -INFINITY : mask[i];
+        dl_attention_geom g = {.batch = B, .t = T, .s = S, .e = E, .ev = Ev, .heads = heads, .causal = causal,
+                               .scale = 0.3f};
+        if (masked) {
+            g.nb = 2, g.bdim[0] = 2, g.bdim[1] = 3, g.mb[0] = 0, g.mb[1] = heads * S;
+            g.mh = S, g.mt = 0, g.ms = 1;
+        }
+        CU_ASSERT(dl_attention(&g, q, kk, v, masked ? mask : NULL, y) == 0);
+        for (int64_t i = 0; i < B * T * Ev; i++) z[i] = NAN; /* every output written */
+        CU_ASSERT(port_attention(&g, q, kk, v, masked ? mask : NULL, z) == 0);
+        CU_ASSERT(rel_err(z, y, B * T * Ev) < 1e-5);
+        free(q), free(kk), free(v), free(mask), free(y), free(z);
+    }
+}
+
 void suite_deploy_rt(void)
 {
     CU_pSuite s = CU_add_suite("deploy_rt", NULL, NULL);
@@ -176,4 +205,5 @@ void suite_deploy_rt(void)
     CU_add_test(s, "convolution: groups, strides, padding, dilation, epilogue per image", test_conv);
     CU_add_test(s, "max and average pooling, adaptive pooling", test_pools);
     CU_add_test(s, "layer norm", test_layer_norm);
+    CU_add_test(s, "attention: heads, causal, a broadcast mask with masked rows", test_attention);
 }
