@@ -363,7 +363,7 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     }
     int stream = e->next_stream++;
-    if (e->g->mode != IR_MODE_TRAIN || p == 0) return v_tensor(x, loc);
+    if (!elab_training(e) || p == 0) return v_tensor(x, loc);
     /* dropout2d zeroes whole channels: one draw per (sample, channel). */
     ir_shape ms = x->shape;
     if (channels) ms.d[2] = ms.d[3] = ir_dim_const(1);
@@ -621,7 +621,7 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
                    ir_shape_str(a, sizeof a, IR_F32, &t->t->shape, e->mod), t_describe(e, v));
         return v_error();
     }
-    if (e->g->mode != IR_MODE_TRAIN) return (value){.kind = V_NONE, .loc = loc};
+    if (!elab_training(e)) return (value){.kind = V_NONE, .loc = loc};
     if (idx >= e->cap_updated) {
         int cap = e->cap_updated ? e->cap_updated : 64;
         while (cap <= idx) cap *= 2;

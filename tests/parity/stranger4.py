@@ -18,7 +18,9 @@ weight kept by `update` and used in evaluation; one classifier-free-guidance DDP
 sampler step; WGAN-GP's n_critic end to end (`dlnc run` of a section with steps
 started by `init_from`, `repeat = 3` critic steps then the generator's, every weight of the checkpoint against
 torch); the stdlib's `spectral_norm` against torch's own module (the step, the `u` and
-`v` buffers after it, the evaluation forward). The same weights on both sides, drawn
+`v` buffers after it, the evaluation forward); distillation from a teacher called with
+`training = false` (batch norm on running statistics, no dropout, no gradient) by `dlnc run`
+against `teacher.eval()` under `torch.no_grad()`. The same weights on both sides, drawn
 by torch (the `values()` constants and buffers from the model's init)."""
 import ctypes
 
@@ -638,6 +640,7 @@ def run(build):
         _row(build, "sn3", SN_TWICE_DLN, (8,), 77, _sn3_make, "spectral_norm in a discriminator called twice in a step",
              _sn3_before, _sn3_after),
         _ncritic(build),
+        _kd_eval(build),
         _row(build, "sn2", SN2_DLN, (8,), 72, _sn2_make, "stdlib spectral_norm (conv, 2 iterations; dense): step, u, v, eval",
              _sn2_before, _sn2_after),
     ]
@@ -817,6 +820,87 @@ def _ncritic(build):
     ok = err <= 2e-5 and len(ours) >= len(p) and "init_from" in r.stdout and "8 tensors loaded" in r.stdout
     return dict(case=Desc("wgan: dlnc run, init_from, repeat = 3 critic steps then one generator step, every weight"),
                 fwd=err, grad=None, ok=ok, detail=None if ok else f"weights differ by {err}; {r.stdout[-300:]}")
+
+
+# --- distillation from an evaluation-mode teacher: teacher(x, training = false) ------------------
+
+KD_EVAL_DLN = """
+model teacher(x: f32[N, 6]) -> f32[N, 4] {
+    return dense(x, 16) |> batch_norm1d |> relu |> dropout(0.5) |> dense(4)
+}
+model student(x: f32[N, 6]) -> f32[N, 4] {
+    return dense(x, 12) |> relu |> dense(4)
+}
+train kd {
+    models = [student, teacher]
+    data   = csv("WORK/pts.csv", test = "WORK/pts.csv", batch = 8, shuffle = false, val_split = 0)
+    step student {
+        loss  = 0.7 * 16.0 * kl_div(log_softmax(student(features) / 4.0),
+                                    softmax(teacher(features, training = false) / 4.0), reduction = "batchmean")
+              + 0.3 * cross_entropy(student(features), label)
+        optim = sgd(lr = 0.1)
+    }
+    epochs     = 1
+    init_from  = "WORK/init.st"                             # torch's weights and running statistics
+    checkpoint = "WORK/out.st"
+}
+"""
+
+
+def _kd_eval(build):
+    """One SGD step of the student through `dlnc run`, against torch's `teacher.eval()` under
+    `torch.no_grad()` (running statistics, no dropout); the teacher's tensors, running
+    statistics included, must come back unchanged."""
+    import os
+    import subprocess
+    import stranger3 as S3
+    work = os.path.join(build.work, "s4_kd_eval")
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(80)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = np.arange(8) % 4
+    with open(os.path.join(work, "pts.csv"), "w") as f:
+        f.writelines(",".join(f"{v:.9g}" for v in row) + f",{c}\n" for row, c in zip(x, y))
+    g = torch.Generator().manual_seed(81)
+    shapes = {"teacher.dense0.weight": (16, 6), "teacher.dense0.bias": (16,), "teacher.batch_norm1d0.weight": (16,),
+              "teacher.batch_norm1d0.bias": (16,), "teacher.batch_norm1d0.running_mean": (16,),
+              "teacher.dense1.weight": (4, 16), "teacher.dense1.bias": (4,), "student.dense0.weight": (12, 6),
+              "student.dense0.bias": (12,), "student.dense1.weight": (4, 12), "student.dense1.bias": (4,)}
+    p0 = {k: (torch.randn(s, generator=g) * 0.5).float() for k, s in shapes.items()}
+    p0["teacher.batch_norm1d0.running_var"] = (torch.rand(16, generator=g) + 0.5).float()
+    S3.write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
+    with open(os.path.join(work, "m.dln"), "w") as f:
+        f.write(KD_EVAL_DLN.replace("WORK", work))
+    r = subprocess.run([build.dlnc, "run", os.path.join(work, "m.dln")], capture_output=True, text=True, cwd=work,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    what = Desc("kd eval: dlnc run, teacher(x, training = false) with batch_norm1d and dropout, one student step")
+    if r.returncode != 0:
+        return dict(case=what, fwd=float("nan"), grad=None, ok=False, detail=(r.stderr or r.stdout)[-800:])
+    ours = S3.read_safetensors(os.path.join(work, "out.st"))
+    q = {k: v.double() for k, v in p0.items()}
+    teacher = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),
+                                  torch.nn.Dropout(0.5), torch.nn.Linear(16, 4)).double()
+    with torch.no_grad():
+        for i, k in ((0, "dense0"), (4, "dense1")):
+            teacher[i].weight.copy_(q[f"teacher.{k}.weight"]), teacher[i].bias.copy_(q[f"teacher.{k}.bias"])
+        for b in ("weight", "bias", "running_mean", "running_var"):
+            getattr(teacher[1], b).copy_(q["teacher.batch_norm1d0." + b])
+    teacher.eval()
+    xs, ys = _t(np.array([[float(f"{v:.9g}") for v in row] for row in x])), torch.from_numpy(y).long()
+    with torch.no_grad():
+        t = teacher(xs)
+    st = {k: q[k].clone().requires_grad_(True) for k in q if k.startswith("student.")}
+    s = F.linear(F.relu(F.linear(xs, st["student.dense0.weight"], st["student.dense0.bias"])),
+                 st["student.dense1.weight"], st["student.dense1.bias"])
+    loss = 0.7 * 16 * F.kl_div(F.log_softmax(s / 4, 1), F.softmax(t / 4, 1), reduction="batchmean") \
+        + 0.3 * F.cross_entropy(s, ys)
+    grads = torch.autograd.grad(loss, list(st.values()))
+    want = {k: (v - 0.1 * d).detach().numpy() for (k, v), d in zip(st.items(), grads)}
+    err = max(rel_err(ours[k], want[k]) for k in want)
+    same = all(np.array_equal(ours[k], p0[k].numpy()) for k in p0 if k.startswith("teacher."))
+    ok = err <= 2e-5 and same and sorted(k for k in ours if not k.startswith("@")) == sorted(p0)
+    return dict(case=what, fwd=err, grad=None, ok=ok,
+                detail=None if ok else f"student differs by {err}; teacher unchanged: {same}; {r.stdout[-300:]}")
 
 
 # --- spectral_norm in a discriminator called twice in one step (real, then fake) -----------------
