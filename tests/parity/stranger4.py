@@ -7,8 +7,10 @@ spectral normalisation from primitives (one power iteration on a persistent `u` 
 `torch.nn.utils.spectral_norm`'s training step, and the buffer's new value); weight
 normalisation (`torch._weight_norm`); a graph attention layer (per-edge scores,
 a softmax over each node's incoming edges from `scatter_add` and `gather`, against a
-segment softmax written with `scatter_reduce(amax)`); graph-level mean readout by
-graph id; knowledge distillation with `kl_div` against `F.kl_div(reduction =
+segment softmax written with `scatter_reduce(amax)`; `edge_softmax` shifts by each node's
+own maximum since qa6, row `efar` a node whose scores lie 300 below the others'); graph-level
+mean readout by graph id, and max readout by `scatter_max` (row `gmax`, torch's
+`scatter_reduce(amax, include_self=False)`, one graph empty); knowledge distillation with `kl_div` against `F.kl_div(reduction =
 "batchmean")`; SimCLR's `nt_xent` after an encoder; mixup written in the model with
 `soft_cross_entropy`; a Glow step (actnorm, an LU-parametrised invertible 1x1
 convolution whose log-determinant is `sum(log_s)`, an affine coupling; and with a full 1x1
@@ -262,6 +264,74 @@ def _readout_batch():
         return F.cross_entropy(F.linear(pooled, p["dense0.weight"], p["dense0.bias"]), torch.from_numpy(glabel[0]).long())
     nodelabel = glabel[:, gid[0]].astype(np.float32)                  # each node carries its graph's label
     return [feat, src, dst, gid, nodelabel], 1, (V, src.shape[1]), loss
+
+
+# --- scatter_max: max-pool readout, and edge_softmax's per-node shift ---------------------------
+
+GMAX_DLN = """
+model gmax(features: f32[N, V, 4], src: i32[N, E], dst: i32[N, E], label: i32[N, V], mask: f32[N, V])
+        -> (logits: f32[N, 4, 2], nll: f32[N, 4]) {
+    gid = label                                                                 # each node's graph id
+    h = sage_conv(features, src, dst, 8)                                        # f32[N, V, 8], signed
+    pooled = scatter_max(h, expand(unsqueeze(gid, 2), [N, V, 8]), 4, axis = 1)  # global_max_pool; graph 3 empty: 0
+    logits = dense(pooled, 2)
+    glabel = cast_i32(reshape(scatter_max(unsqueeze(mask, 2), unsqueeze(gid, 2), 4, axis = 1), [N, 4]))
+    return logits, -pick(log_softmax(logits), glabel)
+}
+train gmax {
+    data  = sbm(nodes = 40, classes = 3, features = 4, train_per_class = 2, val = 4, test = 4)
+    loss  = mean(nll)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _gmax_batch():
+    V = 10
+    rng, src, dst = _graph(82, V, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (7, 8), (8, 9)], False)
+    gid = np.array([[0, 0, 0, 1, 1, 1, 1, 2, 2, 2]], dtype=np.int32)
+    feat = rng.standard_normal((1, V, 4)).astype(np.float32)
+    glabel = np.array([[1, 0, 1, 0]], dtype=np.int32)                # graph 3 has no node: label 0 (the fill)
+    s, d, g = (torch.from_numpy(a[0]).long() for a in (src, dst, gid))
+
+    def loss(p):
+        x = _t(feat[0])
+        agg = torch.zeros_like(x).index_add(0, d, x[s]) / torch.zeros(V, dtype=x.dtype).index_add(
+            0, d, torch.ones(len(d), dtype=x.dtype)).clamp(min=1)[:, None]
+        h = (F.linear(agg, p["sage_conv0.lin_l.weight"], p["sage_conv0.lin_l.bias"])
+             + F.linear(x, p["sage_conv0.lin_r.weight"]))
+        pooled = torch.zeros(4, 8, dtype=x.dtype).scatter_reduce(0, g[:, None].expand(-1, 8), h, "amax",
+                                                                 include_self=False)
+        return F.cross_entropy(F.linear(pooled, p["dense0.weight"], p["dense0.bias"]), torch.from_numpy(glabel[0]).long())
+    nodelabel = glabel[:, gid[0]].astype(np.float32)
+    return [feat, src, dst, gid, nodelabel], 1, (V, src.shape[1]), loss
+
+
+EFAR_DLN = """
+model efar(features: f32[N, V, 1], src: i32[N, E], dst: i32[N, E]) -> f32[N, E] {
+    param a: f32[1] = ones
+    x = reshape(features, [N, V])
+    return edge_softmax(gather(x, dst, 1) + a * gather(x, src, 1), dst, V)   # node 0's scores ~300 below
+}
+train efar {
+    data  = sbm(nodes = 40, classes = 3, features = 1, train_per_class = 2, val = 4, test = 4)
+    loss  = sum(output * output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _efar_batch():
+    V = 5
+    _, src, dst = _graph(83, V, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0), (0, 2)], True)
+    feat = np.random.default_rng(84).standard_normal((1, V, 1)).astype(np.float32)
+    feat[0, 0, 0] = -300.0                             # the batch-wide shift gave node 0 weights 0 (exp underflow)
+    s, d = torch.from_numpy(src[0]).long(), torch.from_numpy(dst[0]).long()
+
+    def loss(p):
+        x = _t(feat[0, :, 0])
+        return (_segment_softmax(x[d] + p["a"] * x[s], d, V) ** 2).sum()
+    return [feat, src, dst], 1, (V, src.shape[1]), loss
 
 
 # --- knowledge distillation, SimCLR, mixup ------------------------------------------------------
@@ -626,6 +696,8 @@ def run(build):
         _row(build, "wn", WN_DLN, (8,), 62, lambda: S.classes_batch(56, (8, 5), 3, _wn_loss), "weight norm g v / |v|"),
         _row(build, "gat", GAT_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer: edge_softmax over each node's incoming edges"),
         _row(build, "gath", GAT_HAND_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer, the edge softmax written out"),
+        _row(build, "gmax", GMAX_DLN, (1, 10, 16), 85, _gmax_batch, "graph max-pool readout: scatter_max, an empty graph"),
+        _row(build, "efar", EFAR_DLN, (1, 5, 17), 86, _efar_batch, "edge_softmax: a node's scores 300 below the others'"),
         _row(build, "gread", READOUT_DLN, (1, 10, 16), 64, _readout_batch, "graph-level mean readout by graph id"),
         _row(build, "kd", KD_DLN, (8,), 65, kd_make, "distillation: kl_div(T = 4) * T^2 + CE, teacher frozen", _kd_before),
         _row(build, "simclr", SIMCLR_DLN, (8,), 66, _simclr_batch, "nt_xent of one encoder's two views"),
