@@ -27,7 +27,7 @@
 
 static const char *const section_keys[] = {"models", "data", "epochs", "seed", "checkpoint", "augment",
                                            "optim", "optimizer", "sched", "schedule", "step", "adversarial",
-                                           "adversarial_input", "init_from", "init_prefix"};
+                                           "adversarial_input", "init_from", "init_prefix", "init_into"};
 static const char *const step_keys[] = {"loss", "optim", "optimizer", "sched", "schedule", "repeat", "clip",
                                         "adversarial", "adversarial_input"};
 
@@ -244,7 +244,7 @@ static int check_keys(elab *e, const ast_decl *t) {
         } else if (!is_key(s->key, section_keys, COUNT(section_keys))) {
             diag_error(e->d, s->key_loc, "unknown setting '%s' in a train section with steps\nhint: the section takes "
                        "models, data, epochs, seed, checkpoint, augment, optim, sched, adversarial, init_from, "
-                       "init_prefix and step blocks; each step takes loss, optim, sched, repeat, clip, adversarial", s->key);
+                       "init_prefix, init_into and step blocks; each step takes loss, optim, sched, repeat, clip, adversarial", s->key);
             ok = 0;
         }
         for (int j = 0; s->step && j < s->n_sub; j++)
