@@ -246,22 +246,26 @@ train gread {
 """
 
 
-def _readout_batch():
+def _readout_batch(seed=43, labels=(1, 0, 1), pool=None):
+    """Three small graphs (10 nodes) in one batch, a GraphSAGE layer, a pooled row per graph
+    (`pool(h, gid)`: mean by default) and a head; each node carries its graph's label in `mask`."""
     V = 10
-    rng, src, dst = _graph(43, V, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (7, 8), (8, 9)], False)
+    rng, src, dst = _graph(seed, V, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (7, 8), (8, 9)], False)
     gid = np.array([[0, 0, 0, 1, 1, 1, 1, 2, 2, 2]], dtype=np.int32)
     feat = rng.standard_normal((1, V, 4)).astype(np.float32)
-    glabel = np.array([[1, 0, 1]], dtype=np.int32)
+    glabel = np.array([labels], dtype=np.int32)
     s, d, g = (torch.from_numpy(a[0]).long() for a in (src, dst, gid))
+    pool = pool or (lambda h, g: torch.zeros(3, 8, dtype=h.dtype).index_add(0, g, F.relu(h))
+                    / torch.bincount(g).double()[:, None])
 
     def loss(p):
         x = _t(feat[0])
         agg = torch.zeros_like(x).index_add(0, d, x[s]) / torch.zeros(V, dtype=x.dtype).index_add(
             0, d, torch.ones(len(d), dtype=x.dtype)).clamp(min=1)[:, None]
-        h = F.relu(F.linear(agg, p["sage_conv0.lin_l.weight"], p["sage_conv0.lin_l.bias"])
-                   + F.linear(x, p["sage_conv0.lin_r.weight"]))
-        pooled = torch.zeros(3, 8, dtype=x.dtype).index_add(0, g, h) / torch.bincount(g).double()[:, None]
-        return F.cross_entropy(F.linear(pooled, p["dense0.weight"], p["dense0.bias"]), torch.from_numpy(glabel[0]).long())
+        h = (F.linear(agg, p["sage_conv0.lin_l.weight"], p["sage_conv0.lin_l.bias"])
+             + F.linear(x, p["sage_conv0.lin_r.weight"]))
+        return F.cross_entropy(F.linear(pool(h, g), p["dense0.weight"], p["dense0.bias"]),
+                               torch.from_numpy(glabel[0]).long())
     nodelabel = glabel[:, gid[0]].astype(np.float32)                  # each node carries its graph's label
     return [feat, src, dst, gid, nodelabel], 1, (V, src.shape[1]), loss
 
@@ -287,24 +291,9 @@ train gmax {
 
 
 def _gmax_batch():
-    V = 10
-    rng, src, dst = _graph(82, V, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (7, 8), (8, 9)], False)
-    gid = np.array([[0, 0, 0, 1, 1, 1, 1, 2, 2, 2]], dtype=np.int32)
-    feat = rng.standard_normal((1, V, 4)).astype(np.float32)
-    glabel = np.array([[1, 0, 1, 0]], dtype=np.int32)                # graph 3 has no node: label 0 (the fill)
-    s, d, g = (torch.from_numpy(a[0]).long() for a in (src, dst, gid))
-
-    def loss(p):
-        x = _t(feat[0])
-        agg = torch.zeros_like(x).index_add(0, d, x[s]) / torch.zeros(V, dtype=x.dtype).index_add(
-            0, d, torch.ones(len(d), dtype=x.dtype)).clamp(min=1)[:, None]
-        h = (F.linear(agg, p["sage_conv0.lin_l.weight"], p["sage_conv0.lin_l.bias"])
-             + F.linear(x, p["sage_conv0.lin_r.weight"]))
-        pooled = torch.zeros(4, 8, dtype=x.dtype).scatter_reduce(0, g[:, None].expand(-1, 8), h, "amax",
-                                                                 include_self=False)
-        return F.cross_entropy(F.linear(pooled, p["dense0.weight"], p["dense0.bias"]), torch.from_numpy(glabel[0]).long())
-    nodelabel = glabel[:, gid[0]].astype(np.float32)
-    return [feat, src, dst, gid, nodelabel], 1, (V, src.shape[1]), loss
+    """global_max_pool into 4 graphs, the fourth with no node (label 0, the fill)."""
+    return _readout_batch(82, (1, 0, 1, 0), lambda h, g: torch.zeros(4, 8, dtype=h.dtype).scatter_reduce(
+        0, g[:, None].expand(-1, 8), h, "amax", include_self=False))
 
 
 EFAR_DLN = """
