@@ -63,6 +63,7 @@ value v_tensor(ir_node *t, src_loc loc) {
     if (!t) return v_error();
     return (value){.kind = V_TENSOR, .t = t, .loc = loc};
 }
+int elab_training(const elab *e) { return e->g->mode == IR_MODE_TRAIN && !e->eval_calls; }
 
 static value v_dim(ir_dim d, src_loc loc) {
     if (ir_dim_is_const(d)) return v_int(d.k, loc);
@@ -644,6 +645,12 @@ static int check_returns(elab *e, frame *f, const ast_decl *blk, src_loc call_lo
     return 1;
 }
 
+static int has_formal(const ast_decl *blk, const char *name) {
+    for (int i = 0; i < blk->n_formals; i++)
+        if (strcmp(blk->formals[i].name, name) == 0) return 1;
+    return 0;
+}
+
 static int is_user_decl(const elab *e, const ast_decl *d) { return strmap_get(&e->user_blocks, d->name) == d; }
 
 value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *call, value *pos, int npos,
@@ -657,6 +664,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     frame f = {.decl = blk, .in_stdlib = !is_user_decl(e, blk)};
     /* The instance name: `name = "fc1"` or the block name and a per-frame count. */
     const char *inst = NULL;
+    int eval_mode = 0;   /* `training = false` on a section's model in a step (elab_steps.c) */
     int nf = blk->n_formals;
     value *actual = ARENA_NEW_ARRAY(e->a, value, nf + 1);
     src_loc *aloc = ARENA_NEW_ARRAY(e->a, src_loc, nf + 1);
@@ -672,6 +680,10 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     }
     for (int k = 0; k < nkw; k++) {
         src_loc kl = call ? call->args[npos + k].loc : loc;
+        if (strcmp(kw_names[k], "training") == 0 && !has_formal(blk, "training")) {
+            if (!step_training_option(e, blk, &kw[k], kl, &eval_mode)) ok = 0;
+            continue;
+        }
         if (strcmp(kw_names[k], "name") == 0) {
             /* It becomes part of parameter names: checkpoint keys, C comments
              * and identifiers. PyTorch's alphabet keeps all three safe. */
@@ -749,11 +761,13 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     }
     e->depth++;
     int errors0 = e->d->n_errors;
+    e->eval_calls += eval_mode;
     src_loc outer_site = e->user_site;
     if (!caller->in_stdlib) e->user_site = loc;
     int first_node = e->g ? e->g->n_nodes : 0;
     exec_body(e, &f, &blk->body);
     e->user_site = outer_site;
+    e->eval_calls -= eval_mode;
     /* The user's call into the stdlib names the nodes its block made: the
      * generated C then points at a line of the user's file. Only this call
      * scans them (the stdlib calls no user code), so the cost stays linear. */
@@ -773,7 +787,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     /* Results keep the call's location so later errors point at the call. */
     value r = f.ret;
     r.loc = loc;
-    return r;
+    return eval_mode ? step_no_grad(e, r, f.prefix) : r;
 }
 
 /* ---- expressions ----------------------------------------------------------- */
@@ -1060,7 +1074,7 @@ static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
             return v;
         }
         /* `training`: true while elaborating the train step, false for inference. */
-        if (strcmp(x->name, "training") == 0) return v_bool(e->g->mode == IR_MODE_TRAIN, x->loc);
+        if (strcmp(x->name, "training") == 0) return v_bool(elab_training(e), x->loc);
         if (find_block(e, x->name) || is_builtin(x->name) || is_initializer(x->name) || strcmp(x->name, "accuracy") == 0 ||
             strcmp(x->name, "loss") == 0)
             return (value){.kind = V_FUNC, .s = x->name, .loc = x->loc};

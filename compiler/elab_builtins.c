@@ -363,7 +363,7 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     }
     int stream = e->next_stream++;
-    if (e->g->mode != IR_MODE_TRAIN || p == 0) return v_tensor(x, loc);
+    if (!elab_training(e) || p == 0) return v_tensor(x, loc);
     /* dropout2d zeroes whole channels: one draw per (sample, channel). */
     ir_shape ms = x->shape;
     if (channels) ms.d[2] = ms.d[3] = ir_dim_const(1);
@@ -499,7 +499,9 @@ static value b_take(elab *e, src_loc loc, const char *name, value *args) {
  * rows of zeros at the indices; size is an int or a symbolic dimension (N).
  * With an axis it is torch's scatter_add along that axis (index shaped like
  * src), which is gather's adjoint: a graph batch f32[N, V, F] sums its edge
- * messages f32[N, E, F] into the V nodes of each graph. */
+ * messages f32[N, E, F] into the V nodes of each graph. scatter_max(src,
+ * index, size, axis) is the same along an axis with each segment's maximum
+ * (torch.scatter_reduce "amax"): PyG's max aggregation and max-pool readout. */
 static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *src = tensor_arg(e, &args[0], name, "src"), *idx = tensor_arg(e, &args[1], name, "index");
     value sv = int_like(&args[2]);
@@ -511,6 +513,13 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
     }
     if (!src || !idx || sv.kind == V_ERROR) return v_error();
     ir_node *in[2] = {src, idx};
+    int max = strcmp(name, "scatter_max") == 0;
+    if (max && args[3].kind == V_NONE) {
+        diag_error(e->d, loc, "'scatter_max' needs the axis it reduces along, e.g. scatter_max(h, index, nodes, axis = 1)\n"
+                   "hint: index is shaped like src, each element naming its segment along the axis "
+                   "(torch: zeros(...).scatter_reduce(axis, index, src, \"amax\", include_self = False))");
+        return v_error();
+    }
     if (args[3].kind != V_NONE) {
         int axis;
         if (!axis_norm(e, &args[3], src->shape.rank, name, &axis)) return v_error();
@@ -521,7 +530,7 @@ static value b_scatter_add(elab *e, src_loc loc, const char *name, value *args) 
             return v_error();
         }
         ir_attrs ga = {.gather = {.axis = axis, .len = ir_dim_pack(size)}, .ni = 2};
-        return v_tensor(ir_add(e->g, e->d, loc, OP_gather_grad, in, 2, &ga), loc);
+        return v_tensor(ir_add(e->g, e->d, loc, max ? OP_scatter_max : OP_gather_grad, in, 2, &ga), loc);
     }
     ir_attrs a = {.scatter_add = {.rows = ir_dim_pack(size)}, .ni = 1};
     return v_tensor(ir_add(e->g, e->d, loc, OP_scatter_add, in, 2, &a), loc);
@@ -621,7 +630,7 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
                    ir_shape_str(a, sizeof a, IR_F32, &t->t->shape, e->mod), t_describe(e, v));
         return v_error();
     }
-    if (e->g->mode != IR_MODE_TRAIN) return (value){.kind = V_NONE, .loc = loc};
+    if (!elab_training(e)) return (value){.kind = V_NONE, .loc = loc};
     if (idx >= e->cap_updated) {
         int cap = e->cap_updated ? e->cap_updated : 64;
         while (cap <= idx) cap *= 2;
@@ -785,6 +794,7 @@ static const builtin builtins[] = {
     {"grad", {{"y", 1}, {"x", 1}}, 2, b_grad, OP_param, 0},
     {"take", {{"table", 1}, {"index", 1}}, 2, b_take, OP_take, 0},
     {"scatter_add", {{"src", 1}, {"index", 1}, {"size", 1}, {"axis", 0}}, 4, b_scatter_add, OP_scatter_add, 0},
+    {"scatter_max", {{"src", 1}, {"index", 1}, {"size", 1}, {"axis", 0}}, 4, b_scatter_add, OP_scatter_max, 0},
     {"gather", {{"x", 1}, {"index", 1}, {"axis", 1}}, 3, b_gather, OP_gather, 0},
     /* sorting and running sums (elab_sort.c) */
     {"sort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},

@@ -78,6 +78,7 @@ typedef struct elab {
     struct scan_ctx *scan;  /* the innermost scan body being elaborated, NULL outside any (elab_scan.c) */
     strmap step_models;     /* in a step's loss (elab_steps.c): name -> the section's model, callable like a block */
     const char *stepped;    /* ... and the model the step updates: other models' parameters are frozen */
+    int eval_calls;         /* models called with `training = false` being elaborated: `training` reads false */
 } elab;
 
 /* A scan body being elaborated (elab_scan.c): its graph, and the values of
@@ -118,6 +119,8 @@ value v_int(int64_t i, src_loc loc);
 value v_float(double f, src_loc loc);
 value v_bool(int b, src_loc loc);
 value v_tensor(ir_node *t, src_loc loc);
+/* `training`: the graph is a train step and no enclosing call asked for evaluation mode. */
+int elab_training(const elab *e);
 const char *v_kind_name(const value *v);
 const char *v_describe(elab *e, const value *v);    /* "f32[N, 10]", "int 3", ... */
 const char *t_describe(elab *e, const ir_node *t);  /* a tensor's type, "f32[N, 10]" (in the arena) */
@@ -275,6 +278,12 @@ int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_clas
 /* elab_steps.c: a section with `models = [...]` and `step` blocks: one module per step */
 int is_multistep(const ast_decl *train);
 int elab_multistep(elab *e, const ast_decl *train, ir_module ***mods, int *n_mods, int *cap);
+/* `teacher(x, training = false)` in a step's loss: checks the option (a compile-time bool, on a
+ * section's model) and sets *eval_mode; 0 after an error. */
+int step_training_option(elab *e, const ast_decl *blk, const value *v, src_loc loc, int *eval_mode);
+/* The results of a model called in evaluation mode: cut from the gradient (torch.no_grad())
+ * unless the model is the one the step updates (its prefix). */
+value step_no_grad(elab *e, value r, const char *prefix);
 
 /* elab_adv.c: `adversarial = fgsm(...) | pgd(...)`, expanded into the train step's loss */
 /* Reads the two settings `adversarial` and `adversarial_input` (either may be NULL); kind ADV_NONE without them. 0, or -1 after an error. */

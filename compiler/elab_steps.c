@@ -27,7 +27,7 @@
 
 static const char *const section_keys[] = {"models", "data", "epochs", "seed", "checkpoint", "augment",
                                            "optim", "optimizer", "sched", "schedule", "step", "adversarial",
-                                           "adversarial_input", "init_from", "init_prefix"};
+                                           "adversarial_input", "init_from", "init_prefix", "init_into"};
 static const char *const step_keys[] = {"loss", "optim", "optimizer", "sched", "schedule", "repeat", "clip",
                                         "adversarial", "adversarial_input"};
 
@@ -244,7 +244,7 @@ static int check_keys(elab *e, const ast_decl *t) {
         } else if (!is_key(s->key, section_keys, COUNT(section_keys))) {
             diag_error(e->d, s->key_loc, "unknown setting '%s' in a train section with steps\nhint: the section takes "
                        "models, data, epochs, seed, checkpoint, augment, optim, sched, adversarial, init_from, "
-                       "init_prefix and step blocks; each step takes loss, optim, sched, repeat, clip, adversarial", s->key);
+                       "init_prefix, init_into and step blocks; each step takes loss, optim, sched, repeat, clip, adversarial", s->key);
             ok = 0;
         }
         for (int j = 0; s->step && j < s->n_sub; j++)
@@ -323,4 +323,38 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         ARENA_PUSH(e->a, *mods, *n_mods, *cap, e->mod);
     }
     return e->d->n_errors ? -1 : 0;
+}
+
+/* `teacher(x, training = false)`: a section's model called in evaluation mode
+ * inside a step's loss, as PyTorch's `teacher.eval()` under `torch.no_grad()`
+ * (distillation). The option belongs to the call, not to the model, because
+ * one model may be called both ways in one loss; `true` is the default. */
+int step_training_option(elab *e, const ast_decl *blk, const value *v, src_loc loc, int *eval_mode) {
+    if (blk->kind != AST_DECL_MODEL || strmap_get(&e->step_models, blk->name) != blk) {
+        diag_error(e->d, loc, "'training = ...' is an option of a section's model called in a step's loss, and "
+                   "'%s' is not one\nhint: a block sees `training` as its caller does; to give it a mode, declare "
+                   "an argument, e.g. block %s(..., train: bool)", blk->name, blk->name);
+        return 0;
+    }
+    if (v->kind != V_BOOL) {
+        diag_error(e->d, loc, "'training' must be true or false, got %s\nhint: training = false calls the "
+                   "model in evaluation mode, as PyTorch's model.eval() under torch.no_grad()", v_describe(e, v));
+        return 0;
+    }
+    *eval_mode = !v->i;
+    return 1;
+}
+
+/* Only another model's results are cut: the stepped model called in
+ * evaluation mode still learns through that call (PyTorch: `model.eval()`
+ * without no_grad). Its parameters are constants of this step anyway, but its
+ * input may carry the stepped model's gradient, which torch.no_grad() drops. */
+value step_no_grad(elab *e, value r, const char *prefix) {
+    if (e->stepped && strcmp(prefix, e->stepped) == 0) return r;
+    if (r.kind == V_TENSOR && r.t->dtype == IR_F32) return v_tensor(op_unary(e, OP_stop_grad, r.t, r.loc), r.loc);
+    if (r.kind != V_LIST) return r;
+    value out = r;
+    out.items = ARENA_NEW_ARRAY(e->a, value, r.n + 1);
+    for (int i = 0; i < r.n; i++) out.items[i] = step_no_grad(e, r.items[i], prefix);
+    return out;
 }

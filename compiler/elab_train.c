@@ -25,7 +25,7 @@
 
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
-                                         "init_prefix", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
+                                         "init_prefix", "init_into", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
                                          "views", "adversarial", "adversarial_input"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
@@ -927,7 +927,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             }
         if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, init_into, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
@@ -971,6 +971,16 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
         if (v.kind != V_ERROR) get_str(e, &v, "init_prefix", &c->init_prefix);
         if (!setting(t, "init_from", NULL))
             diag_error(e->d, s->loc, "'init_prefix' needs 'init_from', the checkpoint to load from");
+    }
+    if ((s = setting(t, "init_into", NULL))) {
+        value v = eval_expr(e, &f, s->value);
+        if (v.kind != V_ERROR) get_str(e, &v, "init_into", &c->init_into);
+        if (!setting(t, "init_from", NULL))
+            diag_error(e->d, s->loc, "'init_into' needs 'init_from', the checkpoint to load from");
+        else if (c->init_into && (!c->init_into[0] || c->init_into[strlen(c->init_into) - 1] != '.'))
+            diag_error(e->d, s->value->loc, "'init_into' is a model's prefix ending in '.', got \"%s\"\nhint: e.g. "
+                       "init_into = \"teacher.\" loads a checkpoint's dense0.weight into teacher.dense0.weight",
+                       c->init_into);
     }
     if ((s = setting(t, "init_skip", NULL)) && !setting(t, "init_from", NULL))
         diag_error(e->d, s->loc, "'init_skip' needs 'init_from', the checkpoint to load from");

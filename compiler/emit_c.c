@@ -795,6 +795,8 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     emit_cstr(f, t->init_from);
     fprintf(f, ", .init_prefix = ");
     emit_cstr(f, t->init_prefix);
+    fprintf(f, ", .init_into = ");
+    emit_cstr(f, t->init_into);
     fprintf(f, ",\n    .early_stop = {.patience = %d, .min_delta = %s, .monitor = %s}, .log_every = %d,\n",
             t->early_stop.patience, emit_float(c, t->early_stop.min_delta),
             t->early_stop.monitor == DL_MONITOR_VAL_ACC ? "DL_MONITOR_VAL_ACC" : "DL_MONITOR_VAL_LOSS", t->log_every);

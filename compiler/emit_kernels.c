@@ -1152,19 +1152,40 @@ void emit_axis_view(const ir_shape *s, int axis, ir_dim *outer, ir_dim *inner)
     *inner = ir_shape_numel(&after);
 }
 
+/* scatter_max: each outer slice one thread's, its segments started at -inf;
+ * a NaN source sticks (neither comparison replaces it), and a segment still
+ * at -inf is one no index named (or one of -inf only): 0, torch's fill. */
+static void emit_scatter_max(emit_ctx *c, FILE *b, ir_dim outer, int64_t work, const char *K, const char *L,
+                             const char *I)
+{
+    emit_for(c, b, "    ", "o", outer, work, "");
+    fprintf(b, " {\n        float *restrict ys = y + o * %s * %s;\n", L, I);
+    fprintf(b, "        for (int64_t q = 0; q < %s * %s; q++) ys[q] = -INFINITY;\n", L, I);
+    fprintf(b, "        for (int64_t k = 0; k < %s; k++)\n", K);
+    fprintf(b, "            for (int64_t i = 0; i < %s; i++) {\n", I);
+    fprintf(b, "                const int64_t p = (o * %s + k) * %s + i, q = (int64_t)x1[p] * %s + i;\n", K, I, I);
+    fprintf(b, "                if (x0[p] > ys[q] || x0[p] != x0[p]) ys[q] = x0[p];\n            }\n");
+    fprintf(b, "        for (int64_t q = 0; q < %s * %s; q++)\n", L, I);
+    fprintf(b, "            if (ys[q] == -INFINITY) ys[q] = 0.0f;\n    }\n    return 0;\n");
+}
+
 /* gather / gather_grad along an axis: idx (and gather's output, gather_grad's
  * input) as [outer, K, inner], x (gather_grad's output) as [outer, L, inner].
  * Each outer slice is one thread's: gather_grad's sums stay inside a slice,
  * in index order, so they are the same at any thread count. */
 static void emit_gather(emit_ctx *c, FILE *b, const ir_node *n)
 {
-    int grad = n->op == OP_gather_grad, axis = (int)n->a.gather.axis;
+    int grad = n->op == OP_gather_grad || n->op == OP_scatter_max, axis = (int)n->a.gather.axis;
     const ir_shape *is = &n->in[1]->shape;
     ir_dim outer, inner;
     emit_axis_view(is, axis, &outer, &inner);
     const char *K = emit_dim(c, is->d[axis]), *I = emit_dim(c, inner);
     const char *L = emit_dim(c, (grad ? &n->shape : &n->in[0]->shape)->d[axis]);
     emit_index_check(c, b, n, emit_numel(c, is), L);
+    if (n->op == OP_scatter_max) {
+        emit_scatter_max(c, b, outer, ir_dim_mul(is->d[axis], inner).k, K, L, I);
+        return;
+    }
     if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
     emit_for(c, b, "    ", "o", outer, ir_dim_mul(is->d[axis], inner).k, "");
     fprintf(b, "\n        for (int64_t k = 0; k < %s; k++)\n", K);
@@ -1224,7 +1245,7 @@ void emit_label(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_take: emit_take(c, b, n); break;
     case OP_scatter_add: emit_scatter_add(c, b, n); break;
     case OP_argmax: emit_argmax(c, b, n); break;
-    default: emit_gather(c, b, n); /* gather, gather_grad */
+    default: emit_gather(c, b, n); /* gather, gather_grad, scatter_max */
     }
 }
 

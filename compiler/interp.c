@@ -243,14 +243,15 @@ static int run_scatter_add(const interp_state *s, const ir_node *n, double *y) {
  * gather_grad's result) as [outer, L, inner]; element (o, k, i) of idx names
  * x's element (o, idx, i). */
 static int run_gather(const interp_state *s, const ir_node *n, double *y) {
-    int grad = n->op == OP_gather_grad, axis = (int)n->a.gather.axis;
-    const ir_node *idx_node = n->in[1], *wide = grad ? n : n->in[0];
+    int grad = n->op == OP_gather_grad, max = n->op == OP_scatter_max, axis = (int)n->a.gather.axis;
+    const ir_node *idx_node = n->in[1], *wide = grad || max ? n : n->in[0];
     const double *v = s->value[n->in[0]->id], *idx = s->value[idx_node->id];
     dims d = eval_dims(&idx_node->shape, s->sym_values);
     int64_t outer = 1, inner = 1, K = d.n[axis], L = ir_dim_eval(wide->shape.d[axis], s->sym_values);
     for (int k = 0; k < axis; k++) outer *= d.n[k];
     for (int k = axis + 1; k < d.rank; k++) inner *= d.n[k];
     if (grad) memset(y, 0, sizeof(double) * (size_t)(outer * L * inner));
+    for (int64_t q = 0; max && q < outer * L * inner; q++) y[q] = -INFINITY;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t k = 0; k < K; k++)
             for (int64_t i = 0; i < inner; i++) {
@@ -258,8 +259,12 @@ static int run_gather(const interp_state *s, const ir_node *n, double *y) {
                 if (!check_label(n, idx[p], p, L)) return -1;
                 int64_t q = (o * L + (int64_t)idx[p]) * inner + i;
                 if (grad) y[q] += v[p];
-                else y[p] = v[q];
+                else if (max && (v[p] > y[q] || isnan(v[p]))) y[q] = v[p];
+                else if (!max) y[p] = v[q];
             }
+    /* a segment no index named: torch's fill, 0 */
+    for (int64_t q = 0; max && q < outer * L * inner; q++)
+        if (y[q] == -INFINITY) y[q] = 0.0;
     return 0;
 }
 
@@ -351,7 +356,7 @@ int interp_label(const interp_state *s, const ir_node *n, double *y) {
     case OP_take: return run_take(s, n, y);
     case OP_scatter_add: return run_scatter_add(s, n, y);
     case OP_argmax: return run_argmax(s, n, y);
-    default: return run_gather(s, n, y); /* gather, gather_grad */
+    default: return run_gather(s, n, y); /* gather, gather_grad, scatter_max */
     }
 }
 

@@ -226,16 +226,20 @@ int op_shape_gather(ir_node *n, char *err, int errlen) {
 int op_shape_gather_grad(ir_node *n, char *err, int errlen) {
     char b1[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
     if (n->a.ni < 2 || n->a.gather.len <= 0 || ir_dim_unpack(n->a.gather.len).k <= 0)
-        return ops_fail(err, errlen, "gather_grad: needs the axis and its length L >= 1 in len");
+        return ops_fail(err, errlen, "%s: needs the axis and its length L >= 1 in len", ir_ops[n->op].name);
     if (!gather_axis_ok(n, n->in[1], err, errlen)) return 0;
     if (!ir_shape_eq(&n->in[0]->shape, &n->in[1]->shape))
-        return ops_fail(err, errlen, "gather_grad: the gradient %s must have the shape of the index %s",
-                        ops_type(b1, n->in[0]), ops_type(b2, n->in[1]));
+        return ops_fail(err, errlen, "%s: the %s %s must have the shape of the index %s", ir_ops[n->op].name,
+                        n->op == OP_scatter_max ? "source" : "gradient", ops_type(b1, n->in[0]), ops_type(b2, n->in[1]));
     n->dtype = IR_F32;
     n->shape = n->in[0]->shape;
     n->shape.d[n->a.gather.axis] = ir_dim_unpack(n->a.gather.len);
     return 1;
 }
+
+/* scatter_max(src, idx) along the axis into L: gather_grad's shape rule, the
+ * source in the gradient's place. */
+int op_shape_scatter_max(ir_node *n, char *err, int errlen) { return op_shape_gather_grad(n, err, errlen); }
 
 double op_flops_gather(const ir_node *n, const int64_t *sv) { return ops_flops_per_out(n, sv); }
 double op_flops_gather_grad(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
@@ -244,6 +248,22 @@ void op_vjp_gather(ad_ctx *c, ir_node *n, ir_node *gy) {
     ir_node *in[2] = {gy, n->in[1]};
     ir_attrs a = {.gather = {.axis = n->a.gather.axis, .len = ir_dim_pack(n->in[0]->shape.d[n->a.gather.axis])}, .ni = 2};
     ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_gather_grad, in, 2, &a));
+}
+
+double op_flops_scatter_max(const ir_node *n, const int64_t *sv) { return ops_numel(&n->in[0]->shape, sv); }
+
+/* As torch's scatter_reduce("amax") backward: each segment's gradient shared
+ * evenly by the sources equal to its maximum (ties split, as reduce_max),
+ * nothing to the others; an empty segment's gradient goes nowhere. */
+void op_vjp_scatter_max(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *src = n->in[0], *idx = n->in[1];
+    ir_attrs ga = {.gather = {.axis = n->a.gather.axis}, .ni = 1};
+    ir_node *back[2] = {n, idx};
+    ir_node *is_max = ir_bin(c->g, OP_eq, src, ir_op_attrs(c->g, OP_gather, back, 2, &ga));
+    ir_node *count_in[2] = {is_max, idx};
+    ir_node *ties = ir_op_attrs(c->g, OP_gather_grad, count_in, 2, &n->a);
+    ir_node *share[2] = {ir_bin(c->g, OP_div, gy, ir_bin(c->g, OP_maximum, ties, ir_const(c->g, 1.0, NULL))), idx};
+    ad_accum(c, src, ir_bin(c->g, OP_mul, is_max, ir_op_attrs(c->g, OP_gather, share, 2, &ga)));
 }
 
 void op_vjp_gather_grad(ad_ctx *c, ir_node *n, ir_node *gy) {

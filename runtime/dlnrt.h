@@ -1228,6 +1228,8 @@ typedef struct dl_train_config {
     int log_every;                        /* > 0: a loss line every this many steps */
     const char *param_groups;             /* what freeze and lr_scale selected, printed at the start (NULL: none) */
     const char *const *init_skip;         /* NULL-terminated: the model's tensors under these prefixes are not loaded */
+    const char *init_into;                /* NULL or a prefix: only our tensors under it load, from the file's names
+                                             without it (a one-model checkpoint into a section's `teacher.`) */
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

@@ -34,6 +34,11 @@ static void dl_list_name(char *list, size_t cap, int already, const char *name)
 int dl_init_from(const dl_model_api *api, void *m, const dl_train_config *cfg)
 {
     const char *prefix = cfg->init_prefix ? cfg->init_prefix : "";
+    /* init_into = "teacher.": the file's dense0.weight is our teacher.dense0.weight; our tensors
+     * outside the prefix (the student's) are not the file's business and keep their values. */
+    const char *into = cfg->init_into ? cfg->init_into : "";
+    size_t into_len = strlen(into);
+    int outside = 0;
     dl_named_tensor *nt = calloc((size_t)(api->n_params > 0 ? api->n_params : 1), sizeof *nt);
     if (!nt) {
         dl_set_error("init_from: out of memory listing %d parameters", api->n_params);
@@ -47,9 +52,19 @@ int dl_init_from(const dl_model_api *api, void *m, const dl_train_config *cfg)
             dl_list_name(fresh_names, sizeof fresh_names, fresh++, p->name);
             continue;
         }
-        nt[n] = (dl_named_tensor){.name = p->name, .rank = p->rank, .data = api->param_data(m, i)};
+        if (strncmp(p->name, into, into_len) != 0) {
+            outside++;
+            continue;
+        }
+        nt[n] = (dl_named_tensor){.name = p->name + into_len, .rank = p->rank, .data = api->param_data(m, i)};
         memcpy(nt[n].shape, p->shape, sizeof nt[n].shape);
         n++;
+    }
+    if (n == 0 && into_len) {
+        free(nt);
+        dl_set_error("init_from: init_into '%s' is the prefix of none of the model's tensors\n"
+                     "hint: a model called in a step is named after itself: init_into = \"teacher.\"", into);
+        return -1;
     }
     dl_load_report rep;
     int rc = dl_load_safetensors_prefix(cfg->init_from, nt, n, prefix, &rep);
@@ -62,12 +77,14 @@ int dl_init_from(const dl_model_api *api, void *m, const dl_train_config *cfg)
                        "init_skip = [\"head.\"] in the train section" : "");
         return -1;
     }
-    printf("init_from %s%s%s%s: %d tensor%s loaded", cfg->init_from, *prefix ? " (prefix '" : "", prefix,
-           *prefix ? "')" : "", rep.used, rep.used == 1 ? "" : "s");
+    printf("init_from %s%s%s%s%s%s%s: %d tensor%s loaded", cfg->init_from, *prefix ? " (prefix '" : "", prefix,
+           *prefix ? "')" : "", into_len ? " (into '" : "", into, into_len ? "')" : "", rep.used,
+           rep.used == 1 ? "" : "s");
     if (rep.skipped) printf(", %d in the file skipped (%s)", rep.skipped, rep.skipped_names);
     if (rep.missing) printf(", %d of the model's not in the file, kept as initialized (%s)", rep.missing,
                             rep.missing_names);
     if (fresh) printf(", %d newly initialized by init_skip (%s)", fresh, fresh_names);
+    if (outside) printf(", %d outside '%s' kept as initialized", outside, into);
     printf("\n");
     return 0;
 }

@@ -306,6 +306,8 @@ fi
 . tests/e2e/craft.sh
 # Transfer learning: init_from with init_skip (a new head), freeze, lr_scale.
 . tests/e2e/transfer.sh
+# Distillation: a one-model teacher's checkpoint into a section's teacher.* (init_into), training = false.
+. tests/e2e/distil.sh
 # Hyper-parameter search: grid and random trials ranked on the validation split.
 . tests/e2e/search.sh
 # A picture of a model output's principal components (needs search.sh's lin.dln).

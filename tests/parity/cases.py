@@ -1290,6 +1290,10 @@ op("scatter_add axis", f"scatter_add(a, expand(unsqueeze({_DST}, 2), -1, -1, {{F
    lambda p, F, size: torch.zeros(p["a"].shape[0], size, F, dtype=p["a"].dtype).scatter_add(
        1, p["c"].argmax(2)[..., None].expand(-1, -1, F), p["a"]) + 0 * p["c"].sum(),
    [v(dict(F=3, size=6), a=(1, 11, 3), c=(1, 11, 6)), v(dict(F=1, size=4), a=(2, 5, 1), c=(2, 5, 4))])
+op("scatter_max axis", f"scatter_max(a, expand(unsqueeze({_DST}, 2), -1, -1, {{F}}), {{size}}, axis = 1)",
+   lambda p, F, size: torch.zeros(p["a"].shape[0], size, F, dtype=p["a"].dtype).scatter_reduce(
+       1, p["c"].argmax(2)[..., None].expand(-1, -1, F), p["a"], "amax", include_self=False) + 0 * p["c"].sum(),
+   [v(dict(F=3, size=6), a=(1, 11, 3), c=(1, 11, 6)), v(dict(F=1, size=7), a=(2, 5, 1), c=(2, 5, 7))])
 op("in_degree", f"in_degree({_DST}, 6) * a", lambda p: _in_degree(p["c"].argmax(2)[0], 6) * p["a"] + 0 * p["c"].sum(),
    [v(a=(1, 6), c=(1, 11, 6))])
 op("sum_neighbors", f"sum_neighbors(a, {_SRC}, {_DST})",

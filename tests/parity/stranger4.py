@@ -7,8 +7,10 @@ spectral normalisation from primitives (one power iteration on a persistent `u` 
 `torch.nn.utils.spectral_norm`'s training step, and the buffer's new value); weight
 normalisation (`torch._weight_norm`); a graph attention layer (per-edge scores,
 a softmax over each node's incoming edges from `scatter_add` and `gather`, against a
-segment softmax written with `scatter_reduce(amax)`); graph-level mean readout by
-graph id; knowledge distillation with `kl_div` against `F.kl_div(reduction =
+segment softmax written with `scatter_reduce(amax)`; `edge_softmax` shifts by each node's
+own maximum since qa6, row `efar` a node whose scores lie 300 below the others'); graph-level
+mean readout by graph id, and max readout by `scatter_max` (row `gmax`, torch's
+`scatter_reduce(amax, include_self=False)`, one graph empty); knowledge distillation with `kl_div` against `F.kl_div(reduction =
 "batchmean")`; SimCLR's `nt_xent` after an encoder; mixup written in the model with
 `soft_cross_entropy`; a Glow step (actnorm, an LU-parametrised invertible 1x1
 convolution whose log-determinant is `sum(log_s)`, an affine coupling; and with a full 1x1
@@ -18,7 +20,9 @@ weight kept by `update` and used in evaluation; one classifier-free-guidance DDP
 sampler step; WGAN-GP's n_critic end to end (`dlnc run` of a section with steps
 started by `init_from`, `repeat = 3` critic steps then the generator's, every weight of the checkpoint against
 torch); the stdlib's `spectral_norm` against torch's own module (the step, the `u` and
-`v` buffers after it, the evaluation forward). The same weights on both sides, drawn
+`v` buffers after it, the evaluation forward); distillation from a teacher called with
+`training = false` (batch norm on running statistics, no dropout, no gradient) by `dlnc run`
+against `teacher.eval()` under `torch.no_grad()`. The same weights on both sides, drawn
 by torch (the `values()` constants and buffers from the model's init)."""
 import ctypes
 
@@ -242,24 +246,81 @@ train gread {
 """
 
 
-def _readout_batch():
+def _readout_batch(seed=43, labels=(1, 0, 1), pool=None):
+    """Three small graphs (10 nodes) in one batch, a GraphSAGE layer, a pooled row per graph
+    (`pool(h, gid)`: mean by default) and a head; each node carries its graph's label in `mask`."""
     V = 10
-    rng, src, dst = _graph(43, V, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (7, 8), (8, 9)], False)
+    rng, src, dst = _graph(seed, V, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (7, 8), (8, 9)], False)
     gid = np.array([[0, 0, 0, 1, 1, 1, 1, 2, 2, 2]], dtype=np.int32)
     feat = rng.standard_normal((1, V, 4)).astype(np.float32)
-    glabel = np.array([[1, 0, 1]], dtype=np.int32)
+    glabel = np.array([labels], dtype=np.int32)
     s, d, g = (torch.from_numpy(a[0]).long() for a in (src, dst, gid))
+    pool = pool or (lambda h, g: torch.zeros(3, 8, dtype=h.dtype).index_add(0, g, F.relu(h))
+                    / torch.bincount(g).double()[:, None])
 
     def loss(p):
         x = _t(feat[0])
         agg = torch.zeros_like(x).index_add(0, d, x[s]) / torch.zeros(V, dtype=x.dtype).index_add(
             0, d, torch.ones(len(d), dtype=x.dtype)).clamp(min=1)[:, None]
-        h = F.relu(F.linear(agg, p["sage_conv0.lin_l.weight"], p["sage_conv0.lin_l.bias"])
-                   + F.linear(x, p["sage_conv0.lin_r.weight"]))
-        pooled = torch.zeros(3, 8, dtype=x.dtype).index_add(0, g, h) / torch.bincount(g).double()[:, None]
-        return F.cross_entropy(F.linear(pooled, p["dense0.weight"], p["dense0.bias"]), torch.from_numpy(glabel[0]).long())
+        h = (F.linear(agg, p["sage_conv0.lin_l.weight"], p["sage_conv0.lin_l.bias"])
+             + F.linear(x, p["sage_conv0.lin_r.weight"]))
+        return F.cross_entropy(F.linear(pool(h, g), p["dense0.weight"], p["dense0.bias"]),
+                               torch.from_numpy(glabel[0]).long())
     nodelabel = glabel[:, gid[0]].astype(np.float32)                  # each node carries its graph's label
     return [feat, src, dst, gid, nodelabel], 1, (V, src.shape[1]), loss
+
+
+# --- scatter_max: max-pool readout, and edge_softmax's per-node shift ---------------------------
+
+GMAX_DLN = """
+model gmax(features: f32[N, V, 4], src: i32[N, E], dst: i32[N, E], label: i32[N, V], mask: f32[N, V])
+        -> (logits: f32[N, 4, 2], nll: f32[N, 4]) {
+    gid = label                                                                 # each node's graph id
+    h = sage_conv(features, src, dst, 8)                                        # f32[N, V, 8], signed
+    pooled = scatter_max(h, expand(unsqueeze(gid, 2), [N, V, 8]), 4, axis = 1)  # global_max_pool; graph 3 empty: 0
+    logits = dense(pooled, 2)
+    glabel = cast_i32(reshape(scatter_max(unsqueeze(mask, 2), unsqueeze(gid, 2), 4, axis = 1), [N, 4]))
+    return logits, -pick(log_softmax(logits), glabel)
+}
+train gmax {
+    data  = sbm(nodes = 40, classes = 3, features = 4, train_per_class = 2, val = 4, test = 4)
+    loss  = mean(nll)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _gmax_batch():
+    """global_max_pool into 4 graphs, the fourth with no node (label 0, the fill)."""
+    return _readout_batch(82, (1, 0, 1, 0), lambda h, g: torch.zeros(4, 8, dtype=h.dtype).scatter_reduce(
+        0, g[:, None].expand(-1, 8), h, "amax", include_self=False))
+
+
+EFAR_DLN = """
+model efar(features: f32[N, V, 1], src: i32[N, E], dst: i32[N, E]) -> f32[N, E] {
+    param a: f32[1] = ones
+    x = reshape(features, [N, V])
+    return edge_softmax(gather(x, dst, 1) + a * gather(x, src, 1), dst, V)   # node 0's scores ~300 below
+}
+train efar {
+    data  = sbm(nodes = 40, classes = 3, features = 1, train_per_class = 2, val = 4, test = 4)
+    loss  = sum(output * output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _efar_batch():
+    V = 5
+    _, src, dst = _graph(83, V, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0), (0, 2)], True)
+    feat = np.random.default_rng(84).standard_normal((1, V, 1)).astype(np.float32)
+    feat[0, 0, 0] = -300.0                             # the batch-wide shift gave node 0 weights 0 (exp underflow)
+    s, d = torch.from_numpy(src[0]).long(), torch.from_numpy(dst[0]).long()
+
+    def loss(p):
+        x = _t(feat[0, :, 0])
+        return (_segment_softmax(x[d] + p["a"] * x[s], d, V) ** 2).sum()
+    return [feat, src, dst], 1, (V, src.shape[1]), loss
 
 
 # --- knowledge distillation, SimCLR, mixup ------------------------------------------------------
@@ -624,6 +685,8 @@ def run(build):
         _row(build, "wn", WN_DLN, (8,), 62, lambda: S.classes_batch(56, (8, 5), 3, _wn_loss), "weight norm g v / |v|"),
         _row(build, "gat", GAT_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer: edge_softmax over each node's incoming edges"),
         _row(build, "gath", GAT_HAND_DLN, (1, 9, 27), 63, _gat_batch, "GAT layer, the edge softmax written out"),
+        _row(build, "gmax", GMAX_DLN, (1, 10, 16), 85, _gmax_batch, "graph max-pool readout: scatter_max, an empty graph"),
+        _row(build, "efar", EFAR_DLN, (1, 5, 17), 86, _efar_batch, "edge_softmax: a node's scores 300 below the others'"),
         _row(build, "gread", READOUT_DLN, (1, 10, 16), 64, _readout_batch, "graph-level mean readout by graph id"),
         _row(build, "kd", KD_DLN, (8,), 65, kd_make, "distillation: kl_div(T = 4) * T^2 + CE, teacher frozen", _kd_before),
         _row(build, "simclr", SIMCLR_DLN, (8,), 66, _simclr_batch, "nt_xent of one encoder's two views"),
@@ -638,6 +701,7 @@ def run(build):
         _row(build, "sn3", SN_TWICE_DLN, (8,), 77, _sn3_make, "spectral_norm in a discriminator called twice in a step",
              _sn3_before, _sn3_after),
         _ncritic(build),
+        _kd_eval(build),
         _row(build, "sn2", SN2_DLN, (8,), 72, _sn2_make, "stdlib spectral_norm (conv, 2 iterations; dense): step, u, v, eval",
              _sn2_before, _sn2_after),
     ]
@@ -817,6 +881,87 @@ def _ncritic(build):
     ok = err <= 2e-5 and len(ours) >= len(p) and "init_from" in r.stdout and "8 tensors loaded" in r.stdout
     return dict(case=Desc("wgan: dlnc run, init_from, repeat = 3 critic steps then one generator step, every weight"),
                 fwd=err, grad=None, ok=ok, detail=None if ok else f"weights differ by {err}; {r.stdout[-300:]}")
+
+
+# --- distillation from an evaluation-mode teacher: teacher(x, training = false) ------------------
+
+KD_EVAL_DLN = """
+model teacher(x: f32[N, 6]) -> f32[N, 4] {
+    return dense(x, 16) |> batch_norm1d |> relu |> dropout(0.5) |> dense(4)
+}
+model student(x: f32[N, 6]) -> f32[N, 4] {
+    return dense(x, 12) |> relu |> dense(4)
+}
+train kd {
+    models = [student, teacher]
+    data   = csv("WORK/pts.csv", test = "WORK/pts.csv", batch = 8, shuffle = false, val_split = 0)
+    step student {
+        loss  = 0.7 * 16.0 * kl_div(log_softmax(student(features) / 4.0),
+                                    softmax(teacher(features, training = false) / 4.0), reduction = "batchmean")
+              + 0.3 * cross_entropy(student(features), label)
+        optim = sgd(lr = 0.1)
+    }
+    epochs     = 1
+    init_from  = "WORK/init.st"                             # torch's weights and running statistics
+    checkpoint = "WORK/out.st"
+}
+"""
+
+
+def _kd_eval(build):
+    """One SGD step of the student through `dlnc run`, against torch's `teacher.eval()` under
+    `torch.no_grad()` (running statistics, no dropout); the teacher's tensors, running
+    statistics included, must come back unchanged."""
+    import os
+    import subprocess
+    import stranger3 as S3
+    work = os.path.join(build.work, "s4_kd_eval")
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(80)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = np.arange(8) % 4
+    with open(os.path.join(work, "pts.csv"), "w") as f:
+        f.writelines(",".join(f"{v:.9g}" for v in row) + f",{c}\n" for row, c in zip(x, y))
+    g = torch.Generator().manual_seed(81)
+    shapes = {"teacher.dense0.weight": (16, 6), "teacher.dense0.bias": (16,), "teacher.batch_norm1d0.weight": (16,),
+              "teacher.batch_norm1d0.bias": (16,), "teacher.batch_norm1d0.running_mean": (16,),
+              "teacher.dense1.weight": (4, 16), "teacher.dense1.bias": (4,), "student.dense0.weight": (12, 6),
+              "student.dense0.bias": (12,), "student.dense1.weight": (4, 12), "student.dense1.bias": (4,)}
+    p0 = {k: (torch.randn(s, generator=g) * 0.5).float() for k, s in shapes.items()}
+    p0["teacher.batch_norm1d0.running_var"] = (torch.rand(16, generator=g) + 0.5).float()
+    S3.write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
+    with open(os.path.join(work, "m.dln"), "w") as f:
+        f.write(KD_EVAL_DLN.replace("WORK", work))
+    r = subprocess.run([build.dlnc, "run", os.path.join(work, "m.dln")], capture_output=True, text=True, cwd=work,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    what = Desc("kd eval: dlnc run, teacher(x, training = false) with batch_norm1d and dropout, one student step")
+    if r.returncode != 0:
+        return dict(case=what, fwd=float("nan"), grad=None, ok=False, detail=(r.stderr or r.stdout)[-800:])
+    ours = S3.read_safetensors(os.path.join(work, "out.st"))
+    q = {k: v.double() for k, v in p0.items()}
+    teacher = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),
+                                  torch.nn.Dropout(0.5), torch.nn.Linear(16, 4)).double()
+    with torch.no_grad():
+        for i, k in ((0, "dense0"), (4, "dense1")):
+            teacher[i].weight.copy_(q[f"teacher.{k}.weight"]), teacher[i].bias.copy_(q[f"teacher.{k}.bias"])
+        for b in ("weight", "bias", "running_mean", "running_var"):
+            getattr(teacher[1], b).copy_(q["teacher.batch_norm1d0." + b])
+    teacher.eval()
+    xs, ys = _t(np.array([[float(f"{v:.9g}") for v in row] for row in x])), torch.from_numpy(y).long()
+    with torch.no_grad():
+        t = teacher(xs)
+    st = {k: q[k].clone().requires_grad_(True) for k in q if k.startswith("student.")}
+    s = F.linear(F.relu(F.linear(xs, st["student.dense0.weight"], st["student.dense0.bias"])),
+                 st["student.dense1.weight"], st["student.dense1.bias"])
+    loss = 0.7 * 16 * F.kl_div(F.log_softmax(s / 4, 1), F.softmax(t / 4, 1), reduction="batchmean") \
+        + 0.3 * F.cross_entropy(s, ys)
+    grads = torch.autograd.grad(loss, list(st.values()))
+    want = {k: (v - 0.1 * d).detach().numpy() for (k, v), d in zip(st.items(), grads)}
+    err = max(rel_err(ours[k], want[k]) for k in want)
+    same = all(np.array_equal(ours[k], p0[k].numpy()) for k in p0 if k.startswith("teacher."))
+    ok = err <= 2e-5 and same and sorted(k for k in ours if not k.startswith("@")) == sorted(p0)
+    return dict(case=what, fwd=err, grad=None, ok=ok,
+                detail=None if ok else f"student differs by {err}; teacher unchanged: {same}; {r.stdout[-300:]}")
 
 
 # --- spectral_norm in a discriminator called twice in one step (real, then fake) -----------------

@@ -176,6 +176,9 @@ static const gc_case cases[] = {
     {OP_gather, A2("N,3", "N,7", D_ANY, D_LABEL), .ni = 1, .i = {1}, .classes = 3},
     {OP_gather_grad, A2("N,3,2", "N,3,2", D_ANY, D_LABEL), .ni = 2, .i = {1, 5}, .classes = 5},
     {OP_gather_grad, A2("6,N", "6,N", D_ANY, D_LABEL), .ni = 2, .i = {0, 4}, .classes = 4},
+    /* scatter_max {axis, L packed}: 3 sources into 5 segments (some empty: 0, no gradient), 6 into 4 */
+    {OP_scatter_max, A2("N,3,2", "N,3,2", D_ANY, D_LABEL), .ni = 2, .i = {1, 5}, .classes = 5},
+    {OP_scatter_max, A2("6,N", "6,N", D_ANY, D_LABEL), .ni = 2, .i = {0, 4}, .classes = 4},
     /* argmax {axis, argmin}: an index, no gradient (ties have probability zero under D_ANY) */
     {OP_argmax, A1("N,5", D_ANY), .ni = 2, .i = {1, 0}, .zero_grad = 1},
     {OP_argmax, A1("3,N,4", D_ANY), .ni = 2, .i = {0, 1}, .zero_grad = 1},
@@ -611,6 +614,35 @@ static void test_reduce_max_ties(void) {
     arena_free(&ar);
 }
 
+/* scatter_max as torch.scatter_reduce("amax", include_self=False) into zeros:
+ * tied maxima of a segment share its gradient, an empty segment is 0 and a
+ * segment of negative numbers keeps its (negative) maximum. */
+static void test_scatter_max_ties(void) {
+    arena ar = {0};
+    ir_module *m = ir_module_new(&ar, "t");
+    ir_graph *g = ir_graph_new(m, "g", IR_MODE_TRAIN);
+    ir_shape s = {1, {{6, 0}}};
+    ir_node *in[2] = {ir_input_node(g, "x", IR_F32, &s, (src_loc){0}), ir_input_node(g, "i", IR_I32, &s, (src_loc){0})};
+    ir_attrs a = {.gather = {.axis = 0, .len = ir_dim_pack(ir_dim_const(4))}, .ni = 2};
+    ir_node *y = ir_op_attrs(g, OP_scatter_max, in, 2, &a);
+    ir_shape ws = {1, {{4, 0}}};
+    ir_node *w = ir_input_node(g, "w", IR_F32, &ws, (src_loc){0});
+    ir_node *loss = ir_reduce_sum(g, ir_bin(g, OP_mul, y, w), 1, 0);
+    ir_add_output(g, IR_OUT_VALUE, 0, "y", y);
+    ir_add_output(g, IR_OUT_LOSS, 0, "loss", loss);
+    int wrt = 0;
+    CU_ASSERT_EQUAL(ad_differentiate(g, loss, &wrt, 1, NULL), 0);
+    double xv[6] = {1, 3, 3, -2, -5, 3}, iv[6] = {0, 0, 0, 3, 3, 0}, wv[4] = {1, 2, 3, 4}, *ins[3] = {xv, iv, wv};
+    interp_state st;
+    CU_ASSERT_EQUAL_FATAL(interp_run(&st, g, NULL, ins, NULL, 1), 0);
+    const double *yv = interp_output(&st, 0), *gx = interp_output(&st, 2);
+    const double want_y[4] = {3, 0, 0, -2}, want_g[6] = {0, 1.0 / 3, 1.0 / 3, 4, 0, 1.0 / 3};
+    for (int i = 0; i < 4; i++) CU_ASSERT_DOUBLE_EQUAL(yv[i], want_y[i], 1e-15);
+    for (int i = 0; i < 6; i++) CU_ASSERT_DOUBLE_EQUAL(gx[i], want_g[i], 1e-15);
+    interp_free(&st);
+    arena_free(&ar);
+}
+
 /* grad(y, x) as a value, then differentiated again: the backward graph is
  * ordinary IR, so second derivatives come for free. d/dx sum(R2 * d/dx
  * sum(R1 * tanh(x))) = R2 * R1 * (-2 tanh(x) (1 - tanh(x)^2)). */
@@ -677,6 +709,7 @@ void suite_gradcheck(void) {
     CU_add_test(s, "every op, central differences", test_all_cases);
     CU_add_test(s, "every op has a case", test_every_op_has_a_case);
     CU_add_test(s, "reduce_max splits ties", test_reduce_max_ties);
+    CU_add_test(s, "scatter_max splits ties, fills empty segments with 0", test_scatter_max_ties);
     CU_add_test(s, "second order via grad value", test_second_order);
     CU_add_test(s, "parameter gradient outputs", test_param_outputs);
 }

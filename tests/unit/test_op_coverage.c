@@ -160,6 +160,8 @@ static const cov_row rows[] = {
      .bad = {IN("f:N,5,2", "i5:N,3,3"), AT(.i = {1}, .ni = 1)}, .bad_msg = "except along axis 1"},
     {OP_gather_grad, G_DIFF, .ok = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1, 5}, .ni = 2)},
      .bad = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1}, .ni = 1)}, .bad_msg = "its length L"},
+    {OP_scatter_max, G_DIFF, .ok = {IN("f:N,3,2", "i5:N,3,2"), AT(.i = {1, 5}, .ni = 2)},
+     .bad = {IN("f:N,3,2", "i5:N,2,2"), AT(.i = {1, 5}, .ni = 2)}, .bad_msg = "must have the shape of the index"},
     {OP_argmax, G_ZERO, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
      .bad_msg = "out of range"},
     /* argsort {axis, descending, k}; cumsum {axis, reverse} */
