@@ -61,9 +61,14 @@ static int bake(fold_ctx *c, diag_ctx *d)
     unsigned char *konst = calloc((size_t)nid, 1);
     double **pd = calloc((size_t)np + 1, sizeof *pd);
     int64_t syms[IR_MAX_SYMS] = {1};
-    double *x = calloc((size_t)numel(&g->inputs[0].shape) + 1, sizeof *x);
+    /* zeros for every input (the interpreter reads each one the forward has; their values never reach a
+     * node kept as a constant) */
+    const int ni = g->n_inputs;
+    double **xs = calloc((size_t)ni + 1, sizeof *xs);
     int rc = -1;
-    if (!konst || !pd || !x) goto out;
+    if (!konst || !pd || !xs) goto out;
+    for (int i = 0; i < ni; i++)
+        if (!(xs[i] = calloc((size_t)numel(&g->inputs[i].shape) + 1, sizeof *xs[i]))) goto out;
     for (int i = 0; i < np; i++) {
         int64_t n = numel(&c->m->params[i].shape);
         if (!(pd[i] = malloc(sizeof(double) * (size_t)(n + 1)))) goto out;
@@ -80,8 +85,7 @@ static int bake(fold_ctx *c, diag_ctx *d)
         konst[n->id] = (unsigned char)k;
     }
     interp_state s;
-    double *const inputs[1] = {x};
-    if (interp_run(&s, g, syms, inputs, pd, 0) != 0) {
+    if (interp_run(&s, g, syms, xs, pd, 0) != 0) {
         diag_fatal_noloc(d, "%s: internal error: the reference interpreter cannot evaluate the forward", c->m->name);
         goto out;
     }
@@ -107,7 +111,8 @@ static int bake(fold_ctx *c, diag_ctx *d)
     rc = 0;
 out:
     for (int i = 0; pd && i < np; i++) free(pd[i]); /* (the new parameters have none) */
-    free(pd), free(konst), free(x);
+    for (int i = 0; xs && i < g->n_inputs; i++) free(xs[i]);
+    free(pd), free(konst), free(xs);
     return rc;
 }
 
