@@ -61,9 +61,14 @@ static int bake(fold_ctx *c, diag_ctx *d)
     unsigned char *konst = calloc((size_t)nid, 1);
     double **pd = calloc((size_t)np + 1, sizeof *pd);
     int64_t syms[IR_MAX_SYMS] = {1};
-    double *x = calloc((size_t)numel(&g->inputs[0].shape) + 1, sizeof *x);
+    /* every input zero (one buffer, read only, as long as the largest): nothing kept depends on them */
+    int64_t in_max = 0;
+    for (int k = 0; k < g->n_inputs; k++) in_max = numel(&g->inputs[k].shape) > in_max ? numel(&g->inputs[k].shape) : in_max;
+    double *x = calloc((size_t)in_max + 1, sizeof *x);
+    double **inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
     int rc = -1;
-    if (!konst || !pd || !x) goto out;
+    if (!konst || !pd || !x || !inputs) goto out;
+    for (int k = 0; k < g->n_inputs; k++) inputs[k] = x;
     for (int i = 0; i < np; i++) {
         int64_t n = numel(&c->m->params[i].shape);
         if (!(pd[i] = malloc(sizeof(double) * (size_t)(n + 1)))) goto out;
@@ -80,7 +85,6 @@ static int bake(fold_ctx *c, diag_ctx *d)
         konst[n->id] = (unsigned char)k;
     }
     interp_state s;
-    double *const inputs[1] = {x};
     if (interp_run(&s, g, syms, inputs, pd, 0) != 0) {
         diag_fatal_noloc(d, "%s: internal error: the reference interpreter cannot evaluate the forward", c->m->name);
         goto out;
@@ -107,7 +111,7 @@ static int bake(fold_ctx *c, diag_ctx *d)
     rc = 0;
 out:
     for (int i = 0; pd && i < np; i++) free(pd[i]); /* (the new parameters have none) */
-    free(pd), free(konst), free(x);
+    free(pd), free(konst), free(x), free(inputs);
     return rc;
 }
 

@@ -7,8 +7,8 @@
 # max |difference| <= 1e-4, every argmax the same; the CNN's three batch norms
 # that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8, and LeNet-5 with --int8. The example program
-# classifies a PGM; a damaged checkpoint and models the export cannot handle
-# (carried state, three run-time sizes) are clear errors. Token-id and two-input models: below. About 1 min of CPU.
+# classifies a PGM; a damaged checkpoint, carried state and a length past the model's are clear errors.
+# Token-id, two-input, i32-output and two-length (seq2seq) models: below. About 1 min of CPU.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
 TD=$(cd "$B" && pwd)/dlnc
@@ -72,6 +72,44 @@ if (cd "$T/dep_pair" && DLNC_CACHE="$T/cache" "$TD" run --quiet --model pair --m
 else
   echo "FAIL dlnc export pair"; cat "$T/dep_pair.out" "$T/dep_pair.eq" 2>/dev/null | tail -20; fail=$((fail+1))
 fi
+# An i32 output (argmax) and an id that reaches a table only through arithmetic (tests/e2e/deploy_arith.dln,
+# on the pair's CSV): the header declares `int32_t *out_best`; three outputs against the training build on 30
+# random samples (tests/e2e/deploy_arith_main.c); a valid label whose square is past the second table returns
+# -1 with every output untouched (the forward writes into the arena, copied out only on success).
+mkdir -p "$T/dep_arith"
+cp tests/e2e/deploy_arith.dln "$T/dep_pair/iface.csv" "$T/dep_arith/"
+if (cd "$T/dep_arith" && DLNC_CACHE="$T/cache" "$TD" run --quiet --max-steps 3 --checkpoint ck.st deploy_arith.dln) >"$T/dep_arith.out" 2>&1 \
+   && "$DLNC" "$T/dep_arith/deploy_arith.dln" -o "$T/dep_arith/model.c" \
+   && "$DLNC" export "$T/dep_arith/deploy_arith.dln" --checkpoint "$T/dep_arith/ck.st" -o "$T/dep_arith/model_infer.c" --max-batch 4 --seq-len 16 >>"$T/dep_arith.out" 2>&1 \
+   && grep -q "^int arith_infer(const float \*weights, void \*arena, const float \*in_features, const int32_t \*in_label, float \*out_logits, int32_t \*out_best, float \*out_sq, int n);$" "$T/dep_arith/model_infer.h" \
+   && grep -q "^#define ARITH_OUT_BEST_IDS 1 " "$T/dep_arith/model_infer.h" \
+   && cc $STRICT -c "$T/dep_arith/model_infer.c" -o "$T/dep_arith/infer.o" 2>>"$T/dep_arith.out" \
+   && cc $STRICT -ffreestanding -c "$T/dep_arith/model_infer.c" -o "$T/dep_arith/free.o" 2>>"$T/dep_arith.out" \
+   && cc -std=c11 -O2 -Iruntime -I"$T/dep_arith" tests/e2e/deploy_arith_main.c "$T/dep_arith/model.c" "$T/dep_arith/infer.o" \
+         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_arith/equiv" 2>>"$T/dep_arith.out" \
+   && "$T/dep_arith/equiv" "$T/dep_arith/ck.st" 30 1e-4 >"$T/dep_arith.eq" 2>&1; then
+  echo "dlnc export arith: $(cat "$T/dep_arith.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export arith"; cat "$T/dep_arith.out" "$T/dep_arith.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+fi
+# Two run-time lengths besides the batch (tests/e2e/seq2seq_copy.dln's S and T, an LSTM encoder-decoder),
+# exported with --seq-len S=6 --seq-len T=5: the header's COPY_SEQ_LEN_S and _T, strict builds, 20 samples of
+# random ids against the training build at every position (tests/e2e/deploy_s2s_main.c), an id of 14 refused.
+mkdir -p "$T/dep_s2s"
+if (cd "$T/dep_s2s" && DLNC_CACHE="$T/cache" "$TD" run --quiet --max-steps 3 --checkpoint ck.st "$OLDPWD/tests/e2e/seq2seq_copy.dln") >"$T/dep_s2s.out" 2>&1 \
+   && "$DLNC" tests/e2e/seq2seq_copy.dln -o "$T/dep_s2s/model.c" \
+   && "$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_s2s/ck.st" -o "$T/dep_s2s/model_infer.c" --max-batch 3 \
+        --seq-len S=6 --seq-len T=5 >>"$T/dep_s2s.out" 2>&1 \
+   && grep -q "^#define COPY_SEQ_LEN_S 6 " "$T/dep_s2s/model_infer.h" && grep -q "^#define COPY_SEQ_LEN_T 5 " "$T/dep_s2s/model_infer.h" \
+   && cc $STRICT -c "$T/dep_s2s/model_infer.c" -o "$T/dep_s2s/infer.o" 2>>"$T/dep_s2s.out" \
+   && cc $STRICT -ffreestanding -c "$T/dep_s2s/model_infer.c" -o "$T/dep_s2s/free.o" 2>>"$T/dep_s2s.out" \
+   && cc -std=c11 -O2 -Iruntime -Itests/e2e -I"$T/dep_s2s" tests/e2e/deploy_s2s_main.c "$T/dep_s2s/model.c" "$T/dep_s2s/infer.o" \
+         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_s2s/equiv" 2>>"$T/dep_s2s.out" \
+   && OMP_NUM_THREADS=2 "$T/dep_s2s/equiv" "$T/dep_s2s/ck.st" 20 1e-4 >"$T/dep_s2s.eq" 2>&1; then
+  echo "dlnc export seq2seq (S and T): $(cat "$T/dep_s2s.eq"): ok"; pass=$((pass+1))
+else
+  echo "FAIL dlnc export seq2seq"; cat "$T/dep_s2s.out" "$T/dep_s2s.eq" 2>/dev/null | tail -20; fail=$((fail+1))
+fi
 # The weights as a blob the caller passes: the same outputs, no weights in the object.
 if "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_mlp/model_infer.c" --max-batch 8 \
        --weights-file "$T/dep_mlp/w.bin" >"$T/dep_blob.out" 2>&1 \
@@ -100,23 +138,27 @@ else
   echo "FAIL dlnc export --int8"; cat "$T/dep_q8.out" "$T/dep_q8.eq" 2>/dev/null; fail=$((fail+1))
 fi
 # Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing
-# written; carried state and a model of another form (three run-time sizes) refused before any checkpoint is read.
+# written; carried state, a --seq-len past learned_positions(64), and one unnamed --seq-len for a model with
+# two lengths refused before any checkpoint is read.
 head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
 "$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
 "$DLNC" export tests/e2e/tbptt.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
-"$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
+"$DLNC" export samples/gpt_char.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 65 >"$T/dep_bad5.out" 2>&1; r5=$?
 "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 5 >"$T/dep_bad6.out" 2>&1; r6=$?
-if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ $r6 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
+"$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 5 >"$T/dep_bad7.out" 2>&1; r7=$?
+if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 2 ] && [ $r6 -eq 2 ] && [ $r7 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
    && grep -q "^dlnc: error: lms: a model with carried state ('h') cannot be exported yet$" "$T/dep_bad4.out" \
-   && grep -q "^dlnc: error: copy: only a model with f32 or i32 inputs (batch first, at most one other run-time size) and f32 outputs can be exported yet$" "$T/dep_bad5.out" \
+   && grep -q "^samples/gpt_char.dln:9:9: error: gpt_char: --seq-len 65 is longer than the model takes: learned_positions0.weight has 64 rows, one per position, so T is at most 64$" "$T/dep_bad5.out" \
+   && grep -q "^hint: export with --seq-len 64 or less$" "$T/dep_bad5.out" \
+   && grep -q "^dlnc: error: copy: the model has 2 run-time lengths: give each as --seq-len NAME=VALUE (--seq-len S=5)$" "$T/dep_bad7.out" \
    && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
    && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out" \
    && grep -q "^dlnc: error: mlp: --seq-len is for a model with a run-time length besides the batch; mlp has none$" "$T/dep_bad6.out"; then
-  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, three run-time sizes, --seq-len without T: clear errors: ok"; pass=$((pass+1))
+  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, --seq-len past a position table, without T, unnamed for S and T: clear errors: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5 $r6)"; cat "$T/dep_bad"[1-6].out; fail=$((fail+1))
+  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5 $r6 $r7)"; cat "$T/dep_bad"[1-7].out; fail=$((fail+1))
 fi
 fi
 # The README's example: examples/classify.c with the exported LeNet-5, built
