@@ -56,8 +56,8 @@ typedef struct deploy_sizes {
  * value), 0 not an export option, -1 after a usage error. */
 int deploy_option(int argc, char **argv, int *i, deploy_options *o);
 
-/* Whether m has the form an export handles: one f32 input with the batch
- * first, one f32 output, no carried state. 0, or -1 after a diagnostic. */
+/* Whether m has the form an export handles: f32 or i32 inputs with the batch
+ * first, f32 or i32 value outputs, no carried state. 0, or -1 after a diagnostic. */
 int deploy_check(const ir_module *m, diag_ctx *d);
 
 /* deploy_iface.c: the export's interface, for a model whose forward deploy_check accepted; t is the
