@@ -170,14 +170,16 @@ static void upper_ident(FILE *f, const char *s)
 
 static int64_t per_sample(const ir_shape *s) { return ir_shape_numel(s).k; }
 
-/* Where each arena class starts and its unit at (max_batch, T), laid out as <model>_create_sym lays them
- * (emit_c.c: the classes by symbol mask 1, 2, .., then the constant one, 0); returns the floats they take. */
-static int64_t class_layout(const emit_forward_layout *L, int64_t max_batch, int64_t t, int64_t *base, int64_t *unit)
+/* Where each arena class starts and its unit at sym (max_batch, then each length), laid out as <model>_create_sym
+ * lays them (emit_c.c: the classes by symbol mask 1, 2, .., then the constant one, 0); returns the floats they take. */
+static int64_t class_layout(const emit_forward_layout *L, const int64_t *sym, int64_t *base, int64_t *unit)
 {
     int64_t act = 0;
     for (int c = 1; c <= L->n_cls; c++) {
         const int cls = c % L->n_cls;
-        unit[cls] = (cls & 1 ? max_batch : 1) * (cls & 2 ? t : 1);
+        unit[cls] = 1;
+        for (int k = 0; k < IR_MAX_SYMS; k++)
+            if (cls >> k & 1) unit[cls] *= sym[k];
         base[cls] = act;
         act += (cls ? L->cls[cls] : (L->cls[0] + 15) / 16 * 16) * unit[cls];
     }
@@ -187,13 +189,12 @@ static int64_t class_layout(const emit_forward_layout *L, int64_t max_batch, int
 int deploy_check(const ir_module *m, diag_ctx *d)
 {
     const ir_graph *g = m->forward;
-    int ok = g && g->n_inputs >= 1 && g->n_outputs >= 1 && m->n_syms <= 2;
+    int ok = g && g->n_inputs >= 1 && g->n_outputs >= 1;
     for (int k = 0; ok && k < g->n_inputs; k++) ok = g->inputs[k].dtype == IR_F32 || g->inputs[k].dtype == IR_I32;
     for (int k = 0; ok && k < g->n_outputs; k++)
-        ok = g->outputs[k].kind == IR_OUT_VALUE && g->outputs[k].node->dtype == IR_F32;
+        ok = g->outputs[k].kind == IR_OUT_VALUE && (g->outputs[k].node->dtype == IR_F32 || g->outputs[k].node->dtype == IR_I32);
     if (!ok) {
-        diag_fatal_noloc(d, "%s: only a model with f32 or i32 inputs (batch first, at most one other run-time "
-                         "size) and f32 outputs can be exported yet", m->name);
+        diag_fatal_noloc(d, "%s: only a model with f32 or i32 inputs (batch first) and f32 or i32 outputs can be exported yet", m->name);
         return -1;
     }
     for (int i = 0; i < m->n_params; i++)
@@ -239,13 +240,20 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         return -1;
     }
 
-    const int64_t t = m->n_syms > 1 ? o->seq_len : 1;
+    const int64_t *len = o->len;
+    int64_t size[IR_MAX_SYMS]; /* each symbol's value: max_batch, then the lengths */
+    for (int k = 0; k < IR_MAX_SYMS; k++) size[k] = k ? len[k] : o->max_batch;
     /* A forward of the general interface (an i32 input, a run-time T) places its buffers by size class
      * (m->cls_base, m->cls_unit), the others at act_n * max_batch then act_c. */
     const int classes = emit_mentions_ident(fwd, "cls_base"), sym_max = emit_mentions_ident(fwd, "sym_max");
-    int64_t cbase[4] = {0}, cunit[4] = {0};
-    const int64_t act_floats = classes ? class_layout(&L, o->max_batch, t, cbase, cunit) : L.act_n * o->max_batch + L.act_c;
-    const int64_t arena_floats = act_floats + L.statics;
+    int64_t cbase[1 << IR_MAX_SYMS] = {0}, cunit[1 << IR_MAX_SYMS] = {0};
+    const int64_t act_floats = classes ? class_layout(&L, size, cbase, cunit) : L.act_n * o->max_batch + L.act_c;
+    /* A forward that can stop half-way (a lookup's index check, emit_kernels.c's emit_index_check, finding an
+     * id out of a table's range) writes its outputs into the arena, after the statics, so that a failed call
+     * leaves the caller's untouched. The other forwards fail only at their entry checks, before any write. */
+    int64_t *stage = strstr(fwd, " out of range [0, ") ? ARENA_NEW_ARRAY(ar, int64_t, m->forward->n_outputs) : NULL;
+    const int64_t stage_base = act_floats + L.statics;
+    const int64_t arena_floats = stage_base + (stage ? deploy_stage_floats(m, o->max_batch, len, stage) : 0);
     sz->weight_bytes = L.param_floats * 4;
     sz->arena_bytes = arena_floats * 4;
     const char *hname = strrchr(o->output, '/') ? strrchr(o->output, '/') + 1 : o->output;
@@ -269,8 +277,11 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         fprintf(h_out, "_%s %" PRId64 " /* %s */\n", suffix, (int64_t)(value), comment);                              \
     } while (0)
     HDEF("MAX_BATCH", o->max_batch, "the largest n a call takes");
-    if (m->n_syms > 1) HDEF("SEQ_LEN", t, arena_printf(ar, "%s: every sample's length (--seq-len)", m->syms[1].name));
-    deploy_put_sizes(h_out, m, t);
+    if (m->n_syms == 2) HDEF("SEQ_LEN", len[1], arena_printf(ar, "%s: every sample's length (--seq-len)", m->syms[1].name));
+    for (int k = 1; m->n_syms > 2 && k < m->n_syms; k++)
+        HDEF(arena_printf(ar, "SEQ_LEN_%s", m->syms[k].name), len[k],
+             arena_printf(ar, "%s: every sample's length along %s (--seq-len %s=)", m->syms[k].name, m->syms[k].name, m->syms[k].name));
+    deploy_put_sizes(h_out, m, len);
     HDEF("WEIGHT_FLOATS", L.param_floats, "floats of the weights (the blob of --weights-file)");
     HDEF("ARENA_BYTES", sz->arena_bytes > 0 ? sz->arena_bytes : 4, "the arena a call needs, at MAX_BATCH");
 #undef HDEF
@@ -283,8 +294,8 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
             o->weights_bin ? "the WEIGHT_FLOATS floats of the weights file (required)"
                            : "NULL for the embedded ones (or a blob of the same layout)",
             o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "",
-            deploy_has_ids(m) ? ", an id outside [0, VOCAB)" : "");
-    if (deploy_has_ids(m)) fprintf(h_out, "#include <stdint.h>\n");
+            deploy_has_ids(m) ? ", an id outside [0, VOCAB) or the rows of a table it reaches" : "");
+    if (deploy_has_int32(m)) fprintf(h_out, "#include <stdint.h>\n");
     deploy_put_signature(h_out, ar, m);
     fprintf(h_out, ";\n\n#endif\n");
 
@@ -307,7 +318,7 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     fprintf(c_out, "typedef struct %s_model {\n    int64_t max_batch, step;\n    uint64_t seed;\n"
                    "    float *params, *act, *statics;\n    unsigned statics_ready;\n%s%s} %s_model;\n\n",
             p, classes ? arena_printf(ar, "    int64_t cls_base[%d], cls_unit[%d];\n", L.n_cls, L.n_cls) : "",
-            sym_max ? "    int64_t sym_max[2];\n" : "", p);
+            sym_max ? arena_printf(ar, "    int64_t sym_max[%d];\n", m->n_syms) : "", p);
     put_forward(c_out, fwd, p);
     free(fwd);
     if (!o->weights_bin) {
@@ -341,18 +352,21 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     fprintf(c_out, "\n{\n    %s_model m;\n", p);
     if (!o->weights_bin) fprintf(c_out, "    if (!weights) weights = %s_weights;\n", p);
     if (o->static_arena) fprintf(c_out, "    if (!arena) arena = %s_static_arena;\n", p);
-    deploy_put_checks(c_out, ar, m, o->max_batch, t);
+    deploy_put_checks(c_out, ar, m, o->max_batch, len);
     fprintf(c_out, "    m.max_batch = %" PRId64 ", m.step = 0, m.seed = 0, m.statics_ready = 0;\n", o->max_batch);
     fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
     fprintf(c_out, "    m.act = (float *)arena;\n");
     fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", act_floats);
     for (int k = 0; classes && k < L.n_cls; k++)
         fprintf(c_out, "    m.cls_base[%d] = %" PRId64 ", m.cls_unit[%d] = %" PRId64 ";\n", k, cbase[k], k, cunit[k]);
-    if (sym_max)
-        fprintf(c_out, "    m.sym_max[0] = %" PRId64 ", m.sym_max[1] = %" PRId64 ";\n", o->max_batch, t);
+    for (int k = 0; sym_max && k < m->n_syms; k++) fprintf(c_out, "    m.sym_max[%d] = %" PRId64 ";\n", k, size[k]);
     if (q) fprintf(c_out, "    deploy_q8_base = weights;\n");
-    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, %sn%s);\n    return dl_error_text ? -1 : 0;\n}\n", p,
-            deploy_forward_args(ar, m), m->n_syms > 1 ? arena_printf(ar, ", %" PRId64, t) : "");
+    const char *lens = "";
+    for (int k = 1; k < m->n_syms; k++) lens = arena_printf(ar, "%s, %" PRId64, lens, len[k]);
+    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, %sn%s);\n", p, deploy_forward_args(ar, m, stage_base, stage), lens);
+    if (stage) deploy_put_copy_out(c_out, ar, m, len, stage_base, stage);
+    else fprintf(c_out, "    return dl_error_text ? -1 : 0;\n");
+    fprintf(c_out, "}\n");
     sz->code_bytes = ftell(c_out) - code_start - weights_text;
     return 0;
 }

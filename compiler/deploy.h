@@ -22,8 +22,11 @@ typedef struct deploy_options {
     int int8;                /* --int8: int8 weights and products (deploy_int8.c) */
     int64_t calibrate;       /* --calibrate N: activations' scales from N training images (default 1000) */
     int no_fold;             /* --no-fold: keep parameter-only values and batch norms as the training build computes them */
-    int64_t seq_len;         /* --seq-len T: the run-time size T a sequence model is exported at (default: the
-                                train section's seq_len); deploy_run fills it in */
+    const char *len_name[IR_MAX_SYMS]; /* --seq-len [NAME=]T, as given (NULL: the model's only run-time length) */
+    int64_t len_value[IR_MAX_SYMS];
+    int n_len;
+    int64_t len[IR_MAX_SYMS]; /* by symbol, the run-time size each is exported at (default: its bound, else the
+                                 train section's seq_len); deploy_run fills it in; len[0] (the batch) is 1 */
 } deploy_options;
 
 /* deploy_int8.c: one quantized weight. */
@@ -53,8 +56,8 @@ typedef struct deploy_sizes {
  * value), 0 not an export option, -1 after a usage error. */
 int deploy_option(int argc, char **argv, int *i, deploy_options *o);
 
-/* Whether m has the form an export handles: one f32 input with the batch
- * first, one f32 output, no carried state. 0, or -1 after a diagnostic. */
+/* Whether m has the form an export handles: f32 or i32 inputs with the batch
+ * first, f32 or i32 value outputs, no carried state. 0, or -1 after a diagnostic. */
 int deploy_check(const ir_module *m, diag_ctx *d);
 
 /* deploy_iface.c: the export's interface, for a model whose forward deploy_check accepted; t is the
@@ -62,12 +65,26 @@ int deploy_check(const ir_module *m, diag_ctx *d);
  * <model>_infer (no `;`); its argument checks (n, NULL pointers, ids against their tables), each failing
  * with `return -1;` before anything is written; the forward's data arguments ("x, out, "); the name of
  * input (input = 1) or output k; whether any input is i32. */
-void deploy_put_sizes(FILE *h, const ir_module *m, int64_t t);
+void deploy_put_sizes(FILE *h, const ir_module *m, const int64_t *len);
 void deploy_put_signature(FILE *f, arena *ar, const ir_module *m);
-void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch, int64_t t);
-const char *deploy_forward_args(arena *ar, const ir_module *m);
+void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch, const int64_t *len);
+const char *deploy_forward_args(arena *ar, const ir_module *m, int64_t base, const int64_t *off);
 const char *deploy_arg_name(arena *ar, const ir_graph *g, int input, int k);
 int deploy_has_ids(const ir_module *m);
+int deploy_has_int32(const ir_module *m); /* an i32 input or output: the header includes <stdint.h> */
+/* A forward that can fail as it runs (an id reaching a table through arithmetic) writes its outputs into
+ * the arena at base + off[k] (floats from m.act; deploy_stage_floats lays them out, 16-float aligned, and
+ * returns their total) and <model>_infer copies them to the caller's only after it succeeded. With
+ * off == NULL, deploy_forward_args passes the caller's outputs. */
+int64_t deploy_stage_floats(const ir_module *m, int64_t max_batch, const int64_t *len, int64_t *off);
+void deploy_put_copy_out(FILE *f, arena *ar, const ir_module *m, const int64_t *len, int64_t base, const int64_t *off);
+
+/* deploy_len.c: the largest value run-time size k (m->syms[k]) of m's forward can take (INT64_MAX: no
+ * limit), set by a table indexed by position (take or gather of a range over it; *where: that node); and
+ * the check that the export's value (given: by --seq-len, else the default) is within it. 0, or -1 after
+ * a diagnostic. */
+int64_t deploy_len_limit(const ir_module *m, int k, const ir_node **where);
+int deploy_check_len(const ir_module *m, int k, int64_t value, int given, diag_ctx *d);
 
 /* Writes the C file and header of module m (its graphs through the passes)
  * whose parameters are params[i] (by module parameter index, each its

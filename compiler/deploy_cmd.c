@@ -31,14 +31,24 @@ int deploy_option(int argc, char **argv, int *i, deploy_options *o)
         o->weights_bin = v;
         return 1;
     }
+    const char *eq = strcmp(a, "--seq-len") ? NULL : strchr(v, '=');
+    if (!strcmp(a, "--seq-len")) { /* T, or NAME=T for each of several lengths */
+        if (o->n_len == IR_MAX_SYMS) {
+            fprintf(stderr, "dlnc: error: --seq-len given more than %d times\n", IR_MAX_SYMS);
+            return -1;
+        }
+        o->len_name[o->n_len] = eq ? strndup(v, (size_t)(eq - v)) : NULL;
+        if (eq) v = eq + 1;
+    }
     char *end;
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || end == v || *end || n < 1 || n > 1000000) {
-        fprintf(stderr, "dlnc: error: %s takes a number from 1 to 1000000, not '%s'\n", a, v);
+        fprintf(stderr, "dlnc: error: %s takes %sa number from 1 to 1000000, not '%s'\n", a,
+                a[2] == 's' ? "NAME=VALUE or " : "", v);
         return -1;
     }
-    *(a[2] == 'm' ? &o->max_batch : a[2] == 's' ? &o->seq_len : &o->calibrate) = n;
+    *(a[2] == 'm' ? &o->max_batch : a[2] == 's' ? &o->len_value[o->n_len++] : &o->calibrate) = n;
     return 1;
 }
 
@@ -87,6 +97,50 @@ static int write_file(const char *path, const char *text, size_t len, diag_ctx *
     return 0;
 }
 
+/* Whether --seq-len named symbol k (or gave the only length). */
+static int given_len(const deploy_options *o, const ir_module *m, int k)
+{
+    for (int i = 0; i < o->n_len; i++)
+        if (o->len_name[i] ? !strcmp(o->len_name[i], m->syms[k].name) : m->n_syms == 2) return 1;
+    return 0;
+}
+
+/* o->len from --seq-len, else each length's bound, else (a single length) the train section's seq_len. */
+static int resolve_lens(const ir_module *m, deploy_options *o)
+{
+    for (int k = 0; k < IR_MAX_SYMS; k++) o->len[k] = k ? 0 : 1;
+    for (int i = 0; i < o->n_len; i++) {
+        int k = 1;
+        while (k < m->n_syms && o->len_name[i] && strcmp(o->len_name[i], m->syms[k].name)) k++;
+        if (!o->len_name[i] && m->n_syms > 2) {
+            fprintf(stderr, "dlnc: error: %s: the model has %d run-time lengths: give each as --seq-len NAME=VALUE "
+                            "(--seq-len %s=%lld)\n", m->name, m->n_syms - 1, m->syms[1].name, (long long)o->len_value[i]);
+            return -1;
+        }
+        if (k == m->n_syms || k == 0) {
+            fprintf(stderr, "dlnc: error: %s: --seq-len %s=%lld: the model has no run-time length '%s'\n", m->name,
+                    o->len_name[i], (long long)o->len_value[i], o->len_name[i]);
+            return -1;
+        }
+        o->len[k] = o->len_value[i];
+    }
+    for (int k = 1; k < m->n_syms; k++) {
+        const char *opt = m->n_syms > 2 ? arena_printf(m->ar, "--seq-len %s=", m->syms[k].name) : "--seq-len ";
+        if (!o->len[k]) o->len[k] = m->syms[k].max > 0 ? m->syms[k].max : m->train && m->n_syms == 2 ? m->train->cfg.data.seq_len : 0;
+        if (m->syms[k].max > 0 && o->len[k] > m->syms[k].max) {
+            fprintf(stderr, "dlnc: error: %s: %s%lld: %s is at most %lld in this model\n", m->name, opt,
+                    (long long)o->len[k], m->syms[k].name, (long long)m->syms[k].max);
+            return -1;
+        }
+        if (o->len[k] < 1) {
+            fprintf(stderr, "dlnc: error: %s: the length %s the export runs at is needed: %s%s\n", m->name,
+                    m->syms[k].name, opt, m->n_syms > 2 ? "VALUE" : m->syms[k].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int deploy_run(ir_module *const *mods, int n_mods, const char *input, const deploy_options *opt, diag_ctx *d)
 {
     deploy_options o = *opt;
@@ -117,22 +171,14 @@ int deploy_run(ir_module *const *mods, int n_mods, const char *input, const depl
     const char *h_path = n > 2 && !strcmp(o.output + n - 2, ".c") ? arena_printf(m->ar, "%.*s.h", (int)(n - 2), o.output)
                                                                     : arena_printf(m->ar, "%s.h", o.output);
     if (deploy_check(m, d) != 0) return 1;
-    if (m->n_syms < 2 && o.seq_len) {
+    if (m->n_syms < 2 && o.n_len) {
         fprintf(stderr, "dlnc: error: %s: --seq-len is for a model with a run-time length besides the batch; %s has "
                         "none\n", m->name, m->name);
         return 2;
     }
-    if (m->n_syms > 1 && !o.seq_len) o.seq_len = m->syms[1].max > 0 ? m->syms[1].max : m->train ? m->train->cfg.data.seq_len : 0;
-    if (m->n_syms > 1 && m->syms[1].max > 0 && o.seq_len > m->syms[1].max) {
-        fprintf(stderr, "dlnc: error: %s: --seq-len %lld: %s is at most %lld in this model\n", m->name,
-                (long long)o.seq_len, m->syms[1].name, (long long)m->syms[1].max);
-        return 2;
-    }
-    if (m->n_syms > 1 && o.seq_len < 1) {
-        fprintf(stderr, "dlnc: error: %s: the length %s the export runs at is needed: --seq-len %s\n", m->name,
-                m->syms[1].name, m->syms[1].name);
-        return 2;
-    }
+    if (resolve_lens(m, &o) != 0) return 2;
+    for (int k = 1; k < m->n_syms; k++)
+        if (deploy_check_len(m, k, o.len[k], given_len(&o, m, k), d) != 0) return 2;
     float **params = load_params(m, o.checkpoint, d);
     int folded = 0;
     if (params && !o.no_fold) params = deploy_fold(m, params, &folded, d);

@@ -61,14 +61,14 @@ static int bake(fold_ctx *c, diag_ctx *d)
     unsigned char *konst = calloc((size_t)nid, 1);
     double **pd = calloc((size_t)np + 1, sizeof *pd);
     int64_t syms[IR_MAX_SYMS] = {1};
-    /* zeros for every input (the interpreter reads each one the forward has; their values never reach a
-     * node kept as a constant) */
-    const int ni = g->n_inputs;
-    double **xs = calloc((size_t)ni + 1, sizeof *xs);
+    /* every input zero (one buffer, read only, as long as the largest): nothing kept depends on them */
+    int64_t in_max = 0;
+    for (int k = 0; k < g->n_inputs; k++) in_max = numel(&g->inputs[k].shape) > in_max ? numel(&g->inputs[k].shape) : in_max;
+    double *x = calloc((size_t)in_max + 1, sizeof *x);
+    double **inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
     int rc = -1;
-    if (!konst || !pd || !xs) goto out;
-    for (int i = 0; i < ni; i++)
-        if (!(xs[i] = calloc((size_t)numel(&g->inputs[i].shape) + 1, sizeof *xs[i]))) goto out;
+    if (!konst || !pd || !x || !inputs) goto out;
+    for (int k = 0; k < g->n_inputs; k++) inputs[k] = x;
     for (int i = 0; i < np; i++) {
         int64_t n = numel(&c->m->params[i].shape);
         if (!(pd[i] = malloc(sizeof(double) * (size_t)(n + 1)))) goto out;
@@ -85,7 +85,7 @@ static int bake(fold_ctx *c, diag_ctx *d)
         konst[n->id] = (unsigned char)k;
     }
     interp_state s;
-    if (interp_run(&s, g, syms, xs, pd, 0) != 0) {
+    if (interp_run(&s, g, syms, inputs, pd, 0) != 0) {
         diag_fatal_noloc(d, "%s: internal error: the reference interpreter cannot evaluate the forward", c->m->name);
         goto out;
     }
@@ -111,8 +111,7 @@ static int bake(fold_ctx *c, diag_ctx *d)
     rc = 0;
 out:
     for (int i = 0; pd && i < np; i++) free(pd[i]); /* (the new parameters have none) */
-    for (int i = 0; xs && i < g->n_inputs; i++) free(xs[i]);
-    free(pd), free(konst), free(xs);
+    free(pd), free(konst), free(x), free(inputs);
     return rc;
 }
 

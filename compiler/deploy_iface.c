@@ -16,10 +16,14 @@
 
 static int single(const ir_graph *g) { return g->n_inputs == 1 && g->n_outputs == 1; }
 
-static int64_t numel_at(const ir_shape *s, int64_t t)
+/* Per sample: the batch (symbol 0) left out, each other symbol at its exported value. */
+static int64_t numel_at(const ir_shape *s, const int64_t *len)
 {
     const ir_dim n = ir_shape_numel(s);
-    return n.k * (n.syms & 2u ? t : 1);
+    int64_t v = n.k;
+    for (int k = 1; k < IR_MAX_SYMS; k++)
+        if (n.syms >> k & 1u) v *= len[k];
+    return v;
 }
 
 /* The ids input k may hold, [0, bound): the smallest table a take (or axis a
@@ -62,7 +66,7 @@ const char *deploy_arg_name(arena *ar, const ir_graph *g, int input, int k)
     return arena_printf(ar, "%s_%s", input ? "in" : "out", input ? g->inputs[k].name : g->outputs[k].name);
 }
 
-void deploy_put_sizes(FILE *h, const ir_module *m, int64_t t)
+void deploy_put_sizes(FILE *h, const ir_module *m, const int64_t *len)
 {
     const ir_graph *g = m->forward;
     const int one = single(g);
@@ -70,15 +74,18 @@ void deploy_put_sizes(FILE *h, const ir_module *m, int64_t t)
         const int ids = g->inputs[k].dtype == IR_I32;
         const int64_t vocab = ids ? id_bound(g, k) : 0;
         hdef(h, m->name, one ? (ids ? "IN_IDS" : "IN_FLOATS") : "IN", one ? NULL : g->inputs[k].name,
-             one ? "" : ids ? "IDS" : "FLOATS", numel_at(&g->inputs[k].shape, t),
+             one ? "" : ids ? "IDS" : "FLOATS", numel_at(&g->inputs[k].shape, len),
              ids ? "int32_t ids of one input sample (row-major)" : "floats of one input sample (row-major)");
         if (vocab > 0)
             hdef(h, m->name, one ? "VOCAB" : "IN", one ? NULL : g->inputs[k].name, one ? "" : "VOCAB", vocab,
                  "every id in [0, VOCAB), or the call returns -1");
     }
-    for (int k = 0; k < g->n_outputs; k++)
-        hdef(h, m->name, one ? "OUT_FLOATS" : "OUT", one ? NULL : g->outputs[k].name, one ? "" : "FLOATS",
-             numel_at(&g->outputs[k].node->shape, t), "floats of one sample's output");
+    for (int k = 0; k < g->n_outputs; k++) {
+        const int ids = g->outputs[k].node->dtype == IR_I32;
+        hdef(h, m->name, one ? (ids ? "OUT_IDS" : "OUT_FLOATS") : "OUT", one ? NULL : g->outputs[k].name,
+             one ? "" : ids ? "IDS" : "FLOATS", numel_at(&g->outputs[k].node->shape, len),
+             ids ? "int32_t values of one sample's output" : "floats of one sample's output");
+    }
 }
 
 void deploy_put_signature(FILE *f, arena *ar, const ir_module *m)
@@ -87,7 +94,8 @@ void deploy_put_signature(FILE *f, arena *ar, const ir_module *m)
     fprintf(f, "int %s_infer(const float *weights, void *arena", m->name);
     for (int k = 0; k < g->n_inputs; k++)
         fprintf(f, ", const %s *%s", g->inputs[k].dtype == IR_I32 ? "int32_t" : "float", deploy_arg_name(ar, g, 1, k));
-    for (int k = 0; k < g->n_outputs; k++) fprintf(f, ", float *%s", deploy_arg_name(ar, g, 0, k));
+    for (int k = 0; k < g->n_outputs; k++)
+        fprintf(f, ", %s *%s", g->outputs[k].node->dtype == IR_I32 ? "int32_t" : "float", deploy_arg_name(ar, g, 0, k));
     fprintf(f, ", int n)");
 }
 
@@ -98,7 +106,35 @@ int deploy_has_ids(const ir_module *m)
     return 0;
 }
 
-void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch, int64_t t)
+int deploy_has_int32(const ir_module *m)
+{
+    for (int k = 0; k < m->forward->n_outputs; k++)
+        if (m->forward->outputs[k].node->dtype == IR_I32) return 1;
+    return deploy_has_ids(m);
+}
+
+int64_t deploy_stage_floats(const ir_module *m, int64_t max_batch, const int64_t *len, int64_t *off)
+{
+    int64_t floats = 0;
+    for (int k = 0; k < m->forward->n_outputs; k++) {
+        off[k] = floats;
+        floats += (numel_at(&m->forward->outputs[k].node->shape, len) * max_batch + 15) / 16 * 16;
+    }
+    return floats;
+}
+
+void deploy_put_copy_out(FILE *f, arena *ar, const ir_module *m, const int64_t *len, int64_t base, const int64_t *off)
+{
+    const ir_graph *g = m->forward;
+    fprintf(f, "    if (dl_error_text) return -1; /* the outputs untouched: the forward wrote into the arena */\n");
+    for (int k = 0; k < g->n_outputs; k++)
+        fprintf(f, "    memcpy(%s, m.act + %" PRId64 ", (size_t)n * %" PRId64 " * sizeof *%s);\n",
+                deploy_arg_name(ar, g, 0, k), base + off[k], numel_at(&g->outputs[k].node->shape, len),
+                deploy_arg_name(ar, g, 0, k));
+    fprintf(f, "    return 0;\n");
+}
+
+void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch, const int64_t *len)
 {
     const ir_graph *g = m->forward;
     int any = 0;
@@ -113,16 +149,20 @@ void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch
         if (vocab > 0)
             fprintf(f, "        for (i = 0; i < (int64_t)n * %" PRId64 "; i++) /* before any read of a table */\n"
                        "            if (%s[i] < 0 || %s[i] >= %" PRId64 ") return -1;\n",
-                    numel_at(&g->inputs[k].shape, t), deploy_arg_name(ar, g, 1, k), deploy_arg_name(ar, g, 1, k), vocab);
+                    numel_at(&g->inputs[k].shape, len), deploy_arg_name(ar, g, 1, k), deploy_arg_name(ar, g, 1, k), vocab);
     }
     if (any) fprintf(f, "    }\n");
 }
 
-const char *deploy_forward_args(arena *ar, const ir_module *m)
+const char *deploy_forward_args(arena *ar, const ir_module *m, int64_t base, const int64_t *off)
 {
     const ir_graph *g = m->forward;
     const char *s = "";
     for (int k = 0; k < g->n_inputs; k++) s = arena_printf(ar, "%s%s, ", s, deploy_arg_name(ar, g, 1, k));
-    for (int k = 0; k < g->n_outputs; k++) s = arena_printf(ar, "%s%s, ", s, deploy_arg_name(ar, g, 0, k));
+    for (int k = 0; k < g->n_outputs; k++) {
+        const int ids = g->outputs[k].node->dtype == IR_I32;
+        if (off) s = arena_printf(ar, "%s%sm.act + %" PRId64 "%s, ", s, ids ? "(int32_t *)(void *)(" : "", base + off[k], ids ? ")" : "");
+        else s = arena_printf(ar, "%s%s, ", s, deploy_arg_name(ar, g, 0, k));
+    }
     return s;
 }

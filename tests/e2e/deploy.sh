@@ -7,8 +7,8 @@
 # max |difference| <= 1e-4, every argmax the same; the CNN's three batch norms
 # that follow a conv or dense layer are folded (no running statistics left). The MLP also through
 # --weights-file at batch 8, and LeNet-5 with --int8. The example program
-# classifies a PGM; a damaged checkpoint and models the export cannot handle
-# (carried state, three run-time sizes) are clear errors. Token-id and two-input models: below. About 1 min of CPU.
+# classifies a PGM; a damaged checkpoint, carried state and a length past the model's are clear errors.
+# Token-id, two-input, i32-output and two-length (seq2seq) models: below. About 1 min of CPU.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror -O2"
 TD=$(cd "$B" && pwd)/dlnc
@@ -51,27 +51,51 @@ if [ -d /usr/share/games/fortunes ]; then
     fi
   done
 fi
+# dep_iface NAME DLN DRIVER COUNT [export options...]: in $T/dep_NAME (the .dln and its data copied there),
+# trains STEPS steps (3; RUNOPT: e.g. --model), exports, checks each line of HDR (one regex a line) is in the
+# header, builds it strictly and freestanding, and runs DRIVER (the training build against the export) on COUNT samples.
+dep_iface() {
+  n=$1 dln=$2 drv=$3 cnt=$4; shift 4
+  (cd "$T/dep_$n" && DLNC_CACHE="$T/cache" "$TD" run --quiet $RUNOPT --max-steps "${STEPS:-3}" --checkpoint ck.st "$dln") >"$T/dep_$n.out" 2>&1 \
+  && "$DLNC" "$T/dep_$n/$dln" -o "$T/dep_$n/model.c" \
+  && "$DLNC" export "$T/dep_$n/$dln" $RUNOPT --checkpoint "$T/dep_$n/ck.st" -o "$T/dep_$n/model_infer.c" "$@" >>"$T/dep_$n.out" 2>&1 \
+  && printf '%s\n' "$HDR" | while read -r re; do [ -z "$re" ] || grep -q "$re" "$T/dep_$n/model_infer.h" || exit 1; done \
+  && cc $STRICT -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/infer.o" 2>>"$T/dep_$n.out" \
+  && cc $STRICT -ffreestanding -c "$T/dep_$n/model_infer.c" -o "$T/dep_$n/free.o" 2>>"$T/dep_$n.out" \
+  && cc -std=c11 -O2 -Iruntime -Itests/e2e -I"$T/dep_$n" "$drv" "$T/dep_$n/model.c" "$T/dep_$n/infer.o" \
+        "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_$n/equiv" 2>>"$T/dep_$n.out" \
+  && OMP_NUM_THREADS=2 "$T/dep_$n/equiv" "$T/dep_$n/ck.st" "$cnt" 1e-4 >"$T/dep_$n.eq" 2>&1
+}
+dep_report() {  # label name status
+  if [ "$3" -eq 0 ]; then echo "dlnc export $1: $(cat "$T/dep_$2.eq"): ok"; pass=$((pass+1))
+  else echo "FAIL dlnc export $1"; cat "$T/dep_$2.out" "$T/dep_$2.eq" 2>/dev/null | tail -20; fail=$((fail+1)); fi
+}
 # Two inputs (one i32) and two outputs with a run-time T (tests/e2e/iface.dln's pair, on a CSV source):
 # the header's per-input and per-output sizes and prototype, both outputs against the training build on
 # 30 random samples at --seq-len 16 (tests/e2e/deploy_pair_main.c); the mean over T (a sum of ones(T)) is
 # not fixed at export; a NULL input returns -1, the outputs untouched.
-mkdir -p "$T/dep_pair"
+mkdir -p "$T/dep_pair" "$T/dep_arith" "$T/dep_s2s"
 awk 'BEGIN { for (r = 0; r < 60; r++) { for (c = 0; c < 16; c++) printf "%d,", c < (r % 3 + 1) * 5; print r % 3 } }' > "$T/dep_pair/iface.csv"
 cp tests/e2e/iface.dln "$T/dep_pair/iface.dln"
-if (cd "$T/dep_pair" && DLNC_CACHE="$T/cache" "$TD" run --quiet --model pair --max-steps 5 --checkpoint ck.st iface.dln) >"$T/dep_pair.out" 2>&1 \
-   && "$DLNC" "$T/dep_pair/iface.dln" -o "$T/dep_pair/model.c" \
-   && "$DLNC" export "$T/dep_pair/iface.dln" --model pair --checkpoint "$T/dep_pair/ck.st" -o "$T/dep_pair/model_infer.c" --max-batch 4 --seq-len 16 >>"$T/dep_pair.out" 2>&1 \
-   && grep -q "^int pair_infer(const float \*weights, void \*arena, const float \*in_features, const int32_t \*in_label, float \*out_logits, float \*out_scaled, int n);$" "$T/dep_pair/model_infer.h" \
-   && grep -q "^#define PAIR_IN_LABEL_IDS 1 " "$T/dep_pair/model_infer.h" && grep -q "^#define PAIR_OUT_SCALED_FLOATS 16 " "$T/dep_pair/model_infer.h" \
-   && cc $STRICT -c "$T/dep_pair/model_infer.c" -o "$T/dep_pair/infer.o" 2>>"$T/dep_pair.out" \
-   && cc $STRICT -ffreestanding -c "$T/dep_pair/model_infer.c" -o "$T/dep_pair/free.o" 2>>"$T/dep_pair.out" \
-   && cc -std=c11 -O2 -Iruntime -I"$T/dep_pair" tests/e2e/deploy_pair_main.c "$T/dep_pair/model.c" "$T/dep_pair/infer.o" \
-         "$B/libdlnrt.a" -lpng -lz -lm -fopenmp -o "$T/dep_pair/equiv" 2>>"$T/dep_pair.out" \
-   && "$T/dep_pair/equiv" "$T/dep_pair/ck.st" 30 1e-4 >"$T/dep_pair.eq" 2>&1; then
-  echo "dlnc export pair: $(cat "$T/dep_pair.eq"): ok"; pass=$((pass+1))
-else
-  echo "FAIL dlnc export pair"; cat "$T/dep_pair.out" "$T/dep_pair.eq" 2>/dev/null | tail -20; fail=$((fail+1))
-fi
+HDR='^int pair_infer(const float \*weights, void \*arena, const float \*in_features, const int32_t \*in_label, float \*out_logits, float \*out_scaled, int n);$
+^#define PAIR_IN_LABEL_IDS 1 
+^#define PAIR_OUT_SCALED_FLOATS 16 ' RUNOPT="--model pair" STEPS=5 dep_iface pair iface.dln tests/e2e/deploy_pair_main.c 30 --max-batch 4 --seq-len 16
+dep_report pair pair $?
+# An i32 output (argmax) and an id that reaches a table only through arithmetic (tests/e2e/deploy_arith.dln,
+# on the pair's CSV): the header declares `int32_t *out_best`; three outputs against the training build on 30
+# random samples (tests/e2e/deploy_arith_main.c); a valid label whose square is past the second table returns
+# -1 with every output untouched (the forward writes into the arena, copied out only on success).
+cp tests/e2e/deploy_arith.dln "$T/dep_pair/iface.csv" "$T/dep_arith/"
+HDR='^int arith_infer(const float \*weights, void \*arena, const float \*in_features, const int32_t \*in_label, float \*out_logits, int32_t \*out_best, float \*out_sq, int n);$
+^#define ARITH_OUT_BEST_IDS 1 ' RUNOPT= STEPS=3 dep_iface arith deploy_arith.dln tests/e2e/deploy_arith_main.c 30 --max-batch 4 --seq-len 16
+dep_report arith arith $?
+# Two run-time lengths besides the batch (tests/e2e/seq2seq_copy.dln's S and T, an LSTM encoder-decoder),
+# exported with --seq-len S=6 --seq-len T=5: the header's COPY_SEQ_LEN_S and _T, strict builds, 20 samples of
+# random ids against the training build at every position (tests/e2e/deploy_s2s_main.c), an id of 14 refused.
+cp tests/e2e/seq2seq_copy.dln "$T/dep_s2s/"
+HDR='^#define COPY_SEQ_LEN_S 6 
+^#define COPY_SEQ_LEN_T 5 ' RUNOPT= STEPS=3 dep_iface s2s seq2seq_copy.dln tests/e2e/deploy_s2s_main.c 20 --max-batch 3 --seq-len S=6 --seq-len T=5
+dep_report "seq2seq (S and T)" s2s $?
 # The weights as a blob the caller passes: the same outputs, no weights in the object.
 if "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_mlp/model_infer.c" --max-batch 8 \
        --weights-file "$T/dep_mlp/w.bin" >"$T/dep_blob.out" 2>&1 \
@@ -100,23 +124,27 @@ else
   echo "FAIL dlnc export --int8"; cat "$T/dep_q8.out" "$T/dep_q8.eq" 2>/dev/null; fail=$((fail+1))
 fi
 # Damaged checkpoints: truncated, and a tensor of another model: errors naming the file, nothing
-# written; carried state and a model of another form (three run-time sizes) refused before any checkpoint is read.
+# written; carried state, a --seq-len past learned_positions(64), and one unnamed --seq-len for a model with
+# two lengths refused before any checkpoint is read.
 head -c 3000 "$T/dep_lenet5/ck.st" > "$T/dep_trunc.st"
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_trunc.st" -o "$T/dep_bad.c" >"$T/dep_bad1.out" 2>&1; r1=$?
 "$DLNC" export samples/lenet5.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad2.out" 2>&1; r2=$?
 "$DLNC" export samples/lenet5.dln -o "$T/dep_bad.c" >"$T/dep_bad3.out" 2>&1; r3=$?
 "$DLNC" export tests/e2e/tbptt.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad4.out" 2>&1; r4=$?
-"$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" >"$T/dep_bad5.out" 2>&1; r5=$?
+"$DLNC" export samples/gpt_char.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 65 >"$T/dep_bad5.out" 2>&1; r5=$?
 "$DLNC" export samples/mlp.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 5 >"$T/dep_bad6.out" 2>&1; r6=$?
-if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 1 ] && [ $r6 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
+"$DLNC" export tests/e2e/seq2seq_copy.dln --checkpoint "$T/dep_mlp/ck.st" -o "$T/dep_bad.c" --seq-len 5 >"$T/dep_bad7.out" 2>&1; r7=$?
+if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && [ $r3 -eq 2 ] && [ $r4 -eq 1 ] && [ $r5 -eq 2 ] && [ $r6 -eq 2 ] && [ $r7 -eq 2 ] && [ ! -e "$T/dep_bad.c" ] && [ ! -e "$T/dep_bad.h" ] \
    && grep -q "^dlnc: error: lms: a model with carried state ('h') cannot be exported yet$" "$T/dep_bad4.out" \
-   && grep -q "^dlnc: error: copy: only a model with f32 or i32 inputs (batch first, at most one other run-time size) and f32 outputs can be exported yet$" "$T/dep_bad5.out" \
+   && grep -q "^samples/gpt_char.dln:9:9: error: gpt_char: --seq-len 65 is longer than the model takes: learned_positions0.weight has 64 rows, one per position, so T is at most 64$" "$T/dep_bad5.out" \
+   && grep -q "^hint: export with --seq-len 64 or less$" "$T/dep_bad5.out" \
+   && grep -q "^dlnc: error: copy: the model has 2 run-time lengths: give each as --seq-len NAME=VALUE (--seq-len S=5)$" "$T/dep_bad7.out" \
    && grep -q "error: .*dep_trunc.st" "$T/dep_bad1.out" && grep -q "error: .*dep_mlp/ck.st" "$T/dep_bad2.out" \
    && grep -q "error: dlnc export needs the trained weights" "$T/dep_bad3.out" \
    && grep -q "^dlnc: error: mlp: --seq-len is for a model with a run-time length besides the batch; mlp has none$" "$T/dep_bad6.out"; then
-  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, three run-time sizes, --seq-len without T: clear errors: ok"; pass=$((pass+1))
+  echo "dlnc export: damaged or foreign checkpoint, none given, carried state, --seq-len past a position table, without T, unnamed for S and T: clear errors: ok"; pass=$((pass+1))
 else
-  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5 $r6)"; cat "$T/dep_bad"[1-6].out; fail=$((fail+1))
+  echo "FAIL dlnc export bad input ($r1 $r2 $r3 $r4 $r5 $r6 $r7)"; cat "$T/dep_bad"[1-7].out; fail=$((fail+1))
 fi
 fi
 # The README's example: examples/classify.c with the exported LeNet-5, built
