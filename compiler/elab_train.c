@@ -1294,6 +1294,24 @@ int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_clas
     return 0;
 }
 
+/* graphs(dir, batch = G): the labels are one class per graph of a batch,
+ * i32[N, G], so the first output must be a row of logits per graph,
+ * f32[N, G, classes] — a readout by graph id of size G. -1 after an error. */
+static int check_graphs_output(elab *e, const ast_decl *t, const model_io *io, const dl_data_config *dc) {
+    const ir_node *o = io->out[0];
+    if (o->dtype == IR_F32 && o->shape.rank == 3 && ir_dim_eq(o->shape.d[0], ir_dim_sym(IR_SYM_N)) &&
+        ir_dim_eq(o->shape.d[1], ir_dim_const(dc->batch)))
+        return 0;
+    char have[160];
+    const ast_setting *data = setting(t, "data", NULL);
+    diag_error(e->d, data ? data->value->loc : t->name_loc, "the first output of model '%s' is %s, but graphs(..., batch = %lld) gives one label per graph "
+               "of a batch, i32[N, %lld]: the output must be f32[N, %lld, classes]\nhint: pool the nodes into %lld rows "
+               "by their graph, e.g. scatter_add(h, expand(unsqueeze(graph, 2), [N, V, D]), %lld, axis = 1)", t->name,
+               ir_shape_str(have, sizeof have, o->dtype, &o->shape, e->mod), (long long)dc->batch, (long long)dc->batch,
+               (long long)dc->batch, (long long)dc->batch, (long long)dc->batch);
+    return -1;
+}
+
 ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is_class) {
     const ast_setting *s = setting(t, "loss", NULL);
     if (!s) return NULL;
@@ -1301,6 +1319,7 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
     const dl_data_config *dc = e->mod->train ? &e->mod->train->cfg.data : &(dl_data_config){0};
     int nf = data_fields(dc, label_is_class, fs), field_of[ELAB_MAX_IO];
     if (bind_inputs_to_fields(e, t, io, fs, nf, field_of)) return NULL;
+    if (dc->kind && strcmp(dc->kind, "graphs") == 0 && check_graphs_output(e, t, io, dc)) return NULL;
     ir_node *primary = NULL, *by_field[MAX_FIELDS] = {0};
     for (int i = 0; i < io->n_in; i++) {
         by_field[field_of[i]] = e->g->inputs[i].node;

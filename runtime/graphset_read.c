@@ -130,6 +130,8 @@ static int edges_table(const char *path, const dl_numtable *t, dl_graphset *gs)
         dl_set_error("%s:1: the header must be source,target", path);
         return -1;
     }
+    /* a model's edge symbol E needs a bound of at least 1 */
+    if (t->nrows < 1) { dl_set_error("%s: no edges", path); return -1; }
     const int64_t M = t->nrows;
     gs->edges = 2 * M;
     gs->src = malloc((size_t)(2 * M) * sizeof *gs->src + 1);
