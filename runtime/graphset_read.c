@@ -83,6 +83,10 @@ static int nodes_table(const char *path, const dl_numtable *t, dl_graphset *gs)
         const int line = t->line[v];
         int64_t g;
         if (dl_graph_int_in(dl_numtable_at(t, (int)v, 0), 0, (double)gs->graphs, path, line, "the graph", &g)) return -1;
+        if (v == 0 && g != 0) {
+            dl_set_error("%s:%d: the first node must be in graph 0, got %lld", path, line, (long long)g);
+            return -1;
+        }
         if (g != prev && g != prev + 1) {
             dl_set_error("%s:%d: node %lld is in graph %lld after a node of graph %lld: a graph's nodes must be "
                          "contiguous, the graphs in order and none without nodes", path, line, (long long)v,
