@@ -20,14 +20,7 @@ enum { GS_X, GS_SRC, GS_DST, GS_GRAPH, GS_LABEL, GS_MASK, GS_FIELDS };
 static void gs_epoch(dl_source *s)
 {
     s->rows_pos = 0;
-    if (!s->shuffle_rows) return;
-    dl_rng r;
-    dl_rng_seed(&r, s->rows_seed ^ (uint64_t)s->rows_epoch * 0x9E3779B97F4A7C15ULL);
-    for (int64_t i = s->rows_count - 1; i > 0; i--) {
-        const int64_t j = (int64_t)(dl_rng_next(&r) % (uint64_t)(i + 1)), t = s->rows_order[i];
-        s->rows_order[i] = s->rows_order[j];
-        s->rows_order[j] = t;
-    }
+    if (s->shuffle_rows) dl_rows_shuffle(s);
 }
 
 static void gs_reset(dl_source *s)

@@ -108,6 +108,9 @@ int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_co
  * (seeded by seed and the epoch) when shuffle, in row order otherwise. */
 int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                       uint64_t seed);
+/* Shuffles s->rows_order[0, rows_count) by the generator seeded from
+ * (rows_seed, rows_epoch): a row source's, or a graph collection's, epoch. */
+void dl_rows_shuffle(dl_source *s);
 /* Batches of the rows [first, first + count) of a table of total rows: field
  * f (fields[f]: name, dtype f32 or i32, per-row shape) stored row after row
  * at from[f]. Visited in a shuffled order per epoch (seeded by seed and the
