@@ -299,7 +299,7 @@ int elab_multistep(elab *e, const ast_decl *t, ir_module ***mods, int *n_mods, i
         }
         const char *kind = tc->cfg.data.kind ? tc->cfg.data.kind : "";
         if (!strcmp(kind, "text") || !strcmp(kind, "tokens") || !strcmp(kind, "seq2seq_task") || !strcmp(kind, "graph") || !strcmp(kind, "detection_canvas") ||
-            !strcmp(kind, "sbm")) {
+            !strcmp(kind, "sbm") || !strcmp(kind, "graphs")) {
             diag_error(e->d, t->name_loc, "a train section with steps reads image or csv data, not %s(...)", kind);
             return -1;
         }

@@ -298,6 +298,20 @@ static int build_text_data(elab *e, const char *fn, src_loc loc, const call_args
  * runtime's, caught here with a caret; its defaults are samples/gcn_sbm.dln's graph: 2000
  * nodes in 5 communities, about 7 neighbours each, that trains in seconds. */
 static int build_graph_data(elab *e, const char *fn, src_loc loc, const call_args *ca, dl_data_config *dc) {
+    if (strcmp(fn, "graphs") == 0) {
+        /* graphs("dir", batch, shuffle): many small graphs, `batch` of them per step (runtime/graphset_read.c) */
+        static const argspec spec[] = {{"path", 1}, {"batch", 0}, {"shuffle", 0}};
+        value a[3];
+        dc->batch = 32, dc->shuffle = 1;
+        if (bind_call(e, fn, loc, spec, 3, ca, a) || !get_str(e, &a[0], "path", &dc->path) ||
+            !get_int(e, &a[1], 1, "batch", &dc->batch) || !get_bool(e, &a[2], "shuffle", &dc->shuffle))
+            return -1;
+        if (dc->batch > 65536) {
+            diag_error(e->d, a[1].loc, "'batch' (graphs per step) must be at most 65536, got %lld", (long long)dc->batch);
+            return -1;
+        }
+        return 0;
+    }
     dc->batch = 1;   /* one graph per step */
     if (strcmp(fn, "graph") == 0) {
         static const argspec spec[] = {{"path", 1}};
@@ -426,7 +440,8 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     static const kind_name kinds[] = {{"fashion_mnist", 0}, {"mnist", 0},       {"idx", 0},
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
                                       {"fashion_mnist_masks", 4}, {"text", 5},          {"tokens", 5},
-                                      {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}, {"detection_canvas", 8}};
+                                      {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}, {"detection_canvas", 8},
+                                      {"graphs", 7}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
@@ -1006,7 +1021,8 @@ typedef enum field_kind {
     FIELD_SAMPLE,       /* f32[N]: one number per sample (a CSV's weight column) */
     FIELD_CELLS,        /* f32[N, len, len, 5 + classes]: a detection target per grid cell */
     FIELD_BOXES,        /* f32[N, len, 4]: a padded list of boxes */
-    FIELD_PER_BOX       /* [N, len]: one value per box of that list */
+    FIELD_PER_BOX,      /* [N, len]: one value per box of that list */
+    FIELD_PER_GRAPH     /* [N, len]: one value per graph of a batch of graphs (len: the train section's batch) */
 } field_kind;
 
 typedef struct data_field {
@@ -1040,6 +1056,17 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"dst", FIELD_EDGES, IR_I32, 0, -1};
         out[n++] = (data_field){"label", FIELD_NODES, IR_I32, 0, -1};
         out[n++] = (data_field){"mask", FIELD_NODES, IR_F32, 0, -1};
+        return n;
+    }
+    if (dc->kind && strcmp(dc->kind, "graphs") == 0) {
+        /* the disjoint union of a batch of graphs: node features, the edge list, each node's graph; a class and a
+         * mask (1: the batch has that graph) per graph */
+        out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
+        out[n++] = (data_field){"src", FIELD_EDGES, IR_I32, 0, -1};
+        out[n++] = (data_field){"dst", FIELD_EDGES, IR_I32, 0, -1};
+        out[n++] = (data_field){"graph", FIELD_NODES, IR_I32, 0, -1};
+        out[n++] = (data_field){"label", FIELD_PER_GRAPH, IR_I32, dc->batch, -1};
+        out[n++] = (data_field){"mask", FIELD_PER_GRAPH, IR_F32, dc->batch, -1};
         return n;
     }
     int64_t S, T;
@@ -1109,7 +1136,8 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
     case FIELD_BOXES:
         *s = (ir_shape){.rank = 3, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len), ir_dim_const(4)}};
         return 1;
-    case FIELD_PER_BOX: *s = (ir_shape){.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len)}}; return 1;
+    case FIELD_PER_BOX:
+    case FIELD_PER_GRAPH: *s = (ir_shape){.rank = 2, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len)}}; return 1;
     }
     return 0;
 }
@@ -1266,6 +1294,24 @@ int train_step_fields(elab *e, frame *f, const ast_expr *loss, int label_is_clas
     return 0;
 }
 
+/* graphs(dir, batch = G): the labels are one class per graph of a batch,
+ * i32[N, G], so the first output must be a row of logits per graph,
+ * f32[N, G, classes] — a readout by graph id of size G. -1 after an error. */
+static int check_graphs_output(elab *e, const ast_decl *t, const model_io *io, const dl_data_config *dc) {
+    const ir_node *o = io->out[0];
+    if (o->dtype == IR_F32 && o->shape.rank == 3 && ir_dim_eq(o->shape.d[0], ir_dim_sym(IR_SYM_N)) &&
+        ir_dim_eq(o->shape.d[1], ir_dim_const(dc->batch)))
+        return 0;
+    char have[160];
+    const ast_setting *data = setting(t, "data", NULL);
+    diag_error(e->d, data ? data->value->loc : t->name_loc, "the first output of model '%s' is %s, but graphs(..., batch = %lld) gives one label per graph "
+               "of a batch, i32[N, %lld]: the output must be f32[N, %lld, classes]\nhint: pool the nodes into %lld rows "
+               "by their graph, e.g. scatter_add(h, expand(unsqueeze(graph, 2), [N, V, D]), %lld, axis = 1)", t->name,
+               ir_shape_str(have, sizeof have, o->dtype, &o->shape, e->mod), (long long)dc->batch, (long long)dc->batch,
+               (long long)dc->batch, (long long)dc->batch, (long long)dc->batch);
+    return -1;
+}
+
 ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is_class) {
     const ast_setting *s = setting(t, "loss", NULL);
     if (!s) return NULL;
@@ -1273,6 +1319,7 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
     const dl_data_config *dc = e->mod->train ? &e->mod->train->cfg.data : &(dl_data_config){0};
     int nf = data_fields(dc, label_is_class, fs), field_of[ELAB_MAX_IO];
     if (bind_inputs_to_fields(e, t, io, fs, nf, field_of)) return NULL;
+    if (dc->kind && strcmp(dc->kind, "graphs") == 0 && check_graphs_output(e, t, io, dc)) return NULL;
     ir_node *primary = NULL, *by_field[MAX_FIELDS] = {0};
     for (int i = 0; i < io->n_in; i++) {
         by_field[field_of[i]] = e->g->inputs[i].node;

@@ -916,6 +916,26 @@ int dl_graph_load(const char *dir, dl_graph *g);
 int dl_graph_sbm(const struct dl_data_config *dc, dl_graph *g);
 void dl_graph_free(dl_graph *g);
 
+/* A collection of small graphs for graph classification (graphset_read.c;
+ * docs/language.md, "Graph classification"): TU's layout — nodes of graph g
+ * contiguous, in graph order — with a class and a split per graph. Edges
+ * are stored both ways, grouped by graph, as node ids local to their graph,
+ * so that a batch is the graphs' parts copied with an offset. */
+typedef struct dl_graphset {
+    int64_t graphs, nodes, features, edges, classes; /* edges: directed */
+    int64_t max_nodes, max_edges;         /* of one graph */
+    float *x;                             /* [nodes, features] */
+    int64_t *node_start, *edge_start;     /* [graphs + 1]: graph g's nodes and edges */
+    int32_t *src, *dst;                   /* [edges]: local to the edge's graph */
+    int32_t *label;                       /* [graphs] */
+    unsigned char *split;                 /* [graphs]: DL_SPLIT_* */
+    int64_t count[4];                     /* graphs per DL_SPLIT_* */
+} dl_graphset;
+/* dir/graphs.csv, dir/nodes.csv and dir/edges.csv. A damaged file is -1 with
+ * "file:line: ..." in dl_last_error(), never a crash. */
+int dl_graphset_load(const char *dir, dl_graphset *gs);
+void dl_graphset_free(dl_graphset *gs);
+
 /* ---- detection (detect_canvas.c, detect_map.c) -----------------------------
  * detection_canvas(...): Fashion-MNIST items pasted on a larger black canvas,
  * generated in memory from the run's seed. A canvas of side S holds

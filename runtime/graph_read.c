@@ -17,11 +17,9 @@
 #include <string.h>
 
 #include "dlnrt.h"
+#include "graph_internal.h"
 #include "numtable_internal.h"
 
-/* Labels are class indices of an output layer: a bound keeps a typo (1e9)
- * from being a billion-class classifier. */
-enum { DL_GRAPH_MAX_CLASSES = 1000000 };
 #define DL_GRAPH_MAX_IDENTITY 8192   /* one-hot identity features are V x V floats: 256 MB here */
 
 void dl_graph_free(dl_graph *g)
@@ -34,8 +32,7 @@ void dl_graph_free(dl_graph *g)
     memset(g, 0, sizeof *g);
 }
 
-/* v as an int in [lo, hi), else an error at path:line naming what. */
-static int dl_int_in(double v, double lo, double hi, const char *path, int line, const char *what, int64_t *out)
+int dl_graph_int_in(double v, double lo, double hi, const char *path, int line, const char *what, int64_t *out)
 {
     if (!(v >= lo && v < hi) || v != floor(v)) {
         dl_set_error("%s:%d: %s must be an integer in [%.0f, %.0f), got %g", path, line, what, lo, hi, v);
@@ -79,8 +76,8 @@ static int dl_graph_nodes(const char *path, const dl_numtable *t, dl_graph *g, i
     for (int64_t i = 0; i < V; i++) {
         const int line = t->line[i];
         int64_t label, split;
-        if (dl_int_in(dl_numtable_at(t, (int)i, 0), 0, DL_GRAPH_MAX_CLASSES, path, line, "the label", &label) ||
-            dl_int_in(dl_numtable_at(t, (int)i, 1), 0, 4, path, line, "the split (0 none, 1 train, 2 val, 3 test)", &split))
+        if (dl_graph_int_in(dl_numtable_at(t, (int)i, 0), 0, DL_GRAPH_MAX_CLASSES, path, line, "the label", &label) ||
+            dl_graph_int_in(dl_numtable_at(t, (int)i, 1), 0, 4, path, line, "the split (0 none, 1 train, 2 val, 3 test)", &split))
             return -1;
         g->label[i] = (int32_t)label;
         g->split[i] = (unsigned char)split;
@@ -108,6 +105,20 @@ static int dl_edge_cmp(const void *p, const void *q)
     return a[0] != b[0] ? (a[0] > b[0]) - (a[0] < b[0]) : (a[1] > b[1]) - (a[1] < b[1]);
 }
 
+int dl_graph_edge_repeats(const char *path, int64_t *key, int64_t M)
+{
+    qsort(key, (size_t)M, 3 * sizeof *key, dl_edge_cmp);
+    for (int64_t i = 1; i < M; i++)
+        if (key[3 * i] == key[3 * i - 3] && key[3 * i + 1] == key[3 * i - 2]) {
+            const int64_t l1 = key[3 * i - 1] < key[3 * i + 2] ? key[3 * i - 1] : key[3 * i + 2];
+            const int64_t l2 = key[3 * i - 1] < key[3 * i + 2] ? key[3 * i + 2] : key[3 * i - 1];
+            dl_set_error("%s:%lld: the edge %lld-%lld again (first on line %lld)", path, (long long)l2,
+                         (long long)key[3 * i], (long long)key[3 * i + 1], (long long)l1);
+            return -1;
+        }
+    return 0;
+}
+
 static int dl_graph_edges(const char *path, const dl_numtable *t, dl_graph *g)
 {
     if (t->ncols != 2 || strcmp(t->names[0], "source") != 0 || strcmp(t->names[1], "target") != 0) {
@@ -120,8 +131,8 @@ static int dl_graph_edges(const char *path, const dl_numtable *t, dl_graph *g)
     for (int64_t i = 0; i < M; i++) {
         const int line = t->line[i];
         int64_t a, b;
-        if (dl_int_in(dl_numtable_at(t, (int)i, 0), 0, (double)g->nodes, path, line, "the source node", &a) ||
-            dl_int_in(dl_numtable_at(t, (int)i, 1), 0, (double)g->nodes, path, line, "the target node", &b)) {
+        if (dl_graph_int_in(dl_numtable_at(t, (int)i, 0), 0, (double)g->nodes, path, line, "the source node", &a) ||
+            dl_graph_int_in(dl_numtable_at(t, (int)i, 1), 0, (double)g->nodes, path, line, "the target node", &b)) {
             free(key);
             return -1;
         }
@@ -134,18 +145,9 @@ static int dl_graph_edges(const char *path, const dl_numtable *t, dl_graph *g)
         g->dst[2 * i] = g->src[2 * i + 1] = (int32_t)b;
         key[3 * i] = a < b ? a : b, key[3 * i + 1] = a < b ? b : a, key[3 * i + 2] = line;
     }
-    qsort(key, (size_t)M, 3 * sizeof *key, dl_edge_cmp);
-    for (int64_t i = 1; i < M; i++)
-        if (key[3 * i] == key[3 * i - 3] && key[3 * i + 1] == key[3 * i - 2]) {
-            const int64_t l1 = key[3 * i - 1] < key[3 * i + 2] ? key[3 * i - 1] : key[3 * i + 2];
-            const int64_t l2 = key[3 * i - 1] < key[3 * i + 2] ? key[3 * i + 2] : key[3 * i - 1];
-            dl_set_error("%s:%lld: the edge %lld-%lld again (first on line %lld)", path, (long long)l2,
-                         (long long)key[3 * i], (long long)key[3 * i + 1], (long long)l1);
-            free(key);
-            return -1;
-        }
+    const int rc = dl_graph_edge_repeats(path, key, M);
     free(key);
-    return 0;
+    return rc;
 }
 
 int dl_graph_load(const char *dir, dl_graph *g)

@@ -16,11 +16,8 @@ static size_t row_bytes(const dl_field *f)
     return e;
 }
 
-static void rows_epoch(dl_source *s)
+void dl_rows_shuffle(dl_source *s)
 {
-    s->rows_pos = 0;
-    for (int64_t i = 0; i < s->rows_count; i++) s->rows_order[i] = i;
-    if (!s->shuffle_rows) return;
     dl_rng r;
     dl_rng_seed(&r, s->rows_seed ^ (uint64_t)s->rows_epoch * 0x9E3779B97F4A7C15ULL);
     for (int64_t i = s->rows_count - 1; i > 0; i--) {
@@ -28,6 +25,13 @@ static void rows_epoch(dl_source *s)
         s->rows_order[i] = s->rows_order[j];
         s->rows_order[j] = t;
     }
+}
+
+static void rows_epoch(dl_source *s)
+{
+    s->rows_pos = 0;
+    for (int64_t i = 0; i < s->rows_count; i++) s->rows_order[i] = i;
+    if (s->shuffle_rows) dl_rows_shuffle(s);
 }
 
 static void rows_reset(dl_source *s)

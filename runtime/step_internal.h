@@ -80,6 +80,11 @@ typedef struct dl_source {
     const dl_graph *graph;
     float *graph_mask;                        /* [V]: 1 at the nodes of the split */
     int graph_given;                          /* the batch of this epoch is out */
+    /* the graph collection's state (source_graphset.c): the split's graphs in
+     * rows_order, visited as the row source's; one batch's union of graphs */
+    const dl_graphset *graphset;
+    float *gs_x, *gs_mask;
+    int32_t *gs_src, *gs_dst, *gs_graph, *gs_label;
     /* the dataset adapter's state */
     dl_batcher batcher;
     const dl_dataset *d;
@@ -103,6 +108,9 @@ int dl_source_text(dl_source *s, const int32_t *ids, int64_t n, const dl_data_co
  * (seeded by seed and the epoch) when shuffle, in row order otherwise. */
 int dl_source_seq2seq(dl_source *s, const dl_seq2seq_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                       uint64_t seed);
+/* Shuffles s->rows_order[0, rows_count) by the generator seeded from
+ * (rows_seed, rows_epoch): a row source's, or a graph collection's, epoch. */
+void dl_rows_shuffle(dl_source *s);
 /* Batches of the rows [first, first + count) of a table of total rows: field
  * f (fields[f]: name, dtype f32 or i32, per-row shape) stored row after row
  * at from[f]. Visited in a shuffled order per epoch (seeded by seed and the
@@ -129,6 +137,16 @@ int dl_source_graph(dl_source *s, const dl_graph *g, int split);
  * section's, which reads `mask`; accuracy counts the masked nodes). */
 int dl_evaluate_graph(const dl_model_api *api, void *m, const dl_graph *g, int split, dl_stepper *st, double *loss,
                       double *acc);
+
+/* Batches of `batch` graphs of `split` from gs, each their disjoint union
+ * (fields features f32[V, F], src and dst i32[E] into the union's nodes,
+ * graph i32[V]: each node's graph within the batch, label i32[batch] and
+ * mask f32[batch]: 1 where the batch has a graph), n = 1; shuffled per
+ * epoch from (seed, epoch) when shuffle, in file order otherwise. */
+int dl_source_graphset(dl_source *s, const dl_graphset *gs, int split, int64_t batch, int shuffle, uint64_t seed);
+/* Loss (a mean over the split's graphs) and accuracy of m over the graphs of split. */
+int dl_evaluate_graphset(const dl_model_api *api, void *m, const dl_graphset *gs, int split, int64_t batch,
+                         dl_stepper *st, double *loss, double *acc);
 
 /* Batches of the canvases [first, first + count) of d (fields image f32[1, S,
  * S], grid_target f32[G, G, 5 + C], boxes f32[M, 4], classes i32[M],

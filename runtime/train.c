@@ -546,12 +546,14 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     dl_text_data td = {0};
     dl_seq2seq_data sd = {0};
     dl_graph graph = {0};
+    dl_graphset gset = {0};
     dl_detect_data dd = {0};
     int have_eval, rc = -1;
     const int text = dl_is_text_kind(cfg->data.kind);
     const int s2s = cfg->data.kind && strcmp(cfg->data.kind, "seq2seq_task") == 0;
     const int is_graph = cfg->data.kind && (strcmp(cfg->data.kind, "graph") == 0 || strcmp(cfg->data.kind, "sbm") == 0);
     const int det = cfg->data.kind && strcmp(cfg->data.kind, "detection_canvas") == 0;
+    const int is_gset = cfg->data.kind && strcmp(cfg->data.kind, "graphs") == 0;
     char vocab_meta[2 * 256 + 16];
     if (text) {
         /* a language model's corpus: next-token batches of named fields */
@@ -569,6 +571,11 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (strcmp(cfg->data.kind, "graph") == 0 ? dl_graph_load(cfg->data.path, &graph) : dl_graph_sbm(&cfg->data, &graph))
             return -1;
         have_eval = graph.count[DL_SPLIT_VAL] + graph.count[DL_SPLIT_TEST] > 0;
+    } else if (is_gset) {
+        /* many small graphs, a batch of them per step: the splits are the graphs' */
+        if (dl_graphset_load(cfg->data.path, &gset)) return -1;
+        for (int k = 0; k < 4; k++) graph.count[k] = gset.count[k];   /* the eval split, chosen as for one graph */
+        have_eval = gset.count[DL_SPLIT_VAL] + gset.count[DL_SPLIT_TEST] > 0;
     } else if (det) {
         /* canvases generated from the run's seed and the Fashion-MNIST items */
         if (dl_detect_generate(&cfg->data, seed, &dd)) return -1;
@@ -591,9 +598,9 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     const char *eval_name = cfg->data.val_split > 0 ? "val" : "test";
     /* a graph is evaluated on its validation nodes every epoch, on its test nodes at the end */
     const int eval_split = graph.count[DL_SPLIT_VAL] ? DL_SPLIT_VAL : DL_SPLIT_TEST;
-    if (is_graph) {
+    if (is_graph || is_gset) {
         eval_name = eval_split == DL_SPLIT_VAL ? "val" : "test";
-        if (dl_check_vocab(api, graph.classes, "the graph's labels")) goto done;
+        if (dl_check_vocab(api, is_gset ? gset.classes : graph.classes, "the graph's labels")) goto done;
     } else if (text || s2s) {
         /* the model's own checks name a token id beyond an embedding's table */
         char why[96];
@@ -620,13 +627,14 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     /* the training batches as named fields; the steps' arguments bound to them
      * by name, the bounds of the model's symbols from the source's largest batch */
     if (is_graph ? dl_source_graph(&src, &graph, DL_SPLIT_TRAIN)
+        : is_gset ? dl_source_graphset(&src, &gset, DL_SPLIT_TRAIN, batch, cfg->data.shuffle, seed + 1)
         : s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
         : det ? dl_source_detect(&src, &dd, 0, dd.n_train, batch, cfg->data.shuffle, seed + 1)
         : text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, td.vocab_size, seed + 1)
              : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
                                  &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
         goto done;
-    if (dl_stepper_init(&st, api, &src.bounds, is_graph ? 1 : batch)) goto done;
+    if (dl_stepper_init(&st, api, &src.bounds, is_graph || is_gset ? 1 : batch)) goto done;
     m = dl_stepper_create(&st);
     if (!m) { dl_error_context("creating the model"); goto done; }
     api->init(m, seed);
@@ -773,6 +781,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (have_eval &&
             (det ? dl_evaluate_detect(m, &dd, batch, &st, (cfg->metrics & DL_METRIC_MAP_BOXES) ? 2 : (cfg->metrics & DL_METRIC_MAP) != 0, &ds)
              : is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
+             : is_gset ? dl_evaluate_graphset(api, m, &gset, eval_split, batch, &st, &s.test_loss, &s.test_acc)
              : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
                     : dl_evaluate(api, m, &eval, batch, &st, &s.test_loss, &s.test_acc, &s.test_iou, &rec, &tally))) {
@@ -896,14 +905,16 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         else if (text && !isnan(result.test_loss))
             printf(", %s_loss %.4f (%.3f bits per %s)", eval_name, result.test_loss, dl_bits_per_char(result.test_loss),
                    td.has_vocab ? "character" : "token");
-        if (is_graph && eval_split == DL_SPLIT_VAL && graph.count[DL_SPLIT_TEST] && result.epochs_done) {
+        if ((is_graph || is_gset) && eval_split == DL_SPLIT_VAL && graph.count[DL_SPLIT_TEST] && result.epochs_done) {
             double tl, ta;
-            if (dl_evaluate_graph(api, m, &graph, DL_SPLIT_TEST, &st, &tl, &ta)) {
+            if (is_gset ? dl_evaluate_graphset(api, m, &gset, DL_SPLIT_TEST, batch, &st, &tl, &ta)
+                        : dl_evaluate_graph(api, m, &graph, DL_SPLIT_TEST, &st, &tl, &ta)) {
                 printf("\n");
-                dl_error_context("evaluating on the test nodes");
+                dl_error_context(is_gset ? "evaluating on the test graphs" : "evaluating on the test nodes");
                 goto done;
             }
-            printf(", test_acc %.2f%% (%lld test nodes)", 100.0 * ta, (long long)graph.count[DL_SPLIT_TEST]);
+            printf(", test_acc %.2f%% (%lld test %s)", 100.0 * ta, (long long)graph.count[DL_SPLIT_TEST],
+                   is_gset ? "graphs" : "nodes");
         }
         if (!isnan(result.test_map50))
             printf(", %s_map50 %.4f, %s_map50_95 %.4f", eval_name, result.test_map50, eval_name, result.test_map50_95);
@@ -927,6 +938,7 @@ done:
     dl_text_data_free(&td);
     dl_seq2seq_free(&sd);
     dl_graph_free(&graph);
+    dl_graphset_free(&gset);
     dl_detect_free(&dd);
     return rc;
 }

@@ -10,6 +10,7 @@ subdirectory with a model that reads it, so a variant only damages one file:
   text/  corpus.txt, m.dln (characters)
   tok/   ids.txt, m.dln (token ids)
   graph/ g/nodes.csv, g/edges.csv, m.dln
+  gset/  gs/graphs.csv, gs/nodes.csv, gs/edges.csv (6 graphs: paths and cycles), m.dln
   cifar/ cb/data_batch_1..5.bin, cb/test_batch.bin (4 records each), m.dln
 """
 import gzip
@@ -88,6 +89,24 @@ def main(out):
                                  "    return gcn_conv(features, src, dst, 2)\n}\n"
                                  "train m {\n    data   = graph(\"g\")\n    loss   = cross_entropy(output, label, mask = mask)\n"
                                  "    epochs = 1\n}\n").encode())
+
+    # no rng here: the fixtures after this one keep their bytes
+    graphs, gnodes, gedges, base = "label,split\n", "graph,f0\n", "source,target\n", 0
+    for g in range(6):
+        n, cyc = 3 + g % 2, g % 2
+        graphs += "%d,%d\n" % (cyc, 1 + g % 3)
+        gnodes += "".join("%d,%.2f\n" % (g, 0.5 + 0.1 * v) for v in range(n))
+        gedges += "".join("%d,%d\n" % (base + v, base + v + 1) for v in range(n - 1))
+        gedges += "%d,%d\n" % (base + n - 1, base) if cyc else ""
+        base += n
+    write(f"{out}/gset/gs/graphs.csv", graphs.encode())
+    write(f"{out}/gset/gs/nodes.csv", gnodes.encode())
+    write(f"{out}/gset/gs/edges.csv", gedges.encode())
+    write(f"{out}/gset/m.dln", ("model m(features: f32[N, V, 1], src: i32[N, E], dst: i32[N, E], graph: i32[N, V]) "
+                                "-> f32[N, 2, 2] {\n    h = gcn_conv(features, src, dst, 2)\n"
+                                "    return scatter_add(h, expand(unsqueeze(graph, 2), [N, V, 2]), 2, axis = 1)\n}\n"
+                                "train m {\n    data   = graphs(\"gs\", batch = 2)\n"
+                                "    loss   = cross_entropy(output, label, mask = mask)\n    epochs = 1\n}\n").encode())
 
     for name in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
         write(f"{out}/cifar/cb/{name}", b"".join(bytes([i % 10]) + bytes(rng.randrange(256) for _ in range(3072))

@@ -20,7 +20,7 @@ if [ -z "${pass+x}" ]; then   # run alone
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
   pass=0; fail=0; DMG_ALONE=1
 fi
-DMG_READERS="source idx_images idx_labels cifar csv png text tokens graph_nodes graph_edges resume init_from from_file explain export sample plot"
+DMG_READERS="source idx_images idx_labels cifar csv png text tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export sample plot"
 [ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
 DMG_DL=$(cd "$B" && pwd)/dlnc
 DMG=$T/dmg_fx
@@ -81,6 +81,9 @@ dmg_run text        text  corpus.txt                     text   --output out.st 
 dmg_run tokens      tok   ids.txt                        text   --output out.st -- $RUN
 dmg_run graph_nodes graph g/nodes.csv                    text   --output out.st -- $RUN
 dmg_run graph_edges graph g/edges.csv                    text   --output out.st -- $RUN
+dmg_run gset_graphs gset  gs/graphs.csv                  text   --output out.st -- $RUN
+dmg_run gset_nodes  gset  gs/nodes.csv                   text   --output out.st -- $RUN
+dmg_run gset_edges  gset  gs/edges.csv                   text   --output out.st -- $RUN
 dmg_run resume      idx   ck.st                          binary --may-pass missing,dangling-symlink -- $DMG_DL run m.dln --max-steps 3 --quiet --checkpoint ck.st --resume
 dmg_run init_from   idx   ck.st                          binary --output out.st -- $DMG_DL run m_init.dln --max-steps 1 --quiet --checkpoint out.st
 dmg_run from_file   idx   ck.st                          binary --output out.c -- $DMG_DL m_ff.dln -o out.c

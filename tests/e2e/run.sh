@@ -328,6 +328,8 @@ fi
 
 # Graphs: the karate club and the SBM samples, damaged graph files (tests/e2e/graph.sh).
 . tests/e2e/graph.sh
+# Graph classification: graphs(dir), batches of small graphs (tests/e2e/graphs_batch.sh).
+. tests/e2e/graphs_batch.sh
 
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh

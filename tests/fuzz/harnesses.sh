@@ -42,6 +42,7 @@ harness_sources() {
     cifar) echo runtime/data_cifar.c ;;
     png) echo runtime/data_image.c ;;
     history) echo runtime/numtable.c runtime/pictures.c runtime/plot_history.c ;;
+    graphset) echo runtime/graphset_read.c runtime/graph_read.c runtime/numtable.c ;;
     text) echo runtime/text_read.c runtime/text_corpus.c runtime/text_tokens.c runtime/text_vocab.c runtime/text_batch.c ;;
   esac
 }

@@ -130,6 +130,10 @@ put("text", "vocab", text_opt(0, 0, 0, 0) + b"bytes:0a20216162")
 put("graph", "features", b"label,split,a,b\n0,1,0.5,1\n1,3,2,3\n0,2,1,1\n\0source,target\n0,1\n1,2\n")
 put("graph", "identity", b"label,split\r\n0,1\r\n1,1\r\n2,3\r\n\0source,target\r\n0,1\r\n2, 1\r\n\r\n")
 
+# ---- graphset: [graphs.csv] 0x00 [nodes.csv] 0x00 [edges.csv]; see fuzz_graphset.c ----
+put("graphset", "two", b"label,split\n0,1\n1,3\n\0graph,f\n0,1\n0,2\n1,1\n1,0.5\n1,2\n\0source,target\n0,1\n2,3\n3,4\n4,2\n")
+put("graphset", "crlf", b"label,split\r\n1,1\r\n\0graph,a,b\r\n0,1,0\r\n0,0,1\r\n\0source,target\r\n1, 0\r\n\r\n")
+
 
 # ---- history: [run.csv] (0x00 [run.steps.csv]); see fuzz_history.c ---------
 put("history", "curves", b"epoch,train_loss,test_loss,test_acc,seconds\n1,2.3,2.1,0.31,0.5\n2,1.9,1.8,0.42,1.0\n"

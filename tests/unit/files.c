@@ -40,3 +40,13 @@ unsigned char *test_read_png(const char *path, unsigned format, int *w, int *h)
     *w = (int)im.width, *h = (int)im.height;
     return px;
 }
+
+int test_write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return -1;
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    const int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}

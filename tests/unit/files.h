@@ -10,5 +10,7 @@ unsigned char *test_read_file(const char *path, size_t *len);
 /* A PNG decoded by libpng's simplified API into `format` (PNG_FORMAT_RGB,
  * PNG_FORMAT_GRAY), its size in *w, *h; NULL if it does not decode. */
 unsigned char *test_read_png(const char *path, unsigned format, int *w, int *h);
+/* Writes text to dir/name; 0, or -1 when the file cannot be written. */
+int test_write_text(const char *dir, const char *name, const char *text);
 
 #endif

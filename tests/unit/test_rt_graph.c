@@ -18,20 +18,15 @@
 
 #include "compiled.h"
 #include "dlnrt.h"
+#include "files.h"
 #include "interp.h"
 
 static char dir[64];
 
 static void put(const char *name, const char *text)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(dir, name, text), 0);
 }
-
 /* ---- the karate club ------------------------------------------------------ */
 
 static void test_karate(void)
