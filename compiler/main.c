@@ -579,6 +579,7 @@ static int run_sample(const jit_module *jm, const options *o) {
     g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
     if (o->jit.verbose) {
         const dl_model_api *a = jm->api;
+        if (g.beam) fprintf(stderr, "dlnc: beam search of width %d, the beams through the model at batch %d\n", g.beam, g.beam);
         if (a->decode_io && !g.no_cache) fprintf(stderr, "dlnc: sampling with the key/value cache (%s_decode)\n", a->name);
         else if (a->decode_io) fprintf(stderr, "dlnc: --no-cache: every token recomputes the window\n");
         else fprintf(stderr, "dlnc: no key/value cache (%s): every token recomputes the window\n", a->no_decode ? a->no_decode : "?");

@@ -13,8 +13,9 @@
  * tokens and beam b's tokens differ; the step recomputes, at batch K, every
  * position from the smallest such prefix over the beams (decode_io with that
  * pos), which rewrites each row for its new beam. Beams share the prompt and
- * usually long prefixes, so this is a few positions, and the logits are the
- * same as recomputing the window (--no-cache): decode_io equals forward_io. */
+ * usually long prefixes, so this is a few positions, and the logits are those
+ * of recomputing the window (--no-cache) up to float rounding: decode_io runs
+ * forward_io's kernels at other lengths. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
