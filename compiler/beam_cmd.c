@@ -16,6 +16,7 @@ void beam_cmd_defaults(dl_generate_options *g) {
     g->beam = 0;
     g->length_penalty = 1.0;
     g->all_beams = 0;
+    g->end = NULL;
 }
 
 static int beam_options_given; /* --length-penalty or --all-beams: refused without --beam */
@@ -32,12 +33,23 @@ int beam_cmd_option(int argc, char **argv, int *i, dl_generate_options *g, int *
         g->all_beams = beam_options_given = 1;
         return 1;
     }
-    if (strcmp(a, "--beam") && strcmp(a, "--length-penalty")) return 0;
+    if (strcmp(a, "--beam") && strcmp(a, "--length-penalty") && strcmp(a, "--end")) return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "dlnc: error: %s needs a value\n", a);
         return -1;
     }
     const char *s = argv[++*i];
+    if (!strcmp(a, "--end")) {
+        /* "\\n": a newline, hard to pass as an argument otherwise */
+        g->end = !strcmp(s, "\\n") ? "\n" : s;
+        if (strlen(g->end) != 1) {
+            fprintf(stderr, "dlnc: error: --end takes one character (a token of the model's vocabulary), not '%s'\n", s);
+            fprintf(stderr, "  hint: --end . ends a beam at its first full stop; --end '\\n' at its first newline\n");
+            return -1;
+        }
+        beam_options_given = 1;
+        return 1;
+    }
     char *end;
     errno = 0;
     if (!strcmp(a, "--beam")) {
@@ -63,7 +75,7 @@ int beam_cmd_option(int argc, char **argv, int *i, dl_generate_options *g, int *
 int beam_cmd_check(dl_generate_options *g, int sampling_set, int images) {
     if (!g->beam) {
         if (!beam_options_given) return 0;
-        fprintf(stderr, "dlnc: error: --length-penalty and --all-beams are for a beam search: give --beam K\n");
+        fprintf(stderr, "dlnc: error: --length-penalty, --end and --all-beams are for a beam search: give --beam K\n");
         return 1;
     }
     if (images) {

@@ -7,7 +7,7 @@
 
 /* No beam (sampling); a length penalty of 1.0, Hugging Face's default. */
 void beam_cmd_defaults(dl_generate_options *g);
-/* If argv[*i] is --beam, --length-penalty or --all-beams, takes it (and its
+/* If argv[*i] is --beam, --length-penalty, --end or --all-beams, takes it (and its
  * value, advancing *i) and returns 1; -1 after printing a usage error; 0 for
  * another option, noting in *sampling_set whether it is one of sampling's
  * (--temperature, --top-k, --top-p) with a value that is not its "off"

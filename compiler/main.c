@@ -151,6 +151,8 @@ static void usage(FILE *out) {
             "  --beam K            beam search: the likeliest of K continuations kept at each token\n"
             "                      (1 to 64; deterministic, no --temperature/--top-k/--top-p)\n"
             "  --length-penalty A  with --beam: score = sum log p / length^A (default 1.0)\n"
+            "  --end C             with --beam: the character C (a vocabulary token; \\n a newline) ends a\n"
+            "                      beam; the search stops when K beams have ended\n"
             "  --all-beams         with --beam: print all K final beams with their scores, best first\n"
             "  --grid OUT.png      an image generator (one f32 input, perhaps an i32[N] class input,\n"
             "                      output f32[N, C, H, W]): draw its f32 input from N(0, 1) and\n"

@@ -69,3 +69,20 @@ double dl_beam_score(double sum_logp, int64_t length, double length_penalty)
 {
     return length > 0 ? sum_logp / pow((double)length, length_penalty) : sum_logp;
 }
+
+int dl_beam_done_add(dl_beam_done *d, double sum_logp, int64_t length, double length_penalty)
+{
+    const double s = dl_beam_score(sum_logp, length, length_penalty);
+    int slot = d->n; /* while fewer than K are kept, they fill slots 0..n-1 */
+    if (d->n == d->K) {
+        if (!(s > d->score[d->K - 1])) return -1;
+        slot = d->slot[--d->n]; /* the worst leaves; its row is reused */
+    }
+    int at = d->n++;
+    for (; at > 0 && s > d->score[at - 1]; at--) {
+        d->score[at] = d->score[at - 1], d->sum[at] = d->sum[at - 1];
+        d->length[at] = d->length[at - 1], d->slot[at] = d->slot[at - 1];
+    }
+    d->score[at] = s, d->sum[at] = sum_logp, d->length[at] = length, d->slot[at] = slot;
+    return slot;
+}

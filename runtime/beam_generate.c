@@ -3,9 +3,13 @@
  * The K beams run through the model together at batch K (the model is created
  * with max batch K), one position per step: beam b's logits at its last
  * position give the candidates b + v, and dl_beam_step keeps the K best by
- * the sum of their log probabilities. Text models have no end token, so every
- * beam runs the whole length and the length penalty divides every score by the
- * same length^alpha: it changes the scores printed, never the ranking.
+ * the sum of their log probabilities. Text models have no end token of their
+ * own: without o->end every beam runs the whole length and the length penalty
+ * divides every score by the same length^alpha. With one, Hugging Face's rule
+ * with early_stopping=True: of the 2K best candidates, an end among the K best
+ * finishes a beam (dl_beam_done_add keeps the K best by sum / length^alpha),
+ * the rest continue until there are K, and the search stops when K have
+ * finished; if the length runs out first, the running beams join them.
  *
  * The key/value cache: cache row b holds the keys of the tokens beam b had
  * when they were computed. After a step beam b may descend from another
@@ -25,6 +29,8 @@
 
 typedef struct beam_bufs {
     int32_t *ids, *ids_next;   /* K rows of total tokens: the beams, the next step's */
+    int32_t *fin;              /* K rows of total tokens: the finished beams (done.slot) */
+    dl_beam_done done;
     int32_t *cached;           /* K rows of context tokens: what each cache row was computed from */
     int64_t *cached_len;       /* K: how many positions of each row are in its cache */
     int32_t *win;              /* K windows: the model's input */
@@ -35,7 +41,7 @@ typedef struct beam_bufs {
 } beam_bufs;
 
 static void beam_free(beam_bufs *b) {
-    free(b->ids), free(b->ids_next), free(b->cached), free(b->cached_len), free(b->win);
+    free(b->ids), free(b->ids_next), free(b->fin), free(b->cached), free(b->cached_len), free(b->win);
     free(b->scores), free(b->next_scores), free(b->scratch), free(b->parent), free(b->token), free(b->text);
     for (int k = 0; k < GEN_MAX_OUTPUTS; k++) free(b->outs[k]);
 }
@@ -45,16 +51,18 @@ static int beam_alloc(beam_bufs *b, const dl_gen_request *r, int K, int64_t tota
     memset(b, 0, sizeof *b);
     b->ids = malloc(sizeof(int32_t) * k * (size_t)total);
     b->ids_next = malloc(sizeof(int32_t) * k * (size_t)total);
+    b->fin = malloc(sizeof(int32_t) * k * (size_t)total);
+    b->done.K = K;
     b->cached = malloc(sizeof(int32_t) * k * (size_t)r->context);
     b->cached_len = calloc(k, sizeof(int64_t));
     b->win = malloc(sizeof(int32_t) * k * (size_t)r->context);
-    b->scores = calloc(k, sizeof(double));
-    b->next_scores = malloc(sizeof(double) * k);
+    b->scores = calloc(2 * k, sizeof(double)); /* swapped with next_scores */
+    b->next_scores = malloc(sizeof(double) * 2 * k); /* 2K candidates: K may end */
     b->scratch = malloc(sizeof(double) * (size_t)r->V);
-    b->parent = malloc(sizeof(int) * k);
-    b->token = malloc(sizeof(int) * k);
+    b->parent = malloc(sizeof(int) * 2 * k);
+    b->token = malloc(sizeof(int) * 2 * k);
     b->text = malloc((size_t)total + 1);
-    int ok = b->ids && b->ids_next && b->cached && b->cached_len && b->win && b->scores && b->next_scores &&
+    int ok = b->ids && b->ids_next && b->fin && b->cached && b->cached_len && b->win && b->scores && b->next_scores &&
              b->scratch && b->parent && b->token && b->text;
     for (int j = 0; ok && j < r->api->n_outputs; j++)
         ok = (b->outs[j] = malloc(sizeof(float) * k * (size_t)dl_gen_output_numel(&r->api->outputs[j], r->context))) != NULL;
@@ -104,14 +112,22 @@ static int beam_logits(const dl_gen_request *r, beam_bufs *b, void *m, int n, in
     return dl_last_error()[0] ? -1 : 0;
 }
 
-static void beam_print(const dl_gen_request *r, beam_bufs *b, int n, int64_t total, FILE *out) {
-    const dl_generate_options *o = r->o;
-    for (int j = 0; j < (o->all_beams ? n : 1); j++) {
-        dl_vocab_decode(r->vocab, b->ids + j * total, total, b->text);
-        if (o->all_beams)
-            fprintf(out, "beam %d: score %.6f, log p %.6f, %lld tokens\n", j + 1,
-                    dl_beam_score(b->scores[j], o->length, o->length_penalty), b->scores[j], (long long)o->length);
-        fwrite(b->text, 1, (size_t)total, out);
+/* Keeps a beam of `len` tokens (prompt included) among the finished ones. */
+static void beam_finish(beam_bufs *b, const int32_t *ids, double sum, int64_t len, int64_t plen, int64_t total,
+                        double alpha) {
+    const int slot = dl_beam_done_add(&b->done, sum, len - plen, alpha);
+    if (slot >= 0) memcpy(b->fin + slot * total, ids, sizeof(int32_t) * (size_t)len);
+}
+
+static void beam_print(const dl_gen_request *r, beam_bufs *b, int64_t total, FILE *out) {
+    const dl_beam_done *d = &b->done;
+    for (int j = 0; j < (r->o->all_beams ? d->n : 1); j++) {
+        const int64_t len = r->plen + d->length[j];
+        dl_vocab_decode(r->vocab, b->fin + d->slot[j] * total, len, b->text);
+        if (r->o->all_beams)
+            fprintf(out, "beam %d: score %.6f, log p %.6f, %lld tokens\n", j + 1, d->score[j], d->sum[j],
+                    (long long)d->length[j]);
+        fwrite(b->text, 1, (size_t)len, out);
         fputc('\n', out);
     }
     fflush(out);
@@ -128,6 +144,14 @@ int dl_generate_beam(const dl_gen_request *r, FILE *out) {
         dl_set_error("beam search: the length penalty must be a finite number, got %g", o->length_penalty);
         return -1;
     }
+    int end = -1; /* the end token's id */
+    if (o->end) {
+        const unsigned char e = (unsigned char)o->end[0];
+        if (!o->end[0] || o->end[1] || (end = r->vocab->id[e]) < 0) {
+            dl_set_error("beam search: the end token must be one byte of the model's vocabulary, not \"%s\"", o->end);
+            return -1;
+        }
+    }
     const int64_t total = r->plen + o->length;
     beam_bufs b;
     void *m = NULL;
@@ -136,22 +160,33 @@ int dl_generate_beam(const dl_gen_request *r, FILE *out) {
     memcpy(b.ids, r->prompt_ids, sizeof(int32_t) * (size_t)r->plen);
     const int64_t bounds[2] = {K, r->context};
     if (!(m = r->api->create_io(bounds)) || r->api->load(m, o->checkpoint) != 0) goto done;
-    for (int64_t len = r->plen; len < total; len++) {
+    int64_t len = r->plen;
+    for (; len < total && n > 0 && b.done.n < K; len++) { /* early stopping: K finished beams */
         const float *logits;
         int64_t stride;
         if (beam_logits(r, &b, m, n, total, len, &logits, &stride) != 0) goto done;
-        const int kept = dl_beam_step(b.scores, n, logits, stride, r->vocab->size, K, b.scratch, b.parent, b.token,
-                                      b.next_scores);
+        /* 2K candidates with an end token: at most K of them end, K go on */
+        const int kept = dl_beam_step(b.scores, n, logits, stride, r->vocab->size, end < 0 ? K : 2 * K, b.scratch,
+                                      b.parent, b.token, b.next_scores);
         if (kept < 1) goto done;
-        for (int j = 0; j < kept; j++) {
-            memcpy(b.ids_next + j * total, b.ids + b.parent[j] * total, sizeof(int32_t) * (size_t)len);
-            b.ids_next[j * total + len] = b.token[j];
+        int next = 0;
+        for (int j = 0; j < kept && next < K; j++) {
+            int32_t *row = b.ids_next + next * total;
+            memcpy(row, b.ids + b.parent[j] * total, sizeof(int32_t) * (size_t)len);
+            row[len] = b.token[j];
+            if (b.token[j] != end) {
+                b.next_scores[next++] = b.next_scores[j]; /* j >= next: not yet read */
+            } else if (j < K) { /* an end among the K best finishes a beam; lower ranks are dropped */
+                beam_finish(&b, row, b.next_scores[j], len + 1, r->plen, total, o->length_penalty);
+            }
         }
         int32_t *t = b.ids; b.ids = b.ids_next; b.ids_next = t;
         double *s = b.scores; b.scores = b.next_scores; b.next_scores = s;
-        n = kept;
+        n = next;
     }
-    beam_print(r, &b, n, total, out);
+    if (b.done.n < K) /* the length ran out: the running beams join the finished ones */
+        for (int j = 0; j < n; j++) beam_finish(&b, b.ids + j * total, b.scores[j], len, r->plen, total, o->length_penalty);
+    beam_print(r, &b, total, out);
     rc = 0;
 done:
     if (m) r->api->destroy(m);

@@ -4,7 +4,8 @@
 # beams (scores to 1e-4) with the key/value cache as with --no-cache, past
 # the context; its best sequence's log-probability is at least greedy's (both
 # scored by the model: --all-beams prints the sum of log p); the length
-# penalty divides the score by length^alpha; the LSTM (no cache, its state
+# penalty divides the score by length^alpha; an end token (--end .) ends
+# beams, --beam 1 at greedy's first '.'; the LSTM (no cache, its state
 # reset per window) searches too; bad arguments are refused.
 DL=$(cd "$B" && pwd)/dlnc
 bs() { (cd "$T" && DLNC_CACHE="$T/cache" "$DL" sample "$@"); }
@@ -32,6 +33,21 @@ for m in gpt lm; do
   head -n 1 "$T/bg0" > "$T/bg0.1"
   sed -n 2p "$T/bs1" | cmp -s - "$T/bg0.1" || { echo "  $m: --all-beams' text is not greedy's"; ok=0; }
 done
+# an end token: --beam 1 stops greedy's text at its first '.'; with K = 4 every beam ends at a '.'
+# (or runs the length), scores best first and equal to log p / tokens, the same with --no-cache
+for m in gpt lm; do
+  bs $m.dln --checkpoint $m.st --prompt "The " --length 40 --temperature 0 > "$T/be0" 2>&1 || ok=0
+  dot=$(grep -bo '[.]' "$T/be0" | head -n 1 | cut -d: -f1)
+  bs $m.dln --checkpoint $m.st --prompt "The " --length 40 --beam 1 --end . > "$T/be1" 2>&1 || ok=0
+  { head -c $((dot + 1)) "$T/be0"; echo; } | cmp -s - "$T/be1" || { echo "  $m: --beam 1 --end . is not greedy's first sentence"; ok=0; }
+  bs $m.dln --checkpoint $m.st --prompt "The " --length 40 --beam 4 --end . --all-beams > "$T/be4" 2>&1 || ok=0
+  bs $m.dln --checkpoint $m.st --prompt "The " --length 40 --beam 4 --end . --all-beams --no-cache > "$T/be4n" 2>&1 || ok=0
+  grep -v "^beam " "$T/be4" > "$T/be4.txt"
+  grep -v '^beam ' "$T/be4n" | cmp -s - "$T/be4.txt" || { echo "  $m: --end . differs with --no-cache"; ok=0; }
+  awk '/^beam / { gsub(",", ""); n++; s = $4; lp = $7; len = $8; if ((s - lp / len) ^ 2 > 1e-10 || (n > 1 && s > prev)) bad = 1
+                  prev = s; getline t; if (len < 40 && substr(t, length(t)) != ".") bad = 1 }
+       END { exit bad || n != 4 }' "$T/be4" || { echo "  $m: --end . beams:"; cat "$T/be4"; ok=0; }
+done
 bs gpt.dln --checkpoint gpt.st --prompt "The " --length 20 --beam 3 --all-beams --length-penalty 0 > "$T/bp0" 2>&1 || ok=0
 awk '/^beam/ { gsub(",", ""); if ($4 != $7) bad = 1 } END { exit bad }' "$T/bp0" || { echo "  alpha 0: score != log p"; ok=0; }
 if [ $ok -eq 1 ]; then
@@ -41,9 +57,10 @@ else
 fi
 ok=1
 for args in "--beam 0" "--beam 65" "--beam two" "--beam 2 --temperature 0.5" "--beam 2 --top-k 5" "--beam 2 --top-p 0.9" \
-            "--length-penalty 2" "--all-beams" "--beam 2 --length-penalty inf"; do
+            "--length-penalty 2" "--all-beams" "--beam 2 --length-penalty inf" "--end ." "--beam 2 --end ab" \
+            "--beam 2 --end Q"; do
   bs gpt.dln --checkpoint gpt.st --length 5 $args > "$T/be.out" 2>&1 && { echo "  accepted: $args"; ok=0; }
-  grep -q "^dlnc: error: .*\(--beam\|--length-penalty\)" "$T/be.out" || { echo "  $args:"; cat "$T/be.out"; ok=0; }
+  grep -q "^dlnc: error: .*\(--beam\|--length-penalty\|--end\|end token\)" "$T/be.out" || { echo "  $args:"; cat "$T/be.out"; ok=0; }
 done
 if [ $ok -eq 1 ]; then
   echo "dlnc sample --beam refuses a width outside 1..64, sampling options and beam options without --beam: ok"

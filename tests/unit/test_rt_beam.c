@@ -3,7 +3,8 @@
  * greedy, with the best sequence found by brute force over all sequences in
  * the test itself; random tables where a beam as wide as all prefixes keeps
  * exactly the brute-force K best, in order; ties to the lower parent, then
- * the lower token id; -inf tokens never kept; NaN refused. */
+ * the lower token id; -inf tokens never kept; NaN refused; the finished
+ * beams of a search with an end token (dl_beam_done_add). */
 #include "dlnrt.h"
 
 #include <CUnit/CUnit.h>
@@ -149,9 +150,28 @@ static void test_ties_and_masks(void) {
     CU_ASSERT_DOUBLE_EQUAL(dl_beam_score(-8.0, 4, 0.0), -8.0, 1e-12);
 }
 
+static void test_finished_beams(void) {
+    /* K = 2 finished beams by sum / length^alpha: fewer than K are always kept, then only a
+     * strictly better one, which takes the worst's slot */
+    dl_beam_done d = {.K = 2};
+    CU_ASSERT_EQUAL(dl_beam_done_add(&d, -6.0, 3, 1.0), 0);   /* -2 */
+    CU_ASSERT_EQUAL(dl_beam_done_add(&d, -2.0, 2, 1.0), 1);   /* -1: first now */
+    CU_ASSERT(d.n == 2 && d.score[0] == -1.0 && d.slot[0] == 1 && d.score[1] == -2.0 && d.slot[1] == 0);
+    CU_ASSERT_EQUAL(dl_beam_done_add(&d, -4.0, 2, 1.0), -1);  /* -2: not better than the worst */
+    CU_ASSERT_EQUAL(dl_beam_done_add(&d, -3.0, 2, 1.0), 0);   /* -1.5 replaces -2 in slot 0 */
+    CU_ASSERT(d.n == 2 && d.score[0] == -1.0 && d.score[1] == -1.5 && d.slot[1] == 0 && d.length[1] == 2);
+    CU_ASSERT_EQUAL(dl_beam_done_add(&d, -1.0, 4, 0.5), 0);   /* -0.5: first, the worst's slot again */
+    CU_ASSERT(d.score[0] == -0.5 && d.sum[0] == -1.0 && d.length[0] == 4 && d.score[1] == -1.0 && d.slot[1] == 1);
+    dl_beam_done e = {.K = 3}; /* equal scores keep their order of arrival */
+    dl_beam_done_add(&e, -1.0, 1, 1.0);
+    dl_beam_done_add(&e, -2.0, 2, 1.0);
+    CU_ASSERT(e.slot[0] == 0 && e.slot[1] == 1 && e.length[0] == 1);
+}
+
 void suite_rt_beam(void) {
     CU_pSuite s = CU_add_suite("rt_beam", NULL, NULL);
     CU_add_test(s, "a beam of 2 finds the brute-force best, greedy does not", test_beam_beats_greedy);
     CU_add_test(s, "a beam as wide as every prefix keeps the brute-force ranking", test_wide_beam_is_exhaustive);
     CU_add_test(s, "ties: lower parent, then lower token; -inf never kept; NaN refused", test_ties_and_masks);
+    CU_add_test(s, "finished beams: the K best by sum / length^alpha", test_finished_beams);
 }
