@@ -30,6 +30,7 @@
 #include "parse.h"
 #include "passes.h"
 #include "plot_cmd.h"
+#include "beam_cmd.h"
 #include "sample_images.h"
 #include "search_cmd.h"
 #include "stdlib_embed.h"
@@ -56,6 +57,7 @@ typedef struct options {
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
     int count_set;            /* --count given (text sampling refuses it) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
+    int sampling_set;         /* --temperature, --top-k or --top-p given (--beam refuses them) */
     search_options search;    /* `dlnc search` */
     dl_explain_options attack; /* `dlnc explain` */
     int export;               /* `dlnc export`: the inference-only C file (deploy.h) */
@@ -147,6 +149,12 @@ static void usage(FILE *out) {
             "  --context N         tokens of context the model sees (default: the train section's seq_len)\n"
             "  --no-cache          recompute the whole window for every token, even when the model\n"
             "                      has a key/value cache (the same tokens, slower: for comparison)\n"
+            "  --beam K            beam search: the likeliest of K continuations kept at each token\n"
+            "                      (1 to 64; deterministic, no --temperature/--top-k/--top-p)\n"
+            "  --length-penalty A  with --beam: score = sum log p / length^A (default 1.0)\n"
+            "  --end C             with --beam: the character C (a vocabulary token; \\n a newline) ends a\n"
+            "                      beam; the search stops when K beams have ended\n"
+            "  --all-beams         with --beam: print all K final beams with their scores, best first\n"
             "  --grid OUT.png      an image generator (one f32 input, perhaps an i32[N] class input,\n"
             "                      output f32[N, C, H, W]): draw its f32 input from N(0, 1) and\n"
             "                      write its images as one PNG grid\n"
@@ -240,12 +248,14 @@ static int parse_options(int argc, char **argv, options *o) {
     o->grid.count = 64;
     o->grid.hi = 1;
     ddpm_cmd_defaults(&o->ddpm);
+    beam_cmd_defaults(&o->gen);
     explain_cmd_defaults(&o->attack);
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
         int taken = o->run == 4 ? explain_cmd_option(argc, argv, &i, &o->attack) : 0;
         if (!taken) taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
+        if (!taken) taken = beam_cmd_option(argc, argv, &i, &o->gen, &o->sampling_set);
         if (taken < 0) return -1;
         if (!taken && o->run == 3) taken = search_cmd_option(argc, argv, &i, &o->search);
         if (!taken && o->export) taken = deploy_option(argc, argv, &i, &o->deploy);
@@ -538,6 +548,8 @@ static int run_explain(const jit_module *jm, const options *o) {
 
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
+    dl_generate_options g = o->gen;
+    if (beam_cmd_check(&g, o->sampling_set, o->ddpm.steps || o->grid.path || o->autoregressive)) return 1;
     if (o->ddpm.steps) {
         dl_grid_options g = o->grid;
         g.checkpoint = o->run_opt.checkpoint;
@@ -566,11 +578,11 @@ static int run_sample(const jit_module *jm, const options *o) {
         fprintf(stderr, "dlnc: error: --label and --classes are for --grid (images of a conditional generator)\n");
         return 1;
     }
-    dl_generate_options g = o->gen;
     g.checkpoint = o->run_opt.checkpoint;
     g.seed = o->run_opt.seed_set ? o->run_opt.seed : 1;
     if (o->jit.verbose) {
         const dl_model_api *a = jm->api;
+        if (g.beam) fprintf(stderr, "dlnc: beam search of width %d, the beams through the model at batch %d\n", g.beam, g.beam);
         if (a->decode_io && !g.no_cache) fprintf(stderr, "dlnc: sampling with the key/value cache (%s_decode)\n", a->name);
         else if (a->decode_io) fprintf(stderr, "dlnc: --no-cache: every token recomputes the window\n");
         else fprintf(stderr, "dlnc: no key/value cache (%s): every token recomputes the window\n", a->no_decode ? a->no_decode : "?");

@@ -682,8 +682,38 @@ typedef struct dl_generate_options {
     uint64_t seed;
     int64_t context;
     int no_cache;                         /* recompute every window even when the model has decode_io */
+    int beam;                             /* > 0: beam search of this width (beam_generate.c), no sampling:
+                                             temperature, top_k and top_p are ignored */
+    double length_penalty;                /* beam: score = sum log p / length^length_penalty */
+    int all_beams;                        /* beam: print every final beam with its score, best first */
+    const char *end;                      /* beam: NULL, or one byte of the vocabulary ending a beam */
 } dl_generate_options;
 int dl_generate(const struct dl_model_api *api, const dl_generate_options *o, FILE *out);
+#define DL_BEAM_MAX 64                    /* the widest beam: the model runs at batch K */
+/* Beam search (beam.c). dl_log_softmax_row: out[v] = log softmax(logits)[v]
+ * in double; -1 for a NaN or +inf logit or all -inf. dl_beam_step: beams
+ * 0..n-1 with running scores (sum of log p), their next-token logits at
+ * logits + b * row_stride; keeps the K best candidates scores[b] + log p(v)
+ * in parent/token/next_scores (K each), best first, ties to the lower
+ * parent then the lower token id; -inf candidates are never kept. scratch:
+ * V doubles. Returns how many were kept (<= K), -1 on error.
+ * dl_beam_score: sum_logp / length^length_penalty (Hugging Face's). */
+int dl_log_softmax_row(const float *logits, int V, double *out);
+int dl_beam_step(const double *scores, int n, const float *logits, int64_t row_stride, int V, int K, double *scratch,
+                 int *parent, int *token, double *next_scores);
+double dl_beam_score(double sum_logp, int64_t length, double length_penalty);
+/* The finished beams of a search with an end token: at most K (<= DL_BEAM_MAX),
+ * best score first, equal scores in the order they came. dl_beam_done_add
+ * scores a beam of sum sum_logp and `length` generated tokens and keeps it if
+ * fewer than K are kept or it beats the worst (which it replaces); returns
+ * the slot (0..K-1) whose token row the caller fills, -1 if not kept. */
+typedef struct dl_beam_done {
+    int K, n;
+    double score[DL_BEAM_MAX], sum[DL_BEAM_MAX];
+    int64_t length[DL_BEAM_MAX];
+    int slot[DL_BEAM_MAX];
+} dl_beam_done;
+int dl_beam_done_add(dl_beam_done *d, double sum_logp, int64_t length, double length_penalty);
 /* Pictures from an image generator (image_grid.c): a model whose inputs are
  * one f32 (noise; any per-sample shape, all sizes fixed) and at most one
  * i32[N] (a class), and whose first output is f32[N, C, H, W], C = 1 or 3,

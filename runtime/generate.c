@@ -12,14 +12,14 @@
  * the same logits as recomputing, at O(1) positions per token instead of
  * O(context) until the context is full.
  * Sampling is dl_sample_logits_p (temperature, top-k, top-p) with a seeded
- * generator: the same checkpoint, prompt, seed and settings give the same text. */
+ * generator: the same checkpoint, prompt, seed and settings give the same text.
+ * With o->beam the same checks lead to beam search instead (beam_generate.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dlnrt.h"
-
-#define GEN_MAX_OUTPUTS 8
+#include "generate_internal.h"
 
 /* The logits output: f32 [T, V] per sample; -1 if the model has none. */
 static int logits_output(const dl_model_api *api, int64_t *vocab) {
@@ -33,8 +33,7 @@ static int logits_output(const dl_model_api *api, int64_t *vocab) {
     return -1;
 }
 
-/* Elements per sample of output k with T = t. */
-static int64_t output_numel(const dl_io_info *o, int64_t t) {
+int64_t dl_gen_output_numel(const dl_io_info *o, int64_t t) {
     int64_t n = 1;
     for (int d = 0; d < o->rank; d++) n *= o->shape[d] < 0 ? t : o->shape[d];
     return n;
@@ -96,11 +95,16 @@ int dl_generate(const dl_model_api *api, const dl_generate_options *o, FILE *out
         goto done;
     }
     for (int k = 0; k < api->n_outputs; k++)
-        if (!(outs[k] = malloc(sizeof(float) * (size_t)output_numel(&api->outputs[k], context)))) {
+        if (!(outs[k] = malloc(sizeof(float) * (size_t)dl_gen_output_numel(&api->outputs[k], context)))) {
             dl_set_error("sampling: out of memory");
             goto done;
         }
     if (dl_vocab_encode(&vocab, prompt, plen, ids) != 0) goto done;
+    if (o->beam > 0) { /* no sampling: the K best continuations (beam_generate.c) */
+        const dl_gen_request r = {api, o, &vocab, lo, V, context, ids, plen};
+        rc = dl_generate_beam(&r, out);
+        goto done;
+    }
     const int64_t bounds[2] = {1, context};
     if (!(m = api->create_io(bounds)) || api->load(m, o->checkpoint) != 0) goto done;
     dl_rng rng;

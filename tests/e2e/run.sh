@@ -292,6 +292,7 @@ fi
 . tests/e2e/gan.sh
 . tests/e2e/text_lm.sh
 . tests/e2e/gpt_sample.sh
+. tests/e2e/beam_sample.sh
 # Rotary positions and grouped-query attention through the same cache.
 . tests/e2e/rope_sample.sh
 # Attention written from matmul, a mask and softmax compiles to the fused op; near misses do not.

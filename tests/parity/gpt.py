@@ -10,7 +10,10 @@ checkpoint. Checked, in float64 on the PyTorch side:
     position against PyTorch's full-sequence logits;
   - the training loss and every parameter's gradient at step 1;
   - 20 SGD steps with momentum on fresh batches: every parameter after them,
-    and the eval logits, within 4x PyTorch's own float32-vs-float64 drift.
+    and the eval logits, within 4x PyTorch's own float32-vs-float64 drift;
+  - beam search (`dlnc sample --beam K`): libdlnrt's dl_beam_step over
+    gpt_forward's logits at batch K, against docs/language.md's plain-PyTorch
+    reference over the twin: the same beams, their sums within 1e-5.
 SGD rather than Adam for the reason models.py gives: the key projection's
 bias has an exactly zero gradient (softmax ignores a constant per row), and
 Adam would scale its rounding noise up to full steps.
@@ -25,6 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from harness import F32P, last_error, load_lib, rel_err, st_write
+
+BEAM_K, BEAM_L, BEAM_TOL = 4, 10, 1e-5
 
 V, D, TMAX, BATCH, STEPS = 11, 16, 8, 4, 20
 FWD_TOL, GRAD_TOL, TRAIN_TOL = 1e-5, 1e-4, 1e-4
@@ -115,6 +120,41 @@ class GPTLib:
         if not ptr:
             return None
         return np.ctypeslib.as_array(ptr, shape=(int(np.prod(shape)),)).copy().reshape(shape)
+
+
+def beam_torch(ref, prompt, K, L, context=TMAX):
+    """docs/language.md's reference, as written there."""
+    beams = [(0.0, list(prompt))]
+    for _ in range(L):
+        cand = []
+        for rank, (s, ids) in enumerate(beams):
+            with torch.no_grad():
+                logp = ref(torch.tensor([ids[-context:]]))[0, -1].double().log_softmax(-1)
+            cand += [(s + logp[v].item(), rank, v) for v in range(V) if logp[v] > float("-inf")]
+        cand.sort(key=lambda c: (-c[0], c[1], c[2]))
+        beams = [(s, beams[r][1] + [v]) for s, r, v in cand[:K]]
+    return beams
+
+
+def beam_ours(g, rt, prompt, K, L, context=TMAX):
+    """dl_beam_step (libdlnrt.so) over the built model's logits, the beams at batch K."""
+    I, D = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_double)
+    step = rt.dl_beam_step
+    step.restype = ctypes.c_int
+    step.argtypes = [D, ctypes.c_int, F32P, ctypes.c_int64, ctypes.c_int, ctypes.c_int, D, I, I, D]
+    beams, scores = [list(prompt)], np.zeros(K)
+    for _ in range(L):
+        t = min(len(beams[0]), context)
+        logits = np.ascontiguousarray(g.forward(np.array([b[-t:] for b in beams]))[:, -1, :])
+        par, tok = np.zeros(K, dtype=np.intc), np.zeros(K, dtype=np.intc)
+        nxt, scratch = np.zeros(K), np.zeros(V)
+        n = step(scores.ctypes.data_as(D), len(beams), logits.ctypes.data_as(F32P), V, V, K,
+                 scratch.ctypes.data_as(D), par.ctypes.data_as(I), tok.ctypes.data_as(I), nxt.ctypes.data_as(D))
+        if n < 1:
+            raise RuntimeError("dl_beam_step failed")
+        beams = [beams[par[j]] + [int(tok[j])] for j in range(n)]
+        scores = np.concatenate([nxt[:n], np.zeros(K - n)])
+    return [(scores[j], beams[j]) for j in range(len(beams))]
 
 
 def _row(text, fwd=None, grad=None, ok=True, detail=None):
@@ -209,4 +249,17 @@ def run(build):
     rows.append(_row(f"gpt: {STEPS} SGD steps: losses, every parameter, then eval logits (tolerance {tol:.1e}: 4x "
                      f"PyTorch's own float32 drift)", e20, worst, ok=e20 <= tol,
                      detail=f"worst parameter {worst_name} {worst:.1e}; losses {e_loss:.1e}; logits {e_out:.1e}"))
+
+    # 4. beam search over the trained weights, past the context (prompt 3 + 10 > TMAX)
+    rt = ctypes.CDLL(os.path.abspath(build.rt_shared))
+    prompt = [int(x) for x in xl[0, :3]]
+    want, got = beam_torch(ref, prompt, BEAM_K, BEAM_L), beam_ours(g, rt, prompt, BEAM_K, BEAM_L)
+    same = [w[1] for w in want] == [o[1] for o in got]
+    e_beam = max(abs(w[0] - o[0]) for w, o in zip(want, got))
+    rows.append(_row(f"gpt: beam search K = {BEAM_K}, {BEAM_L} tokens (dl_beam_step on gpt_forward at batch K) vs "
+                     f"docs/language.md's PyTorch reference: the same beams, sums", e_beam,
+                     ok=same and e_beam <= BEAM_TOL, detail=f"best {want[0][1]} log p {want[0][0]:.6f}"))
+    greedy = beam_torch(ref, prompt, 1, BEAM_L)[0]
+    rows[-1]["remark"] = (f"gpt beam K = {BEAM_K}: the same {len(got)} beams, sums within {e_beam:.1e}; best "
+                          f"{got[0][1][3:]} log p {got[0][0]:.6f} (greedy {greedy[1][3:]} {greedy[0]:.6f})")
     return [("gpt", rows)]
