@@ -100,7 +100,7 @@ BOTT_DLN = """
 model bott(image: f32[N, 4, 6, 6]) -> f32[N, 3] {
     h = relu(batch_norm(conv2d(image, 4, kernel = 1, use_bias = false)))
     h = relu(batch_norm(conv2d(h, 4, kernel = 3, stride = 2, pad = 1, use_bias = false)))
-    h = batch_norm(conv2d(h, 16, kernel = 1, use_bias = false))
+    h = batch_norm(conv2d(h, 16, kernel = 1, use_bias = false), init = zeros)     # zero_init_residual
     s = batch_norm(conv2d(image, 16, kernel = 1, stride = 2, use_bias = false, name = "proj"), name = "proj_bn")
     return dense(global_avg_pool(relu(h + s)), 3)
 }
@@ -208,16 +208,24 @@ def _frozen(m, p, seed):
 
 
 def _check(build, name, src, seed, make, frozen=False, zero=()):
-    """stranger._check with frozen weights drawn too and the parameters in `zero` set to 0."""
+    """stranger._check with frozen weights drawn too; the parameters in `zero` keep the
+    values they were created with, which must be zeros."""
     so, err = build.compile_dln(src, name)
     if so is None:
         return dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
-    m = S.General(S.load_lib(so), name, (8,))
+    lib = S.load_lib(so)
+    m = S.General(lib, name, (8,))
+    start = {k: np.ctypeslib.as_array(getattr(lib, f"{name}_param")(m.m, k.encode()), shape=m.params[k][0]).copy()
+             for k in zero}                                  # as created: these must start at 0
     p = S.draw_params(m, seed)
     for k in zero:
         with torch.no_grad():
-            p[k].zero_()
+            p[k].copy_(torch.from_numpy(start[k]))
         m.set_param(k, p[k].detach().numpy())
+    if any(np.any(v != 0) for v in start.values()):
+        m.close()
+        return dict(case=S.Desc(f"{name}: parameters initialized to zero"), fwd=1.0, grad=None, ok=False,
+                    detail=f"{ {k: v.tolist() for k, v in start.items()} }")
     q = _frozen(m, p, seed) if frozen else p
     arrays, n, syms, loss = make()
     ours, ref, e_loss, e_grad = S.step_errors(m, p, arrays, n, syms, lambda _: loss(q))
@@ -371,7 +379,8 @@ def run(build):
             _check(build, "cbow", CBOW_DLN, 71, _cbow_batch),
             _check(build, "shuf", SHUF_DLN, 72, lambda: S.classes_batch(80, (8, 8, 6, 6), 3, shuf_loss)),
             _check(build, "aspp", ASPP_DLN, 73, _aspp_batch),
-            _check(build, "bott", BOTT_DLN, 74, lambda: S.classes_batch(81, (8, 4, 6, 6), 3, bott_loss)),
+            _check(build, "bott", BOTT_DLN, 74, lambda: S.classes_batch(81, (8, 4, 6, 6), 3, bott_loss),
+                   zero=("batch_norm2.weight",)),
             _check(build, "cae", CAE_DLN, 75, _cae_batch),
             _check(build, "siam", SIAM_DLN, 76, _siam_batch),
             _check(build, "style", STYLE_DLN, 77, _style_batch, frozen=True),
