@@ -5,7 +5,8 @@ negative sampling and CBOW (`take` of embedding tables by `i32` ids cut from a p
 row — slicing an `i32` tensor was an error before this round); a ShuffleNet unit (grouped
 1x1 convolutions, the channel shuffle by `reshape`/`transpose`, a depthwise 3x3); DeepLab's
 ASPP (atrous 3x3 convolutions at rates 6, 12, 18, the image-pooling branch upsampled
-bilinearly) under an FCN head upsampled to the input; a ResNet bottleneck with a projection
+bilinearly) under an FCN head upsampled to the input; AlexNet's local response normalization (`local_response_norm`, added this round, odd and
+even sizes) before a VGG stage; a ResNet bottleneck with a projection
 shortcut whose last batch norm starts at gamma 0 (`batch_norm(h, init = zeros)`, torchvision's
 `zero_init_residual`); a contractive autoencoder (the encoder's Jacobian norm from four
 `grad`s: second order) with an L1 activity penalty and a KL sparsity penalty; a siamese
@@ -193,6 +194,23 @@ train dqn {
 """
 
 
+ALEX_DLN = """
+model alex(image: f32[N, 3, 8, 8]) -> f32[N, 3] {
+    h = relu(conv2d(image, 6, kernel = 3, pad = 1, name = "conv1"))
+    h = local_response_norm(h, 5, alpha = 0.5, beta = 0.75, k = 2.0)        # AlexNet's values but alpha (1e-4 is invisible)
+    h = maxpool(h, 2)
+    h = local_response_norm(h, 4, alpha = 0.3)                              # an even size
+    h = vgg_stage(h, 8, convs = 2)                                            # 3x3 conv + batch norm + ReLU twice, 2x2 max pool
+    return dense(flatten(h), 3)
+}
+train alex {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
 def _frozen(m, p, seed):
     """The frozen parameters (not trainable, not running statistics) drawn and set like the
     others, given to the twin without a gradient."""
@@ -308,6 +326,15 @@ def bott_loss(p, x, y):
     return F.cross_entropy(F.linear(F.relu(h + s).mean((2, 3)), p["dense0.weight"], p["dense0.bias"]), y)
 
 
+def alex_loss(p, x, y):
+    h = F.relu(F.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1))
+    h = F.local_response_norm(h, 5, alpha=0.5, beta=0.75, k=2.0)
+    h = F.local_response_norm(F.max_pool2d(h, 2), 4, alpha=0.3)
+    for i in range(2):
+        h = F.relu(_bn(F.conv2d(h, p[f"vgg_stage0.conv2d{i}.weight"], padding=1), p, f"vgg_stage0.batch_norm{i}"))
+    return F.cross_entropy(F.linear(F.max_pool2d(h, 2).flatten(1), p["dense0.weight"], p["dense0.bias"]), y)
+
+
 def _cae_batch():
     x = np.random.default_rng(73).standard_normal((8, 6)).astype(np.float32)
 
@@ -381,6 +408,7 @@ def run(build):
             _check(build, "aspp", ASPP_DLN, 73, _aspp_batch),
             _check(build, "bott", BOTT_DLN, 74, lambda: S.classes_batch(81, (8, 4, 6, 6), 3, bott_loss),
                    zero=("batch_norm2.weight",)),
+            _check(build, "alex", ALEX_DLN, 79, lambda: S.classes_batch(82, (8, 3, 8, 8), 3, alex_loss)),
             _check(build, "cae", CAE_DLN, 75, _cae_batch),
             _check(build, "siam", SIAM_DLN, 76, _siam_batch),
             _check(build, "style", STYLE_DLN, 77, _style_batch, frozen=True),
