@@ -5,9 +5,9 @@ negative sampling and CBOW (`take` of embedding tables by `i32` ids cut from a p
 row — slicing an `i32` tensor was an error before this round); a ShuffleNet unit (grouped
 1x1 convolutions, the channel shuffle by `reshape`/`transpose`, a depthwise 3x3); DeepLab's
 ASPP (atrous 3x3 convolutions at rates 6, 12, 18, the image-pooling branch upsampled
-bilinearly) under an FCN head upsampled to the input; AlexNet's local response normalization (`local_response_norm`, added this round, odd and
-even sizes) before a VGG stage; a ResNet bottleneck with a projection
-shortcut whose last batch norm starts at gamma 0 (`batch_norm(h, init = zeros)`, torchvision's
+bilinearly) under an FCN head upsampled to the input; AlexNet's local response
+normalization (`local_response_norm`, added this round, odd and even sizes) before a VGG
+stage; a ResNet bottleneck with a projection shortcut whose last batch norm starts at gamma 0 (`batch_norm(h, init = zeros)`, torchvision's
 `zero_init_residual`); a contractive autoencoder (the encoder's Jacobian norm from four
 `grad`s: second order) with an L1 activity penalty and a KL sparsity penalty; a siamese
 network on the contrastive loss with a margin; a neural-style-transfer step that trains the
