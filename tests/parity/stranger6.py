@@ -401,8 +401,36 @@ def _dqn_batch():
     return [x, np.zeros(8, np.float32)], 8, (), loss
 
 
+IMOVE_DLN = """
+model imove(ids: i32[N, 6]) -> (cols: i32[N, 2, 3], tail: i32[N, 4]) {
+    return transpose(reshape(ids, [N, 3, 2]), [0, 2, 1]), ids[:, 2:]     # i32 moved, not computed
+}
+"""
+
+
+def _i32_moves(build):
+    """Slices and transposes of an i32 tensor (ids up to 2^30, negatives) come back bit for bit:
+    a float path would round them."""
+    import ctypes
+    so, err = build.compile_dln(IMOVE_DLN, "imove")
+    if so is None:
+        return dict(case=S.Desc("imove: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    lib = S.load_lib(so)
+    lib.imove_create.restype, lib.imove_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
+    lib.imove_forward.restype, lib.imove_forward.argtypes = None, [ctypes.c_void_p] * 4 + [ctypes.c_int64]
+    lib.imove_free.argtypes = [ctypes.c_void_p]
+    m = lib.imove_create(5)
+    t = np.random.default_rng(83).integers(-5, 1 << 30, size=(5, 6)).astype(np.int32)
+    cols, tail = np.zeros((5, 2, 3), np.int32), np.zeros((5, 4), np.int32)
+    lib.imove_forward(m, t.ctypes.data, cols.ctypes.data, tail.ctypes.data, 5)
+    lib.imove_free(m)
+    bad = int(np.sum(cols != t.reshape(5, 3, 2).transpose(0, 2, 1)) + np.sum(tail != t[:, 2:]))
+    return dict(case=S.Desc("imove: transpose and slice of i32 ids, bit for bit"), fwd=float(bad), grad=None,
+                ok=bad == 0, detail=None if bad == 0 else f"{cols} {tail} vs {t}")
+
+
 def run(build):
-    return [_check(build, "sgns", SGNS_DLN, 70, _sgns_batch),
+    return [_i32_moves(build), _check(build, "sgns", SGNS_DLN, 70, _sgns_batch),
             _check(build, "cbow", CBOW_DLN, 71, _cbow_batch),
             _check(build, "shuf", SHUF_DLN, 72, lambda: S.classes_batch(80, (8, 8, 6, 6), 3, shuf_loss)),
             _check(build, "aspp", ASPP_DLN, 73, _aspp_batch),
