@@ -87,7 +87,7 @@ static void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
         const char *lens = emit_dim(c, len);
         char xk[16];
         snprintf(xk, sizeof xk, "x%d", k);
-        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", ind,
+        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof *y);\n", ind,
                 plus(c, "y", outer_term(c, outer, row), emit_dim(c, ir_dim_mul(ir_dim_const(at), inner))),
                 plus(c, xk, outer_term(c, outer, len), NULL), lens);
         at += n->in[k]->shape.d[axis].k;

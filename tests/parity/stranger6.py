@@ -402,8 +402,9 @@ def _dqn_batch():
 
 
 IMOVE_DLN = """
-model imove(ids: i32[N, 6]) -> (cols: i32[N, 2, 3], tail: i32[N, 4]) {
-    return transpose(reshape(ids, [N, 3, 2]), [0, 2, 1]), ids[:, 2:]     # i32 moved, not computed
+model imove(ids: i32[N, 6]) -> (cols: i32[N, 2, 3], tail: i32[N, 4], joined: i32[N, 2, 6], rolled: i32[N, 6]) {
+    return transpose(reshape(ids, [N, 3, 2]), [0, 2, 1]), ids[:, 2:],    # i32 moved, not computed
+           stack([ids, roll(ids, 2, axis = 1)], axis = 1), concat([ids[:, 5:], ids[:, :5]], axis = 1)
 }
 """
 
@@ -417,16 +418,18 @@ def _i32_moves(build):
         return dict(case=S.Desc("imove: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
     lib = S.load_lib(so)
     lib.imove_create.restype, lib.imove_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
-    lib.imove_forward.restype, lib.imove_forward.argtypes = None, [ctypes.c_void_p] * 4 + [ctypes.c_int64]
+    lib.imove_forward.restype, lib.imove_forward.argtypes = None, [ctypes.c_void_p] * 6 + [ctypes.c_int64]
     lib.imove_free.argtypes = [ctypes.c_void_p]
     m = lib.imove_create(5)
     t = np.random.default_rng(83).integers(-5, 1 << 30, size=(5, 6)).astype(np.int32)
     cols, tail = np.zeros((5, 2, 3), np.int32), np.zeros((5, 4), np.int32)
-    lib.imove_forward(m, t.ctypes.data, cols.ctypes.data, tail.ctypes.data, 5)
+    joined, rolled = np.zeros((5, 2, 6), np.int32), np.zeros((5, 6), np.int32)
+    lib.imove_forward(m, t.ctypes.data, cols.ctypes.data, tail.ctypes.data, joined.ctypes.data, rolled.ctypes.data, 5)
     lib.imove_free(m)
-    bad = int(np.sum(cols != t.reshape(5, 3, 2).transpose(0, 2, 1)) + np.sum(tail != t[:, 2:]))
-    return dict(case=S.Desc("imove: transpose and slice of i32 ids, bit for bit"), fwd=float(bad), grad=None,
-                ok=bad == 0, detail=None if bad == 0 else f"{cols} {tail} vs {t}")
+    bad = int(np.sum(cols != t.reshape(5, 3, 2).transpose(0, 2, 1)) + np.sum(tail != t[:, 2:])
+              + np.sum(joined != np.stack([t, np.roll(t, 2, axis=1)], axis=1)) + np.sum(rolled != np.roll(t, 1, axis=1)))
+    return dict(case=S.Desc("imove: transpose, slice, stack, roll and concat of i32 ids, bit for bit"), fwd=float(bad),
+                grad=None, ok=bad == 0, detail=None if bad == 0 else f"{cols} {tail} {joined} {rolled} vs {t}")
 
 
 def run(build):

@@ -268,6 +268,7 @@ static void test_movement(void) {
     CHECK_ERR(infer(OP_concat, &s, NULL, NULL, &ax0), "concat: cannot concatenate scalars\nhint: use stack for scalars");
     CHECK_ERR(infer(OP_concat, &a, &lab, NULL, &ax1),
               "concat: expected a float tensor, got i32[N, 2, 5]\nhint: integer tensors (labels) must be converted with cast_f32 first");
+    CHECK_TYPE(infer(OP_concat, &lab, &lab, NULL, &ax1), "i32[N, 4, 5]"); /* ids join ids, never floats */
 
     ir_node x = f32("N,7");
     ir_attrs sl = INTS(1, 1, 2, 3), far = INTS(1, 3, 2, 3), zero = INTS(1, 0, 0, 2);
