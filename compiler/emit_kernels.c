@@ -917,8 +917,9 @@ static void emit_transpose(emit_ctx *c, FILE *b, const ir_node *n)
     const char *at = dim_is_one(stride[m - 1]) ? "j" : arena_printf(c->ar, "j * %s", emit_dim(c, stride[m - 1]));
     emit_for(c, b, "    ", "r", rows, 2 * (len.syms ? 64 * len.k : len.k), "");
     fprintf(b, " {\n");
-    fprintf(b, "        const float *restrict xr = x0 + %s;\n", base);
-    fprintf(b, "        float *restrict yr = y + r * %s;\n", L);
+    const char *ty = n->dtype == IR_I32 ? "int32_t" : "float"; /* ids are moved too */
+    fprintf(b, "        const %s *restrict xr = x0 + %s;\n", ty, base);
+    fprintf(b, "        %s *restrict yr = y + r * %s;\n", ty, L);
     fprintf(b, "        for (int64_t j = 0; j < %s; j++) yr[j] = xr[%s];\n", L, at);
     fprintf(b, "    }\n");
 }
@@ -1373,9 +1374,10 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
 {
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = lower_fusable(n);
-    /* the ops with i32 results; an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
+    /* the ops with i32 results (a slice, transpose or concat of i32 tensors copies them); an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
     if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_argsort &&
-        n->op != OP_cast_i32 && n->op != OP_iota && n->op != OP_rand_int && n->op != OP_broadcast_to) {
+        n->op != OP_cast_i32 && n->op != OP_iota && n->op != OP_rand_int && n->op != OP_broadcast_to &&
+        n->op != OP_slice && n->op != OP_transpose && n->op != OP_concat) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

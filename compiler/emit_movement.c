@@ -87,7 +87,7 @@ static void emit_concat(emit_ctx *c, FILE *b, const ir_node *n)
         const char *lens = emit_dim(c, len);
         char xk[16];
         snprintf(xk, sizeof xk, "x%d", k);
-        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", ind,
+        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof *y);\n", ind,
                 plus(c, "y", outer_term(c, outer, row), emit_dim(c, ir_dim_mul(ir_dim_const(at), inner))),
                 plus(c, xk, outer_term(c, outer, len), NULL), lens);
         at += n->in[k]->shape.d[axis].k;
@@ -115,7 +115,7 @@ static void emit_slice(emit_ctx *c, FILE *b, const ir_node *n)
     if (step == 1) { /* one contiguous run per outer index */
         const char *src = plus(c, bigp, bo, emit_dim(c, ir_dim_mul(ir_dim_const(start), inner)));
         const char *dst = plus(c, smallp, so, NULL);
-        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof(float));\n", ind, grad ? src : dst, grad ? dst : src,
+        fprintf(b, "%smemcpy(%s, %s, (size_t)%s * sizeof *y);\n", ind, grad ? src : dst, grad ? dst : src,
                 emit_dim(c, srow));
     } else {
         fprintf(b, "%sfor (int64_t j = 0; j < %lld; j++) {\n", ind, (long long)count);

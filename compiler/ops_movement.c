@@ -13,7 +13,7 @@
  * The IR keeps these ops simple: attributes are normalized (Python's
  * negative and out-of-range slice bounds are resolved by elaboration), the
  * moved dimensions are compile-time constants (the batch N may appear
- * elsewhere), and everything is f32. Semantics are PyTorch's (torch.cat,
+ * elsewhere), and everything is f32 but a slice or concat of i32 tensors. Semantics are PyTorch's (torch.cat,
  * narrow/slicing, F.pad, nn.Upsample with an integer scale_factor). Costs:
  * pure copies are free; the adjoints and bilinear count their adds. */
 #include "ops_impl.h"
@@ -49,7 +49,10 @@ static int axis_attr(const ir_node *n, const ir_node *x, char *err, int errlen) 
 /* concat(x0, x1, ...; axis): equal shapes except along axis, whose sizes add. */
 int op_shape_concat(ir_node *n, char *err, int errlen) {
     if (n->nin < 1) return ops_fail(err, errlen, "concat: needs at least one tensor");
-    if (!all_f32(n, err, errlen)) return 0;
+    /* i32 tensors join each other (ids, index columns: stack, roll), never f32 ones */
+    int ids = 1;
+    for (int k = 0; k < n->nin; k++) ids &= n->in[k]->dtype == IR_I32;
+    if (!ids && !all_f32(n, err, errlen)) return 0;
     const ir_node *x0 = n->in[0];
     if (x0->shape.rank < 1) return ops_fail(err, errlen, "concat: cannot concatenate scalars\nhint: use stack for scalars");
     if (!axis_attr(n, x0, err, errlen)) return 0;
@@ -67,7 +70,7 @@ int op_shape_concat(ir_node *n, char *err, int errlen) {
         if (!const_dim(n, x, axis, err, errlen)) return 0;
         total += x->shape.d[axis].k;
     }
-    n->dtype = IR_F32;
+    n->dtype = x0->dtype;
     n->shape = x0->shape;
     n->shape.d[axis] = ir_dim_const(total);
     return 1;
@@ -103,14 +106,16 @@ static int check_range(const ir_node *n, int64_t len, int64_t count, char *err, 
     return 1;
 }
 
+/* slice also cuts i32 tensors (token ids, packed index columns: `ids[:, 0]`),
+ * a plain copy of 4-byte elements; they get no gradient, so slice_grad stays f32. */
 int op_shape_slice(ir_node *n, char *err, int errlen) {
     const ir_node *x = n->in[0];
-    if (!all_f32(n, err, errlen) || !axis_attr(n, x, err, errlen)) return 0;
+    if ((x->dtype != IR_I32 && !all_f32(n, err, errlen)) || !axis_attr(n, x, err, errlen)) return 0;
     if (n->a.ni != 4) return ops_fail(err, errlen, "slice: needs axis, start, step, count in i[0..3]");
     int axis = (int)n->a.slice.axis;
     if (!const_dim(n, x, axis, err, errlen) || !check_range(n, x->shape.d[axis].k, n->a.slice.count, err, errlen))
         return 0;
-    n->dtype = IR_F32;
+    n->dtype = x->dtype;
     n->shape = x->shape;
     n->shape.d[axis] = ir_dim_const(n->a.slice.count);
     return 1;

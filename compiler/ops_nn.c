@@ -145,7 +145,9 @@ int op_shape_take(ir_node *n, char *err, int errlen) {
     if (t->shape.rank < 1)
         return ops_fail(err, errlen, "take: the table must have rows to take, got the scalar %s", ops_type(b1, t));
     if (idx->dtype != IR_I32)
-        return ops_fail(err, errlen, "take: the index must be an integer tensor (i32), got %s", ops_type(b1, idx));
+        return ops_fail(err, errlen, "take: the index must be an integer tensor (i32), got %s\nhint: ids held as floats "
+                        "(a csv column, a computed value) become indices by cast_i32: take(table, cast_i32(ids))",
+                        ops_type(b1, idx));
     if (idx->shape.rank + t->shape.rank - 1 > IR_MAX_RANK)
         return ops_fail(err, errlen, "take: indexing %s by %s gives more than %d dimensions", ops_type(b1, t),
                         ops_type(b2, idx), IR_MAX_RANK);
@@ -210,6 +212,12 @@ static int gather_axis_ok(ir_node *n, const ir_node *shaped, char *err, int errl
         return ops_fail(err, errlen, "%s: axis %d is out of range for %s", ir_ops[n->op].name, axis, ops_type(b1, shaped));
     int same = idx->shape.rank == rank;
     for (int k = 0; same && k < rank; k++) same = k == axis || ir_dim_eq(idx->shape.d[k], shaped->shape.d[k]);
+    /* the usual slip: one index per row (DQN's action) where torch's gather wants it unsqueezed */
+    if (!same && n->op == OP_gather && idx->shape.rank == rank - 1)
+        return ops_fail(err, errlen, "%s: the index %s must have the shape of %s except along axis %d\nhint: for one "
+                        "value per row, as torch's x.gather(%d, index.unsqueeze(%d)), write gather(x, unsqueeze(index, %d), "
+                        "axis = %d), or pick(x, index) along the last axis",
+                        ir_ops[n->op].name, ops_type(b1, idx), ops_type(b2, shaped), axis, axis, axis, axis, axis);
     if (!same)
         return ops_fail(err, errlen, "%s: the index %s must have the shape of %s except along axis %d",
                         ir_ops[n->op].name, ops_type(b1, idx), ops_type(b2, shaped), axis);

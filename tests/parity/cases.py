@@ -401,6 +401,13 @@ op("instance_norm", "instance_norm(a)", lambda p: F.instance_norm(p["a"], eps=1e
 op("instance_norm_affine", "instance_norm(a, affine = true)",
    lambda p: F.instance_norm(p["a"], weight=p["instance_norm0.weight"], bias=p["instance_norm0.bias"], eps=1e-5),
    [v(a=(2, 3, 4, 5))])
+# AlexNet's LRN: odd and even sizes, a window wider than the channels, size 1, batch 1
+op("local_response_norm", "local_response_norm(a, {size}, alpha = {alpha}, beta = {beta}, k = {k})",
+   lambda p, size, alpha, beta, k: F.local_response_norm(p["a"], size, alpha=alpha, beta=beta, k=k),
+   [v({"size": 5, "alpha": 0.5, "beta": 0.75, "k": 2.0}, a=(2, 7, 3, 4)),
+    v({"size": 4, "alpha": 0.3, "beta": 0.75, "k": 1.0}, a=(3, 6, 2, 3)),
+    v({"size": 9, "alpha": 1.0, "beta": 0.5, "k": 1.5}, a=(1, 3, 3, 3)),
+    v({"size": 1, "alpha": 0.2, "beta": 1.0, "k": 1.0}, a=(2, 2, 2, 2))])
 
 
 def _bn(name, training):

@@ -204,7 +204,8 @@ static void test_nn(void) {
     /* take / scatter_add: rows of a table by an index of any shape, and back */
     ir_node table = f32("7,3,2");
     CHECK_TYPE(infer(OP_take, &table, &lab2, NULL, NULL), "f32[N, 2, 3, 2]");
-    CHECK_ERR(infer(OP_take, &table, &flab, NULL, NULL), "take: the index must be an integer tensor (i32), got f32[N]");
+    CHECK_ERR(infer(OP_take, &table, &flab, NULL, NULL), "take: the index must be an integer tensor (i32), got f32[N]\nhint: ids held as "
+              "floats (a csv column, a computed value) become indices by cast_i32: take(table, cast_i32(ids))");
     ir_node src = f32("N,2,5");
     ir_attrs v7 = {.i = {7}, .ni = 1};
     CHECK_TYPE(infer(OP_scatter_add, &src, &lab2, NULL, &v7), "f32[7, 5]");
@@ -267,6 +268,7 @@ static void test_movement(void) {
     CHECK_ERR(infer(OP_concat, &s, NULL, NULL, &ax0), "concat: cannot concatenate scalars\nhint: use stack for scalars");
     CHECK_ERR(infer(OP_concat, &a, &lab, NULL, &ax1),
               "concat: expected a float tensor, got i32[N, 2, 5]\nhint: integer tensors (labels) must be converted with cast_f32 first");
+    CHECK_TYPE(infer(OP_concat, &lab, &lab, NULL, &ax1), "i32[N, 4, 5]"); /* ids join ids, never floats */
 
     ir_node x = f32("N,7");
     ir_attrs sl = INTS(1, 1, 2, 3), far = INTS(1, 3, 2, 3), zero = INTS(1, 0, 0, 2);
@@ -274,6 +276,11 @@ static void test_movement(void) {
     CHECK_ERR(infer(OP_slice, &x, NULL, NULL, &far),
               "slice: 3 positions from 3 in steps of 2 do not fit in a dimension of size 7");
     CHECK_ERR(infer(OP_slice, &x, NULL, NULL, &zero), "slice: step must be at least 1, got 0");
+    ir_node ids = val(IR_I32, "N,7"); /* packed id columns: an i32 slice stays i32, its gradient f32 only */
+    CHECK_TYPE(infer(OP_slice, &ids, NULL, NULL, &sl), "i32[N, 3]");
+    ir_attrs sg7 = INTS(1, 1, 2, 7);
+    CHECK_ERR(infer(OP_slice_grad, &ids, NULL, NULL, &sg7),
+              "slice_grad: expected a float tensor, got i32[N, 7]\nhint: integer tensors (labels) must be converted with cast_f32 first");
     ir_node g = f32("N,3");
     ir_attrs sg = INTS(1, 1, 2, 7), sg_short = INTS(1, 1, 2, 5);
     CHECK_TYPE(infer(OP_slice_grad, &g, NULL, NULL, &sg), "f32[N, 7]");
