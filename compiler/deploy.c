@@ -186,20 +186,28 @@ static int64_t class_layout(const emit_forward_layout *L, const int64_t *sym, in
     return act;
 }
 
+static int assigned(const ir_graph *g, int param)
+{
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k].kind == IR_OUT_ASSIGN && g->outputs[k].index == param) return 1;
+    return 0;
+}
+
 int deploy_check(const ir_module *m, diag_ctx *d)
 {
     const ir_graph *g = m->forward;
-    int ok = g && g->n_inputs >= 1 && g->n_outputs >= 1;
+    int ok = g && g->n_inputs >= 1 && emit_n_values(g) >= 1;
     for (int k = 0; ok && k < g->n_inputs; k++) ok = g->inputs[k].dtype == IR_F32 || g->inputs[k].dtype == IR_I32;
-    for (int k = 0; ok && k < g->n_outputs; k++)
+    for (int k = 0; ok && k < emit_n_values(g); k++)
         ok = g->outputs[k].kind == IR_OUT_VALUE && (g->outputs[k].node->dtype == IR_F32 || g->outputs[k].node->dtype == IR_I32);
     if (!ok) {
         diag_fatal_noloc(d, "%s: only a model with f32 or i32 inputs (batch first) and f32 or i32 outputs can be exported yet", m->name);
         return -1;
     }
-    for (int i = 0; i < m->n_params; i++)
-        if (m->params[i].state) {
-            diag_fatal_noloc(d, "%s: a model with carried state ('%s') cannot be exported yet", m->name, m->params[i].name);
+    for (int i = 0; i < m->n_params; i++) /* (elab_output.carry_state: the forward assigns it) */
+        if (m->params[i].state && !assigned(g, i)) {
+            diag_fatal_noloc(d, "%s: the carried state '%s' is never given a new value by update() in the forward "
+                             "pass, so an export cannot carry it", m->name, m->params[i].name);
             return -1;
         }
     return 0;
@@ -251,9 +259,13 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     /* A forward that can stop half-way (a lookup's index check, emit_kernels.c's emit_index_check, finding an
      * id out of a table's range) writes its outputs into the arena, after the statics, so that a failed call
      * leaves the caller's untouched. The other forwards fail only at their entry checks, before any write. */
-    int64_t *stage = strstr(fwd, " out of range [0, ") ? ARENA_NEW_ARRAY(ar, int64_t, m->forward->n_outputs) : NULL;
+    int64_t *stage = strstr(fwd, " out of range [0, ") ? ARENA_NEW_ARRAY(ar, int64_t, emit_n_values(m->forward)) : NULL;
     const int64_t stage_base = act_floats + L.statics;
-    const int64_t arena_floats = stage_base + (stage ? deploy_stage_floats(m, o->max_batch, len, stage) : 0);
+    const int state = deploy_has_state(m);
+    const int64_t state_floats = L.state_floats * o->max_batch;
+    const int64_t stage_floats = stage ? deploy_stage_floats(m, o->max_batch, len, stage) : 0;
+    /* ... and then keeps a copy of the carried state, put back when the call fails */
+    const int64_t arena_floats = stage_base + stage_floats + (stage && state ? state_floats : 0);
     sz->weight_bytes = L.param_floats * 4;
     sz->arena_bytes = arena_floats * 4;
     const char *hname = strrchr(o->output, '/') ? strrchr(o->output, '/') + 1 : o->output;
@@ -296,6 +308,10 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
             o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "",
             deploy_has_ids(m) ? ", an id outside [0, VOCAB) or the rows of a table it reaches" : "");
     if (deploy_has_int32(m)) fprintf(h_out, "#include <stdint.h>\n");
+    if (state) deploy_put_state_header(h_out, m, &L, o->max_batch);
+    if (state)
+        fprintf(h_out, "/* The call of a model with carried state: ctx set up by %s_ctx_init(ctx, n), its rows read\n"
+                       " * and then moved on (on success only); n other than ctx->batch returns -1. */\n", p);
     deploy_put_signature(h_out, ar, m);
     fprintf(h_out, ";\n\n#endif\n");
 
@@ -316,8 +332,8 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         if (used[k]) fprintf(c_out, "%s\n", body[k]);
     fprintf(c_out, "/* ---- the forward pass (eval mode), as `dlnc -o` emits it ---- */\n\n");
     fprintf(c_out, "typedef struct %s_model {\n    int64_t max_batch, step;\n    uint64_t seed;\n"
-                   "    float *params, *act, *statics;\n    unsigned statics_ready;\n%s%s} %s_model;\n\n",
-            p, classes ? arena_printf(ar, "    int64_t cls_base[%d], cls_unit[%d];\n", L.n_cls, L.n_cls) : "",
+                   "    float *params, *act, *statics%s;\n    unsigned statics_ready;\n%s%s} %s_model;\n\n",
+            p, state ? ", *state" : "", classes ? arena_printf(ar, "    int64_t cls_base[%d], cls_unit[%d];\n", L.n_cls, L.n_cls) : "",
             sym_max ? arena_printf(ar, "    int64_t sym_max[%d];\n", m->n_syms) : "", p);
     put_forward(c_out, fwd, p);
     free(fwd);
@@ -346,6 +362,7 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
             }
         }
     }
+    if (state) deploy_put_state_functions(c_out, m, &L, o->max_batch);
     if (o->static_arena)
         fprintf(c_out, "static float %s_static_arena[%" PRId64 "];\n\n", p, arena_floats > 0 ? arena_floats : 1);
     deploy_put_signature(c_out, ar, m);
@@ -357,6 +374,9 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     fprintf(c_out, "    m.params = (float *)weights; /* read only: the forward updates nothing */\n");
     fprintf(c_out, "    m.act = (float *)arena;\n");
     fprintf(c_out, "    m.statics = m.act + %" PRId64 ";\n", act_floats);
+    if (state) fprintf(c_out, "    m.state = ctx->state; /* read, then moved on by the forward's last lines */\n");
+    if (state && stage)
+        fprintf(c_out, "    memcpy(m.act + %" PRId64 ", ctx->state, sizeof ctx->state);\n", stage_base + stage_floats);
     for (int k = 0; classes && k < L.n_cls; k++)
         fprintf(c_out, "    m.cls_base[%d] = %" PRId64 ", m.cls_unit[%d] = %" PRId64 ";\n", k, cbase[k], k, cunit[k]);
     for (int k = 0; sym_max && k < m->n_syms; k++) fprintf(c_out, "    m.sym_max[%d] = %" PRId64 ";\n", k, size[k]);
@@ -364,6 +384,9 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     const char *lens = "";
     for (int k = 1; k < m->n_syms; k++) lens = arena_printf(ar, "%s, %" PRId64, lens, len[k]);
     fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, %sn%s);\n", p, deploy_forward_args(ar, m, stage_base, stage), lens);
+    if (stage && state) /* the forward stopped half-way: the state as it was */
+        fprintf(c_out, "    if (dl_error_text) memcpy(ctx->state, m.act + %" PRId64 ", sizeof ctx->state);\n",
+                stage_base + stage_floats);
     if (stage) deploy_put_copy_out(c_out, ar, m, len, stage_base, stage);
     else fprintf(c_out, "    return dl_error_text ? -1 : 0;\n");
     fprintf(c_out, "}\n");

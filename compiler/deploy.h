@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "emit.h"
 #include "ir.h"
 
 typedef struct deploy_options {
@@ -78,6 +79,12 @@ int deploy_has_int32(const ir_module *m); /* an i32 input or output: the header 
  * off == NULL, deploy_forward_args passes the caller's outputs. */
 int64_t deploy_stage_floats(const ir_module *m, int64_t max_batch, const int64_t *len, int64_t *off);
 void deploy_put_copy_out(FILE *f, arena *ar, const ir_module *m, const int64_t *len, int64_t base, const int64_t *off);
+
+/* deploy_state.c: a model with carried state (a buffer [N, ...] given update()): whether m has any; the
+ * header's STATE_FLOATS, <model>_ctx and the prototypes of its functions; their definitions. */
+int deploy_has_state(const ir_module *m);
+void deploy_put_state_header(FILE *h, const ir_module *m, const emit_forward_layout *L, int64_t max_batch);
+void deploy_put_state_functions(FILE *c, const ir_module *m, const emit_forward_layout *L, int64_t max_batch);
 
 /* deploy_len.c: the largest value run-time size k (m->syms[k]) of m's forward can take (INT64_MAX: no
  * limit), set by a table indexed by position (take or gather of a range over it; *where: that node); and

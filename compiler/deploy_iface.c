@@ -14,7 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-static int single(const ir_graph *g) { return g->n_inputs == 1 && g->n_outputs == 1; }
+static int single(const ir_graph *g) { return g->n_inputs == 1 && emit_n_values(g) == 1; }
 
 /* Per sample: the batch (symbol 0) left out, each other symbol at its exported value. */
 static int64_t numel_at(const ir_shape *s, const int64_t *len)
@@ -80,7 +80,7 @@ void deploy_put_sizes(FILE *h, const ir_module *m, const int64_t *len)
             hdef(h, m->name, one ? "VOCAB" : "IN", one ? NULL : g->inputs[k].name, one ? "" : "VOCAB", vocab,
                  "every id in [0, VOCAB), or the call returns -1");
     }
-    for (int k = 0; k < g->n_outputs; k++) {
+    for (int k = 0; k < emit_n_values(g); k++) {
         const int ids = g->outputs[k].node->dtype == IR_I32;
         hdef(h, m->name, one ? (ids ? "OUT_IDS" : "OUT_FLOATS") : "OUT", one ? NULL : g->outputs[k].name,
              one ? "" : ids ? "IDS" : "FLOATS", numel_at(&g->outputs[k].node->shape, len),
@@ -91,10 +91,12 @@ void deploy_put_sizes(FILE *h, const ir_module *m, const int64_t *len)
 void deploy_put_signature(FILE *f, arena *ar, const ir_module *m)
 {
     const ir_graph *g = m->forward;
-    fprintf(f, "int %s_infer(const float *weights, void *arena", m->name);
+    fprintf(f, "int %s_infer(", m->name);
+    if (deploy_has_state(m)) fprintf(f, "%s_ctx *ctx, ", m->name);
+    fprintf(f, "const float *weights, void *arena");
     for (int k = 0; k < g->n_inputs; k++)
         fprintf(f, ", const %s *%s", g->inputs[k].dtype == IR_I32 ? "int32_t" : "float", deploy_arg_name(ar, g, 1, k));
-    for (int k = 0; k < g->n_outputs; k++)
+    for (int k = 0; k < emit_n_values(g); k++)
         fprintf(f, ", %s *%s", g->outputs[k].node->dtype == IR_I32 ? "int32_t" : "float", deploy_arg_name(ar, g, 0, k));
     fprintf(f, ", int n)");
 }
@@ -108,7 +110,7 @@ int deploy_has_ids(const ir_module *m)
 
 int deploy_has_int32(const ir_module *m)
 {
-    for (int k = 0; k < m->forward->n_outputs; k++)
+    for (int k = 0; k < emit_n_values(m->forward); k++)
         if (m->forward->outputs[k].node->dtype == IR_I32) return 1;
     return deploy_has_ids(m);
 }
@@ -116,7 +118,7 @@ int deploy_has_int32(const ir_module *m)
 int64_t deploy_stage_floats(const ir_module *m, int64_t max_batch, const int64_t *len, int64_t *off)
 {
     int64_t floats = 0;
-    for (int k = 0; k < m->forward->n_outputs; k++) {
+    for (int k = 0; k < emit_n_values(m->forward); k++) {
         off[k] = floats;
         floats += (numel_at(&m->forward->outputs[k].node->shape, len) * max_batch + 15) / 16 * 16;
     }
@@ -127,7 +129,7 @@ void deploy_put_copy_out(FILE *f, arena *ar, const ir_module *m, const int64_t *
 {
     const ir_graph *g = m->forward;
     fprintf(f, "    if (dl_error_text) return -1; /* the outputs untouched: the forward wrote into the arena */\n");
-    for (int k = 0; k < g->n_outputs; k++)
+    for (int k = 0; k < emit_n_values(g); k++)
         fprintf(f, "    memcpy(%s, m.act + %" PRId64 ", (size_t)n * %" PRId64 " * sizeof *%s);\n",
                 deploy_arg_name(ar, g, 0, k), base + off[k], numel_at(&g->outputs[k].node->shape, len),
                 deploy_arg_name(ar, g, 0, k));
@@ -140,8 +142,9 @@ void deploy_put_checks(FILE *f, arena *ar, const ir_module *m, int64_t max_batch
     int any = 0;
     for (int k = 0; k < g->n_inputs; k++) any |= g->inputs[k].dtype == IR_I32 && id_bound(g, k) > 0;
     fprintf(f, "    if (n < 1 || n > %" PRId64 " || !weights || !arena", max_batch);
+    if (deploy_has_state(m)) fprintf(f, " || !ctx || n != ctx->batch"); /* the rows of state it keeps */
     for (int k = 0; k < g->n_inputs; k++) fprintf(f, " || !%s", deploy_arg_name(ar, g, 1, k));
-    for (int k = 0; k < g->n_outputs; k++) fprintf(f, " || !%s", deploy_arg_name(ar, g, 0, k));
+    for (int k = 0; k < emit_n_values(g); k++) fprintf(f, " || !%s", deploy_arg_name(ar, g, 0, k));
     fprintf(f, ") return -1;\n");
     if (any) fprintf(f, "    {\n        int64_t i;\n");
     for (int k = 0; k < g->n_inputs; k++) {
@@ -159,7 +162,7 @@ const char *deploy_forward_args(arena *ar, const ir_module *m, int64_t base, con
     const ir_graph *g = m->forward;
     const char *s = "";
     for (int k = 0; k < g->n_inputs; k++) s = arena_printf(ar, "%s%s, ", s, deploy_arg_name(ar, g, 1, k));
-    for (int k = 0; k < g->n_outputs; k++) {
+    for (int k = 0; k < emit_n_values(g); k++) {
         const int ids = g->outputs[k].node->dtype == IR_I32;
         if (off) s = arena_printf(ar, "%s%sm.act + %" PRId64 "%s, ", s, ids ? "(int32_t *)(void *)(" : "", base + off[k], ids ? ")" : "");
         else s = arena_printf(ar, "%s%s, ", s, deploy_arg_name(ar, g, 0, k));

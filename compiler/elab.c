@@ -1304,6 +1304,13 @@ static ir_graph *build_graph(elab *e, const ast_decl *model, const char *name, i
     if (!run_model(e, model, &io, NULL) || e->d->n_errors > errors) return NULL;
     if (!train) {
         for (int i = 0; i < io.n_out; i++) ir_add_output(e->g, IR_OUT_VALUE, i, io.out_names[i], io.out[i]);
+        /* carried state (e->carry_state): its assignments after the values, so value k is output k */
+        for (int k = 0, j = 0; k < e->g->n_outputs; k++) {
+            const ir_output o = e->g->outputs[k];
+            if (o.kind != IR_OUT_VALUE) continue;
+            memmove(&e->g->outputs[j + 1], &e->g->outputs[j], (size_t)(k - j) * sizeof o);
+            e->g->outputs[j++] = o;
+        }
         return e->g;
     }
     ir_node *loss = train_loss(e, train, &io, label_is_class);
@@ -1379,7 +1386,9 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
         }
         elab_summary *sum = ARENA_NEW(a, elab_summary);
         e.summary = sum;
+        e.carry_state = out->carry_state;
         e.mod->forward = build_graph(&e, model, "forward", IR_MODE_EVAL, NULL, 0);
+        e.carry_state = 0;
         e.summary = NULL;
         if (e.mod->forward && train && d->n_errors == errors) {
             e.mod->eval_step = build_graph(&e, model, "eval_step", IR_MODE_EVAL, train, label_is_class);

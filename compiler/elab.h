@@ -33,6 +33,8 @@ typedef struct elab_output {
     ir_module **mods;      /* one per `model` in the user's file, in order */
     elab_summary *summaries; /* parallel to mods: the forward graph's layers */
     int n_mods;
+    int carry_state;       /* in, set by the caller: each forward graph also assigns its model's carried state
+                              (update() of a buffer shaped [N, ...]), after its values: `dlnc export`'s stream */
 } elab_output;
 
 /* lib: the stdlib programs (their blocks are visible from user code; user

@@ -606,7 +606,8 @@ static value b_clamp_grad(elab *e, src_loc loc, const char *name, value *args) {
 
 /* update(buffer, value): in training, the buffer takes `value` after the step
  * (an ASSIGN output of the graph, e.g. batch-norm running statistics); in
- * evaluation, nothing. */
+ * evaluation, nothing, except in the forward graph of `dlnc export` for
+ * carried state (a buffer shaped [N, ...]): a streaming export keeps it. */
 static value b_update(elab *e, src_loc loc, const char *name, value *args) {
     value *t = &args[0];
     if (e->scan) {
@@ -630,7 +631,8 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
                    ir_shape_str(a, sizeof a, IR_F32, &t->t->shape, e->mod), t_describe(e, v));
         return v_error();
     }
-    if (!elab_training(e)) return (value){.kind = V_NONE, .loc = loc};
+    if (!elab_training(e) && !(e->carry_state && !e->eval_calls && e->mod->params[idx].state))
+        return (value){.kind = V_NONE, .loc = loc};
     if (idx >= e->cap_updated) {
         int cap = e->cap_updated ? e->cap_updated : 64;
         while (cap <= idx) cap *= 2;

@@ -79,6 +79,7 @@ typedef struct elab {
     strmap step_models;     /* in a step's loss (elab_steps.c): name -> the section's model, callable like a block */
     const char *stepped;    /* ... and the model the step updates: other models' parameters are frozen */
     int eval_calls;         /* models called with `training = false` being elaborated: `training` reads false */
+    int carry_state;        /* dlnc export: the forward graph being built assigns carried state (elab_output) */
 } elab;
 
 /* A scan body being elaborated (elab_scan.c): its graph, and the values of

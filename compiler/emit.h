@@ -33,12 +33,16 @@ int emit_c(ir_module *const *mods, int n_mods, FILE *c_out, FILE *h_out,
  * reading m->params, m->act, m->max_batch and m->statics like the full
  * module's. Fills the sizes the caller must provide (in floats): the
  * parameter region with param_offset[i] per parameter, the activations
- * (act_n per sample of the batch, then act_c), the STATIC values. */
+ * (act_n per sample of the batch, then act_c), the STATIC values, and the
+ * carried state (m->state: state_floats per row, a buffer's param_offset
+ * in those units, its rows at param_offset * max_batch). */
+/* The graph's IR_OUT_VALUE outputs (a forward's: the model's outputs, before any carried-state ASSIGN). */
+int emit_n_values(const ir_graph *g);
 /* Whether C text uses the identifier id (not as part of a longer name). */
 int emit_mentions_ident(const char *text, const char *id);
 
 typedef struct emit_forward_layout {
-    int64_t param_floats, act_n, act_c, statics;
+    int64_t param_floats, act_n, act_c, statics, state_floats;
     const int64_t *param_offset;
     const int64_t *cls; /* a model of the general interface: by symbol mask, each arena class's size */
     int n_cls;

@@ -347,7 +347,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
     }
     for (int k = 0; k < g->n_outputs; k++) {
         const ir_output *o = &g->outputs[k];
-        if (o->kind != IR_OUT_ASSIGN || kind == STEP_FORWARD) continue;
+        if (o->kind != IR_OUT_ASSIGN) continue; /* (a forward has some only in `dlnc export`: carried state) */
         if (o->index < 0 || o->index >= mod->n_params) {
             diag_error(d, o->node->loc, "state update of a parameter that does not exist");
             continue;
@@ -357,7 +357,8 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
         fprintf(t, "    memmove(p%d_%s, %s, (size_t)%s * sizeof(float));\n", o->index,
                 emit_c_ident(c.ar, mod->params[o->index].name), emit_value_name(&c, o->node),
                 emit_numel(&c, &o->node->shape));
-        if (k + 1 == g->n_outputs || g->outputs[k + 1].kind != IR_OUT_ASSIGN) fprintf(t, "    %s\n", EMIT_WEIGHTS_CHANGED);
+        if ((k + 1 == g->n_outputs || g->outputs[k + 1].kind != IR_OUT_ASSIGN) && kind != STEP_FORWARD)
+            fprintf(t, "    %s\n", EMIT_WEIGHTS_CHANGED);
     }
     if (kind != STEP_FORWARD) fprintf(t, "    return %s;\n", has_loss ? "loss" : "0.0f");
     fclose(c.defs);
@@ -1183,7 +1184,7 @@ int emit_forward_only(FILE *out, ir_module *m, emit_forward_layout *lay, diag_ct
     m->eval_step = eval, m->train_step = train;
     int rc = emit_step(out, m, m->forward, STEP_FORWARD, &L, emit_share_new(m->ar), 0, 0, NULL, d);
     *lay = (emit_forward_layout){.param_floats = L.n_pfloats, .act_n = align16(L.act_n), .act_c = align16(L.act_c),
-                                 .statics = L.n_statics, .param_offset = L.poff, .cls = L.cls,
+                                 .statics = L.n_statics, .state_floats = L.n_sfloats, .param_offset = L.poff, .cls = L.cls,
                                  .n_cls = 1 << (m->n_syms > 0 ? m->n_syms : 1)};
     return rc;
 }

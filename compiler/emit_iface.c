@@ -19,7 +19,7 @@
 
 const ir_graph *emit_step_graph(const ir_module *m) { return m->train_step ? m->train_step : m->eval_step; }
 
-static int n_value_outputs(const ir_graph *g)
+int emit_n_values(const ir_graph *g)
 {
     int k = 0;
     for (int i = 0; g && i < g->n_outputs; i++) k += g->outputs[i].kind == IR_OUT_VALUE;
@@ -29,7 +29,7 @@ static int n_value_outputs(const ir_graph *g)
 int emit_legacy_api(const ir_module *m)
 {
     const ir_graph *f = m->forward;
-    if (!f || m->n_syms > 1 || f->n_inputs != 1 || f->inputs[0].dtype != IR_F32 || n_value_outputs(f) != 1) return 0;
+    if (!f || m->n_syms > 1 || f->n_inputs != 1 || f->inputs[0].dtype != IR_F32 || emit_n_values(f) != 1) return 0;
     for (int i = 0; i < f->n_outputs; i++)
         if (f->outputs[i].kind == IR_OUT_VALUE && f->outputs[i].node->dtype != IR_F32) return 0;
     const ir_graph *s = emit_step_graph(m);
@@ -44,7 +44,7 @@ static const ir_output *value_output(const ir_module *m, int k)
     return NULL;
 }
 
-int emit_n_outputs(const ir_module *m) { return n_value_outputs(m->forward); }
+int emit_n_outputs(const ir_module *m) { return emit_n_values(m->forward); }
 int emit_n_fields(const ir_module *m)
 {
     const ir_graph *s = emit_step_graph(m);

@@ -660,7 +660,7 @@ int main(int argc, char **argv) {
     }
 
     /* 2. Elaborate: IR modules with shapes checked and train graphs differentiated. */
-    elab_output eo;
+    elab_output eo = {.carry_state = o.export};
     if (elab_program(&ar, &d, prog, lib, stdlib_n_files, &eo) != 0) goto done;
     if (eo.n_mods == 0) {
         diag_fatal_noloc(&d, "'%s' defines no model", o.input);

@@ -358,6 +358,7 @@ fi
 
 # dlnc export: inference-only C, compiled strictly, equal to the training build's forward.
 . tests/e2e/deploy.sh
+. tests/e2e/deploy_state.sh
 
 # Every sample's C: no kernel body twice, every kernel naming its .dln line.
 . tests/e2e/kernels_distinct.sh
