@@ -297,21 +297,21 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     HDEF("WEIGHT_FLOATS", L.param_floats, "floats of the weights (the blob of --weights-file)");
     HDEF("ARENA_BYTES", sz->arena_bytes > 0 ? sz->arena_bytes : 4, "the arena a call needs, at MAX_BATCH");
 #undef HDEF
+    if (deploy_has_int32(m) && state) fprintf(h_out, "#include <stdint.h>\n");
+    if (state) deploy_put_state_header(h_out, m, &L, o->max_batch);
     fprintf(h_out, "\n/* Runs the model on n samples of each input (n times its IN_ size, one sample after another)\n"
                    " * into each output (n times its OUT_ size).\n"
                    " * weights: %s\n"
                    " * arena: ARENA_BYTES bytes, float-aligned, owned by this call while it runs%s.\n"
                    " * Returns 0, or -1 (n outside [1, MAX_BATCH], a NULL pointer%s; the outputs are then not\n"
-                   " * written). Allocates nothing. */\n",
+                   " * written). Allocates nothing.%s */\n",
             o->weights_bin ? "the WEIGHT_FLOATS floats of the weights file (required)"
                            : "NULL for the embedded ones (or a blob of the same layout)",
             o->static_arena ? " (NULL: a static one in the file, not reentrant)" : "",
-            deploy_has_ids(m) ? ", an id outside [0, VOCAB) or the rows of a table it reaches" : "");
-    if (deploy_has_int32(m)) fprintf(h_out, "#include <stdint.h>\n");
-    if (state) deploy_put_state_header(h_out, m, &L, o->max_batch);
-    if (state)
-        fprintf(h_out, "/* The call of a model with carried state: ctx set up by %s_ctx_init(ctx, n), its rows read\n"
-                       " * and then moved on (on success only); n other than ctx->batch returns -1. */\n", p);
+            deploy_has_ids(m) ? ", an id outside [0, VOCAB) or the rows of a table it reaches" : "",
+            state ? arena_printf(ar, "\n * ctx: set up by %s_ctx_init(ctx, n); its rows of state are read, then moved on (only when\n"
+                                     " * the call returns 0); an n other than ctx->batch, or a NULL ctx, returns -1.", p) : "");
+    if (deploy_has_int32(m) && !state) fprintf(h_out, "#include <stdint.h>\n");
     deploy_put_signature(h_out, ar, m);
     fprintf(h_out, ";\n\n#endif\n");
 
@@ -343,7 +343,7 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         fprintf(c_out, "static const float %s_weights[%" PRId64 "] = {\n", p, L.param_floats > 0 ? L.param_floats : 1);
         for (int i = 0; i < m->n_params; i++) {
             int64_t n = per_sample(&m->params[i].shape);
-            if (n == 0) continue; /* not read by the forward (deploy_fold) */
+            if (n == 0 || m->params[i].state) continue; /* not read by the forward (deploy_fold); the context's */
             fprintf(c_out, "    /* %s */\n    [%" PRId64 "] =", m->params[i].name, L.param_offset[i]);
             for (int64_t j = 0; j < n; j++) /* NaN: the placeholder of an int8 weight (deploy_int8.c) */
                 fprintf(c_out, isnan(params[i][j]) ? "%sNAN," : "%s%.8ef,", j % 8 == 0 ? "\n    " : " ", params[i][j]);
@@ -353,6 +353,7 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
         weights_text += ftell(c_out) - w0;
     } else {
         for (int i = 0; i < m->n_params; i++) {
+            if (m->params[i].state) continue; /* the context's */
             int64_t n = per_sample(&m->params[i].shape), pad = (16 - n % 16) % 16;
             static const float zeros[16];
             if (fwrite(params[i], sizeof(float), (size_t)n, bin_out) != (size_t)n ||

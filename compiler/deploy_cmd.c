@@ -57,14 +57,17 @@ static float **load_params(ir_module *m, const char *path, diag_ctx *d)
 {
     float **data = ARENA_NEW_ARRAY(m->ar, float *, m->n_params > 0 ? m->n_params : 1);
     dl_named_tensor *t = ARENA_NEW_ARRAY(m->ar, dl_named_tensor, m->n_params > 0 ? m->n_params : 1);
+    int nt = 0; /* carried state is no parameter: not in a checkpoint (its rows: deploy_state.c) */
     for (int i = 0; i < m->n_params; i++) {
         const ir_param *pp = &m->params[i];
         int64_t n = ir_shape_numel(&pp->shape).k;
         data[i] = ARENA_NEW_ARRAY(m->ar, float, n > 0 ? n : 1);
-        t[i] = (dl_named_tensor){.name = pp->name, .rank = pp->shape.rank, .data = data[i]};
-        for (int k = 0; k < pp->shape.rank; k++) t[i].shape[k] = pp->shape.d[k].k;
+        if (pp->state) continue;
+        t[nt] = (dl_named_tensor){.name = pp->name, .rank = pp->shape.rank, .data = data[i]};
+        for (int k = 0; k < pp->shape.rank; k++) t[nt].shape[k] = pp->shape.d[k].k;
+        nt++;
     }
-    if (dl_load_safetensors(path, t, m->n_params, 0) != 0) {
+    if (dl_load_safetensors(path, t, nt, 0) != 0) {
         diag_fatal_noloc(d, "%s: %s", m->name, dl_last_error());
         return NULL;
     }

@@ -36,7 +36,7 @@ void deploy_put_state_header(FILE *h, const ir_module *m, const emit_forward_lay
 {
     const char *p = m->name;
     int64_t row = 0;
-    fprintf(h, "\n/* ---- carried state (streaming) ----\n * The model keeps ");
+    fprintf(h, "\n/* Carried state (streaming). The model keeps ");
     for (int i = 0, k = 0; i < m->n_params; i++)
         if (m->params[i].state) {
             fprintf(h, "%s%s (%" PRId64 " floats a row)", k++ ? ", " : "", m->params[i].name, row_floats(&m->params[i]));

@@ -16,14 +16,14 @@
  *     batch past MAX_BATCH, a row past the batch, an id of VOCAB (state
  *     untouched).
  *   usage: deploy_state_main CHECKPOINT CHUNKS BOUND
- * Built beside model.h (the training build) and model_infer.h (the export). */
+ * Built beside model.c (the training build, included: the driver sets its lms_model's state) and
+ * model_infer.h (the export). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlnrt.h"
-#include "model.h"
+#include "model.c"
 #include "model_infer.h"
 
 enum { BATCH = 3, L = LMS_SEQ_LEN, O = LMS_OUT_FLOATS / LMS_SEQ_LEN, S = LMS_STATE_FLOATS };
