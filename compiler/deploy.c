@@ -384,7 +384,8 @@ int deploy_emit(ir_module *m, float *const *params, const deploy_quant *q, const
     if (q) fprintf(c_out, "    deploy_q8_base = weights;\n");
     const char *lens = "";
     for (int k = 1; k < m->n_syms; k++) lens = arena_printf(ar, "%s, %" PRId64, lens, len[k]);
-    fprintf(c_out, "    dl_error_text = 0;\n    %s_forward(&m, %sn%s);\n", p, deploy_forward_args(ar, m, stage_base, stage), lens);
+    fprintf(c_out, "    if (dl_error_text) dl_error_text = 0; /* written only after a failure: other threads' calls only read it */\n"
+                   "    %s_forward(&m, %sn%s);\n", p, deploy_forward_args(ar, m, stage_base, stage), lens);
     if (stage && state) /* the forward stopped half-way: the state as it was */
         fprintf(c_out, "    if (dl_error_text) memcpy(ctx->state, m.act + %" PRId64 ", sizeof ctx->state);\n",
                 stage_base + stage_floats);

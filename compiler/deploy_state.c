@@ -47,9 +47,10 @@ void deploy_put_state_header(FILE *h, const ir_module *m, const emit_forward_lay
                " * of the call before (a long sequence fed in chunks gives the outputs of feeding it at once).\n"
                " * The state lives in a %s_ctx the caller owns (on the stack, static or allocated), never in\n"
                " * a global: one context per stream of batches. Threads: the weights are only read and a call\n"
-               " * writes only its context, its arena and its outputs (and the file's error flag), so calls on\n"
-               " * distinct contexts with distinct arenas may run at the same time; one context (or arena) is\n"
-               " * one call at a time.\n"
+               " * writes only its context, its arena and its outputs, so calls on distinct contexts with\n"
+               " * distinct arenas may run at the same time; one context (or arena) is one call at a time. (The\n"
+               " * file's one shared variable, its error flag, is written only by a lookup failing inside the\n"
+               " * forward, an id past a table reached through arithmetic, and by the call after that one.)\n"
                " *\n"
                " *     %s_ctx ctx;\n"
                " *     %s_ctx_init(&ctx, n);                 (every row at its initial value)\n"
@@ -57,14 +58,9 @@ void deploy_put_state_header(FILE *h, const ir_module *m, const emit_forward_lay
                " *     %s_ctx_reset(&ctx, i);                (row i starts a new stream; -1: every row)\n"
                " */\n",
             p, p, p, p, p);
-#define SDEF(suffix, value, comment)                                                                                  \
-    do {                                                                                                              \
-        fprintf(h, "#define ");                                                                                       \
-        upper(h, p);                                                                                                  \
-        fprintf(h, "_%s %" PRId64 " /* %s */\n", suffix, (int64_t)(value), comment);                                  \
-    } while (0)
-    SDEF("STATE_FLOATS", row, "floats of one row's state: the buffers above, one after another");
-#undef SDEF
+    fprintf(h, "#define ");
+    upper(h, p);
+    fprintf(h, "_STATE_FLOATS %" PRId64 " /* floats of one row's state: the buffers above, one after another */\n", row);
     fprintf(h, "typedef struct %s_ctx {\n"
                "    int batch;    /* the n of every call: the rows of state kept */\n"
                "    float state[%" PRId64 "]; /* private: each buffer's MAX_BATCH rows, as the forward reads them */\n"
