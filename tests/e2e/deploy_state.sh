@@ -6,7 +6,7 @@
 # for the training build beside it); tests/e2e/deploy_state_main.c feeds 3 rows of 4 chunks of 8 ids
 # through one lms_ctx: every chunk within 4e-6 of the training build's forward over the 32 ids at once
 # and over the chunk alone from the export's state; reset (all rows, one row), a saved and restored
-# state, and a wrong batch, row or id refused. A [N, ...] buffer the forward never updates: refused.
+# state, two streams in two threads at once, and a wrong batch, row or id refused. A [N, ...] buffer the forward never updates: refused.
 mkdir -p "$T/dep_state"
 awk 'BEGIN { srand(7); for (i = 0; i < 200; i++) { n = int(rand() * 4);
   printf "%s %s the %s.\n", n == 0 ? "A cat" : n == 1 ? "The dog" : n == 2 ? "My bird" : "Your fish",

@@ -12,6 +12,8 @@
  *     bit for bit; lms_ctx_reset(ctx, 1) alone restarts row 1 only;
  *   - a state saved (get) and restored (set) into a fresh context continues
  *     identically;
+ *   - two contexts (two arenas) streaming the same chunks in two OpenMP threads at
+ *     once each match the whole-sequence forward within BOUND;
  *   - refused with -1: n other than the context's batch (state untouched), a
  *     batch past MAX_BATCH, a row past the batch, an id of VOCAB (state
  *     untouched).
@@ -100,6 +102,26 @@ int main(int argc, char **argv)
     /* every row restarted: chunk 0 gives the first outputs again */
     int reset = lms_ctx_reset(&ctx, -1) == 0 && lms_infer(&ctx, NULL, arena, x, out, BATCH) == 0 &&
                 !memcmp(out, first, sizeof(float) * BATCH * L * O);
+    /* two streams at once in two threads, each with its own context and arena: each as alone */
+    double d_threads = 0;
+#pragma omp parallel for num_threads(2) reduction(max : d_threads)
+    for (int t = 0; t < 2; t++) {
+        lms_ctx c;
+        void *ar = malloc(LMS_ARENA_BYTES);
+        float *o = malloc(sizeof(float) * BATCH * L * O);
+        int32_t xx[BATCH * L];
+        int ok = ar && o && lms_ctx_init(&c, BATCH) == 0;
+        for (int k = 0; k < chunks && ok; k++) {
+            for (int r = 0; r < BATCH; r++) memcpy(xx + r * L, ids + r * T + k * L, sizeof(int32_t) * L);
+            ok = lms_infer(&c, NULL, ar, xx, o, BATCH) == 0;
+            for (int r = 0; r < BATCH && ok; r++) {
+                const double d = maxdiff(o + r * L * O, full + ((long)r * T + k * L) * O, (long)L * O);
+                if (!(d <= d_threads)) d_threads = d;
+            }
+        }
+        if (!ok) d_threads = INFINITY;
+        free(ar), free(o);
+    }
     /* refusals: the state as it was */
     lms_ctx_get_state(&ctx, st);
     int refused = lms_infer(&ctx, NULL, arena, x, out, BATCH - 1) == -1;
@@ -112,10 +134,10 @@ int main(int argc, char **argv)
     refused += !memcmp(st, st2, sizeof(float) * BATCH * S);
     printf("%d rows of %d ids in %d chunks of %d: max |export - forward over the whole sequence| = %.3g, "
            "- forward over each chunk from the export's state = %.3g (bound %g); reset all: %s, reset row 1: %s, "
-           "state saved and restored: %s, refusals: %d of 6\n",
+           "state saved and restored: %s, two streams in two threads: %.3g, refusals: %d of 6\n",
            BATCH, T, chunks, L, d_full, d_chunk, bound, reset ? "same" : "DIFFERENT", row_reset ? "ok" : "WRONG",
-           same_restored ? "same" : "DIFFERENT", refused);
+           same_restored ? "same" : "DIFFERENT", d_threads, refused);
     lms_free(m);
     free(ids), free(x), free(full), free(ref), free(out), free(first), free(st), free(st2), free(arena);
-    return !bad && d_full <= bound && d_chunk <= bound && reset && row_reset && same_restored && refused == 6 ? 0 : 1;
+    return !bad && d_full <= bound && d_chunk <= bound && d_threads <= bound && reset && row_reset && same_restored && refused == 6 ? 0 : 1;
 }
