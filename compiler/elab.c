@@ -147,11 +147,22 @@ ir_node *op_scalar(elab *e, double v, src_loc loc) {
     return n;
 }
 
+/* A dimension's size as an f32 scalar: a constant, or for a run-time size
+ * (N, a graph's V) the sum of that many ones, computed where it is used. */
+ir_node *dim_scalar(elab *e, ir_dim d, src_loc loc) {
+    if (ir_dim_is_const(d)) return op_scalar(e, (double)d.k, loc);
+    ir_shape one = {.rank = 1, .d = {d}};
+    ir_node *ones = ir_const(e->g, 1.0, &one);
+    if (ones) ones->loc = loc;
+    return ir_reduce_sum(e->g, ones, 1u, 0);
+}
+
 ir_node *as_tensor(elab *e, value v, src_loc loc) {
     double x;
     if (v.kind == V_TENSOR) return v.t;
     if (v.kind == V_ERROR) return NULL;
     if (as_number(&v, &x)) return op_scalar(e, x, loc);
+    if (v.kind == V_DIM) return dim_scalar(e, v.dim, loc); /* loss / N: the run-time batch size */
     diag_error(e->d, loc, "expected a tensor, got %s", v_describe(e, &v));
     return NULL;
 }
