@@ -897,8 +897,42 @@ def _info_batch():
     return [f], 8, (), loss
 
 
+NEG_DLN = """
+model neg(features: f32[N, V, 2], src: i32[N, E], dst: i32[N, E]) -> (neg: i32[N, E], shifted: i32[N, E], frac: f32[N, E]) {
+    return randint(src, V), randint(dst, 3, V), cast_f32(src) / V      # negative nodes: a run-time bound
+}
+"""
+
+
+def _randint_dim(build):
+    """randint(like, V) with V a graph's run-time node count (GAE's negative sampling) draws every
+    node in [0, V), randint(like, 3, V) in [3, V), and a tensor divided by V is src / V."""
+    import ctypes
+    so, err = build.compile_dln(NEG_DLN, "neg")
+    if so is None:
+        return dict(case=S.Desc("neg: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    lib = S.load_lib(so)
+    lib.neg_create.restype, lib.neg_create.argtypes = ctypes.c_void_p, [ctypes.c_int64] * 3
+    lib.neg_forward.restype, lib.neg_forward.argtypes = None, [ctypes.c_void_p] * 7 + [ctypes.c_int64] * 3
+    lib.neg_free.argtypes = [ctypes.c_void_p]
+    V, E = 7, 4000
+    m = lib.neg_create(1, 16, E)
+    feat = np.zeros((1, V, 2), np.float32)
+    src = np.random.default_rng(107).integers(0, V, size=(1, E)).astype(np.int32)
+    neg, shifted, frac = np.zeros((1, E), np.int32), np.zeros((1, E), np.int32), np.zeros((1, E), np.float32)
+    lib.neg_forward(m, feat.ctypes.data, src.ctypes.data, src.ctypes.data, neg.ctypes.data, shifted.ctypes.data,
+                    frac.ctypes.data, 1, V, E)
+    lib.neg_free(m)
+    counts, counts3 = np.bincount(neg[0], minlength=V), np.bincount(shifted[0], minlength=V)
+    bad = (int(neg.min() < 0 or neg.max() >= V or shifted.min() < 3 or shifted.max() >= V)
+           + int(counts.min() < 0.8 * E / V or counts3[3:].min() < 0.8 * E / (V - 3))
+           + int(np.sum(frac != src.astype(np.float32) / np.float32(V))))
+    return dict(case=S.Desc("neg: randint(x, V) and randint(x, 3, V) at a run-time V, x / V"), fwd=float(bad),
+                grad=None, ok=bad == 0, detail=None if bad == 0 else f"{counts} {counts3} {frac[0, :8]}")
+
+
 def run(build):
-    return [_check(build, "dnet", DNET_DLN, 110, lambda: S.classes_batch(120, (8, 4, 8, 8), 3, dnet_loss)),
+    return [_randint_dim(build), _check(build, "dnet", DNET_DLN, 110, lambda: S.classes_batch(120, (8, 4, 8, 8), 3, dnet_loss)),
             _check(build, "incep", INCEP_DLN, 111, lambda: S.classes_batch(121, (8, 4, 6, 6), 3, incep_loss)),
             _check(build, "cbam", CBAM_DLN, 112, lambda: S.classes_batch(122, (8, 3, 6, 6), 3, cbam_loss)),
             _check(build, "fpn", FPN_DLN, 113, _fpn_batch),
