@@ -931,8 +931,47 @@ def _randint_dim(build):
                 grad=None, ok=bad == 0, detail=None if bad == 0 else f"{counts} {counts3} {frac[0, :8]}")
 
 
+LANG_DLN = """
+block energy(x: f32[N, 2]) -> f32[N] {
+    return squeeze(dense(softplus(dense(x, 16, name = "l1")), 1, name = "l2"), 1)
+}
+model lang(x0: f32[N, 2]) -> f32[N, 2] {
+    x = x0
+    repeat 5 {
+        x = x - 0.1 * grad(sum(energy(x, name = "E")), x)        # Langevin without its noise: comparable
+    }
+    return x
+}
+"""
+
+
+def _langevin(build):
+    """Langevin sampling in the forward (inference, no train section): five steps down the
+    energy's input gradient, against the same steps in torch."""
+    import ctypes
+    so, err = build.compile_dln(LANG_DLN, "lang")
+    if so is None:
+        return dict(case=S.Desc("lang: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    lib = S.load_lib(so)
+    m = S.General(lib, "lang", (8,))
+    p = S.draw_params(m, 140)
+    lib.lang_forward.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64]
+    x0 = np.random.default_rng(108).standard_normal((8, 2)).astype(np.float32)
+    out = np.zeros((8, 2), np.float32)
+    lib.lang_forward(m.m, x0.ctypes.data, out.ctypes.data, 8)
+    m.close()
+    x = _t(x0)
+    for _ in range(5):
+        x = x.detach().requires_grad_(True)
+        g, = torch.autograd.grad(_energy(p, x).sum(), x)
+        x = x - 0.1 * g
+    e = S.rel_err(out, x.detach().numpy())
+    return dict(case=S.Desc("lang: five Langevin steps (grad of the energy) in the forward"), fwd=e, grad=None,
+                ok=e <= S.LOSS_TOL, detail=None if e <= S.LOSS_TOL else f"{out[:2]} vs {x[:2]}")
+
+
 def run(build):
-    return [_randint_dim(build), _check(build, "dnet", DNET_DLN, 110, lambda: S.classes_batch(120, (8, 4, 8, 8), 3, dnet_loss)),
+    return [_randint_dim(build), _langevin(build), _check(build, "dnet", DNET_DLN, 110, lambda: S.classes_batch(120, (8, 4, 8, 8), 3, dnet_loss)),
             _check(build, "incep", INCEP_DLN, 111, lambda: S.classes_batch(121, (8, 4, 6, 6), 3, incep_loss)),
             _check(build, "cbam", CBAM_DLN, 112, lambda: S.classes_batch(122, (8, 3, 6, 6), 3, cbam_loss)),
             _check(build, "fpn", FPN_DLN, 113, _fpn_batch),
