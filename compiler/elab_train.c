@@ -1366,6 +1366,10 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
         if (by_field[j]) frame_bind(e, &f, fs[j].name, v_tensor(by_field[j], t->name_loc));
     for (int j = 0; j < nf; j++)
         if (!strmap_get(&f.var_index, fs[j].name)) avail[na++] = fs[j].name;
+    /* the model's run-time sizes by name, as in its body: sum(l) / N averages over the batch */
+    for (int i = 0; i < e->mod->n_syms; i++)
+        if (e->mod->syms[i].name && !strmap_get(&f.var_index, e->mod->syms[i].name))
+            frame_bind(e, &f, e->mod->syms[i].name, (value){.kind = V_DIM, .dim = ir_dim_sym(i), .loc = t->name_loc});
 
     /* Fields the loss names become step inputs, in the source's order; the
      * form of model today's API has (one f32 input, one output) always takes

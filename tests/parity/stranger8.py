@@ -970,6 +970,28 @@ def _langevin(build):
                 ok=e <= S.LOSS_TOL, detail=None if e <= S.LOSS_TOL else f"{out[:2]} vs {x[:2]}")
 
 
+PERN_DLN = """
+model pern(x: f32[N, 4]) -> f32[N, 2] {
+    return dense(tanh(dense(x, 6)), 2)
+}
+train pern {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = sum((output - label) ** 2) / N                  # per sample: N is the batch's size at run time
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _pern_batch():
+    rng = np.random.default_rng(109)
+    x, y = rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((5, 2)).astype(np.float32)
+
+    def loss(p):
+        out = _lin(torch.tanh(_lin(_t(x), p, "dense0")), p, "dense1")
+        return ((out - _t(y)) ** 2).sum() / 5                  # a batch of 5 below the bound 8
+    return [x, y], 5, (), loss
+
+
 def run(build):
     return [_randint_dim(build), _langevin(build), _check(build, "dnet", DNET_DLN, 110, lambda: S.classes_batch(120, (8, 4, 8, 8), 3, dnet_loss)),
             _check(build, "incep", INCEP_DLN, 111, lambda: S.classes_batch(121, (8, 4, 6, 6), 3, incep_loss)),
@@ -978,6 +1000,7 @@ def run(build):
             _check(build, "segnet", SEGNET_DLN, 114, _segnet_batch),
             _check(build, "center", CENTER_DLN, 115, _center_batch),
             _check(build, "yolo", YOLO_DLN, 116, _yolo_batch),
+            _check(build, "pern", PERN_DLN, 141, _pern_batch),
             _check(build, "gpix", GPIX_DLN, 117, _gpix_batch),
             _check(build, "made", MADE_DLN, 118, _made_batch),
             _check(build, "ebm", EBM_DLN, 119, _ebm_batch),
