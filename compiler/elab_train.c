@@ -1245,9 +1245,15 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
         if (!field_type(f, io, primary, &dt, &s)) continue;
         if (dt != in->dtype || !ir_shape_eq(&s, &in->shape)) {
             char want[160], have[160];
-            diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is %s", in->name,
+            /* one class per position (segmentation) asked of a source that gives one per sample */
+            int per_position = f->kind == FIELD_CLASS && in->dtype == IR_I32 && in->shape.rank > 1;
+            diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is %s%s", in->name,
                        ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name,
-                       ir_shape_str(want, sizeof want, dt, &s, e->mod));
+                       ir_shape_str(want, sizeof want, dt, &s, e->mod),
+                       per_position ? "\nhint: the source gives one class per sample; labels per position (a "
+                                      "segmentation's per pixel) can follow the pixels in the row, read back from the "
+                                      "features by the model, e.g. cast_i32(reshape(features[:, 192:], [N, 8, 8])), "
+                                      "and returned as an i32 output the loss names" : "");
             diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }
