@@ -415,6 +415,10 @@ static value b_randint(elab *e, src_loc loc, const char *name, value *args) {
         if (lov.i) r = op_binary(e, OP_add, r, op_scalar(e, (double)lov.i, loc), loc);
         return v_tensor(op_unary(e, OP_cast_i32, r, loc), loc);
     }
+    if (hiv.kind == V_DIM && lov.kind == V_INT && x) {
+        diag_error(e->d, lov.loc, "randint: low %lld does not fit in i32", (long long)lov.i);
+        return v_error();
+    }
     const char *names[2] = {"low", "high"};
     value *b[2] = {&lov, &hiv};
     for (int k = 0; k < 2; k++)
