@@ -147,11 +147,22 @@ ir_node *op_scalar(elab *e, double v, src_loc loc) {
     return n;
 }
 
+/* A dimension's size as an f32 scalar: a constant, or for a run-time size
+ * (N, a graph's V) the sum of that many ones, computed where it is used. */
+ir_node *dim_scalar(elab *e, ir_dim d, src_loc loc) {
+    if (ir_dim_is_const(d)) return op_scalar(e, (double)d.k, loc);
+    ir_shape one = {.rank = 1, .d = {d}};
+    ir_node *ones = ir_const(e->g, 1.0, &one);
+    if (ones) ones->loc = loc;
+    return ir_reduce_sum(e->g, ones, 1u, 0);
+}
+
 ir_node *as_tensor(elab *e, value v, src_loc loc) {
     double x;
     if (v.kind == V_TENSOR) return v.t;
     if (v.kind == V_ERROR) return NULL;
     if (as_number(&v, &x)) return op_scalar(e, x, loc);
+    if (v.kind == V_DIM) return dim_scalar(e, v.dim, loc); /* loss / N: the run-time batch size */
     diag_error(e->d, loc, "expected a tensor, got %s", v_describe(e, &v));
     return NULL;
 }
@@ -259,6 +270,39 @@ static const char *suggest_name(elab *e, frame *f, const char *name, int functio
 
 /* ---- argument binding ------------------------------------------------------ */
 
+/* PyTorch's keyword names for what ours call otherwise (NULL: the size comes from the input's
+ * shape), for the hint when a call uses one. */
+static const char *const torch_kw[][2] = {
+    {"dim", "axis"}, {"keepdim", "keepdims"}, {"kernel_size", "kernel"}, {"padding", "pad"},
+    {"output_padding", "output_pad"}, {"scale_factor", "scale"}, {"bias", "use_bias"},
+    {"negative_slope", "slope"}, {"out_features", "units"}, {"num_embeddings", "vocab"},
+    {"in_channels", NULL}, {"in_features", NULL}, {"num_features", NULL}, {"normalized_shape", "features"},
+};
+
+/* "'f' has no argument named 'k'" with the arguments it has, and PyTorch's name mapped to ours. */
+static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const char *kw, const char *const *names, int n) {
+    char list[256] = "";
+    for (int i = 0; i < n; i++) {
+        if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+    }
+    for (size_t t = 0; t < sizeof torch_kw / sizeof *torch_kw; t++) {
+        if (strcmp(torch_kw[t][0], kw) != 0) continue;
+        if (!torch_kw[t][1]) {
+            diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: PyTorch's '%s' is not given here: the "
+                       "input's size comes from its shape; the arguments are: %s", fname, kw, kw, n ? list : "(none)");
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            if (strcmp(names[i], torch_kw[t][1]) == 0) {
+                diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: PyTorch's '%s' is '%s' here: "
+                           "%s(..., %s = ...); the arguments are: %s", fname, kw, kw, names[i], fname, names[i], list);
+                return;
+            }
+    }
+    diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s", fname, kw, n ? list : "(none)");
+}
+
 int bind_args(elab *e, const char *fname, src_loc call_loc, const argspec *spec, int nspec,
               value *pos, int npos, const char **kw_names, value *kw, int nkw, const src_loc *kw_locs,
               value *out) {
@@ -274,13 +318,10 @@ int bind_args(elab *e, const char *fname, src_loc call_loc, const argspec *spec,
         for (int i = 0; i < nspec; i++)
             if (strcmp(spec[i].name, kw_names[k]) == 0) found = i;
         if (found < 0) {
-            char list[256] = "";
-            for (int i = 0; i < nspec; i++) {
-                if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
-                strncat(list, spec[i].name, sizeof list - strlen(list) - 1);
-            }
-            diag_error(e->d, kw_locs ? kw_locs[k] : call_loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s",
-                       fname, kw_names[k], nspec ? list : "(none)");
+            const char *names[64];
+            int n = 0;
+            for (int i = 0; i < nspec && n < 64; i++) names[n++] = spec[i].name;
+            report_unknown_arg(e, kw_locs ? kw_locs[k] : call_loc, fname, kw_names[k], names, n);
             ok = 0;
         } else if (out[found].kind != V_NONE) {
             diag_error(e->d, kw_locs ? kw_locs[k] : call_loc, "argument '%s' of '%s' given twice", kw_names[k], fname);
@@ -704,13 +745,10 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
         for (int i = 0; i < nf; i++)
             if (strcmp(blk->formals[i].name, kw_names[k]) == 0) found = i;
         if (found < 0) {
-            char list[256] = "";
-            for (int i = 0; i < nf; i++) {
-                if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
-                strncat(list, blk->formals[i].name, sizeof list - strlen(list) - 1);
-            }
-            diag_error(e->d, kl, "'%s' has no argument named '%s'\nhint: its arguments are: %s", blk->name,
-                       kw_names[k], list);
+            const char *names[64];
+            int n = 0;
+            for (int i = 0; i < nf && n < 64; i++) names[n++] = blk->formals[i].name;
+            report_unknown_arg(e, kl, blk->name, kw_names[k], names, n);
             ok = 0;
         } else if (actual[found].kind != V_NONE || found < npos) {
             diag_error(e->d, kl, "argument '%s' of '%s' given twice", kw_names[k], blk->name);
@@ -884,7 +922,9 @@ static value arith_numbers(elab *e, ast_op op, value a, value b, src_loc loc) {
         }
         if (op == AST_OP_EQ) return v_bool(ir_dim_eq(da, db), loc);
         if (op == AST_OP_NE) return v_bool(!ir_dim_eq(da, db), loc);
-        diag_error(e->d, loc, "only '*' and comparisons are defined on symbolic dimensions");
+        diag_error(e->d, loc, "only '*' and comparisons are defined on symbolic dimensions\nhint: in tensor arithmetic a "
+                   "dimension is its run-time size (sum(l) / N); for a number made from one, such as N - 1, "
+                   "write numel(x, axis = 0) - 1 (x any tensor whose axis 0 is N)");
         return v_error();
     }
     double x, y;

@@ -134,11 +134,7 @@ static ir_node *count_of(elab *e, const ir_shape *s, uint32_t mask, src_loc loc)
     ir_dim count = ir_dim_const(1);
     for (int i = 0; i < s->rank; i++)
         if (mask & (1u << i)) count = ir_dim_mul(count, s->d[i]);
-    if (ir_dim_is_const(count)) return op_scalar(e, (double)count.k, loc);
-    ir_shape one = {.rank = 1, .d = {count}};
-    ir_node *ones = ir_const(e->g, 1.0, &one);
-    ones->loc = loc;
-    return ir_reduce_sum(e->g, ones, 1u, 0);
+    return dim_scalar(e, count, loc);
 }
 
 /* ---- handlers ---------------------------------------------------------------- */
@@ -405,12 +401,31 @@ static value b_randint(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, loc, "'randint' needs a bound: randint(like, high) or randint(like, low, high)");
         return v_error();
     }
+    if (hiv.kind == V_DIM && lov.kind == V_INT && x && lov.i >= INT32_MIN && lov.i <= INT32_MAX) {
+        /* high a run-time size (a graph's V: negative sampling): low + floor(u * (high - low)) from
+         * rand's uniform u in [0, 1), kept in [0, high - low - 1] (the float product may round up;
+         * an empty range gives low). */
+        ir_attrs a = {.rand = {.stream = e->next_stream++}};
+        ir_attrs_set_shape(&a, 1, &x->shape);
+        ir_node *u = ir_add(e->g, e->d, loc, OP_rand_uniform, NULL, 0, &a);
+        ir_node *span = op_binary(e, OP_sub, dim_scalar(e, hiv.dim, hiv.loc), op_scalar(e, (double)lov.i, loc), loc);
+        ir_node *r = op_unary(e, OP_floor, op_binary(e, OP_mul, u, span, loc), loc);
+        r = op_binary(e, OP_minimum, r, op_binary(e, OP_sub, span, op_scalar(e, 1.0, loc), loc), loc);
+        r = op_binary(e, OP_maximum, r, op_scalar(e, 0.0, loc), loc);
+        if (lov.i) r = op_binary(e, OP_add, r, op_scalar(e, (double)lov.i, loc), loc);
+        return v_tensor(op_unary(e, OP_cast_i32, r, loc), loc);
+    }
+    if (hiv.kind == V_DIM && lov.kind == V_INT && x) {
+        diag_error(e->d, lov.loc, "randint: low %lld does not fit in i32", (long long)lov.i);
+        return v_error();
+    }
     const char *names[2] = {"low", "high"};
     value *b[2] = {&lov, &hiv};
     for (int k = 0; k < 2; k++)
         if (b[k]->kind != V_INT) {
             if (b[k]->kind != V_ERROR)
-                diag_error(e->d, b[k]->loc, "argument '%s' of 'randint' must be an int, got %s", names[k], v_describe(e, b[k]));
+                diag_error(e->d, b[k]->loc, "argument '%s' of 'randint' must be an int%s, got %s", names[k],
+                           k ? " or a dimension" : "", v_describe(e, b[k]));
             return v_error();
         }
     if (!x) return v_error();

@@ -140,6 +140,7 @@ typedef struct call_args {
 int eval_call_args(elab *e, frame *f, const ast_expr *call, call_args *ca);
 /* A value as a tensor: numbers become scalar constants. */
 ir_node *as_tensor(elab *e, value v, src_loc loc);
+ir_node *dim_scalar(elab *e, ir_dim d, src_loc loc);
 value int_like(const value *v);                 /* an integral float as an int, else v itself */
 int as_number(const value *v, double *out);         /* int/float/bool → double */
 const ast_decl *find_block(elab *e, const char *name);

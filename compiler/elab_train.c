@@ -1245,9 +1245,15 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
         if (!field_type(f, io, primary, &dt, &s)) continue;
         if (dt != in->dtype || !ir_shape_eq(&s, &in->shape)) {
             char want[160], have[160];
-            diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is %s", in->name,
+            /* one class per position (segmentation) asked of a source that gives one per sample */
+            int per_position = f->kind == FIELD_CLASS && in->dtype == IR_I32 && in->shape.rank > 1;
+            diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is %s%s", in->name,
                        ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name,
-                       ir_shape_str(want, sizeof want, dt, &s, e->mod));
+                       ir_shape_str(want, sizeof want, dt, &s, e->mod),
+                       per_position ? "\nhint: the source gives one class per sample; labels per position (a "
+                                      "segmentation's per pixel) can follow the pixels in the row, read back from the "
+                                      "features by the model, e.g. cast_i32(reshape(features[:, 192:], [N, 8, 8])), "
+                                      "and returned as an i32 output the loss names" : "");
             diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }
@@ -1366,6 +1372,10 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
         if (by_field[j]) frame_bind(e, &f, fs[j].name, v_tensor(by_field[j], t->name_loc));
     for (int j = 0; j < nf; j++)
         if (!strmap_get(&f.var_index, fs[j].name)) avail[na++] = fs[j].name;
+    /* the model's run-time sizes by name, as in its body: sum(l) / N averages over the batch */
+    for (int i = 0; i < e->mod->n_syms; i++)
+        if (e->mod->syms[i].name && !strmap_get(&f.var_index, e->mod->syms[i].name))
+            frame_bind(e, &f, e->mod->syms[i].name, (value){.kind = V_DIM, .dim = ir_dim_sym(i), .loc = t->name_loc});
 
     /* Fields the loss names become step inputs, in the source's order; the
      * form of model today's API has (one f32 input, one output) always takes

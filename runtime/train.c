@@ -913,8 +913,12 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                 dl_error_context(is_gset ? "evaluating on the test graphs" : "evaluating on the test nodes");
                 goto done;
             }
-            printf(", test_acc %.2f%% (%lld test %s)", 100.0 * ta, (long long)graph.count[DL_SPLIT_TEST],
-                   is_gset ? "graphs" : "nodes");
+            /* no accuracy when the output is not per-node (per-graph) classes: a link predictor's */
+            if (isnan(ta))
+                printf(", test_loss %.4f (%lld test %s)", tl, (long long)graph.count[DL_SPLIT_TEST], is_gset ? "graphs" : "nodes");
+            else
+                printf(", test_acc %.2f%% (%lld test %s)", 100.0 * ta, (long long)graph.count[DL_SPLIT_TEST],
+                       is_gset ? "graphs" : "nodes");
         }
         if (!isnan(result.test_map50))
             printf(", %s_map50 %.4f, %s_map50_95 %.4f", eval_name, result.test_map50, eval_name, result.test_map50_95);

@@ -64,3 +64,14 @@ if cmp -s "$T/gan_t1.st" "$T/gan_t2.st"; then
 else
   echo "FAIL GAN: 1 and 2 threads train to different checkpoints"; fail=$((fail+1))
 fi
+# CycleGAN's two generators and two discriminators as two models of two outputs each
+# (tests/e2e/cyclegan.dln): both steps train, the checkpoint holds all four networks.
+cp tests/e2e/cyclegan.dln "$T/cyclegan.dln"
+(cd "$T" && DLNC_CACHE="$T/cache" "$DG" run cyclegan.dln --max-steps 10 --checkpoint cyc.st) > "$T/cyc.out" 2>&1; rcc=$?
+if [ $rcc -eq 0 ] && grep -Eq "^epoch 1/10  loss_gens [0-9]+\.[0-9]+  loss_discs [0-9]+\.[0-9]+ " "$T/cyc.out" &&
+   grep -q '"gens.g_ab.conv2d0.weight"' "$T/cyc.st" && grep -q '"gens.g_ba.conv2d1.bias"' "$T/cyc.st" &&
+   grep -q '"discs.d_a.conv2d0.weight"' "$T/cyc.st" && grep -q '"discs.d_b.conv2d1.bias"' "$T/cyc.st"; then
+  echo "CycleGAN: two generators and two discriminators train in two steps: ok"; pass=$((pass+1))
+else
+  echo "FAIL CycleGAN steps ($rcc):"; cat "$T/cyc.out"; fail=$((fail+1))
+fi

@@ -31,3 +31,13 @@ if [ $rb -eq 1 ] && grep -q "badgraph/edges.csv:3: the target node must be an in
 else
   echo "FAIL graph errors ($rb, $rf):"; cat "$T/badgraph.out" "$T/vsrc.out"; fail=$((fail+1))
 fi
+# A link predictor on a graph source (tests/e2e/gae_sbm.dln: negatives from randint(src, V)) has no
+# per-node classes: the run ends with the test loss, not a "test_acc nan%", and the loss falls.
+grun tests/e2e/gae_sbm.dln --epochs 30 > "$T/gae.out" 2>&1; ra=$?
+l1=$(sed -n 's/^epoch *1\/30  loss \([0-9.]*\).*/\1/p' "$T/gae.out"); l30=$(sed -n 's/.*val_loss \([0-9.]*\), test_loss.*/\1/p' "$T/gae.out")
+if [ $ra -eq 0 ] && grep -q "test_loss [0-9.]* (20 test nodes)" "$T/gae.out" && ! grep -q "nan" "$T/gae.out" &&
+   awk -v a="$l1" -v b="$l30" 'BEGIN { exit !(b < a - 0.05) }'; then
+  echo "graphs: a graph autoencoder with randint(src, V) negatives trains ($l1 -> $l30), ends with its test loss: ok"; pass=$((pass+1))
+else
+  echo "FAIL graph autoencoder ($ra, $l1 -> $l30):"; tail -3 "$T/gae.out"; fail=$((fail+1))
+fi

@@ -75,6 +75,28 @@ static void test_integral_float_as_int(void) {
     free(d);
 }
 
+/* A dimension name in tensor arithmetic is its run-time size: x / N with N = 3 rows, and
+ * x * W with the constant W = 40; N - 1 stays an error whose hint says how to write it. */
+static void test_dimension_as_value(void) {
+    compiled c;
+    compiled_init(&c, "model m(x: f32[N, 40]) -> f32 {\n    return x / N + 0.001 * (x * 40)\n}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
+    double xv[120];
+    for (int k = 0; k < 120; k++) xv[k] = 0.5 * k - 7;
+    double *ins[1] = {xv};
+    int64_t syms[IR_MAX_SYMS] = {3};
+    interp_state s;
+    CU_ASSERT_EQUAL_FATAL(interp_run(&s, c.mod->forward, syms, ins, NULL, 3), 0);
+    const double *y = interp_output(&s, 0);
+    for (int k = 0; k < 120; k++) CU_ASSERT_DOUBLE_EQUAL(y[k], xv[k] / 3 + 0.04 * xv[k], 1e-9);
+    interp_free(&s);
+    compiled_free(&c);
+    char *d = NULL;
+    CU_ASSERT_EQUAL(width_of("    return x * (N - 1)", &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "write numel(x, axis = 0) - 1"));
+    free(d);
+}
+
 /* x = -4.5, -4.25, ..., 5.25 (N = 1); y = x // 1.5 + 100 * (x % 1.5) and the
  * same with a negative divisor. */
 static void test_tensor_floor_division(void) {
@@ -103,4 +125,5 @@ void suite_elab_arith(void) {
     CU_add_test(s, "// and % on compile-time numbers follow Python", test_python_floor_division);
     CU_add_test(s, "an integral float is an int; others are errors with their value", test_integral_float_as_int);
     CU_add_test(s, "// and % on tensors: floor(a / b) and a - b * floor(a / b)", test_tensor_floor_division);
+    CU_add_test(s, "a dimension in tensor arithmetic is its run-time size (x / N)", test_dimension_as_value);
 }
