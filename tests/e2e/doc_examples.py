@@ -28,6 +28,7 @@ are only counted. An untagged fence is .dln (or a diagnostic .dln prints) and is
 The marker is the last non-blank line before the fence. An untagged block that is none of these
 fails the test. Prints a count per kind and `doc_examples: N checked, N failed`.
 """
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -142,7 +143,7 @@ def main():
         for f in sorted(os.listdir(d)):
             if f.endswith((".sh", ".c", ".py")) and f != os.path.basename(__file__):
                 tested += re.sub(r"\\\\?(.)", r"\1", open(os.path.join(d, f), errors="replace").read())
-    counts, failures, diags = {}, [], []
+    counts, failures, diags, jobs = {}, [], [], []
     tested_shape = "\n".join(shape(l) for l in (tested + "\n" + "\n".join(known)).splitlines())
     # the quoted strings of the tests: a message a test checks a part of (20 characters or more)
     parts = {shape(q).strip(" ^$") for q in re.findall(r'"([^"\n]{20,})"', tested)}
@@ -163,17 +164,17 @@ def main():
             elif kind == "diagnostics":
                 diags.append((where, body))
             elif kind == "program":
-                err = compile_program(dlnc, src, d, n)
+                jobs.append((where, kind, src, n))
             elif kind == "body":
                 ret = last_binding(body)
                 if not ret:
                     err = "a body with no assignment to return"
                 else:
-                    err = compile_program(dlnc, f"model doc_body({arg}) {{\n{src}return {ret}\n}}\n", d, n)
+                    jobs.append((where, kind, f"model doc_body({arg}) {{\n{src}return {ret}\n}}\n", n))
             elif kind == "prepend":
-                err = compile_program(dlnc, arg + "\n" + src, d, n)
+                jobs.append((where, kind, arg + "\n" + src, n))
             elif kind == "append":
-                err = compile_program(dlnc, src + arg + "\n", d, n)
+                jobs.append((where, kind, src + arg + "\n", n))
             elif kind == "error":
                 nxt = next((b for b in all_blocks[n + 1:]), None)
                 path = os.path.join(d, "m.dln")
@@ -192,6 +193,10 @@ def main():
                     known.update(messages(out.splitlines()))
             if err:
                 failures.append(f"FAIL {where} ({kind}): {err}")
+        # the compilations, two at a time (the machine has two cores)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            results = pool.map(lambda j: (j[0], j[1], compile_program(dlnc, j[2], d, j[3])), jobs)
+            failures += [f"FAIL {w} ({k}): {e}" for w, k, e in results if e]
         for where, body in diags:
             for msg in messages(body):
                 msg = re.sub(r"\s{2,}\(.*\)$", "", msg)      # an aside after the message
