@@ -128,6 +128,42 @@ def shape(msg):
     return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "0", msg)
 
 
+def anchors(lines):
+    """GitHub's anchors of the document's headings (outside fences)."""
+    out, fence = set(), False
+    for l in lines:
+        fence ^= l.startswith("```")
+        m = re.match(r"^#+ (.*)$", l)
+        if m and not fence:
+            a = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+            k, i = a, 1
+            while k in out:
+                k, i = f"{a}-{i}", i + 1
+            out.add(k)
+    return out
+
+
+def names():
+    """The language's names: the builtins (compiler/elab_builtins.c), then the stdlib blocks."""
+    b = re.findall(r'^\s*\{"(\w+)", (?:X1|\{)', open("compiler/elab_builtins.c").read(), re.M)
+    for f in sorted(os.listdir("stdlib")):
+        if f.endswith(".dln"):
+            b += re.findall(r"^block (\w+)\(", open(os.path.join("stdlib", f)).read(), re.M)
+    if not {"relu", "zeros", "sort", "dense"} <= set(b):      # the table's layout changed: read it anew
+        raise SystemExit("doc_examples.py: could not read the builtins of compiler/elab_builtins.c")
+    return sorted(set(b))
+
+
+def index_failures(lines):
+    """Every link inside the document resolves; the index names every builtin and block."""
+    doc, heads = "\n".join(lines), anchors(lines)
+    out = [f"FAIL {DOC}: the link #{a} goes to no heading" for a in sorted(set(re.findall(r"\]\(#([^)]*)\)", doc)))
+           if a not in heads]
+    index = doc[doc.find("\n## Index of names\n"):]
+    out += [f"FAIL {DOC}: '{n}' is not in the Index of names" for n in names() if f"[`{n}`](#" not in index]
+    return out, len(names())
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     dlnc = os.path.abspath(os.path.join(build, "dlnc"))
@@ -203,8 +239,11 @@ def main():
                 sm = shape(msg)
                 if msg not in known and sm not in tested_shape and not any(len(q) >= 20 and q in sm for q in parts):
                     failures.append(f"FAIL {where} (diagnostics): no test shows the compiler saying: {msg}")
+    more, n_names = index_failures(lines)
+    failures += more
     for f in failures:
         print(f)
+    print(f"doc_examples: {n_names} names in the index, every link to a heading")
     print("doc_examples: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     checked = sum(counts.values()) - sum(counts.get(k, 0) for k in NOT_DLN | {"fragment", "unclassified"})
     print(f"doc_examples: {checked} checked, {len(failures)} failed")
