@@ -15,9 +15,11 @@ are only counted. An untagged fence is .dln (or a diagnostic .dln prints) and is
                -Wall -Wextra -Werror
   error        marked `<!-- doc-test: error -->`: dlnc must fail, and its diagnostics (the file
                name replaced) must be exactly the next fenced block, which shows them
-  body SIG     marked `<!-- doc-test: body SIG -->`: statements, wrapped as
-               `model doc_body(SIG) { ... return LAST }` (LAST: the first name the last
-               assignment binds) and compiled as a program
+  body SIG [| PRELUDE]
+               marked `<!-- doc-test: body SIG -->`: statements, wrapped as
+               `model doc_body(SIG) { PRELUDE ... return LAST }` (LAST: the first name the last
+               assignment binds; PRELUDE: statements the block assumes, e.g. `G = 3`) and
+               compiled as a program
   prepend SRC / append SRC
                marked `<!-- doc-test: prepend SRC -->` (or append): SRC, .dln text, is put
                before (after) the block, and the whole is compiled as a program (e.g. the model
@@ -206,7 +208,8 @@ def main():
                 if not ret:
                     err = "a body with no assignment to return"
                 else:
-                    jobs.append((where, kind, f"model doc_body({arg}) {{\n{src}return {ret}\n}}\n", n))
+                    sig, _, prelude = arg.partition(" | ")
+                    jobs.append((where, kind, f"model doc_body({sig}) {{\n{prelude}\n{src}return {ret}\n}}\n", n))
             elif kind == "prepend":
                 jobs.append((where, kind, arg + "\n" + src, n))
             elif kind == "append":
