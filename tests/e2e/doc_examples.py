@@ -76,7 +76,7 @@ def classify(tag, body, mark):
     if mark:
         m = MARK.match(mark)
         if m and m.group(1) in ("error", "body", "prepend", "append", "fragment"):
-            return m.group(1), m.group(2)
+            return m.group(1), m.group(2).lstrip(": ")
         if mark.startswith("<!-- doc-test"):
             return "unclassified", f"unknown marker {mark!r}"
     text = [l for l in body if l.strip()]
