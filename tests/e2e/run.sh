@@ -366,6 +366,9 @@ fi
 # An option without its value, in every subcommand's parser (compiler/cli.c).
 . tests/e2e/cli_values.sh
 
+# Every example of docs/language.md (tests/e2e/doc_examples.py).
+. tests/e2e/doc_examples.sh
+
 # The benchmark's programs: fma_peak and gemm_bench with -Werror, the MobileNetV2
 # workload, the busy-core spinner, PyTorch's configurations (tests/e2e/bench_build.sh).
 . tests/e2e/bench_build.sh
