@@ -25,6 +25,23 @@ import stranger6 as S6
 
 D = torch.float64
 
+CLIP_DLN = """
+model clip(features: f32[N, 10]) -> f32[N] {
+    img = dense(tanh(dense(features[:, 0:6], 8, name = "img1")), 4, name = "img2")
+    txt = dense(tanh(dense(features[:, 6:10], 8, name = "txt1")), 4, name = "txt2")
+    img = img / sqrt(sum(img * img, axis = 1, keepdims = true))        # F.normalize
+    txt = txt / sqrt(sum(txt * txt, axis = 1, keepdims = true))
+    param logit_scale: f32[] = 2.6592600                                # log(1 / 0.07)
+    return expand(clip_loss(img, txt, logit_scale = exp(clamp(logit_scale, max = 4.6052))), [N])
+}
+train clip {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
 SWIN_DLN = """
 block to_windows(x: f32[N, 4, 4, C]) -> f32[N, 4, 4, C] {
     return reshape(transpose(reshape(x, [N, 2, 2, 2, 2, C]), [0, 1, 3, 2, 4, 5]), [N, 4, 4, C])   # [N, nW, window², C]
@@ -297,6 +314,19 @@ def _ff(x, p, pre, act=F.relu):
     return _lin(act(_lin(x, p, pre + "linear1")), p, pre + "linear2")
 
 
+def _clip_batch():
+    f = np.random.default_rng(89).standard_normal((8, 10)).astype(np.float32)
+
+    def loss(p):
+        img = _lin(torch.tanh(_lin(_t(f[:, :6]), p, "img1")), p, "img2")
+        txt = _lin(torch.tanh(_lin(_t(f[:, 6:]), p, "txt1")), p, "txt2")
+        img, txt = F.normalize(img, dim=1), F.normalize(txt, dim=1)
+        logits = p["logit_scale"].clamp(max=4.6052).exp() * img @ txt.T      # open_clip's ClipLoss
+        labels = torch.arange(8)
+        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+    return [f, np.zeros(8, np.float32)], 8, (), loss
+
+
 def _windows(x):
     """[N, 4, 4, C] -> [N, nW = 4, window² = 4, C]: the reference's window_partition, per image."""
     N, C = x.shape[0], x.shape[-1]
@@ -541,7 +571,8 @@ def _dino(build):
 
 
 def run(build):
-    return [S6._check(build, "swin", SWIN_DLN, 90, _swin_batch),
+    return [S6._check(build, "clip", CLIP_DLN, 89, _clip_batch),
+            S6._check(build, "swin", SWIN_DLN, 90, _swin_batch),
             S6._check(build, "mae", MAE_DLN, 91, _mae_batch),
             S6._check(build, "barlow", BARLOW_DLN, 92, _barlow_batch),
             _dino(build),
