@@ -1,5 +1,5 @@
-/* emit_contrastive.c — kernel bodies of nt_xent and nt_xent_grad: one call
- * into runtime/nt_xent.c each (the row loops and the online log-sum-exp
+/* emit_contrastive.c — kernel bodies of nt_xent, clip_loss and their gradients: one call
+ * into runtime/nt_xent.c or clip_loss.c each (the row loops and the online log-sum-exp
  * live there as ordinary C); the call names the batch, the width and the
  * temperature:
  *

@@ -1,5 +1,5 @@
-/* interp_contrastive.c — the reference interpreter's nt_xent and its
- * gradient (ops_contrastive.c), in double and straight from the definition:
+/* interp_contrastive.c — the reference interpreter's nt_xent, clip_loss and their
+ * gradients (ops_contrastive.c), in double and straight from the definition:
  * the whole [2N, 2N] similarity matrix, each row's log-sum-exp over the
  * off-diagonal entries, and the gradient by the chain rule through the
  * matrix and the normalization, with none of runtime/nt_xent.c's shortcuts. */

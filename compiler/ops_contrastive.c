@@ -1,5 +1,5 @@
-/* ops_contrastive.c — SimCLR's NT-Xent loss as one primitive (family
- * contrastive): shapes, gradients and costs of nt_xent and nt_xent_grad.
+/* ops_contrastive.c — SimCLR's NT-Xent and CLIP's loss as primitives (family
+ * contrastive): shapes, gradients and costs of nt_xent, clip_loss and their gradients.
  *
  * Composed from concat, normalize, matmul, eye and cross_entropy, the loss
  * needs the [2N, 2N] similarity matrix as a value, and the IR refuses a value

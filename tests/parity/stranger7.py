@@ -572,10 +572,11 @@ def _dino(build):
         return dict(case=S.Desc("dino: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
     lib = S.load_lib(so)
     m = S.General(lib, "dino", (8,))
-    p = S6._frozen(m, S.draw_params(m, 93), 93)                  # the teacher and the centre drawn too
+    p = S.draw_params(m, 93)
+    q = S6._frozen(m, p, 93)                                     # the teacher and the centre drawn too
     arrays, n, syms, loss = _dino_batch()
-    ours, ref, e_loss, e_grad = S.step_errors(m, p, arrays, n, syms, lambda _: loss(p))
-    want = _dino_after(p, arrays[0])
+    ours, ref, e_loss, e_grad = S.step_errors(m, p, arrays, n, syms, lambda _: loss(q))
+    want = _dino_after(q, arrays[0])
     e_buf = max(S.rel_err(np.ctypeslib.as_array(lib.dino_param(m.m, k.encode()), shape=m.params[k][0]).copy(),
                           v.numpy()) for k, v in want.items())
     m.close()
