@@ -586,6 +586,34 @@ def _dino(build):
                 detail=None if ok else f"loss {ours} vs torch {ref.item()}, buffers {e_buf:.1e}")
 
 
+def _steps(build, name, src, seed, make, steps=3, lr=0.1):
+    """`steps` SGD steps on one batch from the same weights: each step's loss, then every trained
+    parameter after the last, against torch's loop (p -= lr * grad) in float64."""
+    so, err = build.compile_dln(src, name)
+    if so is None:
+        return dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
+    lib = S.load_lib(so)
+    m = S.General(lib, name, (8,))
+    p = S.draw_params(m, seed)
+    arrays, n, syms, loss = make()
+    e_loss = 0.0
+    for _ in range(steps):
+        ours = m.train_step(arrays, n, syms)
+        ref = loss(p)
+        grads = torch.autograd.grad(ref, list(p.values()), allow_unused=True)
+        with torch.no_grad():
+            for v, g in zip(p.values(), grads):
+                if g is not None:
+                    v -= lr * g
+        e_loss = max(e_loss, S.rel_err(np.float64(ours), ref.item()))
+    e_par = max(S.rel_err(np.ctypeslib.as_array(getattr(lib, f"{name}_param")(m.m, k.encode()), shape=m.params[k][0]).copy(),
+                          v.detach().numpy()) for k, v in p.items())
+    m.close()
+    ok = e_loss <= S.LOSS_TOL and e_par <= S.GRAD_TOL
+    return dict(case=S.Desc(f"{name}: {steps} SGD steps, each loss and every parameter after them"), fwd=e_loss,
+                grad=e_par, ok=ok, detail=None if ok else f"loss error {e_loss:.1e}, parameters {e_par:.1e}")
+
+
 def run(build):
     return [S6._check(build, "clip", CLIP_DLN, 89, _clip_batch),
             S6._check(build, "swin", SWIN_DLN, 90, _swin_batch),
@@ -597,4 +625,6 @@ def run(build):
             S6._check(build, "linatt", LINATT_DLN, 96, lambda: _seq_batch(98, _linatt_loss)),
             S6._check(build, "alibi", ALIBI_DLN, 97, lambda: _seq_batch(99, _alibi_loss)),
             S6._check(build, "crf", CRF_DLN, 98, _crf_batch),
-            S6._check(build, "ptr", PTR_DLN, 99, _ptr_batch)]
+            S6._check(build, "ptr", PTR_DLN, 99, _ptr_batch),
+            _steps(build, "clip", CLIP_DLN, 89, _clip_batch), _steps(build, "mt", MT_DLN, 94, _mt_batch),
+            _steps(build, "crf", CRF_DLN, 98, _crf_batch), _steps(build, "swin", SWIN_DLN, 90, _swin_batch)]
