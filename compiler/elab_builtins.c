@@ -222,6 +222,28 @@ static value b_nt_xent(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_nt_xent, in, 2, &a), loc);
 }
 
+/* clip_loss(image, text, logit_scale): CLIP's symmetric cross-entropy as one op
+ * over image @ text^T times the scale (a number, or a one-element tensor such as
+ * exp(logit_scale), which gets its gradient through the product), so the batch
+ * may be the run-time N: the [N, N] logits are not a value (ops_contrastive.c). */
+static value b_clip_loss(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *in[2];
+    for (int i = 0; i < 2; i++)
+        if (!(in[i] = float_tensor_arg(e, &args[i], name, find(name)->args[i].name, loc))) return v_error();
+    if (args[2].kind != V_NONE) {
+        ir_node *s = float_tensor_arg(e, &args[2], name, "logit_scale", loc);
+        if (!s) return v_error();
+        if (s->shape.rank > 0 && !(s->shape.rank == 1 && ir_dim_eq(s->shape.d[0], ir_dim_const(1)))) {
+            diag_error(e->d, args[2].loc, "'%s': logit_scale must be a number or one value (f32[] or f32[1]), got %s\n"
+                       "hint: CLIP learns one scale, param logit_scale: f32[] = 2.6593, passed as exp(logit_scale)", name,
+                       t_describe(e, s));
+            return v_error();
+        }
+        in[0] = op_binary(e, OP_mul, in[0], s, loc);
+    }
+    return v_tensor(ir_add(e->g, e->d, loc, OP_clip_loss, in, 2, NULL), loc);
+}
+
 static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     uint32_t mask;
@@ -780,6 +802,7 @@ static const builtin builtins[] = {
     {"batch_stats", X1, b_unary, OP_batch_stats, 0},
     {"batch_normalize", {{"x", 1}, {"stats", 1}, {"weight", 1}, {"bias", 1}, {"eps", 0}}, 5, b_norm, OP_batch_normalize, 0},
     {"nt_xent", {{"z1", 1}, {"z2", 1}, {"temperature", 0}}, 3, b_nt_xent, OP_nt_xent, 0},
+    {"clip_loss", {{"image", 1}, {"text", 1}, {"logit_scale", 0}}, 3, b_clip_loss, OP_clip_loss, 0},
     {"matmul", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_matmul, 0},
     {"maximum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_maximum, 0},
     {"minimum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_minimum, 0},

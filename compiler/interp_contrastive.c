@@ -1,5 +1,5 @@
-/* interp_contrastive.c — the reference interpreter's nt_xent and its
- * gradient (ops_contrastive.c), in double and straight from the definition:
+/* interp_contrastive.c — the reference interpreter's nt_xent, clip_loss and their
+ * gradients (ops_contrastive.c), in double and straight from the definition:
  * the whole [2N, 2N] similarity matrix, each row's log-sum-exp over the
  * off-diagonal entries, and the gradient by the chain rule through the
  * matrix and the normalization, with none of runtime/nt_xent.c's shortcuts. */
@@ -12,7 +12,54 @@
 
 #define NTX_EPS 1e-12
 
+/* clip_loss and its gradient from the whole [N, N] matrix s = a b^T: each row's
+ * and each column's log-sum-exp, the loss, and dL/ds = (P - I + Q - I) / 2N
+ * (P the rows' softmax, Q the columns') through s to a or b. */
+static int interp_clip(const interp_state *s, const ir_node *n, double *y) {
+    const int64_t b = ir_dim_eval(n->in[0]->shape.d[0], s->sym_values), d = ir_dim_eval(n->in[0]->shape.d[1], s->sym_values);
+    const double *za = s->value[n->in[0]->id], *zb = s->value[n->in[1]->id];
+    double *sim = malloc(sizeof(double) * (size_t)(b * b + 1)), *lr = malloc(sizeof(double) * (size_t)(b + 1));
+    double *lc = malloc(sizeof(double) * (size_t)(b + 1));
+    if (!sim || !lr || !lc) {
+        free(sim), free(lr), free(lc);
+        fprintf(stderr, "interp: clip_loss: out of memory\n");
+        return -1;
+    }
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < b; j++) {
+            double q = 0;
+            for (int64_t k = 0; k < d; k++) q += za[i * d + k] * zb[j * d + k];
+            sim[i * b + j] = q;
+        }
+    for (int64_t i = 0; i < b; i++) {
+        double mr = -INFINITY, mc = -INFINITY, sr = 0, sc = 0;
+        for (int64_t j = 0; j < b; j++) mr = fmax(mr, sim[i * b + j]), mc = fmax(mc, sim[j * b + i]);
+        for (int64_t j = 0; j < b; j++) sr += exp(sim[i * b + j] - mr), sc += exp(sim[j * b + i] - mc);
+        lr[i] = mr + log(sr), lc[i] = mc + log(sc);
+    }
+    if (n->op == OP_clip_loss) {
+        double loss = 0;
+        for (int64_t i = 0; i < b; i++) loss += lr[i] + lc[i] - 2 * sim[i * b + i];
+        y[0] = b ? loss / (2.0 * (double)b) : 0;
+    } else {
+        const double gy = s->value[n->in[2]->id][0];
+        const int which = (int)n->a.contrastive.which;
+        memset(y, 0, sizeof(double) * (size_t)(b * d));
+        for (int64_t i = 0; i < b; i++)
+            for (int64_t j = 0; j < b; j++) {
+                const double ds = (exp(sim[i * b + j] - lr[i]) + exp(sim[i * b + j] - lc[j]) - 2.0 * (i == j)) * gy / (2.0 * (double)b);
+                for (int64_t k = 0; k < d; k++) {
+                    if (which) y[j * d + k] += ds * za[i * d + k];
+                    else y[i * d + k] += ds * zb[j * d + k];
+                }
+            }
+    }
+    free(sim), free(lr), free(lc);
+    return 0;
+}
+
 int interp_contrastive(const interp_state *s, const ir_node *n, double *y) {
+    if (n->op == OP_clip_loss || n->op == OP_clip_loss_grad) return interp_clip(s, n, y);
     const int64_t b = ir_dim_eval(n->in[0]->shape.d[0], s->sym_values), d = ir_dim_eval(n->in[0]->shape.d[1], s->sym_values);
     const int64_t m = 2 * b;
     const double *z1 = s->value[n->in[0]->id], *z2 = s->value[n->in[1]->id], t = n->a.contrastive.temperature;

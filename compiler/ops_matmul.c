@@ -38,6 +38,17 @@ int op_shape_matmul(ir_node *n, char *err, int errlen) {
         return ops_fail(err, errlen, "matmul: the batch dimensions of %s and %s do not broadcast", ops_type(ba, a),
                         ops_type(bb, b));
     if (batch.rank + 2 > IR_MAX_RANK) return ops_fail(err, errlen, "matmul: result has too many dimensions");
+    if (!ir_dim_is_const(m) && ir_dim_eq(m, p)) { /* a batch against itself: [N, D] @ [D, N] */
+        char s1[48];
+        return ops_fail(err, errlen,
+                        "matmul: %s%s @ %s%s would be [%s, %s], the run-time size %s in two dimensions, which a value cannot "
+                        "have (its size would grow as %s squared)\n"
+                        "hint: the losses over a batch's similarity matrix are ops that never store it: clip_loss(image, text, "
+                        "logit_scale = exp(s)) is CLIP's cross-entropy over image @ transpose(text) with labels arange(N), "
+                        "nt_xent(z1, z2) SimCLR's; attention(q, k, v) attends over a run-time length",
+                        ta ? "transpose " : "", ops_type(ba, a), tb ? "transpose " : "", ops_type(bb, b),
+                        ir_dim_str(s1, sizeof s1, m, NULL), s1, s1, s1);
+    }
     n->shape = batch;
     n->shape.d[n->shape.rank++] = m;
     n->shape.d[n->shape.rank++] = p;

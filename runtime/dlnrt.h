@@ -319,6 +319,17 @@ int dl_inverse(const float *x, int64_t count, int64_t n, float *y);
 int dl_nt_xent(const float *z1, const float *z2, int64_t n, int64_t d, float t, float *loss);
 int dl_nt_xent_grad(const float *z1, const float *z2, const float *gy, int64_t n, int64_t d, float t, int which, float *dz);
 
+/* ---- CLIP's loss (clip_loss.c) --------------------------------------------
+ * a, b [n, d] row-major, row i of each a matching pair; s = a b^T (scaled and
+ * normalized by the caller); *loss = (mean_i CE(s[i, :], i) + mean_j
+ * CE(s[:, j], j)) / 2, open_clip's ClipLoss. No n x n buffer: each row's and
+ * column's log-sum-exp is accumulated online, rows shared out between threads,
+ * summed in row order (the bits do not depend on the thread count).
+ * dl_clip_loss_grad writes gy[0] times da (which = 0) or db (which = 1).
+ * Both return 0, or -1 (dl_last_error) when scratch memory runs out. */
+int dl_clip_loss(const float *a, const float *b, int64_t n, int64_t d, float *loss);
+int dl_clip_loss_grad(const float *a, const float *b, const float *gy, int64_t n, int64_t d, int which, float *g);
+
 /* ---- optimizers ---------------------------------------------------------- */
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */

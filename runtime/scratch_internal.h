@@ -15,6 +15,7 @@ enum {
     DL_SCRATCH_CONV,      /* conv.c: im2col columns, the weight gradient's per-chunk partials */
     DL_SCRATCH_ATTN,      /* attention.c: one row of probabilities */
     DL_SCRATCH_NTXENT,    /* nt_xent.c: the normalized rows and per-row statistics */
+    DL_SCRATCH_CLIP,      /* clip_loss.c: the rows' and the columns' log-sum-exps */
     DL_SCRATCH_WINOGRAD,  /* conv_winograd.c: transformed weights, tiles and products (conv.c's flipped
                              data-gradient weight stays live in DL_SCRATCH_CONV meanwhile) */
     DL_SCRATCH_LINALG,    /* linalg.c: one matrix and its right-hand side, in double */

@@ -1009,6 +1009,20 @@ loss("nt_xent_batch", "nt_xent(output, label, temperature = 0.5)", lambda z, t: 
 loss("nt_xent_batch_z2", "nt_xent(label, output, temperature = 0.1)", lambda z, t: _nt_xent(t, z, 0.1), LS,
      label="dense")
 
+
+def _clip(a, b, s=1.0):
+    """CLIP's loss as open_clip's ClipLoss writes it: the [B, B] logits, cross-entropy over rows and columns."""
+    logits = s * a @ b.T
+    labels = torch.arange(a.shape[0])
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+op("clip_loss", "clip_loss(a, b, logit_scale = {s})", lambda p, s: _clip(p["a"], p["b"], s),
+   [v(dict(s=1.0), a=(6, 4), b=(6, 4)), v(dict(s=14.3), a=(3, 8), b=(3, 8)), v(dict(s=2.0), a=(1, 5), b=(1, 5))])
+# the batch of run-time size N: da with the label as the text side, db with it as the image side
+loss("clip_loss_batch", "clip_loss(output, label, logit_scale = 3.0)", lambda z, t: _clip(z, t, 3.0), LS, label="dense")
+loss("clip_loss_batch_b", "clip_loss(label, output)", lambda z, t: _clip(t, z), LS, label="dense")
+
 loss("soft_cross_entropy", "soft_cross_entropy(output, label)", lambda z, t: F.cross_entropy(z, t), LS,
      label="dense", label_domain="prob")  # rows of probabilities need not sum to 1 (the formula is linear in t)
 

@@ -314,9 +314,11 @@ def run(build):
     import stranger4                                    # the fourth: generative, graph and training-technique models
     import stranger5                                    # the fifth: sequences, attention, modern vision
     import stranger6                                    # the sixth: the rest of the course
+    import stranger7                                    # the seventh: attention, sequences, self-supervision
     import stranger8                                    # the eighth: vision, generative and graph models
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
             ("sequences and vision from the docs", stranger5.run(build)),
             ("the rest of the course from the docs", stranger6.run(build)),
+            ("attention, sequences and self-supervision from the docs", stranger7.run(build)),
             ("vision, generative and graph models from the docs", stranger8.run(build))]

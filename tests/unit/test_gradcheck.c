@@ -325,6 +325,12 @@ static const gc_case cases[] = {
     {OP_nt_xent, A2("N,3", "N,3", D_ANY, D_ANY), .f0 = 0.1, .n = 5},
     {OP_nt_xent, A2("1,6", "1,6", D_ANY, D_ANY), .f0 = 1},
     {OP_nt_xent_grad, A3("N,4", "N,4", "", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .f0 = 0.5, .no_vjp = 1},
+    /* CLIP's loss over a b^T: a run-time batch, a larger one, one pair; clip_loss_grad (i = {0 da | 1 db}) */
+    {OP_clip_loss, A2("N,4", "N,4", D_ANY, D_ANY)},
+    {OP_clip_loss, A2("N,3", "N,3", D_ANY, D_ANY), .n = 5},
+    {OP_clip_loss, A2("1,6", "1,6", D_ANY, D_ANY)},
+    {OP_clip_loss_grad, A3("N,4", "N,4", "", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {1}, .no_vjp = 1},
+    {OP_clip_loss_grad, A3("N,4", "N,4", "", D_ANY, D_ANY, D_ANY), .ni = 1, .i = {0}, .no_vjp = 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

@@ -253,6 +253,10 @@ static const cov_row rows[] = {
      .bad_msg = "the same shape"},
     {OP_nt_xent_grad, G_NONE, .ok = {IN("f:N,8", "f:N,8", "f:"), AT(.i = {1}, .ni = 1, .f = {0.5}, .nf = 1)},
      .bad = {IN("f:N,8", "f:N,8", "f:N"), AT(.i = {0}, .ni = 1, .f = {0.5}, .nf = 1)}, .bad_msg = "must be a scalar"},
+    /* CLIP's loss: a, b f32[N, D]; clip_loss_grad: a, b, gy f32[], i = {0 da | 1 db} */
+    {OP_clip_loss, G_DIFF, .ok = {IN("f:N,8", "f:N,8")}, .bad = {IN("f:N,8", "f:8,8")}, .bad_msg = "the same shape"},
+    {OP_clip_loss_grad, G_NONE, .ok = {IN("f:N,8", "f:N,8", "f:"), AT(.i = {1}, .ni = 1)},
+     .bad = {IN("f:N,8", "f:N,8", "f:"), AT(.i = {2}, .ni = 1)}, .bad_msg = "must be 0 (da) or 1 (db)"},
     /* loops (ops_scan.h) */
     {OP_scan, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0, 1, 0, 0, 0, 0}, .ni = 6)}, .bad_msg = "at least one sequence"},
     {OP_scan_part, G_LOOP, .bad = {IN("f:N,4"), AT(.i = {0}, .ni = 1)}, .bad_msg = "must be a scan"},

@@ -332,6 +332,20 @@ static void test_emitted_nt_xent_threads(void)
     check_random_step(src, "dense2.weight", 32 * 64, 64, 64, 1, 17, "nt_xent's dz2 (dense2's weight gradient)");
 }
 
+/* clip_loss over 64 pairs of 32 (above runtime/clip_loss.c's parallel size):
+ * each row's and column's log-sum-exp and each gradient row on one thread, the
+ * rows' terms added in order: the same bits at any thread count. */
+static void test_emitted_clip_loss_threads(void)
+{
+    static const char *src =
+        "model clp(x: f32[N, 64]) -> f32[N, 1] {\n"
+        "    return dense(x, 1) * clip_loss(dense(x, 32), dense(x * x, 32), logit_scale = 3.0)\n"
+        "}\n"
+        REGRESSION_STEP("clp");
+    check_random_step(src, "dense1.weight", 32 * 64, 64, 64, 1, 17, "clip_loss's da (dense1's weight gradient)");
+    check_random_step(src, "dense2.weight", 32 * 64, 64, 64, 1, 17, "clip_loss's db (dense2's weight gradient)");
+}
+
 /* cumsum along axis 1 and topk of the sums (argsort + gather, gather_grad
  * back): each line is one iteration of the parallel loop, 61 x 32 lines of
  * 64, above the kernels' parallel size; the sums run in one thread each. */
@@ -390,6 +404,7 @@ void suite_threads(void)
                 test_emitted_batch_norm_threads);
     CU_add_test(s, "dl_attention and dl_attention_bwd: same bits at 1, 2, 3 threads", test_attention_threads);
     CU_add_test(s, "generated nt_xent and its gradients: same bits at 1, 2, 3 threads", test_emitted_nt_xent_threads);
+    CU_add_test(s, "generated clip_loss and its gradients: same bits at 1, 2, 3 threads", test_emitted_clip_loss_threads);
     CU_add_test(s, "generated cumsum and topk (argsort, gather): same bits at 1, 2, 3 threads",
                 test_emitted_sort_cumsum_threads);
 }
