@@ -1394,16 +1394,8 @@ ir_node *train_loss(elab *e, const ast_decl *t, const model_io *io, int label_is
             continue;
         }
         if (strcmp(nm, "training") == 0 || find_block(e, nm) || is_builtin(nm) || is_initializer(nm)) continue;
-        int is_dim = 0;
-        for (int i = 0; i < e->mod->n_syms; i++) is_dim |= strcmp(e->mod->syms[i].name, nm) == 0;
-        const char *close = is_dim ? NULL : closest_name(nm, avail, na);
-        if (is_dim)
-            diag_error(e->d, names[k]->loc,
-                       "unknown name '%s' in the loss: the dimension names are the model's\nhint: numel(x, axis = 0) is the "
-                       "batch size of a tensor x; what needs '%s' itself (arange(%s, dtype = \"i32\") labels, a mask) belongs "
-                       "in the model, returned as an output",
-                       nm, nm, nm);
-        else if (close) diag_error(e->d, names[k]->loc, "unknown name '%s'\nhint: did you mean '%s'?", nm, close);
+        const char *close = closest_name(nm, avail, na);
+        if (close) diag_error(e->d, names[k]->loc, "unknown name '%s'\nhint: did you mean '%s'?", nm, close);
         else {
             const char *list = "";
             for (int i = 0; i < na; i++) list = arena_printf(e->a, "%s%s%s", list, i ? ", " : "", avail[i]);
