@@ -41,6 +41,7 @@ static const init_def inits[] = {
     {"eye", IR_INIT_EYE, {{0}}, 0},
     /* the values themselves, computed once the shape is known (elab_init_data.c) */
     {"values", IR_INIT_DATA, {{"values", 1}}, 1},
+    {"chunks", IR_INIT_DATA, {{"values", 1}}, 1},
     {"bilinear_upsample", IR_INIT_DATA, {{0}}, 0},
     {"from_file", IR_INIT_DATA, {{"path", 1}, {"name", 1}}, 2},
 };
