@@ -520,8 +520,8 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         if (iv.kind == V_INIT) init = iv.init, iv_recipe = iv;
         else if (as_number(&iv, &x)) init = (ir_init){.kind = IR_INIT_CONSTANT, .a = x, .fan_in = -1, .fan_out = -1, .gain = 1};
         else {
-            diag_error(e->d, st->value->loc, "expected an initializer (zeros, he_uniform(), normal(std = 0.01), ...), got %s",
-                       v_describe(e, &iv));
+            diag_error(e->d, st->value->loc, "expected an initializer (zeros, he_uniform(), normal(std = 0.01), ...), got %s%s",
+                       v_describe(e, &iv), iv.kind == V_TENSOR ? init_tensor_hint(e, st->value) : "");
             return v_error();
         }
     }

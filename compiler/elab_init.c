@@ -41,6 +41,7 @@ static const init_def inits[] = {
     {"eye", IR_INIT_EYE, {{0}}, 0},
     /* the values themselves, computed once the shape is known (elab_init_data.c) */
     {"values", IR_INIT_DATA, {{"values", 1}}, 1},
+    {"chunks", IR_INIT_DATA, {{"values", 1}}, 1},
     {"bilinear_upsample", IR_INIT_DATA, {{0}}, 0},
     {"from_file", IR_INIT_DATA, {{"path", 1}, {"name", 1}}, 2},
 };
@@ -217,6 +218,24 @@ value make_initializer(elab *e, const char *name, src_loc loc, value *pos, int n
         return v_error();
     }
     return (value){.kind = V_INIT, .init = in, .loc = loc};
+}
+
+/* The hint for a tensor where an initializer belongs (`param w: f32[4, 4] =
+ * eye(4)`): what is accepted, and the initializer a constant-tensor call
+ * meant, written without its sizes — the parameter's shape gives them. */
+const char *init_tensor_hint(elab *e, const ast_expr *x) {
+    static const char *const meant[][2] = {
+        {"eye", "eye() without sizes"},
+        {"zeros", "zeros (the bare name)"},
+        {"ones", "ones (the bare name)"},
+        {"full", "constant(value), or the bare number"},
+    };
+    for (size_t i = 0; x->kind == AST_CALL && i < sizeof meant / sizeof *meant; i++)
+        if (strcmp(x->name, meant[i][0]) == 0)
+            return arena_printf(e->a, "\nhint: the initializer is %s: the parameter's shape gives the sizes", meant[i][1]);
+    return "\nhint: a parameter starts from an initializer, not a tensor: zeros, ones, a number, eye(), "
+           "values([...]), from_file(path, name) or a random one; to use a computed tensor as a constant, assign it "
+           "(k = ...) instead of declaring a parameter";
 }
 
 /* The shapes torch.nn.init accepts for the structured initializers (its own

@@ -1,6 +1,7 @@
 /* elab_init_data.c — initializers that are the values themselves:
  *
  *     param k: f32[3] = values([0.25, 0.5, 0.25])
+ *     param b: f32[4 * H] = chunks([0, 1, 0, 0])             # an LSTM's forget-gate bias 1
  *     param w: f32[21, 21, 4, 4] = bilinear_upsample()       # FCN's upsampling kernel
  *     param e: f32[1000, 64] = from_file("emb.safetensors", "weight")
  *
@@ -63,6 +64,39 @@ static int from_list(elab *e, const value *list, const ir_shape *s, int64_t nume
                "%lld numbers in one flat list (row-major)", b, (long long)numel);
     diag_note(e->d, decl, "the parameter is declared here");
     return 0;
+}
+
+/* chunks([v0, v1, ...]): dimension 0 cut into len(list) equal chunks
+ * (torch.chunk), chunk k filled with v_k — per-gate constants of a
+ * recurrent weight or bias, e.g. an LSTM's forget gate (i, f, g, o). */
+static int from_chunks(elab *e, const value *list, const ir_shape *s, int64_t numel, float *out, src_loc decl) {
+    char b[160];
+    ir_shape_str(b, sizeof b, IR_F32, s, e->mod);
+    if (list->kind != V_LIST || list->n == 0) {
+        diag_error(e->d, list->loc, "chunks: expected a non-empty list of numbers, one per chunk, got %s",
+                   v_describe(e, list));
+        return 0;
+    }
+    if (s->rank < 1 || s->d[0].k % list->n != 0) {
+        diag_error(e->d, list->loc, "chunks: %d chunks do not divide dimension 0 of the parameter %s\nhint: one number "
+                   "per equal chunk of dimension 0, e.g. chunks([0, 1, 0, 0]) for an LSTM bias f32[4 * hidden]",
+                   list->n, b);
+        diag_note(e->d, decl, "the parameter is declared here");
+        return 0;
+    }
+    int64_t per = numel / list->n;
+    for (int k = 0; k < list->n; k++) {
+        float v;
+        int64_t one = 0;
+        ir_shape scalar = {.rank = 0};
+        if (flatten(e, &list->items[k], &scalar, 0, 1, &v, &one, 1) != 0 || one != 1) {
+            if (list->items[k].kind == V_LIST)
+                diag_error(e->d, list->items[k].loc, "chunks: expected a number, got %s", v_describe(e, &list->items[k]));
+            return 0;
+        }
+        for (int64_t i = 0; i < per; i++) out[k * per + i] = v;
+    }
+    return 1;
 }
 
 /* FCN's upsample_filt: a separable triangle of radius factor = ceil(k / 2)
@@ -134,6 +168,7 @@ int init_data_resolve(elab *e, const value *recipe, const ir_shape *shape, ir_in
     float *data = ARENA_NEW_ARRAY(e->a, float, (size_t)(numel ? numel : 1));
     int ok;
     if (strcmp(recipe->s, "values") == 0) ok = from_list(e, &recipe->items[0], shape, numel, data, decl);
+    else if (strcmp(recipe->s, "chunks") == 0) ok = from_chunks(e, &recipe->items[0], shape, numel, data, decl);
     else if (strcmp(recipe->s, "bilinear_upsample") == 0) ok = bilinear(e, shape, data, recipe->loc);
     else ok = from_file(e, recipe->items, shape, data, recipe->loc);
     if (!ok) return 0;

@@ -236,6 +236,7 @@ const char *init_describe(elab *e, const ir_init *in);
 /* 0 after a diagnostic at loc when the parameter's shape does not suit a
  * structured initializer (orthogonal, sparse, dirac, eye), as in torch.nn.init. */
 int init_check_shape(elab *e, const ir_init *in, const ir_shape *shape, src_loc loc);
+const char *init_tensor_hint(elab *e, const ast_expr *x);
 /* A data initializer's recipe (values, bilinear_upsample, from_file: a V_INIT
  * value naming it in .s, its arguments in .items) computed at the declared
  * shape into an IR_INIT_DATA init; 0 after a diagnostic (elab_init_data.c). */

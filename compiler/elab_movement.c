@@ -332,6 +332,11 @@ value b_pad(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     }
     if (!float_arg(e, &args[3], 0.0, name, "value", &a.pad.value)) return v_error();
+    if (x->dtype == IR_I32 && (a.pad.value != floor(a.pad.value) || fabs(a.pad.value) > 2147483647.0)) {
+        diag_error(e->d, args[3].loc, "pad of %s: the value must be an int (e.g. the PAD id), got %g", t_describe(e, x),
+                   a.pad.value);
+        return v_error();
+    }
     if (!any) return v_tensor(x, loc);
     return v_tensor(ir_add(e->g, e->d, loc, OP_pad, &x, 1, &a), loc);
 }

@@ -383,6 +383,38 @@ static int build_classes(elab *e, const value *v, dl_data_config *dc) {
     return 0;
 }
 
+/* csv(columns = ["age", "city"]): header columns that are also fields of
+ * their own, read by the model inputs of their names (f32[N] or i32[N]). */
+static int csv_columns(elab *e, const value *v, dl_csv_options *o) {
+    static const char *const taken[] = {"features", "label", "weight"};
+    if (v->kind != V_LIST || v->n < 1 || v->n > DL_CSV_MAX_COLUMNS) {
+        diag_error(e->d, v->loc, "columns must be a list of 1 to %d header names, got %s\nhint: e.g. columns = [\"age\", "
+                   "\"city\"]: model inputs age: f32[N] and city: i32[N] read them", DL_CSV_MAX_COLUMNS, v_describe(e, v));
+        return -1;
+    }
+    for (int k = 0; k < v->n; k++) {
+        const value *c = &v->items[k];
+        if (c->kind != V_STR || !c->s[0]) {
+            diag_error(e->d, c->loc, "a column must be named by a non-empty string, got %s", v_describe(e, c));
+            return -1;
+        }
+        for (size_t t = 0; t < sizeof taken / sizeof *taken; t++)
+            if (strcmp(c->s, taken[t]) == 0) {
+                diag_error(e->d, c->loc, "'%s' is already a field of csv(...); name the column otherwise in the header",
+                           c->s);
+                return -1;
+            }
+        for (int j = 0; j < k; j++)
+            if (strcmp(o->columns[j], c->s) == 0) {
+                diag_error(e->d, c->loc, "column '%s' is listed twice", c->s);
+                return -1;
+            }
+        o->columns[k] = c->s;
+    }
+    o->n_columns = v->n;
+    return 0;
+}
+
 /* detection_canvas(...): Fashion-MNIST items on a larger canvas, with boxes
  * (runtime/detect_canvas.c). Its bounds are the runtime's, caught here with
  * a caret; the defaults are samples/yolo_tiny.dln's task. */
@@ -501,7 +533,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     } else {
         static const argspec spec[] = {{"path", 1},      {"test", 0},   {"batch", 0},     {"shuffle", 0},
                                        {"label_col", 0}, {"header", 0}, {"classify", 0},  {"val_split", 0},
-                                       {"delimiter", 0}, {"weight_col", 0}};
+                                       {"delimiter", 0}, {"weight_col", 0}, {"columns", 0}};
         value a[COUNT(spec)];
         if (bind_call(e, fn, s->value->loc, spec, COUNT(spec), &ca, a)) return -1;
         const char *delim = ",";
@@ -522,6 +554,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             diag_error(e->d, a[8].loc, "the delimiter must be a single character");
             return -1;
         }
+        if (a[10].kind != V_NONE && csv_columns(e, &a[10], &dc->csv)) return -1;
         if (!dc->test_path && a[7].kind == V_NONE) dc->val_split = 0.2f;
         dc->csv.label_col = (int)label_col;
         dc->csv.header = header;
@@ -1019,6 +1052,7 @@ typedef enum field_kind {
     FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
     FIELD_EDGES,        /* one index per edge of a graph: i32[N, E], E a symbol of its own */
     FIELD_SAMPLE,       /* f32[N]: one number per sample (a CSV's weight column) */
+    FIELD_COLUMN,       /* a CSV's named column: f32[N], or i32[N] when the input reading it is (len: its index) */
     FIELD_CELLS,        /* f32[N, len, len, 5 + classes]: a detection target per grid cell */
     FIELD_BOXES,        /* f32[N, len, 4]: a padded list of boxes */
     FIELD_PER_BOX,      /* [N, len]: one value per box of that list */
@@ -1092,6 +1126,8 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32, 0, -1};
     if (dc->kind && strcmp(dc->kind, "csv") == 0 && dc->csv.has_weight)
         out[n++] = (data_field){"weight", FIELD_SAMPLE, IR_F32, 0, -1};
+    for (int k = 0; dc->kind && strcmp(dc->kind, "csv") == 0 && k < dc->csv.n_columns; k++)
+        out[n++] = (data_field){dc->csv.columns[k], FIELD_COLUMN, dc->csv.column_i32[k] ? IR_I32 : IR_F32, k, -1};
     if (dc->augment.views == 2) out[n++] = (data_field){"image2", FIELD_LIKE_PRIMARY, IR_F32, 0, -1};
     return n;
 }
@@ -1128,7 +1164,8 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         *s = (ir_shape){.rank = 2, .d = {primary->shape.d[0], primary->shape.d[1]}};
         return 1;
     case FIELD_EDGES: return 0;   /* its length is checked where an input reads it (check_edge_input) */
-    case FIELD_SAMPLE: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
+    case FIELD_SAMPLE:
+    case FIELD_COLUMN: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
     case FIELD_CELLS:
         *s = (ir_shape){.rank = 4, .d = {ir_dim_sym(IR_SYM_N), ir_dim_const(f->len), ir_dim_const(f->len),
                                          ir_dim_const(5 + DL_DETECT_CLASSES)}};
@@ -1216,7 +1253,9 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
         if (field_of[i] < 0) {
             diag_error(e->d, in->node->loc, "model input '%s' is not given by the data\nhint: %s(...) gives the fields %s; "
                        "name each input after the field it reads%s", in->name, src, field_list(e, fs, nf),
-                       strcmp(in->name, "image2") == 0 ? " (image2, a second view, with views = 2)" : "");
+                       strcmp(in->name, "image2") == 0 ? " (image2, a second view, with views = 2)"
+                       : strcmp(src, "csv") == 0       ? " (a header column is one when listed in columns = [...])"
+                                                       : "");
             diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }
@@ -1237,12 +1276,15 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
             if (check_edge_input(e, t, in, f, primary)) return -1;
             continue;
         }
+        if (f->kind == FIELD_COLUMN && in->dtype == IR_I32) /* category ids: the runtime checks they are integers */
+            e->mod->train->cfg.data.csv.column_i32[f->len] = 1;
         if (f->kind == FIELD_NODES && (!primary || primary->shape.rank != 3)) {
             diag_error(e->d, in->node->loc, "model input '%s' reads the graph's '%s', which needs the node features "
                        "read as features: f32[N, V, F]", in->name, f->name);
             return -1;
         }
         if (!field_type(f, io, primary, &dt, &s)) continue;
+        if (f->kind == FIELD_COLUMN && in->dtype == IR_I32) dt = IR_I32;
         if (dt != in->dtype || !ir_shape_eq(&s, &in->shape)) {
             char want[160], have[160];
             /* one class per position (segmentation) asked of a source that gives one per sample */
@@ -1253,7 +1295,10 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
                        per_position ? "\nhint: the source gives one class per sample; labels per position (a "
                                       "segmentation's per pixel) can follow the pixels in the row, read back from the "
                                       "features by the model, e.g. cast_i32(reshape(features[:, 192:], [N, 8, 8])), "
-                                      "and returned as an i32 output the loss names" : "");
+                                      "and returned as an i32 output the loss names"
+                       : f->kind == FIELD_COLUMN ? "\nhint: a CSV column is one number per sample: f32[N], or i32[N] "
+                                                   "for integer ids; unsqueeze(x, 1) makes f32[N, 1] in the model"
+                                                 : "");
             diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
             return -1;
         }

@@ -729,8 +729,15 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, ",\n             .batch = %" PRId64 ", .shuffle = %d, .val_split = %s,\n", t->data.batch, t->data.shuffle,
             emit_float(c, t->data.val_split));
     fprintf(f, "             .csv = {.label_col = %d, .header = %d, .classify = %d, .delimiter = (char)%d, "
-               ".has_weight = %d, .weight_col = %d},\n", t->data.csv.label_col, t->data.csv.header, t->data.csv.classify,
-            (int)t->data.csv.delimiter, t->data.csv.has_weight, t->data.csv.weight_col);
+               ".has_weight = %d, .weight_col = %d, .n_columns = %d", t->data.csv.label_col, t->data.csv.header,
+            t->data.csv.classify, (int)t->data.csv.delimiter, t->data.csv.has_weight, t->data.csv.weight_col,
+            t->data.csv.n_columns);
+    for (int k = 0; k < t->data.csv.n_columns; k++) { /* csv(columns = [...]): names, and which i32[N] inputs read */
+        fprintf(f, ", .columns[%d] = ", k);
+        emit_cstr(f, t->data.csv.columns[k]);
+        fprintf(f, ", .column_i32[%d] = %d", k, t->data.csv.column_i32[k]);
+    }
+    fprintf(f, "},\n");
     const dl_augment_config *a = &t->data.augment;
     fprintf(f, "             .channels = %d, .mask_threshold = %s,\n", t->data.channels, emit_float(c, t->data.mask_threshold));
     fprintf(f, "             .augment = {.crop_pad = %d, .hflip = %s, .vflip = %s, .rotate_deg = %s, .brightness = %s, "

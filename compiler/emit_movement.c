@@ -145,9 +145,10 @@ static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
             emit_dim(c, outer), dims_text(c, big, first, r));
     if (grad) fprintf(b, "    memset(y, 0, (size_t)%s * sizeof(float));\n", emit_numel(c, &n->shape));
     const char *ind = open_outer(c, b, outer, pn);
-    fprintf(b, "%sconst float *restrict xo = x0%s;\n", ind,
+    const char *type = n->dtype == IR_I32 ? "int32_t" : "float"; /* token ids padded with PAD */
+    fprintf(b, "%sconst %s *restrict xo = x0%s;\n", ind, type,
             is_one(outer) ? "" : arena_printf(c->ar, " + o * %s", emit_dim(c, grad ? pn : sn)));
-    fprintf(b, "%sfloat *restrict yo = y%s;\n", ind,
+    fprintf(b, "%s%s *restrict yo = y%s;\n", ind, type,
             is_one(outer) ? "" : arena_printf(c->ar, " + o * %s", emit_dim(c, grad ? sn : pn)));
     const char *pidx = "", *sidx = "", *inside = "";
     char indent[64];
@@ -183,7 +184,8 @@ static void emit_pad(emit_ctx *c, FILE *b, const ir_node *n)
     } else {
         if (*inside)
             fprintf(b, "%syo[%s] = (%s) ? xo[%s] : %s;\n", indent, pidx, inside, sidx,
-                    emit_float(c, n->a.nf > 0 ? n->a.pad.value : 0.0));
+                    n->dtype == IR_I32 ? arena_printf(c->ar, "%lld", (long long)n->a.pad.value)
+                                       : emit_float(c, n->a.nf > 0 ? n->a.pad.value : 0.0));
         else fprintf(b, "%syo[%s] = xo[%s];\n", indent, pidx, sidx);
     }
     for (int d = r - 1; d >= first; d--) {

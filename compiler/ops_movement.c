@@ -167,7 +167,7 @@ static int pad_shape(ir_node *n, int sign, char *err, int errlen) {
     const ir_node *x = n->in[0];
     const char *op = ir_ops[n->op].name;
     char b[OPS_TYPE_BUF];
-    if (!all_f32(n, err, errlen)) return 0;
+    if (!(sign > 0 && x->dtype == IR_I32) && !all_f32(n, err, errlen)) return 0; /* pad copies i32 ids too */
     int64_t mode = n->a.ni > 0 ? n->a.pad.mode : -1, k = n->a.ni > 1 ? n->a.pad.dims : -1;
     if (mode < MV_PAD_CONSTANT || mode > MV_PAD_REPLICATE) return ops_fail(err, errlen, "%s: unknown mode %lld", op, (long long)mode);
     if (k < 1 || k > MV_PAD_MAX_DIMS || n->a.ni != 2 + 2 * k)
@@ -175,7 +175,7 @@ static int pad_shape(ir_node *n, int sign, char *err, int errlen) {
     if (k > x->shape.rank)
         return ops_fail(err, errlen, "%s: %lld pairs of pads for %s, which has only %d dimensions\nhint: pads come in "
                         "(left, right) pairs, last dimension first", op, (long long)k, ops_type(b, x), x->shape.rank);
-    n->dtype = IR_F32;
+    n->dtype = x->dtype;
     n->shape = x->shape;
     for (int j = 0; j < k; j++) {
         int d = x->shape.rank - 1 - j;

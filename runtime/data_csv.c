@@ -13,7 +13,12 @@
  * finite, one beyond float range (|x| > 3.4e38, which would become inf: the
  * check is on the float, after conversion; values that underflow to 0 or a
  * subnormal are accepted), a row with a different number of fields than the
- * first, a class label that is not a non-negative integer. */
+ * first, a class label that is not a non-negative integer.
+ *
+ * Named columns (opt->columns, csv(columns = [...])): each is looked up in
+ * the header and stays a feature; the batch gets it again as a field of its
+ * own (step.c), f32 or — when an i32[N] input reads it — i32, whose values
+ * are checked to be integers here, where the line is known. */
 #include "dlnrt.h"
 #include "file_open_internal.h"
 
@@ -59,6 +64,40 @@ static dl_csv_value dl_csv_number(const char *s, double *out)
     return DL_CSV_OK;
 }
 
+/* Finds the named columns in the header fields: their file columns in
+ * file_col, their places in a row of x in out. */
+static int dl_csv_columns(const char *path, const dl_csv_options *opt, char **fields, int n, int header, int label,
+                          int wcol, int *file_col, dl_dataset *out)
+{
+    if (!header) {
+        dl_set_error("%s:1: csv(columns = [...]) finds the columns by name, but the first line is not a header", path);
+        return -1;
+    }
+    for (int k = 0; k < opt->n_columns; k++) {
+        int j = 0;
+        while (j < n && strcmp(fields[j], opt->columns[k]) != 0) j++;
+        if (j == n) {
+            char have[256] = "";
+            for (int i = 0; i < n && strlen(have) < 200; i++)
+                snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "", fields[i]);
+            dl_set_error("%s:1: no column '%s' in the header (it has: %s%s)", path, opt->columns[k], have,
+                         strlen(have) >= 200 ? ", ..." : "");
+            return -1;
+        }
+        if (j == label || j == wcol) {
+            dl_set_error("%s:1: column '%s' is the %s column, not a feature", path, opt->columns[k],
+                         j == label ? "label" : "weight");
+            return -1;
+        }
+        file_col[k] = j;
+        out->column_name[k] = opt->columns[k];
+        out->column_x[k] = j - (label < j) - (wcol >= 0 && wcol < j);
+        out->column_i32[k] = opt->column_i32[k];
+    }
+    out->n_columns = opt->n_columns;
+    return 0;
+}
+
 /* Appends to a growable array of T; capacity doubles. */
 static int dl_grow(void **p, int64_t *cap, int64_t need, size_t elem)
 {
@@ -83,7 +122,7 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
     char *line = NULL;
     size_t line_cap = 0;
     int64_t lineno = 0, x_cap = 0, y_cap = 0, w_cap = 0;
-    int ncols = -1, label = 0, wcol = -1, rc = -1, first = 1, max_class = -1;
+    int ncols = -1, label = 0, wcol = -1, rc = -1, first = 1, max_class = -1, file_col[DL_CSV_MAX_COLUMNS];
     if (!fields) { dl_set_error("%s: out of memory", path); goto done; }
     while (getline(&line, &line_cap, f) != -1) {
         lineno++;
@@ -116,6 +155,7 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
                     goto done;
                 }
             }
+            if (opt->n_columns > 0 && dl_csv_columns(path, opt, fields, n, header, label, wcol, file_col, out)) goto done;
             if (header) continue;
         }
         if (n != ncols) {
@@ -159,6 +199,16 @@ int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out)
             }
             out->y_class[out->n] = (int32_t)v;
             if ((int)v > max_class) max_class = (int)v;
+        }
+        for (int k = 0; k < out->n_columns; k++) {
+            double v = 0;
+            dl_csv_number(fields[file_col[k]], &v);
+            if (out->column_i32[k] && (v != floor(v) || fabs(v) > 16777216.0)) { /* exact in the float row too */
+                dl_set_error("%s:%lld: column %d ('%s'): '%s' is not an integer in [-2^24, 2^24], and an i32[N] "
+                             "input reads it", path,
+                             (long long)lineno, file_col[k] + 1, out->column_name[k], fields[file_col[k]]);
+                goto done;
+            }
         }
         out->n++;
     }

@@ -408,6 +408,7 @@ int dl_plateau_step(dl_plateau *p, const dl_sched_config *s, float base_lr, doub
 /* ---- data ---------------------------------------------------------------- */
 typedef enum dl_label_kind { DL_LABEL_CLASS, DL_LABEL_DENSE } dl_label_kind;
 
+enum { DL_CSV_MAX_COLUMNS = 5 };          /* named columns of a CSV source: a batch has 8 fields */
 typedef struct dl_dataset {
     int64_t n;                            /* samples */
     int64_t x_numel;                      /* floats per sample */
@@ -419,6 +420,10 @@ typedef struct dl_dataset {
     int64_t y_numel;
     int num_classes;                      /* CLASS: max label + 1 */
     float *weight;                        /* n per-sample weights >= 0 (a CSV weight column), NULL: none (ABI 6) */
+    int n_columns;                        /* CSV columns given as fields of their own (csv(columns = [...])) */
+    const char *column_name[DL_CSV_MAX_COLUMNS];
+    int column_x[DL_CSV_MAX_COLUMNS];     /* each one's index in a row of x */
+    int column_i32[DL_CSV_MAX_COLUMNS];   /* 1: read by an i32[N] input (integer values checked at load) */
 } dl_dataset;
 
 void dl_dataset_free(dl_dataset *d);
@@ -436,6 +441,9 @@ typedef struct dl_csv_options {
     char delimiter;                       /* ',' by default */
     int has_weight;                       /* 1: a column of per-sample weights (ABI 6) */
     int weight_col;                       /* its index; negative counts from the end */
+    int n_columns;                        /* header columns that are also fields of their own, by name */
+    const char *columns[DL_CSV_MAX_COLUMNS];
+    int column_i32[DL_CSV_MAX_COLUMNS];   /* 1: an i32[N] input reads it: its values must be integers */
 } dl_csv_options;
 int dl_load_csv(const char *path, const dl_csv_options *opt, dl_dataset *out);
 /* Move the last `fraction` of d (after a seeded shuffle) into val. */

@@ -252,6 +252,26 @@ static void dl_add_view_field(dl_batch *b, const float *x2)
     f->name = "image2", f->data = x2;
 }
 
+/* A CSV's named columns (csv(columns = [...])) as fields f32[N] or i32[N],
+ * each copied out of the batch's feature rows x (NULL: the bounds only). */
+static void dl_add_column_fields(dl_batch *b, const dl_dataset *d, const float *x, void *buf, int64_t batch)
+{
+    for (int k = 0; k < d->n_columns; k++) {
+        dl_field *f = &b->field[b->n_fields++];
+        memset(f, 0, sizeof *f);
+        f->name = d->column_name[k], f->dtype = d->column_i32[k] ? DL_I32 : DL_F32, f->rank = 0;
+        if (!x) continue;
+        float *fo = (float *)buf + k * batch;
+        int32_t *io = (int32_t *)buf + k * batch;
+        for (int64_t i = 0; i < b->n; i++) {
+            const float v = x[i * d->x_numel + d->column_x[k]];
+            if (d->column_i32[k]) io[i] = (int32_t)v; /* checked to be an integer at load (data_csv.c) */
+            else fo[i] = v;
+        }
+        f->data = fo;
+    }
+}
+
 static int64_t dataset_next(dl_source *s, dl_batch *b)
 {
     const float *x;
@@ -260,11 +280,17 @@ static int64_t dataset_next(dl_source *s, dl_batch *b)
     if (n > 0) dl_batch_from_dataset(b, s->d, s->first, n, x, y, s->one_hot);
     if (n > 0 && s->d->weight) dl_add_weight_field(b, s->batcher.wbuf);
     if (n > 0 && s->batcher.x2buf) dl_add_view_field(b, s->batcher.x2buf);
+    if (n > 0 && s->d->n_columns) dl_add_column_fields(b, s->d, x, s->column_buf, s->bounds.n);
     return n;
 }
 
 static void dataset_reset(dl_source *s) { dl_batcher_reset(&s->batcher); }
-static void dataset_close(dl_source *s) { dl_batcher_free(&s->batcher); }
+static void dataset_close(dl_source *s)
+{
+    dl_batcher_free(&s->batcher);
+    free(s->column_buf);
+    s->column_buf = NULL;
+}
 
 int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name, int64_t batch, int shuffle,
                       uint64_t seed, const dl_augment_config *aug, int augment, int one_hot)
@@ -285,5 +311,13 @@ int dl_source_dataset(dl_source *s, const dl_dataset *d, const char *first_name,
     dl_batch_from_dataset(&s->bounds, d, first_name, batch, NULL, NULL, one_hot);
     if (d->weight) dl_add_weight_field(&s->bounds, NULL);
     if (s->batcher.x2buf) dl_add_view_field(&s->bounds, NULL);
+    if (d->n_columns) {
+        dl_add_column_fields(&s->bounds, d, NULL, NULL, batch);
+        if (!(s->column_buf = malloc(sizeof(float) * (size_t)(d->n_columns * batch)))) {
+            dl_batcher_free(&s->batcher);
+            dl_set_error("out of memory for a batch's CSV columns");
+            return -1;
+        }
+    }
     return 0;
 }

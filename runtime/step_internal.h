@@ -90,6 +90,7 @@ typedef struct dl_source {
     const dl_dataset *d;
     const char *first;                        /* "image" or "features" */
     int one_hot;
+    void *column_buf;                         /* a CSV's named columns of one batch: [column][batch] (f32 or i32) */
 } dl_source;
 
 /* Batches of d with the fields first_name ("image", "features") and

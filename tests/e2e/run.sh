@@ -305,6 +305,7 @@ fi
 . tests/e2e/pixel_sample.sh
 # Training craft: early stopping with keep-best, plateau schedule, log_every.
 . tests/e2e/craft.sh
+. tests/e2e/csv_columns.sh
 # Transfer learning: init_from with init_skip (a new head), freeze, lr_scale.
 . tests/e2e/transfer.sh
 # Distillation: a one-model teacher's checkpoint into a section's teacher.* (init_into), training = false.

@@ -573,6 +573,11 @@ op("pad", 'pad(a, {pads}, mode = "{mode}")', lambda p, pads, mode: F.pad(p["a"],
     v(dict(pads=[1, 1, 2, 0], mode="replicate"), a=(1, 2, 4, 4)), v(dict(pads=[1, 0], mode="reflect"), a=(2, 2, 3))])
 op("pad_value", "pad(a, {pads}, value = {value})", lambda p, pads, value: F.pad(p["a"], pads, value=value),
    [v(dict(pads=[1, 0, 2, 1], value=0.5), a=(2, 3, 4))])
+# i32 ids padded with a PAD id (a copy: no gradient to a; b's shows the positions)
+op("pad i32", "cast_f32(pad(cast_i32(3 * a), {pads}, value = {value})) * b",
+   lambda p, pads, value: F.pad((3 * p["a"]).int(), pads, value=value).double() * p["b"] + _noidx(p),
+   [v(dict(pads=[1, 2], value=7), a=(2, 3), b=(2, 6)), v(dict(pads=[0, 1, 2, 0], value=-1), a=(2, 3, 4), b=(2, 5, 5)),
+    v(dict(pads=[-1, 2], value=0), a=(3, 4), b=(3, 5))])
 op("upsample", 'upsample(a, {scale}, mode = "{mode}")',
    lambda p, scale, mode: F.interpolate(p["a"], scale_factor=scale, mode=mode,
                                         align_corners=False if mode == "bilinear" else None),

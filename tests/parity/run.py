@@ -7,7 +7,9 @@ by optimizer, model by model.
 Sections: ops (cases.py: primitive ops, stdlib blocks, losses), transformers
 (transformer.py: stdlib/transformer.dln against PyTorch's modules), init
 (initializers against torch.nn.init and the docs' table; init_structured.py:
-orthogonal, trunc_normal, sparse, dirac, eye against torch's), corpus (every
+orthogonal, trunc_normal, sparse, dirac, eye against torch's; init_recurrent.py:
+rnn/lstm/gru's init, recurrent_init, bias_init, forget_bias against the same
+recipes on torch's modules), corpus (every
 case again with grad() as a value and second order: the C must pass -Werror), optim
 (optimizers and LR schedules against torch.optim), models (MLP, LeNet-5,
 ResNet-20, LSTM/GRU/RNN: logits, loss, gradients, 20 training steps, batch-norm state), gan (gan.py:
@@ -93,6 +95,8 @@ def main(argv):
         rows += init.run(build)
         import init_structured
         rows += init_structured.run(build)
+        import init_recurrent
+        rows += init_recurrent.run(build)
     if "optim" in only:
         import optim
         rows += optim.run(build)

@@ -42,9 +42,11 @@ static void gram_schmidt_ref(double *q, int64_t m, int64_t n, uint64_t seed)
 
 static void test_orthogonal(void)
 {
-    /* [rows, cols...]: tall, wide, square, a row, a column, odd sizes, a conv weight (rows 8, cols 18) */
-    static const int64_t shapes[][4] = {{7, 3}, {3, 7}, {16, 16}, {1, 5}, {5, 1}, {33, 10}, {10, 33}, {8, 2, 3, 3}};
-    static const int ranks[] = {2, 2, 2, 2, 2, 2, 2, 4};
+    /* [rows, cols...]: tall, wide, square, a row, a column, odd sizes, a conv weight (rows 8, cols 18); and sizes
+     * past one panel of 32 reflectors with short last panels and column groups (70: 32 + 32 + 6; 97: 3 x 32 + 1) */
+    static const int64_t shapes[][4] = {{7, 3},   {3, 7},   {16, 16}, {1, 5},  {5, 1},
+                                        {33, 10}, {10, 33}, {8, 2, 3, 3}, {100, 70}, {70, 100}, {97, 97}};
+    static const int ranks[] = {2, 2, 2, 2, 2, 2, 2, 4, 2, 2, 2};
     for (size_t s = 0; s < sizeof ranks / sizeof *ranks; s++) {
         int64_t rows = shapes[s][0], cols = 1;
         for (int k = 1; k < ranks[s]; k++) cols *= shapes[s][k];
@@ -80,7 +82,7 @@ static void test_orthogonal(void)
 
 static void test_orthogonal_threads_and_seeds(void)
 {
-    const int64_t shape[2] = {512, 256}; /* serial now; this keeps a threaded QR to the same values */
+    const int64_t shape[2] = {512, 250}; /* 8 panels, the updates shared out by columns: the same bits */
     const int64_t n = shape[0] * shape[1];
     dl_init in = {.kind = DL_INIT_ORTHOGONAL, .gain = 1.0f};
     float *a = malloc(sizeof *a * n), *b = malloc(sizeof *b * n);
