@@ -57,6 +57,7 @@
 #define VL 16     /* floats per vector */
 #define FWD_OB 6  /* most output channels per forward tile */
 #define FWD3_OB 5 /* the same, for fwd3_span */
+#define FWD3_OB_LD 6 /* the same, for fwd3_span with its taps loaded (no shifted copies held) */
 #define ROW_OB 8  /* most output channels per weight-gradient tile */
 #define ROW_NB 3  /* most taps of one kernel row per weight-gradient tile */
 #define ROW_MAXKW 16
@@ -351,12 +352,12 @@ static INLINE void fwd_tile(const int ob, const int SPAN, const rows_geom *r, co
 
 #define FWD_CASE(ob)                                                                                                   \
     case ob:                                                                                                           \
-        if (fwd3_fits(r) && (ob) <= FWD3_OB && r->ow == 2 * VL && ld)                                                  \
-            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -2, r, x, zrow, wp, y, pf, 1);                                   \
+        if (fwd3_fits(r) && (ob) <= FWD3_OB_LD && r->ow == 2 * VL && ld)                                               \
+            fwd_tile((ob) < FWD3_OB_LD ? (ob) : FWD3_OB_LD, -2, r, x, zrow, wp, y, pf, 1);                             \
         else if (fwd3_fits(r) && (ob) <= FWD3_OB && r->ow == 2 * VL)                                                   \
             fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -2, r, x, zrow, wp, y, pf, 0);                                   \
-        else if (fwd3_fits(r) && (ob) <= FWD3_OB && ld)                                                                \
-            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -1, r, x, zrow, wp, y, pf, 1);                                   \
+        else if (fwd3_fits(r) && (ob) <= FWD3_OB_LD && ld)                                                             \
+            fwd_tile((ob) < FWD3_OB_LD ? (ob) : FWD3_OB_LD, -1, r, x, zrow, wp, y, pf, 1);                             \
         else if (fwd3_fits(r) && (ob) <= FWD3_OB)                                                                      \
             fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -1, r, x, zrow, wp, y, pf, 0);                                   \
         else if (r->kw == 3)                                                                                           \
@@ -377,7 +378,7 @@ static void fwd_block(int ob, const rows_geom *r, const float *x, const float *z
 void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
                         const float *next) {
     const rows_geom r = rows_geom_of(g);
-    const int ob = tile_height(r.og, fwd3_fits(&r) ? FWD3_OB : FWD_OB), ld = fwd3_taps_loaded();
+    const int ld = fwd3_taps_loaded(), ob = tile_height(r.og, fwd3_fits(&r) ? (ld ? FWD3_OB_LD : FWD3_OB) : FWD_OB);
     float wp[FWD_OB * ROW_MAXTAPS], *zrow = buf;
     memset(zrow, 0, sizeof(float) * (size_t)r.w);
     rows_pf pf = {{(const char *)next, NULL}, {(int64_t)sizeof(float) * g->c * r.plane, 0}, 0,
