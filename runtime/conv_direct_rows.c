@@ -21,7 +21,9 @@
  *   forward      two output rows x (up to) two vectors x ob channels of
  *                accumulators (fwd3_span: ob <= 4 for 16 channels, 4 x loads
  *                and 12 broadcasts per 48 FMAs for a kernel row; fwd_span,
- *                masked: ob <= 6). Each output's products are added in the
+ *                masked: ob <= 6; on Intel fwd3_span loads its shifted
+ *                taps instead of shifting lanes, ob <= 6: fwd3_taps_loaded).
+ *                Each output's products are added in the
  *                flat kernels' order (channel, tap row, tap column), so the
  *                results are theirs bit for bit. The data gradient is the
  *                forward of the flipped convolution (conv.c).
