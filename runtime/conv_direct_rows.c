@@ -21,7 +21,9 @@
  *   forward      two output rows x (up to) two vectors x ob channels of
  *                accumulators (fwd3_span: ob <= 4 for 16 channels, 4 x loads
  *                and 12 broadcasts per 48 FMAs for a kernel row; fwd_span,
- *                masked: ob <= 6). Each output's products are added in the
+ *                masked: ob <= 6; on Intel fwd3_span loads its shifted
+ *                taps instead of shifting lanes, ob <= 6: fwd3_taps_loaded).
+ *                Each output's products are added in the
  *                flat kernels' order (channel, tap row, tap column), so the
  *                results are theirs bit for bit. The data gradient is the
  *                forward of the flipped convolution (conv.c).
@@ -57,6 +59,7 @@
 #define VL 16     /* floats per vector */
 #define FWD_OB 6  /* most output channels per forward tile */
 #define FWD3_OB 5 /* the same, for fwd3_span */
+#define FWD3_OB_LD 6 /* the same, for fwd3_span with its taps loaded (no shifted copies held) */
 #define ROW_OB 8  /* most output channels per weight-gradient tile */
 #define ROW_NB 3  /* most taps of one kernel row per weight-gradient tile */
 #define ROW_MAXKW 16
@@ -65,6 +68,12 @@
 static int rows_enabled = 1;
 
 void dl_conv_rows_enable(int on) { rows_enabled = on; }
+
+/* fwd3_span's taps b = 0 and 2: -1 chooses by CPU, 0 lane shifts of the
+ * row's vectors, 1 loads at the shifted addresses (the unit tests run both). */
+static int fwd3_loads = -1;
+
+void dl_conv_rows_fwd3_loads(int mode) { fwd3_loads = mode; }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
@@ -79,6 +88,14 @@ int dl_conv_rows_fits(const dl_conv2d_geom *g) {
 int64_t dl_conv_rows_wgrad_floats(const dl_conv2d_geom *g) {
     return (int64_t)VL * g->oc * (g->c / g->groups) * g->kh * g->kw;
 }
+
+/* Which form of fwd3_span's taps to run. On AMD's Zen 4, where a 512-bit
+ * load takes both load pipes, one load and two lane shifts per row vector
+ * won; on Intel's AVX-512 cores a lane shift (valignd) issues only on port
+ * 5, one of the two FMA ports, so 8 shifts per 48 FMAs cap the kernel at
+ * 48/56 of the FMA peak, while loads have ports of their own: there the
+ * taps are loaded (12 loads and 12 broadcasts per 48 FMAs). */
+static int fwd3_taps_loaded(void) { return fwd3_loads >= 0 ? fwd3_loads : __builtin_cpu_is("intel"); }
 
 /* Everything below runs only after dl_conv_rows_fits saw AVX-512. */
 #pragma GCC push_options
@@ -251,6 +268,16 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
     acc_store(ob, nr, nc, acc, r, i, j0, y);
 }
 
+/* Tap b (0, 1, 2) of a same3 layer for the output vector whose input
+ * vector starts at xv0: the 16 floats from xv0 + b - 1, the lane before
+ * the row (first vector, b = 0) or after it (last vector, b = 2) zero and
+ * not read. fwd3_span's LD form: loads where the other form shifts lanes. */
+static INLINE __m512 tap3_load(const float *xv0, const int b, const int first, const int last) {
+    if (b == 0 && first) return _mm512_maskz_loadu_ps((__mmask16)0xFFFE, xv0 - 1);
+    if (b == 2 && last) return _mm512_maskz_loadu_ps((__mmask16)0x7FFF, xv0 + 1);
+    return _mm512_loadu_ps(xv0 + b - 1);
+}
+
 /* fwd_span for a same3 layer whose rows are one or two vectors (nc =
  * ow / 16: ResNet's 32x32 and 16x16 planes): each input row is loaded once
  * per (channel, tap row) and its taps b = 0 and 2 are lane shifts of it, so
@@ -260,7 +287,7 @@ static INLINE void fwd_span(const int ob, const int nr, const int nc, const int 
  * row vectors and 4 shifted ones fit the 32 registers. */
 static INLINE void fwd3_span(const int ob, const int nr, const int nc, const rows_geom *r, int64_t i,
                              const float *restrict x, const float *restrict zrow, const float *restrict wp,
-                             float *restrict y) {
+                             float *restrict y, const int LD) {
     fwd_acc acc;
     const __m512 zero = _mm512_setzero_ps();
     acc_zero(ob, nr, nc, acc);
@@ -274,7 +301,7 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
 #pragma GCC unroll 2
             for (int q = 0; q < nr; q++)
 #pragma GCC unroll 2
-                for (int k = 0; k < nc; k++) v[q][k] = _mm512_loadu_ps(xr[q] + k * VL);
+                for (int k = 0; k < nc; k++) v[q][k] = LD ? zero : _mm512_loadu_ps(xr[q] + k * VL);
             const float *wt = wp + (c * r->kh + a) * 3 * ob;
 #pragma GCC unroll 3
             for (int b = 0; b < 3; b++) {
@@ -284,7 +311,8 @@ static INLINE void fwd3_span(const int ob, const int nr, const int nc, const row
 #pragma GCC unroll 2
                     for (int k = 0; k < nc; k++) {
                         __m512 lo = k > 0 ? v[q][k - 1] : zero, hi = k + 1 < nc ? v[q][k + 1] : zero, dummy;
-                        if (b == 0) shift3(lo, v[q][k], hi, &xv[q][k], &dummy);
+                        if (LD) xv[q][k] = tap3_load(xr[q] + k * VL, b, k == 0, k == nc - 1);
+                        else if (b == 0) shift3(lo, v[q][k], hi, &xv[q][k], &dummy);
                         else if (b == 2) shift3(lo, v[q][k], hi, &dummy, &xv[q][k]);
                         else xv[q][k] = v[q][k];
                     }
@@ -300,9 +328,9 @@ static INLINE int fwd3_fits(const rows_geom *r) { return same3(r) && r->ow <= 2 
 /* Output rows i .. i + nr - 1 of the tile. SPAN < 0: fwd3_span on rows of
  * -SPAN vectors; else fwd_span along the row with KW = SPAN. */
 static INLINE void fwd_rows(const int ob, const int nr, const int SPAN, const rows_geom *r, int64_t i,
-                            const float *x, const float *zrow, const float *wp, float *y) {
+                            const float *x, const float *zrow, const float *wp, float *y, const int LD) {
     if (SPAN < 0) {
-        fwd3_span(ob, nr, -SPAN, r, i, x, zrow, wp, y);
+        fwd3_span(ob, nr, -SPAN, r, i, x, zrow, wp, y, LD);
         return;
     }
     int64_t j0 = 0;
@@ -312,33 +340,41 @@ static INLINE void fwd_rows(const int ob, const int nr, const int SPAN, const ro
 
 /* The tile's output rows two at a time, a prefetch slice (pf_step) per pair. */
 static INLINE void fwd_tile(const int ob, const int SPAN, const rows_geom *r, const float *x, const float *zrow,
-                            const float *wp, float *y, rows_pf *pf) {
+                            const float *wp, float *y, rows_pf *pf, const int LD) {
     int64_t i = 0;
     for (; i + 2 <= r->oh; i += 2) {
         pf_step(pf);
-        fwd_rows(ob, 2, SPAN, r, i, x, zrow, wp, y);
+        fwd_rows(ob, 2, SPAN, r, i, x, zrow, wp, y, LD);
     }
     if (i < r->oh) {
         pf_step(pf);
-        fwd_rows(ob, 1, SPAN, r, i, x, zrow, wp, y);
+        fwd_rows(ob, 1, SPAN, r, i, x, zrow, wp, y, LD);
     }
 }
 
 #define FWD_CASE(ob)                                                                                                   \
     case ob:                                                                                                           \
-        if (fwd3_fits(r) && (ob) <= FWD3_OB && r->ow == 2 * VL)                                                        \
-            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -2, r, x, zrow, wp, y, pf);                                      \
+        if (fwd3_fits(r) && (ob) <= FWD3_OB_LD && r->ow == 2 * VL && ld && (ob) >= 4)                                  \
+            fwd_tile((ob) < FWD3_OB_LD ? (ob) : FWD3_OB_LD, -2, r, x, zrow, wp, y, pf, 1);                             \
+        else if (fwd3_fits(r) && (ob) <= FWD3_OB && r->ow == 2 * VL)                                                   \
+            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -2, r, x, zrow, wp, y, pf, 0);                                   \
+        else if (fwd3_fits(r) && (ob) <= FWD3_OB_LD && ld && (ob) >= 4)                                                \
+            fwd_tile((ob) < FWD3_OB_LD ? (ob) : FWD3_OB_LD, -1, r, x, zrow, wp, y, pf, 1);                             \
         else if (fwd3_fits(r) && (ob) <= FWD3_OB)                                                                      \
-            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -1, r, x, zrow, wp, y, pf);                                      \
+            fwd_tile((ob) < FWD3_OB ? (ob) : FWD3_OB, -1, r, x, zrow, wp, y, pf, 0);                                   \
         else if (r->kw == 3)                                                                                           \
-            fwd_tile(ob, 3, r, x, zrow, wp, y, pf);                                                                    \
+            fwd_tile(ob, 3, r, x, zrow, wp, y, pf, 0);                                                                 \
         else                                                                                                           \
-            fwd_tile(ob, 0, r, x, zrow, wp, y, pf);                                                                    \
+            fwd_tile(ob, 0, r, x, zrow, wp, y, pf, 0);                                                                 \
         break;
 
-/* fwd_tile with ob a constant in each case, so the accumulators live in registers. */
+/* fwd_tile with ob a constant in each case, so the accumulators live in registers.
+ * Loaded taps (ld) only for tiles of 4 or more channels: with fewer, the 12
+ * row loads per (channel, tap row), most of them across two cache lines,
+ * feed too few FMAs (the 16 -> 3 data gradient of ResNet's stem took 1.27x
+ * the time with them), and the lane shifts stay cheaper. */
 static void fwd_block(int ob, const rows_geom *r, const float *x, const float *zrow, const float *wp, float *y,
-                      rows_pf *pf) {
+                      rows_pf *pf, int ld) {
     switch (ob) {
         FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6)
     default: break;
@@ -348,7 +384,7 @@ static void fwd_block(int ob, const rows_geom *r, const float *x, const float *z
 void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf,
                         const float *next) {
     const rows_geom r = rows_geom_of(g);
-    const int ob = tile_height(r.og, fwd3_fits(&r) ? FWD3_OB : FWD_OB);
+    const int ld = fwd3_taps_loaded(), ob = tile_height(r.og, fwd3_fits(&r) ? (ld ? FWD3_OB_LD : FWD3_OB) : FWD_OB);
     float wp[FWD_OB * ROW_MAXTAPS], *zrow = buf;
     memset(zrow, 0, sizeof(float) * (size_t)r.w);
     rows_pf pf = {{(const char *)next, NULL}, {(int64_t)sizeof(float) * g->c * r.plane, 0}, 0,
@@ -359,7 +395,7 @@ void dl_conv_rows_image(const dl_conv2d_geom *g, const float *x, const float *w,
             const float *wb = w + (grp * r.og + o0) * r.K;
             for (int64_t t = 0; t < r.K; t++)
                 for (int64_t o = 0; o < rows; o++) wp[t * rows + o] = wb[o * r.K + t];
-            fwd_block((int)rows, &r, x + grp * r.cg * r.plane, zrow, wp, y + (grp * r.og + o0) * r.P, &pf);
+            fwd_block((int)rows, &r, x + grp * r.cg * r.plane, zrow, wp, y + (grp * r.og + o0) * r.P, &pf, ld);
         }
 }
 

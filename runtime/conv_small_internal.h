@@ -42,5 +42,6 @@ void dl_conv_rows_bwd_weight(const dl_conv2d_geom *g, const float *x, const floa
                              int64_t lo, int64_t hi);
 /* Tests only: 0 sends every layer to the flat kernels (the other CPUs' path). */
 void dl_conv_rows_enable(int on);
+void dl_conv_rows_fwd3_loads(int mode); /* -1 by CPU (default), 0 lane shifts, 1 loads */
 
 #endif

@@ -219,9 +219,12 @@ static void test_rows_vs_reference(void) {
 }
 
 /* The row kernels' forward and data gradient add the same products in the
- * same order as the flat kernels (conv_direct_rows.c): equal values. */
+ * same order as the flat kernels (conv_direct_rows.c): equal values, with
+ * the same3 taps as lane shifts (mode 0) and as loads (mode 1). */
 static void test_rows_same_as_flat(void) {
+    for (int mode = 0; mode < 2; mode++, dl_conv_rows_fwd3_loads(-1))
     for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
+        dl_conv_rows_fwd3_loads(mode);
         dl_conv2d_geom g = geom_of(&rows_cases[i]);
         int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * (g.c / g.groups) * g.kh * g.kw;
         float *x = nans(nx), *w = nans(nw), *gy = nans(ny), *y[2], *gx[2];
