@@ -20,7 +20,7 @@ if [ -z "${pass+x}" ]; then   # run alone
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
   pass=0; fail=0; DMG_ALONE=1
 fi
-DMG_READERS="source idx_images idx_labels cifar csv png text tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export sample plot"
+DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion"
 [ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
 DMG_DL=$(cd "$B" && pwd)/dlnc
 DMG=$T/dmg_fx
@@ -52,6 +52,15 @@ DLN
 (cd "$DMG/idx" && "$DMG_DL" run ae.dln --max-steps 1 --quiet --checkpoint ae.st > ae.out 2>&1) \
   || { echo "FAIL damaged readers: the autoencoder run failed"; cat "$DMG/idx/ae.out"; }
 rm -f "$DMG/idx/run.out" "$DMG/idx/ae.out"
+# A csv source's test = file; a text source that is a directory of files.
+cp "$DMG/csv/c.csv" "$DMG/csv/t.csv"
+sed 's|csv("c.csv", batch = 4, val_split = 0.25)|csv("c.csv", test = "t.csv", batch = 4)|' "$DMG/csv/m.dln" > "$DMG/csv/m_test.dln"
+mkdir -p "$DMG/text/docs" && head -c 900 "$DMG/text/corpus.txt" > "$DMG/text/docs/a.txt" \
+  && tail -c 900 "$DMG/text/corpus.txt" > "$DMG/text/docs/b.txt"
+sed 's|text("corpus.txt"|text("docs"|' "$DMG/text/m.dln" > "$DMG/text/m_dir.dln"
+# A character model's checkpoint, whose vocabulary dlnc sample reads back.
+(cd "$DMG/text" && "$DMG_DL" run m.dln --max-steps 1 --quiet --checkpoint lm.st > lm.out 2>&1 && rm -f lm.out) \
+  || { echo "FAIL damaged readers: the text model run failed"; cat "$DMG/text/lm.out"; }
 # Outside ASan the commands get 4 GB of address space: an endless read fails there.
 case "$B" in *asan*) DMG_LIMIT= ;; *) DMG_LIMIT="--mem-limit-mb 4096" ;; esac
 DMG_LIMIT="$DMG_LIMIT --jobs 2"
@@ -91,5 +100,15 @@ dmg_run explain     idx   ck.st                          binary -- $DMG_DL expla
 dmg_run export      idx   ck.st                          binary --output out.c -- $DMG_DL export m.dln --checkpoint ck.st -o out.c
 dmg_run sample      idx   ae.st                          binary --output g.png -- $DMG_DL sample ae.dln --checkpoint ae.st --grid g.png --count 4
 dmg_run plot        idx   hist.csv                       text   --output h.png -- $DMG_DL plot hist.csv -o h.png
+# the per-step losses beside a history are optional: missing, it draws without them
+dmg_run plot_steps  idx   hist.steps.csv                 text   --output h.png --may-pass missing,dangling-symlink -- $DMG_DL plot hist.csv -o h.png
+dmg_run plot_confusion idx hist.confusion.csv            text   --output c.png -- $DMG_DL plot hist.confusion.csv -o c.png
+dmg_run csv_test    csv   t.csv                          text   --output out.st -- $DMG_DL run m_test.dln --max-steps 2 --quiet --checkpoint out.st
+# a text directory holds its regular files: a FIFO or directory in it is skipped, not read
+dmg_run text_dir    text  docs/b.txt                     text   --output out.st --also-names "docs" \
+  --may-pass directory,fifo,dangling-symlink,missing,dev-null,dev-zero,zero-length -- $DMG_DL run m_dir.dln --max-steps 2 --quiet --checkpoint out.st
+dmg_run sample_text text  lm.st                          binary -- $DMG_DL sample m.dln --checkpoint lm.st --length 8 --prompt "the "
+# export --int8 --calibrate reads training images through the data reader
+dmg_run calibrate   idx   fm/train-images-idx3-ubyte.gz  gzip   --output out.c --also-names "fm: " -- $DMG_DL export m.dln --checkpoint ck.st -o out.c --int8 --calibrate 8
 unset DLNC_CACHE ASAN_OPTIONS
 if [ -n "$DMG_ALONE" ]; then echo "damaged readers: $pass passed, $fail failed"; [ $fail -eq 0 ]; fi
