@@ -277,7 +277,8 @@ class Mutator:
 
 LOC_ERROR = re.compile(r"^[^:\s]+:\d+:\d+: error: ")
 # Whole-file or whole-run conditions have no better position than the file.
-NOLOC_OK = re.compile(r"^dlnc: error: ('.*' defines no model|cannot (open|read) )")
+# "too many errors" follows the errors it stopped after, each with its position.
+NOLOC_OK = re.compile(r"^dlnc: error: ('.*' defines no model|cannot (open|read) |too many errors; stopping$)")
 SAN_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer", "AddressSanitizer:DEADLYSIGNAL")
 FRAME = re.compile(r"#\d+ 0x[0-9a-f]+ in (\S+) (\S*(?:compiler|runtime)/[^\s:]+:\d+)")
 
@@ -301,7 +302,8 @@ def classify(rc, err, timed_out):
         m = re.search(r"internal error.*", err)
         return "internal", re.sub(r"\d+", "N", m.group(0))[:100]
     if rc == 1:
-        errors = [l for l in err.splitlines() if "error:" in l]
+        # not the quoted source lines ("   3 | ..."), which may hold anything
+        errors = [l for l in err.splitlines() if "error:" in l and not re.match(r"\s*\d* \|", l)]
         if not errors:
             return "silent", ""
         for l in errors:

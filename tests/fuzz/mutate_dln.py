@@ -11,7 +11,7 @@ identifier or line, a NUL, invalid UTF-8, CRLF line ends, a BOM, a lone CR.
 Every .dln of the repository is a seed: samples/, tests/ (golden, e2e, fuzz
 seeds and regressions, parity), bench/workloads/, stdlib/, and the fenced
 examples of docs/language.md (model, block and train sections). Each mutant goes through `dlnc x.dln -o
-x.c` (5 s timeout) and, when accepted, the C through `cc -Wall -Wextra
+x.c` (5 s of CPU time, 20 s under ASan) and, when accepted, the C through `cc -Wall -Wextra
 -Werror`. A finding is what fuzz.py counts (sanitizer report, signal, hang,
 internal error, a failure with no message or without file:line:col, C that
 does not compile). Deterministic for a given --seed.
@@ -28,7 +28,9 @@ import glob
 import os
 import random
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,9 +51,9 @@ def seeds():
     files = sorted({f for p in pats for f in glob.glob(os.path.join(ROOT, p))})
     out = [(os.path.relpath(f, ROOT), open(f, "rb").read()) for f in files]
     doc = open(os.path.join(ROOT, "docs", "language.md"), encoding="utf-8").read()
-    # its fenced examples: those that define a model, block or train section
+    # its fenced examples that start with a model, block or train section (not error transcripts)
     blocks = [b for b in re.findall(r"^```[a-z]*\n(.*?)^```", doc, re.M | re.S)
-              if re.search(r"^(model|block|train)\b", b, re.M)]
+              if re.match(r"\s*(#[^\n]*\n\s*)*(model|block|train)\b", b)]
     out += [("docs/language.md#%d" % k, b.encode()) for k, b in enumerate(blocks)]
     return out
 
@@ -162,13 +164,30 @@ class Damage:
         return d, applied
 
 
+def run(cmd, cwd, cpu_seconds):
+    """fuzz.run with the limit on CPU time (RLIMIT_CPU: SIGXCPU past it), so a
+    loaded machine does not turn a slow run into a hang; the wall clock only
+    backs it up (20x)."""
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99", LSAN_OPTIONS="exitcode=99",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98")
+    lim = int(cpu_seconds + 0.999)
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=20 * cpu_seconds,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (lim, lim + 1)))
+        err = p.stderr.decode("utf-8", "replace")
+        return p.returncode, err, p.returncode == -signal.SIGXCPU
+    except subprocess.TimeoutExpired:
+        return 0, "", True
+
+
 def check_one(dlnc, cflags, work, idx, data, timeout):
     d = os.path.join(work, "m%d" % idx)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "x.dln"), "wb") as f:
         f.write(data)
     found = []
-    rc, err, to = fuzz.run([dlnc, "x.dln", "-o", "x.c"], d, timeout)
+    rc, err, to = run([dlnc, "x.dln", "-o", "x.c"], d, timeout)
     bad = fuzz.classify(rc, err, to)
     if bad:
         found.append((bad[0], bad[1], "dlnc x.dln -o x.c\n" + err[-6000:]))
@@ -194,7 +213,8 @@ def main():
     ap.add_argument("--dlnc", default=os.path.join(ROOT, "build-asan", "dlnc"))
     ap.add_argument("--out", default=None)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=5)
+    ap.add_argument("--timeout", type=float, default=5,
+                    help="CPU seconds per dlnc run (x4 for a sanitizer build, which runs that much slower)")
     ap.add_argument("--budget", type=float, default=0, help="seconds after which no new mutant starts (0: none)")
     ap.add_argument("--cflags", default="-std=c11 -O0 -fopenmp -Wall -Wextra -Werror")
     a = ap.parse_args()
@@ -212,6 +232,9 @@ def main():
         m, applied = dmg.mutate(data)
         mutants.append((i, name, applied, m))
     work = tempfile.mkdtemp(prefix="dlnc_mutate_work.")
+    with open(dlnc, "rb") as f:
+        if b"__asan_init" in f.read():
+            a.timeout *= 4
     shutil.copy2(dlnc, os.path.join(work, "dlnc"))
     dlnc = os.path.join(work, "dlnc")
     start = time.monotonic()
