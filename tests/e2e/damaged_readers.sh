@@ -20,7 +20,7 @@ if [ -z "${pass+x}" ]; then   # run alone
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
   pass=0; fail=0; DMG_ALONE=1
 fi
-DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion"
+DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion jit_so jit_record"
 [ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
 DMG_DL=$(cd "$B" && pwd)/dlnc
 DMG=$T/dmg_fx
@@ -58,6 +58,11 @@ sed 's|csv("c.csv", batch = 4, val_split = 0.25)|csv("c.csv", test = "t.csv", ba
 mkdir -p "$DMG/text/docs" && head -c 900 "$DMG/text/corpus.txt" > "$DMG/text/docs/a.txt" \
   && tail -c 900 "$DMG/text/corpus.txt" > "$DMG/text/docs/b.txt"
 sed 's|text("corpus.txt"|text("docs"|' "$DMG/text/m.dln" > "$DMG/text/m_dir.dln"
+# A build cache entry of dlnc run's own (model.so and model.so.sha256), made at -O0 to rebuild fast.
+mkdir -p "$DMG/jit" && cp "$DMG/idx/m.dln" "$DMG/jit/" && ln -s "$DMG/idx/fm" "$DMG/jit/fm"
+(cd "$DMG/jit" && DLNC_CACHE="$DMG/jit/jc" DLNC_CFLAGS=-O0 "$DMG_DL" run m.dln --max-steps 1 --quiet > jit.out 2>&1 && rm -f jit.out) \
+  || { echo "FAIL damaged readers: the build cache run failed"; cat "$DMG/jit/jit.out"; }
+DMG_JIT=$(cd "$DMG/jit" && ls -d jc/*/ | head -n 1)
 # A character model's checkpoint, whose vocabulary dlnc sample reads back.
 (cd "$DMG/text" && "$DMG_DL" run m.dln --max-steps 1 --quiet --checkpoint lm.st > lm.out 2>&1 && rm -f lm.out) \
   || { echo "FAIL damaged readers: the text model run failed"; cat "$DMG/text/lm.out"; }
@@ -108,6 +113,11 @@ dmg_run csv_test    csv   t.csv                          text   --output out.st 
 dmg_run text_dir    text  docs/b.txt                     text   --output out.st --also-names "docs" \
   --may-pass directory,fifo,dangling-symlink,missing,dev-null,dev-zero,zero-length -- $DMG_DL run m_dir.dln --max-steps 2 --quiet --checkpoint out.st
 dmg_run sample_text text  lm.st                          binary -- $DMG_DL sample m.dln --checkpoint lm.st --length 8 --prompt "the "
+# a damaged cache entry is rebuilt (status 0, a warning), never loaded: every variant must pass
+# but a directory in its place, which the rename of the new one cannot replace (status 1, named)
+DMG_JRUN="env DLNC_CACHE={}/jc DLNC_CFLAGS=-O0 $DMG_DL run m.dln --max-steps 1 --quiet"
+dmg_run jit_so      jit   "${DMG_JIT}model.so"           binary --rebuilds --may-pass directory -- $DMG_JRUN
+dmg_run jit_record  jit   "${DMG_JIT}model.so.sha256"    text   --rebuilds --may-pass directory -- $DMG_JRUN
 # export --int8 --calibrate reads training images through the data reader
 dmg_run calibrate   idx   fm/train-images-idx3-ubyte.gz  gzip   --output out.c --also-names "fm: " -- $DMG_DL export m.dln --checkpoint ck.st -o out.c --int8 --calibrate 8
 unset DLNC_CACHE ASAN_OPTIONS
