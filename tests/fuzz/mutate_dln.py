@@ -250,6 +250,8 @@ def main():
             if res is None:
                 continue
             ran += 1
+            if ran % 250 == 0:
+                print("mutate_dln: %d/%d mutants run" % (ran, len(mutants)), flush=True)
             found, accepted = res
             counts["accepted"] += accepted
             for kind, sig, log in found:
