@@ -52,6 +52,10 @@ DLN
 (cd "$DMG/idx" && "$DMG_DL" run ae.dln --max-steps 1 --quiet --checkpoint ae.st > ae.out 2>&1) \
   || { echo "FAIL damaged readers: the autoencoder run failed"; cat "$DMG/idx/ae.out"; }
 rm -f "$DMG/idx/run.out" "$DMG/idx/ae.out"
+# A confusion matrix (a classifier measuring accuracy writes one beside its history).
+sed 's|    epochs = 1|    epochs = 1\n    metrics = [accuracy]|' "$DMG/idx/m.dln" > "$DMG/idx/m_acc.dln"
+(cd "$DMG/idx" && "$DMG_DL" run m_acc.dln --quiet --history cm.csv > cm.out 2>&1 && rm -f cm.out cm.png cm.svg cm.confusion.png cm.confusion.svg) \
+  || { echo "FAIL damaged readers: the accuracy run failed"; cat "$DMG/idx/cm.out"; }
 # A csv source's test = file; a text source that is a directory of files.
 cp "$DMG/csv/c.csv" "$DMG/csv/t.csv"
 sed 's|csv("c.csv", batch = 4, val_split = 0.25)|csv("c.csv", test = "t.csv", batch = 4)|' "$DMG/csv/m.dln" > "$DMG/csv/m_test.dln"
@@ -107,7 +111,7 @@ dmg_run sample      idx   ae.st                          binary --output g.png -
 dmg_run plot        idx   hist.csv                       text   --output h.png -- $DMG_DL plot hist.csv -o h.png
 # the per-step losses beside a history are optional: missing, it draws without them
 dmg_run plot_steps  idx   hist.steps.csv                 text   --output h.png --may-pass missing,dangling-symlink -- $DMG_DL plot hist.csv -o h.png
-dmg_run plot_confusion idx hist.confusion.csv            text   --output c.png -- $DMG_DL plot hist.confusion.csv -o c.png
+dmg_run plot_confusion idx cm.confusion.csv              text   --output c.png -- $DMG_DL plot cm.confusion.csv -o c.png
 dmg_run csv_test    csv   t.csv                          text   --output out.st -- $DMG_DL run m_test.dln --max-steps 2 --quiet --checkpoint out.st
 # a text directory holds its regular files: a FIFO or directory in it is skipped, not read
 dmg_run text_dir    text  docs/b.txt                     text   --output out.st --also-names "docs" \
