@@ -37,7 +37,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fuzz  # noqa: E402  (classify, check_one's run, the token regex)
+import fuzz  # noqa: E402  (its classifier, lexer, options and C compile)
 
 ROOT = fuzz.ROOT
 HUGE = ["1e308", "1e400", "-0", "-0.0", "2147483648", "2147483647", "-2147483649", "4294967296",
@@ -192,37 +192,20 @@ def check_one(dlnc, cflags, work, idx, data, timeout):
     if bad:
         found.append((bad[0], bad[1], "dlnc x.dln -o x.c\n" + err[-6000:]))
     elif rc == 0:
-        cc = ["cc"] + cflags + ["-I" + os.path.join(ROOT, "runtime"), "-c", "x.c", "-o", "x.o"]
-        try:
-            p = subprocess.run(cc, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-            if p.returncode != 0:
-                out = p.stdout.decode("utf-8", "replace")
-                m = re.search(r"(error|warning): .*", out)
-                sig = re.sub(r"[‘'][^’']*[’']", "'_'", m.group(0)) if m else "cc %d" % p.returncode
-                found.append(("cc", sig[:100], " ".join(cc) + "\n" + out[:4000]))
-        except subprocess.TimeoutExpired:
-            found.append(("cc-hang", "", " ".join(cc)))
+        bad = fuzz.compile_c(cflags, d, 60)
+        if bad:
+            found.append(bad)
     shutil.rmtree(d, ignore_errors=True)
     return found, rc == 0 and not bad
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-n", type=int, default=400)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--dlnc", default=os.path.join(ROOT, "build-asan", "dlnc"))
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=5,
-                    help="CPU seconds per dlnc run (x4 for a sanitizer build, which runs that much slower)")
+    # --timeout: CPU seconds per dlnc run (x4 for a sanitizer build, which runs that much slower)
+    fuzz.add_common_args(ap, 400, 5, "-O0")
     ap.add_argument("--budget", type=float, default=0, help="seconds after which no new mutant starts (0: none)")
-    ap.add_argument("--cflags", default="-std=c11 -O0 -fopenmp -Wall -Wextra -Werror")
     a = ap.parse_args()
-    dlnc = os.path.abspath(a.dlnc)
-    if not os.access(dlnc, os.X_OK):
-        sys.exit("mutate_dln: no compiler at %s (make asan-test builds one, or pass --dlnc)" % dlnc)
-    out = a.out or tempfile.mkdtemp(prefix="dlnc_mutate.")
-    os.makedirs(out, exist_ok=True)
+    dlnc, out = fuzz.compiler_and_out(a, "mutate_dln")
     rng = random.Random(a.seed)
     dmg = Damage(rng)
     corpus = seeds()
