@@ -19,8 +19,10 @@ does not compile). Deterministic for a given --seed.
     /usr/bin/python3 tests/fuzz/mutate_dln.py [-n 400] [--seed 1] [--dlnc build-asan/dlnc]
                                               [--budget SECONDS] [--out DIR]
 
---budget stops starting new mutants after that many seconds (the fuzz layer
-runs `-n 400 --budget 50`). Exit status 1 when anything was found.
+--budget stops starting new mutants after that many seconds (the e2e layer
+runs `-n 400 --budget 45`). `--numbers FILE...` sweeps instead: every number of
+each FILE replaced by each of SWEEP (1e308, 2^31, 2^63 - 1, 2^63, -0, 0, -1,
+2^32 + 1, 1e-50, 1e400) in turn. Exit status 1 when anything was found.
 """
 import argparse
 import concurrent.futures as cf
@@ -40,6 +42,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fuzz  # noqa: E402  (its classifier, lexer, options and C compile)
 
 ROOT = fuzz.ROOT
+# --numbers: the values every number of a file is replaced by, one at a time
+SWEEP = ["1e308", "2147483648", "9223372036854775807", "9223372036854775808", "-0", "0", "-1", "4294967297",
+         "1e-50", "1e400"]
 HUGE = ["1e308", "1e400", "-0", "-0.0", "2147483648", "2147483647", "-2147483649", "4294967296",
         "9223372036854775807", "9223372036854775808", "18446744073709551616", "-9223372036854775808",
         "0x7fffffff", "1" * 300, "0." + "0" * 400 + "1", "1e-400", "nan", "inf", "1e", "1.e5", "..5"]
@@ -204,16 +209,23 @@ def main():
     # --timeout: CPU seconds per dlnc run (x4 for a sanitizer build, which runs that much slower)
     fuzz.add_common_args(ap, 400, 5, "-O0")
     ap.add_argument("--budget", type=float, default=0, help="seconds after which no new mutant starts (0: none)")
+    ap.add_argument("--numbers", nargs="+", metavar="FILE.dln",
+                    help="instead of random mutants: every number of these files replaced by each of SWEEP in turn")
     a = ap.parse_args()
     dlnc, out = fuzz.compiler_and_out(a, "mutate_dln")
     rng = random.Random(a.seed)
     dmg = Damage(rng)
     corpus = seeds()
     mutants = []
-    for i in range(a.n):
+    for i in range(0 if a.numbers else a.n):
         name, data = rng.choice(corpus)
         m, applied = dmg.mutate(data)
         mutants.append((i, name, applied, m))
+    for name in a.numbers or []:
+        data = open(name, "rb").read()
+        for s, e, _ in [t for t in tokens(data) if t[2] == "number"]:
+            mutants += [(len(mutants), name, ["number@%d=%s" % (s, v)], data[:s] + v.encode() + data[e:])
+                        for v in SWEEP]
     work = tempfile.mkdtemp(prefix="dlnc_mutate_work.")
     with open(dlnc, "rb") as f:
         if b"__asan_init" in f.read():
