@@ -224,8 +224,8 @@ def main():
     for name in a.numbers or []:
         data = open(name, "rb").read()
         for s, e, _ in [t for t in tokens(data) if t[2] == "number"]:
-            mutants += [(len(mutants), name, ["number@%d=%s" % (s, v)], data[:s] + v.encode() + data[e:])
-                        for v in SWEEP]
+            for v in SWEEP:   # each its own index: the index names the mutant's work directory
+                mutants.append((len(mutants), name, ["number@%d=%s" % (s, v)], data[:s] + v.encode() + data[e:]))
     work = tempfile.mkdtemp(prefix="dlnc_mutate_work.")
     with open(dlnc, "rb") as f:
         if b"__asan_init" in f.read():
