@@ -16,6 +16,7 @@
  * by unification: a dimension name in a formal's type that is not yet bound
  * binds to the argument's actual dimension, a bound one must match it. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1200,6 +1201,12 @@ static int bind_tensor_input_as(elab *e, frame *f, const ast_formal *fm, ir_node
         if (ir_dim_is_const(s.d[d]) && s.d[d].k <= 0) {
             diag_error(e->d, dx->loc, "model input dimension must be positive, got %lld\n"
                        "hint: tensors cannot have zero elements", (long long)s.d[d].k);
+            return 0;
+        }
+        /* sizes derived from it (padding, convolution, chunks) are int64 sums: 2^63 - 1 overflowed them
+         * (UBSan; tests/fuzz/mutate_dln.py) */
+        if (ir_dim_is_const(s.d[d]) && s.d[d].k > INT32_MAX) {
+            diag_error(e->d, dx->loc, "model input dimension %lld is more than 2147483647", (long long)s.d[d].k);
             return 0;
         }
         if (d > 0 && (s.d[d].syms & (1u << IR_SYM_N))) {

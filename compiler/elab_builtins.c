@@ -7,6 +7,7 @@
  * losses), so this table stays short: it is the language's primitive
  * vocabulary. One row per builtin: name, argument list, handler. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "autodiff.h"
@@ -481,6 +482,13 @@ static value b_pick(elab *e, src_loc loc, const char *name, value *args) {
     int has_ignore;
     int64_t ignore;
     if (!opt_int_arg(e, &args[2], name, "ignore_index", &has_ignore, &ignore) || !x || !idx) return v_error();
+    /* the labels are i32: a value beyond that never matches one (and made C that
+     * -Werror refuses: "comparison is always false") */
+    if (has_ignore && (ignore < INT32_MIN || ignore > INT32_MAX)) {
+        diag_error(e->d, int_like(&args[2]).loc, "argument 'ignore_index' of '%s' must fit in i32 (-2147483648 to "
+                   "2147483647), got %lld", name, (long long)ignore);
+        return v_error();
+    }
     ir_node *in[2] = {x, idx};
     ir_attrs a = {.pick = {.has_ignore = 1, .ignore = ignore}, .ni = 3};
     return v_tensor(ir_add(e->g, e->d, loc, OP_pick, in, 2, has_ignore ? &a : NULL), loc);

@@ -190,7 +190,7 @@ static value pieces(elab *e, ir_node *x, int axis, const int64_t *sizes, int n, 
 
 /* Pieces of `size` (the last may be smaller): torch.split with an int. */
 static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t size, const char *name, src_loc loc) {
-    int64_t n = (len + size - 1) / size;
+    int64_t n = len / size + (len % size != 0);   /* not (len + size - 1) / size: size = 2^63 - 1 overflowed it */
     /* one operation per piece: a dimension of 10^9 cut into ones stops here, before its list is allocated */
     if (n > ELAB_MAX_NODES - e->g->n_nodes) {
         diag_error(e->d, loc, "'%s' would make %lld pieces, more than the %d operations a graph may have", name,
@@ -234,6 +234,10 @@ value b_split(elab *e, src_loc loc, const char *name, value *args) {
             diag_error(e->d, sv->items[k].loc, "a piece size must be a positive int, got %s", v_describe(e, &sv->items[k]));
             return v_error();
         }
+        if (sv->items[k].i > len - total) {   /* before the sum, which 2^63 - 1 overflowed (UBSan) */
+            diag_error(e->d, sv->loc, "the sizes add up to more than dimension %d's size %lld", axis, (long long)len);
+            return v_error();
+        }
         total += sizes[k] = sv->items[k].i;
     }
     if (sv->n == 0 || total != len) {
@@ -259,7 +263,7 @@ value b_chunk(elab *e, src_loc loc, const char *name, value *args) {
     }
     int64_t len = axis_len(e, x, axis, name, loc);
     if (len < 0) return v_error();
-    return even_pieces(e, x, axis, len, (len + chunks - 1) / chunks, name, loc);
+    return even_pieces(e, x, axis, len, len / chunks + (len % chunks != 0), name, loc);
 }
 
 /* roll(x, shifts, axis): torch.roll with dims given. Each (shift, axis)

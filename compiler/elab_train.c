@@ -345,6 +345,15 @@ static int build_graph_data(elab *e, const char *fn, src_loc loc, const call_arg
         diag_error(e->d, loc, "sbm: about %.3g edges expected, more than 40000000\nhint: lower p_in or p_out", expected);
         return -1;
     }
+    /* each alone first, so the sum below cannot overflow (test = 2^63 - 1 did, found by
+     * tests/fuzz/mutate_dln.py under UBSan) */
+    const value *big = dc->train_per_class > dc->graph_nodes ? &a[G_TRAIN] : dc->graph_val > dc->graph_nodes ? &a[G_VAL]
+                       : dc->graph_test > dc->graph_nodes ? &a[G_TEST] : NULL;
+    if (big) {
+        diag_error(e->d, big->loc, "sbm: train_per_class, val and test must each be at most the %lld nodes of the graph",
+                   (long long)dc->graph_nodes);
+        return -1;
+    }
     if (dc->graph_classes * dc->train_per_class + dc->graph_val + dc->graph_test > dc->graph_nodes) {
         diag_error(e->d, loc, "sbm: train_per_class x classes + val + test = %lld nodes, more than the %lld of the graph",
                    (long long)(dc->graph_classes * dc->train_per_class + dc->graph_val + dc->graph_test),

@@ -77,8 +77,14 @@ const char *emit_numel(emit_ctx *c, const ir_shape *s) { return emit_dim(c, ir_s
 
 const char *emit_float(emit_ctx *c, double v)
 {
-    if (isnan(v)) return "NAN";
-    if (isinf(v)) return v > 0 ? "INFINITY" : "(-INFINITY)";
+    /* A constant beyond f32's range (1e308) is infinite as an f32, and one too
+     * small for it (1e-50) zero: written as themselves with an `f`, -Werror
+     * refused them ("floating constant exceeds range of 'float'", "truncated to
+     * zero"). Found by tests/fuzz/mutate_dln.py. */
+    const float f = (float)v;
+    if (isnan(f)) return "NAN";
+    if (isinf(f)) return f > 0 ? "INFINITY" : "(-INFINITY)";
+    if (f == 0) v = f;   /* keeps the sign: -1e-50 is -0.0f */
     char buf[64];
     snprintf(buf, sizeof buf, "%.9g", v);
     if (!strpbrk(buf, ".e")) strcat(buf, ".0");

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "arena.h"
+#include "atomic_file_internal.h"
 #include "ast.h"
 #include "diag.h"
 #include "ddpm_cmd.h"
@@ -516,21 +517,27 @@ static int emit_to_memory(ir_module **mods, int n, const emit_options *eo, diag_
     return rc;
 }
 
-/* Write atomically: a failed or interrupted compile never leaves a partial file. */
+/* Write atomically: a failed or interrupted compile never leaves a partial
+ * file. The temporary beside the target is created with O_EXCL under a name
+ * nobody can predict (runtime/atomic_file.c): a `PATH.tmp.PID` opened with
+ * fopen followed a symlink another user planted in a shared directory such as
+ * /tmp and truncated the file it pointed to. */
 static int write_atomic(const char *path, const char *text, size_t len, diag_ctx *d) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        diag_fatal_noloc(d, "cannot write '%s': %s", path, strerror(errno));
+    dl_atomic_file a;
+    if (dl_atomic_create(&a, path) != 0) {
+        diag_fatal_noloc(d, "%s", dl_last_error());   /* "PATH: cannot create: why" */
         return -1;
     }
-    size_t w = fwrite(text, 1, len, f);
-    if (fclose(f) != 0 || w != len || rename(tmp, path) != 0) {
+    /* No fsync (dl_atomic_commit's): a lost .c is made again by running dlnc again. */
+    size_t w = fwrite(text, 1, len, a.f);
+    int bad = fclose(a.f) != 0 || w != len;
+    a.f = NULL;
+    if (bad || rename(a.tmp, path) != 0) {
         diag_fatal_noloc(d, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
+        dl_atomic_abort(&a);
         return -1;
     }
+    free(a.tmp);
     return 0;
 }
 

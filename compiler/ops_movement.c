@@ -16,6 +16,8 @@
  * elsewhere), and everything is f32 but a slice or concat of i32 tensors. Semantics are PyTorch's (torch.cat,
  * narrow/slicing, F.pad, nn.Upsample with an integer scale_factor). Costs:
  * pure copies are free; the adjoints and bilinear count their adds. */
+#include <stdint.h>
+
 #include "ops_impl.h"
 #include "ops_movement.h"
 
@@ -182,6 +184,10 @@ static int pad_shape(ir_node *n, int sign, char *err, int errlen) {
         int64_t l = n->a.pad.pads[2 * j], r = n->a.pad.pads[2 * j + 1];
         if (l == 0 && r == 0) continue;
         if (!const_dim(n, x, d, err, errlen)) return 0;
+        /* bounded before the sum: pads of 2^63 - 1 overflowed it (UBSan; tests/fuzz/mutate_dln.py) */
+        if (l < -INT32_MAX || l > INT32_MAX || r < -INT32_MAX || r > INT32_MAX)
+            return ops_fail(err, errlen, "%s: pads (%lld, %lld) are beyond +-2147483647", op, (long long)l,
+                            (long long)r);
         int64_t have = x->shape.d[d].k, out = have + sign * (l + r), len = sign > 0 ? have : out;
         if (mode != MV_PAD_CONSTANT && (l < 0 || r < 0))
             return ops_fail(err, errlen, "%s: negative pads (%lld, %lld) are only allowed in constant mode, not %s",

@@ -154,6 +154,9 @@ def main():
     ap.add_argument("--only", help="comma-separated variant names")
     ap.add_argument("--may-pass", default="", help="variants this reader may accept (comma-separated): "
                     "e.g. an image folder skips entries that are not PNG files")
+    ap.add_argument("--rebuilds", action="store_true",
+                    help="every variant must give status 0: the file is a cache entry the command replaces "
+                    "(dlnc run's model.so and its record), never loads when damaged and never trips over")
     ap.add_argument("--also-names", default="",
                     help="other names a message may give instead (comma-separated): the directory the source "
                     "was given, for a check made on the loaded data rather than in the reader")
@@ -180,7 +183,7 @@ def main():
         keep = set(a.only.split(",")) if a.only else QUICK
         variants = [v for v in variants if v[0] in keep]
     may = set(a.may_pass.split(",")) - {""}
-    variants = [(n, "any" if n in may else e, h) for n, e, h in variants]
+    variants = [(n, "any" if n in may else "pass" if a.rebuilds else e, h) for n, e, h in variants]
     name = os.path.basename(a.target)
     limit = a.mem_limit_mb << 20
 

@@ -12,15 +12,17 @@
 # reader runs under ASan + UBSan (docs/testing.md, "Damaged and hostile files"). --resume
 # without a checkpoint file starts afresh (docs/language.md), so a missing or
 # dangling one may pass; an image folder holds only its regular *.png files, so
-# a PNG replaced by anything else is skipped, not an error. Sourced by run.sh
-# (make test) it throws one variant of each kind (damage.py --quick, 157 runs,
-# ~40 s); alone, or with DMG_FULL=1, all of them (427 runs).
+# a PNG replaced by anything else is skipped, not an error; a damaged build cache
+# entry (jit_so, jit_record) is rebuilt, so there every variant must pass. Sourced
+# by run.sh (make test) it throws one variant of each kind at 28 readers
+# (damage.py --quick, 258 runs, 3 min at load 14); alone, or with DMG_FULL=1,
+# all of them (625 runs).
 if [ -z "${pass+x}" ]; then   # run alone
   B=${1:-build}; [ $# -gt 0 ] && shift
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
   pass=0; fail=0; DMG_ALONE=1
 fi
-DMG_READERS="source idx_images idx_labels cifar csv png text tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export sample plot"
+DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion jit_so jit_record"
 [ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
 DMG_DL=$(cd "$B" && pwd)/dlnc
 DMG=$T/dmg_fx
@@ -52,6 +54,24 @@ DLN
 (cd "$DMG/idx" && "$DMG_DL" run ae.dln --max-steps 1 --quiet --checkpoint ae.st > ae.out 2>&1) \
   || { echo "FAIL damaged readers: the autoencoder run failed"; cat "$DMG/idx/ae.out"; }
 rm -f "$DMG/idx/run.out" "$DMG/idx/ae.out"
+# A confusion matrix (a classifier measuring accuracy writes one beside its history).
+sed 's|    epochs = 1|    epochs = 1\n    metrics = [accuracy]|' "$DMG/idx/m.dln" > "$DMG/idx/m_acc.dln"
+(cd "$DMG/idx" && "$DMG_DL" run m_acc.dln --quiet --history cm.csv > cm.out 2>&1 && rm -f cm.out cm.png cm.svg cm.confusion.png cm.confusion.svg) \
+  || { echo "FAIL damaged readers: the accuracy run failed"; cat "$DMG/idx/cm.out"; }
+# A csv source's test = file; a text source that is a directory of files.
+cp "$DMG/csv/c.csv" "$DMG/csv/t.csv"
+sed 's|csv("c.csv", batch = 4, val_split = 0.25)|csv("c.csv", test = "t.csv", batch = 4)|' "$DMG/csv/m.dln" > "$DMG/csv/m_test.dln"
+mkdir -p "$DMG/text/docs" && head -c 900 "$DMG/text/corpus.txt" > "$DMG/text/docs/a.txt" \
+  && tail -c 900 "$DMG/text/corpus.txt" > "$DMG/text/docs/b.txt"
+sed 's|text("corpus.txt"|text("docs"|' "$DMG/text/m.dln" > "$DMG/text/m_dir.dln"
+# A build cache entry of dlnc run's own (model.so and model.so.sha256), made at -O0 to rebuild fast.
+mkdir -p "$DMG/jit" && cp "$DMG/idx/m.dln" "$DMG/jit/" && ln -s "$DMG/idx/fm" "$DMG/jit/fm"
+(cd "$DMG/jit" && DLNC_CACHE="$DMG/jit/jc" DLNC_CFLAGS=-O0 "$DMG_DL" run m.dln --max-steps 1 --quiet > jit.out 2>&1 && rm -f jit.out) \
+  || { echo "FAIL damaged readers: the build cache run failed"; cat "$DMG/jit/jit.out"; }
+DMG_JIT=$(cd "$DMG/jit" && ls -d jc/*/ | head -n 1)
+# A character model's checkpoint, whose vocabulary dlnc sample reads back.
+(cd "$DMG/text" && "$DMG_DL" run m.dln --max-steps 1 --quiet --checkpoint lm.st > lm.out 2>&1 && rm -f lm.out) \
+  || { echo "FAIL damaged readers: the text model run failed"; cat "$DMG/text/lm.out"; }
 # Outside ASan the commands get 4 GB of address space: an endless read fails there.
 case "$B" in *asan*) DMG_LIMIT= ;; *) DMG_LIMIT="--mem-limit-mb 4096" ;; esac
 DMG_LIMIT="$DMG_LIMIT --jobs 2"
@@ -91,5 +111,20 @@ dmg_run explain     idx   ck.st                          binary -- $DMG_DL expla
 dmg_run export      idx   ck.st                          binary --output out.c -- $DMG_DL export m.dln --checkpoint ck.st -o out.c
 dmg_run sample      idx   ae.st                          binary --output g.png -- $DMG_DL sample ae.dln --checkpoint ae.st --grid g.png --count 4
 dmg_run plot        idx   hist.csv                       text   --output h.png -- $DMG_DL plot hist.csv -o h.png
+# the per-step losses beside a history are optional: missing, it draws without them
+dmg_run plot_steps  idx   hist.steps.csv                 text   --output h.png --may-pass missing,dangling-symlink -- $DMG_DL plot hist.csv -o h.png
+dmg_run plot_confusion idx cm.confusion.csv              text   --output c.png -- $DMG_DL plot cm.confusion.csv -o c.png
+dmg_run csv_test    csv   t.csv                          text   --output out.st -- $DMG_DL run m_test.dln --max-steps 2 --quiet --checkpoint out.st
+# a text directory holds its regular files: a FIFO or directory in it is skipped, not read
+dmg_run text_dir    text  docs/b.txt                     text   --output out.st --also-names "docs" \
+  --may-pass directory,fifo,dangling-symlink,missing,dev-null,dev-zero,zero-length -- $DMG_DL run m_dir.dln --max-steps 2 --quiet --checkpoint out.st
+dmg_run sample_text text  lm.st                          binary -- $DMG_DL sample m.dln --checkpoint lm.st --length 8 --prompt "the "
+# a damaged cache entry is rebuilt (status 0, a warning), never loaded: every variant must pass
+# but a directory in its place, which the rename of the new one cannot replace (status 1, named)
+DMG_JRUN="env DLNC_CACHE={}/jc DLNC_CFLAGS=-O0 $DMG_DL run m.dln --max-steps 1 --quiet"
+dmg_run jit_so      jit   "${DMG_JIT}model.so"           binary --rebuilds --may-pass directory -- $DMG_JRUN
+dmg_run jit_record  jit   "${DMG_JIT}model.so.sha256"    text   --rebuilds --may-pass directory -- $DMG_JRUN
+# export --int8 --calibrate reads training images through the data reader
+dmg_run calibrate   idx   fm/train-images-idx3-ubyte.gz  gzip   --output out.c --also-names "fm: " -- $DMG_DL export m.dln --checkpoint ck.st -o out.c --int8 --calibrate 8
 unset DLNC_CACHE ASAN_OPTIONS
 if [ -n "$DMG_ALONE" ]; then echo "damaged readers: $pass passed, $fail failed"; [ $fail -eq 0 ]; fi

@@ -111,6 +111,19 @@ else
   echo "skip jit cache fsync check: no strace"
 fi
 
+# `dlnc x.dln -o OUT.c` writes OUT.c and OUT.h through temporaries created with
+# O_EXCL under unpredictable names: `OUT.c.tmp.PID` opened with fopen followed a
+# symlink another user planted in a shared directory (/tmp) and truncated its target.
+if command -v strace >/dev/null; then
+  mkdir -p "$T/j_out"
+  strace -o "$T/j_out.strace" -e trace=openat $DLNC tests/e2e/diverge.dln -o "$T/j_out/m.c" >"$T/j_out.out" 2>&1
+  n_excl=$(grep -cE 'openat\(.*/m\.[ch]\.tmp\.[0-9]+\.[0-9a-f]{12}", O_WRONLY\|O_CREAT\|O_EXCL' "$T/j_out.strace")
+  if [ "$n_excl" = 2 ] && [ -s "$T/j_out/m.c" ] && [ -s "$T/j_out/m.h" ] && [ "$(ls "$T/j_out")" = "m.c
+m.h" ]; then jit_ok "dlnc -o creates its temporaries with O_EXCL, unpredictable names"
+  else grep "j_out" "$T/j_out.strace" > "$T/j_out.short"; cat "$T/j_out.out" >> "$T/j_out.short"
+       jit_fail "dlnc -o creates its temporaries with O_EXCL, unpredictable names" "$T/j_out.short"; fi
+fi
+
 # DLNC_CC is split into words without a shell.
 if jit_run "$T/j_cc.out" DLNC_CACHE="$T/jc_cc" DLNC_CC="env cc"; then jit_ok "DLNC_CC=\"env cc\""
 else jit_fail "DLNC_CC=\"env cc\"" "$T/j_cc.out"; fi

@@ -60,6 +60,16 @@ for f in tests/fuzz/regress/*.dln; do
   fi
 done
 
+# Damaged .dln sources (byte flips, cuts at token boundaries, token edits, huge
+# numbers, deep nesting, long lines, NUL, invalid UTF-8, CRLF), seed 1, ~50 s:
+# each a clear file:line:col error or C that compiles with -Werror.
+if /usr/bin/python3 tests/fuzz/mutate_dln.py -n 400 --budget 45 --seed 1 --dlnc "$DLNC" --out "$T/mutate" \
+     > "$T/mutate.out" 2>&1; then
+  echo "$(tail -n 1 "$T/mutate.out" | sed 's/; findings in .*//'): ok"; pass=$((pass+1))
+else
+  echo "FAIL damaged .dln sources:"; cat "$T/mutate.out"; cat "$T"/mutate/*.log 2>/dev/null | head -60; fail=$((fail+1))
+fi
+
 # Paths end up in the generated C's comments and #include: ones it cannot quote are refused.
 if ! $DLNC samples/mlp.dln -o "$T/o\"*/k.c" 2>"$T/path.err" && grep -q "cannot quote" "$T/path.err" && [ ! -e "$T/o\"*/k.c" ]; then
   echo "unquotable output path: clear error: ok"; pass=$((pass+1))

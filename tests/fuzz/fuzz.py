@@ -277,7 +277,8 @@ class Mutator:
 
 LOC_ERROR = re.compile(r"^[^:\s]+:\d+:\d+: error: ")
 # Whole-file or whole-run conditions have no better position than the file.
-NOLOC_OK = re.compile(r"^dlnc: error: ('.*' defines no model|cannot (open|read) )")
+# "too many errors" follows the errors it stopped after, each with its position.
+NOLOC_OK = re.compile(r"^dlnc: error: ('.*' defines no model|cannot (open|read) |too many errors; stopping$)")
 SAN_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer", "AddressSanitizer:DEADLYSIGNAL")
 FRAME = re.compile(r"#\d+ 0x[0-9a-f]+ in (\S+) (\S*(?:compiler|runtime)/[^\s:]+:\d+)")
 
@@ -301,7 +302,8 @@ def classify(rc, err, timed_out):
         m = re.search(r"internal error.*", err)
         return "internal", re.sub(r"\d+", "N", m.group(0))[:100]
     if rc == 1:
-        errors = [l for l in err.splitlines() if "error:" in l]
+        # not the quoted source lines ("   3 | ..."), which may hold anything
+        errors = [l for l in err.splitlines() if "error:" in l and not re.match(r"\s*\d* \|", l)]
         if not errors:
             return "silent", ""
         for l in errors:
@@ -342,18 +344,47 @@ def check_one(dlnc, cc_flags, workdir, idx, text, timeout):
             continue
         if mode == "c" and rc == 0:
             accepted = True
-            cc = ["cc"] + cc_flags + ["-I" + os.path.join(ROOT, "runtime"), "-I.", "-c", "x.c", "-o", "x.o"]
-            try:
-                p = subprocess.run(cc, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout * 3)
-                if p.returncode != 0:
-                    out = p.stdout.decode("utf-8", "replace")
-                    m = re.search(r"(error|warning): .*", out)
-                    sig = re.sub(r"[‘'][^’']*[’']", "'_'", m.group(0)) if m else "cc %d" % p.returncode
-                    found.append(("cc", sig[:100], mode, " ".join(cc) + "\n" + out[:4000]))
-            except subprocess.TimeoutExpired:
-                found.append(("cc-hang", "", mode, " ".join(cc)))
+            bad = compile_c(cc_flags, d, timeout * 3)
+            if bad:
+                found.append((bad[0], bad[1], mode, bad[2]))
     subprocess.run(["rm", "-rf", d])
     return found, accepted
+
+
+def compile_c(cc_flags, d, timeout):
+    """d/x.c through cc: None, or the finding (kind, signature, log)."""
+    cc = ["cc"] + cc_flags + ["-I" + os.path.join(ROOT, "runtime"), "-I.", "-c", "x.c", "-o", "x.o"]
+    try:
+        p = subprocess.run(cc, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "cc-hang", "", " ".join(cc)
+    if p.returncode == 0:
+        return None
+    out = p.stdout.decode("utf-8", "replace")
+    m = re.search(r"(error|warning): .*", out)
+    sig = re.sub(r"[‘'][^’']*[’']", "'_'", m.group(0)) if m else "cc %d" % p.returncode
+    return "cc", sig[:100], " ".join(cc) + "\n" + out[:4000]
+
+
+def add_common_args(ap, n, timeout, opt):
+    """The options fuzz.py and mutate_dln.py share."""
+    ap.add_argument("-n", type=int, default=n, help="number of mutants")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dlnc", default=os.path.join(ROOT, "build-asan", "dlnc"))
+    ap.add_argument("--out", default=None, help="where findings go (default: a new temporary directory)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=timeout)
+    ap.add_argument("--cflags", default="-std=c11 %s -fopenmp -Wall -Wextra -Werror" % opt)
+
+
+def compiler_and_out(args, tool):
+    """The compiler (absolute; exits if there is none) and the findings directory (made)."""
+    dlnc = os.path.abspath(args.dlnc)
+    if not os.access(dlnc, os.X_OK):
+        sys.exit("%s: no compiler at %s (build one: make asan-test, or pass --dlnc)" % (tool, dlnc))
+    out = args.out or tempfile.mkdtemp(prefix="dlnc_%s." % tool)
+    os.makedirs(out, exist_ok=True)
+    return dlnc, out
 
 
 def seeds():
@@ -365,19 +396,9 @@ def seeds():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-n", type=int, default=300, help="number of mutants")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--dlnc", default=os.path.join(ROOT, "build-asan", "dlnc"))
-    ap.add_argument("--out", default=None, help="where findings go (default: a new temporary directory)")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=60)
-    ap.add_argument("--cflags", default="-std=c11 -O1 -fopenmp -Wall -Wextra -Werror")
+    add_common_args(ap, 300, 60, "-O1")
     args = ap.parse_args()
-    dlnc = os.path.abspath(args.dlnc)
-    if not os.access(dlnc, os.X_OK):
-        sys.exit("fuzz: no compiler at %s (build one: make asan-test, or pass --dlnc)" % dlnc)
-    out = args.out or tempfile.mkdtemp(prefix="dlnc_fuzz.")
-    os.makedirs(out, exist_ok=True)
+    dlnc, out = compiler_and_out(args, "fuzz")
     rng = random.Random(args.seed)
     mut = Mutator(rng, builtin_names())
     corpus = seeds()
