@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
 #include "arena.h"
 #include "atomic_file_internal.h"
@@ -795,6 +797,16 @@ int main(int argc, char **argv) {
     /* 4. Emit C, then write it, print it, or build and run it. */
     const char *c_path = o.output ? o.output : default_output(&ar, o.input);
     const char *h_path = header_path(&ar, c_path);
+    struct stat out_st;
+    size_t c_path_len = strlen(c_path);
+    if (!o.run && !o.emit && (c_path_len == 0 || c_path[c_path_len - 1] == '/' ||
+                              (stat(c_path, &out_st) == 0 && S_ISDIR(out_st.st_mode)))) {
+        /* caught before anything is written: the header would land as DIR/.h beside a failing .c */
+        fprintf(stderr, "dlnc: error: -o %s: a directory, not a file\nhint: name the C file, e.g. -o %s%smodel.c\n", c_path,
+                c_path, c_path_len && c_path[c_path_len - 1] == '/' ? "" : "/");
+        status = 2;
+        goto done;
+    }
     const char *h_name = o.run ? "model.h" : base_name(h_path);
     char *c_text = NULL, *h_text = NULL;
     size_t c_len = 0, h_len = 0;

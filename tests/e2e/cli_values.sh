@@ -34,3 +34,17 @@ if [ -z "$cv_bad" ]; then
 else
   echo "FAIL: --epochs out of range:$cv_bad"; fail=$((fail+1))
 fi
+# -o naming a directory: refused before anything is written (it wrote DIR/.h, then failed on the .c)
+cv_bad=""
+mkdir -p "$T/cv_dir"
+for o in "$T/cv_dir/" "$T/cv_dir"; do
+  "$DLNC" samples/mlp.dln -o "$o" > "$T/cv.out" 2>&1; rc=$?
+  if [ $rc -ne 2 ] || ! grep -q "^dlnc: error: -o $o: a directory, not a file$" "$T/cv.out" || [ -n "$(ls -A "$T/cv_dir")" ]; then
+    cv_bad="$cv_bad [-o $o: exit $rc: $(head -c 200 "$T/cv.out"); left: $(ls -A "$T/cv_dir")]"
+  fi
+done
+if [ -z "$cv_bad" ]; then
+  echo "-o DIR and -o DIR/ refused, nothing written: ok"; pass=$((pass+1))
+else
+  echo "FAIL: -o a directory:$cv_bad"; fail=$((fail+1))
+fi
