@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Every dlnc command line the documentation shows, checked (docs/testing.md, "Command lines in
+the docs", has the rules).
+
+usage: doc_cli.py BUILD_DIR [--list]
+
+Where the command lines are: the ```sh blocks of docs/language.md, the fenced blocks of
+README.md, the man page's .EX blocks (docs/dlnc.1), and the inline `dlnc ...` code of
+docs/language.md and README.md. What is checked:
+
+  parse   (every command line of a block) dlnc's option parser takes the line as written: it is
+          run with its model file replaced by a missing one and must fail on that file (status
+          1), not on a usage error (status 2); `[...]` brackets are dropped, the line is cut at
+          a pipe, a redirection or a `#` comment
+  flags   (inline code, whose values are placeholders such as `--beam K`) every flag is one
+          its subcommand's parser knows: `dlnc SUB FLAG` does not say "unknown option"
+  run     a ```sh block marked `<!-- doc-test: sh run -->` is run for real in a temporary
+          directory (samples/ and tests/ linked into it), its lines in order, `dlnc` being
+          BUILD_DIR/dlnc; `dlnc run` lines get `--max-steps 20` unless they give it or show an
+          error. A line
+          `$ CMD` followed by `dlnc: error: ...` or `FILE:L:C: error: ...` lines must fail with
+          that first error (`...` matching anything); every other line must succeed
+  fragment
+          a ```sh block marked `<!-- doc-test: sh fragment WHY -->` is not run (no dlnc line)
+
+A ```sh block of docs/language.md with no dlnc line and no marker fails. Then the options:
+every flag dlnc's parser accepts (the option strings of compiler/main.c and compiler/*_cmd.c)
+is in `dlnc --help` (or `dlnc plot -h`), in the man page and in docs/language.md; every flag
+of `dlnc --help`'s sections is accepted by the subcommand the section is for.
+Prints `doc_cli: N checked, N failed`.
+"""
+import glob
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+SUBS = ("run", "sample", "search", "explain", "export", "plot")
+MARK = re.compile(r"^<!-- doc-test: sh (\w+)\s*(.*?)\s*-->$", re.S)
+MISSING = "/nonexistent-doc-cli/"
+
+
+def fences(path, lines):
+    """(line, tag, body, marker) of every fenced block (fences may be indented in lists)."""
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^\s*```(\S*)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].strip().startswith("```"):
+            j += 1
+        k = i - 1
+        while k >= 0 and not lines[k].strip():
+            k -= 1
+        mark = lines[k].strip() if k >= 0 and lines[k].strip().startswith("<!-- doc-test: sh") else None
+        yield i + 1, m.group(1), lines[i + 1:j], mark
+        i = j + 1
+
+
+def command_lines(body):
+    """(offset in body, text, expected output lines) of each command in a shell block: `\\`
+    continuations joined, `$ ` prompts and `# ` comment prefixes dropped."""
+    out, i = [], 0
+    while i < len(body):
+        raw = body[i].strip()
+        n = i
+        while raw.endswith("\\") and i + 1 < len(body):
+            i += 1
+            raw = raw[:-1] + " " + body[i].strip().lstrip("#").strip()
+        i += 1
+        prompt = raw.startswith("$ ")
+        text = re.sub(r"^(\$ |#\s*)", "", raw)
+        if not re.search(r"(^|[\s/])dlnc( |$)", text) or re.match(r"^dlnc: ", text):
+            continue
+        expect = []
+        while prompt and i < len(body) and not body[i].startswith("$ "):
+            expect.append(body[i])
+            i += 1
+        out.append((n, text, expect))
+    return out
+
+
+def argv_of(text):
+    """The dlnc arguments of a command line: ['run', 'm.dln', ...], or None if none."""
+    text = re.sub(r"\s#.*$", "", text)
+    text = text.replace("[", " ").replace("]", " ")
+    try:
+        toks = shlex.split(text)
+    except ValueError:
+        return None
+    for k, t in enumerate(toks):
+        if t in ("|", ">", "2>", "&&", ";") or t.startswith((">", "2>")):
+            toks = toks[:k]
+            break
+    for k, t in enumerate(toks):
+        if t == "dlnc" or t.endswith("/dlnc"):
+            return toks[k + 1:]
+    return None
+
+
+def dlnc(build, args, cwd=None, timeout=60):
+    p = subprocess.run([build] + args, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return p.returncode, p.stderr
+
+
+def check_parse(exe, args):
+    """None if dlnc's parser takes args (model file replaced by a missing one)."""
+    sub = args[0] if args and args[0] in SUBS else ""
+    ext = ".csv" if sub == "plot" else ".dln"
+    probe = [MISSING + os.path.basename(a) if a.endswith(ext) and not a.startswith("-") else a for a in args]
+    if not any(a.startswith(MISSING) for a in probe):
+        probe.append(MISSING + "m" + ext)
+    rc, err = dlnc(exe, probe)
+    if rc == 1 and MISSING in err:
+        return None
+    return f"dlnc {' '.join(shlex.quote(a) for a in probe)}: status {rc}: {err.strip()[:300]}"
+
+
+def check_flags(exe, args, cache):
+    sub = args[0] if args and args[0] in SUBS else ""
+    bad = []
+    for a in args:
+        if not re.match(r"^--?[a-z]", a) or a in ("-", "--"):
+            continue
+        flag = a if "=" not in a else a[:a.index("=") + 1] + "x"
+        key = (sub, flag.split("=")[0])
+        if key not in cache:
+            rc, err = dlnc(exe, ([sub] if sub else []) + [flag])
+            cache[key] = "unknown option" not in err
+        if not cache[key]:
+            bad.append(f"dlnc {sub} does not know {a}".replace("  ", " "))
+    return bad
+
+
+def error_line(expect):
+    for l in expect:
+        m = re.match(r"^\s*(?:\S+:\d+:\d+: |dlnc: )error: (.*)$", l)
+        if m:
+            return m.group(1)
+    return None
+
+
+def run_steps(body):
+    """(offset, text, expected output lines) of each command a run block runs: every line but
+    comments and the output after a `$ ` line, `\\` continuations joined."""
+    out, i = [], 0
+    while i < len(body):
+        n, raw = i, body[i].strip()
+        i += 1
+        if not raw or raw.startswith("#"):
+            continue
+        while raw.endswith("\\") and i < len(body):
+            raw, i = raw[:-1] + " " + body[i].strip(), i + 1
+        expect = []
+        if raw.startswith("$ "):
+            while i < len(body) and not body[i].startswith("$ "):
+                expect.append(body[i])
+                i += 1
+        out.append((n, re.sub(r"^\$ ", "", raw), expect))
+    return out
+
+
+def run_block(exe, root, where, body):
+    """The block's lines run in order in a fresh directory; a list of failures."""
+    fails = []
+    with tempfile.TemporaryDirectory(prefix="doc_cli") as d:
+        for name in ("samples", "tests", "runtime", "examples"):
+            os.symlink(os.path.join(root, name), os.path.join(d, name))
+        for n, text, expect in run_steps(body):
+            text = re.sub(r"\s#.*$", "", text)
+            args = argv_of(text)
+            env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+            if args is not None:
+                if args and args[0] == "run" and "--max-steps" not in args and not error_line(expect):
+                    args += ["--max-steps", "20"]
+                env.update(w.split("=", 1) for w in text.split("dlnc")[0].split() if "=" in w)
+                p = subprocess.run([exe] + args, cwd=d, capture_output=True, text=True, env=env, timeout=90)
+            else:
+                p = subprocess.run(text, shell=True, cwd=d, capture_output=True, text=True, env=env, timeout=60)
+            want = error_line(expect)
+            if want:
+                got = error_line(p.stderr.splitlines()) or ""
+                pat = ".*".join(re.escape(x) for x in want.split("..."))
+                if p.returncode == 0 or not re.match(pat, got):
+                    fails.append(f"FAIL {where}+{n + 1} (run): {text}\n  status {p.returncode}, says: {got}\n"
+                                 f"  the document shows: {want}")
+            elif p.returncode != 0:
+                fails.append(f"FAIL {where}+{n + 1} (run): {text}: status {p.returncode}\n{p.stderr.strip()[-600:]}")
+                break
+    return fails
+
+
+def help_sections(text):
+    """{section title: [flags]} of `dlnc --help`."""
+    out, cur = {}, None
+    for l in text.splitlines():
+        m = re.match(r"^(\w[\w ]*options)\b", l)
+        if m:
+            cur = m.group(1)
+            out[cur] = []
+            continue
+        m = re.match(r"^  (-{1,2}[a-z][\w-]*=?)", l)
+        if cur and m:
+            out[cur].append(m.group(1))
+    return out
+
+
+SECTION_SUB = {"options": "", "run options": "run", "build options": "run", "search options": "search",
+               "export options": "export", "sample options": "sample", "explain options": "explain"}
+
+
+def main():
+    exe = os.path.abspath(os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build", "dlnc"))
+    root = os.getcwd()
+    failures, counts, cache = [], {}, {}
+
+    def count(k):
+        counts[k] = counts.get(k, 0) + 1
+
+    # 1. fenced blocks
+    sources = []
+    for path in ("docs/language.md", "README.md"):
+        lines = open(path).read().split("\n")
+        for line, tag, body, mark in fences(path, lines):
+            if path == "docs/language.md" and tag != "sh":
+                continue
+            sources.append((f"{path}:{line}", tag, body, mark, path == "docs/language.md"))
+    man = open("docs/dlnc.1").read().split("\n")
+    for i, l in enumerate(man):
+        if l.startswith(".EX"):
+            j = i + 1
+            while not man[j].startswith(".EE"):
+                j += 1
+            body = [re.sub(r"\\&|\\e$", lambda m: "" if m.group(0) == "\\&" else "\\", x).replace("\\-", "-")
+                    .replace("\\e", "\\") for x in man[i + 1:j]]
+            sources.append((f"docs/dlnc.1:{i + 1}", "sh", body, None, False))
+    for where, tag, body, mark, must in sources:
+        m = MARK.match(mark) if mark else None
+        cmds = command_lines(body)
+        if "--list" in sys.argv:
+            print(f"{where}: {m.group(1) if m else 'parse'} ({len(cmds)} dlnc lines)")
+        if m and m.group(1) == "fragment":
+            count("sh fragment")
+            continue
+        if not cmds:
+            if must:
+                failures.append(f"FAIL {where}: a sh block with no dlnc line and no `<!-- doc-test: sh ... -->` marker")
+            continue
+        for n, text, _ in cmds:
+            args = argv_of(text)
+            if args is None:
+                continue
+            err = check_parse(exe, args)
+            count("parse")
+            if err:
+                failures.append(f"FAIL {where}+{n + 1} (parse): {text}\n  {err}")
+        if m and m.group(1) == "run":
+            count("sh run")
+            failures += run_block(exe, root, where, body)
+        elif m:
+            failures.append(f"FAIL {where}: unknown marker {mark!r}")
+    # 2. inline code
+    for path in ("docs/language.md", "README.md"):
+        text, fence = [], False
+        for l in open(path).read().split("\n"):
+            if l.strip().startswith("```"):
+                fence = not fence
+            text.append("" if fence else l)
+        for n, l in enumerate(text):
+            for span in re.findall(r"`([^`]*\bdlnc [^`]*)`", l):
+                args = argv_of(span)
+                if not args:
+                    continue
+                count("flags")
+                for b in check_flags(exe, args, cache):
+                    failures.append(f"FAIL {path}:{n + 1} (flags): `{span}`: {b}")
+    # 3. every option documented, every documented option accepted
+    rc, _ = dlnc(exe, ["--help"])
+    helptext = subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
+    helptext += subprocess.run([exe, "plot", "-h"], capture_output=True, text=True).stdout
+    mantext = "\n".join(man).replace("\\-", "-")
+    lang = open("docs/language.md").read()
+    src = "".join(open(f).read() for f in ["compiler/main.c"] + sorted(glob.glob("compiler/*_cmd.c")))
+    parser = sorted(set(re.findall(r'strn?cmp\((?:a|argv\[\*?i\]), "(-{1,2}[a-z][\w-]*=?)"', src)))
+    if len(parser) < 40:
+        raise SystemExit("doc_cli.py: could not read the option strings of compiler/*.c")
+    for f in parser:
+        bare = f.rstrip("=")
+        pat = re.compile(r"(?<![\w-])" + re.escape(bare) + r"(?![\w-])")
+        for name, text in (("dlnc --help", helptext), ("docs/dlnc.1", mantext), ("docs/language.md", lang)):
+            count("option documented")
+            if not pat.search(text):
+                failures.append(f"FAIL {f}: dlnc accepts it, {name} does not mention it")
+    for title, flags in help_sections(helptext).items():
+        sub = SECTION_SUB.get(title)
+        if sub is None:
+            failures.append(f"FAIL dlnc --help: a section '{title}' doc_cli.py does not know")
+            continue
+        for f in flags:
+            count("help flag accepted")
+            failures += [f"FAIL dlnc --help, {title}: {b}" for b in check_flags(exe, [sub, f] if sub else [f], cache)]
+    for f in failures:
+        print(f)
+    print("doc_cli: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print(f"doc_cli: {sum(counts.values())} checked, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
