@@ -86,7 +86,7 @@ def command_lines(body):
 
 def argv_of(text):
     """The dlnc arguments of a command line: ['run', 'm.dln', ...], or None if none."""
-    text = re.sub(r"\s#.*$", "", text)
+    text = re.sub(r"\s#.*$|\s{2,}(\(|->).*$|\sprints\b.*$", "", text)   # a comment or an aside
     text = text.replace("[", " ").replace("]", " ")
     try:
         toks = shlex.split(text)
@@ -98,12 +98,16 @@ def argv_of(text):
             break
     for k, t in enumerate(toks):
         if t == "dlnc" or t.endswith("/dlnc"):
-            return toks[k + 1:]
+            args = toks[k + 1:]
+            first = args[1:2] if args[:1] and args[0] in SUBS else args[:1]
+            if first and not re.match(r"^(-|\.\.\.$|.*\.\w+$)", first[0]):
+                return None      # prose: "dlnc run prints: ..."
+            return args
     return None
 
 
 def dlnc(build, args, cwd=None, timeout=60):
-    p = subprocess.run([build] + args, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    p = subprocess.run([build] + args, capture_output=True, text=True, errors="replace", cwd=cwd, timeout=timeout)
     return p.returncode, p.stderr
 
 
@@ -178,9 +182,9 @@ def run_block(exe, root, where, body):
                 if args and args[0] == "run" and "--max-steps" not in args and not error_line(expect):
                     args += ["--max-steps", "20"]
                 env.update(w.split("=", 1) for w in text.split("dlnc")[0].split() if "=" in w)
-                p = subprocess.run([exe] + args, cwd=d, capture_output=True, text=True, env=env, timeout=90)
+                p = subprocess.run([exe] + args, cwd=d, capture_output=True, text=True, errors="replace", env=env, timeout=90)
             else:
-                p = subprocess.run(text, shell=True, cwd=d, capture_output=True, text=True, env=env, timeout=60)
+                p = subprocess.run(text, shell=True, cwd=d, capture_output=True, text=True, errors="replace", env=env, timeout=60)
             want = error_line(expect)
             if want:
                 got = error_line(p.stderr.splitlines()) or ""
@@ -226,9 +230,8 @@ def main():
     for path in ("docs/language.md", "README.md"):
         lines = open(path).read().split("\n")
         for line, tag, body, mark in fences(path, lines):
-            if path == "docs/language.md" and tag != "sh":
-                continue
-            sources.append((f"{path}:{line}", tag, body, mark, path == "docs/language.md"))
+            # language.md's other blocks: the `# dlnc ...` lines of their comments
+            sources.append((f"{path}:{line}", tag, body, mark, path == "docs/language.md" and tag == "sh"))
     man = open("docs/dlnc.1").read().split("\n")
     for i, l in enumerate(man):
         if l.startswith(".EX"):
@@ -253,6 +256,10 @@ def main():
         for n, text, _ in cmds:
             args = argv_of(text)
             if args is None:
+                continue
+            if "..." in args:     # an elided line: its flags
+                count("flags")
+                failures += [f"FAIL {where}+{n + 1} (flags): {text}: {b}" for b in check_flags(exe, args, cache)]
                 continue
             err = check_parse(exe, args)
             count("parse")
@@ -280,9 +287,9 @@ def main():
                     failures.append(f"FAIL {path}:{n + 1} (flags): `{span}`: {b}")
     # 3. every option documented, every documented option accepted
     rc, _ = dlnc(exe, ["--help"])
-    helptext = subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
-    helptext += subprocess.run([exe, "plot", "-h"], capture_output=True, text=True).stdout
-    mantext = "\n".join(man).replace("\\-", "-")
+    helptext = subprocess.run([exe, "--help"], capture_output=True, text=True, errors="replace").stdout
+    helptext += subprocess.run([exe, "plot", "-h"], capture_output=True, text=True, errors="replace").stdout
+    mantext = re.sub(r"\\f[BIRP]", "", "\n".join(man).replace("\\-", "-"))
     lang = open("docs/language.md").read()
     src = "".join(open(f).read() for f in ["compiler/main.c"] + sorted(glob.glob("compiler/*_cmd.c")))
     parser = sorted(set(re.findall(r'strn?cmp\((?:a|argv\[\*?i\]), "(-{1,2}[a-z][\w-]*=?)"', src)))
