@@ -26,7 +26,8 @@ docs/language.md and README.md. What is checked:
 A ```sh block of docs/language.md with no dlnc line and no marker fails. Then the options:
 every flag dlnc's parser accepts (the option strings of compiler/main.c and compiler/*_cmd.c)
 is in `dlnc --help` (or `dlnc plot -h`), in the man page and in docs/language.md; every flag
-of `dlnc --help`'s sections is accepted by the subcommand the section is for.
+of `dlnc --help`'s sections is accepted by the subcommand the section is for; every number of a
+default `dlnc --help` gives (`(default 0.8)`) is in the man page's entry for that option.
 Prints `doc_cli: N checked, N failed`.
 """
 import glob
@@ -213,6 +214,21 @@ def help_sections(text):
     return out
 
 
+def help_entries(text):
+    """{flag: its text} of `dlnc --help`: the flag's line and the indented lines after it."""
+    out, cur = {}, None
+    for l in text.splitlines():
+        m = re.match(r"^  (-{1,2}[a-z][\w-]*=?)", l)
+        if m:
+            cur = m.group(1)
+            out[cur] = out.get(cur, "") + " " + l
+        elif cur and l.startswith(" " * 22):
+            out[cur] += " " + l.strip()
+        else:
+            cur = None
+    return out
+
+
 SECTION_SUB = {"options": "", "run options": "run", "build options": "run", "search options": "search",
                "export options": "export", "sample options": "sample", "explain options": "explain"}
 
@@ -310,6 +326,20 @@ def main():
         for f in flags:
             count("help flag accepted")
             failures += [f"FAIL dlnc --help, {title}: {b}" for b in check_flags(exe, [sub, f] if sub else [f], cache)]
+    # the defaults --help gives are the man page's
+    entries = help_entries(helptext)
+    man_entries = {}
+    for part in mantext.split("\n.TP\n")[1:]:
+        m = re.search(r"(-{1,2}[a-z][\w-]*=?)", part.split("\n")[0])
+        if m:
+            man_entries[m.group(1)] = man_entries.get(m.group(1), "") + " " + part.split("\n.SS")[0]
+    for f, text in sorted(entries.items()):
+        for d in re.findall(r"default:? ([^;)]*)", text):
+            for num in re.findall(r"(?<![\w.])-?\d[\d.e-]*", d):
+                count("default")
+                man_nums = [x.rstrip(".") for x in re.findall(r"(?<![\w.])-?\d[\d.e-]*", man_entries.get(f, ""))]
+                if f in man_entries and num.rstrip(".") not in man_nums:
+                    failures.append(f"FAIL {f}: dlnc --help says 'default {d.strip()}', the man page not {num}")
     for f in failures:
         print(f)
     print("doc_cli: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
