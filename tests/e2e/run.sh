@@ -380,6 +380,9 @@ fi
 # Every example of docs/language.md (tests/e2e/doc_examples.py).
 . tests/e2e/doc_examples.sh
 
+# Every dlnc command line of the docs parsed, four sh blocks run (tests/e2e/doc_cli.py).
+. tests/e2e/doc_cli.sh
+
 # The benchmark's programs: fma_peak and gemm_bench with -Werror, the MobileNetV2
 # workload, the busy-core spinner, PyTorch's configurations (tests/e2e/bench_build.sh).
 . tests/e2e/bench_build.sh
