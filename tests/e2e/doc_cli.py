@@ -27,7 +27,9 @@ A ```sh block of docs/language.md with no dlnc line and no marker fails. Then th
 every flag dlnc's parser accepts (the option strings of compiler/main.c and compiler/*_cmd.c)
 is in `dlnc --help` (or `dlnc plot -h`), in the man page and in docs/language.md; every flag
 of `dlnc --help`'s sections is accepted by the subcommand the section is for; every number of a
-default `dlnc --help` gives (`(default 0.8)`) is in the man page's entry for that option.
+default `dlnc --help` gives (`(default 0.8)`) is in the man page's entry for that option; every
+`--flag` the three documents name is dlnc's (mpirun's, pkg-config's and the linker's aside); every
+flag of the man page's "Options of dlnc SUB" is accepted by SUB.
 Prints `doc_cli: N checked, N failed`.
 """
 import glob
@@ -229,6 +231,8 @@ def help_entries(text):
     return out
 
 
+OTHER_TOOLS = {"--hostfile", "--oversubscribe", "--whole-archive", "--no-whole-archive", "--showme", "--libs",
+               "--static"}    # mpirun's, the linker's, pkg-config's
 SECTION_SUB = {"options": "", "run options": "run", "build options": "run", "search options": "search",
                "export options": "export", "sample options": "sample", "explain options": "explain"}
 
@@ -318,6 +322,32 @@ def main():
             count("option documented")
             if not pat.search(text):
                 failures.append(f"FAIL {f}: dlnc accepts it, {name} does not mention it")
+    # the usage lines of --help and the man page's SYNOPSIS
+    for l in helptext.splitlines():
+        m = re.match(r"^(?:usage: |\s+)(dlnc .*?)(?:\s{2,}.*)?$", l)
+        if m and ("usage:" in l or l.lstrip().startswith("dlnc ")):
+            args = argv_of(m.group(1).replace("|", " "))
+            count("usage line")
+            failures += [f"FAIL dlnc --help: {m.group(1)}: {b}" for b in check_flags(exe, args or [], cache)]
+    synopsis = mantext[mantext.index(".SH SYNOPSIS"):mantext.index(".SH DESCRIPTION")]
+    for part in synopsis.split(".SY ")[1:]:
+        sub = part.split("\n")[0].strip('" ').split()[1:2]
+        flags = re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", part)
+        count("usage line")
+        failures += [f"FAIL docs/dlnc.1 SYNOPSIS: {b}" for b in check_flags(exe, sub + flags, cache)]
+    # no flag the docs name is one dlnc lacks (other programs' flags aside)
+    known = {f.rstrip("=") for f in parser} | OTHER_TOOLS
+    for name, text in (("docs/dlnc.1", mantext), ("docs/language.md", lang), ("README.md", open("README.md").read())):
+        for n, l in enumerate(text.split("\n")):
+            for f in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", l):
+                count("flag named")
+                if f not in known:
+                    failures.append(f"FAIL {name}:{n + 1}: {f} is no option of dlnc")
+    # the man page's "Options of dlnc SUB" flags are SUB's
+    for m in re.finditer(r'^\.SS "Options of dlnc (\w+)"\n(.*?)(?=^\.S[SH] )', mantext, re.S | re.M):
+        for f in sorted(set(re.findall(r"^\.B[IR]? (-{1,2}[a-z][\w-]*=?)", m.group(2), re.M))):
+            count("man flag accepted")
+            failures += [f"FAIL docs/dlnc.1, dlnc {m.group(1)}: {b}" for b in check_flags(exe, [m.group(1), f], cache)]
     for title, flags in help_sections(helptext).items():
         sub = SECTION_SUB.get(title)
         if sub is None:
