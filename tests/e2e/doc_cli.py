@@ -40,28 +40,18 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from doc_examples import blocks  # noqa: E402
+
 SUBS = ("run", "sample", "search", "explain", "export", "plot")
 MARK = re.compile(r"^<!-- doc-test: sh (\w+)\s*(.*?)\s*-->$", re.S)
 MISSING = "/nonexistent-doc-cli/"
 
 
-def fences(path, lines):
-    """(line, tag, body, marker) of every fenced block (fences may be indented in lists)."""
-    i = 0
-    while i < len(lines):
-        m = re.match(r"^\s*```(\S*)\s*$", lines[i])
-        if not m:
-            i += 1
-            continue
-        j = i + 1
-        while j < len(lines) and not lines[j].strip().startswith("```"):
-            j += 1
-        k = i - 1
-        while k >= 0 and not lines[k].strip():
-            k -= 1
-        mark = lines[k].strip() if k >= 0 and lines[k].strip().startswith("<!-- doc-test: sh") else None
-        yield i + 1, m.group(1), lines[i + 1:j], mark
-        i = j + 1
+def fences(lines):
+    """(line, tag, body, marker) of every fenced block: doc_examples.py's reading, fences
+    indented in a list item included."""
+    return blocks([l.lstrip() if l.lstrip().startswith("```") else l for l in lines])
 
 
 def command_lines(body):
@@ -201,34 +191,25 @@ def run_block(exe, root, where, body):
     return fails
 
 
-def help_sections(text):
-    """{section title: [flags]} of `dlnc --help`."""
-    out, cur = {}, None
+def read_help(text):
+    """`dlnc --help` read: ({section title: [flags]}, {flag: its line and the indented lines after it})."""
+    sections, entries, title, cur = {}, {}, None, None
     for l in text.splitlines():
         m = re.match(r"^(\w[\w ]*options)\b", l)
+        f = re.match(r"^  (-{1,2}[a-z][\w-]*=?)", l)
         if m:
-            cur = m.group(1)
-            out[cur] = []
-            continue
-        m = re.match(r"^  (-{1,2}[a-z][\w-]*=?)", l)
-        if cur and m:
-            out[cur].append(m.group(1))
-    return out
-
-
-def help_entries(text):
-    """{flag: its text} of `dlnc --help`: the flag's line and the indented lines after it."""
-    out, cur = {}, None
-    for l in text.splitlines():
-        m = re.match(r"^  (-{1,2}[a-z][\w-]*=?)", l)
-        if m:
-            cur = m.group(1)
-            out[cur] = out.get(cur, "") + " " + l
+            title, cur = m.group(1), None
+            sections[title] = []
+        elif f:
+            cur = f.group(1)
+            entries[cur] = entries.get(cur, "") + " " + l
+            if title:
+                sections[title].append(cur)
         elif cur and l.startswith(" " * 22):
-            out[cur] += " " + l.strip()
+            entries[cur] += " " + l.strip()
         else:
             cur = None
-    return out
+    return sections, entries
 
 
 OTHER_TOOLS = {"--hostfile", "--oversubscribe", "--whole-archive", "--no-whole-archive", "--showme", "--libs",
@@ -249,7 +230,7 @@ def main():
     sources = []
     for path in ("docs/language.md", "README.md"):
         lines = open(path).read().split("\n")
-        for line, tag, body, mark in fences(path, lines):
+        for line, tag, body, mark in fences(lines):
             # language.md's other blocks: the `# dlnc ...` lines of their comments
             sources.append((f"{path}:{line}", tag, body, mark, path == "docs/language.md" and tag == "sh"))
     man = open("docs/dlnc.1").read().split("\n")
@@ -262,7 +243,7 @@ def main():
                     .replace("\\e", "\\") for x in man[i + 1:j]]
             sources.append((f"docs/dlnc.1:{i + 1}", "sh", body, None, False))
     for where, tag, body, mark, must in sources:
-        m = MARK.match(mark) if mark else None
+        m = MARK.match(mark) if mark and mark.startswith("<!-- doc-test: sh") else None
         cmds = command_lines(body)
         if "--list" in sys.argv:
             print(f"{where}: {m.group(1) if m else 'parse'} ({len(cmds)} dlnc lines)")
@@ -306,9 +287,9 @@ def main():
                 for b in check_flags(exe, args, cache):
                     failures.append(f"FAIL {path}:{n + 1} (flags): `{span}`: {b}")
     # 3. every option documented, every documented option accepted
-    rc, _ = dlnc(exe, ["--help"])
     helptext = subprocess.run([exe, "--help"], capture_output=True, text=True, errors="replace").stdout
     helptext += subprocess.run([exe, "plot", "-h"], capture_output=True, text=True, errors="replace").stdout
+    sections, entries = read_help(helptext)
     mantext = re.sub(r"\\f[BIRP]", "", "\n".join(man).replace("\\-", "-"))
     lang = open("docs/language.md").read()
     src = "".join(open(f).read() for f in ["compiler/main.c"] + sorted(glob.glob("compiler/*_cmd.c")))
@@ -348,7 +329,7 @@ def main():
         for f in sorted(set(re.findall(r"^\.B[IR]? (-{1,2}[a-z][\w-]*=?)", m.group(2), re.M))):
             count("man flag accepted")
             failures += [f"FAIL docs/dlnc.1, dlnc {m.group(1)}: {b}" for b in check_flags(exe, [m.group(1), f], cache)]
-    for title, flags in help_sections(helptext).items():
+    for title, flags in sections.items():
         sub = SECTION_SUB.get(title)
         if sub is None:
             failures.append(f"FAIL dlnc --help: a section '{title}' doc_cli.py does not know")
@@ -357,7 +338,6 @@ def main():
             count("help flag accepted")
             failures += [f"FAIL dlnc --help, {title}: {b}" for b in check_flags(exe, [sub, f] if sub else [f], cache)]
     # the defaults --help gives are the man page's
-    entries = help_entries(helptext)
     man_entries = {}
     for part in mantext.split("\n.TP\n")[1:]:
         m = re.search(r"(-{1,2}[a-z][\w-]*=?)", part.split("\n")[0])
