@@ -12,8 +12,9 @@ docs/language.md and README.md. What is checked:
           run with its model file replaced by a missing one and must fail on that file (status
           1), not on a usage error (status 2); `[...]` brackets are dropped, the line is cut at
           a pipe, a redirection or a `#` comment
-  flags   (inline code, whose values are placeholders such as `--beam K`) every flag is one
-          its subcommand's parser knows: `dlnc SUB FLAG` does not say "unknown option"
+  flags   (inline code, whose values are placeholders such as `--beam K`, and lines with `...`)
+          every flag is one its subcommand's parser knows: `dlnc SUB FLAG` does not say "unknown
+          option"; inline code naming a .dln (.csv) file and no placeholder is parsed too
   run     a ```sh block marked `<!-- doc-test: sh run -->` is run for real in a temporary
           directory (samples/ and tests/ linked into it), its lines in order, `dlnc` being
           BUILD_DIR/dlnc; `dlnc run` lines get `--max-steps 20` unless they give it or show an
@@ -46,6 +47,7 @@ from doc_examples import blocks  # noqa: E402
 SUBS = ("run", "sample", "search", "explain", "export", "plot")
 MARK = re.compile(r"^<!-- doc-test: sh (\w+)\s*(.*?)\s*-->$", re.S)
 MISSING = "/nonexistent-doc-cli/"
+WITH_EQUALS = set()     # the options written --name=VALUE (main() reads them from the sources)
 
 
 def fences(lines):
@@ -124,7 +126,9 @@ def check_flags(exe, args, cache):
         if not re.match(r"^--?[a-z]", a) or a in ("-", "--"):
             continue
         flag = a if "=" not in a else a[:a.index("=") + 1] + "x"
-        key = (sub, flag.split("=")[0])
+        if flag + "=" in WITH_EQUALS:        # `--jit` named bare, as prose does
+            flag += "=x"
+        key = (sub, flag)
         if key not in cache:
             rc, err = dlnc(exe, ([sub] if sub else []) + [flag])
             cache[key] = "unknown option" not in err
@@ -222,6 +226,11 @@ def main():
     exe = os.path.abspath(os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build", "dlnc"))
     root = os.getcwd()
     failures, counts, cache = [], {}, {}
+    src = "".join(open(f).read() for f in ["compiler/main.c"] + sorted(glob.glob("compiler/*_cmd.c")))
+    parser = sorted(set(re.findall(r'strn?cmp\((?:a|argv\[\*?i\]), "(-{1,2}[a-z][\w-]*=?)"', src)))
+    if len(parser) < 40:
+        raise SystemExit("doc_cli.py: could not read the option strings of compiler/*.c")
+    WITH_EQUALS.update(f for f in parser if f.endswith("="))
 
     def count(k):
         counts[k] = counts.get(k, 0) + 1
@@ -286,16 +295,19 @@ def main():
                 count("flags")
                 for b in check_flags(exe, args, cache):
                     failures.append(f"FAIL {path}:{n + 1} (flags): `{span}`: {b}")
+                # a whole command with no placeholder (`--seed S`, `K`, `...`, `a|b`): parsed too
+                if any(a.endswith((".dln", ".csv")) for a in args) and \
+                        not any(re.match(r"^([A-Z]+|\.\.\.)$", a) or "|" in a for a in args):
+                    count("parse")
+                    err = check_parse(exe, args)
+                    if err:
+                        failures.append(f"FAIL {path}:{n + 1} (parse): `{span}`\n  {err}")
     # 3. every option documented, every documented option accepted
     helptext = subprocess.run([exe, "--help"], capture_output=True, text=True, errors="replace").stdout
     helptext += subprocess.run([exe, "plot", "-h"], capture_output=True, text=True, errors="replace").stdout
     sections, entries = read_help(helptext)
     mantext = re.sub(r"\\f[BIRP]", "", "\n".join(man).replace("\\-", "-"))
     lang = open("docs/language.md").read()
-    src = "".join(open(f).read() for f in ["compiler/main.c"] + sorted(glob.glob("compiler/*_cmd.c")))
-    parser = sorted(set(re.findall(r'strn?cmp\((?:a|argv\[\*?i\]), "(-{1,2}[a-z][\w-]*=?)"', src)))
-    if len(parser) < 40:
-        raise SystemExit("doc_cli.py: could not read the option strings of compiler/*.c")
     for f in parser:
         bare = f.rstrip("=")
         pat = re.compile(r"(?<![\w-])" + re.escape(bare) + r"(?![\w-])")
