@@ -15,12 +15,16 @@ docs/language.md and README.md. What is checked:
   flags   (inline code, whose values are placeholders such as `--beam K`, and lines with `...`)
           every flag is one its subcommand's parser knows: `dlnc SUB FLAG` does not say "unknown
           option"; inline code naming a .dln (.csv) file and no placeholder is parsed too
-  run     a ```sh block marked `<!-- doc-test: sh run -->` is run for real in a temporary
-          directory (samples/ and tests/ linked into it), its lines in order, `dlnc` being
-          BUILD_DIR/dlnc; `dlnc run` lines get `--max-steps 20` unless they give it or show an
-          error. A line
-          `$ CMD` followed by `dlnc: error: ...` or `FILE:L:C: error: ...` lines must fail with
-          that first error (`...` matching anything); every other line must succeed
+  run     a ```sh block marked `<!-- doc-test: sh run -->` (language.md or README.md) is run
+          for real in a temporary directory (samples/, tests/, runtime/, examples/ linked into
+          it, and test0.pgm: Fashion-MNIST's first test image, an ankle boot), its commands in
+          order, `dlnc` and `build/dlnc` being BUILD_DIR/dlnc; `dlnc run` gets `--max-steps 20`
+          (or the marker's options: `sh run --max-steps 100`) unless it gives `--max-steps` or
+          shows an error. A command is a `$ ` line, or in a block without
+          prompts a line starting with a program (dlnc, cc, ./PROG, ...); the lines after it up
+          to the next command or comment are its output. Output with `dlnc: error: ...` or
+          `FILE:L:C: error: ...`: the command must fail with that first error; other output:
+          each line must be printed (`...` matching anything); no output: it must succeed
   fragment
           a ```sh block marked `<!-- doc-test: sh fragment WHY -->` is not run (no dlnc line)
 
@@ -34,6 +38,7 @@ flag of the man page's "Options of dlnc SUB" is accepted by SUB.
 Prints `doc_cli: N checked, N failed`.
 """
 import glob
+import gzip
 import os
 import re
 import shlex
@@ -47,6 +52,7 @@ from doc_examples import blocks  # noqa: E402
 SUBS = ("run", "sample", "search", "explain", "export", "plot")
 MARK = re.compile(r"^<!-- doc-test: sh (\w+)\s*(.*?)\s*-->$", re.S)
 MISSING = "/nonexistent-doc-cli/"
+FASHION_TEST = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 WITH_EQUALS = set()     # the options written --name=VALUE (main() reads them from the sources)
 
 
@@ -145,9 +151,15 @@ def error_line(expect):
     return None
 
 
+COMMAND = re.compile(r"^(\$ |(\w+=\S+ )*(\S*/)?(dlnc|cc|mpirun|sh|python3|make)( |$)|\./)")
+
+
 def run_steps(body):
-    """(offset, text, expected output lines) of each command a run block runs: every line but
-    comments and the output after a `$ ` line, `\\` continuations joined."""
+    """(offset, text, expected output lines) of each command a run block runs, `\\`
+    continuations joined. With `$ ` prompts, a command is a `$ ` line and the lines up to the
+    next are its output; without, a command is a line starting with a program (dlnc, build/dlnc,
+    cc, ./PROG, ...), and the lines after it that do not are its output. Comments are skipped."""
+    prompts = any(l.startswith("$ ") for l in body)
     out, i = [], 0
     while i < len(body):
         n, raw = i, body[i].strip()
@@ -157,27 +169,30 @@ def run_steps(body):
         while raw.endswith("\\") and i < len(body):
             raw, i = raw[:-1] + " " + body[i].strip(), i + 1
         expect = []
-        if raw.startswith("$ "):
-            while i < len(body) and not body[i].startswith("$ "):
-                expect.append(body[i])
-                i += 1
+        while i < len(body) and not (body[i].startswith("$ ") if prompts else COMMAND.match(body[i].strip())
+                                     or body[i].lstrip().startswith("#")):
+            expect.append(body[i])
+            i += 1
         out.append((n, re.sub(r"^\$ ", "", raw), expect))
     return out
 
 
-def run_block(exe, root, where, body):
+def run_block(exe, root, where, body, run_args):
     """The block's lines run in order in a fresh directory; a list of failures."""
     fails = []
     with tempfile.TemporaryDirectory(prefix="doc_cli") as d:
         for name in ("samples", "tests", "runtime", "examples"):
             os.symlink(os.path.join(root, name), os.path.join(d, name))
+        with gzip.open(FASHION_TEST) as f:      # README's test0.pgm: the first test image, an ankle boot
+            f.read(16)
+            open(os.path.join(d, "test0.pgm"), "wb").write(b"P5\n28 28\n255\n" + f.read(784))
         for n, text, expect in run_steps(body):
             text = re.sub(r"\s#.*$", "", text)
             args = argv_of(text)
             env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
             if args is not None:
                 if args and args[0] == "run" and "--max-steps" not in args and not error_line(expect):
-                    args += ["--max-steps", "20"]
+                    args += run_args
                 env.update(w.split("=", 1) for w in text.split("dlnc")[0].split() if "=" in w)
                 p = subprocess.run([exe] + args, cwd=d, capture_output=True, text=True, errors="replace", env=env, timeout=90)
             else:
@@ -192,6 +207,13 @@ def run_block(exe, root, where, body):
             elif p.returncode != 0:
                 fails.append(f"FAIL {where}+{n + 1} (run): {text}: status {p.returncode}\n{p.stderr.strip()[-600:]}")
                 break
+            else:
+                got = (p.stdout + p.stderr).splitlines()
+                for w in (l.strip() for l in expect if l.strip()):
+                    pat = ".*".join(re.escape(x) for x in w.split("..."))
+                    if not any(re.fullmatch(pat, g.strip()) for g in got):
+                        fails.append(f"FAIL {where}+{n + 1} (run): {text}: the document shows '{w}', it printed:\n"
+                                     + "\n".join(got[-10:]))
     return fails
 
 
@@ -277,7 +299,7 @@ def main():
                 failures.append(f"FAIL {where}+{n + 1} (parse): {text}\n  {err}")
         if m and m.group(1) == "run":
             count("sh run")
-            failures += run_block(exe, root, where, body)
+            failures += run_block(exe, root, where, body, shlex.split(m.group(2)) or ["--max-steps", "20"])
         elif m:
             failures.append(f"FAIL {where}: unknown marker {mark!r}")
     # 2. inline code

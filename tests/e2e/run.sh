@@ -380,7 +380,7 @@ fi
 # Every example of docs/language.md (tests/e2e/doc_examples.py).
 . tests/e2e/doc_examples.sh
 
-# Every dlnc command line of the docs parsed, four sh blocks run (tests/e2e/doc_cli.py).
+# Every dlnc command line of the docs parsed, five sh blocks run (tests/e2e/doc_cli.py).
 . tests/e2e/doc_cli.sh
 
 # The benchmark's programs: fma_peak and gemm_bench with -Werror, the MobileNetV2
