@@ -63,25 +63,18 @@ def fences(lines):
 
 
 def command_lines(body):
-    """(offset in body, text, expected output lines) of each command in a shell block: `\\`
-    continuations joined, `$ ` prompts and `# ` comment prefixes dropped."""
+    """(offset in body, text) of each dlnc command line of a block: `\\` continuations joined,
+    `$ ` prompts and `# ` comment prefixes dropped, `dlnc: ...` output lines left out."""
     out, i = [], 0
     while i < len(body):
-        raw = body[i].strip()
-        n = i
+        n, raw = i, body[i].strip()
         while raw.endswith("\\") and i + 1 < len(body):
             i += 1
             raw = raw[:-1] + " " + body[i].strip().lstrip("#").strip()
         i += 1
-        prompt = raw.startswith("$ ")
         text = re.sub(r"^(\$ |#\s*)", "", raw)
-        if not re.search(r"(^|[\s/])dlnc( |$)", text) or re.match(r"^dlnc: ", text):
-            continue
-        expect = []
-        while prompt and i < len(body) and not body[i].startswith("$ "):
-            expect.append(body[i])
-            i += 1
-        out.append((n, text, expect))
+        if re.search(r"(^|[\s/])dlnc( |$)", text) and not re.match(r"^dlnc: ", text):
+            out.append((n, text))
     return out
 
 
@@ -107,8 +100,9 @@ def argv_of(text):
     return None
 
 
-def dlnc(build, args, cwd=None, timeout=60):
-    p = subprocess.run([build] + args, capture_output=True, text=True, errors="replace", cwd=cwd, timeout=timeout)
+def dlnc(exe, args):
+    """(status, stderr) of dlnc with args."""
+    p = subprocess.run([exe] + args, capture_output=True, text=True, errors="replace", timeout=60)
     return p.returncode, p.stderr
 
 
@@ -126,6 +120,7 @@ def check_parse(exe, args):
 
 
 def check_flags(exe, args, cache):
+    """A message for each option of args its subcommand's parser does not know."""
     sub = args[0] if args and args[0] in SUBS else ""
     bad = []
     for a in args:
@@ -285,7 +280,7 @@ def main():
             if must:
                 failures.append(f"FAIL {where}: a sh block with no dlnc line and no `<!-- doc-test: sh ... -->` marker")
             continue
-        for n, text, _ in cmds:
+        for n, text in cmds:
             args = argv_of(text)
             if args is None:
                 continue
