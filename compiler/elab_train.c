@@ -811,7 +811,8 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
                                       {"noise", 4},       {"brightness", 5}, {"contrast", 6}, {"cutout", 7},
                                       {"mixup", 8},       {"normalize", 9}, {"random_resized_crop", 10},
                                       {"color_jitter", 11}, {"cutmix", 12}, {"random_affine", 13},
-                                      {"random_grayscale", 14}, {"gaussian_blur", 15}, {"random_erasing", 16}};
+                                      {"random_grayscale", 14}, {"gaussian_blur", 15}, {"random_erasing", 16},
+                                      {"solarize", 17}, {"posterize", 18}, {"autocontrast", 19}, {"equalize", 20}};
     static const argspec specs[][4] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
                                        {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
                                        {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}, {{"scale", 0}, {"ratio", 0}},
@@ -819,8 +820,9 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
                                        {{"alpha", 0}, {"p", 0}},
                                        {{"degrees", 1}, {"translate", 0}, {"scale", 0}, {"shear", 0}}, {{"p", 0}},
                                        {{"kernel", 1}, {"sigma", 0}, {"p", 0}},
-                                       {{"p", 0}, {"scale", 0}, {"ratio", 0}, {"value", 0}}};
-    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2, 4, 1, 3, 4};
+                                       {{"p", 0}, {"scale", 0}, {"ratio", 0}, {"value", 0}},
+                                       {{"threshold", 1}, {"p", 0}}, {{"bits", 1}, {"p", 0}}, {{"p", 0}}, {{"p", 0}}};
+    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2, 4, 1, 3, 4, 2, 2, 1, 1};
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     unsigned seen = 0;
@@ -902,6 +904,23 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
         case 14: ac->gray_p = 0.1f; ok = get_float(e, &a[0], 0, 1, "p", &ac->gray_p); break;
         case 15: ok = build_blur(e, a, ac); break;
         case 16: ok = build_erasing(e, a, ac); break;
+        case 17:
+            ac->solarize_p = 0.5f;
+            ok = get_float(e, &a[0], 0, 1, "threshold", &ac->solarize_threshold) &&
+                 get_float(e, &a[1], 0, 1, "p", &ac->solarize_p);
+            break;
+        case 18:
+            ac->posterize_p = 0.5f;
+            iv = 8;
+            ok = get_int(e, &a[0], 1, "bits", &iv) && get_float(e, &a[1], 0, 1, "p", &ac->posterize_p);
+            if (ok && iv > 8) {
+                diag_error(e->d, a[0].loc, "'bits' must be from 1 to 8, got %lld", (long long)iv);
+                ok = 0;
+            }
+            ac->posterize_bits = (int)iv;
+            break;
+        case 19: ac->autocontrast_p = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->autocontrast_p); break;
+        case 20: ac->equalize_p = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->equalize_p); break;
         }
         if (!ok) return -1;
         if ((k == 8 || k == 12) && (seen & (1u << 8)) && (seen & (1u << 12))) {

@@ -10,7 +10,8 @@
  * Per batch (dl_aug_batch, called by dl_batcher_next after gathering):
  *   per sample: [train] resized crop, crop, flips, rotation, affine map
  *     (these also move a dense label of the image's size, i.e. a mask),
- *     brightness, contrast, saturation, hue, grayscale, blur, noise;
+ *     brightness, contrast, saturation, hue, grayscale, solarize, posterize,
+ *     autocontrast, equalize, blur, noise;
  *     then normalization; [train] cutout, erasing;
  *   class labels → one-hot rows when the model wants dense labels;
  *   [train] mixup: every sample is blended with a random partner from the
@@ -208,6 +209,10 @@ void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t 
         dl_aug_saturation(x, h * w, dl_uniform_in(r, a->saturation < 1 ? 1 - a->saturation : 0, 1 + a->saturation));
     if (a->hue > 0 && c == 3) dl_aug_hue(x, h * w, dl_uniform_in(r, -a->hue, a->hue));
     if (a->gray_p > 0 && c == 3 && dl_rng_uniform(r) < a->gray_p) dl_aug_grayscale(x, h * w);
+    if (a->solarize_p > 0 && dl_rng_uniform(r) < a->solarize_p) dl_aug_solarize(x, c * h * w, a->solarize_threshold);
+    if (a->posterize_p > 0 && dl_rng_uniform(r) < a->posterize_p) dl_aug_posterize(x, c * h * w, a->posterize_bits);
+    if (a->autocontrast_p > 0 && dl_rng_uniform(r) < a->autocontrast_p) dl_aug_autocontrast(x, c, h * w);
+    if (a->equalize_p > 0 && dl_rng_uniform(r) < a->equalize_p) dl_aug_equalize(x, c, h * w);
     if (a->blur_kernel > 0 && dl_rng_uniform(r) < a->blur_p)
         dl_aug_blur(x, c, h, w, a->blur_kernel, dl_uniform_in(r, a->blur_sigma[0], a->blur_sigma[1]), tmp);
     if (a->noise_std > 0)
@@ -233,7 +238,8 @@ static int dl_aug_active(const dl_augment_config *a, int augment)
     return augment && (a->crop_pad > 0 || a->hflip > 0 || a->vflip > 0 || a->rotate_deg > 0 || a->brightness > 0 ||
                        a->contrast > 0 || a->noise_std > 0 || (a->cutout_size > 0 && a->cutout_count > 0) ||
                        a->mixup_alpha > 0 || a->rrc_scale[1] > 0 || a->saturation > 0 || a->hue > 0 ||
-                       a->cutmix_alpha > 0 || a->affine || a->gray_p > 0 || a->blur_kernel > 0 || a->erase_p > 0);
+                       a->cutmix_alpha > 0 || a->affine || a->gray_p > 0 || a->blur_kernel > 0 || a->erase_p > 0 ||
+                       a->solarize_p > 0 || a->posterize_p > 0 || a->autocontrast_p > 0 || a->equalize_p > 0);
 }
 
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
@@ -271,6 +277,10 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
         if (aug->erase_p > 0 && !(aug->erase_scale[0] <= aug->erase_scale[1] && aug->erase_ratio[0] > 0 &&
                                   aug->erase_ratio[0] <= aug->erase_ratio[1])) {
             dl_set_error("augment: random_erasing's scale and ratio must be ranges (lo, hi), ratio above 0");
+            return -1;
+        }
+        if (aug->posterize_p > 0 && (aug->posterize_bits < 1 || aug->posterize_bits > 8)) {
+            dl_set_error("augment: posterize keeps 1 to 8 bits, not %d", aug->posterize_bits);
             return -1;
         }
         if (aug->gray_p > 0 && c != 3) {

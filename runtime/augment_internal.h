@@ -49,6 +49,13 @@ void dl_aug_blur(float *x, int64_t c, int64_t h, int64_t w, int kernel, double s
 int dl_aug_erase_box(dl_rng *r, int64_t h, int64_t w, const float scale[2], const float ratio[2], int64_t box[4]);
 void dl_aug_erase(float *x, int64_t c, int64_t h, int64_t w, const int64_t box[4], const dl_augment_config *a, dl_rng *r);
 
+/* augment_tone.c: solarize, posterize (float branch), autocontrast and
+ * equalize (on the uint8 quantization) of torchvision's v2 functional API. */
+void dl_aug_solarize(float *x, int64_t n, float threshold);
+void dl_aug_posterize(float *x, int64_t n, int bits);
+void dl_aug_autocontrast(float *x, int64_t c, int64_t hw);
+void dl_aug_equalize(float *x, int64_t c, int64_t hw);
+
 /* All the per-sample random transforms before normalization, on x[c, h, w]
  * and (when y != NULL) the geometric ones on y[yc, h, w] too. */
 void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,

@@ -478,7 +478,7 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
  * RandomAffine), brightness (x *= U[1-b,
  * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean),
  * saturation and hue (RGB only), each clamped to [0, 1], random grayscale (RGB),
- * Gaussian blur, Gaussian noise (not clamped), per-channel normalization
+ * solarize, posterize, autocontrast, equalize, Gaussian blur, Gaussian noise (not clamped), per-channel normalization
  * ((x - mean) / std), cutout (`cutout_count` squares of side `cutout_size`
  * centred anywhere, clipped at the border, set to 0), random erasing, then mixup (x = l x_i +
  * (1-l) x_j with l ~ Beta(alpha, alpha) and j a random sample of the same
@@ -513,6 +513,9 @@ typedef struct dl_augment_config {
     float blur_sigma[2], blur_p;          /* sigma ~ U[blur_sigma], applied with probability blur_p */
     float erase_p, erase_scale[2], erase_ratio[2], erase_value; /* random_erasing; erase_p 0 = off */
     int erase_random;                     /* 1: erase with N(0, 1) values (value = "random") */
+    float solarize_threshold, solarize_p; /* tone transforms (augment_tone.c), each with its probability; p 0 = off */
+    int posterize_bits;
+    float posterize_p, autocontrast_p, equalize_p;
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */

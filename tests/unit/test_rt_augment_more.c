@@ -1,5 +1,5 @@
 /* test_rt_augment_more.c — random_affine, random_grayscale, gaussian_blur
- * and random_erasing against references written here from torchvision's
+ * and random_erasing, solarize, posterize, autocontrast and equalize against references written here from torchvision's
  * definitions in double (the inverse affine matrix, affine_grid and
  * grid_sample with align_corners = False and the fill mask; the grey
  * weights; the 2-D kernel as an outer product over a reflect-padded image;
@@ -251,6 +251,91 @@ static void test_erasing(void)
     dl_dataset_free(&d);
 }
 
+/* torchvision v2's float branches: solarize_image, posterize_image, autocontrast_image; and
+ * equalize_image on to_dtype(uint8, scale = True) written as v2 writes it (the step from the pixels
+ * not at the channel's maximum, the cumulative table shifted by one bin), back / 255. */
+static void ref_tone(const float *in, double *out, int64_t c, int64_t hw, int op, double arg)
+{
+    for (int64_t k = 0; k < c; k++) {
+        const float *p = in + k * hw;
+        double *o = out + k * hw;
+        if (op == 0)
+            for (int64_t i = 0; i < hw; i++) o[i] = p[i] >= (float)arg ? 1.0 - p[i] : p[i];
+        if (op == 1)
+            for (int64_t i = 0; i < hw; i++) o[i] = fmin(fmax(floor(p[i] * arg), 0), arg - 1) / arg;
+        if (op == 2) {
+            double mn = p[0], mx = p[0];
+            for (int64_t i = 0; i < hw; i++) mn = fmin(mn, p[i]), mx = fmax(mx, p[i]);
+            const double inv = mx - mn;
+            for (int64_t i = 0; i < hw; i++) o[i] = inv == 0 ? fmin(fmax(p[i], 0), 1) : fmin(fmax((p[i] - mn) / inv, 0), 1);
+        }
+        if (op == 3) {
+            long q[4096], hist[256] = {0}, cum[256], lut[256], top = 0;
+            for (int64_t i = 0; i < hw; i++) {
+                q[i] = (long)(p[i] * (255 + 1.0 - 1e-3));
+                hist[q[i]]++;
+                top = q[i] > top ? q[i] : top;
+            }
+            const long step = (hw - hist[top]) / 255;
+            for (int b = 0; b < 256; b++) cum[b] = hist[b] + (b ? cum[b - 1] : 0);
+            for (int b = 0; b < 256; b++) {
+                const long v = b == 0 ? 0 : (cum[b - 1] + step / 2) / (step ? step : 1);
+                lut[b] = v > 255 ? 255 : v;
+            }
+            for (int64_t i = 0; i < hw; i++) o[i] = (step ? lut[q[i]] : q[i]) / 255.0;
+        }
+    }
+}
+
+static void test_tone(void)
+{
+    enum { C = 3, HW = 600 };
+    static float x[C * HW], src[C * HW];
+    static double want[C * HW];
+    for (int t = 0; t < 3; t++) {
+        fill(src, C * HW, 7 + t);
+        if (t == 1)
+            for (int i = 0; i < C * HW; i++) src[i] = 0.3f + 0.2f * src[i];   /* a narrow range: equalize spreads it */
+        if (t == 2)
+            for (int i = 0; i < HW; i++) src[i] = 0.4f;                       /* a constant channel */
+        memcpy(x, src, sizeof x), dl_aug_solarize(x, C * HW, 0.6f), ref_tone(src, want, C, HW, 0, 0.6f);
+        CU_ASSERT(max_diff(x, want, C * HW) < 1e-7);
+        for (int bits = 1; bits <= 8; bits++) {
+            memcpy(x, src, sizeof x), dl_aug_posterize(x, C * HW, bits), ref_tone(src, want, C, HW, 1, 1 << bits);
+            CU_ASSERT(max_diff(x, want, C * HW) < 1e-7);
+        }
+        memcpy(x, src, sizeof x), dl_aug_autocontrast(x, C, HW), ref_tone(src, want, C, HW, 2, 0);
+        CU_ASSERT(max_diff(x, want, C * HW) < 1e-6);
+        memcpy(x, src, sizeof x), dl_aug_equalize(x, C, HW), ref_tone(src, want, C, HW, 3, 0);
+        CU_ASSERT(max_diff(x, want, C * HW) < 1e-7);
+    }
+    /* through dl_augment_sample: one probability draw each, in the documented order */
+    const dl_augment_config a = {.solarize_threshold = 0.5f, .solarize_p = 0.5f, .posterize_bits = 3,
+                                 .posterize_p = 0.5f, .autocontrast_p = 0.5f, .equalize_p = 0.5f};
+    int agree = 1;
+    static float tmp[C * HW];
+    static double cur[C * HW];
+    static float curf[C * HW];
+    fill(src, C * HW, 3);
+    for (int s = 0; s < 16; s++) {
+        dl_rng r, q;
+        dl_aug_rng(&r, 2, 0, s, 0);
+        q = r;
+        memcpy(x, src, sizeof x);
+        dl_augment_sample(&a, x, C, 20, 30, NULL, 0, &r, tmp);
+        memcpy(curf, src, sizeof curf);
+        const double args[4] = {0.5f, 8, 0, 0};
+        for (int op = 0; op < 4; op++)
+            if (dl_rng_uniform(&q) < 0.5f) {
+                ref_tone(curf, cur, C, HW, op, args[op]);
+                for (int i = 0; i < C * HW; i++) curf[i] = (float)cur[i];
+            }
+        for (int i = 0; i < C * HW; i++) cur[i] = curf[i];
+        agree &= max_diff(x, cur, C * HW) < 1e-6;
+    }
+    CU_ASSERT(agree);
+}
+
 /* All four (and the rest of a SimCLR list) at 1 and 2 threads: the same bytes. */
 static void test_threads(void)
 {
@@ -263,7 +348,8 @@ static void test_threads(void)
                                  .blur_kernel = 3, .blur_sigma = {0.1f, 2.0f}, .blur_p = 0.5f,
                                  .norm_channels = 1, .norm_mean = {0.5f}, .norm_std = {0.25f},
                                  .erase_p = 0.5f, .erase_scale = {0.02f, 0.33f}, .erase_ratio = {0.3f, 3.3f},
-                                 .erase_random = 1};
+                                 .erase_random = 1, .solarize_threshold = 0.7f, .solarize_p = 0.3f,
+                                 .posterize_bits = 4, .posterize_p = 0.3f, .autocontrast_p = 0.3f, .equalize_p = 0.3f};
     static float out[2][N * C * H * W];
     const int saved = omp_get_max_threads();
     for (int t = 0; t < 2; t++) {
@@ -313,6 +399,7 @@ void suite_rt_augment_more(void)
     CU_add_test(s, "random_grayscale", test_grayscale);
     CU_add_test(s, "gaussian_blur = torchvision's", test_blur);
     CU_add_test(s, "random_erasing = torchvision's get_params", test_erasing);
+    CU_add_test(s, "solarize, posterize, autocontrast, equalize = torchvision v2's", test_tone);
     CU_add_test(s, "the same batches at 1 and 2 threads", test_threads);
     CU_add_test(s, "bad configurations", test_bad);
 }
