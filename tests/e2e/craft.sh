@@ -95,7 +95,7 @@ if [ $ra1 -eq 0 ] && [ $ra2 -eq 0 ] && cmp -s "$T/aug1.st" "$T/aug2.st" \
 else
   echo "FAIL augmentations ($ra1 $ra2):"; cat "$T/aug1.out" "$T/aug2.out"; fail=$((fail+1))
 fi
-# random_affine, gaussian_blur and random_erasing through dlnc run on
+# random_affine, gaussian_blur, equalize, solarize and random_erasing through dlnc run on
 # Fashion-MNIST, 15 steps twice: a finite loss and the same checkpoint bytes.
 cat > "$T/augm.dln" <<'AUGM'
 model augm(x: f32[N, 1, 28, 28]) -> f32[N, 10] {
@@ -105,7 +105,7 @@ train augm {
     data    = fashion_mnist(batch = 32, val_split = 0.01)
     loss    = cross_entropy(output, label)
     augment = [random_affine(degrees = 10, translate = (0.1, 0.1), scale = (0.9, 1.1), shear = 5),
-               gaussian_blur(kernel = 3, p = 0.5), random_erasing(value = "random")]
+               gaussian_blur(kernel = 3, p = 0.5), equalize(), solarize(threshold = 0.8), random_erasing(value = "random")]
     epochs  = 1
 }
 AUGM
@@ -114,7 +114,7 @@ ram --checkpoint augm1.st > "$T/augm1.out" 2>&1; rm1=$?
 ram --checkpoint augm2.st > "$T/augm2.out" 2>&1; rm2=$?
 if [ $rm1 -eq 0 ] && [ $rm2 -eq 0 ] && cmp -s "$T/augm1.st" "$T/augm2.st" \
    && grep -Eq "^done: 1 epoch, 15 steps in .*, val_loss [0-9]+\.[0-9]+" "$T/augm1.out"; then
-  echo "random_affine, gaussian_blur and random_erasing train, seeded: ok"; pass=$((pass+1))
+  echo "random_affine, gaussian_blur, equalize, solarize and random_erasing train, seeded: ok"; pass=$((pass+1))
 else
   echo "FAIL augment_more ($rm1 $rm2):"; cat "$T/augm1.out" "$T/augm2.out"; fail=$((fail+1))
 fi
