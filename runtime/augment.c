@@ -263,11 +263,15 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
                          "but samples have %lld flat values", (long long)d->x_numel);
             return -1;
         }
-        if (aug->blur_kernel > 0 && (aug->blur_kernel % 2 == 0 || aug->blur_kernel > DL_AUG_MAX_BLUR_KERNEL ||
-                                     aug->blur_kernel / 2 >= h || aug->blur_kernel / 2 >= w)) {
-            dl_set_error("augment: gaussian_blur's kernel %d must be odd, at most %d, and reach at most %d pixels "
-                         "beyond the centre on these %lldx%lld images (reflect padding)", aug->blur_kernel,
-                         DL_AUG_MAX_BLUR_KERNEL, (int)((h < w ? h : w) - 1), (long long)h, (long long)w);
+        if (aug->blur_kernel > 0 && (aug->blur_kernel % 2 == 0 || aug->blur_kernel > DL_AUG_MAX_BLUR_KERNEL)) {
+            dl_set_error("augment: gaussian_blur's kernel %d must be odd and at most %d", aug->blur_kernel,
+                         DL_AUG_MAX_BLUR_KERNEL);
+            return -1;
+        }
+        if (aug->blur_kernel > 0 && (aug->blur_kernel / 2 >= h || aug->blur_kernel / 2 >= w)) {
+            dl_set_error("augment: gaussian_blur's kernel %d is too large for these %lldx%lld images: reflect padding "
+                         "needs kernel <= %lld", aug->blur_kernel, (long long)h, (long long)w,
+                         (long long)(2 * (h < w ? h : w) - 1));
             return -1;
         }
         if (aug->blur_kernel > 0 && !(aug->blur_sigma[0] > 0 && aug->blur_sigma[0] <= aug->blur_sigma[1])) {

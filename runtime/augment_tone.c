@@ -56,7 +56,7 @@ void dl_aug_equalize(float *x, int64_t c, int64_t hw)
         float *p = x + k * hw;
         int64_t hist[256] = {0}, lut[256];
         for (int64_t i = 0; i < hw; i++) {
-            const double v = p[i] < 0 ? 0 : p[i] > 1 ? 1 : p[i];
+            const double v = p[i] > 0 ? (p[i] < 1 ? p[i] : 1) : 0;   /* NaN: 0 */
             int q = (int)(v * (255.0 + 1.0 - 1e-3));
             p[i] = (float)(q > 255 ? 255 : q);   /* the uint8 value, for now */
             hist[(int)p[i]]++;
