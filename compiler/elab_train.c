@@ -750,17 +750,79 @@ static int get_range(elab *e, const value *v, double min, double max, const char
     return 1;
 }
 
+/* random_affine(degrees, translate = (a, b), scale = (lo, hi), shear = s):
+ * torchvision's RandomAffine with symmetric angle and x-shear ranges. */
+static int build_affine(elab *e, const value *a, dl_augment_config *ac) {
+    ac->affine = 1;
+    if (!get_float(e, &a[0], 0, 180, "degrees", &ac->affine_deg) ||
+        !get_range(e, &a[1], 0, 1, "translate", ac->affine_translate) ||
+        !get_range(e, &a[2], 1e-3, 100, "scale", ac->affine_scale) || !get_float(e, &a[3], 0, 89, "shear", &ac->affine_shear))
+        return 0;
+    if (a[2].kind == V_NONE) ac->affine_scale[0] = ac->affine_scale[1] = 0;   /* no scale drawn: 1 */
+    return 1;
+}
+
+/* gaussian_blur(kernel = k, sigma = (0.1, 2.0), p = 1): torchvision's
+ * GaussianBlur(k, sigma) under RandomApply(p); one sigma s means (s, s). */
+static int build_blur(elab *e, const value *a, dl_augment_config *ac) {
+    int64_t k = 0;
+    ac->blur_sigma[0] = 0.1f, ac->blur_sigma[1] = 2.0f, ac->blur_p = 1.0f;
+    if (!get_int(e, &a[0], 1, "kernel", &k)) return 0;
+    if (k % 2 == 0) {
+        diag_error(e->d, a[0].loc, "'kernel' must be odd, got %lld\nhint: torchvision's GaussianBlur takes odd sizes "
+                   "(the kernel is centred on the pixel): kernel = %lld or %lld", (long long)k, (long long)(k - 1),
+                   (long long)(k + 1));
+        return 0;
+    }
+    if (k > DL_AUG_MAX_BLUR_KERNEL) {
+        diag_error(e->d, a[0].loc, "'kernel' must be at most %d, got %lld", DL_AUG_MAX_BLUR_KERNEL, (long long)k);
+        return 0;
+    }
+    ac->blur_kernel = (int)k;
+    if (a[1].kind != V_NONE && a[1].kind != V_LIST) {
+        if (!get_float(e, &a[1], 1e-3, 1e3, "sigma", &ac->blur_sigma[0])) return 0;
+        ac->blur_sigma[1] = ac->blur_sigma[0];
+    } else if (!get_range(e, &a[1], 1e-3, 1e3, "sigma", ac->blur_sigma))
+        return 0;
+    return get_float(e, &a[2], 0, 1, "p", &ac->blur_p);
+}
+
+/* random_erasing(p = 0.5, scale = (0.02, 0.33), ratio = (0.3, 3.3), value = 0):
+ * torchvision's RandomErasing; value "random" erases with N(0, 1) draws. */
+static int build_erasing(elab *e, const value *a, dl_augment_config *ac) {
+    ac->erase_p = 0.5f, ac->erase_scale[0] = 0.02f, ac->erase_scale[1] = 0.33f;
+    ac->erase_ratio[0] = 0.3f, ac->erase_ratio[1] = 3.3f;
+    if (!get_float(e, &a[0], 0, 1, "p", &ac->erase_p) || !get_range(e, &a[1], 0, 1, "scale", ac->erase_scale) ||
+        !get_range(e, &a[2], 1e-2, 100, "ratio", ac->erase_ratio))
+        return 0;
+    if (a[3].kind == V_STR) {
+        if (strcmp(a[3].s, "random") != 0) {
+            diag_error(e->d, a[3].loc, "'value' must be a number or \"random\", got \"%s\"", a[3].s);
+            return 0;
+        }
+        ac->erase_random = 1;
+        return 1;
+    }
+    return get_float(e, &a[3], -1e6, 1e6, "value", &ac->erase_value);
+}
+
 static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, int *label_is_class) {
     static const kind_name kinds[] = {{"random_crop", 0}, {"hflip", 1},  {"vflip", 2},  {"rotate", 3},
                                       {"noise", 4},       {"brightness", 5}, {"contrast", 6}, {"cutout", 7},
                                       {"mixup", 8},       {"normalize", 9}, {"random_resized_crop", 10},
-                                      {"color_jitter", 11}, {"cutmix", 12}};
+                                      {"color_jitter", 11}, {"cutmix", 12}, {"random_affine", 13},
+                                      {"random_grayscale", 14}, {"gaussian_blur", 15}, {"random_erasing", 16},
+                                      {"solarize", 17}, {"posterize", 18}, {"autocontrast", 19}, {"equalize", 20}};
     static const argspec specs[][4] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
                                        {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
                                        {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}, {{"scale", 0}, {"ratio", 0}},
                                        {{"brightness", 0}, {"contrast", 0}, {"saturation", 0}, {"hue", 0}},
-                                       {{"alpha", 0}, {"p", 0}}};
-    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2};
+                                       {{"alpha", 0}, {"p", 0}},
+                                       {{"degrees", 1}, {"translate", 0}, {"scale", 0}, {"shear", 0}}, {{"p", 0}},
+                                       {{"kernel", 1}, {"sigma", 0}, {"p", 0}},
+                                       {{"p", 0}, {"scale", 0}, {"ratio", 0}, {"value", 0}},
+                                       {{"threshold", 1}, {"p", 0}}, {{"bits", 1}, {"p", 0}}, {{"p", 0}}, {{"p", 0}}};
+    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2, 4, 1, 3, 4, 2, 2, 1, 1};
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     unsigned seen = 0;
@@ -838,6 +900,27 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
             ok = get_float(e, &a[0], 1e-3, 100, "alpha", &ac->cutmix_alpha) && get_float(e, &a[1], 0, 1, "p", &ac->cutmix_p);
             *label_is_class = 0;   /* labels become one-hot mixtures f32[N, C], as with mixup */
             break;
+        case 13: ok = build_affine(e, a, ac); break;
+        case 14: ac->gray_p = 0.1f; ok = get_float(e, &a[0], 0, 1, "p", &ac->gray_p); break;
+        case 15: ok = build_blur(e, a, ac); break;
+        case 16: ok = build_erasing(e, a, ac); break;
+        case 17:
+            ac->solarize_p = 0.5f;
+            ok = get_float(e, &a[0], 0, 1, "threshold", &ac->solarize_threshold) &&
+                 get_float(e, &a[1], 0, 1, "p", &ac->solarize_p);
+            break;
+        case 18:
+            ac->posterize_p = 0.5f;
+            iv = 8;
+            ok = get_int(e, &a[0], 1, "bits", &iv) && get_float(e, &a[1], 0, 1, "p", &ac->posterize_p);
+            if (ok && iv > 8) {
+                diag_error(e->d, a[0].loc, "'bits' must be from 1 to 8, got %lld", (long long)iv);
+                ok = 0;
+            }
+            ac->posterize_bits = (int)iv;
+            break;
+        case 19: ac->autocontrast_p = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->autocontrast_p); break;
+        case 20: ac->equalize_p = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->equalize_p); break;
         }
         if (!ok) return -1;
         if ((k == 8 || k == 12) && (seen & (1u << 8)) && (seen & (1u << 12))) {
@@ -856,7 +939,9 @@ static void grey_colour(elab *e, const ast_setting *s, const dl_data_config *dc)
     const char *k = dc->kind ? dc->kind : "";
     const int grey = !strcmp(k, "fashion_mnist") || !strcmp(k, "mnist") || !strcmp(k, "idx") ||
                      !strcmp(k, "fashion_mnist_masks") || (!strcmp(k, "image_folder") && dc->channels == 1);
-    if (grey && (a->saturation > 0 || a->hue > 0))
+    if (grey && a->gray_p > 0)
+        diag_error(e->d, s->value->loc, "random_grayscale turns RGB images grey; %s(...) gives grey ones already", k);
+    else if (grey && (a->saturation > 0 || a->hue > 0))
         diag_error(e->d, s->value->loc, "color_jitter's saturation and hue change the colours of RGB images; %s(...) "
                    "gives grey ones\nhint: keep brightness and contrast: color_jitter(brightness = 0.4, contrast = 0.4)",
                    k);

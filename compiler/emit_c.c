@@ -753,8 +753,23 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, "                         .rrc_scale = {%s, %s}, .rrc_ratio = {%s, %s}, .saturation = %s, .hue = %s,\n",
             emit_float(c, a->rrc_scale[0]), emit_float(c, a->rrc_scale[1]), emit_float(c, a->rrc_ratio[0]),
             emit_float(c, a->rrc_ratio[1]), emit_float(c, a->saturation), emit_float(c, a->hue));
-    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s, .views = %d},\n",
+    fprintf(f, "                         .cutmix_alpha = %s, .cutmix_p = %s, .views = %d,\n",
             emit_float(c, a->cutmix_alpha), emit_float(c, a->cutmix_p), a->views);
+    fprintf(f, "                         .affine = %d, .affine_deg = %s, .affine_translate = {%s, %s}, "
+               ".affine_scale = {%s, %s}, .affine_shear = %s,\n", a->affine, emit_float(c, a->affine_deg),
+            emit_float(c, a->affine_translate[0]), emit_float(c, a->affine_translate[1]), emit_float(c, a->affine_scale[0]),
+            emit_float(c, a->affine_scale[1]), emit_float(c, a->affine_shear));
+    fprintf(f, "                         .gray_p = %s, .blur_kernel = %d, .blur_sigma = {%s, %s}, .blur_p = %s,\n",
+            emit_float(c, a->gray_p), a->blur_kernel, emit_float(c, a->blur_sigma[0]), emit_float(c, a->blur_sigma[1]),
+            emit_float(c, a->blur_p));
+    fprintf(f, "                         .erase_p = %s, .erase_scale = {%s, %s}, .erase_ratio = {%s, %s}, "
+               ".erase_value = %s, .erase_random = %d,\n", emit_float(c, a->erase_p), emit_float(c, a->erase_scale[0]),
+            emit_float(c, a->erase_scale[1]), emit_float(c, a->erase_ratio[0]), emit_float(c, a->erase_ratio[1]),
+            emit_float(c, a->erase_value), a->erase_random);
+    fprintf(f, "                         .solarize_threshold = %s, .solarize_p = %s, .posterize_bits = %d, "
+               ".posterize_p = %s, .autocontrast_p = %s, .equalize_p = %s},\n", emit_float(c, a->solarize_threshold),
+            emit_float(c, a->solarize_p), a->posterize_bits, emit_float(c, a->posterize_p), emit_float(c, a->autocontrast_p),
+            emit_float(c, a->equalize_p));
     fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
             t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
     fprintf(f, "             .task = ");

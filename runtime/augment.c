@@ -8,9 +8,11 @@
  * schedule, and the loop over a batch's samples is parallel without locks.
  *
  * Per batch (dl_aug_batch, called by dl_batcher_next after gathering):
- *   per sample: [train] crop, flips, rotation (these three also move a dense
- *     label of the image's size, i.e. a mask), brightness, contrast, noise;
- *     then normalization; [train] cutout;
+ *   per sample: [train] resized crop, crop, flips, rotation, affine map
+ *     (these also move a dense label of the image's size, i.e. a mask),
+ *     brightness, contrast, saturation, hue, grayscale, solarize, posterize,
+ *     autocontrast, equalize, blur, noise;
+ *     then normalization; [train] cutout, erasing;
  *   class labels → one-hot rows when the model wants dense labels;
  *   [train] mixup: every sample is blended with a random partner from the
  *     same (already augmented) batch, labels alike; or CutMix: a box of the
@@ -192,6 +194,12 @@ void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t 
         dl_aug_rotate(x, c, h, w, deg, tmp);
         if (y) dl_aug_rotate(y, yc, h, w, deg, tmp);
     }
+    if (a->affine) {
+        double p[5];
+        dl_aug_affine_params(r, a, h, w, p);
+        dl_aug_affine(x, c, h, w, p, tmp);
+        if (y) dl_aug_affine(y, yc, h, w, p, tmp);
+    }
     float bf = 1.0f, cf = 1.0f;
     if (a->brightness > 0) bf = dl_uniform_in(r, a->brightness < 1 ? 1 - a->brightness : 0, 1 + a->brightness);
     if (a->contrast > 0) cf = dl_uniform_in(r, a->contrast < 1 ? 1 - a->contrast : 0, 1 + a->contrast);
@@ -200,6 +208,13 @@ void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t 
     if (a->saturation > 0 && c == 3)
         dl_aug_saturation(x, h * w, dl_uniform_in(r, a->saturation < 1 ? 1 - a->saturation : 0, 1 + a->saturation));
     if (a->hue > 0 && c == 3) dl_aug_hue(x, h * w, dl_uniform_in(r, -a->hue, a->hue));
+    if (a->gray_p > 0 && c == 3 && dl_rng_uniform(r) < a->gray_p) dl_aug_grayscale(x, h * w);
+    if (a->solarize_p > 0 && dl_rng_uniform(r) < a->solarize_p) dl_aug_solarize(x, c * h * w, a->solarize_threshold);
+    if (a->posterize_p > 0 && dl_rng_uniform(r) < a->posterize_p) dl_aug_posterize(x, c * h * w, a->posterize_bits);
+    if (a->autocontrast_p > 0 && dl_rng_uniform(r) < a->autocontrast_p) dl_aug_autocontrast(x, c, h * w);
+    if (a->equalize_p > 0 && dl_rng_uniform(r) < a->equalize_p) dl_aug_equalize(x, c, h * w);
+    if (a->blur_kernel > 0 && dl_rng_uniform(r) < a->blur_p)
+        dl_aug_blur(x, c, h, w, a->blur_kernel, dl_uniform_in(r, a->blur_sigma[0], a->blur_sigma[1]), tmp);
     if (a->noise_std > 0)
         for (int64_t i = 0; i < c * h * w; i++) x[i] += a->noise_std * dl_rng_normal(r);
 }
@@ -223,7 +238,8 @@ static int dl_aug_active(const dl_augment_config *a, int augment)
     return augment && (a->crop_pad > 0 || a->hflip > 0 || a->vflip > 0 || a->rotate_deg > 0 || a->brightness > 0 ||
                        a->contrast > 0 || a->noise_std > 0 || (a->cutout_size > 0 && a->cutout_count > 0) ||
                        a->mixup_alpha > 0 || a->rrc_scale[1] > 0 || a->saturation > 0 || a->hue > 0 ||
-                       a->cutmix_alpha > 0);
+                       a->cutmix_alpha > 0 || a->affine || a->gray_p > 0 || a->blur_kernel > 0 || a->erase_p > 0 ||
+                       a->solarize_p > 0 || a->posterize_p > 0 || a->autocontrast_p > 0 || a->equalize_p > 0);
 }
 
 int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
@@ -240,10 +256,40 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
     dl_aug_geometry(d, &c, &h, &w);
     if (aug && augment) {
         int spatial = aug->crop_pad > 0 || aug->hflip > 0 || aug->vflip > 0 || aug->rotate_deg > 0 ||
-                      aug->cutout_size > 0 || aug->rrc_scale[1] > 0 || aug->cutmix_alpha > 0;
+                      aug->cutout_size > 0 || aug->rrc_scale[1] > 0 || aug->cutmix_alpha > 0 || aug->affine ||
+                      aug->blur_kernel > 0 || aug->erase_p > 0;
         if (spatial && (d->x_rank < 2 || h < 2 || w < 2)) {
-            dl_set_error("augment: crops, flips, rotation, cutout and cutmix need images, but samples have %lld flat "
-                         "values", (long long)d->x_numel);
+            dl_set_error("augment: crops, flips, rotation, affine maps, blur, cutout, erasing and cutmix need images, "
+                         "but samples have %lld flat values", (long long)d->x_numel);
+            return -1;
+        }
+        if (aug->blur_kernel > 0 && (aug->blur_kernel % 2 == 0 || aug->blur_kernel > DL_AUG_MAX_BLUR_KERNEL)) {
+            dl_set_error("augment: gaussian_blur's kernel %d must be odd and at most %d", aug->blur_kernel,
+                         DL_AUG_MAX_BLUR_KERNEL);
+            return -1;
+        }
+        if (aug->blur_kernel > 0 && (aug->blur_kernel / 2 >= h || aug->blur_kernel / 2 >= w)) {
+            dl_set_error("augment: gaussian_blur's kernel %d is too large for these %lldx%lld images: reflect padding "
+                         "needs kernel <= %lld", aug->blur_kernel, (long long)h, (long long)w,
+                         (long long)(2 * (h < w ? h : w) - 1));
+            return -1;
+        }
+        if (aug->blur_kernel > 0 && !(aug->blur_sigma[0] > 0 && aug->blur_sigma[0] <= aug->blur_sigma[1])) {
+            dl_set_error("augment: gaussian_blur's sigma must be (lo, hi) with 0 < lo <= hi");
+            return -1;
+        }
+        if (aug->erase_p > 0 && !(aug->erase_scale[0] <= aug->erase_scale[1] && aug->erase_ratio[0] > 0 &&
+                                  aug->erase_ratio[0] <= aug->erase_ratio[1])) {
+            dl_set_error("augment: random_erasing's scale and ratio must be ranges (lo, hi), ratio above 0");
+            return -1;
+        }
+        if (aug->posterize_p > 0 && (aug->posterize_bits < 1 || aug->posterize_bits > 8)) {
+            dl_set_error("augment: posterize keeps 1 to 8 bits, not %d", aug->posterize_bits);
+            return -1;
+        }
+        if (aug->gray_p > 0 && c != 3) {
+            dl_set_error("augment: random_grayscale turns RGB images grey, but these have %lld channel%s",
+                         (long long)c, c == 1 ? "" : "s");
             return -1;
         }
         if ((aug->saturation > 0 || aug->hue > 0) && c != 3) {
@@ -336,6 +382,10 @@ static void dl_aug_view(const dl_batcher *b, float *x, int64_t sample, int view,
             int64_t cy = (int64_t)(dl_rng_next(&r) % (uint64_t)h), cx = (int64_t)(dl_rng_next(&r) % (uint64_t)w);
             dl_aug_cutout(x, c, h, w, cy, cx, a->cutout_size);
         }
+    int64_t box[4];
+    if (b->augment && a->erase_p > 0 && dl_rng_uniform(&r) < a->erase_p &&
+        dl_aug_erase_box(&r, h, w, a->erase_scale, a->erase_ratio, box))
+        dl_aug_erase(x, c, h, w, box, a, &r);
 }
 
 /* After dl_batcher_next gathered samples idx[0..m) into b->xbuf / b->ybuf:

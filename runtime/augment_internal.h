@@ -36,6 +36,26 @@ void dl_aug_hue(float *x, int64_t hw, float shift);
 void dl_aug_cutmix_box(dl_rng *r, int64_t h, int64_t w, float lambda, int64_t box[4]);
 void dl_aug_paste(float *dst, const float *src, int64_t c, int64_t h, int64_t w, const int64_t box[4]);
 
+/* augment_more.c: random_affine's parameters {angle, tx, ty, scale, shear}
+ * drawn as RandomAffine.get_params and the affine map applied; grey in
+ * all three channels of an RGB image; the Gaussian blur for one sigma
+ * (kernel odd, <= DL_AUG_MAX_BLUR_KERNEL); random_erasing's box (0: none in 10
+ * tries) and the box erased (value or N(0, 1) draws from r). */
+
+void dl_aug_affine_params(dl_rng *r, const dl_augment_config *a, int64_t h, int64_t w, double p[5]);
+void dl_aug_affine(float *x, int64_t c, int64_t h, int64_t w, const double p[5], float *tmp);
+void dl_aug_grayscale(float *x, int64_t hw);
+void dl_aug_blur(float *x, int64_t c, int64_t h, int64_t w, int kernel, double sigma, float *tmp);
+int dl_aug_erase_box(dl_rng *r, int64_t h, int64_t w, const float scale[2], const float ratio[2], int64_t box[4]);
+void dl_aug_erase(float *x, int64_t c, int64_t h, int64_t w, const int64_t box[4], const dl_augment_config *a, dl_rng *r);
+
+/* augment_tone.c: solarize, posterize (float branch), autocontrast and
+ * equalize (on the uint8 quantization) of torchvision's v2 functional API. */
+void dl_aug_solarize(float *x, int64_t n, float threshold);
+void dl_aug_posterize(float *x, int64_t n, int bits);
+void dl_aug_autocontrast(float *x, int64_t c, int64_t hw);
+void dl_aug_equalize(float *x, int64_t c, int64_t hw);
+
 /* All the per-sample random transforms before normalization, on x[c, h, w]
  * and (when y != NULL) the geometric ones on y[yc, h, w] too. */
 void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,

@@ -474,11 +474,13 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
  * random resized crop (a box of random area and aspect resized back to the
  * image's size), random crop (zero-pad `crop_pad` pixels per side, crop
  * back at a random offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
- * rotate_deg] about the center, bilinear, zero fill), brightness (x *= U[1-b,
+ * rotate_deg] about the center, bilinear, zero fill), random affine (torchvision's
+ * RandomAffine), brightness (x *= U[1-b,
  * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean),
- * saturation and hue (RGB only), each clamped to [0, 1], Gaussian noise (not clamped), per-channel normalization
+ * saturation and hue (RGB only), each clamped to [0, 1], random grayscale (RGB),
+ * solarize, posterize, autocontrast, equalize, Gaussian blur, Gaussian noise (not clamped), per-channel normalization
  * ((x - mean) / std), cutout (`cutout_count` squares of side `cutout_size`
- * centred anywhere, clipped at the border, set to 0), then mixup (x = l x_i +
+ * centred anywhere, clipped at the border, set to 0), random erasing, then mixup (x = l x_i +
  * (1-l) x_j with l ~ Beta(alpha, alpha) and j a random sample of the same
  * batch; labels mixed alike, class labels becoming one-hot mixtures) or
  * CutMix (a box of x_j pasted into x_i, labels mixed by area).
@@ -486,6 +488,7 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
  * the image. Random draws come from (seed, epoch, sample index), so a run is
  * reproducible whatever the thread count. Zero fields are off. */
 #define DL_AUG_MAX_CHANNELS 4
+#define DL_AUG_MAX_BLUR_KERNEL 99           /* gaussian_blur's largest kernel side */
 typedef struct dl_augment_config {
     int crop_pad;                         /* pixels of zero padding per side; 0 = no random crop */
     float hflip, vflip;                   /* flip probabilities */
@@ -502,6 +505,17 @@ typedef struct dl_augment_config {
     float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
     int views;                            /* 2: a second view of each sample, transformed with its own draws
                                              (the field image2, for contrastive losses); 0 or 1: one */
+    /* ABI 6: the SimCLR / ResNet / ViT recipes' transforms (augment_more.c) */
+    int affine;                           /* 1: random_affine */
+    float affine_deg, affine_translate[2], affine_scale[2], affine_shear; /* scale {0, 0}: 1; others 0: off */
+    float gray_p;                         /* random_grayscale probability (RGB) */
+    int blur_kernel;                      /* gaussian_blur: odd kernel side; 0 = off */
+    float blur_sigma[2], blur_p;          /* sigma ~ U[blur_sigma], applied with probability blur_p */
+    float erase_p, erase_scale[2], erase_ratio[2], erase_value; /* random_erasing; erase_p 0 = off */
+    int erase_random;                     /* 1: erase with N(0, 1) values (value = "random") */
+    float solarize_threshold, solarize_p; /* tone transforms (augment_tone.c), each with its probability; p 0 = off */
+    int posterize_bits;
+    float posterize_p, autocontrast_p, equalize_p;
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
