@@ -420,7 +420,7 @@ typedef struct dl_dataset {
     int64_t y_numel;
     int num_classes;                      /* CLASS: max label + 1 */
     float *weight;                        /* n per-sample weights >= 0 (a CSV weight column), NULL: none (ABI 6) */
-    int n_columns;                        /* CSV columns given as fields of their own (csv(columns = [...])) */
+    int n_columns;                        /* CSV columns given as fields of their own (csv(columns = [...])) (ABI 8) */
     const char *column_name[DL_CSV_MAX_COLUMNS];
     int column_x[DL_CSV_MAX_COLUMNS];     /* each one's index in a row of x */
     int column_i32[DL_CSV_MAX_COLUMNS];   /* 1: read by an i32[N] input (integer values checked at load) */
@@ -441,7 +441,7 @@ typedef struct dl_csv_options {
     char delimiter;                       /* ',' by default */
     int has_weight;                       /* 1: a column of per-sample weights (ABI 6) */
     int weight_col;                       /* its index; negative counts from the end */
-    int n_columns;                        /* header columns that are also fields of their own, by name */
+    int n_columns;                        /* header columns that are also fields of their own, by name (ABI 8) */
     const char *columns[DL_CSV_MAX_COLUMNS];
     int column_i32[DL_CSV_MAX_COLUMNS];   /* 1: an i32[N] input reads it: its values must be integers */
 } dl_csv_options;
@@ -505,7 +505,7 @@ typedef struct dl_augment_config {
     float cutmix_alpha, cutmix_p;         /* > 0: CutMix, Beta(alpha, alpha), applied with probability p */
     int views;                            /* 2: a second view of each sample, transformed with its own draws
                                              (the field image2, for contrastive losses); 0 or 1: one */
-    /* ABI 6: the SimCLR / ResNet / ViT recipes' transforms (augment_more.c) */
+    /* ABI 8: the SimCLR / ResNet / ViT recipes' transforms (augment_more.c) */
     int affine;                           /* 1: random_affine */
     float affine_deg, affine_translate[2], affine_scale[2], affine_shear; /* scale {0, 0}: 1; others 0: off */
     float gray_p;                         /* random_grayscale probability (RGB) */
@@ -1389,7 +1389,7 @@ typedef struct dl_model_api {
     const char *no_decode;                /* when decode_io is NULL: why ("a softmax over the sequence at m.dln:4:9 ...") */
 } dl_model_api;
 
-#define DL_ABI_VERSION 7
+#define DL_ABI_VERSION 8
 
 /* ---- the training driver (`dlnc run`) ------------------------------------ */
 typedef struct dl_run_options {
