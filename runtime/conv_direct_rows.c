@@ -75,11 +75,6 @@ static int fwd3_loads = -1;
 
 void dl_conv_rows_fwd3_loads(int mode) { fwd3_loads = mode; }
 
-/* wg_tile3's taps b = 0 and 2, the same way (-1 by CPU, 0 shifts, 1 loads). */
-static int wg3_loads = -1;
-
-void dl_conv_rows_wg3_loads(int mode) { wg3_loads = mode; }
-
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 
@@ -100,8 +95,7 @@ int64_t dl_conv_rows_wgrad_floats(const dl_conv2d_geom *g) {
  * 5, one of the two FMA ports, so 8 shifts per 48 FMAs cap the kernel at
  * 48/56 of the FMA peak, while loads have ports of their own: there the
  * taps are loaded (12 loads and 12 broadcasts per 48 FMAs). */
-static int taps_loaded(int mode) { return mode >= 0 ? mode : __builtin_cpu_is("intel"); }
-static int fwd3_taps_loaded(void) { return taps_loaded(fwd3_loads); }
+static int fwd3_taps_loaded(void) { return fwd3_loads >= 0 ? fwd3_loads : __builtin_cpu_is("intel"); }
 
 /* Everything below runs only after dl_conv_rows_fits saw AVX-512. */
 #pragma GCC push_options
@@ -451,13 +445,9 @@ static INLINE void wg_tile(const int ob, const int nb, const rows_geom *r, int64
 }
 
 /* wg_tile's three taps of kernel row a for a same3 layer: per vector of
- * output pixels one load of x and two lane shifts of it (not three masked
- * loads) and ob loads of gy; with LD (Intel, where the shifts take port 5
- * from the FMAs: fwd3_taps_loaded) the taps b = 0 and 2 loaded at the
- * shifted addresses instead, the row's first and last lane masked. The
- * same values either way, so the same sums. */
+ * output pixels one load of x (not three masked ones) and ob of gy. */
 static INLINE void wg_tile3(const int ob, const int NV, const rows_geom *r, int64_t a, const float *restrict x,
-                            const float *restrict gy, float *restrict vacc, const int LD) {
+                            const float *restrict gy, float *restrict vacc) {
     __m512 acc[ROW_OB][3];
 #pragma GCC unroll 8
     for (int o = 0; o < ob; o++)
@@ -472,16 +462,9 @@ static INLINE void wg_tile3(const int ob, const int NV, const rows_geom *r, int6
         __m512 prev = _mm512_setzero_ps(), cur = _mm512_loadu_ps(xr);
 #pragma GCC unroll 2
         for (int64_t kv = 0; kv < nv; kv++) {
-            __m512 next = !LD && kv + 1 < nv ? _mm512_loadu_ps(xr + (kv + 1) * VL) : _mm512_setzero_ps(), xv[3];
-            if (LD) {
-                const float *xk = xr + kv * VL; /* xk - 1 may point before x: lane 0 is masked off */
-                xv[0] = _mm512_maskz_loadu_ps(kv == 0 ? 0xFFFE : 0xFFFF, xk - 1);
-                xv[1] = _mm512_loadu_ps(xk);
-                xv[2] = _mm512_maskz_loadu_ps(kv + 1 < nv ? 0xFFFF : 0x7FFF, xk + 1);
-            } else {
-                shift3(prev, cur, next, &xv[0], &xv[2]);
-                xv[1] = cur;
-            }
+            __m512 next = kv + 1 < nv ? _mm512_loadu_ps(xr + (kv + 1) * VL) : _mm512_setzero_ps(), xv[3];
+            shift3(prev, cur, next, &xv[0], &xv[2]);
+            xv[1] = cur;
 #pragma GCC unroll 8
             for (int o = 0; o < ob; o++) {
                 __m512 gv = _mm512_loadu_ps(gr + o * r->P + kv * VL);
@@ -503,14 +486,10 @@ static INLINE void wg_tile3(const int ob, const int NV, const rows_geom *r, int6
 
 #define WG_CASE(ob, nb)                                                                                                \
     case (ob)*4 + (nb):                                                                                                \
-        if ((nb) == 3 && same3(r) && r->ow == 2 * VL && ld)                                                            \
-            wg_tile3(ob, 2, r, a, x, gy, vacc, 1);                                                                     \
-        else if ((nb) == 3 && same3(r) && r->ow == 2 * VL)                                                             \
-            wg_tile3(ob, 2, r, a, x, gy, vacc, 0);                                                                     \
-        else if ((nb) == 3 && same3(r) && ld)                                                                          \
-            wg_tile3(ob, 0, r, a, x, gy, vacc, 1);                                                                     \
+        if ((nb) == 3 && same3(r) && r->ow == 2 * VL)                                                                  \
+            wg_tile3(ob, 2, r, a, x, gy, vacc);                                                                        \
         else if ((nb) == 3 && same3(r))                                                                                \
-            wg_tile3(ob, 0, r, a, x, gy, vacc, 0);                                                                     \
+            wg_tile3(ob, 0, r, a, x, gy, vacc);                                                                        \
         else                                                                                                           \
             wg_tile(ob, nb, r, a, b0, x, gy, vacc);                                                                    \
         break;
@@ -518,7 +497,7 @@ static INLINE void wg_tile3(const int ob, const int NV, const rows_geom *r, int6
 
 /* wg_tile with ob and nb constants, so the accumulators live in registers. */
 static void wg_block(int ob, int nb, const rows_geom *r, int64_t a, int64_t b0, const float *x,
-                     const float *gy, float *vacc, int ld) {
+                     const float *gy, float *vacc) {
     switch (ob * 4 + nb) {
         WG_CASES(1) WG_CASES(2) WG_CASES(3) WG_CASES(4) WG_CASES(5) WG_CASES(6) WG_CASES(7) WG_CASES(8)
     default: break;
@@ -533,7 +512,7 @@ static int64_t wg_blocks(const rows_geom *r) {
 
 /* One image's gradient of one group, added lane-wise into vacc ([og][K] vectors); a prefetch slice per tile. */
 static void wgrad_image(const rows_geom *r, const float *x, const float *gy, float *vacc, rows_pf *pf) {
-    const int ld = taps_loaded(wg3_loads), ob = tile_height(r->og, ROW_OB);
+    const int ob = tile_height(r->og, ROW_OB);
     for (int64_t o0 = 0; o0 < r->og; o0 += ob) {
         int rows = (int)(r->og - o0 < ob ? r->og - o0 : ob);
         for (int64_t c = 0; c < r->cg; c++)
@@ -542,7 +521,7 @@ static void wgrad_image(const rows_geom *r, const float *x, const float *gy, flo
                     int nb = (int)(r->kw - b0 < ROW_NB ? r->kw - b0 : ROW_NB);
                     int64_t t = (c * r->kh + a) * r->kw + b0;
                     pf_step(pf);
-                    wg_block(rows, nb, r, a, b0, x + c * r->plane, gy + o0 * r->P, vacc + (o0 * r->K + t) * VL, ld);
+                    wg_block(rows, nb, r, a, b0, x + c * r->plane, gy + o0 * r->P, vacc + (o0 * r->K + t) * VL);
                 }
     }
 }

@@ -43,6 +43,5 @@ void dl_conv_rows_bwd_weight(const dl_conv2d_geom *g, const float *x, const floa
 /* Tests only: 0 sends every layer to the flat kernels (the other CPUs' path). */
 void dl_conv_rows_enable(int on);
 void dl_conv_rows_fwd3_loads(int mode); /* -1 by CPU (default), 0 lane shifts, 1 loads */
-void dl_conv_rows_wg3_loads(int mode);  /* the same for the weight gradient's same-3x3 taps */
 
 #endif

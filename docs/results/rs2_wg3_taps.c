@@ -1,6 +1,7 @@
 /* rs2_wg3_taps.c (branch rs2): ResNet-20's 3x3 same layers' weight gradient (batch 64; 16->16 on 32x32 by
  * default), the same-3x3 taps as lane shifts (mode 0) against loads (mode 1), alternating in one process,
  * CPU time of the calling thread per call (OMP_NUM_THREADS=1).
+ * Builds only at commit 1ffbf96 of branch rs2 (the loaded form was measured slower and reverted next).
  * Build: cc -std=c11 -O2 -fopenmp -Iruntime docs/results/rs2_wg3_taps.c build/libdlnrt.a -o /tmp/wg3 -lz -lm
  * Run:   OMP_NUM_THREADS=1 /tmp/wg3 [ROUNDS [CHANNELS [SIDE]]]   (e.g. 32 16: stage 2, 64 8: stage 3, 3 32: stem) */
 #include <stdio.h>

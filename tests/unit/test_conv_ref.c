@@ -264,32 +264,6 @@ static void test_rows_wgrad_threads(void) {
     }
 }
 
-/* The weight gradient's same-3x3 taps as lane shifts (mode 0) and as loads
- * (mode 1, conv_direct_rows.c's wg_tile3): the same values in the same
- * sums, so the same bits, at 1 and 2 threads. */
-static void test_rows_wgrad_taps_loaded(void) {
-    for (size_t i = 0; i < sizeof rows_cases / sizeof rows_cases[0]; i++) {
-        dl_conv2d_geom g = geom_of(&rows_cases[i]);
-        int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * (g.c / g.groups) * g.kh * g.kw;
-        float *x = nans(nx), *gy = nans(ny), *gw[2][2];
-        unsigned seed = 11u + (unsigned)i;
-        fill(x, nx, &seed), fill(gy, ny, &seed);
-        int saved = omp_get_max_threads();
-        for (int mode = 0; mode < 2; mode++)
-            for (int threads = 1; threads <= 2; threads++) {
-                dl_conv_rows_wg3_loads(mode);
-                omp_set_num_threads(threads);
-                gw[mode][threads - 1] = nans(nw);
-                CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw[mode][threads - 1]), 0);
-            }
-        dl_conv_rows_wg3_loads(-1);
-        omp_set_num_threads(saved);
-        for (int k = 1; k < 4; k++) CU_ASSERT(memcmp(gw[0][0], gw[k / 2][k % 2], sizeof(float) * (size_t)nw) == 0);
-        free(x), free(gy);
-        for (int k = 0; k < 4; k++) free(gw[k / 2][k % 2]);
-    }
-}
-
 /* The forward's `next` (the following image, which the row kernels
  * prefetch) is a hint only: NULL, the real next image or the current
  * one give the same bits. */
@@ -333,6 +307,5 @@ void suite_conv_ref(void) {
     CU_add_test(s, "row kernels (and the flat ones) vs reference loops, 1 and 2 threads", test_rows_vs_reference);
     CU_add_test(s, "row kernels' weight gradient identical at 1 and 2 threads", test_rows_wgrad_threads);
     CU_add_test(s, "row kernels' forward and data gradient equal the flat kernels'", test_rows_same_as_flat);
-    CU_add_test(s, "row kernels' weight gradient: same-3x3 taps shifted or loaded, same bits", test_rows_wgrad_taps_loaded);
     CU_add_test(s, "the forward's next-image prefetch hint changes no bit", test_rows_next_hint);
 }
