@@ -162,6 +162,31 @@ static void forward_vs_direct(int m, double bound)
 
 static void test_forward_vs_direct(void) { forward_vs_direct(2, 1e-5); }
 
+/* F(2x2)'s input transform with its columns one by one and in pairs
+ * (conv_winograd.c's input_pairs, Intel's default): the same sums in the
+ * same order, so the same bits, on every forward geometry above (rows of
+ * 4 tiles two to a vector, whole blocks of 8, tails). */
+static void test_input_pairs_same(void)
+{
+    for (size_t i = 0; i < sizeof forward_cases / sizeof forward_cases[0]; i++) {
+        const int64_t *k = forward_cases[i];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y[2];
+        unsigned seed = 17u + (unsigned)i;
+        fill(x, nx, &seed), fill(w, nw, &seed);
+        for (int mode = 0; mode < 2; mode++) {
+            y[mode] = malloc(sizeof(float) * ny);
+            for (int64_t j = 0; j < ny; j++) y[mode][j] = NAN;
+            dl_winograd_input_pairs(mode);
+            CU_ASSERT_EQUAL(dl_conv_winograd(&g, x, w, y[mode], NULL, NULL), 0);
+        }
+        dl_winograd_input_pairs(-1);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+        free(x), free(w), free(y[0]), free(y[1]);
+    }
+}
+
 /* F(4x4)'s transforms (coefficients up to 8 and 1/24) lose about a decimal
  * digit more than F(2x2)'s: its bound is 2e-5 of the output's scale. */
 static void test_forward4_vs_direct(void)
@@ -381,6 +406,7 @@ void suite_conv_winograd(void)
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
     CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries, 16- and 8-tile transforms", test_forward4_vs_direct);
     CU_add_test(s, "F(4x4)'s 16-tile transforms = its 8-tile ones", test_forward4_x16_same);
+    CU_add_test(s, "F(2x2)'s input transform, columns one by one or in pairs: same bits", test_input_pairs_same);
     CU_add_test(s, "batch-1 products of 16 tiles, 16- and 12-row tiles and conv_pointwise.c's", test_product16);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
