@@ -249,7 +249,11 @@ static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS], co
  * (default), 0 never, 1 always (the unit tests run both). */
 static int input_pairs_mode = -1;
 
-void dl_winograd_input_pairs(int mode) { input_pairs_mode = mode; }
+int dl_winograd_input_pairs(int mode) {
+    int was = input_pairs_mode;
+    input_pairs_mode = mode;
+    return was;
+}
 
 static int input_pairs(void) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
