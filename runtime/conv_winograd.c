@@ -181,7 +181,7 @@ static INLINE void row_columns(const float *ra, const float *rb, wg_v8 c[4]) {
 
 /* (B^T d B)[e] of 8 tiles: lanes 0..3 from the 4 tiles at padded row-start
  * ra, lanes 4..7 from those at rb (input_8 for one row of 8 tiles). */
-static INLINE void input_4_4(const float *ra, const float *rb, int64_t pw, wg_v8 out[POSITIONS]) {
+static INLINE void input_4_4_v8(const float *ra, const float *rb, int64_t pw, wg_v8 out[POSITIONS]) {
     wg_v8 d[4][4], t[4][4];
     for (int r = 0; r < 4; r++) row_columns(ra + r * pw, rb + r * pw, d[r]);
     for (int k = 0; k < 4; k++) { /* B^T d: rows */
@@ -198,21 +198,84 @@ static INLINE void input_4_4(const float *ra, const float *rb, int64_t pw, wg_v8
     }
 }
 
+/* Two 8-tile columns in one 16-float vector: [column k | column k + 1]. */
+typedef float wg_v16 __attribute__((vector_size(64)));
+#define DEINT(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+#define LO(v) __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+#define HI(v) __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)
+
+/* input_4_4_v8 with columns in pairs (Intel, input_pairs): one permute
+ * gives columns 0 and 1 of a row, one more 2 and 3, where row_columns
+ * spends GCC's two vpermd and a blend on each column, all on port 5, the
+ * port Intel's 512-bit adds share. Every lane gets the same sums in the
+ * same order as input_4_4_v8, so the same bits. */
+static INLINE void input_4_4_v16(const float *ra, const float *rb, int64_t pw, wg_v8 out[POSITIONS]) {
+    wg_v16 d[4][2], t[4][2];
+    for (int r = 0; r < 4; r++) {
+        const float *a = ra + r * pw, *b = rb + r * pw;
+        d[r][0] = DEINT(load8(a), load8(b));
+        d[r][1] = DEINT(load8(a + 2), load8(b + 2));
+    }
+    for (int k = 0; k < 2; k++) { /* B^T d: rows */
+        t[0][k] = d[0][k] - d[2][k];
+        t[1][k] = d[1][k] + d[2][k];
+        t[2][k] = d[2][k] - d[1][k];
+        t[3][k] = d[1][k] - d[3][k];
+    }
+    for (int a = 0; a < 4; a++) { /* (B^T d) B: columns, x = [t0 | t1], y = [t2 | t3], xs = [t1 | t0] */
+        wg_v16 x = t[a][0], y = t[a][1], xs = __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2,
+                                                                          3, 4, 5, 6, 7);
+        wg_v16 dxy = x - y, s = xs + y, e = y - xs;
+        out[4 * a + 0] = LO(dxy);
+        out[4 * a + 1] = LO(s);
+        out[4 * a + 2] = LO(e);
+        out[4 * a + 3] = HI(dxy);
+    }
+}
+
+static INLINE void input_4_4(const float *ra, const float *rb, int64_t pw, wg_v8 out[POSITIONS], const int X16) {
+    if (X16)
+        input_4_4_v16(ra, rb, pw, out);
+    else
+        input_4_4_v8(ra, rb, pw, out);
+}
+
 /* (B^T d B)[e] of tiles j .. j+7 of a tile row starting at padded row r0. */
-static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS]) { input_4_4(r0, r0 + 8, pw, out); }
+static INLINE void input_8(const float *r0, int64_t pw, wg_v8 out[POSITIONS], const int X16) {
+    input_4_4(r0, r0 + 8, pw, out, X16);
+}
+
+/* input_tiles' columns in pairs (input_4_4_v16): -1 on Intel with AVX-512
+ * (default), 0 never, 1 always (the unit tests run both). */
+static int input_pairs_mode = -1;
+
+int dl_winograd_input_pairs(int mode) {
+    int was = input_pairs_mode;
+    input_pairs_mode = mode;
+    return was;
+}
+
+static int input_pairs(void) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    return input_pairs_mode >= 0 ? input_pairs_mode
+                                 : __builtin_cpu_supports("avx512f") && __builtin_cpu_is("intel");
+#else
+    return input_pairs_mode > 0;
+#endif
+}
 
 /* v[e * es + t] = (B^T d B)[e] for every tile t of one padded plane, whose
  * rows are wide enough (dims_of) for whole blocks of 8 tiles. Rows of 4
  * tiles (8x8 outputs: ResNet's last stage) go two to a vector, which would
  * otherwise be half empty and stored in pieces: that stage took as long as
  * the 16x16 one with half its tiles. */
-WG_CLONES static void input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v,
-                                  int64_t es) {
+static INLINE void input_tiles_x(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v,
+                                 int64_t es, const int X16) {
     int64_t ti = 0;
     if (tw == 4)
         for (; ti + 2 <= th; ti += 2) {
             wg_v8 out[POSITIONS];
-            input_4_4(p + 2 * ti * pw, p + (2 * ti + 2) * pw, pw, out);
+            input_4_4(p + 2 * ti * pw, p + (2 * ti + 2) * pw, pw, out, X16);
             for (int e = 0; e < POSITIONS; e++) memcpy(v + e * es + ti * 4, &out[e], sizeof out[e]);
         }
     for (; ti < th; ti++) {
@@ -220,14 +283,22 @@ WG_CLONES static void input_tiles(const float *restrict p, int64_t pw, int64_t t
         wg_v8 out[POSITIONS];
         int64_t j = 0;
         for (; j + 8 <= tw; j += 8) {
-            input_8(p + 2 * ti * pw + 2 * j, pw, out);
+            input_8(p + 2 * ti * pw + 2 * j, pw, out, X16);
             for (int e = 0; e < POSITIONS; e++) memcpy(o + e * es + j, &out[e], sizeof out[e]);
         }
         if (j < tw) {
-            input_8(p + 2 * ti * pw + 2 * j, pw, out);
+            input_8(p + 2 * ti * pw + 2 * j, pw, out, X16);
             for (int e = 0; e < POSITIONS; e++) store_part(o + e * es + j, &out[e], tw - j);
         }
     }
+}
+
+WG_CLONES static void input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v,
+                                  int64_t es) {
+    if (input_pairs())
+        input_tiles_x(p, pw, th, tw, v, es, 1);
+    else
+        input_tiles_x(p, pw, th, tw, v, es, 0);
 }
 
 /* The 2x2 outputs A^T m A of tiles j .. j+7 (m[e] at m + e * es), each

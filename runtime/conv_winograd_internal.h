@@ -48,6 +48,7 @@ void dl_conv_winograd_weights(const dl_conv2d_geom *g, int m, const float *w, fl
  * conv_winograd.c's F(2x2) ones: U[e * es + o * c + ci] from w; a padded
  * plane's 6x6 tiles into v[e * es + t]; one output plane from m[e * es + t]. */
 #define WG4_POSITIONS 36
+int dl_winograd_input_pairs(int mode); /* input_tiles: -1 by CPU (default), 0 columns one by one, 1 in pairs; returns the old mode */
 void dl_wg4_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es);
 void dl_wg4_input_tiles(const float *restrict p, int64_t pw, int64_t th, int64_t tw, float *restrict v, int64_t es);
 void dl_wg4_output_tiles(const float *restrict m, int64_t es, int64_t oh, int64_t ow, int64_t tw, float *restrict y);

@@ -162,6 +162,41 @@ static void forward_vs_direct(int m, double bound)
 
 static void test_forward_vs_direct(void) { forward_vs_direct(2, 1e-5); }
 
+/* The F(m x m) forward of case k twice, with set(0) and set(1) (a switch
+ * between two forms of a transform, restored after), into y[0] and y[1];
+ * returns the output's size. */
+static int64_t forward_both(const int64_t *k, unsigned seed, int m, int (*set)(int), float *y[2])
+{
+    dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+    const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw);
+    fill(x, nx, &seed), fill(w, nw, &seed);
+    for (int on = 0; on < 2; on++) {
+        y[on] = malloc(sizeof(float) * ny);
+        for (int64_t i = 0; i < ny; i++) y[on][i] = NAN;
+        int was = set(on);
+        CU_ASSERT_EQUAL(m == 2 ? dl_conv_winograd(&g, x, w, y[on], NULL, NULL)
+                               : dl_conv_winograd_u(&g, m, x, w, NULL, y[on], NULL, NULL), 0);
+        set(was);
+    }
+    free(x), free(w);
+    return ny;
+}
+
+/* F(2x2)'s input transform with its columns one by one and in pairs
+ * (conv_winograd.c's input_pairs, Intel's default): the same sums in the
+ * same order, so the same bits, on every forward geometry above (rows of
+ * 4 tiles two to a vector, whole blocks of 8, tails). */
+static void test_input_pairs_same(void)
+{
+    for (size_t i = 0; i < sizeof forward_cases / sizeof forward_cases[0]; i++) {
+        float *y[2];
+        int64_t ny = forward_both(forward_cases[i], 17u + (unsigned)i, 2, dl_winograd_input_pairs, y);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+        free(y[0]), free(y[1]);
+    }
+}
+
 /* F(4x4)'s transforms (coefficients up to 8 and 1/24) lose about a decimal
  * digit more than F(2x2)'s: its bound is 2e-5 of the output's scale. */
 static void test_forward4_vs_direct(void)
@@ -182,19 +217,8 @@ static void test_forward4_x16_same(void)
         {1, 3, 18, 18, 2, 0, 0, 0, 0},   {3, 17, 32, 16, 9, 1, 1, 1, 1},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        const int64_t *k = cases[t];
-        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
-        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
-        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y[2];
-        unsigned seed = 31u + (unsigned)t;
-        fill(x, nx, &seed), fill(w, nw, &seed);
-        for (int on = 0; on < 2; on++) {
-            y[on] = malloc(sizeof(float) * ny);
-            for (int64_t i = 0; i < ny; i++) y[on][i] = NAN;
-            int was = dl_wg4_x16_enable(on);
-            CU_ASSERT_EQUAL(dl_conv_winograd_u(&g, 4, x, w, NULL, y[on], NULL, NULL), 0);
-            dl_wg4_x16_enable(was);
-        }
+        float *y[2];
+        int64_t ny = forward_both(cases[t], 31u + (unsigned)t, 4, dl_wg4_x16_enable, y);
         double diff = 0, scale = 1e-30;
         for (int64_t i = 0; i < ny; i++) {
             diff = isnan(y[1][i]) ? INFINITY : fmax(diff, fabs((double)y[1][i] - y[0][i]));
@@ -203,7 +227,7 @@ static void test_forward4_x16_same(void)
         }
         CU_ASSERT(diff / scale < 1e-6);
         if (!(diff / scale < 1e-6)) fprintf(stderr, "\nF(4x4) 16-tile transforms, case %zu: %g\n", t, diff / scale);
-        free(x), free(w), free(y[0]), free(y[1]);
+        free(y[0]), free(y[1]);
     }
 }
 
@@ -381,6 +405,7 @@ void suite_conv_winograd(void)
     CU_add_test(s, "F(2x2,3x3) vs the direct sum: odd planes, padding, batch, epilogue", test_forward_vs_direct);
     CU_add_test(s, "F(4x4,3x3) vs the direct sum: the same geometries, 16- and 8-tile transforms", test_forward4_vs_direct);
     CU_add_test(s, "F(4x4)'s 16-tile transforms = its 8-tile ones", test_forward4_x16_same);
+    CU_add_test(s, "F(2x2)'s input transform, columns one by one or in pairs: same bits", test_input_pairs_same);
     CU_add_test(s, "batch-1 products of 16 tiles, 16- and 12-row tiles and conv_pointwise.c's", test_product16);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
     CU_add_test(s, "which geometries fit", test_fits);
