@@ -1060,6 +1060,7 @@ typedef enum field_kind {
     FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
     FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
     FIELD_EDGES,        /* one index per edge of a graph: i32[N, E], E a symbol of its own */
+    FIELD_EDGE_ATTR,    /* the features of each edge of a graph: f32[N, E, Fe], Fe the file's (checked at run time) */
     FIELD_SAMPLE,       /* f32[N]: one number per sample (a CSV's weight column) */
     FIELD_COLUMN,       /* a CSV's named column: f32[N], or i32[N] when the input reading it is (len: its index) */
     FIELD_CELLS,        /* f32[N, len, len, 5 + classes]: a detection target per grid cell */
@@ -1099,6 +1100,7 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"dst", FIELD_EDGES, IR_I32, 0, -1};
         out[n++] = (data_field){"label", FIELD_NODES, IR_I32, 0, -1};
         out[n++] = (data_field){"mask", FIELD_NODES, IR_F32, 0, -1};
+        out[n++] = (data_field){"edge_attr", FIELD_EDGE_ATTR, IR_F32, 0, -1};
         return n;
     }
     if (dc->kind && strcmp(dc->kind, "graphs") == 0) {
@@ -1110,6 +1112,7 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"graph", FIELD_NODES, IR_I32, 0, -1};
         out[n++] = (data_field){"label", FIELD_PER_GRAPH, IR_I32, dc->batch, -1};
         out[n++] = (data_field){"mask", FIELD_PER_GRAPH, IR_F32, dc->batch, -1};
+        out[n++] = (data_field){"edge_attr", FIELD_EDGE_ATTR, IR_F32, 0, -1};
         return n;
     }
     int64_t S, T;
@@ -1172,7 +1175,8 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         if (!primary || primary->shape.rank != 3) return 0;
         *s = (ir_shape){.rank = 2, .d = {primary->shape.d[0], primary->shape.d[1]}};
         return 1;
-    case FIELD_EDGES: return 0;   /* its length is checked where an input reads it (check_edge_input) */
+    case FIELD_EDGES:
+    case FIELD_EDGE_ATTR: return 0;   /* its length is checked where an input reads it (check_edge_input) */
     case FIELD_SAMPLE:
     case FIELD_COLUMN: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
     case FIELD_CELLS:
@@ -1220,15 +1224,21 @@ static int check_seq_input(elab *e, const ast_decl *t, const ir_input *in, const
 }
 
 /* A model input reading a graph's src or dst: i32[N, E], E a symbol (the
- * number of edges is the data's) that is not the nodes' V. -1 after an error. */
+ * number of edges is the data's) that is not the nodes' V; its edge_attr:
+ * f32[N, E, Fe], Fe the file's column count, checked when the data is read.
+ * -1 after an error. */
 static int check_edge_input(elab *e, const ast_decl *t, const ir_input *in, const data_field *f, ir_node *primary) {
     const ir_dim *d = in->shape.d;
-    const int one_sym = in->shape.rank == 2 && d[1].k == 1 && d[1].syms && !(d[1].syms & (d[1].syms - 1)) &&
+    const int attr = f->kind == FIELD_EDGE_ATTR;
+    const int one_sym = in->shape.rank == 2 + attr && d[1].k == 1 && d[1].syms && !(d[1].syms & (d[1].syms - 1)) &&
                         !(d[1].syms & (1u << IR_SYM_N));
     const int is_v = one_sym && primary && primary->shape.rank == 3 && ir_dim_eq(d[1], primary->shape.d[1]);
-    if (in->dtype == IR_I32 && one_sym && !is_v) return 0;
+    if (in->dtype == (attr ? IR_F32 : IR_I32) && one_sym && !is_v) return 0;
     char have[160];
-    diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is i32[N, E], one node "
+    diag_error(e->d, in->node->loc, attr ? "model input '%s' is %s but the data field '%s' it reads is f32[N, E, Fe], "
+               "a row of features per edge\nhint: write f32[N, E, Fe] with E the symbol src and dst use and Fe the "
+               "number of edges.csv's columns after source,target"
+               : "model input '%s' is %s but the data field '%s' it reads is i32[N, E], one node "
                "index per edge\nhint: write i32[N, E], with a name of its own for the number of edges", in->name,
                ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name);
     diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
@@ -1281,7 +1291,7 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
             if (strcmp(f->name, in->name) != 0) in->field = f->name;
             continue;
         }
-        if (f->kind == FIELD_EDGES) {
+        if (f->kind == FIELD_EDGES || f->kind == FIELD_EDGE_ATTR) {
             if (check_edge_input(e, t, in, f, primary)) return -1;
             continue;
         }

@@ -948,6 +948,8 @@ typedef struct dl_graph {
     int64_t nodes, features, edges, classes; /* V, F, E (directed), max label + 1 */
     float *x;                             /* [V, F] */
     int32_t *src, *dst;                   /* [E]: edge e goes src[e] -> dst[e] */
+    int64_t edge_features;                /* Fe: edges.csv's columns after source,target (0: none) */
+    float *edge_attr;                     /* [E, Fe], both directions of an edge alike; NULL when Fe = 0 */
     int32_t *label;                       /* [V] */
     unsigned char *split;                 /* [V]: DL_SPLIT_* */
     int64_t count[4];                     /* nodes per DL_SPLIT_* */
@@ -976,6 +978,8 @@ typedef struct dl_graphset {
     float *x;                             /* [nodes, features] */
     int64_t *node_start, *edge_start;     /* [graphs + 1]: graph g's nodes and edges */
     int32_t *src, *dst;                   /* [edges]: local to the edge's graph */
+    int64_t edge_features;                /* Fe: edges.csv's columns after source,target (0: none) */
+    float *edge_attr;                     /* [edges, Fe] in the order of src and dst; NULL when Fe = 0 */
     int32_t *label;                       /* [graphs] */
     unsigned char *split;                 /* [graphs]: DL_SPLIT_* */
     int64_t count[4];                     /* graphs per DL_SPLIT_* */

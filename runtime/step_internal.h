@@ -83,7 +83,7 @@ typedef struct dl_source {
     /* the graph collection's state (source_graphset.c): the split's graphs in
      * rows_order, visited as the row source's; one batch's union of graphs */
     const dl_graphset *graphset;
-    float *gs_x, *gs_mask;
+    float *gs_x, *gs_mask, *gs_edge_attr;
     int32_t *gs_src, *gs_dst, *gs_graph, *gs_label;
     /* the dataset adapter's state */
     dl_batcher batcher;

@@ -11,6 +11,7 @@ subdirectory with a model that reads it, so a variant only damages one file:
   tok/   ids.txt, m.dln (token ids)
   graph/ g/nodes.csv, g/edges.csv, m.dln
   gset/  gs/graphs.csv, gs/nodes.csv, gs/edges.csv (6 graphs: paths and cycles), m.dln
+         ge/ and m_ea.dln: the same with an edge feature column (graph/ too), read as edge_attr
   cifar/ cb/data_batch_1..5.bin, cb/test_batch.bin (4 records each), m.dln
 """
 import gzip
@@ -107,6 +108,26 @@ def main(out):
                                 "    return scatter_add(h, expand(unsqueeze(graph, 2), [N, V, 2]), 2, axis = 1)\n}\n"
                                 "train m {\n    data   = graphs(\"gs\", batch = 2)\n"
                                 "    loss   = cross_entropy(output, label, mask = mask)\n    epochs = 1\n}\n").encode())
+
+    # the same graphs with edge features (edge_attr), read by a model that takes them; no rng here either
+    write(f"{out}/graph/ge/nodes.csv", nodes.encode())
+    write(f"{out}/graph/ge/edges.csv", ("source,target,bond,w\n" + "".join(
+        "%d,%d,%d,%.2f\n" % (i, (i + 1) % 12, i % 3, 0.1 * i - 0.5) for i in range(12))).encode())
+    write(f"{out}/graph/m_ea.dln", ("model m(features: f32[N, V, 2], src: i32[N, E], dst: i32[N, E], edge_attr: f32[N, E, 2]) "
+                                    "-> f32[N, V, 2] {\n    m = dense(concat([gather_nodes(features, src), edge_attr], axis = 2), 2)\n"
+                                    "    return scatter_nodes(m, dst, V)\n}\n"
+                                    "train m {\n    data   = graph(\"ge\")\n    loss   = cross_entropy(output, label, mask = mask)\n"
+                                    "    epochs = 1\n}\n").encode())
+    write(f"{out}/gset/ge/graphs.csv", graphs.encode())
+    write(f"{out}/gset/ge/nodes.csv", gnodes.encode())
+    write(f"{out}/gset/ge/edges.csv", "".join(line + (",bond\n" if k == 0 else ",%d\n" % (k % 4)) for k, line in
+                                              enumerate(gedges.splitlines())).encode())
+    write(f"{out}/gset/m_ea.dln", ("model m(features: f32[N, V, 1], src: i32[N, E], dst: i32[N, E], graph: i32[N, V], "
+                                   "edge_attr: f32[N, E, 1]) -> f32[N, 2, 2] {\n"
+                                   "    h = scatter_nodes(dense(concat([gather_nodes(features, src), edge_attr], axis = 2), 2), dst, V)\n"
+                                   "    return scatter_add(h, expand(unsqueeze(graph, 2), [N, V, 2]), 2, axis = 1)\n}\n"
+                                   "train m {\n    data   = graphs(\"ge\", batch = 2)\n"
+                                   "    loss   = cross_entropy(output, label, mask = mask)\n    epochs = 1\n}\n").encode())
 
     for name in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
         write(f"{out}/cifar/cb/{name}", b"".join(bytes([i % 10]) + bytes(rng.randrange(256) for _ in range(3072))
