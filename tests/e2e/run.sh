@@ -342,6 +342,8 @@ fi
 . tests/e2e/graph.sh
 # Graph classification: graphs(dir), batches of small graphs (tests/e2e/graphs_batch.sh).
 . tests/e2e/graphs_batch.sh
+# Edge features: edge_attr from edges.csv's extra columns, graph(dir) and graphs(dir) (tests/e2e/edge_attr.sh).
+. tests/e2e/edge_attr.sh
 
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh
