@@ -474,6 +474,40 @@ static int build_detect_data(elab *e, src_loc loc, const call_args *ca, dl_data_
     return 0;
 }
 
+/* images("dir", masks = "mdir", test, test_masks, batch, shuffle, channels,
+ * ignore_index): segmentation pairs, a class id per pixel (runtime/data_image.c). */
+static int build_images_data(elab *e, src_loc loc, const call_args *ca, dl_data_config *dc) {
+    static const argspec spec[] = {{"path", 0}, {"masks", 0}, {"test", 0}, {"test_masks", 0}, {"batch", 0},
+                                   {"shuffle", 0}, {"channels", 0}, {"ignore_index", 0}};
+    enum { I_PATH, I_MASKS, I_TEST, I_TMASKS, I_BATCH, I_SHUF, I_CH, I_IGN, I_N };
+    value a[I_N];
+    if (bind_call(e, "images", loc, spec, I_N, ca, a)) return -1;
+    dc->batch = 16, dc->shuffle = 1, dc->ignore_index = 255;
+    int64_t channels = 0, ignore = 255;
+    if (!get_str(e, &a[I_PATH], "path", &dc->path) || !get_str(e, &a[I_MASKS], "masks", &dc->masks_path) ||
+        !get_str(e, &a[I_TEST], "test", &dc->test_path) || !get_str(e, &a[I_TMASKS], "test_masks", &dc->test_masks_path) ||
+        !get_int(e, &a[I_BATCH], 1, "batch", &dc->batch) || !get_bool(e, &a[I_SHUF], "shuffle", &dc->shuffle) ||
+        !get_int(e, &a[I_CH], 0, "channels", &channels) || !get_int(e, &a[I_IGN], 0, "ignore_index", &ignore))
+        return -1;
+    if (channels != 0 && channels != 1 && channels != 3 && channels != 4) {
+        diag_error(e->d, a[I_CH].loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
+        return -1;
+    }
+    if (ignore > 255) {
+        diag_error(e->d, a[I_IGN].loc, "'ignore_index' must be a mask value, 0 to 255, got %lld", (long long)ignore);
+        return -1;
+    }
+    if (!dc->path || !dc->masks_path || (dc->test_path != NULL) != (dc->test_masks_path != NULL)) {
+        diag_error(e->d, loc, "images(...) needs %s\nhint: images(\"train/img\", masks = \"train/mask\", test = "
+                   "\"val/img\", test_masks = \"val/mask\"): each mask the image's file name in its folder",
+                   !dc->path ? "the image folder" : !dc->masks_path ? "the mask folder, masks = \"...\""
+                   : dc->test_path ? "the test masks, test_masks = \"...\"" : "the test images, test = \"...\"");
+        return -1;
+    }
+    dc->channels = (int)channels, dc->ignore_index = (int)ignore;
+    return 0;
+}
+
 static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
@@ -482,7 +516,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
                                       {"fashion_mnist_masks", 4}, {"text", 5},          {"tokens", 5},
                                       {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}, {"detection_canvas", 8},
-                                      {"graphs", 7}};
+                                      {"graphs", 7}, {"images", 9}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
@@ -490,6 +524,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     if (k == 6) return build_seq2seq_data(e, s->value->loc, &ca, dc);
     if (k == 7) return build_graph_data(e, fn, s->value->loc, &ca, dc);
     if (k == 8) return build_detect_data(e, s->value->loc, &ca, dc);
+    if (k == 9) return build_images_data(e, s->value->loc, &ca, dc);
     dc->batch = 64;
     dc->shuffle = 1;
     dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};
@@ -1060,6 +1095,7 @@ typedef enum field_kind {
     FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
     FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
     FIELD_EDGES,        /* one index per edge of a graph: i32[N, E], E a symbol of its own */
+    FIELD_PIXELS,       /* i32[N, H, W]: a class per pixel of the primary f32[N, C, H, W] */
     FIELD_EDGE_ATTR,    /* the features of each edge of a graph: f32[N, E, Fe], Fe the file's (checked at run time) */
     FIELD_SAMPLE,       /* f32[N]: one number per sample (a CSV's weight column) */
     FIELD_COLUMN,       /* a CSV's named column: f32[N], or i32[N] when the input reading it is (len: its index) */
@@ -1133,6 +1169,11 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"box_mask", FIELD_PER_BOX, IR_F32, M, -1};
         return n;
     }
+    if (dc->kind && strcmp(dc->kind, "images") == 0) {
+        out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
+        out[n++] = (data_field){"label", FIELD_PIXELS, IR_I32, 0, -1};
+        return n;
+    }
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
     else out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
     out[n++] = (data_field){"label", label_is_class ? FIELD_CLASS : FIELD_DENSE, label_is_class ? IR_I32 : IR_F32, 0, -1};
@@ -1174,6 +1215,10 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
     case FIELD_NODES:
         if (!primary || primary->shape.rank != 3) return 0;
         *s = (ir_shape){.rank = 2, .d = {primary->shape.d[0], primary->shape.d[1]}};
+        return 1;
+    case FIELD_PIXELS:
+        if (!primary || primary->shape.rank != 4) return 0;
+        *s = (ir_shape){.rank = 3, .d = {primary->shape.d[0], primary->shape.d[2], primary->shape.d[3]}};
         return 1;
     case FIELD_EDGES:
     case FIELD_EDGE_ATTR: return 0;   /* its length is checked where an input reads it (check_edge_input) */
