@@ -978,13 +978,19 @@ static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc
                        kind);
             return -1;
         }
+        if (!strcmp(kind, "images") && metric_names[k].bit != DL_METRIC_LOSS && metric_names[k].bit != DL_METRIC_ACCURACY) {
+            diag_error(e->d, items[i]->loc, "'%s' is not measured on images(...) yet: a segmentation's test pixels give "
+                       "loss and accuracy (the labelled pixels whose arg-max class over axis 1 is right)",
+                       metric_names[k].name);
+            return -1;
+        }
         const int det = !strcmp(kind, "detection_canvas");
         if ((needs == NEED_CLASSES || needs == NEED_MASKS) && det) {
             diag_error(e->d, items[i]->loc, "'%s' needs a label field; detection_canvas(...) gives boxes\nhint: "
                        "metrics = [map] scores a detector", metric_names[k].name);
             return -1;
         }
-        if (needs == NEED_CLASSES && (text || !label_is_class)) {
+        if (needs == NEED_CLASSES && (text || !label_is_class) && strcmp(kind, "images") != 0) {
             diag_error(e->d, items[i]->loc, "'%s' counts the classes of a classifier; the labels of %s(...) are %s\n"
                        "hint: it needs class labels (i32[N]) from an image or csv source, without mixup", metric_names[k].name,
                        kind, text ? "token ids" : "not classes");
@@ -1024,7 +1030,11 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
-    if ((s = setting(t, "augment", NULL)) && build_augment(e, s, &c->data.augment, label_is_class) == 0)
+    const int seg = c->data.kind && strcmp(c->data.kind, "images") == 0;
+    if ((s = setting(t, "augment", NULL)) && seg)
+        diag_error(e->d, s->value->loc, "images(...) does not augment yet: its masks would have to move with the images "
+                   "(nearest, never interpolated)\nhint: drop 'augment' from this train section");
+    else if (s && build_augment(e, s, &c->data.augment, label_is_class) == 0)
         grey_colour(e, s, &c->data);
     if ((s = setting(t, "views", NULL))) build_views(e, t, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
