@@ -318,8 +318,13 @@ static int dl_segment_pairs(dl_segment_data *d, const char *dir, const char *mdi
         if (dl_png_read(path, (int)d->C, (png_uint_32)d->H, (png_uint_32)d->W, pix, d->image + k * d->C * hw)) goto done;
         /* the mask: gray 8 bits, its pixel values the class ids, never interpolated or converted */
         png_image im;
-        if (access(mpath, F_OK) != 0) {
+        struct stat st;
+        if (stat(mpath, &st) != 0) {
             dl_set_error("%s: no mask for the image %s (a mask has its image's file name in the mask folder)", mpath, path);
+            goto done;
+        }
+        if (!S_ISREG(st.st_mode)) {   /* a FIFO would block the reader, a device never end */
+            dl_set_error("%s: the mask of %s is not a regular file", mpath, path);
             goto done;
         }
         if (dl_png_open(mpath, &im)) goto done;
