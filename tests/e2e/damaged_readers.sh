@@ -14,7 +14,7 @@
 # dangling one may pass; an image folder holds only its regular *.png files, so
 # a PNG replaced by anything else is skipped, not an error; a damaged build cache
 # entry (jit_so, jit_record) is rebuilt, so there every variant must pass. Sourced
-# by run.sh (make test) it throws one variant of each kind at 28 readers
+# by run.sh (make test) it throws one variant of each kind at 32 readers
 # (damage.py --quick, 258 runs, 3 min at load 14); alone, or with DMG_FULL=1,
 # all of them (625 runs).
 if [ -z "${pass+x}" ]; then   # run alone
