@@ -474,6 +474,13 @@ static int build_detect_data(elab *e, src_loc loc, const call_args *ca, dl_data_
     return 0;
 }
 
+/* An image source's `channels`: 0 (from the first image), 1, 3 or 4. */
+static int channels_ok(elab *e, const value *v, int64_t channels) {
+    if (channels == 0 || channels == 1 || channels == 3 || channels == 4) return 1;
+    diag_error(e->d, v->loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
+    return 0;
+}
+
 /* images("dir", masks = "mdir", test, test_masks, batch, shuffle, channels,
  * ignore_index): segmentation pairs, a class id per pixel (runtime/data_image.c). */
 static int build_images_data(elab *e, src_loc loc, const call_args *ca, dl_data_config *dc) {
@@ -489,10 +496,7 @@ static int build_images_data(elab *e, src_loc loc, const call_args *ca, dl_data_
         !get_int(e, &a[I_BATCH], 1, "batch", &dc->batch) || !get_bool(e, &a[I_SHUF], "shuffle", &dc->shuffle) ||
         !get_int(e, &a[I_CH], 0, "channels", &channels) || !get_int(e, &a[I_IGN], 0, "ignore_index", &ignore))
         return -1;
-    if (channels != 0 && channels != 1 && channels != 3 && channels != 4) {
-        diag_error(e->d, a[I_CH].loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
-        return -1;
-    }
+    if (!channels_ok(e, &a[I_CH], channels)) return -1;
     if (ignore > 255) {
         diag_error(e->d, a[I_IGN].loc, "'ignore_index' must be a mask value, 0 to 255, got %lld", (long long)ignore);
         return -1;
@@ -549,10 +553,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             !get_str(e, &a[D_TEST], "test", &dc->test_path) || !get_int(e, &a[D_CH], 0, "channels", &channels) ||
             !get_float(e, &a[D_THR], 0, 1, "threshold", &dc->mask_threshold))
             return -1;
-        if (channels != 0 && channels != 1 && channels != 3 && channels != 4) {
-            diag_error(e->d, a[D_CH].loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
-            return -1;
-        }
+        if (!channels_ok(e, &a[D_CH], channels)) return -1;
         if (!dc->path) {
             diag_error(e->d, s->value->loc, "'%s' needs the %s", fn,
                        k == 2 ? "directory holding data_batch_1.bin .. test_batch.bin" : "folder of class subfolders");
