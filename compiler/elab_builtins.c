@@ -295,6 +295,25 @@ static value b_transpose(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_transpose, &x, 1, &a), loc);
 }
 
+/* classes_last(logits, target): logits with their class axis last, as the
+ * stdlib's cross_entropy and nll want them. Logits of rank r >= 3 whose shape
+ * without axis 1 is the target's, and without the last axis is not, carry
+ * their classes on axis 1 (PyTorch's [N, C, H, W] with [N, H, W]): moved to the
+ * end. Anything else (classes already last, or both readings possible) is
+ * returned as it is. */
+static value b_classes_last(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "logits"), *t = tensor_arg(e, &args[1], name, "target");
+    if (!x || !t) return v_error();
+    const int r = x->shape.rank;
+    if (r < 3 || t->shape.rank != r - 1) return args[0];
+    ir_shape last = {.rank = r - 1}, second = {.rank = r - 1};
+    for (int i = 0; i < r - 1; i++) last.d[i] = x->shape.d[i], second.d[i] = x->shape.d[i < 1 ? i : i + 1];
+    if (ir_shape_eq(&last, &t->shape) || !ir_shape_eq(&second, &t->shape)) return args[0];
+    ir_attrs a = {.ni = r};
+    for (int i = 0; i < r; i++) a.transpose.perm[i] = i == 0 ? 0 : i == r - 1 ? 1 : i + 1;
+    return v_tensor(ir_add(e->g, e->d, loc, OP_transpose, &x, 1, &a), loc);
+}
+
 static value do_reshape(elab *e, src_loc loc, ir_node *x, ir_shape target) {
     ir_attrs a = {0};
     ir_attrs_set_shape(&a, 0, &target);
@@ -836,6 +855,7 @@ static const builtin builtins[] = {
     {"rand", {{"like", 1}}, 1, b_random, OP_rand_uniform, 0},
     {"randint", {{"like", 1}, {"low", 0}, {"high", 0}}, 3, b_randint, OP_rand_int, 0},
     {"pick", {{"x", 1}, {"index", 1}, {"ignore_index", 0}}, 3, b_pick, OP_pick, 0},
+    {"classes_last", {{"logits", 1}, {"target", 1}}, 2, b_classes_last, OP_transpose, 0},
     {"one_hot", {{"index", 1}, {"classes", 1}}, 2, b_one_hot, OP_unpick, 0},
     {"argmax", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},
     {"argmin", {{"x", 1}, {"axis", 0}}, 2, b_argmax, OP_argmax, 0},

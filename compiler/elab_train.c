@@ -474,6 +474,44 @@ static int build_detect_data(elab *e, src_loc loc, const call_args *ca, dl_data_
     return 0;
 }
 
+/* An image source's `channels`: 0 (from the first image), 1, 3 or 4. */
+static int channels_ok(elab *e, const value *v, int64_t channels) {
+    if (channels == 0 || channels == 1 || channels == 3 || channels == 4) return 1;
+    diag_error(e->d, v->loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
+    return 0;
+}
+
+/* images("dir", masks = "mdir", test, test_masks, batch, shuffle, channels,
+ * ignore_index): segmentation pairs, a class id per pixel (runtime/data_image.c). */
+static int build_images_data(elab *e, src_loc loc, const call_args *ca, dl_data_config *dc) {
+    static const argspec spec[] = {{"path", 0}, {"masks", 0}, {"test", 0}, {"test_masks", 0}, {"batch", 0},
+                                   {"shuffle", 0}, {"channels", 0}, {"ignore_index", 0}};
+    enum { I_PATH, I_MASKS, I_TEST, I_TMASKS, I_BATCH, I_SHUF, I_CH, I_IGN, I_N };
+    value a[I_N];
+    if (bind_call(e, "images", loc, spec, I_N, ca, a)) return -1;
+    dc->batch = 16, dc->shuffle = 1, dc->ignore_index = 255;
+    int64_t channels = 0, ignore = 255;
+    if (!get_str(e, &a[I_PATH], "path", &dc->path) || !get_str(e, &a[I_MASKS], "masks", &dc->masks_path) ||
+        !get_str(e, &a[I_TEST], "test", &dc->test_path) || !get_str(e, &a[I_TMASKS], "test_masks", &dc->test_masks_path) ||
+        !get_int(e, &a[I_BATCH], 1, "batch", &dc->batch) || !get_bool(e, &a[I_SHUF], "shuffle", &dc->shuffle) ||
+        !get_int(e, &a[I_CH], 0, "channels", &channels) || !get_int(e, &a[I_IGN], 0, "ignore_index", &ignore))
+        return -1;
+    if (!channels_ok(e, &a[I_CH], channels)) return -1;
+    if (ignore > 255) {
+        diag_error(e->d, a[I_IGN].loc, "'ignore_index' must be a mask value, 0 to 255, got %lld", (long long)ignore);
+        return -1;
+    }
+    if (!dc->path || !dc->masks_path || (dc->test_path != NULL) != (dc->test_masks_path != NULL)) {
+        diag_error(e->d, loc, "images(...) needs %s\nhint: images(\"train/img\", masks = \"train/mask\", test = "
+                   "\"val/img\", test_masks = \"val/mask\"): each mask the image's file name in its folder",
+                   !dc->path ? "the image folder" : !dc->masks_path ? "the mask folder, masks = \"...\""
+                   : dc->test_path ? "the test masks, test_masks = \"...\"" : "the test images, test = \"...\"");
+        return -1;
+    }
+    dc->channels = (int)channels, dc->ignore_index = (int)ignore;
+    return 0;
+}
+
 static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *label_is_class) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
@@ -482,7 +520,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
                                       {"csv", 1},           {"cifar10", 2},     {"image_folder", 3},
                                       {"fashion_mnist_masks", 4}, {"text", 5},          {"tokens", 5},
                                       {"seq2seq_task", 6}, {"graph", 7}, {"sbm", 7}, {"detection_canvas", 8},
-                                      {"graphs", 7}};
+                                      {"graphs", 7}, {"images", 9}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "data source", fn, kinds, COUNT(kinds));
     dc->kind = fn;
@@ -490,6 +528,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
     if (k == 6) return build_seq2seq_data(e, s->value->loc, &ca, dc);
     if (k == 7) return build_graph_data(e, fn, s->value->loc, &ca, dc);
     if (k == 8) return build_detect_data(e, s->value->loc, &ca, dc);
+    if (k == 9) return build_images_data(e, s->value->loc, &ca, dc);
     dc->batch = 64;
     dc->shuffle = 1;
     dc->csv = (dl_csv_options){.label_col = -1, .header = -1, .classify = 1, .delimiter = ','};
@@ -514,10 +553,7 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
             !get_str(e, &a[D_TEST], "test", &dc->test_path) || !get_int(e, &a[D_CH], 0, "channels", &channels) ||
             !get_float(e, &a[D_THR], 0, 1, "threshold", &dc->mask_threshold))
             return -1;
-        if (channels != 0 && channels != 1 && channels != 3 && channels != 4) {
-            diag_error(e->d, a[D_CH].loc, "'channels' must be 1 (gray), 3 (RGB) or 4 (RGBA), got %lld", (long long)channels);
-            return -1;
-        }
+        if (!channels_ok(e, &a[D_CH], channels)) return -1;
         if (!dc->path) {
             diag_error(e->d, s->value->loc, "'%s' needs the %s", fn,
                        k == 2 ? "directory holding data_batch_1.bin .. test_batch.bin" : "folder of class subfolders");
@@ -1028,13 +1064,19 @@ static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc
                        kind);
             return -1;
         }
+        if (!strcmp(kind, "images") && metric_names[k].bit != DL_METRIC_LOSS && metric_names[k].bit != DL_METRIC_ACCURACY) {
+            diag_error(e->d, items[i]->loc, "'%s' is not measured on images(...) yet: a segmentation's test pixels give "
+                       "loss and accuracy (the labelled pixels whose arg-max class over axis 1 is right)",
+                       metric_names[k].name);
+            return -1;
+        }
         const int det = !strcmp(kind, "detection_canvas");
         if ((needs == NEED_CLASSES || needs == NEED_MASKS) && det) {
             diag_error(e->d, items[i]->loc, "'%s' needs a label field; detection_canvas(...) gives boxes\nhint: "
                        "metrics = [map] scores a detector", metric_names[k].name);
             return -1;
         }
-        if (needs == NEED_CLASSES && (text || !label_is_class)) {
+        if (needs == NEED_CLASSES && (text || !label_is_class) && strcmp(kind, "images") != 0) {
             diag_error(e->d, items[i]->loc, "'%s' counts the classes of a classifier; the labels of %s(...) are %s\n"
                        "hint: it needs class labels (i32[N]) from an image or csv source, without mixup", metric_names[k].name,
                        kind, text ? "token ids" : "not classes");
@@ -1074,7 +1116,11 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
-    if ((s = setting(t, "augment", NULL)) && build_augment(e, s, &c->data.augment, label_is_class) == 0)
+    const int seg = c->data.kind && strcmp(c->data.kind, "images") == 0;
+    if ((s = setting(t, "augment", NULL)) && seg)
+        diag_error(e->d, s->value->loc, "images(...) does not augment yet: its masks would have to move with the images "
+                   "(nearest, never interpolated)\nhint: drop 'augment' from this train section");
+    else if (s && build_augment(e, s, &c->data.augment, label_is_class) == 0)
         grey_colour(e, s, &c->data);
     if ((s = setting(t, "views", NULL))) build_views(e, t, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
@@ -1145,6 +1191,8 @@ typedef enum field_kind {
     FIELD_SEQ,          /* i32[N, len]; a model input may name len by a symbol (seq2seq_task) */
     FIELD_NODES,        /* one value per node of a graph: [N, V], V the primary's dimension 1 */
     FIELD_EDGES,        /* one index per edge of a graph: i32[N, E], E a symbol of its own */
+    FIELD_PIXELS,       /* i32[N, H, W]: a class per pixel of the primary f32[N, C, H, W] */
+    FIELD_EDGE_ATTR,    /* the features of each edge of a graph: f32[N, E, Fe], Fe the file's (checked at run time) */
     FIELD_SAMPLE,       /* f32[N]: one number per sample (a CSV's weight column) */
     FIELD_COLUMN,       /* a CSV's named column: f32[N], or i32[N] when the input reading it is (len: its index) */
     FIELD_CELLS,        /* f32[N, len, len, 5 + classes]: a detection target per grid cell */
@@ -1184,6 +1232,7 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"dst", FIELD_EDGES, IR_I32, 0, -1};
         out[n++] = (data_field){"label", FIELD_NODES, IR_I32, 0, -1};
         out[n++] = (data_field){"mask", FIELD_NODES, IR_F32, 0, -1};
+        out[n++] = (data_field){"edge_attr", FIELD_EDGE_ATTR, IR_F32, 0, -1};
         return n;
     }
     if (dc->kind && strcmp(dc->kind, "graphs") == 0) {
@@ -1195,6 +1244,7 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"graph", FIELD_NODES, IR_I32, 0, -1};
         out[n++] = (data_field){"label", FIELD_PER_GRAPH, IR_I32, dc->batch, -1};
         out[n++] = (data_field){"mask", FIELD_PER_GRAPH, IR_F32, dc->batch, -1};
+        out[n++] = (data_field){"edge_attr", FIELD_EDGE_ATTR, IR_F32, 0, -1};
         return n;
     }
     int64_t S, T;
@@ -1213,6 +1263,11 @@ static int data_fields(const dl_data_config *dc, int label_is_class, data_field 
         out[n++] = (data_field){"boxes", FIELD_BOXES, IR_F32, M, -1};
         out[n++] = (data_field){"classes", FIELD_PER_BOX, IR_I32, M, -1};
         out[n++] = (data_field){"box_mask", FIELD_PER_BOX, IR_F32, M, -1};
+        return n;
+    }
+    if (dc->kind && strcmp(dc->kind, "images") == 0) {
+        out[n++] = (data_field){"image", FIELD_PRIMARY, IR_F32, 0, -1};
+        out[n++] = (data_field){"label", FIELD_PIXELS, IR_I32, 0, -1};
         return n;
     }
     if (dc->kind && strcmp(dc->kind, "csv") == 0) out[n++] = (data_field){"features", FIELD_PRIMARY, IR_F32, 0, -1};
@@ -1257,7 +1312,12 @@ static int field_type(const data_field *f, const model_io *io, ir_node *primary,
         if (!primary || primary->shape.rank != 3) return 0;
         *s = (ir_shape){.rank = 2, .d = {primary->shape.d[0], primary->shape.d[1]}};
         return 1;
-    case FIELD_EDGES: return 0;   /* its length is checked where an input reads it (check_edge_input) */
+    case FIELD_PIXELS:
+        if (!primary || primary->shape.rank != 4) return 0;
+        *s = (ir_shape){.rank = 3, .d = {primary->shape.d[0], primary->shape.d[2], primary->shape.d[3]}};
+        return 1;
+    case FIELD_EDGES:
+    case FIELD_EDGE_ATTR: return 0;   /* its length is checked where an input reads it (check_edge_input) */
     case FIELD_SAMPLE:
     case FIELD_COLUMN: *s = (ir_shape){.rank = 1, .d = {ir_dim_sym(IR_SYM_N)}}; return 1;
     case FIELD_CELLS:
@@ -1305,15 +1365,21 @@ static int check_seq_input(elab *e, const ast_decl *t, const ir_input *in, const
 }
 
 /* A model input reading a graph's src or dst: i32[N, E], E a symbol (the
- * number of edges is the data's) that is not the nodes' V. -1 after an error. */
+ * number of edges is the data's) that is not the nodes' V; its edge_attr:
+ * f32[N, E, Fe], Fe the file's column count, checked when the data is read.
+ * -1 after an error. */
 static int check_edge_input(elab *e, const ast_decl *t, const ir_input *in, const data_field *f, ir_node *primary) {
     const ir_dim *d = in->shape.d;
-    const int one_sym = in->shape.rank == 2 && d[1].k == 1 && d[1].syms && !(d[1].syms & (d[1].syms - 1)) &&
+    const int attr = f->kind == FIELD_EDGE_ATTR;
+    const int one_sym = in->shape.rank == 2 + attr && d[1].k == 1 && d[1].syms && !(d[1].syms & (d[1].syms - 1)) &&
                         !(d[1].syms & (1u << IR_SYM_N));
     const int is_v = one_sym && primary && primary->shape.rank == 3 && ir_dim_eq(d[1], primary->shape.d[1]);
-    if (in->dtype == IR_I32 && one_sym && !is_v) return 0;
+    if (in->dtype == (attr ? IR_F32 : IR_I32) && one_sym && !is_v) return 0;
     char have[160];
-    diag_error(e->d, in->node->loc, "model input '%s' is %s but the data field '%s' it reads is i32[N, E], one node "
+    diag_error(e->d, in->node->loc, attr ? "model input '%s' is %s but the data field '%s' it reads is f32[N, E, Fe], "
+               "a row of features per edge\nhint: write f32[N, E, Fe] with E the symbol src and dst use and Fe the "
+               "number of edges.csv's columns after source,target"
+               : "model input '%s' is %s but the data field '%s' it reads is i32[N, E], one node "
                "index per edge\nhint: write i32[N, E], with a name of its own for the number of edges", in->name,
                ir_shape_str(have, sizeof have, in->dtype, &in->shape, e->mod), f->name);
     diag_note(e->d, t->name_loc, "in the train section of '%s'", t->name);
@@ -1366,7 +1432,7 @@ static int bind_inputs_to_fields(elab *e, const ast_decl *t, const model_io *io,
             if (strcmp(f->name, in->name) != 0) in->field = f->name;
             continue;
         }
-        if (f->kind == FIELD_EDGES) {
+        if (f->kind == FIELD_EDGES || f->kind == FIELD_EDGE_ATTR) {
             if (check_edge_input(e, t, in, f, primary)) return -1;
             continue;
         }

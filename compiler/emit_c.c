@@ -791,7 +791,11 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     } else fprintf(f, "NULL");
     fprintf(f, ", .n_classes = %d, .fraction = %s,\n", t->data.n_classes, emit_float(c, t->data.fraction));
     fprintf(f, "             .canvas = %" PRId64 ", .grid = %" PRId64 ", .min_objects = %" PRId64 ", .max_objects = %" PRId64
-               "},\n", t->data.canvas, t->data.grid, t->data.min_objects, t->data.max_objects);
+               ",\n             .masks_path = ", t->data.canvas, t->data.grid, t->data.min_objects, t->data.max_objects);
+    emit_cstr(f, t->data.masks_path);
+    fprintf(f, ", .test_masks_path = ");
+    emit_cstr(f, t->data.test_masks_path);
+    fprintf(f, ", .ignore_index = %d},\n", t->data.ignore_index);
     const dl_optim_config *o = &t->optim;
     fprintf(f, "    .optim = {.kind = %s, .lr = %s, .momentum = %s, .dampening = %s, .nesterov = %d,\n",
             enum_name(c, optim_kind_names, (int)(sizeof optim_kind_names / sizeof *optim_kind_names), "dl_optim_kind",

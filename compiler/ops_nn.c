@@ -55,7 +55,8 @@ static int check_labels(ir_node *n, const ir_shape *want, char *err, int errlen)
         return ops_fail(err, errlen, "%s: labels must be %s to index %s, got %s%s", ir_ops[n->op].name,
                         ir_shape_str(b1, sizeof b1, IR_I32, want, NULL), ops_type(b2, n->in[0]), ops_type(b3, idx),
                         n->op == OP_pick ? "\nhint: one class label per position: the shape of the scores without "
-                                           "their last dimension (the classes); PyTorch puts the classes on axis 1: move them last, e.g. transpose(x, [0, 2, 1]) of [N, C, T]"
+                                           "their last dimension (the classes); cross_entropy and nll also take PyTorch's classes on "
+                                           "axis 1 when the target is the scores' shape without axis 1 (f32[N, C, H, W] with i32[N, H, W])"
                                          : "");
     return 1;
 }

@@ -272,3 +272,114 @@ done:
     free(pix);
     return rc;
 }
+
+/* ---- segmentation: images and masks of the same names ---------------------- */
+
+void dl_segment_free(dl_segment_data *d)
+{
+    free(d->image);
+    free(d->label);
+    memset(d, 0, sizeof *d);
+}
+
+/* Appends dir's images and mdir's masks to d (n pairs so far): the first
+ * image of all fixes the size and, with *channels 0, the channels. */
+static int dl_segment_pairs(dl_segment_data *d, const char *dir, const char *mdir, int *channels, int64_t *n,
+                            int ignore)
+{
+    dl_names files;
+    if (dl_list(dir, 0, &files)) return -1;
+    int rc = -1;
+    unsigned char *pix = NULL;
+    char path[9300], mpath[9300];
+    if (files.n == 0) { dl_set_error("%s: no .png images", dir); goto done; }
+    for (int j = 0; j < files.n; j++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files.v[j]);
+        snprintf(mpath, sizeof mpath, "%s/%s", mdir, files.v[j]);
+        if (*n == 0) {
+            png_uint_32 h, w;
+            int color;
+            if (dl_png_probe(path, &h, &w, &color)) goto done;
+            if (*channels == 0) *channels = color ? 3 : 1;
+            if (h == 0 || w == 0 || (int64_t)h * w > ((int64_t)1 << 24)) {
+                dl_set_error("%s: implausible image size %ux%u", path, (unsigned)w, (unsigned)h);
+                goto done;
+            }
+            d->C = *channels, d->H = h, d->W = w;
+        }
+        const int64_t hw = d->H * d->W, k = *n;
+        if (k + 1 > ((int64_t)1 << 34) / (hw * (d->C + 1))) { dl_set_error("%s: too many images", dir); goto done; }
+        float *x = realloc(d->image, (size_t)((k + 1) * d->C * hw) * sizeof *x);
+        if (x) d->image = x;
+        int32_t *y = realloc(d->label, (size_t)((k + 1) * hw) * sizeof *y);
+        if (y) d->label = y;
+        if (!pix) pix = malloc((size_t)(hw * d->C));
+        if (!x || !y || !pix) { dl_set_error("%s: out of memory for %lld images", dir, (long long)(k + 1)); goto done; }
+        if (dl_png_read(path, (int)d->C, (png_uint_32)d->H, (png_uint_32)d->W, pix, d->image + k * d->C * hw)) goto done;
+        /* the mask: gray 8 bits, its pixel values the class ids, never interpolated or converted */
+        png_image im;
+        struct stat st;
+        if (stat(mpath, &st) != 0) {
+            dl_set_error("%s: no mask for the image %s (a mask has its image's file name in the mask folder)", mpath, path);
+            goto done;
+        }
+        if (!S_ISREG(st.st_mode)) {   /* a FIFO would block the reader, a device never end */
+            dl_set_error("%s: the mask of %s is not a regular file", mpath, path);
+            goto done;
+        }
+        if (dl_png_open(mpath, &im)) goto done;
+        const png_uint_32 fmt = im.format;
+        png_image_free(&im);
+        if (fmt & (PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_COLORMAP | PNG_FORMAT_FLAG_ALPHA | PNG_FORMAT_FLAG_LINEAR)) {
+            dl_set_error("%s: a mask must be an 8-bit grayscale PNG whose pixel values are class ids; this one is %s",
+                         mpath, fmt & PNG_FORMAT_FLAG_COLORMAP ? "a palette image (save its indices as gray)"
+                                : fmt & PNG_FORMAT_FLAG_COLOR ? "in color" : fmt & PNG_FORMAT_FLAG_ALPHA ? "with alpha"
+                                                                : "16-bit");
+            goto done;
+        }
+        float *tmp = malloc((size_t)hw * sizeof *tmp);
+        if (!tmp) { dl_set_error("%s: out of memory", mpath); goto done; }
+        int bad = dl_png_read(mpath, 1, (png_uint_32)d->H, (png_uint_32)d->W, pix, tmp);
+        for (int64_t i = 0; !bad && i < hw; i++) {
+            const int v = pix[i];
+            d->label[k * hw + i] = v;
+            if (v != ignore && v > d->max_label) {
+                d->max_label = v;
+                snprintf(d->max_where, sizeof d->max_where, "%.500s", mpath);
+            }
+        }
+        free(tmp);
+        if (bad) {
+            /* name the pair when the mask's size is the fault */
+            if (strstr(dl_last_error(), "images are not resized"))
+                dl_set_error("%s: the mask's size differs from its image %s (%lldx%lld): a mask has one class id per pixel "
+                             "of its image", mpath, path, (long long)d->W, (long long)d->H);
+            goto done;
+        }
+        (*n)++;
+    }
+    rc = 0;
+done:
+    dl_names_free(&files);
+    free(pix);
+    return rc;
+}
+
+int dl_segment_load(const struct dl_data_config *dc, dl_segment_data *out)
+{
+    memset(out, 0, sizeof *out);
+    int channels = dc->channels;
+    int64_t n = 0;
+    if (!dc->masks_path) { dl_set_error("images: no mask folder (masks = ...)"); return -1; }
+    if (dl_segment_pairs(out, dc->path, dc->masks_path, &channels, &n, dc->ignore_index)) goto fail;
+    out->n_train = n;
+    if (dc->test_path) {
+        if (!dc->test_masks_path) { dl_set_error("images: a test folder needs its masks (test_masks = ...)"); goto fail; }
+        if (dl_segment_pairs(out, dc->test_path, dc->test_masks_path, &channels, &n, dc->ignore_index)) goto fail;
+    }
+    out->n_test = n - out->n_train;
+    return 0;
+fail:
+    dl_segment_free(out);
+    return -1;
+}

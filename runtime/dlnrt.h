@@ -962,6 +962,8 @@ typedef struct dl_graph {
     int64_t nodes, features, edges, classes; /* V, F, E (directed), max label + 1 */
     float *x;                             /* [V, F] */
     int32_t *src, *dst;                   /* [E]: edge e goes src[e] -> dst[e] */
+    int64_t edge_features;                /* Fe: edges.csv's columns after source,target (0: none) */
+    float *edge_attr;                     /* [E, Fe], both directions of an edge alike; NULL when Fe = 0 */
     int32_t *label;                       /* [V] */
     unsigned char *split;                 /* [V]: DL_SPLIT_* */
     int64_t count[4];                     /* nodes per DL_SPLIT_* */
@@ -990,6 +992,8 @@ typedef struct dl_graphset {
     float *x;                             /* [nodes, features] */
     int64_t *node_start, *edge_start;     /* [graphs + 1]: graph g's nodes and edges */
     int32_t *src, *dst;                   /* [edges]: local to the edge's graph */
+    int64_t edge_features;                /* Fe: edges.csv's columns after source,target (0: none) */
+    float *edge_attr;                     /* [edges, Fe] in the order of src and dst; NULL when Fe = 0 */
     int32_t *label;                       /* [graphs] */
     unsigned char *split;                 /* [graphs]: DL_SPLIT_* */
     int64_t count[4];                     /* graphs per DL_SPLIT_* */
@@ -1024,6 +1028,21 @@ typedef struct dl_detect_data {
  * relative to the canvas) and the one-hot class; the first item placed keeps
  * a cell two centres share. Other cells are all 0. */
 int dl_detect_generate(const struct dl_data_config *dc, uint64_t seed, dl_detect_data *out);
+
+/* images(path, masks = mpath, test = tpath, test_masks = tmpath): segmentation
+ * data (data_image.c). Every *.png of path (sorted) and the PNG of the same
+ * name in mpath, an 8-bit grayscale mask of the image's size whose pixel
+ * values are class ids (ignore_index: no class). The training pairs first,
+ * then the test pairs. A damaged or missing file is -1 naming it. */
+typedef struct dl_segment_data {
+    int64_t n_train, n_test, C, H, W;
+    float *image;                         /* [n, C, H, W] in [0, 1] */
+    int32_t *label;                       /* [n, H, W] */
+    int max_label;                        /* the largest class id (not ignore_index) */
+    char max_where[512];                  /* the mask holding it */
+} dl_segment_data;
+int dl_segment_load(const struct dl_data_config *dc, dl_segment_data *out);
+void dl_segment_free(dl_segment_data *d);
 void dl_detect_free(dl_detect_data *d);
 
 /* A scored box of one image, class `cls`. */
@@ -1265,6 +1284,9 @@ typedef struct dl_data_config {
     float fraction;                       /* mnist kinds: 0 < f < 1: this fraction of each class's training samples */
     /* detection_canvas (with n_train, n_test) */
     int64_t canvas, grid, min_objects, max_objects;
+    /* images(path, masks = ...): segmentation, a mask folder beside the image folder */
+    const char *masks_path, *test_masks_path;
+    int ignore_index;                     /* the mask value that is no class (255) */
 } dl_data_config;
 
 /* IoU: outputs are logits, a pixel is predicted positive when its output is

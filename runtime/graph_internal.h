@@ -11,6 +11,11 @@ enum { DL_GRAPH_MAX_CLASSES = 1000000 };
 /* v as an int in [lo, hi), else an error at path:line naming what. */
 int dl_graph_int_in(double v, double lo, double hi, const char *path, int line, const char *what, int64_t *out);
 
+/* v as a float, else an error "path:line: <what> '<name>' of <whose> <index> must
+ * be a finite float, got v" (a node's or an edge's feature column). */
+int dl_graph_float(double v, const char *path, int line, const char *what, const char *name, const char *whose,
+                   int64_t index, float *out);
+
 /* key: M triples (smaller node, larger node, file line), one per undirected
  * edge; sorted in place. -1 with "path:line: the edge a-b again (first on
  * line l)" at the first edge given twice. */

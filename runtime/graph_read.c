@@ -2,7 +2,7 @@
  * (docs/language.md, "Graphs"):
  *
  *   dir/nodes.csv   label,split[,f0,f1,...]   one row per node, node i on row i
- *   dir/edges.csv   source,target             one row per undirected edge
+ *   dir/edges.csv   source,target[,e0,...]    one row per undirected edge[, its features]
  *
  * Both go through the numeric table reader (numtable.c), which already
  * reports a short row, a stray word or a missing header by file and line;
@@ -27,6 +27,7 @@ void dl_graph_free(dl_graph *g)
     free(g->x);
     free(g->src);
     free(g->dst);
+    free(g->edge_attr);
     free(g->label);
     free(g->split);
     memset(g, 0, sizeof *g);
@@ -39,6 +40,18 @@ int dl_graph_int_in(double v, double lo, double hi, const char *path, int line, 
         return -1;
     }
     *out = (int64_t)v;
+    return 0;
+}
+
+int dl_graph_float(double v, const char *path, int line, const char *what, const char *name, const char *whose,
+                   int64_t index, float *out)
+{
+    if (!isfinite(v) || fabs(v) > 3.4e38) {
+        dl_set_error("%s:%d: %s '%s' of %s %lld must be a finite float, got %g", path, line, what, name, whose,
+                     (long long)index, v);
+        return -1;
+    }
+    *out = (float)v;
     return 0;
 }
 
@@ -83,15 +96,10 @@ static int dl_graph_nodes(const char *path, const dl_numtable *t, dl_graph *g, i
         g->split[i] = (unsigned char)split;
         g->count[split]++;
         if (label >= g->classes) g->classes = label + 1;
-        for (int64_t f = 0; f < cols; f++) {
-            const double v = dl_numtable_at(t, (int)i, (int)(2 + f));
-            if (!isfinite(v) || fabs(v) > 3.4e38) {
-                dl_set_error("%s:%d: feature '%s' of node %lld must be a finite float, got %g", path, line,
-                             t->names[2 + f], (long long)i, v);
+        for (int64_t f = 0; f < cols; f++)
+            if (dl_graph_float(dl_numtable_at(t, (int)i, (int)(2 + f)), path, line, "feature", t->names[2 + f], "node", i,
+                               &g->x[i * cols + f]))
                 return -1;
-            }
-            g->x[i * cols + f] = (float)v;
-        }
         if (!cols) g->x[i * V + i] = 1.0f;
     }
     if (!g->count[DL_SPLIT_TRAIN]) { dl_set_error("%s: no node has split 1 (train)", path); return -1; }
@@ -121,12 +129,17 @@ int dl_graph_edge_repeats(const char *path, int64_t *key, int64_t M)
 
 static int dl_graph_edges(const char *path, const dl_numtable *t, dl_graph *g)
 {
-    if (t->ncols != 2 || strcmp(t->names[0], "source") != 0 || strcmp(t->names[1], "target") != 0) {
-        dl_set_error("%s:1: the header must be source,target", path);
+    if (t->ncols < 2 || strcmp(t->names[0], "source") != 0 || strcmp(t->names[1], "target") != 0) {
+        dl_set_error("%s:1: the header must start with source,target (then one name per edge feature column)", path);
         return -1;
     }
-    const int64_t M = t->nrows;
+    const int64_t M = t->nrows, Fe = t->ncols - 2;
     int64_t *key = malloc((size_t)M * 3 * sizeof *key + 1);   /* (min, max, line) per edge */
+    g->edge_features = Fe;
+    if (Fe && !(g->edge_attr = malloc((size_t)(2 * M * Fe) * sizeof *g->edge_attr))) {
+        free(key);
+        key = NULL;
+    }
     if (!key) { dl_set_error("%s: out of memory", path); return -1; }
     for (int64_t i = 0; i < M; i++) {
         const int line = t->line[i];
@@ -143,6 +156,15 @@ static int dl_graph_edges(const char *path, const dl_numtable *t, dl_graph *g)
         }
         g->src[2 * i] = g->dst[2 * i + 1] = (int32_t)a;
         g->dst[2 * i] = g->src[2 * i + 1] = (int32_t)b;
+        for (int64_t f = 0; f < Fe; f++) {
+            float *both = &g->edge_attr[2 * i * Fe + f];
+            if (dl_graph_float(dl_numtable_at(t, (int)i, (int)(2 + f)), path, line, "feature", t->names[2 + f], "edge", i,
+                               both)) {
+                free(key);
+                return -1;
+            }
+            both[Fe] = both[0];
+        }
         key[3 * i] = a < b ? a : b, key[3 * i + 1] = a < b ? b : a, key[3 * i + 2] = line;
     }
     const int rc = dl_graph_edge_repeats(path, key, M);

@@ -4,7 +4,7 @@
  *
  *   dir/graphs.csv   label,split          one row per graph, graph g on row g
  *   dir/nodes.csv    graph,f0[,f1,...]    one row per node: its graph, its features
- *   dir/edges.csv    source,target        one row per undirected edge, global node ids
+ *   dir/edges.csv    source,target[,e0..] one row per undirected edge, global node ids[, its features]
  *
  * A graph's nodes are contiguous and the graphs come in order (TU's
  * graph_indicator), so a graph is a range of rows; its edges are regrouped
@@ -28,6 +28,7 @@ void dl_graphset_free(dl_graphset *gs)
     free(gs->edge_start);
     free(gs->src);
     free(gs->dst);
+    free(gs->edge_attr);
     free(gs->label);
     free(gs->split);
     memset(gs, 0, sizeof *gs);
@@ -95,15 +96,10 @@ static int nodes_table(const char *path, const dl_numtable *t, dl_graphset *gs)
         }
         if (g != prev) gs->node_start[g] = v;
         prev = g;
-        for (int64_t f = 0; f < F; f++) {
-            const double x = dl_numtable_at(t, (int)v, (int)(1 + f));
-            if (!isfinite(x) || fabs(x) > 3.4e38) {
-                dl_set_error("%s:%d: feature '%s' of node %lld must be a finite float, got %g", path, line,
-                             t->names[1 + f], (long long)v, x);
+        for (int64_t f = 0; f < F; f++)
+            if (dl_graph_float(dl_numtable_at(t, (int)v, (int)(1 + f)), path, line, "feature", t->names[1 + f], "node", v,
+                               &gs->x[v * F + f]))
                 return -1;
-            }
-            gs->x[v * F + f] = (float)x;
-        }
     }
     if (prev != gs->graphs - 1) {
         dl_set_error("%s: graph %lld has no node (the last node is in graph %lld of the %lld in graphs.csv)", path,
@@ -130,21 +126,27 @@ static int64_t graph_of(const dl_graphset *gs, int64_t v)
 
 static int edges_table(const char *path, const dl_numtable *t, dl_graphset *gs)
 {
-    if (t->ncols != 2 || strcmp(t->names[0], "source") != 0 || strcmp(t->names[1], "target") != 0) {
-        dl_set_error("%s:1: the header must be source,target", path);
+    if (t->ncols < 2 || strcmp(t->names[0], "source") != 0 || strcmp(t->names[1], "target") != 0) {
+        dl_set_error("%s:1: the header must start with source,target (then one name per edge feature column)", path);
         return -1;
     }
     /* a model's edge symbol E needs a bound of at least 1 */
     if (t->nrows < 1) { dl_set_error("%s: no edges", path); return -1; }
-    const int64_t M = t->nrows;
+    const int64_t M = t->nrows, Fe = t->ncols - 2;
     gs->edges = 2 * M;
+    gs->edge_features = Fe;
+    float *attr = Fe ? malloc((size_t)(M * Fe) * sizeof *attr) : NULL;   /* [M, Fe] in file order */
+    gs->edge_attr = Fe ? malloc((size_t)(2 * M * Fe) * sizeof *gs->edge_attr) : NULL;
     gs->src = malloc((size_t)(2 * M) * sizeof *gs->src + 1);
     gs->dst = malloc((size_t)(2 * M) * sizeof *gs->dst + 1);
     int64_t *key = malloc((size_t)M * 3 * sizeof *key + 1);   /* (min, max, line) per edge */
     int64_t *owner = malloc((size_t)M * sizeof *owner + 1);
     int64_t *fill = calloc((size_t)gs->graphs, sizeof *fill);
     int rc = -1;
-    if (!gs->src || !gs->dst || !key || !owner || !fill) { dl_set_error("%s: out of memory", path); goto done; }
+    if (!gs->src || !gs->dst || !key || !owner || !fill || (Fe && (!attr || !gs->edge_attr))) {
+        dl_set_error("%s: out of memory", path);
+        goto done;
+    }
     for (int64_t i = 0; i < M; i++) {
         const int line = t->line[i];
         int64_t a, b;
@@ -161,6 +163,10 @@ static int edges_table(const char *path, const dl_numtable *t, dl_graphset *gs)
                          path, line, (long long)a, (long long)b, (long long)owner[i], (long long)graph_of(gs, b));
             goto done;
         }
+        for (int64_t f = 0; f < Fe; f++)
+            if (dl_graph_float(dl_numtable_at(t, (int)i, (int)(2 + f)), path, line, "feature", t->names[2 + f], "edge", i,
+                               &attr[i * Fe + f]))
+                goto done;
         gs->edge_start[owner[i] + 1] += 2;
         key[3 * i] = a < b ? a : b, key[3 * i + 1] = a < b ? b : a, key[3 * i + 2] = line;
     }
@@ -175,10 +181,12 @@ static int edges_table(const char *path, const dl_numtable *t, dl_graphset *gs)
         const int32_t b = (int32_t)(dl_numtable_at(t, (int)i, 1) - (double)base);
         gs->src[e] = gs->dst[e + 1] = a;
         gs->dst[e] = gs->src[e + 1] = b;
+        for (int64_t f = 0; f < Fe; f++) gs->edge_attr[e * Fe + f] = gs->edge_attr[(e + 1) * Fe + f] = attr[i * Fe + f];
         fill[g] += 2;
     }
     rc = dl_graph_edge_repeats(path, key, M);
 done:
+    free(attr);
     free(key);
     free(owner);
     free(fill);

@@ -21,6 +21,7 @@ static int64_t graph_next(dl_source *s, dl_batch *b)
     b->field[2].data = s->graph->dst;
     b->field[3].data = s->graph->label;
     b->field[4].data = s->graph_mask;
+    if (s->graph->edge_features) b->field[5].data = s->graph->edge_attr;
     b->reset = 1;
     return b->n;
 }
@@ -50,6 +51,11 @@ int dl_source_graph(dl_source *s, const dl_graph *g, int split)
     s->bounds.field[2] = (dl_field){.name = "dst", .dtype = DL_I32, .rank = 1, .shape = {g->edges}};
     s->bounds.field[3] = (dl_field){.name = "label", .dtype = DL_I32, .rank = 1, .shape = {g->nodes}};
     s->bounds.field[4] = (dl_field){.name = "mask", .dtype = DL_F32, .rank = 1, .shape = {g->nodes}};
+    if (g->edge_features) {   /* edges.csv's columns after source,target; a graph without them has no such field */
+        s->bounds.n_fields = 6;
+        s->bounds.field[5] =
+            (dl_field){.name = "edge_attr", .dtype = DL_F32, .rank = 2, .shape = {g->edges, g->edge_features}};
+    }
     return 0;
 }
 

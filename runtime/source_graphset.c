@@ -13,7 +13,7 @@
 
 #include "step_internal.h"
 
-enum { GS_X, GS_SRC, GS_DST, GS_GRAPH, GS_LABEL, GS_MASK, GS_FIELDS };
+enum { GS_X, GS_SRC, GS_DST, GS_GRAPH, GS_LABEL, GS_MASK, GS_FIELDS, GS_EDGE_ATTR = GS_FIELDS };   /* edge_attr: when the file has it */
 
 /* The epoch's order of the split's graphs: shuffled from (seed, epoch) as
  * source_rows.c's, so a resumed run replays it by resetting. */
@@ -32,7 +32,7 @@ static void gs_reset(dl_source *s)
 static int64_t gs_next(dl_source *s, dl_batch *b)
 {
     const dl_graphset *gs = s->graphset;
-    const int64_t G = s->bounds.field[GS_LABEL].shape[0], F = gs->features;
+    const int64_t G = s->bounds.field[GS_LABEL].shape[0], F = gs->features, Fe = gs->edge_features;
     const int64_t n = s->rows_count - s->rows_pos < G ? s->rows_count - s->rows_pos : G;
     if (n <= 0) return b->n = 0;
     *b = s->bounds;
@@ -51,6 +51,7 @@ static int64_t gs_next(dl_source *s, dl_batch *b)
             src[E + e] = (int32_t)(gs->src[e0 + e] + V);
             dst[E + e] = (int32_t)(gs->dst[e0 + e] + V);
         }
+        if (Fe) memcpy(s->gs_edge_attr + E * Fe, gs->edge_attr + e0 * Fe, (size_t)(ne * Fe) * sizeof *s->gs_edge_attr);
         label[k] = gs->label[g], mask[k] = 1;
         V += nv, E += ne;
     }
@@ -60,6 +61,7 @@ static int64_t gs_next(dl_source *s, dl_batch *b)
     b->field[GS_GRAPH].shape[0] = V, b->field[GS_GRAPH].data = graph;
     b->field[GS_LABEL].data = label;
     b->field[GS_MASK].data = mask;
+    if (Fe) b->field[GS_EDGE_ATTR].shape[0] = E, b->field[GS_EDGE_ATTR].data = s->gs_edge_attr;
     s->rows_pos += n;
     b->reset = 1;   /* the batches are unrelated: no state carries over */
     return b->n;
@@ -74,8 +76,9 @@ static void gs_close(dl_source *s)
     free(s->gs_graph);
     free(s->gs_label);
     free(s->gs_mask);
+    free(s->gs_edge_attr);
     s->rows_order = NULL;
-    s->gs_x = s->gs_mask = NULL;
+    s->gs_x = s->gs_mask = s->gs_edge_attr = NULL;
     s->gs_src = s->gs_dst = s->gs_graph = s->gs_label = NULL;
 }
 
@@ -116,10 +119,11 @@ int dl_source_graphset(dl_source *s, const dl_graphset *gs, int split, int64_t b
     s->gs_dst = malloc((size_t)E * sizeof *s->gs_dst + 1);
     s->gs_label = malloc((size_t)batch * sizeof *s->gs_label);
     s->gs_mask = malloc((size_t)batch * sizeof *s->gs_mask);
+    s->gs_edge_attr = malloc((size_t)(E * gs->edge_features) * sizeof *s->gs_edge_attr + 1);
     s->next = gs_next;
     s->reset = gs_reset;
     s->close = gs_close;
-    if (V < 0 || E < 0 || !s->gs_x || !s->gs_graph || !s->gs_src || !s->gs_dst || !s->gs_label || !s->gs_mask) {
+    if (V < 0 || E < 0 || !s->gs_x || !s->gs_graph || !s->gs_src || !s->gs_dst || !s->gs_label || !s->gs_mask || !s->gs_edge_attr) {
         gs_close(s);
         dl_set_error("graphs: out of memory for batches of %lld graphs", (long long)batch);
         return -1;
@@ -134,6 +138,11 @@ int dl_source_graphset(dl_source *s, const dl_graphset *gs, int split, int64_t b
     s->bounds.field[GS_GRAPH] = (dl_field){.name = "graph", .dtype = DL_I32, .rank = 1, .shape = {V}};
     s->bounds.field[GS_LABEL] = (dl_field){.name = "label", .dtype = DL_I32, .rank = 1, .shape = {batch}};
     s->bounds.field[GS_MASK] = (dl_field){.name = "mask", .dtype = DL_F32, .rank = 1, .shape = {batch}};
+    if (gs->edge_features) {
+        s->bounds.n_fields = GS_FIELDS + 1;
+        s->bounds.field[GS_EDGE_ATTR] =
+            (dl_field){.name = "edge_attr", .dtype = DL_F32, .rank = 2, .shape = {E, gs->edge_features}};
+    }
     gs_epoch(s);
     return 0;
 }

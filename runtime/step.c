@@ -122,8 +122,11 @@ int dl_stepper_bind(dl_stepper *s, const dl_batch *b)
         if (!f) {
             char names[256];
             field_names(b, names, sizeof names);
-            dl_set_error("data: model '%s' reads the field '%s' but the data gives only %s", s->api->name,
-                         s->field[i], names);
+            dl_set_error("data: model '%s' reads the field '%s' but the data gives only %s%s", s->api->name,
+                         s->field[i], names,
+                         strcmp(s->field[i], "edge_attr") == 0
+                             ? " (edge_attr: the columns of edges.csv after source,target; this graph has none)"
+                             : "");
             return -1;
         }
         if (s->io && check_arg(s, i, f, set)) return -1;

@@ -83,7 +83,7 @@ typedef struct dl_source {
     /* the graph collection's state (source_graphset.c): the split's graphs in
      * rows_order, visited as the row source's; one batch's union of graphs */
     const dl_graphset *graphset;
-    float *gs_x, *gs_mask;
+    float *gs_x, *gs_mask, *gs_edge_attr;
     int32_t *gs_src, *gs_dst, *gs_graph, *gs_label;
     /* the dataset adapter's state */
     dl_batcher batcher;
@@ -152,6 +152,11 @@ int dl_evaluate_graphset(const dl_model_api *api, void *m, const dl_graphset *gs
 /* Batches of the canvases [first, first + count) of d (fields image f32[1, S,
  * S], grid_target f32[G, G, 5 + C], boxes f32[M, 4], classes i32[M],
  * box_mask f32[M]), shuffled per epoch as dl_source_seq2seq's. */
+int dl_source_segment(dl_source *s, const dl_segment_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
+                      uint64_t seed);
+/* The mean loss over the test pairs and the accuracy over their labelled pixels (NaN: none). */
+int dl_evaluate_segment(void *m, const dl_segment_data *d, int64_t batch, dl_stepper *st, int ignore, double *loss,
+                        double *acc);
 int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                      uint64_t seed);
 /* The mean loss over d's test canvases and, with map, mAP@0.5 and

@@ -467,6 +467,23 @@ static int dl_evaluate_text(const dl_model_api *api, void *m, const dl_text_data
     return 0;
 }
 
+/* A segmentation model's first output, logits [K, H, W] a sample (classes on
+ * axis 1 of the batch, as PyTorch's), must have a class for every id of the
+ * masks; ignore_index is no class. */
+static int dl_check_segment(const dl_model_api *api, const dl_segment_data *sg, int ignore)
+{
+    if (api->n_outputs < 1) return 0;
+    const dl_io_info *o = &api->outputs[0];
+    const int64_t k = o->rank == 3 ? o->shape[0] : 0;
+    if (k > 0 && sg->max_label >= k) {
+        dl_set_error("%s: a pixel of class %d, but output '%s' of model '%s' has %lld classes (axis 1); mask values are "
+                     "class ids 0 to %lld, or %d (ignored)", sg->max_where, sg->max_label, o->name, api->name,
+                     (long long)k, (long long)k - 1, ignore);
+        return -1;
+    }
+    return 0;
+}
+
 /* The classes of output 0 (its last dimension) must hold every id the data
  * gives: a seq2seq_task's digits + 4, a masked-token batch's [MASK] (the
  * vocabulary size). An embedding would report the first id beyond its table,
@@ -548,12 +565,14 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     dl_graph graph = {0};
     dl_graphset gset = {0};
     dl_detect_data dd = {0};
+    dl_segment_data sg = {0};
     int have_eval, rc = -1;
     const int text = dl_is_text_kind(cfg->data.kind);
     const int s2s = cfg->data.kind && strcmp(cfg->data.kind, "seq2seq_task") == 0;
     const int is_graph = cfg->data.kind && (strcmp(cfg->data.kind, "graph") == 0 || strcmp(cfg->data.kind, "sbm") == 0);
     const int det = cfg->data.kind && strcmp(cfg->data.kind, "detection_canvas") == 0;
     const int is_gset = cfg->data.kind && strcmp(cfg->data.kind, "graphs") == 0;
+    const int seg = cfg->data.kind && strcmp(cfg->data.kind, "images") == 0;
     char vocab_meta[2 * 256 + 16];
     if (text) {
         /* a language model's corpus: next-token batches of named fields */
@@ -580,6 +599,10 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         /* canvases generated from the run's seed and the Fashion-MNIST items */
         if (dl_detect_generate(&cfg->data, seed, &dd)) return -1;
         have_eval = dd.n_test > 0;
+    } else if (seg) {
+        /* images and their masks: a class id per pixel */
+        if (dl_segment_load(&cfg->data, &sg)) return -1;
+        have_eval = sg.n_test > 0;
     } else if (dl_load_data(&cfg->data, seed, &train, &eval, &have_eval)) {
         return -1;
     }
@@ -618,6 +641,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
             goto done;
     } else if (det) {
         /* the fields' shapes are checked when the stepper binds them */
+    } else if (seg) {
+        if (dl_check_segment(api, &sg, cfg->data.ignore_index)) goto done;
     } else if (dl_one_input_form(api) ? dl_check_fit(api, &train, "training") || (have_eval && dl_check_fit(api, &eval, eval_name))
                : dl_check_classes(api, &train, "training") || (have_eval && dl_check_classes(api, &eval, eval_name))) {
         /* the files' name: a label beyond the model's classes is as likely a damaged file as the wrong model */
@@ -630,6 +655,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         : is_gset ? dl_source_graphset(&src, &gset, DL_SPLIT_TRAIN, batch, cfg->data.shuffle, seed + 1)
         : s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
         : det ? dl_source_detect(&src, &dd, 0, dd.n_train, batch, cfg->data.shuffle, seed + 1)
+        : seg ? dl_source_segment(&src, &sg, 0, sg.n_train, batch, cfg->data.shuffle, seed + 1)
         : text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, td.vocab_size, seed + 1)
              : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
                                  &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
@@ -682,7 +708,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const unsigned class_metrics = DL_METRIC_ACCURACY | DL_METRIC_PRECISION | DL_METRIC_RECALL | DL_METRIC_F1 |
                                    DL_METRIC_PER_CLASS | DL_METRIC_CONFUSION;
-    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && !text && !s2s && !det &&
+    const int classes = have_eval && eval.label_kind == DL_LABEL_CLASS && !text && !s2s && !det && !seg &&
                         (!cfg->metrics || (cfg->metrics & class_metrics)) ? dl_class_count(api) : 0;
     if (dl_record_open(&rec, opt.history_csv, classes)) goto done;
 
@@ -781,6 +807,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (have_eval &&
             (det ? dl_evaluate_detect(m, &dd, batch, &st, (cfg->metrics & DL_METRIC_MAP_BOXES) ? 2 : (cfg->metrics & DL_METRIC_MAP) != 0, &ds)
              : is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
+             : seg ? dl_evaluate_segment(m, &sg, batch, &st, cfg->data.ignore_index, &s.test_loss, &s.test_acc)
              : is_gset ? dl_evaluate_graphset(api, m, &gset, eval_split, batch, &st, &s.test_loss, &s.test_acc)
              : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
@@ -868,7 +895,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     const double total = dl_now() - t_start;
     result.seconds_per_epoch = result.epochs_done ? total / result.epochs_done : 0;
     if (dl_record_finish(&rec, eval_name, opt.quiet)) goto done;
-    if (have_eval && !text && !s2s && !det && result.epochs_done > 0) {
+    if (have_eval && !text && !s2s && !det && !seg && result.epochs_done > 0) {
         /* every figure of the last evaluation (the kept epoch's) with its 95% interval */
         const dl_report rep = {.eval_name = eval_name, .metrics = cfg->metrics, .tally = &tally,
                                .confusion = rec.confusion, .classes = rec.classes, .seed = seed ^ 0xb007ULL,
@@ -944,5 +971,6 @@ done:
     dl_graph_free(&graph);
     dl_graphset_free(&gset);
     dl_detect_free(&dd);
+    dl_segment_free(&sg);
     return rc;
 }

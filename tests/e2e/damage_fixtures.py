@@ -11,6 +11,8 @@ subdirectory with a model that reads it, so a variant only damages one file:
   tok/   ids.txt, m.dln (token ids)
   graph/ g/nodes.csv, g/edges.csv, m.dln
   gset/  gs/graphs.csv, gs/nodes.csv, gs/edges.csv (6 graphs: paths and cycles), m.dln
+         ge/ and m_ea.dln: the same with an edge feature column (graph/ too), read as edge_attr
+  seg/   img/0-3.png, mask/0-3.png (class ids 0-2, 255), m.dln: images(..., masks = ...)
   cifar/ cb/data_batch_1..5.bin, cb/test_batch.bin (4 records each), m.dln
 """
 import gzip
@@ -34,8 +36,9 @@ def idx(rng, root, prefix, n):
     write(f"{root}/{prefix}-labels-idx1-ubyte.gz", gzip.compress(struct.pack(">II", 0x801, n) + labels, mtime=0))
 
 
-def png_gray(rng, w, h):
-    rows = b"".join(b"\0" + bytes(rng.randrange(256) for _ in range(w)) for _ in range(h))
+def png_gray(rng, w, h, values=None):
+    """An 8-bit gray PNG of random pixels, or of values(row, column)."""
+    rows = b"".join(b"\0" + bytes(values(r, c) if values else rng.randrange(256) for c in range(w)) for r in range(h))
     chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
@@ -107,6 +110,36 @@ def main(out):
                                 "    return scatter_add(h, expand(unsqueeze(graph, 2), [N, V, 2]), 2, axis = 1)\n}\n"
                                 "train m {\n    data   = graphs(\"gs\", batch = 2)\n"
                                 "    loss   = cross_entropy(output, label, mask = mask)\n    epochs = 1\n}\n").encode())
+
+    # the same graphs with edge features (edge_attr), read by a model that takes them; no rng here either
+    write(f"{out}/graph/ge/nodes.csv", nodes.encode())
+    write(f"{out}/graph/ge/edges.csv", ("source,target,bond,w\n" + "".join(
+        "%d,%d,%d,%.2f\n" % (i, (i + 1) % 12, i % 3, 0.1 * i - 0.5) for i in range(12))).encode())
+    write(f"{out}/graph/m_ea.dln", ("model m(features: f32[N, V, 2], src: i32[N, E], dst: i32[N, E], edge_attr: f32[N, E, 2]) "
+                                    "-> f32[N, V, 2] {\n    m = dense(concat([gather_nodes(features, src), edge_attr], axis = 2), 2)\n"
+                                    "    return scatter_nodes(m, dst, V)\n}\n"
+                                    "train m {\n    data   = graph(\"ge\")\n    loss   = cross_entropy(output, label, mask = mask)\n"
+                                    "    epochs = 1\n}\n").encode())
+    write(f"{out}/gset/ge/graphs.csv", graphs.encode())
+    write(f"{out}/gset/ge/nodes.csv", gnodes.encode())
+    write(f"{out}/gset/ge/edges.csv", "".join(line + (",bond\n" if k == 0 else ",%d\n" % (k % 4)) for k, line in
+                                              enumerate(gedges.splitlines())).encode())
+    write(f"{out}/gset/m_ea.dln", ("model m(features: f32[N, V, 1], src: i32[N, E], dst: i32[N, E], graph: i32[N, V], "
+                                   "edge_attr: f32[N, E, 1]) -> f32[N, 2, 2] {\n"
+                                   "    h = scatter_nodes(dense(concat([gather_nodes(features, src), edge_attr], axis = 2), 2), dst, V)\n"
+                                   "    return scatter_add(h, expand(unsqueeze(graph, 2), [N, V, 2]), 2, axis = 1)\n}\n"
+                                   "train m {\n    data   = graphs(\"ge\", batch = 2)\n"
+                                   "    loss   = cross_entropy(output, label, mask = mask)\n    epochs = 1\n}\n").encode())
+
+    # segmentation pairs for images(..., masks = ...): a generator of its own, so the fixtures after keep their bytes
+    srng = random.Random(11)
+    for i in range(4):
+        write(f"{out}/seg/img/{i}.png", png_gray(srng, 8, 8))
+        mask = png_gray(None, 8, 8, lambda r, c: (0, 1, 2, 255)[(r + c + i) % 4])   # class ids, 255 ignored
+        write(f"{out}/seg/mask/{i}.png", mask)
+    write(f"{out}/seg/m.dln", ("model m(image: f32[N, 1, 8, 8]) -> f32[N, 3, 8, 8] {\n    return conv2d(image, 3, 3, pad = 1)\n}\n"
+                               "train m {\n    data   = images(\"img\", masks = \"mask\", batch = 2)\n"
+                               "    loss   = cross_entropy(output, label, ignore_index = 255)\n    epochs = 1\n}\n").encode())
 
     for name in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
         write(f"{out}/cifar/cb/{name}", b"".join(bytes([i % 10]) + bytes(rng.randrange(256) for _ in range(3072))

@@ -14,7 +14,7 @@
 # dangling one may pass; an image folder holds only its regular *.png files, so
 # a PNG replaced by anything else is skipped, not an error; a damaged build cache
 # entry (jit_so, jit_record) is rebuilt, so there every variant must pass. Sourced
-# by run.sh (make test) it throws one variant of each kind at 28 readers
+# by run.sh (make test) it throws one variant of each kind at 32 readers
 # (damage.py --quick, 258 runs, 3 min at load 14); alone, or with DMG_FULL=1,
 # all of them (625 runs).
 if [ -z "${pass+x}" ]; then   # run alone
@@ -22,7 +22,7 @@ if [ -z "${pass+x}" ]; then   # run alone
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
   pass=0; fail=0; DMG_ALONE=1
 fi
-DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges gset_graphs gset_nodes gset_edges resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion jit_so jit_record"
+DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges graph_eattr gset_graphs gset_nodes gset_edges gset_eattr seg_image seg_mask resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion jit_so jit_record"
 [ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
 DMG_DL=$(cd "$B" && pwd)/dlnc
 DMG=$T/dmg_fx
@@ -104,6 +104,13 @@ dmg_run graph_edges graph g/edges.csv                    text   --output out.st 
 dmg_run gset_graphs gset  gs/graphs.csv                  text   --output out.st -- $RUN
 dmg_run gset_nodes  gset  gs/nodes.csv                   text   --output out.st -- $RUN
 dmg_run gset_edges  gset  gs/edges.csv                   text   --output out.st -- $RUN
+# edge features: edges.csv's columns after source,target, read as edge_attr
+dmg_run graph_eattr graph ge/edges.csv                   text   --output out.st -- $DMG_DL run m_ea.dln --max-steps 2 --quiet --checkpoint out.st
+# segmentation pairs: an image folder holds its regular *.png (a replaced image is skipped, as for
+# image_folder); a mask is looked up by its image's name, so every damaged mask is an error
+dmg_run seg_image   seg   img/1.png                      binary --output out.st --may-pass directory,fifo,dangling-symlink,missing,dev-null,dev-zero -- $RUN
+dmg_run seg_mask    seg   mask/1.png                     binary --output out.st -- $RUN
+dmg_run gset_eattr  gset  ge/edges.csv                   text   --output out.st -- $DMG_DL run m_ea.dln --max-steps 2 --quiet --checkpoint out.st
 dmg_run resume      idx   ck.st                          binary --may-pass missing,dangling-symlink -- $DMG_DL run m.dln --max-steps 3 --quiet --checkpoint ck.st --resume
 dmg_run init_from   idx   ck.st                          binary --output out.st -- $DMG_DL run m_init.dln --max-steps 1 --quiet --checkpoint out.st
 dmg_run from_file   idx   ck.st                          binary --output out.c -- $DMG_DL m_ff.dln -o out.c

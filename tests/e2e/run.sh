@@ -342,6 +342,10 @@ fi
 . tests/e2e/graph.sh
 # Graph classification: graphs(dir), batches of small graphs (tests/e2e/graphs_batch.sh).
 . tests/e2e/graphs_batch.sh
+# Edge features: edge_attr from edges.csv's extra columns, graph(dir) and graphs(dir) (tests/e2e/edge_attr.sh).
+. tests/e2e/edge_attr.sh
+# Segmentation: images(path, masks = ...), a class id per pixel (tests/e2e/segment.sh).
+. tests/e2e/segment.sh
 
 # Detection: yolo_tiny on detection_canvas with metrics = [map] (tests/e2e/detect.sh).
 . tests/e2e/detect.sh

@@ -971,6 +971,14 @@ loss("cross_entropy_ignore", "cross_entropy(output, label, ignore_index = 1)",
 loss("cross_entropy_mask", "cross_entropy(output, label, mask = cast_f32(label) * 0.25 + 0.5)",
      lambda z, t: (F.cross_entropy(z, t, reduction="none") * (t * 0.25 + 0.5)).sum() / (t * 0.25 + 0.5).sum(),
      LS, label="class")
+# PyTorch's layout, classes on axis 1: [N, C, H, W] logits with [N, H, W] targets (segmentation, 255 the
+# ignored label of VOC-style masks) and [N, C, L] with [N, L]; classes_last moves them to the end.
+loss("cross_entropy_pixels", "cross_entropy(transpose(unsqueeze(unsqueeze(output, 0), 2), [0, 3, 1, 2]), "
+     "unsqueeze(unsqueeze(label, 0), 2), ignore_index = 1)",
+     lambda z, t: F.cross_entropy(z.T[None, :, :, None], t[None, :, None], ignore_index=1), LS[1:], label="class")
+loss("cross_entropy_pixels", "cross_entropy(transpose(unsqueeze(output, 0), [0, 2, 1]), unsqueeze(label, 0), "
+     "label_smoothing = 0.1)",
+     lambda z, t: F.cross_entropy(z.T[None], t[None], label_smoothing=0.1), LS[1:], label="class")
 # per-class weights (torch's weight=) through class_weight(label, [...]) as the mask
 W5, W10 = [0.5, 2.0, 1.0, 3.0, 0.25], [0.5, 1.0, 2.0, 0.1, 1.5, 3.0, 0.25, 1.0, 0.75, 2.5]
 loss("cross_entropy_class_weight", f"cross_entropy(output, label, mask = class_weight(label, {W5}))",

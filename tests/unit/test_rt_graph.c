@@ -96,7 +96,18 @@ static void test_bad_files(void)
     expect_error("label,split\n0,1\n1,x\n0,0\n", edges, "nodes.csv:3:");
     expect_error("label,split\n0,2\n1,3\n0,0\n", edges, "nodes.csv: no node has split 1 (train)");
     expect_error("label,split\n", edges, "nodes.csv: no nodes");
-    expect_error(nodes, "src,dst\n0,1\n", "edges.csv:1: the header must be source,target");
+    expect_error(nodes, "src,dst\n0,1\n", "edges.csv:1: the header must start with source,target");
+    /* edge features: the columns after source,target, both directions alike */
+    put("nodes.csv", nodes);
+    put("edges.csv", "source,target,bond,w\n0,1,1,-0.5\n2,1,2,0.25\n");
+    CU_ASSERT_EQUAL_FATAL(dl_graph_load(dir, &g), 0);
+    CU_ASSERT(g.edge_features == 2 && g.edges == 4 && g.edge_attr);
+    static const float want_attr[8] = {1, -0.5f, 1, -0.5f, 2, 0.25f, 2, 0.25f};
+    CU_ASSERT(g.edge_attr && !memcmp(g.edge_attr, want_attr, sizeof want_attr));
+    dl_graph_free(&g);
+    expect_error(nodes, "source,target,w\n0,1,0.5\n1,2,inf\n", "edges.csv:3: feature 'w' of edge 1 must be a finite float, got inf");
+    expect_error(nodes, "source,target,w\n0,1,0.5\n1,2,heavy\n", "edges.csv:3: column 3 (w): 'heavy' is not a number");
+    expect_error(nodes, "source,target,w\n0,1,0.5\n1,2\n", "edges.csv:3: 2 fields, but the header names 3 columns");
     expect_error(nodes, "source,target\n0,3\n", "edges.csv:2: the target node must be an integer in [0, 3), got 3");
     expect_error(nodes, "source,target\n0,1\n-1,2\n", "edges.csv:3: the source node must be an integer");
     expect_error(nodes, "source,target\n0,1\n2,2\n", "edges.csv:3: a self-loop on node 2");
@@ -272,7 +283,7 @@ void suite_rt_graph(void)
 {
     CU_pSuite s = CU_add_suite("rt_graph", setup, teardown);
     CU_add_test(s, "karate club: 78 edges, degrees, factions, split", test_karate);
-    CU_add_test(s, "damaged node and edge files: file:line errors", test_bad_files);
+    CU_add_test(s, "damaged node and edge files: file:line errors; edge feature columns", test_bad_files);
     CU_add_test(s, "stochastic block model: seeded, symmetric, blocks, splits", test_sbm);
     CU_add_test(s, "gcn_conv and sage_conv: gradients against central differences", test_gnn_gradcheck);
 }

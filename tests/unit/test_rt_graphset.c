@@ -160,7 +160,15 @@ static void test_bad_files(void)
     bad(NULL, NULL, "source,target\n0,1\n4,4\n", "edges.csv:3: a self-loop on node 4");
     bad(NULL, NULL, "source,target\n0,6\n", "edges.csv:2: the target node must be an integer in [0, 6), got 6");
     bad(NULL, NULL, "source,target\n", "edges.csv: no edges");
-    bad(NULL, NULL, "from,to\n0,1\n", "edges.csv:1: the header must be source,target");
+    bad(NULL, NULL, "from,to\n0,1\n", "edges.csv:1: the header must start with source,target");
+    bad(NULL, NULL, "source,target,w\n0,1,1\n1,2,nan\n", "edges.csv:3: feature 'w' of edge 1 must be a finite float");
+    bad(NULL, NULL, "source,target,w\n0,1,1\n1,2\n", "edges.csv:3: 2 fields, but the header names 3 columns");
+    /* edge features regrouped with their edges: graph 1's edges first in the file, graph 0's after */
+    put("edges.csv", "source,target,w\n3,4,7\n0,1,1\n1,2,2\n4,5,8\n");
+    CU_ASSERT_EQUAL_FATAL(dl_graphset_load(dir, &gs), 0);
+    static const float want_attr[8] = {1, 1, 2, 2, 7, 7, 8, 8};
+    CU_ASSERT(gs.edge_features == 1 && gs.edges == 8 && gs.edge_attr && !memcmp(gs.edge_attr, want_attr, sizeof want_attr));
+    dl_graphset_free(&gs);
 }
 
 static int setup(void)

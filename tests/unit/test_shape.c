@@ -196,7 +196,8 @@ static void test_nn(void) {
     CHECK_TYPE(infer(OP_unpick, &g, &lab, NULL, &c10), "f32[N, 10]");
     ir_node flab = f32("N");
 #define PICK_HINT "\nhint: one class label per position: the shape of the scores without their last dimension (the classes); " \
-                  "PyTorch puts the classes on axis 1: move them last, e.g. transpose(x, [0, 2, 1]) of [N, C, T]"
+                  "cross_entropy and nll also take PyTorch's classes on axis 1 when the target is the scores' shape " \
+                  "without axis 1 (f32[N, C, H, W] with i32[N, H, W])"
     CHECK_ERR(infer(OP_pick, &x, &flab, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got f32[N]" PICK_HINT);
     ir_node lab2 = val(IR_I32, "N,2");
     CHECK_ERR(infer(OP_pick, &x, &lab2, NULL, NULL), "pick: labels must be i32[N] to index f32[N, 10], got i32[N, 2]" PICK_HINT);
