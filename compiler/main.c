@@ -220,6 +220,94 @@ static void usage(FILE *out) {
     fprintf(out, "\n");
 }
 
+/* The subcommands (modes) of the shared parser: which one an option of the
+ * table below is given to decides whether it is used or refused. */
+enum {
+    MODE_COMPILE = 1 << 0, /* dlnc FILE */
+    MODE_RUN = 1 << 1,
+    MODE_SAMPLE = 1 << 2,
+    MODE_SEARCH = 1 << 3,
+    MODE_EXPLAIN = 1 << 4,
+    MODE_EXPORT = 1 << 5,
+    MODE_ALL = (1 << 6) - 1,
+    MODE_JIT = MODE_RUN | MODE_SAMPLE | MODE_SEARCH | MODE_EXPLAIN, /* build the model as a shared library */
+};
+static const char *const mode_names[] = {"dlnc FILE", "dlnc run", "dlnc sample", "dlnc search", "dlnc explain",
+                                         "dlnc export"};
+
+/* Every option of dlnc FILE, run, sample, search, explain and export: its
+ * name (ending in '=' when its value is attached), whether the next argument
+ * is its value, and the modes whose code reads it. An option given to another
+ * mode is a usage error (cli_check_modes), never silently ignored. The values
+ * are parsed by parse_options and the *_cmd_option parsers. */
+typedef struct cli_option {
+    const char *name;
+    int takes_value;
+    unsigned modes;
+} cli_option;
+static const cli_option cli_options[] = {
+    {"-h", 0, MODE_ALL}, {"--help", 0, MODE_ALL}, {"--version", 0, MODE_ALL},
+    /* the pipeline: every mode parses, elaborates and runs the passes */
+    {"--emit=", 0, MODE_ALL}, {"--after=", 0, MODE_ALL}, {"--check", 0, MODE_ALL}, {"--summary", 0, MODE_ALL},
+    {"--verify", 0, MODE_ALL},
+    {"-o", 1, MODE_COMPILE | MODE_EXPORT},
+    {"--check-numerics", 0, MODE_COMPILE | MODE_JIT},
+    {"--profile", 0, MODE_COMPILE | MODE_RUN},
+    /* training (search: its trials and the best one's rerun) */
+    {"--model", 1, MODE_JIT | MODE_EXPORT},
+    {"--checkpoint", 1, MODE_JIT | MODE_EXPORT},
+    {"--seed", 1, MODE_JIT},
+    {"--epochs", 1, MODE_RUN | MODE_SEARCH}, {"--max-steps", 1, MODE_RUN | MODE_SEARCH},
+    {"--log-every", 1, MODE_RUN | MODE_SEARCH}, {"--history", 1, MODE_RUN | MODE_SEARCH},
+    {"--progress-every", 1, MODE_RUN | MODE_SEARCH}, {"--threads", 1, MODE_RUN | MODE_SEARCH},
+    {"--resume", 0, MODE_RUN}, {"--quiet", 0, MODE_RUN},
+    /* the JIT build */
+    {"--jit=", 0, MODE_JIT}, {"--cc", 1, MODE_JIT}, {"--cflags", 1, MODE_JIT}, {"-v", 0, MODE_JIT},
+    /* sample: text (beam_cmd.c) */
+    {"--prompt", 1, MODE_SAMPLE}, {"--length", 1, MODE_SAMPLE}, {"--temperature", 1, MODE_SAMPLE},
+    {"--top-k", 1, MODE_SAMPLE}, {"--top-p", 1, MODE_SAMPLE}, {"--context", 1, MODE_SAMPLE},
+    {"--no-cache", 0, MODE_SAMPLE}, {"--beam", 1, MODE_SAMPLE}, {"--length-penalty", 1, MODE_SAMPLE},
+    {"--end", 1, MODE_SAMPLE}, {"--all-beams", 0, MODE_SAMPLE},
+    /* sample: images (sample_images.c, ddpm_cmd.c); explain draws a --grid of --count too; search's --grid is its SPEC */
+    {"--grid", 1, MODE_SAMPLE | MODE_SEARCH | MODE_EXPLAIN}, {"--count", 1, MODE_SAMPLE | MODE_EXPLAIN},
+    {"--reconstruct", 1, MODE_SAMPLE}, {"--interpolate", 1, MODE_SAMPLE}, {"--pca", 1, MODE_SAMPLE},
+    {"--tsne", 1, MODE_SAMPLE}, {"--output", 1, MODE_SAMPLE}, {"--encoder", 1, MODE_SAMPLE},
+    {"--sigmoid", 0, MODE_SAMPLE}, {"--autoregressive", 0, MODE_SAMPLE}, {"--label", 1, MODE_SAMPLE},
+    {"--classes", 1, MODE_SAMPLE}, {"--range", 1, MODE_SAMPLE}, {"--ddpm", 1, MODE_SAMPLE},
+    {"--beta1", 1, MODE_SAMPLE}, {"--beta-t", 1, MODE_SAMPLE}, {"--ddim", 1, MODE_SAMPLE},
+    /* search (search_cmd.c) */
+    {"--random", 1, MODE_SEARCH}, {"--out", 1, MODE_SEARCH},
+    /* explain (explain_cmd.c) */
+    {"--attack", 1, MODE_EXPLAIN}, {"--eps", 1, MODE_EXPLAIN}, {"--steps", 1, MODE_EXPLAIN},
+    {"--alpha", 1, MODE_EXPLAIN}, {"--random-start", 0, MODE_EXPLAIN}, {"--curve", 1, MODE_EXPLAIN},
+    {"--map", 1, MODE_EXPLAIN}, {"--patch", 1, MODE_EXPLAIN}, {"--layer", 1, MODE_EXPLAIN},
+    /* export (deploy_cmd.c) */
+    {"--max-batch", 1, MODE_EXPORT}, {"--weights-file", 1, MODE_EXPORT}, {"--static-arena", 0, MODE_EXPORT},
+    {"--int8", 0, MODE_EXPORT}, {"--calibrate", 1, MODE_EXPORT}, {"--seq-len", 1, MODE_EXPORT},
+    {"--no-fold", 0, MODE_EXPORT},
+};
+
+static const cli_option *cli_find(const char *a) {
+    for (size_t k = 0; k < sizeof cli_options / sizeof *cli_options; k++) {
+        const char *n = cli_options[k].name;
+        size_t len = strlen(n);
+        if (n[len - 1] == '=' ? !strncmp(a, n, len) : !strcmp(a, n)) return &cli_options[k];
+    }
+    return NULL;
+}
+
+/* "dlnc: error: --temperature is an option of dlnc sample, not of dlnc run" */
+static void cli_misplaced(const cli_option *c, unsigned mode) {
+    int n = 0, k = 0, m;
+    for (m = 0; m < 6; m++) n += (c->modes >> m) & 1;
+    size_t len = strlen(c->name);
+    fprintf(stderr, "dlnc: error: %.*s is an option of ", (int)(len - (c->name[len - 1] == '=')), c->name);
+    for (m = 0; m < 6; m++)
+        if (c->modes >> m & 1) fprintf(stderr, "%s%s", k == 0 ? "" : k == n - 1 ? " and " : ", ", mode_names[m]), k++;
+    for (m = 0; !(mode >> m & 1); m++) {}
+    fprintf(stderr, ", not of %s\n", mode_names[m]);
+}
+
 static int parse_int_arg(const char *flag, const char *s, long long *out) {
     char *end;
     errno = 0;
@@ -258,9 +346,17 @@ static int parse_options(int argc, char **argv, options *o) {
     ddpm_cmd_defaults(&o->ddpm);
     beam_cmd_defaults(&o->gen);
     explain_cmd_defaults(&o->attack);
+    const unsigned mode = o->export ? MODE_EXPORT : 1u << o->run;
+    const cli_option *misplaced = NULL; /* the first option of another mode: refused after the loop */
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
+        const cli_option *c = cli_find(a);
+        if (c && !(c->modes & mode)) {
+            if (!misplaced) misplaced = c;
+            i += c->takes_value && i + 1 < argc;
+            continue;
+        }
         int taken = o->run == 4 ? explain_cmd_option(argc, argv, &i, &o->attack) : 0;
         if (!taken) taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
         if (!taken) taken = beam_cmd_option(argc, argv, &i, &o->gen, &o->sampling_set);
@@ -463,8 +559,8 @@ static int parse_options(int argc, char **argv, options *o) {
         }
 #undef NEXT
     }
-    if (o->jit.profile && o->run > 1) {
-        fprintf(stderr, "dlnc: error: --profile times the training of dlnc run (or instruments the C of -o)\n");
+    if (misplaced) {
+        cli_misplaced(misplaced, mode);
         return -1;
     }
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
