@@ -58,7 +58,7 @@ typedef struct options {
     sample_mode image_mode;   /* which picture (sample_images.h) */
     const char *encoder;      /* --interpolate --encoder NAME */
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
-    int count_set;            /* --count given (text sampling refuses it) */
+    int count_set;            /* --count given (else the image mode's or explain's default) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
     int sampling_set;         /* --temperature, --top-k or --top-p given (--beam refuses them) */
     search_options search;    /* `dlnc search` */
@@ -229,11 +229,14 @@ enum {
     MODE_SEARCH = 1 << 3,
     MODE_EXPLAIN = 1 << 4,
     MODE_EXPORT = 1 << 5,
-    MODE_ALL = (1 << 6) - 1,
-    MODE_JIT = MODE_RUN | MODE_SAMPLE | MODE_SEARCH | MODE_EXPLAIN, /* build the model as a shared library */
+    MODE_IMAGES = 1 << 6, /* dlnc sample drawing images; MODE_SAMPLE is its text */
+    MODE_N = 7,
+    MODE_ALL = (1 << MODE_N) - 1,
+    MODE_SAMPLES = MODE_SAMPLE | MODE_IMAGES,
+    MODE_JIT = MODE_RUN | MODE_SAMPLES | MODE_SEARCH | MODE_EXPLAIN, /* build the model as a shared library */
 };
-static const char *const mode_names[] = {"dlnc FILE", "dlnc run", "dlnc sample", "dlnc search", "dlnc explain",
-                                         "dlnc export"};
+static const char *const mode_names[MODE_N] = {"dlnc FILE", "dlnc run", "dlnc sample", "dlnc search", "dlnc explain",
+                                               "dlnc export", "dlnc sample --grid/--reconstruct/..."};
 
 /* Every option of dlnc FILE, run, sample, search, explain and export: its
  * name (ending in '=' when its value is attached), whether the next argument
@@ -269,12 +272,12 @@ static const cli_option cli_options[] = {
     {"--no-cache", 0, MODE_SAMPLE}, {"--beam", 1, MODE_SAMPLE}, {"--length-penalty", 1, MODE_SAMPLE},
     {"--end", 1, MODE_SAMPLE}, {"--all-beams", 0, MODE_SAMPLE},
     /* sample: images (sample_images.c, ddpm_cmd.c); explain draws a --grid of --count too; search's --grid is its SPEC */
-    {"--grid", 1, MODE_SAMPLE | MODE_SEARCH | MODE_EXPLAIN}, {"--count", 1, MODE_SAMPLE | MODE_EXPLAIN},
-    {"--reconstruct", 1, MODE_SAMPLE}, {"--interpolate", 1, MODE_SAMPLE}, {"--pca", 1, MODE_SAMPLE},
-    {"--tsne", 1, MODE_SAMPLE}, {"--output", 1, MODE_SAMPLE}, {"--encoder", 1, MODE_SAMPLE},
-    {"--sigmoid", 0, MODE_SAMPLE}, {"--autoregressive", 0, MODE_SAMPLE}, {"--label", 1, MODE_SAMPLE},
-    {"--classes", 1, MODE_SAMPLE}, {"--range", 1, MODE_SAMPLE}, {"--ddpm", 1, MODE_SAMPLE},
-    {"--beta1", 1, MODE_SAMPLE}, {"--beta-t", 1, MODE_SAMPLE}, {"--ddim", 1, MODE_SAMPLE},
+    {"--grid", 1, MODE_IMAGES | MODE_SEARCH | MODE_EXPLAIN}, {"--count", 1, MODE_IMAGES | MODE_EXPLAIN},
+    {"--reconstruct", 1, MODE_IMAGES}, {"--interpolate", 1, MODE_IMAGES}, {"--pca", 1, MODE_IMAGES},
+    {"--tsne", 1, MODE_IMAGES}, {"--output", 1, MODE_IMAGES}, {"--encoder", 1, MODE_IMAGES},
+    {"--sigmoid", 0, MODE_IMAGES}, {"--autoregressive", 0, MODE_IMAGES}, {"--label", 1, MODE_IMAGES},
+    {"--classes", 1, MODE_IMAGES}, {"--range", 1, MODE_IMAGES}, {"--ddpm", 1, MODE_IMAGES},
+    {"--beta1", 1, MODE_IMAGES}, {"--beta-t", 1, MODE_IMAGES}, {"--ddim", 1, MODE_IMAGES},
     /* search (search_cmd.c) */
     {"--random", 1, MODE_SEARCH}, {"--out", 1, MODE_SEARCH},
     /* explain (explain_cmd.c) */
@@ -287,7 +290,7 @@ static const cli_option cli_options[] = {
     {"--no-fold", 0, MODE_EXPORT},
 };
 
-static const cli_option *cli_find(const char *a) {
+static const cli_option *cli_find(const char *a) {   /* NULL: not an option of the table */
     for (size_t k = 0; k < sizeof cli_options / sizeof *cli_options; k++) {
         const char *n = cli_options[k].name;
         size_t len = strlen(n);
@@ -299,13 +302,27 @@ static const cli_option *cli_find(const char *a) {
 /* "dlnc: error: --temperature is an option of dlnc sample, not of dlnc run" */
 static void cli_misplaced(const cli_option *c, unsigned mode) {
     int n = 0, k = 0, m;
-    for (m = 0; m < 6; m++) n += (c->modes >> m) & 1;
+    for (m = 0; m < MODE_N; m++) n += (c->modes >> m) & 1;
     size_t len = strlen(c->name);
     fprintf(stderr, "dlnc: error: %.*s is an option of ", (int)(len - (c->name[len - 1] == '=')), c->name);
-    for (m = 0; m < 6; m++)
+    for (m = 0; m < MODE_N; m++)
         if (c->modes >> m & 1) fprintf(stderr, "%s%s", k == 0 ? "" : k == n - 1 ? " and " : ", ", mode_names[m]), k++;
     for (m = 0; !(mode >> m & 1); m++) {}
     fprintf(stderr, ", not of %s\n", mode_names[m]);
+}
+
+/* 0 if mode reads every option of argv[i...]; else -1, the first that it does not refused. */
+static int cli_check_modes(int argc, char **argv, int i, unsigned mode) {
+    for (; i < argc; i++) {
+        const cli_option *c = cli_find(argv[i]);
+        if (!c) continue;   /* the input file */
+        if (!(c->modes & mode)) {
+            cli_misplaced(c, mode);
+            return -1;
+        }
+        i += c->takes_value;
+    }
+    return 0;
 }
 
 static int parse_int_arg(const char *flag, const char *s, long long *out) {
@@ -346,15 +363,16 @@ static int parse_options(int argc, char **argv, options *o) {
     ddpm_cmd_defaults(&o->ddpm);
     beam_cmd_defaults(&o->gen);
     explain_cmd_defaults(&o->attack);
-    const unsigned mode = o->export ? MODE_EXPORT : 1u << o->run;
-    const cli_option *misplaced = NULL; /* the first option of another mode: refused after the loop */
+    /* an option of another subcommand is skipped here (the parsers of the others would call
+     * it unknown) and refused after the loop, by the mode the whole command line gives */
+    const int first = i;
+    unsigned mode = o->export ? MODE_EXPORT : o->run == 2 ? MODE_SAMPLES : 1u << o->run;
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
         const cli_option *c = cli_find(a);
         if (c && !(c->modes & mode)) {
-            if (!misplaced) misplaced = c;
-            i += c->takes_value && i + 1 < argc;
+            i += c->takes_value;
             continue;
         }
         int taken = o->run == 4 ? explain_cmd_option(argc, argv, &i, &o->attack) : 0;
@@ -559,10 +577,8 @@ static int parse_options(int argc, char **argv, options *o) {
         }
 #undef NEXT
     }
-    if (misplaced) {
-        cli_misplaced(misplaced, mode);
-        return -1;
-    }
+    if (mode == MODE_SAMPLES) mode = o->grid.path || o->ddpm.steps || o->autoregressive ? MODE_IMAGES : MODE_SAMPLE;
+    if (cli_check_modes(argc, argv, first, mode)) return -1;
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
         fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
         return -1;
@@ -659,7 +675,7 @@ static int run_explain(const jit_module *jm, const options *o) {
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
     dl_generate_options g = o->gen;
-    if (beam_cmd_check(&g, o->sampling_set, o->ddpm.steps || o->grid.path || o->autoregressive)) return 1;
+    if (beam_cmd_check(&g, o->sampling_set)) return 1;
     if (o->ddpm.steps) {
         dl_grid_options g = o->grid;
         g.checkpoint = o->run_opt.checkpoint;
@@ -678,14 +694,6 @@ static int run_sample(const jit_module *jm, const options *o) {
     }
     if (o->autoregressive) {
         fprintf(stderr, "dlnc: error: --autoregressive draws images: give --grid OUT.png\n");
-        return 1;
-    }
-    if (o->count_set) {
-        fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
-        return 1;
-    }
-    if (o->grid.label_set || o->grid.classes) {
-        fprintf(stderr, "dlnc: error: --label and --classes are for --grid (images of a conditional generator)\n");
         return 1;
     }
     g.checkpoint = o->run_opt.checkpoint;
