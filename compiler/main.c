@@ -301,12 +301,14 @@ static const cli_option *cli_find(const char *a) {   /* NULL: not an option of t
 
 /* "dlnc: error: --temperature is an option of dlnc sample, not of dlnc run" */
 static void cli_misplaced(const cli_option *c, unsigned mode) {
+    /* an option of both dlnc sample's text and its images: of "dlnc sample" */
+    unsigned modes = (c->modes & MODE_SAMPLES) == MODE_SAMPLES ? c->modes & ~MODE_IMAGES : c->modes;
     int n = 0, k = 0, m;
-    for (m = 0; m < MODE_N; m++) n += (c->modes >> m) & 1;
+    for (m = 0; m < MODE_N; m++) n += (modes >> m) & 1;
     size_t len = strlen(c->name);
     fprintf(stderr, "dlnc: error: %.*s is an option of ", (int)(len - (c->name[len - 1] == '=')), c->name);
     for (m = 0; m < MODE_N; m++)
-        if (c->modes >> m & 1) fprintf(stderr, "%s%s", k == 0 ? "" : k == n - 1 ? " and " : ", ", mode_names[m]), k++;
+        if (modes >> m & 1) fprintf(stderr, "%s%s", k == 0 ? "" : k == n - 1 ? " and " : ", ", mode_names[m]), k++;
     for (m = 0; !(mode >> m & 1); m++) {}
     fprintf(stderr, ", not of %s\n", mode_names[m]);
 }

@@ -66,7 +66,10 @@ cv_mis "--threads is an option of dlnc run and dlnc search, not of dlnc sample" 
 cv_mis "-o is an option of dlnc FILE and dlnc export, not of dlnc run" run -o "$T/cv_m.c" samples/mlp.dln
 cv_mis "--jit is an option of dlnc run, dlnc sample, dlnc search and dlnc explain, not of dlnc export" export --jit=cc --checkpoint x.st samples/mlp.dln
 cv_mis "--seed is an option of dlnc run, dlnc sample, dlnc search and dlnc explain, not of dlnc FILE" --seed 1 samples/mlp.dln
-if [ -e "$T/cv_m.c" ] || [ -e "$T/cv_m.h" ]; then cv_bad="$cv_bad [a refused command wrote $T/cv_m.c]"; fi
+# dlnc sample's text and its images read options of their own
+cv_mis "--temperature is an option of dlnc sample, not of dlnc sample --grid/--reconstruct/..." sample --checkpoint x.st --grid "$T/cv.png" --temperature 0.5 samples/mlp.dln
+cv_mis "--count is an option of dlnc explain and dlnc sample --grid/--reconstruct/..., not of dlnc sample" sample --checkpoint x.st --count 4 samples/mlp.dln
+if [ -e "$T/cv_m.c" ] || [ -e "$T/cv_m.h" ] || [ -e "$T/cv.png" ]; then cv_bad="$cv_bad [a refused command wrote $T/cv_m.c]"; fi
 if [ -z "$cv_bad" ]; then
   echo "options of another subcommand refused, exit 2, nothing written: ok"; pass=$((pass+1))
 else
