@@ -250,8 +250,9 @@ typedef struct cli_option {
 } cli_option;
 static const cli_option cli_options[] = {
     {"-h", 0, MODE_ALL}, {"--help", 0, MODE_ALL}, {"--version", 0, MODE_ALL},
-    /* the pipeline: every mode parses, elaborates and runs the passes */
-    {"--emit=", 0, MODE_ALL}, {"--after=", 0, MODE_ALL}, {"--check", 0, MODE_ALL}, {"--summary", 0, MODE_ALL},
+    /* the pipeline: every mode parses, elaborates and runs the passes; only the compiler prints
+     * the C (the others build it or write their own), so --emit=c is found before --emit= */
+    {"--emit=c", 0, MODE_COMPILE}, {"--emit=", 0, MODE_ALL}, {"--after=", 0, MODE_ALL}, {"--check", 0, MODE_ALL}, {"--summary", 0, MODE_ALL},
     {"--verify", 0, MODE_ALL},
     {"-o", 1, MODE_COMPILE | MODE_EXPORT},
     {"--check-numerics", 0, MODE_COMPILE | MODE_JIT},
