@@ -72,14 +72,10 @@ int beam_cmd_option(int argc, char **argv, int *i, dl_generate_options *g, int *
     return 1;
 }
 
-int beam_cmd_check(dl_generate_options *g, int sampling_set, int images) {
+int beam_cmd_check(dl_generate_options *g, int sampling_set) {
     if (!g->beam) {
         if (!beam_options_given) return 0;
         fprintf(stderr, "dlnc: error: --length-penalty, --end and --all-beams are for a beam search: give --beam K\n");
-        return 1;
-    }
-    if (images) {
-        fprintf(stderr, "dlnc: error: --beam decodes text; images (--grid, --ddpm ...) take no beam\n");
         return 1;
     }
     if (sampling_set) {

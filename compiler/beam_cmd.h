@@ -14,8 +14,8 @@ void beam_cmd_defaults(dl_generate_options *g);
  * (0, 0, 1), which a beam search refuses. */
 int beam_cmd_option(int argc, char **argv, int *i, dl_generate_options *g, int *sampling_set);
 /* Before sampling: 0 if the beam options fit the request (text, no sampling
- * options with --beam, no beam options without it; images take none), else
+ * options with --beam, no beam options without it), else
  * 1 after printing why. Sets the temperature to 0 with --beam. */
-int beam_cmd_check(dl_generate_options *g, int sampling_set, int images);
+int beam_cmd_check(dl_generate_options *g, int sampling_set);
 
 #endif

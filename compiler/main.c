@@ -58,7 +58,7 @@ typedef struct options {
     sample_mode image_mode;   /* which picture (sample_images.h) */
     const char *encoder;      /* --interpolate --encoder NAME */
     dl_ddpm_options ddpm;     /* `dlnc sample --ddpm T`: the grid by a diffusion model's reverse process */
-    int count_set;            /* --count given (text sampling refuses it) */
+    int count_set;            /* --count given (else the image mode's or explain's default) */
     int autoregressive;       /* `dlnc sample --autoregressive --grid`: pixel by pixel (PixelCNN) */
     int sampling_set;         /* --temperature, --top-k or --top-p given (--beam refuses them) */
     search_options search;    /* `dlnc search` */
@@ -220,6 +220,114 @@ static void usage(FILE *out) {
     fprintf(out, "\n");
 }
 
+/* The subcommands (modes) of the shared parser: which one an option of the
+ * table below is given to decides whether it is used or refused. */
+enum {
+    MODE_COMPILE = 1 << 0, /* dlnc FILE */
+    MODE_RUN = 1 << 1,
+    MODE_SAMPLE = 1 << 2,
+    MODE_SEARCH = 1 << 3,
+    MODE_EXPLAIN = 1 << 4,
+    MODE_EXPORT = 1 << 5,
+    MODE_IMAGES = 1 << 6, /* dlnc sample drawing images; MODE_SAMPLE is its text */
+    MODE_N = 7,
+    MODE_ALL = (1 << MODE_N) - 1,
+    MODE_SAMPLES = MODE_SAMPLE | MODE_IMAGES,
+    MODE_JIT = MODE_RUN | MODE_SAMPLES | MODE_SEARCH | MODE_EXPLAIN, /* build the model as a shared library */
+};
+static const char *const mode_names[MODE_N] = {"dlnc FILE", "dlnc run", "dlnc sample", "dlnc search", "dlnc explain",
+                                               "dlnc export", "dlnc sample --grid/--reconstruct/..."};
+
+/* Every option of dlnc FILE, run, sample, search, explain and export: its
+ * name (ending in '=' when its value is attached), whether the next argument
+ * is its value, and the modes whose code reads it. An option given to another
+ * mode is a usage error (cli_check_modes), never silently ignored. The values
+ * are parsed by parse_options and the *_cmd_option parsers. */
+typedef struct cli_option {
+    const char *name;
+    int takes_value;
+    unsigned modes;
+} cli_option;
+static const cli_option cli_options[] = {
+    {"-h", 0, MODE_ALL}, {"--help", 0, MODE_ALL}, {"--version", 0, MODE_ALL},
+    /* the pipeline: every mode parses, elaborates and runs the passes; only the compiler prints
+     * the C (the others build it or write their own), so --emit=c is found before --emit= */
+    {"--emit=c", 0, MODE_COMPILE}, {"--emit=", 0, MODE_ALL}, {"--after=", 0, MODE_ALL}, {"--check", 0, MODE_ALL}, {"--summary", 0, MODE_ALL},
+    {"--verify", 0, MODE_ALL},
+    {"-o", 1, MODE_COMPILE | MODE_EXPORT},
+    {"--check-numerics", 0, MODE_COMPILE | MODE_JIT},
+    {"--profile", 0, MODE_COMPILE | MODE_RUN},
+    /* training (search: its trials and the best one's rerun) */
+    {"--model", 1, MODE_JIT | MODE_EXPORT},
+    {"--checkpoint", 1, MODE_JIT | MODE_EXPORT},
+    {"--seed", 1, MODE_JIT},
+    {"--epochs", 1, MODE_RUN | MODE_SEARCH}, {"--max-steps", 1, MODE_RUN | MODE_SEARCH},
+    {"--log-every", 1, MODE_RUN | MODE_SEARCH}, {"--history", 1, MODE_RUN | MODE_SEARCH},
+    {"--progress-every", 1, MODE_RUN | MODE_SEARCH}, {"--threads", 1, MODE_RUN | MODE_SEARCH},
+    {"--resume", 0, MODE_RUN}, {"--quiet", 0, MODE_RUN},
+    /* the JIT build */
+    {"--jit=", 0, MODE_JIT}, {"--cc", 1, MODE_JIT}, {"--cflags", 1, MODE_JIT}, {"-v", 0, MODE_JIT},
+    /* sample: text (beam_cmd.c) */
+    {"--prompt", 1, MODE_SAMPLE}, {"--length", 1, MODE_SAMPLE}, {"--temperature", 1, MODE_SAMPLE},
+    {"--top-k", 1, MODE_SAMPLE}, {"--top-p", 1, MODE_SAMPLE}, {"--context", 1, MODE_SAMPLE},
+    {"--no-cache", 0, MODE_SAMPLE}, {"--beam", 1, MODE_SAMPLE}, {"--length-penalty", 1, MODE_SAMPLE},
+    {"--end", 1, MODE_SAMPLE}, {"--all-beams", 0, MODE_SAMPLE},
+    /* sample: images (sample_images.c, ddpm_cmd.c); explain draws a --grid of --count too; search's --grid is its SPEC */
+    {"--grid", 1, MODE_IMAGES | MODE_SEARCH | MODE_EXPLAIN}, {"--count", 1, MODE_IMAGES | MODE_EXPLAIN},
+    {"--reconstruct", 1, MODE_IMAGES}, {"--interpolate", 1, MODE_IMAGES}, {"--pca", 1, MODE_IMAGES},
+    {"--tsne", 1, MODE_IMAGES}, {"--output", 1, MODE_IMAGES}, {"--encoder", 1, MODE_IMAGES},
+    {"--sigmoid", 0, MODE_IMAGES}, {"--autoregressive", 0, MODE_IMAGES}, {"--label", 1, MODE_IMAGES},
+    {"--classes", 1, MODE_IMAGES}, {"--range", 1, MODE_IMAGES}, {"--ddpm", 1, MODE_IMAGES},
+    {"--beta1", 1, MODE_IMAGES}, {"--beta-t", 1, MODE_IMAGES}, {"--ddim", 1, MODE_IMAGES},
+    /* search (search_cmd.c) */
+    {"--random", 1, MODE_SEARCH}, {"--out", 1, MODE_SEARCH},
+    /* explain (explain_cmd.c) */
+    {"--attack", 1, MODE_EXPLAIN}, {"--eps", 1, MODE_EXPLAIN}, {"--steps", 1, MODE_EXPLAIN},
+    {"--alpha", 1, MODE_EXPLAIN}, {"--random-start", 0, MODE_EXPLAIN}, {"--curve", 1, MODE_EXPLAIN},
+    {"--map", 1, MODE_EXPLAIN}, {"--patch", 1, MODE_EXPLAIN}, {"--layer", 1, MODE_EXPLAIN},
+    /* export (deploy_cmd.c) */
+    {"--max-batch", 1, MODE_EXPORT}, {"--weights-file", 1, MODE_EXPORT}, {"--static-arena", 0, MODE_EXPORT},
+    {"--int8", 0, MODE_EXPORT}, {"--calibrate", 1, MODE_EXPORT}, {"--seq-len", 1, MODE_EXPORT},
+    {"--no-fold", 0, MODE_EXPORT},
+};
+
+static const cli_option *cli_find(const char *a) {   /* NULL: not an option of the table */
+    for (size_t k = 0; k < sizeof cli_options / sizeof *cli_options; k++) {
+        const char *n = cli_options[k].name;
+        size_t len = strlen(n);
+        if (n[len - 1] == '=' ? !strncmp(a, n, len) : !strcmp(a, n)) return &cli_options[k];
+    }
+    return NULL;
+}
+
+/* "dlnc: error: --temperature is an option of dlnc sample, not of dlnc run" */
+static void cli_misplaced(const cli_option *c, unsigned mode) {
+    /* an option of both dlnc sample's text and its images: of "dlnc sample" */
+    unsigned modes = (c->modes & MODE_SAMPLES) == MODE_SAMPLES ? c->modes & ~MODE_IMAGES : c->modes;
+    int n = 0, k = 0, m;
+    for (m = 0; m < MODE_N; m++) n += (modes >> m) & 1;
+    size_t len = strlen(c->name);
+    fprintf(stderr, "dlnc: error: %.*s is an option of ", (int)(len - (c->name[len - 1] == '=')), c->name);
+    for (m = 0; m < MODE_N; m++)
+        if (modes >> m & 1) fprintf(stderr, "%s%s", k == 0 ? "" : k == n - 1 ? " and " : ", ", mode_names[m]), k++;
+    for (m = 0; !(mode >> m & 1); m++) {}
+    fprintf(stderr, ", not of %s\n", mode_names[m]);
+}
+
+/* 0 if mode reads every option of argv[i...]; else -1, the first that it does not refused. */
+static int cli_check_modes(int argc, char **argv, int i, unsigned mode) {
+    for (; i < argc; i++) {
+        const cli_option *c = cli_find(argv[i]);
+        if (!c) continue;   /* the input file */
+        if (!(c->modes & mode)) {
+            cli_misplaced(c, mode);
+            return -1;
+        }
+        i += c->takes_value;
+    }
+    return 0;
+}
+
 static int parse_int_arg(const char *flag, const char *s, long long *out) {
     char *end;
     errno = 0;
@@ -258,9 +366,18 @@ static int parse_options(int argc, char **argv, options *o) {
     ddpm_cmd_defaults(&o->ddpm);
     beam_cmd_defaults(&o->gen);
     explain_cmd_defaults(&o->attack);
+    /* an option of another subcommand is skipped here (the parsers of the others would call
+     * it unknown) and refused after the loop, by the mode the whole command line gives */
+    const int first = i;
+    unsigned mode = o->export ? MODE_EXPORT : o->run == 2 ? MODE_SAMPLES : 1u << o->run;
     for (; i < argc; i++) {
         const char *a = argv[i];
         long long v;
+        const cli_option *c = cli_find(a);
+        if (c && !(c->modes & mode)) {
+            i += c->takes_value;
+            continue;
+        }
         int taken = o->run == 4 ? explain_cmd_option(argc, argv, &i, &o->attack) : 0;
         if (!taken) taken = ddpm_cmd_option(argc, argv, &i, &o->ddpm);
         if (!taken) taken = beam_cmd_option(argc, argv, &i, &o->gen, &o->sampling_set);
@@ -463,10 +580,8 @@ static int parse_options(int argc, char **argv, options *o) {
         }
 #undef NEXT
     }
-    if (o->jit.profile && o->run > 1) {
-        fprintf(stderr, "dlnc: error: --profile times the training of dlnc run (or instruments the C of -o)\n");
-        return -1;
-    }
+    if (mode == MODE_SAMPLES) mode = o->grid.path || o->ddpm.steps || o->autoregressive ? MODE_IMAGES : MODE_SAMPLE;
+    if (cli_check_modes(argc, argv, first, mode)) return -1;
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
         fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
         return -1;
@@ -563,7 +678,7 @@ static int run_explain(const jit_module *jm, const options *o) {
 /* `dlnc sample`: text from the trained checkpoint (runtime/generate.c). */
 static int run_sample(const jit_module *jm, const options *o) {
     dl_generate_options g = o->gen;
-    if (beam_cmd_check(&g, o->sampling_set, o->ddpm.steps || o->grid.path || o->autoregressive)) return 1;
+    if (beam_cmd_check(&g, o->sampling_set)) return 1;
     if (o->ddpm.steps) {
         dl_grid_options g = o->grid;
         g.checkpoint = o->run_opt.checkpoint;
@@ -582,14 +697,6 @@ static int run_sample(const jit_module *jm, const options *o) {
     }
     if (o->autoregressive) {
         fprintf(stderr, "dlnc: error: --autoregressive draws images: give --grid OUT.png\n");
-        return 1;
-    }
-    if (o->count_set) {
-        fprintf(stderr, "dlnc: error: --count is for --grid (images); text sampling takes --length\n");
-        return 1;
-    }
-    if (o->grid.label_set || o->grid.classes) {
-        fprintf(stderr, "dlnc: error: --label and --classes are for --grid (images of a conditional generator)\n");
         return 1;
     }
     g.checkpoint = o->run_opt.checkpoint;

@@ -48,3 +48,31 @@ if [ -z "$cv_bad" ]; then
 else
   echo "FAIL: -o a directory:$cv_bad"; fail=$((fail+1))
 fi
+# an option of another subcommand: refused (exit 2, the subcommands that take it named) before
+# anything is compiled or run; it was silently ignored (`dlnc m.dln --epochs 3` wrote the C)
+cv_bad=""
+cv_mis() {   # cv_mis "EXPECTED MESSAGE" ARGS...
+  cv_want=$1; shift
+  "$DLNC" "$@" > "$T/cv.out" 2>&1; rc=$?
+  if [ $rc -ne 2 ] || [ "$(cat "$T/cv.out")" != "dlnc: error: $cv_want" ]; then
+    cv_bad="$cv_bad [dlnc $*: exit $rc: $(head -c 200 "$T/cv.out")]"
+  fi
+}
+cv_mis "--epochs is an option of dlnc run and dlnc search, not of dlnc FILE" samples/mlp.dln -o "$T/cv_m.c" --epochs 3
+cv_mis "--temperature is an option of dlnc sample, not of dlnc run" run samples/mlp.dln --temperature 0.5
+cv_mis "--temperature is an option of dlnc sample, not of dlnc run" run samples/mlp.dln --temperature x   # not its value's error
+cv_mis "--attack is an option of dlnc explain, not of dlnc run" run samples/mlp.dln --attack fgsm
+cv_mis "--threads is an option of dlnc run and dlnc search, not of dlnc sample" sample --checkpoint x.st --threads 2 samples/mlp.dln
+cv_mis "-o is an option of dlnc FILE and dlnc export, not of dlnc run" run -o "$T/cv_m.c" samples/mlp.dln
+cv_mis "--jit is an option of dlnc run, dlnc sample, dlnc search and dlnc explain, not of dlnc export" export --jit=cc --checkpoint x.st samples/mlp.dln
+cv_mis "--seed is an option of dlnc run, dlnc sample, dlnc search and dlnc explain, not of dlnc FILE" --seed 1 samples/mlp.dln
+cv_mis "--emit=c is an option of dlnc FILE, not of dlnc run" run --emit=c samples/mlp.dln   # it trained, printing nothing
+# dlnc sample's text and its images read options of their own
+cv_mis "--temperature is an option of dlnc sample, not of dlnc sample --grid/--reconstruct/..." sample --checkpoint x.st --grid "$T/cv.png" --temperature 0.5 samples/mlp.dln
+cv_mis "--count is an option of dlnc explain and dlnc sample --grid/--reconstruct/..., not of dlnc sample" sample --checkpoint x.st --count 4 samples/mlp.dln
+if [ -e "$T/cv_m.c" ] || [ -e "$T/cv_m.h" ] || [ -e "$T/cv.png" ]; then cv_bad="$cv_bad [a refused command wrote $T/cv_m.c]"; fi
+if [ -z "$cv_bad" ]; then
+  echo "options of another subcommand refused, exit 2, nothing written: ok"; pass=$((pass+1))
+else
+  echo "FAIL: options of another subcommand:$cv_bad"; fail=$((fail+1))
+fi

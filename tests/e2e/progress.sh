@@ -38,7 +38,7 @@ else pg_fail "pipe ($r1 $r2 $r3)" "$T/pg.err"; cat "$T/pg.out"; fi
 pg --model b --progress-every 0 two.dln > "$T/pgbad.out" 2>&1; rb=$?
 (cd "$T" && "$D" sample --profile --checkpoint x.st two.dln) > "$T/pgbad2.out" 2>&1; rb2=$?
 if [ $rb -eq 2 ] && grep -q "error: --progress-every expects seconds > 0, got '0'" "$T/pgbad.out" \
-   && [ $rb2 -eq 2 ] && grep -q "error: --profile times the training of dlnc run" "$T/pgbad2.out"; then
+   && [ $rb2 -eq 2 ] && grep -q "error: --profile is an option of dlnc FILE and dlnc run, not of dlnc sample" "$T/pgbad2.out"; then
   pg_ok "--progress-every 0 and dlnc sample --profile are usage errors"
 else pg_fail "usage errors (exit $rb $rb2)" "$T/pgbad.out"; cat "$T/pgbad2.out"; fi
 

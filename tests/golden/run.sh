@@ -38,8 +38,13 @@ for src in "$here"/*.dln; do
     why="missing $name.err"
   else
     # a first line "# dlnc-args: ARGS" runs `dlnc ARGS <name>.dln` (a subcommand's errors; no quoting)
+    # (-o is the compiler's: a subcommand refuses it as another subcommand's option)
     args=$(sed -n '1s/^# dlnc-args: //p' "$src")
-    (cd "$here" && "$dlnc" $args "$name.dln" -o "$out") > "$tmp/$name.stdout" 2> "$tmp/$name.stderr"
+    if [ -n "$args" ]; then
+      (cd "$here" && "$dlnc" $args "$name.dln") > "$tmp/$name.stdout" 2> "$tmp/$name.stderr"
+    else
+      (cd "$here" && "$dlnc" "$name.dln" -o "$out") > "$tmp/$name.stdout" 2> "$tmp/$name.stderr"
+    fi
     rc=$?
     if [ $rc -ne 1 ]; then
       why="exit status $rc, expected 1"
