@@ -73,7 +73,7 @@ static void test_pair(void)
 static void test_descriptor(void)
 {
     const dl_model_api *api = pair_api();
-    CHECK(api->abi_version == DL_ABI_VERSION && DL_ABI_VERSION == 7, "abi %d", api->abi_version);
+    CHECK(api->abi_version == DL_ABI_VERSION && DL_ABI_VERSION == 8, "abi %d", api->abi_version);
     CHECK(api->n_syms == 2 && strcmp(api->sym_names[1], "T") == 0, "symbols");
     CHECK(api->n_inputs == 2 && api->n_outputs == 2 && api->n_fields == 0, "%d inputs, %d outputs, %d fields",
           api->n_inputs, api->n_outputs, api->n_fields);
