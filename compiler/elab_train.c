@@ -1012,7 +1012,7 @@ static void build_views(elab *e, const ast_decl *t, const ast_setting *s, dl_dat
     }
     if (k == 1) return;
     const char *kind = dc->kind ? dc->kind : "";
-    if (strcmp(train_primary_field(dc), "image") != 0 || strcmp(kind, "detection_canvas") == 0)
+    if (strcmp(train_primary_field(dc), "image") != 0 || strcmp(kind, "detection_canvas") == 0 || strcmp(kind, "images") == 0)
         diag_error(e->d, s->loc, "'views = 2' needs an image source (fashion_mnist, mnist, cifar10, image_folder, ...)%s%s",
                    *kind ? "; this one is " : "", kind);
     else if (!setting(t, "augment", NULL))
@@ -1064,9 +1064,10 @@ static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc
                        kind);
             return -1;
         }
-        if (!strcmp(kind, "images") && metric_names[k].bit != DL_METRIC_LOSS && metric_names[k].bit != DL_METRIC_ACCURACY) {
+        const unsigned seg_metrics = DL_METRIC_LOSS | DL_METRIC_ACCURACY | DL_METRIC_MEAN_IOU;
+        if (!strcmp(kind, "images") && !(metric_names[k].bit & seg_metrics)) {
             diag_error(e->d, items[i]->loc, "'%s' is not measured on images(...) yet: a segmentation's test pixels give "
-                       "loss and accuracy (the labelled pixels whose arg-max class over axis 1 is right)",
+                       "loss, accuracy (the labelled pixels whose arg-max class over axis 1 is right) and mean_iou",
                        metric_names[k].name);
             return -1;
         }
@@ -1082,7 +1083,7 @@ static int build_metrics(elab *e, const ast_setting *s, const dl_data_config *dc
                        kind, text ? "token ids" : "not classes");
             return -1;
         }
-        if (needs == NEED_MASKS && (text || label_is_class)) {
+        if (needs == NEED_MASKS && (text || label_is_class) && strcmp(kind, "images") != 0) {
             diag_error(e->d, items[i]->loc, "'mean_iou' scores masks (a segmentation model's logits against targets "
                        "shaped like them); the labels of %s(...) are classes\nhint: it needs dense labels, as "
                        "fashion_mnist_masks(...) or csv(..., classify = false) give", kind);
@@ -1117,11 +1118,14 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
     else build_data(e, s, &c->data, label_is_class);
     const int seg = c->data.kind && strcmp(c->data.kind, "images") == 0;
-    if ((s = setting(t, "augment", NULL)) && seg)
-        diag_error(e->d, s->value->loc, "images(...) does not augment yet: its masks would have to move with the images "
-                   "(nearest, never interpolated)\nhint: drop 'augment' from this train section");
-    else if (s && build_augment(e, s, &c->data.augment, label_is_class) == 0)
+    if ((s = setting(t, "augment", NULL)) && build_augment(e, s, &c->data.augment, label_is_class) == 0) {
         grey_colour(e, s, &c->data);
+        if (seg && (c->data.augment.mixup_alpha > 0 || c->data.augment.cutmix_alpha > 0))
+            diag_error(e->d, s->value->loc, "images(...) cannot take %s: its labels are a class id per pixel, which "
+                       "blending two samples does not give\nhint: the geometric augmentations move the mask with the "
+                       "image: hflip(), random_resized_crop(), rotate(), random_affine(...)",
+                       c->data.augment.mixup_alpha > 0 ? "mixup" : "cutmix");
+    }
     if ((s = setting(t, "views", NULL))) build_views(e, t, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
     if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);

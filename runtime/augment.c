@@ -167,38 +167,52 @@ float dl_aug_beta(dl_rng *r, float alpha)
 static float dl_uniform_in(dl_rng *r, float lo, float hi) { return lo + (hi - lo) * dl_rng_uniform(r); }
 
 void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,
-                       dl_rng *r, float *tmp)
+                       const dl_aug_mask *mk, dl_rng *r, float *tmp)
 {
     if (a->rrc_scale[1] > 0) {
         int64_t box[4];
         dl_aug_resized_box(r, h, w, a->rrc_scale, a->rrc_ratio, box);
         dl_aug_resize_box(x, c, h, w, box, tmp);
         if (y) dl_aug_resize_box(y, yc, h, w, box, tmp);
+        if (mk) dl_aug_mask_resize_box(mk->ids, h, w, box, mk->tmp);
     }
     if (a->crop_pad > 0) {
         const uint64_t span = 2 * (uint64_t)a->crop_pad + 1;
         int64_t dy = (int64_t)(dl_rng_next(r) % span) - a->crop_pad, dx = (int64_t)(dl_rng_next(r) % span) - a->crop_pad;
         dl_aug_shift(x, c, h, w, dy, dx, tmp);
         if (y) dl_aug_shift(y, yc, h, w, dy, dx, tmp);
+        if (mk) dl_aug_mask_shift(mk->ids, h, w, dy, dx, mk->fill, mk->tmp);
     }
     if (a->hflip > 0 && dl_rng_uniform(r) < a->hflip) {
         dl_aug_hflip(x, c, h, w);
         if (y) dl_aug_hflip(y, yc, h, w);
+        if (mk) dl_aug_mask_flip(mk->ids, h, w, 1);
     }
     if (a->vflip > 0 && dl_rng_uniform(r) < a->vflip) {
         dl_aug_vflip(x, c, h, w);
         if (y) dl_aug_vflip(y, yc, h, w);
+        if (mk) dl_aug_mask_flip(mk->ids, h, w, 0);
     }
     if (a->rotate_deg > 0) {
         double deg = dl_uniform_in(r, -a->rotate_deg, a->rotate_deg);
         dl_aug_rotate(x, c, h, w, deg, tmp);
         if (y) dl_aug_rotate(y, yc, h, w, deg, tmp);
+        if (mk) {
+            double M[6];
+            dl_aug_rotate_matrix(deg, M);
+            dl_aug_mask_map(mk->ids, h, w, M, mk->fill, mk->tmp);
+        }
     }
     if (a->affine) {
         double p[5];
         dl_aug_affine_params(r, a, h, w, p);
         dl_aug_affine(x, c, h, w, p, tmp);
         if (y) dl_aug_affine(y, yc, h, w, p, tmp);
+        if (mk) {
+            double M[6];
+            dl_aug_affine_matrix(p, M);
+            dl_aug_mask_map(mk->ids, h, w, M, mk->fill, mk->tmp);
+        }
     }
     float bf = 1.0f, cf = 1.0f;
     if (a->brightness > 0) bf = dl_uniform_in(r, a->brightness < 1 ? 1 - a->brightness : 0, 1 + a->brightness);
@@ -231,7 +245,7 @@ static void dl_aug_geometry(const dl_dataset *d, int64_t *c, int64_t *h, int64_t
 }
 
 /* Whether aug changes anything in this mode (an all-zero config costs nothing). */
-static int dl_aug_active(const dl_augment_config *a, int augment)
+int dl_aug_active(const dl_augment_config *a, int augment)
 {
     if (!a) return 0;
     if (a->norm_channels > 0) return 1;
@@ -242,25 +256,15 @@ static int dl_aug_active(const dl_augment_config *a, int augment)
                        a->solarize_p > 0 || a->posterize_p > 0 || a->autocontrast_p > 0 || a->equalize_p > 0);
 }
 
-int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
+int dl_aug_check(const dl_augment_config *aug, int augment, int64_t c, int64_t h, int64_t w, int image)
 {
-    const dl_dataset *d = b->d;
-    const int views = aug && aug->views == 2;
-    if (views && (aug->mixup_alpha > 0 || aug->cutmix_alpha > 0)) {
-        dl_set_error("augment: views = 2 gives two views of each sample for a contrastive loss; mixup and cutmix "
-                     "blend samples and labels, which such a loss does not use");
-        return -1;
-    }
-    if (!dl_aug_active(aug, augment)) aug = NULL;
-    int64_t c, h, w;
-    dl_aug_geometry(d, &c, &h, &w);
-    if (aug && augment) {
+    if (augment) {
         int spatial = aug->crop_pad > 0 || aug->hflip > 0 || aug->vflip > 0 || aug->rotate_deg > 0 ||
                       aug->cutout_size > 0 || aug->rrc_scale[1] > 0 || aug->cutmix_alpha > 0 || aug->affine ||
                       aug->blur_kernel > 0 || aug->erase_p > 0;
-        if (spatial && (d->x_rank < 2 || h < 2 || w < 2)) {
+        if (spatial && (!image || h < 2 || w < 2)) {
             dl_set_error("augment: crops, flips, rotation, affine maps, blur, cutout, erasing and cutmix need images, "
-                         "but samples have %lld flat values", (long long)d->x_numel);
+                         "but samples have %lld flat values", (long long)(c * h * w));
             return -1;
         }
         if (aug->blur_kernel > 0 && (aug->blur_kernel % 2 == 0 || aug->blur_kernel > DL_AUG_MAX_BLUR_KERNEL)) {
@@ -297,23 +301,39 @@ int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augm
                          "%lld channel%s; use brightness and contrast only", (long long)c, c == 1 ? "" : "s");
             return -1;
         }
-        if ((aug->mixup_alpha > 0 || aug->cutmix_alpha > 0) && d->label_kind == DL_LABEL_CLASS && one_hot <= 0) {
-            dl_set_error("augment: %s blends labels, so class labels need dense one-hot targets "
-                         "(a model trained with it takes f32[N, C] labels)", aug->mixup_alpha > 0 ? "mixup" : "cutmix");
-            return -1;
-        }
     }
-    if (aug && aug->norm_channels > 1 && aug->norm_channels != c) {
+    if (aug->norm_channels > 1 && aug->norm_channels != c) {
         dl_set_error("augment: normalize gives %d means/stds but the images have %lld channel%s", aug->norm_channels,
                      (long long)c, c == 1 ? "" : "s");
         return -1;
     }
-    if (aug)
-        for (int k = 0; k < aug->norm_channels && k < DL_AUG_MAX_CHANNELS; k++)
-            if (!(aug->norm_std[k] > 0)) {
-                dl_set_error("augment: normalize std[%d] = %g must be positive", k, aug->norm_std[k]);
-                return -1;
-            }
+    for (int k = 0; k < aug->norm_channels && k < DL_AUG_MAX_CHANNELS; k++)
+        if (!(aug->norm_std[k] > 0)) {
+            dl_set_error("augment: normalize std[%d] = %g must be positive", k, aug->norm_std[k]);
+            return -1;
+        }
+    return 0;
+}
+
+int dl_batcher_set_augment(dl_batcher *b, const dl_augment_config *aug, int augment, int one_hot)
+{
+    const dl_dataset *d = b->d;
+    const int views = aug && aug->views == 2;
+    if (views && (aug->mixup_alpha > 0 || aug->cutmix_alpha > 0)) {
+        dl_set_error("augment: views = 2 gives two views of each sample for a contrastive loss; mixup and cutmix "
+                     "blend samples and labels, which such a loss does not use");
+        return -1;
+    }
+    if (!dl_aug_active(aug, augment)) aug = NULL;
+    int64_t c, h, w;
+    dl_aug_geometry(d, &c, &h, &w);
+    if (aug && dl_aug_check(aug, augment, c, h, w, d->x_rank >= 2)) return -1;
+    if (aug && augment && (aug->mixup_alpha > 0 || aug->cutmix_alpha > 0) && d->label_kind == DL_LABEL_CLASS &&
+        one_hot <= 0) {
+        dl_set_error("augment: %s blends labels, so class labels need dense one-hot targets "
+                     "(a model trained with it takes f32[N, C] labels)", aug->mixup_alpha > 0 ? "mixup" : "cutmix");
+        return -1;
+    }
     if (one_hot > 0 && d->label_kind == DL_LABEL_CLASS && d->num_classes > one_hot) {
         dl_set_error("labels go up to %d but one-hot rows have only %d columns", d->num_classes - 1, one_hot);
         return -1;
@@ -367,23 +387,21 @@ static void dl_aug_cutmix_batch(dl_batcher *b, const int64_t *idx, int64_t m, fl
 
 /* One view of sample `sample`: the per-sample transforms, normalization,
  * cutout. View 0 draws from stream 0, view 1 (views = 2) from stream 3
- * (mixup and cutmix have 1 and 2); a mask label y moves with view 0 only. */
-static void dl_aug_view(const dl_batcher *b, float *x, int64_t sample, int view, float *y, int64_t yc, float *tmp)
+ * (mixup and cutmix have 1 and 2); a mask label (y or mk) moves with view 0 only. */
+void dl_aug_view(const dl_augment_config *a, int augment, uint64_t seed, int64_t epoch, int64_t sample, int view,
+                 float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc, const dl_aug_mask *mk, float *tmp)
 {
-    const dl_augment_config *a = b->aug;
-    int64_t c, h, w;
-    dl_aug_geometry(b->d, &c, &h, &w);
     dl_rng r;
-    dl_aug_rng(&r, b->seed, b->epoch, sample, view ? 3 : 0);
-    if (b->augment) dl_augment_sample(a, x, c, h, w, y, yc, &r, tmp);
+    dl_aug_rng(&r, seed, epoch, sample, view ? 3 : 0);
+    if (augment) dl_augment_sample(a, x, c, h, w, y, yc, mk, &r, tmp);
     if (a->norm_channels > 0) dl_aug_normalize(x, c, h * w, a);
-    if (b->augment)
+    if (augment)
         for (int k = 0; k < a->cutout_count && a->cutout_size > 0; k++) {
             int64_t cy = (int64_t)(dl_rng_next(&r) % (uint64_t)h), cx = (int64_t)(dl_rng_next(&r) % (uint64_t)w);
             dl_aug_cutout(x, c, h, w, cy, cx, a->cutout_size);
         }
     int64_t box[4];
-    if (b->augment && a->erase_p > 0 && dl_rng_uniform(&r) < a->erase_p &&
+    if (augment && a->erase_p > 0 && dl_rng_uniform(&r) < a->erase_p &&
         dl_aug_erase_box(&r, h, w, a->erase_scale, a->erase_ratio, box))
         dl_aug_erase(x, c, h, w, box, a, &r);
 }
@@ -406,8 +424,10 @@ const void *dl_aug_batch(dl_batcher *b, const int64_t *idx, int64_t m)
         for (int64_t i = 0; i < m; i++) {
             float *tmp = b->scratch + i * stride;
             float *y = mask && b->augment ? (float *)b->ybuf + i * d->y_numel : NULL;
-            dl_aug_view(b, b->xbuf + i * xn, idx[i], 0, y, mask ? d->y_numel / (h * w) : 0, tmp);
-            if (b->x2buf) dl_aug_view(b, b->x2buf + i * xn, idx[i], 1, NULL, 0, tmp);
+            dl_aug_view(a, b->augment, b->seed, b->epoch, idx[i], 0, b->xbuf + i * xn, c, h, w, y,
+                        mask ? d->y_numel / (h * w) : 0, NULL, tmp);
+            if (b->x2buf)
+                dl_aug_view(a, b->augment, b->seed, b->epoch, idx[i], 1, b->x2buf + i * xn, c, h, w, NULL, 0, NULL, tmp);
         }
     }
     float *y = d->label_kind == DL_LABEL_DENSE ? b->ybuf : NULL;

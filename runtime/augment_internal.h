@@ -56,10 +56,35 @@ void dl_aug_posterize(float *x, int64_t n, int bits);
 void dl_aug_autocontrast(float *x, int64_t c, int64_t hw);
 void dl_aug_equalize(float *x, int64_t c, int64_t hw);
 
+void dl_aug_affine_matrix(const double p[5], double m[6]);   /* dl_aug_affine's inverse map, for dl_aug_mask_map */
+void dl_aug_rotate_matrix(double degrees, double m[6]);      /* dl_aug_rotate's */
+
+/* augment_mask.c: the geometric transforms on a class-id mask i32[h, w],
+ * nearest-neighbour, `fill` where the map leaves the image; tmp holds h*w ids. */
+typedef struct dl_aug_mask {
+    int32_t *ids;                         /* [h, w] class ids, moved in place */
+    int32_t fill;                         /* for pixels from outside the image (the ignore_index) */
+    int32_t *tmp;                         /* h*w scratch */
+} dl_aug_mask;
+void dl_aug_mask_shift(int32_t *m, int64_t h, int64_t w, int64_t dy, int64_t dx, int32_t fill, int32_t *tmp);
+void dl_aug_mask_flip(int32_t *m, int64_t h, int64_t w, int horizontal);
+void dl_aug_mask_map(int32_t *m, int64_t h, int64_t w, const double M[6], int32_t fill, int32_t *tmp);
+void dl_aug_mask_resize_box(int32_t *m, int64_t h, int64_t w, const int64_t box[4], int32_t *tmp);
+
 /* All the per-sample random transforms before normalization, on x[c, h, w]
- * and (when y != NULL) the geometric ones on y[yc, h, w] too. */
+ * and (when y != NULL) the geometric ones on a dense label y[yc, h, w] too,
+ * bilinear as the image's; (when mk != NULL) on a class-id mask, nearest. */
 void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,
-                       dl_rng *r, float *tmp);
+                       const dl_aug_mask *mk, dl_rng *r, float *tmp);
+/* One view of a sample, draws from (seed, epoch, sample, view): with `augment`
+ * dl_augment_sample, then normalization, then (augment) cutout and erasing. */
+void dl_aug_view(const dl_augment_config *a, int augment, uint64_t seed, int64_t epoch, int64_t sample, int view,
+                 float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc, const dl_aug_mask *mk, float *tmp);
+/* Whether a changes anything in this mode (augment 0: normalization only). */
+int dl_aug_active(const dl_augment_config *a, int augment);
+/* The checks a (active) must pass for images [c, h, w] (image 0: flat
+ * samples): -1 with the error set when one fails. */
+int dl_aug_check(const dl_augment_config *a, int augment, int64_t c, int64_t h, int64_t w, int image);
 /* The batcher's hook: transforms the gathered samples idx[0..m) in b's
  * buffers; returns the labels to hand out (b->ybuf, or the one-hot rows). */
 const void *dl_aug_batch(dl_batcher *b, const int64_t *idx, int64_t m);

@@ -29,6 +29,7 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     if (!isnan(s->test_loss)) fprintf(out, "  %s_loss %.4f", ev, s->test_loss);
     if (!isnan(s->test_acc)) fprintf(out, "  %s_acc %.2f%%", ev, 100.0 * s->test_acc);
     if (!isnan(s->test_iou)) fprintf(out, "  %s_iou %.4f", ev, s->test_iou);
+    if (!isnan(s->test_mean_iou)) fprintf(out, "  %s_mean_iou %.4f", ev, s->test_mean_iou);
     if (!isnan(s->test_exact_teacher)) fprintf(out, "  %s_exact_teacher %.2f%%", ev, 100.0 * s->test_exact_teacher);
     if (!isnan(s->test_exact_greedy)) fprintf(out, "  %s_exact_greedy %.2f%%", ev, 100.0 * s->test_exact_greedy);
     if (!isnan(s->test_bits_per_dim)) fprintf(out, "  %s_bits_per_dim %.4f", ev, s->test_bits_per_dim);

@@ -14,6 +14,7 @@ typedef struct dl_epoch_stats {
     double test_exact_teacher, test_exact_greedy; /* seq2seq exact match, NaN when not measured */
     double test_bits_per_dim;             /* test_loss / ln 2 (a likelihood model's NLL per dimension), NaN when not asked */
     double test_map50, test_map50_95;     /* detection mAP@0.5 and mAP@0.5:0.95, NaN when not asked */
+    double test_mean_iou;                 /* images(masks = ...): mean IoU over the classes, NaN when not asked */
     double samples_per_s;
     double seconds;                       /* this epoch, training + evaluation */
     double eta_seconds;                   /* estimate for the remaining epochs */

@@ -91,6 +91,15 @@ typedef struct dl_source {
     const char *first;                        /* "image" or "features" */
     int one_hot;
     void *column_buf;                         /* a CSV's named columns of one batch: [column][batch] (f32 or i32) */
+    /* images(masks = ...) with an augment list (source_segment.c): the row
+     * source's next and close, wrapped */
+    const dl_augment_config *seg_aug;
+    int seg_augment;                          /* 1: training transforms; 0: normalization only */
+    int32_t seg_fill;                         /* a mask's pixels from outside the image: the ignore_index */
+    float *seg_tmp;                           /* [batch, C, H, W] scratch */
+    int32_t *seg_mtmp;                        /* [batch, H, W] scratch */
+    int64_t (*seg_rows_next)(struct dl_source *s, dl_batch *b);
+    void (*seg_rows_close)(struct dl_source *s);
 } dl_source;
 
 /* Batches of d with the fields first_name ("image", "features") and
@@ -149,14 +158,23 @@ int dl_source_graphset(dl_source *s, const dl_graphset *gs, int split, int64_t b
 int dl_evaluate_graphset(const dl_model_api *api, void *m, const dl_graphset *gs, int split, int64_t batch,
                          dl_stepper *st, double *loss, double *acc);
 
+/* Batches of the pairs [first, first + count) of d (fields image f32[C, H,
+ * W], label i32[H, W]), shuffled per epoch as dl_source_seq2seq's; aug (NULL:
+ * none) transforms them as dl_batcher's (augment 0: normalization only), a
+ * mask's pixels from outside the image set to fill. */
+int dl_source_segment(dl_source *s, const dl_segment_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
+                      uint64_t seed, const dl_augment_config *aug, int augment, int32_t fill);
+/* The mean loss over the test pairs, the accuracy over their labelled pixels
+ * and (miou != NULL) their mean IoU over the classes (NaN: none);
+ * dl_segment_scores counts one batch's pixels into inter/uni/right/counted. */
+int dl_evaluate_segment(void *m, const dl_segment_data *d, int64_t batch, dl_stepper *st, const dl_augment_config *aug,
+                        int ignore, double *loss, double *acc, double *miou);
+void dl_segment_scores(const float *logits, const int32_t *label, int64_t n, int64_t k, int64_t hw, int ignore,
+                       int64_t *inter, int64_t *uni, int64_t *right, int64_t *counted);
+double dl_mean_iou(const int64_t *inter, const int64_t *uni, int64_t k);
 /* Batches of the canvases [first, first + count) of d (fields image f32[1, S,
  * S], grid_target f32[G, G, 5 + C], boxes f32[M, 4], classes i32[M],
  * box_mask f32[M]), shuffled per epoch as dl_source_seq2seq's. */
-int dl_source_segment(dl_source *s, const dl_segment_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
-                      uint64_t seed);
-/* The mean loss over the test pairs and the accuracy over their labelled pixels (NaN: none). */
-int dl_evaluate_segment(void *m, const dl_segment_data *d, int64_t batch, dl_stepper *st, int ignore, double *loss,
-                        double *acc);
 int dl_source_detect(dl_source *s, const dl_detect_data *d, int64_t first, int64_t count, int64_t batch, int shuffle,
                      uint64_t seed);
 /* The mean loss over d's test canvases and, with map, mAP@0.5 and

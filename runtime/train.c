@@ -527,6 +527,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     dl_run_options opt = {0};
     if (options) opt = *options;
     dl_run_result result = dl_run_result_none();
+    double seg_miou = NAN;                /* images(masks = ...) with metrics = [mean_iou]: the last epoch's */
     if (res) *res = result;
     if (!api) { dl_set_error("dl_run_training: no model"); return -1; }
     if (api->abi_version != DL_ABI_VERSION) {
@@ -655,7 +656,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         : is_gset ? dl_source_graphset(&src, &gset, DL_SPLIT_TRAIN, batch, cfg->data.shuffle, seed + 1)
         : s2s ? dl_source_seq2seq(&src, &sd, 0, sd.n_train, batch, cfg->data.shuffle, seed + 1)
         : det ? dl_source_detect(&src, &dd, 0, dd.n_train, batch, cfg->data.shuffle, seed + 1)
-        : seg ? dl_source_segment(&src, &sg, 0, sg.n_train, batch, cfg->data.shuffle, seed + 1)
+        : seg ? dl_source_segment(&src, &sg, 0, sg.n_train, batch, cfg->data.shuffle, seed + 1, &cfg->data.augment, 1,
+                                  cfg->data.ignore_index)
         : text ? dl_source_text(&src, td.train, td.n_train, &cfg->data, td.vocab_size, seed + 1)
              : dl_source_dataset(&src, &train, dl_first_field(&cfg->data), batch, cfg->data.shuffle, seed + 1,
                                  &cfg->data.augment, 1, dl_one_hot_width(api, &train)))
@@ -798,7 +800,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
                             .test_exact_teacher = NAN, .test_exact_greedy = NAN, .test_bits_per_dim = NAN,
-                            .test_map50 = NAN, .test_map50_95 = NAN,
+                            .test_map50 = NAN, .test_map50_95 = NAN, .test_mean_iou = NAN,
                             .samples_per_s = seen / (t_train > 0 ? t_train : 1e-9)};
         /* batch norm's running statistics: each rank's, averaged */
         if (dl_dist_average_buffers(api, m)) goto done;
@@ -807,7 +809,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (have_eval &&
             (det ? dl_evaluate_detect(m, &dd, batch, &st, (cfg->metrics & DL_METRIC_MAP_BOXES) ? 2 : (cfg->metrics & DL_METRIC_MAP) != 0, &ds)
              : is_graph ? dl_evaluate_graph(api, m, &graph, eval_split, &st, &s.test_loss, &s.test_acc)
-             : seg ? dl_evaluate_segment(m, &sg, batch, &st, cfg->data.ignore_index, &s.test_loss, &s.test_acc)
+             : seg ? dl_evaluate_segment(m, &sg, batch, &st, &cfg->data.augment, cfg->data.ignore_index, &s.test_loss,
+                                         &s.test_acc, (cfg->metrics & DL_METRIC_MEAN_IOU) ? &s.test_mean_iou : NULL)
              : is_gset ? dl_evaluate_graphset(api, m, &gset, eval_split, batch, &st, &s.test_loss, &s.test_acc)
              : s2s  ? dl_evaluate_seq2seq(api, m, &sd, batch, &st, (cfg->metrics & DL_METRIC_EXACT_MATCH) != 0, &sc)
              : text ? dl_evaluate_text(api, m, &td, &cfg->data, &st, &s.test_loss, &s.test_acc)
@@ -832,6 +835,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         result.test_loss = s.test_loss;
         result.test_accuracy = s.test_acc;
         result.test_iou = s.test_iou;
+        seg_miou = s.test_mean_iou;
         result.test_exact_teacher = s.test_exact_teacher;
         result.test_exact_greedy = s.test_exact_greedy;
         result.test_bits_per_dim = s.test_bits_per_dim;
@@ -920,6 +924,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                (long long)result.steps, took);
         if (!isnan(result.test_accuracy)) printf(", %s_acc %.2f%%", eval_name, 100.0 * result.test_accuracy);
         else if (!isnan(result.test_iou)) printf(", %s_iou %.4f", eval_name, result.test_iou);
+        if (!isnan(seg_miou)) printf(", %s_mean_iou %.4f", eval_name, seg_miou);
         else if (!isnan(result.test_bits_per_dim))
             printf(", %s_loss %.4f (%.4f bits per dimension)", eval_name, result.test_loss, result.test_bits_per_dim);
         else if (!isnan(result.test_loss)) printf(", %s_loss %.4f", eval_name, result.test_loss);

@@ -36,3 +36,13 @@ if [ $r1 -eq 1 ] && grep -q "sb_class/train/mask/005.png: a pixel of class 5, bu
 else
   echo "FAIL segment errors ($r1 $r2 $r3 $r4):"; cat "$T/sb_class.out" "$T/sb_missing.out" "$T/sb_size.out" "$T/sb_color.out"; fail=$((fail+1))
 fi
+# augmented (tests/e2e/segment_aug.dln): the masks move with the images; mean IoU on the test pairs
+sed "s|SEG/|$T/seg/|g" tests/e2e/segment_aug.dln > "$T/sega.dln"
+sgrun "$T/sega.dln" > "$T/sega.out" 2>&1; rs=$?
+l1=$(sed -n 's/^epoch *1\/8  loss \([0-9.]*\).*/\1/p' "$T/sega.out"); l8=$(sed -n 's/^epoch *8\/8  loss \([0-9.]*\).*/\1/p' "$T/sega.out")
+acc=$(sed -n 's/^done:.*test_acc \([0-9.]*\)%.*/\1/p' "$T/sega.out"); miou=$(sed -n 's/^done:.*test_mean_iou \([0-9.]*\).*/\1/p' "$T/sega.out")
+if [ $rs -eq 0 ] && awk -v a="$l1" -v b="$l8" -v c="$acc" -v u="$miou" 'BEGIN { exit !(b < a && c >= 90 && u >= 0.8) }'; then
+  echo "segment: images(masks = ...) trains with augment (loss $l1 -> $l8, test pixel accuracy $acc%, mean IoU $miou): ok"; pass=$((pass+1))
+else
+  echo "FAIL segment augmented training ($rs, $l1 -> $l8, $acc, $miou):"; tail -3 "$T/sega.out"; fail=$((fail+1))
+fi

@@ -167,7 +167,7 @@ static void test_blur(void)
         dl_aug_rng(&r, 4, 1, s, 0);
         q = r;
         memcpy(x, src, sizeof x);
-        dl_augment_sample(&a, x, C, H, W, NULL, 0, &r, tmp);
+        dl_augment_sample(&a, x, C, H, W, NULL, 0, NULL, &r, tmp);
         if (dl_rng_uniform(&q) < 0.5f) {
             ref_blur(src, want, C, H, W, 5, 0.1f + (2.0f - 0.1f) * dl_rng_uniform(&q));
             blurred++;
@@ -322,7 +322,7 @@ static void test_tone(void)
         dl_aug_rng(&r, 2, 0, s, 0);
         q = r;
         memcpy(x, src, sizeof x);
-        dl_augment_sample(&a, x, C, 20, 30, NULL, 0, &r, tmp);
+        dl_augment_sample(&a, x, C, 20, 30, NULL, 0, NULL, &r, tmp);
         memcpy(curf, src, sizeof curf);
         const double args[4] = {0.5f, 8, 0, 0};
         for (int op = 0; op < 4; op++)
