@@ -842,13 +842,28 @@ static int build_erasing(elab *e, const value *a, dl_augment_config *ac) {
     return get_float(e, &a[3], -1e6, 1e6, "value", &ac->erase_value);
 }
 
+/* rand_augment(n = 2, m = 9): torchvision's RandAugment(num_ops = n, magnitude = m), 31 bins. */
+static int build_rand_augment(elab *e, const value *a, dl_augment_config *ac) {
+    int64_t n = 2, m = 9;
+    if (!get_int(e, &a[0], 1, "n", &n) || !get_int(e, &a[1], 0, "m", &m)) return 0;
+    if (n > 16 || m > 30) {
+        diag_error(e->d, n > 16 ? a[0].loc : a[1].loc, "rand_augment takes n from 1 to 16 ops and m from 0 to 30 (the "
+                   "magnitude bin of 31, torchvision's num_magnitude_bins), got %s = %lld", n > 16 ? "n" : "m",
+                   (long long)(n > 16 ? n : m));
+        return 0;
+    }
+    ac->ra_ops = (int)n, ac->ra_magnitude = (int)m;
+    return 1;
+}
+
 static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, int *label_is_class) {
     static const kind_name kinds[] = {{"random_crop", 0}, {"hflip", 1},  {"vflip", 2},  {"rotate", 3},
                                       {"noise", 4},       {"brightness", 5}, {"contrast", 6}, {"cutout", 7},
                                       {"mixup", 8},       {"normalize", 9}, {"random_resized_crop", 10},
                                       {"color_jitter", 11}, {"cutmix", 12}, {"random_affine", 13},
                                       {"random_grayscale", 14}, {"gaussian_blur", 15}, {"random_erasing", 16},
-                                      {"solarize", 17}, {"posterize", 18}, {"autocontrast", 19}, {"equalize", 20}};
+                                      {"solarize", 17}, {"posterize", 18}, {"autocontrast", 19}, {"equalize", 20},
+                                      {"rand_augment", 21}};
     static const argspec specs[][4] = {{{"pad", 0}}, {{"p", 0}}, {{"p", 0}}, {{"degrees", 0}}, {{"std", 0}},
                                        {{"amount", 0}}, {{"amount", 0}}, {{"size", 0}, {"count", 0}},
                                        {{"alpha", 0}}, {{"mean", 1}, {"std", 1}}, {{"scale", 0}, {"ratio", 0}},
@@ -857,8 +872,9 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
                                        {{"degrees", 1}, {"translate", 0}, {"scale", 0}, {"shear", 0}}, {{"p", 0}},
                                        {{"kernel", 1}, {"sigma", 0}, {"p", 0}},
                                        {{"p", 0}, {"scale", 0}, {"ratio", 0}, {"value", 0}},
-                                       {{"threshold", 1}, {"p", 0}}, {{"bits", 1}, {"p", 0}}, {{"p", 0}}, {{"p", 0}}};
-    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2, 4, 1, 3, 4, 2, 2, 1, 1};
+                                       {{"threshold", 1}, {"p", 0}}, {{"bits", 1}, {"p", 0}}, {{"p", 0}}, {{"p", 0}},
+                                       {{"n", 0}, {"m", 0}}};
+    static const int nspec[] = {1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2, 4, 2, 4, 1, 3, 4, 2, 2, 1, 1, 2};
     int n;
     const ast_expr *const *items = setting_items(s, &n);
     unsigned seen = 0;
@@ -957,6 +973,7 @@ static int build_augment(elab *e, const ast_setting *s, dl_augment_config *ac, i
             break;
         case 19: ac->autocontrast_p = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->autocontrast_p); break;
         case 20: ac->equalize_p = 0.5f; ok = get_float(e, &a[0], 0, 1, "p", &ac->equalize_p); break;
+        case 21: ok = build_rand_augment(e, a, ac); break;
         }
         if (!ok) return -1;
         if ((k == 8 || k == 12) && (seen & (1u << 8)) && (seen & (1u << 12))) {

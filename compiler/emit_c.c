@@ -767,9 +767,10 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
             emit_float(c, a->erase_scale[1]), emit_float(c, a->erase_ratio[0]), emit_float(c, a->erase_ratio[1]),
             emit_float(c, a->erase_value), a->erase_random);
     fprintf(f, "                         .solarize_threshold = %s, .solarize_p = %s, .posterize_bits = %d, "
-               ".posterize_p = %s, .autocontrast_p = %s, .equalize_p = %s},\n", emit_float(c, a->solarize_threshold),
+               ".posterize_p = %s, .autocontrast_p = %s, .equalize_p = %s,\n", emit_float(c, a->solarize_threshold),
             emit_float(c, a->solarize_p), a->posterize_bits, emit_float(c, a->posterize_p), emit_float(c, a->autocontrast_p),
             emit_float(c, a->equalize_p));
+    fprintf(f, "                         .ra_ops = %d, .ra_magnitude = %d},\n", a->ra_ops, a->ra_magnitude);
     fprintf(f, "             .seq_len = %" PRId64 ", .contiguous = %d, .vocab = %" PRId64 ", .mlm = %s,\n",
             t->data.seq_len, t->data.contiguous, t->data.vocab, emit_float(c, t->data.mlm));
     fprintf(f, "             .task = ");

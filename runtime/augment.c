@@ -214,6 +214,7 @@ void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t 
             dl_aug_mask_map(mk->ids, h, w, M, mk->fill, mk->tmp);
         }
     }
+    if (a->ra_ops > 0) dl_aug_rand_augment(a, x, c, h, w, mk, r, tmp);
     float bf = 1.0f, cf = 1.0f;
     if (a->brightness > 0) bf = dl_uniform_in(r, a->brightness < 1 ? 1 - a->brightness : 0, 1 + a->brightness);
     if (a->contrast > 0) cf = dl_uniform_in(r, a->contrast < 1 ? 1 - a->contrast : 0, 1 + a->contrast);
@@ -253,7 +254,8 @@ int dl_aug_active(const dl_augment_config *a, int augment)
                        a->contrast > 0 || a->noise_std > 0 || (a->cutout_size > 0 && a->cutout_count > 0) ||
                        a->mixup_alpha > 0 || a->rrc_scale[1] > 0 || a->saturation > 0 || a->hue > 0 ||
                        a->cutmix_alpha > 0 || a->affine || a->gray_p > 0 || a->blur_kernel > 0 || a->erase_p > 0 ||
-                       a->solarize_p > 0 || a->posterize_p > 0 || a->autocontrast_p > 0 || a->equalize_p > 0);
+                       a->solarize_p > 0 || a->posterize_p > 0 || a->autocontrast_p > 0 || a->equalize_p > 0 ||
+                       a->ra_ops > 0);
 }
 
 int dl_aug_check(const dl_augment_config *aug, int augment, int64_t c, int64_t h, int64_t w, int image)
@@ -261,10 +263,10 @@ int dl_aug_check(const dl_augment_config *aug, int augment, int64_t c, int64_t h
     if (augment) {
         int spatial = aug->crop_pad > 0 || aug->hflip > 0 || aug->vflip > 0 || aug->rotate_deg > 0 ||
                       aug->cutout_size > 0 || aug->rrc_scale[1] > 0 || aug->cutmix_alpha > 0 || aug->affine ||
-                      aug->blur_kernel > 0 || aug->erase_p > 0;
+                      aug->blur_kernel > 0 || aug->erase_p > 0 || aug->ra_ops > 0;
         if (spatial && (!image || h < 2 || w < 2)) {
-            dl_set_error("augment: crops, flips, rotation, affine maps, blur, cutout, erasing and cutmix need images, "
-                         "but samples have %lld flat values", (long long)(c * h * w));
+            dl_set_error("augment: crops, flips, rotation, affine maps, blur, cutout, erasing, cutmix and rand_augment need "
+                         "images, but samples have %lld flat values", (long long)(c * h * w));
             return -1;
         }
         if (aug->blur_kernel > 0 && (aug->blur_kernel % 2 == 0 || aug->blur_kernel > DL_AUG_MAX_BLUR_KERNEL)) {
@@ -285,6 +287,11 @@ int dl_aug_check(const dl_augment_config *aug, int augment, int64_t c, int64_t h
         if (aug->erase_p > 0 && !(aug->erase_scale[0] <= aug->erase_scale[1] && aug->erase_ratio[0] > 0 &&
                                   aug->erase_ratio[0] <= aug->erase_ratio[1])) {
             dl_set_error("augment: random_erasing's scale and ratio must be ranges (lo, hi), ratio above 0");
+            return -1;
+        }
+        if (aug->ra_ops > 0 && (aug->ra_ops > 16 || aug->ra_magnitude < 0 || aug->ra_magnitude >= DL_RA_BINS)) {
+            dl_set_error("augment: rand_augment takes n from 1 to 16 ops and a magnitude m from 0 to %d, not n = %d, "
+                         "m = %d", DL_RA_BINS - 1, aug->ra_ops, aug->ra_magnitude);
             return -1;
         }
         if (aug->posterize_p > 0 && (aug->posterize_bits < 1 || aug->posterize_bits > 8)) {

@@ -68,8 +68,38 @@ typedef struct dl_aug_mask {
 } dl_aug_mask;
 void dl_aug_mask_shift(int32_t *m, int64_t h, int64_t w, int64_t dy, int64_t dx, int32_t fill, int32_t *tmp);
 void dl_aug_mask_flip(int32_t *m, int64_t h, int64_t w, int horizontal);
+/* The source pixel (row-major index) of output pixel (i, j) under the inverse
+ * map M in centre-relative coordinates (torchvision's affine grid): (sx, sy) =
+ * M (j - cx, i - cy) + (M[2], M[5]) + (cx, cy), c = (size - 1) / 2, rounded
+ * half to even (grid_sample's nearest); -1 outside the image. */
+int64_t dl_aug_map_source(const double M[6], int64_t h, int64_t w, int64_t i, int64_t j);
 void dl_aug_mask_map(int32_t *m, int64_t h, int64_t w, const double M[6], int32_t fill, int32_t *tmp);
 void dl_aug_mask_resize_box(int32_t *m, int64_t h, int64_t w, const int64_t box[4], int32_t *tmp);
+
+/* augment_rand.c: rand_augment, torchvision's RandAugment. Its ops in
+ * torchvision's order; dl_aug_rand_op draws one and its signed magnitude (m:
+ * the bin of DL_RA_BINS); dl_aug_rand_matrix gives a geometric op's inverse
+ * map (0: not geometric); dl_aug_rand_apply applies an op to x. */
+enum {
+    DL_RA_IDENTITY, DL_RA_SHEAR_X, DL_RA_SHEAR_Y, DL_RA_TRANSLATE_X, DL_RA_TRANSLATE_Y, DL_RA_ROTATE,
+    DL_RA_BRIGHTNESS, DL_RA_COLOR, DL_RA_CONTRAST, DL_RA_SHARPNESS, DL_RA_POSTERIZE, DL_RA_SOLARIZE,
+    DL_RA_AUTOCONTRAST, DL_RA_EQUALIZE, DL_RA_OPS
+};
+#define DL_RA_BINS 31
+int dl_aug_rand_op(dl_rng *r, int m, int64_t h, int64_t w, double *magnitude);
+int dl_aug_rand_matrix(int op, double magnitude, int64_t h, int64_t w, double M[6]);
+void dl_aug_rand_apply(float *x, int64_t c, int64_t h, int64_t w, int op, double magnitude, float *tmp);
+/* a->ra_ops ops on x, the geometric ones on the mask too (mk != NULL). */
+void dl_aug_rand_augment(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, const dl_aug_mask *mk,
+                         dl_rng *r, float *tmp);
+/* _get_inverse_affine_matrix(center, angle, translate, scale, shear): the
+ * inverse map for dl_aug_map_source; angles in degrees, shear (x, y). */
+void dl_aug_inverse_affine(const double center[2], double angle, const double translate[2], double scale,
+                           const double shear[2], double m[6]);
+/* Nearest-neighbour sampling of x through the inverse map M, 0 outside. */
+void dl_aug_nearest_map(float *x, int64_t c, int64_t h, int64_t w, const double M[6], float *tmp);
+/* adjust_sharpness(factor): blend with the 3x3 smoothing of the interior. */
+void dl_aug_sharpness(float *x, int64_t c, int64_t h, int64_t w, double factor, float *tmp);
 
 /* All the per-sample random transforms before normalization, on x[c, h, w]
  * and (when y != NULL) the geometric ones on a dense label y[yc, h, w] too,

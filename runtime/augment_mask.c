@@ -38,16 +38,20 @@ void dl_aug_mask_flip(int32_t *m, int64_t h, int64_t w, int horizontal)
         }
 }
 
-/* out(i, j) = in(round(sy), round(sx)) with (sx, sy) = M (j - cx, i - cy) + (M[2], M[5]) + (cx, cy). */
+int64_t dl_aug_map_source(const double M[6], int64_t h, int64_t w, int64_t i, int64_t j)
+{
+    const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0, u = j - cx, v = i - cy;
+    const double sx = nearbyint(M[0] * u + M[1] * v + M[2] + cx), sy = nearbyint(M[3] * u + M[4] * v + M[5] + cy);
+    return sy >= 0 && sy < h && sx >= 0 && sx < w ? (int64_t)sy * w + (int64_t)sx : -1;
+}
+
 void dl_aug_mask_map(int32_t *m, int64_t h, int64_t w, const double M[6], int32_t fill, int32_t *tmp)
 {
-    const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
     memcpy(tmp, m, (size_t)(h * w) * sizeof *m);
     for (int64_t i = 0; i < h; i++)
         for (int64_t j = 0; j < w; j++) {
-            const double u = j - cx, v = i - cy;
-            const double sx = nearbyint(M[0] * u + M[1] * v + M[2] + cx), sy = nearbyint(M[3] * u + M[4] * v + M[5] + cy);
-            m[i * w + j] = sy >= 0 && sy < h && sx >= 0 && sx < w ? tmp[(int64_t)sy * w + (int64_t)sx] : fill;
+            const int64_t at = dl_aug_map_source(M, h, w, i, j);
+            m[i * w + j] = at >= 0 ? tmp[at] : fill;
         }
 }
 

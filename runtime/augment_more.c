@@ -47,12 +47,8 @@ void dl_aug_affine_params(dl_rng *r, const dl_augment_config *a, int64_t h, int6
 
 void dl_aug_affine_matrix(const double p[5], double m[6])
 {
-    /* _get_inverse_affine_matrix(center = 0, angle, (tx, ty), scale, (shear, 0)) */
-    const double rot = p[0] * DL_PI / 180, sx = p[4] * DL_PI / 180;
-    const double a = cos(rot), b = -cos(rot) * tan(sx) - sin(rot), cc = sin(rot), d = -sin(rot) * tan(sx) + cos(rot);
-    m[0] = d / p[3], m[1] = -b / p[3], m[3] = -cc / p[3], m[4] = a / p[3];
-    m[2] = m[0] * -p[1] + m[1] * -p[2];
-    m[5] = m[3] * -p[1] + m[4] * -p[2];
+    const double centre[2] = {0, 0}, translate[2] = {p[1], p[2]}, shear[2] = {p[4], 0};
+    dl_aug_inverse_affine(centre, p[0], translate, p[3], shear, m);
 }
 
 void dl_aug_affine(float *x, int64_t c, int64_t h, int64_t w, const double p[5], float *tmp)

@@ -516,6 +516,7 @@ typedef struct dl_augment_config {
     float solarize_threshold, solarize_p; /* tone transforms (augment_tone.c), each with its probability; p 0 = off */
     int posterize_bits;
     float posterize_p, autocontrast_p, equalize_p;
+    int ra_ops, ra_magnitude;             /* rand_augment (augment_rand.c): ops per image (0 = off), bin 0..30 */
 } dl_augment_config;
 
 /* Batching: a seeded permutation per epoch; the last partial batch is kept. */
