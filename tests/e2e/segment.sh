@@ -46,3 +46,15 @@ if [ $rs -eq 0 ] && awk -v a="$l1" -v b="$l8" -v c="$acc" -v u="$miou" 'BEGIN { 
 else
   echo "FAIL segment augmented training ($rs, $l1 -> $l8, $acc, $miou):"; tail -3 "$T/sega.out"; fail=$((fail+1))
 fi
+# rand_augment on the same pairs: the loss falls, and 1 and 2 threads give the same epoch lines
+sed -e "s|SEG/|$T/seg/|g" -e 's|^    epochs = 8$|    epochs = 8\n    augment = [hflip(), rand_augment(n = 2, m = 9)]|' tests/e2e/segment.dln > "$T/segr.dln"
+sgrun "$T/segr.dln" > "$T/segr1.out" 2>&1; r1=$?
+DLNC_CACHE="$T/cache" OMP_NUM_THREADS=2 "$DL" run "$T/segr.dln" > "$T/segr2.out" 2>&1; r2=$?
+l1=$(sed -n 's/^epoch *1\/8  loss \([0-9.]*\).*/\1/p' "$T/segr1.out"); l8=$(sed -n 's/^epoch *8\/8  loss \([0-9.]*\).*/\1/p' "$T/segr1.out")
+strip() { sed -n 's/^\(epoch.*test_acc [0-9.]*%\).*/\1/p' "$1"; }
+if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && grep -q "rand_augment" "$T/segr.dln" && [ -n "$(strip "$T/segr1.out")" ] &&
+   [ "$(strip "$T/segr1.out")" = "$(strip "$T/segr2.out")" ] && awk -v a="$l1" -v b="$l8" 'BEGIN { exit !(b < a) }'; then
+  echo "segment: rand_augment moves masks with its geometric ops (loss $l1 -> $l8), the same at 1 and 2 threads: ok"; pass=$((pass+1))
+else
+  echo "FAIL segment rand_augment ($r1 $r2, $l1 -> $l8):"; tail -2 "$T/segr1.out" "$T/segr2.out"; fail=$((fail+1))
+fi
