@@ -8,8 +8,9 @@
  * schedule, and the loop over a batch's samples is parallel without locks.
  *
  * Per batch (dl_aug_batch, called by dl_batcher_next after gathering):
- *   per sample: [train] resized crop, crop, flips, rotation, affine map
- *     (these also move a dense label of the image's size, i.e. a mask),
+ *   per sample: [train] resized crop, crop, flips, rotation, affine map,
+ *     rand_augment (these also move a dense label of the image's size, i.e.
+ *     a mask, or a class-id mask, nearest: augment_mask.c),
  *     brightness, contrast, saturation, hue, grayscale, solarize, posterize,
  *     autocontrast, equalize, blur, noise;
  *     then normalization; [train] cutout, erasing;
@@ -214,7 +215,7 @@ void dl_augment_sample(const dl_augment_config *a, float *x, int64_t c, int64_t 
             dl_aug_mask_map(mk->ids, h, w, M, mk->fill, mk->tmp);
         }
     }
-    if (a->ra_ops > 0) dl_aug_rand_augment(a, x, c, h, w, mk, r, tmp);
+    if (a->ra_ops > 0) dl_aug_rand_augment(a, x, c, h, w, y, yc, mk, r, tmp);
     float bf = 1.0f, cf = 1.0f;
     if (a->brightness > 0) bf = dl_uniform_in(r, a->brightness < 1 ? 1 - a->brightness : 0, 1 + a->brightness);
     if (a->contrast > 0) cf = dl_uniform_in(r, a->contrast < 1 ? 1 - a->contrast : 0, 1 + a->contrast);

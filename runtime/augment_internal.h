@@ -89,9 +89,10 @@ enum {
 int dl_aug_rand_op(dl_rng *r, int m, int64_t h, int64_t w, double *magnitude);
 int dl_aug_rand_matrix(int op, double magnitude, int64_t h, int64_t w, double M[6]);
 void dl_aug_rand_apply(float *x, int64_t c, int64_t h, int64_t w, int op, double magnitude, float *tmp);
-/* a->ra_ops ops on x, the geometric ones on the mask too (mk != NULL). */
-void dl_aug_rand_augment(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, const dl_aug_mask *mk,
-                         dl_rng *r, float *tmp);
+/* a->ra_ops ops on x, the geometric ones on a dense label y[yc, h, w] (y !=
+ * NULL) and a class-id mask (mk != NULL) too, nearest. */
+void dl_aug_rand_augment(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,
+                         const dl_aug_mask *mk, dl_rng *r, float *tmp);
 /* _get_inverse_affine_matrix(center, angle, translate, scale, shear): the
  * inverse map for dl_aug_map_source; angles in degrees, shear (x, y). */
 void dl_aug_inverse_affine(const double center[2], double angle, const double translate[2], double scale,

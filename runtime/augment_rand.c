@@ -29,8 +29,9 @@
  * outside the image), through the inverse affine matrix of
  * _get_inverse_affine_matrix; the matrix is in double where torchvision's
  * grid is float32, so a source position exactly halfway between two pixels
- * may round the other way. A class-id mask (images(masks = ...)) follows the
- * geometric ops with the same maps (augment_mask.c), ignore_index outside. */
+ * may round the other way. A dense mask label follows the geometric ops with
+ * the same maps, nearest, 0 outside; a class-id mask (images(masks = ...))
+ * too, ignore_index outside (augment_mask.c). */
 #include "augment_internal.h"
 
 #include <math.h>
@@ -161,13 +162,15 @@ void dl_aug_rand_apply(float *x, int64_t c, int64_t h, int64_t w, int op, double
     }
 }
 
-void dl_aug_rand_augment(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, const dl_aug_mask *mk,
-                         dl_rng *r, float *tmp)
+void dl_aug_rand_augment(const dl_augment_config *a, float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t yc,
+                         const dl_aug_mask *mk, dl_rng *r, float *tmp)
 {
     for (int t = 0; t < a->ra_ops; t++) {
         double mag, M[6];
         const int op = dl_aug_rand_op(r, a->ra_magnitude, h, w, &mag);
         dl_aug_rand_apply(x, c, h, w, op, mag, tmp);
-        if (mk && dl_aug_rand_matrix(op, mag, h, w, M)) dl_aug_mask_map(mk->ids, h, w, M, mk->fill, mk->tmp);
+        if (!dl_aug_rand_matrix(op, mag, h, w, M)) continue;
+        if (y) dl_aug_nearest_map(y, yc, h, w, M, tmp);
+        if (mk) dl_aug_mask_map(mk->ids, h, w, M, mk->fill, mk->tmp);
     }
 }

@@ -475,7 +475,7 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
  * image's size), random crop (zero-pad `crop_pad` pixels per side, crop
  * back at a random offset), horizontal/vertical flip, rotation (uniform in [-rotate_deg,
  * rotate_deg] about the center, bilinear, zero fill), random affine (torchvision's
- * RandomAffine), brightness (x *= U[1-b,
+ * RandomAffine), rand_augment (torchvision's RandAugment, augment_rand.c), brightness (x *= U[1-b,
  * 1+b]) and contrast (x = m + U[1-c, 1+c] (x - m), m the image's mean),
  * saturation and hue (RGB only), each clamped to [0, 1], random grayscale (RGB),
  * solarize, posterize, autocontrast, equalize, Gaussian blur, Gaussian noise (not clamped), per-channel normalization
@@ -485,7 +485,8 @@ int dl_dataset_to_masks(dl_dataset *d, float threshold);
  * batch; labels mixed alike, class labels becoming one-hot mixtures) or
  * CutMix (a box of x_j pasted into x_i, labels mixed by area).
  * Geometric transforms move a dense label of the image's size (a mask) with
- * the image. Random draws come from (seed, epoch, sample index), so a run is
+ * the image (the class-id masks of images(masks = ...): nearest, see
+ * augment_mask.c). Random draws come from (seed, epoch, sample index), so a run is
  * reproducible whatever the thread count. Zero fields are off. */
 #define DL_AUG_MAX_CHANNELS 4
 #define DL_AUG_MAX_BLUR_KERNEL 99           /* gaussian_blur's largest kernel side */

@@ -182,6 +182,24 @@ static void test_mask(void)
             }
     CU_ASSERT(ok);
     CU_ASSERT_FALSE(dl_aug_rand_matrix(DL_RA_BRIGHTNESS, 0.3, H, W, (double[6]){0}));
+    /* through dl_augment_sample: a dense label (0 outside) and a class-id mask (255 outside) move alike */
+    const dl_augment_config a = {.ra_ops = 3, .ra_magnitude = 20};
+    int moved = 0;
+    for (int64_t sample = 0; sample < 40; sample++) {
+        float img[C * H * W], y[H * W], t3[C * H * W];
+        fill_image(img, C * H * W, (unsigned)sample);
+        for (int64_t p = 0; p < H * W; p++) m[p] = (int32_t)((p / W / 3 + p % W / 4) % 4), y[p] = (float)(m[p] + 1);
+        dl_rng r;
+        dl_aug_rng(&r, 3, 0, sample, 0);
+        const dl_aug_mask mk = {m, 255, mtmp};
+        dl_augment_sample(&a, img, C, H, W, y, 1, &mk, &r, t3);
+        for (int64_t p = 0; p < H * W; p++) {
+            ok &= y[p] == (m[p] == 255 ? 0.0f : (float)(m[p] + 1));
+            moved |= m[p] != (int32_t)((p / W / 3 + p % W / 4) % 4);
+        }
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT(moved);
 }
 
 /* A batch of RGB images through the batcher: the same bytes at 1 and 2 threads. */
