@@ -24,10 +24,11 @@ model moe(features: f32[N, 9]) -> f32[N] {
     topv, topi = topk(gates, 2, axis = 1)                                          # f32[N, 2], i32[N, 2]
     w = topv / sum(topv, axis = 1, keepdims = true)                                # renormalized top-2
     combine = sum(one_hot(topi, E) * unsqueeze(w, 2), axis = 1)                    # f32[N, 4]: 0 off the top-2
-    h = zeros(N, 3)
+    outs = []
     repeat e in E {
-        h = h + combine[:, e:e + 1] * expert(x, 16, 3)                            # expert0 .. expert3
+        outs = outs + [expert(x, 16, 3)]                                           # expert0 .. expert3
     }
+    h = sum(stack(outs, axis = 1) * unsqueeze(combine, 2), axis = 1)              # f32[N, 3]
     frac = mean(one_hot(topi[:, 0], E), axis = 0)                                  # share of samples per expert (top-1)
     prob = mean(gates, axis = 0)                                                   # mean router probability per expert
     aux = E * sum(frac * prob)                                                     # Switch's load-balancing loss
@@ -368,8 +369,7 @@ model longformer(features: f32[N, 48]) -> f32[N] {
     j = reshape(arange(T), [1, T])
     band = abs(i - j) <= 2.0                                    # each token sees 2 neighbours each side
     glob = (i == 0.0) + (j == 0.0) > 0.0                        # token 0 is global
-    keep = maximum(band, glob)
-    mask = log(keep)                                            # 0 to keep, -inf to drop
+    mask = where(maximum(band, glob), 0.0, -inf)                # 0 to keep, -inf to drop
     h = dense(x, 8, name = "embed")
     a = attention(dense(h, 8, name = "q"), dense(h, 8, name = "k"), dense(h, 8, name = "v"), heads = 2, mask = mask)
     y = dense(h + a, 1, name = "out")
