@@ -220,9 +220,6 @@ BYOL_DLN = """
 block mlp2(x: f32[N, K], w1: f32[H, K], b1: f32[H], w2: f32[O, H], b2: f32[O]) -> f32[N, O] {
     return relu(x @ transpose(w1) + b1) @ transpose(w2) + b2
 }
-block l2n(x: f32[N, D]) -> f32[N, D] {
-    return x / sqrt(sum(x * x, axis = 1, keepdims = true) + 1e-12)
-}
 model byol(features: f32[N, 12]) -> f32[N] {
     v1 = features[:, 0:6]
     v2 = features[:, 6:12]
@@ -242,7 +239,7 @@ model byol(features: f32[N, 12]) -> f32[N] {
     p2 = dense(relu(dense(mlp2(v2, w1, b1, w2, b2), 8, name = "pred1")), 4, name = "pred2")
     t1 = stop_grad(mlp2(v1, tw1, tb1, tw2, tb2))
     t2 = stop_grad(mlp2(v2, tw1, tb1, tw2, tb2))
-    return (2.0 - 2.0 * sum(l2n(p1) * l2n(t2), axis = 1)) + (2.0 - 2.0 * sum(l2n(p2) * l2n(t1), axis = 1))
+    return (2.0 - 2.0 * sum(normalize(p1) * normalize(t2), axis = 1)) + (2.0 - 2.0 * sum(normalize(p2) * normalize(t1), axis = 1))
 }
 train byol {
     data  = csv("unused.csv", batch = 8, classify = false)
@@ -254,8 +251,7 @@ train byol {
 
 MOCO_DLN = """
 block enc(x: f32[N, K], w: f32[D, K], b: f32[D]) -> f32[N, D] {
-    z = tanh(x @ transpose(w) + b)
-    return z / sqrt(sum(z * z, axis = 1, keepdims = true))
+    return normalize(tanh(x @ transpose(w) + b))
 }
 model moco(features: f32[N, 12]) -> f32[N] {
     param w: f32[4, 6] = he_uniform()
@@ -282,9 +278,6 @@ train moco {
 
 
 SWAV_DLN = """
-block l2n(x: f32[N, D]) -> f32[N, D] {
-    return x / sqrt(sum(x * x, axis = 1, keepdims = true))
-}
 block sinkhorn(scores: f32[N, K], eps: float = 0.05, iters: int = 3) -> f32[N, K] {
     q = exp(stop_grad(scores) / eps)                          # f32[N, K]
     q = q / sum(q)
@@ -295,10 +288,10 @@ block sinkhorn(scores: f32[N, K], eps: float = 0.05, iters: int = 3) -> f32[N, K
     return q * N
 }
 model swav(features: f32[N, 12]) -> f32[N] {
-    z1 = l2n(dense(relu(dense(features[:, 0:6], 8, name = "enc")), 4, name = "proj"))
-    z2 = l2n(dense(relu(dense(features[:, 6:12], 8, name = "enc")), 4, name = "proj"))
+    z1 = normalize(dense(relu(dense(features[:, 0:6], 8, name = "enc")), 4, name = "proj"))
+    z2 = normalize(dense(relu(dense(features[:, 6:12], 8, name = "enc")), 4, name = "proj"))
     param prototypes: f32[5, 4] = he_uniform()
-    c = l2n(prototypes)
+    c = normalize(prototypes)
     s1 = z1 @ transpose(c)                                     # f32[N, 5]
     s2 = z2 @ transpose(c)
     q1 = sinkhorn(s1)
@@ -583,10 +576,6 @@ def _caption2_loss(p, f):
     return F.cross_entropy(_lin(ys, p, "vocab").reshape(-1, 10), tok[:, 1:].reshape(-1), ignore_index=0)
 
 
-def _l2n(x):
-    return x / torch.sqrt((x * x).sum(1, keepdim=True) + 1e-12)
-
-
 def _byol_loss(p, f):
     def mlp(x, pre):
         return F.linear(F.relu(F.linear(x, p[pre + "w1"], p[pre + "b1"])), p[pre + "w2"], p[pre + "b2"])
@@ -595,7 +584,8 @@ def _byol_loss(p, f):
         return _lin(F.relu(_lin(mlp(x, ""), p, "pred1")), p, "pred2")
     v1, v2 = f[:, :6], f[:, 6:]
     t1, t2 = mlp(v1, "t").detach(), mlp(v2, "t").detach()
-    return ((2 - 2 * (_l2n(pred(v1)) * _l2n(t2)).sum(1)) + (2 - 2 * (_l2n(pred(v2)) * _l2n(t1)).sum(1))).mean()
+    n = F.normalize
+    return ((2 - 2 * (n(pred(v1)) * n(t2)).sum(1)) + (2 - 2 * (n(pred(v2)) * n(t1)).sum(1))).mean()
 
 
 def _moco_loss(p, f):
@@ -658,6 +648,80 @@ def _moco_queue(build):
     e = max(errs)
     return dict(case=S.Desc("moco: the queue of keys after two steps, and enqueue past the queue's length"), fwd=e,
                 grad=None, ok=e <= S.LOSS_TOL, detail=None if e <= S.LOSS_TOL else f"{errs}")
+
+
+FNS_DLN = """
+model fns(features: f32[N, 12]) -> f32[N] {
+    h = dense(features, 12, name = "lin")
+    x = h[:, 0:6]
+    y = h[:, 6:12]
+    p = abs(x) + 0.5
+    L = 6
+    coef = arange(1, 7) / 6.0
+    masked = where(x > 0.0, -1.0, x)                                        # x.masked_fill(x > 0, -1)
+    flipped = gather(x, expand(reshape(arange(L - 1, -1, -1, dtype = "i32"), [1, L]), [N, L]), 1)
+    m = mean(x, axis = 1, keepdims = true)
+    v = mean((x - m) ** 2, axis = 1) * L / (L - 1)                          # x.var(1)
+    sd = sqrt(mean((x - m) ** 2, axis = 1))                                 # x.std(1, unbiased = False)
+    nrm = sqrt(sum(x * x, axis = 1))                                        # x.norm(dim = 1)
+    cos = sum(normalize(x, axis = 1) * normalize(y, axis = 1), axis = 1)    # F.cosine_similarity(x, y)
+    cp = exp(cumsum(log(p), 1))                                             # torch.cumprod(p, 1)
+    kv = transpose(reshape(x, [N, 2, 3])) @ reshape(y, [N, 2, 3])           # einsum("nsd,nse->nde")
+    zero = normalize(x * (features[:, 0:1] > 0.0))                          # some rows all zero
+    return sum((masked + flipped + 1.0 / sqrt(p) + 0.1 * cp + zero) * coef, axis = 1) + v + sd + nrm + cos
+           + sum(x * y, axis = 1) + logsumexp(x, axis = 1) + sum(logsumexp(kv, 1, keepdims = true), axis = [1, 2])
+}
+train fns {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _fns_loss(p, f):
+    h = _lin(f, p, "lin")
+    x, y = h[:, :6], h[:, 6:]
+    pp = x.abs() + 0.5
+    coef = torch.arange(1, 7, dtype=D) / 6
+    zero = F.normalize(x * (f[:, 0:1] > 0), dim=1)
+    kv = torch.einsum("nsd,nse->nde", x.view(-1, 2, 3), y.view(-1, 2, 3))
+    out = ((x.masked_fill(x > 0, -1.0) + torch.flip(x, [1]) + torch.rsqrt(pp) + 0.1 * torch.cumprod(pp, 1) + zero)
+           * coef).sum(1) + x.var(1) + x.std(1, unbiased=False) + x.norm(dim=1) + F.cosine_similarity(x, y) \
+        + torch.einsum("nd,nd->n", x, y) + torch.logsumexp(x, 1) + torch.logsumexp(kv, 1, keepdim=True).sum((1, 2))
+    return out.mean()
+
+
+DRAW_DLN = """
+model draw(z: f32[N, 4]) -> (pick: i32[N], soft: f32[N, 4], lse: f32[N]) {
+    return argmax(z - log(-log(rand(z))), axis = -1), softmax((z - log(-log(rand(z)))) / 0.5, axis = -1),
+           logsumexp(where(z > 0.0, z, -inf), axis = 1)
+}
+"""
+
+
+def _draws(build):
+    """The hints' Gumbel-max draw (torch.multinomial) and gumbel_softmax: over 20000 rows, each class
+    as often as its probability, and logsumexp of a line of -inf is -inf (torch.logsumexp's)."""
+    import ctypes
+    so, err = build.compile_dln(DRAW_DLN, "draw")
+    if so is None:
+        return dict(case=S.Desc("draw: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    lib = S.load_lib(so)
+    lib.draw_create.restype, lib.draw_create.argtypes = ctypes.c_void_p, [ctypes.c_int64]
+    lib.draw_forward.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64]
+    lib.draw_free.argtypes = [ctypes.c_void_p]
+    n, prob = 20000, np.array([0.1, 0.2, 0.3, 0.4])
+    m = lib.draw_create(n)
+    z = np.tile(np.log(prob).astype(np.float32), (n, 1))
+    pick, soft, lse = np.zeros(n, np.int32), np.zeros((n, 4), np.float32), np.zeros(n, np.float32)
+    lib.draw_forward(m, z.ctypes.data, pick.ctypes.data, soft.ctypes.data, lse.ctypes.data, n)
+    lib.draw_free(m)
+    freq, sfreq = np.bincount(pick, minlength=4) / n, np.bincount(soft.argmax(1), minlength=4) / n
+    e = float(max(np.abs(freq - prob).max(), np.abs(sfreq - prob).max(), np.abs(soft.sum(1) - 1).max(),
+                  0 if np.all(lse == -np.inf) else 1))
+    return dict(case=S.Desc("draw: Gumbel-max draws (multinomial) and gumbel_softmax by their probabilities"),
+                fwd=e, grad=None, ok=e < 0.015, detail=None if e < 0.015 else f"{freq} {sfreq}")
 
 
 def _swav_loss(p, f):
@@ -805,7 +869,7 @@ def run(build):
             _check(build, "settf", SETTF_DLN, 164, _batch(182, 8, 25, _settf_loss)),
             _check(build, "longformer", LONGFORMER_DLN, 165, _batch(183, 8, 48, _longformer_loss)),
             _check(build, "t5", T5_DLN, 166, _batch(184, 8, 40, _t5_loss)),
-            _txl(build)]
+            _txl(build), _check(build, "fns", FNS_DLN, 167, _batch(186, 8, 12, _fns_loss)), _draws(build)]
 
 
 if __name__ == "__main__":                         # one file alone: python3 stranger9.py BUILD [NAME...]
