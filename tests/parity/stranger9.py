@@ -1,7 +1,23 @@
 """stranger9.py — the ninth round of course models written from docs/language.md alone
 (section `stranger`, rows "sequence, attention, self-supervised and RL models from the docs"), each
 one training step's loss and every gradient against a float64 PyTorch twin with the same weights,
-as stranger6.py's rows. TODO: summary
+as stranger6.py's rows: a mixture of experts (softmax router, top-2 by `topk`, the chosen experts
+combined by their renormalized gates, Switch's load-balancing loss; the experts collected by list
+`+` in a `repeat`), a Mamba-style selective scan (input-dependent dt, B, C; `h = exp(dt A) h + dt B x`
+in a `scan` with a rank-3 state), RWKV's time mixing (token shift by `pad`, the WKV numerator and
+denominator as two carries), REINFORCE with a batch-mean baseline and A2C with a critic and an
+entropy bonus on recorded trajectories (returns by `scan reverse`), a ConvLSTM over three frames,
+image captioning with teacher forcing (image features as the LSTM's initial state, or as its
+first input with `ignore_index = 0`), BYOL (EMA target buffers, predictor, `normalize`), MoCo
+(momentum key encoder, InfoNCE against a queue buffer kept by `enqueue`, the queue itself checked
+after two steps of a run-time batch), SwAV (Sinkhorn-Knopp in a `repeat`, swapped prediction),
+a Perceiver (latents by `expand` cross-attending to the input), a Set Transformer with Deep Sets
+(SAB, PMA, sum pooling), Longformer's band-and-global mask (`-inf`), T5's relative position
+buckets as `attention`'s mask, Transformer-XL's segment memory (a per-sample buffer; the second
+segment's step checked); row `fns`: the formulas the hints give for PyTorch functions without a
+builtin (masked_fill, flip, var, std, rsqrt, norm, cosine_similarity, cumprod, einsum) and the
+stdlib's `logsumexp` and `normalize` (a zero row); row `draw`: the Gumbel-max draws
+(`multinomial`'s hint) and `gumbel_softmax` by their probabilities, `logsumexp` of `-inf`.
 """
 import numpy as np
 import torch
