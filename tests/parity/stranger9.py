@@ -686,6 +686,7 @@ model fns(features: f32[N, 12]) -> f32[N] {
     zero = normalize(x * (features[:, 0:1] > 0.0))                          # some rows all zero
     return sum((masked + flipped + 1.0 / sqrt(p) + 0.1 * cp + zero) * coef, axis = 1) + v + sd + nrm + cos
            + sum(x * y, axis = 1) + logsumexp(x, axis = 1) + sum(logsumexp(kv, 1, keepdims = true), axis = [1, 2])
+           + logsumexp(kv, axis = [1, 2])
 }
 train fns {
     data  = csv("unused.csv", batch = 8, classify = false)
@@ -704,7 +705,8 @@ def _fns_loss(p, f):
     kv = torch.einsum("nsd,nse->nde", x.view(-1, 2, 3), y.view(-1, 2, 3))
     out = ((x.masked_fill(x > 0, -1.0) + torch.flip(x, [1]) + torch.rsqrt(pp) + 0.1 * torch.cumprod(pp, 1) + zero)
            * coef).sum(1) + x.var(1) + x.std(1, unbiased=False) + x.norm(dim=1) + F.cosine_similarity(x, y) \
-        + torch.einsum("nd,nd->n", x, y) + torch.logsumexp(x, 1) + torch.logsumexp(kv, 1, keepdim=True).sum((1, 2))
+        + torch.einsum("nd,nd->n", x, y) + torch.logsumexp(x, 1) + torch.logsumexp(kv, 1, keepdim=True).sum((1, 2)) \
+        + torch.logsumexp(kv, (1, 2))
     return out.mean()
 
 
