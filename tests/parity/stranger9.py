@@ -28,7 +28,16 @@ from stranger6 import _check, _frozen, _t
 
 D = torch.float64
 
-MOE_DLN = """
+
+def _trained(src, batch=8):
+    """A model's source with the train section of this file's rows: the mean of its per-sample
+    output, one SGD step (the twin's `loss` is that mean)."""
+    name = src.split("model ", 1)[1].split("(", 1)[0]
+    return src + (f'train {name} {{\n    data  = csv("unused.csv", batch = {batch}, classify = false)\n'
+                  '    loss  = mean(output)\n    optim = sgd(lr = 0.1)\n}\n')
+
+
+MOE_DLN = _trained("""
 block expert(x: f32[N, D], hidden: int, out: int) -> f32[N, out] {
     return dense(relu(dense(x, hidden, name = "fc1")), out, name = "fc2")
 }
@@ -50,15 +59,10 @@ model moe(features: f32[N, 9]) -> f32[N] {
     aux = E * sum(frac * prob)                                                     # Switch's load-balancing loss
     return -pick(log_softmax(h, axis = 1), y) + 0.01 * aux
 }
-train moe {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-MAMBA_DLN = """
+MAMBA_DLN = _trained("""
 model mamba(features: f32[N, 24]) -> f32[N] {
     x = reshape(features, [N, 6, 4])                            # T = 6 steps of D = 4 channels
     dt = softplus(dense(x, 4, name = "dt_proj"))                # f32[N, 6, 4]: input-dependent step
@@ -77,15 +81,10 @@ model mamba(features: f32[N, 24]) -> f32[N] {
     out = dense(y * silu(dense(x, 4, name = "gate")), 2, name = "out")
     return sum(mean(out ** 2, axis = 1), axis = 1)
 }
-train mamba {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-RWKV_DLN = """
+RWKV_DLN = _trained("""
 model rwkv(features: f32[N, 24]) -> f32[N] {
     x = reshape(features, [N, 6, 4])
     xx = pad(x, [0, 0, 1, 0])[:, 0:6]                           # x shifted one step later (token shift)
@@ -110,15 +109,10 @@ model rwkv(features: f32[N, 24]) -> f32[N] {
     y = dense(r * wkv, 4, use_bias = false, name = "output")
     return sum(mean(y ** 2, axis = 1), axis = 1)
 }
-train rwkv {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-REINFORCE_DLN = """
+REINFORCE_DLN = _trained("""
 model reinforce(features: f32[N, 30]) -> f32[N] {
     s = reshape(features[:, 0:20], [N, 5, 4])                  # 5 recorded steps of a 4-d state
     act = cast_i32(features[:, 20:25])                          # the sampled actions (of 3)
@@ -132,15 +126,10 @@ model reinforce(features: f32[N, 30]) -> f32[N] {
     logp = log_softmax(dense(tanh(dense(s, 8, name = "h")), 3, name = "pi"), axis = 2)
     return -sum(pick(logp, act) * adv, axis = 1)
 }
-train reinforce {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-A2C_DLN = """
+A2C_DLN = _trained("""
 model a2c(features: f32[N, 30]) -> f32[N] {
     s = reshape(features[:, 0:20], [N, 5, 4])
     act = cast_i32(features[:, 20:25])
@@ -158,15 +147,10 @@ model a2c(features: f32[N, 30]) -> f32[N] {
     entropy = -sum(exp(logp) * logp, axis = 2)
     return sum(-pick(logp, act) * adv + 0.5 * (ret - value) ** 2 - 0.01 * entropy, axis = 1)
 }
-train a2c {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-CONVLSTM_DLN = """
+CONVLSTM_DLN = _trained("""
 model convlstm(features: f32[N, 96]) -> f32[N] {
     x = reshape(features, [N, 3, 2, 4, 4])                     # 3 frames of 2 channels, 4x4
     h = zeros(N, 4, 4, 4)
@@ -181,15 +165,10 @@ model convlstm(features: f32[N, 96]) -> f32[N] {
     y = conv2d(h, 1, kernel = 1, name = "head")                # the next frame from the last state
     return mean(flatten(y) ** 2, axis = 1) + 0.1 * mean(flatten(hs), axis = 1)
 }
-train convlstm {
-    data  = csv("unused.csv", batch = 4, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""", batch=4)
 
 
-CAPTION_DLN = """
+CAPTION_DLN = _trained("""
 model caption(features: f32[N, 70]) -> f32[N] {
     image = reshape(features[:, 0:64], [N, 1, 8, 8])
     tokens = cast_i32(features[:, 64:70])                       # BOS w1 .. w4 EOS, then PAD = 0
@@ -208,12 +187,7 @@ model caption(features: f32[N, 70]) -> f32[N] {
     keep = target != 0
     return -sum(pick(log_softmax(logits, axis = 2), target) * keep, axis = 1) / sum(keep, axis = 1)
 }
-train caption {
-    data  = csv("unused.csv", batch = 4, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""", batch=4)
 
 
 CAPTION2_DLN = """
@@ -232,7 +206,7 @@ train caption2 {
 """
 
 
-BYOL_DLN = """
+BYOL_DLN = _trained("""
 block mlp2(x: f32[N, K], w1: f32[H, K], b1: f32[H], w2: f32[O, H], b2: f32[O]) -> f32[N, O] {
     return relu(x @ transpose(w1) + b1) @ transpose(w2) + b2
 }
@@ -257,15 +231,10 @@ model byol(features: f32[N, 12]) -> f32[N] {
     t2 = stop_grad(mlp2(v2, tw1, tb1, tw2, tb2))
     return (2.0 - 2.0 * sum(normalize(p1) * normalize(t2), axis = 1)) + (2.0 - 2.0 * sum(normalize(p2) * normalize(t1), axis = 1))
 }
-train byol {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-MOCO_DLN = """
+MOCO_DLN = _trained("""
 block enc(x: f32[N, K], w: f32[D, K], b: f32[D]) -> f32[N, D] {
     return normalize(tanh(x @ transpose(w) + b))
 }
@@ -285,15 +254,10 @@ model moco(features: f32[N, 12]) -> f32[N] {
     update(queue, enqueue(queue, k))                            # the batch's keys in front, the oldest dropped
     return -log_softmax(logits, axis = 1)[:, 0]
 }
-train moco {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-SWAV_DLN = """
+SWAV_DLN = _trained("""
 block sinkhorn(scores: f32[N, K], eps: float = 0.05, iters: int = 3) -> f32[N, K] {
     q = exp(stop_grad(scores) / eps)                          # f32[N, K]
     q = q / sum(q)
@@ -314,15 +278,10 @@ model swav(features: f32[N, 12]) -> f32[N] {
     q2 = sinkhorn(s2)
     return -0.5 * sum(q1 * log_softmax(s2 / 0.1, axis = 1) + q2 * log_softmax(s1 / 0.1, axis = 1), axis = 1)
 }
-train swav {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-PERCEIVER_DLN = """
+PERCEIVER_DLN = _trained("""
 model perceiver(features: f32[N, 48]) -> f32[N] {
     x = reshape(features[:, 0:45], [N, 15, 3])                 # 15 input elements of 3 features
     y = cast_i32(features[:, 45])
@@ -338,15 +297,10 @@ model perceiver(features: f32[N, 48]) -> f32[N] {
     logits = dense(mean(lat, axis = 1), 3, name = "head")
     return -pick(log_softmax(logits, axis = 1), y)
 }
-train perceiver {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-SETTF_DLN = """
+SETTF_DLN = _trained("""
 block mab(q: f32[N, T, D], kv: f32[N, S, D], heads: int) -> f32[N, T, D] {
     h = q + attention(dense(q, D, name = "q"), dense(kv, D, name = "k"), dense(kv, D, name = "v"), heads = heads)
     return h + relu(dense(h, D, name = "ff"))
@@ -362,15 +316,10 @@ model settf(features: f32[N, 25]) -> f32[N] {
     pred = squeeze(dense(pooled[:, 0], 1, name = "out"), 1) + squeeze(ds, 1)
     return (pred - y) ** 2
 }
-train settf {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-LONGFORMER_DLN = """
+LONGFORMER_DLN = _trained("""
 model longformer(features: f32[N, 48]) -> f32[N] {
     T = 12
     x = reshape(features, [N, T, 4])
@@ -384,15 +333,10 @@ model longformer(features: f32[N, 48]) -> f32[N] {
     y = dense(h + a, 1, name = "out")
     return mean(squeeze(y, 2) ** 2, axis = 1)
 }
-train longformer {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-T5_DLN = """
+T5_DLN = _trained("""
 block t5_buckets(T: int, buckets: int = 8, max_distance: int = 16) -> i32[T, T] {
     rel = reshape(arange(T), [1, T]) - reshape(arange(T), [T, 1])      # key - query
     half = buckets / 2
@@ -414,15 +358,10 @@ model t5(features: f32[N, 40]) -> f32[N] {
     y = dense(h + a, 1, name = "out")
     return mean(squeeze(y, 2) ** 2, axis = 1)
 }
-train t5 {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
-TXL_DLN = """
+TXL_DLN = _trained("""
 model txl(features: f32[N, 24]) -> f32[N] {
     x = reshape(features, [N, 6, 4])                            # one segment of 6 steps
     buffer mem: f32[N, 6, 8] = zeros                            # the previous segment's hidden states
@@ -436,12 +375,7 @@ model txl(features: f32[N, 24]) -> f32[N] {
     update(mem, stop_grad(h2))
     return mean(squeeze(dense(h2, 1, name = "out"), 2) ** 2, axis = 1)
 }
-train txl {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
 def _lin(x, p, k, bias=True):
@@ -613,18 +547,13 @@ def _moco_loss(p, f):
     return F.cross_entropy(logits, torch.zeros(f.shape[0], dtype=torch.long))
 
 
-ENQ_DLN = """
+ENQ_DLN = _trained("""
 model enq(x: f32[N, 4]) -> f32[N, 4] {
     buffer queue: f32[3, 4] = zeros
     update(queue, enqueue(queue, x))
     return x
 }
-train enq {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
 def _buffer(m, k):
@@ -666,7 +595,7 @@ def _moco_queue(build):
                 grad=None, ok=e <= S.LOSS_TOL, detail=None if e <= S.LOSS_TOL else f"{errs}")
 
 
-FNS_DLN = """
+FNS_DLN = _trained("""
 model fns(features: f32[N, 12]) -> f32[N] {
     h = dense(features, 12, name = "lin")
     x = h[:, 0:6]
@@ -688,12 +617,7 @@ model fns(features: f32[N, 12]) -> f32[N] {
            + sum(x * y, axis = 1) + logsumexp(x, axis = 1) + sum(logsumexp(kv, 1, keepdims = true), axis = [1, 2])
            + logsumexp(kv, axis = [1, 2])
 }
-train fns {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""")
 
 
 def _fns_loss(p, f):
