@@ -12,7 +12,7 @@
 
 typedef struct torch_act {
     const char *name;    /* as a PyTorch user spells it */
-    const char *hint;    /* the same function written here; each checked against PyTorch in tests/parity/stranger3.py or stranger9.py */
+    const char *hint;    /* the same function written here; checked against PyTorch in tests/parity/stranger3.py, 9 */
 } torch_act;
 
 static const torch_act acts[] = {
@@ -30,7 +30,7 @@ static const torch_act acts[] = {
     {"prelu", "nn.PReLU()(x) is where(x > 0.0, x, a * x) with a learned a (param a: f32[1] = 0.25)"},
     {"softmin", "F.softmin(x, dim) is softmax(-x, axis = dim)"},
     /* not activations: tensor functions a port from PyTorch reaches for (the formulas checked in
-     * tests/parity/stranger9.py, row "torchfns") */
+     * tests/parity/stranger9.py, rows "fns" and "draw") */
     {"masked_fill", "x.masked_fill(m, v) is where(m, v, x) (v a number or a tensor; -inf is a name)"},
     {"flip", "torch.flip(x, [1]) of f32[N, L] is gather(x, expand(reshape(arange(L - 1, -1, -1, dtype = \"i32\"), "
              "[1, L]), [N, L]), 1) (the index expanded to x's shape); a loop backwards over time is scan reverse"},
