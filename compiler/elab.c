@@ -1006,6 +1006,12 @@ static value eval_binary(elab *e, frame *f, const ast_expr *x) {
         if (elab_charge(e, x->loc, (int64_t)(strlen(a.s) + strlen(b.s)))) return v_error();
         return (value){.kind = V_STR, .s = arena_printf(e->a, "%s%s", a.s, b.s), .loc = x->loc};
     }
+    if (a.kind == V_LIST && b.kind == V_LIST && x->op == AST_OP_ADD) { /* Python's list + list: outs = outs + [y] */
+        if (elab_charge(e, x->loc, (int64_t)a.n + b.n)) return v_error();
+        value l = v_list(e, a.n + b.n, x->loc);
+        for (int k = 0; k < a.n + b.n; k++) l.items[k] = k < a.n ? a.items[k] : b.items[k - a.n];
+        return l;
+    }
     if (a.kind != V_TENSOR && b.kind != V_TENSOR) {
         if (x->op == AST_OP_MATMUL) {
             diag_error(e->d, x->loc, "'@' needs tensors, got %s and %s", v_describe(e, &a), v_describe(e, &b));
@@ -1116,6 +1122,8 @@ static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
         }
         /* `training`: true while elaborating the train step, false for inference. */
         if (strcmp(x->name, "training") == 0) return v_bool(elab_training(e), x->loc);
+        /* `inf`: the float infinity (Python's math.inf), for masks: where(keep, 0.0, -inf). */
+        if (strcmp(x->name, "inf") == 0) return v_float(INFINITY, x->loc);
         if (find_block(e, x->name) || is_builtin(x->name) || is_initializer(x->name) || strcmp(x->name, "accuracy") == 0 ||
             strcmp(x->name, "loss") == 0)
             return (value){.kind = V_FUNC, .s = x->name, .loc = x->loc};

@@ -1,16 +1,18 @@
-/* elab_torch_acts.c — PyTorch activations that have no builtin here.
+/* elab_torch_acts.c — PyTorch activations (and tensor functions) that have
+ * no builtin here.
  *
- * A model ported from PyTorch reaches for F.mish, F.hardswish, nn.PReLU ...
- * first; "unknown function 'mish'" with a near-miss suggestion ("did you
- * mean 'mse'?") leads nowhere, so the error says how to write each one from
- * the builtins instead (each formula is PyTorch's definition). */
+ * A model ported from PyTorch reaches for F.mish, F.hardswish, nn.PReLU,
+ * masked_fill, flip, einsum ... first; "unknown function 'mish'" with a
+ * near-miss suggestion ("did you mean 'mse'?") leads nowhere, so the error
+ * says how to write each one from the builtins instead (each formula is
+ * PyTorch's definition). */
 #include <string.h>
 
 #include "elab_internal.h"
 
 typedef struct torch_act {
     const char *name;    /* as a PyTorch user spells it */
-    const char *hint;    /* the same function written here; each checked against PyTorch in tests/parity/stranger3.py */
+    const char *hint;    /* the same function written here; checked against PyTorch in tests/parity/stranger3.py, 9 */
 } torch_act;
 
 static const torch_act acts[] = {
@@ -27,6 +29,26 @@ static const torch_act acts[] = {
     {"celu", "F.celu(x, alpha) is alpha * elu(x / alpha)"},
     {"prelu", "nn.PReLU()(x) is where(x > 0.0, x, a * x) with a learned a (param a: f32[1] = 0.25)"},
     {"softmin", "F.softmin(x, dim) is softmax(-x, axis = dim)"},
+    /* not activations: tensor functions a port from PyTorch reaches for (the formulas checked in
+     * tests/parity/stranger9.py, rows "fns" and "draw") */
+    {"masked_fill", "x.masked_fill(m, v) is where(m, v, x) (v a number or a tensor; -inf is a name)"},
+    {"flip", "torch.flip(x, [1]) of f32[N, L] is gather(x, expand(reshape(arange(L - 1, -1, -1, dtype = \"i32\"), "
+             "[1, L]), [N, L]), 1) (the index expanded to x's shape); a loop backwards over time is scan reverse"},
+    {"var", "x.var(dim = a, unbiased = False) is mean((x - mean(x, axis = a, keepdims = true)) ** 2, axis = a); "
+            "torch's default (unbiased) is that times L / (L - 1), L the length of axis a"},
+    {"std", "x.std(dim = a, unbiased = False) is sqrt(mean((x - mean(x, axis = a, keepdims = true)) ** 2, axis = a)); "
+            "torch's default (unbiased) divides by L - 1 instead of L"},
+    {"rsqrt", "torch.rsqrt(x) is 1.0 / sqrt(x)"},
+    {"norm", "x.norm(dim = a) is sqrt(sum(x * x, axis = a)); F.normalize(x, dim = a) is normalize(x, axis = a)"},
+    {"cosine_similarity", "F.cosine_similarity(a, b, dim = 1) is sum(normalize(a, axis = 1) * normalize(b, axis = 1), "
+                          "axis = 1) (for rows not near zero: torch clamps the norms at eps = 1e-8 its own way)"},
+    {"cumprod", "torch.cumprod(x, a) of x > 0 is exp(cumsum(log(x), a))"},
+    {"einsum", "torch.einsum is written with matmul (batched over leading dimensions), transpose, unsqueeze and sum: "
+               "einsum(\"nd,md->nm\", a, b) is a @ transpose(b), einsum(\"nsd,nse->nde\", k, v) is transpose(k) @ v, "
+               "einsum(\"nd,nd->n\", a, b) is sum(a * b, axis = 1)"},
+    {"multinomial", "torch.multinomial(p, 1) (one draw per row of probabilities) is argmax(log(p) - log(-log(rand(p))), "
+                    "axis = -1), the Gumbel-max trick; Categorical(logits = z).sample() is the same with z for log(p)"},
+    {"gumbel_softmax", "F.gumbel_softmax(z, tau) is softmax((z - log(-log(rand(z)))) / tau, axis = -1)"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -35,7 +35,8 @@ static int const_dim(const ir_node *n, const ir_node *x, int axis, char *err, in
         char d[48];
         return ops_fail(err, errlen, "%s: dimension 0 of %s is the run-time size %s, along which tensors cannot be joined\n"
                         "hint: keep them apart: stack([a, b], axis = 1) is [%s, 2, ...], and a mean over both is the mean of "
-                        "each, 0.5 * (mean(a, axis = 0) + mean(b, axis = 0))", ir_ops[n->op].name, ops_type(b, x),
+                        "each, 0.5 * (mean(a, axis = 0) + mean(b, axis = 0)); a buffer of the last K rows (MoCo's queue of keys) is "
+                        "update(queue, enqueue(queue, rows))", ir_ops[n->op].name, ops_type(b, x),
                         ir_dim_str(d, sizeof d, x->shape.d[0], NULL), d);
     }
     return ops_fail(err, errlen, "%s: dimension %d of %s is a run-time size\nhint: only dimensions known at compile "

@@ -6,7 +6,8 @@
  *     a non-integral one is an error that shows its value;
  *   - on tensors, a // b = floor(a / b) and a % b = a - b * floor(a / b), as
  *     torch's floor division and remainder, checked on the interpreter;
- *   - division and modulo by a compile-time zero are errors. */
+ *   - division and modulo by a compile-time zero are errors;
+ *   - compile-time lists join with + (Python's), and `inf` is the float infinity. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
@@ -97,6 +98,33 @@ static void test_dimension_as_value(void) {
     free(d);
 }
 
+/* Compile-time lists join with + as Python's (a repeat collecting what each copy makes), a
+ * list and a number do not; `inf` is the float infinity (masks: where(keep, 0.0, -inf)). */
+static void test_list_concat_and_inf(void) {
+    check_width("([1, 2] + [3, 4])[3] * 5", 20);
+    check_width("([] + [7] + [])[0]", 7);
+    char body[256];
+    snprintf(body, sizeof body, "    outs = []\n    repeat i in 3 { outs = outs + [i + 2] }\n    return x[:, 0:outs[2] * outs[0]]");
+    CU_ASSERT_EQUAL(width_of(body, NULL), 8); /* [2, 3, 4]: 4 * 2 */
+    char *d = NULL;
+    CU_ASSERT_EQUAL(width_of("    return x[:, 0:([1] + 2)[0]]", &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "error: operator '+' is not defined for a list of 1 value and int 2\n"));
+    free(d);
+    compiled c;
+    compiled_init(&c, "model m(x: f32[N, 40]) -> f32 {\n    return where(x > 0.0, x, -inf) + clamp(x, max = inf) * 0.0\n}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
+    double xv[40];
+    for (int k = 0; k < 40; k++) xv[k] = k - 20.5;
+    double *ins[1] = {xv};
+    int64_t syms[IR_MAX_SYMS] = {1};
+    interp_state st;
+    CU_ASSERT_EQUAL_FATAL(interp_run(&st, c.mod->forward, syms, ins, NULL, 1), 0);
+    const double *y = interp_output(&st, 0);
+    for (int k = 0; k < 40; k++) CU_ASSERT(xv[k] > 0 ? y[k] == xv[k] : isinf(y[k]) && y[k] < 0);
+    interp_free(&st);
+    compiled_free(&c);
+}
+
 /* x = -4.5, -4.25, ..., 5.25 (N = 1); y = x // 1.5 + 100 * (x % 1.5) and the
  * same with a negative divisor. */
 static void test_tensor_floor_division(void) {
@@ -126,4 +154,5 @@ void suite_elab_arith(void) {
     CU_add_test(s, "an integral float is an int; others are errors with their value", test_integral_float_as_int);
     CU_add_test(s, "// and % on tensors: floor(a / b) and a - b * floor(a / b)", test_tensor_floor_division);
     CU_add_test(s, "a dimension in tensor arithmetic is its run-time size (x / N)", test_dimension_as_value);
+    CU_add_test(s, "list + list joins compile-time lists; inf is the float infinity", test_list_concat_and_inf);
 }
