@@ -1,4 +1,5 @@
-/* elab_torch_acts.c — PyTorch activations that have no builtin here.
+/* elab_torch_acts.c — PyTorch activations (and a few other functions) that
+ * have no builtin here.
  *
  * A model ported from PyTorch reaches for F.mish, F.hardswish, nn.PReLU ...
  * first; "unknown function 'mish'" with a near-miss suggestion ("did you
@@ -27,6 +28,15 @@ static const torch_act acts[] = {
     {"celu", "F.celu(x, alpha) is alpha * elu(x / alpha)"},
     {"prelu", "nn.PReLU()(x) is where(x > 0.0, x, a * x) with a learned a (param a: f32[1] = 0.25)"},
     {"softmin", "F.softmin(x, dim) is softmax(-x, axis = dim)"},
+    /* not activations, but what a course model reaches for next (each form checked in tests/parity/stranger10.py) */
+    {"cumprod", "torch.cumprod(x, dim) of a positive x is exp(cumsum(log(x), axis = dim)); NeRF's transmittance, the "
+                "product of exp(-sigma * delta) before each sample, is exp(-(cumsum(sigma * delta, 1) - sigma * delta))"},
+    {"acos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
+             "sin(m) (insightface's form, m a number)"},
+    {"arccos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
+               "sin(m) (insightface's form, m a number)"},
+    {"normalize", "F.normalize(x, dim = 1) is x / maximum(sqrt(sum(x ** 2, axis = 1, keepdims = true)), 1e-12)"},
+    {"bernoulli", "torch.bernoulli(p) is rand(p) < p (1.0 where a uniform draw falls below p; no gradient)"},
 };
 
 const char *torch_only_activation(const char *name) {

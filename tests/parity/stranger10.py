@@ -246,8 +246,8 @@ train ddim {
 ARCFACE_DLN = """
 block arcface_logits(x: f32[N, D], classes: int, label: i32[N], s: float = 8.0, m: float = 0.5) -> f32[N, classes] {
     param weight: f32[classes, D] = normal(std = 0.1)
-    xn = x / sqrt(sum(x ** 2, axis = 1, keepdims = true))
-    wn = weight / sqrt(sum(weight ** 2, axis = 1, keepdims = true))
+    xn = x / maximum(sqrt(sum(x ** 2, axis = 1, keepdims = true)), 1e-12)              # F.normalize(x)
+    wn = weight / maximum(sqrt(sum(weight ** 2, axis = 1, keepdims = true)), 1e-12)
     cosine = clamp(xn @ transpose(wn), min = -1.0 + 1e-7, max = 1.0 - 1e-7)
     sine = sqrt(1.0 - cosine ** 2)
     phi = cosine * cos(m) - sine * sin(m)                       # cos(theta + m)
