@@ -618,7 +618,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
     if (!fn) return -1;
     static const kind_name kinds[] = {{"sgd", DL_OPT_SGD},         {"momentum", DL_OPT_SGD},  {"nesterov", DL_OPT_SGD},
                                       {"adam", DL_OPT_ADAM},       {"adamw", DL_OPT_ADAMW},   {"rmsprop", DL_OPT_RMSPROP},
-                                      {"adagrad", DL_OPT_ADAGRAD}};
+                                      {"adagrad", DL_OPT_ADAGRAD}, {"lamb", DL_OPT_LAMB}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "optimizer", fn, kinds, COUNT(kinds));
     /* torch.optim's defaults. */
@@ -634,6 +634,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
         [DL_OPT_ADAMW] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_RMSPROP] = 1 << A_LR | 1 << A_ALPHA | 1 << A_EPS | 1 << A_MOM | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_ADAGRAD] = 1 << A_LR | 1 << A_LRD | 1 << A_ACC | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
+        [DL_OPT_LAMB] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
     };
     if (bind_kind(e, fn, s->value->loc, spec, A_N, &ca, a, allowed[k])) return -1;
     switch (oc->kind) {
@@ -646,6 +647,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
     case DL_OPT_ADAMW: oc->lr = 1e-3f; oc->weight_decay = 1e-2f; break;
     case DL_OPT_RMSPROP: oc->lr = 1e-2f; break;
     case DL_OPT_ADAGRAD: oc->lr = 1e-2f; oc->eps = 1e-10f; break;
+    case DL_OPT_LAMB: oc->lr = 1e-3f; oc->eps = 1e-6f; oc->weight_decay = 1e-2f; break; /* timm's Lamb */
     }
     if (!get_float(e, &a[A_LR], 1e-12, 1e3, "lr", &oc->lr) || !get_float(e, &a[A_MOM], 0, 1, "momentum", &oc->momentum) ||
         !get_float(e, &a[A_DAMP], 0, 1, "dampening", &oc->dampening) || !get_bool(e, &a[A_NEST], "nesterov", &oc->nesterov) ||

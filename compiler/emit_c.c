@@ -700,7 +700,7 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
 #define ENUM_NAME(k) [k] = #k
 static const char *const optim_kind_names[] = {
     ENUM_NAME(DL_OPT_SGD), ENUM_NAME(DL_OPT_ADAGRAD), ENUM_NAME(DL_OPT_RMSPROP), ENUM_NAME(DL_OPT_ADAM),
-    ENUM_NAME(DL_OPT_ADAMW),
+    ENUM_NAME(DL_OPT_ADAMW), ENUM_NAME(DL_OPT_LAMB),
 };
 static const char *const sched_kind_names[] = {
     ENUM_NAME(DL_SCHED_CONSTANT), ENUM_NAME(DL_SCHED_STEP), ENUM_NAME(DL_SCHED_EXPONENTIAL), ENUM_NAME(DL_SCHED_COSINE),
