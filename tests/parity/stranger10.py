@@ -15,12 +15,16 @@ demodulation (written by modulating the input, checked against the fused grouped
 BigGAN's conditional batch norm (class embeddings for gamma and beta), a DDIM step (eta = 0)
 through an epsilon network. Metric learning: ArcFace's additive angular margin. Graphs: GIN
 (sum aggregation, a learnable eps) and R-GCN (per-relation weights from a basis
-decomposition, each message divided by its relation's in-degree)."""
+decomposition, each message divided by its relation's in-degree). Training recipes: LAMB
+(`optim = lamb(...)`, added this round) end to end through `dlnc run` against timm's Lamb step
+written in torch (optim.py's `_Lamb`), its trust ratio per parameter tensor."""
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 import stranger as S
+from optim import _Lamb
+from stranger3 import _optim_row
 from stranger6 import _bn, _check, _t
 from stranger8 import _gather_nodes, _lin, _scatter_nodes
 
@@ -546,4 +550,7 @@ def run(build):
             _check(build, "ddim", DDIM_DLN, 168, _ddim_batch),
             _check(build, "arc", ARCFACE_DLN, 169, _arc_batch),
             _check(build, "gin", GIN_DLN, 173, _gin_batch),
-            _check(build, "rgcn", RGCN_DLN, 174, _rgcn_batch)]
+            _check(build, "rgcn", RGCN_DLN, 174, _rgcn_batch),
+            _optim_row(build, 90, "lamb(lr = 0.05)", lambda q: _Lamb(q, lr=0.05), None),
+            _optim_row(build, 91, "lamb(lr = 0.05, betas = (0.8, 0.99), eps = 1e-7, weight_decay = 0.1, clip_norm = 0.5)",
+                       lambda q: _Lamb(q, lr=0.05, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.1), 0.5)]
