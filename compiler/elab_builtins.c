@@ -51,8 +51,20 @@ static ir_node *op_matmul2(elab *e, ir_node *a, ir_node *b, src_loc loc);
 
 ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     if (!a || !b) return NULL;
+    if (a->shape.rank == 0 || b->shape.rank == 0) {
+        diag_error(e->d, loc, "matmul: the %s operand is a scalar (f32[])\nhint: a scalar multiplies with *, as in "
+                   "torch.matmul, which refuses one too", a->shape.rank == 0 ? "left" : "right");
+        return NULL;
+    }
     int va = a->shape.rank == 1, vb = b->shape.rank == 1;
     if (!va && !vb) return op_matmul2(e, a, b, loc);
+    const ir_dim ka = a->shape.d[a->shape.rank - 1], kb = b->shape.d[vb ? 0 : b->shape.rank - 2];
+    if (!ir_dim_eq(ka, kb)) { /* said of the vector as written, not of the row or column it becomes */
+        diag_error(e->d, loc, "matmul: inner dimensions differ: %s @ %s\nhint: a vector on the %s of @ must have as "
+                   "many elements as the %s", t_describe(e, a), t_describe(e, b), vb ? "right" : "left",
+                   vb ? "left operand's last dimension" : "right operand's rows (its second-to-last dimension)");
+        return NULL;
+    }
     ir_shape s;
     if (va) {
         s = (ir_shape){.rank = 2, .d = {ir_dim_const(1), a->shape.d[0]}};
