@@ -44,11 +44,11 @@ static int is_last_two_swap(const ir_node *n) {
     return n->a.transpose.perm[r - 2] == r - 1 && n->a.transpose.perm[r - 1] == r - 2;
 }
 
+static ir_node *op_matmul2(elab *e, ir_node *a, ir_node *b, src_loc loc);
+
 /* A vector operand is torch.matmul's: a: f32[K] is the row [1, K] and b: f32[K]
  * the column [K, 1], and that dimension is dropped from the product again
  * (v @ w is a dot product f32[], x @ v of f32[N, K] is f32[N]). */
-static ir_node *op_matmul2(elab *e, ir_node *a, ir_node *b, src_loc loc);
-
 ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     if (!a || !b) return NULL;
     if (a->shape.rank == 0 || b->shape.rank == 0) {
@@ -82,6 +82,7 @@ ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     return reshape_to(e, y, &s, loc);
 }
 
+/* a @ b of operands of rank >= 2; transpose(w) becomes the matmul's flag */
 static ir_node *op_matmul2(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     if (!a || !b) return NULL;
     int ta = 0, tb = 0;
