@@ -44,7 +44,46 @@ static int is_last_two_swap(const ir_node *n) {
     return n->a.transpose.perm[r - 2] == r - 1 && n->a.transpose.perm[r - 1] == r - 2;
 }
 
+static ir_node *op_matmul2(elab *e, ir_node *a, ir_node *b, src_loc loc);
+
+/* A vector operand is torch.matmul's: a: f32[K] is the row [1, K] and b: f32[K]
+ * the column [K, 1], and that dimension is dropped from the product again
+ * (v @ w is a dot product f32[], x @ v of f32[N, K] is f32[N]). */
 ir_node *op_matmul(elab *e, ir_node *a, ir_node *b, src_loc loc) {
+    if (!a || !b) return NULL;
+    if (a->shape.rank == 0 || b->shape.rank == 0) {
+        diag_error(e->d, loc, "matmul: the %s operand is a scalar (f32[])\nhint: a scalar multiplies with *, as in "
+                   "torch.matmul, which refuses one too", a->shape.rank == 0 ? "left" : "right");
+        return NULL;
+    }
+    int va = a->shape.rank == 1, vb = b->shape.rank == 1;
+    if (!va && !vb) return op_matmul2(e, a, b, loc);
+    const ir_dim ka = a->shape.d[a->shape.rank - 1], kb = b->shape.d[vb ? 0 : b->shape.rank - 2];
+    if (!ir_dim_eq(ka, kb)) { /* said of the vector as written, not of the row or column it becomes */
+        diag_error(e->d, loc, "matmul: inner dimensions differ: %s @ %s\nhint: a vector on the %s of @ must have as "
+                   "many elements as the %s", t_describe(e, a), t_describe(e, b), vb ? "right" : "left",
+                   vb ? "left operand's last dimension" : "right operand's rows (its second-to-last dimension)");
+        return NULL;
+    }
+    ir_shape s;
+    if (va) {
+        s = (ir_shape){.rank = 2, .d = {ir_dim_const(1), a->shape.d[0]}};
+        a = reshape_to(e, a, &s, loc);
+    }
+    if (vb) {
+        s = (ir_shape){.rank = 2, .d = {b->shape.d[0], ir_dim_const(1)}};
+        b = reshape_to(e, b, &s, loc);
+    }
+    ir_node *y = op_matmul2(e, a, b, loc);
+    if (!y) return NULL;
+    s = (ir_shape){.rank = 0};
+    for (int i = 0; i < y->shape.rank; i++) /* [.., M, P] without the M = 1 of a row a, the P = 1 of a column b */
+        if (!(va && i == y->shape.rank - 2) && !(vb && i == y->shape.rank - 1)) s.d[s.rank++] = y->shape.d[i];
+    return reshape_to(e, y, &s, loc);
+}
+
+/* a @ b of operands of rank >= 2; transpose(w) becomes the matmul's flag */
+static ir_node *op_matmul2(elab *e, ir_node *a, ir_node *b, src_loc loc) {
     if (!a || !b) return NULL;
     int ta = 0, tb = 0;
     if (is_last_two_swap(a)) { ta = 1; a = a->in[0]; }
@@ -741,6 +780,14 @@ static value b_numel(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(c, loc);
 }
 
+/* ndim(x): the rank of x, a compile-time int (x.ndim), for blocks that take
+ * several ranks (batch_norm1d: f32[N, C] or f32[N, C, L]). */
+static value b_ndim(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    if (!x) return v_error();
+    return v_int(x->shape.rank, loc);
+}
+
 /* Explicit regularization terms for a loss: the sum of |w| or w² over the
  * trainable parameters (weights_only: rank >= 2, i.e. not biases or norms). */
 static value b_penalty(elab *e, src_loc loc, const char *name, value *args) {
@@ -849,6 +896,7 @@ static const builtin builtins[] = {
     {"error", {{"message", 1}}, 1, b_error, OP_param, 0},
     {"pair", {{"v", 1}}, 1, b_pair, OP_param, 0},
     {"numel", {{"x", 1}, {"axis", 0}}, 2, b_numel, OP_reduce_sum, 0},
+    {"ndim", {{"x", 1}}, 1, b_ndim, OP_reshape, 0},
     {"l1_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_abs, 0},
     {"l2_penalty", {{"weights_only", 0}}, 1, b_penalty, OP_mul, 0},
     {"randn", {{"like", 1}}, 1, b_random, OP_rand_normal, 0},

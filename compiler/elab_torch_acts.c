@@ -42,13 +42,20 @@ static const torch_act acts[] = {
     {"norm", "x.norm(dim = a) is sqrt(sum(x * x, axis = a)); F.normalize(x, dim = a) is normalize(x, axis = a)"},
     {"cosine_similarity", "F.cosine_similarity(a, b, dim = 1) is sum(normalize(a, axis = 1) * normalize(b, axis = 1), "
                           "axis = 1) (for rows not near zero: torch clamps the norms at eps = 1e-8 its own way)"},
-    {"cumprod", "torch.cumprod(x, a) of x > 0 is exp(cumsum(log(x), a))"},
     {"einsum", "torch.einsum is written with matmul (batched over leading dimensions), transpose, unsqueeze and sum: "
                "einsum(\"nd,md->nm\", a, b) is a @ transpose(b), einsum(\"nsd,nse->nde\", k, v) is transpose(k) @ v, "
                "einsum(\"nd,nd->n\", a, b) is sum(a * b, axis = 1)"},
     {"multinomial", "torch.multinomial(p, 1) (one draw per row of probabilities) is argmax(log(p) - log(-log(rand(p))), "
                     "axis = -1), the Gumbel-max trick; Categorical(logits = z).sample() is the same with z for log(p)"},
     {"gumbel_softmax", "F.gumbel_softmax(z, tau) is softmax((z - log(-log(rand(z)))) / tau, axis = -1)"},
+    /* not activations, but what a course model reaches for next (each form checked in tests/parity/stranger10.py) */
+    {"cumprod", "torch.cumprod(x, dim) of a positive x is exp(cumsum(log(x), axis = dim)); NeRF's transmittance, the "
+                "product of exp(-sigma * delta) before each sample, is exp(-(cumsum(sigma * delta, 1) - sigma * delta))"},
+    {"acos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
+             "sin(m) (insightface's form, m a number)"},
+    {"arccos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
+               "sin(m) (insightface's form, m a number)"},
+    {"bernoulli", "torch.bernoulli(p) is rand(p) < p (1.0 where a uniform draw falls below p; no gradient)"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -612,13 +612,51 @@ static int build_data(elab *e, const ast_setting *s, dl_data_config *dc, int *la
 
 /* ---- optimizers -------------------------------------------------------------- */
 
+/* Training recipes a course reaches for that are not settings here, by the names
+ * PyTorch code gives them (a train setting or an optimizer wrapping another):
+ * what to write instead, or why there is nothing to write. */
+static const char *missing_recipe(const char *name) {
+    static const struct {
+        const char *name, *hint;
+    } recipes[] = {
+        {"accumulate", "gradient accumulation is not a setting: the optimizer update is part of every compiled step; "
+                       "with a mean loss and no batch norm, batch = k * b gives the gradient of k accumulated batches of b"},
+        {"lookahead", "Lookahead is not available: it resets the weights to a slow average every k steps, and a model "
+                      "cannot write its parameters (update() writes buffers); use the optimizer alone"},
+        {"swa", "stochastic weight averaging is not a setting: the average of the weights is a buffer that update() moves "
+                "(see \"Weights that change with the step, averaged and reparametrized weights\" in docs/language.md), "
+                "but torch's update_bn pass over the data with the averaged weights has no equivalent"},
+    };
+    static const struct {
+        const char *alias, *name;
+    } aliases[] = {{"accumulate", "accumulate"}, {"grad_accum", "accumulate"}, {"accumulation_steps", "accumulate"},
+                   {"accumulate_grad_batches", "accumulate"}, {"gradient_accumulation_steps", "accumulate"},
+                   {"lookahead", "lookahead"}, {"swa", "swa"}, {"swa_lr", "swa"}, {"averaged_model", "swa"}};
+    for (int i = 0; i < COUNT(aliases); i++)
+        if (strcmp(name, aliases[i].alias) == 0)
+            for (int j = 0; j < COUNT(recipes); j++)
+                if (strcmp(aliases[i].name, recipes[j].name) == 0) return recipes[j].hint;
+    return NULL;
+}
+
 static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
+    static const kind_name kinds[] = {{"sgd", DL_OPT_SGD},         {"momentum", DL_OPT_SGD},  {"nesterov", DL_OPT_SGD},
+                                      {"adam", DL_OPT_ADAM},       {"adamw", DL_OPT_ADAMW},   {"rmsprop", DL_OPT_RMSPROP},
+                                      {"adagrad", DL_OPT_ADAGRAD}, {"lamb", DL_OPT_LAMB}};
+    /* the optimizer's name before its arguments: lookahead(adam(lr = 0.01)) is an unknown
+     * optimizer, not an unknown function 'adam' */
+    const ast_expr *x = s->value;
+    if ((x->kind == AST_CALL || x->kind == AST_NAME) && kind_of(x->name, kinds, COUNT(kinds)) < 0) {
+        const char *recipe = missing_recipe(x->name);
+        if (recipe) {
+            diag_error(e->d, x->loc, "unknown optimizer '%s'\nhint: %s", x->name, recipe);
+            return -1;
+        }
+        return unknown(e, x->loc, "optimizer", x->name, kinds, COUNT(kinds));
+    }
     call_args ca;
     const char *fn = call_of(e, s, &ca);
     if (!fn) return -1;
-    static const kind_name kinds[] = {{"sgd", DL_OPT_SGD},         {"momentum", DL_OPT_SGD},  {"nesterov", DL_OPT_SGD},
-                                      {"adam", DL_OPT_ADAM},       {"adamw", DL_OPT_ADAMW},   {"rmsprop", DL_OPT_RMSPROP},
-                                      {"adagrad", DL_OPT_ADAGRAD}};
     int k = kind_of(fn, kinds, COUNT(kinds));
     if (k < 0) return unknown(e, s->value->loc, "optimizer", fn, kinds, COUNT(kinds));
     /* torch.optim's defaults. */
@@ -634,6 +672,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
         [DL_OPT_ADAMW] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_RMSPROP] = 1 << A_LR | 1 << A_ALPHA | 1 << A_EPS | 1 << A_MOM | 1 << A_WD | 1 << A_CLIP,
         [DL_OPT_ADAGRAD] = 1 << A_LR | 1 << A_LRD | 1 << A_ACC | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
+        [DL_OPT_LAMB] = 1 << A_LR | 1 << A_BETAS | 1 << A_EPS | 1 << A_WD | 1 << A_CLIP,
     };
     if (bind_kind(e, fn, s->value->loc, spec, A_N, &ca, a, allowed[k])) return -1;
     switch (oc->kind) {
@@ -646,6 +685,7 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
     case DL_OPT_ADAMW: oc->lr = 1e-3f; oc->weight_decay = 1e-2f; break;
     case DL_OPT_RMSPROP: oc->lr = 1e-2f; break;
     case DL_OPT_ADAGRAD: oc->lr = 1e-2f; oc->eps = 1e-10f; break;
+    case DL_OPT_LAMB: oc->lr = 1e-3f; oc->eps = 1e-6f; oc->weight_decay = 1e-2f; break; /* timm's Lamb */
     }
     if (!get_float(e, &a[A_LR], 1e-12, 1e3, "lr", &oc->lr) || !get_float(e, &a[A_MOM], 0, 1, "momentum", &oc->momentum) ||
         !get_float(e, &a[A_DAMP], 0, 1, "dampening", &oc->dampening) || !get_bool(e, &a[A_NEST], "nesterov", &oc->nesterov) ||
@@ -1127,7 +1167,10 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
                 diag_error(e->d, s->key_loc, "'%s' is set twice", s->key);
                 known = 1;
             }
-        if (!known)
+        const char *recipe = known ? NULL : missing_recipe(s->key);
+        if (recipe)
+            diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: %s", s->key, recipe);
+        else if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
                        "metrics, seed, checkpoint, augment, init_from, init_prefix, init_into, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial", s->key);
     }

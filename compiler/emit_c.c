@@ -318,13 +318,15 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                 int pi = g->outputs[k].index;
                 if (g->outputs[k].kind == IR_OUT_GRAD && pi >= 0 && pi < mod->n_params && L->goff[pi] >= 0) upd[pi] = 1;
             }
+            /* LAMB's trust ratio takes the norms of each parameter tensor: one call each */
+            const int per_tensor = mod->train && mod->train->cfg.optim.kind == DL_OPT_LAMB;
             for (int pi = 0; pi < mod->n_params; pi++) {
                 if (!upd[pi]) continue;
                 int last = pi;
                 /* lr_scale (param_groups.h): a run shares one factor on the scheduled lr */
                 const pg_groups *pg = mod->train ? &mod->train->groups : NULL;
                 const float scale = pg_lr_scale(pg, mod->params[pi].name);
-                while (last + 1 < mod->n_params && upd[last + 1] &&
+                while (!per_tensor && last + 1 < mod->n_params && upd[last + 1] &&
                        L->poff[last + 1] - L->goff[last + 1] == L->poff[pi] - L->goff[pi] &&
                        pg_lr_scale(pg, mod->params[last + 1].name) == scale)
                     last++;
@@ -700,7 +702,7 @@ static void emit_tables(FILE *f, emit_ctx *c, const ir_module *m, const module_l
 #define ENUM_NAME(k) [k] = #k
 static const char *const optim_kind_names[] = {
     ENUM_NAME(DL_OPT_SGD), ENUM_NAME(DL_OPT_ADAGRAD), ENUM_NAME(DL_OPT_RMSPROP), ENUM_NAME(DL_OPT_ADAM),
-    ENUM_NAME(DL_OPT_ADAMW),
+    ENUM_NAME(DL_OPT_ADAMW), ENUM_NAME(DL_OPT_LAMB),
 };
 static const char *const sched_kind_names[] = {
     ENUM_NAME(DL_SCHED_CONSTANT), ENUM_NAME(DL_SCHED_STEP), ENUM_NAME(DL_SCHED_EXPONENTIAL), ENUM_NAME(DL_SCHED_COSINE),

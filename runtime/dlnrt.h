@@ -334,6 +334,7 @@ int dl_clip_loss_grad(const float *a, const float *b, const float *gy, int64_t n
 typedef enum dl_optim_kind {
     DL_OPT_SGD,                           /* momentum 0 / >0, nesterov, dampening */
     DL_OPT_ADAGRAD, DL_OPT_RMSPROP, DL_OPT_ADAM, DL_OPT_ADAMW,
+    DL_OPT_LAMB,                          /* layer-wise adaptive Adam (You et al. 2019), timm's Lamb */
 } dl_optim_kind;
 
 typedef struct dl_optim_config {
@@ -342,7 +343,7 @@ typedef struct dl_optim_config {
     float momentum;                       /* sgd, rmsprop */
     float dampening;                      /* sgd */
     int nesterov;                         /* sgd */
-    float beta1, beta2;                   /* adam(w) */
+    float beta1, beta2;                   /* adam(w), lamb */
     float alpha;                          /* rmsprop smoothing (PyTorch's alpha, default 0.99) */
     float eps;
     float weight_decay;                   /* L2 added to the gradient; decoupled for adamw */

@@ -18,6 +18,10 @@
  *   Adam     g' = g + wd*w; m = lerp(m, g', 1-b1); v = b2*v + (1-b2)*g'^2
  *            w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
  *   AdamW    w *= 1 - lr*wd, then Adam with no L2 term
+ *   LAMB     m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2   (timm's Lamb, bias-corrected)
+ *            u = (m/(1-b1^t)) / (sqrt(v)/sqrt(1-b2^t) + eps) + wd*w
+ *            r = wd != 0 and |w|, |u| > 0 ? |w| / |u| : 1  (norms of this parameter tensor)
+ *            w -= lr * r * u
  *
  * Gradient clipping (clip_norm) is global across parameters, so it is the
  * caller's job: dl_grad_norm gives the norm, the caller scales the gradients. */
@@ -35,7 +39,7 @@ int dl_optim_state_slots(dl_optim_kind kind)
     case DL_OPT_SGD: return 1;            /* momentum buffer (untouched when momentum == 0) */
     case DL_OPT_ADAGRAD: return 1;        /* sum of squares */
     case DL_OPT_RMSPROP: return 2;        /* square average, momentum buffer */
-    case DL_OPT_ADAM: case DL_OPT_ADAMW: return 2;  /* first, second moment */
+    case DL_OPT_ADAM: case DL_OPT_ADAMW: case DL_OPT_LAMB: return 2;  /* first, second moment */
     }
     return 0;
 }
@@ -108,6 +112,34 @@ static void dl_adam(const dl_optim_config *c, float lr, int64_t step, int decoup
     }
 }
 
+/* The Adam direction of element i plus the decay, the same float operations in
+ * both of dl_lamb's passes (so the second applies exactly what the first measured). */
+static inline float lamb_dir(float m, float v, float w, float bc1, float bc2_sqrt, float eps, float wd) {
+    return (m / bc1) / (sqrtf(v) / bc2_sqrt + eps) + wd * w;
+}
+
+/* LAMB: the moments and the norms of w and of the update in one pass (in
+ * double, in element order: the same bits at any thread count), then the
+ * update scaled by the trust ratio |w| / |u|. timm applies the ratio only
+ * where weight decay is on (always_adapt = False), and so do we. */
+static void dl_lamb(const dl_optim_config *c, float lr, int64_t step, float *restrict w, const float *restrict g,
+                    float *restrict m, float *restrict v, int64_t n)
+{
+    const float b1 = c->beta1, b2 = c->beta2, eps = c->eps, wd = c->weight_decay;
+    const double t = (double)(step < 1 ? 1 : step);
+    const float bc1 = (float)(1.0 - pow(b1, t)), bc2_sqrt = (float)sqrt(1.0 - pow(b2, t));
+    double wn = 0.0, un = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        const float u = lamb_dir(m[i], v[i], w[i], bc1, bc2_sqrt, eps, wd);
+        wn += (double)w[i] * w[i];
+        un += (double)u * u;
+    }
+    const float scale = lr * (float)(wd != 0.0f && wn > 0.0 && un > 0.0 ? sqrt(wn) / sqrt(un) : 1.0);
+    for (int64_t i = 0; i < n; i++) w[i] -= scale * lamb_dir(m[i], v[i], w[i], bc1, bc2_sqrt, eps, wd);
+}
+
 void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
                      float *w, const float *g, float *m1, float *m2, int64_t n)
 {
@@ -124,6 +156,10 @@ void dl_optim_update(const dl_optim_config *c, float lr, int64_t step,
     case DL_OPT_ADAM: case DL_OPT_ADAMW:
         if (!m1 || !m2) break;
         dl_adam(c, lr, step, c->kind == DL_OPT_ADAMW, w, g, m1, m2, n);
+        return;
+    case DL_OPT_LAMB:
+        if (!m1 || !m2) break;
+        dl_lamb(c, lr, step, w, g, m1, m2, n);
         return;
     default:
         dl_set_error("dl_optim_update: unknown optimizer kind %d", (int)c->kind);

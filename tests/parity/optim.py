@@ -25,7 +25,7 @@ import torch
 
 from harness import load_lib
 
-SGD, ADAGRAD, RMSPROP, ADAM, ADAMW = range(5)
+SGD, ADAGRAD, RMSPROP, ADAM, ADAMW, LAMB = range(6)
 CONSTANT, STEP, EXPONENTIAL, COSINE, POLY, PLATEAU = range(6)
 TOL = 1e-6
 
@@ -48,6 +48,35 @@ class SchedConfig(ctypes.Structure):
 class Plateau(ctypes.Structure):
     _fields_ = [("best", ctypes.c_double), ("bad_epochs", ctypes.c_int), ("reductions", ctypes.c_int),
                 ("scale", ctypes.c_float)]
+
+
+class _Lamb(torch.optim.Optimizer):
+    """timm.optim.Lamb's step (timm 0.9, its defaults: bias_correction, grad_averaging,
+    trust_clip False, always_adapt False) without its global clipping (max_grad_norm=None;
+    dlnc's clip_norm is torch's clip_grad_norm_): torch.optim has no LAMB."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            (b1, b2), wd = group["betas"], group["weight_decay"]
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["step"], st["exp_avg"], st["exp_avg_sq"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                st["step"] += 1
+                st["exp_avg"].mul_(b1).add_(p.grad, alpha=1 - b1)
+                st["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                denom = (st["exp_avg_sq"].sqrt() / (1 - b2 ** st["step"]) ** 0.5).add_(group["eps"])
+                update = (st["exp_avg"] / (1 - b1 ** st["step"])).div_(denom)
+                if wd != 0:
+                    update.add_(p, alpha=wd)
+                    w_norm, g_norm = p.norm(2.0), update.norm(2.0)
+                    ratio = torch.where(w_norm > 0, torch.where(g_norm > 0, w_norm / g_norm, 1.0), 1.0)
+                    update.mul_(ratio)
+                p.add_(update, alpha=-group["lr"])
 
 
 O = torch.optim
@@ -75,6 +104,11 @@ OPTIMIZERS = [
      lambda p: O.AdamW(p, lr=1e-2, weight_decay=0.01)),
     ("adamw", dict(kind=ADAMW, lr=3e-3, beta1=0.85, beta2=0.98, eps=1e-7, weight_decay=0.3),
      lambda p: O.AdamW(p, lr=3e-3, betas=(0.85, 0.98), eps=1e-7, weight_decay=0.3)),
+    ("lamb", dict(kind=LAMB, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.01), lambda p: _Lamb(p, lr=1e-2)),
+    ("lamb", dict(kind=LAMB, lr=3e-3, beta1=0.85, beta2=0.98, eps=1e-7, weight_decay=0.1),
+     lambda p: _Lamb(p, lr=3e-3, betas=(0.85, 0.98), eps=1e-7, weight_decay=0.1)),
+    ("lamb", dict(kind=LAMB, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0),   # no decay: no ratio
+     lambda p: _Lamb(p, lr=1e-2, weight_decay=0.0)),
 ]
 
 S = 7          # steps per epoch for the schedule comparison

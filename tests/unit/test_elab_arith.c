@@ -125,6 +125,34 @@ static void test_list_concat_and_inf(void) {
     compiled_free(&c);
 }
 
+/* A vector operand of @ is torch.matmul's: x @ v of f32[N, 4] and f32[4] is
+ * f32[N], v @ M is f32[3], v @ v a scalar; ndim(x) is the rank. */
+static void test_matmul_vectors(void) {
+    compiled c;
+    compiled_init(&c, "model m(x: f32[N, 4]) -> f32[N, 5] {\n"
+                      "    v = arange(4)\n"
+                      "    M = reshape(arange(12), [4, 3])\n"
+                      "    return concat([unsqueeze(x @ v, 1), x[:, 0:3] * (v @ M), unsqueeze((v @ v) * x[:, 0], 1)], axis = 1)\n"
+                      "}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
+    double xv[8] = {1, 2, 3, 4, -1, 0.5, 2, -3};
+    double *ins[1] = {xv};
+    int64_t syms[IR_MAX_SYMS] = {2};
+    interp_state s;
+    CU_ASSERT_EQUAL_FATAL(interp_run(&s, c.mod->forward, syms, ins, NULL, 2), 0);
+    const double *y = interp_output(&s, 0);
+    const double vm[3] = {42, 48, 54}; /* (0, 1, 2, 3) @ arange(12).reshape(4, 3) */
+    for (int i = 0; i < 2; i++) {
+        const double *r = xv + 4 * i;
+        CU_ASSERT_DOUBLE_EQUAL(y[5 * i], r[1] + 2 * r[2] + 3 * r[3], 1e-9);
+        for (int j = 0; j < 3; j++) CU_ASSERT_DOUBLE_EQUAL(y[5 * i + 1 + j], r[j] * vm[j], 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(y[5 * i + 4], 14 * r[0], 1e-9);
+    }
+    interp_free(&s);
+    compiled_free(&c);
+    check_width("ndim(x) + ndim(x[:, 0])", 3);
+}
+
 /* x = -4.5, -4.25, ..., 5.25 (N = 1); y = x // 1.5 + 100 * (x % 1.5) and the
  * same with a negative divisor. */
 static void test_tensor_floor_division(void) {
@@ -155,4 +183,5 @@ void suite_elab_arith(void) {
     CU_add_test(s, "// and % on tensors: floor(a / b) and a - b * floor(a / b)", test_tensor_floor_division);
     CU_add_test(s, "a dimension in tensor arithmetic is its run-time size (x / N)", test_dimension_as_value);
     CU_add_test(s, "list + list joins compile-time lists; inf is the float infinity", test_list_concat_and_inf);
+    CU_add_test(s, "@ with a vector operand is torch.matmul's; ndim(x)", test_matmul_vectors);
 }

@@ -320,6 +320,20 @@ static void test_batch_norm1d(void) {
                      "bn1", 16, 5, 1);
 }
 
+/* nn.BatchNorm1d's other form, f32[N, C, L]: statistics over N and L. */
+static void test_batch_norm1d_ncl(void) {
+    check_batch_norm("model bn3(x: f32[N, 5, 4]) -> f32[N, 5, 4] {\n"
+                     "    return batch_norm1d(x)\n"
+                     "}\n"
+                     "train bn3 {\n"
+                     "    data = csv(\"unused.csv\", batch = 6, classify = false)\n"
+                     "    loss = mse(output, label)\n"
+                     "    optim = sgd(lr = 0.1)\n"
+                     "    epochs = 1\n"
+                     "}\n",
+                     "bn3", 6, 5, 4);
+}
+
 /* ---- layer, group and instance normalization (forward) --------------------- */
 
 /* Normalize x laid out [outer, len] row by row (biased variance). */
@@ -422,6 +436,7 @@ void suite_modes(void) {
     CU_add_test(s, "dropout2d: whole channels", test_dropout2d);
     CU_add_test(s, "batch_norm: batch stats in train, running stats in eval", test_batch_norm);
     CU_add_test(s, "batch_norm1d: batch stats in train, running stats in eval", test_batch_norm1d);
+    CU_add_test(s, "batch_norm1d on f32[N, C, L]: stats over N and L, running stats in eval", test_batch_norm1d_ncl);
     CU_add_test(s, "layer_norm forward", test_layer_norm);
     CU_add_test(s, "group_norm forward", test_group_norm);
     CU_add_test(s, "instance_norm forward (affine or not)", test_instance_norm);

@@ -128,6 +128,24 @@ static void test_adam_l2(void)
     check_three_steps(&c, e);
 }
 
+static void test_lamb(void)
+{
+    /* LAMB, lr .1, wd .1, eps 1e-6: the Adam direction sign(g) plus .1 w, scaled by
+     * |w| / |u| over the tensor; values from the same rule in double precision. */
+    dl_optim_config c = {.kind = DL_OPT_LAMB, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f,
+                         .weight_decay = 0.1f};
+    const double e[3][3] = {{0.86989008, -1.85806121, 0.375803432},
+                            {0.751451884, -1.72885527, 0.262748122},
+                            {0.643372125, -1.61094949, 0.159580469}};
+    check_three_steps(&c, e);
+    /* without decay there is no trust ratio (timm's always_adapt = False): Adam's steps */
+    c.weight_decay = 0.0f;
+    const double e0[3][3] = {{0.900001, -1.9000005, 0.400000333},          /* eps 1e-6 against |g| */
+                             {0.800002, -1.800001, 0.300000667},
+                             {0.700003, -1.7000015, 0.200001}};
+    check_three_steps(&c, e0);
+}
+
 static void test_state_slots_and_norm(void)
 {
     CU_ASSERT_EQUAL(dl_optim_state_slots(DL_OPT_SGD), 1);
@@ -135,6 +153,7 @@ static void test_state_slots_and_norm(void)
     CU_ASSERT_EQUAL(dl_optim_state_slots(DL_OPT_RMSPROP), 2);
     CU_ASSERT_EQUAL(dl_optim_state_slots(DL_OPT_ADAM), 2);
     CU_ASSERT_EQUAL(dl_optim_state_slots(DL_OPT_ADAMW), 2);
+    CU_ASSERT_EQUAL(dl_optim_state_slots(DL_OPT_LAMB), 2);
     float a[2] = {3, 0}, b[1] = {4};
     float *gs[2] = {a, b};
     int64_t sz[2] = {2, 1};
@@ -158,5 +177,6 @@ void suite_rt_optim(void)
     CU_add_test(s, "adam", test_adam);
     CU_add_test(s, "adamw decoupled decay", test_adamw);
     CU_add_test(s, "adam with L2", test_adam_l2);
+    CU_add_test(s, "lamb: trust ratio with decay, Adam without", test_lamb);
     CU_add_test(s, "state slots, grad norm, errors", test_state_slots_and_norm);
 }
