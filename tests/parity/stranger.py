@@ -316,9 +316,11 @@ def run(build):
     import stranger6                                    # the sixth: the rest of the course
     import stranger7                                    # the seventh: attention, sequences, self-supervision
     import stranger8                                    # the eighth: vision, generative and graph models
+    import gaps                                         # gaps3: concat along the batch axis, ...
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
             ("sequences and vision from the docs", stranger5.run(build)),
             ("the rest of the course from the docs", stranger6.run(build)),
             ("attention, sequences and self-supervision from the docs", stranger7.run(build)),
-            ("vision, generative and graph models from the docs", stranger8.run(build))]
+            ("vision, generative and graph models from the docs", stranger8.run(build)),
+            ("language gaps closed (gaps3)", gaps.run(build))]
