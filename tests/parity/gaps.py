@@ -2,7 +2,8 @@
 every gradient against a float64 PyTorch twin with the same weights (stranger.py's `_check`):
 `concat` along the run-time batch axis (a GAN discriminator scoring real and fake images as one
 batch of 2·N, N + 2·N = 3·N) and `split`/`chunk` cutting it back, against torch.cat,
-Tensor.split and Tensor.chunk."""
+Tensor.split and Tensor.chunk; the stdlib's `actnorm` (Glow's data-dependent initialization)
+against an ActNorm written as glow-pytorch's, over three SGD steps on three batches."""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -56,8 +57,85 @@ def _bcat_batch():
     return [x, np.zeros(8, np.float32)], 8, (), loss
 
 
+ACTNORM_DLN = """
+model anet(x: f32[N, 3, 4, 4]) -> f32[N] {
+    h, ld1 = actnorm(x)
+    h2, ld2 = actnorm(conv2d(h, 3, kernel = 1, name = "c"))
+    return 0.5 * sum(h2 ** 2, axis = [1, 2, 3]) - ld1 - ld2
+}
+train anet {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+class _ActNorm:
+    """glow-pytorch's ActNorm (rosinality) with logdet: loc and scale set from the first
+    batch under no_grad (minus the mean, 1 / (std + 1e-6), std unbiased), then learned."""
+
+    def __init__(self):
+        self.loc = self.scale = None
+
+    def __call__(self, x):
+        if self.loc is None:
+            with torch.no_grad():
+                flat = x.transpose(0, 1).reshape(x.shape[1], -1)
+                self.loc = (-flat.mean(1)).view(1, -1, 1, 1).clone().requires_grad_(True)
+                self.scale = (1 / (flat.std(1) + 1e-6)).view(1, -1, 1, 1).clone().requires_grad_(True)
+        return self.scale * (x + self.loc), x.shape[2] * x.shape[3] * torch.log(self.scale.abs()).sum()
+
+
+def _actnorm_row(build):
+    """Three SGD steps on three batches (mean 3, std 2): each step's loss and every gradient,
+    the first step's against torch's freshly initialized ActNorms, and the buffers after it."""
+    name = "anet"
+    so, err = build.compile_dln(ACTNORM_DLN, name)
+    if so is None:
+        return dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
+    lib = S.load_lib(so)
+    m = S.General(lib, name, (8,))
+    g = torch.Generator().manual_seed(301)
+    w = ((torch.rand(3, 3, 1, 1, generator=g, dtype=D) * 2 - 1) / 3 ** 0.5).float().double()
+    b = ((torch.rand(3, generator=g, dtype=D) * 2 - 1) / 3 ** 0.5).float().double()
+    m.set_param("c.weight", w.numpy())
+    m.set_param("c.bias", b.numpy())
+    w.requires_grad_(True)
+    b.requires_grad_(True)
+    a1, a2 = _ActNorm(), _ActNorm()
+    rng = np.random.default_rng(302)
+    e_loss = e_grad = 0.0
+    detail = []
+    for step in range(3):
+        x = (3.0 + 2.0 * rng.standard_normal((8, 3, 4, 4))).astype(np.float32)
+        ours = m.train_step([x, np.zeros(8, np.float32)], 8, ())
+        h, ld1 = a1(torch.from_numpy(x).to(D))
+        h2, ld2 = a2(F.conv2d(h, w, b))
+        ref = (0.5 * (h2 ** 2).sum((1, 2, 3)) - ld1 - ld2).mean()
+        tp = {"actnorm0.loc": a1.loc, "actnorm0.scale": a1.scale, "actnorm1.loc": a2.loc, "actnorm1.scale": a2.scale,
+              "c.weight": w, "c.bias": b}
+        grads = torch.autograd.grad(ref, list(tp.values()))
+        e_loss = max(e_loss, S.rel_err(np.float64(ours), ref.item()))
+        e_grad = max(e_grad, max(S.rel_err(m.grad(k), gk.numpy()) for k, gk in zip(tp, grads)))
+        if step == 0:                                # the first batch's statistics, kept in the buffers
+            for pre, an in (("actnorm0", a1), ("actnorm1", a2)):
+                for k, v in (("loc_init", an.loc), ("scale_init", an.scale)):
+                    got = np.ctypeslib.as_array(getattr(lib, f"{name}_param")(m.m, f"{pre}.{k}".encode()),
+                                                shape=(1, 3, 1, 1))
+                    e_loss = max(e_loss, S.rel_err(got.astype(np.float64), v.detach().numpy()))
+        detail.append(f"step {step + 1}: loss {ours} vs torch {ref.item()}")
+        with torch.no_grad():
+            for v, gk in zip(tp.values(), grads):
+                v -= 0.1 * gk
+    m.close()
+    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
+    return dict(case=S.Desc(f"{name}: actnorm's data-dependent init, 3 SGD steps' losses and gradients"), fwd=e_loss,
+                grad=e_grad, ok=ok, detail=None if ok else "; ".join(detail))
+
+
 def run(build):
-    return [S._check(build, "bcat", BCAT_DLN, (8,), 300, _bcat_batch)]
+    return [S._check(build, "bcat", BCAT_DLN, (8,), 300, _bcat_batch), _actnorm_row(build)]
 
 
 if __name__ == "__main__":                         # one file alone: python3 gaps.py BUILD
