@@ -3,7 +3,9 @@ every gradient against a float64 PyTorch twin with the same weights (stranger.py
 `concat` along the run-time batch axis (a GAN discriminator scoring real and fake images as one
 batch of 2·N, N + 2·N = 3·N) and `split`/`chunk` cutting it back, against torch.cat,
 Tensor.split and Tensor.chunk; the stdlib's `actnorm` (Glow's data-dependent initialization)
-against an ActNorm written as glow-pytorch's, over three SGD steps on three batches."""
+against an ActNorm written as glow-pytorch's, over three SGD steps on three batches; a block
+called as the EMA of another call's parameters (`ema_of`, `ema_decay`: BYOL's target network,
+called twice) against a teacher copied from the student and averaged after each step."""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -134,8 +136,70 @@ def _actnorm_row(build):
                 grad=e_grad, ok=ok, detail=None if ok else "; ".join(detail))
 
 
+EMA_DLN = """
+block enc(x: f32[N, 6]) -> f32[N, 3] {
+    return dense(relu(dense(x, 5)), 3)
+}
+model byol(x: f32[N, 6]) -> f32[N] {
+    s = enc(x, name = "student")
+    t = enc(x + 0.5, name = "teacher", ema_of = "student", ema_decay = 0.9)
+    t2 = enc(x - 0.5, name = "teacher", ema_of = "student", ema_decay = 0.9)
+    return sum((s - t) ** 2 + s * t2, axis = 1)
+}
+train byol {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _enc(x, p, pre):
+    return _lin(F.relu(_lin(x, p, pre + ".dense0")), p, pre + ".dense1")
+
+
+def _ema_row(build):
+    """Three SGD steps: each step's loss and every gradient, then the teacher's tensors. The
+    teacher starts as a copy of the student; after each step it is 0.9 * itself + 0.1 * the
+    student as the step read it (dlnc's `update`: one step behind an average after opt.step())."""
+    name = "byol"
+    so, err = build.compile_dln(EMA_DLN, name)
+    if so is None:
+        return dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
+    lib = S.load_lib(so)
+    m = S.General(lib, name, (8,))
+    p = S.draw_params(m, 303)                        # the student's; the teacher's initial values go unused
+    t = {k.replace("student.", "teacher."): v.detach().clone() for k, v in p.items()}
+    rng = np.random.default_rng(304)
+    e_loss = e_grad = 0.0
+    detail = []
+    for step in range(3):
+        x = rng.standard_normal((8, 6)).astype(np.float32)
+        xt = torch.from_numpy(x).to(D)
+
+        def loss(q):
+            s = _enc(xt, q, "student")
+            return ((s - _enc(xt + 0.5, t, "teacher")) ** 2 + s * _enc(xt - 0.5, t, "teacher")).sum(1).mean()
+        ours, ref, el, eg = S.step_errors(m, p, [x, np.zeros(8, np.float32)], 8, (), loss)
+        e_loss, e_grad = max(e_loss, el), max(e_grad, eg)
+        detail.append(f"step {step + 1}: loss {ours} vs torch {ref.item()}")
+        grads = torch.autograd.grad(loss(p), list(p.values()))
+        with torch.no_grad():
+            for k, v in p.items():
+                t[k.replace("student.", "teacher.")].mul_(0.9).add_(0.1 * v)
+            for v, gk in zip(p.values(), grads):
+                v -= 0.1 * gk
+    for k, v in t.items():                           # the average after the third step
+        got = np.ctypeslib.as_array(getattr(lib, f"{name}_param")(m.m, k.encode()), shape=tuple(v.shape))
+        e_loss = max(e_loss, S.rel_err(got.astype(np.float64), v.numpy()))
+    m.close()
+    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
+    return dict(case=S.Desc(f"{name}: an EMA copy of a block (ema_of), 3 SGD steps and the average after"),
+                fwd=e_loss, grad=e_grad, ok=ok, detail=None if ok else "; ".join(detail))
+
+
 def run(build):
-    return [S._check(build, "bcat", BCAT_DLN, (8,), 300, _bcat_batch), _actnorm_row(build)]
+    return [S._check(build, "bcat", BCAT_DLN, (8,), 300, _bcat_batch), _actnorm_row(build), _ema_row(build)]
 
 
 if __name__ == "__main__":                         # one file alone: python3 gaps.py BUILD
