@@ -814,9 +814,13 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     int first_node = e->g ? e->g->n_nodes : 0;
     const char *outer_dst = e->ema_dst, *outer_src = e->ema_src;
     double outer_decay = e->ema_decay;
-    if (ema_of) e->ema_dst = f.prefix, e->ema_src = arena_printf(e->a, "%s%s.", caller->prefix, ema_of), e->ema_decay = ema_decay;
+    int outer_failed = e->ema_failed;
+    if (ema_of) {
+        e->ema_dst = f.prefix, e->ema_src = arena_printf(e->a, "%s%s.", caller->prefix, ema_of);
+        e->ema_decay = ema_decay, e->ema_failed = 0;
+    }
     exec_body(e, &f, &blk->body);
-    e->ema_dst = outer_dst, e->ema_src = outer_src, e->ema_decay = outer_decay;
+    e->ema_dst = outer_dst, e->ema_src = outer_src, e->ema_decay = outer_decay, e->ema_failed = outer_failed;
     e->user_site = outer_site;
     e->eval_calls -= eval_mode;
     /* The user's call into the stdlib names the nodes its block made: the

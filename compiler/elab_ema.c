@@ -36,7 +36,9 @@ value ema_param(elab *e, const char *full, const ir_shape *shape, ir_init init, 
     const char *rel = full + strlen(e->ema_dst);
     const char *src = arena_printf(e->a, "%s%s", e->ema_src, rel);
     int is = ir_module_find_param(e->mod, src);
+    if (e->ema_failed) return v_error();   /* one error per call is enough */
     if (is < 0 || !ir_shape_eq(&e->mod->params[is].shape, shape)) {
+        e->ema_failed = 1;
         char a[128], b[128];
         if (is < 0)
             diag_error(e->d, loc, "'%s' averages '%s', which no earlier call declared\nhint: call the online block "

@@ -83,6 +83,7 @@ typedef struct elab {
     const char *ema_dst;    /* inside a call with `ema_of` (elab_ema.c): its prefix ("teacher."), else NULL */
     const char *ema_src;    /* ... the prefix of the parameters it averages ("student.") */
     double ema_decay;       /* ... and the decay */
+    int ema_failed;         /* ... a parameter of it was refused: the others are not reported again */
 } elab;
 
 /* A scan body being elaborated (elab_scan.c): its graph, and the values of
