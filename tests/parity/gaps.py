@@ -89,15 +89,32 @@ class _ActNorm:
         return self.scale * (x + self.loc), x.shape[2] * x.shape[3] * torch.log(self.scale.abs()).sum()
 
 
+def _load(build, name, src):
+    """(lib, model), or (None, the failed compile's row)."""
+    so, err = build.compile_dln(src, name)
+    if so is None:
+        return None, dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
+    lib = S.load_lib(so)
+    return lib, S.General(lib, name, (8,))
+
+
+def _read(lib, m, key, shape):
+    """A model tensor (a buffer too) as float64."""
+    return np.ctypeslib.as_array(getattr(lib, f"{m.name}_param")(m.m, key.encode()), shape=shape).astype(np.float64)
+
+
+def _row(m, text, e_loss, e_grad, detail):
+    m.close()
+    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
+    return dict(case=S.Desc(f"{m.name}: {text}"), fwd=e_loss, grad=e_grad, ok=ok, detail=None if ok else "; ".join(detail))
+
+
 def _actnorm_row(build):
     """Three SGD steps on three batches (mean 3, std 2): each step's loss and every gradient,
     the first step's against torch's freshly initialized ActNorms, and the buffers after it."""
-    name = "anet"
-    so, err = build.compile_dln(ACTNORM_DLN, name)
-    if so is None:
-        return dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
-    lib = S.load_lib(so)
-    m = S.General(lib, name, (8,))
+    lib, m = _load(build, "anet", ACTNORM_DLN)
+    if lib is None:
+        return m
     g = torch.Generator().manual_seed(301)
     w = ((torch.rand(3, 3, 1, 1, generator=g, dtype=D) * 2 - 1) / 3 ** 0.5).float().double()
     b = ((torch.rand(3, generator=g, dtype=D) * 2 - 1) / 3 ** 0.5).float().double()
@@ -123,17 +140,12 @@ def _actnorm_row(build):
         if step == 0:                                # the first batch's statistics, kept in the buffers
             for pre, an in (("actnorm0", a1), ("actnorm1", a2)):
                 for k, v in (("loc_init", an.loc), ("scale_init", an.scale)):
-                    got = np.ctypeslib.as_array(getattr(lib, f"{name}_param")(m.m, f"{pre}.{k}".encode()),
-                                                shape=(1, 3, 1, 1))
-                    e_loss = max(e_loss, S.rel_err(got.astype(np.float64), v.detach().numpy()))
+                    e_loss = max(e_loss, S.rel_err(_read(lib, m, f"{pre}.{k}", (1, 3, 1, 1)), v.detach().numpy()))
         detail.append(f"step {step + 1}: loss {ours} vs torch {ref.item()}")
         with torch.no_grad():
             for v, gk in zip(tp.values(), grads):
                 v -= 0.1 * gk
-    m.close()
-    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
-    return dict(case=S.Desc(f"{name}: actnorm's data-dependent init, 3 SGD steps' losses and gradients"), fwd=e_loss,
-                grad=e_grad, ok=ok, detail=None if ok else "; ".join(detail))
+    return _row(m, "actnorm's data-dependent init, 3 SGD steps' losses and gradients", e_loss, e_grad, detail)
 
 
 EMA_DLN = """
@@ -162,12 +174,9 @@ def _ema_row(build):
     """Three SGD steps: each step's loss and every gradient, then the teacher's tensors. The
     teacher starts as a copy of the student; after each step it is 0.9 * itself + 0.1 * the
     student as the step read it (dlnc's `update`: one step behind an average after opt.step())."""
-    name = "byol"
-    so, err = build.compile_dln(EMA_DLN, name)
-    if so is None:
-        return dict(case=S.Desc(f"{name}: compile"), fwd=float("nan"), grad=float("nan"), ok=False, detail=err)
-    lib = S.load_lib(so)
-    m = S.General(lib, name, (8,))
+    lib, m = _load(build, "byol", EMA_DLN)
+    if lib is None:
+        return m
     p = S.draw_params(m, 303)                        # the student's; the teacher's initial values go unused
     t = {k.replace("student.", "teacher."): v.detach().clone() for k, v in p.items()}
     rng = np.random.default_rng(304)
@@ -190,12 +199,8 @@ def _ema_row(build):
             for v, gk in zip(p.values(), grads):
                 v -= 0.1 * gk
     for k, v in t.items():                           # the average after the third step
-        got = np.ctypeslib.as_array(getattr(lib, f"{name}_param")(m.m, k.encode()), shape=tuple(v.shape))
-        e_loss = max(e_loss, S.rel_err(got.astype(np.float64), v.numpy()))
-    m.close()
-    ok = e_loss <= S.LOSS_TOL and e_grad <= S.GRAD_TOL
-    return dict(case=S.Desc(f"{name}: an EMA copy of a block (ema_of), 3 SGD steps and the average after"),
-                fwd=e_loss, grad=e_grad, ok=ok, detail=None if ok else "; ".join(detail))
+        e_loss = max(e_loss, S.rel_err(_read(lib, m, k, tuple(v.shape)), v.numpy()))
+    return _row(m, "an EMA copy of a block (ema_of), 3 SGD steps and the average after", e_loss, e_grad, detail)
 
 
 def run(build):
