@@ -276,15 +276,9 @@ static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t siz
 /* Pieces of a run-time axis K·S of x, the k-th ks[k]·S long (Σ ks = K). */
 static value unit_pieces(elab *e, ir_node *x, int axis, const int64_t *ks, int n, src_loc loc) {
     ir_node *v = view_units(e, x, axis, x->shape.d[axis].k, loc);
-    if (!v) return v_error();
-    value l = v_list(e, n, loc);
-    int64_t at = 0;
-    for (int k = 0; k < n; k++) {
-        ir_node *p = slice_along(e, v, axis, at, 1, ks[k], loc);
-        if (!p || !(p = view_units(e, p, axis, 0, loc))) return v_error();
-        l.items[k] = v_tensor(p, loc);
-        at += ks[k];
-    }
+    value l = v ? pieces(e, v, axis, ks, n, loc) : v_error();
+    for (int k = 0; l.kind == V_LIST && k < n; k++)
+        if (!(l.items[k].t = view_units(e, l.items[k].t, axis, 0, loc))) return v_error();
     return l;
 }
 
