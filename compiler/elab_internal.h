@@ -207,6 +207,8 @@ value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);
  * [start:start+count*step:step] of x along axis (x itself when that is all of
  * it); one Python slice bound (negative from the end) clamped to 0..len. */
 ir_node *reshape_to(elab *e, ir_node *x, const ir_shape *s, src_loc loc);
+/* elab_movement.c: x[j0·S : (j0 + count)·S] along a run-time axis K·S (0 <= j0 < j0 + count <= K). */
+ir_node *slice_units(elab *e, ir_node *x, int axis, int64_t j0, int64_t count, src_loc loc);
 /* elab_builtins.c: buffer idx takes v after the training step (update's assignment). */
 void elab_assign(elab *e, int idx, ir_node *v);
 /* elab_ema.c: the value of a trainable `param` (full name, shape, init) inside a call with `ema_of`. */

@@ -273,6 +273,13 @@ static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t siz
     return pieces(e, x, axis, sizes, (int)n, loc);
 }
 
+/* Units j0 .. j0 + count - 1 of x's run-time axis K·S: x[j0·S : (j0 + count)·S] along axis. */
+ir_node *slice_units(elab *e, ir_node *x, int axis, int64_t j0, int64_t count, src_loc loc) {
+    ir_node *v = view_units(e, x, axis, x->shape.d[axis].k, loc);
+    if (v) v = slice_along(e, v, axis, j0, 1, count, loc);
+    return v ? view_units(e, v, axis, 0, loc) : NULL;
+}
+
 /* Pieces of a run-time axis K·S of x, the k-th ks[k]·S long (Σ ks = K). */
 static value unit_pieces(elab *e, ir_node *x, int axis, const int64_t *ks, int n, src_loc loc) {
     ir_node *v = view_units(e, x, axis, x->shape.d[axis].k, loc);

@@ -1,8 +1,8 @@
 """gaps.py — the language gaps closed by the gaps3 round, each one training step's loss and
 every gradient against a float64 PyTorch twin with the same weights (stranger.py's `_check`):
 `concat` along the run-time batch axis (a GAN discriminator scoring real and fake images as one
-batch of 2·N, N + 2·N = 3·N) and `split`/`chunk` cutting it back, against torch.cat,
-Tensor.split and Tensor.chunk; the stdlib's `actnorm` (Glow's data-dependent initialization)
+batch of 2·N, N + 2·N = 3·N) and `split`/`chunk`/`h[N:]` cutting it back, against torch.cat,
+Tensor.split, Tensor.chunk and slicing; the stdlib's `actnorm` (Glow's data-dependent initialization)
 against an ActNorm written as glow-pytorch's, over three SGD steps on three batches; a block
 called as the EMA of another call's parameters (`ema_of`, `ema_decay`: BYOL's target network,
 called twice) against a teacher copied from the student and averaged after each step."""
@@ -25,7 +25,7 @@ model bcat(x: f32[N, 6]) -> f32[N] {
     a, b = split(t, [2 * N, N])
     u, v, w = chunk(t, 3)
     return softplus(-sum(sr, axis = 1)) + softplus(sum(sf, axis = 1)) + 0.1 * sum(v * w, axis = 1)
-           + 0.05 * sum(b * chunk(a, 2)[1], axis = 1)
+           + 0.05 * sum(b * chunk(a, 2)[1], axis = 1) + 0.02 * sum(h[N:] * t[2 * N:] - t[:N], axis = 1)
 }
 train bcat {
     data  = csv("unused.csv", batch = 8, classify = false)
@@ -54,7 +54,7 @@ def _bcat_batch():
         a, b = t.split([2 * n, n])
         u, v, w = t.chunk(3)
         out = F.softplus(-sr.sum(1)) + F.softplus(sf.sum(1)) + 0.1 * (v * w).sum(1) \
-            + 0.05 * (b * a.chunk(2)[1]).sum(1)
+            + 0.05 * (b * a.chunk(2)[1]).sum(1) + 0.02 * (h[n:] * t[2 * n:] - t[:n]).sum(1)
         return out.mean()
     return [x, np.zeros(8, np.float32)], 8, (), loss
 

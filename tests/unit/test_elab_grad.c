@@ -62,16 +62,17 @@ static void test_grad_values(void) {
                   4, cubic_grad);
 }
 
-static double cat_split_grad(double x) { return 6 * x * x - 3; }
+static double cat_split_grad(double x) { return 9 * x * x - 4; }
 
-/* concat along the run-time batch axis and split/chunk back (views as [k, N]):
- * grad(sum(x³ + (x³ - 2x) - x)) = 6x² - 3, every piece reached through the joins. */
+/* concat along the run-time batch axis and split/chunk/index back (views as [k, N]):
+ * grad(sum(x³ + (x³ - 2x) - x + x³ - x)) = 9x² - 4, every piece reached through the joins. */
 static void test_grad_batch_concat(void) {
     check_forward("model m(x: f32[N, 4]) -> f32[N, 4] {\n"
                   "    a = split(concat([x * x * x, -2.0 * x], axis = 0), N, axis = 0)[0]\n"
                   "    b = chunk(concat([x, x * x * x - 2.0 * x, x], axis = 0), 3)[1]\n"
                   "    c = split(concat([x, concat([x, x], axis = 0)]), [N, 2 * N])[1]\n"
-                  "    return grad(sum(a + b) - 0.5 * sum(c), x)\n"
+                  "    d = concat([x, x * x * x], axis = 0)\n"
+                  "    return grad(sum(a + b) - 0.5 * sum(c) + sum(d[N:]) - sum(d[:N]), x)\n"
                   "}\n",
                   4, cat_split_grad);
 }
