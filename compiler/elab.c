@@ -539,6 +539,7 @@ static value declare_param(elab *e, frame *f, const ast_stmt *st) {
         diag_error(e->d, st->loc, "'%s' is already defined in this block", st->name);
         return v_error();
     }
+    if (e->ema_dst && st->kind == AST_ST_PARAM && !st->frozen) return ema_param(e, full, &shape, init, st->loc);
     int idx = ir_module_find_param(e->mod, full);
     if (idx < 0) {
         idx = ir_module_add_param(e->mod, full, shape, init, trainable, st->loc);
@@ -707,6 +708,8 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     /* The instance name: `name = "fc1"` or the block name and a per-frame count. */
     const char *inst = NULL;
     int eval_mode = 0;   /* `training = false` on a section's model in a step (elab_steps.c) */
+    const char *ema_of = NULL;   /* `ema_of = "student"`, `ema_decay = 0.996` (elab_ema.c) */
+    double ema_decay = -1;
     int nf = blk->n_formals;
     value *actual = ARENA_NEW_ARRAY(e->a, value, nf + 1);
     src_loc *aloc = ARENA_NEW_ARRAY(e->a, src_loc, nf + 1);
@@ -724,6 +727,10 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
         src_loc kl = call ? call->args[npos + k].loc : loc;
         if (strcmp(kw_names[k], "training") == 0 && !has_formal(blk, "training")) {
             if (!step_training_option(e, blk, &kw[k], kl, &eval_mode)) ok = 0;
+            continue;
+        }
+        if ((!strcmp(kw_names[k], "ema_of") || !strcmp(kw_names[k], "ema_decay")) && !has_formal(blk, kw_names[k])) {
+            if (!ema_option(e, kw_names[k], &kw[k], kl, &ema_of, &ema_decay)) ok = 0;
             continue;
         }
         if (strcmp(kw_names[k], "name") == 0) {
@@ -767,6 +774,7 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     if (!inst) inst = blk->kind == AST_DECL_MODEL ? blk->name
                                                   : arena_printf(e->a, "%s%d", blk->name, next_instance(e, caller, blk->name));
     f.prefix = arena_printf(e->a, "%s%s.", blk->kind == AST_DECL_MODEL ? "" : caller->prefix, inst);
+    if ((ema_of || ema_decay >= 0) && !ema_begin(e, ema_of, ema_decay, caller->prefix, f.prefix, loc)) return v_error();
 
     /* Compile-time arguments first (tensor shapes may mention them), then
      * tensors, unifying dimensions, then defaults. */
@@ -804,7 +812,15 @@ value call_block(elab *e, frame *caller, const ast_decl *blk, const ast_expr *ca
     src_loc outer_site = e->user_site;
     if (!caller->in_stdlib) e->user_site = loc;
     int first_node = e->g ? e->g->n_nodes : 0;
+    const char *outer_dst = e->ema_dst, *outer_src = e->ema_src;
+    double outer_decay = e->ema_decay;
+    int outer_failed = e->ema_failed;
+    if (ema_of) {
+        e->ema_dst = f.prefix, e->ema_src = arena_printf(e->a, "%s%s.", caller->prefix, ema_of);
+        e->ema_decay = ema_decay, e->ema_failed = 0;
+    }
     exec_body(e, &f, &blk->body);
+    e->ema_dst = outer_dst, e->ema_src = outer_src, e->ema_decay = outer_decay, e->ema_failed = outer_failed;
     e->user_site = outer_site;
     e->eval_calls -= eval_mode;
     /* The user's call into the stdlib names the nodes its block made: the

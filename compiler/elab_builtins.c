@@ -736,15 +736,20 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
     }
     if (!elab_training(e) && !(e->carry_state && !e->eval_calls && e->mod->params[idx].state))
         return (value){.kind = V_NONE, .loc = loc};
+    if (idx < e->cap_updated && e->updated[idx] && t->t != e->updated[idx]) {
+        diag_error(e->d, loc, "buffer '%s' is updated twice in one step", e->mod->params[idx].name);
+        return v_error();
+    }
+    elab_assign(e, idx, v);
+    return (value){.kind = V_NONE, .loc = loc};
+}
+
+void elab_assign(elab *e, int idx, ir_node *v) {
     if (idx >= e->cap_updated) {
         int cap = e->cap_updated ? e->cap_updated : 64;
         while (cap <= idx) cap *= 2;
         e->updated = arena_grow(e->a, e->updated, sizeof *e->updated, e->cap_updated, cap);
         e->cap_updated = cap;
-    }
-    if (e->updated[idx] && t->t != e->updated[idx]) {
-        diag_error(e->d, loc, "buffer '%s' is updated twice in one step", e->mod->params[idx].name);
-        return v_error();
     }
     /* A model called twice in a step's loss (a GAN's discriminator on real,
      * then fake images) updates its running statistics twice, in the order
@@ -754,7 +759,6 @@ static value b_update(elab *e, src_loc loc, const char *name, value *args) {
         if (e->g->outputs[k].kind == IR_OUT_ASSIGN && e->g->outputs[k].index == idx) e->g->outputs[k].node = v;
     if (!e->updated[idx]) ir_add_output(e->g, IR_OUT_ASSIGN, idx, e->mod->params[idx].name, v);
     e->updated[idx] = v;
-    return (value){.kind = V_NONE, .loc = loc};
 }
 
 /* error(message): a compile-time error of the program's own, for blocks

@@ -104,6 +104,41 @@ static int64_t cut_len(elab *e, ir_node *t, int d, src_loc loc) {
     return -1;
 }
 
+/* A bound of a slice of the run-time axis K·S: a multiple j·S (N, 2 * N) or 0, j in 0..K,
+ * absent: dflt. 0 after an error. */
+static int unit_bound(elab *e, frame *f, const ast_expr *b, ir_dim len, int64_t dflt, int64_t *j) {
+    if (!b) { *j = dflt; return 1; }
+    value v = eval_expr(e, f, b);
+    if (v.kind == V_ERROR) return 0;
+    v = int_like(&v);
+    if (v.kind == V_INT && v.i == 0) { *j = 0; return 1; }
+    if (v.kind == V_DIM && v.dim.syms == len.syms && v.dim.k >= 0 && v.dim.k <= len.k) { *j = v.dim.k; return 1; }
+    char a[48], u[48], got[64];
+    if (v.kind == V_DIM) snprintf(got, sizeof got, "%s", ir_dim_str(u, sizeof u, v.dim, e->mod));
+    else snprintf(got, sizeof got, "%s", v_describe(e, &v));
+    diag_error(e->d, b->loc, "a bound of a run-time dimension of size %s must be a multiple of %s from 0 to it, got %s\n"
+               "hint: h[:N] and h[N:] are the two halves of a batch of 2*N rows", ir_dim_str(a, sizeof a, len, e->mod),
+               ir_dim_str(u, sizeof u, (ir_dim){.k = 1, .syms = len.syms}, e->mod), got);
+    return 0;
+}
+
+/* x[a:b] along a run-time axis k·S (k >= 2: joined by concat) with bounds
+ * that are multiples of S: h[:N], h[N:], h[N:2 * N]. NULL after an error. */
+static ir_node *slice_runtime(elab *e, frame *f, const ast_expr *ix, ir_node *t, int d) {
+    ir_dim len = t->shape.d[d];
+    int64_t j0, j1;
+    if (ix->items[2]) {
+        diag_error(e->d, ix->items[2]->loc, "a slice of a run-time dimension takes no step");
+        return NULL;
+    }
+    if (!unit_bound(e, f, ix->items[0], len, 0, &j0) || !unit_bound(e, f, ix->items[1], len, len.k, &j1)) return NULL;
+    if (j1 <= j0) {
+        diag_error(e->d, ix->loc, "this slice of axis %d is empty\nhint: tensors cannot have zero elements", d);
+        return NULL;
+    }
+    return slice_units(e, t, d, j0, j1 - j0, ix->loc);
+}
+
 /* x[i0, i1, ...]: one slice per listed axis, then a reshape dropping the
  * axes given an int. */
 static value index_tensor(elab *e, frame *f, const ast_expr *x, ir_node *t) {
@@ -119,6 +154,10 @@ static value index_tensor(elab *e, frame *f, const ast_expr *x, ir_node *t) {
         const ast_expr *ix = x->items[d];
         if (is_full_slice(ix)) continue;
         span s = {.step = 1, .count = 1};
+        if (ix->kind == AST_SLICE && !ir_dim_is_const(cur->shape.d[d]) && cur->shape.d[d].k >= 2) {
+            if (!(cur = slice_runtime(e, f, ix, cur, d))) return v_error();
+            continue;
+        }
         if (ix->kind == AST_SLICE) {
             int64_t len = cut_len(e, cur, d, ix->loc);
             if (len < 0 || !resolve_slice(e, f, ix, len, &s)) return v_error();

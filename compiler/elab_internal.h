@@ -80,6 +80,10 @@ typedef struct elab {
     const char *stepped;    /* ... and the model the step updates: other models' parameters are frozen */
     int eval_calls;         /* models called with `training = false` being elaborated: `training` reads false */
     int carry_state;        /* dlnc export: the forward graph being built assigns carried state (elab_output) */
+    const char *ema_dst;    /* inside a call with `ema_of` (elab_ema.c): its prefix ("teacher."), else NULL */
+    const char *ema_src;    /* ... the prefix of the parameters it averages ("student.") */
+    double ema_decay;       /* ... and the decay */
+    int ema_failed;         /* ... a parameter of it was refused: the others are not reported again */
 } elab;
 
 /* A scan body being elaborated (elab_scan.c): its graph, and the values of
@@ -203,6 +207,14 @@ value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);
  * [start:start+count*step:step] of x along axis (x itself when that is all of
  * it); one Python slice bound (negative from the end) clamped to 0..len. */
 ir_node *reshape_to(elab *e, ir_node *x, const ir_shape *s, src_loc loc);
+/* elab_movement.c: x[j0·S : (j0 + count)·S] along a run-time axis K·S (0 <= j0 < j0 + count <= K). */
+ir_node *slice_units(elab *e, ir_node *x, int axis, int64_t j0, int64_t count, src_loc loc);
+/* elab_builtins.c: buffer idx takes v after the training step (update's assignment). */
+void elab_assign(elab *e, int idx, ir_node *v);
+/* elab_ema.c: the value of a trainable `param` (full name, shape, init) inside a call with `ema_of`. */
+value ema_param(elab *e, const char *full, const ir_shape *shape, ir_init init, src_loc loc);
+int ema_option(elab *e, const char *kw, const value *v, src_loc loc, const char **of, double *decay);
+int ema_begin(elab *e, const char *of, double decay, const char *caller_prefix, const char *prefix, src_loc loc);
 ir_node *slice_along(elab *e, ir_node *x, int axis, int64_t start, int64_t step, int64_t count, src_loc loc);
 int64_t slice_bound(int64_t b, int64_t len);
 

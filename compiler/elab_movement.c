@@ -80,6 +80,61 @@ static ir_node *concat_nodes(elab *e, ir_node **xs, int n, int axis, src_loc loc
     return acc;
 }
 
+/* ---- run-time lengths: a number of units S, S the product of run-time sizes ----
+ *
+ * A dimension is k·S (ir_dim), so joining along a run-time axis whose lengths
+ * share S is exact, k1·S + k2·S = (k1 + k2)·S: each tensor's axis is viewed as
+ * [k, S] (a reshape, no copy), the views are joined along the compile-time
+ * axis k by the ordinary concat, and the result viewed as one axis again.
+ * Cutting it back (split, chunk) is the same in reverse: view as [K, S], slice
+ * the K axis, view each piece as one axis. The IR's concat and slice keep
+ * their compile-time lengths, so forward, backward and every backend are
+ * theirs; N + M (two run-time sizes) is not a dimension and stays an error. */
+
+/* x with axis `axis` (k·S) viewed as the two axes [k, S], or merged back when `k` is 0. */
+static ir_node *view_units(elab *e, ir_node *x, int axis, int64_t k, src_loc loc) {
+    ir_shape s = {.rank = x->shape.rank + (k ? 1 : -1)};
+    if (s.rank > IR_MAX_RANK) {
+        diag_error(e->d, loc, "cannot join or cut a run-time dimension of a tensor of rank %d (the limit is %d)",
+                   x->shape.rank, IR_MAX_RANK - 1);
+        return NULL;
+    }
+    for (int d = 0, j = 0; d < s.rank; d++) {
+        if (d != axis) s.d[d] = x->shape.d[j++];
+        else if (k) s.d[d] = ir_dim_const(k), s.d[++d] = (ir_dim){.k = 1, .syms = x->shape.d[j++].syms};
+        else s.d[d] = ir_dim_mul(x->shape.d[j], x->shape.d[j + 1]), j += 2;
+    }
+    return reshape_to(e, x, &s, loc);
+}
+
+/* The units of concat's run-time axis: 1 when the tensors can be joined
+ * that way, 0 for the ordinary concat (then its shape rule speaks), -1 after an error. */
+static int runtime_join(elab *e, ir_node **xs, int n, int axis, src_loc loc) {
+    uint32_t syms = xs[0]->shape.d[axis].syms;
+    int any = 0;
+    for (int k = 0; k < n; k++) {
+        if (xs[k]->shape.rank != xs[0]->shape.rank) return 0;
+        any |= xs[k]->shape.d[axis].syms != 0;
+        for (int d = 0; d < xs[0]->shape.rank; d++)
+            if (d != axis && !ir_dim_eq(xs[k]->shape.d[d], xs[0]->shape.d[d])) return 0;
+    }
+    if (!any) return 0;
+    for (int k = 1; k < n; k++)
+        if (xs[k]->shape.d[axis].syms != syms) {
+            char a[48], b[48];
+            /* torch.cat([k, queue])[:K] is how MoCo's queue is written in torch */
+            int queue = axis == 0 && (!xs[0]->shape.d[axis].syms || !xs[k]->shape.d[axis].syms);
+            diag_error(e->d, loc, "concat cannot join %s and %s along axis %d: %s + %s is not a size a tensor can have\n"
+                       "hint: a run-time length is a number times run-time sizes: tensors of lengths N and N, or N and "
+                       "2*N, join (into 2*N, 3*N); N and M, or N and 3, do not%s", t_describe(e, xs[0]), t_describe(e, xs[k]),
+                       axis, ir_dim_str(a, sizeof a, xs[0]->shape.d[axis], e->mod),
+                       ir_dim_str(b, sizeof b, xs[k]->shape.d[axis], e->mod),
+                       queue ? "; a buffer of the last K rows (MoCo's queue of keys) is update(queue, enqueue(queue, rows))" : "");
+            return -1;
+        }
+    return 1;
+}
+
 /* concat(tensors, axis = 0): torch.cat. */
 value b_concat(elab *e, src_loc loc, const char *name, value *args) {
     ir_node **xs;
@@ -87,7 +142,14 @@ value b_concat(elab *e, src_loc loc, const char *name, value *args) {
     if (n < 0) return v_error();
     value axv = args[1].kind == V_NONE ? v_int(0, loc) : args[1];
     if (!axis_norm(e, &axv, xs[0]->shape.rank, name, &axis)) return v_error();
-    return v_tensor(concat_nodes(e, xs, n, axis, loc), loc);
+    int rt = n > 1 ? runtime_join(e, xs, n, axis, loc) : 0;
+    if (rt < 0) return v_error();
+    if (!rt) return v_tensor(concat_nodes(e, xs, n, axis, loc), loc);
+    ir_node **views = ARENA_NEW_ARRAY(e->a, ir_node *, n);
+    for (int k = 0; k < n; k++)
+        if (!(views[k] = view_units(e, xs[k], axis, xs[k]->shape.d[axis].k, loc))) return v_error();
+    ir_node *joined = concat_nodes(e, views, n, axis, loc);
+    return joined ? v_tensor(view_units(e, joined, axis, 0, loc), loc) : v_error();
 }
 
 /* x with a dimension of 1 inserted before position `axis` (0..rank). */
@@ -139,8 +201,17 @@ ir_node *slice_along(elab *e, ir_node *x, int axis, int64_t start, int64_t step,
 /* The compile-time length of x's axis, or -1 after an error. */
 static int64_t axis_len(elab *e, ir_node *x, int axis, const char *fname, src_loc loc) {
     if (ir_dim_is_const(x->shape.d[axis])) return x->shape.d[axis].k;
-    diag_error(e->d, loc, "'%s' cannot cut dimension %d of %s: its size is only known at run time", fname, axis,
-               t_describe(e, x));
+    char u[48];
+    ir_dim d = x->shape.d[axis];
+    if (!strcmp(fname, "roll") || d.k < 2) {   /* the hint is for an axis joined from run-time lengths */
+        diag_error(e->d, loc, "'%s' cannot cut dimension %d of %s: its size is only known at run time", fname, axis,
+                   t_describe(e, x));
+        return -1;
+    }
+    diag_error(e->d, loc, "'%s' cannot cut dimension %d of %s: its size is only known at run time\nhint: cut it into "
+               "pieces of a run-time size: split(x, %s, axis = %d), or chunk(x, %lld, axis = %d)", fname, axis,
+               t_describe(e, x), ir_dim_str(u, sizeof u, (ir_dim){.k = 1, .syms = d.syms}, e->mod), axis,
+               (long long)d.k, axis);
     return -1;
 }
 
@@ -188,18 +259,73 @@ static value pieces(elab *e, ir_node *x, int axis, const int64_t *sizes, int n, 
     return l;
 }
 
+/* One operation per piece: a dimension of 10^9 cut into ones stops here, before its list is allocated. */
+static int too_many_pieces(elab *e, int64_t n, const char *name, src_loc loc) {
+    if (n <= ELAB_MAX_NODES - e->g->n_nodes) return 0;
+    diag_error(e->d, loc, "'%s' would make %lld pieces, more than the %d operations a graph may have", name, (long long)n,
+               ELAB_MAX_NODES);
+    return 1;
+}
+
 /* Pieces of `size` (the last may be smaller): torch.split with an int. */
 static value even_pieces(elab *e, ir_node *x, int axis, int64_t len, int64_t size, const char *name, src_loc loc) {
     int64_t n = len / size + (len % size != 0);   /* not (len + size - 1) / size: size = 2^63 - 1 overflowed it */
-    /* one operation per piece: a dimension of 10^9 cut into ones stops here, before its list is allocated */
-    if (n > ELAB_MAX_NODES - e->g->n_nodes) {
-        diag_error(e->d, loc, "'%s' would make %lld pieces, more than the %d operations a graph may have", name,
-                   (long long)n, ELAB_MAX_NODES);
-        return v_error();
-    }
+    if (too_many_pieces(e, n, name, loc)) return v_error();
     int64_t *sizes = ARENA_NEW_ARRAY(e->a, int64_t, n);
     for (int k = 0; k < n; k++) sizes[k] = k < n - 1 ? size : len - size * (n - 1);
     return pieces(e, x, axis, sizes, (int)n, loc);
+}
+
+/* Units j0 .. j0 + count - 1 of x's run-time axis K·S: x[j0·S : (j0 + count)·S] along axis. */
+ir_node *slice_units(elab *e, ir_node *x, int axis, int64_t j0, int64_t count, src_loc loc) {
+    ir_node *v = view_units(e, x, axis, x->shape.d[axis].k, loc);
+    if (v) v = slice_along(e, v, axis, j0, 1, count, loc);
+    return v ? view_units(e, v, axis, 0, loc) : NULL;
+}
+
+/* Pieces of a run-time axis K·S of x, the k-th ks[k]·S long (Σ ks = K). */
+static value unit_pieces(elab *e, ir_node *x, int axis, const int64_t *ks, int n, src_loc loc) {
+    ir_node *v = view_units(e, x, axis, x->shape.d[axis].k, loc);
+    value l = v ? pieces(e, v, axis, ks, n, loc) : v_error();
+    for (int k = 0; l.kind == V_LIST && k < n; k++)
+        if (!(l.items[k].t = view_units(e, l.items[k].t, axis, 0, loc))) return v_error();
+    return l;
+}
+
+/* split or chunk of a run-time axis K·S: pieces whose sizes are whole numbers
+ * of S, each given (`sizes`, n of them: a dimension such as N) or, with
+ * sizes NULL, `n` equal ones. */
+static value runtime_pieces(elab *e, ir_node *x, int axis, const value *sizes, int64_t n, const char *name, src_loc loc) {
+    ir_dim len = x->shape.d[axis];
+    char a[48], b[48], c[48];
+    if (!sizes && len.k % n) {   /* also n > K, before anything is allocated */
+        diag_error(e->d, loc, "'%s' cannot cut dimension %d of %s into %lld equal pieces: its size %s is only known at "
+                   "run time\nhint: a run-time dimension k*N is cut into a number of pieces that divides k",
+                   name, axis, t_describe(e, x), (long long)n, ir_dim_str(a, sizeof a, len, e->mod));
+        return v_error();
+    }
+    if (too_many_pieces(e, n, name, loc)) return v_error();
+    int64_t *ks = ARENA_NEW_ARRAY(e->a, int64_t, n), total = 0;
+    for (int k = 0; sizes && k < n; k++) {
+        ir_dim d = sizes[k].kind == V_DIM ? sizes[k].dim : ir_dim_const(sizes[k].kind == V_INT ? sizes[k].i : 0);
+        if ((sizes[k].kind != V_DIM && sizes[k].kind != V_INT) || d.syms != len.syms || d.k < 1 || d.k > len.k - total) {
+            diag_error(e->d, sizes[k].loc, "'%s' cannot cut a piece of size %s from dimension %d of %s\nhint: along a "
+                       "run-time dimension (here %s) the pieces are run-time sizes that add up to it: split(x, %s, axis "
+                       "= %d), or chunk(x, %lld, axis = %d)", name, sizes[k].kind == V_DIM || sizes[k].kind == V_INT ?
+                       ir_dim_str(a, sizeof a, d, e->mod) : v_describe(e, &sizes[k]), axis, t_describe(e, x),
+                       ir_dim_str(b, sizeof b, len, e->mod), ir_dim_str(c, sizeof c, (ir_dim){.k = 1, .syms = len.syms},
+                       e->mod), axis, (long long)len.k, axis);
+            return v_error();
+        }
+        total += ks[k] = d.k;
+    }
+    for (int64_t k = 0; !sizes && k < n; k++) total += ks[k] = len.k / n;
+    if (total != len.k) {
+        diag_error(e->d, loc, "the sizes add up to %s but dimension %d has size %s", ir_dim_str(a, sizeof a,
+                   (ir_dim){.k = total, .syms = len.syms}, e->mod), axis, ir_dim_str(b, sizeof b, len, e->mod));
+        return v_error();
+    }
+    return unit_pieces(e, x, axis, ks, (int)n, loc);
 }
 
 /* split(x, sizes, axis = 0): torch.split — an int is the size of each piece
@@ -209,12 +335,23 @@ value b_split(elab *e, src_loc loc, const char *name, value *args) {
     int axis;
     value axv = args[2].kind == V_NONE ? v_int(0, loc) : args[2];
     if (!x || !axis_norm(e, &axv, x->shape.rank, name, &axis)) return v_error();
-    int64_t len = axis_len(e, x, axis, name, loc);
-    if (len < 0) return v_error();
     value *sv = &args[1];
     *sv = int_like(sv);
     if (sv->kind == V_LIST)
         for (int k = 0; k < sv->n; k++) sv->items[k] = int_like(&sv->items[k]);
+    ir_dim rlen = x->shape.d[axis];
+    if (!ir_dim_is_const(rlen) && sv->kind == V_DIM) {   /* split(h, N) of 2*N: equal pieces */
+        if (sv->dim.syms != rlen.syms || sv->dim.k < 1 || sv->dim.k > rlen.k)
+            return runtime_pieces(e, x, axis, sv, 1, name, loc);   /* its error */
+        int64_t size = sv->dim.k, n = rlen.k / size + (rlen.k % size != 0);
+        if (too_many_pieces(e, n, name, loc)) return v_error();
+        int64_t *ks = ARENA_NEW_ARRAY(e->a, int64_t, n);
+        for (int64_t k = 0; k < n; k++) ks[k] = k < n - 1 ? size : rlen.k - size * (n - 1);   /* the last may be smaller */
+        return unit_pieces(e, x, axis, ks, (int)n, loc);
+    }
+    if (!ir_dim_is_const(rlen) && sv->kind == V_LIST && sv->n > 0) return runtime_pieces(e, x, axis, sv->items, sv->n, name, loc);
+    int64_t len = axis_len(e, x, axis, name, loc);
+    if (len < 0) return v_error();
     if (sv->kind == V_INT) {
         if (sv->i < 1) {
             diag_error(e->d, sv->loc, "the size of each piece must be at least 1, got %lld", (long long)sv->i);
@@ -261,6 +398,7 @@ value b_chunk(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, args[1].loc, "the number of chunks must be at least 1, got %lld", (long long)chunks);
         return v_error();
     }
+    if (!ir_dim_is_const(x->shape.d[axis])) return runtime_pieces(e, x, axis, NULL, chunks, name, loc);   /* chunk(h, 2) of 2*N */
     int64_t len = axis_len(e, x, axis, name, loc);
     if (len < 0) return v_error();
     return even_pieces(e, x, axis, len, len / chunks + (len % chunks != 0), name, loc);

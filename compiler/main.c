@@ -582,6 +582,10 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     if (mode == MODE_SAMPLES) mode = o->grid.path || o->ddpm.steps || o->autoregressive ? MODE_IMAGES : MODE_SAMPLE;
     if (cli_check_modes(argc, argv, first, mode)) return -1;
+    if (o->after && (!o->emit || strcmp(o->emit, "ir"))) {   /* it only picks which IR --emit=ir shows */
+        fprintf(stderr, "dlnc: error: --after needs --emit=ir\n");
+        return -1;
+    }
     if (o->grid.output && o->image_mode != SAMPLE_PCA) {
         fprintf(stderr, "dlnc: error: --output names the output --pca or --tsne draws\n");
         return -1;

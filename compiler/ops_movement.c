@@ -27,18 +27,11 @@ static int all_f32(const ir_node *n, char *err, int errlen) {
     return 1;
 }
 
-/* The dimension of x moved along `axis` must be known at compile time. */
+/* The dimension of x moved along `axis` must be known at compile time (concat,
+ * split and chunk along a run-time axis k·N are views of it as [k, N]: elab_movement.c). */
 static int const_dim(const ir_node *n, const ir_node *x, int axis, char *err, int errlen) {
     if (ir_dim_is_const(x->shape.d[axis])) return 1;
     char b[OPS_TYPE_BUF];
-    if (n->op == OP_concat && axis == 0) { /* torch.cat of two views' batches (SimCLR, DINO's centre) */
-        char d[48];
-        return ops_fail(err, errlen, "%s: dimension 0 of %s is the run-time size %s, along which tensors cannot be joined\n"
-                        "hint: keep them apart: stack([a, b], axis = 1) is [%s, 2, ...], and a mean over both is the mean of "
-                        "each, 0.5 * (mean(a, axis = 0) + mean(b, axis = 0)); a buffer of the last K rows (MoCo's queue of keys) is "
-                        "update(queue, enqueue(queue, rows))", ir_ops[n->op].name, ops_type(b, x),
-                        ir_dim_str(d, sizeof d, x->shape.d[0], NULL), d);
-    }
     return ops_fail(err, errlen, "%s: dimension %d of %s is a run-time size\nhint: only dimensions known at compile "
                     "time can be sliced, padded, resized or concatenated", ir_ops[n->op].name, axis, ops_type(b, x));
 }

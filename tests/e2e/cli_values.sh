@@ -67,6 +67,9 @@ cv_mis "-o is an option of dlnc FILE and dlnc export, not of dlnc run" run -o "$
 cv_mis "--jit is an option of dlnc run, dlnc sample, dlnc search and dlnc explain, not of dlnc export" export --jit=cc --checkpoint x.st samples/mlp.dln
 cv_mis "--seed is an option of dlnc run, dlnc sample, dlnc search and dlnc explain, not of dlnc FILE" --seed 1 samples/mlp.dln
 cv_mis "--emit=c is an option of dlnc FILE, not of dlnc run" run --emit=c samples/mlp.dln   # it trained, printing nothing
+cv_mis "--after needs --emit=ir" --after=fuse samples/mlp.dln -o "$T/cv_m.c"   # it wrote the C, --after ignored
+cv_mis "--after needs --emit=ir" --emit=c --after=fuse samples/mlp.dln -o "$T/cv_m.c"
+cv_mis "--after needs --emit=ir" --emit=dot --after=elab samples/mlp.dln
 # dlnc sample's text and its images read options of their own
 cv_mis "--temperature is an option of dlnc sample, not of dlnc sample --grid/--reconstruct/..." sample --checkpoint x.st --grid "$T/cv.png" --temperature 0.5 samples/mlp.dln
 cv_mis "--count is an option of dlnc explain and dlnc sample --grid/--reconstruct/..., not of dlnc sample" sample --checkpoint x.st --count 4 samples/mlp.dln

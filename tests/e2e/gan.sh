@@ -5,7 +5,8 @@
 # model's parameters, and the generator loads alone by prefix; 1 and 2
 # threads train to the same bits; `dlnc sample --model gen --grid` draws the
 # generator alone from the checkpoint's gen.* tensors; --resume continues a
-# run bit for bit (tests/e2e/gan_resume.dln). ~6 s.
+# run bit for bit (tests/e2e/gan_resume.dln); real and fake images joined into one
+# 2*N batch of the discriminator (tests/e2e/gan_onebatch.dln). ~7 s.
 cp tests/e2e/gan.dln "$T/gan.dln"
 DG=$(cd "$B" && pwd)/dlnc
 (cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan.dln --max-steps 30 --checkpoint gan.st --history gan.csv) > "$T/gan.out" 2>&1; rcg=$?
@@ -74,4 +75,14 @@ if [ $rcc -eq 0 ] && grep -Eq "^epoch 1/10  loss_gens [0-9]+\.[0-9]+  loss_discs
   echo "CycleGAN: two generators and two discriminators train in two steps: ok"; pass=$((pass+1))
 else
   echo "FAIL CycleGAN steps ($rcc):"; cat "$T/cyc.out"; fail=$((fail+1))
+fi
+# real and generated images joined into one batch of 2*N for the discriminator
+# (tests/e2e/gan_onebatch.dln, `concat` along the run-time batch axis): both steps train
+cp tests/e2e/gan_onebatch.dln "$T/gan_onebatch.dln"
+(cd "$T" && DLNC_CACHE="$T/cache" "$DG" run gan_onebatch.dln --max-steps 30 --checkpoint ob.st) > "$T/ob.out" 2>&1; rco=$?
+if [ $rco -eq 0 ] && grep -Eq "^epoch 1/1  loss_disc [0-9]+\.[0-9]+  loss_gen [0-9]+\.[0-9]+ " "$T/ob.out" &&
+   grep -q "^done: 1 epoch, 30 steps" "$T/ob.out" && grep -q '"disc.batch_norm1d0.running_mean"' "$T/ob.st"; then
+  echo "GAN: real and fake images as one 2*N batch of the discriminator: ok"; pass=$((pass+1))
+else
+  echo "FAIL GAN one-batch discriminator step ($rco):"; cat "$T/ob.out"; fail=$((fail+1))
 fi

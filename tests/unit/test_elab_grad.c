@@ -62,6 +62,21 @@ static void test_grad_values(void) {
                   4, cubic_grad);
 }
 
+static double cat_split_grad(double x) { return 9 * x * x - 4; }
+
+/* concat along the run-time batch axis and split/chunk/index back (views as [k, N]):
+ * grad(sum(x³ + (x³ - 2x) - x + x³ - x)) = 9x² - 4, every piece reached through the joins. */
+static void test_grad_batch_concat(void) {
+    check_forward("model m(x: f32[N, 4]) -> f32[N, 4] {\n"
+                  "    a = split(concat([x * x * x, -2.0 * x], axis = 0), N, axis = 0)[0]\n"
+                  "    b = chunk(concat([x, x * x * x - 2.0 * x, x], axis = 0), 3)[1]\n"
+                  "    c = split(concat([x, concat([x, x], axis = 0)]), [N, 2 * N])[1]\n"
+                  "    d = concat([x, x * x * x], axis = 0)\n"
+                  "    return grad(sum(a + b) - 0.5 * sum(c) + sum(d[N:]) - sum(d[:N]), x)\n"
+                  "}\n",
+                  4, cat_split_grad);
+}
+
 static int find_output(const ir_graph *g, ir_out_kind kind) {
     for (int i = 0; i < g->n_outputs; i++)
         if (g->outputs[i].kind == kind) return i;
@@ -141,5 +156,6 @@ void suite_elab_grad(void) {
     CU_pSuite s = CU_add_suite("elab_grad", NULL, NULL);
     CU_add_test(s, "grad(y, x) values, FGSM in a block", test_grad_values);
     CU_add_test(s, "second order through a train step", test_grad_second_order);
+    CU_add_test(s, "concat and split along the batch axis", test_grad_batch_concat);
     CU_add_test(s, "grad errors", test_grad_errors);
 }
