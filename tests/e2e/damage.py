@@ -25,7 +25,8 @@ directory (a `{}` in COMMAND becomes the copy's absolute path). Judged:
     its checkpoint, even in part).
 
 --random N --seed S replaces the fixed variants by N drawn from S: cuts at a
-random length (must be refused) and 1-8 random bit flips (may load), for
+random length (must be refused) and 1-8 random bit flips anywhere or in the
+first KB (may load), for
 byte-level damage over many seeds (tests/e2e/damaged_readers.sh, DMG_RANDOM).
 
 Every variant is a pure function of the valid file, so runs repeat. One line per
@@ -122,19 +123,23 @@ def text_variants(data):
 
 
 def random_variants(data, count, seed):
-    """count variants drawn from seed (the same bytes for the same seed): a cut
-    at a random length (refused: every binary reader here knows its size) and
-    1 to 8 random bits flipped anywhere (may load: no checksum), in turn."""
+    """count variants drawn from seed (the same bytes for the same seed), in
+    turn: a cut at a random length (refused: every binary reader here knows its
+    size), 1 to 8 random bits flipped anywhere, and 1 to 8 flipped in the first
+    KB, where a header keeps its sizes, names and offsets (both may load: no
+    checksum). Half the cuts fall in the first KB too."""
     import random
     rng = random.Random(seed)
     n, v = len(data), []
+    head = min(n, 1024)
     for i in range(count):
-        if i % 2 == 0:
-            cut = rng.randrange(n)
+        if i % 3 == 0:
+            cut = rng.randrange(head if rng.random() < 0.5 else n)
             v.append(("s%d-cut-%d" % (seed, cut), "fail", data[:cut]))
         else:
             b = bytearray(data)
-            spots = [(rng.randrange(n), 1 << rng.randrange(8)) for _ in range(rng.randint(1, 8))]
+            span = n if i % 3 == 1 else head
+            spots = [(rng.randrange(span), 1 << rng.randrange(8)) for _ in range(rng.randint(1, 8))]
             for at, bit in spots:
                 b[at] ^= bit
             v.append(("s%d-flip-%s" % (seed, "+".join("%d.%d" % (at, bit.bit_length() - 1) for at, bit in spots[:3])),
