@@ -34,6 +34,9 @@
 #include "stdlib_embed.h"
 #include "summary.h"
 
+/* compiler/elab.c's elaboration step budget (20M), lowered in LLVMFuzzerInitialize */
+extern int64_t elab_max_work;
+
 static FILE *devnull;
 static arena lib_arena;
 static ast_program **lib;
@@ -42,6 +45,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     devnull = fopen("/dev/null", "w");
     if (!devnull) abort();
+    /* a tenth of dlnc's elaboration budget: tests/golden/runaway_repeat.dln's 20M empty
+     * iterations took 17 s under ASan on a loaded machine, a timeout; 2M take under 2 s */
+    elab_max_work = 2000000;
     diag_ctx d;
     diag_init(&d, stderr);
     lib = ARENA_NEW_ARRAY(&lib_arena, ast_program *, stdlib_n_files);
