@@ -1,13 +1,13 @@
 /* fuzz_segment.c — libFuzzer harness: images(path, masks = ...), the
  * segmentation pairs of dl_segment_load (docs/language.md, "Segmentation").
- * The bytes are [option byte][image PNG] 0x00 0x00 0x00 0x00 [mask PNG]: the
- * image img/a.png and its mask mask/a.png (no separator: the same bytes are
- * both, so the mask has its image's size and reaches the pixel checks). The
- * option byte's low two bits pick the channels asked (0 = from the image, 1,
- * 3, 4), bit 2 adds a test pair (test/a.png, test_masks/a.png: the same
- * files), bit 3 makes the ignore index 0 instead of 255. A loaded set is
- * checked for what the batcher relies on: its counts and size, pixels in
- * [0, 1], labels 0..255 and the largest class id true. */
+ * The bytes are [option byte][u16 LE length L][L bytes: image PNG][mask PNG]:
+ * the image img/a.png and its mask mask/a.png; with L = 0 or L past the end,
+ * the bytes after the length are both, so the mask has its image's size and
+ * reaches the pixel checks. The option byte's low two bits pick the channels
+ * asked (0 = from the image, 1, 3, 4), bit 2 adds a test pair (test/a.png,
+ * test_masks/a.png: the same files), bit 3 makes the ignore index 0 instead
+ * of 255. A loaded set is checked for what the batcher relies on: its counts
+ * and size, pixels in [0, 1], labels 0..255 and the largest class id true. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,13 +17,12 @@
 #include "scratch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (size < 1) return 0;
+    if (size < 3) return 0;
     static const int channels[4] = {0, 1, 3, 4};
-    static const uint8_t sep[4] = {0, 0, 0, 0};
-    const uint8_t opt = data[0], *img = data + 1, *mask = img;
-    size_t img_n = size - 1, mask_n = img_n;
-    const uint8_t *cut = memmem(img, img_n, sep, sizeof sep);
-    if (cut) mask = cut + sizeof sep, mask_n = (size_t)(data + size - mask), img_n = (size_t)(cut - img);
+    const uint8_t opt = data[0], *img = data + 3, *mask = img;
+    const size_t len = (size_t)data[1] | (size_t)data[2] << 8;
+    size_t img_n = size - 3, mask_n = img_n;
+    if (len > 0 && len <= img_n) img_n = len, mask = img + len, mask_n = size - 3 - len;
     scratch_write("img/a.png", img, img_n);
     scratch_write("mask/a.png", mask, mask_n);
     scratch_write("test/a.png", img, opt & 4 ? img_n : 0);

@@ -121,7 +121,7 @@ put("png", "gray_alpha", b"\x01" + png(1, 2, 8, 4, [b"\x80\x40", b"\xff\xff"]))
 put("png", "bits1", b"\x00" + png(8, 1, 1, 0, [b"\xa5"]))
 
 
-# ---- segment: [option byte][image PNG] 0x00 0x00 0x00 0x00 [mask PNG]; see fuzz_segment.c ----
+# ---- segment: [option byte][u16 LE length L][L bytes: image PNG][mask PNG]; see fuzz_segment.c ----
 def png_interlaced(width, height, bit_depth, color_type, passes):
     """passes: the raw bytes of the Adam7 passes' scanlines, filter bytes included."""
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 1)
@@ -129,20 +129,24 @@ def png_interlaced(width, height, bit_depth, color_type, passes):
             + chunk(b"IEND", b""))
 
 
-SEP = b"\0\0\0\0"
-put("segment", "gray_pair", b"\x00" + png(2, 2, 8, 0, [b"\x10\x20", b"\x30\x40"]) + SEP
-    + png(2, 2, 8, 0, [b"\x00\x01", b"\x02\xff"]))
-put("segment", "rgb_test", b"\x06" + png(2, 1, 8, 2, [bytes(range(6))]) + SEP + png(2, 1, 8, 0, [b"\x01\x00"]))
-put("segment", "same_bytes", b"\x09" + png(2, 2, 8, 0, [b"\x00\x01", b"\x01\x00"]))
-put("segment", "mask_color", b"\x00" + png(1, 1, 8, 0, [b"\x05"]) + SEP + png(1, 1, 8, 2, [b"\x01\x02\x03"]))
-put("segment", "mask_16bit", b"\x00" + png(1, 1, 8, 0, [b"\x05"]) + SEP + png(1, 1, 16, 0, [b"\x00\x01"]))
-put("segment", "mask_palette", b"\x00" + png(1, 1, 8, 0, [b"\x05"]) + SEP
-    + png(1, 1, 8, 3, [b"\x00"], chunk(b"PLTE", bytes([1, 1, 1]))))
-put("segment", "mask_interlaced", b"\x00" + png(1, 1, 8, 0, [b"\x05"]) + SEP + png_interlaced(1, 1, 8, 0, b"\x00\x02"))
-put("segment", "mask_wrong_size", b"\x00" + png(2, 2, 8, 0, [b"\x10\x20", b"\x30\x40"]) + SEP
-    + png(3, 2, 8, 0, [b"\x00\x01\x01", b"\x02\xff\x00"]))
-put("segment", "mask_truncated", b"\x00" + png(2, 2, 8, 0, [b"\x10\x20", b"\x30\x40"]) + SEP
-    + png(2, 2, 8, 0, [b"\x00\x01", b"\x02\xff"])[:-5])
+def seg(opt, image, mask=None):
+    """mask None: the same bytes are the image and the mask (length 0)."""
+    return bytes([opt]) + struct.pack("<H", 0 if mask is None else len(image)) + image + (mask or b"")
+
+
+IMG22 = png(2, 2, 8, 0, [b"\x10\x20", b"\x30\x40"])
+IMG11 = png(1, 1, 8, 0, [b"\x05"])
+put("segment", "gray_pair", seg(0, IMG22, png(2, 2, 8, 0, [b"\x00\x01", b"\x02\xff"])))
+put("segment", "rgb_test", seg(6, png(2, 1, 8, 2, [bytes(range(6))]), png(2, 1, 8, 0, [b"\x01\x00"])))
+put("segment", "same_bytes", seg(9, png(2, 2, 8, 0, [b"\x00\x01", b"\x01\x00"])))
+put("segment", "mask_1bit", seg(0, png(8, 1, 8, 0, [bytes(8)]), png(8, 1, 1, 0, [b"\xa0"])))
+put("segment", "mask_4bit_gama", seg(0, IMG22, png(2, 2, 4, 0, [b"\x12", b"\x3f"], chunk(b"gAMA", struct.pack(">I", 100000)))))
+put("segment", "mask_color", seg(0, IMG11, png(1, 1, 8, 2, [b"\x01\x02\x03"])))
+put("segment", "mask_16bit", seg(0, IMG11, png(1, 1, 16, 0, [b"\x00\x01"])))
+put("segment", "mask_palette", seg(0, IMG11, png(1, 1, 8, 3, [b"\x00"], chunk(b"PLTE", bytes([1, 1, 1])))))
+put("segment", "mask_interlaced", seg(0, IMG11, png_interlaced(1, 1, 8, 0, b"\x00\x02")))
+put("segment", "mask_wrong_size", seg(0, IMG22, png(3, 2, 8, 0, [b"\x00\x01\x01", b"\x02\xff\x00"])))
+put("segment", "mask_truncated", seg(0, IMG22, png(2, 2, 8, 0, [b"\x00\x01", b"\x02\xff"])[:-5]))
 
 # ---- text: [option byte][token file / corpus / vocabulary]; see fuzz_text.c --
 def text_opt(vocab, split, contiguous, seq):
