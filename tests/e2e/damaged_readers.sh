@@ -14,9 +14,8 @@
 # dangling one may pass; an image folder holds only its regular *.png files, so
 # a PNG replaced by anything else is skipped, not an error; a damaged build cache
 # entry (jit_so, jit_record) is rebuilt, so there every variant must pass. Sourced
-# by run.sh (make test) it throws one variant of each kind at 32 readers
-# (damage.py --quick, 258 runs, 3 min at load 14); alone, or with DMG_FULL=1,
-# all of them (625 runs).
+# by run.sh (make test) it throws one variant of each kind at 34 readers
+# (damage.py --quick); alone, or with DMG_FULL=1, all of them (836 runs, 2-3 min).
 if [ -z "${pass+x}" ]; then   # run alone
   B=${1:-build}; [ $# -gt 0 ] && shift
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
