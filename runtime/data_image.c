@@ -10,8 +10,9 @@
  * any PNG (palette, gray, 16-bit, with or without alpha or tRNS) to the
  * 8-bit gray / RGB / RGBA we ask for, compositing a dropped alpha channel on
  * black (segmentation masks excepted: their values are class ids, read
- * as stored by libpng's low-level reader, dl_mask_read). We do not resize: every image must have the first image's size, and
- * the error names the first file that does not. A test folder is read
+ * as stored by libpng's low-level reader, dl_mask_read). We do not resize:
+ * every image must have the first image's size, and the error names the
+ * first file that does not. A test folder is read
  * against the training folder's class list, so "dog" is the same label in
  * both even when the test set lacks a class. */
 #include "dlnrt.h"
