@@ -36,19 +36,21 @@ enum { ELAB_MAX_DEPTH = 64 };
  * value rather than with the program text (a string's bytes, a list's items)
  * is charged by its size before it is built. Statements check the budgets;
  * so does anything charging a size, since one expression can be large. */
-#define ELAB_MAX_WORK ((int64_t)20000000)
+/* Not const: tests/fuzz/fuzz_compiler.c lowers both (declared there). */
+int64_t elab_max_work = 20000000;
+int64_t elab_max_nodes = ELAB_MAX_NODES;
 
 int elab_charge(elab *e, src_loc loc, int64_t cost) {
     if (e->runaway) return 1;
     e->work += cost;
-    if (e->work <= ELAB_MAX_WORK && (!e->g || e->g->n_nodes <= ELAB_MAX_NODES)) return 0;
+    if (e->work <= elab_max_work && (!e->g || e->g->n_nodes <= elab_max_nodes)) return 0;
     e->runaway = 1;
-    if (e->work > ELAB_MAX_WORK)
+    if (e->work > elab_max_work)
         diag_error(e->d, loc, "elaboration did more than %lld steps; is a 'repeat' count or a recursion runaway?",
-                   (long long)ELAB_MAX_WORK);
+                   (long long)elab_max_work);
     else
-        diag_error(e->d, loc, "the graph grew beyond %d operations; is a 'repeat' count or a recursion runaway?",
-                   ELAB_MAX_NODES);
+        diag_error(e->d, loc, "the graph grew beyond %lld operations; is a 'repeat' count or a recursion runaway?",
+                   (long long)elab_max_nodes);
     return 1;
 }
 

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "file_open_internal.h"
 #include "search_spec.h"
 #include "train.h"
 
@@ -208,8 +209,11 @@ int search_cmd_run(ir_module *const *mods, int n_mods, const emit_options *eo, c
     print_table(stdout, &s, tr, (int)n, " ", 0);
     int status = 0;
     if (so->out) {
-        FILE *f = fopen(so->out, "w");
-        if (!f || (print_table(f, &s, tr, (int)n, ",", 1), fclose(f) != 0)) {
+        FILE *f = dl_fopen_write(so->out, "w");   /* a FIFO nobody reads is refused, not waited on */
+        if (!f) {
+            diag_fatal_noloc(d, "%s", dl_last_error());
+            status = 1;
+        } else if (print_table(f, &s, tr, (int)n, ",", 1), fclose(f) != 0) {
             diag_fatal_noloc(d, "cannot write '%s': %s", so->out, strerror(errno));
             status = 1;
         }

@@ -7,6 +7,7 @@
  * clearly as a common one; the counts are written in the cells when they
  * fit. */
 #include "pictures_internal.h"
+#include "file_open_internal.h"
 #include "dlnrt.h"
 
 #include <errno.h>
@@ -38,8 +39,8 @@ void dl_confusion_print(FILE *out, const int64_t *counts, int k, const char *eva
 
 int dl_confusion_write_csv(const char *path, const int64_t *counts, int k)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) { dl_set_error("%s: cannot create: %s", path, strerror(errno)); return -1; }
+    FILE *f = dl_fopen_write(path, "w");
+    if (!f) return -1;
     fprintf(f, "true_class");
     for (int j = 0; j < k; j++) fprintf(f, ",pred_%d", j);
     fputc('\n', f);

@@ -9,8 +9,10 @@
  * returns. Decoding is libpng's simplified API (png_image), which converts
  * any PNG (palette, gray, 16-bit, with or without alpha or tRNS) to the
  * 8-bit gray / RGB / RGBA we ask for, compositing a dropped alpha channel on
- * black. We do not resize: every image must have the first image's size, and
- * the error names the first file that does not. A test folder is read
+ * black (segmentation masks excepted: their values are class ids, read
+ * as stored by libpng's low-level reader, dl_mask_read). We do not resize:
+ * every image must have the first image's size, and the error names the
+ * first file that does not. A test folder is read
  * against the training folder's class list, so "dog" is the same label in
  * both even when the test set lacks a class. */
 #include "dlnrt.h"
@@ -282,6 +284,74 @@ void dl_segment_free(dl_segment_data *d)
     memset(d, 0, sizeof *d);
 }
 
+/* libpng's low-level reader reports through these: the message goes to
+ * dl_set_error naming the file, then back to dl_mask_read's setjmp. */
+static void dl_mask_error(png_structp png, png_const_charp msg)
+{
+    dl_set_error("%s: corrupt PNG: %s", (const char *)png_get_error_ptr(png), msg);
+    png_longjmp(png, 1);
+}
+
+static void dl_mask_warning(png_structp png, png_const_charp msg)
+{
+    (void)png, (void)msg;
+}
+
+/* A mask's pixel values as they are stored: class ids. libpng's simplified
+ * reader (dl_png_read) is for pictures: it scales 1-, 2- and 4-bit gray to
+ * 0..255 (a 1-bit mask's class 1 became 255, the ignore index) and applies a
+ * gAMA chunk's gamma (ids 1, 2, 3 became 21, 28, 34). Here the low-level
+ * reader unpacks low bit depths without scaling and applies no gamma.
+ * The caller has refused every format but gray of 1-8 bits. pix: h*w bytes. */
+static int dl_mask_read(const char *path, png_uint_32 h, png_uint_32 w, unsigned char *pix)
+{
+    FILE *f = dl_fopen_regular(path, NULL);
+    if (!f) return -1;
+    png_bytep *volatile rows = NULL;
+    volatile int rc = -1;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, (png_voidp)path, dl_mask_error, dl_mask_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        dl_set_error("%s: out of memory", path);
+        goto done;
+    }
+    if (setjmp(png_jmpbuf(png))) goto done;   /* dl_mask_error set the message */
+    png_init_io(png, f);
+    png_read_info(png, info);
+    png_uint_32 W, H;
+    int depth, type, interlace;
+    png_get_IHDR(png, info, &W, &H, &depth, &type, &interlace, NULL, NULL);
+    if (type != PNG_COLOR_TYPE_GRAY || depth > 8) {
+        dl_set_error("%s: a mask must be an 8-bit grayscale PNG whose pixel values are class ids", path);
+        goto done;
+    }
+    if (W != w || H != h) {   /* the caller names the pair */
+        dl_set_error("%s: image is %ux%u but the folder's images are %ux%u (width x height); images are not resized",
+                     path, (unsigned)W, (unsigned)H, (unsigned)w, (unsigned)h);
+        goto done;
+    }
+    if (depth < 8) png_set_packing(png);   /* one byte per pixel, the value itself */
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_rowbytes(png, info) != w) {
+        dl_set_error("%s: corrupt PNG: unexpected row size", path);
+        goto done;
+    }
+    if (!(rows = malloc((size_t)h * sizeof *rows))) {
+        dl_set_error("%s: out of memory", path);
+        goto done;
+    }
+    for (png_uint_32 i = 0; i < h; i++) rows[i] = pix + (size_t)i * w;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    rc = 0;
+done:
+    png_destroy_read_struct(png ? &png : NULL, info ? &info : NULL, NULL);
+    free(rows);
+    fclose(f);
+    return rc;
+}
+
 /* Appends dir's images and mdir's masks to d (n pairs so far): the first
  * image of all fixes the size and, with *channels 0, the channels. */
 static int dl_segment_pairs(dl_segment_data *d, const char *dir, const char *mdir, int *channels, int64_t *n,
@@ -337,9 +407,7 @@ static int dl_segment_pairs(dl_segment_data *d, const char *dir, const char *mdi
                                                                 : "16-bit");
             goto done;
         }
-        float *tmp = malloc((size_t)hw * sizeof *tmp);
-        if (!tmp) { dl_set_error("%s: out of memory", mpath); goto done; }
-        int bad = dl_png_read(mpath, 1, (png_uint_32)d->H, (png_uint_32)d->W, pix, tmp);
+        int bad = dl_mask_read(mpath, (png_uint_32)d->H, (png_uint_32)d->W, pix) || dl_png_check_end(mpath);
         for (int64_t i = 0; !bad && i < hw; i++) {
             const int v = pix[i];
             d->label[k * hw + i] = v;
@@ -348,7 +416,6 @@ static int dl_segment_pairs(dl_segment_data *d, const char *dir, const char *mdi
                 snprintf(d->max_where, sizeof d->max_where, "%.500s", mpath);
             }
         }
-        free(tmp);
         if (bad) {
             /* name the pair when the mask's size is the fault */
             if (strstr(dl_last_error(), "images are not resized"))

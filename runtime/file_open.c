@@ -53,3 +53,22 @@ FILE *dl_fopen_regular(const char *path, int64_t *size)
     }
     return f;
 }
+
+FILE *dl_fopen_write(const char *path, const char *mode)
+{
+    const int append = mode[0] == 'a';
+    /* O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO) instead of waiting for a reader. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+    if (fd < 0) {
+        if (errno == ENXIO) dl_set_error("%s: cannot write: a FIFO that nothing reads", path);
+        else dl_set_error("%s: cannot write: %s", path, strerror(errno));
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *f = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ? NULL : fdopen(fd, append ? "a" : "w");
+    if (!f) {
+        dl_set_error("%s: cannot write: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}

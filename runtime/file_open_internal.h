@@ -18,4 +18,11 @@ int dl_open_regular(const char *path, int64_t *size);
 /* The same as a stdio stream (mode "r" or "rb"). */
 FILE *dl_fopen_regular(const char *path, int64_t *size);
 
+/* path opened for writing, mode "w" (created or truncated, 0666 less the
+ * umask) or "a" (appended to), as fopen would, but a FIFO with no reader is
+ * refused at once instead of blocking in open(); NULL with dl_set_error
+ * naming path ("cannot write: ..."). Pipes with a reader, /dev/null and
+ * terminals are written as usual. */
+FILE *dl_fopen_write(const char *path, const char *mode);
+
 #endif

@@ -4,6 +4,7 @@
  * plotting tool (or a spreadsheet) turns into loss curves. Kept apart from
  * the epoch loop so the format can change without touching training logic. */
 #include "progress_internal.h"
+#include "file_open_internal.h"
 #include "dlnrt.h"
 
 #include <errno.h>
@@ -43,11 +44,8 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
 FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact, int bpd)
 {
     /* a resumed run continues the curve; keep_rows = the epochs already in it */
-    FILE *f = fopen(path, keep_rows > 0 ? "a" : "w");
-    if (!f) {
-        dl_set_error("%s: cannot create the history file: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = dl_fopen_write(path, keep_rows > 0 ? "a" : "w");   /* names path */
+    if (!f) return NULL;
     if (keep_rows <= 0) {
         /* after seconds, so that the first five columns are the same for every run */
         fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds", eval_name, eval_name);

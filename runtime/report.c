@@ -11,6 +11,7 @@
  * samples predicted as it); the table also goes to <stem>.per_class.csv
  * beside the history, so a spreadsheet can have it. */
 #include "report_internal.h"
+#include "file_open_internal.h"
 #include "pictures_internal.h"
 #include "dlnrt.h"
 
@@ -60,9 +61,8 @@ static int dl_per_class(FILE *out, const dl_report *r)
     char *path = NULL;
     if (r->history) {
         path = dl_sibling_path(r->history, ".per_class.csv");
-        if (!path || !(csv = fopen(path, "w"))) {
-            if (path) dl_set_error("%s: cannot create: %s", path, strerror(errno));
-            else dl_set_error("out of memory");
+        if (!path || !(csv = dl_fopen_write(path, "w"))) {
+            if (!path) dl_set_error("out of memory");
             free(path);
             return -1;
         }

@@ -8,6 +8,7 @@
  * are drawn from the CSVs by dl_plot_csv, exactly as `dlnc plot` redraws
  * them. */
 #include "run_record_internal.h"
+#include "file_open_internal.h"
 #include "pictures_internal.h"
 #include "dlnrt.h"
 
@@ -36,10 +37,7 @@ int dl_record_open(dl_run_record *r, const char *history, int classes)
     }
     if (!history) return 0;
     if (!(r->steps_path = dl_sibling_path(history, ".steps.csv"))) { dl_set_error("out of memory"); return -1; }
-    if (!(r->steps = fopen(r->steps_path, "w"))) {
-        dl_set_error("%s: cannot create the per-step loss file: %s", r->steps_path, strerror(errno));
-        return -1;
-    }
+    if (!(r->steps = dl_fopen_write(r->steps_path, "w"))) return -1;   /* names the path */
     fprintf(r->steps, "step,epoch,train_loss\n");
     /* an earlier run's confusion matrix must not pass for this one's */
     char *old[3] = {dl_sibling_path(history, ".confusion.csv"), dl_sibling_path(history, ".confusion.png"),

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dlnrt.h"
+#include "file_open_internal.h"
 #include "dist.h"
 #include "progress_internal.h"
 #include "resume_internal.h"
@@ -174,10 +175,7 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     if (opt.history_csv) {
         /* a resumed run goes on appending to the history it wrote */
         int append = at.epochs_done > 0 && access(opt.history_csv, F_OK) == 0;
-        if (!(history = fopen(opt.history_csv, append ? "a" : "w"))) {
-            dl_set_error("cannot write '%s'", opt.history_csv);
-            goto done;
-        }
+        if (!(history = dl_fopen_write(opt.history_csv, append ? "a" : "w"))) goto done;   /* names it */
         if (!append) {
             fprintf(history, "epoch");
             for (int k = 0; k < n; k++) fprintf(history, ",loss_%s", steps[k].model);

@@ -20,7 +20,14 @@ directory (a `{}` in COMMAND becomes the copy's absolute path). Judged:
   - status 0 for a symlink to the valid file;
   - /dev/zero read within the time limit and the memory bound (--mem-limit-mb,
     or ASan's max_allocation_size_mb): an error, not an endless read;
-  - on failure no --output file, and no `*.tmp*` file, left in the copy.
+  - on failure no --output file, and no `*.tmp*` file, left in the copy, and
+    the damaged file itself as it was (a refused --resume must not overwrite
+    its checkpoint, even in part).
+
+--random N --seed S replaces the fixed variants by N drawn from S: cuts at a
+random length (must be refused) and 1-8 random bit flips anywhere or in the
+first KB (may load), for
+byte-level damage over many seeds (tests/e2e/damaged_readers.sh, DMG_RANDOM).
 
 Every variant is a pure function of the valid file, so runs repeat. One line per
 variant, then "damage REL: N variants, N refused, N accepted, N failed"; the
@@ -115,6 +122,31 @@ def text_variants(data):
     return v
 
 
+def random_variants(data, count, seed):
+    """count variants drawn from seed (the same bytes for the same seed), in
+    turn: a cut at a random length (refused: every binary reader here knows its
+    size), 1 to 8 random bits flipped anywhere, and 1 to 8 flipped in the first
+    KB, where a header keeps its sizes, names and offsets (both may load: no
+    checksum). Half the cuts fall in the first KB too."""
+    import random
+    rng = random.Random(seed)
+    n, v = len(data), []
+    head = min(n, 1024)
+    for i in range(count):
+        if i % 3 == 0:
+            cut = rng.randrange(head if rng.random() < 0.5 else n)
+            v.append(("s%d-cut-%d" % (seed, cut), "fail", data[:cut]))
+        else:
+            b = bytearray(data)
+            span = n if i % 3 == 1 else head
+            spots = [(rng.randrange(span), 1 << rng.randrange(8)) for _ in range(rng.randint(1, 8))]
+            for at, bit in spots:
+                b[at] ^= bit
+            v.append(("s%d-flip-%s" % (seed, "+".join("%d.%d" % (at, bit.bit_length() - 1) for at, bit in spots[:3])),
+                      "any", bytes(b)))
+    return v
+
+
 def special_variants():
     """Things that are not a file with bytes in it."""
     return [("zero-length", "fail", b""), ("directory", "fail", "dir"), ("dev-null", "fail", "devnull"),
@@ -165,6 +197,9 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="print only failures and the summary")
     ap.add_argument("--quick", action="store_true", help="the variants of QUICK only (make test's e2e layer)")
     ap.add_argument("--jobs", type=int, default=1, help="variants run at once")
+    ap.add_argument("--random", type=int, default=0, metavar="N",
+                    help="instead of the fixed variants, N random cuts and bit flips of the file (binary kinds)")
+    ap.add_argument("--seed", type=int, default=1, help="--random's seed")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
@@ -175,10 +210,14 @@ def main():
     valid = os.path.join(a.dir, a.target)
     with open(valid, "rb") as f:
         data = f.read()
-    variants = {"binary": binary_variants, "text": text_variants, "gzip": gzip_variants}[a.kind](data)
+    if a.random:
+        variants = random_variants(data, a.random, a.seed)
+    else:
+        variants = {"binary": binary_variants, "text": text_variants, "gzip": gzip_variants}[a.kind](data)
     # a "damage" that leaves the bytes as they were (a size field already 0) proves nothing either way
     variants = [(n, "any" if h == data else e, h) for n, e, h in variants]
-    variants += special_variants()
+    if not a.random:
+        variants += special_variants()
     if a.only or a.quick:
         keep = set(a.only.split(",")) if a.only else QUICK
         variants = [v for v in variants if v[0] in keep]
@@ -220,6 +259,15 @@ def main():
                 why.append("the message does not name %s" % name)
             if rc != 0 and a.output and os.path.lexists(os.path.join(work, a.output)):
                 why.append("left %s" % a.output)
+            target = os.path.join(work, a.target)
+            if rc != 0 and isinstance(how, bytes) and not os.path.islink(target):
+                # a refusal leaves the damaged file as it was (--resume rewrites its own checkpoint)
+                try:
+                    with open(target, "rb") as f:
+                        if f.read() != how:
+                            why.append("changed %s" % a.target)
+                except OSError as e:
+                    why.append("removed %s (%s)" % (a.target, e.strerror))
             if rc != 0:
                 for root, _, files in os.walk(work):
                     why += ["left %s" % f for f in files if ".tmp" in f]

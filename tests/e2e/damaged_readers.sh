@@ -14,15 +14,14 @@
 # dangling one may pass; an image folder holds only its regular *.png files, so
 # a PNG replaced by anything else is skipped, not an error; a damaged build cache
 # entry (jit_so, jit_record) is rebuilt, so there every variant must pass. Sourced
-# by run.sh (make test) it throws one variant of each kind at 32 readers
-# (damage.py --quick, 258 runs, 3 min at load 14); alone, or with DMG_FULL=1,
-# all of them (625 runs).
+# by run.sh (make test) it throws one variant of each kind at 34 readers
+# (damage.py --quick); alone, or with DMG_FULL=1, all of them (836 runs, 2-3 min).
 if [ -z "${pass+x}" ]; then   # run alone
   B=${1:-build}; [ $# -gt 0 ] && shift
   T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
   pass=0; fail=0; DMG_ALONE=1
 fi
-DMG_READERS="source idx_images idx_labels cifar csv csv_test png text text_dir tokens graph_nodes graph_edges graph_eattr gset_graphs gset_nodes gset_edges gset_eattr seg_image seg_mask resume init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion jit_so jit_record"
+DMG_READERS="source idx_images idx_labels cifar csv csv_test csv_columns png text text_dir tokens graph_nodes graph_edges graph_eattr gset_graphs gset_nodes gset_edges gset_eattr seg_image seg_mask resume history init_from from_file explain export calibrate sample sample_text plot plot_steps plot_confusion jit_so jit_record"
 [ -n "$DMG_ALONE" ] && [ $# -gt 0 ] && DMG_READERS="$*"
 DMG_DL=$(cd "$B" && pwd)/dlnc
 DMG=$T/dmg_fx
@@ -58,6 +57,18 @@ rm -f "$DMG/idx/run.out" "$DMG/idx/ae.out"
 sed 's|    epochs = 1|    epochs = 1\n    metrics = [accuracy]|' "$DMG/idx/m.dln" > "$DMG/idx/m_acc.dln"
 (cd "$DMG/idx" && "$DMG_DL" run m_acc.dln --quiet --history cm.csv > cm.out 2>&1 && rm -f cm.out cm.png cm.svg cm.confusion.png cm.confusion.svg) \
   || { echo "FAIL damaged readers: the accuracy run failed"; cat "$DMG/idx/cm.out"; }
+# csv(columns = [...]): the columns a and id (integers, read by an i32 input) as fields of their own.
+awk -F, 'NR == 1 { print "a,b,id,label"; next } { printf "%s,%s,%d,%s\n", $1, $2, NR % 5, $4 }' "$DMG/csv/c.csv" > "$DMG/csv/cc.csv"
+cat > "$DMG/csv/m_cols.dln" <<'DLN'
+model mc(a: f32[N], id: i32[N]) -> f32[N, 3] {
+    return concat([unsqueeze(a, 1), embedding(id, 5, 2)], axis = 1) |> dense(3)
+}
+train mc {
+    data   = csv("cc.csv", batch = 4, val_split = 0.25, columns = ["a", "id"])
+    loss   = cross_entropy(output, label)
+    epochs = 1
+}
+DLN
 # A csv source's test = file; a text source that is a directory of files.
 cp "$DMG/csv/c.csv" "$DMG/csv/t.csv"
 sed 's|csv("c.csv", batch = 4, val_split = 0.25)|csv("c.csv", test = "t.csv", batch = 4)|' "$DMG/csv/m.dln" > "$DMG/csv/m_test.dln"
@@ -76,15 +87,27 @@ DMG_JIT=$(cd "$DMG/jit" && ls -d jc/*/ | head -n 1)
 case "$B" in *asan*) DMG_LIMIT= ;; *) DMG_LIMIT="--mem-limit-mb 4096" ;; esac
 DMG_LIMIT="$DMG_LIMIT --jobs 2"
 [ -z "$DMG_ALONE" ] && [ -z "$DMG_FULL" ] && DMG_LIMIT="$DMG_LIMIT --quick"
+# DMG_RANDOM=N: instead of the fixed variants, N random cuts and bit flips of
+# each binary file per seed of DMG_SEEDS (default 1 to 5), e.g. every
+# checkpoint reader: DMG_RANDOM=40 sh tests/e2e/damaged_readers.sh build resume init_from ...
 dmg_run() {   # dmg_run READER DIR TARGET KIND [damage.py options] -- COMMAND...
   dmg_name=$1 dmg_dir=$2 dmg_target=$3 dmg_kind=$4; shift 4
   case " $DMG_READERS " in *" $dmg_name "*) ;; *) return 0 ;; esac
-  if /usr/bin/python3 tests/e2e/damage.py --quiet $DMG_LIMIT --dir "$DMG/$dmg_dir" --target "$dmg_target" --kind "$dmg_kind" "$@" \
-       > "$T/dmg_$dmg_name.out" 2>&1; then
-    echo "damaged $dmg_name: $(tail -1 "$T/dmg_$dmg_name.out" | sed 's/^damage //'): ok"; pass=$((pass+1))
-  else
-    echo "FAIL damaged $dmg_name:"; cat "$T/dmg_$dmg_name.out"; fail=$((fail+1))
+  dmg_seeds=-
+  if [ -n "$DMG_RANDOM" ]; then
+    [ "$dmg_kind" = binary ] || return 0
+    dmg_seeds=${DMG_SEEDS:-1 2 3 4 5}
   fi
+  for dmg_seed in $dmg_seeds; do
+    dmg_opt=; [ "$dmg_seed" = - ] || dmg_opt="--random $DMG_RANDOM --seed $dmg_seed"
+    # shellcheck disable=SC2086 # the options are words
+    if /usr/bin/python3 tests/e2e/damage.py --quiet $DMG_LIMIT $dmg_opt --dir "$DMG/$dmg_dir" --target "$dmg_target" \
+         --kind "$dmg_kind" "$@" > "$T/dmg_$dmg_name.out" 2>&1; then
+      echo "damaged $dmg_name${dmg_opt:+ (seed $dmg_seed)}: $(tail -1 "$T/dmg_$dmg_name.out" | sed 's/^damage //'): ok"; pass=$((pass+1))
+    else
+      echo "FAIL damaged $dmg_name${dmg_opt:+ (seed $dmg_seed)}:"; cat "$T/dmg_$dmg_name.out"; fail=$((fail+1))
+    fi
+  done
 }
 RUN="$DMG_DL run m.dln --max-steps 2 --quiet --checkpoint out.st"
 dmg_run source      csv   m.dln                          text   --output out.c -- $DMG_DL m.dln -o out.c
@@ -96,6 +119,7 @@ dmg_run idx_labels  idx   fm/t10k-labels-idx1-ubyte.gz   gzip   --output out.st 
 dmg_run cifar       cifar cb/data_batch_1.bin            binary --output out.st --may-pass \
   flip-byte1,flip-byte3,u64le-0-zero,u32be-4-huge,u32be-4-zero,u32be-8-huge,truncated-quarter,truncated-half -- $RUN
 dmg_run csv         csv   c.csv                          text   --output out.st -- $RUN
+dmg_run csv_columns csv   cc.csv                         text   --output out.st -- $DMG_DL run m_cols.dln --max-steps 2 --quiet --checkpoint out.st
 dmg_run png         img   png/a/1.png                    binary --output out.st --may-pass directory,fifo,dangling-symlink,missing,dev-null,dev-zero -- $RUN
 dmg_run text        text  corpus.txt                     text   --output out.st -- $RUN
 dmg_run tokens      tok   ids.txt                        text   --output out.st -- $RUN
@@ -112,6 +136,10 @@ dmg_run seg_image   seg   img/1.png                      binary --output out.st 
 dmg_run seg_mask    seg   mask/1.png                     binary --output out.st -- $RUN
 dmg_run gset_eattr  gset  ge/edges.csv                   text   --output out.st -- $DMG_DL run m_ea.dln --max-steps 2 --quiet --checkpoint out.st
 dmg_run resume      idx   ck.st                          binary --may-pass missing,dangling-symlink -- $DMG_DL run m.dln --max-steps 3 --quiet --checkpoint ck.st --resume
+# --history of a resumed run is appended to (a fresh run's is rewritten): an output, but named by the
+# user, so a FIFO nobody reads must not block, a directory is refused; /dev/null, a missing file may take it
+dmg_run history     idx   hist.csv                       text   --may-pass zero-length,missing,dangling-symlink,dev-null,dev-zero \
+  -- $DMG_DL run m.dln --max-steps 3 --quiet --checkpoint ck.st --resume --history hist.csv
 dmg_run init_from   idx   ck.st                          binary --output out.st -- $DMG_DL run m_init.dln --max-steps 1 --quiet --checkpoint out.st
 dmg_run from_file   idx   ck.st                          binary --output out.c -- $DMG_DL m_ff.dln -o out.c
 dmg_run explain     idx   ck.st                          binary -- $DMG_DL explain m.dln --checkpoint ck.st --attack fgsm --eps 0.1

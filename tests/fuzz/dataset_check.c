@@ -29,4 +29,15 @@ void dataset_check(const dl_dataset *d, int unit_range) {
         for (int64_t i = 0; i < d->n * d->y_numel; i++)
             if (!isfinite(d->y_dense[i])) broken("a dense label is not finite");
     }
+    if (d->weight)
+        for (int64_t i = 0; i < d->n; i++)
+            if (!(d->weight[i] >= 0) || !isfinite(d->weight[i])) broken("a weight is negative or not finite");
+    if (d->n_columns < 0 || d->n_columns > DL_CSV_MAX_COLUMNS) broken("n_columns outside 0..DL_CSV_MAX_COLUMNS");
+    for (int k = 0; k < d->n_columns; k++) {
+        if (!d->column_name[k] || d->column_x[k] < 0 || d->column_x[k] >= d->x_numel) broken("a named column outside x");
+        for (int64_t i = 0; d->column_i32[k] && i < d->n; i++) {
+            float v = d->x[i * d->x_numel + d->column_x[k]];
+            if (v != floorf(v) || fabsf(v) > 16777216.0f) broken("an i32 column's value is not an integer in [-2^24, 2^24]");
+        }
+    }
 }

@@ -34,6 +34,9 @@
 #include "stdlib_embed.h"
 #include "summary.h"
 
+/* compiler/elab.c's elaboration budgets (20M steps, 500k operations), lowered in LLVMFuzzerInitialize */
+extern int64_t elab_max_work, elab_max_nodes;
+
 static FILE *devnull;
 static arena lib_arena;
 static ast_program **lib;
@@ -42,6 +45,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     devnull = fopen("/dev/null", "w");
     if (!devnull) abort();
+    /* a tenth of dlnc's elaboration budgets: the seeds tests/golden/runaway_repeat.dln (20M
+     * empty iterations) and runaway_layers.dln (500k operations) took 17 and 21 s under ASan
+     * on a loaded machine, libFuzzer timeouts; at a tenth, 2 s */
+    elab_max_work = 2000000;
+    elab_max_nodes = 50000;
     diag_ctx d;
     diag_init(&d, stderr);
     lib = ARENA_NEW_ARRAY(&lib_arena, ast_program *, stdlib_n_files);

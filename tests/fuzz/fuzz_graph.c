@@ -2,7 +2,8 @@
  * part before the first 0x00 byte its nodes.csv and the rest its edges.csv
  * (docs/language.md, "Graphs"). A loaded graph is checked for what the
  * source promises the model: ids in range, no self-loop, each edge both
- * ways, labels below the class count, finite features. */
+ * ways, labels below the class count, finite features, and finite edge
+ * features alike in both directions of an edge. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int64_t f = 0; f < g.features; f++)
             if (!isfinite(g.x[v * g.features + f])) abort();
     }
+    /* edge features (edges.csv's columns after source,target): finite, both directions alike */
+    if (g.edge_features < 0 || (g.edge_features > 0) != (g.edge_attr != NULL)) abort();
+    for (int64_t e = 0; e < g.edges; e++)
+        for (int64_t f = 0; f < g.edge_features; f++) {
+            const float a = g.edge_attr[e * g.edge_features + f];
+            if (!isfinite(a) || (e % 2 && a != g.edge_attr[(e - 1) * g.edge_features + f])) abort();
+        }
     dl_graph_free(&g);
     return 0;
 }

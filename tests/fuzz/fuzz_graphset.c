@@ -4,7 +4,7 @@
  * checked for what the batches rely on: each graph a non-empty range of
  * nodes in order, its edges a range of both-ways pairs with ids local to it
  * and below its node count, labels below the class count, finite features,
- * and the per-graph maxima true. */
+ * the per-graph maxima true, and finite edge features. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (max_n != gs.max_nodes || max_e != gs.max_edges) abort();
     for (int64_t i = 0; i < gs.nodes * gs.features; i++)
         if (!isfinite(gs.x[i])) abort();
+    if (gs.edge_features < 0 || (gs.edge_features > 0) != (gs.edge_attr != NULL)) abort();
+    for (int64_t i = 0; i < gs.edges * gs.edge_features; i++)   /* edge features: finite */
+        if (!isfinite(gs.edge_attr[i])) abort();
     dl_graphset_free(&gs);
     return 0;
 }

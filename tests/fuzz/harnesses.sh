@@ -15,6 +15,7 @@ harness_flags() {
     compiler) echo "-dict=tests/fuzz/dln.dict -max_len=8192" ;;
     safetensors) echo "-dict=tests/fuzz/safetensors.dict -max_len=2048" ;;
     png) echo "-dict=tests/fuzz/png.dict -max_len=2048" ;;
+    segment) echo "-dict=tests/fuzz/png.dict -max_len=4096" ;;   # an image and its mask
     cifar) echo "-max_len=6200" ;;   # two 3073-byte records and a little
     *) echo "-max_len=2048" ;;
   esac
@@ -38,9 +39,9 @@ harness_sources() {
     compiler) echo compiler/ ;;
     safetensors) echo runtime/safetensors.c runtime/json.c ;;
     idx) echo runtime/data_idx.c runtime/gzstream.c ;;
-    csv) echo runtime/data_csv.c ;;
+    csv | csv_columns) echo runtime/data_csv.c ;;
     cifar) echo runtime/data_cifar.c ;;
-    png) echo runtime/data_image.c ;;
+    png | segment) echo runtime/data_image.c ;;
     history) echo runtime/numtable.c runtime/pictures.c runtime/plot_history.c ;;
     graphset) echo runtime/graphset_read.c runtime/graph_read.c runtime/numtable.c ;;
     text) echo runtime/text_read.c runtime/text_corpus.c runtime/text_tokens.c runtime/text_vocab.c runtime/text_batch.c ;;

@@ -81,6 +81,12 @@ put("csv", "regression", csv_opt(1, 0, 1, 0) + b"1;2;0.25\n3;4;-1.5\n")
 put("csv", "label_first_tab", csv_opt(2, 1, 0, 1) + b"1\t0.1\t0.2\r\n\r\n0\t0.3\t0.4\r\n")
 put("csv", "spaces", csv_opt(3, 0, 2, 4) + b"x y t\n1 2 3\n4 5 6\n")
 
+# ---- csv_columns: [options][columns][text]; see fuzz_csv_columns.c ----------
+put("csv_columns", "two_i32", bytes([0x00 | 1 << 2 | 2 << 4, 2 | 1 << 3]) + b"a,b,label\n1,2.5,0\n-3,4,1\n")
+put("csv_columns", "weight", bytes([1 << 2 | 1 << 3 | 2 << 4, 4]) + b"a,b,label,w,y\n1,2,0,0.5,1\n3,4,1,2,0\n")
+put("csv_columns", "missing", bytes([0, 3]) + b"a,b,c\n1,2,3\n")
+put("csv_columns", "repeat", bytes([1 << 2 | 2 << 4, 5 | 0xf8]) + b"b,a,label,w\n1,2,0,1\n")
+
 
 # ---- CIFAR-10 test_batch.bin: records of 1 label byte + 3072 pixels ----------
 def cifar_record(label, seed):
@@ -115,6 +121,33 @@ put("png", "gray_alpha", b"\x01" + png(1, 2, 8, 4, [b"\x80\x40", b"\xff\xff"]))
 put("png", "bits1", b"\x00" + png(8, 1, 1, 0, [b"\xa5"]))
 
 
+# ---- segment: [option byte][u16 LE length L][L bytes: image PNG][mask PNG]; see fuzz_segment.c ----
+def png_interlaced(width, height, bit_depth, color_type, passes):
+    """passes: the raw bytes of the Adam7 passes' scanlines, filter bytes included."""
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 1)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(passes))
+            + chunk(b"IEND", b""))
+
+
+def seg(opt, image, mask=None):
+    """mask None: the same bytes are the image and the mask (length 0)."""
+    return bytes([opt]) + struct.pack("<H", 0 if mask is None else len(image)) + image + (mask or b"")
+
+
+IMG22 = png(2, 2, 8, 0, [b"\x10\x20", b"\x30\x40"])
+IMG11 = png(1, 1, 8, 0, [b"\x05"])
+put("segment", "gray_pair", seg(0, IMG22, png(2, 2, 8, 0, [b"\x00\x01", b"\x02\xff"])))
+put("segment", "rgb_test", seg(6, png(2, 1, 8, 2, [bytes(range(6))]), png(2, 1, 8, 0, [b"\x01\x00"])))
+put("segment", "same_bytes", seg(9, png(2, 2, 8, 0, [b"\x00\x01", b"\x01\x00"])))
+put("segment", "mask_1bit", seg(0, png(8, 1, 8, 0, [bytes(8)]), png(8, 1, 1, 0, [b"\xa0"])))
+put("segment", "mask_4bit_gama", seg(0, IMG22, png(2, 2, 4, 0, [b"\x12", b"\x3f"], chunk(b"gAMA", struct.pack(">I", 100000)))))
+put("segment", "mask_color", seg(0, IMG11, png(1, 1, 8, 2, [b"\x01\x02\x03"])))
+put("segment", "mask_16bit", seg(0, IMG11, png(1, 1, 16, 0, [b"\x00\x01"])))
+put("segment", "mask_palette", seg(0, IMG11, png(1, 1, 8, 3, [b"\x00"], chunk(b"PLTE", bytes([1, 1, 1])))))
+put("segment", "mask_interlaced", seg(0, IMG11, png_interlaced(1, 1, 8, 0, b"\x00\x02")))
+put("segment", "mask_wrong_size", seg(0, IMG22, png(3, 2, 8, 0, [b"\x00\x01\x01", b"\x02\xff\x00"])))
+put("segment", "mask_truncated", seg(0, IMG22, png(2, 2, 8, 0, [b"\x00\x01", b"\x02\xff"])[:-5]))
+
 # ---- text: [option byte][token file / corpus / vocabulary]; see fuzz_text.c --
 def text_opt(vocab, split, contiguous, seq):
     return bytes([vocab | split << 2 | contiguous << 4 | seq << 5])
@@ -128,10 +161,12 @@ put("text", "vocab", text_opt(0, 0, 0, 0) + b"bytes:0a20216162")
 
 # ---- graph: [nodes.csv] 0x00 [edges.csv]; see fuzz_graph.c ------------------
 put("graph", "features", b"label,split,a,b\n0,1,0.5,1\n1,3,2,3\n0,2,1,1\n\0source,target\n0,1\n1,2\n")
+put("graph", "edge_attr", b"label,split,a\n0,1,0.5\n1,3,2\n0,2,1\n\0source,target,w,d\n0,1,0.5,1\n1,2,-2,3e2\n")
 put("graph", "identity", b"label,split\r\n0,1\r\n1,1\r\n2,3\r\n\0source,target\r\n0,1\r\n2, 1\r\n\r\n")
 
 # ---- graphset: [graphs.csv] 0x00 [nodes.csv] 0x00 [edges.csv]; see fuzz_graphset.c ----
 put("graphset", "two", b"label,split\n0,1\n1,3\n\0graph,f\n0,1\n0,2\n1,1\n1,0.5\n1,2\n\0source,target\n0,1\n2,3\n3,4\n4,2\n")
+put("graphset", "edge_attr", b"label,split\n0,1\n1,3\n\0graph,f\n0,1\n0,2\n1,1\n1,0.5\n\0source,target,w\n0,1,0.5\n2,3,2\n")
 put("graphset", "crlf", b"label,split\r\n1,1\r\n\0graph,a,b\r\n0,1,0\r\n0,0,1\r\n\0source,target\r\n1, 0\r\n\r\n")
 
 

@@ -2,7 +2,8 @@
  * the test and loaded back: values, labels, layouts, channel conversion,
  * class order, a test folder read against the training classes; truncated
  * files, bad labels, missing files, mismatched image sizes and unknown
- * classes give errors naming the file. */
+ * classes give errors naming the file; segmentation masks read as the class
+ * ids they store, whatever their bit depth, interlacing or gamma. */
 #include "dlnrt.h"
 
 #include <CUnit/CUnit.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char dir[64];
 
@@ -330,6 +332,84 @@ static void test_png_truncated(void)
     dl_dataset_free(&d);
 }
 
+/* dir/rel: a w x 1 gray PNG of bit depth `depth` whose packed row is `row`
+ * (its w pixels), with `extra` (whole chunks) before IDAT. */
+static void put_chunk(FILE *f, const char *kind, const unsigned char *data, unsigned n)
+{
+    unsigned char be[4] = {n >> 24, n >> 16 & 255, n >> 8 & 255, n & 255};
+    fwrite(be, 1, 4, f);
+    fwrite(kind, 1, 4, f);
+    fwrite(data, 1, n, f);
+    uLong crc = crc32(crc32(0, (const Bytef *)kind, 4), data, n);
+    unsigned char c[4] = {crc >> 24, crc >> 16 & 255, crc >> 8 & 255, crc & 255};
+    fwrite(c, 1, 4, f);
+}
+
+static void write_mask(const char *rel, int w, int depth, const unsigned char *row, int row_bytes, int gamma)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+    unsigned char ihdr[13] = {0, 0, 0, (unsigned char)w, 0, 0, 0, 1, (unsigned char)depth, 0, 0, 0, 0};
+    put_chunk(f, "IHDR", ihdr, 13);
+    if (gamma) put_chunk(f, "gAMA", (const unsigned char *)"\x00\x01\x86\xa0", 4);   /* gamma 1.0 */
+    unsigned char raw[64] = {0}, z[128];
+    memcpy(raw + 1, row, (size_t)row_bytes);   /* filter byte 0 */
+    uLongf zn = sizeof z;
+    CU_ASSERT_FATAL(compress(z, &zn, raw, (uLong)row_bytes + 1) == Z_OK);
+    put_chunk(f, "IDAT", z, (unsigned)zn);
+    put_chunk(f, "IEND", (const unsigned char *)"", 0);   /* not NULL: crc32(crc, NULL, 0) is 0 */
+    fclose(f);
+}
+
+/* libpng's simplified reader scaled low bit depths to 0..255 (a 1-bit mask's
+ * class 1 read as 255, the ignore index) and applied a gAMA chunk (ids 1, 2, 3
+ * read as 21, 28, 34): docs/results/fz2_mask_depth.log. */
+static void test_segment_mask_values(void)
+{
+    make_dirs((const char *const[]){"seg", "seg/img", "seg/mask"}, 3);
+    write_png("seg/img/a.png", PNG_FORMAT_GRAY, 8, 1, 1);
+    static const struct {
+        int depth, gamma, bytes;
+        unsigned char row[8], want[8];
+    } cases[] = {
+        {1, 0, 1, {0xa0}, {1, 0, 1, 0, 0, 0, 0, 0}},
+        {2, 0, 2, {0x1b, 0xc0}, {0, 1, 2, 3, 3, 0, 0, 0}},
+        {4, 0, 4, {0x01, 0x23, 0x45, 0xf0}, {0, 1, 2, 3, 4, 5, 15, 0}},
+        {8, 1, 8, {0, 1, 2, 3, 100, 200, 254, 255}, {0, 1, 2, 3, 100, 200, 254, 255}},
+    };
+    char img[128], mask[128];
+    snprintf(img, sizeof img, "%s/seg/img", dir);
+    snprintf(mask, sizeof mask, "%s/seg/mask", dir);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        write_mask("seg/mask/a.png", 8, cases[c].depth, cases[c].row, cases[c].bytes, cases[c].gamma);
+        dl_data_config dc;
+        memset(&dc, 0, sizeof dc);
+        dc.path = img, dc.masks_path = mask, dc.ignore_index = 255;
+        dl_segment_data d;
+        CU_ASSERT_EQUAL_FATAL(dl_segment_load(&dc, &d), 0);
+        CU_ASSERT_EQUAL(d.H * d.W, 8);
+        for (int i = 0; i < 8; i++) CU_ASSERT_EQUAL(d.label[i], cases[c].want[i]);
+        dl_segment_free(&d);
+    }
+    /* a mask of another width, and one cut before its IEND, named */
+    write_mask("seg/mask/a.png", 7, 8, (const unsigned char *)"\1\1\1\1\1\1\1", 7, 0);
+    dl_data_config dc;
+    memset(&dc, 0, sizeof dc);
+    dc.path = img, dc.masks_path = mask, dc.ignore_index = 255;
+    dl_segment_data d;
+    CU_ASSERT_EQUAL(dl_segment_load(&dc, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "a.png: the mask's size differs from its image"));
+    char path[256];
+    snprintf(path, sizeof path, "%s/a.png", mask);
+    write_mask("seg/mask/a.png", 8, 8, (const unsigned char *)"\1\1\1\1\1\1\1\1", 8, 0);
+    CU_ASSERT_EQUAL(truncate(path, 40), 0);
+    CU_ASSERT_EQUAL(dl_segment_load(&dc, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "mask/a.png"));
+}
+
 void suite_rt_images(void)
 {
     CU_pSuite s = CU_add_suite("rt_images", images_setup, images_teardown);
@@ -338,4 +418,5 @@ void suite_rt_images(void)
     CU_add_test(s, "PNG cut anywhere, its IEND marker included", test_png_truncated);
     CU_add_test(s, "PNG image folders", test_image_folder);
     CU_add_test(s, "PNG folder growing while it is loaded", test_image_folder_grows_while_loading);
+    CU_add_test(s, "segmentation masks: 1-, 2-, 4-bit and gAMA masks read as their ids", test_segment_mask_values);
 }

@@ -5,9 +5,11 @@
  * without end), a directory. Each must return an error naming the path at
  * once; alarm() turns a hang back into a failed test instead of a stuck run. */
 #include "dlnrt.h"
+#include "file_open_internal.h"
 #include "parse.h"
 
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,52 @@ static void test_runtime_readers(void)
     alarm(0);
 }
 
+/* Files a run writes at a name the user gives (--history and the files
+ * beside it, `dlnc search --out`): fopen(path, "w" or "a") of a FIFO nobody
+ * reads waited in open() for a reader (docs/results/fz2_history_fifo.log);
+ * dl_fopen_write refuses it at once, refuses a directory, and writes
+ * /dev/null and a FIFO that has a reader. */
+static void test_writers(void)
+{
+    alarm(20);
+    const char *modes[2] = {"w", "a"};
+    for (int m = 0; m < 2; m++) {
+        const char *p = make_special(FIFO, modes[m], "hist.csv");
+        CU_ASSERT_PTR_NULL(dl_fopen_write(p, modes[m]));
+        CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "hist.csv: cannot write: a FIFO that nothing reads"));
+        p = make_special(DIRECTORY, modes[m], "hist.csv");
+        CU_ASSERT_PTR_NULL(dl_fopen_write(p, modes[m]));
+        CU_ASSERT_PTR_NOT_NULL(strstr(dl_last_error(), "hist.csv: cannot write: Is a directory"));
+        FILE *f = dl_fopen_write("/dev/null", modes[m]);
+        CU_ASSERT_PTR_NOT_NULL(f);
+        if (f) CU_ASSERT_EQUAL(fclose(f), 0);
+    }
+    /* a FIFO with a reader is written as a pipe */
+    const char *p = make_special(FIFO, "read", "pipe.csv");
+    int rd = open(p, O_RDONLY | O_NONBLOCK);
+    CU_ASSERT_FATAL(rd >= 0);
+    FILE *f = dl_fopen_write(p, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("epoch\n", f);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+    char got[16] = {0};
+    CU_ASSERT_EQUAL(read(rd, got, sizeof got - 1), 6);
+    CU_ASSERT_STRING_EQUAL(got, "epoch\n");
+    close(rd);
+    /* a plain file: "w" truncates, "a" appends */
+    char plain[256];
+    snprintf(plain, sizeof plain, "%s/plain.csv", dir);
+    for (int m = 0; m < 2; m++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f = dl_fopen_write(plain, modes[m]));
+        fputs("x\n", f);
+        fclose(f);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(plain, "r"));
+    CU_ASSERT_EQUAL(fread(got, 1, sizeof got - 1, f), 4);
+    fclose(f);
+    alarm(0);
+}
+
 /* The compiler's source reader: the same three, a file of zeros (stopped at
  * the first NUL, not read whole) and a sparse 16 GB one (refused by its size
  * before any read; skipped where the file system refuses the size). */
@@ -136,5 +184,6 @@ void suite_rt_special_files(void)
 {
     CU_pSuite s = CU_add_suite("rt_special_files", special_setup, special_teardown);
     CU_add_test(s, "runtime readers: FIFO, /dev/zero, directory refused at once", test_runtime_readers);
+    CU_add_test(s, "writers at a user's path: a FIFO nobody reads, a directory refused", test_writers);
     CU_add_test(s, "dlnc's source reader: the same, zeros and a sparse 16 GB file", test_source_reader);
 }
