@@ -258,7 +258,7 @@ static INLINE void deinterleave(const float *restrict src, int64_t n, float *ev,
  * half shifted right by m; with pl = 2m + 1, phase 0 is the odd half
  * shifted by m + 1 and phase 1 the even half by m. */
 S2D_CLONES static void split_phases(const dl_conv2d_geom *g, const s2_geom *s, const float *restrict x,
-                                    float *restrict xs) {
+                                    float *restrict xs, int zeroed) {
     const int64_t m = g->pl / 2, odd = g->pl & 1, we = g->w & ~(int64_t)1;
     const int64_t ne = (g->w + 1) / 2, no = g->w / 2; /* even and odd columns of x */
     /* phase pc: its half of x (0 even, 1 odd), that half's length, its shift */
@@ -267,8 +267,9 @@ S2D_CLONES static void split_phases(const dl_conv2d_geom *g, const s2_geom *s, c
     const int vec = len[0] + sh[0] <= s->W2 && (s->ncp == 1 ? no <= JUNK : len[1] + sh[1] <= s->W2);
     float junk[JUNK + VL]; /* a one-column phase's unused half */
     /* the padding and the columns no row of x reaches stay zero: one memset
-     * (zeroing them row by row cost more than splitting the rows) */
-    memset(xs, 0, sizeof(float) * (size_t)s->xfloats);
+     * (zeroing them row by row cost more than splitting the rows), and stay
+     * zero for the next image split into the same buffer (zeroed) */
+    if (!zeroed) memset(xs, 0, sizeof(float) * (size_t)s->xfloats);
     for (int64_t c = 0; c < g->c; c++)
         for (int64_t r = 0; r < g->h; r++) { /* x's rows in order */
             int64_t pr = (r + g->pt) & 1, u = (r + g->pt) >> 1;
@@ -309,12 +310,12 @@ int64_t dl_conv_s2_fwd_floats(const dl_conv2d_geom *g) {
     return lines(s.xfloats) + g->oc * s.npr;
 }
 
-void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf) {
+void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf, int reuse) {
     s2_geom s = s2_of(g);
     float *xs = buf, *yb = buf + lines(s.xfloats);
     int32_t off[MAX_TAPS];
     phase_offsets(g, &s, off);
-    split_phases(g, &s, x, xs);
+    split_phases(g, &s, x, xs, reuse);
     int rw = row_mode(g->oh, g->ow);
     if (rw) { /* compact outputs: straight into y */
         taps_all(g->oc, rw, s.K, xs, off, w, g->oh * g->ow, s.W2, y, g->oh * g->ow);
@@ -376,8 +377,9 @@ int64_t dl_conv_s2_bwd_data_floats(const dl_conv2d_geom *g) {
 }
 
 /* gyp[o][r][s] = gy[o][r - A][s - B + v0], zeros outside gy, then zeros to q->floats. */
-static void pad_gy_phase(const dl_conv2d_geom *g, const gy_grid *q, const float *restrict gy, float *restrict gyp) {
-    memset(gyp, 0, sizeof(float) * (size_t)q->floats);
+static void pad_gy_phase(const dl_conv2d_geom *g, const gy_grid *q, const float *restrict gy, float *restrict gyp,
+                         int zeroed) {
+    if (!zeroed) memset(gyp, 0, sizeof(float) * (size_t)q->floats);
     int64_t s0 = q->B - q->v0 > 0 ? q->B - q->v0 : 0, s1 = g->ow + q->B - q->v0; /* gy columns [s0, s1) of gyp */
     if (s1 > q->Wg) s1 = q->Wg;
     for (int64_t o = 0; o < g->oc; o++)
@@ -428,7 +430,8 @@ S2D_CLONES static void gx_rows(const dl_conv2d_geom *g, int64_t pr, int64_t u0, 
                        gx + (c * g->h + 2 * u + pr - g->pt) * g->w);
 }
 
-void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf) {
+void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf,
+                               int reuse) {
     int32_t off[MAX_TAPS];
     gy_grid q[2];
     float *gyp[2], *yb[2], *at = buf;
@@ -441,7 +444,7 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
             shared = (int)pc;
     for (int64_t pc = 0; pc < 2; pc++) {
         yb[pc] = at, at += g->c * round_vl((q[pc].Hg - q[pc].A) * q[pc].Wg);
-        if (q[pc].nv > 0 && pc != shared) pad_gy_phase(g, &q[pc], gy, gyp[pc]);
+        if (q[pc].nv > 0 && pc != shared) pad_gy_phase(g, &q[pc], gy, gyp[pc], reuse);
     }
     /* gyp[s][r][c] = gy[r - A][c - B + v0] is gyp[o][r][c + 1] when v0 is one
      * more, as long as gyp[o]'s first column and gyp[s]'s last lie outside gy
@@ -576,7 +579,7 @@ void dl_conv_s2_bwd_weight(const dl_conv2d_geom *g, const float *x, const float 
     for (int64_t i0 = lo; i0 < hi; i0 += WG_IMAGES) {
         int64_t m = hi - i0 < WG_IMAGES ? hi - i0 : WG_IMAGES;
         for (int64_t im = 0; im < m; im++) {
-            split_phases(g, &s, x + (i0 + im) * g->c * g->h * g->w, xs + im * xstride);
+            split_phases(g, &s, x + (i0 + im) * g->c * g->h * g->w, xs + im * xstride, i0 > lo);
             if (!rw) flat_gy(g, &s, gy + (i0 + im) * g->oc * g->oh * g->ow, gyp + im * gstride);
         }
         /* rows: gy as it is; flat: its copies on the flat grid */

@@ -74,10 +74,10 @@ static void reference(const dl_conv2d_geom *g, const float *x, const float *w, c
 typedef struct s2_kernels {
     int (*fits)(const dl_conv2d_geom *);
     int64_t (*fwd_floats)(const dl_conv2d_geom *);
-    void (*image)(const dl_conv2d_geom *, const float *, const float *, float *, float *);
+    void (*image)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int);
     void (*phase_weight)(const dl_conv2d_geom *, const float *, float *);
     int64_t (*bwd_data_floats)(const dl_conv2d_geom *);
-    void (*bwd_data_image)(const dl_conv2d_geom *, const float *, const float *, float *, float *);
+    void (*bwd_data_image)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int);
     int64_t (*wgrad_floats)(const dl_conv2d_geom *);
     void (*bwd_weight)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int64_t, int64_t);
 } s2_kernels;
@@ -99,14 +99,14 @@ static int check(const s2_kernels *k, const dl_conv2d_geom *g) {
     int ok = k->fits(g);
     float *buf = scratch_nans(k->fwd_floats(g));
     for (int64_t i = 0; i < g->n; i++)
-        k->image(g, x + i * g->c * g->h * g->w, w, y + i * g->oc * g->oh * g->ow, buf);
+        k->image(g, x + i * g->c * g->h * g->w, w, y + i * g->oc * g->oh * g->ow, buf, i > 0);
     ok &= close_to(y, ry, ny);
     free(buf);
     float *wp = nans(nw);
     buf = scratch_nans(k->bwd_data_floats(g));
     k->phase_weight(g, w, wp);
     for (int64_t i = 0; i < g->n; i++)
-        k->bwd_data_image(g, gy + i * g->oc * g->oh * g->ow, wp, gx + i * g->c * g->h * g->w, buf);
+        k->bwd_data_image(g, gy + i * g->oc * g->oh * g->ow, wp, gx + i * g->c * g->h * g->w, buf, i > 0);
     ok &= close_to(gx, rgx, nx);
     free(buf), free(wp);
     /* the weight gradient over all images, then as the sum of two ranges (one may be empty) */
