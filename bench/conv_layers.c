@@ -13,9 +13,11 @@
  * goes through dl_conv2d_ep with an empty one: the convolution's cost
  * without the fused elementwise work), on random data.
  *
- *   conv_layers [--batch B] [--reps R] [--min-time S] [--list]
+ *   conv_layers [--batch B] [--reps R] [--min-time S] [--list] [--cpu-time]
  *
  * Threads from OMP_NUM_THREADS, as bench_main.c (the record step runs at 1).
+ * --cpu-time times in the process's CPU time (as bench_main.c's option: the
+ * steadier measure of a 1-thread run on a shared machine).
  * Each figure is the median of R repetitions, each the mean over calls for
  * at least S seconds. One line per distinct layer for bench/run.py:
  *
@@ -47,6 +49,7 @@ typedef struct layer {
 #define MAX_LAYERS 256
 static layer layers[MAX_LAYERS];
 static int n_layers, recording, overflow;
+static clockid_t timing_clock = CLOCK_MONOTONIC; /* --cpu-time: CLOCK_PROCESS_CPUTIME_ID */
 
 int __real_dl_conv2d(const dl_conv2d_geom *g, const float *x, const float *w, float *y);
 int __real_dl_conv2d_ep(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
@@ -175,11 +178,11 @@ static double time_pass(const layer *l, int pass, const bufs *b, int reps, doubl
     if (call(l, pass, b)) return -1; /* warm-up: scratch buffers, page faults, thread start */
     for (int r = 0; r < reps; r++) {
         int calls = 0;
-        double t0 = bench_now(), t;
+        double t0 = bench_clock(timing_clock), t;
         do {
             if (call(l, pass, b)) return -1;
             calls++;
-        } while ((t = bench_now() - t0) < min_time);
+        } while ((t = bench_clock(timing_clock) - t0) < min_time);
         s[r] = t / calls;
     }
     qsort(s, (size_t)reps, sizeof *s, bench_cmp_double);
@@ -243,8 +246,9 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) reps = atoi(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--min-time") == 0) min_time = atof(argv[++i]);
         else if (strcmp(argv[i], "--list") == 0) list = 1;
+        else if (strcmp(argv[i], "--cpu-time") == 0) timing_clock = CLOCK_PROCESS_CPUTIME_ID;
         else {
-            fprintf(stderr, "usage: %s [--batch B] [--reps R] [--min-time SECONDS] [--list]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--batch B] [--reps R] [--min-time SECONDS] [--list] [--cpu-time]\n", argv[0]);
             return 2;
         }
     }

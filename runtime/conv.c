@@ -146,9 +146,10 @@ static int64_t fwd_floats(const dl_conv2d_geom *g, const conv_dims *d) {
 /* The calling thread's conv scratch buffer (scratch_internal.h), never freed here. */
 static float *scratch(int64_t floats) { return dl_scratch(DL_SCRATCH_CONV, floats ? floats : 1); }
 
-/* next: the following image's input (a prefetch hint for the row kernels), or NULL. */
+/* next: the following image's input (a prefetch hint for the row kernels), or NULL;
+ * reuse: cols went through this call for an earlier image (the phase kernels then keep its padding zeros). */
 static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float *x, const float *w, float *y,
-                       float *cols, const float *next) {
+                       float *cols, const float *next, int reuse) {
     if (direct_fwd(g)) {
         dl_conv_small_image(g, x, w, y, cols, next);
         return;
@@ -162,7 +163,7 @@ static void conv_image(const dl_conv2d_geom *g, const conv_dims *d, const float 
         return;
     }
     if (phase_s2(g)) {
-        dl_conv_s2_image(g, x, w, y, cols);
+        dl_conv_s2_image(g, x, w, y, cols, reuse);
         return;
     }
     for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -182,17 +183,21 @@ static void conv_images(const dl_conv2d_geom *g, const conv_dims *d, const float
     if (nt == 1) { /* no (inactive) parallel region around the GEMMs that may parallelize themselves */
         for (int64_t i = 0; i < g->n; i++) {
             conv_image(g, d, x + i * g->c * d->plane_in, w, y + i * g->oc * d->P, cols,
-                       i + 1 < g->n ? x + (i + 1) * g->c * d->plane_in : NULL);
+                       i + 1 < g->n ? x + (i + 1) * g->c * d->plane_in : NULL, i > 0);
             if (ep) ep(ctx, i, y + i * g->oc * d->P);
         }
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int64_t i = 0; i < g->n; i++) {
-        float *yi = y + i * g->oc * d->P;
-        conv_image(g, d, x + i * g->c * d->plane_in, w, yi, cols ? cols + omp_get_thread_num() * stride : NULL,
-                   i + 1 < g->n ? x + (i + 1) * g->c * d->plane_in : NULL);
-        if (ep) ep(ctx, i, yi);
+#pragma omp parallel num_threads(nt)
+    {
+        int done = 0; /* images this thread computed: its buffer is reused after the first */
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < g->n; i++) {
+            float *yi = y + i * g->oc * d->P;
+            conv_image(g, d, x + i * g->c * d->plane_in, w, yi, cols ? cols + omp_get_thread_num() * stride : NULL,
+                       i + 1 < g->n ? x + (i + 1) * g->c * d->plane_in : NULL, done++ > 0);
+            if (ep) ep(ctx, i, yi);
+        }
     }
 }
 
@@ -297,10 +302,14 @@ static int bwd_data_s2(const dl_conv2d_geom *g, const conv_dims *d, const float 
     float *buf = scratch(wsize + stride * nt);
     if (!buf) return -1;
     dl_conv_s2_phase_weight(g, w, buf);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < g->n; i++)
-        dl_conv_s2_bwd_data_image(g, gy + i * g->oc * d->P, buf, gx + i * g->c * d->plane_in,
-                                  buf + wsize + omp_get_thread_num() * stride);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int done = 0; /* images this thread computed: its buffer is reused after the first */
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < g->n; i++)
+            dl_conv_s2_bwd_data_image(g, gy + i * g->oc * d->P, buf, gx + i * g->c * d->plane_in,
+                                      buf + wsize + omp_get_thread_num() * stride, done++ > 0);
+    }
     return 0;
 }
 

@@ -258,7 +258,7 @@ static INLINE void deinterleave(const float *restrict src, int64_t n, float *ev,
  * half shifted right by m; with pl = 2m + 1, phase 0 is the odd half
  * shifted by m + 1 and phase 1 the even half by m. */
 S2D_CLONES static void split_phases(const dl_conv2d_geom *g, const s2_geom *s, const float *restrict x,
-                                    float *restrict xs) {
+                                    float *restrict xs, int zeroed) {
     const int64_t m = g->pl / 2, odd = g->pl & 1, we = g->w & ~(int64_t)1;
     const int64_t ne = (g->w + 1) / 2, no = g->w / 2; /* even and odd columns of x */
     /* phase pc: its half of x (0 even, 1 odd), that half's length, its shift */
@@ -267,8 +267,9 @@ S2D_CLONES static void split_phases(const dl_conv2d_geom *g, const s2_geom *s, c
     const int vec = len[0] + sh[0] <= s->W2 && (s->ncp == 1 ? no <= JUNK : len[1] + sh[1] <= s->W2);
     float junk[JUNK + VL]; /* a one-column phase's unused half */
     /* the padding and the columns no row of x reaches stay zero: one memset
-     * (zeroing them row by row cost more than splitting the rows) */
-    memset(xs, 0, sizeof(float) * (size_t)s->xfloats);
+     * (zeroing them row by row cost more than splitting the rows), and stay
+     * zero for the next image split into the same buffer (zeroed) */
+    if (!zeroed) memset(xs, 0, sizeof(float) * (size_t)s->xfloats);
     for (int64_t c = 0; c < g->c; c++)
         for (int64_t r = 0; r < g->h; r++) { /* x's rows in order */
             int64_t pr = (r + g->pt) & 1, u = (r + g->pt) >> 1;
@@ -304,17 +305,94 @@ static void phase_offsets(const dl_conv2d_geom *g, const s2_geom *s, int32_t *of
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-int64_t dl_conv_s2_fwd_floats(const dl_conv2d_geom *g) {
-    s2_geom s = s2_of(g);
-    return lines(s.xfloats) + g->oc * s.npr;
+/* Output rows 8 wide (ResNet's 32->64 layer): in rows, a vector of pixels
+ * is two 8-float halves of two phase rows W2 = 9 apart, put together by a
+ * vinsertf64x4 per vector per tap — on Intel's AVX-512 cores a port-5
+ * shuffle beside the two FMA ports (the 16->32 layer, 16-wide rows, ran its
+ * kernel at ~85% of the FMA peak, this one at ~74%: perf, Intel Xeon). So
+ * there the forward first copies the phase planes into "tap columns": for
+ * each kernel column b, Xb[c][pr][u][v] = phase (pr, b&1) at (u, v + b/2),
+ * rows ow floats apart with nothing between them — kw planes per row phase
+ * instead of two, 8-float row copies from the phase planes in L1 — and a
+ * vector of two output rows is one load at a tap's offset. The same taps
+ * in the same order: the same sums, bit for bit. Elsewhere (AMD: one
+ * 512-bit load is two 256-bit ones there anyway; not measured on AMD, so it
+ * keeps the old form) the rows as before. Hook for the tests and benches. */
+static int tap_cols_mode = -1;
+void dl_conv_s2_tap_cols(int mode) { tap_cols_mode = mode; }
+
+static int tap_cols(const dl_conv2d_geom *g) {
+    if (row_mode(g->oh, g->ow) != VL / 2 || g->kw != 3 || g->pl != 1 || g->w != VL) return 0;
+    if (tap_cols_mode >= 0) return tap_cols_mode;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(S2D_BASELINE_ONLY)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_is("intel");
+#else
+    return 0;
+#endif
 }
 
-void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf) {
+/* Floats of one tap-column plane: whole cache lines, so that row 0's loads are aligned. */
+static int64_t tap_col_plane(const dl_conv2d_geom *g, const s2_geom *s) { return lines(s->H2 * g->ow); }
+
+static int64_t tap_cols_floats(const dl_conv2d_geom *g, const s2_geom *s) {
+    return g->c * s->nrp * g->kw * tap_col_plane(g, s);
+}
+
+/* xc = the tap-column planes straight from x, for kw = 3, pl = 1 and 16-wide
+ * input rows (8-wide output rows): per input row one load and the even and
+ * odd columns by shuffles — b = 1 reads x's even columns, b = 2 its odd ones,
+ * b = 0 the odd ones one to the right behind the left padding. Rows no input
+ * row reaches (the padding) are zeroed unless still zero from an earlier
+ * image in this buffer (zeroed). */
+S2D_CLONES static void split_tap_cols(const dl_conv2d_geom *g, const s2_geom *s, const float *restrict x,
+                                      float *restrict xc, int zeroed) {
+    const int64_t cp = tap_col_plane(g, s);
+    const s2_h zh = {0};
+    if (!zeroed) memset(xc, 0, sizeof(float) * (size_t)tap_cols_floats(g, s));
+    for (int64_t c = 0; c < g->c; c++)
+        for (int64_t r = 0; r < g->h; r++) {
+            int64_t pr = (r + g->pt) & 1, u = (r + g->pt) >> 1;
+            if (pr >= s->nrp || u >= s->H2) continue; /* a row no output reads */
+            s2_v a;
+            memcpy(&a, x + (c * g->h + r) * g->w, sizeof a);
+            s2_h ev = __builtin_shufflevector(a, a, 0, 2, 4, 6, 8, 10, 12, 14);
+            s2_h od = __builtin_shufflevector(a, a, 1, 3, 5, 7, 9, 11, 13, 15);
+            s2_h od0 = __builtin_shufflevector(od, zh, 8, 0, 1, 2, 3, 4, 5, 6);
+            float *d = xc + (c * s->nrp + pr) * 3 * cp + u * VL / 2;
+            memcpy(d, &od0, sizeof od0);
+            memcpy(d + cp, &ev, sizeof ev);
+            memcpy(d + 2 * cp, &od, sizeof od);
+        }
+}
+
+/* off[t] for tap t = (c, a, b) in the tap-column planes: plane (c, a&1, b), a/2 rows down. */
+static void tap_col_offsets(const dl_conv2d_geom *g, const s2_geom *s, int32_t *off) {
+    int64_t t = 0;
+    for (int64_t c = 0; c < g->c; c++)
+        for (int64_t a = 0; a < g->kh; a++)
+            for (int64_t b = 0; b < g->kw; b++)
+                off[t++] = (int32_t)(((c * s->nrp + (a & 1)) * g->kw + b) * tap_col_plane(g, s) + (a >> 1) * g->ow);
+}
+
+int64_t dl_conv_s2_fwd_floats(const dl_conv2d_geom *g) {
+    s2_geom s = s2_of(g);
+    /* the tap-column planes, when 8-wide rows may use them, in place of the phase planes */
+    int64_t phases = lines(s.xfloats) + g->oc * s.npr, cols = row_mode(g->oh, g->ow) == VL / 2 ? tap_cols_floats(g, &s) : 0;
+    return cols > phases ? cols : phases;
+}
+
+void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf, int reuse) {
     s2_geom s = s2_of(g);
     float *xs = buf, *yb = buf + lines(s.xfloats);
     int32_t off[MAX_TAPS];
     phase_offsets(g, &s, off);
-    split_phases(g, &s, x, xs);
+    if (tap_cols(g)) { /* two 8-wide output rows a load: flat over the tap-column planes, straight into y */
+        split_tap_cols(g, &s, x, xs, reuse);
+        tap_col_offsets(g, &s, off);
+        taps_all(g->oc, 0, s.K, xs, off, w, g->oh * g->ow, g->ow, y, g->oh * g->ow);
+        return;
+    }
+    split_phases(g, &s, x, xs, reuse);
     int rw = row_mode(g->oh, g->ow);
     if (rw) { /* compact outputs: straight into y */
         taps_all(g->oc, rw, s.K, xs, off, w, g->oh * g->ow, s.W2, y, g->oh * g->ow);
@@ -376,8 +454,9 @@ int64_t dl_conv_s2_bwd_data_floats(const dl_conv2d_geom *g) {
 }
 
 /* gyp[o][r][s] = gy[o][r - A][s - B + v0], zeros outside gy, then zeros to q->floats. */
-static void pad_gy_phase(const dl_conv2d_geom *g, const gy_grid *q, const float *restrict gy, float *restrict gyp) {
-    memset(gyp, 0, sizeof(float) * (size_t)q->floats);
+static void pad_gy_phase(const dl_conv2d_geom *g, const gy_grid *q, const float *restrict gy, float *restrict gyp,
+                         int zeroed) {
+    if (!zeroed) memset(gyp, 0, sizeof(float) * (size_t)q->floats);
     int64_t s0 = q->B - q->v0 > 0 ? q->B - q->v0 : 0, s1 = g->ow + q->B - q->v0; /* gy columns [s0, s1) of gyp */
     if (s1 > q->Wg) s1 = q->Wg;
     for (int64_t o = 0; o < g->oc; o++)
@@ -428,7 +507,8 @@ S2D_CLONES static void gx_rows(const dl_conv2d_geom *g, int64_t pr, int64_t u0, 
                        gx + (c * g->h + 2 * u + pr - g->pt) * g->w);
 }
 
-void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf) {
+void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf,
+                               int reuse) {
     int32_t off[MAX_TAPS];
     gy_grid q[2];
     float *gyp[2], *yb[2], *at = buf;
@@ -441,7 +521,7 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
             shared = (int)pc;
     for (int64_t pc = 0; pc < 2; pc++) {
         yb[pc] = at, at += g->c * round_vl((q[pc].Hg - q[pc].A) * q[pc].Wg);
-        if (q[pc].nv > 0 && pc != shared) pad_gy_phase(g, &q[pc], gy, gyp[pc]);
+        if (q[pc].nv > 0 && pc != shared) pad_gy_phase(g, &q[pc], gy, gyp[pc], reuse);
     }
     /* gyp[s][r][c] = gy[r - A][c - B + v0] is gyp[o][r][c + 1] when v0 is one
      * more, as long as gyp[o]'s first column and gyp[s]'s last lie outside gy
@@ -576,7 +656,7 @@ void dl_conv_s2_bwd_weight(const dl_conv2d_geom *g, const float *x, const float 
     for (int64_t i0 = lo; i0 < hi; i0 += WG_IMAGES) {
         int64_t m = hi - i0 < WG_IMAGES ? hi - i0 : WG_IMAGES;
         for (int64_t im = 0; im < m; im++) {
-            split_phases(g, &s, x + (i0 + im) * g->c * g->h * g->w, xs + im * xstride);
+            split_phases(g, &s, x + (i0 + im) * g->c * g->h * g->w, xs + im * xstride, i0 > lo);
             if (!rw) flat_gy(g, &s, gy + (i0 + im) * g->oc * g->oh * g->ow, gyp + im * gstride);
         }
         /* rows: gy as it is; flat: its copies on the flat grid */

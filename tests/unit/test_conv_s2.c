@@ -36,6 +36,7 @@
 #define dl_conv_s2_wgrad_pays base_s2_wgrad_pays
 #define dl_conv_s2_wgrad_floats base_s2_wgrad_floats
 #define dl_conv_s2_bwd_weight base_s2_bwd_weight
+#define dl_conv_s2_tap_cols base_s2_tap_cols
 #include "../../runtime/conv_s2.c"
 #undef dl_conv_s2_fits
 #undef dl_conv_s2_fwd_floats
@@ -46,6 +47,7 @@
 #undef dl_conv_s2_wgrad_pays
 #undef dl_conv_s2_wgrad_floats
 #undef dl_conv_s2_bwd_weight
+#undef dl_conv_s2_tap_cols
 
 /* y, gx, gw of a one-group convolution by definition, in double. */
 static void reference(const dl_conv2d_geom *g, const float *x, const float *w, const float *gy, double *y,
@@ -74,10 +76,10 @@ static void reference(const dl_conv2d_geom *g, const float *x, const float *w, c
 typedef struct s2_kernels {
     int (*fits)(const dl_conv2d_geom *);
     int64_t (*fwd_floats)(const dl_conv2d_geom *);
-    void (*image)(const dl_conv2d_geom *, const float *, const float *, float *, float *);
+    void (*image)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int);
     void (*phase_weight)(const dl_conv2d_geom *, const float *, float *);
     int64_t (*bwd_data_floats)(const dl_conv2d_geom *);
-    void (*bwd_data_image)(const dl_conv2d_geom *, const float *, const float *, float *, float *);
+    void (*bwd_data_image)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int);
     int64_t (*wgrad_floats)(const dl_conv2d_geom *);
     void (*bwd_weight)(const dl_conv2d_geom *, const float *, const float *, float *, float *, int64_t, int64_t);
 } s2_kernels;
@@ -99,14 +101,14 @@ static int check(const s2_kernels *k, const dl_conv2d_geom *g) {
     int ok = k->fits(g);
     float *buf = scratch_nans(k->fwd_floats(g));
     for (int64_t i = 0; i < g->n; i++)
-        k->image(g, x + i * g->c * g->h * g->w, w, y + i * g->oc * g->oh * g->ow, buf);
+        k->image(g, x + i * g->c * g->h * g->w, w, y + i * g->oc * g->oh * g->ow, buf, i > 0);
     ok &= close_to(y, ry, ny);
     free(buf);
     float *wp = nans(nw);
     buf = scratch_nans(k->bwd_data_floats(g));
     k->phase_weight(g, w, wp);
     for (int64_t i = 0; i < g->n; i++)
-        k->bwd_data_image(g, gy + i * g->oc * g->oh * g->ow, wp, gx + i * g->c * g->h * g->w, buf);
+        k->bwd_data_image(g, gy + i * g->oc * g->oh * g->ow, wp, gx + i * g->c * g->h * g->w, buf, i > 0);
     ok &= close_to(gx, rgx, nx);
     free(buf), free(wp);
     /* the weight gradient over all images, then as the sum of two ranges (one may be empty) */
@@ -210,6 +212,52 @@ static void test_public_threads(void) {
     }
 }
 
+/* The forward of 8-wide output rows on tap-column planes (dl_conv_s2_tap_cols(1))
+ * and in rows (0): the same bits, per image through one reused buffer and through
+ * dl_conv2d at 1 and 2 threads; the reference's values. Geometries with 16-wide
+ * input rows and pl = 1 (ResNet's 32->64 layer and variations of it: padding
+ * top and bottom, row count, 1-, 2- and 3-tall kernels). */
+static void test_tap_cols(void) {
+    static const int64_t shapes[][7] = {/* n, c, oc, h, kh, pt, pb */
+                                        {5, 32, 64, 16, 3, 1, 1}, {3, 3, 5, 16, 3, 0, 1}, {2, 4, 9, 17, 3, 1, 0},
+                                        {3, 5, 7, 15, 2, 0, 1},   {2, 6, 3, 15, 1, 0, 0}, {2, 2, 17, 16, 3, 1, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int64_t *sh = shapes[i];
+        dl_conv2d_geom g = {.n = sh[0], .c = sh[1], .oc = sh[2], .h = sh[3], .w = 16, .kh = sh[4], .kw = 3,
+                            .sh = 2, .sw = 2, .dh = 1, .dw = 1, .groups = 1, .pt = sh[5], .pb = sh[6], .pl = 1,
+                            .pr = 1, .ow = 8};
+        g.oh = (g.h + g.pt + g.pb - g.kh) / 2 + 1;
+        CU_ASSERT_EQUAL_FATAL(g.oh % 2, 0);
+        int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * g.kh * g.kw;
+        float *x = values(nx), *w = values(nw), *gy = values(ny), *y[2][3];
+        double *ry = malloc(sizeof(double) * (size_t)ny), *rgx = malloc(sizeof(double) * (size_t)nx);
+        double *rgw = malloc(sizeof(double) * (size_t)nw);
+        reference(&g, x, w, gy, ry, rgx, rgw);
+        int saved = omp_get_max_threads();
+        for (int mode = 0; mode < 2; mode++) {
+            dl_conv_s2_tap_cols(mode);
+            float *buf = scratch_nans(dl_conv_s2_fwd_floats(&g));
+            y[mode][0] = nans(ny);
+            for (int64_t im = 0; im < g.n; im++)
+                dl_conv_s2_image(&g, x + im * g.c * g.h * g.w, w, y[mode][0] + im * g.oc * g.oh * g.ow, buf, im > 0);
+            free(buf);
+            for (int th = 0; th < 2; th++) {
+                omp_set_num_threads(th + 1);
+                y[mode][1 + th] = nans(ny);
+                CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[mode][1 + th]), 0);
+            }
+            for (int k = 0; k < 3; k++) CU_ASSERT(close_to(y[mode][k], ry, ny));
+        }
+        dl_conv_s2_tap_cols(-1);
+        omp_set_num_threads(saved);
+        for (int k = 0; k < 3; k++) {
+            CU_ASSERT(memcmp(y[0][k], y[1][k], sizeof(float) * (size_t)ny) == 0);
+            free(y[0][k]), free(y[1][k]);
+        }
+        free(x), free(w), free(gy), free(ry), free(rgx), free(rgw);
+    }
+}
+
 void suite_conv_s2(void) {
     CU_pSuite s = CU_add_suite("conv_s2", NULL, NULL);
     CU_add_test(s, "stride-2 phase kernels vs a double loop, random geometries, library and baseline builds",
@@ -218,4 +266,5 @@ void suite_conv_s2(void) {
     CU_add_test(s, "geometries the phase kernels refuse", test_refuses);
     CU_add_test(s, "dl_conv2d passes on ResNet's stride-2 layers: reference values, 1 and 2 threads identical",
                 test_public_threads);
+    CU_add_test(s, "8-wide output rows: tap-column planes and rows give the same bits", test_tap_cols);
 }
