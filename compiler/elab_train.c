@@ -1202,12 +1202,12 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     }
     if ((s = setting(t, "accumulate", NULL))) {
         /* gradient accumulation: the optimizer steps once every k batches (runtime/accumulate.c) */
-        value v = eval_expr(e, &f, s->value);
-        int64_t k = 0;
-        if (v.kind != V_ERROR && get_int(e, &v, 1, "accumulate", &k)) {
-            if (k > 65536) diag_error(e->d, s->value->loc, "'accumulate' must be at most 65536, got %lld", (long long)k);
-            else c->accumulate = (int)k;
-        }
+        value v = eval_expr(e, &f, s->value), iv = int_like(&v);
+        if (v.kind != V_ERROR && (iv.kind != V_INT || iv.i < 1 || iv.i > 65536))
+            diag_error(e->d, s->value->loc, "'accumulate' must be an int from 1 to 65536, got %s\nhint: accumulate = k "
+                       "steps the optimizer once every k batches, on the mean of their gradients; 1 (the default) "
+                       "steps every batch", v_describe(e, &v));
+        else if (v.kind != V_ERROR) c->accumulate = (int)iv.i;
     }
     if ((s = setting(t, "epochs", NULL))) {
         value v = eval_expr(e, &f, s->value);
