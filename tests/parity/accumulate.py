@@ -18,6 +18,7 @@ import subprocess
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from harness import Desc
 from stranger3 import MODEL, _loss, _params, _rel, read_safetensors, write_safetensors
@@ -38,12 +39,35 @@ def _data(work):
     return np.array([[float(f"{v:.9g}") for v in row] for row in x]), y
 
 
-def _run(build, tag, p0, optim, sched, epochs, accumulate):
+BN_MODEL = """
+model opt(features: f32[N, 4]) -> f32[N, 3] {
+    return dense(relu(batch_norm1d(dense(features, 5), name = "bn")), 3)
+}
+"""
+
+
+def _bn_params(seed):
+    g = torch.Generator().manual_seed(seed)
+    p = _params(seed)
+    p.update({"bn.weight": 1 + 0.1 * torch.randn(5, generator=g), "bn.bias": 0.1 * torch.randn(5, generator=g),
+              "bn.running_mean": torch.zeros(5), "bn.running_var": torch.ones(5)})
+    return p
+
+
+def _bn_loss(p, x, y):
+    """BN_MODEL in training mode: the running statistics move at every batch, as nn.BatchNorm1d's."""
+    h = F.linear(x, p["dense0.weight"], p["dense0.bias"])
+    h = F.batch_norm(h, p["bn.running_mean"], p["bn.running_var"], p["bn.weight"], p["bn.bias"], training=True,
+                     momentum=0.1, eps=1e-5)
+    return F.cross_entropy(F.linear(torch.relu(h), p["dense1.weight"], p["dense1.bias"]), y)
+
+
+def _run(build, tag, p0, optim, sched, epochs, accumulate, model=MODEL):
     work = os.path.join(build.work, "acc_" + tag)
     os.makedirs(work, exist_ok=True)
     x, y = _data(work)
     write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
-    src = MODEL + f"""
+    src = model + f"""
 train opt {{
     data       = csv("{work}/train.csv", test = "{work}/test.csv", batch = {BATCH}, shuffle = false, val_split = 0)
     loss       = cross_entropy(output, label)
@@ -66,9 +90,9 @@ train opt {{
     return read_safetensors(os.path.join(work, "out.st")), lrs, None, x, y
 
 
-def _torch(p0, x, y, k, epochs, make_opt, make_sched=None, clip=None):
-    p = {n: v.double().clone().requires_grad_(True) for n, v in p0.items()}
-    opt = make_opt(list(p.values()))
+def _torch(p0, x, y, k, epochs, make_opt, make_sched=None, clip=None, loss=_loss):
+    p = {n: v.double().clone().requires_grad_(not n.startswith("bn.running")) for n, v in p0.items()}
+    opt = make_opt([v for v in p.values() if v.requires_grad])
     sch = make_sched(opt) if make_sched else None
     xt, yt = torch.tensor(x, dtype=torch.float64), torch.from_numpy(np.asarray(y)).long()
     lrs = []
@@ -76,10 +100,10 @@ def _torch(p0, x, y, k, epochs, make_opt, make_sched=None, clip=None):
         opt.zero_grad()
         for i in range(BATCHES):
             lrs.append(opt.param_groups[0]["lr"])
-            (_loss(p, xt[i * BATCH:(i + 1) * BATCH], yt[i * BATCH:(i + 1) * BATCH]) / k).backward()
+            (loss(p, xt[i * BATCH:(i + 1) * BATCH], yt[i * BATCH:(i + 1) * BATCH]) / k).backward()
             if (i + 1) % k == 0 or i + 1 == BATCHES:
                 if clip:
-                    torch.nn.utils.clip_grad_norm_(list(p.values()), clip)
+                    torch.nn.utils.clip_grad_norm_([v for v in p.values() if v.requires_grad], clip)
                 opt.step()
                 if sch:
                     sch.step()
@@ -87,13 +111,14 @@ def _torch(p0, x, y, k, epochs, make_opt, make_sched=None, clip=None):
     return {n: v.detach().numpy() for n, v in p.items()}, lrs
 
 
-def _row(build, i, optim, sched, epochs, k, make_opt, make_sched=None, clip=None):
-    p0 = _params(120 + i)
+def _row(build, i, optim, sched, epochs, k, make_opt, make_sched=None, clip=None, bn=False):
+    p0 = _bn_params(120 + i) if bn else _params(120 + i)
     what = f"accumulate = {k}, optim = {optim}{', sched = ' + sched if sched else ''}, {epochs} x {BATCHES} batches"
-    ours, lrs, err, x, y = _run(build, f"r{i}", p0, optim, sched, epochs, k)
+    what += ", batch norm (weights and running statistics)" if bn else ""
+    ours, lrs, err, x, y = _run(build, f"r{i}", p0, optim, sched, epochs, k, BN_MODEL if bn else MODEL)
     if ours is None:
         return dict(case=Desc(what + ": dlnc run"), fwd=float("nan"), grad=None, ok=False, detail=err)
-    ref, want = _torch(p0, x, y, k, epochs, make_opt, make_sched, clip)
+    ref, want = _torch(p0, x, y, k, epochs, make_opt, make_sched, clip, _bn_loss if bn else _loss)
     e = max(_rel(ours[n], ref[n]) for n in ref)
     moved = max(_rel(ref[n], p0[n].numpy().astype(np.float64)) for n in ref)
     ok, detail = e <= W_TOL and moved > 10 * W_TOL, None
@@ -125,6 +150,7 @@ def run(build):
              lambda q: O.Adam(q, lr=0.05), lambda o: LS.StepLR(o, step_size=3, gamma=0.5), 0.2),
         _row(build, 3, "adamw(lr = 0.05)", "cosine()", 2, 2,
              lambda q: O.AdamW(q, lr=0.05), lambda o: LS.CosineAnnealingLR(o, T_max=8)),
+        _row(build, 4, "sgd(lr = 0.1, momentum = 0.9)", None, 2, 3, lambda q: O.SGD(q, lr=0.1, momentum=0.9), bn=True),
         _same_row(build),
     ]
     return [("accumulate", rows)]
