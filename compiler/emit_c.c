@@ -28,7 +28,11 @@
  * and symbol otherwise; a general model's arena has one class per symbol
  * mask, placed by create (m->cls_base, m->cls_unit). After the backward, train_step clips the
  * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update
- * once per run of adjacent trainable parameters (usually once in all). */
+ * once per run of adjacent trainable parameters (usually once in all). With a train section's
+ * accumulate = k > 1 the update (with its m->step++) sits inside `if (update)`:
+ * dl_grads_accumulate sums the gradients in m->gacc and says when the k-th batch (or the
+ * epoch's last) completes the group; state updates still run every batch. k = 1 emits
+ * exactly the code without the setting. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
