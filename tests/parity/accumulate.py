@@ -13,15 +13,13 @@ checkpoint's weights (the optimizer's step count drives Adam's bias correction),
 each batch (the schedule moves once per optimizer step), and `accumulate = 1` bit-identical to a
 section without the setting."""
 import os
-import re
-import subprocess
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from harness import Desc
-from stranger3 import MODEL, _loss, _params, _rel, read_safetensors, write_safetensors
+from stranger3 import MODEL, _loss, _params, _rel, _run_dlnc
 
 BATCH, BATCHES = 4, 7
 W_TOL, LR_TOL = 2e-5, 1e-4
@@ -63,31 +61,8 @@ def _bn_loss(p, x, y):
 
 
 def _run(build, tag, p0, optim, sched, epochs, accumulate, model=MODEL):
-    work = os.path.join(build.work, "acc_" + tag)
-    os.makedirs(work, exist_ok=True)
-    x, y = _data(work)
-    write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
-    src = model + f"""
-train opt {{
-    data       = csv("{work}/train.csv", test = "{work}/test.csv", batch = {BATCH}, shuffle = false, val_split = 0)
-    loss       = cross_entropy(output, label)
-    optim      = {optim}
-    {"sched      = " + sched if sched else ""}
-    {"accumulate = " + str(accumulate) if accumulate else ""}
-    epochs     = {epochs}
-    init_from  = "{work}/init.st"
-    checkpoint = "{work}/out.st"
-    log_every  = 1
-}}
-"""
-    with open(os.path.join(work, "m.dln"), "w") as f:
-        f.write(src)
-    r = subprocess.run([build.dlnc, "run", os.path.join(work, "m.dln")], capture_output=True, text=True, cwd=work,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
-    if r.returncode != 0:
-        return None, None, (r.stderr or r.stdout).strip()[-600:], x, y
-    lrs = [float(m.group(1)) for m in re.finditer(r"^\s*step \d+ .*\blr ([0-9.eE+-]+)", r.stdout + r.stderr, re.M)]
-    return read_safetensors(os.path.join(work, "out.st")), lrs, None, x, y
+    return _run_dlnc(build, "acc_" + tag, optim, sched, p0, model, _data, BATCH, epochs,
+                     f"accumulate = {accumulate}" if accumulate else "")
 
 
 def _torch(p0, x, y, k, epochs, make_opt, make_sched=None, clip=None, loss=_loss):
