@@ -1450,6 +1450,28 @@ int elab_program(arena *a, diag_ctx *d, const ast_program *user, ast_program *co
                        "'dlnc_' belong to the runtime and the generated entry points", mn);
             continue;
         }
+        /* ... and <name>_create, _init, _free: names libraries a model links already define (a model
+         * named acc ran libgomp's OpenACC acc_init, "libgomp: no device found") */
+        static const struct {
+            const char *name, *lib;
+        } taken[] = {{"acc", "the OpenMP library's OpenACC acc_init, acc_create and acc_free"},
+                     {"omp", "OpenMP's omp_free"},
+                     {"pthread", "POSIX threads' pthread_create"},
+                     {"sem", "POSIX semaphores' sem_init"},
+                     {"timer", "POSIX timers' timer_create"},
+                     {"thrd", "C11 threads' thrd_create"},
+                     {"mtx", "C11 threads' mtx_init"},
+                     {"cnd", "C11 threads' cnd_init"},
+                     {"tss", "C11 threads' tss_create"},
+                     {"png", "libpng's png_free"}};
+        int clash = 0;
+        for (size_t k = 0; k < sizeof taken / sizeof *taken && !clash; k++)
+            if (!strcmp(mn, taken[k].name)) {
+                diag_error(d, model->name_loc, "model name '%s' is reserved: its generated functions would replace %s"
+                           "\nhint: name the model otherwise, e.g. '%s_net'", mn, taken[k].lib, mn);
+                clash = 1;
+            }
+        if (clash) continue;
         e.mod = ir_module_new(a, model->name);
         const ast_decl *train = find_train_section(user, model->name);
         int label_is_class = 1;

@@ -241,6 +241,11 @@ static int check_keys(elab *e, const ast_decl *t) {
             diag_error(e->d, s->key_loc, "unknown block '%s' in a train section\nhint: write step %s { loss = ... }",
                        s->key, s->step);
             ok = 0;
+        } else if (strcmp(s->key, "accumulate") == 0) {
+            diag_error(e->d, s->key_loc, "a train section with steps has no 'accumulate': each step updates its model "
+                       "every batch\nhint: gradient accumulation is a single model's setting; a larger batch gives "
+                       "each step the mean gradient of more samples");
+            ok = 0;
         } else if (!is_key(s->key, section_keys, COUNT(section_keys))) {
             diag_error(e->d, s->key_loc, "unknown setting '%s' in a train section with steps\nhint: the section takes "
                        "models, data, epochs, seed, checkpoint, augment, optim, sched, adversarial, init_from, "

@@ -26,7 +26,7 @@
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
                                          "init_prefix", "init_into", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
-                                         "views", "adversarial", "adversarial_input"};
+                                         "views", "adversarial", "adversarial_input", "accumulate"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -619,8 +619,8 @@ static const char *missing_recipe(const char *name) {
     static const struct {
         const char *name, *hint;
     } recipes[] = {
-        {"accumulate", "gradient accumulation is not a setting: the optimizer update is part of every compiled step; "
-                       "with a mean loss and no batch norm, batch = k * b gives the gradient of k accumulated batches of b"},
+        {"accumulate", "gradient accumulation is the setting accumulate = k: the optimizer steps once every k batches, "
+                       "on the mean of their gradients"},
         {"lookahead", "Lookahead is not available: it resets the weights to a slow average every k steps, and a model "
                       "cannot write its parameters (update() writes buffers); use the optimizer alone"},
         {"swa", "stochastic weight averaging is not a setting: the average of the weights is a buffer that update() moves "
@@ -1172,7 +1172,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: %s", s->key, recipe);
         else if (!known)
             diag_error(e->d, s->key_loc, "unknown train setting '%s'\nhint: settings are data, loss, optim, sched, epochs, "
-                       "metrics, seed, checkpoint, augment, init_from, init_prefix, init_into, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial", s->key);
+                       "metrics, seed, checkpoint, augment, init_from, init_prefix, init_into, early_stop, log_every, freeze, lr_scale, init_skip, views, adversarial, accumulate", s->key);
     }
     const ast_setting *s;
     if (!(s = setting(t, "data", NULL))) diag_error(e->d, t->name_loc, "the train section needs 'data = ...'");
@@ -1199,6 +1199,15 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
         value v = eval_expr(e, &f, s->value);
         int64_t k = 0;
         if (v.kind != V_ERROR && get_int(e, &v, 1, "log_every", &k)) c->log_every = (int)(k > INT32_MAX ? INT32_MAX : k);
+    }
+    if ((s = setting(t, "accumulate", NULL))) {
+        /* gradient accumulation: the optimizer steps once every k batches (runtime/accumulate.c) */
+        value v = eval_expr(e, &f, s->value), iv = int_like(&v);
+        if (v.kind != V_ERROR && (iv.kind != V_INT || iv.i < 1 || iv.i > 65536))
+            diag_error(e->d, s->value->loc, "'accumulate' must be an int from 1 to 65536, got %s\nhint: accumulate = k "
+                       "steps the optimizer once every k batches, on the mean of their gradients; 1 (the default) "
+                       "steps every batch", v_describe(e, &v));
+        else if (v.kind != V_ERROR) c->accumulate = (int)iv.i;
     }
     if ((s = setting(t, "epochs", NULL))) {
         value v = eval_expr(e, &f, s->value);

@@ -28,7 +28,11 @@
  * and symbol otherwise; a general model's arena has one class per symbol
  * mask, placed by create (m->cls_base, m->cls_unit). After the backward, train_step clips the
  * global gradient norm when optim.clip_norm > 0 and calls dl_optim_update
- * once per run of adjacent trainable parameters (usually once in all). */
+ * once per run of adjacent trainable parameters (usually once in all). With a train section's
+ * accumulate = k > 1 the update (with its m->step++) sits inside `if (update)`:
+ * dl_grads_accumulate sums the gradients in m->gacc and says when the k-th batch (or the
+ * epoch's last) completes the group; state updates still run every batch. k = 1 emits
+ * exactly the code without the setting. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -85,6 +89,10 @@ void emit_cstr(FILE *f, const char *s)
 }
 
 static int64_t param_numel(const ir_param *p) { return ir_shape_numel(&p->shape).k; }
+
+/* The train section's accumulate = k when k > 1 (the train step then sums its
+ * gradients over k batches before the update), else 0: the step of every batch. */
+static int emit_accumulate(const ir_module *m) { return m->train && m->train->cfg.accumulate > 1 ? m->train->cfg.accumulate : 0; }
 
 /* The model has carried state: a `buffer` shaped [N, ...]. */
 static int has_state(const ir_module *m)
@@ -290,6 +298,15 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
                 fprintf(t, "\n    /* data-parallel runs: the gradients summed over the ranks */\n"
                            "    dl_grads_reduce(m->grads + %" PRId64 ", %" PRId64 ", %s);\n",
                         lo, hi - lo, has_loss ? "loss" : "NAN");
+            const int accum = lo >= 0 ? emit_accumulate(mod) : 0;
+            if (accum) {
+                /* accumulate = k: the optimizer steps on the group's mean gradient, once every k batches */
+                fprintf(t, "\n    /* gradient accumulation: the update once every %d batches, on their mean */\n"
+                           "    const int update = dl_grads_accumulate(&m->gacc, &m->accum_n, m->grads + %" PRId64
+                           ", %" PRId64 ", %d);\n    if (update < 0) return NAN;\n    if (update) {\n"
+                           "    m->step++;\n",
+                        accum, lo, hi - lo, accum);
+            }
             fprintf(t, "\n    /* optimizer: clip the global gradient norm, then update the parameters */\n");
             fprintf(t, "    if (m->opt.clip_norm > 0.0f) {\n        float *const grads[] = {");
             int j = 0;
@@ -345,6 +362,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             fprintf(t, "    %s\n", EMIT_WEIGHTS_CHANGED);
             for (int pi = 0; c.check_during && pi < mod->n_params; pi++)
                 if (upd[pi]) emit_check_param(&c, t, pi, L->poff[pi]);
+            if (accum) fprintf(t, "    }\n");
         }
     }
     for (int k = 0; k < g->n_outputs; k++) {
@@ -382,10 +400,14 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             if (!(c.uses_in & (1u << i))) fprintf(h, "    (void)%s;\n", emit_in_name(c.ar, g, i));
         /* outputs are always written, symbols always checked */
     }
-    if (kind == STEP_TRAIN) fprintf(h, "    m->step++;\n");
+    /* (with accumulate = k the optimizer's step counts groups: it moves at the update, above) */
+    if (kind == STEP_TRAIN && !emit_accumulate(mod)) fprintf(h, "    m->step++;\n");
     if (c.weights_cached_used || (L->cache_weights && emit_statics_read_params(g))) emit_weights_prologue(h);
     if (c.graph_uses_seed)
-        fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)m->step * UINT64_C(0x9E3779B97F4A7C15));\n");
+        fprintf(h, "    const uint64_t seed = m->seed ^ ((uint64_t)%s * UINT64_C(0x9E3779B97F4A7C15));\n",
+                kind == STEP_TRAIN && emit_accumulate(mod)
+                    ? arena_printf(c.ar, "(m->step * %d + m->accum_n + 1)", emit_accumulate(mod)) /* one per batch */
+                    : "m->step");
     for (int i = 0; i < mod->n_params; i++)
         if (c.param_used[i]) {
             char shape[160];
@@ -830,6 +852,7 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     fprintf(f, ",\n    .early_stop = {.patience = %d, .min_delta = %s, .monitor = %s}, .log_every = %d,\n",
             t->early_stop.patience, emit_float(c, t->early_stop.min_delta),
             t->early_stop.monitor == DL_MONITOR_VAL_ACC ? "DL_MONITOR_VAL_ACC" : "DL_MONITOR_VAL_LOSS", t->log_every);
+    if (t->accumulate > 1) fprintf(f, "    .accumulate = %d,\n", t->accumulate);
     fprintf(f, "    .param_groups = ");
     emit_cstr(f, t->param_groups);
     if (t->init_skip) {
@@ -857,6 +880,9 @@ static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    float *params, *grads; /* parameters; gradients of the trainable ones */\n");
     fprintf(f, "    float *m1, *m2;        /* optimizer state slots (NULL when the optimizer has none) */\n");
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
+    if (emit_accumulate(m))
+        fprintf(f, "    float *gacc;           /* accumulate = %d: the group's summed gradients (dl_grads_accumulate) */\n"
+                   "    int64_t accum_n;       /* batches in the current group */\n", emit_accumulate(m));
     if (has_state(m))
         fprintf(f, "    float *state;          /* buffers carried between training steps, max_batch rows each */\n");
     if (L->decode) fprintf(f, "    float *kv;             /* decode's key/value caches (%s_decode) */\n", m->name);
@@ -1022,10 +1048,12 @@ rest:
     if (L->n_sfloats) emit_reset_state(f, m, L);
     fprintf(f, "void %s_free(%s_model *m)\n{\n    if (!m) return;\n", p, p);
     fprintf(f, "    dl_weights_release(m->params, %" PRId64 "); /* their packed copies (dl_sgemm_w) */\n", L->n_pfloats);
+    if (emit_accumulate(m)) fprintf(f, "    free(m->gacc);\n");
     fprintf(f, "    free(m->mem);\n    free(m);\n}\n\n");
 
     fprintf(f, "void %s_init(%s_model *m, uint64_t seed)\n{\n", p, p);
     fprintf(f, "    m->seed = seed;\n    m->step = 0;\n");
+    if (emit_accumulate(m)) fprintf(f, "    m->accum_n = 0;\n");
     fprintf(f, "    dl_params_init(&%s_param_table, m->params, seed);\n", p);
     for (int i = 0; i < m->n_params; i++)
         if (!m->params[i].state && m->params[i].init.kind == IR_INIT_DATA)

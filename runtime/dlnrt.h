@@ -369,6 +369,19 @@ double dl_grad_norm(float *const *grads, const int64_t *sizes, int count);
  * global batch). In a single process it only records that it ran. */
 void dl_grads_reduce(float *grads, int64_t n, float loss);
 
+/* Gradient accumulation (a train section's `accumulate = k`, k > 1): a train
+ * step adds its n gradients (after dl_grads_reduce) to *acc, allocated on first
+ * use (the caller frees it), and counts the batch in *count. Returns 1 when the
+ * optimizer steps now — the k-th batch of the group, or any batch after
+ * dl_accum_end_group() — with grads holding the group's sum divided by k
+ * (PyTorch's (loss / k).backward() per batch; a short last group is divided by k
+ * too, as Lightning's accumulate_grad_batches) and *count back at 0; 0 when it
+ * does not; -1 (dl_last_error) when *acc cannot be allocated. */
+int dl_grads_accumulate(float **acc, int64_t *count, float *grads, int64_t n, int k);
+/* The next dl_grads_accumulate closes its group whatever its size: the driver
+ * calls it before the last batch of an epoch (or of a --max-steps run). */
+void dl_accum_end_group(void);
+
 /* ---- learning-rate schedules --------------------------------------------- */
 typedef enum dl_sched_kind {
     DL_SCHED_CONSTANT, DL_SCHED_STEP, DL_SCHED_EXPONENTIAL, DL_SCHED_COSINE,
@@ -1338,6 +1351,7 @@ typedef struct dl_train_config {
     const char *const *init_skip;         /* NULL-terminated: the model's tensors under these prefixes are not loaded */
     const char *init_into;                /* NULL or a prefix: only our tensors under it load, from the file's names
                                              without it (a one-model checkpoint into a section's `teacher.`) */
+    int accumulate;                       /* > 1: the optimizer steps once every this many batches (0, 1: every batch) */
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

@@ -723,6 +723,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         if (dl_dist_check(0) || dl_dist_same(same, names, 8)) goto done;
     }
     const int64_t batches = src.batches;
+    const int64_t group = cfg->accumulate > 1 ? cfg->accumulate : 1; /* batches per optimizer step */
     /* every rank knows what was saved (for its messages); rank 0 alone writes it */
     const int saves = checkpoint && api->save;
     const double t_start = dl_now();
@@ -740,8 +741,14 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         int64_t seen = 0, n, bi = 0;
         int stop = 0;
         while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
-            const float lr = dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)bi / batches) * pl.scale;
+            /* the schedule moves once per optimizer step: with accumulate = k, once per group of k batches */
+            const float lr =
+                dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)(bi / group) / ((batches + group - 1) / group)) *
+                pl.scale;
             api->set_lr(m, lr);
+            /* an epoch's (or a --max-steps run's) last batch closes a short group: its update is not carried over */
+            if (group > 1 && (bi + 1 >= batches || (opt.max_steps > 0 && result.steps + 1 >= opt.max_steps)))
+                dl_accum_end_group();
             dl_clear_error();
             if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
             /* data-parallel: this rank's slice of the global batch (a rank

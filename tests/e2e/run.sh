@@ -316,6 +316,8 @@ fi
 # Training craft: early stopping with keep-best, plateau schedule, log_every.
 . tests/e2e/craft.sh
 . tests/e2e/csv_columns.sh
+# gradient accumulation: accumulate = 3, a short group closed at the epoch's end, resumed byte for byte
+. tests/e2e/accumulate.sh
 # Transfer learning: init_from with init_skip (a new head), freeze, lr_scale.
 . tests/e2e/transfer.sh
 # Distillation: a one-model teacher's checkpoint into a section's teacher.* (init_into), training = false.

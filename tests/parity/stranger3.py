@@ -81,19 +81,21 @@ def _loss(p, x, y):
     return F.cross_entropy(F.linear(h, p["dense1.weight"], p["dense1.bias"]), y)
 
 
-def _run_dlnc(build, tag, optim, sched, p0):
-    """dlnc run of MODEL with this optim/sched: (final weights, [lr per step], error text)."""
+def _run_dlnc(build, tag, optim, sched, p0, model=MODEL, data=_data, batch=BATCH, epochs=EPOCHS, extra=""):
+    """dlnc run of MODEL with this optim/sched: (final weights, [lr per step], error text).
+    accumulate.py runs its own model, data and settings (extra) through it."""
     work = os.path.join(build.work, "s3_" + tag)
     os.makedirs(work, exist_ok=True)
-    x, y = _data(work)
+    x, y = data(work)
     write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
-    src = MODEL + f"""
+    src = model + f"""
 train opt {{
-    data       = csv("{work}/train.csv", test = "{work}/test.csv", batch = {BATCH}, shuffle = false, val_split = 0)
+    data       = csv("{work}/train.csv", test = "{work}/test.csv", batch = {batch}, shuffle = false, val_split = 0)
     loss       = cross_entropy(output, label)
     optim      = {optim}
     {"sched      = " + sched if sched else ""}
-    epochs     = {EPOCHS}
+    {extra}
+    epochs     = {epochs}
     init_from  = "{work}/init.st"
     checkpoint = "{work}/out.st"
     log_every  = 1
