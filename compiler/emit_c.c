@@ -840,6 +840,8 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
         }
         fprintf(f, "NULL}");
     }
+    if (t->lookahead_k > 0) /* (absent otherwise: the C of a run without it is unchanged) */
+        fprintf(f, ",\n    .lookahead_k = %d, .lookahead_alpha = %s", t->lookahead_k, emit_float(c, t->lookahead_alpha));
     fprintf(f, ",\n};\n\n");
 }
 

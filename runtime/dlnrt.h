@@ -1338,6 +1338,12 @@ typedef struct dl_train_config {
     const char *const *init_skip;         /* NULL-terminated: the model's tensors under these prefixes are not loaded */
     const char *init_into;                /* NULL or a prefix: only our tensors under it load, from the file's names
                                              without it (a one-model checkpoint into a section's `teacher.`) */
+    /* optim = lookahead(inner, k, alpha) (Zhang et al. 2019): 0 = none. The
+     * driver keeps slow weights (the initial weights at the start); after
+     * every k-th step slow += alpha * (fast - slow) and fast = slow, the inner
+     * optimizer's state untouched (runtime/lookahead.c). */
+    int lookahead_k;
+    float lookahead_alpha;
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

@@ -94,6 +94,28 @@ static int list_slots(run_list *l, const dl_model_api *api, void *m, const char 
     return 0;
 }
 
+/* Lookahead's slow weights, "@slow.<name>" (lookahead.c). */
+static int list_slow(run_list *l, const dl_model_api *api, float *const *slow)
+{
+    if (!slow) return 0;
+    if (list_reserve(l, api->n_params)) return -1;
+    for (int i = 0; i < api->n_params; i++) {
+        if (!slow[i]) continue;
+        size_t len = strlen(api->params[i].name) + 7;
+        char *name = malloc(len);
+        if (!name) {
+            dl_set_error("out of memory");
+            return -1;
+        }
+        snprintf(name, len, "@slow.%s", api->params[i].name);
+        l->names[l->nn++] = name;
+        l->names[l->nn] = NULL;
+        l->t[l->n] = (dl_named_tensor){.name = name, .rank = api->params[i].rank, .data = slow[i]};
+        memcpy(l->t[l->n++].shape, api->params[i].shape, sizeof l->t[0].shape);
+    }
+    return 0;
+}
+
 /* The run's place as metadata: epochs, steps, seed, then each optimizer's
  * step under its key ("dlnc.model_step", or one per step). */
 static int save_with_meta(const char *path, const run_list *l, const dl_run_position *at, const char *const *keys,
@@ -120,7 +142,7 @@ int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run
 {
     if (!api->step_count) return api->save(m, path); /* a hand-written model: parameters only */
     run_list l = {0};
-    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) ? -1 : 0;
+    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || list_slow(&l, api, at->slow) ? -1 : 0;
     const char *key = "dlnc.model_step";
     if (rc == 0) rc = save_with_meta(path, &l, at, &key, api->step_count(m), 1);
     list_free(&l);
@@ -187,7 +209,8 @@ int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_posit
     if (load_position(path, &got) || run_meta(path, "dlnc.model_step", INT64_MAX, &mstep)) return -1;
     run_list l = {0};
     /* every tensor, its optimizer slots included */
-    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || dl_load_safetensors(path, l.t, l.n, 0) ? -1 : 0;
+    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || list_slow(&l, api, at->slow) ||
+                     dl_load_safetensors(path, l.t, l.n, 0) ? -1 : 0;
     list_free(&l);
     if (rc) return -1;
     *api->step_count(m) = mstep;

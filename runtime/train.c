@@ -34,6 +34,7 @@
 #include "progress_internal.h"
 #include "report_internal.h"
 #include "resume_internal.h"
+#include "lookahead_internal.h"
 #include "run_record_internal.h"
 #include "step_internal.h"
 #include "train_internal.h"
@@ -616,6 +617,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     dl_run_record rec = {0};
     dl_live live = {0};                   /* the in-epoch line, erased before an error is printed */
     dl_keep_best kb;
+    dl_lookahead la = {0};
     dl_keep_best_init(&kb);
     dl_eval_tally tally = {0};
     /* a validation split is held out of the training data, never the test set */
@@ -668,9 +670,11 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     api->init(m, seed);
     if (cfg->init_from && dl_init_from(api, m, cfg)) goto done;
     if (cfg->param_groups) printf("%s\n", cfg->param_groups);
+    /* lookahead's slow weights: the initial weights (a resumed run's, its checkpoint's) */
+    if (dl_lookahead_init(&la, cfg, api, m)) goto done;
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
-    dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL};
+    dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL, .slow = la.slow};
     if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
         if (dl_run_load(api, m, checkpoint, &at)) { dl_error_context("--resume"); goto done; }
         for (int k = 1; k < at.epochs_done && k < epochs; k++) src.reset(&src);
@@ -787,6 +791,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
             loss_sum += (double)loss * n;
             seen += n;
             result.steps++;
+            dl_lookahead_step(&la, api, m, result.steps);
             dl_record_step(&rec, result.steps, e + (double)bi / batches, loss);
             if (slog.every > 0 && slog.count + 1 >= slog.every) dl_live_clear(&live);
             dl_step_log_add(&slog, stdout, result.steps, e + 1, loss, lr);
@@ -963,6 +968,7 @@ done:
     dl_live_clear(&live);
     if (res) *res = result;
     dl_keep_best_free(&kb);
+    dl_lookahead_free(&la);
     dl_tally_free(&tally);
     if (history) fclose(history);
     dl_record_close(&rec);
