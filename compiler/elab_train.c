@@ -726,9 +726,10 @@ static int build_optim_setting(elab *e, const ast_setting *s, dl_train_config *c
         else if (a->name && strcmp(a->name, "k") == 0 && !ka) ka = a;
         else if (a->name && strcmp(a->name, "alpha") == 0 && !aa) aa = a;
         else {
-            diag_error(e->d, a->loc, "%s\nhint: lookahead takes the optimizer it wraps, then k and alpha: %s",
-                       a->name ? "'lookahead' has no such argument, or it is given twice" : "'lookahead' takes one optimizer",
-                       example);
+            const int twice = a->name && (!strcmp(a->name, "k") || !strcmp(a->name, "alpha"));
+            diag_error(e->d, a->loc, "'lookahead' %s%s%s\nhint: lookahead takes the optimizer it wraps, then k and "
+                       "alpha: %s", !a->name ? "takes one optimizer" : twice ? "is given '" : "has no argument named '",
+                       a->name ? a->name : "", !a->name ? "" : twice ? "' twice" : "'", example);
             return -1;
         }
     }
