@@ -9,6 +9,8 @@
  *     optimizer state ('@' never starts a parameter name, and the model's
  *     strict _load skips such tensors, so the file still loads as a model, in
  *     dlnc and in PyTorch);
+ *   - with optim = lookahead(...), "@slow.<name>" per trainable parameter:
+ *     Lookahead's slow weights (lookahead.c);
  *   - metadata: dlnc.epochs_done, dlnc.steps (the run's), dlnc.model_step
  *     (the optimizer's), dlnc.seed.
  * Everything else is recomputed: the learning rate is a function of the
