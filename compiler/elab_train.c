@@ -26,7 +26,7 @@
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
                                          "init_prefix", "init_into", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
-                                         "views", "adversarial", "adversarial_input"};
+                                         "views", "adversarial", "adversarial_input", "swa"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -55,6 +55,7 @@ static const char *call_of(elab *e, const ast_setting *s, call_args *ca) {
         diag_error(e->d, x->loc, "'%s' must be a call such as %s", s->key,
                    strcmp(s->key, "data") == 0         ? "fashion_mnist(\"dir\", batch = 64)"
                    : strcmp(s->key, "early_stop") == 0 ? "val_loss(patience = 5)"
+                   : strcmp(s->key, "swa") == 0        ? "swa(start = 8, lr = 0.05)"
                    : s->key[0] == 'o'                  ? "adam(lr = 1e-3)"
                                                        : "cosine(warmup = 1)");
         return NULL;
@@ -621,15 +622,14 @@ static const char *missing_recipe(const char *name) {
     } recipes[] = {
         {"accumulate", "gradient accumulation is not a setting: the optimizer update is part of every compiled step; "
                        "with a mean loss and no batch norm, batch = k * b gives the gradient of k accumulated batches of b"},
-        {"swa", "stochastic weight averaging is not a setting: the average of the weights is a buffer that update() moves "
-                "(see \"Weights that change with the step, averaged and reparametrized weights\" in docs/language.md), "
-                "but torch's update_bn pass over the data with the averaged weights has no equivalent"},
+        {"swa", "stochastic weight averaging is the setting swa = swa(start = E, lr = x): the weights averaged "
+                "over epochs E.. with batch norm's statistics recomputed at the end (docs/language.md, \"SWA\")"},
     };
     static const struct {
         const char *alias, *name;
     } aliases[] = {{"accumulate", "accumulate"}, {"grad_accum", "accumulate"}, {"accumulation_steps", "accumulate"},
                    {"accumulate_grad_batches", "accumulate"}, {"gradient_accumulation_steps", "accumulate"},
-                   {"swa", "swa"}, {"swa_lr", "swa"}, {"averaged_model", "swa"}};
+                   {"swa_lr", "swa"}, {"swa_start", "swa"}, {"averaged_model", "swa"}};
     for (int i = 0; i < COUNT(aliases); i++)
         if (strcmp(name, aliases[i].alias) == 0)
             for (int j = 0; j < COUNT(recipes); j++)
@@ -768,6 +768,36 @@ static int build_optim_setting(elab *e, const ast_setting *s, dl_train_config *c
     ast_setting in = *s;
     in.value = (ast_expr *)inner;
     return build_optim(e, &in, &c->optim);
+}
+
+/* swa = swa(start = E, lr = x): stochastic weight averaging from epoch E
+ * (runtime/swa.c); lr: the rate of those epochs (else the schedule's). */
+static int build_swa(elab *e, const ast_setting *s, dl_train_config *c) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    if (strcmp(fn, "swa") != 0) {
+        diag_error(e->d, s->value->loc, "'swa' must be swa(start = <first averaged epoch>, lr = <its rate>), got "
+                   "'%s'\nhint: swa = swa(start = 8, lr = 0.05)", fn);
+        return -1;
+    }
+    static const argspec spec[] = {{"start", 1}, {"lr", 0}};
+    value a[2];
+    if (bind_call(e, fn, s->value->loc, spec, 2, &ca, a)) return -1;
+    int64_t start = 0;
+    if (!get_int(e, &a[0], 1, "start", &start) || !get_float(e, &a[1], 1e-12, 1e3, "lr", &c->swa_lr)) return -1;
+    if (start > c->epochs) {
+        diag_error(e->d, a[0].loc, "swa's 'start' is epoch %lld, after the last one (epochs = %d): nothing would be "
+                   "averaged\nhint: epochs are counted from 1; swa(start = %d) averages the last epoch alone",
+                   (long long)start, c->epochs, c->epochs);
+        return -1;
+    }
+    if (c->early_stop.patience > 0) {
+        diag_error(e->d, s->value->loc, "swa and early_stop both choose the final weights; use one of them");
+        return -1;
+    }
+    c->swa_start = (int)start;
+    return 0;
 }
 
 /* ---- schedules ----------------------------------------------------------------- */
@@ -1264,6 +1294,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
         int64_t ep = 0;
         if (v.kind != V_ERROR && get_int(e, &v, 1, "epochs", &ep)) c->epochs = (int)ep;
     }
+    if ((s = setting(t, "swa", NULL))) build_swa(e, s, c);
     if ((s = setting(t, "seed", NULL))) {
         value v = eval_expr(e, &f, s->value);
         int64_t seed = 0;

@@ -14,25 +14,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+float **dl_trainable_copy(const dl_model_api *api, void *m, const char *what)
+{
+    float **c = calloc((size_t)(api->n_params > 0 ? api->n_params : 1), sizeof *c);
+    for (int i = 0; c && i < api->n_params; i++) {
+        if (!api->params[i].trainable) continue;
+        const size_t bytes = sizeof(float) * (size_t)api->params[i].numel;
+        if (!(c[i] = malloc(bytes ? bytes : 1))) {
+            dl_trainable_free(c, api->n_params);
+            c = NULL;
+            break;
+        }
+        memcpy(c[i], api->param_data(m, i), bytes);
+    }
+    if (!c) dl_set_error("out of memory for %s", what);
+    return c;
+}
+
+void dl_trainable_free(float **c, int n)
+{
+    for (int i = 0; c && i < n; i++) free(c[i]);
+    free(c);
+}
+
 int dl_lookahead_init(dl_lookahead *la, const dl_train_config *cfg, const dl_model_api *api, void *m)
 {
     *la = (dl_lookahead){0};
     if (cfg->lookahead_k <= 0) return 0;
-    la->slow = calloc((size_t)(api->n_params > 0 ? api->n_params : 1), sizeof *la->slow);
-    if (!la->slow) goto oom;
+    if (!(la->slow = dl_trainable_copy(api, m, "lookahead's slow weights"))) return -1;
     la->n = api->n_params;
     la->k = cfg->lookahead_k, la->alpha = cfg->lookahead_alpha;
-    for (int i = 0; i < api->n_params; i++) {
-        if (!api->params[i].trainable) continue;
-        const size_t bytes = sizeof(float) * (size_t)api->params[i].numel;
-        if (!(la->slow[i] = malloc(bytes ? bytes : 1))) goto oom;
-        memcpy(la->slow[i], api->param_data(m, i), bytes);
-    }
     return 0;
-oom:
-    dl_lookahead_free(la);
-    dl_set_error("out of memory for lookahead's slow weights");
-    return -1;
 }
 
 void dl_lookahead_step(const dl_lookahead *la, const dl_model_api *api, void *m, int64_t steps)
@@ -53,7 +65,6 @@ void dl_lookahead_step(const dl_lookahead *la, const dl_model_api *api, void *m,
 
 void dl_lookahead_free(dl_lookahead *la)
 {
-    for (int i = 0; la->slow && i < la->n; i++) free(la->slow[i]);
-    free(la->slow);
+    dl_trainable_free(la->slow, la->n);
     *la = (dl_lookahead){0};
 }

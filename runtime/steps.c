@@ -110,9 +110,9 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
     }
     const dl_train_config *cfg = apis[0]->train;
     for (int k = 0; k < n; k++)
-        if (apis[k]->train && apis[k]->train->lookahead_k > 0) {
-            dl_set_error("step '%s': lookahead(...) is not supported in a train section with steps yet; use the "
-                         "optimizer alone", steps[k].model);
+        if (apis[k]->train && (apis[k]->train->lookahead_k > 0 || apis[k]->train->swa_start > 0)) {
+            dl_set_error("step '%s': %s is not supported in a train section with steps yet", steps[k].model,
+                         apis[k]->train->swa_start > 0 ? "swa" : "lookahead(...)");
             return -1;
         }
     const int epochs = opt.epochs > 0 ? opt.epochs : cfg->epochs;
