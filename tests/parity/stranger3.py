@@ -81,13 +81,13 @@ def _loss(p, x, y):
     return F.cross_entropy(F.linear(h, p["dense1.weight"], p["dense1.bias"]), y)
 
 
-def _run_dlnc(build, tag, optim, sched, p0, epochs=EPOCHS, extra="", args=()):
+def _run_dlnc(build, tag, optim, sched, p0, epochs=EPOCHS, extra="", args=(), model=MODEL):
     """dlnc run of MODEL with this optim/sched: (final weights, [lr per step], error text)."""
     work = os.path.join(build.work, "s3_" + tag)
     os.makedirs(work, exist_ok=True)
     x, y = _data(work)
     write_safetensors(os.path.join(work, "init.st"), {k: v.numpy() for k, v in p0.items()})
-    src = MODEL + f"""
+    src = model + f"""
 train opt {{
     data       = csv("{work}/train.csv", test = "{work}/test.csv", batch = {BATCH}, shuffle = false, val_split = 0)
     loss       = cross_entropy(output, label)
