@@ -678,11 +678,9 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         dl_set_error("swa is not supported in a data-parallel run yet; run it on one rank");
         goto done;
     }
-    if (swa.start > epochs) {
-        dl_set_error("swa(start = %d) averages from epoch %d, but the run has %d epoch%s (--epochs)", swa.start,
-                     swa.start, epochs, epochs == 1 ? "" : "s");
-        goto done;
-    }
+    if (swa.start > epochs && !opt.quiet) /* (a run in parts: --epochs now, --resume later) */
+        printf("swa: averaging starts at epoch %d, after this run's %d: these epochs train as without swa\n",
+               swa.start, epochs);
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
     dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL, .slow = la.slow, .swa = swa.avg};

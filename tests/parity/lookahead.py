@@ -120,14 +120,19 @@ def _swa_torch(net, x, y, make):
     return {NAMES[k]: v.detach().numpy() for k, v in swa_model.module.state_dict().items() if k in NAMES}
 
 
-def _swa_row(build, i, setting, make):
+def _swa_row(build, i, setting, make, resume=False):
     net = _swa_net(120 + i)
     p0 = {NAMES[k]: v.float() for k, v in net.state_dict().items() if k in NAMES}
     what = f"swa = swa(start = {SWA_START}, lr = {SWA_LR}), optim = {setting}: weights and batch norm statistics " \
         f"after {SWA_EPOCHS} epochs vs AveragedModel + update_bn"
     extra = f"    swa        = swa(start = {SWA_START}, lr = {SWA_LR})\n"
-    ours, _, err, x, y = S3._run_dlnc(build, f"swa{i}", setting, None, p0, epochs=SWA_EPOCHS, extra=extra,
-                                      model=SWA_MODEL)
+    tag, runs = f"swa{i}{'r' if resume else ''}", [("--epochs", "2"), ("--resume",)] if resume else [()]
+    for args in runs:
+        ours, _, err, x, y = S3._run_dlnc(build, tag, setting, None, p0, epochs=SWA_EPOCHS, extra=extra,
+                                          model=SWA_MODEL, args=args)
+        if ours is None:
+            break
+    what += ", 2 epochs then --resume" if resume else ""
     if ours is None:
         return dict(case=Desc(what), fwd=float("nan"), grad=None, ok=False, detail=err)
     ref = _swa_torch(net, x, y, make)
@@ -146,5 +151,5 @@ SWA_CASES = [
 def run(build):
     rows = [_row(build, i, *c) for i, c in enumerate(CASES)]
     rows.append(_row(build, 0, *CASES[0], resume=True))
-    return [("lookahead vs a torch twin", rows), ("swa vs torch swa_utils", [_swa_row(build, i, *c) for i, c in
-                                                                             enumerate(SWA_CASES)])]
+    swa = [_swa_row(build, i, *c) for i, c in enumerate(SWA_CASES)] + [_swa_row(build, 0, *SWA_CASES[0], resume=True)]
+    return [("lookahead vs a torch twin", rows), ("swa vs torch swa_utils", swa)]
