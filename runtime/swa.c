@@ -82,7 +82,16 @@ int dl_swa_finish(const dl_swa *s, const dl_model_api *api, void *m, dl_stepper 
     }
     float *zero = malloc(sizeof(float) * (size_t)floats), *one = malloc(sizeof(float) * (size_t)floats);
     double *mean = calloc((size_t)floats, sizeof(double));
-    int rc = zero && one && mean ? 0 : -1;
+    float *kept = malloc(sizeof(float) * (size_t)floats);   /* the statistics before: kept where the step does not move them */
+    int rc = zero && one && mean && kept ? 0 : -1;
+    if (rc == 0) {
+        float *to = kept;
+        for (int i = 0; i < api->n_params; i++)
+            if (!api->params[i].trainable && is_bn_stat(api->params[i].name)) {
+                memcpy(to, api->param_data(m, i), sizeof(float) * (size_t)api->params[i].numel);
+                to += api->params[i].numel;
+            }
+    }
     if (rc) dl_set_error("out of memory for SWA's update_bn");
     int64_t *step = api->step_count(m), batches = 0, n;
     dl_batch db;
@@ -106,21 +115,21 @@ int dl_swa_finish(const dl_swa *s, const dl_model_api *api, void *m, dl_stepper 
         batches++;
         for (int64_t j = 0; rc == 0 && j < floats; j++) {
             const double mom = 1.0 - ((double)one[j] - zero[j]);   /* the layer's momentum */
-            const double stat = mom > 1e-6 ? zero[j] / mom : 0.0;
-            mean[j] += (stat - mean[j]) / (double)batches;
+            if (mom > 1e-6) mean[j] += (zero[j] / mom - mean[j]) / (double)batches;
+            else mean[j] = NAN;                                      /* a statistic the step does not update */
         }
     }
     if (rc == 0 && n < 0) rc = -1;
     if (rc && !dl_last_error()[0]) dl_set_error("SWA's update_bn: a training batch failed");
     if (rc == 0) {
-        const double *at = mean;
+        int64_t k = 0;
         for (int i = 0; i < api->n_params; i++)
             if (!api->params[i].trainable && is_bn_stat(api->params[i].name)) {
                 float *b = api->param_data(m, i);
-                for (int64_t j = 0; j < api->params[i].numel; j++) b[j] = (float)*at++;
+                for (int64_t j = 0; j < api->params[i].numel; j++, k++) b[j] = isnan(mean[k]) ? kept[k] : (float)mean[k];
             }
     }
-    free(zero), free(one), free(mean);
+    free(zero), free(one), free(mean), free(kept);
     return rc;
 }
 
