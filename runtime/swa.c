@@ -9,7 +9,8 @@
  * twice from the same step count (the same dropout draws), once from
  * running = 0 (giving m stat) and once from 1 (giving 1 - m + m stat), which
  * yields m and stat without knowing the layer. The rate is 0 meanwhile: the
- * optimizer moves nothing (its slots and step do change; the run ends here). */
+ * optimizer moves nothing (its slots and step do change; the run ends here),
+ * and the other buffers are put back as they were. */
 #include "swa_internal.h"
 #include "lookahead_internal.h"
 
@@ -58,6 +59,22 @@ static int is_bn_stat(const char *name)
     return 0;
 }
 
+/* Copies the buffers (non-trainable tensors) that are batch norm statistics
+ * (bn) or the others (!bn) to io, or from io back (restore); io NULL: only
+ * counts. Returns their floats. */
+static int64_t buffers(const dl_model_api *api, void *m, float *io, int bn, int restore)
+{
+    int64_t k = 0;
+    for (int i = 0; i < api->n_params; i++) {
+        if (api->params[i].trainable || is_bn_stat(api->params[i].name) != bn) continue;
+        const int64_t n = api->params[i].numel;
+        float *b = api->param_data(m, i);
+        if (io) memcpy(restore ? b : io + k, restore ? io + k : b, sizeof(float) * (size_t)n);
+        k += n;
+    }
+    return k;
+}
+
 static void fill_stats(const dl_model_api *api, void *m, float v)
 {
     for (int i = 0; i < api->n_params; i++)
@@ -72,9 +89,7 @@ int dl_swa_finish(const dl_swa *s, const dl_model_api *api, void *m, dl_stepper 
     if (s->start <= 0) return 0;
     for (int i = 0; i < s->n; i++)
         if (s->avg[i]) memcpy(api->param_data(m, i), s->avg[i], sizeof(float) * (size_t)api->params[i].numel);
-    int64_t floats = 0;
-    for (int i = 0; i < api->n_params; i++)
-        if (!api->params[i].trainable && is_bn_stat(api->params[i].name)) floats += api->params[i].numel;
+    const int64_t floats = buffers(api, m, NULL, 1, 0), others = buffers(api, m, NULL, 0, 0);
     if (floats == 0) return 0;                /* no batch norm: nothing to recompute */
     if (!api->step_count) {
         dl_set_error("SWA's update_bn needs the model's step count (compiled by an older dlnc?)");
@@ -82,18 +97,13 @@ int dl_swa_finish(const dl_swa *s, const dl_model_api *api, void *m, dl_stepper 
     }
     float *zero = malloc(sizeof(float) * (size_t)floats), *one = malloc(sizeof(float) * (size_t)floats);
     double *mean = calloc((size_t)floats, sizeof(double));
-    float *kept = malloc(sizeof(float) * (size_t)floats);   /* the statistics before: kept where the step does not move them */
-    int rc = zero && one && mean && kept ? 0 : -1;
-    if (rc == 0) {
-        float *to = kept;
-        for (int i = 0; i < api->n_params; i++)
-            if (!api->params[i].trainable && is_bn_stat(api->params[i].name)) {
-                memcpy(to, api->param_data(m, i), sizeof(float) * (size_t)api->params[i].numel);
-                to += api->params[i].numel;
-            }
-    }
+    /* the statistics before (kept where the step does not move them), and the other
+     * buffers (an EMA of the weights, say), which update_bn leaves as they are */
+    float *kept = malloc(sizeof(float) * (size_t)floats), *other = malloc(sizeof(float) * (size_t)(others + 1));
+    int rc = zero && one && mean && kept && other ? 0 : -1;
     if (rc) dl_set_error("out of memory for SWA's update_bn");
-    int64_t *step = api->step_count(m), batches = 0, n;
+    else buffers(api, m, kept, 1, 0), buffers(api, m, other, 0, 0);
+    int64_t *step = api->step_count(m), batches = 0, n = 0;
     dl_batch db;
     api->set_lr(m, 0.0f);
     src->reset(src);
@@ -105,12 +115,7 @@ int dl_swa_finish(const dl_swa *s, const dl_model_api *api, void *m, dl_stepper 
             fill_stats(api, m, (float)pass);
             float loss = dl_stepper_bind(st, &db) ? NAN : dl_stepper_train(st, m);
             if (loss != loss) rc = -1;
-            float *to = pass ? one : zero;
-            for (int i = 0; i < api->n_params; i++)
-                if (!api->params[i].trainable && is_bn_stat(api->params[i].name)) {
-                    memcpy(to, api->param_data(m, i), sizeof(float) * (size_t)api->params[i].numel);
-                    to += api->params[i].numel;
-                }
+            buffers(api, m, pass ? one : zero, 1, 0);
         }
         batches++;
         for (int64_t j = 0; rc == 0 && j < floats; j++) {
@@ -122,14 +127,12 @@ int dl_swa_finish(const dl_swa *s, const dl_model_api *api, void *m, dl_stepper 
     if (rc == 0 && n < 0) rc = -1;
     if (rc && !dl_last_error()[0]) dl_set_error("SWA's update_bn: a training batch failed");
     if (rc == 0) {
-        int64_t k = 0;
-        for (int i = 0; i < api->n_params; i++)
-            if (!api->params[i].trainable && is_bn_stat(api->params[i].name)) {
-                float *b = api->param_data(m, i);
-                for (int64_t j = 0; j < api->params[i].numel; j++, k++) b[j] = isnan(mean[k]) ? kept[k] : (float)mean[k];
-            }
+        for (int64_t j = 0; j < floats; j++)
+            if (!isnan(mean[j])) kept[j] = (float)mean[j];
+        buffers(api, m, kept, 1, 1);
+        buffers(api, m, other, 0, 1);
     }
-    free(zero), free(one), free(mean), free(kept);
+    free(zero), free(one), free(mean), free(kept), free(other);
     return rc;
 }
 
