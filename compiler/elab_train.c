@@ -26,7 +26,7 @@
 static const char *const train_keys[] = {"data", "loss", "optim", "optimizer", "sched", "schedule",
                                          "epochs", "metrics", "seed", "checkpoint", "augment", "init_from",
                                          "init_prefix", "init_into", "early_stop", "log_every", "freeze", "lr_scale", "init_skip",
-                                         "views", "adversarial", "adversarial_input", "accumulate"};
+                                         "views", "adversarial", "adversarial_input", "accumulate", "swa"};
 
 const ast_decl *find_train_section(const ast_program *p, const char *model) {
     for (int i = 0; i < p->n_decls; i++)
@@ -55,6 +55,7 @@ static const char *call_of(elab *e, const ast_setting *s, call_args *ca) {
         diag_error(e->d, x->loc, "'%s' must be a call such as %s", s->key,
                    strcmp(s->key, "data") == 0         ? "fashion_mnist(\"dir\", batch = 64)"
                    : strcmp(s->key, "early_stop") == 0 ? "val_loss(patience = 5)"
+                   : strcmp(s->key, "swa") == 0        ? "swa(start = 8, lr = 0.05)"
                    : s->key[0] == 'o'                  ? "adam(lr = 1e-3)"
                                                        : "cosine(warmup = 1)");
         return NULL;
@@ -621,17 +622,14 @@ static const char *missing_recipe(const char *name) {
     } recipes[] = {
         {"accumulate", "gradient accumulation is the setting accumulate = k: the optimizer steps once every k batches, "
                        "on the mean of their gradients"},
-        {"lookahead", "Lookahead is not available: it resets the weights to a slow average every k steps, and a model "
-                      "cannot write its parameters (update() writes buffers); use the optimizer alone"},
-        {"swa", "stochastic weight averaging is not a setting: the average of the weights is a buffer that update() moves "
-                "(see \"Weights that change with the step, averaged and reparametrized weights\" in docs/language.md), "
-                "but torch's update_bn pass over the data with the averaged weights has no equivalent"},
+        {"swa", "stochastic weight averaging is the setting swa = swa(start = E, lr = x): the weights averaged "
+                "over epochs E.. with batch norm's statistics recomputed at the end (docs/language.md, \"SWA\")"},
     };
     static const struct {
         const char *alias, *name;
     } aliases[] = {{"accumulate", "accumulate"}, {"grad_accum", "accumulate"}, {"accumulation_steps", "accumulate"},
                    {"accumulate_grad_batches", "accumulate"}, {"gradient_accumulation_steps", "accumulate"},
-                   {"lookahead", "lookahead"}, {"swa", "swa"}, {"swa_lr", "swa"}, {"averaged_model", "swa"}};
+                   {"swa_lr", "swa"}, {"swa_start", "swa"}, {"averaged_model", "swa"}};
     for (int i = 0; i < COUNT(aliases); i++)
         if (strcmp(name, aliases[i].alias) == 0)
             for (int j = 0; j < COUNT(recipes); j++)
@@ -708,6 +706,97 @@ static int build_optim(elab *e, const ast_setting *s, dl_optim_config *oc) {
         diag_error(e->d, s->value->loc, "Nesterov momentum needs momentum > 0 and dampening = 0");
         return -1;
     }
+    return 0;
+}
+
+/* optim = lookahead(inner, k = 5, alpha = 0.5): Zhang et al. 2019 around any
+ * optimizer of the table (the driver keeps the slow weights, runtime/lookahead.c);
+ * anything else is the optimizer itself. */
+static int build_optim_setting(elab *e, const ast_setting *s, dl_train_config *c) {
+    const ast_expr *x = s->value;
+    if (!(x->kind == AST_CALL && strcmp(x->name, "lookahead") == 0) &&
+        !(x->kind == AST_NAME && strcmp(x->name, "lookahead") == 0))
+        return build_optim(e, s, &c->optim);
+    static const char example[] = "lookahead(adam(lr = 1e-3), k = 5, alpha = 0.5)";
+    const ast_expr *inner = NULL;
+    const ast_arg *ka = NULL, *aa = NULL;
+    for (int i = 0; x->kind == AST_CALL && i < x->n_args; i++) {
+        const ast_arg *a = &x->args[i];
+        if (!a->name && !inner && !ka && !aa) inner = a->value;
+        else if (a->name && strcmp(a->name, "k") == 0 && !ka) ka = a;
+        else if (a->name && strcmp(a->name, "alpha") == 0 && !aa) aa = a;
+        else {
+            const int twice = a->name && (!strcmp(a->name, "k") || !strcmp(a->name, "alpha"));
+            diag_error(e->d, a->loc, "'lookahead' %s%s%s\nhint: lookahead takes the optimizer it wraps, then k and "
+                       "alpha: %s", !a->name ? "takes one optimizer" : twice ? "is given '" : "has no argument named '",
+                       a->name ? a->name : "", !a->name ? "" : twice ? "' twice" : "'", example);
+            return -1;
+        }
+    }
+    if (!inner) {
+        diag_error(e->d, x->loc, "lookahead wraps an optimizer and has none here\nhint: %s", example);
+        return -1;
+    }
+    if ((inner->kind == AST_CALL || inner->kind == AST_NAME) && strcmp(inner->name, "lookahead") == 0) {
+        diag_error(e->d, inner->loc, "lookahead of lookahead: the inner optimizer must be one of the table's\nhint: "
+                   "one lookahead with the product of the two k's syncs as often; %s", example);
+        return -1;
+    }
+    frame f = {.prefix = ""};
+    c->lookahead_k = 5, c->lookahead_alpha = 0.5f;   /* the paper's and torch-optimizer's defaults */
+    if (ka) {
+        value v = eval_expr(e, &f, ka->value), iv = int_like(&v);
+        if (v.kind == V_ERROR) return -1;
+        if (iv.kind != V_INT || iv.i < 1 || iv.i > 1000000) {
+            diag_error(e->d, ka->value->loc, "lookahead's 'k' (inner steps between syncs) must be an int in [1, 1000000], "
+                       "got %s\nhint: %s", v_describe(e, &v), example);
+            return -1;
+        }
+        c->lookahead_k = (int)iv.i;
+    }
+    if (aa) {
+        value v = eval_expr(e, &f, aa->value);
+        double a = 0;
+        if (v.kind == V_ERROR) return -1;
+        if (v.kind == V_BOOL || !as_number(&v, &a) || !(a > 0 && a <= 1)) {
+            diag_error(e->d, aa->value->loc, "lookahead's 'alpha' (the slow weights' step) must be in (0, 1], got %s"
+                       "\nhint: alpha = 1 is the inner optimizer alone; the paper uses 0.5", v_describe(e, &v));
+            return -1;
+        }
+        c->lookahead_alpha = (float)a;
+    }
+    ast_setting in = *s;
+    in.value = (ast_expr *)inner;
+    return build_optim(e, &in, &c->optim);
+}
+
+/* swa = swa(start = E, lr = x): stochastic weight averaging from epoch E
+ * (runtime/swa.c); lr: the rate of those epochs (else the schedule's). */
+static int build_swa(elab *e, const ast_setting *s, dl_train_config *c) {
+    call_args ca;
+    const char *fn = call_of(e, s, &ca);
+    if (!fn) return -1;
+    if (strcmp(fn, "swa") != 0) {
+        diag_error(e->d, s->value->loc, "'swa' must be swa(start = <first averaged epoch>, lr = <its rate>), got "
+                   "'%s'\nhint: swa = swa(start = 8, lr = 0.05)", fn);
+        return -1;
+    }
+    static const argspec spec[] = {{"start", 1}, {"lr", 0}};
+    value a[2];
+    if (bind_call(e, fn, s->value->loc, spec, 2, &ca, a)) return -1;
+    int64_t start = 0;
+    if (!get_int(e, &a[0], 1, "start", &start) || !get_float(e, &a[1], 1e-12, 1e3, "lr", &c->swa_lr)) return -1;
+    if (start > c->epochs) {
+        diag_error(e->d, a[0].loc, "swa's 'start' is epoch %lld, after the last one (epochs = %d): nothing would be "
+                   "averaged\nhint: epochs are counted from 1; swa(start = %d) averages the last epoch alone",
+                   (long long)start, c->epochs, c->epochs);
+        return -1;
+    }
+    if (c->early_stop.patience > 0) {
+        diag_error(e->d, s->value->loc, "swa and early_stop both choose the final weights; use one of them");
+        return -1;
+    }
+    c->swa_start = (int)start;
     return 0;
 }
 
@@ -1188,7 +1277,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
     }
     if ((s = setting(t, "views", NULL))) build_views(e, t, s, &c->data);
     if (!setting(t, "loss", NULL)) diag_error(e->d, t->name_loc, "the train section needs 'loss = ...'");
-    if ((s = setting(t, "optim", "optimizer"))) build_optim(e, s, &c->optim);
+    if ((s = setting(t, "optim", "optimizer"))) build_optim_setting(e, s, c);
     if ((s = setting(t, "sched", "schedule"))) build_sched(e, s, &c->sched);
     if ((s = setting(t, "metrics", NULL))) build_metrics(e, s, &c->data, *label_is_class, &c->metrics);
     if ((s = setting(t, "early_stop", NULL)) && build_early_stop(e, s, &c->early_stop) == 0)
@@ -1214,6 +1303,7 @@ int train_config_build(elab *e, const ast_decl *t, train_config *out, int *label
         int64_t ep = 0;
         if (v.kind != V_ERROR && get_int(e, &v, 1, "epochs", &ep)) c->epochs = (int)ep;
     }
+    if ((s = setting(t, "swa", NULL))) build_swa(e, s, c);
     if ((s = setting(t, "seed", NULL))) {
         value v = eval_expr(e, &f, s->value);
         int64_t seed = 0;

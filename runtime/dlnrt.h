@@ -1352,6 +1352,20 @@ typedef struct dl_train_config {
     const char *init_into;                /* NULL or a prefix: only our tensors under it load, from the file's names
                                              without it (a one-model checkpoint into a section's `teacher.`) */
     int accumulate;                       /* > 1: the optimizer steps once every this many batches (0, 1: every batch) */
+    /* optim = lookahead(inner, k, alpha) (Zhang et al. 2019): 0 = none. The
+     * driver keeps slow weights (the initial weights at the start); after
+     * every k-th step slow += alpha * (fast - slow) and fast = slow, the inner
+     * optimizer's state untouched (runtime/lookahead.c). */
+    int lookahead_k;
+    float lookahead_alpha;
+    /* swa = swa(start, lr) (stochastic weight averaging, torch.optim.swa_utils):
+     * 0 = none; else the trainable parameters after every epoch from epoch
+     * swa_start (1-based) on are averaged with equal weights, the last epoch
+     * ends on the average with batch norm's running statistics recomputed
+     * over the training data (update_bn) before its evaluation and checkpoint
+     * (runtime/swa.c). swa_lr > 0: the rate of those epochs, else the schedule's. */
+    int swa_start;
+    float swa_lr;
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

@@ -9,6 +9,9 @@
  *     optimizer state ('@' never starts a parameter name, and the model's
  *     strict _load skips such tensors, so the file still loads as a model, in
  *     dlnc and in PyTorch);
+ *   - with optim = lookahead(...), "@slow.<name>" per trainable parameter:
+ *     Lookahead's slow weights (lookahead.c); with swa = swa(...), "@swa.<name>":
+ *     the average so far (swa.c);
  *   - metadata: dlnc.epochs_done, dlnc.steps (the run's), dlnc.model_step
  *     (the optimizer's), dlnc.seed.
  * Everything else is recomputed: the learning rate is a function of the
@@ -94,6 +97,29 @@ static int list_slots(run_list *l, const dl_model_api *api, void *m, const char 
     return 0;
 }
 
+/* The driver's copies of the trainable parameters, "@<what>.<name>": Lookahead's
+ * slow weights ("slow", lookahead.c), SWA's average ("swa", swa.c). */
+static int list_copies(run_list *l, const dl_model_api *api, float *const *copies, const char *what)
+{
+    if (!copies) return 0;
+    if (list_reserve(l, api->n_params)) return -1;
+    for (int i = 0; i < api->n_params; i++) {
+        if (!copies[i]) continue;
+        size_t len = strlen(api->params[i].name) + strlen(what) + 3;
+        char *name = malloc(len);
+        if (!name) {
+            dl_set_error("out of memory");
+            return -1;
+        }
+        snprintf(name, len, "@%s.%s", what, api->params[i].name);
+        l->names[l->nn++] = name;
+        l->names[l->nn] = NULL;
+        l->t[l->n] = (dl_named_tensor){.name = name, .rank = api->params[i].rank, .data = copies[i]};
+        memcpy(l->t[l->n++].shape, api->params[i].shape, sizeof l->t[0].shape);
+    }
+    return 0;
+}
+
 /* The run's place as metadata: epochs, steps, seed, then each optimizer's
  * step under its key ("dlnc.model_step", or one per step). */
 static int save_with_meta(const char *path, const run_list *l, const dl_run_position *at, const char *const *keys,
@@ -120,7 +146,7 @@ int dl_run_save(const dl_model_api *api, void *m, const char *path, const dl_run
 {
     if (!api->step_count) return api->save(m, path); /* a hand-written model: parameters only */
     run_list l = {0};
-    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) ? -1 : 0;
+    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || list_copies(&l, api, at->slow, "slow") || list_copies(&l, api, at->swa, "swa") ? -1 : 0;
     const char *key = "dlnc.model_step";
     if (rc == 0) rc = save_with_meta(path, &l, at, &key, api->step_count(m), 1);
     list_free(&l);
@@ -187,7 +213,8 @@ int dl_run_load(const dl_model_api *api, void *m, const char *path, dl_run_posit
     if (load_position(path, &got) || run_meta(path, "dlnc.model_step", INT64_MAX, &mstep)) return -1;
     run_list l = {0};
     /* every tensor, its optimizer slots included */
-    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || dl_load_safetensors(path, l.t, l.n, 0) ? -1 : 0;
+    int rc = list_params(&l, api, m) || list_slots(&l, api, m, NULL) || list_copies(&l, api, at->slow, "slow") || list_copies(&l, api, at->swa, "swa") ||
+                     dl_load_safetensors(path, l.t, l.n, 0) ? -1 : 0;
     list_free(&l);
     if (rc) return -1;
     *api->step_count(m) = mstep;

@@ -11,6 +11,8 @@ typedef struct dl_run_position {
     int64_t steps;          /* the run's training steps so far */
     uint64_t seed;          /* the run's seed: a resume must use the same */
     const char *vocab;      /* a text source's vocabulary (dl_vocab_to_meta), saved as metadata; NULL: none */
+    float *const *slow;     /* lookahead's slow weights by parameter (NULL entries skipped), "@slow.<name>"; NULL: none */
+    float *const *swa;      /* SWA's average by parameter, "@swa.<name>"; NULL: none */
 } dl_run_position;
 
 /* The model's parameters, its optimizer slots and step, and `at`, written

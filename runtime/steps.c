@@ -109,6 +109,12 @@ int dl_run_steps(const dl_model_api *const *apis, const dl_step_info *steps, int
         return -1;
     }
     const dl_train_config *cfg = apis[0]->train;
+    for (int k = 0; k < n; k++)
+        if (apis[k]->train && (apis[k]->train->lookahead_k > 0 || apis[k]->train->swa_start > 0)) {
+            dl_set_error("step '%s': %s is not supported in a train section with steps yet", steps[k].model,
+                         apis[k]->train->swa_start > 0 ? "swa" : "lookahead(...)");
+            return -1;
+        }
     const int epochs = opt.epochs > 0 ? opt.epochs : cfg->epochs;
     const uint64_t seed = opt.seed_set ? opt.seed : cfg->seed;
     const char *checkpoint = opt.checkpoint ? opt.checkpoint : cfg->checkpoint;

@@ -34,6 +34,8 @@
 #include "progress_internal.h"
 #include "report_internal.h"
 #include "resume_internal.h"
+#include "lookahead_internal.h"
+#include "swa_internal.h"
 #include "run_record_internal.h"
 #include "step_internal.h"
 #include "train_internal.h"
@@ -616,6 +618,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     dl_run_record rec = {0};
     dl_live live = {0};                   /* the in-epoch line, erased before an error is printed */
     dl_keep_best kb;
+    dl_lookahead la = {0};
+    dl_swa swa = {0};
     dl_keep_best_init(&kb);
     dl_eval_tally tally = {0};
     /* a validation split is held out of the training data, never the test set */
@@ -668,9 +672,18 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     api->init(m, seed);
     if (cfg->init_from && dl_init_from(api, m, cfg)) goto done;
     if (cfg->param_groups) printf("%s\n", cfg->param_groups);
+    /* lookahead's slow weights: the initial weights (a resumed run's, its checkpoint's) */
+    if (dl_lookahead_init(&la, cfg, api, m) || dl_swa_init(&swa, cfg, api)) goto done;
+    if (swa.start > 0 && ranks > 1) {
+        dl_set_error("swa is not supported in a data-parallel run yet; run it on one rank");
+        goto done;
+    }
+    if (swa.start > epochs && !opt.quiet) /* (a run in parts: --epochs now, --resume later) */
+        printf("swa: averaging starts at epoch %d, after this run's %d: these epochs train as without swa\n",
+               swa.start, epochs);
     /* --resume: the last run checkpoint's state, and the data order replayed to
      * where it stood (a fresh run when there is no checkpoint yet) */
-    dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL};
+    dl_run_position at = {.seed = seed, .vocab = text && td.has_vocab ? vocab_meta : NULL, .slow = la.slow, .swa = swa.avg};
     if (opt.resume && checkpoint && access(checkpoint, F_OK) == 0) {
         if (dl_run_load(api, m, checkpoint, &at)) { dl_error_context("--resume"); goto done; }
         for (int k = 1; k < at.epochs_done && k < epochs; k++) src.reset(&src);
@@ -741,10 +754,13 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         int64_t seen = 0, n, bi = 0;
         int stop = 0;
         while (!(stop = opt.max_steps > 0 && result.steps >= opt.max_steps) && (n = src.next(&src, &db)) > 0) {
-            /* the schedule moves once per optimizer step: with accumulate = k, once per group of k batches */
+            /* the schedule moves once per optimizer step: with accumulate = k, once per group of k
+             * batches; SWA's epochs run at swa(lr = ...)'s constant rate */
             const float lr =
-                dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)(bi / group) / ((batches + group - 1) / group)) *
-                pl.scale;
+                swa.start > 0 && e + 1 >= swa.start && cfg->swa_lr > 0
+                    ? cfg->swa_lr
+                    : dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)(bi / group) / ((batches + group - 1) / group)) *
+                          pl.scale;
             api->set_lr(m, lr);
             /* an epoch's (or a --max-steps run's) last batch closes a short group: its update is not carried over */
             if (group > 1 && (bi + 1 >= batches || (opt.max_steps > 0 && result.steps + 1 >= opt.max_steps)))
@@ -794,6 +810,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
             loss_sum += (double)loss * n;
             seen += n;
             result.steps++;
+            dl_lookahead_step(&la, api, m, result.steps);
             dl_record_step(&rec, result.steps, e + (double)bi / batches, loss);
             if (slog.every > 0 && slog.count + 1 >= slog.every) dl_live_clear(&live);
             dl_step_log_add(&slog, stdout, result.steps, e + 1, loss, lr);
@@ -803,6 +820,18 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         }
         dl_live_clear(&live);
         if (seen == 0) break;   /* max_steps reached exactly at an epoch boundary */
+        /* SWA: this epoch's weights into the average; the last epoch ends on it, update_bn done */
+        dl_swa_epoch(&swa, api, m, e + 1);
+        if (swa.start > 0 && e + 1 >= swa.start && (e + 1 == epochs || stop)) {
+            if (dl_swa_finish(&swa, api, m, &st, &src)) {
+                dl_error_context("SWA's update_bn");
+                dl_error_kept(last_saved, checkpoint, saves);
+                goto done;
+            }
+            if (!opt.quiet)
+                printf("swa: the weights averaged over epochs %d..%d, batch norm statistics recomputed over the "
+                       "training data\n", swa.start, e + 1);
+        }
         const double t_train = dl_now() - t0;
         dl_epoch_stats s = {.epoch = e + 1, .epochs = epochs, .train_loss = loss_sum / seen,
                             .eval_name = eval_name, .test_loss = NAN, .test_acc = NAN, .test_iou = NAN,
@@ -970,6 +999,8 @@ done:
     dl_live_clear(&live);
     if (res) *res = result;
     dl_keep_best_free(&kb);
+    dl_lookahead_free(&la);
+    dl_swa_free(&swa);
     dl_tally_free(&tally);
     if (history) fclose(history);
     dl_record_close(&rec);

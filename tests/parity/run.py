@@ -49,7 +49,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course", "stranger", "accumulate"]
+SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course", "stranger", "accumulate", "lookahead"]
 
 
 def fmt(e):
@@ -136,6 +136,9 @@ def main(argv):
     if "accumulate" in only:
         import accumulate
         rows += accumulate.run(build)
+    if "lookahead" in only:
+        import lookahead
+        rows += lookahead.run(build)
     report(rows)
     n_pass = sum(1 for _, g in rows for r in g if r["ok"])
     n_fail = sum(1 for _, g in rows for r in g if not r["ok"] and not r.get("skip"))

@@ -81,9 +81,10 @@ def _loss(p, x, y):
     return F.cross_entropy(F.linear(h, p["dense1.weight"], p["dense1.bias"]), y)
 
 
-def _run_dlnc(build, tag, optim, sched, p0, model=MODEL, data=_data, batch=BATCH, epochs=EPOCHS, extra=""):
+def _run_dlnc(build, tag, optim, sched, p0, model=MODEL, data=_data, batch=BATCH, epochs=EPOCHS, extra="", args=()):
     """dlnc run of MODEL with this optim/sched: (final weights, [lr per step], error text).
-    accumulate.py runs its own model, data and settings (extra) through it."""
+    accumulate.py and lookahead.py run their own model, data, settings (extra) and
+    command-line arguments (args) through it."""
     work = os.path.join(build.work, "s3_" + tag)
     os.makedirs(work, exist_ok=True)
     x, y = data(work)
@@ -103,15 +104,15 @@ train opt {{
 """
     with open(os.path.join(work, "m.dln"), "w") as f:
         f.write(src)
-    r = subprocess.run([build.dlnc, "run", os.path.join(work, "m.dln")], capture_output=True, text=True, cwd=work,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    r = subprocess.run([build.dlnc, "run", os.path.join(work, "m.dln"), *args], capture_output=True, text=True,
+                       cwd=work, env=dict(os.environ, OMP_NUM_THREADS="1"))
     if r.returncode != 0:
         return None, None, (r.stderr or r.stdout).strip()[-600:], x, y
     lrs = [float(m.group(1)) for m in re.finditer(r"^\s*step \d+ .*\blr ([0-9.eE+-]+)", r.stdout + r.stderr, re.M)]
     return read_safetensors(os.path.join(work, "out.st")), lrs, None, x, y
 
 
-def _torch_run(p0, x, y, make_opt, make_sched=None, clip=None):
+def _torch_run(p0, x, y, make_opt, make_sched=None, clip=None, epochs=EPOCHS, after_step=None):
     p = {k: v.double().clone().requires_grad_(True) for k, v in p0.items()}
     opt = make_opt(list(p.values()))
     with warnings.catch_warnings():                  # SequentialLR's own use of a deprecated argument
@@ -119,7 +120,7 @@ def _torch_run(p0, x, y, make_opt, make_sched=None, clip=None):
         sch = make_sched(opt) if make_sched else None
     xt, yt = torch.tensor(x, dtype=torch.float64), torch.from_numpy(np.asarray(y)).long()
     lrs = []
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         for b in range(STEPS_PER_EPOCH):
             lrs.append(opt.param_groups[0]["lr"])
             opt.zero_grad()
@@ -127,6 +128,8 @@ def _torch_run(p0, x, y, make_opt, make_sched=None, clip=None):
             if clip:
                 torch.nn.utils.clip_grad_norm_(list(p.values()), clip)
             opt.step()
+            if after_step:
+                after_step()
             if sch:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
