@@ -24,8 +24,9 @@ int64_t dl_conv_s2_fwd_floats(const dl_conv2d_geom *g);
  * the input's positions are written again; 0: the whole buffer is set). */
 void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf, int reuse);
 
-/* The forward of 8-wide output rows on tap-column planes (conv_s2.c):
- * -1 by CPU (default: Intel with AVX-512), 0 never, 1 always. Same bits. */
+/* The forward and the data gradient of 8-wide output rows on tap-column
+ * planes (conv_s2.c): -1 by CPU (default: Intel with AVX-512), 0 never, 1
+ * always. Same bits. */
 void dl_conv_s2_tap_cols(int mode);
 
 /* wp (c*oc*kh*kw floats) = w regrouped by phase for the data gradient. */
