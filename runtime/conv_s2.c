@@ -478,7 +478,7 @@ int64_t dl_conv_s2_bwd_data_floats(const dl_conv2d_geom *g) {
         int64_t cols = g->oc * 2 * gy_col_plane(&q);
         if (cols > f) f = cols;
     }
-    return f + res;
+    return f + res + g->oc * g->kh * g->kw; /* and the tap offsets (int32) */
 }
 
 /* gc[o][sh][r] = gy row r - A of channel o shifted left by sh (0 or 1; zeros
@@ -561,7 +561,6 @@ S2D_CLONES static void gx_rows(const dl_conv2d_geom *g, int64_t pr, int64_t u0, 
 
 void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf,
                                int reuse) {
-    int32_t off[MAX_TAPS];
     gy_grid q[2];
     float *gyp[2], *yb[2], *at = buf;
     int64_t Wg[2];
@@ -587,6 +586,7 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
      * two layers, whose column phases start one gy column apart. Padding gy
      * once instead of twice. */
     if (shared >= 0) gyp[shared] = gyp[1 - shared] + 1;
+    int32_t *off = (int32_t *)at; /* the phases' tap offsets, kept in buf for the later images (reuse) */
     const float *wcur = wp; /* wp's phases run (0,0), (0,1), (1,0), (1,1) */
     for (int64_t pr = 0; pr < 2; pr++) {
         int64_t u0, u1, nr[2], rp[2];
@@ -597,25 +597,24 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
             nr[pc] = rw ? (u1 - u0) * q[pc].nv : round_vl((u1 - u0) * Wg[pc]);
             rp[pc] = rw ? q[pc].nv : Wg[pc];
             if (u1 > u0 && q[pc].nv > 0) {
-                if (Kp && cols) { /* flat over the gy column planes: tap (o, ta, tb) reads shift v0 - tb */
-                    int64_t t = 0, cp = gy_col_plane(&q[pc]);
-                    for (int64_t o = 0; o < g->oc; o++)
-                        for (int64_t ta = 0; ta < na; ta++)
-                            for (int64_t tb = 0; tb < nb; tb++)
-                                off[t++] = (int32_t)((o * 2 + q[pc].v0 - tb) * cp + (q[pc].A - ta) * (VL / 2));
-                    taps_all(g->c, 0, Kp, buf + u0 * (VL / 2), off, wcur, nr[pc], VL / 2, yb[pc], nr[pc]);
-                } else if (Kp) {
+                if (Kp) {
+                    /* tap (o, ta, tb) at o*po + (c0 - tb)*pb + (A - ta)*pa: in the gy column planes
+                     * shift v0 - tb; in the padded gy column B - tb. Built with the first image. */
+                    const int64_t cp = gy_col_plane(&q[pc]), po = cols ? 2 * cp : q[pc].Hg * Wg[pc];
+                    const int64_t c0 = cols ? q[pc].v0 : q[pc].B, pb = cols ? cp : 1, pa = cols ? VL / 2 : Wg[pc];
                     int64_t t = 0;
-                    for (int64_t o = 0; o < g->oc; o++)
-                        for (int64_t ta = 0; ta < na; ta++)
-                            for (int64_t tb = 0; tb < nb; tb++)
-                                off[t++] = (int32_t)(o * q[pc].Hg * Wg[pc] + (q[pc].A - ta) * Wg[pc] + q[pc].B - tb);
-                    taps_all(g->c, rw, Kp, gyp[pc] + u0 * Wg[pc], off, wcur, nr[pc], Wg[pc], yb[pc], nr[pc]);
+                    if (!reuse)
+                        for (int64_t o = 0; o < g->oc; o++)
+                            for (int64_t ta = 0; ta < na; ta++)
+                                for (int64_t tb = 0; tb < nb; tb++)
+                                    off[t++] = (int32_t)(o * po + (c0 - tb) * pb + (q[pc].A - ta) * pa);
+                    taps_all(g->c, cols ? 0 : rw, Kp, (cols ? buf : gyp[pc]) + u0 * pa, off, wcur, nr[pc], pa, yb[pc],
+                             nr[pc]);
                 } else { /* no tap lands in this phase (a 1-tall or 1-wide kernel) */
                     memset(yb[pc], 0, sizeof(float) * (size_t)(g->c * nr[pc]));
                 }
             }
-            wcur += g->c * Kp;
+            wcur += g->c * Kp, off += Kp;
         }
         if (u1 > u0) gx_rows(g, pr, u0, u1, yb, nr, rp, gx);
     }
