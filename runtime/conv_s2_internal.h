@@ -32,7 +32,8 @@ void dl_conv_s2_tap_cols(int mode);
 /* wp (c*oc*kh*kw floats) = w regrouped by phase for the data gradient. */
 void dl_conv_s2_phase_weight(const dl_conv2d_geom *g, const float *w, float *wp);
 int64_t dl_conv_s2_bwd_data_floats(const dl_conv2d_geom *g);
-/* gx = the data gradient of ONE image (every element written); gy is [oc, oh, ow]. reuse: as for dl_conv_s2_image. */
+/* gx = the data gradient of ONE image (every element written); gy is [oc, oh, ow]. reuse: as for
+ * dl_conv_s2_image (the tap offsets built with the first image are kept too). */
 void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf,
                                int reuse);
 
