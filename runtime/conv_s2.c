@@ -444,13 +444,65 @@ static gy_grid grid_of(const dl_conv2d_geom *g, int64_t pc) {
     return q;
 }
 
+/* The data gradient's form of the tap-column planes (see tap_cols): when
+ * the forward uses them, each gx phase is 8 wide (pl = 1, 16-wide rows)
+ * and its taps read gy columns v + v0 - tb = v or v + 1 only. So gy goes
+ * into two planes per output channel, column shift 0 and 1 (zeros past
+ * gy), rows 8 floats apart with the padded gy's rows (Hg, gy row r - A):
+ * a vector of two gx rows is one load at a tap's offset, where the padded
+ * gy's rows 9 apart took two half loads and a vinsertf64x4. Needs an even
+ * count of rows in each row phase (whole vectors). Same taps in the same
+ * order: the same bits. */
+static int gy_cols(const dl_conv2d_geom *g) {
+    if (!tap_cols(g)) return 0;
+    for (int64_t pr = 0; pr < 2; pr++) {
+        int64_t u0, u1;
+        phase_span(g->pt, g->h, pr, &u0, &u1);
+        if ((u1 - u0) % 2) return 0;
+    }
+    return 1;
+}
+
+/* Floats of one gy column plane (Hg rows of 8): whole cache lines. */
+static int64_t gy_col_plane(const gy_grid *q) { return lines(q->Hg * VL / 2); }
+
 int64_t dl_conv_s2_bwd_data_floats(const dl_conv2d_geom *g) {
-    int64_t f = 0;
+    int64_t f = 0, res = 0;
     for (int64_t pc = 0; pc < 2; pc++) { /* a padded gy and the phase results, per column phase */
         gy_grid q = grid_of(g, pc);
-        f += lines(q.floats) + g->c * round_vl((q.Hg - q.A) * q.Wg); /* Hg - A: phase rows at most */
+        f += lines(q.floats);
+        res += g->c * round_vl((q.Hg - q.A) * q.Wg); /* Hg - A: phase rows at most */
     }
-    return f;
+    if (gy_cols(g)) { /* the gy column planes in place of the padded gys, when larger */
+        gy_grid q = grid_of(g, 0);
+        int64_t cols = g->oc * 2 * gy_col_plane(&q);
+        if (cols > f) f = cols;
+    }
+    return f + res + g->oc * g->kh * g->kw; /* and the tap offsets (int32) */
+}
+
+/* gc[o][sh][r] = gy row r - A of channel o shifted left by sh (0 or 1; zeros
+ * past gy), rows 8 floats apart, two rows a load. Rows outside gy are zeroed
+ * unless still zero from an earlier image in this buffer (zeroed). */
+S2D_CLONES static void split_gy_cols(const dl_conv2d_geom *g, const gy_grid *q, const float *restrict gy,
+                                     float *restrict gc, int zeroed) {
+    const int64_t cp = gy_col_plane(q), hw = VL / 2;
+    const s2_v z = {0};
+    if (!zeroed) memset(gc, 0, sizeof(float) * (size_t)(g->oc * 2 * cp));
+    for (int64_t o = 0; o < g->oc; o++) {
+        float *d = gc + o * 2 * cp + q->A * hw;
+        const float *src = gy + o * g->oh * hw;
+        int64_t i = 0;
+        for (; i + 1 < g->oh && i + 1 + q->A < q->Hg; i += 2) {
+            s2_v a;
+            memcpy(&a, src + i * hw, sizeof a);
+            s2_v b = __builtin_shufflevector(a, z, 1, 2, 3, 4, 5, 6, 7, 16, 9, 10, 11, 12, 13, 14, 15, 16);
+            memcpy(d + i * hw, &a, sizeof a);
+            memcpy(d + cp + i * hw, &b, sizeof b);
+        }
+        for (; i < g->oh && i + q->A < q->Hg; i++)
+            for (int64_t j = 0; j < hw; j++) d[i * hw + j] = src[i * hw + j], d[cp + i * hw + j] = j + 1 < hw ? src[i * hw + j + 1] : 0.0f;
+    }
 }
 
 /* gyp[o][r][s] = gy[o][r - A][s - B + v0], zeros outside gy, then zeros to q->floats. */
@@ -509,11 +561,16 @@ S2D_CLONES static void gx_rows(const dl_conv2d_geom *g, int64_t pr, int64_t u0, 
 
 void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf,
                                int reuse) {
-    int32_t off[MAX_TAPS];
     gy_grid q[2];
     float *gyp[2], *yb[2], *at = buf;
     int64_t Wg[2];
     for (int64_t pc = 0; pc < 2; pc++) q[pc] = grid_of(g, pc), Wg[pc] = q[pc].Wg, gyp[pc] = at, at += lines(q[pc].floats);
+    const int cols = gy_cols(g);
+    if (cols) { /* the gy column planes, then the phase results past the larger of the two layouts */
+        int64_t n = g->oc * 2 * gy_col_plane(&q[0]);
+        if (buf + n > at) at = buf + n;
+        split_gy_cols(g, &q[0], gy, buf, reuse);
+    }
     int shared = -1; /* the column phase whose padded gy is the other's, one float on */
     for (int64_t pc = 0; pc < 2; pc++)
         if (q[pc].Wg == q[1 - pc].Wg && q[pc].Hg == q[1 - pc].Hg && q[pc].v0 == q[1 - pc].v0 + 1 &&
@@ -521,7 +578,7 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
             shared = (int)pc;
     for (int64_t pc = 0; pc < 2; pc++) {
         yb[pc] = at, at += g->c * round_vl((q[pc].Hg - q[pc].A) * q[pc].Wg);
-        if (q[pc].nv > 0 && pc != shared) pad_gy_phase(g, &q[pc], gy, gyp[pc], reuse);
+        if (q[pc].nv > 0 && pc != shared && !cols) pad_gy_phase(g, &q[pc], gy, gyp[pc], reuse);
     }
     /* gyp[s][r][c] = gy[r - A][c - B + v0] is gyp[o][r][c + 1] when v0 is one
      * more, as long as gyp[o]'s first column and gyp[s]'s last lie outside gy
@@ -529,6 +586,7 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
      * two layers, whose column phases start one gy column apart. Padding gy
      * once instead of twice. */
     if (shared >= 0) gyp[shared] = gyp[1 - shared] + 1;
+    int32_t *off = (int32_t *)at; /* the phases' tap offsets, kept in buf for the later images (reuse) */
     const float *wcur = wp; /* wp's phases run (0,0), (0,1), (1,0), (1,1) */
     for (int64_t pr = 0; pr < 2; pr++) {
         int64_t u0, u1, nr[2], rp[2];
@@ -540,17 +598,23 @@ void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const f
             rp[pc] = rw ? q[pc].nv : Wg[pc];
             if (u1 > u0 && q[pc].nv > 0) {
                 if (Kp) {
+                    /* tap (o, ta, tb) at o*po + (c0 - tb)*pb + (A - ta)*pa: in the gy column planes
+                     * shift v0 - tb; in the padded gy column B - tb. Built with the first image. */
+                    const int64_t cp = gy_col_plane(&q[pc]), po = cols ? 2 * cp : q[pc].Hg * Wg[pc];
+                    const int64_t c0 = cols ? q[pc].v0 : q[pc].B, pb = cols ? cp : 1, pa = cols ? VL / 2 : Wg[pc];
                     int64_t t = 0;
-                    for (int64_t o = 0; o < g->oc; o++)
-                        for (int64_t ta = 0; ta < na; ta++)
-                            for (int64_t tb = 0; tb < nb; tb++)
-                                off[t++] = (int32_t)(o * q[pc].Hg * Wg[pc] + (q[pc].A - ta) * Wg[pc] + q[pc].B - tb);
-                    taps_all(g->c, rw, Kp, gyp[pc] + u0 * Wg[pc], off, wcur, nr[pc], Wg[pc], yb[pc], nr[pc]);
+                    if (!reuse)
+                        for (int64_t o = 0; o < g->oc; o++)
+                            for (int64_t ta = 0; ta < na; ta++)
+                                for (int64_t tb = 0; tb < nb; tb++)
+                                    off[t++] = (int32_t)(o * po + (c0 - tb) * pb + (q[pc].A - ta) * pa);
+                    taps_all(g->c, cols ? 0 : rw, Kp, (cols ? buf : gyp[pc]) + u0 * pa, off, wcur, nr[pc], pa, yb[pc],
+                             nr[pc]);
                 } else { /* no tap lands in this phase (a 1-tall or 1-wide kernel) */
                     memset(yb[pc], 0, sizeof(float) * (size_t)(g->c * nr[pc]));
                 }
             }
-            wcur += g->c * Kp;
+            wcur += g->c * Kp, off += Kp;
         }
         if (u1 > u0) gx_rows(g, pr, u0, u1, yb, nr, rp, gx);
     }

@@ -24,14 +24,16 @@ int64_t dl_conv_s2_fwd_floats(const dl_conv2d_geom *g);
  * the input's positions are written again; 0: the whole buffer is set). */
 void dl_conv_s2_image(const dl_conv2d_geom *g, const float *x, const float *w, float *y, float *buf, int reuse);
 
-/* The forward of 8-wide output rows on tap-column planes (conv_s2.c):
- * -1 by CPU (default: Intel with AVX-512), 0 never, 1 always. Same bits. */
+/* The forward and the data gradient of 8-wide output rows on tap-column
+ * planes (conv_s2.c): -1 by CPU (default: Intel with AVX-512), 0 never, 1
+ * always. Same bits. */
 void dl_conv_s2_tap_cols(int mode);
 
 /* wp (c*oc*kh*kw floats) = w regrouped by phase for the data gradient. */
 void dl_conv_s2_phase_weight(const dl_conv2d_geom *g, const float *w, float *wp);
 int64_t dl_conv_s2_bwd_data_floats(const dl_conv2d_geom *g);
-/* gx = the data gradient of ONE image (every element written); gy is [oc, oh, ow]. reuse: as for dl_conv_s2_image. */
+/* gx = the data gradient of ONE image (every element written); gy is [oc, oh, ow]. reuse: as for
+ * dl_conv_s2_image (the tap offsets built with the first image are kept too). */
 void dl_conv_s2_bwd_data_image(const dl_conv2d_geom *g, const float *gy, const float *wp, float *gx, float *buf,
                                int reuse);
 

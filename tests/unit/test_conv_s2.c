@@ -212,9 +212,10 @@ static void test_public_threads(void) {
     }
 }
 
-/* The forward of 8-wide output rows on tap-column planes (dl_conv_s2_tap_cols(1))
- * and in rows (0): the same bits, per image through one reused buffer and through
- * dl_conv2d at 1 and 2 threads; the reference's values. Geometries with 16-wide
+/* The forward and the data gradient of 8-wide output rows on tap-column planes
+ * (dl_conv_s2_tap_cols(1)) and in rows (0): the same bits, per image through one
+ * reused buffer and through dl_conv2d / dl_conv2d_bwd_data at 1 and 2 threads;
+ * the reference's values. Geometries with 16-wide
  * input rows and pl = 1 (ResNet's 32->64 layer and variations of it: padding
  * top and bottom, row count, 1-, 2- and 3-tall kernels). */
 static void test_tap_cols(void) {
@@ -229,7 +230,7 @@ static void test_tap_cols(void) {
         g.oh = (g.h + g.pt + g.pb - g.kh) / 2 + 1;
         CU_ASSERT_EQUAL_FATAL(g.oh % 2, 0);
         int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * g.kh * g.kw;
-        float *x = values(nx), *w = values(nw), *gy = values(ny), *y[2][3];
+        float *x = values(nx), *w = values(nw), *gy = values(ny), *y[2][3], *gx[2][3];
         double *ry = malloc(sizeof(double) * (size_t)ny), *rgx = malloc(sizeof(double) * (size_t)nx);
         double *rgw = malloc(sizeof(double) * (size_t)nw);
         reference(&g, x, w, gy, ry, rgx, rgw);
@@ -241,18 +242,30 @@ static void test_tap_cols(void) {
             for (int64_t im = 0; im < g.n; im++)
                 dl_conv_s2_image(&g, x + im * g.c * g.h * g.w, w, y[mode][0] + im * g.oc * g.oh * g.ow, buf, im > 0);
             free(buf);
+            float *wp = nans(nw);
+            dl_conv_s2_phase_weight(&g, w, wp);
+            buf = scratch_nans(dl_conv_s2_bwd_data_floats(&g));
+            gx[mode][0] = nans(nx);
+            for (int64_t im = 0; im < g.n; im++)
+                dl_conv_s2_bwd_data_image(&g, gy + im * g.oc * g.oh * g.ow, wp, gx[mode][0] + im * g.c * g.h * g.w,
+                                          buf, im > 0);
+            free(buf), free(wp);
             for (int th = 0; th < 2; th++) {
                 omp_set_num_threads(th + 1);
                 y[mode][1 + th] = nans(ny);
+                gx[mode][1 + th] = nans(nx);
                 CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[mode][1 + th]), 0);
+                CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[mode][1 + th]), 0);
             }
             for (int k = 0; k < 3; k++) CU_ASSERT(close_to(y[mode][k], ry, ny));
+            for (int k = 0; k < 3; k++) CU_ASSERT(close_to(gx[mode][k], rgx, nx));
         }
         dl_conv_s2_tap_cols(-1);
         omp_set_num_threads(saved);
         for (int k = 0; k < 3; k++) {
             CU_ASSERT(memcmp(y[0][k], y[1][k], sizeof(float) * (size_t)ny) == 0);
-            free(y[0][k]), free(y[1][k]);
+            CU_ASSERT(memcmp(gx[0][k], gx[1][k], sizeof(float) * (size_t)nx) == 0);
+            free(y[0][k]), free(y[1][k]), free(gx[0][k]), free(gx[1][k]);
         }
         free(x), free(w), free(gy), free(ry), free(rgx), free(rgw);
     }
@@ -266,5 +279,6 @@ void suite_conv_s2(void) {
     CU_add_test(s, "geometries the phase kernels refuse", test_refuses);
     CU_add_test(s, "dl_conv2d passes on ResNet's stride-2 layers: reference values, 1 and 2 threads identical",
                 test_public_threads);
-    CU_add_test(s, "8-wide output rows: tap-column planes and rows give the same bits", test_tap_cols);
+    CU_add_test(s, "8-wide output rows: tap-column planes and rows give the same bits (forward, data gradient)",
+                test_tap_cols);
 }
