@@ -302,7 +302,7 @@ static int emit_step(FILE *out, const ir_module *mod, const ir_graph *g, step_ki
             if (accum) {
                 /* accumulate = k: the optimizer steps on the group's mean gradient, once every k batches */
                 fprintf(t, "\n    /* gradient accumulation: the update once every %d batches, on their mean */\n"
-                           "    const int update = dl_grads_accumulate(&m->gacc, &m->accum_n, m->grads + %" PRId64
+                           "    const int update = dl_grads_accumulate(&m->gacc, &m->accum_n, &m->accum_close, m->grads + %" PRId64
                            ", %" PRId64 ", %d);\n    if (update < 0) return NAN;\n    if (update) {\n"
                            "    m->step++;\n",
                         accum, lo, hi - lo, accum);
@@ -886,7 +886,8 @@ static void emit_struct(FILE *f, const ir_module *m, const module_layout *L)
     fprintf(f, "    float *act;            /* activations: batch-sized class, then constant-size class */\n");
     if (emit_accumulate(m))
         fprintf(f, "    float *gacc;           /* accumulate = %d: the group's summed gradients (dl_grads_accumulate) */\n"
-                   "    int64_t accum_n;       /* batches in the current group */\n", emit_accumulate(m));
+                   "    int64_t accum_n;       /* batches in the current group */\n"
+                   "    int accum_close;       /* the next train step closes its group (end_group) */\n", emit_accumulate(m));
     if (has_state(m))
         fprintf(f, "    float *state;          /* buffers carried between training steps, max_batch rows each */\n");
     if (L->decode) fprintf(f, "    float *kv;             /* decode's key/value caches (%s_decode) */\n", m->name);
@@ -1112,6 +1113,8 @@ static void emit_api(FILE *f, const ir_module *m, const module_layout *L, diag_c
         fprintf(f, "{\n    return %s_train_step(m, x, y, n);\n}\n", p);
     }
     fprintf(f, "static void %s_api_set_lr(void *m, float lr) { %s_set_lr(m, lr); }\n", p, p);
+    if (emit_accumulate(m))
+        fprintf(f, "static void %s_api_end_group(void *m) { ((%s_model *)m)->accum_close = 1; }\n", p, p);
     fprintf(f, "static float *%s_api_param_data(void *m, int i)\n{\n", p);
     fprintf(f, "    ((%s_model *)m)->params_exposed = 1; /* the caller may write through it: see wver */\n", p);
     fprintf(f, "    return i >= 0 && i < %s_NUM_PARAMS ? ((%s_model *)m)->params + %s_param_offset[i] : NULL;\n}\n", p, p, p);
@@ -1177,7 +1180,7 @@ static void emit_api(FILE *f, const ir_module *m, const module_layout *L, diag_c
     fprintf(f, "    .reset_state = %s, \\\n", has_state(m) ? arena_printf(m->ar, "%s_api_reset_state", p) : "NULL");
     fprintf(f, "    .decode_io = %s, .no_decode = ", L->decode ? arena_printf(m->ar, "%s_io_decode", p) : "NULL");
     emit_cstr(f, L->decode ? NULL : L->no_decode);
-    fprintf(f, " }\n\n");
+    fprintf(f, ", \\\n    .end_group = %s }\n\n", emit_accumulate(m) ? arena_printf(m->ar, "%s_api_end_group", p) : "NULL");
     fprintf(f, "static const dl_model_api %s_api_desc = %s_API_INIT;\n\n", p, p);
     fprintf(f, "const dl_model_api *%s_api(void) { return &%s_api_desc; }\n\n", p, p);
 }

@@ -6,20 +6,16 @@
  * batches is complete, on the group's sum divided by k — PyTorch's
  *     (loss / k).backward(); if (i + 1) % k == 0: opt.step(); opt.zero_grad()
  * The driver closes a short group at the end of an epoch (Lightning's
- * accumulate_grad_batches steps it too, its sum divided by k as well) by
- * calling dl_accum_end_group() before the epoch's last batch. */
+ * accumulate_grad_batches steps it too, its sum divided by k as well) through
+ * the model's end_group, which sets the flag *close this call reads. */
 #include <stdlib.h>
 
 #include "dlnrt.h"
 
-static int end_group; /* the next dl_grads_accumulate closes its group */
-
-void dl_accum_end_group(void) { end_group = 1; }
-
-int dl_grads_accumulate(float **acc, int64_t *count, float *grads, int64_t n, int k)
+int dl_grads_accumulate(float **acc, int64_t *count, int *close_group, float *grads, int64_t n, int k)
 {
-    const int close = end_group;
-    end_group = 0;
+    const int close = *close_group;
+    *close_group = 0;
     if (!*acc && !(*acc = calloc((size_t)(n > 0 ? n : 1), sizeof(float)))) {
         dl_set_error("gradient accumulation: cannot allocate %lld floats", (long long)n);
         return -1;

@@ -372,15 +372,12 @@ void dl_grads_reduce(float *grads, int64_t n, float loss);
 /* Gradient accumulation (a train section's `accumulate = k`, k > 1): a train
  * step adds its n gradients (after dl_grads_reduce) to *acc, allocated on first
  * use (the caller frees it), and counts the batch in *count. Returns 1 when the
- * optimizer steps now — the k-th batch of the group, or any batch after
- * dl_accum_end_group() — with grads holding the group's sum divided by k
+ * optimizer steps now — the k-th batch of the group, or any batch when *close
+ * is set (the model's end_group, below; this call clears it) — with grads holding the group's sum divided by k
  * (PyTorch's (loss / k).backward() per batch; a short last group is divided by k
  * too, as Lightning's accumulate_grad_batches) and *count back at 0; 0 when it
  * does not; -1 (dl_last_error) when *acc cannot be allocated. */
-int dl_grads_accumulate(float **acc, int64_t *count, float *grads, int64_t n, int k);
-/* The next dl_grads_accumulate closes its group whatever its size: the driver
- * calls it before the last batch of an epoch (or of a --max-steps run). */
-void dl_accum_end_group(void);
+int dl_grads_accumulate(float **acc, int64_t *count, int *close, float *grads, int64_t n, int k);
 
 /* ---- learning-rate schedules --------------------------------------------- */
 typedef enum dl_sched_kind {
@@ -1440,6 +1437,11 @@ typedef struct dl_model_api {
      * computed them). NULL when the model cannot run so (docs/language.md). */
     void (*decode_io)(void *m, const void *const *in, void *const *out, int64_t n, const int64_t *syms, int64_t pos);
     const char *no_decode;                /* when decode_io is NULL: why ("a softmax over the sequence at m.dln:4:9 ...") */
+    /* ---- ABI 8 ----
+     * accumulate = k > 1: the next train step closes its group of batches
+     * whatever its size (the driver calls it before an epoch's last batch).
+     * NULL for a model that steps the optimizer every batch. */
+    void (*end_group)(void *m);
 } dl_model_api;
 
 #define DL_ABI_VERSION 8

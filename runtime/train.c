@@ -763,8 +763,8 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                           pl.scale;
             api->set_lr(m, lr);
             /* an epoch's (or a --max-steps run's) last batch closes a short group: its update is not carried over */
-            if (group > 1 && (bi + 1 >= batches || (opt.max_steps > 0 && result.steps + 1 >= opt.max_steps)))
-                dl_accum_end_group();
+            if (group > 1 && api->end_group && (bi + 1 >= batches || (opt.max_steps > 0 && result.steps + 1 >= opt.max_steps)))
+                api->end_group(m);
             dl_clear_error();
             if (db.reset && api->reset_state) api->reset_state(m); /* the batch starts a new stream */
             /* data-parallel: this rank's slice of the global batch (a rank

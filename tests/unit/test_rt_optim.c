@@ -168,31 +168,32 @@ static void test_state_slots_and_norm(void)
 }
 
 /* accumulate = k: groups of k batches stepped on their mean; a group closed early
- * (dl_accum_end_group) is stepped on its sum / k; the buffer is reused. */
+ * (the model's end_group sets close) is stepped on its sum / k; the buffer is reused. */
 static void test_grads_accumulate(void)
 {
     float *acc = NULL, g[2];
     int64_t count = 0;
+    int close = 0;
     const float batches[4][2] = {{1, 2}, {4, -1}, {-2, 5}, {6, 3}};
     int steps[4];
     for (int b = 0; b < 3; b++) {
         memcpy(g, batches[b], sizeof g);
-        steps[b] = dl_grads_accumulate(&acc, &count, g, 2, 3);
+        steps[b] = dl_grads_accumulate(&acc, &count, &close, g, 2, 3);
     }
     CU_ASSERT(steps[0] == 0 && steps[1] == 0 && steps[2] == 1);
     CU_ASSERT_EQUAL(count, 0);
     CU_ASSERT_DOUBLE_EQUAL(g[0], 1.0, 1e-6); /* (1 + 4 - 2) / 3 */
     CU_ASSERT_DOUBLE_EQUAL(g[1], 2.0, 1e-6); /* (2 - 1 + 5) / 3 */
     float *const kept = acc;
-    dl_accum_end_group(); /* a group of one: its sum / 3, as Lightning */
+    close = 1; /* a group of one: its sum / 3, as Lightning */
     memcpy(g, batches[3], sizeof g);
-    steps[3] = dl_grads_accumulate(&acc, &count, g, 2, 3);
-    CU_ASSERT(steps[3] == 1 && count == 0 && acc == kept);
+    steps[3] = dl_grads_accumulate(&acc, &count, &close, g, 2, 3);
+    CU_ASSERT(steps[3] == 1 && count == 0 && acc == kept && close == 0);
     CU_ASSERT_DOUBLE_EQUAL(g[0], 2.0, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(g[1], 1.0, 1e-6);
     /* the flag is one-shot: the next group is whole again */
     memcpy(g, batches[0], sizeof g);
-    CU_ASSERT_EQUAL(dl_grads_accumulate(&acc, &count, g, 2, 3), 0);
+    CU_ASSERT_EQUAL(dl_grads_accumulate(&acc, &count, &close, g, 2, 3), 0);
     CU_ASSERT_EQUAL(count, 1);
     free(acc);
 }
