@@ -150,7 +150,8 @@ void exec_scan(elab *e, frame *f, const ast_stmt *st) {
             continue;
         }
         seq[k] = v.t;
-        if (k > 0 && (!ir_dim_eq(seq[k]->shape.d[0], seq[0]->shape.d[0]) ||
+        /* seq[0] is unset when the first sequence was an error (reported already) */
+        if (k > 0 && !bad && (!ir_dim_eq(seq[k]->shape.d[0], seq[0]->shape.d[0]) ||
                       !ir_dim_eq(seq[k]->shape.d[1], seq[0]->shape.d[1]))) {
             diag_error(e->d, st->values[k]->loc, "the sequences of a scan must agree in their first two dimensions, "
                        "got %s and %s", t_describe(e, seq[0]), t_describe(e, seq[k]));

@@ -960,10 +960,10 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
                (long long)result.steps, took);
         if (!isnan(result.test_accuracy)) printf(", %s_acc %.2f%%", eval_name, 100.0 * result.test_accuracy);
         else if (!isnan(result.test_iou)) printf(", %s_iou %.4f", eval_name, result.test_iou);
-        if (!isnan(seg_miou)) printf(", %s_mean_iou %.4f", eval_name, seg_miou);
         else if (!isnan(result.test_bits_per_dim))
             printf(", %s_loss %.4f (%.4f bits per dimension)", eval_name, result.test_loss, result.test_bits_per_dim);
         else if (!isnan(result.test_loss)) printf(", %s_loss %.4f", eval_name, result.test_loss);
+        if (!isnan(seg_miou)) printf(", %s_mean_iou %.4f", eval_name, seg_miou);
         if (!isnan(result.test_exact_teacher))
             printf(", %s_exact_teacher %.2f%%, %s_exact_greedy %.2f%%", eval_name, 100.0 * result.test_exact_teacher,
                    eval_name, 100.0 * result.test_exact_greedy);
