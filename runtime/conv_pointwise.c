@@ -111,8 +111,8 @@ PW_INLINE pw_ep pw_ep_at(const int EP, const pw_ep *e, int64_t i, int64_t p, int
 }
 
 
-/* Stores one vector at d, around the cache when `stream` (d 16-byte
- * aligned): SSE's movntps, which every x86-64 has, four to a vector; the
+/* Stores one vector at d, around the cache when `stream` (d 64-byte
+ * aligned, a whole line): SSE's movntps, which every x86-64 has, four to a vector; the
  * write-combining buffer joins them into one line write. */
 PW_INLINE void pw_store(float *d, const pw_v *v, const int stream)
 {
@@ -208,7 +208,13 @@ PW_INLINE void pw_matmul_body(const int MR, const int NV, const int MR1, int64_t
                               int64_t rs, int64_t ks, const float *x, float *y, int stream, const int EP,
                               const pw_ep *e)
 {
-    if (stream && (uintptr_t)y % 16 == 0 && P % 4 == 0) /* every vector's address 16-byte aligned */
+    /* Every vector a whole cache line (y 64-byte aligned, rows of whole
+     * vectors): a vector across two lines leaves each line's write-combining
+     * buffer part-filled, and on Intel Xeon every such line went out as a
+     * partial write. 16->96 at 32x32 from a malloc'd (16-byte aligned) y ran
+     * 6.5x slower streamed than aligned, 2.7x slower than not streamed
+     * (docs/performance.md, "Streamed stores need whole lines"). */
+    if (stream && (uintptr_t)y % 64 == 0 && P % PW_LANES == 0)
         pw_matmul_pass(MR, NV, MR1, M, K, P, a, rs, ks, x, y, 1, EP, e);
     else
         pw_matmul_pass(MR, NV, MR1, M, K, P, a, rs, ks, x, y, 0, EP, e);
