@@ -395,6 +395,17 @@ DW3_CLONES static void wgrad_channel(const dl_conv2d_geom *g, const float *x, co
 int dl_dw3_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw)
 {
     int failed = 0;
+    if (dl_dw3_tiny_applies(g)) { /* 4x4 outputs in registers: conv_dw3_tiny.c */
+#pragma omp parallel if (dw3_parallel(g)) reduction(| : failed)
+        {
+            int64_t c0, c1;
+            thread_share(g->c, &c0, &c1);
+            float *acc = c1 > c0 ? dl_scratch(DL_SCRATCH_CONV, 16 * 9 * (c1 - c0)) : NULL;
+            if (acc) dl_dw3_tiny_wgrad_isa(DL_GEMV_BEST, g, x, gy, gw, c0, c1, acc);
+            failed = c1 > c0 && !acc;
+        }
+        return failed ? -1 : 0;
+    }
 #pragma omp parallel for schedule(static) if (dw3_parallel(g)) reduction(| : failed)
     for (int64_t c = 0; c < g->c; c++) {
         float *buf = dl_scratch(DL_SCRATCH_CONV, views_floats(g));

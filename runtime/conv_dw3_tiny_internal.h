@@ -1,4 +1,4 @@
-/* conv_dw3_tiny_internal.h — 3x3 depthwise forwards with 4x4 output planes
+/* conv_dw3_tiny_internal.h — 3x3 depthwise forwards and weight gradients with 4x4 output planes
  * in registers (runtime only; conv_dw3.c dispatches to them). */
 #ifndef DLNRT_CONV_DW3_TINY_INTERNAL_H
 #define DLNRT_CONV_DW3_TINY_INTERNAL_H
@@ -17,5 +17,11 @@ int dl_dw3_tiny_applies(const dl_conv2d_geom *g);
  * run the variant asked for. */
 int dl_dw3_tiny_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                           int rotate, int64_t p0, int64_t p1);
+
+/* gw's rows [c0, c1) of the weight gradient of such a layer (sums over all
+ * n images), acc scratch of 16 * 9 * (c1 - c0) floats. Returns -1, doing
+ * nothing, if this CPU cannot run the variant asked for. */
+int dl_dw3_tiny_wgrad_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *gy, float *gw,
+                          int64_t c0, int64_t c1, float *acc);
 
 #endif

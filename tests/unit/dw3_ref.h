@@ -25,4 +25,21 @@ static inline double dw3_ref_out(const dl_conv2d_geom *g, const float *x, const 
     return s;
 }
 
+/* Tap (a, b) of channel c's weight gradient: the sum over images and outputs
+ * (i, j) of gy[i][j] * x[s*i + a - 1][s*j + b - 1], in double. */
+static inline double dw3_ref_wgrad(const dl_conv2d_geom *g, const float *x, const float *gy, int64_t c, int a, int b)
+{
+    double s = 0;
+    for (int64_t img = 0; img < g->n; img++) {
+        const int64_t p = img * g->c + c;
+        for (int64_t i = 0; i < g->oh; i++)
+            for (int64_t j = 0; j < g->ow; j++) {
+                const int64_t r = g->sh * i + a - 1, q = g->sw * j + b - 1;
+                if (r < 0 || r >= g->h || q < 0 || q >= g->w) continue;
+                s += (double)gy[(p * g->oh + i) * g->ow + j] * x[p * g->h * g->w + r * g->w + q];
+            }
+    }
+    return s;
+}
+
 #endif
