@@ -770,8 +770,9 @@ static int build_optim_setting(elab *e, const ast_setting *s, dl_train_config *c
     return build_optim(e, &in, &c->optim);
 }
 
-/* swa = swa(start = E, lr = x): stochastic weight averaging from epoch E
- * (runtime/swa.c); lr: the rate of those epochs (else the schedule's). */
+/* swa = swa(start = E, lr = x, anneal_epochs = A, anneal = "cos"): stochastic
+ * weight averaging from epoch E (runtime/swa.c); lr: the rate of those epochs
+ * (else the schedule's), reached over A epochs as SWALR anneals it. */
 static int build_swa(elab *e, const ast_setting *s, dl_train_config *c) {
     call_args ca;
     const char *fn = call_of(e, s, &ca);
@@ -781,11 +782,31 @@ static int build_swa(elab *e, const ast_setting *s, dl_train_config *c) {
                    "'%s'\nhint: swa = swa(start = 8, lr = 0.05)", fn);
         return -1;
     }
-    static const argspec spec[] = {{"start", 1}, {"lr", 0}};
-    value a[2];
-    if (bind_call(e, fn, s->value->loc, spec, 2, &ca, a)) return -1;
-    int64_t start = 0;
-    if (!get_int(e, &a[0], 1, "start", &start) || !get_float(e, &a[1], 1e-12, 1e3, "lr", &c->swa_lr)) return -1;
+    static const argspec spec[] = {{"start", 1}, {"lr", 0}, {"anneal_epochs", 0}, {"anneal", 0}};
+    value a[4];
+    if (bind_call(e, fn, s->value->loc, spec, 4, &ca, a)) return -1;
+    int64_t start = 0, anneal_epochs = 0;
+    const char *anneal = "cos";
+    if (!get_int(e, &a[0], 1, "start", &start) || !get_float(e, &a[1], 1e-12, 1e3, "lr", &c->swa_lr) ||
+        !get_int(e, &a[2], 0, "anneal_epochs", &anneal_epochs) || !get_str(e, &a[3], "anneal", &anneal))
+        return -1;
+    if (strcmp(anneal, "cos") != 0 && strcmp(anneal, "linear") != 0) {
+        diag_error(e->d, a[3].loc, "swa's 'anneal' must be \"cos\" or \"linear\" (SWALR's anneal_strategy), got "
+                   "\"%s\"", anneal);
+        return -1;
+    }
+    if ((anneal_epochs > 0 || a[3].kind != V_NONE) && a[1].kind == V_NONE) {
+        diag_error(e->d, (anneal_epochs > 0 ? a[2] : a[3]).loc, "swa anneals the rate towards its 'lr', which is not "
+                   "given\nhint: swa = swa(start = %lld, lr = 0.05, anneal_epochs = %lld)", (long long)start,
+                   (long long)(anneal_epochs > 0 ? anneal_epochs : 5));
+        return -1;
+    }
+    if (anneal_epochs > 1000000) {
+        diag_error(e->d, a[2].loc, "swa's 'anneal_epochs' must be at most 1000000, got %lld", (long long)anneal_epochs);
+        return -1;
+    }
+    c->swa_anneal_epochs = (int)anneal_epochs;
+    c->swa_anneal_linear = strcmp(anneal, "linear") == 0;
     if (start > c->epochs) {
         diag_error(e->d, a[0].loc, "swa's 'start' is epoch %lld, after the last one (epochs = %d): nothing would be "
                    "averaged\nhint: epochs are counted from 1; swa(start = %d) averages the last epoch alone",

@@ -866,7 +866,8 @@ static void emit_train_config(FILE *f, emit_ctx *c, const ir_module *m)
     if (t->lookahead_k > 0) /* (absent otherwise: the C of a run without it is unchanged) */
         fprintf(f, ",\n    .lookahead_k = %d, .lookahead_alpha = %s", t->lookahead_k, emit_float(c, t->lookahead_alpha));
     if (t->swa_start > 0)
-        fprintf(f, ",\n    .swa_start = %d, .swa_lr = %s", t->swa_start, emit_float(c, t->swa_lr));
+        fprintf(f, ",\n    .swa_start = %d, .swa_lr = %s, .swa_anneal_epochs = %d, .swa_anneal_linear = %d", t->swa_start,
+                emit_float(c, t->swa_lr), t->swa_anneal_epochs, t->swa_anneal_linear);
     fprintf(f, ",\n};\n\n");
 }
 

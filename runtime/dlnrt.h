@@ -1360,9 +1360,15 @@ typedef struct dl_train_config {
      * swa_start (1-based) on are averaged with equal weights, the last epoch
      * ends on the average with batch norm's running statistics recomputed
      * over the training data (update_bn) before its evaluation and checkpoint
-     * (runtime/swa.c). swa_lr > 0: the rate of those epochs, else the schedule's. */
+     * (runtime/swa.c). swa_lr > 0: the rate of those epochs, else the schedule's;
+     * swa_anneal_epochs > 0: reached as torch's SWALR anneals, epoch swa_start + j
+     * at swa_lr * a + lr0 * (1 - a), a = f(min(1, (j + 1) / swa_anneal_epochs)),
+     * f cosine ((1 - cos(pi t)) / 2) or, with swa_anneal_linear, t; lr0 the
+     * schedule's rate at the start of epoch swa_start (dl_swa_lr). */
     int swa_start;
     float swa_lr;
+    int swa_anneal_epochs;
+    int swa_anneal_linear;
 } dl_train_config;
 
 /* One tensor of a model's interface: a model input, an output, or a data

@@ -18,6 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+float dl_swa_lr(const dl_train_config *cfg, int epoch, double lr0)
+{
+    const int a = cfg->swa_anneal_epochs;
+    if (a <= 0) return cfg->swa_lr;
+    const double t = fmin(1.0, (double)(epoch - cfg->swa_start + 1) / a);
+    const double alpha = cfg->swa_anneal_linear ? t : (1.0 - cos(M_PI * t)) / 2.0;
+    return (float)(cfg->swa_lr * alpha + lr0 * (1.0 - alpha));
+}
+
 int dl_swa_init(dl_swa *s, const dl_train_config *cfg, const dl_model_api *api)
 {
     *s = (dl_swa){0};

@@ -10,6 +10,11 @@ typedef struct dl_swa {
     int n;                  /* entries of avg */
 } dl_swa;
 
+/* The rate of SWA epoch `epoch` (1-based, >= cfg->swa_start): cfg->swa_lr,
+ * reached over cfg->swa_anneal_epochs epochs from lr0 (the schedule's rate at
+ * the start of epoch swa_start) as torch.optim.swa_utils.SWALR anneals it when
+ * stepped before each SWA epoch. */
+float dl_swa_lr(const dl_train_config *cfg, int epoch, double lr0);
 int dl_swa_init(dl_swa *s, const dl_train_config *cfg, const dl_model_api *api);
 /* After epoch `epoch` (1-based): the average takes the weights in, when epoch >= start. */
 void dl_swa_epoch(const dl_swa *s, const dl_model_api *api, void *m, int epoch);

@@ -758,7 +758,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
              * batches; SWA's epochs run at swa(lr = ...)'s constant rate */
             const float lr =
                 swa.start > 0 && e + 1 >= swa.start && cfg->swa_lr > 0
-                    ? cfg->swa_lr
+                    ? dl_swa_lr(cfg, e + 1, dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, swa.start - 1) * pl.scale)
                     : dl_sched_lr(&cfg->sched, cfg->optim.lr, epochs, e + (double)(bi / group) / ((batches + group - 1) / group)) *
                           pl.scale;
             api->set_lr(m, lr);

@@ -97,17 +97,21 @@ def _swa_net(seed):
     return net.double()
 
 
-def _swa_torch(net, x, y, make):
+def _swa_torch(net, x, y, make, anneal=None):
     """The recipe of torch.optim.swa_utils' docs: AveragedModel updated after every epoch from SWA_START
-    (1-based) on at the constant rate SWA_LR, then update_bn over the training batches."""
-    from torch.optim.swa_utils import AveragedModel, update_bn
+    (1-based) on at the constant rate SWA_LR, then update_bn over the training batches. anneal =
+    (epochs, strategy): the rate reaches SWA_LR through SWALR, stepped before each SWA epoch."""
+    from torch.optim.swa_utils import AveragedModel, SWALR, update_bn
     opt = make(list(net.parameters()))
     swa_model = AveragedModel(net)
+    swalr = SWALR(opt, swa_lr=SWA_LR, anneal_epochs=anneal[0], anneal_strategy=anneal[1]) if anneal else None
     xt, yt = torch.tensor(x, dtype=torch.float64), torch.from_numpy(np.asarray(y)).long()
     batches = [(xt[b * S3.BATCH:(b + 1) * S3.BATCH], yt[b * S3.BATCH:(b + 1) * S3.BATCH]) for b in range(S3.SPE)]
     net.train()
     for epoch in range(1, SWA_EPOCHS + 1):
-        if epoch >= SWA_START:
+        if epoch >= SWA_START and swalr:
+            swalr.step()
+        elif epoch >= SWA_START:
             for g in opt.param_groups:
                 g["lr"] = SWA_LR
         for xb, yb in batches:
@@ -120,13 +124,15 @@ def _swa_torch(net, x, y, make):
     return {NAMES[k]: v.detach().numpy() for k, v in swa_model.module.state_dict().items() if k in NAMES}
 
 
-def _swa_row(build, i, setting, make, resume=False):
+def _swa_row(build, i, setting, make, resume=False, anneal=None):
     net = _swa_net(120 + i)
     p0 = {NAMES[k]: v.float() for k, v in net.state_dict().items() if k in NAMES}
-    what = f"swa = swa(start = {SWA_START}, lr = {SWA_LR}), optim = {setting}: weights and batch norm statistics " \
-        f"after {SWA_EPOCHS} epochs vs AveragedModel + update_bn"
-    extra = f"swa        = swa(start = {SWA_START}, lr = {SWA_LR})"
-    tag, runs = f"swa{i}{'r' if resume else ''}", [("--epochs", "2"), ("--resume",)] if resume else [()]
+    more = f", anneal_epochs = {anneal[0]}, anneal = \"{anneal[1]}\"" if anneal else ""
+    what = f"swa = swa(start = {SWA_START}, lr = {SWA_LR}{more}), optim = {setting}: weights and batch norm " \
+        f"statistics after {SWA_EPOCHS} epochs vs AveragedModel{' + SWALR' if anneal else ''} + update_bn"
+    extra = f"swa        = swa(start = {SWA_START}, lr = {SWA_LR}{more})"
+    tag = f"swa{i}{'r' if resume else ''}{anneal[1][0] if anneal else ''}"
+    runs = [("--epochs", "2"), ("--resume",)] if resume else [()]
     for args in runs:
         ours, _, err, x, y = S3._run_dlnc(build, tag, setting, None, p0, epochs=SWA_EPOCHS, extra=extra,
                                           model=SWA_MODEL, args=args)
@@ -135,7 +141,7 @@ def _swa_row(build, i, setting, make, resume=False):
     what += ", 2 epochs then --resume" if resume else ""
     if ours is None:
         return dict(case=Desc(what), fwd=float("nan"), grad=None, ok=False, detail=err)
-    ref = _swa_torch(net, x, y, make)
+    ref = _swa_torch(net, x, y, make, anneal)
     e = max(S3._rel(ours[k], ref[k]) for k in ref)
     ok = e <= S3.W_TOL
     return dict(case=Desc(what), fwd=e, grad=None, ok=ok, detail=None if ok else f"max rel err {e:.3g}: " + ", ".join(
@@ -152,4 +158,7 @@ def run(build):
     rows = [_row(build, i, *c) for i, c in enumerate(CASES)]
     rows.append(_row(build, 0, *CASES[0], resume=True))
     swa = [_swa_row(build, i, *c) for i, c in enumerate(SWA_CASES)] + [_swa_row(build, 0, *SWA_CASES[0], resume=True)]
+    # SWALR: 2 SWA epochs of 3 to anneal (t = 1/3, 2/3: the rate never reaches lr), cosine and linear; resumed between
+    swa += [_swa_row(build, 0, *SWA_CASES[0], anneal=(3, "cos")), _swa_row(build, 1, *SWA_CASES[1], anneal=(3, "linear")),
+            _swa_row(build, 1, *SWA_CASES[1], resume=True, anneal=(3, "cos"))]
     return [("lookahead vs a torch twin", rows), ("swa vs torch swa_utils", swa)]
