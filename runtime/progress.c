@@ -41,27 +41,34 @@ void dl_progress_epoch(FILE *out, const dl_epoch_stats *s)
     fflush(out);
 }
 
-FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact, int bpd)
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, unsigned cols)
 {
     /* a resumed run continues the curve; keep_rows = the epochs already in it */
     FILE *f = dl_fopen_write(path, keep_rows > 0 ? "a" : "w");   /* names path */
     if (!f) return NULL;
     if (keep_rows <= 0) {
         /* after seconds, so that the first five columns are the same for every run */
-        fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds", eval_name, eval_name);
-        if (exact) fprintf(f, ",%s_exact_teacher,%s_exact_greedy", eval_name, eval_name);
-        if (bpd) fprintf(f, ",%s_bits_per_dim", eval_name);
+        const char *ev = eval_name;
+        fprintf(f, "epoch,train_loss,%s_loss,%s_acc,seconds", ev, ev);
+        if (cols & DL_HIST_EXACT) fprintf(f, ",%s_exact_teacher,%s_exact_greedy", ev, ev);
+        if (cols & DL_HIST_BPD) fprintf(f, ",%s_bits_per_dim", ev);
+        if (cols & DL_HIST_IOU) fprintf(f, ",%s_iou", ev);
+        if (cols & DL_HIST_MEAN_IOU) fprintf(f, ",%s_mean_iou", ev);
+        if (cols & DL_HIST_MAP) fprintf(f, ",%s_map50,%s_map50_95", ev, ev);
         fputc('\n', f);
     }
     fflush(f);
     return f;
 }
 
-void dl_history_row(FILE *f, const dl_epoch_stats *s)
+void dl_history_row(FILE *f, unsigned cols, const dl_epoch_stats *s)
 {
     fprintf(f, "%d,%.6g,%.6g,%.6g,%.3f", s->epoch, s->train_loss, s->test_loss, s->test_acc, s->seconds);
-    if (!isnan(s->test_exact_teacher)) fprintf(f, ",%.6g,%.6g", s->test_exact_teacher, s->test_exact_greedy);
-    if (!isnan(s->test_bits_per_dim)) fprintf(f, ",%.6g", s->test_bits_per_dim);
+    if (cols & DL_HIST_EXACT) fprintf(f, ",%.6g,%.6g", s->test_exact_teacher, s->test_exact_greedy);
+    if (cols & DL_HIST_BPD) fprintf(f, ",%.6g", s->test_bits_per_dim);
+    if (cols & DL_HIST_IOU) fprintf(f, ",%.6g", s->test_iou);
+    if (cols & DL_HIST_MEAN_IOU) fprintf(f, ",%.6g", s->test_mean_iou);
+    if (cols & DL_HIST_MAP) fprintf(f, ",%.6g,%.6g", s->test_map50, s->test_map50_95);
     fputc('\n', f);
     fflush(f);   /* a run stopped early still leaves its curve */
 }

@@ -24,12 +24,19 @@ typedef struct dl_epoch_stats {
 void dl_format_duration(double seconds, char *buf, size_t cap);
 /* epoch  3/10  loss 0.3012  test_loss 0.3311  test_acc 88.12%  41234 samples/s  1.5s  ETA 10.5s */
 void dl_progress_epoch(FILE *out, const dl_epoch_stats *s);
+/* The history CSV's optional columns, after `seconds`, in this order. */
+enum {
+    DL_HIST_EXACT = 1,    /* test_exact_teacher,test_exact_greedy: a seq2seq_task measuring exact_match */
+    DL_HIST_BPD = 2,      /* test_bits_per_dim: metrics = [bits_per_dim] */
+    DL_HIST_IOU = 4,      /* test_iou: metrics = [iou] on dense labels */
+    DL_HIST_MEAN_IOU = 8, /* test_mean_iou: metrics = [mean_iou] on images(path, masks = ...) */
+    DL_HIST_MAP = 16      /* test_map50,test_map50_95: metrics = [map] on detection_canvas */
+};
 /* "epoch,train_loss,test_loss,test_acc,seconds" (val_loss, val_acc for a
- * validation split), then ",test_exact_teacher,test_exact_greedy" when
- * exact (a seq2seq_task measuring exact_match), ",test_bits_per_dim" when
- * bpd (metrics = [bits_per_dim]), then one row per epoch. */
-FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, int exact, int bpd);
-void dl_history_row(FILE *f, const dl_epoch_stats *s);
+ * validation split), then the columns of `cols`; one row per epoch, every
+ * column of `cols` in each ("nan" where an epoch has no value). */
+FILE *dl_history_open(const char *path, const char *eval_name, int keep_rows, unsigned cols);
+void dl_history_row(FILE *f, unsigned cols, const dl_epoch_stats *s);
 
 /* log_every: a line every `every` steps with the mean training loss of the
  * steps since the last line and the rate of the latest step. */

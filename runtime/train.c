@@ -718,7 +718,13 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
     const int exact = s2s && have_eval && (cfg->metrics & DL_METRIC_EXACT_MATCH);
     /* bits per dimension: the test loss read as a mean NLL in nats per dimension */
     const int bpd = have_eval && (cfg->metrics & DL_METRIC_BITS_PER_DIM);
-    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, exact, bpd)))
+    const int plain = !det && !seg && !s2s && !text && !is_graph && !is_gset;
+    const unsigned hist_cols =
+        (exact ? DL_HIST_EXACT : 0) | (bpd ? DL_HIST_BPD : 0) |
+        (have_eval && plain && (cfg->metrics & DL_METRIC_IOU) && eval.label_kind == DL_LABEL_DENSE ? DL_HIST_IOU : 0) |
+        (have_eval && seg && (cfg->metrics & DL_METRIC_MEAN_IOU) ? DL_HIST_MEAN_IOU : 0) |
+        (have_eval && det && (cfg->metrics & (DL_METRIC_MAP | DL_METRIC_MAP_BOXES)) ? DL_HIST_MAP : 0);
+    if (opt.history_csv && !(history = dl_history_open(opt.history_csv, eval_name, at.epochs_done, hist_cols)))
         goto done;
     /* a confusion matrix where accuracy is measured (see dl_evaluate) */
     const unsigned class_metrics = DL_METRIC_ACCURACY | DL_METRIC_PRECISION | DL_METRIC_RECALL | DL_METRIC_F1 |
@@ -877,7 +883,7 @@ static int dl_train_rank(const dl_model_api *api, const dl_run_options *options,
         result.test_bits_per_dim = s.test_bits_per_dim;
         result.test_map50 = s.test_map50, result.test_map50_95 = s.test_map50_95;
         if (!opt.quiet) dl_progress_epoch(stdout, &s);
-        if (history) dl_history_row(history, &s);
+        if (history) dl_history_row(history, hist_cols, &s);
         if (dl_record_epoch(&rec)) goto done;
         /* The epoch's line is out (it shows the damage); now refuse to save
          * or go on from non-finite weights or figures. Accuracy and IoU are

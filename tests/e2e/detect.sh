@@ -11,12 +11,14 @@ drun() { DLNC_CACHE="$T/cache" OMP_NUM_THREADS=1 "$DL" run "$@"; }
 # threads (also used by ssd.sh)
 detect_run() {
   sed 's/train_size = 20000, test_size = 2000/train_size = 640, test_size = 100/' "samples/$1.dln" > "$T/$1.dln"
-  drun "$T/$1.dln" --max-steps 20 > "$T/${1}1.out" 2>&1; r1=$?
+  drun "$T/$1.dln" --max-steps 20 --history "$T/${1}1.csv" > "$T/${1}1.out" 2>&1; r1=$?
   OMP_NUM_THREADS=2 DLNC_CACHE="$T/cache" "$DL" run "$T/$1.dln" --max-steps 20 > "$T/${1}2.out" 2>&1; r2=$?
   f1=$(figs "$T/${1}1.out"); f2=$(figs "$T/${1}2.out")
   m50=$(echo "$f1" | sed -n 's/.*test_map50 \([0-9.]*\),.*/\1/p'); m=$(echo "$f1" | sed -n 's/.*test_map50_95 \([0-9.]*\)/\1/p')
   if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ -n "$f1" ] && [ "$f1" = "$f2" ] &&
      grep -q "^epoch  *1/10  loss [0-9].*test_map50 " "$T/${1}1.out" &&
+     head -1 "$T/${1}1.csv" | grep -q ",test_map50,test_map50_95$" &&
+     [ "$(tail -1 "$T/${1}1.csv" | awk -F, -v v="$m50" '{ d = $(NF - 1) - v; print (d < 6e-5 && -d < 6e-5) }')" = 1 ] &&
      awk -v a="$m50" -v b="$m" 'BEGIN { exit !(a >= 0 && a <= 1 && b >= 0 && b <= a) }'; then
     echo "detection: $1 20 steps, $f1, the same at 2 threads: ok"; pass=$((pass+1))
   else

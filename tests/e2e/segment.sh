@@ -38,13 +38,17 @@ else
 fi
 # augmented (tests/e2e/segment_aug.dln): the masks move with the images; mean IoU on the test pairs
 sed "s|SEG/|$T/seg/|g" tests/e2e/segment_aug.dln > "$T/sega.dln"
-sgrun "$T/sega.dln" > "$T/sega.out" 2>&1; rs=$?
+sgrun "$T/sega.dln" --history "$T/sega.csv" > "$T/sega.out" 2>&1; rs=$?
 l1=$(sed -n 's/^epoch *1\/8  loss \([0-9.]*\).*/\1/p' "$T/sega.out"); l8=$(sed -n 's/^epoch *8\/8  loss \([0-9.]*\).*/\1/p' "$T/sega.out")
 acc=$(sed -n 's/^done:.*test_acc \([0-9.]*\)%.*/\1/p' "$T/sega.out"); miou=$(sed -n 's/^done:.*test_mean_iou \([0-9.]*\).*/\1/p' "$T/sega.out")
-if [ $rs -eq 0 ] && awk -v a="$l1" -v b="$l8" -v c="$acc" -v u="$miou" 'BEGIN { exit !(b < a && c >= 90 && u >= 0.8) }'; then
-  echo "segment: images(masks = ...) trains with augment (loss $l1 -> $l8, test pixel accuracy $acc%, mean IoU $miou): ok"; pass=$((pass+1))
+# the history carries each epoch's mean IoU: its last row's is the done: line's
+hmiou=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_mean_iou") c = i } END { print $c }' "$T/sega.csv" 2>/dev/null)
+if [ $rs -eq 0 ] && awk -v a="$l1" -v b="$l8" -v c="$acc" -v u="$miou" -v h="$hmiou" \
+     'BEGIN { exit !(b < a && c >= 90 && u >= 0.8 && h != "" && h - u < 6e-5 && u - h < 6e-5) }' &&
+   [ "$(wc -l < "$T/sega.csv")" -eq 9 ]; then
+  echo "segment: images(masks = ...) trains with augment (loss $l1 -> $l8, test pixel accuracy $acc%, mean IoU $miou, in the history too): ok"; pass=$((pass+1))
 else
-  echo "FAIL segment augmented training ($rs, $l1 -> $l8, $acc, $miou):"; tail -3 "$T/sega.out"; fail=$((fail+1))
+  echo "FAIL segment augmented training ($rs, $l1 -> $l8, $acc, $miou, history '$hmiou'):"; tail -3 "$T/sega.out"; cat "$T/sega.csv"; fail=$((fail+1))
 fi
 # rand_augment on the same pairs: the loss falls, and 1 and 2 threads give the same epoch lines
 sed -e "s|SEG/|$T/seg/|g" -e 's|^    epochs = 8$|    epochs = 8\n    augment = [hflip(), rand_augment(n = 2, m = 9)]|' tests/e2e/segment.dln > "$T/segr.dln"
