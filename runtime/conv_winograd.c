@@ -132,6 +132,20 @@ int dl_conv_winograd_pays_forward(const dl_conv2d_geom *g) {
     return (g->c >= 64 && g->oc >= 64 && tiles % 16 == 0) || dl_conv_winograd_tile(g) == 4;
 }
 
+static double split_macs = DL_GEMM_PARALLEL_FLOPS;
+
+double dl_conv_winograd_split_macs(double macs) {
+    const double old = split_macs;
+    split_macs = macs < 0 ? DL_GEMM_PARALLEL_FLOPS : macs;
+    return old;
+}
+
+int dl_conv_winograd_threads(const dl_conv2d_geom *g) {
+    if (omp_in_parallel()) return 1;
+    const double macs = (double)g->n * (double)g->oc * (double)(g->c * g->kh * g->kw) * (double)(g->oh * g->ow);
+    return macs >= split_macs ? omp_get_max_threads() : 1;
+}
+
 /* U[e][o][c] = (G w[o][c] G^T)[e]. */
 static void transform_weights(const float *w, int64_t oc, int64_t c, float *U, int64_t es) {
     for (int64_t o = 0; o < oc; o++)
@@ -454,7 +468,7 @@ int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const flo
     if (g->n <= 0) return 0;
     const wg_dims d = dims_of(g, kind(m));
     const int64_t chunks = (g->n + d.nb - 1) / d.nb;
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int nt = dl_conv_winograd_threads(g);
     const int together = chunks < nt; /* all threads on each chunk */
     if (!together && nt > chunks) nt = (int)chunks;
     const int64_t slots = together ? 1 : nt, slot = d.vfloats + d.mfloats;

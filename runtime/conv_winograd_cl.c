@@ -350,7 +350,7 @@ int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float
     float *P = buf + uf, *V = P + pf, *M = V + vf, *O = M + mf;
     if (!UT) dl_wg_cl_weights(g, m, w, buf), UT = buf;
     zero_border(g, P, ph, pw);
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const int nt = dl_conv_winograd_threads(g);
     if (nt > 1) {
 #pragma omp parallel num_threads(nt)
         cl_run(g, m, x, UT, y, P, pw, V, M, O, omp_get_thread_num(), omp_get_num_threads());

@@ -35,6 +35,19 @@ int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, fl
 int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *U, float *y,
                        dl_conv_epilogue ep, void *ctx);
 
+/* Threads for one call of the Winograd forward kernels (this file's and
+ * conv_winograd_cl.c's) outside a parallel region: omp_get_max_threads() when
+ * the call's direct multiply-adds over all its images reach the split
+ * threshold (default DL_GEMM_PARALLEL_FLOPS, conv_b1.c's and dl_sgemm's),
+ * else 1, with no fork/join at all. ResNet-20's batch-1 layers (2.36M each)
+ * stay on the calling thread: split, each cost more in fork, barriers and
+ * join than it saved (docs/performance.md, "ResNet-20 batch-1 inference at
+ * 2 threads"). Every thread count gives the same bits.
+ * dl_conv_winograd_split_macs(t) sets the threshold (t < 0: the default;
+ * the tests take 0 to run the split on small shapes) and returns the old. */
+int dl_conv_winograd_threads(const dl_conv2d_geom *g);
+double dl_conv_winograd_split_macs(double macs);
+
 /* The forward's output tile side for g, 2 or 4 (a measured rule,
  * conv_winograd.c); dl_conv_winograd (the data gradient) always takes 2. */
 int dl_conv_winograd_tile(const dl_conv2d_geom *g);

@@ -26,6 +26,7 @@
  * depends only on f, not on the thread count or the instruction set. */
 #pragma GCC optimize("O3", "no-trapping-math")
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "dlnrt.h"
@@ -96,18 +97,30 @@ LN_CLONES static void rows_dw(const float *restrict x, const float *restrict gy,
     }
 }
 
+/* Whether rows x f is worth a team. The loops below enter an OpenMP region
+ * only then: an `if (0)` region still builds and ends a team of one (~570 ns,
+ * conv_affine.c), and GPT's batch-1 forward calls dl_layer_norm 45 times.
+ * Either way each row is computed by the same code: the same bits. */
+static int ln_par(int64_t rows, int64_t f) { return rows * f >= LN_PARALLEL_WORK && !omp_in_parallel(); }
+
 void dl_layer_norm(const float *x, const float *w, const float *b, float *y, int64_t rows, int64_t f, float eps) {
-#pragma omp parallel for schedule(static) if (rows * f >= LN_PARALLEL_WORK && rows > 1)
-    for (int64_t r = 0; r < rows; r++) row_forward(x + r * f, w, b, y + r * f, f, eps);
+    if (rows > 1 && ln_par(rows, f)) {
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < rows; r++) row_forward(x + r * f, w, b, y + r * f, f, eps);
+    } else
+        for (int64_t r = 0; r < rows; r++) row_forward(x + r * f, w, b, y + r * f, f, eps);
 }
 
 void dl_layer_norm_dx(const float *x, const float *w, const float *gy, float *dx, int64_t rows, int64_t f, float eps) {
-#pragma omp parallel for schedule(static) if (rows * f >= LN_PARALLEL_WORK && rows > 1)
-    for (int64_t r = 0; r < rows; r++) row_dx(x + r * f, w, gy + r * f, dx + r * f, f, eps);
+    if (rows > 1 && ln_par(rows, f)) {
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < rows; r++) row_dx(x + r * f, w, gy + r * f, dx + r * f, f, eps);
+    } else
+        for (int64_t r = 0; r < rows; r++) row_dx(x + r * f, w, gy + r * f, dx + r * f, f, eps);
 }
 
 void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t rows, int64_t f, float eps) {
-#pragma omp parallel for schedule(static) if (rows * f >= LN_PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (ln_par(rows, f))
     for (int p = 0; p < DL_LAYER_NORM_PARTS; p++) {
         memset(parts + p * f, 0, sizeof(float) * (size_t)f);
         rows_dw(x, gy, parts + p * f, rows * p / DL_LAYER_NORM_PARTS, rows * (p + 1) / DL_LAYER_NORM_PARTS, f, eps);

@@ -313,7 +313,9 @@ static void test_bwd_weight_vs_direct(void)
 }
 
 /* Through conv.c: forward, data and weight gradient of shapes the rule
- * sends to Winograd, at 1 and 2 threads, bit for bit the same. */
+ * sends to Winograd, at 1 and 2 threads, bit for bit the same; at 2 threads
+ * both with each call split over the threads (threshold 0) and by the
+ * default rule (these small shapes: on the calling thread). */
 static void test_dispatch_and_threads(void)
 {
     /* {1, 32, 16} and {1, 16, 32}: F(4x4) (dl_conv_winograd_tile), {1, 64, 8}: the forward's batch-1 rule */
@@ -324,7 +326,7 @@ static void test_dispatch_and_threads(void)
         CU_ASSERT_FATAL(dl_conv_winograd_pays_forward(&g)); /* the gradients may take other kernels: checked alike */
         const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
         float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *gy = malloc(sizeof(float) * ny);
-        float *y[2], *gx[2], *gw[2];
+        float *y[3], *gx[3], *gw[3];
         double *want_y = malloc(sizeof(double) * ny), *want_gx = malloc(sizeof(double) * nx);
         double *want_gw = malloc(sizeof(double) * nw);
         unsigned seed = 99u + (unsigned)t;
@@ -333,25 +335,29 @@ static void test_dispatch_and_threads(void)
         reference(&g, REF_DATA, NULL, w, gy, want_gx);
         reference(&g, REF_WEIGHT, x, NULL, gy, want_gw);
         int saved = omp_get_max_threads();
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 3; k++) {
             y[k] = malloc(sizeof(float) * ny), gx[k] = malloc(sizeof(float) * nx), gw[k] = malloc(sizeof(float) * nw);
             for (int64_t i = 0; i < nw; i++) gw[k][i] = NAN;
             for (int64_t i = 0; i < ny; i++) y[k][i] = NAN;
             for (int64_t i = 0; i < nx; i++) gx[k][i] = NAN;
-            omp_set_num_threads(k + 1);
+            omp_set_num_threads(k ? 2 : 1);
+            const double was = dl_conv_winograd_split_macs(k == 1 ? 0 : -1);
             CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[k]), 0);
             CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[k]), 0);
             CU_ASSERT(scaled_err(y[k], want_y, ny) < 1e-5);
             CU_ASSERT(scaled_err(gx[k], want_gx, nx) < 1e-5);
             CU_ASSERT_EQUAL(dl_conv2d_bwd_weight(&g, x, gy, gw[k]), 0);
             CU_ASSERT(scaled_err(gw[k], want_gw, nw) < 1e-5);
+            dl_conv_winograd_split_macs(was);
         }
         omp_set_num_threads(saved);
-        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
-        CU_ASSERT(memcmp(gx[0], gx[1], sizeof(float) * (size_t)nx) == 0);
-        CU_ASSERT(memcmp(gw[0], gw[1], sizeof(float) * (size_t)nw) == 0);
+        for (int k = 1; k < 3; k++) {
+            CU_ASSERT(memcmp(y[0], y[k], sizeof(float) * (size_t)ny) == 0);
+            CU_ASSERT(memcmp(gx[0], gx[k], sizeof(float) * (size_t)nx) == 0);
+            CU_ASSERT(memcmp(gw[0], gw[k], sizeof(float) * (size_t)nw) == 0);
+        }
         free(x), free(w), free(gy), free(want_y), free(want_gx), free(want_gw);
-        for (int k = 0; k < 2; k++) free(y[k]), free(gx[k]), free(gw[k]);
+        for (int k = 0; k < 3; k++) free(y[k]), free(gx[k]), free(gw[k]);
     }
 }
 
@@ -387,6 +393,36 @@ static void test_forward_rule(void)
 }
 
 /* An empty batch: the forward touches nothing, the weight gradient is zero. */
+/* The split rule (dl_conv_winograd_threads): ResNet-20's batch-1 layers
+ * (2.36M multiply-adds) on one thread at 2 threads; a batch of 64 of them,
+ * or one image of 64 channels on 32x32 (37.7M), on all; inside a parallel
+ * region always 1; a threshold of 0 splits everything. */
+static void test_split_rule(void)
+{
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(2);
+    static const int64_t r20[][2] = {{16, 32}, {32, 16}, {64, 8}}; /* channels, plane side */
+    for (int i = 0; i < 3; i++) {
+        dl_conv2d_geom g = geom(1, r20[i][0], r20[i][1], r20[i][1], r20[i][0], 1, 1, 1, 1);
+        CU_ASSERT_EQUAL(dl_conv_winograd_threads(&g), 1);
+        g.n = 64;
+        CU_ASSERT_EQUAL(dl_conv_winograd_threads(&g), 2);
+    }
+    const dl_conv2d_geom big = geom(1, 64, 32, 32, 64, 1, 1, 1, 1), small = geom(1, 16, 8, 8, 16, 1, 1, 1, 1);
+    CU_ASSERT_EQUAL(dl_conv_winograd_threads(&big), 2);
+    int inside = 0, team = 0;
+#pragma omp parallel num_threads(2) reduction(+ : inside, team)
+    {
+        if (omp_in_parallel()) inside += dl_conv_winograd_threads(&big), team++;
+    }
+    CU_ASSERT_EQUAL(inside, team); /* 1 per thread of an active team */
+    const double was = dl_conv_winograd_split_macs(0);
+    CU_ASSERT_EQUAL(dl_conv_winograd_threads(&small), 2);
+    CU_ASSERT_EQUAL(dl_conv_winograd_split_macs(was), 0);
+    CU_ASSERT_EQUAL(dl_conv_winograd_threads(&small), 1);
+    omp_set_num_threads(saved);
+}
+
 static void test_empty_batch(void)
 {
     dl_conv2d_geom g = geom(0, 32, 8, 8, 32, 1, 1, 1, 1);
@@ -412,5 +448,6 @@ void suite_conv_winograd(void)
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
                 test_dispatch_and_threads);
     CU_add_test(s, "an empty batch", test_empty_batch);
+    CU_add_test(s, "the threads one call takes: ResNet-20's batch-1 layers on one", test_split_rule);
     CU_add_test(s, "the forward's batch-1 rule", test_forward_rule);
 }

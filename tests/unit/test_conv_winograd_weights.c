@@ -94,8 +94,10 @@ static void test_kept_matches_fresh(void) {
         CU_ASSERT(run(via, 0, &g, x, w, yc, fresh) == 0);
         for (int th = 0; th < 2; th++) {
             omp_set_num_threads(th + 1);
+            const double was = dl_conv_winograd_split_macs(0); /* 2 threads: split, however small */
             kept[th] = nans(ny);
             CU_ASSERT(run(via, v, &g, x, w, yc, kept[th]) == 0); /* th 0 transforms, th 1 reuses */
+            dl_conv_winograd_split_macs(was);
             CU_ASSERT(memcmp(kept[th], fresh, sizeof(float) * (size_t)ny) == 0);
         }
         omp_set_num_threads(saved);
@@ -268,8 +270,10 @@ static void test_channel_lanes(void) {
         const uint64_t v = dl_weights_version();
         for (int th = 0; th < 3; th++) { /* fresh at 1 thread, kept at 1 and at 2 */
             omp_set_num_threads(th < 2 ? 1 : 2);
+            const double was = dl_conv_winograd_split_macs(0); /* 2 threads: split, however small */
             y[th] = nans(ny);
             CU_ASSERT(dl_conv_winograd_w(th ? v : 0, &g, x, w, y[th], NULL, NULL) == 0);
+            dl_conv_winograd_split_macs(was);
         }
         omp_set_num_threads(saved);
         double err = 0, scale = 0;

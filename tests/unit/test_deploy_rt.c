@@ -12,6 +12,7 @@
  * masked) and T != S. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,14 +165,26 @@ static void test_pools(void)
     free(x);
 }
 
+/* The runtime's layer norm against the portable one, on a small case (one
+ * row, no team entered: layer_norm.c's ln_par), GPT's 768 features and one
+ * big enough to split over the threads; 1 and 2 threads the same bits. */
 static void test_layer_norm(void)
 {
-    const int64_t rows = 5, f = 37;
-    float *x = rnd(rows * f, 17), *w = rnd(f, 19), *b = rnd(f, 23), y[5 * 37], z[5 * 37];
-    dl_layer_norm(x, w, b, y, rows, f, 1e-5f);
-    port_layer_norm(x, w, b, z, rows, f, 1e-5f);
-    CU_ASSERT(rel_err(z, y, rows * f) < 1e-5);
-    free(x), free(w), free(b);
+    static const int64_t cases[][2] = {{5, 37}, {1, 768}, {64, 1024}}; /* rows, features */
+    const int saved = omp_get_max_threads();
+    for (int k = 0; k < 3; k++) {
+        const int64_t rows = cases[k][0], f = cases[k][1], n = rows * f;
+        float *x = rnd(n, 17), *w = rnd(f, 19), *b = rnd(f, 23), *z = rnd(n, 1), *y[2] = {rnd(n, 2), rnd(n, 3)};
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            dl_layer_norm(x, w, b, y[t], rows, f, 1e-5f);
+        }
+        omp_set_num_threads(saved);
+        port_layer_norm(x, w, b, z, rows, f, 1e-5f);
+        CU_ASSERT(rel_err(z, y[0], n) < 1e-5);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)n) == 0);
+        free(x), free(w), free(b), free(z), free(y[0]), free(y[1]);
+    }
 }
 
 static void test_attention(void)
@@ -204,6 +217,6 @@ void suite_deploy_rt(void)
     CU_add_test(s, "GEMM, four transpositions, alpha and beta", test_sgemm);
     CU_add_test(s, "convolution: groups, strides, padding, dilation, epilogue per image", test_conv);
     CU_add_test(s, "max and average pooling, adaptive pooling", test_pools);
-    CU_add_test(s, "layer norm", test_layer_norm);
+    CU_add_test(s, "layer norm: vs the portable one, 1 and 2 threads the same bits", test_layer_norm);
     CU_add_test(s, "attention: heads, causal, a broadcast mask with masked rows", test_attention);
 }
