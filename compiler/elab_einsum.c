@@ -211,7 +211,7 @@ static ir_dim dims_prod(const ir_node *x, int from, int to) {
 static ir_node *contract(elab *e, ir_node *a, ein_term *ta, ir_node *b, ein_term *tb, const int *needed, src_loc loc) {
     ein_term pa = {0}, pb = {0}, out = {0};
     int nb = 0, nm = 0, nk = 0, np = 0;
-    for (int pass = 0; pass < 4; pass++)   /* batch, a's own, contracted; b follows with b's own last */
+    for (int pass = 0; pass < 3; pass++)   /* batch, a's own, contracted; b follows with b's own last */
         for (int d = 0; d < ta->n; d++) {
             int l = ta->lab[d], both = has(tb, l);
             if ((pass == 0 && both && needed[l]) || (pass == 1 && !both) || (pass == 2 && both && !needed[l]))
@@ -221,6 +221,12 @@ static ir_node *contract(elab *e, ir_node *a, ein_term *ta, ir_node *b, ein_term
     for (int k = 0; k < nk; k++) pb.lab[pb.n++] = pa.lab[nb + nm + k];
     for (int d = 0; d < tb->n; d++)
         if (!has(ta, tb->lab[d])) pb.lab[pb.n++] = tb->lab[d], np++;
+    if (nb + nm + np > IR_MAX_RANK) {
+        diag_error(e->d, loc, "einsum: an intermediate product would have %d dimensions, more than the %d a tensor can "
+                   "have\nhint: contract in two einsum calls, the operands sharing the most letters first",
+                   nb + nm + np, IR_MAX_RANK);
+        return NULL;
+    }
     a = permute(e, a, ta, &pa, loc);
     b = permute(e, b, tb, &pb, loc);
     if (!a || !b) return NULL;
