@@ -57,6 +57,8 @@ op("avg_pool1d", "avg_pool1d(a, {k}, stride = {s}, pad = {pad})", lambda p, k, s
    [v(dict(k=2, s=2, pad=0), a=(2, 3, 8)), v(dict(k=3, s=1, pad=1), a=(1, 2, 7))])
 op("adaptive_avg_pool1d", "adaptive_avg_pool1d(a, {size})", lambda p, size: F.adaptive_avg_pool1d(p["a"], size),
    [v(dict(size=3), a=(2, 3, 7)), v(dict(size=1), a=(1, 2, 5))])
+op("adaptive_max_pool1d", "adaptive_max_pool1d(a, {size})", lambda p, size: F.adaptive_max_pool1d(p["a"], size),
+   [v(dict(size=3), a=(2, 3, 7)), v(dict(size=4), a=(1, 2, 8)), v(dict(size=5), a=(1, 2, 5))])
 # nn.ConvTranspose1d's own parameter names and shapes (weight [C, out/groups, k]): a state_dict loads as it is
 op("conv_transpose1d",
    "conv_transpose1d(a, {out}, kernel = {k}, stride = {s}, pad = {pad}, output_pad = {opad}, dilation = {d}, groups = {g})",

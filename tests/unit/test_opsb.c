@@ -114,6 +114,7 @@ static void test_blocks_grads(void) {
     gradcheck("a: f32[2, 3, 7]", "max_pool1d(a, 3, stride = 2, pad = 1)");
     gradcheck("a: f32[2, 3, 7]", "avg_pool1d(a, 2)");
     gradcheck("a: f32[2, 3, 7]", "adaptive_avg_pool1d(a, 3)");
+    gradcheck("a: f32[2, 3, 7]", "adaptive_max_pool1d(a, 3)");
     gradcheck("a: f32[2, 4, 5]", "conv_transpose1d(a, 4, kernel = 3, stride = 2, pad = 1, output_pad = 1, groups = 2)");
 }
 
