@@ -14,7 +14,7 @@
  *
  * so  a: [batch, M, K] @ b: [batch, K, P]  is one batched GEMM and no
  * product is ever broadcast into an O(n^3) temporary. A letter repeated in
- * one operand (a diagonal, "ii->i") is refused with a hint. */
+ * one operand ("ii->i", "ii" the trace) takes the diagonal first. */
 #include <string.h>
 
 #include "elab_internal.h"
@@ -85,11 +85,11 @@ static int parse_term(elab *e, src_loc at, const char *text, int from, int to, i
             i += 2;
             continue;
         }
-        for (int k = 0; k < t->n; k++)
+        for (int k = 0; k < t->n && is_out; k++)   /* in an operand it is a diagonal (take_diagonals) */
             if (t->lab[k] == text[i]) {
-                diag_error(e->d, char_loc(at, i), "einsum: '%c' appears twice in \"%.*s\"; diagonals are not supported"
-                           "\nhint: multiply by eye() and sum instead: einsum(\"ii->i\", x) is sum(x * eye(n), axis = 1)",
-                           text[i], to - from, text + from);
+                diag_error(e->d, char_loc(at, i), "einsum: '%c' appears twice in the output \"%.*s\"\nhint: an output "
+                           "letter names one dimension; a diagonal is taken by repeating a letter in an operand, "
+                           "einsum(\"ii->i\", x)", text[i], to - from, text + from);
                 return 0;
             }
         t->lab[t->n++] = (unsigned char)text[i];
@@ -241,6 +241,32 @@ static ir_node *contract(elab *e, ir_node *a, ein_term *ta, ir_node *b, ein_term
     return y ? reshape_to(e, y, &so, loc) : NULL;
 }
 
+/* A letter repeated in one operand ("ii->i", "bii->b") keeps its diagonal: x times an eye()
+ * broadcast over the two dimensions, summed over the second (the size of x, no more). */
+static ir_node *take_diagonals(elab *e, ir_node *x, ein_term *t, src_loc loc) {
+    for (int d1 = 0; d1 < t->n && x; d1++)
+        for (int d2 = d1 + 1; d2 < t->n && x; d2++) {
+            if (t->lab[d1] != t->lab[d2]) continue;
+            ir_dim n = x->shape.d[d1];
+            if (!ir_dim_is_const(n)) {
+                diag_error(e->d, loc, "einsum: the diagonal of '%c' needs a compile-time size, not the batch", t->lab[d1]);
+                return NULL;
+            }
+            value args[2] = {v_int(n.k, loc), {.kind = V_NONE, .loc = loc}};
+            value eye = b_eye(e, loc, "eye", args);
+            if (eye.kind != V_TENSOR) return NULL;
+            ir_shape ms = {.rank = t->n};
+            for (int d = 0; d < t->n; d++) ms.d[d] = ir_dim_const(d == d1 || d == d2 ? n.k : 1);
+            x = op_binary(e, OP_mul, x, reshape_to(e, eye.t, &ms, loc), loc);
+            ir_attrs a = {.reduce = {.axes = 1u << d2}, .ni = 2};
+            x = x ? ir_add(e->g, e->d, loc, OP_reduce_sum, &x, 1, &a) : NULL;
+            for (int d = d2; d + 1 < t->n; d++) t->lab[d] = t->lab[d + 1];
+            t->n--;
+            d2--;
+        }
+    return x;
+}
+
 /* einsum(spec, a, b = None, c = None) */
 value b_einsum(elab *e, src_loc loc, const char *name, value *args) {
     if (args[0].kind != V_STR) {
@@ -271,6 +297,8 @@ value b_einsum(elab *e, src_loc loc, const char *name, value *args) {
                        ir_dim_str(b2, sizeof b2, x[k]->shape.d[d], e->mod), k + 1, t_describe(e, x[k]));
             return v_error();
         }
+    for (int k = 0; k < nops; k++)
+        if (!(x[k] = take_diagonals(e, x[k], &s.in[k], loc))) return v_error();
     ir_node *y = x[0];
     ein_term t = s.in[0];
     for (int k = 0; k < nops && y; k++) {

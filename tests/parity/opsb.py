@@ -6,7 +6,7 @@ ops.run_cases), in their own section (`--only opsb`). einsum is lowered at
 elaboration to transpose, reshape, sum and batched matmul, so each row also
 checks that lowering's gradient; the patterns are the ones models use:
 attention's two products, a bilinear form, an outer product, a column sum,
-batch matmul, `...`, the implicit output and three operands.
+batch matmul, `...`, the implicit output, three operands and diagonals.
 """
 import torch
 import torch.nn.functional as F
@@ -41,6 +41,10 @@ EINSUMS = [
     ("...ij,...jk->...ik", (2, 3, 4), (2, 4, 2)),        # ellipsis
     ("bn,anm,bm->ba", (2, 3), (4, 3, 5), (2, 5)),        # nn.Bilinear
     ("ijk->kij", (2, 3, 4)),
+    ("ii->i", (4, 4)),                                   # diagonal
+    ("ii", (4, 4)),                                      # trace
+    ("bii->bi", (2, 3, 3)),                              # batched diagonal
+    ("ij,jj->i", (3, 4), (4, 4)),
 ]
 for spec, *shapes in EINSUMS:
     names = "abc"[:len(shapes)]

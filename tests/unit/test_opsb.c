@@ -106,6 +106,7 @@ static void test_einsum_grads(void) {
     gradcheck("a: f32[2, 3, 4]; b: f32[2, 4, 5]", "einsum(\"bij,bjk->bik\", a, b)");
     gradcheck("a: f32[2, 3, 4]; b: f32[4, 2]", "einsum(\"...j,jk\", a, b)");
     gradcheck("a: f32[2, 3]; b: f32[2, 3]", "einsum(\"ij,ij->\", a, b)");
+    gradcheck("a: f32[2, 3, 3]; b: f32[3, 3]", "einsum(\"bii,jj->bi\", a, b)");
 }
 
 static void test_blocks_grads(void) {
