@@ -41,6 +41,8 @@ EINSUMS = [
     ("...ij,...jk->...ik", (2, 3, 4), (2, 4, 2)),        # ellipsis
     ("bn,anm,bm->ba", (2, 3), (4, 3, 5), (2, 5)),        # nn.Bilinear
     ("ijk->kij", (2, 3, 4)),
+    ("qbd,kbd->bqk", (3, 2, 4), (5, 2, 4)),             # batch letters not leading, output reordered
+    ("a...,a...->...", (3, 2, 4), (3, 4)),               # ellipses of different ranks (right-aligned)
     ("ii->i", (4, 4)),                                   # diagonal
     ("ii", (4, 4)),                                      # trace
     ("bii->bi", (2, 3, 3)),                              # batched diagonal
