@@ -206,38 +206,62 @@ static ir_dim dims_prod(const ir_node *x, int from, int to) {
     return p;
 }
 
+/* The labels of groups g0, g1, g2 in a row. */
+static ein_term joined(const ein_term *g0, const ein_term *g1, const ein_term *g2) {
+    ein_term t = *g0;
+    for (int k = 0; k < g1->n; k++) t.lab[t.n++] = g1->lab[k];
+    for (int k = 0; k < g2->n; k++) t.lab[t.n++] = g2->lab[k];
+    return t;
+}
+
+static int same_order(const ein_term *a, const ein_term *b) {
+    return a->n == b->n && memcmp(a->lab, b->lab, sizeof(int) * (size_t)a->n) == 0;
+}
+
+/* x (labels t, in groups g0 g1 g2 once permuted) as [g0, g1, g2] with each group one dimension. */
+static ir_node *as_3d(elab *e, ir_node *x, ein_term *t, const ein_term *g0, const ein_term *g1, const ein_term *g2,
+                      src_loc loc) {
+    ein_term want = joined(g0, g1, g2);
+    if (!(x = permute(e, x, t, &want, loc))) return NULL;
+    ir_shape s = {.rank = 3, .d = {dims_prod(x, 0, g0->n), dims_prod(x, g0->n, g0->n + g1->n),
+                                   dims_prod(x, g0->n + g1->n, x->shape.rank)}};
+    return reshape_to(e, x, &s, loc);
+}
+
+/* The last two dimensions of x swapped: op_matmul makes it the GEMM's transpose flag, no copy. */
+static ir_node *swap_last(elab *e, ir_node *x, src_loc loc) {
+    ir_attrs a = {.transpose.perm = {0, 2, 1}, .ni = 3};
+    return x ? ir_add(e->g, e->d, loc, OP_transpose, &x, 1, &a) : NULL;
+}
+
 /* a (labels ta) and b (tb) as one tensor with labels batch, a's own, b's own; the letters in
- * both and not needed are contracted by one batched matmul. */
+ * both and not needed are contracted by one batched matmul, [B, M, K] @ [B, K, P]. An operand
+ * already laid out as [B, K, M] (a) or [B, P, K] (b) is not copied: the GEMM reads it transposed. */
 static ir_node *contract(elab *e, ir_node *a, ein_term *ta, ir_node *b, ein_term *tb, const int *needed, src_loc loc) {
-    ein_term pa = {0}, pb = {0}, out = {0};
-    int nb = 0, nm = 0, nk = 0, np = 0;
-    for (int pass = 0; pass < 3; pass++)   /* batch, a's own, contracted; b follows with b's own last */
-        for (int d = 0; d < ta->n; d++) {
-            int l = ta->lab[d], both = has(tb, l);
-            if ((pass == 0 && both && needed[l]) || (pass == 1 && !both) || (pass == 2 && both && !needed[l]))
-                pa.lab[pa.n++] = l, nb += pass == 0, nm += pass == 1, nk += pass == 2;
-        }
-    for (int k = 0; k < nb; k++) pb.lab[pb.n++] = pa.lab[k];
-    for (int k = 0; k < nk; k++) pb.lab[pb.n++] = pa.lab[nb + nm + k];
+    ein_term bat = {0}, am = {0}, con = {0}, bp = {0};
+    ir_dim size[EIN_LABELS];
+    for (int d = 0; d < ta->n; d++) {
+        int l = ta->lab[d], both = has(tb, l);
+        ein_term *g = both ? (needed[l] ? &bat : &con) : &am;
+        g->lab[g->n++] = l;
+        size[l] = a->shape.d[d];
+    }
     for (int d = 0; d < tb->n; d++)
-        if (!has(ta, tb->lab[d])) pb.lab[pb.n++] = tb->lab[d], np++;
-    if (nb + nm + np > IR_MAX_RANK) {
+        if (!has(ta, tb->lab[d])) bp.lab[bp.n++] = tb->lab[d], size[tb->lab[d]] = b->shape.d[d];
+    if (bat.n + am.n + bp.n > IR_MAX_RANK) {
         diag_error(e->d, loc, "einsum: an intermediate product would have %d dimensions, more than the %d a tensor can "
                    "have\nhint: contract in two einsum calls, the operands sharing the most letters first",
-                   nb + nm + np, IR_MAX_RANK);
+                   bat.n + am.n + bp.n, IR_MAX_RANK);
         return NULL;
     }
-    a = permute(e, a, ta, &pa, loc);
-    b = permute(e, b, tb, &pb, loc);
-    if (!a || !b) return NULL;
-    ir_shape sa = {.rank = 3, .d = {dims_prod(a, 0, nb), dims_prod(a, nb, nb + nm), dims_prod(a, nb + nm, a->shape.rank)}};
-    ir_shape sb = {.rank = 3, .d = {dims_prod(b, 0, nb), dims_prod(b, nb, nb + nk), dims_prod(b, nb + nk, b->shape.rank)}};
-    ir_shape so = {0};
-    for (int k = 0; k < nb + nm; k++) so.d[so.rank] = a->shape.d[k], out.lab[so.rank++] = pa.lab[k];
-    for (int k = 0; k < np; k++) so.d[so.rank] = b->shape.d[nb + nk + k], out.lab[so.rank++] = pb.lab[nb + nk + k];
-    out.n = so.rank;
-    ir_node *y = op_matmul(e, reshape_to(e, a, &sa, loc), reshape_to(e, b, &sb, loc), loc);
-    *ta = out;
+    ein_term a_km = joined(&bat, &con, &am), b_pk = joined(&bat, &bp, &con);
+    int fa = same_order(ta, &a_km) && am.n && con.n, fb = same_order(tb, &b_pk) && bp.n && con.n;
+    a = fa ? swap_last(e, as_3d(e, a, ta, &bat, &con, &am, loc), loc) : as_3d(e, a, ta, &bat, &am, &con, loc);
+    b = fb ? swap_last(e, as_3d(e, b, tb, &bat, &bp, &con, loc), loc) : as_3d(e, b, tb, &bat, &con, &bp, loc);
+    ir_node *y = a && b ? op_matmul(e, a, b, loc) : NULL;
+    *ta = joined(&bat, &am, &bp);
+    ir_shape so = {.rank = ta->n};
+    for (int d = 0; d < ta->n; d++) so.d[d] = size[ta->lab[d]];
     return y ? reshape_to(e, y, &so, loc) : NULL;
 }
 
