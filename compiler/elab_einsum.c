@@ -59,8 +59,9 @@ static int parse_term(elab *e, src_loc at, const char *text, int from, int to, i
             continue;
         }
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
-            diag_error(e->d, char_loc(at, i), "einsum: '%c' is not a subscript\nhint: subscripts are letters, operands "
-                       "are separated by ',' and the output follows '->', as in \"bij,bjk->bik\"", c);
+            const char *what = (unsigned char)c < 0x80 ? arena_printf(e->a, "'%c'", c) : "a non-ASCII character";
+            diag_error(e->d, char_loc(at, i), "einsum: %s is not a subscript\nhint: subscripts are letters, operands "
+                       "are separated by ',' and the output follows '->', as in \"bij,bjk->bik\"", what);
             return 0;
         }
         letters++;
@@ -68,8 +69,8 @@ static int parse_term(elab *e, src_loc at, const char *text, int from, int to, i
     *ell_pos = ell;
     int n_ell = is_out ? (ell >= 0 ? ell_out : 0) : rank - letters;
     if (!is_out && (n_ell < 0 || (ell < 0 && n_ell != 0))) {
-        diag_error(e->d, at, "einsum: operand %d has rank %d but its subscripts \"%.*s\" name %d dimensions", opnum,
-                   rank, to - from, text + from, letters);
+        diag_error(e->d, at, "einsum: operand %d has rank %d but its subscripts \"%.*s\" name %d dimension%s", opnum,
+                   rank, to - from, text + from, letters, letters == 1 ? "" : "s");
         return 0;
     }
     if (letters + n_ell > IR_MAX_RANK) {
