@@ -146,7 +146,11 @@ static int parse_spec(elab *e, const value *sv, ir_node **x, int nops, ein_spec 
         s->out.n = 0;
         for (int l = 0; l < EIN_LABELS; l++)
             if ((l < ell && count[l]) || (l >= IR_MAX_RANK && count[l] == 1)) {
-                if (s->out.n == IR_MAX_RANK) break;
+                if (s->out.n == IR_MAX_RANK) {
+                    diag_error(e->d, sv->loc, "einsum: the implicit output of \"%s\" has more than %d dimensions\nhint: "
+                               "name the output after '->'", text, IR_MAX_RANK);
+                    return 0;
+                }
                 s->out.lab[s->out.n++] = l;
             }
         return 1;
