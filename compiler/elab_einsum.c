@@ -311,14 +311,14 @@ value b_einsum(elab *e, src_loc loc, const char *name, value *args) {
         if (!(x[nops++] = float_tensor_arg(e, &args[1 + k], name, argname[k], loc))) return v_error();
     ein_spec s;
     if (!parse_spec(e, &args[0], x, nops, &s)) return v_error();
-    /* one size per label */
-    ir_dim size[EIN_LABELS];
+    /* one size per label; a size 1 broadcasts, as torch */
+    ir_dim size[EIN_LABELS], one = ir_dim_const(1);
     int seen[EIN_LABELS] = {0}, op_of[EIN_LABELS];
     for (int k = 0; k < nops; k++)
         for (int d = 0; d < s.in[k].n; d++) {
             int l = s.in[k].lab[d];
-            if (!seen[l]) { seen[l] = 1, size[l] = x[k]->shape.d[d], op_of[l] = k; continue; }
-            if (ir_dim_eq(size[l], x[k]->shape.d[d])) continue;
+            if (!seen[l] || ir_dim_eq(size[l], one)) { seen[l] = 1, size[l] = x[k]->shape.d[d], op_of[l] = k; continue; }
+            if (ir_dim_eq(size[l], x[k]->shape.d[d]) || ir_dim_eq(x[k]->shape.d[d], one)) continue;
             char b1[32], b2[32];
             const char *what = l < IR_MAX_RANK ? "a dimension of '...'" : arena_printf(e->a, "'%c'", l);
             diag_error(e->d, args[0].loc, "einsum: %s is %s in operand %d (%s) but %s in operand %d (%s)", what,
@@ -326,8 +326,16 @@ value b_einsum(elab *e, src_loc loc, const char *name, value *args) {
                        ir_dim_str(b2, sizeof b2, x[k]->shape.d[d], e->mod), k + 1, t_describe(e, x[k]));
             return v_error();
         }
-    for (int k = 0; k < nops; k++)
-        if (!(x[k] = take_diagonals(e, x[k], &s.in[k], loc))) return v_error();
+    for (int k = 0; k < nops; k++) {
+        ir_shape full = {.rank = s.in[k].n};
+        for (int d = 0; d < full.rank; d++) full.d[d] = size[s.in[k].lab[d]];
+        if (!ir_shape_eq(&full, &x[k]->shape)) {
+            ir_attrs a = {0};
+            ir_attrs_set_shape(&a, 0, &full);
+            x[k] = ir_add(e->g, e->d, loc, OP_broadcast_to, &x[k], 1, &a);
+        }
+        if (!x[k] || !(x[k] = take_diagonals(e, x[k], &s.in[k], loc))) return v_error();
+    }
     ir_node *y = x[0];
     ein_term t = s.in[0];
     for (int k = 0; k < nops && y; k++) {

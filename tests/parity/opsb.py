@@ -43,6 +43,8 @@ EINSUMS = [
     ("ijk->kij", (2, 3, 4)),
     ("qbd,kbd->bqk", (3, 2, 4), (5, 2, 4)),             # batch letters not leading, output reordered
     ("a...,a...->...", (3, 2, 4), (3, 4)),               # ellipses of different ranks (right-aligned)
+    ("bij,bjk->bik", (1, 3, 4), (2, 4, 5)),             # a size 1 broadcasts
+    ("ij,ij->i", (3, 1), (3, 4)),
     ("ii->i", (4, 4)),                                   # diagonal
     ("ii", (4, 4)),                                      # trace
     ("bii->bi", (2, 3, 3)),                              # batched diagonal
