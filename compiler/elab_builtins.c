@@ -882,6 +882,7 @@ static const builtin builtins[] = {
     {"nt_xent", {{"z1", 1}, {"z2", 1}, {"temperature", 0}}, 3, b_nt_xent, OP_nt_xent, 0},
     {"clip_loss", {{"image", 1}, {"text", 1}, {"logit_scale", 0}}, 3, b_clip_loss, OP_clip_loss, 0},
     {"matmul", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_matmul, 0},
+    {"einsum", {{"spec", 1}, {"a", 1}, {"b", 0}, {"c", 0}}, 4, b_einsum, OP_matmul, 0},
     {"maximum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_maximum, 0},
     {"minimum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_minimum, 0},
     {"pow", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_pow, 0},

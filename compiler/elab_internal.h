@@ -228,6 +228,9 @@ value b_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_adaptive_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_unpool(elab *e, src_loc loc, const char *name, value *args);
 
+/* elab_einsum.c: builtin einsum, lowered to transpose, reshape, sum and matmul */
+value b_einsum(elab *e, src_loc loc, const char *name, value *args);
+
 /* elab_attention.c: builtin attention (same signature as the handlers) */
 value b_attention(elab *e, src_loc loc, const char *name, value *args);
 

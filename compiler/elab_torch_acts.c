@@ -2,7 +2,7 @@
  * no builtin here.
  *
  * A model ported from PyTorch reaches for F.mish, F.hardswish, nn.PReLU,
- * masked_fill, flip, einsum ... first; "unknown function 'mish'" with a
+ * masked_fill, flip ... first; "unknown function 'mish'" with a
  * near-miss suggestion ("did you mean 'mse'?") leads nowhere, so the error
  * says how to write each one from the builtins instead (each formula is
  * PyTorch's definition). */
@@ -42,9 +42,6 @@ static const torch_act acts[] = {
     {"norm", "x.norm(dim = a) is sqrt(sum(x * x, axis = a)); F.normalize(x, dim = a) is normalize(x, axis = a)"},
     {"cosine_similarity", "F.cosine_similarity(a, b, dim = 1) is sum(normalize(a, axis = 1) * normalize(b, axis = 1), "
                           "axis = 1) (for rows not near zero: torch clamps the norms at eps = 1e-8 its own way)"},
-    {"einsum", "torch.einsum is written with matmul (batched over leading dimensions), transpose, unsqueeze and sum: "
-               "einsum(\"nd,md->nm\", a, b) is a @ transpose(b), einsum(\"nsd,nse->nde\", k, v) is transpose(k) @ v, "
-               "einsum(\"nd,nd->n\", a, b) is sum(a * b, axis = 1)"},
     {"multinomial", "torch.multinomial(p, 1) (one draw per row of probabilities) is argmax(log(p) - log(-log(rand(p))), "
                     "axis = -1), the Gumbel-max trick; Categorical(logits = z).sample() is the same with z for log(p)"},
     {"gumbel_softmax", "F.gumbel_softmax(z, tau) is softmax((z - log(-log(rand(z)))) / tau, axis = -1)"},

@@ -5,7 +5,8 @@ by optimizer, model by model.
     /usr/bin/python3 tests/parity/run.py [BUILD_DIR] [--only SECTION,...] [--keep]
 
 Sections: ops (cases.py: primitive ops, stdlib blocks, losses), transformers
-(transformer.py: stdlib/transformer.dln against PyTorch's modules), init
+(transformer.py: stdlib/transformer.dln against PyTorch's modules), opsb
+(opsb.py: einsum, pixel_shuffle, the 1-D pools, conv_transpose1d), init
 (initializers against torch.nn.init and the docs' table; init_structured.py:
 orthogonal, trunc_normal, sparse, dirac, eye against torch's; init_recurrent.py:
 rnn/lstm/gru's init, recurrent_init, bias_init, forget_bias against the same
@@ -49,7 +50,7 @@ import cases as case_table  # noqa: E402
 import harness  # noqa: E402
 import ops  # noqa: E402
 
-SECTIONS = ["ops", "transformers", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course", "stranger", "accumulate", "lookahead"]
+SECTIONS = ["ops", "transformers", "opsb", "corpus", "init", "optim", "metrics", "detect", "models", "gpt", "gan", "vae", "explain", "advtrain", "interchange", "course", "stranger", "accumulate", "lookahead"]
 
 
 def fmt(e):
@@ -87,6 +88,9 @@ def main(argv):
     if "transformers" in only:
         import transformer
         rows += group_by(ops.run_cases(build, transformer.CASES))
+    if "opsb" in only:
+        import opsb
+        rows += group_by(ops.run_cases(build, opsb.CASES))
     if "corpus" in only:
         import corpus
         rows += corpus.run(build)
