@@ -324,10 +324,10 @@ static int grid_shape(ir_node *n, char *err, int errlen) {
     const ir_attrs_grid_sample *ga = &n->a.grid_sample;
     char b[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
     if (!all_f32(n, err, errlen)) return 0;
+    if (x && x->shape.rank != 4) return ops_fail(err, errlen, "%s: expected x f32[N, C, H, W], got %s", op, ops_type(b, x));
     if (n->a.ni != 5 || ga->mode < 0 || ga->mode > 1 || ga->padding < 0 || ga->padding > 1 || ga->align_corners < 0 ||
         ga->align_corners > 1 || ga->in_h < 1 || ga->in_w < 1)
         return ops_fail(err, errlen, "%s: needs mode, padding, align_corners and in_h, in_w >= 1", op);
-    if (x && x->shape.rank != 4) return ops_fail(err, errlen, "%s: expected x f32[N, C, H, W], got %s", op, ops_type(b, x));
     if (grid->shape.rank != 4 || !ir_dim_eq(grid->shape.d[3], ir_dim_const(2)))
         return ops_fail(err, errlen, "%s: the grid must be f32[N, Ho, Wo, 2] (x then y, in [-1, 1]), got %s", op,
                         ops_type(b, grid));
