@@ -6,11 +6,13 @@
 # its two outputs swapped trains to the same bytes (the loss names them) but
 # its val_acc is the auxiliary head's — accuracy reads the first output.
 # PSPNet's pyramid pooling (course_psp.dln) on fashion_mnist_masks: a
-# val_iou in [0, 1]. ~10 s.
+# val_iou in [0, 1]. The spatial transformer network (course_stn.dln: affine_grid,
+# grid_sample, whose x adjoint scatters) to the same checkpoint bytes at 1 and 2
+# threads. ~12 s.
 CDC=$(cd "$B" && pwd)/dlnc
-cp tests/e2e/course_roi.dln tests/e2e/course_aux.dln tests/e2e/course_psp.dln "$T/"
+cp tests/e2e/course_roi.dln tests/e2e/course_aux.dln tests/e2e/course_psp.dln tests/e2e/course_stn.dln "$T/"
 crun() { (cd "$T" && DLNC_CACHE="$T/cache" "$CDC" run "$@" --quiet); }
-for m in course_roi course_aux course_psp; do
+for m in course_roi course_aux course_psp course_stn; do
   if "$CDC" "$T/$m.dln" -o "$T/$m.c" 2> "$T/$m.err" \
      && cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime -I"$T" -c "$T/$m.c" -o "$T/$m.o" 2> "$T/$m.cc"; then
     echo "course: $m.dln compiles with -Werror: ok"; pass=$((pass+1))
@@ -44,4 +46,12 @@ if [ $rp -eq 0 ] && [ -n "$iou" ] && awk -v v="$iou" 'BEGIN { exit !(v >= 0 && v
   echo "course: PSPNet's pyramid pooling trains on the masks (val_iou $iou): ok"; pass=$((pass+1))
 else
   echo "FAIL course PSPNet ($rp):"; cat "$T/psp.out"; fail=$((fail+1))
+fi
+OMP_NUM_THREADS=1 crun course_stn.dln --max-steps 20 --checkpoint stn1.st > "$T/stn1.out" 2>&1; rs1=$?
+OMP_NUM_THREADS=2 crun course_stn.dln --max-steps 20 --checkpoint stn2.st > "$T/stn2.out" 2>&1; rs2=$?
+if [ $rs1 -eq 0 ] && [ $rs2 -eq 0 ] && cmp -s "$T/stn1.st" "$T/stn2.st" \
+   && grep -Eq "^done: 1 epoch, 20 steps in .*, val_acc [0-9.]+%" "$T/stn1.out"; then
+  echo "course: the spatial transformer trains, the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
+else
+  echo "FAIL course spatial transformer ($rs1 $rs2):"; cat "$T/stn1.out" "$T/stn2.out"; fail=$((fail+1))
 fi
