@@ -20,14 +20,18 @@ for m in course_roi course_aux course_psp course_stn; do
     echo "FAIL course: $m.dln does not compile"; cat "$T/$m.err"; head -20 "$T/$m.cc"; fail=$((fail+1))
   fi
 done
-OMP_NUM_THREADS=1 crun course_roi.dln --max-steps 12 --checkpoint roi1.st > "$T/roi1.out" 2>&1; rr1=$?
-OMP_NUM_THREADS=2 crun course_roi.dln --max-steps 12 --checkpoint roi2.st > "$T/roi2.out" 2>&1; rr2=$?
-if [ $rr1 -eq 0 ] && [ $rr2 -eq 0 ] && cmp -s "$T/roi1.st" "$T/roi2.st" \
-   && grep -Eq "^done: 1 epoch, 12 steps in .*, val_acc [0-9.]+%" "$T/roi1.out"; then
-  echo "course: roi_pool head trains, the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
-else
-  echo "FAIL course roi_pool ($rr1 $rr2):"; cat "$T/roi1.out" "$T/roi2.out"; fail=$((fail+1))
-fi
+# same_bits MODEL STEPS WHAT: MODEL.dln trains STEPS steps to the same checkpoint bytes at 1 and 2 threads
+same_bits() {
+  OMP_NUM_THREADS=1 crun "$1.dln" --max-steps "$2" --checkpoint "${1}1.st" > "$T/${1}1.out" 2>&1; sb1=$?
+  OMP_NUM_THREADS=2 crun "$1.dln" --max-steps "$2" --checkpoint "${1}2.st" > "$T/${1}2.out" 2>&1; sb2=$?
+  if [ $sb1 -eq 0 ] && [ $sb2 -eq 0 ] && cmp -s "$T/${1}1.st" "$T/${1}2.st" \
+     && grep -Eq "^done: 1 epoch, $2 steps in .*, val_acc [0-9.]+%" "$T/${1}1.out"; then
+    echo "course: $3 trains, the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
+  else
+    echo "FAIL course $3 ($sb1 $sb2):"; cat "$T/${1}1.out" "$T/${1}2.out"; fail=$((fail+1))
+  fi
+}
+same_bits course_roi 12 "roi_pool head"
 sed -e 's/(logits: f32\[N, 10\], aux: f32\[N, 10\])/(aux: f32[N, 10], logits: f32[N, 10])/' \
     -e 's/return dense(flatten(h), 10), aux/return aux, dense(flatten(h), 10)/' "$T/course_aux.dln" > "$T/course_aux2.dln"
 crun course_aux.dln --max-steps 30 --checkpoint aux1.st > "$T/aux1.out" 2>&1; ra1=$?
@@ -47,11 +51,4 @@ if [ $rp -eq 0 ] && [ -n "$iou" ] && awk -v v="$iou" 'BEGIN { exit !(v >= 0 && v
 else
   echo "FAIL course PSPNet ($rp):"; cat "$T/psp.out"; fail=$((fail+1))
 fi
-OMP_NUM_THREADS=1 crun course_stn.dln --max-steps 20 --checkpoint stn1.st > "$T/stn1.out" 2>&1; rs1=$?
-OMP_NUM_THREADS=2 crun course_stn.dln --max-steps 20 --checkpoint stn2.st > "$T/stn2.out" 2>&1; rs2=$?
-if [ $rs1 -eq 0 ] && [ $rs2 -eq 0 ] && cmp -s "$T/stn1.st" "$T/stn2.st" \
-   && grep -Eq "^done: 1 epoch, 20 steps in .*, val_acc [0-9.]+%" "$T/stn1.out"; then
-  echo "course: the spatial transformer trains, the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
-else
-  echo "FAIL course spatial transformer ($rs1 $rs2):"; cat "$T/stn1.out" "$T/stn2.out"; fail=$((fail+1))
-fi
+same_bits course_stn 20 "the spatial transformer"
