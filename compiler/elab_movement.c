@@ -689,6 +689,12 @@ value b_affine_grid(elab *e, src_loc loc, const char *name, value *args) {
             diag_error(e->d, sv->loc, "affine_grid's size must be [N, C, H, W] (or [C, H, W]), got %s", v_describe(e, sv));
         return v_error();
     }
+    const value n0 = int_like(&sv->items[0]);
+    if (sv->n == 4 && n0.kind == V_INT && ir_dim_is_const(ts->d[0]) && n0.i != ts->d[0].k) {
+        diag_error(e->d, sv->items[0].loc, "affine_grid's size is for a batch of %lld, theta %s has %lld",
+                   (long long)n0.i, t_describe(e, theta), (long long)ts->d[0].k);
+        return v_error();
+    }
     int64_t hw[2];
     int align;
     if (!size_item(e, &sv->items[sv->n - 2], &hw[0]) || !size_item(e, &sv->items[sv->n - 1], &hw[1]) ||
