@@ -939,6 +939,9 @@ static const builtin builtins[] = {
     {"roi_pool", {{"x", 1}, {"boxes", 1}, {"output_size", 1}, {"spatial_scale", 0}}, 4, b_roi_pool, OP_roi_pool, 0},
     {"nms", {{"boxes", 1}, {"scores", 1}, {"iou", 0}, {"score_threshold", 0}, {"max_out", 0}, {"class_ids", 0}},
      6, b_nms, OP_nms, 0},
+    {"grid_sample", {{"x", 1}, {"grid", 1}, {"mode", 0}, {"padding_mode", 0}, {"align_corners", 0}}, 5, b_grid_sample,
+     OP_grid_sample, 0},
+    {"affine_grid", {{"theta", 1}, {"size", 1}, {"align_corners", 0}}, 3, b_affine_grid, OP_iota, 0},
     {"squeeze", {{"x", 1}, {"axis", 0}}, 2, b_squeeze, OP_reshape, 0},
     {"unsqueeze", {{"x", 1}, {"axis", 1}}, 2, b_unsqueeze, OP_reshape, 0},
     /* fused scaled-dot-product attention (elab_attention.c) */

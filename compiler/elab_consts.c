@@ -111,7 +111,7 @@ static ir_node *constant_of(elab *e, double v, const ir_shape *s, src_loc loc) {
 }
 
 /* iota of shape s along axis: start + step * index. */
-static ir_node *iota(elab *e, const ir_shape *s, int axis, double start, double step, int i32, src_loc loc) {
+ir_node *elab_iota(elab *e, const ir_shape *s, int axis, double start, double step, int i32, src_loc loc) {
     ir_attrs a = {.iota = {.axis = axis, .i32 = i32, .start = start, .step = step}, .nf = 2};
     ir_attrs_set_shape(&a, 2, s);
     return ir_add(e->g, e->d, loc, OP_iota, NULL, 0, &a);
@@ -225,7 +225,7 @@ value b_arange(elab *e, src_loc loc, const char *name, value *args) {
         diag_error(e->d, loc, "arange: the values do not fit in an i32");
         return v_error();
     }
-    return v_tensor(iota(e, &s, 0, start, step, i32, loc), loc);
+    return v_tensor(elab_iota(e, &s, 0, start, step, i32, loc), loc);
 }
 
 /* ---- eye, tril, triu ------------------------------------------------------------ */
@@ -233,8 +233,8 @@ value b_arange(elab *e, src_loc loc, const char *name, value *args) {
 /* [R, 1] row indices + k and [1, C] column indices, for comparing. */
 static int index_grid(elab *e, ir_dim r, ir_dim c, double k, src_loc loc, ir_node **rows, ir_node **cols) {
     ir_shape rs = {.rank = 2, .d = {r, ir_dim_const(1)}}, cs = {.rank = 2, .d = {ir_dim_const(1), c}};
-    *rows = iota(e, &rs, 0, k, 1, 0, loc);
-    *cols = iota(e, &cs, 1, 0, 1, 0, loc);
+    *rows = elab_iota(e, &rs, 0, k, 1, 0, loc);
+    *cols = elab_iota(e, &cs, 1, 0, 1, 0, loc);
     return *rows && *cols;
 }
 

@@ -196,6 +196,8 @@ value b_upsample(elab *e, src_loc loc, const char *name, value *args);
 value b_roi_align(elab *e, src_loc loc, const char *name, value *args);
 value b_roi_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_nms(elab *e, src_loc loc, const char *name, value *args);
+value b_grid_sample(elab *e, src_loc loc, const char *name, value *args);
+value b_affine_grid(elab *e, src_loc loc, const char *name, value *args);
 /* sort, argsort, topk, cumsum, cast_i32 (elab_sort.c) */
 value b_sort(elab *e, src_loc loc, const char *name, value *args);
 value b_topk(elab *e, src_loc loc, const char *name, value *args);
@@ -237,6 +239,8 @@ value b_attention(elab *e, src_loc loc, const char *name, value *args);
 /* elab_consts.c: builtins zeros, ones, full, zeros_like, ones_like,
  * full_like, arange, eye, tril, triu, expand (same signature as the handlers) */
 value b_fill(elab *e, src_loc loc, const char *name, value *args);
+/* iota of shape s along axis: start + step * index (f32, or i32 with i32 = 1) */
+ir_node *elab_iota(elab *e, const ir_shape *s, int axis, double start, double step, int i32, src_loc loc);
 value b_fill_like(elab *e, src_loc loc, const char *name, value *args);
 value b_arange(elab *e, src_loc loc, const char *name, value *args);
 value b_eye(elab *e, src_loc loc, const char *name, value *args);

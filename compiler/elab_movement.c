@@ -649,6 +649,73 @@ value b_roi_pool(elab *e, src_loc loc, const char *name, value *args) {
     return v_tensor(ir_add(e->g, e->d, loc, OP_roi_pool, in, 2, &a), loc);
 }
 
+/* grid_sample(x, grid, mode = "bilinear", padding_mode = "zeros",
+ * align_corners = false): F.grid_sample on x f32[N, C, H, W] at the points
+ * of grid f32[N, Ho, Wo, 2], giving f32[N, C, Ho, Wo]. */
+value b_grid_sample(elab *e, src_loc loc, const char *name, value *args) {
+    static const char *const modes[] = {"bilinear", "nearest", NULL}, *const paddings[] = {"zeros", "border", NULL};
+    ir_node *in[2] = {tensor_arg(e, &args[0], name, "x"), tensor_arg(e, &args[1], name, "grid")};
+    if (!in[0] || !in[1]) return v_error();
+    const int mode = choice_arg(e, &args[2], MV_GRID_BILINEAR, name, "mode", modes,
+                                "the modes are \"bilinear\" and \"nearest\"");
+    const int padding = choice_arg(e, &args[3], MV_GRID_ZEROS, name, "padding_mode", paddings,
+                                   "the padding modes are \"zeros\" and \"border\" (\"reflection\" is not supported)");
+    int align;
+    if (mode < 0 || padding < 0 || !bool_arg(e, &args[4], 0, name, "align_corners", &align)) return v_error();
+    const ir_shape *xs = &in[0]->shape;
+    ir_attrs a = {.grid_sample = {.mode = mode, .padding = padding, .align_corners = align,
+                                  .in_h = xs->rank == 4 ? xs->d[2].k : 0, .in_w = xs->rank == 4 ? xs->d[3].k : 0},
+                  .ni = 5};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_grid_sample, in, 2, &a), loc);
+}
+
+/* affine_grid(theta, size, align_corners = false): F.affine_grid for theta
+ * f32[N, 2, 3] and size [N, C, H, W] (or [C, H, W]: only H and W are used),
+ * giving f32[N, H, W, 2]. Composed, so differentiable in theta: the base
+ * grid (x_j, y_i) — torch's linspace(-1, 1) shrunk by (size - 1) / size
+ * without align_corners — times theta's columns, plus its translation. */
+value b_affine_grid(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *theta = tensor_arg(e, &args[0], name, "theta");
+    if (!theta) return v_error();
+    const ir_shape *ts = &theta->shape;
+    if (ts->rank != 3 || !ir_dim_eq(ts->d[1], ir_dim_const(2)) || !ir_dim_eq(ts->d[2], ir_dim_const(3))) {
+        diag_error(e->d, args[0].loc, "affine_grid's theta must be f32[N, 2, 3], got %s\nhint: 3-D grids "
+                   "(theta f32[N, 3, 4]) are not supported", t_describe(e, theta));
+        return v_error();
+    }
+    value *sv = &args[1];
+    if (sv->kind != V_LIST || sv->n < 3 || sv->n > 4) {
+        if (sv->kind != V_ERROR)
+            diag_error(e->d, sv->loc, "affine_grid's size must be [N, C, H, W] (or [C, H, W]), got %s", v_describe(e, sv));
+        return v_error();
+    }
+    const value n0 = int_like(&sv->items[0]);
+    if (sv->n == 4 && n0.kind == V_INT && ir_dim_is_const(ts->d[0]) && n0.i != ts->d[0].k) {
+        diag_error(e->d, sv->items[0].loc, "affine_grid's size is for a batch of %lld, theta %s has %lld",
+                   (long long)n0.i, t_describe(e, theta), (long long)ts->d[0].k);
+        return v_error();
+    }
+    int64_t hw[2];
+    int align;
+    if (!size_item(e, &sv->items[sv->n - 2], &hw[0]) || !size_item(e, &sv->items[sv->n - 1], &hw[1]) ||
+        !bool_arg(e, &args[2], 0, name, "align_corners", &align))
+        return v_error();
+    ir_node *t = theta;
+    const ir_shape one_hw = {.rank = 4, .d = {ir_dim_const(1), ir_dim_const(hw[0]), ir_dim_const(hw[1]), ir_dim_const(1)}};
+    const ir_shape col = {.rank = 4, .d = {ts->d[0], ir_dim_const(1), ir_dim_const(1), ir_dim_const(2)}};
+    const ir_shape plane = {.rank = 2, .d = {ir_dim_const(hw[0]), ir_dim_const(hw[1])}};
+    for (int axis = 1; axis >= 0; axis--) {   /* x along W (theta's column 0), then y along H (column 1) */
+        const int64_t len = hw[axis];
+        const double step = len < 2 ? 0 : align ? 2.0 / (double)(len - 1) : 2.0 / (double)len;
+        const double start = len < 2 ? 0 : align ? -1.0 : 1.0 / (double)len - 1.0;
+        ir_node *base = reshape_to(e, elab_iota(e, &plane, axis, start, step, 0, loc), &one_hw, loc);
+        ir_node *column = reshape_to(e, slice_along(e, theta, 2, 1 - axis, 1, 1, loc), &col, loc);
+        t = op_binary(e, OP_add, axis == 1 ? reshape_to(e, slice_along(e, theta, 2, 2, 1, 1, loc), &col, loc) : t,
+                      op_binary(e, OP_mul, base, column, loc), loc);
+    }
+    return v_tensor(t, loc);
+}
+
 /* squeeze(x, axis = None): torch.squeeze — drops the given axis if its size
  * is 1 (else x is unchanged), or every dimension of size 1. A run-time
  * dimension (N) is never dropped. */

@@ -285,6 +285,21 @@ static void emit_roi_align(emit_ctx *c, FILE *b, const ir_node *n)
             grad ? "gradient of the output" : "x");
 }
 
+/* ---- grid_sample: one runtime call per direction (runtime/grid_sample.c) ---------------- */
+static void emit_grid_sample(emit_ctx *c, FILE *b, const ir_node *n)
+{
+    const ir_attrs_grid_sample *ga = &n->a.grid_sample;
+    const ir_shape *gs = &n->in[n->nin - 1]->shape, *ys = n->op == OP_grid_sample ? &n->shape : &n->in[0]->shape;
+    fprintf(b, "    const dl_grid_geom g = {.C = %lld, .H = %lld, .W = %lld, .Ho = %lld, .Wo = %lld, .mode = %d, .padding = %d, "
+               ".align_corners = %d};\n", (long long)ys->d[1].k, (long long)ga->in_h, (long long)ga->in_w,
+            (long long)gs->d[1].k, (long long)gs->d[2].k, (int)ga->mode, (int)ga->padding, (int)ga->align_corners);
+    const char *N = emit_dim(c, gs->d[0]);
+    if (n->op == OP_grid_sample) fprintf(b, "    dl_grid_sample(x0, x1, y, %s, &g); /* x, grid */\n", N);
+    else if (n->op == OP_grid_sample_grad)
+        fprintf(b, "    dl_grid_sample_grad(x0, x1, y, %s, &g); /* gradient of the output, grid */\n", N);
+    else fprintf(b, "    dl_grid_sample_grad_grid(x0, x1, x2, y, %s, &g); /* gradient of the output, x, grid */\n", N);
+}
+
 /* ---- roi_pool: one runtime call each way (runtime/roi_pool.c), roi_align's geometry -------- */
 static void emit_roi_pool(emit_ctx *c, FILE *b, const ir_node *n)
 {
@@ -318,6 +333,7 @@ void emit_movement(emit_ctx *c, FILE *b, const ir_node *n)
     case OP_pad: case OP_pad_grad: emit_pad(c, b, n); return;
     case OP_roi_align: case OP_roi_align_grad: emit_roi_align(c, b, n); return;
     case OP_roi_pool: case OP_roi_pool_grad: emit_roi_pool(c, b, n); return;
+    case OP_grid_sample: case OP_grid_sample_grad: case OP_grid_sample_grad_grid: emit_grid_sample(c, b, n); return;
     case OP_nms: emit_nms(c, b, n); return;
     default: emit_upsample(c, b, n); return; /* upsample, upsample_grad */
     }

@@ -175,6 +175,55 @@ static void run_roi_align(const interp_state *s, const ir_node *n, double *y) {
     }
 }
 
+/* grid_sample, the reference in double: torch's CPU grid_sampler_2d
+ * written out per grid point — unnormalize, clip (border, with its zero
+ * gradient), then nearest or the four bilinear neighbours; pixels outside
+ * the image read 0 and take no gradient. The x adjoint scatters, the grid
+ * adjoint sums the slope of the bilinear surface over the channels. */
+static double gs_ref_source(double g, int64_t size, const ir_attrs_grid_sample *a, double *d) {
+    double s = a->align_corners ? (g + 1) / 2 * (double)(size - 1) : ((g + 1) * (double)size - 1) / 2;
+    *d = a->align_corners ? (double)(size - 1) / 2 : (double)size / 2;
+    if (a->padding == MV_GRID_BORDER && s <= 0) s = 0, *d = 0;
+    else if (a->padding == MV_GRID_BORDER && s >= (double)(size - 1)) s = (double)(size - 1), *d = 0;
+    return s;
+}
+
+static void run_grid_sample(const interp_state *s, const ir_node *n, double *y) {
+    const ir_attrs_grid_sample *a = &n->a.grid_sample;
+    const ir_node *gn = n->in[n->nin - 1], *yn = n->op == OP_grid_sample ? n : n->in[0];
+    const double *grid = s->value[gn->id], *in0 = s->value[n->in[0]->id];
+    const double *x = n->op == OP_grid_sample ? in0 : n->op == OP_grid_sample_grad_grid ? s->value[n->in[1]->id] : NULL;
+    const int64_t N = dim(s, gn, 0), C = yn->shape.d[1].k, H = a->in_h, W = a->in_w, P = gn->shape.d[1].k * gn->shape.d[2].k;
+    if (n->op == OP_grid_sample_grad) memset(y, 0, (size_t)(N * C * H * W) * sizeof *y);
+    for (int64_t np = 0; np < N * P; np++) {
+        double dx, dy;
+        const double ix = gs_ref_source(grid[2 * np], W, a, &dx), iy = gs_ref_source(grid[2 * np + 1], H, a, &dy);
+        const int far = !(ix > -2 && ix < (double)W + 1 && iy > -2 && iy < (double)H + 1);
+        const double fx = a->mode == MV_GRID_NEAREST ? nearbyint(ix) : floor(ix);
+        const double fy = a->mode == MV_GRID_NEAREST ? nearbyint(iy) : floor(iy);
+        const double tx = a->mode == MV_GRID_NEAREST ? 0 : ix - fx, ty = a->mode == MV_GRID_NEAREST ? 0 : iy - fy;
+        const double w[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+        double sx = 0, sy = 0;
+        for (int64_t c = 0; c < C; c++) {
+            const int64_t plane = ((np / P) * C + c) * H * W, at = ((np / P) * C + c) * P + np % P;
+            double v[4] = {0, 0, 0, 0}, acc = 0;
+            for (int k = 0; k < 4 && !far; k++) {
+                const double px = fx + (k & 1), py = fy + (k >> 1);
+                if (px < 0 || px >= (double)W || py < 0 || py >= (double)H) continue;
+                const int64_t pix = plane + (int64_t)py * W + (int64_t)px;
+                if (x) v[k] = x[pix], acc += w[k] * x[pix];
+                else y[pix] += w[k] * in0[at];
+            }
+            if (n->op == OP_grid_sample) y[at] = acc;
+            if (n->op == OP_grid_sample_grad_grid && a->mode == MV_GRID_BILINEAR) {
+                sx += in0[at] * ((v[1] - v[0]) * (1 - ty) + (v[3] - v[2]) * ty);
+                sy += in0[at] * ((v[2] - v[0]) * (1 - tx) + (v[3] - v[1]) * tx);
+            }
+        }
+        if (n->op == OP_grid_sample_grad_grid) y[2 * np] = sx * dx, y[2 * np + 1] = sy * dy;
+    }
+}
+
 /* RoI pooling, the reference: torchvision's roi_pool kernel (box corners
  * rounded half away from zero after the scale, bins from floor and ceil of
  * multiples of the bin size, clipped to the map), first maximum wins; an
@@ -259,6 +308,7 @@ int interp_movement(const interp_state *s, const ir_node *n, double *y) {
     case OP_upsample: case OP_upsample_grad: run_upsample(s, n, y); return 0;
     case OP_roi_align: case OP_roi_align_grad: run_roi_align(s, n, y); return 0;
     case OP_roi_pool: case OP_roi_pool_grad: run_roi_pool(s, n, y); return 0;
+    case OP_grid_sample: case OP_grid_sample_grad: case OP_grid_sample_grad_grid: run_grid_sample(s, n, y); return 0;
     case OP_nms: run_nms(s, n, y); return 0;
     default: return -1;
     }

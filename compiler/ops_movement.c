@@ -311,6 +311,77 @@ int op_shape_roi_align_grad(ir_node *n, char *err, int errlen) { return roi_shap
 double op_flops_roi_align(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->shape, sv); }
 double op_flops_roi_align_grad(const ir_node *n, const int64_t *sv) { return 32 * ops_numel(&n->in[0]->shape, sv); }
 
+/* ---- grid_sample and its adjoints ------------------------------------------------------ */
+
+/* grid_sample: x f32[N, C, H, W], grid f32[N, Ho, Wo, 2]; grid_sample_grad:
+ * gy f32[N, C, Ho, Wo], grid; grid_sample_grad_grid: gy, x, grid. C, H, W,
+ * Ho, Wo constant, N the same on all. */
+static int grid_shape(ir_node *n, char *err, int errlen) {
+    const char *op = ir_ops[n->op].name;
+    const int which = n->op == OP_grid_sample ? 0 : n->op == OP_grid_sample_grad ? 1 : 2;
+    const ir_node *grid = n->in[n->nin - 1], *x = which == 1 ? NULL : n->in[which == 2];
+    const ir_node *gy = which ? n->in[0] : NULL;
+    const ir_attrs_grid_sample *ga = &n->a.grid_sample;
+    char b[OPS_TYPE_BUF], b2[OPS_TYPE_BUF];
+    if (!all_f32(n, err, errlen)) return 0;
+    if (x && x->shape.rank != 4) return ops_fail(err, errlen, "%s: expected x f32[N, C, H, W], got %s", op, ops_type(b, x));
+    if (n->a.ni != 5 || ga->mode < 0 || ga->mode > 1 || ga->padding < 0 || ga->padding > 1 || ga->align_corners < 0 ||
+        ga->align_corners > 1 || ga->in_h < 1 || ga->in_w < 1)
+        return ops_fail(err, errlen, "%s: needs mode, padding, align_corners and in_h, in_w >= 1", op);
+    if (grid->shape.rank != 4 || !ir_dim_eq(grid->shape.d[3], ir_dim_const(2)))
+        return ops_fail(err, errlen, "%s: the grid must be f32[N, Ho, Wo, 2] (x then y, in [-1, 1]), got %s", op,
+                        ops_type(b, grid));
+    for (int d = 1; d < 3; d++)
+        if (!const_dim(n, grid, d, err, errlen)) return 0;
+    const ir_node *lead = x ? x : gy;
+    for (int d = 1; d < 4; d++)
+        if (!const_dim(n, lead, d, err, errlen)) return 0;
+    if (!ir_dim_eq(lead->shape.d[0], grid->shape.d[0]))
+        return ops_fail(err, errlen, "%s: x %s and the grid %s have different batch sizes", op, ops_type(b, lead),
+                        ops_type(b2, grid));
+    if (x && (x->shape.d[2].k != ga->in_h || x->shape.d[3].k != ga->in_w))
+        return ops_fail(err, errlen, "%s: in_h, in_w must be the input's H, W", op);
+    const ir_shape y = {.rank = 4, .d = {grid->shape.d[0], lead->shape.d[1], grid->shape.d[1], grid->shape.d[2]}};
+    if (gy && !ir_shape_eq(&gy->shape, &y))
+        return ops_fail(err, errlen, "%s: the gradient %s does not match the grid %s", op, ops_type(b, gy),
+                        ops_type(b2, grid));
+    n->dtype = IR_F32;
+    if (which == 0) n->shape = y;
+    else if (which == 1) n->shape = (ir_shape){.rank = 4, .d = {y.d[0], y.d[1], ir_dim_const(ga->in_h), ir_dim_const(ga->in_w)}};
+    else n->shape = grid->shape;
+    return 1;
+}
+
+int op_shape_grid_sample(ir_node *n, char *err, int errlen) { return grid_shape(n, err, errlen); }
+int op_shape_grid_sample_grad(ir_node *n, char *err, int errlen) { return grid_shape(n, err, errlen); }
+int op_shape_grid_sample_grad_grid(ir_node *n, char *err, int errlen) { return grid_shape(n, err, errlen); }
+
+/* per output value: bilinear, 4 weights and 4 products (about 12); nearest, a copy */
+static double grid_flops(const ir_node *n, const ir_shape *y, const int64_t *sv) {
+    return (n->a.grid_sample.mode == MV_GRID_BILINEAR ? 12 : 1) * ops_numel(y, sv);
+}
+double op_flops_grid_sample(const ir_node *n, const int64_t *sv) { return grid_flops(n, &n->shape, sv); }
+double op_flops_grid_sample_grad(const ir_node *n, const int64_t *sv) { return grid_flops(n, &n->in[0]->shape, sv); }
+double op_flops_grid_sample_grad_grid(const ir_node *n, const int64_t *sv) { return grid_flops(n, &n->in[0]->shape, sv); }
+
+/* x: the adjoint scatters gy back along the same weights; the grid (bilinear
+ * only): the slope of the bilinear surface, as torch. nearest is piecewise
+ * constant in the grid: no gradient (torch gives zeros). */
+void op_vjp_grid_sample(ad_ctx *c, ir_node *n, ir_node *gy) {
+    ir_node *in[3] = {gy, n->in[1]};
+    ad_accum(c, n->in[0], ir_op_attrs(c->g, OP_grid_sample_grad, in, 2, &n->a));
+    if (n->a.grid_sample.mode != MV_GRID_BILINEAR) return;
+    in[1] = n->in[0], in[2] = n->in[1];
+    ad_accum(c, n->in[1], ir_op_attrs(c->g, OP_grid_sample_grad_grid, in, 3, &n->a));
+}
+
+void op_vjp_grid_sample_grad(ad_ctx *c, ir_node *n, ir_node *gy) {
+    (void)n, (void)gy;
+    ad_fail(c, "grid_sample: no second derivative (the gradient of grid_sample's gradient is not implemented)");
+}
+
+void op_vjp_grid_sample_grad_grid(ad_ctx *c, ir_node *n, ir_node *gy) { op_vjp_grid_sample_grad(c, n, gy); }
+
 /* ---- roi_pool and its adjoint ----------------------------------------------------------- */
 
 /* x f32[N, C, H, W] and boxes f32[N, R, 4] as roi_align's; the adjoint

@@ -16,6 +16,8 @@
 
 typedef enum mv_pad_mode { MV_PAD_CONSTANT, MV_PAD_REFLECT, MV_PAD_REPLICATE } mv_pad_mode;
 typedef enum mv_up_mode { MV_UP_NEAREST, MV_UP_BILINEAR } mv_up_mode;
+typedef enum mv_grid_mode { MV_GRID_BILINEAR, MV_GRID_NEAREST } mv_grid_mode;
+typedef enum mv_grid_padding { MV_GRID_ZEROS, MV_GRID_BORDER } mv_grid_padding;
 
 #define MV_PAD_MAX_DIMS 3 /* ir_attrs.pad.pads holds (left, right) for up to 3 dims */
 

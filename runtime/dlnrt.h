@@ -1132,6 +1132,21 @@ typedef struct dl_roi_geom {
 void dl_roi_align(const float *x, const float *boxes, float *y, int64_t N, const dl_roi_geom *g);
 void dl_roi_align_grad(const float *gy, const float *boxes, float *gx, int64_t N, const dl_roi_geom *g);
 
+/* grid_sample (grid_sample.c): x [N, C, H, W], grid [N, Ho, Wo, 2] (x, y in
+ * [-1, 1]) -> y [N, C, Ho, Wo], as torch.nn.functional.grid_sample(x, grid,
+ * mode, padding_mode, align_corners). The adjoints write gx [N, C, H, W]
+ * (zeroed first) and ggrid [N, Ho, Wo, 2] (bilinear; zeros for nearest). */
+typedef struct dl_grid_geom {
+    int64_t C, H, W, Ho, Wo;
+    int mode;                             /* 0 bilinear, 1 nearest */
+    int padding;                          /* 0 zeros, 1 border */
+    int align_corners;
+} dl_grid_geom;
+void dl_grid_sample(const float *x, const float *grid, float *y, int64_t N, const dl_grid_geom *g);
+void dl_grid_sample_grad(const float *gy, const float *grid, float *gx, int64_t N, const dl_grid_geom *g);
+void dl_grid_sample_grad_grid(const float *gy, const float *x, const float *grid, float *ggrid, int64_t N,
+                              const dl_grid_geom *g);
+
 /* RoI pooling (roi_pool.c): the same shapes and geometry (sampling and
  * aligned unused), as torchvision.ops.roi_pool(x, list(boxes), (PH, PW),
  * scale): the maximum of each bin. The adjoint takes x too (where each

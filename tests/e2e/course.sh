@@ -6,11 +6,13 @@
 # its two outputs swapped trains to the same bytes (the loss names them) but
 # its val_acc is the auxiliary head's — accuracy reads the first output.
 # PSPNet's pyramid pooling (course_psp.dln) on fashion_mnist_masks: a
-# val_iou in [0, 1]. ~10 s.
+# val_iou in [0, 1]. The spatial transformer network (course_stn.dln: affine_grid,
+# grid_sample, whose x adjoint scatters) to the same checkpoint bytes at 1 and 2
+# threads. ~12 s.
 CDC=$(cd "$B" && pwd)/dlnc
-cp tests/e2e/course_roi.dln tests/e2e/course_aux.dln tests/e2e/course_psp.dln "$T/"
+cp tests/e2e/course_roi.dln tests/e2e/course_aux.dln tests/e2e/course_psp.dln tests/e2e/course_stn.dln "$T/"
 crun() { (cd "$T" && DLNC_CACHE="$T/cache" "$CDC" run "$@" --quiet); }
-for m in course_roi course_aux course_psp; do
+for m in course_roi course_aux course_psp course_stn; do
   if "$CDC" "$T/$m.dln" -o "$T/$m.c" 2> "$T/$m.err" \
      && cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror -Iruntime -I"$T" -c "$T/$m.c" -o "$T/$m.o" 2> "$T/$m.cc"; then
     echo "course: $m.dln compiles with -Werror: ok"; pass=$((pass+1))
@@ -18,14 +20,18 @@ for m in course_roi course_aux course_psp; do
     echo "FAIL course: $m.dln does not compile"; cat "$T/$m.err"; head -20 "$T/$m.cc"; fail=$((fail+1))
   fi
 done
-OMP_NUM_THREADS=1 crun course_roi.dln --max-steps 12 --checkpoint roi1.st > "$T/roi1.out" 2>&1; rr1=$?
-OMP_NUM_THREADS=2 crun course_roi.dln --max-steps 12 --checkpoint roi2.st > "$T/roi2.out" 2>&1; rr2=$?
-if [ $rr1 -eq 0 ] && [ $rr2 -eq 0 ] && cmp -s "$T/roi1.st" "$T/roi2.st" \
-   && grep -Eq "^done: 1 epoch, 12 steps in .*, val_acc [0-9.]+%" "$T/roi1.out"; then
-  echo "course: roi_pool head trains, the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
-else
-  echo "FAIL course roi_pool ($rr1 $rr2):"; cat "$T/roi1.out" "$T/roi2.out"; fail=$((fail+1))
-fi
+# same_bits MODEL STEPS WHAT: MODEL.dln trains STEPS steps to the same checkpoint bytes at 1 and 2 threads
+same_bits() {
+  OMP_NUM_THREADS=1 crun "$1.dln" --max-steps "$2" --checkpoint "${1}1.st" > "$T/${1}1.out" 2>&1; sb1=$?
+  OMP_NUM_THREADS=2 crun "$1.dln" --max-steps "$2" --checkpoint "${1}2.st" > "$T/${1}2.out" 2>&1; sb2=$?
+  if [ $sb1 -eq 0 ] && [ $sb2 -eq 0 ] && cmp -s "$T/${1}1.st" "$T/${1}2.st" \
+     && grep -Eq "^done: 1 epoch, $2 steps in .*, val_acc [0-9.]+%" "$T/${1}1.out"; then
+    echo "course: $3 trains, the same bits at 1 and 2 threads: ok"; pass=$((pass+1))
+  else
+    echo "FAIL course $3 ($sb1 $sb2):"; cat "$T/${1}1.out" "$T/${1}2.out"; fail=$((fail+1))
+  fi
+}
+same_bits course_roi 12 "roi_pool head"
 sed -e 's/(logits: f32\[N, 10\], aux: f32\[N, 10\])/(aux: f32[N, 10], logits: f32[N, 10])/' \
     -e 's/return dense(flatten(h), 10), aux/return aux, dense(flatten(h), 10)/' "$T/course_aux.dln" > "$T/course_aux2.dln"
 crun course_aux.dln --max-steps 30 --checkpoint aux1.st > "$T/aux1.out" 2>&1; ra1=$?
@@ -45,3 +51,4 @@ if [ $rp -eq 0 ] && [ -n "$iou" ] && awk -v v="$iou" 'BEGIN { exit !(v >= 0 && v
 else
   echo "FAIL course PSPNet ($rp):"; cat "$T/psp.out"; fail=$((fail+1))
 fi
+same_bits course_stn 20 "the spatial transformer"

@@ -1188,6 +1188,24 @@ op("roi_align", "roi_align(a, " + _ROI_BOX + ", {out}, spatial_scale = {scale}, 
     v(dict(out=(3, 2), scale=0.5, sr=0, al="false"), a=(2, 1, 7, 6), b=(2, 2, 4)),
     v(dict(out=1, scale=1.0, sr=3, al="true"), a=(3, 2, 7, 6), b=(3, 1, 4))])
 
+# grid_sample: F.grid_sample itself, every mode x padding x align_corners, the grid drawn standard
+# normal so about a third of its points fall outside [-1, 1] (zeros: partly or wholly outside the
+# image; border: clamped, with zero grid gradient there). nearest's grid gradient is 0 on both sides.
+# affine_grid: F.affine_grid, alone and feeding grid_sample (the STN pair), gradient into theta.
+op("grid_sample", 'grid_sample(a, b, mode = "{mode}", padding_mode = "{pad}", align_corners = {al})',
+   lambda p, mode, pad, al: F.grid_sample(p["a"], p["b"], mode=mode, padding_mode=pad, align_corners=al == "true"),
+   [v(dict(mode=m, pad=pd, al=al), a=(2, 3, 5, 6), b=(2, 4, 3, 2))
+    for m in ("bilinear", "nearest") for pd in ("zeros", "border") for al in ("false", "true")])
+op("affine_grid", "affine_grid(a, [{n}, 3, {h}, {w}], align_corners = {al})",
+   lambda p, n, h, w, al: F.affine_grid(p["a"], (n, 3, h, w), align_corners=al == "true"),
+   [v(dict(n=2, h=4, w=5, al="false"), a=(2, 2, 3)), v(dict(n=1, h=3, w=1, al="true"), a=(1, 2, 3)),
+    v(dict(n=3, h=1, w=4, al="false"), a=(3, 2, 3))])
+op("affine_grid", 'grid_sample(a, affine_grid(b, [2, 3, 4, 3], align_corners = {al}), padding_mode = "{pad}", '
+   "align_corners = {al})",
+   lambda p, al, pad: F.grid_sample(p["a"], F.affine_grid(p["b"], (2, 3, 4, 3), align_corners=al == "true"),
+                                    padding_mode=pad, align_corners=al == "true"),
+   [v(dict(al=al, pad=pd), a=(2, 3, 5, 6), b=(2, 2, 3)) for al in ("false", "true") for pd in ("zeros", "border")])
+
 # RoI pooling: torchvision.ops.roi_pool's CPU kernel (roi_pool_kernel.cpp) written out in plain torch:
 # corners times the scale rounded half away from zero (std::round; torch.round would round half to
 # even), at least 1 x 1, bins from floor / ceil of multiples of the bin size in float32 as the

@@ -222,6 +222,17 @@ static const gc_case cases[] = {
     {OP_roi_align, A2("N,2,5,6", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 2, 0, 5, 6}, .f0 = 1.0},
     {OP_roi_align, A2("N,1,4,4", "N,2,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 2, -1, 1, 4, 4}, .f0 = 0.5, .n = 2},
     {OP_roi_align_grad, A2("N,3,2,2,3", "N,3,4", D_ANY, D_BOXES), .ni = 6, .i = {2, 3, 1, 1, 5, 6}, .f0 = 1.0},
+    /* grid_sample {mode (0 bilinear, 1 nearest), padding (0 zeros, 1 border), align_corners, H, W}: grid
+     * points in [-2, 2], so partly outside the image (zeros) or clamped (border: no grid gradient there);
+     * nearest's grid gradient is 0 as its differences; the adjoints have no VJP (no second derivative) */
+    {OP_grid_sample, A2("N,2,4,5", "N,3,2,2", D_ANY, D_ANY), .ni = 5, .i = {0, 0, 0, 4, 5}},
+    {OP_grid_sample, A2("N,2,4,5", "N,3,2,2", D_ANY, D_ANY), .ni = 5, .i = {0, 1, 1, 4, 5}},
+    {OP_grid_sample, A2("N,1,3,4", "N,2,3,2", D_ANY, D_ANY), .ni = 5, .i = {0, 0, 1, 3, 4}, .n = 2},
+    {OP_grid_sample, A2("N,2,4,5", "N,3,2,2", D_ANY, D_ANY), .ni = 5, .i = {1, 0, 0, 4, 5}},
+    {OP_grid_sample, A2("N,2,4,5", "N,3,2,2", D_ANY, D_ANY), .ni = 5, .i = {1, 1, 1, 4, 5}},
+    {OP_grid_sample_grad, A2("N,2,3,2", "N,3,2,2", D_ANY, D_ANY), .ni = 5, .i = {0, 0, 0, 4, 5}, .no_vjp = 1},
+    {OP_grid_sample_grad_grid, A3("N,2,3,2", "N,2,4,5", "N,3,2,2", D_ANY, D_ANY, D_ANY), .ni = 5, .i = {0, 1, 0, 4, 5},
+     .no_vjp = 1},
     /* roi_pool {PH, PW, H, W}, f0 = spatial_scale: boxes partly outside the map (empty bins: no gradient),
      * bins of one pixel and of several, a scale of 0.5; its adjoint has no VJP (no second derivative) */
     {OP_roi_pool, A2("N,2,5,6", "N,3,4", D_ANY, D_BOXES), .ni = 4, .i = {2, 3, 5, 6}, .f0 = 1.0},
