@@ -70,28 +70,16 @@ static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
     fprintf(b, "            if (r < %s) yr[r * %s] = (int32_t)j;\n        }\n    }\n", K, I);
 }
 
-/* Sums in double, as PyTorch's CPU cumsum accumulates floats. */
-static void emit_cumsum(emit_ctx *c, FILE *b, const ir_node *n) {
+/* cumsum and cumprod: accumulated in double, as PyTorch's CPU kernels do. */
+static void emit_running(emit_ctx *c, FILE *b, const ir_node *n) {
     lines l = lines_of(c, n);
-    int rev = (int)n->a.cumsum.reverse;
-    fprintf(b, "    /* running sum along axis %d%s */\n", l.axis, rev ? ", from the end" : "");
+    int rev = (int)n->a.cumsum.reverse, prod = n->op == OP_cumprod;
+    fprintf(b, "    /* running %s along axis %d%s */\n", prod ? "product" : "sum", l.axis, rev ? ", from the end" : "");
     open_lines(c, b, &l, l.len);
-    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 0.0;\n", l.L, l.I);
+    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = %s;\n", l.L, l.I, prod ? "1.0" : "0.0");
     fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", l.L);
     fprintf(b, "            const int64_t p = %s;\n", line_pos(c, &l, rev));
-    fprintf(b, "            acc += xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n");
-}
-
-/* Multiplies in double, as cumsum sums. */
-static void emit_cumprod(emit_ctx *c, FILE *b, const ir_node *n) {
-    lines l = lines_of(c, n);
-    int rev = (int)n->a.cumsum.reverse;
-    fprintf(b, "    /* running product along axis %d%s */\n", l.axis, rev ? ", from the end" : "");
-    open_lines(c, b, &l, l.len);
-    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 1.0;\n", l.L, l.I);
-    fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", l.L);
-    fprintf(b, "            const int64_t p = %s;\n", line_pos(c, &l, rev));
-    fprintf(b, "            acc *= xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n");
+    fprintf(b, "            acc %s= xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n", prod ? "*" : "+");
 }
 
 /* dx_j = E_j S_j with E_j = prod_{k < j} x_k (first pass, kept in dx) and
@@ -135,12 +123,12 @@ void emit_indexing(emit_ctx *c, FILE *b, const ir_node *n) {
         emit_argsort(c, b, n);
         return;
     }
-    if (n->op == OP_cumsum) {
-        emit_cumsum(c, b, n);
+    if (n->op == OP_cumsum || n->op == OP_cumprod) {
+        emit_running(c, b, n);
         return;
     }
-    if (n->op == OP_cumprod || n->op == OP_cumprod_grad) {
-        (n->op == OP_cumprod ? emit_cumprod : emit_cumprod_grad)(c, b, n);
+    if (n->op == OP_cumprod_grad) {
+        emit_cumprod_grad(c, b, n);
         return;
     }
     if (n->op == OP_flip) {

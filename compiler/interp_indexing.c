@@ -56,33 +56,18 @@ static int run_argsort(const interp_state *s, const ir_node *n, double *y) {
     return 0;
 }
 
-static void run_cumsum(const interp_state *s, const ir_node *n, double *y) {
+/* cumsum, or cumprod with prod set. */
+static void run_running(const interp_state *s, const ir_node *n, double *y, int prod) {
     int axis = (int)n->a.cumsum.axis, rev = (int)n->a.cumsum.reverse;
     int64_t outer, L, inner;
     view(s, n->in[0], axis, &outer, &L, &inner);
     const double *x = s->value[n->in[0]->id];
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
-            double acc = 0;
+            double acc = prod ? 1 : 0;
             for (int64_t j = 0; j < L; j++) {
                 int64_t p = (o * L + (rev ? L - 1 - j : j)) * inner + i;
-                acc += x[p];
-                y[p] = acc;
-            }
-        }
-}
-
-static void run_cumprod(const interp_state *s, const ir_node *n, double *y) {
-    int axis = (int)n->a.cumsum.axis, rev = (int)n->a.cumsum.reverse;
-    int64_t outer, L, inner;
-    view(s, n->in[0], axis, &outer, &L, &inner);
-    const double *x = s->value[n->in[0]->id];
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < inner; i++) {
-            double acc = 1;
-            for (int64_t j = 0; j < L; j++) {
-                int64_t p = (o * L + (rev ? L - 1 - j : j)) * inner + i;
-                acc *= x[p];
+                acc = prod ? acc * x[p] : acc + x[p];
                 y[p] = acc;
             }
         }
@@ -135,8 +120,7 @@ static void run_flip(const interp_state *s, const ir_node *n, double *y) {
 int interp_indexing(const interp_state *s, const ir_node *n, double *y) {
     if (n->op == OP_argsort) return run_argsort(s, n, y);
     if (n->op == OP_cumsum || n->op == OP_cumprod || n->op == OP_cumprod_grad || n->op == OP_flip) {
-        if (n->op == OP_cumsum) run_cumsum(s, n, y);
-        else if (n->op == OP_cumprod) run_cumprod(s, n, y);
+        if (n->op == OP_cumsum || n->op == OP_cumprod) run_running(s, n, y, n->op == OP_cumprod);
         else if (n->op == OP_cumprod_grad) run_cumprod_grad(s, n, y);
         else run_flip(s, n, y);
         return 0;
