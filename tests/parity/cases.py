@@ -853,6 +853,9 @@ op("cumprod", "cumprod(a, {axis})", lambda p, axis: torch.cumprod(p["a"], axis),
 op("cumprod zeros", "cumprod(a - min(a, axis = {axis}, keepdims = true), {axis})",
    lambda p, axis: torch.cumprod(p["a"] - p["a"].amin(axis, keepdim=True), axis),
    [v(dict(axis=1), a=(3, 5)), v(dict(axis=0), a=(4, 2, 3))])
+op("cumprod two zeros", "cumprod((a - min(a, axis = 1, keepdims = true)) * (max(a, axis = 1, keepdims = true) - a), 1)",
+   lambda p: torch.cumprod((p["a"] - p["a"].amin(1, keepdim=True)) * (p["a"].amax(1, keepdim=True) - p["a"]), 1),
+   [v(a=(3, 6)), v(a=(2, 4, 3))])
 op("flip", "flip(a, {axis}) * b", lambda p, axis: torch.flip(p["a"], [axis] if isinstance(axis, int) else axis) * p["b"],
    [v(dict(axis=0), a=(7,), b=(7,)), v(dict(axis=-1), a=(3, 5), b=(3, 5)), v(dict(axis=[0, 2]), a=(2, 3, 4), b=(2, 3, 4)),
     v(dict(axis=[1, 0]), a=(3, 4), b=(3, 4))])
