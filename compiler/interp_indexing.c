@@ -2,7 +2,7 @@
  * cumprod(_grad), flip and cast_i32 (ops_indexing.c), in double, written
  * independently of the emitter: argsort by insertion into a sorted prefix
  * (stable by construction), where the emitted C ranks each position by
- * counting; cumprod_grad by its definition, the O(L²) double sum, where the
+ * counting; cumprod_grad as its definition's sum, O(L²) per line, where the
  * emitted C uses prefix products and a suffix recurrence. */
 #include <math.h>
 #include <stdint.h>
@@ -73,8 +73,9 @@ static void run_running(const interp_state *s, const ir_node *n, double *y, int 
         }
 }
 
-/* dx_i = sum over j at or after i of gy_j times the product of x_k, k up to
- * j and k != i ("after" from the end when reversed). */
+/* dx_a = sum over j >= a of gy_j times the product of x_k, k <= j and
+ * k != a ("after" from the end when reversed): per a, the product before a
+ * extended one factor at a time, O(L²) per line. */
 static void run_cumprod_grad(const interp_state *s, const ir_node *n, double *y) {
     int axis = (int)n->a.cumsum.axis, rev = (int)n->a.cumsum.reverse;
     int64_t outer, L, inner;
@@ -84,12 +85,11 @@ static void run_cumprod_grad(const interp_state *s, const ir_node *n, double *y)
         for (int64_t i = 0; i < inner; i++) {
 #define AT(j) ((o * L + (rev ? L - 1 - (j) : (j))) * inner + i)
             for (int64_t a = 0; a < L; a++) {
-                double sum = 0;
+                double prod = 1, sum = 0;
+                for (int64_t k = 0; k < a; k++) prod *= x[AT(k)];
                 for (int64_t j = a; j < L; j++) {
-                    double prod = g[AT(j)];
-                    for (int64_t k = 0; k <= j; k++)
-                        if (k != a) prod *= x[AT(k)];
-                    sum += prod;
+                    if (j > a) prod *= x[AT(j)];
+                    sum += g[AT(j)] * prod;
                 }
                 y[AT(a)] = sum;
             }
@@ -119,14 +119,13 @@ static void run_flip(const interp_state *s, const ir_node *n, double *y) {
 
 int interp_indexing(const interp_state *s, const ir_node *n, double *y) {
     if (n->op == OP_argsort) return run_argsort(s, n, y);
-    if (n->op == OP_cumsum || n->op == OP_cumprod || n->op == OP_cumprod_grad || n->op == OP_flip) {
-        if (n->op == OP_cumsum || n->op == OP_cumprod) run_running(s, n, y, n->op == OP_cumprod);
-        else if (n->op == OP_cumprod_grad) run_cumprod_grad(s, n, y);
-        else run_flip(s, n, y);
-        return 0;
+    if (n->op == OP_cumsum || n->op == OP_cumprod) run_running(s, n, y, n->op == OP_cumprod);
+    else if (n->op == OP_cumprod_grad) run_cumprod_grad(s, n, y);
+    else if (n->op == OP_flip) run_flip(s, n, y);
+    else {
+        const double *x = s->value[n->in[0]->id]; /* cast_i32 */
+        for (int64_t j = 0, count = interp_numel(s, n); j < count; j++)
+            y[j] = isnan(x[j]) ? 0 : x[j] >= 2147483647.0 ? 2147483647.0 : x[j] <= -2147483648.0 ? -2147483648.0 : trunc(x[j]);
     }
-    const double *x = s->value[n->in[0]->id]; /* cast_i32 */
-    for (int64_t j = 0, count = interp_numel(s, n); j < count; j++)
-        y[j] = isnan(x[j]) ? 0 : x[j] >= 2147483647.0 ? 2147483647.0 : x[j] <= -2147483648.0 ? -2147483648.0 : trunc(x[j]);
     return 0;
 }
