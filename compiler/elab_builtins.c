@@ -136,7 +136,7 @@ int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out) {
 }
 
 /* axis = None (all), an int, or a list of ints → bitmask. */
-static int axes_mask(elab *e, const value *v, int rank, const char *fname, uint32_t *mask) {
+int axes_mask(elab *e, const value *v, int rank, const char *fname, uint32_t *mask) {
     *mask = 0;
     if (v->kind == V_NONE) {
         *mask = rank ? (1u << rank) - 1 : 0;
@@ -214,6 +214,31 @@ static value b_where(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *in[3];
     for (int i = 0; i < 3; i++)
         if (!(in[i] = tensor_arg(e, &args[i], name, find(name)->args[i].name))) return v_error();
+    return v_tensor(ir_add(e->g, e->d, loc, OP_where, in, 3, NULL), loc);
+}
+
+/* masked_fill(x, mask, value): torch's x.masked_fill(mask, value) as
+ * where(mask, value, x), a selection, so value = -inf adds no NaN to the
+ * gradient (x gets gy where the mask is 0). The mask broadcasts to x's shape
+ * (an i32 mask is nonzero where true); value is a number or an f32[]. */
+static value b_masked_fill(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc), *m = tensor_arg(e, &args[1], name, "mask");
+    ir_node *v = tensor_arg(e, &args[2], name, "value");
+    if (!x || !m || !v) return v_error();
+    ir_shape out;
+    if (!ir_broadcast_shapes(&m->shape, &x->shape, &out) || !ir_shape_eq(&out, &x->shape)) {
+        diag_error(e->d, args[1].loc, "masked_fill: the mask %s does not broadcast to x's shape %s\n"
+                   "hint: the mask's dimensions must be equal to x's or 1, aligned from the right",
+                   t_describe(e, m), t_describe(e, x));
+        return v_error();
+    }
+    if (v->shape.rank != 0 || v->dtype != IR_F32) {
+        diag_error(e->d, args[2].loc, "masked_fill: value must be a number or an f32[] tensor, got %s\n"
+                   "hint: to take the fill from a tensor of x's shape, write where(mask, other, x)", t_describe(e, v));
+        return v_error();
+    }
+    if (m->dtype == IR_I32) m = op_unary(e, OP_cast_f32, m, loc);
+    ir_node *in[3] = {m, v, x};
     return v_tensor(ir_add(e->g, e->d, loc, OP_where, in, 3, NULL), loc);
 }
 
@@ -297,6 +322,30 @@ static value b_reduce(elab *e, src_loc loc, const char *name, value *args) {
     if (!r) return v_error();
     if (is_min) r = op_unary(e, OP_neg, r, loc);
     if (strcmp(name, "mean") == 0) r = op_binary(e, OP_div, r, count_of(e, &x->shape, mask, loc), loc);
+    return v_tensor(r, loc);
+}
+
+/* var(x, axis = all, unbiased = true, keepdims = false) = torch.var, and
+ * std its square root, composed: sum((x - mean(x, axis, keepdims = true))²,
+ * axis) / (n - 1) (n when unbiased = false), n the count of the reduced
+ * elements. With n = 1 and unbiased, 0 / 0 is NaN, as in torch. */
+static value b_var(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
+    uint32_t mask;
+    int unbiased, keep;
+    if (!x || !axes_mask(e, &args[1], x->shape.rank, name, &mask) ||
+        !bool_arg(e, &args[2], 1, name, "unbiased", &unbiased) || !bool_arg(e, &args[3], 0, name, "keepdims", &keep))
+        return v_error();
+    ir_node *n = count_of(e, &x->shape, mask, loc);
+    ir_attrs a = {.reduce = {.axes = mask, .keepdims = 1}, .ni = 2};
+    ir_node *mean = op_binary(e, OP_div, ir_add(e->g, e->d, loc, OP_reduce_sum, &x, 1, &a), n, loc);
+    ir_node *d = op_binary(e, OP_sub, x, mean, loc);
+    d = op_binary(e, OP_mul, d, d, loc);
+    a.reduce.keepdims = keep;
+    ir_node *r = ir_add(e->g, e->d, loc, OP_reduce_sum, &d, 1, &a);
+    if (unbiased) n = op_binary(e, OP_sub, n, op_scalar(e, 1, loc), loc);
+    r = op_binary(e, OP_div, r, n, loc);
+    if (strcmp(name, "std") == 0) r = op_unary(e, OP_sqrt, r, loc);
     return v_tensor(r, loc);
 }
 
@@ -887,9 +936,12 @@ static const builtin builtins[] = {
     {"minimum", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_minimum, 0},
     {"pow", {{"a", 1}, {"b", 1}}, 2, b_binary, OP_pow, 0},
     {"where", {{"cond", 1}, {"a", 1}, {"b", 1}}, 3, b_where, OP_where, 0},
+    {"masked_fill", {{"x", 1}, {"mask", 1}, {"value", 1}}, 3, b_masked_fill, OP_where, 0},
     {"clamp", {{"x", 1}, {"min", 0}, {"max", 0}}, 3, b_clamp, OP_minimum, 0},
     {"sum", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_sum, 0},
     {"mean", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_sum, 0},
+    {"var", {{"x", 1}, {"axis", 0}, {"unbiased", 0}, {"keepdims", 0}}, 4, b_var, OP_reduce_sum, 0},
+    {"std", {{"x", 1}, {"axis", 0}, {"unbiased", 0}, {"keepdims", 0}}, 4, b_var, OP_sqrt, 0},
     {"max", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_max, 0},
     {"min", {{"x", 1}, {"axis", 0}, {"keepdims", 0}}, 3, b_reduce, OP_reduce_max, 0},
     {"transpose", {{"x", 1}, {"perm", 0}}, 2, b_transpose, OP_transpose, 0},
@@ -922,6 +974,8 @@ static const builtin builtins[] = {
     {"argsort", {{"x", 1}, {"axis", 0}, {"descending", 0}}, 3, b_sort, OP_argsort, 0},
     {"topk", {{"x", 1}, {"k", 1}, {"axis", 0}, {"largest", 0}}, 4, b_topk, OP_argsort, 0},
     {"cumsum", {{"x", 1}, {"axis", 1}}, 2, b_cumsum, OP_cumsum, 0},
+    {"cumprod", {{"x", 1}, {"axis", 1}}, 2, b_cumsum, OP_cumprod, 0},
+    {"flip", {{"x", 1}, {"axis", 1}}, 2, b_flip, OP_flip, 0},
     /* square matrices (ops_linalg.c) */
     {"inverse", X1, b_unary, OP_inverse, 0},
     {"logabsdet", X1, b_unary, OP_logabsdet, 0},

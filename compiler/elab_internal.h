@@ -182,6 +182,8 @@ int float_arg(elab *e, value *v, double dflt, const char *fname, const char *arg
 int bool_arg(elab *e, value *v, int dflt, const char *fname, const char *arg, int *out);
 /* A possibly negative axis of a rank-`rank` tensor, normalized into *out. */
 int axis_norm(elab *e, const value *v, int rank, const char *fname, int *out);
+/* axis = none (all), an int or a list of ints -> a bitmask of axes */
+int axes_mask(elab *e, const value *v, int rank, const char *fname, uint32_t *mask);
 
 /* elab_movement.c: builtins concat, stack, slice, split, chunk, pad,
  * upsample, squeeze, unsqueeze (same signature as elab_builtins.c's handlers) */
@@ -198,10 +200,11 @@ value b_roi_pool(elab *e, src_loc loc, const char *name, value *args);
 value b_nms(elab *e, src_loc loc, const char *name, value *args);
 value b_grid_sample(elab *e, src_loc loc, const char *name, value *args);
 value b_affine_grid(elab *e, src_loc loc, const char *name, value *args);
-/* sort, argsort, topk, cumsum, cast_i32 (elab_sort.c) */
+/* sort, argsort, topk, cumsum, cumprod, flip, cast_i32 (elab_sort.c) */
 value b_sort(elab *e, src_loc loc, const char *name, value *args);
 value b_topk(elab *e, src_loc loc, const char *name, value *args);
 value b_cumsum(elab *e, src_loc loc, const char *name, value *args);
+value b_flip(elab *e, src_loc loc, const char *name, value *args);
 value b_cast_i32(elab *e, src_loc loc, const char *name, value *args);
 value b_squeeze(elab *e, src_loc loc, const char *name, value *args);
 value b_unsqueeze(elab *e, src_loc loc, const char *name, value *args);

@@ -1,4 +1,5 @@
-/* elab_sort.c — sort, argsort, topk and cumsum (rows in elab_builtins.c).
+/* elab_sort.c — sort, argsort, topk, cumsum, cumprod and flip (rows in
+ * elab_builtins.c).
  *
  * One op, argsort, gives the positions; sort and topk take the values with
  * gather(x, positions, axis), so their values' gradient is gather's (added
@@ -53,13 +54,24 @@ value b_topk(elab *e, src_loc loc, const char *name, value *args) {
     return sorted(e, loc, x, axis, largest, kv.i, 1);
 }
 
-/* cumsum(x, axis): torch.cumsum. */
+/* cumsum(x, axis), cumprod(x, axis): torch.cumsum, torch.cumprod. */
 value b_cumsum(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
     int axis;
     if (!x || !axis_norm(e, &args[1], x->shape.rank, name, &axis)) return v_error();
     ir_attrs a = {.cumsum = {.axis = axis}, .ni = 2};
-    return v_tensor(ir_add(e->g, e->d, loc, OP_cumsum, &x, 1, &a), loc);
+    return v_tensor(ir_add(e->g, e->d, loc, strcmp(name, "cumprod") == 0 ? OP_cumprod : OP_cumsum, &x, 1, &a), loc);
+}
+
+/* flip(x, axis): torch.flip(x, dims), axis an int or a list of ints; f32 or
+ * i32. */
+value b_flip(elab *e, src_loc loc, const char *name, value *args) {
+    ir_node *x = tensor_arg(e, &args[0], name, "x");
+    uint32_t mask;
+    if (!x || !axes_mask(e, &args[1], x->shape.rank, name, &mask)) return v_error();
+    if (mask == 0) return v_tensor(x, loc); /* flip(x, []) */
+    ir_attrs a = {.flip = {.axes = mask}, .ni = 1};
+    return v_tensor(ir_add(e->g, e->d, loc, OP_flip, &x, 1, &a), loc);
 }
 
 /* cast_i32(x): toward zero, as torch's x.int(); an i32 tensor is kept as it is. */

@@ -2,7 +2,7 @@
  * no builtin here.
  *
  * A model ported from PyTorch reaches for F.mish, F.hardswish, nn.PReLU,
- * masked_fill, flip ... first; "unknown function 'mish'" with a
+ * rsqrt, norm ... first; "unknown function 'mish'" with a
  * near-miss suggestion ("did you mean 'mse'?") leads nowhere, so the error
  * says how to write each one from the builtins instead (each formula is
  * PyTorch's definition). */
@@ -31,13 +31,6 @@ static const torch_act acts[] = {
     {"softmin", "F.softmin(x, dim) is softmax(-x, axis = dim)"},
     /* not activations: tensor functions a port from PyTorch reaches for (the formulas checked in
      * tests/parity/stranger9.py, rows "fns" and "draw") */
-    {"masked_fill", "x.masked_fill(m, v) is where(m, v, x) (v a number or a tensor; -inf is a name)"},
-    {"flip", "torch.flip(x, [1]) of f32[N, L] is gather(x, expand(reshape(arange(L - 1, -1, -1, dtype = \"i32\"), "
-             "[1, L]), [N, L]), 1) (the index expanded to x's shape); a loop backwards over time is scan reverse"},
-    {"var", "x.var(dim = a, unbiased = False) is mean((x - mean(x, axis = a, keepdims = true)) ** 2, axis = a); "
-            "torch's default (unbiased) is that times L / (L - 1), L the length of axis a"},
-    {"std", "x.std(dim = a, unbiased = False) is sqrt(mean((x - mean(x, axis = a, keepdims = true)) ** 2, axis = a)); "
-            "torch's default (unbiased) divides by L - 1 instead of L"},
     {"rsqrt", "torch.rsqrt(x) is 1.0 / sqrt(x)"},
     {"norm", "x.norm(dim = a) is sqrt(sum(x * x, axis = a)); F.normalize(x, dim = a) is normalize(x, axis = a)"},
     {"cosine_similarity", "F.cosine_similarity(a, b, dim = 1) is sum(normalize(a, axis = 1) * normalize(b, axis = 1), "
@@ -46,8 +39,6 @@ static const torch_act acts[] = {
                     "axis = -1), the Gumbel-max trick; Categorical(logits = z).sample() is the same with z for log(p)"},
     {"gumbel_softmax", "F.gumbel_softmax(z, tau) is softmax((z - log(-log(rand(z)))) / tau, axis = -1)"},
     /* not activations, but what a course model reaches for next (each form checked in tests/parity/stranger10.py) */
-    {"cumprod", "torch.cumprod(x, dim) of a positive x is exp(cumsum(log(x), axis = dim)); NeRF's transmittance, the "
-                "product of exp(-sigma * delta) before each sample, is exp(-(cumsum(sigma * delta, 1) - sigma * delta))"},
     {"acos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
              "sin(m) (insightface's form, m a number)"},
     {"arccos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "

@@ -1,6 +1,7 @@
-/* emit_indexing.c — kernel bodies of argsort, cumsum and cast_i32
- * (ops_indexing.c). argsort and cumsum see x as [outer, L, inner] and give
- * each (outer, inner) line to one iteration of a parallel loop.
+/* emit_indexing.c — kernel bodies of argsort, cumsum, cumprod(_grad), flip
+ * and cast_i32 (ops_indexing.c). argsort and the running sums and products
+ * see x as [outer, L, inner] and give each (outer, inner) line to one
+ * iteration of a parallel loop.
  *
  * argsort ranks each position j by counting the positions that come before
  * it (a smaller value, or an equal one further left): O(L²) per line with no
@@ -40,6 +41,11 @@ static lines lines_of(emit_ctx *c, const ir_node *n) {
     return l;
 }
 
+/* The position of a line's j-th element, from the end when reversed. */
+static const char *line_pos(emit_ctx *c, const lines *l, int rev) {
+    return arena_printf(c->ar, "(%s) * %s", rev ? arena_printf(c->ar, "%s - 1 - j", l->L) : "j", l->I);
+}
+
 /* Opens the loop over the lines, `work` operations each; leaves xr (the
  * line of x0) and the line's (o, i) in scope. */
 static void open_lines(emit_ctx *c, FILE *b, const lines *l, int64_t work) {
@@ -64,16 +70,52 @@ static void emit_argsort(emit_ctx *c, FILE *b, const ir_node *n) {
     fprintf(b, "            if (r < %s) yr[r * %s] = (int32_t)j;\n        }\n    }\n", K, I);
 }
 
-/* Sums in double, as PyTorch's CPU cumsum accumulates floats. */
-static void emit_cumsum(emit_ctx *c, FILE *b, const ir_node *n) {
+/* cumsum and cumprod: accumulated in double, as PyTorch's CPU kernels do. */
+static void emit_running(emit_ctx *c, FILE *b, const ir_node *n) {
+    lines l = lines_of(c, n);
+    int rev = (int)n->a.cumsum.reverse, prod = n->op == OP_cumprod;
+    fprintf(b, "    /* running %s along axis %d%s */\n", prod ? "product" : "sum", l.axis, rev ? ", from the end" : "");
+    open_lines(c, b, &l, l.len);
+    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = %s;\n", l.L, l.I, prod ? "1.0" : "0.0");
+    fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", l.L);
+    fprintf(b, "            const int64_t p = %s;\n", line_pos(c, &l, rev));
+    fprintf(b, "            acc %s= xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n", prod ? "*" : "+");
+}
+
+/* dx_j = E_j S_j with E_j = prod_{k < j} x_k (first pass, kept in dx) and
+ * S_j = gy_j + x_{j+1} S_{j+1} (second pass, from the end): exact where x
+ * has zeros, no division, O(L). */
+static void emit_cumprod_grad(emit_ctx *c, FILE *b, const ir_node *n) {
     lines l = lines_of(c, n);
     int rev = (int)n->a.cumsum.reverse;
-    fprintf(b, "    /* running sum along axis %d%s */\n", l.axis, rev ? ", from the end" : "");
-    open_lines(c, b, &l, l.len);
-    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double acc = 0.0;\n", l.L, l.I);
+    const char *p = line_pos(c, &l, rev);
+    fprintf(b, "    /* gradient of the running product along axis %d%s: prefix products times a suffix sum */\n", l.axis,
+            rev ? ", from the end" : "");
+    open_lines(c, b, &l, 3 * l.len);
+    fprintf(b, "        const float *gr = x1 + o * %s * %s + i;\n", l.L, l.I);
+    fprintf(b, "        float *yr = y + o * %s * %s + i;\n        double e = 1.0, s = 0.0;\n", l.L, l.I);
     fprintf(b, "        for (int64_t j = 0; j < %s; j++) {\n", l.L);
-    fprintf(b, "            const int64_t p = (%s) * %s;\n", rev ? arena_printf(c->ar, "%s - 1 - j", l.L) : "j", l.I);
-    fprintf(b, "            acc += xr[p];\n            yr[p] = (float)acc;\n        }\n    }\n");
+    fprintf(b, "            const int64_t p = %s;\n            yr[p] = (float)e;\n            e *= xr[p];\n        }\n", p);
+    fprintf(b, "        for (int64_t j = %s - 1; j >= 0; j--) {\n", l.L);
+    fprintf(b, "            const int64_t p = %s;\n            s = gr[p] + s;\n", p);
+    fprintf(b, "            yr[p] = (float)(yr[p] * s);\n            s *= xr[p];\n        }\n    }\n");
+}
+
+/* y[j] = x0 at j's coordinates, mirrored along the flipped axes. */
+static void emit_flip(emit_ctx *c, FILE *b, const ir_node *n) {
+    const ir_shape *xs = &n->in[0]->shape;
+    int rank = xs->rank;
+    fprintf(b, "    /* reversed along the axes of bitmask %lld */\n", (long long)n->a.flip.axes);
+    emit_for(c, b, "    ", "j", ir_shape_numel(&n->shape), rank, "");
+    fprintf(b, " {\n        int64_t r = j, s = 0;\n");
+    for (int k = rank - 1; k >= 0; k--)
+        fprintf(b, "        const int64_t c%d = r %% %s;\n        r /= %s;\n", k, emit_dim(c, xs->d[k]), emit_dim(c, xs->d[k]));
+    for (int k = 0; k < rank; k++) {
+        const char *D = emit_dim(c, xs->d[k]);
+        if (n->a.flip.axes & (1 << k)) fprintf(b, "        s = s * %s + (%s - 1 - c%d);\n", D, D, k);
+        else fprintf(b, "        s = s * %s + c%d;\n", D, k);
+    }
+    fprintf(b, "        (void)r;\n        y[j] = x0[s];\n    }\n");
 }
 
 void emit_indexing(emit_ctx *c, FILE *b, const ir_node *n) {
@@ -81,8 +123,16 @@ void emit_indexing(emit_ctx *c, FILE *b, const ir_node *n) {
         emit_argsort(c, b, n);
         return;
     }
-    if (n->op == OP_cumsum) {
-        emit_cumsum(c, b, n);
+    if (n->op == OP_cumsum || n->op == OP_cumprod) {
+        emit_running(c, b, n);
+        return;
+    }
+    if (n->op == OP_cumprod_grad) {
+        emit_cumprod_grad(c, b, n);
+        return;
+    }
+    if (n->op == OP_flip) {
+        emit_flip(c, b, n);
         return;
     }
     fprintf(b, "    /* toward zero, as torch's .int(); NaN -> 0, out of range -> the nearest int32 */\n");

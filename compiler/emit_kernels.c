@@ -1380,10 +1380,10 @@ int emit_kernel(emit_ctx *c, const ir_node *n)
 {
     if (n->sibling && n->sibling != n) return 0; /* its leader's kernel computed it (pass_fuse rule 7) */
     int is_group = lower_fusable(n);
-    /* the ops with i32 results (a slice, transpose, concat or pad of i32 tensors copies them); an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
+    /* the ops with i32 results (a slice, transpose, concat, pad or flip of i32 tensors copies them); an i32 broadcast_to heads a group of broadcast_tos only (fusion keeps dtypes apart) */
     if (n->dtype != IR_F32 && n->op != OP_max_pool2d_indices && n->op != OP_argmax && n->op != OP_argsort &&
         n->op != OP_cast_i32 && n->op != OP_iota && n->op != OP_rand_int && n->op != OP_broadcast_to &&
-        n->op != OP_slice && n->op != OP_transpose && n->op != OP_concat && n->op != OP_pad) {
+        n->op != OP_slice && n->op != OP_transpose && n->op != OP_concat && n->op != OP_pad && n->op != OP_flip) {
         diag_error(c->d, n->loc, "the C emitter cannot compute integer values yet (op '%s')", ir_ops[n->op].name);
         return -1;
     }

@@ -1,7 +1,9 @@
-/* interp_indexing.c — the reference interpreter's argsort, cumsum and
- * cast_i32 (ops_indexing.c), in double, written independently of the
- * emitter: argsort by insertion into a sorted prefix (stable by
- * construction), where the emitted C ranks each position by counting. */
+/* interp_indexing.c — the reference interpreter's argsort, cumsum,
+ * cumprod(_grad), flip and cast_i32 (ops_indexing.c), in double, written
+ * independently of the emitter: argsort by insertion into a sorted prefix
+ * (stable by construction), where the emitted C ranks each position by
+ * counting; cumprod_grad as its definition's sum, O(L²) per line, where the
+ * emitted C uses prefix products and a suffix recurrence. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,30 +56,76 @@ static int run_argsort(const interp_state *s, const ir_node *n, double *y) {
     return 0;
 }
 
-static void run_cumsum(const interp_state *s, const ir_node *n, double *y) {
+/* cumsum, or cumprod with prod set. */
+static void run_running(const interp_state *s, const ir_node *n, double *y, int prod) {
     int axis = (int)n->a.cumsum.axis, rev = (int)n->a.cumsum.reverse;
     int64_t outer, L, inner;
     view(s, n->in[0], axis, &outer, &L, &inner);
     const double *x = s->value[n->in[0]->id];
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
-            double acc = 0;
+            double acc = prod ? 1 : 0;
             for (int64_t j = 0; j < L; j++) {
                 int64_t p = (o * L + (rev ? L - 1 - j : j)) * inner + i;
-                acc += x[p];
+                acc = prod ? acc * x[p] : acc + x[p];
                 y[p] = acc;
             }
         }
 }
 
+/* dx_a = sum over j >= a of gy_j times the product of x_k, k <= j and
+ * k != a ("after" from the end when reversed): per a, the product before a
+ * extended one factor at a time, O(L²) per line. */
+static void run_cumprod_grad(const interp_state *s, const ir_node *n, double *y) {
+    int axis = (int)n->a.cumsum.axis, rev = (int)n->a.cumsum.reverse;
+    int64_t outer, L, inner;
+    view(s, n->in[0], axis, &outer, &L, &inner);
+    const double *x = s->value[n->in[0]->id], *g = s->value[n->in[1]->id];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+#define AT(j) ((o * L + (rev ? L - 1 - (j) : (j))) * inner + i)
+            for (int64_t a = 0; a < L; a++) {
+                double prod = 1, sum = 0;
+                for (int64_t k = 0; k < a; k++) prod *= x[AT(k)];
+                for (int64_t j = a; j < L; j++) {
+                    if (j > a) prod *= x[AT(j)];
+                    sum += g[AT(j)] * prod;
+                }
+                y[AT(a)] = sum;
+            }
+#undef AT
+        }
+}
+
+/* y at a position is x at the position mirrored along each flipped axis. */
+static void run_flip(const interp_state *s, const ir_node *n, double *y) {
+    const ir_node *xn = n->in[0];
+    const double *x = s->value[xn->id];
+    int rank = xn->shape.rank;
+    int64_t dims[IR_MAX_RANK];
+    for (int k = 0; k < rank; k++) dims[k] = ir_dim_eval(xn->shape.d[k], s->sym_values);
+    for (int64_t j = 0, count = interp_numel(s, n); j < count; j++) {
+        int64_t rest = j, src = 0, stride = 1;
+        for (int k = rank - 1; k >= 0; k--) {
+            int64_t c = rest % dims[k];
+            rest /= dims[k];
+            if (n->a.flip.axes & (1 << k)) c = dims[k] - 1 - c;
+            src += c * stride;
+            stride *= dims[k];
+        }
+        y[j] = x[src];
+    }
+}
+
 int interp_indexing(const interp_state *s, const ir_node *n, double *y) {
     if (n->op == OP_argsort) return run_argsort(s, n, y);
-    if (n->op == OP_cumsum) {
-        run_cumsum(s, n, y);
-        return 0;
+    if (n->op == OP_cumsum || n->op == OP_cumprod) run_running(s, n, y, n->op == OP_cumprod);
+    else if (n->op == OP_cumprod_grad) run_cumprod_grad(s, n, y);
+    else if (n->op == OP_flip) run_flip(s, n, y);
+    else {
+        const double *x = s->value[n->in[0]->id]; /* cast_i32 */
+        for (int64_t j = 0, count = interp_numel(s, n); j < count; j++)
+            y[j] = isnan(x[j]) ? 0 : x[j] >= 2147483647.0 ? 2147483647.0 : x[j] <= -2147483648.0 ? -2147483648.0 : trunc(x[j]);
     }
-    const double *x = s->value[n->in[0]->id]; /* cast_i32 */
-    for (int64_t j = 0, count = interp_numel(s, n); j < count; j++)
-        y[j] = isnan(x[j]) ? 0 : x[j] >= 2147483647.0 ? 2147483647.0 : x[j] <= -2147483648.0 ? -2147483648.0 : trunc(x[j]);
     return 0;
 }

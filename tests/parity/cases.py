@@ -846,6 +846,32 @@ op("topk ties", "cast_f32(topk(round(3 * a), {k}, axis = {axis}, largest = {l})[
 op("topk values", "topk(a, 2)[0] * b", lambda p: torch.topk(p["a"], 2).values * p["b"], [v(a=(3, 6), b=(3, 2))])
 op("cumsum", "cumsum(a, {axis})", lambda p, axis: torch.cumsum(p["a"], axis),
    [v(dict(axis=0), a=(7,)), v(dict(axis=1), a=(3, 5)), v(dict(axis=0), a=(4, 3)), v(dict(axis=-2), a=(2, 3, 4))])
+op("cumprod", "cumprod(a, {axis})", lambda p, axis: torch.cumprod(p["a"], axis),
+   [v(dict(axis=0), a=(7,)), v(dict(axis=1), a=(3, 5)), v(dict(axis=-2), a=(2, 3, 4))])
+# one exact zero per row (its minimum subtracted) with a gradient through it: torch's backward is exact there,
+# where reverse_cumsum(g * y) / x would divide 0 by 0
+op("cumprod zeros", "cumprod(a - min(a, axis = {axis}, keepdims = true), {axis})",
+   lambda p, axis: torch.cumprod(p["a"] - p["a"].amin(axis, keepdim=True), axis),
+   [v(dict(axis=1), a=(3, 5)), v(dict(axis=0), a=(4, 2, 3))])
+op("cumprod two zeros", "cumprod((a - min(a, axis = 1, keepdims = true)) * (max(a, axis = 1, keepdims = true) - a), 1)",
+   lambda p: torch.cumprod((p["a"] - p["a"].amin(1, keepdim=True)) * (p["a"].amax(1, keepdim=True) - p["a"]), 1),
+   [v(a=(3, 6)), v(a=(2, 4, 3))])
+op("flip", "flip(a, {axis}) * b", lambda p, axis: torch.flip(p["a"], [axis] if isinstance(axis, int) else axis) * p["b"],
+   [v(dict(axis=0), a=(7,), b=(7,)), v(dict(axis=-1), a=(3, 5), b=(3, 5)), v(dict(axis=[0, 2]), a=(2, 3, 4), b=(2, 3, 4)),
+    v(dict(axis=[1, 0]), a=(3, 4), b=(3, 4))])
+op("flip i32", "cast_f32(flip(cast_i32(3 * a), {axis})) + a", lambda p, axis: torch.flip((3 * p["a"]).int(), [axis]).double() + p["a"],
+   [v(dict(axis=1), a=(3, 5))])
+op("var", "var(a, axis = {axis}, unbiased = {u}, keepdims = {k})",
+   lambda p, axis, u, k: p["a"].var(dim=axis, unbiased=u == "true", keepdim=k == "true"),
+   [v(dict(axis=1, u="true", k="false"), a=(3, 5)), v(dict(axis=0, u="false", k="true"), a=(4, 3)),
+    v(dict(axis=[0, 2], u="true", k="true"), a=(2, 3, 4))])
+op("var all", "var(a) + std(a, unbiased = false)", lambda p: p["a"].var() + p["a"].std(unbiased=False), [v(a=(3, 4))])
+op("std", "std(a, axis = {axis})", lambda p, axis: p["a"].std(dim=axis), [v(dict(axis=-1), a=(3, 5)), v(dict(axis=1), a=(2, 4, 3))])
+op("masked_fill", "softmax(masked_fill(a, triu(ones(4, 4), k = 1), -inf), axis = 1) * b",
+   lambda p: torch.softmax(p["a"].masked_fill(torch.triu(torch.ones(4, 4, dtype=torch.float64), 1).bool(), -math.inf), 1) * p["b"],
+   [v(a=(4, 4), b=(4, 4)), v(a=(2, 4, 4), b=(2, 4, 4))])
+op("masked_fill value", "masked_fill(a, b > 0.0, 2.5)", lambda p: p["a"].masked_fill(p["b"] > 0, 2.5) + 0 * p["b"],
+   [v(a=(3, 5), b=(3, 5)), v(a=(2, 3, 4), b=(3, 1))])
 op("ceil", "ceil(3 * a)", lambda p: torch.ceil(3 * p["a"]), U[:3])
 op("cast_i32", "cast_f32(cast_i32(3 * a))", lambda p: (3 * p["a"]).int().double() + _noidx(p), U[:3])
 op("reparameterize", "reparameterize(a, b, noise = c, sample = true)",  # the noise as an input: deterministic

@@ -189,6 +189,15 @@ static const gc_case cases[] = {
     {OP_cumsum, A1("N,5", D_ANY), .ni = 2, .i = {1, 0}},
     {OP_cumsum, A1("4,N,3", D_ANY), .ni = 2, .i = {0, 1}},
     {OP_cumsum, A1("N,3,4", D_ANY), .ni = 2, .i = {1, 1}},
+    /* cumprod {axis, reverse}: D_TIES has exact zeros (the gradient there is not reverse_cumsum(g * y) / x);
+     * cumprod_grad: x, gy, no second derivative; flip {axes bitmask} */
+    {OP_cumprod, A1("N,5", D_ANY), .ni = 2, .i = {1, 0}},
+    {OP_cumprod, A1("4,N,3", D_TIES), .ni = 2, .i = {0, 1}},
+    {OP_cumprod, A1("N,6", D_TIES), .ni = 2, .i = {1, 0}},
+    {OP_cumprod, A1("N,3,4", D_ANY), .ni = 2, .i = {1, 1}},
+    {OP_cumprod_grad, A2("N,5", "N,5", D_ANY, D_ANY), .ni = 2, .i = {1, 0}, .no_vjp = 1},
+    {OP_flip, A1("N,5", D_ANY), .ni = 1, .i = {2}},
+    {OP_flip, A1("N,3,4", D_ANY), .ni = 1, .i = {5}},
     {OP_cast_i32, A1("N,5", D_FRAC), .zero_grad = 1},
     /* inverse, logabsdet: batches of square matrices (a fixed draw, none near singular) */
     {OP_inverse, A1("N,3,3", D_ANY)},

@@ -169,6 +169,13 @@ static const cov_row rows[] = {
      .bad_msg = "is not in [1, 5]"},
     {OP_cumsum, G_DIFF, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
      .bad_msg = "out of range"},
+    /* cumprod, cumprod_grad (x, gy) {axis, reverse}; flip {axes bitmask}, f32 or i32 */
+    {OP_cumprod, G_DIFF, .ok = {IN("f:N,5,2"), AT(.i = {1, 1}, .ni = 2)}, .bad = {IN("f:N,5"), AT(.i = {2, 0}, .ni = 2)},
+     .bad_msg = "out of range"},
+    {OP_cumprod_grad, G_NONE, .ok = {IN("f:N,5,2", "f:N,5,2"), AT(.i = {1, 0}, .ni = 2)},
+     .bad = {IN("f:N,5", "f:N,4"), AT(.i = {1, 0}, .ni = 2)}, .bad_msg = "does not have the shape of x"},
+    {OP_flip, G_DIFF, .ok = {IN("f:N,5,2"), AT(.i = {6}, .ni = 1)}, .bad = {IN("i5:N,5"), AT(.i = {4}, .ni = 1)},
+     .bad_msg = "are not axes of"},
     {OP_cast_i32, G_ZERO, .ok = {IN("f:N,5")}, .bad = {IN("i5:N,5")}, .bad_msg = "expected a float tensor"},
     /* inverse, logabsdet: square matrices of a compile-time size */
     {OP_inverse, G_DIFF, .ok = {IN("f:N,3,3")}, .bad = {IN("f:N,3,4")}, .bad_msg = "square matrices"},

@@ -361,6 +361,19 @@ static void test_emitted_sort_cumsum_threads(void)
     check_random_step(src, "s", 32, 61, 64 * 32, 16 * 32, 17, "cumsum and topk");
 }
 
+/* cumprod along axis 1 and its gradient op (prefix products and a suffix
+ * recurrence per line), flipped along two axes: 61 x 32 lines of 64. */
+static void test_emitted_cumprod_flip_threads(void)
+{
+    static const char *src =
+        "model prods(x: f32[N, 64, 32]) -> f32[N, 64, 32] {\n"
+        "    param s: f32[32] = normal()\n"
+        "    return flip(cumprod(1.0 + 0.01 * x * s, 1), [1, 2])\n"
+        "}\n"
+        REGRESSION_STEP("prods");
+    check_random_step(src, "s", 32, 61, 64 * 32, 64 * 32, 17, "cumprod and flip");
+}
+
 /* ---- attention: tiles of queries forward, (batch, head) pairs backward ------------- */
 
 /* 5 x 2 heads, 70 queries (two tiles) over 70 keys, causal, a key-padding mask with -inf. */
@@ -407,4 +420,6 @@ void suite_threads(void)
     CU_add_test(s, "generated clip_loss and its gradients: same bits at 1, 2, 3 threads", test_emitted_clip_loss_threads);
     CU_add_test(s, "generated cumsum and topk (argsort, gather): same bits at 1, 2, 3 threads",
                 test_emitted_sort_cumsum_threads);
+    CU_add_test(s, "generated cumprod (and cumprod_grad) and flip: same bits at 1, 2, 3 threads",
+                test_emitted_cumprod_flip_threads);
 }
