@@ -1,0 +1,312 @@
+"""stranger11.py — DOCSTRING"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import stranger as S
+from stranger6 import _check, _t
+from stranger8 import _lin
+
+D = torch.float64
+
+LM_DLN = """
+model lm(features: f32[N, 9]) -> f32[N] {
+    tokens = cast_i32(features)
+    x = tokens[:, 0:8]
+    y = tokens[:, 1:9]
+    e = embedding(x, 20, 16, name = "emb")
+    h = lstm(e, 16, layers = 2, dropout = 0.0, name = "rnn")
+    h = dropout(h, p = 0.0)
+    logits = dense(h, 20, init = normal(), name = "emb")         # tied: emb.weight [20, 16] is the output projection
+    return expand(cross_entropy(logits, y), [N])
+}
+train lm {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+PPO_DLN = """
+model ppo(features: f32[N, 42]) -> f32[N] {
+    states = reshape(features[:, 0:24], [N, 6, 4])
+    act = cast_i32(features[:, 24:30])
+    old_logp = features[:, 30:36]
+    rew = features[:, 36:42]
+    h = tanh(dense(states, 16, name = "body"))
+    logp = log_softmax(dense(h, 3, name = "pi"), axis = 2)          # f32[N, 6, 3]
+    v = dense(h, 1, name = "v")[:, :, 0]                             # f32[N, 6]
+    vs = stop_grad(v)
+    vnext = pad(vs, [0, 1])[:, 1:7]                                  # V(s_{t+1}), 0 after the last step
+    delta = rew + 0.99 * vnext - vs
+    a = zeros(N)
+    adv = scan reverse dt in delta carry a {
+        a = dt + 0.99 * 0.95 * a                                     # GAE(gamma = 0.99, lambda = 0.95)
+        yield a
+    }
+    ret = adv + vs
+    advn = (adv - mean(adv)) / (sqrt(mean((adv - mean(adv)) ** 2)) + 1e-8)
+    ratio = exp(pick(logp, act) - old_logp)
+    surr = minimum(ratio * advn, clamp(ratio, min = 0.8, max = 1.2) * advn)
+    ent = -sum(exp(logp) * logp, axis = 2)
+    return -mean(surr, axis = 1) + 0.5 * mean((v - ret) ** 2, axis = 1) - 0.01 * mean(ent, axis = 1)
+}
+train ppo {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+PROTO_DLN = """
+block embed(x: f32) -> f32 {
+    return dense(relu(dense(x, 16, name = "fc1")), 8, name = "fc2")
+}
+model proto(features: f32[N, 36]) -> f32[N] {
+    support = reshape(features[:, 0:24], [N, 3, 2, 4])       # 3 classes, 2 shots each
+    query = reshape(features[:, 24:36], [N, 3, 4])           # one query per class, in class order
+    protos = mean(embed(support, name = "enc"), axis = 2)    # f32[N, 3, 8]
+    q = embed(query, name = "enc")                           # f32[N, 3, 8]
+    dist = sum((unsqueeze(q, 2) - unsqueeze(protos, 1)) ** 2, axis = 3)    # f32[N, 3, 3]
+    target = expand(cast_i32(arange(3)), [N, 3])
+    return expand(cross_entropy(-dist, target), [N])
+}
+train proto {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+VICREG_DLN = """
+block proj(x: f32) -> f32 {
+    return dense(relu(dense(x, 16, name = "fc1")), 8, name = "fc2")
+}
+model vicreg(features: f32[N, 12]) -> f32[N] {
+    za = proj(features[:, 0:6], name = "enc")
+    zb = proj(features[:, 6:12], name = "enc")
+    inv = mse(za, zb)
+    n = numel(za, axis = 0)
+    ca = za - mean(za, axis = 0, keepdims = true)
+    cb = zb - mean(zb, axis = 0, keepdims = true)
+    sa = sqrt(sum(ca ** 2, axis = 0) / (n - 1.0) + 1e-4)
+    sb = sqrt(sum(cb ** 2, axis = 0) / (n - 1.0) + 1e-4)
+    var = mean(relu(1.0 - sa)) / 2.0 + mean(relu(1.0 - sb)) / 2.0
+    cova = transpose(ca) @ ca / (n - 1.0)
+    covb = transpose(cb) @ cb / (n - 1.0)
+    off = 1.0 - eye(8)
+    cov = sum((cova * off) ** 2) / 8.0 + sum((covb * off) ** 2) / 8.0
+    return expand(25.0 * inv + 25.0 * var + cov, [N])
+}
+train vicreg {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+LINFORMER_DLN = """
+model linformer(features: f32[N, 64]) -> f32[N] {
+    x = reshape(features, [N, 8, 8])
+    q = dense(x, 8, name = "q")
+    k = dense(x, 8, name = "k")
+    v = dense(x, 8, name = "v")
+    param E: f32[4, 8] = normal(std = 0.3)                    # length 8 projected to 4
+    param F: f32[4, 8] = normal(std = 0.3)
+    h = attention(q, E @ k, F @ v, heads = 2)                 # f32[N, 8, 8]
+    y = dense(h, 8, name = "out")
+    return mean(y ** 2, axis = [1, 2])
+}
+train linformer {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+NODE_DLN = """
+block odefunc(z: f32[N, D]) -> f32[N, D] {
+    return dense(tanh(dense(z, 16, name = "l1")), D, name = "l2")
+}
+model node(features: f32[N, 4]) -> f32[N, 3] {
+    z = dense(features, 6, name = "inp")
+    dt = 0.25
+    repeat 4 {
+        k1 = odefunc(z, name = "f")
+        k2 = odefunc(z + dt / 2.0 * k1, name = "f")
+        k3 = odefunc(z + dt / 2.0 * k2, name = "f")
+        k4 = odefunc(z + dt * k3, name = "f")
+        z = z + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    }
+    return dense(z, 3, name = "head")
+}
+train node {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+HYPER_DLN = """
+model hyper(features: f32[N, 8]) -> f32[N, 3] {
+    x = features[:, 0:6]
+    c = features[:, 6:8]                                      # a per-sample condition
+    param z: f32[4] = normal()                                # the layer embedding
+    w = reshape(dense(unsqueeze(z, 0), 8 * 6, name = "hw"), [8, 6])     # a static hypernetwork
+    h = relu(x @ transpose(w))
+    wn = reshape(dense(c, 3 * 8, name = "hc"), [N, 3, 8])     # per-sample weights of the head
+    return sum(wn * unsqueeze(h, 1), axis = 2)
+}
+train hyper {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _lstm_layer(x, p, k):
+    """nn.LSTM's one layer, batch first, gates i, f, g, o."""
+    n, t, _ = x.shape
+    H = p[k.replace("*", "weight_hh")].shape[1]
+    h = c = torch.zeros(n, H, dtype=D)
+    ys = []
+    for s in range(t):
+        g = (x[:, s] @ p[k.replace("*", "weight_ih")].T + p[k.replace("*", "bias_ih")]
+             + h @ p[k.replace("*", "weight_hh")].T + p[k.replace("*", "bias_hh")])
+        i, f, gg, o = g.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        ys.append(h)
+    return torch.stack(ys, 1)
+
+
+def _lm_batch():
+    tok = np.random.default_rng(180).integers(0, 20, (8, 9)).astype(np.float32)
+
+    def loss(p):
+        t = torch.from_numpy(tok).long()
+        h = p["emb.weight"][t[:, :8]]
+        for layer in ("l0", "l1"):                                   # nn.LSTM(16, 16, num_layers=2, dropout=p)
+            h = _lstm_layer(h, p, "rnn.*_" + layer)
+        logits = h @ p["emb.weight"].T + p["emb.bias"]              # decoder.weight = encoder.weight
+        return F.cross_entropy(logits.reshape(-1, 20), t[:, 1:].reshape(-1))
+    return [tok, np.zeros((8,), np.float32)], 8, (), loss
+
+
+def _ppo_batch():
+    rng = np.random.default_rng(181)
+    f = np.concatenate([rng.standard_normal((8, 24)), rng.integers(0, 3, (8, 6)), -rng.uniform(0.5, 1.5, (8, 6)),
+                        rng.standard_normal((8, 6))], 1).astype(np.float32)
+
+    def loss(p):
+        ft = _t(f)
+        s, a, old, r = ft[:, :24].reshape(8, 6, 4), torch.from_numpy(f[:, 24:30]).long(), ft[:, 30:36], ft[:, 36:]
+        h = torch.tanh(_lin(s, p, "body"))
+        logp = F.log_softmax(_lin(h, p, "pi"), 2)
+        v = _lin(h, p, "v")[..., 0]
+        vs = v.detach()
+        adv, gae = torch.zeros(8, 6, dtype=D), torch.zeros(8, dtype=D)
+        for t in reversed(range(6)):                                 # CleanRL's GAE loop
+            nv = vs[:, t + 1] if t < 5 else torch.zeros(8, dtype=D)
+            gae = r[:, t] + 0.99 * nv - vs[:, t] + 0.99 * 0.95 * gae
+            adv[:, t] = gae
+        ret = adv + vs
+        advn = (adv - adv.mean()) / (((adv - adv.mean()) ** 2).mean().sqrt() + 1e-8)
+        ratio = torch.exp(logp.gather(2, a[..., None])[..., 0] - old)
+        pg = -torch.min(ratio * advn, ratio.clamp(0.8, 1.2) * advn).mean(1)
+        ent = -(logp.exp() * logp).sum(2).mean(1)
+        return (pg + 0.5 * ((v - ret) ** 2).mean(1) - 0.01 * ent).mean()
+    return [f, np.zeros((8,), np.float32)], 8, (), loss
+
+
+def _proto_batch():
+    f = np.random.default_rng(182).standard_normal((8, 36)).astype(np.float32)
+
+    def loss(p):
+        ft = _t(f)
+        emb = lambda v: _lin(F.relu(_lin(v, p, "enc.fc1")), p, "enc.fc2")     # noqa: E731
+        protos = emb(ft[:, :24].reshape(8, 3, 2, 4)).mean(2)
+        q = emb(ft[:, 24:].reshape(8, 3, 4))
+        dist = torch.cdist(q, protos) ** 2                                  # Snell et al.: squared Euclidean
+        return F.cross_entropy(-dist.reshape(-1, 3), torch.arange(3).repeat(8))
+    return [f, np.zeros((8,), np.float32)], 8, (), loss
+
+
+def _off_diagonal(m):
+    return m.flatten()[:-1].view(m.shape[0] - 1, m.shape[0] + 1)[:, 1:].flatten()
+
+
+def _vicreg_batch():
+    f = np.random.default_rng(183).standard_normal((8, 12)).astype(np.float32)
+
+    def loss(p):
+        ft = _t(f)
+        emb = lambda v: _lin(F.relu(_lin(v, p, "enc.fc1")), p, "enc.fc2")     # noqa: E731
+        x, y = emb(ft[:, :6]), emb(ft[:, 6:])
+        repr_loss = F.mse_loss(x, y)                                         # facebookresearch/vicreg's forward
+        x, y = x - x.mean(0), y - y.mean(0)
+        std_x, std_y = torch.sqrt(x.var(0) + 1e-4), torch.sqrt(y.var(0) + 1e-4)
+        std_loss = F.relu(1 - std_x).mean() / 2 + F.relu(1 - std_y).mean() / 2
+        cov_x, cov_y = x.T @ x / 7, y.T @ y / 7
+        cov_loss = _off_diagonal(cov_x).pow(2).sum() / 8 + _off_diagonal(cov_y).pow(2).sum() / 8
+        return 25 * repr_loss + 25 * std_loss + cov_loss
+    return [f, np.zeros((8,), np.float32)], 8, (), loss
+
+
+def _linformer_batch():
+    f = np.random.default_rng(184).standard_normal((8, 64)).astype(np.float32)
+
+    def loss(p):
+        x = _t(f).reshape(8, 8, 8)
+        q, k, v = (_lin(x, p, n) for n in "qkv")
+        k, v = p["E"] @ k, p["F"] @ v                                          # [N, 4, 8]: the length projected
+        heads = lambda a: a.reshape(8, -1, 2, 4).transpose(1, 2)              # noqa: E731
+        a = torch.softmax(heads(q) @ heads(k).transpose(-1, -2) / 2.0, -1)     # scale 1/sqrt(4)
+        h = (a @ heads(v)).transpose(1, 2).reshape(8, 8, 8)
+        return (_lin(h, p, "out") ** 2).mean((1, 2)).mean()
+    return [f, np.zeros((8,), np.float32)], 8, (), loss
+
+
+def node_loss(p, x, y):
+    f = lambda z: _lin(torch.tanh(_lin(z, p, "f.l1")), p, "f.l2")             # noqa: E731
+    z, dt = _lin(x, p, "inp"), 0.25
+    for _ in range(4):                                                         # torchdiffeq's fixed-grid rk4
+        k1 = f(z)
+        k2 = f(z + dt / 2 * k1)
+        k3 = f(z + dt / 2 * k2)
+        k4 = f(z + dt * k3)
+        z = z + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return F.cross_entropy(_lin(z, p, "head"), y)
+
+
+def _hyper_batch():
+    rng = np.random.default_rng(185)
+    f = rng.standard_normal((8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 8).astype(np.int32)
+
+    def loss(p):
+        ft = _t(f)
+        w = _lin(p["z"][None], p, "hw").reshape(8, 6)                         # Ha et al.'s static hypernetwork
+        h = F.relu(ft[:, :6] @ w.T)
+        wn = _lin(ft[:, 6:], p, "hc").reshape(8, 3, 8)
+        return F.cross_entropy(torch.bmm(wn, h[:, :, None])[..., 0], torch.from_numpy(y).long())
+    return [f, y], 8, (), loss
+
+
+
+def run(build):
+    cls = lambda seed, shape, k, fn: lambda: S.classes_batch(seed, shape, k, fn)          # noqa: E731
+    return [_check(build, "lm", LM_DLN, 190, _lm_batch),
+            _check(build, "ppo", PPO_DLN, 191, _ppo_batch),
+            _check(build, "proto", PROTO_DLN, 192, _proto_batch),
+            _check(build, "vicreg", VICREG_DLN, 193, _vicreg_batch),
+            _check(build, "linformer", LINFORMER_DLN, 194, _linformer_batch),
+            _check(build, "node", NODE_DLN, 195, cls(196, (8, 4), 3, node_loss)),
+            _check(build, "hyper", HYPER_DLN, 197, _hyper_batch)]
