@@ -56,6 +56,12 @@ static const torch_act acts[] = {
     {"arccos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
                "sin(m) (insightface's form, m a number)"},
     {"bernoulli", "torch.bernoulli(p) is rand(p) < p (1.0 where a uniform draw falls below p; no gradient)"},
+    /* what round 11's course models reach for (each form checked in tests/parity/stranger11.py) */
+    {"cdist", "torch.cdist(a, b) ** 2 of a: f32[N, P, D], b: f32[N, R, D] is sum((unsqueeze(a, 2) - unsqueeze(b, 1)) "
+              "** 2, axis = 3), f32[N, P, R] (prototypical networks' squared distances); sqrt of it for cdist itself"},
+    {"detach", "x.detach() is stop_grad(x)"},
+    {"off_diagonal", "off_diagonal(c) (a helper of Barlow Twins' and VICReg's code) is c * (1.0 - eye(D)) for c: f32[D, D], the diagonal "
+                     "zeroed: sum((c * (1.0 - eye(D))) ** 2) is off_diagonal(c).pow(2).sum()"},
 };
 
 const char *torch_only_activation(const char *name) {
