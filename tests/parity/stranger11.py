@@ -171,6 +171,32 @@ train hyper {
 """
 
 
+BAHDANAU_DLN = """
+model bahdanau(source: i32[N, 5], target_in: i32[N, 6]) -> f32[N, 6, 10] {
+    smask = source != 0                                    # 1.0 at real source tokens (0 is PAD)
+    enc = gru(embedding(source, 10, 6, name = "src_emb"), 8, mask = smask, name = "enc")   # f32[N, 5, 8]
+    e = embedding(target_in, 10, 6, name = "tgt_emb")      # teacher forcing: the gold previous tokens
+    param w_ih: f32[24, 14] = uniform(low = -0.35, high = 0.35)
+    param w_hh: f32[24, 8] = uniform(low = -0.35, high = 0.35)
+    param b_ih: f32[24] = zeros
+    param b_hh: f32[24] = zeros
+    h = zeros(N, 8)
+    ys = scan et in e carry h {
+        ctx, wts = additive_attention(h, enc, 8, mask = smask, name = "att")   # attend with the previous state
+        gt = concat([et, ctx], axis = 1) @ transpose(w_ih) + b_ih
+        h, y = gru_step(gt, 1.0, h, w_hh, b_hh)
+        yield concat([y, ctx], axis = 1)
+    }
+    return dense(ys, 10, name = "out")
+}
+train bahdanau {
+    data  = seq2seq_task("reverse", length = 5, min_length = 2, digits = 6, batch = 4)
+    loss  = cross_entropy(output, target, ignore_index = 0)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
 def _lstm_layer(x, p, k):
     """nn.LSTM's one layer, batch first, gates i, f, g, o."""
     n, t, _ = x.shape
@@ -301,6 +327,51 @@ def _hyper_batch():
 
 
 
+def _gru_cell(gx, h, w_hh, b_hh):
+    """nn.GRU's step from the input's projection gx (b_ih included): gates r, z, n."""
+    gh = h @ w_hh.T + b_hh
+    H = h.shape[1]
+    r = torch.sigmoid(gx[:, :H] + gh[:, :H])
+    z = torch.sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+    n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * h
+
+
+def _bahdanau_batch():
+    rng = np.random.default_rng(186)
+    src = np.zeros((4, 5), np.int32)
+    tgt = np.zeros((4, 6), np.int32)
+    for i, L in enumerate((5, 2, 4, 3)):                    # "reverse" of L digits: PAD after the end
+        d = rng.integers(4, 10, size=L)
+        src[i, :L] = d
+        tgt[i, :L] = d[::-1]
+        tgt[i, L] = 2
+    tin = np.concatenate([np.ones((4, 1), np.int32), tgt[:, :-1]], 1)
+
+    def loss(p):
+        s, ti = torch.from_numpy(src).long(), torch.from_numpy(tin).long()
+        m = (s != 0).to(D)
+        x, h, enc = p["src_emb.weight"][s], torch.zeros(4, 8, dtype=D), []
+        for t in range(5):                                   # the packed-sequence GRU: state kept at PAD
+            h2 = _gru_cell(x[:, t] @ p["enc.weight_ih_l0"].T + p["enc.bias_ih_l0"], h, p["enc.weight_hh_l0"],
+                           p["enc.bias_hh_l0"])
+            mt = m[:, t:t + 1]
+            h = mt * h2 + (1 - mt) * h
+            enc.append(h2 * mt)                              # pad_packed_sequence's zeros
+        enc = torch.stack(enc, 1)
+        keys = enc @ p["att.key.weight"].T
+        e, h, ys = p["tgt_emb.weight"][ti], torch.zeros(4, 8, dtype=D), []
+        for t in range(6):                                   # Bahdanau et al.: score with s_{t-1}, then the step
+            sc = (torch.tanh((h @ p["att.query.weight"].T)[:, None] + keys) @ p["att.score.weight"].T)[..., 0]
+            a = torch.softmax(sc.masked_fill(m == 0, -1e9), 1)
+            ctx = (a[..., None] * enc).sum(1)
+            h = _gru_cell(torch.cat([e[:, t], ctx], 1) @ p["w_ih"].T + p["b_ih"], h, p["w_hh"], p["b_hh"])
+            ys.append(torch.cat([h, ctx], 1))
+        logits = _lin(torch.stack(ys, 1), p, "out")
+        return F.cross_entropy(logits.reshape(-1, 10), torch.from_numpy(tgt).long().reshape(-1), ignore_index=0)
+    return [src, tin, tgt], 4, (), loss
+
+
 def run(build):
     cls = lambda seed, shape, k, fn: lambda: S.classes_batch(seed, shape, k, fn)          # noqa: E731
     return [_check(build, "lm", LM_DLN, 190, _lm_batch),
@@ -309,4 +380,5 @@ def run(build):
             _check(build, "vicreg", VICREG_DLN, 193, _vicreg_batch),
             _check(build, "linformer", LINFORMER_DLN, 194, _linformer_batch),
             _check(build, "node", NODE_DLN, 195, cls(196, (8, 4), 3, node_loss)),
-            _check(build, "hyper", HYPER_DLN, 197, _hyper_batch)]
+            _check(build, "hyper", HYPER_DLN, 197, _hyper_batch),
+            _check(build, "bahdanau", BAHDANAU_DLN, 198, _bahdanau_batch)]
