@@ -29,20 +29,21 @@ train lm {
 
 
 PPO_DLN = """
-model ppo(features: f32[N, 42]) -> f32[N] {
+model ppo(features: f32[N, 48]) -> f32[N] {
     states = reshape(features[:, 0:24], [N, 6, 4])
     act = cast_i32(features[:, 24:30])
     old_logp = features[:, 30:36]
     rew = features[:, 36:42]
+    done = features[:, 42:48]                                        # 1.0 where an episode ended at step t
     h = tanh(dense(states, 16, name = "body"))
     logp = log_softmax(dense(h, 3, name = "pi"), axis = 2)          # f32[N, 6, 3]
     v = dense(h, 1, name = "v")[:, :, 0]                             # f32[N, 6]
     vs = stop_grad(v)
-    vnext = pad(vs, [0, 1])[:, 1:7]                                  # V(s_{t+1}), 0 after the last step
-    delta = rew + 0.99 * vnext - vs
     a = zeros(N)
-    adv = scan reverse dt in delta carry a {
-        a = dt + 0.99 * 0.95 * a                                     # GAE(gamma = 0.99, lambda = 0.95)
+    vn = zeros(N)                                                    # V(s_{t+1}): 0 after the last step
+    adv = scan reverse rt in rew, dt in done, vt in vs carry a, vn {
+        a = rt + 0.99 * vn * (1.0 - dt) - vt + 0.99 * 0.95 * (1.0 - dt) * a    # GAE(gamma 0.99, lambda 0.95)
+        vn = vt
         yield a
     }
     ret = adv + vs
@@ -229,19 +230,20 @@ def _lm_batch():
 def _ppo_batch():
     rng = np.random.default_rng(181)
     f = np.concatenate([rng.standard_normal((8, 24)), rng.integers(0, 3, (8, 6)), -rng.uniform(0.5, 1.5, (8, 6)),
-                        rng.standard_normal((8, 6))], 1).astype(np.float32)
+                        rng.standard_normal((8, 6)), rng.random((8, 6)) < 0.2], 1).astype(np.float32)
 
     def loss(p):
         ft = _t(f)
-        s, a, old, r = ft[:, :24].reshape(8, 6, 4), torch.from_numpy(f[:, 24:30]).long(), ft[:, 30:36], ft[:, 36:]
+        s, a, old = ft[:, :24].reshape(8, 6, 4), torch.from_numpy(f[:, 24:30]).long(), ft[:, 30:36]
+        r, done = ft[:, 36:42], ft[:, 42:]
         h = torch.tanh(_lin(s, p, "body"))
         logp = F.log_softmax(_lin(h, p, "pi"), 2)
         v = _lin(h, p, "v")[..., 0]
         vs = v.detach()
         adv, gae = torch.zeros(8, 6, dtype=D), torch.zeros(8, dtype=D)
-        for t in reversed(range(6)):                                 # CleanRL's GAE loop
+        for t in reversed(range(6)):                                 # CleanRL's GAE loop, done_t ending step t
             nv = vs[:, t + 1] if t < 5 else torch.zeros(8, dtype=D)
-            gae = r[:, t] + 0.99 * nv - vs[:, t] + 0.99 * 0.95 * gae
+            gae = r[:, t] + 0.99 * nv * (1 - done[:, t]) - vs[:, t] + 0.99 * 0.95 * (1 - done[:, t]) * gae
             adv[:, t] = gae
         ret = adv + vs
         advn = (adv - adv.mean()) / (((adv - adv.mean()) ** 2).mean().sqrt() + 1e-8)
