@@ -1,4 +1,21 @@
-"""stranger11.py — DOCSTRING"""
+"""stranger11.py — the eleventh round of course models written from docs/language.md alone
+(section `stranger`), each one training step's loss and every gradient against a float64
+PyTorch twin with the same weights, as stranger10.py's rows (the models stranger7.py and
+stranger9.py already check — CLIP, MAE, Barlow Twins, DINO, ALiBi, a BiLSTM-CRF, a pointer
+network, BYOL, MoCo — are not repeated). Sequences: a word-level LSTM language model with the
+input embedding tied to the output projection (`embedding(..., name = "emb")` and
+`dense(h, V, init = normal(), name = "emb")` declaring one `emb.weight`; dropout between the two
+layers set to 0 so the step is deterministic), a GRU encoder and a GRU decoder with Bahdanau
+attention (`additive_attention` with the previous state) under teacher forcing on padded
+"reverse" pairs. RL: PPO's clipped surrogate, value loss and entropy bonus, the advantages by
+GAE in a reverse `scan` over rewards, episode ends and the critic's values, the next value a
+carry. Meta-learning: prototypical networks (class means of the support embeddings, squared
+Euclidean distances, cross-entropy over the queries); a hypernetwork (a static one from a learned
+layer embedding, a per-sample one from a condition). Self-supervision: VICReg (invariance,
+variance with the unbiased standard deviation, off-diagonal covariance). Attention: Linformer's
+length projection of keys and values. A Neural ODE block, fixed-step RK4 in a `repeat` with
+the stages sharing one block by name. Golden `course_ports11` and `runtime_shift` hold the
+errors a port of these from PyTorch meets first, each hint giving the form used here."""
 import numpy as np
 import torch
 import torch.nn.functional as F
