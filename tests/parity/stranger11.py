@@ -7,7 +7,9 @@ input embedding tied to the output projection (`embedding(..., name = "emb")` an
 `dense(h, V, init = normal(), name = "emb")` declaring one `emb.weight`; dropout between the two
 layers set to 0 so the step is deterministic), a GRU encoder and a GRU decoder with Bahdanau
 attention (`additive_attention` with the previous state) under teacher forcing on padded
-"reverse" pairs. RL: PPO's clipped surrogate, value loss and entropy bonus, the advantages by
+"reverse" pairs, a BiLSTM-CRF tagger over padded sentences (the LSTM's `mask` of lengths,
+torchcrf's masked forward algorithm in a `scan` with `logsumexp` and `where`, the gold path's
+transitions by `pick` of `take`n rows, the stop score at each sentence's last tag). RL: PPO's clipped surrogate, value loss and entropy bonus, the advantages by
 GAE in a reverse `scan` over rewards, episode ends and the critic's values, the next value a
 carry. Meta-learning: prototypical networks (class means of the support embeddings, squared
 Euclidean distances, cross-entropy over the queries); a hypernetwork (a static one from a learned
@@ -215,19 +217,51 @@ train bahdanau {
 """
 
 
-def _lstm_layer(x, p, k):
-    """nn.LSTM's one layer, batch first, gates i, f, g, o."""
+CRFM_DLN = """
+model crfm(features: f32[N, 13]) -> f32[N] {
+    tokens = cast_i32(features[:, 0:6])
+    tags = cast_i32(features[:, 6:12])
+    mask = reshape(arange(6), [1, 6]) < features[:, 12:13]             # f32[N, 6]: 1.0 within each length
+    e = embedding(tokens, 10, 4, name = "emb")
+    em = dense(lstm(e, 5, bidirectional = true, mask = mask, name = "rnn"), 3, name = "emit")   # f32[N, 6, 3]
+    param trans: f32[3, 3] = normal(std = 0.1)                          # trans[i, j]: tag i then tag j
+    param start: f32[3] = normal(std = 0.1)
+    param stop: f32[3] = normal(std = 0.1)
+    alpha = start + em[:, 0]                                            # f32[N, 3]
+    scan et in em[:, 1:], mt in mask[:, 1:] carry alpha {
+        nxt = logsumexp(unsqueeze(alpha, 2) + trans + unsqueeze(et, 1), axis = 1)
+        alpha = where(unsqueeze(mt, 1) > 0.0, nxt, alpha)                # past the end: unchanged
+    }
+    log_z = logsumexp(alpha + stop, axis = 1)
+    last = mask - concat([mask[:, 1:], zeros(N, 1)], axis = 1)          # 1.0 at each sequence's last tag
+    gold = sum(pick(em, tags) * mask, axis = 1) + take(start, tags[:, 0]) + sum(take(stop, tags) * last, axis = 1)
+         + sum(pick(take(trans, tags[:, 0:5]), tags[:, 1:6]) * mask[:, 1:], axis = 1)
+    return log_z - gold
+}
+train crfm {
+    data  = csv("unused.csv", batch = 4, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _lstm_layer(x, p, k, mask=None, reverse=False):
+    """nn.LSTM's one layer, batch first, gates i, f, g, o; with a mask, a packed sequence's
+    (the state kept and the output 0 past each length, the reverse direction from its end)."""
     n, t, _ = x.shape
     H = p[k.replace("*", "weight_hh")].shape[1]
     h = c = torch.zeros(n, H, dtype=D)
-    ys = []
-    for s in range(t):
+    ys = [None] * t
+    for s in (reversed(range(t)) if reverse else range(t)):
         g = (x[:, s] @ p[k.replace("*", "weight_ih")].T + p[k.replace("*", "bias_ih")]
              + h @ p[k.replace("*", "weight_hh")].T + p[k.replace("*", "bias_hh")])
         i, f, gg, o = g.chunk(4, 1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        ys.append(h)
+        c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+        h2 = torch.sigmoid(o) * torch.tanh(c2)
+        m = torch.ones(n, 1, dtype=D) if mask is None else mask[:, s:s + 1]
+        h, c = m * h2 + (1 - m) * h, m * c2 + (1 - m) * c
+        ys[s] = h2 * m
     return torch.stack(ys, 1)
 
 
@@ -391,6 +425,37 @@ def _bahdanau_batch():
     return [src, tin, tgt], 4, (), loss
 
 
+def _crfm_batch():
+    rng = np.random.default_rng(187)
+    lens = np.array([6, 3, 5, 1])
+    tok = rng.integers(1, 10, (4, 6))
+    tags = rng.integers(0, 3, (4, 6))
+    for i, L in enumerate(lens):                              # PAD (token 0, tag 0) past each length
+        tok[i, L:] = 0
+        tags[i, L:] = 0
+    f = np.concatenate([tok, tags, lens[:, None]], 1).astype(np.float32)
+
+    def loss(p):
+        tg = torch.from_numpy(tags).long()
+        m = (torch.arange(6)[None] < torch.from_numpy(lens)[:, None]).to(D)
+        x = p["emb.weight"][torch.from_numpy(tok).long()]
+        h = torch.cat([_lstm_layer(x, p, "rnn.*_l0", m), _lstm_layer(x, p, "rnn.*_l0_reverse", m, True)], 2)
+        em = _lin(h, p, "emit")
+        tr, st, sp, mb = p["trans"], p["start"], p["stop"], m.bool()
+        score = st + em[:, 0]                                 # torchcrf's _compute_normalizer
+        for i in range(1, 6):
+            nxt = torch.logsumexp(score[:, :, None] + tr + em[:, i, None], 1)
+            score = torch.where(mb[:, i, None], nxt, score)
+        log_z = torch.logsumexp(score + sp, 1)
+        ar = torch.arange(4)
+        gold = st[tg[:, 0]] + em[ar, 0, tg[:, 0]]             # torchcrf's _compute_score
+        for i in range(1, 6):
+            gold = gold + (tr[tg[:, i - 1], tg[:, i]] + em[ar, i, tg[:, i]]) * m[:, i]
+        gold = gold + sp[tg[ar, torch.from_numpy(lens) - 1]]
+        return (log_z - gold).mean()
+    return [f, np.zeros((4,), np.float32)], 4, (), loss
+
+
 def run(build):
     cls = lambda seed, shape, k, fn: lambda: S.classes_batch(seed, shape, k, fn)          # noqa: E731
     return [_check(build, "lm", LM_DLN, 190, _lm_batch),
@@ -400,4 +465,5 @@ def run(build):
             _check(build, "linformer", LINFORMER_DLN, 194, _linformer_batch),
             _check(build, "node", NODE_DLN, 195, cls(196, (8, 4), 3, node_loss)),
             _check(build, "hyper", HYPER_DLN, 197, _hyper_batch),
-            _check(build, "bahdanau", BAHDANAU_DLN, 198, _bahdanau_batch)]
+            _check(build, "bahdanau", BAHDANAU_DLN, 198, _bahdanau_batch),
+            _check(build, "crfm", CRFM_DLN, 199, _crfm_batch)]
