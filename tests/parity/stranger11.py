@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 import stranger as S
 from stranger6 import _check, _t
+from stranger7 import reverse_pairs
 from stranger8 import _lin
 
 D = torch.float64
@@ -80,10 +81,13 @@ train ppo {
 """
 
 
-PROTO_DLN = """
-block embed(x: f32) -> f32 {
+MLP_DLN = """
+block embed(x: f32) -> f32 {                                 # the encoder of both PROTO_DLN and VICREG_DLN
     return dense(relu(dense(x, 16, name = "fc1")), 8, name = "fc2")
 }
+"""
+
+PROTO_DLN = MLP_DLN + """
 model proto(features: f32[N, 36]) -> f32[N] {
     support = reshape(features[:, 0:24], [N, 3, 2, 4])       # 3 classes, 2 shots each
     query = reshape(features[:, 24:36], [N, 3, 4])           # one query per class, in class order
@@ -101,13 +105,10 @@ train proto {
 """
 
 
-VICREG_DLN = """
-block proj(x: f32) -> f32 {
-    return dense(relu(dense(x, 16, name = "fc1")), 8, name = "fc2")
-}
+VICREG_DLN = MLP_DLN + """
 model vicreg(features: f32[N, 12]) -> f32[N] {
-    za = proj(features[:, 0:6], name = "enc")
-    zb = proj(features[:, 6:12], name = "enc")
+    za = embed(features[:, 0:6], name = "enc")
+    zb = embed(features[:, 6:12], name = "enc")
     inv = mse(za, zb)
     n = numel(za, axis = 0)
     ca = za - mean(za, axis = 0, keepdims = true)
@@ -391,15 +392,7 @@ def _gru_cell(gx, h, w_hh, b_hh):
 
 
 def _bahdanau_batch():
-    rng = np.random.default_rng(186)
-    src = np.zeros((4, 5), np.int32)
-    tgt = np.zeros((4, 6), np.int32)
-    for i, L in enumerate((5, 2, 4, 3)):                    # "reverse" of L digits: PAD after the end
-        d = rng.integers(4, 10, size=L)
-        src[i, :L] = d
-        tgt[i, :L] = d[::-1]
-        tgt[i, L] = 2
-    tin = np.concatenate([np.ones((4, 1), np.int32), tgt[:, :-1]], 1)
+    src, tin, tgt = reverse_pairs(np.random.default_rng(186), (5, 2, 4, 3), 10)
 
     def loss(p):
         s, ti = torch.from_numpy(src).long(), torch.from_numpy(tin).long()
