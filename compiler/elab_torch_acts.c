@@ -70,6 +70,9 @@ static const torch_act acts[] = {
     {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t)"},
     {"log_prob", "Categorical(logits = z).log_prob(a) is pick(log_softmax(z, axis = -1), a) (a: i32, one action per "
                  "row of z)"},
+    {"Categorical", "torch.distributions.Categorical(logits = z) is its pieces: log_prob(a) is pick(log_softmax(z, axis "
+                    "= -1), a), entropy() -sum(softmax(z, axis = -1) * log_softmax(z, axis = -1), axis = -1), sample() "
+                    "argmax(z - log(-log(rand(z))), axis = -1) (the Gumbel-max trick)"},
     {"entropy", "Categorical(logits = z).entropy() is -sum(softmax(z, axis = -1) * log_softmax(z, axis = -1), axis = -1)"},
     {"off_diagonal", "off_diagonal(c) (a helper of Barlow Twins' and VICReg's code) is c * (1.0 - eye(D)) for c: f32[D, D], the diagonal "
                      "zeroed: sum((c * (1.0 - eye(D))) ** 2) is off_diagonal(c).pow(2).sum()"},
