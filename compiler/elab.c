@@ -303,6 +303,13 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
                 return;
             }
     }
+    if (strcmp(kw, "reduction") == 0) { /* F.cross_entropy(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
+        diag_error(e->d, loc, "'%s' has no argument named 'reduction'\nhint: '%s' is always the mean, PyTorch's reduction = "
+                   "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces: cross_entropy's "
+                   "is -pick(log_softmax(logits, axis = -1), target), mse's (y - t) ** 2; \"sum\" is sum(...) of those; "
+                   "the arguments are: %s", fname, fname, n ? list : "(none)");
+        return;
+    }
     diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s", fname, kw, n ? list : "(none)");
 }
 
@@ -1164,6 +1171,15 @@ static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
     case AST_INDEX: return eval_index(e, f, x);
     case AST_MEMBER:
     case AST_SLICE: break;
+    }
+    if (x->kind == AST_MEMBER && (strcmp(x->name, "weight") == 0 || strcmp(x->name, "bias") == 0)) {
+        /* emb.weight: a PyTorch port reaching into a layer for its weight (tying) */
+        diag_error(e->d, x->loc, "member access is not supported yet: a layer's parameters are not values in the "
+                   "model\nhint: to use a layer's weight elsewhere (an embedding tied to the output projection), "
+                   "declare it with the same name: embedding(x, V, D, name = \"emb\") and dense(h, V, init = normal(), "
+                   "name = \"emb\") are one emb.weight f32[V, D]; or declare the table yourself, param emb: f32[V, D] "
+                   "= normal(), with take(emb, x) and h @ transpose(emb)");
+        return v_error();
     }
     diag_error(e->d, x->loc, "member access is not supported yet");
     return v_error();

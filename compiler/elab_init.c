@@ -6,6 +6,7 @@
  * known (elab.c). The runtime (dl_init_tensor) draws the numbers, seeded, at
  * model init — so the compiled C carries formulas, not weights. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "elab_internal.h"
@@ -129,6 +130,7 @@ int check_redeclaration(elab *e, const ir_param *first, const char *what, const 
                         const ir_init *init, int trainable, src_loc loc) {
     char a[160], b[160];
     const char *problem = NULL, *then = NULL, *now = NULL;
+    int init_differs = 0;
     if (!ir_shape_eq(&first->shape, shape)) {
         ir_shape_str(a, sizeof a, IR_F32, &first->shape, e->mod);
         ir_shape_str(b, sizeof b, IR_F32, shape, e->mod);
@@ -138,12 +140,17 @@ int check_redeclaration(elab *e, const ir_param *first, const char *what, const 
         now = trainable ? "trainable" : "frozen or a buffer";
     } else if (!init_eq(&first->init, init, shape)) {
         problem = "a different initializer", then = init_describe(e, &first->init), now = init_describe(e, init);
+        init_differs = 1;
     }
     if (!problem) return 1;
+    char how[400] = "; give the call another name = \"...\" for separate weights";
+    if (init_differs) /* dense(h, V, name = "emb") after embedding(..., name = "emb"): tying meant, initializers differ */
+        snprintf(how, sizeof how, ": to tie them give both the same initializer (the first's is %s; a dense tied "
+                 "to an embedding takes init = normal()); for separate weights give the call another name = \"...\"",
+                 then);
     diag_error(e->d, loc,
                "%s '%s' is declared again with %s: %s here, %s before\nhint: declarations with the same name are one "
-               "tensor (weight tying) and must agree; give the call another name = \"...\" for separate weights",
-               what, first->name, problem, now, then);
+               "tensor (weight tying) and must agree%s", what, first->name, problem, now, then, how);
     diag_note(e->d, first->site, "'%s' is first declared here", first->name);
     return 0;
 }

@@ -31,7 +31,11 @@ static int axis_of(elab *e, value *v, ir_node *x, const char *name, int *axis) {
 /* sort(x, axis = -1, descending = false) -> values, positions (torch.sort
  * with stable = True); argsort(...) -> the positions. */
 value b_sort(elab *e, src_loc loc, const char *name, value *args) {
-    ir_node *x = float_tensor_arg(e, &args[0], name, "x", loc);
+    ir_node *x;
+    if (strcmp(name, "argsort") == 0 && args[0].kind == V_TENSOR && args[0].t->dtype == IR_I32)
+        x = op_unary(e, OP_cast_f32, args[0].t, loc); /* MAE's ids_restore = argsort(ids_shuffle): exact below 2^24 */
+    else
+        x = float_tensor_arg(e, &args[0], name, "x", loc);
     int axis, desc;
     if (!x || !axis_of(e, &args[1], x, name, &axis) || !bool_arg(e, &args[2], 0, name, "descending", &desc))
         return v_error();

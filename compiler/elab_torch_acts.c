@@ -44,6 +44,26 @@ static const torch_act acts[] = {
     {"arccos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
                "sin(m) (insightface's form, m a number)"},
     {"bernoulli", "torch.bernoulli(p) is rand(p) < p (1.0 where a uniform draw falls below p; no gradient)"},
+    /* what round 11's course models reach for (each form checked in tests/parity/stranger11.py) */
+    {"cdist", "torch.cdist(a, b) ** 2 of a: f32[N, P, D], b: f32[N, R, D] is sum((unsqueeze(a, 2) - unsqueeze(b, 1)) "
+              "** 2, axis = 3), f32[N, P, R] (prototypical networks' squared distances); sqrt of it for cdist itself"},
+    {"detach", "x.detach() is stop_grad(x)"},
+    {"mse_loss", "F.mse_loss(y, t) is mse(y, t)"},
+    {"l1_loss", "F.l1_loss(y, t) is l1(y, t)"},
+    {"huber_loss", "F.huber_loss(y, t, delta = d) is huber(y, t, delta = d)"},
+    {"smooth_l1_loss", "F.smooth_l1_loss(y, t, beta = b) is smooth_l1(y, t, beta = b)"},
+    {"nll_loss", "F.nll_loss(logp, target) is nll(logp, target)"},
+    {"cross_entropy_loss", "nn.CrossEntropyLoss()(logits, target) is cross_entropy(logits, target)"},
+    {"binary_cross_entropy", "F.binary_cross_entropy(p, t) is bce(p, t)"},
+    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t)"},
+    {"log_prob", "Categorical(logits = z).log_prob(a) is pick(log_softmax(z, axis = -1), a) (a: i32, one action per "
+                 "row of z)"},
+    {"Categorical", "torch.distributions.Categorical(logits = z) is its pieces: log_prob(a) is pick(log_softmax(z, axis "
+                    "= -1), a), entropy() -sum(softmax(z, axis = -1) * log_softmax(z, axis = -1), axis = -1), sample() "
+                    "argmax(z - log(-log(rand(z))), axis = -1) (the Gumbel-max trick)"},
+    {"entropy", "Categorical(logits = z).entropy() is -sum(softmax(z, axis = -1) * log_softmax(z, axis = -1), axis = -1)"},
+    {"off_diagonal", "off_diagonal(c) (a helper of Barlow Twins' and VICReg's code) is c * (1.0 - eye(D)) for c: f32[D, D], the diagonal "
+                     "zeroed: sum((c * (1.0 - eye(D))) ** 2) is off_diagonal(c).pow(2).sum()"},
 };
 
 const char *torch_only_activation(const char *name) {

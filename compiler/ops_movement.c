@@ -33,7 +33,9 @@ static int const_dim(const ir_node *n, const ir_node *x, int axis, char *err, in
     if (ir_dim_is_const(x->shape.d[axis])) return 1;
     char b[OPS_TYPE_BUF];
     return ops_fail(err, errlen, "%s: dimension %d of %s is a run-time size\nhint: only dimensions known at compile "
-                    "time can be sliced, padded, resized or concatenated", ir_ops[n->op].name, axis, ops_type(b, x));
+                    "time can be sliced, padded, resized or concatenated%s", ir_ops[n->op].name, axis, ops_type(b, x),
+                    axis > 0 ? "; a neighbour along a run-time time axis (GAE's next value, a shift by one step) is a "
+                    "carry of a scan: vn = zeros(N) then scan reverse vt in v carry vn { ... vn = vt }" : "");
 }
 
 /* concat's, slice's or slice_grad's axis. */

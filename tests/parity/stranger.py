@@ -319,6 +319,7 @@ def run(build):
     import stranger9                                    # the ninth: sequence, attention, self-supervised and RL models
     import stranger10                                   # the tenth: capsules, point clouds, NeRF, RBM, GIN, R-GCN
     import stn                                          # a spatial transformer network (affine_grid, grid_sample)
+    import stranger11                                   # the eleventh: tied LM, seq2seq attention, PPO, meta, SSL
     import gaps                                         # gaps3: concat along the batch axis, ...
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
@@ -329,4 +330,6 @@ def run(build):
             ("sequence, attention, self-supervised and RL models from the docs", stranger9.run(build)),
             ("capsules, point clouds, NeRF, RBM, GIN, R-GCN from the docs", stranger10.run(build)),
             ("a spatial transformer network from the docs", stn.run(build)),
+            ("tied LM, Bahdanau seq2seq, PPO, prototypes, VICReg, Linformer, ODE, hypernetwork from the docs",
+             stranger11.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build))]

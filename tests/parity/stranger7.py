@@ -442,16 +442,21 @@ def _pe(T, E):
     return pe
 
 
-def _mt_batch():
-    rng = np.random.default_rng(94)
-    src = np.zeros((4, 6), np.int32)
-    tgt = np.zeros((4, 7), np.int32)
-    for i, L in enumerate((6, 2, 4, 3)):                    # "reverse" of L digits: PAD after the end
-        d = rng.integers(4, 12, size=L)
+def reverse_pairs(rng, lens, vocab):
+    """seq2seq_task("reverse") pairs of the given lengths, digits 4..vocab-1, PAD (0) after the end:
+    the sources i32[n, max], the decoder's inputs (BOS 1 first) and targets (EOS 2 last), i32[n, max + 1]."""
+    src = np.zeros((len(lens), max(lens)), np.int32)
+    tgt = np.zeros((len(lens), max(lens) + 1), np.int32)
+    for i, L in enumerate(lens):
+        d = rng.integers(4, vocab, size=L)
         src[i, :L] = d
         tgt[i, :L] = d[::-1]
         tgt[i, L] = 2
-    tin = np.concatenate([np.ones((4, 1), np.int32), tgt[:, :-1]], 1)
+    return src, np.concatenate([np.ones((len(lens), 1), np.int32), tgt[:, :-1]], 1), tgt
+
+
+def _mt_batch():
+    src, tin, tgt = reverse_pairs(np.random.default_rng(94), (6, 2, 4, 3), 12)
 
     def loss(p):
         s, ti = torch.from_numpy(src).long(), torch.from_numpy(tin).long()

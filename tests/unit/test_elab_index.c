@@ -100,6 +100,23 @@ static void test_index_values(void) {
     compiled_free(&c);
 }
 
+/* argsort of an i32 tensor (MAE's ids_restore = argsort(ids_shuffle)): the
+ * inverse permutation, so argsort of argsort of a permutation gives it back. */
+static void test_argsort_i32(void) {
+    compiled c;
+    compiled_init(&c, model_src("f32[N, 5]", "    return cast_f32(argsort(argsort(x, axis = 1), axis = 1))"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.mod);
+    double xv[10] = {3, 1, 4, 0, 2, 0, 4, 1, 3, 2};
+    double *ins[1] = {xv};
+    int64_t syms[IR_MAX_SYMS] = {2};
+    interp_state s;
+    CU_ASSERT_EQUAL_FATAL(interp_run(&s, c.mod->forward, syms, ins, NULL, 1), 0);
+    const double *y = interp_output(&s, 0);
+    for (int k = 0; k < 10; k++) CU_ASSERT_DOUBLE_EQUAL(y[k], xv[k], 0);
+    interp_free(&s);
+    compiled_free(&c);
+}
+
 /* A train step through indexing: the gradient of the loss reaches the
  * weight through slice_grad (and the integer index's reshape). */
 static void test_index_train(void) {
@@ -200,6 +217,7 @@ void suite_elab_index(void) {
     CU_add_test(s, "rank 0 by int indices", test_index_rank0);
     CU_add_test(s, "list and tuple indexing", test_list_index);
     CU_add_test(s, "indexed values (interpreter)", test_index_values);
+    CU_add_test(s, "argsort of an i32 permutation (interpreter)", test_argsort_i32);
     CU_add_test(s, "train step through indexing", test_index_train);
     CU_add_test(s, "indexing errors (exact text)", test_index_errors);
 }

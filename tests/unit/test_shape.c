@@ -308,7 +308,8 @@ static void test_movement(void) {
     ir_attrs pn = INTS(0, 1, 1, 1);
     CHECK_ERR(infer(OP_pad, &row, NULL, NULL, &pn),
               "pad: dimension 1 of f32[3, N] is a run-time size\nhint: only dimensions known at compile time can be "
-              "sliced, padded, resized or concatenated");
+              "sliced, padded, resized or concatenated; a neighbour along a run-time time axis (GAE's next value, a "
+              "shift by one step) is a carry of a scan: vn = zeros(N) then scan reverse vt in v carry vn { ... vn = vt }");
     ir_node padded = f32("N,3,8,11");
     CHECK_TYPE(infer(OP_pad_grad, &padded, NULL, NULL, &refl), "f32[N, 3, 4, 5]");
 
