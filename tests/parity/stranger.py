@@ -318,6 +318,7 @@ def run(build):
     import stranger8                                    # the eighth: vision, generative and graph models
     import stranger9                                    # the ninth: sequence, attention, self-supervised and RL models
     import stranger10                                   # the tenth: capsules, point clouds, NeRF, RBM, GIN, R-GCN
+    import stranger12                                   # the twelfth: detection, generative, efficient vision, graphs
     import gaps                                         # gaps3: concat along the batch axis, ...
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
@@ -327,4 +328,6 @@ def run(build):
             ("vision, generative and graph models from the docs", stranger8.run(build)),
             ("sequence, attention, self-supervised and RL models from the docs", stranger9.run(build)),
             ("capsules, point clouds, NeRF, RBM, GIN, R-GCN from the docs", stranger10.run(build)),
+            ("detection, generative, efficient vision, explainability and graph models from the docs",
+             stranger12.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build))]

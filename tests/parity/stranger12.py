@@ -12,7 +12,7 @@ deltas encoded by `ssd_encode(..., v1 = 1.0, v2 = 1.0)`, torchvision's BoxCoder(
 RoI Align box head. Generative: PixelCNN++'s discretized logistic mixture likelihood (one
 channel, masked convolutions), a conditional VAE (labels one-hot concatenated), the IWAE bound
 (logsumexp over k = 4 samples), flow matching (x_t = (1 - t) x0 + t x1, velocity target x1 - x0,
-a sinusoidal embedding of a continuous t), NCSN's denoising score matching over a geometric
+`timestep_embedding` of a continuous t: `f32[N]`, refused before this round), NCSN's denoising score matching over a geometric
 table of 10 noise levels, sigma per sample. Explainability as a training penalty: integrated
 gradients (8 Riemann steps on a straight path from 0, `grad` of a batch of interpolated inputs)
 and SmoothGrad (4 noisy copies), second order. Graphs: APPNP (K = 4 steps of personalized
@@ -90,18 +90,12 @@ train bifpn {
 
 
 FLOWMATCH_DLN = """
-block time_embed(t: f32[N], dim: int) -> f32[N, dim] {
-    half = dim / 2
-    freqs = exp(-log(10000.0) * arange(half) / half)
-    a = unsqueeze(t, 1) * freqs
-    return concat([sin(a), cos(a)], axis = 1)
-}
 model fm(features: f32[N, 17]) -> f32[N, 8] {
     x0 = features[:, 0:8]
     x1 = features[:, 8:16]
     t = features[:, 16]
     xt = (1.0 - unsqueeze(t, 1)) * x0 + unsqueeze(t, 1) * x1
-    e = silu(dense(time_embed(t * 100.0, 8), 16, name = "temb"))
+    e = silu(dense(timestep_embedding(t * 100.0, 8), 16, name = "temb"))   # a continuous t: f32[N]
     h = silu(dense(xt, 16, name = "in") + e)
     h = silu(dense(h, 16, name = "mid"))
     v = dense(h, 8, name = "out")
@@ -445,7 +439,7 @@ def _fm_batch():
         ft = _t(f)
         x0, x1, t = ft[:, :8], ft[:, 8:16], ft[:, 16]
         xt = (1 - t[:, None]) * x0 + t[:, None] * x1
-        a = (t * 100)[:, None] * torch.exp(-math.log(10000.0) * torch.arange(4, dtype=D) / 4)
+        a = (t * 100)[:, None] * torch.exp(-math.log(10000.0) * torch.arange(4, dtype=D) / 3)   # get_timestep_embedding
         e = F.silu(_lin(torch.cat([a.sin(), a.cos()], 1), p, "temb"))
         h = F.silu(_lin(F.silu(_lin(xt, p, "in") + e), p, "mid"))
         return ((_lin(h, p, "out") - (x1 - x0)) ** 2).sum(1).mean()
