@@ -56,6 +56,25 @@ static const torch_act acts[] = {
     {"arccos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
                "sin(m) (insightface's form, m a number)"},
     {"bernoulli", "torch.bernoulli(p) is rand(p) < p (1.0 where a uniform draw falls below p; no gradient)"},
+    /* what the detection, generative and graph course models of round 12 reach for (each form checked in
+     * tests/parity/stranger12.py, row "fns12"; the losses are the stdlib's under torch's names) */
+    {"lerp", "torch.lerp(a, b, w) is a + w * (b - a) (flow matching's x_t = (1.0 - t) * x0 + t * x1)"},
+    {"logspace", "torch.logspace(a, b, n) is 10.0 ** linspace(a, b, n); NCSN's exp(linspace(log(s1), log(sL), L))"},
+    {"logaddexp", "torch.logaddexp(a, b) is maximum(a, b) + log1p(exp(-abs(a - b))) (or logsumexp(stack([a, b]), axis = 0))"},
+    {"logit", "torch.logit(p) is log(p / (1.0 - p)) (torch.logit(p, eps) clamps p to [eps, 1 - eps] first)"},
+    {"expm1", "torch.expm1(x) is exp(x) - 1.0 (for |x| well above 1e-4; the inverse log1p is a builtin)"},
+    {"clip", "torch.clip(x, lo, hi) is clamp(x, min = lo, max = hi)"},
+    {"cdist", "torch.cdist(a, b) of f32[N, P, D] and f32[N, R, D] is "
+              "sqrt(sum((unsqueeze(a, 2) - unsqueeze(b, 1)) ** 2, axis = 3)), f32[N, P, R]"},
+    {"mse_loss", "F.mse_loss(y, t) is mse(y, t)"},
+    {"l1_loss", "F.l1_loss(y, t) is l1(y, t)"},
+    {"smooth_l1_loss", "F.smooth_l1_loss(x, y, beta = b, reduction = r) is smooth_l1(x, y, beta = b, reduction = r)"},
+    {"huber_loss", "F.huber_loss(y, t, delta = d) is huber(y, t, delta = d)"},
+    {"binary_cross_entropy", "F.binary_cross_entropy(p, t) is bce(p, t)"},
+    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t); with "
+                                         "reduction = \"none\" it is softplus(z) - z * t"},
+    {"nll_loss", "F.nll_loss(logp, target) is nll(logp, target)"},
+    {"cross_entropy_loss", "nn.CrossEntropyLoss()(z, target) is cross_entropy(z, target)"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -727,6 +727,47 @@ def _ssd_batch():
     return [f, np.zeros((4,), np.float32)], 4, (), loss
 
 
+FNS12_DLN = """
+model fns12(features: f32[N, 12]) -> f32[N] {
+    h = dense(features, 12, name = "lin")
+    x = h[:, 0:6]
+    y = h[:, 6:12]
+    p = sigmoid(x)
+    lerp = x + 0.3 * (y - x)                                                 # torch.lerp(x, y, 0.3)
+    lae = maximum(x, y) + log1p(exp(-abs(x - y)))                            # torch.logaddexp(x, y)
+    lgt = log(p / (1.0 - p))                                                 # torch.logit(p)
+    em1 = exp(x) - 1.0                                                       # torch.expm1(x)
+    d = sqrt(sum((unsqueeze(reshape(x, [N, 2, 3]), 2) - unsqueeze(reshape(y, [N, 2, 3]), 1)) ** 2, axis = 3))
+    w = linspace(-1.0, 2.0, 6) + exp(linspace(log(1.0), log(0.01), 6)) + 10.0 ** linspace(0.0, -2.0, 6)
+    ends = linspace(0.5, 0.5, 1) + linspace(3.0, -1.0, 7)[6]
+    return sum((lerp + lae + lgt + em1 + clamp(x, min = -0.5, max = 0.5)) * w, axis = 1) + sum(d, axis = [1, 2])
+           + smooth_l1(x, y, beta = 0.5, reduction = "none")[:, 0] + ends[0]
+}
+train fns12 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _fns12_batch():
+    f = np.random.default_rng(192).standard_normal((8, 12)).astype(np.float32)
+
+    def loss(p):
+        h = _lin(_t(f), p, "lin")
+        x, y = h[:, :6], h[:, 6:]
+        w = torch.linspace(-1, 2, 6, dtype=D) + torch.exp(torch.linspace(math.log(1.0), math.log(0.01), 6, dtype=D)) \
+            + torch.logspace(0, -2, 6, dtype=D)
+        ends = torch.linspace(0.5, 0.5, 1, dtype=D) + torch.linspace(3, -1, 7, dtype=D)[6]
+        d = torch.cdist(x.reshape(-1, 2, 3), y.reshape(-1, 2, 3))
+        out = ((torch.lerp(x, y, 0.3) + torch.logaddexp(x, y) + torch.logit(torch.sigmoid(x)) + torch.expm1(x)
+                + torch.clip(x, -0.5, 0.5)) * w).sum(1) + d.sum((1, 2)) \
+            + F.smooth_l1_loss(x, y, beta=0.5, reduction="none")[:, 0] + ends[0]
+        return out.mean()
+    return [f, np.zeros((8,), np.float32)], 8, (), loss
+
+
 def run(build):
     cls = lambda seed, shape, k, fn: lambda: S.classes_batch(seed, shape, k, fn)          # noqa: E731
     return [_check(build, "effnet", EFFNET_DLN, 200, cls(210, (8, 8, 6, 6), 3, effnet_loss)),
@@ -742,7 +783,8 @@ def run(build):
             _check(build, "sg", SMOOTHGRAD_DLN, 212, _smoothgrad_batch),
             _check(build, "appnp", APPNP_DLN, 213, _appnp_batch),
             _check(build, "cheb", CHEB_DLN, 214, _cheb_batch),
-            _check(build, "gt", GRAPH_TRANSFORMER_DLN, 215, _gt_batch)]
+            _check(build, "gt", GRAPH_TRANSFORMER_DLN, 215, _gt_batch),
+            _check(build, "fns12", FNS12_DLN, 216, _fns12_batch)]
 
 
 if __name__ == "__main__":
