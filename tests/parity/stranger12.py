@@ -13,7 +13,7 @@ RoI Align box head. Generative: PixelCNN++'s discretized logistic mixture likeli
 channel, masked convolutions), a conditional VAE (labels one-hot concatenated), the IWAE bound
 (logsumexp over k = 4 samples), flow matching (x_t = (1 - t) x0 + t x1, velocity target x1 - x0,
 `timestep_embedding` of a continuous t: `f32[N]`, refused before this round), NCSN's denoising score matching over a geometric
-table of 10 noise levels, sigma per sample. Explainability as a training penalty: integrated
+table of 10 noise levels (`linspace`, added this round), sigma per sample. Explainability as a training penalty: integrated
 gradients (8 Riemann steps on a straight path from 0, `grad` of a batch of interpolated inputs)
 and SmoothGrad (4 noisy copies), second order. Graphs: APPNP (K = 4 steps of personalized
 PageRank) with an SGC branch (K = 2), ChebNet (K = 3, lambda_max = 2), a graph transformer layer
@@ -114,7 +114,7 @@ model ncsn(features: f32[N, 17]) -> f32[N, 8] {
     x = features[:, 0:8]
     z = features[:, 8:16]
     idx = cast_i32(features[:, 16])
-    sigmas = exp(log(1.0) + arange(10) * (log(0.01) - log(1.0)) / 9.0)    # geometric, 1 to 0.01
+    sigmas = exp(linspace(log(1.0), log(0.01), 10))                       # geometric, 1 to 0.01
     sigma = unsqueeze(take(sigmas, idx), 1)
     xn = x + sigma * z
     h = softplus(dense(xn, 32, name = "l1"))
@@ -453,7 +453,7 @@ def _ncsn_batch():
     def loss(p):
         ft = _t(f)
         x, z = ft[:, :8], ft[:, 8:16]
-        sigmas = torch.exp(torch.arange(10, dtype=D) * math.log(0.01) / 9)            # NCSN: geometric, 1 to 0.01
+        sigmas = torch.exp(torch.linspace(math.log(1.0), math.log(0.01), 10, dtype=D))   # NCSN: geometric
         sigma = sigmas[torch.from_numpy(f[:, 16]).long()][:, None]
         h = F.softplus(_lin(F.softplus(_lin(x + sigma * z, p, "l1")), p, "l2"))
         score = _lin(h, p, "l3") / sigma
