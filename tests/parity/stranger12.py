@@ -14,7 +14,8 @@ channel, masked convolutions), a conditional VAE (labels one-hot concatenated), 
 (logsumexp over k = 4 samples), flow matching (x_t = (1 - t) x0 + t x1, velocity target x1 - x0,
 `timestep_embedding` of a continuous t: `f32[N]`, refused before this round), NCSN's denoising score matching over a geometric
 table of 10 noise levels (`linspace`, added this round), sigma per sample. Explainability as a training penalty: integrated
-gradients (8 Riemann steps on a straight path from 0, `grad` of a batch of interpolated inputs)
+gradients (8 Riemann steps on a straight path from 0, `grad` of a batch of interpolated inputs, and again
+as a `repeat` whose copies share the network by its name)
 and SmoothGrad (4 noisy copies), second order. Graphs: APPNP (K = 4 steps of personalized
 PageRank) with an SGC branch (K = 2), ChebNet (K = 3, lambda_max = 2), a graph transformer layer
 with edge features (PyG's TransformerConv with edge_dim)."""
@@ -229,6 +230,29 @@ model ig(features: f32[N, 6], label: i32[N]) -> (logits: f32[N, 3], attr: f32[N,
     return logits, ig
 }
 train ig {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(logits, label) + 0.1 * mean(attr ** 2)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+IG_REPEAT_DLN = """
+block net(x: f32) -> f32 {
+    return dense(tanh(dense(x, 16, name = "fc1")), 3, name = "fc2")
+}
+model igr(features: f32[N, 6], label: i32[N]) -> (logits: f32[N, 3], attr: f32[N, 6]) {
+    x = features
+    logits = net(x, name = "net")
+    acc = zeros_like(x)
+    repeat i in 8 {                                                      # one copy per step; "net" names one set of weights
+        xi = x * ((i + 1) / 8.0)
+        score = sum(net(xi, name = "net") * one_hot(label, 3))
+        acc = acc + grad(score, xi)
+    }
+    return logits, x * acc / 8.0
+}
+train igr {
     data  = csv("unused.csv", batch = 8)
     loss  = cross_entropy(logits, label) + 0.1 * mean(attr ** 2)
     optim = sgd(lr = 0.1)
@@ -780,6 +804,7 @@ def run(build):
             _check(build, "fm", FLOWMATCH_DLN, 207, _fm_batch),
             _check(build, "ncsn", NCSN_DLN, 208, _ncsn_batch),
             _check(build, "ig", IG_DLN, 209, _ig_batch),
+            _check(build, "igr", IG_REPEAT_DLN, 209, _ig_batch),
             _check(build, "sg", SMOOTHGRAD_DLN, 212, _smoothgrad_batch),
             _check(build, "appnp", APPNP_DLN, 213, _appnp_batch),
             _check(build, "cheb", CHEB_DLN, 214, _cheb_batch),
