@@ -216,10 +216,20 @@ train pxpp {
 """
 
 
-IG_DLN = """
+_NET = """
 block net(x: f32) -> f32 {
     return dense(tanh(dense(x, 16, name = "fc1")), 3, name = "fc2")
 }
+"""
+
+
+def _attr_train(name, penalty):
+    """The attribution models' train section: cross entropy plus 0.1 x the penalty on the attributions."""
+    return (f'train {name} {{\n    data  = csv("unused.csv", batch = 8)\n'
+            f'    loss  = cross_entropy(logits, label) + 0.1 * {penalty}\n    optim = sgd(lr = 0.1)\n}}\n')
+
+
+IG_DLN = _NET + """
 model ig(features: f32[N, 6], label: i32[N]) -> (logits: f32[N, 3], attr: f32[N, 6]) {
     x = features
     logits = net(x, name = "net")
@@ -229,18 +239,10 @@ model ig(features: f32[N, 6], label: i32[N]) -> (logits: f32[N, 3], attr: f32[N,
     ig = x * mean(grad(score, path), axis = 1)
     return logits, ig
 }
-train ig {
-    data  = csv("unused.csv", batch = 8)
-    loss  = cross_entropy(logits, label) + 0.1 * mean(attr ** 2)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _attr_train("ig", "mean(attr ** 2)")
 
 
-IG_REPEAT_DLN = """
-block net(x: f32) -> f32 {
-    return dense(tanh(dense(x, 16, name = "fc1")), 3, name = "fc2")
-}
+IG_REPEAT_DLN = _NET + """
 model igr(features: f32[N, 6], label: i32[N]) -> (logits: f32[N, 3], attr: f32[N, 6]) {
     x = features
     logits = net(x, name = "net")
@@ -252,18 +254,10 @@ model igr(features: f32[N, 6], label: i32[N]) -> (logits: f32[N, 3], attr: f32[N
     }
     return logits, x * acc / 8.0
 }
-train igr {
-    data  = csv("unused.csv", batch = 8)
-    loss  = cross_entropy(logits, label) + 0.1 * mean(attr ** 2)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _attr_train("igr", "mean(attr ** 2)")
 
 
-SMOOTHGRAD_DLN = """
-block net(x: f32) -> f32 {
-    return dense(tanh(dense(x, 16, name = "fc1")), 3, name = "fc2")
-}
+SMOOTHGRAD_DLN = _NET + """
 model sg(features: f32[N, 30], label: i32[N]) -> (logits: f32[N, 3], sal: f32[N, 6]) {
     x = features[:, 0:6]
     noise = reshape(features[:, 6:30], [N, 4, 6])                        # 4 draws of N(0, 1)
@@ -272,12 +266,7 @@ model sg(features: f32[N, 30], label: i32[N]) -> (logits: f32[N, 3], sal: f32[N,
     score = sum(net(xs, name = "net") * unsqueeze(one_hot(label, 3), 1))
     return logits, mean(grad(score, xs), axis = 1)
 }
-train sg {
-    data  = csv("unused.csv", batch = 8)
-    loss  = cross_entropy(logits, label) + 0.1 * mean(abs(sal))
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _attr_train("sg", "mean(abs(sal))")
 
 
 APPNP_DLN = """
@@ -554,18 +543,11 @@ def _net(p, v):
     return _lin(torch.tanh(_lin(v, p, "net.fc1")), p, "net.fc2")
 
 
-def _ig_batch():
-    rng = np.random.default_rng(185)
-    x = rng.standard_normal((8, 6)).astype(np.float32)
-    y = rng.integers(0, 3, 8).astype(np.int32)
-
-    def loss(p):
-        xt, yt = _t(x), torch.from_numpy(y).long()
-        path = (xt[:, None] * ((torch.arange(8, dtype=D) + 1) / 8)[None, :, None]).requires_grad_()   # Captum's riemann_right
-        score = (_net(p, path) * F.one_hot(yt, 3)[:, None]).sum()
-        ig = xt * torch.autograd.grad(score, path, create_graph=True)[0].mean(1)
-        return F.cross_entropy(_net(p, xt), yt) + 0.1 * (ig ** 2).mean()
-    return [x, y], 8, (), loss
+def ig_loss(p, xt, yt):
+    path = (xt[:, None] * ((torch.arange(8, dtype=D) + 1) / 8)[None, :, None]).requires_grad_()   # Captum's riemann_right
+    score = (_net(p, path) * F.one_hot(yt, 3)[:, None]).sum()
+    ig = xt * torch.autograd.grad(score, path, create_graph=True)[0].mean(1)
+    return F.cross_entropy(_net(p, xt), yt) + 0.1 * (ig ** 2).mean()
 
 
 def _smoothgrad_batch():
@@ -804,8 +786,8 @@ def run(build):
             _check(build, "iwae", IWAE_DLN, 206, _iwae_batch),
             _check(build, "fm", FLOWMATCH_DLN, 207, _fm_batch),
             _check(build, "ncsn", NCSN_DLN, 208, _ncsn_batch),
-            _check(build, "ig", IG_DLN, 209, _ig_batch),
-            _check(build, "igr", IG_REPEAT_DLN, 209, _ig_batch),
+            _check(build, "ig", IG_DLN, 209, cls(185, (8, 6), 3, ig_loss)),
+            _check(build, "igr", IG_REPEAT_DLN, 209, cls(185, (8, 6), 3, ig_loss)),
             _check(build, "sg", SMOOTHGRAD_DLN, 212, _smoothgrad_batch),
             _check(build, "appnp", APPNP_DLN, 213, _appnp_batch),
             _check(build, "cheb", CHEB_DLN, 214, _cheb_batch),
