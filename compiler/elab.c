@@ -373,6 +373,12 @@ static int check_scalar_formal(elab *e, const ast_formal *fm, value *v, const ch
         break;
     case AST_TY_TENSOR: return 1;
     }
+    if (fm->type->kind == AST_TY_FLOAT && v->kind == V_TENSOR && v->t->shape.rank == 0) {
+        diag_error(e->d, v->loc, "argument '%s' of '%s' must be float, got %s\nhint: a function of numbers such as "
+                   "log(0.01) or sqrt(2.0) is an f32[] tensor, not a number: write its value", fm->name, block,
+                   v_describe(e, v));
+        return 0;
+    }
     diag_error(e->d, v->loc, "argument '%s' of '%s' must be %s, got %s", fm->name, block,
                type_str(e, NULL, fm->type), v_describe(e, v));
     return 0;

@@ -55,7 +55,8 @@ static const torch_act acts[] = {
     {"nll_loss", "F.nll_loss(logp, target) is nll(logp, target)"},
     {"cross_entropy_loss", "nn.CrossEntropyLoss()(logits, target) is cross_entropy(logits, target)"},
     {"binary_cross_entropy", "F.binary_cross_entropy(p, t) is bce(p, t)"},
-    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t)"},
+    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t); with "
+                                         "reduction = \"none\" it is softplus(z) - z * t"},
     {"log_prob", "Categorical(logits = z).log_prob(a) is pick(log_softmax(z, axis = -1), a) (a: i32, one action per "
                  "row of z)"},
     {"Categorical", "torch.distributions.Categorical(logits = z) is its pieces: log_prob(a) is pick(log_softmax(z, axis "
@@ -64,6 +65,14 @@ static const torch_act acts[] = {
     {"entropy", "Categorical(logits = z).entropy() is -sum(softmax(z, axis = -1) * log_softmax(z, axis = -1), axis = -1)"},
     {"off_diagonal", "off_diagonal(c) (a helper of Barlow Twins' and VICReg's code) is c * (1.0 - eye(D)) for c: f32[D, D], the diagonal "
                      "zeroed: sum((c * (1.0 - eye(D))) ** 2) is off_diagonal(c).pow(2).sum()"},
+    /* what the detection, generative and graph course models of round 12 reach for (each form checked in
+     * tests/parity/stranger12.py, row "fns12"; the losses are the stdlib's under torch's names) */
+    {"lerp", "torch.lerp(a, b, w) is a + w * (b - a) (flow matching's x_t = (1.0 - t) * x0 + t * x1)"},
+    {"logspace", "torch.logspace(a, b, n) is 10.0 ** linspace(a, b, n); NCSN's exp(linspace(log(s1), log(sL), L))"},
+    {"logaddexp", "torch.logaddexp(a, b) is maximum(a, b) + log1p(exp(-abs(a - b))) (or logsumexp(stack([a, b]), axis = 0))"},
+    {"logit", "torch.logit(p) is log(p / (1.0 - p)) (torch.logit(p, eps) clamps p to [eps, 1 - eps] first)"},
+    {"expm1", "torch.expm1(x) is exp(x) - 1.0 (for |x| well above 1e-4; the inverse log1p is a builtin)"},
+    {"clip", "torch.clip(x, lo, hi) is clamp(x, min = lo, max = hi)"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -785,18 +785,22 @@ op("depthwise_separable", "depthwise_separable(a, {out}, stride = {stride})", va
        _cbr(p, "depthwise_separable0.conv_bn_relu0", p["a"], training, stride, 1, p["a"].shape[1]), training, pad=0)))
 
 
-def _squeeze_excite(p, reduction, squeeze, act):
+def _squeeze_excite(p, reduction, squeeze, act, gate="sigmoid"):
     P, x = "squeeze_excite0.", p["a"]
     s = F.linear(x.mean(dim=(2, 3)), p[P + "dense0.weight"], p[P + "dense0.bias"])
     s = F.relu(s) if act == "relu" else F.silu(s)
-    s = torch.sigmoid(F.linear(s, p[P + "dense1.weight"], p[P + "dense1.bias"]))
-    return x * s[:, :, None, None]
+    s = F.linear(s, p[P + "dense1.weight"], p[P + "dense1.bias"])
+    return x * (torch.sigmoid(s) if gate == "sigmoid" else F.hardsigmoid(s))[:, :, None, None]
 
 
-# squeeze = 2, "silu": EfficientNet's MBConv (a quarter of the block's input channels, not of the expanded ones)
+# squeeze = 2, "silu": EfficientNet's MBConv (a quarter of the block's input channels, not of the expanded ones);
+# gate "hard_sigmoid": MobileNetV3's (torchvision's SqueezeExcitation(scale_activation = nn.Hardsigmoid))
 op("squeeze_excite", 'squeeze_excite(a, reduction = {reduction}, squeeze = {squeeze}, activation = "{act}")', _squeeze_excite,
    [v(dict(reduction=4, squeeze=0, act="relu"), a=(2, 8, 3, 3)), v(dict(reduction=2, squeeze=0, act="relu"), a=(3, 6, 4, 5)),
     v(dict(reduction=1, squeeze=0, act="relu"), a=(1, 3, 2, 2)), v(dict(reduction=4, squeeze=2, act="silu"), a=(2, 24, 3, 3))])
+op("squeeze_excite", 'squeeze_excite(a, squeeze = {squeeze}, gate = "{gate}")',
+   lambda p, squeeze, gate: _squeeze_excite(p, 4, squeeze, "relu", gate),
+   [v(dict(squeeze=4, gate="hard_sigmoid"), a=(2, 8, 3, 3))])
 
 
 def _unet_down(p, training, out, k):
@@ -975,6 +979,9 @@ def _timestep_embedding(t, dim):
 op("timestep_embedding", 'timestep_embedding(arange(0, {end}, {step}, dtype = "i32"), {dim}) * a',
    lambda p, end, step, dim: _timestep_embedding(torch.arange(0, end, step), dim) * p["a"],
    [v(dict(end=1000, step=97, dim=8), a=(8,)), v(dict(end=20, step=3, dim=7), a=(7,))])
+op("timestep_embedding", 'timestep_embedding(arange(0, {end}, {step}) * 0.37, {dim}) * a',   # a continuous t: f32[N]
+   lambda p, end, step, dim: _timestep_embedding(torch.arange(0, end, step).double() * 0.37, dim) * p["a"],
+   [v(dict(end=20, step=3, dim=8), a=(7, 8))])
 op("q_sample", 'q_sample(a, arange(0, {n} * 3, 3, dtype = "i32"), b, ddpm_schedule({T})[2])',
    lambda p, n, T: _ddpm(T, 2)[torch.arange(0, n * 3, 3)].sqrt()[:, None, None, None] * p["a"]
    + (1 - _ddpm(T, 2)[torch.arange(0, n * 3, 3)]).sqrt()[:, None, None, None] * p["b"],

@@ -320,6 +320,7 @@ def run(build):
     import stranger10                                   # the tenth: capsules, point clouds, NeRF, RBM, GIN, R-GCN
     import stn                                          # a spatial transformer network (affine_grid, grid_sample)
     import stranger11                                   # the eleventh: tied LM, seq2seq attention, PPO, meta, SSL
+    import stranger12                                   # the twelfth: detection, generative, efficient vision, graphs
     import gaps                                         # gaps3: concat along the batch axis, ...
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
@@ -332,4 +333,6 @@ def run(build):
             ("a spatial transformer network from the docs", stn.run(build)),
             ("tied LM, Bahdanau seq2seq, PPO, prototypes, VICReg, Linformer, ODE, hypernetwork from the docs",
              stranger11.run(build)),
+            ("detection, generative, efficient vision, explainability and graph models from the docs",
+             stranger12.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build))]

@@ -1,5 +1,5 @@
 /* test_consts.c — constant and index tensors (elab_consts.c): zeros, ones,
- * full, the _like forms, arange, eye, tril, triu, expand, through the front
+ * full, the _like forms, arange, eye, tril, triu, expand (and the stdlib's linspace), through the front
  * end as users write them:
  *   - values: one model concatenates a case of each into its output; the
  *     reference interpreter and the emitted C (compiled with -Werror, run)
@@ -56,6 +56,10 @@ static const const_case cases[] = {
     {"cast_f32(expand(arange(2, 4, dtype = \"i32\"), 2, -1))", 4, {2, 3, 2, 3}},  /* i32 positions, broadcast */
     {"sin(arange(3) * 0.5) + cos(arange(3))", 3, {1, 0.47942553860420301 + 0.54030230586813977,
                                                   0.8414709848078965 - 0.41614683654714241}},
+    /* stdlib linspace: torch's kernel, from start to the middle and from end after it */
+    {"linspace(0.0, 1.0, 5)", 5, {0, 0.25, 0.5, 0.75, 1}},
+    {"linspace(3.0, -1.0, 7)", 7, {3, 7.0 / 3, 5.0 / 3, 1, 1.0 / 3, -1.0 / 3, -1}},
+    {"linspace(2.0, 5.0, 1) + linspace(log(1.0), log(0.5), 2)[1]", 1, {2 - 0.69314718055994531}},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 
