@@ -395,13 +395,18 @@ DW3_CLONES static void wgrad_channel(const dl_conv2d_geom *g, const float *x, co
 int dl_dw3_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw)
 {
     int failed = 0;
-    if (dl_dw3_tiny_applies(g)) { /* 4x4 outputs in registers: conv_dw3_tiny.c */
+    /* 4x4 outputs in registers (conv_dw3_tiny.c), or rows of 8, 16 and 32 (conv_dw3_rows.c) */
+    const int tiny = dl_dw3_tiny_applies(g);
+    if (tiny || dl_dw3_rows_pays(g)) {
 #pragma omp parallel if (dw3_parallel(g)) reduction(| : failed)
         {
             int64_t c0, c1;
             thread_share(g->c, &c0, &c1);
             float *acc = c1 > c0 ? dl_scratch(DL_SCRATCH_CONV, 16 * 9 * (c1 - c0)) : NULL;
-            if (acc) dl_dw3_tiny_wgrad_isa(DL_GEMV_BEST, g, x, gy, gw, c0, c1, acc);
+            if (acc && tiny)
+                dl_dw3_tiny_wgrad_isa(DL_GEMV_BEST, g, x, gy, gw, c0, c1, acc);
+            else if (acc)
+                dl_dw3_rows_wgrad_isa(DL_GEMV_AVX512, g, x, gy, gw, c0, c1, acc);
             failed = c1 > c0 && !acc;
         }
         return failed ? -1 : 0;

@@ -30,4 +30,12 @@ int dl_dw3_rows_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float 
 int dl_dw3_rows_range_affine(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int64_t p0, int64_t p1,
                              const dl_conv_affine *a);
 
+/* gw's rows [c0, c1) of the weight gradient of a dl_dw3_rows_applies layer
+ * (sums over all n images; gw[c * 9 + k], k = a * 3 + b), acc scratch of
+ * 16 * 9 * (c1 - c0) floats, as dl_dw3_tiny_wgrad_isa. The same bits for
+ * any split of the channels. Returns -1, doing nothing, if this CPU cannot
+ * run the variant asked for. */
+int dl_dw3_rows_wgrad_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *gy, float *gw,
+                          int64_t c0, int64_t c1, float *acc);
+
 #endif
