@@ -35,8 +35,8 @@
  * Forwards with 4x4 output planes (4x4 at stride 1, 8x8 at stride 2) skip
  * the views: conv_dw3_tiny.c computes each plane as one vector in registers;
  * so do those 8, 16 or 32 wide (stride 1) or 16 or 32 wide in (stride 2)
- * on AVX-512 CPUs: conv_dw3_rows.c holds their rows in registers. The views
- * remain for other widths, other CPUs and the weight gradient.
+ * on AVX-512 CPUs: conv_dw3_rows.c holds their rows in registers, for the
+ * weight gradient too. The views remain for other widths and other CPUs.
  *
  * Parallel over (image, channel) planes for forward and data gradient (so
  * over channels at batch 1), over channels for the weight gradient (it sums

@@ -41,7 +41,8 @@
  * FMA and baseline x86-64 from the same source (a 16-lane GCC vector is one
  * zmm, two ymm or four xmm registers), all tested; conv_dw3.c runs the
  * AVX-512 one only (dl_dw3_rows_pays: the others were slower than the
- * views). */
+ * views). The weight gradient of the same layouts is at the end of the
+ * file. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include <string.h>
 
@@ -473,22 +474,26 @@ DR_INLINE void wg_add2(dr_v s[9], dr_v gl, dr_v g, dr_split u, dr_split m, dr_sp
     s[6] += gl * d.o, s[7] += g * d.e, s[8] += g * d.o;
 }
 
+/* Rows slide through registers: each input row is loaded once. */
 DR_INLINE void wg_s1_w16(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
 {
+    dr_v u = {0}, m = dr_load(x);
     for (int64_t i = 0; i < h; i++) {
-        const dr_v g = dr_load(gy + i * 16);
-        wg_add(s, SHL16(g), g, SHR16(g), row_at(x, i - 1, h, 16, 0), dr_load(x + i * 16), row_at(x, i + 1, h, 16, 0));
+        const dr_v g = dr_load(gy + i * 16), d = row_at(x, i + 1, h, 16, 0);
+        wg_add(s, SHL16(g), g, SHR16(g), u, m, d);
+        u = m, m = d;
     }
 }
 
 DR_INLINE void wg_s1_w32(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
 {
+    dr_v u0 = {0}, u1 = {0}, m0 = dr_load(x), m1 = dr_load(x + 16);
     for (int64_t i = 0; i < h; i++) {
         const dr_v g0 = dr_load(gy + i * 32), g1 = dr_load(gy + i * 32 + 16);
-        wg_add(s, SHL_LO(g0, g1), g0, SHR16(g0), row_at(x, i - 1, h, 32, 0), dr_load(x + i * 32),
-               row_at(x, i + 1, h, 32, 0));
-        wg_add(s, SHL16(g1), g1, SHR_HI(g0, g1), row_at(x, i - 1, h, 32, 16), dr_load(x + i * 32 + 16),
-               row_at(x, i + 1, h, 32, 16));
+        const dr_v d0 = row_at(x, i + 1, h, 32, 0), d1 = row_at(x, i + 1, h, 32, 16);
+        wg_add(s, SHL_LO(g0, g1), g0, SHR16(g0), u0, m0, d0);
+        wg_add(s, SHL16(g1), g1, SHR_HI(g0, g1), u1, m1, d1);
+        u0 = m0, u1 = m1, m0 = d0, m1 = d1;
     }
 }
 
