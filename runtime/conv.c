@@ -65,7 +65,6 @@
 #include "conv_b1_internal.h"
 #include "conv_pointwise_internal.h"
 #include "conv_pointwise_s2_internal.h"
-#include "conv_pointwise_wgrad_internal.h"
 #include "conv_s2_internal.h"
 #include "conv_s2_wgrad_internal.h"
 #include "conv_small_internal.h"
@@ -368,10 +367,6 @@ static void bwd_weight_range(const dl_conv2d_geom *g, const conv_dims *d, const 
     }
     if (dl_pw2_wgrad_pays(g)) {
         dl_pw2_bwd_weight(g, x, gy, gw, cols, lo, hi);
-        return;
-    }
-    if (dl_pww_pays(g)) { /* 1x1 without packing: conv_pointwise_wgrad.c */
-        dl_pww_bwd_weight_isa(DL_GEMV_AVX512, g, x, gy, gw, lo, hi);
         return;
     }
     if (lo == hi) memset(gw, 0, sizeof(float) * (size_t)(g->oc * d->K));
