@@ -48,6 +48,7 @@
 
 #include "conv_dw3_internal.h"
 #include "conv_dw3_rows_internal.h"
+#include "conv_dw3_tiny_internal.h"
 #include "conv_pointwise_internal.h"
 
 #pragma GCC diagnostic ignored "-Wpsabi" /* 64-byte vectors only inside always-inlined helpers */
@@ -565,13 +566,7 @@ DR_INLINE void dr_wgrad_body(const dl_conv2d_geom *g, const float *x, const floa
     } else {
         DR_WG_PLANES(wg_s1_w8);
     }
-    for (int64_t c = c0; c < c1; c++)
-        for (int k = 0; k < 9; k++) {
-            const float *a = acc + ((c - c0) * 9 + k) * 16;
-            float sum = 0.0f;
-            for (int l = 0; l < 16; l++) sum += a[l];
-            gw[c * 9 + k] = sum;
-        }
+    dl_dw3_wgrad_lanes(acc, gw, c0, c1);
 }
 
 #define DR_WG_ARGS \

@@ -127,13 +127,7 @@ DT_INLINE void dt_wgrad_body(const dl_conv2d_geom *g, const float *x, const floa
                 memcpy(a + 16 * k, &s, sizeof s);
             }
         }
-    for (int64_t c = c0; c < c1; c++)
-        for (int k = 0; k < 9; k++) {
-            const float *a = acc + ((c - c0) * 9 + k) * 16;
-            float sum = 0.0f;
-            for (int l = 0; l < 16; l++) sum += a[l];
-            gw[c * 9 + k] = sum;
-        }
+    dl_dw3_wgrad_lanes(acc, gw, c0, c1);
 }
 
 DT_INLINE void dt_range_body(const dl_conv2d_geom *g, const float *x, const float *w, float *y, int rotate,
@@ -148,6 +142,17 @@ DT_INLINE void dt_range_body(const dl_conv2d_geom *g, const float *x, const floa
                                     : dt_s2(x + p * plane_in, rotate ? turned : k);
         memcpy(y + p * 16, &out, sizeof out);
     }
+}
+
+void dl_dw3_wgrad_lanes(const float *acc, float *gw, int64_t c0, int64_t c1)
+{
+    for (int64_t c = c0; c < c1; c++)
+        for (int k = 0; k < 9; k++) {
+            const float *a = acc + ((c - c0) * 9 + k) * 16;
+            float sum = 0.0f;
+            for (int l = 0; l < 16; l++) sum += a[l];
+            gw[c * 9 + k] = sum;
+        }
 }
 
 #define DT_WG_ARGS \

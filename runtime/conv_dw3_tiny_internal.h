@@ -24,4 +24,9 @@ int dl_dw3_tiny_range_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float 
 int dl_dw3_tiny_wgrad_isa(dl_gemv_isa isa, const dl_conv2d_geom *g, const float *x, const float *gy, float *gw,
                           int64_t c0, int64_t c1, float *acc);
 
+/* gw[c * 9 + k] for c in [c0, c1) = the 16 lanes of acc's sum k of channel
+ * c (9 x 16 floats per channel from c0), added in lane order: the last step
+ * of this file's and conv_dw3_rows.c's weight gradients. */
+void dl_dw3_wgrad_lanes(const float *acc, float *gw, int64_t c0, int64_t c1);
+
 #endif
