@@ -457,6 +457,8 @@ int dl_dw3_rows_range_affine(const dl_conv2d_geom *g, const float *x, const floa
  * lanes are added once at the end, in order. A channel's sums take the same
  * images in the same order at any thread count: the bits do not depend on it. */
 
+DR_INLINE void dr_pf(const float *p) { __builtin_prefetch(p); }
+
 /* Stride 1: one output vector g (shifted for b = 0 and b = 2: gl, gr) with
  * the input rows above (u), at (m) and below (d) it. */
 DR_INLINE void wg_add(dr_v s[9], dr_v gl, dr_v g, dr_v gr, dr_v u, dr_v m, dr_v d)
@@ -476,20 +478,22 @@ DR_INLINE void wg_add2(dr_v s[9], dr_v gl, dr_v g, dr_split u, dr_split m, dr_sp
 }
 
 /* Rows slide through registers: each input row is loaded once. */
-DR_INLINE void wg_s1_w16(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
+DR_INLINE void wg_s1_w16(const float *x, const float *gy, int64_t h, dr_v s[9], int hv, const float *nx, const float *ng)
 {
     dr_v u = {0}, m = dr_load(x);
     for (int64_t i = 0; i < h; i++) {
+        dr_pf(nx + i * 16), dr_pf(ng + i * 16);
         const dr_v g = dr_load(gy + i * 16), d = row_at(x, i + 1, h, 16, 0);
         wg_add(s, SHL16(g), g, SHR16(g), u, m, d);
         u = m, m = d;
     }
 }
 
-DR_INLINE void wg_s1_w32(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
+DR_INLINE void wg_s1_w32(const float *x, const float *gy, int64_t h, dr_v s[9], int hv, const float *nx, const float *ng)
 {
     dr_v u0 = {0}, u1 = {0}, m0 = dr_load(x), m1 = dr_load(x + 16);
     for (int64_t i = 0; i < h; i++) {
+        dr_pf(nx + i * 32), dr_pf(nx + i * 32 + 16), dr_pf(ng + i * 32), dr_pf(ng + i * 32 + 16);
         const dr_v g0 = dr_load(gy + i * 32), g1 = dr_load(gy + i * 32 + 16);
         const dr_v d0 = row_at(x, i + 1, h, 32, 0), d1 = row_at(x, i + 1, h, 32, 16);
         wg_add(s, SHL_LO(g0, g1), g0, SHR16(g0), u0, m0, d0);
@@ -500,10 +504,11 @@ DR_INLINE void wg_s1_w32(const float *x, const float *gy, int64_t h, dr_v s[9], 
 
 /* Two 8-wide rows per vector, as s1_w8 (an odd h: the last gy vector's
  * high half zero, so the rows past the plane add nothing). */
-DR_INLINE void wg_s1_w8(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
+DR_INLINE void wg_s1_w8(const float *x, const float *gy, int64_t h, dr_v s[9], int hv, const float *nx, const float *ng)
 {
     if (h % 2 == 0) {
         for (int64_t r = 0; r < h; r += 2) {
+            dr_pf(nx + r * 8), dr_pf(ng + r * 8);
             const dr_v m = dr_load(x + r * 8), g = dr_load(gy + r * 8);
             const dr_v u = r == 0 ? rows8_top(m, hv) : dr_load(x + (r - 1) * 8);
             const dr_v d = r + 2 == h ? rows8_bottom(m, hv) : dr_load(x + (r + 1) * 8);
@@ -517,10 +522,12 @@ DR_INLINE void wg_s1_w8(const float *x, const float *gy, int64_t h, dr_v s[9], i
     }
 }
 
-DR_INLINE void wg_s2_w32(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
+DR_INLINE void wg_s2_w32(const float *x, const float *gy, int64_t h, dr_v s[9], int hv, const float *nx, const float *ng)
 {
     dr_split u = split32(x, -1, h, hv);
     for (int64_t i = 0; 2 * i < h; i++) {
+        dr_pf(nx + 2 * i * 32), dr_pf(nx + 2 * i * 32 + 16), dr_pf(ng + i * 16);
+        if (2 * i + 1 < h) dr_pf(nx + 2 * i * 32 + 32), dr_pf(nx + 2 * i * 32 + 48);
         const dr_split m = split32(x, 2 * i, h, hv), d = split32(x, 2 * i + 1, h, hv);
         const dr_v g = dr_load(gy + i * 16);
         wg_add2(s, SHL16(g), g, u, m, d);
@@ -528,17 +535,23 @@ DR_INLINE void wg_s2_w32(const float *x, const float *gy, int64_t h, dr_v s[9], 
     }
 }
 
-DR_INLINE void wg_s2_w16(const float *x, const float *gy, int64_t h, dr_v s[9], int hv)
+DR_INLINE void wg_s2_w16(const float *x, const float *gy, int64_t h, dr_v s[9], int hv, const float *nx, const float *ng)
 {
     const int64_t oh = (h + 1) / 2;
     for (int64_t i = 0; i < oh; i += 2) {
+        dr_pf(ng + i * 8);
+        for (int64_t r = 2 * i; r < 2 * i + 4 && r < h; r++) dr_pf(nx + r * 16);
         const dr_split u = split16x2(x, 2 * i - 1, h, hv), m = split16x2(x, 2 * i, h, hv), d = split16x2(x, 2 * i + 1, h, hv);
         const dr_v g = rows8(gy, i, oh);
         wg_add2(s, SHL8(g), g, u, m, d);
     }
 }
 
-/* Every image's planes of channels [c0, c1) through `plane` (one of the above). */
+/* Every image's planes of channels [c0, c1) through `plane` (one of the
+ * above), which asks for the plane after it in memory (nx, ng: x's and
+ * gy's), a part per row: a plane is one to four pages, where the hardware
+ * prefetcher stops and starts again cold. MobileNetV2's 96-channel 32x32
+ * layer at batch 64: 4.5-4.8 -> 3.7-3.8 ms (docs/performance.md). */
 #define DR_WG_PLANES(plane)                                                              \
     for (int64_t img = 0; img < g->n; img++)                                             \
         for (int64_t c = c0; c < c1; c++) {                                              \
@@ -546,7 +559,9 @@ DR_INLINE void wg_s2_w16(const float *x, const float *gy, int64_t h, dr_v s[9], 
             float *a = acc + (c - c0) * 9 * 16;                                          \
             dr_v s[9];                                                                   \
             for (int k = 0; k < 9; k++) s[k] = dr_load(a + 16 * k);                      \
-            plane(x + p * plane_in, gy + p * plane_out, g->h, s, hv);                    \
+            const int64_t q = p + 1 < g->n * g->c ? p + 1 : p;                           \
+            plane(x + p * plane_in, gy + p * plane_out, g->h, s, hv, x + q * plane_in,   \
+                  gy + q * plane_out);                                                   \
             memcpy(a, s, sizeof s);                                                      \
         }
 
