@@ -23,7 +23,7 @@
  * conv_winograd.c's dl_sgemm path (another order of the same sums).
  *
  * Compiled for AVX-512 only and chosen at run time for c a multiple of 32
- * and oc of 4; elsewhere conv_winograd.c's code runs (and after
+ * and oc of 16 (whole vectors of channel-last planes); elsewhere conv_winograd.c's code runs (and after
  * dl_wg_wgrad16_enable(0), for the tests). */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors pass only between always-inlined helpers */
@@ -50,7 +50,7 @@ int dl_wg_wgrad16_enable(int on) {
 #define X16_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
 int dl_wg_wgrad16_fits(const dl_conv2d_geom *g) {
-    if (!wgrad16_on || g->c % 32 || g->oc % 4 || !dl_conv_winograd_fits(g)) return 0;
+    if (!wgrad16_on || g->c % 32 || g->oc % 16 || !dl_conv_winograd_fits(g)) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
 }
