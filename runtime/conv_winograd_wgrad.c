@@ -10,7 +10,8 @@
  * thread, which ran at 63% of the FMA peak in effective FLOPs).
  *
  * Here one image's x and gy are first turned channel-last (padded planes
- * P[y][x][c] and Q[y][x][o], by 16x16 transposes), so the transforms
+ * P[y][x][c] and Q[y][x][o], by conv_winograd_cl.c's 16x16 transposes), so
+ * the transforms (x's: conv_winograd_cl.c's, batch-1 inference's forward)
  * work on 16 channels per vector and write V[e][t][c] and GY[e][t][o]:
  * rows of whole vectors, which are the products' operands as they stand.
  * The product is a register tile of 12 output channels x 32 input channels
@@ -30,6 +31,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "conv_winograd_cl_internal.h"
 #include "conv_winograd_internal.h"
 #include "scratch_internal.h"
 
@@ -69,82 +71,16 @@ static wgd dims(const dl_conv2d_geom *g) {
     d.th = (g->oh + 1) / 2, d.tw = (g->ow + 1) / 2, d.tiles = d.th * d.tw;
     d.ph = 2 * d.th + 2, d.pw = 2 * d.tw + 2, d.qh = 2 * d.th, d.qw = 2 * d.tw;
     d.pf = lines(d.ph * d.pw * g->c), d.qf = lines(d.qh * d.qw * g->oc);
-    d.vf = POSITIONS * d.tiles * g->c, d.gf = POSITIONS * d.tiles * g->oc;
+    d.vf = POSITIONS * (d.tiles * g->c + 16), d.gf = POSITIONS * (d.tiles * g->oc + 16);
     d.wf = POSITIONS * g->oc * g->c;
     return d;
 }
 
-/* r[k] (row k of a 16x16 block) := column k. */
-X16_INLINE void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++)
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]), t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    for (int i = 0; i < 4; i++) { /* lane L of r[4i + k]: rows 4i .. 4i+3 of column 4L + k */
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c)), r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int k = 0; k < 4; k++) {
-        __m512 ab0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44), ab1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);
-        __m512 cd0 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44);
-        __m512 cd1 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xEE);
-        t[k] = _mm512_shuffle_f32x4(ab0, cd0, 0x88), t[4 + k] = _mm512_shuffle_f32x4(ab0, cd0, 0xDD);
-        t[8 + k] = _mm512_shuffle_f32x4(ab1, cd1, 0x88), t[12 + k] = _mm512_shuffle_f32x4(ab1, cd1, 0xDD);
-    }
-    for (int k = 0; k < 16; k++) r[k] = t[k];
-}
-
-/* dst[(y0 + i) * rw + x0 + j][c] = src[c][i][j] for a plane of h x w and
- * ch channels (a multiple of 16), by 16x16 transposes. */
-X16 static void channels_last(const float *src, int64_t h, int64_t w, int64_t ch, float *dst, int64_t rw,
-                              int64_t y0, int64_t x0) {
-    const int64_t plane = h * w;
-    for (int64_t c = 0; c < ch; c += 16)
-        for (int64_t i = 0; i < h; i++)
-            for (int64_t j = 0; j < w; j += 16) {
-                const int64_t n = w - j < 16 ? w - j : 16;
-                const __mmask16 m = (__mmask16)((1u << n) - 1);
-                const float *s = src + c * plane + i * w + j;
-                __m512 r[16];
-                for (int k = 0; k < 16; k++) r[k] = _mm512_maskz_loadu_ps(m, s + k * plane);
-                transpose16(r);
-                float *o = dst + ((y0 + i) * rw + x0 + j) * ch + c;
-                for (int64_t k = 0; k < n; k++) _mm512_storeu_ps(o + k * ch, r[k]);
-            }
-}
-
-/* V[e][t][c..c+15] = (B^T d B)[e] for every tile t, d the 4x4 block of P at (2 ti, 2 tj). */
-X16 static void input_tiles16(const float *P, const wgd *d, int64_t ch, float *V) {
-    const int64_t es = d->tiles * ch, row = d->pw * ch;
-    for (int64_t ti = 0; ti < d->th; ti++)
-        for (int64_t tj = 0; tj < d->tw; tj++) {
-            const float *p = P + (2 * ti * d->pw + 2 * tj) * ch;
-            float *v = V + (ti * d->tw + tj) * ch;
-            for (int64_t c = 0; c < ch; c += 16) {
-                __m512 t[4][4];
-                for (int s = 0; s < 4; s++) { /* B^T d: rows */
-                    __m512 d0 = _mm512_loadu_ps(p + s * ch + c), d1 = _mm512_loadu_ps(p + row + s * ch + c);
-                    __m512 d2 = _mm512_loadu_ps(p + 2 * row + s * ch + c);
-                    __m512 d3 = _mm512_loadu_ps(p + 3 * row + s * ch + c);
-                    t[0][s] = _mm512_sub_ps(d0, d2), t[1][s] = _mm512_add_ps(d1, d2);
-                    t[2][s] = _mm512_sub_ps(d2, d1), t[3][s] = _mm512_sub_ps(d1, d3);
-                }
-                for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
-                    float *o = v + 4 * a * es + c;
-                    _mm512_storeu_ps(o, _mm512_sub_ps(t[a][0], t[a][2]));
-                    _mm512_storeu_ps(o + es, _mm512_add_ps(t[a][1], t[a][2]));
-                    _mm512_storeu_ps(o + 2 * es, _mm512_sub_ps(t[a][2], t[a][1]));
-                    _mm512_storeu_ps(o + 3 * es, _mm512_sub_ps(t[a][1], t[a][3]));
-                }
-            }
-        }
-}
-
-/* GY[e][t][o..o+15] = (A g A^T)[e] for every tile t, g the 2x2 block of Q at (2 ti, 2 tj). */
+/* GY[e][t][o..o+15] = (A g A^T)[e] for every tile t, g the 2x2 block of Q
+ * at (2 ti, 2 tj); positions a line more than their rows apart, as V's
+ * (conv_winograd_cl.c's cl_input). */
 X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, float *GY) {
-    const int64_t es = d->tiles * ch, row = d->qw * ch;
+    const int64_t es = d->tiles * ch + 16, row = d->qw * ch;
     for (int64_t ti = 0; ti < d->th; ti++)
         for (int64_t tj = 0; tj < d->tw; tj++) {
             const float *q = Q + (2 * ti * d->qw + 2 * tj) * ch;
@@ -205,7 +141,7 @@ X16 static void product4(const float *GY, const float *V, int64_t n, int64_t oc,
 static void products(const dl_conv2d_geom *g, const wgd *d, const float *GY, const float *V, float *W) {
     const int64_t oc = g->oc, c = g->c, n = d->tiles;
     for (int e = 0; e < POSITIONS; e++) {
-        const float *ge = GY + e * n * oc, *ve = V + e * n * c;
+        const float *ge = GY + e * (n * oc + 16), *ve = V + e * (n * c + 16);
         float *we = W + e * oc * c;
         for (int64_t c0 = 0; c0 < c; c0 += 32) {
             int64_t o0 = 0;
@@ -219,18 +155,20 @@ static void products(const dl_conv2d_geom *g, const wgd *d, const float *GY, con
 /* W (zeroed here) = the sum over images [i0, i1) in order. */
 static void group_sum(const dl_conv2d_geom *g, const wgd *d, const float *x, const float *gy, int64_t i0, int64_t i1,
                       float *W, float *P, float *Q, float *V, float *GY) {
+    /* gy's plane as an unpadded input of oc channels, for dl_wg_cl_planes */
+    const dl_conv2d_geom gq = {.n = 1, .c = g->oc, .h = g->oh, .w = g->ow};
     memset(W, 0, sizeof(float) * (size_t)d->wf);
     for (int64_t i = i0; i < i1; i++) {
-        channels_last(x + i * g->c * g->h * g->w, g->h, g->w, g->c, P, d->pw, g->pt, g->pl);
-        channels_last(gy + i * g->oc * g->oh * g->ow, g->oh, g->ow, g->oc, Q, d->qw, 0, 0);
-        input_tiles16(P, d, g->c, V);
+        dl_wg_cl_planes(g, x + i * g->c * g->h * g->w, P, d->pw);
+        dl_wg_cl_planes(&gq, gy + i * g->oc * g->oh * g->ow, Q, d->qw);
+        dl_wg_cl_input2(g, P, d->pw, d->tw, d->tiles, V);
         gy_tiles16(Q, d, g->oc, GY);
         products(g, d, GY, V, W);
     }
 }
 
 /* The parts of the plane P past the input (bottom rows and right columns
- * beyond h + pt, w + pl) that channels_last never writes must be zero, and
+ * beyond h + pt, w + pl) that dl_wg_cl_planes never writes must be zero, and
  * so must those of Q past gy: the whole buffers are zeroed once per call. */
 int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
     const wgd d = dims(g);
