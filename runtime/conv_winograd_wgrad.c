@@ -24,8 +24,10 @@
  * conv_winograd.c's dl_sgemm path (another order of the same sums).
  *
  * Compiled for AVX-512 only and chosen at run time for c a multiple of 32
- * and oc of 16 (whole vectors of channel-last planes); elsewhere conv_winograd.c's code runs (and after
- * dl_wg_wgrad16_enable(0), for the tests). */
+ * and oc of 16 (whole vectors of channel-last planes); elsewhere
+ * conv_winograd.c's code runs (and after dl_wg_wgrad16_enable(0), for the
+ * tests). Measurements: docs/performance.md, "ResNet-20's 32-channel weight
+ * gradient with channels in the lanes". */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors pass only between always-inlined helpers */
 #include <omp.h>
