@@ -349,7 +349,8 @@ static void test_bwd_weight16(void)
             dl_wg_wgrad16_enable(was);
             double err = scaled_err(gw[r], want, nw);
             CU_ASSERT(err < 1e-5);
-            if (!(err < 1e-5)) fprintf(stderr, "\nwinograd 16-lane weight gradient, case %zu run %d: error %g\n", t, r, err);
+            if (!(err < 1e-5))
+                fprintf(stderr, "\nwinograd 16-lane weight gradient, case %zu run %d: error %g\n", t, r, err);
         }
         omp_set_num_threads(saved);
         CU_ASSERT(memcmp(gw[0], gw[1], sizeof(float) * (size_t)nw) == 0);
