@@ -587,8 +587,8 @@ WG_CLONES static void gy_tiles(const float *restrict gy, int64_t oh, int64_t ow,
     }
 }
 
-/* gw[o][c] = G^T W[.][o][c] G. */
-static void inverse_weights(const float *W, int64_t es, int64_t oc, int64_t c, float *gw) {
+/* gw[o][c] = G^T W[.][o][c] G (conv_winograd_internal.h). */
+void dl_wg_inverse_weights(const float *W, int64_t es, int64_t oc, int64_t c, float *gw) {
     for (int64_t o = 0; o < oc; o++)
         for (int64_t ci = 0; ci < c; ci++) {
             float m[4][4], t[3][4];
@@ -631,6 +631,7 @@ static void wgrad_group(const dl_conv2d_geom *g, const wg_dims *d, const float *
 }
 
 int dl_conv_winograd_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    if (dl_wg_wgrad16_fits(g)) return dl_wg_wgrad16(g, x, gy, gw); /* conv_winograd_wgrad.c */
     const wg_dims d = dims_of(g, &F2);
     const int64_t chunks = g->n > 0 ? (g->n + d.nb - 1) / d.nb : 0;
     const int64_t groups = chunks < WG_GROUPS ? (chunks > 0 ? chunks : 1) : WG_GROUPS;
@@ -650,6 +651,6 @@ int dl_conv_winograd_bwd_weight(const dl_conv2d_geom *g, const float *x, const f
     }
     for (int64_t k = 1; k < groups; k++) /* in group order, whoever summed them */
         for (int64_t i = 0; i < part; i++) buf[i] += buf[k * part + i];
-    inverse_weights(buf, d.us, g->oc, g->c, gw);
+    dl_wg_inverse_weights(buf, d.us, g->oc, g->c, gw);
     return 0;
 }

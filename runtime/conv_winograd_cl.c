@@ -191,6 +191,15 @@ CL static void cl_input(const dl_conv2d_geom *g, int m, const float *P, int64_t 
             }
 }
 
+/* For conv_winograd_wgrad.c (conv_winograd_cl_internal.h): the same
+ * transpose in and F(2x2) input transform on one thread. */
+CL void dl_wg_cl_planes(const dl_conv2d_geom *g, const float *x, float *P, int64_t pw) {
+    cl_transpose_in(g, x, P, pw, 0, 1);
+}
+CL void dl_wg_cl_input2(const dl_conv2d_geom *g, const float *P, int64_t pw, int64_t tw, int64_t T, float *V) {
+    cl_input(g, 2, P, pw, tw, T, V, 0, 1);
+}
+
 /* F(2x2)'s 2x2 outputs of one tile for 16 channels, from m (positions ms
  * apart) to o (rows ow pixels, pixels OC floats apart). */
 CL_INLINE void out_tile2(const float *m, int64_t ms, int64_t ow, int64_t OC, float *o) {

@@ -30,4 +30,12 @@ void dl_wg_cl_weights(const dl_conv2d_geom *g, int m, const float *w, float *UT)
 int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
                      dl_conv_epilogue ep, void *ctx);
 
+/* One thread's share of its forward that conv_winograd_wgrad.c's weight
+ * gradient also runs (AVX-512 only: call after dl_wg_wgrad16_fits):
+ * P[(y + pt) * pw + x + pl][c] = x[c][y][x] for g's h x w plane and c
+ * channels (a multiple of 16; P's other pixels untouched), and F(2x2)'s
+ * V[e * (T * c + 16) + t * c + ci] for the T tiles (rows of tw) of P. */
+void dl_wg_cl_planes(const dl_conv2d_geom *g, const float *x, float *P, int64_t pw);
+void dl_wg_cl_input2(const dl_conv2d_geom *g, const float *P, int64_t pw, int64_t tw, int64_t T, float *V);
+
 #endif

@@ -95,4 +95,18 @@ void dl_conv_winograd_release(const float *base, int64_t n);
  * is its rule too. -1 (dl_set_error) when scratch memory runs out. */
 int dl_conv_winograd_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 
+/* gw[o][c] = G^T W[e][o][c] G (the 3x3 weight gradient from the 16
+ * positions' sums, W[e * es + o * c + ci]). */
+void dl_wg_inverse_weights(const float *W, int64_t es, int64_t oc, int64_t c, float *gw);
+
+/* The weight gradient with 16 channels to an AVX-512 vector
+ * (conv_winograd_wgrad.c), as dl_conv_winograd_bwd_weight: when
+ * dl_wg_wgrad16_fits (a geometry that fits, c a multiple of 32, oc of 16, the
+ * CPU with AVX-512) that calls it. Thread-count independent bits, not the
+ * same as the 8-tile path's. dl_wg_wgrad16_enable(0) turns it off (the
+ * tests run both); returns the previous setting. */
+int dl_wg_wgrad16_fits(const dl_conv2d_geom *g);
+int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
+int dl_wg_wgrad16_enable(int on);
+
 #endif

@@ -312,6 +312,61 @@ static void test_bwd_weight_vs_direct(void)
     }
 }
 
+/* The weight gradient with 16 channels to a vector (conv_winograd_wgrad.c)
+ * against the direct sum in double and against the 8-tile path
+ * (dl_wg_wgrad16_enable(0)): odd and non-square planes (a last tile half
+ * outside, rows wider than one 16x16 transpose), padding 0, 1, 2 and
+ * asymmetric, output channels not a multiple of 12 (blocks of 12, 8 and 4), batches of 1 to 9
+ * (groups of one image and of several), each at 1 and 2 threads with the
+ * same bits. Skipped where the CPU has no AVX-512 (fits says 0). */
+static void test_bwd_weight16(void)
+{
+    static const int64_t cases[][9] = {
+        {1, 32, 16, 16, 32, 1, 1, 1, 1}, {7, 32, 16, 16, 32, 1, 1, 1, 1}, {5, 64, 8, 8, 64, 1, 1, 1, 1},
+        {2, 32, 7, 9, 16, 1, 1, 1, 1},   {3, 64, 5, 13, 48, 0, 2, 1, 0},  {9, 32, 3, 3, 80, 0, 0, 0, 0},
+        {2, 32, 17, 33, 16, 2, 2, 2, 2}, {4, 96, 6, 7, 112, 1, 0, 0, 1},  {1, 32, 4, 4, 16, 2, 1, 0, 2},
+    };
+    int saved = omp_get_max_threads();
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        dl_conv2d_geom g = geom(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+        if (!dl_wg_wgrad16_fits(&g)) {
+            CU_ASSERT(!dl_conv_winograd_fits(&g) || !__builtin_cpu_supports("avx512f"));
+            continue;
+        }
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *gy = malloc(sizeof(float) * ny), *gw[3];
+        double *want = malloc(sizeof(double) * nw);
+        unsigned seed = 11u + (unsigned)t;
+        fill(x, nx, &seed), fill(gy, ny, &seed);
+        reference(&g, REF_WEIGHT, x, NULL, gy, want);
+        for (int r = 0; r < 3; r++) { /* 16 lanes at 1 and 2 threads, then the 8-tile path */
+            gw[r] = malloc(sizeof(float) * nw);
+            for (int64_t i = 0; i < nw; i++) gw[r][i] = NAN;
+            omp_set_num_threads(r == 1 ? 2 : 1);
+            int was = dl_wg_wgrad16_enable(r < 2);
+            CU_ASSERT_EQUAL(dl_conv_winograd_bwd_weight(&g, x, gy, gw[r]), 0);
+            dl_wg_wgrad16_enable(was);
+            double err = scaled_err(gw[r], want, nw);
+            CU_ASSERT(err < 1e-5);
+            if (!(err < 1e-5))
+                fprintf(stderr, "\nwinograd 16-lane weight gradient, case %zu run %d: error %g\n", t, r, err);
+        }
+        omp_set_num_threads(saved);
+        CU_ASSERT(memcmp(gw[0], gw[1], sizeof(float) * (size_t)nw) == 0);
+        free(x), free(gy), free(want);
+        for (int r = 0; r < 3; r++) free(gw[r]);
+    }
+    dl_conv2d_geom odd = geom(2, 48, 8, 8, 32, 1, 1, 1, 1); /* 48 input channels: not whole pairs of vectors */
+    CU_ASSERT(!dl_wg_wgrad16_fits(&odd));
+    odd = geom(2, 32, 8, 8, 40, 1, 1, 1, 1); /* 40 output channels: not whole vectors */
+    CU_ASSERT(!dl_wg_wgrad16_fits(&odd));
+    int was = dl_wg_wgrad16_enable(0);
+    odd = geom(2, 32, 8, 8, 32, 1, 1, 1, 1);
+    CU_ASSERT(!dl_wg_wgrad16_fits(&odd));
+    dl_wg_wgrad16_enable(was);
+}
+
 /* Through conv.c: forward, data and weight gradient of shapes the rule
  * sends to Winograd, at 1 and 2 threads, bit for bit the same; at 2 threads
  * both with each call split over the threads (threshold 0) and by the
@@ -444,6 +499,7 @@ void suite_conv_winograd(void)
     CU_add_test(s, "F(2x2)'s input transform, columns one by one or in pairs: same bits", test_input_pairs_same);
     CU_add_test(s, "batch-1 products of 16 tiles, 16- and 12-row tiles and conv_pointwise.c's", test_product16);
     CU_add_test(s, "weight gradient vs the direct sum", test_bwd_weight_vs_direct);
+    CU_add_test(s, "weight gradient, 16 channels to a vector: vs the direct sum, 1 = 2 threads", test_bwd_weight16);
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
                 test_dispatch_and_threads);

@@ -1,0 +1,206 @@
+/* conv_winograd_wgrad.c — F(2x2, 3x3)'s weight gradient with channels in
+ * the AVX-512 lanes (ResNet-20's 32- and 64-channel stages).
+ *
+ * Why: conv_winograd.c's weight gradient puts 8 tiles in a vector, so its
+ * 16 products W[e] += GY[e] V[e]^T are [OC x tiles] @ [tiles x C] GEMMs
+ * whose operands are both tile-contiguous: dl_sgemm transposed both into
+ * its panels on every chunk (dl_pack_transposed, 20% of the layer-pass),
+ * and the transforms wrote 16 streams of 8 floats (gy_tiles 23%,
+ * input_tiles 17%; perf of the 32-channel 16x16 layer at batch 64, 1
+ * thread, which ran at 63% of the FMA peak in effective FLOPs).
+ *
+ * Here one image's x and gy are first turned channel-last (padded planes
+ * P[y][x][c] and Q[y][x][o], by conv_winograd_cl.c's 16x16 transposes), so
+ * the transforms (x's: conv_winograd_cl.c's, batch-1 inference's forward)
+ * work on 16 channels per vector and write V[e][t][c] and GY[e][t][o]:
+ * rows of whole vectors, which are the products' operands as they stand.
+ * The product is a register tile of 12 output channels x 32 input channels
+ * (24 accumulators): per tile t, two loads of V[e][t] and 12 broadcasts of
+ * GY[e][t][o], summed over the image's tiles into the group's W.
+ *
+ * The sum over images does not depend on the thread count: images go to
+ * WG_GROUPS groups fixed by the geometry, each summed in order, the groups
+ * added in order (conv_winograd.c's rule). The bits differ from
+ * conv_winograd.c's dl_sgemm path (another order of the same sums).
+ *
+ * Compiled for AVX-512 only and chosen at run time for c a multiple of 32
+ * and oc of 16 (whole vectors of channel-last planes); elsewhere
+ * conv_winograd.c's code runs (and after dl_wg_wgrad16_enable(0), for the
+ * tests). Measurements: docs/performance.md, "ResNet-20's 32-channel weight
+ * gradient with channels in the lanes". */
+#pragma GCC optimize("O3", "fp-contract=fast")
+#pragma GCC diagnostic ignored "-Wpsabi" /* vectors pass only between always-inlined helpers */
+#include <omp.h>
+#include <string.h>
+
+#include "conv_winograd_cl_internal.h"
+#include "conv_winograd_internal.h"
+#include "scratch_internal.h"
+
+#define POSITIONS 16
+#define WG_GROUPS 4 /* as conv_winograd.c's weight gradient */
+
+static int wgrad16_on = 1;
+
+int dl_wg_wgrad16_enable(int on) {
+    int was = wgrad16_on;
+    wgrad16_on = on;
+    return was;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define X16 __attribute__((target("avx512f")))
+#define X16_INLINE static inline __attribute__((always_inline, target("avx512f")))
+
+int dl_wg_wgrad16_fits(const dl_conv2d_geom *g) {
+    if (!wgrad16_on || g->c % 32 || g->oc % 16 || !dl_conv_winograd_fits(g)) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+typedef struct wgd {
+    int64_t th, tw, tiles; /* 2x2 tiles per image */
+    int64_t ph, pw;        /* P: (2 th + 2) x (2 tw + 2) positions of C floats, zero outside the input */
+    int64_t qh, qw;        /* Q: 2 th x 2 tw positions of OC floats, zero outside gy */
+    int64_t pf, qf, vf, gf, wf;
+} wgd;
+
+static int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
+
+static wgd dims(const dl_conv2d_geom *g) {
+    wgd d;
+    d.th = (g->oh + 1) / 2, d.tw = (g->ow + 1) / 2, d.tiles = d.th * d.tw;
+    d.ph = 2 * d.th + 2, d.pw = 2 * d.tw + 2, d.qh = 2 * d.th, d.qw = 2 * d.tw;
+    d.pf = lines(d.ph * d.pw * g->c), d.qf = lines(d.qh * d.qw * g->oc);
+    d.vf = POSITIONS * (d.tiles * g->c + 16), d.gf = POSITIONS * (d.tiles * g->oc + 16);
+    d.wf = POSITIONS * g->oc * g->c;
+    return d;
+}
+
+/* GY[e][t][o..o+15] = (A g A^T)[e] for every tile t, g the 2x2 block of Q
+ * at (2 ti, 2 tj); positions a line more than their rows apart, as V's
+ * (conv_winograd_cl.c's cl_input). */
+X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, float *GY) {
+    const int64_t es = d->tiles * ch + 16, row = d->qw * ch;
+    for (int64_t ti = 0; ti < d->th; ti++)
+        for (int64_t tj = 0; tj < d->tw; tj++) {
+            const float *q = Q + (2 * ti * d->qw + 2 * tj) * ch;
+            float *v = GY + (ti * d->tw + tj) * ch;
+            for (int64_t c = 0; c < ch; c += 16) {
+                __m512 g00 = _mm512_loadu_ps(q + c), g01 = _mm512_loadu_ps(q + ch + c);
+                __m512 g10 = _mm512_loadu_ps(q + row + c), g11 = _mm512_loadu_ps(q + row + ch + c);
+                __m512 t[4][2] = {{g00, g01},
+                                  {_mm512_add_ps(g00, g10), _mm512_add_ps(g01, g11)},
+                                  {_mm512_sub_ps(g00, g10), _mm512_sub_ps(g01, g11)},
+                                  {_mm512_sub_ps(_mm512_setzero_ps(), g10), _mm512_sub_ps(_mm512_setzero_ps(), g11)}};
+                for (int a = 0; a < 4; a++) { /* (A g) A^T: columns */
+                    float *o = v + 4 * a * es + c;
+                    _mm512_storeu_ps(o, t[a][0]);
+                    _mm512_storeu_ps(o + es, _mm512_add_ps(t[a][0], t[a][1]));
+                    _mm512_storeu_ps(o + 2 * es, _mm512_sub_ps(t[a][0], t[a][1]));
+                    _mm512_storeu_ps(o + 3 * es, _mm512_sub_ps(_mm512_setzero_ps(), t[a][1]));
+                }
+            }
+        }
+}
+
+/* W[o0 .. o0+R)[c0 .. c0+32) += sum_t GY[t][o] V[t][c] over n tiles (rows oc and c floats long). */
+X16_INLINE void product_rows(const float *GY, const float *V, int64_t n, int64_t oc, int64_t c, int64_t o0,
+                             int64_t c0, float *W, const int R) {
+    __m512 acc[12][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < R; i++)
+        acc[i][0] = _mm512_loadu_ps(W + (o0 + i) * c + c0), acc[i][1] = _mm512_loadu_ps(W + (o0 + i) * c + c0 + 16);
+    for (int64_t t = 0; t < n; t++) {
+        const __m512 v0 = _mm512_loadu_ps(V + t * c + c0), v1 = _mm512_loadu_ps(V + t * c + c0 + 16);
+        const float *gr = GY + t * oc + o0;
+#pragma GCC unroll 12
+        for (int i = 0; i < R; i++) {
+            const __m512 b = _mm512_set1_ps(gr[i]);
+            acc[i][0] = _mm512_fmadd_ps(b, v0, acc[i][0]), acc[i][1] = _mm512_fmadd_ps(b, v1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < R; i++)
+        _mm512_storeu_ps(W + (o0 + i) * c + c0, acc[i][0]), _mm512_storeu_ps(W + (o0 + i) * c + c0 + 16, acc[i][1]);
+}
+
+X16 static void product12(const float *GY, const float *V, int64_t n, int64_t oc, int64_t c, int64_t o0, int64_t c0,
+                          float *W) {
+    product_rows(GY, V, n, oc, c, o0, c0, W, 12);
+}
+X16 static void product8(const float *GY, const float *V, int64_t n, int64_t oc, int64_t c, int64_t o0, int64_t c0,
+                         float *W) {
+    product_rows(GY, V, n, oc, c, o0, c0, W, 8);
+}
+X16 static void product4(const float *GY, const float *V, int64_t n, int64_t oc, int64_t c, int64_t o0, int64_t c0,
+                         float *W) {
+    product_rows(GY, V, n, oc, c, o0, c0, W, 4);
+}
+
+/* W[e] += GY[e]^T V[e] for the 16 positions of one image's tiles. */
+static void products(const dl_conv2d_geom *g, const wgd *d, const float *GY, const float *V, float *W) {
+    const int64_t oc = g->oc, c = g->c, n = d->tiles;
+    for (int e = 0; e < POSITIONS; e++) {
+        const float *ge = GY + e * (n * oc + 16), *ve = V + e * (n * c + 16);
+        float *we = W + e * oc * c;
+        for (int64_t c0 = 0; c0 < c; c0 += 32) {
+            int64_t o0 = 0;
+            for (; o0 + 12 <= oc && oc - o0 != 16; o0 += 12) product12(ge, ve, n, oc, c, o0, c0, we);
+            for (; o0 + 8 <= oc; o0 += 8) product8(ge, ve, n, oc, c, o0, c0, we);
+            for (; o0 < oc; o0 += 4) product4(ge, ve, n, oc, c, o0, c0, we);
+        }
+    }
+}
+
+/* W (zeroed here) = the sum over images [i0, i1) in order. */
+static void group_sum(const dl_conv2d_geom *g, const wgd *d, const float *x, const float *gy, int64_t i0, int64_t i1,
+                      float *W, float *P, float *Q, float *V, float *GY) {
+    /* gy's plane as an unpadded input of oc channels, for dl_wg_cl_planes */
+    const dl_conv2d_geom gq = {.n = 1, .c = g->oc, .h = g->oh, .w = g->ow};
+    memset(W, 0, sizeof(float) * (size_t)d->wf);
+    for (int64_t i = i0; i < i1; i++) {
+        dl_wg_cl_planes(g, x + i * g->c * g->h * g->w, P, d->pw);
+        dl_wg_cl_planes(&gq, gy + i * g->oc * g->oh * g->ow, Q, d->qw);
+        dl_wg_cl_input2(g, P, d->pw, d->tw, d->tiles, V);
+        gy_tiles16(Q, d, g->oc, GY);
+        products(g, d, GY, V, W);
+    }
+}
+
+/* The parts of the plane P past the input (bottom rows and right columns
+ * beyond h + pt, w + pl) that dl_wg_cl_planes never writes must be zero, and
+ * so must those of Q past gy: the whole buffers are zeroed once per call. */
+int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    const wgd d = dims(g);
+    const int64_t groups = g->n < WG_GROUPS ? (g->n > 0 ? g->n : 1) : WG_GROUPS;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt > groups) nt = (int)groups;
+    const int64_t part = lines(d.wf), each = d.pf + d.qf + lines(d.vf) + lines(d.gf);
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, groups * part + nt * each);
+    if (!buf) return -1;
+    float *slots = buf + groups * part;
+    /* Rows of P beyond the input: the input may not reach the last tile's rows (h + pt < ph). */
+    memset(slots, 0, sizeof(float) * (size_t)(nt * each));
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t k = 0; k < groups; k++) {
+        float *s = slots + omp_get_thread_num() * each;
+        float *P = s, *Q = P + d.pf, *V = Q + d.qf, *GY = V + lines(d.vf);
+        group_sum(g, &d, x, gy, g->n * k / groups, g->n * (k + 1) / groups, buf + k * part, P, Q, V, GY);
+    }
+    for (int64_t k = 1; k < groups; k++) /* in group order, whoever summed them */
+        for (int64_t i = 0; i < d.wf; i++) buf[i] += buf[k * part + i];
+    dl_wg_inverse_weights(buf, g->oc * g->c, g->oc, g->c, gw);
+    return 0;
+}
+#else
+int dl_wg_wgrad16_fits(const dl_conv2d_geom *g) {
+    (void)g;
+    return 0;
+}
+int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
+    (void)g, (void)x, (void)gy, (void)gw;
+    return 0;
+}
+#endif
