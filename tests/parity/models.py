@@ -137,6 +137,58 @@ class LeNet(nn.Module):
 
 
 # ---- ResNet-20 (samples/resnet20.dln; 3 channels, 16x16 to keep the suite fast —
+# ---- MobileNetV2's inverted residuals, small: every batch norm's input is a
+# convolution's output (a 1x1, a depthwise 3x3, the stem's 3x3), so its
+# statistics come from the convolution's kernel (pass_bstats); odd channel
+# counts and planes (9x9, 5x5) that are no multiple of a vector ----------------
+MBV2_DLN = """block inverted_residual(x: f32[N, C, H, W], out: int, stride: int = 1) -> f32 {
+    h = conv2d(x, C * 6, 1, use_bias = false) |> batch_norm |> relu6
+    h = conv2d(h, C * 6, 3, stride = stride, pad = 1, groups = C * 6, use_bias = false) |> batch_norm |> relu6
+    h = conv2d(h, out, 1, use_bias = false) |> batch_norm
+    if stride == 1 and out == C {
+        h = h + x
+    }
+    return h
+}
+
+model mbv2(x: f32[N, 3, 9, 9]) -> f32[N, 10] {
+    h = conv2d(x, 5, 3, pad = 1, use_bias = false) |> batch_norm |> relu6
+    h = h |> inverted_residual(5) |> inverted_residual(7, stride = 2)
+    return global_avg_pool(h) |> dense(10)
+}
+""" + _train("mbv2", 6, "sgd(lr = 0.05, momentum = 0.9)")
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, out, stride):
+        super().__init__()
+        e = cin * 6
+        self.conv2d0, self.batch_norm0 = nn.Conv2d(cin, e, 1, bias=False), nn.BatchNorm2d(e)
+        self.conv2d1 = nn.Conv2d(e, e, 3, stride, 1, groups=e, bias=False)
+        self.batch_norm1 = nn.BatchNorm2d(e)
+        self.conv2d2, self.batch_norm2 = nn.Conv2d(e, out, 1, bias=False), nn.BatchNorm2d(out)
+        self.res = stride == 1 and out == cin
+
+    def forward(self, x):
+        h = F.relu6(self.batch_norm0(self.conv2d0(x)))
+        h = F.relu6(self.batch_norm1(self.conv2d1(h)))
+        h = self.batch_norm2(self.conv2d2(h))
+        return h + x if self.res else h
+
+
+class MBV2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv2d0, self.batch_norm0 = nn.Conv2d(3, 5, 3, 1, 1, bias=False), nn.BatchNorm2d(5)
+        self.inverted_residual0, self.inverted_residual1 = InvertedResidual(5, 5, 1), InvertedResidual(5, 7, 2)
+        self.dense0 = nn.Linear(7, 10)
+
+    def forward(self, x):
+        h = F.relu6(self.batch_norm0(self.conv2d0(x)))
+        h = self.inverted_residual1(self.inverted_residual0(h))
+        return self.dense0(h.mean(dim=(2, 3)))
+
+
 # the architecture and every parameter shape are CIFAR ResNet-20's, global
 # average pooling makes the spatial size irrelevant to the weights) ------------
 RESNET_DLN = """block stage(x: f32[N, C, H, W], out: int, stride: int) -> f32 {
@@ -453,6 +505,7 @@ MODELS = [
     ("mlp_bn", MLP_BN_DLN, MLPBN, (1, 28, 28), 16, _sgd(0.05, 0.9)),
     ("lenet", LENET_DLN, LeNet, (1, 28, 28), 8, _sgd(0.05, 0.9)),
     ("resnet20", RESNET_DLN, ResNet20, (3, 16, 16), 4, _sgd(0.02, 0.9, 5e-4)),
+    ("mbv2", MBV2_DLN, MBV2, (3, 9, 9), 6, _sgd(0.05, 0.9)),
     ("lstm2", LSTM2_DLN, LSTM2, (1, 6, 5), 4, _sgd(0.1, 0.9)),
     ("bigru", BIGRU_DLN, BiGRU, (1, 7, 4), 4, _adam(0.01)),
     ("rnn_relu", RNN_RELU_DLN, RNNReLU, (1, 5, 6), 4, _sgd(0.05, 0.9)),
@@ -766,7 +819,10 @@ def run_model(build, name, dln, make, in_shape, batch, make_opt, seed=0):
 
 def run(build):
     out = []
+    only = os.environ.get("PARITY_MODELS")  # e.g. PARITY_MODELS=mbv2,lenet: only those
     for name, dln, make, in_shape, batch, make_opt in MODELS:
+        if only and name not in only.split(","):
+            continue
         rows, keep = run_model(build, name, dln, make, in_shape, batch, make_opt)
         if keep:
             keep[1].close()
