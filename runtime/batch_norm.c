@@ -211,27 +211,21 @@ BN_CLONES static void image_pairs(const float *x, const float *gy, const float *
 
 /* s[ch] and q[ch] (in double) of the pairs of every image, in image order,
  * for channel ch; shift: the stats' k (first_means, computed here) or NULL
- * for the gradient's, whose planes are centred on stats' means. Returns 0,
- * or -1 without scratch (the caller then takes the channel blocks). */
+ * for the gradient's, whose planes are centred on stats' means. One
+ * parallel loop, as the channel blocks': the shift (image 0's planes, 1/n
+ * of the pass, in the first thread's images) comes before it and the n * c
+ * additions after it on the calling thread. Returns 0, or -1 without
+ * scratch (the caller then takes the channel blocks). */
 static int image_sums(const float *x, const float *gy, const float *mask, const float *stats, int64_t n, int64_t c,
                       int64_t p, float *shift, double *s, double *q) {
     float *part = malloc(sizeof(float) * (size_t)(n * c * 2));
     if (!part) return -1;
-#pragma omp parallel
-    {
-        if (!gy) {
-#pragma omp for schedule(static)
-            for (int64_t ch = 0; ch < c; ch++) first_means(x, p, ch, ch + 1, shift);
-        }
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) image_pairs(x, gy, mask, gy ? stats : shift, c, p, i, part);
-#pragma omp for schedule(static)
-        for (int64_t ch = 0; ch < c; ch++) {
-            double a = 0, b = 0;
-            for (int64_t i = 0; i < n; i++) a += part[(i * c + ch) * 2], b += part[(i * c + ch) * 2 + 1];
-            s[ch] = a, q[ch] = b;
-        }
-    }
+    if (!gy) first_means(x, p, 0, c, shift);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) image_pairs(x, gy, mask, gy ? stats : shift, c, p, i, part);
+    for (int64_t ch = 0; ch < c; ch++) s[ch] = q[ch] = 0;
+    for (int64_t i = 0; i < n; i++) /* each channel's pairs in image order */
+        for (int64_t ch = 0; ch < c; ch++) s[ch] += part[(i * c + ch) * 2], q[ch] += part[(i * c + ch) * 2 + 1];
     free(part);
     return 0;
 }
