@@ -20,7 +20,11 @@
  * over LANES partial accumulators (2 x LANES for the gradient's sums, so
  * the loop is not held by one chain of dependent adds) added in a fixed
  * order (short: at most a few thousand elements), and the planes' sums are added in double, one
- * channel on one thread, in order. The statistics take one pass: the sums
+ * channel on one thread, in order. At 2 threads or more the two sums are taken by images
+ * instead (image_sums): each thread sums its images' planes, as the
+ * convolutions and the elementwise kernels around them share the images, so
+ * a thread reads back what it wrote into its own L2; the planes' float sums
+ * are the same numbers, added in double in the same order afterwards. The statistics take one pass: the sums
  * are of x - k, k the mean of the channel's first plane, so the variance
  * E[(x-k)^2] - E[x-k]^2 does not cancel as E[x^2] - E[x]^2 would when the
  * mean is large against the spread. The elementwise kernels
@@ -29,6 +33,7 @@
 #pragma GCC optimize("O3", "no-trapping-math")
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dlnrt.h"
@@ -56,6 +61,17 @@ INLINE void plane_sums(const float *x, int64_t p, float shift, float *sum, float
     if (sq) *sq = s2;
 }
 
+/* stats of channels [c0, c1) from their shift k and sums s, q over m elements (arrays from c0). */
+static void stats_finish(const float *k, const double *s, const double *q, int64_t m, int64_t c, int64_t c0,
+                         int64_t c1, float *stats) {
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const double e = s[ch - c0] / (double)m;
+        stats[ch] = (float)(k[ch - c0] + e);
+        const double v = q[ch - c0] / (double)m - e * e;
+        stats[c + ch] = (float)(v < 0 ? 0 : v); /* rounding may dip below 0; a NaN stays NaN */
+    }
+}
+
 /* The statistics of channels [c0, c1), c1 - c0 <= BN_BLOCK, walking x in
  * memory order (image by image, the block's planes in turn) rather than
  * channel by channel, whose jumps of c * p floats defeat the prefetcher when
@@ -75,13 +91,7 @@ BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t 
             plane_sums(x + (i * c + ch) * p, p, k[ch - c0], &ps, &pq);
             s[ch - c0] += ps, q[ch - c0] += pq;
         }
-    const double m = (double)(n * p);
-    for (int64_t ch = c0; ch < c1; ch++) {
-        const double e = s[ch - c0] / m;
-        stats[ch] = (float)(k[ch - c0] + e);
-        const double v = q[ch - c0] / m - e * e;
-        stats[c + ch] = (float)(v < 0 ? 0 : v); /* rounding may dip below 0; a NaN stays NaN */
-    }
+    stats_finish(k, s, q, n * p, c, c0, c1, stats);
 }
 
 /* gy * (mask > 0 ? 1 : 0), LANES at a time (the ReLU's backward, as emitted). */
@@ -148,7 +158,87 @@ BN_CLONES static void plane_dx(const float *restrict x, const float *restrict gy
         for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] - mg - (x[j] - mean) * c2);
 }
 
+/* sums of channels [c0, c1) from sg, sgd (arrays from c0). */
+static void sums_finish(const double *sg, const double *sgd, const float *stats, int64_t c, int64_t c0, int64_t c1,
+                        float eps, float *sums) {
+    for (int64_t ch = c0; ch < c1; ch++) {
+        sums[ch] = (float)sg[ch - c0];
+        sums[c + ch] = (float)(sgd[ch - c0] / sqrt((double)stats[c + ch] + eps));
+    }
+}
+
+/* ---- the sums by images, at 2 threads or more ---------------------------------
+ *
+ * stats_block and grad_sums_block give each thread a block of channels over
+ * all the images, while the convolution before them (conv.c: images by
+ * omp for schedule(static)) and dl_batch_norm / dl_batch_norm_dx (planes
+ * q = image * c + channel, the same schedule) give thread t the images
+ * [n*t/nt, n*(t+1)/nt). So at 2 threads half of what a channel block reads
+ * was written by the other core, and comes from its L2 or from memory, on a
+ * machine whose memory bandwidth one core already fills (docs/performance.md,
+ * "2-thread scaling"). Here each thread takes the same images as the
+ * convolution: its planes' float sums (plane_sums / plane_grad_sums, the
+ * same calls on the same planes) go to part[(i*c + ch)*2 ..], then each
+ * channel adds its n pairs in double in image order, as the blocks do:
+ * the same bits at any thread count. */
+
+/* Whether a call takes the sums by images: several threads, a plane at
+ * least a vector long (f32[N, C]'s p = 1 stays by channels), images for
+ * every thread. */
+static int by_images(int64_t n, int64_t c, int64_t p) {
+    const int nt = omp_get_max_threads();
+    return nt > 1 && n * c * p >= BN_PARALLEL_WORK && p >= LANES && n >= nt && !omp_in_parallel();
+}
+
+/* k[ch] = the mean of channel ch's first plane (stats_block's shift), for channels [c0, c1). */
+BN_CLONES static void first_means(const float *x, int64_t p, int64_t c0, int64_t c1, float *k) {
+    float ps;
+    for (int64_t ch = c0; ch < c1; ch++) k[ch] = (plane_sums(x + ch * p, p, 0.0f, &ps, NULL), ps / (float)p);
+}
+
+/* The pairs of image i's planes: stats (gy NULL: sum and sum of squares of
+ * x - k[ch]) or the gradient's (sum g, sum g * (x - mean)). */
+BN_CLONES static void image_pairs(const float *x, const float *gy, const float *mask, const float *k, int64_t c,
+                                  int64_t p, int64_t i, float *part) {
+    for (int64_t ch = 0; ch < c; ch++) {
+        const int64_t o = (i * c + ch) * p;
+        float *pr = part + (i * c + ch) * 2;
+        if (!gy) plane_sums(x + o, p, k[ch], &pr[0], &pr[1]);
+        else if (mask) plane_grad_sums(x + o, gy + o, mask + o, p, k[ch], &pr[0], &pr[1]);
+        else plane_grad_sums(x + o, gy + o, NULL, p, k[ch], &pr[0], &pr[1]);
+    }
+}
+
+/* s[ch] and q[ch] (in double) of the pairs of every image, in image order,
+ * for channel ch; shift: the stats' k (first_means, computed here) or NULL
+ * for the gradient's, whose planes are centred on stats' means. One
+ * parallel loop, as the channel blocks': the shift (image 0's planes, 1/n
+ * of the pass, in the first thread's images) comes before it and the n * c
+ * additions after it on the calling thread. Returns 0, or -1 without
+ * scratch (the caller then takes the channel blocks). */
+static int image_sums(const float *x, const float *gy, const float *mask, const float *stats, int64_t n, int64_t c,
+                      int64_t p, float *shift, double *s, double *q) {
+    float *part = malloc(sizeof(float) * (size_t)(n * c * 2));
+    if (!part) return -1;
+    if (!gy) first_means(x, p, 0, c, shift);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) image_pairs(x, gy, mask, gy ? stats : shift, c, p, i, part);
+    for (int64_t ch = 0; ch < c; ch++) s[ch] = q[ch] = 0;
+    for (int64_t i = 0; i < n; i++) /* each channel's pairs in image order */
+        for (int64_t ch = 0; ch < c; ch++) s[ch] += part[(i * c + ch) * 2], q[ch] += part[(i * c + ch) * 2 + 1];
+    free(part);
+    return 0;
+}
+
 void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t p) {
+    if (by_images(n, c, p)) {
+        double *sq = malloc(sizeof(double) * (size_t)(2 * c) + sizeof(float) * (size_t)c);
+        float *k = sq ? (float *)(sq + 2 * c) : NULL;
+        const int done = sq && image_sums(x, NULL, NULL, NULL, n, c, p, k, sq, sq + c) == 0;
+        if (done) stats_finish(k, sq, sq + c, n * p, c, 0, c, stats);
+        free(sq);
+        if (done) return;
+    }
     const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
 #pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
     for (int64_t b = 0; b < blocks; b++) stats_block(x, n, c, p, b * bs, b * bs + bs < c ? b * bs + bs : c, stats);
@@ -166,16 +256,20 @@ void dl_batch_norm(const float *x, const float *stats, const float *w, const flo
 
 void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float *sums, int64_t n,
                         int64_t c, int64_t p, float eps) {
+    if (by_images(n, c, p)) {
+        double *sq = malloc(sizeof(double) * (size_t)(2 * c));
+        const int done = sq && image_sums(x, gy, mask, stats, n, c, p, NULL, sq, sq + c) == 0;
+        if (done) sums_finish(sq, sq + c, stats, c, 0, c, eps, sums);
+        free(sq);
+        if (done) return;
+    }
     const int64_t bs = block_of(n, c, p), blocks = (c + bs - 1) / bs;
 #pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && blocks > 1)
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t c0 = b * bs, c1 = c0 + bs < c ? c0 + bs : c;
         double sg[BN_BLOCK], sgd[BN_BLOCK];
         grad_sums_block(x, gy, mask, stats, n, c, p, c0, c1, sg, sgd);
-        for (int64_t ch = c0; ch < c1; ch++) {
-            sums[ch] = (float)sg[ch - c0];
-            sums[c + ch] = (float)(sgd[ch - c0] / sqrt((double)stats[c + ch] + eps));
-        }
+        sums_finish(sg, sgd, stats, c, c0, c1, eps, sums);
     }
 }
 

@@ -4,6 +4,8 @@
 #     CPU has, prints positive GFLOP/s, runs every ISA it names on request,
 #     and rejects an unknown ISA with exit 2;
 #   - bench/gemm_bench.c compiles with -Wall -Wextra -Werror;
+#   - bench/bw_scaling.c (-Werror) prints a positive rate at 1 and 2 threads
+#     for each size asked, and rejects a bad argument with exit 2;
 #   - bench/gemm_w_bench.c (-Werror) times GPT's four batch-1 products;
 #   - bench/forward_cpu.c (-Werror) times a batch-1 forward of LeNet-5 and
 #     of the GPT workload (both API forms) in CPU time;
@@ -11,7 +13,8 @@
 #   - bench/mobilenetv2.dln compiles to C that builds with -Werror;
 #   - bench/conv_layers.c (-Werror) records LeNet-5's two convolutions from
 #     one training step, with the passes it makes (no data gradient for the
-#     first), and times each; torch_conv_layers.py times the same layers;
+#     first), and times each (also with --best); torch_conv_layers.py times
+#     the same layers;
 #   - bench/busy_core.py's spinner stops at its own deadline;
 #   - torch_bench.py times every PyTorch configuration it claims for a conv
 #     model (channels_last training, frozen TorchScript in both layouts),
@@ -81,6 +84,16 @@ else
   bb_fail "mobilenetv2 workload" "$T/mnv2.err"
 fi
 
+if cc -std=c11 -O2 -fopenmp -Wall -Wextra -Werror bench/bw_scaling.c -o "$T/bw_scaling" 2>"$T/bw.err" \
+   && OMP_NUM_THREADS=2 "$T/bw_scaling" --reps 2 1 2 >"$T/bw.out" 2>>"$T/bw.err" \
+   && [ "$(grep -Ec '^mb=[12] gbs_1=[0-9.]*[1-9][0-9.]* gbs_all=[0-9.]*[1-9][0-9.]* threads=2 scaling=[0-9.]+$' "$T/bw.out")" -eq 2 ]; then
+  "$T/bw_scaling" --reps 0 >"$T/bw_bad.out" 2>&1; rc=$?
+  if [ $rc -eq 2 ]; then bb_ok "bw_scaling: -Werror, rates at 1 and 2 threads, bad --reps exit 2"
+  else bb_fail "bw_scaling: bad --reps exit $rc" "$T/bw_bad.out"; fi
+else
+  bb_fail "bw_scaling" "$T/bw.err"; cat "$T/bw.out" 2>/dev/null
+fi
+
 # One line per distinct convolution, in the step's order; the first layer
 # (the input's) has no data gradient, so no data_ms either.
 bb_l1='^layer=0 n=2 c=1 h=28 w=28 oc=6 oh=28 ow=28 kh=5 kw=5 sh=1 sw=1 pt=2 pb=2 pl=2 pr=2 dh=1 dw=1 groups=1 ep=[01] fwd_count=1 data_count=0 weight_count=1 gflop=0\.000470 fwd_ms=[0-9.]+ weight_ms=[0-9.]+$'
@@ -90,7 +103,9 @@ if $DLNC bench/workloads/lenet5.dln -o "$T/lenet5b.c" 2>"$T/cl.err" \
    && cc $CFLAGS bench/conv_layers.c "$T/lenet5b.o" "$B/libdlnrt.a" -o "$T/conv_layers" -lz -lm \
         -Wl,--wrap=dl_conv2d,--wrap=dl_conv2d_ep,--wrap=dl_conv2d_bwd_data,--wrap=dl_conv2d_bwd_weight 2>>"$T/cl.err" \
    && OMP_NUM_THREADS=2 "$T/conv_layers" --batch 2 --reps 1 --min-time 0.001 >"$T/cl.out" 2>>"$T/cl.err" \
-   && [ "$(wc -l <"$T/cl.out")" -eq 2 ] && grep -Eq "$bb_l1" "$T/cl.out" && grep -Eq "$bb_l2" "$T/cl.out"; then
+   && [ "$(wc -l <"$T/cl.out")" -eq 2 ] && grep -Eq "$bb_l1" "$T/cl.out" && grep -Eq "$bb_l2" "$T/cl.out" \
+   && OMP_NUM_THREADS=2 "$T/conv_layers" --batch 2 --reps 3 --min-time 0.001 --best >"$T/clb.out" 2>>"$T/cl.err" \
+   && grep -Eq "$bb_l1" "$T/clb.out" && grep -Eq "$bb_l2" "$T/clb.out"; then
   bb_ok "conv_layers: LeNet-5's 2 convolutions recorded from a step, with their passes, and timed"
   if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     if OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_conv_layers.py "$T/cl.out" --reps 1 --min-time 0.001 \

@@ -151,8 +151,10 @@ static void test_empty_batch(void) {
     CU_ASSERT(y[0] == 7 && dx[0] == 7 && sums[0] == 0 && sums[1] == 0);
 }
 
-/* The statistics and the gradient's sums: the same bits at 1 and 2 threads
- * (each channel's planes are added in image order, whoever sums them). */
+/* The statistics and the gradient's sums: the same bits at 1, 2 and 3
+ * threads (each channel's planes are added in image order, whoever sums
+ * them: by channel blocks at 1 thread, by images at more, batch_norm.c's
+ * image_sums; 3 threads split 64 and 65 images unevenly). */
 static void test_threads_same_bits(void) {
     static const int64_t shapes[][3] = {{64, 130, 16}, {65, 70, 64}, {64, 16, 1024}, {33, 7, 130}, {67, 40, 1}};
     const int saved = omp_get_max_threads();
@@ -160,21 +162,22 @@ static void test_threads_same_bits(void) {
         const int64_t n = shapes[k][0], c = shapes[k][1], p = shapes[k][2], total = n * c * p;
         uint64_t s = 91 + k;
         float *x = malloc(sizeof(float) * (size_t)total), *gy = malloc(sizeof(float) * (size_t)total);
-        float *mask = malloc(sizeof(float) * (size_t)total), *out[2];
+        float *mask = malloc(sizeof(float) * (size_t)total), *out[3];
         for (int64_t i = 0; i < total; i++)
             x[i] = (float)(40 + 2 * urand(&s)), gy[i] = (float)(2 * urand(&s) - 1), mask[i] = (float)(urand(&s) - 0.5);
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < 3; t++) {
             omp_set_num_threads(t + 1);
             out[t] = malloc(sizeof(float) * (size_t)(4 * c));
             dl_batch_stats(x, out[t], n, c, p);
             dl_batch_norm_sums(x, out[t], gy, mask, out[t] + 2 * c, n, c, p, 1e-5f);
         }
-        const int same = !memcmp(out[0], out[1], sizeof(float) * (size_t)(4 * c));
+        const int same = !memcmp(out[0], out[1], sizeof(float) * (size_t)(4 * c)) &&
+                         !memcmp(out[0], out[2], sizeof(float) * (size_t)(4 * c));
         CU_ASSERT(same);
         if (!same) {
-            printf("\n  batch norm [%lld, %lld, %lld]: 1 and 2 threads differ", (long long)n, (long long)c, (long long)p);
+            printf("\n  batch norm [%lld, %lld, %lld]: 1, 2 and 3 threads differ", (long long)n, (long long)c, (long long)p);
         }
-        free(x), free(gy), free(mask), free(out[0]), free(out[1]);
+        free(x), free(gy), free(mask), free(out[0]), free(out[1]), free(out[2]);
     }
     omp_set_num_threads(saved);
 }
@@ -183,5 +186,5 @@ void suite_rt_batch_norm(void) {
     CU_pSuite s = CU_add_suite("rt_batch_norm", NULL, NULL);
     CU_add_test(s, "statistics, output, sums and dx against double loops", test_shapes);
     CU_add_test(s, "an empty batch", test_empty_batch);
-    CU_add_test(s, "the same sums at 1 and 2 threads", test_threads_same_bits);
+    CU_add_test(s, "the same sums at 1, 2 and 3 threads", test_threads_same_bits);
 }
