@@ -236,6 +236,36 @@ model mcd(x: f32[N, 64]) -> f32[N, 4, 64] {
 
 _NO_LABEL = np.zeros(8, np.float32)       # the csv's label field, which these losses do not read
 
+# the forms this round added or its hints give, against torch: cross_entropy's and nll's `weight`
+# (with ignore_index and label smoothing), batch_norm1d(affine = false), box_xyxy, and the hints'
+# pairwise_distance, triplet_margin_loss and scatter
+FNS13_DLN = """
+model fns13(features: f32[N, 31]) -> f32[N] {
+    logits = dense(features[:, 0:6], 4, name = "fc")
+    y = cast_i32(features[:, 6])
+    w = arange(1, 5) * 0.5
+    a = cross_entropy(logits, y, weight = w)
+    b = cross_entropy(logits, y, weight = w, label_smoothing = 0.2, ignore_index = 2)
+    c = nll(log_softmax(logits), y, weight = w, ignore_index = 2)
+    bn = batch_norm1d(dense(features[:, 0:6], 4, name = "pre"), affine = false, name = "bn")
+    e = dense(features[:, 7:13], 3, name = "emb")
+    f = dense(features[:, 13:19], 3, name = "emb")
+    g = dense(features[:, 19:25], 3, name = "emb")
+    pd = sqrt(sum((e - f) ** 2, axis = 1))
+    tl = mean(relu(sqrt(sum((e - f) ** 2, axis = 1)) - sqrt(sum((e - g) ** 2, axis = 1)) + 1.0))
+    bx = box_xyxy(dense(features[:, 25:29], 4, name = "box"))
+    idx = cast_i32(features[:, 29:31])
+    x5 = dense(features[:, 0:6], 5, name = "sx")
+    sc = x5 + scatter_add(logits[:, 0:2] - gather(x5, idx, 1), idx, numel(x5, axis = 1), axis = 1)
+    return zeros(N) + a + b + c + mean(bn * arange(1, 5)) + mean(pd) + tl + mean(bx * arange(1, 5)) + mean(sc ** 2)
+}
+train fns13 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
 
 def _conv(p, v, k, **kw):
     return F.conv2d(v, p[k + ".weight"], p.get(k + ".bias"), **kw)
@@ -397,6 +427,30 @@ def _nodrop_loss(q, x, y):
     return F.cross_entropy(F.linear(h, q["fc2.weight"], q["fc2.bias"]), y)
 
 
+def _fns13_batch():
+    rng = np.random.default_rng(139)
+    f = rng.standard_normal((8, 31)).astype(np.float32)
+    f[:, 6] = [0, 1, 2, 3, 2, 1, 0, 3]
+    f[:, 29:31] = np.stack([rng.permutation(5)[:2] for _ in range(8)])
+
+    def loss(q):
+        lin = lambda v, k: F.linear(v, q[k + ".weight"], q[k + ".bias"])                      # noqa: E731
+        t = _t(f)
+        logits, y, w = lin(t[:, :6], "fc"), torch.from_numpy(f[:, 6]).long(), torch.arange(1, 5, dtype=D) * 0.5
+        a = F.cross_entropy(logits, y, weight=w)
+        b = F.cross_entropy(logits, y, weight=w, label_smoothing=0.2, ignore_index=2)
+        c = F.nll_loss(F.log_softmax(logits, 1), y, weight=w, ignore_index=2)
+        bn = F.batch_norm(lin(t[:, :6], "pre"), None, None, training=True, eps=1e-5)
+        e, p_, n_ = lin(t[:, 7:13], "emb"), lin(t[:, 13:19], "emb"), lin(t[:, 19:25], "emb")
+        pd = F.pairwise_distance(e, p_)
+        tl = F.triplet_margin_loss(e, p_, n_, margin=1.0)
+        bx = _box_xyxy(lin(t[:, 25:29], "box"))
+        sc = lin(t[:, :6], "sx").scatter(1, torch.from_numpy(f[:, 29:31]).long(), logits[:, :2])
+        r = torch.arange(1, 5, dtype=D)
+        return a + b + c + (bn * r).mean() + pd.mean() + tl + (bx * r).mean() + (sc ** 2).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
 def _mc_dropout(build):
     """MC dropout: `dropout(..., 0.5, training = true)` in the general forward (evaluation) keeps each
     element scaled by 2 or zeroes it, about half each; the 4 passes, an axis of their own, draw
@@ -440,6 +494,7 @@ def run(build):
             _check(build, "trip", TRIP_DLN, 226, _trip_batch),
             _check(build, "p2p", P2P_DLN, 227, _p2p_batch, frozen=True),
             _check(build, "nodrop", NODROP_DLN, 228, cls(138, (8, 6), 3, _nodrop_loss)),
+            _check(build, "fns13", FNS13_DLN, 229, _fns13_batch),
             _mc_dropout(build)]
 
 
