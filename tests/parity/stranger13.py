@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 import stranger as S
 from stranger6 import _bn, _check, _t
+from stranger8 import P2P_DLN as _S8_P2P
 
 D = torch.float64
 
@@ -183,6 +184,8 @@ train trip {
 }
 """
 
+# the U-Net generator under stranger8's frozen PatchGAN, model and train section (its Pix2Pix row
+# had a two-level generator with zero padding)
 P2P_DLN = """
 block down(x: f32[N, C, H, W], out: int) -> f32 {
     return leaky_relu(conv2d(x, out, kernel = 4, stride = 2, pad = 1), 0.2)
@@ -195,23 +198,8 @@ block unet(x: f32[N, 3, 8, 8]) -> f32[N, 3, 8, 8] {
     d0 = relu(batch_norm(conv_transpose2d(concat([d1, e1], axis = 1), 8, kernel = 4, stride = 2, pad = 1, name = "d0"), name = "bn0"))
     return tanh(conv2d(pad(concat([d0, e0], axis = 1), [1, 1, 1, 1], mode = "reflect"), 3, kernel = 3, name = "out"))
 }
-block patch_d(x: f32[N, C, H, W]) -> f32 {
-    h = down(x, 8, name = "c1")
-    h = leaky_relu(batch_norm(conv2d(h, 16, kernel = 4, stride = 2, pad = 1, use_bias = false, name = "c2"), name = "bn"), 0.2)
-    return conv2d(h, 1, kernel = 3, pad = 1, name = "c3")
-}
-model p2p(features: f32[N, 6, 8, 8]) -> (d: f32[N, 1, 2, 2], err: f32[N, 3, 8, 8]) {
-    src = features[:, 0:3]
-    fake = unet(src, name = "gen")
-    return patch_d(concat([src, fake], axis = 1), name = "disc"), fake - features[:, 3:6]
-}
-train p2p {
-    data   = csv("unused.csv", batch = 4, classify = false)
-    loss   = bce_with_logits(d, ones_like(d)) + 100.0 * mean(abs(err))
-    optim  = adam(lr = 2e-4, betas = (0.5, 0.999))
-    freeze = ["disc."]
-}
-"""
+""" + _S8_P2P[_S8_P2P.index("block patch_d"):_S8_P2P.index("block gen")] \
+    + _S8_P2P[_S8_P2P.index("model p2p"):].replace("fake = gen(src", "fake = unet(src")
 
 # dropout told its mode: `training = false` never drops (so a training step is PyTorch's without
 # dropout), `training = true` drops in evaluation too (MC dropout; _mc_dropout below)
@@ -415,9 +403,9 @@ def _p2p_batch():
         d1 = F.relu(_bn(tconv(e2, "gen.d1"), q, "gen.bn1"))
         d0 = F.relu(_bn(tconv(torch.cat([d1, e1], 1), "gen.d0"), q, "gen.bn0"))
         fake = torch.tanh(_conv(q, F.pad(torch.cat([d0, e0], 1), (1, 1, 1, 1), mode="reflect"), "gen.out"))
-        h = down(torch.cat([src, fake], 1), "disc.c1.conv2d0")
-        h = F.leaky_relu(_bn(F.conv2d(h, q["disc.c2.weight"], stride=2, padding=1), q, "disc.bn"), 0.2)
-        d = _conv(q, h, "disc.c3", padding=1)
+        h = down(torch.cat([src, fake], 1), "disc.conv2d0")                 # stranger8's PatchGAN
+        h = F.leaky_relu(_bn(F.conv2d(h, q["disc.conv2d1.weight"], stride=2, padding=1), q, "disc.batch_norm0"), 0.2)
+        d = _conv(q, h, "disc.conv2d2", padding=1)
         return F.binary_cross_entropy_with_logits(d, torch.ones_like(d)) + 100.0 * (fake - ft[:, 3:]).abs().mean()
     return [f], 4, (), loss
 
