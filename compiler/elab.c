@@ -1155,6 +1155,8 @@ static value eval_expr_at(elab *e, frame *f, const ast_expr *x) {
         if (strcmp(x->name, "training") == 0) return v_bool(elab_training(e), x->loc);
         /* `inf`: the float infinity (Python's math.inf), for masks: where(keep, 0.0, -inf). */
         if (strcmp(x->name, "inf") == 0) return v_float(INFINITY, x->loc);
+        /* `pi`: the float 3.14159... (math.pi): a Gaussian's log(2.0 * pi), cos(pi * t) schedules. */
+        if (strcmp(x->name, "pi") == 0) return v_float(3.14159265358979323846, x->loc);
         if (find_block(e, x->name) || is_builtin(x->name) || is_initializer(x->name) || strcmp(x->name, "accuracy") == 0 ||
             strcmp(x->name, "loss") == 0)
             return (value){.kind = V_FUNC, .s = x->name, .loc = x->loc};

@@ -473,11 +473,15 @@ static value b_flatten(elab *e, src_loc loc, const char *name, value *args) {
 }
 
 /* dropout: train mode multiplies by a Bernoulli(1-p) mask scaled by 1/(1-p)
- * (inverted dropout, as PyTorch); eval mode is the identity. */
+ * (inverted dropout, as PyTorch); eval mode is the identity. `training = true`
+ * drops in evaluation too (MC dropout, F.dropout(x, p, training = True)),
+ * `training = false` never drops. */
 static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
     ir_node *x = tensor_arg(e, &args[0], name, "x");
     double p;
-    if (!x || !float_arg(e, &args[1], 0.5, name, "p", &p)) return v_error();
+    int drop;
+    if (!x || !float_arg(e, &args[1], 0.5, name, "p", &p) || !bool_arg(e, &args[2], elab_training(e), name, "training", &drop))
+        return v_error();
     if (p < 0 || p >= 1) {
         diag_error(e->d, args[1].loc, "dropout probability must be in [0, 1), got %g", p);
         return v_error();
@@ -489,7 +493,7 @@ static value b_dropout(elab *e, src_loc loc, const char *name, value *args) {
         return v_error();
     }
     int stream = e->next_stream++;
-    if (!elab_training(e) || p == 0) return v_tensor(x, loc);
+    if (!drop || p == 0) return v_tensor(x, loc);
     /* dropout2d zeroes whole channels: one draw per (sample, channel). */
     ir_shape ms = x->shape;
     if (channels) ms.d[2] = ms.d[3] = ir_dim_const(1);
@@ -947,8 +951,8 @@ static const builtin builtins[] = {
     {"transpose", {{"x", 1}, {"perm", 0}}, 2, b_transpose, OP_transpose, 0},
     {"reshape", {{"x", 1}, {"shape", 1}}, 2, b_reshape, OP_reshape, 0},
     {"flatten", {{"x", 1}, {"start", 0}}, 2, b_flatten, OP_reshape, 0},
-    {"dropout", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
-    {"dropout2d", {{"x", 1}, {"p", 0}}, 2, b_dropout, OP_mul, 0},
+    {"dropout", {{"x", 1}, {"p", 0}, {"training", 0}}, 3, b_dropout, OP_mul, 0},
+    {"dropout2d", {{"x", 1}, {"p", 0}, {"training", 0}}, 3, b_dropout, OP_mul, 0},
     {"update", {{"buffer", 1}, {"value", 1}}, 2, b_update, OP_param, 0},
     {"error", {{"message", 1}}, 1, b_error, OP_param, 0},
     {"pair", {{"v", 1}}, 1, b_pair, OP_param, 0},

@@ -73,6 +73,19 @@ static const torch_act acts[] = {
     {"logit", "torch.logit(p) is log(p / (1.0 - p)) (torch.logit(p, eps) clamps p to [eps, 1 - eps] first)"},
     {"expm1", "torch.expm1(x) is exp(x) - 1.0 (for |x| well above 1e-4; the inverse log1p is a builtin)"},
     {"clip", "torch.clip(x, lo, hi) is clamp(x, min = lo, max = hi)"},
+    /* what round 13's course models reach for (each form checked in tests/parity/stranger13.py) */
+    {"box_convert", "torchvision.ops.box_convert(b, \"cxcywh\", \"xyxy\") is box_xyxy(b), box_convert(b, \"xyxy\", "
+                    "\"cxcywh\") box_cxcywh(b)"},
+    {"pairwise_distance", "F.pairwise_distance(a, b) of rows is sqrt(sum((a - b) ** 2, axis = 1)) (torch adds eps = 1e-6 "
+                          "to a - b first); all pairs within groups e: f32[N, K, D] (a tensor cannot be [N, N]) are "
+                          "sqrt(maximum(sum((unsqueeze(e, 2) - unsqueeze(e, 1)) ** 2, axis = 3), 1e-12)), f32[N, K, K]"},
+    {"triplet_margin_loss", "F.triplet_margin_loss(a, p, n, margin = m) is mean(relu(sqrt(sum((a - p) ** 2, axis = 1)) - "
+                            "sqrt(sum((a - n) ** 2, axis = 1)) + m)) (torch adds eps = 1e-6 to each difference)"},
+    {"scatter", "x.scatter(a, index, src) (each index once along a) is x + scatter_add(src - gather(x, index, a), index, "
+                "numel(x, axis = a), axis = a); DETR's target classes, no_object except at the matched queries idx: "
+                "cast_i32(no_object + scatter_add(cast_f32(cls) - no_object, idx, Q, axis = 1))"},
+    {"ReflectionPad2d", "nn.ReflectionPad2d(p)(x) is pad(x, [p, p, p, p], mode = \"reflect\"); nn.Conv2d(..., padding_mode "
+                        "= 'reflect') is conv2d(..., padding_mode = \"reflect\")"},
 };
 
 const char *torch_only_activation(const char *name) {

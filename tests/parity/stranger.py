@@ -321,6 +321,7 @@ def run(build):
     import stn                                          # a spatial transformer network (affine_grid, grid_sample)
     import stranger11                                   # the eleventh: tied LM, seq2seq attention, PPO, meta, SSL
     import stranger12                                   # the twelfth: detection, generative, efficient vision, graphs
+    import stranger13                                   # the thirteenth: style, perceptual, conditioning, set losses
     import gaps                                         # gaps3: concat along the batch axis, ...
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
@@ -335,4 +336,6 @@ def run(build):
              stranger11.run(build)),
             ("detection, generative, efficient vision, explainability and graph models from the docs",
              stranger12.run(build)),
+            ("DeepDream, SRGAN, FiLM, Deep SVDD, DETR, MDN, batch-hard triplet, Pix2Pix U-Net, MC dropout from the docs",
+             stranger13.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build))]
