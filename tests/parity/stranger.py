@@ -322,6 +322,7 @@ def run(build):
     import stranger11                                   # the eleventh: tied LM, seq2seq attention, PPO, meta, SSL
     import stranger12                                   # the twelfth: detection, generative, efficient vision, graphs
     import gaps                                         # gaps3: concat along the batch axis, ...
+    import relu6_bn                                     # conv -> batch norm -> relu6, the mask read in batch norm's backward
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
             ("techniques from the docs", stranger4.run(build)),
             ("sequences and vision from the docs", stranger5.run(build)),
@@ -335,4 +336,5 @@ def run(build):
              stranger11.run(build)),
             ("detection, generative, efficient vision, explainability and graph models from the docs",
              stranger12.run(build)),
-            ("language gaps closed (gaps3)", gaps.run(build))]
+            ("language gaps closed (gaps3)", gaps.run(build)),
+            ("conv -> batch norm -> relu6 (the ReLU6 mask in batch norm's backward)", relu6_bn.run(build))]
