@@ -205,6 +205,7 @@ void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const 
     for (int64_t q = 0; q < n * c; q++) {
         const int64_t ch = q % c;
         const float rstd = 1.0f / sqrtf(stats[c + ch] + eps);
-        plane_dx(x + q * p, gy + q * p, mask ? mask + q * p : NULL, mask_hi, dx + q * p, p, stats[ch], rstd * w[ch], sums[ch] / m, rstd * (sums[c + ch] / m));
+        plane_dx(x + q * p, gy + q * p, mask ? mask + q * p : NULL, mask_hi, dx + q * p, p, stats[ch], rstd * w[ch],
+                 sums[ch] / m, rstd * (sums[c + ch] / m));
     }
 }

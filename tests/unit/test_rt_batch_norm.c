@@ -101,7 +101,8 @@ static void check_mask(const float *x, const float *stats, const float *w, const
 /* The ReLU6 mask at its ends, value by value: gy passes strictly between 0 and 6 only (nn.ReLU6's
  * gradient), so with one channel of these masks sum(gy) is the sum of the passing entries. */
 static void test_relu6_mask_bounds(void) {
-    static const float m[] = {0.0f, 6.0f, 1e-30f, 5.9999995f, 6.0000005f, -1e-30f, 3.0f, -0.0f, NAN, INFINITY, -INFINITY, 7.0f};
+    static const float m[] = {0.0f, 6.0f,  1e-30f, 5.9999995f, 6.0000005f, -1e-30f,
+                              3.0f, -0.0f, NAN,    INFINITY,   -INFINITY,  7.0f};
     enum { P = sizeof m / sizeof m[0] };
     static const int pass[P] = {0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0};
     float x[P], gy[P], stats[2] = {0, 1}, w[1] = {1}, sums[2], dx[P];
@@ -190,7 +191,8 @@ static void test_threads_same_bits(void) {
         float *x = malloc(sizeof(float) * (size_t)total), *gy = malloc(sizeof(float) * (size_t)total);
         float *mask = malloc(sizeof(float) * (size_t)total), *out[2];
         for (int64_t i = 0; i < total; i++)
-            x[i] = (float)(40 + 2 * urand(&s)), gy[i] = (float)(2 * urand(&s) - 1), mask[i] = (float)(8 * urand(&s) - 1); /* ReLU and ReLU6 masks */
+            x[i] = (float)(40 + 2 * urand(&s)), gy[i] = (float)(2 * urand(&s) - 1),
+            mask[i] = (float)(8 * urand(&s) - 1); /* for a ReLU's mask and a ReLU6's */
         for (int t = 0; t < 2; t++) { /* statistics, then the sums with a ReLU mask and with a ReLU6 mask */
             omp_set_num_threads(t + 1);
             out[t] = malloc(sizeof(float) * (size_t)(6 * c));
