@@ -17,6 +17,9 @@ static shape3 view(const interp_state *s, const ir_node *x) {
     return v;
 }
 
+/* The optional mask's factor: the ReLU's step(m) (hi 0), the ReLU6's step(m) * step(hi - m) (hi 6). */
+static double mask_of(double m, double hi) { return m > 0 && (hi <= 0 || hi - m > 0) ? 1 : 0; }
+
 #define AT(v, i, ch, j) ((i) * (v).c * (v).p + (ch) * (v).p + (j))
 
 int interp_bnorm(const interp_state *s, const ir_node *n, double *y) {
@@ -35,7 +38,7 @@ int interp_bnorm(const interp_state *s, const ir_node *n, double *y) {
         }
         return 0;
     }
-    const double *st = s->value[n->in[1]->id], eps = n->a.norm.eps;
+    const double *st = s->value[n->in[1]->id], eps = n->a.norm.eps, hi = n->a.nf > 1 ? n->a.norm.mask_hi : 0;
     if (n->op == OP_batch_norm_sums) memset(y, 0, sizeof(double) * (size_t)(2 * v.c));
     for (int64_t ch = 0; ch < v.c; ch++) {
         const double mean = st[ch], rstd = 1 / sqrt(st[v.c + ch] + eps);
@@ -47,12 +50,12 @@ int interp_bnorm(const interp_state *s, const ir_node *n, double *y) {
                     const double *w = s->value[n->in[2]->id], *b = s->value[n->in[3]->id];
                     y[e] = xhat * w[ch] + b[ch];
                 } else if (n->op == OP_batch_norm_sums) {
-                    const double gy = s->value[n->in[2]->id][e] * (n->nin > 3 && !(s->value[n->in[3]->id][e] > 0) ? 0 : 1);
+                    const double gy = s->value[n->in[2]->id][e] * (n->nin > 3 ? mask_of(s->value[n->in[3]->id][e], hi) : 1);
                     y[ch] += gy, y[v.c + ch] += gy * xhat;
                 } else { /* batch_norm_dx */
                     const double *w = s->value[n->in[2]->id], *gy = s->value[n->in[3]->id];
                     const double *sums = s->value[n->in[4]->id];
-                    const double g = gy[e] * (n->nin > 5 && !(s->value[n->in[5]->id][e] > 0) ? 0 : 1);
+                    const double g = gy[e] * (n->nin > 5 ? mask_of(s->value[n->in[5]->id][e], hi) : 1);
                     y[e] = w[ch] * rstd * (g - sums[ch] / m - xhat * sums[v.c + ch] / m);
                 }
             }

@@ -83,7 +83,8 @@ int op_shape_batch_normalize(ir_node *n, char *err, int errlen) {
 }
 
 /* The optional last operand of batch_norm_sums / batch_norm_dx: the ReLU
- * output whose step masks gy (pass_bnorm_mask), x's shape. */
+ * output whose step masks gy, or with norm.mask_hi = 6 the ReLU6 output
+ * (pass_bnorm_mask), x's shape. */
 static int check_mask(ir_node *n, int at, char *err, int errlen) {
     if (n->nin != at && n->nin != at + 1)
         return ops_fail(err, errlen, "%s takes %d or %d operands, got %d", ir_ops[n->op].name, at, at + 1, n->nin);

@@ -1,4 +1,4 @@
-/* pass_bnorm_mask.c — the ReLU's backward folded into batch norm's.
+/* pass_bnorm_mask.c — the ReLU's (or ReLU6's) backward folded into batch norm's.
  *
  * Why: in training, conv -> batch norm -> ReLU differentiates to
  *
@@ -13,14 +13,33 @@
  * float product, so the same bits); g is never stored. The multiply, and the
  * step when nothing else reads it, are left dead for dce, which runs next.
  *
+ * ReLU6 (MobileNetV2's conv -> batch norm -> relu6) the same way: its VJP's
+ * g = gy * (step(y) * step(6 - y)) becomes the operand y with the ops'
+ * norm.mask_hi = 6, and the kernels compute that product (same bits).
+ *
  * Not taken: a g with another use — at a residual block's end the gradient
  * (gy_a + gy_b) * step(y) also flows into the skip branch, so it is stored
- * anyway; ReLU6's mask, gy * step(y) * step(6 - y), is another pattern. */
+ * anyway; an elementwise gy (the sum of two gradients): fused into the
+ * mask's loop today, folded it would be stored on its own, as many passes. */
 #include "passes.h"
 
 /* y when v is step(y) of x's shape, else NULL. */
 static ir_node *step_of(const ir_node *v, const ir_node *x) {
     return v->op == OP_step && v->in[0]->dtype == IR_F32 && ir_shape_eq(&v->in[0]->shape, &x->shape) ? v->in[0] : NULL;
+}
+
+/* y when v is relu6's mask step(y) * step(6 - y) (either order) of x's shape, else NULL. */
+static ir_node *step6_of(const ir_node *v, const ir_node *x) {
+    if (v->op != OP_mul || v->nin != 2) return NULL;
+    for (int k = 0; k < 2; k++) {
+        ir_node *y = step_of(v->in[k], x);
+        const ir_node *u = v->in[1 - k];
+        if (y && u->op == OP_step && u->in[0]->op == OP_sub && u->in[0]->in[1] == y) {
+            const ir_node *six = u->in[0]->in[0];
+            if (six->op == OP_constant && six->shape.rank == 0 && six->a.constant.value == 6.0) return y;
+        }
+    }
+    return NULL;
 }
 
 void pass_bnorm_mask(ir_graph *g) {
@@ -35,12 +54,15 @@ void pass_bnorm_mask(ir_graph *g) {
         if (gm->op != OP_mul || gm->n_uses != 2 || !ir_shape_eq(&gm->shape, &x->shape)) continue;
         for (int k = 0; k < 2; k++) {
             ir_node *y = step_of(gm->in[1 - k], x), *gy = gm->in[k];
+            const double hi = y ? 0.0 : 6.0;
+            if (!y) y = step6_of(gm->in[1 - k], x);
             /* an elementwise gy (the stem's add of two gradients) is fused into the mask's loop today;
                folded, it would become a stored value of its own */
             if (!y || gy->dtype != IR_F32 || !ir_shape_eq(&gy->shape, &x->shape) || ir_ops[gy->op].kind == IR_ELEMWISE)
                 continue;
             s->in[2] = gy, s->in[3] = y, s->nin = 4;
             d->in[3] = gy, d->in[5] = y, d->nin = 6;
+            if (hi > 0) s->a.norm.mask_hi = d->a.norm.mask_hi = hi, s->a.nf = d->a.nf = 2;
             folded++;
             break;
         }

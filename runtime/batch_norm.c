@@ -11,10 +11,12 @@
  *     sums   = [sum gy; sum gy * xhat]           xhat = (x - mean) * rstd
  *     dx     = rstd * w * (gy - sums0 / M - xhat * sums1 / M)
  *
- * The backward kernels take an optional mask: with one, gy stands for
- * gy * (mask > 0 ? 1 : 0) — the gradient through the ReLU whose output is
- * mask, the same float product the generated ReLU backward computes — so
- * that product is not a pass of its own writing a tensor both kernels read.
+ * The backward kernels take an optional mask: with one, gy stands for the
+ * gradient through the activation whose output is mask — gy * (mask > 0 ?
+ * 1 : 0) after a ReLU (hi = 0), gy * ((mask > 0 ? 1 : 0) * (hi - mask > 0 ?
+ * 1 : 0)) after a ReLU6 (hi = 6) — the same float products the generated
+ * backward kernels compute (mask_of below is the one definition), so that
+ * product is not a pass of its own writing a tensor both kernels read.
  *
  * Sums are safe and thread-count independent: a plane is summed in float
  * over LANES partial accumulators (2 x LANES for the gradient's sums, so
@@ -94,46 +96,61 @@ BN_CLONES static void stats_block(const float *x, int64_t n, int64_t c, int64_t 
     stats_finish(k, s, q, n * p, c, c0, c1, stats);
 }
 
-/* gy * (mask > 0 ? 1 : 0), LANES at a time (the ReLU's backward, as emitted). */
-INLINE vf masked(const float *gr, const float *mr, int64_t j) {
-    const vf g = load(gr + j), zero = {0};
-    return mr ? g * __builtin_convertvector(-(load(mr + j) > zero), vf) : g; /* -(true) = 1 */
+/* The mask's factor, 1 or 0, as the generated backward kernels compute it:
+ * step(m) after a ReLU (hi = 0), step(m) * step(hi - m) after a ReLU6 (hi =
+ * 6: 1 strictly inside (0, 6), as nn.ReLU6). A scalar and a LANES-wide form,
+ * the same comparisons and products. */
+INLINE float mask_of(float m, float hi) {
+    const float a = m > 0.0f ? 1.0f : 0.0f;
+    return hi > 0.0f ? a * (hi - m > 0.0f ? 1.0f : 0.0f) : a;
+}
+INLINE vf mask_vec(vf m, float hi) {
+    const vf zero = {0}, a = __builtin_convertvector(-(m > zero), vf); /* -(true) = 1 */
+    return hi > 0.0f ? a * __builtin_convertvector(-(hi - m > zero), vf) : a;
 }
 
-/* [sum g; sum g * (x - mean)] over one plane, g = gy (mr NULL) or gy masked by mr. */
-INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, int64_t p, float mean, float *ps,
-                            float *pt) {
+/* gy times the mask's factor (mr NULL: gy), LANES at a time. */
+INLINE vf masked(const float *gr, const float *mr, float hi, int64_t j) {
+    const vf g = load(gr + j);
+    return mr ? g * mask_vec(load(mr + j), hi) : g;
+}
+
+/* [sum g; sum g * (x - mean)] over one plane, g = gy (mr NULL) or gy masked by mr (hi: mask_of). */
+INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, float hi, int64_t p, float mean,
+                            float *ps, float *pt) {
     vf a = {0}, b = {0}, a1 = {0}, b1 = {0}; /* two independent chains of adds per sum */
     int64_t j = 0;
     for (; j + 2 * LANES <= p; j += 2 * LANES) {
-        const vf g = masked(gr, mr, j), g1 = masked(gr, mr, j + LANES);
+        const vf g = masked(gr, mr, hi, j), g1 = masked(gr, mr, hi, j + LANES);
         a += g, a1 += g1;
         b += g * (load(xr + j) - mean), b1 += g1 * (load(xr + j + LANES) - mean);
     }
     for (; j + LANES <= p; j += LANES) {
-        const vf g = masked(gr, mr, j);
+        const vf g = masked(gr, mr, hi, j);
         a += g;
         b += g * (load(xr + j) - mean);
     }
     float s = hsum(a + a1), t = hsum(b + b1);
     for (; j < p; j++) {
-        const float g = mr ? gr[j] * (mr[j] > 0.0f ? 1.0f : 0.0f) : gr[j];
+        const float g = mr ? gr[j] * mask_of(mr[j], hi) : gr[j];
         s += g, t += g * (xr[j] - mean);
     }
     *ps = s, *pt = t;
 }
 
 /* [sum gy; sum gy * (x - mean)] of channels [c0, c1), in memory order as stats_block. */
-BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *mask, const float *stats,
-                                      int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1, double *sg,
-                                      double *sgd) {
+BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *mask, float hi,
+                                      const float *stats, int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1,
+                                      double *sg, double *sgd) {
     for (int64_t ch = c0; ch < c1; ch++) sg[ch - c0] = sgd[ch - c0] = 0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t ch = c0; ch < c1; ch++) {
             const int64_t o = (i * c + ch) * p;
             float ps, pt;
-            if (mask) plane_grad_sums(x + o, gy + o, mask + o, p, stats[ch], &ps, &pt);
-            else plane_grad_sums(x + o, gy + o, NULL, p, stats[ch], &ps, &pt);
+            /* each call inlined with its own constants, so the loops test no mask kind */
+            if (!mask) plane_grad_sums(x + o, gy + o, NULL, 0.0f, p, stats[ch], &ps, &pt);
+            else if (hi > 0.0f) plane_grad_sums(x + o, gy + o, mask + o, hi, p, stats[ch], &ps, &pt);
+            else plane_grad_sums(x + o, gy + o, mask + o, 0.0f, p, stats[ch], &ps, &pt);
             sg[ch - c0] += ps, sgd[ch - c0] += pt;
         }
 }
@@ -151,9 +168,11 @@ BN_CLONES static void plane_normalize(const float *restrict x, float *restrict y
 }
 
 BN_CLONES static void plane_dx(const float *restrict x, const float *restrict gy, const float *restrict mask,
-                               float *restrict dx, int64_t p, float mean, float k, float mg, float c2) {
-    if (mask)
-        for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] * (mask[j] > 0.0f ? 1.0f : 0.0f) - mg - (x[j] - mean) * c2);
+                               float hi, float *restrict dx, int64_t p, float mean, float k, float mg, float c2) {
+    if (mask && hi > 0.0f)
+        for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] * mask_of(mask[j], hi) - mg - (x[j] - mean) * c2);
+    else if (mask)
+        for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] * mask_of(mask[j], 0.0f) - mg - (x[j] - mean) * c2);
     else
         for (int64_t j = 0; j < p; j++) dx[j] = k * (gy[j] - mg - (x[j] - mean) * c2);
 }
@@ -198,14 +217,15 @@ BN_CLONES static void first_means(const float *x, int64_t p, int64_t c0, int64_t
 
 /* The pairs of image i's planes: stats (gy NULL: sum and sum of squares of
  * x - k[ch]) or the gradient's (sum g, sum g * (x - mean)). */
-BN_CLONES static void image_pairs(const float *x, const float *gy, const float *mask, const float *k, int64_t c,
-                                  int64_t p, int64_t i, float *part) {
+BN_CLONES static void image_pairs(const float *x, const float *gy, const float *mask, float hi, const float *k,
+                                  int64_t c, int64_t p, int64_t i, float *part) {
     for (int64_t ch = 0; ch < c; ch++) {
         const int64_t o = (i * c + ch) * p;
         float *pr = part + (i * c + ch) * 2;
         if (!gy) plane_sums(x + o, p, k[ch], &pr[0], &pr[1]);
-        else if (mask) plane_grad_sums(x + o, gy + o, mask + o, p, k[ch], &pr[0], &pr[1]);
-        else plane_grad_sums(x + o, gy + o, NULL, p, k[ch], &pr[0], &pr[1]);
+        else if (!mask) plane_grad_sums(x + o, gy + o, NULL, 0.0f, p, k[ch], &pr[0], &pr[1]);
+        else if (hi > 0.0f) plane_grad_sums(x + o, gy + o, mask + o, hi, p, k[ch], &pr[0], &pr[1]);
+        else plane_grad_sums(x + o, gy + o, mask + o, 0.0f, p, k[ch], &pr[0], &pr[1]);
     }
 }
 
@@ -216,13 +236,13 @@ BN_CLONES static void image_pairs(const float *x, const float *gy, const float *
  * of the pass, in the first thread's images) comes before it and the n * c
  * additions after it on the calling thread. Returns 0, or -1 without
  * scratch (the caller then takes the channel blocks). */
-static int image_sums(const float *x, const float *gy, const float *mask, const float *stats, int64_t n, int64_t c,
-                      int64_t p, float *shift, double *s, double *q) {
+static int image_sums(const float *x, const float *gy, const float *mask, float mask_hi, const float *stats, int64_t n,
+                      int64_t c, int64_t p, float *shift, double *s, double *q) {
     float *part = malloc(sizeof(float) * (size_t)(n * c * 2));
     if (!part) return -1;
     if (!gy) first_means(x, p, 0, c, shift);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) image_pairs(x, gy, mask, gy ? stats : shift, c, p, i, part);
+    for (int64_t i = 0; i < n; i++) image_pairs(x, gy, mask, mask_hi, gy ? stats : shift, c, p, i, part);
     for (int64_t ch = 0; ch < c; ch++) s[ch] = q[ch] = 0;
     for (int64_t i = 0; i < n; i++) /* each channel's pairs in image order */
         for (int64_t ch = 0; ch < c; ch++) s[ch] += part[(i * c + ch) * 2], q[ch] += part[(i * c + ch) * 2 + 1];
@@ -234,7 +254,7 @@ void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t 
     if (by_images(n, c, p)) {
         double *sq = malloc(sizeof(double) * (size_t)(2 * c) + sizeof(float) * (size_t)c);
         float *k = sq ? (float *)(sq + 2 * c) : NULL;
-        const int done = sq && image_sums(x, NULL, NULL, NULL, n, c, p, k, sq, sq + c) == 0;
+        const int done = sq && image_sums(x, NULL, NULL, 0.0f, NULL, n, c, p, k, sq, sq + c) == 0;
         if (done) stats_finish(k, sq, sq + c, n * p, c, 0, c, stats);
         free(sq);
         if (done) return;
@@ -254,11 +274,11 @@ void dl_batch_norm(const float *x, const float *stats, const float *w, const flo
     }
 }
 
-void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float *sums, int64_t n,
-                        int64_t c, int64_t p, float eps) {
+void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float mask_hi,
+                        float *sums, int64_t n, int64_t c, int64_t p, float eps) {
     if (by_images(n, c, p)) {
         double *sq = malloc(sizeof(double) * (size_t)(2 * c));
-        const int done = sq && image_sums(x, gy, mask, stats, n, c, p, NULL, sq, sq + c) == 0;
+        const int done = sq && image_sums(x, gy, mask, mask_hi, stats, n, c, p, NULL, sq, sq + c) == 0;
         if (done) sums_finish(sq, sq + c, stats, c, 0, c, eps, sums);
         free(sq);
         if (done) return;
@@ -268,18 +288,19 @@ void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, con
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t c0 = b * bs, c1 = c0 + bs < c ? c0 + bs : c;
         double sg[BN_BLOCK], sgd[BN_BLOCK];
-        grad_sums_block(x, gy, mask, stats, n, c, p, c0, c1, sg, sgd);
+        grad_sums_block(x, gy, mask, mask_hi, stats, n, c, p, c0, c1, sg, sgd);
         sums_finish(sg, sgd, stats, c, c0, c1, eps, sums);
     }
 }
 
 void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *mask,
-                      const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps) {
+                      float mask_hi, const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps) {
     const float m = (float)(n * p);
 #pragma omp parallel for schedule(static) if (n * c * p >= BN_PARALLEL_WORK && n * c > 1)
     for (int64_t q = 0; q < n * c; q++) {
         const int64_t ch = q % c;
         const float rstd = 1.0f / sqrtf(stats[c + ch] + eps);
-        plane_dx(x + q * p, gy + q * p, mask ? mask + q * p : NULL, dx + q * p, p, stats[ch], rstd * w[ch], sums[ch] / m, rstd * (sums[c + ch] / m));
+        plane_dx(x + q * p, gy + q * p, mask ? mask + q * p : NULL, mask_hi, dx + q * p, p, stats[ch], rstd * w[ch],
+                 sums[ch] / m, rstd * (sums[c + ch] / m));
     }
 }

@@ -288,15 +288,17 @@ void dl_layer_norm_dw(const float *x, const float *gy, float *parts, int64_t row
  * stats and sums are [2, c]: (mean, biased variance) and (sum gy, sum gy *
  * xhat). A channel's sums run on one thread in a fixed order (planes in
  * float, added in double), so the bits do not depend on the thread count.
- * mask (NULL: none) is the output of a ReLU between the batch norm and gy:
- * the kernels then use gy * (mask > 0 ? 1 : 0) for gy. */
+ * mask (NULL: none) is the output of the activation between the batch norm
+ * and gy: the kernels then use for gy, with mask_hi = 0 (a ReLU),
+ * gy * (mask > 0 ? 1 : 0); with mask_hi = 6 (a ReLU6), gy * ((mask > 0 ? 1 :
+ * 0) * (6 - mask > 0 ? 1 : 0)), 1 strictly between 0 and 6. */
 void dl_batch_stats(const float *x, float *stats, int64_t n, int64_t c, int64_t p);
 void dl_batch_norm(const float *x, const float *stats, const float *w, const float *b, float *y, int64_t n, int64_t c,
                    int64_t p, float eps);
-void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float *sums, int64_t n,
-                        int64_t c, int64_t p, float eps);
+void dl_batch_norm_sums(const float *x, const float *stats, const float *gy, const float *mask, float mask_hi,
+                        float *sums, int64_t n, int64_t c, int64_t p, float eps);
 void dl_batch_norm_dx(const float *x, const float *stats, const float *w, const float *gy, const float *mask,
-                      const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps);
+                      float mask_hi, const float *sums, float *dx, int64_t n, int64_t c, int64_t p, float eps);
 
 /* ---- small square matrices (linalg.c) --------------------------------------
  * count matrices n x n, row-major, one after another: y[q] = log|det x_q|

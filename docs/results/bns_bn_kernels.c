@@ -38,9 +38,9 @@ int main(void) {
             double t0 = cpu_ms();
             for (int q = 0; q < reps; q++) dl_batch_stats(x, st, n, c, p);
             double t1 = cpu_ms();
-            for (int q = 0; q < reps; q++) dl_batch_norm_sums(x, st, gy, m, sums, n, c, p, 1e-5f);
+            for (int q = 0; q < reps; q++) dl_batch_norm_sums(x, st, gy, m, 0.0f, sums, n, c, p, 1e-5f);
             double t2 = cpu_ms();
-            for (int q = 0; q < reps; q++) dl_batch_norm_dx(x, st, w, gy, m, sums, dx, n, c, p, 1e-5f);
+            for (int q = 0; q < reps; q++) dl_batch_norm_dx(x, st, w, gy, m, 0.0f, sums, dx, n, c, p, 1e-5f);
             double t3 = cpu_ms();
             r[0][k] = (t1 - t0) / reps, r[1][k] = (t2 - t1) / reps, r[2][k] = (t3 - t2) / reps;
         }

@@ -307,6 +307,8 @@ fi
 . tests/e2e/rope_sample.sh
 # Attention written from matmul, a mask and softmax compiles to the fused op; near misses do not.
 . tests/e2e/attention_match.sh
+# ReLU and ReLU6 masks folded into batch norm's backward (IR and generated C of two workloads), ~2 s
+. tests/e2e/bnorm_mask.sh
 # Images from a trained image model: `dlnc sample --grid`.
 . tests/e2e/image_grid.sh
 # An autoencoder's reconstructions, a VAE decoder's latent interpolations.

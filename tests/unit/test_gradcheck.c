@@ -339,6 +339,11 @@ static const gc_case cases[] = {
     {OP_batch_norm_sums, .shape = {"N,3,5", "2,3", "N,3,5", "N,3,5"}, .dom = {D_ANY, D_POS, D_ANY, D_ANY}, .f0 = 1e-5,
      .no_vjp = 1},
     {OP_batch_norm_dx, .shape = {"N,3,5", "2,3", "3", "N,3,5", "2,3", "N,3,5"}, .f0 = 1e-5, .no_vjp = 1},
+    /* ... with a ReLU6 mask (f1 = mask_hi = 6): gy * step(mask) * step(6 - mask) */
+    {OP_batch_norm_sums, .shape = {"N,3,5", "2,3", "N,3,5", "N,3,5"}, .dom = {D_ANY, D_POS, D_ANY, D_SIX}, .f0 = 1e-5,
+     .f1 = 6, .no_vjp = 1},
+    {OP_batch_norm_dx, .shape = {"N,3,5", "2,3", "3", "N,3,5", "2,3", "N,3,5"},
+     .dom = {D_ANY, D_ANY, D_ANY, D_ANY, D_ANY, D_SIX}, .f0 = 1e-5, .f1 = 6, .no_vjp = 1},
     /* NT-Xent of two views (f0 = temperature): a run-time batch, a larger one at a low temperature, one sample;
        nt_xent_grad: z1, z2, gy (i = {0 dz1 | 1 dz2}) */
     {OP_nt_xent, A2("N,4", "N,4", D_ANY, D_ANY), .f0 = 0.5},

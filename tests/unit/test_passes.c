@@ -366,10 +366,16 @@ static void test_bnorm_lowered(void) {
     arena_free(&ar);
 }
 
-/* pass_bnorm_mask: the ReLU's backward gy * step(y) in front of a batch
+/* pass_bnorm_mask: the ReLU's backward gy * step(y) (six: the ReLU6's,
+ * gy * (step(y) * step(6 - y)), with mask_hi 6) in front of a batch
  * norm's backward becomes the kernels' mask operand and is dropped; a masked
  * gradient with another use (a residual's) is left alone; values unchanged. */
-static void test_bnorm_mask(void) {
+static ir_node *relu_mask(ir_graph *g, ir_node *y, int six) {
+    ir_node *m = ir_un(g, OP_step, y);
+    return six ? ir_bin(g, OP_mul, m, ir_un(g, OP_step, ir_bin(g, OP_sub, ir_const(g, 6.0, NULL), y))) : m;
+}
+
+static void check_bnorm_mask(int six) {
     arena ar = {0};
     ir_module *m = ir_module_new(&ar, "m");
     ir_graph *g = ir_graph_new(m, "train_step", IR_MODE_TRAIN);
@@ -382,7 +388,7 @@ static void test_bnorm_mask(void) {
     ir_node *st = ir_un(g, OP_batch_stats, x);
     ir_node *outs[4], *kept = NULL;
     for (int k = 0; k < 2; k++) { /* k = 1: the masked gradient is also an output (another use) */
-        ir_node *gm = ir_bin(g, OP_mul, k ? y : gy, ir_un(g, OP_step, k ? gy : y));
+        ir_node *gm = ir_bin(g, OP_mul, k ? y : gy, relu_mask(g, k ? gy : y, six));
         ir_node *sin[3] = {x, st, gm};
         ir_node *sums = ir_op_attrs(g, OP_batch_norm_sums, sin, 3, &eps);
         ir_node *din[5] = {x, st, w, gm, sums};
@@ -395,7 +401,8 @@ static void test_bnorm_mask(void) {
     int64_t sym[IR_MAX_SYMS] = {3, 1, 1, 1, 1, 1, 1, 1}; /* N = 3: 45 elements, planes of 5 */
     double xv[45], yv[45], gv[45], wv[3] = {0.5, -2, 1.25}, want[4][45];
     for (int i = 0; i < 45; i++)
-        xv[i] = 10 + ((i * 37) % 19) * 0.25, yv[i] = ((i * 11) % 7) - 3, gv[i] = ((i * 5) % 9) * 0.5 - 2;
+        xv[i] = 10 + ((i * 37) % 19) * 0.25, yv[i] = ((i * 11) % (six ? 9 : 7)) - (six ? 1 : 3), /* six: -1..7 */
+        gv[i] = ((i * 5) % 9) * 0.5 - 2;
     double *ins[4] = {xv, yv, gv, wv};
     interp_state s;
     CU_ASSERT_FATAL(interp_run(&s, g, sym, ins, NULL, 1) == 0);
@@ -413,7 +420,9 @@ static void test_bnorm_mask(void) {
     CU_ASSERT_PTR_EQUAL(outs[1]->in[5], y);
     CU_ASSERT_EQUAL(outs[2]->nin, 3); /* its gradient is used elsewhere: unchanged */
     CU_ASSERT_EQUAL(outs[3]->nin, 5);
-    CU_ASSERT_EQUAL(count_op(g, OP_mul), 1);
+    CU_ASSERT_EQUAL(count_op(g, OP_mul), six ? 2 : 1); /* the kept gradient's */
+    CU_ASSERT_EQUAL(outs[0]->a.nf > 1 ? outs[0]->a.norm.mask_hi : 0, six ? 6 : 0);
+    CU_ASSERT_EQUAL(outs[1]->a.nf > 1 ? outs[1]->a.norm.mask_hi : 0, six ? 6 : 0);
     CU_ASSERT_FATAL(interp_run(&s, g, sym, ins, NULL, 1) == 0);
     for (int k = 0; k < 4; k++) {
         const double *got = interp_output(&s, k);
@@ -422,6 +431,11 @@ static void test_bnorm_mask(void) {
     }
     interp_free(&s);
     arena_free(&ar);
+}
+
+static void test_bnorm_mask(void) {
+    check_bnorm_mask(0);
+    check_bnorm_mask(1);
 }
 
 void suite_passes(void) {
@@ -435,5 +449,5 @@ void suite_passes(void) {
     CU_add_test(s, "fuse: sibling reductions share a kernel", test_fuse_siblings);
     CU_add_test(s, "interpreter checks labels", test_interp_labels);
     CU_add_test(s, "bnorm: batch_normalize lowered and fused with what follows", test_bnorm_lowered);
-    CU_add_test(s, "bnorm_mask: a ReLU's backward read inside batch norm's", test_bnorm_mask);
+    CU_add_test(s, "bnorm_mask: a ReLU's and a ReLU6's backward read inside batch norm's", test_bnorm_mask);
 }
