@@ -138,6 +138,15 @@ INLINE void plane_grad_sums(const float *xr, const float *gr, const float *mr, f
     *ps = s, *pt = t;
 }
 
+/* plane_grad_sums of a plane at offset o, with the mask kind chosen here: each
+ * call is inlined with its own constants, so the loops test no mask kind. */
+INLINE void plane_grad_sums_at(const float *x, const float *gy, const float *mask, float hi, int64_t o, int64_t p,
+                               float mean, float *ps, float *pt) {
+    if (!mask) plane_grad_sums(x + o, gy + o, NULL, 0.0f, p, mean, ps, pt);
+    else if (hi > 0.0f) plane_grad_sums(x + o, gy + o, mask + o, hi, p, mean, ps, pt);
+    else plane_grad_sums(x + o, gy + o, mask + o, 0.0f, p, mean, ps, pt);
+}
+
 /* [sum gy; sum gy * (x - mean)] of channels [c0, c1), in memory order as stats_block. */
 BN_CLONES static void grad_sums_block(const float *x, const float *gy, const float *mask, float hi,
                                       const float *stats, int64_t n, int64_t c, int64_t p, int64_t c0, int64_t c1,
@@ -145,12 +154,8 @@ BN_CLONES static void grad_sums_block(const float *x, const float *gy, const flo
     for (int64_t ch = c0; ch < c1; ch++) sg[ch - c0] = sgd[ch - c0] = 0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t ch = c0; ch < c1; ch++) {
-            const int64_t o = (i * c + ch) * p;
             float ps, pt;
-            /* each call inlined with its own constants, so the loops test no mask kind */
-            if (!mask) plane_grad_sums(x + o, gy + o, NULL, 0.0f, p, stats[ch], &ps, &pt);
-            else if (hi > 0.0f) plane_grad_sums(x + o, gy + o, mask + o, hi, p, stats[ch], &ps, &pt);
-            else plane_grad_sums(x + o, gy + o, mask + o, 0.0f, p, stats[ch], &ps, &pt);
+            plane_grad_sums_at(x, gy, mask, hi, (i * c + ch) * p, p, stats[ch], &ps, &pt);
             sg[ch - c0] += ps, sgd[ch - c0] += pt;
         }
 }
@@ -223,9 +228,7 @@ BN_CLONES static void image_pairs(const float *x, const float *gy, const float *
         const int64_t o = (i * c + ch) * p;
         float *pr = part + (i * c + ch) * 2;
         if (!gy) plane_sums(x + o, p, k[ch], &pr[0], &pr[1]);
-        else if (!mask) plane_grad_sums(x + o, gy + o, NULL, 0.0f, p, k[ch], &pr[0], &pr[1]);
-        else if (hi > 0.0f) plane_grad_sums(x + o, gy + o, mask + o, hi, p, k[ch], &pr[0], &pr[1]);
-        else plane_grad_sums(x + o, gy + o, mask + o, 0.0f, p, k[ch], &pr[0], &pr[1]);
+        else plane_grad_sums_at(x, gy, mask, hi, o, p, k[ch], &pr[0], &pr[1]);
     }
 }
 
