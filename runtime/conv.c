@@ -68,6 +68,7 @@
 #include "conv_s2_internal.h"
 #include "conv_s2_wgrad_internal.h"
 #include "conv_small_internal.h"
+#include "conv_winograd_c16_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
 #include "im2col_internal.h"
@@ -219,6 +220,7 @@ int dl_conv2d_ep_w(uint64_t version, const dl_conv2d_geom *g, const float *x, co
         for (int64_t i = 0; i < g->n; i++) ep(ctx, i, y + i * g->oc * g->oh * g->ow);
         return 0;
     }
+    if (dl_wg_c16_applies(g)) return dl_wg_c16_forward(g, x, w, y, ep, ctx); /* conv_winograd_c16.c */
     if (dl_conv_winograd_pays_forward(g)) return dl_conv_winograd_w(version, g, x, w, y, ep, ctx);
     if (dl_conv_b1_applies(g)) { /* conv_b1.c: batch-1 inference's small planes */
         float *buf = scratch(dl_conv_b1_floats(g));
@@ -267,6 +269,7 @@ static int bwd_data_flipped(const dl_conv2d_geom *g, const float *gy, const floa
     float *buf = scratch(wsize + stride * nt);
     if (!buf) return -1;
     dl_conv_flip_weight(w, g->groups, d.og, d.cg, g->kh, g->kw, buf);
+    if (dl_wg_c16_applies(&f)) return dl_wg_c16_forward(&f, gy, buf, gx, NULL, NULL);
     if (dl_conv_winograd_pays(&f)) return dl_conv_winograd(&f, gy, buf, gx, NULL, NULL);
     conv_images(&f, &fd, gy, buf, gx, NULL, NULL, buf + wsize, stride, nt);
     return 0;

@@ -74,7 +74,7 @@ void dl_wg_cl_weights(const dl_conv2d_geom *g, int m, const float *w, float *UT)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 #define CL __attribute__((target("avx512f")))
-#define CL_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#include "conv_winograd_cl_tiles.h"
 
 /* F(2x2) where conv_winograd.c would take it; F(4x4) only where it takes
  * F(4x4) with 32 or more channels on both sides: with 16 output channels
@@ -86,32 +86,6 @@ int dl_wg_cl_applies(const dl_conv2d_geom *g) {
     if (g->oh % m || g->ow % m || (m == 4 && (g->c < 32 || g->oc < 32))) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? m : 0;
-}
-
-/* r[0..16) = the 16x16 block whose rows are r[0..16), transposed in place. */
-CL_INLINE void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    for (int i = 0; i < 8; i++) {
-        const int a = (i / 4) * 8 + i % 4;
-        t[a] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0x88);
-        t[a + 4] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0xdd);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
-    }
 }
 
 /* Pixels [p0, p0 + 16) (flat, fewer at the plane's end) of 16 channel planes
@@ -136,29 +110,6 @@ CL static void cl_transpose_in(const dl_conv2d_geom *g, const float *x, float *P
             if (++q == g->w) q = 0, r++;
         }
         for (int64_t cg = 0; cg < groups; cg++) block_in(x + cg * 16 * hw + p0, hw, np, P + cg * 16, at);
-    }
-}
-
-
-
-
-/* F(2x2)'s V[e][t][c0 .. c0 + 16) of one tile from its 4x4 pixels at p
- * (rows pw pixels, pixels C floats apart). */
-CL_INLINE void in_tile2(const float *p, int64_t pw, int64_t C, float *v, int64_t vs) {
-    __m512 d[4][4], s[4][4];
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) d[a][b] = _mm512_loadu_ps(p + (a * pw + b) * C);
-    for (int b = 0; b < 4; b++) { /* B^T d: rows */
-        s[0][b] = _mm512_sub_ps(d[0][b], d[2][b]);
-        s[1][b] = _mm512_add_ps(d[1][b], d[2][b]);
-        s[2][b] = _mm512_sub_ps(d[2][b], d[1][b]);
-        s[3][b] = _mm512_sub_ps(d[1][b], d[3][b]);
-    }
-    for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
-        _mm512_storeu_ps(v + (4 * a + 0) * vs, _mm512_sub_ps(s[a][0], s[a][2]));
-        _mm512_storeu_ps(v + (4 * a + 1) * vs, _mm512_add_ps(s[a][1], s[a][2]));
-        _mm512_storeu_ps(v + (4 * a + 2) * vs, _mm512_sub_ps(s[a][2], s[a][1]));
-        _mm512_storeu_ps(v + (4 * a + 3) * vs, _mm512_sub_ps(s[a][1], s[a][3]));
     }
 }
 
@@ -198,22 +149,6 @@ CL void dl_wg_cl_planes(const dl_conv2d_geom *g, const float *x, float *P, int64
 }
 CL void dl_wg_cl_input2(const dl_conv2d_geom *g, const float *P, int64_t pw, int64_t tw, int64_t T, float *V) {
     cl_input(g, 2, P, pw, tw, T, V, 0, 1);
-}
-
-/* F(2x2)'s 2x2 outputs of one tile for 16 channels, from m (positions ms
- * apart) to o (rows ow pixels, pixels OC floats apart). */
-CL_INLINE void out_tile2(const float *m, int64_t ms, int64_t ow, int64_t OC, float *o) {
-    __m512 s[2][4];
-    for (int b = 0; b < 4; b++) { /* A^T m: rows */
-        const __m512 m0 = _mm512_loadu_ps(m + b * ms), m1 = _mm512_loadu_ps(m + (4 + b) * ms);
-        const __m512 m2 = _mm512_loadu_ps(m + (8 + b) * ms), m3 = _mm512_loadu_ps(m + (12 + b) * ms);
-        s[0][b] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-        s[1][b] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-    }
-    for (int a = 0; a < 2; a++) { /* (A^T m) A: columns */
-        _mm512_storeu_ps(o + (a * ow) * OC, _mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]));
-        _mm512_storeu_ps(o + (a * ow + 1) * OC, _mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]));
-    }
 }
 
 /* F(4x4)'s 4x4 outputs. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_winograd_c16_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
 
@@ -490,6 +491,89 @@ static void test_empty_batch(void)
     CU_ASSERT(zero);
 }
 
+/* conv_winograd_c16.c (16 -> 16 channels, pad 1, batch >= 2, AVX-512): the
+ * forward and the data gradient through conv.c, against the direct sum, the
+ * same bits at 1 and 2 threads; planes whose tile rows make blocks of one or
+ * several rows, and blocks not a multiple of the 8-tile product group. Also
+ * called directly with an epilogue (once per complete image). */
+static void test_c16(void)
+{
+    static const int64_t cases[][3] = {
+            /* n h  w */
+            {2, 32, 32}, /* ResNet-20's stage: blocks of one 16-tile row */
+            {3, 6, 10},  /* rows of 5 tiles, 3 to a block (15, padded to 16), the last block 0 rows short */
+            {5, 18, 34}, /* 17 tiles a row: a block of 17 padded to 24 */
+            {2, 2, 2},   /* one tile */
+            {4, 14, 4},  /* 2 tiles a row, 8 rows to a block, the last of 7 rows cut to 3 */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        dl_conv2d_geom g = geom(cases[t][0], 16, cases[t][1], cases[t][2], 16, 1, 1, 1, 1);
+        if (!dl_wg_c16_applies(&g)) { /* no AVX-512: conv.c's other paths (tested elsewhere) */
+            CU_PASS("no AVX-512");
+            return;
+        }
+        const int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.oc * g.oh * g.ow, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *gy = malloc(sizeof(float) * ny);
+        float *y[3], *gx[2];
+        double *want_y = malloc(sizeof(double) * ny), *want_gx = malloc(sizeof(double) * nx);
+        unsigned seed = 5u + (unsigned)t;
+        fill(x, nx, &seed), fill(w, nw, &seed), fill(gy, ny, &seed);
+        reference(&g, REF_FORWARD, x, w, NULL, want_y);
+        reference(&g, REF_DATA, NULL, w, gy, want_gx);
+        const int saved = omp_get_max_threads();
+        for (int k = 0; k < 2; k++) {
+            y[k] = malloc(sizeof(float) * ny), gx[k] = malloc(sizeof(float) * nx);
+            for (int64_t i = 0; i < ny; i++) y[k][i] = NAN;
+            for (int64_t i = 0; i < nx; i++) gx[k][i] = NAN;
+            omp_set_num_threads(k + 1);
+            CU_ASSERT_EQUAL(dl_conv2d(&g, x, w, y[k]), 0);
+            CU_ASSERT_EQUAL(dl_conv2d_bwd_data(&g, gy, w, gx[k]), 0);
+            const double ey = scaled_err(y[k], want_y, ny), ex = scaled_err(gx[k], want_gx, nx);
+            CU_ASSERT(ey < 1e-5 && ex < 1e-5);
+            if (!(ey < 1e-5 && ex < 1e-5))
+                fprintf(stderr, "\nc16 n%lld %lldx%lld threads %d: forward error %g, data %g\n", (long long)g.n,
+                        (long long)g.h, (long long)g.w, k + 1, ey, ex);
+        }
+        omp_set_num_threads(saved);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+        CU_ASSERT(memcmp(gx[0], gx[1], sizeof(float) * (size_t)nx) == 0);
+        y[2] = malloc(sizeof(float) * ny);
+        for (int64_t i = 0; i < ny; i++) y[2][i] = NAN;
+        ep_log log = {.complete = 1, .per_image = g.oc * g.oh * g.ow};
+        CU_ASSERT_EQUAL(dl_wg_c16_forward(&g, x, w, y[2], epilogue, &log), 0);
+        CU_ASSERT(memcmp(y[0], y[2], sizeof(float) * (size_t)ny) == 0);
+        CU_ASSERT(log.complete);
+        for (int64_t i = 0; i < g.n; i++) CU_ASSERT_EQUAL(log.calls[i], 1);
+        free(x), free(w), free(gy), free(want_y), free(want_gx);
+        for (int k = 0; k < 3; k++) free(y[k]);
+        free(gx[0]), free(gx[1]);
+    }
+}
+
+/* Which geometries conv_winograd_c16.c takes. */
+static void test_c16_rule(void)
+{
+    dl_conv2d_geom g = geom(64, 16, 32, 32, 16, 1, 1, 1, 1);
+    if (!dl_wg_c16_applies(&g)) return; /* no AVX-512 */
+    dl_conv2d_geom no[] = {geom(1, 16, 32, 32, 16, 1, 1, 1, 1),  /* batch 1: conv_winograd_cl.c / F(4x4) */
+                           geom(64, 32, 16, 16, 32, 1, 1, 1, 1), /* 32 channels */
+                           geom(64, 16, 32, 32, 32, 1, 1, 1, 1), /* 16 -> 32 */
+                           geom(64, 16, 31, 32, 16, 1, 1, 1, 1), /* odd height */
+                           geom(64, 16, 32, 32, 16, 0, 0, 0, 0), /* pad 0 */
+                           geom(64, 16, 32, 32, 16, 2, 2, 2, 2)};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) CU_ASSERT(!dl_wg_c16_applies(&no[i]));
+    g.sh = 2;
+    CU_ASSERT(!dl_wg_c16_applies(&g));
+    g.sh = 1;
+    const int was = dl_wg_c16_enable(0);
+    CU_ASSERT(!dl_wg_c16_applies(&g));
+    dl_wg_c16_enable(was);
+    const int64_t min = dl_wg_c16_min_batch(128);
+    CU_ASSERT(!dl_wg_c16_applies(&g));
+    dl_wg_c16_min_batch(min);
+    CU_ASSERT(dl_wg_c16_applies(&g));
+}
+
 void suite_conv_winograd(void)
 {
     CU_pSuite s = CU_add_suite("conv_winograd", NULL, NULL);
@@ -506,4 +590,6 @@ void suite_conv_winograd(void)
     CU_add_test(s, "an empty batch", test_empty_batch);
     CU_add_test(s, "the threads one call takes: ResNet-20's batch-1 layers on one", test_split_rule);
     CU_add_test(s, "the forward's batch-1 rule", test_forward_rule);
+    CU_add_test(s, "16 -> 16 channels in the lanes: vs the direct sum, 1 = 2 threads, epilogue", test_c16);
+    CU_add_test(s, "16 -> 16 channels in the lanes: which geometries", test_c16_rule);
 }
