@@ -17,8 +17,8 @@
  * so every thread count gives the same bits):
  *   P[y][x][c]    = x[c][y - 1][x - 1] (zero border)          conv_winograd_cl.c's transpose in
  * then per block of BLOCK_ROWS tile rows (V and M stay in L1/L2):
- *   V[e][t][c]    = (B^T d(t) B)[e]                           16 positions
- *   M[e][t][oc]   = sum_c V[e][t][c] U^T[e][c][oc]            the register-resident product
+ *   V[t][e][c]    = (B^T d(t) B)[e]                           16 positions, a tile's contiguous
+ *   M[t][e][oc]   = sum_c V[t][e][c] U^T[e][c][oc]            the register-resident product
  *   O[y][x][oc]   = A^T M A                                   2x2 per tile
  *   y[oc][y][x]   = O                                         16x16 transposes
  * and the epilogue per image. Each output is one fixed sum over c in order.
@@ -52,13 +52,13 @@ int dl_wg_c16_enable(int on) {
 /* The block's rows of tiles and its tiles rounded up to GROUP. */
 static int64_t block_rows(int64_t tw) { return tw >= BLOCK_TILES ? 1 : BLOCK_TILES / tw; }
 static int64_t block_pad(int64_t tw) { return (block_rows(tw) * tw + GROUP - 1) / GROUP * GROUP; }
-/* Floats from one position's V (M) to the next: a cache line more than the tiles. */
-static int64_t pos_stride(int64_t tw) { return block_pad(tw) * C16 + 16; }
+/* Floats of the block's V (and of its M): tiles of 16 positions x 16 channels. */
+static int64_t block_floats(int64_t tw) { return block_pad(tw) * E16 * C16; }
 
 /* One thread's floats: P, V, M and the block's O (64-byte multiples). */
 static int64_t thread_floats(const dl_conv2d_geom *g) {
     const int64_t tw = g->ow / 2, p = (g->h + 2) * (g->w + 2) * C16;
-    const int64_t v = E16 * pos_stride(tw), o = 2 * block_rows(tw) * g->ow * C16;
+    const int64_t v = block_floats(tw), o = 2 * block_rows(tw) * g->ow * C16;
     return (p + 15) / 16 * 16 + 2 * v + (o + 15) / 16 * 16;
 }
 
@@ -75,23 +75,27 @@ int dl_wg_c16_applies(const dl_conv2d_geom *g) {
     return __builtin_cpu_supports("avx512f");
 }
 
-/* M[e][t][oc] for the block's nt (a multiple of GROUP) tiles. */
-C16F static void c16_products(const float *V, const float *UT, float *M, int64_t nt, int64_t vs) {
+/* M[t][e][oc] for the block's nt (a multiple of GROUP) tiles from V[t][e][c]:
+ * each tile's 16 positions contiguous, so the 8 tiles of a group are fixed
+ * offsets from one pointer and the transforms read and write whole tiles. */
+C16F static void c16_products(const float *V, const float *UT, float *M, int64_t nt) {
+    enum { TS = E16 * C16 }; /* floats per tile */
     for (int e = 0; e < E16; e++) {
         __m512 u[C16];
 #pragma GCC unroll 16
         for (int c = 0; c < C16; c++) u[c] = _mm512_loadu_ps(UT + (e * C16 + c) * C16);
-        const float *v = V + e * vs;
-        float *m = M + e * vs;
         for (int64_t t0 = 0; t0 < nt; t0 += GROUP) {
+            const float *v = V + t0 * TS + e * C16;
+            float *m = M + t0 * TS + e * C16;
             __m512 acc[GROUP];
-            for (int i = 0; i < GROUP; i++) acc[i] = _mm512_mul_ps(_mm512_set1_ps(v[(t0 + i) * C16]), u[0]);
+#pragma GCC unroll 8
+            for (int i = 0; i < GROUP; i++) acc[i] = _mm512_mul_ps(_mm512_set1_ps(v[i * TS]), u[0]);
 #pragma GCC unroll 16
             for (int c = 1; c < C16; c++)
 #pragma GCC unroll 8
-                for (int i = 0; i < GROUP; i++)
-                    acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[(t0 + i) * C16 + c]), u[c], acc[i]);
-            for (int i = 0; i < GROUP; i++) _mm512_storeu_ps(m + (t0 + i) * C16, acc[i]);
+                for (int i = 0; i < GROUP; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[i * TS + c]), u[c], acc[i]);
+#pragma GCC unroll 8
+            for (int i = 0; i < GROUP; i++) _mm512_storeu_ps(m + i * TS, acc[i]);
         }
     }
 }
@@ -110,18 +114,19 @@ C16F static void c16_transpose_out(const float *O, int64_t np, float *y, int64_t
 
 /* One image: x [16][h][w] -> y [16][h][w], block by block. */
 C16F static void c16_image(const dl_conv2d_geom *g, const float *x, const float *UT, float *y, float *buf) {
-    const int64_t pw = g->w + 2, tw = g->ow / 2, th = g->oh / 2, br = block_rows(tw), vs = pos_stride(tw);
-    float *P = buf, *V = P + ((g->h + 2) * pw * C16 + 15) / 16 * 16, *M = V + E16 * vs, *O = M + E16 * vs;
+    const int64_t pw = g->w + 2, tw = g->ow / 2, th = g->oh / 2, br = block_rows(tw), TS = E16 * C16;
+    float *P = buf, *V = P + ((g->h + 2) * pw * C16 + 15) / 16 * 16, *M = V + block_floats(tw);
+    float *O = M + block_floats(tw);
     dl_wg_cl_planes(g, x, P, pw);
     for (int64_t r0 = 0; r0 < th; r0 += br) {
         const int64_t rows = th - r0 < br ? th - r0 : br, nt = rows * tw;
         for (int64_t t = 0; t < nt; t++) {
             const int64_t ti = r0 + t / tw, tj = t % tw;
-            in_tile2(P + (2 * ti * pw + 2 * tj) * C16, pw, C16, V + t * C16, vs);
+            in_tile2(P + (2 * ti * pw + 2 * tj) * C16, pw, C16, V + t * TS, C16);
         }
-        c16_products(V, UT, M, (nt + GROUP - 1) / GROUP * GROUP, vs);
+        c16_products(V, UT, M, (nt + GROUP - 1) / GROUP * GROUP);
         for (int64_t t = 0; t < nt; t++)
-            out_tile2(M + t * C16, vs, g->ow, C16, O + (2 * (t / tw) * g->ow + 2 * (t % tw)) * C16);
+            out_tile2(M + t * TS, C16, g->ow, C16, O + (2 * (t / tw) * g->ow + 2 * (t % tw)) * C16);
         c16_transpose_out(O, 2 * rows * g->ow, y, 2 * r0 * g->ow, g->oh * g->ow);
     }
 }
