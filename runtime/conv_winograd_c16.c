@@ -120,13 +120,13 @@ C16F static void c16_image(const dl_conv2d_geom *g, const float *x, const float 
     dl_wg_cl_planes(g, x, P, pw);
     for (int64_t r0 = 0; r0 < th; r0 += br) {
         const int64_t rows = th - r0 < br ? th - r0 : br, nt = rows * tw;
-        for (int64_t t = 0; t < nt; t++) {
-            const int64_t ti = r0 + t / tw, tj = t % tw;
-            in_tile2(P + (2 * ti * pw + 2 * tj) * C16, pw, C16, V + t * TS, C16);
-        }
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t tj = 0; tj < tw; tj++)
+                in_tile2(P + (2 * (r0 + r) * pw + 2 * tj) * C16, pw, C16, V + (r * tw + tj) * TS, C16);
         c16_products(V, UT, M, (nt + GROUP - 1) / GROUP * GROUP);
-        for (int64_t t = 0; t < nt; t++)
-            out_tile2(M + t * TS, C16, g->ow, C16, O + (2 * (t / tw) * g->ow + 2 * (t % tw)) * C16);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t tj = 0; tj < tw; tj++)
+                out_tile2(M + (r * tw + tj) * TS, C16, g->ow, C16, O + (2 * r * g->ow + 2 * tj) * C16);
         c16_transpose_out(O, 2 * rows * g->ow, y, 2 * r0 * g->ow, g->oh * g->ow);
     }
 }
