@@ -67,12 +67,44 @@ static int64_t thread_floats(const dl_conv2d_geom *g) {
 
 #include "conv_winograd_cl_tiles.h"
 #define C16F __attribute__((target("avx512f")))
+#define C16_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
 int dl_wg_c16_applies(const dl_conv2d_geom *g) {
     if (!c16_on || g->n < c16_min_batch || g->c != C16 || g->oc != C16 || !dl_conv_winograd_fits(g)) return 0;
     if (g->pt != 1 || g->pb != 1 || g->pl != 1 || g->pr != 1 || g->h % 2 || g->w % 2) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
+}
+
+/* (B^T d)[a] for one pixel column of a tile row: d its 4 pixels from p (rows pw pixels apart). */
+C16_INLINE void column_bt(const float *p, int64_t pw, __m512 s[4]) {
+    const __m512 d0 = _mm512_loadu_ps(p), d1 = _mm512_loadu_ps(p + pw * C16);
+    const __m512 d2 = _mm512_loadu_ps(p + 2 * pw * C16), d3 = _mm512_loadu_ps(p + 3 * pw * C16);
+    s[0] = _mm512_sub_ps(d0, d2);
+    s[1] = _mm512_add_ps(d1, d2);
+    s[2] = _mm512_sub_ps(d2, d1);
+    s[3] = _mm512_sub_ps(d1, d3);
+}
+
+/* V[t][e][c] of one tile row's tw tiles from P at its top-left pixel p:
+ * in_tile2's arithmetic (the same bits), each column's B^T d computed once
+ * for the two tiles that share it (tiles 2 pixels apart, 4 wide). */
+C16F static void c16_input_row(const float *p, int64_t pw, int64_t tw, float *v) {
+    __m512 a0[4], a1[4];
+    column_bt(p, pw, a0);
+    column_bt(p + C16, pw, a1);
+    for (int64_t tj = 0; tj < tw; tj++, v += E16 * C16) {
+        __m512 b0[4], b1[4];
+        column_bt(p + (2 * tj + 2) * C16, pw, b0);
+        column_bt(p + (2 * tj + 3) * C16, pw, b1);
+        for (int a = 0; a < 4; a++) { /* (B^T d) B: columns */
+            _mm512_storeu_ps(v + (4 * a + 0) * C16, _mm512_sub_ps(a0[a], b0[a]));
+            _mm512_storeu_ps(v + (4 * a + 1) * C16, _mm512_add_ps(a1[a], b0[a]));
+            _mm512_storeu_ps(v + (4 * a + 2) * C16, _mm512_sub_ps(b0[a], a1[a]));
+            _mm512_storeu_ps(v + (4 * a + 3) * C16, _mm512_sub_ps(a1[a], b1[a]));
+            a0[a] = b0[a], a1[a] = b1[a];
+        }
+    }
 }
 
 /* M[t][e][oc] for the block's nt (a multiple of GROUP) tiles from V[t][e][c]:
@@ -120,9 +152,7 @@ C16F static void c16_image(const dl_conv2d_geom *g, const float *x, const float 
     dl_wg_cl_planes(g, x, P, pw);
     for (int64_t r0 = 0; r0 < th; r0 += br) {
         const int64_t rows = th - r0 < br ? th - r0 : br, nt = rows * tw;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t tj = 0; tj < tw; tj++)
-                in_tile2(P + (2 * (r0 + r) * pw + 2 * tj) * C16, pw, C16, V + (r * tw + tj) * TS, C16);
+        for (int64_t r = 0; r < rows; r++) c16_input_row(P + 2 * (r0 + r) * pw * C16, pw, tw, V + r * tw * TS);
         c16_products(V, UT, M, (nt + GROUP - 1) / GROUP * GROUP);
         for (int64_t r = 0; r < rows; r++)
             for (int64_t tj = 0; tj < tw; tj++)
