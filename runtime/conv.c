@@ -29,6 +29,10 @@
  * (forward, data, weight gradient): LeNet c1 2.0x, 1.5x, 2.4x; c3 2.6x,
  * 2.2x, 1.6x; ResNet's 16x16 on 32x32 1.3x, 1.3x, 1.7x; 3->16 1.15x, 1.7x,
  * 1.9x.
+ * On AVX-512 the forward and flipped data gradient of 16 -> 16, 3x3, pad-1
+ * layers at batch >= 2 (ResNet-20's first stage) go to conv_winograd_c16.c
+ * instead (F(2x2) with channels in the lanes: 0.67x the direct kernels'
+ * CPU time at batch 64, docs/performance.md, branch w16).
  *
  * Stride-2 convolutions with kernels up to 3x3 (ResNet's downsampling
  * layers) run on conv_s2.c's phase kernels instead: the input split once
