@@ -308,6 +308,7 @@ def main():
         for t in THREADS:
             for w in profiled:
                 prof[w][t] = best_of(prof[w][t], layer_profile(a.bin, w, t, batch[w]))
+
     def team_busy(w, rnd):
         """As `dlnc run` trains: the thread team picks the count (limit 2), its trace summed on the line."""
         line = run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common
@@ -323,9 +324,11 @@ def main():
                     # dlnc's team row beside its 1-thread row, under the same spinner, in alternating
                     # order, both before PyTorch's run: it used to run last in the 2-thread block, ~10 s
                     # of PyTorch later (docs/performance.md, "branch thr2").
-                    fixed = lambda: ours(w, t, rnd, "_busy", ["--only", "train"])  # noqa: E731
-                    for step in [fixed] if t > 1 else [fixed, lambda: team_busy(w, rnd)][::-1 if rnd % 2 else 1]:
-                        step()
+                    if t == 1 and rnd % 2:
+                        team_busy(w, rnd)
+                    ours(w, t, rnd, "_busy", ["--only", "train"])
+                    if t == 1 and not rnd % 2:
+                        team_busy(w, rnd)
                     theirs(w, t, rnd, "_busy", ["--only", "train"])
     med = report.Medians(samples)
     core2, together2, _ = fma_peak(a.bin)
