@@ -1,6 +1,6 @@
 import re, sys
 fmap = dict(l.split() for l in open("/tmp/thr2-logs/symfile.txt"))
-cpu = {1: float(sys.argv[1]), 2: float(sys.argv[2])}  # CPU ms per step (bench_main --cpu-time) at 1 and 2 threads
+cpu = {1: float(sys.argv[1]), 2: float(sys.argv[2])}; P = sys.argv[3] if len(sys.argv) > 3 else "2"
 def cls(sym, kern):
     base = re.sub(r"\..*", "", sym)
     if kern: return "kernel (page faults, futex, scheduler)"
@@ -14,7 +14,7 @@ def cls(sym, kern):
 rows = {}
 for t in (1, 2):
     tot = 0; c = {}
-    for line in open(f"/tmp/thr2-logs/perf2_t{t}.syms"):
+    for line in open(f"/tmp/thr2-logs/perf{P}_t{t}.syms"):
         m = re.match(r"\s*([\d.]+)%\s+(\d+)\s+\[(.)\]\s+(\S+)", line)
         if not m: continue
         n = int(m.group(2)); tot += n
