@@ -99,7 +99,9 @@ def busy_table(med, workloads, batch):
            "slower than 1 here (*2 vs 1* at or above 1.00x). *dlnc team* is dlnc as `dlnc run` trains by default: "
            "OMP_NUM_THREADS=2 is only the limit, and the thread team (runtime/team.c; `bench_main --team`) times "
            "the step at 2 and 1 threads, keeps the faster and explores again as a run would; the steps timed "
-           "include those explorations; *chose* is its last choice.\n",
+           "include those explorations; *chose* is its last choice. It runs beside the 1-thread row under the same "
+           "spinner, the two in alternating order, before PyTorch's run; each team run's log line sums its per-step "
+           "trace (`steps=`, `at2=`: steps at 2 threads, `others_min/max`: the other processes' cores it read).\n",
            "| workload | dlnc 1 thread | dlnc 2 threads | dlnc 2 vs 1 | dlnc team (limit 2) | team vs 1 | chose "
            "| torch best, 1 thread | torch best, 2 threads | torch 2 vs 1 | dlnc vs torch best, 2 threads "
            "| dlnc team vs torch best, 2 threads |",

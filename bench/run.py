@@ -57,7 +57,9 @@ def wait_policy_text():
     return f"OMP_WAIT_POLICY={WAIT_POLICY}"
 
 
-def run(cmd, threads, bind=True):
+def run(cmd, threads, bind=True, trace_batch=0):
+    """stdout of cmd at `threads`; trace_batch > 0: a `bench_main --team` run at that batch, its
+    per-step trace (BENCH_TEAM_TRACE=1, on stderr) summed onto the line by trace_summary."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
     # Both sides get the same OpenMP wait policy. GCC's default spins before
@@ -79,10 +81,35 @@ def run(cmd, threads, bind=True):
     # OpenMP master thread, all on one core.
     if threads > 1 and bind:
         env.setdefault("OMP_PROC_BIND", "true")
+    if trace_batch:
+        env["BENCH_TEAM_TRACE"] = "1"
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
-    return r.stdout
+    return r.stdout.rstrip("\n") + trace_summary(r.stderr, trace_batch) + "\n" if trace_batch else r.stdout
+
+
+def trace_summary(trace, batch):
+    """' steps=N at2=K at2_ms=X all_ms=Y looks=L others_min=A others_max=B' from the thread team's trace
+    (runtime/team.c: 'team: step S threads T M ms/sample ...' per step, 'team: others used X of N cores
+    ...' per look at /proc/stat): its steps, those at 2 threads or more and their time, warm-up and first
+    exploration included, and the range of the other processes' cores it read."""
+    steps = at2 = 0
+    ms2 = ms = 0.0
+    others = []
+    for line in trace.splitlines():
+        f = line.split()
+        if f[:3] == ["team:", "others", "used"]:
+            others.append(float(f[3]))
+        if len(f) >= 7 and f[:2] == ["team:", "step"] and f[6] == "ms/sample":
+            step_ms = float(f[5]) * batch
+            steps += 1
+            ms += step_ms
+            if f[4] != "1":
+                at2 += 1
+                ms2 += step_ms
+    seen = f" others_min={min(others):.2f} others_max={max(others):.2f}" if others else ""
+    return f" steps={steps} at2={at2} at2_ms={ms2:.1f} all_ms={ms:.1f} looks={len(others)}{seen}"
 
 
 def batch_of(dln):
@@ -253,14 +280,22 @@ def main():
     gemm = {t: gemm_ceiling(a.bin, t) for t in THREADS}
     batch = {w: batch_of(os.path.join(HERE, "workloads", w + ".dln")) for w in workloads}
 
+    def record(w, t, rnd, tag, side, line):
+        samples.setdefault((w, side + tag, t), []).append(parse_kv(line))
+        print(f"round {rnd + 1} threads {t} {w}{tag}: {side} {line.strip()}", flush=True)
+
+    def ours(w, t, rnd, tag="", extra=()):
+        record(w, t, rnd, tag, "dlnc", run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common
+                                            + list(extra), t))
+
+    def theirs(w, t, rnd, tag="", extra=()):
+        record(w, t, rnd, tag, "torch", run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), w, "--batch",
+                                             str(batch[w]), "--threads", str(t)] + common + list(extra), t))
+
     def both(w, t, rnd, tag="", extra=()):
         """One run of each side, ours first; `tag` names the scenario in the samples."""
-        ours = run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common + list(extra), t)
-        theirs = run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), w, "--batch", str(batch[w]),
-                      "--threads", str(t)] + common + list(extra), t)
-        for side, line in (("dlnc", ours), ("torch", theirs)):
-            samples.setdefault((w, side + tag, t), []).append(parse_kv(line))
-            print(f"round {rnd + 1} threads {t} {w}{tag}: {side} {line.strip()}", flush=True)
+        ours(w, t, rnd, tag, extra)
+        theirs(w, t, rnd, tag, extra)
 
     samples = {}  # (workload, side, threads) -> list of dicts
     for rnd in range(a.rounds):
@@ -273,17 +308,28 @@ def main():
         for t in THREADS:
             for w in profiled:
                 prof[w][t] = best_of(prof[w][t], layer_profile(a.bin, w, t, batch[w]))
+
+    def team_busy(w, rnd):
+        """As `dlnc run` trains: the thread team picks the count (limit 2), its trace summed on the line."""
+        line = run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common
+                   + ["--only", "train", "--team"], 2, trace_batch=batch[w])
+        samples.setdefault((w, "dlnc_busy_team", 2), []).append(parse_kv(line))
+        print(f"round {rnd + 1} threads 2 {w}_busy: dlnc --team {line.strip()}", flush=True)
+
     busy = [w for w in workloads if w in a.busy.split()]
     for rnd in range(min(a.rounds, 2)):
         for w in busy:
             for t in THREADS:
                 with busy_core(limit=900):
-                    both(w, t, rnd, "_busy", ["--only", "train"])
-                    if t > 1:  # as `dlnc run` trains: the thread team picks the count
-                        line = run([os.path.join(a.bin, w + ".bench"), "--batch", str(batch[w])] + common
-                                   + ["--only", "train", "--team"], t)
-                        samples.setdefault((w, "dlnc_busy_team", t), []).append(parse_kv(line))
-                        print(f"round {rnd + 1} threads {t} {w}_busy: dlnc --team {line.strip()}", flush=True)
+                    # dlnc's team row beside its 1-thread row, under the same spinner, in alternating
+                    # order, both before PyTorch's run: it used to run last in the 2-thread block, ~10 s
+                    # of PyTorch later (docs/performance.md, "branch thr2").
+                    if t == 1 and rnd % 2:
+                        team_busy(w, rnd)
+                    ours(w, t, rnd, "_busy", ["--only", "train"])
+                    if t == 1 and not rnd % 2:
+                        team_busy(w, rnd)
+                    theirs(w, t, rnd, "_busy", ["--only", "train"])
     med = report.Medians(samples)
     core2, together2, _ = fma_peak(a.bin)
     core, together = max(core, core2), max(together, together2)

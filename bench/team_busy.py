@@ -22,7 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from busy_core import busy_core  # noqa: E402
-from run import SPIN_ENV, batch_of, parse_kv, HERE  # noqa: E402
+from run import SPIN_ENV, batch_of, parse_kv, trace_summary, HERE  # noqa: E402
 
 VARIANTS = (("1 thread", 1, False, []), ("2 bound", 2, True, []),
             ("team bound", 2, True, ["--team"]), ("team unbound", 2, False, ["--team"]))
@@ -37,26 +37,6 @@ def one(binary, workload, threads, bind, extra):
     cmd = [binary, "--batch", str(batch), "--reps", "5", "--min-time", "0.2", "--only", "train"] + extra
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return r.stdout.strip() + (trace_summary(r.stderr, batch) if extra and env.get("BENCH_TEAM_TRACE") else "")
-
-
-def trace_summary(trace, batch):
-    """' steps=N at2=K at2_ms=X all_ms=Y' from the team's lines 'team: step S threads T M ms/sample ...'."""
-    steps = at2 = 0
-    ms2 = ms = 0.0
-    others = []  # 'team: others used X of N cores over S s: F free' (team_machine.c's reads)
-    for line in trace.splitlines():
-        f = line.split()
-        if f[:3] == ["team:", "others", "used"]:
-            others.append(float(f[3]))
-        if len(f) >= 7 and f[:2] == ["team:", "step"] and f[6] == "ms/sample":
-            step_ms = float(f[5]) * batch
-            steps += 1
-            ms += step_ms
-            if f[4] != "1":
-                at2 += 1
-                ms2 += step_ms
-    seen = f" others_min={min(others):.2f} others_max={max(others):.2f}" if others else ""
-    return f" steps={steps} at2={at2} at2_ms={ms2:.1f} all_ms={ms:.1f} looks={len(others)}{seen}"
 
 
 def main():

@@ -16,6 +16,8 @@
 #     first), and times each (also with --best); torch_conv_layers.py times
 #     the same layers;
 #   - bench/busy_core.py's spinner stops at its own deadline;
+#   - bench/region_work.c (-Werror) counts a program's regions and their CPU time;
+#   - bench/run.py's trace_summary sums a thread-team trace;
 #   - torch_bench.py times every PyTorch configuration it claims for a conv
 #     model (channels_last training, frozen TorchScript in both layouts),
 #     each checked inside it against eager NCHW (skipped without PyTorch).
@@ -155,6 +157,35 @@ if OLD=$B NEW=$B WORKLOADS=lenet5 X=$T/fsb sh bench/forward_same_bits.sh >"$T/fs
   bb_ok "forward_same_bits.sh: one build against itself, identical at 1 and 2 threads"
 else
   bb_fail "forward_same_bits.sh" "$T/fsb.err"; cat "$T/fsb.out" 2>/dev/null
+fi
+
+# region_work.c: preloaded over GOMP_parallel, a program of 3 regions at 2 threads gives one
+# function with regions=3, both threads' CPU summed (busiest <= sum), and the totals line.
+cat >"$T/rw3.c" <<'RW'
+#include <stdio.h>
+int main(void) { volatile double x = 0; for (int r = 0; r < 3; r++) {
+#pragma omp parallel
+    { for (int i = 0; i < 2000000; i++) x += 1e-9; } } printf("%d\n", x > 0); return 0; }
+RW
+if cc -O2 -fPIC -shared -fopenmp -Wall -Wextra -Werror bench/region_work.c -o "$T/region_work.so" -ldl 2>"$T/rw.err" \
+   && cc -O1 -fopenmp "$T/rw3.c" -o "$T/rw3" 2>>"$T/rw.err" \
+   && SHIM_OUT="$T/rw.out" LD_PRELOAD="$T/region_work.so" OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive "$T/rw3" >/dev/null 2>>"$T/rw.err" \
+   && [ "$(grep -c '^fn 0x[0-9a-f]* regions=' "$T/rw.out")" -eq 1 ] \
+   && awk '/^fn / { split($3, r, "="); split($4, w, "="); split($5, b, "=");
+                   ok = r[2] == 3 && w[2] > 0 && b[2] > 0 && b[2] <= w[2] + 1e-6 } END { exit !ok }' "$T/rw.out" \
+   && grep -Eq '^total work_cpu=[0-9.]+ busiest_cpu=[0-9.]+ master_cpu=[0-9.]+ master_serial=-?[0-9.]+ process_cpu=[0-9.]+$' "$T/rw.out"; then
+  bb_ok "region_work: -Werror, 3 regions at 2 threads counted with their CPU time"
+else
+  bb_fail "region_work" "$T/rw.err"; cat "$T/rw.out" 2>/dev/null
+fi
+
+# run.py's trace_summary: the thread team's trace summed as make bench's busy-core log line prints it.
+if [ "$(/usr/bin/python3 -c 'import sys; sys.path.insert(0, "bench"); import run
+print(run.trace_summary("team: step 1 threads 2 0.0500 ms/sample explore\nteam: others used 1.20 of 2 cores over 0.100 s: 1 free\nteam: step 2 threads 1 0.0300 ms/sample chosen\n", 64))' 2>"$T/ts.err")" \
+     = " steps=2 at2=1 at2_ms=3.2 all_ms=5.1 looks=1 others_min=1.20 others_max=1.20" ]; then
+  bb_ok "run.py trace_summary: steps, steps at 2 threads and the others' cores from a team trace"
+else
+  bb_fail "run.py trace_summary" "$T/ts.err"
 fi
 
 if /usr/bin/python3 bench/busy_core.py >"$T/busy.out" 2>&1 && grep -q "stopped by its deadline after 1\.[0-9] s, status 0" "$T/busy.out"; then
