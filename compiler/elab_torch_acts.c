@@ -86,6 +86,22 @@ static const torch_act acts[] = {
                 "cast_i32(no_object + scatter_add(cast_f32(cls) - no_object, idx, Q, axis = 1))"},
     {"ReflectionPad2d", "nn.ReflectionPad2d(p)(x) is pad(x, [p, p, p, p], mode = \"reflect\"); nn.Conv2d(..., padding_mode "
                         "= 'reflect') is conv2d(..., padding_mode = \"reflect\")"},
+    /* what round 14's course models reach for: the loss functions of ranking, embedding and likelihood models
+     * (each form checked in tests/parity/stranger14.py, row "fns14"; margin_ranking_loss is the stdlib's) */
+    {"hinge_embedding_loss", "F.hinge_embedding_loss(x, y, margin = m) for y of 1 and -1 is mean(where(y > 0.0, x, "
+                             "relu(m - x))) (m = 1.0 by default)"},
+    {"cosine_embedding_loss", "F.cosine_embedding_loss(a, b, y, margin = m) of rows, y of 1 and -1, is mean(where(y > "
+                              "0.0, 1.0 - c, relu(c - m))) with c = sum(normalize(a) * normalize(b), axis = 1) (for rows "
+                              "not near zero)"},
+    {"soft_margin_loss", "F.soft_margin_loss(x, y) for y of 1 and -1 is mean(softplus(-y * x))"},
+    {"multi_margin_loss", "F.multi_margin_loss(x, y, margin = m) of x: f32[N, C], y: i32[N] is mean(sum(relu(m - "
+                          "gather(x, unsqueeze(y, 1), 1) + x) * (1.0 - one_hot(y, C)), axis = 1) / C) (m = 1.0 by default)"},
+    {"poisson_nll_loss", "F.poisson_nll_loss(r, t) (log_input = True) is mean(exp(r) - t * r)"},
+    {"gaussian_nll_loss", "F.gaussian_nll_loss(mu, t, var) is mean(0.5 * (log(v) + (mu - t) ** 2 / v)) with v = "
+                          "with_grad(maximum(var, 1e-6), var) (torch clamps var at eps without a gradient)"},
+    {"renorm", "torch.renorm(w, 2, 0, m) (rows of norm above m scaled to m) is w * minimum(1.0, m / (sqrt(sum(w * w, "
+               "axis = 1, keepdims = true)) + 1e-7)); a table renormalized in place before a step (TransE's entities) "
+               "is with_grad(normalize(t, axis = 1), t): the step's values normalized, their gradient passed to t"},
 };
 
 const char *torch_only_activation(const char *name) {
