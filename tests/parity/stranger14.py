@@ -221,6 +221,83 @@ train gunet {
 }
 """
 
+# DeepFM: first-order weights and factorization-machine pairs over one table of field ids
+DEEPFM_DLN = """
+model deepfm(features: f32[N, 4]) -> f32[N] {
+    ids = cast_i32(features[:, 0:3])                               # three categorical fields, ids offset into one table
+    y = features[:, 3]
+    param w: f32[15, 1] = zeros
+    param bias: f32[1] = zeros
+    v = embedding(ids, 15, 4, name = "v")                          # f32[N, 3, 4]
+    first = sum(take(w, ids), axis = [1, 2]) + bias
+    fm = 0.5 * sum(sum(v, axis = 1) ** 2 - sum(v ** 2, axis = 1), axis = 1)
+    deep = reshape(dense(relu(dense(flatten(v), 16, name = "fc1")), 1, name = "fc2"), [N])
+    return zeros(N) + bce_with_logits(first + fm + deep, y)
+}
+train deepfm {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = adam(lr = 1e-3)
+}
+"""
+
+# Deep & Cross Network: x0 * (x . w) + b + x per cross layer, beside a deep tower
+DCN_DLN = """
+block cross(x0: f32[N, D], x: f32[N, D]) -> f32[N, D] {
+    param w: f32[D] = xavier_uniform()
+    param b: f32[D] = zeros
+    return x0 * unsqueeze(x @ w, 1) + b + x
+}
+model dcn(features: f32[N, 6]) -> f32[N, 2] {
+    x = cross(features, features, name = "c1")
+    x = cross(features, x, name = "c2")
+    d = features |> dense(16, name = "d1") |> relu
+    return dense(concat([x, d], axis = 1), 2, name = "out")
+}
+train dcn {
+    data  = csv("unused.csv", batch = 8)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+# center loss (Wen et al. 2016): learned class centres of 2-D features beside the softmax loss
+CENTER_DLN = """
+model center(features: f32[N, 7]) -> f32[N] {
+    y = cast_i32(features[:, 6])
+    f = features[:, 0:6] |> dense(16, name = "fc1") |> relu |> dense(2, name = "feat")
+    logits = dense(f, 4, name = "cls")
+    param centers: f32[4, 2] = normal()
+    return zeros(N) + cross_entropy(logits, y) + 0.01 * 0.5 * mean(sum((f - take(centers, y)) ** 2, axis = 1))
+}
+train center {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+# Attention U-Net's additive attention gate on a skip connection
+AGATE_DLN = """
+block attention_gate(x: f32[N, C, H, W], g: f32[N, G, H2, W2], inter: int) -> f32 {
+    theta = conv2d(x, inter, kernel = 2, stride = 2, use_bias = false, name = "theta")
+    phi = conv2d(g, inter, kernel = 1, name = "phi")
+    psi = sigmoid(conv2d(relu(theta + phi), 1, kernel = 1, name = "psi"))      # f32[N, 1, H/2, W/2]
+    return x * upsample(psi, scale = 2, mode = "bilinear")
+}
+model agate(features: f32[N, 4, 8, 8]) -> f32[N, 3] {
+    skip = relu(conv2d(features, 8, kernel = 3, pad = 1, name = "enc"))
+    g = relu(conv2d(max_pool2d(skip, 2), 16, kernel = 3, pad = 1, name = "mid"))
+    a = attention_gate(skip, g, 8, name = "gate")
+    return dense(mean(a, axis = [2, 3]), 3, name = "fc")
+}
+train agate {
+    data  = csv("unused.csv", batch = 4)
+    loss  = cross_entropy(output, label)
+    optim = sgd(lr = 0.1)
+}
+"""
+
 # the forms this round's hints give for torch's losses (and margin_ranking_loss, added to the
 # stdlib this round), against torch
 FNS14_DLN = """
@@ -410,6 +487,52 @@ def _gunet_batch():
     return [f, y], 2, (), loss
 
 
+def _deepfm_batch():
+    rng = np.random.default_rng(151)
+    f = np.stack([rng.integers(0, 5, 8), rng.integers(5, 10, 8), rng.integers(10, 15, 8),
+                  rng.integers(0, 2, 8)], 1).astype(np.float32)
+    ids = torch.from_numpy(f[:, :3]).long()
+
+    def loss(q):
+        v = q["v.weight"][ids]
+        first = q["w"][ids].sum((1, 2)) + q["bias"]
+        fm = 0.5 * (v.sum(1) ** 2 - (v ** 2).sum(1)).sum(1)
+        deep = _lin(q, F.relu(_lin(q, v.flatten(1), "fc1")), "fc2").squeeze(1)
+        return F.binary_cross_entropy_with_logits(first + fm + deep, _t(f[:, 3]))
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _dcn_loss(q, x, y):
+    h = x
+    for k in ("c1", "c2"):
+        h = x * (h @ q[k + ".w"])[:, None] + q[k + ".b"] + h
+    d = F.relu(_lin(q, x, "d1"))
+    return F.cross_entropy(_lin(q, torch.cat([h, d], 1), "out"), y)
+
+
+def _center_batch():
+    rng = np.random.default_rng(152)
+    f = rng.standard_normal((8, 7)).astype(np.float32)
+    f[:, 6] = [0, 1, 2, 3, 0, 1, 2, 0]
+    y = torch.from_numpy(f[:, 6]).long()
+
+    def loss(q):
+        feat = _lin(q, F.relu(_lin(q, _t(f[:, :6]), "fc1")), "feat")
+        return (F.cross_entropy(_lin(q, feat, "cls"), y)
+                + 0.01 * 0.5 * ((feat - q["centers"][y]) ** 2).sum(1).mean())
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _agate_loss(q, x, y):
+    skip = F.relu(F.conv2d(x, q["enc.weight"], q["enc.bias"], padding=1))
+    g = F.relu(F.conv2d(F.max_pool2d(skip, 2), q["mid.weight"], q["mid.bias"], padding=1))
+    theta = F.conv2d(skip, q["gate.theta.weight"], stride=2)
+    phi = F.conv2d(g, q["gate.phi.weight"], q["gate.phi.bias"])
+    psi = torch.sigmoid(F.conv2d(F.relu(theta + phi), q["gate.psi.weight"], q["gate.psi.bias"]))
+    a = skip * F.interpolate(psi, scale_factor=2, mode="bilinear", align_corners=False)
+    return F.cross_entropy(_lin(q, a.mean((2, 3)), "fc"), y)
+
+
 def _fns14_batch():
     rng = np.random.default_rng(150)
     f = rng.standard_normal((8, 9)).astype(np.float32)
@@ -445,6 +568,10 @@ def run(build):
             _check(build, "lsgan", LSGAN_DLN, 247, _lsgan_batch, frozen=True),
             _check(build, "performer", PERF_DLN, 248, _perf_batch, frozen=True),
             _check(build, "gunet", GUNET_DLN, 249, _gunet_batch),
+            _check(build, "deepfm", DEEPFM_DLN, 251, _deepfm_batch),
+            _check(build, "dcn", DCN_DLN, 252, lambda: S.classes_batch(153, (8, 6), 2, _dcn_loss)),
+            _check(build, "center", CENTER_DLN, 253, _center_batch),
+            _check(build, "agate", AGATE_DLN, 254, lambda: S.classes_batch(154, (4, 4, 8, 8), 3, _agate_loss)),
             _check(build, "fns14", FNS14_DLN, 250, _fns14_batch)]
 
 
