@@ -11,7 +11,11 @@ a negative bias); a GAN discriminator step with the R1 penalty (the gradient of 
 to the real inputs, by `grad`), LSGAN's generator step under a frozen discriminator; Performer's
 FAVOR+ random-feature attention (positive features of frozen Gaussian projections); Graph
 U-Net's top-k pooling (projection scores, `topk`, node features and the adjacency gathered by
-the chosen indices, gated by tanh of the scores)."""
+the chosen indices, gated by tanh of the scores); DeepFM (first-order weights and the factorization
+machine's pairs over field embeddings beside a deep tower), Deep & Cross layers, center loss
+(learned class centres), Attention U-Net's additive gate on a skip connection; row fns14: the
+forms this round's hints give for torch's margin and likelihood losses, torch.renorm and
+nn.Embedding(max_norm), and margin_ranking_loss, against torch."""
 import numpy as np
 import torch
 import torch.nn.functional as F
