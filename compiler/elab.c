@@ -307,8 +307,10 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
         diag_error(e->d, loc, "'%s' has no argument named 'max_norm'\nhint: nn.Embedding(max_norm = m) renormalizes the "
                    "rows it looks up in place; here a table's rows are renormalized in the forward, their gradient passed "
                    "to the table as it is: take(with_grad(t * minimum(1.0, m / (sqrt(sum(t * t, axis = 1, keepdims = "
-                   "true)) + 1e-7)), t), ids) of a param t: f32[vocab, dim] (the parameter keeps its own values, so "
-                   "steps after the first drift from PyTorch's where a row was longer than m); the arguments are: %s",
+                   "true)) + 1e-7)), t), ids) of a param t: f32[vocab, dim]; to keep the renormalized rows from step to "
+                   "step as PyTorch does, add a buffer shift: f32[vocab, dim] = zeros to t and update(shift, "
+                   "stop_grad(renormalized - t)) (docs/language.md, \"Course models: recommenders, ...\"); the "
+                   "arguments are: %s",
                    fname, n ? list : "(none)");
         return;
     }

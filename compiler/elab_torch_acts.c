@@ -100,8 +100,9 @@ static const torch_act acts[] = {
     {"gaussian_nll_loss", "F.gaussian_nll_loss(mu, t, var) is mean(0.5 * (log(v) + (mu - t) ** 2 / v)) with v = "
                           "with_grad(maximum(var, 1e-6), var) (torch clamps var at eps without a gradient)"},
     {"renorm", "torch.renorm(w, 2, 0, m) (rows of norm above m scaled to m) is w * minimum(1.0, m / (sqrt(sum(w * w, "
-               "axis = 1, keepdims = true)) + 1e-7)); a table renormalized in place before a step (TransE's entities) "
-               "is with_grad(normalize(t, axis = 1), t): the step's values normalized, their gradient passed to t"},
+               "axis = 1, keepdims = true)) + 1e-7)); a table renormalized in place before each step (TransE's "
+               "entities) is table = normalize(t + shift, axis = 1) with a buffer shift: f32[V, D] = zeros, "
+               "update(shift, stop_grad(table - t)), and with_grad(table, t) where the step uses it"},
 };
 
 const char *torch_only_activation(const char *name) {

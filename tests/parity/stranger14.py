@@ -5,7 +5,8 @@ filtering (GMF and MLP towers on user and item embeddings, BCE on observed pairs
 negatives given as data), biased matrix factorization (dot product plus user and item biases,
 L2 on the rows used), Wide & Deep (a linear model on crossed features beside embeddings and an
 MLP); TransE (entities renormalized at the start of the step, margin ranking loss of positive
-and corrupted triples — `margin_ranking_loss`, added this round); a sparse autoencoder (KL
+and corrupted triples — `margin_ranking_loss`, added this round; row transe3: four steps, the
+renormalization kept from step to step by a buffer, against the in-place version); a sparse autoencoder (KL
 sparsity penalty on the hidden units' mean activations); a highway network (a learned gate with
 a negative bias); a GAN discriminator step with the R1 penalty (the gradient of D with respect
 to the real inputs, by `grad`), LSGAN's generator step under a frozen discriminator; Performer's
@@ -302,6 +303,29 @@ train agate {
 }
 """
 
+# TransE over several steps, exactly as the reference code's in-place renormalization: a parameter
+# cannot be assigned, so a buffer `shift` takes what renormalizing adds to it (the table the
+# steps see is normalize(ent + shift), and the optimizer's change of `ent` is the change of that)
+TRANSE3_DLN = """
+model transe3(features: f32[N, 6]) -> f32[N] {
+    param ent: f32[20, 8] = uniform(-0.5, 0.5)
+    param rel: f32[5, 8] = uniform(-0.5, 0.5)
+    buffer shift: f32[20, 8] = zeros
+    table = normalize(ent + shift, axis = 1)              # renormalized at the start of the step
+    update(shift, stop_grad(table - ent))                 # ... and kept so: ent + shift is the table
+    e = with_grad(table, ent)                             # the step's gradient goes to ent as it is
+    ids = cast_i32(features)
+    dp = sqrt(sum((take(e, ids[:, 0]) + take(rel, ids[:, 1]) - take(e, ids[:, 2])) ** 2, axis = 1))
+    dn = sqrt(sum((take(e, ids[:, 3]) + take(rel, ids[:, 4]) - take(e, ids[:, 5])) ** 2, axis = 1))
+    return margin_ranking_loss(dn, dp, ones(N), margin = 1.0, reduction = "none")
+}
+train transe3 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.5)
+}
+"""
+
 # the forms this round's hints give for torch's losses (and margin_ranking_loss, added to the
 # stdlib this round), against torch
 FNS14_DLN = """
@@ -537,6 +561,51 @@ def _agate_loss(q, x, y):
     return F.cross_entropy(_lin(q, a.mean((2, 3)), "fc"), y)
 
 
+def _transe_ids(seed):
+    rng = np.random.default_rng(seed)
+    h, r, t = rng.integers(0, 20, 8), rng.integers(0, 5, 8), rng.integers(0, 20, 8)
+    corrupt = rng.integers(0, 20, 8)
+    head = rng.random(8) < 0.5                                      # corrupt the head or the tail
+    return np.stack([h, r, t, np.where(head, corrupt, h), r, np.where(head, t, corrupt)], 1).astype(np.float32)
+
+
+def _transe_loss(ent, rel, f):
+    ids = torch.from_numpy(f).long()
+    dp = (ent[ids[:, 0]] + rel[ids[:, 1]] - ent[ids[:, 2]]).norm(dim=1)
+    dn = (ent[ids[:, 3]] + rel[ids[:, 4]] - ent[ids[:, 5]]).norm(dim=1)
+    return F.margin_ranking_loss(dp, dn, -torch.ones(8, dtype=D), margin=1.0)
+
+
+def _transe3(build):
+    """Four SGD steps of TransE with the entities renormalized in place before each (TransE-PyTorch's
+    `entities_emb.weight.data` division), each step's loss against torch's; then the table the
+    model holds, normalize(ent + shift), against torch's renormalized entities."""
+    so, err = build.compile_dln(TRANSE3_DLN, "transe3")
+    if so is None:
+        return dict(case=S.Desc("transe3: compile"), fwd=float("nan"), grad=None, ok=False, detail=err)
+    m = S.General(S.load_lib(so), "transe3", (8,))
+    p = S.draw_params(m, 255)
+    ent, rel = p["ent"].detach().clone(), p["rel"].detach().clone()
+    errs = []
+    for k in range(4):
+        f = _transe_ids(160 + k)
+        ours = m.train_step([f, _NO_LABEL], 8)
+        ent = F.normalize(ent, dim=1).requires_grad_(True)
+        rel.requires_grad_(True)
+        ref = _transe_loss(ent, rel, f)
+        ge, gr = torch.autograd.grad(ref, [ent, rel])
+        ent, rel = (ent - 0.5 * ge).detach(), (rel - 0.5 * gr).detach()
+        errs.append(S.rel_err(np.float64(ours), ref.item()))
+    read = lambda k: np.ctypeslib.as_array(getattr(m.lib, "transe3_param")(m.m, k.encode()),             # noqa: E731
+                                           shape=m.params[k][0]).astype(np.float64)
+    held = F.normalize(torch.from_numpy(read("ent") + read("shift")), dim=1)
+    e_tab = S.rel_err(held.numpy(), F.normalize(ent, dim=1).numpy())
+    m.close()
+    ok = max(errs) <= S.LOSS_TOL and e_tab <= S.GRAD_TOL
+    return dict(case=S.Desc("transe3: four steps with the entities renormalized in place, each loss"), fwd=max(errs),
+                grad=e_tab, ok=ok, detail=None if ok else f"loss errors {errs}, table {e_tab}")
+
+
 def _fns14_batch():
     rng = np.random.default_rng(150)
     f = rng.standard_normal((8, 9)).astype(np.float32)
@@ -576,7 +645,8 @@ def run(build):
             _check(build, "dcn", DCN_DLN, 252, lambda: S.classes_batch(153, (8, 6), 2, _dcn_loss)),
             _check(build, "center", CENTER_DLN, 253, _center_batch),
             _check(build, "agate", AGATE_DLN, 254, lambda: S.classes_batch(154, (4, 4, 8, 8), 3, _agate_loss)),
-            _check(build, "fns14", FNS14_DLN, 250, _fns14_batch)]
+            _check(build, "fns14", FNS14_DLN, 250, _fns14_batch),
+            _transe3(build)]
 
 
 if __name__ == "__main__":
