@@ -340,7 +340,7 @@ def run(build):
              stranger12.run(build)),
             ("DeepDream, SRGAN, FiLM, Deep SVDD, DETR, MDN, batch-hard triplet, Pix2Pix U-Net, MC dropout from the docs",
              stranger13.run(build)),
-            ("NCF, matrix factorization, Wide & Deep, TransE, sparse AE, highway, R1, LSGAN, Performer, Graph U-Net "
-             "from the docs", stranger14.run(build)),
+            ("recommenders (NCF, MF, Wide & Deep, DeepFM, DCN), TransE, sparse AE, highway, R1, LSGAN, Performer, "
+             "Graph U-Net, center loss, attention gate from the docs", stranger14.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build)),
             ("conv -> batch norm -> relu6 (the ReLU6 mask in batch norm's backward)", relu6_bn.run(build))]
