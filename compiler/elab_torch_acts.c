@@ -103,6 +103,26 @@ static const torch_act acts[] = {
                "axis = 1, keepdims = true)) + 1e-7)); a table renormalized in place before each step (TransE's "
                "entities) is table = normalize(t + shift, axis = 1) with a buffer shift: f32[V, D] = zeros, "
                "update(shift, stop_grad(table - t)), and with_grad(table, t) where the step uses it"},
+    /* PyTorch tensor functions the round's ports reached for (each form checked in stranger14.py, row "hints14") */
+    {"interpolate", "F.interpolate(x, scale_factor = s, mode = m) is upsample(x, scale = s, mode = m); with size = "
+                    "(h, w) it is upsample(x, size = (h, w), mode = m)"},
+    {"sigmoid_focal_loss", "torchvision.ops.sigmoid_focal_loss(z, t, alpha, gamma, reduction) is focal_loss(z, t, alpha "
+                           "= alpha, gamma = gamma, reduction = reduction) (torchvision's default reduction is \"none\", "
+                           "focal_loss's \"mean\")"},
+    {"embedding_bag", "nn.EmbeddingBag(V, D)(ids) of bags ids: i32[N, B] is mean(embedding(ids, V, D), axis = 1) "
+                      "(mode = \"sum\": sum(..., axis = 1); per_sample_weights w: f32[N, B]: sum(embedding(ids, V, D) * "
+                      "unsqueeze(w, 2), axis = 1) with mode = \"sum\")"},
+    {"index_select", "torch.index_select(x, 0, idx) (x[idx]) is take(x, idx); along axis 1 of x: f32[N, L, D] by idx: "
+                     "i32[K] it is gather(x, expand(reshape(idx, [1, K, 1]), [N, K, D]), 1)"},
+    {"bmm", "torch.bmm(a, b) is a @ b (matmul batches over the leading dimensions)"},
+    {"dot", "torch.dot(a, b) of two vectors is a @ b, an f32[]; the dot products of the rows of a, b: f32[N, D] are "
+            "sum(a * b, axis = 1)"},
+    {"outer", "torch.outer(a, b) of a: f32[P], b: f32[Q] is unsqueeze(a, 1) * unsqueeze(b, 0), f32[P, Q]; per row of "
+              "f32[N, P] and f32[N, Q]: unsqueeze(a, 2) * unsqueeze(b, 1), f32[N, P, Q]"},
+    {"diag", "torch.diag(v) of v: f32[D] is eye(D) * v, f32[D, D]; torch.diag(w) of a square matrix, its diagonal, is "
+             "einsum(\"ii->i\", w)"},
+    {"bilinear", "F.bilinear(a, b, w, bias) of nn.Bilinear's w: f32[out, P, Q] is einsum(\"np,opq,nq->no\", a, w, b) + "
+                 "bias for a: f32[N, P], b: f32[N, Q]"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -16,7 +16,9 @@ the chosen indices, gated by tanh of the scores); DeepFM (first-order weights an
 machine's pairs over field embeddings beside a deep tower), Deep & Cross layers, center loss
 (learned class centres), Attention U-Net's additive gate on a skip connection; row fns14: the
 forms this round's hints give for torch's margin and likelihood losses, torch.renorm and
-nn.Embedding(max_norm), and margin_ranking_loss, against torch."""
+nn.Embedding(max_norm), and margin_ranking_loss, against torch; row hints14: the hints' forms of
+F.interpolate, sigmoid_focal_loss, nn.EmbeddingBag, index_select, bmm, dot, outer, diag and
+F.bilinear."""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -360,6 +362,39 @@ train fns14 {
 }
 """
 
+# the forms the hints give for torch's tensor functions the round's ports reached for, against torch
+HINTS14_DLN = """
+model hints14(features: f32[N, 15]) -> f32[N] {
+    x = features[:, 0:6]
+    a = dense(x, 4, name = "a")
+    b = dense(x, 3, name = "b")
+    up = upsample(reshape(dense(x, 32, name = "img"), [N, 2, 4, 4]), scale = 2, mode = "bilinear")
+    fl = focal_loss(dense(x, 5, name = "z"), features[:, 6:11], reduction = "sum")
+    bag = mean(embedding(cast_i32(features[:, 11:14]), 7, 4, name = "bag"), axis = 1)
+    param tab: f32[7, 4] = normal()
+    sel = take(tab, cast_i32(features[:, 14]))
+    seq = reshape(dense(x, 20, name = "seq"), [N, 5, 4])
+    sel1 = gather(seq, expand(reshape(arange(0, 5, 2, dtype = "i32"), [1, 3, 1]), [N, 3, 4]), 1)
+    bm = unsqueeze(a, 1) @ reshape(dense(x, 12, name = "m"), [N, 4, 3])
+    op = unsqueeze(a, 2) * unsqueeze(b, 1)
+    param v: f32[4] = normal()
+    param sq: f32[4, 4] = normal()
+    param bw: f32[2, 4, 3] = normal()
+    param bb: f32[2] = normal()
+    bil = einsum("np,opq,nq->no", a, bw, b) + bb
+    r = arange(1, 5)
+    return mean(up * arange(1, 9), axis = [1, 2, 3]) + fl + sum(bag * r, axis = 1) + sum(sel * r ** 2, axis = 1)
+           + sum(sel1 * r, axis = [1, 2]) + sum(bm * arange(1, 4), axis = [1, 2]) + sum(a * a, axis = 1) + v @ v
+           + sum(op * arange(1, 4), axis = [1, 2]) + sum((eye(4) * v) * reshape(arange(16), [4, 4]))
+           + sum(einsum("ii->i", sq) * r) + sum(bil * arange(1, 3), axis = 1)
+}
+train hints14 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
 _NO_LABEL = np.zeros(8, np.float32)       # the csv's label field, which these losses do not read
 
 
@@ -561,6 +596,44 @@ def _agate_loss(q, x, y):
     return F.cross_entropy(_lin(q, a.mean((2, 3)), "fc"), y)
 
 
+def _sigmoid_focal_loss(z, t, alpha=0.25, gamma=2.0):
+    """torchvision.ops.sigmoid_focal_loss(z, t, alpha, gamma, reduction="none") as written there
+    (torchvision is not importable here)."""
+    p = torch.sigmoid(z)
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = F.binary_cross_entropy_with_logits(z, t, reduction="none") * (1 - p_t) ** gamma
+    return (alpha * t + (1 - alpha) * (1 - t)) * loss
+
+
+def _hints14_batch():
+    rng = np.random.default_rng(170)
+    f = rng.standard_normal((8, 15)).astype(np.float32)
+    f[:, 6:11] = rng.integers(0, 2, (8, 5))
+    f[:, 11:14] = rng.integers(0, 7, (8, 3))
+    f[:, 14] = rng.integers(0, 7, 8)
+    bags, rows = torch.from_numpy(f[:, 11:14]).long(), torch.from_numpy(f[:, 14]).long()
+
+    def loss(q):
+        t = _t(f)
+        x = t[:, :6]
+        a, b = _lin(q, x, "a"), _lin(q, x, "b")
+        r, v = torch.arange(1, 5, dtype=D), q["v"]
+        up = F.interpolate(_lin(q, x, "img").reshape(8, 2, 4, 4), scale_factor=2, mode="bilinear", align_corners=False)
+        fl = _sigmoid_focal_loss(_lin(q, x, "z"), t[:, 6:11]).sum()
+        bag = F.embedding_bag(bags, q["bag.weight"], mode="mean")
+        sel = torch.index_select(q["tab"], 0, rows)
+        sel1 = torch.index_select(_lin(q, x, "seq").reshape(8, 5, 4), 1, torch.tensor([0, 2, 4]))
+        bm = torch.bmm(a.unsqueeze(1), _lin(q, x, "m").reshape(8, 4, 3))
+        op = torch.stack([torch.outer(a[n], b[n]) for n in range(8)])
+        bil = F.bilinear(a, b, q["bw"], q["bb"])
+        out = ((up * torch.arange(1, 9, dtype=D)).mean((1, 2, 3)) + fl + (bag * r).sum(1) + (sel * r ** 2).sum(1)
+               + (sel1 * r).sum((1, 2)) + (bm * torch.arange(1, 4, dtype=D)).sum((1, 2)) + (a * a).sum(1) + torch.dot(v, v)
+               + (op * torch.arange(1, 4, dtype=D)).sum((1, 2)) + (torch.diag(v) * torch.arange(16, dtype=D).reshape(4, 4)).sum()
+               + (torch.diag(q["sq"]) * r).sum() + (bil * torch.arange(1, 3, dtype=D)).sum(1))
+        return out.mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
 def _transe_ids(seed):
     rng = np.random.default_rng(seed)
     h, r, t = rng.integers(0, 20, 8), rng.integers(0, 5, 8), rng.integers(0, 20, 8)
@@ -646,6 +719,7 @@ def run(build):
             _check(build, "center", CENTER_DLN, 253, _center_batch),
             _check(build, "agate", AGATE_DLN, 254, lambda: S.classes_batch(154, (4, 4, 8, 8), 3, _agate_loss)),
             _check(build, "fns14", FNS14_DLN, 250, _fns14_batch),
+            _check(build, "hints14", HINTS14_DLN, 256, _hints14_batch),
             _transe3(build)]
 
 
