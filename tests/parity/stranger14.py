@@ -445,21 +445,28 @@ def _wd_batch():
     return [f, y], 8, (), loss
 
 
-def _transe_batch():
-    rng = np.random.default_rng(143)
+def _transe_ids(seed):
+    rng = np.random.default_rng(seed)
     h, r, t = rng.integers(0, 20, 8), rng.integers(0, 5, 8), rng.integers(0, 20, 8)
     corrupt = rng.integers(0, 20, 8)
     head = rng.random(8) < 0.5                                      # corrupt the head or the tail
-    f = np.stack([h, r, t, np.where(head, corrupt, h), r, np.where(head, t, corrupt)], 1).astype(np.float32)
+    return np.stack([h, r, t, np.where(head, corrupt, h), r, np.where(head, t, corrupt)], 1).astype(np.float32)
+
+
+def _transe_loss(ent, rel, f):
     ids = torch.from_numpy(f).long()
+    dp = (ent[ids[:, 0]] + rel[ids[:, 1]] - ent[ids[:, 2]]).norm(dim=1)
+    dn = (ent[ids[:, 3]] + rel[ids[:, 4]] - ent[ids[:, 5]]).norm(dim=1)
+    return F.margin_ranking_loss(dp, dn, -torch.ones(8, dtype=D), margin=1.0)
+
+
+def _transe_batch():
+    f = _transe_ids(143)
 
     def loss(q):
         with torch.no_grad():                                        # TransE-PyTorch's renormalization
             q["ent"].copy_(F.normalize(q["ent"], dim=1))
-        e, rel = q["ent"], q["rel"]
-        dp = (e[ids[:, 0]] + rel[ids[:, 1]] - e[ids[:, 2]]).norm(dim=1)
-        dn = (e[ids[:, 3]] + rel[ids[:, 4]] - e[ids[:, 5]]).norm(dim=1)
-        return F.margin_ranking_loss(dp, dn, -torch.ones(8, dtype=D), margin=1.0)
+        return _transe_loss(q["ent"], q["rel"], f)
     return [f, _NO_LABEL], 8, (), loss
 
 
@@ -632,21 +639,6 @@ def _hints14_batch():
                + (torch.diag(q["sq"]) * r).sum() + (bil * torch.arange(1, 3, dtype=D)).sum(1))
         return out.mean()
     return [f, _NO_LABEL], 8, (), loss
-
-
-def _transe_ids(seed):
-    rng = np.random.default_rng(seed)
-    h, r, t = rng.integers(0, 20, 8), rng.integers(0, 5, 8), rng.integers(0, 20, 8)
-    corrupt = rng.integers(0, 20, 8)
-    head = rng.random(8) < 0.5                                      # corrupt the head or the tail
-    return np.stack([h, r, t, np.where(head, corrupt, h), r, np.where(head, t, corrupt)], 1).astype(np.float32)
-
-
-def _transe_loss(ent, rel, f):
-    ids = torch.from_numpy(f).long()
-    dp = (ent[ids[:, 0]] + rel[ids[:, 1]] - ent[ids[:, 2]]).norm(dim=1)
-    dn = (ent[ids[:, 3]] + rel[ids[:, 4]] - ent[ids[:, 5]]).norm(dim=1)
-    return F.margin_ranking_loss(dp, dn, -torch.ones(8, dtype=D), margin=1.0)
 
 
 def _transe3(build):
