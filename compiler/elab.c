@@ -303,6 +303,17 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
                 return;
             }
     }
+    if (strcmp(kw, "max_norm") == 0) { /* nn.Embedding(max_norm = m): TransE's and some recommenders' renormalized rows */
+        diag_error(e->d, loc, "'%s' has no argument named 'max_norm'\nhint: nn.Embedding(max_norm = m) renormalizes the "
+                   "rows it looks up in place; here a table's rows are renormalized in the forward, their gradient passed "
+                   "to the table as it is: take(with_grad(t * minimum(1.0, m / (sqrt(sum(t * t, axis = 1, keepdims = "
+                   "true)) + 1e-7)), t), ids) of a param t: f32[vocab, dim]; to keep the renormalized rows from step to "
+                   "step as PyTorch does, add a buffer shift: f32[vocab, dim] = zeros to t and update(shift, "
+                   "stop_grad(renormalized - t)) (docs/language.md, \"Course models: recommenders, ...\"); the "
+                   "arguments are: %s",
+                   fname, n ? list : "(none)");
+        return;
+    }
     if (strcmp(kw, "reduction") == 0) { /* F.cross_entropy(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
         diag_error(e->d, loc, "'%s' has no argument named 'reduction'\nhint: '%s' is always the mean, PyTorch's reduction = "
                    "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces: cross_entropy's "

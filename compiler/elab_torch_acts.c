@@ -86,6 +86,43 @@ static const torch_act acts[] = {
                 "cast_i32(no_object + scatter_add(cast_f32(cls) - no_object, idx, Q, axis = 1))"},
     {"ReflectionPad2d", "nn.ReflectionPad2d(p)(x) is pad(x, [p, p, p, p], mode = \"reflect\"); nn.Conv2d(..., padding_mode "
                         "= 'reflect') is conv2d(..., padding_mode = \"reflect\")"},
+    /* what round 14's course models reach for: the loss functions of ranking, embedding and likelihood models
+     * (each form checked in tests/parity/stranger14.py, row "fns14"; margin_ranking_loss is the stdlib's) */
+    {"hinge_embedding_loss", "F.hinge_embedding_loss(x, y, margin = m) for y of 1 and -1 is mean(where(y > 0.0, x, "
+                             "relu(m - x))) (m = 1.0 by default)"},
+    {"cosine_embedding_loss", "F.cosine_embedding_loss(a, b, y, margin = m) of rows, y of 1 and -1, is mean(where(y > "
+                              "0.0, 1.0 - c, relu(c - m))) with c = sum(normalize(a) * normalize(b), axis = 1) (for rows "
+                              "not near zero)"},
+    {"soft_margin_loss", "F.soft_margin_loss(x, y) for y of 1 and -1 is mean(softplus(-y * x))"},
+    {"multi_margin_loss", "F.multi_margin_loss(x, y, margin = m) of x: f32[N, C], y: i32[N] is mean(sum(relu(m - "
+                          "gather(x, unsqueeze(y, 1), 1) + x) * (1.0 - one_hot(y, C)), axis = 1) / C) (m = 1.0 by default)"},
+    {"poisson_nll_loss", "F.poisson_nll_loss(r, t) (log_input = True) is mean(exp(r) - t * r)"},
+    {"gaussian_nll_loss", "F.gaussian_nll_loss(mu, t, var) is mean(0.5 * (log(v) + (mu - t) ** 2 / v)) with v = "
+                          "with_grad(maximum(var, 1e-6), var) (torch clamps var at eps without a gradient)"},
+    {"renorm", "torch.renorm(w, 2, 0, m) (rows of norm above m scaled to m) is w * minimum(1.0, m / (sqrt(sum(w * w, "
+               "axis = 1, keepdims = true)) + 1e-7)); a table renormalized in place before each step (TransE's "
+               "entities) is table = normalize(t + shift, axis = 1) with a buffer shift: f32[V, D] = zeros, "
+               "update(shift, stop_grad(table - t)), and with_grad(table, t) where the step uses it"},
+    /* PyTorch tensor functions the round's ports reached for (each form checked in stranger14.py, row "hints14") */
+    {"interpolate", "F.interpolate(x, scale_factor = s, mode = m) is upsample(x, scale = s, mode = m); with size = "
+                    "(h, w) it is upsample(x, size = (h, w), mode = m)"},
+    {"sigmoid_focal_loss", "torchvision.ops.sigmoid_focal_loss(z, t, alpha, gamma, reduction) is focal_loss(z, t, alpha "
+                           "= alpha, gamma = gamma, reduction = reduction) (torchvision's default reduction is \"none\", "
+                           "focal_loss's \"mean\")"},
+    {"embedding_bag", "nn.EmbeddingBag(V, D)(ids) of bags ids: i32[N, B] is mean(embedding(ids, V, D), axis = 1) "
+                      "(mode = \"sum\": sum(..., axis = 1); per_sample_weights w: f32[N, B]: sum(embedding(ids, V, D) * "
+                      "unsqueeze(w, 2), axis = 1) with mode = \"sum\")"},
+    {"index_select", "torch.index_select(x, 0, idx) (x[idx]) is take(x, idx); along axis 1 of x: f32[N, L, D] by idx: "
+                     "i32[K] it is gather(x, expand(reshape(idx, [1, K, 1]), [N, K, D]), 1)"},
+    {"bmm", "torch.bmm(a, b) is a @ b (matmul batches over the leading dimensions)"},
+    {"dot", "torch.dot(a, b) of two vectors is a @ b, an f32[]; the dot products of the rows of a, b: f32[N, D] are "
+            "sum(a * b, axis = 1)"},
+    {"outer", "torch.outer(a, b) of a: f32[P], b: f32[Q] is unsqueeze(a, 1) * unsqueeze(b, 0), f32[P, Q]; per row of "
+              "f32[N, P] and f32[N, Q]: unsqueeze(a, 2) * unsqueeze(b, 1), f32[N, P, Q]"},
+    {"diag", "torch.diag(v) of v: f32[D] is eye(D) * v, f32[D, D]; torch.diag(w) of a square matrix, its diagonal, is "
+             "einsum(\"ii->i\", w)"},
+    {"bilinear", "F.bilinear(a, b, w, bias) of nn.Bilinear's w: f32[out, P, Q] is einsum(\"np,opq,nq->no\", a, w, b) + "
+                 "bias for a: f32[N, P], b: f32[N, Q]"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -322,6 +322,7 @@ def run(build):
     import stranger11                                   # the eleventh: tied LM, seq2seq attention, PPO, meta, SSL
     import stranger12                                   # the twelfth: detection, generative, efficient vision, graphs
     import stranger13                                   # the thirteenth: style, perceptual, conditioning, set losses
+    import stranger14                                   # the fourteenth: recommenders, TransE, R1, Performer, gPool
     import gaps                                         # gaps3: concat along the batch axis, ...
     import relu6_bn                                     # conv -> batch norm -> relu6, the mask read in batch norm's backward
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
@@ -339,5 +340,7 @@ def run(build):
              stranger12.run(build)),
             ("DeepDream, SRGAN, FiLM, Deep SVDD, DETR, MDN, batch-hard triplet, Pix2Pix U-Net, MC dropout from the docs",
              stranger13.run(build)),
+            ("recommenders (NCF, MF, Wide & Deep, DeepFM, DCN), TransE, sparse AE, highway, R1, LSGAN, Performer, "
+             "Graph U-Net, center loss, attention gate from the docs", stranger14.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build)),
             ("conv -> batch norm -> relu6 (the ReLU6 mask in batch norm's backward)", relu6_bn.run(build))]
