@@ -109,4 +109,12 @@ int dl_wg_wgrad16_fits(const dl_conv2d_geom *g);
 int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 int dl_wg_wgrad16_enable(int on);
 
+/* Whether conv.c sends a weight gradient the 8-tile rule
+ * (dl_conv_winograd_pays) leaves to the direct kernels here: 16 channels on
+ * both sides (ResNet-20's 32x32 stage), at least 64 tiles over the batch,
+ * and dl_wg_wgrad16_fits. dl_wg_wgrad16_c16_enable(0) turns it off (the
+ * tests and the A/B); returns the previous setting. */
+int dl_wg_wgrad16_pays(const dl_conv2d_geom *g);
+int dl_wg_wgrad16_c16_enable(int on);
+
 #endif

@@ -40,11 +40,16 @@
 #define POSITIONS 16
 #define WG_GROUPS 4 /* as conv_winograd.c's weight gradient */
 
-static int wgrad16_on = 1;
+static int wgrad16_on = 1, c16_on = 1;
 
 int dl_wg_wgrad16_enable(int on) {
     int was = wgrad16_on;
     wgrad16_on = on;
+    return was;
+}
+int dl_wg_wgrad16_c16_enable(int on) {
+    int was = c16_on;
+    c16_on = on;
     return was;
 }
 
@@ -54,9 +59,14 @@ int dl_wg_wgrad16_enable(int on) {
 #define X16_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
 int dl_wg_wgrad16_fits(const dl_conv2d_geom *g) {
-    if (!wgrad16_on || g->c % 32 || g->oc % 16 || !dl_conv_winograd_fits(g)) return 0;
+    if (!wgrad16_on || g->c % 16 || g->oc % 16 || !dl_conv_winograd_fits(g)) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
+}
+
+int dl_wg_wgrad16_pays(const dl_conv2d_geom *g) {
+    return c16_on && g->c < 32 && g->oc < 32 && g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= 64 &&
+           dl_wg_wgrad16_fits(g);
 }
 
 typedef struct wgd {
@@ -139,18 +149,39 @@ X16 static void product4(const float *GY, const float *V, int64_t n, int64_t oc,
     product_rows(GY, V, n, oc, c, o0, c0, W, 4);
 }
 
+/* W[o0 .. o0+16)[c0 .. c0+16) += sum_t GY[t][o] V[t][c]: the last 16
+ * input channels of c = 16 (mod 32), one accumulator per output channel, a
+ * load of V[t] and 16 broadcasts of GY[t] (memory operands) per tile. */
+X16 static void product16x16(const float *GY, const float *V, int64_t n, int64_t oc, int64_t c, int64_t o0,
+                             int64_t c0, float *W) {
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_loadu_ps(W + (o0 + i) * c + c0);
+    for (int64_t t = 0; t < n; t++) {
+        const __m512 v = _mm512_loadu_ps(V + t * c + c0);
+        const float *gr = GY + t * oc + o0;
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(gr[i]), v, acc[i]);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(W + (o0 + i) * c + c0, acc[i]);
+}
+
 /* W[e] += GY[e]^T V[e] for the 16 positions of one image's tiles. */
 static void products(const dl_conv2d_geom *g, const wgd *d, const float *GY, const float *V, float *W) {
     const int64_t oc = g->oc, c = g->c, n = d->tiles;
     for (int e = 0; e < POSITIONS; e++) {
         const float *ge = GY + e * (n * oc + 16), *ve = V + e * (n * c + 16);
         float *we = W + e * oc * c;
-        for (int64_t c0 = 0; c0 < c; c0 += 32) {
+        int64_t c0 = 0;
+        for (; c0 + 32 <= c; c0 += 32) {
             int64_t o0 = 0;
             for (; o0 + 12 <= oc && oc - o0 != 16; o0 += 12) product12(ge, ve, n, oc, c, o0, c0, we);
             for (; o0 + 8 <= oc; o0 += 8) product8(ge, ve, n, oc, c, o0, c0, we);
             for (; o0 < oc; o0 += 4) product4(ge, ve, n, oc, c, o0, c0, we);
         }
+        if (c0 < c)
+            for (int64_t o0 = 0; o0 < oc; o0 += 16) product16x16(ge, ve, n, oc, c, o0, c0, we);
     }
 }
 
@@ -196,6 +227,10 @@ int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, floa
 }
 #else
 int dl_wg_wgrad16_fits(const dl_conv2d_geom *g) {
+    (void)g;
+    return 0;
+}
+int dl_wg_wgrad16_pays(const dl_conv2d_geom *g) {
     (void)g;
     return 0;
 }
