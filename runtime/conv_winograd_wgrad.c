@@ -71,6 +71,7 @@ int dl_wg_wgrad16_pays(const dl_conv2d_geom *g) {
 
 typedef struct wgd {
     int64_t th, tw, tiles; /* 2x2 tiles per image */
+    int64_t rows;          /* tile rows transformed and multiplied at a time (block_rows) */
     int64_t ph, pw;        /* P: (2 th + 2) x (2 tw + 2) positions of C floats, zero outside the input */
     int64_t qh, qw;        /* Q: 2 th x 2 tw positions of OC floats, zero outside gy */
     int64_t pf, qf, vf, gf, wf;
@@ -78,25 +79,39 @@ typedef struct wgd {
 
 static int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
 
+/* The tile rows of a block: with 16 input channels (the 16 x 16 products)
+ * as many as keep the block's V and GY within 32 KB of L1 (beside W's 16
+ * KB), so they are written and read there, not in L2: one row of 16 tiles
+ * on ResNet-20's 32x32 plane. With 32 and more the whole image (blocks of 8
+ * to 32 tiles measured slower there, the group's W of 64 KB and more then
+ * streaming through L2 once per block). Blocks change no bits: every
+ * accumulator sums its tiles in order, stored and reloaded between blocks. */
+static int64_t block_rows(const dl_conv2d_geom *g, int64_t th, int64_t tw) {
+    if (g->c >= 32) return th;
+    const int64_t r = 512 / (tw * (g->c + g->oc));
+    return r < 1 ? 1 : r > th ? th : r;
+}
+
 static wgd dims(const dl_conv2d_geom *g) {
     wgd d;
     d.th = (g->oh + 1) / 2, d.tw = (g->ow + 1) / 2, d.tiles = d.th * d.tw;
     d.ph = 2 * d.th + 2, d.pw = 2 * d.tw + 2, d.qh = 2 * d.th, d.qw = 2 * d.tw;
     d.pf = lines(d.ph * d.pw * g->c), d.qf = lines(d.qh * d.qw * g->oc);
-    d.vf = POSITIONS * (d.tiles * g->c + 16), d.gf = POSITIONS * (d.tiles * g->oc + 16);
+    d.rows = block_rows(g, d.th, d.tw);
+    d.vf = POSITIONS * (d.rows * d.tw * g->c + 16), d.gf = POSITIONS * (d.rows * d.tw * g->oc + 16);
     d.wf = POSITIONS * g->oc * g->c;
     return d;
 }
 
-/* GY[e][t][o..o+15] = (A g A^T)[e] for every tile t, g the 2x2 block of Q
- * at (2 ti, 2 tj); positions a line more than their rows apart, as V's
- * (conv_winograd_cl.c's cl_input). */
-X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, float *GY) {
-    const int64_t es = d->tiles * ch + 16, row = d->qw * ch;
-    for (int64_t ti = 0; ti < d->th; ti++)
+/* GY[e][t][o..o+15] = (A g A^T)[e] for the tiles t of tile rows [ti0, ti1),
+ * g the 2x2 block of Q at (2 ti, 2 tj); positions a line more than their
+ * rows apart, as V's (conv_winograd_cl.c's cl_input). */
+X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0, int64_t ti1, float *GY) {
+    const int64_t es = (ti1 - ti0) * d->tw * ch + 16, row = d->qw * ch;
+    for (int64_t ti = ti0; ti < ti1; ti++)
         for (int64_t tj = 0; tj < d->tw; tj++) {
             const float *q = Q + (2 * ti * d->qw + 2 * tj) * ch;
-            float *v = GY + (ti * d->tw + tj) * ch;
+            float *v = GY + ((ti - ti0) * d->tw + tj) * ch;
             for (int64_t c = 0; c < ch; c += 16) {
                 __m512 g00 = _mm512_loadu_ps(q + c), g01 = _mm512_loadu_ps(q + ch + c);
                 __m512 g10 = _mm512_loadu_ps(q + row + c), g11 = _mm512_loadu_ps(q + row + ch + c);
@@ -167,9 +182,9 @@ X16 static void product16x16(const float *GY, const float *V, int64_t n, int64_t
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(W + (o0 + i) * c + c0, acc[i]);
 }
 
-/* W[e] += GY[e]^T V[e] for the 16 positions of one image's tiles. */
-static void products(const dl_conv2d_geom *g, const wgd *d, const float *GY, const float *V, float *W) {
-    const int64_t oc = g->oc, c = g->c, n = d->tiles;
+/* W[e] += GY[e]^T V[e] for the 16 positions of n tiles. */
+static void products(const dl_conv2d_geom *g, int64_t n, const float *GY, const float *V, float *W) {
+    const int64_t oc = g->oc, c = g->c;
     for (int e = 0; e < POSITIONS; e++) {
         const float *ge = GY + e * (n * oc + 16), *ve = V + e * (n * c + 16);
         float *we = W + e * oc * c;
@@ -194,9 +209,12 @@ static void group_sum(const dl_conv2d_geom *g, const wgd *d, const float *x, con
     for (int64_t i = i0; i < i1; i++) {
         dl_wg_cl_planes(g, x + i * g->c * g->h * g->w, P, d->pw);
         dl_wg_cl_planes(&gq, gy + i * g->oc * g->oh * g->ow, Q, d->qw);
-        dl_wg_cl_input2(g, P, d->pw, d->tw, d->tiles, V);
-        gy_tiles16(Q, d, g->oc, GY);
-        products(g, d, GY, V, W);
+        for (int64_t r0 = 0; r0 < d->th; r0 += d->rows) {
+            const int64_t r1 = r0 + d->rows < d->th ? r0 + d->rows : d->th, n = (r1 - r0) * d->tw;
+            dl_wg_cl_input2(g, P + 2 * r0 * d->pw * g->c, d->pw, d->tw, n, V);
+            gy_tiles16(Q, d, g->oc, r0, r1, GY);
+            products(g, n, GY, V, W);
+        }
     }
 }
 
