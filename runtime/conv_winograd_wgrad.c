@@ -23,11 +23,17 @@
  * added in order (conv_winograd.c's rule). The bits differ from
  * conv_winograd.c's dl_sgemm path (another order of the same sums).
  *
- * Compiled for AVX-512 only and chosen at run time for c a multiple of 32
- * and oc of 16 (whole vectors of channel-last planes); elsewhere
- * conv_winograd.c's code runs (and after dl_wg_wgrad16_enable(0), for the
- * tests). Measurements: docs/performance.md, "ResNet-20's 32-channel weight
- * gradient with channels in the lanes". */
+ * Input channels 16 (mod 32) multiply on 16 x 16 register tiles instead;
+ * below 32 channels a block of tile rows at a time (block_rows), which is
+ * how ResNet-20's 16-channel 32x32 stage runs here (conv.c sends it by
+ * dl_wg_wgrad16_pays; the 8-tile path's rule leaves 16 channels out).
+ *
+ * Compiled for AVX-512 only and chosen at run time for c and oc multiples
+ * of 16 (whole vectors of channel-last planes); elsewhere conv_winograd.c's
+ * code runs (and after dl_wg_wgrad16_enable(0), for the tests).
+ * Measurements: docs/performance.md, "ResNet-20's 32-channel weight
+ * gradient with channels in the lanes" and "ResNet-20's 16-channel weight
+ * gradient ... (branch w16g)". */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors pass only between always-inlined helpers */
 #include <omp.h>
