@@ -98,13 +98,16 @@ static int64_t block_rows(const dl_conv2d_geom *g, int64_t th, int64_t tw) {
     return r < 1 ? 1 : r > th ? th : r;
 }
 
+/* GY's floats per position in gy_tiles_tl's layout (at least n * oc + 16, gy_tiles16's). */
+static int64_t tl_stride(int64_t n, int64_t oc) { return (n + 15) / 16 * 16 * oc + 16; }
+
 static wgd dims(const dl_conv2d_geom *g) {
     wgd d;
     d.th = (g->oh + 1) / 2, d.tw = (g->ow + 1) / 2, d.tiles = d.th * d.tw;
     d.ph = 2 * d.th + 2, d.pw = 2 * d.tw + 2, d.qh = 2 * d.th, d.qw = 2 * d.tw;
     d.pf = lines(d.ph * d.pw * g->c), d.qf = lines(d.qh * d.qw * g->oc);
     d.rows = block_rows(g, d.th, d.tw);
-    d.vf = POSITIONS * (d.rows * d.tw * g->c + 16), d.gf = POSITIONS * (d.rows * d.tw * g->oc + 16);
+    d.vf = POSITIONS * (d.rows * d.tw * g->c + 16), d.gf = POSITIONS * tl_stride(d.rows * d.tw, g->oc);
     d.wf = POSITIONS * g->oc * g->c;
     return d;
 }
@@ -134,6 +137,59 @@ X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0
                 }
             }
         }
+}
+
+/* With 16 input channels (blocks of tile rows), GY is instead
+ * GY[e][t / 16][o][t % 16] (positions oc * 16 * ceil(n / 16) + 16 floats
+ * apart), straight from the channel-first gy with 16 tiles in the lanes:
+ * no channel-last plane Q and none of its 16x16 transposes. The product
+ * reads GY by broadcasts, which serve from any layout; this one keeps the
+ * 16 output channels of a tile at constant offsets. */
+
+/* cnt lanes of v to tiles t0 .. t0+cnt-1 of output channel o's rows (cnt <= 16; two masked stores
+ * where the tiles straddle two chunks of 16). */
+X16_INLINE void tl_store(float *ge, int64_t oc, int64_t o, int64_t t0, int cnt, __m512 v) {
+    const int64_t l = t0 % 16, k = 16 - l < cnt ? 16 - l : cnt;
+    float *at = ge + (t0 / 16 * oc + o) * 16 + l;
+    _mm512_mask_storeu_ps(at, (__mmask16)((1u << k) - 1), v);
+    if (k < cnt) _mm512_mask_storeu_ps(at + oc * 16 - 16, (__mmask16)(((1u << cnt) - 1) & ~((1u << k) - 1)), v);
+}
+
+/* GY (tl layout) = (A g A^T)[e] for the tiles of tile rows [ti0, ti1) of one image's gy [oc][oh][ow]:
+ * per output channel and tile row, 16 tiles at a time, a tile's 2x2 g from two rows' even and odd
+ * columns (zero past gy); the same arithmetic as gy_tiles16. */
+X16 static void gy_tiles_tl(const float *gy, const dl_conv2d_geom *g, const wgd *d, int64_t ti0, int64_t ti1,
+                            float *GY) {
+    const int64_t oc = g->oc, n = (ti1 - ti0) * d->tw, es = tl_stride(n, oc);
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t o = 0; o < oc; o++)
+        for (int64_t ti = ti0; ti < ti1; ti++)
+            for (int64_t tj = 0; tj < d->tw; tj += 16) {
+                const int64_t vc = g->ow - 2 * tj < 32 ? g->ow - 2 * tj : 32;
+                const __mmask16 lo = (__mmask16)(vc >= 16 ? 0xffff : (1u << vc) - 1);
+                const __mmask16 hi = (__mmask16)(vc >= 32 ? 0xffff : vc > 16 ? (1u << (vc - 16)) - 1 : 0);
+                const float *r0 = gy + (o * g->oh + 2 * ti) * g->ow + 2 * tj, *r1 = r0 + g->ow;
+                const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
+                __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+                if (2 * ti + 1 < g->oh) b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
+                const __m512 g00 = _mm512_permutex2var_ps(a0, ev, a1), g01 = _mm512_permutex2var_ps(a0, od, a1);
+                const __m512 g10 = _mm512_permutex2var_ps(b0, ev, b1), g11 = _mm512_permutex2var_ps(b0, od, b1);
+                const __m512 t[4][2] = {{g00, g01},
+                                        {_mm512_add_ps(g00, g10), _mm512_add_ps(g01, g11)},
+                                        {_mm512_sub_ps(g00, g10), _mm512_sub_ps(g01, g11)},
+                                        {_mm512_sub_ps(_mm512_setzero_ps(), g10),
+                                         _mm512_sub_ps(_mm512_setzero_ps(), g11)}};
+                const int64_t t0 = (ti - ti0) * d->tw + tj;
+                const int cnt = d->tw - tj < 16 ? (int)(d->tw - tj) : 16;
+                for (int a = 0; a < 4; a++) {
+                    float *ge = GY + 4 * a * es;
+                    tl_store(ge, oc, o, t0, cnt, t[a][0]);
+                    tl_store(ge + es, oc, o, t0, cnt, _mm512_add_ps(t[a][0], t[a][1]));
+                    tl_store(ge + 2 * es, oc, o, t0, cnt, _mm512_sub_ps(t[a][0], t[a][1]));
+                    tl_store(ge + 3 * es, oc, o, t0, cnt, _mm512_sub_ps(_mm512_setzero_ps(), t[a][1]));
+                }
+            }
 }
 
 /* W[o0 .. o0+R)[c0 .. c0+32) += sum_t GY[t][o] V[t][c] over n tiles (rows oc and c floats long). */
@@ -188,12 +244,30 @@ X16_INLINE void product16x16(const float *GY, const float *V, int64_t n, int64_t
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(W + (o0 + i) * c + c0, acc[i]);
 }
 
+/* product16x16 for 16 input channels and GY's tl layout: W[o0 .. o0+16)[0 .. 16) += sum_t GY[e][t][o] V[t],
+ * GY's 16 output channels of a tile at constant offsets from one pointer. */
+X16_INLINE void product16_tl(const float *GY, const float *V, int64_t n, int64_t oc, int64_t o0, float *W) {
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_loadu_ps(W + (o0 + i) * 16);
+    for (int64_t t0 = 0; t0 < n; t0 += 16) {
+        const float *gc = GY + (t0 / 16 * oc + o0) * 16, *vt = V + t0 * 16;
+        const int64_t m = n - t0 < 16 ? n - t0 : 16;
+        for (int64_t l = 0; l < m; l++) {
+            const __m512 v = _mm512_loadu_ps(vt + l * 16);
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(gc[i * 16 + l]), v, acc[i]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(W + (o0 + i) * 16, acc[i]);
+}
+
 /* products' loop for 16 channels on both sides, the strides constants:
  * with a block's 16 tiles per call, the general call's setup (16 row
  * addresses) cost as much as a third of its multiply-adds. */
 X16 static void products16(int64_t n, const float *GY, const float *V, float *W) {
-    for (int e = 0; e < POSITIONS; e++)
-        product16x16(GY + e * (n * 16 + 16), V + e * (n * 16 + 16), n, 16, 16, 0, 0, W + e * 256);
+    for (int e = 0; e < POSITIONS; e++) product16_tl(GY + e * tl_stride(n, 16), V + e * (n * 16 + 16), n, 16, 0, W + e * 256);
 }
 
 /* W[e] += GY[e]^T V[e] for the 16 positions of n tiles. */
@@ -201,6 +275,12 @@ X16 static void products(const dl_conv2d_geom *g, int64_t n, const float *GY, co
     const int64_t oc = g->oc, c = g->c;
     if (oc == 16 && c == 16) {
         products16(n, GY, V, W);
+        return;
+    }
+    if (c == 16) { /* blocks of tile rows: GY in the tl layout */
+        for (int e = 0; e < POSITIONS; e++)
+            for (int64_t o0 = 0; o0 < oc; o0 += 16)
+                product16_tl(GY + e * tl_stride(n, oc), V + e * (n * 16 + 16), n, oc, o0, W + e * oc * 16);
         return;
     }
     for (int e = 0; e < POSITIONS; e++) {
@@ -226,11 +306,12 @@ static void group_sum(const dl_conv2d_geom *g, const wgd *d, const float *x, con
     memset(W, 0, sizeof(float) * (size_t)d->wf);
     for (int64_t i = i0; i < i1; i++) {
         dl_wg_cl_planes(g, x + i * g->c * g->h * g->w, P, d->pw);
-        dl_wg_cl_planes(&gq, gy + i * g->oc * g->oh * g->ow, Q, d->qw);
+        if (g->c != 16) dl_wg_cl_planes(&gq, gy + i * g->oc * g->oh * g->ow, Q, d->qw);
         for (int64_t r0 = 0; r0 < d->th; r0 += d->rows) {
             const int64_t r1 = r0 + d->rows < d->th ? r0 + d->rows : d->th, n = (r1 - r0) * d->tw;
             dl_wg_cl_input2(g, P + 2 * r0 * d->pw * g->c, d->pw, d->tw, n, V);
-            gy_tiles16(Q, d, g->oc, r0, r1, GY);
+            if (g->c == 16) gy_tiles_tl(gy + i * g->oc * g->oh * g->ow, g, d, r0, r1, GY);
+            else gy_tiles16(Q, d, g->oc, r0, r1, GY);
             products(g, n, GY, V, W);
         }
     }
