@@ -24,7 +24,8 @@
  * conv_winograd.c's dl_sgemm path (another order of the same sums).
  *
  * Input channels 16 (mod 32) multiply on 16 x 16 register tiles instead;
- * below 32 channels a block of tile rows at a time (block_rows), which is
+ * below 32 channels a block of tile rows at a time (block_rows), gy's
+ * transform straight from the channel-first gy (gy_tiles_tl; Q unused), which is
  * how ResNet-20's 16-channel 32x32 stage runs here (conv.c sends it by
  * dl_wg_wgrad16_pays; the 8-tile path's rule leaves 16 channels out).
  *
@@ -146,13 +147,11 @@ X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0
  * reads GY by broadcasts, which serve from any layout; this one keeps the
  * 16 output channels of a tile at constant offsets. */
 
-/* cnt lanes of v to tiles t0 .. t0+cnt-1 of output channel o's rows (cnt <= 16; two masked stores
- * where the tiles straddle two chunks of 16). */
+/* cnt lanes of v to tiles t0 .. t0+cnt-1 of output channel o's rows. They never straddle two
+ * chunks of 16: a block of several tile rows has at most 16 tiles (block_rows: rows x tw x 32 <=
+ * 512 floats), and a block of one row starts its runs of 16 at multiples of 16. */
 X16_INLINE void tl_store(float *ge, int64_t oc, int64_t o, int64_t t0, int cnt, __m512 v) {
-    const int64_t l = t0 % 16, k = 16 - l < cnt ? 16 - l : cnt;
-    float *at = ge + (t0 / 16 * oc + o) * 16 + l;
-    _mm512_mask_storeu_ps(at, (__mmask16)((1u << k) - 1), v);
-    if (k < cnt) _mm512_mask_storeu_ps(at + oc * 16 - 16, (__mmask16)(((1u << cnt) - 1) & ~((1u << k) - 1)), v);
+    _mm512_mask_storeu_ps(ge + (t0 / 16 * oc + o) * 16 + t0 % 16, (__mmask16)((1u << cnt) - 1), v);
 }
 
 /* GY (tl layout) = (A g A^T)[e] for the tiles of tile rows [ti0, ti1) of one image's gy [oc][oh][ow]:
