@@ -116,6 +116,20 @@ static wgd dims(const dl_conv2d_geom *g) {
 /* GY[e][t][o..o+15] = (A g A^T)[e] for the tiles t of tile rows [ti0, ti1),
  * g the 2x2 block of Q at (2 ti, 2 tj); positions a line more than their
  * rows apart, as V's (conv_winograd_cl.c's cl_input). */
+/* out[e] = (A g A^T)[e] of the 2x2 g = [[g00, g01], [g10, g11]], lane by lane. */
+X16_INLINE void gy_positions(__m512 g00, __m512 g01, __m512 g10, __m512 g11, __m512 out[POSITIONS]) {
+    const __m512 t[4][2] = {{g00, g01},
+                            {_mm512_add_ps(g00, g10), _mm512_add_ps(g01, g11)},
+                            {_mm512_sub_ps(g00, g10), _mm512_sub_ps(g01, g11)},
+                            {_mm512_sub_ps(_mm512_setzero_ps(), g10), _mm512_sub_ps(_mm512_setzero_ps(), g11)}};
+    for (int a = 0; a < 4; a++) { /* (A g) A^T: columns */
+        out[4 * a] = t[a][0];
+        out[4 * a + 1] = _mm512_add_ps(t[a][0], t[a][1]);
+        out[4 * a + 2] = _mm512_sub_ps(t[a][0], t[a][1]);
+        out[4 * a + 3] = _mm512_sub_ps(_mm512_setzero_ps(), t[a][1]);
+    }
+}
+
 X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0, int64_t ti1, float *GY) {
     const int64_t es = (ti1 - ti0) * d->tw * ch + 16, row = d->qw * ch;
     for (int64_t ti = ti0; ti < ti1; ti++)
@@ -123,19 +137,10 @@ X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0
             const float *q = Q + (2 * ti * d->qw + 2 * tj) * ch;
             float *v = GY + ((ti - ti0) * d->tw + tj) * ch;
             for (int64_t c = 0; c < ch; c += 16) {
-                __m512 g00 = _mm512_loadu_ps(q + c), g01 = _mm512_loadu_ps(q + ch + c);
-                __m512 g10 = _mm512_loadu_ps(q + row + c), g11 = _mm512_loadu_ps(q + row + ch + c);
-                __m512 t[4][2] = {{g00, g01},
-                                  {_mm512_add_ps(g00, g10), _mm512_add_ps(g01, g11)},
-                                  {_mm512_sub_ps(g00, g10), _mm512_sub_ps(g01, g11)},
-                                  {_mm512_sub_ps(_mm512_setzero_ps(), g10), _mm512_sub_ps(_mm512_setzero_ps(), g11)}};
-                for (int a = 0; a < 4; a++) { /* (A g) A^T: columns */
-                    float *o = v + 4 * a * es + c;
-                    _mm512_storeu_ps(o, t[a][0]);
-                    _mm512_storeu_ps(o + es, _mm512_add_ps(t[a][0], t[a][1]));
-                    _mm512_storeu_ps(o + 2 * es, _mm512_sub_ps(t[a][0], t[a][1]));
-                    _mm512_storeu_ps(o + 3 * es, _mm512_sub_ps(_mm512_setzero_ps(), t[a][1]));
-                }
+                __m512 out[POSITIONS];
+                gy_positions(_mm512_loadu_ps(q + c), _mm512_loadu_ps(q + ch + c), _mm512_loadu_ps(q + row + c),
+                             _mm512_loadu_ps(q + row + ch + c), out);
+                for (int e = 0; e < POSITIONS; e++) _mm512_storeu_ps(v + e * es + c, out[e]);
             }
         }
 }
@@ -156,7 +161,7 @@ X16_INLINE void tl_store(float *ge, int64_t oc, int64_t o, int64_t t0, int cnt, 
 
 /* GY (tl layout) = (A g A^T)[e] for the tiles of tile rows [ti0, ti1) of one image's gy [oc][oh][ow]:
  * per output channel and tile row, 16 tiles at a time, a tile's 2x2 g from two rows' even and odd
- * columns (zero past gy); the same arithmetic as gy_tiles16. */
+ * columns (zero past gy); gy_positions as gy_tiles16. */
 X16 static void gy_tiles_tl(const float *gy, const dl_conv2d_geom *g, const wgd *d, int64_t ti0, int64_t ti1,
                             float *GY) {
     const int64_t oc = g->oc, n = (ti1 - ti0) * d->tw, es = tl_stride(n, oc);
@@ -172,22 +177,12 @@ X16 static void gy_tiles_tl(const float *gy, const dl_conv2d_geom *g, const wgd 
                 const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
                 __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
                 if (2 * ti + 1 < g->oh) b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
-                const __m512 g00 = _mm512_permutex2var_ps(a0, ev, a1), g01 = _mm512_permutex2var_ps(a0, od, a1);
-                const __m512 g10 = _mm512_permutex2var_ps(b0, ev, b1), g11 = _mm512_permutex2var_ps(b0, od, b1);
-                const __m512 t[4][2] = {{g00, g01},
-                                        {_mm512_add_ps(g00, g10), _mm512_add_ps(g01, g11)},
-                                        {_mm512_sub_ps(g00, g10), _mm512_sub_ps(g01, g11)},
-                                        {_mm512_sub_ps(_mm512_setzero_ps(), g10),
-                                         _mm512_sub_ps(_mm512_setzero_ps(), g11)}};
+                __m512 out[POSITIONS];
+                gy_positions(_mm512_permutex2var_ps(a0, ev, a1), _mm512_permutex2var_ps(a0, od, a1),
+                             _mm512_permutex2var_ps(b0, ev, b1), _mm512_permutex2var_ps(b0, od, b1), out);
                 const int64_t t0 = (ti - ti0) * d->tw + tj;
                 const int cnt = d->tw - tj < 16 ? (int)(d->tw - tj) : 16;
-                for (int a = 0; a < 4; a++) {
-                    float *ge = GY + 4 * a * es;
-                    tl_store(ge, oc, o, t0, cnt, t[a][0]);
-                    tl_store(ge + es, oc, o, t0, cnt, _mm512_add_ps(t[a][0], t[a][1]));
-                    tl_store(ge + 2 * es, oc, o, t0, cnt, _mm512_sub_ps(t[a][0], t[a][1]));
-                    tl_store(ge + 3 * es, oc, o, t0, cnt, _mm512_sub_ps(_mm512_setzero_ps(), t[a][1]));
-                }
+                for (int e = 0; e < POSITIONS; e++) tl_store(GY + e * es, oc, o, t0, cnt, out[e]);
             }
 }
 
