@@ -113,9 +113,6 @@ static wgd dims(const dl_conv2d_geom *g) {
     return d;
 }
 
-/* GY[e][t][o..o+15] = (A g A^T)[e] for the tiles t of tile rows [ti0, ti1),
- * g the 2x2 block of Q at (2 ti, 2 tj); positions a line more than their
- * rows apart, as V's (conv_winograd_cl.c's cl_input). */
 /* out[e] = (A g A^T)[e] of the 2x2 g = [[g00, g01], [g10, g11]], lane by lane. */
 X16_INLINE void gy_positions(__m512 g00, __m512 g01, __m512 g10, __m512 g11, __m512 out[POSITIONS]) {
     const __m512 t[4][2] = {{g00, g01},
@@ -130,6 +127,9 @@ X16_INLINE void gy_positions(__m512 g00, __m512 g01, __m512 g10, __m512 g11, __m
     }
 }
 
+/* GY[e][t][o..o+15] = (A g A^T)[e] for the tiles t of tile rows [ti0, ti1),
+ * g the 2x2 block of Q at (2 ti, 2 tj); positions a line more than their
+ * rows apart, as V's (conv_winograd_cl.c's cl_input). */
 X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0, int64_t ti1, float *GY) {
     const int64_t es = (ti1 - ti0) * d->tw * ch + 16, row = d->qw * ch;
     for (int64_t ti = ti0; ti < ti1; ti++)
@@ -150,9 +150,9 @@ X16 static void gy_tiles16(const float *Q, const wgd *d, int64_t ch, int64_t ti0
  * apart), straight from the channel-first gy with 16 tiles in the lanes:
  * no channel-last plane Q and none of its 16x16 transposes. The product
  * reads GY by broadcasts, which serve from any layout; this one keeps the
- * 16 output channels of a tile at constant offsets. */
-
-/* cnt lanes of v to tiles t0 .. t0+cnt-1 of output channel o's rows. They never straddle two
+ * 16 output channels of a tile at constant offsets.
+ *
+ * cnt lanes of v to tiles t0 .. t0+cnt-1 of output channel o's rows. They never straddle two
  * chunks of 16: a block of several tile rows has at most 16 tiles (block_rows: rows x tw x 32 <=
  * 512 floats), and a block of one row starts its runs of 16 at multiples of 16. */
 X16_INLINE void tl_store(float *ge, int64_t oc, int64_t o, int64_t t0, int cnt, __m512 v) {
@@ -238,8 +238,9 @@ X16_INLINE void product16x16(const float *GY, const float *V, int64_t n, int64_t
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(W + (o0 + i) * c + c0, acc[i]);
 }
 
-/* product16x16 for 16 input channels and GY's tl layout: W[o0 .. o0+16)[0 .. 16) += sum_t GY[e][t][o] V[t],
- * GY's 16 output channels of a tile at constant offsets from one pointer. */
+/* product16x16 for 16 input channels and GY's tl layout: W[o0 .. o0+16)[0 .. 16) += sum_t GY[t][o] V[t],
+ * GY's 16 output channels of a tile at constant offsets from one pointer (product16x16's call set
+ * up 16 row addresses, a third of its work on a block's 16 tiles). */
 X16_INLINE void product16_tl(const float *GY, const float *V, int64_t n, int64_t oc, int64_t o0, float *W) {
     __m512 acc[16];
 #pragma GCC unroll 16
@@ -257,20 +258,9 @@ X16_INLINE void product16_tl(const float *GY, const float *V, int64_t n, int64_t
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(W + (o0 + i) * 16, acc[i]);
 }
 
-/* products' loop for 16 channels on both sides, the strides constants:
- * with a block's 16 tiles per call, the general call's setup (16 row
- * addresses) cost as much as a third of its multiply-adds. */
-X16 static void products16(int64_t n, const float *GY, const float *V, float *W) {
-    for (int e = 0; e < POSITIONS; e++) product16_tl(GY + e * tl_stride(n, 16), V + e * (n * 16 + 16), n, 16, 0, W + e * 256);
-}
-
 /* W[e] += GY[e]^T V[e] for the 16 positions of n tiles. */
 X16 static void products(const dl_conv2d_geom *g, int64_t n, const float *GY, const float *V, float *W) {
     const int64_t oc = g->oc, c = g->c;
-    if (oc == 16 && c == 16) {
-        products16(n, GY, V, W);
-        return;
-    }
     if (c == 16) { /* blocks of tile rows: GY in the tl layout */
         for (int e = 0; e < POSITIONS; e++)
             for (int64_t o0 = 0; o0 < oc; o0 += 16)
