@@ -14,5 +14,6 @@ done; p=$((p + 1)); done; done
 cc -std=c11 -O2 -fopenmp -Iruntime docs/results/w16g_drv.c build/libdlnrt.a -o "$T/inproc" -lpng -lz -lm
 for th in 1 2; do for r in 1 2 3; do echo "threads $th run $r $(OMP_NUM_THREADS=$th "$T/inproc" 64 200) load $(cut -d' ' -f1 /proc/loadavg)"; done; done
 [ -n "$NO_STEP" ] && exit 0
-T=/tmp/w16g-ab OMP_NUM_THREADS=1 sh bench/ab.sh "$BASE/build/libdlnrt.a" build/libdlnrt.a resnet20 7 --only train --cpu-time --batch 64
-T=/tmp/w16g-ab2 OMP_NUM_THREADS=2 sh bench/ab.sh "$BASE/build/libdlnrt.a" build/libdlnrt.a resnet20 5 --only train --cpu-time --batch 64
+# the step: the final rows of the section (the first ones ran without --reps/--min-time, 7 and 5 pairs)
+T=/tmp/w16g-ab OMP_NUM_THREADS=1 sh bench/ab.sh "$BASE/build/libdlnrt.a" build/libdlnrt.a resnet20 8 --only train --cpu-time --batch 64 --reps 5 --min-time 0.3
+T=/tmp/w16g-ab2 OMP_NUM_THREADS=2 sh bench/ab.sh "$BASE/build/libdlnrt.a" build/libdlnrt.a resnet20 5 --only train --cpu-time --batch 64 --reps 5 --min-time 0.3
