@@ -418,7 +418,7 @@ static void add_partials(float *restrict gw, float *const *part, int64_t chunks,
 
 int dl_conv2d_bwd_weight(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw) {
     if (dl_conv2d_is_depthwise(g)) return dl_conv2d_depthwise_bwd_weight(g, x, gy, gw);
-    if (dl_conv_winograd_pays(g)) return dl_conv_winograd_bwd_weight(g, x, gy, gw);
+    if (dl_conv_winograd_pays(g) || dl_wg_wgrad16_pays(g)) return dl_conv_winograd_bwd_weight(g, x, gy, gw);
     conv_dims d = dims_of(g);
     int64_t wsize = g->oc * d.K, chunks = wgrad_chunks(g, &d);
     int nt = image_threads(g, &d);

@@ -101,12 +101,20 @@ void dl_wg_inverse_weights(const float *W, int64_t es, int64_t oc, int64_t c, fl
 
 /* The weight gradient with 16 channels to an AVX-512 vector
  * (conv_winograd_wgrad.c), as dl_conv_winograd_bwd_weight: when
- * dl_wg_wgrad16_fits (a geometry that fits, c a multiple of 32, oc of 16, the
+ * dl_wg_wgrad16_fits (a geometry that fits, c and oc multiples of 16, the
  * CPU with AVX-512) that calls it. Thread-count independent bits, not the
  * same as the 8-tile path's. dl_wg_wgrad16_enable(0) turns it off (the
  * tests run both); returns the previous setting. */
 int dl_wg_wgrad16_fits(const dl_conv2d_geom *g);
 int dl_wg_wgrad16(const dl_conv2d_geom *g, const float *x, const float *gy, float *gw);
 int dl_wg_wgrad16_enable(int on);
+
+/* Whether conv.c sends a weight gradient the 8-tile rule
+ * (dl_conv_winograd_pays) leaves to the direct kernels here: 16 channels on
+ * both sides (ResNet-20's 32x32 stage), at least 64 tiles over the batch,
+ * and dl_wg_wgrad16_fits. dl_wg_wgrad16_c16_enable(0) turns it off (the
+ * tests and the A/B); returns the previous setting. */
+int dl_wg_wgrad16_pays(const dl_conv2d_geom *g);
+int dl_wg_wgrad16_c16_enable(int on);
 
 #endif

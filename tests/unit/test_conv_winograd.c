@@ -318,14 +318,18 @@ static void test_bwd_weight_vs_direct(void)
  * (dl_wg_wgrad16_enable(0)): odd and non-square planes (a last tile half
  * outside, rows wider than one 16x16 transpose), padding 0, 1, 2 and
  * asymmetric, output channels not a multiple of 12 (blocks of 12, 8 and 4), batches of 1 to 9
- * (groups of one image and of several), each at 1 and 2 threads with the
- * same bits. Skipped where the CPU has no AVX-512 (fits says 0). */
+ * (groups of one image and of several), input channels 16 (mod 32) (the
+ * 16 x 16 tiles: ResNet-20's 16-channel 32x32 layer, 48 and 80), each at 1
+ * and 2 threads with the same bits; conv.c's rule for 16 channels
+ * (dl_wg_wgrad16_pays). Skipped where the CPU has no AVX-512 (fits says 0). */
 static void test_bwd_weight16(void)
 {
     static const int64_t cases[][9] = {
         {1, 32, 16, 16, 32, 1, 1, 1, 1}, {7, 32, 16, 16, 32, 1, 1, 1, 1}, {5, 64, 8, 8, 64, 1, 1, 1, 1},
         {2, 32, 7, 9, 16, 1, 1, 1, 1},   {3, 64, 5, 13, 48, 0, 2, 1, 0},  {9, 32, 3, 3, 80, 0, 0, 0, 0},
         {2, 32, 17, 33, 16, 2, 2, 2, 2}, {4, 96, 6, 7, 112, 1, 0, 0, 1},  {1, 32, 4, 4, 16, 2, 1, 0, 2},
+        {3, 16, 32, 32, 16, 1, 1, 1, 1}, {9, 16, 9, 11, 16, 1, 1, 1, 1},  {2, 16, 5, 7, 32, 0, 2, 1, 0},
+        {2, 48, 8, 8, 32, 1, 1, 1, 1},   {5, 80, 3, 5, 16, 1, 1, 1, 1},
     };
     int saved = omp_get_max_threads();
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -358,7 +362,7 @@ static void test_bwd_weight16(void)
         free(x), free(gy), free(want);
         for (int r = 0; r < 3; r++) free(gw[r]);
     }
-    dl_conv2d_geom odd = geom(2, 48, 8, 8, 32, 1, 1, 1, 1); /* 48 input channels: not whole pairs of vectors */
+    dl_conv2d_geom odd = geom(2, 24, 8, 8, 32, 1, 1, 1, 1); /* 24 input channels: not whole vectors */
     CU_ASSERT(!dl_wg_wgrad16_fits(&odd));
     odd = geom(2, 32, 8, 8, 40, 1, 1, 1, 1); /* 40 output channels: not whole vectors */
     CU_ASSERT(!dl_wg_wgrad16_fits(&odd));
@@ -366,6 +370,15 @@ static void test_bwd_weight16(void)
     odd = geom(2, 32, 8, 8, 32, 1, 1, 1, 1);
     CU_ASSERT(!dl_wg_wgrad16_fits(&odd));
     dl_wg_wgrad16_enable(was);
+    dl_conv2d_geom r16 = geom(64, 16, 32, 32, 16, 1, 1, 1, 1); /* ResNet-20's 16-channel layer */
+    CU_ASSERT(!dl_wg_wgrad16_pays(&r16) == !dl_wg_wgrad16_fits(&r16));
+    was = dl_wg_wgrad16_c16_enable(0);
+    CU_ASSERT(!dl_wg_wgrad16_pays(&r16));
+    dl_wg_wgrad16_c16_enable(was);
+    r16 = geom(1, 16, 8, 8, 16, 1, 1, 1, 1); /* 16 tiles: the direct kernels */
+    CU_ASSERT(!dl_wg_wgrad16_pays(&r16));
+    r16 = geom(64, 32, 16, 16, 32, 1, 1, 1, 1); /* dl_conv_winograd_pays's */
+    CU_ASSERT(!dl_wg_wgrad16_pays(&r16));
 }
 
 /* Through conv.c: forward, data and weight gradient of shapes the rule
