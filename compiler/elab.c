@@ -1358,12 +1358,17 @@ static int model_outputs(elab *e, const ast_decl *model, const value *ret, model
         }
         ir_node *t = v->t;
         if (t->shape.rank == 0 || !ir_dim_eq(t->shape.d[0], ir_dim_sym(IR_SYM_N))) {
+            /* A value over the whole batch (a loss computed in the model) is the usual cause. */
+            char hint[160] = "";
+            if (t->shape.rank == 0)
+                snprintf(hint, sizeof hint, "\nhint: outputs are per sample; return a value of the whole batch as "
+                         "'zeros(%s) + v', one copy per sample", bn);
             if (io->n_out == 1)
-                diag_error(e->d, model->name_loc, "model '%s' must return %s[%s, ...], it returns %s", model->name,
-                           t->dtype == IR_I32 ? "i32" : "f32", bn, t_describe(e, t));
+                diag_error(e->d, model->name_loc, "model '%s' must return %s[%s, ...], it returns %s%s", model->name,
+                           t->dtype == IR_I32 ? "i32" : "f32", bn, t_describe(e, t), hint);
             else
-                diag_error(e->d, at, "output '%s' of model '%s' must start with the batch dimension %s, it is %s", name,
-                           model->name, bn, t_describe(e, t));
+                diag_error(e->d, at, "output '%s' of model '%s' must start with the batch dimension %s, it is %s%s",
+                           name, model->name, bn, t_describe(e, t), hint);
             return 0;
         }
         for (int j = 0; j < i; j++)
