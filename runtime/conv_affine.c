@@ -24,6 +24,8 @@
 #include "conv_dw3_rows_internal.h"
 #include "conv_dw3_tiny_internal.h"
 #include "conv_pointwise_internal.h"
+#include "conv_winograd_c16_internal.h"
+#include "conv_winograd_internal.h"
 #include "dlnrt.h"
 
 typedef struct affine_ctx {
@@ -119,7 +121,13 @@ int dl_conv2d_affine_w(uint64_t version, const dl_conv2d_geom *g, const float *x
         dw_affine(g, x, w, yc, y, a);
         return 0;
     }
-    if (!dl_pw_applies(g)) return dl_conv2d_ep_w(version, g, x, w, yc, affine_image, &ctx);
+    if (!dl_pw_applies(g)) {
+        /* conv.c's dispatch, where it takes Winograd: a kernel that can apply
+         * the affine as it stores its output skips yc (conv_winograd_weights.c). */
+        if (!dl_wg_c16_applies(g) && dl_conv_winograd_pays_forward(g))
+            return dl_conv_winograd_affine_w(version, g, x, w, yc, y, a, affine_image, &ctx);
+        return dl_conv2d_ep_w(version, g, x, w, yc, affine_image, &ctx);
+    }
     if (g->n > 1 && !omp_in_parallel()) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < g->n; i++) pw_affine_image(g, x, w, y, a, i);

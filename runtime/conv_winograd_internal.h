@@ -87,6 +87,13 @@ int dl_wg_product16_enable(int on);
 int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
                        dl_conv_epilogue ep, void *ctx);
 
+/* The same for dl_conv2d_affine_w (conv_affine.c): a kernel that can finish
+ * its output with the affine a as it stores it writes y = a(conv(x, w))
+ * directly and never calls ep; one that cannot writes yc = conv(x, w) and
+ * calls ep (which applies a from yc into y), as dl_conv_winograd_w. */
+int dl_conv_winograd_affine_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *yc,
+                              float *y, const dl_conv_affine *a, dl_conv_epilogue ep, void *ctx);
+
 /* Drops the kept U of weights in [base, base + n) (dl_weights_release). */
 void dl_conv_winograd_release(const float *base, int64_t n);
 

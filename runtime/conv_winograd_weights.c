@@ -65,8 +65,8 @@ static wu_entry *wu_slot(const dl_conv2d_geom *g, int m, const float *w) {
     return free_slot;
 }
 
-int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
-                       dl_conv_epilogue ep, void *ctx) {
+int dl_conv_winograd_affine_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *yc,
+                              float *y, const dl_conv_affine *a, dl_conv_epilogue ep, void *ctx) {
     const float *U = NULL;
     const int cl = dl_wg_cl_applies(g); /* conv_winograd_cl.c */
     const int m = cl ? DL_WG_CL_KEY(cl) : dl_conv_winograd_tile(g);
@@ -80,8 +80,14 @@ int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x
         U = e ? e->u : NULL;
         pthread_mutex_unlock(&wu_lock);
     }
-    if (cl) return dl_wg_cl_forward(g, cl, x, w, U, y, ep, ctx);
-    return dl_conv_winograd_u(g, m, x, w, U, y, ep, ctx);
+    (void)y, (void)a; /* no kernel fuses the affine yet */
+    if (cl) return dl_wg_cl_forward(g, cl, x, w, U, yc, ep, ctx);
+    return dl_conv_winograd_u(g, m, x, w, U, yc, ep, ctx);
+}
+
+int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,
+                       dl_conv_epilogue ep, void *ctx) {
+    return dl_conv_winograd_affine_w(version, g, x, w, y, NULL, NULL, ep, ctx);
 }
 
 void dl_conv_winograd_release(const float *base, int64_t n) {
