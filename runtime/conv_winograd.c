@@ -389,12 +389,36 @@ typedef struct wg_call {
     float *y;
     dl_conv_epilogue ep;
     void *ctx;
+    const dl_conv_affine *a; /* NULL: y = the convolution (then ep); else y = a(the convolution), no ep */
 } wg_call;
 
-/* Images [i0, i0 + nimg) with V and M of one slot and this thread's plane.
- * Thread t of tn does its share of each phase (tn > 1 only inside a
- * parallel region whose threads all call this with the same chunk). */
-static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, float *V, float *M, int t, int tn) {
+/* Output plane o of image img, rows [row0, row0 + rows) (whole tiles from
+ * row0), from its tiles' products mo[e * es + t] (tw tiles a row). With an
+ * affine the transform writes tmp (rows * ow floats, in L1) and
+ * dl_affine_rows_isa finishes it into y: the formula conv_affine.c's
+ * per-image epilogue applies, so every path gives the same bits, and y may
+ * be the residual. */
+static void store_plane(const wg_call *k, const float *mo, int64_t es, int64_t tw, int64_t img, int64_t o,
+                        int64_t row0, int64_t rows, float *tmp) {
+    const dl_conv2d_geom *g = k->g;
+    const int64_t at = (img * g->oc + o) * g->oh * g->ow + row0 * g->ow;
+    if (!k->a) {
+        k->d->k->output(mo, es, rows, g->ow, tw, k->y + at);
+        return;
+    }
+    k->d->k->output(mo, es, rows, g->ow, tw, tmp);
+    dl_conv_affine a = *k->a;
+    a.scale += o, a.shift += o;
+    if (a.residual) a.residual += at;
+    dl_affine_rows_isa(DL_GEMV_BEST, 1, rows * g->ow, tmp, k->y + at, &a);
+}
+
+/* Images [i0, i0 + nimg) with V and M of one slot and this thread's plane
+ * (and tmp, for an affine). Thread t of tn does its share of each phase
+ * (tn > 1 only inside a parallel region whose threads all call this with
+ * the same chunk). */
+static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, float *V, float *M, float *tmp, int t,
+                      int tn) {
     const dl_conv2d_geom *g = k->g;
     const wg_dims *d = k->d;
     const int64_t cols = d->cols, plane_in = g->h * g->w, plane_out = g->oh * g->ow;
@@ -417,15 +441,79 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
     share(nimg * g->oc, t, tn, &lo, &hi);
     for (int64_t u = lo; u < hi; u++) {
         int64_t img = u / g->oc, o = u % g->oc;
-        d->k->output(M + o * cols + img * d->tiles, d->ms, g->oh, g->ow, d->tw,
-                     k->y + ((i0 + img) * g->oc + o) * plane_out);
+        store_plane(k, M + o * cols + img * d->tiles, d->ms, d->tw, i0 + img, o, 0, g->oh, tmp);
     }
-    if (!k->ep) return;
+    if (!k->ep || k->a) return;
     if (tn > 1) {
 #pragma omp barrier
     }
     share(nimg, t, tn, &lo, &hi);
     for (int64_t img = lo; img < hi; img++) k->ep(k->ctx, i0 + img, k->y + (i0 + img) * g->oc * plane_out);
+}
+
+/* ---- batch 1 split in space ----------------------------------------------
+ *
+ * One image over tn threads: thread t takes a contiguous range of tile rows
+ * (a band) and runs the whole pipeline on it alone: the input transform of
+ * its tiles from the padded rows they read, the products of its tiles, the
+ * output transform (and affine) of its output rows, into its own plane, V
+ * and M laid out for its tiles. No data crosses threads, so no barrier; and
+ * each output's sums are the same as one thread's over the whole image (the
+ * transforms are per tile, the products sum over the channels in the same
+ * order whatever the number of columns), so the same bits at any thread
+ * count. Bands are whole units of band_rows tile rows, so that F(4x4)'s
+ * 16-tile transforms (conv_winograd4_x16.c) take every band or none. */
+static int64_t band_rows(const wg_dims *d) {
+    int64_t q = 1;
+    if (d->k->m == 4 && d->tw % 4 == 0) /* rows of whole half blocks: 16-tile groups may fit */
+        while ((q * d->tw) % 16) q++;
+    return q;
+}
+
+/* Tile rows [t0, t1) of thread t of tn. */
+static void band_of(const wg_dims *d, int t, int tn, int64_t *t0, int64_t *t1) {
+    const int64_t q = band_rows(d), units = (d->th + q - 1) / q;
+    int64_t lo, hi;
+    share(units, t, tn, &lo, &hi);
+    *t0 = lo * q < d->th ? lo * q : d->th, *t1 = hi * q < d->th ? hi * q : d->th;
+}
+
+/* Floats from one position's V (M) to the next for a band of n tiles. */
+static int64_t band_vs(const dl_conv2d_geom *g, int64_t n) { return lines(g->c * n) + 16; }
+static int64_t band_ms(const dl_conv2d_geom *g, int64_t n) { return lines(g->oc * n) + 16; }
+
+static void run_band(const wg_call *k, int64_t t0, int64_t t1, float *plane, float *V, float *M, float *tmp) {
+    const dl_conv2d_geom *g = k->g;
+    const wg_dims *d = k->d;
+    const int64_t m = d->k->m, n = (t1 - t0) * d->tw, vs = band_vs(g, n), ms = band_ms(g, n);
+    if (n == 0) return;
+    /* Padded rows [m t0, m t1 + 2) hold input rows [r0, r1). */
+    const int64_t pr0 = m * t0, pr1 = m * t1 + 2;
+    const int64_t r0 = pr0 - g->pt > 0 ? pr0 - g->pt : 0, r1 = pr1 - g->pt < g->h ? pr1 - g->pt : g->h;
+    const int64_t cn = g->w < d->pw - g->pl ? g->w : d->pw - g->pl;
+    for (int64_t c = 0; c < g->c; c++) {
+        if (r1 > r0)
+            dl_pad_rows(k->x + (c * g->h + r0) * g->w, g->w, plane + (r0 + g->pt) * d->pw + g->pl, d->pw, r1 - r0, cn);
+        d->k->input(plane + pr0 * d->pw, d->pw, t1 - t0, d->tw, V + c * n, vs);
+    }
+    for (int64_t e = 0; e < d->k->positions; e++) wg_product(g, n, n, k->U + e * d->us, V + e * vs, M + e * ms);
+    const int64_t rows = (m * t1 < g->oh ? m * t1 : g->oh) - m * t0;
+    for (int64_t o = 0; o < g->oc; o++) store_plane(k, M + o * n, ms, d->tw, 0, o, m * t0, rows, tmp);
+}
+
+/* Threads for a batch-1 call: dl_conv_winograd_threads, and F(4x4)'s
+ * planes of at least 32 tiles a thread (ResNet-20's 16-channel 32x32
+ * stage: 64 tiles) split in space over two threads or more, where the old
+ * split (all threads on each phase of the one chunk) lost
+ * (docs/performance.md, "ResNet-20 batch-1 inference at 2 threads, branch b1w"). */
+static int band_threads(const dl_conv2d_geom *g, const wg_dims *d) {
+    int nt = dl_conv_winograd_threads(g);
+    if (nt == 1 && !omp_in_parallel() && d->k->m == 4 && d->tiles >= 64) {
+        nt = omp_get_max_threads();
+        if (nt > d->tiles / 32) nt = (int)(d->tiles / 32);
+    }
+    const int64_t q = band_rows(d), units = (d->th + q - 1) / q;
+    return nt > units ? (int)units : nt;
 }
 
 static const wg_kind F2 = {2, POSITIONS, 8, 2, transform_weights, input_tiles, output_tiles};
@@ -460,29 +548,61 @@ void dl_conv_winograd_weights(const dl_conv2d_geom *g, int m, const float *w, fl
 
 int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, float *y, dl_conv_epilogue ep,
                      void *ctx) {
-    return dl_conv_winograd_u(g, 2, x, w, NULL, y, ep, ctx);
+    return dl_conv_winograd_u(g, 2, x, w, NULL, y, ep, ctx, NULL);
+}
+
+/* Batch 1 over nt > 1 threads, each on its band (run_band). */
+static int run_bands(const dl_conv2d_geom *g, const wg_dims *d, const float *x, const float *w, const float *U,
+                     float *y, dl_conv_epilogue ep, void *ctx, const dl_conv_affine *a, int nt) {
+    int64_t most = 0; /* the widest band's tiles */
+    for (int t = 0; t < nt; t++) {
+        int64_t t0, t1;
+        band_of(d, t, nt, &t0, &t1);
+        if ((t1 - t0) * d->tw > most) most = (t1 - t0) * d->tw;
+    }
+    const int64_t uf = U ? 0 : d->ufloats, tf = a ? lines(g->oh * g->ow) : 0;
+    const int64_t slot = d->pfloats + d->k->positions * (band_vs(g, most) + band_ms(g, most)) + tf;
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, uf + nt * slot);
+    if (!buf) return -1;
+    if (!U) d->k->weights(w, g->oc, g->c, buf, d->us);
+    const wg_call k = {g, d, x, U ? U : buf, y, ep, ctx, a};
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+        float *s = buf + uf + t * slot, *V = s + d->pfloats, *M = V + d->k->positions * band_vs(g, most);
+        memset(s, 0, sizeof(float) * (size_t)d->pfloats); /* the borders stay zero */
+        for (int b = t; b < nt; b += tn) { /* the nt bands, however many threads came */
+            int64_t t0, t1;
+            band_of(d, b, nt, &t0, &t1);
+            run_band(&k, t0, t1, s, V, M, M + d->k->positions * band_ms(g, most));
+        }
+    }
+    if (ep && !a) ep(ctx, 0, y);
+    return 0;
 }
 
 int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *U, float *y,
-                       dl_conv_epilogue ep, void *ctx) {
+                       dl_conv_epilogue ep, void *ctx, const dl_conv_affine *a) {
     if (g->n <= 0) return 0;
     const wg_dims d = dims_of(g, kind(m));
     const int64_t chunks = (g->n + d.nb - 1) / d.nb;
-    int nt = dl_conv_winograd_threads(g);
+    int nt = g->n == 1 ? band_threads(g, &d) : dl_conv_winograd_threads(g);
+    if (g->n == 1 && nt > 1) return run_bands(g, &d, x, w, U, y, ep, ctx, a, nt);
     const int together = chunks < nt; /* all threads on each chunk */
     if (!together && nt > chunks) nt = (int)chunks;
     const int64_t slots = together ? 1 : nt, slot = d.vfloats + d.mfloats;
     const int64_t uf = U ? 0 : d.ufloats; /* no cached U: transform into scratch */
-    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, uf + nt * d.pfloats + slots * slot);
+    const int64_t tf = a ? lines(g->oh * g->ow) : 0; /* a thread's output plane before its affine */
+    float *buf = dl_scratch(DL_SCRATCH_WINOGRAD, uf + nt * (d.pfloats + tf) + slots * slot);
     if (!buf) return -1;
-    float *planes = buf + uf, *slot0 = planes + nt * d.pfloats;
+    float *planes = buf + uf, *tmps = planes + nt * d.pfloats, *slot0 = tmps + nt * tf;
     memset(planes, 0, sizeof(float) * (size_t)(nt * d.pfloats)); /* the borders stay zero */
     if (!U) d.k->weights(w, g->oc, g->c, buf, d.us);
-    const wg_call k = {g, &d, x, U ? U : buf, y, ep, ctx};
+    const wg_call k = {g, &d, x, U ? U : buf, y, ep, ctx, a};
     if (nt == 1) { /* no (inactive) parallel region around GEMMs that may parallelize themselves */
         for (int64_t ch = 0; ch < chunks; ch++) {
             int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;
-            run_chunk(&k, i0, nimg, planes, slot0, slot0 + d.vfloats, 0, 1);
+            run_chunk(&k, i0, nimg, planes, slot0, slot0 + d.vfloats, tmps, 0, 1);
         }
         return 0;
     }
@@ -492,7 +612,7 @@ int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const flo
             int t = omp_get_thread_num(), tn = omp_get_num_threads();
             for (int64_t ch = 0; ch < chunks; ch++) {
                 int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;
-                run_chunk(&k, i0, nimg, planes + t * d.pfloats, slot0, slot0 + d.vfloats, t, tn);
+                run_chunk(&k, i0, nimg, planes + t * d.pfloats, slot0, slot0 + d.vfloats, tmps + t * tf, t, tn);
             }
         }
         return 0;
@@ -502,7 +622,7 @@ int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const flo
         int t = omp_get_thread_num();
         int64_t i0 = ch * d.nb, nimg = g->n - i0 < d.nb ? g->n - i0 : d.nb;
         float *s = slot0 + t * slot;
-        run_chunk(&k, i0, nimg, planes + t * d.pfloats, s, s + d.vfloats, 0, 1);
+        run_chunk(&k, i0, nimg, planes + t * d.pfloats, s, s + d.vfloats, tmps + t * tf, 0, 1);
     }
     return 0;
 }

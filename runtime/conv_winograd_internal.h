@@ -31,9 +31,13 @@ int dl_conv_winograd(const dl_conv2d_geom *g, const float *x, const float *w, fl
 /* dl_conv_winograd with output tiles of side m (2: F(2x2), 4: F(4x4)) and
  * the weights already transformed: U NULL transforms w into scratch (as
  * dl_conv_winograd), else U is dl_conv_winograd_weights' output for w, g's
- * channels and m (w is then unread). */
+ * channels and m (w is then unread). a non-NULL: y = a(conv(x, w)) (the
+ * bits of dl_affine_rows_isa on the convolution; y may be a's residual),
+ * each plane finished as the output transform produces it, and ep is not
+ * called. At batch 1 the threads split the image in space (bands of tile
+ * rows, conv_winograd.c), the same bits at any thread count. */
 int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *U, float *y,
-                       dl_conv_epilogue ep, void *ctx);
+                       dl_conv_epilogue ep, void *ctx, const dl_conv_affine *a);
 
 /* Threads for one call of the Winograd forward kernels (this file's and
  * conv_winograd_cl.c's) outside a parallel region: omp_get_max_threads() when

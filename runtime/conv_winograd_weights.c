@@ -82,7 +82,7 @@ int dl_conv_winograd_affine_w(uint64_t version, const dl_conv2d_geom *g, const f
     }
     (void)y, (void)a; /* no kernel fuses the affine yet */
     if (cl) return dl_wg_cl_forward(g, cl, x, w, U, yc, ep, ctx);
-    return dl_conv_winograd_u(g, m, x, w, U, yc, ep, ctx);
+    return dl_conv_winograd_u(g, m, x, w, U, a ? y : yc, ep, ctx, a);
 }
 
 int dl_conv_winograd_w(uint64_t version, const dl_conv2d_geom *g, const float *x, const float *w, float *y,

@@ -54,7 +54,7 @@ int main(void) {
                 do {
                     if (k == 0) dl_conv2d_ep_w(version, &g, x, w, y[0], NULL, NULL);
 #ifndef DISPATCH_ONLY
-                    else dl_conv_winograd_u(&g, k == 1 ? 2 : 4, x, w, k == 1 ? U2 : U4, y[k], NULL, NULL);
+                    else dl_conv_winograd_u(&g, k == 1 ? 2 : 4, x, w, k == 1 ? U2 : U4, y[k], NULL, NULL, NULL);
 #endif
                     calls++;
                 } while ((t1 = now()) - t0 < 0.02);

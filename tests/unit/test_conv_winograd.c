@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_pointwise_internal.h"
 #include "conv_winograd_c16_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
@@ -113,7 +114,7 @@ static void check_forward(const dl_conv2d_geom *g, int m, double bound)
     ep_log log = {.complete = 1, .per_image = g->oc * g->oh * g->ow};
     CU_ASSERT_FATAL(g->n <= 16 && dl_conv_winograd_fits(g));
     CU_ASSERT_EQUAL(m == 2 ? dl_conv_winograd(g, x, w, y, epilogue, &log)
-                           : dl_conv_winograd_u(g, m, x, w, NULL, y, epilogue, &log), 0);
+                           : dl_conv_winograd_u(g, m, x, w, NULL, y, epilogue, &log, NULL), 0);
     double err = scaled_err(y, want, ny);
     CU_ASSERT(err < bound);
     if (!(err < bound))
@@ -177,7 +178,7 @@ static int64_t forward_both(const int64_t *k, unsigned seed, int m, int (*set)(i
         for (int64_t i = 0; i < ny; i++) y[on][i] = NAN;
         int was = set(on);
         CU_ASSERT_EQUAL(m == 2 ? dl_conv_winograd(&g, x, w, y[on], NULL, NULL)
-                               : dl_conv_winograd_u(&g, m, x, w, NULL, y[on], NULL, NULL), 0);
+                               : dl_conv_winograd_u(&g, m, x, w, NULL, y[on], NULL, NULL, NULL), 0);
         set(was);
     }
     free(x), free(w);
@@ -461,6 +462,113 @@ static void test_forward_rule(void)
     CU_ASSERT_EQUAL(dl_conv_winograd_tile(&s), 2);
 }
 
+/* dl_conv_winograd_u with an affine (scale and shift per channel, a
+ * residual or none, a clamp or none): bit for bit the convolution then
+ * dl_affine_rows_isa per image (conv_affine.c's epilogue), at 1 thread, at
+ * 2 with every call split (batch 1: bands of tile rows, run_band) and at 2
+ * by the default rule; also with y the residual itself. Batch-1 planes of
+ * 1, 2 and 3 tile rows a band, F(4x4) planes whose 16-tile groups span two
+ * tile rows, F(2x2) with odd planes and padding, and a batch of 2. */
+static void test_fused_affine_and_bands(void)
+{
+    static const int64_t cases[][10] = {
+        /* m  n   c   h   w  oc pt pb pl pr */
+        {4, 1, 16, 32, 32, 16, 1, 1, 1, 1}, /* ResNet-20's 16-channel stage: 64 tiles, 2 bands of 4 tile rows */
+        {4, 1, 16, 64, 32, 16, 1, 1, 1, 1}, /* 16 tile rows of 8 */
+        {4, 1, 5, 16, 32, 7, 1, 1, 1, 1},   /* 16-tile groups over two tile rows: bands of 2 */
+        {4, 1, 6, 13, 22, 5, 1, 1, 1, 1},   /* rows of 6 tiles (a half block cut), 8-tile transforms */
+        {4, 1, 3, 18, 18, 2, 0, 0, 0, 0},   /* no padding */
+        {4, 1, 32, 16, 16, 32, 1, 1, 1, 1}, /* one band (16 tiles: one vector) */
+        {2, 1, 7, 9, 11, 13, 1, 1, 1, 1},   /* F(2x2), 5 tile rows: bands of 2 and 3 */
+        {2, 1, 4, 13, 22, 5, 2, 0, 1, 2},   /* asymmetric padding */
+        {2, 1, 3, 10, 8, 5, 1, 1, 1, 1},    /* rows of 4 tiles, two to a vector */
+        {2, 2, 3, 10, 8, 5, 1, 1, 1, 1},    /* a batch of 2 */
+        {4, 3, 16, 32, 32, 16, 1, 1, 1, 1}, /* and of 3 with F(4x4) */
+    };
+    const int saved = omp_get_max_threads();
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        const int m = (int)k[0];
+        dl_conv2d_geom g = geom(k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9]);
+        const int64_t P = g.oh * g.ow, per = g.oc * P, ny = g.n * per, nx = g.n * g.c * g.h * g.w;
+        const int64_t nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *yc = malloc(sizeof(float) * ny);
+        float *res = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny);
+        float *scale = malloc(sizeof(float) * g.oc), *shift = malloc(sizeof(float) * g.oc);
+        unsigned seed = 501u + (unsigned)t;
+        fill(x, nx, &seed), fill(w, nw, &seed), fill(res, ny, &seed), fill(scale, g.oc, &seed);
+        fill(shift, g.oc, &seed);
+        omp_set_num_threads(1);
+        CU_ASSERT_EQUAL(dl_conv_winograd_u(&g, m, x, w, NULL, yc, NULL, NULL, NULL), 0);
+        for (int v = 0; v < 5; v++) { /* residual (bit 0), clamp (bit 1); 4: residual in y */
+            const dl_conv_affine a = {.scale = scale, .shift = shift, .residual = v & 1 || v == 4 ? res : NULL,
+                                      .clamp = (v & 2) != 0, .lo = 0.0f, .hi = 0.75f};
+            for (int64_t i = 0; i < g.n; i++) {
+                dl_conv_affine ai = a;
+                if (ai.residual) ai.residual += i * per;
+                CU_ASSERT_EQUAL(dl_affine_rows_isa(DL_GEMV_BEST, g.oc, P, yc + i * per, want + i * per, &ai), 0);
+            }
+            for (int r = 0; r < 3; r++) { /* 1 thread, 2 split, 2 by the rule */
+                omp_set_num_threads(r ? 2 : 1);
+                const double was = dl_conv_winograd_split_macs(r == 1 ? 0 : -1);
+                dl_conv_affine ar = a;
+                if (v == 4) memcpy(y, res, sizeof(float) * (size_t)ny), ar.residual = y;
+                else
+                    for (int64_t i = 0; i < ny; i++) y[i] = NAN;
+                CU_ASSERT_EQUAL(dl_conv_winograd_u(&g, m, x, w, NULL, y, NULL, NULL, &ar), 0);
+                dl_conv_winograd_split_macs(was);
+                const int same = memcmp(y, want, sizeof(float) * (size_t)ny) == 0;
+                CU_ASSERT(same);
+                if (!same) fprintf(stderr, "\nfused affine, case %zu, variant %d, run %d: other bits\n", t, v, r);
+            }
+        }
+        free(x), free(w), free(yc), free(res), free(want), free(y), free(scale), free(shift);
+    }
+    omp_set_num_threads(saved);
+}
+
+/* Batch 1 split in space (run_band) against one thread, without an
+ * affine: the same bits at 2 threads with every call split and by the
+ * rule, through dl_conv_winograd_u, F(4x4) and F(2x2), the 16- and 8-tile
+ * transforms (bands of whole 16-tile groups, so both or neither). */
+static void test_bands_same_bits(void)
+{
+    static const int64_t cases[][10] = {
+        {4, 1, 16, 32, 32, 16, 1, 1, 1, 1}, {4, 1, 16, 64, 64, 8, 1, 1, 1, 1}, {4, 1, 5, 16, 32, 7, 1, 1, 1, 1},
+        {4, 1, 9, 30, 34, 4, 1, 1, 1, 1},   {2, 1, 7, 9, 11, 13, 1, 1, 1, 1},  {2, 1, 33, 16, 16, 32, 1, 1, 1, 1},
+        {2, 1, 3, 6, 7, 4, 1, 1, 1, 1},
+    };
+    const int saved = omp_get_max_threads();
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        dl_conv2d_geom g = geom(k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9]);
+        const int64_t ny = g.n * g.oc * g.oh * g.ow, nx = g.n * g.c * g.h * g.w, nw = g.oc * g.c * 9;
+        float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y[3];
+        unsigned seed = 901u + (unsigned)t;
+        fill(x, nx, &seed), fill(w, nw, &seed);
+        for (int x16 = 0; x16 < 2; x16++) {
+            const int was16 = dl_wg4_x16_enable(x16);
+            for (int r = 0; r < 3; r++) {
+                y[r] = malloc(sizeof(float) * ny);
+                for (int64_t i = 0; i < ny; i++) y[r][i] = NAN;
+                omp_set_num_threads(r ? 2 : 1);
+                const double was = dl_conv_winograd_split_macs(r == 1 ? 0 : -1);
+                CU_ASSERT_EQUAL(dl_conv_winograd_u(&g, (int)k[0], x, w, NULL, y[r], NULL, NULL, NULL), 0);
+                dl_conv_winograd_split_macs(was);
+            }
+            dl_wg4_x16_enable(was16);
+            for (int r = 1; r < 3; r++) {
+                const int same = memcmp(y[0], y[r], sizeof(float) * (size_t)ny) == 0;
+                CU_ASSERT(same);
+                if (!same) fprintf(stderr, "\nbands, case %zu, x16 %d, run %d: other bits\n", t, x16, r);
+            }
+            for (int r = 0; r < 3; r++) free(y[r]);
+        }
+        free(x), free(w);
+    }
+    omp_set_num_threads(saved);
+}
+
 /* An empty batch: the forward touches nothing, the weight gradient is zero. */
 /* The split rule (dl_conv_winograd_threads): ResNet-20's batch-1 layers
  * (2.36M multiply-adds) on one thread at 2 threads; a batch of 64 of them,
@@ -600,6 +708,9 @@ void suite_conv_winograd(void)
     CU_add_test(s, "which geometries fit", test_fits);
     CU_add_test(s, "conv.c sends forward, data and weight gradient to it: same bits at 1 and 2 threads",
                 test_dispatch_and_threads);
+    CU_add_test(s, "the affine fused into the output transform = conv then dl_affine_rows_isa, 1 and 2 threads",
+                test_fused_affine_and_bands);
+    CU_add_test(s, "batch 1 split in bands of tile rows: same bits as 1 thread", test_bands_same_bits);
     CU_add_test(s, "an empty batch", test_empty_batch);
     CU_add_test(s, "the threads one call takes: ResNet-20's batch-1 layers on one", test_split_rule);
     CU_add_test(s, "the forward's batch-1 rule", test_forward_rule);
