@@ -461,18 +461,22 @@ static void run_chunk(const wg_call *k, int64_t i0, int64_t nimg, float *plane, 
  * each output's sums are the same as one thread's over the whole image (the
  * transforms are per tile, the products sum over the channels in the same
  * order whatever the number of columns), so the same bits at any thread
- * count. Bands are whole units of band_rows tile rows, so that F(4x4)'s
- * 16-tile transforms (conv_winograd4_x16.c) take every band or none. */
-static int64_t band_rows(const wg_dims *d) {
+ * count. Bands are whole units of band_rows tile rows, each starting at a
+ * multiple of 16 tiles and of 16 output pixels of a plane: the kernels
+ * finish what is past the last whole vector in scalar code (the products'
+ * columns in conv_pointwise.c, the affine's pixels) whose rounding may
+ * differ from the lanes', so a band must not end where the image does
+ * not; and F(4x4)'s 16-tile transforms (conv_winograd4_x16.c) then take
+ * every band or none. */
+static int64_t band_rows(const dl_conv2d_geom *g, const wg_dims *d) {
     int64_t q = 1;
-    if (d->k->m == 4 && d->tw % 4 == 0) /* rows of whole half blocks: 16-tile groups may fit */
-        while ((q * d->tw) % 16) q++;
+    while ((q * d->tw) % 16 || (q * d->k->m * g->ow) % 16) q *= 2;
     return q;
 }
 
 /* Tile rows [t0, t1) of thread t of tn. */
-static void band_of(const wg_dims *d, int t, int tn, int64_t *t0, int64_t *t1) {
-    const int64_t q = band_rows(d), units = (d->th + q - 1) / q;
+static void band_of(const dl_conv2d_geom *g, const wg_dims *d, int t, int tn, int64_t *t0, int64_t *t1) {
+    const int64_t q = band_rows(g, d), units = (d->th + q - 1) / q;
     int64_t lo, hi;
     share(units, t, tn, &lo, &hi);
     *t0 = lo * q < d->th ? lo * q : d->th, *t1 = hi * q < d->th ? hi * q : d->th;
@@ -512,7 +516,7 @@ static int band_threads(const dl_conv2d_geom *g, const wg_dims *d) {
         nt = omp_get_max_threads();
         if (nt > d->tiles / 32) nt = (int)(d->tiles / 32);
     }
-    const int64_t q = band_rows(d), units = (d->th + q - 1) / q;
+    const int64_t q = band_rows(g, d), units = (d->th + q - 1) / q;
     return nt > units ? (int)units : nt;
 }
 
@@ -557,7 +561,7 @@ static int run_bands(const dl_conv2d_geom *g, const wg_dims *d, const float *x, 
     int64_t most = 0; /* the widest band's tiles */
     for (int t = 0; t < nt; t++) {
         int64_t t0, t1;
-        band_of(d, t, nt, &t0, &t1);
+        band_of(g, d, t, nt, &t0, &t1);
         if ((t1 - t0) * d->tw > most) most = (t1 - t0) * d->tw;
     }
     const int64_t uf = U ? 0 : d->ufloats, tf = a ? lines(g->oh * g->ow) : 0;
@@ -573,7 +577,7 @@ static int run_bands(const dl_conv2d_geom *g, const wg_dims *d, const float *x, 
         memset(s, 0, sizeof(float) * (size_t)d->pfloats); /* the borders stay zero */
         for (int b = t; b < nt; b += tn) { /* the nt bands, however many threads came */
             int64_t t0, t1;
-            band_of(d, b, nt, &t0, &t1);
+            band_of(g, d, b, nt, &t0, &t1);
             run_band(&k, t0, t1, s, V, M, M + d->k->positions * band_ms(g, most));
         }
     }

@@ -466,9 +466,10 @@ static void test_forward_rule(void)
  * residual or none, a clamp or none): bit for bit the convolution then
  * dl_affine_rows_isa per image (conv_affine.c's epilogue), at 1 thread, at
  * 2 with every call split (batch 1: bands of tile rows, run_band) and at 2
- * by the default rule; also with y the residual itself. Batch-1 planes of
- * 1, 2 and 3 tile rows a band, F(4x4) planes whose 16-tile groups span two
- * tile rows, F(2x2) with odd planes and padding, and a batch of 2. */
+ * by the default rule; also with y the residual itself. Batch-1 planes cut
+ * in bands of one or more tile rows (a shorter last band, its outputs cut),
+ * F(4x4) planes whose 16-tile groups span two tile rows, planes too narrow
+ * to cut (one band), F(2x2) with odd planes and padding, batches of 2 and 3. */
 static void test_fused_affine_and_bands(void)
 {
     static const int64_t cases[][10] = {
@@ -482,6 +483,8 @@ static void test_fused_affine_and_bands(void)
         {2, 1, 7, 9, 11, 13, 1, 1, 1, 1},   /* F(2x2), 5 tile rows: bands of 2 and 3 */
         {2, 1, 4, 13, 22, 5, 2, 0, 1, 2},   /* asymmetric padding */
         {2, 1, 3, 10, 8, 5, 1, 1, 1, 1},    /* rows of 4 tiles, two to a vector */
+        {4, 1, 6, 30, 32, 5, 1, 1, 1, 1},   /* F(4x4), the last tile row's outputs cut: a shorter last band */
+        {2, 1, 5, 29, 16, 7, 1, 1, 1, 1},   /* F(2x2), 15 tile rows of 8: bands of 2, the last of 1 */
         {2, 2, 3, 10, 8, 5, 1, 1, 1, 1},    /* a batch of 2 */
         {4, 3, 16, 32, 32, 16, 1, 1, 1, 1}, /* and of 3 with F(4x4) */
     };
@@ -536,7 +539,8 @@ static void test_bands_same_bits(void)
     static const int64_t cases[][10] = {
         {4, 1, 16, 32, 32, 16, 1, 1, 1, 1}, {4, 1, 16, 64, 64, 8, 1, 1, 1, 1}, {4, 1, 5, 16, 32, 7, 1, 1, 1, 1},
         {4, 1, 9, 30, 34, 4, 1, 1, 1, 1},   {2, 1, 7, 9, 11, 13, 1, 1, 1, 1},  {2, 1, 33, 16, 16, 32, 1, 1, 1, 1},
-        {2, 1, 3, 6, 7, 4, 1, 1, 1, 1},
+        {2, 1, 3, 6, 7, 4, 1, 1, 1, 1},     {4, 1, 6, 30, 32, 5, 1, 1, 1, 1},  {2, 1, 7, 32, 24, 13, 1, 1, 1, 1},
+        {2, 1, 5, 29, 16, 7, 1, 1, 1, 1},   {2, 1, 4, 33, 22, 5, 2, 0, 1, 2},
     };
     const int saved = omp_get_max_threads();
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -560,7 +564,12 @@ static void test_bands_same_bits(void)
             for (int r = 1; r < 3; r++) {
                 const int same = memcmp(y[0], y[r], sizeof(float) * (size_t)ny) == 0;
                 CU_ASSERT(same);
-                if (!same) fprintf(stderr, "\nbands, case %zu, x16 %d, run %d: other bits\n", t, x16, r);
+                if (!same) {
+                    int64_t nd = 0, first = -1;
+                    for (int64_t i = 0; i < ny; i++)
+                        if (memcmp(&y[0][i], &y[r][i], 4)) nd++, first = first < 0 ? i : first;
+                    fprintf(stderr, "\nbands, case %zu, x16 %d, run %d: other bits %lld first %lld (%g %g) plane %lld\n", t, x16, r, (long long)nd, (long long)first, y[0][first], y[r][first], (long long)(g.oh*g.ow));
+                }
             }
             for (int r = 0; r < 3; r++) free(y[r]);
         }
