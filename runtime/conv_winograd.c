@@ -378,6 +378,7 @@ static void share(int64_t n, int t, int tn, int64_t *lo, int64_t *hi) {
  * geometry only, so 1 and 2 threads take the same path. */
 static void wg_product(const dl_conv2d_geom *g, int64_t n, int64_t cols, const float *U, const float *V, float *M) {
     if (g->n == 1 && n == 16) dl_wg_product16(g->oc, g->c, U, V, M); /* conv_winograd_product.c */
+    else if (g->n == 1 && n == 32 && cols == 32) dl_wg_product32(g->oc, g->c, U, V, M);
     else if (g->n == 1 && n == cols) dl_pw_matmul_isa(DL_GEMV_BEST, g->oc, g->c, n, U, g->c, 1, V, M, 0);
     else dl_sgemm(0, 0, g->oc, n, g->c, 1.0f, U, g->c, V, cols, 0.0f, M, cols);
 }

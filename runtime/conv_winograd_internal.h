@@ -83,6 +83,8 @@ int dl_wg4_x16_enable(int on);
  * register tiles on AVX-512, conv_pointwise.c's kernel elsewhere or after
  * dl_wg_product16_enable(0) (the tests run both; returns the previous setting). */
 void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo);
+/* The same for 32 tiles (rows of V and Mo 32 apart; 8-row x 2-vector tiles). */
+void dl_wg_product32(int64_t M, int64_t K, const float *U, const float *V, float *Mo);
 int dl_wg_product16_enable(int on);
 
 /* The forward: dl_conv_winograd_u with dl_conv_winograd_tile(g) and U kept

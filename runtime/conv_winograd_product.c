@@ -15,6 +15,11 @@
  * copy and 16-row products"). Each output is the sum over channels in
  * order, as before: the same at any thread count.
  *
+ * dl_wg_product32 does the same for 32 tiles (a batch-1 band of half of
+ * ResNet-20's 16-channel 32x32 plane, conv_winograd.c's run_band), where
+ * conv_pointwise.c's 6-row x 1-vector tiles were latency-bound too: tiles
+ * of 8 rows x 2 vectors.
+ *
  * AVX-512 only (chosen at run time); elsewhere conv_pointwise.c's kernel
  * (dl_pw_matmul_isa) computes the same product. */
 #pragma GCC optimize("O3", "fp-contract=fast")
@@ -27,6 +32,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define WP_MR 12
 #define WP_MR16 16
+#define WP_MR32 8 /* 32 columns: 8 rows x 2 vectors, 16 accumulators */
 #define WP_INLINE static inline __attribute__((always_inline, target("avx512f")))
 typedef float wp_v16 __attribute__((vector_size(64)));
 
@@ -44,6 +50,33 @@ WP_INLINE void wp_tile(const int MR, int64_t K, const float *restrict u, int64_t
     }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) memcpy(m + i * 16, &acc[i], sizeof acc[i]);
+}
+
+/* Rows [0, MR) of a 32-column M (rows 32 apart) from U and V (rows 32
+ * apart): MR x 2 accumulators, two loads of V's row and MR broadcasts per
+ * 2 MR FMAs. Each output the same sum in the same order as wp_tile's. */
+WP_INLINE void wp_tile32(const int MR, int64_t K, const float *restrict u, int64_t rs, const float *restrict v,
+                         float *restrict m) {
+    wp_v16 acc[WP_MR32][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (wp_v16){0};
+    for (int64_t k = 0; k < K; k++) {
+        wp_v16 x0, x1;
+        memcpy(&x0, v + k * 32, sizeof x0);
+        memcpy(&x1, v + k * 32 + 16, sizeof x1);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) acc[i][0] += u[i * rs + k] * x0, acc[i][1] += u[i * rs + k] * x1;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) memcpy(m + i * 32, acc[i], sizeof acc[i]);
+}
+
+__attribute__((target("avx512f"))) static void wp_product32(int64_t M, int64_t K, const float *U, const float *V,
+                                                            float *Mo) {
+    int64_t i = 0;
+    for (; i + WP_MR32 <= M; i += WP_MR32) wp_tile32(WP_MR32, K, U + i * K, K, V, Mo + i * 32);
+    if (i + 4 <= M) wp_tile32(4, K, U + i * K, K, V, Mo + i * 32), i += 4;
+    for (; i < M; i++) wp_tile32(1, K, U + i * K, K, V, Mo + i * 32);
 }
 
 __attribute__((target("avx512f"))) static void wp_product(int64_t M, int64_t K, const float *U, const float *V,
@@ -75,4 +108,15 @@ void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float
     }
 #endif
     dl_pw_matmul_isa(DL_GEMV_BEST, M, K, 16, U, K, 1, V, Mo, 0);
+}
+
+void dl_wg_product32(int64_t M, int64_t K, const float *U, const float *V, float *Mo) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    __builtin_cpu_init();
+    if (wp_on && __builtin_cpu_supports("avx512f")) {
+        wp_product32(M, K, U, V, Mo);
+        return;
+    }
+#endif
+    dl_pw_matmul_isa(DL_GEMV_BEST, M, K, 32, U, K, 1, V, Mo, 0);
 }

@@ -235,7 +235,8 @@ static void test_forward4_x16_same(void)
 
 /* conv_winograd_product.c's 16-column product against a double one, with
  * its 12-row tiles and without (conv_pointwise.c's): row counts around the
- * tiles' 12, 8, 4 and 1, depths 1 to 67. */
+ * tiles' 12, 8, 4 and 1, depths 1 to 67; its 32-column one on V's columns
+ * twice, the same bits. */
 static void test_product16(void)
 {
     static const int64_t cases[][2] = {{64, 64}, {32, 32}, {1, 1}, {5, 7}, {13, 3}, {33, 67}, {67, 64}, {24, 16}, {16, 5}, {48, 9}};
@@ -248,6 +249,18 @@ static void test_product16(void)
             for (int64_t i = 0; i < M * 16; i++) out[i] = NAN;
             int was = dl_wg_product16_enable(on);
             dl_wg_product16(M, K, U, V, out);
+            if (on) { /* 32 columns: the 16 twice over, the same bits as 16 */
+                float *V32 = malloc(sizeof(float) * K * 32), *o32 = malloc(sizeof(float) * M * 32);
+                for (int64_t k = 0; k < K; k++)
+                    memcpy(V32 + k * 32, V + k * 16, 16 * sizeof(float)),
+                        memcpy(V32 + k * 32 + 16, V + k * 16, 16 * sizeof(float));
+                dl_wg_product32(M, K, U, V32, o32);
+                int same = 1;
+                for (int64_t i = 0; i < M; i++)
+                    same &= !memcmp(o32 + i * 32, out + i * 16, 64) && !memcmp(o32 + i * 32 + 16, out + i * 16, 64);
+                CU_ASSERT(same);
+                free(V32), free(o32);
+            }
             dl_wg_product16_enable(was);
             double err = 0;
             for (int64_t i = 0; i < M; i++)
