@@ -41,7 +41,9 @@
 #pragma GCC optimize("O3", "fp-contract=fast")
 #pragma GCC diagnostic ignored "-Wpsabi" /* see conv_winograd_vec.h */
 #include <omp.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "conv_pointwise_internal.h"
 #include "conv_pad_rows_internal.h"
@@ -506,16 +508,54 @@ static void run_band(const wg_call *k, int64_t t0, int64_t t1, float *plane, flo
     for (int64_t o = 0; o < g->oc; o++) store_plane(k, M + o * n, ms, d->tw, 0, o, m * t0, rows, tmp);
 }
 
+/* The cores other processes leave this one (team_machine.c, as the
+ * training loop's team reads them), from the machine's CPU time over the
+ * last window of at least FREE_WINDOW_NS, read again once it is over: a
+ * clock read per call, /proc/stat ten times a second at most. 1 until the
+ * first window is over; the thread limit if /proc/stat is unreadable. */
+#define FREE_WINDOW_NS 100000000LL
+static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
+static dl_team_sample free_seen; /* under free_lock */
+static int free_have;            /* under free_lock */
+static int free_cores_now = 1;   /* atomic */
+static long long free_next_ns;   /* atomic: when to read the machine again */
+
+static int machine_free_cores(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (now < __atomic_load_n(&free_next_ns, __ATOMIC_RELAXED) || pthread_mutex_trylock(&free_lock) != 0)
+        return __atomic_load_n(&free_cores_now, __ATOMIC_RELAXED);
+    dl_team_sample cur;
+    int free = __atomic_load_n(&free_cores_now, __ATOMIC_RELAXED);
+    long long next = now + FREE_WINDOW_NS;
+    if (dl_team_sample_machine(&cur) != 0)
+        free = omp_get_max_threads(), next = (long long)(~0ULL >> 1);
+    else {
+        if (free_have) free = dl_team_free_cores(&free_seen, &cur);
+        free_seen = cur, free_have = 1;
+    }
+    __atomic_store_n(&free_cores_now, free, __ATOMIC_RELAXED);
+    __atomic_store_n(&free_next_ns, next, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&free_lock);
+    return free;
+}
+
 /* Threads for a batch-1 call: dl_conv_winograd_threads, and F(4x4)'s
  * planes of at least 32 tiles a thread (ResNet-20's 16-channel 32x32
  * stage: 64 tiles) split in space over two threads or more, where the old
- * split (all threads on each phase of the one chunk) lost
- * (docs/performance.md, "ResNet-20 batch-1 inference at 2 threads, branch b1w"). */
+ * split (all threads on each phase of the one chunk) lost — but only over
+ * cores no other process keeps busy: beside one, each fork waits for a
+ * worker that must take that core back, and ResNet-20's forward at 2
+ * threads took 4.4 ms instead of 0.4 (docs/performance.md, "ResNet-20
+ * batch-1 inference at 2 threads, branch b1w"). */
 static int band_threads(const dl_conv2d_geom *g, const wg_dims *d) {
     int nt = dl_conv_winograd_threads(g);
-    if (nt == 1 && !omp_in_parallel() && d->k->m == 4 && d->tiles >= 64) {
+    if (nt == 1 && !omp_in_parallel() && d->k->m == 4 && d->tiles >= 64 && omp_get_max_threads() > 1) {
         nt = omp_get_max_threads();
         if (nt > d->tiles / 32) nt = (int)(d->tiles / 32);
+        const int free = machine_free_cores();
+        if (nt > free) nt = free;
     }
     const int64_t q = band_rows(g, d), units = (d->th + q - 1) / q;
     return nt > units ? (int)units : nt;
