@@ -99,10 +99,17 @@ int dl_wg_product16_enable(int on) {
     return was;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* Whether the AVX-512 tiles run: the CPU has them and the tests left them on. */
+static int wp_avx512(void) {
+    __builtin_cpu_init();
+    return wp_on && __builtin_cpu_supports("avx512f");
+}
+#endif
+
 void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    __builtin_cpu_init();
-    if (wp_on && __builtin_cpu_supports("avx512f")) {
+    if (wp_avx512()) {
         wp_product(M, K, U, V, Mo);
         return;
     }
@@ -112,8 +119,7 @@ void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float
 
 void dl_wg_product32(int64_t M, int64_t K, const float *U, const float *V, float *Mo) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    __builtin_cpu_init();
-    if (wp_on && __builtin_cpu_supports("avx512f")) {
+    if (wp_avx512()) {
         wp_product32(M, K, U, V, Mo);
         return;
     }
