@@ -46,7 +46,10 @@ int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const flo
  * else 1, with no fork/join at all. ResNet-20's batch-1 layers (2.36M each)
  * stay on the calling thread: split, each cost more in fork, barriers and
  * join than it saved (docs/performance.md, "ResNet-20 batch-1 inference at
- * 2 threads"). Every thread count gives the same bits.
+ * 2 threads"); conv_winograd.c itself then splits its batch-1 F(4x4) planes
+ * of 64 tiles or more (the 16-channel 32x32 stage) in bands of tile rows
+ * over the cores other processes leave free (band_threads, branch b1w).
+ * Every thread count gives the same bits.
  * dl_conv_winograd_split_macs(t) sets the threshold (t < 0: the default;
  * the tests take 0 to run the split on small shapes) and returns the old. */
 int dl_conv_winograd_threads(const dl_conv2d_geom *g);
