@@ -32,12 +32,16 @@
  * (one image of a 16x16 output, four of an 8x8): a function of the
  * geometry alone, so every output is computed the same way at any thread
  * count (docs/design.md, "Determinism"). The epilogue runs for each image
- * of a chunk right after its output transform.
+ * of a chunk right after its output transform; a batch norm's affine given
+ * as data (dl_conv_affine) is applied to each plane as the output transform
+ * produces it (store_plane).
  *
  * Parallelism as conv.c: chunks over threads when there are at least as
- * many as threads, each thread with its own V and M; otherwise (batch-1
- * inference) all threads work on one chunk, splitting its channels, tile
- * positions and output channels between barriers. */
+ * many as threads, each thread with its own V and M; one image (batch-1
+ * inference) in bands of tile rows, each thread running the whole pipeline
+ * on its own (run_bands); otherwise all threads work on one chunk,
+ * splitting its channels, tile positions and output channels between
+ * barriers. */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #pragma GCC diagnostic ignored "-Wpsabi" /* see conv_winograd_vec.h */
 #include <omp.h>
