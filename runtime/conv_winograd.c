@@ -545,7 +545,9 @@ static int machine_free_cores(void) {
     return free;
 }
 
-/* Threads for a batch-1 call: dl_conv_winograd_threads, and F(4x4)'s
+/* Bands for a batch-1 call given nt = dl_conv_winograd_threads (at most
+ * one a unit of band_rows tile rows; fewer than 2: the image is not cut,
+ * and nt > 1 threads share the one chunk's phases as before): nt, and F(4x4)'s
  * planes of at least 32 tiles a thread (ResNet-20's 16-channel 32x32
  * stage: 64 tiles) split in space over two threads or more, where the old
  * split (all threads on each phase of the one chunk) lost — but only over
@@ -553,8 +555,7 @@ static int machine_free_cores(void) {
  * worker that must take that core back, and ResNet-20's forward at 2
  * threads took 4.4 ms instead of 0.4 (docs/performance.md, "ResNet-20
  * batch-1 inference at 2 threads, branch b1w"). */
-static int band_threads(const dl_conv2d_geom *g, const wg_dims *d) {
-    int nt = dl_conv_winograd_threads(g);
+static int band_threads(const dl_conv2d_geom *g, const wg_dims *d, int nt) {
     if (nt == 1 && !omp_in_parallel() && d->k->m == 4 && d->tiles >= 64 && omp_get_max_threads() > 1) {
         nt = omp_get_max_threads();
         if (nt > d->tiles / 32) nt = (int)(d->tiles / 32);
@@ -635,8 +636,9 @@ int dl_conv_winograd_u(const dl_conv2d_geom *g, int m, const float *x, const flo
     if (g->n <= 0) return 0;
     const wg_dims d = dims_of(g, kind(m));
     const int64_t chunks = (g->n + d.nb - 1) / d.nb;
-    int nt = g->n == 1 ? band_threads(g, &d) : dl_conv_winograd_threads(g);
-    if (g->n == 1 && nt > 1) return run_bands(g, &d, x, w, U, y, ep, ctx, a, nt);
+    int nt = dl_conv_winograd_threads(g);
+    const int bands = g->n == 1 ? band_threads(g, &d, nt) : 1;
+    if (bands > 1) return run_bands(g, &d, x, w, U, y, ep, ctx, a, bands);
     const int together = chunks < nt; /* all threads on each chunk */
     if (!together && nt > chunks) nt = (int)chunks;
     const int64_t slots = together ? 1 : nt, slot = d.vfloats + d.mfloats;
