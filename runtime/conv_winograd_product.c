@@ -107,22 +107,18 @@ static int wp_avx512(void) {
 }
 #endif
 
-void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo) {
+/* M[M x cols] = U @ V, cols 16 or 32: the AVX-512 tiles, else conv_pointwise.c's. */
+static void product(int64_t M, int64_t K, int cols, const float *U, const float *V, float *Mo) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
     if (wp_avx512()) {
-        wp_product(M, K, U, V, Mo);
+        if (cols == 16) wp_product(M, K, U, V, Mo);
+        else wp_product32(M, K, U, V, Mo);
         return;
     }
 #endif
-    dl_pw_matmul_isa(DL_GEMV_BEST, M, K, 16, U, K, 1, V, Mo, 0);
+    dl_pw_matmul_isa(DL_GEMV_BEST, M, K, cols, U, K, 1, V, Mo, 0);
 }
 
-void dl_wg_product32(int64_t M, int64_t K, const float *U, const float *V, float *Mo) {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    if (wp_avx512()) {
-        wp_product32(M, K, U, V, Mo);
-        return;
-    }
-#endif
-    dl_pw_matmul_isa(DL_GEMV_BEST, M, K, 32, U, K, 1, V, Mo, 0);
-}
+void dl_wg_product16(int64_t M, int64_t K, const float *U, const float *V, float *Mo) { product(M, K, 16, U, V, Mo); }
+
+void dl_wg_product32(int64_t M, int64_t K, const float *U, const float *V, float *Mo) { product(M, K, 32, U, V, Mo); }
