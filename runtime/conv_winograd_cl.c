@@ -29,7 +29,8 @@
  * and read back (it was pw_affine_ep*, 5.8% of ResNet-20's batch-1
  * forward); without a, y = O and the caller's epilogue runs after.
  *
- * At 2 threads (dl_wg_cl_threads) thread t takes a contiguous range of
+ * Split over threads (dl_wg_cl_threads: from 4 tile rows a thread, so not
+ * ResNet-20's 8x8 and 16x16 planes), thread t takes a contiguous range of
  * tile rows and runs all five steps on it with no barrier: its input rows
  * plus the two halo rows (transposed again into its own slab of P), its
  * tiles' V and M at every position, its output rows. Each output is the sum
@@ -316,16 +317,23 @@ static void cl_run(const dl_conv2d_geom *g, int m, const float *x, const float *
     cl_transpose_out(g, O, y, R0 * g->ow, m * r1 * g->ow, a);
 }
 
-static int cl_split_rows = 2;
+/* At least 4 tile rows a thread. Measured (docs/performance.md, "branch
+ * b1cl"; one layer called in a loop, 1 against 2 threads): 64 channels on
+ * 32x32 (F(2x2), 16 tile rows) 1.6x faster, 32 on 32x32 (F(4x4), 8) 1.3x;
+ * ResNet-20's 64 on 8x8 and 32 on 16x16 (4 tile rows each) no faster, and
+ * its whole forward slower with them split (the other core reads x and
+ * writes y that the next serial layer reads back). */
+enum { CL_SPLIT_ROWS = 4 };
+static int cl_split_rows = CL_SPLIT_ROWS;
 
 int dl_wg_cl_split_rows(int rows) {
     const int was = cl_split_rows;
-    cl_split_rows = rows < 1 ? 2 : rows;
+    cl_split_rows = rows < 1 ? CL_SPLIT_ROWS : rows;
     return was;
 }
 
-/* At least cl_split_rows tile rows a thread (measured: docs/performance.md,
- * "branch b1cl"), at most the team's threads, none inside a region. */
+/* At least cl_split_rows tile rows a thread, at most the team's threads,
+ * none inside a region. */
 int dl_wg_cl_threads(const dl_conv2d_geom *g, int m) {
     if (omp_in_parallel()) return 1;
     const int64_t by_rows = g->oh / m / cl_split_rows;
@@ -360,7 +368,7 @@ int dl_wg_cl_applies(const dl_conv2d_geom *g) {
 
 int dl_wg_cl_split_rows(int rows) {
     (void)rows;
-    return 2;
+    return 4;
 }
 
 int dl_wg_cl_threads(const dl_conv2d_geom *g, int m) {

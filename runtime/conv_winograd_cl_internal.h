@@ -35,7 +35,7 @@ int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float
                      const dl_conv_affine *a, dl_conv_epilogue ep, void *ctx);
 
 /* Its thread count: 1 inside a parallel region, else the threads that get
- * at least dl_wg_cl_split_rows tile rows each (default 2), at most
+ * at least dl_wg_cl_split_rows tile rows each (default 4), at most
  * omp_get_max_threads(). dl_wg_cl_split_rows sets that minimum (< 1: the
  * default; the tests split small planes) and returns the previous one. */
 int dl_wg_cl_threads(const dl_conv2d_geom *g, int m);

@@ -19,7 +19,7 @@
  *   - Its fused affine (batch norm, residual, clamp applied as it stores):
  *     the bits of the plain conv then dl_affine_rows_isa, also with y the
  *     residual, at 1, 2 and 3 threads (tile rows split down to one a
- *     thread); its thread rule on ResNet-20's planes.
+ *     thread); its thread rule on ResNet-20's planes and on 32x32 ones.
  *   - Generated code: a model's batch-1 forward with the three kinds of conv
  *     kernel (batch norm as data, a callback epilogue, plain) after SGD steps and after `load`
  *     equals a fresh computation (a new instance loaded with the same
@@ -344,13 +344,16 @@ static void test_channel_lanes_affine(void) {
         free(x), free(w), free(scale), free(shift), free(res), free(yc), free(want), free(got), free(first);
     }
     dl_wg_cl_split_rows(rows);
-    /* The rule: ResNet-20's planes split at 2 threads (4 tile rows), a 4x4 plane's 2 rows do not. */
-    const dl_conv2d_geom r64 = geom(1, 64, 8, 8, 64, 1), r32 = geom(1, 32, 16, 16, 32, 1), s = geom(1, 64, 4, 4, 64, 1);
+    /* The rule (4 tile rows a thread): ResNet-20's planes (4 tile rows) stay on one thread at 2,
+     * 32x32 planes (8 rows of F(4x4), 16 of F(2x2)) split. */
+    const dl_conv2d_geom r64 = geom(1, 64, 8, 8, 64, 1), r32 = geom(1, 32, 16, 16, 32, 1);
+    const dl_conv2d_geom b32 = geom(1, 32, 32, 32, 32, 1), b64 = geom(1, 64, 32, 32, 64, 1);
     omp_set_num_threads(2);
     if (dl_wg_cl_applies(&r64)) {
-        CU_ASSERT(dl_wg_cl_threads(&r64, 2) == 2);
-        CU_ASSERT(dl_wg_cl_threads(&r32, 4) == 2);
-        CU_ASSERT(dl_wg_cl_threads(&s, 2) == 1);
+        CU_ASSERT(dl_wg_cl_threads(&r64, 2) == 1);
+        CU_ASSERT(dl_wg_cl_threads(&r32, 4) == 1);
+        CU_ASSERT(dl_wg_cl_applies(&b32) == 4 && dl_wg_cl_threads(&b32, 4) == 2);
+        CU_ASSERT(dl_wg_cl_applies(&b64) == 2 && dl_wg_cl_threads(&b64, 2) == 2);
     }
     omp_set_num_threads(1);
     CU_ASSERT(dl_wg_cl_threads(&r64, 2) == 1);
