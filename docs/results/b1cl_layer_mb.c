@@ -1,3 +1,6 @@
+/* b1cl_layer_mb.c — ResNet-20 batch-1 layers and two 32x32 ones through dl_conv_winograd_affine_w
+ * (kept filters, residual, clamp), 1000 calls a figure at 1 then 2 threads; argv[1]: dl_wg_cl_split_rows
+ * (2: split from 2 tile rows a thread). cc -O2 -fopenmp -Iruntime THIS build/libdlnrt.a -lpng -lz -lm */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
