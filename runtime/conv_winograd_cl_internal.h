@@ -25,10 +25,21 @@ int dl_wg_cl_enable(int on);
 int64_t dl_wg_cl_u_floats(const dl_conv2d_geom *g, int m);
 void dl_wg_cl_weights(const dl_conv2d_geom *g, int m, const float *w, float *UT);
 
-/* y = conv(x, w) for a g it applies to, then ep(ctx, 0, y) if ep; UT NULL
- * transforms w into scratch. -1 (dl_set_error) when scratch runs out. */
+/* y = conv(x, w) for a g it applies to, then ep(ctx, 0, y) if ep; with a
+ * (not NULL) y = a(conv(x, w)) instead, the affine applied as each output
+ * block is stored with dl_affine_rows_isa's formula (same bits), ep not
+ * called. UT NULL transforms w into scratch. -1 (dl_set_error) when
+ * scratch runs out. dl_wg_cl_threads(g, m) threads run it, each on its own
+ * contiguous tile rows (the same bits at any count). */
 int dl_wg_cl_forward(const dl_conv2d_geom *g, int m, const float *x, const float *w, const float *UT, float *y,
-                     dl_conv_epilogue ep, void *ctx);
+                     const dl_conv_affine *a, dl_conv_epilogue ep, void *ctx);
+
+/* Its thread count: 1 inside a parallel region, else the threads that get
+ * at least dl_wg_cl_split_rows tile rows each (default 4), at most
+ * omp_get_max_threads(). dl_wg_cl_split_rows sets that minimum (< 1: the
+ * default; the tests split small planes) and returns the previous one. */
+int dl_wg_cl_threads(const dl_conv2d_geom *g, int m);
+int dl_wg_cl_split_rows(int rows);
 
 /* One thread's share of its forward that conv_winograd_wgrad.c's weight
  * gradient also runs (AVX-512 only: call after dl_wg_wgrad16_fits):

@@ -80,8 +80,9 @@ int dl_conv_winograd_affine_w(uint64_t version, const dl_conv2d_geom *g, const f
         U = e ? e->u : NULL;
         pthread_mutex_unlock(&wu_lock);
     }
-    (void)y, (void)a; /* no kernel fuses the affine yet */
-    if (cl) return dl_wg_cl_forward(g, cl, x, w, U, yc, ep, ctx);
+    if (cl) /* conv_winograd_cl.c applies a as it stores y */
+        return a ? dl_wg_cl_forward(g, cl, x, w, U, y, a, NULL, NULL)
+                 : dl_wg_cl_forward(g, cl, x, w, U, yc, NULL, ep, ctx);
     return dl_conv_winograd_u(g, m, x, w, U, a ? y : yc, ep, ctx, a);
 }
 

@@ -16,6 +16,10 @@
  *     not a multiple of 64), with and without kept filters, bit for bit at
  *     1 and 2 threads; the F(2x2) it replaces on the same cases; and the
  *     shapes it must leave alone.
+ *   - Its fused affine (batch norm, residual, clamp applied as it stores):
+ *     the bits of the plain conv then dl_affine_rows_isa, also with y the
+ *     residual, at 1, 2 and 3 threads (tile rows split down to one a
+ *     thread); its thread rule on ResNet-20's planes and on 32x32 ones.
  *   - Generated code: a model's batch-1 forward with the three kinds of conv
  *     kernel (batch norm as data, a callback epilogue, plain) after SGD steps and after `load`
  *     equals a fresh computation (a new instance loaded with the same
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv_pointwise_internal.h"
 #include "conv_winograd_cl_internal.h"
 #include "conv_winograd_internal.h"
 #include "dlnrt.h"
@@ -270,10 +275,10 @@ static void test_channel_lanes(void) {
         const uint64_t v = dl_weights_version();
         for (int th = 0; th < 3; th++) { /* fresh at 1 thread, kept at 1 and at 2 */
             omp_set_num_threads(th < 2 ? 1 : 2);
-            const double was = dl_conv_winograd_split_macs(0); /* 2 threads: split, however small */
+            const int was = dl_wg_cl_split_rows(1); /* 2 threads: split from 2 tile rows */
             y[th] = nans(ny);
             CU_ASSERT(dl_conv_winograd_w(th ? v : 0, &g, x, w, y[th], NULL, NULL) == 0);
-            dl_conv_winograd_split_macs(was);
+            dl_wg_cl_split_rows(was);
         }
         omp_set_num_threads(saved);
         double err = 0, scale = 0;
@@ -293,6 +298,68 @@ static void test_channel_lanes(void) {
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) CU_ASSERT(!dl_wg_cl_applies(&no[i]));
 }
 
+/* conv_winograd_cl.c's fused affine (dl_conv_winograd_affine_w with a):
+ * the bits of the plain conv then dl_affine_rows_isa, with and without the
+ * residual (also as y itself) and the clamp; and 1, 2 and 3 threads (tile
+ * rows split however few) the same bits. */
+static void test_channel_lanes_affine(void) {
+    static const int64_t cases[][5] = {
+        /* c  h   w  oc pad */
+        {64, 8, 8, 64, 1},   /* ResNet-20's 64-channel stage */
+        {32, 16, 16, 32, 1}, /* ResNet-20's 32-channel stage, F(4x4) */
+        {32, 10, 10, 48, 1}, /* 5 tile rows: 2 + 3 at 2 threads, 40-pixel blocks cut mid-row */
+        {48, 6, 12, 16, 1},  /* 3 tile rows of 6 */
+        {16, 10, 6, 80, 0},  /* no padding: the slabs' halo rows are all x's */
+        {32, 16, 32, 48, 1}, /* F(4x4), non-square */
+    };
+    const int saved = omp_get_max_threads(), rows = dl_wg_cl_split_rows(1);
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t *k = cases[t];
+        const dl_conv2d_geom g = geom(1, k[0], k[1], k[2], k[3], k[4]);
+        if (!dl_wg_cl_applies(&g)) continue; /* no AVX-512 */
+        const int64_t nx = g.c * g.h * g.w, ny = g.oc * g.oh * g.ow, nw = g.oc * g.c * 9, hw = g.oh * g.ow;
+        float *x = values(nx), *w = values(nw), *scale = values(g.oc), *shift = values(g.oc), *res = values(ny);
+        float *yc = nans(ny), *want = nans(ny), *got = nans(ny), *first = nans(ny);
+        omp_set_num_threads(1);
+        CU_ASSERT(dl_conv_winograd_w(0, &g, x, w, yc, NULL, NULL) == 0);
+        for (int kind = 0; kind < 5; kind++) { /* neither, both, clamp, residual as y, residual */
+            const dl_conv_affine a = {.scale = scale, .shift = shift, .residual = kind % 2 || kind == 4 ? res : NULL,
+                                      .clamp = kind >= 1 && kind <= 2, .lo = 0.0f, .hi = 0.5f};
+            CU_ASSERT(dl_affine_rows_isa(DL_GEMV_BEST, g.oc, hw, yc, want, &a) == 0);
+            for (int th = 1; th <= 3; th++) {
+                omp_set_num_threads(th);
+                float *out = got;
+                dl_conv_affine b = a;
+                if (kind == 3) memcpy(out = first, res, sizeof(float) * (size_t)ny), b.residual = first;
+                else for (int64_t i = 0; i < ny; i++) out[i] = NAN;
+                const int64_t trows = g.oh / dl_wg_cl_applies(&g); /* the split: a thread per tile row at most */
+                CU_ASSERT(dl_wg_cl_threads(&g, dl_wg_cl_applies(&g)) == (trows < th ? trows : th));
+                CU_ASSERT(dl_conv_winograd_affine_w(0, &g, x, w, NULL, out, &b, NULL, NULL) == 0);
+                const int same = memcmp(out, want, sizeof(float) * (size_t)ny) == 0;
+                CU_ASSERT(same);
+                if (!same) fprintf(stderr, "\nfused affine case %zu kind %d, %d threads: not the bits\n", t, kind, th);
+            }
+        }
+        omp_set_num_threads(saved);
+        free(x), free(w), free(scale), free(shift), free(res), free(yc), free(want), free(got), free(first);
+    }
+    dl_wg_cl_split_rows(rows);
+    /* The rule (4 tile rows a thread): ResNet-20's planes (4 tile rows) stay on one thread at 2,
+     * 32x32 planes (8 rows of F(4x4), 16 of F(2x2)) split. */
+    const dl_conv2d_geom r64 = geom(1, 64, 8, 8, 64, 1), r32 = geom(1, 32, 16, 16, 32, 1);
+    const dl_conv2d_geom b32 = geom(1, 32, 32, 32, 32, 1), b64 = geom(1, 64, 32, 32, 64, 1);
+    omp_set_num_threads(2);
+    if (dl_wg_cl_applies(&r64)) {
+        CU_ASSERT(dl_wg_cl_threads(&r64, 2) == 1);
+        CU_ASSERT(dl_wg_cl_threads(&r32, 4) == 1);
+        CU_ASSERT(dl_wg_cl_applies(&b32) == 4 && dl_wg_cl_threads(&b32, 4) == 2);
+        CU_ASSERT(dl_wg_cl_applies(&b64) == 2 && dl_wg_cl_threads(&b64, 2) == 2);
+    }
+    omp_set_num_threads(1);
+    CU_ASSERT(dl_wg_cl_threads(&r64, 2) == 1);
+    omp_set_num_threads(saved);
+}
+
 void suite_conv_winograd_weights(void) {
     CU_pSuite s = CU_add_suite("conv_winograd_weights", NULL, NULL);
     CU_add_test(s, "kept filters = fresh bits, vs the direct sum, 1 = 2 threads", test_kept_matches_fresh);
@@ -300,5 +367,7 @@ void suite_conv_winograd_weights(void) {
     CU_add_test(s, "one weight kept for F(4x4) and F(2x2) apart", test_both_tile_sides);
     CU_add_test(s, "more weights than the table holds", test_table_full);
     CU_add_test(s, "batch 1, channels in the lanes: vs the direct sum, 1 = 2 threads", test_channel_lanes);
+    CU_add_test(s, "batch 1, channels in the lanes: fused affine = conv + dl_affine_rows, 1 = 2 = 3 threads",
+                test_channel_lanes_affine);
     CU_add_test(s, "generated: forward after SGD steps and after load", test_generated_versions);
 }
