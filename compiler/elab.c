@@ -317,8 +317,9 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
     if (strcmp(kw, "reduction") == 0) { /* F.cross_entropy(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
         diag_error(e->d, loc, "'%s' has no argument named 'reduction'\nhint: '%s' is always the mean, PyTorch's reduction = "
                    "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces: cross_entropy's "
-                   "is -pick(log_softmax(logits, axis = -1), target), mse's (y - t) ** 2; \"sum\" is sum(...) of those; "
-                   "the arguments are: %s", fname, fname, n ? list : "(none)");
+                   "is -pick(log_softmax(logits, axis = -1), target); \"sum\" is sum(...) of it (mse, l1, huber, bce, "
+                   "bce_with_logits, smooth_l1, focal_loss, kl_div and margin_ranking_loss take reduction); the arguments "
+                   "are: %s", fname, fname, n ? list : "(none)");
         return;
     }
     diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s", fname, kw, n ? list : "(none)");

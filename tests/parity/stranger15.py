@@ -1,0 +1,301 @@
+"""stranger15.py — the fifteenth round of course models written from docs/language.md alone
+(section `stranger`), each one training step's loss and every gradient against a float64
+PyTorch twin with the same weights, as stranger14.py's rows (Bahdanau attention, TCN, WaveNet,
+ConvLSTM, BYOL, Barlow Twins, capsules, MDN, Gumbel draws, siamese and triplet losses, focal,
+Dice, label smoothing and distillation are checked by earlier rounds and not repeated).
+Self-supervision: SimSiam (a shared encoder and predictor with batch norm on two views, the
+symmetric negative cosine similarity against the other view's `stop_grad`ed projection, SGD
+with momentum). Sequences: a bidirectional GRU tagger over padded sentences (the GRU's `mask`
+of real tokens, `pack_padded_sequence` on the torch side, a per-token cross-entropy weighted by
+the same mask). Generative: a Gumbel-softmax VAE (three categorical latents of four classes,
+the Gumbel noise given as data, temperature 0.5, the KL to the uniform prior, the
+reconstruction `bce_with_logits(..., reduction = "none")` summed per sample — `reduction` on
+`bce`, `bce_with_logits`, `mse`, `l1` and `huber`, added this round: each was always the mean).
+Metric learning: the supervised contrastive loss (SupCon, Khosla et al. 2020, the reference
+code's formula) over groups of 8 samples as a compile-time axis (a `[N, N]` similarity is not a
+value a tensor can have; the hints now name this form). Semi-supervised: FixMatch (pseudo-labels
+from the weak view's `stop_grad`ed softmax, a confidence threshold, the strong view's per-sample
+cross-entropy by `pick`, the mean over the whole unlabeled batch). Segmentation: the Lovász hinge
+(per image: errors sorted by `sort(..., descending = true)`, the labels gathered by the
+permutation, the Jaccard gradient from `cumsum`s), against Berman et al.'s reference code."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torch.nn.utils.stateless
+
+import stranger as S
+from stranger6 import _check, _t
+
+SIMSIAM_DLN = """
+block encoder(x: f32[N, 6]) -> f32[N, 8] {
+    h = x |> dense(8, name = "fc1") |> batch_norm1d(name = "bn1") |> relu
+    return h |> dense(8, name = "fc2") |> batch_norm1d(affine = false, name = "bn2")
+}
+block predictor(z: f32[N, 8]) -> f32[N, 8] {
+    return z |> dense(4, name = "fc1") |> batch_norm1d(name = "bn1") |> relu |> dense(8, name = "fc2")
+}
+model simsiam(features: f32[N, 12]) -> f32[N] {
+    z1 = encoder(features[:, 0:6], name = "enc")
+    z2 = encoder(features[:, 6:12], name = "enc")
+    p1 = predictor(z1, name = "pred")
+    p2 = predictor(z2, name = "pred")
+    d1 = -sum(normalize(p1) * normalize(stop_grad(z2)), axis = 1)
+    d2 = -sum(normalize(p2) * normalize(stop_grad(z1)), axis = 1)
+    return 0.5 * d1 + 0.5 * d2
+}
+train simsiam {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.05, momentum = 0.9)
+}
+"""
+
+BIGRU_DLN = """
+model tagger(features: f32[N, 15]) -> f32[N] {
+    tokens = cast_i32(features[:, 0:7])
+    tags = cast_i32(features[:, 7:14])
+    m = cast_f32(tokens != 0)                        # 0 is padding, at the end
+    e = embedding(tokens, 12, 6)
+    h = gru(e, 5, bidirectional = true, mask = m)     # f32[N, 7, 10]
+    logits = dense(h, 4)
+    return zeros(N) + cross_entropy(logits, tags, mask = m)
+}
+train tagger {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = adam(lr = 1e-3)
+}
+"""
+
+GSVAE_DLN = """
+model gsvae(features: f32[N, 20]) -> f32[N] {
+    x = features[:, 0:8]
+    g = reshape(features[:, 8:20], [N, 3, 4])         # Gumbel(0, 1) noise, given
+    logits = reshape(x |> dense(16, name = "enc1") |> relu |> dense(12, name = "enc2"), [N, 3, 4])
+    y = softmax((logits + g) / 0.5, axis = 2)          # 3 categorical latents of 4 classes, tau 0.5
+    rec = reshape(y, [N, 12]) |> dense(16, name = "dec1") |> relu |> dense(8, name = "dec2")
+    q = softmax(logits, axis = 2)
+    kl = sum(q * log(q * 4.0 + 1e-20), axis = [1, 2])
+    return sum(bce_with_logits(rec, x, reduction = "none"), axis = 1) + kl
+}
+train gsvae {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = adam(lr = 1e-3)
+}
+"""
+
+SUPCON_DLN = """
+model supcon(features: f32[N, 8, 7]) -> f32[N] {
+    y = features[:, :, 6]                                             # each row: a group of 8 samples and labels
+    z = normalize(features[:, :, 0:6] |> dense(8, name = "fc1") |> relu |> dense(4, name = "fc2"), axis = 2)
+    logits = z @ transpose(z) / 0.1                                   # f32[N, 8, 8]
+    not_self = 1.0 - eye(8)
+    pos = (unsqueeze(y, 2) == unsqueeze(y, 1)) * not_self
+    log_prob = logits - log(sum(exp(logits) * not_self, axis = 2, keepdims = true))
+    return mean(-sum(pos * log_prob, axis = 2) / sum(pos, axis = 2), axis = 1)
+}
+train supcon {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+FIXMATCH_DLN = """
+block net(x: f32[N, 5]) -> f32[N, 3] {
+    return x |> dense(8, name = "fc1") |> relu |> dense(3, name = "fc2")
+}
+model fixmatch(features: f32[N, 16]) -> f32[N] {
+    y = cast_i32(features[:, 15])
+    sup = cross_entropy(net(features[:, 0:5], name = "net"), y)
+    pw = softmax(stop_grad(net(features[:, 5:10], name = "net")), axis = 1)     # weak view
+    conf = max(pw, axis = 1)
+    pseudo = argmax(pw, axis = 1)
+    keep = cast_f32(conf >= 0.4)
+    nll = -pick(log_softmax(net(features[:, 10:15], name = "net"), axis = 1), pseudo)   # strong view
+    return sup + 1.0 * keep * nll
+}
+train fixmatch {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.03, momentum = 0.9, nesterov = true)
+}
+"""
+
+LOVASZ_DLN = """
+model lovasz(features: f32[N, 2, 6, 6]) -> f32[N] {
+    image = features[:, 0:1]
+    z = image |> conv2d(4, kernel = 3, pad = 1) |> relu |> conv2d(1, kernel = 3, pad = 1)
+    logits = reshape(z, [N, 36])
+    lab = reshape(features[:, 1:2], [N, 36])
+    err = 1.0 - logits * (2.0 * lab - 1.0)
+    es, perm = sort(err, axis = 1, descending = true)
+    gt = gather(lab, perm, 1)
+    gts = sum(gt, axis = 1, keepdims = true)
+    jac = 1.0 - (gts - cumsum(gt, 1)) / (gts + cumsum(1.0 - gt, 1))
+    g = concat([jac[:, 0:1], jac[:, 1:36] - jac[:, 0:35]], axis = 1)
+    return sum(relu(es) * g, axis = 1)
+}
+train lovasz {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.01)
+}
+"""
+
+
+D = torch.float64
+_NO_LABEL = np.zeros(8, np.float32)       # the csv's label field, which these losses do not read
+
+
+def _lin(q, v, k):
+    return F.linear(v, q[k + ".weight"], q.get(k + ".bias"))
+
+
+def _bn1d(q, x, k, affine=True):
+    w, b = (q[k + ".weight"], q[k + ".bias"]) if affine else (None, None)
+    return F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
+
+
+def _simsiam_batch():
+    rng = np.random.default_rng(260)
+    f = rng.standard_normal((8, 12)).astype(np.float32)
+    t = _t(f)
+
+    def enc(q, x):
+        h = F.relu(_bn1d(q, _lin(q, x, "enc.fc1"), "enc.bn1"))
+        return _bn1d(q, _lin(q, h, "enc.fc2"), "enc.bn2", affine=False)
+
+    def pred(q, z):
+        return _lin(q, F.relu(_bn1d(q, _lin(q, z, "pred.fc1"), "pred.bn1")), "pred.fc2")
+
+    def loss(q):
+        z1, z2 = enc(q, t[:, :6]), enc(q, t[:, 6:])
+        p1, p2 = pred(q, z1), pred(q, z2)
+        return -(F.cosine_similarity(p1, z2.detach()).mean() + F.cosine_similarity(p2, z1.detach()).mean()) * 0.5
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _bigru_batch():
+    rng = np.random.default_rng(261)
+    lengths = np.array([7, 5, 3, 7, 1, 6, 4, 2])
+    tok = rng.integers(1, 12, size=(8, 7))
+    tok[np.arange(7)[None, :] >= lengths[:, None]] = 0
+    tags = rng.integers(0, 4, size=(8, 7))
+    f = np.concatenate([tok, tags, np.zeros((8, 1))], 1).astype(np.float32)
+    gru = torch.nn.GRU(6, 5, batch_first=True, bidirectional=True).double()
+    names = [n for n, _ in gru.named_parameters()]
+
+    def loss(q):
+        e = F.embedding(torch.from_numpy(tok).long(), q["embedding0.weight"])
+        packed = torch.nn.utils.rnn.pack_padded_sequence(e, torch.from_numpy(lengths), batch_first=True,
+                                                         enforce_sorted=False)
+        out, _ = torch.nn.utils.stateless.functional_call(gru, {n: q["gru0." + n] for n in names}, (packed,))
+        h, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=7)
+        logits = _lin(q, h, "dense0")
+        y = torch.from_numpy(np.where(tok == 0, -100, tags)).long()
+        return F.cross_entropy(logits.reshape(-1, 4), y.reshape(-1), ignore_index=-100)
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _gsvae_batch():
+    rng = np.random.default_rng(262)
+    x = rng.random((8, 8))
+    u = rng.random((8, 12)) * 0.98 + 0.01
+    g = -np.log(-np.log(u))                                      # Gumbel(0, 1) draws
+    f = np.concatenate([x, g], 1).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        x, g = t[:, :8], t[:, 8:].reshape(8, 3, 4)
+        logits = _lin(q, F.relu(_lin(q, x, "enc1")), "enc2").reshape(8, 3, 4)
+        y = F.softmax((logits + g) / 0.5, dim=2)
+        rec = _lin(q, F.relu(_lin(q, y.reshape(8, 12), "dec1")), "dec2")
+        qy = F.softmax(logits, 2)
+        kl = (qy * torch.log(qy * 4 + 1e-20)).sum((1, 2))
+        return (F.binary_cross_entropy_with_logits(rec, x, reduction="none").sum(1) + kl).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _supcon_batch():
+    rng = np.random.default_rng(263)
+    x = rng.standard_normal((2, 8, 6))
+    y = np.array([[0, 1, 2, 0, 1, 2, 0, 1], [3, 3, 1, 1, 1, 0, 0, 3]])
+    f = np.concatenate([x, y[:, :, None]], 2).astype(np.float32)
+    t = _t(f)
+
+    def supcon(xb, yb, q):
+        # SupConLoss (Khosla et al. 2020, the reference code) of one batch of 8 in one view, temperature 0.1
+        z = F.normalize(_lin(q, F.relu(_lin(q, xb, "fc1")), "fc2"), dim=1)
+        lab = torch.from_numpy(yb)[:, None]
+        mask = torch.eq(lab, lab.T).double()
+        logits = z @ z.T / 0.1
+        logits = logits - logits.max(1, keepdim=True).values.detach()
+        logits_mask = 1 - torch.eye(8, dtype=D)
+        mask = mask * logits_mask
+        log_prob = logits - torch.log((torch.exp(logits) * logits_mask).sum(1, keepdim=True))
+        return -((mask * log_prob).sum(1) / mask.sum(1)).mean()
+    return [f, _NO_LABEL[:2]], 2, (), lambda q: (supcon(t[0, :, :6], y[0], q) + supcon(t[1, :, :6], y[1], q)) / 2
+
+
+def _fixmatch_batch():
+    rng = np.random.default_rng(264)
+    x = rng.standard_normal((8, 15)) * 1.5
+    y = rng.integers(0, 3, size=8)
+    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
+    t = _t(f)
+
+    def net(q, v):
+        return _lin(q, F.relu(_lin(q, v, "net.fc1")), "net.fc2")
+
+    def loss(q):
+        sup = F.cross_entropy(net(q, t[:, 0:5]), torch.from_numpy(y).long())
+        pw = F.softmax(net(q, t[:, 5:10]).detach(), 1)
+        conf, pseudo = pw.max(1)
+        keep = (conf >= 0.4).double()
+        return sup + (F.cross_entropy(net(q, t[:, 10:15]), pseudo, reduction="none") * keep).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _lovasz_batch():
+    rng = np.random.default_rng(265)
+    x = rng.standard_normal((8, 1, 6, 6)).astype(np.float32)
+    m = (rng.random((8, 1, 6, 6)) < 0.4).astype(np.float32)
+    m[0] = 0.0                                                    # an image without foreground
+    t = _t(x)
+
+    def loss(q):
+        # lovasz_hinge(per_image=True) of Berman et al.'s reference code
+        h = F.relu(F.conv2d(t, q["conv2d0.weight"], q["conv2d0.bias"], padding=1))
+        logits = F.conv2d(h, q["conv2d1.weight"], q["conv2d1.bias"], padding=1).reshape(8, 36)
+        labels = torch.from_numpy(m).double().reshape(8, 36)
+        out = []
+        for z, lab in zip(logits, labels):
+            errors = 1.0 - z * (2.0 * lab - 1.0)
+            es, perm = torch.sort(errors, descending=True, stable=True)
+            gt = lab[perm]
+            gts = gt.sum()
+            jac = 1.0 - (gts - gt.cumsum(0)) / (gts + (1 - gt).cumsum(0))
+            jac[1:] = jac[1:] - jac[:-1].clone()
+            out.append(torch.dot(F.relu(es), jac))
+        return torch.stack(out).mean()
+    return [np.concatenate([x, m], 1), _NO_LABEL], 8, (), loss
+
+
+def run(build):
+    return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
+            _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
+            _check(build, "gsvae", GSVAE_DLN, 262, _gsvae_batch),
+            _check(build, "supcon", SUPCON_DLN, 263, _supcon_batch),
+            _check(build, "fixmatch", FIXMATCH_DLN, 264, _fixmatch_batch),
+            _check(build, "lovasz", LOVASZ_DLN, 265, _lovasz_batch)]
+
+
+if __name__ == "__main__":
+    import sys
+    from harness import Build
+    b = Build(sys.argv[1] if len(sys.argv) > 1 else "build")
+    for r in run(b):
+        print("ok  " if r["ok"] else "FAIL", r["case"].describe(), r["fwd"], r["grad"], r.get("detail") or "")
