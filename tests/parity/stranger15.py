@@ -22,7 +22,6 @@ permutation, the Jaccard gradient from `cumsum`s), against Berman et al.'s refer
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torch.nn.utils.stateless
 
 import stranger as S
 from stranger6 import _check, _t
@@ -186,13 +185,13 @@ def _bigru_batch():
     tags = rng.integers(0, 4, size=(8, 7))
     f = np.concatenate([tok, tags, np.zeros((8, 1))], 1).astype(np.float32)
     gru = torch.nn.GRU(6, 5, batch_first=True, bidirectional=True).double()
-    names = [n for n, _ in gru.named_parameters()]
 
     def loss(q):
         e = F.embedding(torch.from_numpy(tok).long(), q["embedding0.weight"])
         packed = torch.nn.utils.rnn.pack_padded_sequence(e, torch.from_numpy(lengths), batch_first=True,
                                                          enforce_sorted=False)
-        out, _ = torch.nn.utils.stateless.functional_call(gru, {n: q["gru0." + n] for n in names}, (packed,))
+        gru._flat_weights = [q["gru0." + n] for n in gru._flat_weights_names]   # nn.GRU's forward reads these
+        out, _ = gru(packed)
         h, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=7)
         logits = _lin(q, h, "dense0")
         y = torch.from_numpy(np.where(tok == 0, -100, tags)).long()
@@ -284,13 +283,53 @@ def _lovasz_batch():
     return [np.concatenate([x, m], 1), _NO_LABEL], 8, (), loss
 
 
+FNS15_DLN = """
+model fns15(features: f32[N, 6]) -> f32[N] {
+    x = dense(features[:, 0:3], 3, name = "fc")
+    t = features[:, 3:6]                                  # targets in [0, 1]
+    a = bce_with_logits(x, t, pos_weight = 3.0, reduction = "none")
+    b = bce_with_logits(x, t, pos_weight = arange(1, 4) * 0.5, reduction = "sum")
+    c = bce_with_logits(x, t)
+    d = mse(x, t, reduction = "none") + l1(x, t, reduction = "none") + huber(x, t, delta = 0.5, reduction = "none")
+    e = bce(sigmoid(x), t, reduction = "sum") + mse(x, t, reduction = "sum") + mae(x, t, reduction = "sum")
+    return sum(a + d, axis = 1) + b + c + e
+}
+train fns15 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+
+def _fns15_batch():
+    rng = np.random.default_rng(266)
+    f = np.concatenate([rng.standard_normal((8, 3)) * 2, rng.random((8, 3))], 1).astype(np.float32)
+    f[0, 3:6] = [0.0, 1.0, 0.5]
+    t = _t(f)
+
+    def loss(q):
+        x, y = _lin(q, t[:, 0:3], "fc"), t[:, 3:6]
+        bwl = F.binary_cross_entropy_with_logits
+        a = bwl(x, y, pos_weight=torch.tensor(3.0, dtype=D), reduction="none")
+        b = bwl(x, y, pos_weight=torch.arange(1, 4, dtype=D) * 0.5, reduction="sum")
+        c = bwl(x, y)
+        d = (F.mse_loss(x, y, reduction="none") + F.l1_loss(x, y, reduction="none")
+             + F.huber_loss(x, y, delta=0.5, reduction="none"))
+        e = (F.binary_cross_entropy(torch.sigmoid(x), y, reduction="sum") + F.mse_loss(x, y, reduction="sum")
+             + F.l1_loss(x, y, reduction="sum"))
+        return ((a + d).sum(1) + b + c + e).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
             _check(build, "gsvae", GSVAE_DLN, 262, _gsvae_batch),
             _check(build, "supcon", SUPCON_DLN, 263, _supcon_batch),
             _check(build, "fixmatch", FIXMATCH_DLN, 264, _fixmatch_batch),
-            _check(build, "lovasz", LOVASZ_DLN, 265, _lovasz_batch)]
+            _check(build, "lovasz", LOVASZ_DLN, 265, _lovasz_batch),
+            _check(build, "fns15", FNS15_DLN, 266, _fns15_batch)]
 
 
 if __name__ == "__main__":
