@@ -608,6 +608,17 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
             return;
         }
+        if (v.kind != V_LIST && st->value->kind == AST_CALL && st->n_targets == 2 &&
+            (strcmp(st->value->name, "max") == 0 || strcmp(st->value->name, "min") == 0)) {
+            /* torch.max(x, dim) returns (values, indices): FixMatch's confidences and pseudo-labels */
+            const char *fn = st->value->name;
+            diag_error(e->d, st->value->loc, "cannot unpack %s into %d names\nhint: %s(x, axis = a) is the values "
+                       "alone (torch.a%s); PyTorch's values, indices = torch.%s(x, dim = a) are %s(x, axis = a) and "
+                       "arg%s(x, axis = a), or topk(x, 1, axis = a%s) of one element along a",
+                       v_describe(e, &v), st->n_targets, fn, fn, fn, fn, fn, fn[1] == 'i' ? ", largest = false" : "");
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
+            return;
+        }
         if (v.kind != V_LIST) {
             diag_error(e->d, st->value->loc, "cannot unpack %s into %d names", v_describe(e, &v), st->n_targets);
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
