@@ -283,6 +283,135 @@ def _lovasz_batch():
     return [np.concatenate([x, m], 1), _NO_LABEL], 8, (), loss
 
 
+MT_DLN = """
+block net(x: f32[N, 6]) -> f32[N, 3] {
+    return x |> dense(8, name = "fc1") |> relu |> dense(3, name = "fc2")
+}
+model mteacher(features: f32[N, 13]) -> f32[N] {
+    y = cast_i32(features[:, 12])
+    s = net(features[:, 0:6], name = "student")
+    t = net(features[:, 6:12], name = "teacher", ema_of = "student", ema_decay = 0.99)
+    cons = sum((softmax(s, axis = 1) - softmax(t, axis = 1)) ** 2, axis = 1) / 3.0
+    return cross_entropy(s, y) + 2.0 * cons
+}
+train mteacher {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+VAT_DLN = """
+block net(x: f32[N, 6]) -> f32[N, 3] {
+    return x |> dense(8, name = "fc1") |> tanh |> dense(3, name = "fc2")
+}
+model vat(features: f32[N, 13]) -> f32[N] {
+    x = features[:, 0:6]
+    d = features[:, 6:12]                                          # a random direction, given
+    y = cast_i32(features[:, 12])
+    logits = net(x, name = "net")
+    p = stop_grad(softmax(logits, axis = 1))
+    r = 1e-1 * normalize(d)
+    kl = kl_div(log_softmax(net(x + r, name = "net"), axis = 1), p, reduction = "batchmean")
+    g = grad(kl, r)
+    r_adv = 2.0 * normalize(stop_grad(g))
+    lds = kl_div(log_softmax(net(x + r_adv, name = "net"), axis = 1), p, reduction = "batchmean")
+    return zeros(N) + cross_entropy(logits, y) + lds
+}
+train vat {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+DEC_DLN = """
+model dec(features: f32[N, 6]) -> f32[N] {
+    z = features |> dense(8, name = "enc1") |> relu |> dense(2, name = "enc2")
+    param mu: f32[4, 2] = normal()
+    d2 = sum((unsqueeze(z, 1) - unsqueeze(mu, 0)) ** 2, axis = 2)      # f32[N, 4]
+    q = 1.0 / (1.0 + d2)                                               # Student's t, alpha = 1
+    q = q / sum(q, axis = 1, keepdims = true)
+    w = q ** 2 / sum(q, axis = 0, keepdims = true)
+    p = stop_grad(w / sum(w, axis = 1, keepdims = true))
+    return zeros(N) + kl_div(log(q), p, reduction = "batchmean")
+}
+train dec {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+MEMN2N_DLN = """
+model memn2n(features: f32[N, 23]) -> f32[N] {
+    ids = cast_i32(features)
+    story = reshape(ids[:, 0:18], [N, 6, 3])          # 6 sentences of 3 word ids (0 = padding)
+    query = ids[:, 18:21]
+    y = ids[:, 22]
+    param A: f32[15, 8] = normal(std = 0.1)
+    param C: f32[15, 8] = normal(std = 0.1)
+    param B: f32[15, 8] = normal(std = 0.1)
+    param W: f32[15, 8] = normal(std = 0.1)
+    u = sum(take(B, query), axis = 1)                  # f32[N, 8]
+    m = sum(take(A, story), axis = 2)                  # f32[N, 6, 8]
+    c = sum(take(C, story), axis = 2)
+    repeat 3 {
+        pr = softmax(sum(m * unsqueeze(u, 1), axis = 2), axis = 1)        # f32[N, 6]
+        u = u + sum(c * unsqueeze(pr, 2), axis = 1)
+    }
+    return zeros(N) + cross_entropy(u @ transpose(W), y)
+}
+train memn2n {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
+CNP_DLN = """
+model cnp(features: f32[N, 10, 2]) -> f32[N] {
+    ctx = features[:, 0:6]                              # 6 context points (x, y)
+    tx = features[:, 6:10, 0:1]                         # 4 target inputs
+    ty = features[:, 6:10, 1]
+    r = mean(ctx |> dense(16, name = "enc1") |> relu |> dense(8, name = "enc2"), axis = 1)   # f32[N, 8]
+    h = concat([expand(unsqueeze(r, 1), [N, 4, 8]), tx], axis = 2)
+    out = h |> dense(16, name = "dec1") |> relu |> dense(2, name = "dec2")
+    mu = out[:, :, 0]
+    sigma = 0.1 + 0.9 * softplus(out[:, :, 1])
+    nll = log(sigma) + 0.5 * log(2.0 * pi) + 0.5 * ((ty - mu) / sigma) ** 2
+    return mean(nll, axis = 1)
+}
+train cnp {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = adam(lr = 1e-3)
+}
+"""
+
+CORAL_DLN = """
+model coral(features: f32[N, 7]) -> f32[N] {
+    x = features[:, 0:5]
+    level = features[:, 5]                              # the rank, 0..4
+    h = x |> dense(8, name = "fc1") |> relu
+    g = dense(h, 1, use_bias = false, name = "fc2")     # one weight vector shared by the thresholds
+    param b: f32[4] = zeros
+    logits = g + b                                      # f32[N, 4]
+    levels = unsqueeze(level, 1) > arange(4)            # [rank > k] for k = 0..3
+    ce = sum(bce_with_logits(logits, levels, reduction = "none"), axis = 1)
+    q = dense(h, 3, name = "q")                         # quantiles 0.1, 0.5, 0.9 of the target
+    tau = reshape(linspace(0.1, 0.9, 3), [1, 3])
+    e = unsqueeze(features[:, 6], 1) - q
+    pinball = sum(maximum(tau * e, (tau - 1.0) * e), axis = 1)
+    return ce + pinball
+}
+train coral {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
 FNS15_DLN = """
 model fns15(features: f32[N, 6]) -> f32[N] {
     x = dense(features[:, 0:3], 3, name = "fc")
@@ -322,6 +451,120 @@ def _fns15_batch():
     return [f, _NO_LABEL], 8, (), loss
 
 
+def _mlp2(q, v, pre, act=F.relu):
+    return _lin(q, act(_lin(q, v, pre + ".fc1")), pre + ".fc2")
+
+
+def _mteacher_batch():
+    rng = np.random.default_rng(267)
+    x = rng.standard_normal((8, 12))
+    y = rng.integers(0, 3, size=8)
+    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        teacher = {k.replace("student.", "teacher."): v.detach().clone() for k, v in q.items()}   # deepcopy at step 1
+        s = _mlp2(q, t[:, 0:6], "student")
+        tt = _mlp2(teacher, t[:, 6:12], "teacher")
+        cons = F.mse_loss(F.softmax(s, 1), F.softmax(tt, 1), reduction="none").sum(1) / 3.0
+        return (F.cross_entropy(s, torch.from_numpy(y).long()) + 2.0 * cons).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _vat_batch():
+    rng = np.random.default_rng(268)
+    x = rng.standard_normal((8, 12))
+    y = rng.integers(0, 3, size=8)
+    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        # VAT (Miyato et al. 2018) with one power iteration, xi = 0.1, eps = 2.0
+        xx, d = t[:, 0:6], t[:, 6:12]
+        logits = _mlp2(q, xx, "net", torch.tanh)
+        p = F.softmax(logits, 1).detach()
+        r = (0.1 * F.normalize(d, dim=1)).requires_grad_(True)
+        kl = F.kl_div(F.log_softmax(_mlp2(q, xx + r, "net", torch.tanh), 1), p, reduction="batchmean")
+        (g,) = torch.autograd.grad(kl, r)
+        r_adv = 2.0 * F.normalize(g, dim=1)
+        lds = F.kl_div(F.log_softmax(_mlp2(q, xx + r_adv, "net", torch.tanh), 1), p, reduction="batchmean")
+        return F.cross_entropy(logits, torch.from_numpy(y).long()) + lds
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _dec_batch():
+    f = np.random.default_rng(269).standard_normal((8, 6)).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        # DEC's clustering step (Xie et al. 2016): Student's t soft assignment, the sharpened target
+        z = _lin(q, F.relu(_lin(q, t, "enc1")), "enc2")
+        qq = 1.0 / (1.0 + ((z[:, None, :] - q["mu"][None]) ** 2).sum(2))
+        qq = (qq.t() / qq.sum(1)).t()
+        w = qq ** 2 / qq.sum(0)
+        p = (w.t() / w.sum(1)).t().detach()
+        return F.kl_div(qq.log(), p, reduction="batchmean")
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _memn2n_batch():
+    rng = np.random.default_rng(270)
+    story = rng.integers(1, 15, size=(8, 6, 3))
+    story[:, 4:, 2] = 0                                       # padded words
+    query = rng.integers(1, 15, size=(8, 3))
+    y = rng.integers(0, 15, size=8)
+    f = np.concatenate([story.reshape(8, 18), query, np.zeros((8, 1)), y[:, None]], 1).astype(np.float32)
+
+    def loss(q):
+        # End-to-end memory network (Sukhbaatar et al. 2015), bag-of-words sentences, 3 hops with shared A, C
+        s, qu = torch.from_numpy(story).long(), torch.from_numpy(query).long()
+        u = q["B"][qu].sum(1)
+        m, c = q["A"][s].sum(2), q["C"][s].sum(2)
+        for _ in range(3):
+            pr = F.softmax((m * u[:, None]).sum(2), 1)
+            u = u + (c * pr[:, :, None]).sum(1)
+        return F.cross_entropy(u @ q["W"].T, torch.from_numpy(y).long())
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _cnp_batch():
+    rng = np.random.default_rng(271)
+    xs = rng.uniform(-2, 2, size=(8, 10, 1))
+    ys = np.sin(3 * xs) + 0.1 * rng.standard_normal((8, 10, 1))
+    f = np.concatenate([xs, ys], 2).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        # a conditional neural process (Garnelo et al. 2018): mean of the context encodings
+        r = _lin(q, F.relu(_lin(q, t[:, 0:6], "enc1")), "enc2").mean(1)
+        h = torch.cat([r[:, None].expand(8, 4, 8), t[:, 6:10, 0:1]], 2)
+        out = _lin(q, F.relu(_lin(q, h, "dec1")), "dec2")
+        sigma = 0.1 + 0.9 * F.softplus(out[:, :, 1])
+        dist = torch.distributions.Normal(out[:, :, 0], sigma)
+        return -dist.log_prob(t[:, 6:10, 1]).mean(1).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _coral_batch():
+    rng = np.random.default_rng(272)
+    x = rng.standard_normal((8, 5))
+    level = np.array([0, 1, 2, 3, 4, 2, 0, 4])
+    target = rng.standard_normal(8)
+    f = np.concatenate([x, level[:, None], target[:, None]], 1).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        # CORAL (Cao et al. 2020): one shared weight vector, K - 1 biases; beside a pinball loss
+        h = F.relu(_lin(q, t[:, 0:5], "fc1"))
+        logits = F.linear(h, q["fc2.weight"]) + q["b"]
+        levels = (torch.from_numpy(level)[:, None] > torch.arange(4)).double()
+        ce = F.binary_cross_entropy_with_logits(logits, levels, reduction="none").sum(1)
+        tau = torch.tensor([0.1, 0.5, 0.9], dtype=D)
+        e = t[:, 6:7] - _lin(q, h, "q")
+        pinball = torch.maximum(tau * e, (tau - 1) * e).sum(1)
+        return (ce + pinball).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
@@ -329,7 +572,13 @@ def run(build):
             _check(build, "supcon", SUPCON_DLN, 263, _supcon_batch),
             _check(build, "fixmatch", FIXMATCH_DLN, 264, _fixmatch_batch),
             _check(build, "lovasz", LOVASZ_DLN, 265, _lovasz_batch),
-            _check(build, "fns15", FNS15_DLN, 266, _fns15_batch)]
+            _check(build, "fns15", FNS15_DLN, 266, _fns15_batch),
+            _check(build, "mteacher", MT_DLN, 267, _mteacher_batch),
+            _check(build, "vat", VAT_DLN, 268, _vat_batch),
+            _check(build, "dec", DEC_DLN, 269, _dec_batch),
+            _check(build, "memn2n", MEMN2N_DLN, 270, _memn2n_batch),
+            _check(build, "cnp", CNP_DLN, 271, _cnp_batch),
+            _check(build, "coral", CORAL_DLN, 272, _coral_batch)]
 
 
 if __name__ == "__main__":
