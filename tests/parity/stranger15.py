@@ -412,6 +412,38 @@ train coral {
 }
 """
 
+EDL_DLN = """
+model edl(features: f32[N, 7]) -> f32[N] {
+    y = one_hot(cast_i32(features[:, 6]), 3)
+    alpha = softplus(features[:, 0:6] |> dense(8, name = "fc1") |> relu |> dense(3, name = "fc2")) + 1.0
+    s = sum(alpha, axis = 1, keepdims = true)
+    nll = sum(y * (digamma(s) - digamma(alpha)), axis = 1)          # Sensoy et al.'s expected cross-entropy
+    at = y + (1.0 - y) * alpha                                      # the misleading evidence kept
+    st = sum(at, axis = 1)
+    kl = lgamma(st) - lgamma(3.0) - sum(lgamma(at), axis = 1)
+         + sum((at - 1.0) * (digamma(at) - digamma(unsqueeze(st, 1))), axis = 1)
+    return nll + 0.5 * kl
+}
+train edl {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = adam(lr = 1e-3)
+}
+"""
+
+GAMMA15_DLN = """
+model gamma15(features: f32[N, 2]) -> f32[N] {
+    param w: f32[2] = zeros
+    z = features * exp(w)                                 # x > 0 kept whatever w is drawn
+    return sum(lgamma(z) * 0.3 + digamma(z) + lgamma(z + 0.5) - 0.7 * digamma(2.0 * z), axis = 1)
+}
+train gamma15 {
+    data  = csv("unused.csv", batch = 8, classify = false)
+    loss  = mean(output)
+    optim = sgd(lr = 0.1)
+}
+"""
+
 FNS15_DLN = """
 model fns15(features: f32[N, 6]) -> f32[N] {
     x = dense(features[:, 0:3], 3, name = "fc")
@@ -565,6 +597,38 @@ def _coral_batch():
         return (ce + pinball).mean()
     return [f, _NO_LABEL], 8, (), loss
 
+def _edl_batch():
+    rng = np.random.default_rng(273)
+    x = rng.standard_normal((8, 6)) * 2
+    y = rng.integers(0, 3, size=8)
+    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
+    t = _t(f)
+
+    def loss(q):
+        # evidential deep learning (Sensoy et al. 2018), eq. 4 with the KL to Dir(1) at weight 0.5
+        yy = F.one_hot(torch.from_numpy(y).long(), 3).double()
+        alpha = F.softplus(_lin(q, F.relu(_lin(q, t[:, :6], "fc1")), "fc2")) + 1
+        s = alpha.sum(1, keepdim=True)
+        nll = (yy * (torch.digamma(s) - torch.digamma(alpha))).sum(1)
+        at = yy + (1 - yy) * alpha
+        st = at.sum(1, keepdim=True)
+        kl = (torch.lgamma(st.squeeze(1)) - torch.lgamma(torch.tensor(3.0, dtype=D)) - torch.lgamma(at).sum(1)
+              + ((at - 1) * (torch.digamma(at) - torch.digamma(st))).sum(1))
+        return (nll + 0.5 * kl).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
+
+def _gamma15_batch():
+    x = np.array([0.01, 0.05, 0.3, 0.9, 1.0, 1.5, 2.0, 2.5, 4.0, 5.5, 7.0, 11.0, 30.0, 120.0, 1e3, 3e4],
+                 np.float32).reshape(8, 2)
+    t = _t(x)
+
+    def loss(q):
+        z = t * torch.exp(q["w"])
+        return (torch.lgamma(z) * 0.3 + torch.digamma(z) + torch.lgamma(z + 0.5)
+                - 0.7 * torch.digamma(2.0 * z)).sum(1).mean()
+    return [x, _NO_LABEL], 8, (), loss
+
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
@@ -578,7 +642,9 @@ def run(build):
             _check(build, "dec", DEC_DLN, 269, _dec_batch),
             _check(build, "memn2n", MEMN2N_DLN, 270, _memn2n_batch),
             _check(build, "cnp", CNP_DLN, 271, _cnp_batch),
-            _check(build, "coral", CORAL_DLN, 272, _coral_batch)]
+            _check(build, "coral", CORAL_DLN, 272, _coral_batch),
+            _check(build, "edl", EDL_DLN, 273, _edl_batch),
+            _check(build, "gamma15", GAMMA15_DLN, 274, _gamma15_batch)]
 
 
 if __name__ == "__main__":
