@@ -420,7 +420,7 @@ model edl(features: f32[N, 7]) -> f32[N] {
     nll = sum(y * (digamma(s) - digamma(alpha)), axis = 1)          # Sensoy et al.'s expected cross-entropy
     at = y + (1.0 - y) * alpha                                      # the misleading evidence kept
     st = sum(at, axis = 1)
-    kl = lgamma(st) - lgamma(3.0) - sum(lgamma(at), axis = 1)
+    kl = lgamma(st) - log(2.0) - sum(lgamma(at), axis = 1)          # lgamma(3) = log(2!)
          + sum((at - 1.0) * (digamma(at) - digamma(unsqueeze(st, 1))), axis = 1)
     return nll + 0.5 * kl
 }
