@@ -26,6 +26,14 @@ import torch.nn.functional as F
 import stranger as S
 from stranger6 import _check, _t
 
+
+def _train(model, optim):
+    """The train section every row shares: the csv source stands in for the arrays the
+    harness passes, the loss is the mean of the model's per-sample output."""
+    return (f'train {model} {{\n    data  = csv("unused.csv", batch = 8, classify = false)\n'
+            f'    loss  = mean(output)\n    optim = {optim}\n}}\n')
+
+
 SIMSIAM_DLN = """
 block encoder(x: f32[N, 6]) -> f32[N, 8] {
     h = x |> dense(8, name = "fc1") |> batch_norm1d(name = "bn1") |> relu
@@ -43,12 +51,7 @@ model simsiam(features: f32[N, 12]) -> f32[N] {
     d2 = -sum(normalize(p2) * normalize(stop_grad(z1)), axis = 1)
     return 0.5 * d1 + 0.5 * d2
 }
-train simsiam {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.05, momentum = 0.9)
-}
-"""
+""" + _train("simsiam", "sgd(lr = 0.05, momentum = 0.9)")
 
 BIGRU_DLN = """
 model tagger(features: f32[N, 15]) -> f32[N] {
@@ -60,12 +63,7 @@ model tagger(features: f32[N, 15]) -> f32[N] {
     logits = dense(h, 4)
     return zeros(N) + cross_entropy(logits, tags, mask = m)
 }
-train tagger {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = adam(lr = 1e-3)
-}
-"""
+""" + _train("tagger", "adam(lr = 1e-3)")
 
 GSVAE_DLN = """
 model gsvae(features: f32[N, 20]) -> f32[N] {
@@ -78,12 +76,7 @@ model gsvae(features: f32[N, 20]) -> f32[N] {
     kl = sum(q * log(q * 4.0 + 1e-20), axis = [1, 2])
     return sum(bce_with_logits(rec, x, reduction = "none"), axis = 1) + kl
 }
-train gsvae {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = adam(lr = 1e-3)
-}
-"""
+""" + _train("gsvae", "adam(lr = 1e-3)")
 
 SUPCON_DLN = """
 model supcon(features: f32[N, 8, 7]) -> f32[N] {
@@ -95,12 +88,7 @@ model supcon(features: f32[N, 8, 7]) -> f32[N] {
     log_prob = logits - log(sum(exp(logits) * not_self, axis = 2, keepdims = true))
     return mean(-sum(pos * log_prob, axis = 2) / sum(pos, axis = 2), axis = 1)
 }
-train supcon {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("supcon", "sgd(lr = 0.1)")
 
 FIXMATCH_DLN = """
 block net(x: f32[N, 5]) -> f32[N, 3] {
@@ -116,12 +104,7 @@ model fixmatch(features: f32[N, 16]) -> f32[N] {
     nll = -pick(log_softmax(net(features[:, 10:15], name = "net"), axis = 1), pseudo)   # strong view
     return sup + 1.0 * keep * nll
 }
-train fixmatch {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.03, momentum = 0.9, nesterov = true)
-}
-"""
+""" + _train("fixmatch", "sgd(lr = 0.03, momentum = 0.9, nesterov = true)")
 
 LOVASZ_DLN = """
 model lovasz(features: f32[N, 2, 6, 6]) -> f32[N] {
@@ -137,12 +120,7 @@ model lovasz(features: f32[N, 2, 6, 6]) -> f32[N] {
     g = concat([jac[:, 0:1], jac[:, 1:36] - jac[:, 0:35]], axis = 1)
     return sum(relu(es) * g, axis = 1)
 }
-train lovasz {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.01)
-}
-"""
+""" + _train("lovasz", "sgd(lr = 0.01)")
 
 
 D = torch.float64
@@ -156,6 +134,16 @@ def _lin(q, v, k):
 def _bn1d(q, x, k, affine=True):
     w, b = (q[k + ".weight"], q[k + ".bias"]) if affine else (None, None)
     return F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
+
+
+def _rows_and_class(seed, cols, scale=1.0):
+    """8 rows of `cols` N(0, scale^2) features with a class in 0..2 as the last column: the
+    packed csv row, the classes, and the row in float64."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((8, cols)) * scale
+    y = rng.integers(0, 3, size=8)
+    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
+    return f, y, _t(f)
 
 
 def _simsiam_batch():
@@ -240,11 +228,7 @@ def _supcon_batch():
 
 
 def _fixmatch_batch():
-    rng = np.random.default_rng(264)
-    x = rng.standard_normal((8, 15)) * 1.5
-    y = rng.integers(0, 3, size=8)
-    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
-    t = _t(f)
+    f, y, t = _rows_and_class(264, 15, 1.5)
 
     def net(q, v):
         return _lin(q, F.relu(_lin(q, v, "net.fc1")), "net.fc2")
@@ -294,12 +278,7 @@ model mteacher(features: f32[N, 13]) -> f32[N] {
     cons = sum((softmax(s, axis = 1) - softmax(t, axis = 1)) ** 2, axis = 1) / 3.0
     return cross_entropy(s, y) + 2.0 * cons
 }
-train mteacher {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("mteacher", "sgd(lr = 0.1)")
 
 VAT_DLN = """
 block net(x: f32[N, 6]) -> f32[N, 3] {
@@ -318,12 +297,7 @@ model vat(features: f32[N, 13]) -> f32[N] {
     lds = kl_div(log_softmax(net(x + r_adv, name = "net"), axis = 1), p, reduction = "batchmean")
     return zeros(N) + cross_entropy(logits, y) + lds
 }
-train vat {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("vat", "sgd(lr = 0.1)")
 
 DEC_DLN = """
 model dec(features: f32[N, 6]) -> f32[N] {
@@ -336,12 +310,7 @@ model dec(features: f32[N, 6]) -> f32[N] {
     p = stop_grad(w / sum(w, axis = 1, keepdims = true))
     return zeros(N) + kl_div(log(q), p, reduction = "batchmean")
 }
-train dec {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("dec", "sgd(lr = 0.1)")
 
 MEMN2N_DLN = """
 model memn2n(features: f32[N, 23]) -> f32[N] {
@@ -362,12 +331,7 @@ model memn2n(features: f32[N, 23]) -> f32[N] {
     }
     return zeros(N) + cross_entropy(u @ transpose(W), y)
 }
-train memn2n {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("memn2n", "sgd(lr = 0.1)")
 
 CNP_DLN = """
 model cnp(features: f32[N, 10, 2]) -> f32[N] {
@@ -382,12 +346,7 @@ model cnp(features: f32[N, 10, 2]) -> f32[N] {
     nll = log(sigma) + 0.5 * log(2.0 * pi) + 0.5 * ((ty - mu) / sigma) ** 2
     return mean(nll, axis = 1)
 }
-train cnp {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = adam(lr = 1e-3)
-}
-"""
+""" + _train("cnp", "adam(lr = 1e-3)")
 
 CORAL_DLN = """
 model coral(features: f32[N, 7]) -> f32[N] {
@@ -405,12 +364,7 @@ model coral(features: f32[N, 7]) -> f32[N] {
     pinball = sum(maximum(tau * e, (tau - 1.0) * e), axis = 1)
     return ce + pinball
 }
-train coral {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("coral", "sgd(lr = 0.1)")
 
 EDL_DLN = """
 model edl(features: f32[N, 7]) -> f32[N] {
@@ -424,12 +378,7 @@ model edl(features: f32[N, 7]) -> f32[N] {
          + sum((at - 1.0) * (digamma(at) - digamma(unsqueeze(st, 1))), axis = 1)
     return nll + 0.5 * kl
 }
-train edl {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = adam(lr = 1e-3)
-}
-"""
+""" + _train("edl", "adam(lr = 1e-3)")
 
 GAMMA15_DLN = """
 model gamma15(features: f32[N, 2]) -> f32[N] {
@@ -437,12 +386,7 @@ model gamma15(features: f32[N, 2]) -> f32[N] {
     z = features * exp(w)                                 # x > 0 kept whatever w is drawn
     return sum(lgamma(z) * 0.3 + digamma(z) + lgamma(z + 0.5) - 0.7 * digamma(2.0 * z), axis = 1)
 }
-train gamma15 {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("gamma15", "sgd(lr = 0.1)")
 
 FNS15_DLN = """
 model fns15(features: f32[N, 6]) -> f32[N] {
@@ -455,12 +399,7 @@ model fns15(features: f32[N, 6]) -> f32[N] {
     e = bce(sigmoid(x), t, reduction = "sum") + mse(x, t, reduction = "sum") + mae(x, t, reduction = "sum")
     return sum(a + d, axis = 1) + b + c + e
 }
-train fns15 {
-    data  = csv("unused.csv", batch = 8, classify = false)
-    loss  = mean(output)
-    optim = sgd(lr = 0.1)
-}
-"""
+""" + _train("fns15", "sgd(lr = 0.1)")
 
 
 def _fns15_batch():
@@ -488,11 +427,7 @@ def _mlp2(q, v, pre, act=F.relu):
 
 
 def _mteacher_batch():
-    rng = np.random.default_rng(267)
-    x = rng.standard_normal((8, 12))
-    y = rng.integers(0, 3, size=8)
-    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
-    t = _t(f)
+    f, y, t = _rows_and_class(267, 12)
 
     def loss(q):
         teacher = {k.replace("student.", "teacher."): v.detach().clone() for k, v in q.items()}   # deepcopy at step 1
@@ -504,11 +439,7 @@ def _mteacher_batch():
 
 
 def _vat_batch():
-    rng = np.random.default_rng(268)
-    x = rng.standard_normal((8, 12))
-    y = rng.integers(0, 3, size=8)
-    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
-    t = _t(f)
+    f, y, t = _rows_and_class(268, 12)
 
     def loss(q):
         # VAT (Miyato et al. 2018) with one power iteration, xi = 0.1, eps = 2.0
@@ -598,11 +529,7 @@ def _coral_batch():
     return [f, _NO_LABEL], 8, (), loss
 
 def _edl_batch():
-    rng = np.random.default_rng(273)
-    x = rng.standard_normal((8, 6)) * 2
-    y = rng.integers(0, 3, size=8)
-    f = np.concatenate([x, y[:, None]], 1).astype(np.float32)
-    t = _t(f)
+    f, y, t = _rows_and_class(273, 6, 2)
 
     def loss(q):
         # evidential deep learning (Sensoy et al. 2018), eq. 4 with the KL to Dir(1) at weight 0.5
@@ -628,6 +555,7 @@ def _gamma15_batch():
         return (torch.lgamma(z) * 0.3 + torch.digamma(z) + torch.lgamma(z + 0.5)
                 - 0.7 * torch.digamma(2.0 * z)).sum(1).mean()
     return [x, _NO_LABEL], 8, (), loss
+
 
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
