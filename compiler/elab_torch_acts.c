@@ -123,6 +123,15 @@ static const torch_act acts[] = {
              "einsum(\"ii->i\", w)"},
     {"bilinear", "F.bilinear(a, b, w, bias) of nn.Bilinear's w: f32[out, P, Q] is einsum(\"np,opq,nq->no\", a, w, b) + "
                  "bias for a: f32[N, P], b: f32[N, Q]"},
+    /* what the round's evidential and Dirichlet ports reached for (each form checked in stranger15.py, row "hints15") */
+    {"gammaln", "torch.special.gammaln(x) (scipy's gammaln) is lgamma(x) (stdlib, x > 0)"},
+    {"polygamma", "torch.polygamma(0, x) is digamma(x); torch.polygamma(1, x), the trigamma function, is "
+                  "grad(sum(digamma(x)), x) (digamma is elementwise, so the gradient of the sum is each element's "
+                  "derivative; stdlib, x > 0)"},
+    {"xlogy", "torch.xlogy(x, y) is where(x != 0.0, x * log(where(x != 0.0, y, 1.0)), 0.0) (0 where x is 0, and no NaN "
+              "in the gradient)"},
+    {"Dirichlet", "torch.distributions.Dirichlet(a).log_prob(p) is lgamma(sum(a, axis = -1)) - sum(lgamma(a), axis = "
+                  "-1) + sum((a - 1.0) * log(p), axis = -1) (lgamma: stdlib, a > 0)"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -388,6 +388,19 @@ model gamma15(features: f32[N, 2]) -> f32[N] {
 }
 """ + _train("gamma15", "sgd(lr = 0.1)")
 
+HINTS15_DLN = """
+model hints15(features: f32[N, 6]) -> f32[N] {
+    a = exp(dense(features[:, 0:3], 3, name = "a"))                   # Dirichlet parameters > 0
+    p = softmax(dense(features[:, 0:3], 3, name = "p"), axis = 1)      # a point of the simplex
+    x = features[:, 3:6] * (features[:, 3:6] > 0.0)                   # zeros in places: xlogy's 0 * log 0
+    y = sigmoid(dense(features[:, 0:3], 3, name = "y"))
+    tri = grad(sum(digamma(a)), a)                                    # torch.polygamma(1, a)
+    lp = lgamma(sum(a, axis = -1)) - sum(lgamma(a), axis = -1) + sum((a - 1.0) * log(p), axis = -1)
+    xl = where(x != 0.0, x * log(where(x != 0.0, y, 1.0)), 0.0)       # torch.xlogy(x, y)
+    return lp + sum(tri + xl + lgamma(a), axis = 1)                   # lgamma: torch.special.gammaln
+}
+""" + _train("hints15", "sgd(lr = 0.1)")
+
 FNS15_DLN = """
 model fns15(features: f32[N, 6]) -> f32[N] {
     x = dense(features[:, 0:3], 3, name = "fc")
@@ -557,6 +570,21 @@ def _gamma15_batch():
     return [x, _NO_LABEL], 8, (), loss
 
 
+
+def _hints15_batch():
+    f = np.random.default_rng(275).standard_normal((8, 6)).astype(np.float32)
+    f[0, 3:6] = 0.0
+    t = _t(f)
+
+    def loss(q):
+        a = torch.exp(_lin(q, t[:, 0:3], "a"))
+        p = F.softmax(_lin(q, t[:, 0:3], "p"), 1)
+        x = torch.relu(t[:, 3:6])
+        y = torch.sigmoid(_lin(q, t[:, 0:3], "y"))
+        lp = torch.distributions.Dirichlet(a).log_prob(p)
+        return (lp + (torch.polygamma(1, a) + torch.xlogy(x, y) + torch.special.gammaln(a)).sum(1)).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
@@ -572,7 +600,8 @@ def run(build):
             _check(build, "cnp", CNP_DLN, 271, _cnp_batch),
             _check(build, "coral", CORAL_DLN, 272, _coral_batch),
             _check(build, "edl", EDL_DLN, 273, _edl_batch),
-            _check(build, "gamma15", GAMMA15_DLN, 274, _gamma15_batch)]
+            _check(build, "gamma15", GAMMA15_DLN, 274, _gamma15_batch),
+            _check(build, "hints15", HINTS15_DLN, 275, _hints15_batch)]
 
 
 if __name__ == "__main__":
