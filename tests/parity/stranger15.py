@@ -401,6 +401,21 @@ model hints15(features: f32[N, 6]) -> f32[N] {
 }
 """ + _train("hints15", "sgd(lr = 0.1)")
 
+COUNTS15_DLN = """
+model counts15(features: f32[N, 8]) -> f32[N] {
+    x = features[:, 0:4]
+    k = features[:, 4:8]                                           # counts 0, 1, 2, ...
+    r = dense(x, 4, name = "rate")                                 # log-rate
+    stirling = where(k > 1.0, k * log(where(k > 1.0, k, 1.0)) - k + 0.5 * log(2.0 * pi * where(k > 1.0, k, 1.0)), 0.0)
+    poisson = exp(r) - k * r + stirling                            # F.poisson_nll_loss(r, k, full = True)
+    mu = exp(dense(x, 4, name = "mu"))
+    theta = exp(dense(x, 4, name = "theta"))                       # NB (scVI): mean mu, inverse dispersion theta
+    lt = log(theta + mu + 1e-8)
+    log_nb = theta * (log(theta + 1e-8) - lt) + k * (log(mu + 1e-8) - lt) + lgamma(k + theta) - lgamma(theta) - lgamma(k + 1.0)
+    return mean(poisson, axis = 1) - sum(log_nb, axis = 1)
+}
+""" + _train("counts15", "adam(lr = 1e-3)")
+
 FNS15_DLN = """
 model fns15(features: f32[N, 6]) -> f32[N] {
     x = dense(features[:, 0:3], 3, name = "fc")
@@ -585,6 +600,23 @@ def _hints15_batch():
         return (lp + (torch.polygamma(1, a) + torch.xlogy(x, y) + torch.special.gammaln(a)).sum(1)).mean()
     return [f, _NO_LABEL], 8, (), loss
 
+
+def _counts15_batch():
+    rng = np.random.default_rng(276)
+    f = np.concatenate([rng.standard_normal((8, 4)), rng.poisson(2.5, size=(8, 4))], 1).astype(np.float32)
+    f[0, 4:8] = [0, 1, 2, 9]
+    t = _t(f)
+
+    def loss(q):
+        x, k = t[:, 0:4], t[:, 4:8]
+        poisson = F.poisson_nll_loss(_lin(q, x, "rate"), k, log_input=True, full=True, reduction="none")
+        mu, theta = torch.exp(_lin(q, x, "mu")), torch.exp(_lin(q, x, "theta"))
+        lt = torch.log(theta + mu + 1e-8)                          # scVI's log_nb_positive
+        log_nb = (theta * (torch.log(theta + 1e-8) - lt) + k * (torch.log(mu + 1e-8) - lt)
+                  + torch.lgamma(k + theta) - torch.lgamma(theta) - torch.lgamma(k + 1))
+        return (poisson.mean(1) - log_nb.sum(1)).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
@@ -601,7 +633,8 @@ def run(build):
             _check(build, "coral", CORAL_DLN, 272, _coral_batch),
             _check(build, "edl", EDL_DLN, 273, _edl_batch),
             _check(build, "gamma15", GAMMA15_DLN, 274, _gamma15_batch),
-            _check(build, "hints15", HINTS15_DLN, 275, _hints15_batch)]
+            _check(build, "hints15", HINTS15_DLN, 275, _hints15_batch),
+            _check(build, "counts15", COUNTS15_DLN, 276, _counts15_batch)]
 
 
 if __name__ == "__main__":
