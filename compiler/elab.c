@@ -280,6 +280,7 @@ static const char *const torch_kw[][2] = {
     {"output_padding", "output_pad"}, {"scale_factor", "scale"}, {"bias", "use_bias"},
     {"negative_slope", "slope"}, {"out_features", "units"}, {"num_embeddings", "vocab"},
     {"in_channels", NULL}, {"in_features", NULL}, {"num_features", NULL}, {"normalized_shape", "features"},
+    {"num_layers", "layers"}, {"hidden_size", "hidden"}, {"embedding_dim", "dim"},
 };
 
 /* "'f' has no argument named 'k'" with the arguments it has, and PyTorch's name mapped to ours. */
@@ -312,6 +313,18 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
                    "stop_grad(renormalized - t)) (docs/language.md, \"Course models: recommenders, ...\"); the "
                    "arguments are: %s",
                    fname, n ? list : "(none)");
+        return;
+    }
+    if (strcmp(kw, "batch_first") == 0) { /* nn.GRU(..., batch_first = True): the tagger's port */
+        diag_error(e->d, loc, "'%s' has no argument named 'batch_first'\nhint: sequences are always batch first here, "
+                   "f32[N, T, I] (PyTorch's batch_first = True); a time-first f32[T, N, I] is transpose(x, [1, 0, 2]); the "
+                   "arguments are: %s", fname, n ? list : "(none)");
+        return;
+    }
+    if (strcmp(kw, "inplace") == 0) { /* nn.ReLU(inplace = True), F.dropout(..., inplace = ...) */
+        diag_error(e->d, loc, "'%s' has no argument named 'inplace'\nhint: every result here is a new value (the "
+                   "compiler reuses memory itself), so leave inplace out; the arguments are: %s", fname,
+                   n ? list : "(none)");
         return;
     }
     if (strcmp(kw, "reduction") == 0) { /* F.cross_entropy(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
