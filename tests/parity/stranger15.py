@@ -78,6 +78,11 @@ model gsvae(features: f32[N, 20]) -> f32[N] {
 }
 """ + _train("gsvae", "adam(lr = 1e-3)")
 
+# F.gumbel_softmax(hard = True): the one-hot sample forward, the soft sample's gradient
+GSHARD_DLN = GSVAE_DLN.replace("gsvae", "gshard").replace(
+    "tau 0.5\n", "tau 0.5\n    y = with_grad(one_hot(argmax(y, axis = 2), 4), y)  # hard = True: straight-through\n")
+
+
 SUPCON_DLN = """
 model supcon(features: f32[N, 8, 7]) -> f32[N] {
     y = features[:, :, 6]                                             # each row: a group of 8 samples and labels
@@ -187,7 +192,7 @@ def _bigru_batch():
     return [f, _NO_LABEL], 8, (), loss
 
 
-def _gsvae_batch():
+def _gsvae_batch(hard=False):
     rng = np.random.default_rng(262)
     x = rng.random((8, 8))
     u = rng.random((8, 12)) * 0.98 + 0.01
@@ -199,6 +204,8 @@ def _gsvae_batch():
         x, g = t[:, :8], t[:, 8:].reshape(8, 3, 4)
         logits = _lin(q, F.relu(_lin(q, x, "enc1")), "enc2").reshape(8, 3, 4)
         y = F.softmax((logits + g) / 0.5, dim=2)
+        if hard:                                                 # F.gumbel_softmax(hard=True)'s straight-through
+            y = F.one_hot(y.argmax(2), 4).double() - y.detach() + y
         rec = _lin(q, F.relu(_lin(q, y.reshape(8, 12), "dec1")), "dec2")
         qy = F.softmax(logits, 2)
         kl = (qy * torch.log(qy * 4 + 1e-20)).sum((1, 2))
@@ -621,6 +628,7 @@ def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
             _check(build, "gsvae", GSVAE_DLN, 262, _gsvae_batch),
+            _check(build, "gshard", GSHARD_DLN, 262, lambda: _gsvae_batch(hard=True)),
             _check(build, "supcon", SUPCON_DLN, 263, _supcon_batch),
             _check(build, "fixmatch", FIXMATCH_DLN, 264, _fixmatch_batch),
             _check(build, "lovasz", LOVASZ_DLN, 265, _lovasz_batch),
