@@ -37,7 +37,9 @@ static const torch_act acts[] = {
                           "axis = 1) (for rows not near zero: torch clamps the norms at eps = 1e-8 its own way)"},
     {"multinomial", "torch.multinomial(p, 1) (one draw per row of probabilities) is argmax(log(p) - log(-log(rand(p))), "
                     "axis = -1), the Gumbel-max trick; Categorical(logits = z).sample() is the same with z for log(p)"},
-    {"gumbel_softmax", "F.gumbel_softmax(z, tau) is softmax((z - log(-log(rand(z)))) / tau, axis = -1)"},
+    {"gumbel_softmax", "F.gumbel_softmax(z, tau) is y = softmax((z - log(-log(rand(z)))) / tau, axis = -1); with hard "
+                       "= True it is with_grad(one_hot(argmax(y, axis = -1), K), y) for K classes (the one-hot forward, "
+                       "y's gradient)"},
     /* not activations, but what a course model reaches for next (each form checked in tests/parity/stranger10.py) */
     {"acos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
              "sin(m) (insightface's form, m a number)"},
