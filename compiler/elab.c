@@ -327,12 +327,13 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
                    n ? list : "(none)");
         return;
     }
-    if (strcmp(kw, "reduction") == 0) { /* F.cross_entropy(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
+    if (strcmp(kw, "reduction") == 0) { /* F.nll_loss(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
         diag_error(e->d, loc, "'%s' has no argument named 'reduction'\nhint: '%s' is always the mean, PyTorch's reduction = "
-                   "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces: cross_entropy's "
-                   "is -pick(log_softmax(logits, axis = -1), target); \"sum\" is sum(...) of it (mse, l1, huber, bce, "
-                   "bce_with_logits, smooth_l1, focal_loss, kl_div and margin_ranking_loss take reduction); the arguments "
-                   "are: %s", fname, fname, n ? list : "(none)");
+                   "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces (nll's is "
+                   "-pick(logp, target), soft_cross_entropy's -sum(target * log_softmax(logits, axis = 1), axis = 1)); "
+                   "\"sum\" is sum(...) of it; cross_entropy, mse, l1, huber, bce, bce_with_logits, smooth_l1, "
+                   "focal_loss, kl_div and margin_ranking_loss take reduction; the arguments are: %s", fname, fname,
+                   n ? list : "(none)");
         return;
     }
     diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s", fname, kw, n ? list : "(none)");

@@ -57,8 +57,8 @@ static const torch_act acts[] = {
     {"nll_loss", "F.nll_loss(logp, target) is nll(logp, target)"},
     {"cross_entropy_loss", "nn.CrossEntropyLoss()(logits, target) is cross_entropy(logits, target)"},
     {"binary_cross_entropy", "F.binary_cross_entropy(p, t) is bce(p, t)"},
-    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t); with "
-                                         "reduction = \"none\" it is softplus(z) - z * t"},
+    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t, reduction = r, pos_weight = w) is "
+                                         "bce_with_logits(z, t, reduction = r, pos_weight = w)"},
     {"log_prob", "Categorical(logits = z).log_prob(a) is pick(log_softmax(z, axis = -1), a) (a: i32, one action per "
                  "row of z)"},
     {"Categorical", "torch.distributions.Categorical(logits = z) is its pieces: log_prob(a) is pick(log_softmax(z, axis "

@@ -423,6 +423,25 @@ model counts15(features: f32[N, 8]) -> f32[N] {
 }
 """ + _train("counts15", "adam(lr = 1e-3)")
 
+CE15_DLN = """
+model ce15(features: f32[N, 17]) -> f32[N] {
+    x = features[:, 0:6]
+    t = cast_i32(features[:, 6:11])                       # a class per position, -100 ignored
+    m = features[:, 11:16]
+    y = cast_i32(features[:, 16])
+    w = arange(1, 5) * 0.5                                # per-class weights
+    l1 = dense(x, 4, name = "a")
+    l2 = reshape(dense(x, 20, name = "b"), [N, 5, 4])      # classes last
+    l3 = reshape(dense(x, 20, name = "c"), [N, 4, 5])      # PyTorch's layout, classes on axis 1
+    a = cross_entropy(l1, y, weight = w, label_smoothing = 0.1, reduction = "none")
+    b = sum(cross_entropy(l2, t, mask = m, reduction = "none"), axis = 1)
+    c = sum(cross_entropy(l3, t, reduction = "none"), axis = 1)
+    d = cross_entropy(l1, y, label_smoothing = 0.2, reduction = "sum")
+    e = cross_entropy(l2, t, weight = w, reduction = "sum")
+    return a + b + c + d + e
+}
+""" + _train("ce15", "sgd(lr = 0.1)")
+
 FNS15_DLN = """
 model fns15(features: f32[N, 6]) -> f32[N] {
     x = dense(features[:, 0:3], 3, name = "fc")
@@ -624,6 +643,28 @@ def _counts15_batch():
         return (poisson.mean(1) - log_nb.sum(1)).mean()
     return [f, _NO_LABEL], 8, (), loss
 
+
+def _ce15_batch():
+    rng = np.random.default_rng(277)
+    t = rng.integers(0, 4, size=(8, 5))
+    t[rng.random((8, 5)) < 0.25] = -100
+    f = np.concatenate([rng.standard_normal((8, 6)), t, rng.random((8, 5)), rng.integers(0, 4, size=(8, 1))],
+                       1).astype(np.float32)
+    x = _t(f[:, 0:6])
+    tt, y = torch.from_numpy(t).long(), torch.from_numpy(f[:, 16]).long()
+
+    def loss(q):
+        w = torch.arange(1, 5, dtype=D) * 0.5
+        l1, l2, l3 = _lin(q, x, "a"), _lin(q, x, "b").reshape(8, 5, 4), _lin(q, x, "c").reshape(8, 4, 5)
+        ce = F.cross_entropy
+        a = ce(l1, y, weight=w, label_smoothing=0.1, reduction="none")
+        b = (ce(l2.reshape(-1, 4), tt.reshape(-1), reduction="none").reshape(8, 5) * _t(f[:, 11:16])).sum(1)
+        c = ce(l3, tt, reduction="none").sum(1)
+        d = ce(l1, y, label_smoothing=0.2, reduction="sum")
+        e = ce(l2.reshape(-1, 4), tt.reshape(-1), weight=w, reduction="sum")
+        return (a + b + c + d + e).mean()
+    return [f, _NO_LABEL], 8, (), loss
+
 def run(build):
     return [_check(build, "simsiam", SIMSIAM_DLN, 260, _simsiam_batch),
             _check(build, "tagger", BIGRU_DLN, 261, _bigru_batch),
@@ -642,7 +683,8 @@ def run(build):
             _check(build, "edl", EDL_DLN, 273, _edl_batch),
             _check(build, "gamma15", GAMMA15_DLN, 274, _gamma15_batch),
             _check(build, "hints15", HINTS15_DLN, 275, _hints15_batch),
-            _check(build, "counts15", COUNTS15_DLN, 276, _counts15_batch)]
+            _check(build, "counts15", COUNTS15_DLN, 276, _counts15_batch),
+            _check(build, "ce15", CE15_DLN, 277, _ce15_batch)]
 
 
 if __name__ == "__main__":
