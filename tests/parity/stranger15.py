@@ -17,7 +17,15 @@ value a tensor can have; the hints now name this form). Semi-supervised: FixMatc
 from the weak view's `stop_grad`ed softmax, a confidence threshold, the strong view's per-sample
 cross-entropy by `pick`, the mean over the whole unlabeled batch). Segmentation: the Lovász hinge
 (per image: errors sorted by `sort(..., descending = true)`, the labels gathered by the
-permutation, the Jaccard gradient from `cumsum`s), against Berman et al.'s reference code."""
+permutation, the Jaccard gradient from `cumsum`s), against Berman et al.'s reference code.
+Second batch: Mean Teacher (`ema_of`), VAT (`grad` with respect to the perturbation), DEC, an
+end-to-end memory network, a conditional neural process, CORAL's ordinal thresholds with a pinball
+loss, the Gumbel-softmax VAE with `hard = True` (straight-through by `with_grad`); evidential deep
+learning with `lgamma` and `digamma` (stdlib, added this round; row gamma15 checks them from 0.01
+to 3e4 with two derivatives, row counts15 Poisson's Stirling term and scVI's negative binomial);
+row hints15 the hints' forms of polygamma, xlogy, gammaln and Dirichlet.log_prob; row ce15
+`cross_entropy(..., reduction = "none" | "sum")` (added this round); row fns15 the other losses'
+`reduction` and `bce_with_logits(pos_weight = ...)`."""
 
 import numpy as np
 import torch
