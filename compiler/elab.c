@@ -280,6 +280,7 @@ static const char *const torch_kw[][2] = {
     {"output_padding", "output_pad"}, {"scale_factor", "scale"}, {"bias", "use_bias"},
     {"negative_slope", "slope"}, {"out_features", "units"}, {"num_embeddings", "vocab"},
     {"in_channels", NULL}, {"in_features", NULL}, {"num_features", NULL}, {"normalized_shape", "features"},
+    {"num_layers", "layers"}, {"hidden_size", "hidden"}, {"embedding_dim", "dim"},
 };
 
 /* "'f' has no argument named 'k'" with the arguments it has, and PyTorch's name mapped to ours. */
@@ -314,11 +315,25 @@ static void report_unknown_arg(elab *e, src_loc loc, const char *fname, const ch
                    fname, n ? list : "(none)");
         return;
     }
-    if (strcmp(kw, "reduction") == 0) { /* F.cross_entropy(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
+    if (strcmp(kw, "batch_first") == 0) { /* nn.GRU(..., batch_first = True): the tagger's port */
+        diag_error(e->d, loc, "'%s' has no argument named 'batch_first'\nhint: sequences are always batch first here, "
+                   "f32[N, T, I] (PyTorch's batch_first = True); a time-first f32[T, N, I] is transpose(x, [1, 0, 2]); the "
+                   "arguments are: %s", fname, n ? list : "(none)");
+        return;
+    }
+    if (strcmp(kw, "inplace") == 0) { /* nn.ReLU(inplace = True), F.dropout(..., inplace = ...) */
+        diag_error(e->d, loc, "'%s' has no argument named 'inplace'\nhint: every result here is a new value (the "
+                   "compiler reuses memory itself), so leave inplace out; the arguments are: %s", fname,
+                   n ? list : "(none)");
+        return;
+    }
+    if (strcmp(kw, "reduction") == 0) { /* F.nll_loss(..., reduction = "none"): PPO's and REINFORCE's per-sample losses */
         diag_error(e->d, loc, "'%s' has no argument named 'reduction'\nhint: '%s' is always the mean, PyTorch's reduction = "
-                   "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces: cross_entropy's "
-                   "is -pick(log_softmax(logits, axis = -1), target), mse's (y - t) ** 2; \"sum\" is sum(...) of those; "
-                   "the arguments are: %s", fname, fname, n ? list : "(none)");
+                   "\"mean\"; reduction = \"none\" (one loss per position) is written from the pieces (nll's is "
+                   "-pick(logp, target), soft_cross_entropy's -sum(target * log_softmax(logits, axis = 1), axis = 1)); "
+                   "\"sum\" is sum(...) of it; cross_entropy, mse, l1, huber, bce, bce_with_logits, smooth_l1, "
+                   "focal_loss, kl_div and margin_ranking_loss take reduction; the arguments are: %s", fname, fname,
+                   n ? list : "(none)");
         return;
     }
     diag_error(e->d, loc, "'%s' has no argument named '%s'\nhint: its arguments are: %s", fname, kw, n ? list : "(none)");
@@ -604,6 +619,17 @@ static void exec_stmt(elab *e, frame *f, const ast_stmt *st) {
         if (v.kind == V_LIST && v.n != st->n_targets) {
             /* split(x, 2) of 5 is three pieces (2, 2, 1), as torch.split: say how many came */
             diag_error(e->d, st->value->loc, "cannot unpack a list of %d values into %d names", v.n, st->n_targets);
+            for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
+            return;
+        }
+        if (v.kind != V_LIST && st->value->kind == AST_CALL && st->n_targets == 2 &&
+            (strcmp(st->value->name, "max") == 0 || strcmp(st->value->name, "min") == 0)) {
+            /* torch.max(x, dim) returns (values, indices): FixMatch's confidences and pseudo-labels */
+            const char *fn = st->value->name;
+            diag_error(e->d, st->value->loc, "cannot unpack %s into %d names\nhint: %s(x, axis = a) is the values "
+                       "alone (torch.a%s); PyTorch's values, indices = torch.%s(x, dim = a) are %s(x, axis = a) and "
+                       "arg%s(x, axis = a), or topk(x, 1, axis = a%s) of one element along a",
+                       v_describe(e, &v), st->n_targets, fn, fn, fn, fn, fn, fn[1] == 'i' ? ", largest = false" : "");
             for (int i = 0; i < st->n_targets; i++) frame_bind(e, f, st->targets[i], v_error());
             return;
         }

@@ -74,7 +74,8 @@ static int shape_ok(elab *e, src_loc loc, const char *fname, const ir_shape *s) 
         if (seen & s->d[i].syms) {
             char b[160];
             diag_error(e->d, loc, "%s: the shape %s uses a dimension symbol twice\n"
-                       "hint: a tensor cannot have N*N elements; use a constant size, e.g. T = 16",
+                       "hint: a tensor cannot have N*N elements; use a constant size, e.g. T = 16 (a loss over the pairs "
+                       "of a batch takes the group as a compile-time axis of one sample, f32[N, K, D], and eye(K))",
                        fname, ir_shape_str(b, sizeof b, IR_F32, s, e->mod));
             return 0;
         }

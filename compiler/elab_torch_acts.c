@@ -37,7 +37,9 @@ static const torch_act acts[] = {
                           "axis = 1) (for rows not near zero: torch clamps the norms at eps = 1e-8 its own way)"},
     {"multinomial", "torch.multinomial(p, 1) (one draw per row of probabilities) is argmax(log(p) - log(-log(rand(p))), "
                     "axis = -1), the Gumbel-max trick; Categorical(logits = z).sample() is the same with z for log(p)"},
-    {"gumbel_softmax", "F.gumbel_softmax(z, tau) is softmax((z - log(-log(rand(z)))) / tau, axis = -1)"},
+    {"gumbel_softmax", "F.gumbel_softmax(z, tau) is y = softmax((z - log(-log(rand(z)))) / tau, axis = -1); with hard "
+                       "= True it is with_grad(one_hot(argmax(y, axis = -1), K), y) for K classes (the one-hot forward, "
+                       "y's gradient)"},
     /* not activations, but what a course model reaches for next (each form checked in tests/parity/stranger10.py) */
     {"acos", "torch.acos(x) gives theta; ArcFace needs only cos(theta + m), cosine * cos(m) - sqrt(1.0 - cosine ** 2) * "
              "sin(m) (insightface's form, m a number)"},
@@ -55,8 +57,8 @@ static const torch_act acts[] = {
     {"nll_loss", "F.nll_loss(logp, target) is nll(logp, target)"},
     {"cross_entropy_loss", "nn.CrossEntropyLoss()(logits, target) is cross_entropy(logits, target)"},
     {"binary_cross_entropy", "F.binary_cross_entropy(p, t) is bce(p, t)"},
-    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t) is bce_with_logits(z, t); with "
-                                         "reduction = \"none\" it is softplus(z) - z * t"},
+    {"binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits(z, t, reduction = r, pos_weight = w) is "
+                                         "bce_with_logits(z, t, reduction = r, pos_weight = w)"},
     {"log_prob", "Categorical(logits = z).log_prob(a) is pick(log_softmax(z, axis = -1), a) (a: i32, one action per "
                  "row of z)"},
     {"Categorical", "torch.distributions.Categorical(logits = z) is its pieces: log_prob(a) is pick(log_softmax(z, axis "
@@ -123,6 +125,15 @@ static const torch_act acts[] = {
              "einsum(\"ii->i\", w)"},
     {"bilinear", "F.bilinear(a, b, w, bias) of nn.Bilinear's w: f32[out, P, Q] is einsum(\"np,opq,nq->no\", a, w, b) + "
                  "bias for a: f32[N, P], b: f32[N, Q]"},
+    /* what the round's evidential and Dirichlet ports reached for (each form checked in stranger15.py, row "hints15") */
+    {"gammaln", "torch.special.gammaln(x) (scipy's gammaln) is lgamma(x) (stdlib, x > 0)"},
+    {"polygamma", "torch.polygamma(0, x) is digamma(x); torch.polygamma(1, x), the trigamma function, is "
+                  "grad(sum(digamma(x)), x) (digamma is elementwise, so the gradient of the sum is each element's "
+                  "derivative; stdlib, x > 0)"},
+    {"xlogy", "torch.xlogy(x, y) is where(x != 0.0, x * log(where(x != 0.0, y, 1.0)), 0.0) (0 where x is 0, and no NaN "
+              "in the gradient)"},
+    {"Dirichlet", "torch.distributions.Dirichlet(a).log_prob(p) is lgamma(sum(a, axis = -1)) - sum(lgamma(a), axis = "
+                  "-1) + sum((a - 1.0) * log(p), axis = -1) (lgamma: stdlib, a > 0)"},
 };
 
 const char *torch_only_activation(const char *name) {

@@ -219,7 +219,7 @@ ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *co
     const ir_op_info *info = &ir_ops[op];
     for (int i = 0; i < nin; i++)
         if (!in[i]) return NULL; /* an earlier error; already reported */
-    char err[512];
+    char err[1024];
     err[0] = '\0';
     if ((info->arity >= 0 && nin != info->arity) || nin > (op == OP_scan ? IR_MAX_LOOP_IN : IR_MAX_IN)) {
         snprintf(err, sizeof err, "%s takes %d operand%s, got %d", info->name, info->arity,
@@ -245,7 +245,8 @@ ir_node *ir_add(ir_graph *g, diag_ctx *d, src_loc loc, ir_opcode op, ir_node *co
         const char *name = g->mod && sym < g->mod->n_syms ? g->mod->syms[sym].name : "a run-time size";
         ir_shape_str(buf, sizeof buf, n->dtype, &n->shape, g->mod);
         snprintf(err, sizeof err, "%s: the result %s has %s in two dimensions, which is not supported (its size would grow "
-                 "as %s squared)", info->name, buf, name, name);
+                 "as %s squared)\nhint: a loss over the pairs of a batch (SupCon, batch-hard triplets) takes the group as a "
+                 "compile-time axis of one sample, f32[N, K, D], the pairs then f32[N, K, K]", info->name, buf, name, name);
     } else if (!err[0]) {
         node_append(g, n);
         return n;

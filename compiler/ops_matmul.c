@@ -45,7 +45,9 @@ int op_shape_matmul(ir_node *n, char *err, int errlen) {
                         "have (its size would grow as %s squared)\n"
                         "hint: the losses over a batch's similarity matrix are ops that never store it: clip_loss(image, text, "
                         "logit_scale = exp(s)) is CLIP's cross-entropy over image @ transpose(text) with labels arange(N), "
-                        "nt_xent(z1, z2) SimCLR's; attention(q, k, v) attends over a run-time length",
+                        "nt_xent(z1, z2) SimCLR's; attention(q, k, v) attends over a run-time length; a loss over the pairs of a "
+                        "group (SupCon, batch-hard triplets) takes the group as a compile-time axis of one sample, "
+                        "f32[N, K, D]: e @ transpose(e) is then f32[N, K, K]",
                         ta ? "transpose " : "", ops_type(ba, a), tb ? "transpose " : "", ops_type(bb, b),
                         ir_dim_str(s1, sizeof s1, m, NULL), s1, s1, s1);
     }

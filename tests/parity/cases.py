@@ -85,6 +85,8 @@ op("neg", "-a", lambda p: -p["a"], U)
 op("exp", "exp(a)", lambda p: torch.exp(p["a"]), U)
 op("log", "log(a)", lambda p: torch.log(p["a"]), U, domain={"a": "pos"})
 op("log1p", "log1p(a)", lambda p: torch.log1p(p["a"]), U, domain={"a": "pos"})
+op("lgamma", "lgamma(a)", lambda p: torch.lgamma(p["a"]), U[:3], domain={"a": "pos"})     # stdlib, x > 0
+op("digamma", "digamma(a)", lambda p: torch.digamma(p["a"]), U[:3], domain={"a": "pos"})
 op("sqrt", "sqrt(a)", lambda p: torch.sqrt(p["a"]), U, domain={"a": "pos"})
 op("abs", "abs(a)", lambda p: torch.abs(p["a"]), U)
 op("sign", "sign(a)", lambda p: torch.sign(p["a"]), U[:3])

@@ -323,6 +323,7 @@ def run(build):
     import stranger12                                   # the twelfth: detection, generative, efficient vision, graphs
     import stranger13                                   # the thirteenth: style, perceptual, conditioning, set losses
     import stranger14                                   # the fourteenth: recommenders, TransE, R1, Performer, gPool
+    import stranger15                                   # the fifteenth: SimSiam, BiGRU tagger, SupCon, FixMatch, Lovasz
     import gaps                                         # gaps3: concat along the batch axis, ...
     import relu6_bn                                     # conv -> batch norm -> relu6, the mask read in batch norm's backward
     return [("models from the docs", rows + stranger2.run(build)), ("settings from the docs", stranger3.run(build)),
@@ -342,5 +343,7 @@ def run(build):
              stranger13.run(build)),
             ("recommenders (NCF, MF, Wide & Deep, DeepFM, DCN), TransE, sparse AE, highway, R1, LSGAN, Performer, "
              "Graph U-Net, center loss, attention gate from the docs", stranger14.run(build)),
+            ("SimSiam, BiGRU tagger, Gumbel-softmax VAE, SupCon, FixMatch, Lovasz hinge from the docs",
+             stranger15.run(build)),
             ("language gaps closed (gaps3)", gaps.run(build)),
             ("conv -> batch norm -> relu6 (the ReLU6 mask in batch norm's backward)", relu6_bn.run(build))]
